@@ -1,0 +1,48 @@
+"""Shared helpers for benchmark scripts: corpus location and reference loading."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def corpus_dir() -> Path | None:
+    env = os.environ.get("PROSODY_CORPUS")
+    p = Path(env) if env else REPO.parent / "shared" / "corpus"
+    return p if p.is_dir() else None
+
+
+AMI_FILES = ("dev00", "dev01", "trn04", "trn05", "trn06", "tst00")
+
+
+def rttm_segments(uri: str, corpus: Path) -> list[tuple[str, float, float]]:
+    """All speakers' (speaker, start_s, end_s) for ``uri`` from pyannote's debug RTTMs."""
+    out = []
+    for f in sorted((corpus / "pyannote-audio").glob("debug.*.rttm")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            p = line.split()
+            if len(p) >= 8 and p[0] == "SPEAKER" and p[1] == uri:
+                out.append((p[7], float(p[3]), float(p[3]) + float(p[4])))
+    return out
+
+
+def frame_mask(segments, n_frames: int, hop_s: float = 0.01) -> np.ndarray:
+    """Frames whose centre lies inside any (start_s, end_s) interval."""
+    t = (np.arange(n_frames) + 0.5) * hop_s
+    m = np.zeros(n_frames, dtype=bool)
+    for seg in segments:
+        a, b = seg[-2], seg[-1]
+        m |= (t >= a) & (t < b)
+    return m
+
+
+def f1(pred: np.ndarray, ref: np.ndarray) -> float:
+    tp = np.sum(pred & ref)
+    fp = np.sum(pred & ~ref)
+    fn = np.sum(~pred & ref)
+    return 2 * tp / max(2 * tp + fp + fn, 1)

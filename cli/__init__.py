@@ -1,0 +1,1 @@
+"""prosody's command line (installed as the ``prosody_cli`` package)."""

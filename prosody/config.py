@@ -1,0 +1,179 @@
+"""Analysis configuration: frozen values, validated once, with defaults that name their source.
+
+Load/save as TOML (``AnalysisConfig.from_toml`` / ``to_toml``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+
+from .errors import ConfigError
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    """Voice activity: webrtcvad + level gate + bleed rejection + hysteresis.
+
+    ``aggressiveness``: webrtcvad mode 0-3. ``gate_db``: a frame must be this far
+    above the channel's own noise floor (a running 10th percentile of frame
+    levels). ``min_duration_on_s`` / ``min_duration_off_s`` / ``pad_onset_s`` /
+    ``pad_offset_s`` follow pyannote.audio's ``Binarize`` names.
+    """
+
+    aggressiveness: int = 2
+    highpass_hz: float = 150.0  # VAD listens above this (rumble, breath and handling noise sit below)
+    gate_db: float = 9.0
+    floor_window_s: float = 8.0
+    floor_percentile: float = 10.0
+    min_duration_on_s: float = 0.10
+    min_duration_off_s: float = 0.60
+    pad_onset_s: float = 0.0
+    pad_offset_s: float = 0.0
+    # cross-talk: a channel is bleed when it is this much quieter than the other
+    # active channel and their waveforms correlate at least this much
+    bleed_level_diff_db: float = 10.0
+    bleed_min_corr: float = 0.5
+    bleed_max_lag_s: float = 0.12
+
+    def validate(self) -> None:
+        _check(self.aggressiveness in (0, 1, 2, 3),
+               f"vad.aggressiveness={self.aggressiveness} must be 0, 1, 2 or 3")
+        for name in ("min_duration_on_s", "min_duration_off_s", "pad_onset_s", "pad_offset_s"):
+            v = getattr(self, name)
+            _check(0.0 <= v <= 5.0, f"vad.{name}={v} must be within 0..5 s")
+        _check(20.0 <= self.highpass_hz <= 1000.0,
+               f"vad.highpass_hz={self.highpass_hz} must be within 20..1000 Hz")
+        _check(0.0 <= self.gate_db <= 60.0, f"vad.gate_db={self.gate_db} must be within 0..60 dB")
+        _check(1.0 <= self.floor_window_s <= 120.0,
+               f"vad.floor_window_s={self.floor_window_s} must be within 1..120 s")
+        _check(0.0 < self.floor_percentile < 50.0,
+               f"vad.floor_percentile={self.floor_percentile} must be within (0, 50)")
+        _check(0.0 < self.bleed_max_lag_s <= 0.5,
+               f"vad.bleed_max_lag_s={self.bleed_max_lag_s} must be within (0, 0.5] s")
+
+
+@dataclass(frozen=True)
+class PitchConfig:
+    """Pitch search range per speaker, in Hz (defaults 50-600 Hz)."""
+
+    fmin_hz: float = 50.0
+    fmax_hz: float = 600.0
+
+    def validate(self) -> None:
+        _check(30.0 <= self.fmin_hz, f"pitch.fmin_hz={self.fmin_hz} is below 30 Hz; use fmin_hz>=30")
+        _check(self.fmax_hz <= 2000.0, f"pitch.fmax_hz={self.fmax_hz} is above 2000 Hz; use fmax_hz<=2000")
+        _check(self.fmax_hz >= 2 * self.fmin_hz,
+               f"pitch range {self.fmin_hz}-{self.fmax_hz} Hz is narrower than one octave; "
+               f"use fmax_hz >= 2 * fmin_hz")
+
+
+@dataclass(frozen=True)
+class RateConfig:
+    """Syllable nuclei after de Jong & Wempe (2009): threshold = q99 - 25 dB, 2 dB dip."""
+
+    silence_below_q99_db: float = 25.0
+    min_dip_db: float = 2.0
+
+    def validate(self) -> None:
+        _check(0.0 < self.silence_below_q99_db <= 60.0,
+               f"rate.silence_below_q99_db={self.silence_below_q99_db} must be within (0, 60]")
+        _check(0.0 < self.min_dip_db <= 20.0, f"rate.min_dip_db={self.min_dip_db} must be within (0, 20]")
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    """Turn-taking (Heldner & Edlund 2010; Gravano & Hirschberg 2011).
+
+    ``backchannel_max_s``: a listener vocalisation shorter than this after which
+    the speaker keeps the floor is a backchannel. ``interruption_min_overlap_s``:
+    a floor-taking start in overlap counts as an interruption when the overlap
+    lasts at least this long (shorter ones are ordinary overlapping transitions).
+    """
+
+    backchannel_max_s: float = 1.0
+    interruption_min_overlap_s: float = 0.3
+
+    def validate(self) -> None:
+        _check(0.1 <= self.backchannel_max_s <= 5.0,
+               f"turns.backchannel_max_s={self.backchannel_max_s} must be within 0.1..5 s")
+        _check(0.0 <= self.interruption_min_overlap_s <= 5.0,
+               f"turns.interruption_min_overlap_s={self.interruption_min_overlap_s} must be within 0..5 s")
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    vad: VadConfig = field(default_factory=VadConfig)
+    pitch: PitchConfig = field(default_factory=PitchConfig)
+    rate: RateConfig = field(default_factory=RateConfig)
+    turns: TurnConfig = field(default_factory=TurnConfig)
+    # per-speaker pitch ranges override ``pitch`` (e.g. {"client": PitchConfig(75, 400)})
+    pitch_by_speaker: tuple[tuple[str, PitchConfig], ...] = ()
+
+    def validate(self) -> "AnalysisConfig":
+        self.vad.validate()
+        self.pitch.validate()
+        self.rate.validate()
+        self.turns.validate()
+        for _, pc in self.pitch_by_speaker:
+            pc.validate()
+        return self
+
+    def pitch_for(self, speaker: str) -> PitchConfig:
+        for name, pc in self.pitch_by_speaker:
+            if name == speaker:
+                return pc
+        return self.pitch
+
+    def to_dict(self) -> dict:
+        d = {s: dataclasses.asdict(getattr(self, s)) for s in ("vad", "pitch", "rate", "turns")}
+        d["pitch_by_speaker"] = {n: dataclasses.asdict(pc) for n, pc in self.pitch_by_speaker}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AnalysisConfig":
+        sections = {"vad": VadConfig, "pitch": PitchConfig, "rate": RateConfig, "turns": TurnConfig}
+        kw = {}
+        for key, value in d.items():
+            if key == "pitch_by_speaker":
+                kw[key] = tuple((n, _build(PitchConfig, v, f"pitch_by_speaker.{n}")) for n, v in value.items())
+            elif key in sections:
+                kw[key] = _build(sections[key], value, key)
+            else:
+                raise ConfigError(f"unknown config section {key!r}; known: {', '.join(sorted(sections))}, pitch_by_speaker")
+        return cls(**kw).validate()
+
+    def to_toml(self) -> str:
+        lines = []
+        for section, values in self.to_dict().items():
+            if section == "pitch_by_speaker":
+                for name, pc in values.items():
+                    lines.append(f'[pitch_by_speaker."{name}"]')
+                    lines += [f"{k} = {v!r}" for k, v in pc.items()]
+                continue
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {v!r}" for k, v in values.items()]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str) -> "AnalysisConfig":
+        try:
+            return cls.from_dict(tomllib.loads(text))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config is not valid TOML: {exc}") from None
+
+
+def _build(kind, values: dict, where: str):
+    names = {f.name for f in fields(kind)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+    try:
+        return kind(**{k: type(getattr(kind(), k))(v) for k, v in values.items()})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad value in [{where}]: {exc}") from None

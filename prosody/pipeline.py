@@ -1,0 +1,194 @@
+"""One pipeline for live and offline analysis: ``push(block) -> Update``, ``flush()``.
+
+Blocks are float32 arrays of shape (n_samples, n_speakers) at the analysis
+rate (16 kHz); sources (``sources.py``) decode, resample and lay out channels
+before the pipeline. Per speaker::
+
+    block -> Framer -> rms_db ------------------------------+
+                    -> RawVad (webrtcvad + floor gate) -+    |
+       (2 speakers) -> BleedDetector (cross-channel) ---+-> SpeechSmoother --+
+    block -> PitchTracker ----------------------------------------------------+-> aligned FrameBlock
+                                                                               -> SegmentTracker -> TurnTracker
+                                                                               -> SyllableNuclei
+
+Every stage is on the same 10 ms frame grid; a frame is emitted when all
+stages have finalised it (``latency_frames`` = the largest stage latency).
+The same audio pushed whole or in any block sizes gives identical output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import AnalysisConfig
+from .errors import InputError
+from .framing import Framer, rms_db
+from .pitch import PitchTracker
+from .rate import SyllableNuclei
+from .timebase import GRID, Grid
+from .turns import TurnOutput, TurnTracker
+from .types import FrameBlock, Segment
+from .vad import BleedDetector, RawVad, SpeechSmoother
+
+
+class SegmentTracker:
+    """Final per-frame speech decisions -> closed segments + the open one's start."""
+
+    def __init__(self, speaker: str, *, grid: Grid = GRID):
+        self.speaker = speaker
+        self.grid = grid
+        self.reset()
+
+    def reset(self) -> None:
+        self._n = 0
+        self.open_start: int | None = None  # frame index
+
+    def push(self, is_speech: np.ndarray) -> list[Segment]:
+        out = []
+        x = np.concatenate([[self.open_start is not None], is_speech]).astype(np.int8)
+        d = np.diff(x)
+        for k in np.flatnonzero(d).tolist():
+            if d[k] > 0:
+                self.open_start = self._n + k
+            else:
+                out.append(self._segment(self.open_start, self._n + k))
+                self.open_start = None
+        self._n += len(is_speech)
+        return out
+
+    def flush(self) -> list[Segment]:
+        if self.open_start is None:
+            return []
+        seg = self._segment(self.open_start, self._n)
+        self.open_start = None
+        return [seg]
+
+    def _segment(self, a: int, b: int) -> Segment:
+        return Segment(self.speaker, self.grid.frames_to_s(a), self.grid.frames_to_s(b))
+
+
+@dataclass
+class Update:
+    """What one ``push``/``flush`` finalised."""
+
+    frames: list[FrameBlock] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    nuclei: list[tuple[str, float]] = field(default_factory=list)  # (speaker, time_s)
+    turns: TurnOutput = field(default_factory=TurnOutput)
+
+
+class _Channel:
+    def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid):
+        self.speaker = speaker
+        self.framer = Framer(grid=grid)
+        self.raw_vad = RawVad(config.vad, grid=grid)
+        self.smoother = SpeechSmoother(config.vad, grid=grid)
+        self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
+        self.segments = SegmentTracker(speaker, grid=grid)
+        self.nuclei = SyllableNuclei(config.rate, grid=grid)
+        self.q = {k: [] for k in ("rms_db", "is_speech", "f0_hz", "voiced_prob")}
+
+    def queued(self, key: str) -> int:
+        return sum(len(a) for a in self.q[key])
+
+    def take(self, key: str, n: int) -> np.ndarray:
+        arr = np.concatenate(self.q[key]) if self.q[key] else np.zeros(0)
+        self.q[key] = [arr[n:]] if len(arr) > n else []
+        return arr[:n]
+
+
+class Pipeline:
+    """Streaming analysis of one or two speakers' channels.
+
+    ``speakers``: names in channel order, e.g. ("therapist", "client").
+    """
+
+    def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID):
+        if not 1 <= len(speakers) <= 2 or len(set(speakers)) != len(speakers):
+            raise InputError(f"speakers={speakers!r}: give one or two distinct speaker names")
+        self.config = (config or AnalysisConfig()).validate()
+        self.grid = grid
+        self.speakers = tuple(speakers)
+        self._ch = [_Channel(s, self.config, grid) for s in self.speakers]
+        self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 else None
+        self._turns = TurnTracker(self.speakers, self.config.turns) if len(speakers) == 2 else None
+        self.latency_frames = max(self._ch[0].smoother.latency_frames, self._ch[0].pitch.latency_frames)
+        self.n_frames = 0  # aligned frames emitted
+        self.n_samples = 0
+
+    @property
+    def turn_taking(self) -> bool:
+        return self._turns is not None
+
+    def push(self, block: np.ndarray) -> Update:
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim == 1 and len(self.speakers) == 1:
+            block = block[:, None]
+        if block.ndim != 2 or block.shape[1] != len(self.speakers):
+            raise InputError(f"block shape {block.shape} does not match {len(self.speakers)} speaker channel(s)")
+        if not np.isfinite(block).all():
+            raise InputError("audio contains NaN or infinite samples")
+        self.n_samples += len(block)
+        frames = [ch.framer.push(block[:, i]) for i, ch in enumerate(self._ch)]
+        for i, ch in enumerate(self._ch):
+            self._queue_pitch(ch, ch.pitch.push(block[:, i]))
+        self._frames_in(frames, final=False)
+        return self._emit(final=False)
+
+    def flush(self) -> Update:
+        frames = [ch.framer.flush() for ch in self._ch]
+        for ch in self._ch:
+            self._queue_pitch(ch, ch.pitch.flush())
+        self._frames_in(frames, final=True)
+        return self._emit(final=True)
+
+    # -- internals ---------------------------------------------------------
+    @staticmethod
+    def _queue_pitch(ch: _Channel, p) -> None:
+        ch.q["f0_hz"].append(p.f0_hz)
+        ch.q["voiced_prob"].append(p.voiced_prob)
+
+    def _frames_in(self, frames: list[np.ndarray], *, final: bool) -> None:
+        levels = [rms_db(f) for f in frames]
+        raw = [ch.raw_vad.push(f) for ch, f in zip(self._ch, frames)]
+        if self._bleed is not None:
+            bleed = self._bleed.push(frames, levels, raw)
+            raw = [r & ~b for r, b in zip(raw, bleed)]
+        for ch, lv, r in zip(self._ch, levels, raw):
+            ch.q["rms_db"].append(lv)
+            ch.q["is_speech"].append(ch.smoother.push(r))
+            if final:
+                ch.q["is_speech"].append(ch.smoother.flush())
+
+    def _emit(self, *, final: bool) -> Update:
+        up = Update()
+        n = min(ch.queued(k) for ch in self._ch for k in ch.q)
+        start = self.n_frames
+        for ch in self._ch:
+            fb = FrameBlock(
+                speaker=ch.speaker, start_frame=start,
+                is_speech=ch.take("is_speech", n).astype(bool),
+                f0_hz=ch.take("f0_hz", n).astype(np.float32),
+                voiced_prob=ch.take("voiced_prob", n).astype(np.float32),
+                rms_db=ch.take("rms_db", n).astype(np.float32),
+            )
+            up.frames.append(fb)
+            up.segments += ch.segments.push(fb.is_speech)
+            voiced = np.isfinite(fb.f0_hz)
+            nuc = ch.nuclei.push(fb.rms_db, voiced, fb.is_speech)
+            if final:
+                up.segments += ch.segments.flush()
+                nuc += ch.nuclei.flush()
+            up.nuclei += [(ch.speaker, float(self.grid.frame_centre_s(k))) for k in nuc]
+        self.n_frames += n
+        if self._turns is not None:
+            if final:
+                up.turns = self._turns.flush(up.segments)
+            else:
+                opens = {ch.speaker: (None if ch.segments.open_start is None
+                                      else self.grid.frames_to_s(ch.segments.open_start)) for ch in self._ch}
+                up.turns = self._turns.push(up.segments, open_start_s=opens,
+                                            watermark_s=self.grid.frames_to_s(self.n_frames))
+        up.segments.sort(key=lambda s: (s.start_s, s.speaker))
+        return up

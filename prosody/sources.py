@@ -1,0 +1,290 @@
+"""Block sources: decode files (or take arrays), resample once to the analysis
+rate, and lay channels out as speakers. Everything the pipeline receives is
+float32 of shape (n_samples, n_speakers) at 16 kHz.
+
+File formats: WAV (16/24/32-bit int, 32/64-bit float), FLAC, OGG/Vorbis/Opus,
+MP3 through libsndfile (``soundfile``); M4A/AAC/MP4 and other containers
+through FFmpeg's libraries (``av``, optional) when installed.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import DecoderMissingError, InputError
+from .timebase import GRID
+
+MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
+MAX_CHANNELS = 64
+FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".caf", ".amr"}
+
+
+class AudioFile:
+    """One decoded file, read in blocks at its own rate.
+
+    ``blocks(block_length)`` yields float32 (n, channels) arrays. ``warnings``
+    collects non-fatal problems (e.g. a truncated file) for the caller to show.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.warnings: list[str] = []
+        _check_path(self.path)
+        self._backend = None
+        try:
+            info = sf.info(str(self.path))
+            self._backend = "sndfile"
+            self.sample_rate, self.channels, self.n_samples = int(info.samplerate), int(info.channels), int(info.frames)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            self._open_ffmpeg(sndfile_error)
+        _check_header(self)
+
+    def _open_ffmpeg(self, sndfile_error: str) -> None:
+        try:
+            import av  # noqa: F401  (optional: FFmpeg's libraries)
+        except ImportError:
+            if self.path.suffix.lower() in FFMPEG_SUFFIXES:
+                raise DecoderMissingError(
+                    f"cannot decode {self.path} ({self.path.suffix} needs FFmpeg): "
+                    "install it with `pip install av` (or convert the file to WAV/FLAC)") from None
+            raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
+        import av
+        try:
+            with av.open(str(self.path)) as container:
+                streams = container.streams.audio
+                if not streams:
+                    raise InputError(f"cannot decode {self.path}: it has no audio stream")
+                st = streams[0]
+                self.sample_rate = int(st.rate or st.codec_context.sample_rate)
+                self.channels = int(st.codec_context.channels)
+                self.n_samples = int(st.duration * st.time_base * self.sample_rate) if st.duration else -1
+        except InputError:
+            raise
+        except Exception as exc:  # av raises many error classes; all mean "not decodable"
+            raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
+        self._backend = "ffmpeg"
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.n_samples / self.sample_rate if self.n_samples and self.n_samples > 0 else None
+
+    def blocks(self, block_length: int) -> Iterator[np.ndarray]:
+        if self._backend == "sndfile":
+            yield from self._blocks_sndfile(block_length)
+        else:
+            yield from self._blocks_ffmpeg(block_length)
+
+    def _blocks_sndfile(self, block_length: int) -> Iterator[np.ndarray]:
+        got = 0
+        try:
+            with sf.SoundFile(str(self.path)) as f:
+                while True:
+                    x = f.read(block_length, dtype="float32", always_2d=True)
+                    if len(x) == 0:
+                        break
+                    got += len(x)
+                    yield _finite(x, self.path, got)
+        except sf.LibsndfileError as exc:
+            if got == 0:
+                raise InputError(f"cannot decode {self.path}: {exc}") from None
+            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({exc}); "
+                                 "analysed the readable part")
+            return
+        if self.n_samples > 0 and got < self.n_samples:
+            self.warnings.append(f"{self.path} is truncated: header says {self.n_samples / self.sample_rate:.2f} s, "
+                                 f"read {got / self.sample_rate:.2f} s; analysed the readable part")
+
+    def _blocks_ffmpeg(self, block_length: int) -> Iterator[np.ndarray]:
+        import av
+        got = 0
+        pending: list[np.ndarray] = []
+        pending_n = 0
+        try:
+            with av.open(str(self.path)) as container:
+                resampler = av.AudioResampler(format="fltp", layout=None, rate=self.sample_rate)
+                for frame in container.decode(audio=0):
+                    for fr in resampler.resample(frame):
+                        x = fr.to_ndarray().T.astype(np.float32)  # (n, channels)
+                        pending.append(x)
+                        pending_n += len(x)
+                        if pending_n >= block_length:
+                            blk = np.concatenate(pending)
+                            got += len(blk)
+                            pending, pending_n = [], 0
+                            yield _finite(blk, self.path, got)
+        except InputError:
+            raise
+        except Exception as exc:
+            if got == 0 and not pending:
+                raise InputError(f"cannot decode {self.path}: {exc}") from None
+            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({exc}); "
+                                 "analysed the readable part")
+        if pending:
+            blk = np.concatenate(pending)
+            got += len(blk)
+            yield _finite(blk, self.path, got)
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes)")
+
+
+def _check_header(f: AudioFile) -> None:
+    if not MIN_RATE_HZ <= f.sample_rate <= MAX_RATE_HZ:
+        raise InputError(f"{f.path}: sample rate {f.sample_rate} Hz is outside {MIN_RATE_HZ}-{MAX_RATE_HZ} Hz; "
+                         "the header is damaged or the file is not audio")
+    if not 1 <= f.channels <= MAX_CHANNELS:
+        raise InputError(f"{f.path}: {f.channels} channels is outside 1-{MAX_CHANNELS}; the header is damaged")
+
+
+def _finite(x: np.ndarray, path: Path, got: int) -> np.ndarray:
+    if not np.isfinite(x).all():
+        raise InputError(f"{path} contains NaN or infinite samples (before {got} samples); "
+                         "repair or re-export the recording")
+    return x
+
+
+class Resampler:
+    """Streaming resampler to the analysis rate (soxr, HQ); identity at 16 kHz.
+    Output is the same whatever the block sizes."""
+
+    def __init__(self, rate_in: int, channels: int, *, rate_out: int = GRID.sample_rate):
+        self.passthrough = rate_in == rate_out
+        if not self.passthrough:
+            self._rs = soxr.ResampleStream(rate_in, rate_out, channels, dtype="float32", quality="HQ")
+
+    def push(self, x: np.ndarray, *, last: bool = False) -> np.ndarray:
+        if self.passthrough:
+            return x
+        return self._rs.resample_chunk(np.ascontiguousarray(x, dtype=np.float32), last=last)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which input channel feeds which speaker.
+
+    ``speakers``: speaker names in pipeline order; ``picks``: for each speaker,
+    (file index, channel index)."""
+
+    speakers: tuple[str, ...]
+    picks: tuple[tuple[int, int], ...]
+
+
+def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
+    """``"therapist=right,client=left"`` -> {"therapist": 1, "client": 0}."""
+    names = {"left": 0, "right": 1, "l": 0, "r": 1}
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise InputError(f"--channels {text!r}: expected speaker=channel pairs, e.g. therapist=right,client=left")
+        spk, ch = (p.strip() for p in part.split("=", 1))
+        if not spk:
+            raise InputError(f"--channels {text!r}: empty speaker name")
+        idx = names.get(ch.lower())
+        if idx is None:
+            try:
+                idx = int(ch) - 1  # 1-based channel numbers
+            except ValueError:
+                raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}") from None
+        if not 0 <= idx < n_channels:
+            raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; the file has {n_channels} channel(s)")
+        out[spk] = idx
+    if len(out) > 2:
+        raise InputError(f"--channels {text!r}: at most two speakers")
+    if len(set(out.values())) != len(out):
+        raise InputError(f"--channels {text!r}: two speakers on the same channel")
+    return out
+
+
+class FileSource:
+    """Read one stereo/mono file or two per-speaker files, resample each to
+    16 kHz, and yield (n, n_speakers) float32 blocks.
+
+    ``offset_s`` shifts the second file on the timeline (positive: it starts
+    later; negative: its first seconds are skipped).
+    """
+
+    def __init__(self, paths: list[str], layout: Layout, *, offset_s: float = 0.0, block_s: float = 2.0):
+        self.files = [AudioFile(p) for p in paths]
+        self.layout = layout
+        self.offset_s = offset_s
+        self.block_s = block_s
+        for fi, ci in layout.picks:
+            if ci >= self.files[fi].channels:
+                raise InputError(f"{self.files[fi].path} has {self.files[fi].channels} channel(s); channel {ci + 1} was asked for")
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for f in self.files for w in f.warnings]
+
+    @property
+    def duration_s(self) -> float | None:
+        ds = [f.duration_s for f in self.files]
+        if any(d is None for d in ds):
+            return None
+        if len(ds) == 2:
+            return max(ds[0], ds[1] + self.offset_s)
+        return ds[0]
+
+    def _file_stream(self, fi: int) -> Iterator[np.ndarray]:
+        f = self.files[fi]
+        chans = [ci for (fj, ci) in self.layout.picks if fj == fi]
+        rs = Resampler(f.sample_rate, len(chans))
+        for x in f.blocks(max(1, int(self.block_s * f.sample_rate))):
+            y = rs.push(x[:, chans])
+            if len(y):
+                yield y
+        y = rs.push(np.zeros((0, len(chans)), dtype=np.float32), last=True)
+        if len(y):
+            yield y
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if len(self.files) == 1:  # picked channels come out in speaker order
+            for y in self._file_stream(0):
+                yield np.ascontiguousarray(y, dtype=np.float32)
+            return
+        yield from self._merge()
+
+    def _merge(self) -> Iterator[np.ndarray]:
+        rate = GRID.sample_rate
+        shift = int(round(self.offset_s * rate))
+        streams = [self._file_stream(0), self._file_stream(1)]
+        bufs = [np.zeros(0, np.float32), np.zeros(max(shift, 0), np.float32)]
+        skip = max(-shift, 0)
+        done = [False, False]
+        while not all(done):
+            for i in (0, 1):
+                while not done[i] and len(bufs[i]) < rate * self.block_s:
+                    try:
+                        y = next(streams[i])[:, 0]
+                    except StopIteration:
+                        done[i] = True
+                        break
+                    if i == 1 and skip:
+                        cut = min(skip, len(y))
+                        y, skip = y[cut:], skip - cut
+                    bufs[i] = np.concatenate([bufs[i], y])
+            if all(done):
+                n = max(len(b) for b in bufs)
+            else:
+                n = min(len(b) for b, d in zip(bufs, done) if not d)
+                n = min(n, max(len(b) for b in bufs))
+            out = np.zeros((n, 2), dtype=np.float32)
+            for i in (0, 1):
+                m = min(n, len(bufs[i]))
+                out[:m, i] = bufs[i][:m]
+                bufs[i] = bufs[i][m:]
+            if n:
+                yield out

@@ -1,0 +1,167 @@
+"""Turn-taking from two speakers' speech segments.
+
+Vocabulary (Heldner & Edlund 2010; Gravano & Hirschberg 2011):
+
+* **turn**: a speaker's hold of the floor, from its first to its last speech
+  segment before the other speaker takes the floor;
+* **pause**: silence between two segments of the same speaker inside a turn;
+* **transition**: a speaker change; ``offset_s`` (floor transfer offset,
+  de Ruiter et al. 2006) = new turn start - previous speaker's end; > 0 gap,
+  < 0 overlap;
+* **backchannel**: a listener segment shorter than ``backchannel_max_s`` after
+  which the floor holder keeps the floor (speaks through it or resumes first);
+* **interruption**: the listener starts while the holder speaks, the holder
+  stops during the listener's segment, the listener keeps the floor, and the
+  overlap lasts at least ``interruption_min_overlap_s``::
+
+      holder    =========|
+      listener       |==========      overlap >= min -> interruption
+
+* **failed interruption**: the listener starts in overlap with a segment of at
+  least ``backchannel_max_s`` but the holder talks on and keeps the floor.
+
+A listener segment is decided once it has ended and either the holder is still
+speaking at its end or somebody's next speech onset is known, so streaming and
+offline runs make the same decisions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import TurnConfig
+from .types import Event, Pause, Segment, Transition, Turn
+
+
+@dataclass
+class TurnOutput:
+    turns: list[Turn] = field(default_factory=list)
+    pauses: list[Pause] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def extend(self, other: "TurnOutput") -> None:
+        self.turns += other.turns
+        self.pauses += other.pauses
+        self.transitions += other.transitions
+        self.events += other.events
+
+
+class TurnTracker:
+    """Stage: closed segments + open-segment starts + watermark -> turns, pauses,
+    transitions, events (each emitted once, when final)."""
+
+    def __init__(self, speakers: tuple[str, str], config: TurnConfig = TurnConfig()):
+        if len(speakers) != 2:
+            raise ValueError("turn-taking needs exactly two speakers")
+        self.speakers = tuple(speakers)
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self._segs: dict[str, list[Segment]] = {s: [] for s in self.speakers}  # closed, in order
+        self._open: dict[str, float | None] = {s: None for s in self.speakers}
+        self._queue: list[Segment] = []   # closed, undecided, sorted by start
+        self._watermark_s = 0.0
+        self._ended = False
+        self._holder: str | None = None
+        self._turn_start = 0.0
+        self._holder_end = 0.0   # end of the holder's latest segment in the current turn
+
+    # -- data in ---------------------------------------------------------
+    def push(self, segments: list[Segment], *, open_start_s: dict[str, float | None], watermark_s: float) -> TurnOutput:
+        for seg in segments:
+            self._segs[seg.speaker].append(seg)
+            self._queue.append(seg)
+        self._queue.sort(key=lambda s: (s.start_s, self.speakers.index(s.speaker)))
+        self._open = dict(open_start_s)
+        self._watermark_s = watermark_s
+        return self._run()
+
+    def flush(self, segments: list[Segment] = ()) -> TurnOutput:
+        out = self.push(list(segments), open_start_s={s: None for s in self.speakers}, watermark_s=float("inf"))
+        self._ended = True
+        out.extend(self._run())
+        if self._holder is not None:
+            out.turns.append(Turn(self._holder, self._turn_start, self._holder_end))
+            self._holder = None
+        return out
+
+    # -- queries over what is known ----------------------------------------
+    def _active_at(self, speaker: str, t: float) -> bool:
+        o = self._open[speaker]
+        if o is not None and o <= t < self._watermark_s:
+            return True
+        for seg in reversed(self._segs[speaker]):
+            if seg.start_s <= t < seg.end_s:
+                return True
+            if seg.end_s <= t:
+                break
+        return False
+
+    def _next_onset(self, speaker: str, t: float) -> float | None:
+        best = None
+        for seg in reversed(self._segs[speaker]):
+            if seg.start_s > t:
+                best = seg.start_s
+            else:
+                break
+        o = self._open[speaker]
+        if o is not None and o > t and (best is None or o < best):
+            best = o
+        return best
+
+    # -- decisions ---------------------------------------------------------
+    def _run(self) -> TurnOutput:
+        out = TurnOutput()
+        opens = [o for o in self._open.values() if o is not None]
+        limit = min(opens) if opens else float("inf")
+        while self._queue and self._queue[0].start_s <= limit:
+            seg = self._queue[0]
+            if not self._decide(seg, out):
+                break
+            self._queue.pop(0)
+        return out
+
+    def _decide(self, s: Segment, out: TurnOutput) -> bool:
+        """Apply one segment; False when it cannot be decided yet."""
+        cfg = self.config
+        if self._holder is None:
+            self._take_floor(s, out, None)
+            return True
+        if s.speaker == self._holder:
+            if s.start_s > self._holder_end:
+                out.pauses.append(Pause(s.speaker, self._holder_end, s.start_s))
+            self._holder_end = max(self._holder_end, s.end_s)
+            return True
+        holder = self._holder
+        started_in_overlap = s.start_s < self._holder_end
+        short = s.duration_s < cfg.backchannel_max_s
+        if not short and not started_in_overlap:
+            self._take_floor(s, out, holder)
+            return True
+        # does the holder keep the floor after this segment?
+        if self._watermark_s <= s.end_s and not self._ended:
+            return False
+        if self._active_at(holder, s.end_s):
+            holder_keeps = True
+        else:
+            a, b = self._next_onset(holder, s.end_s), self._next_onset(s.speaker, s.end_s)
+            if a is None and b is None and not self._ended:
+                return False
+            holder_keeps = a is not None and (b is None or a < b)
+        if holder_keeps:
+            kind = "backchannel" if short else "failed_interruption"
+            out.events.append(Event(kind, s.speaker, s.start_s, s.end_s))
+            return True
+        if started_in_overlap and self._holder_end - s.start_s >= cfg.interruption_min_overlap_s:
+            out.events.append(Event("interruption", s.speaker, s.start_s, self._holder_end))
+        self._take_floor(s, out, holder)
+        return True
+
+    def _take_floor(self, s: Segment, out: TurnOutput, previous: str | None) -> None:
+        if previous is not None:
+            out.turns.append(Turn(previous, self._turn_start, self._holder_end))
+            out.transitions.append(Transition(previous, s.speaker, self._holder_end, s.start_s))
+        self._holder = s.speaker
+        self._turn_start = s.start_s
+        self._holder_end = s.end_s

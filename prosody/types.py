@@ -1,0 +1,96 @@
+"""Frozen values passed between stages and out of the pipeline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of one speaker's speech, ``[start_s, end_s)``."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A speaker's hold of the floor: from its first to its last speech segment
+    before the other speaker takes the floor (pauses inside it included)."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Silence between two segments of the same speaker inside one turn."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A speaker change (Heldner & Edlund 2010)::
+
+        from  ====|            gap: offset_s > 0
+        to           |=====
+        from  ========|        overlap: offset_s < 0
+        to         |=====
+
+    ``offset_s`` = ``to_start_s`` - ``from_end_s`` is the floor transfer offset
+    (de Ruiter et al. 2006).
+    """
+
+    from_speaker: str
+    to_speaker: str
+    from_end_s: float
+    to_start_s: float
+
+    @property
+    def offset_s(self) -> float:
+        return self.to_start_s - self.from_end_s
+
+    @property
+    def kind(self) -> str:
+        return "overlap" if self.offset_s < 0 else "gap"
+
+
+@dataclass(frozen=True)
+class Event:
+    """``kind``: backchannel | interruption | failed_interruption; ``speaker`` is
+    the listener who produced it."""
+
+    kind: str
+    speaker: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class FrameBlock:
+    """Final per-frame features of one speaker for frames
+    ``[start_frame, start_frame + n)``. Arrays have shape (n,).
+
+    ``rms_db``: frame RMS in dBFS (float32, floor -120). ``f0_hz``: NaN when
+    unvoiced. ``voiced_prob`` in [0, 1]. ``is_speech``: final VAD decision.
+    """
+
+    speaker: str
+    start_frame: int
+    is_speech: np.ndarray
+    f0_hz: np.ndarray
+    voiced_prob: np.ndarray
+    rms_db: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.is_speech)

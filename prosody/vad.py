@@ -1,0 +1,246 @@
+"""Voice activity per channel: webrtcvad, a level gate over the channel's own
+noise floor, cross-talk (bleed) rejection across channels, and smoothing with
+minimum on/off durations and padding (names after pyannote.audio ``Binarize``).
+
+Stages (each ``push`` -> per-frame arrays, ``flush``, ``reset``):
+
+``RawVad``        frames -> (raw speech bool, floor_db) per frame, causal
+``BleedDetector`` both channels' frames + raw decisions -> bleed bool per frame, causal
+``SpeechSmoother`` raw bool -> final bool, fixed latency ``latency_frames``
+"""
+from __future__ import annotations
+
+import numpy as np
+import webrtcvad
+from scipy.signal import butter, sosfilt
+
+from .config import VadConfig
+from .framing import rms_db
+from .timebase import GRID, Grid
+
+
+class NoiseFloor:
+    """Running noise floor of one channel: the ``percentile`` of frame levels
+    (dBFS) over the last ``window_s``, refreshed every ``update_every`` frames
+    at fixed frame indices (so any block split gives the same answer).
+    Before the first refresh the floor is -inf (gate open)."""
+
+    def __init__(self, *, window_s: float, percentile: float, grid: Grid = GRID, update_every: int = 50):
+        self.window = max(1, grid.s_to_frames(window_s))
+        self.percentile = percentile
+        self.update_every = update_every
+        self.reset()
+
+    def reset(self) -> None:
+        self._hist = np.zeros(0, dtype=np.float32)  # last `window` frame levels
+        self._n = 0
+        self._floor = -np.inf
+
+    def push(self, level_db: np.ndarray) -> np.ndarray:
+        """Floor (dBFS) that applies to each frame, shape like ``level_db``."""
+        out = np.empty(len(level_db), dtype=np.float32)
+        pos = 0
+        while pos < len(level_db):
+            # frames up to the next refresh point use the current floor
+            next_update = (self._n // self.update_every + 1) * self.update_every
+            take = min(len(level_db) - pos, next_update - self._n)
+            out[pos:pos + take] = self._floor
+            self._hist = np.concatenate([self._hist, level_db[pos:pos + take]])[-self.window:]
+            self._n += take
+            pos += take
+            if self._n == next_update:
+                self._floor = float(np.percentile(self._hist, self.percentile))
+        return out
+
+
+class RawVad:
+    """webrtcvad decision AND level gate, per 10 ms frame of one channel.
+
+    Both listen to the channel high-passed at ``highpass_hz`` (4th-order
+    Butterworth, causal, state carried across blocks): low-frequency rumble,
+    breath and handling thumps in headset microphones otherwise pass as speech.
+    """
+
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
+        self.config = config
+        self.grid = grid
+        self.floor = NoiseFloor(window_s=config.floor_window_s, percentile=config.floor_percentile, grid=grid)
+        self._sos = butter(4, config.highpass_hz, btype="highpass", fs=grid.sample_rate, output="sos")
+        self.reset()
+
+    def reset(self) -> None:
+        self._vad = webrtcvad.Vad(self.config.aggressiveness)
+        self.floor.reset()
+        self._zi = np.zeros((self._sos.shape[0], 2))
+
+    def push(self, frames: np.ndarray) -> np.ndarray:
+        """``frames``: (n, hop_length) float samples. Returns (n,) bool."""
+        if len(frames) == 0:
+            return np.zeros(0, dtype=bool)
+        y, self._zi = sosfilt(self._sos, frames.reshape(-1).astype(np.float64), zi=self._zi)
+        frames = y.reshape(frames.shape)
+        level_db = rms_db(frames)
+        floor_db = self.floor.push(level_db)
+        gate = level_db > floor_db + self.config.gate_db
+        pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
+        out = np.zeros(len(frames), dtype=bool)
+        is_speech = self._vad.is_speech
+        rate = self.grid.sample_rate
+        for i in np.flatnonzero(gate):
+            out[i] = is_speech(pcm[i].tobytes(), rate)
+        return out
+
+
+class BleedDetector:
+    """Cross-talk between two channels (loudspeaker -> microphone leakage).
+
+    A frame of channel A that is raw-active while channel B is also active is
+    bleed when A's level is at least ``bleed_level_diff_db`` below B's and A's
+    waveform over the last ``window_s`` correlates with B's (normalised
+    cross-correlation, A lagging B by 0..``bleed_max_lag_s``) at least
+    ``bleed_min_corr``. The correlation is evaluated every ``stride`` frames
+    and reused in between; it is causal (window ends at the current frame).
+    """
+
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, window_s: float = 0.256,
+                 stride: int = 2):
+        self.config = config
+        self.grid = grid
+        self.window = int(round(window_s * grid.sample_rate))
+        self.max_lag = int(round(config.bleed_max_lag_s * grid.sample_rate))
+        self.stride = stride
+        n = self.window + self.max_lag
+        self.nfft = 1 << int(np.ceil(np.log2(n + self.window)))
+        self.reset()
+
+    def reset(self) -> None:
+        keep = self.window + self.max_lag
+        self._buf = [np.zeros(keep, dtype=np.float32), np.zeros(keep, dtype=np.float32)]
+        self._n = 0
+        self._last_corr = [0.0, 0.0]  # last evaluated correlation per direction
+        self._last_eval = [-10**9, -10**9]
+
+    def _corr(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Max normalised correlation of the last ``window`` samples of ``a``
+        with ``b`` delayed by 0..max_lag samples."""
+        w, L = self.window, self.max_lag
+        aw = a[-w:].astype(np.float64)
+        ea = float(aw @ aw)
+        if ea <= 0.0:
+            return 0.0
+        fa = np.fft.rfft(aw, self.nfft)
+        fb = np.fft.rfft(b.astype(np.float64), self.nfft)
+        # xc[k] = sum_t aw[t] * b[t + k]; b index offset: aw[t] aligns with b[L + t] at lag 0
+        xc = np.fft.irfft(np.conj(fa) * fb, self.nfft)[: L + 1]
+        # energy of each b window b[k : k + w]
+        cs = np.concatenate([[0.0], np.cumsum(b.astype(np.float64) ** 2)])
+        eb = cs[w:w + L + 1] - cs[:L + 1]
+        ncc = np.abs(xc) / np.sqrt(ea * np.maximum(eb, 1e-20))
+        return float(ncc.max())
+
+    def push(self, frames: list[np.ndarray], level_db: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
+        """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays.
+        Returns two (n,) bool arrays marking bleed frames."""
+        hop = self.grid.hop_length
+        n = len(active[0])
+        out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+        both = active[0] & active[1]
+        cand = [both & (level_db[0] <= level_db[1] - self.config.bleed_level_diff_db),
+                both & (level_db[1] <= level_db[0] - self.config.bleed_level_diff_db)]
+        keep = self.window + self.max_lag
+        flat = [f.reshape(-1) for f in frames]
+        for i in np.flatnonzero(cand[0] | cand[1]):
+            end = (i + 1) * hop
+            # the last `keep` samples ending at this frame, from buffer + block
+            seg = [np.concatenate([self._buf[c], flat[c][:end]])[-keep:] for c in (0, 1)]
+            frame_idx = self._n + i
+            for a in (0, 1):
+                if not cand[a][i]:
+                    continue
+                if frame_idx - self._last_eval[a] >= self.stride:
+                    b = 1 - a
+                    # a lags b: a's last w samples vs b's window ending max_lag earlier .. now
+                    self._last_corr[a] = self._corr(seg[a], seg[b])
+                    self._last_eval[a] = frame_idx
+                out[a][i] = self._last_corr[a] >= self.config.bleed_min_corr
+        for c in (0, 1):
+            self._buf[c] = np.concatenate([self._buf[c], flat[c]])[-keep:]
+        self._n += n
+        return out
+
+
+class SpeechSmoother:
+    """Raw frame decisions -> final speech frames, with a fixed latency.
+
+    Runs of raw speech separated by less than ``min_duration_off_s`` are merged;
+    merged stretches shorter than ``min_duration_on_s`` are dropped; kept ones
+    are padded by ``pad_onset_s`` / ``pad_offset_s``::
+
+        raw      __||||_|||______||_________
+        merged   __|||||||_______||_________   (gap < min_off filled)
+        kept     __|||||||__________________   (blip < min_on dropped)
+        padded   _|||||||||_________________
+
+    Each frame's decision is final ``latency_frames`` frames later.
+    """
+
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
+        self.n_on = grid.s_to_frames(config.min_duration_on_s)
+        self.n_off = max(1, grid.s_to_frames(config.min_duration_off_s))
+        self.pad_on = grid.s_to_frames(config.pad_onset_s)
+        self.pad_off = grid.s_to_frames(config.pad_offset_s)
+        self.latency_frames = self.pad_on + self.n_on + self.n_off
+        self.reset()
+
+    def reset(self) -> None:
+        self._n = 0          # raw frames seen
+        self._out = 0        # final frames emitted
+        self._cand = None    # [start, end) of the open merged stretch (raw indices)
+        self._kept: list[tuple[int, int]] = []  # padded kept stretches not yet fully emitted
+
+    def _close(self, start: int, end: int) -> None:
+        if end - start >= self.n_on:
+            self._kept.append((max(0, start - self.pad_on), end + self.pad_off))
+
+    def _decide(self, upto: int, *, final_end: int | None = None) -> np.ndarray:
+        """Decisions for frames [self._out, upto)."""
+        n = upto - self._out
+        res = np.zeros(max(n, 0), dtype=bool)
+        spans = list(self._kept)
+        if self._cand is not None and self._cand[1] - self._cand[0] >= self.n_on:
+            spans.append((max(0, self._cand[0] - self.pad_on), self._cand[1] + self.pad_off))
+        for s, e in spans:
+            if final_end is not None:
+                e = min(e, final_end)
+            lo, hi = max(s, self._out), min(e, upto)
+            if hi > lo:
+                res[lo - self._out:hi - self._out] = True
+        self._out = upto
+        self._kept = [(s, e) for s, e in self._kept if e > self._out]
+        return res
+
+    def push(self, raw: np.ndarray) -> np.ndarray:
+        """Raw (n,) bool -> final decisions for the frames that became final."""
+        n_off = self.n_off
+        idx = np.flatnonzero(raw) + self._n
+        self._n += len(raw)
+        # walk raw speech frames: extend, merge or open the candidate stretch
+        for i in idx.tolist():
+            if self._cand is None:
+                self._cand = [i, i + 1]
+            elif i - self._cand[1] < n_off:
+                self._cand[1] = i + 1
+            else:
+                self._close(*self._cand)
+                self._cand = [i, i + 1]
+        # a candidate with a long enough silence after it is closed
+        if self._cand is not None and self._n - self._cand[1] >= n_off:
+            self._close(*self._cand)
+            self._cand = None
+        return self._decide(max(self._out, self._n - self.latency_frames))
+
+    def flush(self) -> np.ndarray:
+        if self._cand is not None:
+            self._close(*self._cand)
+            self._cand = None
+        return self._decide(self._n, final_end=self._n)

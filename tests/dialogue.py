@@ -1,0 +1,937 @@
+"""Synthetic two-speaker dialogues with planted, exactly known timing.
+
+Each utterance is spoken by espeak-ng, trimmed so that it starts and ends with
+speech, and placed on its speaker's channel at a chosen sample. The truth
+(speech segments, floor transfers, backchannels, interruptions, failed
+interruptions) is derived from the *placement* and the role each utterance is
+tagged with -- never by running an analyser -- so it can be used to test one::
+
+    therapist  |==== turn ==========|      |== turn ==|   |===== turn ======|
+    client               |bc|          |==== turn ====|        |= failed =|
+                          ^ backchannel    ^ overlap -0.2 s     ^ failed interruption
+                                       ^ transition gap
+
+Column 0 of ``Dialogue.audio`` is the therapist, column 1 the client.
+
+Conventions used for the truth (thresholds are module constants):
+
+* speech segment: the extent ``[start_s, end_s)`` of one trimmed utterance on
+  the timeline; the texts are chosen so that no pause *inside* an utterance is
+  longer than ``MAX_INTERNAL_PAUSE_S`` (a VAD bridges such pauses), and two
+  utterances of one speaker are at least ``min_pause_s`` apart.
+* floor utterances are the ones tagged ``"turn"`` or ``"interruption"``; a
+  speaker change between consecutive floor utterances is a transition with
+  ``offset_s = to_start_s - from_end_s`` (negative: overlap).
+* ``"interruption"``: starts while the floor holder speaks, overlaps it by at
+  least ``INTERRUPTION_MIN_OVERLAP_S``, and outlasts it.
+* ``"turn"`` starting in overlap must overlap by less than
+  ``INTERRUPTION_MIN_OVERLAP_S`` and outlast the previous speaker.
+* ``"backchannel"``: shorter than ``BACKCHANNEL_MAX_S``, produced by the
+  listener while the other speaker holds the floor, and the other speaker is
+  speaking at its end or resumes within ``BACKCHANNEL_MAX_RESUME_S``.
+* ``"failed_interruption"``: at least ``BACKCHANNEL_MAX_S`` long, starts while
+  the floor holder speaks and ends while the floor holder is still speaking.
+
+Synthesis results are cached on disk under the system temp directory, keyed by
+the espeak-ng version, text, voice, pitch, speed and sample rate.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import soundfile as sf
+import soxr
+from scipy import signal
+
+from prosody.errors import ProsodyError
+
+THERAPIST = "therapist"
+CLIENT = "client"
+SPEAKERS = (THERAPIST, CLIENT)  # index == channel in Dialogue.audio
+ROLES = ("turn", "backchannel", "interruption", "failed_interruption")
+FLOOR_ROLES = ("turn", "interruption")
+
+# Default espeak-ng voices. Variants chosen without "echo"/"breath" settings
+# (f2..f5 and m2 add an echo tail that would blur the planted end of speech).
+DEFAULT_VOICES = (("therapist", "en-us+f1"), ("client", "en-gb+m3"))
+
+SAMPLE_RATE_HZ = 16000
+HOP_S = 0.010
+
+TRIM_THRESHOLD_DB = -50.0  # re the utterance peak: first/last sample above it bound the speech
+PAUSE_THRESHOLD_DB = -40.0  # re the utterance RMS: a 10 ms frame below it is a pause frame
+MAX_INTERNAL_PAUSE_S = 0.150
+INTERRUPTION_MIN_OVERLAP_S = 0.3
+BACKCHANNEL_MAX_S = 1.0
+BACKCHANNEL_MAX_RESUME_S = 0.5
+BLEED_LOWPASS_HZ = 3000.0
+BLEED_LOWPASS_ORDER = 4
+_CACHE_FORMAT = 1
+
+
+class ScenarioError(ProsodyError):
+    """A dialogue scenario is inconsistent with the role of one of its utterances."""
+
+
+class SynthesisError(ProsodyError):
+    """espeak-ng is missing or produced no audio."""
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One utterance of a scenario, before synthesis.
+
+    ``start_s`` is where its first speech sample lands on the timeline (rounded
+    to the nearest sample). ``role`` is one of ``ROLES``; it states what the
+    utterance is meant to be and the builder checks that the timing agrees.
+    ``voice=None`` uses the speaker's default voice (``DEFAULT_VOICES``);
+    ``pitch`` is espeak's ``-p`` (0..99), ``speed_wpm`` its ``-s`` (80..450).
+    """
+
+    speaker: str
+    text: str
+    start_s: float
+    voice: str | None = None
+    pitch: int | None = None
+    speed_wpm: int | None = None
+    role: str = "turn"
+
+
+@dataclass(frozen=True)
+class PlacedUtterance:
+    """An utterance as placed: exact extent of its speech on the timeline.
+
+    ``end_s`` is exclusive: the speech occupies samples
+    ``[start_sample, end_sample)``. ``longest_pause_s`` is the longest run of
+    pause frames inside it (see ``longest_pause_s()``).
+    """
+
+    speaker: str
+    text: str
+    role: str
+    start_s: float
+    end_s: float
+    start_sample: int
+    end_sample: int
+    voice: str
+    pitch: int | None
+    speed_wpm: int | None
+    level_db: float
+    longest_pause_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class ExpectedTransition:
+    """A planted floor transfer between consecutive floor utterances.
+
+    ``offset_s = to_start_s - from_end_s``: positive is a gap, negative an
+    overlap (``kind`` is ``"gap"`` for offset >= 0, else ``"overlap"``).
+    ``via`` is the role of the incoming utterance (``"turn"`` or
+    ``"interruption"``)::
+
+        from   |=========|                  |=========|
+        to                  |======|             |======|
+                         ^--^ gap > 0            ^----^ overlap: offset < 0
+    """
+
+    from_speaker: str
+    to_speaker: str
+    from_end_s: float
+    to_start_s: float
+    offset_s: float
+    kind: str
+    via: str
+
+
+@dataclass(frozen=True)
+class ExpectedEvent:
+    """A planted backchannel, interruption or failed interruption.
+
+    ``speaker`` produced it while ``other_speaker`` held the floor;
+    ``overlap_s`` is how long it overlaps ``other_speaker``'s speech, not
+    counting a later turn by which ``other_speaker`` takes the floor back (for
+    an interruption it equals ``-offset_s`` of its transition)::
+
+        other     |=============|
+        speaker          |=========|   interruption: overlap_s = 0.4 s here
+                         ^------^
+    """
+
+    kind: str
+    speaker: str
+    other_speaker: str
+    start_s: float
+    end_s: float
+    overlap_s: float
+
+
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class DialogueTruth:
+    """Everything a turn-taking analyser should find, planted by construction.
+
+    Times in seconds on the dialogue timeline; intervals are ``(start_s, end_s)``
+    with ``end_s`` exclusive. ``bleed_segments`` are where the client's voice
+    leaks into the therapist channel (client segments delayed by the bleed
+    delay); they are *not* therapist speech and are empty without bleed.
+    """
+
+    sample_rate: int
+    duration_s: float
+    therapist_segments: tuple[Interval, ...]
+    client_segments: tuple[Interval, ...]
+    transitions: tuple[ExpectedTransition, ...]
+    events: tuple[ExpectedEvent, ...]
+    overlaps: tuple[Interval, ...]
+    bleed_segments: tuple[Interval, ...] = ()
+
+    def segments(self, speaker: str) -> tuple[Interval, ...]:
+        _check_speaker(speaker)
+        return self.therapist_segments if speaker == THERAPIST else self.client_segments
+
+    def events_of(self, kind: str) -> tuple[ExpectedEvent, ...]:
+        return tuple(e for e in self.events if e.kind == kind)
+
+    @property
+    def backchannels(self) -> tuple[ExpectedEvent, ...]:
+        return self.events_of("backchannel")
+
+    @property
+    def interruptions(self) -> tuple[ExpectedEvent, ...]:
+        return self.events_of("interruption")
+
+    @property
+    def failed_interruptions(self) -> tuple[ExpectedEvent, ...]:
+        return self.events_of("failed_interruption")
+
+    def to_json_dict(self) -> dict:
+        return {
+            "sample_rate": self.sample_rate,
+            "duration_s": self.duration_s,
+            "segments": {
+                THERAPIST: [list(s) for s in self.therapist_segments],
+                CLIENT: [list(s) for s in self.client_segments],
+            },
+            "transitions": [asdict(t) for t in self.transitions],
+            "events": [asdict(e) for e in self.events],
+            "overlaps": [list(s) for s in self.overlaps],
+            "bleed_segments": [list(s) for s in self.bleed_segments],
+        }
+
+    @classmethod
+    def from_json_dict(cls, d: dict) -> "DialogueTruth":
+        def ivals(xs):
+            return tuple((float(a), float(b)) for a, b in xs)
+
+        return cls(
+            sample_rate=int(d["sample_rate"]),
+            duration_s=float(d["duration_s"]),
+            therapist_segments=ivals(d["segments"].get(THERAPIST, [])),
+            client_segments=ivals(d["segments"].get(CLIENT, [])),
+            transitions=tuple(ExpectedTransition(**t) for t in d.get("transitions", [])),
+            events=tuple(ExpectedEvent(**e) for e in d.get("events", [])),
+            overlaps=ivals(d.get("overlaps", [])),
+            bleed_segments=ivals(d.get("bleed_segments", [])),
+        )
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    """How the channels were mixed (levels in dBFS RMS, see ``build_dialogue``)."""
+
+    therapist_level_db: float
+    client_level_db: float
+    noise_db: float | None
+    bleed_db: float | None
+    bleed_delay_s: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    """A synthesized dialogue and its planted truth.
+
+    ``audio``: float32, shape ``(n_samples, 2)``, range [-1, 1], read-only;
+    column 0 therapist, column 1 client, at ``sample_rate`` Hz.
+    """
+
+    sample_rate: int
+    audio: np.ndarray = field(repr=False)
+    utterances: tuple[PlacedUtterance, ...]
+    truth: DialogueTruth
+    settings: MixSettings
+
+    @property
+    def duration_s(self) -> float:
+        return self.audio.shape[0] / self.sample_rate
+
+    def channel(self, speaker: str) -> np.ndarray:
+        """Shape ``(n_samples,)`` float32 view of ``speaker``'s channel."""
+        _check_speaker(speaker)
+        return self.audio[:, SPEAKERS.index(speaker)]
+
+    def speech_segments(self, speaker: str) -> list[Interval]:
+        """Merged ``(start_s, end_s)`` intervals of ``speaker``'s planted speech."""
+        return list(self.truth.segments(speaker))
+
+    def to_json_dict(self) -> dict:
+        d = self.truth.to_json_dict()
+        d["channels"] = {s: i for i, s in enumerate(SPEAKERS)}
+        d["utterances"] = [asdict(u) for u in self.utterances]
+        d["settings"] = asdict(self.settings)
+        d["tolerance_s"] = HOP_S
+        return d
+
+
+# --------------------------------------------------------------------------- synthesis
+
+
+def default_voice(speaker: str) -> str:
+    _check_speaker(speaker)
+    return dict(DEFAULT_VOICES)[speaker]
+
+
+def synthesize(
+    text: str,
+    *,
+    voice: str,
+    pitch: int | None = None,
+    speed_wpm: int | None = None,
+    sample_rate: int = SAMPLE_RATE_HZ,
+    use_cache: bool = True,
+) -> np.ndarray:
+    """Speak ``text`` with espeak-ng; return float32 mono, shape ``(n_samples,)``.
+
+    The espeak output (22050 Hz) is resampled with soxr to ``sample_rate`` and
+    trimmed to the first and last sample whose magnitude exceeds
+    ``TRIM_THRESHOLD_DB`` re its peak, so the array starts and ends with
+    speech. Amplitude is espeak's own (peak below 1). Results are cached in
+    ``synthesis_cache_dir()`` unless ``use_cache`` is False. The returned array
+    is read-only.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise SynthesisError(f"text={text!r} is empty; give at least one word to speak")
+    if pitch is not None and not 0 <= int(pitch) <= 99:
+        raise SynthesisError(f"pitch={pitch} is outside espeak's range 0..99; use 0..99 or None")
+    if speed_wpm is not None and not 80 <= int(speed_wpm) <= 450:
+        raise SynthesisError(f"speed_wpm={speed_wpm} is outside espeak's range 80..450")
+    if sample_rate < 8000:
+        raise SynthesisError(f"sample_rate={sample_rate} Hz is too low for speech; use >= 8000")
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise SynthesisError("espeak-ng is not on PATH; install it (Debian: apt-get install espeak-ng)")
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    key_src = json.dumps([_CACHE_FORMAT, version, text, voice, pitch, speed_wpm, sample_rate, TRIM_THRESHOLD_DB])
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
+    cache_path = synthesis_cache_dir() / f"{key}.npy"
+    if use_cache and cache_path.exists():
+        try:
+            y = np.load(cache_path)
+            y.flags.writeable = False
+            return y
+        except (OSError, ValueError):
+            pass  # unreadable (e.g. half-written by a crashed process): synthesize again
+    y = _espeak(exe, text, voice=voice, pitch=pitch, speed_wpm=speed_wpm, sample_rate=sample_rate)
+    if use_cache:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_path.parent, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, y)
+        os.replace(tmp, cache_path)
+    y.flags.writeable = False
+    return y
+
+
+def synthesis_cache_dir() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"prosody-espeak-cache-{uid}"
+
+
+def _espeak(exe, text, *, voice, pitch, speed_wpm, sample_rate) -> np.ndarray:
+    with tempfile.TemporaryDirectory(prefix="prosody-espeak-") as tmp_dir:
+        wav = os.path.join(tmp_dir, "utt.wav")
+        cmd = [exe, "-v", voice, "-w", wav]
+        if pitch is not None:
+            cmd += ["-p", str(int(pitch))]
+        if speed_wpm is not None:
+            cmd += ["-s", str(int(speed_wpm))]
+        # Text on stdin so that a text starting with "-" is never read as an option.
+        proc = subprocess.run(cmd + ["--stdin"], input=text, capture_output=True, text=True)
+        if proc.returncode != 0 or not os.path.exists(wav):
+            raise SynthesisError(
+                f"espeak-ng failed for voice={voice!r} text={text!r}: {proc.stderr.strip()}; "
+                "check the voice with `espeak-ng --voices` / `--voices=variant`"
+            )
+        x, native_rate = sf.read(wav, dtype="float32", always_2d=False)
+    if x.ndim > 1:
+        x = x[:, 0]
+    if native_rate != sample_rate:
+        x = soxr.resample(x, native_rate, sample_rate, quality="HQ").astype(np.float32)
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak <= 0.0:
+        raise SynthesisError(f"espeak-ng produced silence for voice={voice!r} text={text!r}")
+    loud = np.flatnonzero(np.abs(x) > peak * 10.0 ** (TRIM_THRESHOLD_DB / 20.0))
+    return np.ascontiguousarray(x[loud[0] : loud[-1] + 1], dtype=np.float32)
+
+
+def pause_runs_s(samples: np.ndarray, *, sample_rate: int, threshold_db: float = PAUSE_THRESHOLD_DB) -> list[Interval]:
+    """Pauses inside an utterance, as ``(start_s, end_s)`` relative to its start.
+
+    ``samples``: shape ``(n_samples,)``. Cut into 10 ms frames (the last one may
+    be partial); a frame whose RMS is below ``threshold_db`` re the RMS of the
+    whole utterance is a pause frame; runs of pause frames are returned.
+    """
+    return [(a / sample_rate, b / sample_rate) for a, b in _pause_runs(samples, sample_rate, threshold_db)]
+
+
+def longest_pause_s(samples: np.ndarray, *, sample_rate: int, threshold_db: float = PAUSE_THRESHOLD_DB) -> float:
+    """Longest pause inside an utterance in seconds (0.0 if none); see ``pause_runs_s``."""
+    runs = _pause_runs(samples, sample_rate, threshold_db)
+    return max((b - a for a, b in runs), default=0) / sample_rate
+
+
+def _pause_runs(samples, sample_rate, threshold_db) -> list[tuple[int, int]]:
+    x = np.asarray(samples, dtype=np.float64)
+    hop = int(round(HOP_S * sample_rate))
+    if x.size == 0:
+        return []
+    starts = np.arange(0, len(x), hop)
+    frame_rms = np.array([np.sqrt(np.mean(x[i : i + hop] ** 2)) for i in starts])
+    quiet = frame_rms < np.sqrt(np.mean(x**2)) * 10.0 ** (threshold_db / 20.0)
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(starts):
+        if quiet[i]:
+            j = i
+            while j < len(starts) and quiet[j]:
+                j += 1
+            runs.append((int(starts[i]), min(int(starts[j - 1]) + hop, len(x))))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_dialogue(
+    utterances: Iterable[Utterance],
+    *,
+    duration_s: float | None = None,
+    level_db: tuple[float, float] = (-20.0, -20.0),
+    noise_db: float | None = -70.0,
+    bleed_db: float | None = None,
+    bleed_delay_s: float = 0.03,
+    seed: int = 0,
+    sample_rate: int = SAMPLE_RATE_HZ,
+    min_pause_s: float = 0.3,
+    max_internal_pause_s: float | None = MAX_INTERNAL_PAUSE_S,
+    tail_s: float = 0.5,
+) -> Dialogue:
+    """Place the utterances, mix two channels and derive the planted truth.
+
+    * each utterance is scaled so that its RMS over its extent is
+      ``level_db[channel]`` dBFS (column 0 therapist, 1 client);
+    * independent white Gaussian noise at ``noise_db`` dBFS RMS is added to each
+      channel from ``np.random.default_rng(seed)`` (``None``: no noise);
+    * ``bleed_db`` (negative, e.g. -20) adds the client channel, attenuated by
+      ``bleed_db``, delayed by ``bleed_delay_s`` and low-passed (4th-order
+      Butterworth at 3 kHz), into the therapist channel (loudspeaker -> mic
+      leakage). Bleed never counts as therapist speech in the truth.
+    * ``duration_s`` defaults to the last speech end plus ``tail_s``.
+    * ``min_pause_s``: smallest silence between two utterances of one speaker;
+      ``max_internal_pause_s``: largest pause allowed inside one utterance
+      (``None`` disables the check). Both keep the truth unambiguous.
+
+    Raises ``ScenarioError`` when the roles disagree with the timing (see the
+    module docstring) or when a channel would clip.
+    """
+    utts = tuple(utterances)
+    _validate_mix_args(utts, duration_s, level_db, noise_db, bleed_db, bleed_delay_s, sample_rate, min_pause_s, tail_s)
+
+    placed: list[PlacedUtterance] = []
+    waves: list[np.ndarray] = []
+    for u in utts:
+        voice = u.voice if u.voice is not None else default_voice(u.speaker)
+        y = synthesize(u.text, voice=voice, pitch=u.pitch, speed_wpm=u.speed_wpm, sample_rate=sample_rate)
+        start = int(round(u.start_s * sample_rate))
+        lvl = float(level_db[SPEAKERS.index(u.speaker)])
+        pause_s = longest_pause_s(y, sample_rate=sample_rate)
+        if max_internal_pause_s is not None and pause_s > max_internal_pause_s:
+            raise ScenarioError(
+                f"text={u.text!r} (voice {voice}) has an internal pause of {pause_s:.3f} s > "
+                f"max_internal_pause_s={max_internal_pause_s}; drop commas / split it into two utterances"
+            )
+        placed.append(
+            PlacedUtterance(
+                speaker=u.speaker, text=u.text, role=u.role,
+                start_s=start / sample_rate, end_s=(start + len(y)) / sample_rate,
+                start_sample=start, end_sample=start + len(y),
+                voice=voice, pitch=u.pitch, speed_wpm=u.speed_wpm, level_db=lvl, longest_pause_s=pause_s,
+            )
+        )
+        waves.append(y)
+    order = sorted(range(len(placed)), key=lambda i: (placed[i].start_sample, placed[i].speaker))
+    placed = [placed[i] for i in order]
+    waves = [waves[i] for i in order]
+
+    transitions, events = _derive_roles(placed, min_pause_s=min_pause_s, sample_rate=sample_rate)
+
+    last_end = max(p.end_sample for p in placed)
+    n_samples = int(math.ceil(duration_s * sample_rate)) if duration_s is not None else last_end + int(round(tail_s * sample_rate))
+    if n_samples < last_end:
+        raise ScenarioError(
+            f"duration_s={duration_s} is shorter than the last utterance end {last_end / sample_rate:.3f} s; "
+            "use a longer duration_s or None"
+        )
+
+    audio = np.zeros((n_samples, 2), dtype=np.float64)
+    for p, y in zip(placed, waves):
+        yd = y.astype(np.float64)
+        gain = 10.0 ** (p.level_db / 20.0) / np.sqrt(np.mean(yd**2))
+        audio[p.start_sample : p.end_sample, SPEAKERS.index(p.speaker)] += gain * yd
+    rng = np.random.default_rng(seed)
+    if noise_db is not None:
+        audio += rng.standard_normal((n_samples, 2)) * 10.0 ** (noise_db / 20.0)
+    bleed_segments: tuple[Interval, ...] = ()
+    if bleed_db is not None:
+        delay = int(round(bleed_delay_s * sample_rate))
+        sos = signal.butter(BLEED_LOWPASS_ORDER, BLEED_LOWPASS_HZ, btype="low", fs=sample_rate, output="sos")
+        leak = signal.sosfilt(sos, audio[:, 1]) * 10.0 ** (bleed_db / 20.0)
+        if delay < n_samples:
+            audio[delay:, 0] += leak[: n_samples - delay]
+        client = _merge((p.start_sample, p.end_sample) for p in placed if p.speaker == CLIENT)
+        bleed_segments = tuple(
+            ((a + delay) / sample_rate, min(b + delay, n_samples) / sample_rate) for a, b in client if a + delay < n_samples
+        )
+    peak = float(np.max(np.abs(audio)))
+    if peak > 1.0:
+        raise ScenarioError(
+            f"the mix peaks at {20 * np.log10(peak):+.1f} dBFS and would clip with level_db={level_db}; "
+            "lower level_db (espeak speech has a ~18 dB crest factor)"
+        )
+    audio32 = audio.astype(np.float32)
+    audio32.flags.writeable = False
+
+    segs = {
+        s: tuple((a / sample_rate, b / sample_rate) for a, b in _merge((p.start_sample, p.end_sample) for p in placed if p.speaker == s))
+        for s in SPEAKERS
+    }
+    truth = DialogueTruth(
+        sample_rate=sample_rate,
+        duration_s=n_samples / sample_rate,
+        therapist_segments=segs[THERAPIST],
+        client_segments=segs[CLIENT],
+        transitions=tuple(transitions),
+        events=tuple(events),
+        overlaps=_intersect(segs[THERAPIST], segs[CLIENT]),
+        bleed_segments=bleed_segments,
+    )
+    settings = MixSettings(
+        therapist_level_db=float(level_db[0]), client_level_db=float(level_db[1]),
+        noise_db=None if noise_db is None else float(noise_db),
+        bleed_db=None if bleed_db is None else float(bleed_db),
+        bleed_delay_s=float(bleed_delay_s), seed=int(seed),
+    )
+    return Dialogue(sample_rate=sample_rate, audio=audio32, utterances=tuple(placed), truth=truth, settings=settings)
+
+
+def _validate_mix_args(utts, duration_s, level_db, noise_db, bleed_db, bleed_delay_s, sample_rate, min_pause_s, tail_s):
+    if not utts:
+        raise ScenarioError("utterances is empty; give at least one Utterance")
+    for i, u in enumerate(utts):
+        if not isinstance(u, Utterance):
+            raise ScenarioError(f"utterances[{i}]={u!r} is not an Utterance")
+        if u.speaker not in SPEAKERS:
+            raise ScenarioError(f"utterances[{i}].speaker={u.speaker!r}; use one of {SPEAKERS}")
+        if u.role not in ROLES:
+            raise ScenarioError(f"utterances[{i}].role={u.role!r}; use one of {ROLES}")
+        if not (math.isfinite(u.start_s) and u.start_s >= 0.0):
+            raise ScenarioError(f"utterances[{i}].start_s={u.start_s} must be finite and >= 0")
+    if len(level_db) != 2 or not all(math.isfinite(x) and x < 0 for x in level_db):
+        raise ScenarioError(f"level_db={level_db} must be two negative dBFS values (therapist, client), e.g. (-20, -20)")
+    if noise_db is not None and not (math.isfinite(noise_db) and noise_db < 0):
+        raise ScenarioError(f"noise_db={noise_db} must be a negative dBFS value or None")
+    if bleed_db is not None and not (math.isfinite(bleed_db) and bleed_db < 0):
+        raise ScenarioError(f"bleed_db={bleed_db} must be negative (an attenuation, e.g. -20) or None")
+    if not (math.isfinite(bleed_delay_s) and bleed_delay_s >= 0):
+        raise ScenarioError(f"bleed_delay_s={bleed_delay_s} must be >= 0")
+    if sample_rate < 2 * BLEED_LOWPASS_HZ + 1000:
+        raise ScenarioError(f"sample_rate={sample_rate} Hz is too low; use >= 8000")
+    if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
+        raise ScenarioError(f"duration_s={duration_s} must be positive or None")
+    if min_pause_s < 0 or tail_s < 0:
+        raise ScenarioError(f"min_pause_s={min_pause_s} and tail_s={tail_s} must be >= 0")
+
+
+def _derive_roles(placed: Sequence[PlacedUtterance], *, min_pause_s: float, sample_rate: int):
+    """Check that each role agrees with the timing; return (transitions, events)."""
+
+    def where(p):
+        return f"{p.speaker} {p.role} {p.text!r} at {p.start_s:.3f}-{p.end_s:.3f} s"
+
+    # one speaker never overlaps itself, and pauses between its utterances are clear
+    for s in SPEAKERS:
+        mine = [p for p in placed if p.speaker == s]
+        for a, b in zip(mine, mine[1:]):
+            if b.start_s - a.end_s < min_pause_s - 1e-9:
+                raise ScenarioError(
+                    f"{where(b)} starts {b.start_s - a.end_s:+.3f} s after {where(a)}; one speaker's utterances "
+                    f"must be >= min_pause_s={min_pause_s} s apart (move it later or merge the texts)"
+                )
+    if placed[0].role != "turn":
+        raise ScenarioError(f"the first utterance {where(placed[0])} must have role 'turn'")
+
+    floor = [p for p in placed if p.role in FLOOR_ROLES]
+    transitions: list[ExpectedTransition] = []
+    event_utts: list[tuple[PlacedUtterance, str]] = []  # (utterance, the other speaker)
+    # (start_s, speaker) of the first floor utterance and of every speaker change
+    holder_starts: list[tuple[float, str]] = []
+    holder, holder_end = None, None
+    for f in floor:
+        if holder is None or f.speaker == holder:
+            if f.role == "interruption":
+                raise ScenarioError(f"{where(f)} has nobody else to interrupt; tag it 'turn'")
+            if holder is None:
+                holder_starts.append((f.start_s, f.speaker))
+            holder = f.speaker
+            holder_end = f.end_sample if holder_end is None else max(holder_end, f.end_sample)
+            continue
+        offset_s = (f.start_sample - holder_end) / sample_rate
+        if f.role == "turn" and offset_s < 0:
+            if -offset_s >= INTERRUPTION_MIN_OVERLAP_S:
+                raise ScenarioError(
+                    f"{where(f)} overlaps {holder} by {-offset_s:.3f} s >= {INTERRUPTION_MIN_OVERLAP_S} s; "
+                    "tag it 'interruption' or start it later"
+                )
+        if f.role == "interruption":
+            if offset_s >= 0:
+                raise ScenarioError(f"{where(f)} starts {offset_s:.3f} s after {holder} stopped; tag it 'turn'")
+            if -offset_s < INTERRUPTION_MIN_OVERLAP_S:
+                raise ScenarioError(
+                    f"{where(f)} overlaps {holder} by only {-offset_s:.3f} s; an interruption needs "
+                    f">= {INTERRUPTION_MIN_OVERLAP_S} s (start it earlier or tag it 'turn')"
+                )
+        if f.end_sample <= holder_end:
+            raise ScenarioError(
+                f"{where(f)} ends before {holder} stops at {holder_end / sample_rate:.3f} s, so it does not take the floor; "
+                "tag it 'backchannel' (< 1 s) or 'failed_interruption', or make it outlast the other speaker"
+            )
+        transitions.append(
+            ExpectedTransition(
+                from_speaker=holder, to_speaker=f.speaker, from_end_s=holder_end / sample_rate, to_start_s=f.start_s,
+                offset_s=offset_s, kind="gap" if offset_s >= 0 else "overlap", via=f.role,
+            )
+        )
+        if f.role == "interruption":
+            event_utts.append((f, holder))
+        holder_starts.append((f.start_s, f.speaker))
+        holder, holder_end = f.speaker, f.end_sample
+
+    def holder_at(t):
+        h = None
+        for start_s, s in holder_starts:
+            if start_s <= t:
+                h = s
+        return h
+
+    def other_speaking(other, t):
+        return any(p.start_s < t < p.end_s for p in floor if p.speaker == other)
+
+    for p in placed:
+        if p.role in FLOOR_ROLES:
+            continue
+        other = CLIENT if p.speaker == THERAPIST else THERAPIST
+        if holder_at(p.start_s) != other or holder_at(p.end_s) != other:
+            raise ScenarioError(
+                f"{where(p)} must lie while {other} holds the floor (from a {other} 'turn' until the next "
+                "speaker change); move it inside a turn of the other speaker or tag it 'turn'"
+            )
+        if p.role == "backchannel":
+            if p.duration_s >= BACKCHANNEL_MAX_S:
+                raise ScenarioError(
+                    f"{where(p)} lasts {p.duration_s:.3f} s; a backchannel must be < {BACKCHANNEL_MAX_S} s "
+                    "(use a shorter text or tag it 'failed_interruption')"
+                )
+            resumes = any(
+                q.speaker == other and q.end_s > p.end_s and q.start_s - p.end_s <= BACKCHANNEL_MAX_RESUME_S
+                for q in floor
+            )
+            if not resumes:
+                raise ScenarioError(
+                    f"{where(p)}: {other} must be speaking at its end or resume within "
+                    f"{BACKCHANNEL_MAX_RESUME_S} s after it; move it earlier in {other}'s turn"
+                )
+        else:  # failed_interruption
+            if p.duration_s < BACKCHANNEL_MAX_S:
+                raise ScenarioError(
+                    f"{where(p)} lasts {p.duration_s:.3f} s; a failed interruption must be >= "
+                    f"{BACKCHANNEL_MAX_S} s (shorter ones are backchannels)"
+                )
+            if not other_speaking(other, p.start_s):
+                raise ScenarioError(f"{where(p)} must start while {other} is speaking")
+            if not other_speaking(other, p.end_s):
+                raise ScenarioError(
+                    f"{where(p)} must stop while {other} is still speaking; otherwise it takes the floor "
+                    "(tag it 'interruption')"
+                )
+        event_utts.append((p, other))
+
+    # overlap_s counts the other speaker's speech, except a later turn by which the
+    # other speaker takes the floor back from this event's speaker
+    takers = {(t.to_speaker, t.to_start_s, t.from_speaker) for t in transitions}
+    events = []
+    for p, other in event_utts:
+        overlap = sum(
+            max(0, min(q.end_sample, p.end_sample) - max(q.start_sample, p.start_sample))
+            for q in placed
+            if q.speaker == other and not (q.start_s > p.start_s and (q.speaker, q.start_s, p.speaker) in takers)
+        )
+        events.append(
+            ExpectedEvent(kind=p.role, speaker=p.speaker, other_speaker=other, start_s=p.start_s, end_s=p.end_s, overlap_s=overlap / sample_rate)
+        )
+    events.sort(key=lambda e: (e.start_s, e.speaker))
+    return transitions, events
+
+
+def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of integer sample intervals ``[a, b)``; touching intervals merge."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _intersect(xs: Sequence[Interval], ys: Sequence[Interval]) -> tuple[Interval, ...]:
+    out = []
+    for a, b in xs:
+        for c, d in ys:
+            lo, hi = max(a, c), min(b, d)
+            if hi > lo:
+                out.append((lo, hi))
+    return tuple(sorted(out))
+
+
+def _check_speaker(speaker: str) -> None:
+    if speaker not in SPEAKERS:
+        raise ScenarioError(f"speaker={speaker!r}; use one of {SPEAKERS}")
+
+
+# --------------------------------------------------------------------------- scenarios
+
+THERAPIST_SENTENCES = (
+    "How have you been since we last met?",
+    "What was that like for you?",
+    "Tell me more about that.",
+    "That sounds really difficult.",
+    "How did you feel when that happened?",
+    "What would you like to focus on today?",
+    "It sounds like you felt alone.",
+    "What helped you get through it?",
+    "Can you say more about your sister?",
+    "How are you sleeping these days?",
+    "What do you notice in your body right now?",
+    "That makes a lot of sense to me.",
+    "What would a good week look like?",
+    "I wonder what made it feel so heavy.",
+)
+# >= 3.5 s with the default therapist voice: room for a backchannel or failed interruption inside
+THERAPIST_LONG_SENTENCES = (
+    "I want to make sure we have enough time to talk about what happened at work this week.",
+    "I would like us to slow down and look at what was going on for you that evening.",
+    "When you describe it that way I can hear how much pressure you have been under lately.",
+    "It seems like part of you wants to reach out and another part of you wants to hide away.",
+)
+THERAPIST_INTERRUPTIONS = (
+    "Let me stop you there for a second.",
+    "Can I just check something with you?",
+)
+CLIENT_SENTENCES = (
+    "It was a hard week.",
+    "I have not been sleeping well.",
+    "My boss keeps asking for more.",
+    "I felt really tired all the time.",
+    "We had another fight on Sunday.",
+    "I think I am doing a bit better.",
+    "I did not want to get out of bed.",
+    "My sister called me on Tuesday.",
+    "I keep thinking about what she said.",
+    "Work has been really stressful lately.",
+    "I went for a walk every morning.",
+    "I do not really know how to explain it.",
+    "It made me feel so angry.",
+    "I tried the breathing exercise you showed me.",
+    "I just want things to feel normal again.",
+)
+CLIENT_INTERRUPTIONS = (
+    "Sorry but that is not what I meant at all.",
+    "Wait I need to tell you something first.",
+)
+BACKCHANNELS = ("mm hmm", "yeah", "right", "okay", "I see", "uh huh")
+
+
+def all_texts() -> tuple[tuple[str, str], ...]:
+    """Every ``(speaker, text)`` the factories can produce (for pause checks)."""
+    return (
+        tuple((THERAPIST, t) for t in THERAPIST_SENTENCES + THERAPIST_LONG_SENTENCES + THERAPIST_INTERRUPTIONS)
+        + tuple((CLIENT, t) for t in CLIENT_SENTENCES + CLIENT_INTERRUPTIONS)
+        + tuple((s, t) for s in SPEAKERS for t in BACKCHANNELS)
+    )
+
+
+class _Planner:
+    """Lays utterances end to end; local to one factory call (holds no global state)."""
+
+    def __init__(self, seed: int, start_s: float = 0.5):
+        self.rng = np.random.default_rng(seed)
+        self.utterances: list[Utterance] = []
+        self.pools: dict[tuple, list[str]] = {}
+        self.floor_end_s = start_s  # end of the current floor holder's speech
+        self.floor_utt: Utterance | None = None
+        self.first = True
+
+    def duration_s(self, speaker: str, text: str) -> float:
+        return len(synthesize(text, voice=default_voice(speaker))) / SAMPLE_RATE_HZ
+
+    def pick(self, speaker: str, pool: tuple[str, ...], *, min_s: float = 0.0, max_s: float = math.inf) -> str:
+        """Next unused text of ``pool`` whose duration lies in [min_s, max_s]; reshuffles when used up."""
+        key = (speaker, pool)
+        for _ in range(2):
+            queue = self.pools.get(key)
+            if not queue:
+                queue = list(self.rng.permutation(pool))
+                self.pools[key] = queue
+            for i, text in enumerate(queue):
+                if min_s <= self.duration_s(speaker, text) <= max_s:
+                    return str(queue.pop(i))
+            self.pools[key] = []
+        raise ScenarioError(f"no text in the {speaker} pool lasts {min_s}..{max_s} s")
+
+    def _add(self, speaker, text, start_s, role) -> Utterance:
+        u = Utterance(speaker=speaker, text=text, start_s=round(float(start_s), 3), role=role)
+        self.utterances.append(u)
+        return u
+
+    def _end(self, u: Utterance) -> float:
+        return u.start_s + self.duration_s(u.speaker, u.text)
+
+    def turn(self, speaker: str, text: str, offset_s: float) -> Utterance:
+        """A floor utterance starting ``offset_s`` after the current floor end (negative: overlap)."""
+        start = 0.5 if self.first else self.floor_end_s + offset_s
+        self.first = False
+        return self._floor(self._add(speaker, text, start, "turn"))
+
+    def interruption(self, speaker: str, text: str, overlap_s: float) -> Utterance:
+        return self._floor(self._add(speaker, text, self.floor_end_s - overlap_s, "interruption"))
+
+    def _floor(self, u: Utterance) -> Utterance:
+        self.floor_utt = u
+        self.floor_end_s = self._end(u)
+        return u
+
+    def inside(self, speaker: str, text: str, role: str, *, lead_s: float, tail_s: float) -> Utterance:
+        """An utterance inside the current floor utterance, >= lead_s after its start and >= tail_s before its end."""
+        host = self.floor_utt
+        host_end = self._end(host)
+        dur = self.duration_s(speaker, text)
+        lo, hi = host.start_s + lead_s, host_end - tail_s - dur
+        if hi < lo:
+            raise ScenarioError(f"{text!r} ({dur:.2f} s) does not fit inside {host.text!r}")
+        return self._add(speaker, text, self.rng.uniform(lo, hi), role)
+
+    def gap_s(self) -> float:
+        return float(self.rng.uniform(0.1, 1.5))
+
+    def overlap_s(self) -> float:
+        return float(self.rng.uniform(0.1, 0.25))
+
+
+def scenario_turns(n_exchanges: int = 12, *, seed: int = 0) -> tuple[Utterance, ...]:
+    """Alternating turns (therapist first) with ``n_exchanges`` planted speaker changes.
+
+    ``n_exchanges + 1`` turns of one sentence each; the first starts at 0.5 s.
+    ``max(1, round(n_exchanges / 4))`` transitions, at seeded random positions,
+    overlap by 0.10..0.25 s; the others have gaps of 0.1..1.5 s (uniform).
+    No backchannels or interruptions.
+    """
+    if n_exchanges < 0:
+        raise ScenarioError(f"n_exchanges={n_exchanges} must be >= 0")
+    plan = _Planner(seed)
+    n_overlaps = max(1, round(n_exchanges / 4)) if n_exchanges else 0
+    overlapping = set(plan.rng.choice(n_exchanges, size=n_overlaps, replace=False).tolist()) if n_exchanges else set()
+    for i in range(n_exchanges + 1):
+        speaker = SPEAKERS[i % 2]
+        pool = THERAPIST_SENTENCES if speaker == THERAPIST else CLIENT_SENTENCES
+        offset = -plan.overlap_s() if (i - 1) in overlapping else plan.gap_s()
+        plan.turn(speaker, plan.pick(speaker, pool), offset)
+    return tuple(plan.utterances)
+
+
+def scenario_mixed(*, seed: int = 0) -> tuple[Utterance, ...]:
+    """About 40-46 s of dialogue with every planted event kind.
+
+    Plants 15 floor utterances (14 speaker changes: 10 gaps of 0.1..1.5 s, 2
+    overlapping turn transitions of 0.10..0.25 s, 2 interruptions overlapping
+    0.4..0.8 s -- the client's first, then the therapist's), 3 backchannels (two by the client, one by
+    the therapist, each inside the other's utterance, >= 0.5 s before its end),
+    and 1 failed interruption by the client (>= 1.1 s, starting in and ending
+    >= 0.5 s before the end of a long therapist utterance).
+    """
+    p = _Planner(seed)
+    T, C = THERAPIST, CLIENT
+    t_short = THERAPIST_SENTENCES
+    p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), 0.0)
+    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6)
+    p.turn(C, p.pick(C, CLIENT_SENTENCES), p.gap_s())
+    p.turn(T, p.pick(T, t_short), p.gap_s())
+    p.turn(C, p.pick(C, CLIENT_SENTENCES), -p.overlap_s())
+    p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), p.gap_s())
+    p.interruption(C, p.pick(C, CLIENT_INTERRUPTIONS), float(p.rng.uniform(0.4, 0.8)))
+    p.turn(T, p.pick(T, t_short), p.gap_s())
+    p.turn(C, p.pick(C, CLIENT_SENTENCES, min_s=1.7), p.gap_s())
+    p.inside(T, p.pick(T, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.4, tail_s=0.5)
+    p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), p.gap_s())
+    p.inside(C, p.pick(C, CLIENT_SENTENCES, min_s=1.1, max_s=1.8), "failed_interruption", lead_s=0.6, tail_s=0.5)
+    p.turn(C, p.pick(C, CLIENT_SENTENCES, min_s=1.3), p.gap_s())
+    p.interruption(T, p.pick(T, THERAPIST_INTERRUPTIONS), float(p.rng.uniform(0.4, 0.8)))
+    p.turn(C, p.pick(C, CLIENT_SENTENCES), -p.overlap_s())
+    p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), p.gap_s())
+    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6)
+    p.turn(C, p.pick(C, CLIENT_SENTENCES), p.gap_s())
+    p.turn(T, p.pick(T, t_short), p.gap_s())
+    return tuple(p.utterances)
+
+
+def scenario_monologue(n_utterances: int = 3, *, seed: int = 0, speaker: str = THERAPIST) -> tuple[Utterance, ...]:
+    """One speaker alone: ``n_utterances`` sentences separated by 0.6..1.2 s pauses."""
+    _check_speaker(speaker)
+    if n_utterances < 1:
+        raise ScenarioError(f"n_utterances={n_utterances} must be >= 1")
+    p = _Planner(seed)
+    pool = THERAPIST_SENTENCES if speaker == THERAPIST else CLIENT_SENTENCES
+    for _ in range(n_utterances):
+        p.turn(speaker, p.pick(speaker, pool), float(p.rng.uniform(0.6, 1.2)))
+    return tuple(p.utterances)
