@@ -96,7 +96,7 @@ class TurnConfig:
     lasts at least this long (shorter ones are ordinary overlapping transitions).
     """
 
-    backchannel_max_s: float = 1.0
+    backchannel_max_s: float = 0.8
     interruption_min_overlap_s: float = 0.3
 
     def validate(self) -> None:

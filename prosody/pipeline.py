@@ -152,12 +152,10 @@ class Pipeline:
     def _frames_in(self, frames: list[np.ndarray], *, final: bool) -> None:
         levels = [rms_db(f) for f in frames]
         raw = [ch.raw_vad.push(f) for ch, f in zip(self._ch, frames)]
-        if self._bleed is not None:
-            bleed = self._bleed.push(frames, levels, raw)
-            raw = [r & ~b for r, b in zip(raw, bleed)]
-        for ch, lv, r in zip(self._ch, levels, raw):
+        bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)
+        for ch, lv, r, b in zip(self._ch, levels, raw, bleed):
             ch.q["rms_db"].append(lv)
-            ch.q["is_speech"].append(ch.smoother.push(r))
+            ch.q["is_speech"].append(ch.smoother.push(r if b is None else r & ~b, b))
             if final:
                 ch.q["is_speech"].append(ch.smoother.flush())
 

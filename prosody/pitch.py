@@ -22,6 +22,12 @@ _FINE_STEPS = 8
 _SILENCE_BELOW_REF_DB = 45.0
 _REF_DECAY_DB_PER_S = 0.5
 _ABS_FLOOR_DB = -110.0
+_COMPRESS = 1.0
+_ORACLE = False
+_DEBUG = None
+_SELECT = 'first'
+_ALPHA = 0.9
+_OCTAVE_COST = 0.01
 
 
 @dataclass(frozen=True)
@@ -186,16 +192,26 @@ class PitchTracker:
         spec = scipy.fft.rfft(xw[ia], self._nfft, axis=1)
         pw = spec.real * spec.real + spec.imag * spec.imag
         ac = scipy.fft.irfft(pw, self._nfft, axis=1)[:, : self._n_lags]
+        r_plain = ac / (ac[:, :1] + 1e-30) / self._rw
+        pwc = pw ** _COMPRESS
+        ac = scipy.fft.irfft(pwc, self._nfft, axis=1)[:, : self._n_lags]
         r = ac / (ac[:, :1] + 1e-30) / self._rw
         lo, hi = self._lag_lo, self._lag_hi
         seg = r[:, lo - 1: hi + 2]
         mid = seg[:, 1:-1]
-        peak = (mid > seg[:, :-2]) & (mid >= seg[:, 2:]) & (mid > _MIN_PEAK_R)
+        peak = (mid > seg[:, :-2]) & (mid >= seg[:, 2:]) & (mid > (-np.inf if _ORACLE else _MIN_PEAK_R))
         strength = np.where(peak, mid, -np.inf)
-        rmax = strength.max(axis=1)
-        has = np.isfinite(rmax)
-        ok = strength >= 0.9 * rmax[:, None]
-        first = np.argmax(ok, axis=1)
+        if _SELECT == "first":
+            rmax = strength.max(axis=1)
+            ok = strength >= _ALPHA * rmax[:, None]
+            first = np.argmax(ok, axis=1)
+        else:
+            lags = np.arange(lo, hi + 1)
+            sc = strength - _OCTAVE_COST * np.log2(lags / lo)[None, :]
+            first = np.argmax(sc, axis=1)
+        has = np.isfinite(strength.max(axis=1))
+        if _DEBUG is not None:
+            _DEBUG.append((idx[ia], strength, lo))
         lag_i = first + lo
         # sinc refine
         rows = np.arange(len(ia))
@@ -209,9 +225,12 @@ class PitchTracker:
         den = ym - 2 * y0 + yp
         delta = np.where(den < 0, 0.5 * (ym - yp) / np.where(den < 0, den, -1), 0.0)
         lag = lag_i + self._fine_offs[k] + delta / _FINE_STEPS
-        rpk = y0 - 0.25 * (ym - yp) * delta
+        neigh = r_plain[rows[:, None], taps].astype(np.float64)
+        fine = (neigh[:, None, :] * self._sinc[None, :, :]).sum(axis=2)
+        y0 = fine[rows, k]
+        rpk = y0
         rpk = np.where(rpk > 1, 1 / rpk, rpk)
-        voiced = has & (rpk > 0.45)
+        voiced = has & ((rpk > 0.45) | _ORACLE)
         f0a = np.where(voiced, self._fs_d / lag, np.nan)
         f0[ia] = f0a
         prob[ia] = np.where(has, np.clip(rpk, 0, 1), 0)

@@ -195,6 +195,7 @@ class SessionBuilder:
             s.frames[spk]["is_speech"] = s.frames[spk]["is_speech"].astype(bool)
         s.n_frames = self.pipeline.n_frames
         s.segments.sort(key=lambda x: (x.start_s, x.speaker))
+        s.nuclei.sort(key=lambda x: (x[1], x[0]))
         return s
 
 

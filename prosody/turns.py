@@ -9,7 +9,8 @@ Vocabulary (Heldner & Edlund 2010; Gravano & Hirschberg 2011):
   de Ruiter et al. 2006) = new turn start - previous speaker's end; > 0 gap,
   < 0 overlap;
 * **backchannel**: a listener segment shorter than ``backchannel_max_s`` after
-  which the floor holder keeps the floor (speaks through it or resumes first);
+  which the floor holder keeps the floor (speaks through it, or resumes before
+  the listener speaks again);
 * **interruption**: the listener starts while the holder speaks, the holder
   stops during the listener's segment, the listener keeps the floor, and the
   overlap lasts at least ``interruption_min_overlap_s``::
@@ -18,7 +19,8 @@ Vocabulary (Heldner & Edlund 2010; Gravano & Hirschberg 2011):
       listener       |==========      overlap >= min -> interruption
 
 * **failed interruption**: the listener starts in overlap with a segment of at
-  least ``backchannel_max_s`` but the holder talks on and keeps the floor.
+  least ``backchannel_max_s`` but the holder talks on through it (one holder
+  segment spans the whole listener segment).
 
 A listener segment is decided once it has ended and either the holder is still
 speaking at its end or somebody's next speech onset is known, so streaming and
@@ -98,6 +100,13 @@ class TurnTracker:
                 break
         return False
 
+    def _covers(self, speaker: str, a: float, b: float) -> bool:
+        """One segment of ``speaker`` spans all of [a, b]."""
+        o = self._open[speaker]
+        if o is not None and o <= a and b <= self._watermark_s:
+            return True
+        return any(seg.start_s <= a and b <= seg.end_s for seg in self._segs[speaker])
+
     def _next_onset(self, speaker: str, t: float) -> float | None:
         best = None
         for seg in reversed(self._segs[speaker]):
@@ -139,10 +148,14 @@ class TurnTracker:
         if not short and not started_in_overlap:
             self._take_floor(s, out, holder)
             return True
-        # does the holder keep the floor after this segment?
+        # does the holder keep the floor? A long segment started in overlap only
+        # fails when the holder talks through it; a short one is a backchannel
+        # when the holder talks through it or resumes before the listener goes on.
         if self._watermark_s <= s.end_s and not self._ended:
             return False
-        if self._active_at(holder, s.end_s):
+        if not short:
+            holder_keeps = self._covers(holder, s.start_s, s.end_s)
+        elif self._active_at(holder, s.end_s):
             holder_keeps = True
         else:
             a, b = self._next_onset(holder, s.end_s), self._next_onset(s.speaker, s.end_s)

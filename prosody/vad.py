@@ -94,21 +94,25 @@ class RawVad:
 class BleedDetector:
     """Cross-talk between two channels (loudspeaker -> microphone leakage).
 
-    A frame of channel A that is raw-active while channel B is also active is
-    bleed when A's level is at least ``bleed_level_diff_db`` below B's and A's
+    A raw-active frame of channel A is bleed when A's level is at least
+    ``bleed_level_diff_db`` below B's loudest frame of the last
+    ``bleed_max_lag_s`` and A's
     waveform over the last ``window_s`` correlates with B's (normalised
     cross-correlation, A lagging B by 0..``bleed_max_lag_s``) at least
-    ``bleed_min_corr``. The correlation is evaluated every ``stride`` frames
+    ``bleed_min_corr`` at the same delay (within 1 ms) in two evaluations in
+    a row (or at the delay of bleed already confirmed earlier): a leakage path
+    has a steady delay, chance correlations between two voices do not. The correlation is evaluated every ``stride`` frames
     and reused in between; it is causal (window ends at the current frame).
     """
 
-    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, window_s: float = 0.256,
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, window_s: float = 0.096,
                  stride: int = 2):
         self.config = config
         self.grid = grid
         self.window = int(round(window_s * grid.sample_rate))
         self.max_lag = int(round(config.bleed_max_lag_s * grid.sample_rate))
         self.stride = stride
+        self.lag_tolerance = int(round(0.001 * grid.sample_rate))
         n = self.window + self.max_lag
         self.nfft = 1 << int(np.ceil(np.log2(n + self.window)))
         self.reset()
@@ -117,17 +121,21 @@ class BleedDetector:
         keep = self.window + self.max_lag
         self._buf = [np.zeros(keep, dtype=np.float32), np.zeros(keep, dtype=np.float32)]
         self._n = 0
-        self._last_corr = [0.0, 0.0]  # last evaluated correlation per direction
+        self._last_bleed = [False, False]  # last evaluated decision per direction
+        self._last_lag = [-10**9, -10**9]
+        self._path_lag = [-10**9, -10**9]
         self._last_eval = [-10**9, -10**9]
+        lag_frames = int(np.ceil(self.max_lag / self.grid.hop_length))
+        self._lv_hist = [np.full(lag_frames, -120.0, dtype=np.float32), np.full(lag_frames, -120.0, dtype=np.float32)]
 
-    def _corr(self, a: np.ndarray, b: np.ndarray) -> float:
+    def _corr(self, a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
         """Max normalised correlation of the last ``window`` samples of ``a``
-        with ``b`` delayed by 0..max_lag samples."""
+        with ``b`` delayed by 0..max_lag samples, and the delay (samples)."""
         w, L = self.window, self.max_lag
         aw = a[-w:].astype(np.float64)
         ea = float(aw @ aw)
         if ea <= 0.0:
-            return 0.0
+            return 0.0, -1
         fa = np.fft.rfft(aw, self.nfft)
         fb = np.fft.rfft(b.astype(np.float64), self.nfft)
         # xc[k] = sum_t aw[t] * b[t + k]; b index offset: aw[t] aligns with b[L + t] at lag 0
@@ -136,7 +144,8 @@ class BleedDetector:
         cs = np.concatenate([[0.0], np.cumsum(b.astype(np.float64) ** 2)])
         eb = cs[w:w + L + 1] - cs[:L + 1]
         ncc = np.abs(xc) / np.sqrt(ea * np.maximum(eb, 1e-20))
-        return float(ncc.max())
+        k = int(np.argmax(ncc))
+        return float(ncc[k]), L - k  # b[k:k+w] aligns with a's window: a lags b by L - k
 
     def push(self, frames: list[np.ndarray], level_db: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
         """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays.
@@ -144,9 +153,17 @@ class BleedDetector:
         hop = self.grid.hop_length
         n = len(active[0])
         out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
-        both = active[0] & active[1]
-        cand = [both & (level_db[0] <= level_db[1] - self.config.bleed_level_diff_db),
-                both & (level_db[1] <= level_db[0] - self.config.bleed_level_diff_db)]
+        # compare with the other channel's loudest level over the last max_lag
+        # (bleed arrives late, so its tail outlasts the source by the delay)
+        lag_frames = int(np.ceil(self.max_lag / hop))
+        peak = []
+        for c in (0, 1):
+            hist = np.concatenate([self._lv_hist[c], level_db[c]])
+            win = np.lib.stride_tricks.sliding_window_view(hist, lag_frames + 1)[-n:] if n else np.zeros((0, 1))
+            peak.append(win.max(axis=1) if n else np.zeros(0))
+            self._lv_hist[c] = hist[-lag_frames:]
+        diff = self.config.bleed_level_diff_db
+        cand = [active[0] & (level_db[0] <= peak[1] - diff), active[1] & (level_db[1] <= peak[0] - diff)]
         keep = self.window + self.max_lag
         flat = [f.reshape(-1) for f in frames]
         for i in np.flatnonzero(cand[0] | cand[1]):
@@ -160,9 +177,15 @@ class BleedDetector:
                 if frame_idx - self._last_eval[a] >= self.stride:
                     b = 1 - a
                     # a lags b: a's last w samples vs b's window ending max_lag earlier .. now
-                    self._last_corr[a] = self._corr(seg[a], seg[b])
+                    corr, lag = self._corr(seg[a], seg[b])
+                    # a leakage path has a fixed delay: two evaluations in a row must agree
+                    steady = min(abs(lag - self._last_lag[a]), abs(lag - self._path_lag[a])) <= self.lag_tolerance
+                    if corr >= self.config.bleed_min_corr and steady:
+                        self._path_lag[a] = lag  # remembered: the path stays the same across the session
+                    self._last_bleed[a] = corr >= self.config.bleed_min_corr and steady
+                    self._last_lag[a] = lag if corr >= self.config.bleed_min_corr else -10**9
                     self._last_eval[a] = frame_idx
-                out[a][i] = self._last_corr[a] >= self.config.bleed_min_corr
+                out[a][i] = self._last_bleed[a]
         for c in (0, 1):
             self._buf[c] = np.concatenate([self._buf[c], flat[c]])[-keep:]
         self._n += n
@@ -219,14 +242,28 @@ class SpeechSmoother:
         self._kept = [(s, e) for s, e in self._kept if e > self._out]
         return res
 
-    def push(self, raw: np.ndarray) -> np.ndarray:
-        """Raw (n,) bool -> final decisions for the frames that became final."""
+    def push(self, raw: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarray:
+        """Raw (n,) bool -> final decisions for the frames that became final.
+
+        ``blocked`` (n,) bool marks frames that no merge may bridge (cross-talk
+        from the other channel is not a pause in this speaker's speech).
+        """
         n_off = self.n_off
-        idx = np.flatnonzero(raw) + self._n
+        base = self._n
         self._n += len(raw)
+        if blocked is None or not blocked.any():
+            events = (np.flatnonzero(raw) + base).tolist()
+            stops = ()
+        else:
+            events = (np.flatnonzero(raw | blocked) + base).tolist()
+            stops = set((np.flatnonzero(blocked) + base).tolist())
         # walk raw speech frames: extend, merge or open the candidate stretch
-        for i in idx.tolist():
-            if self._cand is None:
+        for i in events:
+            if i in stops:
+                if self._cand is not None:
+                    self._close(*self._cand)
+                    self._cand = None
+            elif self._cand is None:
                 self._cand = [i, i + 1]
             elif i - self._cand[1] < n_off:
                 self._cand[1] = i + 1

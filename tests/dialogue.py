@@ -318,6 +318,7 @@ def synthesize(
     speed_wpm: int | None = None,
     sample_rate: int = SAMPLE_RATE_HZ,
     use_cache: bool = True,
+    engine: "Espeak | None" = None,
 ) -> np.ndarray:
     """Speak ``text`` with espeak-ng; return float32 mono, shape ``(n_samples,)``.
 
@@ -326,7 +327,8 @@ def synthesize(
     ``TRIM_THRESHOLD_DB`` re its peak, so the array starts and ends with
     speech. Amplitude is espeak's own (peak below 1). Results are cached in
     ``synthesis_cache_dir()`` unless ``use_cache`` is False. The returned array
-    is read-only.
+    is read-only. ``engine``: a located espeak-ng (``Espeak.find()``), to skip
+    the lookup when synthesizing many texts.
     """
     if not isinstance(text, str) or not text.strip():
         raise SynthesisError(f"text={text!r} is empty; give at least one word to speak")
@@ -336,11 +338,8 @@ def synthesize(
         raise SynthesisError(f"speed_wpm={speed_wpm} is outside espeak's range 80..450")
     if sample_rate < 8000:
         raise SynthesisError(f"sample_rate={sample_rate} Hz is too low for speech; use >= 8000")
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise SynthesisError("espeak-ng is not on PATH; install it (Debian: apt-get install espeak-ng)")
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
-    key_src = json.dumps([_CACHE_FORMAT, version, text, voice, pitch, speed_wpm, sample_rate, TRIM_THRESHOLD_DB])
+    engine = engine if engine is not None else Espeak.find()
+    key_src = json.dumps([_CACHE_FORMAT, engine.version, text, voice, pitch, speed_wpm, sample_rate, TRIM_THRESHOLD_DB])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     cache_path = synthesis_cache_dir() / f"{key}.npy"
     if use_cache and cache_path.exists():
@@ -350,7 +349,7 @@ def synthesize(
             return y
         except (OSError, ValueError):
             pass  # unreadable (e.g. half-written by a crashed process): synthesize again
-    y = _espeak(exe, text, voice=voice, pitch=pitch, speed_wpm=speed_wpm, sample_rate=sample_rate)
+    y = _espeak(engine.exe, text, voice=voice, pitch=pitch, speed_wpm=speed_wpm, sample_rate=sample_rate)
     if use_cache:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache_path.parent, suffix=".npy.tmp")
@@ -359,6 +358,22 @@ def synthesize(
         os.replace(tmp, cache_path)
     y.flags.writeable = False
     return y
+
+
+@dataclass(frozen=True)
+class Espeak:
+    """A located espeak-ng executable and its ``--version`` line (part of the cache key)."""
+
+    exe: str
+    version: str
+
+    @classmethod
+    def find(cls) -> "Espeak":
+        exe = shutil.which("espeak-ng")
+        if exe is None:
+            raise SynthesisError("espeak-ng is not on PATH; install it (Debian: apt-get install espeak-ng)")
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+        return cls(exe=exe, version=version)
 
 
 def synthesis_cache_dir() -> Path:
@@ -456,8 +471,11 @@ def build_dialogue(
       channel from ``np.random.default_rng(seed)`` (``None``: no noise);
     * ``bleed_db`` (negative, e.g. -20) adds the client channel, attenuated by
       ``bleed_db``, delayed by ``bleed_delay_s`` and low-passed (4th-order
-      Butterworth at 3 kHz), into the therapist channel (loudspeaker -> mic
-      leakage). Bleed never counts as therapist speech in the truth.
+      Butterworth at 3 kHz, causal; it adds ~0.14 ms of group delay), into the
+      therapist channel (loudspeaker -> mic leakage). Bleed never counts as
+      therapist speech; ``truth.bleed_segments`` records where it lies.
+    * levels: espeak speech peaks up to ~20 dB above its RMS, so keep
+      ``level_db`` <= -20 (<= -21 with bleed) to stay clear of clipping.
     * ``duration_s`` defaults to the last speech end plus ``tail_s``.
     * ``min_pause_s``: smallest silence between two utterances of one speaker;
       ``max_internal_pause_s``: largest pause allowed inside one utterance
@@ -469,11 +487,14 @@ def build_dialogue(
     utts = tuple(utterances)
     _validate_mix_args(utts, duration_s, level_db, noise_db, bleed_db, bleed_delay_s, sample_rate, min_pause_s, tail_s)
 
+    engine = Espeak.find()
     placed: list[PlacedUtterance] = []
     waves: list[np.ndarray] = []
     for u in utts:
         voice = u.voice if u.voice is not None else default_voice(u.speaker)
-        y = synthesize(u.text, voice=voice, pitch=u.pitch, speed_wpm=u.speed_wpm, sample_rate=sample_rate)
+        y = synthesize(
+            u.text, voice=voice, pitch=u.pitch, speed_wpm=u.speed_wpm, sample_rate=sample_rate, engine=engine
+        )
         start = int(round(u.start_s * sample_rate))
         lvl = float(level_db[SPEAKERS.index(u.speaker)])
         pause_s = longest_pause_s(y, sample_rate=sample_rate)
@@ -498,7 +519,10 @@ def build_dialogue(
     transitions, events = _derive_roles(placed, min_pause_s=min_pause_s, sample_rate=sample_rate)
 
     last_end = max(p.end_sample for p in placed)
-    n_samples = int(math.ceil(duration_s * sample_rate)) if duration_s is not None else last_end + int(round(tail_s * sample_rate))
+    if duration_s is None:
+        n_samples = last_end + int(round(tail_s * sample_rate))
+    else:
+        n_samples = int(math.ceil(duration_s * sample_rate))
     if n_samples < last_end:
         raise ScenarioError(
             f"duration_s={duration_s} is shorter than the last utterance end {last_end / sample_rate:.3f} s; "
@@ -522,21 +546,23 @@ def build_dialogue(
             audio[delay:, 0] += leak[: n_samples - delay]
         client = _merge((p.start_sample, p.end_sample) for p in placed if p.speaker == CLIENT)
         bleed_segments = tuple(
-            ((a + delay) / sample_rate, min(b + delay, n_samples) / sample_rate) for a, b in client if a + delay < n_samples
+            ((a + delay) / sample_rate, min(b + delay, n_samples) / sample_rate)
+            for a, b in client
+            if a + delay < n_samples
         )
     peak = float(np.max(np.abs(audio)))
     if peak > 1.0:
         raise ScenarioError(
             f"the mix peaks at {20 * np.log10(peak):+.1f} dBFS and would clip with level_db={level_db}; "
-            "lower level_db (espeak speech has a ~18 dB crest factor)"
+            "lower level_db (espeak speech peaks up to ~20 dB above its RMS)"
         )
     audio32 = audio.astype(np.float32)
     audio32.flags.writeable = False
 
-    segs = {
-        s: tuple((a / sample_rate, b / sample_rate) for a, b in _merge((p.start_sample, p.end_sample) for p in placed if p.speaker == s))
-        for s in SPEAKERS
-    }
+    segs = {}
+    for s in SPEAKERS:
+        merged = _merge((p.start_sample, p.end_sample) for p in placed if p.speaker == s)
+        segs[s] = tuple((a / sample_rate, b / sample_rate) for a, b in merged)
     truth = DialogueTruth(
         sample_rate=sample_rate,
         duration_s=n_samples / sample_rate,
@@ -569,7 +595,9 @@ def _validate_mix_args(utts, duration_s, level_db, noise_db, bleed_db, bleed_del
         if not (math.isfinite(u.start_s) and u.start_s >= 0.0):
             raise ScenarioError(f"utterances[{i}].start_s={u.start_s} must be finite and >= 0")
     if len(level_db) != 2 or not all(math.isfinite(x) and x < 0 for x in level_db):
-        raise ScenarioError(f"level_db={level_db} must be two negative dBFS values (therapist, client), e.g. (-20, -20)")
+        raise ScenarioError(
+            f"level_db={level_db} must be two negative dBFS values (therapist, client), e.g. (-20, -20)"
+        )
     if noise_db is not None and not (math.isfinite(noise_db) and noise_db < 0):
         raise ScenarioError(f"noise_db={noise_db} must be a negative dBFS value or None")
     if bleed_db is not None and not (math.isfinite(bleed_db) and bleed_db < 0):
@@ -618,6 +646,12 @@ def _derive_roles(placed: Sequence[PlacedUtterance], *, min_pause_s: float, samp
             holder_end = f.end_sample if holder_end is None else max(holder_end, f.end_sample)
             continue
         offset_s = (f.start_sample - holder_end) / sample_rate
+        if f.end_sample <= holder_end:
+            raise ScenarioError(
+                f"{where(f)} ends before {holder} stops at {holder_end / sample_rate:.3f} s, "
+                "so it does not take the floor; "
+                "tag it 'backchannel' (< 1 s) or 'failed_interruption', or make it outlast the other speaker"
+            )
         if f.role == "turn" and offset_s < 0:
             if -offset_s >= INTERRUPTION_MIN_OVERLAP_S:
                 raise ScenarioError(
@@ -632,11 +666,6 @@ def _derive_roles(placed: Sequence[PlacedUtterance], *, min_pause_s: float, samp
                     f"{where(f)} overlaps {holder} by only {-offset_s:.3f} s; an interruption needs "
                     f">= {INTERRUPTION_MIN_OVERLAP_S} s (start it earlier or tag it 'turn')"
                 )
-        if f.end_sample <= holder_end:
-            raise ScenarioError(
-                f"{where(f)} ends before {holder} stops at {holder_end / sample_rate:.3f} s, so it does not take the floor; "
-                "tag it 'backchannel' (< 1 s) or 'failed_interruption', or make it outlast the other speaker"
-            )
         transitions.append(
             ExpectedTransition(
                 from_speaker=holder, to_speaker=f.speaker, from_end_s=holder_end / sample_rate, to_start_s=f.start_s,
@@ -708,7 +737,10 @@ def _derive_roles(placed: Sequence[PlacedUtterance], *, min_pause_s: float, samp
             if q.speaker == other and not (q.start_s > p.start_s and (q.speaker, q.start_s, p.speaker) in takers)
         )
         events.append(
-            ExpectedEvent(kind=p.role, speaker=p.speaker, other_speaker=other, start_s=p.start_s, end_s=p.end_s, overlap_s=overlap / sample_rate)
+            ExpectedEvent(
+                kind=p.role, speaker=p.speaker, other_speaker=other,
+                start_s=p.start_s, end_s=p.end_s, overlap_s=overlap / sample_rate,
+            )
         )
     events.sort(key=lambda e: (e.start_s, e.speaker))
     return transitions, events
@@ -812,9 +844,15 @@ class _Planner:
         self.floor_end_s = start_s  # end of the current floor holder's speech
         self.floor_utt: Utterance | None = None
         self.first = True
+        self.engine = Espeak.find()
+        self.durations_s: dict[tuple[str, str], float] = {}
 
     def duration_s(self, speaker: str, text: str) -> float:
-        return len(synthesize(text, voice=default_voice(speaker))) / SAMPLE_RATE_HZ
+        key = (speaker, text)
+        if key not in self.durations_s:
+            y = synthesize(text, voice=default_voice(speaker), engine=self.engine)
+            self.durations_s[key] = len(y) / SAMPLE_RATE_HZ
+        return self.durations_s[key]
 
     def pick(self, speaker: str, pool: tuple[str, ...], *, min_s: float = 0.0, max_s: float = math.inf) -> str:
         """Next unused text of ``pool`` whose duration lies in [min_s, max_s]; reshuffles when used up."""

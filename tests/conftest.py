@@ -1,0 +1,62 @@
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+
+
+def corpus_dir() -> Path | None:
+    env = os.environ.get("PROSODY_CORPUS")
+    p = Path(env) if env else REPO.parent / "shared" / "corpus"
+    return p if p.is_dir() else None
+
+
+@pytest.fixture
+def corpus() -> Path:
+    p = corpus_dir()
+    if p is None:
+        pytest.skip("shared corpus not found (../shared/corpus or $PROSODY_CORPUS): skipping real-recording check")
+    return p
+
+
+@pytest.fixture
+def needs_espeak():
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+
+
+@pytest.fixture(scope="session")
+def fixture_dialogue():
+    audio, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    truth = json.loads((FIXTURES / "dialogue.truth.json").read_text())
+    assert sr == 16000
+    return audio, truth
+
+
+def match_transitions(pred, truth, *, tol_s=0.3):
+    """Pair each planted transition with the predicted one of the same
+    direction whose start is nearest (within tol_s). Returns (pairs, missed)."""
+    pairs, missed = [], []
+    for t in truth:
+        cands = [p for p in pred if p["to_speaker"] == t["to_speaker"] and abs(p["to_start_s"] - t["to_start_s"]) < tol_s]
+        if cands:
+            pairs.append((t, min(cands, key=lambda p: abs(p["to_start_s"] - t["to_start_s"]))))
+        else:
+            missed.append(t)
+    return pairs, missed
+
+
+def match_events(pred, truth, *, tol_s=0.3):
+    missed = [t for t in truth if not any(p["kind"] == t["kind"] and p["speaker"] == t["speaker"]
+                                          and abs(p["start_s"] - t["start_s"]) < tol_s for p in pred)]
+    return missed
+
+
+def offsets_error_s(pairs):
+    return np.array([p["offset_s"] - t["offset_s"] for t, p in pairs])

@@ -1,0 +1,107 @@
+"""Turn-taking logic on planted segments (no audio): each rule of turns.py."""
+import numpy as np
+import pytest
+
+from prosody.config import TurnConfig
+from prosody.turns import TurnTracker
+from prosody.types import Segment
+
+T, C = "therapist", "client"
+
+
+def run(segs, *, stream=False, seed=0):
+    """Offline: all segments at once. Streaming: segments revealed in time order
+    with the watermark advancing in random steps (open segments reported)."""
+    tr = TurnTracker((T, C), TurnConfig())
+    if not stream:
+        out = tr.flush([Segment(*s) for s in segs])
+        return out
+    rng = np.random.default_rng(seed)
+    end = max(s[2] for s in segs) + 3.0
+    t, shown = 0.0, set()
+    from prosody.turns import TurnOutput
+    out = TurnOutput()
+    while t < end:
+        t = min(end, t + float(rng.uniform(0.01, 1.5)))
+        new = [s for s in segs if s[2] <= t and s not in shown]
+        shown.update(new)
+        opens = {T: None, C: None}
+        for spk, a, b in segs:
+            if a < t < b:
+                opens[spk] = a
+        out.extend(tr.push([Segment(*s) for s in sorted(new, key=lambda s: s[1])], open_start_s=opens, watermark_s=t))
+    out.extend(tr.flush([Segment(*s) for s in segs if s not in shown]))
+    return out
+
+
+def kinds(out):
+    return [(e.kind, e.speaker, round(e.start_s, 2)) for e in out.events]
+
+
+def test_gap_transitions_and_offsets():
+    out = run([(T, 0.0, 2.0), (C, 2.3, 4.0), (T, 4.9, 6.0)])
+    assert [(x.from_speaker, x.to_speaker, round(x.offset_s, 3), x.kind) for x in out.transitions] == [
+        (T, C, 0.3, "gap"), (C, T, 0.9, "gap")]
+    assert [(t.speaker, t.start_s, t.end_s) for t in out.turns] == [(T, 0.0, 2.0), (C, 2.3, 4.0), (T, 4.9, 6.0)]
+    assert out.events == []
+
+
+def test_short_overlap_at_turn_end_is_overlap_not_interruption():
+    out = run([(T, 0.0, 2.0), (C, 1.8, 4.0)])
+    assert [(round(x.offset_s, 3), x.kind) for x in out.transitions] == [(-0.2, "overlap")]
+    assert out.events == []
+
+
+def test_interruption_needs_overlap_and_floor_taking():
+    out = run([(T, 0.0, 3.0), (C, 2.0, 5.0)])
+    assert kinds(out) == [("interruption", C, 2.0)]
+    assert round(out.transitions[0].offset_s, 3) == -1.0
+
+
+def test_failed_interruption_when_holder_talks_through():
+    out = run([(T, 0.0, 5.0), (C, 1.0, 2.5), (T, 5.5, 6.0)])
+    assert kinds(out) == [("failed_interruption", C, 1.0)]
+    assert out.transitions == []
+    assert [(t.speaker, t.start_s, t.end_s) for t in out.turns] == [(T, 0.0, 6.0)]
+
+
+def test_backchannels_in_overlap_and_in_pause():
+    out = run([(T, 0.0, 3.0), (C, 1.0, 1.4), (T, 4.0, 6.0), (C, 3.2, 3.6)])
+    assert kinds(out) == [("backchannel", C, 1.0), ("backchannel", C, 3.2)]
+    assert [(p.speaker, p.start_s, p.end_s) for p in out.pauses] == [(T, 3.0, 4.0)]
+    assert len(out.turns) == 1
+
+
+def test_short_answer_that_keeps_going_is_a_turn():
+    out = run([(T, 0.0, 2.0), (C, 2.5, 3.0), (C, 3.8, 6.0), (T, 6.5, 7.0)])
+    assert out.events == []
+    assert [(x.from_speaker, x.to_speaker) for x in out.transitions] == [(T, C), (C, T)]
+
+
+def test_interrupter_interrupted_back():
+    # client holds, therapist interrupts (0.7 s overlap), client comes back in short overlap
+    out = run([(C, 0.0, 3.0), (T, 2.3, 4.0), (C, 3.8, 6.0)])
+    assert kinds(out) == [("interruption", T, 2.3)]
+    assert [(x.to_speaker, round(x.offset_s, 2)) for x in out.transitions] == [(T, -0.7), (C, -0.2)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_streaming_equals_offline(seed):
+    rng = np.random.default_rng(seed)
+    segs, t, spk = [], 0.0, T
+    for _ in range(40):  # random dialogue with overlaps, pauses, short and long segments
+        d = float(rng.choice([0.3, 0.6, 1.5, 3.0]))
+        segs.append((spk, round(t, 2), round(t + d, 2)))
+        t += d + float(rng.uniform(-0.8, 1.2))
+        t = max(t, segs[-1][1] + 0.05)
+        if rng.random() < 0.7:
+            spk = C if spk == T else T
+    # one speaker's segments must not overlap each other
+    clean, last = [], {T: -1.0, C: -1.0}
+    for s in sorted(segs, key=lambda s: s[1]):
+        if s[1] > last[s[0]] + 0.05:
+            clean.append(s)
+            last[s[0]] = s[2]
+    a, b = run(clean), run(clean, stream=True, seed=seed)
+    assert a.transitions == b.transitions and a.events == b.events
+    assert a.turns == b.turns and a.pauses == b.pauses
