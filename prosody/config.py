@@ -38,7 +38,7 @@ class VadConfig:
     # cross-talk: a channel is bleed when it is this much quieter than the other
     # active channel and their waveforms correlate at least this much
     bleed_level_diff_db: float = 10.0
-    bleed_min_corr: float = 0.5
+    bleed_min_corr: float = 0.7
     bleed_max_lag_s: float = 0.12
 
     def validate(self) -> None:
