@@ -49,6 +49,9 @@ _SPECTRAL_COMPRESSION = 0.33  # exponent on the power spectrum for candidates
 _N_CANDIDATES = 4
 _MIN_CANDIDATE_STRENGTH = 0.05  # compressed NACF peak below this is no candidate
 _PLAIN_WEIGHT = 0.5  # candidate strength = mix of r_comp and r_plain
+_VOICING_MODE = "max"
+_WHITEN_HZ = 0.0
+_WHITEN_GAMMA = 1.0
 _SINC_HALF_WIDTH = 6  # taps each side for lag refinement
 _FINE_STEPS = 8  # refinement grid: 1/8 of an analysis sample
 _SILENCE_SKIP_DB = 50.0  # below the running reference: no FFT at all
@@ -56,7 +59,7 @@ _SILENCE_THRESHOLD_DB = 30.0  # below the reference: unvoiced becomes cheaper
 _SILENCE_SLOPE_PER_DB = 0.05  # unvoiced bonus per dB below that threshold
 _REF_DECAY_DB_PER_S = 0.5  # running reference level decays this fast
 _ABS_FLOOR_DB = -100.0  # frames below this level (dBFS) are silent
-_VOICING_THRESHOLD = 0.40  # unvoiced candidate strength (Praat: 0.45)
+_VOICING_THRESHOLD = 0.35  # unvoiced candidate strength (Praat: 0.45)
 _OCTAVE_COST = 0.01  # per octave below fmax (Praat: 0.01)
 _OCTAVE_JUMP_COST = 0.35  # per octave between frames (Praat: 0.35)
 _VOICED_UNVOICED_COST = 0.14  # per voicing change (Praat: 0.14)
@@ -313,7 +316,18 @@ class PitchTracker:
         pw = spec.real * spec.real + spec.imag * spec.imag
         ac = scipy.fft.irfft(pw, self._nfft, axis=1)[:, : self._n_lags]
         r_plain = ac / (ac[:, :1] + 1e-30) * self._rw_inv
-        ac = scipy.fft.irfft(pw ** _SPECTRAL_COMPRESSION, self._nfft, axis=1)[:, : self._n_lags]
+        if _WHITEN_HZ > 0:
+            B = max(1, int(round(_WHITEN_HZ * self._nfft / self._fs_d)))
+            cs = np.concatenate([np.zeros((pw.shape[0], B + 1)), np.cumsum(pw, axis=1, dtype=np.float64), np.repeat(pw.sum(axis=1, keepdims=True, dtype=np.float64), B, axis=1)], axis=1)
+            nb = pw.shape[1]
+            env = (cs[:, 2 * B + 1: 2 * B + 1 + nb] - cs[:, :nb])
+            cnt = np.minimum(np.arange(nb) + B, nb - 1) - np.maximum(np.arange(nb) - B, 0) + 1
+            env = env / cnt
+            env = env + 1e-6 * env.max(axis=1, keepdims=True) + 1e-30
+            pwc = (pw / env ** _WHITEN_GAMMA).astype(np.float32) ** _SPECTRAL_COMPRESSION
+        else:
+            pwc = pw ** _SPECTRAL_COMPRESSION
+        ac = scipy.fft.irfft(pwc, self._nfft, axis=1)[:, : self._n_lags]
         r = ac / (ac[:, :1] + 1e-30) * self._rw_inv
         rr[ia] = r
         lo, hi = self._lag_lo, self._lag_hi
@@ -332,8 +346,11 @@ class PitchTracker:
         delta = np.where(den < 0, 0.5 * (ym - yp) / np.where(den < 0, den, -1.0), 0.0)
         delta = np.clip(delta, -0.5, 0.5)
         lagf = li + delta
-        rp = r_plain[rows, li]
-        s = (1.0 - _PLAIN_WEIGHT) * np.minimum(y0, 1.0) + _PLAIN_WEIGHT * np.minimum(rp, 1.0)
+        if _VOICING_MODE == "max":
+            v = np.minimum(r_plain[:, lo:hi + 1].max(axis=1), 1.0)[:, None]
+        else:
+            v = np.minimum(np.where(present, r_plain[rows, li], -1.0).max(axis=1), 1.0)[:, None]
+        s = (1.0 - _PLAIN_WEIGHT) * np.minimum(y0, 1.0) + _PLAIN_WEIGHT * v
         f = self._fs_d / lagf
         c = -(s - _OCTAVE_COST * np.log2(self.config.fmax_hz / f))
         logf[ia, :kk] = np.where(present, np.log2(f), np.nan)

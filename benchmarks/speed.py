@@ -1,0 +1,127 @@
+"""CPU time of a full analysis vs the anchors, as ratios measured in one run,
+plus memory growth 10 vs 60 minutes.
+
+Audio: the bundled two-channel fixture dialogue repeated to the target
+length, written as a 16 kHz 16-bit stereo WAV in a temp folder.
+
+* ours: ``prosody analyze``'s work end to end (decode, pipeline, session
+  summary), in process, CPU seconds (time.process_time);
+* Praat: parselmouth ``to_pitch(time_step=0.01, pitch_floor=50,
+  pitch_ceiling=600)`` + ``to_intensity(minimum_pitch=50, time_step=0.01)`` on
+  each of the two channels;
+* openSMILE: eGeMAPSv02 low-level descriptors on each channel.
+
+Targets (issue 2): ours <= Praat pitch+intensity; ours <= 1/3 of openSMILE;
+peak memory does not grow with length beyond the per-frame results.
+
+    python benchmarks/speed.py [--minutes 10] [--memory]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from _common import REPO
+
+
+def make_audio(path: Path, minutes: float) -> float:
+    x, sr = sf.read(REPO / "fixtures" / "dialogue.flac", dtype="int16")
+    n = int(minutes * 60 * sr)
+    reps = int(np.ceil(n / len(x)))
+    with sf.SoundFile(path, "w", sr, 2, "PCM_16") as f:
+        for _ in range(reps):
+            f.write(x[: min(len(x), n)])
+            n -= len(x)
+            if n <= 0:
+                break
+    return sf.info(path).duration
+
+
+def cpu(fn):
+    t0 = time.process_time()
+    out = fn()
+    return time.process_time() - t0, out
+
+
+def ours(path: Path):
+    from prosody.session import analyze_blocks
+    from prosody.sources import FileSource, Layout
+    src = FileSource([str(path)], Layout(("therapist", "client"), ((0, 0), (0, 1))))
+    s = analyze_blocks(src, ("therapist", "client"))
+    return s.to_json_dict()
+
+
+def praat(path: Path):
+    import parselmouth
+    x, sr = sf.read(path, dtype="float64")
+    for c in range(x.shape[1]):
+        snd = parselmouth.Sound(x[:, c], sampling_frequency=sr)
+        snd.to_pitch(time_step=0.01, pitch_floor=50.0, pitch_ceiling=600.0)
+        snd.to_intensity(minimum_pitch=50.0, time_step=0.01)
+
+
+def opensmile_lld(path: Path):
+    import opensmile
+    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+                            feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
+    x, sr = sf.read(path, dtype="float32")
+    for c in range(x.shape[1]):
+        smile.process_signal(x[:, c], sr)
+
+
+def peak_rss_mb(path: Path) -> float:
+    code = ("import sys, resource; sys.path.insert(0, %r); sys.path.insert(0, %r);"
+            "import speed; speed.ours(__import__('pathlib').Path(%r));"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)") % (
+        str(REPO), str(Path(__file__).parent), str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--memory", action="store_true", help="also compare peak memory at 10 and 60 minutes")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        dur = make_audio(path, args.minutes)
+        print(f"audio: {dur / 60:.1f} min, 2 channels, 16 kHz")
+        t_ours, doc = cpu(lambda: ours(path))
+        t_praat, _ = cpu(lambda: praat(path))
+        t_smile, _ = cpu(lambda: opensmile_lld(path))
+        print(f"{'':28} {'CPU s':>8} {'s per audio-min':>16}")
+        for name, t in (("prosody (end to end)", t_ours), ("Praat pitch+intensity", t_praat),
+                        ("openSMILE eGeMAPS LLD", t_smile)):
+            print(f"{name:28} {t:8.2f} {t / (dur / 60):16.3f}")
+        r1, r2 = t_ours / t_praat, t_ours / t_smile
+        print(f"ratio prosody/Praat   = {r1:.2f}  (target <= 1.00): {'PASS' if r1 <= 1 else 'FAIL'}")
+        print(f"ratio prosody/openSMILE = {r2:.2f}  (target <= 0.33): {'PASS' if r2 <= 1 / 3 else 'FAIL'}")
+        if args.memory:
+            rss = {}
+            for m in (10, 60):
+                p = Path(tmp) / f"m{m}.wav"
+                make_audio(p, m)
+                rss[m] = peak_rss_mb(p)
+                p.unlink()
+            frames_mb = (60 - 10) * 60 * 100 * 2 * 13 / 1e6  # per-frame results: 13 bytes/frame/speaker
+            growth = rss[60] - rss[10]
+            print(f"peak RSS: 10 min {rss[10]:.0f} MB, 60 min {rss[60]:.0f} MB, growth {growth:.0f} MB "
+                  f"(per-frame results for the extra 50 min: {frames_mb:.0f} MB)")
+            ok = growth <= 3 * frames_mb + 20
+            print(f"memory grows only with per-frame results: {'PASS' if ok else 'FAIL'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
