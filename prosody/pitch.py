@@ -51,6 +51,7 @@ _MIN_CANDIDATE_STRENGTH = 0.05  # compressed NACF peak below this is no candidat
 _PLAIN_WEIGHT = 0.5  # candidate strength = mix of r_comp and r_plain
 _VOICING_MODE = "max"
 _WHITEN_HZ = 0.0
+_DEBUG = None
 _WHITEN_GAMMA = 1.0
 _SINC_HALF_WIDTH = 6  # taps each side for lag refinement
 _FINE_STEPS = 8  # refinement grid: 1/8 of an analysis sample
@@ -352,6 +353,8 @@ class PitchTracker:
             v = np.minimum(np.where(present, r_plain[rows, li], -1.0).max(axis=1), 1.0)[:, None]
         s = (1.0 - _PLAIN_WEIGHT) * np.minimum(y0, 1.0) + _PLAIN_WEIGHT * v
         f = self._fs_d / lagf
+        if _DEBUG is not None:
+            _DEBUG.append((idx[ia], np.where(present, y0, np.nan), v[:, 0], f))
         c = -(s - _OCTAVE_COST * np.log2(self.config.fmax_hz / f))
         logf[ia, :kk] = np.where(present, np.log2(f), np.nan)
         lag[ia, :kk] = li

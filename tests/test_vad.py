@@ -1,0 +1,103 @@
+"""Voice activity stages with planted answers, and the AMI meetings."""
+import numpy as np
+import pytest
+import soundfile as sf
+
+from prosody.config import VadConfig
+from prosody.session import analyze_blocks
+from prosody.vad import NoiseFloor, SpeechSmoother
+
+CFG = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, pad_onset_s=0.0, pad_offset_s=0.0)
+
+
+def smooth(raw, cfg=CFG, chunks=None, blocked=None):
+    sm = SpeechSmoother(cfg)
+    out, i = [], 0
+    for n in chunks or [len(raw)]:
+        out.append(sm.push(raw[i:i + n], None if blocked is None else blocked[i:i + n]))
+        i += n
+    out.append(sm.flush())
+    return np.concatenate(out)
+
+
+def runs(x):
+    d = np.diff(np.concatenate([[0], x.astype(int), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def test_smoother_merges_short_pauses_and_drops_blips():
+    raw = np.zeros(300, dtype=bool)
+    raw[20:60] = True    # speech
+    raw[80:120] = True   # after a 20-frame (0.2 s) pause: merged with the above
+    raw[200:205] = True  # 50 ms blip: dropped
+    assert runs(smooth(raw)) == [(20, 120)]
+
+
+def test_smoother_keeps_long_pauses_and_pads():
+    raw = np.zeros(300, dtype=bool)
+    raw[20:60] = True
+    raw[100:150] = True  # 0.4 s pause > 0.3 s: separate
+    assert runs(smooth(raw)) == [(20, 60), (100, 150)]
+    padded = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, pad_onset_s=0.05, pad_offset_s=0.1)
+    assert runs(smooth(raw, padded)) == [(15, 70), (95, 160)]
+
+
+def test_smoother_blocked_frames_stop_merging():
+    raw = np.zeros(300, dtype=bool)
+    raw[20:60] = True
+    raw[70:100] = True
+    blocked = np.zeros(300, dtype=bool)
+    blocked[65] = True   # cross-talk between the two: no bridging
+    assert runs(smooth(raw, blocked=blocked)) == [(20, 60), (70, 100)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_smoother_chunk_invariant(seed):
+    rng = np.random.default_rng(seed)
+    raw = rng.random(3000) < 0.4
+    raw[1000:1500] = False
+    chunks = np.diff(np.unique(np.concatenate([[0, 3000], rng.integers(1, 3000, size=40)]))).tolist()
+    np.testing.assert_array_equal(smooth(raw), smooth(raw, chunks=chunks))
+    assert len(smooth(raw)) == 3000
+
+
+def test_noise_floor_tracks_percentile_at_fixed_points():
+    nf = NoiseFloor(window_s=2.0, percentile=10.0, update_every=50)
+    levels = np.full(400, -60.0, dtype=np.float32)
+    levels[::2] = -20.0  # half the frames loud
+    f = nf.push(levels)
+    assert np.isneginf(f[:50]).all()          # no estimate before the first refresh
+    assert np.allclose(f[50:], -60.0)          # the floor is the quiet level, not the mean
+
+
+def test_quiet_recording_level_independent():
+    """The same speech at -25 and -50 dBFS gives (nearly) the same segments:
+    the gate is relative to the channel's own noise floor."""
+    from tests.conftest import FIXTURES
+    x, sr = sf.read(FIXTURES / "mono_therapist.wav", dtype="float32")
+    loud = analyze_blocks([x[:, None]], ("t",))
+    quiet = analyze_blocks([(x * 10 ** (-25 / 20))[:, None]], ("t",))
+    a, b = loud.frames["t"]["is_speech"], quiet.frames["t"]["is_speech"]
+    assert np.mean(a != b) < 0.02
+    assert len(loud.segments) == len(quiet.segments) == 3
+
+
+def test_silence_and_low_rumble_are_not_speech():
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * 6) / 16000
+    x = 1e-4 * rng.standard_normal(len(t))
+    x[32000:64000] += 0.05 * np.sin(2 * np.pi * 70 * t[32000:64000])  # 70 Hz hum/rumble burst
+    s = analyze_blocks([x.astype(np.float32)[:, None]], ("t",))
+    assert s.segments == []
+
+
+def test_ami_frame_f1(corpus):
+    """Frame F1 of speech vs non-speech on the six AMI excerpts (reference:
+    union of all speakers' RTTM turns): mean >= 0.94, none below 0.88."""
+    from benchmarks._common import AMI_FILES, f1, frame_mask, rttm_segments
+    scores = []
+    for uri in AMI_FILES:
+        x, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
+        pred = analyze_blocks([x[:, None]], ("s",)).frames["s"]["is_speech"]
+        scores.append(f1(pred, frame_mask(rttm_segments(uri, corpus), len(pred))))
+    assert np.mean(scores) >= 0.94 and min(scores) >= 0.88, scores
