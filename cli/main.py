@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,11 @@ from prosody.session import analyze_blocks, dumps, write_private
 from prosody.sources import FileSource, Layout, parse_channel_map
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Other commands live in their own modules of this package; each has
+# ``add_parser(subparsers)`` which registers its parser(s) and sets
+# ``run=function(args, out, err) -> exit status`` as a default.
+COMMAND_MODULES: tuple[str, ...] = ()
 PROGRESS_MIN_S = 5.0
 
 
@@ -45,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.set_defaults(run=cmd_analyze)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").add_parser(sub)
     return p
 
 
@@ -144,7 +153,7 @@ def main(argv=None) -> int:
         if args.command is None:
             build_parser().print_help(out)
             return EXIT_USAGE
-        return {"analyze": cmd_analyze}[args.command](args, out, err)
+        return args.run(args, out, err)
     except _UsageError as exc:
         err.write(f"prosody: error: {exc}\n")
         return EXIT_USAGE
