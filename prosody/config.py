@@ -94,14 +94,20 @@ class TurnConfig:
     the speaker keeps the floor is a backchannel. ``interruption_min_overlap_s``:
     a floor-taking start in overlap counts as an interruption when the overlap
     lasts at least this long (shorter ones are ordinary overlapping transitions).
+    ``decision_horizon_s``: how long after a short listener segment the tracker
+    looks for who speaks next; every turn decision is final this long after
+    the segment ends.
     """
 
     backchannel_max_s: float = 0.8
     interruption_min_overlap_s: float = 0.3
+    decision_horizon_s: float = 5.0
 
     def validate(self) -> None:
         _check(0.1 <= self.backchannel_max_s <= 5.0,
                f"turns.backchannel_max_s={self.backchannel_max_s} must be within 0.1..5 s")
+        _check(1.0 <= self.decision_horizon_s <= 60.0,
+               f"turns.decision_horizon_s={self.decision_horizon_s} must be within 1..60 s")
         _check(0.0 <= self.interruption_min_overlap_s <= 5.0,
                f"turns.interruption_min_overlap_s={self.interruption_min_overlap_s} must be within 0..5 s")
 

@@ -49,3 +49,19 @@ def rms_db(frames: np.ndarray, *, floor_db: float = -120.0) -> np.ndarray:
     with np.errstate(divide="ignore"):
         level = 10.0 * np.log10(power)
     return np.maximum(level, floor_db).astype(np.float32)
+
+
+def hf500_db(frames: np.ndarray, *, sample_rate: int, floor_db: float = -60.0) -> np.ndarray:
+    """Spectral balance per frame: energy above 500 Hz over energy below
+    (DC excluded), in dB, shape (n_frames,), float32; one input of vocal
+    arousal in Bone, Lee & Narayanan (2014). Hann-windowed frame spectrum."""
+    n = frames.shape[1]
+    nfft = 1 << int(np.ceil(np.log2(n)))
+    spec = np.abs(np.fft.rfft(frames * np.hanning(n), nfft, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(nfft, 1.0 / sample_rate)
+    lo = spec[:, (freqs > 0) & (freqs < 500.0)].sum(axis=1)
+    hi = spec[:, freqs >= 500.0].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = 10.0 * np.log10(hi / lo)
+    ratio[~np.isfinite(ratio)] = floor_db
+    return np.clip(ratio, floor_db, -floor_db).astype(np.float32)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import AnalysisConfig
 from .errors import InputError
-from .framing import Framer, rms_db
+from .framing import Framer, hf500_db, rms_db
 from .pitch import PitchTracker
 from .rate import SyllableNuclei
 from .timebase import GRID, Grid
@@ -87,7 +87,7 @@ class _Channel:
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)
         self.nuclei = SyllableNuclei(config.rate, grid=grid)
-        self.q = {k: [] for k in ("rms_db", "is_speech", "f0_hz", "voiced_prob")}
+        self.q = {k: [] for k in ("rms_db", "hf500_db", "is_speech", "f0_hz", "voiced_prob")}
 
     def queued(self, key: str) -> int:
         return sum(len(a) for a in self.q[key])
@@ -153,8 +153,9 @@ class Pipeline:
         levels = [rms_db(f) for f in frames]
         raw = [ch.raw_vad.push(f) for ch, f in zip(self._ch, frames)]
         bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)
-        for ch, lv, r, b in zip(self._ch, levels, raw, bleed):
+        for ch, f, lv, r, b in zip(self._ch, frames, levels, raw, bleed):
             ch.q["rms_db"].append(lv)
+            ch.q["hf500_db"].append(hf500_db(f, sample_rate=self.grid.sample_rate))
             ch.q["is_speech"].append(ch.smoother.push(r if b is None else r & ~b, b))
             if final:
                 ch.q["is_speech"].append(ch.smoother.flush())
@@ -170,6 +171,7 @@ class Pipeline:
                 f0_hz=ch.take("f0_hz", n).astype(np.float32),
                 voiced_prob=ch.take("voiced_prob", n).astype(np.float32),
                 rms_db=ch.take("rms_db", n).astype(np.float32),
+                hf500_db=ch.take("hf500_db", n).astype(np.float32),
             )
             up.frames.append(fb)
             up.segments += ch.segments.push(fb.is_speech)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 import scipy.signal
+import scipy.ndimage
 
 from .config import PitchConfig
 from .errors import ConfigError, InputError
@@ -45,13 +46,23 @@ _FIR_HALF_TAPS_PER_FACTOR = 8  # anti-alias FIR: 2 * 8 * q + 1 taps
 _FIR_CUTOFF_RATIO = 0.85  # of the analysis Nyquist frequency
 _FIR_KAISER_BETA = 7.0
 _PERIODS_PER_WINDOW = 3.0  # window length in periods of fmin (Praat: 3)
-_SPECTRAL_COMPRESSION = 0.33  # exponent on the power spectrum for candidates
+_SPECTRAL_COMPRESSION = 0.25  # exponent on the power spectrum for candidates
 _N_CANDIDATES = 4
 _MIN_CANDIDATE_STRENGTH = 0.05  # compressed NACF peak below this is no candidate
-_PLAIN_WEIGHT = 0.5  # candidate strength = mix of r_comp and r_plain
+_PLAIN_WEIGHT = 0.4  # candidate strength = mix of r_comp and r_plain
 _VOICING_MODE = "max"
 _WHITEN_HZ = 0.0
+_FLOOR_HZ = 60.0
+_FLOOR_ALPHA = 1.0
+_FLOOR_OPEN = False
 _DEBUG = None
+_PRIOR_MIN_STRENGTH = 0.4
+_PRIOR_MIN_PERIODICITY = 0.5
+_PRIOR_BINS_PER_OCTAVE = 6
+_PRIOR_FRAMES = 500
+_PRIOR_MIN_FRAMES = 10
+_PRIOR_COST = 0.3
+_PRIOR_TOLERANCE_OCT = 0.6
 _WHITEN_GAMMA = 1.0
 _SINC_HALF_WIDTH = 6  # taps each side for lag refinement
 _FINE_STEPS = 8  # refinement grid: 1/8 of an analysis sample
@@ -62,7 +73,7 @@ _REF_DECAY_DB_PER_S = 0.5  # running reference level decays this fast
 _ABS_FLOOR_DB = -100.0  # frames below this level (dBFS) are silent
 _VOICING_THRESHOLD = 0.35  # unvoiced candidate strength (Praat: 0.45)
 _OCTAVE_COST = 0.01  # per octave below fmax (Praat: 0.01)
-_OCTAVE_JUMP_COST = 0.35  # per octave between frames (Praat: 0.35)
+_OCTAVE_JUMP_COST = 0.6  # per octave between frames (Praat: 0.35)
 _VOICED_UNVOICED_COST = 0.14  # per voicing change (Praat: 0.14)
 _LOOKBACK_FRAMES = 15  # W: Viterbi window before the decided frame
 _LOOKAHEAD_FRAMES = 10  # L: Viterbi window after the decided frame
@@ -147,6 +158,8 @@ class PitchTracker:
         self._sinc = np.sinc(d) * (0.5 + 0.5 * np.cos(np.pi * d / (_SINC_HALF_WIDTH + 1)))  # (F, T)
         self._fine_offs = offs
         self._decay_per_frame = _REF_DECAY_DB_PER_S * grid.hop_s
+        self._prior_lo = math.log2(config.fmin_hz) - 0.5
+        self._prior_nb = int(math.ceil((math.log2(config.fmax_hz) + 0.5 - self._prior_lo) * _PRIOR_BINS_PER_OCTAVE))
         # look-ahead: frame i needs decimated samples up to its centre + half,
         # each needs raw samples up to q * m + half_taps; plus the Viterbi window.
         look_samples = q * half + self._half_taps - hop // 2 + 1
@@ -167,6 +180,7 @@ class PitchTracker:
         self._n_feat = 0
         self._ref_acc = -np.inf
         self._n_out = 0
+        self._prior_cum = np.zeros((_PRIOR_FRAMES + 1, self._prior_nb), dtype=np.int64)
         W = _LOOKBACK_FRAMES
         self._pend_start = -W
         self._p_logf = np.full((W, _N_CANDIDATES), np.nan)
@@ -311,7 +325,9 @@ class PitchTracker:
         rr = np.zeros((n, self._n_lags), dtype=np.float32)
         active = (below_db < _SILENCE_SKIP_DB) & (level_db > _ABS_FLOOR_DB)
         ia = np.flatnonzero(active)
+        conf_bin = np.full(n, -1, dtype=np.int64)
         if len(ia) == 0:
+            self._update_prior(conf_bin)
             return logf, lag, cost, rr
         spec = scipy.fft.rfft(xw[ia], self._nfft, axis=1)
         pw = spec.real * spec.real + spec.imag * spec.imag
@@ -328,6 +344,12 @@ class PitchTracker:
             pwc = (pw / env ** _WHITEN_GAMMA).astype(np.float32) ** _SPECTRAL_COMPRESSION
         else:
             pwc = pw ** _SPECTRAL_COMPRESSION
+        if _FLOOR_HZ > 0:
+            B = max(1, int(round(_FLOOR_HZ * self._nfft / self._fs_d)))
+            fl = scipy.ndimage.minimum_filter1d(pwc, 2 * B + 1, axis=1, mode="nearest")
+            if _FLOOR_OPEN:
+                fl = scipy.ndimage.maximum_filter1d(fl, 2 * B + 1, axis=1, mode="nearest")
+            pwc = np.maximum(pwc - _FLOOR_ALPHA * fl, 0.0)
         ac = scipy.fft.irfft(pwc, self._nfft, axis=1)[:, : self._n_lags]
         r = ac / (ac[:, :1] + 1e-30) * self._rw_inv
         rr[ia] = r
@@ -359,7 +381,37 @@ class PitchTracker:
         logf[ia, :kk] = np.where(present, np.log2(f), np.nan)
         lag[ia, :kk] = li
         cost[ia, :kk] = np.where(present, c, _BIG_COST)
+        # speaker prior: histogram median of confident frames' best candidate
+        bestj = np.argmax(np.where(present, y0, -np.inf), axis=1)
+        yb = y0[rows[:, 0], bestj]
+        conf = present[rows[:, 0], bestj] & (yb >= _PRIOR_MIN_STRENGTH) & (v[:, 0] >= _PRIOR_MIN_PERIODICITY)
+        lb = np.log2(f[rows[:, 0], bestj])
+        binj = np.clip(np.floor((lb - self._prior_lo) * _PRIOR_BINS_PER_OCTAVE).astype(np.int64), 0, self._prior_nb - 1)
+        conf_bin[ia] = np.where(conf, binj, -1)
+        prior = self._update_prior(conf_bin)
+        dist = np.abs(logf - prior[:, None])
+        pen = _PRIOR_COST * np.maximum(dist - _PRIOR_TOLERANCE_OCT, 0.0)
+        ok = np.isfinite(pen)
+        cost[:, :K] = np.where(ok, cost[:, :K] + pen.astype(np.float32), cost[:, :K])
         return logf, lag, cost, rr
+
+    def _update_prior(self, conf_bin: np.ndarray) -> np.ndarray:
+        """Append frames' confident bins (-1: none); return each frame's prior log2 F0 (NaN: none)."""
+        n = len(conf_bin)
+        nb = self._prior_nb
+        onehot = np.zeros((n, nb), dtype=np.int64)
+        has = conf_bin >= 0
+        onehot[np.flatnonzero(has), conf_bin[has]] = 1
+        cum = np.cumsum(np.concatenate([self._prior_cum[-1:], onehot]), axis=0)[1:]
+        full = np.concatenate([self._prior_cum, cum])
+        H = _PRIOR_FRAMES
+        counts = full[H + 1:] - full[:n]  # frames x - H .. x
+        self._prior_cum = full[-(H + 1):]
+        cb = np.cumsum(counts, axis=1)
+        total = cb[:, -1]
+        med = np.argmax(2 * cb >= total[:, None], axis=1)
+        centre = self._prior_lo + (med + 0.5) / _PRIOR_BINS_PER_OCTAVE
+        return np.where(total >= _PRIOR_MIN_FRAMES, centre, np.nan)
 
     # ---- stage 3: windowed Viterbi, decision with bounded look-ahead ----------
     def _emit_to(self, n_to: int) -> PitchFrames:

@@ -157,16 +157,17 @@ class Session:
     def to_frames_csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["time_s", "speaker", "is_speech", "f0_hz", "voiced_prob", "rms_db", "rms_rel_db"])
+        w.writerow(["time_s", "speaker", "is_speech", "f0_hz", "voiced_prob", "rms_db", "rms_rel_db", "hf500_db"])
         centres = self.grid.frame_centre_s(np.arange(self.n_frames))
         for spk in self.speakers:
             fr = self.frames[spk]
             speech_levels = fr["rms_db"][fr["is_speech"]]
             ref = float(np.median(speech_levels)) if len(speech_levels) else float("nan")
-            for t, sp, f0, vp, lv in zip(centres.tolist(), fr["is_speech"].tolist(), fr["f0_hz"].tolist(),
-                                         fr["voiced_prob"].tolist(), fr["rms_db"].tolist()):
+            for t, sp, f0, vp, lv, hf in zip(centres.tolist(), fr["is_speech"].tolist(), fr["f0_hz"].tolist(),
+                                             fr["voiced_prob"].tolist(), fr["rms_db"].tolist(),
+                                             fr["hf500_db"].tolist()):
                 w.writerow([f"{t:.3f}", spk, int(sp), "" if f0 != f0 else f"{f0:.2f}", f"{vp:.3f}",
-                            f"{lv:.2f}", "" if ref != ref else f"{lv - ref:.2f}"])
+                            f"{lv:.2f}", "" if ref != ref else f"{lv - ref:.2f}", f"{hf:.2f}"])
         return buf.getvalue()
 
 
@@ -191,7 +192,7 @@ class SessionBuilder:
         s = self.session
         for spk, blocks in self._chunks.items():
             s.frames[spk] = {k: (np.concatenate([getattr(b, k) for b in blocks]) if blocks else np.zeros(0))
-                             for k in ("is_speech", "f0_hz", "voiced_prob", "rms_db")}
+                             for k in ("is_speech", "f0_hz", "voiced_prob", "rms_db", "hf500_db")}
             s.frames[spk]["is_speech"] = s.frames[spk]["is_speech"].astype(bool)
         s.n_frames = self.pipeline.n_frames
         s.segments.sort(key=lambda x: (x.start_s, x.speaker))

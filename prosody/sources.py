@@ -9,6 +9,7 @@ through FFmpeg's libraries (``av``, optional) when installed.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +24,13 @@ from .timebase import GRID
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
 MAX_CHANNELS = 64
 FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".caf", ".amr"}
+# libsndfile shortens a header's length to the data present and says so only in its
+# log ("data : 192000 (should be 96000)"); sizes from _UNKNOWN_LENGTH up are the
+# placeholders that streaming writers leave (ffmpeg to a pipe writes 0xFFFFFFFF)
+_SIZE_MISMATCH = re.compile(r"^\s*[A-Za-z][\w ]*?\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
+_UNKNOWN_LENGTH = 0x7FFFF000
+_PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
+              "FLOAT": 4, "DOUBLE": 8}
 
 
 class AudioFile:
@@ -37,10 +45,12 @@ class AudioFile:
         self.warnings: list[str] = []
         _check_path(self.path)
         self._backend = None
+        self._exact_length = False  # ffmpeg: the container's length is exact; drop decoder padding after it
         try:
             info = sf.info(str(self.path))
             self._backend = "sndfile"
             self.sample_rate, self.channels, self.n_samples = int(info.samplerate), int(info.channels), int(info.frames)
+            self._header_n_samples = _header_n_samples(info, self.n_samples)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             self._open_ffmpeg(sndfile_error)
@@ -65,6 +75,9 @@ class AudioFile:
                 self.sample_rate = int(st.rate or st.codec_context.sample_rate)
                 self.channels = int(st.codec_context.channels)
                 self.n_samples = int(st.duration * st.time_base * self.sample_rate) if st.duration else -1
+                # MP4/M4A give the length exactly (edit list); the AAC decoder adds up to a
+                # codec frame of encoder padding after it. Other containers only estimate it.
+                self._exact_length = container.format.name.startswith("mov") and self.n_samples > 0
         except InputError:
             raise
         except Exception as exc:  # av raises many error classes; all mean "not decodable"
@@ -97,8 +110,8 @@ class AudioFile:
             self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({exc}); "
                                  "analysed the readable part")
             return
-        if self.n_samples > 0 and got < self.n_samples:
-            self.warnings.append(f"{self.path} is truncated: header says {self.n_samples / self.sample_rate:.2f} s, "
+        if got < self._header_n_samples:
+            self.warnings.append(f"{self.path} is truncated: header says {self._header_n_samples / self.sample_rate:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part")
 
     def _blocks_ffmpeg(self, block_length: int) -> Iterator[np.ndarray]:
@@ -106,6 +119,7 @@ class AudioFile:
         got = 0
         pending: list[np.ndarray] = []
         pending_n = 0
+        limit = self.n_samples if self._exact_length else None
         try:
             with av.open(str(self.path)) as container:
                 resampler = av.AudioResampler(format="fltp", layout=None, rate=self.sample_rate)
@@ -115,10 +129,11 @@ class AudioFile:
                         pending.append(x)
                         pending_n += len(x)
                         if pending_n >= block_length:
-                            blk = np.concatenate(pending)
+                            blk = _clip(np.concatenate(pending), got, limit)
                             got += len(blk)
                             pending, pending_n = [], 0
-                            yield _finite(blk, self.path, got)
+                            if len(blk):
+                                yield _finite(blk, self.path, got)
         except InputError:
             raise
         except Exception as exc:
@@ -127,9 +142,26 @@ class AudioFile:
             self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({exc}); "
                                  "analysed the readable part")
         if pending:
-            blk = np.concatenate(pending)
+            blk = _clip(np.concatenate(pending), got, limit)
             got += len(blk)
-            yield _finite(blk, self.path, got)
+            if len(blk):
+                yield _finite(blk, self.path, got)
+
+
+def _clip(x: np.ndarray, got: int, limit: int | None) -> np.ndarray:
+    """The part of block ``x`` (which follows ``got`` samples) before sample ``limit``."""
+    return x if limit is None else x[:max(limit - got, 0)]
+
+
+def _header_n_samples(info, n_samples: int) -> int:
+    """Number of samples the header of an uncompressed file claims: ``n_samples``
+    plus those libsndfile found missing from the data (a truncated file)."""
+    width = _PCM_BYTES.get(info.subtype)
+    if width is None or info.channels < 1:
+        return n_samples
+    missing_bytes = [int(claimed) - int(present) for claimed, present in _SIZE_MISMATCH.findall(info.extra_info)
+                     if int(present) < int(claimed) < _UNKNOWN_LENGTH]
+    return n_samples + max(missing_bytes, default=0) // (width * info.channels)
 
 
 def _check_path(path: Path) -> None:

@@ -9,8 +9,8 @@ Vocabulary (Heldner & Edlund 2010; Gravano & Hirschberg 2011):
   de Ruiter et al. 2006) = new turn start - previous speaker's end; > 0 gap,
   < 0 overlap;
 * **backchannel**: a listener segment shorter than ``backchannel_max_s`` after
-  which the floor holder keeps the floor (speaks through it, or resumes before
-  the listener speaks again);
+  which the floor holder keeps the floor (speaks through it, or resumes within
+  ``decision_horizon_s`` and before the listener speaks again);
 * **interruption**: the listener starts while the holder speaks, the holder
   stops during the listener's segment, the listener keeps the floor, and the
   overlap lasts at least ``interruption_min_overlap_s``::
@@ -22,9 +22,10 @@ Vocabulary (Heldner & Edlund 2010; Gravano & Hirschberg 2011):
   least ``backchannel_max_s`` but the holder talks on through it (one holder
   segment spans the whole listener segment).
 
-A listener segment is decided once it has ended and either the holder is still
-speaking at its end or somebody's next speech onset is known, so streaming and
-offline runs make the same decisions.
+A listener segment is decided from the data up to ``decision_horizon_s``
+after its end (who speaks next within that horizon), so every decision is
+final a bounded time after the fact and streaming and offline runs make the
+same decisions.
 """
 from __future__ import annotations
 
@@ -158,8 +159,11 @@ class TurnTracker:
         elif self._active_at(holder, s.end_s):
             holder_keeps = True
         else:
+            horizon = s.end_s + cfg.decision_horizon_s
             a, b = self._next_onset(holder, s.end_s), self._next_onset(s.speaker, s.end_s)
-            if a is None and b is None and not self._ended:
+            a = a if a is not None and a <= horizon else None
+            b = b if b is not None and b <= horizon else None
+            if a is None and b is None and not self._ended and self._watermark_s < horizon:
                 return False
             holder_keeps = a is not None and (b is None or a < b)
         if holder_keeps:

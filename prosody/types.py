@@ -83,6 +83,7 @@ class FrameBlock:
 
     ``rms_db``: frame RMS in dBFS (float32, floor -120). ``f0_hz``: NaN when
     unvoiced. ``voiced_prob`` in [0, 1]. ``is_speech``: final VAD decision.
+    ``hf500_db``: energy above / below 500 Hz in dB (spectral balance).
     """
 
     speaker: str
@@ -91,6 +92,7 @@ class FrameBlock:
     f0_hz: np.ndarray
     voiced_prob: np.ndarray
     rms_db: np.ndarray
+    hf500_db: np.ndarray
 
     def __len__(self) -> int:
         return len(self.is_speech)

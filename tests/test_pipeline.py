@@ -27,7 +27,7 @@ def test_whole_and_random_blocks_identical(fixture_dialogue, seed):
     b = analyze_blocks(blocks_random(audio, seed), SPK)
     assert a.n_frames == b.n_frames == int(np.ceil(len(audio) / 160))
     for spk in SPK:
-        for key in ("is_speech", "f0_hz", "voiced_prob", "rms_db"):
+        for key in ("is_speech", "f0_hz", "voiced_prob", "rms_db", "hf500_db"):
             np.testing.assert_array_equal(a.frames[spk][key], b.frames[spk][key], err_msg=f"{spk} {key}")
     assert a.segments == b.segments
     assert a.turns.turns == b.turns.turns and a.turns.transitions == b.turns.transitions
