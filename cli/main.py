@@ -107,11 +107,16 @@ def cmd_analyze(args, out, err) -> int:
     layout = _layout(args, len(args.files), src_probe.files[0].channels)
     source = FileSource(args.files, layout, offset_s=args.offset_s)
     config = _config(args, layout.speakers)
+    inputs = {Path(f).resolve() for f in args.files}
     for target in (args.json, args.rttm, args.frames):
         if target and target != "-":
             parent = Path(target).resolve().parent
             if not parent.is_dir():
                 raise InputError(f"cannot write {target}: folder {parent} does not exist")
+            if Path(target).is_dir():
+                raise InputError(f"cannot write {target}: it is a folder; give a file name")
+            if Path(target).resolve() in inputs:
+                raise InputError(f"cannot write {target}: it is an input recording and would be overwritten")
 
     err_console = Console(file=err, stderr=True)
     duration = source.duration_s or 0.0

@@ -24,6 +24,7 @@ import numpy as np
 from .config import AnalysisConfig
 from .errors import InputError
 from .framing import Framer, hf500_db, rms_db
+from .measures import Baseline, MeasuresConfig, RollingMeasures
 from .pitch import PitchTracker
 from .rate import SyllableNuclei
 from .timebase import GRID, Grid
@@ -76,6 +77,7 @@ class Update:
     segments: list[Segment] = field(default_factory=list)
     nuclei: list[tuple[str, float]] = field(default_factory=list)  # (speaker, time_s)
     turns: TurnOutput = field(default_factory=TurnOutput)
+    rolling: list[dict] = field(default_factory=list)  # window summaries (measures.summarize)
 
 
 class _Channel:
@@ -104,7 +106,8 @@ class Pipeline:
     ``speakers``: names in channel order, e.g. ("therapist", "client").
     """
 
-    def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID):
+    def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID,
+                 measures: MeasuresConfig | None = None, profile: Baseline | None = None):
         if not 1 <= len(speakers) <= 2 or len(set(speakers)) != len(speakers):
             raise InputError(f"speakers={speakers!r}: give one or two distinct speaker names")
         self.config = (config or AnalysisConfig()).validate()
@@ -113,6 +116,8 @@ class Pipeline:
         self._ch = [_Channel(s, self.config, grid) for s in self.speakers]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 else None
         self._turns = TurnTracker(self.speakers, self.config.turns) if len(speakers) == 2 else None
+        self.measures_config = measures or MeasuresConfig()
+        self._rolling = RollingMeasures(self.speakers, self.measures_config, grid=grid, profile=profile)
         self.latency_frames = max(self._ch[0].smoother.latency_frames, self._ch[0].pitch.latency_frames)
         self.n_frames = 0  # aligned frames emitted
         self.n_samples = 0
@@ -191,4 +196,8 @@ class Pipeline:
                 up.turns = self._turns.push(up.segments, open_start_s=opens,
                                             watermark_s=self.grid.frames_to_s(self.n_frames))
         up.segments.sort(key=lambda s: (s.start_s, s.speaker))
+        decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
+        up.rolling = self._rolling.push(up.frames, up.segments, up.turns if self._turns is not None else None,
+                                        up.nuclei, decided_until_s=decided, turn_taking=self.turn_taking,
+                                        final=final)
         return up

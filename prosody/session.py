@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .measures import session_measures
 from .pipeline import Pipeline, Update
 from .timebase import GRID, Grid
 from .turns import TurnOutput
 from .types import FrameBlock, Segment
 
-SCHEMA = "prosody.session/1"
+SCHEMA = "prosody.session/2"
 F0_RANGE_PERCENTILES = (5.0, 95.0)
 
 
@@ -58,6 +59,8 @@ class Session:
     segments: list[Segment] = field(default_factory=list)
     nuclei: list[tuple[str, float]] = field(default_factory=list)
     turns: TurnOutput = field(default_factory=TurnOutput)
+    rolling: list[dict] = field(default_factory=list)
+    measures: dict | None = None
 
     @property
     def duration_s(self) -> float:
@@ -147,6 +150,7 @@ class Session:
                 for t in self.turns.transitions] if self.turn_taking else None,
             "events": [{"kind": e.kind, "speaker": e.speaker, "start_s": r(e.start_s), "end_s": r(e.end_s)}
                        for e in self.turns.events] if self.turn_taking else None,
+            "measures": self.measures,
         }
 
     def to_rttm(self, uri: str) -> str:
@@ -187,6 +191,7 @@ class SessionBuilder:
         self.session.segments += up.segments
         self.session.nuclei += up.nuclei
         self.session.turns.extend(up.turns)
+        self.session.rolling += up.rolling
 
     def build(self) -> Session:
         s = self.session
@@ -197,12 +202,15 @@ class SessionBuilder:
         s.n_frames = self.pipeline.n_frames
         s.segments.sort(key=lambda x: (x.start_s, x.speaker))
         s.nuclei.sort(key=lambda x: (x[1], x[0]))
+        s.measures = session_measures(s, self.pipeline.measures_config, profile=self.pipeline._rolling.profile,
+                                      rolling=s.rolling)
         return s
 
 
-def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None) -> Session:
+def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,
+                   measures=None, profile=None) -> Session:
     """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks."""
-    pipe = Pipeline(speakers, config)
+    pipe = Pipeline(speakers, config, measures=measures, profile=profile)
     builder = SessionBuilder(pipe, sources=list(sources))
     for block in blocks:
         builder.add(pipe.push(block))

@@ -8,6 +8,7 @@ through FFmpeg's libraries (``av``, optional) when installed.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ class AudioFile:
                 self.sample_rate = int(st.rate or st.codec_context.sample_rate)
                 self.channels = int(st.codec_context.channels)
                 self.n_samples = int(st.duration * st.time_base * self.sample_rate) if st.duration else -1
+                if self.sample_rate < 1 or self.channels < 1:  # FFmpeg's guess at a file that is not audio
+                    raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})")
                 # MP4/M4A give the length exactly (edit list); the AAC decoder adds up to a
                 # codec frame of encoder padding after it. Other containers only estimate it.
                 self._exact_length = container.format.name.startswith("mov") and self.n_samples > 0
@@ -111,7 +114,8 @@ class AudioFile:
                                  "analysed the readable part")
             return
         if got < self._header_n_samples:
-            self.warnings.append(f"{self.path} is truncated: header says {self._header_n_samples / self.sample_rate:.2f} s, "
+            claimed_s = self._header_n_samples / self.sample_rate
+            self.warnings.append(f"{self.path} is truncated: header says {claimed_s:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part")
 
     def _blocks_ffmpeg(self, block_length: int) -> Iterator[np.ndarray]:
@@ -256,6 +260,13 @@ class FileSource:
         for fi, ci in layout.picks:
             if ci >= self.files[fi].channels:
                 raise InputError(f"{self.files[fi].path} has {self.files[fi].channels} channel(s); channel {ci + 1} was asked for")
+        if not math.isfinite(offset_s):
+            raise InputError(f"offset {offset_s} s is not a finite number of seconds")
+        ds = [f.duration_s for f in self.files]
+        if offset_s and len(ds) == 2 and None not in ds and not -ds[1] < offset_s < ds[0]:
+            raise InputError(f"offset {offset_s:g} s: {self.files[1].path} ({ds[1]:.2f} s) would not overlap "
+                             f"{self.files[0].path} ({ds[0]:.2f} s) in time; use an offset between "
+                             f"{-ds[1]:.2f} and {ds[0]:.2f} s")
 
     @property
     def warnings(self) -> list[str]:

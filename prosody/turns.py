@@ -89,6 +89,15 @@ class TurnTracker:
             self._holder = None
         return out
 
+    @property
+    def decided_until_s(self) -> float:
+        """Every turn item (transition, event, pause) with a time before this is final."""
+        if self._ended:
+            return float("inf")
+        opens = [o for o in self._open.values() if o is not None]
+        bounds = [self._watermark_s] + opens + ([self._queue[0].start_s] if self._queue else [])
+        return min(bounds)
+
     # -- queries over what is known ----------------------------------------
     def _active_at(self, speaker: str, t: float) -> bool:
         o = self._open[speaker]

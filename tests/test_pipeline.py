@@ -33,6 +33,8 @@ def test_whole_and_random_blocks_identical(fixture_dialogue, seed):
     assert a.turns.turns == b.turns.turns and a.turns.transitions == b.turns.transitions
     assert a.turns.events == b.turns.events and a.turns.pauses == b.turns.pauses
     assert a.nuclei == b.nuclei
+    assert a.rolling == b.rolling and len(a.rolling) >= 8
+    assert a.to_json_dict()["measures"] == b.to_json_dict()["measures"]
 
 
 def test_segments_match_planted_speech_within_one_hop_or_two(fixture_dialogue):

@@ -1,0 +1,352 @@
+"""Live state -> terminal renderable (``live_view``) or one plain line
+(``plain_line``). Pure: no audio, no threads, no printing.
+
+Fits 80x24. Colours only mark the two speakers (cyan, magenta) and alarms
+(red); everything else is bold/dim, so a light or a dark theme reads the same.
+Provisional numbers (level meters, who is speaking now) are labelled apart
+from the final ones (everything the pipeline has decided, ~0.7 s behind).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.text import Text
+
+from prosody.live import LiveState
+
+SPEAKER_STYLES = ("cyan", "magenta")
+METER_LO_DB, METER_HI_DB = -70.0, -10.0
+TRACE_RANGE_ST = 8.0        # pitch trace spans +-8 semitones around the speaker's median
+TRACE_ROWS = 2              # text rows per speaker (4 braille dots each)
+LABEL_W = 11
+KEYS = "q save+quit · b bookmark · n bookmark+note · p pause/resume"
+_BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [column][row from top]
+
+
+def clock(t_s: float) -> str:
+    t = int(max(t_s, 0.0))
+    return f"{t // 3600:d}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60:02d}:{t % 60:02d}"
+
+
+def live_view(state: LiveState, *, keys: str | None = KEYS, note_input: str | None = None):
+    """A renderable that lays itself out for the console's width.
+    ``note_input``: the bookmark note being typed (shown in place of the keys)."""
+    return _LiveView(state, keys, note_input)
+
+
+class _LiveView:
+    def __init__(self, state: LiveState, keys: str | None, note_input: str | None):
+        self.state, self.keys, self.note_input = state, keys, note_input
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Group(*_lines(self.state, max(40, options.max_width), self.keys, self.note_input))
+
+
+def _style(state: LiveState, i: int) -> str:
+    return SPEAKER_STYLES[i % len(SPEAKER_STYLES)]
+
+
+def _section(title: str, width: int) -> Text:
+    t = Text("─ ", style="dim")
+    t.append(title, style="bold")
+    t.append(" " + "─" * max(0, width - len(title) - 3), style="dim")
+    return t
+
+
+def _lines(state: LiveState, width: int, keys: str | None, note_input: str | None) -> list:
+    out = [_header(state, width)]
+    # -- now (provisional) --
+    out.append(_section("now · provisional, last 0.1 s", width))
+    meter_w = max(10, width - LABEL_W - 22)
+    for i, n in enumerate(state.now):
+        t = Text(f"{n.name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
+        if state.paused:
+            t.append("paused", style="dim")
+        else:
+            t.append("● speaking " if n.speaking else "  quiet    ", style=("bold " + _style(state, i)) if n.speaking else "dim")
+            frac = (min(max(n.level_db, METER_LO_DB), METER_HI_DB) - METER_LO_DB) / (METER_HI_DB - METER_LO_DB)
+            k = int(round(frac * meter_w))
+            t.append("▕", style="dim")
+            t.append("█" * k, style=_style(state, i))
+            t.append("░" * (meter_w - k), style="dim")
+            t.append("▏", style="dim")
+            t.append(f"{n.level_db:5.0f} dB" if n.level_db > -119 else "   -∞ dB")
+        out.append(t)
+    # -- pitch trail (final) --
+    out.append(_section(f"pitch · last 30 s, ±{TRACE_RANGE_ST:.0f} st around own median", width))
+    trace_w = max(10, width - LABEL_W - 1)
+    for i, f in enumerate(state.final):
+        rows = pitch_trace(state.trail_f0_hz.get(f.name, np.zeros(0)), ref_hz=f.f0_ref_hz, width=trace_w,
+                           rows=TRACE_ROWS, n_frames=int(round(30.0 / 0.01)))
+        for r, row in enumerate(rows):
+            if r == 0:
+                label = f"{f.name[:LABEL_W - 1]:<{LABEL_W}}"
+            elif f.f0_ref_hz:
+                label = f"{f.f0_ref_hz:>4.0f} Hz".ljust(LABEL_W)
+            else:
+                label = "   – Hz".ljust(LABEL_W)
+            t = Text(label, style=_style(state, i) if r == 0 else "dim")
+            t.append(row, style=_style(state, i))
+            out.append(t)
+    # -- turn-taking (final) --
+    if state.turn_taking:
+        out.append(_section("turn-taking · final", width))
+        out.extend(_turn_lines(state, width))
+    else:
+        out.append(_section(f"{state.speakers[0]} · final", width))
+        f = state.final[0]
+        out.append(Text(f"speech {f.speech_s:.0f} s · rate " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "–")))
+        for note in state.notes:
+            out.append(Text(note, style="dim"))
+    # -- rolling measures --
+    out.append(_section("warmth · attunement · cues", width))
+    out.extend(_rolling_lines(state.rolling, width))
+    # -- footer --
+    out.append(_health_line(state, width))
+    if note_input is not None:
+        t = Text("note: ", style="bold")
+        t.append(note_input[-(width - 30):])
+        t.append("▏  Enter save · Esc no note", style="dim")
+        out.append(t)
+    else:
+        msg = state.message or _bookmark_text(state)
+        if msg:
+            out.append(Text(msg[:width], style="dim"))
+        if keys:
+            out.append(Text(keys[:width], style="dim"))
+    return out
+
+
+def _header(state: LiveState, width: int) -> Text:
+    t = Text("prosody live ", style="bold")
+    t.append(clock(state.elapsed_s), style="bold")
+    kind = {"two-device": "two devices", "replay": "replay"}.get(state.source_kind, state.source_kind)
+    if kind:
+        t.append(f" · {kind}", style="dim")
+    if state.saved_at_s is not None:
+        t.append(f" · saved at {clock(state.saved_at_s)}", style="dim")
+    tag = {"paused": " PAUSED ", "stopping": " SAVING… ", "saved": " SAVED ", "failed": " SAVE FAILED "}.get(state.status)
+    if tag:
+        pad = max(1, width - len(t.plain) - len(tag))
+        t.append(" " * pad)
+        t.append(tag, style="reverse bold" if state.status != "failed" else "reverse bold red")
+    return t
+
+
+def _turn_lines(state: LiveState, width: int) -> list:
+    a, b = state.final
+    out = []
+    t = Text("talk share ".ljust(LABEL_W), style="dim")
+    if a.talk_share is None:
+        t.append("no speech yet", style="dim")
+    else:
+        bar_w = max(10, width - LABEL_W - len(a.name) - len(b.name) - 12)
+        k = int(round(a.talk_share * bar_w))
+        t.append(f"{a.name} {a.talk_share:4.0%} ", style=_style(state, 0))
+        t.append("█" * k, style=_style(state, 0))
+        t.append("█" * (bar_w - k), style=_style(state, 1))
+        t.append(f" {b.talk_share:4.0%} {b.name}", style=_style(state, 1))
+    out.append(t)
+    t = Text("last gaps ".ljust(LABEL_W), style="dim")
+    if not state.last_gaps:
+        t.append("none yet", style="dim")
+    else:
+        parts = []
+        for to, off, kind in reversed(state.last_gaps):
+            parts.append((f"{off:+.2f} s→{to}" + (" (overlap)" if kind == "overlap" else ""), to))
+        used = LABEL_W
+        for j, (txt, to) in enumerate(parts):
+            sep = " · " if j else ""
+            if used + len(sep) + len(txt) > width:
+                break
+            t.append(sep, style="dim")
+            t.append(txt, style=_style(state, state.speakers.index(to)) if to in state.speakers else "")
+            used += len(sep) + len(txt)
+    out.append(t)
+    for i, f in enumerate(state.final):
+        t = Text(f"{f.name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
+        t.append(f"turns {f.turns} · overlaps {f.overlaps} · interruptions {f.interruptions} · "
+                 f"backch. {f.backchannels} · " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "– syl/s"))
+        t.truncate(width)
+        out.append(t)
+    return out
+
+
+def _num(v) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(float(v)):
+        return float(v)
+    if isinstance(v, dict):
+        for k in ("score", "value", "mean"):
+            if k in v:
+                return _num(v[k])
+    return None
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+def _pairs(obj) -> list[str]:
+    """Short "name value" items from a measures dict or list of components."""
+    items = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in ("score", "components", "source", "unit", "window_s", "start_s", "end_s"):
+                continue
+            x = _num(v)
+            if x is not None:
+                items.append(f"{k} {_fmt(x)}")
+            elif isinstance(v, dict):  # e.g. attunement.pitch.{proximity, synchrony, convergence}
+                sub = [f"{kk} {_fmt(_num(vv))}" for kk, vv in v.items() if _num(vv) is not None]
+                if sub:
+                    items.append(f"{k}: " + ", ".join(sub))
+    elif isinstance(obj, (list, tuple)):
+        for c in obj:
+            if isinstance(c, dict) and "name" in c:
+                x = _num(c.get("contribution", c.get("value")))
+                items.append(f"{c['name']} {_fmt(x)}" if x is not None else str(c["name"]))
+    return items
+
+
+def _wrap(prefix: str, items: list[str], width: int, max_lines: int, style: str = "") -> list:
+    lines, cur = [], prefix.ljust(LABEL_W)
+    for it in items:
+        add = ("" if cur.strip() == prefix.strip() else " · ") + it
+        if len(cur) + len(add) > width:
+            lines.append(cur)
+            if len(lines) == max_lines:
+                return [Text(x, style=style) for x in lines]
+            cur = " " * LABEL_W + it
+        else:
+            cur += add
+    lines.append(cur)
+    return [Text(x, style=style) for x in lines[:max_lines]]
+
+
+def _rolling_lines(rolling, width: int) -> list:
+    if not rolling:
+        return [Text("rolling measures not available yet (they appear once the measures layer sends them)",
+                     style="dim")]
+    out = []
+    warmth = rolling.get("warmth")
+    if warmth is not None:
+        score = _num(warmth)
+        t = Text("warmth".ljust(LABEL_W), style="bold")
+        if score is not None:
+            bar_w = 20
+            k = int(round(min(max(score, 0.0), 100.0) / 100.0 * bar_w))
+            t.append(f"{score:3.0f}/100 ", style="bold")
+            t.append("▰" * k + "▱" * (bar_w - k))
+        comps = warmth.get("components") if isinstance(warmth, dict) else None
+        items = _pairs(comps) if comps is not None else []
+        if items:
+            t.append("  " + " · ".join(items))
+        t.truncate(width)
+        out.append(t)
+    att = rolling.get("attunement")
+    if att is not None:
+        score = _num(att)
+        items = ([f"score {_fmt(score)}"] if score is not None else []) + _pairs(att)
+        out.extend(_wrap("attunement", items, width, 1))
+    cues = rolling.get("cues")
+    if cues:
+        texts = [c if isinstance(c, str) else str(c.get("text") or c.get("message") or c.get("name") or c)
+                 for c in cues]
+        out.extend(_wrap("cues", texts, width, 1, style="bold"))
+    elif cues is not None:
+        out.append(Text("cues".ljust(LABEL_W) + "none", style="dim"))
+    if not out:
+        out.append(Text(" · ".join(_pairs(rolling))[:width] or "rolling measures: nothing to show", style="dim"))
+    return out
+
+
+def _health_line(state: LiveState, width: int) -> Text:
+    h = state.health
+    bad = (h.get("overruns") or 0) + (h.get("dropped_blocks") or 0)
+    t = Text("capture ".ljust(LABEL_W), style="dim")
+    t.append(f"overruns {h.get('overruns', 0)} · dropped {h.get('dropped_blocks', 0)}",
+             style="bold red" if bad else "")
+    drift = h.get("drift_ppm")
+    if state.source_kind == "two-device":
+        t.append(" · drift " + (f"{drift:+.0f} ppm" if drift is not None else "measuring")
+                 + (" (corrected)" if h.get("drift_corrected") else ""))
+    else:
+        t.append(" · drift n/a (one clock)", style="dim")
+    d = (h.get("state_delay_ms") or {}).get("median")
+    if d is not None:
+        t.append(f" · delay {d:.0f} ms")
+    t.truncate(width)
+    return t
+
+
+def _bookmark_text(state: LiveState) -> str:
+    if not state.bookmarks:
+        return ""
+    b = state.bookmarks[-1]
+    return f"{len(state.bookmarks)} bookmark(s); last at {clock(b.time_s)}" + (f": {b.note}" if b.note else "")
+
+
+def pitch_trace(f0_hz: np.ndarray, *, ref_hz: float | None, width: int, rows: int, n_frames: int) -> list[str]:
+    """Braille trace of the last ``n_frames`` of ``f0_hz`` (NaN: no voiced
+    speech), newest at the right: ``width`` characters x ``rows`` lines, 2
+    time bins per character, 4 dot rows per line, semitones re ``ref_hz``
+    clipped to +-TRACE_RANGE_ST. Returns ``rows`` strings."""
+    n_bins = 2 * width
+    levels = 4 * rows
+    grid = [[0] * width for _ in range(rows)]
+    f = np.asarray(f0_hz, dtype=np.float64)[-n_frames:]
+    if ref_hz and len(f):
+        f = np.concatenate([np.full(n_frames - len(f), np.nan), f])
+        edges = np.linspace(0, n_frames, n_bins + 1).astype(int)
+        for b in range(n_bins):
+            seg = f[edges[b]:edges[b + 1]]
+            seg = seg[np.isfinite(seg)]
+            if len(seg) < max(1, (edges[b + 1] - edges[b]) // 4):
+                continue
+            st = 12.0 * math.log2(float(np.median(seg)) / ref_hz)
+            frac = (min(max(st, -TRACE_RANGE_ST), TRACE_RANGE_ST) + TRACE_RANGE_ST) / (2 * TRACE_RANGE_ST)
+            level = min(levels - 1, int(frac * levels))          # 0 = bottom
+            row_from_top = levels - 1 - level
+            grid[row_from_top // 4][b // 2] |= _BRAILLE_BITS[b % 2][row_from_top % 4]
+    return ["".join(chr(0x2800 + c) if c else " " for c in row) for row in grid]
+
+
+def plain_line(state: LiveState) -> str:
+    """One line for a log or a pipe."""
+    parts = [f"[{clock(state.elapsed_s)}]"]
+    if state.paused:
+        parts.append("PAUSED")
+    now = ", ".join(f"{n.name} {'speaking' if n.speaking else 'quiet'} ({n.level_db:.0f} dB)" for n in state.now)
+    parts.append(f"now: {now}")
+    if state.turn_taking:
+        a, b = state.final
+        if a.talk_share is not None:
+            parts.append(f"share {a.name} {a.talk_share:.0%} {b.name} {b.talk_share:.0%}")
+        if state.last_gaps:
+            to, off, kind = state.last_gaps[-1]
+            parts.append(f"last gap {off:+.2f} s->{to}" + (" (overlap)" if kind == "overlap" else ""))
+    else:
+        parts.append(f"speech {state.final[0].speech_s:.0f} s (one channel: no turn-taking)")
+    for f in state.final:
+        if f.f0_ref_hz:
+            parts.append(f"{f.name} pitch {f.f0_ref_hz:.0f} Hz")
+    if state.rolling:
+        w = _num(state.rolling.get("warmth"))
+        if w is not None:
+            parts.append(f"warmth {w:.0f}")
+        cues = state.rolling.get("cues")
+        if cues:
+            parts.append("cues: " + "; ".join(c if isinstance(c, str) else str(c.get("text") or c.get("name"))
+                                              for c in cues))
+    h = state.health
+    parts.append(f"overruns {h.get('overruns', 0)} dropped {h.get('dropped_blocks', 0)}"
+                 + (f" drift {h['drift_ppm']:+.0f} ppm" if h.get("drift_ppm") is not None else ""))
+    if state.saved_at_s is not None:
+        parts.append(f"saved {clock(state.saved_at_s)}")
+    if state.bookmarks:
+        parts.append(f"bookmarks {len(state.bookmarks)}")
+    return " | ".join(parts)

@@ -1,0 +1,781 @@
+"""Live block sources: audio devices (sounddevice/PortAudio) and replay of a file.
+
+Every live source has the same shape: a producer (the device's audio callback,
+or a feeder thread for replay) only copies each block into a bounded queue and
+counts problems; the consumer (``read``) runs on the analysis thread, fills
+lost blocks with silence so the timeline stays whole, resamples to the 16 kHz
+analysis rate, lays channels out as speakers and, for two devices, aligns the
+two streams on one timeline and corrects the drift between their clocks::
+
+    device A callback -> queue -+-> resample -> pick/mix channel -+
+    device B callback -> queue -+-> resample -> pick/mix channel -+-> Aligner -> (n, 2) blocks
+    file -> feeder thread (real time or max speed) -> queue ------------------> (n, n_speakers) blocks
+
+Words: a *block* is what a callback delivers; *samples* are per channel.
+sounddevice's ``frames`` argument counts samples.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError, ProsodyError
+from .sources import FileSource, Layout, Resampler
+from .timebase import GRID
+
+ANALYSIS_RATE_HZ = GRID.sample_rate
+QUEUE_S = 10.0                 # audio the queue between callback and analysis can hold
+DEVICE_BLOCK_S = 0.02          # requested callback block length
+FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
+STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
+ALIGN_AFTER_S = 0.5            # audio per device used for the initial alignment
+DRIFT_MIN_SPAN_S = 20.0        # clock-rate fit needs this much audio before it corrects anything
+DRIFT_MAX_PPM = 1000.0         # larger apparent drift is not a clock: not corrected, reported
+_MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
+                  "cable output", "vb-audio")
+_SERVER_DEVICES = {"pulse", "default", "pipewire", "sysdefault", "jack"}
+
+
+class CaptureError(ProsodyError):
+    """A device cannot be found or opened as asked."""
+
+
+class DeviceLost(CaptureError):
+    """A device stopped delivering audio mid-session (unplugged, server gone)."""
+
+
+# -- listing --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InputDevice:
+    """An input the user can pass to ``--device``: ``ref`` is what to type.
+
+    ``kind``: ``microphone`` (a capture device), ``monitor`` (loopback of an
+    output: carries the call's audio), ``server`` (a sound server's default
+    route, e.g. ALSA ``pulse``: records whatever source the server picks)."""
+
+    ref: str
+    name: str
+    kind: str
+    channels: int
+    default_rate_hz: float | None
+    backend: str                  # "portaudio" or "pulse"
+    is_default: bool = False
+
+
+def _kind_of(name: str) -> str:
+    low = name.lower()
+    if any(w in low for w in _MONITOR_WORDS):
+        return "monitor"
+    if low.split(" ")[0] in _SERVER_DEVICES or low in _SERVER_DEVICES:
+        return "server"
+    return "microphone"
+
+
+def pulse_sources() -> list[InputDevice]:
+    """PulseAudio/PipeWire sources via ``pactl`` (empty when there is no server)."""
+    if shutil.which("pactl") is None:
+        return []
+    default = ""
+    try:
+        info = subprocess.run(["pactl", "get-default-source"], capture_output=True, text=True, timeout=5)
+        default = info.stdout.strip() if info.returncode == 0 else ""
+        res = subprocess.run(["pactl", "-f", "json", "list", "sources"], capture_output=True, text=True, timeout=5)
+        if res.returncode == 0 and res.stdout.strip().startswith("["):
+            out = []
+            for s in json.loads(res.stdout):
+                name = s.get("name", "")
+                desc = s.get("description", name)
+                is_mon = name.endswith(".monitor") or desc.lower().startswith("monitor of")
+                spec = s.get("sample_specification", "")
+                out.append(InputDevice(ref=name, name=desc, kind="monitor" if is_mon else "microphone",
+                                       channels=_spec_channels(spec), default_rate_hz=_spec_rate(spec),
+                                       backend="pulse", is_default=name == default))
+            return out
+        res = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return []
+    if res.returncode != 0:
+        return []
+    out = []
+    for line in res.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 4:
+            name = parts[1]
+            out.append(InputDevice(ref=name, name=name, kind="monitor" if name.endswith(".monitor") else "microphone",
+                                   channels=_spec_channels(parts[3]), default_rate_hz=_spec_rate(parts[3]),
+                                   backend="pulse", is_default=name == default))
+    return out
+
+
+def _spec_channels(spec: str) -> int:
+    for tok in spec.split():
+        if tok.endswith("ch") and tok[:-2].isdigit():
+            return int(tok[:-2])
+    return 0
+
+
+def _spec_rate(spec: str) -> float | None:
+    for tok in spec.split():
+        if tok.endswith("Hz") and tok[:-2].isdigit():
+            return float(tok[:-2])
+    return None
+
+
+def _sd():
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio library missing
+        raise CaptureError(f"cannot use audio devices: PortAudio is not available ({exc}); "
+                           "install it (Debian: apt install libportaudio2)") from None
+    return sd
+
+
+def portaudio_inputs() -> list[InputDevice]:
+    sd = _sd()
+    try:
+        default_in = sd.default.device[0]
+        devs = sd.query_devices()
+    except sd.PortAudioError as exc:
+        raise CaptureError(f"cannot list audio devices: {exc}") from None
+    apis = sd.query_hostapis()
+    out = []
+    for d in devs:
+        if d["max_input_channels"] < 1:
+            continue
+        api = apis[d["hostapi"]]["name"]
+        out.append(InputDevice(ref=str(d["index"]), name=f"{d['name']} ({api})", kind=_kind_of(d["name"]),
+                               channels=int(d["max_input_channels"]),
+                               default_rate_hz=float(d["default_samplerate"]), backend="portaudio",
+                               is_default=d["index"] == default_in))
+    return out
+
+
+def list_input_devices() -> list[InputDevice]:
+    """PortAudio inputs, then PulseAudio/PipeWire sources (reachable through
+    PortAudio's ALSA ``pulse`` device)."""
+    pa = portaudio_inputs()
+    has_pulse = any(d.name.split(" (")[0] == "pulse" for d in pa)
+    return pa + (pulse_sources() if has_pulse else [])
+
+
+# -- device resolution ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A resolved input: ``portaudio`` is the PortAudio device index; for a
+    PulseAudio source, ``pulse_source`` names it and ``portaudio`` is ALSA's
+    ``pulse`` device."""
+
+    label: str
+    portaudio: int
+    pulse_source: str | None
+    max_channels: int
+    default_rate_hz: float
+
+
+def resolve_device(text: str | None) -> DeviceSpec:
+    """A device index, an exact PulseAudio source name, or a unique part of a
+    device name (case-insensitive); ``None`` is the system default input."""
+    inputs = portaudio_inputs()
+    if text is None:
+        default = [d for d in inputs if d.is_default]
+        if not default:
+            raise CaptureError("there is no default input device; pick one with --device (see `prosody devices`)")
+        return _spec_from_portaudio(default[0])
+    text = text.strip()
+    if text.isdigit():
+        match = [d for d in inputs if d.ref == text]
+        if not match:
+            raise CaptureError(f"device {text} is not an input device; see `prosody devices` for the list")
+        return _spec_from_portaudio(match[0])
+    pulse_pa = [d for d in inputs if d.name.split(" (")[0] == "pulse"]
+    sources = pulse_sources() if pulse_pa else []
+    exact = [s for s in sources if s.ref == text]
+    if exact:
+        return _spec_from_pulse(exact[0], pulse_pa[0])
+    low = text.lower()
+    cands = [("p", d) for d in inputs if low in d.name.lower()] + \
+            [("s", s) for s in sources if low in s.name.lower() or low in s.ref.lower()]
+    if len(cands) == 1:
+        k, d = cands[0]
+        return _spec_from_portaudio(d) if k == "p" else _spec_from_pulse(d, pulse_pa[0])
+    if not cands:
+        raise CaptureError(f"no input device matches {text!r}; run `prosody devices` to list them")
+    names = "; ".join(f"{d.ref} = {d.name}" for _, d in cands[:6])
+    raise CaptureError(f"{text!r} matches {len(cands)} input devices ({names}); give the number or a longer name")
+
+
+def _spec_from_portaudio(d: InputDevice) -> DeviceSpec:
+    return DeviceSpec(label=d.name, portaudio=int(d.ref), pulse_source=None, max_channels=d.channels,
+                      default_rate_hz=d.default_rate_hz or float(ANALYSIS_RATE_HZ))
+
+
+def _spec_from_pulse(s: InputDevice, pulse_pa: InputDevice) -> DeviceSpec:
+    return DeviceSpec(label=f"{s.ref} ({s.name})", portaudio=int(pulse_pa.ref), pulse_source=s.ref,
+                      max_channels=min(s.channels or pulse_pa.channels, pulse_pa.channels),
+                      default_rate_hz=s.default_rate_hz or pulse_pa.default_rate_hz or float(ANALYSIS_RATE_HZ))
+
+
+# -- capture layouts ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeviceInput:
+    """One device of a layout: ``channels`` = channels to open; ``pick`` = for
+    each speaker it feeds, the 0-based channel (``None``: mix all opened channels)."""
+
+    spec: DeviceSpec
+    channels: int
+    pick: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class CaptureLayout:
+    """``kind``: ``stereo`` (one device, two speakers), ``two-device``, ``mono``."""
+
+    kind: str
+    speakers: tuple[str, ...]
+    devices: tuple[DeviceInput, ...]
+
+
+@dataclass(frozen=True)
+class CaptureBlock:
+    """``samples``: float32 (n, n_speakers) at 16 kHz; ``arrival_s``: the
+    ``time.monotonic()`` at which the newest device block in it arrived."""
+
+    samples: np.ndarray
+    arrival_s: float
+
+
+def _put_or_count(q: "queue.Queue", item, counters: "_Counters", n: int) -> None:
+    try:
+        q.put_nowait(item)
+    except queue.Full:
+        counters.dropped_blocks += 1
+        counters.dropped_samples += n
+
+
+@dataclass
+class _Counters:
+    overruns: int = 0          # input overflow flags from the device
+    dropped_blocks: int = 0    # blocks the queue had no room for (replaced by silence)
+    dropped_samples: int = 0
+    blocks: int = 0
+
+
+class _DeviceStream:
+    """One sounddevice input stream. The callback copies the block into the
+    queue with its timestamps and counts status flags; nothing else."""
+
+    def __init__(self, dev: DeviceInput, *, rate_hz: int | None):
+        self.dev = dev
+        self.counters = _Counters()
+        self.rate_hz = self._negotiate(rate_hz)
+        self.block_length = max(1, int(round(DEVICE_BLOCK_S * self.rate_hz)))
+        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / DEVICE_BLOCK_S))
+        self.finished = threading.Event()
+        self.stopping = False
+        self.stream = None
+        self.latency_s: float | None = None
+
+    def _negotiate(self, rate_hz: int | None) -> int:
+        sd = _sd()
+        spec = self.dev.spec
+        tries = [rate_hz] if rate_hz else [ANALYSIS_RATE_HZ, int(spec.default_rate_hz), 48000, 44100]
+        errors = []
+        for r in dict.fromkeys(tries):
+            try:
+                with _pulse_env(spec.pulse_source):
+                    sd.check_input_settings(device=spec.portaudio, channels=self.dev.channels,
+                                            samplerate=r, dtype="float32")
+                return int(r)
+            except Exception as exc:  # PortAudioError or ValueError
+                errors.append(f"{r} Hz: {exc}")
+        if rate_hz:
+            raise CaptureError(f"device {spec.label} cannot record {self.dev.channels} channel(s) at {rate_hz} Hz "
+                               f"({errors[0]}); its default rate is {spec.default_rate_hz:.0f} Hz: "
+                               f"omit --rate-hz or use --rate-hz {spec.default_rate_hz:.0f}")
+        raise CaptureError(f"device {spec.label} cannot record {self.dev.channels} channel(s) at any usual rate "
+                           f"({'; '.join(errors)})")
+
+    def _callback(self, indata, n_samples, time_info, status):
+        c = self.counters
+        if status.input_overflow:
+            c.overruns += 1
+        c.blocks += 1
+        _put_or_count(self.q, (indata.copy(), time_info.inputBufferAdcTime, time_info.currentTime,
+                               time.monotonic(), c.dropped_samples), c, n_samples)
+
+    def _finished(self):
+        self.finished.set()
+
+    def start(self) -> None:
+        sd = _sd()
+        spec = self.dev.spec
+        try:
+            with _pulse_env(spec.pulse_source):
+                self.stream = sd.InputStream(device=spec.portaudio, channels=self.dev.channels,
+                                             samplerate=self.rate_hz, dtype="float32",
+                                             blocksize=self.block_length, callback=self._callback,
+                                             finished_callback=self._finished)
+                self.stream.start()
+        except Exception as exc:
+            raise CaptureError(f"cannot open device {spec.label}: {exc}") from None
+        self.latency_s = float(self.stream.latency)
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.stream is not None:
+            try:
+                self.stream.abort()
+                self.stream.close()
+            except Exception:  # a lost device may refuse; nothing left to release
+                pass
+
+
+_ENV_LOCK = threading.Lock()
+
+
+class _pulse_env:
+    """Route the ALSA ``pulse`` device to one PulseAudio source while a stream
+    opens (the plugin reads ``PULSE_SOURCE`` when it connects)."""
+
+    def __init__(self, source: str | None):
+        self.source = source
+
+    def __enter__(self):
+        if self.source is None:
+            return self
+        _ENV_LOCK.acquire()
+        self._old = os.environ.get("PULSE_SOURCE")
+        os.environ["PULSE_SOURCE"] = self.source
+        return self
+
+    def __exit__(self, *exc):
+        if self.source is None:
+            return False
+        if self._old is None:
+            os.environ.pop("PULSE_SOURCE", None)
+        else:
+            os.environ["PULSE_SOURCE"] = self._old
+        _ENV_LOCK.release()
+        return False
+
+
+class ClockFit:
+    """Online least-squares fit of block start time against sample index:
+    ``t = t0 + k / rate``. Gives a device clock's true rate (against the
+    system clock) and the time of its first sample."""
+
+    def __init__(self):
+        self.n = 0
+        self._mx = self._my = self._cxx = self._cxy = 0.0
+        self._t_ref: float | None = None
+        self.k_last = 0
+
+    def add(self, k: int, t_s: float) -> None:
+        if self._t_ref is None:
+            self._t_ref = t_s
+        x, y = float(k), t_s - self._t_ref
+        self.n += 1
+        dx = x - self._mx
+        self._mx += dx / self.n
+        self._my += (y - self._my) / self.n
+        self._cxy += dx * (y - self._my)
+        self._cxx += dx * (x - self._mx)
+        self.k_last = k
+
+    def rate_hz(self) -> float | None:
+        if self.n < 3 or self._cxx <= 0 or self._cxy <= 0:
+            return None
+        return self._cxx / self._cxy
+
+    def t0_s(self, nominal_rate_hz: float) -> float | None:
+        """Time of sample 0 (system clock), using the fitted rate when known."""
+        if self._t_ref is None:
+            return None
+        rate = self.rate_hz() or nominal_rate_hz
+        return self._t_ref + self._my - self._mx / rate
+
+
+class Aligner:
+    """Two mono 16 kHz streams -> one (n, 2) timeline.
+
+    Start: each stream's time of first sample comes from a clock fit over its
+    first ``ALIGN_AFTER_S``; the later stream is padded with silence at the
+    start. Drift: once ``DRIFT_MIN_SPAN_S`` of audio is in, stream B is read
+    at ``ratio`` = rate_B / rate_A samples per output sample (linear
+    interpolation), so gaps between the two speakers stay exact on stream A's
+    clock over hours::
+
+        A  |a a a a a a a a|      output sample i <- A[i]
+        B  |b b b b b b b b b|    output sample i <- B[pos0 + i * ratio]
+    """
+
+    def __init__(self, *, rate_hz: int = ANALYSIS_RATE_HZ, correct_drift: bool = True):
+        self.rate_hz = rate_hz
+        self.correct_drift = correct_drift
+        self.fits = [ClockFit(), ClockFit()]
+        self.n_in = [0, 0]
+        self._buf = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
+        self._pos_b = 0.0          # read position in B's buffer (fractional)
+        self.ratio = 1.0
+        self.started = False
+        self.start_offset_s: float | None = None  # B's first sample minus A's, seconds
+        self.drift_ppm: float | None = None       # measured (B clock vs A clock)
+        self.warnings: list[str] = []
+
+    def push(self, i: int, x: np.ndarray, t_first_s: float) -> None:
+        """Stream ``i`` (0 = A, 1 = B): mono samples ``x`` whose first one was
+        captured at ``t_first_s`` (system clock)."""
+        self.fits[i].add(self.n_in[i], t_first_s)
+        self.n_in[i] += len(x)
+        self._buf[i] = np.concatenate([self._buf[i], x.astype(np.float32, copy=False)])
+
+    def _update_ratio(self) -> None:
+        ra, rb = self.fits[0].rate_hz(), self.fits[1].rate_hz()
+        span = min(self.n_in) / self.rate_hz
+        if ra is None or rb is None or span < DRIFT_MIN_SPAN_S:
+            return
+        ppm = (rb / ra - 1.0) * 1e6
+        self.drift_ppm = ppm
+        if not self.correct_drift:
+            return
+        if abs(ppm) > DRIFT_MAX_PPM:
+            msg = f"clock drift between the devices measured {ppm:+.0f} ppm (over {DRIFT_MAX_PPM:.0f}): not corrected"
+            if msg.split(":")[0] not in " ".join(self.warnings):
+                self.warnings.append(msg)
+            return
+        self.ratio = rb / ra
+
+    def pull(self) -> np.ndarray:
+        """Aligned (n, 2) float32 samples available so far (may be empty)."""
+        if not self.started:
+            if min(self.n_in) < ALIGN_AFTER_S * self.rate_hz:
+                return np.zeros((0, 2), np.float32)
+            t0 = [f.t0_s(self.rate_hz) for f in self.fits]
+            off = t0[1] - t0[0]
+            self.start_offset_s = off
+            pad = int(round(abs(off) * self.rate_hz))
+            j = 1 if off > 0 else 0
+            self._buf[j] = np.concatenate([np.zeros(pad, np.float32), self._buf[j]])
+            self.started = True
+        self._update_ratio()
+        a, b = self._buf
+        # B positions needed for m output samples: pos + (m-1)*ratio, +1 for interpolation
+        m_b = int(np.floor((len(b) - 2 - self._pos_b) / self.ratio)) + 1 if len(b) >= 2 else 0
+        m = max(0, min(len(a), m_b))
+        if m == 0:
+            return np.zeros((0, 2), np.float32)
+        pos = self._pos_b + np.arange(m) * self.ratio
+        k = np.floor(pos).astype(np.int64)
+        frac = (pos - k).astype(np.float32)
+        yb = b[k] * (1.0 - frac) + b[k + 1] * frac
+        out = np.empty((m, 2), np.float32)
+        out[:, 0] = a[:m]
+        out[:, 1] = yb
+        self._buf[0] = a[m:]
+        self._pos_b += m * self.ratio
+        drop = int(np.floor(self._pos_b))
+        self._buf[1] = b[drop:]
+        self._pos_b -= drop
+        return out
+
+    def flush(self) -> np.ndarray:
+        """Whatever is left, the shorter stream padded with silence."""
+        out = self.pull() if self.started else np.zeros((0, 2), np.float32)
+        a, b = self._buf
+        b = b[int(self._pos_b):]
+        n = max(len(a), len(b))
+        rest = np.zeros((n, 2), np.float32)
+        rest[:len(a), 0] = a
+        rest[:len(b), 1] = b
+        self._buf = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
+        return np.concatenate([out, rest])
+
+
+class LiveSource:
+    """Base of live sources: ``start()``, ``read(timeout_s)`` -> CaptureBlock
+    or None, ``exhausted`` (replay ended), ``health()``, ``stop()``."""
+
+    speakers: tuple[str, ...]
+    exhausted: bool = False
+
+    def start(self) -> None: ...
+    def read(self, timeout_s: float) -> CaptureBlock | None: ...
+    def stop(self) -> None: ...
+    def health(self) -> dict: ...
+
+
+class DeviceSource(LiveSource):
+    """Capture from one (stereo or mono) or two devices; see ``CaptureLayout``."""
+
+    def __init__(self, layout: CaptureLayout, *, rate_hz: int | None = None, correct_drift: bool = True):
+        if layout.kind not in ("stereo", "mono", "two-device"):
+            raise InputError(f"unknown capture layout {layout.kind!r}")
+        self.layout = layout
+        self.speakers = layout.speakers
+        self.streams = [_DeviceStream(d, rate_hz=rate_hz) for d in layout.devices]
+        self.resamplers = [Resampler(s.rate_hz, s.dev.channels) for s in self.streams]
+        self.aligner = Aligner(correct_drift=correct_drift) if len(self.streams) == 2 else None
+        self._seen_lost = [0] * len(self.streams)
+        self._last_item_s: list[float | None] = [None] * len(self.streams)
+        self._started_s = 0.0
+        self._clock_offset: list[float | None] = [None] * len(self.streams)
+
+    def start(self) -> None:
+        self._started_s = time.monotonic()
+        started = []
+        try:
+            for s in self.streams:
+                s.start()
+                started.append(s)
+        except BaseException:
+            for s in started:
+                s.stop()
+            raise
+
+    def stop(self) -> None:
+        for s in self.streams:
+            s.stop()
+
+    def _check_alive(self) -> None:
+        now = time.monotonic()
+        for i, s in enumerate(self.streams):
+            if s.finished.is_set() and not s.stopping and s.q.empty():
+                raise DeviceLost(f"device {s.dev.spec.label} stopped delivering audio (disconnected or its "
+                                 "sound server went away)")
+            last = self._last_item_s[i]
+            if last is None and now - self._started_s > FIRST_BLOCK_TIMEOUT_S:
+                raise DeviceLost(f"device {s.dev.spec.label} delivered no audio within {FIRST_BLOCK_TIMEOUT_S:.0f} s")
+            if last is not None and now - last > STALL_TIMEOUT_S:
+                raise DeviceLost(f"device {s.dev.spec.label} delivered no audio for {STALL_TIMEOUT_S:.0f} s")
+
+    def _take(self, i: int, timeout_s: float):
+        """One queued device block of stream ``i`` as (mono-or-picked 16 kHz
+        samples (n, k), time of its first sample, arrival time), or None."""
+        s = self.streams[i]
+        try:
+            x, adc, cur, mono, lost_before = s.q.get(timeout=timeout_s) if timeout_s > 0 else s.q.get_nowait()
+        except queue.Empty:
+            return None
+        self._last_item_s[i] = time.monotonic()
+        parts = []
+        if lost_before > self._seen_lost[i]:  # blocks the queue had no room for: silence, timeline kept
+            parts.append(np.zeros((lost_before - self._seen_lost[i], x.shape[1]), np.float32))
+            self._seen_lost[i] = lost_before
+        parts.append(x)
+        raw = np.concatenate(parts) if len(parts) > 1 else x
+        # time of the first sample on the monotonic clock; PortAudio's ADC time
+        # when it gives one, else arrival minus the block length
+        if adc and cur:
+            t_first = mono - (cur - adc)
+        else:
+            t_first = mono - len(x) / s.rate_hz
+        t_first -= (len(raw) - len(x)) / s.rate_hz
+        y = self.resamplers[i].push(raw)
+        return self._pick(i, y), t_first, mono
+
+    def _pick(self, i: int, y: np.ndarray) -> np.ndarray:
+        cols = []
+        for c in self.streams[i].dev.pick:
+            cols.append(y.mean(axis=1) if c is None else y[:, c])
+        return np.stack(cols, axis=1).astype(np.float32, copy=False) if cols else y
+
+    def read(self, timeout_s: float) -> CaptureBlock | None:
+        self._check_alive()
+        if self.aligner is None:
+            got = self._take(0, timeout_s)
+            if got is None:
+                return None
+            y, _, arrival = got
+            more = [y]
+            while True:  # drain what is already queued
+                g = self._take(0, 0)
+                if g is None:
+                    break
+                more.append(g[0])
+                arrival = g[2]
+            return CaptureBlock(np.ascontiguousarray(np.concatenate(more)), arrival)
+        arrival = None
+        deadline = time.monotonic() + timeout_s
+        while True:
+            got_any = False
+            for i in (0, 1):
+                while True:
+                    g = self._take(i, 0)
+                    if g is None:
+                        break
+                    got_any = True
+                    y, t_first, arr = g
+                    self.aligner.push(i, y[:, 0], t_first)
+                    arrival = arr if arrival is None else max(arrival, arr)
+            out = self.aligner.pull()
+            if len(out):
+                return CaptureBlock(out, arrival if arrival is not None else time.monotonic())
+            if time.monotonic() >= deadline:
+                return None
+            if not got_any:
+                time.sleep(min(0.005, max(0.0, deadline - time.monotonic())))
+                self._check_alive()
+
+    def health(self) -> dict:
+        c = [s.counters for s in self.streams]
+        h = {
+            "layout": self.layout.kind,
+            "devices": [s.dev.spec.label for s in self.streams],
+            "sample_rates_hz": [s.rate_hz for s in self.streams],
+            "overruns": sum(x.overruns for x in c),
+            "dropped_blocks": sum(x.dropped_blocks for x in c),
+            "dropped_samples": sum(x.dropped_samples for x in c),
+            "queue_fill": max((s.q.qsize() / s.q.maxsize for s in self.streams), default=0.0),
+            "device_latency_s": [s.latency_s for s in self.streams],
+            "drift_ppm": None, "start_offset_s": None, "drift_corrected": False,
+            "warnings": [],
+        }
+        if self.aligner is not None:
+            h["drift_ppm"] = self.aligner.drift_ppm
+            h["start_offset_s"] = self.aligner.start_offset_s
+            h["drift_corrected"] = self.aligner.ratio != 1.0
+            h["warnings"] = list(self.aligner.warnings)
+        return h
+
+    def tail(self) -> CaptureBlock | None:
+        """After ``stop()``: samples still buffered (two devices: the aligner's rest)."""
+        parts = []
+        if self.aligner is None:
+            while True:
+                g = self._take(0, 0)
+                if g is None:
+                    break
+                parts.append(g[0])
+        else:
+            for i in (0, 1):
+                while True:
+                    g = self._take(i, 0)
+                    if g is None:
+                        break
+                    self.aligner.push(i, g[0][:, 0], g[1])
+            if self.aligner.started:
+                parts.append(self.aligner.flush())
+        if not parts:
+            return None
+        x = np.concatenate(parts)
+        return CaptureBlock(x, time.monotonic()) if len(x) else None
+
+
+class ReplaySource(LiveSource):
+    """Feed a recording through the capture path: a feeder thread stands in
+    for the device callback and queues blocks of ``DEVICE_BLOCK_S`` in real
+    time (``speed`` times faster), or as fast as analysis takes them
+    (``speed=None``, "max": the queue then blocks instead of dropping)."""
+
+    def __init__(self, paths: list[str], layout: Layout, *, speed: float | None = 1.0, offset_s: float = 0.0):
+        if speed is not None and not speed > 0:
+            raise InputError(f"--speed {speed}: must be a positive number or max")
+        self.source = FileSource(paths, layout, offset_s=offset_s, block_s=DEVICE_BLOCK_S)
+        self.paths = list(paths)
+        self.speakers = layout.speakers
+        self.speed = speed
+        self.counters = _Counters()
+        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / DEVICE_BLOCK_S))
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._feed, name="prosody-replay", daemon=True)
+        self._seen_lost = 0
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.source.duration_s
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.source.warnings
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _feed(self) -> None:
+        n_sent = 0
+        t_start = time.monotonic()
+        step = max(1, int(DEVICE_BLOCK_S * ANALYSIS_RATE_HZ))
+        try:
+            for big in self.source:
+                for a in range(0, len(big), step):
+                    if self._stop.is_set():
+                        return
+                    x = big[a:a + step]
+                    if self.speed is not None:
+                        due = t_start + (n_sent + len(x)) / ANALYSIS_RATE_HZ / self.speed
+                        wait = due - time.monotonic()
+                        if wait > 0:
+                            self._stop.wait(wait)
+                        self.counters.blocks += 1
+                        _put_or_count(self.q, (x, time.monotonic(), self.counters.dropped_samples),
+                                      self.counters, len(x))
+                    else:
+                        self.counters.blocks += 1
+                        while not self._stop.is_set():
+                            try:
+                                self.q.put((x, time.monotonic(), 0), timeout=0.1)
+                                break
+                            except queue.Full:
+                                continue
+                    n_sent += len(x)
+        except BaseException as exc:  # decoding error: reported by read()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def exhausted(self) -> bool:
+        return self._done.is_set() and self.q.empty()
+
+    def read(self, timeout_s: float) -> CaptureBlock | None:
+        parts, arrival = [], None
+        try:
+            first = self.q.get(timeout=timeout_s) if timeout_s > 0 else self.q.get_nowait()
+        except queue.Empty:
+            if self._error is not None and self.q.empty():
+                err, self._error = self._error, None
+                raise err
+            return None
+        items = [first]
+        while True:
+            try:
+                items.append(self.q.get_nowait())
+            except queue.Empty:
+                break
+        for x, arr, lost_before in items:
+            if lost_before > self._seen_lost:
+                parts.append(np.zeros((lost_before - self._seen_lost, x.shape[1]), np.float32))
+                self._seen_lost = lost_before
+            parts.append(x)
+            arrival = arr
+        return CaptureBlock(np.ascontiguousarray(np.concatenate(parts), dtype=np.float32), arrival)
+
+    def health(self) -> dict:
+        return {
+            "layout": "replay", "devices": [f"file:{p}" for p in self.paths],
+            "sample_rates_hz": [f.sample_rate for f in self.source.files],
+            "speed": "max" if self.speed is None else self.speed,
+            "overruns": self.counters.overruns, "dropped_blocks": self.counters.dropped_blocks,
+            "dropped_samples": self.counters.dropped_samples,
+            "queue_fill": self.q.qsize() / self.q.maxsize, "device_latency_s": [],
+            "drift_ppm": None, "start_offset_s": None, "drift_corrected": False, "warnings": [],
+        }
+
+    def tail(self) -> CaptureBlock | None:
+        return None

@@ -1,0 +1,679 @@
+"""The live session runner: a live source -> the analysis pipeline -> a state
+the view can show, and a session saved safely whatever happens.
+
+Threads::
+
+    device callback / replay feeder --queue--> analysis thread ----> LiveState (under a lock)
+                                                 |  Pipeline.push       ^
+                                                 |  SessionBuilder.add  |  snapshot() from the UI thread
+                                                 +-> autosave (writer thread, atomic, every <= 30 s)
+                                                 +-> final save on quit / duration / end of input /
+                                                     SIGTERM / Ctrl-C / device loss / analysis crash
+
+Two kinds of numbers reach the state, and the view keeps them apart:
+
+* *provisional*, per device block (a few ms after the sound arrives): the
+  level of the last 100 ms per channel and a speaking guess (level 9 dB over
+  the channel's running noise floor). Cheap, for the meters and "who is
+  speaking now";
+* *final*, from the pipeline (speech decisions ~0.7 s behind, the smoother's
+  declared latency): talk share, gaps, turns, pitch, rolling measures. These
+  are what is saved.
+
+Saved session: ``PATH.json`` (``prosody.session/1`` from ``Session.to_json_dict``
+plus ``bookmarks``, ``capture`` and ``live``) and ``PATH.frames.npz`` beside it
+(per-frame arrays ``<speaker>.<field>``), both owner-only, each replaced
+atomically (write to a temporary file, fsync, rename).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import tempfile
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .capture import CaptureBlock, DeviceLost, LiveSource
+from .config import AnalysisConfig
+from .errors import InputError
+from .pipeline import Pipeline, Update
+from .session import Session, SessionBuilder
+from .timebase import GRID
+from .types import Segment
+
+AUTOSAVE_S = 30.0
+MAX_AUTOSAVE_S = 30.0          # the issue's bound: a power cut loses at most this much
+PUSH_S = 0.1                   # audio gathered before one Pipeline.push (per-push overhead dominates below)
+TRAIL_S = 30.0                 # pitch trail shown by the view
+LEVEL_WINDOW_S = 0.1           # provisional level: RMS of the last 100 ms
+FLOOR_WINDOW_S = 8.0           # provisional noise floor: 10th percentile of 100 ms levels over 8 s
+SPEAKING_MARGIN_DB = 9.0       # same margin as the VAD's level gate (vad.RawVad)
+SPEAKING_MIN_DB = -60.0
+LAST_GAPS = 6
+DELAY_HISTORY = 4000
+FRAME_FIELDS = ("is_speech", "f0_hz", "voiced_prob", "rms_db")
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    time_s: float    # position on the session timeline (audio captured so far)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SpeakerNow:
+    """Provisional, from the latest block: not the final speech decision."""
+
+    name: str
+    level_db: float
+    floor_db: float
+    speaking: bool
+
+
+@dataclass(frozen=True)
+class SpeakerFinal:
+    """From final pipeline output."""
+
+    name: str
+    speech_s: float
+    talk_share: float | None
+    f0_ref_hz: float | None           # running median of voiced speech F0
+    rate_syl_s: float | None          # syllable nuclei per speech second, last TRAIL_S
+    turns: int | None
+    overlaps: int | None              # speaker changes to this speaker that started in overlap
+    interruptions: int | None
+    backchannels: int | None
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Everything the view shows; a copy, safe to keep."""
+
+    speakers: tuple[str, ...]
+    turn_taking: bool
+    source_kind: str                  # stereo | two-device | mono | replay
+    elapsed_s: float                  # audio captured so far
+    final_s: float                    # audio finally analysed so far (~0.7 s behind)
+    paused: bool
+    now: tuple[SpeakerNow, ...]
+    final: tuple[SpeakerFinal, ...]
+    trail_f0_hz: dict                 # speaker -> float32 (n,) last <= TRAIL_S of frames ending at final_s; NaN = no voiced speech
+    last_gaps: tuple                  # ((to_speaker, offset_s, kind), ...) newest last
+    rolling: dict | None              # the pipeline's rolling measures, when it gives them
+    health: dict
+    bookmarks: tuple[Bookmark, ...]
+    saved_at_s: float | None          # timeline position of the last save
+    output_path: str
+    status: str                       # running | paused | stopping | saved | failed
+    message: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    reason: str                       # quit | duration | end of input | SIGTERM | Ctrl-C | device lost | analysis error
+    output_path: str
+    error: str | None
+    doc: dict | None                  # the saved JSON document
+
+
+class LevelMeter:
+    """Provisional per-channel level (dBFS, RMS of the last ``LEVEL_WINDOW_S``)
+    and a speaking guess: level at least ``SPEAKING_MARGIN_DB`` over the
+    running noise floor (10th percentile of 100 ms levels over
+    ``FLOOR_WINDOW_S``) and above ``SPEAKING_MIN_DB``."""
+
+    def __init__(self, n_channels: int, *, sample_rate: int = GRID.sample_rate):
+        self.window = int(LEVEL_WINDOW_S * sample_rate)
+        self._tail = np.zeros((0, n_channels), np.float32)
+        self._levels: deque = deque(maxlen=int(FLOOR_WINDOW_S / LEVEL_WINDOW_S))
+        self._acc = 0
+        self.level_db = np.full(n_channels, -120.0)
+        self.floor_db = np.full(n_channels, -120.0)
+        self.speaking = np.zeros(n_channels, bool)
+
+    def push(self, x: np.ndarray) -> None:
+        self._tail = np.concatenate([self._tail, x])[-self.window:]
+        ms = np.mean(np.square(self._tail, dtype=np.float64), axis=0)
+        self.level_db = np.maximum(10.0 * np.log10(ms + 1e-12), -120.0)
+        self._acc += len(x)
+        while self._acc >= self.window:
+            self._levels.append(self.level_db.copy())
+            self._acc -= self.window
+        if self._levels:
+            self.floor_db = np.percentile(np.array(self._levels), 10, axis=0)
+        self.speaking = (self.level_db >= self.floor_db + SPEAKING_MARGIN_DB) & (self.level_db > SPEAKING_MIN_DB)
+
+    def silence(self) -> None:
+        self.level_db[:] = -120.0
+        self.speaking[:] = False
+
+
+class _F0Median:
+    """Running median of F0 through a histogram in quarter semitones, 50-600 Hz."""
+
+    LO_HZ, N_BINS, BIN_ST = 50.0, 176, 0.25
+
+    def __init__(self):
+        self.counts = np.zeros(self.N_BINS, np.int64)
+
+    def add(self, f0_hz: np.ndarray) -> None:
+        f = f0_hz[np.isfinite(f0_hz) & (f0_hz > 0)]
+        if len(f):
+            k = np.clip((12.0 * np.log2(f / self.LO_HZ) / self.BIN_ST).astype(int), 0, self.N_BINS - 1)
+            self.counts += np.bincount(k, minlength=self.N_BINS)
+
+    def median_hz(self) -> float | None:
+        n = self.counts.sum()
+        if n < 20:
+            return None
+        k = int(np.searchsorted(np.cumsum(self.counts), n / 2))
+        return float(self.LO_HZ * 2 ** ((k + 0.5) * self.BIN_ST / 12.0))
+
+
+def _percentiles_ms(values) -> dict:
+    v = np.asarray(values, dtype=float)
+    if not len(v):
+        return {"median": None, "p95": None, "n": 0}
+    return {"median": round(float(np.median(v)) * 1e3, 2), "p95": round(float(np.percentile(v, 95)) * 1e3, 2),
+            "n": int(len(v))}
+
+
+class LiveRunner:
+    """Run a live source through the pipeline on an analysis thread.
+
+    ``output_path``: the session JSON (``.frames.npz`` goes beside it).
+    ``autosave_s``: at most ``MAX_AUTOSAVE_S``. ``duration_s``: stop by
+    itself after this much audio. ``record_path``: raw audio, owner-only
+    (WAV or FLAC by suffix), only when given.
+    """
+
+    def __init__(self, source: LiveSource, *, output_path: str | os.PathLike, config: AnalysisConfig | None = None,
+                 autosave_s: float = AUTOSAVE_S, duration_s: float | None = None,
+                 record_path: str | os.PathLike | None = None, sources: list[str] | None = None,
+                 pipeline: Pipeline | None = None, warnings: list[str] | None = None):
+        if not 0 < autosave_s <= MAX_AUTOSAVE_S:
+            raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
+                             f"a power cut loses at most {MAX_AUTOSAVE_S:.0f} s")
+        if duration_s is not None and not duration_s > 0:
+            raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
+        self.source = source
+        self.output_path = Path(output_path)
+        self.frames_path = frames_path_for(self.output_path)
+        self.record_path = Path(record_path) if record_path else None
+        for p in (self.output_path, self.record_path):
+            if p is not None and not p.resolve().parent.is_dir():
+                raise InputError(f"cannot write {p}: folder {p.resolve().parent} does not exist")
+        self.autosave_s = autosave_s
+        self.duration_s = duration_s
+        self.pipeline = pipeline or Pipeline(source.speakers, config)
+        self.builder = SessionBuilder(self.pipeline, sources=list(sources or []))
+        self.speakers = self.pipeline.speakers
+        self.grid = self.pipeline.grid
+        self.extra_warnings = list(warnings or [])
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._reason = "quit"
+        self._thread = threading.Thread(target=self._run, name="prosody-analysis", daemon=True)
+        self._writer: threading.Thread | None = None
+        self._write_lock = threading.Lock()
+        self.result: LiveResult | None = None
+        self.started_at = _dt.datetime.now().astimezone()
+        # analysis-thread state (read by snapshot under the lock)
+        n = len(self.speakers)
+        self.n_samples = 0
+        self.meter = LevelMeter(n)
+        self._paused = False
+        self._pause_start_s: float | None = None
+        self.paused_intervals: list[tuple[float, float]] = []
+        self.bookmarks: list[Bookmark] = []
+        self._pending: list[np.ndarray] = []
+        self._pending_n = 0
+        self._speech_frames = np.zeros(n, np.int64)
+        self._trail_n = int(round(TRAIL_S / self.grid.hop_s))
+        self._trail = {s: np.full(0, np.nan, np.float32) for s in self.speakers}
+        self._trail_speech = {s: np.zeros(0, bool) for s in self.speakers}
+        self._f0_median = {s: _F0Median() for s in self.speakers}
+        self._nuclei: dict[str, deque] = {s: deque() for s in self.speakers}
+        self._gaps: deque = deque(maxlen=LAST_GAPS)
+        self._counts = {s: {"turns": 0, "overlaps": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
+        self._rolling: dict | None = None
+        self._rolling_history: list = []
+        self._saved_at_s: float | None = None
+        self._last_save_wall = time.monotonic()
+        self._status = "running"
+        self._message = ""
+        self.state_delays_s: deque = deque(maxlen=DELAY_HISTORY)
+        self.final_delays_s: deque = deque(maxlen=DELAY_HISTORY)
+        self._arrivals: deque = deque()     # (sample index at block end, arrival time)
+        self._recorder = None
+        self._health: dict = {}
+        self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
+        self._traceback: str | None = None
+
+    # -- control (any thread) ---------------------------------------------------------------
+    def start(self) -> None:
+        """Open the source (errors such as a device that cannot be opened are
+        raised here, on the caller's thread), then start analysing."""
+        if self.record_path is not None:
+            self._recorder = _open_recording(self.record_path, len(self.speakers))
+        try:
+            self.source.start()
+        except BaseException:
+            if self._recorder is not None:
+                self._recorder.close()
+            raise
+        self._thread.start()
+
+    def stop(self, reason: str = "quit") -> None:
+        if not self._stop.is_set():
+            self._reason = reason
+            self._stop.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> LiveResult | None:
+        self._done.wait(timeout_s)
+        return self.result
+
+    def bookmark(self, note: str = "", *, time_s: float | None = None) -> Bookmark:
+        with self._lock:
+            b = Bookmark(round(self.grid.samples_to_s(self.n_samples) if time_s is None else time_s, 3), note)
+            self.bookmarks.append(b)
+            self._message = f"bookmark at {_clock(b.time_s)}" + (f": {note}" if note else "")
+        return b
+
+    def set_paused(self, paused: bool) -> None:
+        with self._lock:
+            if paused == self._paused:
+                return
+            t = self.grid.samples_to_s(self.n_samples)
+            if paused:
+                self._pause_start_s = t
+            else:
+                self.paused_intervals.append((self._pause_start_s, t))
+                self._pause_start_s = None
+            self._paused = paused
+            self._message = "analysis paused: audio is neither analysed nor recorded" if paused else "analysis resumed"
+
+    def toggle_pause(self) -> bool:
+        self.set_paused(not self._paused)
+        return self._paused
+
+    # -- analysis thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        error = None
+        try:
+            while not self._stop.is_set():
+                blk = self.source.read(0.05)
+                if blk is None:
+                    if self.source.exhausted:
+                        self._reason = "end of input"
+                        break
+                else:
+                    if self._handle(blk):
+                        self._reason = "duration"
+                        break
+                if time.monotonic() - self._last_save_wall >= self.autosave_s:
+                    self._autosave()
+        except DeviceLost as exc:
+            self._reason, error = "device lost", str(exc)
+        except Exception as exc:
+            self._reason = "analysis error"
+            error = f"{type(exc).__name__}: {exc}"
+            self._traceback = traceback.format_exc()
+        finally:
+            try:
+                self.source.stop()
+            except Exception:
+                pass
+        with self._lock:
+            self._status = "stopping"
+        if error is None:
+            try:  # audio still buffered when the stop came (two devices: the aligner's rest)
+                tail = self.source.tail() if hasattr(self.source, "tail") else None
+                if tail is not None and self._reason in ("quit", "SIGTERM", "Ctrl-C", "end of input"):
+                    self._handle(tail)
+            except Exception:
+                pass
+        self._finish(error)
+
+    def _handle(self, blk: CaptureBlock) -> bool:
+        """One block from the source; True when ``duration_s`` is reached."""
+        x = blk.samples
+        stop = False
+        if self.duration_s is not None:
+            left = int(round(self.duration_s * self.grid.sample_rate)) - self.n_samples
+            if len(x) >= left:
+                x, stop = x[:max(left, 0)], True
+        if not len(x):
+            return stop
+        with self._lock:
+            paused = self._paused
+        if paused:
+            x = np.zeros_like(x)
+        if self._recorder is not None:
+            self._recorder.write(x)
+        with self._lock:
+            if paused:
+                self.meter.silence()
+            else:
+                self.meter.push(x)
+            self.n_samples += len(x)
+            self._health = self.source.health()
+        now = time.monotonic()
+        self.state_delays_s.append(now - blk.arrival_s)
+        self._arrivals.append((self.n_samples, blk.arrival_s))
+        self._pending.append(x)
+        self._pending_n += len(x)
+        if self._pending_n >= PUSH_S * self.grid.sample_rate or stop:
+            block = np.concatenate(self._pending)
+            self._pending, self._pending_n = [], 0
+            self._apply(self.pipeline.push(block))
+        return stop
+
+    def _apply(self, up: Update) -> None:
+        """Add a pipeline update to the session and to the view's final state."""
+        self.builder.add(up)
+        now = time.monotonic()
+        done_samples = self.pipeline.n_frames * self.grid.hop_length
+        while self._arrivals and self._arrivals[0][0] <= done_samples:
+            self.final_delays_s.append(now - self._arrivals.popleft()[1])
+        rolling = getattr(up, "rolling", None)
+        with self._lock:
+            for i, fb in enumerate(up.frames):
+                if not len(fb):
+                    continue
+                off = np.flatnonzero(~fb.is_speech)
+                if not fb.is_speech[-1]:
+                    self._open_start[fb.speaker] = None
+                elif len(off):
+                    self._open_start[fb.speaker] = fb.start_frame + int(off[-1]) + 1
+                elif self._open_start[fb.speaker] is None:
+                    self._open_start[fb.speaker] = fb.start_frame
+                self._speech_frames[i] += int(fb.is_speech.sum())
+                f0 = np.where(fb.is_speech, fb.f0_hz, np.nan).astype(np.float32)
+                self._f0_median[fb.speaker].add(f0)
+                self._trail[fb.speaker] = np.concatenate([self._trail[fb.speaker], f0])[-self._trail_n:]
+                self._trail_speech[fb.speaker] = np.concatenate(
+                    [self._trail_speech[fb.speaker], fb.is_speech])[-self._trail_n:]
+            for spk, t in up.nuclei:
+                self._nuclei[spk].append(t)
+            horizon = self.grid.frames_to_s(self.pipeline.n_frames) - TRAIL_S
+            for dq in self._nuclei.values():
+                while dq and dq[0] < horizon:
+                    dq.popleft()
+            for tr in up.turns.transitions:
+                self._gaps.append((tr.to_speaker, tr.offset_s, tr.kind))
+                if tr.kind == "overlap":
+                    self._counts[tr.to_speaker]["overlaps"] += 1
+            for t in up.turns.turns:
+                self._counts[t.speaker]["turns"] += 1
+            for e in up.turns.events:
+                if e.kind in self._counts[e.speaker]:
+                    self._counts[e.speaker][e.kind] += 1
+            if rolling is not None:
+                self._rolling = rolling
+                self._rolling_history.append({"time_s": self.grid.frames_to_s(self.pipeline.n_frames),
+                                              "rolling": rolling})
+
+    # -- state for the view -----------------------------------------------------------------
+    def snapshot(self) -> LiveState:
+        with self._lock:
+            total = int(self._speech_frames.sum())
+            two = len(self.speakers) == 2
+            final = []
+            for i, s in enumerate(self.speakers):
+                speech_trail_s = float(self._trail_speech[s].sum()) * self.grid.hop_s
+                c = self._counts[s]
+                final.append(SpeakerFinal(
+                    name=s, speech_s=self._speech_frames[i] * self.grid.hop_s,
+                    talk_share=(self._speech_frames[i] / total if total else None) if two else None,
+                    f0_ref_hz=self._f0_median[s].median_hz(),
+                    rate_syl_s=len(self._nuclei[s]) / speech_trail_s if speech_trail_s >= 2.0 else None,
+                    turns=c["turns"] if two else None, overlaps=c["overlaps"] if two else None,
+                    interruptions=c["interruption"] if two else None,
+                    backchannels=c["backchannel"] if two else None))
+            now = tuple(SpeakerNow(s, float(self.meter.level_db[i]), float(self.meter.floor_db[i]),
+                                   bool(self.meter.speaking[i])) for i, s in enumerate(self.speakers))
+            status = self._status if self._status != "running" else ("paused" if self._paused else "running")
+            notes = () if two else ("one channel: " + self.speakers[0] + " only, so no turn-taking figures",)
+            health = dict(self._health)
+            health["state_delay_ms"] = _percentiles_ms(list(self.state_delays_s)[-500:])
+            return LiveState(
+                speakers=self.speakers, turn_taking=self.pipeline.turn_taking,
+                source_kind=health.get("layout", ""),
+                elapsed_s=self.grid.samples_to_s(self.n_samples),
+                final_s=self.grid.frames_to_s(self.pipeline.n_frames),
+                paused=self._paused, now=now, final=tuple(final),
+                trail_f0_hz={s: self._trail[s].copy() for s in self.speakers},
+                last_gaps=tuple(self._gaps), rolling=self._rolling, health=health,
+                bookmarks=tuple(self.bookmarks), saved_at_s=self._saved_at_s,
+                output_path=str(self.output_path), status=status, message=self._message, notes=notes)
+
+    # -- saving -----------------------------------------------------------------------------
+    def _document(self, session: Session, *, complete: bool, reason: str | None, error: str | None) -> dict:
+        doc = session.to_json_dict()
+        doc["warnings"] = list(doc.get("warnings", [])) + self.extra_warnings + \
+            list(self._health.get("warnings", []))
+        with self._lock:
+            paused = list(self.paused_intervals)
+            if self._pause_start_s is not None:
+                paused.append((self._pause_start_s, self.grid.samples_to_s(self.n_samples)))
+            bookmarks = [{"time_s": b.time_s, "note": b.note} for b in self.bookmarks]
+            rolling = list(self._rolling_history)
+        capture = dict(self._health) if self._health else dict(self.source.health())
+        capture["latency"] = {
+            "device_input_s": capture.pop("device_latency_s", []),
+            "state_delay_ms": _percentiles_ms(self.state_delays_s),
+            "final_delay_ms": _percentiles_ms(self.final_delays_s),
+            "pipeline_latency_s": self.grid.frames_to_s(self.pipeline.latency_frames),
+        }
+        capture.pop("queue_fill", None)
+        doc["bookmarks"] = bookmarks
+        doc["capture"] = capture
+        if rolling:
+            doc["rolling_live"] = rolling
+        doc["live"] = {
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "saved_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "complete": complete,
+            "stop_reason": reason,
+            "error": error,
+            "captured_s": round(self.grid.samples_to_s(self.n_samples), 4),
+            "analysed_s": round(session.duration_s, 4),
+            "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
+            "frames_file": self.frames_path.name,
+            "recording_file": str(self.record_path) if self.record_path else None,
+        }
+        return doc
+
+    def _arrays(self, session: Session) -> dict:
+        arrays = {"speakers": np.array(session.speakers), "frame_hop_s": np.float64(self.grid.hop_s),
+                  "n_frames": np.int64(session.n_frames)}
+        for s in session.speakers:
+            for k in FRAME_FIELDS:
+                arrays[f"{s}.{k}"] = session.frames[s][k]
+        return arrays
+
+    def _autosave(self) -> None:
+        """Autosave of what is final so far; the open speech segments are
+        closed at the analysed end, as a flush there would."""
+        self._last_save_wall = time.monotonic()
+        if self._writer is not None and self._writer.is_alive():
+            return  # the previous write is still going; next interval
+        session = self.builder.build()
+        end_s = session.duration_s
+        with self._lock:
+            opens = [Segment(s, self.grid.frames_to_s(k), end_s) for s, k in self._open_start.items() if k is not None]
+        if opens:
+            session = dataclasses.replace(session, segments=sorted(session.segments + opens,
+                                                                   key=lambda x: (x.start_s, x.speaker)))
+        doc = self._document(session, complete=False, reason=None, error=None)
+        arrays = self._arrays(session)
+        if self._recorder is not None:
+            self._recorder.flush()
+        with self._lock:
+            self._saved_at_s = end_s
+        self._writer = threading.Thread(target=self._write, args=(doc, arrays), name="prosody-autosave", daemon=True)
+        self._writer.start()
+
+    def _write(self, doc: dict, arrays: dict) -> None:
+        with self._write_lock:
+            try:
+                write_session(self.output_path, doc, arrays)
+            except OSError as exc:
+                with self._lock:
+                    self._message = f"autosave failed: {exc.strerror or exc}"
+
+    def _finish(self, error: str | None) -> None:
+        reason = self._reason
+        complete = True
+        try:
+            if self._pending:
+                block = np.concatenate(self._pending)
+                self._pending, self._pending_n = [], 0
+                if reason != "analysis error":
+                    self._apply(self.pipeline.push(block))
+            if reason != "analysis error":
+                self._apply(self.pipeline.flush())
+        except Exception as exc:  # analysis broke while finishing: save what is final
+            complete = False
+            error = error or f"{type(exc).__name__}: {exc}"
+            if reason not in ("device lost", "analysis error"):
+                reason = "analysis error"
+        if reason == "analysis error":
+            complete = False
+        doc = None
+        try:
+            session = self.builder.build()
+            session.warnings = list(session.warnings)
+            doc = self._document(session, complete=complete, reason=reason, error=error)
+            if self._writer is not None:
+                self._writer.join()
+            with self._write_lock:
+                write_session(self.output_path, doc, self._arrays(session))
+            with self._lock:
+                self._saved_at_s = session.duration_s
+                self._status = "saved"
+        except Exception as exc:
+            error = (error + "; " if error else "") + f"saving failed: {type(exc).__name__}: {exc}"
+            with self._lock:
+                self._status = "failed"
+        finally:
+            if self._recorder is not None:
+                try:
+                    self._recorder.close()
+                except Exception:
+                    pass
+        self.result = LiveResult(reason=reason, output_path=str(self.output_path), error=error, doc=doc)
+        self._done.set()
+
+
+# -- files ----------------------------------------------------------------------------------
+
+def frames_path_for(json_path: str | os.PathLike) -> Path:
+    p = Path(json_path)
+    stem = p.name[:-5] if p.name.endswith(".json") else p.name
+    return p.with_name(stem + ".frames.npz")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Owner-only (0600) file replaced atomically; ``write(fileobj)`` fills it."""
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dfd = os.open(str(path.parent), os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def write_session(json_path: str | os.PathLike, doc: dict, arrays: dict) -> None:
+    """The frames first, then the JSON that names them: a reader never sees
+    a JSON whose frames file is older than itself."""
+    json_path = Path(json_path)
+    _atomic_write(frames_path_for(json_path), lambda f: np.savez_compressed(f, **arrays))
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    _atomic_write(json_path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def load_live_session(json_path: str | os.PathLike) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
+    """A saved live session -> (JSON document, {speaker: {field: (n_frames,) array}}).
+    Frames beyond the JSON's ``duration_s`` (a frames file newer than its JSON) are cut."""
+    json_path = Path(json_path)
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    n = int(round(doc["duration_s"] / doc["frame_hop_s"]))
+    frames: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(json_path.with_name(doc["live"]["frames_file"])) as z:
+        for s in doc["speaker_order"]:
+            frames[s] = {k: z[f"{s}.{k}"][:n] for k in FRAME_FIELDS}
+    return doc, frames
+
+
+class _Recording:
+    """Raw audio, owner-only, written from the analysis thread (never the callback)."""
+
+    def __init__(self, path: Path, channels: int):
+        import soundfile as sf
+        fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        self._fileobj = os.fdopen(fd, "w+b")
+        self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,
+                               format=fmt, subtype="PCM_16")
+
+    def write(self, x: np.ndarray) -> None:
+        self._f.write(x)
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+        self._fileobj.close()
+
+
+def _open_recording(path: Path, channels: int) -> _Recording:
+    if path.suffix.lower() not in (".wav", ".flac"):
+        raise InputError(f"--record {path}: use a .wav or .flac file name")
+    return _Recording(path, channels)
+
+
+def _clock(t_s: float) -> str:
+    t = int(t_s)
+    return f"{t // 3600:d}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60:02d}:{t % 60:02d}"

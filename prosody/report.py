@@ -1,0 +1,564 @@
+"""HTML reports: one stored session, or several side by side (compare / trend).
+
+Each report is one self-contained HTML file: inline CSS, plots as inline SVG
+(``prosody.plots``), no script, no font, no image fetched from anywhere; a
+Content-Security-Policy (``default-src 'none'``) makes the browser refuse any
+request the page might still try. Printable (``@media print``).
+
+Pure functions: stored data in, HTML text out. The numbers shown are the
+stored ones (``Store.metrics`` and the session document); nothing is
+recomputed here except per-frame traces reduced for plotting.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+import numpy as np
+
+from . import __version__
+from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
+from .store import SRS_ITEMS, SessionInfo, StoredSession, speaker_roles
+
+TIMELINE_BINS = 900
+GAP_RANGE_S = (-1.5, 3.0)
+GAP_BIN_S = 0.1
+DISCLAIMER = ("Descriptive measures of voice and timing, computed on this device. Not a clinical judgement: "
+              "they describe how the conversation sounded, not how good the session was. Ask the client.")
+
+# Per-speaker keys of the session document: label, unit, definition, source.
+# Mirrors docs/session-schema.md (tests/test_report.py checks the keys match).
+SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
+    "speech_s": ("speech time", "s", "total speech time (voice activity after bleed rejection and smoothing)",
+                 "webrtcvad + level gate; pyannote Binarize smoothing"),
+    "talk_share": ("talk share", "%", "share of all speakers' speech time", ""),
+    "n_segments": ("speech segments", "count", "stretches of speech", ""),
+    "n_turns": ("turns", "count", "floor holds: first to last segment before the other speaker takes the floor",
+                "Heldner & Edlund 2010"),
+    "f0_median_hz": ("pitch median", "Hz", "median F0 over voiced speech frames", "prosody/pitch.py"),
+    "f0_sd_st": ("pitch variability (SD)", "st", "standard deviation of F0 in semitones re the median", ""),
+    "f0_range_st": ("pitch range", "st", "5th-95th percentile span of F0, semitones", ""),
+    "rms_db_median": ("level", "dBFS", "median frame RMS level over speech frames", ""),
+    "n_syllables": ("syllables", "count", "syllable nuclei", "de Jong & Wempe 2009"),
+    "speech_rate_syl_s": ("speech rate", "syl/s", "syllable nuclei / time holding the floor (sum of turns)",
+                          "de Jong & Wempe 2009"),
+    "articulation_rate_syl_s": ("articulation rate", "syl/s", "syllable nuclei / speech time",
+                                "de Jong & Wempe 2009"),
+    "gap_median_s": ("median gap before answering", "s",
+                     "median floor transfer offset when this speaker takes the floor (negative: starts in overlap)",
+                     "de Ruiter et al. 2006; Heldner & Edlund 2010"),
+    "overlaps": ("overlapping starts", "count", "this speaker's segments that start while the other speaks", ""),
+    "interruptions": ("interruptions", "count",
+                      "started while the holder speaks, the holder stops during it, overlap >= 0.3 s",
+                      "prosody/turns.py"),
+    "failed_interruptions": ("failed interruptions", "count",
+                             "a longer listener segment started in overlap that the holder talks through",
+                             "prosody/turns.py"),
+    "backchannels": ("backchannels", "count",
+                     "listener segment < 0.8 s after which the holder keeps the floor", "prosody/turns.py"),
+}
+MEASURE_DEFINITIONS: list[tuple[str, str, str]] = [
+    ("warmth score", "0-100 composite of the therapist's vocal and timing cues whose direction research supports, "
+     "each relative to the therapist's own baseline; components and their sources below",
+     "see each component"),
+    ("proximity", "partner turns at an exchange more alike than non-adjacent turns (difference of absolute "
+     "differences); within the shuffled-partner chance interval reads as chance", "Levitan & Hirschberg 2011"),
+    ("synchrony", "correlation of the partners' values across exchanges; higher is not better",
+     "Levitan & Hirschberg 2011; Reich et al. 2014"),
+    ("convergence", "change of the partners' difference over the session", "Levitan & Hirschberg 2011"),
+    ("turns per minute", "turns started by the speaker per minute of session", ""),
+    ("longest monologue", "longest turn held without the other speaker taking the floor", ""),
+    ("Session Rating Scale", "the client's rating of relationship, goals and topics, approach, overall (0-10 each, "
+     "total 0-40)", "Duncan et al. 2003"),
+]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number shown across sessions: ``key`` in ``Store.metrics``; shown as
+    value * ``scale`` with ``fmt`` and ``unit``."""
+
+    key: str
+    label: str
+    unit: str = ""
+    fmt: str = ".2f"
+    scale: float = 1.0
+    group: str = "timing"
+
+    def format(self, v) -> str:
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return "–"
+        return f"{v * self.scale:{self.fmt}}"
+
+
+COMPARE_METRICS: tuple[Metric, ...] = (
+    Metric("duration_s", "duration", "min", ".1f", 1 / 60, "session"),
+    Metric("therapist.talk_share", "therapist talk share", "%", ".0f", 100),
+    Metric("timing.therapist.turns_per_min", "therapist turns per minute", "/min", ".1f"),
+    Metric("timing.therapist.longest_monologue_s", "therapist longest monologue", "s", ".1f"),
+    Metric("therapist.gap_median_s", "median gap before therapist answers", "s", "+.2f"),
+    Metric("client.gap_median_s", "median gap before client answers", "s", "+.2f"),
+    Metric("therapist.overlaps", "therapist overlapping starts", "", ".0f"),
+    Metric("therapist.interruptions", "therapist interruptions", "", ".0f"),
+    Metric("client.interruptions", "client interruptions", "", ".0f"),
+    Metric("therapist.failed_interruptions", "therapist failed interruptions", "", ".0f"),
+    Metric("therapist.backchannels", "therapist backchannels", "", ".0f"),
+    Metric("client.backchannels", "client backchannels", "", ".0f"),
+    Metric("therapist.f0_median_hz", "therapist pitch median", "Hz", ".0f", 1, "voice"),
+    Metric("therapist.f0_sd_st", "therapist pitch variability", "st", ".2f", 1, "voice"),
+    Metric("therapist.rms_db_median", "therapist level", "dBFS", ".1f", 1, "voice"),
+    Metric("therapist.speech_rate_syl_s", "therapist speech rate", "syl/s", ".2f", 1, "voice"),
+    Metric("therapist.articulation_rate_syl_s", "therapist articulation rate", "syl/s", ".2f", 1, "voice"),
+    Metric("warmth.score", "warmth", "0-100", ".0f", 1, "warmth"),
+    *(Metric(f"attunement.{kind}.{feat}.value", f"{kind} · {feat}", "", "+.2f", 1, "attunement")
+      for kind in ("proximity", "synchrony", "convergence") for feat in ("pitch", "intensity", "rate")),
+    Metric("feedback.srs_total", "client SRS total", "0-40", ".0f", 1, "feedback"),
+    Metric("feedback.rating", "client rating", "1-5", ".0f", 1, "feedback"),
+)
+TREND_PLOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Warmth and client feedback", ("warmth.score", "feedback.srs_total", "feedback.rating")),
+    ("Talk share", ("therapist.talk_share",)),
+    ("Gaps before answering", ("therapist.gap_median_s", "client.gap_median_s")),
+    ("Overlaps and interruptions", ("therapist.overlaps", "therapist.interruptions", "client.interruptions")),
+    ("Therapist pace", ("therapist.speech_rate_syl_s", "therapist.articulation_rate_syl_s")),
+    ("Attunement: synchrony", ("attunement.synchrony.pitch.value", "attunement.synchrony.intensity.value",
+                               "attunement.synchrony.rate.value")),
+)
+METRICS_BY_KEY = {m.key: m for m in COMPARE_METRICS}
+
+CSS = """
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0 auto;
+       max-width: 1000px; padding: 16px 24px 48px; background: #fff; }
+h1 { font-size: 22px; margin: 8px 0 2px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd;
+     padding-bottom: 3px; } h3 { font-size: 14px; margin: 14px 0 4px; }
+.sub { color: #555; margin: 0 0 8px; } .muted { color: #666; } .note { color: #7a5a00; }
+.disclaimer { background: #f4f1e8; border-left: 4px solid #c9b56b; padding: 6px 10px; margin: 10px 0; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 8px; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; }
+.card .v { font-size: 20px; font-weight: 600; } .card .k { color: #555; font-size: 12px; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0; font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
+td.n, th.n { text-align: right; white-space: nowrap; }
+svg.plot { width: 100%; height: auto; display: block; margin: 4px 0 10px; }
+svg.plot text { fill: #444; }
+.chance { color: #777; } .beyond { font-weight: 600; }
+.legend span { display: inline-block; margin-right: 14px; }
+.sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
+section { break-inside: avoid-page; }
+footer { margin-top: 32px; color: #777; font-size: 12px; }
+@media print { body { max-width: none; padding: 0; font-size: 11px; } h2 { break-after: avoid; }
+  svg.plot, table, .card { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
+"""
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _page(title: str, body: str, *, generated_at: str | None = None) -> str:
+    when = generated_at or datetime.now().isoformat(timespec="seconds")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="prosody {escape(__version__)}">'
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}"
+            f'<footer>prosody {escape(__version__)} · generated {escape(when)} on this device · '
+            f"no data left it to make this page</footer></body></html>\n")
+
+
+def _fmt(v, spec: str, unit: str = "", scale: float = 1.0) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return f"{v * scale:{spec}}{(' ' + unit) if unit else ''}"
+
+
+def _section(sid: str, title: str, inner: str) -> str:
+    return f'<section id="{sid}"><h2>{escape(title)}</h2>{inner}</section>'
+
+
+def _meta_line(info: SessionInfo) -> str:
+    m = info.meta
+    bits = [f"session {info.id}"]
+    if m.recorded_at:
+        bits.append(m.recorded_at.replace("T", " "))
+    if m.therapist:
+        bits.append(f"therapist {m.therapist}")
+    if m.client:
+        bits.append(f"client {m.client}")
+    if m.session_number is not None:
+        bits.append(f"session no. {m.session_number}")
+    bits.append(fmt_clock(info.duration_s))
+    if m.tags:
+        bits.append("tags: " + ", ".join(m.tags))
+    return " · ".join(escape(b) for b in bits)
+
+
+def _card(value: str, label: str) -> str:
+    return f'<div class="card"><div class="v">{escape(value)}</div><div class="k">{escape(label)}</div></div>'
+
+
+# -- one session --------------------------------------------------------------------------------------------------
+def session_report(stored: StoredSession, frames: dict | None, *, generated_at: str | None = None) -> str:
+    """The HTML report of one stored session. ``frames``: ``Store.frames`` (None
+    when the session was saved without per-frame features)."""
+    doc, info = stored.doc, stored.info
+    speakers = list(doc["speaker_order"])
+    roles = speaker_roles(speakers)
+    measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
+    title = f"prosody · session {info.id}" + (f" · {info.meta.client}" if info.meta.client else "")
+    parts = [f"<h1>{escape(title)}</h1>", f'<p class="sub">{_meta_line(info)}</p>',
+             f'<p class="disclaimer">{escape((measures or {}).get("disclaimer") or DISCLAIMER)}</p>']
+    parts.append(_section("at-a-glance", "At a glance", _glance(doc, stored, measures, roles)))
+    parts.append(_section("speakers", "Per speaker", _speaker_table(doc)))
+    parts.append(_section("timelines", "Pitch and level over the session", _timelines(doc, frames, stored)))
+    if doc.get("turn_taking"):
+        parts.append(_section("turns", "Turns", _turn_chart(doc, stored)))
+        parts.append(_section("gaps", "Gaps before answering", _gap_plots(doc)))
+    else:
+        parts.append(_section("turns", "Turns", '<p class="muted">One channel: turn-taking between two people '
+                                                 "needs one channel per speaker, so turns and gaps are not "
+                                                 "reported.</p>"))
+    parts.append(_section("warmth", "Warmth", _warmth(measures)))
+    parts.append(_section("attunement", "Attunement", _attunement(measures)))
+    parts.append(_section("phases", "Phases", _phases(measures, speakers, roles)))
+    parts.append(_section("bookmarks", "Bookmarks and notes", _bookmarks(stored, doc)))
+    parts.append(_section("feedback", "Client feedback", _feedback(stored)))
+    parts.append(_section("definitions", "Definitions and sources", _definitions(measures)))
+    return _page(title, "".join(parts), generated_at=generated_at)
+
+
+def _glance(doc, stored: StoredSession, measures, roles) -> str:
+    sp = doc["speakers"]
+    by_role = {r: n for n, r in roles.items()}
+    cards = [_card(fmt_clock(doc["duration_s"]), "duration")]
+    th, cl = by_role.get("therapist"), by_role.get("client")
+    if doc.get("turn_taking") and th and cl:
+        cards.append(_card(_fmt(sp[th].get("talk_share"), ".0f", "%", 100), f"{th} talk share"))
+        cards.append(_card(_fmt(sp[th].get("gap_median_s"), "+.2f", "s"), f"median gap before {th} answers"))
+        cards.append(_card(_fmt(sp[cl].get("gap_median_s"), "+.2f", "s"), f"median gap before {cl} answers"))
+        cards.append(_card(f"{sp[th].get('interruptions', 0)} / {sp[cl].get('interruptions', 0)}",
+                           f"interruptions {th} / {cl}"))
+        cards.append(_card(f"{sp[th].get('overlaps', 0)} / {sp[cl].get('overlaps', 0)}",
+                           f"overlapping starts {th} / {cl}"))
+    for name in doc["speaker_order"]:
+        cards.append(_card(_fmt(sp[name].get("f0_median_hz"), ".0f", "Hz"), f"{name} pitch median"))
+    if measures and isinstance(measures.get("warmth"), dict):
+        cards.append(_card(_fmt(measures["warmth"].get("score"), ".0f"), "warmth (0-100, own baseline)"))
+    for f in stored.feedback:
+        cards.append(_card(f"{f.total}/40" if f.kind == "srs" else f"{f.total}/5",
+                           "client SRS" if f.kind == "srs" else "client rating"))
+    if stored.bookmarks:
+        cards.append(_card(str(len(stored.bookmarks)), "bookmarks"))
+    notes = "".join(f'<p class="note">note: {escape(n)}</p>' for n in doc.get("notes") or [])
+    notes += "".join(f'<p class="note">warning: {escape(w)}</p>' for w in doc.get("warnings") or [])
+    return f'<div class="cards">{"".join(cards)}</div>{notes}'
+
+
+def _speaker_table(doc) -> str:
+    speakers = doc["speaker_order"]
+    head = "<tr><th>measure</th>" + "".join(f'<th class="n">{escape(s)}</th>' for s in speakers) + "</tr>"
+    rows = []
+    for key, (label, unit, _, _) in SPEAKER_DEFINITIONS.items():
+        vals = [doc["speakers"][s].get(key) for s in speakers]
+        if all(v is None for v in vals) and key in ("talk_share", "n_turns", "gap_median_s", "overlaps"):
+            continue
+        spec = {"%": ".0f", "count": ".0f", "Hz": ".0f", "dBFS": ".1f", "s": ".2f"}.get(unit, ".2f")
+        shown_unit = "" if unit in ("count", "%") else unit
+        cells = "".join(f'<td class="n">{escape(_fmt(v, spec, shown_unit, 100 if unit == "%" else 1))}'
+                        f'{"%" if unit == "%" and v is not None else ""}</td>' for v in vals)
+        rows.append(f"<tr><td>{escape(label)}</td>{cells}</tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _timelines(doc, frames, stored: StoredSession) -> str:
+    if not frames:
+        return '<p class="muted">This session was saved without per-frame features: no pitch or level traces.</p>'
+    duration = float(doc["duration_s"])
+    hop = float(doc.get("frame_hop_s") or 0.01)
+    out = []
+    for i, spk in enumerate(doc["speaker_order"]):
+        fr = frames.get(spk) or {}
+        c = colour_of(spk if spk in ("therapist", "client") else i)
+        segs = [(s["start_s"], s["end_s"]) for s in doc.get("segments") or [] if s["speaker"] == spk]
+        out.append(f"<h3>{escape(spk)}</h3>")
+        if "f0_hz" in fr:
+            speech = fr.get("is_speech")
+            start, f0 = bin_series(fr["f0_hz"], n_bins=TIMELINE_BINS, mask=speech)
+            out.append(timeline((start + 0.5) * hop, f0, duration_s=duration, segments=segs, colour=c,
+                                label=f"{spk}: pitch (Hz) over the session, speech shaded", y_label="pitch Hz",
+                                y_fmt=lambda v: f"{v:.0f}", bookmarks=stored.bookmarks))
+        if "rms_db" in fr:
+            start, lv = bin_series(fr["rms_db"], n_bins=TIMELINE_BINS, how="mean")
+            out.append(timeline((start + 0.5) * hop, lv, duration_s=duration, segments=segs, colour=c,
+                                label=f"{spk}: level (dBFS) over the session, speech shaded", y_label="level dBFS",
+                                y_fmt=lambda v: f"{v:.0f}", bookmarks=stored.bookmarks, height=120))
+    return "".join(out)
+
+
+def _turn_chart(doc, stored: StoredSession) -> str:
+    lanes_ = [(spk, [(t["start_s"], t["end_s"]) for t in doc.get("turns") or [] if t["speaker"] == spk],
+               [(s["start_s"], s["end_s"]) for s in doc.get("segments") or [] if s["speaker"] == spk])
+              for spk in doc["speaker_order"]]
+    events = [(e["kind"], e["speaker"], e["start_s"], e["end_s"]) for e in doc.get("events") or []]
+    svg_ = lanes(duration_s=float(doc["duration_s"]), lanes_=lanes_, events=events, bookmarks=stored.bookmarks,
+                 label="turn chart: turns (light), speech (dark), events (triangles), bookmarks (dashed)")
+    tr = doc.get("transitions") or []
+    n_ov = sum(1 for t in tr if t["kind"] == "overlap")
+    legend = ('<p class="legend muted">'
+              + "".join(f'<span><span class="sw" style="background:{c}"></span>{escape(k.replace("_", " "))}'
+                        f' ({sum(1 for e in events if e[0] == k)})</span>'
+                        for k, c in (("interruption", "#b8202f"), ("failed_interruption", "#e08a00"),
+                                     ("backchannel", "#4b8b3b")))
+              + f"<span>{len(tr)} speaker changes: {len(tr) - n_ov} gaps, {n_ov} overlaps</span></p>")
+    return svg_ + legend
+
+
+def _gap_plots(doc) -> str:
+    out = []
+    for i, spk in enumerate(doc["speaker_order"]):
+        offs = [t["offset_s"] for t in doc.get("transitions") or [] if t["to_speaker"] == spk]
+        c = colour_of(spk if spk in ("therapist", "client") else i)
+        med = float(np.median(offs)) if offs else None
+        out.append(f"<h3>before {escape(spk)} answers · {len(offs)} changes · median "
+                   f"{escape(_fmt(med, '+.2f', 's'))}</h3>")
+        if offs:
+            out.append(histogram(offs, lo=GAP_RANGE_S[0], hi=GAP_RANGE_S[1], bin_w=GAP_BIN_S, colour=c,
+                                 marker=med, x_label="floor transfer offset, s (negative: overlap)",
+                                 label=f"distribution of gaps before {spk} answers"))
+    return "".join(out)
+
+
+def _window_x(windows) -> list[float]:
+    return [(w.get("start_s", 0.0) + w.get("end_s", 0.0)) / 2 for w in windows]
+
+
+def _warmth(measures) -> str:
+    if not measures or not isinstance(measures.get("warmth"), dict):
+        return '<p class="muted">No warmth measures in this session (analysed before the measures layer).</p>'
+    w = measures["warmth"]
+    out = [f'<p><b>Warmth {escape(_fmt(w.get("score"), ".0f"))}</b> / 100 relative to the therapist\'s own '
+           f'baseline. {escape(w.get("note") or "")}</p>']
+    comps = w.get("components") or []
+    if comps:
+        rows = "".join(
+            f'<tr><td>{escape(str(c.get("name", "")).replace("_", " "))}</td>'
+            f'<td class="n">{escape(_fmt(c.get("value"), ".3g", c.get("unit") or ""))}</td>'
+            f'<td class="n">{escape(_fmt(c.get("contribution"), ".1f"))}'
+            f'{escape(" / " + format(c["weight"], ".1f")) if isinstance(c.get("weight"), (int, float)) else ""}</td>'
+            f'<td>{escape(c.get("direction") or "")}</td><td>{escape(c.get("source") or "")}</td></tr>'
+            for c in comps)
+        out.append('<table class="components"><tr><th>component</th><th class="n">value</th>'
+                   f'<th class="n">contribution</th><th>direction</th><th>source</th></tr>{rows}</table>')
+    windows = [x for x in measures.get("rolling") or [] if isinstance(x, dict)]
+    scored = [x for x in windows if isinstance(x.get("warmth"), dict)]
+    if len(scored) >= 2:
+        xs = _window_x(scored)
+        out.append("<h3>Rolling warmth</h3>")
+        out.append(lines(xs, [("warmth", [x["warmth"].get("score") for x in scored], "#1f6fb2")],
+                         label="rolling warmth score over the session", y_label="0-100", y_range=(0, 100),
+                         x_fmt=fmt_clock))
+        names = [c.get("name") for c in comps if c.get("name")]
+        series = []
+        for j, name in enumerate(names):
+            vals = []
+            for x in scored:
+                cc = next((c for c in x["warmth"].get("components") or [] if c.get("name") == name), None)
+                vals.append(cc.get("contribution") if cc else None)
+            series.append((name.replace("_", " "), vals, ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0", "#b8202f",
+                                                          "#e08a00", "#2a9d8f", "#555"][j % 8]))
+        if series:
+            out.append("<h3>Rolling warmth components (contribution)</h3>")
+            out.append(lines(xs, series, label="rolling warmth components: contribution of each over the session",
+                             y_label="points", x_fmt=fmt_clock, height=220, points=False))
+    return "".join(out)
+
+
+def _attunement(measures) -> str:
+    if not measures or not isinstance(measures.get("attunement"), dict):
+        return '<p class="muted">No attunement measures in this session.</p>'
+    a = measures["attunement"]
+    rows = []
+    for kind in ("proximity", "synchrony", "convergence"):
+        for feat, v in (a.get(kind) or {}).items():
+            if not isinstance(v, dict):
+                continue
+            val, lo, hi = v.get("value"), v.get("chance_low"), v.get("chance_high")
+            within = (val is not None and lo is not None and hi is not None and lo <= val <= hi)
+            reading = v.get("reading") or ("within chance" if within else "beyond chance" if val is not None else "")
+            rows.append(f'<tr class="{"chance" if within else "beyond"}"><td>{kind}</td><td>{escape(feat)}</td>'
+                        f'<td class="n">{escape(_fmt(val, "+.3f"))}</td>'
+                        f'<td class="n">{escape(_fmt(lo, "+.3f"))} … {escape(_fmt(hi, "+.3f"))}</td>'
+                        f'<td>{escape(reading)}</td></tr>')
+    extra = a.get("arousal_coregulation")
+    if isinstance(extra, dict):
+        rows.append(f'<tr><td>arousal co-regulation</td><td>arousal</td>'
+                    f'<td class="n">{escape(_fmt(extra.get("value"), "+.3f"))}</td>'
+                    f'<td class="n">{escape(_fmt(extra.get("chance_low"), "+.3f"))} … '
+                    f'{escape(_fmt(extra.get("chance_high"), "+.3f"))}</td>'
+                    f'<td>{escape(extra.get("reading") or "")}</td></tr>')
+    out = [f'<p>{escape(str(a.get("n_exchanges", "?")))} exchanges. {escape(a.get("note") or "")}</p>',
+           '<table class="attunement"><tr><th>measure</th><th>feature</th><th class="n">value</th>'
+           f'<th class="n">chance interval</th><th>reading</th></tr>{"".join(rows)}</table>']
+    windows = [x for x in measures.get("rolling") or [] if isinstance(x, dict) and isinstance(x.get("attunement"),
+                                                                                                dict)]
+    if len(windows) >= 2:
+        xs = _window_x(windows)
+        for kind in ("proximity", "synchrony"):
+            series, bands = [], []
+            for feat, c in (("pitch", "#1f6fb2"), ("intensity", "#c0572b"), ("rate", "#4b8b3b")):
+                cell = [((x["attunement"].get(kind) or {}).get(feat) or {}) for x in windows]
+                series.append((feat, [v.get("value") for v in cell], c))
+                bands.append(([v.get("chance_low") for v in cell], [v.get("chance_high") for v in cell], c))
+            out.append(f"<h3>Rolling {kind} (shaded: chance interval)</h3>")
+            out.append(lines(xs, series, bands=bands, label=f"rolling attunement {kind} per feature with chance",
+                             y_label=kind, x_fmt=fmt_clock, height=180))
+    return "".join(out)
+
+
+def _phases(measures, speakers, roles) -> str:
+    phases = (measures or {}).get("phases")
+    if not phases:
+        return '<p class="muted">No phase measures in this session.</p>'
+    items = list(phases.items()) if isinstance(phases, dict) else [(p.get("name") or p.get("phase"), p)
+                                                                   for p in phases if isinstance(p, dict)]
+    th = next((n for n, r in roles.items() if r == "therapist"), speakers[0])
+    cl = next((n for n, r in roles.items() if r == "client"), None)
+    rows = []
+    for name, p in items:
+        t = (p.get("timing") or {}).get(th) or {}
+        tc = (p.get("timing") or {}).get(cl) or {} if cl else {}
+        v = (p.get("voice") or {}).get(th) or {}
+        warmth = p.get("warmth", {}).get("score") if isinstance(p.get("warmth"), dict) else p.get("warmth")
+        rows.append(f'<tr><td>{escape(str(name or ""))}</td>'
+                    f'<td class="n">{fmt_clock(p.get("start_s") or 0)}–{fmt_clock(p.get("end_s") or 0)}</td>'
+                    f'<td class="n">{escape(_fmt(warmth, ".0f"))}</td>'
+                    f'<td class="n">{escape(_fmt(t.get("talk_share"), ".0f", "%", 100))}</td>'
+                    f'<td class="n">{escape(_fmt(t.get("turns_per_min"), ".1f"))}</td>'
+                    f'<td class="n">{escape(_fmt(t.get("gap_median_s"), "+.2f", "s"))}</td>'
+                    f'<td class="n">{escape(_fmt(tc.get("gap_median_s"), "+.2f", "s"))}</td>'
+                    f'<td class="n">{escape(_fmt(v.get("f0_median_rel_st"), "+.1f", "st"))}</td>'
+                    f'<td class="n">{escape(_fmt(v.get("articulation_rate_syl_s"), ".1f"))}</td></tr>')
+    return ('<table class="phases"><tr><th>phase</th><th class="n">time</th><th class="n">warmth</th>'
+            f'<th class="n">{escape(th)} talk share</th><th class="n">{escape(th)} turns/min</th>'
+            f'<th class="n">gap before {escape(th)}</th><th class="n">gap before {escape(cl or "-")}</th>'
+            f'<th class="n">{escape(th)} pitch re baseline</th><th class="n">{escape(th)} articulation syl/s</th>'
+            f'</tr>{"".join(rows)}</table>')
+
+
+def _bookmarks(stored: StoredSession, doc) -> str:
+    out = []
+    if stored.info.meta.notes:
+        out.append(f'<p class="session-notes"><b>Notes.</b> {escape(stored.info.meta.notes)}</p>')
+    if stored.bookmarks:
+        rows = "".join(f'<tr><td class="n">{fmt_clock(b.time_s)}</td><td>{escape(b.note) or "–"}</td></tr>'
+                       for b in stored.bookmarks)
+        out.append(f'<table class="bookmarks"><tr><th class="n">time</th><th>note</th></tr>{rows}</table>')
+    else:
+        out.append('<p class="muted">No bookmarks.</p>')
+    if doc.get("sources"):
+        out.append(f'<p class="muted">Analysed from: {escape(", ".join(doc["sources"]))}</p>')
+    return "".join(out)
+
+
+def _feedback(stored: StoredSession) -> str:
+    if not stored.feedback:
+        return ('<p class="muted">No client feedback recorded. After the session: '
+                "<code>prosody feedback SESSION --srs 9,8,9,10</code> or <code>--rating 4</code>.</p>")
+    out = []
+    for f in stored.feedback:
+        if f.kind == "srs":
+            items = "".join(f"<tr><td>{escape(n)}</td><td class='n'>{v}/10</td></tr>" for n, v in zip(SRS_ITEMS, f.items))
+            out.append(f"<p>Session Rating Scale (Duncan et al. 2003), given {escape(f.given_at.replace('T', ' '))}: "
+                       f"<b>{f.total}/40</b></p><table>{items}</table>")
+        else:
+            out.append(f"<p>Rating, given {escape(f.given_at.replace('T', ' '))}: <b>{f.total}/5</b></p>")
+    return "".join(out)
+
+
+def _definitions(measures) -> str:
+    rows = "".join(f"<tr><td>{escape(label)}</td><td>{escape(unit)}</td><td>{escape(d)}</td><td>{escape(src)}</td></tr>"
+                   for label, unit, d, src in SPEAKER_DEFINITIONS.values())
+    rows += "".join(f"<tr><td>{escape(n)}</td><td></td><td>{escape(d)}</td><td>{escape(s)}</td></tr>"
+                    for n, d, s in MEASURE_DEFINITIONS)
+    for c in ((measures or {}).get("warmth") or {}).get("components") or []:
+        rows += (f'<tr><td>warmth: {escape(str(c.get("name", "")).replace("_", " "))}</td>'
+                 f'<td>{escape(c.get("unit") or "")}</td><td>{escape(c.get("direction") or "")}</td>'
+                 f'<td>{escape(c.get("source") or "")}</td></tr>')
+    return (f'<table class="definitions"><tr><th>measure</th><th>unit</th><th>definition</th><th>source</th></tr>'
+            f'{rows}</table><p class="muted">Times are seconds from the start of the recording on a 10 ms frame '
+            "grid. Full definitions: docs/session-schema.md and docs/measures.md in prosody.</p>")
+
+
+# -- several sessions ---------------------------------------------------------------------------------------------
+def session_label(info: SessionInfo) -> str:
+    when = (info.meta.recorded_at or info.saved_at or "")[:10]
+    return f"#{info.id} {when}".strip()
+
+
+def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title: str,
+                   generated_at: str | None = None) -> str:
+    """Sessions side by side (columns) with every ``COMPARE_METRICS`` row and,
+    for two or more sessions, a chart per ``TREND_PLOTS`` group over them in
+    order; client feedback alongside."""
+    present = [m for m in COMPARE_METRICS if any(metrics[i.id].get(m.key) is not None for i in infos)]
+    head = ("<tr><th>measure</th>" + "".join(f'<th class="n">{escape(session_label(i))}</th>' for i in infos)
+            + "</tr>")
+    meta_rows = [("therapist", [i.meta.therapist or "–" for i in infos]),
+                 ("client", [i.meta.client or "–" for i in infos]),
+                 ("session no.", ["–" if i.meta.session_number is None else str(i.meta.session_number)
+                                  for i in infos])]
+    rows = [f"<tr><td>{escape(k)}</td>" + "".join(f'<td class="n">{escape(v)}</td>' for v in vals) + "</tr>"
+            for k, vals in meta_rows]
+    for m in present:
+        cells = []
+        for i in infos:
+            v = metrics[i.id].get(m.key)
+            cls = ""
+            if m.group == "attunement" and v is not None:
+                base = m.key.rsplit(".", 1)[0]
+                lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
+                if lo is not None and hi is not None:
+                    cls = " chance" if lo <= v <= hi else " beyond"
+            cells.append(f'<td class="n{cls}">{escape(m.format(v))}</td>')
+        unit = f" ({m.unit})" if m.unit else ""
+        rows.append(f'<tr data-key="{escape(m.key)}"><td>{escape(m.label + unit)}</td>{"".join(cells)}</tr>')
+    body = [f"<h1>{escape(title)}</h1>",
+            f'<p class="sub">{len(infos)} sessions · '
+            f'{escape(", ".join(sorted({i.meta.therapist for i in infos if i.meta.therapist})) or "therapist not set")}'
+            "</p>", f'<p class="disclaimer">{escape(DISCLAIMER)}</p>',
+            _section("table", "Measures by session",
+                     f'<table class="compare">{head}{"".join(rows)}</table>'
+                     '<p class="muted">Attunement in grey lies within its chance interval (shuffled partner turns); '
+                     "bold lies beyond it. Higher synchrony is not better.</p>")]
+    if len(infos) >= 2:
+        xs = list(range(1, len(infos) + 1))
+        step = max(1, len(infos) // 10)
+        ticks = [x for x in xs if (x - 1) % step == 0]
+        labels = {x: session_label(i).split(" ")[-1][5:] or f"#{i.id}" for x, i in zip(xs, infos)}
+        charts = []
+        for name, keys in TREND_PLOTS:
+            keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
+            if not keys:
+                continue
+            colours = ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0"]
+            series = [(METRICS_BY_KEY[k].label, [None if metrics[i.id].get(k) is None
+                                                 else metrics[i.id][k] * METRICS_BY_KEY[k].scale for i in infos],
+                       colours[j % 4]) for j, k in enumerate(keys)]
+            charts.append(f"<h3>{escape(name)}</h3>")
+            charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
+                                x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=180))
+        body.append(_section("trend", "Across sessions", "".join(charts)))
+    fb_rows = "".join(f"<tr><td>{escape(session_label(i))}</td><td class='n'>{'–' if i.srs_total is None else i.srs_total}"
+                      f"</td><td class='n'>{'–' if i.rating is None else i.rating}</td>"
+                      f"<td>{escape(i.meta.notes)}</td></tr>" for i in infos)
+    body.append(_section("feedback", "Client feedback and notes",
+                         '<table class="feedback"><tr><th>session</th><th class="n">SRS (0-40)</th>'
+                         f'<th class="n">rating (1-5)</th><th>notes</th></tr>{fb_rows}</table>'))
+    defs = "".join(f"<tr><td>{escape(n)}</td><td>{escape(d)}</td><td>{escape(s)}</td></tr>"
+                   for n, d, s in MEASURE_DEFINITIONS)
+    defs += "".join(f"<tr><td>{escape(label)}</td><td>{escape(d)}</td><td>{escape(src)}</td></tr>"
+                    for label, _, d, src in SPEAKER_DEFINITIONS.values())
+    body.append(_section("definitions", "Definitions and sources",
+                         f'<table class="definitions"><tr><th>measure</th><th>definition</th><th>source</th></tr>'
+                         f"{defs}</table>"))
+    return _page(title, "".join(body), generated_at=generated_at)

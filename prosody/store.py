@@ -1,0 +1,1093 @@
+"""Sessions on disk: one SQLite database plus one compressed frames file per session.
+
+Layout of a store folder (0700; every file in it 0600)::
+
+    <store>/sessions.db            SQLite, WAL mode; schema version in PRAGMA user_version
+    <store>/sessions.db-wal, -shm  SQLite's own (same mode as the database)
+    <store>/frames/<uid>.<n>.npz   per-frame features of one session, compressed NumPy
+
+The database holds the whole session document (``prosody.session/*`` JSON,
+exactly as produced, so nothing is lost) *and* normalised tables of what is
+queried: speakers, segments, turns, pauses, transitions, events, measures
+(flattened numeric leaves), rolling windows and phases, bookmarks, feedback.
+The normalised tables are derived from the document; the document is the
+source of truth for export.
+
+Writes are transactions (``BEGIN IMMEDIATE`` ... ``COMMIT``); everything slow
+(compressing frames, serialising JSON) happens before the transaction, so
+writers hold the lock for milliseconds and readers in WAL mode never wait for
+them. A frames file is written to a temporary name, fsynced and renamed before
+the transaction that references it commits; a crash in between leaves an
+unreferenced file, never a reference to a missing one (``Store.gc`` removes
+such orphans).
+
+Session IDs are small integers (``AUTOINCREMENT``: never reused after a
+delete); each session also carries an 8-character ``uid`` that survives
+export and import.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import secrets
+import sqlite3
+import sys
+import tempfile
+import time
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, ProsodyError
+
+DB_NAME = "sessions.db"
+FRAMES_DIR = "frames"
+ENV_VAR = "PROSODY_STORE"
+FRAME_KEYS = ("is_speech", "f0_hz", "voiced_prob", "rms_db")
+_FRAME_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
+FRAME_DTYPES = {"is_speech": np.bool_, "f0_hz": np.float32, "voiced_prob": np.float32, "rms_db": np.float32}
+SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
+                   "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s", "gap_median_s",
+                   "overlaps", "interruptions", "failed_interruptions", "backchannels")
+SRS_ITEMS = ("relationship", "goals and topics", "approach or method", "overall")  # Duncan et al. 2003
+BUSY_TIMEOUT_S = 5.0
+ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
+
+
+class StoreError(ProsodyError):
+    """The session store cannot be opened, read or written."""
+
+
+class SessionNotFoundError(StoreError, InputError):
+    """A session reference does not name a stored session."""
+
+
+# -- values ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionMeta:
+    """Who and when. ``client`` is a pseudonym: prosody never needs a real name.
+    ``recorded_at``: ISO 8601 local date-time of the session start."""
+
+    therapist: str | None = None
+    client: str | None = None
+    recorded_at: str | None = None
+    session_number: int | None = None
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    time_s: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The client's view of the session: the Session Rating Scale (``kind="srs"``,
+    four items 0-10, Duncan et al. 2003) or a simple rating (``kind="rating"``, 1-5)."""
+
+    kind: str
+    items: tuple[int, ...]
+    given_at: str
+
+    @property
+    def total(self) -> int:
+        return sum(self.items)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One row of ``Store.list``: what a listing needs, without the document."""
+
+    id: int
+    uid: str
+    meta: SessionMeta
+    saved_at: str
+    duration_s: float
+    speakers: tuple[str, ...]
+    warmth_score: float | None
+    srs_total: int | None
+    rating: int | None
+    has_frames: bool
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    info: SessionInfo
+    doc: dict                      # the prosody.session/* document, as saved
+    bookmarks: tuple[Bookmark, ...]
+    feedback: tuple[Feedback, ...]
+
+
+@dataclass
+class ExportBundle:
+    """What an export carries: document, metadata, bookmarks, feedback, frames."""
+
+    doc: dict
+    meta: SessionMeta = field(default_factory=SessionMeta)
+    bookmarks: tuple[Bookmark, ...] = ()
+    feedback: tuple[Feedback, ...] = ()
+    frames: dict[str, dict[str, np.ndarray]] | None = None
+    uid: str | None = None
+
+
+# -- location ----------------------------------------------------------------------------------------------------
+def default_store_path(environ=None, platform: str | None = None) -> Path:
+    """``$PROSODY_STORE``, else the platform's per-user data folder + ``prosody``:
+    ``$XDG_DATA_HOME`` or ``~/.local/share`` (Linux, XDG Base Directory spec),
+    ``~/Library/Application Support`` (macOS), ``%LOCALAPPDATA%`` (Windows)."""
+    env = os.environ if environ is None else environ
+    platform = platform or sys.platform
+    if env.get(ENV_VAR):
+        return Path(env[ENV_VAR]).expanduser()
+    if platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "prosody"
+    if platform == "win32":
+        base = env.get("LOCALAPPDATA")
+        return (Path(base) if base else Path.home() / "AppData" / "Local") / "prosody"
+    xdg = env.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "prosody"
+
+
+# -- schema and migrations ---------------------------------------------------------------------------------------
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-terminated statements one by one: ``executescript`` would commit
+    the migration's transaction first."""
+    for stmt in script.split(";\n"):
+        if stmt.strip():
+            db.execute(stmt)
+
+
+# Version 1: the engine's output. Version 2: measures (issue 3), rolling windows and
+# phases, client feedback, and two per-speaker timing columns; backfilled from the
+# stored documents. Append a function to add a version; never edit a shipped one.
+def _migrate_0_to_1(db: sqlite3.Connection) -> None:
+    speaker_cols = ",\n".join(f"  {c} NUMERIC" for c in SPEAKER_COLUMNS)
+    _run_script(db, f"""
+CREATE TABLE sessions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid TEXT NOT NULL UNIQUE,
+  saved_at TEXT NOT NULL,
+  recorded_at TEXT,
+  therapist TEXT,
+  client TEXT,
+  session_number INTEGER,
+  notes TEXT NOT NULL DEFAULT '',
+  duration_s REAL NOT NULL,
+  turn_taking INTEGER NOT NULL,
+  schema TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  frames_file TEXT
+);
+CREATE INDEX sessions_therapist ON sessions(therapist, recorded_at);
+CREATE INDEX sessions_client ON sessions(client, recorded_at);
+CREATE INDEX sessions_recorded ON sessions(recorded_at);
+CREATE TABLE tags (
+  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (session_id, tag)
+);
+CREATE INDEX tags_tag ON tags(tag);
+CREATE TABLE speakers (
+  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  speaker TEXT NOT NULL,
+  role TEXT NOT NULL,
+{speaker_cols},
+  PRIMARY KEY (session_id, position)
+);
+CREATE TABLE segments (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  speaker TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL);
+CREATE INDEX segments_session ON segments(session_id);
+CREATE TABLE turns (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  speaker TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL);
+CREATE INDEX turns_session ON turns(session_id);
+CREATE TABLE pauses (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  speaker TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL);
+CREATE INDEX pauses_session ON pauses(session_id);
+CREATE TABLE transitions (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  from_speaker TEXT NOT NULL, to_speaker TEXT NOT NULL, from_end_s REAL NOT NULL, to_start_s REAL NOT NULL,
+  offset_s REAL NOT NULL, kind TEXT NOT NULL);
+CREATE INDEX transitions_session ON transitions(session_id);
+CREATE TABLE events (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, speaker TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL);
+CREATE INDEX events_session ON events(session_id);
+CREATE TABLE bookmarks (session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  time_s REAL NOT NULL, note TEXT NOT NULL DEFAULT '');
+CREATE INDEX bookmarks_session ON bookmarks(session_id);
+""")
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    _run_script(db, """
+ALTER TABLE sessions ADD COLUMN warmth_score REAL;
+ALTER TABLE speakers ADD COLUMN turns_per_min REAL;
+ALTER TABLE speakers ADD COLUMN longest_monologue_s REAL;
+CREATE TABLE measures (
+  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY (session_id, key)
+) WITHOUT ROWID;
+CREATE TABLE rolling (
+  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,            -- 'window' (measures.rolling) or 'phase' (measures.phases)
+  idx INTEGER NOT NULL,
+  name TEXT,
+  start_s REAL,
+  end_s REAL,
+  warmth_score REAL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (session_id, kind, idx)
+);
+CREATE TABLE feedback (
+  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('srs', 'rating')),
+  items TEXT NOT NULL,           -- JSON list of integers
+  total INTEGER NOT NULL,
+  given_at TEXT NOT NULL,
+  PRIMARY KEY (session_id, kind)
+);
+""")
+    rows = db.execute("SELECT id, doc FROM sessions").fetchall()
+    for sid, doc_text in rows:
+        doc = json.loads(doc_text)
+        _insert_measures(db, sid, doc)
+
+
+MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# -- flattening ----------------------------------------------------------------------------------------------------
+def speaker_roles(speaker_order) -> dict[str, str]:
+    """Speaker name -> role ('therapist' / 'client'), so sessions compare by role:
+    the names themselves when they are these roles, else channel order."""
+    names = list(speaker_order)
+    roles = {}
+    for i, name in enumerate(names):
+        if name in ("therapist", "client"):
+            roles[name] = name
+        else:
+            taken = set(roles.values()) | {n for n in names if n in ("therapist", "client")}
+            roles[name] = next((r for r in ("therapist", "client") if r not in taken), f"speaker{i + 1}")
+    return roles
+
+
+def _num(v) -> float | None:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
+        return float(v)
+    return None
+
+
+def flatten_measures(measures: dict, roles: dict[str, str]) -> dict[str, float | None]:
+    """``measures`` (session JSON) -> {dotted key: number}. Lists of dicts with a
+    ``name`` are keyed by name (warmth components); ``rolling`` and ``phases``
+    are left out (they go to their own table); speaker names under ``timing``
+    become roles. Non-numeric leaves are skipped."""
+    out: dict[str, float | None] = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if not path and k in ("rolling", "phases"):
+                    continue
+                k = roles.get(k, k) if path and path[0] == "timing" and len(path) == 1 else k
+                walk(v, path + (str(k),))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    walk({k: v for k, v in item.items() if k != "name"}, path + (item["name"],))
+                elif isinstance(item, dict):
+                    walk(item, path + (str(i),))
+        elif node is None or isinstance(node, (int, float, bool)):
+            out[".".join(path)] = _num(node)
+
+    walk(measures, ())
+    return out
+
+
+def windows_of(measures: dict) -> list[tuple[str, int, str | None, dict]]:
+    """(kind, idx, name, window) for ``measures.rolling`` and ``measures.phases``;
+    phases may be a list of windows or a mapping name -> window."""
+    out = []
+    for i, w in enumerate(measures.get("rolling") or []):
+        if isinstance(w, dict):
+            out.append(("window", i, w.get("name"), w))
+    phases = measures.get("phases") or []
+    items = list(phases.items()) if isinstance(phases, dict) else [(None, p) for p in phases]
+    for i, (name, w) in enumerate(items):
+        if isinstance(w, dict):
+            out.append(("phase", i, name or w.get("name") or w.get("phase"), w))
+    return out
+
+
+def warmth_score_of(node: dict) -> float | None:
+    w = node.get("warmth") if isinstance(node, dict) else None
+    if isinstance(w, dict):
+        return _num(w.get("score"))
+    return _num(w)
+
+
+def _insert_measures(db, sid: int, doc: dict) -> None:
+    measures = doc.get("measures")
+    if not isinstance(measures, dict):
+        return
+    roles = speaker_roles(doc.get("speaker_order", []))
+    flat = flatten_measures(measures, roles)
+    db.executemany("INSERT OR REPLACE INTO measures (session_id, key, value) VALUES (?, ?, ?)",
+                   [(sid, k, v) for k, v in flat.items()])
+    db.executemany(
+        "INSERT INTO rolling (session_id, kind, idx, name, start_s, end_s, warmth_score, doc) VALUES (?,?,?,?,?,?,?,?)",
+        [(sid, kind, i, name, _num(w.get("start_s")), _num(w.get("end_s")), warmth_score_of(w), json.dumps(w))
+         for kind, i, name, w in windows_of(measures)])
+    db.execute("UPDATE sessions SET warmth_score = ? WHERE id = ?", (warmth_score_of(measures), sid))
+    timing = measures.get("timing")
+    if isinstance(timing, dict):
+        for spk, t in timing.items():
+            if isinstance(t, dict):
+                db.execute("UPDATE speakers SET turns_per_min = ?, longest_monologue_s = ? "
+                           "WHERE session_id = ? AND speaker = ?",
+                           (_num(t.get("turns_per_min")), _num(t.get("longest_monologue_s")), sid, spk))
+
+
+# -- frames files ------------------------------------------------------------------------------------------------
+def frames_to_npz_bytes(frames: dict[str, dict[str, np.ndarray]], speakers) -> bytes:
+    """Frames -> compressed ``.npz`` bytes: ``speakers`` (names, channel order) and
+    ``s{i}_{key}`` per speaker index and frame key. Every key present is kept
+    (``FRAME_KEYS`` and any the engine adds, e.g. ``hf500_db``), dtype unchanged."""
+    arrays = {"speakers": np.array(list(speakers), dtype=str)}
+    for i, spk in enumerate(speakers):
+        for key, arr in frames.get(spk, {}).items():
+            if not _FRAME_KEY_RE.fullmatch(key):
+                raise StoreError(f"frame key {key!r} of {spk}: keys must be lower-case letters, digits and _")
+            arrays[f"s{i}_{key}"] = np.asarray(arr)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
+    """Read frames from an ``.npz``: this module's layout (``speakers`` +
+    ``s{i}_{key}``) or one keyed by speaker name (``{speaker}/{key}``,
+    ``{speaker}.{key}``, ``{speaker}__{key}``, ``{speaker}_{key}``). Returns
+    ``frames[speaker][key]``, arrays of shape (n_frames,)."""
+    try:
+        with np.load(path_or_file, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise StoreError(f"cannot read frames file {path_or_file}: {exc}") from None
+    names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)
+    if list(speakers) and names != list(speakers):
+        raise StoreError(f"frames file {path_or_file} holds speakers {names}, the session {list(speakers)}")
+    frames: dict[str, dict[str, np.ndarray]] = {x: {} for x in names}
+    for k, arr in data.items():
+        for i, name in enumerate(names):
+            prefix = next((p for p in (f"s{i}_", f"{name}/", f"{name}.", f"{name}__", f"{name}_")
+                           if k.startswith(p) and _FRAME_KEY_RE.fullmatch(k[len(p):])), None)
+            if prefix:
+                key = k[len(prefix):]
+                a = np.asarray(arr)
+                frames[name][key] = a.astype(FRAME_DTYPES[key], copy=False) if key in FRAME_DTYPES else a
+                break
+    empty = [x for x, f in frames.items() if not f]
+    if empty:
+        raise StoreError(f"frames file {path_or_file} has no frames for {', '.join(empty)} "
+                         f"(keys found: {', '.join(sorted(data)) or 'none'}; expected e.g. s0_f0_hz or "
+                         f"{names[0] if names else 'therapist'}/f0_hz)")
+    lengths = {len(a) for f in frames.values() for a in f.values()}
+    if len(lengths) > 1:
+        raise StoreError(f"frames file {path_or_file}: arrays differ in length {sorted(lengths)}; "
+                         "every speaker and key must cover the same frames")
+    return frames
+
+
+def frame_keys(frames: dict[str, dict[str, np.ndarray]]) -> list[str]:
+    """Keys present in any speaker's frames: ``FRAME_KEYS`` first, then others sorted."""
+    present = {k for f in frames.values() for k in f}
+    return [k for k in FRAME_KEYS if k in present] + sorted(present - set(FRAME_KEYS))
+
+
+def n_frames_of(frames: dict[str, dict[str, np.ndarray]]) -> int:
+    return next((len(a) for f in frames.values() for a in f.values()), 0)
+
+
+def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
+    """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename."""
+    fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".tmp-", suffix=".npz")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, folder / name)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# -- validation ----------------------------------------------------------------------------------------------------
+def validate_doc(doc) -> None:
+    if not isinstance(doc, dict):
+        raise StoreError(f"a session document must be a JSON object, not {type(doc).__name__}")
+    schema = doc.get("schema")
+    if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
+        raise StoreError(f"not a prosody session (schema={schema!r}; expected 'prosody.session/N')")
+    for key, typ in (("speaker_order", list), ("speakers", dict), ("duration_s", (int, float))):
+        if not isinstance(doc.get(key), typ):
+            raise StoreError(f"session document: '{key}' missing or of the wrong type ({doc.get(key)!r})")
+
+
+def parse_when(text: str, *, end: bool = False) -> str:
+    """A user date (``YYYY-MM-DD``) or date-time (ISO 8601) -> the ISO string
+    compared with ``recorded_at``. ``end=True`` turns a bare date into the
+    start of the next day (an inclusive ``--until``)."""
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return (d + timedelta(days=1)).isoformat() if end else d.isoformat()
+        return datetime.fromisoformat(text).isoformat(timespec="seconds")
+    except ValueError:
+        raise InputError(f"date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def parse_srs(text: str) -> tuple[int, ...]:
+    try:
+        items = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        items = ()
+    if len(items) != 4 or not all(0 <= v <= 10 for v in items):
+        raise InputError(f"--srs {text!r}: expected four whole numbers 0-10 separated by commas "
+                         f"({', '.join(SRS_ITEMS)}), e.g. --srs 9,8,9,10")
+    return items
+
+
+# -- the store ----------------------------------------------------------------------------------------------------
+class Store:
+    """A session store folder. ``Store(path)`` opens it (creating it and migrating
+    its schema as needed); use as a context manager or call ``close()``."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self.db_path = self.path / DB_NAME
+        self.frames_dir = self.path / FRAMES_DIR
+        self._prepare_folder(create)
+        try:
+            self.db = sqlite3.connect(str(self.db_path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                      check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the session store {self.db_path}: {exc}") from None
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA secure_delete=ON")  # a deleted session's pages are zeroed
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(f"the session store {self.db_path} is not a readable prosody database ({exc}); "
+                             "move it aside or choose another with --store") from None
+        for suffix in ("-wal", "-shm"):
+            p = Path(str(self.db_path) + suffix)
+            if p.exists() and p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+
+    # -- opening -------------------------------------------------------------------------------------------------
+    def _prepare_folder(self, create: bool) -> None:
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise StoreError(f"store {p} is a file; --store takes a folder")
+        if not p.exists():
+            if not create:
+                raise StoreError(f"no session store at {p}")
+            p.mkdir(mode=0o700, parents=True)
+        elif not self.db_path.exists() and any(x for x in p.iterdir() if x.name != FRAMES_DIR):
+            raise StoreError(f"{p} is not empty and holds no {DB_NAME}: not a prosody store; "
+                             "choose a new or empty folder with --store")
+        os.chmod(p, 0o700)
+        self.frames_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.frames_dir, 0o700)
+        if not self.db_path.exists():
+            # create the file ourselves so that it is 0600 from the start; SQLite
+            # gives -wal and -shm the database file's mode
+            fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        os.chmod(self.db_path, 0o600)
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"the session store {self.db_path} has schema version {version}, newer than this "
+                             f"prosody understands ({SCHEMA_VERSION}); upgrade prosody")
+        if version == SCHEMA_VERSION:
+            return
+        with self._tx():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+            for v in range(version, SCHEMA_VERSION):
+                MIGRATIONS[v](self.db)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def _tx(self):
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is writing. "
+                             "Try again.") from None
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- writing -------------------------------------------------------------------------------------------------
+    def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
+             meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
+             session_id: int | None = None) -> int:
+        """Store one session; returns its ID. ``doc``: a ``prosody.session/*``
+        document (a top-level ``bookmarks`` list is taken out of it and stored
+        as bookmarks). ``frames``: ``frames[speaker][key]`` arrays of shape
+        (n_frames,), keys from ``FRAME_KEYS``; None when not available.
+
+        ``session_id``: replace that stored session (document, frames,
+        bookmarks) in one transaction, keeping its ID, uid and feedback: for
+        periodic autosaves of a live session. A session number left None with a
+        client given is the next one for that therapist and client."""
+        validate_doc(doc)
+        doc = dict(doc)
+        bookmarks = list(bookmarks) + [Bookmark(float(b["time_s"]), str(b.get("note") or ""))
+                                       for b in (doc.pop("bookmarks", None) or [])]
+        speakers = list(doc["speaker_order"])
+        if frames is not None:
+            missing = [s for s in speakers if s not in frames]
+            if missing:
+                raise StoreError(f"frames lack speaker(s) {', '.join(missing)}")
+        doc_text = json.dumps(doc, ensure_ascii=False)
+        uid = uid or secrets.token_hex(4)
+        frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
+        if frames is not None:
+            _write_private_bytes(self.frames_dir, frames_name, frames_to_npz_bytes(frames, speakers))
+        old_file = None
+        try:
+            with self._tx() as db:
+                if session_id is not None:
+                    row = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                    if row is None:
+                        raise SessionNotFoundError(f"no session {session_id} in {self.path} to replace")
+                    old_file, uid = row
+                    sid = session_id
+                    for table in ("tags", "speakers", "segments", "turns", "pauses", "transitions", "events",
+                                  "bookmarks", "measures", "rolling"):
+                        db.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
+                    db.execute("UPDATE sessions SET saved_at=?, recorded_at=?, therapist=?, client=?, "
+                               "session_number=?, notes=?, duration_s=?, turn_taking=?, schema=?, doc=?, "
+                               "frames_file=?, warmth_score=NULL WHERE id=?",
+                               (_now(), meta.recorded_at, meta.therapist, meta.client, meta.session_number,
+                                meta.notes or "", float(doc["duration_s"]), int(bool(doc.get("turn_taking"))),
+                                doc["schema"], doc_text, frames_name, sid))
+                else:
+                    number = meta.session_number
+                    if number is None and meta.client:
+                        number = db.execute("SELECT COALESCE(MAX(session_number), 0) + 1 FROM sessions "
+                                            "WHERE client = ? AND therapist IS ?",
+                                            (meta.client, meta.therapist)).fetchone()[0]
+                    try:
+                        cur = db.execute(
+                            "INSERT INTO sessions (uid, saved_at, recorded_at, therapist, client, session_number, "
+                            "notes, duration_s, turn_taking, schema, doc, frames_file) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (uid, _now(), meta.recorded_at, meta.therapist, meta.client, number, meta.notes or "",
+                             float(doc["duration_s"]), int(bool(doc.get("turn_taking"))), doc["schema"], doc_text,
+                             frames_name))
+                    except sqlite3.IntegrityError:
+                        other = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
+                        raise StoreError(f"session uid {uid} is already in the store as session "
+                                         f"{other[0] if other else '?'}; import it as a new session "
+                                         "(--new-id) or delete that one first") from None
+                    sid = cur.lastrowid
+                self._insert_children(db, sid, doc, meta, bookmarks, feedback)
+        except BaseException:
+            if frames_name:
+                try:
+                    (self.frames_dir / frames_name).unlink()
+                except FileNotFoundError:
+                    pass
+            raise
+        if old_file and old_file != frames_name:
+            try:
+                (self.frames_dir / old_file).unlink()
+            except FileNotFoundError:
+                pass
+        return sid
+
+    def save_session(self, session, *, meta: SessionMeta = SessionMeta(), bookmarks=(),
+                     session_id: int | None = None) -> int:
+        """Store a ``prosody.session.Session`` (document and frames)."""
+        return self.save(session.to_json_dict(), session.frames, meta=meta, bookmarks=bookmarks,
+                         session_id=session_id)
+
+    @staticmethod
+    def _insert_children(db, sid: int, doc: dict, meta: SessionMeta, bookmarks, feedback) -> None:
+        roles = speaker_roles(doc["speaker_order"])
+        db.executemany("INSERT OR IGNORE INTO tags (session_id, tag) VALUES (?, ?)",
+                       [(sid, t) for t in meta.tags])
+        cols = ", ".join(SPEAKER_COLUMNS)
+        marks = ", ".join("?" * (4 + len(SPEAKER_COLUMNS)))
+        db.executemany(
+            f"INSERT INTO speakers (session_id, position, speaker, role, {cols}) VALUES ({marks})",
+            [(sid, i, spk, roles[spk], *(_num(doc["speakers"].get(spk, {}).get(c)) for c in SPEAKER_COLUMNS))
+             for i, spk in enumerate(doc["speaker_order"])])
+        for table in ("segments", "turns", "pauses"):
+            db.executemany(f"INSERT INTO {table} (session_id, speaker, start_s, end_s) VALUES (?,?,?,?)",
+                           [(sid, x["speaker"], x["start_s"], x["end_s"]) for x in doc.get(table) or []])
+        db.executemany(
+            "INSERT INTO transitions (session_id, from_speaker, to_speaker, from_end_s, to_start_s, offset_s, kind) "
+            "VALUES (?,?,?,?,?,?,?)",
+            [(sid, t["from_speaker"], t["to_speaker"], t["from_end_s"], t["to_start_s"], t["offset_s"], t["kind"])
+             for t in doc.get("transitions") or []])
+        db.executemany("INSERT INTO events (session_id, kind, speaker, start_s, end_s) VALUES (?,?,?,?,?)",
+                       [(sid, e["kind"], e["speaker"], e["start_s"], e["end_s"]) for e in doc.get("events") or []])
+        db.executemany("INSERT INTO bookmarks (session_id, time_s, note) VALUES (?,?,?)",
+                       [(sid, b.time_s, b.note) for b in bookmarks])
+        db.executemany("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) "
+                       "VALUES (?,?,?,?,?)",
+                       [(sid, f.kind, json.dumps(list(f.items)), f.total, f.given_at) for f in feedback])
+        _insert_measures(db, sid, doc)
+
+    def add_feedback(self, ref, *, srs: tuple[int, ...] | None = None, rating: int | None = None,
+                     given_at: str | None = None) -> Feedback:
+        """Attach the client's feedback; a second one of the same kind replaces the first."""
+        if (srs is None) == (rating is None):
+            raise InputError("give either --srs A,B,C,D (Session Rating Scale, 0-10 each) or --rating 1-5")
+        if srs is not None:
+            srs = tuple(srs)
+            if len(srs) != 4 or not all(isinstance(v, int) and 0 <= v <= 10 for v in srs):
+                raise InputError(f"srs={srs}: the Session Rating Scale has four items, each 0-10")
+            fb = Feedback("srs", srs, given_at or _now())
+        else:
+            if not (isinstance(rating, int) and 1 <= rating <= 5):
+                raise InputError(f"--rating {rating}: expected a whole number 1-5")
+            fb = Feedback("rating", (rating,), given_at or _now())
+        sid = self.resolve(ref)
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) VALUES (?,?,?,?,?)",
+                       (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
+        return fb
+
+    def add_bookmark(self, ref, time_s: float, note: str = "") -> None:
+        sid = self.resolve(ref)
+        with self._tx() as db:
+            db.execute("INSERT INTO bookmarks (session_id, time_s, note) VALUES (?,?,?)", (sid, float(time_s), note))
+
+    def delete(self, ref) -> int:
+        """Remove a session: its rows (zeroed on disk: ``secure_delete``), its
+        frames file, and the copy SQLite may still hold in the WAL."""
+        sid = self.resolve(ref)
+        with self._tx() as db:
+            frames_file = db.execute("SELECT frames_file FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
+            db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+        if frames_file:
+            try:
+                (self.frames_dir / frames_file).unlink()
+            except FileNotFoundError:
+                pass
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:
+            pass  # a reader holds the WAL; the next checkpoint overwrites it
+        return sid
+
+    def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
+        """Remove frames files no session references (left by a crash between
+        writing the file and committing), older than ``min_age_s``."""
+        referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions WHERE frames_file IS NOT NULL")}
+        removed = []
+        cutoff = time.time() - min_age_s
+        for p in self.frames_dir.iterdir():
+            if p.name not in referenced and p.stat().st_mtime < cutoff:
+                p.unlink()
+                removed.append(p.name)
+        return removed
+
+    # -- reading -------------------------------------------------------------------------------------------------
+    def resolve(self, ref) -> int:
+        """A session reference -> its ID: the integer ID (``12`` or ``#12``),
+        a uid or a unique uid prefix of at least 4 characters, or ``last``."""
+        text = str(ref).strip().lstrip("#")
+        if text == "last":
+            row = self.db.execute("SELECT id FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
+            if row:
+                return row[0]
+            raise SessionNotFoundError(f"the store {self.path} holds no sessions yet")
+        if text.isdigit():
+            row = self.db.execute("SELECT id FROM sessions WHERE id = ?", (int(text),)).fetchone()
+            if row:
+                return row[0]
+        elif len(text) >= 4:
+            rows = self.db.execute("SELECT id FROM sessions WHERE uid LIKE ? ESCAPE '\\'",
+                                   (text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",)
+                                   ).fetchall()
+            if len(rows) == 1:
+                return rows[0][0]
+            if len(rows) > 1:
+                raise SessionNotFoundError(f"session {ref!r} is ambiguous ({len(rows)} uids start with it); "
+                                           "give more characters or the numeric ID")
+        raise SessionNotFoundError(f"no session {ref!r} in {self.path}; `prosody sessions` lists them")
+
+    _INFO_SQL = """
+SELECT s.id, s.uid, s.therapist, s.client, s.recorded_at, s.session_number, s.notes,
+       (SELECT group_concat(tag, char(31)) FROM tags t WHERE t.session_id = s.id),
+       s.saved_at, s.duration_s,
+       (SELECT group_concat(speaker, char(31)) FROM (SELECT speaker FROM speakers p WHERE p.session_id = s.id
+                                                    ORDER BY position)),
+       s.warmth_score,
+       (SELECT total FROM feedback f WHERE f.session_id = s.id AND f.kind = 'srs'),
+       (SELECT total FROM feedback f WHERE f.session_id = s.id AND f.kind = 'rating'),
+       s.frames_file IS NOT NULL
+FROM sessions s"""
+
+    @staticmethod
+    def _info(row) -> SessionInfo:
+        (sid, uid, therapist, client, recorded_at, number, notes, tags, saved_at, duration_s, speakers, warmth,
+         srs, rating, has_frames) = row
+        meta = SessionMeta(therapist=therapist, client=client, recorded_at=recorded_at, session_number=number,
+                           notes=notes or "", tags=tuple(sorted(tags.split("\x1f"))) if tags else ())
+        return SessionInfo(id=sid, uid=uid, meta=meta, saved_at=saved_at, duration_s=duration_s,
+                           speakers=tuple(speakers.split("\x1f")) if speakers else (), warmth_score=warmth,
+                           srs_total=srs, rating=rating, has_frames=bool(has_frames))
+
+    def list(self, *, therapist: str | None = None, client: str | None = None, tag: str | None = None,
+             since: str | None = None, until: str | None = None, ids=None) -> list[SessionInfo]:
+        """Sessions matching every filter given, oldest first (by ``recorded_at``,
+        then ID). ``since`` / ``until``: dates or date-times, inclusive."""
+        where, args = [], []
+        if therapist is not None:
+            where.append("s.therapist = ?")
+            args.append(therapist)
+        if client is not None:
+            where.append("s.client = ?")
+            args.append(client)
+        if tag is not None:
+            where.append("EXISTS (SELECT 1 FROM tags t WHERE t.session_id = s.id AND t.tag = ?)")
+            args.append(tag)
+        if since is not None:
+            where.append("s.recorded_at >= ?")
+            args.append(parse_when(since))
+        if until is not None:
+            end = parse_when(until, end=True)
+            where.append("s.recorded_at < ?" if len(until) == 10 else "s.recorded_at <= ?")
+            args.append(end)
+        if ids is not None:
+            ids = [int(i) for i in ids]
+            where.append(f"s.id IN ({', '.join('?' * len(ids))})")
+            args.extend(ids)
+        sql = self._INFO_SQL + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY s.recorded_at IS NULL, s.recorded_at, s.id"
+        return [self._info(r) for r in self.db.execute(sql, args)]
+
+    def info(self, ref) -> SessionInfo:
+        sid = self.resolve(ref)
+        return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
+
+    def get(self, ref) -> StoredSession:
+        info = self.info(ref)
+        doc = json.loads(self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
+        bookmarks = tuple(Bookmark(t, n) for t, n in self.db.execute(
+            "SELECT time_s, note FROM bookmarks WHERE session_id = ? ORDER BY time_s, rowid", (info.id,)))
+        feedback = tuple(Feedback(k, tuple(json.loads(items)), g) for k, items, g in self.db.execute(
+            "SELECT kind, items, given_at FROM feedback WHERE session_id = ? ORDER BY kind", (info.id,)))
+        return StoredSession(info=info, doc=doc, bookmarks=bookmarks, feedback=feedback)
+
+    def frames(self, ref) -> dict[str, dict[str, np.ndarray]] | None:
+        """The session's per-frame features, or None when it was saved without."""
+        sid = self.resolve(ref)
+        name, doc_text = self.db.execute("SELECT frames_file, doc FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if name is None:
+            return None
+        path = self.frames_dir / name
+        if not path.exists():
+            raise StoreError(f"session {sid}: its frames file {path} is missing")
+        return read_frames_npz(path, json.loads(doc_text)["speaker_order"])
+
+    def bundle(self, ref) -> ExportBundle:
+        s = self.get(ref)
+        return ExportBundle(doc=s.doc, meta=s.info.meta, bookmarks=s.bookmarks, feedback=s.feedback,
+                            frames=self.frames(s.info.id), uid=s.info.uid)
+
+    def import_bundle(self, b: ExportBundle, *, new_id: bool = False) -> int:
+        return self.save(b.doc, b.frames, meta=b.meta, bookmarks=b.bookmarks, feedback=b.feedback,
+                         uid=None if new_id else b.uid)
+
+    def metrics(self, ids) -> dict[int, dict[str, float | None]]:
+        """Numbers to compare sessions by, per session ID: ``{role}.{speaker
+        column}`` (e.g. ``therapist.gap_median_s``), every flattened measure
+        (e.g. ``warmth.score``, ``attunement.proximity.pitch.value``,
+        ``timing.client.turns_per_min``), ``duration_s``, ``feedback.srs_total``,
+        ``feedback.srs.{i}`` and ``feedback.rating``. Read from the normalised
+        tables only (no document parsing), so a trend over many sessions is fast."""
+        ids = [int(i) for i in ids]
+        out: dict[int, dict[str, float | None]] = {i: {} for i in ids}
+        if not ids:
+            return out
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start:chunk_start + 500]
+            q = ", ".join("?" * len(chunk))
+            for sid, duration_s in self.db.execute(f"SELECT id, duration_s FROM sessions WHERE id IN ({q})", chunk):
+                out[sid]["duration_s"] = duration_s
+            cols = SPEAKER_COLUMNS + ("turns_per_min", "longest_monologue_s")
+            for row in self.db.execute(f"SELECT session_id, role, {', '.join(cols)} FROM speakers "
+                                       f"WHERE session_id IN ({q})", chunk):
+                for c, v in zip(cols, row[2:]):
+                    out[row[0]][f"{row[1]}.{c}"] = v
+            for sid, key, value in self.db.execute(f"SELECT session_id, key, value FROM measures "
+                                                   f"WHERE session_id IN ({q})", chunk):
+                out[sid][key] = value
+            for sid, kind, items, total in self.db.execute(
+                    f"SELECT session_id, kind, items, total FROM feedback WHERE session_id IN ({q})", chunk):
+                if kind == "srs":
+                    out[sid]["feedback.srs_total"] = total
+                    for i, v in enumerate(json.loads(items)):
+                        out[sid][f"feedback.srs.{i + 1}"] = v
+                else:
+                    out[sid]["feedback.rating"] = total
+        return out
+
+    def windows(self, ref, kind: str = "window") -> list[dict]:
+        """Stored rolling windows (``kind="window"``) or phases (``"phase"``), in order."""
+        sid = self.resolve(ref)
+        return [json.loads(d) for (d,) in self.db.execute(
+            "SELECT doc FROM rolling WHERE session_id = ? AND kind = ? ORDER BY idx", (sid, kind))]
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# -- export and import --------------------------------------------------------------------------------------------
+EXPORT_FORMAT = "prosody.store-export/1"
+EXPORT_KEY = "prosody_store"          # top-level key of an exported JSON holding the store's metadata
+PARQUET_META_KEY = b"prosody.export"  # Parquet file metadata key holding the same JSON (frames are the rows)
+EXPORT_FORMATS = ("json", "csv", "parquet", "rttm")
+
+
+def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
+    """The JSON export: the session document unchanged, ``bookmarks`` (as live
+    capture writes them) and ``prosody_store`` (metadata, feedback, uid, and the
+    name of the frames file written beside it, if any)."""
+    m = b.meta
+    return {**b.doc,
+            "bookmarks": [{"time_s": k.time_s, "note": k.note} for k in b.bookmarks],
+            EXPORT_KEY: {"format": EXPORT_FORMAT, "uid": b.uid, "therapist": m.therapist, "client": m.client,
+                         "recorded_at": m.recorded_at, "session_number": m.session_number, "notes": m.notes,
+                         "tags": list(m.tags),
+                         "feedback": [{"kind": f.kind, "items": list(f.items), "given_at": f.given_at}
+                                      for f in b.feedback],
+                         "frames_file": frames_file}}
+
+
+def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = None) -> ExportBundle:
+    """Inverse of ``export_dict``; also accepts a plain session JSON (from
+    ``prosody analyze --json``) or one from live capture (with ``bookmarks``)."""
+    if not isinstance(d, dict):
+        raise StoreError("not a prosody session: the JSON is not an object")
+    d = dict(d)
+    st = d.pop(EXPORT_KEY, None) or {}
+    raw_marks = d.pop("bookmarks", None) or []
+    validate_doc(d)
+    try:
+        bookmarks = tuple(Bookmark(float(x["time_s"]), str(x.get("note") or "")) for x in raw_marks)
+        feedback = tuple(Feedback(str(f["kind"]), tuple(int(v) for v in f["items"]), str(f["given_at"]))
+                         for f in st.get("feedback") or [])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"bookmarks or feedback malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
+    meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
+                       recorded_at=st.get("recorded_at") or default_recorded_at,
+                       session_number=st.get("session_number"), notes=st.get("notes") or "",
+                       tags=tuple(st.get("tags") or ()))
+    return ExportBundle(doc=d, meta=meta, bookmarks=bookmarks, feedback=feedback, frames=frames, uid=st.get("uid"))
+
+
+def frames_table(frames: dict[str, dict[str, np.ndarray]], speakers, hop_s: float = 0.01):
+    """Frames -> pyarrow Table, one row per speaker and frame: ``time_s`` (frame
+    centre), ``speaker``, then one column per frame key (dtypes as stored; a key
+    one speaker lacks is null for it)."""
+    pa = _pyarrow()
+    keys = frame_keys(frames) or list(FRAME_KEYS)
+    n = n_frames_of(frames)
+    centres = (np.arange(n) + 0.5) * hop_s
+    cols = {"time_s": pa.array(np.tile(centres, len(speakers)), pa.float64()),
+            "speaker": pa.array([spk for spk in speakers for _ in range(n)], pa.string())}
+    for k in keys:
+        parts = [pa.array(frames[spk][k]) if k in frames.get(spk, {}) else
+                 pa.nulls(n, pa.from_numpy_dtype(np.dtype(FRAME_DTYPES.get(k, np.float32)))) for spk in speakers]
+        cols[k] = pa.concat_arrays(parts) if parts else pa.array([], pa.float32())
+    return pa.table(cols)
+
+
+def _pyarrow():
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise StoreError("Parquet needs pyarrow, which is not installed: pip install 'prosody[parquet]' "
+                         "(or pip install pyarrow)") from None
+    return pyarrow
+
+
+def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str = "session") -> list[Path]:
+    """Write ``b`` as ``fmt`` (json | csv | parquet | rttm) to ``path``, owner-only
+    and atomically; returns the files written. JSON writes the frames beside it as
+    ``<stem>.frames.npz`` (when the session has frames)."""
+    from .session import write_private
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"--format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
+    path = Path(path)
+    if not path.resolve().parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.resolve().parent} does not exist")
+    if fmt == "parquet":
+        _pyarrow()
+        import pyarrow.parquet as pq
+        speakers = b.doc["speaker_order"]
+        table = frames_table(b.frames or {x: {} for x in speakers}, speakers, float(b.doc.get("frame_hop_s") or 0.01))
+        meta = dict(table.schema.metadata or {})
+        meta[PARQUET_META_KEY] = json.dumps({**export_dict(b), "has_frames": b.frames is not None},
+                                            ensure_ascii=False).encode()
+        table = table.replace_schema_metadata(meta)
+        fd, tmp = tempfile.mkstemp(dir=str(path.resolve().parent), prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            os.chmod(tmp, 0o600)
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return [path]
+    if fmt == "json":
+        written = []
+        frames_file = None
+        if b.frames is not None:
+            frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
+            _write_private_bytes(frames_path.resolve().parent, frames_path.name,
+                                 frames_to_npz_bytes(b.frames, b.doc["speaker_order"]))
+            frames_file = frames_path.name
+            written.append(frames_path)
+        write_private(path, json.dumps(export_dict(b, frames_file=frames_file), indent=2, ensure_ascii=False) + "\n")
+        return [path] + written
+    write_private(path, export_text(b, fmt, uri=uri))
+    return [path]
+
+
+def export_text(b: ExportBundle, fmt: str, *, uri: str = "session") -> str:
+    """``fmt`` json (without frames), csv (per-frame, as ``prosody analyze
+    --frames``) or rttm (speech segments) as text."""
+    from .session import Session
+    from .types import Segment
+    if fmt == "json":
+        return json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n"
+    speakers = tuple(b.doc["speaker_order"])
+    if fmt == "rttm":
+        s = Session(speakers=speakers, segments=[Segment(x["speaker"], x["start_s"], x["end_s"])
+                                                 for x in b.doc.get("segments") or []])
+        return s.to_rttm(uri)
+    if fmt == "csv":
+        if b.frames is None:
+            raise StoreError("this session was saved without per-frame features: no CSV of frames to export")
+        # the one CSV writer is Session.to_frames_csv; a key it reads that this
+        # (older) session lacks is written empty (NaN)
+        n = n_frames_of(b.frames)
+        fr = {spk: dict(b.frames[spk]) for spk in speakers}
+        for _ in range(16):
+            try:
+                return Session(speakers=speakers, n_frames=n, frames=fr).to_frames_csv()
+            except KeyError as exc:
+                for spk in speakers:
+                    fr[spk][exc.args[0]] = np.full(n, np.nan, np.float32)
+    raise InputError(f"--format {fmt!r} cannot be written as text; give -o PATH")
+
+
+def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | None = None) -> ExportBundle:
+    """Read a session to import: an exported or analysed JSON (frames from
+    ``frames_path``, the file named in the export, or ``<stem>.frames.npz`` /
+    ``<stem>.npz`` / ``<stem>_frames.npz`` beside it), or an exported Parquet."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"cannot import {path}: no such file")
+    mtime = datetime.fromtimestamp(path.stat().st_mtime)
+    if path.suffix.lower() == ".parquet":
+        pa = _pyarrow()
+        import pyarrow.parquet as pq
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise StoreError(f"cannot read {path} as Parquet: {exc}") from None
+        meta = (table.schema.metadata or {}).get(PARQUET_META_KEY)
+        if meta is None:
+            raise StoreError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
+                             "metadata)")
+        d = json.loads(meta)
+        has_frames = d.pop("has_frames", True)
+        b = bundle_from_dict(d)
+        if has_frames:
+            b.frames = {}
+            speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
+            keys = [c for c in table.column_names if c not in ("time_s", "speaker")]
+            for spk in b.doc["speaker_order"]:
+                mask = speaker_col == spk
+                b.frames[spk] = {}
+                for k in keys:
+                    col = table.column(k).filter(pa.array(mask))
+                    if col.null_count < len(col) or len(col) == 0:
+                        b.frames[spk][k] = np.asarray(col.to_numpy(zero_copy_only=False))
+        return b
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"cannot import {path}: not JSON ({exc})") from None
+    duration = d.get("duration_s") if isinstance(d, dict) else None
+    default_when = (mtime - timedelta(seconds=float(duration or 0))).isoformat(timespec="seconds")
+    named = ((d.get(EXPORT_KEY) or {}).get("frames_file") if isinstance(d, dict) else None)
+    if frames_path is None:
+        stem = path.name.removesuffix(path.suffix)
+        candidates = ([path.with_name(named)] if named else []) + [
+            path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz")]
+        frames_path = next((c for c in candidates if c.is_file()), None)
+    elif not Path(frames_path).is_file():
+        raise InputError(f"--frames {frames_path}: no such file")
+    b = bundle_from_dict(d, default_recorded_at=default_when)
+    if frames_path is not None:
+        b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
+    return b

@@ -1,0 +1,298 @@
+"""PitchTracker: planted F0 on synthetic signals, streaming equivalence, limits, PTDB-TUG GPE."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from prosody.config import PitchConfig
+from prosody.errors import ConfigError, InputError
+from prosody.pitch import PitchFrames, PitchTracker
+from prosody.timebase import GRID, Grid
+
+SR = GRID.sample_rate
+HOP = GRID.hop_length
+
+
+def harmonic(f0_hz, duration_s: float, *, harmonics=range(1, 40), amps=None, seed: int = 0,
+             peak: float = 0.3) -> np.ndarray:
+    """Sum of sine harmonics of ``f0_hz`` (a number, or an array of the instantaneous F0 per
+    sample) below 7 kHz, random phases; shape (round(duration_s * SR),), peak ``peak``."""
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * SR))
+    f = np.broadcast_to(np.asarray(f0_hz, dtype=np.float64), (n,))
+    phase = 2.0 * np.pi * np.cumsum(f) / SR
+    x = np.zeros(n)
+    for h in harmonics:
+        if h * f.max() >= 7000.0:
+            break
+        a = 1.0 / h if amps is None else amps(h)
+        x += a * np.sin(h * phase + rng.uniform(0.0, 2.0 * np.pi))
+    return peak * x / np.abs(x).max()
+
+
+def track(x: np.ndarray, config: PitchConfig = PitchConfig()) -> tuple[np.ndarray, np.ndarray]:
+    tracker = PitchTracker(config)
+    parts = [tracker.push(x), tracker.flush()]
+    return (np.concatenate([p.f0_hz for p in parts]), np.concatenate([p.voiced_prob for p in parts]))
+
+
+def cents(est_hz, ref_hz) -> np.ndarray:
+    return 1200.0 * np.log2(np.asarray(est_hz, dtype=np.float64) / ref_hz)
+
+
+def band_limit(x: np.ndarray, lo_hz: float = 300.0, hi_hz: float = 3400.0) -> np.ndarray:
+    sos = scipy.signal.butter(8, [lo_hz, hi_hz], btype="bandpass", fs=SR, output="sos")
+    return scipy.signal.sosfiltfilt(sos, x)
+
+
+INNER = slice(10, -10)  # frames whose window lies wholly inside a 1 s test signal
+
+
+# ---- planted F0 -----------------------------------------------------------
+
+@pytest.mark.parametrize("f0_hz", [80.0, 120.0, 220.0, 440.0])
+@pytest.mark.parametrize("kind", ["full", "missing_fundamental", "telephone"])
+def test_steady_harmonic_tone_within_10_cents(f0_hz, kind):
+    if kind == "full":
+        x = harmonic(f0_hz, 1.0, seed=1)
+    elif kind == "missing_fundamental":
+        x = harmonic(f0_hz, 1.0, harmonics=range(2, 40), seed=2)
+    else:
+        x = band_limit(harmonic(f0_hz, 1.0, amps=lambda h: 1.0, seed=3))
+    f0, prob = track(x)
+    inner_f0, inner_prob = f0[INNER], prob[INNER]
+    assert np.all(inner_prob >= 0.5), f"{kind} {f0_hz} Hz: unvoiced frames {np.flatnonzero(inner_prob < 0.5)}"
+    err = np.abs(cents(inner_f0, f0_hz))
+    assert np.median(err) <= 10.0
+    assert err.max() <= 25.0  # and no frame off by a gross error
+
+
+def test_silence_is_unvoiced():
+    f0, prob = track(np.zeros(SR))
+    assert np.all(np.isnan(f0))
+    assert np.all(prob < 0.1)
+
+
+def test_white_noise_is_unvoiced():
+    x = 0.1 * np.random.default_rng(4).standard_normal(2 * SR)
+    f0, prob = track(x)
+    assert np.mean(np.isnan(f0)) >= 0.97
+    assert np.median(prob) < 0.2
+
+
+def test_tone_in_noise_then_silence():
+    """Voiced where the tone is (SNR 10 dB over 0-2 kHz), unvoiced in the silence after it."""
+    rng = np.random.default_rng(5)
+    tone = harmonic(150.0, 1.0, seed=6)
+    x = np.concatenate([tone + 0.03 * rng.standard_normal(SR), np.zeros(SR)])
+    f0, prob = track(x)
+    assert np.mean(prob[10:90] >= 0.5) >= 0.95
+    assert np.median(np.abs(cents(f0[10:90], 150.0))) <= 10.0
+    assert np.all(np.isnan(f0[120:]))
+
+
+def test_glide_is_followed_within_20_cents():
+    n = 2 * SR
+    t = np.arange(n) / SR
+    f_inst = 100.0 * 2.0 ** (1.5 * t / 2.0)  # 100 -> 283 Hz, 0.75 octave per second
+    x = harmonic(f_inst, 2.0, seed=7)
+    f0, prob = track(x)
+    centres = GRID.frame_centre_s(np.arange(len(f0)))
+    planted = 100.0 * 2.0 ** (1.5 * centres / 2.0)
+    inner = slice(10, len(f0) - 10)
+    assert np.all(prob[inner] >= 0.5)
+    assert np.max(np.abs(cents(f0[inner], planted[inner]))) <= 20.0
+
+
+def test_strong_second_harmonic_gives_no_octave_jump():
+    """The 2nd harmonic 12 dB above the 1st (and a weak 3rd): the F0 stays put."""
+    n = 2 * SR
+    t = np.arange(n) / SR
+    f_inst = 110.0 + 20.0 * np.sin(2.0 * np.pi * 1.5 * t)  # intonation-like wobble
+    x = harmonic(f_inst, 2.0, harmonics=range(1, 4), amps=lambda h: {1: 1.0, 2: 4.0, 3: 0.5}[h], seed=8)
+    f0, prob = track(x)
+    planted = 110.0 + 20.0 * np.sin(2.0 * np.pi * 1.5 * GRID.frame_centre_s(np.arange(len(f0))))
+    inner = slice(10, len(f0) - 10)
+    assert np.all(prob[inner] >= 0.5)
+    ratio = f0[inner] / planted[inner]
+    assert np.all(np.abs(ratio - 1.0) < 0.05), f"octave jumps at frames {np.flatnonzero(np.abs(ratio - 1) >= 0.05)}"
+
+
+def test_search_range_is_respected():
+    config = PitchConfig(fmin_hz=100.0, fmax_hz=400.0)
+    f0, _ = track(harmonic(80.0, 1.0, seed=9), config)
+    voiced = f0[np.isfinite(f0)]
+    assert np.all((voiced >= 100.0 * 0.97) & (voiced <= 400.0 * 1.03))
+    assert not np.any(np.abs(cents(voiced, 80.0)) < 100.0)
+    f0, _ = track(harmonic(500.0, 1.0, seed=10), config)
+    voiced = f0[np.isfinite(f0)]
+    assert not np.any(np.abs(cents(voiced, 500.0)) < 100.0)
+    # inside the range the same tones are found
+    f0, _ = track(harmonic(120.0, 1.0, seed=9), config)
+    assert np.median(np.abs(cents(f0[INNER], 120.0))) <= 10.0
+
+
+def test_high_fmax_uses_a_faster_analysis_rate():
+    config = PitchConfig(fmin_hz=200.0, fmax_hz=1500.0)
+    f0, prob = track(harmonic(1000.0, 1.0, seed=11), config)
+    assert np.all(prob[INNER] >= 0.5)
+    assert np.median(np.abs(cents(f0[INNER], 1000.0))) <= 10.0
+
+
+# ---- streaming contract ---------------------------------------------------------
+
+def _test_signal() -> np.ndarray:
+    """3.5 s: tone, silence, glide, noise, missing-fundamental tone ending mid-frame."""
+    rng = np.random.default_rng(12)
+    t = np.arange(SR) / SR
+    parts = [
+        harmonic(130.0, 0.8, seed=13),
+        np.zeros(SR // 4),
+        harmonic(180.0 * 2.0 ** (-0.8 * t), 1.0, seed=14),
+        0.05 * rng.standard_normal(SR // 2),
+        harmonic(240.0, 0.9, harmonics=range(2, 30), seed=15),
+    ]
+    return np.concatenate(parts)[: int(3.45 * SR) + 37]
+
+
+def _push_blocks(tracker: PitchTracker, x: np.ndarray, sizes) -> list[PitchFrames]:
+    out, pos = [], 0
+    for size in sizes:
+        out.append(tracker.push(x[pos:pos + size]))
+        pos += size
+    out.append(tracker.push(x[pos:]))
+    out.append(tracker.flush())
+    return out
+
+
+def _joined(parts: list[PitchFrames]) -> tuple[np.ndarray, np.ndarray]:
+    expected_start = 0
+    for p in parts:
+        assert p.start_frame == expected_start
+        assert p.f0_hz.dtype == np.float32 and p.voiced_prob.dtype == np.float32
+        assert p.f0_hz.shape == p.voiced_prob.shape == (p.n_frames,)
+        expected_start += p.n_frames
+    return np.concatenate([p.f0_hz for p in parts]), np.concatenate([p.voiced_prob for p in parts])
+
+
+def test_frame_count_is_ceil_of_samples_over_hop():
+    for n in (0, 1, 159, 160, 161, 16000, 16037):
+        f0, prob = _joined(_push_blocks(PitchTracker(), harmonic(200.0, 1.1, seed=16)[:n], []))
+        assert len(f0) == -(-n // HOP)
+
+
+def test_random_blocks_give_bit_identical_output():
+    x = _test_signal()
+    whole_f0, whole_prob = _joined(_push_blocks(PitchTracker(), x, []))
+    assert len(whole_f0) == -(-len(x) // HOP)
+    rng = np.random.default_rng(17)
+    schedules = [[1] * 2500 + [3] * 400]  # sample by sample through the start
+    for _ in range(3):
+        sizes, total = [], 0
+        while total < len(x):
+            size = int(np.exp(rng.uniform(0.0, np.log(10 * SR))))  # 1 sample .. 10 s, log-uniform
+            sizes.append(size)
+            total += size
+        schedules.append(sizes)
+    for sizes in schedules:
+        f0, prob = _joined(_push_blocks(PitchTracker(), x, sizes))
+        assert np.array_equal(f0, whole_f0, equal_nan=True)
+        assert np.array_equal(prob, whole_prob)
+    # float32 input gives the same frames as the float64 of the same values
+    x32 = x.astype(np.float32)
+    a = _joined(_push_blocks(PitchTracker(), x32, []))
+    b = _joined(_push_blocks(PitchTracker(), x32.astype(np.float64), [777] * 30))
+    assert np.array_equal(a[0], b[0], equal_nan=True)
+
+
+def test_voicing_and_f0_agree_and_prob_in_range():
+    f0, prob = _joined(_push_blocks(PitchTracker(), _test_signal(), []))
+    assert np.all((prob >= 0.0) & (prob <= 1.0))
+    assert np.array_equal(np.isfinite(f0), prob >= 0.5)
+
+
+def test_declared_latency_is_honoured():
+    tracker = PitchTracker()
+    x = _test_signal()
+    returned = 0
+    for k in range(1, len(x) // HOP + 1):
+        returned += tracker.push(x[(k - 1) * HOP:k * HOP]).n_frames
+        assert returned >= k - tracker.latency_frames
+    assert tracker.latency_frames * GRID.hop_s == pytest.approx(tracker.latency_s)
+
+
+def test_reset_starts_a_new_stream():
+    x = _test_signal()
+    tracker = PitchTracker()
+    first = _joined(_push_blocks(tracker, x, [5000]))
+    tracker.reset()
+    second = _joined(_push_blocks(tracker, x, []))
+    assert np.array_equal(first[0], second[0], equal_nan=True)
+
+
+# ---- validation --------------------------------------------------------------------
+
+def test_bad_inputs_raise_input_error():
+    tracker = PitchTracker()
+    with pytest.raises(InputError, match="1-D"):
+        tracker.push(np.zeros((100, 2)))
+    with pytest.raises(InputError, match="float32 or float64"):
+        tracker.push(np.zeros(100, dtype=np.int16))
+    x = np.zeros(100)
+    x[7] = np.nan
+    with pytest.raises(InputError, match=r"samples\[7\]"):
+        tracker.push(x)
+    tracker.flush()
+    with pytest.raises(InputError, match="reset"):
+        tracker.push(np.zeros(10))
+    assert tracker.flush().n_frames == 0
+
+
+def test_bad_configs_raise_config_error():
+    with pytest.raises(ConfigError, match="one octave"):
+        PitchTracker(PitchConfig(fmin_hz=300.0, fmax_hz=400.0))
+    with pytest.raises(ConfigError, match="below 30"):
+        PitchTracker(PitchConfig(fmin_hz=20.0, fmax_hz=400.0))
+    with pytest.raises(ConfigError, match="odd"):
+        PitchTracker(grid=Grid(sample_rate=16000, hop_length=161))
+    with pytest.raises(ConfigError, match="too high"):
+        PitchTracker(PitchConfig(fmin_hz=500.0, fmax_hz=1900.0), grid=Grid(sample_rate=6000, hop_length=60))
+
+
+# ---- PTDB-TUG (Pirker et al. 2011): real speech against the laryngograph reference ----
+
+def _corpus() -> Path:
+    env = os.environ.get("PROSODY_CORPUS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@pytest.mark.parametrize("speaker", ["F01", "M01"])
+@pytest.mark.parametrize("condition", ["clean", "telephone"])
+def test_ptdb_tug_gross_pitch_error(speaker, condition):
+    base = _corpus() / "PTDB-TUG"
+    wav, ref_path = base / f"mic_{speaker}_sa1.wav", base / f"ref_{speaker}_sa1.f0"
+    if not (wav.is_file() and ref_path.is_file()):
+        pytest.skip(f"PTDB-TUG files not found under {base}; set PROSODY_CORPUS to the corpus folder")
+    soundfile = pytest.importorskip("soundfile")
+    soxr = pytest.importorskip("soxr")
+    x, sr = soundfile.read(wav, dtype="float64")
+    y = soxr.resample(x, sr, SR, quality="HQ")
+    if condition == "telephone":
+        y = band_limit(y)
+    f0, _ = track(y)
+    ref = np.loadtxt(ref_path, ndmin=2)[:, 0]
+    # reference row k is centred at k * 10 ms + 16 ms: nearest grid frame k + 1
+    frames = np.rint((0.016 + 0.010 * np.arange(len(ref))) / GRID.hop_s - 0.5).astype(int)
+    est = f0[frames]
+    ref_v, est_v = ref > 0, np.isfinite(est)
+    both = ref_v & est_v
+    gross = np.abs(est[both] / ref[both] - 1.0) > 0.2
+    gpe_pct = 100.0 * gross.mean()
+    vde_pct = 100.0 * np.mean(ref_v != est_v)
+    assert both.sum() > 100
+    assert gpe_pct <= (1.0 if condition == "clean" else 2.0)
+    assert vde_pct <= 8.0
