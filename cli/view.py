@@ -51,8 +51,59 @@ def summary_view(session: dict):
         n_ov = sum(1 for t in tr if t["kind"] == "overlap")
         parts.append(Text(f"{len(tr)} speaker changes ({len(tr) - n_ov} gaps, {n_ov} overlaps); "
                           f"{len(session['events'])} backchannels/interruptions", style="dim"))
+    m = session.get("measures")
+    if m:
+        parts += measures_views(m, speakers, session["turn_taking"])
     for note in session["notes"]:
         parts.append(Text(f"note: {note}", style="yellow"))
     for w in session["warnings"]:
         parts.append(Text(f"warning: {w}", style="yellow"))
     return Group(*parts)
+
+
+def measures_views(m: dict, speakers: list[str], turn_taking: bool) -> list:
+    """Warmth, timing extras and attunement as renderables."""
+    out = []
+    w = m["warmth"]
+    wt = Table(title=f"warmth {_fmt(w['score'], '.0f')}/100 (therapist, relative to own {m['baseline']['kind']} baseline)",
+               title_justify="left", show_edge=False, pad_edge=False)
+    for col, just in (("component", "left"), ("value", "right"), ("points", "right"), ("lower when", "left")):
+        wt.add_column(col, justify=just)
+    for c in w["components"]:
+        v = "–" if c["value"] is None else f"{c['value']:.2f} {c['unit']}"
+        pts = "–" if c["contribution"] is None else f"{c['contribution']:.1f}/{c['weight']:.1f}"
+        wt.add_row(c["name"], v, pts, c["direction"].split(" -> ")[0])
+    out.append(wt)
+    if turn_taking and m.get("timing"):
+        tt = Table(title="timing", title_justify="left", show_edge=False, pad_edge=False)
+        tt.add_column("measure")
+        for spk in speakers:
+            tt.add_column(spk, justify="right")
+        rows = [("turns per minute", "turns_per_min", ".1f", ""),
+                ("longest monologue", "longest_monologue_s", ".1f", " s"),
+                ("answers within 200 ms", "quick_answer_share", ".0%", ""),
+                ("silences >= 2 s broken", "silences_broken", "d", "")]
+        if m.get("network_delay_ms"):
+            rows.insert(2, ("median gap, delay-corrected", "gap_median_corrected_s", "+.2f", " s"))
+        for label, key, spec, unit in rows:
+            tt.add_row(label, *[_fmt(m["timing"][s].get(key), spec, unit) for s in speakers])
+        out.append(tt)
+    a = m.get("attunement")
+    if a:
+        at = Table(title=f"attunement over {a['n_exchanges']} exchanges (95 % chance interval from shuffled turns)",
+                   title_justify="left", show_edge=False, pad_edge=False)
+        at.add_column("measure")
+        for feat in ("pitch", "intensity", "rate"):
+            at.add_column(feat, justify="right")
+        for kind in ("proximity", "synchrony", "convergence"):
+            cells = []
+            for feat in ("pitch", "intensity", "rate"):
+                x = a[kind][feat]
+                cells.append("–" if x["value"] is None else
+                             f"{x['value']:+.2f} [{x['chance_low']:+.2f},{x['chance_high']:+.2f}]"
+                             + ("" if x["reading"] == "within chance" else " *"))
+            at.add_row(kind, *cells)
+        out.append(at)
+        out.append(Text("* outside chance. " + a["note"], style="dim"))
+    out.append(Text(m["disclaimer"], style="dim"))
+    return out
