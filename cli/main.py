@@ -18,7 +18,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Other commands live in their own modules of this package; each has
 # ``add_parser(subparsers)`` which registers its parser(s) and sets
 # ``run=function(args, out, err) -> exit status`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("live", "sessions")
 PROGRESS_MIN_S = 5.0
 
 
@@ -46,11 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
     a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs)")
-    a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/1); - for stdout")
+    a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
     a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM")
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV")
+    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+                   help="one-way network delay of the call; the client's gaps are also shown corrected by the "
+                        "round trip (2 x MS)")
+    a.add_argument("--baseline", metavar="JSON",
+                   help="personal baseline: a profile written by --save-baseline or an earlier session's JSON")
+    a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    importlib.import_module(f"{__package__}.sessions").add_save_options(a)  # --save, --store, metadata
     a.set_defaults(run=cmd_analyze)
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.{name}").add_parser(sub)
@@ -95,6 +102,32 @@ def _config(args, speakers) -> AnalysisConfig:
                           pitch_by_speaker=tuple(ranges.items())).validate()
 
 
+def _measures_options(args):
+    """MeasuresConfig and optional personal baseline from the command line."""
+    import json
+
+    from prosody.measures import Baseline, MeasuresConfig
+    if not 0.0 <= args.network_delay_ms <= 2000.0:
+        raise ConfigError(f"--network-delay-ms {args.network_delay_ms} must be within 0..2000 ms")
+    profile = None
+    if args.baseline:
+        try:
+            d = json.loads(Path(args.baseline).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot read baseline {args.baseline}: {exc.strerror}") from None
+        except ValueError:
+            raise InputError(f"baseline {args.baseline} is not JSON") from None
+        if isinstance(d, dict) and isinstance(d.get("measures"), dict):  # an earlier session
+            d = d["measures"].get("baseline", {})
+        if not isinstance(d, dict) or not isinstance(d.get("speakers"), dict):
+            raise InputError(f"baseline {args.baseline} has no 'speakers' baselines; write one with --save-baseline")
+        try:
+            profile = Baseline.from_profile(d)
+        except (TypeError, ValueError):
+            raise InputError(f"baseline {args.baseline} is malformed") from None
+    return MeasuresConfig(network_delay_ms=args.network_delay_ms), profile
+
+
 def cmd_analyze(args, out, err) -> int:
     from rich.console import Console
     from .view import summary_view
@@ -107,6 +140,8 @@ def cmd_analyze(args, out, err) -> int:
     layout = _layout(args, len(args.files), src_probe.files[0].channels)
     source = FileSource(args.files, layout, offset_s=args.offset_s)
     config = _config(args, layout.speakers)
+    from .sessions import check_save_args, save_analyzed
+    check_save_args(args)
     inputs = {Path(f).resolve() for f in args.files}
     for target in (args.json, args.rttm, args.frames):
         if target and target != "-":
@@ -118,6 +153,7 @@ def cmd_analyze(args, out, err) -> int:
             if Path(target).resolve() in inputs:
                 raise InputError(f"cannot write {target}: it is an input recording and would be overwritten")
 
+    mcfg, profile = _measures_options(args)
     err_console = Console(file=err, stderr=True)
     duration = source.duration_s or 0.0
     show_progress = (not args.no_progress and err_console.is_terminal and duration > PROGRESS_MIN_S)
@@ -127,9 +163,11 @@ def cmd_analyze(args, out, err) -> int:
                       TimeRemainingColumn(), console=err_console, transient=True) as prog:
             task = prog.add_task("analyse", total=duration)
             session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
-                                     on_block=lambda n: prog.update(task, completed=n / 16000))
+                                     on_block=lambda n: prog.update(task, completed=n / 16000),
+                                     measures=mcfg, profile=profile)
     else:
-        session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files])
+        session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
+                                 measures=mcfg, profile=profile)
     session.warnings += source.warnings
 
     doc = session.to_json_dict()
@@ -139,10 +177,14 @@ def cmd_analyze(args, out, err) -> int:
             out.write(text)
         else:
             write_private(args.json, text)
+    if args.save_baseline and doc.get("measures"):
+        write_private(args.save_baseline, dumps({"schema": "prosody.baseline/1",
+                                                 "speakers": doc["measures"]["baseline"]["speakers"]}))
     if args.rttm:
         write_private(args.rttm, session.to_rttm(Path(args.files[0]).stem))
     if args.frames:
         write_private(args.frames, session.to_frames_csv())
+    save_analyzed(args, session, out, err)
     for w in session.warnings:
         err.write(f"prosody: warning: {w}\n")
     if not args.quiet:
