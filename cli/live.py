@@ -1,0 +1,292 @@
+"""``prosody devices`` and ``prosody live``: argument parsing, the terminal
+loop (keys, refresh, signals) and the closing summary. Capture and analysis
+live in ``prosody.capture`` and ``prosody.live``; the view in ``liveview``."""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import select
+import signal
+import sys
+import time
+from pathlib import Path
+
+from prosody.capture import (CaptureLayout, DeviceInput, DeviceSource, ReplaySource, list_input_devices,
+                             resolve_device)
+from prosody.errors import InputError
+from prosody.live import AUTOSAVE_S, LiveRunner
+from prosody.sources import FileSource, Layout, parse_channel_map
+
+REFRESH_S = 0.2            # the view is redrawn 5 times a second (and on every key)
+PLAIN_INTERVAL_S = 5.0
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def add_parser(sub) -> None:
+    d = sub.add_parser("devices", help="list audio inputs: microphones and monitor (loopback) sources")
+    d.set_defaults(run=cmd_devices)
+
+    p = sub.add_parser("live", help="analyse a session live from audio devices (or replay a file) in a terminal view",
+                       description="Live capture with a terminal view. Layouts: one stereo device (therapist left, "
+                                   "client right; --channels), two devices (--therapist-device, --client-device), "
+                                   "one mono device (--mono). Keys: q save and quit, b bookmark, n bookmark with a "
+                                   "note, p pause/resume.")
+    p.add_argument("--device", metavar="DEV", help="input device: number, PulseAudio source name or part of a name "
+                                                   "(see `prosody devices`; default: the system's default input)")
+    p.add_argument("--channels", metavar="MAP",
+                   help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
+    p.add_argument("--mono", action="store_true", help="one mono device: one speaker, no turn-taking figures")
+    p.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono (default therapist)")
+    p.add_argument("--therapist-device", metavar="DEV", help="two devices: the therapist's microphone")
+    p.add_argument("--client-device", metavar="DEV", help="two devices: the call's audio (e.g. a monitor source)")
+    p.add_argument("--therapist-channel", type=int, metavar="N", help="two devices: channel N (1-based) of the "
+                                                                      "therapist device (default: mix of all)")
+    p.add_argument("--client-channel", type=int, metavar="N", help="two devices: channel N of the client device")
+    p.add_argument("--rate-hz", type=int, metavar="N", help="device sample rate (default 16000 when the device "
+                                                            "can, else its own default rate)")
+    p.add_argument("--input", nargs="+", metavar="FILE", help="replay a recording (one stereo/mono file or two "
+                                                              "files) through the capture path instead of a device")
+    p.add_argument("--speed", default="1", metavar="X|max",
+                   help="replay speed: 1 = real time (default), 2 = twice as fast, max = as fast as possible")
+    p.add_argument("--offset-s", type=float, default=0.0, help="replay of two files: the second starts this much later")
+    p.add_argument("--output", metavar="PATH", help="session JSON to write (default ./prosody-live-<time>.json; "
+                                                    "per-frame arrays go beside it in PATH.frames.npz)")
+    p.add_argument("--record", metavar="PATH", help="also keep the raw audio in this owner-only .wav/.flac file "
+                                                    "(off by default: prosody does not store audio)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop by itself after S seconds")
+    p.add_argument("--autosave-s", type=float, default=AUTOSAVE_S, metavar="S",
+                   help=f"autosave interval (default and maximum {AUTOSAVE_S:.0f} s)")
+    p.add_argument("--plain", action="store_true", help="plain periodic lines instead of the full-screen view "
+                                                        "(automatic when stdout is not a terminal)")
+    p.add_argument("--interval-s", type=float, default=PLAIN_INTERVAL_S, metavar="S",
+                   help=f"seconds between plain lines (default {PLAIN_INTERVAL_S:.0f})")
+    p.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
+                   help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
+    p.add_argument("--config", metavar="TOML", help="analysis configuration file")
+    p.set_defaults(run=cmd_live)
+
+
+# -- devices -----------------------------------------------------------------------------------
+
+KIND_LABEL = {"microphone": "microphone", "monitor": "monitor (call/output audio)",
+              "server": "sound server (its default source)"}
+
+
+def cmd_devices(args, out, err) -> int:
+    devs = list_input_devices()
+    if not devs:
+        out.write("no audio input devices found\n")
+        return EXIT_OK
+    pa = [d for d in devs if d.backend == "portaudio"]
+    pulse = [d for d in devs if d.backend == "pulse"]
+    out.write("Input devices (pass the number or a unique part of the name to --device, "
+              "--therapist-device or --client-device):\n")
+    out.write(f"  {'':1} {'ref':>4}  {'kind':<33} {'ch':>3} {'rate Hz':>8}  name\n")
+    for d in pa:
+        rate = f"{d.default_rate_hz:.0f}" if d.default_rate_hz else "?"
+        out.write(f"  {'*' if d.is_default else ' '} {d.ref:>4}  {KIND_LABEL[d.kind]:<33} {d.channels:>3} {rate:>8}  {d.name}\n")
+    if pulse:
+        out.write("\nPulseAudio/PipeWire sources (pass the name; a monitor carries what the computer plays, "
+                  "e.g. the call):\n")
+        for d in pulse:
+            rate = f"{d.default_rate_hz:.0f}" if d.default_rate_hz else "?"
+            out.write(f"  {'*' if d.is_default else ' '} {KIND_LABEL[d.kind]:<33} {d.channels:>3} {rate:>8}  "
+                      f"{d.ref}  ({d.name})\n")
+    out.write("\n* = default input\n")
+    return EXIT_OK
+
+
+# -- live --------------------------------------------------------------------------------------
+
+def _speed(text: str) -> float | None:
+    if text.strip().lower() == "max":
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise InputError(f"--speed {text!r}: give a number (1 = real time) or max") from None
+    if not v > 0:
+        raise InputError(f"--speed {text!r}: must be positive (1 = real time) or max")
+    return v
+
+
+def _pick(n: int | None, spec, flag: str) -> tuple[int, int | None]:
+    """Channels to open and the channel to take (None = mix) for one device of two."""
+    if n is None:
+        return min(spec.max_channels, 2), None
+    if not 1 <= n <= spec.max_channels:
+        raise InputError(f"{flag} {n}: device {spec.label} has channels 1..{spec.max_channels}")
+    return n, n - 1
+
+
+def build_source(args):
+    """Arguments -> (live source, speakers, source names, warnings)."""
+    devices_given = any(getattr(args, k) for k in ("device", "therapist_device", "client_device"))
+    if args.input:
+        from .main import _layout
+        if devices_given or args.mono:
+            raise InputError("--input replays a file: do not combine it with --device, --therapist-device, "
+                             "--client-device or --mono")
+        if len(args.input) > 2:
+            raise InputError(f"{len(args.input)} files given to --input: give one stereo/mono file or two")
+        probe = FileSource(args.input, Layout(("x",), ((0, 0),)))
+        ns = argparse.Namespace(channels=args.channels, speaker=args.speaker, files=args.input)
+        layout = _layout(ns, len(args.input), probe.files[0].channels)
+        src = ReplaySource(args.input, layout, speed=_speed(args.speed), offset_s=args.offset_s)
+        return src, [f"replay:{p}" for p in args.input], []
+    if args.therapist_device or args.client_device:
+        if not (args.therapist_device and args.client_device):
+            raise InputError("two-device layout: give both --therapist-device and --client-device")
+        if args.device or args.channels or args.mono:
+            raise InputError("--therapist-device/--client-device replace --device, --channels and --mono")
+        ts, cs = resolve_device(args.therapist_device), resolve_device(args.client_device)
+        tn, tp = _pick(args.therapist_channel, ts, "--therapist-channel")
+        cn, cp = _pick(args.client_channel, cs, "--client-channel")
+        layout = CaptureLayout("two-device", ("therapist", "client"),
+                               (DeviceInput(ts, tn, (tp,)), DeviceInput(cs, cn, (cp,))))
+    else:
+        if args.therapist_channel or args.client_channel:
+            raise InputError("--therapist-channel/--client-channel apply to two devices; with one device use --channels")
+        spec = resolve_device(args.device)
+        if args.mono or spec.max_channels == 1:
+            if args.channels:
+                raise InputError("--channels describes a stereo device; with --mono the first channel is used")
+            layout = CaptureLayout("mono", (args.speaker or "therapist",), (DeviceInput(spec, 1, (0,)),))
+        else:
+            m = parse_channel_map(args.channels or "therapist=left,client=right", n_channels=spec.max_channels)
+            n_open = max(m.values()) + 1
+            kind = "stereo" if len(m) == 2 else "mono"
+            layout = CaptureLayout(kind, tuple(m), (DeviceInput(spec, n_open, tuple(m.values())),))
+    src = DeviceSource(layout, rate_hz=args.rate_hz)
+    return src, [f"device:{d.spec.label}" for d in layout.devices], []
+
+
+def cmd_live(args, out, err) -> int:
+    from .main import _config
+
+    if args.rate_hz is not None and args.input:
+        raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
+    if args.interval_s <= 0:
+        raise InputError(f"--interval-s {args.interval_s}: must be positive")
+    output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
+    source, sources, warnings = build_source(args)
+    config = _config(args, source.speakers)
+    warnings += list(getattr(source, "warnings", []))
+    runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
+                        duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings)
+    plain = args.plain or not out.isatty() or not sys.stdin.isatty()
+    stop_signal = {"n": 0}
+
+    def on_signal(signum, frame):
+        stop_signal["n"] += 1
+        runner.stop({signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}.get(signum, "signal"))
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    interrupted = False
+    try:
+        runner.start()
+        while True:
+            try:
+                if plain:
+                    _plain_loop(runner, out, args.interval_s)
+                else:
+                    _tui_loop(runner, out)
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+                runner.stop("Ctrl-C")
+        result = _wait(runner)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    return _report(result, out, err, plain=plain, interrupted=interrupted)
+
+
+def _wait(runner: LiveRunner):
+    while True:
+        try:
+            return runner.wait()
+        except KeyboardInterrupt:  # a second Ctrl-C while saving: keep saving
+            runner.stop("Ctrl-C")
+
+
+def _plain_loop(runner: LiveRunner, out, interval_s: float) -> None:
+    from .liveview import plain_line
+    next_t = time.monotonic() + interval_s
+    while not runner.done:
+        runner.wait(min(0.1, max(0.0, next_t - time.monotonic())))
+        if time.monotonic() >= next_t and not runner.done:
+            out.write(plain_line(runner.snapshot()) + "\n")
+            out.flush()
+            next_t += interval_s
+
+
+def _tui_loop(runner: LiveRunner, out) -> None:
+    import termios
+    import tty
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from .liveview import live_view
+
+    console = Console(file=out)
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    note: str | None = None
+    note_time_s = 0.0
+    try:
+        tty.setcbreak(fd)
+        with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False,
+                  redirect_stderr=False) as live:
+            while not runner.done:
+                r, _, _ = select.select([fd], [], [], REFRESH_S)
+                if r:
+                    for ch in os.read(fd, 256).decode("utf-8", errors="ignore"):
+                        if note is not None:
+                            if ch in "\r\n":
+                                runner.bookmark(note.strip(), time_s=note_time_s)
+                                note = None
+                            elif ch == "\x1b":
+                                runner.bookmark("", time_s=note_time_s)
+                                note = None
+                            elif ch in "\x7f\b":
+                                note = note[:-1]
+                            elif ch.isprintable():
+                                note += ch
+                        elif ch in "qQ":
+                            runner.stop("quit")
+                        elif ch in "bB":
+                            runner.bookmark("")
+                        elif ch in "nN":
+                            note, note_time_s = "", runner.snapshot().elapsed_s
+                        elif ch in "pP ":
+                            runner.toggle_pause()
+                live.update(live_view(runner.snapshot(), note_input=note), refresh=True)
+            live.update(live_view(runner.snapshot(), keys=None), refresh=True)
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
+    from rich.console import Console
+
+    from .view import summary_view
+
+    if result.doc is not None:
+        live = result.doc["live"]
+        if not plain:
+            Console(file=out).print(summary_view(result.doc))
+        out.write(f"saved {result.output_path} ({live['analysed_s']:.1f} s analysed, "
+                  f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
+                  f"stopped: {result.reason})\n")
+        out.flush()
+    if result.error:
+        where = f"; the session up to then is saved in {result.output_path}" if result.doc is not None else ""
+        err.write(f"prosody: error: {result.reason}: {result.error}{where}\n")
+        return EXIT_ERROR
+    if result.doc is None:
+        err.write(f"prosody: error: the session could not be saved to {result.output_path}\n")
+        return EXIT_ERROR
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
