@@ -21,7 +21,7 @@ METER_LO_DB, METER_HI_DB = -70.0, -10.0
 TRACE_RANGE_ST = 8.0        # pitch trace spans +-8 semitones around the speaker's median
 TRACE_ROWS = 2              # text rows per speaker (4 braille dots each)
 LABEL_W = 11
-KEYS = "q save+quit · b bookmark · n bookmark+note · p pause/resume"
+KEYS = "q save+quit · b bookmark · n bookmark+note · p pause"
 _BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [column][row from top]
 
 
@@ -101,7 +101,12 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         for note in state.notes:
             out.append(Text(note, style="dim"))
     # -- rolling measures --
-    out.append(_section("warmth · attunement · cues", width))
+    att = (state.rolling or {}).get("attunement")
+    title = "warmth · attunement" + (f" ({att['n_exchanges']} exchanges)" if isinstance(att, dict) and
+                                     att.get("n_exchanges") is not None else "") + " · cues"
+    if state.rolling and _num(state.rolling.get("end_s")) is not None and _num(state.rolling.get("start_s")) is not None:
+        title += f" · {clock(state.rolling['start_s'])}–{clock(state.rolling['end_s'])}"
+    out.append(_section(title, width))
     out.extend(_rolling_lines(state.rolling, width))
     # -- footer --
     out.append(_health_line(state, width))
@@ -111,11 +116,14 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         t.append("▏  Enter save · Esc no note", style="dim")
         out.append(t)
     else:
-        msg = state.message or _bookmark_text(state)
-        if msg:
-            out.append(Text(msg[:width], style="dim"))
-        if keys:
-            out.append(Text(keys[:width], style="dim"))
+        if state.message:  # a fresh message (bookmark saved, paused, ...) stands in for the keys line
+            out.append(Text(state.message[:width], style="bold"))
+        elif keys:
+            t = Text(keys[:width], style="dim")
+            extra = _bookmark_text(state)
+            if extra and len(t.plain) + len(extra) + 3 <= width:
+                t.append(" · " + extra, style="dim")
+            out.append(t)
     return out
 
 
@@ -186,81 +194,116 @@ def _num(v) -> float | None:
     return None
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.0f}" if abs(v) >= 10 else f"{v:.2f}"
+WARMTH_SHORT = {"pitch_raised_share": "pitch up", "level_raised_share": "louder", "f0_instability_st":
+                "pitch var", "level_instability_db": "level var", "rushed_share": "rushed",
+                "gap_median_s": "gap", "talk_over_per_10min": "talk-over"}
+ATTUNE_KINDS = ("proximity", "synchrony", "convergence")
 
 
-def _pairs(obj) -> list[str]:
-    """Short "name value" items from a measures dict or list of components."""
-    items = []
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k in ("score", "components", "source", "unit", "window_s", "start_s", "end_s"):
-                continue
-            x = _num(v)
-            if x is not None:
-                items.append(f"{k} {_fmt(x)}")
-            elif isinstance(v, dict):  # e.g. attunement.pitch.{proximity, synchrony, convergence}
-                sub = [f"{kk} {_fmt(_num(vv))}" for kk, vv in v.items() if _num(vv) is not None]
-                if sub:
-                    items.append(f"{k}: " + ", ".join(sub))
-    elif isinstance(obj, (list, tuple)):
-        for c in obj:
-            if isinstance(c, dict) and "name" in c:
-                x = _num(c.get("contribution", c.get("value")))
-                items.append(f"{c['name']} {_fmt(x)}" if x is not None else str(c["name"]))
-    return items
+def _value_unit(v, unit: str | None) -> str:
+    x = _num(v)
+    if x is None:
+        return "–"
+    if unit == "share":
+        return f"{x:.0%}"
+    if unit == "count/10 min":
+        return f"{x:.1f}/10m"
+    return f"{x:.2g}{unit}" if unit else f"{x:.2g}"
 
 
-def _wrap(prefix: str, items: list[str], width: int, max_lines: int, style: str = "") -> list:
-    lines, cur = [], prefix.ljust(LABEL_W)
+def _wrap(prefix: str, items: list[str], width: int, max_lines: int, style: str = "", sep: str = " · ") -> list:
+    lines, cur = [], (prefix.ljust(LABEL_W) if len(prefix) < LABEL_W else prefix + " ")
     for it in items:
-        add = ("" if cur.strip() == prefix.strip() else " · ") + it
-        if len(cur) + len(add) > width:
+        add = ("" if not cur.strip() or cur.strip() == prefix.strip() else sep) + it
+        if len(cur) + len(add) > width and cur.strip():
             lines.append(cur)
-            if len(lines) == max_lines:
-                return [Text(x, style=style) for x in lines]
             cur = " " * LABEL_W + it
         else:
             cur += add
     lines.append(cur)
-    return [Text(x, style=style) for x in lines[:max_lines]]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:width - 1] + "…"
+    return [Text(x[:width], style=style) for x in lines]
+
+
+def _chance_mark(d: dict) -> str:
+    """~ within the permutation chance interval, ↑ above it, ↓ below it."""
+    v, lo, hi = _num(d.get("value")), _num(d.get("chance_low")), _num(d.get("chance_high"))
+    if v is None:
+        return ""
+    if lo is None or hi is None:
+        return ""
+    return "↑" if v > hi else "↓" if v < lo else "~"
 
 
 def _rolling_lines(rolling, width: int) -> list:
+    """The newest rolling window: warmth with its components, attunement
+    (proximity, synchrony, convergence per feature, marked against chance),
+    cues. Tolerates missing parts (one speaker: no attunement)."""
     if not rolling:
-        return [Text("rolling measures not available yet (they appear once the measures layer sends them)",
-                     style="dim")]
+        return [Text("waiting for the first rolling window (every few seconds once speech is in)", style="dim")]
     out = []
     warmth = rolling.get("warmth")
     if warmth is not None:
         score = _num(warmth)
-        t = Text("warmth".ljust(LABEL_W), style="bold")
+        t = Text()
+        t.append("warmth".ljust(LABEL_W), style="bold")
         if score is not None:
-            bar_w = 20
+            bar_w = 10
             k = int(round(min(max(score, 0.0), 100.0) / 100.0 * bar_w))
             t.append(f"{score:3.0f}/100 ", style="bold")
             t.append("▰" * k + "▱" * (bar_w - k))
+        else:
+            t.append("– (not enough speech yet)", style="dim")
         comps = warmth.get("components") if isinstance(warmth, dict) else None
-        items = _pairs(comps) if comps is not None else []
-        if items:
-            t.append("  " + " · ".join(items))
-        t.truncate(width)
-        out.append(t)
+        items = []
+        for c in comps or []:
+            if not isinstance(c, dict) or "name" not in c:
+                continue
+            name = WARMTH_SHORT.get(c["name"], str(c["name"]).replace("_", " "))
+            contrib, weight = _num(c.get("contribution")), _num(c.get("weight"))
+            share = f" +{contrib:.0f}" if contrib is not None and weight else ""
+            items.append(f"{name} {_value_unit(c.get('value'), c.get('unit'))}{share}")
+        lines = [t]
+        for it in items:  # components follow the bar, over at most 3 lines
+            cur = lines[-1]
+            if len(cur.plain) + 2 + len(it) <= width:
+                cur.append("  " + it, style="dim")
+            elif len(lines) < 3:
+                lines.append(Text(" " * LABEL_W + it, style="dim"))
+            else:
+                cur.truncate(width - 1)
+                cur.append("…", style="dim")
+                break
+        out.extend(lines)
     att = rolling.get("attunement")
-    if att is not None:
-        score = _num(att)
-        items = ([f"score {_fmt(score)}"] if score is not None else []) + _pairs(att)
-        out.extend(_wrap("attunement", items, width, 1))
+    if isinstance(att, dict):
+        n = att.get("n_exchanges")
+        for kind in ATTUNE_KINDS:
+            feats = att.get(kind)
+            if not isinstance(feats, dict):
+                continue
+            items = []
+            for feat, d in feats.items():
+                if not isinstance(d, dict):
+                    continue
+                v = _num(d.get("value"))
+                items.append(f"{feat} {v:+.2f}{_chance_mark(d)}" if v is not None else f"{feat} –")
+            line = _wrap(kind, items, width, 1)[0]
+            legend = "   ~ chance, ↑↓ beyond"
+            if kind == ATTUNE_KINDS[0] and len(line.plain) + len(legend) <= width:
+                line.append(legend, style="dim")
+            out.append(line)
     cues = rolling.get("cues")
     if cues:
-        texts = [c if isinstance(c, str) else str(c.get("text") or c.get("message") or c.get("name") or c)
+        texts = [c if isinstance(c, str) else str(c.get("message") or c.get("text") or c.get("kind") or c)
                  for c in cues]
         out.extend(_wrap("cues", texts, width, 1, style="bold"))
     elif cues is not None:
         out.append(Text("cues".ljust(LABEL_W) + "none", style="dim"))
     if not out:
-        out.append(Text(" · ".join(_pairs(rolling))[:width] or "rolling measures: nothing to show", style="dim"))
+        out.append(Text("rolling window without warmth or attunement", style="dim"))
     return out
 
 
@@ -340,7 +383,7 @@ def plain_line(state: LiveState) -> str:
             parts.append(f"warmth {w:.0f}")
         cues = state.rolling.get("cues")
         if cues:
-            parts.append("cues: " + "; ".join(c if isinstance(c, str) else str(c.get("text") or c.get("name"))
+            parts.append("cues: " + "; ".join(c if isinstance(c, str) else str(c.get("message") or c.get("kind"))
                                               for c in cues))
     h = state.health
     parts.append(f"overruns {h.get('overruns', 0)} dropped {h.get('dropped_blocks', 0)}"

@@ -16,6 +16,11 @@ from prosody.store import (ENV_VAR, EXPORT_FORMATS, SessionMeta, Store, StoreErr
                            parse_when, read_export, write_export, export_text)
 
 EXIT_OK = 0
+TABLE_WIDTH = 160  # when not on a terminal: wide enough that tables are not cut
+
+
+def _console(out) -> Console:
+    return Console(file=out, width=None if getattr(out, "isatty", lambda: False)() else TABLE_WIDTH)
 
 
 # -- shared options -----------------------------------------------------------------------------------------------
@@ -191,7 +196,7 @@ def cmd_sessions(args, out, err) -> int:
     with _open(args) as store:
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)
-    Console(file=out).print(sessions_view(infos))
+    _console(out).print(sessions_view(infos))
     return EXIT_OK
 
 
@@ -222,7 +227,7 @@ def cmd_compare(args, out, err) -> int:
     order = {sid: k for k, sid in enumerate(ids)}
     infos.sort(key=lambda i: order[i.id])
     title = "compare: sessions " + ", ".join(str(i) for i in ids)
-    Console(file=out).print(compare_view(infos, metrics, title=title))
+    _console(out).print(compare_view(infos, metrics, title=title))
     if args.output:
         _write_html(args.output, compare_report(infos, metrics, title=title))
         err.write(f"prosody: comparison written to {args.output}\n")
@@ -241,7 +246,7 @@ def cmd_trend(args, out, err) -> int:
                              "`prosody sessions` lists them")
         metrics = store.metrics([i.id for i in infos])
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
-    Console(file=out).print(trend_view(infos, metrics, title=title))
+    _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:
         _write_html(args.output, compare_report(infos, metrics, title=title))
         err.write(f"prosody: trend written to {args.output}\n")

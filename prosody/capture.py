@@ -37,7 +37,7 @@ DEVICE_BLOCK_S = 0.02          # requested callback block length
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
 ALIGN_AFTER_S = 0.5            # audio per device used for the initial alignment
-DRIFT_MIN_SPAN_S = 20.0        # clock-rate fit needs this much audio before it corrects anything
+DRIFT_MIN_SPAN_S = 10.0        # clock-rate fit needs this much audio before it is used
 DRIFT_MAX_PPM = 1000.0         # larger apparent drift is not a clock: not corrected, reported
 _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
                   "cable output", "vb-audio")
@@ -409,15 +409,21 @@ class ClockFit:
 class Aligner:
     """Two mono 16 kHz streams -> one (n, 2) timeline.
 
-    Start: each stream's time of first sample comes from a clock fit over its
-    first ``ALIGN_AFTER_S``; the later stream is padded with silence at the
-    start. Drift: once ``DRIFT_MIN_SPAN_S`` of audio is in, stream B is read
-    at ``ratio`` = rate_B / rate_A samples per output sample (linear
-    interpolation), so gaps between the two speakers stay exact on stream A's
-    clock over hours::
+    Each stream's clock is fitted (``ClockFit``: time of its first sample and
+    its true rate against the system clock). Output sample ``i`` holds A's
+    sample ``i`` and B read at the same instant::
 
-        A  |a a a a a a a a|      output sample i <- A[i]
-        B  |b b b b b b b b b|    output sample i <- B[pos0 + i * ratio]
+        pos_B(i) = (t0_A - t0_B) * rate  +  (i - pad_A) * ratio,   ratio = rate_B / rate_A
+
+    interpolated linearly between B's samples. The offset is fixed from the
+    first ``ALIGN_AFTER_S``; ``ratio`` is refitted as audio comes in (once
+    ``DRIFT_MIN_SPAN_S`` is in) and, being applied to the whole position,
+    corrects the drift accumulated before it was known too. The timeline
+    starts with whichever device started first (the other is silent before
+    its first sample)::
+
+        A      |a a a a a a a a|
+        B   |b b b b b b b b b b b|     B earlier: A padded with pad_A zeros
     """
 
     def __init__(self, *, rate_hz: int = ANALYSIS_RATE_HZ, correct_drift: bool = True):
@@ -426,7 +432,10 @@ class Aligner:
         self.fits = [ClockFit(), ClockFit()]
         self.n_in = [0, 0]
         self._buf = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
-        self._pos_b = 0.0          # read position in B's buffer (fractional)
+        self._a_next = 0           # output index of A's buffer[0]
+        self._b_base = 0           # B sample index of B's buffer[0]
+        self._c = 0.0              # B position of A's first sample
+        self._pad_a = 0
         self.ratio = 1.0
         self.started = False
         self.start_offset_s: float | None = None  # B's first sample minus A's, seconds
@@ -451,10 +460,14 @@ class Aligner:
             return
         if abs(ppm) > DRIFT_MAX_PPM:
             msg = f"clock drift between the devices measured {ppm:+.0f} ppm (over {DRIFT_MAX_PPM:.0f}): not corrected"
-            if msg.split(":")[0] not in " ".join(self.warnings):
+            if not any(w.startswith("clock drift") for w in self.warnings):
                 self.warnings.append(msg)
+            self.ratio = 1.0
             return
         self.ratio = rb / ra
+
+    def _positions(self, i0: int, m: int) -> np.ndarray:
+        return self._c + (np.arange(i0, i0 + m, dtype=np.float64) - self._pad_a) * self.ratio
 
     def pull(self) -> np.ndarray:
         """Aligned (n, 2) float32 samples available so far (may be empty)."""
@@ -462,43 +475,47 @@ class Aligner:
             if min(self.n_in) < ALIGN_AFTER_S * self.rate_hz:
                 return np.zeros((0, 2), np.float32)
             t0 = [f.t0_s(self.rate_hz) for f in self.fits]
-            off = t0[1] - t0[0]
-            self.start_offset_s = off
-            pad = int(round(abs(off) * self.rate_hz))
-            j = 1 if off > 0 else 0
-            self._buf[j] = np.concatenate([np.zeros(pad, np.float32), self._buf[j]])
+            self.start_offset_s = t0[1] - t0[0]
+            self._c = -self.start_offset_s * self.rate_hz
+            if self._c > 0:  # B started first: silence in A before its first sample
+                self._pad_a = int(np.floor(self._c))
+                self._buf[0] = np.concatenate([np.zeros(self._pad_a, np.float32), self._buf[0]])
             self.started = True
         self._update_ratio()
         a, b = self._buf
-        # B positions needed for m output samples: pos + (m-1)*ratio, +1 for interpolation
-        m_b = int(np.floor((len(b) - 2 - self._pos_b) / self.ratio)) + 1 if len(b) >= 2 else 0
-        m = max(0, min(len(a), m_b))
-        if m == 0:
+        b_end = self._b_base + len(b) - 2          # last B position that can be interpolated
+        i0 = self._a_next
+        i_max = int(np.floor((b_end - self._c) / self.ratio + self._pad_a)) if len(b) >= 2 else i0 - 1
+        m = min(len(a), i_max - i0 + 1)
+        if m <= 0:
             return np.zeros((0, 2), np.float32)
-        pos = self._pos_b + np.arange(m) * self.ratio
-        k = np.floor(pos).astype(np.int64)
-        frac = (pos - k).astype(np.float32)
-        yb = b[k] * (1.0 - frac) + b[k + 1] * frac
-        out = np.empty((m, 2), np.float32)
+        pos = self._positions(i0, m) - self._b_base
+        out = np.zeros((m, 2), np.float32)
         out[:, 0] = a[:m]
-        out[:, 1] = yb
+        ok = pos >= 0                              # before B's first sample: silence
+        k = np.floor(pos[ok]).astype(np.int64)
+        frac = (pos[ok] - k).astype(np.float32)
+        out[ok, 1] = b[k] * (1.0 - frac) + b[k + 1] * frac
         self._buf[0] = a[m:]
-        self._pos_b += m * self.ratio
-        drop = int(np.floor(self._pos_b))
+        self._a_next += m
+        nxt = self._positions(self._a_next, 1)[0] - self._b_base
+        drop = max(0, min(len(b), int(np.floor(nxt)) - 64))   # keep a little history for ratio updates
         self._buf[1] = b[drop:]
-        self._pos_b -= drop
+        self._b_base += drop
         return out
 
     def flush(self) -> np.ndarray:
-        """Whatever is left, the shorter stream padded with silence."""
+        """Whatever is left: A's rest, with B where it reaches (else silence)."""
         out = self.pull() if self.started else np.zeros((0, 2), np.float32)
         a, b = self._buf
-        b = b[int(self._pos_b):]
-        n = max(len(a), len(b))
-        rest = np.zeros((n, 2), np.float32)
-        rest[:len(a), 0] = a
-        rest[:len(b), 1] = b
+        rest = np.zeros((len(a), 2), np.float32)
+        rest[:, 0] = a
+        if len(a) and len(b):
+            pos = self._positions(self._a_next, len(a)) - self._b_base
+            ok = (pos >= 0) & (pos <= len(b) - 1)
+            rest[ok, 1] = np.interp(pos[ok], np.arange(len(b)), b)
         self._buf = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
+        self._a_next += len(a)
         return np.concatenate([out, rest])
 
 

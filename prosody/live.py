@@ -50,6 +50,7 @@ from .timebase import GRID
 from .types import Segment
 
 AUTOSAVE_S = 30.0
+MESSAGE_S = 4.0                # a message (bookmark saved, paused) shows this long
 MAX_AUTOSAVE_S = 30.0          # the issue's bound: a power cut loses at most this much
 PUSH_S = 0.1                   # audio gathered before one Pipeline.push (per-push overhead dominates below)
 TRAIL_S = 30.0                 # pitch trail shown by the view
@@ -107,7 +108,7 @@ class LiveState:
     final: tuple[SpeakerFinal, ...]
     trail_f0_hz: dict                 # speaker -> float32 (n,) last <= TRAIL_S of frames ending at final_s; NaN = no voiced speech
     last_gaps: tuple                  # ((to_speaker, offset_s, kind), ...) newest last
-    rolling: dict | None              # the pipeline's rolling measures, when it gives them
+    rolling: dict | None              # the newest rolling window of the measures layer (None before the first)
     health: dict
     bookmarks: tuple[Bookmark, ...]
     saved_at_s: float | None          # timeline position of the last save
@@ -247,11 +248,11 @@ class LiveRunner:
         self._gaps: deque = deque(maxlen=LAST_GAPS)
         self._counts = {s: {"turns": 0, "overlaps": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
         self._rolling: dict | None = None
-        self._rolling_history: list = []
         self._saved_at_s: float | None = None
         self._last_save_wall = time.monotonic()
         self._status = "running"
         self._message = ""
+        self._message_until = 0.0
         self.state_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self.final_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self._arrivals: deque = deque()     # (sample index at block end, arrival time)
@@ -291,7 +292,7 @@ class LiveRunner:
         with self._lock:
             b = Bookmark(round(self.grid.samples_to_s(self.n_samples) if time_s is None else time_s, 3), note)
             self.bookmarks.append(b)
-            self._message = f"bookmark at {_clock(b.time_s)}" + (f": {note}" if note else "")
+            self._say(f"bookmark at {_clock(b.time_s)}" + (f": {note}" if note else ""))
         return b
 
     def set_paused(self, paused: bool) -> None:
@@ -305,7 +306,13 @@ class LiveRunner:
                 self.paused_intervals.append((self._pause_start_s, t))
                 self._pause_start_s = None
             self._paused = paused
-            self._message = "analysis paused: audio is neither analysed nor recorded" if paused else "analysis resumed"
+            self._say("analysis paused: audio is neither analysed nor recorded (p resumes)" if paused
+                      else "analysis resumed")
+
+    def _say(self, text: str, *, sticky: bool = False) -> None:
+        """A message for the view (caller holds the lock); sticky ones stay."""
+        self._message = text
+        self._message_until = float("inf") if sticky else time.monotonic() + MESSAGE_S
 
     def toggle_pause(self) -> bool:
         self.set_paused(not self._paused)
@@ -390,7 +397,9 @@ class LiveRunner:
         done_samples = self.pipeline.n_frames * self.grid.hop_length
         while self._arrivals and self._arrivals[0][0] <= done_samples:
             self.final_delays_s.append(now - self._arrivals.popleft()[1])
-        rolling = getattr(up, "rolling", None)
+        rolling = getattr(up, "rolling", None)   # window summaries (measures layer); newest last
+        if isinstance(rolling, (list, tuple)):
+            rolling = next((w for w in reversed(rolling) if isinstance(w, dict)), None)
         with self._lock:
             for i, fb in enumerate(up.frames):
                 if not len(fb):
@@ -425,8 +434,6 @@ class LiveRunner:
                     self._counts[e.speaker][e.kind] += 1
             if rolling is not None:
                 self._rolling = rolling
-                self._rolling_history.append({"time_s": self.grid.frames_to_s(self.pipeline.n_frames),
-                                              "rolling": rolling})
 
     # -- state for the view -----------------------------------------------------------------
     def snapshot(self) -> LiveState:
@@ -460,7 +467,8 @@ class LiveRunner:
                 trail_f0_hz={s: self._trail[s].copy() for s in self.speakers},
                 last_gaps=tuple(self._gaps), rolling=self._rolling, health=health,
                 bookmarks=tuple(self.bookmarks), saved_at_s=self._saved_at_s,
-                output_path=str(self.output_path), status=status, message=self._message, notes=notes)
+                output_path=str(self.output_path), status=status,
+                message=self._message if time.monotonic() < self._message_until else "", notes=notes)
 
     # -- saving -----------------------------------------------------------------------------
     def _document(self, session: Session, *, complete: bool, reason: str | None, error: str | None) -> dict:
@@ -472,7 +480,6 @@ class LiveRunner:
             if self._pause_start_s is not None:
                 paused.append((self._pause_start_s, self.grid.samples_to_s(self.n_samples)))
             bookmarks = [{"time_s": b.time_s, "note": b.note} for b in self.bookmarks]
-            rolling = list(self._rolling_history)
         capture = dict(self._health) if self._health else dict(self.source.health())
         capture["latency"] = {
             "device_input_s": capture.pop("device_latency_s", []),
@@ -483,8 +490,6 @@ class LiveRunner:
         capture.pop("queue_fill", None)
         doc["bookmarks"] = bookmarks
         doc["capture"] = capture
-        if rolling:
-            doc["rolling_live"] = rolling
         doc["live"] = {
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "saved_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -535,7 +540,7 @@ class LiveRunner:
                 write_session(self.output_path, doc, arrays)
             except OSError as exc:
                 with self._lock:
-                    self._message = f"autosave failed: {exc.strerror or exc}"
+                    self._say(f"autosave failed: {exc.strerror or exc}", sticky=True)
 
     def _finish(self, error: str | None) -> None:
         reason = self._reason

@@ -546,8 +546,10 @@ def exchanges(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
     return out
 
 
-def _z_by_speaker(ex: list[dict], feat: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """z-score each speaker's IPU values of ``feat`` (over all IPUs in the exchanges)."""
+def _z_by_speaker(ex: list[dict], feat: str, direction: tuple[str, str] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z-score each speaker's IPU values of ``feat`` (over all IPUs in the
+    exchanges); keep the exchanges in ``direction`` (from, to) if given."""
     vals: dict[str, list[float]] = {}
     for x in ex:
         for side, spk in (("a", x["from"]), ("b", x["to"])):
@@ -558,7 +560,7 @@ def _z_by_speaker(ex: list[dict], feat: str) -> tuple[np.ndarray, np.ndarray, np
     a, b, t = [], [], []
     for x in ex:
         va, vb = x["a"][feat], x["b"][feat]
-        if va is None or vb is None:
+        if va is None or vb is None or (direction is not None and (x["from"], x["to"]) != direction):
             continue
         ma, sa = stats[x["from"]]
         mb, sb = stats[x["to"]]
@@ -601,31 +603,44 @@ def attunement(sl: Slice, cfg: MeasuresConfig, *, n_permutations: int | None = N
                          "Gaume et al. 2019 did not replicate Imel et al. 2014)."}
     for feat in ATTUNE_FEATURES:
         a, b, t = _z_by_speaker(ex, feat)
-        if len(a) < cfg.min_exchanges:
-            for k in ("proximity", "synchrony", "convergence"):
-                out[k][feat] = {"value": None, "chance_low": None, "chance_high": None,
-                                "reading": f"too few exchanges ({len(a)} < {cfg.min_exchanges})", "n": len(a)}
-            continue
-        rng = np.random.default_rng(cfg.seed)
-        perms = rng.permuted(np.tile(np.arange(len(b)), (n_perm, 1)), axis=1)
-        bp = b[perms]                                   # (n_perm, n) shuffled partner turns
-        sim = -np.abs(a - b)
-        prox_null = np.mean(-np.abs(a[None, :] - bp), axis=1)
-        # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
-        k = min(cfg.n_nonadjacent, len(b) - 1)
-        # for turn i pick k of the other partner turns: random offsets 1..n-1 from i, without repeats
-        offs = rng.permuted(np.tile(np.arange(1, len(b)), (len(a), 1)), axis=1)[:, :k]
-        nonadj = -np.abs(a[:, None] - b[(np.arange(len(a))[:, None] + offs) % len(b)])
-        out["proximity"][feat] = {**_with_chance(float(np.mean(sim)), prox_null, "more alike than chance",
-                                                 "less alike than chance"),
-                                  "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
-        out["synchrony"][feat] = {**_with_chance(_pearson(a, b), _pearson_rows(a, bp), "synchronous beyond chance",
-                                                 "anti-synchronous beyond chance"), "n": len(a)}
-        out["convergence"][feat] = {**_with_chance(_pearson(t, sim), _pearson_rows(t, sim[perms]),
-                                                   "converging beyond chance", "diverging beyond chance"),
-                                    "n": len(a)}
+        prox, sync, conv = _entrainment(a, b, t, cfg, n_perm)
+        out["proximity"][feat], out["synchrony"][feat], out["convergence"][feat] = prox, sync, conv
+    # the same per direction: does the therapist follow the client, and the client the therapist?
+    out["by_direction"] = {}
+    for frm, to in ((cfg.client, cfg.therapist), (cfg.therapist, cfg.client)):
+        d = {"proximity": {}, "synchrony": {}}
+        for feat in ATTUNE_FEATURES:
+            a, b, t = _z_by_speaker(ex, feat, (frm, to))
+            prox, sync, _ = _entrainment(a, b, t, cfg, n_perm)
+            d["proximity"][feat], d["synchrony"][feat] = prox, sync
+        out["by_direction"][f"{frm}->{to}"] = d
     out["arousal_coregulation"] = out_ar
     return out
+
+
+def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfig, n_perm: int):
+    """Proximity, synchrony, convergence of paired z-scores ``a`` (end of one
+    turn) and ``b`` (start of the partner's next turn) at times ``t``."""
+    if len(a) < cfg.min_exchanges:
+        none = {"value": None, "chance_low": None, "chance_high": None,
+                "reading": f"too few exchanges ({len(a)} < {cfg.min_exchanges})", "n": len(a)}
+        return dict(none), dict(none), dict(none)
+    rng = np.random.default_rng(cfg.seed)
+    perms = rng.permuted(np.tile(np.arange(len(b)), (n_perm, 1)), axis=1)
+    bp = b[perms]                                   # (n_perm, n) shuffled partner turns
+    sim = -np.abs(a - b)
+    prox_null = np.mean(-np.abs(a[None, :] - bp), axis=1)
+    # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
+    k = min(cfg.n_nonadjacent, len(b) - 1)
+    offs = rng.permuted(np.tile(np.arange(1, len(b)), (len(a), 1)), axis=1)[:, :k]
+    nonadj = -np.abs(a[:, None] - b[(np.arange(len(a))[:, None] + offs) % len(b)])
+    prox = {**_with_chance(float(np.mean(sim)), prox_null, "more alike than chance", "less alike than chance"),
+            "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
+    sync = {**_with_chance(_pearson(a, b), _pearson_rows(a, bp), "synchronous beyond chance",
+                           "anti-synchronous beyond chance"), "n": len(a)}
+    conv = {**_with_chance(_pearson(t, sim), _pearson_rows(t, sim[perms]), "converging beyond chance",
+                           "diverging beyond chance"), "n": len(a)}
+    return prox, sync, conv
 
 
 def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> dict:

@@ -323,7 +323,10 @@ class PitchTracker:
         path costs (n, K + 1) (last column: unvoiced) and r_comp (n, n_lags).
         """
         n, K = frames.shape[0], _N_CANDIDATES
-        xw = (frames - frames.mean(axis=1, keepdims=True)) * self._window
+        xw = np.zeros((n, self._nfft), dtype=np.float32)  # zero-padded for the FFT
+        xw[:, : self._win_len] = frames
+        xw[:, : self._win_len] -= frames.mean(axis=1, keepdims=True)
+        xw[:, : self._win_len] *= self._window
         level_db = 10.0 * np.log10((xw * xw).sum(axis=1, dtype=np.float64) / self._win_energy + 1e-30)
         # running reference: peak level, decaying; exact (max) so chunking cannot change it
         acc = np.maximum.accumulate(np.concatenate([[self._ref_acc], level_db + self._decay_per_frame_db * idx]))[1:]
@@ -347,14 +350,15 @@ class PitchTracker:
         return logf, lag, cost, r_keep
 
     def _correlations(self, xw: np.ndarray):
-        """r_plain and r_comp (m, n_lags) of windowed frames ``xw`` (m, win_len), window-corrected."""
-        spec = scipy.fft.rfft(xw, self._nfft, axis=1)
+        """r_plain and r_comp (m, n_lags) of windowed, zero-padded frames ``xw`` (m, nfft), window-corrected."""
+        spec = scipy.fft.rfft(xw, axis=1, overwrite_x=True)
         power = spec.real * spec.real + spec.imag * spec.imag
-        ac = scipy.fft.irfft(power, self._nfft, axis=1)[:, : self._n_lags]
-        r_plain = ac / (ac[:, :1] + 1e-30) * self._rw_inv
         mag = np.sqrt(np.sqrt(power))  # |X|^0.5: power compressed by 1/4
         comp = np.maximum(mag - _centred_min(mag, self._floor_half_bins), 0.0)
-        ac = scipy.fft.irfft(comp, self._nfft, axis=1)[:, : self._n_lags]
+        # the power spectrum is real and even: its inverse FFT is a DCT-I of the half spectrum
+        ac = scipy.fft.dct(power, type=1, axis=1, overwrite_x=True)[:, : self._n_lags]
+        r_plain = ac / (ac[:, :1] + 1e-30) * self._rw_inv
+        ac = scipy.fft.dct(comp, type=1, axis=1, overwrite_x=True)[:, : self._n_lags]
         r_comp = ac / (ac[:, :1] + 1e-30) * self._rw_inv
         return r_plain, r_comp
 
@@ -428,21 +432,13 @@ class PitchTracker:
         A[K, K, 1:] = 0.0
         A[:, :, 1:] += cost[None, :, 1:]
         # forward: best cost of reaching each state of frame i from frame i - W
-        V = cost[:, 0:n].copy()
+        V = cost[:, 0:n]
         for j in range(1, W + 1):
-            Aj = A[:, :, j:j + n]
-            Vn = V[0][None, :] + Aj[0]
-            for s in range(1, K + 1):
-                np.minimum(Vn, V[s][None, :] + Aj[s], out=Vn)
-            V = Vn
+            V = (V[:, None, :] + A[:, :, j:j + n]).min(axis=0)
         # backward: best cost of continuing from each state of frame i to frame i + L
         U = np.zeros((K + 1, n), dtype=np.float32)
         for j in range(L, 0, -1):
-            Aj = A[:, :, W + j:W + j + n]
-            Un = Aj[:, 0] + U[0][None, :]
-            for s in range(1, K + 1):
-                np.minimum(Un, Aj[:, s] + U[s][None, :], out=Un)
-            U = Un
+            U = (A[:, :, W + j:W + j + n] + U[None, :, :]).min(axis=1)
         total = V + U
         choice = np.argmin(total, axis=0)
         voiced = choice < K

@@ -14,7 +14,7 @@ from html import escape
 import numpy as np
 
 WIDTH = 960
-MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 56, 12, 10, 26
+MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 56, 24, 10, 26
 PALETTE = {"therapist": "#1f6fb2", "client": "#c0572b", 0: "#1f6fb2", 1: "#c0572b", 2: "#4b8b3b", 3: "#7a4fa0"}
 EVENT_COLOURS = {"interruption": "#b8202f", "failed_interruption": "#e08a00", "backchannel": "#4b8b3b"}
 

@@ -117,14 +117,16 @@ COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("feedback.srs_total", "client SRS total", "0-40", ".0f", 1, "feedback"),
     Metric("feedback.rating", "client rating", "1-5", ".0f", 1, "feedback"),
 )
-TREND_PLOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Warmth and client feedback", ("warmth.score", "feedback.srs_total", "feedback.rating")),
-    ("Talk share", ("therapist.talk_share",)),
-    ("Gaps before answering", ("therapist.gap_median_s", "client.gap_median_s")),
-    ("Overlaps and interruptions", ("therapist.overlaps", "therapist.interruptions", "client.interruptions")),
-    ("Therapist pace", ("therapist.speech_rate_syl_s", "therapist.articulation_rate_syl_s")),
+TREND_PLOTS: tuple[tuple[str, tuple[str, ...], tuple[float, float] | None], ...] = (
+    ("Warmth (0-100)", ("warmth.score",), (0.0, 100.0)),
+    ("Client feedback: Session Rating Scale total (0-40)", ("feedback.srs_total",), (0.0, 40.0)),
+    ("Client feedback: rating (1-5)", ("feedback.rating",), (1.0, 5.0)),
+    ("Talk share (%)", ("therapist.talk_share",), None),
+    ("Gaps before answering (s)", ("therapist.gap_median_s", "client.gap_median_s"), None),
+    ("Overlaps and interruptions", ("therapist.overlaps", "therapist.interruptions", "client.interruptions"), None),
+    ("Therapist pace (syl/s)", ("therapist.speech_rate_syl_s", "therapist.articulation_rate_syl_s"), None),
     ("Attunement: synchrony", ("attunement.synchrony.pitch.value", "attunement.synchrony.intensity.value",
-                               "attunement.synchrony.rate.value")),
+                               "attunement.synchrony.rate.value"), None),
 )
 METRICS_BY_KEY = {m.key: m for m in COMPARE_METRICS}
 
@@ -337,7 +339,7 @@ def _warmth(measures) -> str:
         return '<p class="muted">No warmth measures in this session (analysed before the measures layer).</p>'
     w = measures["warmth"]
     out = [f'<p><b>Warmth {escape(_fmt(w.get("score"), ".0f"))}</b> / 100 relative to the therapist\'s own '
-           f'baseline. {escape(w.get("note") or "")}</p>']
+           f'baseline. {escape(w.get("note") if w.get("note") != measures.get("disclaimer") else "")}</p>']
     comps = w.get("components") or []
     if comps:
         rows = "".join(
@@ -536,7 +538,7 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
         ticks = [x for x in xs if (x - 1) % step == 0]
         labels = {x: session_label(i).split(" ")[-1][5:] or f"#{i.id}" for x, i in zip(xs, infos)}
         charts = []
-        for name, keys in TREND_PLOTS:
+        for name, keys, y_range in TREND_PLOTS:
             keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
             if not keys:
                 continue
@@ -546,7 +548,8 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                        colours[j % 4]) for j, k in enumerate(keys)]
             charts.append(f"<h3>{escape(name)}</h3>")
             charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
-                                x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=180))
+                                x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
+                                y_range=y_range))
         body.append(_section("trend", "Across sessions", "".join(charts)))
     fb_rows = "".join(f"<tr><td>{escape(session_label(i))}</td><td class='n'>{'–' if i.srs_total is None else i.srs_total}"
                       f"</td><td class='n'>{'–' if i.rating is None else i.rating}</td>"

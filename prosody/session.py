@@ -1,6 +1,6 @@
 """Collect pipeline updates into a session and summarise it per speaker.
 
-The session JSON schema (``prosody.session/1``) is documented in
+The session JSON schema (``prosody.session/2``) is documented in
 ``docs/session-schema.md``; ``to_json_dict`` is its one producer.
 """
 from __future__ import annotations

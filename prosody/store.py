@@ -1077,13 +1077,23 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         d = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(f"cannot import {path}: not JSON ({exc})") from None
-    duration = d.get("duration_s") if isinstance(d, dict) else None
-    default_when = (mtime - timedelta(seconds=float(duration or 0))).isoformat(timespec="seconds")
-    named = ((d.get(EXPORT_KEY) or {}).get("frames_file") if isinstance(d, dict) else None)
+    if not isinstance(d, dict):
+        raise StoreError(f"cannot import {path}: the JSON is not a prosody session object")
+    live = d.get("live") if isinstance(d.get("live"), dict) else {}
+    default_when = (mtime - timedelta(seconds=float(d.get("duration_s") or 0))).isoformat(timespec="seconds")
+    if isinstance(live.get("started_at"), str):  # live capture: its start, as local time
+        try:
+            started = datetime.fromisoformat(live["started_at"])
+            default_when = (started.astimezone().replace(tzinfo=None) if started.tzinfo else started
+                            ).isoformat(timespec="seconds")
+        except ValueError:
+            pass
+    named = (d.get(EXPORT_KEY) or {}).get("frames_file") or live.get("frames_file")
     if frames_path is None:
         stem = path.name.removesuffix(path.suffix)
-        candidates = ([path.with_name(named)] if named else []) + [
-            path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz")]
+        candidates = ([path.with_name(Path(named).name)] if isinstance(named, str) else []) + [
+            path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz"),
+            path.with_name(f"{path.name}.frames.npz")]
         frames_path = next((c for c in candidates if c.is_file()), None)
     elif not Path(frames_path).is_file():
         raise InputError(f"--frames {frames_path}: no such file")

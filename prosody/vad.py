@@ -23,12 +23,16 @@ class NoiseFloor:
     """Running noise floor of one channel: the ``percentile`` of frame levels
     (dBFS) over the last ``window_s``, refreshed every ``update_every`` frames
     at fixed frame indices (so any block split gives the same answer).
-    Before the first refresh the floor is -inf (gate open)."""
+    Digital silence (below ``digital_silence_db``: padding, muted stretches)
+    is not noise and is left out. Before the first refresh, or while only
+    digital silence was seen, the floor is -inf (gate open)."""
 
-    def __init__(self, *, window_s: float, percentile: float, grid: Grid = GRID, update_every: int = 50):
+    def __init__(self, *, window_s: float, percentile: float, grid: Grid = GRID, update_every: int = 50,
+                 digital_silence_db: float = -100.0):
         self.window = max(1, grid.s_to_frames(window_s))
         self.percentile = percentile
         self.update_every = update_every
+        self.digital_silence_db = digital_silence_db
         self.reset()
 
     def reset(self) -> None:
@@ -49,7 +53,8 @@ class NoiseFloor:
             self._n += take
             pos += take
             if self._n == next_update:
-                self._floor = float(np.percentile(self._hist, self.percentile))
+                live = self._hist[self._hist > self.digital_silence_db]
+                self._floor = float(np.percentile(live, self.percentile)) if len(live) else -np.inf
         return out
 
 

@@ -295,9 +295,6 @@ def test_offset_reproduces_the_stereo_segments(tmp_path, capsys, window):
     assert_same_segments(segments(shifted), segments(stereo), tol_s=HOP_S + 1e-6)
 
 
-@pytest.mark.xfail(reason="vad.py: the running noise floor follows the leading 1.5 s of digital silence, which "
-                          "moves the client's next segment end by ~80 ms (sources give sample-exact input, "
-                          "see test_offset_puts_the_second_file_back_on_the_timeline)", strict=False)
 def test_offset_reproduces_the_untouched_stereo_segments(tmp_path, capsys, window):
     audio, _ = window
     t, c = client_cut(tmp_path, audio, 1.5)

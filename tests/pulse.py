@@ -1,0 +1,133 @@
+"""A private user-mode PulseAudio server with null sinks, for capture tests.
+
+``PulseServer`` starts ``pulseaudio`` in a temporary runtime directory (so it
+never touches a desktop's server, and works as root with ``--system=no``),
+loads null sinks on demand, plays files into them with ``paplay`` and stops
+the server at the end. ``env`` is what a child process (``prosody live``)
+needs to talk to it; PortAudio reaches it through ALSA's ``pulse`` device.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REQUIRED = ("pulseaudio", "pactl", "paplay")
+
+
+def unavailable_reason() -> str | None:
+    missing = [b for b in REQUIRED if shutil.which(b) is None]
+    if missing:
+        return (f"{', '.join(missing)} not installed (Debian: apt install pulseaudio pulseaudio-utils "
+                "libasound2-plugins): skipping real-device capture tests")
+    if not any(Path(p).exists() for p in ("/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so",
+                                          "/usr/lib/aarch64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so",
+                                          "/usr/lib/alsa-lib/libasound_module_pcm_pulse.so",
+                                          "/usr/lib64/alsa-lib/libasound_module_pcm_pulse.so")):
+        return "ALSA's pulse plugin is missing (Debian: apt install libasound2-plugins): skipping capture tests"
+    return None
+
+
+class PulseError(RuntimeError):
+    pass
+
+
+class PulseServer:
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="prosody-pulse-"))
+        os.chmod(self.dir, 0o700)
+        self.env = dict(os.environ)
+        self.env.update({"XDG_RUNTIME_DIR": str(self.dir), "PULSE_RUNTIME_PATH": str(self.dir / "pulse"),
+                         "PULSE_STATE_PATH": str(self.dir / "state"), "HOME": str(self.dir),
+                         "PULSE_SERVER": f"unix:{self.dir / 'pulse' / 'native'}"})
+        self.env.pop("PULSE_SOURCE", None)
+        self.env.pop("PULSE_SINK", None)
+        self.modules: dict[str, int] = {}
+        self._players: list[subprocess.Popen] = []
+        self.pid: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "PulseServer":
+        cmd = ["pulseaudio", "--daemonize=yes", "-n", "--system=no", "--exit-idle-time=-1", "--disable-shm=yes",
+               "--use-pid-file=yes", "--log-target=stderr", "--load=module-native-protocol-unix"]
+        res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=20)
+        if res.returncode != 0:
+            raise PulseError(f"pulseaudio did not start: {res.stderr.strip()[-400:]}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.pactl("info", check=False).returncode == 0:
+                break
+            time.sleep(0.05)
+        else:
+            raise PulseError("pulseaudio started but does not answer pactl")
+        pid_file = self.dir / "pulse" / "pid"
+        if pid_file.exists():
+            self.pid = int(pid_file.read_text().split()[0])
+        return self
+
+    def stop(self) -> None:
+        for p in self._players:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.pactl("exit", check=False)
+        if self.pid is not None:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and _alive(self.pid):
+                time.sleep(0.05)
+            if _alive(self.pid):
+                os.kill(self.pid, signal.SIGKILL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # -- helpers -----------------------------------------------------------------------------
+    def pactl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        res = subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10)
+        if check and res.returncode != 0:
+            raise PulseError(f"pactl {' '.join(args)}: {res.stderr.strip()}")
+        return res
+
+    def null_sink(self, name: str, *, rate_hz: int = 16000, channels: int = 2) -> str:
+        """Load a null sink; returns its monitor source's name (``NAME.monitor``)."""
+        res = self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={rate_hz}",
+                         f"channels={channels}", f"sink_properties=device.description={name}")
+        self.modules[name] = int(res.stdout.strip())
+        return f"{name}.monitor"
+
+    def combine_sink(self, name: str, slaves: list[str]) -> None:
+        """A sink that plays one stream into several sinks in step."""
+        res = self.pactl("load-module", "module-combine-sink", f"sink_name={name}", f"slaves={','.join(slaves)}",
+                         "rate=16000", "channels=2")
+        self.modules[name] = int(res.stdout.strip())
+
+    def unload(self, name: str) -> None:
+        self.pactl("unload-module", str(self.modules.pop(name)))
+
+    def play(self, path: str | os.PathLike, sink: str) -> subprocess.Popen:
+        p = subprocess.Popen(["paplay", "-d", sink, str(path)], env=self.env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        self._players.append(p)
+        return p
+
+    def source_outputs(self) -> list[str]:
+        return [l for l in self.pactl("list", "short", "source-outputs").stdout.splitlines() if l.strip()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
