@@ -112,12 +112,14 @@ def _speed(text: str) -> float | None:
 
 
 def _pick(n: int | None, spec, flag: str) -> tuple[int, int | None]:
-    """Channels to open and the channel to take (None = mix) for one device of two."""
+    """Channels to open and the channel to take (None = mix) for one device of two.
+    At least two are opened where the device has them: opening one channel of
+    a stereo PulseAudio source would get the server's mono downmix."""
     if n is None:
         return min(spec.max_channels, 2), None
     if not 1 <= n <= spec.max_channels:
         raise InputError(f"{flag} {n}: device {spec.label} has channels 1..{spec.max_channels}")
-    return n, n - 1
+    return max(n, min(spec.max_channels, 2)), n - 1
 
 
 def build_source(args):
@@ -152,7 +154,8 @@ def build_source(args):
         if args.mono or spec.max_channels == 1:
             if args.channels:
                 raise InputError("--channels describes a stereo device; with --mono the first channel is used")
-            layout = CaptureLayout("mono", (args.speaker or "therapist",), (DeviceInput(spec, 1, (0,)),))
+            layout = CaptureLayout("mono", (args.speaker or "therapist",),
+                                   (DeviceInput(spec, min(spec.max_channels, 2), (0,)),))
         else:
             m = parse_channel_map(args.channels or "therapist=left,client=right", n_channels=spec.max_channels)
             n_open = max(m.values()) + 1

@@ -119,11 +119,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         if state.message:  # a fresh message (bookmark saved, paused, ...) stands in for the keys line
             out.append(Text(state.message[:width], style="bold"))
         elif keys:
-            t = Text(keys[:width], style="dim")
-            extra = _bookmark_text(state)
-            if extra and len(t.plain) + len(extra) + 3 <= width:
-                t.append(" · " + extra, style="dim")
-            out.append(t)
+            out.append(Text(keys[:width], style="dim"))
     return out
 
 
@@ -135,6 +131,9 @@ def _header(state: LiveState, width: int) -> Text:
         t.append(f" · {kind}", style="dim")
     if state.saved_at_s is not None:
         t.append(f" · saved at {clock(state.saved_at_s)}", style="dim")
+    if state.bookmarks:
+        n = len(state.bookmarks)
+        t.append(f" · {n} bookmark{'s' if n > 1 else ''}", style="dim")
     tag = {"paused": " PAUSED ", "stopping": " SAVING… ", "saved": " SAVED ", "failed": " SAVE FAILED "}.get(state.status)
     if tag:
         pad = max(1, width - len(t.plain) - len(tag))
@@ -324,13 +323,6 @@ def _health_line(state: LiveState, width: int) -> Text:
         t.append(f" · delay {d:.0f} ms")
     t.truncate(width)
     return t
-
-
-def _bookmark_text(state: LiveState) -> str:
-    if not state.bookmarks:
-        return ""
-    b = state.bookmarks[-1]
-    return f"{len(state.bookmarks)} bookmark(s); last at {clock(b.time_s)}" + (f": {b.note}" if b.note else "")
 
 
 def pitch_trace(f0_hz: np.ndarray, *, ref_hz: float | None, width: int, rows: int, n_frames: int) -> list[str]:

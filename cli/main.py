@@ -10,8 +10,9 @@ from pathlib import Path
 from prosody import __version__
 from prosody.config import AnalysisConfig, PitchConfig
 from prosody.errors import ConfigError, InputError, ProsodyError
-from prosody.session import analyze_blocks, dumps, write_private
-from prosody.sources import FileSource, Layout, parse_channel_map
+
+# The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
+# commands that need them, so that store commands start quickly.
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -64,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _layout(args, n_files: int, channels: int) -> Layout:
+def _layout(args, n_files: int, channels: int):
+    from prosody.sources import Layout, parse_channel_map
+
     if n_files == 2:
         if args.channels:
             raise InputError("--channels applies to one stereo file; with two files the first is the therapist "
@@ -130,6 +133,10 @@ def _measures_options(args):
 
 def cmd_analyze(args, out, err) -> int:
     from rich.console import Console
+
+    from prosody.session import analyze_blocks, dumps, write_private
+    from prosody.sources import FileSource, Layout
+
     from .view import summary_view
 
     if len(args.files) > 2:

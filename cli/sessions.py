@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError
-from prosody.store import (ENV_VAR, EXPORT_FORMATS, SessionMeta, Store, StoreError, default_store_path, parse_srs,
+from prosody.store import (ENV_VAR, EXPORT_FORMATS, SessionMeta, Store, default_store_path, parse_srs,
                            parse_when, read_export, write_export, export_text)
 
 EXIT_OK = 0
@@ -89,18 +89,27 @@ def _v(v, spec: str, unit: str = "") -> str:
     return "–" if v is None else f"{v:{spec}}{unit}"
 
 
-def sessions_view(infos) -> Table:
-    t = Table(title=f"{len(infos)} sessions", title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("id", "right"), ("date", "left"), ("therapist", "left"), ("client", "left"),
-                      ("no.", "right"), ("length", "right"), ("warmth", "right"), ("SRS", "right"),
-                      ("rating", "right"), ("tags", "left")):
-        t.add_column(col, justify=just)
-    for i in infos:
-        m = i.meta
-        t.add_row(str(i.id), (m.recorded_at or "").replace("T", " ")[:16], m.therapist or "", m.client or "",
-                  _v(m.session_number, "d"), f"{i.duration_s / 60:.1f} min", _v(i.warmth_score, ".0f"),
-                  _v(i.srs_total, "d"), _v(i.rating, "d"), ", ".join(m.tags))
+def text_table(headers, rows, right: set[int]) -> Text:
+    """A plain fixed-width table: rich's Table measures every cell and takes over
+    a second for 1,000 rows; this takes milliseconds."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    t = Text(line(headers).rstrip() + "\n", style="bold")
+    t.append("  ".join("─" * w for w in widths) + "\n", style="dim")
+    t.append("\n".join(line(r).rstrip() for r in rows))
     return t
+
+
+def sessions_view(infos) -> Group:
+    headers = ("id", "date", "therapist", "client", "no.", "length", "warmth", "SRS", "rating", "tags")
+    rows = [(str(i.id), (i.meta.recorded_at or "").replace("T", " ")[:16], i.meta.therapist or "",
+             i.meta.client or "", _v(i.meta.session_number, "d"), f"{i.duration_s / 60:.1f} min",
+             _v(i.warmth_score, ".0f"), _v(i.srs_total, "d"), _v(i.rating, "d"), ", ".join(i.meta.tags))
+            for i in infos]
+    title = Text(f"{len(infos)} session{'' if len(infos) == 1 else 's'}", style="italic")
+    return Group(title, text_table(headers, rows, {0, 4, 5, 6, 7, 8}))
 
 
 def show_view(stored):
@@ -374,4 +383,4 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_feedback)
 
 
-__all__ = ["add_parser", "add_save_options", "check_save_args", "save_analyzed", "StoreError"]
+__all__ = ["add_parser", "add_save_options", "check_save_args", "save_analyzed"]

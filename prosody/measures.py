@@ -592,7 +592,8 @@ def _with_chance(value: float, null: np.ndarray, higher_label: str, lower_label:
     return {"value": _r(value), "chance_low": _r(lo), "chance_high": _r(hi), "reading": reading}
 
 
-def attunement(sl: Slice, cfg: MeasuresConfig, *, n_permutations: int | None = None) -> dict:
+def attunement(sl: Slice, cfg: MeasuresConfig, *, n_permutations: int | None = None,
+               by_direction: bool = True) -> dict:
     """Proximity, synchrony and convergence per feature with permutation
     chance intervals (95 %), plus arousal co-regulation."""
     n_perm = n_permutations or cfg.n_permutations
@@ -607,7 +608,7 @@ def attunement(sl: Slice, cfg: MeasuresConfig, *, n_permutations: int | None = N
         out["proximity"][feat], out["synchrony"][feat], out["convergence"][feat] = prox, sync, conv
     # the same per direction: does the therapist follow the client, and the client the therapist?
     out["by_direction"] = {}
-    for frm, to in ((cfg.client, cfg.therapist), (cfg.therapist, cfg.client)):
+    for frm, to in ((cfg.client, cfg.therapist), (cfg.therapist, cfg.client)) if by_direction else ():
         d = {"proximity": {}, "synchrony": {}}
         for feat in ATTUNE_FEATURES:
             a, b, t = _z_by_speaker(ex, feat, (frm, to))
@@ -722,7 +723,8 @@ def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attune
            "timing": timing,
            "warmth": warmth(voice[th], timing[th] if timing else None, minutes)}
     if with_attunement and sl.turn_taking:
-        out["attunement"] = attunement(sl, cfg, n_permutations=n_permutations)
+        # rolling windows (with_cues) carry the pooled figures only; sessions also per direction
+        out["attunement"] = attunement(sl, cfg, n_permutations=n_permutations, by_direction=not with_cues)
     if with_cues:
         out["cues"] = cues(sl, voice[th], timing[th] if timing else None, cfg, first)
     return out
@@ -806,7 +808,7 @@ class RollingMeasures:
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
-                 profile: Baseline | None = None, n_permutations: int = 200):
+                 profile: Baseline | None = None, n_permutations: int = 100):
         self.speakers = tuple(speakers)
         self.cfg = cfg or MeasuresConfig()
         self.grid = grid

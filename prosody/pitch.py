@@ -18,22 +18,26 @@ IEEE TSAP 8(6)) and Praat's path costs, arranged for streaming::
 
     samples --FIR low-pass, decimate by q--> analysis rate (4 kHz for fmax <= 800 Hz)
       --Hann window centred on the frame centre--> rfft --> |X|^2
-           irfft(|X|^2)                    -> r_plain(lag): periodicity (voicing evidence)
-           irfft(max(|X|^0.5 - floor, 0))  -> r_comp(lag):  candidates; compressing the
-                                              spectrum and removing its floor between
-                                              harmonics keeps one formant-boosted
-                                              harmonic from posing as F0 (telephone band)
-      each divided by the window's own autocorrelation
+           inverse of |X|^2                    -> r_plain(lag): periodicity (voicing evidence)
+           inverse of max(|X|^0.5 - floor, 0)  -> r_comp(lag):  candidates; compressing the
+                                                  spectrum and removing its floor between
+                                                  harmonics keeps one formant-boosted
+                                                  harmonic from posing as F0 (telephone band)
+      (the spectra are real and even, so each inverse is a DCT-I), each divided by
+      the window's own autocorrelation
       --> up to 4 peaks of r_comp per frame, plus an "unvoiced" candidate
-      --> Viterbi over the frames [i - 15, i + 10]: octave-jump and voicing-change
+      --> Viterbi over the frames [i - 10, i + 8]: octave-jump and voicing-change
           costs as in Praat's path finder, plus a speaker prior (median F0 of the
           last 5 s of confident frames) against octave errors at phrase onsets;
-          only frame i is decided: bounded look-ahead, declared in latency_frames
+          only frame i is decided there: bounded look-ahead
       --> the chosen lag refined by windowed-sinc interpolation of r_comp.
 
 Frames far below a running level reference (like Praat's silence threshold)
-skip the FFTs. Each frame's result is a fixed sequence of per-frame operations
-on its own samples and features, so any block sizes give bit-identical output.
+skip the FFTs. Frames are analysed in batches of at least 8 (numpy's per-call
+overhead); ``latency_frames`` declares window, Viterbi look-ahead and batching
+together (18 frames = 180 ms at the defaults). Each frame's result is a fixed
+sequence of per-frame operations on its own samples and features, so any block
+sizes give bit-identical output.
 """
 from __future__ import annotations
 
@@ -67,15 +71,16 @@ _FINE_STEPS = 8  # refinement grid: 1/8 of an analysis sample, then a parabola
 _SILENCE_SKIP_DB = 50.0  # this far below the running reference: no FFT, unvoiced
 _SILENCE_THRESHOLD_DB = 30.0  # from this far below, unvoiced gets cheaper ...
 _SILENCE_SLOPE_PER_DB = 0.05  # ... by this much per further dB
-_REF_DECAY_DB_PER_S = 0.5  # the running reference (a peak level) decays this fast
+_REF_DECAY_DB_PER_S = 1.0  # the running reference (a peak level) decays this fast
 _ABS_FLOOR_DB = -100.0  # frames below this level (dB re full scale) are silent
 # path costs (Praat's names and defaults in brackets)
 _VOICING_THRESHOLD = 0.35  # strength of the unvoiced candidate [0.45]
 _OCTAVE_COST = 0.01  # per octave below fmax_hz [0.01]
 _OCTAVE_JUMP_COST = 0.6  # per octave between consecutive frames [0.35]
 _VOICED_UNVOICED_COST = 0.25  # per voicing change [0.14]
-_LOOKBACK_FRAMES = 15  # Viterbi window before the decided frame
-_LOOKAHEAD_FRAMES = 10  # Viterbi window after the decided frame
+_LOOKBACK_FRAMES = 10  # Viterbi window before the decided frame
+_LOOKAHEAD_FRAMES = 8  # Viterbi window after the decided frame
+_MIN_BATCH_FRAMES = 8  # analyse in batches of at least this many frames (per-call overhead)
 _PROB_SCALE = 0.1  # path-cost margin -> voiced_prob logistic scale
 _ABSENT_COST = 1.0e6  # cost of a missing candidate
 # speaker prior
@@ -173,10 +178,11 @@ class PitchTracker:
         self._decay_per_frame_db = _REF_DECAY_DB_PER_S * grid.hop_s
         self._prior_lo = math.log2(config.fmin_hz) - 0.5
         self._prior_nb = int(math.ceil((math.log2(config.fmax_hz) + 0.5 - self._prior_lo) * _PRIOR_BINS_PER_OCTAVE))
-        # look-ahead: frame i's window ends at analysis sample centre_i + half, which
-        # needs raw samples up to q * (centre_i + half) + half_taps; then the Viterbi window.
+        # look-ahead: frame i's window ends at analysis sample centre_i + half, which needs
+        # raw samples up to q * (centre_i + half) + half_taps; then the Viterbi window and
+        # the batching (frames are analysed once _MIN_BATCH_FRAMES of them are complete).
         look_samples = q * half + self._half_taps - hop // 2 + 1
-        self.latency_frames = int(math.ceil(look_samples / hop)) + _LOOKAHEAD_FRAMES
+        self.latency_frames = int(math.ceil(look_samples / hop)) + _LOOKAHEAD_FRAMES + _MIN_BATCH_FRAMES - 1
         self.reset()
 
     @property
@@ -218,9 +224,13 @@ class PitchTracker:
         if len(x):
             self._raw = np.concatenate([self._raw, x])
             self._n_in += len(x)
+        num = self._n_in - 1 - self._half_taps - self._q * self._win_half - self.grid.hop_length // 2
+        n_ready = num // self.grid.hop_length + 1 if num >= 0 else 0  # frames whose window is complete
+        if n_ready - self._n_feat < _MIN_BATCH_FRAMES:
+            return self._empty()
         num = self._n_in - 1 - self._half_taps
-        self._decimate_to(num // self._q + 1 if num >= 0 else 0)
-        self._analyse_to(self._n_analysable())
+        self._decimate_to(num // self._q + 1)
+        self._analyse_to(n_ready)
         return self._decide_to(self._n_feat - _LOOKAHEAD_FRAMES)
 
     def flush(self) -> PitchFrames:
@@ -291,11 +301,6 @@ class PitchTracker:
             self._raw_start = keep_from
 
     # ---- stage 2: per-frame candidates --------------------------------------
-    def _n_analysable(self) -> int:
-        """Frames whose whole window is in the analysis samples computed so far."""
-        num = self._n_dec - 1 - self._win_half - self._hop_d // 2
-        return num // self._hop_d + 1 if num >= 0 else 0
-
     def _analyse_to(self, n_to: int) -> None:
         i0 = self._n_feat
         if n_to <= i0:

@@ -96,6 +96,22 @@ class RawVad:
         return out
 
 
+def _fast_len(n: int) -> int:
+    """Smallest 2^a * 3^b * 5^c >= n (a fast FFT size)."""
+    best = 1 << int(np.ceil(np.log2(n)))
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 class BleedDetector:
     """Cross-talk between two channels (loudspeaker -> microphone leakage).
 
@@ -119,7 +135,7 @@ class BleedDetector:
         self.stride = stride
         self.lag_tolerance = int(round(0.001 * grid.sample_rate))
         n = self.window + self.max_lag
-        self.nfft = 1 << int(np.ceil(np.log2(n + self.window)))
+        self.nfft = _fast_len(n + self.window)
         self.reset()
 
     def reset(self) -> None:

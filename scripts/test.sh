@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng sox libsndfile1 ffmpeg libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins)
+APT_PACKAGES=(espeak-ng sox libsndfile1 ffmpeg libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins
+              chromium)  # chromium: HTML reports checked in a real headless browser (tests/test_report.py)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,418 @@
+"""Live session runner, replay source, clock alignment, saving and the view,
+without audio devices (see test_live_capture.py for real capture)."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from rich.console import Console
+
+from prosody.capture import Aligner, ReplaySource
+from prosody.live import (Bookmark, LiveRunner, LiveState, SpeakerFinal, SpeakerNow, frames_path_for,
+                          load_live_session)
+from prosody.pipeline import Pipeline
+from prosody.session import analyze_blocks
+from prosody.sources import FileSource, Layout
+from prosody_cli.liveview import live_view, pitch_trace, plain_line
+
+REPO = Path(__file__).resolve().parents[1]
+DIALOGUE = REPO / "fixtures" / "dialogue.flac"
+STEREO = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+PROSODY = [sys.executable, "-m", "prosody_cli.main"]
+
+
+def _seg_tuples(segs):
+    return [(s["speaker"], s["start_s"], s["end_s"]) for s in segs]
+
+
+def _private(p: Path) -> bool:
+    return stat.S_IMODE(p.stat().st_mode) == 0o600
+
+
+# -- replay through the live runner = offline analysis --------------------------------------
+
+@pytest.fixture(scope="module")
+def replay_max(tmp_path_factory):
+    out = tmp_path_factory.mktemp("live") / "s.json"
+    r = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=None), output_path=out)
+    r.start()
+    res = r.wait(120)
+    assert res is not None, "replay at max speed did not finish in 120 s"
+    return out, res
+
+
+def test_replay_equals_offline_analysis(replay_max):
+    """One pipeline: the live path (feeder -> queue -> analysis thread, 0.1 s pushes)
+    gives exactly the offline segments, transitions and events."""
+    out, res = replay_max
+    assert res.reason == "end of input" and res.error is None
+    doc, frames = load_live_session(out)
+    offline = analyze_blocks(FileSource([str(DIALOGUE)], STEREO), STEREO.speakers).to_json_dict()
+    assert doc["schema"] == offline["schema"]
+    assert doc["duration_s"] == offline["duration_s"]
+    assert _seg_tuples(doc["segments"]) == _seg_tuples(offline["segments"])
+    assert doc["transitions"] == offline["transitions"]
+    assert doc["events"] == offline["events"]
+    assert doc["speakers"] == offline["speakers"]
+    n = int(round(doc["duration_s"] / doc["frame_hop_s"]))
+    for spk in doc["speaker_order"]:
+        assert len(frames[spk]["is_speech"]) == n
+        # frames agree with the segments: speech time from frames = from segments
+        seg_s = sum(s["end_s"] - s["start_s"] for s in doc["segments"] if s["speaker"] == spk)
+        assert frames[spk]["is_speech"].sum() * 0.01 == pytest.approx(seg_s, abs=0.011)
+
+
+def test_saved_files_are_private_and_complete(replay_max):
+    out, res = replay_max
+    npz = frames_path_for(out)
+    assert _private(out) and _private(npz)
+    doc = json.loads(out.read_text())
+    assert doc["live"]["complete"] is True and doc["live"]["stop_reason"] == "end of input"
+    assert doc["live"]["frames_file"] == npz.name and doc["live"]["recording_file"] is None
+    assert doc["bookmarks"] == []
+    cap = doc["capture"]
+    assert cap["layout"] == "replay" and cap["dropped_blocks"] == 0 and cap["overruns"] == 0
+    assert cap["latency"]["pipeline_latency_s"] == pytest.approx(0.7)
+    assert not list(out.parent.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_bookmarks_pause_record_duration(tmp_path):
+    out, rec = tmp_path / "s.json", tmp_path / "raw.wav"
+    src = ReplaySource([str(DIALOGUE)], STEREO, speed=4.0)
+    r = LiveRunner(src, output_path=out, duration_s=6.0, record_path=rec)
+    r.start()
+    time.sleep(0.5)
+    b1 = r.bookmark("first")
+    r.set_paused(True)
+    time.sleep(0.3)
+    r.set_paused(False)
+    b2 = r.bookmark()
+    res = r.wait(30)
+    assert res.reason == "duration"
+    doc = json.loads(out.read_text())
+    assert doc["duration_s"] == pytest.approx(6.0, abs=0.011)
+    assert doc["live"]["captured_s"] == pytest.approx(6.0)
+    assert [b["note"] for b in doc["bookmarks"]] == ["first", ""]
+    assert 0 < doc["bookmarks"][0]["time_s"] <= doc["bookmarks"][1]["time_s"] < 6.0
+    assert b1.time_s == doc["bookmarks"][0]["time_s"] and b2.note == ""
+    (p,) = doc["live"]["paused"]
+    assert 0 < p["start_s"] < p["end_s"] < 6.0
+    # raw audio only because --record was given; owner-only; paused audio is silence
+    assert _private(rec)
+    audio, sr = sf.read(rec, dtype="float32")
+    assert sr == 16000 and audio.shape == (96000, 2)
+    a, b = int(p["start_s"] * sr) + 1, int(p["end_s"] * sr) - 1
+    assert np.all(audio[a:b] == 0)
+    orig, _ = sf.read(DIALOGUE, dtype="float32", frames=96000)
+    assert np.max(np.abs(audio[:a - 1] - orig[:a - 1])) < 1e-4  # PCM_16 quantisation
+
+
+class _Crashing(Pipeline):
+    def __init__(self, *a, crash_after_s: float, **k):
+        super().__init__(*a, **k)
+        self.crash_after = int(crash_after_s * 16000)
+
+    def push(self, block):
+        if self.n_samples >= self.crash_after:
+            raise RuntimeError("planted analysis failure")
+        return super().push(block)
+
+
+def test_analysis_crash_saves_what_was_final(tmp_path):
+    out = tmp_path / "s.json"
+    pipe = _Crashing(STEREO.speakers, crash_after_s=12.0)
+    r = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=None), output_path=out, pipeline=pipe)
+    r.start()
+    res = r.wait(60)
+    assert res.reason == "analysis error" and "planted analysis failure" in res.error
+    doc, frames = load_live_session(out)
+    assert doc["live"]["complete"] is False and doc["live"]["stop_reason"] == "analysis error"
+    # everything final before the crash (what was pushed minus the 0.7 s decision latency) is there
+    assert 11.0 <= doc["duration_s"] <= pipe.n_samples / 16000
+    starts = [s["start_s"] for s in doc["segments"]]
+    assert any(8.0 < t < 8.3 for t in starts) and any(9.1 < t < 9.3 for t in starts)
+
+
+def test_autosave_interval_validated(tmp_path):
+    from prosody.errors import InputError
+    with pytest.raises(InputError, match="autosave"):
+        LiveRunner(ReplaySource([str(DIALOGUE)], STEREO), output_path=tmp_path / "x.json", autosave_s=60)
+    with pytest.raises(InputError, match="does not exist"):
+        LiveRunner(ReplaySource([str(DIALOGUE)], STEREO), output_path=tmp_path / "nope" / "x.json")
+
+
+def test_autosave_contains_data_up_to_then(tmp_path):
+    out = tmp_path / "s.json"
+    r = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=4.0), output_path=out, autosave_s=1.0)
+    r.start()
+    deadline = time.monotonic() + 20
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.2)  # a second autosave
+    doc, frames = load_live_session(out)
+    r.stop()
+    r.wait(30)
+    assert doc["live"]["complete"] is False and doc["live"]["stop_reason"] is None
+    assert doc["duration_s"] > 3.0
+    n = int(round(doc["duration_s"] / 0.01))
+    assert all(len(frames[s]["rms_db"]) == n for s in doc["speaker_order"])
+    # segments in an autosave are those of the final analysis, the open one closed at its end
+    final = json.loads(out.read_text())
+    closed = [s for s in final["segments"] if s["end_s"] <= doc["duration_s"] - 0.01]
+    assert _seg_tuples(closed) == _seg_tuples([s for s in doc["segments"] if s["end_s"] < doc["duration_s"]])
+
+
+# -- two devices: alignment and drift -------------------------------------------------------
+
+def _noise_fn(seed=1):
+    f = np.random.default_rng(seed).uniform(50, 3000, 40)
+    ph = np.random.default_rng(seed + 1).uniform(0, 2 * np.pi, 40)
+    return lambda t: (np.sin(2 * np.pi * f[:, None] * np.asarray(t)[None, :] + ph[:, None]).sum(0) / 20).astype(np.float32)
+
+
+def _run_aligner(*, drift_ppm, offset_s, correct, seconds=40.0):
+    rate = 16000
+    sig = _noise_fn()
+    rng = np.random.default_rng(0)
+    al = Aligner(correct_drift=correct)
+    rb = rate * (1 + drift_ppm * 1e-6)
+    na, nb = int(seconds * rate), int((seconds - offset_s) * rb)
+    ia = ib = 0
+    outs = []
+    while ia < na or ib < nb:
+        if ia < na:
+            al.push(0, sig(np.arange(ia, ia + 320) / rate), ia / rate + rng.uniform(0, 0.002))
+            ia += 320
+        if ib < nb:
+            al.push(1, sig(offset_s + np.arange(ib, ib + 320) / rb), offset_s + ib / rb + rng.uniform(0, 0.002))
+            ib += 320
+        o = al.pull()
+        if len(o):
+            outs.append(o)
+    outs.append(al.flush())
+    return al, np.concatenate(outs), sig
+
+
+def _lag_ms(x, ref, max_lag=400):
+    lags = range(-max_lag, max_lag + 1)
+    best = max(lags, key=lambda L: float(np.dot(x[max_lag + L:len(x) - max_lag + L], ref[max_lag:len(ref) - max_lag])))
+    return best / 16.0
+
+
+@pytest.mark.parametrize("offset_s", [0.25, -0.3])
+def test_aligner_start_offset_and_drift(offset_s):
+    """Device B runs 200 ppm fast and starts 0.25 s after (or 0.3 s before) A;
+    timestamps carry up to 2 ms of jitter. After alignment B's channel lines
+    up with A's timeline to within a millisecond at every point, while
+    without drift correction it slips by the expected 200 ppm x t."""
+    al, out, sig = _run_aligner(drift_ppm=200.0, offset_s=offset_s, correct=True)
+    assert al.start_offset_s == pytest.approx(offset_s, abs=0.002)
+    assert al.drift_ppm == pytest.approx(200.0, abs=20.0)
+    pad = max(0, int(np.floor(-al.start_offset_s * 16000)))   # B first: the timeline starts with B
+    for t in (2.0, 15.0, 35.0):
+        i = np.arange(int(t * 16000), int(t * 16000) + 8000)
+        assert abs(_lag_ms(out[i + pad, 1], sig(i / 16000))) <= 1.0, t
+        assert abs(_lag_ms(out[i + pad, 0], sig(i / 16000))) == 0.0
+    if offset_s > 0:
+        first = np.flatnonzero(out[:, 1])[0] / 16000
+        assert first == pytest.approx(offset_s, abs=0.002)
+    al2, out2, _ = _run_aligner(drift_ppm=200.0, offset_s=offset_s, correct=False)
+    pad = max(0, int(np.floor(-al2.start_offset_s * 16000)))
+    i = np.arange(35 * 16000, 35 * 16000 + 8000)
+    assert _lag_ms(out2[i + pad, 1], sig(i / 16000)) == pytest.approx(200e-6 * (35 - offset_s) * 1000, abs=1.0)
+
+
+# -- the view --------------------------------------------------------------------------------
+
+ROLLING = {
+    "start_s": 60.0, "end_s": 120.0, "baseline": "running",
+    "warmth": {"score": 68.5, "components": [
+        {"name": "pitch_raised_share", "value": 0.08, "unit": "share", "score": 0.8, "weight": 14.3, "contribution": 11.4},
+        {"name": "gap_median_s", "value": 0.42, "unit": "s", "score": 0.7, "weight": 14.3, "contribution": 10.0},
+        {"name": "talk_over_per_10min", "value": None, "unit": "count/10 min", "score": None, "weight": 0.0,
+         "contribution": None}]},
+    "attunement": {"n_exchanges": 14,
+                   "proximity": {"pitch": {"value": -1.07, "chance_low": -1.5, "chance_high": -0.7}},
+                   "synchrony": {"pitch": {"value": 0.62, "chance_low": -0.5, "chance_high": 0.55}},
+                   "convergence": {"intensity": {"value": -0.56, "chance_low": -0.55, "chance_high": 0.5}}},
+    "cues": [{"kind": "monologue", "message": "monologue 95 s", "value": 95.0}],
+}
+
+
+def _state(*, rolling=ROLLING, speakers=("therapist", "client"), paused=False, health=None, message=""):
+    two = len(speakers) == 2
+    f0 = np.full(3000, np.nan, np.float32)
+    f0[1000:1500] = 200.0 * 2 ** (np.linspace(-4, 4, 500) / 12)  # a 8-semitone rise
+    return LiveState(
+        speakers=speakers, turn_taking=two, source_kind="two-device" if two else "mono", elapsed_s=754.3,
+        final_s=753.6, paused=paused,
+        now=tuple(SpeakerNow(s, lv, -70.0, sp) for s, lv, sp in zip(speakers, (-23.0, -51.0), (True, False))),
+        final=tuple(SpeakerFinal(s, 300.0 - 100 * i, (0.62, 0.38)[i] if two else None, (200.0, 110.0)[i], 4.2,
+                                 12 if two else None, 1 if two else None, 2 if two else None, 3 if two else None)
+                    for i, s in enumerate(speakers)),
+        trail_f0_hz={s: f0 for s in speakers},
+        last_gaps=(("client", 0.42, "gap"), ("therapist", -0.20, "overlap")) if two else (),
+        rolling=rolling, health=health or {"overruns": 3, "dropped_blocks": 0, "drift_ppm": 12.4,
+                                           "drift_corrected": True, "state_delay_ms": {"median": 4.0}},
+        bookmarks=(Bookmark(100.0, "client cried"),), saved_at_s=750.0, output_path="/tmp/x.json",
+        status="paused" if paused else "running", message=message,
+        notes=() if two else ("one channel: therapist only, so no turn-taking figures",))
+
+
+def _render(state, width=80, **kw) -> list[str]:
+    con = Console(width=width, height=24, record=True, color_system=None, file=open(os.devnull, "w"))
+    con.print(live_view(state, **kw))
+    return con.export_text().rstrip("\n").split("\n")
+
+
+def test_view_fits_80x24_and_shows_every_panel():
+    lines = _render(_state())
+    text = "\n".join(lines)
+    assert len(lines) <= 24 and max(len(x) for x in lines) <= 80
+    assert lines[0].startswith("prosody live 12:34") and "two devices" in lines[0]
+    assert "now · provisional" in text and "turn-taking · final" in text
+    assert any(x.startswith("therapist") and "● speaking" in x and "-23 dB" in x for x in lines)
+    assert any(x.startswith("client") and "quiet" in x and "-51 dB" in x for x in lines)
+    assert "therapist  62%" in text and "38% client" in text
+    assert "+0.42 s→client" in text and "-0.20 s→therapist (overlap)" in text
+    assert "200 Hz" in text and "110 Hz" in text
+    assert "warmth     " in text and "68/100" in text and "pitch up 8% +11" in text and "gap 0.42s +10" in text
+    assert "(14 exchanges)" in text
+    assert "proximity  pitch -1.07~" in text and "synchrony  pitch +0.62↑" in text
+    assert "convergence intensity -0.56↓" in text
+    assert "cues       monologue 95 s" in text
+    assert "overruns 3 · dropped 0 · drift +12 ppm (corrected)" in text
+    assert "q save+quit" in lines[-1] and "1 bookmark" in lines[0]
+
+
+def test_view_pitch_trace_draws_the_planted_rise():
+    rows = pitch_trace(_state().trail_f0_hz["therapist"], ref_hz=200.0, width=60, rows=2, n_frames=3000)
+    assert len(rows) == 2 and all(len(r) == 60 for r in rows)
+    # the voiced stretch (frames 1000-1500 of 3000) occupies columns 20-30 only
+    cols = [i for i in range(60) if rows[0][i] != " " or rows[1][i] != " "]
+    assert cols and 19 <= min(cols) and max(cols) <= 30
+    # it rises: the start is drawn on the lower row, the end on the upper one
+    assert rows[1][cols[0]] != " " and rows[0][cols[-1]] != " "
+    assert pitch_trace(np.full(3000, np.nan), ref_hz=None, width=10, rows=2, n_frames=3000) == [" " * 10] * 2
+
+
+def test_view_without_rolling_mono_paused_and_messages():
+    text = "\n".join(_render(_state(rolling=None)))
+    assert "waiting for the first rolling window" in text
+    lines = _render(_state(speakers=("therapist",), rolling={"warmth": {"score": None, "components": []},
+                                                              "cues": []}))
+    text = "\n".join(lines)
+    assert len(lines) <= 24 and "no turn-taking" in text and "turn-taking · final" not in text
+    assert "client" not in text and "drift n/a" in text and "cues       none" in text
+    lines = _render(_state(paused=True, message="analysis paused"))
+    assert "PAUSED" in lines[0] and "analysis paused" in lines[-1]
+    assert sum("paused" in x for x in lines[2:4]) == 2   # meters blank while paused
+    note = _render(_state(), note_input="felt stuck")[-1]
+    assert note.startswith("note: felt stuck")
+
+
+def test_view_colours_are_theme_safe():
+    """Only the speaker colours and red for alarms; no background colours, no
+    black/white: readable on a light and on a dark terminal."""
+    con = Console(width=80, height=24, color_system="truecolor", file=open(os.devnull, "w"))
+    segs = list(con.render(live_view(_state()), con.options))
+    colours = {s.style.color.name for s in segs if s.style and s.style.color}
+    assert colours <= {"cyan", "magenta", "red"}
+    assert not any(s.style and s.style.bgcolor for s in segs)
+
+
+def test_view_narrow_and_wide_terminals():
+    for w in (60, 120):
+        lines = _render(_state(), width=w)
+        assert max(len(x) for x in lines) <= w and len(lines) <= 24
+
+
+def test_plain_line():
+    line = plain_line(_state())
+    assert line.startswith("[12:34] | now: therapist speaking (-23 dB), client quiet (-51 dB)")
+    assert "share therapist 62% client 38%" in line and "last gap -0.20 s->therapist (overlap)" in line
+    assert "warmth 68" in line and "cues: monologue 95 s" in line and "drift +12 ppm" in line
+    assert "\n" not in line
+
+
+# -- the command -----------------------------------------------------------------------------
+
+def test_cli_replay_plain(tmp_path):
+    out = tmp_path / "s.json"
+    res = subprocess.run(PROSODY + ["live", "--input", str(DIALOGUE), "--speed", "max", "--output", str(out),
+                                    "--interval-s", "0.2"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1].startswith(f"saved {out} (40.2 s analysed")
+    assert "stopped: end of input" in res.stdout
+    doc, _ = load_live_session(out)
+    assert doc["sources"] == [f"replay:{DIALOGUE}"]
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--input", "nope.wav"], "no such file"),
+    (["--input", str(DIALOGUE), "--speed", "fast"], "--speed 'fast'"),
+    (["--input", str(DIALOGUE), "--autosave-s", "45"], "--autosave-s 45"),
+    (["--input", str(DIALOGUE), "--device", "0"], "do not combine"),
+    (["--input", str(DIALOGUE), "--output", "/nonexistent/dir/x.json"], "does not exist"),
+    (["--therapist-device", "x"], "give both"),
+])
+def test_cli_errors_are_one_line(argv, msg, tmp_path):
+    res = subprocess.run(PROSODY + ["live", *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("prosody: error:") and msg in lines[0], res.stderr
+
+
+def test_sigterm_saves_to_the_end(tmp_path):
+    out = tmp_path / "s.json"
+    p = subprocess.Popen(PROSODY + ["live", "--input", str(DIALOGUE), "--output", str(out), "--plain",
+                                    "--interval-s", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=tmp_path)
+    _wait_for_elapsed(p, 3)
+    p.terminate()
+    o, e = p.communicate(timeout=30)
+    assert p.returncode == 0, e
+    doc, frames = load_live_session(out)
+    live = doc["live"]
+    assert live["stop_reason"] == "SIGTERM" and live["complete"] is True
+    assert live["captured_s"] >= 3.0
+    assert doc["duration_s"] == pytest.approx(live["captured_s"], abs=0.011)  # analysed to the end
+    assert len(frames["therapist"]["is_speech"]) == int(round(doc["duration_s"] / 0.01))
+
+
+def test_sigkill_after_autosave_keeps_data_to_the_autosave(tmp_path):
+    out = tmp_path / "s.json"
+    p = subprocess.Popen(PROSODY + ["live", "--input", str(DIALOGUE), "--output", str(out), "--plain",
+                                    "--interval-s", "0.2", "--autosave-s", "1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    _wait_for_elapsed(p, 4)
+    p.kill()
+    p.communicate(timeout=30)
+    doc, frames = load_live_session(out)
+    assert doc["live"]["complete"] is False
+    # an autosave every second: at most ~1 s (+ the 0.7 s decision latency) lost
+    assert doc["duration_s"] >= 4 - 1.0 - 0.7 - 0.3
+    assert doc["segments"] and doc["segments"][0]["start_s"] == pytest.approx(0.5, abs=0.02)
+    assert len(frames["client"]["rms_db"]) == int(round(doc["duration_s"] / 0.01))
+
+
+def _wait_for_elapsed(p: subprocess.Popen, seconds: int, timeout_s: float = 60.0) -> None:
+    """Read plain lines until one shows at least ``seconds`` elapsed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            raise AssertionError(f"prosody live ended early: {p.stderr.read()}")
+        if line.startswith("["):
+            mm, ss = line[1:6].split(":")
+            if int(mm) * 60 + int(ss) >= seconds:
+                return
+    raise AssertionError("no progress from prosody live")

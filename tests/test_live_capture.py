@@ -1,0 +1,240 @@
+"""Real capture through a private PulseAudio server (null sinks, paplay), the
+terminal view end to end in tmux, and a device that disappears mid-stream.
+
+Each PulseAudio test starts its own server in a temporary directory and stops
+it (tests/pulse.py); they skip with a message where PulseAudio, its ALSA
+plugin or tmux are missing. The null sink runs in real time, so the audio is
+a 12 s excerpt of the bundled dialogue cut in silences (5.6-17.7 s), with its
+truth taken from fixtures/dialogue.truth.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy import signal
+
+from prosody.live import load_live_session
+from tests.pulse import PulseServer, unavailable_reason
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+PROSODY = [sys.executable, "-m", "prosody_cli.main"]
+T0_S, T1_S = 5.6, 17.7          # excerpt: both ends in silence
+BOUNDARY_TOL_S = 0.100
+
+
+@pytest.fixture(scope="module")
+def excerpt(tmp_path_factory):
+    audio, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    truth = json.loads((FIXTURES / "dialogue.truth.json").read_text())
+    path = tmp_path_factory.mktemp("excerpt") / "excerpt.wav"
+    x = audio[int(T0_S * sr):int(T1_S * sr)]
+    sf.write(path, x, sr, subtype="PCM_16")
+    segs = {spk: [(a - T0_S, b - T0_S) for a, b in truth["segments"][spk] if a >= T0_S and b <= T1_S]
+            for spk in ("therapist", "client")}
+    changes = [(t["to_speaker"], t["to_start_s"] - T0_S) for t in truth["transitions"]
+               if t["from_end_s"] >= T0_S and t["to_start_s"] <= T1_S]
+    assert len(changes) == 4 and sum(map(len, segs.values())) == 5
+    return path, x, segs, changes
+
+
+@pytest.fixture
+def pulse():
+    why = unavailable_reason()
+    if why:
+        pytest.skip(why)
+    server = PulseServer()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001  (any failure to start means: cannot test here)
+        server.stop()
+        pytest.skip(f"cannot start a private PulseAudio server: {exc}")
+    yield server
+    server.stop()
+
+
+def _start_live(pulse, args, tmp_path):
+    out = tmp_path / "s.json"
+    p = subprocess.Popen(PROSODY + ["live", *args, "--output", str(out), "--plain", "--interval-s", "0.25"],
+                         env=pulse.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the first PulseAudio callback can take 1-2 s: play once audio flows
+        line = p.stdout.readline()
+        if not line:
+            raise AssertionError(f"prosody live ended before capturing: {p.stderr.read()}")
+        if line.startswith("[") and not line.startswith("[00:00]"):
+            return p, out
+    p.kill()
+    raise AssertionError("no audio from the null sink's monitor within 30 s")
+
+
+def _latency_s(rec: np.ndarray, ref: np.ndarray, ch: int | None = None) -> float:
+    """Constant capture latency: lag of the excerpt in the recording (cross-correlation)."""
+    a = rec.sum(axis=1) if ch is None else rec[:, ch]
+    b = ref.sum(axis=1) if ch is None else ref[:, ch]
+    c = signal.correlate(a, b, mode="valid", method="fft")
+    return int(np.argmax(c)) / 16000
+
+
+def _check_against_truth(doc, segs, changes, latency_s):
+    errors = []
+    for spk, truth in segs.items():
+        pred = [(s["start_s"] - latency_s, s["end_s"] - latency_s) for s in doc["segments"] if s["speaker"] == spk]
+        assert len(pred) == len(truth), (spk, pred, truth)
+        for (ta, tb), (pa, pb) in zip(truth, pred):
+            errors += [pa - ta, pb - tb]
+    pred_changes = [(t["to_speaker"], t["to_start_s"] - latency_s) for t in doc["transitions"]]
+    assert [c[0] for c in pred_changes] == [c[0] for c in changes]
+    errors += [p[1] - t[1] for p, t in zip(pred_changes, changes)]
+    errors = np.abs(errors)
+    assert errors.max() <= BOUNDARY_TOL_S, errors
+    return errors
+
+
+def _private(p: Path) -> bool:
+    return stat.S_IMODE(p.stat().st_mode) == 0o600
+
+
+def test_devices_lists_monitor_sources(pulse):
+    pulse.null_sink("callaudio")
+    res = subprocess.run(PROSODY + ["devices"], env=pulse.env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    line = next(x for x in res.stdout.splitlines() if "callaudio.monitor" in x)
+    assert "monitor (call/output audio)" in line and "16000" in line
+
+
+def test_capture_stereo_monitor_matches_truth(pulse, excerpt, tmp_path):
+    """Play the excerpt into a stereo null sink, capture its monitor, stop with
+    SIGTERM: speech segments and speaker changes within 100 ms of the truth
+    after removing the constant capture latency."""
+    path, audio, segs, changes = excerpt
+    mon = pulse.null_sink("v1")
+    rec = tmp_path / "raw.wav"
+    p, out = _start_live(pulse, ["--device", mon, "--record", str(rec)], tmp_path)
+    player = pulse.play(path, "v1")
+    assert player.wait(timeout=60) == 0, player.stderr.read()
+    time.sleep(1.0)  # the pipeline's 0.7 s decision latency
+    p.terminate()
+    o, e = p.communicate(timeout=60)
+    assert p.returncode == 0, e
+    doc, frames = load_live_session(out)
+    assert doc["live"]["stop_reason"] == "SIGTERM" and doc["live"]["complete"]
+    assert doc["capture"]["layout"] == "stereo" and doc["capture"]["sample_rates_hz"] == [16000]
+    assert doc["capture"]["overruns"] == 0 and doc["capture"]["dropped_blocks"] == 0
+    assert _private(out) and _private(rec) and _private(out.with_name("s.frames.npz"))
+    raw, _ = sf.read(rec, dtype="float32")
+    latency = _latency_s(raw, audio)
+    errors = _check_against_truth(doc, segs, changes, latency)
+    print(f"stereo capture: latency {latency * 1000:.0f} ms, boundary errors median "
+          f"{np.median(errors) * 1000:.0f} ms, max {errors.max() * 1000:.0f} ms")
+
+
+def test_capture_two_devices_aligned(pulse, excerpt, tmp_path):
+    """Two null sinks fed in step by a combine sink; the therapist is the left
+    channel of one monitor, the client the right channel of the other."""
+    path, audio, segs, changes = excerpt
+    m1, m2 = pulse.null_sink("mic"), pulse.null_sink("call")
+    pulse.combine_sink("both", ["mic", "call"])
+    rec = tmp_path / "raw.wav"
+    p, out = _start_live(pulse, ["--therapist-device", m1, "--therapist-channel", "1", "--client-device", m2,
+                                 "--client-channel", "2", "--record", str(rec)], tmp_path)
+    player = pulse.play(path, "both")
+    assert player.wait(timeout=60) == 0, player.stderr.read()
+    time.sleep(1.0)
+    p.terminate()
+    o, e = p.communicate(timeout=60)
+    assert p.returncode == 0, e
+    doc, _ = load_live_session(out)
+    cap = doc["capture"]
+    assert cap["layout"] == "two-device" and len(cap["devices"]) == 2
+    assert cap["start_offset_s"] is not None and abs(cap["start_offset_s"]) < 2.0
+    # one system clock under both null sinks: what drift is measured is small
+    assert cap["drift_ppm"] is not None and abs(cap["drift_ppm"]) < 500
+    raw, _ = sf.read(rec, dtype="float32")
+    lat_t, lat_c = _latency_s(raw, audio, 0), _latency_s(raw, audio, 1)
+    assert abs(lat_t - lat_c) <= 0.005, (lat_t, lat_c)   # the two devices on one timeline
+    errors = _check_against_truth(doc, segs, changes, lat_t)
+    print(f"two devices: channel offset {(lat_c - lat_t) * 1000:+.1f} ms, drift {cap['drift_ppm']:+.0f} ppm, "
+          f"boundary errors median {np.median(errors) * 1000:.0f} ms, max {errors.max() * 1000:.0f} ms")
+
+
+def test_device_loss_saves_to_the_end(pulse, excerpt, tmp_path):
+    path, *_ = excerpt
+    mon = pulse.null_sink("v1")   # the only source: the server cannot move the stream elsewhere
+    p, out = _start_live(pulse, ["--device", mon], tmp_path)
+    pulse.play(path, "v1")
+    time.sleep(3.5)
+    pulse.unload("v1")
+    o, e = p.communicate(timeout=60)
+    assert p.returncode == 1
+    assert "prosody: error: device lost" in e and f"saved in {out}" in e
+    doc, frames = load_live_session(out)
+    live = doc["live"]
+    assert live["stop_reason"] == "device lost" and "stopped delivering audio" in live["error"]
+    assert live["captured_s"] > 3.0
+    assert doc["duration_s"] == pytest.approx(live["captured_s"], abs=0.011)  # analysed to the end
+    assert any(s["speaker"] == "client" for s in doc["segments"])  # speech played before the loss is there
+
+
+@pytest.fixture
+def tmux():
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (Debian: apt install tmux): skipping the terminal end-to-end test")
+    sock = f"prosody-test-{os.getpid()}"
+    base = ["tmux", "-L", sock, "-f", "/dev/null"]
+    yield base
+    subprocess.run(base + ["kill-server"], capture_output=True)
+
+
+def test_terminal_view_end_to_end_in_tmux(tmux, excerpt, tmp_path):
+    """A real 80x24 terminal: the panels are there, the numbers change while
+    audio plays, b bookmarks, q saves and exits cleanly."""
+    path, *_ = excerpt
+    out, rc = tmp_path / "s.json", tmp_path / "rc"
+    cmd = (f"cd {tmp_path} && TERM=xterm-256color {sys.executable} -m prosody_cli.main live --input {path} "
+           f"--output {out}; echo $? > {rc}")
+    subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", cmd], check=True)
+
+    def screen() -> str:
+        return subprocess.run(tmux + ["capture-pane", "-p", "-t", "t"], capture_output=True, text=True).stdout
+
+    def wait_for(pred, timeout_s=30.0) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            s = screen()
+            if pred(s):
+                return s
+            time.sleep(0.1)
+        raise AssertionError("screen never showed what was expected:\n" + screen())
+
+    first = wait_for(lambda s: "prosody live 00:02" in s and "talk share" in s)
+    second = wait_for(lambda s: "prosody live 00:05" in s)
+    for panel in ("now · provisional", "pitch · last 30 s", "turn-taking · final", "warmth · attunement",
+                  "capture", "q save+quit"):
+        assert panel in first, panel
+    assert all(len(line) <= 80 for line in second.splitlines()) and len(second.splitlines()) <= 24
+
+    def share(s: str) -> str:
+        return next(x for x in s.splitlines() if x.startswith("talk share"))
+    assert share(first) != share(second)    # final numbers moved on
+    subprocess.run(tmux + ["send-keys", "-t", "t", "b"], check=True)
+    wait_for(lambda s: "bookmark at 00:0" in s)
+    subprocess.run(tmux + ["send-keys", "-t", "t", "q"], check=True)
+    deadline = time.monotonic() + 30
+    while not rc.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rc.read_text().strip() == "0"
+    doc, _ = load_live_session(out)
+    assert doc["live"]["stop_reason"] == "quit" and doc["live"]["complete"]
+    assert len(doc["bookmarks"]) == 1 and 5.0 <= doc["bookmarks"][0]["time_s"] < 12.0
+    assert 5.0 <= doc["duration_s"] < 12.2
