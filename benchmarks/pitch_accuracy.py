@@ -16,7 +16,10 @@ Scores (frames aligned to the reference):
 * VDE   % of frames whose voiced/unvoiced decision differs from the reference
 * FPE   median absolute error in cents over voiced-in-both frames without gross error
 * RPA50 % of reference-voiced frames estimated voiced and within 50 cents
-* CPU   process CPU seconds per second of audio (``time.process_time``)
+* CPU   process CPU seconds per second of audio (``time.process_time``); ours
+        includes building the tracker. Ours and Praat are timed first, alternately
+        on each signal, keeping the minimum of ``--repeats`` runs; the speed target
+        is their ratio.
 
 Every method is put on the one 10 ms grid:
 
@@ -26,9 +29,13 @@ Every method is put on the one 10 ms grid:
 * librosa ``pyin(fmin=50, fmax=600, sr=16000, hop_length=160, center=True)`` on
   the signal with its first 80 samples dropped, so that its frame ``j`` (centred
   at sample ``j * 160`` of the trimmed signal) is centred at grid centre ``j``.
-* SwiftF0 (``swift_f0.SwiftF0().detect``, 16 ms hop, frame ``k`` centred at
+* SwiftF0 (``swift_f0.SwiftF0(spin=False).detect``, 16 ms hop, frame ``k`` centred at
   ``k * 0.016`` s): voicing from the nearest frame (confidence >= 0.5), pitch
   interpolated linearly in log frequency at the grid centre.
+
+A diagnostic table (no target) repeats the clean FPE with the reference taken
+as centred 0-10 ms later than stated, to show how much of the fine error is the
+reference's timing.
 
 Run: ``.venv/bin/python benchmarks/pitch_accuracy.py [--quick] [--repeats N]``.
 ``--quick`` skips pYIN and SwiftF0. Exit status 0 when every target passes.
@@ -295,6 +302,31 @@ def main(argv: list[str] | None = None) -> int:
         failures += not ok
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
 
+    # The corpus notes call the reference centring (k*10 ms + 16 ms) rough. Estimate it
+    # independently of our tracker: per speaker, the delay (0-10 ms) that minimises
+    # Praat's clean FPE; then score every condition of ours and Praat at that delay.
+    est_fpe: dict[tuple[str, str, str], float] = {}
+    best_d: dict[str, int] = {}
+    for cond, spk, utt, y in signals:
+        if cond == "clean":
+            def fpe_at(m, d, y=y, utt=utt):
+                f0, _ = METHODS[m](y[d * GRID.sample_rate // 1000:])
+                return score(np.concatenate([f0, np.full(d + 2, np.nan)]), utt)["fpe"]
+            best_d[spk] = min(range(0, 11), key=lambda d: fpe_at("praat", d))
+    for cond, spk, utt, y in signals:
+        d = best_d[spk]
+        for m in ("ours", "praat"):
+            f0, _ = METHODS[m](y[d * GRID.sample_rate // 1000:])
+            est_fpe[(cond, spk, m)] = score(np.concatenate([f0, np.full(d + 2, np.nan)]), utt)["fpe"]
+    print("FPE (median cents) with the reference centring estimated from Praat (clean audio): "
+          + ", ".join(f"{s_} +{d} ms" for s_, d in best_d.items()))
+    print(f"{'condition':<12} {'spk':<4}{'ours':>8}{'praat':>8}")
+    for cond in CONDITIONS:
+        for spk in SPEAKERS:
+            print(f"{CONDITION_LABELS[cond]:<12} {spk:<4}{est_fpe[(cond, spk, 'ours')]:8.1f}"
+                  f"{est_fpe[(cond, spk, 'praat')]:8.1f}")
+    print()
+
     for cond in CONDITIONS:
         for spk in SPEAKERS:
             o, p = results[(cond, spk, "ours")], results[(cond, spk, "praat")]
@@ -304,7 +336,11 @@ def main(argv: list[str] | None = None) -> int:
                 verdict(o["gpe"] <= BAND_GPE_MAX_PCT, f"{tag}: GPE {o['gpe']:.2f} % <= {BAND_GPE_MAX_PCT} %")
             verdict(o["vde"] <= p["vde"] + VDE_MAX_ABOVE_PRAAT,
                     f"{tag}: VDE {o['vde']:.2f} % <= Praat {p['vde']:.2f} % + {VDE_MAX_ABOVE_PRAAT}")
-            verdict(o["fpe"] <= FPE_MAX_CENTS, f"{tag}: FPE {o['fpe']:.1f} cents <= {FPE_MAX_CENTS}")
+            verdict(o["fpe"] <= FPE_MAX_CENTS, f"{tag}: FPE {o['fpe']:.1f} cents <= {FPE_MAX_CENTS} "
+                                              f"(stated centring; Praat {p['fpe']:.1f})")
+            e = est_fpe[(cond, spk, "ours")]
+            verdict(e <= FPE_MAX_CENTS, f"{tag}: FPE {e:.1f} cents <= {FPE_MAX_CENTS} "
+                                        f"(Praat-estimated centring; Praat {est_fpe[(cond, spk, 'praat')]:.1f})")
     verdict(ratio <= SPEED_RATIO_MAX, f"speed ratio {ratio:.3f} <= {SPEED_RATIO_MAX}")
     print(f"{failures} target(s) failed" if failures else "all targets pass")
     return 1 if failures else 0

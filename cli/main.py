@@ -19,7 +19,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Other commands live in their own modules of this package; each has
 # ``add_parser(subparsers)`` which registers its parser(s) and sets
 # ``run=function(args, out, err) -> exit status`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("live", "sessions")
+COMMAND_MODULES: tuple[str, ...] = ("live", "sessions", "batch")
 PROGRESS_MIN_S = 5.0
 
 

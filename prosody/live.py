@@ -256,6 +256,8 @@ class LiveRunner:
         self.state_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self.final_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self._arrivals: deque = deque()     # (sample index at block end, arrival time)
+        self._arrival_hist: deque = deque(maxlen=4000)  # the same, kept ~a minute for the rolling windows
+        self.rolling_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self._recorder = None
         self._health: dict = {}
         self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
@@ -382,6 +384,7 @@ class LiveRunner:
         now = time.monotonic()
         self.state_delays_s.append(now - blk.arrival_s)
         self._arrivals.append((self.n_samples, blk.arrival_s))
+        self._arrival_hist.append((self.n_samples, blk.arrival_s))
         self._pending.append(x)
         self._pending_n += len(x)
         if self._pending_n >= PUSH_S * self.grid.sample_rate or stop:
@@ -399,6 +402,11 @@ class LiveRunner:
             self.final_delays_s.append(now - self._arrivals.popleft()[1])
         rolling = getattr(up, "rolling", None)   # window summaries (measures layer); newest last
         if isinstance(rolling, (list, tuple)):
+            for w in rolling:  # delay from the window's last sample arriving to the window being out
+                end = int(round(float(w.get("end_s", 0.0)) * self.grid.sample_rate)) if isinstance(w, dict) else 0
+                arr = next((t for n, t in self._arrival_hist if n >= end), None)
+                if arr is not None:
+                    self.rolling_delays_s.append(now - arr)
             rolling = next((w for w in reversed(rolling) if isinstance(w, dict)), None)
         with self._lock:
             for i, fb in enumerate(up.frames):
@@ -485,6 +493,7 @@ class LiveRunner:
             "device_input_s": capture.pop("device_latency_s", []),
             "state_delay_ms": _percentiles_ms(self.state_delays_s),
             "final_delay_ms": _percentiles_ms(self.final_delays_s),
+            "rolling_delay_ms": _percentiles_ms(self.rolling_delays_s),
             "pipeline_latency_s": self.grid.frames_to_s(self.pipeline.latency_frames),
         }
         capture.pop("queue_fill", None)

@@ -1,0 +1,138 @@
+"""CPU and delay of ``prosody live`` on a two-channel stream (not a timed test).
+
+Runs the live path in process for ``--seconds`` of audio in real time: the
+bundled stereo dialogue (repeated) fed through the replay source (a feeder
+thread standing in for the device callback, 20 ms blocks), the analysis
+thread (pipeline, rolling measures, session building, autosave every 30 s)
+and the terminal view rendered 5 times a second into an 80x24 console, as
+``prosody live`` does on a terminal. With ``--pulse`` the audio instead
+goes through a private PulseAudio null sink and is captured from its monitor
+by sounddevice (the real device path; needs pulseaudio, pactl, paplay).
+
+Reports, over the steady part (after ``--warmup-s``):
+
+* CPU: process CPU time (all threads) / wall time, as % of one core;
+* delays, median and 95th percentile, from a block's arrival in the queue
+  (the callback / feeder time) to:
+  - the provisional state (level meters, who is speaking now),
+  - the final per-frame state (includes the VAD smoother's declared 0.7 s),
+  - the rolling measures window that ends with it (windows come every 5 s
+    once the turn decisions up to their end are made).
+
+Targets (issue 4): CPU < 15 % of one core; delay to the state < 150 ms.
+
+    python benchmarks/live_cpu.py [--seconds 60] [--pulse]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from _common import REPO
+
+from prosody.live import LiveRunner, _percentiles_ms  # noqa: E402
+from prosody.sources import Layout  # noqa: E402
+
+STEREO = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+
+
+def make_audio(path: Path, seconds: float) -> None:
+    x, sr = sf.read(REPO / "fixtures" / "dialogue.flac", dtype="int16")
+    n = int(seconds * sr)
+    sf.write(path, np.tile(x, (int(np.ceil(n / len(x))), 1))[:n], sr, subtype="PCM_16")
+
+
+def run(source, seconds: float, warmup_s: float, out_dir: Path, *, render: bool = True, on_started=None) -> dict:
+    from rich.console import Console
+
+    sys.path.insert(0, str(REPO))
+    from cli.liveview import live_view
+
+    runner = LiveRunner(source, output_path=out_dir / "bench.json", duration_s=seconds)
+    console = Console(file=open(os.devnull, "w"), width=80, height=24, force_terminal=True, color_system="truecolor")
+    runner.start()
+    if on_started is not None:
+        on_started(runner)
+    t_wall0 = t_cpu0 = None
+    render_s = []
+    while not runner.done:
+        time.sleep(0.2)
+        if render:
+            t = time.perf_counter()
+            console.print(live_view(runner.snapshot()))
+            render_s.append(time.perf_counter() - t)
+        if t_wall0 is None and runner.snapshot().elapsed_s >= warmup_s:
+            t_wall0, t_cpu0 = time.monotonic(), time.process_time()
+            n0 = len(runner.state_delays_s)
+    t_wall1, t_cpu1 = time.monotonic(), time.process_time()
+    res = runner.wait()
+    cap = res.doc["capture"]
+    return {
+        "cpu_pct_one_core": 100.0 * (t_cpu1 - t_cpu0) / (t_wall1 - t_wall0),
+        "steady_wall_s": t_wall1 - t_wall0,
+        "state_delay_ms": _percentiles_ms(list(runner.state_delays_s)[n0:]),
+        "final_delay_ms": cap["latency"]["final_delay_ms"],
+        "rolling_delay_ms": cap["latency"]["rolling_delay_ms"],
+        "render_ms": _percentiles_ms(render_s),
+        "overruns": cap["overruns"], "dropped_blocks": cap["dropped_blocks"],
+        "analysed_s": res.doc["duration_s"], "stop": res.reason,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--warmup-s", type=float, default=5.0)
+    ap.add_argument("--pulse", action="store_true", help="capture through a private PulseAudio null sink")
+    ap.add_argument("--no-view", action="store_true", help="do not render the view (analysis only)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        wav = tmp / "stream.wav"
+        make_audio(wav, args.seconds + 5)
+        if args.pulse:
+            from tests.pulse import PulseServer
+            from prosody.capture import CaptureLayout, DeviceInput, DeviceSource, resolve_device
+            with PulseServer() as ps:
+                mon = ps.null_sink("bench")
+                os.environ.update({k: ps.env[k] for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER",
+                                                          "HOME")})
+                spec = resolve_device(mon)
+                src = DeviceSource(CaptureLayout("stereo", STEREO.speakers, (DeviceInput(spec, 2, (0, 1)),)))
+                player = []
+
+                def start_playback(runner):
+                    while runner.snapshot().elapsed_s < 0.2:  # the first callback can take 1-2 s
+                        time.sleep(0.05)
+                    player.append(ps.play(wav, "bench"))
+
+                r = run(src, args.seconds, args.warmup_s, tmp, render=not args.no_view, on_started=start_playback)
+                kind = f"PulseAudio null-sink monitor via sounddevice ({spec.label})"
+        else:
+            from prosody.capture import ReplaySource
+            r = run(ReplaySource([str(wav)], STEREO, speed=1.0), args.seconds, args.warmup_s, tmp,
+                    render=not args.no_view)
+            kind = "replay source in real time (20 ms blocks)"
+    print(f"live, two channels, {kind}, view {'off' if args.no_view else 'rendered 5x/s at 80x24'}")
+    print(f"  steady part: {r['steady_wall_s']:.1f} s wall, {r['analysed_s']:.1f} s analysed, stop: {r['stop']}")
+    print(f"  CPU: {r['cpu_pct_one_core']:.1f} % of one core (target < 15 %)")
+    for k, label in (("state_delay_ms", "block arrival -> provisional state (meters, speaking now)"),
+                     ("final_delay_ms", "block arrival -> final frames (incl. 0.7 s VAD latency)"),
+                     ("rolling_delay_ms", "window end arrival -> rolling measures window"),
+                     ("render_ms", "one view render")):
+        d = r[k]
+        print(f"  {label}: median {d['median']} ms, p95 {d['p95']} ms (n={d['n']})")
+    print(f"  overruns {r['overruns']}, dropped blocks {r['dropped_blocks']}")
+    print(f"  machine: {os.cpu_count()} CPUs; {subprocess.run(['uname', '-m'], capture_output=True, text=True).stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""``prosody batch PATH...``: analyse an archive (folders, globs, manifest CSVs)
+into the session store, in parallel, resumably; write one per-session table.
+
+Layout and analysis options are resolved by the very functions ``prosody
+analyze`` uses (``_layout``, ``_config``, ``_measures_options`` in
+``prosody_cli.main``), so a file gives the same session either way.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from types import SimpleNamespace
+
+from rich.console import Console
+
+from prosody.batch import (MANIFEST_COLUMNS, BatchError, BatchEvent, Job, JobMeta, discover, parquet_available,
+                           run_batch, write_table)
+from prosody.errors import InputError
+from prosody.store import ENV_VAR, Store, default_store_path
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+DEFAULT_TABLE = "prosody-batch"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("batch", help="analyse many recordings into the store, in parallel and resumably",
+                       description="Analyse every recording in folders, glob patterns or manifest CSVs with the "
+                                   "engine and options of `prosody analyze`, save each as a session in the store "
+                                   "and write one table of per-session measures (CSV and Parquet). Files already "
+                                   "analysed with the same content and options are skipped.")
+    p.add_argument("inputs", nargs="+", metavar="PATH",
+                   help="a folder (searched recursively for audio files), a glob pattern ('archive/**/*.wav'), "
+                        "an audio file, or a manifest CSV with columns " + ", ".join(MANIFEST_COLUMNS))
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help=f"worker processes (default: the number of cores, here {os.cpu_count()})")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (pip install 'prosody[dask]'); "
+                        "results are saved into the store on this machine")
+    p.add_argument("--send-audio", action="store_true",
+                   help="with --scheduler: send each file's bytes to the worker (when workers do not share the "
+                        "paths)")
+    p.add_argument("--force", action="store_true", help="analyse again files already done (replaces their sessions)")
+    p.add_argument("--table", metavar="PATH", default=DEFAULT_TABLE,
+                   help=f"per-session table: writes PATH.csv and PATH.parquet (default {DEFAULT_TABLE})")
+    p.add_argument("--no-parquet", action="store_true", help="write the table as CSV only")
+    p.add_argument("--no-progress", action="store_true", help="plain progress lines even on a terminal")
+    p.add_argument("--store", metavar="PATH", default=None,
+                   help=f"session store folder (default ${ENV_VAR}, else {default_store_path(environ={})})")
+    a = p.add_argument_group("analysis (as `prosody analyze`; a manifest's cells override them per file)")
+    a.add_argument("--channels", metavar="MAP", help="stereo layout, e.g. therapist=right,client=left")
+    a.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono files (default therapist)")
+    a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
+                   help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
+    a.add_argument("--config", metavar="TOML", help="analysis configuration file")
+    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+                   help="one-way network delay of the calls")
+    a.add_argument("--baseline", metavar="JSON", help="personal baseline profile for every file")
+    m = p.add_argument_group("metadata for every session (a manifest's cells override them)")
+    m.add_argument("--therapist", metavar="NAME", help="therapist name or ID")
+    m.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym (never a real name)")
+    m.add_argument("--notes", metavar="TEXT", default="", help="free-text notes")
+    m.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
+    p.set_defaults(run=cmd_batch)
+
+
+def resolver(args):
+    """(job, n_channels) -> (Layout, AnalysisConfig), by ``prosody analyze``'s own rules."""
+    from .main import _config, _layout
+
+    def resolve(job: Job, n_channels: int):
+        ns = SimpleNamespace(channels=job.channels, speaker=job.speaker, files=list(job.paths),
+                             config=args.config, pitch_range=list(job.pitch_range))
+        layout = _layout(ns, len(job.paths), n_channels)
+        return layout, _config(ns, layout.speakers)
+    return resolve
+
+
+def _fmt_s(s: float) -> str:
+    s = max(0, int(round(s)))
+    return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+class _Progress:
+    """Renders BatchEvents: a rich progress bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, err, *, bar: bool):
+        self.err = err
+        self.console = Console(file=err, stderr=True)
+        self.bar = bar and self.console.is_terminal
+        self.t0 = time.perf_counter()
+        self.total = self.done = 0
+        self.total_audio_s = self.done_audio_s = 0.0
+        self.prog = None
+        self.task = None
+
+    def _status(self) -> str:
+        elapsed = time.perf_counter() - self.t0
+        rate = self.done_audio_s / elapsed if elapsed > 0 else 0.0
+        left = (self.total_audio_s - self.done_audio_s) / rate if rate > 0 else None
+        return (f"{self.done_audio_s / 3600:.2f}/{self.total_audio_s / 3600:.2f} h of audio, "
+                f"{rate:.0f}x real time" + (f", about {_fmt_s(left)} left" if left is not None else ""))
+
+    def __call__(self, e: BatchEvent) -> None:
+        if e.kind == "checking":
+            if self.bar and self.prog is None:
+                self._start_bar(e.total)
+            if self.prog is not None:
+                self.prog.update(self.task, description=f"checking {e.index + 1}/{e.total}")
+            return
+        if e.kind == "planned":
+            self.total, self.total_audio_s, self.t0 = e.todo, e.todo_audio_s, time.perf_counter()
+            msg = (f"prosody: {e.todo} of {e.total} recordings to analyse "
+                   f"({e.todo_audio_s / 3600:.2f} h of audio)")
+            if self.prog is not None:
+                self.prog.reset(self.task, total=max(e.todo_audio_s, 1e-9), files=f"0/{e.todo} files",
+                                status="", description="analysing")
+                self.prog.console.print(msg)
+            else:
+                self.err.write(msg + "\n")
+            return
+        if e.kind == "skipped":
+            return  # counted in the summary; a re-run of a big archive would print thousands of lines
+        if e.kind == "done":
+            self.done += 1
+            self.done_audio_s += e.duration_s
+            line = (f"prosody: [{self.done}/{self.total}] done {e.label} ({e.duration_s / 60:.1f} min) "
+                    f"-> session {e.session_id}; {self._status()}")
+            warn = [f"prosody: warning: {w}" for w in e.warnings]
+            if self.prog is not None:
+                for w in warn:
+                    self.prog.console.print(w, markup=False, highlight=False)
+                self.prog.update(self.task, completed=self.done_audio_s, files=f"{self.done}/{self.total} files",
+                                 status=self._status())
+            else:
+                self.err.write(line + "\n" + "".join(w + "\n" for w in warn))
+            return
+        if e.kind == "failed":
+            line = f"prosody: failed: {e.label}: {e.reason}"
+            if self.prog is not None:
+                self.prog.console.print(line, markup=False, highlight=False)
+            else:
+                self.err.write(line + "\n")
+
+    def _start_bar(self, total: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn
+        self.prog = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[files]}"),
+                             TextColumn("{task.fields[status]}"), console=self.console, transient=True)
+        self.prog.start()
+        self.task = self.prog.add_task("checking", total=None, files="", status="")
+
+    def close(self) -> None:
+        if self.prog is not None:
+            self.prog.stop()
+            self.prog = None
+
+
+def summary_text(report, *, table_files, table_note: str | None = None) -> str:
+    """The end summary: counts, throughput, every failure, the table's files. Pure."""
+    lines = [f"batch: {report.n_jobs} recording{'s' if report.n_jobs != 1 else ''}: "
+             f"{len(report.analysed)} analysed, {len(report.skipped)} skipped (already done), "
+             f"{len(report.failed)} failed"]
+    if report.analysed:
+        rate = report.audio_s / report.wall_s if report.wall_s > 0 else 0.0
+        lines.append(f"  {report.audio_s / 3600:.2f} h of audio in {_fmt_s(report.wall_s)} ({rate:.0f}x real time; "
+                     f"{report.backend})")
+    if report.failed:
+        lines.append("failed:")
+        lines += [f"  {label}: {reason}" for label, reason in report.failed]
+    if table_files:
+        lines.append(f"table ({len(report.rows)} sessions): {', '.join(str(p) for p in table_files)}")
+    if table_note:
+        lines.append(table_note)
+    return "\n".join(lines) + "\n"
+
+
+def cmd_batch(args, out, err) -> int:
+    from .main import _measures_options
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: give 1 or more worker processes")
+    if args.send_audio and not args.scheduler:
+        raise InputError("--send-audio applies to --scheduler (local workers read the files themselves)")
+    if args.scheduler and args.jobs is not None:
+        raise InputError("--jobs sets local worker processes; with --scheduler the cluster's workers do the work")
+    defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
+                   meta=JobMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
+                                tags=tuple(args.tag)))
+    jobs = discover(args.inputs, defaults=defaults)
+    mcfg, profile = _measures_options(args)
+    want_parquet = not args.no_parquet
+    progress = _Progress(err, bar=not args.no_progress)
+    try:
+        with Store(args.store if args.store else None) as store:
+            try:
+                report = run_batch(jobs, store=store, resolve=resolver(args), measures=mcfg, profile=profile,
+                                   n_jobs=args.jobs, scheduler=args.scheduler, send_audio=args.send_audio,
+                                   force=args.force, on_event=progress)
+            finally:
+                progress.close()
+    except KeyboardInterrupt:
+        progress.close()
+        err.write("prosody: error: interrupted; what finished is saved: run the same command again to continue\n")
+        return EXIT_INTERRUPTED
+    note = None
+    if want_parquet and not parquet_available():
+        want_parquet = False
+        note = ("prosody: warning: the Parquet table was not written: it needs pyarrow, which is not installed "
+                "(pip install 'prosody[parquet]'); the CSV has the same rows")
+    try:
+        files = write_table(report.rows, args.table, parquet=want_parquet)
+    except BatchError as exc:  # pragma: no cover (checked above)
+        files, note = [], f"prosody: warning: {exc}"
+    out.write(summary_text(report, table_files=files))
+    if note:
+        err.write(note + "\n")
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+__all__ = ["add_parser", "cmd_batch", "resolver", "summary_text"]

@@ -1,0 +1,904 @@
+"""Batch analysis of an archive of recordings: discovery, planning, a ledger
+for resuming, and execution on a local process pool or a Dask cluster.
+
+Every recording goes through the same engine as ``prosody analyze``
+(``FileSource`` -> ``analyze_blocks`` -> ``Session.to_json_dict``), in a worker
+process; the results come back to this process, which alone writes the
+session store and the ledger.
+
+The flow::
+
+    inputs (folders, globs, manifest CSV)
+      -> discover()              Job: paths, layout request, metadata
+      -> plan()                  per job: content hash, header probe, layout and
+                                 config resolved, options hash, skip decision
+      -> execute                 analyze_task(Task) in worker processes
+                                 (ProcessPoolExecutor, or distributed.Client)
+      -> store.save + ledger     one transaction each, in that order
+
+Idempotence: a session's uid is derived from (content hash, options hash), so
+a result saved just before a crash is found in the store on the next run even
+if the ledger never heard of it. The ledger (``batch.sqlite`` in the store
+folder, owner-only) keeps the hash cache, each completed analysis and each
+failure, per run.
+
+The library never prints: progress is reported through ``on_event``.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import glob
+import hashlib
+import io
+import json
+import math
+import os
+import resource
+import socket
+import sqlite3
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import __version__
+from .config import AnalysisConfig
+from .errors import InputError, ProsodyError
+from .sources import FFMPEG_SUFFIXES, FileSource, Layout
+
+LEDGER_NAME = "batch.sqlite"
+HASH_CHUNK_BYTES = 1 << 20
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
+                            ".rf64", ".au", ".snd"} | FFMPEG_SUFFIXES)
+MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
+                    "date", "session_number", "notes", "tags")
+LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
+ROW_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
+                       "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s",
+                       "gap_median_s", "overlaps", "interruptions", "failed_interruptions", "backchannels")
+ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
+ROLES = ("therapist", "client")
+TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2", "str"),
+                 ("content_sha256", "str"), ("options_sha256", "str"), ("duration_s", "float"),
+                 ("speakers", "str"), ("turn_taking", "bool"), ("therapist", "str"), ("client", "str"),
+                 ("recorded_at", "str"), ("session_number", "int"), ("tags", "str"), ("n_warnings", "int"),
+                 *((f"{role}.{c}", "int" if c.startswith("n_") or c in ("overlaps", "interruptions",
+                                                                        "failed_interruptions", "backchannels")
+                    else "float")
+                   for role in ROLES for c in ROW_SPEAKER_COLUMNS + ROW_TIMING_COLUMNS),
+                 ("warmth_score", "float"))
+
+
+class BatchError(ProsodyError):
+    """The batch as a whole cannot run (ledger, scheduler, missing extra)."""
+
+
+# -- jobs -----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobMeta:
+    """Session metadata for the store (see ``prosody.store.SessionMeta``);
+    ``recorded_at`` None: the first file's modification time minus its length."""
+
+    therapist: str | None = None
+    client: str | None = None
+    recorded_at: str | None = None
+    session_number: int | None = None
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One recording: one stereo/mono file, or two per-speaker files (therapist,
+    client) with ``offset_s`` the second file's start in seconds. ``channels``,
+    ``speaker`` and ``pitch_range`` are the strings ``prosody analyze`` takes
+    for ``--channels``, ``--speaker`` and ``--pitch-range``."""
+
+    paths: tuple[str, ...]
+    channels: str | None = None
+    speaker: str | None = None
+    offset_s: float = 0.0
+    pitch_range: tuple[str, ...] = ()
+    meta: JobMeta = JobMeta()
+    origin: str = ""               # where the job was listed, e.g. "manifest.csv line 4"
+
+    @property
+    def label(self) -> str:
+        return " + ".join(self.paths)
+
+
+def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Job]:
+    """Jobs for ``inputs``: audio files (by suffix, see ``AUDIO_SUFFIXES``) in
+    folders (recursively, hidden entries skipped), paths matching glob patterns
+    (``**`` recurses; every matched file is taken, whatever its suffix), files,
+    and manifest CSVs (``*.csv``, columns ``MANIFEST_COLUMNS``, ``file`` required).
+
+    ``defaults`` supplies the layout request and metadata for files not listed in
+    a manifest, and for a manifest's empty cells. A file reached twice is taken
+    once (the first time). Raises InputError when an input does not exist, a
+    pattern matches nothing, a manifest is malformed or nothing is found."""
+    jobs: list[Job] = []
+    inputs = list(inputs)
+    for inp in inputs:
+        p = Path(inp)
+        if glob.has_magic(inp):
+            hits = sorted(glob.glob(inp, recursive=True))
+            if not hits:
+                raise InputError(f"no files match {inp!r}")
+            for h in hits:
+                hp = Path(h)
+                if hp.is_dir():
+                    jobs += [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(hp)]
+                elif hp.suffix.lower() == ".csv":
+                    jobs += read_manifest(hp, defaults=defaults)
+                else:
+                    jobs.append(dataclasses.replace(defaults, paths=(h,), origin=inp))
+        elif p.is_dir():
+            jobs += [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(p)]
+        elif p.suffix.lower() == ".csv" and p.is_file():
+            jobs += read_manifest(p, defaults=defaults)
+        elif p.exists():
+            jobs.append(dataclasses.replace(defaults, paths=(inp,), origin=inp))
+        else:
+            raise InputError(f"no such file or folder: {inp}")
+    seen: set[tuple[str, ...]] = set()
+    unique = []
+    for j in jobs:
+        key = tuple(os.path.realpath(x) for x in j.paths)
+        if key not in seen:
+            seen.add(key)
+            unique.append(j)
+    if not unique:
+        raise InputError(f"no audio files found in {', '.join(inputs)} (looked for "
+                         f"{', '.join(sorted(AUDIO_SUFFIXES))})")
+    return unique
+
+
+def _audio_in(folder: Path) -> list[Path]:
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out += [Path(root) / f for f in sorted(files)
+                if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_SUFFIXES]
+    return out
+
+
+def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> list[Job]:
+    """Jobs listed in a manifest CSV (UTF-8, header row). Columns (only ``file``
+    is required; empty cells take ``defaults``):
+
+    ``file``, ``file2`` (with two files: therapist's, then client's), relative
+    to the manifest's folder; ``channels`` (``therapist=right,client=left``);
+    ``speaker`` (mono); ``offset_s``; ``pitch_range``
+    (``client=75-400;therapist=60-300``); ``therapist``; ``client``; ``date``
+    (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
+    (``intake;video``)."""
+    from .store import parse_when
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read manifest {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"manifest {path} is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if "file" not in header:
+        raise InputError(f"manifest {path}: no 'file' column in the header row; columns are "
+                         f"{', '.join(MANIFEST_COLUMNS)}")
+    unknown = [h for h in header if h not in MANIFEST_COLUMNS]
+    if unknown:
+        raise InputError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(MANIFEST_COLUMNS)}")
+    reader.fieldnames = header
+    base = path.parent
+    jobs = []
+    for row in reader:
+        where = f"{path} line {reader.line_num}"
+        cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if not any(cell.values()):
+            continue
+        if not cell.get("file"):
+            raise InputError(f"{where}: empty 'file'")
+        paths = tuple(str(base / cell[k]) if not Path(cell[k]).is_absolute() else cell[k]
+                      for k in ("file", "file2") if cell.get(k))
+        d, m = defaults, defaults.meta
+        try:
+            offset_s = float(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
+            number = int(cell["session_number"]) if cell.get("session_number") else m.session_number
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}; offset_s is seconds, session_number a whole number") from None
+        if not math.isfinite(offset_s):
+            raise InputError(f"{where}: offset_s {offset_s} is not a finite number of seconds")
+        try:
+            when = parse_when(cell["date"]) if cell.get("date") else m.recorded_at
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        split = lambda s: tuple(x.strip() for x in s.split(LIST_SEPARATOR) if x.strip())  # noqa: E731
+        jobs.append(Job(
+            paths=paths, channels=cell.get("channels") or d.channels, speaker=cell.get("speaker") or d.speaker,
+            offset_s=offset_s,
+            pitch_range=split(cell["pitch_range"]) if cell.get("pitch_range") else d.pitch_range,
+            meta=JobMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
+                         recorded_at=when, session_number=number, notes=cell.get("notes") or m.notes,
+                         tags=split(cell["tags"]) if cell.get("tags") else m.tags),
+            origin=where))
+    return jobs
+
+
+# -- what a worker runs -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Task:
+    """Everything a worker needs to analyse one recording, fully resolved and
+    picklable. ``audio``: the files' bytes when the worker cannot read ``paths``
+    (Dask ``send_audio``); ``paths`` then name the originals for the document."""
+
+    paths: tuple[str, ...]
+    layout: Layout
+    config: AnalysisConfig
+    offset_s: float = 0.0
+    measures: object = None        # prosody.measures.MeasuresConfig
+    profile: object = None         # prosody.measures.Baseline | None
+    audio: tuple[bytes, ...] | None = None
+
+
+@dataclass
+class TaskResult:
+    """What comes back from a worker. ``doc``: the ``prosody.session/2``
+    document (as ``prosody analyze --json`` writes it); ``frames``:
+    ``frames[speaker][key]`` arrays of shape (n_frames,); ``reason``: one line
+    when the recording could not be analysed."""
+
+    ok: bool
+    doc: dict | None = None
+    frames: dict | None = None
+    reason: str = ""
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+    peak_rss_mb: float = 0.0       # the worker process's peak resident memory so far
+    worker: str = ""               # host:pid
+
+
+def analyze_task(task: Task) -> TaskResult:
+    """Analyse one recording exactly as ``prosody analyze`` does. Never raises
+    for a bad recording: the failure comes back as ``TaskResult(ok=False)``
+    with a one-line reason."""
+    from .session import analyze_blocks
+    t0, c0 = time.perf_counter(), time.process_time()
+    tmp = None
+    paths = list(task.paths)
+    try:
+        if task.audio is not None:
+            tmp = tempfile.TemporaryDirectory(prefix="prosody-batch-")
+            local = []
+            for i, (p, data) in enumerate(zip(task.paths, task.audio)):
+                q = Path(tmp.name) / f"{i}{Path(p).suffix}"
+                q.write_bytes(data)
+                local.append(str(q))
+            paths = local
+        source = FileSource(paths, task.layout, offset_s=task.offset_s)
+        session = analyze_blocks(source, task.layout.speakers, task.config, sources=list(task.paths),
+                                 measures=task.measures, profile=task.profile)
+        session.warnings += source.warnings
+        doc = session.to_json_dict()
+        if tmp is not None:
+            doc["warnings"] = [_unmap(w, paths, task.paths) for w in doc["warnings"]]
+        res = TaskResult(ok=True, doc=doc, frames=session.frames)
+    except ProsodyError as exc:
+        res = TaskResult(ok=False, reason=_unmap(_one_line(exc), paths, task.paths))
+    except MemoryError:
+        res = TaskResult(ok=False, reason="out of memory while analysing it")
+    except Exception as exc:  # a bug or an unexpected decoder failure: report it, keep the batch going
+        res = TaskResult(ok=False, reason=_unmap(f"internal error ({type(exc).__name__}: {_one_line(exc)})",
+                                                 paths, task.paths))
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    res.cpu_s = time.process_time() - c0
+    res.wall_s = time.perf_counter() - t0
+    res.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    res.worker = f"{socket.gethostname()}:{os.getpid()}"
+    return res
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _unmap(text: str, local: list[str], original: tuple[str, ...]) -> str:
+    for a, b in zip(local, original):
+        if a != b:
+            text = text.replace(a, b)
+    return text
+
+
+# -- hashing -----------------------------------------------------------------------------------------------------
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of the file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK_BYTES):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def options_sha256(task: Task) -> str:
+    """SHA-256 of everything besides the audio that decides the result: engine
+    version, session schema, resolved layout and analysis config, offset,
+    measures config and personal baseline. Session metadata is not part of it."""
+    from .session import SCHEMA
+    d = {"prosody": __version__, "schema": SCHEMA,
+         "layout": {"speakers": list(task.layout.speakers), "picks": [list(p) for p in task.layout.picks]},
+         "config": task.config.to_dict(),
+         "offset_s": float(task.offset_s) if len(task.paths) == 2 else 0.0,
+         "measures": dataclasses.asdict(task.measures) if task.measures is not None else None,
+         "profile": task.profile.to_dict() if task.profile is not None else None}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def session_uid(content: str, options: str) -> str:
+    """The store uid of the session analysed from (content, options): 16 hex digits."""
+    return hashlib.sha256(f"{content}:{options}".encode()).hexdigest()[:16]
+
+
+# -- the ledger ---------------------------------------------------------------------------------------------------
+_LEDGER_SQL = """
+CREATE TABLE IF NOT EXISTS hashes (
+  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT, backend TEXT,
+  n_jobs INTEGER, n_analysed INTEGER, n_skipped INTEGER, n_failed INTEGER);
+CREATE TABLE IF NOT EXISTS done (
+  content_sha256 TEXT NOT NULL, options_sha256 TEXT NOT NULL, uid TEXT NOT NULL, session_id INTEGER NOT NULL,
+  files TEXT NOT NULL, row TEXT NOT NULL, run_id INTEGER, finished_at TEXT NOT NULL,
+  PRIMARY KEY (content_sha256, options_sha256));
+CREATE TABLE IF NOT EXISTS analyses (
+  run_id INTEGER NOT NULL, files TEXT NOT NULL, content_sha256 TEXT NOT NULL, options_sha256 TEXT NOT NULL,
+  session_id INTEGER NOT NULL, duration_s REAL, cpu_s REAL, wall_s REAL, peak_rss_mb REAL, worker TEXT,
+  finished_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS failures (
+  run_id INTEGER NOT NULL, files TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL)
+"""
+
+
+class Ledger:
+    """``batch.sqlite`` in the store folder (0600): the hash cache, finished
+    analyses (``done``: one row per content+options, with its table row), and
+    a per-run log (``runs``, ``analyses``, ``failures``)."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.path = Path(folder) / LEDGER_NAME
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        os.chmod(self.path, 0o600)
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            with self.db:
+                for stmt in _LEDGER_SQL.split(";\n"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+        except sqlite3.DatabaseError as exc:
+            raise BatchError(f"the batch ledger {self.path} is not readable ({exc}); move it aside "
+                             "(the store itself is unaffected; finished files are found there again)") from None
+        for suffix in ("-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists() and p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _write(self, sql: str, args=()) -> sqlite3.Cursor:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self.db.execute(sql, args)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return cur
+
+    def cached_sha256(self, path: str) -> str:
+        """The file's SHA-256, from the cache when its size and mtime are unchanged."""
+        real = os.path.realpath(path)
+        st = os.stat(real)
+        row = self.db.execute("SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
+                              (real, st.st_size, st.st_mtime_ns)).fetchone()
+        if row:
+            return row[0]
+        digest = file_sha256(real)
+        self._write("INSERT OR REPLACE INTO hashes (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
+                    (real, st.st_size, st.st_mtime_ns, digest))
+        return digest
+
+    def start_run(self, backend: str, n_jobs: int) -> int:
+        return self._write("INSERT INTO runs (started_at, backend, n_jobs) VALUES (?,?,?)",
+                           (_now(), backend, n_jobs)).lastrowid
+
+    def finish_run(self, run_id: int, *, analysed: int, skipped: int, failed: int) -> None:
+        self._write("UPDATE runs SET finished_at=?, n_analysed=?, n_skipped=?, n_failed=? WHERE id=?",
+                    (_now(), analysed, skipped, failed, run_id))
+
+    def done_row(self, content: str, options: str) -> tuple[int, dict] | None:
+        row = self.db.execute("SELECT session_id, row FROM done WHERE content_sha256=? AND options_sha256=?",
+                              (content, options)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def record_done(self, run_id: int | None, content: str, options: str, *, uid: str, session_id: int,
+                    files: tuple[str, ...], row: dict, result: TaskResult | None = None) -> None:
+        now = _now()
+        files_text = json.dumps(list(files))
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT OR REPLACE INTO done (content_sha256, options_sha256, uid, session_id, files, "
+                            "row, run_id, finished_at) VALUES (?,?,?,?,?,?,?,?)",
+                            (content, options, uid, session_id, files_text, json.dumps(row), run_id, now))
+            if result is not None:
+                self.db.execute("INSERT INTO analyses (run_id, files, content_sha256, options_sha256, session_id, "
+                                "duration_s, cpu_s, wall_s, peak_rss_mb, worker, finished_at) "
+                                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                                (run_id, files_text, content, options, session_id, row.get("duration_s"),
+                                 result.cpu_s, result.wall_s, result.peak_rss_mb, result.worker, now))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def record_failure(self, run_id: int, files: tuple[str, ...], reason: str) -> None:
+        self._write("INSERT INTO failures (run_id, files, reason, at) VALUES (?,?,?,?)",
+                    (run_id, json.dumps(list(files)), reason, _now()))
+
+    def analyses(self, run_id: int | None = None) -> list[dict]:
+        """Completed analyses (all runs, or one), oldest first."""
+        q = "SELECT run_id, files, content_sha256, session_id, duration_s, cpu_s, wall_s, peak_rss_mb, worker " \
+            "FROM analyses" + (" WHERE run_id = ?" if run_id is not None else "") + " ORDER BY rowid"
+        keys = ("run_id", "files", "content_sha256", "session_id", "duration_s", "cpu_s", "wall_s", "peak_rss_mb",
+                "worker")
+        out = []
+        for r in self.db.execute(q, (run_id,) if run_id is not None else ()):
+            d = dict(zip(keys, r))
+            d["files"] = tuple(json.loads(d["files"]))
+            out.append(d)
+        return out
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+# -- the per-session table ----------------------------------------------------------------------------------------
+def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...], content: str, options: str,
+                meta: JobMeta) -> dict:
+    """One row of the per-session table (``TABLE_COLUMNS``): identity, hashes,
+    duration, metadata, then per role (therapist, client) the speaker summary of
+    ``doc["speakers"]`` and ``doc["measures"]["timing"]``, and the warmth score.
+    Values are those of the document, unchanged (``prosody analyze --json``)."""
+    from .store import speaker_roles
+    row = {"session_id": session_id, "uid": uid, "file": files[0], "file2": files[1] if len(files) > 1 else None,
+           "content_sha256": content, "options_sha256": options, "duration_s": doc.get("duration_s"),
+           "speakers": LIST_SEPARATOR.join(doc.get("speaker_order") or []),
+           "turn_taking": bool(doc.get("turn_taking")), "therapist": meta.therapist, "client": meta.client,
+           "recorded_at": meta.recorded_at, "session_number": meta.session_number,
+           "tags": LIST_SEPARATOR.join(meta.tags), "n_warnings": len(doc.get("warnings") or [])}
+    measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else {}
+    timing = measures.get("timing") if isinstance(measures.get("timing"), dict) else {}
+    by_role = {role: spk for spk, role in speaker_roles(doc.get("speaker_order") or []).items()}
+    for role in ROLES:
+        spk = by_role.get(role)
+        stats = (doc.get("speakers") or {}).get(spk) or {}
+        tim = timing.get(spk) if isinstance(timing.get(spk), dict) else {}
+        for c in ROW_SPEAKER_COLUMNS:
+            row[f"{role}.{c}"] = stats.get(c)
+        for c in ROW_TIMING_COLUMNS:
+            row[f"{role}.{c}"] = tim.get(c)
+    warmth = measures.get("warmth")
+    row["warmth_score"] = warmth.get("score") if isinstance(warmth, dict) else None
+    return row
+
+
+def parquet_available() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def table_paths(stem: str | os.PathLike) -> tuple[Path, Path]:
+    """(CSV, Parquet) paths for a table stem; a .csv or .parquet suffix is dropped."""
+    p = Path(stem)
+    if p.suffix.lower() in (".csv", ".parquet"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".csv"), p.with_name(p.name + ".parquet")
+
+
+def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = True) -> list[Path]:
+    """Write the per-session table as ``STEM.csv`` (floats written so that they
+    read back exactly; empty cell = no value) and, when ``parquet``,
+    ``STEM.parquet`` (typed columns, nulls). Owner-only, atomic. Raises
+    BatchError when Parquet is asked for and pyarrow is missing (the CSV is
+    written first)."""
+    from .session import write_private
+    csv_path, pq_path = table_paths(stem)
+    if not csv_path.resolve().parent.is_dir():
+        raise InputError(f"cannot write {csv_path}: folder {csv_path.resolve().parent} does not exist")
+    names = [c for c, _ in TABLE_COLUMNS]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(names)
+    for r in rows:
+        w.writerow(["" if r.get(c) is None else (repr(float(r[c])) if t == "float" else
+                                                  int(r[c]) if t in ("int", "bool") else r[c])
+                    for c, t in TABLE_COLUMNS])
+    write_private(csv_path, buf.getvalue())
+    written = [csv_path]
+    if parquet:
+        if not parquet_available():
+            raise BatchError(f"wrote {csv_path}; the Parquet table needs pyarrow, which is not installed: "
+                             "pip install 'prosody[parquet]' (or pip install pyarrow), or pass --no-parquet")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        types = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
+        conv = {"int": int, "float": float, "str": str, "bool": bool}
+        table = pa.table({c: pa.array([None if r.get(c) is None else conv[t](r[c]) for r in rows], types[t])
+                          for c, t in TABLE_COLUMNS})
+        fd, tmp = tempfile.mkstemp(dir=str(pq_path.resolve().parent), prefix=f".{pq_path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            os.chmod(tmp, 0o600)
+            pq.write_table(table, tmp)
+            os.replace(tmp, pq_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(pq_path)
+    return written
+
+
+def read_table_csv(path: str | os.PathLike) -> list[dict]:
+    """Rows of a table written by ``write_table``, typed as ``TABLE_COLUMNS`` say."""
+    conv = {"int": int, "float": float, "str": str, "bool": lambda s: bool(int(s))}
+    types = dict(TABLE_COLUMNS)
+    with open(path, newline="", encoding="utf-8") as f:
+        return [{k: (None if v == "" else conv[types.get(k, "str")](v)) for k, v in r.items()}
+                for r in csv.DictReader(f)]
+
+
+# -- planning -------------------------------------------------------------------------------------------------------
+Resolver = Callable[[Job, int], tuple[Layout, AnalysisConfig]]
+
+
+@dataclass
+class Planned:
+    job: Job
+    task: Task
+    content: str
+    options: str
+    uid: str
+    duration_s: float              # from the header; 0 when unknown
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """Progress, for the caller to show. ``kind``: ``checking`` (planning job
+    ``index`` of ``total``), ``planned`` (``total`` jobs, ``todo`` to analyse,
+    ``todo_audio_s``), ``skipped``, ``done``, ``failed``."""
+
+    kind: str
+    label: str = ""
+    index: int = 0
+    total: int = 0
+    todo: int = 0
+    todo_audio_s: float = 0.0
+    duration_s: float = 0.0
+    session_id: int | None = None
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class BatchReport:
+    run_id: int
+    n_jobs: int
+    analysed: list[tuple[str, int]] = field(default_factory=list)   # (label, session id)
+    skipped: list[tuple[str, str]] = field(default_factory=list)    # (label, why)
+    failed: list[tuple[str, str]] = field(default_factory=list)     # (label, one-line reason)
+    rows: list[dict] = field(default_factory=list)                  # the table: every job done, in input order
+    audio_s: float = 0.0           # audio analysed in this run
+    wall_s: float = 0.0
+    cpu_s: float = 0.0             # workers' CPU on analyses in this run
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)     # worker -> peak resident MB
+    backend: str = ""
+
+
+# -- running ------------------------------------------------------------------------------------------------------
+class _LocalBackend:
+    def __init__(self, jobs: int):
+        import concurrent.futures as cf
+        import multiprocessing as mp
+        self._cf = cf
+        self.jobs = jobs
+        self.window = 2 * jobs
+        self.name = f"{jobs} local process{'es' if jobs != 1 else ''}"
+        # spawn: workers do not inherit this process's open databases, threads or locks
+        self._ctx = mp.get_context("spawn")
+        self.pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx)
+
+    def submit(self, task: Task):
+        return self.pool.submit(analyze_task, task)
+
+    def wait(self, futures):
+        return self._cf.wait(futures, return_when=self._cf.FIRST_COMPLETED).done
+
+    def is_crash(self, exc: BaseException) -> bool:
+        from concurrent.futures.process import BrokenProcessPool
+        return isinstance(exc, BrokenProcessPool)
+
+    def restart(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._cf.ProcessPoolExecutor(max_workers=self.jobs, mp_context=self._ctx)
+
+    def run_alone(self, task: Task) -> TaskResult:
+        """Run one task in its own fresh process: which of the tasks in flight killed the pool?"""
+        with self._cf.ProcessPoolExecutor(max_workers=1, mp_context=self._ctx) as pool:
+            try:
+                return pool.submit(analyze_task, task).result()
+            except self._cf.process.BrokenProcessPool:
+                return TaskResult(ok=False, reason="the analysing process died on it (a crash in a decoder, "
+                                                   "or out of memory)")
+
+    def close(self, *, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class _DaskBackend:
+    def __init__(self, address: str):
+        try:
+            import distributed
+        except ImportError:
+            raise BatchError("--scheduler needs Dask's distributed scheduler client, which is not installed: "
+                             "pip install 'prosody[dask]' (or pip install 'dask[distributed]')") from None
+        self._distributed = distributed
+        try:
+            self.client = distributed.Client(address, set_as_default=False, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise BatchError(f"cannot reach the Dask scheduler at {address}: {_one_line(exc)}") from None
+        threads = sum(self.client.nthreads().values())
+        self.window = 2 * max(threads, 1)
+        self.name = f"Dask at {address} ({threads} worker thread{'s' if threads != 1 else ''})"
+
+    def submit(self, task: Task):
+        return self.client.submit(analyze_task, task, pure=False)
+
+    def wait(self, futures):
+        return self._distributed.wait(list(futures), return_when="FIRST_COMPLETED").done
+
+    def is_crash(self, exc: BaseException) -> bool:
+        return False  # Dask retries lost work itself and then raises KilledWorker for that task alone
+
+    def restart(self) -> None:
+        pass
+
+    def run_alone(self, task: Task) -> TaskResult:
+        return analyze_task(task)
+
+    def close(self, *, cancel: bool = False) -> None:
+        self.client.close()
+
+
+def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profile=None, n_jobs: int | None = None,
+              scheduler: str | None = None, send_audio: bool = False, force: bool = False,
+              on_event: Callable[[BatchEvent], None] | None = None) -> BatchReport:
+    """Analyse ``jobs`` into ``store`` (a ``prosody.store.Store``).
+
+    ``resolve(job, n_channels)`` turns a job's layout request into the
+    (Layout, AnalysisConfig) ``prosody analyze`` would use, raising
+    ProsodyError when it cannot. ``measures`` / ``profile``: the
+    MeasuresConfig and personal Baseline for every file. ``n_jobs``: local
+    worker processes (default: the number of cores); ``scheduler``: a Dask
+    scheduler address instead (workers read ``paths``, or receive the bytes
+    when ``send_audio``). ``force``: analyse again what is already done (the
+    stored session is replaced, keeping its ID).
+
+    Never raises for a bad recording; returns a BatchReport listing each
+    failure. Raises BatchError when the batch as a whole cannot run."""
+    from .store import SessionMeta
+    emit = on_event or (lambda e: None)
+    t_start = time.perf_counter()
+    ledger = Ledger(store.path)
+    try:
+        if scheduler is not None:
+            backend = _DaskBackend(scheduler)
+        else:
+            n = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
+            if n < 1:
+                raise InputError(f"--jobs {n}: give 1 or more worker processes")
+            backend = None
+        run_id = ledger.start_run("dask" if scheduler else "local", len(jobs))
+        report = BatchReport(run_id=run_id, n_jobs=len(jobs))
+        rows: dict[int, dict] = {}     # job index -> table row
+
+        # plan: hash, probe, resolve, skip
+        todo: list[tuple[int, Planned]] = []
+        seen: dict[tuple[str, str], str] = {}
+        for i, job in enumerate(jobs):
+            emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
+            try:
+                pj = _plan(job, ledger=ledger, resolve=resolve, measures=measures, profile=profile)
+            except ProsodyError as exc:
+                _fail(report, ledger, run_id, job, _one_line(exc), emit)
+                continue
+            except OSError as exc:
+                where = exc.filename or job.label
+                _fail(report, ledger, run_id, job, f"cannot read {where}: {exc.strerror or exc}", emit)
+                continue
+            key = (pj.content, pj.options)
+            if key in seen:
+                why = f"same recording and options as {seen[key]}"
+                report.skipped.append((job.label, why))
+                emit(BatchEvent("skipped", job.label, reason=why))
+                continue
+            seen[key] = job.label
+            if not force:
+                prior = _already_done(pj, store=store, ledger=ledger, run_id=run_id)
+                if prior is not None:
+                    rows[i] = prior
+                    report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
+                    emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
+                    continue
+            todo.append((i, pj))
+        emit(BatchEvent("planned", total=len(jobs), todo=len(todo),
+                        todo_audio_s=sum(pj.duration_s for _, pj in todo)))
+        if not todo:
+            report.rows = [rows[i] for i in sorted(rows)]
+            ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped), failed=len(report.failed))
+            report.backend = backend.name if backend else "none (nothing to analyse)"
+            report.wall_s = time.perf_counter() - t_start
+            return report
+
+        if backend is None:
+            backend = _LocalBackend(min(n, len(todo)))
+        report.backend = backend.name
+
+        def finish(i: int, pj: Planned, res: TaskResult) -> None:
+            if not res.ok:
+                _fail(report, ledger, run_id, pj.job, res.reason, emit)
+                return
+            meta = _meta_for(pj, res.doc)
+            sid = _existing_session(store, pj.uid)
+            sid = store.save(res.doc, res.frames, meta=SessionMeta(**dataclasses.asdict(meta)), uid=pj.uid,
+                             session_id=sid)
+            row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
+                              options=pj.options, meta=meta)
+            ledger.record_done(run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
+                               row=row, result=res)
+            rows[i] = row
+            dur = float(res.doc.get("duration_s") or 0.0)
+            report.analysed.append((pj.job.label, sid))
+            report.audio_s += dur
+            report.cpu_s += res.cpu_s
+            report.peak_rss_mb[res.worker] = max(report.peak_rss_mb.get(res.worker, 0.0), res.peak_rss_mb)
+            emit(BatchEvent("done", pj.job.label, duration_s=dur, session_id=sid,
+                            warnings=tuple(res.doc.get("warnings") or ())))
+
+        # longest first: the last worker to finish is not left with a long file alone
+        pending = deque(sorted(todo, key=lambda t: -t[1].duration_s))
+        inflight: dict = {}
+        cancelled = True
+        try:
+            while pending or inflight:
+                while pending and len(inflight) < backend.window:
+                    i, pj = pending.popleft()
+                    task = pj.task
+                    if send_audio and scheduler is not None:  # read when sent: memory holds only the window
+                        try:
+                            task = dataclasses.replace(task, audio=tuple(Path(p).read_bytes() for p in pj.job.paths))
+                        except OSError as exc:
+                            _fail(report, ledger, run_id, pj.job,
+                                  f"cannot read {exc.filename or pj.job.label}: {exc.strerror or exc}", emit)
+                            continue
+                    inflight[backend.submit(task)] = (i, pj)
+                crashed = []
+                for fut in backend.wait(inflight):
+                    i, pj = inflight.pop(fut)
+                    try:
+                        res = fut.result()
+                    except Exception as exc:
+                        if backend.is_crash(exc):
+                            crashed.append((i, pj))
+                            continue
+                        res = TaskResult(ok=False, reason=f"the worker could not analyse it "
+                                                          f"({type(exc).__name__}: {_one_line(exc)})")
+                    finish(i, pj, res)
+                if crashed:
+                    # the pool is broken: every task in flight failed with it; find the culprit(s) one by one
+                    for fut in list(inflight):
+                        crashed.append(inflight.pop(fut))
+                    backend.restart()
+                    for i, pj in crashed:
+                        finish(i, pj, backend.run_alone(pj.task))
+            cancelled = False
+        finally:
+            backend.close(cancel=cancelled)
+        report.rows = [rows[i] for i in sorted(rows)]
+        ledger.finish_run(run_id, analysed=len(report.analysed), skipped=len(report.skipped),
+                          failed=len(report.failed))
+        report.wall_s = time.perf_counter() - t_start
+        return report
+    finally:
+        ledger.close()
+
+
+def _fail(report: BatchReport, ledger: Ledger, run_id: int, job: Job, reason: str, emit) -> None:
+    report.failed.append((job.label, reason))
+    ledger.record_failure(run_id, job.paths, reason)
+    emit(BatchEvent("failed", job.label, reason=reason))
+
+
+def _plan(job: Job, *, ledger: Ledger, resolve: Resolver, measures, profile) -> Planned:
+    """Hash the job's files, probe their headers, resolve layout and config as
+    ``prosody analyze`` does. Raises ProsodyError (or OSError) for a job that
+    cannot be analysed."""
+    if len(job.paths) > 2:
+        raise InputError(f"{len(job.paths)} files in one job: give one stereo/mono file or two (therapist, client)")
+    if job.offset_s and len(job.paths) != 2:
+        raise InputError("offset_s needs two files (therapist, client)")
+    probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
+    hashes = [ledger.cached_sha256(p) for p in job.paths]
+    content = hashes[0] if len(hashes) == 1 else hashlib.sha256(":".join(hashes).encode()).hexdigest()
+    layout, config = resolve(job, probe.files[0].channels)
+    source = FileSource(list(job.paths), layout, offset_s=job.offset_s)  # channel and offset checks
+    task = Task(paths=tuple(job.paths), layout=layout, config=config, offset_s=job.offset_s,
+                measures=measures, profile=profile)
+    options = options_sha256(task)
+    return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
+                   duration_s=float(source.duration_s or 0.0))
+
+
+def _existing_session(store, uid: str) -> int | None:
+    from .store import SessionNotFoundError
+    try:
+        return store.resolve(uid)
+    except SessionNotFoundError:
+        return None
+
+
+def _already_done(pj: Planned, *, store, ledger: Ledger, run_id: int) -> dict | None:
+    """The table row of an earlier analysis of the same content and options
+    whose session is still in the store; None when it must be analysed."""
+    sid = _existing_session(store, pj.uid)
+    if sid is None:
+        return None
+    prior = ledger.done_row(pj.content, pj.options)
+    if prior is not None and prior[0] == sid:
+        return prior[1]
+    # saved, but the ledger never heard of it (killed in between) or it was moved: rebuild the row
+    stored = store.get(sid)
+    m = stored.info.meta
+    row = session_row(stored.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
+                      options=pj.options, meta=JobMeta(therapist=m.therapist, client=m.client,
+                                                       recorded_at=m.recorded_at, session_number=m.session_number,
+                                                       notes=m.notes, tags=tuple(m.tags)))
+    ledger.record_done(None, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths, row=row)
+    return row
+
+
+def _meta_for(pj: Planned, doc: dict) -> JobMeta:
+    m = pj.job.meta
+    if m.recorded_at is not None:
+        return m
+    try:  # as `prosody analyze --save`: the recording's modification time minus its length
+        mtime = datetime.fromtimestamp(os.stat(pj.job.paths[0]).st_mtime)
+        when = (mtime - timedelta(seconds=float(doc.get("duration_s") or 0.0))).isoformat(timespec="seconds")
+    except OSError:
+        when = None
+    return dataclasses.replace(m, recorded_at=when)
