@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--baseline", metavar="JSON",
                    help="personal baseline: a profile written by --save-baseline or an earlier session's JSON")
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
+    a.add_argument("--cues", metavar="LIST",
+                   help="cues to evaluate in the rolling windows: comma list of monologue, overlaps, pace, "
+                        "quick_answers, or none (default: monologue,overlaps)")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     importlib.import_module(f"{__package__}.sessions").add_save_options(a)  # --save, --store, metadata
@@ -109,7 +112,9 @@ def _measures_options(args):
     """MeasuresConfig and optional personal baseline from the command line."""
     import json
 
-    from prosody.measures import Baseline, MeasuresConfig
+    import dataclasses
+
+    from prosody.measures import Baseline, CueConfig, MeasuresConfig
     if not 0.0 <= args.network_delay_ms <= 2000.0:
         raise ConfigError(f"--network-delay-ms {args.network_delay_ms} must be within 0..2000 ms")
     profile = None
@@ -128,7 +133,15 @@ def _measures_options(args):
             profile = Baseline.from_profile(d)
         except (TypeError, ValueError):
             raise InputError(f"baseline {args.baseline} is malformed") from None
-    return MeasuresConfig(network_delay_ms=args.network_delay_ms), profile
+    cues = CueConfig()
+    if getattr(args, "cues", None):
+        names = {"monologue", "overlaps", "pace", "quick_answers"}
+        want = set() if args.cues.strip() == "none" else {c.strip() for c in args.cues.split(",") if c.strip()}
+        if want - names:
+            raise ConfigError(f"--cues {args.cues!r}: unknown cue(s) {', '.join(sorted(want - names))}; "
+                              f"known: {', '.join(sorted(names))} or none")
+        cues = dataclasses.replace(cues, **{n: n in want for n in names})
+    return MeasuresConfig(network_delay_ms=args.network_delay_ms, cues=cues), profile
 
 
 def cmd_analyze(args, out, err) -> int:

@@ -36,8 +36,7 @@ TURN_KEYS = {"talk_share", "n_turns", "gap_median_s", "overlaps", "interruptions
 def summary_view(session: dict):
     """``session``: a ``prosody.session/1`` dict -> a rich renderable."""
     speakers = session["speaker_order"]
-    table = Table(title=f"prosody · {session['duration_s']:.1f} s · {', '.join(session['sources'])}",
-                  title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(show_edge=False, pad_edge=False)
     table.add_column("measure")
     for spk in speakers:
         table.add_column(spk, justify="right")
@@ -45,7 +44,8 @@ def summary_view(session: dict):
         if key in TURN_KEYS and not session["turn_taking"]:
             continue
         table.add_row(label, *[_fmt(session["speakers"][s][key], spec, unit) for s in speakers])
-    parts = [table]
+    head = Text(f"prosody · {session['duration_s']:.1f} s · {', '.join(session['sources'])}", style="bold")
+    parts = [head, table]
     if session["turn_taking"]:
         tr = session["transitions"]
         n_ov = sum(1 for t in tr if t["kind"] == "overlap")
