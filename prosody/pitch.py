@@ -19,6 +19,7 @@ IEEE TSAP 8(6)) and Praat's path costs, arranged for streaming::
     samples --FIR low-pass, decimate by q--> analysis rate (4 kHz for fmax <= 800 Hz)
       --Hann window centred on the frame centre--> rfft --> |X|^2
            inverse of |X|^2                    -> r_plain(lag): periodicity (voicing evidence)
+                                                  and the fine period
            inverse of max(|X|^0.5 - floor, 0)  -> r_comp(lag):  candidates; compressing the
                                                   spectrum and removing its floor between
                                                   harmonics keeps one formant-boosted
@@ -30,7 +31,13 @@ IEEE TSAP 8(6)) and Praat's path costs, arranged for streaming::
           costs as in Praat's path finder, plus a speaker prior (median F0 of the
           last 5 s of confident frames) against octave errors at phrase onsets;
           only frame i is decided there: bounded look-ahead
-      --> the chosen lag refined by windowed-sinc interpolation of r_comp.
+      --> the chosen lag refined by windowed-sinc interpolation of r_plain, as in
+          Boersma (1993): r_comp finds the right peak, r_plain places it. The plain
+          autocorrelation weights each harmonic by its power, so harmonics buried
+          in noise hardly move the peak; the compressed, floor-removed spectrum
+          lifts them (and the noise between them) towards the strong ones, and its
+          peak wanders with the noise (PTDB-TUG in white noise at 0 dB: median
+          14 cents from the same frame's clean estimate, against 2 cents for r_plain).
 
 Frames far below a running level reference (like Praat's silence threshold)
 skip the FFTs. Frames are analysed in batches of at least 8 (numpy's per-call
@@ -325,7 +332,7 @@ class PitchTracker:
         """Candidates of frames ``idx`` (n,) from their windows ``frames`` (n, win_len).
 
         Returns log2 F0 (n, K) (NaN: no candidate), integer lags (n, K),
-        path costs (n, K + 1) (last column: unvoiced) and r_comp (n, n_lags).
+        path costs (n, K + 1) (last column: unvoiced) and r_plain (n, n_lags) for the refinement.
         """
         n, K = frames.shape[0], _N_CANDIDATES
         xw = np.zeros((n, self._nfft), dtype=np.float32)  # zero-padded for the FFT
@@ -346,7 +353,7 @@ class PitchTracker:
         ia = np.flatnonzero((below_db < _SILENCE_SKIP_DB) & (level_db > _ABS_FLOOR_DB))
         if len(ia):
             r_plain, r_comp = self._correlations(xw[ia])
-            r_keep[ia] = r_comp
+            r_keep[ia] = r_plain
             logf_a, lag_a, cost_a, vote_a = self._candidates(r_plain, r_comp)
             logf[ia], lag[ia], cost[ia, :K], vote[ia] = logf_a, lag_a, cost_a, vote_a
         prior = self._speaker_prior(vote)
@@ -467,7 +474,13 @@ class PitchTracker:
         return PitchFrames(i0, f0, prob.astype(np.float32))
 
     def _refine(self, r: np.ndarray, li: np.ndarray) -> np.ndarray:
-        """F0 (Hz), (m,), at the windowed-sinc-interpolated peak of ``r`` (m, n_lags) within 1 lag of ``li`` (m,)."""
+        """F0 (Hz), (m,), at the windowed-sinc-interpolated peak of ``r`` (m, n_lags) within 1 lag of ``li`` (m,).
+
+        ``r``: r_plain of the frames, window-corrected; ``li``: the chosen r_comp peaks
+        (integer lags). r_plain is band-limited like the analysis signal (below its
+        Nyquist frequency), so sinc interpolation recovers it between lags; the parabola through the best point of
+        the 1/8-sample grid and its neighbours gives the rest.
+        """
         rows = np.arange(len(li))
         taps = np.clip(li[:, None] + np.arange(-_SINC_HALF_WIDTH, _SINC_HALF_WIDTH + 1)[None, :], 0, self._n_lags - 1)
         neigh = r[rows[:, None], taps].astype(np.float64)
