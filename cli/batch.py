@@ -7,7 +7,6 @@ analyze`` uses (``_layout``, ``_config``, ``_measures_options`` in
 """
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from types import SimpleNamespace

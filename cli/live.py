@@ -12,11 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from prosody.capture import (CaptureLayout, DeviceInput, DeviceSource, ReplaySource, list_input_devices,
-                             resolve_device)
+from typing import TYPE_CHECKING
+
 from prosody.errors import InputError
-from prosody.live import AUTOSAVE_S, LiveRunner
-from prosody.sources import FileSource, Layout, parse_channel_map
+
+if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
+    from prosody.live import LiveRunner
+
+AUTOSAVE_S = 30.0  # = prosody.live.AUTOSAVE_S (checked in tests/test_live.py)
 
 REFRESH_S = 0.2            # the view is redrawn 5 times a second (and on every key)
 PLAIN_INTERVAL_S = 5.0
@@ -74,6 +77,7 @@ KIND_LABEL = {"microphone": "microphone", "monitor": "monitor (call/output audio
 
 
 def cmd_devices(args, out, err) -> int:
+    from prosody.capture import list_input_devices
     devs = list_input_devices()
     if not devs:
         out.write("no audio input devices found\n")
@@ -123,7 +127,9 @@ def _pick(n: int | None, spec, flag: str) -> tuple[int, int | None]:
 
 
 def build_source(args):
-    """Arguments -> (live source, speakers, source names, warnings)."""
+    """Arguments -> (live source, source names for the JSON, warnings)."""
+    from prosody.capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource, resolve_device
+    from prosody.sources import FileSource, Layout, parse_channel_map
     devices_given = any(getattr(args, k) for k in ("device", "therapist_device", "client_device"))
     if args.input:
         from .main import _layout
@@ -166,6 +172,7 @@ def build_source(args):
 
 
 def cmd_live(args, out, err) -> int:
+    from prosody.live import LiveRunner
     from .main import _config
 
     if args.rate_hz is not None and args.input:
@@ -206,7 +213,7 @@ def cmd_live(args, out, err) -> int:
     return _report(result, out, err, plain=plain, interrupted=interrupted)
 
 
-def _wait(runner: LiveRunner):
+def _wait(runner: "LiveRunner"):
     while True:
         try:
             return runner.wait()
@@ -214,7 +221,7 @@ def _wait(runner: LiveRunner):
             runner.stop("Ctrl-C")
 
 
-def _plain_loop(runner: LiveRunner, out, interval_s: float) -> None:
+def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
     from .liveview import plain_line
     next_t = time.monotonic() + interval_s
     while not runner.done:
@@ -225,7 +232,7 @@ def _plain_loop(runner: LiveRunner, out, interval_s: float) -> None:
             next_t += interval_s
 
 
-def _tui_loop(runner: LiveRunner, out) -> None:
+def _tui_loop(runner: "LiveRunner", out) -> None:
     import termios
     import tty
 

@@ -119,7 +119,8 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
 
     ``defaults`` supplies the layout request and metadata for files not listed in
     a manifest, and for a manifest's empty cells. A file reached twice is taken
-    once (the first time). Raises InputError when an input does not exist, a
+    once (the first time; a manifest may list one file twice with different
+    layouts). Raises InputError when an input does not exist, a
     pattern matches nothing, a manifest is malformed or nothing is found."""
     jobs: list[Job] = []
     inputs = list(inputs)
@@ -145,10 +146,10 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
             jobs.append(dataclasses.replace(defaults, paths=(inp,), origin=inp))
         else:
             raise InputError(f"no such file or folder: {inp}")
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple] = set()
     unique = []
-    for j in jobs:
-        key = tuple(os.path.realpath(x) for x in j.paths)
+    for j in jobs:  # the same file(s) with the same layout request, reached twice
+        key = (tuple(os.path.realpath(x) for x in j.paths), j.channels, j.speaker, j.offset_s, j.pitch_range)
         if key not in seen:
             seen.add(key)
             unique.append(j)
@@ -303,6 +304,10 @@ def analyze_task(task: Task) -> TaskResult:
     res.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     res.worker = f"{socket.gethostname()}:{os.getpid()}"
     return res
+
+
+def _warm() -> None:
+    from . import session  # noqa: F401  (the pipeline and its stages)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -487,7 +492,7 @@ def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...],
            "speakers": LIST_SEPARATOR.join(doc.get("speaker_order") or []),
            "turn_taking": bool(doc.get("turn_taking")), "therapist": meta.therapist, "client": meta.client,
            "recorded_at": meta.recorded_at, "session_number": meta.session_number,
-           "tags": LIST_SEPARATOR.join(meta.tags), "n_warnings": len(doc.get("warnings") or [])}
+           "tags": LIST_SEPARATOR.join(meta.tags) or None, "n_warnings": len(doc.get("warnings") or [])}
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else {}
     timing = measures.get("timing") if isinstance(measures.get("timing"), dict) else {}
     by_role = {role: spk for spk, role in speaker_roles(doc.get("speaker_order") or []).items()}
@@ -636,6 +641,11 @@ class _LocalBackend:
     def submit(self, task: Task):
         return self.pool.submit(analyze_task, task)
 
+    def warm(self) -> None:
+        """Start every worker and import the engine in it (about a second each)."""
+        for _ in range(self.jobs):
+            self.pool.submit(_warm)
+
     def wait(self, futures):
         return self._cf.wait(futures, return_when=self._cf.FIRST_COMPLETED).done
 
@@ -668,6 +678,7 @@ class _DaskBackend:
             raise BatchError("--scheduler needs Dask's distributed scheduler client, which is not installed: "
                              "pip install 'prosody[dask]' (or pip install 'dask[distributed]')") from None
         self._distributed = distributed
+        _check_reachable(address)
         try:
             self.client = distributed.Client(address, set_as_default=False, timeout="20s")
         except (OSError, TimeoutError, ValueError) as exc:
@@ -680,7 +691,8 @@ class _DaskBackend:
         return self.client.submit(analyze_task, task, pure=False)
 
     def wait(self, futures):
-        return self._distributed.wait(list(futures), return_when="FIRST_COMPLETED").done
+        with self.client.as_current():  # not the process-wide default client: this one
+            return self._distributed.wait(list(futures), return_when="FIRST_COMPLETED").done
 
     def is_crash(self, exc: BaseException) -> bool:
         return False  # Dask retries lost work itself and then raises KilledWorker for that task alone
@@ -693,6 +705,24 @@ class _DaskBackend:
 
     def close(self, *, cancel: bool = False) -> None:
         self.client.close()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in a moment, not after the client's timeout, when nothing listens at a tcp:// address."""
+    from distributed.comm import parse_address
+    try:
+        protocol, loc = parse_address(address)
+    except ValueError as exc:
+        raise BatchError(f"--scheduler {address!r} is not a scheduler address ({exc}); "
+                         "e.g. tcp://10.0.0.5:8786") from None
+    if protocol != "tcp":
+        return
+    host, _, port = loc.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5.0).close()
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"cannot reach the Dask scheduler at {address}: "
+                         f"{getattr(exc, 'strerror', None) or _one_line(exc)}") from None
 
 
 def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profile=None, n_jobs: int | None = None,
@@ -715,6 +745,8 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
     emit = on_event or (lambda e: None)
     t_start = time.perf_counter()
     ledger = Ledger(store.path)
+    backend = None
+    completed = False
     try:
         if scheduler is not None:
             backend = _DaskBackend(scheduler)
@@ -722,7 +754,6 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
             n = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
             if n < 1:
                 raise InputError(f"--jobs {n}: give 1 or more worker processes")
-            backend = None
         run_id = ledger.start_run("dask" if scheduler else "local", len(jobs))
         report = BatchReport(run_id=run_id, n_jobs=len(jobs))
         rows: dict[int, dict] = {}     # job index -> table row
@@ -756,6 +787,9 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
                     emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
                     continue
             todo.append((i, pj))
+            if backend is None:  # start the workers now: they import while the rest is planned
+                backend = _LocalBackend(min(n, len(jobs) - i))
+                backend.warm()
         emit(BatchEvent("planned", total=len(jobs), todo=len(todo),
                         todo_audio_s=sum(pj.duration_s for _, pj in todo)))
         if not todo:
@@ -763,10 +797,9 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
             ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped), failed=len(report.failed))
             report.backend = backend.name if backend else "none (nothing to analyse)"
             report.wall_s = time.perf_counter() - t_start
+            completed = True
             return report
 
-        if backend is None:
-            backend = _LocalBackend(min(n, len(todo)))
         report.backend = backend.name
 
         def finish(i: int, pj: Planned, res: TaskResult) -> None:
@@ -778,7 +811,7 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
             sid = store.save(res.doc, res.frames, meta=SessionMeta(**dataclasses.asdict(meta)), uid=pj.uid,
                              session_id=sid)
             row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
-                              options=pj.options, meta=meta)
+                              options=pj.options, meta=_stored_meta(store, sid))
             ledger.record_done(run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
                                row=row, result=res)
             rows[i] = row
@@ -793,48 +826,48 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
         # longest first: the last worker to finish is not left with a long file alone
         pending = deque(sorted(todo, key=lambda t: -t[1].duration_s))
         inflight: dict = {}
-        cancelled = True
-        try:
-            while pending or inflight:
-                while pending and len(inflight) < backend.window:
-                    i, pj = pending.popleft()
-                    task = pj.task
-                    if send_audio and scheduler is not None:  # read when sent: memory holds only the window
-                        try:
-                            task = dataclasses.replace(task, audio=tuple(Path(p).read_bytes() for p in pj.job.paths))
-                        except OSError as exc:
-                            _fail(report, ledger, run_id, pj.job,
-                                  f"cannot read {exc.filename or pj.job.label}: {exc.strerror or exc}", emit)
-                            continue
-                    inflight[backend.submit(task)] = (i, pj)
-                crashed = []
-                for fut in backend.wait(inflight):
-                    i, pj = inflight.pop(fut)
+        while pending or inflight:
+            while pending and len(inflight) < backend.window:
+                i, pj = pending.popleft()
+                task = pj.task
+                if send_audio and scheduler is not None:  # read when sent: memory holds only the window
                     try:
-                        res = fut.result()
-                    except Exception as exc:
-                        if backend.is_crash(exc):
-                            crashed.append((i, pj))
-                            continue
-                        res = TaskResult(ok=False, reason=f"the worker could not analyse it "
-                                                          f"({type(exc).__name__}: {_one_line(exc)})")
-                    finish(i, pj, res)
-                if crashed:
-                    # the pool is broken: every task in flight failed with it; find the culprit(s) one by one
-                    for fut in list(inflight):
-                        crashed.append(inflight.pop(fut))
-                    backend.restart()
-                    for i, pj in crashed:
-                        finish(i, pj, backend.run_alone(pj.task))
-            cancelled = False
-        finally:
-            backend.close(cancel=cancelled)
+                        task = dataclasses.replace(task, audio=tuple(Path(p).read_bytes() for p in pj.job.paths))
+                    except OSError as exc:
+                        _fail(report, ledger, run_id, pj.job,
+                              f"cannot read {exc.filename or pj.job.label}: {exc.strerror or exc}", emit)
+                        continue
+                inflight[backend.submit(task)] = (i, pj)
+            if not inflight:
+                continue
+            crashed = []
+            for fut in backend.wait(inflight):
+                i, pj = inflight.pop(fut)
+                try:
+                    res = fut.result()
+                except Exception as exc:
+                    if backend.is_crash(exc):
+                        crashed.append((i, pj))
+                        continue
+                    res = TaskResult(ok=False, reason=f"the worker could not analyse it "
+                                                      f"({type(exc).__name__}: {_one_line(exc)})")
+                finish(i, pj, res)
+            if crashed:
+                # the pool is broken: every task in flight failed with it; find the culprit(s) one by one
+                for fut in list(inflight):
+                    crashed.append(inflight.pop(fut))
+                backend.restart()
+                for i, pj in crashed:
+                    finish(i, pj, backend.run_alone(pj.task))
         report.rows = [rows[i] for i in sorted(rows)]
         ledger.finish_run(run_id, analysed=len(report.analysed), skipped=len(report.skipped),
                           failed=len(report.failed))
         report.wall_s = time.perf_counter() - t_start
+        completed = True
         return report
     finally:
+        if backend is not None:
+            backend.close(cancel=not completed)
         ledger.close()
 
 
@@ -882,14 +915,17 @@ def _already_done(pj: Planned, *, store, ledger: Ledger, run_id: int) -> dict | 
     if prior is not None and prior[0] == sid:
         return prior[1]
     # saved, but the ledger never heard of it (killed in between) or it was moved: rebuild the row
-    stored = store.get(sid)
-    m = stored.info.meta
-    row = session_row(stored.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
-                      options=pj.options, meta=JobMeta(therapist=m.therapist, client=m.client,
-                                                       recorded_at=m.recorded_at, session_number=m.session_number,
-                                                       notes=m.notes, tags=tuple(m.tags)))
+    row = session_row(store.get(sid).doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
+                      options=pj.options, meta=_stored_meta(store, sid))
     ledger.record_done(None, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths, row=row)
     return row
+
+
+def _stored_meta(store, sid: int) -> JobMeta:
+    """The metadata as the store holds it (session number assigned, tags sorted)."""
+    m = store.info(sid).meta
+    return JobMeta(therapist=m.therapist, client=m.client, recorded_at=m.recorded_at,
+                   session_number=m.session_number, notes=m.notes, tags=tuple(m.tags))
 
 
 def _meta_for(pj: Planned, doc: dict) -> JobMeta:

@@ -20,7 +20,7 @@ Two kinds of numbers reach the state, and the view keeps them apart:
   declared latency): talk share, gaps, turns, pitch, rolling measures. These
   are what is saved.
 
-Saved session: ``PATH.json`` (``prosody.session/1`` from ``Session.to_json_dict``
+Saved session: ``PATH.json`` (the ``prosody.session`` document of ``Session.to_json_dict``
 plus ``bookmarks``, ``capture`` and ``live``) and ``PATH.frames.npz`` beside it
 (per-frame arrays ``<speaker>.<field>``), both owner-only, each replaced
 atomically (write to a temporary file, fsync, rename).
@@ -36,7 +36,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(espeak-ng sox libsndfile1 ffmpeg libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins
-              chromium)  # chromium: HTML reports checked in a real headless browser (tests/test_report.py)
+              chromium tmux)  # tmux: the live view end to end (tests/test_live_capture.py); chromium: HTML reports checked in a real headless browser (tests/test_report.py)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -416,3 +416,9 @@ def _wait_for_elapsed(p: subprocess.Popen, seconds: int, timeout_s: float = 60.0
             if int(mm) * 60 + int(ss) >= seconds:
                 return
     raise AssertionError("no progress from prosody live")
+
+
+def test_cli_autosave_default_matches_the_runner():
+    import prosody.live
+    import prosody_cli.live
+    assert prosody_cli.live.AUTOSAVE_S == prosody.live.AUTOSAVE_S
