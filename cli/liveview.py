@@ -278,7 +278,6 @@ def _rolling_lines(rolling, width: int) -> list:
         out.extend(lines)
     att = rolling.get("attunement")
     if isinstance(att, dict):
-        n = att.get("n_exchanges")
         for kind in ATTUNE_KINDS:
             feats = att.get(kind)
             if not isinstance(feats, dict):

@@ -235,10 +235,13 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
 @dataclass(frozen=True)
 class Task:
     """Everything a worker needs to analyse one recording, fully resolved and
-    picklable. ``audio``: the files' bytes when the worker cannot read ``paths``
-    (Dask ``send_audio``); ``paths`` then name the originals for the document."""
+    picklable. ``paths``: absolute paths to read (a worker's working folder is
+    not the client's); ``sources``: the paths as the user gave them, for the
+    session document and messages; ``audio``: the files' bytes when the worker
+    cannot read ``paths`` (Dask ``send_audio``)."""
 
     paths: tuple[str, ...]
+    sources: tuple[str, ...]
     layout: Layout
     config: AnalysisConfig
     offset_s: float = 0.0
@@ -272,30 +275,27 @@ def analyze_task(task: Task) -> TaskResult:
     t0, c0 = time.perf_counter(), time.process_time()
     tmp = None
     paths = list(task.paths)
+    unmap = lambda text: _unmap(text, paths, task.sources)  # noqa: E731
     try:
         if task.audio is not None:
             tmp = tempfile.TemporaryDirectory(prefix="prosody-batch-")
             local = []
-            for i, (p, data) in enumerate(zip(task.paths, task.audio)):
+            for i, (p, data) in enumerate(zip(task.sources, task.audio)):
                 q = Path(tmp.name) / f"{i}{Path(p).suffix}"
                 q.write_bytes(data)
                 local.append(str(q))
             paths = local
         source = FileSource(paths, task.layout, offset_s=task.offset_s)
-        session = analyze_blocks(source, task.layout.speakers, task.config, sources=list(task.paths),
+        session = analyze_blocks(source, task.layout.speakers, task.config, sources=list(task.sources),
                                  measures=task.measures, profile=task.profile)
-        session.warnings += source.warnings
-        doc = session.to_json_dict()
-        if tmp is not None:
-            doc["warnings"] = [_unmap(w, paths, task.paths) for w in doc["warnings"]]
-        res = TaskResult(ok=True, doc=doc, frames=session.frames)
+        session.warnings += [unmap(w) for w in source.warnings]
+        res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames)
     except ProsodyError as exc:
-        res = TaskResult(ok=False, reason=_unmap(_one_line(exc), paths, task.paths))
+        res = TaskResult(ok=False, reason=unmap(_one_line(exc)))
     except MemoryError:
         res = TaskResult(ok=False, reason="out of memory while analysing it")
     except Exception as exc:  # a bug or an unexpected decoder failure: report it, keep the batch going
-        res = TaskResult(ok=False, reason=_unmap(f"internal error ({type(exc).__name__}: {_one_line(exc)})",
-                                                 paths, task.paths))
+        res = TaskResult(ok=False, reason=unmap(f"internal error ({type(exc).__name__}: {_one_line(exc)})"))
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -337,7 +337,7 @@ def options_sha256(task: Task) -> str:
     version, session schema, resolved layout and analysis config, offset,
     measures config and personal baseline. Session metadata is not part of it."""
     from .session import SCHEMA
-    d = {"prosody": __version__, "schema": SCHEMA,
+    d = {"prosody": __version__, "schema": SCHEMA, "n_files": len(task.paths),
          "layout": {"speakers": list(task.layout.speakers), "picks": [list(p) for p in task.layout.picks]},
          "config": task.config.to_dict(),
          "offset_s": float(task.offset_s) if len(task.paths) == 2 else 0.0,
@@ -772,6 +772,9 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
                 where = exc.filename or job.label
                 _fail(report, ledger, run_id, job, f"cannot read {where}: {exc.strerror or exc}", emit)
                 continue
+            except Exception as exc:  # an unexpected failure probing one file must not stop the others
+                _fail(report, ledger, run_id, job, f"internal error ({type(exc).__name__}: {_one_line(exc)})", emit)
+                continue
             key = (pj.content, pj.options)
             if key in seen:
                 why = f"same recording and options as {seen[key]}"
@@ -890,8 +893,8 @@ def _plan(job: Job, *, ledger: Ledger, resolve: Resolver, measures, profile) -> 
     content = hashes[0] if len(hashes) == 1 else hashlib.sha256(":".join(hashes).encode()).hexdigest()
     layout, config = resolve(job, probe.files[0].channels)
     source = FileSource(list(job.paths), layout, offset_s=job.offset_s)  # channel and offset checks
-    task = Task(paths=tuple(job.paths), layout=layout, config=config, offset_s=job.offset_s,
-                measures=measures, profile=profile)
+    task = Task(paths=tuple(os.path.abspath(p) for p in job.paths), sources=tuple(job.paths), layout=layout,
+                config=config, offset_s=job.offset_s, measures=measures, profile=profile)
     options = options_sha256(task)
     return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
                    duration_s=float(source.duration_s or 0.0))

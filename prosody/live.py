@@ -31,7 +31,6 @@ import dataclasses
 import datetime as _dt
 import json
 import os
-import tempfile
 import threading
 import time
 import traceback
@@ -43,6 +42,7 @@ import numpy as np
 
 from .capture import CaptureBlock, DeviceLost, LiveSource
 from .config import AnalysisConfig
+from .fileio import write_private
 from .errors import InputError
 from .pipeline import Pipeline, Update
 from .session import Session, SessionBuilder
@@ -605,28 +605,7 @@ def frames_path_for(json_path: str | os.PathLike) -> Path:
 
 def _atomic_write(path: Path, write) -> None:
     """Owner-only (0600) file replaced atomically; ``write(fileobj)`` fills it."""
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dfd = os.open(str(path.parent), os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    write_private(path, write)
 
 
 def write_session(json_path: str | os.PathLike, doc: dict, arrays: dict) -> None:

@@ -8,13 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from .fileio import write_private  # noqa: F401  (re-exported for callers)
 from .measures import session_measures
 from .pipeline import Pipeline, Update
 from .timebase import GRID, Grid
@@ -218,23 +216,6 @@ def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: l
             on_block(pipe.n_samples)
     builder.add(pipe.flush())
     return builder.build()
-
-
-def write_private(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` atomically to a file readable by its owner only (0600)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def dumps(d: dict) -> str:

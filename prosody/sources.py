@@ -59,14 +59,13 @@ class AudioFile:
 
     def _open_ffmpeg(self, sndfile_error: str) -> None:
         try:
-            import av  # noqa: F401  (optional: FFmpeg's libraries)
+            import av  # optional: FFmpeg's libraries
         except ImportError:
             if self.path.suffix.lower() in FFMPEG_SUFFIXES:
                 raise DecoderMissingError(
                     f"cannot decode {self.path} ({self.path.suffix} needs FFmpeg): "
                     "install it with `pip install av` (or convert the file to WAV/FLAC)") from None
             raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
-        import av
         try:
             with av.open(str(self.path)) as container:
                 streams = container.streams.audio
@@ -83,7 +82,7 @@ class AudioFile:
                 self._exact_length = container.format.name.startswith("mov") and self.n_samples > 0
         except InputError:
             raise
-        except Exception as exc:  # av raises many error classes; all mean "not decodable"
+        except Exception:  # av raises many error classes; all mean "not decodable"
             raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
         self._backend = "ffmpeg"
 

@@ -35,7 +35,6 @@ import re
 import secrets
 import sqlite3
 import sys
-import tempfile
 import time
 import zipfile
 from contextlib import contextmanager
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fileio import write_private
 from .errors import InputError, ProsodyError
 
 DB_NAME = "sessions.db"
@@ -425,20 +425,7 @@ def n_frames_of(frames: dict[str, dict[str, np.ndarray]]) -> int:
 
 def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
     """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename."""
-    fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".tmp-", suffix=".npz")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / name)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_private(folder / name, data, tmp_prefix=".tmp-", tmp_suffix=".npz")
 
 
 # -- validation ----------------------------------------------------------------------------------------------------
@@ -757,7 +744,7 @@ class Store:
             row = self.db.execute("SELECT id FROM sessions WHERE id = ?", (int(text),)).fetchone()
             if row:
                 return row[0]
-        elif len(text) >= 4:
+        if len(text) >= 4:  # a uid prefix (uids are hex, so they can be all digits too)
             rows = self.db.execute("SELECT id FROM sessions WHERE uid LIKE ? ESCAPE '\\'",
                                    (text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",)
                                    ).fetchall()
@@ -971,7 +958,6 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
     """Write ``b`` as ``fmt`` (json | csv | parquet | rttm) to ``path``, owner-only
     and atomically; returns the files written. JSON writes the frames beside it as
     ``<stem>.frames.npz`` (when the session has frames)."""
-    from .session import write_private
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"--format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
     path = Path(path)
@@ -986,15 +972,7 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         meta[PARQUET_META_KEY] = json.dumps({**export_dict(b), "has_frames": b.frames is not None},
                                             ensure_ascii=False).encode()
         table = table.replace_schema_metadata(meta)
-        fd, tmp = tempfile.mkstemp(dir=str(path.resolve().parent), prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            os.chmod(tmp, 0o600)
-            pq.write_table(table, tmp, compression="zstd")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(path, lambda f: pq.write_table(table, f, compression="zstd"))
         return [path]
     if fmt == "json":
         written = []
