@@ -150,8 +150,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="8 recordings of 1-2 minutes instead of 40 of 2-5")
     ap.add_argument("--check", type=int, default=None, metavar="N",
                     help="compare the table with `prosody analyze --json` on the first N files only (default all)")
-    ap.add_argument("--repeat", type=int, default=2, metavar="N",
-                    help="run each --jobs setting N times and keep the fastest (default 2)")
+    ap.add_argument("--repeat", type=int, default=3, metavar="N",
+                    help="run each --jobs setting N times and keep the fastest (default 3)")
     ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = ap.parse_args()
     n, lo, hi = (8, 60.0, 120.0) if args.quick else (40, 120.0, 300.0)

@@ -783,7 +783,7 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
                 continue
             seen[key] = job.label
             if not force:
-                prior = _already_done(pj, store=store, ledger=ledger, run_id=run_id)
+                prior = _already_done(pj, store=store, ledger=ledger)
                 if prior is not None:
                     rows[i] = prior
                     report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
@@ -908,7 +908,7 @@ def _existing_session(store, uid: str) -> int | None:
         return None
 
 
-def _already_done(pj: Planned, *, store, ledger: Ledger, run_id: int) -> dict | None:
+def _already_done(pj: Planned, *, store, ledger: Ledger) -> dict | None:
     """The table row of an earlier analysis of the same content and options
     whose session is still in the store; None when it must be analysed."""
     sid = _existing_session(store, pj.uid)

@@ -430,3 +430,73 @@ def test_ledger_hash_cache_follows_file_changes(tmp_path):
     assert led.cached_sha256(str(f)) == hashlib.sha256(b"two!").hexdigest()
     led.close()
     assert stat.S_IMODE((tmp_path / LEDGER_NAME).stat().st_mode) == 0o600
+
+
+def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, monkeypatch):
+    """When a worker process dies, every task in flight fails with the pool; each
+    is run again alone, and only the one that kills its process fails. (The
+    pool is simulated: a real decoder crash cannot be planted portably.)"""
+    import concurrent.futures as cf
+    from concurrent.futures.process import BrokenProcessPool
+
+    import prosody.batch as pb
+    from prosody.measures import MeasuresConfig
+    from prosody_cli.batch import resolver
+
+    root, a = archive
+    x, _ = sf.read(FIXTURE, dtype="float32")
+    names = ["p.wav", "crash.wav", "q.wav", "r.wav"]
+    for i, name in enumerate(names):
+        sf.write(tmp_path / name, _cut(x, 3.0 * i, 15.0), SR, subtype="PCM_16")
+    alone = []
+
+    class CrashingPool:
+        window = 4
+        name = "simulated pool"
+
+        def __init__(self, jobs):
+            self.inflight = []
+
+        def warm(self):
+            pass
+
+        def submit(self, task):
+            f = cf.Future()
+            self.inflight.append((f, task))
+            return f
+
+        def wait(self, futures):
+            crash = any(t.sources[0].endswith("crash.wav") for _, t in self.inflight)
+            for f, t in self.inflight:
+                if crash:
+                    f.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+                else:
+                    f.set_result(pb.analyze_task(t))
+            self.inflight = []
+            return set(futures)
+
+        def is_crash(self, exc):
+            return isinstance(exc, BrokenProcessPool)
+
+        def restart(self):
+            pass
+
+        def run_alone(self, task):
+            alone.append(Path(task.sources[0]).name)
+            if task.sources[0].endswith("crash.wav"):
+                return pb.TaskResult(ok=False, reason="the analysing process died on it")
+            return pb.analyze_task(task)
+
+        def close(self, *, cancel=False):
+            pass
+
+    monkeypatch.setattr(pb, "_LocalBackend", CrashingPool)
+    jobs = [Job(paths=(str(tmp_path / n),)) for n in names]
+    from types import SimpleNamespace
+    with Store(tmp_path / "store") as st:
+        report = pb.run_batch(jobs, store=st, resolve=resolver(SimpleNamespace(config=None)),
+                              measures=MeasuresConfig(), n_jobs=2)
+        assert len(st.list()) == 3
+    assert [(Path(f).name, r) for f, r in report.failed] == [("crash.wav", "the analysing process died on it")]
+    assert sorted(Path(f).name for f, _ in report.analysed) == ["p.wav", "q.wav", "r.wav"]
+    assert sorted(alone) == sorted(names)  # all four were in flight when the pool broke
