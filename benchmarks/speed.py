@@ -19,9 +19,6 @@ peak memory does not grow with length beyond the per-frame results.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
 import subprocess
 import sys
 import tempfile

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from prosody.batch import (MANIFEST_COLUMNS, BatchError, BatchEvent, Job, JobMeta, discover, parquet_available,
+from prosody.batch import (MANIFEST_COLUMNS, BatchError, BatchEvent, Job, SessionMeta, discover, parquet_available,
                            run_batch, write_table)
 from prosody.errors import InputError
 from prosody.store import ENV_VAR, Store, default_store_path
@@ -182,7 +182,7 @@ def cmd_batch(args, out, err) -> int:
     if args.scheduler and args.jobs is not None:
         raise InputError("--jobs sets local worker processes; with --scheduler the cluster's workers do the work")
     defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
-                   meta=JobMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
+                   meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
                                 tags=tuple(args.tag)))
     jobs = discover(args.inputs, defaults=defaults)
     mcfg, profile = _measures_options(args)

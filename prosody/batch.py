@@ -49,6 +49,7 @@ from . import __version__
 from .config import AnalysisConfig
 from .errors import InputError, ProsodyError
 from .sources import FFMPEG_SUFFIXES, FileSource, Layout
+from .store import SessionMeta
 
 LEDGER_NAME = "batch.sqlite"
 HASH_CHUNK_BYTES = 1 << 20
@@ -79,19 +80,6 @@ class BatchError(ProsodyError):
 
 # -- jobs -----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class JobMeta:
-    """Session metadata for the store (see ``prosody.store.SessionMeta``);
-    ``recorded_at`` None: the first file's modification time minus its length."""
-
-    therapist: str | None = None
-    client: str | None = None
-    recorded_at: str | None = None
-    session_number: int | None = None
-    notes: str = ""
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Job:
     """One recording: one stereo/mono file, or two per-speaker files (therapist,
     client) with ``offset_s`` the second file's start in seconds. ``channels``,
@@ -103,7 +91,7 @@ class Job:
     speaker: str | None = None
     offset_s: float = 0.0
     pitch_range: tuple[str, ...] = ()
-    meta: JobMeta = JobMeta()
+    meta: SessionMeta = SessionMeta()  # recorded_at None: the first file's modification time minus its length
     origin: str = ""               # where the job was listed, e.g. "manifest.csv line 4"
 
     @property
@@ -224,7 +212,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             paths=paths, channels=cell.get("channels") or d.channels, speaker=cell.get("speaker") or d.speaker,
             offset_s=offset_s,
             pitch_range=split(cell["pitch_range"]) if cell.get("pitch_range") else d.pitch_range,
-            meta=JobMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
+            meta=SessionMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
                          recorded_at=when, session_number=number, notes=cell.get("notes") or m.notes,
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
             origin=where))
@@ -481,7 +469,7 @@ def _now() -> str:
 
 # -- the per-session table ----------------------------------------------------------------------------------------
 def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...], content: str, options: str,
-                meta: JobMeta) -> dict:
+                meta: SessionMeta) -> dict:
     """One row of the per-session table (``TABLE_COLUMNS``): identity, hashes,
     duration, metadata, then per role (therapist, client) the speaker summary of
     ``doc["speakers"]`` and ``doc["measures"]["timing"]``, and the warmth score.
@@ -741,7 +729,6 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
 
     Never raises for a bad recording; returns a BatchReport listing each
     failure. Raises BatchError when the batch as a whole cannot run."""
-    from .store import SessionMeta
     emit = on_event or (lambda e: None)
     t_start = time.perf_counter()
     ledger = Ledger(store.path)
@@ -811,7 +798,7 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
                 return
             meta = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
-            sid = store.save(res.doc, res.frames, meta=SessionMeta(**dataclasses.asdict(meta)), uid=pj.uid,
+            sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid,
                              session_id=sid)
             row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                               options=pj.options, meta=_stored_meta(store, sid))
@@ -924,14 +911,12 @@ def _already_done(pj: Planned, *, store, ledger: Ledger) -> dict | None:
     return row
 
 
-def _stored_meta(store, sid: int) -> JobMeta:
+def _stored_meta(store, sid: int) -> SessionMeta:
     """The metadata as the store holds it (session number assigned, tags sorted)."""
-    m = store.info(sid).meta
-    return JobMeta(therapist=m.therapist, client=m.client, recorded_at=m.recorded_at,
-                   session_number=m.session_number, notes=m.notes, tags=tuple(m.tags))
+    return store.info(sid).meta
 
 
-def _meta_for(pj: Planned, doc: dict) -> JobMeta:
+def _meta_for(pj: Planned, doc: dict) -> SessionMeta:
     m = pj.job.meta
     if m.recorded_at is not None:
         return m

@@ -5,7 +5,7 @@ import pytest
 
 from prosody.config import AnalysisConfig, VadConfig
 from prosody.pipeline import Pipeline
-from prosody.session import SessionBuilder, analyze_blocks
+from prosody.session import analyze_blocks
 from tests.conftest import match_events, match_transitions, offsets_error_s
 
 SPK = ("therapist", "client")
@@ -122,7 +122,7 @@ def test_latency_is_declared_and_bounded(fixture_dialogue):
     p = Pipeline(SPK)
     n_in = 0
     for blk in np.array_split(audio, 200):
-        up = p.push(blk)
+        p.push(blk)
         n_in += len(blk)
         assert p.n_frames >= n_in // 160 - p.latency_frames - 1
     assert p.latency_frames * 0.01 <= 1.0
