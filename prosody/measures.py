@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .timebase import GRID, Grid
+from .turns import overlapping_starts
 from .types import Event, Pause, Segment, Transition
 
 DISCLAIMER = ("Descriptive measures of voice and timing relative to the therapist's own baseline; "
@@ -452,9 +453,7 @@ def _segs_clipped(sl: Slice, speaker: str) -> list[Segment]:
 
 
 def _overlapping_starts(sl: Slice, speaker: str) -> int:
-    others = [s for s in sl.segments if s.speaker != speaker]
-    return sum(1 for s in sl.segments if s.speaker == speaker and sl.start_s <= s.start_s < sl.end_s
-               and any(o.start_s < s.start_s < o.end_s for o in others))
+    return overlapping_starts(sl.segments, speaker, start_s=sl.start_s, end_s=sl.end_s)
 
 
 def silences(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
@@ -684,8 +683,7 @@ def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first
                 out.append({"kind": "monologue", "message": f"monologue {dur:.0f} s", "value": _r(dur)})
     if timing is not None and c.overlaps:
         a = sl.end_s - c.overlaps_window_s
-        n = sum(1 for s in sl.segments if s.speaker == th and s.start_s >= a and
-                any(o.start_s < s.start_s < o.end_s for o in sl.segments if o.speaker != th))
+        n = overlapping_starts(sl.segments, th, start_s=a)
         if n >= c.overlaps_count:
             out.append({"kind": "overlaps", "message": f"{n} overlaps in the last {c.overlaps_window_s / 60:.0f} minutes",
                         "value": n})

@@ -16,7 +16,7 @@ from .fileio import write_private  # noqa: F401  (re-exported for callers)
 from .measures import session_measures
 from .pipeline import Pipeline, Update
 from .timebase import GRID, Grid
-from .turns import TurnOutput
+from .turns import TurnOutput, overlapping_starts
 from .types import FrameBlock, Segment
 
 SCHEMA = "prosody.session/2"
@@ -89,8 +89,7 @@ class Session:
             turns = [t for t in self.turns.turns if t.speaker == spk]
             floor_s = sum(t.end_s - t.start_s for t in turns)
             offsets = [t.offset_s for t in self.turns.transitions if t.to_speaker == spk]
-            others = [s for s in self.segments if s.speaker != spk]
-            overlaps = sum(1 for s in segs if any(o.start_s < s.start_s < o.end_s for o in others))
+            overlaps = overlapping_starts(self.segments, spk)
             ev = {k: sum(1 for e in self.turns.events if e.speaker == spk and e.kind == k)
                   for k in ("interruption", "failed_interruption", "backchannel")}
         else:

@@ -29,10 +29,36 @@ same decisions.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from .config import TurnConfig
 from .types import Event, Pause, Segment, Transition, Turn
+
+
+def overlapping_starts(segments, speaker: str, *, start_s: float = float("-inf"),
+                       end_s: float = float("inf")) -> int:
+    """How many of ``speaker``'s segments starting in [start_s, end_s) start
+    while another speaker is speaking. One speaker's segments never overlap
+    each other, so the other side is searched by bisection."""
+    others = sorted((s for s in segments if s.speaker != speaker), key=lambda s: s.start_s)
+    starts = [s.start_s for s in others]
+    one_other = len({s.speaker for s in others}) <= 1
+    n = 0
+    for s in segments:
+        if s.speaker != speaker or not start_s <= s.start_s < end_s:
+            continue
+        k = bisect.bisect_left(starts, s.start_s) - 1  # the last other segment starting before this one
+        # other speakers may overlap each other: look back over the ones still running
+        while k >= 0:
+            o = others[k]
+            if o.start_s < s.start_s < o.end_s:
+                n += 1
+                break
+            if o.end_s <= s.start_s and one_other:
+                break  # one other speaker: its earlier segments end earlier still
+            k -= 1
+    return n
 
 
 @dataclass

@@ -105,3 +105,12 @@ def test_streaming_equals_offline(seed):
     a, b = run(clean), run(clean, stream=True, seed=seed)
     assert a.transitions == b.transitions and a.events == b.events
     assert a.turns == b.turns and a.pauses == b.pauses
+
+
+def test_overlapping_starts_counts_starts_inside_the_other_speech():
+    from prosody.turns import overlapping_starts
+    segs = [Segment(T, 0.0, 2.0), Segment(C, 1.5, 3.0), Segment(T, 2.5, 4.0), Segment(C, 5.0, 6.0),
+            Segment(T, 6.0, 7.0)]  # a start exactly at the other's end is not an overlap
+    assert overlapping_starts(segs, C) == 1
+    assert overlapping_starts(segs, T) == 1
+    assert overlapping_starts(segs, T, start_s=3.0) == 0
