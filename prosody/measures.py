@@ -701,13 +701,13 @@ def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first
 
 # --------------------------------------------------------------------------
 # summaries
-def first_holder(sl: Slice) -> str | None:
+def first_holder(segments: list[Segment], speakers: tuple[str, ...]) -> str | None:
     """Who holds the floor before the first speaker change: the speaker of the
     first segment (as in ``TurnTracker``)."""
-    if not sl.segments:
+    if not segments:
         return None
-    order = {s: i for i, s in enumerate(sl.speakers)}
-    return min(sl.segments, key=lambda s: (s.start_s, order.get(s.speaker, 9))).speaker
+    order = {s: i for i, s in enumerate(speakers)}
+    return min(segments, key=lambda s: (s.start_s, order.get(s.speaker, len(order)))).speaker
 
 
 def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attunement: bool = True,
@@ -761,7 +761,7 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
     cfg = cfg or MeasuresConfig()
     base = profile or session_baseline(session)
     whole = session_slice(session)
-    first = first_holder(whole)
+    first = first_holder(whole.segments, whole.speakers)
     top = summarize(whole, base, cfg, first=first)
     d = session.duration_s
     phases = []
@@ -902,8 +902,7 @@ class RollingMeasures:
         a, b, look = (self.grid.frames_to_s(x) for x in (start_frame, end_frame, look_frame))
         i0, i1 = start_frame - self._f0, end_frame - self._f0
         if self._first is None and self._segments:
-            self._first = first_holder(Slice(self.grid, self.speakers, 0, 0, {}, self._segments, [], [],
-                                             [], [], [], turn_taking))
+            self._first = first_holder(self._segments, self.speakers)
         sl = Slice(
             grid=self.grid, speakers=self.speakers, frame0=start_frame, frame1=end_frame,
             frames={s: {k: v[i0:i1] for k, v in self._frames[s].items()} for s in self.speakers},
