@@ -67,6 +67,8 @@ def add_parser(sub) -> None:
     p.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
     p.add_argument("--config", metavar="TOML", help="analysis configuration file")
+    from .main import add_measures_arguments
+    add_measures_arguments(p)
     p.set_defaults(run=cmd_live)
 
 
@@ -173,7 +175,9 @@ def build_source(args):
 
 def cmd_live(args, out, err) -> int:
     from prosody.live import LiveRunner
-    from .main import _config
+    from prosody.pipeline import Pipeline
+
+    from .main import _config, _measures_options
 
     if args.rate_hz is not None and args.input:
         raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
@@ -182,9 +186,12 @@ def cmd_live(args, out, err) -> int:
     output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
     source, sources, warnings = build_source(args)
     config = _config(args, source.speakers)
+    measures, profile = _measures_options(args)
+    pipeline = Pipeline(source.speakers, config, measures=measures, profile=profile)
     warnings += list(getattr(source, "warnings", []))
     runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
-                        duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings)
+                        duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
+                        pipeline=pipeline)
     plain = args.plain or not out.isatty() or not sys.stdin.isatty()
     stop_signal = {"n": 0}
 

@@ -50,15 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
     a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM")
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV")
-    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
-                   help="one-way network delay of the call; the client's gaps are also shown corrected by the "
-                        "round trip (2 x MS)")
-    a.add_argument("--baseline", metavar="JSON",
-                   help="personal baseline: a profile written by --save-baseline or an earlier session's JSON")
+    add_measures_arguments(a)
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
-    a.add_argument("--cues", metavar="LIST",
-                   help="cues to evaluate in the rolling windows: comma list of monologue, overlaps, pace, "
-                        "quick_answers, or none (default: monologue,overlaps)")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     importlib.import_module(f"{__package__}.sessions").add_save_options(a)  # --save, --store, metadata
@@ -106,6 +99,18 @@ def _config(args, speakers) -> AnalysisConfig:
         ranges[spk] = PitchConfig(fmin_hz=lo, fmax_hz=hi)
     return AnalysisConfig(vad=cfg.vad, pitch=cfg.pitch, rate=cfg.rate, turns=cfg.turns,
                           pitch_by_speaker=tuple(ranges.items())).validate()
+
+
+def add_measures_arguments(a) -> None:
+    """Options of the measures layer, shared by ``analyze`` and ``live``."""
+    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+                   help="one-way network delay of the call; the client's gaps are also shown corrected by the "
+                        "round trip (2 x MS)")
+    a.add_argument("--baseline", metavar="JSON",
+                   help="personal baseline: a profile written by --save-baseline or an earlier session's JSON")
+    a.add_argument("--cues", metavar="LIST",
+                   help="cues to evaluate in the rolling windows: comma list of monologue, overlaps, pace, "
+                        "quick_answers, or none (default: monologue,overlaps)")
 
 
 def _measures_options(args):

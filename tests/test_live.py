@@ -424,3 +424,17 @@ def test_cli_autosave_default_matches_the_runner():
     import prosody.live
     import prosody_cli.live
     assert prosody_cli.live.AUTOSAVE_S == prosody.live.AUTOSAVE_S
+
+
+def test_live_cues_option_reaches_the_rolling_windows(tmp_path):
+    """`prosody live --cues` configures the measures layer of the live pipeline."""
+    from prosody_cli.main import main
+    out = tmp_path / "s.json"
+    rc = main(["live", "--input", str(DIALOGUE), "--speed", "max", "--plain", "--output", str(out),
+               "--cues", "quick_answers", "--network-delay-ms", "50"])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    cfg = doc["measures"]["config"]
+    assert cfg["cues"]["quick_answers"] is True and cfg["cues"]["monologue"] is False
+    assert cfg["network_delay_ms"] == 50.0
+    assert "gap_median_corrected_s" in doc["measures"]["timing"]["client"]
