@@ -162,9 +162,10 @@ def test_capture_two_devices_aligned(pulse, excerpt, tmp_path):
     assert cap["drift_ppm"] is not None and abs(cap["drift_ppm"]) < 500
     raw, _ = sf.read(rec, dtype="float32")
     lat_t, lat_c = _latency_s(raw, audio, 0), _latency_s(raw, audio, 1)
-    # the two devices on one timeline: PulseAudio's per-stream start-up latency varies by a few ms
-    # (seen 1-18 ms between two monitors of one server); gaps need far less than a 100 ms error
-    assert abs(lat_t - lat_c) <= 0.03, (lat_t, lat_c)
+    # the two devices on one timeline. The planted offset includes PulseAudio's: the combine sink
+    # feeds its two null sinks with their own latencies and start-up (seen 1-36 ms apart here), so
+    # this bounds the sum; the tolerance for boundaries is 100 ms
+    assert abs(lat_t - lat_c) <= 0.06, (lat_t, lat_c)
     errors = _check_against_truth(doc, segs, changes, lat_t)
     print(f"two devices: channel offset {(lat_c - lat_t) * 1000:+.1f} ms, drift {cap['drift_ppm']:+.0f} ppm, "
           f"boundary errors median {np.median(errors) * 1000:.0f} ms, max {errors.max() * 1000:.0f} ms")
