@@ -14,7 +14,13 @@ Reports, over the steady part (after ``--warmup-s``):
 * CPU: process CPU time (all threads) / wall time, as % of one core;
 * delays, median and 95th percentile, from a block's arrival in the queue
   (the callback / feeder time) to:
-  - the provisional state (level meters, who is speaking now),
+  - the level meters (per device block),
+  - the live state's provisional analysis of the sound: who is speaking now
+    (the pipeline's raw voice activity) and its pitch now (the tracker's best
+    candidate before the path decision); measured per 10 ms frame, from the
+    arrival of the block that holds the frame's last sample to the state
+    showing that frame's pitch (includes the tracker's 30 ms window look-ahead
+    and the 0.1 s pushes),
   - the final per-frame state (includes the VAD smoother's declared 0.7 s),
   - the rolling measures window that ends with it (windows come every 5 s
     once the turn decisions up to their end are made).
@@ -72,6 +78,7 @@ def run(source, seconds: float, warmup_s: float, out_dir: Path, *, render: bool 
         if t_wall0 is None and runner.snapshot().elapsed_s >= warmup_s:
             t_wall0, t_cpu0 = time.monotonic(), time.process_time()
             n0 = len(runner.state_delays_s)
+            m0 = len(runner.now_delays_s)
     t_wall1, t_cpu1 = time.monotonic(), time.process_time()
     res = runner.wait()
     cap = res.doc["capture"]
@@ -79,6 +86,7 @@ def run(source, seconds: float, warmup_s: float, out_dir: Path, *, render: bool 
         "cpu_pct_one_core": 100.0 * (t_cpu1 - t_cpu0) / (t_wall1 - t_wall0),
         "steady_wall_s": t_wall1 - t_wall0,
         "state_delay_ms": _percentiles_ms(list(runner.state_delays_s)[n0:]),
+        "now_delay_ms": _percentiles_ms(list(runner.now_delays_s)[m0:]),
         "final_delay_ms": cap["latency"]["final_delay_ms"],
         "rolling_delay_ms": cap["latency"]["rolling_delay_ms"],
         "render_ms": _percentiles_ms(render_s),
@@ -124,7 +132,8 @@ def main() -> None:
     print(f"live, two channels, {kind}, view {'off' if args.no_view else 'rendered 5x/s at 80x24'}")
     print(f"  steady part: {r['steady_wall_s']:.1f} s wall, {r['analysed_s']:.1f} s analysed, stop: {r['stop']}")
     print(f"  CPU: {r['cpu_pct_one_core']:.1f} % of one core (target < 15 %)")
-    for k, label in (("state_delay_ms", "block arrival -> provisional state (meters, speaking now)"),
+    for k, label in (("state_delay_ms", "block arrival -> level meters"),
+                     ("now_delay_ms", "sound arrival -> live state: speaking now + pitch now (target < 150 ms)"),
                      ("final_delay_ms", "block arrival -> final frames (incl. 0.7 s VAD latency)"),
                      ("rolling_delay_ms", "window end arrival -> rolling measures window"),
                      ("render_ms", "one view render")):

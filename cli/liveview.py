@@ -59,7 +59,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
     out = [_header(state, width)]
     # -- now (provisional) --
     out.append(_section("now · provisional, last 0.1 s", width))
-    meter_w = max(10, width - LABEL_W - 22)
+    meter_w = max(10, width - LABEL_W - 29)
     for i, n in enumerate(state.now):
         t = Text(f"{n.name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
         if state.paused:
@@ -73,6 +73,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             t.append("░" * (meter_w - k), style="dim")
             t.append("▏", style="dim")
             t.append(f"{n.level_db:5.0f} dB" if n.level_db > -119 else "   -∞ dB")
+            t.append(f" {n.f0_hz:4.0f} Hz" if n.f0_hz else "       ", style=_style(state, i))
         out.append(t)
     # -- pitch trail (final) --
     out.append(_section(f"pitch · last 30 s, ±{TRACE_RANGE_ST:.0f} st around own median", width))
@@ -354,7 +355,8 @@ def plain_line(state: LiveState) -> str:
     parts = [f"[{clock(state.elapsed_s)}]"]
     if state.paused:
         parts.append("PAUSED")
-    now = ", ".join(f"{n.name} {'speaking' if n.speaking else 'quiet'} ({n.level_db:.0f} dB)" for n in state.now)
+    now = ", ".join(f"{n.name} {'speaking' if n.speaking else 'quiet'} ({n.level_db:.0f} dB"
+                    + (f", {n.f0_hz:.0f} Hz)" if n.f0_hz else ")") for n in state.now)
     parts.append(f"now: {now}")
     if state.turn_taking:
         a, b = state.final

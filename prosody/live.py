@@ -12,10 +12,11 @@ Threads::
 
 Two kinds of numbers reach the state, and the view keeps them apart:
 
-* *provisional*, per device block (a few ms after the sound arrives): the
-  level of the last 100 ms per channel and a speaking guess (level 9 dB over
-  the channel's running noise floor). Cheap, for the meters and "who is
-  speaking now";
+* *provisional*: the level of the last 100 ms per channel, per device block
+  (a few ms after the sound arrives), and from each pipeline push (every
+  0.1 s) the pipeline's provisional output: the raw speech decision of the
+  latest frames ("who is speaking now") and the pitch tracker's best
+  candidate per frame before its path decision ("pitch now");
 * *final*, from the pipeline (speech decisions ~0.7 s behind, the smoother's
   declared latency): talk share, gaps, turns, pitch, rolling measures. These
   are what is saved.
@@ -27,6 +28,7 @@ atomically (write to a temporary file, fsync, rename).
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as _dt
 import json
@@ -56,8 +58,8 @@ PUSH_S = 0.1                   # audio gathered before one Pipeline.push (per-pu
 TRAIL_S = 30.0                 # pitch trail shown by the view
 LEVEL_WINDOW_S = 0.1           # provisional level: RMS of the last 100 ms
 FLOOR_WINDOW_S = 8.0           # provisional noise floor: 10th percentile of 100 ms levels over 8 s
-SPEAKING_MARGIN_DB = 9.0       # same margin as the VAD's level gate (vad.RawVad)
-SPEAKING_MIN_DB = -60.0
+NOW_SPEECH_FRAMES = 5          # "speaking now": any raw speech frame in the latest 50 ms
+NOW_F0_FRAMES = 10             # "pitch now": the latest voiced provisional frame within 100 ms
 LAST_GAPS = 6
 DELAY_HISTORY = 4000
 FRAME_FIELDS = ("is_speech", "f0_hz", "voiced_prob", "rms_db")
@@ -71,12 +73,16 @@ class Bookmark:
 
 @dataclass(frozen=True)
 class SpeakerNow:
-    """Provisional, from the latest block: not the final speech decision."""
+    """Provisional: the level of the latest device block, and the pipeline's
+    provisional output (``Update.provisional``) of the latest push: the raw
+    speech decision (webrtcvad and level gate, cross-talk removed, before
+    smoothing) and each frame's best pitch candidate. Not the final decisions."""
 
     name: str
     level_db: float
     floor_db: float
     speaking: bool
+    f0_hz: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,9 +134,9 @@ class LiveResult:
 
 class LevelMeter:
     """Provisional per-channel level (dBFS, RMS of the last ``LEVEL_WINDOW_S``)
-    and a speaking guess: level at least ``SPEAKING_MARGIN_DB`` over the
-    running noise floor (10th percentile of 100 ms levels over
-    ``FLOOR_WINDOW_S``) and above ``SPEAKING_MIN_DB``."""
+    and the running noise floor the meter is drawn against (10th percentile of
+    100 ms levels over ``FLOOR_WINDOW_S``). Who is speaking comes from the
+    pipeline's own voice activity (``Update.provisional``), not from here."""
 
     def __init__(self, n_channels: int, *, sample_rate: int = GRID.sample_rate):
         self.window = int(LEVEL_WINDOW_S * sample_rate)
@@ -139,7 +145,6 @@ class LevelMeter:
         self._acc = 0
         self.level_db = np.full(n_channels, -120.0)
         self.floor_db = np.full(n_channels, -120.0)
-        self.speaking = np.zeros(n_channels, bool)
 
     def push(self, x: np.ndarray) -> None:
         self._tail = np.concatenate([self._tail, x])[-self.window:]
@@ -151,11 +156,9 @@ class LevelMeter:
             self._acc -= self.window
         if self._levels:
             self.floor_db = np.percentile(np.array(self._levels), 10, axis=0)
-        self.speaking = (self.level_db >= self.floor_db + SPEAKING_MARGIN_DB) & (self.level_db > SPEAKING_MIN_DB)
 
     def silence(self) -> None:
         self.level_db[:] = -120.0
-        self.speaking[:] = False
 
 
 class _F0Median:
@@ -258,6 +261,9 @@ class LiveRunner:
         self._arrivals: deque = deque()     # (sample index at block end, arrival time)
         self._arrival_hist: deque = deque(maxlen=4000)  # the same, kept ~a minute for the rolling windows
         self.rolling_delays_s: deque = deque(maxlen=DELAY_HISTORY)
+        self.now_delays_s: deque = deque(maxlen=DELAY_HISTORY)  # frame's sound arrived -> its provisional pitch shown
+        self._speaking_now = {s: False for s in self.speakers}
+        self._f0_now: dict[str, float | None] = {s: None for s in self.speakers}
         self._recorder = None
         self._health: dict = {}
         self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
@@ -400,6 +406,15 @@ class LiveRunner:
         done_samples = self.pipeline.n_frames * self.grid.hop_length
         while self._arrivals and self._arrivals[0][0] <= done_samples:
             self.final_delays_s.append(now - self._arrivals.popleft()[1])
+        hop = self.grid.hop_length
+        recent = list(self._arrival_hist)[-64:]  # (samples up to the block's end, arrival time)
+        ends = [n_at for n_at, _ in recent]
+        for pr in up.provisional[:1]:  # every speaker's provisional frames are the same frames
+            for k in range(len(pr.f0_hz)):
+                # delay: the block holding the frame's last sample arrived -> its provisional pitch shown
+                j = bisect.bisect_left(ends, (pr.f0_start_frame + k + 1) * hop)
+                if j < len(recent):
+                    self.now_delays_s.append(now - recent[j][1])
         rolling = getattr(up, "rolling", None)   # window summaries (measures layer); newest last
         if isinstance(rolling, (list, tuple)):
             for w in rolling:  # delay from the window's last sample arriving to the window being out
@@ -409,6 +424,13 @@ class LiveRunner:
                     self.rolling_delays_s.append(now - arr)
             rolling = next((w for w in reversed(rolling) if isinstance(w, dict)), None)
         with self._lock:
+            for pr in up.provisional:
+                if len(pr.is_speech):
+                    self._speaking_now[pr.speaker] = bool(pr.is_speech[-NOW_SPEECH_FRAMES:].any())
+                if len(pr.f0_hz):
+                    recent = pr.f0_hz[-NOW_F0_FRAMES:]
+                    voiced = recent[np.isfinite(recent)]
+                    self._f0_now[pr.speaker] = float(voiced[-1]) if len(voiced) else None
             for i, fb in enumerate(up.frames):
                 if not len(fb):
                     continue
@@ -461,11 +483,14 @@ class LiveRunner:
                     interruptions=c["interruption"] if two else None,
                     backchannels=c["backchannel"] if two else None))
             now = tuple(SpeakerNow(s, float(self.meter.level_db[i]), float(self.meter.floor_db[i]),
-                                   bool(self.meter.speaking[i])) for i, s in enumerate(self.speakers))
+                                   self._speaking_now[s] and not self._paused,
+                                   None if self._paused else self._f0_now[s])
+                        for i, s in enumerate(self.speakers))
             status = self._status if self._status != "running" else ("paused" if self._paused else "running")
             notes = () if two else ("one channel: " + self.speakers[0] + " only, so no turn-taking figures",)
             health = dict(self._health)
             health["state_delay_ms"] = _percentiles_ms(list(self.state_delays_s)[-500:])
+            health["now_delay_ms"] = _percentiles_ms(list(self.now_delays_s)[-500:])
             return LiveState(
                 speakers=self.speakers, turn_taking=self.pipeline.turn_taking,
                 source_kind=health.get("layout", ""),
@@ -492,6 +517,7 @@ class LiveRunner:
         capture["latency"] = {
             "device_input_s": capture.pop("device_latency_s", []),
             "state_delay_ms": _percentiles_ms(self.state_delays_s),
+            "now_delay_ms": _percentiles_ms(self.now_delays_s),
             "final_delay_ms": _percentiles_ms(self.final_delays_s),
             "rolling_delay_ms": _percentiles_ms(self.rolling_delays_s),
             "pipeline_latency_s": self.grid.frames_to_s(self.pipeline.latency_frames),

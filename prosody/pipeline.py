@@ -29,7 +29,7 @@ from .pitch import PitchTracker
 from .rate import SyllableNuclei
 from .timebase import GRID, Grid
 from .turns import TurnOutput, TurnTracker
-from .types import FrameBlock, Segment
+from .types import FrameBlock, Provisional, Segment
 from .vad import BleedDetector, RawVad, SpeechSmoother
 
 
@@ -78,6 +78,7 @@ class Update:
     nuclei: list[tuple[str, float]] = field(default_factory=list)  # (speaker, time_s)
     turns: TurnOutput = field(default_factory=TurnOutput)
     rolling: list[dict] = field(default_factory=list)  # window summaries (measures.summarize)
+    provisional: list[Provisional] = field(default_factory=list)  # per speaker, before the final decisions
 
 
 class _Channel:
@@ -135,11 +136,16 @@ class Pipeline:
         if not np.isfinite(block).all():
             raise InputError("audio contains NaN or infinite samples")
         self.n_samples += len(block)
+        first = self._ch[0].framer.n_frames
         frames = [ch.framer.push(block[:, i]) for i, ch in enumerate(self._ch)]
         for i, ch in enumerate(self._ch):
             self._queue_pitch(ch, ch.pitch.push(block[:, i]))
-        self._frames_in(frames, final=False)
-        return self._emit(final=False)
+        speech, levels = self._frames_in(frames, final=False)
+        up = self._emit(final=False)
+        for ch, sp, lv in zip(self._ch, speech, levels):
+            f0 = ch.pitch.provisional()
+            up.provisional.append(Provisional(ch.speaker, first, sp, lv, f0.start_frame, f0.f0_hz))
+        return up
 
     def flush(self) -> Update:
         frames = [ch.framer.flush() for ch in self._ch]
@@ -154,16 +160,20 @@ class Pipeline:
         ch.q["f0_hz"].append(p.f0_hz)
         ch.q["voiced_prob"].append(p.voiced_prob)
 
-    def _frames_in(self, frames: list[np.ndarray], *, final: bool) -> None:
+    def _frames_in(self, frames: list[np.ndarray], *, final: bool):
+        """Level, raw VAD, bleed and smoothing of newly cut frames; returns the
+        raw speech decisions (bleed removed) and levels per channel."""
         levels = [rms_db(f) for f in frames]
         raw = [ch.raw_vad.push(f) for ch, f in zip(self._ch, frames)]
         bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)
-        for ch, f, lv, r, b in zip(self._ch, frames, levels, raw, bleed):
+        speech = [r if b is None else r & ~b for r, b in zip(raw, bleed)]
+        for ch, f, lv, sp, b in zip(self._ch, frames, levels, speech, bleed):
             ch.q["rms_db"].append(lv)
             ch.q["hf500_db"].append(hf500_db(f, sample_rate=self.grid.sample_rate))
-            ch.q["is_speech"].append(ch.smoother.push(r if b is None else r & ~b, b))
+            ch.q["is_speech"].append(ch.smoother.push(sp, b))
             if final:
                 ch.q["is_speech"].append(ch.smoother.flush())
+        return speech, levels
 
     def _emit(self, *, final: bool) -> Update:
         up = Update()

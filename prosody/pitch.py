@@ -211,6 +211,7 @@ class PitchTracker:
         self._ref_acc = -np.inf  # running max of (level_db + decay * frame)
         self._prior_cum = np.zeros((_PRIOR_FRAMES + 1, self._prior_nb), dtype=np.int64)
         self._n_out = 0  # frames returned
+        self._prov_next = 0  # next frame for provisional()
         W, K = _LOOKBACK_FRAMES, _N_CANDIDATES
         # pending features of frames _pend_start .. _n_feat - 1; W unvoiced frames before frame 0
         self._pend_start = -W
@@ -281,6 +282,24 @@ class PitchTracker:
             raise InputError(f"samples[{bad}]={x[bad]} is not finite; samples must be finite; "
                              f"replace NaN/inf (e.g. np.nan_to_num) before push()")
         return x
+
+    def provisional(self) -> PitchFrames:
+        """Frames analysed but not yet decided, each judged on its own (its
+        cheapest candidate, without the path look-ahead): for a live display
+        that cannot wait ``latency_frames``. The final values from ``push`` /
+        ``flush`` replace them and may differ. ``voiced_prob`` is 1 where a
+        voiced candidate won, else 0. Each frame is returned once."""
+        i0, i1 = max(self._prov_next, self._n_out), self._n_feat
+        if i1 <= i0:
+            return PitchFrames(i0, np.zeros(0, np.float32), np.zeros(0, np.float32))
+        rows = slice(i0 - self._pend_start, i1 - self._pend_start)
+        best = np.argmin(self._p_cost[rows], axis=1)
+        voiced = best < _N_CANDIDATES
+        f0 = np.full(i1 - i0, np.nan, dtype=np.float32)
+        v = np.flatnonzero(voiced)
+        f0[v] = np.exp2(self._p_logf[rows][v, best[v]])
+        self._prov_next = i1
+        return PitchFrames(i0, f0, voiced.astype(np.float32))
 
     def _empty(self) -> PitchFrames:
         return PitchFrames(self._n_out, np.zeros(0, np.float32), np.zeros(0, np.float32))

@@ -96,3 +96,20 @@ class FrameBlock:
 
     def __len__(self) -> int:
         return len(self.is_speech)
+
+
+@dataclass(frozen=True)
+class Provisional:
+    """What a live display can show before the final decisions of one speaker:
+    the frames ``[start_frame, start_frame + n)`` just cut (level and the raw
+    speech decision: webrtcvad and level gate, cross-talk removed, before
+    smoothing) and the frames ``[f0_start_frame, ...)`` just analysed by the
+    pitch tracker (each frame's best candidate, before the path decision).
+    Final values (``FrameBlock``) replace them."""
+
+    speaker: str
+    start_frame: int
+    is_speech: np.ndarray
+    rms_db: np.ndarray
+    f0_start_frame: int
+    f0_hz: np.ndarray

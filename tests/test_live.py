@@ -256,7 +256,7 @@ def _state(*, rolling=ROLLING, speakers=("therapist", "client"), paused=False, h
     return LiveState(
         speakers=speakers, turn_taking=two, source_kind="two-device" if two else "mono", elapsed_s=754.3,
         final_s=753.6, paused=paused,
-        now=tuple(SpeakerNow(s, lv, -70.0, sp) for s, lv, sp in zip(speakers, (-23.0, -51.0), (True, False))),
+        now=tuple(SpeakerNow(s, lv, -70.0, sp, f0) for s, lv, sp, f0 in zip(speakers, (-23.0, -51.0), (True, False), (176.0, None))),
         final=tuple(SpeakerFinal(s, 300.0 - 100 * i, (0.62, 0.38)[i] if two else None, (200.0, 110.0)[i], 4.2,
                                  12 if two else None, 1 if two else None, 2 if two else None, 3 if two else None)
                     for i, s in enumerate(speakers)),
@@ -281,7 +281,7 @@ def test_view_fits_80x24_and_shows_every_panel():
     assert len(lines) <= 24 and max(len(x) for x in lines) <= 80
     assert lines[0].startswith("prosody live 12:34") and "two devices" in lines[0]
     assert "now · provisional" in text and "turn-taking · final" in text
-    assert any(x.startswith("therapist") and "● speaking" in x and "-23 dB" in x for x in lines)
+    assert any(x.startswith("therapist") and "● speaking" in x and "-23 dB" in x and "176 Hz" in x for x in lines)
     assert any(x.startswith("client") and "quiet" in x and "-51 dB" in x for x in lines)
     assert "therapist  62%" in text and "38% client" in text
     assert "+0.42 s→client" in text and "-0.20 s→therapist (overlap)" in text
@@ -339,7 +339,7 @@ def test_view_narrow_and_wide_terminals():
 
 def test_plain_line():
     line = plain_line(_state())
-    assert line.startswith("[12:34] | now: therapist speaking (-23 dB), client quiet (-51 dB)")
+    assert line.startswith("[12:34] | now: therapist speaking (-23 dB, 176 Hz), client quiet (-51 dB)")
     assert "share therapist 62% client 38%" in line and "last gap -0.20 s->therapist (overlap)" in line
     assert "warmth 68" in line and "cues: monologue 95 s" in line and "drift +12 ppm" in line
     assert "\n" not in line
@@ -438,3 +438,18 @@ def test_live_cues_option_reaches_the_rolling_windows(tmp_path):
     assert cfg["cues"]["quick_answers"] is True and cfg["cues"]["monologue"] is False
     assert cfg["network_delay_ms"] == 50.0
     assert "gap_median_corrected_s" in doc["measures"]["timing"]["client"]
+
+
+def test_now_state_comes_from_the_pipelines_provisional_output(tmp_path):
+    """Two seconds into the fixture the therapist speaks (from 0.5 s, about
+    175 Hz) and the client is silent: the live state's provisional "now"
+    shows exactly that, from the pipeline's own voice activity and pitch."""
+    r = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=None), output_path=tmp_path / "s.json",
+                   duration_s=2.0)
+    r.start()
+    r.wait(30)
+    now = {n.name: n for n in r.snapshot().now}
+    assert now["therapist"].speaking and not now["client"].speaking
+    assert now["therapist"].f0_hz is not None and 150.0 <= now["therapist"].f0_hz <= 210.0
+    assert now["client"].f0_hz is None
+    assert len(r.now_delays_s) > 0  # provisional frames have their delay measured (real-time figures: benchmarks/live_cpu.py)
