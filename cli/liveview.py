@@ -318,8 +318,10 @@ def _health_line(state: LiveState, width: int) -> Text:
                  + (" (corrected)" if h.get("drift_corrected") else ""))
     else:
         t.append(" · drift n/a (one clock)", style="dim")
-    d = (h.get("state_delay_ms") or {}).get("median")
-    if d is not None:
+    d = (h.get("now_delay_ms") or {}).get("median")
+    if d is None:
+        d = (h.get("state_delay_ms") or {}).get("median")
+    if d is not None:  # sound -> what "now" shows
         t.append(f" · delay {d:.0f} ms")
     t.truncate(width)
     return t
