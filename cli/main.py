@@ -152,7 +152,8 @@ def _measures_options(args):
 def cmd_analyze(args, out, err) -> int:
     from rich.console import Console
 
-    from prosody.session import analyze_blocks, dumps, write_private
+    from prosody.fileio import write_private
+    from prosody.session import analyze_blocks, dumps
     from prosody.sources import FileSource, Layout
 
     from .view import summary_view

@@ -194,7 +194,7 @@ def trend_view(infos, metrics, *, title: str) -> Table:
 
 # -- commands -------------------------------------------------------------------------------------------------------
 def _write_html(path: str, html: str) -> None:
-    from prosody.session import write_private
+    from prosody.fileio import write_private
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputError(f"cannot write {path}: folder {parent} does not exist")

@@ -48,6 +48,7 @@ from typing import Callable, Iterable
 from . import __version__
 from .config import AnalysisConfig
 from .errors import InputError, ProsodyError
+from .fileio import restrict_sqlite_sidecars
 from .sources import FFMPEG_SUFFIXES, FileSource, Layout
 from .store import SessionMeta
 
@@ -381,10 +382,7 @@ class Ledger:
         except sqlite3.DatabaseError as exc:
             raise BatchError(f"the batch ledger {self.path} is not readable ({exc}); move it aside "
                              "(the store itself is unaffected; finished files are found there again)") from None
-        for suffix in ("-wal", "-shm"):
-            p = Path(str(self.path) + suffix)
-            if p.exists() and p.stat().st_mode & 0o077:
-                os.chmod(p, 0o600)
+        restrict_sqlite_sidecars(self.path)
 
     def close(self) -> None:
         self.db.close()
@@ -520,7 +518,7 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
     ``STEM.parquet`` (typed columns, nulls). Owner-only, atomic. Raises
     BatchError when Parquet is asked for and pyarrow is missing (the CSV is
     written first)."""
-    from .session import write_private
+    from .fileio import write_private
     csv_path, pq_path = table_paths(stem)
     if not csv_path.resolve().parent.is_dir():
         raise InputError(f"cannot write {csv_path}: folder {csv_path.resolve().parent} does not exist")

@@ -41,3 +41,12 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
             os.close(dfd)
     except OSError:
         pass
+
+
+def restrict_sqlite_sidecars(db_path: str | os.PathLike) -> None:
+    """Make an SQLite database's ``-wal`` and ``-shm`` files owner-only (SQLite
+    creates them with the database file's mode, but an older file may differ)."""
+    for suffix in ("-wal", "-shm"):
+        p = Path(str(db_path) + suffix)
+        if p.exists() and p.stat().st_mode & 0o077:
+            os.chmod(p, 0o600)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .fileio import write_private  # noqa: F401  (re-exported for callers)
 from .measures import session_measures
 from .pipeline import Pipeline, Update
 from .timebase import GRID, Grid

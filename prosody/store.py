@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import write_private
+from .fileio import restrict_sqlite_sidecars, write_private
 from .errors import InputError, ProsodyError
 
 DB_NAME = "sessions.db"
@@ -493,10 +493,7 @@ class Store:
             self.db.close()
             raise StoreError(f"the session store {self.db_path} is not a readable prosody database ({exc}); "
                              "move it aside or choose another with --store") from None
-        for suffix in ("-wal", "-shm"):
-            p = Path(str(self.db_path) + suffix)
-            if p.exists() and p.stat().st_mode & 0o077:
-                os.chmod(p, 0o600)
+        restrict_sqlite_sidecars(self.db_path)
 
     # -- opening -------------------------------------------------------------------------------------------------
     def _prepare_folder(self, create: bool) -> None:
