@@ -186,11 +186,11 @@ class BleedDetector:
         diff = self.config.bleed_level_diff_db
         cand = [active[0] & (level_db[0] <= peak[1] - diff), active[1] & (level_db[1] <= peak[0] - diff)]
         keep = self.window + self.max_lag
-        flat = [f.reshape(-1) for f in frames]
+        # history + this block, joined once; the buffer holds exactly `keep` samples
+        joined = [np.concatenate([self._buf[c], f.reshape(-1)]) for c, f in enumerate(frames)]
         for i in np.flatnonzero(cand[0] | cand[1]):
-            end = (i + 1) * hop
-            # the last `keep` samples ending at this frame, from buffer + block
-            seg = [np.concatenate([self._buf[c], flat[c][:end]])[-keep:] for c in (0, 1)]
+            end = keep + (i + 1) * hop
+            seg = [joined[c][end - keep:end] for c in (0, 1)]  # the last `keep` samples ending at this frame
             frame_idx = self._n + i
             for a in (0, 1):
                 if not cand[a][i]:
@@ -208,7 +208,7 @@ class BleedDetector:
                     self._last_eval[a] = frame_idx
                 out[a][i] = self._last_bleed[a]
         for c in (0, 1):
-            self._buf[c] = np.concatenate([self._buf[c], flat[c]])[-keep:]
+            self._buf[c] = joined[c][-keep:]
         self._n += n
         return out
 
