@@ -105,7 +105,7 @@ def _analyze_json(args: tuple[str, str]) -> dict:
 def check_table(table_csv: Path, files: list[Path], tmp: Path, jobs: int) -> list[str]:
     """Rows of the batch table vs ``prosody analyze --json`` on each file; returns mismatches."""
     sys.path.insert(0, str(REPO))
-    from prosody.batch import ROW_SPEAKER_COLUMNS, read_table_csv
+    from prosody.batch.runner import ROW_SPEAKER_COLUMNS, read_table_csv
     rows = {r["file"]: r for r in read_table_csv(table_csv)}
     bad = []
     with ProcessPoolExecutor(jobs) as pool:
@@ -201,7 +201,7 @@ def main() -> int:
                   f"(start-up, hashing, saving, tail) {r['wall_s'] - r['analysis_wall_s'] / jobs:.1f} s")
         figures["speedup"] = speedup
 
-        from prosody.batch import read_table_csv
+        from prosody.batch.runner import read_table_csv
         strip = lambda rows: sorted(({k: v for k, v in r.items() if k != "session_id"} for r in rows),  # noqa: E731
                                     key=lambda r: r["file"])
         same = strip(read_table_csv(tmp / "table1.csv")) == strip(read_table_csv(tmp / "table2.csv"))

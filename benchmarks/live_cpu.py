@@ -44,8 +44,8 @@ import soundfile as sf
 
 from _common import REPO
 
-from prosody.live import LiveRunner, _percentiles_ms  # noqa: E402
-from prosody.sources import Layout  # noqa: E402
+from prosody.live.runner import LiveRunner, _percentiles_ms  # noqa: E402
+from prosody.engine.sources import Layout  # noqa: E402
 
 STEREO = Layout(("therapist", "client"), ((0, 0), (0, 1)))
 
@@ -108,7 +108,7 @@ def main() -> None:
         make_audio(wav, args.seconds + 5)
         if args.pulse:
             from tests.pulse import PulseServer
-            from prosody.capture import CaptureLayout, DeviceInput, DeviceSource, resolve_device
+            from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource, resolve_device
             with PulseServer() as ps:
                 mon = ps.null_sink("bench")
                 os.environ.update({k: ps.env[k] for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER",
@@ -125,7 +125,7 @@ def main() -> None:
                 r = run(src, args.seconds, args.warmup_s, tmp, render=not args.no_view, on_started=start_playback)
                 kind = f"PulseAudio null-sink monitor via sounddevice ({spec.label})"
         else:
-            from prosody.capture import ReplaySource
+            from prosody.live.capture import ReplaySource
             r = run(ReplaySource([str(wav)], STEREO, speed=1.0), args.seconds, args.warmup_s, tmp,
                     render=not args.no_view)
             kind = "replay source in real time (20 ms blocks)"

@@ -52,7 +52,7 @@ def cpu(fn):
 
 def ours(path: Path):
     from prosody.session import analyze_blocks
-    from prosody.sources import FileSource, Layout
+    from prosody.engine.sources import FileSource, Layout
     src = FileSource([str(path)], Layout(("therapist", "client"), ((0, 0), (0, 1))))
     s = analyze_blocks(src, ("therapist", "client"))
     return s.to_json_dict()

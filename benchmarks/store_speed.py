@@ -27,9 +27,9 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from prosody.report import compare_report  # noqa: E402
+from prosody.report.html import compare_report  # noqa: E402
 from prosody.session import analyze_blocks  # noqa: E402
-from prosody.store import SessionMeta, Store  # noqa: E402
+from prosody.store.db import SessionMeta, Store  # noqa: E402
 from prosody_cli.sessions import sessions_view, trend_view  # noqa: E402
 from rich.console import Console  # noqa: E402
 

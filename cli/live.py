@@ -1,6 +1,6 @@
 """``prosody devices`` and ``prosody live``: argument parsing, the terminal
 loop (keys, refresh, signals) and the closing summary. Capture and analysis
-live in ``prosody.capture`` and ``prosody.live``; the view in ``liveview``."""
+live in ``prosody.live.capture`` and ``prosody.live.runner``; the view in ``liveview``."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from prosody.errors import InputError
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
-    from prosody.live import LiveRunner
+    from prosody.live.runner import LiveRunner
 
 AUTOSAVE_S = 30.0  # = prosody.live.AUTOSAVE_S (checked in tests/test_live.py)
 
@@ -79,7 +79,7 @@ KIND_LABEL = {"microphone": "microphone", "monitor": "monitor (call/output audio
 
 
 def cmd_devices(args, out, err) -> int:
-    from prosody.capture import list_input_devices
+    from prosody.live.capture import list_input_devices
     devs = list_input_devices()
     if not devs:
         out.write("no audio input devices found\n")
@@ -130,8 +130,8 @@ def _pick(n: int | None, spec, flag: str) -> tuple[int, int | None]:
 
 def build_source(args):
     """Arguments -> (live source, source names for the JSON, warnings)."""
-    from prosody.capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource, resolve_device
-    from prosody.sources import FileSource, Layout, parse_channel_map
+    from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource, resolve_device
+    from prosody.engine.sources import FileSource, Layout, parse_channel_map
     devices_given = any(getattr(args, k) for k in ("device", "therapist_device", "client_device"))
     if args.input:
         from .main import _layout
@@ -174,8 +174,8 @@ def build_source(args):
 
 
 def cmd_live(args, out, err) -> int:
-    from prosody.live import LiveRunner
-    from prosody.pipeline import Pipeline
+    from prosody.live.runner import LiveRunner
+    from prosody.engine.pipeline import Pipeline
 
     from .main import _config, _measures_options
 

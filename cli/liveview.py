@@ -14,7 +14,7 @@ import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
-from prosody.live import LiveState
+from prosody.live.runner import LiveState
 
 SPEAKER_STYLES = ("cyan", "magenta")
 METER_LO_DB, METER_HI_DB = -70.0, -10.0

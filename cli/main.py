@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _layout(args, n_files: int, channels: int):
-    from prosody.sources import Layout, parse_channel_map
+    from prosody.engine.sources import Layout, parse_channel_map
 
     if n_files == 2:
         if args.channels:
@@ -154,7 +154,7 @@ def cmd_analyze(args, out, err) -> int:
 
     from prosody.fileio import write_private
     from prosody.session import analyze_blocks, dumps
-    from prosody.sources import FileSource, Layout
+    from prosody.engine.sources import FileSource, Layout
 
     from .view import summary_view
 

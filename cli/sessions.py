@@ -1,5 +1,5 @@
 """``prosody sessions|show|report|compare|trend|export|import|delete|feedback``:
-the session store from the command line (``prosody.store``), and
+the session store from the command line (``prosody.store.db``), and
 ``prosody analyze --save``. Views are pure functions returning rich renderables."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError
-from prosody.store import (ENV_VAR, EXPORT_FORMATS, SessionMeta, Store, default_store_path, parse_srs,
+from prosody.store.db import (ENV_VAR, EXPORT_FORMATS, SessionMeta, Store, default_store_path, parse_srs,
                            parse_when, read_export, write_export, export_text)
 
 EXIT_OK = 0
@@ -144,7 +144,7 @@ def show_view(stored):
 
 
 def compare_view(infos, metrics, *, title: str = "compare") -> Table:
-    from prosody.report import COMPARE_METRICS, session_label
+    from prosody.report.html import COMPARE_METRICS, session_label
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     t.add_column("measure")
     for i in infos:
@@ -177,7 +177,7 @@ TREND_COLUMNS = (("therapist.talk_share", "talk %"), ("therapist.gap_median_s", 
 
 
 def trend_view(infos, metrics, *, title: str) -> Table:
-    from prosody.report import METRICS_BY_KEY
+    from prosody.report.html import METRICS_BY_KEY
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for col, just in (("id", "right"), ("date", "left"), ("client", "left"), ("no.", "right")):
         t.add_column(col, justify=just)
@@ -217,7 +217,7 @@ def cmd_show(args, out, err) -> int:
 
 
 def cmd_report(args, out, err) -> int:
-    from prosody.report import session_report
+    from prosody.report.html import session_report
     with _open(args) as store:
         stored = store.get(args.session)
         frames = store.frames(stored.info.id)
@@ -228,7 +228,7 @@ def cmd_report(args, out, err) -> int:
 
 
 def cmd_compare(args, out, err) -> int:
-    from prosody.report import compare_report
+    from prosody.report.html import compare_report
     with _open(args) as store:
         ids = [store.resolve(r) for r in args.sessions]
         infos = store.list(ids=ids)
@@ -244,7 +244,7 @@ def cmd_compare(args, out, err) -> int:
 
 
 def cmd_trend(args, out, err) -> int:
-    from prosody.report import compare_report
+    from prosody.report.html import compare_report
     with _open(args) as store:
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .timebase import GRID, Grid
-from .turns import overlapping_starts
+from .engine.turns import overlapping_starts
 from .types import Event, Pause, Segment, Transition
 
 DISCLAIMER = ("Descriptive measures of voice and timing relative to the therapist's own baseline; "

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .measures import session_measures
-from .pipeline import Pipeline, Update
+from .engine.pipeline import Pipeline, Update
 from .timebase import GRID, Grid
-from .turns import TurnOutput, overlapping_starts
+from .engine.turns import TurnOutput, overlapping_starts
 from .types import FrameBlock, Segment
 
 SCHEMA = "prosody.session/2"

@@ -25,9 +25,9 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from prosody.batch import (LEDGER_NAME, Job, Ledger, discover, read_manifest, read_table_csv, session_row)
+from prosody.batch.runner import (LEDGER_NAME, Job, Ledger, discover, read_manifest, read_table_csv, session_row)
 from prosody.errors import InputError
-from prosody.store import Store
+from prosody.store.db import Store
 from prosody_cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -415,7 +415,7 @@ def test_missing_pyarrow_writes_csv_and_says_so(archive, local_run, capsys, tmp_
 def test_session_row_of_a_mono_session_has_no_client_values():
     doc = {"duration_s": 2.0, "speaker_order": ["ann"], "turn_taking": False, "warnings": [],
            "speakers": {"ann": {k: 1.0 for k in SPEAKER_KEYS}}, "measures": {"timing": {}}}
-    from prosody.store import SessionMeta
+    from prosody.store.db import SessionMeta
     row = session_row(doc, session_id=1, uid="u", files=("f.wav",), content="c", options="o", meta=SessionMeta())
     assert row["therapist.speech_s"] == 1.0 and row["client.speech_s"] is None and row["warmth_score"] is None
 
@@ -439,7 +439,7 @@ def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, mo
     import concurrent.futures as cf
     from concurrent.futures.process import BrokenProcessPool
 
-    import prosody.batch as pb
+    import prosody.batch.runner as pb
     from prosody.measures import MeasuresConfig
     from prosody_cli.batch import resolver
 

@@ -15,12 +15,12 @@ import pytest
 import soundfile as sf
 from rich.console import Console
 
-from prosody.capture import Aligner, ReplaySource
-from prosody.live import (Bookmark, LiveRunner, LiveState, SpeakerFinal, SpeakerNow, frames_path_for,
+from prosody.live.capture import Aligner, ReplaySource
+from prosody.live.runner import (Bookmark, LiveRunner, LiveState, SpeakerFinal, SpeakerNow, frames_path_for,
                           load_live_session)
-from prosody.pipeline import Pipeline
+from prosody.engine.pipeline import Pipeline
 from prosody.session import analyze_blocks
-from prosody.sources import FileSource, Layout
+from prosody.engine.sources import FileSource, Layout
 from prosody_cli.liveview import live_view, pitch_trace, plain_line
 
 REPO = Path(__file__).resolve().parents[1]
@@ -421,9 +421,9 @@ def _wait_for_elapsed(p: subprocess.Popen, seconds: int, timeout_s: float = 60.0
 
 
 def test_cli_autosave_default_matches_the_runner():
-    import prosody.live
+    import prosody.live.runner
     import prosody_cli.live
-    assert prosody_cli.live.AUTOSAVE_S == prosody.live.AUTOSAVE_S
+    assert prosody_cli.live.AUTOSAVE_S == prosody.live.runner.AUTOSAVE_S
 
 
 def test_live_cues_option_reaches_the_rolling_windows(tmp_path):

@@ -23,7 +23,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from prosody.live import load_live_session
+from prosody.live.runner import load_live_session
 from tests.pulse import PulseServer, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from prosody.config import AnalysisConfig, VadConfig
-from prosody.pipeline import Pipeline
+from prosody.engine.pipeline import Pipeline
 from prosody.session import analyze_blocks
 from tests.conftest import match_events, match_transitions, offsets_error_s
 

@@ -10,7 +10,7 @@ import scipy.signal
 
 from prosody.config import PitchConfig
 from prosody.errors import ConfigError, InputError
-from prosody.pitch import PitchFrames, PitchTracker
+from prosody.engine.pitch import PitchFrames, PitchTracker
 from prosody.timebase import GRID, Grid
 
 SR = GRID.sample_rate

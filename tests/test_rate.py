@@ -4,7 +4,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from prosody.rate import SyllableNuclei
+from prosody.engine.rate import SyllableNuclei
 from prosody.session import analyze_blocks
 
 SR = 16000

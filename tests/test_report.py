@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from prosody.report import SPEAKER_DEFINITIONS, compare_report, session_report
+from prosody.report.html import SPEAKER_DEFINITIONS, compare_report, session_report
 from prosody.session import analyze_blocks
-from prosody.store import Bookmark, SessionMeta, Store
+from prosody.store.db import Bookmark, SessionMeta, Store
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("PROSODY_CHROMIUM", "/usr/bin/chromium")

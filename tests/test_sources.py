@@ -22,7 +22,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from prosody.sources import AudioFile, FileSource, Layout, parse_channel_map
+from prosody.engine.sources import AudioFile, FileSource, Layout, parse_channel_map
 from prosody.errors import InputError
 from prosody_cli.main import main
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from prosody.session import analyze_blocks
-from prosody.store import (MIGRATIONS, SCHEMA_VERSION, Bookmark, SessionMeta, SessionNotFoundError, Store,
+from prosody.store.db import (MIGRATIONS, SCHEMA_VERSION, Bookmark, SessionMeta, SessionNotFoundError, Store,
                            StoreError, default_store_path, frames_to_npz_bytes, read_export, write_export)
 from prosody_cli.main import main
 
@@ -152,7 +152,7 @@ def test_migration_from_version_1(doc, tmp_path):
 CHILD_SAVE = r"""
 import json, sys, time
 import numpy as np
-from prosody.store import Store, read_frames_npz
+from prosody.store.db import Store, read_frames_npz
 store, doc_path, npz_path, mode = sys.argv[1:5]
 doc = json.load(open(doc_path))
 frames = read_frames_npz(npz_path, doc["speaker_order"])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from prosody.config import TurnConfig
-from prosody.turns import TurnTracker
+from prosody.engine.turns import TurnTracker
 from prosody.types import Segment
 
 T, C = "therapist", "client"
@@ -19,7 +19,7 @@ def run(segs, *, stream=False, seed=0):
     rng = np.random.default_rng(seed)
     end = max(s[2] for s in segs) + 3.0
     t, shown = 0.0, set()
-    from prosody.turns import TurnOutput
+    from prosody.engine.turns import TurnOutput
     out = TurnOutput()
     while t < end:
         t = min(end, t + float(rng.uniform(0.01, 1.5)))
@@ -108,7 +108,7 @@ def test_streaming_equals_offline(seed):
 
 
 def test_overlapping_starts_counts_starts_inside_the_other_speech():
-    from prosody.turns import overlapping_starts
+    from prosody.engine.turns import overlapping_starts
     segs = [Segment(T, 0.0, 2.0), Segment(C, 1.5, 3.0), Segment(T, 2.5, 4.0), Segment(C, 5.0, 6.0),
             Segment(T, 6.0, 7.0)]  # a start exactly at the other's end is not an overlap
     assert overlapping_starts(segs, C) == 1

@@ -5,7 +5,7 @@ import soundfile as sf
 
 from prosody.config import VadConfig
 from prosody.session import analyze_blocks
-from prosody.vad import NoiseFloor, SpeechSmoother
+from prosody.engine.vad import NoiseFloor, SpeechSmoother
 
 CFG = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, pad_onset_s=0.0, pad_offset_s=0.0)
 

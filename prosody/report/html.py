@@ -18,9 +18,9 @@ from html import escape
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
-from .store import SRS_ITEMS, SessionInfo, StoredSession, speaker_roles
+from ..store.db import SRS_ITEMS, SessionInfo, StoredSession, speaker_roles
 
 TIMELINE_BINS = 900
 GAP_RANGE_S = (-1.5, 3.0)

@@ -45,12 +45,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import __version__
-from .config import AnalysisConfig
-from .errors import InputError, ProsodyError
-from .fileio import restrict_sqlite_sidecars
-from .sources import FFMPEG_SUFFIXES, FileSource, Layout
-from .store import SessionMeta
+from .. import __version__
+from ..config import AnalysisConfig
+from ..errors import InputError, ProsodyError
+from ..fileio import restrict_sqlite_sidecars
+from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
+from ..store.db import SessionMeta
 
 LEDGER_NAME = "batch.sqlite"
 HASH_CHUNK_BYTES = 1 << 20
@@ -167,7 +167,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``client=75-400;therapist=60-300``); ``therapist``; ``client``; ``date``
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
     (``intake;video``)."""
-    from .store import parse_when
+    from ..store.db import parse_when
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -260,7 +260,7 @@ def analyze_task(task: Task) -> TaskResult:
     """Analyse one recording exactly as ``prosody analyze`` does. Never raises
     for a bad recording: the failure comes back as ``TaskResult(ok=False)``
     with a one-line reason."""
-    from .session import analyze_blocks
+    from ..session import analyze_blocks
     t0, c0 = time.perf_counter(), time.process_time()
     tmp = None
     paths = list(task.paths)
@@ -296,7 +296,7 @@ def analyze_task(task: Task) -> TaskResult:
 
 
 def _warm() -> None:
-    from . import session  # noqa: F401  (the pipeline and its stages)
+    from .. import session  # noqa: F401  (the pipeline and its stages)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -325,7 +325,7 @@ def options_sha256(task: Task) -> str:
     """SHA-256 of everything besides the audio that decides the result: engine
     version, session schema, resolved layout and analysis config, offset,
     measures config and personal baseline. Session metadata is not part of it."""
-    from .session import SCHEMA
+    from ..session import SCHEMA
     d = {"prosody": __version__, "schema": SCHEMA, "n_files": len(task.paths),
          "layout": {"speakers": list(task.layout.speakers), "picks": [list(p) for p in task.layout.picks]},
          "config": task.config.to_dict(),
@@ -472,7 +472,7 @@ def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...],
     duration, metadata, then per role (therapist, client) the speaker summary of
     ``doc["speakers"]`` and ``doc["measures"]["timing"]``, and the warmth score.
     Values are those of the document, unchanged (``prosody analyze --json``)."""
-    from .store import speaker_roles
+    from ..store.db import speaker_roles
     row = {"session_id": session_id, "uid": uid, "file": files[0], "file2": files[1] if len(files) > 1 else None,
            "content_sha256": content, "options_sha256": options, "duration_s": doc.get("duration_s"),
            "speakers": LIST_SEPARATOR.join(doc.get("speaker_order") or []),
@@ -518,7 +518,7 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
     ``STEM.parquet`` (typed columns, nulls). Owner-only, atomic. Raises
     BatchError when Parquet is asked for and pyarrow is missing (the CSV is
     written first)."""
-    from .fileio import write_private
+    from ..fileio import write_private
     csv_path, pq_path = table_paths(stem)
     if not csv_path.resolve().parent.is_dir():
         raise InputError(f"cannot write {csv_path}: folder {csv_path.resolve().parent} does not exist")
@@ -886,7 +886,7 @@ def _plan(job: Job, *, ledger: Ledger, resolve: Resolver, measures, profile) -> 
 
 
 def _existing_session(store, uid: str) -> int | None:
-    from .store import SessionNotFoundError
+    from ..store.db import SessionNotFoundError
     try:
         return store.resolve(uid)
     except SessionNotFoundError:

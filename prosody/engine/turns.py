@@ -32,8 +32,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from .config import TurnConfig
-from .types import Event, Pause, Segment, Transition, Turn
+from ..config import TurnConfig
+from ..types import Event, Pause, Segment, Transition, Turn
 
 
 def overlapping_starts(segments, speaker: str, *, start_s: float = float("-inf"),

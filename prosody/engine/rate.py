@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import RateConfig
-from .timebase import GRID, Grid
+from ..config import RateConfig
+from ..timebase import GRID, Grid
 
 _HALF = 2  # contour half-width in frames (5-frame window)
 

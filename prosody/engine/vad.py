@@ -14,9 +14,9 @@ import numpy as np
 import webrtcvad
 from scipy.signal import butter, sosfilt
 
-from .config import VadConfig
+from ..config import VadConfig
 from .framing import rms_db
-from .timebase import GRID, Grid
+from ..timebase import GRID, Grid
 
 
 class NoiseFloor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .timebase import GRID, Grid
+from ..timebase import GRID, Grid
 
 
 class Framer:

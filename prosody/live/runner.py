@@ -43,13 +43,13 @@ from pathlib import Path
 import numpy as np
 
 from .capture import CaptureBlock, DeviceLost, LiveSource
-from .config import AnalysisConfig
-from .fileio import write_private
-from .errors import InputError
-from .pipeline import Pipeline, Update
-from .session import Session, SessionBuilder
-from .timebase import GRID
-from .types import Segment
+from ..config import AnalysisConfig
+from ..fileio import write_private
+from ..errors import InputError
+from ..engine.pipeline import Pipeline, Update
+from ..session import Session, SessionBuilder
+from ..timebase import GRID
+from ..types import Segment
 
 AUTOSAVE_S = 30.0
 MESSAGE_S = 4.0                # a message (bookmark saved, paused) shows this long

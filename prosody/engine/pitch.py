@@ -55,9 +55,9 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-from .config import PitchConfig
-from .errors import ConfigError, InputError
-from .timebase import GRID, Grid
+from ..config import PitchConfig
+from ..errors import ConfigError, InputError
+from ..timebase import GRID, Grid
 
 # ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py) ----
 # analysis rate and anti-alias filter

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, ProsodyError
-from .sources import FileSource, Layout, Resampler
-from .timebase import GRID
+from ..errors import InputError, ProsodyError
+from ..engine.sources import FileSource, Layout, Resampler
+from ..timebase import GRID
 
 ANALYSIS_RATE_HZ = GRID.sample_rate
 QUEUE_S = 10.0                 # audio the queue between callback and analysis can hold

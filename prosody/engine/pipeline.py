@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import AnalysisConfig
-from .errors import InputError
+from ..config import AnalysisConfig
+from ..errors import InputError
 from .framing import Framer, hf500_db, rms_db
-from .measures import Baseline, MeasuresConfig, RollingMeasures
+from ..measures import Baseline, MeasuresConfig, RollingMeasures
 from .pitch import PitchTracker
 from .rate import SyllableNuclei
-from .timebase import GRID, Grid
+from ..timebase import GRID, Grid
 from .turns import TurnOutput, TurnTracker
-from .types import FrameBlock, Provisional, Segment
+from ..types import FrameBlock, Provisional, Segment
 from .vad import BleedDetector, RawVad, SpeechSmoother
 
 

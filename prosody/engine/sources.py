@@ -19,8 +19,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import DecoderMissingError, InputError
-from .timebase import GRID
+from ..errors import DecoderMissingError, InputError
+from ..timebase import GRID
 
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
 MAX_CHANNELS = 64

@@ -44,8 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import restrict_sqlite_sidecars, write_private
-from .errors import InputError, ProsodyError
+from ..fileio import restrict_sqlite_sidecars, write_private
+from ..errors import InputError, ProsodyError
 
 DB_NAME = "sessions.db"
 FRAMES_DIR = "frames"
@@ -989,8 +989,8 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
 def export_text(b: ExportBundle, fmt: str, *, uri: str = "session") -> str:
     """``fmt`` json (without frames), csv (per-frame, as ``prosody analyze
     --frames``) or rttm (speech segments) as text."""
-    from .session import Session
-    from .types import Segment
+    from ..session import Session
+    from ..types import Segment
     if fmt == "json":
         return json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n"
     speakers = tuple(b.doc["speaker_order"])
