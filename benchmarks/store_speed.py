@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO))
 
 from prosody.report.html import compare_report  # noqa: E402
 from prosody.session import analyze_blocks  # noqa: E402
-from prosody.store.db import SessionMeta, Store  # noqa: E402
+from prosody.formats.bundle import SessionMeta  # noqa: E402
+from prosody.store.db import Store  # noqa: E402
 from prosody_cli.sessions import sessions_view, trend_view  # noqa: E402
 from rich.console import Console  # noqa: E402
 

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from prosody.batch.runner import (MANIFEST_COLUMNS, BatchError, BatchEvent, Job, SessionMeta, discover, parquet_available,
+from prosody.batch.runner import (MANIFEST_COLUMNS, BatchEvent, Job, SessionMeta, discover, parquet_available,
                            run_batch, write_table)
-from prosody.errors import InputError
+from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130

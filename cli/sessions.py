@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError
-from prosody.store.db import (ENV_VAR, EXPORT_FORMATS, SessionMeta, Store, default_store_path, parse_srs,
-                           parse_when, read_export, write_export, export_text)
+from prosody.formats.bundle import SessionMeta
+from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
+from prosody.store.db import ENV_VAR, Store, default_store_path, parse_srs, parse_when
 
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that tables are not cut

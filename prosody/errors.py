@@ -15,3 +15,23 @@ class ConfigError(ProsodyError):
 
 class DecoderMissingError(InputError):
     """The file format needs a decoder that is not installed on this machine."""
+
+
+class StoreError(ProsodyError):
+    """The session store cannot be opened, read or written."""
+
+
+class SessionNotFoundError(StoreError, InputError):
+    """A session reference does not name a stored session."""
+
+
+class CaptureError(ProsodyError):
+    """A device cannot be found or opened as asked."""
+
+
+class DeviceLost(CaptureError):
+    """A device stopped delivering audio mid-session (unplugged, server gone)."""
+
+
+class BatchError(ProsodyError):
+    """The batch as a whole cannot run (ledger, scheduler, missing extra)."""

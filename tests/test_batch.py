@@ -415,7 +415,7 @@ def test_missing_pyarrow_writes_csv_and_says_so(archive, local_run, capsys, tmp_
 def test_session_row_of_a_mono_session_has_no_client_values():
     doc = {"duration_s": 2.0, "speaker_order": ["ann"], "turn_taking": False, "warnings": [],
            "speakers": {"ann": {k: 1.0 for k in SPEAKER_KEYS}}, "measures": {"timing": {}}}
-    from prosody.store.db import SessionMeta
+    from prosody.formats.bundle import SessionMeta
     row = session_row(doc, session_id=1, uid="u", files=("f.wav",), content="c", options="o", meta=SessionMeta())
     assert row["therapist.speech_s"] == 1.0 and row["client.speech_s"] is None and row["warmth_score"] is None
 

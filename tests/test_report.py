@@ -16,7 +16,8 @@ import pytest
 
 from prosody.report.html import SPEAKER_DEFINITIONS, compare_report, session_report
 from prosody.session import analyze_blocks
-from prosody.store.db import Bookmark, SessionMeta, Store
+from prosody.formats.bundle import Bookmark, SessionMeta
+from prosody.store.db import Store
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("PROSODY_CHROMIUM", "/usr/bin/chromium")

@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 
 from prosody.session import analyze_blocks
-from prosody.store.db import (MIGRATIONS, SCHEMA_VERSION, Bookmark, SessionMeta, SessionNotFoundError, Store,
-                           StoreError, default_store_path, frames_to_npz_bytes, read_export, write_export)
+from prosody.errors import SessionNotFoundError, StoreError
+from prosody.formats.bundle import Bookmark, SessionMeta
+from prosody.formats.export import read_export, write_export
+from prosody.frames import frames_to_npz_bytes
+from prosody.store.db import MIGRATIONS, SCHEMA_VERSION, Store, default_store_path
 from prosody_cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,7 +155,8 @@ def test_migration_from_version_1(doc, tmp_path):
 CHILD_SAVE = r"""
 import json, sys, time
 import numpy as np
-from prosody.store.db import Store, read_frames_npz
+from prosody.store.db import Store
+from prosody.frames import read_frames_npz
 store, doc_path, npz_path, mode = sys.argv[1:5]
 doc = json.load(open(doc_path))
 frames = read_frames_npz(npz_path, doc["speaker_order"])

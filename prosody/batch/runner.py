@@ -47,10 +47,10 @@ from typing import Callable, Iterable
 
 from .. import __version__
 from ..config import AnalysisConfig
-from ..errors import InputError, ProsodyError
+from ..errors import BatchError, InputError, ProsodyError
 from ..fileio import restrict_sqlite_sidecars
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
-from ..store.db import SessionMeta
+from ..formats.bundle import SessionMeta
 
 LEDGER_NAME = "batch.sqlite"
 HASH_CHUNK_BYTES = 1 << 20
@@ -74,9 +74,6 @@ TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2
                    for role in ROLES for c in ROW_SPEAKER_COLUMNS + ROW_TIMING_COLUMNS),
                  ("warmth_score", "float"))
 
-
-class BatchError(ProsodyError):
-    """The batch as a whole cannot run (ledger, scheduler, missing extra)."""
 
 
 # -- jobs -----------------------------------------------------------------------------------------------------------
@@ -886,7 +883,7 @@ def _plan(job: Job, *, ledger: Ledger, resolve: Resolver, measures, profile) -> 
 
 
 def _existing_session(store, uid: str) -> int | None:
-    from ..store.db import SessionNotFoundError
+    from ..errors import SessionNotFoundError
     try:
         return store.resolve(uid)
     except SessionNotFoundError:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError, ProsodyError
+from ..errors import CaptureError, DeviceLost, InputError
 from ..engine.sources import FileSource, Layout, Resampler
 from ..timebase import GRID
 
@@ -44,12 +44,6 @@ _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole
 _SERVER_DEVICES = {"pulse", "default", "pipewire", "sysdefault", "jack"}
 
 
-class CaptureError(ProsodyError):
-    """A device cannot be found or opened as asked."""
-
-
-class DeviceLost(CaptureError):
-    """A device stopped delivering audio mid-session (unplugged, server gone)."""
 
 
 # -- listing --------------------------------------------------------------------------------

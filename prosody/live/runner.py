@@ -42,7 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .capture import CaptureBlock, DeviceLost, LiveSource
+from ..errors import DeviceLost
+from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import write_private
 from ..errors import InputError

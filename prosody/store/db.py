@@ -27,32 +27,28 @@ export and import.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
-import re
 import secrets
 import sqlite3
 import sys
 import time
-import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from ..fileio import restrict_sqlite_sidecars, write_private
-from ..errors import InputError, ProsodyError
+from ..errors import InputError, SessionNotFoundError, StoreError
+from ..formats.bundle import Bookmark, ExportBundle, Feedback, SessionMeta, validate_doc
+from ..frames import frames_to_npz_bytes, read_frames_npz
 
 DB_NAME = "sessions.db"
 FRAMES_DIR = "frames"
 ENV_VAR = "PROSODY_STORE"
-FRAME_KEYS = ("is_speech", "f0_hz", "voiced_prob", "rms_db")
-_FRAME_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
-FRAME_DTYPES = {"is_speech": np.bool_, "f0_hz": np.float32, "voiced_prob": np.float32, "rms_db": np.float32}
 SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
                    "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s", "gap_median_s",
                    "overlaps", "interruptions", "failed_interruptions", "backchannels")
@@ -61,48 +57,7 @@ BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
 
 
-class StoreError(ProsodyError):
-    """The session store cannot be opened, read or written."""
-
-
-class SessionNotFoundError(StoreError, InputError):
-    """A session reference does not name a stored session."""
-
-
 # -- values ------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SessionMeta:
-    """Who and when. ``client`` is a pseudonym: prosody never needs a real name.
-    ``recorded_at``: ISO 8601 local date-time of the session start."""
-
-    therapist: str | None = None
-    client: str | None = None
-    recorded_at: str | None = None
-    session_number: int | None = None
-    notes: str = ""
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Bookmark:
-    time_s: float
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The client's view of the session: the Session Rating Scale (``kind="srs"``,
-    four items 0-10, Duncan et al. 2003) or a simple rating (``kind="rating"``, 1-5)."""
-
-    kind: str
-    items: tuple[int, ...]
-    given_at: str
-
-    @property
-    def total(self) -> int:
-        return sum(self.items)
-
-
 @dataclass(frozen=True)
 class SessionInfo:
     """One row of ``Store.list``: what a listing needs, without the document."""
@@ -125,18 +80,6 @@ class StoredSession:
     doc: dict                      # the prosody.session/* document, as saved
     bookmarks: tuple[Bookmark, ...]
     feedback: tuple[Feedback, ...]
-
-
-@dataclass
-class ExportBundle:
-    """What an export carries: document, metadata, bookmarks, feedback, frames."""
-
-    doc: dict
-    meta: SessionMeta = field(default_factory=SessionMeta)
-    bookmarks: tuple[Bookmark, ...] = ()
-    feedback: tuple[Feedback, ...] = ()
-    frames: dict[str, dict[str, np.ndarray]] | None = None
-    uid: str | None = None
 
 
 # -- location ----------------------------------------------------------------------------------------------------
@@ -362,84 +305,12 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
                            (_num(t.get("turns_per_min")), _num(t.get("longest_monologue_s")), sid, spk))
 
 
-# -- frames files ------------------------------------------------------------------------------------------------
-def frames_to_npz_bytes(frames: dict[str, dict[str, np.ndarray]], speakers) -> bytes:
-    """Frames -> compressed ``.npz`` bytes: ``speakers`` (names, channel order) and
-    ``s{i}_{key}`` per speaker index and frame key. Every key present is kept
-    (``FRAME_KEYS`` and any the engine adds, e.g. ``hf500_db``), dtype unchanged."""
-    arrays = {"speakers": np.array(list(speakers), dtype=str)}
-    for i, spk in enumerate(speakers):
-        for key, arr in frames.get(spk, {}).items():
-            if not _FRAME_KEY_RE.fullmatch(key):
-                raise StoreError(f"frame key {key!r} of {spk}: keys must be lower-case letters, digits and _")
-            arrays[f"s{i}_{key}"] = np.asarray(arr)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
-def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
-    """Read frames from an ``.npz``: this module's layout (``speakers`` +
-    ``s{i}_{key}``) or one keyed by speaker name (``{speaker}/{key}``,
-    ``{speaker}.{key}``, ``{speaker}__{key}``, ``{speaker}_{key}``). Returns
-    ``frames[speaker][key]``, arrays of shape (n_frames,)."""
-    try:
-        with np.load(path_or_file, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise StoreError(f"cannot read frames file {path_or_file}: {exc}") from None
-    names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)
-    if list(speakers) and names != list(speakers):
-        raise StoreError(f"frames file {path_or_file} holds speakers {names}, the session {list(speakers)}")
-    frames: dict[str, dict[str, np.ndarray]] = {x: {} for x in names}
-    for k, arr in data.items():
-        for i, name in enumerate(names):
-            prefix = next((p for p in (f"s{i}_", f"{name}/", f"{name}.", f"{name}__", f"{name}_")
-                           if k.startswith(p) and _FRAME_KEY_RE.fullmatch(k[len(p):])), None)
-            if prefix:
-                key = k[len(prefix):]
-                a = np.asarray(arr)
-                frames[name][key] = a.astype(FRAME_DTYPES[key], copy=False) if key in FRAME_DTYPES else a
-                break
-    empty = [x for x, f in frames.items() if not f]
-    if empty:
-        raise StoreError(f"frames file {path_or_file} has no frames for {', '.join(empty)} "
-                         f"(keys found: {', '.join(sorted(data)) or 'none'}; expected e.g. s0_f0_hz or "
-                         f"{names[0] if names else 'therapist'}/f0_hz)")
-    lengths = {len(a) for f in frames.values() for a in f.values()}
-    if len(lengths) > 1:
-        raise StoreError(f"frames file {path_or_file}: arrays differ in length {sorted(lengths)}; "
-                         "every speaker and key must cover the same frames")
-    return frames
-
-
-def frame_keys(frames: dict[str, dict[str, np.ndarray]]) -> list[str]:
-    """Keys present in any speaker's frames: ``FRAME_KEYS`` first, then others sorted."""
-    present = {k for f in frames.values() for k in f}
-    return [k for k in FRAME_KEYS if k in present] + sorted(present - set(FRAME_KEYS))
-
-
-def n_frames_of(frames: dict[str, dict[str, np.ndarray]]) -> int:
-    return next((len(a) for f in frames.values() for a in f.values()), 0)
-
-
 def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
     """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename."""
     write_private(folder / name, data, tmp_prefix=".tmp-", tmp_suffix=".npz")
 
 
-# -- validation ----------------------------------------------------------------------------------------------------
-def validate_doc(doc) -> None:
-    if not isinstance(doc, dict):
-        raise StoreError(f"a session document must be a JSON object, not {type(doc).__name__}")
-    schema = doc.get("schema")
-    if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
-        raise StoreError(f"not a prosody session (schema={schema!r}; expected 'prosody.session/N')")
-    for key, typ in (("speaker_order", list), ("speakers", dict), ("duration_s", (int, float))):
-        if not isinstance(doc.get(key), typ):
-            raise StoreError(f"session document: '{key}' missing or of the wrong type ({doc.get(key)!r})")
-
-
+# -- parsing -------------------------------------------------------------------------------------------------------
 def parse_when(text: str, *, end: bool = False) -> str:
     """A user date (``YYYY-MM-DD``) or date-time (ISO 8601) -> the ISO string
     compared with ``recorded_at``. ``end=True`` turns a bare date into the
@@ -880,199 +751,3 @@ FROM sessions s"""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-# -- export and import --------------------------------------------------------------------------------------------
-EXPORT_FORMAT = "prosody.store-export/1"
-EXPORT_KEY = "prosody_store"          # top-level key of an exported JSON holding the store's metadata
-PARQUET_META_KEY = b"prosody.export"  # Parquet file metadata key holding the same JSON (frames are the rows)
-EXPORT_FORMATS = ("json", "csv", "parquet", "rttm")
-
-
-def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
-    """The JSON export: the session document unchanged, ``bookmarks`` (as live
-    capture writes them) and ``prosody_store`` (metadata, feedback, uid, and the
-    name of the frames file written beside it, if any)."""
-    m = b.meta
-    return {**b.doc,
-            "bookmarks": [{"time_s": k.time_s, "note": k.note} for k in b.bookmarks],
-            EXPORT_KEY: {"format": EXPORT_FORMAT, "uid": b.uid, "therapist": m.therapist, "client": m.client,
-                         "recorded_at": m.recorded_at, "session_number": m.session_number, "notes": m.notes,
-                         "tags": list(m.tags),
-                         "feedback": [{"kind": f.kind, "items": list(f.items), "given_at": f.given_at}
-                                      for f in b.feedback],
-                         "frames_file": frames_file}}
-
-
-def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = None) -> ExportBundle:
-    """Inverse of ``export_dict``; also accepts a plain session JSON (from
-    ``prosody analyze --json``) or one from live capture (with ``bookmarks``)."""
-    if not isinstance(d, dict):
-        raise StoreError("not a prosody session: the JSON is not an object")
-    d = dict(d)
-    st = d.pop(EXPORT_KEY, None) or {}
-    raw_marks = d.pop("bookmarks", None) or []
-    validate_doc(d)
-    try:
-        bookmarks = tuple(Bookmark(float(x["time_s"]), str(x.get("note") or "")) for x in raw_marks)
-        feedback = tuple(Feedback(str(f["kind"]), tuple(int(v) for v in f["items"]), str(f["given_at"]))
-                         for f in st.get("feedback") or [])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise StoreError(f"bookmarks or feedback malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
-    meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
-                       recorded_at=st.get("recorded_at") or default_recorded_at,
-                       session_number=st.get("session_number"), notes=st.get("notes") or "",
-                       tags=tuple(st.get("tags") or ()))
-    return ExportBundle(doc=d, meta=meta, bookmarks=bookmarks, feedback=feedback, frames=frames, uid=st.get("uid"))
-
-
-def frames_table(frames: dict[str, dict[str, np.ndarray]], speakers, hop_s: float = 0.01):
-    """Frames -> pyarrow Table, one row per speaker and frame: ``time_s`` (frame
-    centre), ``speaker``, then one column per frame key (dtypes as stored; a key
-    one speaker lacks is null for it)."""
-    pa = _pyarrow()
-    keys = frame_keys(frames) or list(FRAME_KEYS)
-    n = n_frames_of(frames)
-    centres = (np.arange(n) + 0.5) * hop_s
-    cols = {"time_s": pa.array(np.tile(centres, len(speakers)), pa.float64()),
-            "speaker": pa.array([spk for spk in speakers for _ in range(n)], pa.string())}
-    for k in keys:
-        parts = [pa.array(frames[spk][k]) if k in frames.get(spk, {}) else
-                 pa.nulls(n, pa.from_numpy_dtype(np.dtype(FRAME_DTYPES.get(k, np.float32)))) for spk in speakers]
-        cols[k] = pa.concat_arrays(parts) if parts else pa.array([], pa.float32())
-    return pa.table(cols)
-
-
-def _pyarrow():
-    try:
-        import pyarrow
-        import pyarrow.parquet  # noqa: F401
-    except ImportError:
-        raise StoreError("Parquet needs pyarrow, which is not installed: pip install 'prosody[parquet]' "
-                         "(or pip install pyarrow)") from None
-    return pyarrow
-
-
-def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str = "session") -> list[Path]:
-    """Write ``b`` as ``fmt`` (json | csv | parquet | rttm) to ``path``, owner-only
-    and atomically; returns the files written. JSON writes the frames beside it as
-    ``<stem>.frames.npz`` (when the session has frames)."""
-    if fmt not in EXPORT_FORMATS:
-        raise InputError(f"--format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
-    path = Path(path)
-    if not path.resolve().parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {path.resolve().parent} does not exist")
-    if fmt == "parquet":
-        _pyarrow()
-        import pyarrow.parquet as pq
-        speakers = b.doc["speaker_order"]
-        table = frames_table(b.frames or {x: {} for x in speakers}, speakers, float(b.doc.get("frame_hop_s") or 0.01))
-        meta = dict(table.schema.metadata or {})
-        meta[PARQUET_META_KEY] = json.dumps({**export_dict(b), "has_frames": b.frames is not None},
-                                            ensure_ascii=False).encode()
-        table = table.replace_schema_metadata(meta)
-        write_private(path, lambda f: pq.write_table(table, f, compression="zstd"))
-        return [path]
-    if fmt == "json":
-        written = []
-        frames_file = None
-        if b.frames is not None:
-            frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
-            _write_private_bytes(frames_path.resolve().parent, frames_path.name,
-                                 frames_to_npz_bytes(b.frames, b.doc["speaker_order"]))
-            frames_file = frames_path.name
-            written.append(frames_path)
-        write_private(path, json.dumps(export_dict(b, frames_file=frames_file), indent=2, ensure_ascii=False) + "\n")
-        return [path] + written
-    write_private(path, export_text(b, fmt, uri=uri))
-    return [path]
-
-
-def export_text(b: ExportBundle, fmt: str, *, uri: str = "session") -> str:
-    """``fmt`` json (without frames), csv (per-frame, as ``prosody analyze
-    --frames``) or rttm (speech segments) as text."""
-    from ..session import Session
-    from ..types import Segment
-    if fmt == "json":
-        return json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n"
-    speakers = tuple(b.doc["speaker_order"])
-    if fmt == "rttm":
-        s = Session(speakers=speakers, segments=[Segment(x["speaker"], x["start_s"], x["end_s"])
-                                                 for x in b.doc.get("segments") or []])
-        return s.to_rttm(uri)
-    if fmt == "csv":
-        if b.frames is None:
-            raise StoreError("this session was saved without per-frame features: no CSV of frames to export")
-        # the one CSV writer is Session.to_frames_csv; a key it reads that this
-        # (older) session lacks is written empty (NaN)
-        n = n_frames_of(b.frames)
-        fr = {spk: dict(b.frames[spk]) for spk in speakers}
-        for _ in range(16):
-            try:
-                return Session(speakers=speakers, n_frames=n, frames=fr).to_frames_csv()
-            except KeyError as exc:
-                for spk in speakers:
-                    fr[spk][exc.args[0]] = np.full(n, np.nan, np.float32)
-    raise InputError(f"--format {fmt!r} cannot be written as text; give -o PATH")
-
-
-def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | None = None) -> ExportBundle:
-    """Read a session to import: an exported or analysed JSON (frames from
-    ``frames_path``, the file named in the export, or ``<stem>.frames.npz`` /
-    ``<stem>.npz`` / ``<stem>_frames.npz`` beside it), or an exported Parquet."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"cannot import {path}: no such file")
-    mtime = datetime.fromtimestamp(path.stat().st_mtime)
-    if path.suffix.lower() == ".parquet":
-        pa = _pyarrow()
-        import pyarrow.parquet as pq
-        try:
-            table = pq.read_table(path)
-        except Exception as exc:  # pyarrow raises several types for damaged files
-            raise StoreError(f"cannot read {path} as Parquet: {exc}") from None
-        meta = (table.schema.metadata or {}).get(PARQUET_META_KEY)
-        if meta is None:
-            raise StoreError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
-                             "metadata)")
-        d = json.loads(meta)
-        has_frames = d.pop("has_frames", True)
-        b = bundle_from_dict(d)
-        if has_frames:
-            b.frames = {}
-            speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
-            keys = [c for c in table.column_names if c not in ("time_s", "speaker")]
-            for spk in b.doc["speaker_order"]:
-                mask = speaker_col == spk
-                b.frames[spk] = {}
-                for k in keys:
-                    col = table.column(k).filter(pa.array(mask))
-                    if col.null_count < len(col) or len(col) == 0:
-                        b.frames[spk][k] = np.asarray(col.to_numpy(zero_copy_only=False))
-        return b
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"cannot import {path}: not JSON ({exc})") from None
-    if not isinstance(d, dict):
-        raise StoreError(f"cannot import {path}: the JSON is not a prosody session object")
-    live = d.get("live") if isinstance(d.get("live"), dict) else {}
-    default_when = (mtime - timedelta(seconds=float(d.get("duration_s") or 0))).isoformat(timespec="seconds")
-    if isinstance(live.get("started_at"), str):  # live capture: its start, as local time
-        try:
-            started = datetime.fromisoformat(live["started_at"])
-            default_when = (started.astimezone().replace(tzinfo=None) if started.tzinfo else started
-                            ).isoformat(timespec="seconds")
-        except ValueError:
-            pass
-    named = (d.get(EXPORT_KEY) or {}).get("frames_file") or live.get("frames_file")
-    if frames_path is None:
-        stem = path.name.removesuffix(path.suffix)
-        candidates = ([path.with_name(Path(named).name)] if isinstance(named, str) else []) + [
-            path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz"),
-            path.with_name(f"{path.name}.frames.npz")]
-        frames_path = next((c for c in candidates if c.is_file()), None)
-    elif not Path(frames_path).is_file():
-        raise InputError(f"--frames {frames_path}: no such file")
-    b = bundle_from_dict(d, default_recorded_at=default_when)
-    if frames_path is not None:
-        b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
-    return b

@@ -1,0 +1,211 @@
+"""Export and import of stored sessions: JSON (document + store metadata),
+CSV of frames, Parquet (frames as rows, metadata in the file), RTTM."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, StoreError
+from ..fileio import write_private
+from ..frames import FRAME_DTYPES, FRAME_KEYS, frame_keys, frames_to_npz_bytes, n_frames_of, read_frames_npz
+from .bundle import Bookmark, ExportBundle, Feedback, SessionMeta, validate_doc
+
+EXPORT_FORMAT = "prosody.store-export/1"
+EXPORT_KEY = "prosody_store"          # top-level key of an exported JSON holding the store's metadata
+PARQUET_META_KEY = b"prosody.export"  # Parquet file metadata key holding the same JSON (frames are the rows)
+EXPORT_FORMATS = ("json", "csv", "parquet", "rttm")
+
+
+def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
+    """The JSON export: the session document unchanged, ``bookmarks`` (as live
+    capture writes them) and ``prosody_store`` (metadata, feedback, uid, and the
+    name of the frames file written beside it, if any)."""
+    m = b.meta
+    return {**b.doc,
+            "bookmarks": [{"time_s": k.time_s, "note": k.note} for k in b.bookmarks],
+            EXPORT_KEY: {"format": EXPORT_FORMAT, "uid": b.uid, "therapist": m.therapist, "client": m.client,
+                         "recorded_at": m.recorded_at, "session_number": m.session_number, "notes": m.notes,
+                         "tags": list(m.tags),
+                         "feedback": [{"kind": f.kind, "items": list(f.items), "given_at": f.given_at}
+                                      for f in b.feedback],
+                         "frames_file": frames_file}}
+
+
+def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = None) -> ExportBundle:
+    """Inverse of ``export_dict``; also accepts a plain session JSON (from
+    ``prosody analyze --json``) or one from live capture (with ``bookmarks``)."""
+    if not isinstance(d, dict):
+        raise StoreError("not a prosody session: the JSON is not an object")
+    d = dict(d)
+    st = d.pop(EXPORT_KEY, None) or {}
+    raw_marks = d.pop("bookmarks", None) or []
+    validate_doc(d)
+    try:
+        bookmarks = tuple(Bookmark(float(x["time_s"]), str(x.get("note") or "")) for x in raw_marks)
+        feedback = tuple(Feedback(str(f["kind"]), tuple(int(v) for v in f["items"]), str(f["given_at"]))
+                         for f in st.get("feedback") or [])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"bookmarks or feedback malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
+    meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
+                       recorded_at=st.get("recorded_at") or default_recorded_at,
+                       session_number=st.get("session_number"), notes=st.get("notes") or "",
+                       tags=tuple(st.get("tags") or ()))
+    return ExportBundle(doc=d, meta=meta, bookmarks=bookmarks, feedback=feedback, frames=frames, uid=st.get("uid"))
+
+
+def frames_table(frames: dict[str, dict[str, np.ndarray]], speakers, hop_s: float = 0.01):
+    """Frames -> pyarrow Table, one row per speaker and frame: ``time_s`` (frame
+    centre), ``speaker``, then one column per frame key (dtypes as stored; a key
+    one speaker lacks is null for it)."""
+    pa = _pyarrow()
+    keys = frame_keys(frames) or list(FRAME_KEYS)
+    n = n_frames_of(frames)
+    centres = (np.arange(n) + 0.5) * hop_s
+    cols = {"time_s": pa.array(np.tile(centres, len(speakers)), pa.float64()),
+            "speaker": pa.array([spk for spk in speakers for _ in range(n)], pa.string())}
+    for k in keys:
+        parts = [pa.array(frames[spk][k]) if k in frames.get(spk, {}) else
+                 pa.nulls(n, pa.from_numpy_dtype(np.dtype(FRAME_DTYPES.get(k, np.float32)))) for spk in speakers]
+        cols[k] = pa.concat_arrays(parts) if parts else pa.array([], pa.float32())
+    return pa.table(cols)
+
+
+def _pyarrow():
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise StoreError("Parquet needs pyarrow, which is not installed: pip install 'prosody[parquet]' "
+                         "(or pip install pyarrow)") from None
+    return pyarrow
+
+
+def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str = "session") -> list[Path]:
+    """Write ``b`` as ``fmt`` (json | csv | parquet | rttm) to ``path``, owner-only
+    and atomically; returns the files written. JSON writes the frames beside it as
+    ``<stem>.frames.npz`` (when the session has frames)."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"--format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
+    path = Path(path)
+    if not path.resolve().parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.resolve().parent} does not exist")
+    if fmt == "parquet":
+        _pyarrow()
+        import pyarrow.parquet as pq
+        speakers = b.doc["speaker_order"]
+        table = frames_table(b.frames or {x: {} for x in speakers}, speakers, float(b.doc.get("frame_hop_s") or 0.01))
+        meta = dict(table.schema.metadata or {})
+        meta[PARQUET_META_KEY] = json.dumps({**export_dict(b), "has_frames": b.frames is not None},
+                                            ensure_ascii=False).encode()
+        table = table.replace_schema_metadata(meta)
+        write_private(path, lambda f: pq.write_table(table, f, compression="zstd"))
+        return [path]
+    if fmt == "json":
+        written = []
+        frames_file = None
+        if b.frames is not None:
+            frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
+            write_private(frames_path.resolve().parent / frames_path.name,
+                          frames_to_npz_bytes(b.frames, b.doc["speaker_order"]), tmp_prefix=".tmp-", tmp_suffix=".npz")
+            frames_file = frames_path.name
+            written.append(frames_path)
+        write_private(path, json.dumps(export_dict(b, frames_file=frames_file), indent=2, ensure_ascii=False) + "\n")
+        return [path] + written
+    write_private(path, export_text(b, fmt, uri=uri))
+    return [path]
+
+
+def export_text(b: ExportBundle, fmt: str, *, uri: str = "session") -> str:
+    """``fmt`` json (without frames), csv (per-frame, as ``prosody analyze
+    --frames``) or rttm (speech segments) as text."""
+    from ..session import Session
+    from ..types import Segment
+    if fmt == "json":
+        return json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n"
+    speakers = tuple(b.doc["speaker_order"])
+    if fmt == "rttm":
+        s = Session(speakers=speakers, segments=[Segment(x["speaker"], x["start_s"], x["end_s"])
+                                                 for x in b.doc.get("segments") or []])
+        return s.to_rttm(uri)
+    if fmt == "csv":
+        if b.frames is None:
+            raise StoreError("this session was saved without per-frame features: no CSV of frames to export")
+        # the one CSV writer is Session.to_frames_csv; a key it reads that this
+        # (older) session lacks is written empty (NaN)
+        n = n_frames_of(b.frames)
+        fr = {spk: dict(b.frames[spk]) for spk in speakers}
+        for _ in range(16):
+            try:
+                return Session(speakers=speakers, n_frames=n, frames=fr).to_frames_csv()
+            except KeyError as exc:
+                for spk in speakers:
+                    fr[spk][exc.args[0]] = np.full(n, np.nan, np.float32)
+    raise InputError(f"--format {fmt!r} cannot be written as text; give -o PATH")
+
+
+def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | None = None) -> ExportBundle:
+    """Read a session to import: an exported or analysed JSON (frames from
+    ``frames_path``, the file named in the export, or ``<stem>.frames.npz`` /
+    ``<stem>.npz`` / ``<stem>_frames.npz`` beside it), or an exported Parquet."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"cannot import {path}: no such file")
+    mtime = datetime.fromtimestamp(path.stat().st_mtime)
+    if path.suffix.lower() == ".parquet":
+        pa = _pyarrow()
+        import pyarrow.parquet as pq
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise StoreError(f"cannot read {path} as Parquet: {exc}") from None
+        meta = (table.schema.metadata or {}).get(PARQUET_META_KEY)
+        if meta is None:
+            raise StoreError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
+                             "metadata)")
+        d = json.loads(meta)
+        has_frames = d.pop("has_frames", True)
+        b = bundle_from_dict(d)
+        if has_frames:
+            b.frames = {}
+            speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
+            keys = [c for c in table.column_names if c not in ("time_s", "speaker")]
+            for spk in b.doc["speaker_order"]:
+                mask = speaker_col == spk
+                b.frames[spk] = {}
+                for k in keys:
+                    col = table.column(k).filter(pa.array(mask))
+                    if col.null_count < len(col) or len(col) == 0:
+                        b.frames[spk][k] = np.asarray(col.to_numpy(zero_copy_only=False))
+        return b
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"cannot import {path}: not JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise StoreError(f"cannot import {path}: the JSON is not a prosody session object")
+    live = d.get("live") if isinstance(d.get("live"), dict) else {}
+    default_when = (mtime - timedelta(seconds=float(d.get("duration_s") or 0))).isoformat(timespec="seconds")
+    if isinstance(live.get("started_at"), str):  # live capture: its start, as local time
+        try:
+            started = datetime.fromisoformat(live["started_at"])
+            default_when = (started.astimezone().replace(tzinfo=None) if started.tzinfo else started
+                            ).isoformat(timespec="seconds")
+        except ValueError:
+            pass
+    named = (d.get(EXPORT_KEY) or {}).get("frames_file") or live.get("frames_file")
+    if frames_path is None:
+        stem = path.name.removesuffix(path.suffix)
+        candidates = ([path.with_name(Path(named).name)] if isinstance(named, str) else []) + [
+            path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz"),
+            path.with_name(f"{path.name}.frames.npz")]
+        frames_path = next((c for c in candidates if c.is_file()), None)
+    elif not Path(frames_path).is_file():
+        raise InputError(f"--frames {frames_path}: no such file")
+    b = bundle_from_dict(d, default_recorded_at=default_when)
+    if frames_path is not None:
+        b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
+    return b
