@@ -1,20 +1,19 @@
 """``prosody batch PATH...``: analyse an archive (folders, globs, manifest CSVs)
 into the session store, in parallel, resumably; write one per-session table.
 
-Layout and analysis options are resolved by the very functions ``prosody
-analyze`` uses (``_layout``, ``_config``, ``_measures_options`` in
-``prosody_cli.main``), so a file gives the same session either way.
+Layout and analysis options are resolved by the library functions ``prosody
+analyze`` uses (``prosody.analysis``), so a file gives the same session either way.
 """
 from __future__ import annotations
 
 import os
 import time
-from types import SimpleNamespace
 
 from rich.console import Console
 
 from prosody.batch.runner import (MANIFEST_COLUMNS, BatchEvent, Job, SessionMeta, discover, parquet_available,
                            run_batch, write_table)
+from prosody.analysis import load_config
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
@@ -61,18 +60,6 @@ def add_parser(sub) -> None:
     m.add_argument("--notes", metavar="TEXT", default="", help="free-text notes")
     m.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
     p.set_defaults(run=cmd_batch)
-
-
-def resolver(args):
-    """(job, n_channels) -> (Layout, AnalysisConfig), by ``prosody analyze``'s own rules."""
-    from .main import _config, _layout
-
-    def resolve(job: Job, n_channels: int):
-        ns = SimpleNamespace(channels=job.channels, speaker=job.speaker, files=list(job.paths),
-                             config=args.config, pitch_range=list(job.pitch_range))
-        layout = _layout(ns, len(job.paths), n_channels)
-        return layout, _config(ns, layout.speakers)
-    return resolve
 
 
 def _fmt_s(s: float) -> str:
@@ -174,7 +161,7 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
 
 
 def cmd_batch(args, out, err) -> int:
-    from .main import _measures_options
+    from .options import measures_from_args
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: give 1 or more worker processes")
     if args.send_audio and not args.scheduler:
@@ -185,13 +172,13 @@ def cmd_batch(args, out, err) -> int:
                    meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
                                 tags=tuple(args.tag)))
     jobs = discover(args.inputs, defaults=defaults)
-    mcfg, profile = _measures_options(args)
+    mcfg, profile = measures_from_args(args)
     want_parquet = not args.no_parquet
     progress = _Progress(err, bar=not args.no_progress)
     try:
         with Store(args.store if args.store else None) as store:
             try:
-                report = run_batch(jobs, store=store, resolve=resolver(args), measures=mcfg, profile=profile,
+                report = run_batch(jobs, store=store, config=load_config(args.config), measures=mcfg, profile=profile,
                                    n_jobs=args.jobs, scheduler=args.scheduler, send_audio=args.send_audio,
                                    force=args.force, on_event=progress)
             finally:
@@ -215,4 +202,4 @@ def cmd_batch(args, out, err) -> int:
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-__all__ = ["add_parser", "cmd_batch", "resolver", "summary_text"]
+__all__ = ["add_parser", "cmd_batch", "summary_text"]

@@ -67,7 +67,7 @@ def add_parser(sub) -> None:
     p.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
     p.add_argument("--config", metavar="TOML", help="analysis configuration file")
-    from .main import add_measures_arguments
+    from .options import add_measures_arguments
     add_measures_arguments(p)
     p.set_defaults(run=cmd_live)
 
@@ -134,7 +134,7 @@ def build_source(args):
     from prosody.engine.sources import FileSource, Layout, parse_channel_map
     devices_given = any(getattr(args, k) for k in ("device", "therapist_device", "client_device"))
     if args.input:
-        from .main import _layout
+        from .options import layout_from_args
         if devices_given or args.mono:
             raise InputError("--input replays a file: do not combine it with --device, --therapist-device, "
                              "--client-device or --mono")
@@ -142,7 +142,7 @@ def build_source(args):
             raise InputError(f"{len(args.input)} files given to --input: give one stereo/mono file or two")
         probe = FileSource(args.input, Layout(("x",), ((0, 0),)))
         ns = argparse.Namespace(channels=args.channels, speaker=args.speaker, files=args.input)
-        layout = _layout(ns, len(args.input), probe.files[0].channels)
+        layout = layout_from_args(ns, len(args.input), probe.files[0].channels)
         src = ReplaySource(args.input, layout, speed=_speed(args.speed), offset_s=args.offset_s)
         return src, [f"replay:{p}" for p in args.input], []
     if args.therapist_device or args.client_device:
@@ -175,9 +175,8 @@ def build_source(args):
 
 def cmd_live(args, out, err) -> int:
     from prosody.live.runner import LiveRunner
-    from prosody.engine.pipeline import Pipeline
 
-    from .main import _config, _measures_options
+    from .options import config_from_args, measures_from_args
 
     if args.rate_hz is not None and args.input:
         raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
@@ -185,13 +184,12 @@ def cmd_live(args, out, err) -> int:
         raise InputError(f"--interval-s {args.interval_s}: must be positive")
     output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
     source, sources, warnings = build_source(args)
-    config = _config(args, source.speakers)
-    measures, profile = _measures_options(args)
-    pipeline = Pipeline(source.speakers, config, measures=measures, profile=profile)
+    config = config_from_args(args, source.speakers)
+    measures, profile = measures_from_args(args)
     warnings += list(getattr(source, "warnings", []))
     runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
-                        pipeline=pipeline)
+                        measures=measures, profile=profile)
     plain = args.plain or not out.isatty() or not sys.stdin.isatty()
     stop_signal = {"n": 0}
 

@@ -15,11 +15,13 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
 from prosody.live.runner import LiveState
+from prosody.timebase import GRID
 
 SPEAKER_STYLES = ("cyan", "magenta")
 METER_LO_DB, METER_HI_DB = -70.0, -10.0
 TRACE_RANGE_ST = 8.0        # pitch trace spans +-8 semitones around the speaker's median
 TRACE_ROWS = 2              # text rows per speaker (4 braille dots each)
+TRACE_S = 30.0             # the pitch trace shows the last 30 s
 LABEL_W = 11
 KEYS = "q save+quit · b bookmark · n bookmark+note · p pause"
 _BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [column][row from top]
@@ -76,11 +78,11 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             t.append(f" {n.f0_hz:4.0f} Hz" if n.f0_hz else "       ", style=_style(state, i))
         out.append(t)
     # -- pitch trail (final) --
-    out.append(_section(f"pitch · last 30 s, ±{TRACE_RANGE_ST:.0f} st around own median", width))
+    out.append(_section(f"pitch · last {TRACE_S:.0f} s, ±{TRACE_RANGE_ST:.0f} st around own median", width))
     trace_w = max(10, width - LABEL_W - 1)
     for i, f in enumerate(state.final):
         rows = pitch_trace(state.trail_f0_hz.get(f.name, np.zeros(0)), ref_hz=f.f0_ref_hz, width=trace_w,
-                           rows=TRACE_ROWS, n_frames=int(round(30.0 / 0.01)))
+                           rows=TRACE_ROWS, n_frames=GRID.s_to_frames(TRACE_S))
         for r, row in enumerate(rows):
             if r == 0:
                 label = f"{f.name[:LABEL_W - 1]:<{LABEL_W}}"

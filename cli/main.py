@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
 
 from prosody import __version__
-from prosody.config import AnalysisConfig, PitchConfig
 from prosody.errors import ConfigError, InputError, ProsodyError
+
+from . import batch, live, sessions
+from .options import add_measures_arguments, config_from_args, layout_from_args, measures_from_args
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -18,8 +19,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # Other commands live in their own modules of this package; each has
 # ``add_parser(subparsers)`` which registers its parser(s) and sets
-# ``run=function(args, out, err) -> exit status`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("live", "sessions", "batch")
+# ``run=function(args, out, err) -> exit status`` as a default. They import
+# shared options from ``options``, never from this module.
 PROGRESS_MIN_S = 5.0
 
 
@@ -54,99 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
-    importlib.import_module(f"{__package__}.sessions").add_save_options(a)  # --save, --store, metadata
+    sessions.add_save_options(a)  # --save, --store, metadata
     a.set_defaults(run=cmd_analyze)
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"{__package__}.{name}").add_parser(sub)
+    for module in (live, sessions, batch):
+        module.add_parser(sub)
     return p
-
-
-def _layout(args, n_files: int, channels: int):
-    from prosody.engine.sources import Layout, parse_channel_map
-
-    if n_files == 2:
-        if args.channels:
-            raise InputError("--channels applies to one stereo file; with two files the first is the therapist "
-                             "and the second the client")
-        return Layout(("therapist", "client"), ((0, 0), (1, 0)))
-    if args.channels:
-        m = parse_channel_map(args.channels, n_channels=channels)
-        return Layout(tuple(m), tuple((0, c) for c in m.values()))
-    if channels == 1:
-        return Layout((args.speaker or "therapist",), ((0, 0),))
-    if channels == 2:
-        return Layout(("therapist", "client"), ((0, 0), (0, 1)))
-    raise InputError(f"{args.files[0]} has {channels} channels: say which carry whom with "
-                     "--channels therapist=N,client=M (1-based)")
-
-
-def _config(args, speakers) -> AnalysisConfig:
-    cfg = AnalysisConfig()
-    if args.config:
-        try:
-            cfg = AnalysisConfig.from_toml(Path(args.config).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {args.config}: {exc.strerror}") from None
-    ranges = dict(cfg.pitch_by_speaker)
-    for item in args.pitch_range:
-        try:
-            spk, rng = item.split("=", 1)
-            lo, hi = (float(v) for v in rng.split("-", 1))
-        except ValueError:
-            raise ConfigError(f"--pitch-range {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
-        if spk not in speakers:
-            raise ConfigError(f"--pitch-range {item!r}: unknown speaker {spk!r}; speakers are {', '.join(speakers)}")
-        ranges[spk] = PitchConfig(fmin_hz=lo, fmax_hz=hi)
-    return AnalysisConfig(vad=cfg.vad, pitch=cfg.pitch, rate=cfg.rate, turns=cfg.turns,
-                          pitch_by_speaker=tuple(ranges.items())).validate()
-
-
-def add_measures_arguments(a) -> None:
-    """Options of the measures layer, shared by ``analyze`` and ``live``."""
-    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
-                   help="one-way network delay of the call; the client's gaps are also shown corrected by the "
-                        "round trip (2 x MS)")
-    a.add_argument("--baseline", metavar="JSON",
-                   help="personal baseline: a profile written by --save-baseline or an earlier session's JSON")
-    a.add_argument("--cues", metavar="LIST",
-                   help="cues to evaluate in the rolling windows: comma list of monologue, overlaps, pace, "
-                        "quick_answers, or none (default: monologue,overlaps)")
-
-
-def _measures_options(args):
-    """MeasuresConfig and optional personal baseline from the command line."""
-    import json
-
-    import dataclasses
-
-    from prosody.measures import Baseline, CueConfig, MeasuresConfig
-    if not 0.0 <= args.network_delay_ms <= 2000.0:
-        raise ConfigError(f"--network-delay-ms {args.network_delay_ms} must be within 0..2000 ms")
-    profile = None
-    if args.baseline:
-        try:
-            d = json.loads(Path(args.baseline).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(f"cannot read baseline {args.baseline}: {exc.strerror}") from None
-        except ValueError:
-            raise InputError(f"baseline {args.baseline} is not JSON") from None
-        if isinstance(d, dict) and isinstance(d.get("measures"), dict):  # an earlier session
-            d = d["measures"].get("baseline", {})
-        if not isinstance(d, dict) or not isinstance(d.get("speakers"), dict):
-            raise InputError(f"baseline {args.baseline} has no 'speakers' baselines; write one with --save-baseline")
-        try:
-            profile = Baseline.from_profile(d)
-        except (TypeError, ValueError):
-            raise InputError(f"baseline {args.baseline} is malformed") from None
-    cues = CueConfig()
-    if getattr(args, "cues", None):
-        names = {"monologue", "overlaps", "pace", "quick_answers"}
-        want = set() if args.cues.strip() == "none" else {c.strip() for c in args.cues.split(",") if c.strip()}
-        if want - names:
-            raise ConfigError(f"--cues {args.cues!r}: unknown cue(s) {', '.join(sorted(want - names))}; "
-                              f"known: {', '.join(sorted(names))} or none")
-        cues = dataclasses.replace(cues, **{n: n in want for n in names})
-    return MeasuresConfig(network_delay_ms=args.network_delay_ms, cues=cues), profile
 
 
 def cmd_analyze(args, out, err) -> int:
@@ -163,9 +76,9 @@ def cmd_analyze(args, out, err) -> int:
     if args.offset_s and len(args.files) != 2:
         raise InputError("--offset-s needs two files (therapist, client)")
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
-    layout = _layout(args, len(args.files), src_probe.files[0].channels)
+    layout = layout_from_args(args, len(args.files), src_probe.files[0].channels)
     source = FileSource(args.files, layout, offset_s=args.offset_s)
-    config = _config(args, layout.speakers)
+    config = config_from_args(args, layout.speakers)
     from .sessions import check_save_args, save_analyzed
     check_save_args(args)
     inputs = {Path(f).resolve() for f in args.files}
@@ -179,7 +92,8 @@ def cmd_analyze(args, out, err) -> int:
             if Path(target).resolve() in inputs:
                 raise InputError(f"cannot write {target}: it is an input recording and would be overwritten")
 
-    mcfg, profile = _measures_options(args)
+    from prosody.timebase import GRID
+    mcfg, profile = measures_from_args(args)
     err_console = Console(file=err, stderr=True)
     duration = source.duration_s or 0.0
     show_progress = (not args.no_progress and err_console.is_terminal and duration > PROGRESS_MIN_S)
@@ -189,7 +103,7 @@ def cmd_analyze(args, out, err) -> int:
                       TimeRemainingColumn(), console=err_console, transient=True) as prog:
             task = prog.add_task("analyse", total=duration)
             session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
-                                     on_block=lambda n: prog.update(task, completed=n / 16000),
+                                     on_block=lambda n: prog.update(task, completed=GRID.samples_to_s(n)),
                                      measures=mcfg, profile=profile)
     else:
         session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],

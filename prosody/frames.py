@@ -14,10 +14,11 @@ import zipfile
 import numpy as np
 
 from .errors import StoreError
+from .types import FRAME_COLUMNS
 
-FRAME_KEYS = ("is_speech", "f0_hz", "voiced_prob", "rms_db")
+FRAME_KEYS = tuple(FRAME_COLUMNS)
 _FRAME_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
-FRAME_DTYPES = {"is_speech": np.bool_, "f0_hz": np.float32, "voiced_prob": np.float32, "rms_db": np.float32}
+FRAME_DTYPES = dict(FRAME_COLUMNS)
 
 
 def frames_to_npz_bytes(frames: dict[str, dict[str, np.ndarray]], speakers) -> bytes:

@@ -53,7 +53,7 @@ class MeasuresConfig:
     therapist: str = "therapist"
     client: str = "client"
     window_s: float = 60.0              # rolling window length
-    hop_s: float = 5.0                  # rolling windows end every hop_s
+    window_step_s: float = 5.0          # rolling windows end every window_step_s
     phase_edges: tuple[float, float] = (0.2, 0.8)  # opening | middle | closing, as fractions of the session
     silence_min_s: float = 2.0          # Soma et al. 2022
     quick_answer_s: float = 0.2         # an answer faster than this is "quick"
@@ -218,14 +218,14 @@ def _robust_sd(x: np.ndarray) -> float | None:
     return max(1.4826 * mad, 1e-3)
 
 
-def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int) -> SpeakerBaseline:
-    """Baseline from per-frame arrays (speech frames only)."""
+def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int, *, grid: Grid = GRID) -> SpeakerBaseline:
+    """Baseline from per-frame arrays (speech frames only) on ``grid``."""
     sp = fr["is_speech"]
     f0 = fr["f0_hz"][sp]
     f0 = f0[np.isfinite(f0)]
     lv = fr["rms_db"][sp]
     hf = fr["hf500_db"][sp]
-    speech_s = len(lv) * GRID.hop_s
+    speech_s = len(lv) * grid.hop_s
     st = 12 * np.log2(f0 / np.median(f0)) if len(f0) else np.zeros(0)
     return SpeakerBaseline(
         f0_median_hz=float(np.median(f0)) if len(f0) >= 10 else None,
@@ -751,7 +751,7 @@ def session_slice(session, t0_s: float | None = None, t1_s: float | None = None)
 
 def session_baseline(session) -> Baseline:
     return Baseline("session", tuple(
-        (s, speaker_baseline(session.frames[s], sum(1 for x, _ in session.nuclei if x == s)))
+        (s, speaker_baseline(session.frames[s], sum(1 for x, _ in session.nuclei if x == s), grid=session.grid))
         for s in session.speakers))
 
 
@@ -796,7 +796,7 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
 # streaming: rolling windows emitted by the pipeline
 class RollingMeasures:
     """Stage: the pipeline's final frames, segments, turn items and nuclei ->
-    window summaries every ``hop_s`` over the last ``window_s``.
+    window summaries every ``window_step_s`` over the last ``window_s``.
 
     A window ending at ``t`` is emitted once every frame before ``t`` is final
     and every turn decision about segments starting before ``t`` is made
@@ -812,7 +812,7 @@ class RollingMeasures:
         self.grid = grid
         self.profile = profile
         self.n_permutations = n_permutations
-        self.hop_frames = grid.s_to_frames(self.cfg.hop_s)
+        self.step_frames = grid.s_to_frames(self.cfg.window_step_s)
         self.keep_frames = grid.s_to_frames(self.cfg.lookback_s)
         self.reset()
 
@@ -825,7 +825,7 @@ class RollingMeasures:
         self._events: list[Event] = []
         self._pauses: list[Pause] = []
         self._nuclei: list[tuple[str, float]] = []
-        self._next_end = self.hop_frames
+        self._next_end = self.step_frames
         self._first: str | None = None
         # running baseline: histograms of all speech frames so far, per speaker
         self._hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()}
@@ -853,10 +853,10 @@ class RollingMeasures:
                                                  np.isfinite(decided_until_s) else self._n)
         while self._next_end <= limit_frames:
             out.append(self._window(self._next_end, turn_taking))
-            self._next_end += self.hop_frames
-        if final and self._n > self._next_end - self.hop_frames:
+            self._next_end += self.step_frames
+        if final and self._n > self._next_end - self.step_frames:
             out.append(self._window(self._n, turn_taking))
-            self._next_end = self._n + self.hop_frames
+            self._next_end = self._n + self.step_frames
         self._prune()
         return out
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .measures import session_measures
+from .measures import Baseline, MeasuresConfig, RollingMeasures, session_measures
 from .engine.pipeline import Pipeline, Update
 from .timebase import GRID, Grid
 from .engine.turns import TurnOutput, overlapping_starts
-from .types import FrameBlock, Segment
+from .types import FRAME_COLUMNS, FrameBlock, Segment
 
 SCHEMA = "prosody.session/2"
 F0_RANGE_PERCENTILES = (5.0, 95.0)
@@ -171,11 +171,23 @@ class Session:
         return buf.getvalue()
 
 
-class SessionBuilder:
-    """Consumes pipeline updates; ``build()`` returns the Session."""
+def new_pipeline(speakers: tuple[str, ...], config=None, *, measures: MeasuresConfig | None = None,
+                 profile: Baseline | None = None, grid: Grid = GRID) -> Pipeline:
+    """The analysis pipeline with the rolling measures attached as its window stage."""
+    rolling = RollingMeasures(tuple(speakers), measures or MeasuresConfig(), grid=grid, profile=profile)
+    return Pipeline(speakers, config, grid=grid, rolling=rolling)
 
-    def __init__(self, pipeline: Pipeline, *, sources: list[str] = ()):
+
+class SessionBuilder:
+    """Consumes pipeline updates; ``build()`` returns the Session, its measures
+    computed with ``measures`` and the personal baseline ``profile`` (the same
+    values the pipeline's rolling stage was made with)."""
+
+    def __init__(self, pipeline: Pipeline, *, sources: list[str] = (), measures: MeasuresConfig | None = None,
+                 profile: Baseline | None = None):
         self.pipeline = pipeline
+        self.measures_config = measures or MeasuresConfig()
+        self.profile = profile
         self._chunks: dict[str, list[FrameBlock]] = {s: [] for s in pipeline.speakers}
         self.session = Session(speakers=pipeline.speakers, grid=pipeline.grid, sources=list(sources),
                                turn_taking=pipeline.turn_taking, config=pipeline.config.to_dict())
@@ -192,22 +204,20 @@ class SessionBuilder:
     def build(self) -> Session:
         s = self.session
         for spk, blocks in self._chunks.items():
-            s.frames[spk] = {k: (np.concatenate([getattr(b, k) for b in blocks]) if blocks else np.zeros(0))
-                             for k in ("is_speech", "f0_hz", "voiced_prob", "rms_db", "hf500_db")}
-            s.frames[spk]["is_speech"] = s.frames[spk]["is_speech"].astype(bool)
+            s.frames[spk] = {k: (np.concatenate([getattr(b, k) for b in blocks]) if blocks else np.zeros(0, dtype))
+                             for k, dtype in FRAME_COLUMNS.items()}
         s.n_frames = self.pipeline.n_frames
         s.segments.sort(key=lambda x: (x.start_s, x.speaker))
         s.nuclei.sort(key=lambda x: (x[1], x[0]))
-        s.measures = session_measures(s, self.pipeline.measures_config, profile=self.pipeline._rolling.profile,
-                                      rolling=s.rolling)
+        s.measures = session_measures(s, self.measures_config, profile=self.profile, rolling=s.rolling)
         return s
 
 
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,
                    measures=None, profile=None) -> Session:
     """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks."""
-    pipe = Pipeline(speakers, config, measures=measures, profile=profile)
-    builder = SessionBuilder(pipe, sources=list(sources))
+    pipe = new_pipeline(speakers, config, measures=measures, profile=profile)
+    builder = SessionBuilder(pipe, sources=list(sources), measures=measures, profile=profile)
     for block in blocks:
         builder.add(pipe.push(block))
         if on_block is not None:

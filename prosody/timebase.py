@@ -45,6 +45,10 @@ class Grid:
         """Nearest whole number of frames for a duration in seconds."""
         return int(round(seconds * self.sample_rate / self.hop_length))
 
+    def s_to_samples(self, seconds: float) -> int:
+        """Nearest whole number of samples for a duration in seconds."""
+        return int(round(seconds * self.sample_rate))
+
     def samples_to_s(self, n_samples: int) -> float:
         return n_samples / self.sample_rate
 

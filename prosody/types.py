@@ -98,6 +98,12 @@ class FrameBlock:
         return len(self.is_speech)
 
 
+# The per-frame columns of a FrameBlock, in order, with their dtypes: the one
+# list that the pipeline, sessions, live saves, the store and exports share.
+FRAME_COLUMNS: dict[str, type] = {"is_speech": np.bool_, "f0_hz": np.float32, "voiced_prob": np.float32,
+                                  "rms_db": np.float32, "hf500_db": np.float32}
+
+
 @dataclass(frozen=True)
 class Provisional:
     """What a live display can show before the final decisions of one speaker:

@@ -441,7 +441,6 @@ def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, mo
 
     import prosody.batch.runner as pb
     from prosody.measures import MeasuresConfig
-    from prosody_cli.batch import resolver
 
     root, a = archive
     x, _ = sf.read(FIXTURE, dtype="float32")
@@ -492,9 +491,8 @@ def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, mo
 
     monkeypatch.setattr(pb, "_LocalBackend", CrashingPool)
     jobs = [Job(paths=(str(tmp_path / n),)) for n in names]
-    from types import SimpleNamespace
     with Store(tmp_path / "store") as st:
-        report = pb.run_batch(jobs, store=st, resolve=resolver(SimpleNamespace(config=None)),
+        report = pb.run_batch(jobs, store=st,
                               measures=MeasuresConfig(), n_jobs=2)
         assert len(st.list()) == 3
     assert [(Path(f).name, r) for f, r in report.failed] == [("crash.wav", "the analysing process died on it")]

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .. import __version__
+from ..analysis import resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError
 from ..fileio import restrict_sqlite_sidecars
@@ -562,7 +563,6 @@ def read_table_csv(path: str | os.PathLike) -> list[dict]:
 
 
 # -- planning -------------------------------------------------------------------------------------------------------
-Resolver = Callable[[Job, int], tuple[Layout, AnalysisConfig]]
 
 
 @dataclass
@@ -708,14 +708,14 @@ def _check_reachable(address: str) -> None:
                          f"{getattr(exc, 'strerror', None) or _one_line(exc)}") from None
 
 
-def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profile=None, n_jobs: int | None = None,
+def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, measures=None, profile=None, n_jobs: int | None = None,
               scheduler: str | None = None, send_audio: bool = False, force: bool = False,
               on_event: Callable[[BatchEvent], None] | None = None) -> BatchReport:
     """Analyse ``jobs`` into ``store`` (a ``prosody.store.Store``).
 
-    ``resolve(job, n_channels)`` turns a job's layout request into the
-    (Layout, AnalysisConfig) ``prosody analyze`` would use, raising
-    ProsodyError when it cannot. ``measures`` / ``profile``: the
+    ``config``: the analysis configuration (from ``--config``); each job's
+    layout and pitch ranges are resolved from it by ``prosody.analysis.resolve``,
+    the rules ``prosody analyze`` uses. ``measures`` / ``profile``: the
     MeasuresConfig and personal Baseline for every file. ``n_jobs``: local
     worker processes (default: the number of cores); ``scheduler``: a Dask
     scheduler address instead (workers read ``paths``, or receive the bytes
@@ -746,7 +746,7 @@ def run_batch(jobs: list[Job], *, store, resolve: Resolver, measures=None, profi
         for i, job in enumerate(jobs):
             emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
             try:
-                pj = _plan(job, ledger=ledger, resolve=resolve, measures=measures, profile=profile)
+                pj = _plan(job, ledger=ledger, config=config or AnalysisConfig(), measures=measures, profile=profile)
             except ProsodyError as exc:
                 _fail(report, ledger, run_id, job, _one_line(exc), emit)
                 continue
@@ -862,7 +862,7 @@ def _fail(report: BatchReport, ledger: Ledger, run_id: int, job: Job, reason: st
     emit(BatchEvent("failed", job.label, reason=reason))
 
 
-def _plan(job: Job, *, ledger: Ledger, resolve: Resolver, measures, profile) -> Planned:
+def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile) -> Planned:
     """Hash the job's files, probe their headers, resolve layout and config as
     ``prosody analyze`` does. Raises ProsodyError (or OSError) for a job that
     cannot be analysed."""
@@ -873,7 +873,9 @@ def _plan(job: Job, *, ledger: Ledger, resolve: Resolver, measures, profile) -> 
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     hashes = [ledger.cached_sha256(p) for p in job.paths]
     content = hashes[0] if len(hashes) == 1 else hashlib.sha256(":".join(hashes).encode()).hexdigest()
-    layout, config = resolve(job, probe.files[0].channels)
+    layout, config = resolve_analysis(n_files=len(job.paths), n_channels=probe.files[0].channels, base=config,
+                                      channel_map=job.channels, speaker=job.speaker,
+                                      pitch_ranges=job.pitch_range, file_label=job.paths[0])
     source = FileSource(list(job.paths), layout, offset_s=job.offset_s)  # channel and offset checks
     task = Task(paths=tuple(os.path.abspath(p) for p in job.paths), sources=tuple(job.paths), layout=layout,
                 config=config, offset_s=job.offset_s, measures=measures, profile=profile)

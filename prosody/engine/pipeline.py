@@ -18,18 +18,18 @@ The same audio pushed whole or in any block sizes gives identical output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from ..config import AnalysisConfig
 from ..errors import InputError
 from .framing import Framer, hf500_db, rms_db
-from ..measures import Baseline, MeasuresConfig, RollingMeasures
 from .pitch import PitchTracker
 from .rate import SyllableNuclei
 from ..timebase import GRID, Grid
 from .turns import TurnOutput, TurnTracker
-from ..types import FrameBlock, Provisional, Segment
+from ..types import FRAME_COLUMNS, FrameBlock, Provisional, Segment
 from .vad import BleedDetector, RawVad, SpeechSmoother
 
 
@@ -81,6 +81,16 @@ class Update:
     provisional: list[Provisional] = field(default_factory=list)  # per speaker, before the final decisions
 
 
+class WindowStage(Protocol):
+    """A stage downstream of the pipeline that summarises final output over
+    windows (``prosody.measures.RollingMeasures``); it is handed in by the
+    caller, so the signal floors never import the measures above them."""
+
+    def push(self, frames: list[FrameBlock], segments: list[Segment], turns: TurnOutput | None,
+             nuclei: list[tuple[str, float]], *, decided_until_s: float, turn_taking: bool,
+             final: bool) -> list[dict]: ...
+
+
 class _Channel:
     def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid):
         self.speaker = speaker
@@ -90,7 +100,7 @@ class _Channel:
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)
         self.nuclei = SyllableNuclei(config.rate, grid=grid)
-        self.q = {k: [] for k in ("rms_db", "hf500_db", "is_speech", "f0_hz", "voiced_prob")}
+        self.q = {k: [] for k in FRAME_COLUMNS}
 
     def queued(self, key: str) -> int:
         return sum(len(a) for a in self.q[key])
@@ -105,10 +115,13 @@ class Pipeline:
     """Streaming analysis of one or two speakers' channels.
 
     ``speakers``: names in channel order, e.g. ("therapist", "client").
+    ``rolling``: an optional window stage fed with every final update; its
+    summaries come out in ``Update.rolling`` (``prosody.session.new_pipeline``
+    attaches the rolling measures).
     """
 
     def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID,
-                 measures: MeasuresConfig | None = None, profile: Baseline | None = None):
+                 rolling: WindowStage | None = None):
         if not 1 <= len(speakers) <= 2 or len(set(speakers)) != len(speakers):
             raise InputError(f"speakers={speakers!r}: give one or two distinct speaker names")
         self.config = (config or AnalysisConfig()).validate()
@@ -117,8 +130,7 @@ class Pipeline:
         self._ch = [_Channel(s, self.config, grid) for s in self.speakers]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 else None
         self._turns = TurnTracker(self.speakers, self.config.turns) if len(speakers) == 2 else None
-        self.measures_config = measures or MeasuresConfig()
-        self._rolling = RollingMeasures(self.speakers, self.measures_config, grid=grid, profile=profile)
+        self._rolling = rolling
         self.latency_frames = max(self._ch[0].smoother.latency_frames, self._ch[0].pitch.latency_frames)
         self.n_frames = 0  # aligned frames emitted
         self.n_samples = 0
@@ -180,14 +192,8 @@ class Pipeline:
         n = min(ch.queued(k) for ch in self._ch for k in ch.q)
         start = self.n_frames
         for ch in self._ch:
-            fb = FrameBlock(
-                speaker=ch.speaker, start_frame=start,
-                is_speech=ch.take("is_speech", n).astype(bool),
-                f0_hz=ch.take("f0_hz", n).astype(np.float32),
-                voiced_prob=ch.take("voiced_prob", n).astype(np.float32),
-                rms_db=ch.take("rms_db", n).astype(np.float32),
-                hf500_db=ch.take("hf500_db", n).astype(np.float32),
-            )
+            fb = FrameBlock(speaker=ch.speaker, start_frame=start,
+                            **{k: ch.take(k, n).astype(dtype) for k, dtype in FRAME_COLUMNS.items()})
             up.frames.append(fb)
             up.segments += ch.segments.push(fb.is_speech)
             voiced = np.isfinite(fb.f0_hz)
@@ -207,6 +213,8 @@ class Pipeline:
                                             watermark_s=self.grid.frames_to_s(self.n_frames))
         up.segments.sort(key=lambda s: (s.start_s, s.speaker))
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
+        if self._rolling is None:
+            return up
         up.rolling = self._rolling.push(up.frames, up.segments, up.turns if self._turns is not None else None,
                                         up.nuclei, decided_until_s=decided, turn_taking=self.turn_taking,
                                         final=final)

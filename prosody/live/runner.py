@@ -48,9 +48,10 @@ from ..config import AnalysisConfig
 from ..fileio import write_private
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
-from ..session import Session, SessionBuilder
+from ..measures import Baseline, MeasuresConfig
+from ..session import Session, SessionBuilder, new_pipeline
 from ..timebase import GRID
-from ..types import Segment
+from ..types import FRAME_COLUMNS, Segment
 
 AUTOSAVE_S = 30.0
 MESSAGE_S = 4.0                # a message (bookmark saved, paused) shows this long
@@ -63,7 +64,6 @@ NOW_SPEECH_FRAMES = 5          # "speaking now": any raw speech frame in the lat
 NOW_F0_FRAMES = 10             # "pitch now": the latest voiced provisional frame within 100 ms
 LAST_GAPS = 6
 DELAY_HISTORY = 4000
-FRAME_FIELDS = ("is_speech", "f0_hz", "voiced_prob", "rms_db")
 
 
 @dataclass(frozen=True)
@@ -198,12 +198,15 @@ class LiveRunner:
     ``output_path``: the session JSON (``.frames.npz`` goes beside it).
     ``autosave_s``: at most ``MAX_AUTOSAVE_S``. ``duration_s``: stop by
     itself after this much audio. ``record_path``: raw audio, owner-only
-    (WAV or FLAC by suffix), only when given.
+    (WAV or FLAC by suffix), only when given. ``measures`` / ``profile``: the
+    measures options and personal baseline; ``pipeline``: a pipeline to use
+    instead of ``prosody.session.new_pipeline`` (tests plant failures with it).
     """
 
     def __init__(self, source: LiveSource, *, output_path: str | os.PathLike, config: AnalysisConfig | None = None,
                  autosave_s: float = AUTOSAVE_S, duration_s: float | None = None,
                  record_path: str | os.PathLike | None = None, sources: list[str] | None = None,
+                 measures: MeasuresConfig | None = None, profile: Baseline | None = None,
                  pipeline: Pipeline | None = None, warnings: list[str] | None = None):
         if not 0 < autosave_s <= MAX_AUTOSAVE_S:
             raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
@@ -219,8 +222,8 @@ class LiveRunner:
                 raise InputError(f"cannot write {p}: folder {p.resolve().parent} does not exist")
         self.autosave_s = autosave_s
         self.duration_s = duration_s
-        self.pipeline = pipeline or Pipeline(source.speakers, config)
-        self.builder = SessionBuilder(self.pipeline, sources=list(sources or []))
+        self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
+        self.builder = SessionBuilder(self.pipeline, sources=list(sources or []), measures=measures, profile=profile)
         self.speakers = self.pipeline.speakers
         self.grid = self.pipeline.grid
         self.extra_warnings = list(warnings or [])
@@ -370,7 +373,7 @@ class LiveRunner:
         x = blk.samples
         stop = False
         if self.duration_s is not None:
-            left = int(round(self.duration_s * self.grid.sample_rate)) - self.n_samples
+            left = self.grid.s_to_samples(self.duration_s) - self.n_samples
             if len(x) >= left:
                 x, stop = x[:max(left, 0)], True
         if not len(x):
@@ -419,7 +422,7 @@ class LiveRunner:
         rolling = getattr(up, "rolling", None)   # window summaries (measures layer); newest last
         if isinstance(rolling, (list, tuple)):
             for w in rolling:  # delay from the window's last sample arriving to the window being out
-                end = int(round(float(w.get("end_s", 0.0)) * self.grid.sample_rate)) if isinstance(w, dict) else 0
+                end = self.grid.s_to_samples(float(w.get("end_s", 0.0))) if isinstance(w, dict) else 0
                 arr = next((t for n, t in self._arrival_hist if n >= end), None)
                 if arr is not None:
                     self.rolling_delays_s.append(now - arr)
@@ -544,7 +547,7 @@ class LiveRunner:
         arrays = {"speakers": np.array(session.speakers), "frame_hop_s": np.float64(self.grid.hop_s),
                   "n_frames": np.int64(session.n_frames)}
         for s in session.speakers:
-            for k in FRAME_FIELDS:
+            for k in FRAME_COLUMNS:
                 arrays[f"{s}.{k}"] = session.frames[s][k]
         return arrays
 
@@ -661,7 +664,8 @@ def load_live_session(json_path: str | os.PathLike) -> tuple[dict, dict[str, dic
     frames: dict[str, dict[str, np.ndarray]] = {}
     with np.load(json_path.with_name(doc["live"]["frames_file"])) as z:
         for s in doc["speaker_order"]:
-            frames[s] = {k: z[f"{s}.{k}"][:n] for k in FRAME_FIELDS}
+            # hf500_db is saved since the restructure; earlier live files lack it
+            frames[s] = {k: z[f"{s}.{k}"][:n] for k in FRAME_COLUMNS if f"{s}.{k}" in z.files}
     return doc, frames
 
 

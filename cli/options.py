@@ -1,0 +1,38 @@
+"""Command-line options shared by ``analyze``, ``batch`` and ``live``: parse
+them into the plain values the library takes (``prosody.analysis``)."""
+from __future__ import annotations
+
+from prosody.config import AnalysisConfig
+
+
+def add_measures_arguments(a) -> None:
+    """Options of the measures layer, shared by ``analyze`` and ``live``."""
+    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+                   help="one-way network delay of the call; the client's gaps are also shown corrected by the "
+                        "round trip (2 x MS)")
+    a.add_argument("--baseline", metavar="JSON",
+                   help="personal baseline: a profile written by --save-baseline or an earlier session's JSON")
+    a.add_argument("--cues", metavar="LIST",
+                   help="cues to evaluate in the rolling windows: comma list of monologue, overlaps, pace, "
+                        "quick_answers, or none (default: monologue,overlaps)")
+
+
+def layout_from_args(args, n_files: int, channels: int):
+    from prosody.analysis import default_layout
+
+    return default_layout(n_files=n_files, n_channels=channels, channel_map=args.channels, speaker=args.speaker,
+                          file_label=str(args.files[0]))
+
+
+def config_from_args(args, speakers) -> AnalysisConfig:
+    from prosody.analysis import load_config, with_pitch_ranges
+
+    return with_pitch_ranges(load_config(args.config), args.pitch_range, speakers)
+
+
+def measures_from_args(args):
+    """MeasuresConfig and optional personal baseline from the command line."""
+    from prosody.analysis import load_baseline, measures_config
+
+    cfg = measures_config(network_delay_ms=args.network_delay_ms, cues=getattr(args, "cues", None))
+    return cfg, (load_baseline(args.baseline) if args.baseline else None)

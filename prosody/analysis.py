@@ -1,0 +1,117 @@
+"""How an analysis is set up, from plain values: who is on which channel by
+default, the configuration file merged with per-speaker pitch ranges, a
+personal baseline read from disk, and the measures options.
+
+``prosody analyze``, ``prosody batch`` and ``prosody live`` all call these
+functions, so the three commands apply the same rules; the command line only
+parses arguments into the plain values taken here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Iterable
+
+from .config import AnalysisConfig, PitchConfig
+from .engine.sources import Layout, parse_channel_map
+from .errors import ConfigError, InputError
+from .measures import Baseline, CueConfig, MeasuresConfig
+
+DEFAULT_SPEAKERS = ("therapist", "client")
+CUE_NAMES = ("monologue", "overlaps", "pace", "quick_answers")
+MAX_NETWORK_DELAY_MS = 2000.0
+
+
+def default_layout(*, n_files: int, n_channels: int, channel_map: str | None = None, speaker: str | None = None,
+                   file_label: str = "the file") -> Layout:
+    """Which channel carries whom when the user has not said otherwise.
+
+    Two files: the first is the therapist, the second the client. One stereo
+    file: therapist left, client right (``channel_map`` such as
+    ``"therapist=right,client=left"`` overrides). One mono file: one speaker,
+    ``speaker`` (default therapist)."""
+    if n_files == 2:
+        if channel_map:
+            raise InputError("--channels applies to one stereo file; with two files the first is the therapist "
+                             "and the second the client")
+        return Layout(DEFAULT_SPEAKERS, ((0, 0), (1, 0)))
+    if channel_map:
+        m = parse_channel_map(channel_map, n_channels=n_channels)
+        return Layout(tuple(m), tuple((0, c) for c in m.values()))
+    if n_channels == 1:
+        return Layout((speaker or DEFAULT_SPEAKERS[0],), ((0, 0),))
+    if n_channels == 2:
+        return Layout(DEFAULT_SPEAKERS, ((0, 0), (0, 1)))
+    raise InputError(f"{file_label} has {n_channels} channels: say which carry whom with "
+                     "--channels therapist=N,client=M (1-based)")
+
+
+def load_config(path: str | None) -> AnalysisConfig:
+    """The analysis configuration from a TOML file, or the defaults."""
+    if not path:
+        return AnalysisConfig()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    return AnalysisConfig.from_toml(text)
+
+
+def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tuple[str, ...]) -> AnalysisConfig:
+    """``cfg`` with per-speaker pitch search ranges ``SPEAKER=FMIN-FMAX`` (Hz) added."""
+    by_speaker = dict(cfg.pitch_by_speaker)
+    for item in ranges:
+        try:
+            spk, rng = item.split("=", 1)
+            lo, hi = (float(v) for v in rng.split("-", 1))
+        except ValueError:
+            raise ConfigError(f"--pitch-range {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
+        if spk not in speakers:
+            raise ConfigError(f"--pitch-range {item!r}: unknown speaker {spk!r}; speakers are {', '.join(speakers)}")
+        by_speaker[spk] = PitchConfig(fmin_hz=lo, fmax_hz=hi)
+    return AnalysisConfig(vad=cfg.vad, pitch=cfg.pitch, rate=cfg.rate, turns=cfg.turns,
+                          pitch_by_speaker=tuple(by_speaker.items())).validate()
+
+
+def resolve(*, n_files: int, n_channels: int, base: AnalysisConfig, channel_map: str | None = None,
+            speaker: str | None = None, pitch_ranges: Iterable[str] = (),
+            file_label: str = "the file") -> tuple[Layout, AnalysisConfig]:
+    """Layout and configuration of one recording, by the rules above."""
+    layout = default_layout(n_files=n_files, n_channels=n_channels, channel_map=channel_map, speaker=speaker,
+                            file_label=file_label)
+    return layout, with_pitch_ranges(base, pitch_ranges, layout.speakers)
+
+
+def load_baseline(path: str) -> Baseline:
+    """A personal baseline: a profile written by ``--save-baseline`` or an earlier session's JSON."""
+    try:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read baseline {path}: {exc.strerror}") from None
+    except ValueError:
+        raise InputError(f"baseline {path} is not JSON") from None
+    if isinstance(d, dict) and isinstance(d.get("measures"), dict):  # an earlier session
+        d = d["measures"].get("baseline", {})
+    if not isinstance(d, dict) or not isinstance(d.get("speakers"), dict):
+        raise InputError(f"baseline {path} has no 'speakers' baselines; write one with --save-baseline")
+    try:
+        return Baseline.from_profile(d)
+    except (TypeError, ValueError):
+        raise InputError(f"baseline {path} is malformed") from None
+
+
+def measures_config(*, network_delay_ms: float = 0.0, cues: str | None = None) -> MeasuresConfig:
+    """Measures options: the call's one-way delay (ms) and the cues to evaluate
+    (comma list of ``CUE_NAMES``, ``"none"``, or None for the defaults)."""
+    if not 0.0 <= network_delay_ms <= MAX_NETWORK_DELAY_MS:
+        raise ConfigError(f"--network-delay-ms {network_delay_ms} must be within 0..{MAX_NETWORK_DELAY_MS:.0f} ms")
+    cue_cfg = CueConfig()
+    if cues:
+        want = set() if cues.strip() == "none" else {c.strip() for c in cues.split(",") if c.strip()}
+        unknown = want - set(CUE_NAMES)
+        if unknown:
+            raise ConfigError(f"--cues {cues!r}: unknown cue(s) {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(sorted(CUE_NAMES))} or none")
+        cue_cfg = dataclasses.replace(cue_cfg, **{n: n in want for n in CUE_NAMES})
+    return MeasuresConfig(network_delay_ms=network_delay_ms, cues=cue_cfg)
