@@ -285,15 +285,17 @@ def _clip(segs, a, b):
     return [(max(s, a), min(e, b)) for s, e in segs if e > a and s < b]
 
 
-def _holds(sl: Slice, speaker: str, first: str | None) -> list[tuple[float, float]]:
+def _holds(sl: Slice, speaker: str, first: Segment | None) -> list[tuple[float, float]]:
     """Floor holds of ``speaker`` (turns) up to ``sl.end_s``, from transitions;
     a hold lasts from taking the floor to the speaker's last speech before
-    the next transition (or the window end)."""
+    the next transition (or the window end). ``first``: the session's first
+    segment; its speaker holds the floor from its start (as ``TurnTracker``'s
+    first turn does)."""
     trs = sl.transitions_all
     holds = []
     starts = []
     if first is not None:
-        starts.append((first, 0.0))
+        starts.append((first.speaker, first.start_s))
     starts += [(t.to_speaker, t.to_start_s) for t in trs]
     ends = [t.from_end_s for t in trs] + [None]
     for (spk, a), b in zip(starts, ends):
@@ -333,7 +335,7 @@ def _r(x):
 
 
 def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: MeasuresConfig,
-                   first: str | None) -> dict:
+                   first: Segment | None) -> dict:
     fr = sl.frames[speaker]
     sp = fr["is_speech"]
     f0 = fr["f0_hz"]
@@ -415,7 +417,7 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     return {k: (_r(v) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def timing_measures(sl: Slice, speaker: str, cfg: MeasuresConfig, first: str | None) -> dict:
+def timing_measures(sl: Slice, speaker: str, cfg: MeasuresConfig, first: Segment | None) -> dict:
     a, e = sl.start_s, sl.end_s
     minutes = max((e - a) / 60.0, 1e-9)
     own = sum(s.duration_s for s in _segs_clipped(sl, speaker))
@@ -671,7 +673,7 @@ def _ipu_arousal(f: dict) -> float | None:
 
 # --------------------------------------------------------------------------
 # cues
-def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first: str | None) -> list[dict]:
+def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first: Segment | None) -> list[dict]:
     c = cfg.cues
     out = []
     th = cfg.therapist
@@ -701,17 +703,17 @@ def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first
 
 # --------------------------------------------------------------------------
 # summaries
-def first_holder(segments: list[Segment], speakers: tuple[str, ...]) -> str | None:
-    """Who holds the floor before the first speaker change: the speaker of the
-    first segment (as in ``TurnTracker``)."""
+def first_holder(segments: list[Segment], speakers: tuple[str, ...]) -> Segment | None:
+    """The segment that opens the floor before the first speaker change: the
+    first segment (as in ``TurnTracker``); ties go to the earlier speaker."""
     if not segments:
         return None
     order = {s: i for i, s in enumerate(speakers)}
-    return min(segments, key=lambda s: (s.start_s, order.get(s.speaker, len(order)))).speaker
+    return min(segments, key=lambda s: (s.start_s, order.get(s.speaker, len(order))))
 
 
 def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attunement: bool = True,
-              with_cues: bool = False, n_permutations: int | None = None, first: str | None = None) -> dict:
+              with_cues: bool = False, n_permutations: int | None = None, first: Segment | None = None) -> dict:
     """All measures over one stretch of time."""
     minutes = (sl.end_s - sl.start_s) / 60.0
     voice = {spk: voice_measures(sl, spk, baseline.of(spk), cfg, first) for spk in sl.speakers}
@@ -826,7 +828,7 @@ class RollingMeasures:
         self._pauses: list[Pause] = []
         self._nuclei: list[tuple[str, float]] = []
         self._next_end = self.step_frames
-        self._first: str | None = None
+        self._first: Segment | None = None
         # running baseline: histograms of all speech frames so far, per speaker
         self._hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()}
                       for s in self.speakers}

@@ -15,32 +15,10 @@ import numpy as np
 from .measures import Baseline, MeasuresConfig, RollingMeasures, session_measures
 from .engine.pipeline import Pipeline, Update
 from .timebase import GRID, Grid
-from .engine.turns import TurnOutput, overlapping_starts
-from .types import FRAME_COLUMNS, FrameBlock, Segment
+from .engine.turns import TurnOutput
+from .types import FRAME_COLUMNS, FrameBlock, Segment, SpeakerStats
 
 SCHEMA = "prosody.session/2"
-F0_RANGE_PERCENTILES = (5.0, 95.0)
-
-
-@dataclass(frozen=True)
-class SpeakerStats:
-    speaker: str
-    speech_s: float
-    talk_share: float | None       # share of all speakers' speech time; None for one speaker
-    n_segments: int
-    n_turns: int | None
-    f0_median_hz: float | None
-    f0_sd_st: float | None         # SD of F0 in semitones over voiced speech frames
-    f0_range_st: float | None      # 5th-95th percentile span, semitones
-    rms_db_median: float | None    # median frame level over speech frames, dBFS
-    n_syllables: int
-    speech_rate_syl_s: float | None        # syllables / time holding the floor
-    articulation_rate_syl_s: float | None  # syllables / speech time
-    gap_median_s: float | None     # median floor transfer offset when this speaker takes the floor
-    overlaps: int | None           # this speaker's segments starting while the other speaks
-    interruptions: int | None
-    failed_interruptions: int | None
-    backchannels: int | None
 
 
 @dataclass
@@ -70,48 +48,39 @@ class Session:
         return [s for s in self.segments if s.speaker == speaker]
 
     def stats(self) -> list[SpeakerStats]:
-        total_speech = sum(s.duration_s for s in self.segments)
-        return [self._stats(spk, total_speech) for spk in self.speakers]
+        """Per-speaker summary: a view of the whole-session measures (one
+        computation: ``measures.voice`` and ``measures.timing``), plus the
+        counts and medians that only this summary reports."""
+        if self.measures is None:
+            self.measures = session_measures(self)
+        return [self._stats(spk) for spk in self.speakers]
 
-    def _stats(self, spk: str, total_speech: float) -> SpeakerStats:
+    def _stats(self, spk: str) -> SpeakerStats:
         fr = self.frames[spk]
-        segs = self.segments_of(spk)
-        speech_s = sum(s.duration_s for s in segs)
+        voice = self.measures["voice"][spk]
+        timing = self.measures["timing"][spk] if self.turn_taking else {}
         speech = fr["is_speech"]
         f0 = fr["f0_hz"][speech]
         f0 = f0[np.isfinite(f0)]
-        st = 12.0 * np.log2(f0 / np.median(f0)) if len(f0) >= 3 else None
         levels = fr["rms_db"][speech]
-        n_syl = sum(1 for s, _ in self.nuclei if s == spk)
-        tt = self.turn_taking
-        if tt:
-            turns = [t for t in self.turns.turns if t.speaker == spk]
-            floor_s = sum(t.end_s - t.start_s for t in turns)
-            offsets = [t.offset_s for t in self.turns.transitions if t.to_speaker == spk]
-            overlaps = overlapping_starts(self.segments, spk)
-            ev = {k: sum(1 for e in self.turns.events if e.speaker == spk and e.kind == k)
-                  for k in ("interruption", "failed_interruption", "backchannel")}
-        else:
-            turns, offsets, overlaps, ev = None, [], None, {}
-            floor_s = (segs[-1].end_s - segs[0].start_s) if segs else 0.0
         return SpeakerStats(
             speaker=spk,
-            speech_s=round(speech_s, 3),
-            talk_share=(speech_s / total_speech if total_speech > 0 else 0.0) if len(self.speakers) == 2 else None,
-            n_segments=len(segs),
-            n_turns=len(turns) if turns is not None else None,
+            speech_s=voice["speech_s"],
+            talk_share=timing.get("talk_share"),
+            n_segments=len(self.segments_of(spk)),
+            n_turns=sum(1 for t in self.turns.turns if t.speaker == spk) if self.turn_taking else None,
             f0_median_hz=float(np.median(f0)) if len(f0) else None,
-            f0_sd_st=float(np.std(st)) if st is not None else None,
-            f0_range_st=float(np.subtract(*np.percentile(st, F0_RANGE_PERCENTILES[::-1]))) if st is not None else None,
+            f0_sd_st=voice["f0_sd_st"],
+            f0_range_st=voice["f0_range_st"],
             rms_db_median=float(np.median(levels)) if len(levels) else None,
-            n_syllables=n_syl,
-            speech_rate_syl_s=n_syl / floor_s if floor_s > 0 else None,
-            articulation_rate_syl_s=n_syl / speech_s if speech_s > 0 else None,
-            gap_median_s=float(np.median(offsets)) if offsets else None,
-            overlaps=overlaps,
-            interruptions=ev.get("interruption"),
-            failed_interruptions=ev.get("failed_interruption"),
-            backchannels=ev.get("backchannel"),
+            n_syllables=sum(1 for s, _ in self.nuclei if s == spk),
+            speech_rate_syl_s=voice["speech_rate_syl_s"],
+            articulation_rate_syl_s=voice["articulation_rate_syl_s"],
+            gap_median_s=timing.get("gap_median_s"),
+            overlaps=timing.get("overlaps"),
+            interruptions=timing.get("interruptions"),
+            failed_interruptions=timing.get("failed_interruptions"),
+            backchannels=timing.get("backchannels"),
         )
 
     # -- outputs -------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Frozen values passed between stages and out of the pipeline."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,3 +120,28 @@ class Provisional:
     rms_db: np.ndarray
     f0_start_frame: int
     f0_hz: np.ndarray
+
+
+@dataclass(frozen=True)
+class SpeakerStats:
+    speaker: str
+    speech_s: float
+    talk_share: float | None       # share of all speakers' speech time; None for one speaker
+    n_segments: int
+    n_turns: int | None
+    f0_median_hz: float | None
+    f0_sd_st: float | None         # SD of F0 in semitones over voiced speech frames
+    f0_range_st: float | None      # 5th-95th percentile span, semitones
+    rms_db_median: float | None    # median frame level over speech frames, dBFS
+    n_syllables: int
+    speech_rate_syl_s: float | None        # syllables / time holding the floor
+    articulation_rate_syl_s: float | None  # syllables / speech time
+    gap_median_s: float | None     # median floor transfer offset when this speaker takes the floor
+    overlaps: int | None           # this speaker's segments starting while the other speaks
+    interruptions: int | None
+    failed_interruptions: int | None
+    backchannels: int | None
+
+
+# The per-speaker summary columns: the one list that the JSON, the store and batch tables share.
+SPEAKER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SpeakerStats) if f.name != "speaker")

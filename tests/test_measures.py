@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from prosody.measures import (MEASURES, WARMTH_COMPONENTS, CueConfig, MeasuresConfig, docs_markdown,
+from prosody.measures import (MEASURES, first_holder, WARMTH_COMPONENTS, CueConfig, MeasuresConfig, docs_markdown,
                               session_slice, summarize, warmth)
 from prosody.session import analyze_blocks
 from tests.conftest import REPO
@@ -119,7 +119,7 @@ def test_rolling_timing_equals_offline_recomputation(dialogue_a):
     for w in s.rolling:
         sl = session_slice(s, w["start_s"], w["end_s"])
         off = summarize(sl, __import__("prosody.measures", fromlist=["x"]).session_baseline(s), cfg,
-                        with_attunement=False, first=T if s.segments[0].speaker == T else C)
+                        with_attunement=False, first=first_holder(s.segments, s.speakers))
         for spk in SPK:
             for key in ("talk_share", "turns_per_min", "longest_monologue_s", "gap_median_s", "overlaps",
                         "interruptions", "failed_interruptions", "backchannels"):

@@ -52,6 +52,7 @@ from ..errors import BatchError, InputError, ProsodyError
 from ..fileio import restrict_sqlite_sidecars
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
+from ..types import SPEAKER_FIELDS
 
 LEDGER_NAME = "batch.sqlite"
 HASH_CHUNK_BYTES = 1 << 20
@@ -60,9 +61,7 @@ AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", "
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
                     "date", "session_number", "notes", "tags")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
-ROW_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
-                       "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s",
-                       "gap_median_s", "overlaps", "interruptions", "failed_interruptions", "backchannels")
+ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
 ROLES = ("therapist", "client")
 TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2", "str"),

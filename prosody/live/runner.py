@@ -51,6 +51,7 @@ from ..engine.pipeline import Pipeline, Update
 from ..measures import Baseline, MeasuresConfig
 from ..session import Session, SessionBuilder, new_pipeline
 from ..timebase import GRID
+from ..engine.turns import overlapping_starts
 from ..types import FRAME_COLUMNS, Segment
 
 AUTOSAVE_S = 30.0
@@ -96,7 +97,7 @@ class SpeakerFinal:
     f0_ref_hz: float | None           # running median of voiced speech F0
     rate_syl_s: float | None          # syllable nuclei per speech second, last TRAIL_S
     turns: int | None
-    overlaps: int | None              # speaker changes to this speaker that started in overlap
+    overlaps: int | None              # own segments starting while the other speaks (as offline)
     interruptions: int | None
     backchannels: int | None
 
@@ -253,7 +254,7 @@ class LiveRunner:
         self._f0_median = {s: _F0Median() for s in self.speakers}
         self._nuclei: dict[str, deque] = {s: deque() for s in self.speakers}
         self._gaps: deque = deque(maxlen=LAST_GAPS)
-        self._counts = {s: {"turns": 0, "overlaps": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
+        self._counts = {s: {"turns": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
         self._rolling: dict | None = None
         self._saved_at_s: float | None = None
         self._last_save_wall = time.monotonic()
@@ -459,8 +460,6 @@ class LiveRunner:
                     dq.popleft()
             for tr in up.turns.transitions:
                 self._gaps.append((tr.to_speaker, tr.offset_s, tr.kind))
-                if tr.kind == "overlap":
-                    self._counts[tr.to_speaker]["overlaps"] += 1
             for t in up.turns.turns:
                 self._counts[t.speaker]["turns"] += 1
             for e in up.turns.events:
@@ -475,6 +474,11 @@ class LiveRunner:
             total = int(self._speech_frames.sum())
             two = len(self.speakers) == 2
             final = []
+            # overlaps as offline (measures.timing): own segments starting while the other speaks;
+            # segments still open count up to what is final
+            final_s = self.grid.frames_to_s(self.pipeline.n_frames)
+            segs = list(self.builder.session.segments) + [
+                Segment(s, self.grid.frames_to_s(k), final_s) for s, k in self._open_start.items() if k is not None]
             for i, s in enumerate(self.speakers):
                 speech_trail_s = float(self._trail_speech[s].sum()) * self.grid.hop_s
                 c = self._counts[s]
@@ -483,7 +487,7 @@ class LiveRunner:
                     talk_share=(self._speech_frames[i] / total if total else None) if two else None,
                     f0_ref_hz=self._f0_median[s].median_hz(),
                     rate_syl_s=len(self._nuclei[s]) / speech_trail_s if speech_trail_s >= 2.0 else None,
-                    turns=c["turns"] if two else None, overlaps=c["overlaps"] if two else None,
+                    turns=c["turns"] if two else None, overlaps=overlapping_starts(segs, s) if two else None,
                     interruptions=c["interruption"] if two else None,
                     backchannels=c["backchannel"] if two else None))
             now = tuple(SpeakerNow(s, float(self.meter.level_db[i]), float(self.meter.floor_db[i]),

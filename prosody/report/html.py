@@ -19,6 +19,7 @@ from html import escape
 import numpy as np
 
 from .. import __version__
+from ..config import TurnConfig
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..store.db import SRS_ITEMS, SessionInfo, StoredSession, speaker_roles
 
@@ -27,6 +28,8 @@ GAP_RANGE_S = (-1.5, 3.0)
 GAP_BIN_S = 0.1
 DISCLAIMER = ("Descriptive measures of voice and timing, computed on this device. Not a clinical judgement: "
               "they describe how the conversation sounded, not how good the session was. Ask the client.")
+
+_TURNS = TurnConfig()  # the documented defaults (the report reads stored figures, not a session's config)
 
 # Per-speaker keys of the session document: label, unit, definition, source.
 # Mirrors docs/session-schema.md (tests/test_report.py checks the keys match).
@@ -51,13 +54,15 @@ SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
                      "de Ruiter et al. 2006; Heldner & Edlund 2010"),
     "overlaps": ("overlapping starts", "count", "this speaker's segments that start while the other speaks", ""),
     "interruptions": ("interruptions", "count",
-                      "started while the holder speaks, the holder stops during it, overlap >= 0.3 s",
+                      "started while the holder speaks, the holder stops during it, overlap >= "
+                      f"{_TURNS.interruption_min_overlap_s:g} s",
                       "prosody/turns.py"),
     "failed_interruptions": ("failed interruptions", "count",
                              "a longer listener segment started in overlap that the holder talks through",
                              "prosody/turns.py"),
     "backchannels": ("backchannels", "count",
-                     "listener segment < 0.8 s after which the holder keeps the floor", "prosody/turns.py"),
+                     f"listener segment < {_TURNS.backchannel_max_s:g} s after which the holder keeps the floor",
+                     "prosody/turns.py"),
 }
 MEASURE_DEFINITIONS: list[tuple[str, str, str]] = [
     ("warmth score", "0-100 composite of the therapist's vocal and timing cues whose direction research supports, "

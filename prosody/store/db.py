@@ -45,13 +45,16 @@ from ..fileio import restrict_sqlite_sidecars, write_private
 from ..errors import InputError, SessionNotFoundError, StoreError
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, SessionMeta, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
+from ..types import SPEAKER_FIELDS
 
 DB_NAME = "sessions.db"
 FRAMES_DIR = "frames"
 ENV_VAR = "PROSODY_STORE"
-SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
-                   "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s", "gap_median_s",
-                   "overlaps", "interruptions", "failed_interruptions", "backchannels")
+SPEAKER_COLUMNS = SPEAKER_FIELDS  # per-speaker columns of the speakers table: the session summary's fields
+# the speakers table as schema version 1 created it (a shipped migration never changes)
+_V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
+                       "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s", "gap_median_s",
+                       "overlaps", "interruptions", "failed_interruptions", "backchannels")
 SRS_ITEMS = ("relationship", "goals and topics", "approach or method", "overall")  # Duncan et al. 2003
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
@@ -114,7 +117,7 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 # phases, client feedback, and two per-speaker timing columns; backfilled from the
 # stored documents. Append a function to add a version; never edit a shipped one.
 def _migrate_0_to_1(db: sqlite3.Connection) -> None:
-    speaker_cols = ",\n".join(f"  {c} NUMERIC" for c in SPEAKER_COLUMNS)
+    speaker_cols = ",\n".join(f"  {c} NUMERIC" for c in _V1_SPEAKER_COLUMNS)
     _run_script(db, f"""
 CREATE TABLE sessions (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
