@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError
-from prosody.formats.bundle import SessionMeta
+from prosody.formats.bundle import SessionMeta, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
-from prosody.store.db import ENV_VAR, Store, default_store_path, parse_srs, parse_when
+from prosody.store.db import ENV_VAR, Store, default_store_path
 
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that tables are not cut

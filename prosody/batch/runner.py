@@ -164,7 +164,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``client=75-400;therapist=60-300``); ``therapist``; ``client``; ``date``
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
     (``intake;video``)."""
-    from ..store.db import parse_when
+    from ..formats.bundle import parse_when
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")

@@ -3,10 +3,13 @@ frames) and the check of a session document before it is accepted."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import InputError, StoreError
+
+SRS_ITEMS = ("relationship", "goals and topics", "approach or method", "overall")  # Duncan et al. 2003
 
 @dataclass(frozen=True)
 class SessionMeta:
@@ -62,3 +65,28 @@ def validate_doc(doc) -> None:
     for key, typ in (("speaker_order", list), ("speakers", dict), ("duration_s", (int, float))):
         if not isinstance(doc.get(key), typ):
             raise StoreError(f"session document: '{key}' missing or of the wrong type ({doc.get(key)!r})")
+
+
+# -- metadata values typed by a person ----------------------------------------------------------------------------
+def parse_when(text: str, *, end: bool = False) -> str:
+    """A user date (``YYYY-MM-DD``) or date-time (ISO 8601) -> the ISO string
+    compared with ``recorded_at``. ``end=True`` turns a bare date into the
+    start of the next day (an inclusive ``--until``)."""
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return (d + timedelta(days=1)).isoformat() if end else d.isoformat()
+        return datetime.fromisoformat(text).isoformat(timespec="seconds")
+    except ValueError:
+        raise InputError(f"date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
+
+
+def parse_srs(text: str) -> tuple[int, ...]:
+    try:
+        items = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        items = ()
+    if len(items) != 4 or not all(0 <= v <= 10 for v in items):
+        raise InputError(f"--srs {text!r}: expected four whole numbers 0-10 separated by commas "
+                         f"({', '.join(SRS_ITEMS)}), e.g. --srs 9,8,9,10")
+    return items

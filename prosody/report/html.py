@@ -21,7 +21,8 @@ import numpy as np
 from .. import __version__
 from ..config import TurnConfig
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
-from ..store.db import SRS_ITEMS, SessionInfo, StoredSession, speaker_roles
+from ..formats.bundle import SRS_ITEMS
+from ..store.db import SessionInfo, StoredSession, speaker_roles
 
 TIMELINE_BINS = 900
 GAP_RANGE_S = (-1.5, 3.0)

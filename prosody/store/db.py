@@ -36,14 +36,14 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from ..fileio import restrict_sqlite_sidecars, write_private
 from ..errors import InputError, SessionNotFoundError, StoreError
-from ..formats.bundle import Bookmark, ExportBundle, Feedback, SessionMeta, validate_doc
+from ..formats.bundle import Bookmark, ExportBundle, Feedback, SessionMeta, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..types import SPEAKER_FIELDS
 
@@ -55,7 +55,6 @@ SPEAKER_COLUMNS = SPEAKER_FIELDS  # per-speaker columns of the speakers table: t
 _V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
                        "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s", "gap_median_s",
                        "overlaps", "interruptions", "failed_interruptions", "backchannels")
-SRS_ITEMS = ("relationship", "goals and topics", "approach or method", "overall")  # Duncan et al. 2003
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
 
@@ -314,32 +313,8 @@ def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
 
 
 # -- parsing -------------------------------------------------------------------------------------------------------
-def parse_when(text: str, *, end: bool = False) -> str:
-    """A user date (``YYYY-MM-DD``) or date-time (ISO 8601) -> the ISO string
-    compared with ``recorded_at``. ``end=True`` turns a bare date into the
-    start of the next day (an inclusive ``--until``)."""
-    try:
-        if len(text) == 10:
-            d = date.fromisoformat(text)
-            return (d + timedelta(days=1)).isoformat() if end else d.isoformat()
-        return datetime.fromisoformat(text).isoformat(timespec="seconds")
-    except ValueError:
-        raise InputError(f"date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
-
-
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
-
-
-def parse_srs(text: str) -> tuple[int, ...]:
-    try:
-        items = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        items = ()
-    if len(items) != 4 or not all(0 <= v <= 10 for v in items):
-        raise InputError(f"--srs {text!r}: expected four whole numbers 0-10 separated by commas "
-                         f"({', '.join(SRS_ITEMS)}), e.g. --srs 9,8,9,10")
-    return items
 
 
 # -- the store ----------------------------------------------------------------------------------------------------
