@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import StoreError
 
 @dataclass(frozen=True)
 class SessionMeta:
@@ -54,11 +53,7 @@ class ExportBundle:
 
 
 def validate_doc(doc) -> None:
-    if not isinstance(doc, dict):
-        raise StoreError(f"a session document must be a JSON object, not {type(doc).__name__}")
-    schema = doc.get("schema")
-    if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
-        raise StoreError(f"not a prosody session (schema={schema!r}; expected 'prosody.session/N')")
-    for key, typ in (("speaker_order", list), ("speakers", dict), ("duration_s", (int, float))):
-        if not isinstance(doc.get(key), typ):
-            raise StoreError(f"session document: '{key}' missing or of the wrong type ({doc.get(key)!r})")
+    """Raise ``InvalidSessionError`` (a StoreError) unless ``doc`` is a session
+    document as docs/session-schema.md describes it (``formats.schema``)."""
+    from .schema import check_session_doc
+    check_session_doc(doc)
