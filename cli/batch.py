@@ -8,17 +8,24 @@ analyze`` uses (``_layout``, ``_config``, ``_measures_options`` in
 from __future__ import annotations
 
 import os
+import signal
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 from rich.console import Console
 
 from prosody.batch.runner import (MANIFEST_COLUMNS, BatchEvent, Job, SessionMeta, discover, parquet_available,
-                           run_batch, write_table)
+                           run_batch, table_paths, write_table)
+from prosody.fileio import check_outputs
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the pool is stopped as for Ctrl-C."""
 DEFAULT_TABLE = "prosody-batch"
 
 
@@ -187,7 +194,19 @@ def cmd_batch(args, out, err) -> int:
     jobs = discover(args.inputs, defaults=defaults)
     mcfg, profile = _measures_options(args)
     want_parquet = not args.no_parquet
+    # the table never replaces a manifest, a recording or a store file
+    manifests = [i for i in args.inputs if i.lower().endswith(".csv")] + \
+        sorted({j.origin.rsplit(" line ", 1)[0] for j in jobs if " line " in j.origin})
+    store_dir = Path(args.store).expanduser() if args.store else default_store_path()
+    check_outputs([("--table", p) for p in table_paths(args.table)[:1 if args.no_parquet else 2]],
+                  inputs=manifests + [p for j in jobs for p in j.paths]
+                  + [str(store_dir / n) for n in ("sessions.db", "batch.sqlite")]
+                  + [p for p in (args.config, args.baseline) if p], stdout_ok=False)
     progress = _Progress(err, bar=not args.no_progress)
+
+    def on_sigterm(signum, frame):
+        raise _Terminated()
+    old_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         with Store(args.store if args.store else None) as store:
             try:
@@ -196,10 +215,15 @@ def cmd_batch(args, out, err) -> int:
                                    force=args.force, on_event=progress)
             finally:
                 progress.close()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         progress.close()
-        err.write("prosody: error: interrupted; what finished is saved: run the same command again to continue\n")
-        return EXIT_INTERRUPTED
+        what = "stopped by SIGTERM" if isinstance(exc, _Terminated) else "interrupted"
+        err.write(f"prosody: error: {what}; {progress.done} recording{'s' if progress.done != 1 else ''} "
+                  "finished and saved in the store, the workers are stopped; run the same command again to "
+                  "continue where it stopped\n")
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
     note = None
     if want_parquet and not parquet_available():
         want_parquet = False

@@ -152,7 +152,7 @@ def _measures_options(args):
 def cmd_analyze(args, out, err) -> int:
     from rich.console import Console
 
-    from prosody.fileio import write_private
+    from prosody.fileio import check_input_file, check_outputs, write_private
     from prosody.session import analyze_blocks, dumps
     from prosody.engine.sources import FileSource, Layout
 
@@ -162,22 +162,18 @@ def cmd_analyze(args, out, err) -> int:
         raise InputError(f"{len(args.files)} files given: give one stereo/mono file or two (therapist, client)")
     if args.offset_s and len(args.files) != 2:
         raise InputError("--offset-s needs two files (therapist, client)")
+    for f in args.files:
+        check_input_file(f)
+    # every output is checked before any work: not an input, not a link, not a device, not another output
+    check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
+                   ("--save-baseline", args.save_baseline)],
+                  inputs=list(args.files) + [p for p in (args.config, args.baseline) if p])
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     layout = _layout(args, len(args.files), src_probe.files[0].channels)
     source = FileSource(args.files, layout, offset_s=args.offset_s)
     config = _config(args, layout.speakers)
-    from .sessions import check_save_args, save_analyzed
+    from .sessions import check_save_args, rescue_unsaved, save_analyzed
     check_save_args(args)
-    inputs = {Path(f).resolve() for f in args.files}
-    for target in (args.json, args.rttm, args.frames):
-        if target and target != "-":
-            parent = Path(target).resolve().parent
-            if not parent.is_dir():
-                raise InputError(f"cannot write {target}: folder {parent} does not exist")
-            if Path(target).is_dir():
-                raise InputError(f"cannot write {target}: it is a folder; give a file name")
-            if Path(target).resolve() in inputs:
-                raise InputError(f"cannot write {target}: it is an input recording and would be overwritten")
 
     mcfg, profile = _measures_options(args)
     err_console = Console(file=err, stderr=True)
@@ -210,12 +206,19 @@ def cmd_analyze(args, out, err) -> int:
         write_private(args.rttm, session.to_rttm(Path(args.files[0]).stem))
     if args.frames:
         write_private(args.frames, session.to_frames_csv())
-    save_analyzed(args, session, out, err)
+    save_failure = None
+    try:
+        save_analyzed(args, session, out, err)
+    except (ProsodyError, OSError) as exc:  # the analysis is not lost: kept beside the store, summary shown
+        save_failure = rescue_unsaved(args, session, exc)
     for w in session.warnings:
         err.write(f"prosody: warning: {w}\n")
     if not args.quiet:
         console = Console(file=err if args.json == "-" else out)
         console.print(summary_view(doc))
+    if save_failure:
+        err.write(f"prosody: error: {save_failure}\n")
+        return EXIT_ERROR
     return EXIT_OK
 
 

@@ -82,21 +82,23 @@ def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def check_input_file(path: str | os.PathLike, *, what: str = "input") -> None:
+def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
     """Raise InputError unless ``path`` is an existing regular file, naming
-    what it is instead (missing, a folder, a pipe, a device)."""
+    what it is instead (missing, a directory, a pipe, a device). ``what``
+    prefixes the message, e.g. "cannot import"."""
     from .errors import InputError
+    pre = f"{what}: " if what else ""
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise InputError(f"{what} {path}: no such file") from None
+        raise InputError(f"{pre}no such file: {path}") from None
     except OSError as exc:
-        raise InputError(f"{what} {path}: cannot read it ({exc.strerror or exc})") from None
+        raise InputError(f"{pre}cannot read {path} ({exc.strerror or exc})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{what} {path} is a folder, not a file")
+        raise InputError(f"{pre}{path} is a directory, not a file")
     kind = _kind_of(st.st_mode)
     if kind is not None:
-        raise InputError(f"{what} {path} is {kind}, not a regular file: prosody reads a file it can open more "
+        raise InputError(f"{pre}{path} is {kind}, not a regular file: prosody reads a file it can open more "
                          "than once; save the stream to a file first")
 
 
