@@ -326,6 +326,25 @@ def _read_only_folder(path: Path) -> bool:
         return False
 
 
+def _low_space(path, min_bytes: int = 1 << 20) -> bool:
+    """Less than ``min_bytes`` free where ``path`` is: SQLite's 'disk I/O error' on
+    opening (it cannot size its shared-memory file) then means a full disk."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < min_bytes
+
+
+def _looks_like_sqlite(path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return head in (b"", b"SQLite format 3\x00")
+
+
 def disk_full_error(path) -> StoreError:
     return StoreError(f"the disk holding {path} is full ({free_space_text(path)}); the store is unchanged. "
                       "Free some space and try again")
@@ -406,8 +425,11 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            if is_disk_full(exc):
+            if is_disk_full(exc) or _low_space(self.path):
                 raise disk_full_error(self.db_path) from None
+            if isinstance(exc, sqlite3.OperationalError) and _looks_like_sqlite(self.db_path):
+                raise StoreError(f"cannot open the session store {self.db_path} ({exc}; "
+                                 f"{free_space_text(self.db_path)})") from None
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is "
                                  "writing. Try again.") from None
