@@ -7,6 +7,7 @@ analyze`` uses (``_layout``, ``_config``, ``_measures_options`` in
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -18,6 +19,7 @@ from rich.console import Console
 from prosody.batch.runner import (MANIFEST_COLUMNS, BatchEvent, Job, SessionMeta, discover, parquet_available,
                            run_batch, table_paths, write_table)
 from prosody.fileio import check_outputs
+from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
@@ -108,6 +110,9 @@ class _Progress:
                 f"{rate:.0f}x real time" + (f", about {_fmt_s(left)} left" if left is not None else ""))
 
     def __call__(self, e: BatchEvent) -> None:
+        # file names and reasons are shown as text (control characters escaped)
+        e = dataclasses.replace(e, label=terminal_safe(e.label), reason=terminal_safe(e.reason),
+                                warnings=tuple(terminal_safe(w) for w in e.warnings))
         if e.kind == "checking":
             if self.bar and self.prog is None:
                 self._start_bar(e.total)
@@ -172,7 +177,7 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
                      f"{report.backend})")
     if report.failed:
         lines.append("failed:")
-        lines += [f"  {label}: {reason}" for label, reason in report.failed]
+        lines += [f"  {terminal_safe(label)}: {terminal_safe(reason)}" for label, reason in report.failed]
     if table_files:
         lines.append(f"table ({len(report.rows)} sessions): {', '.join(str(p) for p in table_files)}")
     if table_note:

@@ -102,14 +102,14 @@ def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
                          "than once; save the stream to a file first")
 
 
-def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: bool = True) -> None:
+def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True) -> None:
     """Refuse, before any work, outputs that would destroy something.
 
     ``outputs``: (label, path) pairs, e.g. ("--json", "s.json"); a None path is
     skipped, "-" is stdout (allowed when ``stdout_ok``). ``inputs``: paths read
     by the command (compared by resolved path and by (st_dev, st_ino), so a hard
     link or another spelling is caught). ``overwrite``: an existing recording
-    (audio suffix) may be replaced. Raises InputError with one line naming the
+    (audio suffix) may be replaced (None: the command has no such flag). Raises InputError with one line naming the
     output, what is wrong and what to do instead."""
     from .errors import InputError
     in_paths = {os.path.realpath(p) for p in inputs if p and p != "-"}
@@ -158,7 +158,8 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
             seen_ids[ident] = label
         if st is not None and not overwrite and os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES:
             raise InputError(f"cannot write {where}: a recording of that name exists and would be replaced; "
-                             "choose a new name, or add --overwrite to replace it")
+                             "choose a new name" + (", or add --overwrite to replace it" if overwrite is not None
+                                                    else ""))
 
 
 def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -> None:

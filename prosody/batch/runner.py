@@ -449,6 +449,10 @@ class Ledger:
                     if stmt.strip():
                         self.db.execute(stmt)
         except sqlite3.DatabaseError as exc:
+            from ..fileio import free_space_text, is_disk_full
+            if is_disk_full(exc) or "disk I/O error" in str(exc):
+                raise BatchError(f"cannot open the batch ledger {self.path}: {exc} ({free_space_text(self.path)}); "
+                                 "free some space and run the same command again") from None
             raise BatchError(f"the batch ledger {self.path} is not readable ({exc}); move it aside "
                              "(the store itself is unaffected; finished files are found there again)") from None
         restrict_sqlite_sidecars(self.path)
