@@ -196,6 +196,9 @@ def cmd_batch(args, out, err) -> int:
     defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
                    meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
                                 tags=tuple(args.tag)))
+    from prosody.formats.schema import check_meta_fields
+    check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
+                      where="command line")
     jobs = discover(args.inputs, defaults=defaults)
     mcfg, profile = _measures_options(args)
     want_parquet = not args.no_parquet

@@ -228,6 +228,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``client=75-400;therapist=60-300``); ``therapist``; ``client``; ``date``
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
     (``intake;video``)."""
+    from ..formats.schema import check_meta_fields
     from ..store.db import parse_when
     path = Path(path)
     try:
@@ -277,6 +278,12 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         split = lambda s: tuple(x.strip() for x in s.split(LIST_SEPARATOR) if x.strip())  # noqa: E731
+        try:  # what the store will refuse is refused here, with its line
+            check_meta_fields(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
+                              notes=cell.get("notes") or m.notes,
+                              tags=split(cell["tags"]) if cell.get("tags") else m.tags, where="metadata")
+        except ProsodyError as exc:
+            raise InputError(f"{where}: {exc}") from None
         jobs.append(Job(
             paths=paths, channels=cell.get("channels") or d.channels, speaker=cell.get("speaker") or d.speaker,
             offset_s=offset_s,
