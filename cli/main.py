@@ -212,7 +212,7 @@ def cmd_analyze(args, out, err) -> int:
     except (ProsodyError, OSError) as exc:  # the analysis is not lost: kept beside the store, summary shown
         save_failure = rescue_unsaved(args, session, exc)
     for w in session.warnings:
-        err.write(f"prosody: warning: {w}\n")
+        err.write(f"prosody: warning: {_safe(w)}\n")
     if not args.quiet:
         console = Console(file=err if args.json == "-" else out)
         console.print(summary_view(doc))
@@ -220,6 +220,11 @@ def cmd_analyze(args, out, err) -> int:
         err.write(f"prosody: error: {save_failure}\n")
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _safe(text) -> str:
+    from prosody.report.text import terminal_safe
+    return terminal_safe(text)
 
 
 def main(argv=None) -> int:
@@ -231,17 +236,17 @@ def main(argv=None) -> int:
             return EXIT_USAGE
         return args.run(args, out, err)
     except _UsageError as exc:
-        err.write(f"prosody: error: {exc}\n")
+        err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE
-    except ProsodyError as exc:
-        err.write(f"prosody: error: {exc}\n")
+    except ProsodyError as exc:  # messages quote what was typed (names, file names): shown as text
+        err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
     except KeyboardInterrupt:
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        err.write(f"prosody: error: cannot access{where}: {exc.strerror or exc}\n")
+        err.write(f"prosody: error: cannot access{_safe(where)}: {_safe(exc.strerror or exc)}\n")
         return EXIT_ERROR
     except Exception as exc:  # last line of defence: one line, no traceback
         if os.environ.get("PROSODY_DEBUG"):

@@ -499,6 +499,9 @@ def test_typed_text_is_shown_as_text(tmp_path, analysed):
             assert "C[/x]" in out and "B [bold]" in out, (argv, out)
     assert "Ann [locum]" in _cli("sessions", "--store", store)[1]
     assert "\\x1b]52" in _cli("show", "1", "--store", store)[1]  # shown, not obeyed
+    rc, _, err = _cli("show", "C7" + evil, "--store", store)  # error lines quote what was typed: as text too
+    _one_line(rc, err)
+    assert "\x1b" not in err and "\\x1b" in err
     for page in ("c.html", "t.html"):
         html = (tmp_path / page).read_text()
         assert "C[/x]" in html and "\x1b" not in html

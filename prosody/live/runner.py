@@ -604,7 +604,7 @@ class LiveRunner:
             return self.output_path
         tried = []
         for folder in rescue_folders():
-            target = folder / self.output_path.name
+            target = self._rescue_target(folder)
             try:
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
@@ -621,6 +621,17 @@ class LiveRunner:
             self._save_error = f"SAVE FAILED: {first}, and in no fallback folder ({'; '.join(tried)})"
             self._say(self._save_error, sticky=True)
         raise OSError(self._save_error)
+
+    def _rescue_target(self, folder: Path) -> Path:
+        """This session's file in a fallback folder: its own name, or with its
+        start time added when another session's file has that name."""
+        if self._saved_to is not None and self._saved_to.parent == folder:
+            return self._saved_to
+        target = folder / self.output_path.name
+        if os.path.lexists(target):
+            stem = self.output_path.name.removesuffix(".json")
+            target = folder / f"{stem}-{self.started_at:%Y%m%d-%H%M%S}-{os.getpid()}.json"
+        return target
 
     def _finish(self, error: str | None) -> None:
         reason = self._reason
