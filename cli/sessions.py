@@ -129,7 +129,15 @@ def rescue_unsaved(args, session, exc: BaseException) -> str:
     if path is None:
         return (f"the session could not be saved ({why}) nor kept anywhere ({'; '.join(tried)}); "
                 "run again with --json PATH on another disk")
-    return (f"the session could not be saved in the store ({why}); it is kept in {path}: "
+    frames_note = ""
+    try:  # the per-frame features beside it, where import looks for them
+        from prosody.fileio import write_private
+        from prosody.frames import frames_to_npz_bytes
+        write_private(path.with_name(path.stem + ".frames.npz"),
+                      frames_to_npz_bytes(session.frames, session.speakers), tmp_suffix=".npz")
+    except (OSError, ProsodyError):
+        frames_note = " (without its per-frame features: no room for them)"
+    return (f"the session could not be saved in the store ({why}); it is kept in {path}{frames_note}: "
             f"`prosody import {path}` adds it to the store later")
 
 
