@@ -25,7 +25,7 @@ import soundfile as sf
 from prosody.errors import InputError
 from prosody.formats.bundle import Bookmark, SessionMeta
 from prosody.live import runner as live_runner
-from prosody.live.runner import LiveRunner, frames_path_for
+from prosody.live.runner import LiveRunner
 from prosody.live.capture import ReplaySource
 from prosody.engine.sources import Layout
 from prosody.session import analyze_blocks

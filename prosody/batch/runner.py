@@ -561,7 +561,8 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
         db.execute("PRAGMA secure_delete=ON")
         files: set[str] = set()
         for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
-                               "UNION ALL SELECT files FROM analyses WHERE session_id = ?", (session_id, uid, session_id)):
+                               "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
+                               (session_id, uid, session_id)):
             files.update(json.loads(f))
         names = files | {os.path.realpath(f) for f in files}
         db.execute("BEGIN IMMEDIATE")

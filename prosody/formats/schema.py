@@ -241,8 +241,8 @@ def check_store_meta(st, *, where: str = "prosody_store") -> None:
     _walk(st, where, 0)
     fmt = st.get("format")
     if fmt is not None and fmt not in EXPORT_FORMATS_KNOWN:
-        _fail(f"{where}.format", fmt, f"an export format this prosody does not know ({', '.join(EXPORT_FORMATS_KNOWN)}); "
-              "upgrade prosody to import it")
+        _fail(f"{where}.format", fmt, f"an export format this prosody does not know "
+              f"({', '.join(EXPORT_FORMATS_KNOWN)}); upgrade prosody to import it")
     check_uid(st.get("uid"), where=f"{where}.uid")
     check_meta_fields(therapist=st.get("therapist"), client=st.get("client"), recorded_at=st.get("recorded_at"),
                       session_number=st.get("session_number"), notes=st.get("notes") or "",
