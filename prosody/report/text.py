@@ -9,7 +9,6 @@ markup, so ``[brackets]`` stay text. (HTML pages use ``html.escape``.)"""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # C0 controls, DEL, C1 controls; and the Unicode bidi overrides/isolates, which
 # reorder what follows them on screen
@@ -29,13 +28,3 @@ def terminal_safe(text, *, newlines: bool = False) -> str:
         return ""
     s = str(text)
     return (_CONTROL_KEEP_NL if newlines else _CONTROL).sub(_show, s)
-
-
-def has_control(text: str, *, newlines: bool = False) -> bool:
-    return bool((_CONTROL_KEEP_NL if newlines else _CONTROL).search(text))
-
-
-def nfc(text: str | None) -> str | None:
-    """Unicode NFC, so that 'Zoë' typed as e + combining diaeresis (NFD, as macOS
-    file names give it) and as one character are the same name."""
-    return None if text is None else unicodedata.normalize("NFC", text)
