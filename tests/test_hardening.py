@@ -581,3 +581,15 @@ def test_read_only_open_changes_nothing(tmp_path, analysed):
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (tmp_path / "st").iterdir() if p.is_file()}
     assert after["sessions.db"] == before["sessions.db"]
     assert all(stat.S_IMODE((tmp_path / "st" / n).stat().st_mode) == 0o600 for n in after)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders: see the read-only mount test")
+def test_listing_a_read_only_store_folder(tmp_path, analysed):
+    with Store(tmp_path / "st") as st:
+        st.save_session(analysed, meta=SessionMeta(therapist="ann", client="C7"))
+    os.chmod(tmp_path / "st", 0o500)
+    try:
+        rc, out, err = _cli("sessions", "--store", tmp_path / "st")
+        assert rc == 0 and out.startswith("1 session"), err
+    finally:
+        os.chmod(tmp_path / "st", 0o700)

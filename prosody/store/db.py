@@ -319,11 +319,14 @@ def _normalised(meta: SessionMeta) -> SessionMeta:
 
 
 def _read_only_folder(path: Path) -> bool:
-    """True when ``path`` exists on a read-only file system (``ST_RDONLY``)."""
+    """True when the store folder ``path`` exists and cannot be written: on a
+    read-only file system (``ST_RDONLY``) or, for its user, a read-only folder."""
     try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
     except (OSError, AttributeError):
         return False
+    return (path / DB_NAME).is_file() and not os.access(path, os.W_OK)
 
 
 def _low_space(path, min_bytes: int = 1 << 20) -> bool:
