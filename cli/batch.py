@@ -6,18 +6,27 @@ analyze`` uses (``prosody.analysis``), so a file gives the same session either w
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import signal
 import time
+from pathlib import Path
 
 from rich.console import Console
 
 from prosody.batch.runner import (MANIFEST_COLUMNS, BatchEvent, Job, SessionMeta, discover, parquet_available,
-                           run_batch, write_table)
+                           run_batch, table_paths, write_table)
 from prosody.analysis import load_config
+from prosody.fileio import check_outputs
+from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the pool is stopped as for Ctrl-C."""
 DEFAULT_TABLE = "prosody-batch"
 
 
@@ -88,6 +97,9 @@ class _Progress:
                 f"{rate:.0f}x real time" + (f", about {_fmt_s(left)} left" if left is not None else ""))
 
     def __call__(self, e: BatchEvent) -> None:
+        # file names and reasons are shown as text (control characters escaped)
+        e = dataclasses.replace(e, label=terminal_safe(e.label), reason=terminal_safe(e.reason),
+                                warnings=tuple(terminal_safe(w) for w in e.warnings))
         if e.kind == "checking":
             if self.bar and self.prog is None:
                 self._start_bar(e.total)
@@ -152,7 +164,7 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
                      f"{report.backend})")
     if report.failed:
         lines.append("failed:")
-        lines += [f"  {label}: {reason}" for label, reason in report.failed]
+        lines += [f"  {terminal_safe(label)}: {terminal_safe(reason)}" for label, reason in report.failed]
     if table_files:
         lines.append(f"table ({len(report.rows)} sessions): {', '.join(str(p) for p in table_files)}")
     if table_note:
@@ -171,10 +183,25 @@ def cmd_batch(args, out, err) -> int:
     defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
                    meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
                                 tags=tuple(args.tag)))
+    from prosody.formats.schema import check_meta_fields
+    check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
+                      where="command line")
     jobs = discover(args.inputs, defaults=defaults)
     mcfg, profile = measures_from_args(args)
     want_parquet = not args.no_parquet
+    # the table never replaces a manifest, a recording or a store file
+    manifests = [i for i in args.inputs if i.lower().endswith(".csv")] + \
+        sorted({j.origin.rsplit(" line ", 1)[0] for j in jobs if " line " in j.origin})
+    store_dir = Path(args.store).expanduser() if args.store else default_store_path()
+    check_outputs([("--table", p) for p in table_paths(args.table)[:1 if args.no_parquet else 2]],
+                  inputs=manifests + [p for j in jobs for p in j.paths]
+                  + [str(store_dir / n) for n in ("sessions.db", "batch.sqlite")]
+                  + [p for p in (args.config, args.baseline) if p], stdout_ok=False)
     progress = _Progress(err, bar=not args.no_progress)
+
+    def on_sigterm(signum, frame):
+        raise _Terminated()
+    old_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         with Store(args.store if args.store else None) as store:
             try:
@@ -183,10 +210,15 @@ def cmd_batch(args, out, err) -> int:
                                    force=args.force, on_event=progress)
             finally:
                 progress.close()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         progress.close()
-        err.write("prosody: error: interrupted; what finished is saved: run the same command again to continue\n")
-        return EXIT_INTERRUPTED
+        what = "stopped by SIGTERM" if isinstance(exc, _Terminated) else "interrupted"
+        err.write(f"prosody: error: {what}; {progress.done} recording{'s' if progress.done != 1 else ''} "
+                  "finished and saved in the store, the workers are stopped; run the same command again to "
+                  "continue where it stopped\n")
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
     note = None
     if want_parquet and not parquet_available():
         want_parquet = False

@@ -57,6 +57,7 @@ def add_parser(sub) -> None:
                                                     "per-frame arrays go beside it in PATH.frames.npz)")
     p.add_argument("--record", metavar="PATH", help="also keep the raw audio in this owner-only .wav/.flac file "
                                                     "(off by default: prosody does not store audio)")
+    p.add_argument("--overwrite", action="store_true", help="let --record replace an existing recording")
     p.add_argument("--duration", type=float, metavar="S", help="stop by itself after S seconds")
     p.add_argument("--autosave-s", type=float, default=AUTOSAVE_S, metavar="S",
                    help=f"autosave interval (default and maximum {AUTOSAVE_S:.0f} s)")
@@ -183,6 +184,14 @@ def cmd_live(args, out, err) -> int:
     if args.interval_s <= 0:
         raise InputError(f"--interval-s {args.interval_s}: must be positive")
     output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
+    from prosody.fileio import check_input_file, check_outputs
+    from prosody.live.runner import frames_path_for
+    for f in args.input or ():
+        check_input_file(f)
+    check_outputs([("--output", output), ("--output (frames beside it)", frames_path_for(output)),
+                   ("--record", args.record)],
+                  inputs=list(args.input or ()) + [p for p in (args.config, args.baseline) if p],
+                  overwrite=args.overwrite, stdout_ok=False)
     source, sources, warnings = build_source(args)
     config = config_from_args(args, source.speakers)
     measures, profile = measures_from_args(args)
@@ -289,6 +298,9 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
 
     from .view import summary_view
 
+    if result.wanted_path:
+        err.write(f"prosody: error: could not write {result.wanted_path}; the session is saved in "
+                  f"{result.output_path} instead\n")
     if result.doc is not None:
         live = result.doc["live"]
         if not plain:
@@ -300,6 +312,8 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
     if result.error:
         where = f"; the session up to then is saved in {result.output_path}" if result.doc is not None else ""
         err.write(f"prosody: error: {result.reason}: {result.error}{where}\n")
+        return EXIT_ERROR
+    if result.wanted_path:
         return EXIT_ERROR
     if result.doc is None:
         err.write(f"prosody: error: the session could not be saved to {result.output_path}\n")

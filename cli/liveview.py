@@ -14,6 +14,8 @@ import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
+from prosody.report.text import terminal_safe
+
 from prosody.live.runner import LiveState
 from prosody.timebase import GRID
 
@@ -102,7 +104,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         f = state.final[0]
         out.append(Text(f"speech {f.speech_s:.0f} s · rate " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "–")))
         for note in state.notes:
-            out.append(Text(note, style="dim"))
+            out.append(Text(terminal_safe(note), style="dim"))
     # -- rolling measures --
     att = (state.rolling or {}).get("attunement")
     title = "warmth · attunement" + (f" ({att['n_exchanges']} exchanges)" if isinstance(att, dict) and
@@ -113,6 +115,8 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
     out.extend(_rolling_lines(state.rolling, width))
     # -- footer --
     out.append(_health_line(state, width))
+    if state.save_error:  # loud, on every redraw, until a save works again
+        out.append(Text(terminal_safe(state.save_error)[:width * 2], style="reverse bold red"))
     if note_input is not None:
         t = Text("note: ", style="bold")
         t.append(note_input[-(width - 30):])
@@ -120,7 +124,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         out.append(t)
     else:
         if state.message:  # a fresh message (bookmark saved, paused, ...) stands in for the keys line
-            out.append(Text(state.message[:width], style="bold"))
+            out.append(Text(terminal_safe(state.message)[:width], style="bold"))
         elif keys:
             out.append(Text(keys[:width], style="dim"))
     return out
@@ -132,6 +136,8 @@ def _header(state: LiveState, width: int) -> Text:
     kind = {"two-device": "two devices", "replay": "replay"}.get(state.source_kind, state.source_kind)
     if kind:
         t.append(f" · {kind}", style="dim")
+    if state.save_error:
+        t.append(" · SAVE FAILED", style="reverse bold red")
     if state.saved_at_s is not None:
         t.append(f" · saved at {clock(state.saved_at_s)}", style="dim")
     if state.bookmarks:
@@ -387,6 +393,8 @@ def plain_line(state: LiveState) -> str:
                  + (f" drift {h['drift_ppm']:+.0f} ppm" if h.get("drift_ppm") is not None else ""))
     if state.saved_at_s is not None:
         parts.append(f"saved {clock(state.saved_at_s)}")
+    if state.save_error:
+        parts.append(terminal_safe(state.save_error))
     if state.bookmarks:
         parts.append(f"bookmarks {len(state.bookmarks)}")
     return " | ".join(parts)

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_analyze(args, out, err) -> int:
     from rich.console import Console
 
-    from prosody.fileio import write_private
+    from prosody.fileio import check_input_file, check_outputs, write_private
     from prosody.session import analyze_blocks, dumps
     from prosody.engine.sources import FileSource, Layout
 
@@ -75,22 +75,18 @@ def cmd_analyze(args, out, err) -> int:
         raise InputError(f"{len(args.files)} files given: give one stereo/mono file or two (therapist, client)")
     if args.offset_s and len(args.files) != 2:
         raise InputError("--offset-s needs two files (therapist, client)")
+    for f in args.files:
+        check_input_file(f)
+    # every output is checked before any work: not an input, not a link, not a device, not another output
+    check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
+                   ("--save-baseline", args.save_baseline)],
+                  inputs=list(args.files) + [p for p in (args.config, args.baseline) if p])
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     layout = layout_from_args(args, len(args.files), src_probe.files[0].channels)
     source = FileSource(args.files, layout, offset_s=args.offset_s)
     config = config_from_args(args, layout.speakers)
-    from .sessions import check_save_args, save_analyzed
+    from .sessions import check_save_args, rescue_unsaved, save_analyzed
     check_save_args(args)
-    inputs = {Path(f).resolve() for f in args.files}
-    for target in (args.json, args.rttm, args.frames):
-        if target and target != "-":
-            parent = Path(target).resolve().parent
-            if not parent.is_dir():
-                raise InputError(f"cannot write {target}: folder {parent} does not exist")
-            if Path(target).is_dir():
-                raise InputError(f"cannot write {target}: it is a folder; give a file name")
-            if Path(target).resolve() in inputs:
-                raise InputError(f"cannot write {target}: it is an input recording and would be overwritten")
 
     from prosody.timebase import GRID
     mcfg, profile = measures_from_args(args)
@@ -124,13 +120,25 @@ def cmd_analyze(args, out, err) -> int:
         write_private(args.rttm, session.to_rttm(Path(args.files[0]).stem))
     if args.frames:
         write_private(args.frames, session.to_frames_csv())
-    save_analyzed(args, session, out, err)
+    save_failure = None
+    try:
+        save_analyzed(args, session, out, err)
+    except (ProsodyError, OSError) as exc:  # the analysis is not lost: kept beside the store, summary shown
+        save_failure = rescue_unsaved(args, session, exc)
     for w in session.warnings:
-        err.write(f"prosody: warning: {w}\n")
+        err.write(f"prosody: warning: {_safe(w)}\n")
     if not args.quiet:
         console = Console(file=err if args.json == "-" else out)
         console.print(summary_view(doc))
+    if save_failure:
+        err.write(f"prosody: error: {save_failure}\n")
+        return EXIT_ERROR
     return EXIT_OK
+
+
+def _safe(text) -> str:
+    from prosody.report.text import terminal_safe
+    return terminal_safe(text)
 
 
 def main(argv=None) -> int:
@@ -142,17 +150,17 @@ def main(argv=None) -> int:
             return EXIT_USAGE
         return args.run(args, out, err)
     except _UsageError as exc:
-        err.write(f"prosody: error: {exc}\n")
+        err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE
-    except ProsodyError as exc:
-        err.write(f"prosody: error: {exc}\n")
+    except ProsodyError as exc:  # messages quote what was typed (names, file names): shown as text
+        err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
     except KeyboardInterrupt:
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        err.write(f"prosody: error: cannot access{where}: {exc.strerror or exc}\n")
+        err.write(f"prosody: error: cannot access{_safe(where)}: {_safe(exc.strerror or exc)}\n")
         return EXIT_ERROR
     except Exception as exc:  # last line of defence: one line, no traceback
         if os.environ.get("PROSODY_DEBUG"):

@@ -11,7 +11,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from prosody.errors import InputError
+from prosody.errors import InputError, ProsodyError
+from prosody.fileio import check_outputs
+from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import ENV_VAR, Store, default_store_path
@@ -42,10 +44,34 @@ def add_save_options(a: argparse.ArgumentParser) -> None:
     _meta_options(g)
 
 
+def session_number(text: str) -> int:
+    """argparse type of ``--session-number``: a whole number 0 or more (refused while parsing, before any work)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; session numbers count from 0")
+    return n
+
+
+def _t(text, style: str = "") -> Text:
+    """Text a person typed, for rich: control characters shown as \\xNN, never markup."""
+    return Text(terminal_safe(text), style=style)
+
+
+def _guard(args, *outputs) -> None:
+    """The one output rule (``prosody.fileio.check_outputs``) with the store's own files as inputs."""
+    from prosody.store.db import DB_NAME
+    store = Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
+    db = store / DB_NAME
+    check_outputs(outputs, inputs=[db, Path(str(db) + "-wal"), Path(str(db) + "-shm"), store / "batch.sqlite"])
+
+
 def _meta_options(g) -> None:
     g.add_argument("--therapist", metavar="NAME", help="therapist name or ID")
     g.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym (never a real name)")
-    g.add_argument("--session-number", type=int, metavar="N",
+    g.add_argument("--session-number", type=session_number, metavar="N",
                    help="session number (default: the next for this therapist and client)")
     g.add_argument("--date", metavar="WHEN", help="date and time of the session, YYYY-MM-DD[THH:MM] "
                    "(default: the recording's modification time)")
@@ -70,6 +96,49 @@ def check_save_args(args) -> None:
         raise InputError(f"{', '.join(given)} describe a saved session: add --save")
     if args.date:
         parse_when(args.date)
+    from prosody.formats.schema import check_meta_fields
+    check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
+                      where="command line")
+    if args.save:  # the store must be usable before the analysis starts, not found broken after it
+        with _open(args) as store:
+            if store.readonly:
+                raise InputError(f"--store {store.path} is read-only here; choose a writable store to --save")
+            store.db.execute("SELECT count(*) FROM sessions").fetchone()
+
+
+def rescue_unsaved(args, session, exc: BaseException) -> str:
+    """After a failed ``--save``: keep the analysed session as an importable JSON
+    (owner-only) beside the store, else in the user's data folder; returns the
+    error line to print, saying where it is."""
+    import json
+    from datetime import datetime
+
+    from prosody.fileio import write_rescue
+    from prosody.formats.bundle import ExportBundle
+    from prosody.formats.export import export_dict
+    why = str(exc) if isinstance(exc, ProsodyError) else f"{getattr(exc, 'strerror', None) or exc}"
+    try:
+        meta = _meta_from_args(args, default_when=None)
+    except ProsodyError:
+        meta = SessionMeta()
+    text = json.dumps(export_dict(ExportBundle(doc=session.to_json_dict(), meta=meta)), indent=2,
+                      ensure_ascii=False) + "\n"
+    store = Path(args.store).expanduser() if args.store else default_store_path()
+    name = f"prosody-unsaved-{datetime.now():%Y%m%d-%H%M%S}.json"
+    path, tried = write_rescue(name, text, first=store.parent)
+    if path is None:
+        return (f"the session could not be saved ({why}) nor kept anywhere ({'; '.join(tried)}); "
+                "run again with --json PATH on another disk")
+    frames_note = ""
+    try:  # the per-frame features beside it, where import looks for them
+        from prosody.fileio import write_private
+        from prosody.frames import frames_to_npz_bytes
+        write_private(path.with_name(path.stem + ".frames.npz"),
+                      frames_to_npz_bytes(session.frames, session.speakers), tmp_suffix=".npz")
+    except (OSError, ProsodyError):
+        frames_note = " (without its per-frame features: no room for them)"
+    return (f"the session could not be saved in the store ({why}); it is kept in {path}{frames_note}: "
+            f"`prosody import {path}` adds it to the store later")
 
 
 def save_analyzed(args, session, out, err) -> int | None:
@@ -105,9 +174,10 @@ def text_table(headers, rows, right: set[int]) -> Text:
 
 def sessions_view(infos) -> Group:
     headers = ("id", "date", "therapist", "client", "no.", "length", "warmth", "SRS", "rating", "tags")
-    rows = [(str(i.id), (i.meta.recorded_at or "").replace("T", " ")[:16], i.meta.therapist or "",
-             i.meta.client or "", _v(i.meta.session_number, "d"), f"{i.duration_s / 60:.1f} min",
-             _v(i.warmth_score, ".0f"), _v(i.srs_total, "d"), _v(i.rating, "d"), ", ".join(i.meta.tags))
+    rows = [(str(i.id), (i.meta.recorded_at or "").replace("T", " ")[:16], terminal_safe(i.meta.therapist),
+             terminal_safe(i.meta.client), _v(i.meta.session_number, "d"), f"{i.duration_s / 60:.1f} min",
+             _v(i.warmth_score, ".0f"), _v(i.srs_total, "d"), _v(i.rating, "d"),
+             terminal_safe(", ".join(i.meta.tags)))
             for i in infos]
     title = Text(f"{len(infos)} session{'' if len(infos) == 1 else 's'}", style="italic")
     return Group(title, text_table(headers, rows, {0, 4, 5, 6, 7, 8}))
@@ -122,7 +192,7 @@ def show_view(stored):
                      ("client", m.client), ("session no.", m.session_number), ("tags", ", ".join(m.tags)),
                      ("notes", m.notes)):
         if v not in (None, ""):
-            head.append(f"\n{label}: {v}")
+            head.append(f"\n{label}: {terminal_safe(v, newlines=label == 'notes')}")
     parts = [head, summary_view(doc)]
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
     if measures and isinstance(measures.get("warmth"), dict):
@@ -140,17 +210,18 @@ def show_view(stored):
         parts.append(Text(f"client {'SRS' if f.kind == 'srs' else 'rating'}: "
                           f"{'/'.join(map(str, f.items))} (total {f.total}/{40 if f.kind == 'srs' else 5})"))
     for b in stored.bookmarks:
-        parts.append(Text(f"bookmark {int(b.time_s) // 60}:{int(b.time_s) % 60:02d} {b.note}", style="magenta"))
+        parts.append(Text(f"bookmark {int(b.time_s) // 60}:{int(b.time_s) % 60:02d} {terminal_safe(b.note)}",
+                          style="magenta"))
     return Group(*parts)
 
 
 def compare_view(infos, metrics, *, title: str = "compare") -> Table:
     from prosody.report.html import COMPARE_METRICS, session_label
-    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    t = Table(title=_t(title), title_justify="left", show_edge=False, pad_edge=False)
     t.add_column("measure")
     for i in infos:
-        t.add_column(session_label(i), justify="right")
-    t.add_row("client", *[i.meta.client or "–" for i in infos])
+        t.add_column(_t(session_label(i)), justify="right")
+    t.add_row("client", *[_t(i.meta.client or "–") for i in infos])
     for m in COMPARE_METRICS:
         vals = [metrics[i.id].get(m.key) for i in infos]
         if all(v is None for v in vals):
@@ -179,13 +250,13 @@ TREND_COLUMNS = (("therapist.talk_share", "talk %"), ("therapist.gap_median_s", 
 
 def trend_view(infos, metrics, *, title: str) -> Table:
     from prosody.report.html import METRICS_BY_KEY
-    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    t = Table(title=_t(title), title_justify="left", show_edge=False, pad_edge=False)
     for col, just in (("id", "right"), ("date", "left"), ("client", "left"), ("no.", "right")):
         t.add_column(col, justify=just)
     for _, label in TREND_COLUMNS:
         t.add_column(label, justify="right")
     for i in infos:
-        t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], i.meta.client or "", _v(i.meta.session_number, "d"),
+        t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], _t(i.meta.client or ""), _v(i.meta.session_number, "d"),
                   *[METRICS_BY_KEY[k].format(metrics[i.id].get(k)) for k, _ in TREND_COLUMNS])
     t.caption = ("T therapist, C client; gap = median gap before answering (s); int = interruptions; "
                  "rate = speech rate (syl/s); SRS 0-40, rating 1-5 (client feedback)")
@@ -219,10 +290,14 @@ def cmd_show(args, out, err) -> int:
 
 def cmd_report(args, out, err) -> int:
     from prosody.report.html import session_report
+    if args.output:
+        _guard(args, ("-o", args.output))
     with _open(args) as store:
         stored = store.get(args.session)
         frames = store.frames(stored.info.id)
     path = args.output or f"session-{stored.info.id}.html"
+    if not args.output:
+        _guard(args, ("report", path))
     _write_html(path, session_report(stored, frames))
     err.write(f"prosody: report written to {path}\n")
     return EXIT_OK
@@ -230,6 +305,7 @@ def cmd_report(args, out, err) -> int:
 
 def cmd_compare(args, out, err) -> int:
     from prosody.report.html import compare_report
+    _guard(args, ("-o", args.output))
     with _open(args) as store:
         ids = [store.resolve(r) for r in args.sessions]
         infos = store.list(ids=ids)
@@ -246,6 +322,7 @@ def cmd_compare(args, out, err) -> int:
 
 def cmd_trend(args, out, err) -> int:
     from prosody.report.html import compare_report
+    _guard(args, ("-o", args.output))
     with _open(args) as store:
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)
@@ -264,6 +341,10 @@ def cmd_trend(args, out, err) -> int:
 
 
 def cmd_export(args, out, err) -> int:
+    if args.output not in (None, "-"):
+        frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
+                         if args.format == "json" else None)
+        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside))
     with _open(args) as store:
         sid = store.resolve(args.session)
         bundle = store.bundle(sid)
@@ -299,8 +380,11 @@ def cmd_import(args, out, err) -> int:
 
 
 def cmd_delete(args, out, err) -> int:
+    from prosody.batch.runner import forget_session
     with _open(args) as store:
+        uid = store.info(args.session).uid
         sid = store.delete(args.session)
+        forget_session(store.path, sid, uid)
     out.write(f"deleted session {sid}\n")
     return EXIT_OK
 

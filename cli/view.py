@@ -5,6 +5,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from prosody.report.text import terminal_safe
+
 
 def _fmt(v, spec: str, unit: str = "") -> str:
     if v is None:
@@ -39,12 +41,13 @@ def summary_view(session: dict):
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("measure")
     for spk in speakers:
-        table.add_column(spk, justify="right")
+        table.add_column(Text(terminal_safe(spk)), justify="right")
     for label, key, spec, unit in ROWS:
         if key in TURN_KEYS and not session["turn_taking"]:
             continue
         table.add_row(label, *[_fmt(session["speakers"][s][key], spec, unit) for s in speakers])
-    head = Text(f"prosody · {session['duration_s']:.1f} s · {', '.join(session['sources'])}", style="bold")
+    head = Text(f"prosody · {session['duration_s']:.1f} s · {terminal_safe(', '.join(session['sources']))}",
+                style="bold")
     parts = [head, table]
     if session["turn_taking"]:
         tr = session["transitions"]
@@ -55,9 +58,9 @@ def summary_view(session: dict):
     if m:
         parts += measures_views(m, speakers, session["turn_taking"])
     for note in session["notes"]:
-        parts.append(Text(f"note: {note}", style="yellow"))
+        parts.append(Text(f"note: {terminal_safe(note)}", style="yellow"))
     for w in session["warnings"]:
-        parts.append(Text(f"warning: {w}", style="yellow"))
+        parts.append(Text(f"warning: {terminal_safe(w)}", style="yellow"))
     return Group(*parts)
 
 
@@ -78,7 +81,7 @@ def measures_views(m: dict, speakers: list[str], turn_taking: bool) -> list:
         tt = Table(title="timing", title_justify="left", show_edge=False, pad_edge=False)
         tt.add_column("measure")
         for spk in speakers:
-            tt.add_column(spk, justify="right")
+            tt.add_column(Text(terminal_safe(spk)), justify="right")
         rows = [("turns per minute", "turns_per_min", ".1f", ""),
                 ("longest monologue", "longest_monologue_s", ".1f", " s"),
                 ("answers within 200 ms", "quick_answer_share", ".0%", ""),

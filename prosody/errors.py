@@ -35,3 +35,7 @@ class DeviceLost(CaptureError):
 
 class BatchError(ProsodyError):
     """The batch as a whole cannot run (ledger, scheduler, missing extra)."""
+
+
+class InvalidSessionError(StoreError):
+    """A session document (e.g. a file to import) does not follow docs/session-schema.md."""

@@ -1,8 +1,11 @@
 """Owner-only, atomic file writes: therapy data never lands half-written or world-readable."""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Union
 
@@ -50,3 +53,194 @@ def restrict_sqlite_sidecars(db_path: str | os.PathLike) -> None:
         p = Path(str(db_path) + suffix)
         if p.exists() and p.stat().st_mode & 0o077:
             os.chmod(p, 0o600)
+
+
+# -- guards: what a command may read and write ---------------------------------------------------------------------
+# One rule for every output of every command: never the same file as an input,
+# never through a symbolic link, never a device node, FIFO or socket, two outputs
+# never the same file, and an existing recording is not replaced without an
+# explicit --overwrite. Checked before any work starts.
+
+RECORDING_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
+                                ".rf64", ".au", ".snd", ".m4a", ".mp4", ".aac", ".wma", ".webm", ".mkv", ".mov"})
+
+
+def _kind_of(mode: int) -> str | None:
+    """'a FIFO (pipe)' etc. for a special file's mode; None for a regular file or folder."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return None
+
+
+def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
+    """Raise InputError unless ``path`` is an existing regular file, naming
+    what it is instead (missing, a directory, a pipe, a device). ``what``
+    prefixes the message, e.g. "cannot import"."""
+    from .errors import InputError
+    pre = f"{what}: " if what else ""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{pre}no such file: {path}") from None
+    except OSError as exc:
+        raise InputError(f"{pre}cannot read {path} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{pre}{path} is a directory, not a file")
+    kind = _kind_of(st.st_mode)
+    if kind is not None:
+        raise InputError(f"{pre}{path} is {kind}, not a regular file: prosody reads a file it can open more "
+                         "than once; save the stream to a file first")
+
+
+def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True) -> None:
+    """Refuse, before any work, outputs that would destroy something.
+
+    ``outputs``: (label, path) pairs, e.g. ("--json", "s.json"); a None path is
+    skipped, "-" is stdout (allowed when ``stdout_ok``). ``inputs``: paths read
+    by the command (compared by resolved path and by (st_dev, st_ino), so a hard
+    link or another spelling is caught). ``overwrite``: an existing recording
+    (audio suffix) may be replaced (None: the command has no such flag). Raises InputError with one line naming the
+    output, what is wrong and what to do instead."""
+    from .errors import InputError
+    in_paths = {os.path.realpath(p) for p in inputs if p and p != "-"}
+    in_ids = {i for i in (_identity(p) for p in inputs if p and p != "-") if i is not None}
+    seen: dict[str, str] = {}
+    seen_ids: dict[tuple[int, int], str] = {}
+    for label, path in outputs:
+        if path is None:
+            continue
+        path = str(path)
+        if path == "-":
+            if not stdout_ok:
+                raise InputError(f"{label} -: this output cannot go to stdout; give a file name")
+            if "-" in seen:
+                raise InputError(f"{label} - and {seen['-']} - both write to stdout; give one of them a file name")
+            seen["-"] = label
+            continue
+        where = f"{label} {path}"
+        if path.endswith(os.sep) or os.path.isdir(path) and not os.path.islink(path):
+            raise InputError(f"cannot write {where}: it is a folder; give a file name")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise InputError(f"cannot write {where}: folder {parent} does not exist")
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None:
+            if stat.S_ISLNK(st.st_mode):
+                raise InputError(f"cannot write {where}: it is a symbolic link (to {os.readlink(path)}); "
+                                 "prosody does not write through links: give the real path or a new name")
+            kind = _kind_of(st.st_mode)
+            if kind is not None:
+                raise InputError(f"cannot write {where}: it is {kind}, not a regular file"
+                                 + ("; use - for stdout" if stdout_ok else ""))
+        real = os.path.realpath(path)
+        ident = (st.st_dev, st.st_ino) if st is not None else None
+        if real in in_paths or (ident is not None and ident in in_ids):
+            raise InputError(f"cannot write {where}: it is an input of this command and would be overwritten; "
+                             "choose another file name")
+        other = seen.get(real) or (seen_ids.get(ident) if ident is not None else None)
+        if other is not None:
+            raise InputError(f"cannot write {where}: {other} names the same file; give each output its own name")
+        seen[real] = label
+        if ident is not None:
+            seen_ids[ident] = label
+        if st is not None and not overwrite and os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES:
+            raise InputError(f"cannot write {where}: a recording of that name exists and would be replaced; "
+                             "choose a new name" + (", or add --overwrite to replace it" if overwrite is not None
+                                                    else ""))
+
+
+def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -> None:
+    """Raise InputError unless a file can be created in ``folder`` (tried for
+    real: permission bits say nothing to root, and a read-only mount says no
+    whatever they are)."""
+    from .errors import InputError
+    try:
+        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
+    except OSError as exc:
+        raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
+                         "choose another folder") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def make_private_dirs(path: str | os.PathLike) -> None:
+    """Create ``path`` and every missing folder above it as 0700, whatever the
+    umask (``Path.mkdir(parents=True)`` gives the parents the umask's mode)."""
+    path = Path(os.path.abspath(path))
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for p in reversed(missing):
+        try:
+            p.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(p, 0o700)
+
+
+def free_space_text(path: str | os.PathLike) -> str:
+    """'12.0 kB free' on the file system holding ``path`` (or its nearest existing parent)."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    try:
+        st = os.statvfs(p)
+    except OSError:
+        return "free space unknown"
+    free = st.f_bavail * st.f_frsize
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if free >= size:
+            return f"{free / size:.1f} {unit} free"
+    return f"{free} bytes free"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An OSError ENOSPC/EDQUOT or SQLite's 'database or disk is full'."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "disk is full" in str(exc) or "No space left" in str(exc)
+
+
+def rescue_folders() -> list[Path]:
+    """Where to keep a session that could not be written where asked, in order:
+    the user's data folder (``$XDG_DATA_HOME`` or ``~/.local/share``, then
+    ``prosody-rescue``), the home folder, the temporary folder."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return [base / "prosody-rescue", Path.home(), Path(tempfile.gettempdir())]
+
+
+def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = None) -> tuple[Path | None, list[str]]:
+    """Write ``data`` (owner-only, atomically) as ``name`` in the first folder
+    that takes it: ``first`` (e.g. beside the store), then ``rescue_folders()``.
+    Returns (the path written or None, one 'folder: reason' per failure)."""
+    tried = []
+    for folder in ([Path(first)] if first is not None else []) + rescue_folders():
+        try:
+            make_private_dirs(folder)
+            target = folder / name
+            if os.path.lexists(target):
+                stem, dot, ext = name.partition(".")
+                target = folder / f"{stem}-{os.getpid()}-{int(time.time() * 1000) % 100000}{dot}{ext}"
+            write_private(target, data)
+            return target, tried
+        except OSError as exc:
+            tried.append(f"{folder}: {exc.strerror or exc}")
+    return None, tried

@@ -57,6 +57,9 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
             if prefix:
                 key = k[len(prefix):]
                 a = np.asarray(arr)
+                if a.ndim != 1 or a.dtype.kind not in "biuf":
+                    raise StoreError(f"frames file {path_or_file}: {k} is not a column of numbers "
+                                     f"(shape {a.shape}, dtype {a.dtype})")
                 frames[name][key] = a.astype(FRAME_DTYPES[key], copy=False) if key in FRAME_DTYPES else a
                 break
     empty = [x for x, f in frames.items() if not f]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import fnmatch
 import glob
 import hashlib
 import io
@@ -113,7 +114,7 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
     for inp in inputs:
         p = Path(inp)
         if glob.has_magic(inp):
-            hits = sorted(glob.glob(inp, recursive=True))
+            hits = sorted(safe_glob(inp))
             if not hits:
                 raise InputError(f"no files match {inp!r}")
             for h in hits:
@@ -145,6 +146,69 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
     return unique
 
 
+def safe_glob(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)``, except that ``**`` enters each
+    folder once per position in the pattern (by (st_dev, st_ino)): symbolic
+    links that loop back (even several, branching) end the search instead of
+    multiplying it. Hidden entries are matched only by a pattern starting with '.'."""
+    if "**" not in pattern:
+        return glob.glob(pattern, recursive=True)
+    parts = pattern.split(os.sep)
+    if parts[0] == "":
+        root, parts = os.sep, parts[1:]
+    else:
+        root = os.curdir
+    parts = [p for p in parts if p not in ("", ".")]
+    found: list[str] = []
+    visited: set[tuple[int, int, int]] = set()
+
+    def join(base: str, name: str) -> str:
+        return name if base == os.curdir else os.path.join(base, name)
+
+    def entries(folder: str) -> list[str]:
+        try:
+            return sorted(os.listdir(folder or os.curdir))
+        except OSError:
+            return []
+
+    def walk(base: str, i: int) -> None:
+        if i == len(parts):
+            if base != os.curdir:
+                found.append(base)
+            return
+        part = parts[i]
+        if part == "**":
+            try:
+                st = os.stat(base)
+            except OSError:
+                return
+            key = (st.st_dev, st.st_ino, i)
+            if key in visited:
+                return
+            visited.add(key)
+            walk(base, i + 1)  # ** matches no folder
+            for name in entries(base):
+                child = join(base, name)
+                if not name.startswith(".") and os.path.isdir(child):
+                    walk(child, i)
+                elif i + 1 == len(parts) and not name.startswith("."):
+                    found.append(child)  # a trailing ** matches files too
+            return
+        if glob.has_magic(part):
+            for name in entries(base):
+                if (name.startswith(".") == part.startswith(".")) and fnmatch.fnmatchcase(name, part):
+                    child = join(base, name)
+                    if i + 1 == len(parts) or os.path.isdir(child):
+                        walk(child, i + 1)
+        else:
+            child = join(base, part)
+            if os.path.lexists(child):
+                walk(child, i + 1)
+
+    walk(root, 0)
+    return list(dict.fromkeys(found))
+
+
 def _audio_in(folder: Path) -> list[Path]:
     out = []
     for root, dirs, files in os.walk(folder):
@@ -165,6 +229,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
     (``intake;video``)."""
     from ..formats.bundle import parse_when
+    from ..formats.schema import check_meta_fields
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -186,6 +251,11 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     jobs = []
     for row in reader:
         where = f"{path} line {reader.line_num}"
+        if None in row or any(v is None for v in row.values()):
+            n = len(header) + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k is not None)
+            if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
+                raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); "
+                                 "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"")
         cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if not any(cell.values()):
             continue
@@ -199,6 +269,8 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             number = int(cell["session_number"]) if cell.get("session_number") else m.session_number
         except ValueError as exc:
             raise InputError(f"{where}: {exc}; offset_s is seconds, session_number a whole number") from None
+        if number is not None and number < 0:
+            raise InputError(f"{where}: session_number {number} is negative; session numbers count from 0")
         if not math.isfinite(offset_s):
             raise InputError(f"{where}: offset_s {offset_s} is not a finite number of seconds")
         try:
@@ -206,6 +278,12 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         split = lambda s: tuple(x.strip() for x in s.split(LIST_SEPARATOR) if x.strip())  # noqa: E731
+        try:  # what the store will refuse is refused here, with its line
+            check_meta_fields(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
+                              notes=cell.get("notes") or m.notes,
+                              tags=split(cell["tags"]) if cell.get("tags") else m.tags, where="metadata")
+        except ProsodyError as exc:
+            raise InputError(f"{where}: {exc}") from None
         jobs.append(Job(
             paths=paths, channels=cell.get("channels") or d.channels, speaker=cell.get("speaker") or d.speaker,
             offset_s=offset_s,
@@ -372,11 +450,16 @@ class Ledger:
             self.db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA secure_delete=ON")  # replaced and deleted rows are zeroed on disk
             with self.db:
                 for stmt in _LEDGER_SQL.split(";\n"):
                     if stmt.strip():
                         self.db.execute(stmt)
         except sqlite3.DatabaseError as exc:
+            from ..fileio import free_space_text, is_disk_full
+            if is_disk_full(exc) or "disk I/O error" in str(exc):
+                raise BatchError(f"cannot open the batch ledger {self.path}: {exc} ({free_space_text(self.path)}); "
+                                 "free some space and run the same command again") from None
             raise BatchError(f"the batch ledger {self.path} is not readable ({exc}); move it aside "
                              "(the store itself is unaffected; finished files are found there again)") from None
         restrict_sqlite_sidecars(self.path)
@@ -460,6 +543,45 @@ class Ledger:
 
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
+
+
+def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> None:
+    """Erase every trace of a deleted session from the batch ledger: its
+    ``done`` and ``analyses`` rows, the cached hashes of its files and any
+    failures logged for them (file paths often carry a client's name), zeroed
+    on disk (``secure_delete``), the WAL checkpointed and truncated."""
+    path = Path(store_path) / LEDGER_NAME
+    if not path.exists():
+        return
+    try:
+        db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise BatchError(f"cannot open the batch ledger {path} to erase session {session_id}: {exc}") from None
+    try:
+        db.execute("PRAGMA secure_delete=ON")
+        files: set[str] = set()
+        for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
+                               "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
+                               (session_id, uid, session_id)):
+            files.update(json.loads(f))
+        names = files | {os.path.realpath(f) for f in files}
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM done WHERE session_id = ? OR uid = ?", (session_id, uid))
+            db.execute("DELETE FROM analyses WHERE session_id = ?", (session_id,))
+            db.executemany("DELETE FROM hashes WHERE path = ?", [(n,) for n in names])
+            gone = [rowid for rowid, f in db.execute("SELECT rowid, files FROM failures")
+                    if names & set(json.loads(f)) or names & {os.path.realpath(x) for x in json.loads(f)}]
+            db.executemany("DELETE FROM failures WHERE rowid = ?", [(r,) for r in gone])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.DatabaseError as exc:
+        raise BatchError(f"cannot erase session {session_id} from the batch ledger {path}: {exc}") from None
+    finally:
+        db.close()
 
 
 # -- the per-session table ----------------------------------------------------------------------------------------
@@ -649,7 +771,22 @@ class _LocalBackend:
                                                    "or out of memory)")
 
     def close(self, *, cancel: bool = False) -> None:
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if not cancel:
+            self.pool.shutdown(wait=True)
+            return
+        # stopped (Ctrl-C, SIGTERM): the workers are terminated, not left blocked on a queue
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            try:
+                p.terminate()
+            except Exception:
+                pass
+        for p in procs:
+            p.join(timeout=5.0)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=1.0)
 
 
 class _DaskBackend:

@@ -19,6 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from ..fileio import check_input_file
 from ..errors import DecoderMissingError, InputError
 from ..timebase import GRID
 
@@ -172,6 +173,7 @@ def _check_path(path: Path) -> None:
         raise InputError(f"no such file: {path}")
     if path.is_dir():
         raise InputError(f"{path} is a directory, not an audio file")
+    check_input_file(path)  # a FIFO, pipe or device is named as such (its size says nothing)
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty (0 bytes)")
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from ..errors import InputError, StoreError
+from ..errors import InputError
 
 SRS_ITEMS = ("relationship", "goals and topics", "approach or method", "overall")  # Duncan et al. 2003
 
@@ -57,14 +57,10 @@ class ExportBundle:
 
 
 def validate_doc(doc) -> None:
-    if not isinstance(doc, dict):
-        raise StoreError(f"a session document must be a JSON object, not {type(doc).__name__}")
-    schema = doc.get("schema")
-    if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
-        raise StoreError(f"not a prosody session (schema={schema!r}; expected 'prosody.session/N')")
-    for key, typ in (("speaker_order", list), ("speakers", dict), ("duration_s", (int, float))):
-        if not isinstance(doc.get(key), typ):
-            raise StoreError(f"session document: '{key}' missing or of the wrong type ({doc.get(key)!r})")
+    """Raise ``InvalidSessionError`` (a StoreError) unless ``doc`` is a session
+    document as docs/session-schema.md describes it (``formats.schema``)."""
+    from .schema import check_session_doc
+    check_session_doc(doc)
 
 
 # -- metadata values typed by a person ----------------------------------------------------------------------------

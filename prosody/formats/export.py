@@ -10,9 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, StoreError
-from ..fileio import write_private
+from ..errors import InvalidSessionError
+from ..fileio import check_input_file, write_private
 from ..frames import FRAME_DTYPES, FRAME_KEYS, frame_keys, frames_to_npz_bytes, n_frames_of, read_frames_npz
 from .bundle import Bookmark, ExportBundle, Feedback, SessionMeta, validate_doc
+from .schema import check_bookmarks, check_session_doc, check_store_meta
+
+MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
 
 EXPORT_FORMAT = "prosody.store-export/1"
 EXPORT_KEY = "prosody_store"          # top-level key of an exported JSON holding the store's metadata
@@ -41,9 +45,12 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
     if not isinstance(d, dict):
         raise StoreError("not a prosody session: the JSON is not an object")
     d = dict(d)
-    st = d.pop(EXPORT_KEY, None) or {}
+    st = d.pop(EXPORT_KEY, None)
+    check_store_meta(st)
+    st = st or {}
     raw_marks = d.pop("bookmarks", None) or []
     validate_doc(d)
+    check_bookmarks(raw_marks, float(d["duration_s"]))
     try:
         bookmarks = tuple(Bookmark(float(x["time_s"]), str(x.get("note") or "")) for x in raw_marks)
         feedback = tuple(Feedback(str(f["kind"]), tuple(int(v) for v in f["items"]), str(f["given_at"]))
@@ -152,8 +159,10 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     ``frames_path``, the file named in the export, or ``<stem>.frames.npz`` /
     ``<stem>.npz`` / ``<stem>_frames.npz`` beside it), or an exported Parquet."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"cannot import {path}: no such file")
+    check_input_file(path, what="cannot import")
+    if path.stat().st_size > MAX_IMPORT_BYTES:
+        raise InputError(f"cannot import {path}: {path.stat().st_size} bytes is more than a session file holds "
+                         f"({MAX_IMPORT_BYTES} at most)")
     mtime = datetime.fromtimestamp(path.stat().st_mtime)
     if path.suffix.lower() == ".parquet":
         pa = _pyarrow()
@@ -166,7 +175,7 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         if meta is None:
             raise StoreError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
                              "metadata)")
-        d = json.loads(meta)
+        d = _json_loads(meta, path)
         has_frames = d.pop("has_frames", True)
         b = bundle_from_dict(d)
         if has_frames:
@@ -182,11 +191,14 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
                         b.frames[spk][k] = np.asarray(col.to_numpy(zero_copy_only=False))
         return b
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        d = _json_loads(path.read_text(encoding="utf-8"), path)
+    except UnicodeDecodeError as exc:
         raise StoreError(f"cannot import {path}: not JSON ({exc})") from None
     if not isinstance(d, dict):
         raise StoreError(f"cannot import {path}: the JSON is not a prosody session object")
+    # the whole document is checked before any of it is used (the frames file it names, its times)
+    check_store_meta(d.get(EXPORT_KEY))
+    check_session_doc({k: v for k, v in d.items() if k != EXPORT_KEY})
     live = d.get("live") if isinstance(d.get("live"), dict) else {}
     default_when = (mtime - timedelta(seconds=float(d.get("duration_s") or 0))).isoformat(timespec="seconds")
     if isinstance(live.get("started_at"), str):  # live capture: its start, as local time
@@ -203,9 +215,20 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
             path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz"),
             path.with_name(f"{path.name}.frames.npz")]
         frames_path = next((c for c in candidates if c.is_file()), None)
-    elif not Path(frames_path).is_file():
-        raise InputError(f"--frames {frames_path}: no such file")
+    else:
+        check_input_file(frames_path, what="--frames")
     b = bundle_from_dict(d, default_recorded_at=default_when)
     if frames_path is not None:
         b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
     return b
+
+
+def _json_loads(text, path) -> object:
+    """JSON -> value; a document nested too deep for the parser is refused in one line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSessionError(f"cannot import {path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidSessionError(f"cannot import {path}: the JSON is nested too deep to be a prosody "
+                                  "session") from None

@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import DeviceLost
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import write_private
+from ..fileio import check_writable_folder, rescue_folders, write_private
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
 from ..measures import Baseline, MeasuresConfig
@@ -124,6 +124,7 @@ class LiveState:
     status: str                       # running | paused | stopping | saved | failed
     message: str = ""
     notes: tuple[str, ...] = ()
+    save_error: str = ""              # the last save did not reach output_path: why, and where it went instead
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ class LiveResult:
     reason: str                       # quit | duration | end of input | SIGTERM | Ctrl-C | device lost | analysis error
     output_path: str
     error: str | None
-    doc: dict | None                  # the saved JSON document
+    doc: dict | None                  # the saved JSON document (None: nothing was saved)
+    wanted_path: str | None = None    # where it was asked to go, when output_path is a fallback instead
 
 
 class LevelMeter:
@@ -218,9 +220,11 @@ class LiveRunner:
         self.output_path = Path(output_path)
         self.frames_path = frames_path_for(self.output_path)
         self.record_path = Path(record_path) if record_path else None
-        for p in (self.output_path, self.record_path):
-            if p is not None and not p.resolve().parent.is_dir():
-                raise InputError(f"cannot write {p}: folder {p.resolve().parent} does not exist")
+        for flag, p in (("--output", self.output_path), ("--record", self.record_path)):
+            if p is not None:  # checked for real before capture starts: a session is not run into a wall
+                if not p.resolve().parent.is_dir():
+                    raise InputError(f"cannot write {p}: folder {p.resolve().parent} does not exist")
+                check_writable_folder(p.resolve().parent, label=f"{flag} {p}")
         self.autosave_s = autosave_s
         self.duration_s = duration_s
         self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
@@ -257,6 +261,8 @@ class LiveRunner:
         self._counts = {s: {"turns": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
         self._rolling: dict | None = None
         self._saved_at_s: float | None = None
+        self._save_error = ""
+        self._saved_to: Path | None = None      # where the last save went (output_path or a fallback)
         self._last_save_wall = time.monotonic()
         self._status = "running"
         self._message = ""
@@ -508,8 +514,9 @@ class LiveRunner:
                 trail_f0_hz={s: self._trail[s].copy() for s in self.speakers},
                 last_gaps=tuple(self._gaps), rolling=self._rolling, health=health,
                 bookmarks=tuple(self.bookmarks), saved_at_s=self._saved_at_s,
-                output_path=str(self.output_path), status=status,
-                message=self._message if time.monotonic() < self._message_until else "", notes=notes)
+                output_path=str(self._saved_to or self.output_path), status=status,
+                message=self._message if time.monotonic() < self._message_until else "", notes=notes,
+                save_error=self._save_error)
 
     # -- saving -----------------------------------------------------------------------------
     def _document(self, session: Session, *, complete: bool, reason: str | None, error: str | None) -> dict:
@@ -571,19 +578,67 @@ class LiveRunner:
         doc = self._document(session, complete=False, reason=None, error=None)
         arrays = self._arrays(session)
         if self._recorder is not None:
-            self._recorder.flush()
-        with self._lock:
-            self._saved_at_s = end_s
-        self._writer = threading.Thread(target=self._write, args=(doc, arrays), name="prosody-autosave", daemon=True)
+            try:
+                self._recorder.flush()
+            except Exception as exc:
+                with self._lock:
+                    self._say(f"RECORDING FAILED: {getattr(exc, 'strerror', None) or exc}", sticky=True)
+        self._writer = threading.Thread(target=self._write, args=(doc, arrays, end_s), name="prosody-autosave",
+                                        daemon=True)
         self._writer.start()
 
-    def _write(self, doc: dict, arrays: dict) -> None:
+    def _write(self, doc: dict, arrays: dict, end_s: float) -> None:
         with self._write_lock:
             try:
-                write_session(self.output_path, doc, arrays)
+                self._save(doc, arrays)
+            except OSError:
+                return  # _save said so, loudly
+            with self._lock:
+                self._saved_at_s = end_s
+
+    def _save(self, doc: dict, arrays: dict) -> Path:
+        """Write and verify the session at ``output_path``; when that fails, in
+        a fallback folder (``fileio.rescue_folders``), so that nothing captured
+        is lost. Returns where it went; raises OSError when nowhere took it.
+        The failure is shown as a sticky message and in ``save_error``."""
+        try:
+            write_session(self.output_path, doc, arrays)
+        except OSError as exc:
+            first = f"cannot write {self.output_path} ({exc.strerror or exc})"
+        else:
+            with self._lock:
+                self._saved_to, self._save_error = self.output_path, ""
+            return self.output_path
+        tried = []
+        for folder in rescue_folders():
+            target = self._rescue_target(folder)
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
+                write_session(target, doc, arrays)
             except OSError as exc:
-                with self._lock:
-                    self._say(f"autosave failed: {exc.strerror or exc}", sticky=True)
+                tried.append(f"{folder}: {exc.strerror or exc}")
+                continue
+            with self._lock:
+                self._saved_to = target
+                self._save_error = f"SAVE FAILED: {first}; saving to {target} instead"
+                self._say(self._save_error, sticky=True)
+            return target
+        with self._lock:
+            self._save_error = f"SAVE FAILED: {first}, and in no fallback folder ({'; '.join(tried)})"
+            self._say(self._save_error, sticky=True)
+        raise OSError(self._save_error)
+
+    def _rescue_target(self, folder: Path) -> Path:
+        """This session's file in a fallback folder: its own name, or with its
+        start time added when another session's file has that name."""
+        if self._saved_to is not None and self._saved_to.parent == folder:
+            return self._saved_to
+        target = folder / self.output_path.name
+        if os.path.lexists(target):
+            stem = self.output_path.name.removesuffix(".json")
+            target = folder / f"{stem}-{self.started_at:%Y%m%d-%H%M%S}-{os.getpid()}.json"
+        return target
 
     def _finish(self, error: str | None) -> None:
         reason = self._reason
@@ -604,19 +659,23 @@ class LiveRunner:
         if reason == "analysis error":
             complete = False
         doc = None
+        saved_to = None
         try:
             session = self.builder.build()
             session.warnings = list(session.warnings)
-            doc = self._document(session, complete=complete, reason=reason, error=error)
+            final = self._document(session, complete=complete, reason=reason, error=error)
             if self._writer is not None:
                 self._writer.join()
             with self._write_lock:
-                write_session(self.output_path, doc, self._arrays(session))
+                saved_to = self._save(final, self._arrays(session))
+            doc = final  # only a save that happened (written, read back) is reported as one
             with self._lock:
                 self._saved_at_s = session.duration_s
                 self._status = "saved"
         except Exception as exc:
-            error = (error + "; " if error else "") + f"saving failed: {type(exc).__name__}: {exc}"
+            why = str(exc) if isinstance(exc, OSError) and str(exc).startswith("SAVE FAILED") \
+                else f"saving failed: {type(exc).__name__}: {exc}"
+            error = (error + "; " if error else "") + why
             with self._lock:
                 self._status = "failed"
         finally:
@@ -625,7 +684,9 @@ class LiveRunner:
                     self._recorder.close()
                 except Exception:
                     pass
-        self.result = LiveResult(reason=reason, output_path=str(self.output_path), error=error, doc=doc)
+        moved = saved_to is not None and saved_to != self.output_path
+        self.result = LiveResult(reason=reason, output_path=str(saved_to or self.output_path), error=error, doc=doc,
+                                 wanted_path=str(self.output_path) if moved else None)
         self._done.set()
 
 
@@ -647,8 +708,11 @@ def write_session(json_path: str | os.PathLike, doc: dict, arrays: dict) -> None
     a JSON whose frames file is older than itself."""
     json_path = Path(json_path)
     _atomic_write(frames_path_for(json_path), lambda f: np.savez_compressed(f, **arrays))
-    text = json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n"
-    _atomic_write(json_path, lambda f: f.write(text.encode("utf-8")))
+    data = (json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
+    _atomic_write(json_path, lambda f: f.write(data))
+    # verified: what is on disk is what was meant (a save is never reported that did not happen)
+    if json_path.read_bytes() != data or not frames_path_for(json_path).is_file():
+        raise OSError(f"{json_path} did not read back as written")
 
 
 def _json_default(o):
@@ -679,7 +743,8 @@ class _Recording:
     def __init__(self, path: Path, channels: int):
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # never through a symbolic link (the CLI refuses one earlier; this closes the race)
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         os.fchmod(fd, 0o600)
         self._fileobj = os.fdopen(fd, "w+b")
         self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,

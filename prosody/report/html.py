@@ -14,15 +14,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
+from html import escape as _html_escape
 
 import numpy as np
 
 from .. import __version__
 from ..config import TurnConfig
+from .text import terminal_safe
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
+
+
+
+def escape(text, quote: bool = True) -> str:
+    """Typed text for the page: control characters shown as \\xNN (as on the
+    terminal), then HTML-escaped."""
+    return _html_escape(terminal_safe(text, newlines=True), quote=quote)
+
 
 TIMELINE_BINS = 900
 GAP_RANGE_S = (-1.5, 3.0)

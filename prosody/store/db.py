@@ -27,6 +27,7 @@ export and import.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -34,6 +35,7 @@ import secrets
 import sqlite3
 import sys
 import time
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,8 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import restrict_sqlite_sidecars, write_private
+from ..fileio import free_space_text, is_disk_full, make_private_dirs, restrict_sqlite_sidecars, write_private
 from ..errors import InputError, SessionNotFoundError, StoreError
+from ..formats.schema import check_meta_fields, check_uid
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, SessionMeta, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..types import SPEAKER_FIELDS
@@ -307,6 +310,58 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
                            (_num(t.get("turns_per_min")), _num(t.get("longest_monologue_s")), sid, spk))
 
 
+def nfc(text: str | None) -> str | None:
+    """Unicode NFC: names typed on different systems (macOS gives NFD) compare equal."""
+    return None if text is None else unicodedata.normalize("NFC", text)
+
+
+def _normalised(meta: SessionMeta) -> SessionMeta:
+    return dataclasses.replace(meta, therapist=nfc(meta.therapist), client=nfc(meta.client),
+                               notes=nfc(meta.notes or "") or "", tags=tuple(nfc(t) for t in meta.tags))
+
+
+def _read_only_folder(path: Path) -> bool:
+    """True when the store folder ``path`` exists and cannot be written: on a
+    read-only file system (``ST_RDONLY``) or, for its user, a read-only folder."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+    except (OSError, AttributeError):
+        return False
+    return (path / DB_NAME).is_file() and not os.access(path, os.W_OK)
+
+
+def _low_space(path, min_bytes: int = 1 << 20) -> bool:
+    """Less than ``min_bytes`` free where ``path`` is: SQLite's 'disk I/O error' on
+    opening (it cannot size its shared-memory file) then means a full disk."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < min_bytes
+
+
+def _looks_like_sqlite(path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return head in (b"", b"SQLite format 3\x00")
+
+
+def disk_full_error(path) -> StoreError:
+    return StoreError(f"the disk holding {path} is full ({free_space_text(path)}); the store is unchanged. "
+                      "Free some space and try again")
+
+
+def store_os_error(exc: OSError, path, doing: str) -> StoreError:
+    """An OSError while writing the store as one line: a full disk reads as one."""
+    if is_disk_full(exc):
+        return disk_full_error(path)
+    return StoreError(f"cannot {doing} {path}: {exc.strerror or exc}")
+
+
 def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
     """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename."""
     write_private(folder / name, data, tmp_prefix=".tmp-", tmp_suffix=".npz")
@@ -322,11 +377,22 @@ class Store:
     """A session store folder. ``Store(path)`` opens it (creating it and migrating
     its schema as needed); use as a context manager or call ``close()``."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, readonly: bool | None = None):
+        """``readonly``: open without writing anything (None: when the folder
+        cannot be written, e.g. a read-only file system or backup medium)."""
         self.path = Path(path).expanduser() if path is not None else default_store_path()
         self.db_path = self.path / DB_NAME
         self.frames_dir = self.path / FRAMES_DIR
-        self._prepare_folder(create)
+        if readonly is None:
+            readonly = _read_only_folder(self.path)
+        self.readonly = readonly
+        if readonly:
+            self._open_read_only()
+            return
+        try:
+            self._prepare_folder(create)
+        except OSError as exc:
+            raise store_os_error(exc, self.path, "open") from None
         try:
             self.db = sqlite3.connect(str(self.db_path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                       check_same_thread=False)
@@ -340,9 +406,47 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self.db.close()
+            if is_disk_full(exc) or _low_space(self.path):
+                raise disk_full_error(self.db_path) from None
+            if isinstance(exc, sqlite3.OperationalError) and _looks_like_sqlite(self.db_path):
+                raise StoreError(f"cannot open the session store {self.db_path} ({exc}; "
+                                 f"{free_space_text(self.db_path)})") from None
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is "
+                                 "writing. Try again.") from None
             raise StoreError(f"the session store {self.db_path} is not a readable prosody database ({exc}); "
                              "move it aside or choose another with --store") from None
         restrict_sqlite_sidecars(self.db_path)
+
+    def _open_read_only(self) -> None:
+        """Read-only: no folder or file is created or changed (``mode=ro``; on a
+        read-only medium where SQLite cannot make its shared-memory file,
+        ``immutable=1``)."""
+        if not self.db_path.is_file():
+            raise StoreError(f"no session store at {self.path} (and it cannot be created there: the folder is "
+                             "read-only)")
+        from urllib.parse import quote
+        uri = "file:" + quote(str(self.db_path.resolve()))
+        last = None
+        for params in ("?mode=ro", "?mode=ro&immutable=1"):
+            try:
+                self.db = sqlite3.connect(uri + params, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                          check_same_thread=False)
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                self.db.execute("SELECT count(*) FROM sessions").fetchone()
+                break
+            except sqlite3.DatabaseError as exc:
+                last = exc
+                try:
+                    self.db.close()
+                except Exception:
+                    pass
+        else:
+            raise StoreError(f"cannot read the session store {self.db_path} read-only ({last})")
+        if version != SCHEMA_VERSION:
+            self.db.close()
+            raise StoreError(f"the session store {self.db_path} has schema version {version} and is read-only, "
+                             f"so it cannot be brought to version {SCHEMA_VERSION}; copy it to a writable folder")
 
     # -- opening -------------------------------------------------------------------------------------------------
     def _prepare_folder(self, create: bool) -> None:
@@ -352,7 +456,7 @@ class Store:
         if not p.exists():
             if not create:
                 raise StoreError(f"no session store at {p}")
-            p.mkdir(mode=0o700, parents=True)
+            make_private_dirs(p)
         elif not self.db_path.exists() and any(x for x in p.iterdir() if x.name != FRAMES_DIR):
             raise StoreError(f"{p} is not empty and holds no {DB_NAME}: not a prosody store; "
                              "choose a new or empty folder with --store")
@@ -394,18 +498,38 @@ class Store:
 
     @contextmanager
     def _tx(self):
+        if getattr(self, "readonly", False):
+            raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
+                             "folder); copy it to a writable folder to change it")
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(self.db_path) from None
             raise StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is writing. "
                              "Try again.") from None
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+        except BaseException as exc:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
+            if isinstance(exc, sqlite3.Error) and is_disk_full(exc):
+                raise disk_full_error(self.db_path) from None
             raise
         else:
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if is_disk_full(exc):
+                    raise disk_full_error(self.db_path) from None
+                raise StoreError(f"the session store {self.db_path}: the change could not be committed ({exc})"
+                                 ) from None
 
     # -- writing -------------------------------------------------------------------------------------------------
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
@@ -421,6 +545,10 @@ class Store:
         periodic autosaves of a live session. A session number left None with a
         client given is the next one for that therapist and client."""
         validate_doc(doc)
+        check_uid(uid, where="session uid")
+        meta = _normalised(meta)
+        check_meta_fields(**{k: getattr(meta, k) for k in ("therapist", "client", "recorded_at", "session_number",
+                                                          "notes", "tags")})
         doc = dict(doc)
         bookmarks = list(bookmarks) + [Bookmark(float(b["time_s"]), str(b.get("note") or ""))
                                        for b in (doc.pop("bookmarks", None) or [])]
@@ -433,7 +561,11 @@ class Store:
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
         if frames is not None:
-            _write_private_bytes(self.frames_dir, frames_name, frames_to_npz_bytes(frames, speakers))
+            data = frames_to_npz_bytes(frames, speakers)
+            try:
+                _write_private_bytes(self.frames_dir, frames_name, data)
+            except OSError as exc:
+                raise store_os_error(exc, self.frames_dir / frames_name, "write") from None
         old_file = None
         try:
             with self._tx() as db:
@@ -628,6 +760,7 @@ FROM sessions s"""
         """Sessions matching every filter given, oldest first (by ``recorded_at``,
         then ID). ``since`` / ``until``: dates or date-times, inclusive."""
         where, args = [], []
+        therapist, client, tag = nfc(therapist), nfc(client), nfc(tag)
         if therapist is not None:
             where.append("s.therapist = ?")
             args.append(therapist)

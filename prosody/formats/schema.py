@@ -1,0 +1,272 @@
+"""The full check of a session document and of an export's store metadata
+against docs/session-schema.md, before anything is written.
+
+An imported file is untrusted: every value is checked for type, range,
+finiteness (NaN and Infinity are not numbers a session can hold), size and
+nesting depth; schema versions must be ones this prosody knows; a uid is a
+plain token (it names a file in the store). The first problem found raises
+``InvalidSessionError`` naming the field, e.g.
+``session document: segments[3].end_s = nan: not a finite number``."""
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from datetime import datetime
+
+from ..errors import InvalidSessionError
+
+SESSION_SCHEMAS = ("prosody.session/1", "prosody.session/2")
+EXPORT_FORMATS_KNOWN = ("prosody.store-export/1",)
+MAX_DEPTH = 32                 # the documents prosody writes nest 7 deep
+MAX_DURATION_S = 7 * 86400.0   # a week: far beyond any session
+MAX_SPEAKERS = 8
+MAX_NAME_CHARS = 200           # therapist, client, speaker names, tags
+MAX_TEXT_CHARS = 100_000       # notes, any other string
+MAX_LIST_ITEMS = 5_000_000
+MAX_TAGS = 100
+MAX_SESSION_NUMBER = 1_000_000
+TIME_SLACK_S = 1.0             # a time may pass duration_s by this much (a live segment closed at the end)
+UID_RE = re.compile(r"[0-9a-f]{8}|[0-9a-f]{16}")
+SPEAKER_NUMBERS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
+                   "rms_db_median", "n_syllables", "speech_rate_syl_s", "articulation_rate_syl_s", "gap_median_s",
+                   "overlaps", "interruptions", "failed_interruptions", "backchannels")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # notes may hold tabs and line feeds
+
+
+def _fail(where: str, value, problem: str):
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise InvalidSessionError(f"{where} = {shown}: {problem}")
+
+
+def _walk(node, where: str, depth: int) -> None:
+    """Depth, sizes, finiteness and JSON types of every value."""
+    if depth > MAX_DEPTH:
+        raise InvalidSessionError(f"{where}: nested deeper than {MAX_DEPTH} levels; not a prosody document")
+    if isinstance(node, dict):
+        if len(node) > MAX_LIST_ITEMS:
+            _fail(where, f"<{len(node)} keys>", "too many keys")
+        for k, v in node.items():
+            if not isinstance(k, str):
+                _fail(where, k, "keys must be strings")
+            _walk(v, f"{where}.{k}", depth + 1)
+    elif isinstance(node, (list, tuple)):  # a document not yet serialised may hold tuples
+        if len(node) > MAX_LIST_ITEMS:
+            _fail(where, f"<{len(node)} items>", f"more than {MAX_LIST_ITEMS} items")
+        for i, v in enumerate(node):
+            _walk(v, f"{where}[{i}]", depth + 1)
+    elif isinstance(node, (float, numbers.Real)) and not isinstance(node, (bool, int)):
+        if not math.isfinite(node):
+            _fail(where, node, "not a finite number")
+    elif isinstance(node, str):
+        if len(node) > MAX_TEXT_CHARS:
+            _fail(where, node[:20] + "...", f"longer than {MAX_TEXT_CHARS} characters")
+    elif not (node is None or isinstance(node, (bool, int, numbers.Integral))):
+        _fail(where, node, f"{type(node).__name__} is not a JSON value")
+
+
+def _number(v, where: str, *, lo: float | None = None, hi: float | None = None, null: bool = False,
+            integer: bool = False):
+    if v is None and null:
+        return
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or (integer and not isinstance(v, numbers.Integral)):
+        _fail(where, v, f"expected {'a whole number' if integer else 'a number'}{' or null' if null else ''}")
+    if not math.isfinite(v):
+        _fail(where, v, "not a finite number")
+    if lo is not None and v < lo or hi is not None and v > hi:
+        _fail(where, v, f"outside {lo:g}..{hi:g}" if lo is not None and hi is not None
+              else f"below {lo:g}" if lo is not None else f"above {hi:g}")
+
+
+def _name(v, where: str, *, null: bool = False, limit: int = MAX_NAME_CHARS) -> None:
+    if v is None and null:
+        return
+    if not isinstance(v, str):
+        _fail(where, v, "expected text" + (" or null" if null else ""))
+    if not v.strip():
+        _fail(where, v, "empty")
+    if len(v) > limit:
+        _fail(where, v, f"longer than {limit} characters")
+    if _CONTROL.search(v):
+        _fail(where, v, "holds control characters")
+
+
+def _text_list(v, where: str) -> None:
+    if v is None:
+        return
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        _fail(where, v, "expected a list of text")
+
+
+def _intervals(items, where: str, speakers: set, duration_s: float, *, keys=("start_s", "end_s"),
+               speaker_keys=("speaker",), null: bool = False, ordered: bool = True) -> None:
+    if items is None and null:
+        return
+    if not isinstance(items, (list, tuple)):
+        _fail(where, items, "expected a list" + (" or null" if null else ""))
+    top = duration_s + TIME_SLACK_S
+    for i, x in enumerate(items):
+        w = f"{where}[{i}]"
+        if not isinstance(x, dict):
+            _fail(w, x, "expected an object")
+        for sk in speaker_keys:
+            if x.get(sk) not in speakers:
+                _fail(f"{w}.{sk}", x.get(sk), "not one of speaker_order")
+        for k in keys:
+            _number(x.get(k), f"{w}.{k}", lo=0.0, hi=top)
+        if ordered and x[keys[1]] < x[keys[0]]:
+            _fail(f"{w}.{keys[1]}", x[keys[1]], f"ends before it starts ({keys[0]} {x[keys[0]]})")
+
+
+def check_session_doc(doc, *, where: str = "session document") -> None:
+    """Raise InvalidSessionError unless ``doc`` is a ``prosody.session/1|2``
+    document as documented; ``doc`` may carry a top-level ``bookmarks`` list
+    (live capture) and ``live`` object."""
+    if not isinstance(doc, dict):
+        raise InvalidSessionError(f"{where}: expected a JSON object, not {type(doc).__name__}")
+    _walk(doc, where, 0)
+    schema = doc.get("schema")
+    if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
+        raise InvalidSessionError(f"not a prosody session ({where}: schema = {schema!r}; expected "
+                                  f"{' or '.join(SESSION_SCHEMAS)})")
+    if schema not in SESSION_SCHEMAS:
+        raise InvalidSessionError(f"{where}: schema = {schema!r} is newer than this prosody understands "
+                                  f"({', '.join(SESSION_SCHEMAS)}); upgrade prosody to import it")
+    order = doc.get("speaker_order")
+    if not isinstance(order, (list, tuple)) or not 1 <= len(order) <= MAX_SPEAKERS:
+        _fail(f"{where}: speaker_order", order, f"expected a list of 1-{MAX_SPEAKERS} speaker names")
+    for i, s in enumerate(order):
+        _name(s, f"{where}: speaker_order[{i}]", limit=64)
+    if len(set(order)) != len(order):
+        _fail(f"{where}: speaker_order", order, "names a speaker twice")
+    speakers = set(order)
+    _number(doc.get("duration_s"), f"{where}: duration_s", lo=0.0, hi=MAX_DURATION_S)
+    duration_s = float(doc["duration_s"])
+    if "frame_hop_s" in doc:
+        _number(doc["frame_hop_s"], f"{where}: frame_hop_s", lo=0.001, hi=1.0)
+    if "turn_taking" in doc and not isinstance(doc["turn_taking"], bool):
+        _fail(f"{where}: turn_taking", doc["turn_taking"], "expected true or false")
+    for key in ("sources", "notes", "warnings"):
+        _text_list(doc.get(key), f"{where}: {key}")
+    for key in ("config", "measures", "live"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            _fail(f"{where}: {key}", doc[key], "expected an object")
+    per = doc.get("speakers")
+    if not isinstance(per, dict):
+        _fail(f"{where}: speakers", per, "expected an object keyed by speaker name")
+    for name, v in per.items():
+        if name not in speakers:
+            _fail(f"{where}: speakers", name, "a speaker not in speaker_order")
+        if not isinstance(v, dict):
+            _fail(f"{where}: speakers.{name}", v, "expected an object")
+        for k in SPEAKER_NUMBERS:
+            if k in v:
+                _number(v[k], f"{where}: speakers.{name}.{k}", null=True)
+    _intervals(doc.get("segments") or [], f"{where}: segments", speakers, duration_s)
+    for key in ("turns", "pauses"):
+        _intervals(doc.get(key), f"{where}: {key}", speakers, duration_s, null=True)
+    _intervals(doc.get("events"), f"{where}: events", speakers, duration_s, null=True)
+    for i, e in enumerate(doc.get("events") or []):
+        _name(e.get("kind"), f"{where}: events[{i}].kind", limit=64)
+    trans = doc.get("transitions")
+    _intervals(trans, f"{where}: transitions", speakers, duration_s, keys=("from_end_s", "to_start_s"),
+               speaker_keys=("from_speaker", "to_speaker"), null=True, ordered=False)
+    for i, t in enumerate(trans or []):
+        _number(t.get("offset_s"), f"{where}: transitions[{i}].offset_s", lo=-duration_s - TIME_SLACK_S,
+                hi=duration_s + TIME_SLACK_S)
+        _name(t.get("kind"), f"{where}: transitions[{i}].kind", limit=64)
+    check_bookmarks(doc.get("bookmarks"), duration_s, where=f"{where}: bookmarks")
+
+
+def check_bookmarks(marks, duration_s: float, *, where: str = "bookmarks") -> None:
+    if marks is None:
+        return
+    if not isinstance(marks, (list, tuple)):
+        _fail(where, marks, "expected a list of {time_s, note}")
+    for i, b in enumerate(marks):
+        if not isinstance(b, dict):
+            _fail(f"{where}[{i}]", b, "expected an object {time_s, note}")
+        # a live bookmark may be set on audio captured but not yet analysed when the session stopped
+        _number(b.get("time_s"), f"{where}[{i}].time_s", lo=0.0, hi=MAX_DURATION_S)
+        note = b.get("note")
+        if note is not None and not isinstance(note, str):
+            _fail(f"{where}[{i}].note", note, "expected text")
+        if note and _CONTROL_TEXT.search(note):
+            _fail(f"{where}[{i}].note", note, "holds control characters")
+
+
+def check_uid(uid, *, where: str = "uid") -> None:
+    """A session uid names a file in the store: 8 or 16 lowercase hex digits, nothing else."""
+    if uid is None:
+        return
+    if not isinstance(uid, str) or not UID_RE.fullmatch(uid):
+        _fail(where, uid, "a session uid is 8 or 16 lowercase hex digits")
+
+
+def check_meta_fields(*, therapist=None, client=None, recorded_at=None, session_number=None, notes="", tags=(),
+                      where: str = "metadata") -> None:
+    """The metadata of a session, from a file or the command line."""
+    _name(therapist, f"{where}: therapist", null=True)
+    _name(client, f"{where}: client", null=True)
+    if recorded_at is not None:
+        if not isinstance(recorded_at, str) or len(recorded_at) > 40:
+            _fail(f"{where}: recorded_at", recorded_at, "expected an ISO 8601 date-time")
+        try:
+            datetime.fromisoformat(recorded_at)
+        except ValueError:
+            _fail(f"{where}: recorded_at", recorded_at, "expected an ISO 8601 date-time")
+    _number(session_number, f"{where}: session_number", lo=0, hi=MAX_SESSION_NUMBER, null=True, integer=True)
+    if notes is not None:
+        if not isinstance(notes, str):
+            _fail(f"{where}: notes", notes, "expected text")
+        if len(notes) > MAX_TEXT_CHARS:
+            _fail(f"{where}: notes", notes[:20], f"longer than {MAX_TEXT_CHARS} characters")
+        if _CONTROL_TEXT.search(notes):
+            _fail(f"{where}: notes", notes, "holds control characters")
+    if not isinstance(tags, (list, tuple)) or len(tags) > MAX_TAGS:
+        _fail(f"{where}: tags", tags, f"expected a list of at most {MAX_TAGS} tags")
+    for i, t in enumerate(tags):
+        _name(t, f"{where}: tags[{i}]")
+
+
+def check_store_meta(st, *, where: str = "prosody_store") -> None:
+    """The ``prosody_store`` object of an exported JSON (see ``formats.export``)."""
+    if st is None:
+        return
+    if not isinstance(st, dict):
+        _fail(where, st, "expected an object")
+    _walk(st, where, 0)
+    fmt = st.get("format")
+    if fmt is not None and fmt not in EXPORT_FORMATS_KNOWN:
+        _fail(f"{where}.format", fmt, f"an export format this prosody does not know "
+              f"({', '.join(EXPORT_FORMATS_KNOWN)}); upgrade prosody to import it")
+    check_uid(st.get("uid"), where=f"{where}.uid")
+    check_meta_fields(therapist=st.get("therapist"), client=st.get("client"), recorded_at=st.get("recorded_at"),
+                      session_number=st.get("session_number"), notes=st.get("notes") or "",
+                      tags=st.get("tags") if st.get("tags") is not None else [], where=where)
+    fb = st.get("feedback")
+    if fb is not None:
+        if not isinstance(fb, list) or len(fb) > 10:
+            _fail(f"{where}.feedback", fb, "expected a list of at most 10 ratings")
+        for i, f in enumerate(fb):
+            w = f"{where}.feedback[{i}]"
+            if not isinstance(f, dict):
+                _fail(w, f, "expected an object {kind, items, given_at}")
+            kind, items = f.get("kind"), f.get("items")
+            if kind not in ("srs", "rating"):
+                _fail(f"{w}.kind", kind, "expected 'srs' or 'rating'")
+            n, lo, hi = (4, 0, 10) if kind == "srs" else (1, 1, 5)
+            if not isinstance(items, list) or len(items) != n:
+                _fail(f"{w}.items", items, f"expected {n} whole number(s) {lo}-{hi}")
+            for j, v in enumerate(items):
+                _number(v, f"{w}.items[{j}]", lo=lo, hi=hi, integer=True)
+            given = f.get("given_at")
+            if not isinstance(given, str) or len(given) > 40:
+                _fail(f"{w}.given_at", given, "expected an ISO 8601 date-time")
+    ff = st.get("frames_file")
+    if ff is not None and (not isinstance(ff, str) or not ff or len(ff) > 255 or "/" in ff or "\\" in ff
+                           or ff in (".", "..") or _CONTROL.search(ff)):
+        _fail(f"{where}.frames_file", ff, "expected a plain file name beside the JSON")

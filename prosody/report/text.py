@@ -1,0 +1,30 @@
+"""Text a person typed (names, notes, tags, file names), made safe to show.
+
+On a terminal, control characters are never passed through: ESC starts
+escape sequences that can clear the screen, move the cursor or (OSC 52) write
+to the clipboard; other C0/C1 controls and DEL garble the layout. Each is
+shown instead as a visible ``\\xNN`` (or ``\\uNNNN``), so nothing typed is
+silently lost. Callers hand the result to rich as ``rich.text.Text``, never as
+markup, so ``[brackets]`` stay text. (HTML pages use ``html.escape``.)"""
+from __future__ import annotations
+
+import re
+
+# C0 controls, DEL, C1 controls; and the Unicode bidi overrides/isolates, which
+# reorder what follows them on screen
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEP_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _show(m: re.Match) -> str:
+    c = ord(m.group(0))
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def terminal_safe(text, *, newlines: bool = False) -> str:
+    """``text`` (any value; None is "") with every control character shown as
+    ``\\xNN``; ``newlines=True`` keeps line feeds (multi-line notes)."""
+    if text is None:
+        return ""
+    s = str(text)
+    return (_CONTROL_KEEP_NL if newlines else _CONTROL).sub(_show, s)
