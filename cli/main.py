@@ -19,7 +19,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Other commands live in their own modules of this package; each has
 # ``add_parser(subparsers)`` which registers its parser(s) and sets
 # ``run=function(args, out, err) -> exit status`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("live", "sessions", "batch")
+COMMAND_MODULES: tuple[str, ...] = ("live", "sessions", "batch", "review")
 PROGRESS_MIN_S = 5.0
 
 
@@ -197,6 +197,9 @@ def cmd_analyze(args, out, err) -> int:
     session.warnings += source.warnings
 
     doc = session.to_json_dict()
+    if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
+        from prosody.clips import audio_record
+        doc["audio"] = audio_record(args.files, layout.speakers, layout.picks, offset_s=args.offset_s)
     if args.json:
         text = dumps(doc)
         if args.json == "-":
@@ -210,7 +213,7 @@ def cmd_analyze(args, out, err) -> int:
         write_private(args.rttm, session.to_rttm(Path(args.files[0]).stem))
     if args.frames:
         write_private(args.frames, session.to_frames_csv())
-    save_analyzed(args, session, out, err)
+    save_analyzed(args, session, out, err, doc=doc)
     for w in session.warnings:
         err.write(f"prosody: warning: {w}\n")
     if not args.quiet:

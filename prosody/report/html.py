@@ -21,6 +21,8 @@ import numpy as np
 from .. import __version__
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..store.db import SRS_ITEMS, SessionInfo, StoredSession, speaker_roles
+from .review import notes_html
+from .wording import speaker_plain, warmth_plain
 
 TIMELINE_BINS = 900
 GAP_RANGE_S = (-1.5, 3.0)
@@ -148,13 +150,15 @@ svg.plot { width: 100%; height: auto; display: block; margin: 4px 0 10px; }
 svg.plot text { fill: #444; }
 .chance { color: #777; } .beyond { font-weight: 600; }
 .legend span { display: inline-block; margin-right: 14px; }
+details.why summary { cursor: pointer; } details.why { color: #333; } details.why[open] { color: #555; }
+ol.moments li { margin: 6px 0; } .clip { margin: 3px 0; } .clip audio { height: 32px; vertical-align: middle; }
 .sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
 section { break-inside: avoid-page; }
 footer { margin-top: 32px; color: #777; font-size: 12px; }
 @media print { body { max-width: none; padding: 0; font-size: 11px; } h2 { break-after: avoid; }
   svg.plot, table, .card { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
 """
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src data:"
 
 
 def _page(title: str, body: str, *, generated_at: str | None = None) -> str:
@@ -200,9 +204,12 @@ def _card(value: str, label: str) -> str:
 
 
 # -- one session --------------------------------------------------------------------------------------------------
-def session_report(stored: StoredSession, frames: dict | None, *, generated_at: str | None = None) -> str:
+def session_report(stored: StoredSession, frames: dict | None, *, generated_at: str | None = None,
+                   extra_sections=None) -> str:
     """The HTML report of one stored session. ``frames``: ``Store.frames`` (None
-    when the session was saved without per-frame features)."""
+    when the session was saved without per-frame features). ``extra_sections``:
+    ``[(id, title, inner HTML)]`` after "At a glance"; default: the moments to
+    review with the default ranking (``prosody.report.review``)."""
     doc, info = stored.doc, stored.info
     speakers = list(doc["speaker_order"])
     roles = speaker_roles(speakers)
@@ -211,6 +218,12 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="sub">{_meta_line(info)}</p>',
              f'<p class="disclaimer">{escape((measures or {}).get("disclaimer") or DISCLAIMER)}</p>']
     parts.append(_section("at-a-glance", "At a glance", _glance(doc, stored, measures, roles)))
+    if extra_sections is None:
+        from ..moments import moments
+        from .review import moments_section
+        extra_sections = [moments_section(stored, moments(doc, bookmarks=stored.bookmarks, notes=stored.notes))]
+    for sid_, title_, inner_ in extra_sections:
+        parts.append(_section(sid_, title_, inner_))
     parts.append(_section("speakers", "Per speaker", _speaker_table(doc)))
     parts.append(_section("timelines", "Pitch and level over the session", _timelines(doc, frames, stored)))
     if doc.get("turn_taking"):
@@ -223,7 +236,7 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     parts.append(_section("warmth", "Warmth", _warmth(measures)))
     parts.append(_section("attunement", "Attunement", _attunement(measures)))
     parts.append(_section("phases", "Phases", _phases(measures, speakers, roles)))
-    parts.append(_section("bookmarks", "Bookmarks and notes", _bookmarks(stored, doc)))
+    parts.append(_section("bookmarks", "Bookmarks and notes", _bookmarks(stored, doc) + notes_html(stored.notes)))
     parts.append(_section("feedback", "Client feedback", _feedback(stored)))
     parts.append(_section("definitions", "Definitions and sources", _definitions(measures)))
     return _page(title, "".join(parts), generated_at=generated_at)
@@ -264,12 +277,21 @@ def _speaker_table(doc) -> str:
         vals = [doc["speakers"][s].get(key) for s in speakers]
         if all(v is None for v in vals) and key in ("talk_share", "n_turns", "gap_median_s", "overlaps"):
             continue
-        spec = {"%": ".0f", "count": ".0f", "Hz": ".0f", "dBFS": ".1f", "s": ".2f"}.get(unit, ".2f")
-        shown_unit = "" if unit in ("count", "%") else unit
-        cells = "".join(f'<td class="n">{escape(_fmt(v, spec, shown_unit, 100 if unit == "%" else 1))}'
-                        f'{"%" if unit == "%" and v is not None else ""}</td>' for v in vals)
-        rows.append(f"<tr><td>{escape(label)}</td>{cells}</tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+        p = speaker_plain(key)
+        cells = "".join(f'<td class="n">{escape(p.format(v, duration_s=doc.get("duration_s")))}</td>' for v in vals)
+        rows.append(f"<tr><td>{_explained(p.label, p.definition, p.direction, p.source)}</td>{cells}</tr>")
+    return (f"<table>{head}{''.join(rows)}</table><p class=\"muted\">Counts are per 10 minutes of the session. "
+            "A semitone is one piano key; 2 semitones is a clearly audible step. Click a measure for what it is, "
+            "which way is which, and its source.</p>")
+
+
+def _explained(label: str, definition: str, direction: str, source: str) -> str:
+    """A measure's name; one click opens its definition, direction of effect and source."""
+    body = " ".join(x for x in (escape(definition) + ("." if definition else ""),
+                                f"<i>{escape(direction)}</i>." if direction else "",
+                                f"Source: {escape(source)}." if source else "") if x)
+    return f'<details class="why"><summary>{escape(label)}</summary>{body}</details>'
+
 
 
 def _timelines(doc, frames, stored: StoredSession) -> str:
@@ -343,14 +365,13 @@ def _warmth(measures) -> str:
     comps = w.get("components") or []
     if comps:
         rows = "".join(
-            f'<tr><td>{escape(str(c.get("name", "")).replace("_", " "))}</td>'
-            f'<td class="n">{escape(_fmt(c.get("value"), ".3g", c.get("unit") or ""))}</td>'
+            f'<tr><td>{_explained(warmth_plain(str(c.get("name"))).say(c.get("value")), c.get("direction") or "", warmth_plain(str(c.get("name"))).direction, c.get("source") or "")}</td>'
             f'<td class="n">{escape(_fmt(c.get("contribution"), ".1f"))}'
             f'{escape(" / " + format(c["weight"], ".1f")) if isinstance(c.get("weight"), (int, float)) else ""}</td>'
-            f'<td>{escape(c.get("direction") or "")}</td><td>{escape(c.get("source") or "")}</td></tr>'
+            f'<td class="component-id muted">{escape(str(c.get("name", "")))}</td></tr>'
             for c in comps)
-        out.append('<table class="components"><tr><th>component</th><th class="n">value</th>'
-                   f'<th class="n">contribution</th><th>direction</th><th>source</th></tr>{rows}</table>')
+        out.append('<table class="components"><tr><th>what (click for direction and source)</th>'
+                   f'<th class="n">points</th><th>id</th></tr>{rows}</table>')
     windows = [x for x in measures.get("rolling") or [] if isinstance(x, dict)]
     scored = [x for x in windows if isinstance(x.get("warmth"), dict)]
     if len(scored) >= 2:
