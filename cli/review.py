@@ -105,9 +105,24 @@ def cmd_moments(args, out, err) -> int:
 
 
 def _device(text):
+    """An output device: a number, a PulseAudio sink name (played through
+    PortAudio's ALSA ``pulse`` device with ``PULSE_SINK`` set) or part of a name."""
     if text is None:
         return None
-    return int(text) if text.strip().isdigit() else text
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    import os
+    import subprocess
+    try:
+        res = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True, timeout=5)
+        sinks = [line.split("\t")[1] for line in res.stdout.splitlines() if line.count("\t") >= 2]
+    except (OSError, subprocess.TimeoutExpired):
+        sinks = []
+    if text in sinks:
+        os.environ["PULSE_SINK"] = text  # read by the pulse plugin when the stream opens
+        return "pulse"
+    return text
 
 
 def cmd_play(args, out, err) -> int:

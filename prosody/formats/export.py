@@ -32,7 +32,7 @@ def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
                          "tags": list(m.tags),
                          "feedback": [{"kind": f.kind, "items": list(f.items), "given_at": f.given_at}
                                       for f in b.feedback],
-                         "notes": [{"time_s": n.time_s, "end_s": n.end_s, "text": n.text, "author": n.author,
+                         "supervisor_notes": [{"time_s": n.time_s, "end_s": n.end_s, "text": n.text, "author": n.author,
                                     "created_at": n.created_at, "moment": n.moment} for n in b.notes],
                          "frames_file": frames_file}}
 
@@ -52,7 +52,7 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
                          for f in st.get("feedback") or [])
         notes = tuple(Note(float(n["time_s"]), str(n["text"]), None if n.get("end_s") is None else float(n["end_s"]),
                            str(n.get("author") or ""), str(n.get("created_at") or ""), str(n.get("moment") or ""))
-                      for n in st.get("notes") or [])
+                      for n in st.get("supervisor_notes") or [])
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"bookmarks, feedback or notes malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
     meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
