@@ -337,3 +337,56 @@ def test_play_through_a_null_sink(tmp_path):
         assert corr > 0.95, (ch, lag, corr)                 # the very samples of the cut, in order
         other = x[int(2.0 * rate) + j0:int(2.0 * rate) + j0 + n, ch]   # not a neighbouring stretch
         assert abs(float(np.dot(got, other) / (np.linalg.norm(got) * np.linalg.norm(other) + 1e-12))) < 0.2
+
+
+AUDIO_JS = """(async () => {
+  const els = [...document.querySelectorAll('audio')];
+  await Promise.all(els.map(a => a.readyState >= 2 ? null : new Promise(r => {
+    a.addEventListener('canplay', r, {once: true}); a.addEventListener('error', r, {once: true});
+    setTimeout(r, 8000); })));
+  const out = [];
+  for (const a of els) {
+    let played = false;
+    try { a.muted = true; await a.play(); played = !a.paused; a.pause(); } catch (e) { played = String(e); }
+    out.push({ready: a.readyState, duration: a.duration, error: a.error && a.error.code, played,
+              start: +a.dataset.start, end: +a.dataset.end});
+  }
+  return out;
+})()"""
+
+
+def test_report_with_clips_in_chromium(tmp_path):
+    from tests.test_report import CHROMIUM, _cdp_render
+    wav = tmp_path / "rec.flac"
+    shutil.copy(REPO / "fixtures" / "dialogue.flac", wav)
+    env = {**os.environ, "PROSODY_STORE": str(tmp_path / "st")}
+
+    def run(*a):
+        return subprocess.run(PROSODY + list(a), capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert run("analyze", str(wav), "--save", "--quiet").returncode == 0
+    run("note", "1", "--at", "0:20", "<script>alert(1)</script>")
+    r = run("report", "1", "--clips", "-o", "page.html")
+    assert r.returncode == 0, r.stderr
+    assert "holds" in r.stderr and "client audio" in r.stderr
+    page = tmp_path / "page.html"
+    assert (page.stat().st_mode & 0o777) == 0o600
+    html = page.read_text()
+    n_moments = len(json.loads(run("moments", "1", "--json").stdout))
+    assert html.count("<audio ") == n_moments >= 2 and "This page holds audio clips" in html
+    assert "media-src data:" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not found: the page is not checked in a browser")
+    res = _cdp_render(page, tmp_path / "page.png", extra_js=AUDIO_JS, timeout_s=60)
+    # data: URIs are the page's own clips and Chromium's media-control icons; nothing else may be fetched
+    assert [u for u in res["requests"] if not u.startswith("data:")] == [], res["requests"]
+    assert res["exceptions"] == [] and res["log_errors"] == [], res
+    clips = res["facts"]["extra"]
+    assert len(clips) == n_moments
+    for c in clips:
+        assert c["error"] is None and c["ready"] >= 2 and c["played"] is True, c
+        assert abs(c["duration"] - (c["end"] - c["start"])) < 0.1, c
+    # without the recording: one line, and a report without clips
+    wav.rename(tmp_path / "elsewhere.flac")
+    r = run("report", "1", "--clips", "-o", "page2.html")
+    assert r.returncode == 0 and "no clips in the report: the recording" in r.stderr
+    assert "<audio " not in (tmp_path / "page2.html").read_text()
