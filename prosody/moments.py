@@ -271,8 +271,8 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
         if host is not None:  # a note on a moment stays with it
             host.what += f" · note{' by ' + n.author if getattr(n, 'author', '') else ''}: {n.text}"
             continue
-        out.append(_Cand("note", t, end, f"Note by {n.author}: {n.text}" if getattr(n, "author", "") else
-                         f"Note: {n.text}", 1.0, "a supervisor's note: 1.0"))
+        out.append(_Cand("note", t, end, f"{n.text} ({n.author})" if getattr(n, "author", "") else n.text, 1.0,
+                         "a supervisor's note: 1.0"))
     return out
 
 

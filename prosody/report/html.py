@@ -248,17 +248,17 @@ def _glance(doc, stored: StoredSession, measures, roles) -> str:
     cards = [_card(fmt_clock(doc["duration_s"]), "duration")]
     th, cl = by_role.get("therapist"), by_role.get("client")
     if doc.get("turn_taking") and th and cl:
-        cards.append(_card(_fmt(sp[th].get("talk_share"), ".0f", "%", 100), f"{th} talk share"))
-        cards.append(_card(_fmt(sp[th].get("gap_median_s"), "+.2f", "s"), f"median gap before {th} answers"))
-        cards.append(_card(_fmt(sp[cl].get("gap_median_s"), "+.2f", "s"), f"median gap before {cl} answers"))
+        cards.append(_card(_fmt(sp[th].get("talk_share"), ".0f", "%", 100), f"{th}: share of the talking"))
+        cards.append(_card(_fmt(sp[th].get("gap_median_s"), "+.2f", "s"), f"{th}: typical wait before answering"))
+        cards.append(_card(_fmt(sp[cl].get("gap_median_s"), "+.2f", "s"), f"{cl}: typical wait before answering"))
         cards.append(_card(f"{sp[th].get('interruptions', 0)} / {sp[cl].get('interruptions', 0)}",
-                           f"interruptions {th} / {cl}"))
+                           f"talked over the other: {th} / {cl}"))
         cards.append(_card(f"{sp[th].get('overlaps', 0)} / {sp[cl].get('overlaps', 0)}",
-                           f"overlapping starts {th} / {cl}"))
+                           f"started while the other spoke: {th} / {cl}"))
     for name in doc["speaker_order"]:
-        cards.append(_card(_fmt(sp[name].get("f0_median_hz"), ".0f", "Hz"), f"{name} pitch median"))
+        cards.append(_card(_fmt(sp[name].get("f0_median_hz"), ".0f", "Hz"), f"{name}: typical pitch"))
     if measures and isinstance(measures.get("warmth"), dict):
-        cards.append(_card(_fmt(measures["warmth"].get("score"), ".0f"), "warmth (0-100, own baseline)"))
+        cards.append(_card(_fmt(measures["warmth"].get("score"), ".0f"), "warmth (0-100, relative to own baseline)"))
     for f in stored.feedback:
         cards.append(_card(f"{f.total}/40" if f.kind == "srs" else f"{f.total}/5",
                            "client SRS" if f.kind == "srs" else "client rating"))
