@@ -179,7 +179,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> Table
         cells = []
         for i, v in zip(infos, vals):
             cell = (p.format(v, duration_s=metrics[i.id].get("duration_s")) if p.unit else m.format(v))
-            cell = cell.replace(" per 10 min", "/10′").replace(" semitones", " st").replace(" syll./s", "/s")
+            cell = cell.replace(" semitones", " st").replace(" syll./s", " syll./s")
             if m.group == "attunement" and v is not None:
                 base = m.key.rsplit(".", 1)[0]
                 lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
@@ -193,7 +193,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> Table
             t.add_row(metric_plain(f"moments.{kind}").label, *["–" if v is None else str(int(v)) for v in vals])
     if notes is not None:
         t.add_row("Supervisor notes", *[str(len(notes.get(i.id, ()))) for i in infos])
-    t.caption = ("* attunement beyond its chance interval; counts per 10 minutes (/10′); "
+    t.caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); "
                  "`prosody show ID` explains each measure")
     t.caption_justify = "left"
     return t
@@ -222,8 +222,8 @@ def trend_view(infos, metrics, *, title: str):
     below when ``metrics`` carries ``moments.{kind}``."""
     from prosody.moments import KIND_SHORT, KINDS
     from prosody.report.html import METRICS_BY_KEY
-    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("id", "right"), ("date", "left"), ("client", "left"), ("no.", "right")):
+    t = Table(title=title, title_justify="left", box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    for col, just in (("id", "right"), ("date", "left"), ("client", "left")):
         t.add_column(col, justify=just, no_wrap=True, overflow="ellipsis", max_width=10 if col == "client" else None)
     for _, label in TREND_COLUMNS:
         t.add_column(label, justify="right", no_wrap=True)
@@ -234,26 +234,27 @@ def trend_view(infos, metrics, *, title: str):
             if k == "therapist.interruptions":
                 cells.append(_per10(m.get(k), m.get("duration_s")))
             elif k.endswith("talk_share"):
-                cells.append(METRICS_BY_KEY[k].format(m.get(k)) + ("" if m.get(k) is None else " %"))
+                cells.append(METRICS_BY_KEY[k].format(m.get(k)) + ("" if m.get(k) is None else "%"))
+            elif k.endswith("speech_rate_syl_s"):
+                cells.append(_v(m.get(k), ".1f"))
             else:
                 cells.append(METRICS_BY_KEY[k].format(m.get(k)))
-        t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], _clean(i.meta.client or ""),
-                  _v(i.meta.session_number, "d"), *cells)
-    t.caption = ("talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
+        who = _clean(i.meta.client or "") + ("" if i.meta.session_number is None else f" #{i.meta.session_number}")
+        t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], who, *cells)
+    t.caption = ("client #N = session number; talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
                  "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "
                  "SRS 0-40 and rate 1-5: the client's rating")
     t.caption_justify = "left"
     kinds = [k for k in KINDS if any(metrics[i.id].get(f"moments.{k}") for i in infos)]
     if not kinds:
         return t
-    mt = Table(title="moments to review, per kind (`prosody moments ID`)", title_justify="left", show_edge=False,
-               pad_edge=False)
+    mt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
     mt.add_column("id", justify="right")
     for k in kinds:
         mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
     for i in infos:
         mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
-    return Group(t, mt)
+    return Group(t, Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt)
 
 
 # -- commands -------------------------------------------------------------------------------------------------------
@@ -317,7 +318,7 @@ def cmd_compare(args, out, err) -> int:
     title = "compare: sessions " + ", ".join(str(i) for i in ids)
     _console(out).print(compare_view(infos, metrics, title=title, notes=notes))
     if args.output:
-        _write_html(args.output, compare_report(infos, metrics, title=title))
+        _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes))
         err.write(f"prosody: comparison written to {args.output}\n")
     return EXIT_OK
 

@@ -22,7 +22,7 @@ from .. import __version__
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..store.db import SRS_ITEMS, SessionInfo, StoredSession, speaker_roles
 from .review import notes_html
-from .wording import speaker_plain, warmth_plain
+from .wording import metric_plain, speaker_plain, warmth_plain
 
 TIMELINE_BINS = 900
 GAP_RANGE_S = (-1.5, 3.0)
@@ -519,7 +519,7 @@ def session_label(info: SessionInfo) -> str:
 
 
 def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title: str,
-                   generated_at: str | None = None) -> str:
+                   generated_at: str | None = None, notes: dict | None = None) -> str:
     """Sessions side by side (columns) with every ``COMPARE_METRICS`` row and,
     for two or more sessions, a chart per ``TREND_PLOTS`` group over them in
     order; client feedback alongside."""
@@ -544,7 +544,16 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                     cls = " chance" if lo <= v <= hi else " beyond"
             cells.append(f'<td class="n{cls}">{escape(m.format(v))}</td>')
         unit = f" ({m.unit})" if m.unit else ""
-        rows.append(f'<tr data-key="{escape(m.key)}"><td>{escape(m.label + unit)}</td>{"".join(cells)}</tr>')
+        p = metric_plain(m.key)
+        label = (_explained(p.label + unit, p.definition, p.direction, p.source) if p.label != m.key
+                 else escape(m.label + unit))
+        rows.append(f'<tr data-key="{escape(m.key)}"><td>{label}</td>{"".join(cells)}</tr>')
+    from ..moments import KIND_LABELS, KINDS
+    for kind in KINDS:  # moments to review per kind, when counted (prosody moments)
+        vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
+        if any(vals):
+            rows.append(f'<tr data-key="moments.{kind}"><td>moments: {escape(KIND_LABELS[kind])}</td>'
+                        + "".join(f'<td class="n">{"–" if v is None else int(v)}</td>' for v in vals) + "</tr>")
     body = [f"<h1>{escape(title)}</h1>",
             f'<p class="sub">{len(infos)} sessions · '
             f'{escape(", ".join(sorted({i.meta.therapist for i in infos if i.meta.therapist})) or "therapist not set")}'
@@ -572,12 +581,16 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                                 x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
                                 y_range=y_range))
         body.append(_section("trend", "Across sessions", "".join(charts)))
+    def sup(i) -> str:
+        return "<br>".join(f"{fmt_clock(n.time_s)} {escape(n.text)}" + (f" ({escape(n.author)})" if n.author else "")
+                           for n in (notes or {}).get(i.id, ()))
     fb_rows = "".join(f"<tr><td>{escape(session_label(i))}</td><td class='n'>{'–' if i.srs_total is None else i.srs_total}"
                       f"</td><td class='n'>{'–' if i.rating is None else i.rating}</td>"
-                      f"<td>{escape(i.meta.notes)}</td></tr>" for i in infos)
+                      f"<td>{escape(i.meta.notes)}</td><td class='supervisor-notes'>{sup(i)}</td></tr>" for i in infos)
     body.append(_section("feedback", "Client feedback and notes",
                          '<table class="feedback"><tr><th>session</th><th class="n">SRS (0-40)</th>'
-                         f'<th class="n">rating (1-5)</th><th>notes</th></tr>{fb_rows}</table>'))
+                         f'<th class="n">rating (1-5)</th><th>notes</th><th>supervisor notes</th></tr>{fb_rows}'
+                         "</table>"))
     defs = "".join(f"<tr><td>{escape(n)}</td><td>{escape(d)}</td><td>{escape(s)}</td></tr>"
                    for n, d, s in MEASURE_DEFINITIONS)
     defs += "".join(f"<tr><td>{escape(label)}</td><td>{escape(d)}</td><td>{escape(src)}</td></tr>"

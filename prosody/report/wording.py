@@ -236,6 +236,12 @@ _WARMTH_SENTENCES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# Short labels where room is scarce (the live view's 80x24 screen).
+WARMTH_SHORT = {"pitch_raised_share": "pitch raised", "level_raised_share": "louder",
+                "f0_instability_st": "pitch unsteady", "level_instability_db": "volume unsteady",
+                "rushed_share": "rushed", "gap_median_s": "wait", "talk_over_per_10min": "talked over"}
+
+
 def speaker_plain(key: str) -> Plain:
     """Wording of a per-speaker key of the session document (``speakers[name][key]``)."""
     label, unit, direction = _SPEAKER_PLAIN[key]
@@ -315,5 +321,5 @@ def direction_of_session_keys() -> dict[str, Plain]:
     return {k: speaker_plain(k) for k in _SPEAKER_PLAIN}
 
 
-__all__ = ["Plain", "SEMITONE_NOTE", "fmt_clock", "fmt_duration", "fmt_value", "measure_plain", "metric_plain",
+__all__ = ["Plain", "WARMTH_SHORT", "SEMITONE_NOTE", "fmt_clock", "fmt_duration", "fmt_value", "measure_plain", "metric_plain",
            "short_source", "speaker_plain", "warmth_plain"]
