@@ -17,7 +17,7 @@ from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, wri
 from prosody.store.db import ENV_VAR, Store, default_store_path, parse_srs, parse_when
 
 EXIT_OK = 0
-TABLE_WIDTH = 80  # when not on a terminal: the views are laid out to fit 80 columns
+TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
 
 
 def _console(out) -> Console:

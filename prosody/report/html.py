@@ -462,9 +462,11 @@ def _phases(measures, speakers, roles) -> str:
                     f'<td class="n">{escape(_fmt(v.get("f0_median_rel_st"), "+.1f", "st"))}</td>'
                     f'<td class="n">{escape(_fmt(v.get("articulation_rate_syl_s"), ".1f"))}</td></tr>')
     return ('<table class="phases"><tr><th>phase</th><th class="n">time</th><th class="n">warmth</th>'
-            f'<th class="n">{escape(th)} talk share</th><th class="n">{escape(th)} turns/min</th>'
-            f'<th class="n">gap before {escape(th)}</th><th class="n">gap before {escape(cl or "-")}</th>'
-            f'<th class="n">{escape(th)} pitch re baseline</th><th class="n">{escape(th)} articulation syl/s</th>'
+            f'<th class="n">{escape(th)}: share of the talking</th><th class="n">{escape(th)}: turns per minute</th>'
+            f'<th class="n">{escape(th)}: wait before answering</th>'
+            f'<th class="n">{escape(cl or "-")}: wait before answering</th>'
+            f'<th class="n">{escape(th)}: pitch compared with own baseline</th>'
+            f'<th class="n">{escape(th)}: pace while speaking (syll./s)</th>'
             f'</tr>{"".join(rows)}</table>')
 
 
