@@ -2,6 +2,7 @@
 hearing, playing them, and a supervisor's notes. Views are pure functions."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -82,9 +83,11 @@ def moments_view(stored, ms) -> Group:
         line.append(f"{span:<11}", style="bold")
         line.append(f" {KIND_LABELS.get(m.kind, m.kind)}", style="cyan")
         parts.append(line)
-        parts.append(Text("    " + _clean(m.what)))
+        parts.append(Text("\n".join(textwrap.wrap(_clean(m.what), width=76, initial_indent="    ",
+                                                  subsequent_indent="    "))))
         nums = ", ".join(f"{k} {v:g}" for k, v in m.numbers)
-        parts.append(Text(f"    why: {m.why}" + (f" ({nums})" if nums else ""), style="dim"))
+        parts.append(Text("\n".join(textwrap.wrap(f"why: {m.why}" + (f" ({nums})" if nums else ""), width=76,
+                                                  initial_indent="    ", subsequent_indent="    ")), style="dim"))
     parts.append(Text(f"play one: prosody play {info.id} RANK · note one: prosody note {info.id} --moment RANK TEXT",
                       style="dim"))
     return Group(*parts)

@@ -139,6 +139,12 @@ def show_view(stored):
                   if isinstance(v, dict) and v.get("value") is not None and v.get("chance_low") is not None
                   and v.get("chance_high") is not None and not v["chance_low"] <= v["value"] <= v["chance_high"]]
         parts.append(Text("attunement beyond chance: " + (", ".join(beyond) if beyond else "none")))
+    from prosody.moments import KIND_LABELS, count_by_kind, moments
+    counts = {k: n for k, n in count_by_kind(moments(doc, bookmarks=stored.bookmarks, notes=stored.notes)).items()
+              if n}
+    parts.append(Text(f"{sum(counts.values())} moments to review"
+                      + (": " + ", ".join(f"{KIND_LABELS[k]} {n}" for k, n in counts.items()) if counts else "")
+                      + f" (`prosody moments {info.id}`)"))
     for f in stored.feedback:
         parts.append(Text(f"client {'SRS' if f.kind == 'srs' else 'rating'}: "
                           f"{'/'.join(map(str, f.items))} (total {f.total}/{40 if f.kind == 'srs' else 5})"))

@@ -54,8 +54,13 @@ def rows_block(headers: list[str], rows: list[tuple[str, list[str], str | None]]
 
 
 def _why(text: str, width: int = WIDTH) -> Text:
-    line = "  ↳ " + text
-    return Text(line if len(line) <= width else line[:width - 1] + "…", style="dim", no_wrap=True)
+    """``  ↳ direction · source``, dim; a long one continues indented on a second line."""
+    import textwrap
+    lines = textwrap.wrap(text, width=width - 4, initial_indent="", subsequent_indent="") or [""]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width=width - 4, placeholder="…")]
+    return Text("\n".join(("  ↳ " if i == 0 else "    ") + x for i, x in enumerate(lines)), style="dim",
+                no_wrap=True)
 
 
 def summary_view(session: dict, *, explain: bool = True):
