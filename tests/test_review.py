@@ -390,3 +390,60 @@ def test_report_with_clips_in_chromium(tmp_path):
     r = run("report", "1", "--clips", "-o", "page2.html")
     assert r.returncode == 0 and "no clips in the report: the recording" in r.stderr
     assert "<audio " not in (tmp_path / "page2.html").read_text()
+
+
+def test_wording_covers_the_registry_and_the_session_keys():
+    """One place for the wording, derived from the registry: every measure and
+    per-speaker key has a plain label, a unit a person reads, a direction and a source."""
+    from prosody.measures import MEASURES, WARMTH_COMPONENTS
+    from prosody.report.html import SPEAKER_DEFINITIONS
+    from prosody.report.wording import fmt_value, measure_plain, speaker_plain, warmth_plain
+    for d in MEASURES:
+        p = measure_plain(d.name)
+        assert p.label and p.label != d.name.split(".")[-1] and p.direction and p.source, d.name
+    for key in SPEAKER_DEFINITIONS:
+        p = speaker_plain(key)
+        assert p.label and p.direction and p.definition == SPEAKER_DEFINITIONS[key][2], key
+    for c in WARMTH_COMPONENTS:
+        p = warmth_plain(c[0])
+        assert p.sentence and "warmth" in p.direction and p.source, c[0]
+    assert warmth_plain("pitch_raised_share").say(0.08) == "Pitch raised above your baseline: 8 % of your speech"
+    assert warmth_plain("talk_over_per_10min").say(1.5) == "You talked over the client 1.5 times per 10 min"
+    assert fmt_value(3, "count", duration_s=1200.0) == "3 (1.5/10 min)"
+    assert fmt_value(2.04, "st") == "2.0 semitones" and fmt_value(None, "share") == "–"
+
+
+def test_report_explains_each_measure_in_one_click(fixture_dialogue, tmp_path):
+    from prosody.report.html import SPEAKER_DEFINITIONS, session_report
+    audio, _ = fixture_dialogue
+    s = analyze_blocks([audio], ("therapist", "client"))
+    with Store(tmp_path / "st") as st:
+        sid = st.save_session(s)
+        html = session_report(st.get(sid), None)
+    speakers = html[html.index('<section id="speakers">'):html.index('<section id="timelines">')]
+    assert speakers.count('<details class="why">') == len(SPEAKER_DEFINITIONS)
+    assert "<summary>Wait before answering</summary>" in speakers and "Heldner &amp; Edlund 2010" in speakers
+    warmth = html[html.index('<section id="warmth">'):html.index('<section id="attunement">')]
+    assert "<summary>Pitch raised above your baseline:" in warmth and "Xiao et al. 2014" in warmth
+    assert 'data-kind="interruption"' in html and 'class="plot moments-timeline"' in html
+
+
+def test_live_recording_is_the_audio_of_an_imported_session(tmp_path):
+    """A live session recorded with --record: import hashes the recording, and
+    its moments are cut from it."""
+    out, rec = tmp_path / "s.json", tmp_path / "rec.wav"
+    env = {**os.environ, "PROSODY_STORE": str(tmp_path / "st")}
+    r = subprocess.run(PROSODY + ["live", "--input", str(REPO / "fixtures" / "dialogue.flac"), "--speed", "max",
+                                  "--output", str(out), "--record", str(rec), "--interval-s", "0.5"],
+                       capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(PROSODY + ["import", str(out)], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    with Store(tmp_path / "st") as st:
+        doc = st.get(1).doc
+    assert doc["audio"]["files"][0]["path"] == str(rec.resolve())
+    audio, why = locate(doc)
+    assert audio is not None, why
+    x, rate = sf.read(rec, dtype="float32", always_2d=True)
+    np.testing.assert_array_equal(audio.cut(10.0, 12.5), x[int(10.0 * rate):int(12.5 * rate)])
