@@ -170,7 +170,7 @@ def play(x: np.ndarray, sample_rate: int, *, device=None) -> None:
     except (ImportError, OSError) as exc:
         raise InputError(f"cannot play audio: sounddevice/PortAudio is not available ({exc})") from None
     try:
-        sd.play(x, sample_rate, device=device, blocking=True)
+        sd.play(x, sample_rate, device=device, blocking=True, latency="high")  # no need to hurry: no gaps
     except (sd.PortAudioError, ValueError) as exc:
         raise InputError(f"cannot play on output device {device!r}: {exc}; give a device number or name "
                          "(`python -m sounddevice` lists them)") from None
