@@ -101,11 +101,9 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
     else (None, one plain line why)."""
     import soundfile as sf
     rec = doc.get("audio") if isinstance(doc.get("audio"), dict) else None
-    if rec is None:
-        rec = live_audio_record(doc) if isinstance(doc.get("live"), dict) else None
-        if rec is None:
-            return None, ("no audio for this session: it was saved without a reference to its recording "
-                          "(analyse with --save, or record live with --record)")
+    if rec is None:  # never guessed (e.g. from a live recording_file): only a fingerprinted file is played
+        return None, ("no audio for this session: it was saved without a fingerprint of its recording "
+                      "(analyse with --save, or record live with --record and import the session)")
     files = rec.get("files") or []
     for f in files:
         p = Path(str(f.get("path")))

@@ -316,10 +316,5 @@ def metric_plain(key: str) -> Plain:
     return Plain(key, key, "", "", "")
 
 
-def direction_of_session_keys() -> dict[str, Plain]:
-    """Every per-speaker key's wording (for the definitions table)."""
-    return {k: speaker_plain(k) for k in _SPEAKER_PLAIN}
-
-
 __all__ = ["Plain", "WARMTH_SHORT", "SEMITONE_NOTE", "fmt_clock", "fmt_duration", "fmt_value", "measure_plain", "metric_plain",
            "short_source", "speaker_plain", "warmth_plain"]
