@@ -176,7 +176,8 @@ _SPEAKER_PLAIN: dict[str, tuple[str, str, str]] = {
     "failed_interruptions": ("Tried to talk over", "count", "higher = more attempts to take the floor"),
     "backchannels": ("Listening sounds (mm-hm)", "count", "higher = more listener feedback"),
 }
-_SPEAKER_SOURCE_FALLBACK = {"speech_s": "voice activity", "talk_share": "conversation analytics talk ratio"}
+_SPEAKER_SOURCE_FALLBACK = {"speech_s": "voice activity", "talk_share": "conversation analytics talk ratio",
+                            "f0_median_hz": "prosody's pitch tracker (prosody/engine/pitch.py)"}
 
 # Measures of the measures layer (``measures.timing[name][key]``, ``measures.voice[name][key]``).
 _MEASURE_PLAIN: dict[str, tuple[str, str]] = {
