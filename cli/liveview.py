@@ -17,6 +17,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.live.runner import LiveState
+from prosody.report.wording import WARMTH_SHORT as WORDING_SHORT
 from prosody.timebase import GRID
 
 SPEAKER_STYLES = ("cyan", "magenta")
@@ -183,8 +184,8 @@ def _turn_lines(state: LiveState, width: int) -> list:
     out.append(t)
     for i, f in enumerate(state.final):
         t = Text(f"{f.name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
-        t.append(f"turns {f.turns} · overlaps {f.overlaps} · interruptions {f.interruptions} · "
-                 f"backch. {f.backchannels} · " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "– syl/s"))
+        t.append(f"turns {f.turns} · started in overlap {f.overlaps} · talked over {f.interruptions} · "
+                 f"mm-hm {f.backchannels} · " + (f"{f.rate_syl_s:.1f} syll./s" if f.rate_syl_s else "– syll./s"))
         t.truncate(width)
         out.append(t)
     return out
@@ -202,9 +203,7 @@ def _num(v) -> float | None:
     return None
 
 
-WARMTH_SHORT = {"pitch_raised_share": "pitch up", "level_raised_share": "louder", "f0_instability_st":
-                "pitch var", "level_instability_db": "level var", "rushed_share": "rushed",
-                "gap_median_s": "gap", "talk_over_per_10min": "talk-over"}
+WARMTH_SHORT = WORDING_SHORT  # plain words, from prosody.report.wording
 ATTUNE_KINDS = ("proximity", "synchrony", "convergence")
 
 
@@ -215,7 +214,7 @@ def _value_unit(v, unit: str | None) -> str:
     if unit == "share":
         return f"{x:.0%}"
     if unit == "count/10 min":
-        return f"{x:.1f}/10m"
+        return f"{x:.1f}/10 min"
     return f"{x:.2g}{unit}" if unit else f"{x:.2g}"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
-from . import batch, live, sessions
+from . import batch, live, review, sessions
 from .options import add_measures_arguments, config_from_args, layout_from_args, measures_from_args
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     sessions.add_save_options(a)  # --save, --store, metadata
     a.set_defaults(run=cmd_analyze)
-    for module in (live, sessions, batch):
+    for module in (live, sessions, batch, review):
         module.add_parser(sub)
     return p
 
@@ -107,6 +107,9 @@ def cmd_analyze(args, out, err) -> int:
     session.warnings += source.warnings
 
     doc = session.to_json_dict()
+    if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
+        from prosody.clips import audio_record
+        doc["audio"] = audio_record(args.files, layout.speakers, layout.picks, offset_s=args.offset_s)
     if args.json:
         text = dumps(doc)
         if args.json == "-":
@@ -122,9 +125,9 @@ def cmd_analyze(args, out, err) -> int:
         write_private(args.frames, session.to_frames_csv())
     save_failure = None
     try:
-        save_analyzed(args, session, out, err)
+        save_analyzed(args, session, out, err, doc=doc)
     except (ProsodyError, OSError) as exc:  # the analysis is not lost: kept beside the store, summary shown
-        save_failure = rescue_unsaved(args, session, exc)
+        save_failure = rescue_unsaved(args, session, exc, doc=doc)
     for w in session.warnings:
         err.write(f"prosody: warning: {_safe(w)}\n")
     if not args.quiet:

@@ -19,7 +19,7 @@ from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, wri
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
 EXIT_OK = 0
-TABLE_WIDTH = 160  # when not on a terminal: wide enough that tables are not cut
+TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
 
 
 def _console(out) -> Console:
@@ -60,12 +60,16 @@ def _t(text, style: str = "") -> Text:
     return Text(terminal_safe(text), style=style)
 
 
-def _guard(args, *outputs) -> None:
-    """The one output rule (``prosody.fileio.check_outputs``) with the store's own files as inputs."""
+def _guard(args, *outputs, doc: dict | None = None) -> None:
+    """The one output rule (``prosody.fileio.check_outputs``) with the store's own files, and the
+    recordings a stored session ``doc`` names, as inputs."""
     from prosody.store.db import DB_NAME
     store = Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
     db = store / DB_NAME
-    check_outputs(outputs, inputs=[db, Path(str(db) + "-wal"), Path(str(db) + "-shm"), store / "batch.sqlite"])
+    audio = (doc or {}).get("audio") if isinstance((doc or {}).get("audio"), dict) else {}
+    recordings = [f["path"] for f in audio.get("files", []) if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    check_outputs(outputs, inputs=[db, Path(str(db) + "-wal"), Path(str(db) + "-shm"), store / "batch.sqlite",
+                                   *recordings])
 
 
 def _meta_options(g) -> None:
@@ -106,7 +110,7 @@ def check_save_args(args) -> None:
             store.db.execute("SELECT count(*) FROM sessions").fetchone()
 
 
-def rescue_unsaved(args, session, exc: BaseException) -> str:
+def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None) -> str:
     """After a failed ``--save``: keep the analysed session as an importable JSON
     (owner-only) beside the store, else in the user's data folder; returns the
     error line to print, saying where it is."""
@@ -121,7 +125,7 @@ def rescue_unsaved(args, session, exc: BaseException) -> str:
         meta = _meta_from_args(args, default_when=None)
     except ProsodyError:
         meta = SessionMeta()
-    text = json.dumps(export_dict(ExportBundle(doc=session.to_json_dict(), meta=meta)), indent=2,
+    text = json.dumps(export_dict(ExportBundle(doc=doc if doc is not None else session.to_json_dict(), meta=meta)), indent=2,
                       ensure_ascii=False) + "\n"
     store = Path(args.store).expanduser() if args.store else default_store_path()
     name = f"prosody-unsaved-{datetime.now():%Y%m%d-%H%M%S}.json"
@@ -141,15 +145,18 @@ def rescue_unsaved(args, session, exc: BaseException) -> str:
             f"`prosody import {path}` adds it to the store later")
 
 
-def save_analyzed(args, session, out, err) -> int | None:
-    """After ``prosody analyze``: save ``session`` when ``--save`` was given; returns its ID."""
+def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | None:
+    """After ``prosody analyze``: save ``session`` when ``--save`` was given; returns its ID.
+    ``doc``: its document when the caller added to it (the audio's reference)."""
     if not args.save:
         return None
     from datetime import datetime, timedelta
     mtime = datetime.fromtimestamp(os.stat(args.files[0]).st_mtime)
     default_when = (mtime - timedelta(seconds=session.duration_s)).isoformat(timespec="seconds")
     with _open(args) as store:
-        sid = store.save_session(session, meta=_meta_from_args(args, default_when=default_when))
+        meta = _meta_from_args(args, default_when=default_when)
+        sid = (store.save_session(session, meta=meta) if doc is None else
+               store.save(doc, session.frames, meta=meta))
         err.write(f"prosody: saved as session {sid} in {store.path}\n")
     return sid
 
@@ -192,7 +199,7 @@ def show_view(stored):
                      ("client", m.client), ("session no.", m.session_number), ("tags", ", ".join(m.tags)),
                      ("notes", m.notes)):
         if v not in (None, ""):
-            head.append(f"\n{label}: {terminal_safe(v, newlines=label == 'notes')}")
+            head.append(f"\n{label}: {terminal_safe(v)}")
     parts = [head, summary_view(doc)]
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
     if measures and isinstance(measures.get("warmth"), dict):
@@ -206,62 +213,123 @@ def show_view(stored):
                   if isinstance(v, dict) and v.get("value") is not None and v.get("chance_low") is not None
                   and v.get("chance_high") is not None and not v["chance_low"] <= v["value"] <= v["chance_high"]]
         parts.append(Text("attunement beyond chance: " + (", ".join(beyond) if beyond else "none")))
+    from prosody.moments import KIND_LABELS, count_by_kind, moments
+    counts = {k: n for k, n in count_by_kind(moments(doc, bookmarks=stored.bookmarks, notes=stored.notes)).items()
+              if n}
+    parts.append(Text(f"{sum(counts.values())} moments to review"
+                      + (": " + ", ".join(f"{KIND_LABELS[k]} {n}" for k, n in counts.items()) if counts else "")
+                      + f" (`prosody moments {info.id}`)"))
     for f in stored.feedback:
         parts.append(Text(f"client {'SRS' if f.kind == 'srs' else 'rating'}: "
                           f"{'/'.join(map(str, f.items))} (total {f.total}/{40 if f.kind == 'srs' else 5})"))
     for b in stored.bookmarks:
         parts.append(Text(f"bookmark {int(b.time_s) // 60}:{int(b.time_s) % 60:02d} {terminal_safe(b.note)}",
                           style="magenta"))
+    from prosody.report.wording import fmt_clock
+    for n in stored.notes:
+        when = fmt_clock(n.time_s) + (f"–{fmt_clock(n.end_s)}" if n.end_s is not None else "")
+        parts.append(Text(f"note {when}{' (' + terminal_safe(n.moment) + ')' if n.moment else ''}"
+                          f"{' by ' + terminal_safe(n.author) if n.author else ''}: {terminal_safe(n.text)}", style="yellow"))
     return Group(*parts)
 
 
-def compare_view(infos, metrics, *, title: str = "compare") -> Table:
+
+def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> Table:
+    """Sessions side by side in plain words. ``metrics`` may carry
+    ``moments.{kind}`` counts (``moment_counts``); ``notes``: {session id:
+    supervisor notes}, counted in a row."""
+    from prosody.moments import KINDS
     from prosody.report.html import COMPARE_METRICS, session_label
+    from prosody.report.wording import metric_plain
     t = Table(title=_t(title), title_justify="left", show_edge=False, pad_edge=False)
-    t.add_column("measure")
+    t.add_column("measure", overflow="ellipsis", no_wrap=True, max_width=80 - 12 * len(infos))
     for i in infos:
-        t.add_column(_t(session_label(i)), justify="right")
+        t.add_column(_t(session_label(i)), justify="right", no_wrap=True)
     t.add_row("client", *[_t(i.meta.client or "–") for i in infos])
     for m in COMPARE_METRICS:
         vals = [metrics[i.id].get(m.key) for i in infos]
         if all(v is None for v in vals):
             continue
+        p = metric_plain(m.key)
         cells = []
         for i, v in zip(infos, vals):
-            cell = m.format(v)
+            cell = (p.format(v, duration_s=metrics[i.id].get("duration_s")) if p.unit else m.format(v))
+            cell = cell.replace(" semitones", " st").replace(" syll./s", " syll./s")
             if m.group == "attunement" and v is not None:
                 base = m.key.rsplit(".", 1)[0]
                 lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
                 if lo is not None and hi is not None and not lo <= v <= hi:
                     cell += "*"
             cells.append(cell)
-        t.add_row(m.label + (f" ({m.unit})" if m.unit else ""), *cells)
-    if any(m.group == "attunement" for m in COMPARE_METRICS):
-        t.caption = "* attunement beyond its chance interval"
-        t.caption_justify = "left"
-    return t
-
-
-TREND_COLUMNS = (("therapist.talk_share", "talk %"), ("therapist.gap_median_s", "gap T"),
-                 ("client.gap_median_s", "gap C"), ("therapist.interruptions", "int T"),
-                 ("client.interruptions", "int C"), ("therapist.speech_rate_syl_s", "rate T"),
-                 ("warmth.score", "warmth"), ("feedback.srs_total", "SRS"), ("feedback.rating", "rating"))
-
-
-def trend_view(infos, metrics, *, title: str) -> Table:
-    from prosody.report.html import METRICS_BY_KEY
-    t = Table(title=_t(title), title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("id", "right"), ("date", "left"), ("client", "left"), ("no.", "right")):
-        t.add_column(col, justify=just)
-    for _, label in TREND_COLUMNS:
-        t.add_column(label, justify="right")
-    for i in infos:
-        t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], _t(i.meta.client or ""), _v(i.meta.session_number, "d"),
-                  *[METRICS_BY_KEY[k].format(metrics[i.id].get(k)) for k, _ in TREND_COLUMNS])
-    t.caption = ("T therapist, C client; gap = median gap before answering (s); int = interruptions; "
-                 "rate = speech rate (syl/s); SRS 0-40, rating 1-5 (client feedback)")
+        t.add_row(p.label if p.unit else m.label + (f" ({m.unit})" if m.unit else ""), *cells)
+    for kind in KINDS:
+        vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
+        if any(vals):
+            t.add_row(metric_plain(f"moments.{kind}").label, *["–" if v is None else str(int(v)) for v in vals])
+    if notes is not None:
+        t.add_row("Supervisor notes", *[str(len(notes.get(i.id, ()))) for i in infos])
+    t.caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); "
+                 "`prosody show ID` explains each measure")
     t.caption_justify = "left"
     return t
+
+
+def moment_counts(store, ids, cfg=None) -> dict[int, dict[str, float]]:
+    """``moments.{kind}`` counts per session (``prosody moments`` with the default ranking)."""
+    from prosody.moments import count_by_kind
+    from .review import session_moments
+    return {sid: {f"moments.{k}": float(v) for k, v in count_by_kind(session_moments(store.get(sid), cfg)).items()}
+            for sid in ids}
+
+
+TREND_COLUMNS = (("therapist.talk_share", "talk"), ("therapist.gap_median_s", "wait"),
+                 ("client.gap_median_s", "c.wait"), ("therapist.interruptions", "over"),
+                 ("therapist.speech_rate_syl_s", "pace"), ("warmth.score", "warmth"), ("feedback.srs_total", "SRS"),
+                 ("feedback.rating", "rate"))
+
+
+def _per10(v, duration_s) -> str:
+    return "–" if v is None or not duration_s else f"{v / (duration_s / 600):.1f}"
+
+
+def trend_view(infos, metrics, *, title: str):
+    """Sessions as rows, in plain words, fitting 80 columns; moments per kind
+    below when ``metrics`` carries ``moments.{kind}``."""
+    from prosody.moments import KIND_SHORT, KINDS
+    from prosody.report.html import METRICS_BY_KEY
+    t = Table(title=_t(title), title_justify="left", box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    for col, just in (("id", "right"), ("date", "left"), ("client", "left")):
+        t.add_column(col, justify=just, no_wrap=True, overflow="ellipsis", max_width=10 if col == "client" else None)
+    for _, label in TREND_COLUMNS:
+        t.add_column(label, justify="right", no_wrap=True)
+    for i in infos:
+        m = metrics[i.id]
+        cells = []
+        for k, _ in TREND_COLUMNS:
+            if k == "therapist.interruptions":
+                cells.append(_per10(m.get(k), m.get("duration_s")))
+            elif k.endswith("talk_share"):
+                cells.append(METRICS_BY_KEY[k].format(m.get(k)) + ("" if m.get(k) is None else "%"))
+            elif k.endswith("speech_rate_syl_s"):
+                cells.append(_v(m.get(k), ".1f"))
+            else:
+                cells.append(METRICS_BY_KEY[k].format(m.get(k)))
+        who = _t(terminal_safe(i.meta.client or "") + ("" if i.meta.session_number is None else f" #{i.meta.session_number}"))
+        t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], who, *cells)
+    t.caption = ("client #N = session number; talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
+                 "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "
+                 "SRS 0-40 and rate 1-5: the client's rating")
+    t.caption_justify = "left"
+    kinds = [k for k in KINDS if any(metrics[i.id].get(f"moments.{k}") for i in infos)]
+    if not kinds:
+        return t
+    mt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    mt.add_column("id", justify="right")
+    for k in kinds:
+        mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
+    for i in infos:
+        mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
+    return Group(t, Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt)
 
 
 # -- commands -------------------------------------------------------------------------------------------------------
@@ -284,21 +352,32 @@ def cmd_sessions(args, out, err) -> int:
 def cmd_show(args, out, err) -> int:
     with _open(args) as store:
         stored = store.get(args.session)
-    Console(file=out).print(show_view(stored))
+    Console(file=out, width=None if getattr(out, "isatty", lambda: False)() else 80).print(show_view(stored))
     return EXIT_OK
 
 
 def cmd_report(args, out, err) -> int:
     from prosody.report.html import session_report
+    from prosody.report.review import moments_section
+    from .review import moments_config, session_moments
     if args.output:
         _guard(args, ("-o", args.output))
     with _open(args) as store:
         stored = store.get(args.session)
         frames = store.frames(stored.info.id)
     path = args.output or f"session-{stored.info.id}.html"
-    if not args.output:
-        _guard(args, ("report", path))
-    _write_html(path, session_report(stored, frames))
+    _guard(args, ("-o" if args.output else "report", path), doc=stored.doc)
+    ms = session_moments(stored, moments_config(args))
+    clips = None
+    if args.clips:
+        from prosody.report.review import make_clips
+        clips, why = make_clips(stored.doc, ms, fmt=args.clips_format)
+        if clips is None:
+            err.write(f"prosody: no clips in the report: {terminal_safe(why)}\n")
+    _write_html(path, session_report(stored, frames, extra_sections=[moments_section(stored, ms, clips=clips)]))
+    if clips:
+        err.write(f"prosody: warning: {path} now holds {len(clips)} clips of the session's audio (client audio): "
+                  "keep it as private as the recording; it is readable by you only\n")
     err.write(f"prosody: report written to {path}\n")
     return EXIT_OK
 
@@ -310,12 +389,15 @@ def cmd_compare(args, out, err) -> int:
         ids = [store.resolve(r) for r in args.sessions]
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
+        for sid, counts in moment_counts(store, ids).items():
+            metrics[sid].update(counts)
+        notes = {sid: store.notes(sid) for sid in ids}
     order = {sid: k for k, sid in enumerate(ids)}
     infos.sort(key=lambda i: order[i.id])
     title = "compare: sessions " + ", ".join(str(i) for i in ids)
-    _console(out).print(compare_view(infos, metrics, title=title))
+    _console(out).print(compare_view(infos, metrics, title=title, notes=notes))
     if args.output:
-        _write_html(args.output, compare_report(infos, metrics, title=title))
+        _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes))
         err.write(f"prosody: comparison written to {args.output}\n")
     return EXIT_OK
 
@@ -332,6 +414,8 @@ def cmd_trend(args, out, err) -> int:
             raise InputError(f"no sessions for therapist {args.therapist!r} with these filters; "
                              "`prosody sessions` lists them")
         metrics = store.metrics([i.id for i in infos])
+        for sid, counts in moment_counts(store, [i.id for i in infos]).items():
+            metrics[sid].update(counts)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:
@@ -372,6 +456,11 @@ def cmd_import(args, out, err) -> int:
         overrides["tags"] = tuple(bundle.meta.tags) + tuple(args.tag)
     if overrides:
         bundle.meta = SessionMeta(**{**bundle.meta.__dict__, **overrides})
+    if "audio" not in bundle.doc and isinstance(bundle.doc.get("live"), dict):
+        from prosody.clips import live_audio_record  # a live --record file: hash it now, to play moments later
+        rec = live_audio_record(bundle.doc)
+        if rec is not None:
+            bundle.doc = {**bundle.doc, "audio": rec}
     with _open(args) as store:
         sid = store.import_bundle(bundle, new_id=args.new_id)
         out.write(f"imported {args.path} as session {sid}"
@@ -421,6 +510,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("report", help="a stored session as one self-contained HTML page")
     p.add_argument("session", metavar="SESSION")
     p.add_argument("-o", "--output", metavar="PATH", help="HTML file (default session-ID.html)")
+    p.add_argument("--clips", action="store_true",
+                   help="embed short audio clips of the moments (the page then holds client audio)")
+    p.add_argument("--clips-format", choices=("opus", "flac"), default="opus", help="clip encoding (default opus)")
+    from .review import _ranking_options
+    _ranking_options(p)
     _store_option(p)
     p.set_defaults(run=cmd_report)
 

@@ -1,62 +1,91 @@
-"""Session summary -> terminal renderable. Pure: no audio, no printing."""
+"""Session summary -> terminal renderable. Pure: no audio, no printing.
+
+Plain language (``prosody.report.wording``): each measure as a therapist
+would say it, in units a person uses, with the direction of effect and the
+source on the line below it (dim). Rows are laid out at fixed widths that fit
+80 columns, so a row never wraps in the middle.
+"""
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from prosody.report.text import terminal_safe
 
+from prosody.report.wording import SEMITONE_NOTE, fmt_value, measure_plain, speaker_plain, warmth_plain
 
-def _fmt(v, spec: str, unit: str = "") -> str:
-    if v is None:
-        return "–"
-    return f"{v:{spec}}{unit}"
+WIDTH = 80
+LABEL_MAX = 36
+VALUE_MAX = 19
 
-
-ROWS = [
-    # (label, key, format, unit)
-    ("talk share", "talk_share", ".0%", ""),
-    ("speech time", "speech_s", ".1f", " s"),
-    ("turns", "n_turns", "d", ""),
-    ("median gap before answering", "gap_median_s", "+.2f", " s"),
-    ("overlapping starts", "overlaps", "d", ""),
-    ("interruptions", "interruptions", "d", ""),
-    ("failed interruptions", "failed_interruptions", "d", ""),
-    ("backchannels", "backchannels", "d", ""),
-    ("pitch median", "f0_median_hz", ".0f", " Hz"),
-    ("pitch range (5-95 %)", "f0_range_st", ".1f", " st"),
-    ("pitch variability (SD)", "f0_sd_st", ".1f", " st"),
-    ("level (median, speech)", "rms_db_median", ".1f", " dBFS"),
-    ("speech rate", "speech_rate_syl_s", ".1f", " syl/s"),
-    ("articulation rate", "articulation_rate_syl_s", ".1f", " syl/s"),
-]
+SPEAKER_KEYS = ("talk_share", "speech_s", "n_turns", "gap_median_s", "overlaps", "interruptions",
+                "failed_interruptions", "backchannels", "f0_median_hz", "f0_range_st", "f0_sd_st", "rms_db_median",
+                "speech_rate_syl_s", "articulation_rate_syl_s")
 TURN_KEYS = {"talk_share", "n_turns", "gap_median_s", "overlaps", "interruptions", "failed_interruptions",
              "backchannels"}
+TIMING_KEYS = ("turns_per_min", "longest_monologue_s", "quick_answer_share", "silences_broken")
 
 
-def summary_view(session: dict):
-    """``session``: a ``prosody.session/1`` dict -> a rich renderable."""
+
+def _cell(s: str, w: int, right: bool) -> str:
+    s = s if len(s) <= w else s[:w - 1] + "…"
+    return s.rjust(w) if right else s.ljust(w)
+
+
+def rows_block(headers: list[str], rows: list[tuple[str, list[str], str | None]], *, width: int = WIDTH) -> list:
+    """Fixed-width rows: ``(label, values, why)``; ``why`` (direction · source)
+    goes dim on the line below, cut to ``width``. Returns Text lines; no line is
+    longer than ``width``."""
+    n = len(headers) - 1
+    lw = min(LABEL_MAX, max([len(headers[0])] + [len(r[0]) for r in rows]))
+    vw = min(VALUE_MAX, max([len(h) for h in headers[1:]] + [len(v) for r in rows for v in r[1]] + [1]))
+    while lw + n * (vw + 2) > width and lw > 16:
+        lw -= 1
+    out = [Text(_cell(headers[0], lw, False) + "".join("  " + _cell(h, vw, True) for h in headers[1:]),
+                style="bold", no_wrap=True, overflow="ellipsis")]
+    for label, values, why in rows:
+        out.append(Text(_cell(label, lw, False) + "".join("  " + _cell(v, vw, True) for v in values),
+                        no_wrap=True, overflow="ellipsis"))
+        if why:
+            out.append(_why(why, width))
+    return out
+
+
+def _why(text: str, width: int = WIDTH) -> Text:
+    """``  ↳ direction · source``, dim; a long one continues indented on a second line."""
+    import textwrap
+    lines = textwrap.wrap(text, width=width - 4, initial_indent="", subsequent_indent="") or [""]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width=width - 4, placeholder="…")]
+    return Text("\n".join(("  ↳ " if i == 0 else "    ") + x for i, x in enumerate(lines)), style="dim",
+                no_wrap=True)
+
+
+def summary_view(session: dict, *, explain: bool = True):
+    """``session``: a ``prosody.session/2`` dict -> a rich renderable.
+    ``explain``: the direction and source of each measure on the line below it."""
     speakers = session["speaker_order"]
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("measure")
-    for spk in speakers:
-        table.add_column(Text(terminal_safe(spk)), justify="right")
-    for label, key, spec, unit in ROWS:
+    dur = session.get("duration_s") or 0.0
+    rows = []
+    for key in SPEAKER_KEYS:
         if key in TURN_KEYS and not session["turn_taking"]:
             continue
-        table.add_row(label, *[_fmt(session["speakers"][s][key], spec, unit) for s in speakers])
-    head = Text(f"prosody · {session['duration_s']:.1f} s · {terminal_safe(', '.join(session['sources']))}",
-                style="bold")
-    parts = [head, table]
+        p = speaker_plain(key)
+        vals = [p.format(session["speakers"][s].get(key), duration_s=dur) for s in speakers]
+        rows.append((p.label, vals, p.why if explain else None))
+    head = Text(f"prosody · {dur:.1f} s · {terminal_safe(', '.join(session['sources']))}", style="bold",
+                no_wrap=True, overflow="ellipsis")
+    parts = [head, *rows_block(["per speaker", *[terminal_safe(s) for s in speakers]], rows)]
+    if explain:
+        parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}", style="dim"))
     if session["turn_taking"]:
         tr = session["transitions"]
         n_ov = sum(1 for t in tr if t["kind"] == "overlap")
-        parts.append(Text(f"{len(tr)} speaker changes ({len(tr) - n_ov} gaps, {n_ov} overlaps); "
-                          f"{len(session['events'])} backchannels/interruptions", style="dim"))
+        parts.append(Text(f"{len(tr)} speaker changes ({len(tr) - n_ov} after a pause, {n_ov} in overlap); "
+                          f"{len(session['events'])} listening sounds and talk-overs", style="dim"))
     m = session.get("measures")
     if m:
-        parts += measures_views(m, speakers, session["turn_taking"])
+        parts += measures_views(m, speakers, session["turn_taking"], duration_s=dur, explain=explain)
     for note in session["notes"]:
         parts.append(Text(f"note: {terminal_safe(note)}", style="yellow"))
     for w in session["warnings"]:
@@ -64,49 +93,55 @@ def summary_view(session: dict):
     return Group(*parts)
 
 
-def measures_views(m: dict, speakers: list[str], turn_taking: bool) -> list:
+def warmth_lines(w: dict, baseline_kind: str, *, explain: bool = True) -> list:
+    """The warmth score and each component as the therapist's sentence."""
+    score = w.get("score")
+    head = Text(f"Warmth {fmt_value(score, '0-100')}" if score is not None else "Warmth –", style="bold")
+    head.append(f"  (relative to your own {baseline_kind} baseline; not a clinical judgement)", style="dim")
+    out = [head]
+    for c in w.get("components") or []:
+        p = warmth_plain(str(c.get("name")))
+        pts = ("no data" if c.get("contribution") is None else
+               f"{c['contribution']:.0f} of {c['weight']:.0f} points")
+        t = Text(f"  {terminal_safe(p.say(c.get('value')))}", no_wrap=True, overflow="ellipsis")
+        room = WIDTH - len(t.plain) - 2
+        if room >= len(pts):
+            t.append(" " * (room - len(pts) + 2) + pts, style="dim")
+        out.append(t)
+        if explain:
+            out.append(_why(p.why))
+    return out
+
+
+def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_s: float = 0.0,
+                   explain: bool = True) -> list:
     """Warmth, timing extras and attunement as renderables."""
-    out = []
-    w = m["warmth"]
-    wt = Table(title=f"warmth {_fmt(w['score'], '.0f')}/100 (therapist, relative to own {m['baseline']['kind']} baseline)",
-               title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("component", "left"), ("value", "right"), ("points", "right"), ("lower when", "left")):
-        wt.add_column(col, justify=just)
-    for c in w["components"]:
-        v = "–" if c["value"] is None else f"{c['value']:.2f} {c['unit']}"
-        pts = "–" if c["contribution"] is None else f"{c['contribution']:.1f}/{c['weight']:.1f}"
-        wt.add_row(c["name"], v, pts, c["direction"].split(" -> ")[0])
-    out.append(wt)
+    out = warmth_lines(m["warmth"], m["baseline"]["kind"], explain=explain)
     if turn_taking and m.get("timing"):
-        tt = Table(title="timing", title_justify="left", show_edge=False, pad_edge=False)
-        tt.add_column("measure")
-        for spk in speakers:
-            tt.add_column(Text(terminal_safe(spk)), justify="right")
-        rows = [("turns per minute", "turns_per_min", ".1f", ""),
-                ("longest monologue", "longest_monologue_s", ".1f", " s"),
-                ("answers within 200 ms", "quick_answer_share", ".0%", ""),
-                ("silences >= 2 s broken", "silences_broken", "d", "")]
+        keys = list(TIMING_KEYS)
         if m.get("network_delay_ms"):
-            rows.insert(2, ("median gap, delay-corrected", "gap_median_corrected_s", "+.2f", " s"))
-        for label, key, spec, unit in rows:
-            tt.add_row(label, *[_fmt(m["timing"][s].get(key), spec, unit) for s in speakers])
-        out.append(tt)
+            keys.insert(2, "gap_median_corrected_s")
+        rows = []
+        for key in keys:
+            p = measure_plain(f"timing.{key}")
+            rows.append((p.label, [p.format(m["timing"][s].get(key), duration_s=duration_s) for s in speakers],
+                         p.why if explain else None))
+        out += rows_block(["timing", *[terminal_safe(s) for s in speakers]], rows)
     a = m.get("attunement")
     if a:
-        at = Table(title=f"attunement over {a['n_exchanges']} exchanges (95 % chance interval from shuffled turns)",
-                   title_justify="left", show_edge=False, pad_edge=False)
-        at.add_column("measure")
-        for feat in ("pitch", "intensity", "rate"):
-            at.add_column(feat, justify="right")
+        rows = []
         for kind in ("proximity", "synchrony", "convergence"):
+            p = measure_plain(f"attunement.{kind}")
             cells = []
             for feat in ("pitch", "intensity", "rate"):
                 x = a[kind][feat]
-                cells.append("–" if x["value"] is None else
-                             f"{x['value']:+.2f} [{x['chance_low']:+.2f},{x['chance_high']:+.2f}]"
-                             + ("" if x["reading"] == "within chance" else " *"))
-            at.add_row(kind, *cells)
-        out.append(at)
-        out.append(Text("* outside chance. " + a["note"], style="dim"))
+                if x["value"] is None:
+                    cells.append("–")
+                    continue
+                mark = "~" if x["reading"] == "within chance" else ("↑" if x["value"] > x["chance_high"] else "↓")
+                cells.append(f"{x['value']:+.2f} {mark}")
+            rows.append((p.label, cells, p.why if explain else None))
+        out += rows_block([f"attunement ({a['n_exchanges']} exchanges)", "pitch", "loudness", "pace"], rows)
+        out.append(Text("~ within chance (shuffled turns, 95 %), ↑↓ beyond it. " + a["note"], style="dim"))
     out.append(Text(m["disclaimer"], style="dim"))
     return out

@@ -119,7 +119,7 @@ def test_json_file_holds_the_session(tmp_path, capsys, stereo, dialogue):
     audio, truth = dialogue
     rc, out, err, _ = run(capsys, "analyze", stereo, "--json", tmp_path / "s.json")
     assert rc == 0 and err == "", err
-    assert "talk share" in out  # the summary goes to stdout when the JSON goes to a file
+    assert "Share of the talking" in out  # the summary goes to stdout when the JSON goes to a file
     doc = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
 
     assert doc["schema"] == SCHEMA and re.fullmatch(r"prosody\.session/\d+", SCHEMA)
@@ -407,7 +407,7 @@ def test_console_script_analyses_the_fixture(tmp_path):
 
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "error" not in proc.stderr
-    assert "therapist" in proc.stdout and "client" in proc.stdout and "talk share" in proc.stdout
+    assert "therapist" in proc.stdout and "client" in proc.stdout and "Share of the talking" in proc.stdout
     doc = json.loads((tmp_path / "out.json").read_text())
     assert stat.S_IMODE((tmp_path / "out.json").stat().st_mode) == 0o600
     assert doc["sources"] == ["fixtures/dialogue.flac"]

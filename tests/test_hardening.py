@@ -468,7 +468,7 @@ def test_disk_full_during_analysis_keeps_the_session(tmp_path, victim, monkeypat
         assert rc == 1 and fillers, err
         assert "full" in err and str(small / "st") in err and "free" in err, err
         assert "internal error" not in err and "move it aside" not in err
-        assert "talk share" in out  # the summary was printed
+        assert "Time speaking" in out  # the summary was printed
         kept = Path(err.split("kept in ")[1].split(": `prosody import")[0])
         assert kept.with_name(kept.stem + ".frames.npz").is_file()
         assert kept.is_file() and stat.S_IMODE(kept.stat().st_mode) == 0o600

@@ -286,7 +286,7 @@ def test_view_fits_80x24_and_shows_every_panel():
     assert "therapist  62%" in text and "38% client" in text
     assert "+0.42 s→client" in text and "-0.20 s→therapist (overlap)" in text
     assert "200 Hz" in text and "110 Hz" in text
-    assert "warmth     " in text and "68/100" in text and "pitch up 8% +11" in text and "gap 0.42s +10" in text
+    assert "warmth     " in text and "68/100" in text and "pitch raised 8% +11" in text and "wait 0.42s +10" in text
     assert "(14 exchanges)" in text
     assert "proximity  pitch -1.07~" in text and "synchrony  pitch +0.62↑" in text
     assert "convergence intensity -0.56↓" in text

@@ -21,7 +21,7 @@ from prosody.store.db import Store
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("PROSODY_CHROMIUM", "/usr/bin/chromium")
-SESSION_SECTIONS = ("at-a-glance", "speakers", "timelines", "turns", "gaps", "warmth", "attunement", "phases",
+SESSION_SECTIONS = ("at-a-glance", "moments", "speakers", "timelines", "turns", "gaps", "warmth", "attunement", "phases",
                     "bookmarks", "feedback", "definitions")
 
 
@@ -69,9 +69,11 @@ def test_session_report_content(store):
     assert "No warmth measures" in html2 and "No phase measures" in html2 and "without per-frame features" in html2
 
 
-def _cdp_render(html_path: Path, shot_path: Path, *, timeout_s: float = 30.0) -> dict:
+def _cdp_render(html_path: Path, shot_path: Path, *, timeout_s: float = 30.0, extra_js: str | None = None,
+                width: int = 1200, max_height: int = 6000) -> dict:
     """Load ``html_path`` in headless Chromium driven over --remote-debugging-pipe;
-    return console messages, exceptions, log entries, network requests, DOM facts."""
+    return console messages, exceptions, log entries, network requests, DOM facts.
+    ``extra_js``: an expression (may return a promise) whose value lands in ``facts["extra"]``."""
     user_dir = tempfile.mkdtemp(prefix="chromium-", dir=str(shot_path.parent))
     to_r, to_w = os.pipe()      # we write commands -> browser reads fd 3
     from_r, from_w = os.pipe()  # browser writes replies on fd 4 -> we read
@@ -85,7 +87,8 @@ def _cdp_render(html_path: Path, shot_path: Path, *, timeout_s: float = 30.0) ->
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-default-apps", "--disable-extensions", f"--user-data-dir={user_dir}",
-         "--remote-debugging-pipe", "--window-size=1200,2000", "about:blank"],
+         "--remote-debugging-pipe", f"--window-size={width},2000", "--autoplay-policy=no-user-gesture-required",
+         "--hide-scrollbars", "about:blank"],
         preexec_fn=child_fds, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     os.close(to_r)
@@ -153,9 +156,15 @@ def _cdp_render(html_path: Path, shot_path: Path, *, timeout_s: float = 30.0) ->
             bars: document.querySelectorAll('svg rect.bar').length,
             title: document.title,
             height: document.documentElement.scrollHeight }))()"""}, session=sess)["result"]["value"]
+        if extra_js:
+            facts["extra"] = call("Runtime.evaluate", {"returnByValue": True, "awaitPromise": True,
+                                                       "expression": extra_js}, session=sess)["result"].get("value")
+            t_end = time.monotonic() + 0.3
+            while (msg := read_one(t_end - time.monotonic())) is not None:
+                events.append(msg)
         shot = call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
-                                               "clip": {"x": 0, "y": 0, "width": 1200,
-                                                        "height": min(facts["height"], 6000), "scale": 1}},
+                                               "clip": {"x": 0, "y": 0, "width": width,
+                                                        "height": min(facts["height"], max_height), "scale": 1}},
                     session=sess)
         shot_path.write_bytes(base64.b64decode(shot["data"]))
         try:

@@ -31,6 +31,20 @@ class Bookmark:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A supervisor's note on a time (``end_s`` None) or a stretch of the session.
+    ``text`` and ``author`` are typed by a person: escape them wherever shown.
+    ``moment``: what the note was attached to (e.g. ``"3: long silence"``), or ""."""
+
+    time_s: float
+    text: str
+    end_s: float | None = None
+    author: str = ""
+    created_at: str = ""
+    moment: str = ""
+
+
+@dataclass(frozen=True)
 class Feedback:
     """The client's view of the session: the Session Rating Scale (``kind="srs"``,
     four items 0-10, Duncan et al. 2003) or a simple rating (``kind="rating"``, 1-5)."""
@@ -46,7 +60,7 @@ class Feedback:
 
 @dataclass
 class ExportBundle:
-    """What an export carries: document, metadata, bookmarks, feedback, frames."""
+    """What an export carries: document, metadata, bookmarks, feedback, frames, notes."""
 
     doc: dict
     meta: SessionMeta = field(default_factory=SessionMeta)
@@ -54,6 +68,7 @@ class ExportBundle:
     feedback: tuple[Feedback, ...] = ()
     frames: dict[str, dict[str, np.ndarray]] | None = None
     uid: str | None = None
+    notes: tuple[Note, ...] = ()
 
 
 def validate_doc(doc) -> None:

@@ -13,7 +13,7 @@ from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError
 from ..fileio import check_input_file, write_private
 from ..frames import FRAME_DTYPES, FRAME_KEYS, frame_keys, frames_to_npz_bytes, n_frames_of, read_frames_npz
-from .bundle import Bookmark, ExportBundle, Feedback, SessionMeta, validate_doc
+from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, validate_doc
 from .schema import check_bookmarks, check_session_doc, check_store_meta
 
 MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
@@ -36,6 +36,8 @@ def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
                          "tags": list(m.tags),
                          "feedback": [{"kind": f.kind, "items": list(f.items), "given_at": f.given_at}
                                       for f in b.feedback],
+                         "supervisor_notes": [{"time_s": n.time_s, "end_s": n.end_s, "text": n.text, "author": n.author,
+                                    "created_at": n.created_at, "moment": n.moment} for n in b.notes],
                          "frames_file": frames_file}}
 
 
@@ -55,13 +57,17 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
         bookmarks = tuple(Bookmark(float(x["time_s"]), str(x.get("note") or "")) for x in raw_marks)
         feedback = tuple(Feedback(str(f["kind"]), tuple(int(v) for v in f["items"]), str(f["given_at"]))
                          for f in st.get("feedback") or [])
+        notes = tuple(Note(float(n["time_s"]), str(n["text"]), None if n.get("end_s") is None else float(n["end_s"]),
+                           str(n.get("author") or ""), str(n.get("created_at") or ""), str(n.get("moment") or ""))
+                      for n in st.get("supervisor_notes") or [])
     except (KeyError, TypeError, ValueError) as exc:
-        raise StoreError(f"bookmarks or feedback malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
+        raise StoreError(f"bookmarks, feedback or notes malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
     meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
                        recorded_at=st.get("recorded_at") or default_recorded_at,
                        session_number=st.get("session_number"), notes=st.get("notes") or "",
                        tags=tuple(st.get("tags") or ()))
-    return ExportBundle(doc=d, meta=meta, bookmarks=bookmarks, feedback=feedback, frames=frames, uid=st.get("uid"))
+    return ExportBundle(doc=d, meta=meta, bookmarks=bookmarks, feedback=feedback, frames=frames, uid=st.get("uid"),
+                        notes=notes)
 
 
 def frames_table(frames: dict[str, dict[str, np.ndarray]], speakers, hop_s: float = 0.01):

@@ -24,7 +24,8 @@ from .text import terminal_safe
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
-
+from .review import notes_html
+from .wording import metric_plain, speaker_plain, warmth_plain
 
 
 def escape(text, quote: bool = True) -> str:
@@ -163,13 +164,15 @@ svg.plot { width: 100%; height: auto; display: block; margin: 4px 0 10px; }
 svg.plot text { fill: #444; }
 .chance { color: #777; } .beyond { font-weight: 600; }
 .legend span { display: inline-block; margin-right: 14px; }
+details.why summary { cursor: pointer; } details.why { color: #333; } details.why[open] { color: #555; }
+ol.moments li { margin: 6px 0; } .clip { margin: 3px 0; } .clip audio { height: 32px; vertical-align: middle; }
 .sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
 section { break-inside: avoid-page; }
 footer { margin-top: 32px; color: #777; font-size: 12px; }
 @media print { body { max-width: none; padding: 0; font-size: 11px; } h2 { break-after: avoid; }
   svg.plot, table, .card { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
 """
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src data:"
 
 
 def _page(title: str, body: str, *, generated_at: str | None = None) -> str:
@@ -215,9 +218,12 @@ def _card(value: str, label: str) -> str:
 
 
 # -- one session --------------------------------------------------------------------------------------------------
-def session_report(stored: StoredSession, frames: dict | None, *, generated_at: str | None = None) -> str:
+def session_report(stored: StoredSession, frames: dict | None, *, generated_at: str | None = None,
+                   extra_sections=None) -> str:
     """The HTML report of one stored session. ``frames``: ``Store.frames`` (None
-    when the session was saved without per-frame features)."""
+    when the session was saved without per-frame features). ``extra_sections``:
+    ``[(id, title, inner HTML)]`` after "At a glance"; default: the moments to
+    review with the default ranking (``prosody.report.review``)."""
     doc, info = stored.doc, stored.info
     speakers = list(doc["speaker_order"])
     roles = speaker_roles(speakers)
@@ -226,6 +232,12 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="sub">{_meta_line(info)}</p>',
              f'<p class="disclaimer">{escape((measures or {}).get("disclaimer") or DISCLAIMER)}</p>']
     parts.append(_section("at-a-glance", "At a glance", _glance(doc, stored, measures, roles)))
+    if extra_sections is None:
+        from ..moments import moments
+        from .review import moments_section
+        extra_sections = [moments_section(stored, moments(doc, bookmarks=stored.bookmarks, notes=stored.notes))]
+    for sid_, title_, inner_ in extra_sections:
+        parts.append(_section(sid_, title_, inner_))
     parts.append(_section("speakers", "Per speaker", _speaker_table(doc)))
     parts.append(_section("timelines", "Pitch and level over the session", _timelines(doc, frames, stored)))
     if doc.get("turn_taking"):
@@ -238,7 +250,7 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     parts.append(_section("warmth", "Warmth", _warmth(measures)))
     parts.append(_section("attunement", "Attunement", _attunement(measures)))
     parts.append(_section("phases", "Phases", _phases(measures, speakers, roles)))
-    parts.append(_section("bookmarks", "Bookmarks and notes", _bookmarks(stored, doc)))
+    parts.append(_section("bookmarks", "Bookmarks and notes", _bookmarks(stored, doc) + notes_html(stored.notes)))
     parts.append(_section("feedback", "Client feedback", _feedback(stored)))
     parts.append(_section("definitions", "Definitions and sources", _definitions(measures)))
     return _page(title, "".join(parts), generated_at=generated_at)
@@ -250,17 +262,17 @@ def _glance(doc, stored: StoredSession, measures, roles) -> str:
     cards = [_card(fmt_clock(doc["duration_s"]), "duration")]
     th, cl = by_role.get("therapist"), by_role.get("client")
     if doc.get("turn_taking") and th and cl:
-        cards.append(_card(_fmt(sp[th].get("talk_share"), ".0f", "%", 100), f"{th} talk share"))
-        cards.append(_card(_fmt(sp[th].get("gap_median_s"), "+.2f", "s"), f"median gap before {th} answers"))
-        cards.append(_card(_fmt(sp[cl].get("gap_median_s"), "+.2f", "s"), f"median gap before {cl} answers"))
+        cards.append(_card(_fmt(sp[th].get("talk_share"), ".0f", "%", 100), f"{th}: share of the talking"))
+        cards.append(_card(_fmt(sp[th].get("gap_median_s"), "+.2f", "s"), f"{th}: typical wait before answering"))
+        cards.append(_card(_fmt(sp[cl].get("gap_median_s"), "+.2f", "s"), f"{cl}: typical wait before answering"))
         cards.append(_card(f"{sp[th].get('interruptions', 0)} / {sp[cl].get('interruptions', 0)}",
-                           f"interruptions {th} / {cl}"))
+                           f"talked over the other: {th} / {cl}"))
         cards.append(_card(f"{sp[th].get('overlaps', 0)} / {sp[cl].get('overlaps', 0)}",
-                           f"overlapping starts {th} / {cl}"))
+                           f"started while the other spoke: {th} / {cl}"))
     for name in doc["speaker_order"]:
-        cards.append(_card(_fmt(sp[name].get("f0_median_hz"), ".0f", "Hz"), f"{name} pitch median"))
+        cards.append(_card(_fmt(sp[name].get("f0_median_hz"), ".0f", "Hz"), f"{name}: typical pitch"))
     if measures and isinstance(measures.get("warmth"), dict):
-        cards.append(_card(_fmt(measures["warmth"].get("score"), ".0f"), "warmth (0-100, own baseline)"))
+        cards.append(_card(_fmt(measures["warmth"].get("score"), ".0f"), "warmth (0-100, relative to own baseline)"))
     for f in stored.feedback:
         cards.append(_card(f"{f.total}/40" if f.kind == "srs" else f"{f.total}/5",
                            "client SRS" if f.kind == "srs" else "client rating"))
@@ -279,12 +291,21 @@ def _speaker_table(doc) -> str:
         vals = [doc["speakers"][s].get(key) for s in speakers]
         if all(v is None for v in vals) and key in ("talk_share", "n_turns", "gap_median_s", "overlaps"):
             continue
-        spec = {"%": ".0f", "count": ".0f", "Hz": ".0f", "dBFS": ".1f", "s": ".2f"}.get(unit, ".2f")
-        shown_unit = "" if unit in ("count", "%") else unit
-        cells = "".join(f'<td class="n">{escape(_fmt(v, spec, shown_unit, 100 if unit == "%" else 1))}'
-                        f'{"%" if unit == "%" and v is not None else ""}</td>' for v in vals)
-        rows.append(f"<tr><td>{escape(label)}</td>{cells}</tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+        p = speaker_plain(key)
+        cells = "".join(f'<td class="n">{escape(p.format(v, duration_s=doc.get("duration_s")))}</td>' for v in vals)
+        rows.append(f"<tr><td>{_explained(p.label, p.definition, p.direction, p.source)}</td>{cells}</tr>")
+    return (f"<table>{head}{''.join(rows)}</table><p class=\"muted\">Counts are per 10 minutes of the session. "
+            "A semitone is one piano key; 2 semitones is a clearly audible step. Click a measure for what it is, "
+            "which way is which, and its source.</p>")
+
+
+def _explained(label: str, definition: str, direction: str, source: str) -> str:
+    """A measure's name; one click opens its definition, direction of effect and source."""
+    body = " ".join(x for x in (escape(definition) + ("." if definition else ""),
+                                f"<i>{escape(direction)}</i>." if direction else "",
+                                f"Source: {escape(source)}." if source else "") if x)
+    return f'<details class="why"><summary>{escape(label)}</summary>{body}</details>'
+
 
 
 def _timelines(doc, frames, stored: StoredSession) -> str:
@@ -358,14 +379,13 @@ def _warmth(measures) -> str:
     comps = w.get("components") or []
     if comps:
         rows = "".join(
-            f'<tr><td>{escape(str(c.get("name", "")).replace("_", " "))}</td>'
-            f'<td class="n">{escape(_fmt(c.get("value"), ".3g", c.get("unit") or ""))}</td>'
+            f'<tr><td>{_explained(warmth_plain(str(c.get("name"))).say(c.get("value")), c.get("direction") or "", warmth_plain(str(c.get("name"))).direction, c.get("source") or "")}</td>'
             f'<td class="n">{escape(_fmt(c.get("contribution"), ".1f"))}'
             f'{escape(" / " + format(c["weight"], ".1f")) if isinstance(c.get("weight"), (int, float)) else ""}</td>'
-            f'<td>{escape(c.get("direction") or "")}</td><td>{escape(c.get("source") or "")}</td></tr>'
+            f'<td class="component-id muted">{escape(str(c.get("name", "")))}</td></tr>'
             for c in comps)
-        out.append('<table class="components"><tr><th>component</th><th class="n">value</th>'
-                   f'<th class="n">contribution</th><th>direction</th><th>source</th></tr>{rows}</table>')
+        out.append('<table class="components"><tr><th>what (click for direction and source)</th>'
+                   f'<th class="n">points</th><th>id</th></tr>{rows}</table>')
     windows = [x for x in measures.get("rolling") or [] if isinstance(x, dict)]
     scored = [x for x in windows if isinstance(x.get("warmth"), dict)]
     if len(scored) >= 2:
@@ -456,9 +476,11 @@ def _phases(measures, speakers, roles) -> str:
                     f'<td class="n">{escape(_fmt(v.get("f0_median_rel_st"), "+.1f", "st"))}</td>'
                     f'<td class="n">{escape(_fmt(v.get("articulation_rate_syl_s"), ".1f"))}</td></tr>')
     return ('<table class="phases"><tr><th>phase</th><th class="n">time</th><th class="n">warmth</th>'
-            f'<th class="n">{escape(th)} talk share</th><th class="n">{escape(th)} turns/min</th>'
-            f'<th class="n">gap before {escape(th)}</th><th class="n">gap before {escape(cl or "-")}</th>'
-            f'<th class="n">{escape(th)} pitch re baseline</th><th class="n">{escape(th)} articulation syl/s</th>'
+            f'<th class="n">{escape(th)}: share of the talking</th><th class="n">{escape(th)}: turns per minute</th>'
+            f'<th class="n">{escape(th)}: wait before answering</th>'
+            f'<th class="n">{escape(cl or "-")}: wait before answering</th>'
+            f'<th class="n">{escape(th)}: pitch compared with own baseline</th>'
+            f'<th class="n">{escape(th)}: pace while speaking (syll./s)</th>'
             f'</tr>{"".join(rows)}</table>')
 
 
@@ -513,7 +535,7 @@ def session_label(info: SessionInfo) -> str:
 
 
 def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title: str,
-                   generated_at: str | None = None) -> str:
+                   generated_at: str | None = None, notes: dict | None = None) -> str:
     """Sessions side by side (columns) with every ``COMPARE_METRICS`` row and,
     for two or more sessions, a chart per ``TREND_PLOTS`` group over them in
     order; client feedback alongside."""
@@ -538,7 +560,16 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                     cls = " chance" if lo <= v <= hi else " beyond"
             cells.append(f'<td class="n{cls}">{escape(m.format(v))}</td>')
         unit = f" ({m.unit})" if m.unit else ""
-        rows.append(f'<tr data-key="{escape(m.key)}"><td>{escape(m.label + unit)}</td>{"".join(cells)}</tr>')
+        p = metric_plain(m.key)
+        label = (_explained(p.label + unit, p.definition, p.direction, p.source) if p.label != m.key
+                 else escape(m.label + unit))
+        rows.append(f'<tr data-key="{escape(m.key)}"><td>{label}</td>{"".join(cells)}</tr>')
+    from ..moments import KIND_LABELS, KINDS
+    for kind in KINDS:  # moments to review per kind, when counted (prosody moments)
+        vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
+        if any(vals):
+            rows.append(f'<tr data-key="moments.{kind}"><td>moments: {escape(KIND_LABELS[kind])}</td>'
+                        + "".join(f'<td class="n">{"–" if v is None else int(v)}</td>' for v in vals) + "</tr>")
     body = [f"<h1>{escape(title)}</h1>",
             f'<p class="sub">{len(infos)} sessions · '
             f'{escape(", ".join(sorted({i.meta.therapist for i in infos if i.meta.therapist})) or "therapist not set")}'
@@ -566,12 +597,16 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                                 x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
                                 y_range=y_range))
         body.append(_section("trend", "Across sessions", "".join(charts)))
+    def sup(i) -> str:
+        return "<br>".join(f"{fmt_clock(n.time_s)} {escape(n.text)}" + (f" ({escape(n.author)})" if n.author else "")
+                           for n in (notes or {}).get(i.id, ()))
     fb_rows = "".join(f"<tr><td>{escape(session_label(i))}</td><td class='n'>{'–' if i.srs_total is None else i.srs_total}"
                       f"</td><td class='n'>{'–' if i.rating is None else i.rating}</td>"
-                      f"<td>{escape(i.meta.notes)}</td></tr>" for i in infos)
+                      f"<td>{escape(i.meta.notes)}</td><td class='supervisor-notes'>{sup(i)}</td></tr>" for i in infos)
     body.append(_section("feedback", "Client feedback and notes",
                          '<table class="feedback"><tr><th>session</th><th class="n">SRS (0-40)</th>'
-                         f'<th class="n">rating (1-5)</th><th>notes</th></tr>{fb_rows}</table>'))
+                         f'<th class="n">rating (1-5)</th><th>notes</th><th>supervisor notes</th></tr>{fb_rows}'
+                         "</table>"))
     defs = "".join(f"<tr><td>{escape(n)}</td><td>{escape(d)}</td><td>{escape(s)}</td></tr>"
                    for n, d, s in MEASURE_DEFINITIONS)
     defs += "".join(f"<tr><td>{escape(label)}</td><td>{escape(d)}</td><td>{escape(src)}</td></tr>"

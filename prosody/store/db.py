@@ -46,7 +46,7 @@ import numpy as np
 from ..fileio import free_space_text, is_disk_full, make_private_dirs, restrict_sqlite_sidecars, write_private
 from ..errors import InputError, SessionNotFoundError, StoreError
 from ..formats.schema import check_meta_fields, check_uid
-from ..formats.bundle import Bookmark, ExportBundle, Feedback, SessionMeta, parse_when, validate_doc
+from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..types import SPEAKER_FIELDS
 
@@ -85,6 +85,7 @@ class StoredSession:
     doc: dict                      # the prosody.session/* document, as saved
     bookmarks: tuple[Bookmark, ...]
     feedback: tuple[Feedback, ...]
+    notes: tuple[Note, ...] = ()
 
 
 # -- location ----------------------------------------------------------------------------------------------------
@@ -212,7 +213,24 @@ CREATE TABLE feedback (
         _insert_measures(db, sid, doc)
 
 
-MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2)
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Version 3: supervisor notes (issue 12), on a time or a stretch of a session."""
+    _run_script(db, """
+CREATE TABLE notes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  time_s REAL NOT NULL,
+  end_s REAL,
+  text TEXT NOT NULL,
+  author TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  moment TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX notes_session ON notes(session_id, time_s);
+""")
+
+
+MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -534,7 +552,7 @@ class Store:
     # -- writing -------------------------------------------------------------------------------------------------
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
              meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
-             session_id: int | None = None) -> int:
+             session_id: int | None = None, notes=()) -> int:
         """Store one session; returns its ID. ``doc``: a ``prosody.session/*``
         document (a top-level ``bookmarks`` list is taken out of it and stored
         as bookmarks). ``frames``: ``frames[speaker][key]`` arrays of shape
@@ -542,8 +560,9 @@ class Store:
 
         ``session_id``: replace that stored session (document, frames,
         bookmarks) in one transaction, keeping its ID, uid and feedback: for
-        periodic autosaves of a live session. A session number left None with a
-        client given is the next one for that therapist and client."""
+        periodic autosaves of a live session (its supervisor notes are kept too).
+        A session number left None with a client given is the next one for that
+        therapist and client. ``notes``: supervisor notes (``Note``) to add."""
         validate_doc(doc)
         check_uid(uid, where="session uid")
         meta = _normalised(meta)
@@ -605,6 +624,10 @@ class Store:
                                          "(--new-id) or delete that one first") from None
                     sid = cur.lastrowid
                 self._insert_children(db, sid, doc, meta, bookmarks, feedback)
+                db.executemany("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
+                               "VALUES (?,?,?,?,?,?,?)",
+                               [(sid, float(n.time_s), None if n.end_s is None else float(n.end_s), n.text,
+                                 n.author, n.created_at or _now(), n.moment) for n in notes])
         except BaseException:
             if frames_name:
                 try:
@@ -672,6 +695,31 @@ class Store:
             db.execute("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) VALUES (?,?,?,?,?)",
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
+
+    def add_note(self, ref, text: str, *, time_s: float, end_s: float | None = None, author: str = "",
+                 moment: str = "") -> Note:
+        """Add a supervisor's note on ``time_s`` (to ``end_s``) of a session."""
+        sid = self.resolve(ref)
+        if not isinstance(text, str) or not text.strip():
+            raise InputError("a note needs some text, e.g. prosody note 12 --at 12:30 \"client laughs here\"")
+        duration = self.db.execute("SELECT duration_s FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
+        if not (isinstance(time_s, (int, float)) and math.isfinite(time_s) and 0.0 <= time_s <= duration + 1.0):
+            raise InputError(f"note time {time_s} s is outside session {sid} (0 to {duration:.1f} s)")
+        if end_s is not None and not (math.isfinite(end_s) and time_s <= end_s <= duration + 1.0):
+            raise InputError(f"note end {end_s} s must lie between its start {time_s} s and the session's end")
+        note = Note(float(time_s), text, None if end_s is None else float(end_s), author, _now(), moment)
+        with self._tx() as db:
+            db.execute("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
+                       "VALUES (?,?,?,?,?,?,?)",
+                       (sid, note.time_s, note.end_s, note.text, note.author, note.created_at, note.moment))
+        return note
+
+    def notes(self, ref) -> tuple[Note, ...]:
+        """A session's supervisor notes, in time order."""
+        sid = self.resolve(ref)
+        return tuple(Note(t, x, e, a, c, m) for t, e, x, a, c, m in self.db.execute(
+            "SELECT time_s, end_s, text, author, created_at, moment FROM notes WHERE session_id = ? "
+            "ORDER BY time_s, id", (sid,)))
 
     def add_bookmark(self, ref, time_s: float, note: str = "") -> None:
         sid = self.resolve(ref)
@@ -796,7 +844,7 @@ FROM sessions s"""
             "SELECT time_s, note FROM bookmarks WHERE session_id = ? ORDER BY time_s, rowid", (info.id,)))
         feedback = tuple(Feedback(k, tuple(json.loads(items)), g) for k, items, g in self.db.execute(
             "SELECT kind, items, given_at FROM feedback WHERE session_id = ? ORDER BY kind", (info.id,)))
-        return StoredSession(info=info, doc=doc, bookmarks=bookmarks, feedback=feedback)
+        return StoredSession(info=info, doc=doc, bookmarks=bookmarks, feedback=feedback, notes=self.notes(info.id))
 
     def frames(self, ref) -> dict[str, dict[str, np.ndarray]] | None:
         """The session's per-frame features, or None when it was saved without."""
@@ -812,11 +860,11 @@ FROM sessions s"""
     def bundle(self, ref) -> ExportBundle:
         s = self.get(ref)
         return ExportBundle(doc=s.doc, meta=s.info.meta, bookmarks=s.bookmarks, feedback=s.feedback,
-                            frames=self.frames(s.info.id), uid=s.info.uid)
+                            frames=self.frames(s.info.id), uid=s.info.uid, notes=s.notes)
 
     def import_bundle(self, b: ExportBundle, *, new_id: bool = False) -> int:
         return self.save(b.doc, b.frames, meta=b.meta, bookmarks=b.bookmarks, feedback=b.feedback,
-                         uid=None if new_id else b.uid)
+                         uid=None if new_id else b.uid, notes=b.notes)
 
     def metrics(self, ids) -> dict[int, dict[str, float | None]]:
         """Numbers to compare sessions by, per session ID: ``{role}.{speaker

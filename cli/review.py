@@ -1,0 +1,219 @@
+"""``prosody moments|play|note``: reviewing a stored session -- the moments worth
+hearing, playing them, and a supervisor's notes. Views are pure functions."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.text import Text
+
+from prosody.report.text import terminal_safe
+
+from prosody.errors import ConfigError, InputError
+
+EXIT_OK = 0
+
+
+def parse_clock(text: str) -> float:
+    """``"12:30"`` (m:ss), ``"1:02:03"`` (h:mm:ss), ``"750"`` or ``"750.5s"`` -> seconds."""
+    t = text.strip().removesuffix("s")
+    try:
+        parts = [float(p) for p in t.split(":")]
+    except ValueError:
+        parts = []
+    if not parts or len(parts) > 3 or any(p < 0 for p in parts) or any(p >= 60 for p in parts[1:]):
+        raise InputError(f"time {text!r}: expected m:ss, h:mm:ss or seconds, e.g. --at 12:30")
+    s = 0.0
+    for p in parts:
+        s = s * 60 + p
+    return s
+
+
+def moments_config(args):
+    from prosody.moments import MomentsConfig
+    cfg = MomentsConfig()
+    if getattr(args, "config", None):
+        try:
+            cfg = MomentsConfig.from_toml(Path(args.config).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {args.config}: {exc.strerror}") from None
+    over = {}
+    if getattr(args, "max", None) is not None:
+        over["max_total"] = args.max
+    if getattr(args, "max_per_kind", None) is not None:
+        over["max_per_kind"] = args.max_per_kind
+    if getattr(args, "min_gap_s", None) is not None:
+        over["min_gap_s"] = args.min_gap_s
+    weights = dict(cfg.weights)
+    for item in getattr(args, "weight", None) or []:
+        kind, _, w = item.partition("=")
+        try:
+            weights[kind.strip()] = float(w)
+        except ValueError:
+            raise ConfigError(f"--weight {item!r}: expected KIND=NUMBER, e.g. --weight silence=0.5") from None
+    if getattr(args, "weight", None):
+        over["weights"] = tuple(weights.items())
+    if over:
+        from dataclasses import replace
+        cfg = replace(cfg, **over)
+    return cfg.validate()
+
+
+def session_moments(stored, cfg=None):
+    """The ranked moments of a ``StoredSession`` (its bookmarks and notes included)."""
+    from prosody.moments import MomentsConfig, moments
+    return moments(stored.doc, bookmarks=stored.bookmarks, notes=stored.notes, cfg=cfg or MomentsConfig())
+
+
+
+def moments_view(stored, ms) -> Group:
+    """A numbered list: time, kind, what happened, the numbers, why it was picked."""
+    from prosody.moments import KIND_LABELS
+    from prosody.report.wording import fmt_clock
+    info = stored.info
+    head = Text(f"session {info.id}: {len(ms)} moment{'' if len(ms) == 1 else 's'} to review", style="bold")
+    parts = [head]
+    if not ms:
+        parts.append(Text("nothing stood out by the current rules (see docs/moments.md to change them)", style="dim"))
+    for m in ms:
+        span = fmt_clock(m.start_s) if m.end_s - m.start_s < 1.0 else f"{fmt_clock(m.start_s)}–{fmt_clock(m.end_s)}"
+        line = Text(f"{m.rank:>2}  ")
+        line.append(f"{span:<11}", style="bold")
+        line.append(f" {KIND_LABELS.get(m.kind, m.kind)}", style="cyan")
+        parts.append(line)
+        parts.append(Text("\n".join(textwrap.wrap(terminal_safe(m.what), width=76, initial_indent="    ",
+                                                  subsequent_indent="    "))))
+        nums = ", ".join(f"{k} {v:g}" for k, v in m.numbers)
+        parts.append(Text("\n".join(textwrap.wrap(f"why: {m.why}" + (f" ({nums})" if nums else ""), width=76,
+                                                  initial_indent="    ", subsequent_indent="    ")), style="dim"))
+    parts.append(Text(f"play one: prosody play {info.id} RANK · note one: prosody note {info.id} --moment RANK TEXT",
+                      style="dim"))
+    return Group(*parts)
+
+
+def cmd_moments(args, out, err) -> int:
+    from .sessions import _open
+    cfg = moments_config(args)
+    with _open(args) as store:
+        stored = store.get(args.session)
+    ms = session_moments(stored, cfg)
+    if args.json:
+        import json
+        out.write(json.dumps([m.to_dict() for m in ms], indent=2, ensure_ascii=False) + "\n")
+    else:
+        Console(file=out, width=None if out.isatty() else 80).print(moments_view(stored, ms))
+    return EXIT_OK
+
+
+def _device(text):
+    """An output device: a number, a PulseAudio sink name (played through
+    PortAudio's ALSA ``pulse`` device with ``PULSE_SINK`` set) or part of a name."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    import os
+    import subprocess
+    try:
+        res = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True, timeout=5)
+        sinks = [line.split("\t")[1] for line in res.stdout.splitlines() if line.count("\t") >= 2]
+    except (OSError, subprocess.TimeoutExpired):
+        sinks = []
+    if text in sinks:
+        os.environ["PULSE_SINK"] = text  # read by the pulse plugin when the stream opens
+        return "pulse"
+    return text
+
+
+def cmd_play(args, out, err) -> int:
+    from prosody.clips import clip_span, locate, play, to_playback
+    from .sessions import _open
+    cfg = moments_config(args)
+    with _open(args) as store:
+        stored = store.get(args.session)
+    ms = session_moments(stored, cfg)
+    if not 1 <= args.moment <= len(ms):
+        raise InputError(f"session {stored.info.id} has {len(ms)} moments; choose 1..{len(ms)} "
+                         f"(`prosody moments {stored.info.id}` lists them)" if ms else
+                         f"session {stored.info.id} has no moments to play")
+    m = ms[args.moment - 1]
+    if not 0.0 <= args.context_s <= 60.0:
+        raise InputError(f"--context-s {args.context_s}: must be within 0..60 s")
+    audio, why = locate(stored.doc)
+    if audio is None:
+        err.write(f"prosody: {why}\n")
+        return 1
+    a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
+    x = to_playback(audio.cut(a, b))
+    err.write(f"prosody: playing moment {m.rank} ({terminal_safe(m.what)}), {a:.1f}–{b:.1f} s\n")
+    play(x, audio.sample_rate, device=_device(args.device))
+    return EXIT_OK
+
+
+def cmd_note(args, out, err) -> int:
+    from prosody.moments import KIND_LABELS
+    from .sessions import _open
+    if (args.at is None) == (args.moment is None):
+        raise InputError("say where the note goes: --at 12:30 (a time) or --moment K (see `prosody moments`)")
+    with _open(args) as store:
+        stored = store.get(args.session)
+        end_s, label = None, ""
+        if args.moment is not None:
+            ms = session_moments(stored, moments_config(args))
+            if not 1 <= args.moment <= len(ms):
+                raise InputError(f"--moment {args.moment}: session {stored.info.id} has {len(ms)} moments")
+            m = ms[args.moment - 1]
+            time_s, end_s = m.start_s, (m.end_s if m.end_s > m.start_s else None)
+            label = f"{KIND_LABELS.get(m.kind, m.kind)} at {m.start_s:.1f} s"
+        else:
+            time_s = parse_clock(args.at)
+        note = store.add_note(stored.info.id, args.text, time_s=time_s, end_s=end_s, author=args.author or "",
+                              moment=label)
+    from prosody.report.wording import fmt_clock
+    out.write(f"session {stored.info.id}: note at {fmt_clock(note.time_s)}"
+              f"{' (' + label + ')' if label else ''}\n")
+    return EXIT_OK
+
+
+def _ranking_options(p) -> None:
+    g = p.add_argument_group("ranking (see docs/moments.md)")
+    g.add_argument("--config", metavar="TOML", help="config file with a [moments] table")
+    g.add_argument("--max", type=int, metavar="N", help="at most N moments in all")
+    g.add_argument("--max-per-kind", type=int, metavar="N", help="at most N moments of one kind")
+    g.add_argument("--min-gap-s", type=float, metavar="S", help="moments start at least S seconds apart")
+    g.add_argument("--weight", action="append", metavar="KIND=W",
+                   help="weight of a kind (0 leaves it out), repeatable, e.g. --weight silence=0.5")
+
+
+def add_parser(sub) -> None:
+    from .sessions import _store_option
+    p = sub.add_parser("moments", help="the moments of a stored session worth reviewing, ranked")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    _ranking_options(p)
+    _store_option(p)
+    p.set_defaults(run=cmd_moments)
+
+    p = sub.add_parser("play", help="play a moment (with a few seconds around it) from the session's recording")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("moment", type=int, metavar="MOMENT", help="its rank in `prosody moments SESSION`")
+    p.add_argument("--device", metavar="DEV", help="output device number or name (default: the system's)")
+    p.add_argument("--context-s", type=float, default=3.0, metavar="S", help="seconds around it (default 3)")
+    _ranking_options(p)
+    _store_option(p)
+    p.set_defaults(run=cmd_play)
+
+    p = sub.add_parser("note", help="a supervisor's note on a time or a moment of a stored session")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--at", metavar="TIME", help="where: m:ss, h:mm:ss or seconds")
+    p.add_argument("--moment", type=int, metavar="K", help="on moment K of `prosody moments SESSION`")
+    p.add_argument("--author", metavar="NAME", help="who wrote it (e.g. the supervisor)")
+    _ranking_options(p)
+    _store_option(p)
+    p.set_defaults(run=cmd_note)
+
+
+__all__ = ["add_parser", "moments_view", "parse_clock", "session_moments"]

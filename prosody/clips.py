@@ -1,0 +1,178 @@
+"""The session's own audio, when it is at hand: find it, check it, cut moments.
+
+A session remembers the audio it was analysed from in ``doc["audio"]``
+(written by ``prosody analyze --save`` / ``--json`` and ``prosody import`` of
+a live session recorded with ``--record``)::
+
+    "audio": {"files": [{"path": "/abs/rec.flac", "sha256": "...", "bytes": 123}],
+              "picks": {"therapist": [0, 0], "client": [0, 1]},   # (file, channel) per speaker
+              "offset_s": 0.0}                                     # second file's start on the timeline
+
+The files are found by their stored path and accepted only when their
+SHA-256 still matches; otherwise ``locate`` says why in one line and nothing
+is played or embedded. Clips are cut at the file's own sample rate, channels
+in speaker order, so a clip of ``[a, b)`` holds exactly the samples
+``round(a * rate) .. round(b * rate)`` of the recording.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+HASH_CHUNK = 1 << 20
+CONTEXT_S = 3.0          # played / embedded around a moment
+MAX_CLIP_S = 40.0        # a clip never runs longer (a long monologue plays its start)
+CLIP_FORMATS = {"opus": ("OGG", "OPUS", "audio/ogg"), "flac": ("FLAC", "PCM_16", "audio/flac")}
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def audio_record(paths, speakers, picks, *, offset_s: float = 0.0) -> dict:
+    """The ``doc["audio"]`` entry for recordings ``paths`` (hashed now)."""
+    files = []
+    for p in paths:
+        p = Path(p).resolve()
+        files.append({"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size})
+    return {"files": files, "picks": {s: [int(fi), int(ci)] for s, (fi, ci) in zip(speakers, picks)},
+            "offset_s": float(offset_s)}
+
+
+def live_audio_record(doc: dict) -> dict | None:
+    """For a live session recorded with ``--record``: its recording file (one
+    channel per speaker, in speaker order), hashed now; None without one."""
+    live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
+    path = live.get("recording_file")
+    if not isinstance(path, str) or not Path(path).is_file():
+        return None
+    speakers = list(doc.get("speaker_order") or [])
+    return audio_record([path], speakers, [(0, i) for i in range(len(speakers))])
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Verified audio of a session: ``files`` (paths), ``picks`` per speaker,
+    ``offset_s`` of the second file."""
+
+    files: tuple[str, ...]
+    speakers: tuple[str, ...]
+    picks: tuple[tuple[int, int], ...]
+    offset_s: float
+    sample_rate: int
+
+    def cut(self, start_s: float, end_s: float) -> np.ndarray:
+        """Samples ``[round(start_s*rate), round(end_s*rate))`` of the session's
+        timeline, shape (n, n_speakers) float32, speaker order; zeros outside
+        the recording."""
+        import soundfile as sf
+        rate = self.sample_rate
+        a, b = int(round(start_s * rate)), int(round(end_s * rate))
+        out = np.zeros((max(0, b - a), len(self.speakers)), np.float32)
+        for fi, path in enumerate(self.files):
+            shift = int(round(self.offset_s * rate)) if fi == 1 else 0
+            fa, fb = a - shift, b - shift
+            with sf.SoundFile(path) as f:
+                lo, hi = max(0, fa), min(f.frames, fb)
+                if hi <= lo:
+                    continue
+                f.seek(lo)
+                x = f.read(hi - lo, dtype="float32", always_2d=True)
+            for k, (pf, ci) in enumerate(self.picks):
+                if pf == fi:
+                    out[lo - fa:lo - fa + len(x), k] = x[:, ci]
+        return out
+
+
+def locate(doc: dict) -> tuple[Audio | None, str]:
+    """The session's audio if every file is where it was and unchanged;
+    else (None, one plain line why)."""
+    import soundfile as sf
+    rec = doc.get("audio") if isinstance(doc.get("audio"), dict) else None
+    if rec is None:  # never guessed (e.g. from a live recording_file): only a fingerprinted file is played
+        return None, ("no audio for this session: it was saved without a fingerprint of its recording "
+                      "(analyse with --save, or record live with --record and import the session)")
+    files = rec.get("files") or []
+    for f in files:
+        p = Path(str(f.get("path")))
+        if not p.is_file():
+            return None, f"the recording {p} is not there any more (moved or deleted): no audio to play"
+        if f.get("sha256") and sha256_file(p) != f["sha256"]:
+            return None, f"the recording {p} has changed since the analysis (its SHA-256 differs): not played"
+    speakers = tuple(doc.get("speaker_order") or ())
+    picks = tuple(tuple(rec.get("picks", {}).get(s, (0, i))) for i, s in enumerate(speakers))
+    rates = []
+    for f in files:
+        try:
+            rates.append(sf.info(str(f["path"])).samplerate)
+        except RuntimeError as exc:
+            return None, f"the recording {f['path']} cannot be read ({exc})"
+    if not rates or len(set(rates)) != 1:
+        return None, "the recordings have different sample rates: clips are not cut from them"
+    return Audio(tuple(str(f["path"]) for f in files), speakers, picks, float(rec.get("offset_s") or 0.0),
+                 rates[0]), ""
+
+
+def clip_span(start_s: float, end_s: float, *, duration_s: float, context_s: float = CONTEXT_S,
+              max_s: float = MAX_CLIP_S) -> tuple[float, float]:
+    """A moment with ``context_s`` around it, within the session, at most ``max_s`` long."""
+    a = max(0.0, start_s - context_s)
+    b = min(duration_s, max(end_s, start_s) + context_s)
+    return a, min(b, a + max_s)
+
+
+def to_playback(x: np.ndarray) -> np.ndarray:
+    """Speaker channels -> stereo for listening: therapist left, client right
+    (a single speaker on both)."""
+    if x.shape[1] == 1:
+        return np.repeat(x, 2, axis=1)
+    return np.ascontiguousarray(x[:, :2])
+
+
+def encode_clip(x: np.ndarray, sample_rate: int, fmt: str = "opus") -> bytes:
+    """Encode (n, channels) float32 as Ogg Opus or FLAC bytes."""
+    import soundfile as sf
+    if fmt not in CLIP_FORMATS:
+        raise InputError(f"clip format {fmt!r}: choose one of {', '.join(CLIP_FORMATS)}")
+    container, subtype, _ = CLIP_FORMATS[fmt]
+    rate = sample_rate
+    if fmt == "opus" and rate not in (8000, 12000, 16000, 24000, 48000):
+        import soxr
+        x = soxr.resample(x, rate, 48000).astype(np.float32)
+        rate = 48000
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(x, -1.0, 1.0), rate, format=container, subtype=subtype)
+    return buf.getvalue()
+
+
+def data_uri(data: bytes, fmt: str = "opus") -> str:
+    return f"data:{CLIP_FORMATS[fmt][2]};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def play(x: np.ndarray, sample_rate: int, *, device=None) -> None:
+    """Play (n, channels) float32 through sounddevice and wait until done."""
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError) as exc:
+        raise InputError(f"cannot play audio: sounddevice/PortAudio is not available ({exc})") from None
+    try:
+        sd.play(x, sample_rate, device=device, blocking=True, latency="high")  # no need to hurry: no gaps
+    except (sd.PortAudioError, ValueError) as exc:
+        raise InputError(f"cannot play on output device {device!r}: {exc}; give a device number or name "
+                         "(`python -m sounddevice` lists them)") from None
+
+
+__all__ = ["Audio", "audio_record", "clip_span", "data_uri", "encode_clip", "live_audio_record", "locate", "play",
+           "sha256_file", "to_playback"]

@@ -1,0 +1,314 @@
+"""Moments worth reviewing: a ranked list per session.
+
+Pure functions of a stored session document (``prosody.session/*``), its
+bookmarks and supervisor notes. Each candidate gets a *salience* in 0..1 by
+its kind's rule (below); its score is ``weight[kind] * salience``. The list
+keeps the best-scoring candidates, at most ``max_per_kind`` of a kind and
+``max_total`` in all, none starting within ``min_gap_s`` of a better one
+(bookmarks and notes are exempt: a person chose them). See docs/moments.md.
+
+Kinds and rules::
+
+    interruption   the therapist took the floor from the client (or tried to):
+                   salience 0.5 + 0.5 * min(1, overlap_s / 2); a failed attempt x 0.8
+    monologue      a therapist turn >= monologue_min_s: min(1, length / (3 * monologue_min_s))
+    silence        nobody spoke for >= silence_min_s: min(1, length / (3 * silence_min_s)),
+                   x 1.2 when the client broke it (capped at 1)
+    quick_answers  >= quick_run therapist answers in a row, each within quick_answer_s:
+                   min(1, run / (2 * quick_run))
+    warmth_dip     a rolling-warmth window >= warmth_change points below the session's median
+    warmth_rise    ... above it: min(1, |difference| / (2 * warmth_change))
+    cue            a live cue that fired (first window of a run of the same cue): 0.6
+    bookmark       set during the session: 1.0
+    note           a supervisor's note: 1.0
+
+Times on the session's timeline, seconds from the start.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+
+from .errors import ConfigError
+
+KINDS = ("interruption", "monologue", "silence", "quick_answers", "warmth_dip", "warmth_rise", "cue", "bookmark",
+         "note")
+KIND_LABELS = {"interruption": "talked over the client", "monologue": "long monologue", "silence": "long silence",
+               "quick_answers": "quick answers in a row", "warmth_dip": "warmth dipped", "warmth_rise": "warmth rose",
+               "cue": "cue fired", "bookmark": "bookmark", "note": "supervisor note"}
+KIND_SHORT = {"interruption": "talk-over", "monologue": "monol.", "silence": "silence", "quick_answers": "quick",
+              "warmth_dip": "w.dip", "warmth_rise": "w.rise", "cue": "cue", "bookmark": "bkmk", "note": "note"}
+DEFAULT_WEIGHTS = (("interruption", 1.0), ("monologue", 0.9), ("silence", 0.8), ("quick_answers", 0.7),
+                   ("warmth_dip", 0.8), ("warmth_rise", 0.5), ("cue", 0.6), ("bookmark", 1.2), ("note", 1.3))
+PERSON_KINDS = ("bookmark", "note")
+
+
+@dataclass(frozen=True)
+class MomentsConfig:
+    """How moments are picked and ranked (``[moments]`` in the config TOML)."""
+
+    weights: tuple[tuple[str, float], ...] = DEFAULT_WEIGHTS
+    max_per_kind: int = 3
+    max_total: int = 12
+    min_gap_s: float = 20.0
+    monologue_min_s: float = 45.0
+    silence_min_s: float = 5.0
+    quick_run: int = 3
+    quick_answer_s: float = 0.2
+    warmth_change: float = 15.0
+    therapist: str = "therapist"
+    client: str = "client"
+
+    def weight(self, kind: str) -> float:
+        return dict(self.weights).get(kind, 0.0)
+
+    def validate(self) -> "MomentsConfig":
+        for kind, w in self.weights:
+            if kind not in KINDS:
+                raise ConfigError(f"moments weight for {kind!r}: unknown kind; known: {', '.join(KINDS)}")
+            if not (isinstance(w, (int, float)) and 0.0 <= w <= 10.0):
+                raise ConfigError(f"moments weight {kind}={w} must be within 0..10 (0 leaves the kind out)")
+        for name, lo, hi in (("max_per_kind", 1, 100), ("max_total", 1, 500), ("quick_run", 2, 50)):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and lo <= v <= hi):
+                raise ConfigError(f"moments.{name}={v} must be a whole number within {lo}..{hi}")
+        for name, lo, hi in (("min_gap_s", 0.0, 3600.0), ("monologue_min_s", 1.0, 3600.0),
+                             ("silence_min_s", 0.5, 600.0), ("quick_answer_s", 0.0, 2.0),
+                             ("warmth_change", 1.0, 100.0)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and lo <= v <= hi):
+                raise ConfigError(f"moments.{name}={v} must be within {lo}..{hi}")
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MomentsConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError(f"unknown key(s) in [moments]: {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(sorted(names))}")
+        kw = {}
+        for k, v in d.items():
+            if k == "weights":
+                if not isinstance(v, dict):
+                    raise ConfigError("[moments] weights must be a table, e.g. weights = { silence = 0.5 }")
+                kw[k] = tuple({**dict(DEFAULT_WEIGHTS), **{str(a): float(b) for a, b in v.items()}}.items())
+            else:
+                kw[k] = v
+        return replace(cls(), **kw).validate()
+
+    @classmethod
+    def from_toml(cls, text: str) -> "MomentsConfig":
+        """The ``[moments]`` table of a config file (other tables are ignored here)."""
+        try:
+            d = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config is not valid TOML: {exc}") from None
+        return cls.from_dict(d.get("moments") or {})
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One moment to review. ``rank``: 1 = best; ``score`` = weight x salience;
+    ``why``: the rule that picked it and the score's parts."""
+
+    rank: int
+    kind: str
+    start_s: float
+    end_s: float
+    what: str
+    numbers: tuple[tuple[str, float], ...]
+    score: float
+    why: str
+    speaker: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"rank": self.rank, "kind": self.kind, "start_s": round(self.start_s, 3),
+                "end_s": round(self.end_s, 3), "what": self.what, "numbers": dict(self.numbers),
+                "score": round(self.score, 4), "why": self.why, "speaker": self.speaker}
+
+
+@dataclass
+class _Cand:
+    kind: str
+    start_s: float
+    end_s: float
+    what: str
+    salience: float
+    rule: str
+    numbers: dict = field(default_factory=dict)
+    speaker: str | None = None
+
+
+def _clock(t: float) -> str:
+    t = max(0, int(round(t)))
+    return f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
+
+
+def _roles(doc: dict, cfg: MomentsConfig) -> tuple[str, str | None]:
+    order = list(doc.get("speaker_order") or [])
+    th = cfg.therapist if cfg.therapist in order else (order[0] if order else cfg.therapist)
+    cl = cfg.client if cfg.client in order else next((s for s in order if s != th), None)
+    return th, cl
+
+
+def _who(spk, th, cl) -> str:
+    return "you" if spk == th else "the client" if spk == cl else str(spk)
+
+
+def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = None) -> list[_Cand]:
+    """Every candidate moment of a session, unranked."""
+    cfg = cfg or MomentsConfig()
+    th, cl = _roles(doc, cfg)
+    out: list[_Cand] = []
+    segs = [s for s in doc.get("segments") or [] if isinstance(s, dict)]
+    tt = bool(doc.get("turn_taking"))
+    if tt:
+        for e in doc.get("events") or []:
+            if e.get("speaker") != th or e.get("kind") not in ("interruption", "failed_interruption"):
+                continue
+            a, b = float(e["start_s"]), float(e["end_s"])
+            ov = max((min(b, s["end_s"]) - a for s in segs
+                      if s["speaker"] == cl and s["start_s"] <= a < s["end_s"]), default=0.0)
+            failed = e["kind"] == "failed_interruption"
+            sal = (0.5 + 0.5 * min(1.0, ov / 2.0)) * (0.8 if failed else 1.0)
+            what = (f"You started speaking while the client was talking and {'they kept the floor' if failed else 'took the floor'}"
+                    f" ({ov:.1f} s of talking at once)")
+            out.append(_Cand("interruption", a, b, what, sal,
+                             "therapist interruption: 0.5 + 0.5 x min(1, overlap / 2 s)" + (" x 0.8 (failed)" if failed else ""),
+                             {"overlap_s": round(ov, 2), "failed": float(failed)}, th))
+        for t in doc.get("turns") or []:
+            dur = t["end_s"] - t["start_s"]
+            if t["speaker"] == th and dur >= cfg.monologue_min_s:
+                sal = min(1.0, dur / (3 * cfg.monologue_min_s))
+                out.append(_Cand("monologue", t["start_s"], t["end_s"],
+                                 f"You held the floor for {dur:.0f} s without the client taking a turn", sal,
+                                 f"therapist turn >= {cfg.monologue_min_s:g} s: min(1, length / "
+                                 f"{3 * cfg.monologue_min_s:g} s)", {"length_s": round(dur, 1)}, th))
+        run: list[dict] = []
+        trs = sorted(doc.get("transitions") or [], key=lambda t: t["to_start_s"])
+
+        def close_run():
+            if len(run) >= cfg.quick_run:
+                sal = min(1.0, len(run) / (2 * cfg.quick_run))
+                offs = [r["offset_s"] for r in run]
+                out.append(_Cand("quick_answers", run[0]["from_end_s"], run[-1]["to_start_s"] + 2.0,
+                                 f"You answered within {cfg.quick_answer_s * 1000:.0f} ms {len(run)} times in a row",
+                                 sal, f">= {cfg.quick_run} therapist answers in a row within "
+                                 f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
+                                 {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},
+                                 th))
+        for t in trs:
+            if t["to_speaker"] != th:
+                continue
+            if t["offset_s"] < cfg.quick_answer_s:
+                run.append(t)
+            else:
+                close_run()
+                run = []
+        close_run()
+    # silences: from the segments (all speakers), whoever broke them
+    covered, started = 0.0, False
+    for s in sorted(segs, key=lambda s: s["start_s"]):
+        gap = s["start_s"] - covered
+        if started and gap >= cfg.silence_min_s:
+            by = s["speaker"]
+            sal = min(1.0, gap / (3 * cfg.silence_min_s) * (1.2 if by == cl else 1.0))
+            out.append(_Cand("silence", covered, s["start_s"],
+                             f"{gap:.0f} s of silence, broken by {_who(by, th, cl)}", sal,
+                             f"nobody spoke for >= {cfg.silence_min_s:g} s: min(1, length / "
+                             f"{3 * cfg.silence_min_s:g} s){' x 1.2 (the client broke it)' if by == cl else ''}",
+                             {"length_s": round(gap, 1)}, by))
+        covered = max(covered, s["end_s"])
+        started = True
+    # rolling warmth and cues
+    m = doc.get("measures") if isinstance(doc.get("measures"), dict) else {}
+    wins = [w for w in (m.get("rolling") or []) if isinstance(w, dict)]
+    scored = [(w, (w.get("warmth") or {}).get("score")) for w in wins if isinstance(w.get("warmth"), dict)]
+    scored = [(w, s) for w, s in scored if isinstance(s, (int, float)) and math.isfinite(s)]
+    if len(scored) >= 3:
+        vals = sorted(s for _, s in scored)
+        med = vals[len(vals) // 2]
+        for i, (w, s) in enumerate(scored):
+            prev = scored[i - 1][1] if i > 0 else None
+            nxt = scored[i + 1][1] if i + 1 < len(scored) else None
+            d = s - med
+            if abs(d) < cfg.warmth_change:
+                continue
+            lowest = (prev is None or s <= prev) and (nxt is None or s < nxt)
+            highest = (prev is None or s >= prev) and (nxt is None or s > nxt)
+            if (d < 0 and not lowest) or (d > 0 and not highest):
+                continue
+            kind = "warmth_dip" if d < 0 else "warmth_rise"
+            a, b = float(w.get("start_s") or 0.0), float(w.get("end_s") or 0.0)
+            out.append(_Cand(kind, a, b, f"Rolling warmth {'fell' if d < 0 else 'rose'} to {s:.0f} "
+                             f"({abs(d):.0f} points {'below' if d < 0 else 'above'} the session's median {med:.0f}) "
+                             f"over {_clock(a)}–{_clock(b)}",
+                             min(1.0, abs(d) / (2 * cfg.warmth_change)),
+                             f"a local {'low' if d < 0 else 'high'} of rolling warmth >= {cfg.warmth_change:g} points "
+                             f"from the median: min(1, difference / {2 * cfg.warmth_change:g})",
+                             {"warmth": round(s, 1), "median": round(med, 1)}, th))
+    active: set[str] = set()
+    for w in wins:
+        kinds = {c.get("kind") for c in w.get("cues") or [] if isinstance(c, dict)}
+        for c in w.get("cues") or []:
+            if isinstance(c, dict) and c.get("kind") not in active:
+                t = float(w.get("end_s") or 0.0)
+                out.append(_Cand("cue", max(0.0, t - 10.0), t, f"Cue: {c.get('message') or c.get('kind')}", 0.6,
+                                 "a live cue fired (first window of a run): 0.6",
+                                 {"value": float(c["value"])} if isinstance(c.get("value"), (int, float)) else {}, th))
+        active = kinds
+    for b in bookmarks:
+        t = float(b.time_s)
+        out.append(_Cand("bookmark", t, t, f"Bookmark: {b.note}" if b.note else "Bookmark (no text)", 1.0,
+                         "set during the session: 1.0"))
+    for n in notes:
+        t = float(n.time_s)
+        end = float(n.end_s) if getattr(n, "end_s", None) is not None else t
+        host = next((c for c in out if getattr(n, "moment", "") and c.kind != "note"
+                     and abs(c.start_s - t) < 0.05), None)
+        if host is not None:  # a note on a moment stays with it
+            host.what += f" · note{' by ' + n.author if getattr(n, 'author', '') else ''}: {n.text}"
+            continue
+        out.append(_Cand("note", t, end, f"{n.text} ({n.author})" if getattr(n, "author", "") else n.text, 1.0,
+                         "a supervisor's note: 1.0"))
+    return out
+
+
+def moments(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = None) -> list[Moment]:
+    """The ranked moments of a session (best first). ``bookmarks``: objects with
+    ``time_s``, ``note``; ``notes``: objects with ``time_s``, ``end_s`` (or
+    None), ``text``, ``author``."""
+    cfg = cfg or MomentsConfig()
+    cands = candidates(doc, bookmarks=bookmarks, notes=notes, cfg=cfg)
+    scored = [(cfg.weight(c.kind) * c.salience, c) for c in cands if cfg.weight(c.kind) > 0]
+    scored.sort(key=lambda x: (-x[0], x[1].start_s, KINDS.index(x[1].kind)))
+    picked: list[tuple[float, _Cand]] = []
+    per_kind: dict[str, int] = {}
+    for score, c in scored:
+        if len(picked) >= cfg.max_total:
+            break
+        if per_kind.get(c.kind, 0) >= cfg.max_per_kind:
+            continue
+        if c.kind not in PERSON_KINDS and any(p.kind not in PERSON_KINDS and abs(p.start_s - c.start_s) < cfg.min_gap_s
+                                              for _, p in picked):
+            continue
+        picked.append((score, c))
+        per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
+    return [Moment(rank=i + 1, kind=c.kind, start_s=float(c.start_s), end_s=float(c.end_s), what=c.what,
+                   numbers=tuple((k, float(v)) for k, v in c.numbers.items()), score=score,
+                   why=f"{c.rule}; score {score:.2f} = weight {cfg.weight(c.kind):g} x {c.salience:.2f}",
+                   speaker=c.speaker)
+            for i, (score, c) in enumerate(picked)]
+
+
+def count_by_kind(ms) -> dict[str, int]:
+    """Moments per kind (every kind, zeros included)."""
+    out = {k: 0 for k in KINDS}
+    for m in ms:
+        out[m.kind] += 1
+    return out
+
+
+__all__ = ["KINDS", "KIND_LABELS", "Moment", "MomentsConfig", "candidates", "count_by_kind", "moments"]
