@@ -65,6 +65,8 @@ class MeasuresConfig:
     n_permutations: int = 1000
     n_nonadjacent: int = 10             # Levitan & Hirschberg 2011: 10 random non-adjacent partner turns
     min_exchanges: int = 6
+    warmth_min_speech_s: float = 20.0   # rolling warmth: therapist speech needed inside the window
+    warmth_min_exchanges: int = 2       # rolling warmth (two channels): speaker changes needed inside the window
     seed: int = 0
     cues: CueConfig = field(default_factory=CueConfig)
 
@@ -173,6 +175,10 @@ MEASURES: tuple[MeasureDef, ...] = (
        "between a warm and a cool anchor to 0..1, weights equal, missing components left out",
        "window / phase / session", "see components", "higher = the therapist's voice and timing moved in the "
        "directions the research associates with warmth, relative to their own baseline"),
+    _d("warmth.score (rolling)", "0-100", "as warmth.score; null (\"not enough speech yet\") until the window holds "
+       ">= warmth_min_speech_s (20 s, at most a third of the window) of therapist speech and, with two channels, >= warmth_min_exchanges (2) "
+       "speaker changes", "window", "see components",
+       "null = too little speech in the window to say anything (the running baseline is the window itself early on)"),
 )
 
 
@@ -724,8 +730,35 @@ def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attune
         # rolling windows (with_cues) carry the pooled figures only; sessions also per direction
         out["attunement"] = attunement(sl, cfg, n_permutations=n_permutations, by_direction=not with_cues)
     if with_cues:
+        _gate_rolling_warmth(out["warmth"], voice[th], sl, cfg)
         out["cues"] = cues(sl, voice[th], timing[th] if timing else None, cfg, first)
     return out
+
+
+def warmth_min_speech_s(cfg: MeasuresConfig) -> float:
+    """Therapist speech a rolling window needs before it shows warmth:
+    ``warmth_min_speech_s``, at most a third of the window."""
+    return min(cfg.warmth_min_speech_s, cfg.window_s / 3.0)
+
+
+def _gate_rolling_warmth(w: dict, voice_th: dict, sl: Slice, cfg: MeasuresConfig) -> None:
+    """A rolling window's warmth says nothing until the window holds enough of
+    the therapist's speech (and speaker changes): early in a session the running
+    baseline is the window itself, so every component reads "as usual" and the
+    score would read ~100. Then ``score`` is None and ``not_enough`` says why."""
+    speech_s = voice_th.get("speech_s") or 0.0
+    n_ex = len(sl.transitions)
+    need_s = warmth_min_speech_s(cfg)
+    short = [f"{speech_s:.0f} s of therapist speech (needs {need_s:.0f} s)"] if speech_s < need_s else []
+    if sl.turn_taking and n_ex < cfg.warmth_min_exchanges:
+        short.append(f"{n_ex} speaker changes (needs {cfg.warmth_min_exchanges})")
+    if not short:
+        return
+    w["score"] = None
+    w["n_components"] = 0
+    for c in w["components"]:
+        c["weight"], c["contribution"] = 0.0, None
+    w["not_enough"] = "not enough speech yet: " + ", ".join(short) + " in the window"
 
 
 def session_slice(session, t0_s: float | None = None, t1_s: float | None = None) -> Slice:

@@ -356,6 +356,11 @@ def _warmth(measures) -> str:
     if len(scored) >= 2:
         xs = _window_x(scored)
         out.append("<h3>Rolling warmth</h3>")
+        early = [x for x in scored if x["warmth"].get("score") is None and x["warmth"].get("not_enough")]
+        if early:
+            out.append(f'<p class="muted">{len(early)} window(s) show no warmth: not enough speech yet '
+                       f'(first: {escape(fmt_clock(float(early[0].get("end_s") or 0.0)))}, '
+                       f'{escape(early[0]["warmth"]["not_enough"])}).</p>')
         out.append(lines(xs, [("warmth", [x["warmth"].get("score") for x in scored], "#1f6fb2")],
                          label="rolling warmth score over the session", y_label="0-100", y_range=(0, 100),
                          x_fmt=fmt_clock))
