@@ -1,4 +1,4 @@
-"""``prosody sessions|show|report|compare|trend|export|import|delete|feedback``:
+"""``prosody sessions|show|report|compare|trend|export|import|edit|delete|feedback``:
 the session store from the command line (``prosody.store.db``), and
 ``prosody analyze --save``. Views are pure functions returning rich renderables."""
 from __future__ import annotations
@@ -316,6 +316,35 @@ def cmd_feedback(args, out, err) -> int:
     return EXIT_OK
 
 
+def cmd_edit(args, out, err) -> int:
+    given = {k: getattr(args, k) for k in ("therapist", "client", "session_number", "date", "notes")}
+    if all(v is None for v in given.values()) and not args.tag and not args.untag:
+        raise InputError("nothing to change: give --therapist, --client, --session-number, --date, --notes, "
+                         "--tag or --untag")
+    for t in args.tag + args.untag:
+        if not t.strip():
+            raise InputError("--tag/--untag: a tag cannot be empty")
+    with _open(args) as store:
+        info = store.edit_meta(args.session, therapist=args.therapist, client=args.client,
+                               session_number=args.session_number,
+                               recorded_at=parse_when(args.date) if args.date else None, notes=args.notes,
+                               add_tags=args.tag, remove_tags=args.untag)
+    Console(file=out).print(show_view_head(info))
+    return EXIT_OK
+
+
+def show_view_head(info) -> Text:
+    """The metadata lines of ``show`` (typed text as data: no markup)."""
+    m = info.meta
+    head = Text(f"session {info.id} ({info.uid})", style="bold")
+    for label, v in (("date", (m.recorded_at or "").replace("T", " ")), ("therapist", m.therapist),
+                     ("client", m.client), ("session no.", m.session_number), ("tags", ", ".join(m.tags)),
+                     ("notes", m.notes)):
+        if v not in (None, ""):
+            head.append(f"\n{label}: " + "".join(ch for ch in str(v) if ch.isprintable()))
+    return head
+
+
 def add_parser(sub) -> None:
     def filters(p, *, therapist_required=False):
         p.add_argument("--therapist", metavar="NAME", required=therapist_required, help="therapist name or ID")
@@ -369,6 +398,18 @@ def add_parser(sub) -> None:
     _meta_options(g)
     _store_option(p)
     p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser("edit", help="correct a stored session's metadata")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--therapist", metavar="NAME", help="therapist name or ID ('' clears it)")
+    p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym ('' clears it)")
+    p.add_argument("--session-number", type=int, metavar="N", help="session number")
+    p.add_argument("--date", metavar="WHEN", help="date and time of the session, YYYY-MM-DD[THH:MM]")
+    p.add_argument("--notes", metavar="TEXT", default=None, help="free-text notes (replaces them; '' clears)")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")
+    p.add_argument("--untag", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)")
+    _store_option(p)
+    p.set_defaults(run=cmd_edit)
 
     p = sub.add_parser("delete", help="remove a stored session and every file of it")
     p.add_argument("session", metavar="SESSION")

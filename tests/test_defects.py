@@ -63,3 +63,49 @@ def test_file_source_raises_when_no_samples_come_out(tmp_path):
     p.write_bytes(data[:44])  # the 44-byte RIFF header only; it still claims 1,600 samples
     with pytest.raises(InputError, match="no audio in"):
         list(FileSource([str(p)], Layout(("therapist",), ((0, 0),))))
+
+
+# -- prosody edit -------------------------------------------------------------------------------------------------
+def _tiny_doc():
+    return {"schema": "prosody.session/2", "duration_s": 12.0, "frame_hop_s": 0.01, "speaker_order": ["therapist"],
+            "turn_taking": False, "speakers": {"therapist": {"speech_s": 5.0}}, "segments": [], "measures": None}
+
+
+def test_edit_corrects_metadata_in_the_store(tmp_path, capsys):
+    from prosody.formats.bundle import SessionMeta
+    from prosody.store.db import Store
+    store_dir = tmp_path / "store"
+    with Store(store_dir) as st:
+        sid = st.save(_tiny_doc(), meta=SessionMeta(therapist="dr a", client="C1", recorded_at="2026-01-02T10:00:00",
+                                                    session_number=3, notes="old", tags=("intake", "keep")))
+        other = st.save(_tiny_doc(), meta=SessionMeta(therapist="dr a", client="C1", tags=("intake",)))
+    typed = "[bold]rose[/bold] <b>&\x1b[31m"
+    rc, out, err = run(capsys, "edit", sid, "--store", store_dir, "--client", "C2", "--session-number", "4",
+                       "--date", "2026-02-03T09:30", "--notes", typed, "--tag", "reviewed", "--untag", "intake")
+    assert rc == 0, err
+    assert "client: C2" in out and "[bold]rose[/bold] <b>&[31m" in out and "\x1b" not in out
+    with Store(store_dir) as st:
+        info = st.info(sid)
+        assert (info.meta.therapist, info.meta.client, info.meta.session_number) == ("dr a", "C2", 4)
+        assert info.meta.recorded_at == "2026-02-03T09:30:00" and info.meta.notes == typed
+        assert info.meta.tags == ("keep", "reviewed")
+        # the filters read the corrected tables; the other session is untouched
+        assert [i.id for i in st.list(client="C2")] == [sid]
+        assert [i.id for i in st.list(tag="intake")] == [other]
+        assert [i.id for i in st.list(since="2026-02-01")] == [sid]
+        # an export carries the corrected metadata
+        b = st.bundle(sid)
+        assert b.meta.client == "C2" and b.meta.tags == ("keep", "reviewed") and b.meta.notes == typed
+    # clearing a field; nothing to change; bad values
+    rc, out, err = run(capsys, "edit", sid, "--store", store_dir, "--client", "")
+    assert rc == 0
+    with Store(store_dir) as st:
+        assert st.info(sid).meta.client is None
+    rc, out, err = run(capsys, "edit", sid, "--store", store_dir)
+    assert rc == 2 and err.startswith("prosody: error: nothing to change")
+    rc, out, err = run(capsys, "edit", sid, "--store", store_dir, "--session-number", "-1")
+    assert rc == 2 and "session number" in err
+    rc, out, err = run(capsys, "edit", sid, "--store", store_dir, "--date", "yesterday")
+    assert rc == 2 and err.count("\n") == 1
+    rc, out, err = run(capsys, "edit", 999, "--store", store_dir, "--notes", "x")
+    assert rc != 0 and err.startswith("prosody: error:")

@@ -563,6 +563,33 @@ class Store:
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
 
+    def edit_meta(self, ref, *, therapist: str | None = None, client: str | None = None,
+                  session_number: int | None = None, recorded_at: str | None = None, notes: str | None = None,
+                  add_tags=(), remove_tags=()) -> SessionInfo:
+        """Correct a stored session's metadata in one transaction: the
+        ``sessions`` row and the ``tags`` table (the session document holds no
+        metadata). None leaves a field as it is; an empty ``therapist`` or
+        ``client`` clears it. Returns the updated info."""
+        if session_number is not None and (not isinstance(session_number, int) or session_number < 0):
+            raise InputError(f"session number {session_number!r}: must be a whole number, 0 or more")
+        sets, args = [], []
+        for col, v in (("therapist", therapist), ("client", client)):
+            if v is not None:
+                sets.append(f"{col} = ?")
+                args.append(v if v.strip() else None)
+        for col, v in (("session_number", session_number), ("recorded_at", recorded_at), ("notes", notes)):
+            if v is not None:
+                sets.append(f"{col} = ?")
+                args.append(v)
+        sid = self.resolve(ref)
+        with self._tx() as db:
+            if sets:
+                db.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*args, sid))
+            db.executemany("DELETE FROM tags WHERE session_id = ? AND tag = ?", [(sid, t) for t in remove_tags])
+            db.executemany("INSERT OR IGNORE INTO tags (session_id, tag) VALUES (?, ?)",
+                           [(sid, t) for t in add_tags])
+        return self.info(sid)
+
     def add_bookmark(self, ref, time_s: float, note: str = "") -> None:
         sid = self.resolve(ref)
         with self._tx() as db:
