@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
     a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM")
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV")
+    a.add_argument("--textgrid", metavar="PATH", help="write speech, turns and events as a Praat TextGrid")
+    a.add_argument("--eaf", metavar="PATH", help="write speech, turns and events as an ELAN .eaf file")
     add_measures_arguments(a)
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
@@ -169,7 +171,7 @@ def cmd_analyze(args, out, err) -> int:
     from .sessions import check_save_args, save_analyzed
     check_save_args(args)
     inputs = {Path(f).resolve() for f in args.files}
-    for target in (args.json, args.rttm, args.frames):
+    for target in (args.json, args.rttm, args.frames, args.textgrid, args.eaf):
         if target and target != "-":
             parent = Path(target).resolve().parent
             if not parent.is_dir():
@@ -210,6 +212,12 @@ def cmd_analyze(args, out, err) -> int:
         write_private(args.rttm, session.to_rttm(Path(args.files[0]).stem))
     if args.frames:
         write_private(args.frames, session.to_frames_csv())
+    if args.textgrid:
+        from prosody.formats.textgrid import session_textgrid
+        write_private(args.textgrid, session_textgrid(doc))
+    if args.eaf:
+        from prosody.formats.eaf import session_eaf
+        write_private(args.eaf, session_eaf(doc))
     save_analyzed(args, session, out, err)
     for w in session.warnings:
         err.write(f"prosody: warning: {w}\n")
