@@ -100,6 +100,9 @@ SRC_PAZ = "Paz et al. 2021 (arousal 'dampening' predicted better outcomes)"
 SRC_DJW = "de Jong & Wempe 2009 (syllable nuclei)"
 SRC_SOMA21 = "Soma et al. 2021 (therapist pitch, energy and rate differ by session phase)"
 SRC_HE10 = "Heldner & Edlund 2010; de Ruiter et al. 2006 (floor transfer offset)"
+SRC_PRAAT_VOICE = "Boersma & Weenink, Praat manual (Voice 2. Jitter, Voice 3. Shimmer); Teixeira et al. 2013"
+SRC_HNR = "Boersma 1993 (autocorrelation harmonicity); Praat To Harmonicity (cc)"
+SRC_CPPS = "Hillenbrand & Houde 1996; Maryn & Weenink 2015 (Praat PowerCepstrogram, Get CPPS)"
 
 
 def _d(name, unit, formula, window, source, direction):
@@ -171,6 +174,19 @@ MEASURES: tuple[MeasureDef, ...] = (
     _d("attunement.arousal_coregulation", "r",
        "Pearson r of the client's turn arousal and the therapist's next-turn arousal; chance = shuffled turns",
        "session", SRC_PAZ, "negative = therapist calmer when the client is aroused (dampening); descriptive"),
+    _d("voice_quality.jitter_local", "ratio", "mean |T_i - T_(i-1)| over consecutive glottal periods (each in "
+       "0.0001-0.02 s, ratio <= 1.3) / mean period; pulses by cross-correlation on voiced speech frames",
+       "phase / session", SRC_PRAAT_VOICE, "higher = less regular vocal fold vibration (descriptive; "
+       "recording quality and noise raise it)"),
+    _d("voice_quality.shimmer_local", "ratio", "mean |A_i - A_(i-1)| / mean A, A = Hann-windowed RMS around each "
+       "pulse, pairs with the period conditions of jitter and amplitude ratio <= 1.6", "phase / session",
+       SRC_PRAAT_VOICE, "higher = less regular amplitude from cycle to cycle (descriptive)"),
+    _d("voice_quality.hnr_db", "dB", "mean over voiced speech frames of 10*log10(r/(1-r)), r = highest normalised "
+       "cross-correlation of a 1/75 s window with itself one period later", "phase / session", SRC_HNR,
+       "higher = more harmonic, less breathy or noisy voice"),
+    _d("voice_quality.cpps_db", "dB", "mean over voiced speech frames of the smoothed cepstral peak (60-330 Hz) "
+       "above the robust straight-line trend of the power cepstrum (10 kHz, 0.1 s Gaussian window)",
+       "phase / session", SRC_CPPS, "higher = clearer periodic voice; lower with breathiness or dysphonia"),
     _d("warmth.score", "0-100", "sum of component contributions; each component maps its value linearly "
        "between a warm and a cool anchor to 0..1, weights equal, missing components left out",
        "window / phase / session", "see components", "higher = the therapist's voice and timing moved in the "
@@ -782,6 +798,14 @@ def session_slice(session, t0_s: float | None = None, t1_s: float | None = None)
     )
 
 
+def voice_quality_measures(chunks, speakers, t0_s: float = 0.0, t1_s: float | None = None) -> dict:
+    """Jitter, shimmer, HNR and CPPS per speaker over the voiced runs starting
+    in [t0_s, t1_s) (``engine.voice_quality.summarize_chunks``)."""
+    from .engine.voice_quality import summarize_chunks
+    return {spk: summarize_chunks(c for c in chunks if c.speaker == spk and c.start_s >= t0_s
+                                  and (t1_s is None or c.start_s < t1_s)) for spk in speakers}
+
+
 def session_baseline(session) -> Baseline:
     return Baseline("session", tuple(
         (s, speaker_baseline(session.frames[s], sum(1 for x, _ in session.nuclei if x == s)))
@@ -804,6 +828,10 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
         ph = summarize(sl, base, cfg, with_attunement=False, first=first)
         ph["name"] = name
         phases.append(ph)
+    vq = getattr(session, "voice_quality", None)
+    if vq:
+        for ph, (x, y) in zip(phases, ((0.0, cfg.phase_edges[0]), cfg.phase_edges, (cfg.phase_edges[1], 1.0))):
+            ph["voice_quality"] = voice_quality_measures(vq, session.speakers, x * d, y * d if y < 1.0 else None)
     out = {
         "disclaimer": DISCLAIMER,
         "baseline": base.to_dict(),
@@ -814,6 +842,7 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
         "timing": top["timing"],
         "warmth": top["warmth"],
         "attunement": top.get("attunement"),
+        "voice_quality": voice_quality_measures(vq, session.speakers) if vq else None,
         "silences": silences(whole, cfg) if session.turn_taking else None,
         "phases": phases,
         "rolling": rolling or [],
