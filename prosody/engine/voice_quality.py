@@ -123,16 +123,42 @@ def _parabolic(y_m: float, y_0: float, y_p: float) -> tuple[float, float]:
     return d, y_0 - 0.25 * (y_m - y_p) * d
 
 
+UPSAMPLE = 8
+
+
+def _refine_shift(yu: np.ndarray, a: int, b: int, w: int) -> float:
+    """Shift (samples, fractional) between the window at ``a`` and the best
+    integer match at ``b``, refined on the ``UPSAMPLE`` x signal ``yu`` over
+    +-1 sample, then by a parabola through the three best upsampled lags."""
+    u = UPSAMPLE
+    ua, ub, uw = a * u, b * u, w * u
+    lags = np.arange(-u, u + 1)
+    if ub - u < 0 or ub + u + uw > len(yu) or ua + uw > len(yu):
+        return float(b - a)
+    ref = yu[ua:ua + uw]
+    cands = sliding_window_view(yu[ub - u:ub + u + uw], uw)
+    num = cands @ ref
+    e = np.sqrt(np.einsum("ij,ij->i", cands, cands) * (ref @ ref)) + 1e-30
+    r = num / e
+    k = int(np.argmax(r[1:-1])) + 1
+    d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
+    return float(b - a) + (lags[k] + d) / u
+
+
 def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
     """Pulse times (in fractional samples) in ``x``, shape (n_pulses,), sorted.
     ``period_samples``: expected period at each sample (from F0), shape (len(x),)."""
     n = len(x)
     if n < 3 or not np.all(np.isfinite(period_samples)):
         return np.zeros(0)
-    i0 = int(np.argmax(np.abs(x)))
+    edge = int(np.ceil(1.3 * float(np.max(period_samples)))) + 1
+    if n <= 2 * edge:
+        return np.zeros(0)
+    i0 = edge + int(np.argmax(np.abs(x[edge:n - edge])))   # the loudest extremum away from the edges
     sign = 1.0 if x[i0] >= 0 else -1.0
     y = sign * x.astype(np.float64)
     c2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    yu = resample_poly(y, UPSAMPLE, 1)   # for sub-sample shifts (band-limited interpolation)
     pulses = [float(i0)]
     for direction in (1, -1):
         t = float(i0)
@@ -158,8 +184,8 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
             k = int(np.argmax(r[1:-1])) + 1
             if r[k] < 0.3:
                 break
-            d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
-            t_new = t + float(starts[k] + d - a)   # the waveform's shift between the two windows
+            shift = _refine_shift(yu, a, int(starts[k]), w)
+            t_new = t + shift   # the waveform's shift between the two windows
             if (t_new - t) * direction <= 0.5 * per:
                 break
             pulses.append(t_new)
