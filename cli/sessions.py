@@ -174,6 +174,8 @@ def compare_view(infos, metrics, *, title: str = "compare") -> Table:
 TREND_COLUMNS = (("therapist.talk_share", "talk %"), ("therapist.gap_median_s", "gap T"),
                  ("client.gap_median_s", "gap C"), ("therapist.interruptions", "int T"),
                  ("client.interruptions", "int C"), ("therapist.speech_rate_syl_s", "rate T"),
+                 ("voice_quality.therapist.jitter_local", "jit% T"), ("voice_quality.therapist.shimmer_local", "shim% T"),
+                 ("voice_quality.therapist.hnr_db", "HNR T"), ("voice_quality.therapist.cpps_db", "CPPS T"),
                  ("warmth.score", "warmth"), ("feedback.srs_total", "SRS"), ("feedback.rating", "rating"))
 
 
@@ -188,7 +190,8 @@ def trend_view(infos, metrics, *, title: str) -> Table:
         t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], i.meta.client or "", _v(i.meta.session_number, "d"),
                   *[METRICS_BY_KEY[k].format(metrics[i.id].get(k)) for k, _ in TREND_COLUMNS])
     t.caption = ("T therapist, C client; gap = median gap before answering (s); int = interruptions; "
-                 "rate = speech rate (syl/s); SRS 0-40, rating 1-5 (client feedback)")
+                 "rate = speech rate (syl/s); jit/shim = jitter/shimmer (local, %); HNR = harmonics-to-noise (dB); "
+                 "CPPS = cepstral peak prominence (dB); SRS 0-40, rating 1-5 (client feedback)")
     t.caption_justify = "left"
     return t
 

@@ -126,3 +126,32 @@ def test_ptdb_against_praat(corpus):
     # phases carry the same figures, over their own runs
     phases = s.measures["phases"]
     assert sum(p["voice_quality"]["therapist"]["n_periods"] for p in phases) == ours["n_periods"]
+
+
+def test_store_trend_and_report_show_planted_voice_quality(tmp_path, capsys):
+    """Planted figures in a stored document reach ``Store.metrics`` (by role),
+    ``prosody trend`` and the report, per session and per phase."""
+    from prosody.formats.bundle import SessionMeta
+    from prosody.report.html import session_report
+    from prosody.store.db import Store
+    from prosody_cli.main import main
+
+    def vq(j, s, h, c):
+        return {"jitter_local": j, "shimmer_local": s, "hnr_db": h, "cpps_db": c, "n_periods": 500,
+                "n_voiced_frames": 400}
+    doc = {"schema": "prosody.session/2", "duration_s": 60.0, "frame_hop_s": 0.01, "speaker_order": ["ann", "bo"],
+           "turn_taking": False, "speakers": {"ann": {}, "bo": {}}, "segments": [],
+           "measures": {"voice_quality": {"ann": vq(0.0123, 0.0456, 17.5, 14.25), "bo": vq(0.02, 0.08, 9.5, 11.0)},
+                        "phases": [{"name": "opening", "start_s": 0.0, "end_s": 12.0,
+                                    "voice_quality": {"ann": vq(0.0099, 0.04, 18.5, 15.0), "bo": vq(None, None, None, None)}}]}}
+    with Store(tmp_path / "st") as st:
+        sid = st.save(doc, meta=SessionMeta(therapist="t1", client="c1", recorded_at="2024-01-01T10:00:00"))
+        m = st.metrics([sid])[sid]
+        assert m["voice_quality.therapist.jitter_local"] == 0.0123 and m["voice_quality.client.cpps_db"] == 11.0
+        html = session_report(st.get(sid), None)
+    assert '<section id="voice-quality">' in html
+    for text in ("1.23 %", "4.6 %", "17.5 dB", "14.2 dB", "0.99 %", "18.5 dB", "opening"):
+        assert text in html, text
+    assert main(["trend", "--therapist", "t1", "--store", str(tmp_path / "st")]) == 0
+    out = capsys.readouterr().out
+    assert "HNR T" in out and "1.23" in out and "17.5" in out and "14.2" in out

@@ -114,35 +114,46 @@ def summarize_chunks(chunks) -> dict:
 
 
 # -- the four measures on one stretch of samples ---------------------------------------------------------------------
-def _parabolic(y_m: float, y_0: float, y_p: float) -> tuple[float, float]:
-    """Offset (in [-0.5, 0.5] samples) and height of the parabola's vertex through three points."""
+def _parabolic(y_m, y_0, y_p):
+    """Offset (in [-0.5, 0.5] steps) and height of the vertex of the parabola
+    through three points; works on scalars or arrays (flat tops: offset 0)."""
+    y_m, y_0, y_p = np.asarray(y_m, float), np.asarray(y_0, float), np.asarray(y_p, float)
     den = y_m - 2 * y_0 + y_p
-    if den >= 0:
-        return 0.0, y_0
-    d = 0.5 * (y_m - y_p) / den
-    return d, y_0 - 0.25 * (y_m - y_p) * d
+    ok = den < 0
+    d = np.where(ok, 0.5 * (y_m - y_p) / np.where(ok, den, -1.0), 0.0)
+    return d, np.where(ok, y_0 - 0.25 * (y_m - y_p) * d, y_0)
 
 
-UPSAMPLE = 8
+SINC_HALF = 8        # neighbours each side for band-limited interpolation of a correlation curve
+SINC_STEPS = 16      # sub-sample resolution of that interpolation
 
 
-def _refine_shift(yu: np.ndarray, a: int, b: int, w: int) -> float:
-    """Shift (samples, fractional) between the window at ``a`` and the best
-    integer match at ``b``, refined on the ``UPSAMPLE`` x signal ``yu`` over
-    +-1 sample, then by a parabola through the three best upsampled lags."""
-    u = UPSAMPLE
-    ua, ub, uw = a * u, b * u, w * u
-    lags = np.arange(-u, u + 1)
-    if ub - u < 0 or ub + u + uw > len(yu) or ua + uw > len(yu):
-        return float(b - a)
-    ref = yu[ua:ua + uw]
-    cands = sliding_window_view(yu[ub - u:ub + u + uw], uw)
-    num = cands @ ref
-    e = np.sqrt(np.einsum("ij,ij->i", cands, cands) * (ref @ ref)) + 1e-30
-    r = num / e
-    k = int(np.argmax(r[1:-1])) + 1
-    d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
-    return float(b - a) + (lags[k] + d) / u
+def _sinc_kernel() -> np.ndarray:
+    """Windowed-sinc weights, shape (2 * SINC_STEPS + 1, 2 * SINC_HALF + 1): row j
+    interpolates at offset (j - SINC_STEPS) / SINC_STEPS / 2 in [-0.5, 0.5]."""
+    offs = (np.arange(2 * SINC_STEPS + 1) - SINC_STEPS) / (2 * SINC_STEPS)
+    k = np.arange(-SINC_HALF, SINC_HALF + 1)
+    d = k[None, :] - offs[:, None]
+    return np.sinc(d) * (0.5 + 0.5 * np.cos(np.pi * d / (SINC_HALF + 1)))
+
+
+_SINC = _sinc_kernel()
+
+
+def _refine_peak(r: np.ndarray, k: int) -> float:
+    """Sub-sample position of the maximum of a band-limited curve ``r`` near
+    integer index ``k`` (windowed-sinc interpolation, then a parabola)."""
+    if k - SINC_HALF < 0 or k + SINC_HALF + 1 > len(r):
+        d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
+        return k + float(d)
+    fine = _SINC @ r[k - SINC_HALF:k + SINC_HALF + 1]
+    j = int(np.argmax(fine))
+    step = 1.0 / (2 * SINC_STEPS)
+    off = (j - SINC_STEPS) * step
+    if 0 < j < len(fine) - 1:
+        d, _ = _parabolic(fine[j - 1], fine[j], fine[j + 1])
+        off += float(d) * step
+    return k + off
 
 
 def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
@@ -151,41 +162,34 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
     n = len(x)
     if n < 3 or not np.all(np.isfinite(period_samples)):
         return np.zeros(0)
-    edge = int(np.ceil(1.3 * float(np.max(period_samples)))) + 1
+    edge = int(np.ceil(1.3 * float(np.max(period_samples)))) + SINC_HALF + 2
     if n <= 2 * edge:
         return np.zeros(0)
     i0 = edge + int(np.argmax(np.abs(x[edge:n - edge])))   # the loudest extremum away from the edges
-    sign = 1.0 if x[i0] >= 0 else -1.0
-    y = sign * x.astype(np.float64)
+    y = (1.0 if x[i0] >= 0 else -1.0) * x.astype(np.float64)
     c2 = np.concatenate([[0.0], np.cumsum(y * y)])
-    yu = resample_poly(y, UPSAMPLE, 1)   # for sub-sample shifts (band-limited interpolation)
     pulses = [float(i0)]
+    m = SINC_HALF + 1
     for direction in (1, -1):
         t = float(i0)
         while True:
             ti = int(round(t))
             per = float(period_samples[min(max(ti, 0), n - 1)])
             half = int(round(per / 2))
+            w = 2 * half
             lo, hi = int(np.floor(0.8 * per)), int(np.ceil(1.25 * per))
             a = ti - half
-            if direction > 0:
-                b_lo, b_hi = a + lo, a + hi
-            else:
-                b_lo, b_hi = a - hi, a - lo
-            w = 2 * half
-            if w < 4 or a < 0 or a + w > n or b_lo - 1 < 0 or b_hi + 1 + w > n:
+            b_lo, b_hi = (a + lo, a + hi) if direction > 0 else (a - hi, a - lo)
+            if w < 4 or a < 0 or a + w > n or b_lo - m < 0 or b_hi + m + w > n:
                 break
-            ref = y[a:a + w]
-            cands = sliding_window_view(y[b_lo - 1:b_hi + 2 + w - 1], w)   # lags b_lo-1 .. b_hi+1
-            num = cands @ ref
-            starts = np.arange(b_lo - 1, b_hi + 2)
+            starts = np.arange(b_lo - m, b_hi + m + 1)
+            num = sliding_window_view(y[b_lo - m:b_hi + m + w], w) @ y[a:a + w]
             den = np.sqrt((c2[starts + w] - c2[starts]) * (c2[a + w] - c2[a])) + 1e-20
             r = num / den
-            k = int(np.argmax(r[1:-1])) + 1
+            k = m + int(np.argmax(r[m:-m]))
             if r[k] < 0.3:
                 break
-            shift = _refine_shift(yu, a, int(starts[k]), w)
-            t_new = t + shift   # the waveform's shift between the two windows
+            t_new = t + float(starts[0] + _refine_peak(r, k) - a)   # the waveform's shift between the windows
             if (t_new - t) * direction <= 0.5 * per:
                 break
             pulses.append(t_new)
@@ -193,16 +197,21 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
     return np.sort(np.array(pulses))
 
 
-def _hann_rms(y: np.ndarray, t: float, left: float, right: float) -> float | None:
-    i0, i1 = int(np.ceil(t - left)), int(np.floor(t + right))
-    i0, i1 = max(i0, 0), min(i1, len(y) - 1)
-    if i1 - i0 + 1 < 3:
-        return None
-    ii = np.arange(i0, i1 + 1)
-    width = np.where(ii < t, left, right)
-    win = 0.5 + 0.5 * np.cos(np.pi * (ii - t) / width)
+def _hann_rms(y: np.ndarray, t: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Hann-windowed RMS of ``y`` around each time ``t`` (fractional samples),
+    half-widths ``left`` and ``right``; NaN with fewer than 3 samples. Shape (n,)."""
+    i0 = np.maximum(np.ceil(t - left).astype(int), 0)
+    i1 = np.minimum(np.floor(t + right).astype(int), len(y) - 1)
+    width = int(np.max(i1 - i0, initial=0)) + 1
+    ii = i0[:, None] + np.arange(width)[None, :]
+    inside = ii <= i1[:, None]
+    ii = np.minimum(ii, len(y) - 1)
+    half = np.where(ii < t[:, None], left[:, None], right[:, None])
+    win = np.where(inside, 0.5 + 0.5 * np.cos(np.pi * (ii - t[:, None]) / half), 0.0)
     v = y[ii] * win
-    return float(np.sqrt(np.sum(v * v) / np.sum(win * win)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.sqrt(np.sum(v * v, axis=1) / np.sum(win * win, axis=1))
+    return np.where(inside.sum(axis=1) >= 3, out, np.nan)
 
 
 def jitter_shimmer_sums(x: np.ndarray, pulses: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> dict:
@@ -214,26 +223,23 @@ def jitter_shimmer_sums(x: np.ndarray, pulses: np.ndarray, *, sample_rate: int, 
         return out
     p = np.diff(pulses) / sample_rate                       # periods (s)
     ok = (p >= cfg.period_floor_s) & (p <= cfg.period_ceiling_s)
-    fac = np.maximum(p[1:] / p[:-1], p[:-1] / p[1:])
-    pair = ok[1:] & ok[:-1] & (fac <= cfg.max_period_factor)
+    fac_ok = np.maximum(p[1:] / p[:-1], p[:-1] / p[1:]) <= cfg.max_period_factor
+    pair = ok[1:] & ok[:-1] & fac_ok
     out["n_jitter_pairs"] = int(pair.sum())
     out["sum_period_diff_s"] = float(np.sum(np.abs(np.diff(p))[pair]))
     # a period counts towards the mean when it is in range and each in-range neighbour is within the factor
     good = ok.copy()
-    good[1:] &= ~(ok[:-1] & ~(fac <= cfg.max_period_factor))
-    good[:-1] &= ~(ok[1:] & ~(fac <= cfg.max_period_factor))
+    good[1:] &= ~(ok[:-1] & ~fac_ok)
+    good[:-1] &= ~(ok[1:] & ~fac_ok)
     out["n_periods"] = int(good.sum())
     out["sum_period_s"] = float(p[good].sum())
-    # amplitudes at the pulses with a valid period pair on both sides
-    y = x.astype(np.float64)
-    amps, times = [], []
-    for i in np.flatnonzero(pair) + 1:
-        a = _hann_rms(y, pulses[i], 0.2 * (pulses[i] - pulses[i - 1]), 0.2 * (pulses[i + 1] - pulses[i]))
-        if a is not None and a > 0:
-            amps.append(a)
-            times.append(pulses[i])
-    if len(amps) >= 2:
-        amps_a, times_a = np.array(amps), np.array(times) / sample_rate
+    # amplitudes at the pulses with a valid period pair on both sides (Praat: 0.2 period either side)
+    idx = np.flatnonzero(pair) + 1
+    amps = _hann_rms(x.astype(np.float64), pulses[idx], 0.2 * (pulses[idx] - pulses[idx - 1]),
+                     0.2 * (pulses[idx + 1] - pulses[idx]))
+    keep = np.isfinite(amps) & (amps > 0)
+    amps_a, times_a = amps[keep], pulses[idx][keep] / sample_rate
+    if len(amps_a) >= 2:
         dt = np.diff(times_a)
         af = np.maximum(amps_a[1:] / amps_a[:-1], amps_a[:-1] / amps_a[1:])
         ap = (dt >= cfg.period_floor_s) & (dt <= cfg.period_ceiling_s) & (af <= cfg.max_amplitude_factor)
@@ -248,27 +254,36 @@ def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sa
                   cfg: VoiceQualityConfig) -> np.ndarray:
     """HNR (dB) at each frame centre (sample index), from the highest normalised
     cross-correlation of a ``1 / hnr_min_pitch_hz`` window with the same window
-    0.8-1.25 expected periods later; NaN where the windows do not fit in ``x``
-    or r <= 0. Shape (n_frames,)."""
+    0.8-1.25 expected periods later (Boersma 1993); NaN where the windows do not
+    fit in ``x`` or r <= 0. Shape (n_frames,)."""
     y = x.astype(np.float64)
     w = int(round(sample_rate / cfg.hnr_min_pitch_hz))
     c2 = np.concatenate([[0.0], np.cumsum(y * y)])
     out = np.full(len(centres), np.nan)
-    for j, (c, per) in enumerate(zip(centres, periods)):
-        lo, hi = max(2, int(np.floor(0.8 * per)) - 1), int(np.ceil(1.25 * per)) + 1
-        a = int(round(c - (w + per) / 2))
-        if a < 0 or a + hi + w > len(y):
+    if len(centres) == 0:
+        return out
+    lo = np.maximum(2, np.floor(0.8 * periods).astype(int) - 1)
+    hi = np.ceil(1.25 * periods).astype(int) + 1
+    n_lags = int(np.max(hi - lo)) + 1
+    a = np.round(centres - (w + periods) / 2).astype(int)
+    fit = (a >= 0) & (a + lo + n_lags - 1 + w <= len(y))
+    windows = sliding_window_view(y, w)
+    for part in np.array_split(np.flatnonzero(fit), max(1, int(fit.sum()) // 64)):
+        if len(part) == 0:
             continue
-        ref = y[a:a + w]
-        lags = np.arange(lo, hi + 1)
-        num = sliding_window_view(y[a + lo:a + hi + w], w) @ ref
-        den = np.sqrt((c2[a + lags + w] - c2[a + lags]) * (c2[a + w] - c2[a])) + 1e-30
-        r = num / den
-        k = int(np.argmax(r[1:-1])) + 1
-        _, rmax = _parabolic(r[k - 1], r[k], r[k + 1])
-        rmax = min(rmax, 1.0 - 1e-9)
-        if rmax > 0:
-            out[j] = 10.0 * np.log10(rmax / (1.0 - rmax))
+        aa, ll = a[part], lo[part]
+        lag = ll[:, None] + np.arange(n_lags)[None, :]                       # (f, n_lags)
+        num = np.einsum("flw,fw->fl", windows[aa[:, None] + lag], windows[aa])
+        e0 = c2[aa + w] - c2[aa]
+        el = c2[aa[:, None] + lag + w] - c2[aa[:, None] + lag]
+        r = num / (np.sqrt(el * e0[:, None]) + 1e-30)
+        r = np.where(lag <= hi[part][:, None], r, -1.0)
+        k = np.clip(np.argmax(r[:, 1:-1], axis=1) + 1, 1, n_lags - 2)
+        rows = np.arange(len(part))
+        _, rmax = _parabolic(r[rows, k - 1], r[rows, k], r[rows, k + 1])
+        rmax = np.minimum(rmax, 1.0 - 1e-9)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[part] = np.where(rmax > 0, 10.0 * np.log10(rmax / (1.0 - rmax)), np.nan)
     return out
 
 
@@ -281,6 +296,18 @@ def _gaussian_window(n: int) -> np.ndarray:
     mid = 0.5 * (n + 1)
     edge = np.exp(-12.0)
     return (np.exp(-48.0 * (i - mid) ** 2 / (n + 1) ** 2) - edge) / (1.0 - edge)
+
+
+def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Centred moving mean of width ``k`` along ``axis``, edges repeated."""
+    if k <= 1 or a.shape[axis] == 0:
+        return a
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (k // 2 + 1, k - 1 - k // 2)
+    c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis)
+    hi = np.take(c, np.arange(k, c.shape[axis]), axis=axis)
+    lo = np.take(c, np.arange(0, c.shape[axis] - k), axis=axis)
+    return (hi - lo) / k
 
 
 def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> np.ndarray:
@@ -297,41 +324,26 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     z = np.concatenate([z[:1], z[1:] - a * z[:-1]])
     n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
     nfft = 1 << int(np.ceil(np.log2(n)))
-    win = _gaussian_window(n)
     starts = np.round(centres_s * CPP_RATE_HZ - n / 2).astype(int)
     fit = (starts >= 0) & (starts + n <= len(z))
     if not fit.any():
         return out
-    segs = np.stack([z[s:s + n] for s in starts[fit]])
-    segs = (segs - segs.mean(axis=1, keepdims=True)) * win
-    spec = np.abs(np.fft.rfft(segs, nfft, axis=1)) ** 2
-    log_spec = np.log(spec + 1e-30)
-    ceps = np.abs(np.fft.irfft(log_spec, nfft, axis=1)[:, : nfft // 2 + 1]) ** 2
+    segs = sliding_window_view(z, n)[starts[fit]]
+    segs = (segs - segs.mean(axis=1, keepdims=True)) * _gaussian_window(n)
+    log_spec = np.log(np.abs(np.fft.rfft(segs, nfft, axis=1)) ** 2 + 1e-30)
+    ceps = np.fft.irfft(log_spec, nfft, axis=1)[:, : nfft // 2 + 1] ** 2
     # smoothing of the power cepstrum (linear, as Praat): over neighbouring frames (time), then over quefrency
-    k = max(1, cfg.cpp_time_smooth_frames)
-    if k > 1 and len(ceps) > 1:
-        pad = np.pad(ceps, ((k // 2, k - 1 - k // 2), (0, 0)), mode="edge")
-        ceps = sliding_window_view(pad, k, axis=0).mean(axis=-1)
-    kq = max(1, int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)))
-    if kq > 1:
-        padq = np.pad(ceps, ((0, 0), (kq // 2, kq - 1 - kq // 2)), mode="edge")
-        ceps = sliding_window_view(padq, kq, axis=1).mean(axis=-1)
+    ceps = _moving_mean(ceps, cfg.cpp_time_smooth_frames, axis=0)
+    ceps = _moving_mean(ceps, int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), axis=1)
     ceps_db = 10.0 * np.log10(ceps + 1e-30)
     q = np.arange(ceps_db.shape[1]) / CPP_RATE_HZ
     sel = q >= cfg.cpp_fit_from_s
     slope, icept = _robust_lines(q[sel], ceps_db[:, sel])
-    lo_q, hi_q = 1.0 / cfg.cpp_peak_range_hz[1], 1.0 / cfg.cpp_peak_range_hz[0]
-    band = np.flatnonzero((q >= lo_q) & (q <= hi_q))
-    sub = ceps_db[:, band]
-    kk = np.argmax(sub, axis=1)
-    res = np.empty(len(sub))
-    for i, k0 in enumerate(kk):
-        j = band[k0]
-        d, peak = _parabolic(ceps_db[i, j - 1], ceps_db[i, j], ceps_db[i, j + 1]) if 0 < j < len(q) - 1 \
-            else (0.0, ceps_db[i, j])
-        qp = (j + d) / CPP_RATE_HZ
-        res[i] = peak - (slope[i] * qp + icept[i])
-    out[fit] = res
+    band = np.flatnonzero((q >= 1.0 / cfg.cpp_peak_range_hz[1]) & (q <= 1.0 / cfg.cpp_peak_range_hz[0]))
+    j = band[np.argmax(ceps_db[:, band], axis=1)]
+    rows = np.arange(len(j))
+    d, peak = _parabolic(ceps_db[rows, j - 1], ceps_db[rows, j], ceps_db[rows, np.minimum(j + 1, len(q) - 1)])
+    out[fit] = peak - (slope * (j + d) / CPP_RATE_HZ + icept)
     return out
 
 
@@ -343,25 +355,6 @@ def _robust_lines(q: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     slopes = (y[:, h:2 * h] - y[:, :h]) / (q[h:2 * h] - q[:h])[None, :]
     slope = np.median(slopes, axis=1)
     icept = np.median(y - slope[:, None] * q[None, :], axis=1)
-    return slope, icept
-
-
-def _bisquare_lines(q: np.ndarray, y: np.ndarray, n_iter: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Straight line fits y[i] ~ slope[i] * q + icept[i] for every row, by
-    iteratively reweighted least squares (Tukey bisquare)."""
-    w = np.ones_like(y)
-    slope = icept = None
-    for _ in range(n_iter + 1):
-        sw = w.sum(axis=1)
-        qm = (w * q).sum(axis=1) / sw
-        ym = (w * y).sum(axis=1) / sw
-        dq = q[None, :] - qm[:, None]
-        slope = (w * dq * (y - ym[:, None])).sum(axis=1) / ((w * dq * dq).sum(axis=1) + 1e-30)
-        icept = ym - slope * qm
-        r = y - (slope[:, None] * q[None, :] + icept[:, None])
-        s = 1.4826 * np.median(np.abs(r), axis=1, keepdims=True) + 1e-12
-        u = r / (4.685 * s)
-        w = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
     return slope, icept
 
 

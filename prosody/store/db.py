@@ -238,7 +238,7 @@ def flatten_measures(measures: dict, roles: dict[str, str]) -> dict[str, float |
     """``measures`` (session JSON) -> {dotted key: number}. Lists of dicts with a
     ``name`` are keyed by name (warmth components); ``rolling`` and ``phases``
     are left out (they go to their own table); speaker names under ``timing``
-    become roles. Non-numeric leaves are skipped."""
+    and ``voice_quality`` become roles. Non-numeric leaves are skipped."""
     out: dict[str, float | None] = {}
 
     def walk(node, path):
@@ -246,7 +246,7 @@ def flatten_measures(measures: dict, roles: dict[str, str]) -> dict[str, float |
             for k, v in node.items():
                 if not path and k in ("rolling", "phases"):
                     continue
-                k = roles.get(k, k) if path and path[0] == "timing" and len(path) == 1 else k
+                k = roles.get(k, k) if path and path[0] in ("timing", "voice_quality") and len(path) == 1 else k
                 walk(v, path + (str(k),))
         elif isinstance(node, list):
             for i, item in enumerate(node):
