@@ -21,8 +21,9 @@ Per run:
 * glottal pulses: from the loudest extremum, step one period (from the
   run's F0) at a time and place the next pulse at the lag of highest
   normalised cross-correlation of one period of waveform, searched in
-  [0.8, 1.25] x the expected period, refined by parabolic interpolation
-  (as Praat's "To PointProcess (periodic, cc)");
+  [0.8, 1.25] x the expected period, refined to a fraction of a sample by
+  windowed-sinc interpolation of the correlation (as Praat's "To
+  PointProcess (periodic, cc)");
 * jitter (local) = mean |T_i - T_(i-1)| over consecutive periods both within
   [``period_floor_s``, ``period_ceiling_s``] and with ratio <= ``max_period_factor``,
   divided by the mean of such periods (Praat: 0.0001 s, 0.02 s, 1.3);
@@ -221,12 +222,13 @@ def jitter_shimmer_sums(x: np.ndarray, pulses: np.ndarray, *, sample_rate: int, 
                sum_amplitude_diff=0.0, n_amplitudes=0, sum_amplitude=0.0)
     if len(pulses) < 3:
         return out
-    p = np.diff(pulses) / sample_rate                       # periods (s)
-    ok = (p >= cfg.period_floor_s) & (p <= cfg.period_ceiling_s)
-    fac_ok = np.maximum(p[1:] / p[:-1], p[:-1] / p[1:]) <= cfg.max_period_factor
+    p = np.diff(pulses) / sample_rate                       # periods (s); NaN across chains
+    with np.errstate(invalid="ignore"):
+        ok = (p >= cfg.period_floor_s) & (p <= cfg.period_ceiling_s)
+        fac_ok = np.maximum(p[1:] / p[:-1], p[:-1] / p[1:]) <= cfg.max_period_factor
     pair = ok[1:] & ok[:-1] & fac_ok
     out["n_jitter_pairs"] = int(pair.sum())
-    out["sum_period_diff_s"] = float(np.sum(np.abs(np.diff(p))[pair]))
+    out["sum_period_diff_s"] = float(np.sum(np.abs(np.diff(p)[pair])))
     # a period counts towards the mean when it is in range and each in-range neighbour is within the factor
     good = ok.copy()
     good[1:] &= ~(ok[:-1] & ~fac_ok)
