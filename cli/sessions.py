@@ -385,7 +385,7 @@ def add_parser(sub) -> None:
     _store_option(p)
     p.set_defaults(run=cmd_trend)
 
-    p = sub.add_parser("export", help="write a stored session as json, csv (frames), parquet or rttm")
+    p = sub.add_parser("export", help="write a stored session as json, csv (frames), parquet, rttm, textgrid (Praat) or eaf (ELAN)")
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="json")
     p.add_argument("-o", "--output", metavar="PATH",
