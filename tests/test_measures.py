@@ -319,3 +319,7 @@ def test_rolling_warmth_is_null_until_the_window_holds_enough_speech(dialogue_a)
     assert n_null >= 2 and n_scored >= 5, (n_null, n_scored)
     # the first window (5 s) can say nothing; the session figure is unaffected
     assert s.rolling[0]["warmth"]["score"] is None and s.measures["warmth"]["score"] is not None
+    # the live view says so instead of a number
+    from prosody_cli.liveview import _rolling_lines
+    text = "\n".join(t.plain for t in _rolling_lines(s.rolling[0], 100))
+    assert "not enough speech yet" in text and "/100" not in text
