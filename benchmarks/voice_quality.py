@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -160,6 +161,7 @@ def main(argv=None) -> int:
                 ok_p = within(key, a, b)
                 results.append((label, key, ok_p, None))
                 print(f"{label:<34} {key:<14} {fmt(key, a):>9} {fmt(key, b):>9} {'':>9}  {_mark(ok_p):>8}")
+    speed()
     print("\nTolerances: jitter max(0.1 pp, 15 %), shimmer max(0.5 pp, 15 %), HNR 1.5 dB, CPPS 1.5 dB")
     ok_all = True
     for key in KEYS:
@@ -172,6 +174,53 @@ def main(argv=None) -> int:
             print(f"{key:<14} {name:<11} {n_ok}/{len(vals)} within tolerance  {'PASS' if n_ok == len(vals) else 'FAIL'}")
     print("overall:", "PASS" if ok_all else "FAIL")
     return 0 if ok_all else 1
+
+
+def speed() -> None:
+    """CPU cost on the fixture dialogue (40 s, two channels): the pipeline with
+    and without the voice-quality stage, and Praat's four measures on the same
+    channels as an anchor (process CPU seconds, best of 2)."""
+    import time
+
+    import parselmouth
+    import soundfile as sf
+    from parselmouth.praat import call
+
+    from prosody.engine import voice_quality as vq
+    audio, _ = sf.read(str(Path(__file__).resolve().parents[1] / "fixtures" / "dialogue.flac"), dtype="float32")
+
+    def cpu(fn):
+        best = float("inf")
+        for _ in range(2):
+            t = time.process_time()
+            fn()
+            best = min(best, time.process_time() - t)
+        return best
+
+    def praat_all():
+        for ch in range(audio.shape[1]):
+            snd = parselmouth.Sound(audio[:, ch].astype(np.float64), 16000)
+            pp = call(snd, "To PointProcess (periodic, cc)", 75, 600)
+            call(pp, "Get jitter (local)", 0, 0, 0.0001, 0.02, 1.3)
+            call([snd, pp], "Get shimmer (local)", 0, 0, 0.0001, 0.02, 1.3, 1.6)
+            call(call(snd, "To Harmonicity (cc)", 0.01, 75, 0.1, 1.0), "Get mean", 0, 0)
+            call(call(snd, "To PowerCepstrogram", 60, 0.002, 5000, 50), "Get CPPS", False, 0.02, 0.0005, 60, 330,
+                 0.05, "Parabolic", 0.001, 0, "Straight", "Robust")
+
+    with_vq = cpu(lambda: analyze_blocks([audio], ("therapist", "client")))
+    push_frames, push_samples = vq.VoiceQualityTracker.push_frames, vq.VoiceQualityTracker.push_samples
+    vq.VoiceQualityTracker.push_frames = lambda self, is_speech, f0_hz: []
+    vq.VoiceQualityTracker.push_samples = lambda self, x: None
+    try:
+        without = cpu(lambda: analyze_blocks([audio], ("therapist", "client")))
+    finally:
+        vq.VoiceQualityTracker.push_frames, vq.VoiceQualityTracker.push_samples = push_frames, push_samples
+    pr = cpu(praat_all)
+    dur = len(audio) / 16000
+    print(f"\nCPU on fixtures/dialogue.flac ({dur:.0f} s, 2 channels): pipeline {without:.2f} s without voice "
+          f"quality, {with_vq:.2f} s with (+{with_vq - without:.2f} s, {(with_vq - without) / dur * 100:.1f} % of "
+          f"real time); Praat's four measures on both whole channels: {pr:.2f} s "
+          f"(ours / Praat = {(with_vq - without) / pr:.2f})")
 
 
 def _mark(ok) -> str:
