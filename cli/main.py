@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
     a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM")
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV")
+    a.add_argument("--textgrid", metavar="PATH", help="write speech, turns and events as a Praat TextGrid")
+    a.add_argument("--eaf", metavar="PATH", help="write speech, turns and events as an ELAN .eaf file")
     add_measures_arguments(a)
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
@@ -79,7 +81,7 @@ def cmd_analyze(args, out, err) -> int:
         check_input_file(f)
     # every output is checked before any work: not an input, not a link, not a device, not another output
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
-                   ("--save-baseline", args.save_baseline)],
+                   ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p])
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     layout = layout_from_args(args, len(args.files), src_probe.files[0].channels)
@@ -123,6 +125,15 @@ def cmd_analyze(args, out, err) -> int:
         write_private(args.rttm, session.to_rttm(Path(args.files[0]).stem))
     if args.frames:
         write_private(args.frames, session.to_frames_csv())
+    if args.textgrid or args.eaf:
+        from prosody.formats.bundle import ExportBundle
+        from prosody.formats.export import review_points
+    if args.textgrid:
+        from prosody.formats.textgrid import session_textgrid
+        write_private(args.textgrid, session_textgrid(doc, extra_points=review_points(ExportBundle(doc=doc))))
+    if args.eaf:
+        from prosody.formats.eaf import session_eaf
+        write_private(args.eaf, session_eaf(doc, extra_points=review_points(ExportBundle(doc=doc))))
     save_failure = None
     try:
         save_analyzed(args, session, out, err, doc=doc)

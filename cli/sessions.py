@@ -1,4 +1,4 @@
-"""``prosody sessions|show|report|compare|trend|export|import|delete|feedback``:
+"""``prosody sessions|show|report|compare|trend|export|import|edit|delete|feedback``:
 the session store from the command line (``prosody.store.db``), and
 ``prosody analyze --save``. Views are pure functions returning rich renderables."""
 from __future__ import annotations
@@ -286,6 +286,9 @@ TREND_COLUMNS = (("therapist.talk_share", "talk"), ("therapist.gap_median_s", "w
                  ("client.gap_median_s", "c.wait"), ("therapist.interruptions", "over"),
                  ("therapist.speech_rate_syl_s", "pace"), ("warmth.score", "warmth"), ("feedback.srs_total", "SRS"),
                  ("feedback.rating", "rate"))
+VQ_TREND_COLUMNS = (("voice_quality.therapist.jitter_local", "jitter"),
+                    ("voice_quality.therapist.shimmer_local", "shimmer"),
+                    ("voice_quality.therapist.hnr_db", "HNR"), ("voice_quality.therapist.cpps_db", "CPPS"))
 
 
 def _per10(v, duration_s) -> str:
@@ -320,16 +323,26 @@ def trend_view(infos, metrics, *, title: str):
                  "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "
                  "SRS 0-40 and rate 1-5: the client's rating")
     t.caption_justify = "left"
+    parts = [t]
+    if any(metrics[i.id].get(k) is not None for i in infos for k, _ in VQ_TREND_COLUMNS):
+        vt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+        vt.add_column("id", justify="right")
+        for _, label in VQ_TREND_COLUMNS:
+            vt.add_column(label, justify="right", no_wrap=True)
+        for i in infos:
+            vt.add_row(str(i.id), *[METRICS_BY_KEY[k].format(metrics[i.id].get(k)) for k, _ in VQ_TREND_COLUMNS])
+        parts += [Text("your voice quality (jitter and shimmer: local, %; HNR and CPPS: dB; see `prosody show ID`)",
+                       style="italic"), vt]
     kinds = [k for k in KINDS if any(metrics[i.id].get(f"moments.{k}") for i in infos)]
-    if not kinds:
-        return t
-    mt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
-    mt.add_column("id", justify="right")
-    for k in kinds:
-        mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
-    for i in infos:
-        mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
-    return Group(t, Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt)
+    if kinds:
+        mt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+        mt.add_column("id", justify="right")
+        for k in kinds:
+            mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
+        for i in infos:
+            mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
+        parts += [Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt]
+    return parts[0] if len(parts) == 1 else Group(*parts)
 
 
 # -- commands -------------------------------------------------------------------------------------------------------
@@ -489,6 +502,35 @@ def cmd_feedback(args, out, err) -> int:
     return EXIT_OK
 
 
+def cmd_edit(args, out, err) -> int:
+    given = {k: getattr(args, k) for k in ("therapist", "client", "session_number", "date", "notes")}
+    if all(v is None for v in given.values()) and not args.tag and not args.untag:
+        raise InputError("nothing to change: give --therapist, --client, --session-number, --date, --notes, "
+                         "--tag or --untag")
+    for t in args.tag + args.untag:
+        if not t.strip():
+            raise InputError("--tag/--untag: a tag cannot be empty")
+    with _open(args) as store:
+        info = store.edit_meta(args.session, therapist=args.therapist, client=args.client,
+                               session_number=args.session_number,
+                               recorded_at=parse_when(args.date) if args.date else None, notes=args.notes,
+                               add_tags=args.tag, remove_tags=args.untag)
+    Console(file=out).print(show_view_head(info))
+    return EXIT_OK
+
+
+def show_view_head(info) -> Text:
+    """The metadata lines of ``show`` (typed text as data: no markup)."""
+    m = info.meta
+    head = Text(f"session {info.id} ({info.uid})", style="bold")
+    for label, v in (("date", (m.recorded_at or "").replace("T", " ")), ("therapist", m.therapist),
+                     ("client", m.client), ("session no.", m.session_number), ("tags", ", ".join(m.tags)),
+                     ("notes", m.notes)):
+        if v not in (None, ""):
+            head.append(f"\n{label}: " + "".join(ch for ch in str(v) if ch.isprintable()))
+    return head
+
+
 def add_parser(sub) -> None:
     def filters(p, *, therapist_required=False):
         p.add_argument("--therapist", metavar="NAME", required=therapist_required, help="therapist name or ID")
@@ -531,7 +573,7 @@ def add_parser(sub) -> None:
     _store_option(p)
     p.set_defaults(run=cmd_trend)
 
-    p = sub.add_parser("export", help="write a stored session as json, csv (frames), parquet or rttm")
+    p = sub.add_parser("export", help="write a stored session as json, csv (frames), parquet, rttm, textgrid (Praat) or eaf (ELAN)")
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="json")
     p.add_argument("-o", "--output", metavar="PATH",
@@ -547,6 +589,18 @@ def add_parser(sub) -> None:
     _meta_options(g)
     _store_option(p)
     p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser("edit", help="correct a stored session's metadata")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--therapist", metavar="NAME", help="therapist name or ID ('' clears it)")
+    p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym ('' clears it)")
+    p.add_argument("--session-number", type=int, metavar="N", help="session number")
+    p.add_argument("--date", metavar="WHEN", help="date and time of the session, YYYY-MM-DD[THH:MM]")
+    p.add_argument("--notes", metavar="TEXT", default=None, help="free-text notes (replaces them; '' clears)")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")
+    p.add_argument("--untag", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)")
+    _store_option(p)
+    p.set_defaults(run=cmd_edit)
 
     p = sub.add_parser("delete", help="remove a stored session and every file of it")
     p.add_argument("session", metavar="SESSION")

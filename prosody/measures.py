@@ -65,6 +65,8 @@ class MeasuresConfig:
     n_permutations: int = 1000
     n_nonadjacent: int = 10             # Levitan & Hirschberg 2011: 10 random non-adjacent partner turns
     min_exchanges: int = 6
+    warmth_min_speech_s: float = 20.0   # rolling warmth: therapist speech needed inside the window
+    warmth_min_exchanges: int = 2       # rolling warmth (two channels): speaker changes needed inside the window
     seed: int = 0
     cues: CueConfig = field(default_factory=CueConfig)
 
@@ -98,6 +100,9 @@ SRC_PAZ = "Paz et al. 2021 (arousal 'dampening' predicted better outcomes)"
 SRC_DJW = "de Jong & Wempe 2009 (syllable nuclei)"
 SRC_SOMA21 = "Soma et al. 2021 (therapist pitch, energy and rate differ by session phase)"
 SRC_HE10 = "Heldner & Edlund 2010; de Ruiter et al. 2006 (floor transfer offset)"
+SRC_PRAAT_VOICE = "Boersma & Weenink, Praat manual (Voice 2. Jitter, Voice 3. Shimmer); Teixeira et al. 2013"
+SRC_HNR = "Boersma 1993 (autocorrelation harmonicity); Praat To Harmonicity (cc)"
+SRC_CPPS = "Hillenbrand & Houde 1996; Maryn & Weenink 2015 (Praat PowerCepstrogram, Get CPPS)"
 
 
 def _d(name, unit, formula, window, source, direction):
@@ -169,10 +174,27 @@ MEASURES: tuple[MeasureDef, ...] = (
     _d("attunement.arousal_coregulation", "r",
        "Pearson r of the client's turn arousal and the therapist's next-turn arousal; chance = shuffled turns",
        "session", SRC_PAZ, "negative = therapist calmer when the client is aroused (dampening); descriptive"),
+    _d("voice_quality.jitter_local", "ratio", "mean |T_i - T_(i-1)| over consecutive glottal periods (each in "
+       "0.0001-0.02 s, ratio <= 1.3) / mean period; pulses by cross-correlation on voiced speech frames",
+       "phase / session", SRC_PRAAT_VOICE, "higher = less regular vocal fold vibration (descriptive; "
+       "recording quality and noise raise it)"),
+    _d("voice_quality.shimmer_local", "ratio", "mean |A_i - A_(i-1)| / mean A, A = Hann-windowed RMS around each "
+       "pulse, pairs with the period conditions of jitter and amplitude ratio <= 1.6", "phase / session",
+       SRC_PRAAT_VOICE, "higher = less regular amplitude from cycle to cycle (descriptive)"),
+    _d("voice_quality.hnr_db", "dB", "mean over voiced speech frames of 10*log10(r/(1-r)), r = highest normalised "
+       "cross-correlation of a 1/75 s window with itself one period later", "phase / session", SRC_HNR,
+       "higher = more harmonic, less breathy or noisy voice"),
+    _d("voice_quality.cpps_db", "dB", "mean over voiced speech frames of the smoothed cepstral peak (60-330 Hz) "
+       "above the robust straight-line trend of the power cepstrum (10 kHz, 0.1 s Gaussian window)",
+       "phase / session", SRC_CPPS, "higher = clearer periodic voice; lower with breathiness or dysphonia"),
     _d("warmth.score", "0-100", "sum of component contributions; each component maps its value linearly "
        "between a warm and a cool anchor to 0..1, weights equal, missing components left out",
        "window / phase / session", "see components", "higher = the therapist's voice and timing moved in the "
        "directions the research associates with warmth, relative to their own baseline"),
+    _d("warmth.score (rolling)", "0-100", "as warmth.score; null (\"not enough speech yet\") until the window holds "
+       ">= warmth_min_speech_s (20 s, at most a third of the window) of therapist speech and, with two channels, >= warmth_min_exchanges (2) "
+       "speaker changes", "window", "see components",
+       "null = too little speech in the window to say anything (the running baseline is the window itself early on)"),
 )
 
 
@@ -726,8 +748,35 @@ def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attune
         # rolling windows (with_cues) carry the pooled figures only; sessions also per direction
         out["attunement"] = attunement(sl, cfg, n_permutations=n_permutations, by_direction=not with_cues)
     if with_cues:
+        _gate_rolling_warmth(out["warmth"], voice[th], sl, cfg)
         out["cues"] = cues(sl, voice[th], timing[th] if timing else None, cfg, first)
     return out
+
+
+def warmth_min_speech_s(cfg: MeasuresConfig) -> float:
+    """Therapist speech a rolling window needs before it shows warmth:
+    ``warmth_min_speech_s``, at most a third of the window."""
+    return min(cfg.warmth_min_speech_s, cfg.window_s / 3.0)
+
+
+def _gate_rolling_warmth(w: dict, voice_th: dict, sl: Slice, cfg: MeasuresConfig) -> None:
+    """A rolling window's warmth says nothing until the window holds enough of
+    the therapist's speech (and speaker changes): early in a session the running
+    baseline is the window itself, so every component reads "as usual" and the
+    score would read ~100. Then ``score`` is None and ``not_enough`` says why."""
+    speech_s = voice_th.get("speech_s") or 0.0
+    n_ex = len(sl.transitions)
+    need_s = warmth_min_speech_s(cfg)
+    short = [f"{speech_s:.0f} s of therapist speech (needs {need_s:.0f} s)"] if speech_s < need_s else []
+    if sl.turn_taking and n_ex < cfg.warmth_min_exchanges:
+        short.append(f"{n_ex} speaker changes (needs {cfg.warmth_min_exchanges})")
+    if not short:
+        return
+    w["score"] = None
+    w["n_components"] = 0
+    for c in w["components"]:
+        c["weight"], c["contribution"] = 0.0, None
+    w["not_enough"] = "not enough speech yet: " + ", ".join(short) + " in the window"
 
 
 def session_slice(session, t0_s: float | None = None, t1_s: float | None = None) -> Slice:
@@ -749,6 +798,14 @@ def session_slice(session, t0_s: float | None = None, t1_s: float | None = None)
         nuclei=[(s, t) for s, t in session.nuclei if a <= t < b],
         turn_taking=tt,
     )
+
+
+def voice_quality_measures(chunks, speakers, t0_s: float = 0.0, t1_s: float | None = None) -> dict:
+    """Jitter, shimmer, HNR and CPPS per speaker over the voiced runs starting
+    in [t0_s, t1_s) (``engine.voice_quality.summarize_chunks``)."""
+    from .engine.voice_quality import summarize_chunks
+    return {spk: summarize_chunks(c for c in chunks if c.speaker == spk and c.start_s >= t0_s
+                                  and (t1_s is None or c.start_s < t1_s)) for spk in speakers}
 
 
 def session_baseline(session) -> Baseline:
@@ -773,6 +830,10 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
         ph = summarize(sl, base, cfg, with_attunement=False, first=first)
         ph["name"] = name
         phases.append(ph)
+    vq = getattr(session, "voice_quality", None)
+    if vq:
+        for ph, (x, y) in zip(phases, ((0.0, cfg.phase_edges[0]), cfg.phase_edges, (cfg.phase_edges[1], 1.0))):
+            ph["voice_quality"] = voice_quality_measures(vq, session.speakers, x * d, y * d if y < 1.0 else None)
     out = {
         "disclaimer": DISCLAIMER,
         "baseline": base.to_dict(),
@@ -783,6 +844,7 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
         "timing": top["timing"],
         "warmth": top["warmth"],
         "attunement": top.get("attunement"),
+        "voice_quality": voice_quality_measures(vq, session.speakers) if vq else None,
         "silences": silences(whole, cfg) if session.turn_taking else None,
         "phases": phases,
         "rolling": rolling or [],

@@ -35,6 +35,7 @@ class Session:
     nuclei: list[tuple[str, float]] = field(default_factory=list)
     turns: TurnOutput = field(default_factory=TurnOutput)
     rolling: list[dict] = field(default_factory=list)
+    voice_quality: list = field(default_factory=list)  # VoiceQualityChunk per voiced run, in time order per speaker
     measures: dict | None = None
 
     @property
@@ -169,6 +170,7 @@ class SessionBuilder:
         self.session.nuclei += up.nuclei
         self.session.turns.extend(up.turns)
         self.session.rolling += up.rolling
+        self.session.voice_quality += up.voice_quality
 
     def build(self) -> Session:
         s = self.session

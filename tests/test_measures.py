@@ -295,3 +295,31 @@ def test_ami_two_party_mono_measures_plausible(corpus, uri):
         for key in ("f0_median_rel_st", "level_rel_db", "arousal_z"):
             val = w["voice"]["therapist"][key]
             assert val is None or np.isfinite(val)
+
+
+def test_rolling_warmth_is_null_until_the_window_holds_enough_speech(dialogue_a):
+    """Planted: the therapist's speech per window from the dialogue's truth. A
+    window with clearly less than the minimum shows no warmth (and says why);
+    one with clearly more (and speaker changes) shows a score."""
+    from prosody.measures import warmth_min_speech_s
+    d, s = dialogue_a
+    cfg = MeasuresConfig()
+    need = warmth_min_speech_s(cfg)
+    segs = d.truth.segments(T)
+    n_null = n_scored = 0
+    for w in s.rolling:
+        a, b = w["start_s"], w["end_s"]
+        planted = sum(max(0.0, min(y, b) - max(x, a)) for x, y in segs)
+        if planted < need - 1.5:
+            assert w["warmth"]["score"] is None and "not enough speech yet" in w["warmth"]["not_enough"], w["end_s"]
+            n_null += 1
+        elif planted > need + 1.5 and len([t for t in s.turns.transitions if a <= t.to_start_s < b]) >= 2:
+            assert w["warmth"]["score"] is not None, (w["end_s"], planted)
+            n_scored += 1
+    assert n_null >= 2 and n_scored >= 5, (n_null, n_scored)
+    # the first window (5 s) can say nothing; the session figure is unaffected
+    assert s.rolling[0]["warmth"]["score"] is None and s.measures["warmth"]["score"] is not None
+    # the live view says so instead of a number
+    from prosody_cli.liveview import _rolling_lines
+    text = "\n".join(t.plain for t in _rolling_lines(s.rolling[0], 100))
+    assert "not enough speech yet" in text and "/100" not in text

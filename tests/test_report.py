@@ -21,7 +21,7 @@ from prosody.store.db import Store
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("PROSODY_CHROMIUM", "/usr/bin/chromium")
-SESSION_SECTIONS = ("at-a-glance", "moments", "speakers", "timelines", "turns", "gaps", "warmth", "attunement", "phases",
+SESSION_SECTIONS = ("at-a-glance", "moments", "speakers", "timelines", "turns", "gaps", "warmth", "attunement", "phases", "voice-quality",
                     "bookmarks", "feedback", "definitions")
 
 

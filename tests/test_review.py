@@ -153,7 +153,7 @@ def test_terminal_views_fit_80_columns(fixture_dialogue, tmp_path):
         assert sum(1 for x in cmp_lines if x.startswith("Therapist: share of the talking")) == 1
         assert any(x.startswith("Moments: talked over the client") for x in cmp_lines)
         tr = _render(trend_view(infos, metrics, title="trend: ann"))
-        assert sum(1 for x in tr if x.strip().startswith(("1 ", "2 ", "3 "))) == 6  # 3 rows + 3 moment rows
+        assert sum(1 for x in tr if x.strip().startswith(("1 ", "2 ", "3 "))) == 9  # 3 rows + 3 voice-quality rows + 3 moment rows
         assert "a [red]note[/red]" in "\n".join(_render(show_view(st.get(1))))  # typed text, no markup
 
 

@@ -31,6 +31,7 @@ from ..timebase import GRID, Grid
 from .turns import TurnOutput, TurnTracker
 from ..types import FRAME_COLUMNS, FrameBlock, Provisional, Segment
 from .vad import BleedDetector, RawVad, SpeechSmoother
+from .voice_quality import VoiceQualityChunk, VoiceQualityTracker
 
 
 class SegmentTracker:
@@ -79,6 +80,7 @@ class Update:
     turns: TurnOutput = field(default_factory=TurnOutput)
     rolling: list[dict] = field(default_factory=list)  # window summaries (measures.summarize)
     provisional: list[Provisional] = field(default_factory=list)  # per speaker, before the final decisions
+    voice_quality: list[VoiceQualityChunk] = field(default_factory=list)  # per voiced run (voice_quality.py)
 
 
 class WindowStage(Protocol):
@@ -100,6 +102,7 @@ class _Channel:
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)
         self.nuclei = SyllableNuclei(config.rate, grid=grid)
+        self.vq = VoiceQualityTracker(speaker, grid=grid)
         self.q = {k: [] for k in FRAME_COLUMNS}
 
     def queued(self, key: str) -> int:
@@ -152,6 +155,7 @@ class Pipeline:
         frames = [ch.framer.push(block[:, i]) for i, ch in enumerate(self._ch)]
         for i, ch in enumerate(self._ch):
             self._queue_pitch(ch, ch.pitch.push(block[:, i]))
+            ch.vq.push_samples(block[:, i])
         speech, levels = self._frames_in(frames, final=False)
         up = self._emit(final=False)
         for ch, sp, lv in zip(self._ch, speech, levels):
@@ -202,6 +206,9 @@ class Pipeline:
                 up.segments += ch.segments.flush()
                 nuc += ch.nuclei.flush()
             up.nuclei += [(ch.speaker, float(self.grid.frame_centre_s(k))) for k in nuc]
+            up.voice_quality += ch.vq.push_frames(fb.is_speech, fb.f0_hz)
+            if final:
+                up.voice_quality += ch.vq.flush()
         self.n_frames += n
         if self._turns is not None:
             if final:

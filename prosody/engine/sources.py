@@ -57,6 +57,8 @@ class AudioFile:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             self._open_ffmpeg(sndfile_error)
         _check_header(self)
+        if self._backend == "sndfile" and self.n_samples == 0 and self._header_n_samples == 0:
+            raise InputError(f"no audio in {self.path}")
 
     def _open_ffmpeg(self, sndfile_error: str) -> None:
         try:
@@ -295,11 +297,13 @@ class FileSource:
             yield y
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        if len(self.files) == 1:  # picked channels come out in speaker order
-            for y in self._file_stream(0):
-                yield np.ascontiguousarray(y, dtype=np.float32)
-            return
-        yield from self._merge()
+        n = 0
+        blocks = self._file_stream(0) if len(self.files) == 1 else self._merge()
+        for y in blocks:  # one file: picked channels come out in speaker order
+            n += len(y)
+            yield np.ascontiguousarray(y, dtype=np.float32)
+        if n == 0:  # a header and no samples (or none decodable)
+            raise InputError(f"no audio in {' and '.join(str(f.path) for f in self.files)}")
 
     def _merge(self) -> Iterator[np.ndarray]:
         rate = GRID.sample_rate

@@ -1,5 +1,6 @@
 """Export and import of stored sessions: JSON (document + store metadata),
-CSV of frames, Parquet (frames as rows, metadata in the file), RTTM."""
+CSV of frames, Parquet (frames as rows, metadata in the file), RTTM; export
+only: Praat TextGrid and ELAN EAF (``textgrid.py``, ``eaf.py``)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
 EXPORT_FORMAT = "prosody.store-export/1"
 EXPORT_KEY = "prosody_store"          # top-level key of an exported JSON holding the store's metadata
 PARQUET_META_KEY = b"prosody.export"  # Parquet file metadata key holding the same JSON (frames are the rows)
-EXPORT_FORMATS = ("json", "csv", "parquet", "rttm")
+EXPORT_FORMATS = ("json", "csv", "parquet", "rttm", "textgrid", "eaf")
 
 
 def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
@@ -97,7 +98,8 @@ def _pyarrow():
     return pyarrow
 
 
-def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str = "session") -> list[Path]:
+def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str = "session",
+                 extra_points=None) -> list[Path]:
     """Write ``b`` as ``fmt`` (json | csv | parquet | rttm) to ``path``, owner-only
     and atomically; returns the files written. JSON writes the frames beside it as
     ``<stem>.frames.npz`` (when the session has frames)."""
@@ -128,17 +130,37 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
             written.append(frames_path)
         write_private(path, json.dumps(export_dict(b, frames_file=frames_file), indent=2, ensure_ascii=False) + "\n")
         return [path] + written
-    write_private(path, export_text(b, fmt, uri=uri))
+    write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points))
     return [path]
 
 
-def export_text(b: ExportBundle, fmt: str, *, uri: str = "session") -> str:
+def review_points(b: ExportBundle) -> dict[str, list[tuple[float, str]]]:
+    """Point tiers of what a reviewer added or was shown: supervisor notes and
+    the ranked moments to review (``prosody.moments``), for TextGrid and EAF."""
+    from ..moments import moments
+    notes = [(n.time_s, (f"{n.author}: " if n.author else "") + n.text) for n in b.notes]
+    picked = [(m.start_s, f"{m.rank}. {m.kind}: {m.what}")
+              for m in moments(b.doc, bookmarks=b.bookmarks, notes=b.notes)]
+    return {"notes": notes, "moments": sorted(picked)}
+
+
+def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points=None) -> str:
     """``fmt`` json (without frames), csv (per-frame, as ``prosody analyze
-    --frames``) or rttm (speech segments) as text."""
+    --frames``), rttm (speech segments), textgrid (Praat) or eaf (ELAN) as
+    text. ``extra_points``: more point tiers for TextGrid/EAF, name ->
+    [(time_s, label)]; by default the supervisor notes and the moments to review."""
     from ..session import Session
     from ..types import Segment
+    if fmt in ("textgrid", "eaf") and extra_points is None:
+        extra_points = review_points(b)
     if fmt == "json":
         return json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "textgrid":
+        from .textgrid import session_textgrid
+        return session_textgrid(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)
+    if fmt == "eaf":
+        from .eaf import session_eaf
+        return session_eaf(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)
     speakers = tuple(b.doc["speaker_order"])
     if fmt == "rttm":
         s = Session(speakers=speakers, segments=[Segment(x["speaker"], x["start_s"], x["end_s"])

@@ -127,6 +127,12 @@ COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("therapist.rms_db_median", "therapist level", "dBFS", ".1f", 1, "voice"),
     Metric("therapist.speech_rate_syl_s", "therapist speech rate", "syl/s", ".2f", 1, "voice"),
     Metric("therapist.articulation_rate_syl_s", "therapist articulation rate", "syl/s", ".2f", 1, "voice"),
+    Metric("voice_quality.therapist.jitter_local", "therapist jitter (local)", "%", ".2f", 100, "voice"),
+    Metric("voice_quality.therapist.shimmer_local", "therapist shimmer (local)", "%", ".1f", 100, "voice"),
+    Metric("voice_quality.therapist.hnr_db", "therapist harmonics-to-noise", "dB", ".1f", 1, "voice"),
+    Metric("voice_quality.therapist.cpps_db", "therapist CPPS", "dB", ".1f", 1, "voice"),
+    Metric("voice_quality.client.hnr_db", "client harmonics-to-noise", "dB", ".1f", 1, "voice"),
+    Metric("voice_quality.client.cpps_db", "client CPPS", "dB", ".1f", 1, "voice"),
     Metric("warmth.score", "warmth", "0-100", ".0f", 1, "warmth"),
     *(Metric(f"attunement.{kind}.{feat}.value", f"{kind} · {feat}", "", "+.2f", 1, "attunement")
       for kind in ("proximity", "synchrony", "convergence") for feat in ("pitch", "intensity", "rate")),
@@ -141,6 +147,8 @@ TREND_PLOTS: tuple[tuple[str, tuple[str, ...], tuple[float, float] | None], ...]
     ("Gaps before answering (s)", ("therapist.gap_median_s", "client.gap_median_s"), None),
     ("Overlaps and interruptions", ("therapist.overlaps", "therapist.interruptions", "client.interruptions"), None),
     ("Therapist pace (syl/s)", ("therapist.speech_rate_syl_s", "therapist.articulation_rate_syl_s"), None),
+    ("Voice quality: harmonics-to-noise and CPPS (dB)", ("voice_quality.therapist.hnr_db",
+                                                          "voice_quality.therapist.cpps_db"), None),
     ("Attunement: synchrony", ("attunement.synchrony.pitch.value", "attunement.synchrony.intensity.value",
                                "attunement.synchrony.rate.value"), None),
 )
@@ -250,6 +258,7 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     parts.append(_section("warmth", "Warmth", _warmth(measures)))
     parts.append(_section("attunement", "Attunement", _attunement(measures)))
     parts.append(_section("phases", "Phases", _phases(measures, speakers, roles)))
+    parts.append(_section("voice-quality", "Voice quality", _voice_quality(measures, speakers)))
     parts.append(_section("bookmarks", "Bookmarks and notes", _bookmarks(stored, doc) + notes_html(stored.notes)))
     parts.append(_section("feedback", "Client feedback", _feedback(stored)))
     parts.append(_section("definitions", "Definitions and sources", _definitions(measures)))
@@ -391,6 +400,11 @@ def _warmth(measures) -> str:
     if len(scored) >= 2:
         xs = _window_x(scored)
         out.append("<h3>Rolling warmth</h3>")
+        early = [x for x in scored if x["warmth"].get("score") is None and x["warmth"].get("not_enough")]
+        if early:
+            out.append(f'<p class="muted">{len(early)} window(s) show no warmth: not enough speech yet '
+                       f'(first: {escape(fmt_clock(float(early[0].get("end_s") or 0.0)))}, '
+                       f'{escape(early[0]["warmth"]["not_enough"])}).</p>')
         out.append(lines(xs, [("warmth", [x["warmth"].get("score") for x in scored], "#1f6fb2")],
                          label="rolling warmth score over the session", y_label="0-100", y_range=(0, 100),
                          x_fmt=fmt_clock))
@@ -482,6 +496,38 @@ def _phases(measures, speakers, roles) -> str:
             f'<th class="n">{escape(th)}: pitch compared with own baseline</th>'
             f'<th class="n">{escape(th)}: pace while speaking (syll./s)</th>'
             f'</tr>{"".join(rows)}</table>')
+
+
+VOICE_QUALITY_COLUMNS = (("jitter_local", "jitter (local)", ".2f", "%", 100.0),
+                         ("shimmer_local", "shimmer (local)", ".1f", "%", 100.0),
+                         ("hnr_db", "harmonics-to-noise", ".1f", "dB", 1.0),
+                         ("cpps_db", "CPPS", ".1f", "dB", 1.0))
+
+
+def _voice_quality(measures, speakers) -> str:
+    """Jitter, shimmer, HNR and CPPS per speaker, for the session and each phase."""
+    vq = (measures or {}).get("voice_quality")
+    if not isinstance(vq, dict):
+        return '<p class="muted">No voice-quality measures in this session (analysed before they existed).</p>'
+    phases = [p for p in (measures.get("phases") or []) if isinstance(p, dict)] \
+        if isinstance(measures.get("phases"), list) else []
+    rows = []
+    for spk in speakers:
+        spans = [("session", vq.get(spk))] + [(str(p.get("name") or ""), (p.get("voice_quality") or {}).get(spk))
+                                              for p in phases]
+        for label, v in spans:
+            v = v if isinstance(v, dict) else {}
+            cells = "".join(f'<td class="n">{escape(_fmt(v.get(k), spec, unit, scale))}</td>'
+                            for k, _, spec, unit, scale in VOICE_QUALITY_COLUMNS)
+            rows.append(f'<tr><td>{escape(spk)}</td><td>{escape(label)}</td>{cells}'
+                        f'<td class="n">{escape(_fmt(v.get("n_voiced_frames"), ".0f"))}</td></tr>')
+    head = "".join(f'<th class="n">{escape(t)}</th>' for _, t, *_ in VOICE_QUALITY_COLUMNS)
+    return ('<p>Over voiced speech frames, with Praat\'s definitions (jitter and shimmer: cycle-to-cycle '
+            'change of period and amplitude; harmonics-to-noise: periodic over aperiodic energy; CPPS: '
+            'smoothed cepstral peak prominence). Descriptive: microphone, room and noise move them too, so '
+            'compare sessions recorded alike.</p>'
+            f'<table class="voice-quality"><tr><th>speaker</th><th>span</th>{head}'
+            f'<th class="n">voiced frames</th></tr>{"".join(rows)}</table>')
 
 
 def _bookmarks(stored: StoredSession, doc) -> str:

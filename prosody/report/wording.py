@@ -55,6 +55,8 @@ def fmt_value(v, unit: str, *, duration_s: float | None = None) -> str:
         return "–"
     if unit in ("share", "%"):
         return f"{v * 100:.0f} %"
+    if unit == "fine_share":  # small fractions such as jitter and shimmer
+        return f"{v * 100:.2f} %"
     if unit == "ratio":
         return f"{v * 100:+.0f} %"
     if unit == "count":
@@ -211,7 +213,12 @@ _MEASURE_PLAIN: dict[str, tuple[str, str]] = {
     "attunement.synchrony": ("Moving together (synchrony)", "r"),
     "attunement.convergence": ("Becoming alike (convergence)", "r"),
     "attunement.arousal_coregulation": ("Calmer when the client is aroused (co-regulation)", "r"),
+    "voice_quality.jitter_local": ("Pitch period jitter (cycle to cycle)", "fine_share"),
+    "voice_quality.shimmer_local": ("Loudness shimmer (cycle to cycle)", "fine_share"),
+    "voice_quality.hnr_db": ("Voice clarity (harmonics-to-noise)", "dB"),
+    "voice_quality.cpps_db": ("Voice clarity (cepstral peak, CPPS)", "dB"),
     "warmth.score": ("Warmth", "0-100"),
+    "warmth.score (rolling)": ("Warmth, minute by minute", "0-100"),
 }
 
 _DIRECTIONS = {

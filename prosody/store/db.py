@@ -261,7 +261,7 @@ def flatten_measures(measures: dict, roles: dict[str, str]) -> dict[str, float |
     """``measures`` (session JSON) -> {dotted key: number}. Lists of dicts with a
     ``name`` are keyed by name (warmth components); ``rolling`` and ``phases``
     are left out (they go to their own table); speaker names under ``timing``
-    become roles. Non-numeric leaves are skipped."""
+    and ``voice_quality`` become roles. Non-numeric leaves are skipped."""
     out: dict[str, float | None] = {}
 
     def walk(node, path):
@@ -269,7 +269,7 @@ def flatten_measures(measures: dict, roles: dict[str, str]) -> dict[str, float |
             for k, v in node.items():
                 if not path and k in ("rolling", "phases"):
                     continue
-                k = roles.get(k, k) if path and path[0] == "timing" and len(path) == 1 else k
+                k = roles.get(k, k) if path and path[0] in ("timing", "voice_quality") and len(path) == 1 else k
                 walk(v, path + (str(k),))
         elif isinstance(node, list):
             for i, item in enumerate(node):
@@ -720,6 +720,37 @@ class Store:
         return tuple(Note(t, x, e, a, c, m) for t, e, x, a, c, m in self.db.execute(
             "SELECT time_s, end_s, text, author, created_at, moment FROM notes WHERE session_id = ? "
             "ORDER BY time_s, id", (sid,)))
+
+    def edit_meta(self, ref, *, therapist: str | None = None, client: str | None = None,
+                  session_number: int | None = None, recorded_at: str | None = None, notes: str | None = None,
+                  add_tags=(), remove_tags=()) -> SessionInfo:
+        """Correct a stored session's metadata in one transaction: the
+        ``sessions`` row and the ``tags`` table (the session document holds no
+        metadata). None leaves a field as it is; an empty ``therapist`` or
+        ``client`` clears it. Returns the updated info."""
+        if session_number is not None and (not isinstance(session_number, int) or session_number < 0):
+            raise InputError(f"session number {session_number!r}: must be a whole number, 0 or more")
+        therapist, client, notes = nfc(therapist), nfc(client), nfc(notes)
+        add_tags, remove_tags = tuple(nfc(x) for x in add_tags), tuple(nfc(x) for x in remove_tags)
+        check_meta_fields(therapist=therapist or None, client=client or None, recorded_at=recorded_at,
+                          session_number=session_number, notes=notes or "", tags=list(add_tags), where="edit")
+        sets, args = [], []
+        for col, v in (("therapist", therapist), ("client", client)):
+            if v is not None:
+                sets.append(f"{col} = ?")
+                args.append(v if v.strip() else None)
+        for col, v in (("session_number", session_number), ("recorded_at", recorded_at), ("notes", notes)):
+            if v is not None:
+                sets.append(f"{col} = ?")
+                args.append(v)
+        sid = self.resolve(ref)
+        with self._tx() as db:
+            if sets:
+                db.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*args, sid))
+            db.executemany("DELETE FROM tags WHERE session_id = ? AND tag = ?", [(sid, t) for t in remove_tags])
+            db.executemany("INSERT OR IGNORE INTO tags (session_id, tag) VALUES (?, ?)",
+                           [(sid, t) for t in add_tags])
+        return self.info(sid)
 
     def add_bookmark(self, ref, time_s: float, note: str = "") -> None:
         sid = self.resolve(ref)

@@ -1,0 +1,445 @@
+"""Voice quality of one speaker's voiced speech: local jitter, local shimmer,
+harmonics-to-noise ratio (HNR) and smoothed cepstral peak prominence (CPPS),
+with Praat's definitions (Boersma & Weenink, Praat manual: "Voice 2. Jitter",
+"Voice 3. Shimmer", "Harmonicity", "PowerCepstrogram: Get CPPS...").
+
+A streaming stage: ``push_samples`` gets the channel's samples as they
+arrive, ``push_frames`` the pipeline's final per-frame decisions (speech and
+F0). Each run of voiced speech frames (speech and F0 defined)::
+
+    frames   . . v v v v v v . . . v v v v . .
+    runs         |---------|       |-----|      analysed when the run ends
+                                                (or every ``max_run_s``)
+
+is analysed on the samples of exactly those frames, so the result is the same
+whatever the block sizes; the result of a run is a ``VoiceQualityChunk`` of
+sums (not means), so chunks add up over any stretch of time (session, phase,
+window). Memory is bounded by the longest run (``max_run_s``).
+
+Per run:
+
+* glottal pulses: from the loudest extremum, step one period (from the
+  run's F0) at a time and place the next pulse at the lag of highest
+  normalised cross-correlation of one period of waveform, searched in
+  [0.8, 1.25] x the expected period, refined to a fraction of a sample by
+  windowed-sinc interpolation of the correlation (as Praat's "To
+  PointProcess (periodic, cc)");
+* jitter (local) = mean |T_i - T_(i-1)| over consecutive periods both within
+  [``period_floor_s``, ``period_ceiling_s``] and with ratio <= ``max_period_factor``,
+  divided by the mean of such periods (Praat: 0.0001 s, 0.02 s, 1.3);
+* shimmer (local) = mean |A_i - A_(i-1)| / mean A, A = Hann-windowed RMS
+  around each pulse (0.2 period either side, as Praat), pairs with period
+  conditions as jitter and amplitude ratio <= ``max_amplitude_factor`` (1.6);
+* HNR (dB) = 10 log10(r / (1 - r)), r = the highest normalised
+  cross-correlation of a ``1 / hnr_min_pitch_hz`` window with itself one
+  period later (Boersma 1993; Praat "To Harmonicity (cc)", 1 period per
+  window), mean over voiced frames;
+* CPPS (dB): per frame, the sound at 10 kHz with pre-emphasis from 50 Hz, a
+  Gaussian window of 6 / ``cpp_pitch_floor_hz`` s, power cepstrum in dB,
+  smoothed over ``cpp_time_smooth_frames`` frames and 0.5 ms of quefrency,
+  peak in [1/330, 1/60] s above the straight line fitted (robustly) to the
+  cepstrum from 1 ms (Hillenbrand & Houde 1996; Praat's PowerCepstrogram),
+  mean over voiced frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.signal import resample_poly
+
+from ..timebase import GRID, Grid
+
+
+@dataclass(frozen=True)
+class VoiceQualityConfig:
+    period_floor_s: float = 0.0001
+    period_ceiling_s: float = 0.02
+    max_period_factor: float = 1.3
+    max_amplitude_factor: float = 1.6
+    hnr_min_pitch_hz: float = 75.0
+    cpp_pitch_floor_hz: float = 60.0
+    cpp_peak_range_hz: tuple[float, float] = (60.0, 330.0)
+    cpp_fit_from_s: float = 0.001
+    cpp_quefrency_smooth_s: float = 0.0005
+    cpp_time_smooth_frames: int = 3
+    min_run_s: float = 0.05           # shorter voiced runs are skipped (too few periods)
+    max_run_s: float = 3.0            # longer runs are analysed in pieces of this length
+
+
+@dataclass(frozen=True)
+class VoiceQualityChunk:
+    """Sums over one voiced run of ``speaker`` in [start_s, end_s)."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+    n_jitter_pairs: int = 0
+    sum_period_diff_s: float = 0.0
+    n_periods: int = 0
+    sum_period_s: float = 0.0
+    n_shimmer_pairs: int = 0
+    sum_amplitude_diff: float = 0.0
+    n_amplitudes: int = 0
+    sum_amplitude: float = 0.0
+    n_hnr_frames: int = 0
+    sum_hnr_db: float = 0.0
+    n_cpp_frames: int = 0
+    sum_cpp_db: float = 0.0
+
+
+SUM_FIELDS = tuple(f.name for f in fields(VoiceQualityChunk) if f.name not in ("speaker", "start_s", "end_s"))
+
+
+def summarize_chunks(chunks) -> dict:
+    """Means over chunks: ``jitter_local`` and ``shimmer_local`` (ratios, e.g.
+    0.01 = 1 %), ``hnr_db``, ``cpps_db``, and the counts behind them; a figure
+    without enough data (fewer than 10 period pairs / 10 frames) is None."""
+    s = {k: 0 for k in SUM_FIELDS}
+    for c in chunks:
+        for k in SUM_FIELDS:
+            s[k] += getattr(c, k)
+    jit = (s["sum_period_diff_s"] / s["n_jitter_pairs"]) / (s["sum_period_s"] / s["n_periods"]) \
+        if s["n_jitter_pairs"] >= 10 and s["n_periods"] else None
+    shim = (s["sum_amplitude_diff"] / s["n_shimmer_pairs"]) / (s["sum_amplitude"] / s["n_amplitudes"]) \
+        if s["n_shimmer_pairs"] >= 10 and s["sum_amplitude"] > 0 else None
+    return {
+        "jitter_local": None if jit is None else round(float(jit), 6),
+        "shimmer_local": None if shim is None else round(float(shim), 6),
+        "hnr_db": round(s["sum_hnr_db"] / s["n_hnr_frames"], 3) if s["n_hnr_frames"] >= 10 else None,
+        "cpps_db": round(s["sum_cpp_db"] / s["n_cpp_frames"], 3) if s["n_cpp_frames"] >= 10 else None,
+        "n_periods": int(s["n_periods"]),
+        "n_voiced_frames": int(s["n_hnr_frames"]),
+    }
+
+
+# -- the four measures on one stretch of samples ---------------------------------------------------------------------
+def _parabolic(y_m, y_0, y_p):
+    """Offset (in [-0.5, 0.5] steps) and height of the vertex of the parabola
+    through three points; works on scalars or arrays (flat tops: offset 0)."""
+    y_m, y_0, y_p = np.asarray(y_m, float), np.asarray(y_0, float), np.asarray(y_p, float)
+    den = y_m - 2 * y_0 + y_p
+    ok = den < 0
+    d = np.where(ok, 0.5 * (y_m - y_p) / np.where(ok, den, -1.0), 0.0)
+    return d, np.where(ok, y_0 - 0.25 * (y_m - y_p) * d, y_0)
+
+
+SINC_HALF = 8        # neighbours each side for band-limited interpolation of a correlation curve
+SINC_STEPS = 16      # sub-sample resolution of that interpolation
+
+
+def _sinc_kernel() -> np.ndarray:
+    """Windowed-sinc weights, shape (2 * SINC_STEPS + 1, 2 * SINC_HALF + 1): row j
+    interpolates at offset (j - SINC_STEPS) / SINC_STEPS / 2 in [-0.5, 0.5]."""
+    offs = (np.arange(2 * SINC_STEPS + 1) - SINC_STEPS) / (2 * SINC_STEPS)
+    k = np.arange(-SINC_HALF, SINC_HALF + 1)
+    d = k[None, :] - offs[:, None]
+    return np.sinc(d) * (0.5 + 0.5 * np.cos(np.pi * d / (SINC_HALF + 1)))
+
+
+_SINC = _sinc_kernel()
+
+
+def _refine_peak(r: np.ndarray, k: int) -> float:
+    """Sub-sample position of the maximum of a band-limited curve ``r`` near
+    integer index ``k`` (windowed-sinc interpolation, then a parabola)."""
+    if k - SINC_HALF < 0 or k + SINC_HALF + 1 > len(r):
+        d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
+        return k + float(d)
+    fine = _SINC @ r[k - SINC_HALF:k + SINC_HALF + 1]
+    j = int(np.argmax(fine))
+    step = 1.0 / (2 * SINC_STEPS)
+    off = (j - SINC_STEPS) * step
+    if 0 < j < len(fine) - 1:
+        d, _ = _parabolic(fine[j - 1], fine[j], fine[j + 1])
+        off += float(d) * step
+    return k + off
+
+
+def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
+    """Pulse times (in fractional samples) in ``x``, shape (n_pulses,), sorted.
+    ``period_samples``: expected period at each sample (from F0), shape (len(x),)."""
+    n = len(x)
+    if n < 3 or not np.all(np.isfinite(period_samples)):
+        return np.zeros(0)
+    edge = int(np.ceil(1.3 * float(np.max(period_samples)))) + SINC_HALF + 2
+    if n <= 2 * edge:
+        return np.zeros(0)
+    i0 = edge + int(np.argmax(np.abs(x[edge:n - edge])))   # the loudest extremum away from the edges
+    y = (1.0 if x[i0] >= 0 else -1.0) * x.astype(np.float64)
+    c2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    pulses = [float(i0)]
+    m = SINC_HALF + 1
+    for direction in (1, -1):
+        t = float(i0)
+        while True:
+            ti = int(round(t))
+            per = float(period_samples[min(max(ti, 0), n - 1)])
+            half = int(round(per / 2))
+            w = 2 * half
+            lo, hi = int(np.floor(0.8 * per)), int(np.ceil(1.25 * per))
+            a = ti - half
+            b_lo, b_hi = (a + lo, a + hi) if direction > 0 else (a - hi, a - lo)
+            if w < 4 or a < 0 or a + w > n or b_lo - m < 0 or b_hi + m + w > n:
+                break
+            starts = np.arange(b_lo - m, b_hi + m + 1)
+            num = sliding_window_view(y[b_lo - m:b_hi + m + w], w) @ y[a:a + w]
+            den = np.sqrt((c2[starts + w] - c2[starts]) * (c2[a + w] - c2[a])) + 1e-20
+            r = num / den
+            k = m + int(np.argmax(r[m:-m]))
+            if r[k] < 0.3:
+                break
+            t_new = t + float(starts[0] + _refine_peak(r, k) - a)   # the waveform's shift between the windows
+            if (t_new - t) * direction <= 0.5 * per:
+                break
+            pulses.append(t_new)
+            t = t_new
+    return np.sort(np.array(pulses))
+
+
+def _hann_rms(y: np.ndarray, t: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Hann-windowed RMS of ``y`` around each time ``t`` (fractional samples),
+    half-widths ``left`` and ``right``; NaN with fewer than 3 samples. Shape (n,)."""
+    i0 = np.maximum(np.ceil(t - left).astype(int), 0)
+    i1 = np.minimum(np.floor(t + right).astype(int), len(y) - 1)
+    width = int(np.max(i1 - i0, initial=0)) + 1
+    ii = i0[:, None] + np.arange(width)[None, :]
+    inside = ii <= i1[:, None]
+    ii = np.minimum(ii, len(y) - 1)
+    half = np.where(ii < t[:, None], left[:, None], right[:, None])
+    win = np.where(inside, 0.5 + 0.5 * np.cos(np.pi * (ii - t[:, None]) / half), 0.0)
+    v = y[ii] * win
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.sqrt(np.sum(v * v, axis=1) / np.sum(win * win, axis=1))
+    return np.where(inside.sum(axis=1) >= 3, out, np.nan)
+
+
+def jitter_shimmer_sums(x: np.ndarray, pulses: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> dict:
+    """Sums behind local jitter and shimmer of pulses (fractional sample
+    times) in ``x`` (Praat's period and amplitude conditions)."""
+    out = dict(n_jitter_pairs=0, sum_period_diff_s=0.0, n_periods=0, sum_period_s=0.0, n_shimmer_pairs=0,
+               sum_amplitude_diff=0.0, n_amplitudes=0, sum_amplitude=0.0)
+    if len(pulses) < 3:
+        return out
+    p = np.diff(pulses) / sample_rate                       # periods (s); NaN across chains
+    with np.errstate(invalid="ignore"):
+        ok = (p >= cfg.period_floor_s) & (p <= cfg.period_ceiling_s)
+        fac_ok = np.maximum(p[1:] / p[:-1], p[:-1] / p[1:]) <= cfg.max_period_factor
+    pair = ok[1:] & ok[:-1] & fac_ok
+    out["n_jitter_pairs"] = int(pair.sum())
+    out["sum_period_diff_s"] = float(np.sum(np.abs(np.diff(p)[pair])))
+    # a period counts towards the mean when it is in range and each in-range neighbour is within the factor
+    good = ok.copy()
+    good[1:] &= ~(ok[:-1] & ~fac_ok)
+    good[:-1] &= ~(ok[1:] & ~fac_ok)
+    out["n_periods"] = int(good.sum())
+    out["sum_period_s"] = float(p[good].sum())
+    # amplitudes at the pulses with a valid period pair on both sides (Praat: 0.2 period either side)
+    idx = np.flatnonzero(pair) + 1
+    amps = _hann_rms(x.astype(np.float64), pulses[idx], 0.2 * (pulses[idx] - pulses[idx - 1]),
+                     0.2 * (pulses[idx + 1] - pulses[idx]))
+    keep = np.isfinite(amps) & (amps > 0)
+    amps_a, times_a = amps[keep], pulses[idx][keep] / sample_rate
+    if len(amps_a) >= 2:
+        dt = np.diff(times_a)
+        af = np.maximum(amps_a[1:] / amps_a[:-1], amps_a[:-1] / amps_a[1:])
+        ap = (dt >= cfg.period_floor_s) & (dt <= cfg.period_ceiling_s) & (af <= cfg.max_amplitude_factor)
+        out["n_shimmer_pairs"] = int(ap.sum())
+        out["sum_amplitude_diff"] = float(np.abs(np.diff(amps_a))[ap].sum())
+        out["n_amplitudes"] = len(amps_a)
+        out["sum_amplitude"] = float(amps_a.sum())
+    return out
+
+
+def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sample_rate: int,
+                  cfg: VoiceQualityConfig) -> np.ndarray:
+    """HNR (dB) at each frame centre (sample index), from the highest normalised
+    cross-correlation of a ``1 / hnr_min_pitch_hz`` window with the same window
+    0.8-1.25 expected periods later (Boersma 1993); NaN where the windows do not
+    fit in ``x`` or r <= 0. Shape (n_frames,)."""
+    y = x.astype(np.float64)
+    w = int(round(sample_rate / cfg.hnr_min_pitch_hz))
+    c2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    out = np.full(len(centres), np.nan)
+    if len(centres) == 0:
+        return out
+    lo = np.maximum(2, np.floor(0.8 * periods).astype(int) - 1)
+    hi = np.ceil(1.25 * periods).astype(int) + 1
+    n_lags = int(np.max(hi - lo)) + 1
+    a = np.round(centres - (w + periods) / 2).astype(int)
+    fit = (a >= 0) & (a + lo + n_lags - 1 + w <= len(y))
+    windows = sliding_window_view(y, w)
+    for part in np.array_split(np.flatnonzero(fit), max(1, int(fit.sum()) // 64)):
+        if len(part) == 0:
+            continue
+        aa, ll = a[part], lo[part]
+        lag = ll[:, None] + np.arange(n_lags)[None, :]                       # (f, n_lags)
+        num = np.einsum("flw,fw->fl", windows[aa[:, None] + lag], windows[aa])
+        e0 = c2[aa + w] - c2[aa]
+        el = c2[aa[:, None] + lag + w] - c2[aa[:, None] + lag]
+        r = num / (np.sqrt(el * e0[:, None]) + 1e-30)
+        r = np.where(lag <= hi[part][:, None], r, -1.0)
+        k = np.clip(np.argmax(r[:, 1:-1], axis=1) + 1, 1, n_lags - 2)
+        rows = np.arange(len(part))
+        _, rmax = _parabolic(r[rows, k - 1], r[rows, k], r[rows, k + 1])
+        rmax = np.minimum(rmax, 1.0 - 1e-9)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[part] = np.where(rmax > 0, 10.0 * np.log10(rmax / (1.0 - rmax)), np.nan)
+    return out
+
+
+CPP_RATE_HZ = 10000
+
+
+def _gaussian_window(n: int) -> np.ndarray:
+    """Praat's Gaussian window (edges at exp(-12))."""
+    i = np.arange(1, n + 1)
+    mid = 0.5 * (n + 1)
+    edge = np.exp(-12.0)
+    return (np.exp(-48.0 * (i - mid) ** 2 / (n + 1) ** 2) - edge) / (1.0 - edge)
+
+
+def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Centred moving mean of width ``k`` along ``axis``, edges repeated."""
+    if k <= 1 or a.shape[axis] == 0:
+        return a
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (k // 2 + 1, k - 1 - k // 2)
+    c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis)
+    hi = np.take(c, np.arange(k, c.shape[axis]), axis=axis)
+    lo = np.take(c, np.arange(0, c.shape[axis] - k), axis=axis)
+    return (hi - lo) / k
+
+
+def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> np.ndarray:
+    """Smoothed cepstral peak prominence (dB) at each time in ``centres_s``
+    (seconds from the start of ``x``); NaN where the window does not fit.
+    Shape (n_frames,)."""
+    out = np.full(len(centres_s), np.nan)
+    if len(centres_s) == 0:
+        return out
+    g = np.gcd(sample_rate, CPP_RATE_HZ)
+    z = resample_poly(x.astype(np.float64), CPP_RATE_HZ // g, sample_rate // g) if sample_rate != CPP_RATE_HZ \
+        else x.astype(np.float64)
+    a = np.exp(-2 * np.pi * 50.0 / CPP_RATE_HZ)
+    z = np.concatenate([z[:1], z[1:] - a * z[:-1]])
+    n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
+    nfft = 1 << int(np.ceil(np.log2(n)))
+    starts = np.round(centres_s * CPP_RATE_HZ - n / 2).astype(int)
+    fit = (starts >= 0) & (starts + n <= len(z))
+    if not fit.any():
+        return out
+    segs = sliding_window_view(z, n)[starts[fit]]
+    segs = (segs - segs.mean(axis=1, keepdims=True)) * _gaussian_window(n)
+    log_spec = np.log(np.abs(np.fft.rfft(segs, nfft, axis=1)) ** 2 + 1e-30)
+    ceps = np.fft.irfft(log_spec, nfft, axis=1)[:, : nfft // 2 + 1] ** 2
+    # smoothing of the power cepstrum (linear, as Praat): over neighbouring frames (time), then over quefrency
+    ceps = _moving_mean(ceps, cfg.cpp_time_smooth_frames, axis=0)
+    ceps = _moving_mean(ceps, int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), axis=1)
+    ceps_db = 10.0 * np.log10(ceps + 1e-30)
+    q = np.arange(ceps_db.shape[1]) / CPP_RATE_HZ
+    sel = q >= cfg.cpp_fit_from_s
+    slope, icept = _robust_lines(q[sel], ceps_db[:, sel])
+    band = np.flatnonzero((q >= 1.0 / cfg.cpp_peak_range_hz[1]) & (q <= 1.0 / cfg.cpp_peak_range_hz[0]))
+    j = band[np.argmax(ceps_db[:, band], axis=1)]
+    rows = np.arange(len(j))
+    d, peak = _parabolic(ceps_db[rows, j - 1], ceps_db[rows, j], ceps_db[rows, np.minimum(j + 1, len(q) - 1)])
+    out[fit] = peak - (slope * (j + d) / CPP_RATE_HZ + icept)
+    return out
+
+
+def _robust_lines(q: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Straight line fits y[i] ~ slope[i] * q + icept[i] for every row, robust
+    (Theil-Sen, incomplete: the median slope of pairs half the range apart, and
+    the median intercept), as Praat's "Robust" line fit."""
+    h = len(q) // 2
+    slopes = (y[:, h:2 * h] - y[:, :h]) / (q[h:2 * h] - q[:h])[None, :]
+    slope = np.median(slopes, axis=1)
+    icept = np.median(y - slope[:, None] * q[None, :], axis=1)
+    return slope, icept
+
+
+def analyse_run(x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: float, sample_rate: int,
+                hop_length: int, cfg: VoiceQualityConfig) -> VoiceQualityChunk:
+    """All four measures on one voiced run: ``x`` the run's samples (shape
+    (n_frames * hop_length,)), ``f0_hz`` its frames' F0 (shape (n_frames,))."""
+    nf = len(f0_hz)
+    per_frame = sample_rate / f0_hz
+    period_samples = np.repeat(per_frame, hop_length)[: len(x)]
+    pulses = glottal_pulses(x, period_samples)
+    js = jitter_shimmer_sums(x, pulses, sample_rate=sample_rate, cfg=cfg)
+    centres = (np.arange(nf) + 0.5) * hop_length
+    hnr = hnr_frames_db(x, centres, per_frame, sample_rate=sample_rate, cfg=cfg)
+    cpp = cpp_frames_db(x, centres / sample_rate, sample_rate=sample_rate, cfg=cfg)
+    h, c = hnr[np.isfinite(hnr)], cpp[np.isfinite(cpp)]
+    return VoiceQualityChunk(speaker=speaker, start_s=start_s, end_s=start_s + len(x) / sample_rate, **js,
+                             n_hnr_frames=len(h), sum_hnr_db=float(h.sum()), n_cpp_frames=len(c),
+                             sum_cpp_db=float(c.sum()))
+
+
+class VoiceQualityTracker:
+    """Stage: one speaker's samples and final frames -> ``VoiceQualityChunk``s,
+    one per voiced run (``push_frames`` and ``flush`` return them)."""
+
+    def __init__(self, speaker: str, cfg: VoiceQualityConfig | None = None, *, grid: Grid = GRID):
+        self.speaker = speaker
+        self.cfg = cfg or VoiceQualityConfig()
+        self.grid = grid
+        self.max_run_frames = max(1, grid.s_to_frames(self.cfg.max_run_s))
+        self.min_run_frames = max(1, grid.s_to_frames(self.cfg.min_run_s))
+        self.reset()
+
+    def reset(self) -> None:
+        self._audio = np.zeros(0, np.float32)
+        self._audio0 = 0            # sample index of self._audio[0]
+        self._run_start: int | None = None   # frame index
+        self._run_f0: list[np.ndarray] = []
+        self._n_frames = 0
+
+    def push_samples(self, x: np.ndarray) -> None:
+        self._audio = np.concatenate([self._audio, np.asarray(x, np.float32)])
+        self._trim()
+
+    def push_frames(self, is_speech: np.ndarray, f0_hz: np.ndarray) -> list[VoiceQualityChunk]:
+        voiced = np.asarray(is_speech, bool) & np.isfinite(f0_hz)
+        out = []
+        for k in range(len(voiced)):
+            idx = self._n_frames + k
+            if voiced[k]:
+                if self._run_start is None:
+                    self._run_start, self._run_f0 = idx, []
+                self._run_f0.append(f0_hz[k:k + 1])
+                if idx + 1 - self._run_start >= self.max_run_frames:
+                    out += self._close(idx + 1)
+            elif self._run_start is not None:
+                out += self._close(idx)
+        self._n_frames += len(voiced)
+        self._trim()
+        return out
+
+    def flush(self) -> list[VoiceQualityChunk]:
+        out = self._close(self._n_frames) if self._run_start is not None else []
+        self.reset()
+        return out
+
+    def _close(self, end_frame: int) -> list[VoiceQualityChunk]:
+        a = self._run_start
+        f0 = np.concatenate(self._run_f0).astype(np.float64)
+        self._run_start, self._run_f0 = None, []
+        if end_frame - a < self.min_run_frames:
+            return []
+        hop = self.grid.hop_length
+        i0, i1 = a * hop - self._audio0, end_frame * hop - self._audio0
+        x = self._audio[i0:i1]
+        if len(x) < (end_frame - a) * hop:  # flush: the last partial frame was zero-padded by the framer
+            x = np.concatenate([x, np.zeros((end_frame - a) * hop - len(x), np.float32)])
+        return [analyse_run(x, f0, speaker=self.speaker, start_s=self.grid.frames_to_s(a),
+                            sample_rate=self.grid.sample_rate, hop_length=hop, cfg=self.cfg)]
+
+    def _trim(self) -> None:
+        keep_from = (self._run_start if self._run_start is not None else self._n_frames) * self.grid.hop_length
+        cut = keep_from - self._audio0
+        if cut > 0:
+            self._audio = self._audio[cut:]
+            self._audio0 = keep_from
