@@ -48,6 +48,8 @@ from .config import TurnConfig
 from .overlap_cues import CueStore, is_floor_bid
 from .types import Event, FrameBlock, Pause, Segment, Transition, Turn
 
+HOLDER_MAX_GAP_S = 0.1  # a holder "talks through" a listener segment across gaps this short
+
 
 def overlapping_starts(segments, speaker: str, *, start_s: float = float("-inf"),
                        end_s: float = float("inf")) -> int:
@@ -162,11 +164,19 @@ class TurnTracker:
         return False
 
     def _covers(self, speaker: str, a: float, b: float) -> bool:
-        """One segment of ``speaker`` spans all of [a, b]."""
+        """``speaker``'s speech spans all of [a, b], but for gaps of at most
+        ``HOLDER_MAX_GAP_S`` (a frame or two that cross-talk removal took out
+        of the holder's speech while the other was loud)."""
+        spans = [(seg.start_s, seg.end_s) for seg in self._segs[speaker] if seg.end_s > a and seg.start_s < b]
         o = self._open[speaker]
-        if o is not None and o <= a and b <= self._watermark_s:
-            return True
-        return any(seg.start_s <= a and b <= seg.end_s for seg in self._segs[speaker])
+        if o is not None and o < b:
+            spans.append((o, self._watermark_s))
+        reach = a
+        for start, end in sorted(spans):
+            if start - reach > (HOLDER_MAX_GAP_S if reach > a else 0.0):
+                return False
+            reach = max(reach, end)
+        return reach >= b
 
     def _next_onset(self, speaker: str, t: float) -> float | None:
         best = None

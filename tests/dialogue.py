@@ -831,6 +831,8 @@ CLIENT_INTERRUPTIONS = (
     "Wait I need to tell you something first.",
 )
 BACKCHANNELS = ("mm hmm", "yeah", "right", "okay", "I see", "uh huh")
+# espeak reads "mm hmm" as "em em hmm" (3-4 syllables); "[[@m'hm]]" (phonemes) sounds like a real "mm-hm"
+BACKCHANNEL_TOKENS = ("[[@m'hm]]", "yeah", "right", "okay", "I see", "uh huh", "hmm")
 # >= 3 s with most voices: a client holding the floor long enough to be backchannelled or talked over
 CLIENT_LONG_SENTENCES = (
     "I keep going over the conversation with my sister and I cannot stop thinking about it.",
@@ -854,7 +856,7 @@ def all_texts() -> tuple[tuple[str, str], ...]:
     return (
         tuple((THERAPIST, t) for t in THERAPIST_SENTENCES + THERAPIST_LONG_SENTENCES + THERAPIST_INTERRUPTIONS)
         + tuple((CLIENT, t) for t in CLIENT_SENTENCES + CLIENT_INTERRUPTIONS)
-        + tuple((s, t) for s in SPEAKERS for t in BACKCHANNELS + FAILED_STARTS)
+        + tuple((s, t) for s in SPEAKERS for t in BACKCHANNELS + BACKCHANNEL_TOKENS + FAILED_STARTS)
         + tuple((CLIENT, t) for t in CLIENT_LONG_SENTENCES)
     )
 
@@ -968,7 +970,7 @@ def scenario_turns(n_exchanges: int = 12, *, seed: int = 0) -> tuple[Utterance, 
     return tuple(plan.utterances)
 
 
-def scenario_mixed(*, seed: int = 0) -> tuple[Utterance, ...]:
+def scenario_mixed(*, seed: int = 0, backchannel_gain_db: float = 0.0) -> tuple[Utterance, ...]:
     """About 40-46 s of dialogue with every planted event kind.
 
     Plants 15 floor utterances (14 speaker changes: 10 gaps of 0.1..1.5 s, 2
@@ -977,12 +979,16 @@ def scenario_mixed(*, seed: int = 0) -> tuple[Utterance, ...]:
     the therapist, each inside the other's utterance, >= 0.5 s before its end),
     and 1 failed interruption by the client (>= 1.1 s, starting in and ending
     >= 0.5 s before the end of a long therapist utterance).
+    ``backchannel_gain_db``: the backchannels' level re their speaker's (0: as
+    loud as the speaker's turns, as in the bundled fixture; real backchannels
+    in overlap are often softer).
     """
     p = _Planner(seed)
     T, C = THERAPIST, CLIENT
     t_short = THERAPIST_SENTENCES
     p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), 0.0)
-    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6)
+    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6,
+             gain_db=backchannel_gain_db)
     p.turn(C, p.pick(C, CLIENT_SENTENCES), p.gap_s())
     p.turn(T, p.pick(T, t_short), p.gap_s())
     p.turn(C, p.pick(C, CLIENT_SENTENCES), -p.overlap_s())
@@ -990,14 +996,16 @@ def scenario_mixed(*, seed: int = 0) -> tuple[Utterance, ...]:
     p.interruption(C, p.pick(C, CLIENT_INTERRUPTIONS), float(p.rng.uniform(0.4, 0.8)))
     p.turn(T, p.pick(T, t_short), p.gap_s())
     p.turn(C, p.pick(C, CLIENT_SENTENCES, min_s=1.7), p.gap_s())
-    p.inside(T, p.pick(T, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.4, tail_s=0.5)
+    p.inside(T, p.pick(T, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.4, tail_s=0.5,
+             gain_db=backchannel_gain_db)
     p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), p.gap_s())
     p.inside(C, p.pick(C, CLIENT_SENTENCES, min_s=1.1, max_s=1.8), "failed_interruption", lead_s=0.6, tail_s=0.5)
     p.turn(C, p.pick(C, CLIENT_SENTENCES, min_s=1.3), p.gap_s())
     p.interruption(T, p.pick(T, THERAPIST_INTERRUPTIONS), float(p.rng.uniform(0.4, 0.8)))
     p.turn(C, p.pick(C, CLIENT_SENTENCES), -p.overlap_s())
     p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), p.gap_s())
-    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6)
+    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6,
+             gain_db=backchannel_gain_db)
     p.turn(C, p.pick(C, CLIENT_SENTENCES), p.gap_s())
     p.turn(T, p.pick(T, t_short), p.gap_s())
     return tuple(p.utterances)
@@ -1010,7 +1018,7 @@ def scenario_overlap_events(*, seed: int = 0, n_floors: int = 8, voices: bool = 
     the holder speaks two or three long sentences with pauses of 0.6-1.4 s, and
     the listener produces, per sentence, one of (seeded draw):
 
-    * a backchannel ("mm hmm", "yeah", "right", ...) in the holder's pause
+    * a backchannel (``BACKCHANNEL_TOKENS``: "mm-hm", "yeah", "right", ...) in the holder's pause
       (0.1-0.35 s after the holder stops; the holder resumes 0.1-0.4 s after
       it), at -10..0 dB re the listener's level;
     * a backchannel overlapping the holder's speech, softly (-14..-5 dB);
@@ -1021,8 +1029,7 @@ def scenario_overlap_events(*, seed: int = 0, n_floors: int = 8, voices: bool = 
     The floor then passes by a gap (0.1-1.2 s), a short overlap (0.1-0.25 s)
     or an interruption (0.4-0.8 s). ``voices``: each speaker gets a voice of
     ``VOICE_POOL``, an espeak pitch of 25..75 and a speed of 150..190 wpm drawn
-    from the seed (False: the default voices). Each utterance's gain varies by
-    +-1.5 dB around its role's range.
+    from the seed (False: the default voices).
     """
     rng = np.random.default_rng([seed, 13])
     chosen = None
@@ -1043,7 +1050,7 @@ def scenario_overlap_events(*, seed: int = 0, n_floors: int = 8, voices: bool = 
             last = j == n_sentences - 1
             tail = 1.6 if last else 0.4  # room before the listener takes the floor
             if kind == "bc_overlap":
-                p.inside(listener, p.pick(listener, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.5,
+                p.inside(listener, p.pick(listener, BACKCHANNEL_TOKENS, max_s=0.8), "backchannel", lead_s=0.5,
                          tail_s=tail, gain_db=rng.uniform(-14.0, -5.0))
             elif kind == "failed":
                 p.inside(listener, p.pick(listener, FAILED_STARTS, min_s=0.3, max_s=1.2), "failed_interruption",
@@ -1051,7 +1058,7 @@ def scenario_overlap_events(*, seed: int = 0, n_floors: int = 8, voices: bool = 
             if last:
                 break
             if kind == "bc_pause":
-                resume = p.in_pause(listener, p.pick(listener, BACKCHANNELS, max_s=0.8),
+                resume = p.in_pause(listener, p.pick(listener, BACKCHANNEL_TOKENS, max_s=0.8),
                                     gain_db=rng.uniform(-10.0, 0.0))
             else:
                 resume = float(rng.uniform(0.6, 1.4))
