@@ -6,7 +6,7 @@ voices drawn per seed from 12 (pitch 25-75, 150-190 wpm), channel levels
 pauses and softly (-14..-5 dB) overlapping the holder's speech, failed
 interruptions (a real start of 0.3-1.2 s at -1..+6 dB inside the holder's
 speech, the holder talking on), interruptions and ordinary turns, both ways.
-The rule (``prosody/overlap_cues.py``) was tuned on seeds 0-7; this reports
+The rule (``prosody/overlap_cues.py``) was tuned on seeds 0-31; this reports
 held-out seeds 100-123 (every third with -22 dB loudspeaker bleed into the
 therapist channel and noise at -60 dBFS), and the tuning seeds for reference.
 
@@ -34,7 +34,7 @@ from prosody.turns import TurnTracker
 from tests.dialogue import build_dialogue, scenario_overlap_events
 
 KINDS = ("backchannel", "failed_interruption", "interruption")
-TUNING_SEEDS = range(0, 8)
+TUNING_SEEDS = range(0, 32)
 HELD_OUT_SEEDS = range(100, 124)
 TOL_S = 0.3
 
