@@ -165,7 +165,8 @@ def _task_cpu(task, tuned: bool = True) -> dict:
     r0, t0 = res.getrusage(res.RUSAGE_SELF), res.getrusage(res.RUSAGE_THREAD)
     fn(task)
     r1, t1 = res.getrusage(res.RUSAGE_SELF), res.getrusage(res.RUSAGE_THREAD)
-    return {"thread_s": t1.ru_utime - t0.ru_utime + t1.ru_stime - t0.ru_stime, "user_s": r1.ru_utime - r0.ru_utime, "sys_s": r1.ru_stime - r0.ru_stime,
+    return {"thread_s": t1.ru_utime - t0.ru_utime + t1.ru_stime - t0.ru_stime,
+            "user_s": r1.ru_utime - r0.ru_utime, "sys_s": r1.ru_stime - r0.ru_stime,
             "minflt": r1.ru_minflt - r0.ru_minflt, "env": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
 
 

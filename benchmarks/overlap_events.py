@@ -85,7 +85,8 @@ def rate(num, den) -> float:
 
 def report(title: str, total: dict, timing: dict) -> dict:
     print(title)
-    print(f"  {'kind':20} {'planted':>7} {'detected':>8} {'recall':>7} {'precision':>9}   timing only: recall precision")
+    print(f"  {'kind':20} {'planted':>7} {'detected':>8} {'recall':>7} {'precision':>9}"
+          "   timing only: recall precision")
     fig = {}
     for k in KINDS:
         n, m, tr, tp = total[k]
