@@ -22,7 +22,7 @@ What it measures:
 4. per-file CPU (user + sys, measured inside the worker around the batch
    task ``analyze_task``) of a 3-minute recording in a local pool worker vs a
    Dask ``LocalCluster`` worker (whose nanny sets ``MALLOC_TRIM_THRESHOLD_``),
-   median of ``--repeat`` files each; target: Dask within 10 % of local. For
+   least of ``--repeat`` alternated runs each (medians too); target: Dask within 10 % of local. For
    reference, the same in the Dask worker without prosody's allocator settings
    (``prosody/allocator.py``), i.e. as before the fix. ``--dask-only``: only this.
 
@@ -224,25 +224,29 @@ def dask_vs_local_cpu(tmp: Path, repeat: int) -> dict | None:
     fig: dict = {}
     for key, label in labels.items():
         rows = out[key]
-        cpu = float(np.median([r["user_s"] + r["sys_s"] for r in rows]))
-        fig[key] = {"cpu_s": cpu, "user_s": float(np.median([r["user_s"] for r in rows])),
+        cpus = [r["user_s"] + r["sys_s"] for r in rows]
+        cpu = float(min(cpus))  # the least disturbed run, as for the wall times above (a shared machine)
+        fig[key] = {"cpu_s": cpu, "cpu_median_s": float(np.median(cpus)), "user_s": float(np.median([r["user_s"] for r in rows])),
                     "sys_s": float(np.median([r["sys_s"] for r in rows])),
                     "thread_s": float(np.median([r["thread_s"] for r in rows])),
                     "minflt": int(np.median([r["minflt"] for r in rows])), "MALLOC_TRIM_THRESHOLD_": rows[0]["env"]}
         f = fig[key]
-        print(f"  {label:43} CPU {cpu:.2f} s (user {f['user_s']:.2f} + sys {f['sys_s']:.2f}; analysis thread "
+        print(f"  {label:43} CPU {cpu:.2f} s, median {f['cpu_median_s']:.2f} s (user {f['user_s']:.2f} + sys "
+              f"{f['sys_s']:.2f}; analysis thread "
               f"{f['thread_s']:.2f} s; {f['minflt']} minor page faults; "
               f"MALLOC_TRIM_THRESHOLD_={f['MALLOC_TRIM_THRESHOLD_']})")
     local = fig["local"]["cpu_s"]
     for key in ("dask_untuned", "dask", "dask_noprofile"):
         fig[key]["ratio"] = fig[key]["cpu_s"] / local
+        fig[key]["ratio_median"] = fig[key]["cpu_median_s"] / fig["local"]["cpu_median_s"]
         fig[key]["thread_ratio"] = fig[key]["thread_s"] / fig["local"]["thread_s"]
-    print(f"  (per 3-minute file, median of {n} alternated runs; CPU = the worker process's user + sys, "
-          "all its threads; analysis thread = the thread that ran the task)")
+    print(f"  (per 3-minute file, {n} alternated runs each: CPU = the worker process's user + sys, all its threads, "
+          "least of the runs and median; the rest are medians; analysis thread = the thread that ran the task)")
     for key in ("dask", "dask_noprofile"):
         f = fig[key]
         f["pass"] = f["ratio"] <= DASK_CPU_TARGET
-        print(f"per-file CPU {labels[key]} / local = {f['ratio']:.2f} (analysis thread {f['thread_ratio']:.2f}; "
+        print(f"per-file CPU {labels[key]} / local = {f['ratio']:.2f} (medians {f['ratio_median']:.2f}; analysis "
+              f"thread {f['thread_ratio']:.2f}; "
               f"untuned {fig['dask_untuned']['ratio']:.2f}; target <= {DASK_CPU_TARGET:.2f}): "
               f"{'PASS' if f['pass'] else 'FAIL'}")
     fig["pass"] = fig["dask"]["pass"]
