@@ -4,10 +4,11 @@ Why: Dask's nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536``
 (``distributed.nanny.pre-spawn-environ``) so that freed memory goes back to
 the operating system at once. Setting any malloc threshold also switches off
 glibc's *dynamic* mmap threshold (mallopt(3)). The analysis allocates and
-frees arrays of 0.1-2 MB on every block, so with those settings each block's
-arrays are mapped, faulted in page by page and given back again: about
-2000 times the page faults, 0.5 s of system time and 1.7-1.8 s of CPU instead
-of 1.0-1.1 s on a 3-minute two-channel file (``benchmarks/batch_throughput.py``).
+frees arrays of up to a few MB on every block, so with those settings each
+block's arrays are mapped, faulted in page by page and given back again: about
+200 times the page faults, 0.5 s of system time and 1.6-2.0 s of CPU instead
+of 1.0-1.2 s on a 3-minute two-channel file (``benchmarks/batch_throughput.py
+--dask-only``).
 
 ``tune_for_analysis()`` sets fixed thresholds that keep those arrays on the
 heap (``ANALYSIS_MMAP_THRESHOLD_BYTES``, ``ANALYSIS_TRIM_THRESHOLD_BYTES``);
