@@ -18,9 +18,15 @@ What it measures:
    (``--check N`` for only the first N);
 3. CPU time of one 5-minute recording: prosody end to end vs Praat
    (parselmouth) pitch+intensity and openSMILE eGeMAPS LLDs, as ratios
-   (the functions of ``speed.py``).
+   (the functions of ``speed.py``);
+4. per-file CPU (user + sys, measured inside the worker around the batch
+   task ``analyze_task``) of a 3-minute recording in a local pool worker vs a
+   Dask ``LocalCluster`` worker (whose nanny sets ``MALLOC_TRIM_THRESHOLD_``),
+   least of ``--repeat`` alternated runs each (medians too); target: Dask within 10 % of local. For
+   reference, the same in the Dask worker without prosody's allocator settings
+   (``prosody/allocator.py``), i.e. as before the fix. ``--dask-only``: only this.
 
-    python benchmarks/batch_throughput.py [--quick] [--check N] [--repeat N] [--json FIGURES.json]
+    python benchmarks/batch_throughput.py [--quick] [--check N] [--repeat N] [--dask-only] [--json FIGURES.json]
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ from _common import REPO
 
 SR = 16000
 SPEEDUP_TARGET = 1.7
+DASK_CPU_TARGET = 1.10   # per-file CPU on a Dask worker / on a local worker
 CORRUPT = ("corrupt_random.wav", "corrupt_header_cut.flac", "corrupt_empty.wav")
 
 
@@ -145,6 +152,107 @@ def anchors(tmp: Path) -> dict:
     return out
 
 
+def _task_cpu(task, tuned: bool = True) -> dict:
+    """Run one batch task in this worker; CPU user/sys and minor page faults around it."""
+    import resource as res
+    sys.path.insert(0, str(REPO))
+    from prosody.batch.runner import analyze_task
+    fn = analyze_task
+    if not tuned:  # as before the fix: the analysis alone, allocator left as the worker was started
+        from prosody.session import analyze_blocks
+        from prosody.engine.sources import FileSource
+        fn = lambda t: analyze_blocks(FileSource(list(t.paths), t.layout), t.layout.speakers, t.config)  # noqa: E731
+    r0, t0 = res.getrusage(res.RUSAGE_SELF), res.getrusage(res.RUSAGE_THREAD)
+    fn(task)
+    r1, t1 = res.getrusage(res.RUSAGE_SELF), res.getrusage(res.RUSAGE_THREAD)
+    return {"thread_s": t1.ru_utime - t0.ru_utime + t1.ru_stime - t0.ru_stime,
+            "user_s": r1.ru_utime - r0.ru_utime, "sys_s": r1.ru_stime - r0.ru_stime,
+            "minflt": r1.ru_minflt - r0.ru_minflt, "env": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+
+
+def dask_vs_local_cpu(tmp: Path, repeat: int) -> dict | None:
+    """Per-file CPU of one 3-minute recording: local pool worker vs Dask LocalCluster worker."""
+    try:
+        import distributed
+    except ImportError:
+        print("Dask vs local per-file CPU: distributed not installed (pip install 'prosody[dask]'): not measured")
+        return None
+    import contextlib
+    import logging
+    import multiprocessing as mp
+
+    import dask
+    import speed
+    sys.path.insert(0, str(REPO))
+    from prosody.batch.runner import Task
+    from prosody.config import AnalysisConfig
+    from prosody.engine.sources import Layout
+    path = tmp / "three_minutes.wav"
+    speed.make_audio(path, 3.0)
+    task = Task(paths=(str(path),), sources=(str(path),), layout=Layout(("therapist", "client"), ((0, 0), (0, 1))),
+                config=AnalysisConfig())
+    n = max(repeat, 3)
+    labels = {"local": "local pool worker", "dask_untuned": "Dask worker, allocator untuned (before)",
+              "dask": "Dask LocalCluster worker (Dask's defaults)",
+              "dask_noprofile": "Dask LocalCluster worker, profiler off"}
+    out: dict = {k: [] for k in labels}
+    # local pool: spawned as prosody batch's local backend does, and started before the clusters (a LocalCluster's
+    # nanny sets MALLOC_TRIM_THRESHOLD_ in this process's environment to spawn its workers). Each setting has its
+    # own worker process (malloc settings are per process), all alive at once, and the runs alternate one at a
+    # time so that the machine's load falls on all alike.
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")))
+        pool.submit(os.getpid).result()
+        quiet = {"processes": True, "threads_per_worker": 1, "dashboard_address": None,
+                 "silence_logs": logging.ERROR}
+        cl = stack.enter_context(distributed.LocalCluster(n_workers=2, **quiet))
+        client = stack.enter_context(distributed.Client(cl, set_as_default=False))
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cl2 = stack.enter_context(distributed.LocalCluster(n_workers=1, **quiet))
+        client2 = stack.enter_context(distributed.Client(cl2, set_as_default=False))
+        w_untuned, w_tuned = sorted(client.scheduler_info()["workers"])
+        runs = {"local": lambda: pool.submit(_task_cpu, task).result(),
+                "dask_untuned": lambda: client.submit(_task_cpu, task, False, pure=False,
+                                                      workers=[w_untuned]).result(),
+                "dask": lambda: client.submit(_task_cpu, task, True, pure=False, workers=[w_tuned]).result(),
+                "dask_noprofile": lambda: client2.submit(_task_cpu, task, True, pure=False).result()}
+        for k in range(n + 1):
+            for key, fn in runs.items():
+                r = fn()
+                if k:  # the first round warms: imports and first-call costs
+                    out[key].append(r)
+    fig: dict = {}
+    for key, label in labels.items():
+        rows = out[key]
+        cpus = [r["user_s"] + r["sys_s"] for r in rows]
+        cpu = float(min(cpus))  # the least disturbed run, as for the wall times above (a shared machine)
+        fig[key] = {"cpu_s": cpu, "cpu_median_s": float(np.median(cpus)), "user_s": float(np.median([r["user_s"] for r in rows])),
+                    "sys_s": float(np.median([r["sys_s"] for r in rows])),
+                    "thread_s": float(np.median([r["thread_s"] for r in rows])),
+                    "minflt": int(np.median([r["minflt"] for r in rows])), "MALLOC_TRIM_THRESHOLD_": rows[0]["env"]}
+        f = fig[key]
+        print(f"  {label:43} CPU {cpu:.2f} s, median {f['cpu_median_s']:.2f} s (user {f['user_s']:.2f} + sys "
+              f"{f['sys_s']:.2f}; analysis thread "
+              f"{f['thread_s']:.2f} s; {f['minflt']} minor page faults; "
+              f"MALLOC_TRIM_THRESHOLD_={f['MALLOC_TRIM_THRESHOLD_']})")
+    local = fig["local"]["cpu_s"]
+    for key in ("dask_untuned", "dask", "dask_noprofile"):
+        fig[key]["ratio"] = fig[key]["cpu_s"] / local
+        fig[key]["ratio_median"] = fig[key]["cpu_median_s"] / fig["local"]["cpu_median_s"]
+        fig[key]["thread_ratio"] = fig[key]["thread_s"] / fig["local"]["thread_s"]
+    print(f"  (per 3-minute file, {n} alternated runs each: CPU = the worker process's user + sys, all its threads, "
+          "least of the runs and median; the rest are medians; analysis thread = the thread that ran the task)")
+    for key in ("dask", "dask_noprofile"):
+        f = fig[key]
+        f["pass"] = f["ratio"] <= DASK_CPU_TARGET
+        print(f"per-file CPU {labels[key]} / local = {f['ratio']:.2f} (medians {f['ratio_median']:.2f}; analysis "
+              f"thread {f['thread_ratio']:.2f}; "
+              f"untuned {fig['dask_untuned']['ratio']:.2f}; target <= {DASK_CPU_TARGET:.2f}): "
+              f"{'PASS' if f['pass'] else 'FAIL'}")
+    fig["pass"] = fig["dask"]["pass"]
+    return fig
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="8 recordings of 1-2 minutes instead of 40 of 2-5")
@@ -153,7 +261,15 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, metavar="N",
                     help="run each --jobs setting N times and keep the fastest (default 3)")
     ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    ap.add_argument("--dask-only", action="store_true", help="only the per-file CPU of a Dask vs a local worker")
     args = ap.parse_args()
+    if args.dask_only:
+        with tempfile.TemporaryDirectory(prefix="prosody-batch-bench-") as t:
+            print("per-file CPU, Dask LocalCluster vs local pool:")
+            fig = dask_vs_local_cpu(Path(t), args.repeat)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"dask_vs_local": fig}, indent=2) + "\n")
+        return 0 if fig is None or fig["pass"] else 1
     n, lo, hi = (8, 60.0, 120.0) if args.quick else (40, 120.0, 300.0)
     cores = os.cpu_count() or 1
     figures: dict = {"archive": {"recordings": n, "min_s": lo, "max_s": hi, "corrupt": len(CORRUPT)},
@@ -228,6 +344,10 @@ def main() -> int:
             if t:
                 print(f"ratio prosody/{label} = {a['prosody_cpu_s'] / t:.2f}")
                 figures[f"ratio_{name}"] = a["prosody_cpu_s"] / t
+        print("per-file CPU, Dask LocalCluster vs local pool:")
+        fig = dask_vs_local_cpu(tmp, args.repeat)
+        figures["dask_vs_local"] = fig
+        ok &= fig is None or fig["pass"]
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if ok else 1

@@ -157,10 +157,13 @@ MEASURES: tuple[MeasureDef, ...] = (
        "higher = more overlapping starts"),
     _d("timing.interruptions", "count", "interruptions produced", "window / session", SRC_OVERLAP,
        "higher = talks over the other more"),
-    _d("timing.failed_interruptions", "count", "failed interruptions produced", "window / session", SRC_OVERLAP,
+    _d("timing.failed_interruptions", "count", "failed interruptions produced: starts inside the other's speech, "
+       "gives up while the other talks on (see 'Backchannel or failed interruption')", "window / session",
+       "Gravano & Hirschberg 2011, 2012; Schegloff 2000; French & Local 1983",
        "higher = more attempts to talk over"),
-    _d("timing.backchannels", "count", "backchannels produced", "window / session",
-       "Gravano & Hirschberg 2011", "higher = more listener feedback"),
+    _d("timing.backchannels", "count", "backchannels produced: short, the other keeps the floor; in a pause, or "
+       "soft and brief in overlap (see 'Backchannel or failed interruption')", "window / session",
+       "Ward & Tsukahara 2000; Gravano & Hirschberg 2011; Heldner & Edlund 2010", "higher = more listener feedback"),
     _d("timing.silences_broken", "count", "silences >= 2 s (neither speaking) ended by this speaker", "session",
        "Soma et al. 2022", "descriptive"),
     _d("attunement.proximity", "-|dz|", "mean over exchanges of -|z_A(end of turn) - z_B(start of next turn)|; "
@@ -1033,6 +1036,8 @@ def docs_markdown() -> str:
              "| measure | unit | formula | window | direction | source |", "|---|---|---|---|---|---|"]
     for m in MEASURES:
         lines.append(f"| `{m.name}` | {m.unit} | {m.formula} | {m.window} | {m.direction} | {m.source} |")
+    from .engine.overlap_cues import rule_markdown
+    lines += [""] + rule_markdown()
     lines += ["", "## Warmth components", "",
               "Each component maps its value linearly from the warm anchor (score 1) to the cool anchor (score 0),",
               "clipped; weights are equal over the components that have data; contribution = weight x score.",

@@ -29,8 +29,12 @@ Conventions used for the truth (thresholds are module constants):
 * ``"backchannel"``: shorter than ``BACKCHANNEL_MAX_S``, produced by the
   listener while the other speaker holds the floor, and the other speaker is
   speaking at its end or resumes within ``BACKCHANNEL_MAX_RESUME_S``.
-* ``"failed_interruption"``: at least ``BACKCHANNEL_MAX_S`` long, starts while
-  the floor holder speaks and ends while the floor holder is still speaking.
+* ``"failed_interruption"``: at least ``FAILED_INTERRUPTION_MIN_S`` long,
+  starts while the floor holder speaks and ends while the floor holder is
+  still speaking (the listener gives up, the holder talks on). It may be as
+  short as a backchannel: what tells them apart is that it starts inside the
+  holder's speech and is a bid for the floor (words, normal or raised level),
+  not a soft "mm-hm".
 
 Synthesis results are cached on disk under the system temp directory, keyed by
 the espeak-ng version, text, voice, pitch, speed and sample rate.
@@ -74,6 +78,7 @@ MAX_INTERNAL_PAUSE_S = 0.150
 INTERRUPTION_MIN_OVERLAP_S = 0.3
 BACKCHANNEL_MAX_S = 1.0
 BACKCHANNEL_MAX_RESUME_S = 0.5
+FAILED_INTERRUPTION_MIN_S = 0.25
 BLEED_LOWPASS_HZ = 3000.0
 BLEED_LOWPASS_ORDER = 4
 _CACHE_FORMAT = 1
@@ -99,6 +104,8 @@ class Utterance:
     utterance is meant to be and the builder checks that the timing agrees.
     ``voice=None`` uses the speaker's default voice (``DEFAULT_VOICES``);
     ``pitch`` is espeak's ``-p`` (0..99), ``speed_wpm`` its ``-s`` (80..450).
+    ``gain_db``: its level relative to its channel's ``level_db`` (e.g. -10
+    for a soft backchannel, +4 for a raised attempt to take the floor).
     """
 
     speaker: str
@@ -108,6 +115,7 @@ class Utterance:
     pitch: int | None = None
     speed_wpm: int | None = None
     role: str = "turn"
+    gain_db: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -496,7 +504,7 @@ def build_dialogue(
             u.text, voice=voice, pitch=u.pitch, speed_wpm=u.speed_wpm, sample_rate=sample_rate, engine=engine
         )
         start = int(round(u.start_s * sample_rate))
-        lvl = float(level_db[SPEAKERS.index(u.speaker)])
+        lvl = float(level_db[SPEAKERS.index(u.speaker)]) + float(u.gain_db)
         pause_s = longest_pause_s(y, sample_rate=sample_rate)
         if max_internal_pause_s is not None and pause_s > max_internal_pause_s:
             raise ScenarioError(
@@ -712,10 +720,10 @@ def _derive_roles(placed: Sequence[PlacedUtterance], *, min_pause_s: float, samp
                     f"{BACKCHANNEL_MAX_RESUME_S} s after it; move it earlier in {other}'s turn"
                 )
         else:  # failed_interruption
-            if p.duration_s < BACKCHANNEL_MAX_S:
+            if p.duration_s < FAILED_INTERRUPTION_MIN_S:
                 raise ScenarioError(
                     f"{where(p)} lasts {p.duration_s:.3f} s; a failed interruption must be >= "
-                    f"{BACKCHANNEL_MAX_S} s (shorter ones are backchannels)"
+                    f"{FAILED_INTERRUPTION_MIN_S} s"
                 )
             if not other_speaking(other, p.start_s):
                 raise ScenarioError(f"{where(p)} must start while {other} is speaking")
@@ -823,6 +831,24 @@ CLIENT_INTERRUPTIONS = (
     "Wait I need to tell you something first.",
 )
 BACKCHANNELS = ("mm hmm", "yeah", "right", "okay", "I see", "uh huh")
+# espeak reads "mm hmm" as "em em hmm" (3-4 syllables); "[[@m'hm]]" (phonemes) sounds like a real "mm-hm"
+BACKCHANNEL_TOKENS = ("[[@m'hm]]", "yeah", "right", "okay", "I see", "uh huh", "hmm")
+# >= 3 s with most voices: a client holding the floor long enough to be backchannelled or talked over
+CLIENT_LONG_SENTENCES = (
+    "I keep going over the conversation with my sister and I cannot stop thinking about it.",
+    "Every morning I wake up and feel like the whole day is already too much for me.",
+    "At work they keep adding more projects and nobody seems to notice how tired I am.",
+    "I tried to tell my partner how I felt but it came out all wrong again.",
+    "When I got home that night I just sat in the car for a long time without moving.",
+)
+# a real start of an utterance, given up after 0.3-1.2 s (either speaker)
+FAILED_STARTS = (
+    "But I", "No wait", "Sorry can I", "But that is", "Well actually I", "Hang on", "Can I just say",
+    "But I thought", "No that is not it", "Wait a second", "Sorry but", "Hold on I", "I do not think",
+)
+# espeak voices without echo or breath variants (see DEFAULT_VOICES), for many-voice scenarios
+VOICE_POOL = ("en-us+f1", "en-gb+m3", "en+m1", "en-us+m4", "en-gb+f1", "en+m7", "en-us+klatt", "en+Annie",
+              "en+Andy", "en+Linda", "en+Michael", "en-gb-x-rp+m5")
 
 
 def all_texts() -> tuple[tuple[str, str], ...]:
@@ -830,27 +856,31 @@ def all_texts() -> tuple[tuple[str, str], ...]:
     return (
         tuple((THERAPIST, t) for t in THERAPIST_SENTENCES + THERAPIST_LONG_SENTENCES + THERAPIST_INTERRUPTIONS)
         + tuple((CLIENT, t) for t in CLIENT_SENTENCES + CLIENT_INTERRUPTIONS)
-        + tuple((s, t) for s in SPEAKERS for t in BACKCHANNELS)
+        + tuple((s, t) for s in SPEAKERS for t in BACKCHANNELS + BACKCHANNEL_TOKENS + FAILED_STARTS)
+        + tuple((CLIENT, t) for t in CLIENT_LONG_SENTENCES)
     )
 
 
 class _Planner:
     """Lays utterances end to end; local to one factory call (holds no global state)."""
 
-    def __init__(self, seed: int, start_s: float = 0.5):
+    def __init__(self, seed: int, start_s: float = 0.5, voices: dict | None = None):
+        """``voices``: speaker -> (voice, espeak pitch or None, speed_wpm or None); default ``DEFAULT_VOICES``."""
         self.rng = np.random.default_rng(seed)
+        self.voices = {s: (default_voice(s), None, None) for s in SPEAKERS} if voices is None else dict(voices)
         self.utterances: list[Utterance] = []
         self.pools: dict[tuple, list[str]] = {}
         self.floor_end_s = start_s  # end of the current floor holder's speech
         self.floor_utt: Utterance | None = None
         self.first = True
         self.engine = Espeak.find()
-        self.durations_s: dict[tuple[str, str], float] = {}
+        self.durations_s: dict[tuple, float] = {}
 
     def duration_s(self, speaker: str, text: str) -> float:
-        key = (speaker, text)
+        key = (self.voices[speaker], text)
         if key not in self.durations_s:
-            y = synthesize(text, voice=default_voice(speaker), engine=self.engine)
+            voice, pitch, speed = self.voices[speaker]
+            y = synthesize(text, voice=voice, pitch=pitch, speed_wpm=speed, engine=self.engine)
             self.durations_s[key] = len(y) / SAMPLE_RATE_HZ
         return self.durations_s[key]
 
@@ -868,8 +898,12 @@ class _Planner:
             self.pools[key] = []
         raise ScenarioError(f"no text in the {speaker} pool lasts {min_s}..{max_s} s")
 
-    def _add(self, speaker, text, start_s, role) -> Utterance:
-        u = Utterance(speaker=speaker, text=text, start_s=round(float(start_s), 3), role=role)
+    def _add(self, speaker, text, start_s, role, gain_db: float = 0.0) -> Utterance:
+        voice, pitch, speed = self.voices[speaker]
+        if (voice, pitch, speed) == (default_voice(speaker), None, None):
+            voice = None  # as before voices could be chosen: the same utterances, the same truth
+        u = Utterance(speaker=speaker, text=text, start_s=round(float(start_s), 3), role=role, voice=voice,
+                      pitch=pitch, speed_wpm=speed, gain_db=round(float(gain_db), 2))
         self.utterances.append(u)
         return u
 
@@ -890,7 +924,8 @@ class _Planner:
         self.floor_end_s = self._end(u)
         return u
 
-    def inside(self, speaker: str, text: str, role: str, *, lead_s: float, tail_s: float) -> Utterance:
+    def inside(self, speaker: str, text: str, role: str, *, lead_s: float, tail_s: float,
+               gain_db: float = 0.0) -> Utterance:
         """An utterance inside the current floor utterance, >= lead_s after its start and >= tail_s before its end."""
         host = self.floor_utt
         host_end = self._end(host)
@@ -898,7 +933,14 @@ class _Planner:
         lo, hi = host.start_s + lead_s, host_end - tail_s - dur
         if hi < lo:
             raise ScenarioError(f"{text!r} ({dur:.2f} s) does not fit inside {host.text!r}")
-        return self._add(speaker, text, self.rng.uniform(lo, hi), role)
+        return self._add(speaker, text, self.rng.uniform(lo, hi), role, gain_db)
+
+    def in_pause(self, speaker: str, text: str, *, gain_db: float = 0.0) -> float:
+        """A backchannel in the floor holder's pause: starts 0.1-0.35 s after the holder stops; returns the
+        offset after the holder's end at which the holder resumes (0.1-0.4 s after the backchannel)."""
+        lead = float(self.rng.uniform(0.1, 0.35))
+        self._add(speaker, text, self.floor_end_s + lead, "backchannel", gain_db)
+        return lead + self.duration_s(speaker, text) + float(self.rng.uniform(0.1, 0.4))
 
     def gap_s(self) -> float:
         return float(self.rng.uniform(0.1, 1.5))
@@ -928,7 +970,7 @@ def scenario_turns(n_exchanges: int = 12, *, seed: int = 0) -> tuple[Utterance, 
     return tuple(plan.utterances)
 
 
-def scenario_mixed(*, seed: int = 0) -> tuple[Utterance, ...]:
+def scenario_mixed(*, seed: int = 0, backchannel_gain_db: float = 0.0) -> tuple[Utterance, ...]:
     """About 40-46 s of dialogue with every planted event kind.
 
     Plants 15 floor utterances (14 speaker changes: 10 gaps of 0.1..1.5 s, 2
@@ -937,12 +979,16 @@ def scenario_mixed(*, seed: int = 0) -> tuple[Utterance, ...]:
     the therapist, each inside the other's utterance, >= 0.5 s before its end),
     and 1 failed interruption by the client (>= 1.1 s, starting in and ending
     >= 0.5 s before the end of a long therapist utterance).
+    ``backchannel_gain_db``: the backchannels' level re their speaker's (0: as
+    loud as the speaker's turns, as in the bundled fixture; real backchannels
+    in overlap are often softer).
     """
     p = _Planner(seed)
     T, C = THERAPIST, CLIENT
     t_short = THERAPIST_SENTENCES
     p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), 0.0)
-    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6)
+    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6,
+             gain_db=backchannel_gain_db)
     p.turn(C, p.pick(C, CLIENT_SENTENCES), p.gap_s())
     p.turn(T, p.pick(T, t_short), p.gap_s())
     p.turn(C, p.pick(C, CLIENT_SENTENCES), -p.overlap_s())
@@ -950,16 +996,83 @@ def scenario_mixed(*, seed: int = 0) -> tuple[Utterance, ...]:
     p.interruption(C, p.pick(C, CLIENT_INTERRUPTIONS), float(p.rng.uniform(0.4, 0.8)))
     p.turn(T, p.pick(T, t_short), p.gap_s())
     p.turn(C, p.pick(C, CLIENT_SENTENCES, min_s=1.7), p.gap_s())
-    p.inside(T, p.pick(T, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.4, tail_s=0.5)
+    p.inside(T, p.pick(T, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.4, tail_s=0.5,
+             gain_db=backchannel_gain_db)
     p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), p.gap_s())
     p.inside(C, p.pick(C, CLIENT_SENTENCES, min_s=1.1, max_s=1.8), "failed_interruption", lead_s=0.6, tail_s=0.5)
     p.turn(C, p.pick(C, CLIENT_SENTENCES, min_s=1.3), p.gap_s())
     p.interruption(T, p.pick(T, THERAPIST_INTERRUPTIONS), float(p.rng.uniform(0.4, 0.8)))
     p.turn(C, p.pick(C, CLIENT_SENTENCES), -p.overlap_s())
     p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), p.gap_s())
-    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6)
+    p.inside(C, p.pick(C, BACKCHANNELS, max_s=0.8), "backchannel", lead_s=0.8, tail_s=0.6,
+             gain_db=backchannel_gain_db)
     p.turn(C, p.pick(C, CLIENT_SENTENCES), p.gap_s())
     p.turn(T, p.pick(T, t_short), p.gap_s())
+    return tuple(p.utterances)
+
+
+def scenario_overlap_events(*, seed: int = 0, n_floors: int = 8, voices: bool = True) -> tuple[Utterance, ...]:
+    """Backchannels and failed interruptions, both ways, with many voices and levels.
+
+    ``n_floors`` floor holdings, alternating speakers (therapist first); in each
+    the holder speaks two or three long sentences with pauses of 0.6-1.4 s, and
+    the listener produces, per sentence, one of (seeded draw):
+
+    * a backchannel (``BACKCHANNEL_TOKENS``: "mm-hm", "yeah", "right", ...) in the holder's pause
+      (0.1-0.35 s after the holder stops; the holder resumes 0.1-0.4 s after
+      it), at -10..0 dB re the listener's level;
+    * a backchannel overlapping the holder's speech, softly (-14..-5 dB);
+    * a failed interruption: a real start ("But I", "Sorry can I", ...) of
+      0.3-1.2 s inside the holder's speech at -1..+6 dB, the holder talking on;
+    * nothing.
+
+    The floor then passes by a gap (0.1-1.2 s), a short overlap (0.1-0.25 s)
+    or an interruption (0.4-0.8 s). ``voices``: each speaker gets a voice of
+    ``VOICE_POOL``, an espeak pitch of 25..75 and a speed of 150..190 wpm drawn
+    from the seed (False: the default voices).
+    """
+    rng = np.random.default_rng([seed, 13])
+    chosen = None
+    if voices:
+        names = rng.choice(len(VOICE_POOL), size=2, replace=False)
+        chosen = {s: (VOICE_POOL[int(k)], int(rng.integers(25, 76)), int(rng.integers(150, 191)))
+                  for s, k in zip(SPEAKERS, names)}
+    p = _Planner(seed, voices=chosen)
+    long_pool = {THERAPIST: THERAPIST_LONG_SENTENCES, CLIENT: CLIENT_LONG_SENTENCES}
+    interruptions = {THERAPIST: THERAPIST_INTERRUPTIONS, CLIENT: CLIENT_INTERRUPTIONS}
+    holder = THERAPIST
+    p.turn(holder, p.pick(holder, long_pool[holder], min_s=2.8), 0.0)
+    for k in range(n_floors):
+        listener = CLIENT if holder == THERAPIST else THERAPIST
+        n_sentences = int(rng.integers(2, 4))
+        for j in range(n_sentences):
+            kind = str(rng.choice(["bc_pause", "bc_overlap", "failed", "none"], p=[0.3, 0.3, 0.3, 0.1]))
+            last = j == n_sentences - 1
+            tail = 1.6 if last else 0.4  # room before the listener takes the floor
+            if kind == "bc_overlap":
+                p.inside(listener, p.pick(listener, BACKCHANNEL_TOKENS, max_s=0.8), "backchannel", lead_s=0.5,
+                         tail_s=tail, gain_db=rng.uniform(-14.0, -5.0))
+            elif kind == "failed":
+                p.inside(listener, p.pick(listener, FAILED_STARTS, min_s=0.3, max_s=1.2), "failed_interruption",
+                         lead_s=0.5, tail_s=tail, gain_db=rng.uniform(-1.0, 6.0))
+            if last:
+                break
+            if kind == "bc_pause":
+                resume = p.in_pause(listener, p.pick(listener, BACKCHANNEL_TOKENS, max_s=0.8),
+                                    gain_db=rng.uniform(-10.0, 0.0))
+            else:
+                resume = float(rng.uniform(0.6, 1.4))
+            p.turn(holder, p.pick(holder, long_pool[holder], min_s=2.8), resume)
+        if k == n_floors - 1:
+            break
+        how = str(rng.choice(["gap", "overlap", "interruption"], p=[0.6, 0.2, 0.2]))
+        if how == "interruption":
+            p.interruption(listener, p.pick(listener, interruptions[listener]), float(rng.uniform(0.4, 0.8)))
+            p.turn(listener, p.pick(listener, long_pool[listener], min_s=2.8), float(rng.uniform(0.6, 1.2)))
+        else:
+            p.turn(listener, p.pick(listener, long_pool[listener], min_s=2.8),
+                   -p.overlap_s() if how == "overlap" else float(rng.uniform(0.1, 1.2)))
+        holder = listener
     return tuple(p.utterances)
 
 

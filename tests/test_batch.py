@@ -498,3 +498,36 @@ def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, mo
     assert [(Path(f).name, r) for f, r in report.failed] == [("crash.wav", "the analysing process died on it")]
     assert sorted(Path(f).name for f, _ in report.analysed) == ["p.wav", "q.wav", "r.wav"]
     assert sorted(alone) == sorted(names)  # all four were in flight when the pool broke
+
+
+def _allocator_probe() -> dict:
+    import os as _os
+
+    from prosody.batch.allocator import served_by_mmap
+    return {"env": _os.environ.get("MALLOC_TRIM_THRESHOLD_"), "mmap_1mib": served_by_mmap(1 << 20)}
+
+
+def test_dask_worker_allocator_is_tuned_by_the_task(tmp_path):
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold at
+    128 KiB (every 1 MiB array mapped and faulted in anew: twice the CPU). After one analysis task the worker's
+    effective mmap threshold is prosody's 4 MiB (a 1 MiB malloc comes from the heap)."""
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    from prosody.batch.allocator import served_by_mmap
+    from prosody.batch.runner import Task, analyze_task
+    from prosody.config import AnalysisConfig
+    from prosody.engine.sources import Layout
+    if served_by_mmap(1 << 10) is None:
+        pytest.skip("not glibc >= 2.33: malloc thresholds are not tuned there")
+    x, _ = sf.read(FIXTURE, dtype="float32")
+    path = tmp_path / "short.wav"
+    sf.write(path, x[: 3 * SR], SR)
+    task = Task(paths=(str(path),), sources=(str(path),),
+                layout=Layout(("therapist", "client"), ((0, 0), (0, 1))), config=AnalysisConfig())
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None) as cl, \
+            distributed.Client(cl, set_as_default=False) as client:
+        (before,) = client.run(_allocator_probe).values()
+        assert before == {"env": "65536", "mmap_1mib": True}  # Dask's setting is in force
+        res = client.submit(analyze_task, task, pure=False).result()
+        assert res.ok, res.reason
+        (after,) = client.run(_allocator_probe).values()
+        assert after == {"env": "65536", "mmap_1mib": False}

@@ -25,6 +25,7 @@ import numpy as np
 from ..config import AnalysisConfig
 from ..errors import InputError
 from .framing import Framer, hf500_db, rms_db
+from .overlap_cues import CueStore
 from .pitch import PitchTracker
 from .rate import SyllableNuclei
 from ..timebase import GRID, Grid
@@ -132,7 +133,9 @@ class Pipeline:
         self.speakers = tuple(speakers)
         self._ch = [_Channel(s, self.config, grid) for s in self.speakers]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 else None
-        self._turns = TurnTracker(self.speakers, self.config.turns) if len(speakers) == 2 else None
+        self._turns = (TurnTracker(self.speakers, self.config.turns,
+                                   cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
+                       if len(speakers) == 2 else None)
         self._rolling = rolling
         self.latency_frames = max(self._ch[0].smoother.latency_frames, self._ch[0].pitch.latency_frames)
         self.n_frames = 0  # aligned frames emitted
@@ -212,12 +215,12 @@ class Pipeline:
         self.n_frames += n
         if self._turns is not None:
             if final:
-                up.turns = self._turns.flush(up.segments)
+                up.turns = self._turns.flush(up.segments, frames=up.frames)
             else:
                 opens = {ch.speaker: (None if ch.segments.open_start is None
                                       else self.grid.frames_to_s(ch.segments.open_start)) for ch in self._ch}
                 up.turns = self._turns.push(up.segments, open_start_s=opens,
-                                            watermark_s=self.grid.frames_to_s(self.n_frames))
+                                            watermark_s=self.grid.frames_to_s(self.n_frames), frames=up.frames)
         up.segments.sort(key=lambda s: (s.start_s, s.speaker))
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
         if self._rolling is None:

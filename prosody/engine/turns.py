@@ -20,7 +20,19 @@ Vocabulary (Heldner & Edlund 2010; Gravano & Hirschberg 2011):
 
 * **failed interruption**: the listener starts in overlap with a segment of at
   least ``backchannel_max_s`` but the holder talks on through it (one holder
-  segment spans the whole listener segment).
+  segment spans the whole listener segment); or a shorter listener segment
+  after which the holder keeps the floor, that starts inside the holder's
+  speech and is a bid for the floor by its prosody, not a soft backchannel
+  (``overlap_cues.is_floor_bid``: level at or above the listener's own
+  baseline, raised pitch, or, before a baseline exists, length and syllables)::
+
+      holder    ======== pause ========|   |===================
+      listener            |mm|           |ok|         |But I|
+                     backchannel (soft)  backchannel   failed interruption
+                                         (in a pause)  (in speech, own level)
+
+  Without per-frame features (``push`` given no ``frames``) short segments
+  are backchannels, as timing alone cannot tell.
 
 A listener segment is decided from the data up to ``decision_horizon_s``
 after its end (who speaks next within that horizon), so every decision is
@@ -33,7 +45,10 @@ import bisect
 from dataclasses import dataclass, field
 
 from ..config import TurnConfig
-from ..types import Event, Pause, Segment, Transition, Turn
+from ..types import Event, FrameBlock, Pause, Segment, Transition, Turn
+from .overlap_cues import CueStore, is_floor_bid
+
+HOLDER_MAX_GAP_S = 0.1  # a holder "talks through" a listener segment across gaps this short
 
 
 def overlapping_starts(segments, speaker: str, *, start_s: float = float("-inf"),
@@ -79,11 +94,15 @@ class TurnTracker:
     """Stage: closed segments + open-segment starts + watermark -> turns, pauses,
     transitions, events (each emitted once, when final)."""
 
-    def __init__(self, speakers: tuple[str, str], config: TurnConfig = TurnConfig()):
+    def __init__(self, speakers: tuple[str, str], config: TurnConfig = TurnConfig(), *,
+                 cues: CueStore | None = None):
+        """``cues``: where the final frames go (``push(frames=...)``) to measure
+        the prosodic cues of short listener segments; None: timing only."""
         if len(speakers) != 2:
             raise ValueError("turn-taking needs exactly two speakers")
         self.speakers = tuple(speakers)
         self.config = config
+        self.cues = cues
         self.reset()
 
     def reset(self) -> None:
@@ -95,9 +114,16 @@ class TurnTracker:
         self._holder: str | None = None
         self._turn_start = 0.0
         self._holder_end = 0.0   # end of the holder's latest segment in the current turn
+        if self.cues is not None:
+            self.cues.reset()
 
     # -- data in ---------------------------------------------------------
-    def push(self, segments: list[Segment], *, open_start_s: dict[str, float | None], watermark_s: float) -> TurnOutput:
+    def push(self, segments: list[Segment], *, open_start_s: dict[str, float | None], watermark_s: float,
+             frames: list[FrameBlock] = ()) -> TurnOutput:
+        """``frames``: the final frames up to ``watermark_s`` not given before
+        (needed when the tracker has a ``CueStore``)."""
+        if self.cues is not None:
+            self.cues.push(list(frames))
         for seg in segments:
             self._segs[seg.speaker].append(seg)
             self._queue.append(seg)
@@ -106,8 +132,9 @@ class TurnTracker:
         self._watermark_s = watermark_s
         return self._run()
 
-    def flush(self, segments: list[Segment] = ()) -> TurnOutput:
-        out = self.push(list(segments), open_start_s={s: None for s in self.speakers}, watermark_s=float("inf"))
+    def flush(self, segments: list[Segment] = (), frames: list[FrameBlock] = ()) -> TurnOutput:
+        out = self.push(list(segments), open_start_s={s: None for s in self.speakers}, watermark_s=float("inf"),
+                        frames=frames)
         self._ended = True
         out.extend(self._run())
         if self._holder is not None:
@@ -137,11 +164,19 @@ class TurnTracker:
         return False
 
     def _covers(self, speaker: str, a: float, b: float) -> bool:
-        """One segment of ``speaker`` spans all of [a, b]."""
+        """``speaker``'s speech spans all of [a, b], but for gaps of at most
+        ``HOLDER_MAX_GAP_S`` (a frame or two that cross-talk removal took out
+        of the holder's speech while the other was loud)."""
+        spans = [(seg.start_s, seg.end_s) for seg in self._segs[speaker] if seg.end_s > a and seg.start_s < b]
         o = self._open[speaker]
-        if o is not None and o <= a and b <= self._watermark_s:
-            return True
-        return any(seg.start_s <= a and b <= seg.end_s for seg in self._segs[speaker])
+        if o is not None and o < b:
+            spans.append((o, self._watermark_s))
+        reach = a
+        for start, end in sorted(spans):
+            if start - reach > (HOLDER_MAX_GAP_S if reach > a else 0.0):
+                return False
+            reach = max(reach, end)
+        return reach >= b
 
     def _next_onset(self, speaker: str, t: float) -> float | None:
         best = None
@@ -165,6 +200,8 @@ class TurnTracker:
             if not self._decide(seg, out):
                 break
             self._queue.pop(0)
+        if self.cues is not None:  # frames before anything still to be measured go into the baselines
+            self.cues.release(min([limit, self._watermark_s] + [q.start_s for q in self._queue[:1]]))
         return out
 
     def _decide(self, s: Segment, out: TurnOutput) -> bool:
@@ -203,6 +240,11 @@ class TurnTracker:
             holder_keeps = a is not None and (b is None or a < b)
         if holder_keeps:
             kind = "backchannel" if short else "failed_interruption"
+            if short and started_in_overlap and self.cues is not None:
+                if not self._ended and not self.cues.has_frames(s.speaker, s.end_s):
+                    return False
+                if is_floor_bid(self.cues.cues(s), duration_s=s.duration_s):
+                    kind = "failed_interruption"
             out.events.append(Event(kind, s.speaker, s.start_s, s.end_s))
             return True
         if started_in_overlap and self._holder_end - s.start_s >= cfg.interruption_min_overlap_s:
