@@ -53,7 +53,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from .config import PitchConfig
 from .errors import ConfigError, InputError
@@ -165,11 +164,14 @@ class PitchTracker:
         self._hop_d = hop // q  # hop in analysis samples (even)
         if q > 1:
             self._half_taps = _FIR_HALF_TAPS_PER_FACTOR * q  # 2 * half_taps divisible by q
-            self._fir = scipy.signal.firwin(2 * self._half_taps + 1, _FIR_CUTOFF_RATIO * self._fs_d / 2.0,
-                                            window=("kaiser", _FIR_KAISER_BETA), fs=fs)
+            # windowed-sinc low-pass (as scipy.signal.firwin), unit gain at 0 Hz
+            cutoff = _FIR_CUTOFF_RATIO / q  # share of the input Nyquist frequency
+            taps = np.arange(2 * self._half_taps + 1) - self._half_taps
+            fir = cutoff * np.sinc(cutoff * taps) * np.kaiser(len(taps), _FIR_KAISER_BETA)
+            fir /= fir.sum()
+            self._fir_phases = [fir[p::q].copy() for p in range(q)]  # polyphase: taps p, p + q, ...
         else:
             self._half_taps = 0
-            self._fir = np.ones(1)
         half = int(round(_PERIODS_PER_WINDOW / config.fmin_hz * self._fs_d / 2.0))
         self._win_half = half  # window: analysis samples [centre - half, centre + half]
         self._win_len = 2 * half + 1
@@ -323,10 +325,14 @@ class PitchTracker:
             a = m0 - self._raw_start
             y = self._raw[a:a + (m1 - m0)]
         else:
-            a = q * m0 - D - self._raw_start
-            b = q * (m1 - 1) + D + 1 - self._raw_start
-            skip = 2 * D // q  # outputs that still lack their earliest taps
-            y = scipy.signal.upfirdn(self._fir, self._raw[a:b], down=q)[skip:skip + (m1 - m0)]
+            # output m = sum_t fir[t] * seg[q * m + 2 D - t] over t = k q + p: one
+            # 'valid' convolution per phase p of seg's every q-th sample (each output a
+            # fixed-length dot product, so chunking cannot change it)
+            seg = self._raw[q * m0 - D - self._raw_start: q * (m1 - 1) + D + 1 - self._raw_start]
+            M = m1 - m0
+            y = np.convolve(seg[::q], self._fir_phases[0], mode="valid")[:M]
+            for p in range(1, q):
+                y += np.convolve(seg[q - p::q], self._fir_phases[p], mode="valid")[:M]
         self._dec = np.concatenate([self._dec, y.astype(np.float32)])
         self._n_dec = m1
         keep_from = q * m1 - D
@@ -462,10 +468,13 @@ class PitchTracker:
     def _subharmonic_weight(self, comp: np.ndarray, f_k_hz: np.ndarray, mult: np.ndarray) -> np.ndarray:
         """How much each candidate of F0 ``f_k_hz`` (p,) looks like the subharmonic at 1/``mult`` (p,)
         of another, in [0, 1], (p,); ``comp``: the floor-removed compressed spectrum of each (p, bins)."""
-        nb, N = comp.shape[1], _SHR_HARMONICS
+        nb = comp.shape[1]
+        top_bin = _SHR_BAND * (nb - 1)
+        bin_per_hz = self._nfft / self._fs_d
+        N = int(min(_SHR_HARMONICS, top_bin // (f_k_hz.min() * bin_per_hz) + 1))  # beyond: out of band
         n = np.arange(1, N + 1)
-        bins = f_k_hz[:, None] * n * (self._nfft / self._fs_d)  # (p, N): the multiples of f_k
-        inband = bins <= _SHR_BAND * (nb - 1)
+        bins = f_k_hz[:, None] * n * bin_per_hz  # (p, N): the multiples of f_k
+        inband = bins <= top_bin
         bi = np.clip(np.rint(bins).astype(np.int64), 1, nb - 2)
         rows = np.arange(comp.shape[0])[:, None]
         val = np.maximum(np.maximum(comp[rows, bi - 1], comp[rows, bi]), comp[rows, bi + 1])  # peak within a bin
