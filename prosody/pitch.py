@@ -27,6 +27,13 @@ IEEE TSAP 8(6)) and Praat's path costs, arranged for streaming::
       (the spectra are real and even, so each inverse is a DCT-I), each divided by
       the window's own autocorrelation
       --> up to 4 peaks of r_comp per frame, plus an "unvoiced" candidate
+      --> subharmonic cost: a candidate at about 1/2, 1/3 ... of a near-best one pays
+          0.4 per octave where the compressed spectrum between the higher one's
+          harmonics is weak (Sun's 2002 subharmonic-to-harmonic ratio, "Pitch
+          determination and voice quality analysis using subharmonic-to-harmonic
+          ratio", ICASSP): in noise, and for PSOLA-processed speech, r_comp can peak
+          at twice the period (octave-down errors of high voices); the frame's
+          cheapest voiced cost is kept, so voicing is decided as before
       --> Viterbi over the frames [i - 10, i + 8]: octave-jump and voicing-change
           costs as in Praat's path finder, plus a speaker prior (median F0 of the
           last 5 s of confident frames) against octave errors at phrase onsets;
@@ -58,7 +65,8 @@ from .config import PitchConfig
 from .errors import ConfigError, InputError
 from .timebase import GRID, Grid
 
-# ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py) ----
+# ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py, and on the
+# tuning set of benchmarks/pitch_noise.py) ----
 # analysis rate and anti-alias filter
 _MIN_ANALYSIS_RATE_HZ = 4000.0  # keeps harmonics up to ~1.7 kHz, where voiced speech is strongest
 _ANALYSIS_RATE_PER_FMAX = 5.0  # and at least 5 * fmax_hz
