@@ -6,6 +6,8 @@ the last partial frame with zeros.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..timebase import GRID, Grid
@@ -51,16 +53,22 @@ def rms_db(frames: np.ndarray, *, floor_db: float = -120.0) -> np.ndarray:
     return np.maximum(level, floor_db).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=8)
+def _hf500_plan(n: int, sample_rate: int):
+    """Hann window (n,), FFT length, and the bins below (DC excluded) and from 500 Hz."""
+    nfft = 1 << int(np.ceil(np.log2(n)))
+    freqs = np.fft.rfftfreq(nfft, 1.0 / sample_rate)
+    return np.hanning(n), nfft, (freqs > 0) & (freqs < 500.0), freqs >= 500.0
+
+
 def hf500_db(frames: np.ndarray, *, sample_rate: int, floor_db: float = -60.0) -> np.ndarray:
     """Spectral balance per frame: energy above 500 Hz over energy below
     (DC excluded), in dB, shape (n_frames,), float32; one input of vocal
     arousal in Bone, Lee & Narayanan (2014). Hann-windowed frame spectrum."""
-    n = frames.shape[1]
-    nfft = 1 << int(np.ceil(np.log2(n)))
-    spec = np.abs(np.fft.rfft(frames * np.hanning(n), nfft, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(nfft, 1.0 / sample_rate)
-    lo = spec[:, (freqs > 0) & (freqs < 500.0)].sum(axis=1)
-    hi = spec[:, freqs >= 500.0].sum(axis=1)
+    window, nfft, lo_bins, hi_bins = _hf500_plan(frames.shape[1], sample_rate)
+    spec = np.abs(np.fft.rfft(frames * window, nfft, axis=1)) ** 2
+    lo = spec[:, lo_bins].sum(axis=1)
+    hi = spec[:, hi_bins].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = 10.0 * np.log10(hi / lo)
     ratio[~np.isfinite(ratio)] = floor_db

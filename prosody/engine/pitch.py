@@ -27,6 +27,13 @@ IEEE TSAP 8(6)) and Praat's path costs, arranged for streaming::
       (the spectra are real and even, so each inverse is a DCT-I), each divided by
       the window's own autocorrelation
       --> up to 4 peaks of r_comp per frame, plus an "unvoiced" candidate
+      --> subharmonic cost: a candidate at about 1/2, 1/3 ... of a near-best one pays
+          0.4 per octave where the compressed spectrum between the higher one's
+          harmonics is weak (Sun's 2002 subharmonic-to-harmonic ratio, "Pitch
+          determination and voice quality analysis using subharmonic-to-harmonic
+          ratio", ICASSP): in noise, and for PSOLA-processed speech, r_comp can peak
+          at twice the period (octave-down errors of high voices); the frame's
+          cheapest voiced cost is kept, so voicing is decided as before
       --> Viterbi over the frames [i - 10, i + 8]: octave-jump and voicing-change
           costs as in Praat's path finder, plus a speaker prior (median F0 of the
           last 5 s of confident frames) against octave errors at phrase onsets;
@@ -53,13 +60,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from ..config import PitchConfig
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
 
-# ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py) ----
+# ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py, and on the
+# tuning set of benchmarks/pitch_noise.py) ----
 # analysis rate and anti-alias filter
 _MIN_ANALYSIS_RATE_HZ = 4000.0  # keeps harmonics up to ~1.7 kHz, where voiced speech is strongest
 _ANALYSIS_RATE_PER_FMAX = 5.0  # and at least 5 * fmax_hz
@@ -83,6 +90,14 @@ _ABS_FLOOR_DB = -100.0  # frames below this level (dB re full scale) are silent
 # path costs (Praat's names and defaults in brackets)
 _VOICING_THRESHOLD = 0.35  # strength of the unvoiced candidate [0.45]
 _OCTAVE_COST = 0.01  # per octave below fmax_hz [0.01]
+# subharmonic cost (see _candidates; tuned on benchmarks/pitch_noise.py's tuning set and PTDB-TUG)
+_SUBHARMONIC_COST = 0.4  # per octave below a near-best candidate it is a subharmonic of
+_NEAR_BEST = 0.1  # a candidate within this much strength of the frame's best is near-best
+_HARMONIC_TOL = 0.05  # F0 ratio within 5 % of an integer m >= 2
+_SHR_MIN = 0.25  # subharmonic-to-harmonic ratio below which the full cost applies ...
+_SHR_MAX = 0.5  # ... above which none
+_SHR_HARMONICS = 32  # multiples of f_k examined ...
+_SHR_BAND = 0.85  # ... up to this share of the analysis Nyquist frequency (the FIR's cutoff)
 _OCTAVE_JUMP_COST = 0.6  # per octave between consecutive frames [0.35]
 _VOICED_UNVOICED_COST = 0.25  # per voicing change [0.14]
 _LOOKBACK_FRAMES = 10  # Viterbi window before the decided frame
@@ -157,11 +172,14 @@ class PitchTracker:
         self._hop_d = hop // q  # hop in analysis samples (even)
         if q > 1:
             self._half_taps = _FIR_HALF_TAPS_PER_FACTOR * q  # 2 * half_taps divisible by q
-            self._fir = scipy.signal.firwin(2 * self._half_taps + 1, _FIR_CUTOFF_RATIO * self._fs_d / 2.0,
-                                            window=("kaiser", _FIR_KAISER_BETA), fs=fs)
+            # windowed-sinc low-pass (as scipy.signal.firwin), unit gain at 0 Hz
+            cutoff = _FIR_CUTOFF_RATIO / q  # share of the input Nyquist frequency
+            taps = np.arange(2 * self._half_taps + 1) - self._half_taps
+            fir = cutoff * np.sinc(cutoff * taps) * np.kaiser(len(taps), _FIR_KAISER_BETA)
+            fir /= fir.sum()
+            self._fir_phases = [fir[p::q].copy() for p in range(q)]  # polyphase: taps p, p + q, ...
         else:
             self._half_taps = 0
-            self._fir = np.ones(1)
         half = int(round(_PERIODS_PER_WINDOW / config.fmin_hz * self._fs_d / 2.0))
         self._win_half = half  # window: analysis samples [centre - half, centre + half]
         self._win_len = 2 * half + 1
@@ -315,10 +333,14 @@ class PitchTracker:
             a = m0 - self._raw_start
             y = self._raw[a:a + (m1 - m0)]
         else:
-            a = q * m0 - D - self._raw_start
-            b = q * (m1 - 1) + D + 1 - self._raw_start
-            skip = 2 * D // q  # outputs that still lack their earliest taps
-            y = scipy.signal.upfirdn(self._fir, self._raw[a:b], down=q)[skip:skip + (m1 - m0)]
+            # output m = sum_t fir[t] * seg[q * m + 2 D - t] over t = k q + p: one
+            # 'valid' convolution per phase p of seg's every q-th sample (each output a
+            # fixed-length dot product, so chunking cannot change it)
+            seg = self._raw[q * m0 - D - self._raw_start: q * (m1 - 1) + D + 1 - self._raw_start]
+            M = m1 - m0
+            y = np.convolve(seg[::q], self._fir_phases[0], mode="valid")[:M]
+            for p in range(1, q):
+                y += np.convolve(seg[q - p::q], self._fir_phases[p], mode="valid")[:M]
         self._dec = np.concatenate([self._dec, y.astype(np.float32)])
         self._n_dec = m1
         keep_from = q * m1 - D
@@ -371,9 +393,9 @@ class PitchTracker:
         vote = np.full(n, -1, dtype=np.int64)
         ia = np.flatnonzero((below_db < _SILENCE_SKIP_DB) & (level_db > _ABS_FLOOR_DB))
         if len(ia):
-            r_plain, r_comp = self._correlations(xw[ia])
+            r_plain, r_comp, comp = self._correlations(xw[ia])
             r_keep[ia] = r_plain
-            logf_a, lag_a, cost_a, vote_a = self._candidates(r_plain, r_comp)
+            logf_a, lag_a, cost_a, vote_a = self._candidates(r_plain, r_comp, comp)
             logf[ia], lag[ia], cost[ia, :K], vote[ia] = logf_a, lag_a, cost_a, vote_a
         prior = self._speaker_prior(vote)
         penalty = _PRIOR_COST * np.maximum(np.abs(logf - prior[:, None]) - _PRIOR_TOLERANCE_OCT, 0.0)
@@ -389,11 +411,11 @@ class PitchTracker:
         # the power spectrum is real and even: its inverse FFT is a DCT-I of the half spectrum
         ac = scipy.fft.dct(power, type=1, axis=1, overwrite_x=True)[:, : self._n_lags]
         r_plain = ac / (ac[:, :1] + 1e-30) * self._rw_inv
-        ac = scipy.fft.dct(comp, type=1, axis=1, overwrite_x=True)[:, : self._n_lags]
+        ac = scipy.fft.dct(comp, type=1, axis=1)[:, : self._n_lags]
         r_comp = ac / (ac[:, :1] + 1e-30) * self._rw_inv
-        return r_plain, r_comp
+        return r_plain, r_comp, comp
 
-    def _candidates(self, r_plain: np.ndarray, r_comp: np.ndarray):
+    def _candidates(self, r_plain: np.ndarray, r_comp: np.ndarray, comp: np.ndarray):
         """Top-K peaks of ``r_comp`` (m, n_lags) in the lag range: log2 F0, lags, costs (m, K) and prior votes (m,)."""
         m, K = r_comp.shape[0], _N_CANDIDATES
         lo, hi = self._lag_lo, self._lag_hi
@@ -412,20 +434,69 @@ class PitchTracker:
         f_hz = self._fs_d / (li + delta)
         periodicity = np.minimum(r_plain[:, lo:hi + 1].max(axis=1), 1.0)  # (m,)
         s = (1.0 - _PERIODICITY_WEIGHT) * np.minimum(y0, 1.0) + _PERIODICITY_WEIGHT * periodicity[:, None]
-        c = -(s - _OCTAVE_COST * np.log2(self.config.fmax_hz / f_hz))
+        # Subharmonic cost: a candidate at about 1/m of a near-best candidate j's F0 (m = 2, 3 ...)
+        # may be j's subharmonic. A periodic signal correlates as well at 2, 3 ... periods, and
+        # where the compressed spectrum lifts noise (or the alternating pulses of PSOLA speech)
+        # between the harmonics it may correlate even better there: octave-down errors in
+        # noise. Whether the spectrum between j's harmonics holds harmonics of k decides, as in
+        # Sun's (2002) subharmonic-to-harmonic ratio: at each multiple of f_k that is no multiple
+        # of f_j (from f_j up, so that a missing fundamental is no evidence), the compressed
+        # spectrum against the line through j's neighbouring harmonics (so that the spectral
+        # tilt is none). Below _SHR_MIN of it: k pays the full cost, above _SHR_MAX: none.
+        # The cost moves the choice between candidates only; each frame's cheapest voiced cost
+        # is kept, so the voicing evidence is unchanged.
+        s_ok = np.where(present, s, -np.inf)
+        near = present & (s_ok >= s_ok.max(axis=1, keepdims=True) - _NEAR_BEST)
+        ratio = np.where(near[:, :, None] & present[:, None, :], f_hz[:, :, None], 0.0) / f_hz[:, None, :]  # (m, j, k)
+        mult = np.rint(ratio)
+        sub = (mult >= 2) & (np.abs(ratio - mult) <= _HARMONIC_TOL * mult)  # k may be a subharmonic of j
+        below_oct = np.zeros(f_hz.shape)  # (m, kk)
+        pr, pj, pk = np.nonzero(sub)
+        if len(pr):
+            w = self._subharmonic_weight(comp[pr], f_hz[pr, pk], mult[pr, pj, pk].astype(np.int64))
+            np.maximum.at(below_oct, (pr, pk), w * np.log2(ratio[pr, pj, pk]))
+        c0 = -(s - _OCTAVE_COST * np.log2(self.config.fmax_hz / f_hz))
+        c = c0 + _SUBHARMONIC_COST * below_oct
+        c_min, c0_min = np.where(present, c, np.inf).min(axis=1), np.where(present, c0, np.inf).min(axis=1)
+        c = c - np.subtract(c_min, c0_min, out=np.zeros(m), where=present.any(axis=1))[:, None]
         logf = np.full((m, K), np.nan)
         lag = np.zeros((m, K), dtype=np.int64)
         cost = np.full((m, K), _ABSENT_COST)
         logf[:, :kk] = np.where(present, np.log2(f_hz), np.nan)
         lag[:, :kk] = li
         cost[:, :kk] = np.where(present, c, _ABSENT_COST)
-        # a confident frame votes for the prior bin of its strongest candidate
-        best = np.argmax(np.where(present, y0, -np.inf), axis=1)
+        # a confident frame votes for the prior bin of its cheapest candidate
+        best = np.argmin(np.where(present, c, np.inf), axis=1)
         r0 = rows[:, 0]
         confident = present[r0, best] & (y0[r0, best] >= _PRIOR_MIN_STRENGTH) & (periodicity >= _PRIOR_MIN_PERIODICITY)
         b = np.floor((np.log2(f_hz[r0, best]) - self._prior_lo) * _PRIOR_BINS_PER_OCTAVE).astype(np.int64)
         vote = np.where(confident, np.clip(b, 0, self._prior_nb - 1), -1)
         return logf, lag, cost, vote
+
+    def _subharmonic_weight(self, comp: np.ndarray, f_k_hz: np.ndarray, mult: np.ndarray) -> np.ndarray:
+        """How much each candidate of F0 ``f_k_hz`` (p,) looks like the subharmonic at 1/``mult`` (p,)
+        of another, in [0, 1], (p,); ``comp``: the floor-removed compressed spectrum of each (p, bins)."""
+        nb = comp.shape[1]
+        top_bin = _SHR_BAND * (nb - 1)
+        bin_per_hz = self._nfft / self._fs_d
+        N = int(min(_SHR_HARMONICS, top_bin // (f_k_hz.min() * bin_per_hz) + 1))  # beyond: out of band
+        n = np.arange(1, N + 1)
+        bins = f_k_hz[:, None] * n * bin_per_hz  # (p, N): the multiples of f_k
+        inband = bins <= top_bin
+        bi = np.clip(np.rint(bins).astype(np.int64), 1, nb - 2)
+        rows = np.arange(comp.shape[0])[:, None]
+        val = np.maximum(np.maximum(comp[rows, bi - 1], comp[rows, bi]), comp[rows, bi + 1])  # peak within a bin
+        mm = mult[:, None]
+        lo_n = (n // mm) * mm  # the harmonics of f_j around multiple n of f_k
+        hi_n = lo_n + mm
+        hi_i = np.minimum(hi_n, N) - 1
+        use = (n % mm != 0) & (n >= mm) & (hi_n <= N) & np.take_along_axis(inband, hi_i, axis=1)
+        lo_v = np.take_along_axis(val, np.maximum(lo_n - 1, 0), axis=1)
+        hi_v = np.take_along_axis(val, hi_i, axis=1)
+        line = lo_v + (hi_v - lo_v) * (n - lo_n) / mm
+        sh = np.where(use, line, 0.0).sum(axis=1)
+        ss = np.where(use, val, 0.0).sum(axis=1)
+        return np.clip((_SHR_MAX * sh - ss) / np.maximum((_SHR_MAX - _SHR_MIN) * sh, 1e-12), 0.0, 1.0)
 
     def _speaker_prior(self, vote: np.ndarray) -> np.ndarray:
         """Median log2 F0 of the votes (n,) (bin or -1) in frames [i - _PRIOR_FRAMES, i]; NaN when too few."""
