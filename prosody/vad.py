@@ -15,6 +15,7 @@ import webrtcvad
 from scipy.signal import butter, sosfilt
 
 from .config import VadConfig
+from .crosstalk import CrossTalk, CrossTalkSettings
 from .framing import rms_db
 from .timebase import GRID, Grid
 
@@ -96,121 +97,37 @@ class RawVad:
         return out
 
 
-def _fast_len(n: int) -> int:
-    """Smallest 2^a * 3^b * 5^c >= n (a fast FFT size)."""
-    best = 1 << int(np.ceil(np.log2(n)))
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            m = p35
-            while m < n:
-                m *= 2
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
-    return best
-
-
 class BleedDetector:
-    """Cross-talk between two channels (loudspeaker -> microphone leakage).
+    """Cross-talk between two separate channels (the other voice leaking in
+    through a loudspeaker, the room or a second microphone), at any gain.
 
-    A raw-active frame of channel A is bleed when A's level is at least
-    ``bleed_level_diff_db`` below B's loudest frame of the last
-    ``bleed_max_lag_s`` and A's
-    waveform over the last ``window_s`` correlates with B's (normalised
-    cross-correlation, A lagging B by 0..``bleed_max_lag_s``) at least
-    ``bleed_min_corr`` at the same delay (within 1 ms) in two evaluations in
-    a row (or at the delay of bleed already confirmed earlier): a leakage path
-    has a steady delay, chance correlations between two voices do not. The correlation is evaluated every ``stride`` frames
-    and reused in between; it is causal (window ends at the current frame).
+    A raw-active frame of channel A is bleed when too little of its power
+    (below ``bleed_min_own``) lies more than ``bleed_margin_db`` above the leak
+    of B predicted from B's spectrum through the leak path learnt from the
+    session (per-bin gain, delay 0..``bleed_max_lag_s``, reverberant tail);
+    see ``prosody.crosstalk.CrossTalk`` for the method and its sources. Does
+    not depend on absolute levels; double talk keeps both channels. Causal,
+    ``latency_s`` = 0; chunked input gives exactly what whole input gives.
     """
 
-    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, window_s: float = 0.096,
-                 stride: int = 2):
+    latency_s = 0.0
+
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
         self.config = config
         self.grid = grid
-        self.window = int(round(window_s * grid.sample_rate))
-        self.max_lag = int(round(config.bleed_max_lag_s * grid.sample_rate))
-        self.stride = stride
-        self.lag_tolerance = int(round(0.001 * grid.sample_rate))
-        n = self.window + self.max_lag
-        self.nfft = _fast_len(n + self.window)
-        self.reset()
+        self._xt = CrossTalk(CrossTalkSettings(max_delay_s=config.bleed_max_lag_s, margin_db=config.bleed_margin_db,
+                                               min_own=config.bleed_min_own), grid=grid)
 
     def reset(self) -> None:
-        keep = self.window + self.max_lag
-        self._buf = [np.zeros(keep, dtype=np.float32), np.zeros(keep, dtype=np.float32)]
-        self._n = 0
-        self._last_bleed = [False, False]  # last evaluated decision per direction
-        self._last_lag = [-10**9, -10**9]
-        self._path_lag = [-10**9, -10**9]
-        self._last_eval = [-10**9, -10**9]
-        lag_frames = int(np.ceil(self.max_lag / self.grid.hop_length))
-        self._lv_hist = [np.full(lag_frames, -120.0, dtype=np.float32), np.full(lag_frames, -120.0, dtype=np.float32)]
-
-    def _corr(self, a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
-        """Max normalised correlation of the last ``window`` samples of ``a``
-        with ``b`` delayed by 0..max_lag samples, and the delay (samples)."""
-        w, L = self.window, self.max_lag
-        aw = a[-w:].astype(np.float64)
-        ea = float(aw @ aw)
-        if ea <= 0.0:
-            return 0.0, -1
-        fa = np.fft.rfft(aw, self.nfft)
-        fb = np.fft.rfft(b.astype(np.float64), self.nfft)
-        # xc[k] = sum_t aw[t] * b[t + k]; b index offset: aw[t] aligns with b[L + t] at lag 0
-        xc = np.fft.irfft(np.conj(fa) * fb, self.nfft)[: L + 1]
-        # energy of each b window b[k : k + w]
-        cs = np.concatenate([[0.0], np.cumsum(b.astype(np.float64) ** 2)])
-        eb = cs[w:w + L + 1] - cs[:L + 1]
-        ncc = np.abs(xc) / np.sqrt(ea * np.maximum(eb, 1e-20))
-        k = int(np.argmax(ncc))
-        return float(ncc[k]), L - k  # b[k:k+w] aligns with a's window: a lags b by L - k
+        self._xt.reset()
 
     def push(self, frames: list[np.ndarray], level_db: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
-        """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays.
+        """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays
+        (levels are not used: the decision is level-independent).
         Returns two (n,) bool arrays marking bleed frames."""
-        hop = self.grid.hop_length
-        n = len(active[0])
-        out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
-        # compare with the other channel's loudest level over the last max_lag
-        # (bleed arrives late, so its tail outlasts the source by the delay)
-        lag_frames = int(np.ceil(self.max_lag / hop))
-        peak = []
-        for c in (0, 1):
-            hist = np.concatenate([self._lv_hist[c], level_db[c]])
-            win = np.lib.stride_tricks.sliding_window_view(hist, lag_frames + 1)[-n:] if n else np.zeros((0, 1))
-            peak.append(win.max(axis=1) if n else np.zeros(0))
-            self._lv_hist[c] = hist[-lag_frames:]
-        diff = self.config.bleed_level_diff_db
-        cand = [active[0] & (level_db[0] <= peak[1] - diff), active[1] & (level_db[1] <= peak[0] - diff)]
-        keep = self.window + self.max_lag
-        # history + this block, joined once; the buffer holds exactly `keep` samples
-        joined = [np.concatenate([self._buf[c], f.reshape(-1)]) for c, f in enumerate(frames)]
-        for i in np.flatnonzero(cand[0] | cand[1]):
-            end = keep + (i + 1) * hop
-            seg = [joined[c][end - keep:end] for c in (0, 1)]  # the last `keep` samples ending at this frame
-            frame_idx = self._n + i
-            for a in (0, 1):
-                if not cand[a][i]:
-                    continue
-                if frame_idx - self._last_eval[a] >= self.stride:
-                    b = 1 - a
-                    # a lags b: a's last w samples vs b's window ending max_lag earlier .. now
-                    corr, lag = self._corr(seg[a], seg[b])
-                    # a leakage path has a fixed delay: two evaluations in a row must agree
-                    steady = min(abs(lag - self._last_lag[a]), abs(lag - self._path_lag[a])) <= self.lag_tolerance
-                    if corr >= self.config.bleed_min_corr and steady:
-                        self._path_lag[a] = lag  # remembered: the path stays the same across the session
-                    self._last_bleed[a] = corr >= self.config.bleed_min_corr and steady
-                    self._last_lag[a] = lag if corr >= self.config.bleed_min_corr else -10**9
-                    self._last_eval[a] = frame_idx
-                out[a][i] = self._last_bleed[a]
-        for c in (0, 1):
-            self._buf[c] = joined[c][-keep:]
-        self._n += n
-        return out
+        if self.config.bleed_min_own <= 0.0:
+            return [np.zeros(len(a), dtype=bool) for a in active]
+        return self._xt.push(frames, active)
 
 
 class SpeechSmoother:
@@ -233,6 +150,7 @@ class SpeechSmoother:
         self.n_off = max(1, grid.s_to_frames(config.min_duration_off_s))
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
         self.pad_off = grid.s_to_frames(config.pad_offset_s)
+        self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
         self.latency_frames = self.pad_on + self.n_on + self.n_off
         self.reset()
 
@@ -241,6 +159,7 @@ class SpeechSmoother:
         self._out = 0        # final frames emitted
         self._cand = None    # [start, end) of the open merged stretch (raw indices)
         self._kept: list[tuple[int, int]] = []  # padded kept stretches not yet fully emitted
+        self._block_run = 0  # blocked frames in a row up to the last frame seen
 
     def _close(self, start: int, end: int) -> None:
         if end - start >= self.n_on:
@@ -266,8 +185,10 @@ class SpeechSmoother:
     def push(self, raw: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarray:
         """Raw (n,) bool -> final decisions for the frames that became final.
 
-        ``blocked`` (n,) bool marks frames that no merge may bridge (cross-talk
-        from the other channel is not a pause in this speaker's speech).
+        ``blocked`` (n,) bool marks cross-talk frames: a run of at least
+        ``min_block_frames`` of them is the other speaker, not a pause in this
+        one's speech, and no merge bridges it (shorter runs are pauses between
+        this speaker's words heard over the other's voice).
         """
         n_off = self.n_off
         base = self._n
@@ -275,9 +196,17 @@ class SpeechSmoother:
         if blocked is None or not blocked.any():
             events = (np.flatnonzero(raw) + base).tolist()
             stops = ()
+            self._block_run = 0
         else:
-            events = (np.flatnonzero(raw | blocked) + base).tolist()
-            stops = set((np.flatnonzero(blocked) + base).tolist())
+            # length of the blocked run at each frame, carried across pushes
+            b = blocked.astype(np.int64)
+            idx = np.arange(len(b))
+            last_free = np.maximum.accumulate(np.where(b == 0, idx, -1))
+            run = np.where(last_free >= 0, idx - last_free, idx + 1 + self._block_run) * b
+            self._block_run = int(run[-1])
+            at = np.flatnonzero(run == self.n_block)
+            events = sorted(set((np.flatnonzero(raw) + base).tolist()) | set((at + base).tolist()))
+            stops = set((at + base).tolist())
         # walk raw speech frames: extend, merge or open the candidate stretch
         for i in events:
             if i in stops:
