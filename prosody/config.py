@@ -40,7 +40,7 @@ class VadConfig:
     # predicted through the path learnt from the session (delay 0..bleed_max_lag_s);
     # bleed_min_own=0 turns cross-talk rejection off
     bleed_margin_db: float = 6.0
-    bleed_min_own: float = 0.3
+    bleed_min_own: float = 0.2
     bleed_max_lag_s: float = 0.15
     bleed_min_block_s: float = 0.10  # a cross-talk run this long ends this speaker's stretch (no merge across)
 

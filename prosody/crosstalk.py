@@ -75,12 +75,13 @@ class CrossTalkSettings:
     startup_frames: int = 500        # the first 5 s: refresh every startup_refresh_frames
     startup_refresh_frames: int = 10
     min_frames: int = 30             # raw-active frames of the source before a path is learnt
-    gain_percentile: float = 15.0
+    gain_percentile: float = 30.0
     delay_percentile: float = 75.0
     min_delay_corr: float = 0.5
     min_loop_loss_db: float = 6.0
     margin_db: float = 6.0
-    min_own: float = 0.3
+    min_own: float = 0.2
+    own_frames: int = 8              # causal mean of the own-speech share over this many frames
 
 
 class CrossTalk:
@@ -126,6 +127,7 @@ class CrossTalk:
         self._Lh = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # held bins, widened
         self._act = [np.zeros(H, dtype=bool) for _ in range(2)]
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
+        self._own_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         # path into channel a (from the other channel): delay (frames), gain (dB per bin) or None
         self.delay = [0, 0]
         self.gain_db: list[np.ndarray | None] = [None, None]
@@ -189,14 +191,22 @@ class CrossTalk:
         res = []
         for a in (0, 1):
             g = self.gain_db[a]
-            if g is None or not active[a].any():
+            if g is None:
                 res.append(np.zeros(n, dtype=bool))
+                self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
                 continue
             b = 1 - a
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
             La = L[a]
             pa = 10.0 ** (La / 10.0)
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
+            # causal mean over the last own_frames frames (one frame of a word is not a decision)
+            W = self.s.own_frames
+            if W > 1:
+                ext = np.concatenate([self._own_tail[a], own])
+                cs = np.concatenate([[0.0], np.cumsum(ext)])
+                self._own_tail[a] = ext[-(W - 1):]
+                own = (cs[W:] - cs[:-W]) / W
             res.append(active[a] & (own < self.s.min_own))
             self._bl[a][idx] = res[-1]
             if getattr(self, "debug", None) is not None:
