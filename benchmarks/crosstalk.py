@@ -77,17 +77,21 @@ def make(seed: int, corpus):
         after[quiet] = draw_path(rng)
         if paths[1 - quiet] is not None:
             after[1 - quiet] = draw_path(rng)
+    noise_db = float(rng.uniform(-72, -55))
     d = add_crosstalk(dry, into_therapist=paths[0], into_client=paths[1], gain_db=tuple(gains),
-                      noise_db=float(rng.uniform(-72, -55)), change_at_s=dry.duration_s / 2 if change else None,
+                      noise_db=noise_db, change_at_s=dry.duration_s / 2 if change else None,
                       after=tuple(after) if after else None, seed=seed)
+    # the same channels, gains and noise without any leak: what the VAD gives without cross-talk
+    clean = add_crosstalk(dry, into_therapist=None, into_client=None, gain_db=tuple(gains), noise_db=noise_db,
+                          seed=seed)
     q = paths[quiet]
     cond = (f"{'ami' if real else 'espeak'} quiet={SPK[quiet][0]} gain {-abs(g):+.0f}dB leak {q.leak_db:+.0f}dB "
             f"delay {q.delay_s * 1000:.0f}ms rt60 {q.rt60_s or 0:.2f} pol {q.polarity:+d}"
             f"{' both' if paths[1 - quiet] else ''}{' change' if change else ''}")
-    return d, quiet, cond
+    return d, quiet, cond, clean
 
 
-def score(d, quiet: int, config: AnalysisConfig):
+def score(d, quiet: int, config: AnalysisConfig, clean=None):
     s = analyze_blocks([d.audio], SPK, config)
     doc = s.to_json_dict()
     truth = d.truth.to_json_dict()
@@ -97,6 +101,12 @@ def score(d, quiet: int, config: AnalysisConfig):
         pred = np.asarray(frames[SPK[c]]["is_speech"], dtype=bool)
         ref = frame_mask(truth["segments"][SPK[c]], len(pred))
         f1s.append(f1(pred, ref))
+    if clean is not None:
+        ref = np.asarray(analyze_blocks([clean.audio], SPK, config).frames[SPK[quiet]]["is_speech"], dtype=bool)
+        pred = np.asarray(frames[SPK[quiet]]["is_speech"], dtype=bool)
+        f1s.append(f1(pred[:len(ref)], ref[:len(pred)]))
+    else:
+        f1s.append(float("nan"))
     pb = [e for e in doc["events"] if e["kind"] == "backchannel"]
     tb = [e for e in truth["events"] if e["kind"] == "backchannel"]
 
@@ -107,7 +117,7 @@ def score(d, quiet: int, config: AnalysisConfig):
     tp_r = sum(1 for t in tb if any(hit(p, t) for p in pb))
     pairs, missed = match_transitions(doc["transitions"], truth["transitions"])
     err = np.abs(offsets_error_s(pairs)) if pairs else np.zeros(0)
-    return dict(f1_quiet=f1s[0], f1_loud=f1s[1], bc_pred=len(pb), bc_tp=tp_p, bc_true=len(tb), bc_found=tp_r,
+    return dict(f1_quiet=f1s[0], f1_loud=f1s[1], f1_vs_clean=f1s[2], bc_pred=len(pb), bc_tp=tp_p, bc_true=len(tb), bc_found=tp_r,
                 fto_err=err.tolist(), changes=len(truth["transitions"]), missed=len(missed),
                 spurious=len(doc["transitions"]) - len(pairs))
 
@@ -118,16 +128,17 @@ def summarize(rows, label):
     fq = float(np.mean([r["f1_quiet"] for r in rows]))
     fq_min = float(np.min([r["f1_quiet"] for r in rows]))
     fl = float(np.mean([r["f1_loud"] for r in rows]))
+    fc = float(np.mean([r["f1_vs_clean"] for r in rows]))
     e = np.concatenate([r["fto_err"] for r in rows]) if rows else np.zeros(0)
     missed = sum(r["missed"] for r in rows)
     changes = sum(r["changes"] for r in rows)
     spurious = sum(r["spurious"] for r in rows)
     print(f"{label}: n={len(rows)} backchannel precision {bp:.3f} recall {br:.3f} "
           f"({sum(r['bc_pred'] for r in rows)} found, {sum(r['bc_true'] for r in rows)} planted); "
-          f"quieter channel F1 mean {fq:.3f} (min {fq_min:.3f}); louder channel F1 {fl:.3f}; "
+          f"quieter channel F1 mean {fq:.3f} (min {fq_min:.3f}, vs no-leak VAD {fc:.3f}); louder channel F1 {fl:.3f}; "
           f"|FTO err| median {np.median(e) * 1000 if len(e) else float('nan'):.0f} ms; "
           f"speaker changes missed {missed}/{changes}, spurious {spurious}")
-    return bp, br, fq
+    return bp, br, fq, fc
 
 
 def main() -> int:
@@ -147,28 +158,31 @@ def main() -> int:
     kinds = {k: {"espeak": [], "ami": []} for k, _ in configs}
     for seed in range(a, b):
         try:
-            d, quiet, cond = make(seed, corpus)
+            d, quiet, cond, clean = make(seed, corpus)
         except (ScenarioError, SynthesisError) as e:
             print(f"seed {seed}: skipped ({e})")
             continue
         for name, cfg in configs:
-            r = score(d, quiet, cfg)
+            r = score(d, quiet, cfg, clean if name == "on" else None)
             rows[name].append(r)
             kinds[name][cond.split()[0]].append(r)
             if args.v:
                 print(f"{seed:4d} {name:3} {cond:75} F1q {r['f1_quiet']:.3f} F1l {r['f1_loud']:.3f} "
+                      f"F1q/clean {r['f1_vs_clean']:.3f} "
                       f"bc {r['bc_tp']}/{r['bc_pred']} of {r['bc_true']} missed {r['missed']}")
-    ok = True
     for name, _ in configs:
         print(f"== cross-talk rejection {name}, seeds {a}:{b}")
-        for k, rr in kinds[name].items():
-            if rr:
-                summarize(rr, f"  {k:6}")
-        bp, br, fq = summarize(rows[name], "  all   ")
+        res = {k: summarize(rr, f"  {k:6}") for k, rr in kinds[name].items() if rr}
+        bp, br, fq, fc = summarize(rows[name], "  all   ")
         if name == "on":
-            ok = bp >= 0.9 and fq >= 0.95
+            # frame F1 against the planted truth for espeak dialogues (exact extents); for the AMI
+            # dialogues the RTTM extents hold pauses, so the VAD's own decisions on the leak-free mix
+            # are the reference there
+            f_es = res["espeak"][2] if "espeak" in res else float("nan")
+            f_ami = res["ami"][3] if "ami" in res else float("nan")
+            ok = bp >= 0.9 and f_es >= 0.95 and (not np.isfinite(f_ami) or f_ami >= 0.95)
             print(f"target backchannel precision >= 0.9 and quieter channel F1 >= 0.95: {'PASS' if ok else 'FAIL'} "
-                  f"(precision {bp:.3f}, F1 {fq:.3f})")
+                  f"(precision {bp:.3f}; quieter F1 espeak {f_es:.3f} vs truth, AMI {f_ami:.3f} vs no-leak VAD)")
     return 0
 
 

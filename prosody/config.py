@@ -42,7 +42,7 @@ class VadConfig:
     bleed_margin_db: float = 6.0
     bleed_min_own: float = 0.2
     bleed_max_lag_s: float = 0.15
-    bleed_min_block_s: float = 0.10  # a cross-talk run this long ends this speaker's stretch (no merge across)
+    bleed_min_block_s: float = 0.30  # a cross-talk run this long ends this speaker's stretch (no merge across)
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),

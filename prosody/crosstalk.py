@@ -74,7 +74,7 @@ class CrossTalkSettings:
     refresh_frames: int = 50
     startup_frames: int = 500        # the first 5 s: refresh every startup_refresh_frames
     startup_refresh_frames: int = 10
-    min_frames: int = 30             # raw-active frames of the source before a path is learnt
+    min_frames: int = 50             # raw-active frames of the source before a path is learnt
     gain_percentile: float = 30.0
     delay_percentile: float = 75.0
     min_delay_corr: float = 0.5
@@ -132,6 +132,7 @@ class CrossTalk:
         self.delay = [0, 0]
         self.gain_db: list[np.ndarray | None] = [None, None]
         self.delay_corr = [0.0, 0.0]
+        self.learnt = [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
 
     # -- features ---------------------------------------------------------
     def _spectra(self, c: int, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,12 +161,15 @@ class CrossTalk:
     def push(self, frames: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
         n = len(active[0])
         out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+        self.learnt = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]  # per frame: path into channel known
         pos = 0
         R = self.s.refresh_frames
         while pos < n:
             step = self.s.startup_refresh_frames if self._n < self.s.startup_frames else R
             take = min(n - pos, step - self._n % step)
             sl = slice(pos, pos + take)
+            for a in (0, 1):
+                self.learnt[a][sl] = self.gain_db[a] is not None
             res = self._chunk([f[sl] for f in frames], [a[sl] for a in active])
             out[0][sl], out[1][sl] = res
             pos += take
@@ -209,8 +213,6 @@ class CrossTalk:
                 own = (cs[W:] - cs[:-W]) / W
             res.append(active[a] & (own < self.s.min_own))
             self._bl[a][idx] = res[-1]
-            if getattr(self, "debug", None) is not None:
-                self.debug[a].append((self._n, own))
         self._n += n
         return res
 

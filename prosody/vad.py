@@ -10,6 +10,8 @@ Stages (each ``push`` -> per-frame arrays, ``flush``, ``reset``):
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import webrtcvad
 from scipy.signal import butter, sosfilt
@@ -97,6 +99,124 @@ class RawVad:
         return out
 
 
+def _fast_len(n: int) -> int:
+    """Smallest 2^a * 3^b * 5^c >= n (a fast FFT size)."""
+    best = 1 << int(np.ceil(np.log2(n)))
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+class StartupBleed:
+    """Cross-talk before the session has taught the leak path (``BleedDetector``'s
+    first seconds): a raw-active frame of channel A is bleed when A's level is
+    at least ``level_diff_db`` below B's loudest frame of the last
+    ``bleed_max_lag_s`` and A's waveform over the last ``window_s`` correlates
+    with B's (normalised cross-correlation, A lagging B by 0..``bleed_max_lag_s``)
+    at least ``min_corr`` at the same delay (within 1 ms) in two evaluations in
+    a row (or at the delay of bleed already confirmed earlier): a leakage path
+    has a steady delay, chance correlations between two voices do not. The
+    correlation is evaluated every ``stride`` frames and reused in between; it
+    is causal (window ends at the current frame).
+    """
+
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, window_s: float = 0.096,
+                 stride: int = 2, level_diff_db: float = 10.0, min_corr: float = 0.7):
+        self.config = config
+        self.level_diff_db = level_diff_db
+        self.min_corr = min_corr
+        self.grid = grid
+        self.window = int(round(window_s * grid.sample_rate))
+        self.max_lag = int(round(config.bleed_max_lag_s * grid.sample_rate))
+        self.stride = stride
+        self.lag_tolerance = int(round(0.001 * grid.sample_rate))
+        n = self.window + self.max_lag
+        self.nfft = _fast_len(n + self.window)
+        self.reset()
+
+    def reset(self) -> None:
+        keep = self.window + self.max_lag
+        self._buf = [np.zeros(keep, dtype=np.float32), np.zeros(keep, dtype=np.float32)]
+        self._n = 0
+        self._last_bleed = [False, False]  # last evaluated decision per direction
+        self._last_lag = [-10**9, -10**9]
+        self._path_lag = [-10**9, -10**9]
+        self._last_eval = [-10**9, -10**9]
+        lag_frames = int(np.ceil(self.max_lag / self.grid.hop_length))
+        self._lv_hist = [np.full(lag_frames, -120.0, dtype=np.float32), np.full(lag_frames, -120.0, dtype=np.float32)]
+
+    def _corr(self, a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+        """Max normalised correlation of the last ``window`` samples of ``a``
+        with ``b`` delayed by 0..max_lag samples, and the delay (samples)."""
+        w, L = self.window, self.max_lag
+        aw = a[-w:].astype(np.float64)
+        ea = float(aw @ aw)
+        if ea <= 0.0:
+            return 0.0, -1
+        fa = np.fft.rfft(aw, self.nfft)
+        fb = np.fft.rfft(b.astype(np.float64), self.nfft)
+        # xc[k] = sum_t aw[t] * b[t + k]; b index offset: aw[t] aligns with b[L + t] at lag 0
+        xc = np.fft.irfft(np.conj(fa) * fb, self.nfft)[: L + 1]
+        # energy of each b window b[k : k + w]
+        cs = np.concatenate([[0.0], np.cumsum(b.astype(np.float64) ** 2)])
+        eb = cs[w:w + L + 1] - cs[:L + 1]
+        ncc = np.abs(xc) / np.sqrt(ea * np.maximum(eb, 1e-20))
+        k = int(np.argmax(ncc))
+        return float(ncc[k]), L - k  # b[k:k+w] aligns with a's window: a lags b by L - k
+
+    def push(self, frames: list[np.ndarray], level_db: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
+        """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays.
+        Returns two (n,) bool arrays marking bleed frames."""
+        hop = self.grid.hop_length
+        n = len(active[0])
+        out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+        # compare with the other channel's loudest level over the last max_lag
+        # (bleed arrives late, so its tail outlasts the source by the delay)
+        lag_frames = int(np.ceil(self.max_lag / hop))
+        peak = []
+        for c in (0, 1):
+            hist = np.concatenate([self._lv_hist[c], level_db[c]])
+            win = np.lib.stride_tricks.sliding_window_view(hist, lag_frames + 1)[-n:] if n else np.zeros((0, 1))
+            peak.append(win.max(axis=1) if n else np.zeros(0))
+            self._lv_hist[c] = hist[-lag_frames:]
+        diff = self.level_diff_db
+        cand = [active[0] & (level_db[0] <= peak[1] - diff), active[1] & (level_db[1] <= peak[0] - diff)]
+        keep = self.window + self.max_lag
+        # history + this block, joined once; the buffer holds exactly `keep` samples
+        joined = [np.concatenate([self._buf[c], f.reshape(-1)]) for c, f in enumerate(frames)]
+        for i in np.flatnonzero(cand[0] | cand[1]):
+            end = keep + (i + 1) * hop
+            seg = [joined[c][end - keep:end] for c in (0, 1)]  # the last `keep` samples ending at this frame
+            frame_idx = self._n + i
+            for a in (0, 1):
+                if not cand[a][i]:
+                    continue
+                if frame_idx - self._last_eval[a] >= self.stride:
+                    b = 1 - a
+                    # a lags b: a's last w samples vs b's window ending max_lag earlier .. now
+                    corr, lag = self._corr(seg[a], seg[b])
+                    # a leakage path has a fixed delay: two evaluations in a row must agree
+                    steady = min(abs(lag - self._last_lag[a]), abs(lag - self._path_lag[a])) <= self.lag_tolerance
+                    if corr >= self.min_corr and steady:
+                        self._path_lag[a] = lag  # remembered: the path stays the same across the session
+                    self._last_bleed[a] = corr >= self.min_corr and steady
+                    self._last_lag[a] = lag if corr >= self.min_corr else -10**9
+                    self._last_eval[a] = frame_idx
+                out[a][i] = self._last_bleed[a]
+        for c in (0, 1):
+            self._buf[c] = joined[c][-keep:]
+        self._n += n
+        return out
+
+
 class BleedDetector:
     """Cross-talk between two separate channels (the other voice leaking in
     through a loudspeaker, the room or a second microphone), at any gain.
@@ -106,7 +226,9 @@ class BleedDetector:
     of B predicted from B's spectrum through the leak path learnt from the
     session (per-bin gain, delay 0..``bleed_max_lag_s``, reverberant tail);
     see ``prosody.crosstalk.CrossTalk`` for the method and its sources. Does
-    not depend on absolute levels; double talk keeps both channels. Causal,
+    not depend on absolute levels; double talk keeps both channels. Until a
+    direction's path is learnt, ``StartupBleed`` (a much quieter channel whose
+    waveform correlates with the other's) guards it. Causal,
     ``latency_s`` = 0; chunked input gives exactly what whole input gives.
     """
 
@@ -117,9 +239,11 @@ class BleedDetector:
         self.grid = grid
         self._xt = CrossTalk(CrossTalkSettings(max_delay_s=config.bleed_max_lag_s, margin_db=config.bleed_margin_db,
                                                min_own=config.bleed_min_own), grid=grid)
+        self._startup = StartupBleed(config, grid=grid)
 
     def reset(self) -> None:
         self._xt.reset()
+        self._startup.reset()
 
     def push(self, frames: list[np.ndarray], level_db: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
         """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays
@@ -127,7 +251,10 @@ class BleedDetector:
         Returns two (n,) bool arrays marking bleed frames."""
         if self.config.bleed_min_own <= 0.0:
             return [np.zeros(len(a), dtype=bool) for a in active]
-        return self._xt.push(frames, active)
+        out = self._xt.push(frames, active)
+        # until a path is learnt, the old rule (much quieter + waveform-correlated) guards it
+        first = self._startup.push(frames, level_db, [a & ~k for a, k in zip(active, self._xt.learnt)])
+        return [o | f for o, f in zip(out, first)]
 
 
 class SpeechSmoother:
@@ -160,9 +287,19 @@ class SpeechSmoother:
         self._cand = None    # [start, end) of the open merged stretch (raw indices)
         self._kept: list[tuple[int, int]] = []  # padded kept stretches not yet fully emitted
         self._block_run = 0  # blocked frames in a row up to the last frame seen
+        self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
+
+    def _long_enough(self, start: int, end: int) -> bool:
+        """A merged stretch counts its frames less the cross-talk frames inside it."""
+        if end - start < self.n_on:
+            return False
+        if not self._blocked_at:
+            return True
+        inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
+        return end - start - inside >= self.n_on
 
     def _close(self, start: int, end: int) -> None:
-        if end - start >= self.n_on:
+        if self._long_enough(start, end):
             self._kept.append((max(0, start - self.pad_on), end + self.pad_off))
 
     def _decide(self, upto: int, *, final_end: int | None = None) -> np.ndarray:
@@ -170,7 +307,7 @@ class SpeechSmoother:
         n = upto - self._out
         res = np.zeros(max(n, 0), dtype=bool)
         spans = list(self._kept)
-        if self._cand is not None and self._cand[1] - self._cand[0] >= self.n_on:
+        if self._cand is not None and self._long_enough(*self._cand):
             spans.append((max(0, self._cand[0] - self.pad_on), self._cand[1] + self.pad_off))
         for s, e in spans:
             if final_end is not None:
@@ -205,6 +342,7 @@ class SpeechSmoother:
             run = np.where(last_free >= 0, idx - last_free, idx + 1 + self._block_run) * b
             self._block_run = int(run[-1])
             at = np.flatnonzero(run == self.n_block)
+            self._blocked_at += (np.flatnonzero(blocked) + base).tolist()
             events = sorted(set((np.flatnonzero(raw) + base).tolist()) | set((at + base).tolist()))
             stops = set((at + base).tolist())
         # walk raw speech frames: extend, merge or open the candidate stretch
@@ -224,6 +362,9 @@ class SpeechSmoother:
         if self._cand is not None and self._n - self._cand[1] >= n_off:
             self._close(*self._cand)
             self._cand = None
+        if self._blocked_at:
+            keep_from = self._cand[0] if self._cand is not None else self._n
+            self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
         return self._decide(max(self._out, self._n - self.latency_frames))
 
     def flush(self) -> np.ndarray:

@@ -47,12 +47,13 @@ def test_smoother_blocked_frames_stop_merging():
     raw[20:60] = True
     raw[70:100] = True
     blocked = np.zeros(300, dtype=bool)
+    cfg = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, bleed_min_block_s=0.1)
     blocked[60:70] = True   # 0.1 s of cross-talk between the two: the other speaker, no bridging
-    assert runs(smooth(raw, blocked=blocked)) == [(20, 60), (70, 100)]
-    assert runs(smooth(raw, blocked=blocked, chunks=[62, 3, 235])) == [(20, 60), (70, 100)]
+    assert runs(smooth(raw, cfg, blocked=blocked)) == [(20, 60), (70, 100)]
+    assert runs(smooth(raw, cfg, blocked=blocked, chunks=[62, 3, 235])) == [(20, 60), (70, 100)]
     blocked[:] = False
     blocked[62:67] = True   # 50 ms: a pause between words heard over the other voice, bridged
-    assert runs(smooth(raw, blocked=blocked)) == [(20, 100)]
+    assert runs(smooth(raw, cfg, blocked=blocked)) == [(20, 100)]
 
 
 @pytest.mark.parametrize("seed", range(3))
