@@ -3,49 +3,49 @@ other person's voice leaking in (loudspeaker, room, second microphone).
 
 Method: residual-echo estimation in the spectral-envelope domain, as acoustic
 echo suppressors do (Avendano 2001; Faller & Chen 2005), run in both
-directions and calibrated from the session itself.
+directions and learnt from the session itself (docs/crosstalk.md).
 
-For each direction "B leaks into A" the leak path is modelled per frequency
-bin as a gain ``G_ab(f)`` (dB) and a delay ``d_ab`` (whole frames, 0 ..
-``max_delay_s``), applied to B's power spectrum with a decaying peak hold
-(the room's reverberant tail)::
+For each direction "B leaks into A" the leak path is a delay ``d_ab`` (whole
+frames, 0 .. ``max_delay_s``) and a gain per mel band ``G_ab(f)`` (dB); the
+leak predicted in A, per FFT bin, is B's level through it with a decaying
+peak hold (the room's reverberant tail), widened by one bin::
 
-    leak_a(t, f) = G_ab(f) + Bhold(t - d_ab, f)          (dB)
-    Bhold(t, f)  = max(B(t, f), Bhold(t - 1, f) - decay_db_per_frame)
+    leak_a(t, f) = G_ab(band(f)) + Bhold(t - d_ab, f)                   (dB)
+    Bhold(t, f)  = max(B(t, f-1..f+1), Bhold(t - 1, f) - decay_db_per_frame)
 
-The path is learnt from the last ``history_s`` of the session at fixed frame
-indices (every ``refresh_frames``): the delay is the lag at which A's band
-envelopes correlate best with B's (Faller & Chen's delay estimate), the gain
-the ``gain_percentile``-th percentile of ``A - Bhold`` over the frames where
-B was raw-active. Another voice only ever *adds* power to A, so the low
-percentile finds the leak alone even when both people talk at times (double
-talk biases a mean gain estimate upward; a low percentile much less). It
-depends on no absolute level: both channels may sit anywhere on the scale,
-and the leak may be louder than the other channel's own speech.
+The path is learnt from the last ``history_s`` at fixed frame indices (every
+``refresh_frames``; every ``startup_refresh_frames`` in the first
+``startup_frames``), over the frames where B was raw-active and not itself
+judged A's leak: the delay is the lag at which A's band spectra follow B's
+best (per-frame spectral-shape correlation after removing each band's mean,
+``delay_percentile`` over frames), the gain the ``gain_percentile``-th
+percentile of ``A - B(t - d)`` per band. Another voice only ever *adds*
+power to A, so a low percentile finds the leak alone even when both speak at
+times (double talk pulls a mean estimate up). Nothing depends on absolute
+levels: the leak may be louder than the other channel's own speech.
 
-Decision per raw-active frame of A: the share of A's power in bins that lie
-more than ``margin_db`` above the predicted leak is A's own speech. Below
-``min_own`` the frame is cross-talk; above it A is really speaking (double
-talk keeps both). Polarity does not matter (powers), nor does the fine
-structure of the path (room, loudspeaker band) beyond what the per-bin gain
-and the hold capture.
+Decision per raw-active frame of A: the share of A's power in bins more than
+``margin_db`` above the predicted leak, averaged over the last
+``own_frames`` frames, is A's own speech; below ``min_own`` the frame is
+cross-talk, above it A really speaks (double talk keeps both). Powers make
+polarity irrelevant; the per-band gain absorbs loudspeaker band-pass and room
+colouring.
 
-Both directions at once: a path is only real if the loop gain is below
-0 dB (each voice is louder at its own microphone than at the other), so
-when ``G_ab + G_ba`` exceeds ``-min_loop_loss_db`` (median over bins), the
-direction whose delay correlation is weaker (an echo of the other path seen
-backwards) is lowered until the loop loss holds.
+Both directions at once: each voice is louder at its own microphone than at
+the other, so the loop gain ``G_ab + G_ba`` is below 0 dB whatever the channel
+gains; when the estimates exceed ``-min_loop_loss_db`` (median over bands),
+the direction whose delay correlation is weaker (an echo of the other path
+seen backwards) is lowered until the loop loss holds.
 
 Causal: the window of every frame ends at that frame; ``latency_s`` = 0.
-Chunked input gives exactly what whole input gives (calibration happens at
-fixed frame indices on the same history).
+Chunked input gives exactly what whole input gives.
 
 Sources: C. Avendano, "Acoustic echo suppression in the STFT domain", IEEE
 WASPAA 2001; C. Faller and J. Chen, "Suppressing acoustic echo in a spectral
-envelope space", IEEE Trans. Speech Audio Process. 13(5), 2005; the double-talk
-problem: T. Gänsler and J. Benesty, "Double-talk detection schemes for
-acoustic echo cancellation", in Benesty & Huang (eds.), Adaptive Signal
-Processing, Springer 2003.
+envelope space", IEEE Trans. Speech Audio Process. 13(5), 2005; on double
+talk: T. Gänsler and J. Benesty, "Double-talk detection schemes for acoustic
+echo cancellation", in Benesty & Huang (eds.), Adaptive Signal Processing,
+Springer 2003.
 """
 from __future__ import annotations
 
@@ -71,9 +71,9 @@ class CrossTalkSettings:
     n_bands: int = 40                # mel-spaced bands between fmin_hz and fmax_hz
     decay_db_per_frame: float = 0.7  # reverberant tail of the leak (T60 ~0.85 s)
     history_s: float = 8.0
-    refresh_frames: int = 50
+    refresh_frames: int = 300
     startup_frames: int = 500        # the first 5 s: refresh every startup_refresh_frames
-    startup_refresh_frames: int = 10
+    startup_refresh_frames: int = 50
     min_frames: int = 50             # raw-active frames of the source before a path is learnt
     gain_percentile: float = 30.0
     delay_percentile: float = 75.0
@@ -229,29 +229,39 @@ class CrossTalk:
         K = self.max_delay
         if m <= K + self.s.min_frames:
             return
-        bands, bands_h = L, L  # path estimated on the plain spectra; the hold only widens the prediction
         found = []
+        t = np.arange(K, m)
+        recent = self.s.refresh_frames
         for a in (0, 1):
             b = 1 - a
+            if self.gain_db[a] is not None and not act[b][-recent:].any():
+                # the source was silent since the last update: nothing new to learn
+                found.append((self.delay[a], self.gain_db[a], self.delay_corr[a]))
+                continue
             best, best_k = -2.0, 0
-            t = np.arange(K, m)
-            for k in range(K + 1):
-                v = act[b][t - k]
-                if v.sum() < self.s.min_frames:
-                    continue
-                x = bands[a][t[v]]
-                y = bands_h[b][t[v] - k]
-                # spectral shapes per frame, after removing each band's mean (the path's fixed colouring)
-                x = x - x.mean(axis=0)
-                y = y - y.mean(axis=0)
-                x = x - x.mean(axis=1, keepdims=True)
-                y = y - y.mean(axis=1, keepdims=True)
-                den = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
-                rho = (x * y).sum(axis=1) / np.maximum(den, 1e-9)
+            if act[b].sum() >= self.s.min_frames:
+                # spectral shapes per frame, after removing each band's mean over the source's
+                # active frames (the path's fixed colouring), normalised to unit length
+                z = []
+                for c in (a, b):
+                    x = L[c] - L[c][act[b]].mean(axis=0)
+                    x = x - x.mean(axis=1, keepdims=True)
+                    z.append(x / np.maximum(np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e-9))
+                # rho[k, i]: shape correlation of a's frame t[i] with b's frame t[i] - k
+                lags = np.arange(K + 1)
+                valid = act[b][t[None, :] - lags[:, None]]
+                rho = np.empty(valid.shape)
+                for k in lags:
+                    rho[k] = (z[0][t] * z[1][t - k]).sum(axis=1)
+                rho[~valid] = -2.0  # below any correlation: sorted first, skipped by the rank
+                rho.sort(axis=1)
+                n_valid = valid.sum(axis=1)
+                rank = (len(t) - n_valid) + np.floor(self.s.delay_percentile / 100.0 * (n_valid - 1)).astype(int)
                 # the best-matching frames (leak alone) decide; double talk only dilutes the rest
-                r = float(np.percentile(rho, self.s.delay_percentile))
-                if r > best:
-                    best, best_k = r, k
+                score = np.where(n_valid >= self.s.min_frames, rho[lags, np.clip(rank, 0, len(t) - 1)], -2.0)
+                if score.max() > -2.0:
+                    best_k = int(np.argmax(score))
+                    best = float(score[best_k])
             if best == -2.0:  # too little of the source yet: keep what was learnt
                 g = self.gain_db[a]
                 found.append(None if g is None else (self.delay[a], g, self.delay_corr[a]))
