@@ -286,7 +286,7 @@ class SpeechSmoother:
         self._out = 0        # final frames emitted
         self._cand = None    # [start, end) of the open merged stretch (raw indices)
         self._kept: list[tuple[int, int]] = []  # padded kept stretches not yet fully emitted
-        self._block_run = 0  # blocked frames in a row up to the last frame seen
+        self._block_run = 0  # blocked frames since the last raw speech frame
         self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
 
     def _long_enough(self, start: int, end: int) -> bool:
@@ -322,10 +322,10 @@ class SpeechSmoother:
     def push(self, raw: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarray:
         """Raw (n,) bool -> final decisions for the frames that became final.
 
-        ``blocked`` (n,) bool marks cross-talk frames: a run of at least
-        ``min_block_frames`` of them is the other speaker, not a pause in this
-        one's speech, and no merge bridges it (shorter runs are pauses between
-        this speaker's words heard over the other's voice).
+        ``blocked`` (n,) bool marks cross-talk frames: ``n_block`` of them
+        since this speaker's last raw speech frame are the other speaker, not
+        a pause in this one's speech, and no merge bridges them (fewer are
+        pauses between this speaker's words heard over the other's voice).
         """
         n_off = self.n_off
         base = self._n
@@ -333,14 +333,14 @@ class SpeechSmoother:
         if blocked is None or not blocked.any():
             events = (np.flatnonzero(raw) + base).tolist()
             stops = ()
-            self._block_run = 0
+            if raw.any():
+                self._block_run = 0
         else:
-            # length of the blocked run at each frame, carried across pushes
-            b = blocked.astype(np.int64)
-            idx = np.arange(len(b))
-            last_free = np.maximum.accumulate(np.where(b == 0, idx, -1))
-            run = np.where(last_free >= 0, idx - last_free, idx + 1 + self._block_run) * b
-            self._block_run = int(run[-1])
+            # cross-talk frames since this speaker's last raw speech frame, carried across pushes
+            cb = np.cumsum(blocked.astype(np.int64)) + self._block_run
+            last_raw = np.maximum.accumulate(np.where(raw, np.arange(len(raw)), -1))
+            run = np.where(last_raw >= 0, cb - cb[np.maximum(last_raw, 0)], cb) * blocked
+            self._block_run = int(cb[-1] - (cb[last_raw[-1]] if last_raw[-1] >= 0 else 0))
             at = np.flatnonzero(run == self.n_block)
             self._blocked_at += (np.flatnonzero(blocked) + base).tolist()
             events = sorted(set((np.flatnonzero(raw) + base).tolist()) | set((at + base).tolist()))

@@ -86,3 +86,16 @@ def test_learns_the_planted_path_and_is_block_size_invariant(needs_espeak):
     for c in (0, 1):
         np.testing.assert_array_equal(a[c], b[c])
     assert a[0].sum() > 100  # the leak was there to find
+
+
+def test_generator_plants_the_leak_it_says(needs_espeak):
+    from tests.dialogue import LeakPath, add_crosstalk, build_dialogue, scenario_turns
+    dry = build_dialogue(scenario_turns(2, seed=1), seed=1, noise_db=None, level_db=(-26.0, -26.0))
+    d = add_crosstalk(dry, into_therapist=LeakPath(leak_db=-10.0, delay_s=0.05, polarity=-1),
+                      gain_db=(0.0, -6.0), noise_db=None, seed=1)
+    leak = d.audio[:, 0].astype(np.float64) - dry.audio[:, 0]
+    client = dry.audio[:, 1].astype(np.float64)
+    shifted = np.concatenate([np.zeros(800), client[:-800]])
+    # an inverted copy of the client 50 ms late, 10 dB below the therapist's own speech level
+    np.testing.assert_allclose(leak, -shifted * 10 ** (-10 / 20), atol=1e-6)
+    np.testing.assert_allclose(d.audio[:, 1], client * 10 ** (-6 / 20), atol=1e-6)
