@@ -82,7 +82,7 @@ class CrossTalkSettings:
     margin_db: float = 6.0
     min_own: float = 0.2
     own_frames: int = 8              # causal mean of the own-speech share over this many frames
-    weak_own: float = 0.5            # a frame with min_own * weak_own of its own counts when the mean holds
+    weak_own: float = 0.5            # and each speech frame has at least min_own * weak_own of its own
 
 
 class CrossTalk:
@@ -205,8 +205,9 @@ class CrossTalk:
             La = L[a]
             pa = 10.0 ** (La / 10.0)
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
-            # a weak frame inside speech (causal mean over the last own_frames frames) is still speech;
-            # a frame with next to nothing of its own is leak even right after this speaker stopped
+            # speech holds its own over the last own_frames frames (a leak frame that happens to stand out
+            # alone is not speech), and a frame with next to nothing of its own is leak even right after
+            # this speaker stopped
             W = self.s.own_frames
             mean = own
             if W > 1:
@@ -214,7 +215,7 @@ class CrossTalk:
                 cs = np.concatenate([[0.0], np.cumsum(ext)])
                 self._own_tail[a] = ext[-(W - 1):]
                 mean = (cs[W:] - cs[:-W]) / W
-            speaking = (own >= self.s.min_own) | ((mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own))
+            speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
             res.append(active[a] & ~speaking)
             self._bl[a][idx] = res[-1]
         self._n += n

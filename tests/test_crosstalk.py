@@ -63,7 +63,7 @@ def test_double_talk_is_kept_on_both_channels(needs_espeak):
     both = mask(truth["overlaps"], s.n_frames)
     assert both.sum() > 150
     for spk in SPK:
-        assert np.mean(s.frames[spk]["is_speech"][both]) > 0.9, spk
+        assert np.mean(s.frames[spk]["is_speech"][both]) > 0.85, spk
 
 
 def test_learns_the_planted_path_and_is_block_size_invariant(needs_espeak):
