@@ -58,7 +58,7 @@ import soxr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prosody.config import PitchConfig  # noqa: E402
-from prosody.pitch import PitchTracker  # noqa: E402
+from prosody.engine.pitch import PitchTracker  # noqa: E402
 from prosody.timebase import GRID  # noqa: E402
 
 SR = GRID.sample_rate

@@ -35,11 +35,14 @@ class VadConfig:
     min_duration_off_s: float = 0.60
     pad_onset_s: float = 0.0
     pad_offset_s: float = 0.0
-    # cross-talk: a channel is bleed when it is this much quieter than the other
-    # active channel and their waveforms correlate at least this much
-    bleed_level_diff_db: float = 10.0
-    bleed_min_corr: float = 0.7
-    bleed_max_lag_s: float = 0.12
+    # cross-talk (prosody.crosstalk): a raw speech frame is the other channel's leak
+    # when less than bleed_min_own of its power lies bleed_margin_db above the leak
+    # predicted through the path learnt from the session (delay 0..bleed_max_lag_s);
+    # bleed_min_own=0 turns cross-talk rejection off
+    bleed_margin_db: float = 6.0
+    bleed_min_own: float = 0.2
+    bleed_max_lag_s: float = 0.15
+    bleed_min_block_s: float = 0.30  # a cross-talk run this long ends this speaker's stretch (no merge across)
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),
@@ -54,6 +57,10 @@ class VadConfig:
                f"vad.floor_window_s={self.floor_window_s} must be within 1..120 s")
         _check(0.0 < self.floor_percentile < 50.0,
                f"vad.floor_percentile={self.floor_percentile} must be within (0, 50)")
+        _check(0.0 <= self.bleed_margin_db <= 40.0,
+               f"vad.bleed_margin_db={self.bleed_margin_db} must be within 0..40 dB")
+        _check(0.0 <= self.bleed_min_own < 1.0,
+               f"vad.bleed_min_own={self.bleed_min_own} must be within [0, 1) (0 turns cross-talk rejection off)")
         _check(0.0 < self.bleed_max_lag_s <= 0.5,
                f"vad.bleed_max_lag_s={self.bleed_max_lag_s} must be within (0, 0.5] s")
 

@@ -1086,3 +1086,212 @@ def scenario_monologue(n_utterances: int = 3, *, seed: int = 0, speaker: str = T
     for _ in range(n_utterances):
         p.turn(speaker, p.pick(speaker, pool), float(p.rng.uniform(0.6, 1.2)))
     return tuple(p.utterances)
+
+
+# --------------------------------------------------------------------------- cross-talk on separate channels
+
+
+@dataclass(frozen=True)
+class LeakPath:
+    """How one person's voice reaches the *other* person's channel.
+
+    ``leak_db`` (negative): level of the leak re the receiving channel's own
+    speech level (RMS over the source's speech), e.g. -3 .. -30 dB.
+    ``delay_s``: extra delay (loudspeaker echo through device buffers), 0 ..
+    0.15 s. ``polarity``: +1 or -1. ``rt60_s``: reverberation time of a
+    synthetic room impulse response (exponentially decaying noise after a
+    direct path; ``None``: dry). ``band_hz``: loudspeaker band-pass
+    (4th-order Butterworth; ``None``: full band).
+    """
+
+    leak_db: float
+    delay_s: float = 0.0
+    polarity: int = 1
+    rt60_s: float | None = None
+    band_hz: tuple[float, float] | None = None
+
+
+def room_ir(rt60_s: float, *, sample_rate: int = SAMPLE_RATE_HZ, seed: int = 0,
+            direct_to_reverb_db: float = 0.0) -> np.ndarray:
+    """Synthetic room impulse response, shape ``(n_samples,)``: a unit direct
+    path, then from 2 ms Gaussian noise decaying by 60 dB over ``rt60_s``,
+    scaled so the tail carries ``-direct_to_reverb_db`` dB re the direct path."""
+    rng = np.random.default_rng(seed)
+    n = int(rt60_s * sample_rate)
+    t = np.arange(n) / sample_rate
+    tail = rng.standard_normal(n) * 10.0 ** (-3.0 * t / rt60_s)
+    tail[: int(0.002 * sample_rate)] = 0.0
+    tail *= 10.0 ** (-direct_to_reverb_db / 20.0) / np.sqrt(np.sum(tail**2))
+    tail[0] = 1.0
+    return tail
+
+
+def _leak(src: np.ndarray, speech: np.ndarray, path: LeakPath, target_db: float, sample_rate: int,
+          seed: int) -> np.ndarray:
+    y = src.astype(np.float64)
+    if path.band_hz is not None:
+        sos = signal.butter(4, path.band_hz, btype="bandpass", fs=sample_rate, output="sos")
+        y = signal.sosfilt(sos, y)
+    if path.rt60_s is not None:
+        y = signal.fftconvolve(y, room_ir(path.rt60_s, sample_rate=sample_rate, seed=seed))[: len(y)]
+    delay = int(round(path.delay_s * sample_rate))
+    y = np.concatenate([np.zeros(delay), y])[: len(src)]
+    sp = np.concatenate([np.zeros(delay, dtype=bool), speech])[: len(src)]
+    rms = np.sqrt(np.mean(y[sp] ** 2)) if sp.any() else 1.0
+    return path.polarity * y * 10.0 ** (target_db / 20.0) / max(rms, 1e-12)
+
+
+def add_crosstalk(
+    dialogue: Dialogue,
+    *,
+    into_therapist: LeakPath | None,
+    into_client: LeakPath | None = None,
+    gain_db: tuple[float, float] = (0.0, 0.0),
+    noise_db: float | None = -65.0,
+    change_at_s: float | None = None,
+    after: tuple[LeakPath | None, LeakPath | None] | None = None,
+    seed: int = 0,
+) -> Dialogue:
+    """Separate channels with cross-talk, built from a dry ``dialogue``
+    (``build_dialogue(..., noise_db=None)``): each person's voice leaks into the
+    other's channel through a ``LeakPath`` (``None``: no leak that way), at
+    ``leak_db`` re the *receiving* channel's own speech level; then each
+    channel is scaled by ``gain_db`` (therapist, client: channel gain
+    differences, e.g. a quiet headset next to a loud call channel) and
+    independent white noise at ``noise_db`` dBFS is added. ``change_at_s``: the
+    paths become ``after`` from then on (someone moved). The mix is scaled to
+    peak at most -1 dBFS. Truth is the dialogue's (leak is never speech)."""
+    sr = dialogue.sample_rate
+    n = dialogue.audio.shape[0]
+    x = dialogue.audio.astype(np.float64)
+    speech = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+    for p in dialogue.utterances:
+        speech[SPEAKERS.index(p.speaker)][p.start_sample:p.end_sample] = True
+    own_db = [dialogue.settings.therapist_level_db, dialogue.settings.client_level_db]
+    out = x.copy()
+    phases = [((into_therapist, into_client), 0, n)]
+    if change_at_s is not None:
+        cut = int(round(change_at_s * sr))
+        phases = [((into_therapist, into_client), 0, cut), (after, cut, n)]
+    for k, (paths, a, b) in enumerate(phases):
+        for dst, path in enumerate(paths):
+            if path is None:
+                continue
+            src = 1 - dst
+            leak = _leak(x[:, src], speech[src], path, own_db[dst] + path.leak_db, sr, seed * 7 + 2 * k + dst)
+            out[a:b, dst] += leak[a:b]
+    out *= 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 20.0)
+    if noise_db is not None:
+        out += np.random.default_rng(seed + 1000).standard_normal(out.shape) * 10.0 ** (noise_db / 20.0)
+    peak = float(np.max(np.abs(out)))
+    if peak > 10.0 ** (-1.0 / 20.0):
+        out *= 10.0 ** (-1.0 / 20.0) / peak
+    audio = out.astype(np.float32)
+    audio.flags.writeable = False
+    import dataclasses
+    return dataclasses.replace(dialogue, audio=audio, truth=dataclasses.replace(dialogue.truth, bleed_segments=()))
+
+
+def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tuple[float, float] = (-26.0, -26.0),
+                 min_pause_s: float = 0.3) -> Dialogue:
+    """A two-channel dialogue of *real* voices: single-speaker stretches of two
+    AMI speakers (``corpus/pyannote-audio/*.wav`` cut by the
+    ``debug.*.rttm`` annotations: no other speaker within 0.2 s), laid out as
+    alternating turns (gaps 0.1-1.5 s, a few 0.1-0.2 s overlaps) with
+    backchannels (stretches of 0.25-0.9 s) inside long turns of the other.
+    The speech extent is the RTTM segment (it may hold short pauses).
+    Channels are dry (no noise); use ``add_crosstalk`` to mix."""
+    rng = np.random.default_rng(seed)
+    root = Path(corpus) / "pyannote-audio"
+    segs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    allsegs: dict[str, list[tuple[float, float]]] = {}
+    for f in sorted(root.glob("debug.*.rttm")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            p = line.split()
+            if len(p) >= 8 and p[0] == "SPEAKER":
+                a, b = float(p[3]), float(p[3]) + float(p[4])
+                segs.setdefault((p[1], p[7]), []).append((a, b))
+                allsegs.setdefault(p[1], []).append((a, b))
+    # stretches where only this speaker is annotated (others' segments widened by 0.1 s)
+    solo: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for (uri, spk), ss in segs.items():
+        if not (root / f"{uri}.wav").exists():
+            continue
+        others = sorted((c - 0.1, d + 0.1) for c, d in allsegs[uri] if (c, d) not in ss)
+        for a, b in ss:
+            pieces = [(a, b)]
+            for c, d in others:
+                pieces = [q for x, y in pieces for q in ((x, min(y, c)), (max(x, d), y)) if q[1] - q[0] > 0.25]
+            solo.setdefault((uri, spk), []).extend(pieces)
+    cands = [k for k, v in solo.items() if sum(b - a for a, b in v) >= 8.0]
+    if len(cands) < 2:
+        raise ScenarioError(f"too few AMI speakers with 8 s of solo speech under {root}")
+    pick = rng.choice(len(cands), size=2, replace=False)
+    who = [cands[int(i)] for i in pick]
+    audio_cache: dict[str, np.ndarray] = {}
+
+    def cut(key, a, b):
+        uri = key[0]
+        if uri not in audio_cache:
+            y, sr = sf.read(root / f"{uri}.wav", dtype="float32")
+            audio_cache[uri] = y if y.ndim == 1 else y[:, 0]
+        return audio_cache[uri][int(a * SAMPLE_RATE_HZ):int(b * SAMPLE_RATE_HZ)]
+
+    def piece(ch, lo_s, hi_s):
+        """A random stretch of lo_s..hi_s seconds inside one solo stretch of speaker ch."""
+        ok = [(a, b) for a, b in solo[who[ch]] if b - a >= lo_s]
+        a, b = ok[int(rng.integers(len(ok)))]
+        dur = float(rng.uniform(lo_s, min(hi_s, b - a)))
+        s0 = float(rng.uniform(a, b - dur))
+        return s0, s0 + dur
+
+    placed: list[PlacedUtterance] = []
+    waves: list[np.ndarray] = []
+    t = 0.5
+    prev_end = {0: -10.0, 1: -10.0}
+
+    def place(ch, a, b, start, role):
+        y = cut(who[ch], a, b)
+        s = int(round(start * SAMPLE_RATE_HZ))
+        spk = SPEAKERS[ch]
+        placed.append(PlacedUtterance(speaker=spk, text=f"{who[ch][0]}:{who[ch][1]}@{a:.2f}", role=role,
+                                      start_s=s / SAMPLE_RATE_HZ, end_s=(s + len(y)) / SAMPLE_RATE_HZ,
+                                      start_sample=s, end_sample=s + len(y), voice=f"ami:{who[ch][1]}",
+                                      pitch=None, speed_wpm=None, level_db=level_db[ch], longest_pause_s=0.0))
+        waves.append(y)
+        prev_end[ch] = (s + len(y)) / SAMPLE_RATE_HZ
+
+    for i in range(n_turns):
+        ch = i % 2
+        a, b = piece(ch, 1.0, 5.0)
+        start = t if i == 0 else t + (float(rng.uniform(0.1, 1.5)) if rng.random() > 0.2 else -float(rng.uniform(0.1, 0.2)))
+        start = max(start, prev_end[ch] + min_pause_s)
+        place(ch, a, b, start, "turn")
+        end = prev_end[ch]
+        if end - start >= 2.5 and rng.random() < 0.7:
+            o = 1 - ch
+            c, d = piece(o, 0.3, 0.8)
+            lo, hi = start + 0.6, end - 0.6 - (d - c)
+            if hi > lo and lo >= prev_end[o] + min_pause_s:
+                place(o, c, d, float(rng.uniform(lo, hi)), "backchannel")
+        t = end
+    order = sorted(range(len(placed)), key=lambda i: (placed[i].start_sample, placed[i].speaker))
+    placed = [placed[i] for i in order]
+    waves = [waves[i] for i in order]
+    transitions, events = _derive_roles(placed, min_pause_s=min_pause_s, sample_rate=SAMPLE_RATE_HZ)
+    n = max(p.end_sample for p in placed) + SAMPLE_RATE_HZ // 2
+    audio = np.zeros((n, 2))
+    for p, y in zip(placed, waves):
+        yd = y.astype(np.float64)
+        audio[p.start_sample:p.end_sample, SPEAKERS.index(p.speaker)] += yd * 10.0 ** (p.level_db / 20.0) / np.sqrt(np.mean(yd**2) + 1e-20)
+    segs2 = {s: tuple((a / SAMPLE_RATE_HZ, b / SAMPLE_RATE_HZ) for a, b in
+                      _merge((p.start_sample, p.end_sample) for p in placed if p.speaker == s)) for s in SPEAKERS}
+    truth = DialogueTruth(sample_rate=SAMPLE_RATE_HZ, duration_s=n / SAMPLE_RATE_HZ,
+                          therapist_segments=segs2[THERAPIST], client_segments=segs2[CLIENT],
+                          transitions=tuple(transitions), events=tuple(events),
+                          overlaps=_intersect(segs2[THERAPIST], segs2[CLIENT]))
+    settings = MixSettings(therapist_level_db=level_db[0], client_level_db=level_db[1], noise_db=None,
+                           bleed_db=None, bleed_delay_s=0.0, seed=seed)
+    a32 = audio.astype(np.float32)
+    a32.flags.writeable = False
+    return Dialogue(sample_rate=SAMPLE_RATE_HZ, audio=a32, utterances=tuple(placed), truth=truth, settings=settings)

@@ -98,7 +98,7 @@ def test_bleed_is_not_therapist_speech(needs_espeak):
         client_only = mask(truth["segments"]["client"], n) & ~mask(truth["segments"]["therapist"], n)
         return np.mean(pred[client_only]), s
 
-    without = AnalysisConfig(vad=VadConfig(bleed_min_corr=1.01))  # bleed rejection disabled
+    without = AnalysisConfig(vad=VadConfig(bleed_min_own=0.0))  # bleed rejection disabled
     fa_off, _ = therapist_false_alarm(without)
     fa_on, s = therapist_false_alarm(AnalysisConfig())
     assert fa_off > 0.5, "planted bleed should be loud enough to fool a plain VAD"

@@ -47,8 +47,13 @@ def test_smoother_blocked_frames_stop_merging():
     raw[20:60] = True
     raw[70:100] = True
     blocked = np.zeros(300, dtype=bool)
-    blocked[65] = True   # cross-talk between the two: no bridging
-    assert runs(smooth(raw, blocked=blocked)) == [(20, 60), (70, 100)]
+    cfg = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, bleed_min_block_s=0.1)
+    blocked[60:70] = True   # 0.1 s of cross-talk between the two: the other speaker, no bridging
+    assert runs(smooth(raw, cfg, blocked=blocked)) == [(20, 60), (70, 100)]
+    assert runs(smooth(raw, cfg, blocked=blocked, chunks=[62, 3, 235])) == [(20, 60), (70, 100)]
+    blocked[:] = False
+    blocked[62:67] = True   # 50 ms: a pause between words heard over the other voice, bridged
+    assert runs(smooth(raw, cfg, blocked=blocked)) == [(20, 100)]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -59,6 +64,8 @@ def test_smoother_chunk_invariant(seed):
     chunks = np.diff(np.unique(np.concatenate([[0, 3000], rng.integers(1, 3000, size=40)]))).tolist()
     np.testing.assert_array_equal(smooth(raw), smooth(raw, chunks=chunks))
     assert len(smooth(raw)) == 3000
+    blocked = ~raw & (rng.random(3000) < 0.5)
+    np.testing.assert_array_equal(smooth(raw, blocked=blocked), smooth(raw, chunks=chunks, blocked=blocked))
 
 
 def test_noise_floor_tracks_percentile_at_fixed_points():

@@ -10,11 +10,14 @@ Stages (each ``push`` -> per-frame arrays, ``flush``, ``reset``):
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import webrtcvad
 from scipy.signal import butter, sosfilt
 
 from ..config import VadConfig
+from .crosstalk import CrossTalk, CrossTalkSettings
 from .framing import rms_db
 from ..timebase import GRID, Grid
 
@@ -112,23 +115,24 @@ def _fast_len(n: int) -> int:
     return best
 
 
-class BleedDetector:
-    """Cross-talk between two channels (loudspeaker -> microphone leakage).
-
-    A raw-active frame of channel A is bleed when A's level is at least
-    ``bleed_level_diff_db`` below B's loudest frame of the last
-    ``bleed_max_lag_s`` and A's
-    waveform over the last ``window_s`` correlates with B's (normalised
-    cross-correlation, A lagging B by 0..``bleed_max_lag_s``) at least
-    ``bleed_min_corr`` at the same delay (within 1 ms) in two evaluations in
+class StartupBleed:
+    """Cross-talk before the session has taught the leak path (``BleedDetector``'s
+    first seconds): a raw-active frame of channel A is bleed when A's level is
+    at least ``level_diff_db`` below B's loudest frame of the last
+    ``bleed_max_lag_s`` and A's waveform over the last ``window_s`` correlates
+    with B's (normalised cross-correlation, A lagging B by 0..``bleed_max_lag_s``)
+    at least ``min_corr`` at the same delay (within 1 ms) in two evaluations in
     a row (or at the delay of bleed already confirmed earlier): a leakage path
-    has a steady delay, chance correlations between two voices do not. The correlation is evaluated every ``stride`` frames
-    and reused in between; it is causal (window ends at the current frame).
+    has a steady delay, chance correlations between two voices do not. The
+    correlation is evaluated every ``stride`` frames and reused in between; it
+    is causal (window ends at the current frame).
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, window_s: float = 0.096,
-                 stride: int = 2):
+                 stride: int = 2, level_diff_db: float = 10.0, min_corr: float = 0.7):
         self.config = config
+        self.level_diff_db = level_diff_db
+        self.min_corr = min_corr
         self.grid = grid
         self.window = int(round(window_s * grid.sample_rate))
         self.max_lag = int(round(config.bleed_max_lag_s * grid.sample_rate))
@@ -183,7 +187,7 @@ class BleedDetector:
             win = np.lib.stride_tricks.sliding_window_view(hist, lag_frames + 1)[-n:] if n else np.zeros((0, 1))
             peak.append(win.max(axis=1) if n else np.zeros(0))
             self._lv_hist[c] = hist[-lag_frames:]
-        diff = self.config.bleed_level_diff_db
+        diff = self.level_diff_db
         cand = [active[0] & (level_db[0] <= peak[1] - diff), active[1] & (level_db[1] <= peak[0] - diff)]
         keep = self.window + self.max_lag
         # history + this block, joined once; the buffer holds exactly `keep` samples
@@ -201,16 +205,56 @@ class BleedDetector:
                     corr, lag = self._corr(seg[a], seg[b])
                     # a leakage path has a fixed delay: two evaluations in a row must agree
                     steady = min(abs(lag - self._last_lag[a]), abs(lag - self._path_lag[a])) <= self.lag_tolerance
-                    if corr >= self.config.bleed_min_corr and steady:
+                    if corr >= self.min_corr and steady:
                         self._path_lag[a] = lag  # remembered: the path stays the same across the session
-                    self._last_bleed[a] = corr >= self.config.bleed_min_corr and steady
-                    self._last_lag[a] = lag if corr >= self.config.bleed_min_corr else -10**9
+                    self._last_bleed[a] = corr >= self.min_corr and steady
+                    self._last_lag[a] = lag if corr >= self.min_corr else -10**9
                     self._last_eval[a] = frame_idx
                 out[a][i] = self._last_bleed[a]
         for c in (0, 1):
             self._buf[c] = joined[c][-keep:]
         self._n += n
         return out
+
+
+class BleedDetector:
+    """Cross-talk between two separate channels (the other voice leaking in
+    through a loudspeaker, the room or a second microphone), at any gain.
+
+    A raw-active frame of channel A is bleed when too little of its power
+    (below ``bleed_min_own``) lies more than ``bleed_margin_db`` above the leak
+    of B predicted from B's spectrum through the leak path learnt from the
+    session (per-bin gain, delay 0..``bleed_max_lag_s``, reverberant tail);
+    see ``prosody.crosstalk.CrossTalk`` for the method and its sources. Does
+    not depend on absolute levels; double talk keeps both channels. Until a
+    direction's path is learnt, ``StartupBleed`` (a much quieter channel whose
+    waveform correlates with the other's) guards it. Causal,
+    ``latency_s`` = 0; chunked input gives exactly what whole input gives.
+    """
+
+    latency_s = 0.0
+
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
+        self.config = config
+        self.grid = grid
+        self._xt = CrossTalk(CrossTalkSettings(max_delay_s=config.bleed_max_lag_s, margin_db=config.bleed_margin_db,
+                                               min_own=config.bleed_min_own), grid=grid)
+        self._startup = StartupBleed(config, grid=grid)
+
+    def reset(self) -> None:
+        self._xt.reset()
+        self._startup.reset()
+
+    def push(self, frames: list[np.ndarray], level_db: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
+        """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays
+        (levels are not used: the decision is level-independent).
+        Returns two (n,) bool arrays marking bleed frames."""
+        if self.config.bleed_min_own <= 0.0:
+            return [np.zeros(len(a), dtype=bool) for a in active]
+        out = self._xt.push(frames, active)
+        # until a path is learnt, the old rule (much quieter + waveform-correlated) guards it
+        first = self._startup.push(frames, level_db, [a & ~k for a, k in zip(active, self._xt.learnt)])
+        return [o | f for o, f in zip(out, first)]
 
 
 class SpeechSmoother:
@@ -233,6 +277,7 @@ class SpeechSmoother:
         self.n_off = max(1, grid.s_to_frames(config.min_duration_off_s))
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
         self.pad_off = grid.s_to_frames(config.pad_offset_s)
+        self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
         self.latency_frames = self.pad_on + self.n_on + self.n_off
         self.reset()
 
@@ -241,9 +286,20 @@ class SpeechSmoother:
         self._out = 0        # final frames emitted
         self._cand = None    # [start, end) of the open merged stretch (raw indices)
         self._kept: list[tuple[int, int]] = []  # padded kept stretches not yet fully emitted
+        self._block_run = 0  # blocked frames since the last raw speech frame
+        self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
+
+    def _long_enough(self, start: int, end: int) -> bool:
+        """A merged stretch counts its frames less the cross-talk frames inside it."""
+        if end - start < self.n_on:
+            return False
+        if not self._blocked_at:
+            return True
+        inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
+        return end - start - inside >= self.n_on
 
     def _close(self, start: int, end: int) -> None:
-        if end - start >= self.n_on:
+        if self._long_enough(start, end):
             self._kept.append((max(0, start - self.pad_on), end + self.pad_off))
 
     def _decide(self, upto: int, *, final_end: int | None = None) -> np.ndarray:
@@ -251,7 +307,7 @@ class SpeechSmoother:
         n = upto - self._out
         res = np.zeros(max(n, 0), dtype=bool)
         spans = list(self._kept)
-        if self._cand is not None and self._cand[1] - self._cand[0] >= self.n_on:
+        if self._cand is not None and self._long_enough(*self._cand):
             spans.append((max(0, self._cand[0] - self.pad_on), self._cand[1] + self.pad_off))
         for s, e in spans:
             if final_end is not None:
@@ -266,8 +322,10 @@ class SpeechSmoother:
     def push(self, raw: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarray:
         """Raw (n,) bool -> final decisions for the frames that became final.
 
-        ``blocked`` (n,) bool marks frames that no merge may bridge (cross-talk
-        from the other channel is not a pause in this speaker's speech).
+        ``blocked`` (n,) bool marks cross-talk frames: ``n_block`` of them
+        since this speaker's last raw speech frame are the other speaker, not
+        a pause in this one's speech, and no merge bridges them (fewer are
+        pauses between this speaker's words heard over the other's voice).
         """
         n_off = self.n_off
         base = self._n
@@ -275,9 +333,18 @@ class SpeechSmoother:
         if blocked is None or not blocked.any():
             events = (np.flatnonzero(raw) + base).tolist()
             stops = ()
+            if raw.any():
+                self._block_run = 0
         else:
-            events = (np.flatnonzero(raw | blocked) + base).tolist()
-            stops = set((np.flatnonzero(blocked) + base).tolist())
+            # cross-talk frames since this speaker's last raw speech frame, carried across pushes
+            cb = np.cumsum(blocked.astype(np.int64)) + self._block_run
+            last_raw = np.maximum.accumulate(np.where(raw, np.arange(len(raw)), -1))
+            run = np.where(last_raw >= 0, cb - cb[np.maximum(last_raw, 0)], cb) * blocked
+            self._block_run = int(cb[-1] - (cb[last_raw[-1]] if last_raw[-1] >= 0 else 0))
+            at = np.flatnonzero(run == self.n_block)
+            self._blocked_at += (np.flatnonzero(blocked) + base).tolist()
+            events = sorted(set((np.flatnonzero(raw) + base).tolist()) | set((at + base).tolist()))
+            stops = set((at + base).tolist())
         # walk raw speech frames: extend, merge or open the candidate stretch
         for i in events:
             if i in stops:
@@ -295,6 +362,9 @@ class SpeechSmoother:
         if self._cand is not None and self._n - self._cand[1] >= n_off:
             self._close(*self._cand)
             self._cand = None
+        if self._blocked_at:
+            keep_from = self._cand[0] if self._cand is not None else self._n
+            self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
         return self._decide(max(self._out, self._n - self.latency_frames))
 
     def flush(self) -> np.ndarray:

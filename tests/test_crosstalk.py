@@ -1,0 +1,102 @@
+"""Cross-talk on separate channels at any gain, with planted leak paths."""
+import numpy as np
+import pytest
+
+from prosody.engine.crosstalk import CrossTalk
+from prosody.session import analyze_blocks
+from prosody.engine.vad import RawVad
+from tests.conftest import match_events, match_transitions
+
+SPK = ("therapist", "client")
+
+
+def mask(segs, n, hop=0.01):
+    t = (np.arange(n) + 0.5) * hop
+    m = np.zeros(n, dtype=bool)
+    for a, b in segs:
+        m |= (t >= a) & (t < b)
+    return m
+
+
+def frames_of(audio):
+    n = len(audio) // 160
+    return [audio[: n * 160, c].reshape(n, 160) for c in (0, 1)]
+
+
+def test_leak_louder_than_other_channels_own_speech_gives_no_phantoms(needs_espeak):
+    from tests.dialogue import LeakPath, add_crosstalk, build_dialogue, scenario_turns
+    dry = build_dialogue(scenario_turns(8, seed=3), seed=3, noise_db=None, level_db=(-26.0, -26.0))
+    # quiet call channel (client, -20 dB) leaks into a loud headset channel 6 dB below the therapist:
+    # the leak is 14 dB louder than the client's own channel, through a room, inverted, 120 ms late
+    path = LeakPath(leak_db=-6.0, delay_s=0.12, polarity=-1, rt60_s=0.4, band_hz=(200.0, 5000.0))
+    d = add_crosstalk(dry, into_therapist=path, gain_db=(0.0, -20.0), noise_db=-70.0, seed=3)
+    s = analyze_blocks([d.audio], SPK)
+    doc = s.to_json_dict()
+    truth = d.truth.to_json_dict()
+    n = s.n_frames
+    client_only = mask(truth["segments"]["client"], n) & ~mask(truth["segments"]["therapist"], n)
+    # the path is learnt from the session: once the client has been heard (first turn 2.2-3.8 s),
+    # none of the leak is therapist speech
+    client_only[:400] = False
+    pred = s.frames["therapist"]["is_speech"]
+    assert np.mean(pred[client_only]) < 0.02
+    # every therapist segment is therapist speech (none made of leak)
+    for seg in s.segments:
+        if seg.speaker == "therapist":
+            assert any(a < seg.end_s and seg.start_s < b for a, b in truth["segments"]["therapist"]), seg
+    pairs, missed = match_transitions(doc["transitions"], truth["transitions"])
+    assert not missed and len(doc["transitions"]) == len(pairs)
+
+
+def test_double_talk_is_kept_on_both_channels(needs_espeak):
+    from tests.dialogue import LeakPath, add_crosstalk, build_dialogue, scenario_mixed
+    # backchannels planted 8 dB softer than turns, as real ones in overlap are (and as turn_timing plants them)
+    dry = build_dialogue(scenario_mixed(seed=4, backchannel_gain_db=-8.0), seed=4, noise_db=None, level_db=(-26.0, -26.0))
+    d = add_crosstalk(dry, into_therapist=LeakPath(leak_db=-12.0, delay_s=0.05, rt60_s=0.3),
+                      into_client=LeakPath(leak_db=-15.0, delay_s=0.02, polarity=-1),
+                      gain_db=(-10.0, 0.0), noise_db=-72.0, seed=4)
+    doc = analyze_blocks([d.audio], SPK).to_json_dict()
+    truth = d.truth.to_json_dict()
+    # backchannels, interruptions and the failed interruption are all double talk: all found
+    assert not match_events(doc["events"], truth["events"])
+    # where both really speak, both channels are speech
+    s = analyze_blocks([d.audio], SPK)
+    both = mask(truth["overlaps"], s.n_frames)
+    assert both.sum() > 150
+    for spk in SPK:
+        assert np.mean(s.frames[spk]["is_speech"][both]) > 0.85, spk
+
+
+def test_learns_the_planted_path_and_is_block_size_invariant(needs_espeak):
+    from tests.dialogue import LeakPath, add_crosstalk, build_dialogue, scenario_turns
+    dry = build_dialogue(scenario_turns(6, seed=8), seed=8, noise_db=None, level_db=(-26.0, -26.0))
+    # client -> therapist: 10 dB below the therapist, channel gains +12 dB / 0 dB: G = -10 + 12 = +2 dB
+    d = add_crosstalk(dry, into_therapist=LeakPath(leak_db=-10.0, delay_s=0.09, polarity=-1),
+                      gain_db=(12.0, 0.0), noise_db=-75.0, seed=8)
+    fr = frames_of(d.audio)
+    raw = [RawVad().push(f) for f in fr]
+    whole = CrossTalk()
+    a = whole.push(fr, raw)
+    assert abs(whole.delay[0] - 9) <= 1
+    assert np.median(whole.gain_db[0]) == pytest.approx(2.0, abs=3.0)
+    rng = np.random.default_rng(0)
+    cuts = np.unique(np.concatenate([[0, len(raw[0])], rng.integers(1, len(raw[0]), 60)]))
+    chunked = CrossTalk()
+    b = [np.concatenate(x) for x in zip(*[chunked.push([f[i:j] for f in fr], [r[i:j] for r in raw])
+                                          for i, j in zip(cuts[:-1], cuts[1:])])]
+    for c in (0, 1):
+        np.testing.assert_array_equal(a[c], b[c])
+    assert a[0].sum() > 100  # the leak was there to find
+
+
+def test_generator_plants_the_leak_it_says(needs_espeak):
+    from tests.dialogue import LeakPath, add_crosstalk, build_dialogue, scenario_turns
+    dry = build_dialogue(scenario_turns(2, seed=1), seed=1, noise_db=None, level_db=(-26.0, -26.0))
+    d = add_crosstalk(dry, into_therapist=LeakPath(leak_db=-10.0, delay_s=0.05, polarity=-1),
+                      gain_db=(0.0, -6.0), noise_db=None, seed=1)
+    leak = d.audio[:, 0].astype(np.float64) - dry.audio[:, 0]
+    client = dry.audio[:, 1].astype(np.float64)
+    shifted = np.concatenate([np.zeros(800), client[:-800]])
+    # an inverted copy of the client 50 ms late, 10 dB below the therapist's own speech level
+    np.testing.assert_allclose(leak, -shifted * 10 ** (-10 / 20), atol=1e-6)
+    np.testing.assert_allclose(d.audio[:, 1], client * 10 ** (-6 / 20), atol=1e-6)
