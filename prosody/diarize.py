@@ -1,0 +1,386 @@
+"""Two voices in one signal: diarization of shared-channel and mono recordings.
+
+Steps (all on the one 10 ms grid)::
+
+    samples -> RawVad + SpeechSmoother (short min_duration_off)      speech frames
+            -> mel power -> GE2E embeddings of window_s windows      (prosody.embedding)
+               every hop_s over speech
+            -> two clusters (cosine k-means, farthest-pair start)
+            -> one voice or two: centroid cosine distance >= two_voice_min_distance
+               and the smaller voice holds >= min_voice_share of the speech windows
+            -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
+               inter-channel level difference for stereo) trained on confidently
+               labelled frames, plus the window embeddings' vote, decoded by a
+               2-state Viterbi with a switch penalty (a 0.3 s backchannel
+               survives; a one-frame flicker does not)
+            -> every frame owned by one voice (pauses split at their middle)
+
+The resegmentation follows the GMM/HMM resegmentation of Sell & Garcia-Romero
+(2015, "Diarization resegmentation in the factor analysis subspace") in a
+simpler form; the 1-vs-2 decision is a calibrated threshold on the distance
+between the two candidate voices (see ``benchmarks/diarization.py``).
+
+Overlapping speech is not separated: each frame has one owner; a listener's
+short backchannel inside the other's speech owns its frames and the pipeline's
+smoothing bridges the speaker's short hole.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.fft import dct
+
+from .config import VadConfig
+from .embedding import VoiceEncoder, mel_frames
+from .errors import InputError
+from .timebase import GRID, Grid
+from .types import Segment
+from .vad import RawVad, SpeechSmoother
+
+try:  # single-threaded BLAS: the encoder's small products burn several times the CPU when threaded
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
+
+METHOD = "diarization: GE2E d-vectors (resemblyzer weights) + 2-voice GMM/HMM frame resegmentation"
+
+
+@dataclass(frozen=True)
+class DiarizeConfig:
+    """``window_s``/``hop_s``: embedding windows. ``two_voice_min_distance``:
+    smallest cosine distance between the two candidate voices' centroids to call
+    them two people; ``min_voice_share``: smallest share of speech windows the
+    second voice must hold. ``switch_penalty``: Viterbi cost of a voice change,
+    in units of the per-frame log-likelihood ratio. ``vad``: the speech mask."""
+
+    window_s: float = 1.5
+    hop_s: float = 0.5
+    n_init: int = 10
+    resegment_iterations: int = 2
+    min_window_speech: float = 0.5
+    two_voice_min_distance: float = 0.12
+    min_voice_share: float = 0.03
+    n_mfcc: int = 20
+    n_gauss: int = 8
+    gmm_iterations: int = 8
+    embedding_weight: float = 1.0
+    switch_penalty: float = 12.0
+    vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
+
+    def validate(self) -> "DiarizeConfig":
+        if not 0.5 <= self.window_s <= 3.0:
+            raise InputError(f"window_s={self.window_s} must be within 0.5..3 s")
+        if not 0.05 <= self.hop_s <= self.window_s:
+            raise InputError(f"hop_s={self.hop_s} must be within 0.05 s..window_s")
+        if not 0.0 <= self.two_voice_min_distance < 1.0:
+            raise InputError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
+        self.vad.validate()
+        return self
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Who speaks when in one signal.
+
+    ``activity``: (n_frames, 2) bool on ``grid``; column k is voice k's speech
+    (one owner per frame: no frame has both). ``owner``: (n_frames,) int8, the
+    voice each frame (speech or pause) belongs to, pauses split at their
+    middle. ``centroids``: (n_voices, 256) unit vectors. ``separation``: cosine
+    distance between the two candidate voices (nan when too little speech).
+    ``voice_share``: share of speech frames of each of the 2 voices.
+    """
+
+    n_voices: int
+    activity: np.ndarray = field(repr=False)
+    owner: np.ndarray = field(repr=False)
+    centroids: np.ndarray = field(repr=False)
+    separation: float
+    voice_share: tuple[float, float]
+    method: str = METHOD
+    grid: Grid = GRID
+
+    @property
+    def speech(self) -> np.ndarray:
+        return self.activity.any(axis=1)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.owner)
+
+    def segments(self, names: tuple[str, str] = ("voice 1", "voice 2")) -> list[Segment]:
+        """Speech segments per voice, named ``names[k]`` for voice k, sorted by start."""
+        out = []
+        for k in range(2):
+            x = np.concatenate([[0], self.activity[:, k].astype(np.int8), [0]])
+            d = np.diff(x)
+            for a, b in zip(np.flatnonzero(d > 0), np.flatnonzero(d < 0)):
+                out.append(Segment(names[k], self.grid.frames_to_s(a), self.grid.frames_to_s(b)))
+        out.sort(key=lambda s: (s.start_s, s.speaker))
+        return out
+
+    def swapped(self) -> "Diarization":
+        """Voices 0 and 1 exchanged."""
+        return replace(self, activity=self.activity[:, ::-1].copy(), owner=(1 - self.owner).astype(np.int8),
+                       centroids=self.centroids[::-1].copy(), voice_share=self.voice_share[::-1])
+
+    def owner_masks(self, n_samples: int) -> np.ndarray:
+        """(n_samples, 2) bool: the samples each voice owns (frames repeated by hop_length)."""
+        hop = self.grid.hop_length
+        own = np.repeat(self.owner, hop)[:n_samples]
+        if len(own) < n_samples:
+            own = np.concatenate([own, np.full(n_samples - len(own), own[-1] if len(own) else 0, np.int8)])
+        return np.stack([own == 0, own == 1], axis=1)
+
+
+# --------------------------------------------------------------------------- features
+
+
+def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID) -> np.ndarray:
+    """(n_samples // hop_length,) bool speech frames of one channel (RawVad + SpeechSmoother)."""
+    n = len(samples) // grid.hop_length
+    frames = samples[: n * grid.hop_length].reshape(n, grid.hop_length)
+    raw = RawVad(config, grid=grid).push(frames)
+    sm = SpeechSmoother(config, grid=grid)
+    return np.concatenate([sm.push(raw), sm.flush()])[:n]
+
+
+def _mfcc(mel: np.ndarray, n_mfcc: int) -> np.ndarray:
+    logmel = np.log(mel + 1e-8)
+    c = dct(logmel, type=2, norm="ortho", axis=1)[:, 1:n_mfcc + 1]
+    return c
+
+
+def _cmvn(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    ref = x[mask] if mask.sum() > 10 else x
+    return (x - ref.mean(axis=0)) / (ref.std(axis=0) + 1e-6)
+
+
+class _DiagGmm:
+    """Diagonal-covariance Gaussian mixture fitted by EM (deterministic start)."""
+
+    def __init__(self, x: np.ndarray, n: int, iterations: int):
+        n = max(1, min(n, len(x) // 20))
+        order = np.argsort(x[:, 0], kind="stable")
+        self.mu = np.stack([x[c].mean(axis=0) for c in np.array_split(order, n)])
+        self.var = np.tile(x.var(axis=0) + 1e-3, (n, 1))
+        self.logw = np.full(n, -np.log(n))
+        for _ in range(iterations):
+            ll = self._comp_ll(x)
+            m = ll.max(axis=1, keepdims=True)
+            r = np.exp(ll - m)
+            r /= r.sum(axis=1, keepdims=True)
+            nk = r.sum(axis=0) + 1e-6
+            self.mu = (r.T @ x) / nk[:, None]
+            self.var = np.maximum((r.T @ (x * x)) / nk[:, None] - self.mu ** 2, 1e-3)
+            self.logw = np.log(nk / nk.sum())
+
+    def _comp_ll(self, x: np.ndarray) -> np.ndarray:
+        prec = 1.0 / self.var
+        quad = (x * x) @ prec.T - 2.0 * x @ (self.mu * prec).T + np.sum(self.mu ** 2 * prec, axis=1)
+        return self.logw - 0.5 * (quad + np.sum(np.log(2 * np.pi * self.var), axis=1))
+
+    def loglik(self, x: np.ndarray) -> np.ndarray:
+        ll = self._comp_ll(x)
+        m = ll.max(axis=1)
+        return m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
+
+
+def _kmeans2(e: np.ndarray, *, n_init: int = 10, iterations: int = 30) -> np.ndarray:
+    """Two cosine clusters of unit vectors ``e`` (n, d): the best (largest summed
+    similarity to the own centroid) of ``n_init`` seeded starts plus the farthest pair."""
+    mean = e.mean(axis=0)
+    a = int(np.argmin(e @ mean))
+    inits = [(a, int(np.argmin(e @ e[a])))]
+    rng = np.random.default_rng(0)
+    inits += [tuple(rng.choice(len(e), 2, replace=False)) for _ in range(n_init)]
+    best, best_lab = -np.inf, np.zeros(len(e), dtype=np.int64)
+    for i, j in inits:
+        c = np.stack([e[i], e[j]])
+        lab = None
+        for _ in range(iterations):
+            new = np.argmax(e @ c.T, axis=1)
+            if lab is not None and np.array_equal(new, lab):
+                break
+            lab = new
+            for k in (0, 1):
+                if np.any(lab == k):
+                    v = e[lab == k].mean(axis=0)
+                    c[k] = v / max(np.linalg.norm(v), 1e-12)
+        obj = float(np.sum(np.max(e @ c.T, axis=1)))
+        if obj > best + 1e-9:
+            best, best_lab = obj, lab
+    return best_lab
+
+
+def _viterbi2(score: np.ndarray, penalty: float) -> np.ndarray:
+    """Best 0/1 path for per-frame scores ``score`` (log-likelihood ratio of voice 1
+    over voice 0), each change costing ``penalty``. (n,) int8."""
+    n = len(score)
+    back = np.zeros((n, 2), dtype=bool)  # True: came from the other state
+    v0, v1 = 0.0, 0.0
+    half = 0.5 * score
+    for i in range(n):
+        s0, s1 = -half[i], half[i]
+        from0, from1 = v1 - penalty > v0, v0 - penalty > v1
+        back[i, 0], back[i, 1] = from0, from1
+        v0, v1 = (v1 - penalty if from0 else v0) + s0, (v0 - penalty if from1 else v1) + s1
+    path = np.zeros(n, dtype=np.int8)
+    state = int(v1 > v0)
+    for i in range(n - 1, -1, -1):
+        path[i] = state
+        if back[i, state]:
+            state = 1 - state
+    return path
+
+
+# --------------------------------------------------------------------------- diarization
+
+
+def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: DiarizeConfig | None = None,
+            n_voices: int | None = None, encoder: VoiceEncoder | None = None) -> Diarization:
+    """Diarize one signal into one or two voices.
+
+    ``audio``: (n_samples,) mono or (n_samples, n_channels) float at 16 kHz; a
+    stereo table recording is diarized on its channel mean and the
+    inter-channel level difference joins the frame features. ``n_voices``:
+    force 1 or 2 (``None``: decide from the audio). Returns a ``Diarization``
+    with ``n_samples // 160`` frames.
+    """
+    cfg = (config or DiarizeConfig()).validate()
+    grid = GRID
+    if sample_rate != grid.sample_rate:
+        raise InputError(f"sample_rate={sample_rate}: diarization runs at {grid.sample_rate} Hz; resample first")
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise InputError(f"audio of shape {x.shape}: give (n_samples,) or (n_samples, n_channels)")
+    if not np.isfinite(x).all():
+        raise InputError("audio contains NaN or infinite samples")
+    if n_voices not in (None, 1, 2):
+        raise InputError(f"n_voices={n_voices} must be 1, 2 or None (decide from the audio)")
+    if threadpool_limits is not None:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid)
+    return _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid)
+
+
+def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid) -> Diarization:
+    hop = grid.hop_length
+    n = len(x) // hop
+    mono = x.mean(axis=1)
+    speech = speech_mask(mono, cfg.vad, grid=grid)
+    empty = Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
+                        centroids=np.zeros((0, 256), np.float32), separation=float("nan"), voice_share=(0.0, 0.0))
+    if n == 0 or speech.sum() < grid.s_to_frames(0.3):
+        return empty
+    # level: the encoder was trained on speech normalised to -30 dBFS (mel power is not log)
+    frames = mono[: n * hop].reshape(n, hop)
+    rms = np.sqrt(np.mean(frames[speech] ** 2))
+    y = mono * (10 ** (-30 / 20) / max(rms, 1e-9))
+    mel = mel_frames(y)[:n]
+    # embedding windows over the speech frames joined end to end (pauses left out, as
+    # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
+    idx = np.flatnonzero(speech)
+    w = min(grid.s_to_frames(cfg.window_s), len(idx))
+    step = max(1, grid.s_to_frames(cfg.hop_s))
+    starts = np.arange(0, len(idx) - w + 1, step)
+    if starts[-1] + w < len(idx):
+        starts = np.append(starts, len(idx) - w)
+    emb = enc.embed_windows(mel[idx], starts=starts, n_frames=w)
+    # two candidate voices
+    m = len(idx)
+    single = _one_voice(n, speech, emb, float("nan"))
+    if len(emb) < 2 or force == 1:
+        return single
+    lab = _kmeans2(emb, n_init=cfg.n_init)
+    if np.bincount(lab, minlength=2).min() == 0:
+        return single
+    # frame features: MFCCs (+ inter-channel level difference for stereo), CMVN over speech
+    feats = _mfcc(mel[idx], cfg.n_mfcc)
+    if x.shape[1] >= 2:
+        lv = [10 * np.log10(np.mean(x[: n * hop, c].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12)
+              for c in (0, 1)]
+        feats = np.concatenate([feats, (lv[0] - lv[1])[idx, None]], axis=1)
+    feats = _cmvn(feats, np.ones(m, bool))
+    # alternate: voices' centroids -> window vote + per-voice GMMs -> Viterbi path ->
+    # windows lying within one voice of the path -> centroids again
+    win_lab, win_pure = lab, np.ones(len(lab), bool)
+    for _ in range(cfg.resegment_iterations):
+        cents = _centroids(emb, win_lab, win_pure)
+        d = emb @ cents[1] - emb @ cents[0]
+        vote = _spread(d, starts, w, m)
+        score = cfg.embedding_weight * vote / max(float(np.std(d)), 1e-3)
+        frame_lab = (vote > 0) if _ == 0 else path.astype(bool)
+        conf = _spread((np.abs(d) >= np.quantile(np.abs(d), 0.3)).astype(float), starts, w, m) > 0.5
+        if _ > 0:
+            conf = np.ones(m, bool)
+        if all(np.sum(conf & (frame_lab == k)) >= 100 for k in (0, 1)):
+            g = [_DiagGmm(feats[conf & (frame_lab == k)], cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
+            score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
+        path = _viterbi2(score, cfg.switch_penalty)
+        frac1 = _window_mean(path.astype(float), starts, w)
+        win_lab = (frac1 > 0.5).astype(np.int64)
+        win_pure = (frac1 <= 0.1) | (frac1 >= 0.9)
+        if min(np.sum(win_pure & (win_lab == k)) for k in (0, 1)) == 0:
+            break
+    # one voice or two: the voices' centroids over windows lying within one voice of the path
+    counts = [int(np.sum(win_pure & (win_lab == k))) for k in (0, 1)]
+    if min(counts) == 0:
+        return single if force is None else single
+    cents = _centroids(emb, win_lab, win_pure)
+    separation = float(1.0 - cents[0] @ cents[1])
+    minor = float(min(np.mean(path == 0), np.mean(path == 1)))
+    if force is None and (separation < cfg.two_voice_min_distance or minor < cfg.min_voice_share):
+        return _one_voice(n, speech, emb, separation)
+    owner = np.zeros(n, np.int8)
+    owner[idx] = path
+    # pauses: each half goes to the neighbouring speech frame's voice
+    if len(idx):
+        pos = np.searchsorted(idx, np.arange(n))
+        prev_i = idx[np.clip(pos - 1, 0, len(idx) - 1)]
+        next_i = idx[np.clip(pos, 0, len(idx) - 1)]
+        frames_all = np.arange(n)
+        use_next = (np.abs(next_i - frames_all) < np.abs(frames_all - prev_i)) | (pos == 0)
+        use_next &= pos < len(idx)
+        owner = np.where(speech, owner, np.where(use_next, owner[next_i], owner[prev_i])).astype(np.int8)
+    act = np.stack([speech & (owner == 0), speech & (owner == 1)], axis=1)
+    sh = act.sum(axis=0) / max(1, speech.sum())
+    return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
+                       voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _one_voice(n: int, speech: np.ndarray, emb: np.ndarray, separation: float) -> Diarization:
+    v = emb.mean(axis=0)
+    act = np.zeros((n, 2), bool)
+    act[:, 0] = speech
+    return Diarization(n_voices=1, activity=act, owner=np.zeros(n, np.int8),
+                       centroids=(v / max(np.linalg.norm(v), 1e-12)).astype(np.float32)[None],
+                       separation=separation, voice_share=(1.0, 0.0))
+
+
+def _centroids(emb: np.ndarray, lab: np.ndarray, use: np.ndarray) -> np.ndarray:
+    out = []
+    for k in (0, 1):
+        sel = use & (lab == k)
+        v = emb[sel].mean(axis=0) if np.any(sel) else emb[lab == k].mean(axis=0)
+        out.append(v / max(np.linalg.norm(v), 1e-12))
+    return np.stack(out).astype(np.float32)
+
+
+def _spread(values: np.ndarray, starts: np.ndarray, w: int, m: int) -> np.ndarray:
+    """Per compact frame: mean of ``values`` over the windows ``[s, s + w)`` covering it; (m,)."""
+    acc = np.zeros(m + 1)
+    cnt = np.zeros(m + 1)
+    np.add.at(acc, starts, values)
+    np.add.at(acc, starts + w, -values)
+    np.add.at(cnt, starts, 1.0)
+    np.add.at(cnt, starts + w, -1.0)
+    acc, cnt = np.cumsum(acc)[:m], np.cumsum(cnt)[:m]
+    return np.where(cnt > 0.5, acc / np.maximum(cnt, 1.0), 0.0)
+
+
+def _window_mean(frame_values: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
+    cs = np.concatenate([[0.0], np.cumsum(frame_values)])
+    return (cs[starts + w] - cs[starts]) / w
