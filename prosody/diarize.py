@@ -65,7 +65,9 @@ class DiarizeConfig:
     n_gauss: int = 8
     gmm_iterations: int = 8
     embedding_weight: float = 1.0
-    switch_penalty: float = 12.0
+    switch_penalty: float = 25.0
+    overlap_penalty: float | None = 25.0
+    overlap_train_frames: int = 4000
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -84,9 +86,9 @@ class Diarization:
     """Who speaks when in one signal.
 
     ``activity``: (n_frames, 2) bool on ``grid``; column k is voice k's speech
-    (one owner per frame: no frame has both). ``owner``: (n_frames,) int8, the
-    voice each frame (speech or pause) belongs to, pauses split at their
-    middle. ``centroids``: (n_voices, 256) unit vectors. ``separation``: cosine
+    (both: overlapped speech). ``owner``: (n_frames,) int8, the voice each
+    frame (speech or pause) belongs to: 0, 1 or 2 (both), pauses split at
+    their middle. ``centroids``: (n_voices, 256) unit vectors. ``separation``: cosine
     distance between the two candidate voices (nan when too little speech).
     ``voice_share``: share of speech frames of each of the 2 voices.
     """
@@ -121,7 +123,8 @@ class Diarization:
 
     def swapped(self) -> "Diarization":
         """Voices 0 and 1 exchanged."""
-        return replace(self, activity=self.activity[:, ::-1].copy(), owner=(1 - self.owner).astype(np.int8),
+        owner = np.where(self.owner == 2, 2, 1 - self.owner).astype(np.int8)
+        return replace(self, activity=self.activity[:, ::-1].copy(), owner=owner,
                        centroids=self.centroids[::-1].copy(), voice_share=self.voice_share[::-1])
 
     def owner_masks(self, n_samples: int) -> np.ndarray:
@@ -130,7 +133,7 @@ class Diarization:
         own = np.repeat(self.owner, hop)[:n_samples]
         if len(own) < n_samples:
             own = np.concatenate([own, np.full(n_samples - len(own), own[-1] if len(own) else 0, np.int8)])
-        return np.stack([own == 0, own == 1], axis=1)
+        return np.stack([own != 1, own != 0], axis=1)
 
 
 # --------------------------------------------------------------------------- features
@@ -211,6 +214,34 @@ def _kmeans2(e: np.ndarray, *, n_init: int = 10, iterations: int = 30) -> np.nda
         if obj > best + 1e-9:
             best, best_lab = obj, lab
     return best_lab
+
+
+def _frame_features(mel: np.ndarray, channel_power: np.ndarray | None, n_mfcc: int) -> np.ndarray:
+    """MFCCs 1..n_mfcc of mel power (m, 40), plus the inter-channel level difference (dB)."""
+    f = _mfcc(mel, n_mfcc)
+    if channel_power is not None:
+        f = np.concatenate([f, 10 * np.log10(channel_power[:, :1] / channel_power[:, 1:2])], axis=1)
+    return f
+
+
+def _viterbi(score: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """Best state path for per-frame scores ``score`` (n, K) (log-likelihoods) with
+    the cost ``penalty[i, j]`` of going from state i to state j. (n,) int64."""
+    n, k = score.shape
+    back = np.zeros((n, k), dtype=np.int8)
+    v = np.zeros(k)
+    trans = -penalty
+    for i in range(n):
+        cand = v[:, None] + trans          # from i (rows) to j (columns)
+        b = np.argmax(cand, axis=0)
+        back[i] = b
+        v = cand[b, np.arange(k)] + score[i]
+    path = np.zeros(n, dtype=np.int64)
+    state = int(np.argmax(v))
+    for i in range(n - 1, -1, -1):
+        path[i] = state
+        state = back[i, state]
+    return path
 
 
 def _viterbi2(score: np.ndarray, penalty: float) -> np.ndarray:
@@ -298,33 +329,58 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if np.bincount(lab, minlength=2).min() == 0:
         return single
     # frame features: MFCCs (+ inter-channel level difference for stereo), CMVN over speech
-    feats = _mfcc(mel[idx], cfg.n_mfcc)
+    melc = mel[idx]
+    chp = None
     if x.shape[1] >= 2:
-        lv = [10 * np.log10(np.mean(x[: n * hop, c].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12)
-              for c in (0, 1)]
-        feats = np.concatenate([feats, (lv[0] - lv[1])[idx, None]], axis=1)
-    feats = _cmvn(feats, np.ones(m, bool))
+        chp = np.stack([np.mean(x[: n * hop, c].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12
+                        for c in (0, 1)], axis=1)[idx]
+    raw = _frame_features(melc, chp, cfg.n_mfcc)
+    mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-6
+    feats = (raw - mu) / sd
     # alternate: voices' centroids -> window vote + per-voice GMMs -> Viterbi path ->
     # windows lying within one voice of the path -> centroids again
     win_lab, win_pure = lab, np.ones(len(lab), bool)
-    for _ in range(cfg.resegment_iterations):
+    g = None
+    for it in range(cfg.resegment_iterations):
         cents = _centroids(emb, win_lab, win_pure)
         d = emb @ cents[1] - emb @ cents[0]
-        vote = _spread(d, starts, w, m)
-        score = cfg.embedding_weight * vote / max(float(np.std(d)), 1e-3)
-        frame_lab = (vote > 0) if _ == 0 else path.astype(bool)
-        conf = _spread((np.abs(d) >= np.quantile(np.abs(d), 0.3)).astype(float), starts, w, m) > 0.5
-        if _ > 0:
-            conf = np.ones(m, bool)
+        vote = cfg.embedding_weight * _spread(d, starts, w, m) / max(float(np.std(d)), 1e-3)
+        frame_lab = (vote > 0) if it == 0 else (path == 1)
+        conf = np.ones(m, bool) if it > 0 else \
+            _spread((np.abs(d) >= np.quantile(np.abs(d), 0.3)).astype(float), starts, w, m) > 0.5
+        score = vote
         if all(np.sum(conf & (frame_lab == k)) >= 100 for k in (0, 1)):
             g = [_DiagGmm(feats[conf & (frame_lab == k)], cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
             score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
+        else:
+            g = None
         path = _viterbi2(score, cfg.switch_penalty)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
         win_pure = (frac1 <= 0.1) | (frac1 >= 0.9)
         if min(np.sum(win_pure & (win_lab == k)) for k in (0, 1)) == 0:
             break
+    # overlapped speech: a third model trained on mixtures made by adding the mel power
+    # (and channel power) of random frame pairs of the two voices at -6..+6 dB
+    path3 = path.astype(np.int8)
+    if cfg.overlap_penalty is not None and g is not None:
+        rng = np.random.default_rng(0)
+        ia, ib = np.flatnonzero(path == 0), np.flatnonzero(path == 1)
+        if min(len(ia), len(ib)) >= 100:
+            k = min(cfg.overlap_train_frames, 4 * max(len(ia), len(ib)))
+            ia, ib = rng.choice(ia, k), rng.choice(ib, k)
+            gain = 10 ** (rng.uniform(-6, 6, k) / 10)
+            mix_chp = None if chp is None else chp[ia] * gain[:, None] + chp[ib]
+            fo = (_frame_features(melc[ia] * gain[:, None] + melc[ib], mix_chp, cfg.n_mfcc) - mu) / sd
+            g_ov = _DiagGmm(fo.astype(np.float64), cfg.n_gauss, cfg.gmm_iterations)
+            ll = np.stack([g[0].loglik(feats), g[1].loglik(feats), g_ov.loglik(feats)], axis=1)
+            ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
+            ll[:, 0] -= 0.5 * vote
+            ll[:, 1] += 0.5 * vote
+            pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
+                            [cfg.switch_penalty, 0.0, cfg.overlap_penalty],
+                            [cfg.overlap_penalty, cfg.overlap_penalty, 0.0]])
+            path3 = _viterbi(ll, pen).astype(np.int8)
     # one voice or two: the voices' centroids over windows lying within one voice of the path
     counts = [int(np.sum(win_pure & (win_lab == k))) for k in (0, 1)]
     if min(counts) == 0:
@@ -335,7 +391,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if force is None and (separation < cfg.two_voice_min_distance or minor < cfg.min_voice_share):
         return _one_voice(n, speech, emb, separation)
     owner = np.zeros(n, np.int8)
-    owner[idx] = path
+    owner[idx] = path3
     # pauses: each half goes to the neighbouring speech frame's voice
     if len(idx):
         pos = np.searchsorted(idx, np.arange(n))
@@ -345,7 +401,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         use_next = (np.abs(next_i - frames_all) < np.abs(frames_all - prev_i)) | (pos == 0)
         use_next &= pos < len(idx)
         owner = np.where(speech, owner, np.where(use_next, owner[next_i], owner[prev_i])).astype(np.int8)
-    act = np.stack([speech & (owner == 0), speech & (owner == 1)], axis=1)
+    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
