@@ -95,7 +95,7 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
     att = attribute(audio, layout=layout, profile=profile)
     cpu = time.process_time() - t0
     ch = att.channels(audio)
-    s = analyze_blocks([ch], att.speakers)
+    s = analyze_blocks([ch], att.speakers, cross_talk=att.diarization is None)
     doc = s.to_json_dict()
     r = score_session(s, doc, truth)
     r.update(cpu=cpu, audio_s=len(audio) / 16000, layout=att.layout,

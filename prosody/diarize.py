@@ -68,6 +68,8 @@ class DiarizeConfig:
     switch_penalty: float = 25.0
     overlap_penalty: float | None = 25.0
     overlap_train_frames: int = 4000
+    min_voice_run_s: float = 0.25
+    min_overlap_run_s: float = 0.12
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -222,6 +224,32 @@ def _frame_features(mel: np.ndarray, channel_power: np.ndarray | None, n_mfcc: i
     if channel_power is not None:
         f = np.concatenate([f, 10 * np.log10(channel_power[:, :1] / channel_power[:, 1:2])], axis=1)
     return f
+
+
+def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overlap: int, max_join: int) -> np.ndarray:
+    """Relabel short runs of the speech-frame path (compact index; ``idx`` maps to frames)::
+
+        voice    0000000011000000000   a 1-run shorter than min_voice, joined (pauses < max_join
+                                       frames) to 0-runs on both sides, becomes 0
+        both     0000000022111111111   a 2-run shorter than min_overlap goes to its longer neighbour
+
+    A short voice run set apart by pauses (a backchannel in the other's pause) stays.
+    """
+    out = path.copy()
+    for _ in range(2):
+        cuts = np.flatnonzero(np.diff(out)) + 1
+        a = np.concatenate([[0], cuts])
+        b = np.concatenate([cuts, [len(out)]])
+        lab = out[a]
+        for r in range(1, len(a) - 1):
+            ln = b[r] - a[r]
+            joined = idx[a[r]] - idx[a[r] - 1] <= max_join and idx[b[r]] - idx[b[r] - 1] <= max_join
+            if lab[r] == 2 and ln < min_overlap:
+                prev_len, next_len = b[r - 1] - a[r - 1], b[r + 1] - a[r + 1]
+                out[a[r]:b[r]] = lab[r - 1] if prev_len >= next_len else lab[r + 1]
+            elif lab[r] != 2 and ln < min_voice and joined and lab[r - 1] == lab[r + 1] and lab[r - 1] != lab[r]:
+                out[a[r]:b[r]] = lab[r - 1]
+    return out
 
 
 def _viterbi(score: np.ndarray, penalty: np.ndarray) -> np.ndarray:
@@ -381,6 +409,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                             [cfg.switch_penalty, 0.0, cfg.overlap_penalty],
                             [cfg.overlap_penalty, cfg.overlap_penalty, 0.0]])
             path3 = _viterbi(ll, pen).astype(np.int8)
+    path3 = _drop_blips(path3, idx, min_voice=grid.s_to_frames(cfg.min_voice_run_s),
+                        min_overlap=grid.s_to_frames(cfg.min_overlap_run_s), max_join=grid.s_to_frames(0.15))
     # one voice or two: the voices' centroids over windows lying within one voice of the path
     counts = [int(np.sum(win_pure & (win_lab == k))) for k in (0, 1)]
     if min(counts) == 0:

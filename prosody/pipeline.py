@@ -105,17 +105,19 @@ class Pipeline:
     """Streaming analysis of one or two speakers' channels.
 
     ``speakers``: names in channel order, e.g. ("therapist", "client").
+    ``cross_talk=False``: the channels carry no cross-talk to reject (speaker
+    channels cut from one signal by diarization, ``prosody.speakers``).
     """
 
     def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID,
-                 measures: MeasuresConfig | None = None, profile: Baseline | None = None):
+                 measures: MeasuresConfig | None = None, profile: Baseline | None = None, cross_talk: bool = True):
         if not 1 <= len(speakers) <= 2 or len(set(speakers)) != len(speakers):
             raise InputError(f"speakers={speakers!r}: give one or two distinct speaker names")
         self.config = (config or AnalysisConfig()).validate()
         self.grid = grid
         self.speakers = tuple(speakers)
         self._ch = [_Channel(s, self.config, grid) for s in self.speakers]
-        self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 else None
+        self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 and cross_talk else None
         self._turns = TurnTracker(self.speakers, self.config.turns) if len(speakers) == 2 else None
         self.measures_config = measures or MeasuresConfig()
         self._rolling = RollingMeasures(self.speakers, self.measures_config, grid=grid, profile=profile)

@@ -204,9 +204,10 @@ class SessionBuilder:
 
 
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,
-                   measures=None, profile=None) -> Session:
-    """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks."""
-    pipe = Pipeline(speakers, config, measures=measures, profile=profile)
+                   measures=None, profile=None, cross_talk: bool = True) -> Session:
+    """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks
+    (``cross_talk=False``: diarized speaker channels, see ``Pipeline``)."""
+    pipe = Pipeline(speakers, config, measures=measures, profile=profile, cross_talk=cross_talk)
     builder = SessionBuilder(pipe, sources=list(sources))
     for block in blocks:
         builder.add(pipe.push(block))
