@@ -69,6 +69,8 @@ class DiarizeConfig:
     overlap_penalty: float | None = 25.0
     overlap_train_frames: int = 4000
     min_voice_run_s: float = 0.25
+    weak_below_db: float = 30.0
+    pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -252,15 +254,16 @@ def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overla
     return out
 
 
-def _viterbi(score: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+def _viterbi(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Best state path for per-frame scores ``score`` (n, K) (log-likelihoods) with
-    the cost ``penalty[i, j]`` of going from state i to state j. (n,) int64."""
+    the cost ``penalty[i, j] * scale[t]`` of going from state i to state j into
+    frame t. (n,) int64."""
     n, k = score.shape
     back = np.zeros((n, k), dtype=np.int8)
     v = np.zeros(k)
     trans = -penalty
     for i in range(n):
-        cand = v[:, None] + trans          # from i (rows) to j (columns)
+        cand = v[:, None] + trans * scale[i]  # from i (rows) to j (columns)
         b = np.argmax(cand, axis=0)
         back[i] = b
         v = cand[b, np.arange(k)] + score[i]
@@ -272,14 +275,16 @@ def _viterbi(score: np.ndarray, penalty: np.ndarray) -> np.ndarray:
     return path
 
 
-def _viterbi2(score: np.ndarray, penalty: float) -> np.ndarray:
+def _viterbi2(score: np.ndarray, penalty: float, scale: np.ndarray) -> np.ndarray:
     """Best 0/1 path for per-frame scores ``score`` (log-likelihood ratio of voice 1
-    over voice 0), each change costing ``penalty``. (n,) int8."""
+    over voice 0), a change into frame t costing ``penalty * scale[t]``. (n,) int8."""
     n = len(score)
     back = np.zeros((n, 2), dtype=bool)  # True: came from the other state
     v0, v1 = 0.0, 0.0
     half = 0.5 * score
+    pens = (penalty * np.asarray(scale, dtype=np.float64)).tolist()
     for i in range(n):
+        penalty = pens[i]
         s0, s1 = -half[i], half[i]
         from0, from1 = v1 - penalty > v0, v0 - penalty > v1
         back[i, 0], back[i, 1] = from0, from1
@@ -363,6 +368,13 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         chp = np.stack([np.mean(x[: n * hop, c].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12
                         for c in (0, 1)], axis=1)[idx]
     raw = _frame_features(melc, chp, cfg.n_mfcc)
+    # quiet frames (utterance tails, reverberation) carry little evidence of the voice; a
+    # change of voice costs less after a pause than inside speech
+    lv = 10 * np.log10(np.mean(frames[idx].astype(np.float64) ** 2, axis=1) + 1e-12)
+    ref = np.percentile(lv, 90)
+    weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
+    scale = np.ones(m)
+    scale[1:][np.diff(idx) > grid.s_to_frames(0.1)] = cfg.pause_switch_scale
     mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-6
     feats = (raw - mu) / sd
     # alternate: voices' centroids -> window vote + per-voice GMMs -> Viterbi path ->
@@ -382,7 +394,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
         else:
             g = None
-        path = _viterbi2(score, cfg.switch_penalty)
+        path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
         win_pure = (frac1 <= 0.1) | (frac1 >= 0.9)
@@ -408,7 +420,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
                             [cfg.switch_penalty, 0.0, cfg.overlap_penalty],
                             [cfg.overlap_penalty, cfg.overlap_penalty, 0.0]])
-            path3 = _viterbi(ll, pen).astype(np.int8)
+            path3 = _viterbi(ll * weak[:, None], pen, scale).astype(np.int8)
     path3 = _drop_blips(path3, idx, min_voice=grid.s_to_frames(cfg.min_voice_run_s),
                         min_overlap=grid.s_to_frames(cfg.min_overlap_run_s), max_join=grid.s_to_frames(0.15))
     # one voice or two: the voices' centroids over windows lying within one voice of the path
