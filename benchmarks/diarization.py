@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import soundfile as sf
@@ -39,7 +40,7 @@ from _common import REPO, corpus_dir, frame_mask, rttm_segments
 
 from prosody.diarize import diarize
 from prosody.session import analyze_blocks
-from prosody.speakers import attribute, build_profile
+from prosody.speakers import attribute, swap_names
 from tests.conftest import match_events, match_transitions
 from tests.dialogue import (CLIENT, THERAPIST, Utterance, build_dialogue, mix_room, scenario_mixed,
                             scenario_monologue, scenario_turns, with_voices)
@@ -98,13 +99,32 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
     s = analyze_blocks([ch], att.speakers, cross_talk=att.diarization is None)
     doc = s.to_json_dict()
     r = score_session(s, doc, truth)
+    naming_ok = None
+    if att.naming is not None:
+        naming_ok = r["wrong"] < 0.5 * r["single_frames"]
+        if not naming_ok:  # the no-profile rule named the voices the wrong way round: score the
+            att = replace(att, naming=swap_names(att.naming))  # attribution with the names swapped
+            s = analyze_blocks([att.channels(audio)], att.speakers, cross_talk=False)
+            doc = s.to_json_dict()
+            r = score_session(s, doc, truth)
     r.update(cpu=cpu, audio_s=len(audio) / 16000, layout=att.layout,
-             voices=att.diarization.n_voices if att.diarization else 2,
-             naming_ok=None if att.naming is None else att.naming.names[0] == THERAPIST)
+             voices=att.diarization.n_voices if att.diarization else 2, naming_ok=naming_ok)
     return r, att
 
 
 # --------------------------------------------------------------------------- material
+
+
+def scenario_dominant(seed: int) -> tuple[Utterance, ...]:
+    """One voice holds ~90 %: an 8-sentence therapist monologue with one short
+    client turn in the middle (a recording that must give two voices, not split
+    the dominant one)."""
+    mono = scenario_monologue(8, seed=seed)
+    out = list(mono[:4])
+    nxt = mono[4].start_s
+    out.append(Utterance(speaker=CLIENT, text="It was a hard week.", start_s=round(nxt + 0.3, 3)))
+    out += [Utterance(speaker=u.speaker, text=u.text, start_s=round(u.start_s + 2.6, 3)) for u in mono[4:]]
+    return tuple(out)
 
 
 def espeak_cases(split: str, quick: bool):
@@ -114,8 +134,9 @@ def espeak_cases(split: str, quick: bool):
         for j, (tv, cv) in enumerate(VOICE_PAIRS[split]):
             if quick and j > 1:
                 continue
-            kind = "mixed" if (i + j) % 3 != 2 else "turns"
-            utts = scenario_mixed(seed=seed) if kind == "mixed" else scenario_turns(12, seed=seed)
+            kind = ("mixed", "mixed", "turns", "dominant")[(i + j) % 4]
+            utts = {"mixed": lambda: scenario_mixed(seed=seed), "turns": lambda: scenario_turns(12, seed=seed),
+                    "dominant": lambda: scenario_dominant(seed)}[kind]()
             utts = with_voices(utts, {THERAPIST: tv, CLIENT: cv})
             try:
                 d = build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0), seed=seed)
@@ -354,7 +375,8 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
          n1 == len(res["singles"]))
     line("layout detected (mono / shared)", f"{lay_ok}/{len(two)}", "(info)", True)
     nm = [r["naming_ok"] for r in two if r["naming_ok"] is not None]
-    line("therapist named right without a profile (voice heard first)", f"{sum(nm)}/{len(nm)}", "(info)", True)
+    line("therapist named right without a profile (voice heard first; figures above score the\n"
+         "    attribution with the names swapped where this rule failed)", f"{sum(nm)}/{len(nm)}", "(info)", True)
     line("attribution CPU s per audio s (layout + diarization)", f"{cpu:.4f}", "<= 0.02", cpu <= 0.02)
     if conf is not None:
         for uri, c in conf.items():

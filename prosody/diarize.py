@@ -59,7 +59,7 @@ class DiarizeConfig:
     n_init: int = 10
     resegment_iterations: int = 2
     min_window_speech: float = 0.5
-    two_voice_min_distance: float = 0.12
+    two_voice_min_distance: float = 0.20
     min_voice_share: float = 0.03
     n_mfcc: int = 20
     n_gauss: int = 8
