@@ -7,7 +7,7 @@ Steps (all on the one 10 ms grid)::
                every hop_s over speech
             -> two clusters (cosine k-means, farthest-pair start)
             -> one voice or two: centroid cosine distance >= two_voice_min_distance
-               and the smaller voice holds >= min_voice_share of the speech windows
+               (each voice embedded on its own frames of the resegmented path)
             -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
                inter-channel level difference for stereo) trained on confidently
                labelled frames, plus the window embeddings' vote, decoded by a
@@ -50,8 +50,8 @@ METHOD = "diarization: GE2E d-vectors (resemblyzer weights) + 2-voice GMM/HMM fr
 class DiarizeConfig:
     """``window_s``/``hop_s``: embedding windows. ``two_voice_min_distance``:
     smallest cosine distance between the two candidate voices' centroids to call
-    them two people; ``min_voice_share``: smallest share of speech windows the
-    second voice must hold. ``switch_penalty``: Viterbi cost of a voice change,
+    them two people (centroids of each voice's own frames); ``min_voice_s``:
+    least speech the second voice must hold. ``switch_penalty``: Viterbi cost of a voice change,
     in units of the per-frame log-likelihood ratio. ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -60,7 +60,7 @@ class DiarizeConfig:
     resegment_iterations: int = 2
     min_window_speech: float = 0.5
     two_voice_min_distance: float = 0.20
-    min_voice_share: float = 0.03
+    min_voice_s: float = 0.5
     n_mfcc: int = 20
     n_gauss: int = 8
     gmm_iterations: int = 8
@@ -423,14 +423,24 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             path3 = _viterbi(ll * weak[:, None], pen, scale).astype(np.int8)
     path3 = _drop_blips(path3, idx, min_voice=grid.s_to_frames(cfg.min_voice_run_s),
                         min_overlap=grid.s_to_frames(cfg.min_overlap_run_s), max_join=grid.s_to_frames(0.15))
-    # one voice or two: the voices' centroids over windows lying within one voice of the path
-    counts = [int(np.sum(win_pure & (win_lab == k))) for k in (0, 1)]
-    if min(counts) == 0:
-        return single if force is None else single
-    cents = _centroids(emb, win_lab, win_pure)
+    # one voice or two: embed each voice's own frames of the path (joined end to end, no
+    # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
+    cents, own_s = [], []
+    for k in (0, 1):
+        sel = np.flatnonzero(path3 == k)
+        own_s.append(len(sel) * grid.hop_s)
+        if len(sel) < grid.s_to_frames(cfg.min_voice_s):
+            cents = None
+            break
+        wk = min(w, len(sel))
+        st = np.arange(0, len(sel) - wk + 1, wk)
+        ek = enc.embed_windows(melc[sel], starts=st, n_frames=wk).mean(axis=0)
+        cents.append(ek / max(float(np.linalg.norm(ek)), 1e-12))
+    if cents is None:
+        return single if force is None else _one_voice(n, speech, emb, float("nan"))
+    cents = np.stack(cents).astype(np.float32)
     separation = float(1.0 - cents[0] @ cents[1])
-    minor = float(min(np.mean(path == 0), np.mean(path == 1)))
-    if force is None and (separation < cfg.two_voice_min_distance or minor < cfg.min_voice_share):
+    if force is None and separation < cfg.two_voice_min_distance:
         return _one_voice(n, speech, emb, separation)
     owner = np.zeros(n, np.int8)
     owner[idx] = path3
