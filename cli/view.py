@@ -45,7 +45,12 @@ def summary_view(session: dict):
             continue
         table.add_row(label, *[_fmt(session["speakers"][s][key], spec, unit) for s in speakers])
     head = Text(f"prosody · {session['duration_s']:.1f} s · {', '.join(session['sources'])}", style="bold")
-    parts = [head, table]
+    parts = [head]
+    att = session.get("attribution")
+    if att:  # layout found and how speakers were attributed (prosody.speakers)
+        parts.append(Text(f"layout: {att['layout']} ({att['layout_detection']['reason']}); speakers: "
+                          f"{att['attribution']}", style="dim"))
+    parts.append(table)
     if session["turn_taking"]:
         tr = session["transitions"]
         n_ov = sum(1 for t in tr if t["kind"] == "overlap")

@@ -58,6 +58,7 @@ class Session:
     turns: TurnOutput = field(default_factory=TurnOutput)
     rolling: list[dict] = field(default_factory=list)
     measures: dict | None = None
+    attribution: dict | None = None  # layout found and how speakers were attributed (prosody.speakers)
 
     @property
     def duration_s(self) -> float:
@@ -131,6 +132,7 @@ class Session:
             "duration_s": r(self.duration_s),
             "frame_hop_s": self.grid.hop_s,
             "sources": self.sources,
+            **({"attribution": self.attribution} if self.attribution is not None else {}),
             "speaker_order": list(self.speakers),
             "turn_taking": self.turn_taking,
             "notes": notes,
