@@ -10,7 +10,7 @@ PROBE_S = 60.0
 
 
 class VoiceChannels:
-    """Speaker channels cut from one file, served as one block (the FileSource interface)."""
+    """Speaker channels cut from one file, served in 2 s blocks like ``FileSource``."""
 
     def __init__(self, audio: np.ndarray, speakers: tuple[str, ...], warnings: list[str]):
         self.audio = np.ascontiguousarray(audio, dtype=np.float32)
@@ -22,7 +22,9 @@ class VoiceChannels:
         return len(self.audio) / 16000
 
     def __iter__(self):
-        yield self.audio
+        step = 2 * 16000
+        for a in range(0, len(self.audio), step):
+            yield self.audio[a:a + step]
 
 
 def _read(args, n_channels: int, *, limit_s: float | None = None):

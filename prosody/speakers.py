@@ -101,7 +101,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     hop = GRID.hop_length
     n = len(x) // hop
     if n == 0:
-        return LayoutReport("shared", 0.0, "too little audio to tell the layout; assuming shared channels", {}, dur)
+        return LayoutReport("separate", 0.0, "too little audio to tell the layout; channels kept as they are", {}, dur)
     ch = x[: n * hop, :2].astype(np.float64)
     speech = speech_mask(ch.mean(axis=1).astype(np.float32), DiarizeConfig().vad)
     for c in (0, 1):  # a voice on one channel only may vanish from the mean
@@ -110,7 +110,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     ild = 10 * np.log10(p[0] / p[1])
     corr = float(np.corrcoef(ch[:, 0], ch[:, 1])[0, 1]) if np.std(ch[:, 0]) > 0 and np.std(ch[:, 1]) > 0 else 0.0
     if speech.sum() < GRID.s_to_frames(1.0):
-        return LayoutReport("shared", 0.2, "too little speech to tell the layout; assuming shared channels",
+        return LayoutReport("separate", 0.2, "too little speech to tell the layout; channels kept as they are",
                             {"speech_s": round(float(speech.sum()) * GRID.hop_s, 2), "corr": round(corr, 4)}, dur)
     v = ild[speech]
     lo, hi, share_lo = _two_means_1d(v)
