@@ -147,9 +147,10 @@ def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID) ->
     """(n_samples // hop_length,) bool speech frames of one channel (RawVad + SpeechSmoother)."""
     n = len(samples) // grid.hop_length
     frames = samples[: n * grid.hop_length].reshape(n, grid.hop_length)
-    raw = RawVad(config, grid=grid).push(frames)
-    sm = SpeechSmoother(config, grid=grid)
-    return np.concatenate([sm.push(raw), sm.flush()])[:n]
+    vad, sm = RawVad(config, grid=grid), SpeechSmoother(config, grid=grid)
+    chunk = 6000  # frames: the stages stream, so memory stays bounded for long recordings
+    out = [sm.push(vad.push(frames[a:a + chunk])) for a in range(0, n, chunk)]
+    return np.concatenate(out + [sm.flush()])[:n]
 
 
 def _mfcc(mel: np.ndarray, n_mfcc: int) -> np.ndarray:
@@ -370,7 +371,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     raw = _frame_features(melc, chp, cfg.n_mfcc)
     # quiet frames (utterance tails, reverberation) carry little evidence of the voice; a
     # change of voice costs less after a pause than inside speech
-    lv = 10 * np.log10(np.mean(frames[idx].astype(np.float64) ** 2, axis=1) + 1e-12)
+    lv = 10 * np.log10(np.mean(np.square(frames, dtype=np.float32), axis=1)[idx] + 1e-12)
     ref = np.percentile(lv, 90)
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
     scale = np.ones(m)

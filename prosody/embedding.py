@@ -51,13 +51,22 @@ def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> n
         raise InputError(f"samples of shape {x.shape}: give one channel, shape (n_samples,)")
     hop = GRID.hop_length
     pad = N_FFT // 2
-    xp = np.pad(x, (pad, pad))
     n = 1 + len(x) // hop
-    idx = np.arange(N_FFT)[None, :] + hop * np.arange(n)[:, None]
     window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)  # periodic Hann
-    spec = np.fft.rfft(xp[idx] * window, axis=1)
-    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-    return power @ _weights()["mel_basis"].T
+    basis_t = _weights()["mel_basis"].T
+    out = np.empty((n, N_MELS), dtype=np.float32)
+    for a in range(0, n, _MEL_CHUNK):  # bounded memory for long recordings
+        b = min(n, a + _MEL_CHUNK)
+        lo, hi = a * hop - pad, (b - 1) * hop + pad  # samples of frames [a, b), zero padded at the ends
+        seg = x[max(lo, 0):min(hi, len(x))]
+        seg = np.pad(seg, (max(0, -lo), max(0, hi - len(x))))
+        frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::hop]
+        spec = np.fft.rfft(frames * window, axis=1)
+        out[a:b] = (spec.real ** 2 + spec.imag ** 2).astype(np.float32) @ basis_t
+    return out
+
+
+_MEL_CHUNK = 4096
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -74,7 +83,7 @@ class VoiceEncoder:
     def load(cls) -> "VoiceEncoder":
         return cls(_weights())
 
-    def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int) -> np.ndarray:
+    def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 32) -> np.ndarray:
         """Embeddings of the windows ``mel[s : s + n_frames]`` for each ``s`` in ``starts``.
 
         ``mel``: (n_mel_frames, 40) from ``mel_frames``; windows running past its
@@ -93,8 +102,17 @@ class VoiceEncoder:
         need = int(starts.max()) + n_frames
         if need > len(mel):
             mel = np.concatenate([mel, np.zeros((need - len(mel), mel.shape[1]), np.float32)])
-        # layer 0's input projection is shared by overlapping windows: compute it once per frame
-        proj0 = mel @ w["lstm_weight_ih_l0"].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])
+        out = []
+        for a in range(0, len(starts), batch):
+            st = starts[a:a + batch]
+            lo, hi = int(st.min()), int(st.max()) + n_frames
+            # layer 0's input projection is shared by overlapping windows: once per frame
+            proj0 = mel[lo:hi] @ w["lstm_weight_ih_l0"].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])
+            out.append(self._forward(proj0, st - lo, n_frames))
+        return np.concatenate(out).astype(np.float32)
+
+    def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
+        w = self.weights
         idx = starts[:, None] + np.arange(n_frames)[None, :]
         gates_in = proj0[idx]                      # (n_windows, n_frames, 1024)
         h = None
