@@ -6,8 +6,9 @@ Steps (all on the one 10 ms grid)::
             -> mel power -> GE2E embeddings of window_s windows      (prosody.embedding)
                every hop_s over speech
             -> two clusters (cosine k-means, farthest-pair start)
-            -> one voice or two: centroid cosine distance >= two_voice_min_distance
-               (each voice embedded on its own frames of the resegmented path)
+            -> one voice or two: centroid cosine distance (each voice embedded on its
+               own frames of the resegmented path) and the held-out likelihood gain
+               of one frame model per voice over one for all
             -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
                inter-channel level difference for stereo) trained on confidently
                labelled frames, plus the window embeddings' vote, decoded by a
@@ -50,8 +51,12 @@ METHOD = "diarization: GE2E d-vectors (resemblyzer weights) + 2-voice GMM/HMM fr
 class DiarizeConfig:
     """``window_s``/``hop_s``: embedding windows. ``two_voice_min_distance``:
     smallest cosine distance between the two candidate voices' centroids to call
-    them two people (centroids of each voice's own frames); ``min_voice_s``:
-    least speech the second voice must hold. ``switch_penalty``: Viterbi cost of a voice change,
+    them two people (centroids of each voice's own frames) unless the frame
+    models say otherwise: two voices when one GMM per voice predicts held-out
+    frames ``two_voice_min_gain`` nats/frame better than one GMM for all, or
+    when the distance is reached and that gain is at least
+    ``two_voice_gain_floor``. ``min_voice_s``: least speech the second voice
+    must hold. ``switch_penalty``: Viterbi cost of a voice change,
     in units of the per-frame log-likelihood ratio. ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -60,6 +65,8 @@ class DiarizeConfig:
     resegment_iterations: int = 2
     min_window_speech: float = 0.5
     two_voice_min_distance: float = 0.20
+    two_voice_min_gain: float = 0.1
+    two_voice_gain_floor: float = -0.6
     min_voice_s: float = 0.5
     n_mfcc: int = 20
     n_gauss: int = 8
@@ -441,7 +448,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         return single if force is None else _one_voice(n, speech, emb, float("nan"))
     cents = np.stack(cents).astype(np.float32)
     separation = float(1.0 - cents[0] @ cents[1])
-    if force is None and separation < cfg.two_voice_min_distance:
+    gain = _two_model_gain(feats, path3, cfg)
+    two = gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
+                                             and gain >= cfg.two_voice_gain_floor)
+    if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     owner = np.zeros(n, np.int8)
     owner[idx] = path3
@@ -458,6 +468,30 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> float:
+    """Mean per-frame log-likelihood gain of one GMM per voice over one GMM for all
+    speech, each scored on held-out frames (every other 1 s block), in nats/frame;
+    -inf when a voice has too few frames to model."""
+    m = len(feats)
+    block = (np.arange(m) // 100) % 2 == 0
+    gains = []
+    for train, test in ((block, ~block), (~block, block)):
+        one = _DiagGmm(feats[train], cfg.n_gauss, cfg.gmm_iterations)
+        ll1 = one.loglik(feats[test])
+        ll2 = np.empty(int(test.sum()))
+        pt = path[test]
+        for k in (0, 1):
+            tr = train & (path == k)
+            if tr.sum() < 50:
+                return float("-inf")  # too little of one voice to tell
+            g = _DiagGmm(feats[tr], cfg.n_gauss, cfg.gmm_iterations)
+            sel = pt == k
+            ll2[sel] = g.loglik(feats[test][sel])
+        sel = pt != 2
+        gains.append(float(np.mean(ll2[sel] - ll1[sel])))
+    return float(np.mean(gains))
 
 
 def _one_voice(n: int, speech: np.ndarray, emb: np.ndarray, separation: float) -> Diarization:
