@@ -159,3 +159,25 @@ def test_ami_dev00_speaker_confusion(corpus):
     matched = np.sum(np.where(keep, np.minimum(ref.sum(axis=1), d.activity.sum(axis=1)), 0))
     confusion = (matched - correct) / np.sum(np.where(keep, ref.sum(axis=1), 0))
     assert d.n_voices == 2 and confusion <= 0.05
+
+
+def test_analyze_mono_file_is_diarized(needs_espeak, turns_dialogue, tmp_path, capsys):
+    import json
+
+    from prosody_cli.main import main
+
+    x, _ = mix_room(turns_dialogue, layout="mono", level_diff_db=(2.0, -2.0), rt60_s=0.3, noise_db=-55.0, seed=7)
+    p = tmp_path / "memo.wav"
+    sf.write(p, x[:, 0], 16000, subtype="PCM_16")
+    capsys.readouterr()
+    rc = main(["analyze", str(p), "--json", str(tmp_path / "s.json"), "--quiet"])
+    _, err = capsys.readouterr()
+    assert rc == 0
+    doc = json.loads((tmp_path / "s.json").read_text())
+    att = doc["attribution"]
+    assert att["layout"] == "mono" and att["diarization"]["voices"] == 2 and att["naming"]["assumption"]
+    assert "assumption" in err  # the no-profile rule is said out loud
+    assert [t["to_speaker"] for t in doc["transitions"]] == [t.to_speaker for t in turns_dialogue.truth.transitions]
+    rc = main(["analyze", str(p), "--layout", "separate"])
+    _, err = capsys.readouterr()
+    assert rc != 0 and err.startswith("prosody: error:") and len(err.strip().splitlines()) == 1
