@@ -66,7 +66,7 @@ class DiarizeConfig:
     min_window_speech: float = 0.5
     two_voice_min_distance: float = 0.20
     two_voice_min_gain: float = 0.1
-    two_voice_gain_floor: float = -0.6
+    two_voice_gain_floor: float = -1.2
     min_voice_s: float = 0.5
     n_mfcc: int = 20
     n_gauss: int = 8
@@ -472,10 +472,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
 
 def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> float:
     """Mean per-frame log-likelihood gain of one GMM per voice over one GMM for all
-    speech, each scored on held-out frames (every other 1 s block), in nats/frame;
+    speech, each scored on held-out frames (every other 0.5 s block), in nats/frame;
     -inf when a voice has too few frames to model."""
     m = len(feats)
-    block = (np.arange(m) // 100) % 2 == 0
+    block = (np.arange(m) // 50) % 2 == 0
     gains = []
     for train, test in ((block, ~block), (~block, block)):
         one = _DiagGmm(feats[train], cfg.n_gauss, cfg.gmm_iterations)
@@ -484,7 +484,7 @@ def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> 
         pt = path[test]
         for k in (0, 1):
             tr = train & (path == k)
-            if tr.sum() < 50:
+            if tr.sum() < 20:
                 return float("-inf")  # too little of one voice to tell
             g = _DiagGmm(feats[tr], cfg.n_gauss, cfg.gmm_iterations)
             sel = pt == k
