@@ -26,8 +26,6 @@ seeds, voice pairs and AMI files), printed last with PASS/FAIL.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 import time

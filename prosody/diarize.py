@@ -34,7 +34,7 @@ from scipy.fft import dct
 
 from .config import VadConfig
 from .embedding import VoiceEncoder, mel_frames
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .timebase import GRID, Grid
 from .types import Segment
 from .vad import RawVad, SpeechSmoother
@@ -63,7 +63,6 @@ class DiarizeConfig:
     hop_s: float = 0.5
     n_init: int = 10
     resegment_iterations: int = 2
-    min_window_speech: float = 0.5
     two_voice_min_distance: float = 0.20
     two_voice_min_gain: float = 0.1
     two_voice_gain_floor: float = -1.2
@@ -83,11 +82,11 @@ class DiarizeConfig:
 
     def validate(self) -> "DiarizeConfig":
         if not 0.5 <= self.window_s <= 3.0:
-            raise InputError(f"window_s={self.window_s} must be within 0.5..3 s")
+            raise ConfigError(f"window_s={self.window_s} must be within 0.5..3 s")
         if not 0.05 <= self.hop_s <= self.window_s:
-            raise InputError(f"hop_s={self.hop_s} must be within 0.05 s..window_s")
+            raise ConfigError(f"hop_s={self.hop_s} must be within 0.05 s..window_s")
         if not 0.0 <= self.two_voice_min_distance < 1.0:
-            raise InputError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
+            raise ConfigError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
         self.vad.validate()
         return self
 
@@ -445,7 +444,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         ek = enc.embed_windows(melc[sel], starts=st, n_frames=wk).mean(axis=0)
         cents.append(ek / max(float(np.linalg.norm(ek)), 1e-12))
     if cents is None:
-        return single if force is None else _one_voice(n, speech, emb, float("nan"))
+        return single
     cents = np.stack(cents).astype(np.float32)
     separation = float(1.0 - cents[0] @ cents[1])
     gain = _two_model_gain(feats, path3, cfg)
