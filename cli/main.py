@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one stereo/mono file, or two files: therapist then client")
     a.add_argument("--channels", metavar="MAP",
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
-    a.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for a mono file (default therapist)")
+    a.add_argument("--speaker", default=None, metavar="NAME",
+                   help="a mono file holds this one speaker only (no diarization)")
+    a.add_argument("--layout", choices=("auto", "separate", "shared", "mono"), default="auto",
+                   help="how voices sit on the channels of one file: separate (one per channel), shared (both on "
+                        "every channel) or mono; auto finds it from the audio (see docs/speakers.md)")
     a.add_argument("--offset-s", type=float, default=0.0,
                    help="with two files: the second file starts this many seconds later (negative: earlier)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
@@ -84,8 +88,19 @@ def cmd_analyze(args, out, err) -> int:
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p])
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
-    layout = layout_from_args(args, len(args.files), src_probe.files[0].channels)
-    source = FileSource(args.files, layout, offset_s=args.offset_s)
+    n_channels = src_probe.files[0].channels
+    attribution, voices = None, None
+    if len(args.files) == 1 and n_channels <= 2 and not (n_channels == 1 and args.speaker):
+        from .speakers_cli import attribute_file
+        attribution, voices = attribute_file(args, n_channels)
+    elif len(args.files) == 2 and args.layout not in ("auto", "separate"):
+        raise InputError(f"--layout {args.layout} applies to one file; two files are one speaker each")
+    if voices is not None:  # shared / mono: speaker channels cut by diarization
+        layout = Layout(voices.speakers, tuple((0, i) for i in range(len(voices.speakers))))
+        source = voices
+    else:
+        layout = layout_from_args(args, len(args.files), n_channels)
+        source = FileSource(args.files, layout, offset_s=args.offset_s)
     config = config_from_args(args, layout.speakers)
     from .sessions import check_save_args, rescue_unsaved, save_analyzed
     check_save_args(args)
@@ -102,11 +117,14 @@ def cmd_analyze(args, out, err) -> int:
             task = prog.add_task("analyse", total=duration)
             session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
                                      on_block=lambda n: prog.update(task, completed=GRID.samples_to_s(n)),
-                                     measures=mcfg, profile=profile)
+                                     measures=mcfg, profile=profile, cross_talk=voices is None)
     else:
         session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
-                                 measures=mcfg, profile=profile)
+                                 measures=mcfg, profile=profile, cross_talk=voices is None)
     session.warnings += source.warnings
+    if attribution is not None:
+        session.attribution = attribution.to_dict()
+        session.warnings += list(attribution.warnings)
 
     doc = session.to_json_dict()
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)

@@ -75,7 +75,12 @@ def summary_view(session: dict, *, explain: bool = True):
         rows.append((p.label, vals, p.why if explain else None))
     head = Text(f"prosody · {dur:.1f} s · {terminal_safe(', '.join(session['sources']))}", style="bold",
                 no_wrap=True, overflow="ellipsis")
-    parts = [head, *rows_block(["per speaker", *[terminal_safe(s) for s in speakers]], rows)]
+    parts = [head]
+    att = session.get("attribution")
+    if att:  # the layout found and how speakers were attributed (prosody.engine.speakers)
+        parts.append(Text(terminal_safe(f"layout: {att['layout']} ({att['layout_detection']['reason']}); speakers: "
+                                        f"{att['attribution']}"), style="dim"))
+    parts += [*rows_block(["per speaker", *[terminal_safe(s) for s in speakers]], rows)]
     if explain:
         parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}", style="dim"))
     if session["turn_taking"]:

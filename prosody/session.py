@@ -37,6 +37,7 @@ class Session:
     rolling: list[dict] = field(default_factory=list)
     voice_quality: list = field(default_factory=list)  # VoiceQualityChunk per voiced run, in time order per speaker
     measures: dict | None = None
+    attribution: dict | None = None  # layout found and how speakers were attributed (prosody.speakers)
 
     @property
     def duration_s(self) -> float:
@@ -101,6 +102,7 @@ class Session:
             "duration_s": r(self.duration_s),
             "frame_hop_s": self.grid.hop_s,
             "sources": self.sources,
+            **({"attribution": self.attribution} if self.attribution is not None else {}),
             "speaker_order": list(self.speakers),
             "turn_taking": self.turn_taking,
             "notes": notes,
@@ -142,10 +144,10 @@ class Session:
 
 
 def new_pipeline(speakers: tuple[str, ...], config=None, *, measures: MeasuresConfig | None = None,
-                 profile: Baseline | None = None, grid: Grid = GRID) -> Pipeline:
+                 profile: Baseline | None = None, grid: Grid = GRID, cross_talk: bool = True) -> Pipeline:
     """The analysis pipeline with the rolling measures attached as its window stage."""
     rolling = RollingMeasures(tuple(speakers), measures or MeasuresConfig(), grid=grid, profile=profile)
-    return Pipeline(speakers, config, grid=grid, rolling=rolling)
+    return Pipeline(speakers, config, grid=grid, rolling=rolling, cross_talk=cross_talk)
 
 
 class SessionBuilder:
@@ -185,9 +187,10 @@ class SessionBuilder:
 
 
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,
-                   measures=None, profile=None) -> Session:
-    """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks."""
-    pipe = new_pipeline(speakers, config, measures=measures, profile=profile)
+                   measures=None, profile=None, cross_talk: bool = True) -> Session:
+    """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks
+    (``cross_talk=False``: diarized speaker channels, see ``Pipeline``)."""
+    pipe = new_pipeline(speakers, config, measures=measures, profile=profile, cross_talk=cross_talk)
     builder = SessionBuilder(pipe, sources=list(sources), measures=measures, profile=profile)
     for block in blocks:
         builder.add(pipe.push(block))

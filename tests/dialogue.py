@@ -1126,6 +1126,38 @@ def room_ir(rt60_s: float, *, sample_rate: int = SAMPLE_RATE_HZ, seed: int = 0,
     return tail
 
 
+# --------------------------------------------------------------------------- shared-channel and mono mixes
+
+
+@dataclass(frozen=True)
+class RoomMix:
+    """How ``mix_room`` laid two clean voices onto microphones.
+
+    ``gain_db[s][m]``: level of speaker ``s`` (0 therapist, 1 client) at mic ``m``
+    relative to its clean level; ``delay_s[s][m]``: direct-path delay;
+    ``rt60_s``: reverberation time of the synthetic room (None: dry).
+    """
+
+    layout: str
+    gain_db: tuple[tuple[float, ...], ...]
+    delay_s: tuple[tuple[float, ...], ...]
+    rt60_s: float | None
+    noise_db: float | None
+    seed: int
+
+
+def _room_response(rng: np.random.Generator, *, rt60_s: float, sample_rate: int, drr_db: float) -> np.ndarray:
+    """Direct path (unit impulse) + an exponentially decaying Gaussian tail
+    (-60 dB after ``rt60_s``) starting 2.5 ms later, ``drr_db`` below the direct path in energy."""
+    n = int(round(rt60_s * sample_rate))
+    t = np.arange(n) / sample_rate
+    tail = rng.standard_normal(n) * np.exp(-6.908 * t / rt60_s)
+    tail[: int(0.0025 * sample_rate)] = 0.0
+    tail *= 10 ** (-drr_db / 20) / max(np.sqrt(np.sum(tail ** 2)), 1e-12)
+    tail[0] = 1.0
+    return tail
+
+
 def _leak(src: np.ndarray, speech: np.ndarray, path: LeakPath, target_db: float, sample_rate: int,
           seed: int) -> np.ndarray:
     y = src.astype(np.float64)
@@ -1295,3 +1327,72 @@ def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tu
     a32 = audio.astype(np.float32)
     a32.flags.writeable = False
     return Dialogue(sample_rate=SAMPLE_RATE_HZ, audio=a32, utterances=tuple(placed), truth=truth, settings=settings)
+
+
+def mix_room(
+    dialogue: Dialogue,
+    *,
+    layout: str,
+    level_diff_db: tuple[float, float] = (3.0, -3.0),
+    delay_ms: tuple[float, float] = (0.5, 0.5),
+    rt60_s: float | None = 0.3,
+    drr_db: float = 6.0,
+    noise_db: float | None = -55.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, RoomMix]:
+    """Both voices of ``dialogue`` on every microphone: a table recorder or a
+    speakerphone (``layout="shared"``, two mics) or a mixed call / memo
+    (``layout="mono"``, one mic).
+
+    Build the dialogue without noise (``noise_db=None``) so its channels are the
+    clean voices. Shared: speaker ``s`` reaches mic 0 ``level_diff_db[s] / 2``
+    dB louder and mic 1 as much quieter (so ``level_diff_db[s]`` is its
+    inter-channel level difference: therapist positive = nearer mic 0), and
+    mic 1 ``delay_ms[s]`` later (its direct path). Mono: speaker ``s`` is scaled
+    by ``level_diff_db[s] / 2`` dB. Each speaker-mic path is convolved with its
+    own synthetic room response (``rt60_s``, ``drr_db``; None: dry);
+    independent white noise at ``noise_db`` dBFS is added per mic. The truth of
+    ``dialogue`` still holds (direct paths delay speech by at most a few ms).
+    Returns float32 ``(n_samples, n_mics)`` and the ``RoomMix``.
+    """
+    if layout not in ("shared", "mono"):
+        raise ScenarioError(f"layout={layout!r}; use 'shared' or 'mono'")
+    if dialogue.settings.noise_db is not None:
+        raise ScenarioError("build the dialogue with noise_db=None: mix_room needs the clean voices")
+    sr = dialogue.sample_rate
+    rng = np.random.default_rng(seed)
+    n_mics = 2 if layout == "shared" else 1
+    src = dialogue.audio.astype(np.float64)
+    n = len(src)
+    out = np.zeros((n, n_mics))
+    gains, delays = [], []
+    for s in (0, 1):
+        g_row, d_row = [], []
+        for m in range(n_mics):
+            g = level_diff_db[s] / 2 * (1 if m == 0 else -1)
+            dly = delay_ms[s] / 1000.0 if m == 1 else 0.0
+            y = src[:, s] * 10 ** (g / 20)
+            if rt60_s is not None:
+                y = signal.fftconvolve(y, _room_response(rng, rt60_s=rt60_s, sample_rate=sr, drr_db=drr_db))[:n]
+            k = int(round(dly * sr))
+            if k:
+                y = np.concatenate([np.zeros(k), y[:-k]])
+            out[:, m] += y
+            g_row.append(float(g))
+            d_row.append(float(dly))
+        gains.append(tuple(g_row))
+        delays.append(tuple(d_row))
+    if noise_db is not None:
+        out += rng.standard_normal(out.shape) * 10 ** (noise_db / 20)
+    peak = float(np.max(np.abs(out)))
+    if peak > 1.0:
+        out /= peak * 1.01
+    return out.astype(np.float32), RoomMix(layout, tuple(gains), tuple(delays), rt60_s,
+                                           None if noise_db is None else float(noise_db), seed)
+
+
+def with_voices(utterances: Iterable[Utterance], voices: dict[str, str]) -> tuple[Utterance, ...]:
+    """The scenario spoken by other espeak-ng voices (speaker -> voice, e.g. {"client": "en-us+m1"})."""
+    from dataclasses import replace as _replace
+
+    return tuple(_replace(u, voice=voices.get(u.speaker, u.voice)) for u in utterances)

@@ -121,18 +121,20 @@ class Pipeline:
     ``speakers``: names in channel order, e.g. ("therapist", "client").
     ``rolling``: an optional window stage fed with every final update; its
     summaries come out in ``Update.rolling`` (``prosody.session.new_pipeline``
-    attaches the rolling measures).
+    attaches the rolling measures). ``cross_talk=False``: the channels carry no
+    cross-talk to reject (speaker channels cut from one signal by diarization,
+    ``prosody.engine.speakers``).
     """
 
     def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID,
-                 rolling: WindowStage | None = None):
+                 rolling: WindowStage | None = None, cross_talk: bool = True):
         if not 1 <= len(speakers) <= 2 or len(set(speakers)) != len(speakers):
             raise InputError(f"speakers={speakers!r}: give one or two distinct speaker names")
         self.config = (config or AnalysisConfig()).validate()
         self.grid = grid
         self.speakers = tuple(speakers)
         self._ch = [_Channel(s, self.config, grid) for s in self.speakers]
-        self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 else None
+        self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 and cross_talk else None
         self._turns = (TurnTracker(self.speakers, self.config.turns,
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
                        if len(speakers) == 2 else None)

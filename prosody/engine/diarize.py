@@ -1,0 +1,528 @@
+"""Two voices in one signal: diarization of shared-channel and mono recordings.
+
+Steps (all on the one 10 ms grid)::
+
+    samples -> RawVad + SpeechSmoother (short min_duration_off)      speech frames
+            -> mel power -> GE2E embeddings of window_s windows      (prosody.embedding)
+               every hop_s over speech
+            -> two clusters (cosine k-means, farthest-pair start)
+            -> one voice or two: centroid cosine distance (each voice embedded on its
+               own frames of the resegmented path) and the held-out likelihood gain
+               of one frame model per voice over one for all
+            -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
+               inter-channel level difference for stereo) trained on confidently
+               labelled frames, plus the window embeddings' vote, decoded by a
+               2-state Viterbi with a switch penalty (a 0.3 s backchannel
+               survives; a one-frame flicker does not)
+            -> every frame owned by one voice (pauses split at their middle)
+
+The resegmentation follows the GMM/HMM resegmentation of Sell & Garcia-Romero
+(2015, "Diarization resegmentation in the factor analysis subspace") in a
+simpler form; the 1-vs-2 decision is a calibrated threshold on the distance
+between the two candidate voices (see ``benchmarks/diarization.py``).
+
+Overlapping speech is not separated: each frame has one owner; a listener's
+short backchannel inside the other's speech owns its frames and the pipeline's
+smoothing bridges the speaker's short hole.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.fft import dct
+
+from ..config import VadConfig
+from .embedding import VoiceEncoder, mel_frames
+from ..errors import ConfigError, InputError
+from ..timebase import GRID, Grid
+from ..types import Segment
+from .vad import RawVad, SpeechSmoother
+
+try:  # single-threaded BLAS: the encoder's small products burn several times the CPU when threaded
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
+
+METHOD = "diarization: GE2E d-vectors (resemblyzer weights) + 2-voice GMM/HMM frame resegmentation"
+
+
+@dataclass(frozen=True)
+class DiarizeConfig:
+    """``window_s``/``hop_s``: embedding windows. ``two_voice_min_distance``:
+    smallest cosine distance between the two candidate voices' centroids to call
+    them two people (centroids of each voice's own frames) unless the frame
+    models say otherwise: two voices when one GMM per voice predicts held-out
+    frames ``two_voice_min_gain`` nats/frame better than one GMM for all, or
+    when the distance is reached and that gain is at least
+    ``two_voice_gain_floor``. ``min_voice_s``: least speech the second voice
+    must hold. ``switch_penalty``: Viterbi cost of a voice change,
+    in units of the per-frame log-likelihood ratio. ``vad``: the speech mask."""
+
+    window_s: float = 1.5
+    hop_s: float = 0.5
+    n_init: int = 10
+    resegment_iterations: int = 2
+    two_voice_min_distance: float = 0.20
+    two_voice_min_gain: float = 0.1
+    two_voice_gain_floor: float = -1.2
+    min_voice_s: float = 0.5
+    n_mfcc: int = 20
+    n_gauss: int = 8
+    gmm_iterations: int = 8
+    embedding_weight: float = 1.0
+    switch_penalty: float = 25.0
+    overlap_penalty: float | None = 25.0
+    overlap_train_frames: int = 4000
+    min_voice_run_s: float = 0.25
+    weak_below_db: float = 30.0
+    pause_switch_scale: float = 0.5
+    min_overlap_run_s: float = 0.12
+    vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
+
+    def validate(self) -> "DiarizeConfig":
+        if not 0.5 <= self.window_s <= 3.0:
+            raise ConfigError(f"window_s={self.window_s} must be within 0.5..3 s")
+        if not 0.05 <= self.hop_s <= self.window_s:
+            raise ConfigError(f"hop_s={self.hop_s} must be within 0.05 s..window_s")
+        if not 0.0 <= self.two_voice_min_distance < 1.0:
+            raise ConfigError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
+        self.vad.validate()
+        return self
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Who speaks when in one signal.
+
+    ``activity``: (n_frames, 2) bool on ``grid``; column k is voice k's speech
+    (both: overlapped speech). ``owner``: (n_frames,) int8, the voice each
+    frame (speech or pause) belongs to: 0, 1 or 2 (both), pauses split at
+    their middle. ``centroids``: (n_voices, 256) unit vectors. ``separation``: cosine
+    distance between the two candidate voices (nan when too little speech).
+    ``voice_share``: share of speech frames of each of the 2 voices.
+    """
+
+    n_voices: int
+    activity: np.ndarray = field(repr=False)
+    owner: np.ndarray = field(repr=False)
+    centroids: np.ndarray = field(repr=False)
+    separation: float
+    voice_share: tuple[float, float]
+    method: str = METHOD
+    grid: Grid = GRID
+
+    @property
+    def speech(self) -> np.ndarray:
+        return self.activity.any(axis=1)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.owner)
+
+    def segments(self, names: tuple[str, str] = ("voice 1", "voice 2")) -> list[Segment]:
+        """Speech segments per voice, named ``names[k]`` for voice k, sorted by start."""
+        out = []
+        for k in range(2):
+            x = np.concatenate([[0], self.activity[:, k].astype(np.int8), [0]])
+            d = np.diff(x)
+            for a, b in zip(np.flatnonzero(d > 0), np.flatnonzero(d < 0)):
+                out.append(Segment(names[k], self.grid.frames_to_s(a), self.grid.frames_to_s(b)))
+        out.sort(key=lambda s: (s.start_s, s.speaker))
+        return out
+
+    def swapped(self) -> "Diarization":
+        """Voices 0 and 1 exchanged."""
+        owner = np.where(self.owner == 2, 2, 1 - self.owner).astype(np.int8)
+        return replace(self, activity=self.activity[:, ::-1].copy(), owner=owner,
+                       centroids=self.centroids[::-1].copy(), voice_share=self.voice_share[::-1])
+
+    def owner_masks(self, n_samples: int) -> np.ndarray:
+        """(n_samples, 2) bool: the samples each voice owns (frames repeated by hop_length)."""
+        hop = self.grid.hop_length
+        own = np.repeat(self.owner, hop)[:n_samples]
+        if len(own) < n_samples:
+            own = np.concatenate([own, np.full(n_samples - len(own), own[-1] if len(own) else 0, np.int8)])
+        return np.stack([own != 1, own != 0], axis=1)
+
+
+# --------------------------------------------------------------------------- features
+
+
+def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID) -> np.ndarray:
+    """(n_samples // hop_length,) bool speech frames of one channel (RawVad + SpeechSmoother)."""
+    n = len(samples) // grid.hop_length
+    frames = samples[: n * grid.hop_length].reshape(n, grid.hop_length)
+    vad, sm = RawVad(config, grid=grid), SpeechSmoother(config, grid=grid)
+    chunk = 6000  # frames: the stages stream, so memory stays bounded for long recordings
+    out = [sm.push(vad.push(frames[a:a + chunk])) for a in range(0, n, chunk)]
+    return np.concatenate(out + [sm.flush()])[:n]
+
+
+def _mfcc(mel: np.ndarray, n_mfcc: int) -> np.ndarray:
+    logmel = np.log(mel + 1e-8)
+    c = dct(logmel, type=2, norm="ortho", axis=1)[:, 1:n_mfcc + 1]
+    return c
+
+
+def _cmvn(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    ref = x[mask] if mask.sum() > 10 else x
+    return (x - ref.mean(axis=0)) / (ref.std(axis=0) + 1e-6)
+
+
+class _DiagGmm:
+    """Diagonal-covariance Gaussian mixture fitted by EM (deterministic start)."""
+
+    def __init__(self, x: np.ndarray, n: int, iterations: int):
+        n = max(1, min(n, len(x) // 20))
+        order = np.argsort(x[:, 0], kind="stable")
+        self.mu = np.stack([x[c].mean(axis=0) for c in np.array_split(order, n)])
+        self.var = np.tile(x.var(axis=0) + 1e-3, (n, 1))
+        self.logw = np.full(n, -np.log(n))
+        for _ in range(iterations):
+            ll = self._comp_ll(x)
+            m = ll.max(axis=1, keepdims=True)
+            r = np.exp(ll - m)
+            r /= r.sum(axis=1, keepdims=True)
+            nk = r.sum(axis=0) + 1e-6
+            self.mu = (r.T @ x) / nk[:, None]
+            self.var = np.maximum((r.T @ (x * x)) / nk[:, None] - self.mu ** 2, 1e-3)
+            self.logw = np.log(nk / nk.sum())
+
+    def _comp_ll(self, x: np.ndarray) -> np.ndarray:
+        prec = 1.0 / self.var
+        quad = (x * x) @ prec.T - 2.0 * x @ (self.mu * prec).T + np.sum(self.mu ** 2 * prec, axis=1)
+        return self.logw - 0.5 * (quad + np.sum(np.log(2 * np.pi * self.var), axis=1))
+
+    def loglik(self, x: np.ndarray) -> np.ndarray:
+        ll = self._comp_ll(x)
+        m = ll.max(axis=1)
+        return m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
+
+
+def _kmeans2(e: np.ndarray, *, n_init: int = 10, iterations: int = 30) -> np.ndarray:
+    """Two cosine clusters of unit vectors ``e`` (n, d): the best (largest summed
+    similarity to the own centroid) of ``n_init`` seeded starts plus the farthest pair."""
+    mean = e.mean(axis=0)
+    a = int(np.argmin(e @ mean))
+    inits = [(a, int(np.argmin(e @ e[a])))]
+    rng = np.random.default_rng(0)
+    inits += [tuple(rng.choice(len(e), 2, replace=False)) for _ in range(n_init)]
+    best, best_lab = -np.inf, np.zeros(len(e), dtype=np.int64)
+    for i, j in inits:
+        c = np.stack([e[i], e[j]])
+        lab = None
+        for _ in range(iterations):
+            new = np.argmax(e @ c.T, axis=1)
+            if lab is not None and np.array_equal(new, lab):
+                break
+            lab = new
+            for k in (0, 1):
+                if np.any(lab == k):
+                    v = e[lab == k].mean(axis=0)
+                    c[k] = v / max(np.linalg.norm(v), 1e-12)
+        obj = float(np.sum(np.max(e @ c.T, axis=1)))
+        if obj > best + 1e-9:
+            best, best_lab = obj, lab
+    return best_lab
+
+
+def _frame_features(mel: np.ndarray, channel_power: np.ndarray | None, n_mfcc: int) -> np.ndarray:
+    """MFCCs 1..n_mfcc of mel power (m, 40), plus the inter-channel level difference (dB)."""
+    f = _mfcc(mel, n_mfcc)
+    if channel_power is not None:
+        f = np.concatenate([f, 10 * np.log10(channel_power[:, :1] / channel_power[:, 1:2])], axis=1)
+    return f
+
+
+def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overlap: int, max_join: int) -> np.ndarray:
+    """Relabel short runs of the speech-frame path (compact index; ``idx`` maps to frames)::
+
+        voice    0000000011000000000   a 1-run shorter than min_voice, joined (pauses < max_join
+                                       frames) to 0-runs on both sides, becomes 0
+        both     0000000022111111111   a 2-run shorter than min_overlap goes to its longer neighbour
+
+    A short voice run set apart by pauses (a backchannel in the other's pause) stays.
+    """
+    out = path.copy()
+    for _ in range(2):
+        cuts = np.flatnonzero(np.diff(out)) + 1
+        a = np.concatenate([[0], cuts])
+        b = np.concatenate([cuts, [len(out)]])
+        lab = out[a]
+        for r in range(1, len(a) - 1):
+            ln = b[r] - a[r]
+            joined = idx[a[r]] - idx[a[r] - 1] <= max_join and idx[b[r]] - idx[b[r] - 1] <= max_join
+            if lab[r] == 2 and ln < min_overlap:
+                prev_len, next_len = b[r - 1] - a[r - 1], b[r + 1] - a[r + 1]
+                out[a[r]:b[r]] = lab[r - 1] if prev_len >= next_len else lab[r + 1]
+            elif lab[r] != 2 and ln < min_voice and joined and lab[r - 1] == lab[r + 1] and lab[r - 1] != lab[r]:
+                out[a[r]:b[r]] = lab[r - 1]
+    return out
+
+
+def _viterbi(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Best state path for per-frame scores ``score`` (n, K) (log-likelihoods) with
+    the cost ``penalty[i, j] * scale[t]`` of going from state i to state j into
+    frame t. (n,) int64."""
+    n, k = score.shape
+    back = np.zeros((n, k), dtype=np.int8)
+    v = np.zeros(k)
+    trans = -penalty
+    for i in range(n):
+        cand = v[:, None] + trans * scale[i]  # from i (rows) to j (columns)
+        b = np.argmax(cand, axis=0)
+        back[i] = b
+        v = cand[b, np.arange(k)] + score[i]
+    path = np.zeros(n, dtype=np.int64)
+    state = int(np.argmax(v))
+    for i in range(n - 1, -1, -1):
+        path[i] = state
+        state = back[i, state]
+    return path
+
+
+def _viterbi2(score: np.ndarray, penalty: float, scale: np.ndarray) -> np.ndarray:
+    """Best 0/1 path for per-frame scores ``score`` (log-likelihood ratio of voice 1
+    over voice 0), a change into frame t costing ``penalty * scale[t]``. (n,) int8."""
+    n = len(score)
+    back = np.zeros((n, 2), dtype=bool)  # True: came from the other state
+    v0, v1 = 0.0, 0.0
+    half = 0.5 * score
+    pens = (penalty * np.asarray(scale, dtype=np.float64)).tolist()
+    for i in range(n):
+        penalty = pens[i]
+        s0, s1 = -half[i], half[i]
+        from0, from1 = v1 - penalty > v0, v0 - penalty > v1
+        back[i, 0], back[i, 1] = from0, from1
+        v0, v1 = (v1 - penalty if from0 else v0) + s0, (v0 - penalty if from1 else v1) + s1
+    path = np.zeros(n, dtype=np.int8)
+    state = int(v1 > v0)
+    for i in range(n - 1, -1, -1):
+        path[i] = state
+        if back[i, state]:
+            state = 1 - state
+    return path
+
+
+# --------------------------------------------------------------------------- diarization
+
+
+def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: DiarizeConfig | None = None,
+            n_voices: int | None = None, encoder: VoiceEncoder | None = None) -> Diarization:
+    """Diarize one signal into one or two voices.
+
+    ``audio``: (n_samples,) mono or (n_samples, n_channels) float at 16 kHz; a
+    stereo table recording is diarized on its channel mean and the
+    inter-channel level difference joins the frame features. ``n_voices``:
+    force 1 or 2 (``None``: decide from the audio). Returns a ``Diarization``
+    with ``n_samples // 160`` frames.
+    """
+    cfg = (config or DiarizeConfig()).validate()
+    grid = GRID
+    if sample_rate != grid.sample_rate:
+        raise InputError(f"sample_rate={sample_rate}: diarization runs at {grid.sample_rate} Hz; resample first")
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise InputError(f"audio of shape {x.shape}: give (n_samples,) or (n_samples, n_channels)")
+    if not np.isfinite(x).all():
+        raise InputError("audio contains NaN or infinite samples")
+    if n_voices not in (None, 1, 2):
+        raise InputError(f"n_voices={n_voices} must be 1, 2 or None (decide from the audio)")
+    if threadpool_limits is not None:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid)
+    return _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid)
+
+
+def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid) -> Diarization:
+    hop = grid.hop_length
+    n = len(x) // hop
+    mono = x.mean(axis=1)
+    speech = speech_mask(mono, cfg.vad, grid=grid)
+    empty = Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
+                        centroids=np.zeros((0, 256), np.float32), separation=float("nan"), voice_share=(0.0, 0.0))
+    if n == 0 or speech.sum() < grid.s_to_frames(0.3):
+        return empty
+    # level: the encoder was trained on speech normalised to -30 dBFS (mel power is not log)
+    frames = mono[: n * hop].reshape(n, hop)
+    rms = np.sqrt(np.mean(frames[speech] ** 2))
+    y = mono * (10 ** (-30 / 20) / max(rms, 1e-9))
+    mel = mel_frames(y)[:n]
+    # embedding windows over the speech frames joined end to end (pauses left out, as
+    # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
+    idx = np.flatnonzero(speech)
+    w = min(grid.s_to_frames(cfg.window_s), len(idx))
+    step = max(1, grid.s_to_frames(cfg.hop_s))
+    starts = np.arange(0, len(idx) - w + 1, step)
+    if starts[-1] + w < len(idx):
+        starts = np.append(starts, len(idx) - w)
+    emb = enc.embed_windows(mel[idx], starts=starts, n_frames=w)
+    # two candidate voices
+    m = len(idx)
+    single = _one_voice(n, speech, emb, float("nan"))
+    if len(emb) < 2 or force == 1:
+        return single
+    lab = _kmeans2(emb, n_init=cfg.n_init)
+    if np.bincount(lab, minlength=2).min() == 0:
+        return single
+    # frame features: MFCCs (+ inter-channel level difference for stereo), CMVN over speech
+    melc = mel[idx]
+    chp = None
+    if x.shape[1] >= 2:
+        chp = np.stack([np.mean(x[: n * hop, c].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12
+                        for c in (0, 1)], axis=1)[idx]
+    raw = _frame_features(melc, chp, cfg.n_mfcc)
+    # quiet frames (utterance tails, reverberation) carry little evidence of the voice; a
+    # change of voice costs less after a pause than inside speech
+    lv = 10 * np.log10(np.mean(np.square(frames, dtype=np.float32), axis=1)[idx] + 1e-12)
+    ref = np.percentile(lv, 90)
+    weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
+    scale = np.ones(m)
+    scale[1:][np.diff(idx) > grid.s_to_frames(0.1)] = cfg.pause_switch_scale
+    mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-6
+    feats = (raw - mu) / sd
+    # alternate: voices' centroids -> window vote + per-voice GMMs -> Viterbi path ->
+    # windows lying within one voice of the path -> centroids again
+    win_lab, win_pure = lab, np.ones(len(lab), bool)
+    g = None
+    for it in range(cfg.resegment_iterations):
+        cents = _centroids(emb, win_lab, win_pure)
+        d = emb @ cents[1] - emb @ cents[0]
+        vote = cfg.embedding_weight * _spread(d, starts, w, m) / max(float(np.std(d)), 1e-3)
+        frame_lab = (vote > 0) if it == 0 else (path == 1)
+        conf = np.ones(m, bool) if it > 0 else \
+            _spread((np.abs(d) >= np.quantile(np.abs(d), 0.3)).astype(float), starts, w, m) > 0.5
+        score = vote
+        if all(np.sum(conf & (frame_lab == k)) >= 100 for k in (0, 1)):
+            g = [_DiagGmm(feats[conf & (frame_lab == k)], cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
+            score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
+        else:
+            g = None
+        path = _viterbi2(score * weak, cfg.switch_penalty, scale)
+        frac1 = _window_mean(path.astype(float), starts, w)
+        win_lab = (frac1 > 0.5).astype(np.int64)
+        win_pure = (frac1 <= 0.1) | (frac1 >= 0.9)
+        if min(np.sum(win_pure & (win_lab == k)) for k in (0, 1)) == 0:
+            break
+    # overlapped speech: a third model trained on mixtures made by adding the mel power
+    # (and channel power) of random frame pairs of the two voices at -6..+6 dB
+    path3 = path.astype(np.int8)
+    if cfg.overlap_penalty is not None and g is not None:
+        rng = np.random.default_rng(0)
+        ia, ib = np.flatnonzero(path == 0), np.flatnonzero(path == 1)
+        if min(len(ia), len(ib)) >= 100:
+            k = min(cfg.overlap_train_frames, 4 * max(len(ia), len(ib)))
+            ia, ib = rng.choice(ia, k), rng.choice(ib, k)
+            gain = 10 ** (rng.uniform(-6, 6, k) / 10)
+            mix_chp = None if chp is None else chp[ia] * gain[:, None] + chp[ib]
+            fo = (_frame_features(melc[ia] * gain[:, None] + melc[ib], mix_chp, cfg.n_mfcc) - mu) / sd
+            g_ov = _DiagGmm(fo.astype(np.float64), cfg.n_gauss, cfg.gmm_iterations)
+            ll = np.stack([g[0].loglik(feats), g[1].loglik(feats), g_ov.loglik(feats)], axis=1)
+            ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
+            ll[:, 0] -= 0.5 * vote
+            ll[:, 1] += 0.5 * vote
+            pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
+                            [cfg.switch_penalty, 0.0, cfg.overlap_penalty],
+                            [cfg.overlap_penalty, cfg.overlap_penalty, 0.0]])
+            path3 = _viterbi(ll * weak[:, None], pen, scale).astype(np.int8)
+    path3 = _drop_blips(path3, idx, min_voice=grid.s_to_frames(cfg.min_voice_run_s),
+                        min_overlap=grid.s_to_frames(cfg.min_overlap_run_s), max_join=grid.s_to_frames(0.15))
+    # one voice or two: embed each voice's own frames of the path (joined end to end, no
+    # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
+    cents, own_s = [], []
+    for k in (0, 1):
+        sel = np.flatnonzero(path3 == k)
+        own_s.append(len(sel) * grid.hop_s)
+        if len(sel) < grid.s_to_frames(cfg.min_voice_s):
+            cents = None
+            break
+        wk = min(w, len(sel))
+        st = np.arange(0, len(sel) - wk + 1, wk)
+        ek = enc.embed_windows(melc[sel], starts=st, n_frames=wk).mean(axis=0)
+        cents.append(ek / max(float(np.linalg.norm(ek)), 1e-12))
+    if cents is None:
+        return single
+    cents = np.stack(cents).astype(np.float32)
+    separation = float(1.0 - cents[0] @ cents[1])
+    gain = _two_model_gain(feats, path3, cfg)
+    two = gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
+                                             and gain >= cfg.two_voice_gain_floor)
+    if force is None and not two:
+        return _one_voice(n, speech, emb, separation)
+    owner = np.zeros(n, np.int8)
+    owner[idx] = path3
+    # pauses: each half goes to the neighbouring speech frame's voice
+    if len(idx):
+        pos = np.searchsorted(idx, np.arange(n))
+        prev_i = idx[np.clip(pos - 1, 0, len(idx) - 1)]
+        next_i = idx[np.clip(pos, 0, len(idx) - 1)]
+        frames_all = np.arange(n)
+        use_next = (np.abs(next_i - frames_all) < np.abs(frames_all - prev_i)) | (pos == 0)
+        use_next &= pos < len(idx)
+        owner = np.where(speech, owner, np.where(use_next, owner[next_i], owner[prev_i])).astype(np.int8)
+    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
+    sh = act.sum(axis=0) / max(1, speech.sum())
+    return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
+                       voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> float:
+    """Mean per-frame log-likelihood gain of one GMM per voice over one GMM for all
+    speech, each scored on held-out frames (every other 0.5 s block), in nats/frame;
+    -inf when a voice has too few frames to model."""
+    m = len(feats)
+    block = (np.arange(m) // 50) % 2 == 0
+    gains = []
+    for train, test in ((block, ~block), (~block, block)):
+        one = _DiagGmm(feats[train], cfg.n_gauss, cfg.gmm_iterations)
+        ll1 = one.loglik(feats[test])
+        ll2 = np.empty(int(test.sum()))
+        pt = path[test]
+        for k in (0, 1):
+            tr = train & (path == k)
+            if tr.sum() < 20:
+                return float("-inf")  # too little of one voice to tell
+            g = _DiagGmm(feats[tr], cfg.n_gauss, cfg.gmm_iterations)
+            sel = pt == k
+            ll2[sel] = g.loglik(feats[test][sel])
+        sel = pt != 2
+        gains.append(float(np.mean(ll2[sel] - ll1[sel])))
+    return float(np.mean(gains))
+
+
+def _one_voice(n: int, speech: np.ndarray, emb: np.ndarray, separation: float) -> Diarization:
+    v = emb.mean(axis=0)
+    act = np.zeros((n, 2), bool)
+    act[:, 0] = speech
+    return Diarization(n_voices=1, activity=act, owner=np.zeros(n, np.int8),
+                       centroids=(v / max(np.linalg.norm(v), 1e-12)).astype(np.float32)[None],
+                       separation=separation, voice_share=(1.0, 0.0))
+
+
+def _centroids(emb: np.ndarray, lab: np.ndarray, use: np.ndarray) -> np.ndarray:
+    out = []
+    for k in (0, 1):
+        sel = use & (lab == k)
+        v = emb[sel].mean(axis=0) if np.any(sel) else emb[lab == k].mean(axis=0)
+        out.append(v / max(np.linalg.norm(v), 1e-12))
+    return np.stack(out).astype(np.float32)
+
+
+def _spread(values: np.ndarray, starts: np.ndarray, w: int, m: int) -> np.ndarray:
+    """Per compact frame: mean of ``values`` over the windows ``[s, s + w)`` covering it; (m,)."""
+    acc = np.zeros(m + 1)
+    cnt = np.zeros(m + 1)
+    np.add.at(acc, starts, values)
+    np.add.at(acc, starts + w, -values)
+    np.add.at(cnt, starts, 1.0)
+    np.add.at(cnt, starts + w, -1.0)
+    acc, cnt = np.cumsum(acc)[:m], np.cumsum(cnt)[:m]
+    return np.where(cnt > 0.5, acc / np.maximum(cnt, 1.0), 0.0)
+
+
+def _window_mean(frame_values: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
+    cs = np.concatenate([[0.0], np.cumsum(frame_values)])
+    return (cs[starts + w] - cs[starts]) / w

@@ -1,0 +1,149 @@
+"""Speaker embeddings: a numpy forward pass of a pretrained GE2E voice encoder.
+
+The network and its weights are resemblyzer 0.1.4's (Apache-2.0; licence in
+``prosody/data/LICENSE.resemblyzer``), a d-vector speaker encoder trained with
+the generalized end-to-end loss (Wan, Wang, Papir & Lopez Moreno 2018,
+"Generalized end-to-end loss for speaker verification", ICASSP)::
+
+    mel power (40 bands, 25 ms Hann window, 10 ms hop, 16 kHz)
+      -> LSTM 40->256 -> LSTM 256->256 -> LSTM 256->256 (last hidden state)
+      -> linear 256->256 -> ReLU -> L2 norm  = embedding, unit vector of shape (256,)
+
+``scripts/convert_voice_encoder.py`` converted the weights once (dev time,
+torch) and checked this forward pass against torch's. Nothing is downloaded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..timebase import GRID
+
+N_MELS = 40
+N_FFT = 400          # samples: 25 ms at 16 kHz
+EMBEDDING_SIZE = 256
+WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "data" / "voice_encoder.npz"
+
+
+@lru_cache(maxsize=1)
+def _weights() -> dict[str, np.ndarray]:
+    if not WEIGHTS_PATH.exists():
+        raise InputError(f"the voice encoder weights {WEIGHTS_PATH} are missing; reinstall prosody")
+    with np.load(WEIGHTS_PATH) as z:
+        return {k: z[k] for k in z.files}
+
+
+def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> np.ndarray:
+    """Mel power spectrogram as the encoder was trained on it (resemblyzer / librosa
+    ``melspectrogram(n_fft=400, hop_length=160, n_mels=40)``, Slaney mel, not log).
+
+    ``samples``: (n_samples,) float at 16 kHz. Returns (1 + n_samples // 160, 40)
+    float32; frame ``j`` is centred on sample ``j * 160`` (zero padded at the ends).
+    """
+    if sample_rate != GRID.sample_rate:
+        raise InputError(f"sample_rate={sample_rate}: the voice encoder needs {GRID.sample_rate} Hz; resample first")
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1:
+        raise InputError(f"samples of shape {x.shape}: give one channel, shape (n_samples,)")
+    hop = GRID.hop_length
+    pad = N_FFT // 2
+    n = 1 + len(x) // hop
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)  # periodic Hann
+    basis_t = _weights()["mel_basis"].T
+    out = np.empty((n, N_MELS), dtype=np.float32)
+    for a in range(0, n, _MEL_CHUNK):  # bounded memory for long recordings
+        b = min(n, a + _MEL_CHUNK)
+        lo, hi = a * hop - pad, (b - 1) * hop + pad  # samples of frames [a, b), zero padded at the ends
+        seg = x[max(lo, 0):min(hi, len(x))]
+        seg = np.pad(seg, (max(0, -lo), max(0, hi - len(x))))
+        frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::hop]
+        spec = np.fft.rfft(frames * window, axis=1)
+        out[a:b] = (spec.real ** 2 + spec.imag ** 2).astype(np.float32) @ basis_t
+    return out
+
+
+_MEL_CHUNK = 4096
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
+@dataclass(frozen=True)
+class VoiceEncoder:
+    """The GE2E encoder's weights; ``embed_windows`` runs all windows at once."""
+
+    weights: dict
+
+    @classmethod
+    def load(cls) -> "VoiceEncoder":
+        return cls(_weights())
+
+    def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 32) -> np.ndarray:
+        """Embeddings of the windows ``mel[s : s + n_frames]`` for each ``s`` in ``starts``.
+
+        ``mel``: (n_mel_frames, 40) from ``mel_frames``; windows running past its
+        end are zero padded. Returns (len(starts), 256) float32 unit vectors.
+        The three LSTM layers run layer by layer over all windows together: the
+        input projection of a layer is one matrix product over every (window,
+        step), the recurrence one (n_windows, 256) x (256, 1024) product per step.
+        """
+        starts = np.asarray(starts, dtype=np.int64)
+        if n_frames < 1:
+            raise InputError(f"n_frames={n_frames} must be >= 1")
+        if len(starts) == 0:
+            return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+        w = self.weights
+        mel = np.asarray(mel, dtype=np.float32)
+        need = int(starts.max()) + n_frames
+        if need > len(mel):
+            mel = np.concatenate([mel, np.zeros((need - len(mel), mel.shape[1]), np.float32)])
+        out = []
+        for a in range(0, len(starts), batch):
+            st = starts[a:a + batch]
+            lo, hi = int(st.min()), int(st.max()) + n_frames
+            # layer 0's input projection is shared by overlapping windows: once per frame
+            proj0 = mel[lo:hi] @ w["lstm_weight_ih_l0"].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])
+            out.append(self._forward(proj0, st - lo, n_frames))
+        return np.concatenate(out).astype(np.float32)
+
+    def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
+        w = self.weights
+        idx = starts[:, None] + np.arange(n_frames)[None, :]
+        gates_in = proj0[idx]                      # (n_windows, n_frames, 1024)
+        h = None
+        for layer in range(3):
+            if layer > 0:
+                gates_in = seq @ w[f"lstm_weight_ih_l{layer}"].T
+                gates_in += w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"]
+            whh_t = np.ascontiguousarray(w[f"lstm_weight_hh_l{layer}"].T)
+            nw = len(starts)
+            h = np.zeros((nw, 256), np.float32)
+            c = np.zeros((nw, 256), np.float32)
+            seq = np.empty((nw, n_frames, 256), np.float32) if layer < 2 else None
+            for t in range(n_frames):
+                g = gates_in[:, t] + h @ whh_t
+                i = _sigmoid(g[:, :256])
+                f = _sigmoid(g[:, 256:512])
+                gg = np.tanh(g[:, 512:768])
+                o = _sigmoid(g[:, 768:])
+                c = f * c + i * gg
+                h = o * np.tanh(c)
+                if seq is not None:
+                    seq[:, t] = h
+        e = np.maximum(h @ w["linear_weight"].T + w["linear_bias"], 0.0)
+        norm = np.linalg.norm(e, axis=1, keepdims=True)
+        return (e / np.maximum(norm, 1e-12)).astype(np.float32)
+
+    def embed(self, samples: np.ndarray, *, n_frames: int = 160, hop_frames: int = 80) -> np.ndarray:
+        """One embedding of an utterance: the L2-normed mean of its ``n_frames``
+        windows every ``hop_frames`` (resemblyzer's ``embed_utterance``). (256,) float32."""
+        mel = mel_frames(samples)
+        last = max(0, len(mel) - n_frames)
+        starts = np.arange(0, last + 1, hop_frames)
+        e = self.embed_windows(mel, starts=starts, n_frames=n_frames).mean(axis=0)
+        return (e / max(float(np.linalg.norm(e)), 1e-12)).astype(np.float32)

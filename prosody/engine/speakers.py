@@ -1,0 +1,380 @@
+"""Who is speaking: recording layout, speaker attribution and voice profiles.
+
+``detect_layout``  which layout the audio has: separate channels (one voice each,
+                   maybe with cross-talk), shared channels (both voices on every
+                   channel) or mono; from the first ``probe_s`` of the audio,
+                   ``confirm_layout`` checks it over the whole session.
+``attribute``      layout + diarization (shared / mono) + naming -> speaker channels
+                   for ``prosody.pipeline.Pipeline`` and a ``sources`` record.
+``VoiceProfile``   mean GE2E embedding and spread of one person's voice (the
+                   therapist's), built from a recording of them alone
+                   (``build_profile``) or a session's frames of one speaker
+                   (``profile_from_frames``); ``name_voices`` says which voice
+                   of a diarization is the therapist, with a confidence.
+
+See docs/speakers.md for the API contract the commands build on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .diarize import DiarizeConfig, Diarization, diarize, speech_mask
+from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
+from ..errors import InputError
+from ..timebase import GRID
+
+LAYOUTS = ("separate", "shared", "mono")
+THERAPIST, CLIENT = "therapist", "client"
+DEFAULT_NAMES = (THERAPIST, CLIENT)
+NO_PROFILE_RULE = "no voice profile: the voice heard first is assumed to be the therapist"
+
+# layout decision (calibrated in benchmarks/diarization.py)
+SEPARATE_MIN_MODE_DISTANCE_DB = 12.0   # distance between the two level-difference modes of separate channels
+SEPARATE_MIN_ABS_ILD_DB = 15.0         # one channel this much quieter on (almost) all speech: separate
+IDENTICAL_MIN_CORR = 0.995             # waveform correlation of identical channels
+
+
+@dataclass(frozen=True)
+class LayoutReport:
+    """The layout found and why. ``evidence``: the figures the decision used."""
+
+    layout: str
+    confidence: float
+    reason: str
+    evidence: dict = field(default_factory=dict)
+    probe_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"layout": self.layout, "confidence": round(self.confidence, 3), "reason": self.reason,
+                "probe_s": round(self.probe_s, 2), "evidence": self.evidence}
+
+
+def _as_2d(audio: np.ndarray) -> np.ndarray:
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise InputError(f"audio of shape {x.shape}: give (n_samples,) or (n_samples, n_channels)")
+    if not np.isfinite(x).all():
+        raise InputError("audio contains NaN or infinite samples")
+    return x
+
+
+def _two_means_1d(v: np.ndarray) -> tuple[float, float, float]:
+    """Two modes of 1-D values (2-means from the 10th/90th percentiles): (low, high, share of low)."""
+    lo, hi = np.percentile(v, [10, 90])
+    for _ in range(20):
+        cut = 0.5 * (lo + hi)
+        a, b = v[v <= cut], v[v > cut]
+        if len(a) == 0 or len(b) == 0:
+            break
+        lo, hi = float(np.median(a)), float(np.median(b))
+    return float(lo), float(hi), float(np.mean(v <= 0.5 * (lo + hi)))
+
+
+def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, probe_s: float | None = 60.0,
+                  start_s: float = 0.0) -> LayoutReport:
+    """Tell separate, shared and mono apart from ``audio[start_s : start_s + probe_s]``.
+
+    ``audio``: (n_samples,) or (n_samples, n_channels) float at 16 kHz
+    (channels beyond the first two are ignored). Over the speech frames of the
+    channel mean it measures the inter-channel level difference (ILD, dB) of
+    every 10 ms frame and the waveform correlation of the two channels::
+
+        separate  ILD has two modes >= 12 dB apart (each voice loud on its own
+                  channel) or one channel >= 15 dB quieter throughout
+        shared    anything closer: both voices reach both channels within a few dB
+                  (identical channels: correlation >= 0.995, said in the reason)
+        mono      one channel
+    """
+    if sample_rate != GRID.sample_rate:
+        raise InputError(f"sample_rate={sample_rate}: layout detection runs at {GRID.sample_rate} Hz; resample first")
+    x = _as_2d(audio)
+    a = int(round(start_s * sample_rate))
+    b = len(x) if probe_s is None else a + int(round(probe_s * sample_rate))
+    x = x[a:b]
+    dur = len(x) / sample_rate
+    if x.shape[1] == 1:
+        return LayoutReport("mono", 1.0, "one channel", {"channels": 1}, dur)
+    hop = GRID.hop_length
+    n = len(x) // hop
+    if n == 0:
+        return LayoutReport("separate", 0.0, "too little audio to tell the layout; channels kept as they are", {}, dur)
+    ch = x[: n * hop, :2].astype(np.float64)
+    speech = speech_mask(ch.mean(axis=1).astype(np.float32), DiarizeConfig().vad)
+    for c in (0, 1):  # a voice on one channel only may vanish from the mean
+        speech |= speech_mask(ch[:, c].astype(np.float32), DiarizeConfig().vad)
+    p = [np.mean(ch[:, c].reshape(n, hop) ** 2, axis=1) + 1e-12 for c in (0, 1)]
+    ild = 10 * np.log10(p[0] / p[1])
+    corr = float(np.corrcoef(ch[:, 0], ch[:, 1])[0, 1]) if np.std(ch[:, 0]) > 0 and np.std(ch[:, 1]) > 0 else 0.0
+    if speech.sum() < GRID.s_to_frames(1.0):
+        return LayoutReport("separate", 0.2, "too little speech to tell the layout; channels kept as they are",
+                            {"speech_s": round(float(speech.sum()) * GRID.hop_s, 2), "corr": round(corr, 4)}, dur)
+    v = ild[speech]
+    lo, hi, share_lo = _two_means_1d(v)
+    med = float(np.median(v))
+    ev = {"speech_s": round(float(speech.sum()) * GRID.hop_s, 2), "corr": round(corr, 4),
+          "ild_median_db": round(med, 2), "ild_modes_db": [round(lo, 2), round(hi, 2)],
+          "ild_mode_distance_db": round(hi - lo, 2), "ild_low_mode_share": round(share_lo, 3)}
+    if corr >= IDENTICAL_MIN_CORR and abs(med) < 1.0:
+        return LayoutReport("shared", 1.0, "the two channels are identical (one mix stored twice)", ev, dur)
+    both_modes = min(share_lo, 1 - share_lo) >= 0.05
+    if both_modes and hi - lo >= SEPARATE_MIN_MODE_DISTANCE_DB:
+        conf = float(min(1.0, (hi - lo - SEPARATE_MIN_MODE_DISTANCE_DB) / 10.0 + 0.5))
+        return LayoutReport("separate", conf, f"each channel carries its own voice: speech alternates between "
+                            f"channel levels {hi - lo:.0f} dB apart", ev, dur)
+    if abs(med) >= SEPARATE_MIN_ABS_ILD_DB and np.mean(np.sign(v) == np.sign(med)) >= 0.95:
+        quiet = 2 if med > 0 else 1
+        return LayoutReport("separate", 0.6, f"channel {quiet} is {abs(med):.0f} dB quieter on almost all speech: "
+                            "separate channels with one voice speaking", ev, dur)
+    conf = float(min(1.0, 0.5 + (SEPARATE_MIN_MODE_DISTANCE_DB - (hi - lo)) / 12.0))
+    return LayoutReport("shared", conf, f"both voices reach both channels (channel level difference within "
+                        f"{max(abs(lo), abs(hi)):.0f} dB)", ev, dur)
+
+
+def confirm_layout(audio: np.ndarray, *, first: LayoutReport, sample_rate: int = GRID.sample_rate) -> LayoutReport:
+    """The layout over the whole session; the reason says when it disagrees with ``first``."""
+    whole = detect_layout(audio, sample_rate=sample_rate, probe_s=None)
+    if whole.layout == first.layout:
+        return replace(whole, confidence=max(whole.confidence, first.confidence))
+    return replace(whole, reason=f"{whole.reason} (the first {first.probe_s:.0f} s looked {first.layout})",
+                   confidence=min(whole.confidence, 0.5))
+
+
+def check_channels_claim(report: LayoutReport) -> str | None:
+    """Warning when ``--channels`` named one speaker per channel but the audio is shared or mono."""
+    if report.layout == "separate":
+        return None
+    return (f"--channels names one speaker per channel, but the audio looks {report.layout}: {report.reason}; "
+            "speakers are attributed by voice instead (use --layout separate to force the channel mapping)")
+
+
+# --------------------------------------------------------------------------- voice profiles
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """One person's voice: ``mean`` (256,) unit GE2E embedding, ``spread`` the mean
+    cosine distance of their 1.5 s windows to it, from ``n_windows`` windows of
+    ``speech_s`` seconds of speech."""
+
+    mean: np.ndarray = field(repr=False)
+    spread: float
+    n_windows: int
+    speech_s: float
+    name: str = THERAPIST
+    model: str = "resemblyzer-ge2e-0.1.4"
+
+    def distance(self, embedding: np.ndarray) -> float:
+        """Cosine distance of a unit embedding to this voice."""
+        return float(1.0 - np.asarray(embedding, np.float32) @ self.mean)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "model": self.model, "spread": self.spread, "n_windows": self.n_windows,
+                "speech_s": self.speech_s, "mean": [round(float(v), 6) for v in self.mean]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VoiceProfile":
+        try:
+            mean = np.asarray(d["mean"], dtype=np.float32)
+            prof = cls(mean=mean / max(float(np.linalg.norm(mean)), 1e-12), spread=float(d["spread"]),
+                       n_windows=int(d["n_windows"]), speech_s=float(d["speech_s"]),
+                       name=str(d.get("name", THERAPIST)), model=str(d.get("model", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"voice profile is malformed ({exc}); enrol the voice again") from None
+        if mean.shape != (EMBEDDING_SIZE,):
+            raise InputError(f"voice profile has a {mean.shape} embedding, expected ({EMBEDDING_SIZE},); enrol again")
+        return prof
+
+
+MIN_PROFILE_SPEECH_S = 3.0
+
+
+def profile_from_frames(samples: np.ndarray, *, speech: np.ndarray, sample_rate: int = GRID.sample_rate,
+                        name: str = THERAPIST, window_s: float = 1.5, hop_s: float = 0.75) -> VoiceProfile:
+    """Profile of the voice in ``samples`` (n_samples,) at its speech frames ``speech``
+    ((n_samples // 160,) bool, e.g. a saved session's frames of one speaker)."""
+    if sample_rate != GRID.sample_rate:
+        raise InputError(f"sample_rate={sample_rate}: voice profiles need {GRID.sample_rate} Hz; resample first")
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    n = len(x) // GRID.hop_length
+    speech = np.asarray(speech, bool)[:n]
+    idx = np.flatnonzero(speech)
+    if len(idx) * GRID.hop_s < MIN_PROFILE_SPEECH_S:
+        raise InputError(f"only {len(idx) * GRID.hop_s:.1f} s of speech; a voice profile needs at least "
+                         f"{MIN_PROFILE_SPEECH_S:.0f} s of the person speaking alone")
+    frames = x[: n * GRID.hop_length].reshape(n, GRID.hop_length)
+    rms = float(np.sqrt(np.mean(frames[speech] ** 2)))
+    mel = mel_frames(x * (10 ** (-30 / 20) / max(rms, 1e-9)))[:n][idx]
+    w = min(GRID.s_to_frames(window_s), len(idx))
+    starts = np.arange(0, len(idx) - w + 1, max(1, GRID.s_to_frames(hop_s)))
+    emb = VoiceEncoder.load().embed_windows(mel, starts=starts, n_frames=w)
+    mean = emb.mean(axis=0)
+    mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    spread = float(np.mean(1.0 - emb @ mean))
+    return VoiceProfile(mean=mean, spread=spread, n_windows=len(emb), speech_s=len(idx) * GRID.hop_s, name=name)
+
+
+def build_profile(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, name: str = THERAPIST) -> VoiceProfile:
+    """Profile from a recording of one person alone: (n_samples,) or (n_samples, n_channels)."""
+    x = _as_2d(samples).mean(axis=1)
+    return profile_from_frames(x, speech=speech_mask(x, DiarizeConfig().vad), sample_rate=sample_rate, name=name)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Names of diarized voices: ``names[k]`` is voice k's. ``assumption``: no
+    profile decided it and ``rule`` states the default used."""
+
+    names: tuple[str, ...]
+    confidence: float
+    rule: str
+    assumption: bool
+    distances: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"names": list(self.names), "confidence": round(self.confidence, 3), "rule": self.rule,
+                "assumption": self.assumption, "profile_distances": [round(d, 4) for d in self.distances]}
+
+
+def name_voices(d: Diarization, *, profile: VoiceProfile | None = None,
+                names: tuple[str, str] = DEFAULT_NAMES) -> Naming:
+    """Which voice of ``d`` is the therapist (``names[0]``); the other is ``names[1]``.
+
+    With a profile: the voice whose centroid is nearer the profile; confidence
+    grows with the margin between the two distances relative to the profile's
+    spread. A lone voice is the therapist when it lies within
+    ``max(0.2, 3 * spread)`` of the profile. Without a profile:
+    ``NO_PROFILE_RULE``.
+    """
+    t, c = names
+    if d.n_voices == 0:
+        return Naming((t, c), 0.0, "no speech", True)
+    if profile is not None:
+        dist = tuple(profile.distance(v) for v in d.centroids)
+        if d.n_voices == 1:
+            limit = max(0.2, 3.0 * profile.spread)
+            own = dist[0] <= limit
+            conf = float(min(1.0, abs(limit - dist[0]) / limit + 0.5))
+            return Naming((t if own else c, c if own else t), conf,
+                          f"voice profile: the one voice is {dist[0]:.2f} from the enrolled {t} "
+                          f"({'within' if own else 'beyond'} {limit:.2f})", False, dist)
+        k = int(np.argmin(dist))
+        margin = abs(dist[0] - dist[1])
+        conf = float(min(1.0, 0.5 + margin / max(0.1, 2.0 * profile.spread)))
+        nm = (t, c) if k == 0 else (c, t)
+        return Naming(nm, conf, f"voice profile: voice {k + 1} is {margin:.2f} closer to the enrolled {t}", False,
+                      dist)
+    if d.n_voices == 1:
+        return Naming((t, c), 0.5, f"{NO_PROFILE_RULE} (one voice found)", True)
+    first = np.flatnonzero(d.activity.any(axis=1))
+    k = int(np.argmax(d.activity[first[0]])) if len(first) else 0
+    return Naming((t, c) if k == 0 else (c, t), 0.5, NO_PROFILE_RULE, True)
+
+
+def swap_names(n: Naming) -> Naming:
+    """The two voices' names exchanged (``prosody relabel``)."""
+    return replace(n, names=tuple(reversed(n.names)), rule=f"{n.rule}; swapped by the user",
+                   assumption=False, confidence=1.0)
+
+
+# --------------------------------------------------------------------------- attribution
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """How speakers were attributed in one recording.
+
+    ``speakers``: output channel names in order (therapist first).
+    ``channel_picks``: for a separate layout, the input channel of each speaker.
+    """
+
+    layout: str
+    layout_report: LayoutReport
+    speakers: tuple[str, ...]
+    method: str
+    diarization: Diarization | None = None
+    naming: Naming | None = None
+    channel_picks: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def channels(self, audio: np.ndarray) -> np.ndarray:
+        """(n_samples, len(speakers)) float32 speaker channels for the pipeline.
+
+        Separate: the picked input channels. Shared / mono: the channel mean,
+        kept where the speaker's voice owns the frame and silent elsewhere
+        (pauses split at their middle)."""
+        x = _as_2d(audio)
+        if self.diarization is None:
+            return np.ascontiguousarray(x[:, list(self.channel_picks)], dtype=np.float32)
+        mono = x.mean(axis=1)
+        d = self.diarization
+        own = d.owner_masks(len(mono))
+        order = [self.naming.names.index(s) for s in self.speakers]
+        out = np.zeros((len(mono), len(self.speakers)), dtype=np.float32)
+        for j, k in enumerate(order):
+            out[:, j] = np.where(own[:, k], mono, 0.0) if d.n_voices == 2 or k == 0 else 0.0
+        return out
+
+    def to_dict(self) -> dict:
+        """The JSON ``sources`` record: layout and how speakers were attributed."""
+        out = {"layout": self.layout, "layout_detection": self.layout_report.to_dict(),
+               "attribution": self.method, "speakers": list(self.speakers)}
+        if self.diarization is not None:
+            d = self.diarization
+            out["diarization"] = {"voices": d.n_voices, "separation": None if d.separation != d.separation
+                                  else round(d.separation, 4), "voice_share": [round(v, 3) for v in d.voice_share],
+                                  "method": d.method}
+        if self.naming is not None:
+            out["naming"] = self.naming.to_dict()
+        if self.channel_picks:
+            out["channels"] = {s: c + 1 for s, c in zip(self.speakers, self.channel_picks)}
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout: str = "auto",
+              profile: VoiceProfile | None = None, channels: dict[str, int] | None = None,
+              config: DiarizeConfig | None = None, names: tuple[str, str] = DEFAULT_NAMES) -> Attribution:
+    """Find the layout (``layout="auto"``) or take the override, then attribute speakers.
+
+    ``channels``: ``--channels`` mapping (speaker -> 0-based channel); for a
+    separate layout it picks the channels (default: channel 1 therapist,
+    channel 2 client); when the audio is shared or mono it is contradicted
+    and a warning says so.
+    """
+    if layout not in ("auto",) + LAYOUTS:
+        raise InputError(f"layout={layout!r}; use auto, separate, shared or mono")
+    x = _as_2d(audio)
+    first = detect_layout(x, sample_rate=sample_rate, probe_s=60.0)
+    report = confirm_layout(x, first=first, sample_rate=sample_rate) if len(x) > 60 * sample_rate else first
+    warnings = []
+    used = report.layout if layout == "auto" else layout
+    if used == "separate" and x.shape[1] < 2:
+        raise InputError("layout=separate needs two channels; this audio has one: use --layout mono")
+    if layout != "auto" and layout != report.layout:
+        warnings.append(f"--layout {layout} overrides the detected layout ({report.layout}: {report.reason})")
+    if channels and report.layout != "separate" and layout == "auto":
+        warnings.append(check_channels_claim(report))
+    if used == "separate":
+        if channels:
+            spk = tuple(sorted(channels, key=lambda s: channels[s]))
+            picks = tuple(channels[s] for s in spk)
+        else:
+            spk, picks = names, (0, 1)
+        return Attribution("separate", report, spk, "one speaker per channel (cross-talk rejected per frame)",
+                           channel_picks=picks, warnings=tuple(warnings))
+    mix = x if used == "shared" else x.mean(axis=1)
+    d = diarize(mix, sample_rate=sample_rate, config=config)
+    naming = name_voices(d, profile=profile, names=names)
+    if naming.assumption:
+        warnings.append(f"assumption: {naming.rule}")
+    if d.n_voices == 1:
+        warnings.append("one voice found: turn-taking measures need two voices")
+    return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
+                                                         " + inter-channel level cue"),
+                       diarization=d, naming=naming, warnings=tuple(warnings))

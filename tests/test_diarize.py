@@ -1,0 +1,183 @@
+"""Speaker attribution on shared and mono recordings with the real voice encoder
+(planted truth from tests/dialogue.py; AMI dev00 with its RTTM)."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from prosody.engine.diarize import diarize
+from prosody.engine.embedding import VoiceEncoder, mel_frames
+from prosody.errors import InputError
+from prosody.session import analyze_blocks
+from prosody.engine.speakers import (NO_PROFILE_RULE, VoiceProfile, attribute, build_profile, detect_layout, name_voices,
+                              swap_names)
+from tests.dialogue import (CLIENT, THERAPIST, build_dialogue, mix_room, scenario_monologue, scenario_turns,
+                            with_voices)
+
+HOP_S = 0.01
+
+
+def _mask(segs, n):
+    t = (np.arange(n) + 0.5) * HOP_S
+    m = np.zeros(n, bool)
+    for a, b in segs:
+        m |= (t >= a) & (t < b)
+    return m
+
+
+def _collar(segs_lists, n, collar_s=0.25):
+    t = (np.arange(n) + 0.5) * HOP_S
+    keep = np.ones(n, bool)
+    for segs in segs_lists:
+        for a, b in segs:
+            keep &= (np.abs(t - a) >= collar_s) & (np.abs(t - b) >= collar_s)
+    return keep
+
+
+def _right_share(activity, truth) -> float:
+    """Share of single-speaker truth frames (0.25 s collars) whose speaker the
+    diarization gives that frame and only it, under the better voice mapping."""
+    n = len(activity)
+    ta, tb = truth.therapist_segments, truth.client_segments
+    a, b = _mask(ta, n), _mask(tb, n)
+    single = (a ^ b) & _collar([ta, tb], n)
+    best = 0.0
+    for p, q in ((0, 1), (1, 0)):
+        ok = (a & activity[:, p] & ~activity[:, q]) | (b & activity[:, q] & ~activity[:, p])
+        best = max(best, float(np.sum(ok & single) / single.sum()))
+    return best
+
+
+@pytest.fixture(scope="module")
+def turns_dialogue():
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+    return build_dialogue(scenario_turns(8, seed=7), noise_db=None, level_db=(-22.0, -22.0), seed=7)
+
+
+def test_voice_encoder_separates_two_espeak_voices(needs_espeak, turns_dialogue):
+    d = turns_dialogue
+    enc = VoiceEncoder.load()
+    embs = {}
+    for u in d.utterances:
+        y = d.audio[u.start_sample:u.end_sample, 0 if u.speaker == THERAPIST else 1]
+        embs.setdefault(u.speaker, []).append(enc.embed(y * (0.03 / np.sqrt(np.mean(y ** 2)))))
+    t, c = np.array(embs[THERAPIST]), np.array(embs[CLIENT])
+    assert np.allclose(np.linalg.norm(t, axis=1), 1.0, atol=1e-5)
+    same = min((t @ t.T)[np.triu_indices(len(t), 1)].min(), (c @ c.T)[np.triu_indices(len(c), 1)].min())
+    assert same > (t @ c.T).max()  # every same-voice pair is closer than every cross-voice pair
+    assert mel_frames(np.zeros(1600, np.float32)).shape == (11, 40)
+
+
+def test_two_espeak_voices_mono_right_speaker(needs_espeak, turns_dialogue):
+    x, _ = mix_room(turns_dialogue, layout="mono", level_diff_db=(2.0, -2.0), rt60_s=0.3, noise_db=-55.0, seed=7)
+    d = diarize(x[:, 0])
+    assert d.n_voices == 2
+    assert _right_share(d.activity, turns_dialogue.truth) >= 0.97
+    sw = d.swapped()
+    assert np.array_equal(sw.activity[:, 0], d.activity[:, 1]) and sw.voice_share == d.voice_share[::-1]
+
+
+def test_one_voice_is_not_split(needs_espeak):
+    dlg = build_dialogue(scenario_monologue(6, seed=4, speaker=CLIENT), noise_db=None, level_db=(-22.0, -22.0))
+    x, _ = mix_room(dlg, layout="mono", rt60_s=0.3, noise_db=-55.0, seed=4)
+    d = diarize(x[:, 0])
+    assert d.n_voices == 1
+    speech = _mask(dlg.truth.client_segments, d.n_frames) & _collar([dlg.truth.client_segments], d.n_frames)
+    assert np.mean(d.activity[speech, 0]) > 0.95 and not d.activity[:, 1].any()
+
+
+def test_layouts(needs_espeak, turns_dialogue):
+    sep = build_dialogue(scenario_turns(8, seed=7), level_db=(-22.0, -22.0), bleed_db=-25.0, seed=7)
+    assert detect_layout(sep.audio).layout == "separate"
+    shared, _ = mix_room(turns_dialogue, layout="shared", level_diff_db=(4.0, -3.0), seed=1)
+    assert detect_layout(shared).layout == "shared"
+    assert detect_layout(shared[:, 0]).layout == "mono"
+    rep = detect_layout(np.repeat(shared[:, :1], 2, axis=1))
+    assert rep.layout == "shared" and "identical" in rep.reason
+
+
+def test_shared_attribution_through_the_pipeline(needs_espeak, turns_dialogue):
+    x, _ = mix_room(turns_dialogue, layout="shared", level_diff_db=(4.0, -3.0), rt60_s=0.3, noise_db=-55.0, seed=2)
+    att = attribute(x, channels={THERAPIST: 0, CLIENT: 1})
+    assert att.layout == "shared" and att.naming.assumption and att.naming.rule == NO_PROFILE_RULE
+    assert any("--channels" in w for w in att.warnings)  # the user's claim contradicts the audio
+    s = analyze_blocks([att.channels(x)], att.speakers, cross_talk=False)
+    doc = s.to_json_dict()
+    assert len(doc["transitions"]) == len(turns_dialogue.truth.transitions)
+    assert [t["to_speaker"] for t in doc["transitions"]] == [t.to_speaker for t in turns_dialogue.truth.transitions]
+    src = att.to_dict()
+    assert src["layout"] == "shared" and src["diarization"]["voices"] == 2
+
+
+def test_profile_names_the_therapist(needs_espeak):
+    # the client speaks first: the no-profile rule names the wrong voice, the profile the right one
+    utts = [replace(u, speaker=CLIENT if u.speaker == THERAPIST else THERAPIST) for u in scenario_turns(6, seed=3)]
+    utts = with_voices(utts, {THERAPIST: "en-gb+m3", CLIENT: "en-us+f1"})
+    dlg = build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0))
+    x, _ = mix_room(dlg, layout="mono", rt60_s=None, noise_db=-60.0, seed=3)
+    enrol = build_dialogue(scenario_monologue(4, seed=9, speaker=CLIENT), level_db=(-22.0, -22.0))  # en-gb+m3 alone
+    prof = VoiceProfile.from_dict(build_profile(enrol.audio[:, 1]).to_dict())
+    d = diarize(x[:, 0])
+    truth_t = _mask(dlg.truth.therapist_segments, d.n_frames)
+    therapist_voice = int(np.argmax([np.sum(truth_t & d.activity[:, k]) for k in (0, 1)]))
+    guess = name_voices(d)
+    assert guess.assumption and guess.names[therapist_voice] == CLIENT  # heard first = client here
+    named = name_voices(d, profile=prof)
+    assert not named.assumption and named.names[therapist_voice] == THERAPIST and named.confidence > 0.5
+    assert swap_names(named).names[therapist_voice] == CLIENT
+
+
+def test_bad_input():
+    with pytest.raises(InputError):
+        diarize(np.full(16000, np.nan, np.float32))
+    with pytest.raises(InputError):
+        VoiceProfile.from_dict({"mean": [0.1, 0.2], "spread": 0.1, "n_windows": 3, "speech_s": 4.0})
+    with pytest.raises(InputError):
+        build_profile(np.zeros(16000, np.float32))
+    assert diarize(np.zeros(16000, np.float32)).n_voices == 0
+
+
+def test_ami_dev00_speaker_confusion(corpus):
+    x, sr = sf.read(corpus / "pyannote-audio" / "dev00.wav", dtype="float32")
+    assert sr == 16000
+    segs = []
+    for line in (corpus / "pyannote-audio" / "debug.development.rttm").read_text().splitlines():
+        p = line.split()
+        if p[1] == "dev00":
+            segs.append((p[7], float(p[3]), float(p[3]) + float(p[4])))
+    d = diarize(x)
+    n = d.n_frames
+    spk = sorted({s for s, _, _ in segs})
+    ref = np.stack([_mask([(a, b) for s, a, b in segs if s == q], n) for q in spk], axis=1)
+    keep = _collar([[(a, b) for _, a, b in segs]], n)
+    correct = max(np.sum(keep[:, None] & ref[:, [p, q]] & d.activity[:, :2]) for p, q in ((0, 1), (1, 0)))
+    matched = np.sum(np.where(keep, np.minimum(ref.sum(axis=1), d.activity.sum(axis=1)), 0))
+    confusion = (matched - correct) / np.sum(np.where(keep, ref.sum(axis=1), 0))
+    assert d.n_voices == 2 and confusion <= 0.05
+
+
+def test_analyze_mono_file_is_diarized(needs_espeak, turns_dialogue, tmp_path, capsys):
+    import json
+
+    from prosody_cli.main import main
+
+    x, _ = mix_room(turns_dialogue, layout="mono", level_diff_db=(2.0, -2.0), rt60_s=0.3, noise_db=-55.0, seed=7)
+    p = tmp_path / "memo.wav"
+    sf.write(p, x[:, 0], 16000, subtype="PCM_16")
+    capsys.readouterr()
+    rc = main(["analyze", str(p), "--json", str(tmp_path / "s.json"), "--quiet"])
+    _, err = capsys.readouterr()
+    assert rc == 0
+    doc = json.loads((tmp_path / "s.json").read_text())
+    att = doc["attribution"]
+    assert att["layout"] == "mono" and att["diarization"]["voices"] == 2 and att["naming"]["assumption"]
+    assert "assumption" in err  # the no-profile rule is said out loud
+    assert [t["to_speaker"] for t in doc["transitions"]] == [t.to_speaker for t in turns_dialogue.truth.transitions]
+    rc = main(["analyze", str(p), "--layout", "separate"])
+    _, err = capsys.readouterr()
+    assert rc != 0 and err.startswith("prosody: error:") and len(err.strip().splitlines()) == 1
