@@ -333,8 +333,17 @@ def test_play_through_a_null_sink(tmp_path):
         n = min(len(heard) - i0, len(want) - j0)
         assert n >= 0.9 * len(want), (lag, n)
         got, ref = heard[i0:i0 + n, ch], want[j0:j0 + n, ch]
-        corr = float(np.dot(got, ref) / (np.linalg.norm(got) * np.linalg.norm(ref) + 1e-12))
-        assert corr > 0.9, (ch, lag, corr)                  # the very samples of the cut, in order
+        # the very samples of the cut, in order: each 0.2 s piece of the cut is found where it should be
+        # (a loaded machine may make the player underrun, which shifts later pieces by the gap)
+        step, slack = int(0.2 * rate), int(0.05 * rate)
+        good = 0
+        pieces = range(0, n - step, step)
+        for k in pieces:
+            r = ref[k:k + step]
+            seg = got[max(k - slack, 0):k + step + slack]
+            c = np.correlate(seg, r, mode="valid") / (np.linalg.norm(r) * np.sqrt(np.convolve(seg ** 2, np.ones(step), "valid")) + 1e-12)
+            good += float(np.max(c)) > 0.9
+        assert good >= 0.8 * len(pieces), (ch, lag, good, len(pieces))
         other = x[int(2.0 * rate) + j0:int(2.0 * rate) + j0 + n, ch]   # not a neighbouring stretch
         assert abs(float(np.dot(got, other) / (np.linalg.norm(got) * np.linalg.norm(other) + 1e-12))) < 0.2
 

@@ -1,0 +1,168 @@
+"""Attunement at turn exchanges (Levitan & Hirschberg 2011): proximity,
+synchrony, convergence and arousal co-regulation, with chance intervals."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..types import Segment
+from .baseline import SpeakerBaseline
+from .registry import MeasuresConfig
+from .slice import Slice, _r
+
+
+# attunement (Levitan & Hirschberg 2011)
+ATTUNE_FEATURES = ("pitch", "intensity", "rate")
+
+
+def _ipu_features(sl: Slice, seg: Segment, base: SpeakerBaseline | None) -> dict:
+    fr = sl.frames[seg.speaker]
+    i0 = max(0, sl.grid.s_to_frames(seg.start_s) - sl.frame0)
+    i1 = max(i0, sl.grid.s_to_frames(seg.end_s) - sl.frame0)
+    f0 = fr["f0_hz"][i0:i1]
+    f0 = f0[np.isfinite(f0)]
+    lv = fr["rms_db"][i0:i1]
+    n = sl.count_nuclei(seg.speaker, seg.start_s, seg.end_s)
+    return {
+        "pitch": float(np.mean(12 * np.log2(f0 / 100.0))) if len(f0) >= 5 else None,
+        "intensity": float(np.mean(lv)) if len(lv) else None,
+        "rate": n / seg.duration_s if seg.duration_s >= 0.3 else None,
+    }
+
+
+def exchanges(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
+    """For each speaker change: the previous speaker's last segment before it
+    and the new speaker's first segment, with their features."""
+    out = []
+    segs = {s: sorted([x for x in sl.segments if x.speaker == s], key=lambda x: x.start_s) for s in sl.speakers}
+    for t in sl.transitions:
+        prev = [x for x in segs[t.from_speaker] if x.end_s <= t.from_end_s + 1e-6]
+        nxt = [x for x in segs[t.to_speaker] if abs(x.start_s - t.to_start_s) < 1e-6]
+        if not prev or not nxt:
+            continue
+        out.append({"time_s": t.to_start_s, "from": t.from_speaker, "to": t.to_speaker,
+                    "a": _ipu_features(sl, prev[-1], None), "b": _ipu_features(sl, nxt[0], None)})
+    return out
+
+
+def _z_by_speaker(ex: list[dict], feat: str, direction: tuple[str, str] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z-score each speaker's IPU values of ``feat`` (over all IPUs in the
+    exchanges); keep the exchanges in ``direction`` (from, to) if given."""
+    vals: dict[str, list[float]] = {}
+    for x in ex:
+        for side, spk in (("a", x["from"]), ("b", x["to"])):
+            v = x[side][feat]
+            if v is not None:
+                vals.setdefault(spk, []).append(v)
+    stats = {s: (np.mean(v), np.std(v) if np.std(v) > 0 else 1.0) for s, v in vals.items()}
+    a, b, t = [], [], []
+    for x in ex:
+        va, vb = x["a"][feat], x["b"][feat]
+        if va is None or vb is None or (direction is not None and (x["from"], x["to"]) != direction):
+            continue
+        ma, sa = stats[x["from"]]
+        mb, sb = stats[x["to"]]
+        a.append((va - ma) / sa)
+        b.append((vb - mb) / sb)
+        t.append(x["time_s"])
+    return np.array(a), np.array(b), np.array(t)
+
+
+def _pearson(x, y) -> float:
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _pearson_rows(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Pearson r of ``x`` with each row of ``ys`` (rows are permutations of one
+    vector, so they share its mean and SD)."""
+    if len(x) < 3 or np.std(x) == 0 or np.std(ys[0]) == 0:
+        return np.zeros(len(ys))
+    zx = (x - x.mean()) / x.std()
+    zy = (ys - ys[0].mean()) / ys[0].std()
+    return zy @ zx / len(x)
+
+
+def _with_chance(value: float, null: np.ndarray, higher_label: str, lower_label: str) -> dict:
+    lo, hi = float(np.percentile(null, 2.5)), float(np.percentile(null, 97.5))
+    reading = higher_label if value > hi else lower_label if value < lo else "within chance"
+    return {"value": _r(value), "chance_low": _r(lo), "chance_high": _r(hi), "reading": reading}
+
+
+def attunement(sl: Slice, cfg: MeasuresConfig, *, n_permutations: int | None = None,
+               by_direction: bool = True) -> dict:
+    """Proximity, synchrony and convergence per feature with permutation
+    chance intervals (95 %), plus arousal co-regulation."""
+    n_perm = n_permutations or cfg.n_permutations
+    ex = exchanges(sl, cfg)
+    out_ar = _arousal_coregulation(ex, cfg, n_perm)
+    out: dict = {"n_exchanges": len(ex), "proximity": {}, "synchrony": {}, "convergence": {},
+                 "note": "Synchrony is descriptive: higher is not better (Reich et al. 2014; "
+                         "Gaume et al. 2019 did not replicate Imel et al. 2014)."}
+    for feat in ATTUNE_FEATURES:
+        a, b, t = _z_by_speaker(ex, feat)
+        prox, sync, conv = _entrainment(a, b, t, cfg, n_perm)
+        out["proximity"][feat], out["synchrony"][feat], out["convergence"][feat] = prox, sync, conv
+    # the same per direction: does the therapist follow the client, and the client the therapist?
+    out["by_direction"] = {}
+    for frm, to in ((cfg.client, cfg.therapist), (cfg.therapist, cfg.client)) if by_direction else ():
+        d = {"proximity": {}, "synchrony": {}}
+        for feat in ATTUNE_FEATURES:
+            a, b, t = _z_by_speaker(ex, feat, (frm, to))
+            prox, sync, _ = _entrainment(a, b, t, cfg, n_perm)
+            d["proximity"][feat], d["synchrony"][feat] = prox, sync
+        out["by_direction"][f"{frm}->{to}"] = d
+    out["arousal_coregulation"] = out_ar
+    return out
+
+
+def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfig, n_perm: int):
+    """Proximity, synchrony, convergence of paired z-scores ``a`` (end of one
+    turn) and ``b`` (start of the partner's next turn) at times ``t``."""
+    if len(a) < cfg.min_exchanges:
+        none = {"value": None, "chance_low": None, "chance_high": None,
+                "reading": f"too few exchanges ({len(a)} < {cfg.min_exchanges})", "n": len(a)}
+        return dict(none), dict(none), dict(none)
+    rng = np.random.default_rng(cfg.seed)
+    perms = rng.permuted(np.tile(np.arange(len(b)), (n_perm, 1)), axis=1)
+    bp = b[perms]                                   # (n_perm, n) shuffled partner turns
+    sim = -np.abs(a - b)
+    prox_null = np.mean(-np.abs(a[None, :] - bp), axis=1)
+    # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
+    k = min(cfg.n_nonadjacent, len(b) - 1)
+    offs = rng.permuted(np.tile(np.arange(1, len(b)), (len(a), 1)), axis=1)[:, :k]
+    nonadj = -np.abs(a[:, None] - b[(np.arange(len(a))[:, None] + offs) % len(b)])
+    prox = {**_with_chance(float(np.mean(sim)), prox_null, "more alike than chance", "less alike than chance"),
+            "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
+    sync = {**_with_chance(_pearson(a, b), _pearson_rows(a, bp), "synchronous beyond chance",
+                           "anti-synchronous beyond chance"), "n": len(a)}
+    conv = {**_with_chance(_pearson(t, sim), _pearson_rows(t, sim[perms]), "converging beyond chance",
+                           "diverging beyond chance"), "n": len(a)}
+    return prox, sync, conv
+
+
+def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> dict:
+    pairs = []
+    for x in ex:
+        if x["from"] == cfg.client and x["to"] == cfg.therapist:
+            ca = _ipu_arousal(x["a"])
+            tb = _ipu_arousal(x["b"])
+            if ca is not None and tb is not None:
+                pairs.append((ca, tb))
+    if len(pairs) < cfg.min_exchanges:
+        return {"value": None, "chance_low": None, "chance_high": None,
+                "reading": f"too few client-to-therapist exchanges ({len(pairs)})", "n": len(pairs)}
+    c, t = np.array(pairs).T
+    c = (c - c.mean()) / (c.std() or 1.0)
+    t = (t - t.mean()) / (t.std() or 1.0)
+    rng = np.random.default_rng(cfg.seed + 1)
+    null = _pearson_rows(c, t[rng.permuted(np.tile(np.arange(len(t)), (n_perm, 1)), axis=1)])
+    return {**_with_chance(_pearson(c, t), null, "therapist mirrors the client's arousal",
+                           "therapist calmer when the client is aroused (dampening)"), "n": len(pairs)}
+
+
+def _ipu_arousal(f: dict) -> float | None:
+    if f["pitch"] is None or f["intensity"] is None:
+        return None
+    return f["pitch"] / 12.0 + f["intensity"] / 20.0  # octaves + 20 dB units, z-scored later

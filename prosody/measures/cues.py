@@ -1,0 +1,37 @@
+"""Gentle cues evaluated over rolling windows (monologue, overlaps, pace,
+quick answers)."""
+from __future__ import annotations
+
+from ..engine.turns import overlapping_starts
+from ..types import Segment
+from .registry import MeasuresConfig
+from .slice import Slice, _holds, _r
+
+
+# cues
+def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first: Segment | None) -> list[dict]:
+    c = cfg.cues
+    out = []
+    th = cfg.therapist
+    if timing is not None and c.monologue:
+        holds = _holds(sl, th, first)
+        if holds and holds[-1][1] >= sl.end_s - 1.0:  # holding the floor now
+            dur = sl.end_s - holds[-1][0]
+            if dur >= c.monologue_s:
+                out.append({"kind": "monologue", "message": f"monologue {dur:.0f} s", "value": _r(dur)})
+    if timing is not None and c.overlaps:
+        a = sl.end_s - c.overlaps_window_s
+        n = overlapping_starts(sl.segments, th, start_s=a)
+        if n >= c.overlaps_count:
+            out.append({"kind": "overlaps", "message": f"{n} overlaps in the last {c.overlaps_window_s / 60:.0f} minutes",
+                        "value": n})
+    if c.pace and voice.get("articulation_rate_rel") is not None and voice["articulation_rate_rel"] >= c.pace_above_baseline:
+        out.append({"kind": "pace", "message": f"pace {voice['articulation_rate_rel'] * 100:.0f}% above your baseline",
+                    "value": voice["articulation_rate_rel"]})
+    if timing is not None and c.quick_answers:
+        answers = [t for t in sl.transitions_all if t.to_speaker == th][-c.quick_answers_run:]
+        if len(answers) == c.quick_answers_run and all(t.offset_s < c.quick_answer_s for t in answers):
+            out.append({"kind": "quick_answers",
+                        "message": f"you answered within {c.quick_answer_s * 1000:.0f} ms {c.quick_answers_run} times running",
+                        "value": c.quick_answers_run})
+    return out

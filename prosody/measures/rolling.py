@@ -1,0 +1,175 @@
+"""Streaming: the rolling-window stage the pipeline feeds (``RollingMeasures``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..timebase import GRID, Grid
+from ..types import Event, Pause, Segment, Transition
+from .baseline import Baseline, SpeakerBaseline
+from .registry import MeasuresConfig
+from .slice import Slice
+from .summary import first_holder, summarize
+
+
+# streaming: rolling windows emitted by the pipeline
+class RollingMeasures:
+    """Stage: the pipeline's final frames, segments, turn items and nuclei ->
+    window summaries every ``window_step_s`` over the last ``window_s``.
+
+    A window ending at ``t`` is emitted once every frame before ``t`` is final
+    and every turn decision about segments starting before ``t`` is made
+    (``decided_until_s``), so the windows are the same whatever the block
+    sizes. The baseline is the speaker's data so far (``running``) unless a
+    profile is given.
+    """
+
+    def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
+                 profile: Baseline | None = None, n_permutations: int = 100):
+        self.speakers = tuple(speakers)
+        self.cfg = cfg or MeasuresConfig()
+        self.grid = grid
+        self.profile = profile
+        self.n_permutations = n_permutations
+        self.step_frames = grid.s_to_frames(self.cfg.window_step_s)
+        self.keep_frames = grid.s_to_frames(self.cfg.lookback_s)
+        self.reset()
+
+    def reset(self) -> None:
+        self._frames = {s: {} for s in self.speakers}     # buffered arrays, from frame self._f0
+        self._f0 = 0
+        self._n = 0
+        self._segments: list[Segment] = []
+        self._transitions: list[Transition] = []
+        self._events: list[Event] = []
+        self._pauses: list[Pause] = []
+        self._nuclei: list[tuple[str, float]] = []
+        self._next_end = self.step_frames
+        self._first: Segment | None = None
+        # running baseline: histograms of all speech frames so far, per speaker
+        self._hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()}
+                      for s in self.speakers}
+        self._base_upto = 0
+        self._base_nuclei = {s: 0 for s in self.speakers}
+        self._base_speech = {s: 0 for s in self.speakers}
+
+    def push(self, frames, segments, turns, nuclei, *, decided_until_s: float, turn_taking: bool,
+             final: bool = False) -> list[dict]:
+        for fb in frames:
+            buf = self._frames[fb.speaker]
+            for k in ("is_speech", "f0_hz", "rms_db", "hf500_db"):
+                buf[k] = np.concatenate([buf[k], getattr(fb, k)]) if k in buf else getattr(fb, k).copy()
+        if frames:
+            self._n = frames[0].start_frame + len(frames[0])
+        self._segments += segments
+        self._nuclei += nuclei
+        if turns is not None:
+            self._transitions += turns.transitions
+            self._events += turns.events
+            self._pauses += turns.pauses
+        out = []
+        limit_frames = self._n if final else min(self._n, self.grid.s_to_frames(decided_until_s) if
+                                                 np.isfinite(decided_until_s) else self._n)
+        while self._next_end <= limit_frames:
+            out.append(self._window(self._next_end, turn_taking))
+            self._next_end += self.step_frames
+        if final and self._n > self._next_end - self.step_frames:
+            out.append(self._window(self._n, turn_taking))
+            self._next_end = self._n + self.step_frames
+        self._prune()
+        return out
+
+    def _update_baseline(self, upto: int) -> Baseline:
+        if self.profile is not None:
+            return self.profile
+        lo, hi = self._base_upto - self._f0, upto - self._f0
+        for s in self.speakers:
+            fr = self._frames[s]
+            if not fr:
+                continue
+            sp = fr["is_speech"][lo:hi]
+            f0 = fr["f0_hz"][lo:hi][sp]
+            f0 = f0[np.isfinite(f0)]
+            h = self._hist[s]
+            for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][sp]),
+                              ("hf500_db", fr["hf500_db"][lo:hi][sp])):
+                np.add.at(h[key], np.searchsorted(_BASE_BINS[key], vals), 1)
+            self._base_speech[s] += int(sp.sum())
+        t_prev, t_now = self.grid.frames_to_s(self._base_upto), self.grid.frames_to_s(upto)
+        for s, t in self._nuclei:
+            if t_prev <= t < t_now:
+                self._base_nuclei[s] += 1
+        self._base_upto = upto
+        out = []
+        for s in self.speakers:
+            h = self._hist[s]
+            f0_med, f0_sd = _hist_median_sd(h["f0_st"], _BASE_BINS["f0_st"])
+            lv_med, lv_sd = _hist_median_sd(h["level_db"], _BASE_BINS["level_db"])
+            hf_med, hf_sd = _hist_median_sd(h["hf500_db"], _BASE_BINS["hf500_db"])
+            speech_s = self._base_speech[s] * self.grid.hop_s
+            out.append((s, SpeakerBaseline(
+                f0_median_hz=None if f0_med is None else float(100.0 * 2 ** (f0_med / 12)),
+                f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
+                hf500_median_db=hf_med, hf500_spread_db=hf_sd,
+                articulation_rate_syl_s=self._base_nuclei[s] / speech_s if speech_s >= 1.0 else None)))
+        return Baseline("running", tuple(out))
+
+    def _window(self, end_frame: int, turn_taking: bool) -> dict:
+        base = self._update_baseline(end_frame)
+        start_frame = max(0, end_frame - self.grid.s_to_frames(self.cfg.window_s))
+        look_frame = max(0, end_frame - self.keep_frames)
+        a, b, look = (self.grid.frames_to_s(x) for x in (start_frame, end_frame, look_frame))
+        i0, i1 = start_frame - self._f0, end_frame - self._f0
+        if self._first is None and self._segments:
+            self._first = first_holder(self._segments, self.speakers)
+        sl = Slice(
+            grid=self.grid, speakers=self.speakers, frame0=start_frame, frame1=end_frame,
+            frames={s: {k: v[i0:i1] for k, v in self._frames[s].items()} for s in self.speakers},
+            segments=[s for s in self._segments if s.end_s > look and s.start_s < b],
+            transitions=[t for t in self._transitions if a <= t.to_start_s < b],
+            transitions_all=[t for t in self._transitions if t.to_start_s < b],
+            events=[e for e in self._events if a <= e.start_s < b],
+            pauses=[p for p in self._pauses if a <= p.start_s < b],
+            nuclei=[(s, t) for s, t in self._nuclei if a <= t < b],
+            turn_taking=turn_taking,
+        )
+        w = summarize(sl, base, self.cfg, with_cues=True, n_permutations=self.n_permutations, first=self._first)
+        return w
+
+    def _prune(self) -> None:
+        # keep frames still needed by the next window and by the running baseline
+        keep_from = min(self._base_upto, max(0, self._next_end - self.keep_frames))
+        cut = keep_from - self._f0
+        if cut > 0:
+            for s in self.speakers:
+                self._frames[s] = {k: v[cut:] for k, v in self._frames[s].items()}
+            self._f0 = keep_from
+        t = self.grid.frames_to_s(keep_from) - 1.0
+        self._segments = [s for s in self._segments if s.end_s > t - self.cfg.lookback_s]
+        self._nuclei = [x for x in self._nuclei if x[1] >= t]
+        self._events = [e for e in self._events if e.end_s >= t]
+        self._pauses = [p for p in self._pauses if p.end_s >= t]
+        # transitions are few (a few per minute): keep them all for floor holders and answer runs
+
+
+_BASE_BINS = {
+    "f0_st": np.arange(-40.0, 40.0, 0.05),      # semitones re 100 Hz
+    "level_db": np.arange(-120.0, 10.0, 0.1),
+    "hf500_db": np.arange(-60.0, 60.0, 0.1),
+}
+
+
+def _hist_median_sd(hist: np.ndarray, edges: np.ndarray) -> tuple[float | None, float | None]:
+    """Median and robust SD (1.4826 x MAD) from a histogram over ``edges``
+    (bin k holds values in [edges[k-1], edges[k]))."""
+    n = int(hist.sum())
+    if n < 10:
+        return None, None
+    step = edges[1] - edges[0]
+    centres = np.concatenate([[edges[0] - step / 2], edges + step / 2])
+    cdf = np.cumsum(hist)
+    med = float(centres[int(np.searchsorted(cdf, n / 2))])
+    dist = np.abs(centres - med)
+    order = np.argsort(dist, kind="stable")
+    cdf_d = np.cumsum(hist[order])
+    mad = float(dist[order][int(np.searchsorted(cdf_d, n / 2))])
+    return med, max(1.4826 * mad, 1e-3)

@@ -1,0 +1,105 @@
+"""What a summary reads: one stretch of time of a session (``Slice``), and
+the small helpers every measure shares."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..timebase import Grid
+from ..types import Event, Pause, Segment, Transition
+
+
+# what a summary reads: per-speaker frames over [start_frame, end_frame) and event lists
+@dataclass
+class Slice:
+    """Data of one stretch of time. ``frames[speaker][key]`` covers frames
+    ``[frame0, frame1)``; lists hold items whose (start) time lies in
+    ``[start_s, end_s)`` except ``transitions_all`` (everything up to end_s,
+    to find the floor holder and earlier answers)."""
+
+    grid: Grid
+    speakers: tuple[str, ...]
+    frame0: int
+    frame1: int
+    frames: dict[str, dict[str, np.ndarray]]
+    segments: list[Segment]
+    transitions: list[Transition]
+    transitions_all: list[Transition]
+    events: list[Event]
+    pauses: list[Pause]
+    nuclei: list[tuple[str, float]]
+    turn_taking: bool
+
+    _nuclei_by: dict | None = None
+
+    def nuclei_of(self, speaker: str) -> np.ndarray:
+        """Sorted nucleus times (s) of ``speaker``."""
+        if self._nuclei_by is None:
+            self._nuclei_by = {s: np.sort(np.array([t for x, t in self.nuclei if x == s])) for s in self.speakers}
+        return self._nuclei_by.get(speaker, np.zeros(0))
+
+    def count_nuclei(self, speaker: str, a: float, b: float) -> int:
+        ts = self.nuclei_of(speaker)
+        return int(np.searchsorted(ts, b, side="left") - np.searchsorted(ts, a, side="left"))
+
+    @property
+    def start_s(self) -> float:
+        return self.grid.frames_to_s(self.frame0)
+
+    @property
+    def end_s(self) -> float:
+        return self.grid.frames_to_s(self.frame1)
+
+
+def _clip(segs, a, b):
+    return [(max(s, a), min(e, b)) for s, e in segs if e > a and s < b]
+
+
+def _holds(sl: Slice, speaker: str, first: Segment | None) -> list[tuple[float, float]]:
+    """Floor holds of ``speaker`` (turns) up to ``sl.end_s``, from transitions;
+    a hold lasts from taking the floor to the speaker's last speech before
+    the next transition (or the window end). ``first``: the session's first
+    segment; its speaker holds the floor from its start (as ``TurnTracker``'s
+    first turn does)."""
+    trs = sl.transitions_all
+    holds = []
+    starts = []
+    if first is not None:
+        starts.append((first.speaker, first.start_s))
+    starts += [(t.to_speaker, t.to_start_s) for t in trs]
+    ends = [t.from_end_s for t in trs] + [None]
+    for (spk, a), b in zip(starts, ends):
+        if spk != speaker:
+            continue
+        if b is None:  # ongoing: to the speaker's last speech so far
+            segs = [s for s in sl.segments if s.speaker == speaker and s.start_s >= a]
+            b = max([s.end_s for s in segs], default=a)
+            b = min(b, sl.end_s)
+        holds.append((a, b))
+    return holds
+
+
+def _per_bin_sd(values: np.ndarray, mask: np.ndarray, bin_frames: int, min_count: int = 20) -> float | None:
+    """SD across bins of ``bin_frames`` of the per-bin median of ``values[mask]``
+    (bins with fewer than ``min_count`` masked frames are skipped)."""
+    n = len(values) // bin_frames * bin_frames
+    if n == 0:
+        return None
+    m = mask[:n].reshape(-1, bin_frames)
+    keep = m.sum(axis=1) >= min_count
+    if keep.sum() < 3:
+        return None
+    v = np.where(m[keep], values[:n].reshape(-1, bin_frames)[keep], np.nan)
+    return float(np.std(np.nanmedian(v, axis=1)))
+
+
+def _lin(value, warm, cool):
+    """1 at the warm anchor, 0 at the cool anchor, linear and clipped."""
+    if value is None:
+        return None
+    return float(np.clip((value - cool) / (warm - cool), 0.0, 1.0))
+
+
+def _r(x):
+    return None if x is None else round(float(x), 4)

@@ -1,0 +1,147 @@
+"""Summaries: all measures over a Slice, over a whole session and its phases."""
+from __future__ import annotations
+
+import dataclasses
+
+
+from ..types import Segment
+from .attunement import attunement
+from .baseline import Baseline, speaker_baseline
+from .cues import cues
+from .registry import DISCLAIMER, MeasuresConfig
+from .slice import Slice, _r
+from .timing import silences, timing_measures
+from .voice import voice_measures
+from .warmth import warmth
+
+
+# summaries
+def first_holder(segments: list[Segment], speakers: tuple[str, ...]) -> Segment | None:
+    """The segment that opens the floor before the first speaker change: the
+    first segment (as in ``TurnTracker``); ties go to the earlier speaker."""
+    if not segments:
+        return None
+    order = {s: i for i, s in enumerate(speakers)}
+    return min(segments, key=lambda s: (s.start_s, order.get(s.speaker, len(order))))
+
+
+def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attunement: bool = True,
+              with_cues: bool = False, n_permutations: int | None = None, first: Segment | None = None) -> dict:
+    """All measures over one stretch of time."""
+    minutes = (sl.end_s - sl.start_s) / 60.0
+    voice = {spk: voice_measures(sl, spk, baseline.of(spk), cfg, first) for spk in sl.speakers}
+    timing = {spk: timing_measures(sl, spk, cfg, first) for spk in sl.speakers} if sl.turn_taking else None
+    th = cfg.therapist if cfg.therapist in sl.speakers else sl.speakers[0]
+    out = {"start_s": _r(sl.start_s), "end_s": _r(sl.end_s), "baseline": baseline.kind, "voice": voice,
+           "timing": timing,
+           "warmth": warmth(voice[th], timing[th] if timing else None, minutes)}
+    if with_attunement and sl.turn_taking:
+        # rolling windows (with_cues) carry the pooled figures only; sessions also per direction
+        out["attunement"] = attunement(sl, cfg, n_permutations=n_permutations, by_direction=not with_cues)
+    if with_cues:
+        _gate_rolling_warmth(out["warmth"], voice[th], sl, cfg)
+        out["cues"] = cues(sl, voice[th], timing[th] if timing else None, cfg, first)
+    return out
+
+
+def warmth_min_speech_s(cfg: MeasuresConfig) -> float:
+    """Therapist speech a rolling window needs before it shows warmth:
+    ``warmth_min_speech_s``, at most a third of the window."""
+    return min(cfg.warmth_min_speech_s, cfg.window_s / 3.0)
+
+
+def _gate_rolling_warmth(w: dict, voice_th: dict, sl: Slice, cfg: MeasuresConfig) -> None:
+    """A rolling window's warmth says nothing until the window holds enough of
+    the therapist's speech (and speaker changes): early in a session the running
+    baseline is the window itself, so every component reads "as usual" and the
+    score would read ~100. Then ``score`` is None and ``not_enough`` says why."""
+    speech_s = voice_th.get("speech_s") or 0.0
+    n_ex = len(sl.transitions)
+    need_s = warmth_min_speech_s(cfg)
+    short = [f"{speech_s:.0f} s of therapist speech (needs {need_s:.0f} s)"] if speech_s < need_s else []
+    if sl.turn_taking and n_ex < cfg.warmth_min_exchanges:
+        short.append(f"{n_ex} speaker changes (needs {cfg.warmth_min_exchanges})")
+    if not short:
+        return
+    w["score"] = None
+    w["n_components"] = 0
+    for c in w["components"]:
+        c["weight"], c["contribution"] = 0.0, None
+    w["not_enough"] = "not enough speech yet: " + ", ".join(short) + " in the window"
+
+
+def session_slice(session, t0_s: float | None = None, t1_s: float | None = None) -> Slice:
+    """A Slice of a built Session (``prosody.session.Session``)."""
+    g = session.grid
+    f0 = 0 if t0_s is None else g.s_to_frames(t0_s)
+    f1 = session.n_frames if t1_s is None else min(session.n_frames, g.s_to_frames(t1_s))
+    a, b = g.frames_to_s(f0), g.frames_to_s(f1)
+    tt = session.turn_taking
+    trs = session.turns.transitions if tt else []
+    return Slice(
+        grid=g, speakers=session.speakers, frame0=f0, frame1=f1,
+        frames={s: {k: v[f0:f1] for k, v in session.frames[s].items()} for s in session.speakers},
+        segments=[s for s in session.segments if s.end_s > a and s.start_s < b],
+        transitions=[t for t in trs if a <= t.to_start_s < b],
+        transitions_all=[t for t in trs if t.to_start_s < b],
+        events=[e for e in (session.turns.events if tt else []) if a <= e.start_s < b],
+        pauses=[p for p in (session.turns.pauses if tt else []) if a <= p.start_s < b],
+        nuclei=[(s, t) for s, t in session.nuclei if a <= t < b],
+        turn_taking=tt,
+    )
+
+
+def voice_quality_measures(chunks, speakers, t0_s: float = 0.0, t1_s: float | None = None) -> dict:
+    """Jitter, shimmer, HNR and CPPS per speaker over the voiced runs starting
+    in [t0_s, t1_s) (``engine.voice_quality.summarize_chunks``)."""
+    from ..engine.voice_quality import summarize_chunks
+    return {spk: summarize_chunks(c for c in chunks if c.speaker == spk and c.start_s >= t0_s
+                                  and (t1_s is None or c.start_s < t1_s)) for spk in speakers}
+
+
+def session_baseline(session) -> Baseline:
+    return Baseline("session", tuple(
+        (s, speaker_baseline(session.frames[s], sum(1 for x, _ in session.nuclei if x == s), grid=session.grid))
+        for s in session.speakers))
+
+
+def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Baseline | None = None,
+                     rolling: list[dict] | None = None) -> dict:
+    """The ``measures`` block of a session: whole session, phases, rolling."""
+    cfg = cfg or MeasuresConfig()
+    base = profile or session_baseline(session)
+    whole = session_slice(session)
+    first = first_holder(whole.segments, whole.speakers)
+    top = summarize(whole, base, cfg, first=first)
+    d = session.duration_s
+    phases = []
+    for name, (x, y) in zip(("opening", "middle", "closing"),
+                            ((0.0, cfg.phase_edges[0]), cfg.phase_edges, (cfg.phase_edges[1], 1.0))):
+        sl = session_slice(session, x * d, y * d)
+        ph = summarize(sl, base, cfg, with_attunement=False, first=first)
+        ph["name"] = name
+        phases.append(ph)
+    vq = getattr(session, "voice_quality", None)
+    if vq:
+        for ph, (x, y) in zip(phases, ((0.0, cfg.phase_edges[0]), cfg.phase_edges, (cfg.phase_edges[1], 1.0))):
+            ph["voice_quality"] = voice_quality_measures(vq, session.speakers, x * d, y * d if y < 1.0 else None)
+    out = {
+        "disclaimer": DISCLAIMER,
+        "baseline": base.to_dict(),
+        "network_delay_ms": cfg.network_delay_ms,
+        "network_delay_note": ("client gaps corrected by the round trip (2 x one-way delay): the client heard the "
+                               "therapist late and the answer arrived late; therapist gaps need no correction"),
+        "voice": top["voice"],
+        "timing": top["timing"],
+        "warmth": top["warmth"],
+        "attunement": top.get("attunement"),
+        "voice_quality": voice_quality_measures(vq, session.speakers) if vq else None,
+        "silences": silences(whole, cfg) if session.turn_taking else None,
+        "phases": phases,
+        "rolling": rolling or [],
+        "config": dataclasses.asdict(cfg),
+    }
+    if session.turn_taking:
+        for spk in session.speakers:
+            out["timing"][spk]["silences_broken"] = sum(1 for s in out["silences"] if s["broken_by"] == spk)
+    return out

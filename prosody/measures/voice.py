@@ -1,0 +1,93 @@
+"""Voice measures of one speaker over a Slice: pitch, level, rate, pauses,
+arousal, each relative to the speaker's baseline."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..types import Segment
+from .baseline import SpeakerBaseline
+from .registry import MeasuresConfig
+from .slice import Slice, _clip, _holds, _per_bin_sd, _r
+
+
+def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: MeasuresConfig,
+                   first: Segment | None) -> dict:
+    fr = sl.frames[speaker]
+    sp = fr["is_speech"]
+    f0 = fr["f0_hz"]
+    voiced = sp & np.isfinite(f0)
+    speech_s = float(sp.sum()) * sl.grid.hop_s
+    out: dict = {"speech_s": round(speech_s, 3)}
+    b = base or SpeakerBaseline(None, None, None, None, None, None, None)
+    vf = f0[voiced]
+    if len(vf) >= 10 and b.f0_median_hz:
+        st = 12 * np.log2(vf / b.f0_median_hz)
+        out["f0_median_rel_st"] = float(np.median(st))
+        out["pitch_raised_share"] = float(np.mean(st > cfg.pitch_raised_st))
+    else:
+        out["f0_median_rel_st"] = out["pitch_raised_share"] = None
+    if len(vf) >= 10:
+        st_own = 12 * np.log2(vf / np.median(vf))
+        out["f0_sd_st"] = float(np.std(st_own))
+        out["f0_range_st"] = float(np.percentile(st_own, 95) - np.percentile(st_own, 5))
+    else:
+        out["f0_sd_st"] = out["f0_range_st"] = None
+    bin_frames = max(1, sl.grid.s_to_frames(cfg.stable_bin_s))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f0_st_all = np.where(voiced, 12 * np.log2(np.where(voiced, f0, 1.0) / 100.0), 0.0)
+    out["f0_instability_st"] = _per_bin_sd(f0_st_all, voiced, bin_frames)
+    lv = fr["rms_db"]
+    if sp.sum() >= 10 and b.level_median_db is not None:
+        out["level_rel_db"] = float(np.median(lv[sp]) - b.level_median_db)
+        out["level_raised_share"] = float(np.mean(lv[sp] > b.level_median_db + cfg.level_raised_db))
+    else:
+        out["level_rel_db"] = out["level_raised_share"] = None
+    out["level_instability_db"] = _per_bin_sd(lv, sp, bin_frames)
+    # rate
+    a, e = sl.start_s, sl.end_s
+    nuc = sl.nuclei_of(speaker)
+    holds = _clip(_holds(sl, speaker, first), a, e) if sl.turn_taking else None
+    segs = [s for s in sl.segments if s.speaker == speaker]
+    if holds is None:
+        floor_s = (segs[-1].end_s - segs[0].start_s) if segs else 0.0
+    else:
+        floor_s = sum(y - x for x, y in holds)
+    out["speech_rate_syl_s"] = len(nuc) / floor_s if floor_s >= 1.0 else None
+    out["articulation_rate_syl_s"] = len(nuc) / speech_s if speech_s >= 1.0 else None
+    if out["articulation_rate_syl_s"] is not None and b.articulation_rate_syl_s:
+        out["articulation_rate_rel"] = out["articulation_rate_syl_s"] / b.articulation_rate_syl_s - 1.0
+    else:
+        out["articulation_rate_rel"] = None
+    # rushed: speech time in segments articulated > rushed_ratio x baseline
+    if b.articulation_rate_syl_s and speech_s >= 1.0:
+        rushed = 0.0
+        for s in segs:
+            x, y = max(s.start_s, a), min(s.end_s, e)
+            if y - x < 0.3:
+                continue
+            n = sl.count_nuclei(speaker, x, y)
+            if n / (y - x) > cfg.rushed_ratio * b.articulation_rate_syl_s:
+                rushed += y - x
+        out["rushed_share"] = min(1.0, rushed / speech_s)
+    else:
+        out["rushed_share"] = None
+    # pauses inside own turns
+    ps = [p for p in sl.pauses if p.speaker == speaker]
+    if sl.turn_taking:
+        out["pause_rate_per_min"] = len(ps) / (floor_s / 60.0) if floor_s >= 10.0 else None
+        out["pause_median_s"] = float(np.median([p.end_s - p.start_s for p in ps])) if ps else None
+    else:  # one channel: silences between own segments
+        gaps = [y.start_s - x.end_s for x, y in zip(segs, segs[1:])]
+        out["pause_rate_per_min"] = len(gaps) / (floor_s / 60.0) if floor_s >= 10.0 else None
+        out["pause_median_s"] = float(np.median(gaps)) if gaps else None
+    # arousal (Bone et al. 2014)
+    parts = {}
+    if len(vf) >= 10 and b.f0_median_hz and b.f0_spread_st:
+        parts["pitch_z"] = float(np.median(12 * np.log2(vf / b.f0_median_hz)) / b.f0_spread_st)
+    if sp.sum() >= 10 and b.level_median_db is not None and b.level_spread_db:
+        parts["intensity_z"] = float((np.median(lv[sp]) - b.level_median_db) / b.level_spread_db)
+    if sp.sum() >= 10 and b.hf500_median_db is not None and b.hf500_spread_db:
+        parts["hf500_z"] = float((np.median(fr["hf500_db"][sp]) - b.hf500_median_db) / b.hf500_spread_db)
+    out["arousal_z"] = float(np.mean(list(parts.values()))) if parts else None
+    out["arousal_parts"] = {k: _r(v) for k, v in parts.items()}
+    return {k: (_r(v) if isinstance(v, float) else v) for k, v in out.items()}
