@@ -36,9 +36,12 @@ QUEUE_S = 10.0                 # audio the queue between callback and analysis c
 DEVICE_BLOCK_S = 0.02          # requested callback block length
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
-ALIGN_AFTER_S = 0.5            # audio per device used for the initial alignment
+ALIGN_AFTER_S = 1.0            # audio per device before the first alignment (then refined every second)
 DRIFT_MIN_SPAN_S = 10.0        # clock-rate fit needs this much audio before it is used
 DRIFT_MAX_PPM = 1000.0         # larger apparent drift is not a clock: not corrected, reported
+SAME_CLOCK_PPM = 2.0           # drift within max(3 standard errors, this): one clock, ratio 1
+FIT_TRIM_S = 0.0005            # clock fit: buckets further than this (or 4 sigma) off the line are dropped
+B_HISTORY = 1600               # B samples kept behind the read position, for refits that move it back
 _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
                   "cable output", "vb-audio")
 _SERVER_DEVICES = {"pulse", "default", "pipewire", "sysdefault", "jack"}
@@ -307,12 +310,12 @@ class _DeviceStream:
                            f"({'; '.join(errors)})")
 
     def _callback(self, indata, n_samples, time_info, status):
+        arrival_s = time.monotonic()   # first: the block's stamp (see ClockFit)
         c = self.counters
         if status.input_overflow:
             c.overruns += 1
         c.blocks += 1
-        _put_or_count(self.q, (indata.copy(), time_info.inputBufferAdcTime, time_info.currentTime,
-                               time.monotonic(), c.dropped_samples), c, n_samples)
+        _put_or_count(self.q, (indata.copy(), arrival_s, c.dropped_samples), c, n_samples)
 
     def _finished(self):
         self.finished.set()
@@ -371,56 +374,105 @@ class _pulse_env:
 
 
 class ClockFit:
-    """Online least-squares fit of block start time against sample index:
-    ``t = t0 + k / rate``. Gives a device clock's true rate (against the
-    system clock) and the time of its first sample."""
+    """A device clock against the system clock, from when its blocks arrive.
+
+    A block whose last sample is device sample ``k`` (at the nominal rate:
+    ``k_s`` = k / rate_nominal seconds) arrives at system time ``t_s``::
+
+        t_s = t0_s + (1 + slope) * k_s + lateness,      lateness >= 0
+
+    ``t0_s`` holds the (constant) delivery latency of the device's path,
+    ``slope`` its rate error against the system clock (``-100e-6``: the
+    device runs 100 ppm fast), ``lateness`` the scheduling delay of this
+    callback (a loaded machine, a burst after a stall): never negative, often
+    tens of ms. So the clock is the *lower envelope* of the arrivals, not
+    their mean: per bucket of ``BUCKET_S`` of audio the earliest arrival is
+    kept, and a line is fitted to those minima with late buckets trimmed.
+
+    PortAudio's ``inputBufferAdcTime`` is not used: through ALSA's ``pulse``
+    plugin (how PulseAudio and PipeWire sources are opened) the capture delay
+    it is computed from starts stale at ~230-250 ms, counts down by one block
+    per callback to ~0 after ~1.3 s, and differs between two streams of one
+    source by a block, which put one device tens of ms off the other."""
+
+    BUCKET_S = 1.0
 
     def __init__(self):
         self.n = 0
-        self._mx = self._my = self._cxx = self._cxy = 0.0
         self._t_ref: float | None = None
-        self.k_last = 0
+        self._xs: list[float] = []        # per completed bucket: k_s of its earliest block
+        self._ys: list[float] = []        # ... and t_s - k_s (relative to _t_ref)
+        self._cur: tuple[int, float, float] | None = None   # open bucket: (index, k_s, y)
+        self.k_last_s = 0.0
+        self.buckets_done = 0
 
-    def add(self, k: int, t_s: float) -> None:
+    def add(self, k_s: float, t_s: float) -> None:
+        """Block ending at device time ``k_s`` (nominal seconds) arrived at ``t_s``."""
         if self._t_ref is None:
             self._t_ref = t_s
-        x, y = float(k), t_s - self._t_ref
+        y = (t_s - self._t_ref) - k_s
+        b = int(k_s // self.BUCKET_S)
         self.n += 1
-        dx = x - self._mx
-        self._mx += dx / self.n
-        self._my += (y - self._my) / self.n
-        self._cxy += dx * (y - self._my)
-        self._cxx += dx * (x - self._mx)
-        self.k_last = k
+        self.k_last_s = k_s
+        if self._cur is not None and b != self._cur[0]:
+            self._xs.append(self._cur[1])
+            self._ys.append(self._cur[2])
+            self.buckets_done += 1
+            self._cur = None
+        if self._cur is None or y < self._cur[2]:
+            self._cur = (b, k_s, y)
 
-    def rate_hz(self) -> float | None:
-        if self.n < 3 or self._cxx <= 0 or self._cxy <= 0:
-            return None
-        return self._cxx / self._cxy
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = list(self._xs), list(self._ys)
+        if self._cur is not None:
+            xs.append(self._cur[1])
+            ys.append(self._cur[2])
+        return np.asarray(xs), np.asarray(ys)
 
-    def t0_s(self, nominal_rate_hz: float) -> float | None:
-        """Time of sample 0 (system clock), using the fitted rate when known."""
-        if self._t_ref is None:
-            return None
-        rate = self.rate_hz() or nominal_rate_hz
-        return self._t_ref + self._my - self._mx / rate
+    @property
+    def t_ref_s(self) -> float:
+        return self._t_ref or 0.0
+
+
+def _envelope_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+    """Line ``y = a + b x`` through bucket minima, late points trimmed.
+    Returns (a, b, sigma of the kept residuals, kept mask)."""
+    keep = np.ones(len(x), bool)
+    a, b, sigma = float(np.median(y)), 0.0, 0.0
+    for _ in range(5):
+        if keep.sum() < 3:
+            break
+        b, a = np.polyfit(x[keep], y[keep], 1)
+        r = y - (a + b * x)
+        rk = r[keep]
+        sigma = 1.4826 * float(np.median(np.abs(rk - np.median(rk))))
+        new = np.abs(r) <= max(4.0 * sigma, FIT_TRIM_S)
+        if (new == keep).all():
+            break
+        keep = new
+    return float(a), float(b), sigma, keep
 
 
 class Aligner:
     """Two mono 16 kHz streams -> one (n, 2) timeline.
 
-    Each stream's clock is fitted (``ClockFit``: time of its first sample and
-    its true rate against the system clock). Output sample ``i`` holds A's
-    sample ``i`` and B read at the same instant::
+    Each stream's clock is fitted from its block arrivals (``ClockFit``: the
+    lower envelope of arrival time against sample position). Output sample
+    ``i`` holds A's sample ``i`` and B read at the same instant::
 
-        pos_B(i) = (t0_A - t0_B) * rate  +  (i - pad_A) * ratio,   ratio = rate_B / rate_A
+        pos_B(i) = (t0_A - t0_B) * rate / (1 + slope_B)  +  (i - pad_A) * ratio,
+        ratio = (1 + slope_A) / (1 + slope_B)
 
-    interpolated linearly between B's samples. The offset is fixed from the
-    first ``ALIGN_AFTER_S``; ``ratio`` is refitted as audio comes in (once
-    ``DRIFT_MIN_SPAN_S`` is in) and, being applied to the whole position,
-    corrects the drift accumulated before it was known too. The timeline
-    starts with whichever device started first (the other is silent before
-    its first sample)::
+    interpolated linearly between B's samples. The offset is first set after
+    ``ALIGN_AFTER_S`` of both streams, from the earliest arrivals (slopes 0),
+    and refined every second of audio from all buckets so far. Once
+    ``DRIFT_MIN_SPAN_S`` is in, the slopes are fitted; when the two slopes
+    differ by less than their noise (3 standard errors, at least
+    ``SAME_CLOCK_PPM``) the devices are taken to share a clock and one
+    common slope is used (ratio exactly 1), so noise is never "corrected".
+    ``ratio`` is applied to the whole position, which corrects the drift
+    accumulated before it was known too. The timeline starts with whichever
+    device started first (the other is silent before its first sample)::
 
         A      |a a a a a a a a|
         B   |b b b b b b b b b b b|     B earlier: A padded with pad_A zeros
@@ -438,33 +490,68 @@ class Aligner:
         self._pad_a = 0
         self.ratio = 1.0
         self.started = False
+        self._fitted_at = (-1, -1)
         self.start_offset_s: float | None = None  # B's first sample minus A's, seconds
         self.drift_ppm: float | None = None       # measured (B clock vs A clock)
+        self.drift_se_ppm: float | None = None    # its standard error
+        self.same_clock: bool | None = None       # drift within its noise: one clock, not corrected
         self.warnings: list[str] = []
 
-    def push(self, i: int, x: np.ndarray, t_first_s: float) -> None:
-        """Stream ``i`` (0 = A, 1 = B): mono samples ``x`` whose first one was
-        captured at ``t_first_s`` (system clock)."""
-        self.fits[i].add(self.n_in[i], t_first_s)
+    def push(self, i: int, x: np.ndarray, t_s: float, k_s: float | None = None) -> None:
+        """Stream ``i`` (0 = A, 1 = B): mono samples ``x``, delivered at
+        system time ``t_s`` (``time.monotonic()`` in the audio callback) in a
+        device block whose last sample is at ``k_s`` seconds of device audio
+        (nominal rate; default: the samples pushed so far, at 16 kHz)."""
         self.n_in[i] += len(x)
+        self.fits[i].add(self.n_in[i] / self.rate_hz if k_s is None else k_s, t_s)
         self._buf[i] = np.concatenate([self._buf[i], x.astype(np.float32, copy=False)])
 
-    def _update_ratio(self) -> None:
-        ra, rb = self.fits[0].rate_hz(), self.fits[1].rate_hz()
-        span = min(self.n_in) / self.rate_hz
-        if ra is None or rb is None or span < DRIFT_MIN_SPAN_S:
+    @property
+    def pad_a_samples(self) -> int:
+        """Output samples before A's first sample (B started first), fixed at the start."""
+        return self._pad_a
+
+    def _refit(self) -> None:
+        """Offset and ratio from both clock fits (every completed bucket)."""
+        done = (self.fits[0].buckets_done, self.fits[1].buckets_done)
+        if self.started and done == self._fitted_at:
             return
-        ppm = (rb / ra - 1.0) * 1e6
-        self.drift_ppm = ppm
-        if not self.correct_drift:
-            return
-        if abs(ppm) > DRIFT_MAX_PPM:
-            msg = f"clock drift between the devices measured {ppm:+.0f} ppm (over {DRIFT_MAX_PPM:.0f}): not corrected"
-            if not any(w.startswith("clock drift") for w in self.warnings):
-                self.warnings.append(msg)
-            self.ratio = 1.0
-            return
-        self.ratio = rb / ra
+        self._fitted_at = done
+        (xa, ya), (xb, yb) = self.fits[0].points(), self.fits[1].points()
+        span = min(self.fits[0].k_last_s, self.fits[1].k_last_s)
+        slope_a = slope_b = 0.0
+        if span < DRIFT_MIN_SPAN_S or min(len(xa), len(xb)) < 3:
+            ia, ib = float(np.median(ya)), float(np.median(yb))
+        else:
+            fa, fb = _envelope_fit(xa, ya), _envelope_fit(xb, yb)
+            ka, kb = fa[3], fb[3]
+            sxx_a = float(np.sum((xa[ka] - xa[ka].mean()) ** 2))
+            sxx_b = float(np.sum((xb[kb] - xb[kb].mean()) ** 2))
+            se = np.hypot(max(fa[2], 1e-5) / np.sqrt(sxx_a), max(fb[2], 1e-5) / np.sqrt(sxx_b))
+            ppm = ((1 + fa[1]) / (1 + fb[1]) - 1.0) * 1e6
+            self.drift_ppm, self.drift_se_ppm = ppm, float(se * 1e6)
+            self.same_clock = abs(ppm) <= max(3.0 * se * 1e6, SAME_CLOCK_PPM)
+            if abs(ppm) > DRIFT_MAX_PPM and not any(w.startswith("clock drift") for w in self.warnings):
+                self.warnings.append(f"clock drift between the devices measured {ppm:+.0f} ppm "
+                                     f"(over {DRIFT_MAX_PPM:.0f}): not corrected")
+            if not self.same_clock and abs(ppm) <= DRIFT_MAX_PPM:
+                slope_a, slope_b = fa[1], fb[1]
+                ia, ib = fa[0], fb[0]
+            else:  # one common slope: ratio 1, intercepts from all kept buckets
+                sxy = float(np.sum((xa[ka] - xa[ka].mean()) * (ya[ka] - ya[ka].mean()))
+                            + np.sum((xb[kb] - xb[kb].mean()) * (yb[kb] - yb[kb].mean())))
+                slope_a = slope_b = sxy / (sxx_a + sxx_b) if sxx_a + sxx_b > 0 else 0.0
+                ia = float(np.mean(ya[ka] - slope_a * xa[ka]))
+                ib = float(np.mean(yb[kb] - slope_b * xb[kb]))
+        if self.started and not self.correct_drift:
+            return  # measured and reported only: offset and ratio stay as first set
+        # time of each stream's sample 0 on the system clock (the block-end stamps
+        # put sample n at k_s = n / rate, so sample 0 sits at the intercept)
+        t0_a = self.fits[0].t_ref_s + ia
+        t0_b = self.fits[1].t_ref_s + ib
+        self.start_offset_s = t0_b - t0_a
+        self.ratio = (1.0 + slope_a) / (1.0 + slope_b)
+        self._c = -self.start_offset_s * self.rate_hz / (1.0 + slope_b)
 
     def _positions(self, i0: int, m: int) -> np.ndarray:
         return self._c + (np.arange(i0, i0 + m, dtype=np.float64) - self._pad_a) * self.ratio
@@ -474,14 +561,12 @@ class Aligner:
         if not self.started:
             if min(self.n_in) < ALIGN_AFTER_S * self.rate_hz:
                 return np.zeros((0, 2), np.float32)
-            t0 = [f.t0_s(self.rate_hz) for f in self.fits]
-            self.start_offset_s = t0[1] - t0[0]
-            self._c = -self.start_offset_s * self.rate_hz
+            self._refit()
             if self._c > 0:  # B started first: silence in A before its first sample
                 self._pad_a = int(np.floor(self._c))
                 self._buf[0] = np.concatenate([np.zeros(self._pad_a, np.float32), self._buf[0]])
             self.started = True
-        self._update_ratio()
+        self._refit()
         a, b = self._buf
         b_end = self._b_base + len(b) - 2          # last B position that can be interpolated
         i0 = self._a_next
@@ -499,7 +584,7 @@ class Aligner:
         self._buf[0] = a[m:]
         self._a_next += m
         nxt = self._positions(self._a_next, 1)[0] - self._b_base
-        drop = max(0, min(len(b), int(np.floor(nxt)) - 64))   # keep a little history for ratio updates
+        drop = max(0, min(len(b), int(np.floor(nxt)) - B_HISTORY))   # history for refits moving B back
         self._buf[1] = b[drop:]
         self._b_base += drop
         return out
@@ -546,7 +631,7 @@ class DeviceSource(LiveSource):
         self._seen_lost = [0] * len(self.streams)
         self._last_item_s: list[float | None] = [None] * len(self.streams)
         self._started_s = 0.0
-        self._clock_offset: list[float | None] = [None] * len(self.streams)
+        self._k_dev = [0] * len(self.streams)   # device samples so far, lost blocks included
 
     def start(self) -> None:
         self._started_s = time.monotonic()
@@ -578,10 +663,11 @@ class DeviceSource(LiveSource):
 
     def _take(self, i: int, timeout_s: float):
         """One queued device block of stream ``i`` as (mono-or-picked 16 kHz
-        samples (n, k), time of its first sample, arrival time), or None."""
+        samples (n, k), device time of its last sample in seconds at the
+        nominal rate, arrival time), or None."""
         s = self.streams[i]
         try:
-            x, adc, cur, mono, lost_before = s.q.get(timeout=timeout_s) if timeout_s > 0 else s.q.get_nowait()
+            x, mono, lost_before = s.q.get(timeout=timeout_s) if timeout_s > 0 else s.q.get_nowait()
         except queue.Empty:
             return None
         self._last_item_s[i] = time.monotonic()
@@ -591,15 +677,9 @@ class DeviceSource(LiveSource):
             self._seen_lost[i] = lost_before
         parts.append(x)
         raw = np.concatenate(parts) if len(parts) > 1 else x
-        # time of the first sample on the monotonic clock; PortAudio's ADC time
-        # when it gives one, else arrival minus the block length
-        if adc and cur:
-            t_first = mono - (cur - adc)
-        else:
-            t_first = mono - len(x) / s.rate_hz
-        t_first -= (len(raw) - len(x)) / s.rate_hz
+        self._k_dev[i] += len(raw)
         y = self.resamplers[i].push(raw)
-        return self._pick(i, y), t_first, mono
+        return self._pick(i, y), self._k_dev[i] / s.rate_hz, mono
 
     def _pick(self, i: int, y: np.ndarray) -> np.ndarray:
         cols = []
@@ -632,8 +712,8 @@ class DeviceSource(LiveSource):
                     if g is None:
                         break
                     got_any = True
-                    y, t_first, arr = g
-                    self.aligner.push(i, y[:, 0], t_first)
+                    y, k_s, arr = g
+                    self.aligner.push(i, y[:, 0], arr, k_s)
                     arrival = arr if arrival is None else max(arrival, arr)
             out = self.aligner.pull()
             if len(out):
@@ -655,13 +735,16 @@ class DeviceSource(LiveSource):
             "dropped_samples": sum(x.dropped_samples for x in c),
             "queue_fill": max((s.q.qsize() / s.q.maxsize for s in self.streams), default=0.0),
             "device_latency_s": [s.latency_s for s in self.streams],
-            "drift_ppm": None, "start_offset_s": None, "drift_corrected": False,
+            "drift_ppm": None, "drift_se_ppm": None, "same_clock": None, "start_offset_s": None,
+            "drift_corrected": False,
             "warnings": [],
         }
         if self.aligner is not None:
             h["drift_ppm"] = self.aligner.drift_ppm
             h["start_offset_s"] = self.aligner.start_offset_s
             h["drift_corrected"] = self.aligner.ratio != 1.0
+            h["drift_se_ppm"] = self.aligner.drift_se_ppm
+            h["same_clock"] = self.aligner.same_clock
             h["warnings"] = list(self.aligner.warnings)
         return h
 
@@ -680,7 +763,7 @@ class DeviceSource(LiveSource):
                     g = self._take(i, 0)
                     if g is None:
                         break
-                    self.aligner.push(i, g[0][:, 0], g[1])
+                    self.aligner.push(i, g[0][:, 0], g[2], g[1])
             if self.aligner.started:
                 parts.append(self.aligner.flush())
         if not parts:
@@ -791,7 +874,8 @@ class ReplaySource(LiveSource):
             "overruns": self.counters.overruns, "dropped_blocks": self.counters.dropped_blocks,
             "dropped_samples": self.counters.dropped_samples,
             "queue_fill": self.q.qsize() / self.q.maxsize, "device_latency_s": [],
-            "drift_ppm": None, "start_offset_s": None, "drift_corrected": False, "warnings": [],
+            "drift_ppm": None, "drift_se_ppm": None, "same_clock": None, "start_offset_s": None,
+            "drift_corrected": False, "warnings": [],
         }
 
     def tail(self) -> CaptureBlock | None:

@@ -218,7 +218,7 @@ def test_aligner_start_offset_and_drift(offset_s):
     al, out, sig = _run_aligner(drift_ppm=200.0, offset_s=offset_s, correct=True)
     assert al.start_offset_s == pytest.approx(offset_s, abs=0.002)
     assert al.drift_ppm == pytest.approx(200.0, abs=20.0)
-    pad = max(0, int(np.floor(-al.start_offset_s * 16000)))   # B first: the timeline starts with B
+    pad = al.pad_a_samples   # B first: the timeline starts with B
     for t in (2.0, 15.0, 35.0):
         i = np.arange(int(t * 16000), int(t * 16000) + 8000)
         assert abs(_lag_ms(out[i + pad, 1], sig(i / 16000))) <= 1.0, t
@@ -227,7 +227,7 @@ def test_aligner_start_offset_and_drift(offset_s):
         first = np.flatnonzero(out[:, 1])[0] / 16000
         assert first == pytest.approx(offset_s, abs=0.002)
     al2, out2, _ = _run_aligner(drift_ppm=200.0, offset_s=offset_s, correct=False)
-    pad = max(0, int(np.floor(-al2.start_offset_s * 16000)))
+    pad = al2.pad_a_samples
     i = np.arange(35 * 16000, 35 * 16000 + 8000)
     assert _lag_ms(out2[i + pad, 1], sig(i / 16000)) == pytest.approx(200e-6 * (35 - offset_s) * 1000, abs=1.0)
 
