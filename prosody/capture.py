@@ -411,7 +411,7 @@ class ClockFit:
         if self._t_ref is None:
             self._t_ref = t_s
         y = (t_s - self._t_ref) - k_s
-        b = int(k_s // self.BUCKET_S)
+        b = int(np.ceil(k_s / self.BUCKET_S)) - 1     # a block ending at 1.0 s belongs to (0, 1]
         self.n += 1
         self.k_last_s = k_s
         if self._cur is not None and b != self._cur[0]:
@@ -423,8 +423,11 @@ class ClockFit:
             self._cur = (b, k_s, y)
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bucket minima (k_s, t_s - k_s - t_ref); the open bucket counts
+        once half of it is in (a few blocks' minimum is mostly lateness)."""
         xs, ys = list(self._xs), list(self._ys)
-        if self._cur is not None:
+        if self._cur is not None and (not xs or self.k_last_s - self._cur[0] * self.BUCKET_S
+                                      >= 0.5 * self.BUCKET_S):
             xs.append(self._cur[1])
             ys.append(self._cur[2])
         return np.asarray(xs), np.asarray(ys)
@@ -529,8 +532,8 @@ class Aligner:
             sxx_b = float(np.sum((xb[kb] - xb[kb].mean()) ** 2))
             se = np.hypot(max(fa[2], 1e-5) / np.sqrt(sxx_a), max(fb[2], 1e-5) / np.sqrt(sxx_b))
             ppm = ((1 + fa[1]) / (1 + fb[1]) - 1.0) * 1e6
-            self.drift_ppm, self.drift_se_ppm = ppm, float(se * 1e6)
-            self.same_clock = abs(ppm) <= max(3.0 * se * 1e6, SAME_CLOCK_PPM)
+            self.drift_ppm, self.drift_se_ppm = float(ppm), float(se * 1e6)
+            self.same_clock = bool(abs(ppm) <= max(3.0 * se * 1e6, SAME_CLOCK_PPM))
             if abs(ppm) > DRIFT_MAX_PPM and not any(w.startswith("clock drift") for w in self.warnings):
                 self.warnings.append(f"clock drift between the devices measured {ppm:+.0f} ppm "
                                      f"(over {DRIFT_MAX_PPM:.0f}): not corrected")
