@@ -14,7 +14,11 @@ Cases (alternating over the runs):
 * ``planted``: the source's right channel is its left delayed by
   ``--planted-ms`` (a delayed channel, as ``sox ... delay``): the client must
   sit exactly that much later; an aligner that lines up content instead of
-  clocks would fail it.
+  clocks would fail it;
+* ``late``: as ``same``, but the client device is opened ``--late-ms`` after
+  the therapist's (the library's ``DeviceSource`` and ``LiveRunner`` in a
+  child process, as ``prosody live`` runs them): its first sample comes that
+  much later on the timeline, and the aligner must place it there.
 
 The recorded channels are cross-correlated with the source (left channel)
 in 1 s windows: the first second of the recording (``first``), and every
@@ -22,7 +26,7 @@ in 1 s windows: the first second of the recording (``first``), and every
 Drift is the session's ``capture.drift_ppm`` after the whole run (true 0).
 PASS: |offset error| <= 5 ms in every window, |drift| <= 20 ppm.
 
-    python benchmarks/live_alignment.py [--runs 6] [--seconds 60] [--planted-ms 25]
+    python benchmarks/live_alignment.py [--runs 6] [--seconds 60] [--planted-ms 25] [--late-ms 350]
 """
 from __future__ import annotations
 
@@ -46,7 +50,30 @@ OFFSET_TOL_MS = 5.0
 DRIFT_TOL_PPM = 20.0
 
 
-def one_run(seconds: float, planted_s: float, seed: int) -> dict:
+def _child_late(mon: str, seconds: float, late_s: float, outdir: str) -> int:
+    """In the child (PulseAudio's environment): two devices on ``mon``, the
+    second opened ``late_s`` after the first, recorded as prosody live does."""
+    from prosody.capture import CaptureLayout, DeviceInput, DeviceSource, resolve_device
+    from prosody.live import LiveRunner
+
+    class LateSecond(DeviceSource):
+        def start(self) -> None:
+            self._started_s = time.monotonic()
+            self.streams[0].start()
+            time.sleep(late_s)
+            self.streams[1].start()
+
+    spec = resolve_device(mon)
+    layout = CaptureLayout("two-device", ("therapist", "client"), (DeviceInput(spec, 2, (0,)), DeviceInput(spec, 2, (1,))))
+    out = Path(outdir)
+    runner = LiveRunner(LateSecond(layout), output_path=out / "s.json", record_path=out / "rec.wav",
+                        duration_s=seconds)
+    runner.start()
+    res = runner.wait(seconds + 60)
+    return 0 if res is not None and res.error is None else 1
+
+
+def one_run(seconds: float, planted_s: float, seed: int, late_s: float = 0.0) -> dict:
     with tempfile.TemporaryDirectory(prefix="prosody-align-") as d:
         d = Path(d)
         src = alignment_source(seconds + 20, delay_s=planted_s, seed=seed)
@@ -59,6 +86,8 @@ def one_run(seconds: float, planted_s: float, seed: int) -> dict:
                    "--therapist-channel", "1", "--client-device", mon, "--client-channel", "2",
                    "--record", str(d / "rec.wav"), "--output", str(d / "s.json"), "--plain",
                    "--interval-s", "5", "--duration", str(seconds)]
+            if late_s:
+                cmd = [sys.executable, __file__, "--child-late", mon, str(seconds), str(late_s), str(d)]
             res = subprocess.run(cmd, env=pulse.env, capture_output=True, text=True, timeout=seconds + 120,
                                  cwd=d)
             player.kill()
@@ -81,7 +110,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--planted-ms", type=float, default=25.0)
+    ap.add_argument("--late-ms", type=float, default=350.0)
+    ap.add_argument("--child-late", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child_late:
+        mon, sec, late, outdir = args.child_late
+        return _child_late(mon, float(sec), float(late), outdir)
     why = unavailable_reason()
     if why:
         print(f"cannot run: {why}")
@@ -90,12 +124,13 @@ def main() -> int:
     print(f"{'run':>3} {'case':8} {'first s err':>11} {'max err':>8} {'drift':>10} {'±se':>6} {'one clock':>9} "
           f"{'start off':>9} {'xruns':>5}  result")
     for r in range(args.runs):
-        planted = args.planted_ms / 1000 if r % 2 else 0.0
-        m = one_run(args.seconds, planted, seed=r)
+        case = ("same", "planted", "late")[r % 3]
+        planted = args.planted_ms / 1000 if case == "planted" else 0.0
+        m = one_run(args.seconds, planted, seed=r, late_s=args.late_ms / 1000 if case == "late" else 0.0)
         ok = m["max_ms"] <= OFFSET_TOL_MS and abs(m["first_ms"]) <= OFFSET_TOL_MS and \
             m["drift_ppm"] is not None and abs(m["drift_ppm"]) <= DRIFT_TOL_PPM
         rows.append((m, ok))
-        print(f"{r:>3} {'planted' if planted else 'same':8} {m['first_ms']:+9.2f}ms {m['max_ms']:6.2f}ms "
+        print(f"{r:>3} {case:8} {m['first_ms']:+9.2f}ms {m['max_ms']:6.2f}ms "
               f"{m['drift_ppm']:+8.2f}ppm {m['drift_se_ppm'] or 0:6.2f} {str(m['same_clock']):>9} "
               f"{m['start_offset_ms']:+7.2f}ms {m['overruns'] + m['dropped']:>5}  {'PASS' if ok else 'FAIL'}",
               flush=True)
