@@ -438,22 +438,33 @@ class ClockFit:
 
 
 def _envelope_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    """Line ``y = a + b x`` through bucket minima, late points trimmed.
-    Returns (a, b, sigma of the kept residuals, kept mask)."""
-    keep = np.ones(len(x), bool)
-    a, b, sigma = float(np.median(y)), 0.0, 0.0
-    for _ in range(5):
-        if keep.sum() < 3:
-            break
-        b, a = np.polyfit(x[keep], y[keep], 1)
+    """Line ``y = a + b x`` through bucket minima, late buckets trimmed.
+
+    Start from a robust line (slope: median of the slopes between points half
+    the span apart; intercept: median), keep the points within
+    ``max(4 sigma, FIT_TRIM_S)`` of it (sigma: the residuals' MAD) and refit
+    them by least squares, twice. A stretch of late buckets (a stall longer
+    than a bucket) moves neither the start nor the result. Returns (a, b,
+    sigma of the kept residuals, kept mask); at least 3 points are kept."""
+    n = len(x)
+    h = n // 2
+    dx = x[h:] - x[:n - h]
+    ok = dx > 0
+    b = float(np.median((y[h:] - y[:n - h])[ok] / dx[ok])) if ok.any() else 0.0
+    a = float(np.median(y - b * x))
+    keep = np.ones(n, bool)
+    sigma = 0.0
+    for _ in range(2):
         r = y - (a + b * x)
-        rk = r[keep]
-        sigma = 1.4826 * float(np.median(np.abs(rk - np.median(rk))))
+        sigma = 1.4826 * float(np.median(np.abs(r - np.median(r))))
         new = np.abs(r) <= max(4.0 * sigma, FIT_TRIM_S)
-        if (new == keep).all():
+        if new.sum() < 3:
             break
         keep = new
-    return float(a), float(b), sigma, keep
+        b, a = (float(v) for v in np.polyfit(x[keep], y[keep], 1))
+    rk = (y - (a + b * x))[keep]
+    sigma = float(np.sqrt(np.mean(rk ** 2))) if len(rk) else sigma
+    return a, b, sigma, keep
 
 
 class Aligner:
@@ -493,7 +504,7 @@ class Aligner:
         self._pad_a = 0
         self.ratio = 1.0
         self.started = False
-        self._fitted_at = (-1, -1)
+        self._fitted_at = -1       # completed buckets (both streams) at the last refit
         self.start_offset_s: float | None = None  # B's first sample minus A's, seconds
         self.drift_ppm: float | None = None       # measured (B clock vs A clock)
         self.drift_se_ppm: float | None = None    # its standard error
@@ -516,8 +527,9 @@ class Aligner:
 
     def _refit(self) -> None:
         """Offset and ratio from both clock fits (every completed bucket)."""
-        done = (self.fits[0].buckets_done, self.fits[1].buckets_done)
-        if self.started and done == self._fitted_at:
+        done = min(self.fits[0].buckets_done, self.fits[1].buckets_done)
+        # every second at first; every ~1/60 of the span later (the fit of an hour costs ~8 ms)
+        if self.started and done - self._fitted_at < max(1, done // 60):
             return
         self._fitted_at = done
         (xa, ya), (xb, yb) = self.fits[0].points(), self.fits[1].points()

@@ -182,14 +182,19 @@ def _noise_fn(seed=1):
 
 def _arrivals(n_blocks, block_s, rng, *, latency_s=0.004):
     """When blocks ending at k * block_s reach the callback on a loaded machine:
-    a fixed path latency, exponential scheduling delay (mean 3 ms) and stalls
-    (2 % of blocks start one of 20-80 ms; the blocks due meanwhile arrive in a
-    burst at its end). Lateness is never negative, as on a real machine."""
+    a fixed path latency, exponential scheduling delay (mean 3 ms), short
+    stalls (2 % of blocks start one of 20-80 ms) and two long ones (0.5-2.5 s,
+    after the first 2 s); the blocks due during a stall arrive in a burst at
+    its end. Lateness is never negative, as on a real machine."""
     due = (np.arange(1, n_blocks + 1)) * block_s + latency_s
     t = due + rng.exponential(0.003, n_blocks)
-    for j in np.flatnonzero(rng.random(n_blocks) < 0.02):
-        end = due[j] + rng.uniform(0.02, 0.08)
-        t[j:][due[j:] < end] = np.maximum(t[j:][due[j:] < end], end)
+    starts = [due[j] for j in np.flatnonzero(rng.random(n_blocks) < 0.02)]
+    lengths = list(rng.uniform(0.02, 0.08, len(starts)))
+    starts += list(rng.uniform(2.0, due[-1] - 3.0, 2))
+    lengths += list(rng.uniform(0.5, 2.5, 2))
+    for s0, length in zip(starts, lengths):
+        late = (due >= s0) & (due < s0 + length)
+        t[late] = np.maximum(t[late], s0 + length)
     return np.maximum.accumulate(t)
 
 
@@ -229,7 +234,7 @@ def _lag_ms(x, ref, max_lag=400):
 def test_aligner_start_offset_and_drift(offset_s):
     """Device B runs 200 ppm fast and starts 0.25 s after (or 0.3 s before) A;
     blocks are stamped by arrival on a loaded machine (scheduling delays,
-    stalls up to 80 ms). B's channel lines up with A's timeline to within
+    stalls up to 2.5 s). B's channel lines up with A's timeline to within
     a millisecond at every point, from the first second on, while without
     drift correction it slips by the expected 200 ppm x t."""
     al, out, sig = _run_aligner(drift_ppm=200.0, offset_s=offset_s, correct=True)
