@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -88,8 +89,10 @@ def one_run(seconds: float, planted_s: float, seed: int, late_s: float = 0.0) ->
                    "--interval-s", "5", "--duration", str(seconds)]
             if late_s:
                 cmd = [sys.executable, __file__, "--child-late", mon, str(seconds), str(late_s), str(d)]
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             res = subprocess.run(cmd, env=pulse.env, capture_output=True, text=True, timeout=seconds + 120,
                                  cwd=d)
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             player.kill()
         if res.returncode != 0:
             raise RuntimeError(f"prosody live failed: {res.stderr[-500:]}")
@@ -102,7 +105,8 @@ def one_run(seconds: float, planted_s: float, seed: int, late_s: float = 0.0) ->
             "drift_ppm": cap["drift_ppm"], "drift_se_ppm": cap.get("drift_se_ppm"),
             "same_clock": cap.get("same_clock"), "start_offset_ms": 1000 * (cap["start_offset_s"] or 0.0),
             "latency_ms": float(lags[0, 0] * 1000), "overruns": cap["overruns"],
-            "dropped": cap["dropped_blocks"], "recorded_s": len(rec) / 16000}
+            "dropped": cap["dropped_blocks"], "recorded_s": len(rec) / 16000,
+            "cpu_pct": 100 * (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / (len(rec) / 16000)}
 
 
 def main() -> int:
@@ -110,7 +114,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--planted-ms", type=float, default=25.0)
-    ap.add_argument("--late-ms", type=float, default=350.0)
+    ap.add_argument("--late-ms", type=float, default=1500.0)
     ap.add_argument("--child-late", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_late:
@@ -122,7 +126,7 @@ def main() -> int:
         return 1
     rows = []
     print(f"{'run':>3} {'case':8} {'first s err':>11} {'max err':>8} {'drift':>10} {'±se':>6} {'one clock':>9} "
-          f"{'start off':>9} {'xruns':>5}  result")
+          f"{'start off':>9} {'xruns':>5} {'CPU':>5}  result")
     for r in range(args.runs):
         case = ("same", "planted", "late")[r % 3]
         planted = args.planted_ms / 1000 if case == "planted" else 0.0
@@ -132,7 +136,7 @@ def main() -> int:
         rows.append((m, ok))
         print(f"{r:>3} {case:8} {m['first_ms']:+9.2f}ms {m['max_ms']:6.2f}ms "
               f"{m['drift_ppm']:+8.2f}ppm {m['drift_se_ppm'] or 0:6.2f} {str(m['same_clock']):>9} "
-              f"{m['start_offset_ms']:+7.2f}ms {m['overruns'] + m['dropped']:>5}  {'PASS' if ok else 'FAIL'}",
+              f"{m['start_offset_ms']:+7.2f}ms {m['overruns'] + m['dropped']:>5} {m['cpu_pct']:4.0f}%  {'PASS' if ok else 'FAIL'}",
               flush=True)
     first = np.array([m["first_ms"] for m, _ in rows])
     worst = np.array([m["max_ms"] for m, _ in rows])

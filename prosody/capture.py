@@ -34,6 +34,7 @@ from .timebase import GRID
 ANALYSIS_RATE_HZ = GRID.sample_rate
 QUEUE_S = 10.0                 # audio the queue between callback and analysis can hold
 DEVICE_BLOCK_S = 0.02          # requested callback block length
+TWO_DEVICE_BLOCK_S = 0.005     # ... with two devices: a block's arrival places it to within one block (ClockFit)
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
 ALIGN_AFTER_S = 1.0            # audio per device before the first alignment (then refined every second)
@@ -278,12 +279,12 @@ class _DeviceStream:
     """One sounddevice input stream. The callback copies the block into the
     queue with its timestamps and counts status flags; nothing else."""
 
-    def __init__(self, dev: DeviceInput, *, rate_hz: int | None):
+    def __init__(self, dev: DeviceInput, *, rate_hz: int | None, block_s: float = DEVICE_BLOCK_S):
         self.dev = dev
         self.counters = _Counters()
         self.rate_hz = self._negotiate(rate_hz)
-        self.block_length = max(1, int(round(DEVICE_BLOCK_S * self.rate_hz)))
-        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / DEVICE_BLOCK_S))
+        self.block_length = max(1, int(round(block_s * self.rate_hz)))
+        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / block_s))
         self.finished = threading.Event()
         self.stopping = False
         self.stream = None
@@ -388,6 +389,14 @@ class ClockFit:
     tens of ms. So the clock is the *lower envelope* of the arrivals, not
     their mean: per bucket of ``BUCKET_S`` of audio the earliest arrival is
     kept, and a line is fitted to those minima with late buckets trimmed.
+
+    The sound server hands audio over in chunks; a block ending inside a
+    chunk waits for the next one. When chunk and block boundaries keep the
+    same phase for seconds (seen with PulseAudio null sinks), every block of
+    a bucket is late by up to one block: the envelope is known to within one
+    block, hence the short blocks of the two-device layout
+    (``TWO_DEVICE_BLOCK_S``). Two streams of one source share the chunks, and
+    with them the phase: that case is exact.
 
     PortAudio's ``inputBufferAdcTime`` is not used: through ALSA's ``pulse``
     plugin (how PulseAudio and PipeWire sources are opened) the capture delay
@@ -511,13 +520,18 @@ class Aligner:
         self.same_clock: bool | None = None       # drift within its noise: one clock, not corrected
         self.warnings: list[str] = []
 
-    def push(self, i: int, x: np.ndarray, t_s: float, k_s: float | None = None) -> None:
-        """Stream ``i`` (0 = A, 1 = B): mono samples ``x``, delivered at
-        system time ``t_s`` (``time.monotonic()`` in the audio callback) in a
-        device block whose last sample is at ``k_s`` seconds of device audio
-        (nominal rate; default: the samples pushed so far, at 16 kHz)."""
+    def stamp(self, i: int, t_s: float, k_s: float) -> None:
+        """Stream ``i`` (0 = A, 1 = B): a device block whose last sample is
+        at ``k_s`` seconds of device audio (nominal rate) was delivered at
+        system time ``t_s`` (``time.monotonic()`` in the audio callback)."""
+        self.fits[i].add(k_s, t_s)
+
+    def push(self, i: int, x: np.ndarray, t_s: float | None = None) -> None:
+        """Stream ``i``: mono 16 kHz samples ``x``; with ``t_s``, they are one
+        device block delivered at ``t_s`` (else stamped by ``stamp``)."""
         self.n_in[i] += len(x)
-        self.fits[i].add(self.n_in[i] / self.rate_hz if k_s is None else k_s, t_s)
+        if t_s is not None:
+            self.fits[i].add(self.n_in[i] / self.rate_hz, t_s)
         self._buf[i] = np.concatenate([self._buf[i], x.astype(np.float32, copy=False)])
 
     @property
@@ -640,7 +654,8 @@ class DeviceSource(LiveSource):
             raise InputError(f"unknown capture layout {layout.kind!r}")
         self.layout = layout
         self.speakers = layout.speakers
-        self.streams = [_DeviceStream(d, rate_hz=rate_hz) for d in layout.devices]
+        block_s = TWO_DEVICE_BLOCK_S if len(layout.devices) == 2 else DEVICE_BLOCK_S
+        self.streams = [_DeviceStream(d, rate_hz=rate_hz, block_s=block_s) for d in layout.devices]
         self.resamplers = [Resampler(s.rate_hz, s.dev.channels) for s in self.streams]
         self.aligner = Aligner(correct_drift=correct_drift) if len(self.streams) == 2 else None
         self._seen_lost = [0] * len(self.streams)
@@ -676,25 +691,46 @@ class DeviceSource(LiveSource):
             if last is not None and now - last > STALL_TIMEOUT_S:
                 raise DeviceLost(f"device {s.dev.spec.label} delivered no audio for {STALL_TIMEOUT_S:.0f} s")
 
-    def _take(self, i: int, timeout_s: float):
-        """One queued device block of stream ``i`` as (mono-or-picked 16 kHz
-        samples (n, k), device time of its last sample in seconds at the
-        nominal rate, arrival time), or None."""
+    def _take_raw(self, i: int, timeout_s: float):
+        """One queued device block of stream ``i`` as (raw samples (n, channels),
+        lost blocks before it filled with silence; device time of its last
+        sample in seconds at the nominal rate; arrival time), or None."""
         s = self.streams[i]
         try:
             x, mono, lost_before = s.q.get(timeout=timeout_s) if timeout_s > 0 else s.q.get_nowait()
         except queue.Empty:
             return None
         self._last_item_s[i] = time.monotonic()
-        parts = []
         if lost_before > self._seen_lost[i]:  # blocks the queue had no room for: silence, timeline kept
-            parts.append(np.zeros((lost_before - self._seen_lost[i], x.shape[1]), np.float32))
+            x = np.concatenate([np.zeros((lost_before - self._seen_lost[i], x.shape[1]), np.float32), x])
             self._seen_lost[i] = lost_before
-        parts.append(x)
-        raw = np.concatenate(parts) if len(parts) > 1 else x
-        self._k_dev[i] += len(raw)
-        y = self.resamplers[i].push(raw)
-        return self._pick(i, y), self._k_dev[i] / s.rate_hz, mono
+        self._k_dev[i] += len(x)
+        return x, self._k_dev[i] / s.rate_hz, mono
+
+    def _take(self, i: int, timeout_s: float):
+        """One queued device block of stream ``i`` as (mono-or-picked 16 kHz
+        samples (n, k), device time of its last sample, arrival time), or None."""
+        got = self._take_raw(i, timeout_s)
+        if got is None:
+            return None
+        raw, k_s, mono = got
+        return self._pick(i, self.resamplers[i].push(raw)), k_s, mono
+
+    def _drain_into_aligner(self, i: int) -> float | None:
+        """Every queued block of stream ``i`` into the aligner: each block's
+        stamp, then their samples at once. Returns the latest arrival, or None."""
+        raws, arrival = [], None
+        while True:
+            got = self._take_raw(i, 0)
+            if got is None:
+                break
+            raw, k_s, arrival = got
+            self.aligner.stamp(i, arrival, k_s)
+            raws.append(raw)
+        if raws:
+            y = self._pick(i, self.resamplers[i].push(np.concatenate(raws) if len(raws) > 1 else raws[0]))
+            self.aligner.push(i, y[:, 0])
+        return arrival
 
     def _pick(self, i: int, y: np.ndarray) -> np.ndarray:
         cols = []
@@ -717,22 +753,24 @@ class DeviceSource(LiveSource):
                 more.append(g[0])
                 arrival = g[2]
             return CaptureBlock(np.ascontiguousarray(np.concatenate(more)), arrival)
-        arrival = None
+        # two devices: short blocks (TWO_DEVICE_BLOCK_S) for their stamps; what
+        # is aligned goes out once a DEVICE_BLOCK_S is in, as with one device
+        arrival, outs, n_out = None, [], 0
         deadline = time.monotonic() + timeout_s
         while True:
             got_any = False
             for i in (0, 1):
-                while True:
-                    g = self._take(i, 0)
-                    if g is None:
-                        break
+                arr = self._drain_into_aligner(i)
+                if arr is not None:
                     got_any = True
-                    y, k_s, arr = g
-                    self.aligner.push(i, y[:, 0], arr, k_s)
                     arrival = arr if arrival is None else max(arrival, arr)
             out = self.aligner.pull()
             if len(out):
-                return CaptureBlock(out, arrival if arrival is not None else time.monotonic())
+                outs.append(out)
+                n_out += len(out)
+            if n_out >= DEVICE_BLOCK_S * ANALYSIS_RATE_HZ or (outs and time.monotonic() >= deadline):
+                return CaptureBlock(np.concatenate(outs) if len(outs) > 1 else outs[0],
+                                    arrival if arrival is not None else time.monotonic())
             if time.monotonic() >= deadline:
                 return None
             if not got_any:
@@ -774,11 +812,7 @@ class DeviceSource(LiveSource):
                 parts.append(g[0])
         else:
             for i in (0, 1):
-                while True:
-                    g = self._take(i, 0)
-                    if g is None:
-                        break
-                    self.aligner.push(i, g[0][:, 0], g[2], g[1])
+                self._drain_into_aligner(i)
             if self.aligner.started:
                 parts.append(self.aligner.flush())
         if not parts:
