@@ -15,10 +15,11 @@ Cases (alternating over the runs):
   ``--planted-ms`` (a delayed channel, as ``sox ... delay``): the client must
   sit exactly that much later; an aligner that lines up content instead of
   clocks would fail it;
-* ``late``: as ``same``, but the client device is opened ``--late-ms`` after
-  the therapist's (the library's ``DeviceSource`` and ``LiveRunner`` in a
-  child process, as ``prosody live`` runs them): its first sample comes that
-  much later on the timeline, and the aligner must place it there.
+* ``late``: as ``same``, but the client device is opened ``--late-ms``
+  after the therapist's first block came (the library's ``DeviceSource``
+  and ``LiveRunner`` in a child process, as ``prosody live`` runs them): its
+  first sample comes that much later on the timeline, and the aligner must
+  place it there.
 
 The recorded channels are cross-correlated with the source (left channel)
 in 1 s windows: the first second in which both carry audio (``first``: the
@@ -28,6 +29,7 @@ Drift is the session's ``capture.drift_ppm`` after the whole run (true 0).
 PASS: |offset error| <= 5 ms in every window, |drift| <= 20 ppm.
 
     python benchmarks/live_alignment.py [--runs 6] [--seconds 60] [--planted-ms 25] [--late-ms 1500]
+        [--cases same,planted,late]
 """
 from __future__ import annotations
 
@@ -62,11 +64,15 @@ def _child_late(mon: str, seconds: float, late_s: float, outdir: str) -> int:
         def start(self) -> None:
             self._started_s = time.monotonic()
             self.streams[0].start()
-            time.sleep(late_s)
+            deadline = time.monotonic() + 10
+            while self.streams[0].q.empty() and time.monotonic() < deadline:
+                time.sleep(0.01)          # the therapist's audio flows ...
+            time.sleep(late_s)            # ... and the client device opens late_s later
             self.streams[1].start()
 
     spec = resolve_device(mon)
-    layout = CaptureLayout("two-device", ("therapist", "client"), (DeviceInput(spec, 2, (0,)), DeviceInput(spec, 2, (1,))))
+    layout = CaptureLayout("two-device", ("therapist", "client"),
+                           (DeviceInput(spec, 2, (0,)), DeviceInput(spec, 2, (1,))))
     out = Path(outdir)
     runner = LiveRunner(LateSecond(layout), output_path=out / "s.json", record_path=out / "rec.wav",
                         duration_s=seconds)
@@ -118,6 +124,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--planted-ms", type=float, default=25.0)
     ap.add_argument("--late-ms", type=float, default=1500.0)
+    ap.add_argument("--cases", default="same,planted,late", help="comma-separated cases, taken in turn")
     ap.add_argument("--child-late", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_late:
@@ -131,7 +138,8 @@ def main() -> int:
     print(f"{'run':>3} {'case':8} {'first s err':>11} {'max err':>8} {'drift':>10} {'±se':>6} {'one clock':>9} "
           f"{'start off':>9} {'xruns':>5} {'CPU':>5}  result")
     for r in range(args.runs):
-        case = ("same", "planted", "late")[r % 3]
+        cases = args.cases.split(",")
+        case = cases[r % len(cases)]
         planted = args.planted_ms / 1000 if case == "planted" else 0.0
         m = one_run(args.seconds, planted, seed=r, late_s=args.late_ms / 1000 if case == "late" else 0.0)
         ok = m["max_ms"] <= OFFSET_TOL_MS and abs(m["first_ms"]) <= OFFSET_TOL_MS and \
@@ -139,7 +147,8 @@ def main() -> int:
         rows.append((m, ok))
         print(f"{r:>3} {case:8} {m['first_ms']:+9.2f}ms {m['max_ms']:6.2f}ms "
               f"{m['drift_ppm']:+8.2f}ppm {m['drift_se_ppm'] or 0:6.2f} {str(m['same_clock']):>9} "
-              f"{m['start_offset_ms']:+7.2f}ms {m['overruns'] + m['dropped']:>5} {m['cpu_pct']:4.0f}%  {'PASS' if ok else 'FAIL'}",
+              f"{m['start_offset_ms']:+7.2f}ms {m['overruns'] + m['dropped']:>5} {m['cpu_pct']:4.0f}%  "
+              f"{'PASS' if ok else 'FAIL'}",
               flush=True)
     first = np.array([m["first_ms"] for m, _ in rows])
     worst = np.array([m["max_ms"] for m, _ in rows])
