@@ -41,7 +41,7 @@ ALIGN_AFTER_S = 1.0            # audio per device before the first alignment (th
 DRIFT_MIN_SPAN_S = 10.0        # clock-rate fit needs this much audio before it is used
 DRIFT_MAX_PPM = 1000.0         # larger apparent drift is not a clock: not corrected, reported
 SAME_CLOCK_PPM = 2.0           # drift within max(3 standard errors, this): one clock, ratio 1
-FIT_TRIM_S = 0.0005            # clock fit: buckets further than this (or 4 sigma) off the line are dropped
+FIT_FLOOR_S = 0.00005          # clock fit: jitter floor of the earliest arrivals, for the slope's uncertainty
 B_HISTORY = 1600               # B samples kept behind the read position, for refits that move it back
 _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
                   "cable output", "vb-audio")
@@ -446,34 +446,39 @@ class ClockFit:
         return self._t_ref or 0.0
 
 
-def _envelope_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    """Line ``y = a + b x`` through bucket minima, late buckets trimmed.
+def _envelope_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """The line under all bucket minima that lies closest to them on average.
 
-    Start from a robust line (slope: median of the slopes between points half
-    the span apart; intercept: median), keep the points within
-    ``max(4 sigma, FIT_TRIM_S)`` of it (sigma: the residuals' MAD) and refit
-    them by least squares, twice. A stretch of late buckets (a stall longer
-    than a bucket) moves neither the start nor the result. Returns (a, b,
-    sigma of the kept residuals, kept mask); at least 3 points are kept."""
-    n = len(x)
-    h = n // 2
-    dx = x[h:] - x[:n - h]
-    ok = dx > 0
-    b = float(np.median((y[h:] - y[:n - h])[ok] / dx[ok])) if ok.any() else 0.0
-    a = float(np.median(y - b * x))
-    keep = np.ones(n, bool)
-    sigma = 0.0
-    for _ in range(2):
-        r = y - (a + b * x)
-        sigma = 1.4826 * float(np.median(np.abs(r - np.median(r))))
-        new = np.abs(r) <= max(4.0 * sigma, FIT_TRIM_S)
-        if new.sum() < 3:
+    Arrivals are never early, only late (scheduling, and chunks handed over
+    with a phase that walks across a block for seconds: a sawtooth up to one
+    block high), so the clock is the *lower* hull of the points, not their
+    mean: the hull edge above the middle of the span. Any number of late
+    buckets moves it not at all. Returns (a, b, se_b): ``y = a + b x`` and
+    the slope's uncertainty, from how high the lowest quarter of points sits
+    above the line (at least ``FIT_FLOOR_S``) over the span.
+    """
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    hull: list[int] = []
+    for i in range(len(x)):   # lower convex hull (monotone chain)
+        while len(hull) >= 2:
+            i0, i1 = hull[-2], hull[-1]
+            if (x[i1] - x[i0]) * (y[i] - y[i0]) - (y[i1] - y[i0]) * (x[i] - x[i0]) <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    xm = float(np.mean(x))
+    b = 0.0
+    for i0, i1 in zip(hull[:-1], hull[1:]):
+        if x[i0] <= xm <= x[i1] and x[i1] > x[i0]:
+            b = float((y[i1] - y[i0]) / (x[i1] - x[i0]))
             break
-        keep = new
-        b, a = (float(v) for v in np.polyfit(x[keep], y[keep], 1))
-    rk = (y - (a + b * x))[keep]
-    sigma = float(np.sqrt(np.mean(rk ** 2))) if len(rk) else sigma
-    return a, b, sigma, keep
+    a = float(np.min(y - b * x))
+    r = y - (a + b * x)
+    span = float(x[-1] - x[0])
+    se = (float(np.quantile(r, 0.25)) + FIT_FLOOR_S) / span if span > 0 else float("inf")
+    return a, b, se
 
 
 class Aligner:
@@ -550,15 +555,12 @@ class Aligner:
         span = min(self.fits[0].k_last_s, self.fits[1].k_last_s)
         slope_a = slope_b = 0.0
         if span < DRIFT_MIN_SPAN_S or min(len(xa), len(xb)) < 3:
-            ia, ib = float(np.median(ya)), float(np.median(yb))
+            ia, ib = float(np.min(ya)), float(np.min(yb))   # the earliest arrivals (never early)
         else:
             fa, fb = _envelope_fit(xa, ya), _envelope_fit(xb, yb)
-            ka, kb = fa[3], fb[3]
-            sxx_a = float(np.sum((xa[ka] - xa[ka].mean()) ** 2))
-            sxx_b = float(np.sum((xb[kb] - xb[kb].mean()) ** 2))
-            se = np.hypot(max(fa[2], 1e-5) / np.sqrt(sxx_a), max(fb[2], 1e-5) / np.sqrt(sxx_b))
+            se = float(np.hypot(fa[2], fb[2]))
             ppm = ((1 + fa[1]) / (1 + fb[1]) - 1.0) * 1e6
-            self.drift_ppm, self.drift_se_ppm = float(ppm), float(se * 1e6)
+            self.drift_ppm, self.drift_se_ppm = float(ppm), se * 1e6
             self.same_clock = bool(abs(ppm) <= max(3.0 * se * 1e6, SAME_CLOCK_PPM))
             if abs(ppm) > DRIFT_MAX_PPM and not any(w.startswith("clock drift") for w in self.warnings):
                 self.warnings.append(f"clock drift between the devices measured {ppm:+.0f} ppm "
@@ -566,12 +568,10 @@ class Aligner:
             if not self.same_clock and abs(ppm) <= DRIFT_MAX_PPM:
                 slope_a, slope_b = fa[1], fb[1]
                 ia, ib = fa[0], fb[0]
-            else:  # one common slope: ratio 1, intercepts from all kept buckets
-                sxy = float(np.sum((xa[ka] - xa[ka].mean()) * (ya[ka] - ya[ka].mean()))
-                            + np.sum((xb[kb] - xb[kb].mean()) * (yb[kb] - yb[kb].mean())))
-                slope_a = slope_b = sxy / (sxx_a + sxx_b) if sxx_a + sxx_b > 0 else 0.0
-                ia = float(np.mean(ya[ka] - slope_a * xa[ka]))
-                ib = float(np.mean(yb[kb] - slope_b * xb[kb]))
+            else:  # one common slope: ratio 1, each stream's line under all its points
+                slope_a = slope_b = 0.5 * (fa[1] + fb[1])
+                ia = float(np.min(ya - slope_a * xa))
+                ib = float(np.min(yb - slope_b * xb))
         if self.started and not self.correct_drift:
             return  # measured and reported only: offset and ratio stay as first set
         # time of each stream's sample 0 on the system clock (the block-end stamps
