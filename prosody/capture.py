@@ -40,7 +40,7 @@ STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: t
 ALIGN_AFTER_S = 1.0            # audio per device before the first alignment (then refined every second)
 DRIFT_MIN_SPAN_S = 10.0        # clock-rate fit needs this much audio before it is used
 DRIFT_MAX_PPM = 1000.0         # larger apparent drift is not a clock: not corrected, reported
-SAME_CLOCK_PPM = 2.0           # drift within max(3 standard errors, this): one clock, ratio 1
+SAME_CLOCK_PPM = 2.0           # drift within max(3 x its uncertainty, this): one clock, ratio 1
 FIT_FLOOR_S = 0.00005          # clock fit: jitter floor of the earliest arrivals, for the slope's uncertainty
 B_HISTORY = 1600               # B samples kept behind the read position, for refits that move it back
 _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
@@ -388,7 +388,7 @@ class ClockFit:
     callback (a loaded machine, a burst after a stall): never negative, often
     tens of ms. So the clock is the *lower envelope* of the arrivals, not
     their mean: per bucket of ``BUCKET_S`` of audio the earliest arrival is
-    kept, and a line is fitted to those minima with late buckets trimmed.
+    kept, and the clock is the lower hull of those minima (``_envelope_fit``).
 
     The sound server hands audio over in chunks; a block ending inside a
     chunk waits for the next one. When chunk and block boundaries keep the
@@ -495,7 +495,7 @@ class Aligner:
     ``ALIGN_AFTER_S`` of both streams, from the earliest arrivals (slopes 0),
     and refined every second of audio from all buckets so far. Once
     ``DRIFT_MIN_SPAN_S`` is in, the slopes are fitted; when the two slopes
-    differ by less than their noise (3 standard errors, at least
+    differ by less than 3 times their uncertainty (at least
     ``SAME_CLOCK_PPM``) the devices are taken to share a clock and one
     common slope is used (ratio exactly 1), so noise is never "corrected".
     ``ratio`` is applied to the whole position, which corrects the drift
