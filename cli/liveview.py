@@ -322,7 +322,7 @@ def _health_line(state: LiveState, width: int) -> Text:
     drift = h.get("drift_ppm")
     if state.source_kind == "two-device":
         t.append(" · drift " + (f"{drift:+.0f} ppm" if drift is not None else "measuring")
-                 + (" (corrected)" if h.get("drift_corrected") else ""))
+                 + (" (corrected)" if h.get("drift_corrected") else " (one clock)" if h.get("same_clock") else ""))
     else:
         t.append(" · drift n/a (one clock)", style="dim")
     d = (h.get("now_delay_ms") or {}).get("median")

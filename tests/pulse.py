@@ -131,3 +131,58 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# -- two-device alignment check -----------------------------------------------------------------
+
+def alignment_source(seconds: float, *, delay_s: float = 0.0, seed: int = 0, rate_hz: int = 16000):
+    """A stereo test signal for alignment checks, float32 (n, 2): noise bursts
+    (0.2-0.6 s on, 0.05-0.3 s off, levels -30 to -12 dBFS) on the left; the
+    right channel is the left delayed by ``delay_s`` (a planted offset)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate_hz)
+    env = np.zeros(n, np.float32)
+    i = 0
+    while i < n:
+        on = int(rng.uniform(0.2, 0.6) * rate_hz)
+        env[i:i + on] = 10 ** (rng.uniform(-30, -12) / 20) * 2
+        i += on + int(rng.uniform(0.05, 0.3) * rate_hz)
+    left = (rng.standard_normal(n) * env).astype(np.float32)
+    d = int(round(delay_s * rate_hz))
+    right = np.concatenate([np.zeros(d, np.float32), left[:n - d]]) if d else left.copy()
+    return np.stack([left, right], axis=1)
+
+
+def channel_lags_s(rec, ref, starts_s, *, window_s: float = 1.0, rate_hz: int = 16000, search_s: float = 0.25):
+    """Lag of the recorded channels against ``ref`` (mono source), per window.
+
+    ``rec`` (n, 2): the recording; the source is found in its first channel
+    by cross-correlation over the whole recording, then each window of each
+    channel starting at ``starts_s`` is matched within ``search_s`` of that
+    lag, to a fraction of a sample (parabolic peak). Returns an array
+    (len(starts_s), 2) of lags in seconds (recording index minus source
+    index), NaN where a window holds no signal."""
+    import numpy as np
+    from scipy import signal as sps
+    c = sps.correlate(rec[:, 0], ref, mode="full", method="fft")
+    lag0 = int(np.argmax(np.abs(c))) - (len(ref) - 1)
+    w, s = int(window_s * rate_hz), int(search_s * rate_hz)
+    out = np.full((len(starts_s), rec.shape[1]), np.nan)
+    for j, t in enumerate(starts_s):
+        a = int(t * rate_hz)
+        for ch in range(rec.shape[1]):
+            x = rec[a:a + w, ch].astype(np.float64)
+            r0 = a - lag0 - s
+            if len(x) < w or r0 < 0 or r0 + w + 2 * s > len(ref) or np.std(x) < 1e-5:
+                continue
+            seg = ref[r0:r0 + w + 2 * s].astype(np.float64)
+            cc = sps.correlate(seg, x, mode="valid", method="fft")   # cc[m] = sum x[i] seg[m+i]
+            m = int(np.argmax(cc))
+            frac = 0.0
+            if 0 < m < len(cc) - 1:
+                y0, y1, y2 = cc[m - 1], cc[m], cc[m + 1]
+                den = y0 - 2 * y1 + y2
+                frac = 0.5 * (y0 - y2) / den if den != 0 else 0.0
+            out[j, ch] = (a - (r0 + m + frac)) / rate_hz
+    return out

@@ -24,7 +24,7 @@ import soundfile as sf
 from scipy import signal
 
 from prosody.live.runner import load_live_session
-from tests.pulse import PulseServer, unavailable_reason
+from tests.pulse import PulseServer, alignment_source, channel_lags_s, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
@@ -158,8 +158,9 @@ def test_capture_two_devices_aligned(pulse, excerpt, tmp_path):
     cap = doc["capture"]
     assert cap["layout"] == "two-device" and len(cap["devices"]) == 2
     assert cap["start_offset_s"] is not None and abs(cap["start_offset_s"]) < 2.0
-    # one system clock under both null sinks: what drift is measured is small
-    assert cap["drift_ppm"] is not None and abs(cap["drift_ppm"]) < 500
+    # the combine sink keeps its two null sinks in step by resampling, shifting what each carries by a few ms
+    # over seconds, so the drift seen over 12 s says little here (one monitor: next test)
+    assert cap["drift_ppm"] is not None
     raw, _ = sf.read(rec, dtype="float32")
     lat_t, lat_c = _latency_s(raw, audio, 0), _latency_s(raw, audio, 1)
     # the two devices on one timeline. The planted offset includes PulseAudio's: the combine sink
@@ -169,6 +170,39 @@ def test_capture_two_devices_aligned(pulse, excerpt, tmp_path):
     errors = _check_against_truth(doc, segs, changes, lat_t)
     print(f"two devices: channel offset {(lat_c - lat_t) * 1000:+.1f} ms, drift {cap['drift_ppm']:+.0f} ppm, "
           f"boundary errors median {np.median(errors) * 1000:.0f} ms, max {errors.max() * 1000:.0f} ms")
+
+
+def test_two_devices_on_one_monitor_line_up_from_the_first_second(pulse, tmp_path):
+    """Issue 13: both devices opened on one stereo monitor (true device
+    offset 0, one clock) while noise bursts play, the source's right channel
+    its left delayed by a planted 25 ms. In the recording, cross-correlated
+    with the source in 1 s windows, the client channel lags the therapist's by
+    the planted 25 ms within 5 ms, in the first second and after; the drift
+    measured between the two streams is small (stamping blocks with
+    PortAudio's ADC time put the channels up to 84 ms apart here, with
+    apparent drifts up to 1036 ppm)."""
+    planted_s = 0.025
+    src = alignment_source(30.0, delay_s=planted_s, seed=7)
+    sf.write(tmp_path / "src.wav", src, 16000, subtype="FLOAT")
+    mon = pulse.null_sink("room")
+    player = pulse.play(tmp_path / "src.wav", "room")
+    time.sleep(1.0)   # audio is playing before capture starts: the first second is checked too
+    rec, out = tmp_path / "rec.wav", tmp_path / "s.json"
+    res = subprocess.run(PROSODY + ["live", "--therapist-device", mon, "--therapist-channel", "1",
+                                    "--client-device", mon, "--client-channel", "2", "--record", str(rec),
+                                    "--output", str(out), "--plain", "--duration", "12"],
+                         env=pulse.env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    player.kill()
+    assert res.returncode == 0, res.stderr
+    cap = json.loads(out.read_text())["capture"]
+    raw, _ = sf.read(rec, dtype="float32")
+    lags = channel_lags_s(raw, src[:, 0], [0.0, 4.0, 8.0, len(raw) / 16000 - 1.5])
+    err_ms = (lags[:, 1] - lags[:, 0] - planted_s) * 1000
+    assert np.all(np.isfinite(err_ms)), lags
+    assert np.abs(err_ms).max() <= 5.0, (err_ms, cap)
+    assert cap["drift_ppm"] is not None and abs(cap["drift_ppm"]) <= 50.0, cap
+    print(f"one monitor, two devices: offset error {', '.join(f'{e:+.2f}' for e in err_ms)} ms, "
+          f"drift {cap['drift_ppm']:+.1f} ppm (se {cap['drift_se_ppm']:.1f}, one clock: {cap['same_clock']})")
 
 
 def test_device_loss_saves_to_the_end(pulse, excerpt, tmp_path):

@@ -34,11 +34,15 @@ from ..timebase import GRID
 ANALYSIS_RATE_HZ = GRID.sample_rate
 QUEUE_S = 10.0                 # audio the queue between callback and analysis can hold
 DEVICE_BLOCK_S = 0.02          # requested callback block length
+TWO_DEVICE_BLOCK_S = 0.005     # ... with two devices: a block's arrival places it to within one block (ClockFit)
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
-ALIGN_AFTER_S = 0.5            # audio per device used for the initial alignment
+ALIGN_AFTER_S = 1.0            # audio per device before the first alignment (then refined every second)
 DRIFT_MIN_SPAN_S = 10.0        # clock-rate fit needs this much audio before it is used
 DRIFT_MAX_PPM = 1000.0         # larger apparent drift is not a clock: not corrected, reported
+SAME_CLOCK_PPM = 2.0           # drift within max(3 x its uncertainty, this): one clock, ratio 1
+FIT_FLOOR_S = 0.00005          # clock fit: jitter floor of the earliest arrivals, for the slope's uncertainty
+B_HISTORY = 1600               # B samples kept behind the read position, for refits that move it back
 _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
                   "cable output", "vb-audio")
 _SERVER_DEVICES = {"pulse", "default", "pipewire", "sysdefault", "jack"}
@@ -269,12 +273,12 @@ class _DeviceStream:
     """One sounddevice input stream. The callback copies the block into the
     queue with its timestamps and counts status flags; nothing else."""
 
-    def __init__(self, dev: DeviceInput, *, rate_hz: int | None):
+    def __init__(self, dev: DeviceInput, *, rate_hz: int | None, block_s: float = DEVICE_BLOCK_S):
         self.dev = dev
         self.counters = _Counters()
         self.rate_hz = self._negotiate(rate_hz)
-        self.block_length = max(1, int(round(DEVICE_BLOCK_S * self.rate_hz)))
-        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / DEVICE_BLOCK_S))
+        self.block_length = max(1, int(round(block_s * self.rate_hz)))
+        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / block_s))
         self.finished = threading.Event()
         self.stopping = False
         self.stream = None
@@ -301,12 +305,12 @@ class _DeviceStream:
                            f"({'; '.join(errors)})")
 
     def _callback(self, indata, n_samples, time_info, status):
+        arrival_s = time.monotonic()   # first: the block's stamp (see ClockFit)
         c = self.counters
         if status.input_overflow:
             c.overruns += 1
         c.blocks += 1
-        _put_or_count(self.q, (indata.copy(), time_info.inputBufferAdcTime, time_info.currentTime,
-                               time.monotonic(), c.dropped_samples), c, n_samples)
+        _put_or_count(self.q, (indata.copy(), arrival_s, c.dropped_samples), c, n_samples)
 
     def _finished(self):
         self.finished.set()
@@ -365,56 +369,132 @@ class _pulse_env:
 
 
 class ClockFit:
-    """Online least-squares fit of block start time against sample index:
-    ``t = t0 + k / rate``. Gives a device clock's true rate (against the
-    system clock) and the time of its first sample."""
+    """A device clock against the system clock, from when its blocks arrive.
+
+    A block whose last sample is device sample ``k`` (at the nominal rate:
+    ``k_s`` = k / rate_nominal seconds) arrives at system time ``t_s``::
+
+        t_s = t0_s + (1 + slope) * k_s + lateness,      lateness >= 0
+
+    ``t0_s`` holds the (constant) delivery latency of the device's path,
+    ``slope`` its rate error against the system clock (``-100e-6``: the
+    device runs 100 ppm fast), ``lateness`` the scheduling delay of this
+    callback (a loaded machine, a burst after a stall): never negative, often
+    tens of ms. So the clock is the *lower envelope* of the arrivals, not
+    their mean: per bucket of ``BUCKET_S`` of audio the earliest arrival is
+    kept, and the clock is the lower hull of those minima (``_envelope_fit``).
+
+    The sound server hands audio over in chunks; a block ending inside a
+    chunk waits for the next one. When chunk and block boundaries keep the
+    same phase for seconds (seen with PulseAudio null sinks), every block of
+    a bucket is late by up to one block: the envelope is known to within one
+    block, hence the short blocks of the two-device layout
+    (``TWO_DEVICE_BLOCK_S``). Two streams of one source share the chunks, and
+    with them the phase: that case is exact.
+
+    PortAudio's ``inputBufferAdcTime`` is not used: through ALSA's ``pulse``
+    plugin (how PulseAudio and PipeWire sources are opened) the capture delay
+    it is computed from starts stale at ~230-250 ms, counts down by one block
+    per callback to ~0 after ~1.3 s, and differs between two streams of one
+    source by a block, which put one device tens of ms off the other."""
+
+    BUCKET_S = 1.0
 
     def __init__(self):
         self.n = 0
-        self._mx = self._my = self._cxx = self._cxy = 0.0
         self._t_ref: float | None = None
-        self.k_last = 0
+        self._xs: list[float] = []        # per completed bucket: k_s of its earliest block
+        self._ys: list[float] = []        # ... and t_s - k_s (relative to _t_ref)
+        self._cur: tuple[int, float, float] | None = None   # open bucket: (index, k_s, y)
+        self.k_last_s = 0.0
+        self.buckets_done = 0
 
-    def add(self, k: int, t_s: float) -> None:
+    def add(self, k_s: float, t_s: float) -> None:
+        """Block ending at device time ``k_s`` (nominal seconds) arrived at ``t_s``."""
         if self._t_ref is None:
             self._t_ref = t_s
-        x, y = float(k), t_s - self._t_ref
+        y = (t_s - self._t_ref) - k_s
+        b = int(np.ceil(k_s / self.BUCKET_S)) - 1     # a block ending at 1.0 s belongs to (0, 1]
         self.n += 1
-        dx = x - self._mx
-        self._mx += dx / self.n
-        self._my += (y - self._my) / self.n
-        self._cxy += dx * (y - self._my)
-        self._cxx += dx * (x - self._mx)
-        self.k_last = k
+        self.k_last_s = k_s
+        if self._cur is not None and b != self._cur[0]:
+            self._xs.append(self._cur[1])
+            self._ys.append(self._cur[2])
+            self.buckets_done += 1
+            self._cur = None
+        if self._cur is None or y < self._cur[2]:
+            self._cur = (b, k_s, y)
 
-    def rate_hz(self) -> float | None:
-        if self.n < 3 or self._cxx <= 0 or self._cxy <= 0:
-            return None
-        return self._cxx / self._cxy
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bucket minima (k_s, t_s - k_s - t_ref); the open bucket counts
+        once half of it is in (a few blocks' minimum is mostly lateness)."""
+        xs, ys = list(self._xs), list(self._ys)
+        if self._cur is not None and (not xs or self.k_last_s - self._cur[0] * self.BUCKET_S
+                                      >= 0.5 * self.BUCKET_S):
+            xs.append(self._cur[1])
+            ys.append(self._cur[2])
+        return np.asarray(xs), np.asarray(ys)
 
-    def t0_s(self, nominal_rate_hz: float) -> float | None:
-        """Time of sample 0 (system clock), using the fitted rate when known."""
-        if self._t_ref is None:
-            return None
-        rate = self.rate_hz() or nominal_rate_hz
-        return self._t_ref + self._my - self._mx / rate
+    @property
+    def t_ref_s(self) -> float:
+        return self._t_ref or 0.0
+
+
+def _envelope_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """The line under all bucket minima that lies closest to them on average.
+
+    Arrivals are never early, only late (scheduling, and chunks handed over
+    with a phase that walks across a block for seconds: a sawtooth up to one
+    block high), so the clock is the *lower* hull of the points, not their
+    mean: the hull edge above the middle of the span. Any number of late
+    buckets moves it not at all. Returns (a, b, se_b): ``y = a + b x`` and
+    the slope's uncertainty, from how high the lowest quarter of points sits
+    above the line (at least ``FIT_FLOOR_S``) over the span.
+    """
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    hull: list[int] = []
+    for i in range(len(x)):   # lower convex hull (monotone chain)
+        while len(hull) >= 2:
+            i0, i1 = hull[-2], hull[-1]
+            if (x[i1] - x[i0]) * (y[i] - y[i0]) - (y[i1] - y[i0]) * (x[i] - x[i0]) <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    xm = float(np.mean(x))
+    b = 0.0
+    for i0, i1 in zip(hull[:-1], hull[1:]):
+        if x[i0] <= xm <= x[i1] and x[i1] > x[i0]:
+            b = float((y[i1] - y[i0]) / (x[i1] - x[i0]))
+            break
+    a = float(np.min(y - b * x))
+    r = y - (a + b * x)
+    span = float(x[-1] - x[0])
+    se = (float(np.quantile(r, 0.25)) + FIT_FLOOR_S) / span if span > 0 else float("inf")
+    return a, b, se
 
 
 class Aligner:
     """Two mono 16 kHz streams -> one (n, 2) timeline.
 
-    Each stream's clock is fitted (``ClockFit``: time of its first sample and
-    its true rate against the system clock). Output sample ``i`` holds A's
-    sample ``i`` and B read at the same instant::
+    Each stream's clock is fitted from its block arrivals (``ClockFit``: the
+    lower envelope of arrival time against sample position). Output sample
+    ``i`` holds A's sample ``i`` and B read at the same instant::
 
-        pos_B(i) = (t0_A - t0_B) * rate  +  (i - pad_A) * ratio,   ratio = rate_B / rate_A
+        pos_B(i) = (t0_A - t0_B) * rate / (1 + slope_B)  +  (i - pad_A) * ratio,
+        ratio = (1 + slope_A) / (1 + slope_B)
 
-    interpolated linearly between B's samples. The offset is fixed from the
-    first ``ALIGN_AFTER_S``; ``ratio`` is refitted as audio comes in (once
-    ``DRIFT_MIN_SPAN_S`` is in) and, being applied to the whole position,
-    corrects the drift accumulated before it was known too. The timeline
-    starts with whichever device started first (the other is silent before
-    its first sample)::
+    interpolated linearly between B's samples. The offset is first set after
+    ``ALIGN_AFTER_S`` of both streams, from the earliest arrivals (slopes 0),
+    and refined every second of audio from all buckets so far. Once
+    ``DRIFT_MIN_SPAN_S`` is in, the slopes are fitted; when the two slopes
+    differ by less than 3 times their uncertainty (at least
+    ``SAME_CLOCK_PPM``) the devices are taken to share a clock and one
+    common slope is used (ratio exactly 1), so noise is never "corrected".
+    ``ratio`` is applied to the whole position, which corrects the drift
+    accumulated before it was known too. The timeline starts with whichever
+    device started first (the other is silent before its first sample)::
 
         A      |a a a a a a a a|
         B   |b b b b b b b b b b b|     B earlier: A padded with pad_A zeros
@@ -432,33 +512,69 @@ class Aligner:
         self._pad_a = 0
         self.ratio = 1.0
         self.started = False
+        self._fitted_at = -1       # completed buckets (both streams) at the last refit
         self.start_offset_s: float | None = None  # B's first sample minus A's, seconds
         self.drift_ppm: float | None = None       # measured (B clock vs A clock)
+        self.drift_se_ppm: float | None = None    # its standard error
+        self.same_clock: bool | None = None       # drift within its noise: one clock, not corrected
         self.warnings: list[str] = []
 
-    def push(self, i: int, x: np.ndarray, t_first_s: float) -> None:
-        """Stream ``i`` (0 = A, 1 = B): mono samples ``x`` whose first one was
-        captured at ``t_first_s`` (system clock)."""
-        self.fits[i].add(self.n_in[i], t_first_s)
+    def stamp(self, i: int, t_s: float, k_s: float) -> None:
+        """Stream ``i`` (0 = A, 1 = B): a device block whose last sample is
+        at ``k_s`` seconds of device audio (nominal rate) was delivered at
+        system time ``t_s`` (``time.monotonic()`` in the audio callback)."""
+        self.fits[i].add(k_s, t_s)
+
+    def push(self, i: int, x: np.ndarray, t_s: float | None = None) -> None:
+        """Stream ``i``: mono 16 kHz samples ``x``; with ``t_s``, they are one
+        device block delivered at ``t_s`` (else stamped by ``stamp``)."""
         self.n_in[i] += len(x)
+        if t_s is not None:
+            self.fits[i].add(self.n_in[i] / self.rate_hz, t_s)
         self._buf[i] = np.concatenate([self._buf[i], x.astype(np.float32, copy=False)])
 
-    def _update_ratio(self) -> None:
-        ra, rb = self.fits[0].rate_hz(), self.fits[1].rate_hz()
-        span = min(self.n_in) / self.rate_hz
-        if ra is None or rb is None or span < DRIFT_MIN_SPAN_S:
+    @property
+    def pad_a_samples(self) -> int:
+        """Output samples before A's first sample (B started first), fixed at the start."""
+        return self._pad_a
+
+    def _refit(self) -> None:
+        """Offset and ratio from both clock fits (every completed bucket)."""
+        done = min(self.fits[0].buckets_done, self.fits[1].buckets_done)
+        # every second at first; every ~1/60 of the span later (the fit of an hour costs ~8 ms)
+        if self.started and done - self._fitted_at < max(1, done // 60):
             return
-        ppm = (rb / ra - 1.0) * 1e6
-        self.drift_ppm = ppm
-        if not self.correct_drift:
-            return
-        if abs(ppm) > DRIFT_MAX_PPM:
-            msg = f"clock drift between the devices measured {ppm:+.0f} ppm (over {DRIFT_MAX_PPM:.0f}): not corrected"
-            if not any(w.startswith("clock drift") for w in self.warnings):
-                self.warnings.append(msg)
-            self.ratio = 1.0
-            return
-        self.ratio = rb / ra
+        self._fitted_at = done
+        (xa, ya), (xb, yb) = self.fits[0].points(), self.fits[1].points()
+        span = min(self.fits[0].k_last_s, self.fits[1].k_last_s)
+        slope_a = slope_b = 0.0
+        if span < DRIFT_MIN_SPAN_S or min(len(xa), len(xb)) < 3:
+            ia, ib = float(np.min(ya)), float(np.min(yb))   # the earliest arrivals (never early)
+        else:
+            fa, fb = _envelope_fit(xa, ya), _envelope_fit(xb, yb)
+            se = float(np.hypot(fa[2], fb[2]))
+            ppm = ((1 + fa[1]) / (1 + fb[1]) - 1.0) * 1e6
+            self.drift_ppm, self.drift_se_ppm = float(ppm), se * 1e6
+            self.same_clock = bool(abs(ppm) <= max(3.0 * se * 1e6, SAME_CLOCK_PPM))
+            if abs(ppm) > DRIFT_MAX_PPM and not any(w.startswith("clock drift") for w in self.warnings):
+                self.warnings.append(f"clock drift between the devices measured {ppm:+.0f} ppm "
+                                     f"(over {DRIFT_MAX_PPM:.0f}): not corrected")
+            if not self.same_clock and abs(ppm) <= DRIFT_MAX_PPM:
+                slope_a, slope_b = fa[1], fb[1]
+                ia, ib = fa[0], fb[0]
+            else:  # one common slope: ratio 1, each stream's line under all its points
+                slope_a = slope_b = 0.5 * (fa[1] + fb[1])
+                ia = float(np.min(ya - slope_a * xa))
+                ib = float(np.min(yb - slope_b * xb))
+        if self.started and not self.correct_drift:
+            return  # measured and reported only: offset and ratio stay as first set
+        # time of each stream's sample 0 on the system clock (the block-end stamps
+        # put sample n at k_s = n / rate, so sample 0 sits at the intercept)
+        t0_a = self.fits[0].t_ref_s + ia
+        t0_b = self.fits[1].t_ref_s + ib
+        self.start_offset_s = t0_b - t0_a
+        self.ratio = (1.0 + slope_a) / (1.0 + slope_b)
+        self._c = -self.start_offset_s * self.rate_hz / (1.0 + slope_b)
 
     def _positions(self, i0: int, m: int) -> np.ndarray:
         return self._c + (np.arange(i0, i0 + m, dtype=np.float64) - self._pad_a) * self.ratio
@@ -468,14 +584,12 @@ class Aligner:
         if not self.started:
             if min(self.n_in) < ALIGN_AFTER_S * self.rate_hz:
                 return np.zeros((0, 2), np.float32)
-            t0 = [f.t0_s(self.rate_hz) for f in self.fits]
-            self.start_offset_s = t0[1] - t0[0]
-            self._c = -self.start_offset_s * self.rate_hz
+            self._refit()
             if self._c > 0:  # B started first: silence in A before its first sample
                 self._pad_a = int(np.floor(self._c))
                 self._buf[0] = np.concatenate([np.zeros(self._pad_a, np.float32), self._buf[0]])
             self.started = True
-        self._update_ratio()
+        self._refit()
         a, b = self._buf
         b_end = self._b_base + len(b) - 2          # last B position that can be interpolated
         i0 = self._a_next
@@ -493,7 +607,7 @@ class Aligner:
         self._buf[0] = a[m:]
         self._a_next += m
         nxt = self._positions(self._a_next, 1)[0] - self._b_base
-        drop = max(0, min(len(b), int(np.floor(nxt)) - 64))   # keep a little history for ratio updates
+        drop = max(0, min(len(b), int(np.floor(nxt)) - B_HISTORY))   # history for refits moving B back
         self._buf[1] = b[drop:]
         self._b_base += drop
         return out
@@ -534,13 +648,14 @@ class DeviceSource(LiveSource):
             raise InputError(f"unknown capture layout {layout.kind!r}")
         self.layout = layout
         self.speakers = layout.speakers
-        self.streams = [_DeviceStream(d, rate_hz=rate_hz) for d in layout.devices]
+        block_s = TWO_DEVICE_BLOCK_S if len(layout.devices) == 2 else DEVICE_BLOCK_S
+        self.streams = [_DeviceStream(d, rate_hz=rate_hz, block_s=block_s) for d in layout.devices]
         self.resamplers = [Resampler(s.rate_hz, s.dev.channels) for s in self.streams]
         self.aligner = Aligner(correct_drift=correct_drift) if len(self.streams) == 2 else None
         self._seen_lost = [0] * len(self.streams)
         self._last_item_s: list[float | None] = [None] * len(self.streams)
         self._started_s = 0.0
-        self._clock_offset: list[float | None] = [None] * len(self.streams)
+        self._k_dev = [0] * len(self.streams)   # device samples so far, lost blocks included
 
     def start(self) -> None:
         self._started_s = time.monotonic()
@@ -570,30 +685,46 @@ class DeviceSource(LiveSource):
             if last is not None and now - last > STALL_TIMEOUT_S:
                 raise DeviceLost(f"device {s.dev.spec.label} delivered no audio for {STALL_TIMEOUT_S:.0f} s")
 
-    def _take(self, i: int, timeout_s: float):
-        """One queued device block of stream ``i`` as (mono-or-picked 16 kHz
-        samples (n, k), time of its first sample, arrival time), or None."""
+    def _take_raw(self, i: int, timeout_s: float):
+        """One queued device block of stream ``i`` as (raw samples (n, channels),
+        lost blocks before it filled with silence; device time of its last
+        sample in seconds at the nominal rate; arrival time), or None."""
         s = self.streams[i]
         try:
-            x, adc, cur, mono, lost_before = s.q.get(timeout=timeout_s) if timeout_s > 0 else s.q.get_nowait()
+            x, mono, lost_before = s.q.get(timeout=timeout_s) if timeout_s > 0 else s.q.get_nowait()
         except queue.Empty:
             return None
         self._last_item_s[i] = time.monotonic()
-        parts = []
         if lost_before > self._seen_lost[i]:  # blocks the queue had no room for: silence, timeline kept
-            parts.append(np.zeros((lost_before - self._seen_lost[i], x.shape[1]), np.float32))
+            x = np.concatenate([np.zeros((lost_before - self._seen_lost[i], x.shape[1]), np.float32), x])
             self._seen_lost[i] = lost_before
-        parts.append(x)
-        raw = np.concatenate(parts) if len(parts) > 1 else x
-        # time of the first sample on the monotonic clock; PortAudio's ADC time
-        # when it gives one, else arrival minus the block length
-        if adc and cur:
-            t_first = mono - (cur - adc)
-        else:
-            t_first = mono - len(x) / s.rate_hz
-        t_first -= (len(raw) - len(x)) / s.rate_hz
-        y = self.resamplers[i].push(raw)
-        return self._pick(i, y), t_first, mono
+        self._k_dev[i] += len(x)
+        return x, self._k_dev[i] / s.rate_hz, mono
+
+    def _take(self, i: int, timeout_s: float):
+        """One queued device block of stream ``i`` as (mono-or-picked 16 kHz
+        samples (n, k), device time of its last sample, arrival time), or None."""
+        got = self._take_raw(i, timeout_s)
+        if got is None:
+            return None
+        raw, k_s, mono = got
+        return self._pick(i, self.resamplers[i].push(raw)), k_s, mono
+
+    def _drain_into_aligner(self, i: int) -> float | None:
+        """Every queued block of stream ``i`` into the aligner: each block's
+        stamp, then their samples at once. Returns the latest arrival, or None."""
+        raws, arrival = [], None
+        while True:
+            got = self._take_raw(i, 0)
+            if got is None:
+                break
+            raw, k_s, arrival = got
+            self.aligner.stamp(i, arrival, k_s)
+            raws.append(raw)
+        if raws:
+            y = self._pick(i, self.resamplers[i].push(np.concatenate(raws) if len(raws) > 1 else raws[0]))
+            self.aligner.push(i, y[:, 0])
+        return arrival
 
     def _pick(self, i: int, y: np.ndarray) -> np.ndarray:
         cols = []
@@ -616,22 +747,24 @@ class DeviceSource(LiveSource):
                 more.append(g[0])
                 arrival = g[2]
             return CaptureBlock(np.ascontiguousarray(np.concatenate(more)), arrival)
-        arrival = None
+        # two devices: short blocks (TWO_DEVICE_BLOCK_S) for their stamps; what
+        # is aligned goes out once a DEVICE_BLOCK_S is in, as with one device
+        arrival, outs, n_out = None, [], 0
         deadline = time.monotonic() + timeout_s
         while True:
             got_any = False
             for i in (0, 1):
-                while True:
-                    g = self._take(i, 0)
-                    if g is None:
-                        break
+                arr = self._drain_into_aligner(i)
+                if arr is not None:
                     got_any = True
-                    y, t_first, arr = g
-                    self.aligner.push(i, y[:, 0], t_first)
                     arrival = arr if arrival is None else max(arrival, arr)
             out = self.aligner.pull()
             if len(out):
-                return CaptureBlock(out, arrival if arrival is not None else time.monotonic())
+                outs.append(out)
+                n_out += len(out)
+            if n_out >= DEVICE_BLOCK_S * ANALYSIS_RATE_HZ or (outs and time.monotonic() >= deadline):
+                return CaptureBlock(np.concatenate(outs) if len(outs) > 1 else outs[0],
+                                    arrival if arrival is not None else time.monotonic())
             if time.monotonic() >= deadline:
                 return None
             if not got_any:
@@ -649,13 +782,16 @@ class DeviceSource(LiveSource):
             "dropped_samples": sum(x.dropped_samples for x in c),
             "queue_fill": max((s.q.qsize() / s.q.maxsize for s in self.streams), default=0.0),
             "device_latency_s": [s.latency_s for s in self.streams],
-            "drift_ppm": None, "start_offset_s": None, "drift_corrected": False,
+            "drift_ppm": None, "drift_se_ppm": None, "same_clock": None, "start_offset_s": None,
+            "drift_corrected": False,
             "warnings": [],
         }
         if self.aligner is not None:
             h["drift_ppm"] = self.aligner.drift_ppm
             h["start_offset_s"] = self.aligner.start_offset_s
             h["drift_corrected"] = self.aligner.ratio != 1.0
+            h["drift_se_ppm"] = self.aligner.drift_se_ppm
+            h["same_clock"] = self.aligner.same_clock
             h["warnings"] = list(self.aligner.warnings)
         return h
 
@@ -670,11 +806,7 @@ class DeviceSource(LiveSource):
                 parts.append(g[0])
         else:
             for i in (0, 1):
-                while True:
-                    g = self._take(i, 0)
-                    if g is None:
-                        break
-                    self.aligner.push(i, g[0][:, 0], g[1])
+                self._drain_into_aligner(i)
             if self.aligner.started:
                 parts.append(self.aligner.flush())
         if not parts:
@@ -785,7 +917,8 @@ class ReplaySource(LiveSource):
             "overruns": self.counters.overruns, "dropped_blocks": self.counters.dropped_blocks,
             "dropped_samples": self.counters.dropped_samples,
             "queue_fill": self.q.qsize() / self.q.maxsize, "device_latency_s": [],
-            "drift_ppm": None, "start_offset_s": None, "drift_corrected": False, "warnings": [],
+            "drift_ppm": None, "drift_se_ppm": None, "same_clock": None, "start_offset_s": None,
+            "drift_corrected": False, "warnings": [],
         }
 
     def tail(self) -> CaptureBlock | None:
