@@ -57,7 +57,8 @@ DRIFT_TOL_PPM = 20.0
 def _child_late(mon: str, seconds: float, late_s: float, outdir: str) -> int:
     """In the child (PulseAudio's environment): two devices on ``mon``, the
     second opened ``late_s`` after the first, recorded as prosody live does."""
-    from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource, resolve_device
+    from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource
+    from prosody.live.devices import resolve_device
     from prosody.live.runner import LiveRunner
 
     class LateSecond(DeviceSource):

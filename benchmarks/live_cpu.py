@@ -108,7 +108,8 @@ def main() -> None:
         make_audio(wav, args.seconds + 5)
         if args.pulse:
             from tests.pulse import PulseServer
-            from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource, resolve_device
+            from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource
+            from prosody.live.devices import resolve_device
             with PulseServer() as ps:
                 mon = ps.null_sink("bench")
                 os.environ.update({k: ps.env[k] for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER",

@@ -80,7 +80,7 @@ KIND_LABEL = {"microphone": "microphone", "monitor": "monitor (call/output audio
 
 
 def cmd_devices(args, out, err) -> int:
-    from prosody.live.capture import list_input_devices
+    from prosody.live.devices import list_input_devices
     devs = list_input_devices()
     if not devs:
         out.write("no audio input devices found\n")
@@ -131,7 +131,8 @@ def _pick(n: int | None, spec, flag: str) -> tuple[int, int | None]:
 
 def build_source(args):
     """Arguments -> (live source, source names for the JSON, warnings)."""
-    from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource, resolve_device
+    from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource
+    from prosody.live.devices import resolve_device
     from prosody.engine.sources import FileSource, Layout, parse_channel_map
     devices_given = any(getattr(args, k) for k in ("device", "therapist_device", "client_device"))
     if args.input:

@@ -15,7 +15,8 @@ import pytest
 import soundfile as sf
 from rich.console import Console
 
-from prosody.live.capture import Aligner, ReplaySource
+from prosody.live.capture import ReplaySource
+from prosody.live.clock import Aligner
 from prosody.live.runner import (Bookmark, LiveRunner, LiveState, SpeakerFinal, SpeakerNow, frames_path_for,
                           load_live_session)
 from prosody.engine.pipeline import Pipeline

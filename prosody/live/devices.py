@@ -1,0 +1,189 @@
+"""Input devices: listing (PortAudio and PulseAudio's ``pactl``), kinds
+(microphone or monitor of what is played) and resolving what the user typed."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+
+from ..errors import CaptureError
+from ..timebase import GRID
+
+_MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
+                  "cable output", "vb-audio")
+_SERVER_DEVICES = {"pulse", "default", "pipewire", "sysdefault", "jack"}
+
+
+# -- listing --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InputDevice:
+    """An input the user can pass to ``--device``: ``ref`` is what to type.
+
+    ``kind``: ``microphone`` (a capture device), ``monitor`` (loopback of an
+    output: carries the call's audio), ``server`` (a sound server's default
+    route, e.g. ALSA ``pulse``: records whatever source the server picks)."""
+
+    ref: str
+    name: str
+    kind: str
+    channels: int
+    default_rate_hz: float | None
+    backend: str                  # "portaudio" or "pulse"
+    is_default: bool = False
+
+
+def _kind_of(name: str) -> str:
+    low = name.lower()
+    if any(w in low for w in _MONITOR_WORDS):
+        return "monitor"
+    if low.split(" ")[0] in _SERVER_DEVICES or low in _SERVER_DEVICES:
+        return "server"
+    return "microphone"
+
+
+def pulse_sources() -> list[InputDevice]:
+    """PulseAudio/PipeWire sources via ``pactl`` (empty when there is no server)."""
+    if shutil.which("pactl") is None:
+        return []
+    default = ""
+    try:
+        info = subprocess.run(["pactl", "get-default-source"], capture_output=True, text=True, timeout=5)
+        default = info.stdout.strip() if info.returncode == 0 else ""
+        res = subprocess.run(["pactl", "-f", "json", "list", "sources"], capture_output=True, text=True, timeout=5)
+        if res.returncode == 0 and res.stdout.strip().startswith("["):
+            out = []
+            for s in json.loads(res.stdout):
+                name = s.get("name", "")
+                desc = s.get("description", name)
+                is_mon = name.endswith(".monitor") or desc.lower().startswith("monitor of")
+                spec = s.get("sample_specification", "")
+                out.append(InputDevice(ref=name, name=desc, kind="monitor" if is_mon else "microphone",
+                                       channels=_spec_channels(spec), default_rate_hz=_spec_rate(spec),
+                                       backend="pulse", is_default=name == default))
+            return out
+        res = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return []
+    if res.returncode != 0:
+        return []
+    out = []
+    for line in res.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 4:
+            name = parts[1]
+            out.append(InputDevice(ref=name, name=name, kind="monitor" if name.endswith(".monitor") else "microphone",
+                                   channels=_spec_channels(parts[3]), default_rate_hz=_spec_rate(parts[3]),
+                                   backend="pulse", is_default=name == default))
+    return out
+
+
+def _spec_channels(spec: str) -> int:
+    for tok in spec.split():
+        if tok.endswith("ch") and tok[:-2].isdigit():
+            return int(tok[:-2])
+    return 0
+
+
+def _spec_rate(spec: str) -> float | None:
+    for tok in spec.split():
+        if tok.endswith("Hz") and tok[:-2].isdigit():
+            return float(tok[:-2])
+    return None
+
+
+def load_sounddevice():
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio library missing
+        raise CaptureError(f"cannot use audio devices: PortAudio is not available ({exc}); "
+                           "install it (Debian: apt install libportaudio2)") from None
+    return sd
+
+
+def portaudio_inputs() -> list[InputDevice]:
+    sd = load_sounddevice()
+    try:
+        default_in = sd.default.device[0]
+        devs = sd.query_devices()
+    except sd.PortAudioError as exc:
+        raise CaptureError(f"cannot list audio devices: {exc}") from None
+    apis = sd.query_hostapis()
+    out = []
+    for d in devs:
+        if d["max_input_channels"] < 1:
+            continue
+        api = apis[d["hostapi"]]["name"]
+        out.append(InputDevice(ref=str(d["index"]), name=f"{d['name']} ({api})", kind=_kind_of(d["name"]),
+                               channels=int(d["max_input_channels"]),
+                               default_rate_hz=float(d["default_samplerate"]), backend="portaudio",
+                               is_default=d["index"] == default_in))
+    return out
+
+
+def list_input_devices() -> list[InputDevice]:
+    """PortAudio inputs, then PulseAudio/PipeWire sources (reachable through
+    PortAudio's ALSA ``pulse`` device)."""
+    pa = portaudio_inputs()
+    has_pulse = any(d.name.split(" (")[0] == "pulse" for d in pa)
+    return pa + (pulse_sources() if has_pulse else [])
+
+
+# -- device resolution ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A resolved input: ``portaudio`` is the PortAudio device index; for a
+    PulseAudio source, ``pulse_source`` names it and ``portaudio`` is ALSA's
+    ``pulse`` device."""
+
+    label: str
+    portaudio: int
+    pulse_source: str | None
+    max_channels: int
+    default_rate_hz: float
+
+
+def resolve_device(text: str | None) -> DeviceSpec:
+    """A device index, an exact PulseAudio source name, or a unique part of a
+    device name (case-insensitive); ``None`` is the system default input."""
+    inputs = portaudio_inputs()
+    if text is None:
+        default = [d for d in inputs if d.is_default]
+        if not default:
+            raise CaptureError("there is no default input device; pick one with --device (see `prosody devices`)")
+        return _spec_from_portaudio(default[0])
+    text = text.strip()
+    if text.isdigit():
+        match = [d for d in inputs if d.ref == text]
+        if not match:
+            raise CaptureError(f"device {text} is not an input device; see `prosody devices` for the list")
+        return _spec_from_portaudio(match[0])
+    pulse_pa = [d for d in inputs if d.name.split(" (")[0] == "pulse"]
+    sources = pulse_sources() if pulse_pa else []
+    exact = [s for s in sources if s.ref == text]
+    if exact:
+        return _spec_from_pulse(exact[0], pulse_pa[0])
+    low = text.lower()
+    cands = [("p", d) for d in inputs if low in d.name.lower()] + \
+            [("s", s) for s in sources if low in s.name.lower() or low in s.ref.lower()]
+    if len(cands) == 1:
+        k, d = cands[0]
+        return _spec_from_portaudio(d) if k == "p" else _spec_from_pulse(d, pulse_pa[0])
+    if not cands:
+        raise CaptureError(f"no input device matches {text!r}; run `prosody devices` to list them")
+    names = "; ".join(f"{d.ref} = {d.name}" for _, d in cands[:6])
+    raise CaptureError(f"{text!r} matches {len(cands)} input devices ({names}); give the number or a longer name")
+
+
+def _spec_from_portaudio(d: InputDevice) -> DeviceSpec:
+    return DeviceSpec(label=d.name, portaudio=int(d.ref), pulse_source=None, max_channels=d.channels,
+                      default_rate_hz=d.default_rate_hz or float(GRID.sample_rate))
+
+
+def _spec_from_pulse(s: InputDevice, pulse_pa: InputDevice) -> DeviceSpec:
+    return DeviceSpec(label=f"{s.ref} ({s.name})", portaudio=int(pulse_pa.ref), pulse_source=s.ref,
+                      max_channels=min(s.channels or pulse_pa.channels, pulse_pa.channels),
+                      default_rate_hz=s.default_rate_hz or pulse_pa.default_rate_hz or float(GRID.sample_rate))
