@@ -55,7 +55,7 @@ def three_ways(tmp_path_factory):
         analysed_frames = st.frames(first.id)
     return {"analysed": json.loads(analysed.read_text()), "exported": json.loads(exported.read_text()),
             "live_doc": live_stored.doc, "live_frames": live_frames, "analysed_frames": analysed_frames,
-            "live_file": load_live_session(live_out)}
+            "live_file": load_live_session(live_out), "live_dir": str(tmp)}
 
 
 def test_analyze_json_equals_store_export(three_ways):
@@ -144,3 +144,25 @@ def test_framer_any_block_sizes_equal_whole_and_keep_the_tail():
     np.testing.assert_array_equal(a.reshape(-1)[:len(x)], x)      # nothing dropped
     assert not a.reshape(-1)[len(x):].any()                        # the last frame padded with zeros
     assert f.n_frames == len(x) // 160 + 1
+
+
+def test_live_frames_file_is_the_store_layout_and_old_live_files_still_read(three_ways, tmp_path):
+    """One frames codec: a live save's .npz has the store's keys; a live file
+    of the earlier layout (``<speaker>.<column>``) is still read."""
+    import zipfile
+    doc, frames = three_ways["live_file"]
+    live_dir = Path(three_ways["live_dir"])
+    with zipfile.ZipFile(live_dir / doc["live"]["frames_file"]) as z:
+        names = {n.removesuffix(".npy") for n in z.namelist()}
+    assert names == {"speakers"} | {f"s{i}_{k}" for i in range(2) for k in FRAME_COLUMNS}
+    old = {"speakers": np.array(doc["speaker_order"]), "frame_hop_s": np.float64(0.01),
+           "n_frames": np.int64(len(frames["therapist"]["is_speech"]))}
+    for s in doc["speaker_order"]:
+        for k in ("is_speech", "f0_hz", "voiced_prob", "rms_db"):
+            old[f"{s}.{k}"] = frames[s][k]
+    np.savez_compressed(tmp_path / "old.frames.npz", **old)
+    (tmp_path / "old.json").write_text(json.dumps({**doc, "live": {**doc["live"], "frames_file": "old.frames.npz"}}))
+    doc2, frames2 = load_live_session(tmp_path / "old.json")
+    for s in doc["speaker_order"]:
+        np.testing.assert_array_equal(frames2[s]["f0_hz"], frames[s]["f0_hz"])
+        assert "hf500_db" not in frames2[s]

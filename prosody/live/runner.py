@@ -23,7 +23,7 @@ Two kinds of numbers reach the state, and the view keeps them apart:
 
 Saved session: ``PATH.json`` (the ``prosody.session`` document of ``Session.to_json_dict``
 plus ``bookmarks``, ``capture`` and ``live``) and ``PATH.frames.npz`` beside it
-(per-frame arrays ``<speaker>.<field>``), both owner-only, each replaced
+(per-frame columns in the frames file layout of ``prosody.frames``), both owner-only, each replaced
 atomically (write to a temporary file, fsync, rename).
 """
 from __future__ import annotations
@@ -46,6 +46,7 @@ from ..errors import DeviceLost
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import check_writable_folder, rescue_folders, write_private
+from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
 from ..measures import Baseline, MeasuresConfig
@@ -554,13 +555,10 @@ class LiveRunner:
         }
         return doc
 
-    def _arrays(self, session: Session) -> dict:
-        arrays = {"speakers": np.array(session.speakers), "frame_hop_s": np.float64(self.grid.hop_s),
-                  "n_frames": np.int64(session.n_frames)}
-        for s in session.speakers:
-            for k in FRAME_COLUMNS:
-                arrays[f"{s}.{k}"] = session.frames[s][k]
-        return arrays
+    def _arrays(self, session: Session) -> bytes:
+        """The session's frames in the one frames file layout (``prosody.frames``), as the store keeps them."""
+        return frames_to_npz_bytes({s: {k: session.frames[s][k] for k in FRAME_COLUMNS} for s in session.speakers},
+                                   session.speakers)
 
     def _autosave(self) -> None:
         """Autosave of what is final so far; the open speech segments are
@@ -587,7 +585,7 @@ class LiveRunner:
                                         daemon=True)
         self._writer.start()
 
-    def _write(self, doc: dict, arrays: dict, end_s: float) -> None:
+    def _write(self, doc: dict, arrays: bytes, end_s: float) -> None:
         with self._write_lock:
             try:
                 self._save(doc, arrays)
@@ -596,7 +594,7 @@ class LiveRunner:
             with self._lock:
                 self._saved_at_s = end_s
 
-    def _save(self, doc: dict, arrays: dict) -> Path:
+    def _save(self, doc: dict, arrays: bytes) -> Path:
         """Write and verify the session at ``output_path``; when that fails, in
         a fallback folder (``fileio.rescue_folders``), so that nothing captured
         is lost. Returns where it went; raises OSError when nowhere took it.
@@ -703,11 +701,12 @@ def _atomic_write(path: Path, write) -> None:
     write_private(path, write)
 
 
-def write_session(json_path: str | os.PathLike, doc: dict, arrays: dict) -> None:
-    """The frames first, then the JSON that names them: a reader never sees
-    a JSON whose frames file is older than itself."""
+def write_session(json_path: str | os.PathLike, doc: dict, arrays: bytes) -> None:
+    """The frames first (``arrays``: a frames file's bytes, ``prosody.frames``),
+    then the JSON that names them: a reader never sees a JSON whose frames file
+    is older than itself."""
     json_path = Path(json_path)
-    _atomic_write(frames_path_for(json_path), lambda f: np.savez_compressed(f, **arrays))
+    _atomic_write(frames_path_for(json_path), lambda f: f.write(arrays))
     data = (json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
     _atomic_write(json_path, lambda f: f.write(data))
     # verified: what is on disk is what was meant (a save is never reported that did not happen)
@@ -729,12 +728,10 @@ def load_live_session(json_path: str | os.PathLike) -> tuple[dict, dict[str, dic
     json_path = Path(json_path)
     doc = json.loads(json_path.read_text(encoding="utf-8"))
     n = int(round(doc["duration_s"] / doc["frame_hop_s"]))
-    frames: dict[str, dict[str, np.ndarray]] = {}
-    with np.load(json_path.with_name(doc["live"]["frames_file"])) as z:
-        for s in doc["speaker_order"]:
-            # hf500_db is saved since the restructure; earlier live files lack it
-            frames[s] = {k: z[f"{s}.{k}"][:n] for k in FRAME_COLUMNS if f"{s}.{k}" in z.files}
-    return doc, frames
+    # the one frames codec; it also reads live files written before it (keys ``{speaker}.{column}``,
+    # without hf500_db)
+    frames = read_frames_npz(json_path.with_name(doc["live"]["frames_file"]), doc["speaker_order"])
+    return doc, {s: {k: a[:n] for k, a in f.items()} for s, f in frames.items()}
 
 
 class _Recording:
