@@ -193,14 +193,7 @@ def sessions_view(infos) -> Group:
 def show_view(stored):
     from .view import summary_view
     info, doc = stored.info, stored.doc
-    m = info.meta
-    head = Text(f"session {info.id} ({info.uid})", style="bold")
-    for label, v in (("date", (m.recorded_at or "").replace("T", " ")), ("therapist", m.therapist),
-                     ("client", m.client), ("session no.", m.session_number), ("tags", ", ".join(m.tags)),
-                     ("notes", m.notes)):
-        if v not in (None, ""):
-            head.append(f"\n{label}: {terminal_safe(v)}")
-    parts = [head, summary_view(doc)]
+    parts = [show_view_head(info), summary_view(doc)]
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
     if measures and isinstance(measures.get("warmth"), dict):
         w = measures["warmth"]
@@ -527,7 +520,7 @@ def show_view_head(info) -> Text:
                      ("client", m.client), ("session no.", m.session_number), ("tags", ", ".join(m.tags)),
                      ("notes", m.notes)):
         if v not in (None, ""):
-            head.append(f"\n{label}: " + "".join(ch for ch in str(v) if ch.isprintable()))
+            head.append(f"\n{label}: {terminal_safe(v)}")
     return head
 
 

@@ -17,28 +17,20 @@ in speaker order, so a clip of ``[a, b)`` holds exactly the samples
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
+from .fileio import file_sha256
 
-HASH_CHUNK = 1 << 20
 CONTEXT_S = 3.0          # played / embedded around a moment
 MAX_CLIP_S = 40.0        # a clip never runs longer (a long monologue plays its start)
 CLIP_FORMATS = {"opus": ("OGG", "OPUS", "audio/ogg"), "flac": ("FLAC", "PCM_16", "audio/flac")}
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def audio_record(paths, speakers, picks, *, offset_s: float = 0.0) -> dict:
@@ -46,7 +38,7 @@ def audio_record(paths, speakers, picks, *, offset_s: float = 0.0) -> dict:
     files = []
     for p in paths:
         p = Path(p).resolve()
-        files.append({"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size})
+        files.append({"path": str(p), "sha256": file_sha256(p), "bytes": p.stat().st_size})
     return {"files": files, "picks": {s: [int(fi), int(ci)] for s, (fi, ci) in zip(speakers, picks)},
             "offset_s": float(offset_s)}
 
@@ -109,7 +101,7 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
         p = Path(str(f.get("path")))
         if not p.is_file():
             return None, f"the recording {p} is not there any more (moved or deleted): no audio to play"
-        if f.get("sha256") and sha256_file(p) != f["sha256"]:
+        if f.get("sha256") and file_sha256(p) != f["sha256"]:
             return None, f"the recording {p} has changed since the analysis (its SHA-256 differs): not played"
     speakers = tuple(doc.get("speaker_order") or ())
     picks = tuple(tuple(rec.get("picks", {}).get(s, (0, i))) for i, s in enumerate(speakers))
@@ -175,4 +167,4 @@ def play(x: np.ndarray, sample_rate: int, *, device=None) -> None:
 
 
 __all__ = ["Audio", "audio_record", "clip_span", "data_uri", "encode_clip", "live_audio_record", "locate", "play",
-           "sha256_file", "to_playback"]
+           "to_playback"]

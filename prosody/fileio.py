@@ -244,3 +244,16 @@ def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = Non
         except OSError as exc:
             tried.append(f"{folder}: {exc.strerror or exc}")
     return None, tried
+
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def file_sha256(path: "str | os.PathLike") -> str:
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks (recordings are large)."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK_BYTES):
+            h.update(chunk)
+    return h.hexdigest()

@@ -50,13 +50,12 @@ from .. import __version__
 from ..analysis import resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError
-from ..fileio import restrict_sqlite_sidecars
+from ..fileio import file_sha256, restrict_sqlite_sidecars
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS
 
 LEDGER_NAME = "batch.sqlite"
-HASH_CHUNK_BYTES = 1 << 20
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
                             ".rf64", ".au", ".snd"} | FFMPEG_SUFFIXES)
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
@@ -390,13 +389,6 @@ def _unmap(text: str, local: list[str], original: tuple[str, ...]) -> str:
 
 
 # -- hashing -----------------------------------------------------------------------------------------------------
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of the file's bytes, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK_BYTES):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def options_sha256(task: Task) -> str:
