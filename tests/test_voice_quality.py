@@ -83,7 +83,7 @@ def test_blocks_of_any_size_give_the_same_chunks():
             n = sizes[k % len(sizes)]
             got += p.push(y[i:i + n]).voice_quality
             i, k = i + n, k + 1
-        outs.append(got + p.flush().voice_quality)
+        outs.append(got + list(p.flush().voice_quality))
     assert outs[0] == outs[1]
 
 

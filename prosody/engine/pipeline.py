@@ -17,6 +17,7 @@ The same audio pushed whole or in any block sizes gives identical output.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -71,17 +72,17 @@ class SegmentTracker:
         return Segment(self.speaker, self.grid.frames_to_s(a), self.grid.frames_to_s(b))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Update:
-    """What one ``push``/``flush`` finalised."""
+    """What one ``push``/``flush`` finalised (a frozen value: tuples)."""
 
-    frames: list[FrameBlock] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
-    nuclei: list[tuple[str, float]] = field(default_factory=list)  # (speaker, time_s)
+    frames: tuple[FrameBlock, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    nuclei: tuple[tuple[str, float], ...] = ()  # (speaker, time_s)
     turns: TurnOutput = field(default_factory=TurnOutput)
-    rolling: list[dict] = field(default_factory=list)  # window summaries (measures.summarize)
-    provisional: list[Provisional] = field(default_factory=list)  # per speaker, before the final decisions
-    voice_quality: list[VoiceQualityChunk] = field(default_factory=list)  # per voiced run (voice_quality.py)
+    rolling: tuple[dict, ...] = ()  # window summaries (measures.summarize)
+    provisional: tuple[Provisional, ...] = ()  # per speaker, before the final decisions
+    voice_quality: tuple[VoiceQualityChunk, ...] = ()  # per voiced run (voice_quality.py)
 
 
 class WindowStage(Protocol):
@@ -163,10 +164,11 @@ class Pipeline:
             ch.vq.push_samples(block[:, i])
         speech, levels = self._frames_in(frames, final=False)
         up = self._emit(final=False)
+        provisional = []
         for ch, sp, lv in zip(self._ch, speech, levels):
             f0 = ch.pitch.provisional()
-            up.provisional.append(Provisional(ch.speaker, first, sp, lv, f0.start_frame, f0.f0_hz))
-        return up
+            provisional.append(Provisional(ch.speaker, first, sp, lv, f0.start_frame, f0.f0_hz))
+        return dataclasses.replace(up, provisional=tuple(provisional))
 
     def flush(self) -> Update:
         frames = [ch.framer.flush() for ch in self._ch]
@@ -197,37 +199,40 @@ class Pipeline:
         return speech, levels
 
     def _emit(self, *, final: bool) -> Update:
-        up = Update()
+        frames_out: list[FrameBlock] = []
+        segments: list[Segment] = []
+        nuclei: list[tuple[str, float]] = []
+        vq_chunks: list = []
+        turns = TurnOutput()
         n = min(ch.queued(k) for ch in self._ch for k in ch.q)
         start = self.n_frames
         for ch in self._ch:
             fb = FrameBlock(speaker=ch.speaker, start_frame=start,
                             **{k: ch.take(k, n).astype(dtype) for k, dtype in FRAME_COLUMNS.items()})
-            up.frames.append(fb)
-            up.segments += ch.segments.push(fb.is_speech)
+            frames_out.append(fb)
+            segments += ch.segments.push(fb.is_speech)
             voiced = np.isfinite(fb.f0_hz)
             nuc = ch.nuclei.push(fb.rms_db, voiced, fb.is_speech)
             if final:
-                up.segments += ch.segments.flush()
+                segments += ch.segments.flush()
                 nuc += ch.nuclei.flush()
-            up.nuclei += [(ch.speaker, float(self.grid.frame_centre_s(k))) for k in nuc]
-            up.voice_quality += ch.vq.push_frames(fb.is_speech, fb.f0_hz)
+            nuclei += [(ch.speaker, float(self.grid.frame_centre_s(k))) for k in nuc]
+            vq_chunks += ch.vq.push_frames(fb.is_speech, fb.f0_hz)
             if final:
-                up.voice_quality += ch.vq.flush()
+                vq_chunks += ch.vq.flush()
         self.n_frames += n
         if self._turns is not None:
             if final:
-                up.turns = self._turns.flush(up.segments, frames=up.frames)
+                turns = self._turns.flush(segments, frames=frames_out)
             else:
                 opens = {ch.speaker: (None if ch.segments.open_start is None
                                       else self.grid.frames_to_s(ch.segments.open_start)) for ch in self._ch}
-                up.turns = self._turns.push(up.segments, open_start_s=opens,
-                                            watermark_s=self.grid.frames_to_s(self.n_frames), frames=up.frames)
-        up.segments.sort(key=lambda s: (s.start_s, s.speaker))
+                turns = self._turns.push(segments, open_start_s=opens,
+                                         watermark_s=self.grid.frames_to_s(self.n_frames), frames=frames_out)
+        segments.sort(key=lambda s: (s.start_s, s.speaker))
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
-        if self._rolling is None:
-            return up
-        up.rolling = self._rolling.push(up.frames, up.segments, up.turns if self._turns is not None else None,
-                                        up.nuclei, decided_until_s=decided, turn_taking=self.turn_taking,
-                                        final=final)
-        return up
+        rolling = [] if self._rolling is None else self._rolling.push(
+            frames_out, segments, turns if self._turns is not None else None, nuclei, decided_until_s=decided,
+            turn_taking=self.turn_taking, final=final)
+        return Update(frames=tuple(frames_out), segments=tuple(segments), nuclei=tuple(nuclei), turns=turns,
+                      rolling=tuple(rolling), voice_quality=tuple(vq_chunks))
