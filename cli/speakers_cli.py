@@ -64,7 +64,7 @@ def attribute_file(args, n_channels: int):
     if n_channels == 1 and args.layout == "shared":
         raise InputError(f"--layout shared needs two channels; {args.files[0]} has one: use --layout mono")
     audio, warnings = _read(args, n_channels)
-    att = attribute(audio, layout=args.layout, channels=channels)
+    att = attribute(audio, layout=args.layout, channels=channels, profile=getattr(args, "voice_profile", None))
     if att.diarization is None:  # the whole session says separate after all
         return att, None
     d = att.diarization
