@@ -126,3 +126,13 @@ def test_profile_names_the_therapist_on_shared_audio(turns_dialogue, tmp_path):
     rc, _, err = _cli("enrol", "--delete", "nobody", "--store", store)
     assert rc != 0 and err.startswith("prosody: error:") and len(err.strip().splitlines()) == 1
     assert float(a @ b) < 0.9  # the session's client is the other voice, not the enrolled one
+
+
+def test_import_validator_checks_the_attribution(fixture_dialogue):
+    from prosody.errors import ProsodyError
+    from prosody.formats.schema import check_session_doc
+    audio, _ = fixture_dialogue
+    doc = _doc(analyze_blocks([audio[: 16000 * 5]], ("therapist", "client")))
+    check_session_doc(dict(doc, attribution={"layout": "mono", "attribution": "diarization"}))
+    with pytest.raises(ProsodyError, match="attribution.layout"):
+        check_session_doc(dict(doc, attribution={"layout": "stereo"}))
