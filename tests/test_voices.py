@@ -117,6 +117,17 @@ def test_profile_names_the_therapist_on_shared_audio(turns_dialogue, tmp_path):
     with Store(store) as st:
         sid = st.list()[-1].id
         assert st.attribution(sid)[0] == "shared" and st.attribution(sid)[1].startswith("diarization")
+    # batch: a manifest's layout column, per-file attribution, the therapist's profile: exactly analyze's result
+    (tmp_path / "m.csv").write_text(f"file,layout,therapist\n{table},shared,ann\n", encoding="utf-8")
+    rc, out, err = _cli("batch", tmp_path / "m.csv", "--store", store, "--table", tmp_path / "t", "--no-parquet",
+                        "--jobs", "1", "--no-progress")
+    assert rc == 0, err
+    with Store(store) as st:
+        bdoc = st.get(st.list()[-1].id).doc
+    assert bdoc["attribution"]["layout"] == "shared" and bdoc["attribution"]["warnings"] == [
+        w for w in doc["attribution"]["warnings"] if "--channels" not in w]
+    for k in ("segments", "transitions", "speakers"):
+        assert bdoc[k] == doc[k]
     from prosody.report.html import attribution_line
     assert attribution_line(doc).startswith("Who spoke when: shared layout") and "voice profile" in attribution_line(doc)
     rc, out, _ = _cli("enrol", "--therapist", "bob", "--from-session", sid, "--speaker", "client", "--store", store)
@@ -136,3 +147,27 @@ def test_import_validator_checks_the_attribution(fixture_dialogue):
     check_session_doc(dict(doc, attribution={"layout": "mono", "attribution": "diarization"}))
     with pytest.raises(ProsodyError, match="attribution.layout"):
         check_session_doc(dict(doc, attribution={"layout": "stereo"}))
+
+
+def test_live_one_device_is_attributed_again_on_save(turns_dialogue, tmp_path):
+    """A shared table recording replayed through `prosody live --record`: provisional
+    channels while live, the whole session diarized on save (planted transitions)."""
+    from prosody.live.reattribute import PROVISIONAL_NOTE
+    from prosody.live.runner import load_live_session
+    from tests.dialogue import mix_room
+    d = turns_dialogue
+    x, _ = mix_room(d, layout="shared", level_diff_db=(2.0, -2.0), rt60_s=0.3, noise_db=-55.0, seed=7)
+    table = tmp_path / "table.wav"
+    sf.write(table, x, 16000, subtype="PCM_16")
+    rc, out, err = _cli("live", "--input", table, "--speed", "max", "--plain", "--output", tmp_path / "s.json",
+                        "--record", tmp_path / "rec.wav")
+    assert rc == 0, err
+    doc, frames = load_live_session(tmp_path / "s.json")
+    assert doc["live"]["reattributed"] and doc["attribution"]["layout"] == "shared"
+    assert doc["attribution"]["naming"]["assumption"]  # no profile: the rule is said
+    assert [t["to_speaker"] for t in doc["transitions"]] == [t.to_speaker for t in d.truth.transitions]
+    assert len(frames["client"]["is_speech"]) == int(round(doc["duration_s"] / 0.01))
+    rc, out, err = _cli("live", "--input", table, "--speed", "max", "--plain", "--output", tmp_path / "p.json")
+    assert rc == 0, err
+    doc, _ = load_live_session(tmp_path / "p.json")
+    assert PROVISIONAL_NOTE in doc["warnings"] and "attribution" not in doc
