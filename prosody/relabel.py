@@ -13,9 +13,11 @@ rolling windows. Everything else is per speaker and moves unchanged::
 from __future__ import annotations
 
 import copy
+import dataclasses
+from types import SimpleNamespace
 
 from .errors import InputError
-from .measures import MeasuresConfig, warmth
+from .measures import MeasuresConfig, _gate_rolling_warmth, warmth
 
 SWAP_NOTE = "relabelled: the two voices were exchanged by the user (prosody relabel)"
 
@@ -58,6 +60,16 @@ def _rewarm(block: dict, therapist: str) -> None:
         return
     block["warmth"] = warmth(voice[therapist], timing[therapist] if isinstance(timing, dict) else None,
                              (float(end) - float(start)) / 60.0)
+
+
+def _config(d: dict) -> MeasuresConfig:
+    """The session's MeasuresConfig from its stored ``measures.config`` (scalars; defaults otherwise)."""
+    names = {f.name for f in dataclasses.fields(MeasuresConfig)}
+    kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names and not isinstance(v, dict)}
+    try:
+        return dataclasses.replace(MeasuresConfig(), **kw)
+    except (TypeError, ValueError):
+        return MeasuresConfig()
 
 
 def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
@@ -107,8 +119,15 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
             m2["warmth"] = whole["warmth"]
         for block in m2.get("phases") or []:
             _rewarm(block, th)
+        mcfg = _config(cfg)
+        trans = doc.get("transitions") or []
         for block in m2.get("rolling") or []:
             _rewarm(block, th)
+            if isinstance(block.get("warmth"), dict) and block.get("start_s") is not None:
+                a, b = float(block["start_s"]), float(block["end_s"])
+                window = SimpleNamespace(transitions=[t for t in trans if a <= t["to_start_s"] < b],
+                                         turn_taking=bool(doc.get("turn_taking")))
+                _gate_rolling_warmth(block["warmth"], block["voice"][th], window, mcfg)
             if block.get("cues"):
                 block["cues"] = []  # cues read the therapist's frames moment by moment: re-analyse for them
         new["measures"] = m2

@@ -171,3 +171,18 @@ def test_live_one_device_is_attributed_again_on_save(turns_dialogue, tmp_path):
     assert rc == 0, err
     doc, _ = load_live_session(tmp_path / "p.json")
     assert PROVISIONAL_NOTE in doc["warnings"] and "attribution" not in doc
+
+
+def test_relabel_twice_restores_the_document(fixture_dialogue):
+    from prosody.relabel import relabel
+    audio, _ = fixture_dialogue
+    s = analyze_blocks([audio], ("therapist", "client"))
+    doc = _doc(s)
+    back, frames = relabel(*relabel(doc, s.frames))
+    assert back["measures"]["rolling"] and back["segments"] == doc["segments"]
+    for key in ("speakers", "transitions", "events", "warnings"):
+        assert back[key] == doc[key]
+    for w0, w1 in zip(doc["measures"]["rolling"], back["measures"]["rolling"]):
+        assert w1["warmth"]["score"] == w0["warmth"]["score"]  # recomputed and gated as the analysis did
+    assert back["measures"]["warmth"] == doc["measures"]["warmth"]
+    assert all(np.array_equal(frames[k]["f0_hz"], s.frames[k]["f0_hz"], equal_nan=True) for k in frames)
