@@ -80,6 +80,8 @@ def test_relabel_swapped_session_gets_the_planted_talk_shares(fixture_dialogue, 
                               ["is_speech"])
     assert doc["measures"]["warmth"]["score"] == pytest.approx(right["measures"]["warmth"]["score"], abs=2.0)
     assert any("relabelled" in w for w in doc["warnings"])
+    rc, out, _ = _cli("show", sid, "--store", store)
+    assert rc == 0 and "layout: separate; speakers: one speaker per channel or file, as given" in out
     from prosody.formats.schema import check_session_doc
     check_session_doc(doc)
 
