@@ -57,6 +57,11 @@ def add_parser(sub) -> None:
     a = p.add_argument_group("analysis (as `prosody analyze`; a manifest's cells override them per file)")
     a.add_argument("--channels", metavar="MAP", help="stereo layout, e.g. therapist=right,client=left")
     a.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono files (default therapist)")
+    a.add_argument("--layout", choices=("auto", "separate", "shared", "mono"), default="auto",
+                   help="how voices sit on the channels of each file (as `prosody analyze --layout`; a manifest's "
+                        "layout column overrides it per file)")
+    a.add_argument("--profile", metavar="NAME", default=None,
+                   help="voice profile naming the therapist in shared/mono files (default: each therapist's own)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
     a.add_argument("--config", metavar="TOML", help="analysis configuration file")
@@ -181,6 +186,7 @@ def cmd_batch(args, out, err) -> int:
     if args.scheduler and args.jobs is not None:
         raise InputError("--jobs sets local worker processes; with --scheduler the cluster's workers do the work")
     defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
+                   layout=args.layout, voice_profile=args.profile,
                    meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
                                 tags=tuple(args.tag)))
     from prosody.formats.schema import check_meta_fields

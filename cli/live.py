@@ -14,7 +14,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from prosody.errors import InputError
+from prosody.errors import InputError, ProsodyError
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
     from prosody.live.runner import LiveRunner
@@ -39,6 +39,10 @@ def add_parser(sub) -> None:
                                                    "(see `prosody devices`; default: the system's default input)")
     p.add_argument("--channels", metavar="MAP",
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
+    p.add_argument("--profile", metavar="NAME", default=None,
+                   help="one device with --record: the voice profile (`prosody enrol`) that names the therapist when "
+                        "the whole session is attributed again on save")
+    p.add_argument("--store", metavar="PATH", default=None, help="session store holding the voice profile")
     p.add_argument("--mono", action="store_true", help="one mono device: one speaker, no turn-taking figures")
     p.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono (default therapist)")
     p.add_argument("--therapist-device", metavar="DEV", help="two devices: the therapist's microphone")
@@ -197,6 +201,15 @@ def cmd_live(args, out, err) -> int:
     config = config_from_args(args, source.speakers)
     measures, profile = measures_from_args(args)
     warnings += list(getattr(source, "warnings", []))
+    one_device = not (args.therapist_device or args.client_device) and len(args.input or ()) < 2 \
+        and not args.speaker
+    if one_device and not args.record:
+        from prosody.live.reattribute import PROVISIONAL_NOTE
+        warnings.append(PROVISIONAL_NOTE)
+    voice_profile = None
+    if one_device and args.record:
+        from .voices import load_profile
+        voice_profile = load_profile(args)
     runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
                         measures=measures, profile=profile)
@@ -225,6 +238,17 @@ def cmd_live(args, out, err) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+    if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
+        from prosody.live.reattribute import reattribute_saved
+        try:
+            new = reattribute_saved(result.output_path, config=config, measures=measures, baseline=profile,
+                                    profile=voice_profile)
+        except ProsodyError as exc:
+            err.write(f"prosody: warning: the session was not attributed again from its recording: {exc}\n")
+        else:
+            if new is not None:
+                import dataclasses
+                result = dataclasses.replace(result, doc=new)
     return _report(result, out, err, plain=plain, interrupted=interrupted)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
-from . import batch, live, review, sessions
+from . import batch, live, review, sessions, voices
 from .options import add_measures_arguments, config_from_args, layout_from_args, measures_from_args
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--layout", choices=("auto", "separate", "shared", "mono"), default="auto",
                    help="how voices sit on the channels of one file: separate (one per channel), shared (both on "
                         "every channel) or mono; auto finds it from the audio (see docs/speakers.md)")
+    a.add_argument("--profile", metavar="NAME", default=None,
+                   help="voice profile that names the therapist in shared/mono audio (`prosody enrol`; default: "
+                        "the profile of --therapist when one is stored)")
     a.add_argument("--offset-s", type=float, default=0.0,
                    help="with two files: the second file starts this many seconds later (negative: earlier)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
@@ -63,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     sessions.add_save_options(a)  # --save, --store, metadata
     a.set_defaults(run=cmd_analyze)
-    for module in (live, sessions, batch, review):
+    for module in (live, sessions, batch, review, voices):
         module.add_parser(sub)
     return p
 
@@ -92,6 +95,8 @@ def cmd_analyze(args, out, err) -> int:
     attribution, voices = None, None
     if len(args.files) == 1 and n_channels <= 2 and not (n_channels == 1 and args.speaker):
         from .speakers_cli import attribute_file
+        from .voices import load_profile
+        args.voice_profile = load_profile(args)
         attribution, voices = attribute_file(args, n_channels)
     elif len(args.files) == 2 and args.layout not in ("auto", "separate"):
         raise InputError(f"--layout {args.layout} applies to one file; two files are one speaker each")
@@ -129,7 +134,9 @@ def cmd_analyze(args, out, err) -> int:
     doc = session.to_json_dict()
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
         from prosody.clips import audio_record
-        doc["audio"] = audio_record(args.files, layout.speakers, layout.picks, offset_s=args.offset_s)
+        # diarized voices come from the file's own channels (a mono file: both from channel 1)
+        picks = layout.picks if voices is None else tuple((0, min(i, n_channels - 1)) for i in range(len(layout.speakers)))
+        doc["audio"] = audio_record(args.files, layout.speakers, picks, offset_s=args.offset_s)
     if args.json:
         text = dumps(doc)
         if args.json == "-":

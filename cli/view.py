@@ -79,7 +79,9 @@ def summary_view(session: dict, *, explain: bool = True):
     att = session.get("attribution")
     if att:  # the layout found and how speakers were attributed (prosody.engine.speakers)
         parts.append(Text(terminal_safe(f"layout: {att['layout']} ({att['layout_detection']['reason']}); speakers: "
-                                        f"{att['attribution']}"), style="dim"))
+                                        f"{att['attribution']}"
+                                        + (f"; naming: {att['naming']['rule']}" if isinstance(att.get("naming"), dict)
+                                           else "")), style="dim"))
     parts += [*rows_block(["per speaker", *[terminal_safe(s) for s in speakers]], rows)]
     if explain:
         parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}", style="dim"))

@@ -50,8 +50,10 @@ def live_audio_record(doc: dict) -> dict | None:
     path = live.get("recording_file")
     if not isinstance(path, str) or not Path(path).is_file():
         return None
+    import soundfile as sf
     speakers = list(doc.get("speaker_order") or [])
-    return audio_record([path], speakers, [(0, i) for i in range(len(speakers))])
+    n_channels = sf.info(path).channels  # voices attributed again from a mono recording share its one channel
+    return audio_record([path], speakers, [(0, min(i, n_channels - 1)) for i in range(len(speakers))])
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ LEDGER_NAME = "batch.sqlite"
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
                             ".rf64", ".au", ".snd"} | FFMPEG_SUFFIXES)
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
-                    "date", "session_number", "notes", "tags")
+                    "date", "session_number", "notes", "tags", "layout")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
@@ -91,6 +91,8 @@ class Job:
     pitch_range: tuple[str, ...] = ()
     meta: SessionMeta = SessionMeta()  # recorded_at None: the first file's modification time minus its length
     origin: str = ""               # where the job was listed, e.g. "manifest.csv line 4"
+    layout: str = "auto"           # as ``prosody analyze --layout``: auto, separate, shared or mono
+    voice_profile: str | None = None  # ``--profile NAME``; None: the profile of the therapist when one is stored
 
     @property
     def label(self) -> str:
@@ -135,7 +137,8 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
     seen: set[tuple] = set()
     unique = []
     for j in jobs:  # the same file(s) with the same layout request, reached twice
-        key = (tuple(os.path.realpath(x) for x in j.paths), j.channels, j.speaker, j.offset_s, j.pitch_range)
+        key = (tuple(os.path.realpath(x) for x in j.paths), j.channels, j.speaker, j.offset_s, j.pitch_range,
+               j.layout)
         if key not in seen:
             seen.add(key)
             unique.append(j)
@@ -226,7 +229,8 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     ``speaker`` (mono); ``offset_s``; ``pitch_range``
     (``client=75-400;therapist=60-300``); ``therapist``; ``client``; ``date``
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
-    (``intake;video``)."""
+    (``intake;video``); ``layout`` (``auto``, ``separate``, ``shared`` or ``mono``,
+    as ``prosody analyze --layout``)."""
     from ..formats.bundle import parse_when
     from ..formats.schema import check_meta_fields
     path = Path(path)
@@ -270,6 +274,9 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             raise InputError(f"{where}: {exc}; offset_s is seconds, session_number a whole number") from None
         if number is not None and number < 0:
             raise InputError(f"{where}: session_number {number} is negative; session numbers count from 0")
+        layout = cell.get("layout") or d.layout
+        if layout not in ("auto", "separate", "shared", "mono"):
+            raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")
         if not math.isfinite(offset_s):
             raise InputError(f"{where}: offset_s {offset_s} is not a finite number of seconds")
         try:
@@ -290,7 +297,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             meta=SessionMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
                          recorded_at=when, session_number=number, notes=cell.get("notes") or m.notes,
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
-            origin=where))
+            origin=where, layout=layout, voice_profile=d.voice_profile))
     return jobs
 
 
@@ -311,6 +318,9 @@ class Task:
     measures: object = None        # prosody.measures.MeasuresConfig
     profile: object = None         # prosody.measures.Baseline | None
     audio: tuple[bytes, ...] | None = None
+    layout_request: str = "separate"  # "separate": the channels of ``layout``; else found/diarized as analyze does
+    channel_map: str | None = None    # the ``--channels`` text, for layout detection
+    voice_profile: object = None      # prosody.engine.speakers.VoiceProfile naming the therapist, or None
 
 
 @dataclass
@@ -350,10 +360,20 @@ def analyze_task(task: Task) -> TaskResult:
                 q.write_bytes(data)
                 local.append(str(q))
             paths = local
-        source = FileSource(paths, task.layout, offset_s=task.offset_s)
-        session = analyze_blocks(source, task.layout.speakers, task.config, sources=list(task.sources),
-                                 measures=task.measures, profile=task.profile)
+        att, voices = None, None
+        if task.layout_request != "separate":  # the same attribution as `prosody analyze` (speaker_channels)
+            from ..speaker_channels import attribute_recording
+            n_channels = FileSource(paths, Layout(("x",), ((0, 0),))).files[0].channels
+            att, voices = attribute_recording(paths, n_channels=n_channels, layout=task.layout_request,
+                                              channels=task.channel_map, profile=task.voice_profile)
+        source = voices if voices is not None else FileSource(paths, task.layout, offset_s=task.offset_s)
+        speakers = voices.speakers if voices is not None else task.layout.speakers
+        session = analyze_blocks(source, speakers, task.config, sources=list(task.sources),
+                                 measures=task.measures, profile=task.profile, cross_talk=voices is None)
         session.warnings += [unmap(w) for w in source.warnings]
+        if att is not None:
+            session.attribution = att.to_dict()
+            session.warnings += [unmap(w) for w in att.warnings]
         res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames)
     except ProsodyError as exc:
         res = TaskResult(ok=False, reason=unmap(_one_line(exc)))
@@ -402,6 +422,10 @@ def options_sha256(task: Task) -> str:
          "offset_s": float(task.offset_s) if len(task.paths) == 2 else 0.0,
          "measures": dataclasses.asdict(task.measures) if task.measures is not None else None,
          "profile": task.profile.to_dict() if task.profile is not None else None}
+    if task.layout_request != "separate":  # issue 9: layout detection / diarization and the voice profile
+        d["layout_request"] = task.layout_request
+        d["channel_map"] = task.channel_map
+        d["voice_profile"] = task.voice_profile.to_dict() if task.voice_profile is not None else None
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=list).encode()).hexdigest()
 
 
@@ -871,13 +895,30 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         report = BatchReport(run_id=run_id, n_jobs=len(jobs))
         rows: dict[int, dict] = {}     # job index -> table row
 
+        profiles: dict[str, object] = {}
+
+        def profile_of(job: Job):
+            """The voice profile naming this job's therapist (``--profile``, else the therapist's own)."""
+            name = job.voice_profile or job.meta.therapist
+            if not name:
+                return None
+            if name not in profiles:
+                from ..engine.speakers import VoiceProfile
+                d = store.profile(name)
+                if d is None and job.voice_profile:
+                    raise InputError(f"--profile {name}: no voice profile of that name in {store.path}; "
+                                     "`prosody enrol --list` lists them")
+                profiles[name] = VoiceProfile.from_dict(d) if d is not None else None
+            return profiles[name]
+
         # plan: hash, probe, resolve, skip
         todo: list[tuple[int, Planned]] = []
         seen: dict[tuple[str, str], str] = {}
         for i, job in enumerate(jobs):
             emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
             try:
-                pj = _plan(job, ledger=ledger, config=config or AnalysisConfig(), measures=measures, profile=profile)
+                pj = _plan(job, ledger=ledger, config=config or AnalysisConfig(), measures=measures, profile=profile,
+                           voice_profile_of=profile_of)
             except ProsodyError as exc:
                 _fail(report, ledger, run_id, job, _one_line(exc), emit)
                 continue
@@ -993,7 +1034,7 @@ def _fail(report: BatchReport, ledger: Ledger, run_id: int, job: Job, reason: st
     emit(BatchEvent("failed", job.label, reason=reason))
 
 
-def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile) -> Planned:
+def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile, voice_profile_of=None) -> Planned:
     """Hash the job's files, probe their headers, resolve layout and config as
     ``prosody analyze`` does. Raises ProsodyError (or OSError) for a job that
     cannot be analysed."""
@@ -1008,8 +1049,16 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                                       channel_map=job.channels, speaker=job.speaker,
                                       pitch_ranges=job.pitch_range, file_label=job.paths[0])
     source = FileSource(list(job.paths), layout, offset_s=job.offset_s)  # channel and offset checks
+    from ..speaker_channels import wants_attribution
+    n_channels = probe.files[0].channels
+    request = (job.layout if wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
+                                               layout=job.layout) else "separate")
+    if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
+        raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
+    vp = voice_profile_of(job) if (voice_profile_of is not None and request != "separate") else None
     task = Task(paths=tuple(os.path.abspath(p) for p in job.paths), sources=tuple(job.paths), layout=layout,
-                config=config, offset_s=job.offset_s, measures=measures, profile=profile)
+                config=config, offset_s=job.offset_s, measures=measures, profile=profile,
+                layout_request=request, channel_map=job.channels, voice_profile=vp)
     options = options_sha256(task)
     return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
                    duration_s=float(source.duration_s or 0.0))

@@ -151,6 +151,14 @@ def check_session_doc(doc, *, where: str = "session document") -> None:
         _fail(f"{where}: turn_taking", doc["turn_taking"], "expected true or false")
     for key in ("sources", "notes", "warnings"):
         _text_list(doc.get(key), f"{where}: {key}")
+    att = doc.get("attribution")
+    if att is not None:  # issue 9: the layout found and how speakers were attributed (docs/speakers.md)
+        if not isinstance(att, dict):
+            _fail(f"{where}: attribution", att, "expected an object")
+        if att.get("layout") not in ("separate", "shared", "mono"):
+            _fail(f"{where}: attribution.layout", att.get("layout"), "expected separate, shared or mono")
+        if "attribution" in att and not isinstance(att["attribution"], str):
+            _fail(f"{where}: attribution.attribution", att["attribution"], "expected text")
     for key in ("config", "measures", "live"):
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             _fail(f"{where}: {key}", doc[key], "expected an object")

@@ -265,6 +265,19 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     return _page(title, "".join(parts), generated_at=generated_at)
 
 
+def attribution_line(doc) -> str:
+    """Who spoke when, in one line: the layout found and how speakers were attributed (issue 9)."""
+    from ..store.db import attribution_of
+    layout, method = attribution_of(doc)
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
+    reason = (att.get("layout_detection") or {}).get("reason") if isinstance(att.get("layout_detection"), dict) else None
+    line = f"Who spoke when: {layout} layout" + (f" ({reason})" if reason else "") + f"; speakers: {method}"
+    naming = att.get("naming") if isinstance(att.get("naming"), dict) else None
+    if naming and naming.get("rule"):
+        line += f"; which voice is the therapist: {naming['rule']}"
+    return line + "."
+
+
 def _glance(doc, stored: StoredSession, measures, roles) -> str:
     sp = doc["speakers"]
     by_role = {r: n for n, r in roles.items()}
@@ -287,7 +300,8 @@ def _glance(doc, stored: StoredSession, measures, roles) -> str:
                            "client SRS" if f.kind == "srs" else "client rating"))
     if stored.bookmarks:
         cards.append(_card(str(len(stored.bookmarks)), "bookmarks"))
-    notes = "".join(f'<p class="note">note: {escape(n)}</p>' for n in doc.get("notes") or [])
+    notes = f'<p class="muted attribution">{escape(attribution_line(doc))}</p>'
+    notes += "".join(f'<p class="note">note: {escape(n)}</p>' for n in doc.get("notes") or [])
     notes += "".join(f'<p class="note">warning: {escape(w)}</p>' for w in doc.get("warnings") or [])
     return f'<div class="cards">{"".join(cards)}</div>{notes}'
 

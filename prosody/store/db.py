@@ -230,7 +230,38 @@ CREATE INDEX notes_session ON notes(session_id, time_s);
 """)
 
 
-MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3)
+def attribution_of(doc: dict) -> tuple[str, str]:
+    """(layout, how speakers were attributed) of a session document: its
+    ``attribution`` object (``prosody.engine.speakers.Attribution.to_dict``), else
+    what the speaker order says (files or channels given as one speaker each)."""
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else None
+    if att and isinstance(att.get("layout"), str):
+        return att["layout"], str(att.get("attribution") or "")
+    if len(doc.get("speaker_order") or ()) == 1:
+        return "mono", "one speaker given (no diarization)"
+    return "separate", "one speaker per channel or file, as given"
+
+
+def _migrate_3_to_4(db: sqlite3.Connection) -> None:
+    """Version 4 (issue 9): which layout was found and how speakers were attributed
+    (backfilled from the stored documents), and the therapists' voice profiles."""
+    _run_script(db, """
+ALTER TABLE sessions ADD COLUMN layout TEXT;
+ALTER TABLE sessions ADD COLUMN attribution TEXT;
+CREATE TABLE voice_profiles (
+  name TEXT PRIMARY KEY,
+  profile TEXT NOT NULL,          -- VoiceProfile.to_dict() as JSON
+  source TEXT NOT NULL,           -- where it was built from, in words
+  session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+  created_at TEXT NOT NULL
+);
+""")
+    for sid, doc_text in db.execute("SELECT id, doc FROM sessions").fetchall():
+        layout, method = attribution_of(json.loads(doc_text))
+        db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (layout, method, sid))
+
+
+MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -675,6 +706,7 @@ class Store:
                        "VALUES (?,?,?,?,?)",
                        [(sid, f.kind, json.dumps(list(f.items)), f.total, f.given_at) for f in feedback])
         _insert_measures(db, sid, doc)
+        db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (*attribution_of(doc), sid))
 
     def add_feedback(self, ref, *, srs: tuple[int, ...] | None = None, rating: int | None = None,
                      given_at: str | None = None) -> Feedback:
@@ -774,6 +806,43 @@ class Store:
         except sqlite3.OperationalError:
             pass  # a reader holds the WAL; the next checkpoint overwrites it
         return sid
+
+    # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
+    def save_profile(self, name: str, profile: dict, *, source: str, session_id: int | None = None) -> None:
+        """Keep ``profile`` (``VoiceProfile.to_dict()``) under ``name``, replacing one of that name.
+        ``session_id``: the stored session it was built from (set to NULL when that session is deleted)."""
+        name = nfc(str(name).strip())
+        check_meta_fields(therapist=name)
+        if not name:
+            raise InputError("a voice profile needs a name (--therapist NAME)")
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
+                       "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))
+
+    def profile(self, name: str) -> dict | None:
+        """The stored profile dict of ``name`` (with ``source``, ``session_id``, ``created_at``), or None."""
+        row = self.db.execute("SELECT profile, source, session_id, created_at FROM voice_profiles WHERE name = ?",
+                              (nfc(str(name).strip()),)).fetchone()
+        if row is None:
+            return None
+        return {**json.loads(row[0]), "source": row[1], "session_id": row[2], "created_at": row[3]}
+
+    def profiles(self) -> list[tuple[str, str, int | None, str]]:
+        """(name, source, session_id, created_at) of every stored profile, by name."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT name, source, session_id, created_at FROM voice_profiles ORDER BY name")]
+
+    def delete_profile(self, name: str) -> None:
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM voice_profiles WHERE name = ?", (nfc(str(name).strip()),))
+            if cur.rowcount == 0:
+                raise SessionNotFoundError(f"no voice profile named {name!r} in {self.path}; "
+                                           "`prosody enrol --list` lists them")
+
+    def attribution(self, ref) -> tuple[str | None, str | None]:
+        """(layout, how speakers were attributed) of a stored session."""
+        sid = self.resolve(ref)
+        return tuple(self.db.execute("SELECT layout, attribution FROM sessions WHERE id = ?", (sid,)).fetchone())
 
     def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
         """Remove frames files no session references (left by a crash between

@@ -1,0 +1,157 @@
+"""``prosody enrol`` (the therapist's voice profile) and ``prosody relabel`` (exchange the
+two voices of a saved session); issue 9, item 4. Parse, call the library, print."""
+from __future__ import annotations
+
+
+from pathlib import Path
+
+from prosody.errors import InputError
+
+from .sessions import _open, _store_option
+
+EXIT_OK = 0
+
+
+def load_profile(args):
+    """The VoiceProfile analyze/batch/live name the therapist with: ``--profile NAME``
+    (must exist), else the profile of ``--therapist`` when one is stored, else None."""
+    from prosody.engine.speakers import VoiceProfile
+    from prosody.store.db import default_store_path
+    name, required = getattr(args, "profile", None), True
+    if not name:
+        name, required = getattr(args, "therapist", None), False
+    if not name:
+        return None
+    folder = Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
+    if not (folder / "sessions.db").exists():
+        if required:
+            raise InputError(f"--profile {name}: no session store at {folder}; enrol the voice first "
+                             "(`prosody enrol ME.wav --therapist NAME`)")
+        return None
+    with _open(args) as store:
+        d = store.profile(name)
+    if d is None:
+        if required:
+            raise InputError(f"--profile {name}: no voice profile of that name in {folder}; "
+                             "`prosody enrol --list` lists them")
+        return None
+    return VoiceProfile.from_dict(d)
+
+
+def _read_mix(path: str):
+    """(n_samples,) float32 channel mean of one file at 16 kHz."""
+    import numpy as np
+
+    from prosody.engine.sources import FileSource, Layout
+    probe = FileSource([path], Layout(("x",), ((0, 0),)))
+    n = probe.files[0].channels
+    src = FileSource([path], Layout(tuple(f"c{i}" for i in range(n)), tuple((0, i) for i in range(n))))
+    blocks = list(src)
+    x = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
+    return x.mean(axis=1).astype(np.float32)
+
+
+def _session_voice(store, ref, speaker: str | None):
+    """(16 kHz samples, speech mask on GRID, speaker, session id) of one speaker of a saved
+    session: the verified audio (prosody.clips) at the frames where only that speaker speaks."""
+    import numpy as np
+    import soxr
+
+    from prosody.clips import locate
+    from prosody.store.db import attribution_of
+    stored = store.get(ref)
+    doc = stored.doc
+    order = list(doc["speaker_order"])
+    speaker = speaker or order[0]
+    if speaker not in order:
+        raise InputError(f"--speaker {speaker}: session {stored.info.id} holds {', '.join(order)}")
+    frames = store.frames(stored.info.id)
+    if frames is None:
+        raise InputError(f"session {stored.info.id} was saved without per-frame features: enrol from a recording")
+    audio, why = locate(doc)
+    if audio is None:
+        raise InputError(f"session {stored.info.id}: {why}")
+    layout, _ = attribution_of(doc)
+    if layout == "separate":
+        x = audio.cut(0.0, float(doc["duration_s"]))[:, order.index(speaker)]
+        if audio.sample_rate != 16000:
+            x = soxr.resample(x, audio.sample_rate, 16000).astype(np.float32)
+    else:  # shared / mono: the one mix, at the frames diarization gave this voice
+        x = _read_mix(audio.files[0])
+    mask = np.asarray(frames[speaker]["is_speech"], bool).copy()
+    for other in order:
+        if other != speaker:
+            mask &= ~np.asarray(frames[other]["is_speech"], bool)  # never the overlap
+    return x, mask, speaker, stored.info.id
+
+
+def cmd_enrol(args, out, err) -> int:
+    from prosody.engine.speakers import build_profile, profile_from_frames
+    from prosody.fileio import check_input_file
+    from prosody.report.text import terminal_safe
+
+    if args.list:
+        with _open(args) as store:
+            rows = store.profiles()
+        for name, source, sid, created in rows:
+            out.write(terminal_safe(f"{name}\t{source}\t{created}") + "\n")
+        if not rows:
+            out.write("no voice profiles yet (`prosody enrol ME.wav --therapist NAME`)\n")
+        return EXIT_OK
+    if args.delete:
+        with _open(args) as store:
+            store.delete_profile(args.delete)
+        out.write(terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
+        return EXIT_OK
+    if not args.therapist:
+        raise InputError("enrol needs --therapist NAME: the profile is kept under that name")
+    if (args.file is None) == (args.from_session is None):
+        raise InputError("give either a recording of the therapist alone (FILE) or --from-session N")
+    if args.file is not None:
+        check_input_file(args.file)
+        prof = build_profile(_read_mix(args.file), name=args.therapist)
+        source, sid = f"recording {Path(args.file).name}", None
+        with _open(args) as store:
+            store.save_profile(args.therapist, prof.to_dict(), source=source)
+    else:
+        with _open(args) as store:
+            x, mask, speaker, sid = _session_voice(store, args.from_session, args.speaker)
+            prof = profile_from_frames(x, speech=mask, name=args.therapist)
+            source = f"session {sid} ({speaker})"
+            store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
+    out.write(terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from {source}, "
+                            f"{prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
+    return EXIT_OK
+
+
+def cmd_relabel(args, out, err) -> int:
+    from prosody.relabel import relabel
+    with _open(args) as store:
+        stored = store.get(args.session)
+        doc, frames = relabel(stored.doc, store.frames(stored.info.id))
+        store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id)
+    a, b = doc["speaker_order"]
+    out.write(f"session {stored.info.id}: the two voices exchanged ({a} and {b}); measures recomputed\n")
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("enrol", help="keep the therapist's voice profile (names the therapist in shared/mono audio)")
+    p.add_argument("file", nargs="?", metavar="FILE", help="a short recording of the therapist alone (>= 5 s speech)")
+    p.add_argument("--therapist", metavar="NAME", help="the profile's name (as given to analyze --therapist)")
+    p.add_argument("--from-session", metavar="SESSION", help="build it from a saved session's audio instead")
+    p.add_argument("--speaker", default=None, metavar="NAME",
+                   help="with --from-session: whose voice (default the session's first speaker, the therapist)")
+    p.add_argument("--delete", metavar="NAME", help="delete the voice profile NAME")
+    p.add_argument("--list", action="store_true", help="list the stored voice profiles")
+    _store_option(p)
+    p.set_defaults(run=cmd_enrol)
+
+    p = sub.add_parser("relabel", help="exchange the two voices of a saved session and recompute its measures")
+    p.add_argument("session", metavar="SESSION")
+    _store_option(p)
+    p.set_defaults(run=cmd_relabel)
+
+
+__all__ = ["add_parser", "load_profile"]
+

@@ -1,0 +1,66 @@
+"""After a live session from one device (issue 9, item 5): the whole recording
+attributed again on save, as ``prosody analyze`` attributes a file.
+
+While live, one device's channels are taken as given (provisional). With
+``--record``, the saved session is re-analysed from the recording when the
+layout found over the whole session is shared or mono (speakers by
+diarization and the voice profile); for separate channels the live analysis
+stands and only the layout record is added. Without a recording the session
+says that its attribution stayed provisional."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+from ..frames import frames_to_npz_bytes
+from ..types import FRAME_COLUMNS
+from ..speaker_channels import attribute_recording
+from .runner import frames_path_for, load_live_session, write_session
+
+PROVISIONAL_NOTE = ("one device: speakers were taken from its channels as given while live (provisional); "
+                    "record with --record so that the whole session is attributed again (layout, diarization, "
+                    "voice profile) when it is saved")
+
+
+def _arrays(doc: dict, frames: dict) -> bytes:
+    """The frames in the one frames file layout (``prosody.frames``), cut to the document's length."""
+    n = int(round(doc["duration_s"] / doc["frame_hop_s"]))
+    return frames_to_npz_bytes({s: {k: frames[s][k][:n] for k in FRAME_COLUMNS if k in frames[s]}
+                                for s in doc["speaker_order"]}, doc["speaker_order"])
+
+
+def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, profile=None) -> dict | None:
+    """Re-attribute a saved one-device live session from its ``live.recording_file``;
+    returns the new document (also written to ``json_path`` and its frames file), or
+    None when there is no recording to read."""
+    import soundfile as sf
+
+    from ..session import analyze_blocks
+
+    json_path = Path(json_path)
+    doc, frames = load_live_session(json_path)
+    rec = (doc.get("live") or {}).get("recording_file")
+    if not rec or not Path(rec).is_file():
+        return None
+    n_channels = sf.info(rec).channels
+    if n_channels > 2 or doc["duration_s"] <= 0:
+        return None
+    att, voices = attribute_recording([rec], n_channels=n_channels, layout="auto", profile=profile)
+    if voices is None:  # separate channels: the live analysis stands
+        if att is not None:
+            doc["attribution"] = att.to_dict()
+        write_session(json_path, doc, _arrays(doc, frames))
+        return doc
+    session = analyze_blocks(voices, voices.speakers, config, sources=list(doc.get("sources") or []),
+                             measures=measures, profile=baseline, cross_talk=False)
+    session.attribution = att.to_dict()
+    session.warnings += list(voices.warnings) + list(att.warnings)
+    new = session.to_json_dict()
+    new["warnings"] = list(doc.get("warnings") or []) + new["warnings"]
+    for key in ("bookmarks", "capture", "live"):
+        if key in doc:
+            new[key] = doc[key]
+    new["live"] = dict(new.get("live") or {}, analysed_s=round(session.duration_s, 4), reattributed=True,
+                       frames_file=frames_path_for(json_path).name)
+    write_session(json_path, new, _arrays(new, session.frames))
+    return new

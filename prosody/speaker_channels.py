@@ -1,0 +1,98 @@
+"""Who speaks on which channel of one recording, for every command that reads files
+(``prosody analyze``, ``prosody batch``): the layout is found (or taken from the
+override) and, for shared or mono audio, speaker channels are cut by diarization
+(``prosody.engine.speakers.attribute``). One implementation, so that batch gives
+exactly what analyze gives for the same file."""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .timebase import GRID
+
+PROBE_S = 60.0
+LAYOUT_REQUESTS = ("auto", "separate", "shared", "mono")
+
+
+class VoiceChannels:
+    """Speaker channels cut from one file, served in 2 s blocks like ``FileSource``."""
+
+    def __init__(self, audio: np.ndarray, speakers: tuple[str, ...], warnings: list[str]):
+        self.audio = np.ascontiguousarray(audio, dtype=np.float32)
+        self.speakers = speakers
+        self.warnings = warnings
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio) / GRID.sample_rate
+
+    def __iter__(self):
+        step = 2 * GRID.sample_rate
+        for a in range(0, len(self.audio), step):
+            yield self.audio[a:a + step]
+
+
+def read_channels(paths, n_channels: int, *, limit_s: float | None = None):
+    """(n_samples, n_channels) float32 at 16 kHz of one file (the first ``limit_s``), and the source's warnings."""
+    from .engine.sources import FileSource, Layout
+
+    names = tuple(f"c{i}" for i in range(n_channels))
+    src = FileSource(list(paths), Layout(names, tuple((0, i) for i in range(n_channels))))
+    blocks, got = [], 0
+    for b in src:
+        blocks.append(b)
+        got += len(b)
+        if limit_s is not None and got >= limit_s * GRID.sample_rate:
+            break
+    audio = np.concatenate(blocks) if blocks else np.zeros((0, n_channels), np.float32)
+    return audio, src.warnings
+
+
+def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, layout: str) -> bool:
+    """Whether a recording goes through layout detection / diarization: one file of one or
+    two channels, unless a mono file names its one speaker (``--speaker``). Raises
+    InputError for a layout override that two files cannot take."""
+    if layout not in LAYOUT_REQUESTS:
+        raise InputError(f"layout {layout!r}: use auto, separate, shared or mono")
+    if n_files == 2:
+        if layout not in ("auto", "separate"):
+            raise InputError(f"--layout {layout} applies to one file; two files are one speaker each")
+        return False
+    return n_files == 1 and n_channels <= 2 and not (n_channels == 1 and speaker)
+
+
+def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channels: str | None = None,
+                        profile=None):
+    """(Attribution or None, VoiceChannels or None) for one file; None channels = analyse
+    the file's channels as separate speakers (the streaming path).
+
+    ``channels``: the ``--channels`` text (speaker=channel); ``profile``: a
+    ``VoiceProfile`` naming the therapist among diarized voices."""
+    from .engine.sources import parse_channel_map
+    from .engine.speakers import Attribution, attribute, detect_layout
+
+    label = str(paths[0])
+    if layout == "separate":
+        if n_channels == 1:
+            raise InputError(f"--layout separate needs two channels; {label} has one: use --layout mono")
+        return None, None
+    picks_map = parse_channel_map(channels, n_channels=n_channels) if channels else None
+    if n_channels == 2 and layout == "auto":
+        head, _ = read_channels(paths, n_channels, limit_s=PROBE_S)
+        rep = detect_layout(head)
+        if rep.layout == "separate":
+            spk = tuple(sorted(picks_map, key=picks_map.get)) if picks_map else ("therapist", "client")
+            picks = tuple(picks_map[s] for s in spk) if picks_map else (0, 1)
+            return Attribution("separate", rep, spk, "one speaker per channel (cross-talk rejected per frame)",
+                               channel_picks=picks), None
+    if n_channels == 1 and layout == "shared":
+        raise InputError(f"--layout shared needs two channels; {label} has one: use --layout mono")
+    audio, warnings = read_channels(paths, n_channels)
+    att = attribute(audio, layout=layout, channels=picks_map, profile=profile)
+    if att.diarization is None:  # the whole session says separate after all
+        return att, None
+    d = att.diarization
+    if d.n_voices == 2:
+        return att, VoiceChannels(att.channels(audio), att.speakers, warnings)
+    name = att.naming.names[0] if att.naming is not None else "therapist"
+    return att, VoiceChannels(audio.mean(axis=1, keepdims=True), (name,), warnings)
