@@ -453,7 +453,7 @@ class PitchTracker:
         below_oct = np.zeros(f_hz.shape)  # (m, kk)
         pr, pj, pk = np.nonzero(sub)
         if len(pr):
-            w = self._subharmonic_weight(comp[pr], f_hz[pr, pk], mult[pr, pj, pk].astype(np.int64))
+            w = self._subharmonic_weight(comp, pr, f_hz[pr, pk], mult[pr, pj, pk].astype(np.int64))
             np.maximum.at(below_oct, (pr, pk), w * np.log2(ratio[pr, pj, pk]))
         c0 = -(s - _OCTAVE_COST * np.log2(self.config.fmax_hz / f_hz))
         c = c0 + _SUBHARMONIC_COST * below_oct
@@ -473,9 +473,11 @@ class PitchTracker:
         vote = np.where(confident, np.clip(b, 0, self._prior_nb - 1), -1)
         return logf, lag, cost, vote
 
-    def _subharmonic_weight(self, comp: np.ndarray, f_k_hz: np.ndarray, mult: np.ndarray) -> np.ndarray:
+    def _subharmonic_weight(self, comp: np.ndarray, rows: np.ndarray, f_k_hz: np.ndarray,
+                            mult: np.ndarray) -> np.ndarray:
         """How much each candidate of F0 ``f_k_hz`` (p,) looks like the subharmonic at 1/``mult`` (p,)
-        of another, in [0, 1], (p,); ``comp``: the floor-removed compressed spectrum of each (p, bins)."""
+        of another, in [0, 1], (p,); ``comp``: the floor-removed compressed spectra (m, bins),
+        ``rows`` (p,): each candidate's row of ``comp``."""
         nb = comp.shape[1]
         top_bin = _SHR_BAND * (nb - 1)
         bin_per_hz = self._nfft / self._fs_d
@@ -484,15 +486,16 @@ class PitchTracker:
         bins = f_k_hz[:, None] * n * bin_per_hz  # (p, N): the multiples of f_k
         inband = bins <= top_bin
         bi = np.clip(np.rint(bins).astype(np.int64), 1, nb - 2)
-        rows = np.arange(comp.shape[0])[:, None]
+        rows = rows[:, None]
         val = np.maximum(np.maximum(comp[rows, bi - 1], comp[rows, bi]), comp[rows, bi + 1])  # peak within a bin
+        rows = np.arange(len(f_k_hz))[:, None]
         mm = mult[:, None]
         lo_n = (n // mm) * mm  # the harmonics of f_j around multiple n of f_k
         hi_n = lo_n + mm
         hi_i = np.minimum(hi_n, N) - 1
-        use = (n % mm != 0) & (n >= mm) & (hi_n <= N) & np.take_along_axis(inband, hi_i, axis=1)
-        lo_v = np.take_along_axis(val, np.maximum(lo_n - 1, 0), axis=1)
-        hi_v = np.take_along_axis(val, hi_i, axis=1)
+        use = (n % mm != 0) & (n >= mm) & (hi_n <= N) & inband[rows, hi_i]
+        lo_v = val[rows, np.maximum(lo_n - 1, 0)]
+        hi_v = val[rows, hi_i]
         line = lo_v + (hi_v - lo_v) * (n - lo_n) / mm
         sh = np.where(use, line, 0.0).sum(axis=1)
         ss = np.where(use, val, 0.0).sum(axis=1)
