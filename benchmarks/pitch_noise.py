@@ -26,6 +26,9 @@ Sets: ``tune`` (glottal seeds 0-9, espeak voices en-us+f1, en+m3, en+f4 ...,
 noise seeds from 0) and ``heldout`` (glottal seeds 100-111 on other base F0s,
 other espeak voices and texts, noise seeds from 100000). The tracker's
 constants were chosen on ``tune`` (and PTDB-TUG); ``heldout`` is the check.
+``heldout2`` (glottal seeds 200-211 on yet other base F0s, six further espeak
+voices, noise seeds from 200000) was added after the first round of tuning and
+never used to choose a constant; ``--set all`` runs the three.
 
 Scores per condition, pooled over the set's signals:
 

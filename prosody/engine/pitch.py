@@ -29,7 +29,7 @@ IEEE TSAP 8(6)) and Praat's path costs, arranged for streaming::
       --> up to 4 peaks of r_comp per frame, plus an "unvoiced" candidate
       --> subharmonic cost: a candidate at about 1/2, 1/3 ... of a near-best one pays
           0.4 per octave where the compressed spectrum between the higher one's
-          harmonics is weak (Sun's 2002 subharmonic-to-harmonic ratio, "Pitch
+          harmonics is weak against the line in dB through them (Sun's 2002 subharmonic-to-harmonic ratio, "Pitch
           determination and voice quality analysis using subharmonic-to-harmonic
           ratio", ICASSP): in noise, and for PSOLA-processed speech, r_comp can peak
           at twice the period (octave-down errors of high voices); the frame's
@@ -94,8 +94,9 @@ _OCTAVE_COST = 0.01  # per octave below fmax_hz [0.01]
 _SUBHARMONIC_COST = 0.4  # per octave below a near-best candidate it is a subharmonic of
 _NEAR_BEST = 0.1  # a candidate within this much strength of the frame's best is near-best
 _HARMONIC_TOL = 0.05  # F0 ratio within 5 % of an integer m >= 2
+_NEAR_BEST_SUB = 0.2  # ... and only a candidate within this much of the best pays (CPU)
 _SHR_MIN = 0.25  # subharmonic-to-harmonic ratio below which the full cost applies ...
-_SHR_MAX = 0.5  # ... above which none
+_SHR_MAX = 0.7  # ... above which none (0.5 before issue 13's second pass; see benchmarks/pitch_noise.py)
 _SHR_HARMONICS = 32  # multiples of f_k examined ...
 _SHR_BAND = 0.85  # ... up to this share of the analysis Nyquist frequency (the FIR's cutoff)
 _OCTAVE_JUMP_COST = 0.6  # per octave between consecutive frames [0.35]
@@ -441,7 +442,7 @@ class PitchTracker:
         # noise. Whether the spectrum between j's harmonics holds harmonics of k decides, as in
         # Sun's (2002) subharmonic-to-harmonic ratio: at each multiple of f_k that is no multiple
         # of f_j (from f_j up, so that a missing fundamental is no evidence), the compressed
-        # spectrum against the line through j's neighbouring harmonics (so that the spectral
+        # spectrum against the line in dB through j's neighbouring harmonics (so that the spectral
         # tilt is none). Below _SHR_MIN of it: k pays the full cost, above _SHR_MAX: none.
         # The cost moves the choice between candidates only; each frame's cheapest voiced cost
         # is kept, so the voicing evidence is unchanged.
@@ -450,6 +451,7 @@ class PitchTracker:
         ratio = np.where(near[:, :, None] & present[:, None, :], f_hz[:, :, None], 0.0) / f_hz[:, None, :]  # (m, j, k)
         mult = np.rint(ratio)
         sub = (mult >= 2) & (np.abs(ratio - mult) <= _HARMONIC_TOL * mult)  # k may be a subharmonic of j
+        sub &= (s_ok >= s_ok.max(axis=1, keepdims=True) - _NEAR_BEST_SUB)[:, None, :]  # only a competitive k matters
         below_oct = np.zeros(f_hz.shape)  # (m, kk)
         pr, pj, pk = np.nonzero(sub)
         if len(pr):
@@ -494,9 +496,12 @@ class PitchTracker:
         hi_n = lo_n + mm
         hi_i = np.minimum(hi_n, N) - 1
         use = (n % mm != 0) & (n >= mm) & (hi_n <= N) & inband[rows, hi_i]
-        lo_v = val[rows, np.maximum(lo_n - 1, 0)]
-        hi_v = val[rows, hi_i]
-        line = lo_v + (hi_v - lo_v) * (n - lo_n) / mm
+        log_val = np.log(val + 1e-12)
+        lo_v = log_val[rows, np.maximum(lo_n - 1, 0)]
+        hi_v = log_val[rows, hi_i]
+        # the line between j's harmonics in dB (spectral tilt is straight in dB, not in amplitude:
+        # next to one formant-boosted harmonic a straight amplitude line overrates the valley)
+        line = np.exp(lo_v + (hi_v - lo_v) * ((n - lo_n) / mm))
         sh = np.where(use, line, 0.0).sum(axis=1)
         ss = np.where(use, val, 0.0).sum(axis=1)
         return np.clip((_SHR_MAX * sh - ss) / np.maximum((_SHR_MAX - _SHR_MIN) * sh, 1e-12), 0.0, 1.0)
