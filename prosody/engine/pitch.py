@@ -29,7 +29,7 @@ IEEE TSAP 8(6)) and Praat's path costs, arranged for streaming::
       --> up to 4 peaks of r_comp per frame, plus an "unvoiced" candidate
       --> subharmonic cost: a candidate at about 1/2, 1/3 ... of a near-best one pays
           0.4 per octave where the compressed spectrum between the higher one's
-          harmonics is weak (Sun's 2002 subharmonic-to-harmonic ratio, "Pitch
+          harmonics is weak against the line in dB through them (Sun's 2002 subharmonic-to-harmonic ratio, "Pitch
           determination and voice quality analysis using subharmonic-to-harmonic
           ratio", ICASSP): in noise, and for PSOLA-processed speech, r_comp can peak
           at twice the period (octave-down errors of high voices); the frame's
@@ -94,8 +94,9 @@ _OCTAVE_COST = 0.01  # per octave below fmax_hz [0.01]
 _SUBHARMONIC_COST = 0.4  # per octave below a near-best candidate it is a subharmonic of
 _NEAR_BEST = 0.1  # a candidate within this much strength of the frame's best is near-best
 _HARMONIC_TOL = 0.05  # F0 ratio within 5 % of an integer m >= 2
+_NEAR_BEST_SUB = 0.2  # ... and only a candidate within this much of the best pays (CPU)
 _SHR_MIN = 0.25  # subharmonic-to-harmonic ratio below which the full cost applies ...
-_SHR_MAX = 0.5  # ... above which none
+_SHR_MAX = 0.7  # ... above which none (0.5 before issue 13's second pass; see benchmarks/pitch_noise.py)
 _SHR_HARMONICS = 32  # multiples of f_k examined ...
 _SHR_BAND = 0.85  # ... up to this share of the analysis Nyquist frequency (the FIR's cutoff)
 _OCTAVE_JUMP_COST = 0.6  # per octave between consecutive frames [0.35]
@@ -441,7 +442,7 @@ class PitchTracker:
         # noise. Whether the spectrum between j's harmonics holds harmonics of k decides, as in
         # Sun's (2002) subharmonic-to-harmonic ratio: at each multiple of f_k that is no multiple
         # of f_j (from f_j up, so that a missing fundamental is no evidence), the compressed
-        # spectrum against the line through j's neighbouring harmonics (so that the spectral
+        # spectrum against the line in dB through j's neighbouring harmonics (so that the spectral
         # tilt is none). Below _SHR_MIN of it: k pays the full cost, above _SHR_MAX: none.
         # The cost moves the choice between candidates only; each frame's cheapest voiced cost
         # is kept, so the voicing evidence is unchanged.
@@ -450,10 +451,11 @@ class PitchTracker:
         ratio = np.where(near[:, :, None] & present[:, None, :], f_hz[:, :, None], 0.0) / f_hz[:, None, :]  # (m, j, k)
         mult = np.rint(ratio)
         sub = (mult >= 2) & (np.abs(ratio - mult) <= _HARMONIC_TOL * mult)  # k may be a subharmonic of j
+        sub &= (s_ok >= s_ok.max(axis=1, keepdims=True) - _NEAR_BEST_SUB)[:, None, :]  # only a competitive k matters
         below_oct = np.zeros(f_hz.shape)  # (m, kk)
         pr, pj, pk = np.nonzero(sub)
         if len(pr):
-            w = self._subharmonic_weight(comp[pr], f_hz[pr, pk], mult[pr, pj, pk].astype(np.int64))
+            w = self._subharmonic_weight(comp, pr, f_hz[pr, pk], mult[pr, pj, pk].astype(np.int64))
             np.maximum.at(below_oct, (pr, pk), w * np.log2(ratio[pr, pj, pk]))
         c0 = -(s - _OCTAVE_COST * np.log2(self.config.fmax_hz / f_hz))
         c = c0 + _SUBHARMONIC_COST * below_oct
@@ -473,9 +475,11 @@ class PitchTracker:
         vote = np.where(confident, np.clip(b, 0, self._prior_nb - 1), -1)
         return logf, lag, cost, vote
 
-    def _subharmonic_weight(self, comp: np.ndarray, f_k_hz: np.ndarray, mult: np.ndarray) -> np.ndarray:
+    def _subharmonic_weight(self, comp: np.ndarray, rows: np.ndarray, f_k_hz: np.ndarray,
+                            mult: np.ndarray) -> np.ndarray:
         """How much each candidate of F0 ``f_k_hz`` (p,) looks like the subharmonic at 1/``mult`` (p,)
-        of another, in [0, 1], (p,); ``comp``: the floor-removed compressed spectrum of each (p, bins)."""
+        of another, in [0, 1], (p,); ``comp``: the floor-removed compressed spectra (m, bins),
+        ``rows`` (p,): each candidate's row of ``comp``."""
         nb = comp.shape[1]
         top_bin = _SHR_BAND * (nb - 1)
         bin_per_hz = self._nfft / self._fs_d
@@ -484,16 +488,20 @@ class PitchTracker:
         bins = f_k_hz[:, None] * n * bin_per_hz  # (p, N): the multiples of f_k
         inband = bins <= top_bin
         bi = np.clip(np.rint(bins).astype(np.int64), 1, nb - 2)
-        rows = np.arange(comp.shape[0])[:, None]
+        rows = rows[:, None]
         val = np.maximum(np.maximum(comp[rows, bi - 1], comp[rows, bi]), comp[rows, bi + 1])  # peak within a bin
+        rows = np.arange(len(f_k_hz))[:, None]
         mm = mult[:, None]
         lo_n = (n // mm) * mm  # the harmonics of f_j around multiple n of f_k
         hi_n = lo_n + mm
         hi_i = np.minimum(hi_n, N) - 1
-        use = (n % mm != 0) & (n >= mm) & (hi_n <= N) & np.take_along_axis(inband, hi_i, axis=1)
-        lo_v = np.take_along_axis(val, np.maximum(lo_n - 1, 0), axis=1)
-        hi_v = np.take_along_axis(val, hi_i, axis=1)
-        line = lo_v + (hi_v - lo_v) * (n - lo_n) / mm
+        use = (n % mm != 0) & (n >= mm) & (hi_n <= N) & inband[rows, hi_i]
+        log_val = np.log(val + 1e-12)
+        lo_v = log_val[rows, np.maximum(lo_n - 1, 0)]
+        hi_v = log_val[rows, hi_i]
+        # the line between j's harmonics in dB (spectral tilt is straight in dB, not in amplitude:
+        # next to one formant-boosted harmonic a straight amplitude line overrates the valley)
+        line = np.exp(lo_v + (hi_v - lo_v) * ((n - lo_n) / mm))
         sh = np.where(use, line, 0.0).sum(axis=1)
         ss = np.where(use, val, 0.0).sum(axis=1)
         return np.clip((_SHR_MAX * sh - ss) / np.maximum((_SHR_MAX - _SHR_MIN) * sh, 1e-12), 0.0, 1.0)
