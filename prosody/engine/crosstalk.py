@@ -74,7 +74,9 @@ class CrossTalkSettings:
     refresh_frames: int = 300
     startup_frames: int = 500        # the first 5 s: refresh every startup_refresh_frames
     startup_refresh_frames: int = 50
-    min_frames: int = 50             # raw-active frames of the source before a path is learnt
+    first_refresh_frames: int = 10   # ... and every 10 frames while a direction has no path yet
+    guard_frames: int = 40           # the other voice's first frames: leak unless a path says otherwise
+    min_frames: int = 25             # raw-active frames of the source before a path is learnt
     absent_frames: int = 300         # source frames without a path found: no leak that way
     gain_percentile: float = 30.0
     delay_percentile: float = 75.0
@@ -122,6 +124,9 @@ class CrossTalk:
         H, F = self.history, self.n_bins
         self._n = 0
         self._tail = [np.zeros(self._keep), np.zeros(self._keep)]
+        self._last_active = -10**9  # absolute index of the last frame where either channel was raw-active
+        self._seen = [0, 0]
+        self._last_own = [-10**9, -10**9]
         nb = self._hi - self._lo
         self._hold = [np.full(nb, -1e9), np.full(nb, -1e9)]  # running max of level + decay * frame index
         # ring buffers over absolute frame index mod H
@@ -142,7 +147,7 @@ class CrossTalk:
     def _spectra(self, c: int, frames: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Band levels (n, n_bands) and bin levels (n, bins), dB, of the n_fft
         window ending at each frame's end; only for the frames in ``need``
-        (either channel raw-active), the others at the -120 dB floor."""
+        (activity nearby), the others at the -120 dB floor."""
         hop = self.grid.hop_length
         x = np.concatenate([self._tail[c], frames.reshape(-1).astype(np.float64)])
         self._tail[c] = x[-self._keep:]
@@ -178,7 +183,7 @@ class CrossTalk:
         pos = 0
         R = self.s.refresh_frames
         while pos < n:
-            step = self.s.startup_refresh_frames if self._n < self.s.startup_frames else R
+            step = self._refresh_step()
             take = min(n - pos, step - self._n % step)
             sl = slice(pos, pos + take)
             for a in (0, 1):
@@ -186,16 +191,41 @@ class CrossTalk:
             res = self._chunk([f[sl] for f in frames], [a[sl] for a in active])
             out[0][sl], out[1][sl] = res
             pos += take
-            if self._n % R == 0 or (self._n < self.s.startup_frames and self._n % self.s.startup_refresh_frames == 0):
+            if self._n % step == 0:
                 self._calibrate()
         return out
+
+    def _refresh_step(self) -> int:
+        """Frames between path updates: ``first_refresh_frames`` in the first
+        seconds while a direction is still unsettled (neither learnt nor found
+        absent), then ``startup_refresh_frames`` up to ``startup_frames``, then
+        ``refresh_frames``; the state it reads changes only at updates, so the
+        update frames are the same for any block size."""
+        if self._n >= self.s.startup_frames:
+            return self.s.refresh_frames
+        if any(g is None and not ab for g, ab in zip(self.gain_db, self.absent)):
+            return self.s.first_refresh_frames
+        return self.s.startup_refresh_frames
 
     def _chunk(self, frames, active):
         n = len(active[0])
         H = self.history
         idx = (self._n + np.arange(n)) % H
         L = []
-        need = active[0] | active[1]  # frames with nothing raw-active are neither decided nor learnt from
+        # spectra where either channel is raw-active or was within max_delay (the leak of its last
+        # frames is still arriving); the other frames are neither decided nor learnt from
+        t = self._n + np.arange(n)
+        last = np.maximum.accumulate(np.where(active[0] | active[1], t, self._last_active))
+        if n:
+            self._last_active = int(last[-1])
+        need = t - last <= self.max_delay
+        # per channel: raw-active frames seen so far, and the last raw-active frame (absolute index)
+        seen, last_own = [], []
+        for c in (0, 1):
+            seen.append(self._seen[c] + np.cumsum(active[c]))
+            last_own.append(np.maximum.accumulate(np.where(active[c], t, self._last_own[c])))
+            if n:
+                self._seen[c], self._last_own[c] = int(seen[c][-1]), int(last_own[c][-1])
         for c in (0, 1):
             Lc, Pc = self._spectra(c, frames[c], need)
             L.append(Pc)
@@ -209,11 +239,18 @@ class CrossTalk:
         res = []
         for a in (0, 1):
             g = self.gain_db[a]
+            b = 1 - a
             if g is None:
-                res.append(np.zeros(n, dtype=bool))
+                # no path yet: during the other voice's first guard_frames frames of the session (too few
+                # to learn a path from), a frame heard while it speaks, or within max_delay after, is taken
+                # for its leak unless the search has already found no leak that way
+                guard = np.zeros(n, dtype=bool)
+                if not self.absent[a]:
+                    guard = active[a] & (seen[b] <= self.s.guard_frames) & (t - last_own[b] <= self.max_delay)
+                res.append(guard)
+                self._bl[a][idx] = guard
                 self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
                 continue
-            b = 1 - a
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
             La = L[a]
             pa = 10.0 ** (La / 10.0)
