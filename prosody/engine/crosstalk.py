@@ -75,7 +75,7 @@ class CrossTalkSettings:
     startup_frames: int = 500        # the first 5 s: refresh every startup_refresh_frames
     startup_refresh_frames: int = 50
     first_refresh_frames: int = 10   # ... and every 10 frames while a direction has no path yet
-    guard_frames: int = 40           # the other voice's first frames: leak unless a path says otherwise
+    first_refresh_until: int = 100   # (and its source has been heard for fewer frames than this)
     min_frames: int = 25             # raw-active frames of the source before a path is learnt
     absent_frames: int = 300         # source frames without a path found: no leak that way
     gain_percentile: float = 30.0
@@ -126,7 +126,6 @@ class CrossTalk:
         self._tail = [np.zeros(self._keep), np.zeros(self._keep)]
         self._last_active = -10**9  # absolute index of the last frame where either channel was raw-active
         self._seen = [0, 0]
-        self._last_own = [-10**9, -10**9]
         nb = self._hi - self._lo
         self._hold = [np.full(nb, -1e9), np.full(nb, -1e9)]  # running max of level + decay * frame index
         # ring buffers over absolute frame index mod H
@@ -198,12 +197,14 @@ class CrossTalk:
     def _refresh_step(self) -> int:
         """Frames between path updates: ``first_refresh_frames`` in the first
         seconds while a direction is still unsettled (neither learnt nor found
-        absent), then ``startup_refresh_frames`` up to ``startup_frames``, then
+        absent) and its source has been heard for fewer than
+        ``first_refresh_until`` frames, then ``startup_refresh_frames`` up to ``startup_frames``, then
         ``refresh_frames``; the state it reads changes only at updates, so the
         update frames are the same for any block size."""
         if self._n >= self.s.startup_frames:
             return self.s.refresh_frames
-        if any(g is None and not ab for g, ab in zip(self.gain_db, self.absent)):
+        if any(self.gain_db[a] is None and not self.absent[a] and self._seen[1 - a] < self.s.first_refresh_until
+               for a in (0, 1)):
             return self.s.first_refresh_frames
         return self.s.startup_refresh_frames
 
@@ -219,13 +220,8 @@ class CrossTalk:
         if n:
             self._last_active = int(last[-1])
         need = t - last <= self.max_delay
-        # per channel: raw-active frames seen so far, and the last raw-active frame (absolute index)
-        seen, last_own = [], []
-        for c in (0, 1):
-            seen.append(self._seen[c] + np.cumsum(active[c]))
-            last_own.append(np.maximum.accumulate(np.where(active[c], t, self._last_own[c])))
-            if n:
-                self._seen[c], self._last_own[c] = int(seen[c][-1]), int(last_own[c][-1])
+        for c in (0, 1):  # raw-active frames of each channel seen so far
+            self._seen[c] += int(np.count_nonzero(active[c]))
         for c in (0, 1):
             Lc, Pc = self._spectra(c, frames[c], need)
             L.append(Pc)
@@ -241,14 +237,7 @@ class CrossTalk:
             g = self.gain_db[a]
             b = 1 - a
             if g is None:
-                # no path yet: during the other voice's first guard_frames frames of the session (too few
-                # to learn a path from), a frame heard while it speaks, or within max_delay after, is taken
-                # for its leak unless the search has already found no leak that way
-                guard = np.zeros(n, dtype=bool)
-                if not self.absent[a]:
-                    guard = active[a] & (seen[b] <= self.s.guard_frames) & (t - last_own[b] <= self.max_delay)
-                res.append(guard)
-                self._bl[a][idx] = guard
+                res.append(np.zeros(n, dtype=bool))
                 self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
                 continue
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
