@@ -15,7 +15,8 @@ peak hold (the room's reverberant tail), widened by one bin::
 
 The path is learnt from the last ``history_s`` at fixed frame indices (every
 ``refresh_frames``; every ``startup_refresh_frames`` in the first
-``startup_frames``), over the frames where B was raw-active and not itself
+``startup_frames``, every ``first_refresh_frames`` while a direction is still
+unsettled and its source young, see ``_refresh_step``), over the frames where B was raw-active and not itself
 judged A's leak: the delay is the lag at which A's band spectra follow B's
 best (per-frame spectral-shape correlation after removing each band's mean,
 ``delay_percentile`` over frames), the gain the ``gain_percentile``-th
