@@ -100,3 +100,21 @@ def test_generator_plants_the_leak_it_says(needs_espeak):
     # an inverted copy of the client 50 ms late, 10 dB below the therapist's own speech level
     np.testing.assert_allclose(leak, -shifted * 10 ** (-10 / 20), atol=1e-6)
     np.testing.assert_allclose(d.audio[:, 1], client * 10 ** (-6 / 20), atol=1e-6)
+
+
+def test_reverberant_path_learnt_and_leak_free_direction_settled(needs_espeak):
+    from tests.dialogue import LeakPath, add_crosstalk, build_dialogue, scenario_turns
+    dry = build_dialogue(scenario_turns(6, seed=5), seed=5, noise_db=None, level_db=(-26.0, -26.0))
+    # a reverberant room blurs the waveform: the path is learnt from the spectra of the client's first turn
+    path = LeakPath(leak_db=-14.0, delay_s=0.06, polarity=1, rt60_s=0.5)
+    d = add_crosstalk(dry, into_therapist=path, gain_db=(0.0, -8.0), noise_db=-70.0, seed=5)
+    s = analyze_blocks([d.audio], SPK)
+    truth = d.truth.to_json_dict()
+    for seg in s.segments:
+        if seg.speaker == "therapist":
+            assert any(a < seg.end_s and seg.start_s < b for a, b in truth["segments"]["therapist"]), seg
+    # no leak into the client channel: searched, none found, the start-up guard stands down
+    fr = frames_of(d.audio)
+    xt = CrossTalk()
+    xt.push(fr, [RawVad().push(f) for f in fr])
+    assert xt.gain_db[0] is not None and xt.absent[1] and xt.gain_db[1] is None

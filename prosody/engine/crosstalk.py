@@ -15,7 +15,8 @@ peak hold (the room's reverberant tail), widened by one bin::
 
 The path is learnt from the last ``history_s`` at fixed frame indices (every
 ``refresh_frames``; every ``startup_refresh_frames`` in the first
-``startup_frames``), over the frames where B was raw-active and not itself
+``startup_frames``, every ``first_refresh_frames`` while a direction is still
+unsettled and its source young, see ``_refresh_step``), over the frames where B was raw-active and not itself
 judged A's leak: the delay is the lag at which A's band spectra follow B's
 best (per-frame spectral-shape correlation after removing each band's mean,
 ``delay_percentile`` over frames), the gain the ``gain_percentile``-th
@@ -74,7 +75,10 @@ class CrossTalkSettings:
     refresh_frames: int = 300
     startup_frames: int = 500        # the first 5 s: refresh every startup_refresh_frames
     startup_refresh_frames: int = 50
-    min_frames: int = 50             # raw-active frames of the source before a path is learnt
+    first_refresh_frames: int = 10   # ... and every 10 frames while a direction has no path yet
+    first_refresh_until: int = 100   # (and its source has been heard for fewer frames than this)
+    min_frames: int = 25             # raw-active frames of the source before a path is learnt
+    absent_frames: int = 300         # source frames without a path found: no leak that way
     gain_percentile: float = 30.0
     delay_percentile: float = 75.0
     min_delay_corr: float = 0.5
@@ -121,8 +125,10 @@ class CrossTalk:
         H, F = self.history, self.n_bins
         self._n = 0
         self._tail = [np.zeros(self._keep), np.zeros(self._keep)]
+        self._last_active = -10**9  # absolute index of the last frame where either channel was raw-active
+        self._seen = [0, 0]
         nb = self._hi - self._lo
-        self._hold = [np.full(nb, -120.0), np.full(nb, -120.0)]
+        self._hold = [np.full(nb, -1e9), np.full(nb, -1e9)]  # running max of level + decay * frame index
         # ring buffers over absolute frame index mod H
         self._L = [np.full((H, F), -120.0, dtype=np.float32) for _ in range(2)]
         self._Lh = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # held bins, widened
@@ -134,57 +140,91 @@ class CrossTalk:
         self.gain_db: list[np.ndarray | None] = [None, None]
         self.delay_corr = [0.0, 0.0]
         self.learnt = [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
+        # per direction: the source was heard long enough (absent_frames) and no path was found
+        self.absent = [False, False]
 
     # -- features ---------------------------------------------------------
-    def _spectra(self, c: int, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _spectra(self, c: int, frames: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Band levels (n, n_bands) and bin levels (n, bins), dB, of the n_fft
-        window ending at each frame's end."""
+        window ending at each frame's end; only for the frames in ``need``
+        (activity nearby), the others at the -120 dB floor."""
         hop = self.grid.hop_length
         x = np.concatenate([self._tail[c], frames.reshape(-1).astype(np.float64)])
         self._tail[c] = x[-self._keep:]
-        win = np.lib.stride_tricks.sliding_window_view(x, self.s.n_fft)[::hop]
-        spec = np.fft.rfft(win * self._window, axis=1)[:, self._lo:self._hi]
-        p = spec.real ** 2 + spec.imag ** 2
-        cs = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p, axis=1)], axis=1)
-        e = self._edges - self._lo
-        return 10.0 * np.log10(cs[:, e[1:]] - cs[:, e[:-1]] + _EPS), 10.0 * np.log10(p + _EPS)
+        n = len(need)
+        bands = np.full((n, self.n_bins), -120.0)
+        bins = np.full((n, self._hi - self._lo), -120.0)
+        rows = np.flatnonzero(need)
+        if len(rows):
+            win = np.lib.stride_tricks.sliding_window_view(x, self.s.n_fft)[::hop][rows]
+            spec = np.fft.rfft(win * self._window, axis=1)[:, self._lo:self._hi]
+            p = spec.real ** 2 + spec.imag ** 2
+            cs = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p, axis=1)], axis=1)
+            e = self._edges - self._lo
+            bands[rows] = 10.0 * np.log10(cs[:, e[1:]] - cs[:, e[:-1]] + _EPS)
+            bins[rows] = 10.0 * np.log10(p + _EPS)
+        return bands, bins
 
     def _held(self, c: int, L: np.ndarray) -> np.ndarray:
-        out = np.empty_like(L)
-        h = self._hold[c]
-        for i in range(len(L)):
-            h = np.maximum(L[i], h - self._decay)
-            out[i] = h
-        self._hold[c] = h
-        return out
+        """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
+        is ``M(t) - decay t`` with ``M`` the running maximum of ``L(s) + decay s``
+        over absolute frame indices (the same values whatever the block size)."""
+        t = (self._n + np.arange(len(L), dtype=np.float64))[:, None] * self._decay
+        m = np.maximum.accumulate(np.concatenate([self._hold[c][None, :], L + t]), axis=0)[1:]
+        self._hold[c] = m[-1]
+        return m - t
 
     # -- streaming ----------------------------------------------------------
     def push(self, frames: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
         n = len(active[0])
         out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
-        self.learnt = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]  # per frame: path into channel known
+        # per frame: path into the channel known, or searched for long enough and not there
+        self.learnt = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
         pos = 0
         R = self.s.refresh_frames
         while pos < n:
-            step = self.s.startup_refresh_frames if self._n < self.s.startup_frames else R
+            step = self._refresh_step()
             take = min(n - pos, step - self._n % step)
             sl = slice(pos, pos + take)
             for a in (0, 1):
-                self.learnt[a][sl] = self.gain_db[a] is not None
+                self.learnt[a][sl] = self.gain_db[a] is not None or self.absent[a]
             res = self._chunk([f[sl] for f in frames], [a[sl] for a in active])
             out[0][sl], out[1][sl] = res
             pos += take
-            if self._n % R == 0 or (self._n < self.s.startup_frames and self._n % self.s.startup_refresh_frames == 0):
+            if self._n % step == 0:
                 self._calibrate()
         return out
+
+    def _refresh_step(self) -> int:
+        """Frames between path updates: ``first_refresh_frames`` in the first
+        seconds while a direction is still unsettled (neither learnt nor found
+        absent) and its source has been heard for fewer than
+        ``first_refresh_until`` frames, then ``startup_refresh_frames`` up to ``startup_frames``, then
+        ``refresh_frames``; the state it reads changes only at updates, so the
+        update frames are the same for any block size."""
+        if self._n >= self.s.startup_frames:
+            return self.s.refresh_frames
+        if any(self.gain_db[a] is None and not self.absent[a] and self._seen[1 - a] < self.s.first_refresh_until
+               for a in (0, 1)):
+            return self.s.first_refresh_frames
+        return self.s.startup_refresh_frames
 
     def _chunk(self, frames, active):
         n = len(active[0])
         H = self.history
         idx = (self._n + np.arange(n)) % H
         L = []
+        # spectra where either channel is raw-active or was within max_delay (the leak of its last
+        # frames is still arriving); the other frames are neither decided nor learnt from
+        t = self._n + np.arange(n)
+        last = np.maximum.accumulate(np.where(active[0] | active[1], t, self._last_active))
+        if n:
+            self._last_active = int(last[-1])
+        need = t - last <= self.max_delay
+        for c in (0, 1):  # raw-active frames of each channel seen so far
+            self._seen[c] += int(np.count_nonzero(active[c]))
         for c in (0, 1):
-            Lc, Pc = self._spectra(c, frames[c])
+            Lc, Pc = self._spectra(c, frames[c], need)
             L.append(Pc)
             self._L[c][idx] = Lc
             h = self._held(c, Pc)
@@ -196,11 +236,11 @@ class CrossTalk:
         res = []
         for a in (0, 1):
             g = self.gain_db[a]
+            b = 1 - a
             if g is None:
                 res.append(np.zeros(n, dtype=bool))
                 self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
                 continue
-            b = 1 - a
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
             La = L[a]
             pa = 10.0 ** (La / 10.0)
@@ -255,9 +295,9 @@ class CrossTalk:
                 # rho[k, i]: shape correlation of a's frame t[i] with b's frame t[i] - k
                 lags = np.arange(K + 1)
                 valid = act[b][t[None, :] - lags[:, None]]
-                rho = np.empty(valid.shape)
-                for k in lags:
-                    rho[k] = (z[0][t] * z[1][t - k]).sum(axis=1)
+                # all lags at once: window i of z[1] holds frames t[i] - K .. t[i]
+                win = np.lib.stride_tricks.sliding_window_view(z[1], K + 1, axis=0)
+                rho = np.einsum("if,ifw->wi", z[0][K:], win)[::-1].copy()
                 rho[~valid] = -2.0  # below any correlation: sorted first, skipped by the rank
                 rho.sort(axis=1)
                 n_valid = valid.sum(axis=1)
@@ -272,6 +312,8 @@ class CrossTalk:
                 found.append(None if g is None else (self.delay[a], g, self.delay_corr[a]))
                 continue
             if best < self.s.min_delay_corr:
+                # plenty of the source and no leak follows it: the start-up guard is no longer needed
+                self.absent[a] = self.absent[a] or int(act[b].sum()) >= self.s.absent_frames
                 found.append(None)
                 continue
             v = act[b][t - best_k]
@@ -282,6 +324,7 @@ class CrossTalk:
             ratio[weak] = np.inf
             g = np.percentile(ratio, self.s.gain_percentile, axis=0, method="lower")
             g = np.where(np.isfinite(g), g, _UNKNOWN_DB)
+            self.absent[a] = False
             found.append((best_k, g, best))
         if found[0] is not None and found[1] is not None:
             loop = float(np.median(found[0][1] + found[1][1]))

@@ -228,7 +228,8 @@ class BleedDetector:
     see ``prosody.crosstalk.CrossTalk`` for the method and its sources. Does
     not depend on absolute levels; double talk keeps both channels. Until a
     direction's path is learnt, ``StartupBleed`` (a much quieter channel whose
-    waveform correlates with the other's) guards it. Causal,
+    waveform correlates with the other's) guards it, unless the source has
+    been heard for 3 s with no leak following it (``CrossTalk.absent``). Causal,
     ``latency_s`` = 0; chunked input gives exactly what whole input gives.
     """
 
@@ -252,7 +253,7 @@ class BleedDetector:
         if self.config.bleed_min_own <= 0.0:
             return [np.zeros(len(a), dtype=bool) for a in active]
         out = self._xt.push(frames, active)
-        # until a path is learnt, the old rule (much quieter + waveform-correlated) guards it
+        # until a path is learnt (or found absent), the old rule (much quieter + waveform-correlated) guards it
         first = self._startup.push(frames, level_db, [a & ~k for a, k in zip(active, self._xt.learnt)])
         return [o | f for o, f in zip(out, first)]
 
