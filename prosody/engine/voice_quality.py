@@ -313,12 +313,15 @@ def _resample_filter(up: int, down: int) -> np.ndarray:
     return h
 
 
+@functools.lru_cache(maxsize=8)
 def _gaussian_window(n: int) -> np.ndarray:
     """Praat's Gaussian window (edges at exp(-12))."""
     i = np.arange(1, n + 1)
     mid = 0.5 * (n + 1)
     edge = np.exp(-12.0)
-    return (np.exp(-48.0 * (i - mid) ** 2 / (n + 1) ** 2) - edge) / (1.0 - edge)
+    w = (np.exp(-48.0 * (i - mid) ** 2 / (n + 1) ** 2) - edge) / (1.0 - edge)
+    w.setflags(write=False)
+    return w
 
 
 def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
@@ -328,9 +331,10 @@ def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
     pad = [(0, 0)] * a.ndim
     pad[axis] = (k // 2 + 1, k - 1 - k // 2)
     c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis)
-    hi = np.take(c, np.arange(k, c.shape[axis]), axis=axis)
-    lo = np.take(c, np.arange(0, c.shape[axis] - k), axis=axis)
-    return (hi - lo) / k
+    hi = [slice(None)] * a.ndim
+    lo = [slice(None)] * a.ndim
+    hi[axis], lo[axis] = slice(k, None), slice(0, c.shape[axis] - k)
+    return (c[tuple(hi)] - c[tuple(lo)]) / k
 
 
 def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> np.ndarray:
