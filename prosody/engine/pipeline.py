@@ -231,6 +231,12 @@ class Pipeline:
                                          watermark_s=self.grid.frames_to_s(self.n_frames), frames=frames_out)
         segments.sort(key=lambda s: (s.start_s, s.speaker))
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
+        # a window also waits for the syllable nuclei of its frames (a peak is accepted at its dip, later)
+        # and, without a turn tracker, for the segments open in it (a segment is emitted when it ends)
+        open_frames = [ch.nuclei.decided_until_frame for ch in self._ch]
+        if self._turns is None:
+            open_frames += [ch.segments.open_start for ch in self._ch if ch.segments.open_start is not None]
+        decided = min(decided, self.grid.frames_to_s(min(open_frames)))
         rolling = [] if self._rolling is None else self._rolling.push(
             frames_out, segments, turns if self._turns is not None else None, nuclei, decided_until_s=decided,
             turn_taking=self.turn_taking, final=final)

@@ -75,6 +75,12 @@ class SyllableNuclei:
         self._thr = np.concatenate([self._thr, thr])
         self._n += len(power)
 
+    @property
+    def decided_until_frame(self) -> int:
+        """Every nucleus before this frame index has been reported: frames
+        after the last tested one, and a peak waiting for its dip, are open."""
+        return self._pending[0] if self._pending is not None else self._next_peak
+
     def push(self, rms_db: np.ndarray, voiced: np.ndarray, speech: np.ndarray) -> list[int]:
         """Per-frame arrays of equal length -> absolute frame indices of newly accepted nuclei."""
         level = np.asarray(rms_db, dtype=np.float64)

@@ -252,10 +252,13 @@ class FileSource:
     16 kHz, and yield (n, n_speakers) float32 blocks.
 
     ``offset_s`` shifts the second file on the timeline (positive: it starts
-    later; negative: its first seconds are skipped).
+    later; negative: its first seconds are skipped). ``block_s``: block
+    length; results do not depend on it, but each block costs every stage a
+    fixed overhead, so offline reading uses long blocks (live capture sets
+    its own).
     """
 
-    def __init__(self, paths: list[str], layout: Layout, *, offset_s: float = 0.0, block_s: float = 2.0):
+    def __init__(self, paths: list[str], layout: Layout, *, offset_s: float = 0.0, block_s: float = 10.0):
         self.files = [AudioFile(p) for p in paths]
         self.layout = layout
         self.offset_s = offset_s

@@ -43,11 +43,12 @@ Per run:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 from ..timebase import GRID, Grid
 
@@ -148,13 +149,19 @@ def _refine_peak(r: np.ndarray, k: int) -> float:
         d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
         return k + float(d)
     fine = _SINC @ r[k - SINC_HALF:k + SINC_HALF + 1]
-    j = int(np.argmax(fine))
+    j = int(fine.argmax())
     step = 1.0 / (2 * SINC_STEPS)
     off = (j - SINC_STEPS) * step
     if 0 < j < len(fine) - 1:
-        d, _ = _parabolic(fine[j - 1], fine[j], fine[j + 1])
-        off += float(d) * step
+        off += _parabolic_offset(float(fine[j - 1]), float(fine[j]), float(fine[j + 1])) * step
     return k + off
+
+
+def _parabolic_offset(y_m: float, y_0: float, y_p: float) -> float:
+    """``_parabolic``'s offset for three Python floats (the same arithmetic,
+    without array overhead: this runs once per glottal pulse)."""
+    den = y_m - 2 * y_0 + y_p
+    return 0.5 * (y_m - y_p) / den if den < 0 else 0.0
 
 
 def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
@@ -169,6 +176,7 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
     i0 = edge + int(np.argmax(np.abs(x[edge:n - edge])))   # the loudest extremum away from the edges
     y = (1.0 if x[i0] >= 0 else -1.0) * x.astype(np.float64)
     c2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    itemsize = y.itemsize
     pulses = [float(i0)]
     m = SINC_HALF + 1
     for direction in (1, -1):
@@ -183,14 +191,16 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
             b_lo, b_hi = (a + lo, a + hi) if direction > 0 else (a - hi, a - lo)
             if w < 4 or a < 0 or a + w > n or b_lo - m < 0 or b_hi + m + w > n:
                 break
-            starts = np.arange(b_lo - m, b_hi + m + 1)
-            num = sliding_window_view(y[b_lo - m:b_hi + m + w], w) @ y[a:a + w]
-            den = np.sqrt((c2[starts + w] - c2[starts]) * (c2[a + w] - c2[a])) + 1e-20
+            s0, s1 = b_lo - m, b_hi + m + 1          # first and one-past-last start of the compared window
+            # the (s1 - s0, w) windows starting at s0..s1-1, as sliding_window_view builds them (a strided view)
+            wins = np.ndarray((s1 - s0, w), np.float64, y, s0 * itemsize, (itemsize, itemsize))
+            num = wins @ y[a:a + w]
+            den = np.sqrt((c2[s0 + w:s1 + w] - c2[s0:s1]) * (c2[a + w] - c2[a])) + 1e-20
             r = num / den
-            k = m + int(np.argmax(r[m:-m]))
+            k = m + int(r[m:-m].argmax())
             if r[k] < 0.3:
                 break
-            t_new = t + float(starts[0] + _refine_peak(r, k) - a)   # the waveform's shift between the windows
+            t_new = t + float(s0 + _refine_peak(r, k) - a)   # the waveform's shift between the windows
             if (t_new - t) * direction <= 0.5 * per:
                 break
             pulses.append(t_new)
@@ -292,12 +302,26 @@ def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sa
 CPP_RATE_HZ = 10000
 
 
+@functools.lru_cache(maxsize=4)
+def _resample_filter(up: int, down: int) -> np.ndarray:
+    """The low-pass FIR that ``resample_poly(x, up, down)`` designs on every
+    call (Kaiser window, beta 5, cutoff at the lower Nyquist), designed once:
+    passing it back gives the same output. Shape (20 * max(up, down) + 1,)."""
+    max_rate = max(up, down)
+    h = firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    h.setflags(write=False)
+    return h
+
+
+@functools.lru_cache(maxsize=8)
 def _gaussian_window(n: int) -> np.ndarray:
     """Praat's Gaussian window (edges at exp(-12))."""
     i = np.arange(1, n + 1)
     mid = 0.5 * (n + 1)
     edge = np.exp(-12.0)
-    return (np.exp(-48.0 * (i - mid) ** 2 / (n + 1) ** 2) - edge) / (1.0 - edge)
+    w = (np.exp(-48.0 * (i - mid) ** 2 / (n + 1) ** 2) - edge) / (1.0 - edge)
+    w.setflags(write=False)
+    return w
 
 
 def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
@@ -307,9 +331,10 @@ def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
     pad = [(0, 0)] * a.ndim
     pad[axis] = (k // 2 + 1, k - 1 - k // 2)
     c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis)
-    hi = np.take(c, np.arange(k, c.shape[axis]), axis=axis)
-    lo = np.take(c, np.arange(0, c.shape[axis] - k), axis=axis)
-    return (hi - lo) / k
+    hi = [slice(None)] * a.ndim
+    lo = [slice(None)] * a.ndim
+    hi[axis], lo[axis] = slice(k, None), slice(0, c.shape[axis] - k)
+    return (c[tuple(hi)] - c[tuple(lo)]) / k
 
 
 def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> np.ndarray:
@@ -320,8 +345,9 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     if len(centres_s) == 0:
         return out
     g = np.gcd(sample_rate, CPP_RATE_HZ)
-    z = resample_poly(x.astype(np.float64), CPP_RATE_HZ // g, sample_rate // g) if sample_rate != CPP_RATE_HZ \
-        else x.astype(np.float64)
+    up, down = CPP_RATE_HZ // g, sample_rate // g
+    z = resample_poly(x.astype(np.float64), up, down, window=_resample_filter(up, down)) \
+        if sample_rate != CPP_RATE_HZ else x.astype(np.float64)
     a = np.exp(-2 * np.pi * 50.0 / CPP_RATE_HZ)
     z = np.concatenate([z[:1], z[1:] - a * z[:-1]])
     n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
