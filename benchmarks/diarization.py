@@ -1,6 +1,6 @@
 """Speaker attribution on shared-channel and mono recordings (issue 9).
 
-Recordings with planted truth, run end to end (``prosody.speakers.attribute``
+Recordings with planted truth, run end to end (``prosody.engine.speakers.attribute``
 -> speaker channels -> the analysis pipeline), scored against the truth:
 
 * espeak-ng dialogues (tests/dialogue.py ``scenario_mixed`` / ``scenario_turns``)
@@ -297,7 +297,7 @@ def peak_memory_mb() -> dict:
         "d = build_dialogue(scenario_mixed(seed=5), noise_db=None, level_db=(-22.0, -22.0))\n"
         "x, _ = mix_room(d, layout='mono', seed=5)\n"
         "x = np.tile(x[:, 0], int(np.ceil(600 * 16000 / len(x))))[:600 * 16000]\n"
-        "import prosody.diarize as D, prosody.embedding as E; E._weights()\n"
+        "import prosody.engine.diarize as D, prosody.engine.embedding as E; E._weights()\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "t = time.process_time(); r = D.diarize(x); c = time.process_time() - t\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"

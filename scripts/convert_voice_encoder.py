@@ -8,7 +8,7 @@ Run once (needs torch and librosa, never at run time)::
 It stores the LSTM / linear weights (float32) and the Slaney mel filter bank
 resemblyzer's audio front end uses (librosa.filters.mel(sr=16000, n_fft=400,
 n_mels=40)), copies the licence, then checks that prosody's numpy forward pass
-(``prosody.embedding``) matches torch's output on random and real mel input.
+(``prosody.engine.embedding``) matches torch's output on random and real mel input.
 """
 from __future__ import annotations
 
