@@ -60,3 +60,18 @@ def match_events(pred, truth, *, tol_s=0.3):
 
 def offsets_error_s(pairs):
     return np.array([p["offset_s"] - t["offset_s"] for t, p in pairs])
+
+
+def run_cli(*argv) -> tuple[int, str, str]:
+    """``prosody ARGV`` in this process with stdout/stderr captured: (exit status, stdout, stderr)."""
+    import io
+    import sys
+    from prosody_cli.main import main
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        rc = main([str(a) for a in argv])
+    finally:
+        sys.stdout, sys.stderr = old
+    return rc, out.getvalue(), err.getvalue()

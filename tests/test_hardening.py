@@ -6,7 +6,6 @@ erase, batch manifests/globs/SIGTERM, saving into a broken or full store,
 terminal escapes, and the smaller ones (FIFO input, /dev/null, negative
 session numbers, Unicode filters, folder modes, read-only stores)."""
 import contextlib
-import io
 import json
 import os
 import signal
@@ -31,7 +30,7 @@ from prosody.engine.sources import Layout
 from prosody.session import analyze_blocks
 from prosody.store.db import Store
 from prosody_cli.liveview import plain_line
-from prosody_cli.main import main
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 DIALOGUE = REPO / "fixtures" / "dialogue.flac"
@@ -39,15 +38,7 @@ STEREO = Layout(("therapist", "client"), ((0, 0), (0, 1)))
 SR = 16000
 
 
-def _cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        rc = main([str(a) for a in argv])
-    finally:
-        sys.stdout, sys.stderr = old
-    return rc, out.getvalue(), err.getvalue()
+_cli = run_cli
 
 
 def _one_line(rc, err, code=None):

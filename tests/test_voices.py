@@ -2,11 +2,9 @@
 (`prosody enrol`) and `prosody relabel`, with planted truth."""
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +13,10 @@ import soundfile as sf
 
 from prosody.session import analyze_blocks
 from prosody.store.db import MIGRATIONS, SCHEMA_VERSION, Store
-from prosody_cli.main import main
+from tests.conftest import run_cli
 
 
-def _cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        rc = main([str(a) for a in argv])
-    finally:
-        sys.stdout, sys.stderr = old
-    return rc, out.getvalue(), err.getvalue()
+_cli = run_cli
 
 
 def _doc(session) -> dict:

@@ -322,13 +322,7 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     grid = GRID
     if sample_rate != grid.sample_rate:
         raise InputError(f"sample_rate={sample_rate}: diarization runs at {grid.sample_rate} Hz; resample first")
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[1] < 1:
-        raise InputError(f"audio of shape {x.shape}: give (n_samples,) or (n_samples, n_channels)")
-    if not np.isfinite(x).all():
-        raise InputError("audio contains NaN or infinite samples")
+    x = audio_2d(audio)
     if n_voices not in (None, 1, 2):
         raise InputError(f"n_voices={n_voices} must be 1, 2 or None (decide from the audio)")
     if threadpool_limits is not None:
@@ -526,3 +520,16 @@ def _spread(values: np.ndarray, starts: np.ndarray, w: int, m: int) -> np.ndarra
 def _window_mean(frame_values: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
     cs = np.concatenate([[0.0], np.cumsum(frame_values)])
     return (cs[starts + w] - cs[starts]) / w
+
+
+def audio_2d(audio: np.ndarray) -> np.ndarray:
+    """Audio as float32 of shape (n_samples, n_channels); one clear error for any other shape or
+    for non-finite samples."""
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise InputError(f"audio of shape {x.shape}: give (n_samples,) or (n_samples, n_channels)")
+    if not np.isfinite(x).all():
+        raise InputError("audio contains NaN or infinite samples")
+    return x

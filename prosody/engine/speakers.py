@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .diarize import DiarizeConfig, Diarization, diarize, speech_mask
+from .diarize import DiarizeConfig, Diarization, audio_2d, diarize, speech_mask
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
 from ..errors import InputError
 from ..timebase import GRID
@@ -51,15 +51,6 @@ class LayoutReport:
                 "probe_s": round(self.probe_s, 2), "evidence": self.evidence}
 
 
-def _as_2d(audio: np.ndarray) -> np.ndarray:
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[1] < 1:
-        raise InputError(f"audio of shape {x.shape}: give (n_samples,) or (n_samples, n_channels)")
-    if not np.isfinite(x).all():
-        raise InputError("audio contains NaN or infinite samples")
-    return x
 
 
 def _two_means_1d(v: np.ndarray) -> tuple[float, float, float]:
@@ -91,7 +82,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     """
     if sample_rate != GRID.sample_rate:
         raise InputError(f"sample_rate={sample_rate}: layout detection runs at {GRID.sample_rate} Hz; resample first")
-    x = _as_2d(audio)
+    x = audio_2d(audio)
     a = int(round(start_s * sample_rate))
     b = len(x) if probe_s is None else a + int(round(probe_s * sample_rate))
     x = x[a:b]
@@ -221,7 +212,7 @@ def profile_from_frames(samples: np.ndarray, *, speech: np.ndarray, sample_rate:
 
 def build_profile(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, name: str = THERAPIST) -> VoiceProfile:
     """Profile from a recording of one person alone: (n_samples,) or (n_samples, n_channels)."""
-    x = _as_2d(samples).mean(axis=1)
+    x = audio_2d(samples).mean(axis=1)
     return profile_from_frames(x, speech=speech_mask(x, DiarizeConfig().vad), sample_rate=sample_rate, name=name)
 
 
@@ -308,7 +299,7 @@ class Attribution:
         Separate: the picked input channels. Shared / mono: the channel mean,
         kept where the speaker's voice owns the frame and silent elsewhere
         (pauses split at their middle)."""
-        x = _as_2d(audio)
+        x = audio_2d(audio)
         if self.diarization is None:
             return np.ascontiguousarray(x[:, list(self.channel_picks)], dtype=np.float32)
         mono = x.mean(axis=1)
@@ -349,7 +340,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     """
     if layout not in ("auto",) + LAYOUTS:
         raise InputError(f"layout={layout!r}; use auto, separate, shared or mono")
-    x = _as_2d(audio)
+    x = audio_2d(audio)
     first = detect_layout(x, sample_rate=sample_rate, probe_s=60.0)
     report = confirm_layout(x, first=first, sample_rate=sample_rate) if len(x) > 60 * sample_rate else first
     warnings = []
