@@ -143,7 +143,7 @@ def cmd_play(args, out, err) -> int:
         raise InputError(f"--context-s {args.context_s}: must be within 0..60 s")
     audio, why = locate(stored.doc)
     if audio is None:
-        err.write(f"prosody: {why}\n")
+        err.write(f"prosody: {terminal_safe(why)}\n")
         return 1
     a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
     x = to_playback(audio.cut(a, b))
@@ -173,7 +173,7 @@ def cmd_note(args, out, err) -> int:
                               moment=label)
     from prosody.report.wording import fmt_clock
     out.write(f"session {stored.info.id}: note at {fmt_clock(note.time_s)}"
-              f"{' (' + label + ')' if label else ''}\n")
+              f"{' (' + terminal_safe(label) + ')' if label else ''}\n")
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prosody.errors import InputError
+from prosody.report.text import terminal_safe
 
 from .sessions import _open, _store_option
 
@@ -88,7 +89,6 @@ def _session_voice(store, ref, speaker: str | None):
 def cmd_enrol(args, out, err) -> int:
     from prosody.engine.speakers import build_profile, profile_from_frames
     from prosody.fileio import check_input_file
-    from prosody.report.text import terminal_safe
 
     if args.list:
         with _open(args) as store:
@@ -131,7 +131,7 @@ def cmd_relabel(args, out, err) -> int:
         doc, frames = relabel(stored.doc, store.frames(stored.info.id))
         store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id)
     a, b = doc["speaker_order"]
-    out.write(f"session {stored.info.id}: the two voices exchanged ({a} and {b}); measures recomputed\n")
+    out.write(terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and {b}); measures recomputed") + "\n")
     return EXIT_OK
 
 

@@ -14,24 +14,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape as _html_escape
 
 import numpy as np
 
 from .. import __version__
 from ..config import TurnConfig
-from .text import terminal_safe
+from .text import html_safe as escape
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
 from .review import notes_html
 from .wording import metric_plain, speaker_plain, warmth_plain
 
-
-def escape(text, quote: bool = True) -> str:
-    """Typed text for the page: control characters shown as \\xNN (as on the
-    terminal), then HTML-escaped."""
-    return _html_escape(terminal_safe(text, newlines=True), quote=quote)
 
 
 TIMELINE_BINS = 900

@@ -2,12 +2,12 @@
 optional audio clips of them, and supervisor notes. Pure: HTML text out
 (clips are cut and encoded by ``make_clips`` before).
 
-Everything a person typed (notes, bookmarks) is escaped with ``html.escape``.
+Everything a person typed (notes, bookmarks) is escaped with ``report.text.html_safe``.
 """
 from __future__ import annotations
 
-from html import escape
 
+from .text import html_safe as escape
 from ..moments import KIND_LABELS, Moment
 from .wording import fmt_clock
 

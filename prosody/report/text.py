@@ -5,10 +5,12 @@ escape sequences that can clear the screen, move the cursor or (OSC 52) write
 to the clipboard; other C0/C1 controls and DEL garble the layout. Each is
 shown instead as a visible ``\\xNN`` (or ``\\uNNNN``), so nothing typed is
 silently lost. Callers hand the result to rich as ``rich.text.Text``, never as
-markup, so ``[brackets]`` stay text. (HTML pages use ``html.escape``.)"""
+markup, so ``[brackets]`` stay text. Pages use ``html_safe``: the same, then
+HTML-escaped."""
 from __future__ import annotations
 
 import re
+from html import escape as _html_escape
 
 # C0 controls, DEL, C1 controls; and the Unicode bidi overrides/isolates, which
 # reorder what follows them on screen
@@ -28,3 +30,9 @@ def terminal_safe(text, *, newlines: bool = False) -> str:
         return ""
     s = str(text)
     return (_CONTROL_KEEP_NL if newlines else _CONTROL).sub(_show, s)
+
+
+def html_safe(text, quote: bool = True) -> str:
+    """Typed text for a page: control characters shown as \\xNN (as on the
+    terminal), line feeds kept, then HTML-escaped."""
+    return _html_escape(terminal_safe(text, newlines=True), quote=quote)
