@@ -591,7 +591,7 @@ def add_parser(sub) -> None:
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--therapist", metavar="NAME", help="therapist name or ID ('' clears it)")
     p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym ('' clears it)")
-    p.add_argument("--session-number", type=int, metavar="N", help="session number")
+    p.add_argument("--session-number", type=session_number, metavar="N", help="session number (0 or more)")
     p.add_argument("--date", metavar="WHEN", help="date and time of the session, YYYY-MM-DD[THH:MM]")
     p.add_argument("--notes", metavar="TEXT", default=None, help="free-text notes (replaces them; '' clears)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")

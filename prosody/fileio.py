@@ -218,6 +218,17 @@ def is_disk_full(exc: BaseException) -> bool:
     return "disk is full" in str(exc) or "No space left" in str(exc)
 
 
+def low_space(path, min_bytes: int = 1 << 20) -> bool:
+    """Less than ``min_bytes`` free where ``path`` is. SQLite reports a full disk
+    on opening as a plain 'disk I/O error' (it cannot size its shared-memory
+    file), so a database that fails to open is called full only when this holds."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < min_bytes
+
+
 def rescue_folders() -> list[Path]:
     """Where to keep a session that could not be written where asked, in order:
     the user's data folder (``$XDG_DATA_HOME`` or ``~/.local/share``, then

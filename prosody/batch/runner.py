@@ -475,8 +475,8 @@ class Ledger:
                     if stmt.strip():
                         self.db.execute(stmt)
         except sqlite3.DatabaseError as exc:
-            from ..fileio import free_space_text, is_disk_full
-            if is_disk_full(exc) or "disk I/O error" in str(exc):
+            from ..fileio import free_space_text, is_disk_full, low_space
+            if is_disk_full(exc) or low_space(self.path.parent):
                 raise BatchError(f"cannot open the batch ledger {self.path}: {exc} ({free_space_text(self.path)}); "
                                  "free some space and run the same command again") from None
             raise BatchError(f"the batch ledger {self.path} is not readable ({exc}); move it aside "

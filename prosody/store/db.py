@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import free_space_text, is_disk_full, make_private_dirs, restrict_sqlite_sidecars, write_private
+from ..fileio import free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars, write_private
 from ..errors import InputError, SessionNotFoundError, StoreError
 from ..formats.schema import check_meta_fields, check_uid
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
@@ -380,16 +380,6 @@ def _read_only_folder(path: Path) -> bool:
     return (path / DB_NAME).is_file() and not os.access(path, os.W_OK)
 
 
-def _low_space(path, min_bytes: int = 1 << 20) -> bool:
-    """Less than ``min_bytes`` free where ``path`` is: SQLite's 'disk I/O error' on
-    opening (it cannot size its shared-memory file) then means a full disk."""
-    try:
-        st = os.statvfs(path)
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < min_bytes
-
-
 def _looks_like_sqlite(path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -455,7 +445,7 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            if is_disk_full(exc) or _low_space(self.path):
+            if is_disk_full(exc) or low_space(self.path):
                 raise disk_full_error(self.db_path) from None
             if isinstance(exc, sqlite3.OperationalError) and _looks_like_sqlite(self.db_path):
                 raise StoreError(f"cannot open the session store {self.db_path} ({exc}; "
