@@ -163,8 +163,8 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
         return session_eaf(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)
     speakers = tuple(b.doc["speaker_order"])
     if fmt == "rttm":
-        s = Session(speakers=speakers, segments=[Segment(x["speaker"], x["start_s"], x["end_s"])
-                                                 for x in b.doc.get("segments") or []])
+        s = Session(speakers=speakers, segments=tuple(Segment(x["speaker"], x["start_s"], x["end_s"])
+                                                      for x in b.doc.get("segments") or []))
         return s.to_rttm(uri)
     if fmt == "csv":
         if b.frames is None:
