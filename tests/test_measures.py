@@ -283,15 +283,15 @@ def test_ami_two_party_mono_measures_plausible(corpus, uri):
     x, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
     s = analyze_blocks([x[:, None]], ("therapist",))
     m = s.measures
-    v = m["voice"]["therapist"]
-    assert m["timing"] is None and m["attunement"] is None and m["silences"] is None
-    assert all(w["timing"] is None for w in m["rolling"])
-    assert m["warmth"]["n_components"] == 5  # voice components only: no turn-taking claims
-    assert 0 <= m["warmth"]["score"] <= 100
+    v = m.voice["therapist"]
+    assert m.timing is None and m.attunement is None and m.silences is None
+    assert all(w.timing is None and w.attunement is None for w in m.rolling)
+    assert m.warmth["n_components"] == 5  # voice components only: no turn-taking claims
+    assert 0 <= m.warmth["score"] <= 100
     assert 1.0 <= v["f0_sd_st"] <= 8.0 and 5.0 <= v["f0_range_st"] <= 30.0
     assert 2.0 <= v["articulation_rate_syl_s"] <= 8.0
     assert abs(v["f0_median_rel_st"]) < 0.2 and abs(v["level_rel_db"]) < 0.2  # session baseline
-    for w in m["rolling"]:
+    for w in m.rolling:
         for key in ("f0_median_rel_st", "level_rel_db", "arousal_z"):
             val = w.voice["therapist"][key]
             assert val is None or np.isfinite(val)
