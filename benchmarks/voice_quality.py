@@ -60,7 +60,7 @@ def ours(x: np.ndarray, *, all_speech: bool = False):
     speech, so the VAD would leave only fragments of them)."""
     s = analyze_blocks([x[:, None]], ("speaker",))
     if not all_speech:
-        return s.measures["voice_quality"]["speaker"], list(s.voice_quality)
+        return s.measures.voice_quality["speaker"], list(s.voice_quality)
     tr = VoiceQualityTracker("speaker")
     tr.push_samples(x)
     f0 = s.frames["speaker"]["f0_hz"]

@@ -17,6 +17,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.live.runner import LiveState
+from prosody.measures import RollingWindow
 from prosody.report.wording import WARMTH_SHORT as WORDING_SHORT
 from prosody.timebase import GRID
 
@@ -107,11 +108,10 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         for note in state.notes:
             out.append(Text(terminal_safe(note), style="dim"))
     # -- rolling measures --
-    att = (state.rolling or {}).get("attunement")
-    title = "warmth · attunement" + (f" ({att['n_exchanges']} exchanges)" if isinstance(att, dict) and
-                                     att.get("n_exchanges") is not None else "") + " · cues"
-    if state.rolling and _num(state.rolling.get("end_s")) is not None and _num(state.rolling.get("start_s")) is not None:
-        title += f" · {clock(state.rolling['start_s'])}–{clock(state.rolling['end_s'])}"
+    att = state.rolling.attunement if state.rolling is not None else None
+    title = "warmth · attunement" + (f" ({att['n_exchanges']} exchanges)" if att is not None else "") + " · cues"
+    if state.rolling is not None:
+        title += f" · {clock(state.rolling.start_s)}–{clock(state.rolling.end_s)}"
     out.append(_section(title, width))
     out.extend(_rolling_lines(state.rolling, width))
     # -- footer --
@@ -244,14 +244,14 @@ def _chance_mark(d: dict) -> str:
     return "↑" if v > hi else "↓" if v < lo else "~"
 
 
-def _rolling_lines(rolling, width: int) -> list:
+def _rolling_lines(rolling: RollingWindow | None, width: int) -> list:
     """The newest rolling window: warmth with its components, attunement
     (proximity, synchrony, convergence per feature, marked against chance),
-    cues. Tolerates missing parts (one speaker: no attunement)."""
-    if not rolling:
+    cues. One speaker: no attunement."""
+    if rolling is None:
         return [Text("waiting for the first rolling window (every few seconds once speech is in)", style="dim")]
     out = []
-    warmth = rolling.get("warmth")
+    warmth = rolling.warmth
     if warmth is not None:
         score = _num(warmth)
         t = Text()
@@ -263,11 +263,8 @@ def _rolling_lines(rolling, width: int) -> list:
             t.append("▰" * k + "▱" * (bar_w - k))
         else:
             t.append("– (not enough speech yet)", style="dim")
-        comps = warmth.get("components") if isinstance(warmth, dict) else None
         items = []
-        for c in comps or []:
-            if not isinstance(c, dict) or "name" not in c:
-                continue
+        for c in warmth["components"]:
             name = WARMTH_SHORT.get(c["name"], str(c["name"]).replace("_", " "))
             contrib, weight = _num(c.get("contribution")), _num(c.get("weight"))
             share = f" +{contrib:.0f}" if contrib is not None and weight else ""
@@ -284,16 +281,11 @@ def _rolling_lines(rolling, width: int) -> list:
                 cur.append("…", style="dim")
                 break
         out.extend(lines)
-    att = rolling.get("attunement")
-    if isinstance(att, dict):
+    att = rolling.attunement
+    if att is not None:
         for kind in ATTUNE_KINDS:
-            feats = att.get(kind)
-            if not isinstance(feats, dict):
-                continue
             items = []
-            for feat, d in feats.items():
-                if not isinstance(d, dict):
-                    continue
+            for feat, d in att[kind].items():
                 v = _num(d.get("value"))
                 items.append(f"{feat} {v:+.2f}{_chance_mark(d)}" if v is not None else f"{feat} –")
             line = _wrap(kind, items, width, 1)[0]
@@ -301,16 +293,15 @@ def _rolling_lines(rolling, width: int) -> list:
             if kind == ATTUNE_KINDS[0] and len(line.plain) + len(legend) <= width:
                 line.append(legend, style="dim")
             out.append(line)
-    cues = rolling.get("cues")
-    if cues:
-        texts = [c if isinstance(c, str) else str(c.get("message") or c.get("text") or c.get("kind") or c)
-                 for c in cues]
-        out.extend(_wrap("cues", texts, width, 1, style="bold"))
-    elif cues is not None:
+    if rolling.cues:
+        out.extend(_wrap("cues", [_cue_text(c) for c in rolling.cues], width, 1, style="bold"))
+    else:
         out.append(Text("cues".ljust(LABEL_W) + "none", style="dim"))
-    if not out:
-        out.append(Text("rolling window without warmth or attunement", style="dim"))
     return out
+
+
+def _cue_text(c: dict) -> str:
+    return str(c.get("message") or c.get("kind"))
 
 
 def _health_line(state: LiveState, width: int) -> Text:
@@ -379,14 +370,12 @@ def plain_line(state: LiveState) -> str:
     for f in state.final:
         if f.f0_ref_hz:
             parts.append(f"{f.name} pitch {f.f0_ref_hz:.0f} Hz")
-    if state.rolling:
-        w = _num(state.rolling.get("warmth"))
+    if state.rolling is not None:
+        w = _num(state.rolling.warmth)
         if w is not None:
             parts.append(f"warmth {w:.0f}")
-        cues = state.rolling.get("cues")
-        if cues:
-            parts.append("cues: " + "; ".join(c if isinstance(c, str) else str(c.get("message") or c.get("kind"))
-                                              for c in cues))
+        if state.rolling.cues:
+            parts.append("cues: " + "; ".join(_cue_text(c) for c in state.rolling.cues))
     h = state.health
     parts.append(f"overruns {h.get('overruns', 0)} dropped {h.get('dropped_blocks', 0)}"
                  + (f" drift {h['drift_ppm']:+.0f} ppm" if h.get("drift_ppm") is not None else ""))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -126,10 +127,10 @@ def cmd_analyze(args, out, err) -> int:
     else:
         session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
                                  measures=mcfg, profile=profile, cross_talk=voices is None)
-    session.warnings += source.warnings
+    session = dataclasses.replace(session, warnings=session.warnings + tuple(source.warnings))
     if attribution is not None:
-        session.attribution = attribution.to_dict()
-        session.warnings += list(attribution.warnings)
+        session = dataclasses.replace(session, attribution=attribution.to_dict(),
+                                      warnings=session.warnings + tuple(attribution.warnings))
 
     doc = session.to_json_dict()
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)

@@ -60,6 +60,7 @@ def _session_voice(store, ref, speaker: str | None):
 
     from prosody.clips import locate
     from prosody.store.db import attribution_of
+    from prosody.timebase import GRID
     stored = store.get(ref)
     doc = stored.doc
     order = list(doc["speaker_order"])
@@ -75,8 +76,8 @@ def _session_voice(store, ref, speaker: str | None):
     layout, _ = attribution_of(doc)
     if layout == "separate":
         x = audio.cut(0.0, float(doc["duration_s"]))[:, order.index(speaker)]
-        if audio.sample_rate != 16000:
-            x = soxr.resample(x, audio.sample_rate, 16000).astype(np.float32)
+        if audio.sample_rate != GRID.sample_rate:
+            x = soxr.resample(x, audio.sample_rate, GRID.sample_rate).astype(np.float32)
     else:  # shared / mono: the one mix, at the frames diarization gave this voice
         x = _read_mix(audio.files[0])
     mask = np.asarray(frames[speaker]["is_speech"], bool).copy()

@@ -265,21 +265,20 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
                          "set during the session: 1.0"))
     for n in notes:
         t = float(n.time_s)
-        end = float(n.end_s) if getattr(n, "end_s", None) is not None else t
-        host = next((c for c in out if getattr(n, "moment", "") and c.kind != "note"
+        end = float(n.end_s) if n.end_s is not None else t
+        host = next((c for c in out if n.moment and c.kind != "note"
                      and abs(c.start_s - t) < 0.05), None)
         if host is not None:  # a note on a moment stays with it
-            host.what += f" · note{' by ' + n.author if getattr(n, 'author', '') else ''}: {n.text}"
+            host.what += f" · note{' by ' + n.author if n.author else ''}: {n.text}"
             continue
-        out.append(_Cand("note", t, end, f"{n.text} ({n.author})" if getattr(n, "author", "") else n.text, 1.0,
+        out.append(_Cand("note", t, end, f"{n.text} ({n.author})" if n.author else n.text, 1.0,
                          "a supervisor's note: 1.0"))
     return out
 
 
 def moments(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = None) -> list[Moment]:
     """The ranked moments of a session (best first). ``bookmarks``: objects with
-    ``time_s``, ``note``; ``notes``: objects with ``time_s``, ``end_s`` (or
-    None), ``text``, ``author``."""
+    ``time_s``, ``note``; ``notes``: ``formats.bundle.Note`` values."""
     cfg = cfg or MomentsConfig()
     cands = candidates(doc, bookmarks=bookmarks, notes=notes, cfg=cfg)
     scored = [(cfg.weight(c.kind) * c.salience, c) for c in cands if cfg.weight(c.kind) > 0]

@@ -6,13 +6,14 @@ The session JSON schema (``prosody.session/2``) is documented in
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .measures import Baseline, MeasuresConfig, RollingMeasures, session_measures
+from .measures import Baseline, Measures, MeasuresConfig, RollingMeasures, RollingWindow, session_measures
 from .engine.pipeline import Pipeline, Update
 from .timebase import GRID, Grid
 from .engine.turns import TurnOutput
@@ -21,22 +22,27 @@ from .types import FRAME_COLUMNS, FrameBlock, Segment, SpeakerStats
 SCHEMA = "prosody.session/2"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Session:
+    """An analysed session: a frozen value (``SessionBuilder.build`` makes it;
+    a changed copy is ``dataclasses.replace(session, ...)``). ``frames``: per
+    speaker, the per-frame columns (``types.FRAME_COLUMNS``) as arrays of
+    shape (n_frames,). ``to_json_dict`` is the JSON boundary."""
+
     speakers: tuple[str, ...]
     grid: Grid = GRID
-    sources: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    sources: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     turn_taking: bool = True
-    config: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)  # AnalysisConfig.to_dict() of the run
     n_frames: int = 0
     frames: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    segments: list[Segment] = field(default_factory=list)
-    nuclei: list[tuple[str, float]] = field(default_factory=list)
-    turns: TurnOutput = field(default_factory=TurnOutput)
-    rolling: list[dict] = field(default_factory=list)
-    voice_quality: list = field(default_factory=list)  # VoiceQualityChunk per voiced run, in time order per speaker
-    measures: dict | None = None
+    segments: tuple[Segment, ...] = ()
+    nuclei: tuple[tuple[str, float], ...] = ()
+    turns: TurnOutput = TurnOutput()
+    rolling: tuple[RollingWindow, ...] = ()
+    voice_quality: tuple = ()  # VoiceQualityChunk per voiced run, in time order per speaker
+    measures: Measures | None = None
     attribution: dict | None = None  # layout found and how speakers were attributed (prosody.speakers)
 
     @property
@@ -49,18 +55,22 @@ class Session:
     def segments_of(self, speaker: str) -> list[Segment]:
         return [s for s in self.segments if s.speaker == speaker]
 
+    def _measures(self) -> Measures:
+        return self.measures if self.measures is not None else session_measures(self)
+
     def stats(self) -> list[SpeakerStats]:
         """Per-speaker summary: a view of the whole-session measures (one
         computation: ``measures.voice`` and ``measures.timing``), plus the
         counts and medians that only this summary reports."""
-        if self.measures is None:
-            self.measures = session_measures(self)
-        return [self._stats(spk) for spk in self.speakers]
+        return self._stats_of(self._measures())
 
-    def _stats(self, spk: str) -> SpeakerStats:
+    def _stats_of(self, m: Measures) -> list[SpeakerStats]:
+        return [self._stats(spk, m) for spk in self.speakers]
+
+    def _stats(self, spk: str, m: Measures) -> SpeakerStats:
         fr = self.frames[spk]
-        voice = self.measures["voice"][spk]
-        timing = self.measures["timing"][spk] if self.turn_taking else {}
+        voice = m.voice[spk]
+        timing = m.timing[spk] if self.turn_taking else {}
         speech = fr["is_speech"]
         f0 = fr["f0_hz"][speech]
         f0 = f0[np.isfinite(f0)]
@@ -88,8 +98,9 @@ class Session:
     # -- outputs -------------------------------------------------------------
     def to_json_dict(self) -> dict:
         r = lambda x: None if x is None else round(float(x), 4)  # noqa: E731
+        measures = self._measures()
         speakers = {}
-        for s in self.stats():
+        for s in self._stats_of(measures):
             d = {k: (r(v) if isinstance(v, float) else v) for k, v in s.__dict__.items() if k != "speaker"}
             speakers[s.speaker] = d
         notes = []
@@ -101,12 +112,12 @@ class Session:
             "schema": SCHEMA,
             "duration_s": r(self.duration_s),
             "frame_hop_s": self.grid.hop_s,
-            "sources": self.sources,
+            "sources": list(self.sources),
             **({"attribution": self.attribution} if self.attribution is not None else {}),
             "speaker_order": list(self.speakers),
             "turn_taking": self.turn_taking,
             "notes": notes,
-            "warnings": self.warnings,
+            "warnings": list(self.warnings),
             "config": self.config,
             "speakers": speakers,
             "segments": [seg(s) for s in self.segments],
@@ -118,7 +129,7 @@ class Session:
                 for t in self.turns.transitions] if self.turn_taking else None,
             "events": [{"kind": e.kind, "speaker": e.speaker, "start_s": r(e.start_s), "end_s": r(e.end_s)}
                        for e in self.turns.events] if self.turn_taking else None,
-            "measures": self.measures,
+            "measures": measures.to_dict(),
         }
 
     def to_rttm(self, uri: str) -> str:
@@ -151,39 +162,52 @@ def new_pipeline(speakers: tuple[str, ...], config=None, *, measures: MeasuresCo
 
 
 class SessionBuilder:
-    """Consumes pipeline updates; ``build()`` returns the Session, its measures
-    computed with ``measures`` and the personal baseline ``profile`` (the same
-    values the pipeline's rolling stage was made with)."""
+    """Consumes pipeline updates; ``build()`` returns the Session so far (a
+    frozen value; call it again after more updates for a newer one), its
+    measures computed with ``measures`` and the personal baseline ``profile``
+    (the same values the pipeline's rolling stage was made with)."""
 
     def __init__(self, pipeline: Pipeline, *, sources: list[str] = (), measures: MeasuresConfig | None = None,
                  profile: Baseline | None = None):
         self.pipeline = pipeline
         self.measures_config = measures or MeasuresConfig()
         self.profile = profile
+        self.sources = tuple(sources)
         self._chunks: dict[str, list[FrameBlock]] = {s: [] for s in pipeline.speakers}
-        self.session = Session(speakers=pipeline.speakers, grid=pipeline.grid, sources=list(sources),
-                               turn_taking=pipeline.turn_taking, config=pipeline.config.to_dict())
+        self._segments: list[Segment] = []
+        self._nuclei: list[tuple[str, float]] = []
+        self._turns: list[TurnOutput] = []
+        self._rolling: list[RollingWindow] = []
+        self._voice_quality: list = []
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The closed speech segments so far, in the order they were final."""
+        return tuple(self._segments)
 
     def add(self, up: Update) -> None:
         for fb in up.frames:
             if len(fb):
                 self._chunks[fb.speaker].append(fb)
-        self.session.segments += up.segments
-        self.session.nuclei += up.nuclei
-        self.session.turns.extend(up.turns)
-        self.session.rolling += up.rolling
-        self.session.voice_quality += up.voice_quality
+        self._segments += up.segments
+        self._nuclei += up.nuclei
+        self._turns.append(up.turns)
+        self._rolling += up.rolling
+        self._voice_quality += up.voice_quality
 
     def build(self) -> Session:
-        s = self.session
-        for spk, blocks in self._chunks.items():
-            s.frames[spk] = {k: (np.concatenate([getattr(b, k) for b in blocks]) if blocks else np.zeros(0, dtype))
-                             for k, dtype in FRAME_COLUMNS.items()}
-        s.n_frames = self.pipeline.n_frames
-        s.segments.sort(key=lambda x: (x.start_s, x.speaker))
-        s.nuclei.sort(key=lambda x: (x[1], x[0]))
-        s.measures = session_measures(s, self.measures_config, profile=self.profile, rolling=s.rolling)
-        return s
+        frames = {spk: {k: (np.concatenate([getattr(b, k) for b in blocks]) if blocks else np.zeros(0, dtype))
+                        for k, dtype in FRAME_COLUMNS.items()}
+                  for spk, blocks in self._chunks.items()}
+        s = Session(speakers=self.pipeline.speakers, grid=self.pipeline.grid, sources=self.sources,
+                    turn_taking=self.pipeline.turn_taking, config=self.pipeline.config.to_dict(),
+                    n_frames=self.pipeline.n_frames, frames=frames,
+                    segments=tuple(sorted(self._segments, key=lambda x: (x.start_s, x.speaker))),
+                    nuclei=tuple(sorted(self._nuclei, key=lambda x: (x[1], x[0]))),
+                    turns=TurnOutput.concat(self._turns), rolling=tuple(self._rolling),
+                    voice_quality=tuple(self._voice_quality))
+        return dataclasses.replace(s, measures=session_measures(s, self.measures_config, profile=self.profile,
+                                                                rolling=s.rolling))
 
 
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,

@@ -20,6 +20,7 @@ from prosody.live.clock import Aligner
 from prosody.live.runner import (Bookmark, LiveRunner, LiveState, SpeakerFinal, SpeakerNow, frames_path_for,
                           load_live_session)
 from prosody.engine.pipeline import Pipeline
+from prosody.measures import RollingWindow
 from prosody.session import analyze_blocks
 from prosody.engine.sources import FileSource, Layout
 from prosody_cli.liveview import live_view, pitch_trace, plain_line
@@ -270,19 +271,19 @@ def test_aligner_one_clock_is_recognised(seed):
 
 # -- the view --------------------------------------------------------------------------------
 
-ROLLING = {
-    "start_s": 60.0, "end_s": 120.0, "baseline": "running",
-    "warmth": {"score": 68.5, "components": [
+ROLLING = RollingWindow(
+    start_s=60.0, end_s=120.0, baseline="running", voice={}, timing=None,
+    warmth={"score": 68.5, "components": [
         {"name": "pitch_raised_share", "value": 0.08, "unit": "share", "score": 0.8, "weight": 14.3, "contribution": 11.4},
         {"name": "gap_median_s", "value": 0.42, "unit": "s", "score": 0.7, "weight": 14.3, "contribution": 10.0},
         {"name": "talk_over_per_10min", "value": None, "unit": "count/10 min", "score": None, "weight": 0.0,
          "contribution": None}]},
-    "attunement": {"n_exchanges": 14,
+    attunement={"n_exchanges": 14,
                    "proximity": {"pitch": {"value": -1.07, "chance_low": -1.5, "chance_high": -0.7}},
                    "synchrony": {"pitch": {"value": 0.62, "chance_low": -0.5, "chance_high": 0.55}},
                    "convergence": {"intensity": {"value": -0.56, "chance_low": -0.55, "chance_high": 0.5}}},
-    "cues": [{"kind": "monologue", "message": "monologue 95 s", "value": 95.0}],
-}
+    cues=({"kind": "monologue", "message": "monologue 95 s", "value": 95.0},),
+)
 
 
 def _state(*, rolling=ROLLING, speakers=("therapist", "client"), paused=False, health=None, message=""):
@@ -345,8 +346,9 @@ def test_view_pitch_trace_draws_the_planted_rise():
 def test_view_without_rolling_mono_paused_and_messages():
     text = "\n".join(_render(_state(rolling=None)))
     assert "waiting for the first rolling window" in text
-    lines = _render(_state(speakers=("therapist",), rolling={"warmth": {"score": None, "components": []},
-                                                              "cues": []}))
+    lines = _render(_state(speakers=("therapist",), rolling=RollingWindow(
+        start_s=0.0, end_s=5.0, baseline="running", voice={}, timing=None, warmth={"score": None, "components": []},
+        cues=())))
     text = "\n".join(lines)
     assert len(lines) <= 24 and "no turn-taking" in text and "turn-taking · final" not in text
     assert "client" not in text and "drift n/a" in text and "cues       none" in text

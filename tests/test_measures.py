@@ -75,7 +75,7 @@ def planted_share(d):
 
 def test_talk_share_within_two_points(dialogue_a):
     d, s = dialogue_a
-    m = s.measures["timing"]
+    m = s.measures.timing
     assert planted_share(d) > 0.6
     assert abs(m[T]["talk_share"] - planted_share(d)) <= 0.02
     assert abs(m[C]["talk_share"] - (1 - planted_share(d))) <= 0.02
@@ -89,26 +89,26 @@ def test_gaps_before_answering_within_50ms(dialogue_a):
     assert len(got) == len(planted)
     assert np.max(np.abs(np.array(got) - np.array(planted))) <= 0.05
     all_planted = [t.offset_s for t in d.truth.transitions if t.to_speaker == T]
-    assert abs(s.measures["timing"][T]["gap_median_s"] - np.median(all_planted)) <= 0.05
+    assert abs(s.measures.timing[T]["gap_median_s"] - np.median(all_planted)) <= 0.05
 
 
 def test_interruptions_counted_exactly(dialogue_a):
     _, s = dialogue_a
-    m = s.measures["timing"]
+    m = s.measures.timing
     assert m[T]["interruptions"] == 3 and m[C]["interruptions"] == 0
     assert m[T]["failed_interruptions"] == 0 and m[C]["failed_interruptions"] == 0
 
 
 def test_network_delay_corrects_client_gaps_only(dialogue_a):
     _, s = dialogue_a
-    m = s.measures["timing"]
+    m = s.measures.timing
     assert m[C]["gap_median_corrected_s"] == pytest.approx(m[C]["gap_median_s"] - 0.2, abs=1e-3)
     assert "gap_median_corrected_s" not in m[T]
 
 
 def test_overlap_and_quick_answer_cues(dialogue_a):
     _, s = dialogue_a
-    kinds = {c["kind"] for w in s.rolling for c in w["cues"]}
+    kinds = {c["kind"] for w in s.rolling for c in w.cues}
     assert "overlaps" in kinds          # 3 interruptions within two minutes
     assert "monologue" not in kinds     # no turn reaches 90 s
 
@@ -117,13 +117,13 @@ def test_rolling_timing_equals_offline_recomputation(dialogue_a):
     _, s = dialogue_a
     cfg = MeasuresConfig(network_delay_ms=100.0)
     for w in s.rolling:
-        sl = session_slice(s, w["start_s"], w["end_s"])
+        sl = session_slice(s, w.start_s, w.end_s)
         off = summarize(sl, __import__("prosody.measures", fromlist=["x"]).session_baseline(s), cfg,
                         with_attunement=False, first=first_holder(s.segments, s.speakers))
         for spk in SPK:
             for key in ("talk_share", "turns_per_min", "longest_monologue_s", "gap_median_s", "overlaps",
                         "interruptions", "failed_interruptions", "backchannels"):
-                assert w["timing"][spk][key] == off["timing"][spk][key], (w["end_s"], spk, key)
+                assert w.timing[spk][key] == off["timing"][spk][key], (w.end_s, spk, key)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def dialogue_speedup_pitch(tmp_path_factory):
 
 def test_speeding_up_in_last_third(dialogue_speedup_pitch):
     _, s, _ = dialogue_speedup_pitch
-    ph = {p["name"]: p for p in s.measures["phases"]}
+    ph = {p["name"]: p for p in s.measures.phases}
     open_rate = ph["opening"]["voice"][T]["articulation_rate_syl_s"]
     close_rate = ph["closing"]["voice"][T]["articulation_rate_syl_s"]
     assert close_rate > 1.25 * open_rate, (open_rate, close_rate)
@@ -161,14 +161,14 @@ def test_speeding_up_in_last_third(dialogue_speedup_pitch):
     c_open, c_close = ph["opening"]["voice"][C]["articulation_rate_syl_s"], ph["closing"]["voice"][C]["articulation_rate_syl_s"]
     assert abs(c_close / c_open - 1) < 0.15
     # a 20 s rolling window at the end sees the therapist above the running baseline
-    late = [w for w in s.rolling if w["end_s"] > 0.95 * s.duration_s]
-    assert late[-1]["voice"][T]["articulation_rate_rel"] > 0.15
+    late = [w for w in s.rolling if w.end_s > 0.95 * s.duration_s]
+    assert late[-1].voice[T]["articulation_rate_rel"] > 0.15
 
 
 def test_raising_pitch_three_semitones(dialogue_speedup_pitch):
     _, s, sp = dialogue_speedup_pitch
-    ph0 = {p["name"]: p for p in s.measures["phases"]}
-    ph1 = {p["name"]: p for p in sp.measures["phases"]}
+    ph0 = {p["name"]: p for p in s.measures.phases}
+    ph1 = {p["name"]: p for p in sp.measures.phases}
     # same audio before the cut: opening unchanged; closing raised by 3 st relative to the opening
     rise = ph1["closing"]["voice"][T]["f0_median_rel_st"] - ph1["opening"]["voice"][T]["f0_median_rel_st"]
     rise0 = ph0["closing"]["voice"][T]["f0_median_rel_st"] - ph0["opening"]["voice"][T]["f0_median_rel_st"]
@@ -176,7 +176,7 @@ def test_raising_pitch_three_semitones(dialogue_speedup_pitch):
     # and the client's pitch is untouched
     assert abs(ph1["closing"]["voice"][C]["f0_median_rel_st"] - ph0["closing"]["voice"][C]["f0_median_rel_st"]) < 0.1
     # the warmth component for raised pitch moves the documented way
-    comp = lambda sess: {c["name"]: c for c in {p["name"]: p for p in sess.measures["phases"]}["closing"]["warmth"]["components"]}  # noqa: E731
+    comp = lambda sess: {c["name"]: c for c in {p["name"]: p for p in sess.measures.phases}["closing"]["warmth"]["components"]}  # noqa: E731
     assert comp(sp)["pitch_raised_share"]["value"] > comp(s)["pitch_raised_share"]["value"] + 0.3
     assert comp(sp)["pitch_raised_share"]["contribution"] < comp(s)["pitch_raised_share"]["contribution"]
 
@@ -190,7 +190,7 @@ def _mirror_dialogue(mirror: bool, seed: int):
         plan.append((C, CLI[i % len(CLI)], 0.6, "turn", {"pitch": p_client}))
         plan.append((T, THER[i % len(THER)], 0.6, "turn", {"pitch": p_ther}))
     d = build(plan, seed=seed)
-    return analyze_blocks([d.audio], SPK).measures["attunement"]
+    return analyze_blocks([d.audio], SPK).measures.attunement
 
 
 def test_mirrored_pitch_is_entrainment_in_that_direction_only():
@@ -222,12 +222,12 @@ def test_silence_broken_by_client_and_monologue_cue():
     # the planner treats same-speaker "turns" as continuing the floor
     d = build(plan, seed=4, min_pause_s=0.3)
     s = analyze_blocks([d.audio], SPK, measures=MeasuresConfig(cues=CueConfig(monologue_s=12.0)))
-    sil = s.measures["silences"]
+    sil = s.measures.silences
     assert len(sil) == 1 and sil[0]["broken_by"] == C and abs(sil[0]["duration_s"] - 3.0) <= 0.05
-    assert s.measures["timing"][C]["silences_broken"] == 1
-    mono = [w for w in s.rolling if any(c["kind"] == "monologue" for c in w["cues"])]
+    assert s.measures.timing[C]["silences_broken"] == 1
+    mono = [w for w in s.rolling if any(c["kind"] == "monologue" for c in w.cues)]
     assert mono, "a monologue longer than the threshold gives a cue"
-    assert all(w["end_s"] >= 12.0 for w in mono)
+    assert all(w.end_s >= 12.0 for w in mono)
 
 
 # --------------------------------------------------------------------------
@@ -283,17 +283,17 @@ def test_ami_two_party_mono_measures_plausible(corpus, uri):
     x, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
     s = analyze_blocks([x[:, None]], ("therapist",))
     m = s.measures
-    v = m["voice"]["therapist"]
-    assert m["timing"] is None and m["attunement"] is None and m["silences"] is None
-    assert all(w["timing"] is None for w in m["rolling"])
-    assert m["warmth"]["n_components"] == 5  # voice components only: no turn-taking claims
-    assert 0 <= m["warmth"]["score"] <= 100
+    v = m.voice["therapist"]
+    assert m.timing is None and m.attunement is None and m.silences is None
+    assert all(w.timing is None and w.attunement is None for w in m.rolling)
+    assert m.warmth["n_components"] == 5  # voice components only: no turn-taking claims
+    assert 0 <= m.warmth["score"] <= 100
     assert 1.0 <= v["f0_sd_st"] <= 8.0 and 5.0 <= v["f0_range_st"] <= 30.0
     assert 2.0 <= v["articulation_rate_syl_s"] <= 8.0
     assert abs(v["f0_median_rel_st"]) < 0.2 and abs(v["level_rel_db"]) < 0.2  # session baseline
-    for w in m["rolling"]:
+    for w in m.rolling:
         for key in ("f0_median_rel_st", "level_rel_db", "arousal_z"):
-            val = w["voice"]["therapist"][key]
+            val = w.voice["therapist"][key]
             assert val is None or np.isfinite(val)
 
 
@@ -308,17 +308,17 @@ def test_rolling_warmth_is_null_until_the_window_holds_enough_speech(dialogue_a)
     segs = d.truth.segments(T)
     n_null = n_scored = 0
     for w in s.rolling:
-        a, b = w["start_s"], w["end_s"]
+        a, b = w.start_s, w.end_s
         planted = sum(max(0.0, min(y, b) - max(x, a)) for x, y in segs)
         if planted < need - 1.5:
-            assert w["warmth"]["score"] is None and "not enough speech yet" in w["warmth"]["not_enough"], w["end_s"]
+            assert w.warmth["score"] is None and "not enough speech yet" in w.warmth["not_enough"], w.end_s
             n_null += 1
         elif planted > need + 1.5 and len([t for t in s.turns.transitions if a <= t.to_start_s < b]) >= 2:
-            assert w["warmth"]["score"] is not None, (w["end_s"], planted)
+            assert w.warmth["score"] is not None, (w.end_s, planted)
             n_scored += 1
     assert n_null >= 2 and n_scored >= 5, (n_null, n_scored)
     # the first window (5 s) can say nothing; the session figure is unaffected
-    assert s.rolling[0]["warmth"]["score"] is None and s.measures["warmth"]["score"] is not None
+    assert s.rolling[0].warmth["score"] is None and s.measures.warmth["score"] is not None
     # the live view says so instead of a number
     from prosody_cli.liveview import _rolling_lines
     text = "\n".join(t.plain for t in _rolling_lines(s.rolling[0], 100))

@@ -110,9 +110,9 @@ def test_random_block_sizes_give_the_same_events(overlap_dialogue):
     def run(sizes):
         pipe, out, pos = Pipeline((T, C)), TurnOutput(), 0
         for n in sizes:
-            out.extend(pipe.push(audio[pos:pos + n]).turns)
+            out = out + pipe.push(audio[pos:pos + n]).turns
             pos += n
-        out.extend(pipe.flush().turns)
+        out = out + pipe.flush().turns
         return out
 
     whole = run([len(audio)])

@@ -29,8 +29,8 @@ def run(segs, *, stream=False, seed=0):
         for spk, a, b in segs:
             if a < t < b:
                 opens[spk] = a
-        out.extend(tr.push([Segment(*s) for s in sorted(new, key=lambda s: s[1])], open_start_s=opens, watermark_s=t))
-    out.extend(tr.flush([Segment(*s) for s in segs if s not in shown]))
+        out = out + tr.push([Segment(*s) for s in sorted(new, key=lambda s: s[1])], open_start_s=opens, watermark_s=t)
+    out = out + tr.flush([Segment(*s) for s in segs if s not in shown])
     return out
 
 
@@ -43,13 +43,13 @@ def test_gap_transitions_and_offsets():
     assert [(x.from_speaker, x.to_speaker, round(x.offset_s, 3), x.kind) for x in out.transitions] == [
         (T, C, 0.3, "gap"), (C, T, 0.9, "gap")]
     assert [(t.speaker, t.start_s, t.end_s) for t in out.turns] == [(T, 0.0, 2.0), (C, 2.3, 4.0), (T, 4.9, 6.0)]
-    assert out.events == []
+    assert out.events == ()
 
 
 def test_short_overlap_at_turn_end_is_overlap_not_interruption():
     out = run([(T, 0.0, 2.0), (C, 1.8, 4.0)])
     assert [(round(x.offset_s, 3), x.kind) for x in out.transitions] == [(-0.2, "overlap")]
-    assert out.events == []
+    assert out.events == ()
 
 
 def test_interruption_needs_overlap_and_floor_taking():
@@ -61,7 +61,7 @@ def test_interruption_needs_overlap_and_floor_taking():
 def test_failed_interruption_when_holder_talks_through():
     out = run([(T, 0.0, 5.0), (C, 1.0, 2.5), (T, 5.5, 6.0)])
     assert kinds(out) == [("failed_interruption", C, 1.0)]
-    assert out.transitions == []
+    assert out.transitions == ()
     assert [(t.speaker, t.start_s, t.end_s) for t in out.turns] == [(T, 0.0, 6.0)]
 
 
@@ -74,7 +74,7 @@ def test_backchannels_in_overlap_and_in_pause():
 
 def test_short_answer_that_keeps_going_is_a_turn():
     out = run([(T, 0.0, 2.0), (C, 2.5, 3.0), (C, 3.8, 6.0), (T, 6.5, 7.0)])
-    assert out.events == []
+    assert out.events == ()
     assert [(x.from_speaker, x.to_speaker) for x in out.transitions] == [(T, C), (C, T)]
 
 

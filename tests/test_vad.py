@@ -95,7 +95,7 @@ def test_silence_and_low_rumble_are_not_speech():
     x = 1e-4 * rng.standard_normal(len(t))
     x[32000:64000] += 0.05 * np.sin(2 * np.pi * 70 * t[32000:64000])  # 70 Hz hum/rumble burst
     s = analyze_blocks([x.astype(np.float32)[:, None]], ("t",))
-    assert s.segments == []
+    assert s.segments == ()
 
 
 def test_ami_frame_f1(corpus):

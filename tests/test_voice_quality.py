@@ -112,7 +112,7 @@ def test_ptdb_against_praat(corpus):
     y, sr = sf.read(corpus / "PTDB-TUG" / "mic_F01_sa1.wav", dtype="float32")
     x = soxr.resample(y, sr, SR).astype(np.float32)
     s = analyze_blocks([x[:, None]], ("therapist",))
-    ours = s.measures["voice_quality"]["therapist"]
+    ours = s.measures.voice_quality["therapist"]
     keep = np.zeros(len(x), bool)
     for c in s.voice_quality:
         keep[int(round(c.start_s * SR)):int(round(c.end_s * SR))] = True
@@ -124,7 +124,7 @@ def test_ptdb_against_praat(corpus):
     assert ours["hnr_db"] == pytest.approx(call(call(snd, "To Harmonicity (cc)", 0.01, 75, 0.1, 1.0),
                                                 "Get mean", 0, 0), abs=1.5)
     # phases carry the same figures, over their own runs
-    phases = s.measures["phases"]
+    phases = s.measures.phases
     assert sum(p["voice_quality"]["therapist"]["n_periods"] for p in phases) == ours["n_periods"]
 
 

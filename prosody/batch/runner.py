@@ -370,10 +370,10 @@ def analyze_task(task: Task) -> TaskResult:
         speakers = voices.speakers if voices is not None else task.layout.speakers
         session = analyze_blocks(source, speakers, task.config, sources=list(task.sources),
                                  measures=task.measures, profile=task.profile, cross_talk=voices is None)
-        session.warnings += [unmap(w) for w in source.warnings]
+        session = dataclasses.replace(session, warnings=session.warnings + tuple(unmap(w) for w in source.warnings))
         if att is not None:
-            session.attribution = att.to_dict()
-            session.warnings += [unmap(w) for w in att.warnings]
+            session = dataclasses.replace(session, attribution=att.to_dict(),
+                                          warnings=session.warnings + tuple(unmap(w) for w in att.warnings))
         res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames)
     except ProsodyError as exc:
         res = TaskResult(ok=False, reason=unmap(_one_line(exc)))

@@ -14,9 +14,11 @@ torch) and checked this forward pass against torch's. Nothing is downloaded.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -30,11 +32,14 @@ WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "data" / "voice_encoder.npz
 
 
 @lru_cache(maxsize=1)
-def _weights() -> dict[str, np.ndarray]:
+def _weights() -> Mapping[str, np.ndarray]:
     if not WEIGHTS_PATH.exists():
         raise InputError(f"the voice encoder weights {WEIGHTS_PATH} are missing; reinstall prosody")
     with np.load(WEIGHTS_PATH) as z:
-        return {k: z[k] for k in z.files}
+        weights = {k: z[k] for k in z.files}
+    for w in weights.values():  # cached and shared: read-only
+        w.setflags(write=False)
+    return MappingProxyType(weights)
 
 
 def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> np.ndarray:
@@ -77,7 +82,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class VoiceEncoder:
     """The GE2E encoder's weights; ``embed_windows`` runs all windows at once."""
 
-    weights: dict
+    weights: Mapping[str, np.ndarray]
 
     @classmethod
     def load(cls) -> "VoiceEncoder":

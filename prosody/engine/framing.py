@@ -58,7 +58,10 @@ def _hf500_plan(n: int, sample_rate: int):
     """Hann window (n,), FFT length, and the bins below (DC excluded) and from 500 Hz."""
     nfft = 1 << int(np.ceil(np.log2(n)))
     freqs = np.fft.rfftfreq(nfft, 1.0 / sample_rate)
-    return np.hanning(n), nfft, (freqs > 0) & (freqs < 500.0), freqs >= 500.0
+    window, lo_bins, hi_bins = np.hanning(n), (freqs > 0) & (freqs < 500.0), freqs >= 500.0
+    for a in (window, lo_bins, hi_bins):  # cached and shared: read-only
+        a.setflags(write=False)
+    return window, nfft, lo_bins, hi_bins
 
 
 def hf500_db(frames: np.ndarray, *, sample_rate: int, floor_db: float = -60.0) -> np.ndarray:

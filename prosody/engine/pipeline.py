@@ -18,7 +18,7 @@ The same audio pushed whole or in any block sizes gives identical output.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -72,15 +72,15 @@ class SegmentTracker:
         return Segment(self.speaker, self.grid.frames_to_s(a), self.grid.frames_to_s(b))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Update:
     """What one ``push``/``flush`` finalised (a frozen value: tuples)."""
 
     frames: tuple[FrameBlock, ...] = ()
     segments: tuple[Segment, ...] = ()
     nuclei: tuple[tuple[str, float], ...] = ()  # (speaker, time_s)
-    turns: TurnOutput = field(default_factory=TurnOutput)
-    rolling: tuple[dict, ...] = ()  # window summaries (measures.summarize)
+    turns: TurnOutput = TurnOutput()
+    rolling: tuple = ()  # the window stage's summaries, oldest first (measures.RollingWindow)
     provisional: tuple[Provisional, ...] = ()  # per speaker, before the final decisions
     voice_quality: tuple[VoiceQualityChunk, ...] = ()  # per voiced run (voice_quality.py)
 
@@ -92,7 +92,7 @@ class WindowStage(Protocol):
 
     def push(self, frames: list[FrameBlock], segments: list[Segment], turns: TurnOutput | None,
              nuclei: list[tuple[str, float]], *, decided_until_s: float, turn_taking: bool,
-             final: bool) -> list[dict]: ...
+             final: bool) -> list: ...
 
 
 class _Channel:

@@ -42,7 +42,9 @@ same decisions.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain
 
 from ..config import TurnConfig
 from ..types import Event, FrameBlock, Pause, Segment, Transition, Turn
@@ -76,18 +78,41 @@ def overlapping_starts(segments, speaker: str, *, start_s: float = float("-inf")
     return n
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class TurnOutput:
-    turns: list[Turn] = field(default_factory=list)
-    pauses: list[Pause] = field(default_factory=list)
-    transitions: list[Transition] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    """Turn items made final by one ``push``/``flush`` (or, added up, by a run)."""
 
-    def extend(self, other: "TurnOutput") -> None:
-        self.turns += other.turns
-        self.pauses += other.pauses
-        self.transitions += other.transitions
-        self.events += other.events
+    turns: tuple[Turn, ...] = ()
+    pauses: tuple[Pause, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    def __add__(self, other: "TurnOutput") -> "TurnOutput":
+        return TurnOutput.concat((self, other))
+
+    @staticmethod
+    def concat(outs: Iterable["TurnOutput"]) -> "TurnOutput":
+        """All items of ``outs``, in order (one pass, for many)."""
+        outs = tuple(outs)
+        return TurnOutput(turns=tuple(chain.from_iterable(o.turns for o in outs)),
+                          pauses=tuple(chain.from_iterable(o.pauses for o in outs)),
+                          transitions=tuple(chain.from_iterable(o.transitions for o in outs)),
+                          events=tuple(chain.from_iterable(o.events for o in outs)))
+
+
+class _Items:
+    """What one decision run collects before it is handed out as a ``TurnOutput``."""
+
+    __slots__ = ("turns", "pauses", "transitions", "events")
+
+    def __init__(self):
+        self.turns: list[Turn] = []
+        self.pauses: list[Pause] = []
+        self.transitions: list[Transition] = []
+        self.events: list[Event] = []
+
+    def frozen(self) -> TurnOutput:
+        return TurnOutput(tuple(self.turns), tuple(self.pauses), tuple(self.transitions), tuple(self.events))
 
 
 class TurnTracker:
@@ -136,9 +161,9 @@ class TurnTracker:
         out = self.push(list(segments), open_start_s={s: None for s in self.speakers}, watermark_s=float("inf"),
                         frames=frames)
         self._ended = True
-        out.extend(self._run())
+        out = out + self._run()
         if self._holder is not None:
-            out.turns.append(Turn(self._holder, self._turn_start, self._holder_end))
+            out = out + TurnOutput(turns=(Turn(self._holder, self._turn_start, self._holder_end),))
             self._holder = None
         return out
 
@@ -192,7 +217,7 @@ class TurnTracker:
 
     # -- decisions ---------------------------------------------------------
     def _run(self) -> TurnOutput:
-        out = TurnOutput()
+        out = _Items()
         opens = [o for o in self._open.values() if o is not None]
         limit = min(opens) if opens else float("inf")
         while self._queue and self._queue[0].start_s <= limit:
@@ -202,9 +227,9 @@ class TurnTracker:
             self._queue.pop(0)
         if self.cues is not None:  # frames before anything still to be measured go into the baselines
             self.cues.release(min([limit, self._watermark_s] + [q.start_s for q in self._queue[:1]]))
-        return out
+        return out.frozen()
 
-    def _decide(self, s: Segment, out: TurnOutput) -> bool:
+    def _decide(self, s: Segment, out: _Items) -> bool:
         """Apply one segment; False when it cannot be decided yet."""
         cfg = self.config
         if self._holder is None:
@@ -252,7 +277,7 @@ class TurnTracker:
         self._take_floor(s, out, holder)
         return True
 
-    def _take_floor(self, s: Segment, out: TurnOutput, previous: str | None) -> None:
+    def _take_floor(self, s: Segment, out: _Items, previous: str | None) -> None:
         if previous is not None:
             out.turns.append(Turn(previous, self._turn_start, self._holder_end))
             out.transitions.append(Transition(previous, s.speaker, self._holder_end, s.start_s))

@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError
 from ..fileio import check_input_file, write_private
+from ..timebase import GRID
 from ..frames import FRAME_DTYPES, FRAME_KEYS, frame_keys, frames_to_npz_bytes, n_frames_of, read_frames_npz
 from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, validate_doc
 from .schema import check_bookmarks, check_session_doc, check_store_meta
@@ -71,7 +72,7 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
                         notes=notes)
 
 
-def frames_table(frames: dict[str, dict[str, np.ndarray]], speakers, hop_s: float = 0.01):
+def frames_table(frames: dict[str, dict[str, np.ndarray]], speakers, hop_s: float = GRID.hop_s):
     """Frames -> pyarrow Table, one row per speaker and frame: ``time_s`` (frame
     centre), ``speaker``, then one column per frame key (dtypes as stored; a key
     one speaker lacks is null for it)."""
@@ -112,7 +113,7 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         _pyarrow()
         import pyarrow.parquet as pq
         speakers = b.doc["speaker_order"]
-        table = frames_table(b.frames or {x: {} for x in speakers}, speakers, float(b.doc.get("frame_hop_s") or 0.01))
+        table = frames_table(b.frames or {x: {} for x in speakers}, speakers, float(b.doc.get("frame_hop_s") or GRID.hop_s))
         meta = dict(table.schema.metadata or {})
         meta[PARQUET_META_KEY] = json.dumps({**export_dict(b), "has_frames": b.frames is not None},
                                             ensure_ascii=False).encode()
@@ -163,8 +164,8 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
         return session_eaf(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)
     speakers = tuple(b.doc["speaker_order"])
     if fmt == "rttm":
-        s = Session(speakers=speakers, segments=[Segment(x["speaker"], x["start_s"], x["end_s"])
-                                                 for x in b.doc.get("segments") or []])
+        s = Session(speakers=speakers, segments=tuple(Segment(x["speaker"], x["start_s"], x["end_s"])
+                                                      for x in b.doc.get("segments") or []))
         return s.to_rttm(uri)
     if fmt == "csv":
         if b.frames is None:

@@ -9,6 +9,7 @@ stands and only the layout record is added. Without a recording the session
 says that its attribution stayed provisional."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 
@@ -53,8 +54,8 @@ def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, p
         return doc
     session = analyze_blocks(voices, voices.speakers, config, sources=list(doc.get("sources") or []),
                              measures=measures, profile=baseline, cross_talk=False)
-    session.attribution = att.to_dict()
-    session.warnings += list(voices.warnings) + list(att.warnings)
+    session = dataclasses.replace(session, attribution=att.to_dict(),
+                                  warnings=session.warnings + tuple(voices.warnings) + tuple(att.warnings))
     new = session.to_json_dict()
     new["warnings"] = list(doc.get("warnings") or []) + new["warnings"]
     for key in ("bookmarks", "capture", "live"):

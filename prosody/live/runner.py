@@ -49,7 +49,7 @@ from ..fileio import check_writable_folder, rescue_folders, write_private
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
-from ..measures import Baseline, MeasuresConfig
+from ..measures import Baseline, MeasuresConfig, RollingWindow
 from ..session import Session, SessionBuilder, new_pipeline
 from ..timebase import GRID
 from ..engine.turns import overlapping_starts
@@ -117,7 +117,7 @@ class LiveState:
     final: tuple[SpeakerFinal, ...]
     trail_f0_hz: dict                 # speaker -> float32 (n,) last <= TRAIL_S of frames ending at final_s; NaN = no voiced speech
     last_gaps: tuple                  # ((to_speaker, offset_s, kind), ...) newest last
-    rolling: dict | None              # the newest rolling window of the measures layer (None before the first)
+    rolling: RollingWindow | None     # the newest rolling window of the measures layer (None before the first)
     health: dict
     bookmarks: tuple[Bookmark, ...]
     saved_at_s: float | None          # timeline position of the last save
@@ -260,7 +260,7 @@ class LiveRunner:
         self._nuclei: dict[str, deque] = {s: deque() for s in self.speakers}
         self._gaps: deque = deque(maxlen=LAST_GAPS)
         self._counts = {s: {"turns": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
-        self._rolling: dict | None = None
+        self._rolling: RollingWindow | None = None
         self._saved_at_s: float | None = None
         self._save_error = ""
         self._saved_to: Path | None = None      # where the last save went (output_path or a fallback)
@@ -427,14 +427,12 @@ class LiveRunner:
                 j = bisect.bisect_left(ends, (pr.f0_start_frame + k + 1) * hop)
                 if j < len(recent):
                     self.now_delays_s.append(now - recent[j][1])
-        rolling = getattr(up, "rolling", None)   # window summaries (measures layer); newest last
-        if isinstance(rolling, (list, tuple)):
-            for w in rolling:  # delay from the window's last sample arriving to the window being out
-                end = self.grid.s_to_samples(float(w.get("end_s", 0.0))) if isinstance(w, dict) else 0
-                arr = next((t for n, t in self._arrival_hist if n >= end), None)
-                if arr is not None:
-                    self.rolling_delays_s.append(now - arr)
-            rolling = next((w for w in reversed(rolling) if isinstance(w, dict)), None)
+        for w in up.rolling:  # delay from the window's last sample arriving to the window being out
+            end = self.grid.s_to_samples(w.end_s)
+            arr = next((t for n, t in self._arrival_hist if n >= end), None)
+            if arr is not None:
+                self.rolling_delays_s.append(now - arr)
+        rolling = up.rolling[-1] if up.rolling else None  # the newest window (measures.RollingWindow)
         with self._lock:
             for pr in up.provisional:
                 if len(pr.is_speech):
@@ -484,7 +482,7 @@ class LiveRunner:
             # overlaps as offline (measures.timing): own segments starting while the other speaks;
             # segments still open count up to what is final
             final_s = self.grid.frames_to_s(self.pipeline.n_frames)
-            segs = list(self.builder.session.segments) + [
+            segs = list(self.builder.segments) + [
                 Segment(s, self.grid.frames_to_s(k), final_s) for s, k in self._open_start.items() if k is not None]
             for i, s in enumerate(self.speakers):
                 speech_trail_s = float(self._trail_speech[s].sum()) * self.grid.hop_s
@@ -571,8 +569,8 @@ class LiveRunner:
         with self._lock:
             opens = [Segment(s, self.grid.frames_to_s(k), end_s) for s, k in self._open_start.items() if k is not None]
         if opens:
-            session = dataclasses.replace(session, segments=sorted(session.segments + opens,
-                                                                   key=lambda x: (x.start_s, x.speaker)))
+            session = dataclasses.replace(session, segments=tuple(sorted(session.segments + tuple(opens),
+                                                                         key=lambda x: (x.start_s, x.speaker))))
         doc = self._document(session, complete=False, reason=None, error=None)
         arrays = self._arrays(session)
         if self._recorder is not None:
@@ -660,7 +658,6 @@ class LiveRunner:
         saved_to = None
         try:
             session = self.builder.build()
-            session.warnings = list(session.warnings)
             final = self._document(session, complete=complete, reason=reason, error=error)
             if self._writer is not None:
                 self._writer.join()

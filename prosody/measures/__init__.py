@@ -17,7 +17,8 @@ baseline.
 
 
 The package: ``registry`` (definitions, config, docs), ``baseline``, ``slice``,
-``voice``, ``timing``, ``warmth``, ``attunement``, ``cues``, ``summary`` and ``rolling``.
+``voice``, ``timing``, ``warmth``, ``attunement``, ``cues``, ``summary``, ``rolling`` and ``results``
+(the frozen ``Measures`` and ``RollingWindow`` values, plain dicts only through ``to_dict()``).
 """
 from __future__ import annotations
 
@@ -30,5 +31,6 @@ from .warmth import WARMTH_COMPONENTS, warmth  # noqa: F401
 from .attunement import ATTUNE_FEATURES, attunement, exchanges  # noqa: F401
 from .cues import cues  # noqa: F401
 from .summary import first_holder, session_baseline, session_measures, session_slice, summarize, voice_quality_measures, warmth_min_speech_s  # noqa: F401
+from .results import Measures, RollingWindow  # noqa: F401
 from .rolling import RollingMeasures  # noqa: F401
 from .docs import docs_markdown  # noqa: F401

@@ -7,6 +7,7 @@ from ..timebase import GRID, Grid
 from ..types import Event, Pause, Segment, Transition
 from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
+from .results import RollingWindow
 from .slice import Slice
 from .summary import first_holder, summarize
 
@@ -53,7 +54,7 @@ class RollingMeasures:
         self._base_speech = {s: 0 for s in self.speakers}
 
     def push(self, frames, segments, turns, nuclei, *, decided_until_s: float, turn_taking: bool,
-             final: bool = False) -> list[dict]:
+             final: bool = False) -> list[RollingWindow]:
         for fb in frames:
             buf = self._frames[fb.speaker]
             for k in ("is_speech", "f0_hz", "rms_db", "hf500_db"):
@@ -113,7 +114,7 @@ class RollingMeasures:
                 articulation_rate_syl_s=self._base_nuclei[s] / speech_s if speech_s >= 1.0 else None)))
         return Baseline("running", tuple(out))
 
-    def _window(self, end_frame: int, turn_taking: bool) -> dict:
+    def _window(self, end_frame: int, turn_taking: bool) -> RollingWindow:
         base = self._update_baseline(end_frame)
         start_frame = max(0, end_frame - self.grid.s_to_frames(self.cfg.window_s))
         look_frame = max(0, end_frame - self.keep_frames)
@@ -124,16 +125,16 @@ class RollingMeasures:
         sl = Slice(
             grid=self.grid, speakers=self.speakers, frame0=start_frame, frame1=end_frame,
             frames={s: {k: v[i0:i1] for k, v in self._frames[s].items()} for s in self.speakers},
-            segments=[s for s in self._segments if s.end_s > look and s.start_s < b],
-            transitions=[t for t in self._transitions if a <= t.to_start_s < b],
-            transitions_all=[t for t in self._transitions if t.to_start_s < b],
-            events=[e for e in self._events if a <= e.start_s < b],
-            pauses=[p for p in self._pauses if a <= p.start_s < b],
-            nuclei=[(s, t) for s, t in self._nuclei if a <= t < b],
+            segments=tuple(s for s in self._segments if s.end_s > look and s.start_s < b),
+            transitions=tuple(t for t in self._transitions if a <= t.to_start_s < b),
+            transitions_all=tuple(t for t in self._transitions if t.to_start_s < b),
+            events=tuple(e for e in self._events if a <= e.start_s < b),
+            pauses=tuple(p for p in self._pauses if a <= p.start_s < b),
+            nuclei=tuple((s, t) for s, t in self._nuclei if a <= t < b),
             turn_taking=turn_taking,
         )
         w = summarize(sl, base, self.cfg, with_cues=True, n_permutations=self.n_permutations, first=self._first)
-        return w
+        return RollingWindow.from_summary(w)
 
     def _prune(self) -> None:
         # keep frames still needed by the next window and by the running baseline

@@ -2,7 +2,7 @@
 the small helpers every measure shares."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,10 +11,10 @@ from ..types import Event, Pause, Segment, Transition
 
 
 # what a summary reads: per-speaker frames over [start_frame, end_frame) and event lists
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Slice:
     """Data of one stretch of time. ``frames[speaker][key]`` covers frames
-    ``[frame0, frame1)``; lists hold items whose (start) time lies in
+    ``[frame0, frame1)``; tuples hold items whose (start) time lies in
     ``[start_s, end_s)`` except ``transitions_all`` (everything up to end_s,
     to find the floor holder and earlier answers)."""
 
@@ -23,20 +23,21 @@ class Slice:
     frame0: int
     frame1: int
     frames: dict[str, dict[str, np.ndarray]]
-    segments: list[Segment]
-    transitions: list[Transition]
-    transitions_all: list[Transition]
-    events: list[Event]
-    pauses: list[Pause]
-    nuclei: list[tuple[str, float]]
+    segments: tuple[Segment, ...]
+    transitions: tuple[Transition, ...]
+    transitions_all: tuple[Transition, ...]
+    events: tuple[Event, ...]
+    pauses: tuple[Pause, ...]
+    nuclei: tuple[tuple[str, float], ...]
     turn_taking: bool
+    _nuclei_by: dict = field(init=False, repr=False, compare=False)
 
-    _nuclei_by: dict | None = None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_nuclei_by", {
+            s: np.sort(np.array([t for x, t in self.nuclei if x == s])) for s in self.speakers})
 
     def nuclei_of(self, speaker: str) -> np.ndarray:
         """Sorted nucleus times (s) of ``speaker``."""
-        if self._nuclei_by is None:
-            self._nuclei_by = {s: np.sort(np.array([t for x, t in self.nuclei if x == s])) for s in self.speakers}
         return self._nuclei_by.get(speaker, np.zeros(0))
 
     def count_nuclei(self, speaker: str, a: float, b: float) -> int:

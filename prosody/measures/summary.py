@@ -1,14 +1,12 @@
 """Summaries: all measures over a Slice, over a whole session and its phases."""
 from __future__ import annotations
 
-import dataclasses
-
-
 from ..types import Segment
 from .attunement import attunement
 from .baseline import Baseline, speaker_baseline
 from .cues import cues
 from .registry import DISCLAIMER, MeasuresConfig
+from .results import Measures, RollingWindow
 from .slice import Slice, _r
 from .timing import silences, timing_measures
 from .voice import voice_measures
@@ -77,16 +75,16 @@ def session_slice(session, t0_s: float | None = None, t1_s: float | None = None)
     f1 = session.n_frames if t1_s is None else min(session.n_frames, g.s_to_frames(t1_s))
     a, b = g.frames_to_s(f0), g.frames_to_s(f1)
     tt = session.turn_taking
-    trs = session.turns.transitions if tt else []
+    trs = session.turns.transitions if tt else ()
     return Slice(
         grid=g, speakers=session.speakers, frame0=f0, frame1=f1,
         frames={s: {k: v[f0:f1] for k, v in session.frames[s].items()} for s in session.speakers},
-        segments=[s for s in session.segments if s.end_s > a and s.start_s < b],
-        transitions=[t for t in trs if a <= t.to_start_s < b],
-        transitions_all=[t for t in trs if t.to_start_s < b],
-        events=[e for e in (session.turns.events if tt else []) if a <= e.start_s < b],
-        pauses=[p for p in (session.turns.pauses if tt else []) if a <= p.start_s < b],
-        nuclei=[(s, t) for s, t in session.nuclei if a <= t < b],
+        segments=tuple(s for s in session.segments if s.end_s > a and s.start_s < b),
+        transitions=tuple(t for t in trs if a <= t.to_start_s < b),
+        transitions_all=tuple(t for t in trs if t.to_start_s < b),
+        events=tuple(e for e in (session.turns.events if tt else ()) if a <= e.start_s < b),
+        pauses=tuple(p for p in (session.turns.pauses if tt else ()) if a <= p.start_s < b),
+        nuclei=tuple((s, t) for s, t in session.nuclei if a <= t < b),
         turn_taking=tt,
     )
 
@@ -106,7 +104,7 @@ def session_baseline(session) -> Baseline:
 
 
 def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Baseline | None = None,
-                     rolling: list[dict] | None = None) -> dict:
+                     rolling: tuple[RollingWindow, ...] = ()) -> Measures:
     """The ``measures`` block of a session: whole session, phases, rolling."""
     cfg = cfg or MeasuresConfig()
     base = profile or session_baseline(session)
@@ -121,27 +119,28 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
         ph = summarize(sl, base, cfg, with_attunement=False, first=first)
         ph["name"] = name
         phases.append(ph)
-    vq = getattr(session, "voice_quality", None)
+    vq = session.voice_quality
     if vq:
         for ph, (x, y) in zip(phases, ((0.0, cfg.phase_edges[0]), cfg.phase_edges, (cfg.phase_edges[1], 1.0))):
             ph["voice_quality"] = voice_quality_measures(vq, session.speakers, x * d, y * d if y < 1.0 else None)
-    out = {
-        "disclaimer": DISCLAIMER,
-        "baseline": base.to_dict(),
-        "network_delay_ms": cfg.network_delay_ms,
-        "network_delay_note": ("client gaps corrected by the round trip (2 x one-way delay): the client heard the "
-                               "therapist late and the answer arrived late; therapist gaps need no correction"),
-        "voice": top["voice"],
-        "timing": top["timing"],
-        "warmth": top["warmth"],
-        "attunement": top.get("attunement"),
-        "voice_quality": voice_quality_measures(vq, session.speakers) if vq else None,
-        "silences": silences(whole, cfg) if session.turn_taking else None,
-        "phases": phases,
-        "rolling": rolling or [],
-        "config": dataclasses.asdict(cfg),
-    }
+    timing = top["timing"]
+    sil = silences(whole, cfg) if session.turn_taking else None
     if session.turn_taking:
         for spk in session.speakers:
-            out["timing"][spk]["silences_broken"] = sum(1 for s in out["silences"] if s["broken_by"] == spk)
-    return out
+            timing[spk]["silences_broken"] = sum(1 for s in sil if s["broken_by"] == spk)
+    return Measures(
+        disclaimer=DISCLAIMER,
+        baseline=base,
+        network_delay_ms=cfg.network_delay_ms,
+        network_delay_note=("client gaps corrected by the round trip (2 x one-way delay): the client heard the "
+                            "therapist late and the answer arrived late; therapist gaps need no correction"),
+        voice=top["voice"],
+        timing=timing,
+        warmth=top["warmth"],
+        attunement=top.get("attunement"),
+        voice_quality=voice_quality_measures(vq, session.speakers) if vq else None,
+        silences=None if sil is None else tuple(sil),
+        phases=tuple(phases),
+        rolling=tuple(rolling),
+        config=cfg,
+    )

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import TurnConfig
+from ..timebase import GRID
 from .text import html_safe as escape
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..formats.bundle import SRS_ITEMS
@@ -329,7 +330,7 @@ def _timelines(doc, frames, stored: StoredSession) -> str:
     if not frames:
         return '<p class="muted">This session was saved without per-frame features: no pitch or level traces.</p>'
     duration = float(doc["duration_s"])
-    hop = float(doc.get("frame_hop_s") or 0.01)
+    hop = float(doc.get("frame_hop_s") or GRID.hop_s)
     out = []
     for i, spk in enumerate(doc["speaker_order"]):
         fr = frames.get(spk) or {}
