@@ -169,7 +169,7 @@ def main() -> int:
               f"missed {r['missed'] / max(r['n'], 1):.3f}  (profile spread {prof.spread:.3f}) T {qa.round(2)} C {qb.round(2)}", flush=True)
     if args.calibrate:
         best = None
-        for hi in np.arange(0.0, 0.3, 0.02):
+        for hi in np.arange(-0.1, 0.3, 0.02):
             for lo in np.arange(-0.3, min(hi, 0.05) + 1e-9, 0.02):
                 t = {"correct": 0, "wrong": 0, "n": 0}
                 for label, sim, truth in kept:

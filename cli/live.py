@@ -39,8 +39,9 @@ def add_parser(sub) -> None:
     p.add_argument("--channels", metavar="MAP",
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
     p.add_argument("--profile", metavar="NAME", default=None,
-                   help="one device with --record: the voice profile (`prosody enrol`) that names the therapist when "
-                        "the whole session is attributed again on save")
+                   help="one device: the therapist's voice profile (`prosody enrol`); a mono or shared device "
+                        "(--mono) names who is speaking live, provisionally, and with --record it names the "
+                        "therapist when the whole session is attributed again on save")
     p.add_argument("--store", metavar="PATH", default=None, help="session store holding the voice profile")
     p.add_argument("--mono", action="store_true", help="one mono device: one speaker, no turn-taking figures")
     p.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono (default therapist)")
@@ -165,12 +166,15 @@ def cmd_live(args, out, err) -> int:
         from prosody.live.reattribute import PROVISIONAL_NOTE
         warnings.append(PROVISIONAL_NOTE)
     voice_profile = None
-    if one_device and args.record:
+    if one_device:
         from .voices import load_profile
         voice_profile = load_profile(args)
+    from prosody.live.layout import online_attribution
+    online, online_note = online_attribution(request, source.speakers, voice_profile)
     runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
-                        measures=measures, profile=profile)
+                        measures=measures, profile=profile, online=online, online_profile=args.profile or "",
+                        online_note=online_note)
     plain = args.plain or not out.isatty() or not sys.stdin.isatty()
     stop_signal = {"n": 0}
 

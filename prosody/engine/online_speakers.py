@@ -18,8 +18,11 @@ Per frame of the mix (the channel mean), all on the one 10 ms grid::
                the session's windows taken as theirs, and the other voice the mean of the
                windows taken as not theirs (cosine similarities of unit vectors);
                before min_other_windows of the other voice are in: similarity to the
-               therapist - fallback_similarity, and a window below other_seed_similarity
-               to the profile starts the other voice
+               profile - (reference - fallback_margin), the reference being the
+               reference_percentile of every window's similarity to the profile so far
+               (after min_reference_windows; the best-matching windows are the
+               therapist's in this room), and a window below reference - other_seed_margin
+               starts the other voice
             -> a window scored beyond +-update_margin joins that voice (online, causal)
     each frame, latency_s after its end:
             mean score of the windows that hold it and were computed by then
@@ -72,8 +75,9 @@ class OnlineAttributionConfig:
     this long after its end. ``therapist_min_score`` / ``other_max_score``:
     the frame's mean score at or above which it is the therapist's, at or
     below which it is the other person's (between: unsure). The voice model's
-    ``profile_weight``, ``min_other_windows``, ``other_seed_similarity``,
-    ``fallback_similarity`` and ``update_margin``: see the module docstring.
+    ``profile_weight``, ``min_other_windows``, ``reference_percentile``,
+    ``min_reference_windows``, ``other_seed_margin``, ``fallback_margin`` and
+    ``update_margin``: see the module docstring.
     ``vad``: the speech mask. Defaults: calibrated in
     ``benchmarks/online_attribution.py`` (tune split)."""
 
@@ -81,12 +85,14 @@ class OnlineAttributionConfig:
     min_window_s: float = 0.5
     step_s: float = 0.2
     latency_s: float = 1.0
-    therapist_min_score: float = 0.14
-    other_max_score: float = -0.02
+    therapist_min_score: float = 0.0
+    other_max_score: float = -0.10
     profile_weight: float = 3.0
     min_other_windows: int = 3
-    other_seed_similarity: float = 0.68
-    fallback_similarity: float = 0.70
+    reference_percentile: float = 90.0
+    min_reference_windows: int = 5
+    other_seed_margin: float = 0.10
+    fallback_margin: float = 0.03
     update_margin: float = 0.05
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -99,7 +105,8 @@ class OnlineAttributionConfig:
         if not -2.0 <= self.other_max_score <= self.therapist_min_score <= 2.0:
             raise ConfigError(f"other_max_score={self.other_max_score} must be <= "
                               f"therapist_min_score={self.therapist_min_score}, both within -2..2")
-        if not (self.profile_weight > 0 and self.min_other_windows >= 1 and self.update_margin >= 0):
+        if not (self.profile_weight > 0 and self.min_other_windows >= 1 and self.update_margin >= 0
+                and 0 <= self.reference_percentile <= 100 and self.min_reference_windows >= 1):
             raise ConfigError(f"profile_weight={self.profile_weight} must be > 0, min_other_windows="
                               f"{self.min_other_windows} >= 1 and update_margin={self.update_margin} >= 0")
         self.vad.validate()
@@ -174,15 +181,21 @@ class OnlineAttributor:
         self._sum_t = self.config.profile_weight * self.profile_mean.astype(np.float64)
         self._sum_o = np.zeros_like(self._sum_t)
         self._n_o = 0
+        self._profile_sims: list[float] = []
 
     def _score(self, e: np.ndarray) -> float:
-        """One window's score; the window joins a voice (module docstring)."""
+        """One window's score (NaN: too early to say); the window joins a voice (module docstring)."""
         cfg = self.config
         e = e.astype(np.float64)
         a = float(e @ (self._sum_t / np.linalg.norm(self._sum_t)))
         if self._n_o < cfg.min_other_windows:
-            score = a - cfg.fallback_similarity
-            if float(e @ self.profile_mean) < cfg.other_seed_similarity:
+            sp = float(e @ self.profile_mean)
+            self._profile_sims.append(sp)
+            if len(self._profile_sims) < cfg.min_reference_windows:
+                return float("nan")  # no reference yet: the window names nobody
+            ref = float(np.percentile(self._profile_sims, cfg.reference_percentile))
+            score = sp - (ref - cfg.fallback_margin)
+            if sp < ref - cfg.other_seed_margin:
                 self._sum_o += e
                 self._n_o += 1
             elif score > cfg.update_margin:
@@ -254,8 +267,9 @@ class OnlineAttributor:
                 # the frames whose label is still open at this window: f + latency >= k_end
                 # (a fixed rule on frame indices, so any block split gives the same sums)
                 held = self._buf_idx[self._buf_idx >= k_end - self.latency_frames] - self._decided
-                self._sum[held] += score
-                self._cnt[held] += 1
+                if score == score:
+                    self._sum[held] += score
+                    self._cnt[held] += 1
             pos = stop
 
     def _decide(self, upto: int) -> OnlineLabels:

@@ -114,3 +114,23 @@ def plan_capture(req: LiveRequest):
             layout = CaptureLayout(kind, tuple(m), (DeviceInput(spec, n_open, tuple(m.values())),))
     src = DeviceSource(layout, rate_hz=req.rate_hz)
     return src, [f"device:{d.spec.label}" for d in layout.devices], []
+
+
+NO_PROFILE_NOTE = ("no voice profile: who is speaking is not named live (enrol with `prosody enrol`, then "
+                   "--profile NAME); with --record the whole session is attributed on save")
+
+
+def online_attribution(req: LiveRequest, speakers: tuple[str, ...], profile):
+    """Provisional online attribution for one mono or shared input (one analysis
+    channel carrying both voices): ``(OnlineAttributor or None, note)``.
+
+    With the therapist's voice profile: an ``OnlineAttributor`` (who is
+    speaking, provisional, ``latency_s`` behind). Without one: None and a note
+    saying so; nobody is named live (never wrong turn-taking). Other layouts
+    (one speaker per channel, a named ``--speaker``): (None, "")."""
+    if not req.one_device or len(speakers) != 1:
+        return None, ""
+    if profile is None:
+        return None, NO_PROFILE_NOTE
+    from ..engine.online_speakers import OnlineAttributor
+    return OnlineAttributor(profile), ""
