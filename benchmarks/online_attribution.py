@@ -21,9 +21,11 @@ planted speaker speaks, leaving out 0.25 s around every planted boundary
 
 and the CPU seconds per audio second of the stage (process time, one thread).
 
-The thresholds of ``OnlineAttributionConfig`` were chosen with ``--calibrate``
-on the ``tune`` split (seeds 0-5); the figures printed against the target are
-the ``held`` split (seeds 20-31, other voices drawn).
+The voice model and thresholds of ``OnlineAttributionConfig`` were chosen on
+the ``tune`` split (seeds 0-13 and 20-31, 19 dialogues once the seeds whose
+voices break a planted role or clip are skipped; ``--calibrate`` searches the
+two thresholds); the figures printed against the target are the ``held``
+split (seeds 40-55, voices drawn afresh), not looked at while tuning.
 
     python benchmarks/online_attribution.py [--split tune|held] [--calibrate] [--quick]
 """
@@ -44,7 +46,7 @@ from prosody.engine.speakers import build_profile
 from tests.dialogue import (CLIENT, CLIENT_LONG_SENTENCES, VOICE_POOL, THERAPIST, build_dialogue, mix_room,
                             scenario_mixed, scenario_overlap_events, scenario_turns, synthesize)
 
-SEEDS = {"tune": list(range(0, 6)), "held": list(range(20, 32))}
+SEEDS = {"tune": list(range(0, 14)) + list(range(20, 32)), "held": list(range(40, 56))}
 COLLAR_S = 0.25
 TARGET_ACCURACY = 0.85   # our own target for a provisional view (the issue names none for live)
 TARGET_WRONG = 0.05

@@ -85,8 +85,8 @@ class OnlineAttributionConfig:
     min_window_s: float = 0.5
     step_s: float = 0.2
     latency_s: float = 1.0
-    therapist_min_score: float = 0.0
-    other_max_score: float = -0.10
+    therapist_min_score: float = -0.02
+    other_max_score: float = -0.14
     profile_weight: float = 3.0
     min_other_windows: int = 3
     reference_percentile: float = 90.0
