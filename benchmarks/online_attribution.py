@@ -150,7 +150,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     cfg = OnlineAttributionConfig()
-    rows, tot, tot0, cpu, audio_s = [], {}, {}, 0.0, 0.0
+    tot, tot0, cpu, audio_s = {}, {}, 0.0, 0.0
     kept = []
     print(f"online attribution, split {args.split}: window {cfg.window_s} s every {cfg.step_s} s, "
           f"latency {cfg.latency_s} s, therapist score >= {cfg.therapist_min_score}, "

@@ -171,7 +171,6 @@ class OnlineAttributor:
         self._new_speech = False
         self.n_windows = 0
         self._n_seen = 0
-        self.trace: list | None = None
         self._windows: deque = deque(maxlen=self.config.max_windows)
         self._voices: tuple[np.ndarray, np.ndarray] | None = None   # (therapist, other) unit centroids
 
@@ -253,8 +252,6 @@ class OnlineAttributor:
                 e = self._window_embedding()
                 score = self._score(e)
                 self.n_windows += 1
-                if self.trace is not None:
-                    self.trace.append((k_end, e, self._buf_idx.copy()))
                 self._new_speech = False
                 # the frames whose label is still open at this window: f + latency >= k_end
                 # (a fixed rule on frame indices, so any block split gives the same sums)
