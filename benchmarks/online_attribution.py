@@ -164,11 +164,12 @@ def main() -> int:
             tot[k] = tot.get(k, 0) + r[k]
             tot0[k] = tot0.get(k, 0) + r0[k]
         kept.append((label, sim, truth))
-        A, B = truth_masks(truth, len(label), COLLAR_S)
+        A, B = truth_masks(truth, len(label), COLLAR_S)   # 10th/50th/90th percentile score of each speaker
         qa, qb = np.nanpercentile(sim[A], [10, 50, 90]), np.nanpercentile(sim[B], [10, 50, 90])
         print(f"  {name:<40} {len(x) / 16000:5.1f} s  accuracy {r['correct'] / max(r['n'], 1):.3f}  "
               f"wrong {r['wrong'] / max(r['n'], 1):.3f}  unsure {r['unsure'] / max(r['n'], 1):.3f}  "
-              f"missed {r['missed'] / max(r['n'], 1):.3f}  (profile spread {prof.spread:.3f}) T {qa.round(2)} C {qb.round(2)}", flush=True)
+              f"missed {r['missed'] / max(r['n'], 1):.3f}  (profile spread {prof.spread:.3f}) "
+              f"scores T {qa.round(2)} C {qb.round(2)}", flush=True)
     if args.calibrate:
         best = None
         for hi in np.arange(-0.1, 0.3, 0.02):

@@ -128,8 +128,8 @@ def live_request(args):
     return LiveRequest(input_files=tuple(args.input or ()), device=args.device, channels=args.channels,
                        mono=args.mono, speaker=args.speaker, therapist_device=args.therapist_device,
                        client_device=args.client_device, therapist_channel=args.therapist_channel,
-                       client_channel=args.client_channel, speed=_speed(args.speed) if args.input else 1.0, offset_s=args.offset_s,
-                       rate_hz=args.rate_hz)
+                       client_channel=args.client_channel, speed=_speed(args.speed) if args.input else 1.0,
+                       offset_s=args.offset_s, rate_hz=args.rate_hz)
 
 
 def build_source(args):

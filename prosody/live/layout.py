@@ -100,7 +100,8 @@ def plan_capture(req: LiveRequest):
                                (DeviceInput(ts, tn, (tp,)), DeviceInput(cs, cn, (cp,))))
     else:
         if req.therapist_channel or req.client_channel:
-            raise InputError("--therapist-channel/--client-channel apply to two devices; with one device use --channels")
+            raise InputError("--therapist-channel/--client-channel apply to two devices; "
+                             "with one device use --channels")
         spec = resolve_device(req.device)
         if req.mono or spec.max_channels == 1:
             if req.channels:
