@@ -3,7 +3,6 @@ loop (keys, refresh, signals) and the closing summary. Capture and analysis
 live in ``prosody.live.capture`` and ``prosody.live.runner``; the view in ``liveview``."""
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import os
 import select
@@ -40,8 +39,9 @@ def add_parser(sub) -> None:
     p.add_argument("--channels", metavar="MAP",
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
     p.add_argument("--profile", metavar="NAME", default=None,
-                   help="one device with --record: the voice profile (`prosody enrol`) that names the therapist when "
-                        "the whole session is attributed again on save")
+                   help="one device: the therapist's voice profile (`prosody enrol`); a mono or shared device "
+                        "(--mono) names who is speaking live, provisionally, and with --record it names the "
+                        "therapist when the whole session is attributed again on save")
     p.add_argument("--store", metavar="PATH", default=None, help="session store holding the voice profile")
     p.add_argument("--mono", action="store_true", help="one mono device: one speaker, no turn-taking figures")
     p.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono (default therapist)")
@@ -122,61 +122,20 @@ def _speed(text: str) -> float | None:
     return v
 
 
-def _pick(n: int | None, spec, flag: str) -> tuple[int, int | None]:
-    """Channels to open and the channel to take (None = mix) for one device of two.
-    At least two are opened where the device has them: opening one channel of
-    a stereo PulseAudio source would get the server's mono downmix."""
-    if n is None:
-        return min(spec.max_channels, 2), None
-    if not 1 <= n <= spec.max_channels:
-        raise InputError(f"{flag} {n}: device {spec.label} has channels 1..{spec.max_channels}")
-    return max(n, min(spec.max_channels, 2)), n - 1
+def live_request(args):
+    """Arguments -> the plain values of ``prosody.live.layout.LiveRequest`` (the rules live there)."""
+    from prosody.live.layout import LiveRequest
+    return LiveRequest(input_files=tuple(args.input or ()), device=args.device, channels=args.channels,
+                       mono=args.mono, speaker=args.speaker, therapist_device=args.therapist_device,
+                       client_device=args.client_device, therapist_channel=args.therapist_channel,
+                       client_channel=args.client_channel, speed=_speed(args.speed) if args.input else 1.0,
+                       offset_s=args.offset_s, rate_hz=args.rate_hz)
 
 
 def build_source(args):
-    """Arguments -> (live source, source names for the JSON, warnings)."""
-    from prosody.live.capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource
-    from prosody.live.devices import resolve_device
-    from prosody.engine.sources import FileSource, Layout, parse_channel_map
-    devices_given = any(getattr(args, k) for k in ("device", "therapist_device", "client_device"))
-    if args.input:
-        from .options import layout_from_args
-        if devices_given or args.mono:
-            raise InputError("--input replays a file: do not combine it with --device, --therapist-device, "
-                             "--client-device or --mono")
-        if len(args.input) > 2:
-            raise InputError(f"{len(args.input)} files given to --input: give one stereo/mono file or two")
-        probe = FileSource(args.input, Layout(("x",), ((0, 0),)))
-        ns = argparse.Namespace(channels=args.channels, speaker=args.speaker, files=args.input)
-        layout = layout_from_args(ns, len(args.input), probe.files[0].channels)
-        src = ReplaySource(args.input, layout, speed=_speed(args.speed), offset_s=args.offset_s)
-        return src, [f"replay:{p}" for p in args.input], []
-    if args.therapist_device or args.client_device:
-        if not (args.therapist_device and args.client_device):
-            raise InputError("two-device layout: give both --therapist-device and --client-device")
-        if args.device or args.channels or args.mono:
-            raise InputError("--therapist-device/--client-device replace --device, --channels and --mono")
-        ts, cs = resolve_device(args.therapist_device), resolve_device(args.client_device)
-        tn, tp = _pick(args.therapist_channel, ts, "--therapist-channel")
-        cn, cp = _pick(args.client_channel, cs, "--client-channel")
-        layout = CaptureLayout("two-device", ("therapist", "client"),
-                               (DeviceInput(ts, tn, (tp,)), DeviceInput(cs, cn, (cp,))))
-    else:
-        if args.therapist_channel or args.client_channel:
-            raise InputError("--therapist-channel/--client-channel apply to two devices; with one device use --channels")
-        spec = resolve_device(args.device)
-        if args.mono or spec.max_channels == 1:
-            if args.channels:
-                raise InputError("--channels describes a stereo device; with --mono the first channel is used")
-            layout = CaptureLayout("mono", (args.speaker or "therapist",),
-                                   (DeviceInput(spec, min(spec.max_channels, 2), (0,)),))
-        else:
-            m = parse_channel_map(args.channels or "therapist=left,client=right", n_channels=spec.max_channels)
-            n_open = max(m.values()) + 1
-            kind = "stereo" if len(m) == 2 else "mono"
-            layout = CaptureLayout(kind, tuple(m), (DeviceInput(spec, n_open, tuple(m.values())),))
-    src = DeviceSource(layout, rate_hz=args.rate_hz)
-    return src, [f"device:{d.spec.label}" for d in layout.devices], []
+    """Arguments -> (live source, source names for the JSON, warnings), by ``prosody.live.layout.plan_capture``."""
+    from prosody.live.layout import plan_capture
+    return plan_capture(live_request(args))
 
 
 def cmd_live(args, out, err) -> int:
@@ -184,8 +143,8 @@ def cmd_live(args, out, err) -> int:
 
     from .options import config_from_args, measures_from_args
 
-    if args.rate_hz is not None and args.input:
-        raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
+    request = live_request(args)
+    request.check()
     if args.interval_s <= 0:
         raise InputError(f"--interval-s {args.interval_s}: must be positive")
     output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
@@ -197,22 +156,25 @@ def cmd_live(args, out, err) -> int:
                    ("--record", args.record)],
                   inputs=list(args.input or ()) + [p for p in (args.config, args.baseline) if p],
                   overwrite=args.overwrite, stdout_ok=False)
-    source, sources, warnings = build_source(args)
+    from prosody.live.layout import plan_capture
+    source, sources, warnings = plan_capture(request)
     config = config_from_args(args, source.speakers)
     measures, profile = measures_from_args(args)
     warnings += list(getattr(source, "warnings", []))
-    one_device = not (args.therapist_device or args.client_device) and len(args.input or ()) < 2 \
-        and not args.speaker
+    one_device = request.one_device
     if one_device and not args.record:
         from prosody.live.reattribute import PROVISIONAL_NOTE
         warnings.append(PROVISIONAL_NOTE)
     voice_profile = None
-    if one_device and args.record:
+    if one_device:
         from .voices import load_profile
         voice_profile = load_profile(args)
+    from prosody.live.layout import online_attribution
+    online, online_note = online_attribution(request, source.speakers, voice_profile)
     runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
-                        measures=measures, profile=profile)
+                        measures=measures, profile=profile, online=online, online_profile=args.profile or "",
+                        online_note=online_note)
     plain = args.plain or not out.isatty() or not sys.stdin.isatty()
     stop_signal = {"n": 0}
 

@@ -67,7 +67,8 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
     out.append(_section("now · provisional, last 0.1 s", width))
     meter_w = max(10, width - LABEL_W - 29)
     for i, n in enumerate(state.now):
-        t = Text(f"{n.name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
+        name = "mix" if state.online is not None else n.name  # one mix: who it is comes below
+        t = Text(f"{name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
         if state.paused:
             t.append("paused", style="dim")
         else:
@@ -81,6 +82,11 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             t.append(f"{n.level_db:5.0f} dB" if n.level_db > -119 else "   -∞ dB")
             t.append(f" {n.f0_hz:4.0f} Hz" if n.f0_hz else "       ", style=_style(state, i))
         out.append(t)
+    # -- who is speaking: one mono/shared device (provisional online attribution) --
+    if state.online is not None:
+        out.extend(_online_lines(state, width))
+    elif state.online_note:
+        out.append(Text(terminal_safe(state.online_note)[:width], style="dim"))
     # -- pitch trail (final) --
     out.append(_section(f"pitch · last {TRACE_S:.0f} s, ±{TRACE_RANGE_ST:.0f} st around own median", width))
     trace_w = max(10, width - LABEL_W - 1)
@@ -188,6 +194,34 @@ def _turn_lines(state: LiveState, width: int) -> list:
                  f"mm-hm {f.backchannels} · " + (f"{f.rate_syl_s:.1f} syll./s" if f.rate_syl_s else "– syll./s"))
         t.truncate(width)
         out.append(t)
+    return out
+
+
+ONLINE_MARK = {"therapist": "● therapist", "other": "● other", "unsure": "? unsure", "silence": "  quiet"}
+
+
+def _online_lines(state: LiveState, width: int) -> list:
+    """Who is speaking on one mono/shared device, provisional (``LiveState.online``)."""
+    o = state.online
+    out = [_section(f"who · provisional, {o.latency_s:.1f} s behind · profile {terminal_safe(o.profile)}"[:width - 4],
+                    width)]
+    t = Text("now".ljust(LABEL_W), style="dim")
+    style = {"therapist": "bold " + SPEAKER_STYLES[0], "other": "bold " + SPEAKER_STYLES[1]}.get(o.now, "dim")
+    t.append(ONLINE_MARK.get(o.now, o.now), style=style)
+    if not o.other_heard:
+        t.append(" · the other voice not heard yet", style="dim")
+    out.append(t)
+    t = Text("share".ljust(LABEL_W), style="dim")
+    share = o.talk_share
+    if share is None:
+        t.append("nobody named yet", style="dim")
+    else:
+        t.append(f"therapist {share:.0%}", style=SPEAKER_STYLES[0])
+        t.append(" · ", style="dim")
+        t.append(f"other {1 - share:.0%}", style=SPEAKER_STYLES[1])
+    t.append(f" · unsure {o.speech_s.get('unsure', 0.0):.0f} s · changes {o.changes} · final on save", style="dim")
+    t.truncate(width)
+    out.append(t)
     return out
 
 
@@ -355,9 +389,21 @@ def plain_line(state: LiveState) -> str:
     parts = [f"[{clock(state.elapsed_s)}]"]
     if state.paused:
         parts.append("PAUSED")
-    now = ", ".join(f"{n.name} {'speaking' if n.speaking else 'quiet'} ({n.level_db:.0f} dB"
+    kind = {"two-device": "two devices"}.get(state.source_kind, state.source_kind)
+    if kind:
+        parts.append(kind)
+    now = ", ".join(f"{'mix' if state.online is not None else n.name} {'speaking' if n.speaking else 'quiet'} "
+                    f"({n.level_db:.0f} dB"
                     + (f", {n.f0_hz:.0f} Hz)" if n.f0_hz else ")") for n in state.now)
     parts.append(f"now: {now}")
+    if state.online is not None:
+        o = state.online
+        who = f"who (provisional, {o.latency_s:.1f} s behind): {o.now}"
+        if o.talk_share is not None:
+            who += f", share therapist {o.talk_share:.0%} other {1 - o.talk_share:.0%}"
+        parts.append(who + f", changes {o.changes}")
+    elif state.online_note:
+        parts.append("who: not named live (no voice profile)")
     if state.turn_taking:
         a, b = state.final
         if a.talk_share is not None:

@@ -377,7 +377,7 @@ def test_view_narrow_and_wide_terminals():
 
 def test_plain_line():
     line = plain_line(_state())
-    assert line.startswith("[12:34] | now: therapist speaking (-23 dB, 176 Hz), client quiet (-51 dB)")
+    assert line.startswith("[12:34] | two devices | now: therapist speaking (-23 dB, 176 Hz), client quiet (-51 dB)")
     assert "share therapist 62% client 38%" in line and "last gap -0.20 s->therapist (overlap)" in line
     assert "warmth 68" in line and "cues: monologue 95 s" in line and "drift +12 ppm" in line
     assert "\n" not in line

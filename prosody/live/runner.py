@@ -104,6 +104,29 @@ class SpeakerFinal:
 
 
 @dataclass(frozen=True)
+class OnlineState:
+    """Provisional online attribution of one mono/shared device (``prosody.engine.online_speakers``):
+    ``now`` is the label of the newest decided frame, ``latency_s`` behind the audio
+    (``therapist``, ``other``, ``unsure`` or ``silence``); ``speech_s``: seconds per label so
+    far; ``changes``: therapist <-> other changes (unsure and pauses in between do not count);
+    ``other_heard``: the other voice has been heard (before that nobody is called other)."""
+
+    profile: str
+    latency_s: float
+    decided_s: float
+    now: str
+    speech_s: dict
+    changes: int
+    other_heard: bool
+
+    @property
+    def talk_share(self) -> float | None:
+        """The therapist's share of the speech attributed to someone (unsure left out)."""
+        t, o = self.speech_s.get("therapist", 0.0), self.speech_s.get("other", 0.0)
+        return t / (t + o) if t + o > 0 else None
+
+
+@dataclass(frozen=True)
 class LiveState:
     """Everything the view shows; a copy, safe to keep."""
 
@@ -126,6 +149,8 @@ class LiveState:
     message: str = ""
     notes: tuple[str, ...] = ()
     save_error: str = ""              # the last save did not reach output_path: why, and where it went instead
+    online: "OnlineState | None" = None  # one mono/shared device with a voice profile: who speaks, provisional
+    online_note: str = ""             # one device without a profile: why nobody is named live
 
 
 @dataclass(frozen=True)
@@ -205,13 +230,18 @@ class LiveRunner:
     (WAV or FLAC by suffix), only when given. ``measures`` / ``profile``: the
     measures options and personal baseline; ``pipeline``: a pipeline to use
     instead of ``prosody.session.new_pipeline`` (tests plant failures with it).
+    ``online``: an ``OnlineAttributor`` fed the channel mean (one mono/shared
+    device with the voice profile ``online_profile``): who is speaking,
+    provisional, in ``LiveState.online`` and ``live.online_attribution``;
+    ``online_note``: shown instead when a one-device session names nobody live.
     """
 
     def __init__(self, source: LiveSource, *, output_path: str | os.PathLike, config: AnalysisConfig | None = None,
                  autosave_s: float = AUTOSAVE_S, duration_s: float | None = None,
                  record_path: str | os.PathLike | None = None, sources: list[str] | None = None,
                  measures: MeasuresConfig | None = None, profile: Baseline | None = None,
-                 pipeline: Pipeline | None = None, warnings: list[str] | None = None):
+                 pipeline: Pipeline | None = None, warnings: list[str] | None = None,
+                 online=None, online_profile: str = "", online_note: str = ""):
         if not 0 < autosave_s <= MAX_AUTOSAVE_S:
             raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
                              f"a power cut loses at most {MAX_AUTOSAVE_S:.0f} s")
@@ -280,6 +310,16 @@ class LiveRunner:
         self._health: dict = {}
         self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
         self._traceback: str | None = None
+        # provisional online attribution (one mono/shared device with a voice profile)
+        self.online = online
+        self.online_profile = online_profile
+        self.online_note = online_note
+        self._online_counts = np.zeros(4, np.int64)       # frames per label (silence, therapist, other, unsure)
+        self._online_now = 0
+        self._online_last_voice = 0                       # last therapist/other label, for changes
+        self._online_changes = 0
+        self._online_runs: list[list] = []                # [start_frame, end_frame, label] of speech runs
+        self._online_decided = 0
 
     # -- control (any thread) ---------------------------------------------------------------
     def start(self) -> None:
@@ -409,7 +449,35 @@ class LiveRunner:
             block = np.concatenate(self._pending)
             self._pending, self._pending_n = [], 0
             self._apply(self.pipeline.push(block))
+            self._online_push(block)
         return stop
+
+    def _online_push(self, block: np.ndarray | None) -> None:
+        """The channel mean into the online attribution (None: flush); its labels into the state."""
+        if self.online is None:
+            return
+        out = self.online.flush() if block is None else self.online.push(block.mean(axis=1))
+        if not len(out):
+            return
+        from ..engine.online_speakers import OTHER, SILENCE, THERAPIST
+        lab = out.label
+        with self._lock:
+            self._online_counts += np.bincount(lab, minlength=4)
+            voiced = lab[(lab == THERAPIST) | (lab == OTHER)]
+            if len(voiced):
+                seq = np.concatenate([[self._online_last_voice], voiced]) if self._online_last_voice else voiced
+                self._online_changes += int(np.count_nonzero(np.diff(seq)))
+                self._online_last_voice = int(voiced[-1])
+            cuts = np.flatnonzero(np.diff(lab)) + 1
+            for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(lab)]])):
+                k = int(lab[a])
+                runs = self._online_runs
+                if runs and runs[-1][1] == out.start_frame + a and runs[-1][2] == k:
+                    runs[-1][1] = out.start_frame + int(b)
+                elif k != SILENCE:
+                    runs.append([out.start_frame + int(a), out.start_frame + int(b), k])
+            self._online_now = int(lab[-1])
+            self._online_decided = out.start_frame + len(lab)
 
     def _apply(self, up: Update) -> None:
         """Add a pipeline update to the session and to the view's final state."""
@@ -515,7 +583,33 @@ class LiveRunner:
                 bookmarks=tuple(self.bookmarks), saved_at_s=self._saved_at_s,
                 output_path=str(self._saved_to or self.output_path), status=status,
                 message=self._message if time.monotonic() < self._message_until else "", notes=notes,
-                save_error=self._save_error)
+                save_error=self._save_error, online=self._online_state(), online_note=self.online_note)
+
+    def _online_state(self) -> OnlineState | None:
+        """The online attribution so far (caller holds the lock)."""
+        if self.online is None:
+            return None
+        from ..engine.online_speakers import LABELS
+        hop = self.grid.hop_s
+        return OnlineState(profile=self.online_profile, latency_s=self.online.latency_s,
+                           decided_s=self.grid.frames_to_s(self._online_decided),
+                           now=LABELS[self._online_now] if not self._paused else "silence",
+                           speech_s={LABELS[k]: round(float(self._online_counts[k]) * hop, 2) for k in (1, 2, 3)},
+                           changes=self._online_changes, other_heard=self.online.other_voice_known)
+
+    def _online_record(self) -> dict | None:
+        """``live.online_attribution`` of the saved JSON: the provisional labels as runs."""
+        if self.online is None:
+            return None
+        from ..engine.online_speakers import LABELS, METHOD
+        with self._lock:
+            st = self._online_state()
+            runs = [[round(self.grid.frames_to_s(a), 2), round(self.grid.frames_to_s(b), 2), LABELS[k]]
+                    for a, b, k in self._online_runs]
+        return {"method": METHOD, "provisional": True, "profile": st.profile, "latency_s": st.latency_s,
+                "decided_s": round(st.decided_s, 2), "speech_s": st.speech_s, "changes": st.changes,
+                "talk_share_therapist": None if st.talk_share is None else round(st.talk_share, 3),
+                "segments": runs}
 
     # -- saving -----------------------------------------------------------------------------
     def _document(self, session: Session, *, complete: bool, reason: str | None, error: str | None) -> dict:
@@ -551,6 +645,9 @@ class LiveRunner:
             "frames_file": self.frames_path.name,
             "recording_file": str(self.record_path) if self.record_path else None,
         }
+        online = self._online_record()
+        if online is not None:
+            doc["live"]["online_attribution"] = online
         return doc
 
     def _arrays(self, session: Session) -> bytes:
@@ -645,8 +742,10 @@ class LiveRunner:
                 self._pending, self._pending_n = [], 0
                 if reason != "analysis error":
                     self._apply(self.pipeline.push(block))
+                    self._online_push(block)
             if reason != "analysis error":
                 self._apply(self.pipeline.flush())
+                self._online_push(None)
         except Exception as exc:  # analysis broke while finishing: save what is final
             complete = False
             error = error or f"{type(exc).__name__}: {exc}"

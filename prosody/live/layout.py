@@ -1,0 +1,137 @@
+"""Which device (and channel) carries whom in ``prosody live``: the capture
+layout rules, from plain values (issue 11: the command line only parses).
+
+Layouts (docs/live.md)::
+
+    replay       --input FILE [FILE]     as ``analyze`` lays out a file (prosody.analysis.default_layout)
+    two-device   --therapist-device A --client-device B [--therapist-channel N] [--client-channel M]
+    mono         --mono, or a device with one channel: one speaker (``speaker``, default therapist)
+    stereo       one device, --channels MAP (default therapist=left,client=right)
+
+Contradictions (a replay with a device, two devices with ``--channels``, ...)
+raise ``InputError`` with the fix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..analysis import DEFAULT_SPEAKERS, default_layout
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """What the user asked for, as plain values. ``speed``: replay speed
+    (1 = real time, ``None`` = as fast as analysis goes); ``offset_s``: two
+    replayed files, the second starts this much later; ``rate_hz``: the
+    device sample rate asked for (``None``: 16000 when the device can)."""
+
+    input_files: tuple[str, ...] = ()
+    device: str | None = None
+    channels: str | None = None
+    mono: bool = False
+    speaker: str | None = None
+    therapist_device: str | None = None
+    client_device: str | None = None
+    therapist_channel: int | None = None
+    client_channel: int | None = None
+    speed: float | None = 1.0
+    offset_s: float = 0.0
+    rate_hz: int | None = None
+
+    def check(self) -> None:
+        """The contradictions found without opening a device."""
+        if self.input_files and self.rate_hz is not None:
+            raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
+
+    @property
+    def one_device(self) -> bool:
+        """One input carries both people (one device, or one replayed file),
+        so its speakers while live are provisional and the whole session is
+        attributed again on save (``prosody.live.reattribute``). ``speaker``
+        (one named speaker) opts out: the user said who it is."""
+        two_devices = bool(self.therapist_device or self.client_device)
+        return not two_devices and len(self.input_files) < 2 and not self.speaker
+
+
+def _pick(n: int | None, spec, flag: str) -> tuple[int, int | None]:
+    """Channels to open and the channel to take (None = mix) for one device of two.
+    At least two are opened where the device has them: opening one channel of
+    a stereo PulseAudio source would get the server's mono downmix."""
+    if n is None:
+        return min(spec.max_channels, 2), None
+    if not 1 <= n <= spec.max_channels:
+        raise InputError(f"{flag} {n}: device {spec.label} has channels 1..{spec.max_channels}")
+    return max(n, min(spec.max_channels, 2)), n - 1
+
+
+def plan_capture(req: LiveRequest):
+    """The live source for ``req`` -> (source, source names for the JSON, warnings).
+
+    Devices are resolved (``prosody.live.devices.resolve_device``) but not
+    opened; ``source.start()`` opens them."""
+    from ..engine.sources import FileSource, Layout, parse_channel_map
+    from .capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource
+    from .devices import resolve_device
+
+    req.check()
+    devices_given = bool(req.device or req.therapist_device or req.client_device)
+    if req.input_files:
+        if devices_given or req.mono:
+            raise InputError("--input replays a file: do not combine it with --device, --therapist-device, "
+                             "--client-device or --mono")
+        if len(req.input_files) > 2:
+            raise InputError(f"{len(req.input_files)} files given to --input: give one stereo/mono file or two")
+        files = list(req.input_files)
+        probe = FileSource(files, Layout(("x",), ((0, 0),)))
+        layout = default_layout(n_files=len(files), n_channels=probe.files[0].channels, channel_map=req.channels,
+                                speaker=req.speaker, file_label=str(files[0]))
+        src = ReplaySource(files, layout, speed=req.speed, offset_s=req.offset_s)
+        return src, [f"replay:{p}" for p in files], []
+    if req.therapist_device or req.client_device:
+        if not (req.therapist_device and req.client_device):
+            raise InputError("two-device layout: give both --therapist-device and --client-device")
+        if req.device or req.channels or req.mono:
+            raise InputError("--therapist-device/--client-device replace --device, --channels and --mono")
+        ts, cs = resolve_device(req.therapist_device), resolve_device(req.client_device)
+        tn, tp = _pick(req.therapist_channel, ts, "--therapist-channel")
+        cn, cp = _pick(req.client_channel, cs, "--client-channel")
+        layout = CaptureLayout("two-device", DEFAULT_SPEAKERS,
+                               (DeviceInput(ts, tn, (tp,)), DeviceInput(cs, cn, (cp,))))
+    else:
+        if req.therapist_channel or req.client_channel:
+            raise InputError("--therapist-channel/--client-channel apply to two devices; "
+                             "with one device use --channels")
+        spec = resolve_device(req.device)
+        if req.mono or spec.max_channels == 1:
+            if req.channels:
+                raise InputError("--channels describes a stereo device; with --mono the first channel is used")
+            layout = CaptureLayout("mono", (req.speaker or DEFAULT_SPEAKERS[0],),
+                                   (DeviceInput(spec, min(spec.max_channels, 2), (0,)),))
+        else:
+            m = parse_channel_map(req.channels or "therapist=left,client=right", n_channels=spec.max_channels)
+            n_open = max(m.values()) + 1
+            kind = "stereo" if len(m) == 2 else "mono"
+            layout = CaptureLayout(kind, tuple(m), (DeviceInput(spec, n_open, tuple(m.values())),))
+    src = DeviceSource(layout, rate_hz=req.rate_hz)
+    return src, [f"device:{d.spec.label}" for d in layout.devices], []
+
+
+NO_PROFILE_NOTE = ("no voice profile: who is speaking is not named live (enrol with `prosody enrol`, then "
+                   "--profile NAME); with --record the whole session is attributed on save")
+
+
+def online_attribution(req: LiveRequest, speakers: tuple[str, ...], profile):
+    """Provisional online attribution for one mono or shared input (one analysis
+    channel carrying both voices): ``(OnlineAttributor or None, note)``.
+
+    With the therapist's voice profile: an ``OnlineAttributor`` (who is
+    speaking, provisional, ``latency_s`` behind). Without one: None and a note
+    saying so; nobody is named live (never wrong turn-taking). Other layouts
+    (one speaker per channel, a named ``--speaker``): (None, "")."""
+    if not req.one_device or len(speakers) != 1:
+        return None, ""
+    if profile is None:
+        return None, NO_PROFILE_NOTE
+    from ..engine.online_speakers import OnlineAttributor
+    return OnlineAttributor(profile), ""
