@@ -1225,13 +1225,19 @@ def add_crosstalk(
 
 
 def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tuple[float, float] = (-26.0, -26.0),
-                 min_pause_s: float = 0.3) -> Dialogue:
+                 min_pause_s: float = 0.3, trim_db: float | None = None) -> Dialogue:
     """A two-channel dialogue of *real* voices: single-speaker stretches of two
     AMI speakers (``corpus/pyannote-audio/*.wav`` cut by the
     ``debug.*.rttm`` annotations: no other speaker within 0.2 s), laid out as
     alternating turns (gaps 0.1-1.5 s, a few 0.1-0.2 s overlaps) with
     backchannels (stretches of 0.25-0.9 s) inside long turns of the other.
     The speech extent is the RTTM segment (it may hold short pauses).
+    ``trim_db``: cut each stretch to its speech instead (first to last 10 ms
+    frame within ``trim_db`` of its loudest one; RTTM extents often hold
+    silence at their edges) and redraw a turn until its speech lasts at least
+    ``BACKCHANNEL_MAX_S`` + 0.2 s: a planted "turn" of 0.7 s of speech between
+    two turns of the other speaker is, by the definitions the truth uses, a
+    backchannel, and would be scored as a false one.
     Channels are dry (no noise); use ``add_crosstalk`` to mix."""
     rng = np.random.default_rng(seed)
     root = Path(corpus) / "pyannote-audio"
@@ -1272,10 +1278,25 @@ def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tu
     def piece(ch, lo_s, hi_s):
         """A random stretch of lo_s..hi_s seconds inside one solo stretch of speaker ch."""
         ok = [(a, b) for a, b in solo[who[ch]] if b - a >= lo_s]
-        a, b = ok[int(rng.integers(len(ok)))]
-        dur = float(rng.uniform(lo_s, min(hi_s, b - a)))
-        s0 = float(rng.uniform(a, b - dur))
+        for _ in range(50 if trim_db is not None else 1):
+            a, b = ok[int(rng.integers(len(ok)))]
+            dur = float(rng.uniform(lo_s, min(hi_s, b - a)))
+            s0 = float(rng.uniform(a, b - dur))
+            if trim_db is None:
+                break
+            s0, s1 = speech_extent(who[ch], s0, s0 + dur)
+            if s1 - s0 >= (BACKCHANNEL_MAX_S + 0.2 if lo_s >= 1.0 else 0.2):
+                return s0, s1
         return s0, s0 + dur
+
+    def speech_extent(key, a, b):
+        """(a, b) cut to its first and last 10 ms frame within trim_db of its loudest one."""
+        y = cut(key, a, b).astype(np.float64)
+        hop = SAMPLE_RATE_HZ // 100
+        n = len(y) // hop
+        lv = 10.0 * np.log10(np.mean(y[:n * hop].reshape(n, hop) ** 2, axis=1) + 1e-20)
+        on = np.flatnonzero(lv >= lv.max() - trim_db)
+        return a + on[0] * hop / SAMPLE_RATE_HZ, a + (on[-1] + 1) * hop / SAMPLE_RATE_HZ
 
     placed: list[PlacedUtterance] = []
     waves: list[np.ndarray] = []
