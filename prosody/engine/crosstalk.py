@@ -87,6 +87,7 @@ class CrossTalkSettings:
     min_own: float = 0.2
     own_frames: int = 8              # causal mean of the own-speech share over this many frames
     weak_own: float = 0.5            # and each speech frame has at least min_own * weak_own of its own
+    retro_frames: int = 70           # at each path update, the raw-active frames this far back are judged again
 
 
 class CrossTalk:
@@ -132,6 +133,7 @@ class CrossTalk:
         # ring buffers over absolute frame index mod H
         self._L = [np.full((H, F), -120.0, dtype=np.float32) for _ in range(2)]
         self._Lh = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # held bins, widened
+        self._P = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # bin levels
         self._act = [np.zeros(H, dtype=bool) for _ in range(2)]
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
         self._own_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
@@ -142,6 +144,9 @@ class CrossTalk:
         self.learnt = [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
         # per direction: the source was heard long enough (absent_frames) and no path was found
         self.absent = [False, False]
+        # per channel, set by each push: (frame index of a path update, absolute indices of the raw-active
+        # frames before it that the new path shows to be leak although they were passed as speech)
+        self.retro: list[list[tuple[int, np.ndarray]]] = [[], []]
 
     # -- features ---------------------------------------------------------
     def _spectra(self, c: int, frames: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +185,7 @@ class CrossTalk:
         out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
         # per frame: path into the channel known, or searched for long enough and not there
         self.learnt = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+        self.retro = [[], []]
         pos = 0
         R = self.s.refresh_frames
         while pos < n:
@@ -193,6 +199,7 @@ class CrossTalk:
             pos += take
             if self._n % step == 0:
                 self._calibrate()
+                self._rejudge()
         return out
 
     def _refresh_step(self) -> int:
@@ -231,6 +238,7 @@ class CrossTalk:
             # a neighbouring bin too: the leak's harmonics move a little within 10 ms and with the room
             h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
             self._Lh[c][idx] = h
+            self._P[c][idx] = Pc
             self._act[c][idx] = active[c]
             self._bl[c][idx] = False
         res = []
@@ -260,6 +268,37 @@ class CrossTalk:
             self._bl[a][idx] = res[-1]
         self._n += n
         return res
+
+    def _rejudge(self) -> None:
+        """After a path update at frame ``T = self._n``: the raw-active frames of
+        the last ``retro_frames`` that were passed as speech are judged again
+        through the new path (the first words of the other voice arrive before
+        any path is known, or while an old one no longer holds); those now
+        found to be leak go to ``self.retro`` so that a later stage still
+        holding them undecided (``SpeechSmoother``) drops them. The update
+        frames are fixed, so this is the same for any block size."""
+        T, H, R, W = self._n, self.history, self.s.retro_frames, self.s.own_frames
+        lo = max(0, T - R)
+        if R <= 0 or T - lo < 1:
+            return
+        t = np.arange(lo, T)
+        idx = t % H
+        for a in (0, 1):
+            g = self.gain_db[a]
+            cand = self._act[a][idx] & ~self._bl[a][idx]
+            if g is None or not cand.any():
+                continue
+            pred = g[self._bin_band] + self._Lh[1 - a][(t - self.delay[a]) % H]
+            La = self._P[a][idx].astype(np.float64)
+            pa = 10.0 ** (La / 10.0)
+            own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
+            cs = np.concatenate([[0.0], np.cumsum(np.concatenate([np.ones(W - 1), own]))])
+            mean = (cs[W:] - cs[:-W]) / W
+            speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
+            leak = cand & ~speaking
+            if leak.any():
+                self._bl[a][idx[leak]] = True
+                self.retro[a].append((T, t[leak]))
 
     # -- calibration ------------------------------------------------------------
     def _ordered(self):
