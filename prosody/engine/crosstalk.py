@@ -77,6 +77,7 @@ class CrossTalkSettings:
     startup_refresh_frames: int = 50
     first_refresh_frames: int = 10   # ... and every 10 frames while a direction has no path yet
     first_refresh_until: int = 100   # (and its source has been heard for fewer frames than this)
+    young_frames: int = 300          # a path learnt from fewer source frames than this: startup_refresh_frames
     min_frames: int = 25             # raw-active frames of the source before a path is learnt
     absent_frames: int = 300         # source frames without a path found: no leak that way
     gain_percentile: float = 30.0
@@ -128,6 +129,7 @@ class CrossTalk:
         self._tail = [np.zeros(self._keep), np.zeros(self._keep)]
         self._last_active = -10**9  # absolute index of the last frame where either channel was raw-active
         self._seen = [0, 0]
+        self._seen_snap = (0, 0)  # _seen at the last update: what the update schedule reads
         nb = self._hi - self._lo
         self._hold = [np.full(nb, -1e9), np.full(nb, -1e9)]  # running max of level + decay * frame index
         # ring buffers over absolute frame index mod H
@@ -198,6 +200,7 @@ class CrossTalk:
             out[0][sl], out[1][sl] = res
             pos += take
             if self._n % step == 0:
+                self._seen_snap = tuple(self._seen)
                 self._calibrate()
                 self._rejudge()
         return out
@@ -207,11 +210,14 @@ class CrossTalk:
         seconds while a direction is still unsettled (neither learnt nor found
         absent) and its source has been heard for fewer than
         ``first_refresh_until`` frames, then ``startup_refresh_frames`` up to ``startup_frames``, then
-        ``refresh_frames``; the state it reads changes only at updates, so the
+        ``refresh_frames`` (but every ``startup_refresh_frames`` while a learnt path's source has been
+        heard for fewer than ``young_frames``); the state it reads changes only at updates, so the
         update frames are the same for any block size."""
-        if self._n >= self.s.startup_frames:
+        seen = self._seen_snap
+        young = any(self.gain_db[a] is not None and seen[1 - a] < self.s.young_frames for a in (0, 1))
+        if self._n >= self.s.startup_frames and not young:
             return self.s.refresh_frames
-        if any(self.gain_db[a] is None and not self.absent[a] and self._seen[1 - a] < self.s.first_refresh_until
+        if any(self.gain_db[a] is None and not self.absent[a] and seen[1 - a] < self.s.first_refresh_until
                for a in (0, 1)):
             return self.s.first_refresh_frames
         return self.s.startup_refresh_frames
