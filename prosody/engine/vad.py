@@ -285,7 +285,9 @@ class SpeechSmoother:
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
         self.pad_off = grid.s_to_frames(config.pad_offset_s)
         self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
-        self.latency_frames = self.pad_on + self.n_on + self.n_off
+        self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
+        # a stretch still open this long after its start has reached either minimum: no final frame changes
+        self.latency_frames = self.pad_on + self.n_on_xt + self.n_off
         self.reset()
 
     def reset(self) -> None:
@@ -298,13 +300,15 @@ class SpeechSmoother:
         self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
 
     def _long_enough(self, start: int, end: int) -> bool:
-        """A merged stretch counts its frames less the cross-talk frames inside it."""
+        """A merged stretch counts its frames less the cross-talk frames inside it, and one
+        with cross-talk frames inside needs ``bleed_min_duration_on_s`` of them."""
         if end - start < self.n_on:
             return False
         if not self._blocked_at:
             return True
         inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
-        return end - start - inside >= self.n_on
+        # speech broken by cross-talk frames is the other voice's residue unless it holds bleed_min_duration_on_s
+        return end - start - inside >= (self.n_on_xt if inside else self.n_on)
 
     def _close(self, start: int, end: int) -> None:
         if self._long_enough(start, end):
