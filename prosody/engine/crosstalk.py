@@ -89,6 +89,9 @@ class CrossTalkSettings:
     own_frames: int = 8              # causal mean of the own-speech share over this many frames
     weak_own: float = 0.5            # and each speech frame has at least min_own * weak_own of its own
     retro_frames: int = 70           # at each path update, the raw-active frames this far back are judged again
+    change_frames: int = 200         # a path change is looked for in this many latest frames ...
+    change_db: float = 6.0           # ... as a leak this much louder, or at another delay
+    change_corr: float = 0.1         # that correlates this much better than the learnt one
 
 
 class CrossTalk:
@@ -146,6 +149,7 @@ class CrossTalk:
         self.learnt = [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
         # per direction: the source was heard long enough (absent_frames) and no path was found
         self.absent = [False, False]
+        self._since = [0, 0]  # per direction: learn only from frames from this index on (a path change)
         # per channel, set by each push: (frame index of a path update, absolute indices of the raw-active
         # frames before it that the new path shows to be leak although they were passed as speech)
         self.retro: list[list[tuple[int, np.ndarray]]] = [[], []]
@@ -191,7 +195,7 @@ class CrossTalk:
         pos = 0
         R = self.s.refresh_frames
         while pos < n:
-            step = self._refresh_step()
+            step, steady = self._refresh_step()
             take = min(n - pos, step - self._n % step)
             sl = slice(pos, pos + take)
             for a in (0, 1):
@@ -201,26 +205,30 @@ class CrossTalk:
             pos += take
             if self._n % step == 0:
                 self._seen_snap = tuple(self._seen)
-                self._calibrate()
-                self._rejudge()
+                if not steady or self._n % R == 0:
+                    self._calibrate()
+                    self._rejudge()
+                elif self._check_change():
+                    self._rejudge()
         return out
 
-    def _refresh_step(self) -> int:
+    def _refresh_step(self) -> tuple[int, bool]:
         """Frames between path updates: ``first_refresh_frames`` in the first
         seconds while a direction is still unsettled (neither learnt nor found
         absent) and its source has been heard for fewer than
         ``first_refresh_until`` frames, then ``startup_refresh_frames`` up to ``startup_frames``, then
         ``refresh_frames`` (but every ``startup_refresh_frames`` while a learnt path's source has been
-        heard for fewer than ``young_frames``); the state it reads changes only at updates, so the
-        update frames are the same for any block size."""
+        heard for fewer than ``young_frames``), with a path-change check (``_check_change``) every
+        ``startup_refresh_frames`` between (returned: the step, and whether past start-up); the
+        state it reads changes only at updates, so the update frames are the same for any block size."""
         seen = self._seen_snap
         young = any(self.gain_db[a] is not None and seen[1 - a] < self.s.young_frames for a in (0, 1))
         if self._n >= self.s.startup_frames and not young:
-            return self.s.refresh_frames
+            return self.s.startup_refresh_frames, True  # a full update every refresh_frames, a change check between
         if any(self.gain_db[a] is None and not self.absent[a] and seen[1 - a] < self.s.first_refresh_until
                for a in (0, 1)):
-            return self.s.first_refresh_frames
-        return self.s.startup_refresh_frames
+            return self.s.first_refresh_frames, False
+        return self.s.startup_refresh_frames, False
 
     def _chunk(self, frames, active):
         n = len(active[0])
@@ -314,63 +322,125 @@ class CrossTalk:
         # a source frame that is itself the other's leak says nothing about this path
         return m, [L[idx] for L in self._L], [A[idx] & ~B[idx] for A, B in zip(self._act, self._bl)]
 
+    def _estimate(self, a: int, L: list[np.ndarray], actb: np.ndarray):
+        """Path into ``a`` from the history ``L`` (time order, m frames) over the frames where
+        the source was active (``actb``): (delay, gain per band, correlation), or "few" (too
+        little of the source), or "none" (plenty of it and no leak follows it)."""
+        K = self.max_delay
+        b = 1 - a
+        m = len(actb)
+        t = np.arange(K, m)
+        best, best_k = -2.0, 0
+        self._score = np.full(K + 1, -2.0)  # per delay: the correlation that chose the best (for _check_change)
+        if actb.sum() >= self.s.min_frames:
+            # spectral shapes per frame, after removing each band's mean over the source's
+            # active frames (the path's fixed colouring), normalised to unit length
+            z = []
+            for c in (a, b):
+                x = L[c] - L[c][actb].mean(axis=0)
+                x = x - x.mean(axis=1, keepdims=True)
+                z.append(x / np.maximum(np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e-9))
+            # rho[k, i]: shape correlation of a's frame t[i] with b's frame t[i] - k
+            lags = np.arange(K + 1)
+            valid = actb[t[None, :] - lags[:, None]]
+            # all lags at once: window i of z[1] holds frames t[i] - K .. t[i]
+            win = np.lib.stride_tricks.sliding_window_view(z[1], K + 1, axis=0)
+            rho = np.einsum("if,ifw->wi", z[0][K:], win)[::-1].copy()
+            rho[~valid] = -2.0  # below any correlation: sorted first, skipped by the rank
+            rho.sort(axis=1)
+            n_valid = valid.sum(axis=1)
+            rank = (len(t) - n_valid) + np.floor(self.s.delay_percentile / 100.0 * (n_valid - 1)).astype(int)
+            # the best-matching frames (leak alone) decide; double talk only dilutes the rest
+            score = np.where(n_valid >= self.s.min_frames, rho[lags, np.clip(rank, 0, len(t) - 1)], -2.0)
+            self._score = score
+            if score.max() > -2.0:
+                best_k = int(np.argmax(score))
+                best = float(score[best_k])
+        if best == -2.0:
+            return "few"
+        if best < self.s.min_delay_corr:
+            return "none"
+        v = actb[t - best_k]
+        tv = t[v]
+        src = L[b][tv - best_k]
+        ratio = L[a][tv] - src
+        weak = src < src.max(axis=1, keepdims=True) - 30.0
+        ratio[weak] = np.inf
+        g = np.percentile(ratio, self.s.gain_percentile, axis=0, method="lower")
+        ok = np.isfinite(g)
+        if ok.any() and not ok.all():
+            # a band where the source was mostly too weak to measure takes its nearest measured
+            # neighbours' gain (no path has a notch of hundreds of dB; the leak predicted there
+            # stays low where the source is weak)
+            j = np.arange(len(g))
+            g = np.interp(j, j[ok], g[ok])
+        g = np.where(np.isfinite(g), g, _UNKNOWN_DB)
+        return best_k, g, best
+
     def _calibrate(self) -> None:
         m, L, act = self._ordered()
         K = self.max_delay
         if m <= K + self.s.min_frames:
             return
         found = []
-        t = np.arange(K, m)
         recent = self.s.refresh_frames
+        start = self._n - m  # absolute index of the first history frame
         for a in (0, 1):
             b = 1 - a
             if self.gain_db[a] is not None and not act[b][-recent:].any():
                 # the source was silent since the last update: nothing new to learn
                 found.append((self.delay[a], self.gain_db[a], self.delay_corr[a]))
                 continue
-            best, best_k = -2.0, 0
-            if act[b].sum() >= self.s.min_frames:
-                # spectral shapes per frame, after removing each band's mean over the source's
-                # active frames (the path's fixed colouring), normalised to unit length
-                z = []
-                for c in (a, b):
-                    x = L[c] - L[c][act[b]].mean(axis=0)
-                    x = x - x.mean(axis=1, keepdims=True)
-                    z.append(x / np.maximum(np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e-9))
-                # rho[k, i]: shape correlation of a's frame t[i] with b's frame t[i] - k
-                lags = np.arange(K + 1)
-                valid = act[b][t[None, :] - lags[:, None]]
-                # all lags at once: window i of z[1] holds frames t[i] - K .. t[i]
-                win = np.lib.stride_tricks.sliding_window_view(z[1], K + 1, axis=0)
-                rho = np.einsum("if,ifw->wi", z[0][K:], win)[::-1].copy()
-                rho[~valid] = -2.0  # below any correlation: sorted first, skipped by the rank
-                rho.sort(axis=1)
-                n_valid = valid.sum(axis=1)
-                rank = (len(t) - n_valid) + np.floor(self.s.delay_percentile / 100.0 * (n_valid - 1)).astype(int)
-                # the best-matching frames (leak alone) decide; double talk only dilutes the rest
-                score = np.where(n_valid >= self.s.min_frames, rho[lags, np.clip(rank, 0, len(t) - 1)], -2.0)
-                if score.max() > -2.0:
-                    best_k = int(np.argmax(score))
-                    best = float(score[best_k])
-            if best == -2.0:  # too little of the source yet: keep what was learnt
+            # frames from before a detected path change say nothing about the new path
+            actb = act[b] & (start + np.arange(m) >= self._since[a])
+            est = self._estimate(a, L, actb)
+            if est == "few":  # too little of the source yet: keep what was learnt
                 g = self.gain_db[a]
                 found.append(None if g is None else (self.delay[a], g, self.delay_corr[a]))
                 continue
-            if best < self.s.min_delay_corr:
+            if est == "none":
                 # plenty of the source and no leak follows it: the start-up guard is no longer needed
-                self.absent[a] = self.absent[a] or int(act[b].sum()) >= self.s.absent_frames
+                self.absent[a] = self.absent[a] or int(actb.sum()) >= self.s.absent_frames
                 found.append(None)
                 continue
-            v = act[b][t - best_k]
-            tv = t[v]
-            src = L[b][tv - best_k]
-            ratio = L[a][tv] - src
-            weak = src < src.max(axis=1, keepdims=True) - 30.0
-            ratio[weak] = np.inf
-            g = np.percentile(ratio, self.s.gain_percentile, axis=0, method="lower")
-            g = np.where(np.isfinite(g), g, _UNKNOWN_DB)
             self.absent[a] = False
-            found.append((best_k, g, best))
+            found.append(est)
+        self._settle(found)
+
+    def _check_change(self) -> bool:
+        """Between full updates (every ``startup_refresh_frames`` once past start-up): a learnt
+        path whose leak now comes louder (median over bands ``change_db`` or more) or at
+        another delay, estimated from the last ``change_frames`` alone, was changed (someone
+        moved): take the new one, and learn only from frames since then."""
+        m, L, act = self._ordered()
+        S = min(m, self.s.change_frames + self.max_delay)
+        if S <= self.max_delay + self.s.min_frames:
+            return
+        found = [None if self.gain_db[a] is None else (self.delay[a], self.gain_db[a], self.delay_corr[a])
+                 for a in (0, 1)]
+        changed = False
+        for a in (0, 1):
+            b = 1 - a
+            if self.gain_db[a] is None or not act[b][-self.s.startup_refresh_frames:].any():
+                continue
+            est = self._estimate(a, [x[-S:] for x in L], act[b][-S:])
+            if not isinstance(est, tuple):
+                continue
+            k, g, r = est
+            known = (g > _UNKNOWN_DB) & (self.gain_db[a] > _UNKNOWN_DB)
+            louder = known.any() and float(np.median(g[known] - self.gain_db[a][known])) >= self.s.change_db
+            # another delay fits the latest frames clearly better than the learnt one
+            moved = abs(k - self.delay[a]) > 2 and r >= self._score[self.delay[a]] + self.s.change_corr
+            if louder or moved:
+                found[a] = est
+                self._since[a] = self._n - S + self.max_delay
+                changed = True
+        if changed:
+            self._settle(found)
+        return changed
+
+    def _settle(self, found) -> None:
+        """Loop-loss check across both directions, then store the paths."""
         if found[0] is not None and found[1] is not None:
             loop = float(np.median(found[0][1] + found[1][1]))
             excess = loop + self.s.min_loop_loss_db
