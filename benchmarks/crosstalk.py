@@ -15,7 +15,7 @@ pitches) and ``ami_dialogue`` (real AMI voices cut by their RTTM), mixed by
 Prints per condition set and overall: backchannel precision and recall,
 the quieter channel's speech frame F1 (frames vs the planted truth), the
 louder channel's F1, median |FTO error| and missed speaker changes, for the
-pipeline with cross-talk rejection on and off. Seeds 0-19 are for tuning;
+pipeline with cross-talk rejection on and off. Seeds 0-39 are for tuning;
 the figures that count are on held-out seeds 100-139.
 Targets (issue 9): backchannel precision >= 0.9, quieter channel F1 >= 0.95.
 
@@ -175,7 +175,7 @@ def summarize(rows, label):
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", default="100:140", help="a:b (held-out report seeds are 100:140; tune on 0:20)")
+    ap.add_argument("--seeds", default="100:140", help="a:b (held-out report seeds are 100:140; tune on 0:40)")
     ap.add_argument("--off", action="store_true", help="also run with cross-talk rejection off")
     ap.add_argument("-v", action="store_true", help="one line per dialogue")
     ap.add_argument("--only", choices=("espeak", "ami"), help="only these dialogues")
