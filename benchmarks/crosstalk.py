@@ -1,7 +1,7 @@
 """Cross-talk on separate channels at any gain (issue 9, item 2).
 
-Dialogues: tests/dialogue.py ``scenario_mixed`` (espeak-ng, several voices and
-pitches) and ``ami_dialogue`` (real AMI voices cut by their RTTM), mixed by
+Dialogues: tests/dialogue.py ``scenario_mixed`` (espeak-ng: two of the 12
+voices of ``VOICE_POOL`` per dialogue, pitch 30-70, 150-190 wpm) and ``ami_dialogue`` (real AMI voices cut by their RTTM), mixed by
 ``add_crosstalk`` with, per dialogue, drawn from the seed:
 
 * leak 3-30 dB below the receiving channel's own speech, always into the
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 import numpy as np
 
@@ -34,8 +33,8 @@ from _common import corpus_dir, f1, frame_mask
 from prosody.config import AnalysisConfig, VadConfig
 from prosody.session import analyze_blocks
 from tests.conftest import match_transitions, offsets_error_s
-from tests.dialogue import (LeakPath, ScenarioError, SynthesisError, add_crosstalk, ami_dialogue, build_dialogue,
-                            scenario_mixed)
+from tests.dialogue import (VOICE_POOL, LeakPath, ScenarioError, SynthesisError, add_crosstalk, ami_dialogue,
+                            build_dialogue, scenario_mixed)
 
 SPK = ("therapist", "client")
 PITCHES = (30, 40, 50, 60, 70)
@@ -58,12 +57,16 @@ def make(seed: int, corpus):
     """(name, dialogue, quieter channel index, condition text) for one seed."""
     rng = np.random.default_rng(seed)
     real = corpus is not None and seed % 3 == 2
+    who = ""
     if real:
         dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB)
     else:
-        utts = scenario_mixed(seed=seed)
-        pt, pc = (int(x) for x in rng.choice(PITCHES, 2))
-        utts = tuple(replace(u, pitch=pt if u.speaker == "therapist" else pc) for u in utts)
+        # two different espeak voices of the pool, each at its own pitch and speed
+        names = rng.choice(len(VOICE_POOL), size=2, replace=False)
+        voices = {s: (VOICE_POOL[int(k)], int(rng.choice(PITCHES)), int(rng.integers(150, 191)))
+                  for s, k in zip(SPK, names)}
+        utts = scenario_mixed(seed=seed, voices=voices)
+        who = " " + "/".join(v[0].split("+")[-1] for v in voices.values())
         dry = build_dialogue(utts, seed=seed, noise_db=None, level_db=(-26.0, -26.0))
     g = float(rng.uniform(-20.0, 20.0))
     quiet = int(rng.integers(2))
@@ -90,7 +93,7 @@ def make(seed: int, corpus):
     q = paths[quiet]
     cond = (f"{'ami' if real else 'espeak'} quiet={SPK[quiet][0]} gain {-abs(g):+.0f}dB leak {q.leak_db:+.0f}dB "
             f"delay {q.delay_s * 1000:.0f}ms rt60 {q.rt60_s or 0:.2f} pol {q.polarity:+d}"
-            f"{' both' if paths[1 - quiet] else ''}{' change' if change else ''}")
+            f"{' both' if paths[1 - quiet] else ''}{' change' if change else ''}{who}")
     return d, quiet, cond, clean
 
 
