@@ -43,6 +43,7 @@ class VadConfig:
     bleed_min_own: float = 0.2
     bleed_max_lag_s: float = 0.15
     bleed_min_block_s: float = 0.30  # a cross-talk run this long ends this speaker's stretch (no merge across)
+    bleed_min_duration_on_s: float = 0.20  # a stretch with cross-talk frames inside needs this much of its own
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),
@@ -63,6 +64,8 @@ class VadConfig:
                f"vad.bleed_min_own={self.bleed_min_own} must be within [0, 1) (0 turns cross-talk rejection off)")
         _check(0.0 < self.bleed_max_lag_s <= 0.5,
                f"vad.bleed_max_lag_s={self.bleed_max_lag_s} must be within (0, 0.5] s")
+        _check(0.0 <= self.bleed_min_duration_on_s <= 1.0,
+               f"vad.bleed_min_duration_on_s={self.bleed_min_duration_on_s} must be within 0..1 s")
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ INTERRUPTION_MIN_OVERLAP_S = 0.3
 BACKCHANNEL_MAX_S = 1.0
 BACKCHANNEL_MAX_RESUME_S = 0.5
 FAILED_INTERRUPTION_MIN_S = 0.25
+AMI_MAX_PAUSE_S = 0.4  # ami_dialogue(trim_db=...): longest pause inside one cut stretch
 BLEED_LOWPASS_HZ = 3000.0
 BLEED_LOWPASS_ORDER = 4
 _CACHE_FORMAT = 1
@@ -970,7 +971,8 @@ def scenario_turns(n_exchanges: int = 12, *, seed: int = 0) -> tuple[Utterance, 
     return tuple(plan.utterances)
 
 
-def scenario_mixed(*, seed: int = 0, backchannel_gain_db: float = 0.0) -> tuple[Utterance, ...]:
+def scenario_mixed(*, seed: int = 0, backchannel_gain_db: float = 0.0,
+                   voices: dict | None = None) -> tuple[Utterance, ...]:
     """About 40-46 s of dialogue with every planted event kind.
 
     Plants 15 floor utterances (14 speaker changes: 10 gaps of 0.1..1.5 s, 2
@@ -981,9 +983,10 @@ def scenario_mixed(*, seed: int = 0, backchannel_gain_db: float = 0.0) -> tuple[
     >= 0.5 s before the end of a long therapist utterance).
     ``backchannel_gain_db``: the backchannels' level re their speaker's (0: as
     loud as the speaker's turns, as in the bundled fixture; real backchannels
-    in overlap are often softer).
+    in overlap are often softer). ``voices``: speaker -> (espeak voice, pitch
+    or None, speed_wpm or None); None: the default voices.
     """
-    p = _Planner(seed)
+    p = _Planner(seed, voices=voices)
     T, C = THERAPIST, CLIENT
     t_short = THERAPIST_SENTENCES
     p.turn(T, p.pick(T, THERAPIST_LONG_SENTENCES), 0.0)
@@ -1225,13 +1228,21 @@ def add_crosstalk(
 
 
 def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tuple[float, float] = (-26.0, -26.0),
-                 min_pause_s: float = 0.3) -> Dialogue:
+                 min_pause_s: float = 0.3, trim_db: float | None = None) -> Dialogue:
     """A two-channel dialogue of *real* voices: single-speaker stretches of two
     AMI speakers (``corpus/pyannote-audio/*.wav`` cut by the
     ``debug.*.rttm`` annotations: no other speaker within 0.2 s), laid out as
     alternating turns (gaps 0.1-1.5 s, a few 0.1-0.2 s overlaps) with
     backchannels (stretches of 0.25-0.9 s) inside long turns of the other.
     The speech extent is the RTTM segment (it may hold short pauses).
+    ``trim_db``: cut each stretch to its speech instead (first to last 10 ms
+    frame within ``trim_db`` of its loudest one; RTTM extents often hold
+    silence at their edges) and redraw a turn until its speech lasts at least
+    ``BACKCHANNEL_MAX_S`` + 0.2 s: a planted "turn" of 0.7 s of speech between
+    two turns of the other speaker is, by the definitions the truth uses, a
+    backchannel, and would be scored as a false one. Such a stretch also holds
+    no pause longer than ``AMI_MAX_PAUSE_S`` (as the espeak utterances, whose
+    inner pauses a VAD bridges: a longer one makes two utterances of it).
     Channels are dry (no noise); use ``add_crosstalk`` to mix."""
     rng = np.random.default_rng(seed)
     root = Path(corpus) / "pyannote-audio"
@@ -1272,10 +1283,27 @@ def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tu
     def piece(ch, lo_s, hi_s):
         """A random stretch of lo_s..hi_s seconds inside one solo stretch of speaker ch."""
         ok = [(a, b) for a, b in solo[who[ch]] if b - a >= lo_s]
-        a, b = ok[int(rng.integers(len(ok)))]
-        dur = float(rng.uniform(lo_s, min(hi_s, b - a)))
-        s0 = float(rng.uniform(a, b - dur))
+        for _ in range(50 if trim_db is not None else 1):
+            a, b = ok[int(rng.integers(len(ok)))]
+            dur = float(rng.uniform(lo_s, min(hi_s, b - a)))
+            s0 = float(rng.uniform(a, b - dur))
+            if trim_db is None:
+                break
+            s0, s1, pause_s = speech_extent(who[ch], s0, s0 + dur)
+            if s1 - s0 >= (BACKCHANNEL_MAX_S + 0.2 if lo_s >= 1.0 else 0.2) and pause_s <= AMI_MAX_PAUSE_S:
+                return s0, s1
         return s0, s0 + dur
+
+    def speech_extent(key, a, b):
+        """(a, b) cut to its first and last 10 ms frame within trim_db of its loudest one, and
+        the longest run of frames below that inside (s)."""
+        y = cut(key, a, b).astype(np.float64)
+        hop = SAMPLE_RATE_HZ // 100
+        n = len(y) // hop
+        lv = 10.0 * np.log10(np.mean(y[:n * hop].reshape(n, hop) ** 2, axis=1) + 1e-20)
+        on = np.flatnonzero(lv >= lv.max() - trim_db)
+        gap = int(np.max(np.diff(on))) - 1 if len(on) > 1 else 0
+        return a + on[0] * hop / SAMPLE_RATE_HZ, a + (on[-1] + 1) * hop / SAMPLE_RATE_HZ, gap * hop / SAMPLE_RATE_HZ
 
     placed: list[PlacedUtterance] = []
     waves: list[np.ndarray] = []

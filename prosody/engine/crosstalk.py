@@ -77,6 +77,7 @@ class CrossTalkSettings:
     startup_refresh_frames: int = 50
     first_refresh_frames: int = 10   # ... and every 10 frames while a direction has no path yet
     first_refresh_until: int = 100   # (and its source has been heard for fewer frames than this)
+    young_frames: int = 300          # a path learnt from fewer source frames than this: startup_refresh_frames
     min_frames: int = 25             # raw-active frames of the source before a path is learnt
     absent_frames: int = 300         # source frames without a path found: no leak that way
     gain_percentile: float = 30.0
@@ -87,6 +88,10 @@ class CrossTalkSettings:
     min_own: float = 0.2
     own_frames: int = 8              # causal mean of the own-speech share over this many frames
     weak_own: float = 0.5            # and each speech frame has at least min_own * weak_own of its own
+    retro_frames: int = 70           # at each path update, the raw-active frames this far back are judged again
+    change_frames: int = 200         # a path change is looked for in this many latest frames ...
+    change_db: float = 6.0           # ... as a leak this much louder, or at another delay
+    change_corr: float = 0.1         # that correlates this much better than the learnt one
 
 
 class CrossTalk:
@@ -127,11 +132,13 @@ class CrossTalk:
         self._tail = [np.zeros(self._keep), np.zeros(self._keep)]
         self._last_active = -10**9  # absolute index of the last frame where either channel was raw-active
         self._seen = [0, 0]
+        self._seen_snap = (0, 0)  # _seen at the last update: what the update schedule reads
         nb = self._hi - self._lo
         self._hold = [np.full(nb, -1e9), np.full(nb, -1e9)]  # running max of level + decay * frame index
         # ring buffers over absolute frame index mod H
         self._L = [np.full((H, F), -120.0, dtype=np.float32) for _ in range(2)]
         self._Lh = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # held bins, widened
+        self._P = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # bin levels
         self._act = [np.zeros(H, dtype=bool) for _ in range(2)]
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
         self._own_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
@@ -142,6 +149,10 @@ class CrossTalk:
         self.learnt = [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
         # per direction: the source was heard long enough (absent_frames) and no path was found
         self.absent = [False, False]
+        self._since = [0, 0]  # per direction: learn only from frames from this index on (a path change)
+        # per channel, set by each push: (frame index of a path update, absolute indices of the raw-active
+        # frames before it that the new path shows to be leak although they were passed as speech)
+        self.retro: list[list[tuple[int, np.ndarray]]] = [[], []]
 
     # -- features ---------------------------------------------------------
     def _spectra(self, c: int, frames: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,10 +191,11 @@ class CrossTalk:
         out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
         # per frame: path into the channel known, or searched for long enough and not there
         self.learnt = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+        self.retro = [[], []]
         pos = 0
         R = self.s.refresh_frames
         while pos < n:
-            step = self._refresh_step()
+            step, steady = self._refresh_step()
             take = min(n - pos, step - self._n % step)
             sl = slice(pos, pos + take)
             for a in (0, 1):
@@ -192,22 +204,31 @@ class CrossTalk:
             out[0][sl], out[1][sl] = res
             pos += take
             if self._n % step == 0:
-                self._calibrate()
+                self._seen_snap = tuple(self._seen)
+                if not steady or self._n % R == 0:
+                    self._calibrate()
+                    self._rejudge()
+                elif self._check_change():
+                    self._rejudge()
         return out
 
-    def _refresh_step(self) -> int:
+    def _refresh_step(self) -> tuple[int, bool]:
         """Frames between path updates: ``first_refresh_frames`` in the first
         seconds while a direction is still unsettled (neither learnt nor found
         absent) and its source has been heard for fewer than
         ``first_refresh_until`` frames, then ``startup_refresh_frames`` up to ``startup_frames``, then
-        ``refresh_frames``; the state it reads changes only at updates, so the
-        update frames are the same for any block size."""
-        if self._n >= self.s.startup_frames:
-            return self.s.refresh_frames
-        if any(self.gain_db[a] is None and not self.absent[a] and self._seen[1 - a] < self.s.first_refresh_until
+        ``refresh_frames`` (but every ``startup_refresh_frames`` while a learnt path's source has been
+        heard for fewer than ``young_frames``), with a path-change check (``_check_change``) every
+        ``startup_refresh_frames`` between (returned: the step, and whether past start-up); the
+        state it reads changes only at updates, so the update frames are the same for any block size."""
+        seen = self._seen_snap
+        young = any(self.gain_db[a] is not None and seen[1 - a] < self.s.young_frames for a in (0, 1))
+        if self._n >= self.s.startup_frames and not young:
+            return self.s.startup_refresh_frames, True  # a full update every refresh_frames, a change check between
+        if any(self.gain_db[a] is None and not self.absent[a] and seen[1 - a] < self.s.first_refresh_until
                for a in (0, 1)):
-            return self.s.first_refresh_frames
-        return self.s.startup_refresh_frames
+            return self.s.first_refresh_frames, False
+        return self.s.startup_refresh_frames, False
 
     def _chunk(self, frames, active):
         n = len(active[0])
@@ -231,6 +252,7 @@ class CrossTalk:
             # a neighbouring bin too: the leak's harmonics move a little within 10 ms and with the room
             h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
             self._Lh[c][idx] = h
+            self._P[c][idx] = Pc
             self._act[c][idx] = active[c]
             self._bl[c][idx] = False
         res = []
@@ -261,6 +283,37 @@ class CrossTalk:
         self._n += n
         return res
 
+    def _rejudge(self) -> None:
+        """After a path update at frame ``T = self._n``: the raw-active frames of
+        the last ``retro_frames`` that were passed as speech are judged again
+        through the new path (the first words of the other voice arrive before
+        any path is known, or while an old one no longer holds); those now
+        found to be leak go to ``self.retro`` so that a later stage still
+        holding them undecided (``SpeechSmoother``) drops them. The update
+        frames are fixed, so this is the same for any block size."""
+        T, H, R, W = self._n, self.history, self.s.retro_frames, self.s.own_frames
+        lo = max(0, T - R)
+        if R <= 0 or T - lo < 1:
+            return
+        t = np.arange(lo, T)
+        idx = t % H
+        for a in (0, 1):
+            g = self.gain_db[a]
+            cand = self._act[a][idx] & ~self._bl[a][idx]
+            if g is None or not cand.any():
+                continue
+            pred = g[self._bin_band] + self._Lh[1 - a][(t - self.delay[a]) % H]
+            La = self._P[a][idx].astype(np.float64)
+            pa = 10.0 ** (La / 10.0)
+            own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
+            cs = np.concatenate([[0.0], np.cumsum(np.concatenate([np.ones(W - 1), own]))])
+            mean = (cs[W:] - cs[:-W]) / W
+            speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
+            leak = cand & ~speaking
+            if leak.any():
+                self._bl[a][idx[leak]] = True
+                self.retro[a].append((T, t[leak]))
+
     # -- calibration ------------------------------------------------------------
     def _ordered(self):
         """History arrays in time order (oldest first), m frames."""
@@ -269,63 +322,125 @@ class CrossTalk:
         # a source frame that is itself the other's leak says nothing about this path
         return m, [L[idx] for L in self._L], [A[idx] & ~B[idx] for A, B in zip(self._act, self._bl)]
 
+    def _estimate(self, a: int, L: list[np.ndarray], actb: np.ndarray):
+        """Path into ``a`` from the history ``L`` (time order, m frames) over the frames where
+        the source was active (``actb``): (delay, gain per band, correlation), or "few" (too
+        little of the source), or "none" (plenty of it and no leak follows it)."""
+        K = self.max_delay
+        b = 1 - a
+        m = len(actb)
+        t = np.arange(K, m)
+        best, best_k = -2.0, 0
+        self._score = np.full(K + 1, -2.0)  # per delay: the correlation that chose the best (for _check_change)
+        if actb.sum() >= self.s.min_frames:
+            # spectral shapes per frame, after removing each band's mean over the source's
+            # active frames (the path's fixed colouring), normalised to unit length
+            z = []
+            for c in (a, b):
+                x = L[c] - L[c][actb].mean(axis=0)
+                x = x - x.mean(axis=1, keepdims=True)
+                z.append(x / np.maximum(np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e-9))
+            # rho[k, i]: shape correlation of a's frame t[i] with b's frame t[i] - k
+            lags = np.arange(K + 1)
+            valid = actb[t[None, :] - lags[:, None]]
+            # all lags at once: window i of z[1] holds frames t[i] - K .. t[i]
+            win = np.lib.stride_tricks.sliding_window_view(z[1], K + 1, axis=0)
+            rho = np.einsum("if,ifw->wi", z[0][K:], win)[::-1].copy()
+            rho[~valid] = -2.0  # below any correlation: sorted first, skipped by the rank
+            rho.sort(axis=1)
+            n_valid = valid.sum(axis=1)
+            rank = (len(t) - n_valid) + np.floor(self.s.delay_percentile / 100.0 * (n_valid - 1)).astype(int)
+            # the best-matching frames (leak alone) decide; double talk only dilutes the rest
+            score = np.where(n_valid >= self.s.min_frames, rho[lags, np.clip(rank, 0, len(t) - 1)], -2.0)
+            self._score = score
+            if score.max() > -2.0:
+                best_k = int(np.argmax(score))
+                best = float(score[best_k])
+        if best == -2.0:
+            return "few"
+        if best < self.s.min_delay_corr:
+            return "none"
+        v = actb[t - best_k]
+        tv = t[v]
+        src = L[b][tv - best_k]
+        ratio = L[a][tv] - src
+        weak = src < src.max(axis=1, keepdims=True) - 30.0
+        ratio[weak] = np.inf
+        g = np.percentile(ratio, self.s.gain_percentile, axis=0, method="lower")
+        ok = np.isfinite(g)
+        if ok.any() and not ok.all():
+            # a band where the source was mostly too weak to measure takes its nearest measured
+            # neighbours' gain (no path has a notch of hundreds of dB; the leak predicted there
+            # stays low where the source is weak)
+            j = np.arange(len(g))
+            g = np.interp(j, j[ok], g[ok])
+        g = np.where(np.isfinite(g), g, _UNKNOWN_DB)
+        return best_k, g, best
+
     def _calibrate(self) -> None:
         m, L, act = self._ordered()
         K = self.max_delay
         if m <= K + self.s.min_frames:
             return
         found = []
-        t = np.arange(K, m)
         recent = self.s.refresh_frames
+        start = self._n - m  # absolute index of the first history frame
         for a in (0, 1):
             b = 1 - a
             if self.gain_db[a] is not None and not act[b][-recent:].any():
                 # the source was silent since the last update: nothing new to learn
                 found.append((self.delay[a], self.gain_db[a], self.delay_corr[a]))
                 continue
-            best, best_k = -2.0, 0
-            if act[b].sum() >= self.s.min_frames:
-                # spectral shapes per frame, after removing each band's mean over the source's
-                # active frames (the path's fixed colouring), normalised to unit length
-                z = []
-                for c in (a, b):
-                    x = L[c] - L[c][act[b]].mean(axis=0)
-                    x = x - x.mean(axis=1, keepdims=True)
-                    z.append(x / np.maximum(np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e-9))
-                # rho[k, i]: shape correlation of a's frame t[i] with b's frame t[i] - k
-                lags = np.arange(K + 1)
-                valid = act[b][t[None, :] - lags[:, None]]
-                # all lags at once: window i of z[1] holds frames t[i] - K .. t[i]
-                win = np.lib.stride_tricks.sliding_window_view(z[1], K + 1, axis=0)
-                rho = np.einsum("if,ifw->wi", z[0][K:], win)[::-1].copy()
-                rho[~valid] = -2.0  # below any correlation: sorted first, skipped by the rank
-                rho.sort(axis=1)
-                n_valid = valid.sum(axis=1)
-                rank = (len(t) - n_valid) + np.floor(self.s.delay_percentile / 100.0 * (n_valid - 1)).astype(int)
-                # the best-matching frames (leak alone) decide; double talk only dilutes the rest
-                score = np.where(n_valid >= self.s.min_frames, rho[lags, np.clip(rank, 0, len(t) - 1)], -2.0)
-                if score.max() > -2.0:
-                    best_k = int(np.argmax(score))
-                    best = float(score[best_k])
-            if best == -2.0:  # too little of the source yet: keep what was learnt
+            # frames from before a detected path change say nothing about the new path
+            actb = act[b] & (start + np.arange(m) >= self._since[a])
+            est = self._estimate(a, L, actb)
+            if est == "few":  # too little of the source yet: keep what was learnt
                 g = self.gain_db[a]
                 found.append(None if g is None else (self.delay[a], g, self.delay_corr[a]))
                 continue
-            if best < self.s.min_delay_corr:
+            if est == "none":
                 # plenty of the source and no leak follows it: the start-up guard is no longer needed
-                self.absent[a] = self.absent[a] or int(act[b].sum()) >= self.s.absent_frames
+                self.absent[a] = self.absent[a] or int(actb.sum()) >= self.s.absent_frames
                 found.append(None)
                 continue
-            v = act[b][t - best_k]
-            tv = t[v]
-            src = L[b][tv - best_k]
-            ratio = L[a][tv] - src
-            weak = src < src.max(axis=1, keepdims=True) - 30.0
-            ratio[weak] = np.inf
-            g = np.percentile(ratio, self.s.gain_percentile, axis=0, method="lower")
-            g = np.where(np.isfinite(g), g, _UNKNOWN_DB)
             self.absent[a] = False
-            found.append((best_k, g, best))
+            found.append(est)
+        self._settle(found)
+
+    def _check_change(self) -> bool:
+        """Between full updates (every ``startup_refresh_frames`` once past start-up): a learnt
+        path whose leak now comes louder (median over bands ``change_db`` or more) or at
+        another delay, estimated from the last ``change_frames`` alone, was changed (someone
+        moved): take the new one, and learn only from frames since then."""
+        m, L, act = self._ordered()
+        S = min(m, self.s.change_frames + self.max_delay)
+        if S <= self.max_delay + self.s.min_frames:
+            return
+        found = [None if self.gain_db[a] is None else (self.delay[a], self.gain_db[a], self.delay_corr[a])
+                 for a in (0, 1)]
+        changed = False
+        for a in (0, 1):
+            b = 1 - a
+            if self.gain_db[a] is None or not act[b][-self.s.startup_refresh_frames:].any():
+                continue
+            est = self._estimate(a, [x[-S:] for x in L], act[b][-S:])
+            if not isinstance(est, tuple):
+                continue
+            k, g, r = est
+            known = (g > _UNKNOWN_DB) & (self.gain_db[a] > _UNKNOWN_DB)
+            louder = known.any() and float(np.median(g[known] - self.gain_db[a][known])) >= self.s.change_db
+            # another delay fits the latest frames clearly better than the learnt one
+            moved = abs(k - self.delay[a]) > 2 and r >= self._score[self.delay[a]] + self.s.change_corr
+            if louder or moved:
+                found[a] = est
+                self._since[a] = self._n - S + self.max_delay
+                changed = True
+        if changed:
+            self._settle(found)
+        return changed
+
+    def _settle(self, found) -> None:
+        """Loop-loss check across both directions, then store the paths."""
         if found[0] is not None and found[1] is not None:
             loop = float(np.median(found[0][1] + found[1][1]))
             excess = loop + self.s.min_loop_loss_db

@@ -190,10 +190,11 @@ class Pipeline:
         raw = [ch.raw_vad.push(f) for ch, f in zip(self._ch, frames)]
         bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)
         speech = [r if b is None else r & ~b for r, b in zip(raw, bleed)]
-        for ch, f, lv, sp, b in zip(self._ch, frames, levels, speech, bleed):
+        retro = self._bleed.retro if self._bleed is not None else [()] * len(raw)
+        for ch, f, lv, sp, b, rt in zip(self._ch, frames, levels, speech, bleed, retro):
             ch.q["rms_db"].append(lv)
             ch.q["hf500_db"].append(hf500_db(f, sample_rate=self.grid.sample_rate))
-            ch.q["is_speech"].append(ch.smoother.push(sp, b))
+            ch.q["is_speech"].append(ch.smoother.push(sp, b, rt))
             if final:
                 ch.q["is_speech"].append(ch.smoother.flush())
         return speech, levels

@@ -246,6 +246,12 @@ class BleedDetector:
         self._xt.reset()
         self._startup.reset()
 
+    @property
+    def retro(self) -> list[list[tuple[int, np.ndarray]]]:
+        """Per channel, from the last push: frames passed as speech that a path
+        learnt since shows to be leak (``CrossTalk.retro``; for ``SpeechSmoother.push``)."""
+        return self._xt.retro if self.config.bleed_min_own > 0.0 else [[], []]
+
     def push(self, frames: list[np.ndarray], level_db: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
         """``frames``: two (n, hop) arrays; ``level_db``/``active``: two (n,) arrays
         (levels are not used: the decision is level-independent).
@@ -279,7 +285,9 @@ class SpeechSmoother:
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
         self.pad_off = grid.s_to_frames(config.pad_offset_s)
         self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
-        self.latency_frames = self.pad_on + self.n_on + self.n_off
+        self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
+        # a stretch still open this long after its start has reached either minimum: no final frame changes
+        self.latency_frames = self.pad_on + self.n_on_xt + self.n_off
         self.reset()
 
     def reset(self) -> None:
@@ -289,15 +297,18 @@ class SpeechSmoother:
         self._kept: list[tuple[int, int]] = []  # padded kept stretches not yet fully emitted
         self._block_run = 0  # blocked frames since the last raw speech frame
         self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
+        self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
 
     def _long_enough(self, start: int, end: int) -> bool:
-        """A merged stretch counts its frames less the cross-talk frames inside it."""
+        """A merged stretch counts its frames less the cross-talk frames inside it, and one
+        with cross-talk frames inside needs ``bleed_min_duration_on_s`` of them."""
         if end - start < self.n_on:
             return False
         if not self._blocked_at:
             return True
         inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
-        return end - start - inside >= self.n_on
+        # speech broken by cross-talk frames is the other voice's residue unless it holds bleed_min_duration_on_s
+        return end - start - inside >= (self.n_on_xt if inside else self.n_on)
 
     def _close(self, start: int, end: int) -> None:
         if self._long_enough(start, end):
@@ -320,14 +331,59 @@ class SpeechSmoother:
         self._kept = [(s, e) for s, e in self._kept if e > self._out]
         return res
 
-    def push(self, raw: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarray:
+    def push(self, raw: np.ndarray, blocked: np.ndarray | None = None,
+             retract: list[tuple[int, np.ndarray]] = ()) -> np.ndarray:
         """Raw (n,) bool -> final decisions for the frames that became final.
+
+        ``retract``: (frame index T, absolute frame indices before T) pairs
+        from ``CrossTalk.retro``: after the frames before T, those frames are
+        no longer speech (the cross-talk path learnt at T shows them to be
+        leak); applied only to an open stretch none of whose frames is final yet.
 
         ``blocked`` (n,) bool marks cross-talk frames: ``n_block`` of them
         since this speaker's last raw speech frame are the other speaker, not
         a pause in this one's speech, and no merge bridges them (fewer are
         pauses between this speaker's words heard over the other's voice).
         """
+        if len(retract):
+            out, base = [], self._n
+            for T, idx in retract:
+                k = min(max(T - base, 0), len(raw))
+                done = self._n - base
+                if k > done:
+                    out.append(self._push(raw[done:k], None if blocked is None else blocked[done:k]))
+                self._retract(idx)
+            done = self._n - base
+            out.append(self._push(raw[done:], None if blocked is None else blocked[done:]))
+            return np.concatenate(out)
+        return self._push(raw, blocked)
+
+    def _retract(self, idx: np.ndarray) -> None:
+        """Drop the frames ``idx`` from the open stretch and rebuild it from its other raw frames."""
+        if self._cand is None or self._cand[0] < self._out:
+            return
+        gone = set(int(i) for i in idx if self._cand[0] <= i < self._cand[1])
+        if not gone:
+            return
+        rest = [i for i in self._raw_at if i not in gone]
+        self._blocked_at = sorted(set(self._blocked_at) | gone)
+        self._cand = None
+        for i in rest:
+            if self._cand is None:
+                self._cand = [i, i + 1]
+            elif i - self._cand[1] < self.n_off:
+                self._cand[1] = i + 1
+            else:
+                self._close(*self._cand)
+                self._cand = [i, i + 1]
+        if self._cand is not None and self._n - self._cand[1] >= self.n_off:
+            self._close(*self._cand)
+            self._cand = None
+        keep_from = self._cand[0] if self._cand is not None else self._n
+        self._raw_at = [i for i in rest if i >= keep_from]
+        self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
+
+    def _push(self, raw: np.ndarray, blocked: np.ndarray | None) -> np.ndarray:
         n_off = self.n_off
         base = self._n
         self._n += len(raw)
@@ -363,9 +419,13 @@ class SpeechSmoother:
         if self._cand is not None and self._n - self._cand[1] >= n_off:
             self._close(*self._cand)
             self._cand = None
+        keep_from = self._cand[0] if self._cand is not None else self._n
         if self._blocked_at:
-            keep_from = self._cand[0] if self._cand is not None else self._n
             self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
+        if raw.any():
+            self._raw_at += (np.flatnonzero(raw) + base).tolist()
+        if self._raw_at and self._raw_at[0] < keep_from:
+            self._raw_at = self._raw_at[bisect.bisect_left(self._raw_at, keep_from):]
         return self._decide(max(self._out, self._n - self.latency_frames))
 
     def flush(self) -> np.ndarray:
