@@ -78,6 +78,11 @@ class DiarizeConfig:
     weak_below_db: float = 30.0
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
+    spatial_loud_db: float = 20.0
+    spatial_min_db: float = 1.0
+    spatial_min_dprime: float = 3.0
+    spatial_weight: float = 1.0
+    spatial_min_share: float = 0.04
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -380,6 +385,18 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     feats = (raw - mu) / sd
     # alternate: voices' centroids -> window vote + per-voice GMMs -> Viterbi path ->
     # windows lying within one voice of the path -> centroids again
+    # stereo table recordings: where the windows' inter-channel level differences form
+    # two distinct modes (each voice nearer one microphone), that split starts the
+    # resegmentation instead of the embeddings' (two voices GE2E hardly tells apart, or
+    # one voice holding most of the recording, which k-means would cut in two)
+    spatial = False
+    if chp is not None:
+        loud = lv >= ref - cfg.spatial_loud_db
+        ild = 10 * np.log10(chp[:, 0] / chp[:, 1])
+        sp_lab = _spatial_split(ild, loud, starts, w, cfg)
+        ild_s = np.convolve(ild, np.ones(11) / 11, mode="same")  # 0.1 s running mean
+        if sp_lab is not None:
+            lab, spatial = sp_lab, True
     win_lab, win_pure = lab, np.ones(len(lab), bool)
     g = None
     for it in range(cfg.resegment_iterations):
@@ -395,6 +412,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
         else:
             g = None
+        if spatial:  # the level difference as its own cue, not one feature among 21
+            score = score + cfg.spatial_weight * _ild_llr(ild_s, frame_lab == 1, conf & loud)
         path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -442,8 +461,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     cents = np.stack(cents).astype(np.float32)
     separation = float(1.0 - cents[0] @ cents[1])
     gain = _two_model_gain(feats, path3, cfg)
-    two = gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
-                                             and gain >= cfg.two_voice_gain_floor)
+    two = spatial or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
+                                                        and gain >= cfg.two_voice_gain_floor)
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     owner = np.zeros(n, np.int8)
@@ -461,6 +480,66 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _ild_llr(ild_db: np.ndarray, is1: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Per-frame log-likelihood ratio (voice 1 over voice 0) of the level difference
+    under one Gaussian per voice fitted on the ``use`` frames of each; (m,), within
+    +-10 nats. Zeros when a voice has fewer than 50 such frames."""
+    par = []
+    for k in (False, True):
+        v = ild_db[use & (is1 == k)]
+        if len(v) < 50:
+            return np.zeros(len(ild_db))
+        par.append((float(v.mean()), max(float(v.std()), 0.3)))
+    (m0, s0), (m1, s1) = par
+    ll = lambda mu, sd: -0.5 * ((ild_db - mu) / sd) ** 2 - np.log(sd)  # noqa: E731
+    return np.clip(ll(m1, s1) - ll(m0, s0), -10.0, 10.0)
+
+
+def _spatial_split(ild_db: np.ndarray, loud: np.ndarray, starts: np.ndarray, w: int,
+                   cfg: DiarizeConfig) -> np.ndarray | None:
+    """Window labels from the inter-channel level difference, or None when it does not
+    show two voices.
+
+    ``ild_db``: (m,) per speech frame, ``loud``: (m,) frames whose level counts. Each
+    window's median ILD over its loud frames; a two-component 1-D Gaussian mixture
+    (unequal weights and spreads) on those medians; two voices when the modes lie
+    ``spatial_min_db`` apart and ``spatial_min_dprime`` pooled standard deviations apart
+    with at least ``spatial_min_share`` of the windows in the smaller one::
+
+        ILD dB   -4 -3 -2 -1  0  1  2  3
+        windows   .  #  #  .  .  .  #  .      two modes: voice 0 | voice 1
+
+    Windows with too few loud frames join the larger mode."""
+    med = np.full(len(starts), np.nan)
+    for i, a in enumerate(starts):
+        sel = loud[a:a + w]
+        if sel.sum() >= 20:
+            med[i] = np.median(ild_db[a:a + w][sel])
+    ok = np.isfinite(med)
+    if ok.sum() < 6:
+        return None
+    v = med[ok]
+    mu = np.percentile(v, [5, 95]).astype(np.float64)
+    sd = np.full(2, max(float(v.std()) / 2, 0.05))
+    pi = np.array([0.5, 0.5])
+    for _ in range(50):
+        ll = -0.5 * ((v[:, None] - mu) / sd) ** 2 - np.log(sd) + np.log(pi)
+        r = np.exp(ll - ll.max(axis=1, keepdims=True))
+        r /= r.sum(axis=1, keepdims=True)
+        nk = r.sum(axis=0) + 1e-9
+        mu = (r * v[:, None]).sum(axis=0) / nk
+        sd = np.maximum(np.sqrt((r * (v[:, None] - mu) ** 2).sum(axis=0) / nk), 0.05)
+        pi = nk / nk.sum()
+    dprime = abs(mu[1] - mu[0]) / np.sqrt(0.5 * (sd[0] ** 2 + sd[1] ** 2))
+    if abs(mu[1] - mu[0]) < cfg.spatial_min_db or dprime < cfg.spatial_min_dprime or pi.min() < cfg.spatial_min_share:
+        return None
+    lab = np.full(len(starts), int(np.argmax(pi)), np.int64)
+    lab[ok] = np.argmax(ll, axis=1)
+    if np.bincount(lab, minlength=2).min() == 0:
+        return None
+    return lab
 
 
 def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> float:
