@@ -5,13 +5,16 @@ Steps (all on the one 10 ms grid)::
     samples -> RawVad + SpeechSmoother (short min_duration_off)      speech frames
             -> mel power -> GE2E embeddings of window_s windows      (prosody.embedding)
                every hop_s over speech
-            -> two clusters (cosine k-means, farthest-pair start)
+            -> two clusters (cosine k-means, farthest-pair start); for a stereo
+               table recording whose windows' inter-channel level differences
+               form two modes (each voice nearer one mic), that split instead
             -> one voice or two: centroid cosine distance (each voice embedded on its
                own frames of the resegmented path) and the held-out likelihood gain
                of one frame model per voice over one for all
             -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
                inter-channel level difference for stereo) trained on confidently
-               labelled frames, plus the window embeddings' vote, decoded by a
+               labelled frames, plus the window embeddings' vote (and, with two
+               level modes, one Gaussian per voice on the level difference), decoded by a
                2-state Viterbi with a switch penalty (a 0.3 s backchannel
                survives; a one-frame flicker does not)
             -> every frame owned by one voice (pauses split at their middle)
