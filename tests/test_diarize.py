@@ -219,3 +219,16 @@ def test_overlapped_frames_carry_one_voice_share():
     assert np.all(ch[t == 0, 0] == 1.0) and np.all(ch[t == 0, 1] == 0.0)
     assert np.all(ch[t == 1, 1] == 1.0) and np.all(ch[t == 1, 0] == 0.0)
     assert np.allclose(ch[t == 2], OVERLAP_SHARE_GAIN)
+
+
+def test_frame_pitch_of_planted_tones():
+    # harmonic tones at planted f0 (semitones re 100 Hz, within 0.3 st); noise is unvoiced
+    from prosody.engine.diarize import _frame_f0_st
+
+    t = np.arange(16000) / 16000
+    for f0 in (80.0, 150.0, 330.0):
+        y = sum(a * np.sin(2 * np.pi * k * f0 * t) for k, a in ((1, 1.0), (2, 0.5), (3, 0.3))).astype(np.float32)
+        st = _frame_f0_st(y, np.arange(10, 90))
+        assert np.all(np.abs(st - 12 * np.log2(f0 / 100)) < 0.3)
+    noise = np.random.default_rng(0).normal(size=16000).astype(np.float32)
+    assert np.isnan(_frame_f0_st(noise, np.arange(10, 90))).all()
