@@ -5,13 +5,16 @@ Steps (all on the one 10 ms grid)::
     samples -> RawVad + SpeechSmoother (short min_duration_off)      speech frames
             -> mel power -> GE2E embeddings of window_s windows      (prosody.embedding)
                every hop_s over speech
-            -> two clusters (cosine k-means, farthest-pair start)
+            -> two clusters (cosine k-means, farthest-pair start); for a stereo
+               table recording whose windows' inter-channel level differences
+               form two modes (each voice nearer one mic), that split instead
             -> one voice or two: centroid cosine distance (each voice embedded on its
                own frames of the resegmented path) and the held-out likelihood gain
                of one frame model per voice over one for all
             -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
                inter-channel level difference for stereo) trained on confidently
-               labelled frames, plus the window embeddings' vote, decoded by a
+               labelled frames, plus the window embeddings' vote (and, with two
+               level modes, one Gaussian per voice on the level difference), decoded by a
                2-state Viterbi with a switch penalty (a 0.3 s backchannel
                survives; a one-frame flicker does not)
             -> every frame owned by one voice (pauses split at their middle)
@@ -78,6 +81,13 @@ class DiarizeConfig:
     weak_below_db: float = 30.0
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
+    spatial_loud_db: float = 20.0
+    spatial_min_db: float = 1.0
+    spatial_min_dprime: float = 3.0
+    spatial_weight: float = 1.0
+    pitch_weight: float = 1.0
+    pitch_min_st: float = 3.0
+    spatial_min_share: float = 0.04
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -380,6 +390,19 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     feats = (raw - mu) / sd
     # alternate: voices' centroids -> window vote + per-voice GMMs -> Viterbi path ->
     # windows lying within one voice of the path -> centroids again
+    # stereo table recordings: where the windows' inter-channel level differences form
+    # two distinct modes (each voice nearer one microphone), that split starts the
+    # resegmentation instead of the embeddings' (two voices GE2E hardly tells apart, or
+    # one voice holding most of the recording, which k-means would cut in two)
+    spatial = False
+    if chp is not None:
+        loud = lv >= ref - cfg.spatial_loud_db
+        ild = 10 * np.log10(chp[:, 0] / chp[:, 1])
+        sp_lab = _spatial_split(ild, loud, starts, w, cfg)
+        ild_s = np.convolve(ild, np.ones(11) / 11, mode="same")  # 0.1 s running mean
+        if sp_lab is not None:
+            lab, spatial = sp_lab, True
+    f0_st = _frame_f0_st(y, idx, grid=grid) if cfg.pitch_weight > 0 else None
     win_lab, win_pure = lab, np.ones(len(lab), bool)
     g = None
     for it in range(cfg.resegment_iterations):
@@ -395,6 +418,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
         else:
             g = None
+        if spatial:  # the level difference as its own cue, not one feature among 21
+            score = score + cfg.spatial_weight * _ild_llr(ild_s, frame_lab == 1, conf & loud)
+        if f0_st is not None:
+            score = score + cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st)
         path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -442,8 +469,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     cents = np.stack(cents).astype(np.float32)
     separation = float(1.0 - cents[0] @ cents[1])
     gain = _two_model_gain(feats, path3, cfg)
-    two = gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
-                                             and gain >= cfg.two_voice_gain_floor)
+    two = spatial or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
+                                                        and gain >= cfg.two_voice_gain_floor)
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     owner = np.zeros(n, np.int8)
@@ -461,6 +488,117 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float) -> np.ndarray:
+    """Per-frame log-likelihood ratio (voice 1 over voice 0) of the pitch (semitones;
+    nan: unvoiced, ratio 0) under one Gaussian per voice fitted on its voiced ``use``
+    frames; (m,), within +-5 nats. Zeros when the two voices' medians lie less than
+    ``min_st`` apart (pitch does not tell them apart) or a voice has < 50 voiced frames."""
+    voiced = np.isfinite(f0_st)
+    par = []
+    for k in (False, True):
+        v = f0_st[voiced & use & (is1 == k)]
+        if len(v) < 50:
+            return np.zeros(len(f0_st))
+        med = float(np.median(v))
+        par.append((med, max(1.4826 * float(np.median(np.abs(v - med))), 1.0)))
+    (m0, s0), (m1, s1) = par
+    if abs(m1 - m0) < min_st:
+        return np.zeros(len(f0_st))
+    x = np.where(voiced, f0_st, 0.0)
+    ll = lambda mu, sd: -0.5 * ((x - mu) / sd) ** 2 - np.log(sd)  # noqa: E731
+    return np.where(voiced, np.clip(ll(m1, s1) - ll(m0, s0), -5.0, 5.0), 0.0)
+
+
+def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_hz: float = 60.0,
+                 fmax_hz: float = 400.0, min_peak: float = 0.45) -> np.ndarray:
+    """Pitch of the frames ``frames`` (indices on the grid) of ``y`` (n_samples,) in
+    semitones re 100 Hz (nan: unvoiced), from the normalised autocorrelation of a 40 ms
+    Hann window centred on the frame (the first local peak within 0.9 of the best, so no
+    sub-harmonics; Boersma 1993 in a bare form). (len(frames),) float32."""
+    sr, hop = grid.sample_rate, grid.hop_length
+    win = 4 * hop
+    nfft = 2 * win
+    lo, hi = int(sr / fmax_hz), int(sr / fmin_hz)
+    window = np.hanning(win).astype(np.float32)
+    wac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft)[:hi + 1]
+    wac = np.maximum(wac / wac[0], 1e-3)
+    yp = np.pad(np.asarray(y, np.float32), (win // 2, win // 2 + win))
+    frames = np.asarray(frames, np.int64)
+    n = len(frames)
+    out = np.full(n, np.nan, np.float32)
+    for a in range(0, n, 2048):  # bounded memory
+        b = min(n, a + 2048)
+        fr = yp[(frames[a:b] * hop)[:, None] + np.arange(win)]
+        fr = fr - fr.mean(axis=1, keepdims=True)
+        ac = np.fft.irfft(np.abs(np.fft.rfft(fr * window, nfft, axis=1)) ** 2, nfft, axis=1)[:, :hi + 1]
+        r = (ac / np.maximum(ac[:, :1], 1e-12) / wac)[:, lo:]
+        peak = r.max(axis=1)
+        top = (r[:, 1:-1] >= r[:, :-2]) & (r[:, 1:-1] >= r[:, 2:]) & (r[:, 1:-1] >= 0.9 * peak[:, None])
+        lag = lo + 1 + np.argmax(top, axis=1)  # the first local maximum near the best
+        out[a:b] = np.where(peak > min_peak, 12.0 * np.log2(sr / lag / 100.0), np.nan)
+    return out
+
+
+def _ild_llr(ild_db: np.ndarray, is1: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Per-frame log-likelihood ratio (voice 1 over voice 0) of the level difference
+    under one Gaussian per voice fitted on the ``use`` frames of each; (m,), within
+    +-10 nats. Zeros when a voice has fewer than 50 such frames."""
+    par = []
+    for k in (False, True):
+        v = ild_db[use & (is1 == k)]
+        if len(v) < 50:
+            return np.zeros(len(ild_db))
+        par.append((float(v.mean()), max(float(v.std()), 0.3)))
+    (m0, s0), (m1, s1) = par
+    ll = lambda mu, sd: -0.5 * ((ild_db - mu) / sd) ** 2 - np.log(sd)  # noqa: E731
+    return np.clip(ll(m1, s1) - ll(m0, s0), -10.0, 10.0)
+
+
+def _spatial_split(ild_db: np.ndarray, loud: np.ndarray, starts: np.ndarray, w: int,
+                   cfg: DiarizeConfig) -> np.ndarray | None:
+    """Window labels from the inter-channel level difference, or None when it does not
+    show two voices.
+
+    ``ild_db``: (m,) per speech frame, ``loud``: (m,) frames whose level counts. Each
+    window's median ILD over its loud frames; a two-component 1-D Gaussian mixture
+    (unequal weights and spreads) on those medians; two voices when the modes lie
+    ``spatial_min_db`` apart and ``spatial_min_dprime`` pooled standard deviations apart
+    with at least ``spatial_min_share`` of the windows in the smaller one::
+
+        ILD dB   -4 -3 -2 -1  0  1  2  3
+        windows   .  #  #  .  .  .  #  .      two modes: voice 0 | voice 1
+
+    Windows with too few loud frames join the larger mode."""
+    med = np.full(len(starts), np.nan)
+    for i, a in enumerate(starts):
+        sel = loud[a:a + w]
+        if sel.sum() >= 20:
+            med[i] = np.median(ild_db[a:a + w][sel])
+    ok = np.isfinite(med)
+    if ok.sum() < 6:
+        return None
+    v = med[ok]
+    mu = np.percentile(v, [5, 95]).astype(np.float64)
+    sd = np.full(2, max(float(v.std()) / 2, 0.05))
+    pi = np.array([0.5, 0.5])
+    for _ in range(50):
+        ll = -0.5 * ((v[:, None] - mu) / sd) ** 2 - np.log(sd) + np.log(pi)
+        r = np.exp(ll - ll.max(axis=1, keepdims=True))
+        r /= r.sum(axis=1, keepdims=True)
+        nk = r.sum(axis=0) + 1e-9
+        mu = (r * v[:, None]).sum(axis=0) / nk
+        sd = np.maximum(np.sqrt((r * (v[:, None] - mu) ** 2).sum(axis=0) / nk), 0.05)
+        pi = nk / nk.sum()
+    dprime = abs(mu[1] - mu[0]) / np.sqrt(0.5 * (sd[0] ** 2 + sd[1] ** 2))
+    if abs(mu[1] - mu[0]) < cfg.spatial_min_db or dprime < cfg.spatial_min_dprime or pi.min() < cfg.spatial_min_share:
+        return None
+    lab = np.full(len(starts), int(np.argmax(pi)), np.int64)
+    lab[ok] = np.argmax(ll, axis=1)
+    if np.bincount(lab, minlength=2).min() == 0:
+        return None
+    return lab
 
 
 def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> float:

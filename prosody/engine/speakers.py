@@ -34,6 +34,7 @@ NO_PROFILE_RULE = "no voice profile: the voice heard first is assumed to be the 
 SEPARATE_MIN_MODE_DISTANCE_DB = 12.0   # distance between the two level-difference modes of separate channels
 SEPARATE_MIN_ABS_ILD_DB = 15.0         # one channel this much quieter on (almost) all speech: separate
 IDENTICAL_MIN_CORR = 0.995             # waveform correlation of identical channels
+OVERLAP_SHARE_GAIN = 0.5  # amplitude of each voice's share of an overlapped frame (tuned on the tune split)
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,13 @@ class Attribution:
 
         Separate: the picked input channels. Shared / mono: the channel mean,
         kept where the speaker's voice owns the frame and silent elsewhere
-        (pauses split at their middle)."""
+        (pauses split at their middle). Frames both voices own (overlapped
+        speech) carry the mixture at half its amplitude (``OVERLAP_SHARE_GAIN``,
+        -6 dB): one voice's share of two, so a listener's backchannel in
+        overlap is not heard louder than their own speech level just because
+        the holder's voice is in the same frames (``overlap_cues.is_floor_bid``
+        would call it a floor bid). The level was chosen on the tune split of
+        benchmarks/diarization.py (-3 dB kept 5 of 24 backchannels fewer)."""
         x = audio_2d(audio)
         if self.diarization is None:
             return np.ascontiguousarray(x[:, list(self.channel_picks)], dtype=np.float32)
@@ -307,8 +314,10 @@ class Attribution:
         own = d.owner_masks(len(mono))
         order = [self.naming.names.index(s) for s in self.speakers]
         out = np.zeros((len(mono), len(self.speakers)), dtype=np.float32)
+        both = own.all(axis=1)
+        shared = np.where(both, np.float32(OVERLAP_SHARE_GAIN), np.float32(1.0)) * mono
         for j, k in enumerate(order):
-            out[:, j] = np.where(own[:, k], mono, 0.0) if d.n_voices == 2 or k == 0 else 0.0
+            out[:, j] = np.where(own[:, k], shared, 0.0) if d.n_voices == 2 or k == 0 else 0.0
         return out
 
     def to_dict(self) -> dict:
