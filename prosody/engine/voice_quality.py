@@ -44,11 +44,12 @@ Per run:
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import firwin, resample_poly
+import scipy.fft
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..timebase import GRID, Grid
 
@@ -65,6 +66,7 @@ class VoiceQualityConfig:
     cpp_fit_from_s: float = 0.001
     cpp_quefrency_smooth_s: float = 0.0005
     cpp_time_smooth_frames: int = 3
+    step_frames: int = 2              # HNR and CPPS every this many frames of a run (each value stands for them)
     min_run_s: float = 0.05           # shorter voiced runs are skipped (too few periods)
     max_run_s: float = 3.0            # longer runs are analysed in pieces of this length
 
@@ -186,7 +188,7 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
             per = float(period_samples[min(max(ti, 0), n - 1)])
             half = int(round(per / 2))
             w = 2 * half
-            lo, hi = int(np.floor(0.8 * per)), int(np.ceil(1.25 * per))
+            lo, hi = math.floor(0.8 * per), math.ceil(1.25 * per)
             a = ti - half
             b_lo, b_hi = (a + lo, a + hi) if direction > 0 else (a - hi, a - lo)
             if w < 4 or a < 0 or a + w > n or b_lo - m < 0 or b_hi + m + w > n:
@@ -195,12 +197,11 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
             # the (s1 - s0, w) windows starting at s0..s1-1, as sliding_window_view builds them (a strided view)
             wins = np.ndarray((s1 - s0, w), np.float64, y, s0 * itemsize, (itemsize, itemsize))
             num = wins @ y[a:a + w]
-            den = np.sqrt((c2[s0 + w:s1 + w] - c2[s0:s1]) * (c2[a + w] - c2[a])) + 1e-20
-            r = num / den
+            r = num / (np.sqrt((c2[s0 + w:s1 + w] - c2[s0:s1]) * float(c2[a + w] - c2[a])) + 1e-20)
             k = m + int(r[m:-m].argmax())
             if r[k] < 0.3:
                 break
-            t_new = t + float(s0 + _refine_peak(r, k) - a)   # the waveform's shift between the windows
+            t_new = t + (s0 + _refine_peak(r, k) - a)   # the waveform's shift between the windows
             if (t_new - t) * direction <= 0.5 * per:
                 break
             pulses.append(t_new)
@@ -279,23 +280,26 @@ def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sa
     n_lags = int(np.max(hi - lo)) + 1
     a = np.round(centres - (w + periods) / 2).astype(int)
     fit = (a >= 0) & (a + lo + n_lags - 1 + w <= len(y))
-    windows = sliding_window_view(y, w)
-    for part in np.array_split(np.flatnonzero(fit), max(1, int(fit.sum()) // 64)):
-        if len(part) == 0:
-            continue
-        aa, ll = a[part], lo[part]
-        lag = ll[:, None] + np.arange(n_lags)[None, :]                       # (f, n_lags)
-        num = np.einsum("flw,fw->fl", windows[aa[:, None] + lag], windows[aa])
-        e0 = c2[aa + w] - c2[aa]
-        el = c2[aa[:, None] + lag + w] - c2[aa[:, None] + lag]
-        r = num / (np.sqrt(el * e0[:, None]) + 1e-30)
-        r = np.where(lag <= hi[part][:, None], r, -1.0)
-        k = np.clip(np.argmax(r[:, 1:-1], axis=1) + 1, 1, n_lags - 2)
-        rows = np.arange(len(part))
-        _, rmax = _parabolic(r[rows, k - 1], r[rows, k], r[rows, k + 1])
-        rmax = np.minimum(rmax, 1.0 - 1e-9)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[part] = np.where(rmax > 0, 10.0 * np.log10(rmax / (1.0 - rmax)), np.nan)
+    part = np.flatnonzero(fit)
+    if len(part) == 0:
+        return out
+    aa, ll = a[part], lo[part]
+    # per frame, the (n_lags, w) windows at the candidate lags are one strided view of y: a matrix-vector product
+    num = np.empty((len(part), n_lags))
+    isz = y.itemsize
+    for i, (s0, b) in enumerate(zip((aa + ll).tolist(), aa.tolist())):
+        num[i] = np.ndarray((n_lags, w), np.float64, y, s0 * isz, (isz, isz)) @ y[b:b + w]
+    lag = ll[:, None] + np.arange(n_lags)[None, :]                           # (f, n_lags)
+    e0 = c2[aa + w] - c2[aa]
+    el = c2[aa[:, None] + lag + w] - c2[aa[:, None] + lag]
+    r = num / (np.sqrt(el * e0[:, None]) + 1e-30)
+    r = np.where(lag <= hi[part][:, None], r, -1.0)
+    k = np.clip(np.argmax(r[:, 1:-1], axis=1) + 1, 1, n_lags - 2)
+    rows = np.arange(len(part))
+    _, rmax = _parabolic(r[rows, k - 1], r[rows, k], r[rows, k + 1])
+    rmax = np.minimum(rmax, 1.0 - 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[part] = np.where(rmax > 0, 10.0 * np.log10(rmax / (1.0 - rmax)), np.nan)
     return out
 
 
@@ -304,13 +308,46 @@ CPP_RATE_HZ = 10000
 
 @functools.lru_cache(maxsize=4)
 def _resample_filter(up: int, down: int) -> np.ndarray:
-    """The low-pass FIR that ``resample_poly(x, up, down)`` designs on every
-    call (Kaiser window, beta 5, cutoff at the lower Nyquist), designed once:
-    passing it back gives the same output. Shape (20 * max(up, down) + 1,)."""
+    """The low-pass FIR that ``scipy.signal.resample_poly(x, up, down)``
+    designs (``firwin``: windowed sinc, Kaiser window with beta 5, cutoff at
+    the lower Nyquist, unit gain at 0 Hz), in numpy: scipy.signal costs more
+    to import than the whole voice-quality analysis of a session. Shape
+    (20 * max(up, down) + 1,)."""
     max_rate = max(up, down)
-    h = firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    n = 2 * 10 * max_rate + 1
+    m = np.arange(n) - (n - 1) / 2
+    h = np.sinc(m / max_rate) / max_rate * np.kaiser(n, 5.0)
+    h /= h.sum()
     h.setflags(write=False)
     return h
+
+
+def resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
+    """``x`` (shape (n,)) at ``up / down`` times its rate, as
+    ``scipy.signal.resample_poly`` with its default filter and zero padding
+    (the same samples to rounding): output sample m is the filtered
+    upsampled signal at input position ``m * down / up``. Polyphase: the
+    outputs of each phase are one strided matrix product. Shape
+    (ceil(n * up / down),), float64."""
+    x = np.asarray(x, np.float64)
+    h = _resample_filter(up, down) * up
+    half = (len(h) - 1) // 2
+    n_out = -(-len(x) * up // down)
+    y = np.empty(n_out)
+    # y[m] = sum_i x[i] h[down * m + half - up * i]; for m = m0 + up * t and i = down * t + j the taps depend on j only
+    phases = []
+    for m0 in range(min(up, n_out)):
+        j_lo = -((half - down * m0) // up)
+        j_hi = (down * m0 + half) // up
+        phases.append((m0, j_lo, h[down * m0 + half - up * np.arange(j_lo, j_hi + 1)]))
+    pad_lo = max(0, -min(j for _, j, _ in phases))
+    pad_hi = max(len(t) for *_, t in phases) + down + half
+    xp = np.concatenate([np.zeros(pad_lo), x, np.zeros(pad_hi)])
+    for m0, j_lo, taps in phases:
+        n_t = len(range(m0, n_out, up))
+        view = as_strided(xp[pad_lo + j_lo:], shape=(n_t, len(taps)), strides=(down * 8, 8), writeable=False)
+        y[m0::up] = view @ taps
+    return y
 
 
 @functools.lru_cache(maxsize=8)
@@ -325,16 +362,18 @@ def _gaussian_window(n: int) -> np.ndarray:
 
 
 def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
-    """Centred moving mean of width ``k`` along ``axis``, edges repeated."""
+    """Centred moving mean of width ``k`` along ``axis``, edges repeated
+    (a sum of ``k`` shifted copies: k is small)."""
     if k <= 1 or a.shape[axis] == 0:
         return a
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (k // 2 + 1, k - 1 - k // 2)
-    c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis)
-    hi = [slice(None)] * a.ndim
-    lo = [slice(None)] * a.ndim
-    hi[axis], lo[axis] = slice(k, None), slice(0, c.shape[axis] - k)
-    return (c[tuple(hi)] - c[tuple(lo)]) / k
+    a = np.moveaxis(a, axis, 0)
+    n = a.shape[0]
+    p = np.concatenate([np.repeat(a[:1], k // 2, axis=0), a, np.repeat(a[-1:], k - 1 - k // 2, axis=0)])
+    out = p[:n].copy()
+    for d in range(1, k):
+        out += p[d:d + n]
+    out /= k
+    return np.moveaxis(out, 0, axis)
 
 
 def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> np.ndarray:
@@ -346,8 +385,7 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
         return out
     g = np.gcd(sample_rate, CPP_RATE_HZ)
     up, down = CPP_RATE_HZ // g, sample_rate // g
-    z = resample_poly(x.astype(np.float64), up, down, window=_resample_filter(up, down)) \
-        if sample_rate != CPP_RATE_HZ else x.astype(np.float64)
+    z = resample_poly(x, up, down) if sample_rate != CPP_RATE_HZ else x.astype(np.float64)
     a = np.exp(-2 * np.pi * 50.0 / CPP_RATE_HZ)
     z = np.concatenate([z[:1], z[1:] - a * z[:-1]])
     n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
@@ -358,8 +396,10 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
         return out
     segs = sliding_window_view(z, n)[starts[fit]]
     segs = (segs - segs.mean(axis=1, keepdims=True)) * _gaussian_window(n)
-    log_spec = np.log(np.abs(np.fft.rfft(segs, nfft, axis=1)) ** 2 + 1e-30)
-    ceps = np.fft.irfft(log_spec, nfft, axis=1)[:, : nfft // 2 + 1] ** 2
+    spec = np.fft.rfft(segs, nfft, axis=1)
+    log_spec = np.log(spec.real * spec.real + spec.imag * spec.imag + 1e-30)
+    # the log spectrum is real and even: its inverse FFT (the cepstrum, lags 0..nfft/2) is a DCT-I / nfft
+    ceps = (scipy.fft.dct(log_spec, type=1, axis=1) / nfft) ** 2
     # smoothing of the power cepstrum (linear, as Praat): over neighbouring frames (time), then over quefrency
     ceps = _moving_mean(ceps, cfg.cpp_time_smooth_frames, axis=0)
     ceps = _moving_mean(ceps, int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), axis=1)
@@ -381,9 +421,18 @@ def _robust_lines(q: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     the median intercept), as Praat's "Robust" line fit."""
     h = len(q) // 2
     slopes = (y[:, h:2 * h] - y[:, :h]) / (q[h:2 * h] - q[:h])[None, :]
-    slope = np.median(slopes, axis=1)
-    icept = np.median(y - slope[:, None] * q[None, :], axis=1)
+    slope = _median_rows(slopes)
+    icept = _median_rows(y - slope[:, None] * q[None, :])
     return slope, icept
+
+
+def _median_rows(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=1)`` for a 2-D array without NaN (one partition, no checks)."""
+    k = a.shape[1] // 2
+    if a.shape[1] % 2:
+        return np.partition(a, k, axis=1)[:, k]
+    p = np.partition(a, (k - 1, k), axis=1)
+    return (p[:, k - 1] + p[:, k]) / 2
 
 
 def analyse_run(x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: float, sample_rate: int,
@@ -395,13 +444,16 @@ def analyse_run(x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: floa
     period_samples = np.repeat(per_frame, hop_length)[: len(x)]
     pulses = glottal_pulses(x, period_samples)
     js = jitter_shimmer_sums(x, pulses, sample_rate=sample_rate, cfg=cfg)
-    centres = (np.arange(nf) + 0.5) * hop_length
-    hnr = hnr_frames_db(x, centres, per_frame, sample_rate=sample_rate, cfg=cfg)
+    # HNR and CPPS every ``step_frames`` frames; each value stands for the frames up to the next
+    idx = np.arange(0, nf, cfg.step_frames)
+    weight = np.minimum(cfg.step_frames, nf - idx)
+    centres = (idx + 0.5) * hop_length
+    hnr = hnr_frames_db(x, centres, per_frame[idx], sample_rate=sample_rate, cfg=cfg)
     cpp = cpp_frames_db(x, centres / sample_rate, sample_rate=sample_rate, cfg=cfg)
-    h, c = hnr[np.isfinite(hnr)], cpp[np.isfinite(cpp)]
+    h, c = np.isfinite(hnr), np.isfinite(cpp)
     return VoiceQualityChunk(speaker=speaker, start_s=start_s, end_s=start_s + len(x) / sample_rate, **js,
-                             n_hnr_frames=len(h), sum_hnr_db=float(h.sum()), n_cpp_frames=len(c),
-                             sum_cpp_db=float(c.sum()))
+                             n_hnr_frames=int(weight[h].sum()), sum_hnr_db=float(hnr[h] @ weight[h]),
+                             n_cpp_frames=int(weight[c].sum()), sum_cpp_db=float(cpp[c] @ weight[c]))
 
 
 class VoiceQualityTracker:
