@@ -2,6 +2,9 @@
 synchrony, convergence and arousal co-regulation, with chance intervals."""
 from __future__ import annotations
 
+import bisect
+import functools
+
 import numpy as np
 
 from ..types import Segment
@@ -34,13 +37,17 @@ def exchanges(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
     and the new speaker's first segment, with their features."""
     out = []
     segs = {s: sorted([x for x in sl.segments if x.speaker == s], key=lambda x: x.start_s) for s in sl.speakers}
+    # one speaker's segments do not overlap: sorted by start they are sorted by end too (bisect on either)
+    starts = {s: [x.start_s for x in v] for s, v in segs.items()}
+    ends = {s: [x.end_s for x in v] for s, v in segs.items()}
     for t in sl.transitions:
-        prev = [x for x in segs[t.from_speaker] if x.end_s <= t.from_end_s + 1e-6]
-        nxt = [x for x in segs[t.to_speaker] if abs(x.start_s - t.to_start_s) < 1e-6]
-        if not prev or not nxt:
+        i_prev = bisect.bisect_right(ends[t.from_speaker], t.from_end_s + 1e-6) - 1
+        j = bisect.bisect_left(starts[t.to_speaker], t.to_start_s - 1e-6)
+        nxt = [x for x in segs[t.to_speaker][j:j + 2] if abs(x.start_s - t.to_start_s) < 1e-6]
+        if i_prev < 0 or not nxt:
             continue
         out.append({"time_s": t.to_start_s, "from": t.from_speaker, "to": t.to_speaker,
-                    "a": _ipu_features(sl, prev[-1], None), "b": _ipu_features(sl, nxt[0], None)})
+                    "a": _ipu_features(sl, segs[t.from_speaker][i_prev], None), "b": _ipu_features(sl, nxt[0], None)})
     return out
 
 
@@ -85,7 +92,7 @@ def _pearson_rows(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
 
 
 def _with_chance(value: float, null: np.ndarray, higher_label: str, lower_label: str) -> dict:
-    lo, hi = float(np.percentile(null, 2.5)), float(np.percentile(null, 97.5))
+    lo, hi = (float(v) for v in np.percentile(null, (2.5, 97.5)))
     reading = higher_label if value > hi else lower_label if value < lo else "within chance"
     return {"value": _r(value), "chance_low": _r(lo), "chance_high": _r(hi), "reading": reading}
 
@@ -124,14 +131,12 @@ def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfi
         none = {"value": None, "chance_low": None, "chance_high": None,
                 "reading": f"too few exchanges ({len(a)} < {cfg.min_exchanges})", "n": len(a)}
         return dict(none), dict(none), dict(none)
-    rng = np.random.default_rng(cfg.seed)
-    perms = rng.permuted(np.tile(np.arange(len(b)), (n_perm, 1)), axis=1)
+    k = min(cfg.n_nonadjacent, len(b) - 1)
+    perms, offs = _shuffles(cfg.seed, len(b), n_perm, k)
     bp = b[perms]                                   # (n_perm, n) shuffled partner turns
     sim = -np.abs(a - b)
     prox_null = np.mean(-np.abs(a[None, :] - bp), axis=1)
     # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
-    k = min(cfg.n_nonadjacent, len(b) - 1)
-    offs = rng.permuted(np.tile(np.arange(1, len(b)), (len(a), 1)), axis=1)[:, :k]
     nonadj = -np.abs(a[:, None] - b[(np.arange(len(a))[:, None] + offs) % len(b)])
     prox = {**_with_chance(float(np.mean(sim)), prox_null, "more alike than chance", "less alike than chance"),
             "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
@@ -140,6 +145,21 @@ def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfi
     conv = {**_with_chance(_pearson(t, sim), _pearson_rows(t, sim[perms]), "converging beyond chance",
                            "diverging beyond chance"), "n": len(a)}
     return prox, sync, conv
+
+
+@functools.lru_cache(maxsize=64)
+def _shuffles(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The permutations of ``_entrainment`` for ``n`` exchanges: (n_perm, n)
+    shuffles of 0..n-1, then (n, k) offsets 1..n-1 of non-adjacent partner
+    turns, drawn in this order from one generator seeded with ``seed``. They
+    depend only on these numbers, so rolling windows with the same number of
+    exchanges share them (read-only arrays)."""
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(np.arange(n), (n_perm, 1)), axis=1)
+    offs = rng.permuted(np.tile(np.arange(1, n), (n, 1)), axis=1)[:, :k]
+    perms.setflags(write=False)
+    offs.setflags(write=False)
+    return perms, offs
 
 
 def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> dict:
@@ -156,8 +176,7 @@ def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> d
     c, t = np.array(pairs).T
     c = (c - c.mean()) / (c.std() or 1.0)
     t = (t - t.mean()) / (t.std() or 1.0)
-    rng = np.random.default_rng(cfg.seed + 1)
-    null = _pearson_rows(c, t[rng.permuted(np.tile(np.arange(len(t)), (n_perm, 1)), axis=1)])
+    null = _pearson_rows(c, t[_shuffles(cfg.seed + 1, len(t), n_perm, 0)[0]])
     return {**_with_chance(_pearson(c, t), null, "therapist mirrors the client's arousal",
                            "therapist calmer when the client is aroused (dampening)"), "n": len(pairs)}
 
