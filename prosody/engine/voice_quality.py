@@ -178,8 +178,8 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
     i0 = edge + int(np.argmax(np.abs(x[edge:n - edge])))   # the loudest extremum away from the edges
     y = (1.0 if x[i0] >= 0 else -1.0) * x.astype(np.float64)
     c2 = np.concatenate([[0.0], np.cumsum(y * y)])
-    itemsize = y.itemsize
     pulses = [float(i0)]
+    energies: dict[int, np.ndarray] = {}
     m = SINC_HALF + 1
     for direction in (1, -1):
         t = float(i0)
@@ -194,10 +194,13 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
             if w < 4 or a < 0 or a + w > n or b_lo - m < 0 or b_hi + m + w > n:
                 break
             s0, s1 = b_lo - m, b_hi + m + 1          # first and one-past-last start of the compared window
-            # the (s1 - s0, w) windows starting at s0..s1-1, as sliding_window_view builds them (a strided view)
-            wins = np.ndarray((s1 - s0, w), np.float64, y, s0 * itemsize, (itemsize, itemsize))
-            num = wins @ y[a:a + w]
-            r = num / (np.sqrt((c2[s0 + w:s1 + w] - c2[s0:s1]) * float(c2[a + w] - c2[a])) + 1e-20)
+            # dot products of the window at a with the windows starting at s0..s1-1 (np.correlate: several
+            # times faster than a product with the strided matrix of those windows)
+            num = np.correlate(y[s0:s1 + w - 1], y[a:a + w])
+            e = energies.get(w)
+            if e is None:   # energy of every window of length w (a few distinct w per run)
+                e = energies[w] = c2[w:] - c2[:-w]
+            r = num / (np.sqrt(e[s0:s1] * float(e[a])) + 1e-20)
             k = m + int(r[m:-m].argmax())
             if r[k] < 0.3:
                 break
@@ -284,11 +287,10 @@ def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sa
     if len(part) == 0:
         return out
     aa, ll = a[part], lo[part]
-    # per frame, the (n_lags, w) windows at the candidate lags are one strided view of y: a matrix-vector product
+    # per frame, the dot products of its window with the windows at the candidate lags: one np.correlate
     num = np.empty((len(part), n_lags))
-    isz = y.itemsize
     for i, (s0, b) in enumerate(zip((aa + ll).tolist(), aa.tolist())):
-        num[i] = np.ndarray((n_lags, w), np.float64, y, s0 * isz, (isz, isz)) @ y[b:b + w]
+        num[i] = np.correlate(y[s0:s0 + n_lags + w - 1], y[b:b + w])
     lag = ll[:, None] + np.arange(n_lags)[None, :]                           # (f, n_lags)
     e0 = c2[aa + w] - c2[aa]
     el = c2[aa[:, None] + lag + w] - c2[aa[:, None] + lag]
