@@ -66,7 +66,8 @@ class VoiceQualityConfig:
     cpp_fit_from_s: float = 0.001
     cpp_quefrency_smooth_s: float = 0.0005
     cpp_time_smooth_frames: int = 3
-    step_frames: int = 2              # HNR and CPPS every this many frames of a run (each value stands for them)
+    hnr_step_frames: int = 2          # HNR on every this many analysable frames of a run (each value stands for them)
+    cpp_step_frames: int = 4          # CPPS likewise (its 0.1 s windows overlap by 60 % even at 40 ms)
     min_run_s: float = 0.05           # shorter voiced runs are skipped (too few periods)
     max_run_s: float = 3.0            # longer runs are analysed in pieces of this length
 
@@ -266,26 +267,39 @@ def jitter_shimmer_sums(x: np.ndarray, pulses: np.ndarray, *, sample_rate: int, 
     return out
 
 
+def _every(fit: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``step``-th of the frames where ``fit`` holds (indices, shape (m,))
+    and how many of those frames each stands for (shape (m,), ``step`` but at
+    the end): the measure is then evaluated on the analysable frames only, so
+    a run's edges (where the window does not fit) keep their share."""
+    idx = np.flatnonzero(fit)
+    return idx[::step], np.minimum(step, len(idx) - np.arange(0, len(idx), step))
+
+
 def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sample_rate: int,
-                  cfg: VoiceQualityConfig) -> np.ndarray:
+                  cfg: VoiceQualityConfig, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """HNR (dB) at each frame centre (sample index), from the highest normalised
     cross-correlation of a ``1 / hnr_min_pitch_hz`` window with the same window
-    0.8-1.25 expected periods later (Boersma 1993); NaN where the windows do not
-    fit in ``x`` or r <= 0. Shape (n_frames,)."""
+    0.8-1.25 expected periods later (Boersma 1993), on every ``step``-th frame
+    where the windows fit in ``x``; and per frame the number of frames its value
+    stands for (0 where not evaluated). Values NaN where not evaluated or
+    r <= 0. Shapes (n_frames,), (n_frames,)."""
     y = x.astype(np.float64)
     w = int(round(sample_rate / cfg.hnr_min_pitch_hz))
     c2 = np.concatenate([[0.0], np.cumsum(y * y)])
     out = np.full(len(centres), np.nan)
+    weight = np.zeros(len(centres), int)
     if len(centres) == 0:
-        return out
+        return out, weight
     lo = np.maximum(2, np.floor(0.8 * periods).astype(int) - 1)
     hi = np.ceil(1.25 * periods).astype(int) + 1
     n_lags = int(np.max(hi - lo)) + 1
     a = np.round(centres - (w + periods) / 2).astype(int)
     fit = (a >= 0) & (a + lo + n_lags - 1 + w <= len(y))
-    part = np.flatnonzero(fit)
+    part, w_part = _every(fit, step)
+    weight[part] = w_part
     if len(part) == 0:
-        return out
+        return out, weight
     aa, ll = a[part], lo[part]
     # per frame, the dot products of its window with the windows at the candidate lags: one np.correlate
     num = np.empty((len(part), n_lags))
@@ -302,7 +316,7 @@ def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sa
     rmax = np.minimum(rmax, 1.0 - 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
         out[part] = np.where(rmax > 0, 10.0 * np.log10(rmax / (1.0 - rmax)), np.nan)
-    return out
+    return out, weight
 
 
 CPP_RATE_HZ = 10000
@@ -328,28 +342,34 @@ def resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
     """``x`` (shape (n,)) at ``up / down`` times its rate, as
     ``scipy.signal.resample_poly`` with its default filter and zero padding
     (the same samples to rounding): output sample m is the filtered
-    upsampled signal at input position ``m * down / up``. Polyphase: the
-    outputs of each phase are one strided matrix product. Shape
-    (ceil(n * up / down),), float64."""
+    upsampled signal at input position ``m * down / up``. Polyphase, all
+    phases in one matrix product. Shape (ceil(n * up / down),), float64."""
     x = np.asarray(x, np.float64)
+    n_out = -(-len(x) * up // down)
+    j_lo, taps = _polyphase(up, down)
+    n_t = -(-n_out // up)
+    pad_lo = max(0, -j_lo)
+    xp = np.concatenate([np.zeros(pad_lo), x, np.zeros(max(0, down * n_t + len(taps) - len(x)))])
+    # row t: the inputs down * t + j_lo ... that output samples up * t ... up * t + up - 1 draw on
+    view = as_strided(xp[pad_lo + j_lo:], shape=(n_t, len(taps)), strides=(down * 8, 8), writeable=False)
+    return (np.ascontiguousarray(view) @ taps).reshape(-1)[:n_out]
+
+
+@functools.lru_cache(maxsize=4)
+def _polyphase(up: int, down: int) -> tuple[int, np.ndarray]:
+    """Taps of ``resample_poly`` per output phase: y[up * t + p] =
+    sum_j x[down * t + j] * taps[j - j_lo, p], where taps[., p] =
+    h[down * p + half - up * j] (zero outside the filter). Returns j_lo and
+    taps, shape (n_j, up)."""
     h = _resample_filter(up, down) * up
     half = (len(h) - 1) // 2
-    n_out = -(-len(x) * up // down)
-    y = np.empty(n_out)
-    # y[m] = sum_i x[i] h[down * m + half - up * i]; for m = m0 + up * t and i = down * t + j the taps depend on j only
-    phases = []
-    for m0 in range(min(up, n_out)):
-        j_lo = -((half - down * m0) // up)
-        j_hi = (down * m0 + half) // up
-        phases.append((m0, j_lo, h[down * m0 + half - up * np.arange(j_lo, j_hi + 1)]))
-    pad_lo = max(0, -min(j for _, j, _ in phases))
-    pad_hi = max(len(t) for *_, t in phases) + down + half
-    xp = np.concatenate([np.zeros(pad_lo), x, np.zeros(pad_hi)])
-    for m0, j_lo, taps in phases:
-        n_t = len(range(m0, n_out, up))
-        view = as_strided(xp[pad_lo + j_lo:], shape=(n_t, len(taps)), strides=(down * 8, 8), writeable=False)
-        y[m0::up] = view @ taps
-    return y
+    j_lo = min(-((half - down * p) // up) for p in range(up))
+    j_hi = max((down * p + half) // up for p in range(up))
+    j = np.arange(j_lo, j_hi + 1)
+    k = down * np.arange(up)[None, :] + half - up * j[:, None]
+    taps = np.where((k >= 0) & (k < len(h)), h[np.clip(k, 0, len(h) - 1)], 0.0)
+    taps.setflags(write=False)
+    return j_lo, taps
 
 
 @functools.lru_cache(maxsize=8)
@@ -378,13 +398,17 @@ def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig) -> np.ndarray:
-    """Smoothed cepstral peak prominence (dB) at each time in ``centres_s``
-    (seconds from the start of ``x``); NaN where the window does not fit.
-    Shape (n_frames,)."""
+def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig,
+                  step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed cepstral peak prominence (dB) at every ``step``-th time in
+    ``centres_s`` (seconds from the start of ``x``) where the window fits, and
+    per frame the number of frames its value stands for (0 where not
+    evaluated; values NaN there). The time smoothing runs over neighbouring
+    evaluated frames. Shapes (n_frames,), (n_frames,)."""
     out = np.full(len(centres_s), np.nan)
+    weight = np.zeros(len(centres_s), int)
     if len(centres_s) == 0:
-        return out
+        return out, weight
     g = np.gcd(sample_rate, CPP_RATE_HZ)
     up, down = CPP_RATE_HZ // g, sample_rate // g
     z = resample_poly(x, up, down) if sample_rate != CPP_RATE_HZ else x.astype(np.float64)
@@ -393,9 +417,10 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
     nfft = 1 << int(np.ceil(np.log2(n)))
     starts = np.round(centres_s * CPP_RATE_HZ - n / 2).astype(int)
-    fit = (starts >= 0) & (starts + n <= len(z))
-    if not fit.any():
-        return out
+    fit, w_fit = _every((starts >= 0) & (starts + n <= len(z)), step)
+    weight[fit] = w_fit
+    if len(fit) == 0:
+        return out, weight
     segs = sliding_window_view(z, n)[starts[fit]]
     segs = (segs - segs.mean(axis=1, keepdims=True)) * _gaussian_window(n)
     spec = np.fft.rfft(segs, nfft, axis=1)
@@ -414,7 +439,7 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     rows = np.arange(len(j))
     d, peak = _parabolic(ceps_db[rows, j - 1], ceps_db[rows, j], ceps_db[rows, np.minimum(j + 1, len(q) - 1)])
     out[fit] = peak - (slope * (j + d) / CPP_RATE_HZ + icept)
-    return out
+    return out, weight
 
 
 def _robust_lines(q: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -446,16 +471,14 @@ def analyse_run(x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: floa
     period_samples = np.repeat(per_frame, hop_length)[: len(x)]
     pulses = glottal_pulses(x, period_samples)
     js = jitter_shimmer_sums(x, pulses, sample_rate=sample_rate, cfg=cfg)
-    # HNR and CPPS every ``step_frames`` frames; each value stands for the frames up to the next
-    idx = np.arange(0, nf, cfg.step_frames)
-    weight = np.minimum(cfg.step_frames, nf - idx)
-    centres = (idx + 0.5) * hop_length
-    hnr = hnr_frames_db(x, centres, per_frame[idx], sample_rate=sample_rate, cfg=cfg)
-    cpp = cpp_frames_db(x, centres / sample_rate, sample_rate=sample_rate, cfg=cfg)
+    # HNR and CPPS on every n-th analysable frame, each value standing for the frames up to the next
+    centres = (np.arange(nf) + 0.5) * hop_length
+    hnr, hw = hnr_frames_db(x, centres, per_frame, sample_rate=sample_rate, cfg=cfg, step=cfg.hnr_step_frames)
+    cpp, cw = cpp_frames_db(x, centres / sample_rate, sample_rate=sample_rate, cfg=cfg, step=cfg.cpp_step_frames)
     h, c = np.isfinite(hnr), np.isfinite(cpp)
     return VoiceQualityChunk(speaker=speaker, start_s=start_s, end_s=start_s + len(x) / sample_rate, **js,
-                             n_hnr_frames=int(weight[h].sum()), sum_hnr_db=float(hnr[h] @ weight[h]),
-                             n_cpp_frames=int(weight[c].sum()), sum_cpp_db=float(cpp[c] @ weight[c]))
+                             n_hnr_frames=int(hw[h].sum()), sum_hnr_db=float(hnr[h] @ hw[h]),
+                             n_cpp_frames=int(cw[c].sum()), sum_cpp_db=float(cpp[c] @ cw[c]))
 
 
 class VoiceQualityTracker:

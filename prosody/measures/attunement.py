@@ -147,16 +147,31 @@ def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfi
     return prox, sync, conv
 
 
-@functools.lru_cache(maxsize=64)
 def _shuffles(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The permutations of ``_entrainment`` for ``n`` exchanges: (n_perm, n)
     shuffles of 0..n-1, then (n, k) offsets 1..n-1 of non-adjacent partner
     turns, drawn in this order from one generator seeded with ``seed``. They
-    depend only on these numbers, so rolling windows with the same number of
-    exchanges share them (read-only arrays)."""
+    depend only on these numbers, so rolling windows (a few dozen exchanges)
+    with the same number of exchanges share them; a session's larger draws
+    are made once and not kept."""
+    if n * max(n, n_perm) <= _SHUFFLE_CACHE_MAX:
+        return _shuffles_kept(seed, n, n_perm, k)
+    return _draw_shuffles(seed, n, n_perm, k)
+
+
+_SHUFFLE_CACHE_MAX = 40_000   # elements of the larger array: at most ~320 kB per kept draw
+
+
+def _draw_shuffles(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     perms = rng.permuted(np.tile(np.arange(n), (n_perm, 1)), axis=1)
-    offs = rng.permuted(np.tile(np.arange(1, n), (n, 1)), axis=1)[:, :k]
+    offs = np.ascontiguousarray(rng.permuted(np.tile(np.arange(1, n), (n, 1)), axis=1)[:, :k])
+    return perms, offs
+
+
+@functools.lru_cache(maxsize=32)
+def _shuffles_kept(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    perms, offs = _draw_shuffles(seed, n, n_perm, k)
     perms.setflags(write=False)
     offs.setflags(write=False)
     return perms, offs
