@@ -66,7 +66,7 @@ class VoiceQualityConfig:
     cpp_fit_from_s: float = 0.001
     cpp_quefrency_smooth_s: float = 0.0005
     cpp_time_smooth_frames: int = 3
-    hnr_step_frames: int = 2          # HNR on every this many analysable frames of a run (each value stands for them)
+    hnr_step_frames: int = 1          # HNR on every this many analysable frames of a run (each value stands for them)
     cpp_step_frames: int = 4          # CPPS likewise (its 0.1 s windows overlap by 60 % even at 40 ms)
     min_run_s: float = 0.05           # shorter voiced runs are skipped (too few periods)
     max_run_s: float = 3.0            # longer runs are analysed in pieces of this length
