@@ -48,10 +48,10 @@ import math
 from dataclasses import dataclass, fields
 
 import numpy as np
-import scipy.fft
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..timebase import GRID, Grid
+from .compiled import dct1
 
 
 @dataclass(frozen=True)
@@ -426,7 +426,7 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     spec = np.fft.rfft(segs, nfft, axis=1)
     log_spec = np.log(spec.real * spec.real + spec.imag * spec.imag + 1e-30)
     # the log spectrum is real and even: its inverse FFT (the cepstrum, lags 0..nfft/2) is a DCT-I / nfft
-    ceps = (scipy.fft.dct(log_spec, type=1, axis=1) / nfft) ** 2
+    ceps = (dct1(log_spec, axis=1) / nfft) ** 2
     # smoothing of the power cepstrum (linear, as Praat): over neighbouring frames (time), then over quefrency
     ceps = _moving_mean(ceps, cfg.cpp_time_smooth_frames, axis=0)
     ceps = _moving_mean(ceps, int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), axis=1)
