@@ -507,17 +507,24 @@ class VoiceQualityTracker:
     def push_frames(self, is_speech: np.ndarray, f0_hz: np.ndarray) -> list[VoiceQualityChunk]:
         voiced = np.asarray(is_speech, bool) & np.isfinite(f0_hz)
         out = []
-        for k in range(len(voiced)):
-            idx = self._n_frames + k
-            if voiced[k]:
-                if self._run_start is None:
-                    self._run_start, self._run_f0 = idx, []
-                self._run_f0.append(f0_hz[k:k + 1])
-                if idx + 1 - self._run_start >= self.max_run_frames:
-                    out += self._close(idx + 1)
-            elif self._run_start is not None:
-                out += self._close(idx)
-        self._n_frames += len(voiced)
+        n, k = len(voiced), 0
+        while k < n:
+            if self._run_start is None:           # a run starts at the next voiced frame
+                nz = np.flatnonzero(voiced[k:])
+                if len(nz) == 0:
+                    break
+                k += int(nz[0])
+                self._run_start, self._run_f0 = self._n_frames + k, []
+            # the run goes on to the next unvoiced frame, or is cut at max_run_frames
+            limit = self._run_start + self.max_run_frames - self._n_frames
+            stop = min(n, limit)
+            gap = np.flatnonzero(~voiced[k:stop])
+            end = k + int(gap[0]) if len(gap) else stop
+            self._run_f0.append(f0_hz[k:end])
+            if len(gap) or end == limit:
+                out += self._close(self._n_frames + end)
+            k = end + 1 if len(gap) else end
+        self._n_frames += n
         self._trim()
         return out
 
