@@ -81,14 +81,22 @@ def _pearson(x, y) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def _pearson_rows(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _pearson_rows(x: np.ndarray, ys: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
     """Pearson r of ``x`` with each row of ``ys`` (rows are permutations of one
-    vector, so they share its mean and SD)."""
-    if len(x) < 3 or np.std(x) == 0 or np.std(ys[0]) == 0:
+    vector, so they share its mean and SD, taken from ``ref``: by default the
+    first row)."""
+    ref = ys[0] if ref is None else ref
+    if len(x) < 3 or np.std(x) == 0 or np.std(ref) == 0:
         return np.zeros(len(ys))
     zx = (x - x.mean()) / x.std()
-    zy = (ys - ys[0].mean()) / ys[0].std()
+    zy = (ys - ref.mean()) / ref.std()
     return zy @ zx / len(x)
+
+
+def _null_rows(n_perm: int, n: int) -> int:
+    """Permutations per slice of a null distribution: the float work arrays
+    stay ~1 MB whatever the number of exchanges (a multiple of 8 rows)."""
+    return max(8, min(n_perm, (131_072 // max(n, 1)) // 8 * 8))
 
 
 def _with_chance(value: float, null: np.ndarray, higher_label: str, lower_label: str) -> dict:
@@ -133,16 +141,22 @@ def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfi
         return dict(none), dict(none), dict(none)
     k = min(cfg.n_nonadjacent, len(b) - 1)
     perms, offs = _shuffles(cfg.seed, len(b), n_perm, k)
-    bp = b[perms]                                   # (n_perm, n) shuffled partner turns
     sim = -np.abs(a - b)
-    prox_null = np.mean(-np.abs(a[None, :] - bp), axis=1)
+    # null distributions over the (n_perm, n) shuffled partner turns, a slice of permutations at a time
+    prox_null, sync_null, conv_null = [], [], []
+    rows = _null_rows(n_perm, len(b))
+    for i in range(0, n_perm, rows):
+        bp = b[perms[i:i + rows]]
+        prox_null.append(np.mean(-np.abs(a[None, :] - bp), axis=1))
+        sync_null.append(_pearson_rows(a, bp, b[perms[0]]))
+        conv_null.append(_pearson_rows(t, sim[perms[i:i + rows]], sim[perms[0]]))
     # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
     nonadj = -np.abs(a[:, None] - b[(np.arange(len(a))[:, None] + offs) % len(b)])
-    prox = {**_with_chance(float(np.mean(sim)), prox_null, "more alike than chance", "less alike than chance"),
-            "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
-    sync = {**_with_chance(_pearson(a, b), _pearson_rows(a, bp), "synchronous beyond chance",
+    prox = {**_with_chance(float(np.mean(sim)), np.concatenate(prox_null), "more alike than chance",
+                           "less alike than chance"), "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
+    sync = {**_with_chance(_pearson(a, b), np.concatenate(sync_null), "synchronous beyond chance",
                            "anti-synchronous beyond chance"), "n": len(a)}
-    conv = {**_with_chance(_pearson(t, sim), _pearson_rows(t, sim[perms]), "converging beyond chance",
+    conv = {**_with_chance(_pearson(t, sim), np.concatenate(conv_null), "converging beyond chance",
                            "diverging beyond chance"), "n": len(a)}
     return prox, sync, conv
 
@@ -163,9 +177,15 @@ _SHUFFLE_CACHE_MAX = 40_000   # elements of the larger array: at most ~320 kB pe
 
 
 def _draw_shuffles(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The draws in slices of rows: ``permuted`` shuffles row after row, so
+    the numbers are those of one (n_perm, n) and one (n, n - 1) draw, without
+    the n x n array the offsets were cut from."""
     rng = np.random.default_rng(seed)
-    perms = rng.permuted(np.tile(np.arange(n), (n_perm, 1)), axis=1)
-    offs = np.ascontiguousarray(rng.permuted(np.tile(np.arange(1, n), (n, 1)), axis=1)[:, :k])
+    step = max(1, 131_072 // max(n, 1))
+    perms = np.concatenate([rng.permuted(np.tile(np.arange(n), (min(step, n_perm - i), 1)), axis=1)
+                            for i in range(0, n_perm, step)] or [np.zeros((0, n), np.int64)])
+    offs = np.concatenate([rng.permuted(np.tile(np.arange(1, n), (min(step, n - i), 1)), axis=1)[:, :k]
+                           for i in range(0, n, step)] or [np.zeros((0, k), np.int64)])
     return perms, offs
 
 
@@ -191,7 +211,9 @@ def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> d
     c, t = np.array(pairs).T
     c = (c - c.mean()) / (c.std() or 1.0)
     t = (t - t.mean()) / (t.std() or 1.0)
-    null = _pearson_rows(c, t[_shuffles(cfg.seed + 1, len(t), n_perm, 0)[0]])
+    perms = _shuffles(cfg.seed + 1, len(t), n_perm, 0)[0]
+    rows = _null_rows(n_perm, len(t))
+    null = np.concatenate([_pearson_rows(c, t[perms[i:i + rows]], t[perms[0]]) for i in range(0, n_perm, rows)])
     return {**_with_chance(_pearson(c, t), null, "therapist mirrors the client's arousal",
                            "therapist calmer when the client is aroused (dampening)"), "n": len(pairs)}
 
