@@ -34,12 +34,17 @@ Per run:
   cross-correlation of a ``1 / hnr_min_pitch_hz`` window with itself one
   period later (Boersma 1993; Praat "To Harmonicity (cc)", 1 period per
   window), mean over voiced frames;
-* CPPS (dB): per frame, the sound at 10 kHz with pre-emphasis from 50 Hz, a
-  Gaussian window of 6 / ``cpp_pitch_floor_hz`` s, power cepstrum in dB,
-  smoothed over ``cpp_time_smooth_frames`` frames and 0.5 ms of quefrency,
-  peak in [1/330, 1/60] s above the straight line fitted (robustly) to the
-  cepstrum from 1 ms (Hillenbrand & Houde 1996; Praat's PowerCepstrogram),
-  mean over voiced frames.
+* CPPS (dB): on every ``cpp_step_frames``-th frame (40 ms) where its window
+  fits, the sound at 10 kHz with pre-emphasis from 50 Hz, a Gaussian window
+  of 6 / ``cpp_pitch_floor_hz`` s (0.1 s: neighbouring windows still overlap
+  by 60 %), power cepstrum in dB, smoothed over ``cpp_time_smooth_frames``
+  such frames and 0.5 ms of quefrency, peak in [1/330, 1/60] s above the
+  straight line fitted (robustly) to the cepstrum from 1 ms (Hillenbrand &
+  Houde 1996; Praat's PowerCepstrogram), mean over voiced frames, each value
+  standing for the frames up to the next. The mean is what is reported, and
+  a 40 ms step moves it by less than its spread against Praat (benchmarks/
+  voice_quality.py: 30/32 within 1.5 dB of Praat at 40 ms, 29/32 at 10 ms)
+  at a quarter of the cost.
 """
 from __future__ import annotations
 
