@@ -140,16 +140,18 @@ def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfi
                 "reading": f"too few exchanges ({len(a)} < {cfg.min_exchanges})", "n": len(a)}
         return dict(none), dict(none), dict(none)
     k = min(cfg.n_nonadjacent, len(b) - 1)
-    perms, offs = _shuffles(cfg.seed, len(b), n_perm, k)
     sim = -np.abs(a - b)
     # null distributions over the (n_perm, n) shuffled partner turns, a slice of permutations at a time
     prox_null, sync_null, conv_null = [], [], []
-    rows = _null_rows(n_perm, len(b))
-    for i in range(0, n_perm, rows):
-        bp = b[perms[i:i + rows]]
+    draws = _shuffles(cfg.seed, len(b), n_perm, k)
+    first = None
+    for perms in draws.perms:
+        first = perms[0] if first is None else first
+        bp = b[perms]
         prox_null.append(np.mean(-np.abs(a[None, :] - bp), axis=1))
-        sync_null.append(_pearson_rows(a, bp, b[perms[0]]))
-        conv_null.append(_pearson_rows(t, sim[perms[i:i + rows]], sim[perms[0]]))
+        sync_null.append(_pearson_rows(a, bp, b[first]))
+        conv_null.append(_pearson_rows(t, sim[perms], sim[first]))
+    offs = draws.offsets()
     # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
     nonadj = -np.abs(a[:, None] - b[(np.arange(len(a))[:, None] + offs) % len(b)])
     prox = {**_with_chance(float(np.mean(sim)), np.concatenate(prox_null), "more alike than chance",
@@ -161,40 +163,66 @@ def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfi
     return prox, sync, conv
 
 
-def _shuffles(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The permutations of ``_entrainment`` for ``n`` exchanges: (n_perm, n)
-    shuffles of 0..n-1, then (n, k) offsets 1..n-1 of non-adjacent partner
-    turns, drawn in this order from one generator seeded with ``seed``. They
-    depend only on these numbers, so rolling windows (a few dozen exchanges)
-    with the same number of exchanges share them; a session's larger draws
-    are made once and not kept."""
+class _Draws:
+    """The random draws of ``_entrainment`` for ``n`` exchanges, from one
+    generator seeded with ``seed``, in this order: ``n_perm`` shuffles of
+    0..n-1 (``perms`` yields them in slices of rows, as they are used), then
+    for each exchange ``k`` offsets 1..n-1 of non-adjacent partner turns
+    (``offsets()``, once the shuffles are used). ``permuted`` shuffles row
+    after row, so drawing in slices gives the numbers of one (n_perm, n) and
+    one (n, n - 1) draw without holding either: a session's draws are
+    O(exchanges x 1000) and O(exchanges^2) numbers. Rolling windows (a few
+    dozen exchanges) with the same count share one kept draw."""
+
+    def __init__(self, seed: int, n: int, n_perm: int, k: int):
+        self.n, self.n_perm, self.k = n, n_perm, k
+        self._rng = np.random.default_rng(seed)
+        self._rows = _null_rows(n_perm, n)
+
+    @property
+    def perms(self):
+        for i in range(0, self.n_perm, self._rows):
+            m = min(self._rows, self.n_perm - i)
+            yield self._rng.permuted(np.tile(np.arange(self.n), (m, 1)), axis=1)
+
+    def offsets(self) -> np.ndarray:
+        step = max(1, 131_072 // max(self.n, 1))
+        return np.concatenate([self._rng.permuted(np.tile(np.arange(1, self.n), (min(step, self.n - i), 1)),
+                                                  axis=1)[:, :self.k] for i in range(0, self.n, step)]
+                              or [np.zeros((0, self.k), np.int64)])
+
+
+class _KeptDraws:
+    """``_Draws`` made once and kept (read-only arrays), for small counts."""
+
+    def __init__(self, seed: int, n: int, n_perm: int, k: int):
+        d = _Draws(seed, n, n_perm, k)
+        self._perms = [p for p in d.perms]
+        self._offs = d.offsets()
+        for x in self._perms + [self._offs]:
+            x.setflags(write=False)
+
+    @property
+    def perms(self):
+        return iter(self._perms)
+
+    def offsets(self) -> np.ndarray:
+        return self._offs
+
+
+def _shuffles(seed: int, n: int, n_perm: int, k: int):
+    """The draws for ``n`` exchanges (see ``_Draws``)."""
     if n * max(n, n_perm) <= _SHUFFLE_CACHE_MAX:
-        return _shuffles_kept(seed, n, n_perm, k)
-    return _draw_shuffles(seed, n, n_perm, k)
+        return _kept_draws(seed, n, n_perm, k)
+    return _Draws(seed, n, n_perm, k)
 
 
-_SHUFFLE_CACHE_MAX = 40_000   # elements of the larger array: at most ~320 kB per kept draw
-
-
-def _draw_shuffles(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The draws in slices of rows: ``permuted`` shuffles row after row, so
-    the numbers are those of one (n_perm, n) and one (n, n - 1) draw, without
-    the n x n array the offsets were cut from."""
-    rng = np.random.default_rng(seed)
-    step = max(1, 131_072 // max(n, 1))
-    perms = np.concatenate([rng.permuted(np.tile(np.arange(n), (min(step, n_perm - i), 1)), axis=1)
-                            for i in range(0, n_perm, step)] or [np.zeros((0, n), np.int64)])
-    offs = np.concatenate([rng.permuted(np.tile(np.arange(1, n), (min(step, n - i), 1)), axis=1)[:, :k]
-                           for i in range(0, n, step)] or [np.zeros((0, k), np.int64)])
-    return perms, offs
+_SHUFFLE_CACHE_MAX = 40_000   # numbers in the larger draw: at most ~320 kB per kept draw
 
 
 @functools.lru_cache(maxsize=32)
-def _shuffles_kept(seed: int, n: int, n_perm: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    perms, offs = _draw_shuffles(seed, n, n_perm, k)
-    perms.setflags(write=False)
-    offs.setflags(write=False)
-    return perms, offs
+def _kept_draws(seed: int, n: int, n_perm: int, k: int) -> _KeptDraws:
+    return _KeptDraws(seed, n, n_perm, k)
 
 
 def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> dict:
@@ -211,9 +239,11 @@ def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> d
     c, t = np.array(pairs).T
     c = (c - c.mean()) / (c.std() or 1.0)
     t = (t - t.mean()) / (t.std() or 1.0)
-    perms = _shuffles(cfg.seed + 1, len(t), n_perm, 0)[0]
-    rows = _null_rows(n_perm, len(t))
-    null = np.concatenate([_pearson_rows(c, t[perms[i:i + rows]], t[perms[0]]) for i in range(0, n_perm, rows)])
+    null, first = [], None
+    for perms in _shuffles(cfg.seed + 1, len(t), n_perm, 0).perms:
+        first = perms[0] if first is None else first
+        null.append(_pearson_rows(c, t[perms], t[first]))
+    null = np.concatenate(null)
     return {**_with_chance(_pearson(c, t), null, "therapist mirrors the client's arousal",
                            "therapist calmer when the client is aroused (dampening)"), "n": len(pairs)}
 
