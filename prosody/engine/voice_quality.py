@@ -42,9 +42,9 @@ Per run:
   straight line fitted (robustly) to the cepstrum from 1 ms (Hillenbrand &
   Houde 1996; Praat's PowerCepstrogram), mean over voiced frames, each value
   standing for the frames up to the next. The mean is what is reported, and
-  a 40 ms step moves it by less than its spread against Praat (benchmarks/
-  voice_quality.py: 30/32 within 1.5 dB of Praat at 40 ms, 29/32 at 10 ms)
-  at a quarter of the cost.
+  a 40 ms step moves it by less than its spread against Praat
+  (benchmarks/voice_quality.py: 30/32 within 1.5 dB of Praat at 40 ms,
+  29/32 at 10 ms) at a quarter of the cost.
 """
 from __future__ import annotations
 
