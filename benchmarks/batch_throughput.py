@@ -210,6 +210,8 @@ def dask_vs_local_cpu(tmp: Path, repeat: int) -> dict | None:
         with dask.config.set({"distributed.worker.profile.enabled": False}):
             cl2 = stack.enter_context(distributed.LocalCluster(n_workers=1, **quiet))
         client2 = stack.enter_context(distributed.Client(cl2, set_as_default=False))
+        client.wait_for_workers(2)   # on a busy machine the workers may register after the cluster returns
+        client2.wait_for_workers(1)
         w_untuned, w_tuned = sorted(client.scheduler_info()["workers"])
         runs = {"local": lambda: pool.submit(_task_cpu, task).result(),
                 "dask_untuned": lambda: client.submit(_task_cpu, task, False, pure=False,

@@ -50,6 +50,7 @@ Springer 2003.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,7 @@ from ..timebase import GRID, Grid
 
 _EPS = 1e-12
 _UNKNOWN_DB = -200.0  # gain of a path not (yet) found: no leak predicted
+_DB_TO_LN = math.log(10.0) / 10.0
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,7 @@ class CrossTalk:
                 continue
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
             La = L[a]
-            pa = 10.0 ** (La / 10.0)
+            pa = np.exp(La * _DB_TO_LN)  # 10 ** (La / 10), several times faster as exp
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
             # speech holds its own over the last own_frames frames (a leak frame that happens to stand out
             # alone is not speech), and a frame with next to nothing of its own is leak even right after

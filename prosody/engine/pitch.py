@@ -59,11 +59,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
 from ..config import PitchConfig
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
+from .compiled import dct1, rfft
 
 # ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py, and on the
 # tuning set of benchmarks/pitch_noise.py) ----
@@ -187,7 +187,7 @@ class PitchTracker:
         self._lag_lo = max(2, int(math.floor(self._fs_d / config.fmax_hz)))
         self._lag_hi = int(math.ceil(self._fs_d / config.fmin_hz))
         self._n_lags = self._lag_hi + _SINC_HALF_WIDTH + 2
-        self._nfft = scipy.fft.next_fast_len(self._win_len + self._n_lags, real=True)
+        self._nfft = _fast_len(self._win_len + self._n_lags)
         w = np.hanning(self._win_len + 2)[1:-1]
         self._window = w.astype(np.float32)
         self._win_energy = float(np.sum(w * w))
@@ -405,14 +405,14 @@ class PitchTracker:
 
     def _correlations(self, xw: np.ndarray):
         """r_plain and r_comp (m, n_lags) of windowed, zero-padded frames ``xw`` (m, nfft), window-corrected."""
-        spec = scipy.fft.rfft(xw, axis=1, overwrite_x=True)
+        spec = rfft(xw, axis=1)
         power = spec.real * spec.real + spec.imag * spec.imag
         mag = np.sqrt(np.sqrt(power))  # |X|^0.5: power compressed by 1/4
         comp = np.maximum(mag - _centred_min(mag, self._floor_half_bins), 0.0)
         # the power spectrum is real and even: its inverse FFT is a DCT-I of the half spectrum
-        ac = scipy.fft.dct(power, type=1, axis=1, overwrite_x=True)[:, : self._n_lags]
+        ac = dct1(power, axis=1)[:, : self._n_lags]
         r_plain = ac / (ac[:, :1] + 1e-30) * self._rw_inv
-        ac = scipy.fft.dct(comp, type=1, axis=1)[:, : self._n_lags]
+        ac = dct1(comp, axis=1)[:, : self._n_lags]
         r_comp = ac / (ac[:, :1] + 1e-30) * self._rw_inv
         return r_plain, r_comp, comp
 
@@ -601,3 +601,19 @@ def _centred_min(a: np.ndarray, half: int) -> np.ndarray:
     if span < w:
         p = np.minimum(p[:, :-(w - span)], p[:, w - span:])
     return p
+
+
+def _fast_len(n: int) -> int:
+    """Smallest 2^a * 3^b * 5^c >= n (a fast FFT size; ``scipy.fft.next_fast_len(n, real=True)``)."""
+    best = 1 << max(0, math.ceil(math.log2(n)))
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best

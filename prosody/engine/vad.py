@@ -14,11 +14,11 @@ import bisect
 
 import numpy as np
 import webrtcvad
-from scipy.signal import butter, sosfilt
 
 from ..config import VadConfig
 from .crosstalk import CrossTalk, CrossTalkSettings
 from .framing import rms_db
+from .iir import butter_highpass_sos, sosfilt
 from ..timebase import GRID, Grid
 
 
@@ -73,7 +73,7 @@ class RawVad:
         self.config = config
         self.grid = grid
         self.floor = NoiseFloor(window_s=config.floor_window_s, percentile=config.floor_percentile, grid=grid)
-        self._sos = butter(4, config.highpass_hz, btype="highpass", fs=grid.sample_rate, output="sos")
+        self._sos = butter_highpass_sos(4, config.highpass_hz, sample_rate=grid.sample_rate)
         self.reset()
 
     def reset(self) -> None:
@@ -85,7 +85,7 @@ class RawVad:
         """``frames``: (n, hop_length) float samples. Returns (n,) bool."""
         if len(frames) == 0:
             return np.zeros(0, dtype=bool)
-        y, self._zi = sosfilt(self._sos, frames.reshape(-1).astype(np.float64), zi=self._zi)
+        y, self._zi = sosfilt(self._sos, frames.reshape(-1), self._zi)
         frames = y.reshape(frames.shape)
         level_db = rms_db(frames)
         floor_db = self.floor.push(level_db)

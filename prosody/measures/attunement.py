@@ -2,6 +2,9 @@
 synchrony, convergence and arousal co-regulation, with chance intervals."""
 from __future__ import annotations
 
+import bisect
+import functools
+
 import numpy as np
 
 from ..types import Segment
@@ -34,13 +37,17 @@ def exchanges(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
     and the new speaker's first segment, with their features."""
     out = []
     segs = {s: sorted([x for x in sl.segments if x.speaker == s], key=lambda x: x.start_s) for s in sl.speakers}
+    # one speaker's segments do not overlap: sorted by start they are sorted by end too (bisect on either)
+    starts = {s: [x.start_s for x in v] for s, v in segs.items()}
+    ends = {s: [x.end_s for x in v] for s, v in segs.items()}
     for t in sl.transitions:
-        prev = [x for x in segs[t.from_speaker] if x.end_s <= t.from_end_s + 1e-6]
-        nxt = [x for x in segs[t.to_speaker] if abs(x.start_s - t.to_start_s) < 1e-6]
-        if not prev or not nxt:
+        i_prev = bisect.bisect_right(ends[t.from_speaker], t.from_end_s + 1e-6) - 1
+        j = bisect.bisect_left(starts[t.to_speaker], t.to_start_s - 1e-6)
+        nxt = [x for x in segs[t.to_speaker][j:j + 2] if abs(x.start_s - t.to_start_s) < 1e-6]
+        if i_prev < 0 or not nxt:
             continue
         out.append({"time_s": t.to_start_s, "from": t.from_speaker, "to": t.to_speaker,
-                    "a": _ipu_features(sl, prev[-1], None), "b": _ipu_features(sl, nxt[0], None)})
+                    "a": _ipu_features(sl, segs[t.from_speaker][i_prev], None), "b": _ipu_features(sl, nxt[0], None)})
     return out
 
 
@@ -74,18 +81,26 @@ def _pearson(x, y) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def _pearson_rows(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _pearson_rows(x: np.ndarray, ys: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
     """Pearson r of ``x`` with each row of ``ys`` (rows are permutations of one
-    vector, so they share its mean and SD)."""
-    if len(x) < 3 or np.std(x) == 0 or np.std(ys[0]) == 0:
+    vector, so they share its mean and SD, taken from ``ref``: by default the
+    first row)."""
+    ref = ys[0] if ref is None else ref
+    if len(x) < 3 or np.std(x) == 0 or np.std(ref) == 0:
         return np.zeros(len(ys))
     zx = (x - x.mean()) / x.std()
-    zy = (ys - ys[0].mean()) / ys[0].std()
+    zy = (ys - ref.mean()) / ref.std()
     return zy @ zx / len(x)
 
 
+def _null_rows(n_perm: int, n: int) -> int:
+    """Permutations per slice of a null distribution: the float work arrays
+    stay ~1 MB whatever the number of exchanges (a multiple of 8 rows)."""
+    return max(8, min(n_perm, (131_072 // max(n, 1)) // 8 * 8))
+
+
 def _with_chance(value: float, null: np.ndarray, higher_label: str, lower_label: str) -> dict:
-    lo, hi = float(np.percentile(null, 2.5)), float(np.percentile(null, 97.5))
+    lo, hi = (float(v) for v in np.percentile(null, (2.5, 97.5)))
     reading = higher_label if value > hi else lower_label if value < lo else "within chance"
     return {"value": _r(value), "chance_low": _r(lo), "chance_high": _r(hi), "reading": reading}
 
@@ -124,22 +139,90 @@ def _entrainment(a: np.ndarray, b: np.ndarray, t: np.ndarray, cfg: MeasuresConfi
         none = {"value": None, "chance_low": None, "chance_high": None,
                 "reading": f"too few exchanges ({len(a)} < {cfg.min_exchanges})", "n": len(a)}
         return dict(none), dict(none), dict(none)
-    rng = np.random.default_rng(cfg.seed)
-    perms = rng.permuted(np.tile(np.arange(len(b)), (n_perm, 1)), axis=1)
-    bp = b[perms]                                   # (n_perm, n) shuffled partner turns
-    sim = -np.abs(a - b)
-    prox_null = np.mean(-np.abs(a[None, :] - bp), axis=1)
-    # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
     k = min(cfg.n_nonadjacent, len(b) - 1)
-    offs = rng.permuted(np.tile(np.arange(1, len(b)), (len(a), 1)), axis=1)[:, :k]
+    sim = -np.abs(a - b)
+    # null distributions over the (n_perm, n) shuffled partner turns, a slice of permutations at a time
+    prox_null, sync_null, conv_null = [], [], []
+    draws = _shuffles(cfg.seed, len(b), n_perm, k)
+    first = None
+    for perms in draws.perms:
+        first = perms[0] if first is None else first
+        bp = b[perms]
+        prox_null.append(np.mean(-np.abs(a[None, :] - bp), axis=1))
+        sync_null.append(_pearson_rows(a, bp, b[first]))
+        conv_null.append(_pearson_rows(t, sim[perms], sim[first]))
+    offs = draws.offsets()
+    # Levitan & Hirschberg's non-adjacent comparison: K random other partner turns
     nonadj = -np.abs(a[:, None] - b[(np.arange(len(a))[:, None] + offs) % len(b)])
-    prox = {**_with_chance(float(np.mean(sim)), prox_null, "more alike than chance", "less alike than chance"),
-            "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
-    sync = {**_with_chance(_pearson(a, b), _pearson_rows(a, bp), "synchronous beyond chance",
+    prox = {**_with_chance(float(np.mean(sim)), np.concatenate(prox_null), "more alike than chance",
+                           "less alike than chance"), "nonadjacent": _r(np.mean(nonadj)), "n": len(a)}
+    sync = {**_with_chance(_pearson(a, b), np.concatenate(sync_null), "synchronous beyond chance",
                            "anti-synchronous beyond chance"), "n": len(a)}
-    conv = {**_with_chance(_pearson(t, sim), _pearson_rows(t, sim[perms]), "converging beyond chance",
+    conv = {**_with_chance(_pearson(t, sim), np.concatenate(conv_null), "converging beyond chance",
                            "diverging beyond chance"), "n": len(a)}
     return prox, sync, conv
+
+
+class _Draws:
+    """The random draws of ``_entrainment`` for ``n`` exchanges, from one
+    generator seeded with ``seed``, in this order: ``n_perm`` shuffles of
+    0..n-1 (``perms`` yields them in slices of rows, as they are used), then
+    for each exchange ``k`` offsets 1..n-1 of non-adjacent partner turns
+    (``offsets()``, once the shuffles are used). ``permuted`` shuffles row
+    after row, so drawing in slices gives the numbers of one (n_perm, n) and
+    one (n, n - 1) draw without holding either: a session's draws are
+    O(exchanges x 1000) and O(exchanges^2) numbers. Rolling windows (a few
+    dozen exchanges) with the same count share one kept draw."""
+
+    def __init__(self, seed: int, n: int, n_perm: int, k: int):
+        self.n, self.n_perm, self.k = n, n_perm, k
+        self._rng = np.random.default_rng(seed)
+        self._rows = _null_rows(n_perm, n)
+
+    @property
+    def perms(self):
+        for i in range(0, self.n_perm, self._rows):
+            m = min(self._rows, self.n_perm - i)
+            yield self._rng.permuted(np.tile(np.arange(self.n), (m, 1)), axis=1)
+
+    def offsets(self) -> np.ndarray:
+        step = max(1, 131_072 // max(self.n, 1))
+        return np.concatenate([self._rng.permuted(np.tile(np.arange(1, self.n), (min(step, self.n - i), 1)),
+                                                  axis=1)[:, :self.k] for i in range(0, self.n, step)]
+                              or [np.zeros((0, self.k), np.int64)])
+
+
+class _KeptDraws:
+    """``_Draws`` made once and kept (read-only arrays), for small counts."""
+
+    def __init__(self, seed: int, n: int, n_perm: int, k: int):
+        d = _Draws(seed, n, n_perm, k)
+        self._perms = [p for p in d.perms]
+        self._offs = d.offsets()
+        for x in self._perms + [self._offs]:
+            x.setflags(write=False)
+
+    @property
+    def perms(self):
+        return iter(self._perms)
+
+    def offsets(self) -> np.ndarray:
+        return self._offs
+
+
+def _shuffles(seed: int, n: int, n_perm: int, k: int):
+    """The draws for ``n`` exchanges (see ``_Draws``)."""
+    if n * max(n, n_perm) <= _SHUFFLE_CACHE_MAX:
+        return _kept_draws(seed, n, n_perm, k)
+    return _Draws(seed, n, n_perm, k)
+
+
+_SHUFFLE_CACHE_MAX = 40_000   # numbers in the larger draw: at most ~320 kB per kept draw
+
+
+@functools.lru_cache(maxsize=32)
+def _kept_draws(seed: int, n: int, n_perm: int, k: int) -> _KeptDraws:
+    return _KeptDraws(seed, n, n_perm, k)
 
 
 def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> dict:
@@ -156,8 +239,11 @@ def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> d
     c, t = np.array(pairs).T
     c = (c - c.mean()) / (c.std() or 1.0)
     t = (t - t.mean()) / (t.std() or 1.0)
-    rng = np.random.default_rng(cfg.seed + 1)
-    null = _pearson_rows(c, t[rng.permuted(np.tile(np.arange(len(t)), (n_perm, 1)), axis=1)])
+    null, first = [], None
+    for perms in _shuffles(cfg.seed + 1, len(t), n_perm, 0).perms:
+        first = perms[0] if first is None else first
+        null.append(_pearson_rows(c, t[perms], t[first]))
+    null = np.concatenate(null)
     return {**_with_chance(_pearson(c, t), null, "therapist mirrors the client's arousal",
                            "therapist calmer when the client is aroused (dampening)"), "n": len(pairs)}
 

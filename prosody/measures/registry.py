@@ -169,7 +169,8 @@ MEASURES: tuple[MeasureDef, ...] = (
        "cross-correlation of a 1/75 s window with itself one period later", "phase / session", SRC_HNR,
        "higher = more harmonic, less breathy or noisy voice"),
     _d("voice_quality.cpps_db", "dB", "mean over voiced speech frames of the smoothed cepstral peak (60-330 Hz) "
-       "above the robust straight-line trend of the power cepstrum (10 kHz, 0.1 s Gaussian window)",
+       "above the robust straight-line trend of the power cepstrum (10 kHz, 0.1 s Gaussian window, every 40 ms, "
+       "smoothed over 3 such frames)",
        "phase / session", SRC_CPPS, "higher = clearer periodic voice; lower with breathiness or dysphonia"),
     _d("warmth.score", "0-100", "sum of component contributions; each component maps its value linearly "
        "between a warm and a cool anchor to 0..1, weights equal, missing components left out",

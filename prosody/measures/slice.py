@@ -91,8 +91,12 @@ def _per_bin_sd(values: np.ndarray, mask: np.ndarray, bin_frames: int, min_count
     keep = m.sum(axis=1) >= min_count
     if keep.sum() < 3:
         return None
-    v = np.where(m[keep], values[:n].reshape(-1, bin_frames)[keep], np.nan)
-    return float(np.std(np.nanmedian(v, axis=1)))
+    # per-bin median of the masked values: sort each bin with the unmasked values last (as inf), pick the middle
+    v = np.sort(np.where(m[keep], values[:n].reshape(-1, bin_frames)[keep], np.inf), axis=1)
+    c = m[keep].sum(axis=1)
+    rows = np.arange(len(v))
+    med = (v[rows, (c - 1) // 2] + v[rows, c // 2]) / 2
+    return float(np.std(med))
 
 
 def _lin(value, warm, cool):
