@@ -47,3 +47,36 @@ def test_analysis_imports_leave_scipy_signal_and_fft_out():
             "print(sorted(m for m in sys.modules if m.startswith(('scipy.signal', 'scipy.fft', 'scipy.stats'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_changed_scipy_kernel_falls_back_to_the_public_functions(monkeypatch):
+    """A scipy release whose private kernels take other arguments (or answer
+    wrongly) must not break an analysis: the self-check turns them down and
+    the public functions give the same output."""
+    fft = pytest.importorskip("scipy.fft")
+    signal = pytest.importorskip("scipy.signal")
+    from prosody.engine import compiled
+
+    class Changed:
+        def r2c(self, *args):
+            raise TypeError("r2c() takes 3 positional arguments")
+
+        def dct(self, *args):
+            return np.zeros(3)
+
+        def _sosfilt(self, sos, y, z):
+            y[:] = 0.0  # a wrong answer, not an error
+
+    monkeypatch.setattr(compiled, "extension", lambda folder, name: Changed())
+    compiled._sosfilt_kernel.cache_clear()
+    compiled._pocketfft_kernel.cache_clear()
+    try:
+        x = np.random.default_rng(2).standard_normal((3, 64))
+        assert np.array_equal(compiled.rfft(x, axis=1), fft.rfft(x, axis=1))
+        assert np.array_equal(compiled.dct1(x, axis=1), fft.dct(x, type=1, axis=1))
+        sos = signal.butter(2, 150.0, btype="highpass", fs=16000, output="sos")
+        y, _ = compiled.sosfilt(sos, x[0], np.zeros((1, 2)))
+        assert np.array_equal(y, signal.sosfilt(sos, x[0], zi=np.zeros((1, 2)))[0])
+    finally:
+        compiled._sosfilt_kernel.cache_clear()
+        compiled._pocketfft_kernel.cache_clear()

@@ -6,9 +6,9 @@ stages of a 10-minute analysis. The kernels the engine uses are single
 compiled modules that need none of that: scipy's direct-form II transposed
 biquad loop (``scipy/signal/_sosfilt``, what ``scipy.signal.sosfilt`` runs)
 and pocketfft (``scipy/fft/_pocketfft/pypocketfft``, what ``scipy.fft.rfft``
-and ``scipy.fft.dct`` run). They are loaded from their files on first use;
-if a scipy release moves or changes them, the public functions are used
-instead (the same output, the slower import).
+and ``scipy.fft.dct`` run). They are loaded from their files on first use and
+checked on a small known case; if a scipy release moves or changes them, the
+public functions are used instead (the same output, the slower import).
 """
 from __future__ import annotations
 
@@ -40,14 +40,53 @@ def extension(folder: str, name: str):
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _sosfilt_kernel():
+    """scipy's biquad loop, if it loads and filters a known case right (a
+    one-pole section's impulse response); else None (the public function is
+    used)."""
+    m = extension("signal", "_sosfilt")
+    if m is None or not hasattr(m, "_sosfilt"):
+        return None
+    try:
+        y = np.zeros((1, 8))
+        y[0, 0] = 1.0
+        m._sosfilt(np.array([[1.0, 0.0, 0.0, 1.0, -0.5, 0.0]]), y, np.zeros((1, 1, 2)))
+        ok = np.allclose(y[0], 0.5 ** np.arange(8), rtol=0, atol=1e-15)
+    except Exception:  # a changed private signature: fall back, never fail the analysis
+        return None
+    return m if ok else None
+
+
+@functools.lru_cache(maxsize=1)
+def _pocketfft_kernel():
+    """scipy's pocketfft module, if it loads and its real FFT and DCT-I give
+    the known answers on a small case; else None (the public functions are
+    used)."""
+    m = extension("fft/_pocketfft", "pypocketfft")
+    if m is None:
+        return None
+    try:
+        x = np.array([1.0, 2.0, 0.5, -1.0, 3.0, 0.25])
+        n = len(x)
+        k = np.arange(1, n - 1)
+        want_dct = np.array([x[0] + (-1) ** j * x[-1] + 2 * np.sum(x[1:-1] * np.cos(np.pi * j * k / (n - 1)))
+                             for j in range(n)])
+        ok = (np.allclose(m.r2c(x, (0,), True, 0, None, 1), np.fft.rfft(x), rtol=0, atol=1e-12)
+              and np.allclose(m.dct(x, 1, (0,), 0, None, 1, None), want_dct, rtol=0, atol=1e-12))
+    except Exception:  # a changed private signature: fall back, never fail the analysis
+        return None
+    return m if ok else None
+
+
 def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Filter ``x`` (shape (n,)) through the sections ``sos`` (shape
     (n_sections, 6)) from state ``zi`` (shape (n_sections, 2)); returns the
     output (shape (n,), float64) and the final state, as
     ``scipy.signal.sosfilt(sos, x, zi=zi)``. Sample by sample, so any split
     of a signal into blocks gives the same output."""
-    m = extension("signal", "_sosfilt")
-    if m is None or not hasattr(m, "_sosfilt"):
+    m = _sosfilt_kernel()
+    if m is None:
         from scipy.signal import sosfilt as scipy_sosfilt
         return scipy_sosfilt(sos, x, zi=zi)
     y = np.array(x, np.float64, order="C").reshape(1, -1)
@@ -65,7 +104,7 @@ def rfft(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
     """``scipy.fft.rfft(x, axis=axis)``: the spectrum of real ``x`` (float32
     stays single precision), shape ``x.shape`` with ``n // 2 + 1`` along
     ``axis``."""
-    m = extension("fft/_pocketfft", "pypocketfft")
+    m = _pocketfft_kernel()
     if m is None:
         import scipy.fft
         return scipy.fft.rfft(x, axis=axis)
@@ -76,7 +115,7 @@ def dct1(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
     """``scipy.fft.dct(x, type=1, axis=axis)`` (unnormalised DCT-I: for the
     half spectrum of a real even sequence, its inverse FFT times its length),
     shape ``x.shape``."""
-    m = extension("fft/_pocketfft", "pypocketfft")
+    m = _pocketfft_kernel()
     if m is None:
         import scipy.fft
         return scipy.fft.dct(x, type=1, axis=axis)
