@@ -20,6 +20,7 @@ from .crosstalk import CrossTalk, CrossTalkSettings
 from .framing import rms_db
 from .iir import butter_highpass_sos, sosfilt
 from ..timebase import GRID, Grid
+from .. import quantile
 
 
 class NoiseFloor:
@@ -57,7 +58,7 @@ class NoiseFloor:
             pos += take
             if self._n == next_update:
                 live = self._hist[self._hist > self.digital_silence_db]
-                self._floor = float(np.percentile(live, self.percentile)) if len(live) else -np.inf
+                self._floor = float(quantile.percentile(live, self.percentile)) if len(live) else -np.inf
         return out
 
 

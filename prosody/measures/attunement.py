@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 
+from ..quantile import percentile
 from ..types import Segment
 from .baseline import SpeakerBaseline
 from .registry import MeasuresConfig
@@ -100,7 +101,7 @@ def _null_rows(n_perm: int, n: int) -> int:
 
 
 def _with_chance(value: float, null: np.ndarray, higher_label: str, lower_label: str) -> dict:
-    lo, hi = (float(v) for v in np.percentile(null, (2.5, 97.5)))
+    lo, hi = (float(v) for v in percentile(null, (2.5, 97.5)))
     reading = higher_label if value > hi else lower_label if value < lo else "within chance"
     return {"value": _r(value), "chance_low": _r(lo), "chance_high": _r(hi), "reading": reading}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.turns import overlapping_starts
+from ..quantile import percentile
 from ..types import Segment
 from .registry import MeasuresConfig
 from .slice import Slice, _clip, _holds, _r
@@ -27,7 +28,7 @@ def timing_measures(sl: Slice, speaker: str, cfg: MeasuresConfig, first: Segment
         "longest_monologue_s": max([y - x for x, y in clipped], default=0.0),
         "n_answers": len(answers),
         "gap_median_s": float(np.median(offs)) if len(offs) else None,
-        "gap_quantiles_s": ({f"p{q}": _r(np.percentile(offs, q)) for q in (10, 25, 50, 75, 90)}
+        "gap_quantiles_s": ({f"p{q}": _r(percentile(offs, q)) for q in (10, 25, 50, 75, 90)}
                             if len(offs) else None),
         "quick_answer_share": float(np.mean(offs < cfg.quick_answer_s)) if len(offs) else None,
         "overlaps": _overlapping_starts(sl, speaker),

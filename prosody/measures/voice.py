@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..quantile import percentile
 from ..types import Segment
 from .baseline import SpeakerBaseline
 from .registry import MeasuresConfig
@@ -29,7 +30,7 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     if len(vf) >= 10:
         st_own = 12 * np.log2(vf / np.median(vf))
         out["f0_sd_st"] = float(np.std(st_own))
-        out["f0_range_st"] = float(np.percentile(st_own, 95) - np.percentile(st_own, 5))
+        out["f0_range_st"] = float(percentile(st_own, 95) - percentile(st_own, 5))
     else:
         out["f0_sd_st"] = out["f0_range_st"] = None
     bin_frames = max(1, sl.grid.s_to_frames(cfg.stable_bin_s))
