@@ -95,8 +95,10 @@ class RawVad:
         out = np.zeros(len(frames), dtype=bool)
         is_speech = self._vad.is_speech
         rate = self.grid.sample_rate
-        for i in np.flatnonzero(gate):
-            out[i] = is_speech(pcm[i].tobytes(), rate)
+        # one bytes object, sliced per frame (cheaper than a row's tobytes per frame)
+        raw, nb = pcm.tobytes(), pcm.shape[1] * 2
+        idx = np.flatnonzero(gate).tolist()
+        out[idx] = [is_speech(raw[i * nb:(i + 1) * nb], rate) for i in idx]
         return out
 
 
