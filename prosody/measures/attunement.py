@@ -20,17 +20,23 @@ ATTUNE_FEATURES = ("pitch", "intensity", "rate")
 
 def _ipu_features(sl: Slice, seg: Segment, base: SpeakerBaseline | None) -> dict:
     fr = sl.frames[seg.speaker]
-    i0 = max(0, sl.grid.s_to_frames(seg.start_s) - sl.frame0)
-    i1 = max(i0, sl.grid.s_to_frames(seg.end_s) - sl.frame0)
-    f0 = fr["f0_hz"][i0:i1]
-    f0 = f0[np.isfinite(f0)]
-    lv = fr["rms_db"][i0:i1]
+    f_a, f_b = sl.grid.s_to_frames(seg.start_s), sl.grid.s_to_frames(seg.end_s)
     n = sl.count_nuclei(seg.speaker, seg.start_s, seg.end_s)
-    return {
-        "pitch": float(np.mean(12 * np.log2(f0 / 100.0))) if len(f0) >= 5 else None,
-        "intensity": float(np.mean(lv)) if len(lv) else None,
-        "rate": n / seg.duration_s if seg.duration_s >= 0.3 else None,
-    }
+    key = (seg.speaker, f_a, f_b)
+    whole = sl.ipu_cache is not None and f_a >= sl.frame0 and f_b <= sl.frame1
+    if whole and key in sl.ipu_cache:
+        pitch, intensity = sl.ipu_cache[key]
+    else:
+        i0 = max(0, f_a - sl.frame0)
+        i1 = max(i0, f_b - sl.frame0)
+        f0 = fr["f0_hz"][i0:i1]
+        f0 = f0[np.isfinite(f0)]
+        lv = fr["rms_db"][i0:i1]
+        pitch = float(np.mean(12 * np.log2(f0 / 100.0))) if len(f0) >= 5 else None
+        intensity = float(np.mean(lv)) if len(lv) else None
+        if whole:
+            sl.ipu_cache[key] = (pitch, intensity)
+    return {"pitch": pitch, "intensity": intensity, "rate": n / seg.duration_s if seg.duration_s >= 0.3 else None}
 
 
 def exchanges(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
