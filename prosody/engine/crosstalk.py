@@ -56,6 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..timebase import GRID, Grid
+from .views import strided_rows
 
 _EPS = 1e-12
 _UNKNOWN_DB = -200.0  # gain of a path not (yet) found: no leak predicted
@@ -171,8 +172,7 @@ class CrossTalk:
         if len(rows):
             # row i: the n_fft samples ending at frame i's end (len(x) = n_fft - hop + n * hop); a strided
             # view, gathered only when some frames are skipped
-            step = x.strides[0]
-            win = np.lib.stride_tricks.as_strided(x, shape=(n, self.s.n_fft), strides=(hop * step, step), writeable=False)
+            win = strided_rows(x, n_rows=n, width=self.s.n_fft, step=hop)
             if len(rows) < n:
                 win = win[rows]
             spec = np.fft.rfft(win * self._window, axis=1)[:, self._lo:self._hi]

@@ -53,10 +53,10 @@ import math
 from dataclasses import dataclass, fields
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..timebase import GRID, Grid
 from .compiled import dct1
+from .views import strided_rows
 
 
 @dataclass(frozen=True)
@@ -375,7 +375,7 @@ def resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
     pad_lo = max(0, -j_lo)
     xp = np.concatenate([np.zeros(pad_lo), x, np.zeros(max(0, down * n_t + len(taps) - len(x)))])
     # row t: the inputs down * t + j_lo ... that output samples up * t ... up * t + up - 1 draw on
-    view = as_strided(xp[pad_lo + j_lo:], shape=(n_t, len(taps)), strides=(down * 8, 8), writeable=False)
+    view = strided_rows(xp, n_rows=n_t, width=len(taps), step=down, start=pad_lo + j_lo)
     return (np.ascontiguousarray(view) @ taps).reshape(-1)[:n_out]
 
 
@@ -452,7 +452,7 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     weight[fit] = w_fit
     if len(fit) == 0:
         return out, weight
-    segs = sliding_window_view(z, n)[starts[fit]]
+    segs = strided_rows(z, n_rows=len(z) - n + 1, width=n, step=1)[starts[fit]]
     segs = (segs - segs.mean(axis=1, keepdims=True)) * _gaussian_window(n)
     spec = np.fft.rfft(segs, nfft, axis=1)
     log_spec = np.log(spec.real * spec.real + spec.imag * spec.imag + 1e-30)
