@@ -58,3 +58,20 @@ def _lerp_at(arr: np.ndarray, qs) -> list:
         diff = hi - lo
         out.append(hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma)
     return out
+
+
+def median(a):
+    """``np.median(a)`` for ``a`` of floats (any shape, taken flat): the same
+    partition points and the same mean of the middle one or two values
+    (other dtypes, empty input and NaN go to numpy)."""
+    arr = np.asanyarray(a)
+    if arr.size == 0 or arr.dtype not in (np.float32, np.float64):
+        return np.median(a)
+    part = arr.flatten()
+    sz = part.shape[0]
+    h = sz // 2
+    part.partition([h - 1, h, -1] if sz % 2 == 0 else [h, -1])
+    if np.isnan(part[-1]):
+        return np.median(a)
+    # numpy's mean adds to a running 0.0 (so a -0.0 median reads 0.0), then divides by the count
+    return part[h] + 0.0 if sz % 2 else (part[h - 1] + (part[h] + 0.0)) / 2

@@ -24,3 +24,17 @@ def test_percentile_is_numpys_bit_for_bit():
     x = np.array([1.0, np.nan, 3.0], np.float32)
     assert _same(percentile(x, 50), np.percentile(x, 50))
     assert np.isnan(percentile(x, (10, 90))).all()
+
+
+def test_median_is_numpys_bit_for_bit():
+    from prosody.quantile import median
+    rng = np.random.default_rng(8)
+    for trial in range(300):
+        n = int(rng.integers(1, 50)) if trial % 2 else int(rng.integers(50, 3000))
+        x = (rng.normal(0, 30, n) * (10 ** rng.uniform(-3, 3))).astype((np.float32, np.float64)[trial % 2])
+        if trial % 5 == 0:
+            x = np.round(x) * np.where(rng.random(n) < 0.5, -1, 1)   # ties, 0.0 and -0.0
+        got, want = median(x), np.median(x)
+        assert type(got) is type(want) and _same(got, want), (trial, n, x.dtype, got, want)
+    for x in ([1.0, 2.5, 4.0, 7.0], np.array([1.0, np.nan], np.float32), np.arange(5)):
+        assert _same(median(x), np.median(x))
