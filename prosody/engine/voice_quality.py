@@ -226,7 +226,8 @@ def glottal_pulses(x: np.ndarray, period_frames: np.ndarray, *, hop_length: int,
             off = (j - SINC_STEPS) * step
             if 0 < j < n_fine - 1:
                 y_m, y_0, y_p = fine[j - 1:j + 2].tolist()
-                off += _parabolic_offset(y_m, y_0, y_p) * step
+                curv = y_m - 2 * y_0 + y_p               # _parabolic_offset, inline (once per pulse)
+                off += (0.5 * (y_m - y_p) / curv if curv < 0 else 0.0) * step
             t_new = t + (s0 + (k + off) - a)
             if (t_new - t) * direction <= 0.5 * per:
                 break
