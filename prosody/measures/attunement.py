@@ -68,7 +68,7 @@ def _z_by_speaker(ex: list[dict], feat: str, direction: tuple[str, str] | None =
             v = x[side][feat]
             if v is not None:
                 vals.setdefault(spk, []).append(v)
-    stats = {s: (np.mean(v), np.std(v) if np.std(v) > 0 else 1.0) for s, v in vals.items()}
+    stats = {s: (np.mean(v), sd if (sd := np.std(v)) > 0 else 1.0) for s, v in vals.items()}
     a, b, t = [], [], []
     for x in ex:
         va, vb = x["a"][feat], x["b"][feat]
@@ -93,10 +93,13 @@ def _pearson_rows(x: np.ndarray, ys: np.ndarray, ref: np.ndarray | None = None) 
     vector, so they share its mean and SD, taken from ``ref``: by default the
     first row)."""
     ref = ys[0] if ref is None else ref
-    if len(x) < 3 or np.std(x) == 0 or np.std(ref) == 0:
+    if len(x) < 3:
         return np.zeros(len(ys))
-    zx = (x - x.mean()) / x.std()
-    zy = (ys - ref.mean()) / ref.std()
+    sx, sr = x.std(), ref.std()
+    if sx == 0 or sr == 0:
+        return np.zeros(len(ys))
+    zx = (x - x.mean()) / sx
+    zy = (ys - ref.mean()) / sr
     return zy @ zx / len(x)
 
 
