@@ -94,7 +94,7 @@ class RollingMeasures:
             h = self._hist[s]
             for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][sp]),
                               ("hf500_db", fr["hf500_db"][lo:hi][sp])):
-                np.add.at(h[key], np.searchsorted(_BASE_BINS[key], vals), 1)
+                h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
             self._base_speech[s] += int(sp.sum())
         t_prev, t_now = self.grid.frames_to_s(self._base_upto), self.grid.frames_to_s(upto)
         for s, t in self._nuclei:
