@@ -150,28 +150,6 @@ def _sinc_kernel() -> np.ndarray:
 _SINC = _sinc_kernel()
 
 
-def _refine_peak(r: np.ndarray, k: int) -> float:
-    """Sub-sample position of the maximum of a band-limited curve ``r`` near
-    integer index ``k`` (windowed-sinc interpolation, then a parabola)."""
-    if k - SINC_HALF < 0 or k + SINC_HALF + 1 > len(r):
-        d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
-        return k + float(d)
-    fine = _SINC @ r[k - SINC_HALF:k + SINC_HALF + 1]
-    j = int(fine.argmax())
-    step = 1.0 / (2 * SINC_STEPS)
-    off = (j - SINC_STEPS) * step
-    if 0 < j < len(fine) - 1:
-        off += _parabolic_offset(float(fine[j - 1]), float(fine[j]), float(fine[j + 1])) * step
-    return k + off
-
-
-def _parabolic_offset(y_m: float, y_0: float, y_p: float) -> float:
-    """``_parabolic``'s offset for three Python floats (the same arithmetic,
-    without array overhead: this runs once per glottal pulse)."""
-    den = y_m - 2 * y_0 + y_p
-    return 0.5 * (y_m - y_p) / den if den < 0 else 0.0
-
-
 def glottal_pulses(x: np.ndarray, period_frames: np.ndarray, *, hop_length: int,
                    energy_cumsum: np.ndarray | None = None) -> np.ndarray:
     """Pulse times (in fractional samples) in ``x``, shape (n_pulses,), sorted.
@@ -219,14 +197,14 @@ def glottal_pulses(x: np.ndarray, period_frames: np.ndarray, *, hop_length: int,
             k = m + int(r[m:-m].argmax())
             if r[k] < 0.3:
                 break
-            # the waveform's shift between the windows: the peak refined as in _refine_peak (k is at least
-            # m from either end, so the sinc interpolation always fits)
+            # the waveform's shift between the windows: the peak refined to a sub-sample position by
+            # windowed-sinc interpolation (k is at least m from either end, so it always fits), then a parabola
             fine = _SINC @ r[k - SINC_HALF:k + SINC_HALF + 1]
             j = int(fine.argmax())
             off = (j - SINC_STEPS) * step
             if 0 < j < n_fine - 1:
                 y_m, y_0, y_p = fine[j - 1:j + 2].tolist()
-                curv = y_m - 2 * y_0 + y_p               # _parabolic_offset, inline (once per pulse)
+                curv = y_m - 2 * y_0 + y_p               # the parabola's vertex (``_parabolic``'s offset)
                 off += (0.5 * (y_m - y_p) / curv if curv < 0 else 0.0) * step
             t_new = t + (s0 + (k + off) - a)
             if (t_new - t) * direction <= 0.5 * per:
