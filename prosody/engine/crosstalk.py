@@ -56,6 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..timebase import GRID, Grid
+from .views import strided_rows
 
 _EPS = 1e-12
 _UNKNOWN_DB = -200.0  # gain of a path not (yet) found: no leak predicted
@@ -169,10 +170,16 @@ class CrossTalk:
         bins = np.full((n, self._hi - self._lo), -120.0)
         rows = np.flatnonzero(need)
         if len(rows):
-            win = np.lib.stride_tricks.sliding_window_view(x, self.s.n_fft)[::hop][rows]
+            # row i: the n_fft samples ending at frame i's end (len(x) = n_fft - hop + n * hop); a strided
+            # view, gathered only when some frames are skipped
+            win = strided_rows(x, n_rows=n, width=self.s.n_fft, step=hop)
+            if len(rows) < n:
+                win = win[rows]
             spec = np.fft.rfft(win * self._window, axis=1)[:, self._lo:self._hi]
             p = spec.real ** 2 + spec.imag ** 2
-            cs = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p, axis=1)], axis=1)
+            cs = np.empty((len(p), p.shape[1] + 1))
+            cs[:, 0] = 0.0
+            np.cumsum(p, axis=1, out=cs[:, 1:])
             e = self._edges - self._lo
             bands[rows] = 10.0 * np.log10(cs[:, e[1:]] - cs[:, e[:-1]] + _EPS)
             bins[rows] = 10.0 * np.log10(p + _EPS)

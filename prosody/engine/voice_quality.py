@@ -53,10 +53,10 @@ import math
 from dataclasses import dataclass, fields
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..timebase import GRID, Grid
 from .compiled import dct1
+from .views import strided_rows
 
 
 @dataclass(frozen=True)
@@ -150,48 +150,34 @@ def _sinc_kernel() -> np.ndarray:
 _SINC = _sinc_kernel()
 
 
-def _refine_peak(r: np.ndarray, k: int) -> float:
-    """Sub-sample position of the maximum of a band-limited curve ``r`` near
-    integer index ``k`` (windowed-sinc interpolation, then a parabola)."""
-    if k - SINC_HALF < 0 or k + SINC_HALF + 1 > len(r):
-        d, _ = _parabolic(r[k - 1], r[k], r[k + 1])
-        return k + float(d)
-    fine = _SINC @ r[k - SINC_HALF:k + SINC_HALF + 1]
-    j = int(fine.argmax())
-    step = 1.0 / (2 * SINC_STEPS)
-    off = (j - SINC_STEPS) * step
-    if 0 < j < len(fine) - 1:
-        off += _parabolic_offset(float(fine[j - 1]), float(fine[j]), float(fine[j + 1])) * step
-    return k + off
-
-
-def _parabolic_offset(y_m: float, y_0: float, y_p: float) -> float:
-    """``_parabolic``'s offset for three Python floats (the same arithmetic,
-    without array overhead: this runs once per glottal pulse)."""
-    den = y_m - 2 * y_0 + y_p
-    return 0.5 * (y_m - y_p) / den if den < 0 else 0.0
-
-
-def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
+def glottal_pulses(x: np.ndarray, period_frames: np.ndarray, *, hop_length: int,
+                   energy_cumsum: np.ndarray | None = None) -> np.ndarray:
     """Pulse times (in fractional samples) in ``x``, shape (n_pulses,), sorted.
-    ``period_samples``: expected period at each sample (from F0), shape (len(x),)."""
+    ``period_frames``: expected period (samples, from F0) of each ``hop_length``
+    frame of ``x``, shape (ceil(len(x) / hop_length),). ``energy_cumsum``: the
+    running sum of ``x * x`` (float64) with a leading 0, shape (len(x) + 1,),
+    when the caller has it."""
     n = len(x)
-    if n < 3 or not np.all(np.isfinite(period_samples)):
+    per_frame = np.asarray(period_frames, np.float64)[: -(-n // hop_length)]
+    if n < 3 or not np.all(np.isfinite(per_frame)):
         return np.zeros(0)
-    edge = int(np.ceil(1.3 * float(np.max(period_samples)))) + SINC_HALF + 2
+    edge = int(np.ceil(1.3 * float(np.max(per_frame)))) + SINC_HALF + 2
     if n <= 2 * edge:
         return np.zeros(0)
     i0 = edge + int(np.argmax(np.abs(x[edge:n - edge])))   # the loudest extremum away from the edges
     y = (1.0 if x[i0] >= 0 else -1.0) * x.astype(np.float64)
-    c2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    # window energies from the running sum of squares (the sign does not change the squares)
+    c2 = np.concatenate([[0.0], np.cumsum(y * y)]) if energy_cumsum is None else energy_cumsum
+    per_list = per_frame.tolist()
     pulses = [float(i0)]
-    energies: dict[int, np.ndarray] = {}
     m = SINC_HALF + 1
+    step = 1.0 / (2 * SINC_STEPS)
+    n_fine = 2 * SINC_STEPS + 1
     for direction in (1, -1):
         t = float(i0)
         while True:
             ti = int(round(t))
-            per = float(period_samples[min(max(ti, 0), n - 1)])
+            per = per_list[min(max(ti, 0), n - 1) // hop_length]
             half = int(round(per / 2))
             w = 2 * half
             lo, hi = math.floor(0.8 * per), math.ceil(1.25 * per)
@@ -203,14 +189,24 @@ def glottal_pulses(x: np.ndarray, period_samples: np.ndarray) -> np.ndarray:
             # dot products of the window at a with the windows starting at s0..s1-1 (np.correlate: several
             # times faster than a product with the strided matrix of those windows)
             num = np.correlate(y[s0:s1 + w - 1], y[a:a + w])
-            e = energies.get(w)
-            if e is None:   # energy of every window of length w (a few distinct w per run)
-                e = energies[w] = c2[w:] - c2[:-w]
-            r = num / (np.sqrt(e[s0:s1] * float(e[a])) + 1e-20)
+            den = c2[s0 + w:s1 + w] - c2[s0:s1]      # energy of each compared window
+            den *= float(c2[a + w]) - float(c2[a])
+            np.sqrt(den, out=den)
+            den += 1e-20
+            r = np.divide(num, den, out=num)
             k = m + int(r[m:-m].argmax())
             if r[k] < 0.3:
                 break
-            t_new = t + (s0 + _refine_peak(r, k) - a)   # the waveform's shift between the windows
+            # the waveform's shift between the windows: the peak refined to a sub-sample position by
+            # windowed-sinc interpolation (k is at least m from either end, so it always fits), then a parabola
+            fine = _SINC @ r[k - SINC_HALF:k + SINC_HALF + 1]
+            j = int(fine.argmax())
+            off = (j - SINC_STEPS) * step
+            if 0 < j < n_fine - 1:
+                y_m, y_0, y_p = fine[j - 1:j + 2].tolist()
+                curv = y_m - 2 * y_0 + y_p               # the parabola's vertex (``_parabolic``'s offset)
+                off += (0.5 * (y_m - y_p) / curv if curv < 0 else 0.0) * step
+            t_new = t + (s0 + (k + off) - a)
             if (t_new - t) * direction <= 0.5 * per:
                 break
             pulses.append(t_new)
@@ -257,7 +253,7 @@ def jitter_shimmer_sums(x: np.ndarray, pulses: np.ndarray, *, sample_rate: int, 
     out["sum_period_s"] = float(p[good].sum())
     # amplitudes at the pulses with a valid period pair on both sides (Praat: 0.2 period either side)
     idx = np.flatnonzero(pair) + 1
-    amps = _hann_rms(x.astype(np.float64), pulses[idx], 0.2 * (pulses[idx] - pulses[idx - 1]),
+    amps = _hann_rms(np.asarray(x, np.float64), pulses[idx], 0.2 * (pulses[idx] - pulses[idx - 1]),
                      0.2 * (pulses[idx + 1] - pulses[idx]))
     keep = np.isfinite(amps) & (amps > 0)
     amps_a, times_a = amps[keep], pulses[idx][keep] / sample_rate
@@ -282,16 +278,18 @@ def _every(fit: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hnr_frames_db(x: np.ndarray, centres: np.ndarray, periods: np.ndarray, *, sample_rate: int,
-                  cfg: VoiceQualityConfig, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                  cfg: VoiceQualityConfig, step: int = 1,
+                  energy_cumsum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """HNR (dB) at each frame centre (sample index), from the highest normalised
     cross-correlation of a ``1 / hnr_min_pitch_hz`` window with the same window
     0.8-1.25 expected periods later (Boersma 1993), on every ``step``-th frame
     where the windows fit in ``x``; and per frame the number of frames its value
     stands for (0 where not evaluated). Values NaN where not evaluated or
-    r <= 0. Shapes (n_frames,), (n_frames,)."""
-    y = x.astype(np.float64)
+    r <= 0. Shapes (n_frames,), (n_frames,). ``energy_cumsum``: the running
+    sum of ``x * x`` with a leading 0 (shape (len(x) + 1,)) when the caller has it."""
+    y = np.asarray(x, np.float64)
     w = int(round(sample_rate / cfg.hnr_min_pitch_hz))
-    c2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    c2 = np.concatenate([[0.0], np.cumsum(y * y)]) if energy_cumsum is None else energy_cumsum
     out = np.full(len(centres), np.nan)
     weight = np.zeros(len(centres), int)
     if len(centres) == 0:
@@ -356,7 +354,7 @@ def resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
     pad_lo = max(0, -j_lo)
     xp = np.concatenate([np.zeros(pad_lo), x, np.zeros(max(0, down * n_t + len(taps) - len(x)))])
     # row t: the inputs down * t + j_lo ... that output samples up * t ... up * t + up - 1 draw on
-    view = as_strided(xp[pad_lo + j_lo:], shape=(n_t, len(taps)), strides=(down * 8, 8), writeable=False)
+    view = strided_rows(xp, n_rows=n_t, width=len(taps), step=down, start=pad_lo + j_lo)
     return (np.ascontiguousarray(view) @ taps).reshape(-1)[:n_out]
 
 
@@ -389,18 +387,25 @@ def _gaussian_window(n: int) -> np.ndarray:
 
 
 def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
-    """Centred moving mean of width ``k`` along ``axis``, edges repeated
+    """Centred moving mean of width ``k`` along ``axis`` (0 or 1) of a 2-D array ``a``, edges repeated
     (a sum of ``k`` shifted copies: k is small)."""
     if k <= 1 or a.shape[axis] == 0:
         return a
-    a = np.moveaxis(a, axis, 0)
-    n = a.shape[0]
-    p = np.concatenate([np.repeat(a[:1], k // 2, axis=0), a, np.repeat(a[-1:], k - 1 - k // 2, axis=0)])
-    out = p[:n].copy()
-    for d in range(1, k):
-        out += p[d:d + n]
+    n = a.shape[axis]
+    first, last = np.take(a, [0], axis=axis), np.take(a, [n - 1], axis=axis)
+    p = np.concatenate([np.repeat(first, k // 2, axis=axis), a, np.repeat(last, k - 1 - k // 2, axis=axis)],
+                       axis=axis)
+    # the same additions in the same order along either axis (no transposed copies)
+    if axis == 0:
+        out = p[:n].copy()
+        for d in range(1, k):
+            out += p[d:d + n]
+    else:
+        out = p[:, :n].copy()
+        for d in range(1, k):
+            out += p[:, d:d + n]
     out /= k
-    return np.moveaxis(out, 0, axis)
+    return out
 
 
 def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig,
@@ -426,7 +431,7 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     weight[fit] = w_fit
     if len(fit) == 0:
         return out, weight
-    segs = sliding_window_view(z, n)[starts[fit]]
+    segs = strided_rows(z, n_rows=len(z) - n + 1, width=n, step=1)[starts[fit]]
     segs = (segs - segs.mean(axis=1, keepdims=True)) * _gaussian_window(n)
     spec = np.fft.rfft(segs, nfft, axis=1)
     log_spec = np.log(spec.real * spec.real + spec.imag * spec.imag + 1e-30)
@@ -473,12 +478,14 @@ def analyse_run(x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: floa
     (n_frames * hop_length,)), ``f0_hz`` its frames' F0 (shape (n_frames,))."""
     nf = len(f0_hz)
     per_frame = sample_rate / f0_hz
-    period_samples = np.repeat(per_frame, hop_length)[: len(x)]
-    pulses = glottal_pulses(x, period_samples)
+    x = np.asarray(x).astype(np.float64)      # once for all four measures (float32 -> float64 is exact)
+    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    pulses = glottal_pulses(x, per_frame, hop_length=hop_length, energy_cumsum=c2)
     js = jitter_shimmer_sums(x, pulses, sample_rate=sample_rate, cfg=cfg)
     # HNR and CPPS on every n-th analysable frame, each value standing for the frames up to the next
     centres = (np.arange(nf) + 0.5) * hop_length
-    hnr, hw = hnr_frames_db(x, centres, per_frame, sample_rate=sample_rate, cfg=cfg, step=cfg.hnr_step_frames)
+    hnr, hw = hnr_frames_db(x, centres, per_frame, sample_rate=sample_rate, cfg=cfg, step=cfg.hnr_step_frames,
+                            energy_cumsum=c2)
     cpp, cw = cpp_frames_db(x, centres / sample_rate, sample_rate=sample_rate, cfg=cfg, step=cfg.cpp_step_frames)
     h, c = np.isfinite(hnr), np.isfinite(cpp)
     return VoiceQualityChunk(speaker=speaker, start_s=start_s, end_s=start_s + len(x) / sample_rate, **js,

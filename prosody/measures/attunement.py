@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 
+from ..quantile import percentile
 from ..types import Segment
 from .baseline import SpeakerBaseline
 from .registry import MeasuresConfig
@@ -19,17 +20,23 @@ ATTUNE_FEATURES = ("pitch", "intensity", "rate")
 
 def _ipu_features(sl: Slice, seg: Segment, base: SpeakerBaseline | None) -> dict:
     fr = sl.frames[seg.speaker]
-    i0 = max(0, sl.grid.s_to_frames(seg.start_s) - sl.frame0)
-    i1 = max(i0, sl.grid.s_to_frames(seg.end_s) - sl.frame0)
-    f0 = fr["f0_hz"][i0:i1]
-    f0 = f0[np.isfinite(f0)]
-    lv = fr["rms_db"][i0:i1]
+    f_a, f_b = sl.grid.s_to_frames(seg.start_s), sl.grid.s_to_frames(seg.end_s)
     n = sl.count_nuclei(seg.speaker, seg.start_s, seg.end_s)
-    return {
-        "pitch": float(np.mean(12 * np.log2(f0 / 100.0))) if len(f0) >= 5 else None,
-        "intensity": float(np.mean(lv)) if len(lv) else None,
-        "rate": n / seg.duration_s if seg.duration_s >= 0.3 else None,
-    }
+    key = (seg.speaker, f_a, f_b)
+    whole = sl.ipu_cache is not None and f_a >= sl.frame0 and f_b <= sl.frame1
+    if whole and key in sl.ipu_cache:
+        pitch, intensity = sl.ipu_cache[key]
+    else:
+        i0 = max(0, f_a - sl.frame0)
+        i1 = max(i0, f_b - sl.frame0)
+        f0 = fr["f0_hz"][i0:i1]
+        f0 = f0[np.isfinite(f0)]
+        lv = fr["rms_db"][i0:i1]
+        pitch = float(np.mean(12 * np.log2(f0 / 100.0))) if len(f0) >= 5 else None
+        intensity = float(np.mean(lv)) if len(lv) else None
+        if whole:
+            sl.ipu_cache[key] = (pitch, intensity)
+    return {"pitch": pitch, "intensity": intensity, "rate": n / seg.duration_s if seg.duration_s >= 0.3 else None}
 
 
 def exchanges(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
@@ -61,7 +68,7 @@ def _z_by_speaker(ex: list[dict], feat: str, direction: tuple[str, str] | None =
             v = x[side][feat]
             if v is not None:
                 vals.setdefault(spk, []).append(v)
-    stats = {s: (np.mean(v), np.std(v) if np.std(v) > 0 else 1.0) for s, v in vals.items()}
+    stats = {s: (np.mean(v), sd if (sd := np.std(v)) > 0 else 1.0) for s, v in vals.items()}
     a, b, t = [], [], []
     for x in ex:
         va, vb = x["a"][feat], x["b"][feat]
@@ -86,10 +93,13 @@ def _pearson_rows(x: np.ndarray, ys: np.ndarray, ref: np.ndarray | None = None) 
     vector, so they share its mean and SD, taken from ``ref``: by default the
     first row)."""
     ref = ys[0] if ref is None else ref
-    if len(x) < 3 or np.std(x) == 0 or np.std(ref) == 0:
+    if len(x) < 3:
         return np.zeros(len(ys))
-    zx = (x - x.mean()) / x.std()
-    zy = (ys - ref.mean()) / ref.std()
+    sx, sr = x.std(), ref.std()
+    if sx == 0 or sr == 0:
+        return np.zeros(len(ys))
+    zx = (x - x.mean()) / sx
+    zy = (ys - ref.mean()) / sr
     return zy @ zx / len(x)
 
 
@@ -100,7 +110,7 @@ def _null_rows(n_perm: int, n: int) -> int:
 
 
 def _with_chance(value: float, null: np.ndarray, higher_label: str, lower_label: str) -> dict:
-    lo, hi = (float(v) for v in np.percentile(null, (2.5, 97.5)))
+    lo, hi = (float(v) for v in percentile(null, (2.5, 97.5)))
     reading = higher_label if value > hi else lower_label if value < lo else "within chance"
     return {"value": _r(value), "chance_low": _r(lo), "chance_high": _r(hi), "reading": reading}
 

@@ -46,6 +46,7 @@ class RollingMeasures:
         self._nuclei: list[tuple[str, float]] = []
         self._next_end = self.step_frames
         self._first: Segment | None = None
+        self._ipu_cache: dict = {}   # attunement's per-segment figures, shared by overlapping windows
         # running baseline: histograms of all speech frames so far, per speaker
         self._hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()}
                       for s in self.speakers}
@@ -93,7 +94,7 @@ class RollingMeasures:
             h = self._hist[s]
             for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][sp]),
                               ("hf500_db", fr["hf500_db"][lo:hi][sp])):
-                np.add.at(h[key], np.searchsorted(_BASE_BINS[key], vals), 1)
+                h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
             self._base_speech[s] += int(sp.sum())
         t_prev, t_now = self.grid.frames_to_s(self._base_upto), self.grid.frames_to_s(upto)
         for s, t in self._nuclei:
@@ -131,7 +132,7 @@ class RollingMeasures:
             events=tuple(e for e in self._events if a <= e.start_s < b),
             pauses=tuple(p for p in self._pauses if a <= p.start_s < b),
             nuclei=tuple((s, t) for s, t in self._nuclei if a <= t < b),
-            turn_taking=turn_taking,
+            turn_taking=turn_taking, ipu_cache=self._ipu_cache,
         )
         w = summarize(sl, base, self.cfg, with_cues=True, n_permutations=self.n_permutations, first=self._first)
         return RollingWindow.from_summary(w)
@@ -144,6 +145,8 @@ class RollingMeasures:
             for s in self.speakers:
                 self._frames[s] = {k: v[cut:] for k, v in self._frames[s].items()}
             self._f0 = keep_from
+        start_next = self._next_end - self.grid.s_to_frames(self.cfg.window_s)
+        self._ipu_cache = {k: v for k, v in self._ipu_cache.items() if k[1] >= start_next}
         t = self.grid.frames_to_s(keep_from) - 1.0
         self._segments = [s for s in self._segments if s.end_s > t - self.cfg.lookback_s]
         self._nuclei = [x for x in self._nuclei if x[1] >= t]

@@ -30,6 +30,9 @@ class Slice:
     pauses: tuple[Pause, ...]
     nuclei: tuple[tuple[str, float], ...]
     turn_taking: bool
+    # (speaker, first frame, end frame) of a segment wholly inside [frame0, frame1) -> its IPU pitch and
+    # intensity (attunement): the same in every rolling window that holds all its frames
+    ipu_cache: dict | None = field(default=None, repr=False, compare=False)
     _nuclei_by: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.turns import overlapping_starts
+from ..quantile import median, percentile
 from ..types import Segment
 from .registry import MeasuresConfig
 from .slice import Slice, _clip, _holds, _r
@@ -26,8 +27,8 @@ def timing_measures(sl: Slice, speaker: str, cfg: MeasuresConfig, first: Segment
         "turns_per_min": len(in_win) / minutes,
         "longest_monologue_s": max([y - x for x, y in clipped], default=0.0),
         "n_answers": len(answers),
-        "gap_median_s": float(np.median(offs)) if len(offs) else None,
-        "gap_quantiles_s": ({f"p{q}": _r(np.percentile(offs, q)) for q in (10, 25, 50, 75, 90)}
+        "gap_median_s": float(median(offs)) if len(offs) else None,
+        "gap_quantiles_s": ({f"p{q}": _r(percentile(offs, q)) for q in (10, 25, 50, 75, 90)}
                             if len(offs) else None),
         "quick_answer_share": float(np.mean(offs < cfg.quick_answer_s)) if len(offs) else None,
         "overlaps": _overlapping_starts(sl, speaker),
@@ -37,7 +38,7 @@ def timing_measures(sl: Slice, speaker: str, cfg: MeasuresConfig, first: Segment
     }
     if speaker == cfg.client and cfg.network_delay_ms:
         corr = offs - 2 * cfg.network_delay_ms / 1000.0
-        out["gap_median_corrected_s"] = float(np.median(corr)) if len(corr) else None
+        out["gap_median_corrected_s"] = float(median(corr)) if len(corr) else None
         out["quick_answer_share_corrected"] = float(np.mean(corr < cfg.quick_answer_s)) if len(corr) else None
     return {k: (_r(v) if isinstance(v, float) else v) for k, v in out.items()}
 

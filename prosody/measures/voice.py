@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..quantile import median, percentile
 from ..types import Segment
 from .baseline import SpeakerBaseline
 from .registry import MeasuresConfig
@@ -22,14 +23,14 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     vf = f0[voiced]
     if len(vf) >= 10 and b.f0_median_hz:
         st = 12 * np.log2(vf / b.f0_median_hz)
-        out["f0_median_rel_st"] = float(np.median(st))
+        out["f0_median_rel_st"] = float(median(st))
         out["pitch_raised_share"] = float(np.mean(st > cfg.pitch_raised_st))
     else:
         out["f0_median_rel_st"] = out["pitch_raised_share"] = None
     if len(vf) >= 10:
-        st_own = 12 * np.log2(vf / np.median(vf))
+        st_own = 12 * np.log2(vf / median(vf))
         out["f0_sd_st"] = float(np.std(st_own))
-        out["f0_range_st"] = float(np.percentile(st_own, 95) - np.percentile(st_own, 5))
+        out["f0_range_st"] = float(percentile(st_own, 95) - percentile(st_own, 5))
     else:
         out["f0_sd_st"] = out["f0_range_st"] = None
     bin_frames = max(1, sl.grid.s_to_frames(cfg.stable_bin_s))
@@ -38,7 +39,7 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     out["f0_instability_st"] = _per_bin_sd(f0_st_all, voiced, bin_frames)
     lv = fr["rms_db"]
     if sp.sum() >= 10 and b.level_median_db is not None:
-        out["level_rel_db"] = float(np.median(lv[sp]) - b.level_median_db)
+        out["level_rel_db"] = float(median(lv[sp]) - b.level_median_db)
         out["level_raised_share"] = float(np.mean(lv[sp] > b.level_median_db + cfg.level_raised_db))
     else:
         out["level_rel_db"] = out["level_raised_share"] = None
@@ -75,19 +76,19 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     ps = [p for p in sl.pauses if p.speaker == speaker]
     if sl.turn_taking:
         out["pause_rate_per_min"] = len(ps) / (floor_s / 60.0) if floor_s >= 10.0 else None
-        out["pause_median_s"] = float(np.median([p.end_s - p.start_s for p in ps])) if ps else None
+        out["pause_median_s"] = float(median([p.end_s - p.start_s for p in ps])) if ps else None
     else:  # one channel: silences between own segments
         gaps = [y.start_s - x.end_s for x, y in zip(segs, segs[1:])]
         out["pause_rate_per_min"] = len(gaps) / (floor_s / 60.0) if floor_s >= 10.0 else None
-        out["pause_median_s"] = float(np.median(gaps)) if gaps else None
+        out["pause_median_s"] = float(median(gaps)) if gaps else None
     # arousal (Bone et al. 2014)
     parts = {}
     if len(vf) >= 10 and b.f0_median_hz and b.f0_spread_st:
-        parts["pitch_z"] = float(np.median(12 * np.log2(vf / b.f0_median_hz)) / b.f0_spread_st)
+        parts["pitch_z"] = float(median(12 * np.log2(vf / b.f0_median_hz)) / b.f0_spread_st)
     if sp.sum() >= 10 and b.level_median_db is not None and b.level_spread_db:
-        parts["intensity_z"] = float((np.median(lv[sp]) - b.level_median_db) / b.level_spread_db)
+        parts["intensity_z"] = float((median(lv[sp]) - b.level_median_db) / b.level_spread_db)
     if sp.sum() >= 10 and b.hf500_median_db is not None and b.hf500_spread_db:
-        parts["hf500_z"] = float((np.median(fr["hf500_db"][sp]) - b.hf500_median_db) / b.hf500_spread_db)
+        parts["hf500_z"] = float((median(fr["hf500_db"][sp]) - b.hf500_median_db) / b.hf500_spread_db)
     out["arousal_z"] = float(np.mean(list(parts.values()))) if parts else None
     out["arousal_parts"] = {k: _r(v) for k, v in parts.items()}
     return {k: (_r(v) if isinstance(v, float) else v) for k, v in out.items()}
