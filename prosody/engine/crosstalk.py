@@ -454,3 +454,68 @@ class CrossTalk:
                 self.delay_corr[a] = 0.0
             else:
                 self.delay[a], self.gain_db[a], self.delay_corr[a] = found[a][0], found[a][1], found[a][2]
+
+
+class OnsetGuard:
+    """Cross-talk before a direction's leak path is known: a burst on channel A
+    that begins just after a burst on channel B (A's onset 0 .. ``max_lag``
+    frames after B's, both after ``quiet_frames`` of silence) and is quieter
+    than B at its start is B's voice arriving through the path (the leak
+    follows its source's onset by the path's delay); its frames are cross-talk
+    until A has been silent ``quiet_frames`` again or B for longer than the
+    lag (a leak ends with its source: A going on is A's own speech). Meant only for the frames
+    of a direction whose path is neither learnt nor found absent (the first
+    words of the other voice arrive before ``CrossTalk`` can learn a path;
+    the waveform rule of ``vad.StartupBleed`` misses them in a reverberant
+    room). Real speech of A that starts within ``max_lag`` of B's start, while
+    quieter, is lost until the path is learnt (a fraction of a second).
+
+    ``push(active, level_db, eligible)``: two (n,) bool arrays of raw
+    activity, two (n,) level arrays (dBFS), two (n,) bool arrays (frames the
+    guard may judge). Returns two (n,) bool arrays. Causal, no latency; the
+    state is per frame, so chunked input gives what whole input gives.
+    """
+
+    def __init__(self, *, max_lag: int, quiet_frames: int = 30, slack: int = 10):
+        self.max_lag = max_lag
+        self.slack = slack
+        self.quiet_frames = quiet_frames
+        self.reset()
+
+    def reset(self) -> None:
+        self._n = 0
+        self._quiet = [10**9, 10**9]     # inactive frames in a row per channel
+        self._onset = [-10**9, -10**9]   # frame index of the latest burst onset per channel
+        self._onset_db = [-200.0, -200.0]
+        self._peak = [np.full(self.max_lag + 1, -200.0), np.full(self.max_lag + 1, -200.0)]  # last levels
+        self._suspect = [False, False]   # the current burst of the channel follows the other's onset
+
+    def push(self, active: list[np.ndarray], level_db: list[np.ndarray],
+             eligible: list[np.ndarray]) -> list[np.ndarray]:
+        n = len(active[0])
+        out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+        K = self.max_lag
+        for i in range(n):
+            t = self._n + i
+            for c in (0, 1):
+                self._peak[c][t % (K + 1)] = level_db[c][i] if active[c][i] else -200.0
+            starts = [False, False]
+            for c in (0, 1):
+                if active[c][i]:
+                    if self._quiet[c] >= self.quiet_frames:
+                        self._onset[c] = t
+                        starts[c] = True
+                    self._quiet[c] = 0
+                else:
+                    self._quiet[c] += 1
+            for a in (0, 1):
+                b = 1 - a
+                if starts[a]:
+                    lag = t - self._onset[b]
+                    self._suspect[a] = 0 <= lag <= K + self.slack and level_db[a][i] < float(self._peak[b].max())
+                elif self._quiet[a] >= self.quiet_frames or self._quiet[b] > K + self.slack:
+                    # A silent again, or A goes on after B stopped (a leak ends with its source): A's own
+                    self._suspect[a] = False
+                out[a][i] = active[a][i] and eligible[a][i] and self._suspect[a]
+        self._n += n
+        return out
