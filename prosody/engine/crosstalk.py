@@ -399,6 +399,11 @@ class CrossTalk:
                 found.append(None if g is None else (self.delay[a], g, self.delay_corr[a]))
                 continue
             if est == "none":
+                if self.gain_db[a] is not None:
+                    # a path found before and not followed now (the correlation dips with the voices and
+                    # the room): kept until another one is found
+                    found.append((self.delay[a], self.gain_db[a], self.delay_corr[a]))
+                    continue
                 # plenty of the source and no leak follows it: the start-up guard is no longer needed
                 self.absent[a] = self.absent[a] or int(actb.sum()) >= self.s.absent_frames
                 found.append(None)
