@@ -90,7 +90,7 @@ class CrossTalkSettings:
     weak_own: float = 0.5            # and each speech frame has at least min_own * weak_own of its own
     retro_frames: int = 70           # at each path update, the raw-active frames this far back are judged again
     change_frames: int = 200         # a path change is looked for in this many latest frames ...
-    change_db: float = 6.0           # ... as a leak this much louder, or at another delay
+    change_db: float = 4.0           # ... as a leak this much louder, or at another delay
     change_corr: float = 0.1         # that correlates this much better than the learnt one
 
 
@@ -399,11 +399,6 @@ class CrossTalk:
                 found.append(None if g is None else (self.delay[a], g, self.delay_corr[a]))
                 continue
             if est == "none":
-                if self.gain_db[a] is not None:
-                    # a path found before and not followed now (the correlation dips with the voices and
-                    # the room): kept until another one is found
-                    found.append((self.delay[a], self.gain_db[a], self.delay_corr[a]))
-                    continue
                 # plenty of the source and no leak follows it: the start-up guard is no longer needed
                 self.absent[a] = self.absent[a] or int(actb.sum()) >= self.s.absent_frames
                 found.append(None)
