@@ -483,39 +483,43 @@ class OnsetGuard:
         self.reset()
 
     def reset(self) -> None:
+        K = self.max_lag
         self._n = 0
-        self._quiet = [10**9, 10**9]     # inactive frames in a row per channel
-        self._onset = [-10**9, -10**9]   # frame index of the latest burst onset per channel
-        self._onset_db = [-200.0, -200.0]
-        self._peak = [np.full(self.max_lag + 1, -200.0), np.full(self.max_lag + 1, -200.0)]  # last levels
+        self._last = [-10**9, -10**9]    # per channel: absolute index of its latest raw-active frame
+        self._onset = [-10**9, -10**9]   # ... and of its latest burst onset
+        self._lv = [np.full(K, -200.0), np.full(K, -200.0)]  # levels of the last K frames (-200 where inactive)
         self._suspect = [False, False]   # the current burst of the channel follows the other's onset
 
     def push(self, active: list[np.ndarray], level_db: list[np.ndarray],
              eligible: list[np.ndarray]) -> list[np.ndarray]:
         n = len(active[0])
-        out = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+        if n == 0:
+            return [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
         K = self.max_lag
-        for i in range(n):
-            t = self._n + i
-            for c in (0, 1):
-                self._peak[c][t % (K + 1)] = level_db[c][i] if active[c][i] else -200.0
-            starts = [False, False]
-            for c in (0, 1):
-                if active[c][i]:
-                    if self._quiet[c] >= self.quiet_frames:
-                        self._onset[c] = t
-                        starts[c] = True
-                    self._quiet[c] = 0
-                else:
-                    self._quiet[c] += 1
-            for a in (0, 1):
-                b = 1 - a
-                if starts[a]:
-                    lag = t - self._onset[b]
-                    self._suspect[a] = 0 <= lag <= K + self.slack and level_db[a][i] < float(self._peak[b].max())
-                elif self._quiet[a] >= self.quiet_frames or self._quiet[b] > K + self.slack:
-                    # A silent again, or A goes on after B stopped (a leak ends with its source): A's own
-                    self._suspect[a] = False
-                out[a][i] = active[a][i] and eligible[a][i] and self._suspect[a]
+        t = self._n + np.arange(n)
+        onset, onset_at, quiet, peak = [], [], [], []
+        for c in (0, 1):
+            last = np.maximum.accumulate(np.where(active[c], t, self._last[c]))
+            before = np.concatenate([[self._last[c]], last[:-1]])
+            on = active[c] & (t - before - 1 >= self.quiet_frames)  # first frame after quiet_frames of silence
+            onset.append(on)
+            onset_at.append(np.maximum.accumulate(np.where(on, t, self._onset[c])))
+            quiet.append(t - last)  # silent frames in a row up to each frame
+            lv = np.concatenate([self._lv[c], np.where(active[c], level_db[c], -200.0)])
+            peak.append(np.lib.stride_tricks.sliding_window_view(lv, K + 1).max(axis=1))  # last K+1 frames
+            self._last[c], self._onset[c] = int(last[-1]), int(onset_at[c][-1])
+            self._lv[c] = lv[len(lv) - K:]
+        out = []
+        for a in (0, 1):
+            b = 1 - a
+            lag = t - onset_at[b]
+            start = onset[a]
+            value = (lag >= 0) & (lag <= K + self.slack) & (level_db[a] < peak[b])
+            # A silent again, or A goes on after B stopped (a leak ends with its source): A's own
+            clear = ~start & ((quiet[a] >= self.quiet_frames) | (quiet[b] > K + self.slack))
+            ev = np.maximum.accumulate(np.where(start | clear, np.arange(n), -1))
+            sus = np.where(ev >= 0, (start & value)[np.maximum(ev, 0)], self._suspect[a])
+            self._suspect[a] = bool(sus[-1])
+            out.append(active[a] & eligible[a] & sus)
         self._n += n
         return out
