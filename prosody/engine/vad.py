@@ -228,7 +228,8 @@ class BleedDetector:
     see ``prosody.crosstalk.CrossTalk`` for the method and its sources. Does
     not depend on absolute levels; double talk keeps both channels. Until a
     direction's path is learnt, ``StartupBleed`` (a much quieter channel whose
-    waveform correlates with the other's) guards it, unless the source has
+    waveform correlates with the other's) and ``OnsetGuard`` (a quieter burst
+    starting just after the other's onset) guard it, unless the source has
     been heard for 3 s with no leak following it (``CrossTalk.absent``). Causal,
     ``latency_s`` = 0; chunked input gives exactly what whole input gives.
     """
