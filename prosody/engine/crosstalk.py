@@ -93,7 +93,7 @@ class CrossTalkSettings:
     weak_own: float = 0.5            # and each speech frame has at least min_own * weak_own of its own
     retro_frames: int = 70           # at each path update, the raw-active frames this far back are judged again
     change_frames: int = 200         # a path change is looked for in this many latest frames ...
-    change_db: float = 6.0           # ... as a leak this much louder, or at another delay
+    change_db: float = 4.0           # ... as a leak this much louder, or at another delay
     change_corr: float = 0.1         # that correlates this much better than the learnt one
 
 
@@ -463,3 +463,72 @@ class CrossTalk:
                 self.delay_corr[a] = 0.0
             else:
                 self.delay[a], self.gain_db[a], self.delay_corr[a] = found[a][0], found[a][1], found[a][2]
+
+
+class OnsetGuard:
+    """Cross-talk before a direction's leak path is known: a burst on channel A
+    that begins just after a burst on channel B (A's onset 0 .. ``max_lag``
+    frames after B's, both after ``quiet_frames`` of silence) and is quieter
+    than B at its start is B's voice arriving through the path (the leak
+    follows its source's onset by the path's delay); its frames are cross-talk
+    until A has been silent ``quiet_frames`` again or B for longer than the
+    lag (a leak ends with its source: A going on is A's own speech). Meant only for the frames
+    of a direction whose path is neither learnt nor found absent (the first
+    words of the other voice arrive before ``CrossTalk`` can learn a path;
+    the waveform rule of ``vad.StartupBleed`` misses them in a reverberant
+    room). Real speech of A that starts within ``max_lag`` of B's start, while
+    quieter, is lost until the path is learnt (a fraction of a second).
+
+    ``push(active, level_db, eligible)``: two (n,) bool arrays of raw
+    activity, two (n,) level arrays (dBFS), two (n,) bool arrays (frames the
+    guard may judge). Returns two (n,) bool arrays. Causal, no latency; the
+    state is per frame, so chunked input gives what whole input gives.
+    """
+
+    def __init__(self, *, max_lag: int, quiet_frames: int = 30, slack: int = 10):
+        self.max_lag = max_lag
+        self.slack = slack
+        self.quiet_frames = quiet_frames
+        self.reset()
+
+    def reset(self) -> None:
+        K = self.max_lag
+        self._n = 0
+        self._last = [-10**9, -10**9]    # per channel: absolute index of its latest raw-active frame
+        self._onset = [-10**9, -10**9]   # ... and of its latest burst onset
+        self._lv = [np.full(K, -200.0), np.full(K, -200.0)]  # levels of the last K frames (-200 where inactive)
+        self._suspect = [False, False]   # the current burst of the channel follows the other's onset
+
+    def push(self, active: list[np.ndarray], level_db: list[np.ndarray],
+             eligible: list[np.ndarray]) -> list[np.ndarray]:
+        n = len(active[0])
+        if n == 0:
+            return [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
+        K = self.max_lag
+        t = self._n + np.arange(n)
+        onset, onset_at, quiet, peak = [], [], [], []
+        for c in (0, 1):
+            last = np.maximum.accumulate(np.where(active[c], t, self._last[c]))
+            before = np.concatenate([[self._last[c]], last[:-1]])
+            on = active[c] & (t - before - 1 >= self.quiet_frames)  # first frame after quiet_frames of silence
+            onset.append(on)
+            onset_at.append(np.maximum.accumulate(np.where(on, t, self._onset[c])))
+            quiet.append(t - last)  # silent frames in a row up to each frame
+            lv = np.concatenate([self._lv[c], np.where(active[c], level_db[c], -200.0)])
+            peak.append(np.lib.stride_tricks.sliding_window_view(lv, K + 1).max(axis=1))  # last K+1 frames
+            self._last[c], self._onset[c] = int(last[-1]), int(onset_at[c][-1])
+            self._lv[c] = lv[len(lv) - K:]
+        out = []
+        for a in (0, 1):
+            b = 1 - a
+            lag = t - onset_at[b]
+            start = onset[a]
+            value = (lag >= 0) & (lag <= K + self.slack) & (level_db[a] < peak[b])
+            # A silent again, or A goes on after B stopped (a leak ends with its source): A's own
+            clear = ~start & ((quiet[a] >= self.quiet_frames) | (quiet[b] > K + self.slack))
+            ev = np.maximum.accumulate(np.where(start | clear, np.arange(n), -1))
+            sus = np.where(ev >= 0, (start & value)[np.maximum(ev, 0)], self._suspect[a])
+            self._suspect[a] = bool(sus[-1])
+            out.append(active[a] & eligible[a] & sus)
+        self._n += n
+        return out

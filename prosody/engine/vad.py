@@ -16,7 +16,7 @@ import numpy as np
 import webrtcvad
 
 from ..config import VadConfig
-from .crosstalk import CrossTalk, CrossTalkSettings
+from .crosstalk import CrossTalk, CrossTalkSettings, OnsetGuard
 from .framing import rms_db
 from .iir import butter_highpass_sos, sosfilt
 from ..timebase import GRID, Grid
@@ -231,7 +231,8 @@ class BleedDetector:
     see ``prosody.crosstalk.CrossTalk`` for the method and its sources. Does
     not depend on absolute levels; double talk keeps both channels. Until a
     direction's path is learnt, ``StartupBleed`` (a much quieter channel whose
-    waveform correlates with the other's) guards it, unless the source has
+    waveform correlates with the other's) and ``OnsetGuard`` (a quieter burst
+    starting just after the other's onset) guard it, unless the source has
     been heard for 3 s with no leak following it (``CrossTalk.absent``). Causal,
     ``latency_s`` = 0; chunked input gives exactly what whole input gives.
     """
@@ -244,10 +245,12 @@ class BleedDetector:
         self._xt = CrossTalk(CrossTalkSettings(max_delay_s=config.bleed_max_lag_s, margin_db=config.bleed_margin_db,
                                                min_own=config.bleed_min_own), grid=grid)
         self._startup = StartupBleed(config, grid=grid)
+        self._onset = OnsetGuard(max_lag=self._xt.max_delay)
 
     def reset(self) -> None:
         self._xt.reset()
         self._startup.reset()
+        self._onset.reset()
 
     @property
     def retro(self) -> list[list[tuple[int, np.ndarray]]]:
@@ -264,7 +267,8 @@ class BleedDetector:
         out = self._xt.push(frames, active)
         # until a path is learnt (or found absent), the old rule (much quieter + waveform-correlated) guards it
         first = self._startup.push(frames, level_db, [a & ~k for a, k in zip(active, self._xt.learnt)])
-        return [o | f for o, f in zip(out, first)]
+        onset = self._onset.push(active, level_db, [~k for k in self._xt.learnt])
+        return [o | f | g for o, f, g in zip(out, first, onset)]
 
 
 class SpeechSmoother:
