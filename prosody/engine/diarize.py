@@ -93,6 +93,7 @@ class DiarizeConfig:
     spatial_min_share: float = 0.04
     pitch_split_min_st: float = 6.0
     pitch_split_min_voiced: int = 30
+    pitch_split_min_dprime: float = 5.0
     pitch_split_conf: float = 10.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -603,7 +604,8 @@ def _pitch_split(f0_st: np.ndarray, starts: np.ndarray, w: int, cfg: DiarizeConf
     ``f0_st``: (m,) per speech frame, semitones (nan: unvoiced). Each window's median
     pitch over its voiced frames (at least ``pitch_split_min_voiced`` of them); two voices
     when those medians form two modes ``pitch_split_min_st`` apart and
-    ``spatial_min_dprime`` pooled standard deviations apart, the smaller holding at
+    ``pitch_split_min_dprime`` pooled standard deviations apart (a real voice's octave
+    errors and raised passages give looser modes), the smaller holding at
     least ``spatial_min_share`` of the windows::
 
         pitch st   0  1  2  .  .  .  .  .  . 10 11 12
@@ -617,7 +619,7 @@ def _pitch_split(f0_st: np.ndarray, starts: np.ndarray, w: int, cfg: DiarizeConf
         sel = voiced[a:a + w]
         if sel.sum() >= cfg.pitch_split_min_voiced:
             med[i] = np.median(f0_st[a:a + w][sel])
-    return _two_modes(med, min_gap=cfg.pitch_split_min_st, min_dprime=cfg.spatial_min_dprime,
+    return _two_modes(med, min_gap=cfg.pitch_split_min_st, min_dprime=cfg.pitch_split_min_dprime,
                       min_share=cfg.spatial_min_share)
 
 
