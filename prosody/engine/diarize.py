@@ -63,7 +63,10 @@ class DiarizeConfig:
     when the distance is reached and that gain is at least
     ``two_voice_gain_floor``. ``min_voice_s``: least speech the second voice
     must hold. ``switch_penalty``: Viterbi cost of a voice change,
-    in units of the per-frame log-likelihood ratio. ``vad``: the speech mask."""
+    in units of the per-frame log-likelihood ratio. ``pitch_split_*``: the pitch split
+    (``_pitch_split``; ``pitch_split_min_st=0`` turns it off; ``pitch_split_conf``: nats a
+    0.3 s run of frame pitch must give one voice to train its first model). ``vad``: the
+    speech mask."""
 
     window_s: float = 1.5
     hop_s: float = 0.5
