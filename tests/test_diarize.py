@@ -232,3 +232,23 @@ def test_frame_pitch_of_planted_tones():
         assert np.all(np.abs(st - 12 * np.log2(f0 / 100)) < 0.3)
     noise = np.random.default_rng(0).normal(size=16000).astype(np.float32)
     assert np.isnan(_frame_f0_st(noise, np.arange(10, 90))).all()
+
+
+def test_pitch_split_finds_a_low_and_a_high_voice():
+    # planted: voice 0 around 1 st re 100 Hz, voice 1 (one stretch in five: a dominant voice 0)
+    # around 11 st, 1 st frame jitter, every third frame unvoiced; 1.5 s windows every 0.5 s
+    from prosody.engine.diarize import DiarizeConfig, _pitch_split
+
+    rng = np.random.default_rng(0)
+    truth = np.zeros(3000, np.int64)
+    truth[1200:1800] = 1
+    f0 = np.where(truth == 1, 11.0, 1.0) + rng.normal(0, 1.0, len(truth))
+    f0[::3] = np.nan
+    starts, w = np.arange(0, len(truth) - 150 + 1, 50), 150
+    lab = _pitch_split(f0, starts, w, DiarizeConfig())
+    pure = np.array([truth[s:s + w].min() == truth[s:s + w].max() for s in starts])
+    want = truth[starts][pure]
+    assert lab is not None and (np.array_equal(lab[pure], want) or np.array_equal(lab[pure], 1 - want))
+    # one voice whose stretches sit 4 st apart (a real speaker's raised passages): no split
+    f1 = np.where(truth == 1, 5.0, 1.0) + rng.normal(0, 1.0, len(truth))
+    assert _pitch_split(f1, starts, w, DiarizeConfig()) is None

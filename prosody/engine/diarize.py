@@ -7,7 +7,10 @@ Steps (all on the one 10 ms grid)::
                every hop_s over speech
             -> two clusters (cosine k-means, farthest-pair start); for a stereo
                table recording whose windows' inter-channel level differences
-               form two modes (each voice nearer one mic), that split instead
+               form two modes (each voice nearer one mic), that split instead;
+               else, where the windows' median pitch forms two modes >= 6 st
+               apart (a low and a high voice), that split, the first frame
+               models then trained on 0.3 s runs of clear pitch
             -> one voice or two: centroid cosine distance (each voice embedded on its
                own frames of the resegmented path) and the held-out likelihood gain
                of one frame model per voice over one for all
@@ -60,7 +63,10 @@ class DiarizeConfig:
     when the distance is reached and that gain is at least
     ``two_voice_gain_floor``. ``min_voice_s``: least speech the second voice
     must hold. ``switch_penalty``: Viterbi cost of a voice change,
-    in units of the per-frame log-likelihood ratio. ``vad``: the speech mask."""
+    in units of the per-frame log-likelihood ratio. ``pitch_split_*``: the pitch split
+    (``_pitch_split``; ``pitch_split_min_st=0`` turns it off; ``pitch_split_conf``: nats a
+    0.3 s run of frame pitch must give one voice to train its first model). ``vad``: the
+    speech mask."""
 
     window_s: float = 1.5
     hop_s: float = 0.5
@@ -88,6 +94,10 @@ class DiarizeConfig:
     pitch_weight: float = 1.0
     pitch_min_st: float = 3.0
     spatial_min_share: float = 0.04
+    pitch_split_min_st: float = 6.0
+    pitch_split_min_voiced: int = 30
+    pitch_split_min_dprime: float = 5.0
+    pitch_split_conf: float = 10.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -403,6 +413,12 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         if sp_lab is not None:
             lab, spatial = sp_lab, True
     f0_st = _frame_f0_st(y, idx, grid=grid) if cfg.pitch_weight > 0 else None
+    # likewise the windows' median pitch, where it forms two distinct modes
+    pitched = False
+    if not spatial and f0_st is not None and cfg.pitch_split_min_st > 0:
+        p_lab = _pitch_split(f0_st, starts, w, cfg)
+        if p_lab is not None:
+            lab, pitched = p_lab, True
     win_lab, win_pure = lab, np.ones(len(lab), bool)
     g = None
     for it in range(cfg.resegment_iterations):
@@ -412,6 +428,11 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         frame_lab = (vote > 0) if it == 0 else (path == 1)
         conf = np.ones(m, bool) if it > 0 else \
             _spread((np.abs(d) >= np.quantile(np.abs(d), 0.3)).astype(float), starts, w, m) > 0.5
+        if it == 0 and pitched:  # the first frame models from the pitch itself: 0.3 s runs of clear pitch
+            pl = _pitch_llr(f0_st, _spread(win_lab.astype(float), starts, w, m) > 0.5, np.ones(m, bool), 0.0)
+            run = np.convolve(pl, np.ones(31), mode="same")
+            if all(np.sum((np.abs(run) >= cfg.pitch_split_conf) & ((run > 0) == k)) >= 100 for k in (0, 1)):
+                frame_lab, conf = run > 0, np.abs(run) >= cfg.pitch_split_conf
         score = vote
         if all(np.sum(conf & (frame_lab == k)) >= 100 for k in (0, 1)):
             g = [_DiagGmm(feats[conf & (frame_lab == k)], cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
@@ -469,7 +490,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     cents = np.stack(cents).astype(np.float32)
     separation = float(1.0 - cents[0] @ cents[1])
     gain = _two_model_gain(feats, path3, cfg)
-    two = spatial or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
+    two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
@@ -576,6 +597,40 @@ def _spatial_split(ild_db: np.ndarray, loud: np.ndarray, starts: np.ndarray, w: 
         sel = loud[a:a + w]
         if sel.sum() >= 20:
             med[i] = np.median(ild_db[a:a + w][sel])
+    return _two_modes(med, min_gap=cfg.spatial_min_db, min_dprime=cfg.spatial_min_dprime,
+                      min_share=cfg.spatial_min_share)
+
+
+def _pitch_split(f0_st: np.ndarray, starts: np.ndarray, w: int, cfg: DiarizeConfig) -> np.ndarray | None:
+    """Window labels from the voices' pitch, or None when it does not show two voices.
+
+    ``f0_st``: (m,) per speech frame, semitones (nan: unvoiced). Each window's median
+    pitch over its voiced frames (at least ``pitch_split_min_voiced`` of them); two voices
+    when those medians form two modes ``pitch_split_min_st`` apart and
+    ``pitch_split_min_dprime`` pooled standard deviations apart (a real voice's octave
+    errors and raised passages give looser modes), the smaller holding at
+    least ``spatial_min_share`` of the windows::
+
+        pitch st   0  1  2  .  .  .  .  .  . 10 11 12
+        windows    #  #  #  .  .  .  .  .  .  .  #  .     a low voice | a high voice
+
+    A voice that GE2E hardly tells from the other, or that holds ~90 % of the
+    recording (which k-means would cut in two), is then split by who speaks."""
+    med = np.full(len(starts), np.nan)
+    voiced = np.isfinite(f0_st)
+    for i, a in enumerate(starts):
+        sel = voiced[a:a + w]
+        if sel.sum() >= cfg.pitch_split_min_voiced:
+            med[i] = np.median(f0_st[a:a + w][sel])
+    return _two_modes(med, min_gap=cfg.pitch_split_min_st, min_dprime=cfg.pitch_split_min_dprime,
+                      min_share=cfg.spatial_min_share)
+
+
+def _two_modes(med: np.ndarray, *, min_gap: float, min_dprime: float, min_share: float) -> np.ndarray | None:
+    """Labels 0/1 of the values ``med`` (n,) (nan: no value, joins the larger mode) from a
+    two-component 1-D Gaussian mixture (unequal weights and spreads), or None unless the
+    modes lie ``min_gap`` apart and ``min_dprime`` pooled standard deviations apart with
+    at least ``min_share`` of the values in the smaller."""
     ok = np.isfinite(med)
     if ok.sum() < 6:
         return None
@@ -592,9 +647,9 @@ def _spatial_split(ild_db: np.ndarray, loud: np.ndarray, starts: np.ndarray, w: 
         sd = np.maximum(np.sqrt((r * (v[:, None] - mu) ** 2).sum(axis=0) / nk), 0.05)
         pi = nk / nk.sum()
     dprime = abs(mu[1] - mu[0]) / np.sqrt(0.5 * (sd[0] ** 2 + sd[1] ** 2))
-    if abs(mu[1] - mu[0]) < cfg.spatial_min_db or dprime < cfg.spatial_min_dprime or pi.min() < cfg.spatial_min_share:
+    if abs(mu[1] - mu[0]) < min_gap or dprime < min_dprime or pi.min() < min_share:
         return None
-    lab = np.full(len(starts), int(np.argmax(pi)), np.int64)
+    lab = np.full(len(med), int(np.argmax(pi)), np.int64)
     lab[ok] = np.argmax(ll, axis=1)
     if np.bincount(lab, minlength=2).min() == 0:
         return None
