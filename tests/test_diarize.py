@@ -245,10 +245,10 @@ def test_pitch_split_finds_a_low_and_a_high_voice():
     f0 = np.where(truth == 1, 11.0, 1.0) + rng.normal(0, 1.0, len(truth))
     f0[::3] = np.nan
     starts, w = np.arange(0, len(truth) - 150 + 1, 50), 150
-    lab = _pitch_split(f0, starts, w, DiarizeConfig())
+    lab = _pitch_split(f0, starts, w, DiarizeConfig(pitch_split_min_st=6.0))
     pure = np.array([truth[s:s + w].min() == truth[s:s + w].max() for s in starts])
     want = truth[starts][pure]
     assert lab is not None and (np.array_equal(lab[pure], want) or np.array_equal(lab[pure], 1 - want))
     # one voice whose stretches sit 4 st apart (a real speaker's raised passages): no split
     f1 = np.where(truth == 1, 5.0, 1.0) + rng.normal(0, 1.0, len(truth))
-    assert _pitch_split(f1, starts, w, DiarizeConfig()) is None
+    assert _pitch_split(f1, starts, w, DiarizeConfig(pitch_split_min_st=6.0)) is None

@@ -94,7 +94,7 @@ class DiarizeConfig:
     pitch_weight: float = 1.0
     pitch_min_st: float = 3.0
     spatial_min_share: float = 0.04
-    pitch_split_min_st: float = 6.0
+    pitch_split_min_st: float = 0.0  # off: on unseen material (fresh2) it did not help; 6.0 turns it on
     pitch_split_min_voiced: int = 30
     pitch_split_min_dprime: float = 5.0
     pitch_split_conf: float = 10.0
