@@ -80,3 +80,9 @@ def test_a_changed_scipy_kernel_falls_back_to_the_public_functions(monkeypatch):
     finally:
         compiled._sosfilt_kernel.cache_clear()
         compiled._pocketfft_kernel.cache_clear()
+
+
+def test_fast_fft_length_is_scipys():
+    fft = pytest.importorskip("scipy.fft")
+    from prosody.engine.compiled import fast_len
+    assert [fast_len(n) for n in range(1, 3000)] == [fft.next_fast_len(n, real=True) for n in range(1, 3000)]

@@ -13,6 +13,7 @@ public functions are used instead (the same output, the slower import).
 from __future__ import annotations
 
 import functools
+import math
 import importlib.machinery
 import importlib.util
 from pathlib import Path
@@ -120,3 +121,19 @@ def dct1(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
         import scipy.fft
         return scipy.fft.dct(x, type=1, axis=axis)
     return m.dct(_real(x), 1, (axis,), 0, None, 1, None)
+
+
+def fast_len(n: int) -> int:
+    """Smallest 2^a * 3^b * 5^c >= n (a fast FFT size; ``scipy.fft.next_fast_len(n, real=True)``)."""
+    best = 1 << max(0, math.ceil(math.log2(n)))
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best

@@ -63,7 +63,7 @@ import numpy as np
 from ..config import PitchConfig
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
-from .compiled import dct1, rfft
+from .compiled import dct1, fast_len, rfft
 
 # ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py, and on the
 # tuning set of benchmarks/pitch_noise.py) ----
@@ -187,7 +187,7 @@ class PitchTracker:
         self._lag_lo = max(2, int(math.floor(self._fs_d / config.fmax_hz)))
         self._lag_hi = int(math.ceil(self._fs_d / config.fmin_hz))
         self._n_lags = self._lag_hi + _SINC_HALF_WIDTH + 2
-        self._nfft = _fast_len(self._win_len + self._n_lags)
+        self._nfft = fast_len(self._win_len + self._n_lags)
         w = np.hanning(self._win_len + 2)[1:-1]
         self._window = w.astype(np.float32)
         self._win_energy = float(np.sum(w * w))
@@ -601,19 +601,3 @@ def _centred_min(a: np.ndarray, half: int) -> np.ndarray:
     if span < w:
         p = np.minimum(p[:, :-(w - span)], p[:, w - span:])
     return p
-
-
-def _fast_len(n: int) -> int:
-    """Smallest 2^a * 3^b * 5^c >= n (a fast FFT size; ``scipy.fft.next_fast_len(n, real=True)``)."""
-    best = 1 << max(0, math.ceil(math.log2(n)))
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            m = p35
-            while m < n:
-                m *= 2
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
-    return best

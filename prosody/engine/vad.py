@@ -19,6 +19,7 @@ from ..config import VadConfig
 from .crosstalk import CrossTalk, CrossTalkSettings, OnsetGuard
 from .framing import rms_db
 from .iir import butter_highpass_sos, sosfilt
+from .compiled import fast_len
 from ..timebase import GRID, Grid
 from .. import quantile
 
@@ -102,22 +103,6 @@ class RawVad:
         return out
 
 
-def _fast_len(n: int) -> int:
-    """Smallest 2^a * 3^b * 5^c >= n (a fast FFT size)."""
-    best = 1 << int(np.ceil(np.log2(n)))
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            m = p35
-            while m < n:
-                m *= 2
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
-    return best
-
-
 class StartupBleed:
     """Cross-talk before the session has taught the leak path (``BleedDetector``'s
     first seconds): a raw-active frame of channel A is bleed when A's level is
@@ -142,7 +127,7 @@ class StartupBleed:
         self.stride = stride
         self.lag_tolerance = int(round(0.001 * grid.sample_rate))
         n = self.window + self.max_lag
-        self.nfft = _fast_len(n + self.window)
+        self.nfft = fast_len(n + self.window)
         self.reset()
 
     def reset(self) -> None:
