@@ -225,7 +225,8 @@ def test_session_saved_but_not_in_ledger_is_not_analysed_again(archive, local_ru
     root, a = archive
     store = tmp_path / "store"
     one = a["archive"] / "b.wav"
-    assert run_cli(["batch", one, "--store", store, "--table", tmp_path / "t", "--jobs", "1"], capsys)[0] == 0
+    rc, out, err = run_cli(["batch", one, "--store", store, "--table", tmp_path / "t", "--jobs", "1"], capsys)
+    assert rc == 0, out + err
     db = sqlite3.connect(str(store / LEDGER_NAME))
     db.execute("DELETE FROM done")
     db.commit()
