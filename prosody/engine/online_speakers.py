@@ -24,6 +24,9 @@ Per frame of the mix (the channel mean), all on the one 10 ms grid::
             >= therapist_min_score   therapist
             <= other_max_score       other
             else (or no window held it)  unsure;      non-speech frames: silence
+            a speech frame no window held (a pause the raw VAD left out inside a
+            stretch of speech) takes the last scored frame's score of the same
+            stretch, up to bridge_s before it (earlier frames only: fixed latency)
 
 A timeline (``L`` = latency, ``W`` = window; windows every step)::
 
@@ -73,7 +76,9 @@ class OnlineAttributionConfig:
     the frame's mean score at or above which it is the therapist's, at or
     below which it is the other person's (between: unsure). The voices:
     ``min_windows``, ``recluster_windows``, ``max_windows``,
-    ``min_separation`` (module docstring). ``vad``: the speech mask.
+    ``min_separation`` (module docstring). ``bridge_s``: a speech frame that no
+    window holds (a short pause inside a stretch of speech) takes the score of
+    the last scored frame of its stretch up to this long before. ``vad``: the speech mask.
     Defaults: calibrated in ``benchmarks/online_attribution.py`` (tune split)."""
 
     window_s: float = 1.0
@@ -86,6 +91,7 @@ class OnlineAttributionConfig:
     recluster_windows: int = 5
     max_windows: int = 600
     min_separation: float = 0.08
+    bridge_s: float = 0.3
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self, grid: Grid = GRID) -> "OnlineAttributionConfig":
@@ -107,6 +113,8 @@ class OnlineAttributionConfig:
         if grid.s_to_frames(self.latency_s) < max(smoother, grid.s_to_frames(self.step_s)):
             raise ConfigError(f"latency_s={self.latency_s} must be at least the speech smoother's "
                               f"{grid.frames_to_s(smoother):.2f} s and step_s={self.step_s}")
+        if not 0.0 <= self.bridge_s <= self.latency_s:
+            raise ConfigError(f"bridge_s={self.bridge_s}: need 0 <= bridge_s <= latency_s")
         return self
 
 
@@ -169,6 +177,8 @@ class OnlineAttributor:
         self._buf_ms = np.zeros(0, np.float64)
         self._buf_idx = np.zeros(0, np.int64)
         self._new_speech = False
+        self._last_sim = float("nan")  # score of the last scored frame of the current speech stretch
+        self._since = 0                # frames since that frame
         self.n_windows = 0
         self._n_seen = 0
         self._windows: deque = deque(maxlen=self.config.max_windows)
@@ -269,6 +279,7 @@ class OnlineAttributor:
         cnt, s = self._cnt[:m], self._sum[:m]
         sim = np.where(speech & (cnt > 0), s / np.maximum(cnt, 1), np.nan).astype(np.float32)
         cfg = self.config
+        self._bridge(speech, cnt, sim)
         label = np.full(m, SILENCE, np.int8)
         label[speech] = UNSURE
         with np.errstate(invalid="ignore"):
@@ -277,6 +288,24 @@ class OnlineAttributor:
         self._speech, self._sum, self._cnt = self._speech[m:], self._sum[m:], self._cnt[m:]
         self._decided += m
         return OnlineLabels(start, label, sim)
+
+    def _bridge(self, speech: np.ndarray, cnt: np.ndarray, sim: np.ndarray) -> None:
+        """Fill, in place, the score of speech frames no window held from the
+        last scored frame of the same speech stretch at most ``bridge_s``
+        before (state carried between calls: any block split, same labels)."""
+        limit = self.grid.s_to_frames(self.config.bridge_s)
+        last, since = self._last_sim, self._since
+        if limit > 0:
+            for i in range(len(sim)):
+                if not speech[i]:
+                    last, since = float("nan"), 0
+                elif cnt[i] > 0:
+                    last, since = float(sim[i]), 0
+                else:
+                    since += 1
+                    if since <= limit and last == last:
+                        sim[i] = last
+        self._last_sim, self._since = last, since
 
     def _push_frames(self, frames: np.ndarray) -> None:
         first = self._n
