@@ -220,7 +220,7 @@ class _DiagGmm:
         return m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
 
 
-def _kmeans2(e: np.ndarray, *, n_init: int = 10, iterations: int = 30) -> np.ndarray:
+def kmeans2(e: np.ndarray, *, n_init: int = 10, iterations: int = 30) -> np.ndarray:
     """Two cosine clusters of unit vectors ``e`` (n, d): the best (largest summed
     similarity to the own centroid) of ``n_init`` seeded starts plus the farthest pair."""
     mean = e.mean(axis=0)
@@ -379,7 +379,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     single = _one_voice(n, speech, emb, float("nan"))
     if len(emb) < 2 or force == 1:
         return single
-    lab = _kmeans2(emb, n_init=cfg.n_init)
+    lab = kmeans2(emb, n_init=cfg.n_init)
     if np.bincount(lab, minlength=2).min() == 0:
         return single
     # frame features: MFCCs (+ inter-channel level difference for stereo), CMVN over speech

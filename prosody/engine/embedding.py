@@ -57,7 +57,7 @@ def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> n
     hop = GRID.hop_length
     pad = N_FFT // 2
     n = 1 + len(x) // hop
-    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)  # periodic Hann
+    window = periodic_hann()
     basis_t = _weights()["mel_basis"].T
     out = np.empty((n, N_MELS), dtype=np.float32)
     for a in range(0, n, _MEL_CHUNK):  # bounded memory for long recordings
@@ -72,6 +72,11 @@ def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> n
 
 
 _MEL_CHUNK = 4096
+
+
+def periodic_hann() -> np.ndarray:
+    """The encoder front end's analysis window: periodic Hann of ``N_FFT`` samples, float32."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -6,14 +6,12 @@ activity detection of a 10-minute session.
 ``butter_highpass_sos`` designs what ``scipy.signal.butter(order, cutoff_hz,
 btype="highpass", fs=sample_rate, output="sos")`` designs (Butterworth
 prototype, high-pass transform, bilinear transform with pre-warping; the same
-coefficients to rounding). ``sosfilt`` (``compiled.sosfilt``) runs scipy's
-compiled biquad loop without importing ``scipy.signal``.
+coefficients to rounding). The filter loop itself is ``compiled.sosfilt``
+(scipy's compiled biquad loop, without importing ``scipy.signal``).
 """
 from __future__ import annotations
 
 import numpy as np
-
-from .compiled import sosfilt  # noqa: F401  (the filter loop: scipy's, loaded on its own)
 
 
 def butter_highpass_sos(order: int, cutoff_hz: float, *, sample_rate: int) -> np.ndarray:

@@ -51,8 +51,8 @@ import numpy as np
 from ..config import VadConfig
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
-from .diarize import _kmeans2
-from .embedding import N_FFT, VoiceEncoder
+from .diarize import kmeans2
+from .embedding import N_FFT, VoiceEncoder, periodic_hann
 from .framing import Framer
 from .vad import RawVad, SpeechSmoother
 
@@ -156,7 +156,7 @@ class OnlineAttributor:
         self.step_frames = grid.s_to_frames(self.config.step_s)
         basis = self.encoder.weights["mel_basis"]
         self._basis_t = np.ascontiguousarray(basis.T, dtype=np.float32)
-        self._window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+        self._window = periodic_hann()
         self.reset()
 
     @property
@@ -200,7 +200,7 @@ class OnlineAttributor:
 
     def _cluster(self) -> tuple[np.ndarray, np.ndarray] | None:
         x = np.stack(self._windows)
-        lab = _kmeans2(x, n_init=3)
+        lab = kmeans2(x, n_init=3)
         if np.bincount(lab, minlength=2).min() < 2:
             return None
         c = [x[lab == k].mean(axis=0) for k in (0, 1)]

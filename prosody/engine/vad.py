@@ -18,8 +18,8 @@ import webrtcvad
 from ..config import VadConfig
 from .crosstalk import CrossTalk, CrossTalkSettings, OnsetGuard
 from .framing import rms_db
-from .iir import butter_highpass_sos, sosfilt
-from .compiled import fast_len
+from .compiled import fast_len, sosfilt
+from .iir import butter_highpass_sos
 from ..timebase import GRID, Grid
 from .. import quantile
 
