@@ -22,9 +22,11 @@ What it measures:
 4. per-file CPU (user + sys, measured inside the worker around the batch
    task ``analyze_task``) of a 3-minute recording in a local pool worker vs a
    Dask ``LocalCluster`` worker (whose nanny sets ``MALLOC_TRIM_THRESHOLD_``),
-   least of ``--repeat`` alternated runs each (medians too); target: Dask within 10 % of local. For
-   reference, the same in the Dask worker without prosody's allocator settings
-   (``prosody/allocator.py``), i.e. as before the fix. ``--dask-only``: only this.
+   least of ``--repeat`` alternated runs each (medians too); target: Dask within 10 % of local, on a
+   worker set up as ``prosody batch --scheduler`` sets it up (its allocator settings inside the task,
+   Dask's sampling profiler paused by ``prosody/batch/dask_plugin.py``). For reference, the same on
+   Dask's defaults (profiler on) and without prosody's allocator settings
+   (``prosody/batch/allocator.py``), i.e. as before the fix. ``--dask-only``: only this.
 
     python benchmarks/batch_throughput.py [--quick] [--check N] [--repeat N] [--dask-only] [--json FIGURES.json]
 """
@@ -181,9 +183,9 @@ def dask_vs_local_cpu(tmp: Path, repeat: int) -> dict | None:
     import logging
     import multiprocessing as mp
 
-    import dask
     import speed
     sys.path.insert(0, str(REPO))
+    from prosody.batch.dask_plugin import pause_profiler
     from prosody.batch.runner import Task
     from prosody.config import AnalysisConfig
     from prosody.engine.sources import Layout
@@ -193,8 +195,8 @@ def dask_vs_local_cpu(tmp: Path, repeat: int) -> dict | None:
                 config=AnalysisConfig())
     n = max(repeat, 3)
     labels = {"local": "local pool worker", "dask_untuned": "Dask worker, allocator untuned (before)",
-              "dask": "Dask LocalCluster worker (Dask's defaults)",
-              "dask_noprofile": "Dask LocalCluster worker, profiler off"}
+              "dask_defaults": "Dask worker, Dask's defaults (profiler on)",
+              "dask": "Dask worker as prosody batch runs it"}
     out: dict = {k: [] for k in labels}
     # local pool: spawned as prosody batch's local backend does, and started before the clusters (a LocalCluster's
     # nanny sets MALLOC_TRIM_THRESHOLD_ in this process's environment to spawn its workers). Each setting has its
@@ -207,17 +209,18 @@ def dask_vs_local_cpu(tmp: Path, repeat: int) -> dict | None:
                  "silence_logs": logging.ERROR}
         cl = stack.enter_context(distributed.LocalCluster(n_workers=2, **quiet))
         client = stack.enter_context(distributed.Client(cl, set_as_default=False))
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
-            cl2 = stack.enter_context(distributed.LocalCluster(n_workers=1, **quiet))
+        cl2 = stack.enter_context(distributed.LocalCluster(n_workers=1, **quiet))
         client2 = stack.enter_context(distributed.Client(cl2, set_as_default=False))
         client.wait_for_workers(2)   # on a busy machine the workers may register after the cluster returns
         client2.wait_for_workers(1)
+        pause_profiler(client2)  # what prosody batch --scheduler does on connecting (prosody/batch/dask_plugin.py)
         w_untuned, w_tuned = sorted(client.scheduler_info()["workers"])
         runs = {"local": lambda: pool.submit(_task_cpu, task).result(),
                 "dask_untuned": lambda: client.submit(_task_cpu, task, False, pure=False,
                                                       workers=[w_untuned]).result(),
-                "dask": lambda: client.submit(_task_cpu, task, True, pure=False, workers=[w_tuned]).result(),
-                "dask_noprofile": lambda: client2.submit(_task_cpu, task, True, pure=False).result()}
+                "dask_defaults": lambda: client.submit(_task_cpu, task, True, pure=False,
+                                                       workers=[w_tuned]).result(),
+                "dask": lambda: client2.submit(_task_cpu, task, True, pure=False).result()}
         for k in range(n + 1):
             for key, fn in runs.items():
                 r = fn()
@@ -238,13 +241,13 @@ def dask_vs_local_cpu(tmp: Path, repeat: int) -> dict | None:
               f"{f['thread_s']:.2f} s; {f['minflt']} minor page faults; "
               f"MALLOC_TRIM_THRESHOLD_={f['MALLOC_TRIM_THRESHOLD_']})")
     local = fig["local"]["cpu_s"]
-    for key in ("dask_untuned", "dask", "dask_noprofile"):
+    for key in ("dask_untuned", "dask_defaults", "dask"):
         fig[key]["ratio"] = fig[key]["cpu_s"] / local
         fig[key]["ratio_median"] = fig[key]["cpu_median_s"] / fig["local"]["cpu_median_s"]
         fig[key]["thread_ratio"] = fig[key]["thread_s"] / fig["local"]["thread_s"]
     print(f"  (per 3-minute file, {n} alternated runs each: CPU = the worker process's user + sys, all its threads, "
           "least of the runs and median; the rest are medians; analysis thread = the thread that ran the task)")
-    for key in ("dask", "dask_noprofile"):
+    for key in ("dask_defaults", "dask"):
         f = fig[key]
         f["pass"] = f["ratio"] <= DASK_CPU_TARGET
         print(f"per-file CPU {labels[key]} / local = {f['ratio']:.2f} (medians {f['ratio_median']:.2f}; analysis "

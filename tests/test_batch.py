@@ -532,3 +532,23 @@ def test_dask_worker_allocator_is_tuned_by_the_task(tmp_path):
         assert res.ok, res.reason
         (after,) = client.run(_allocator_probe).values()
         assert after == {"env": "65536", "mmap_1mib": False}
+
+
+def _profiler_running(dask_worker) -> bool:
+    return dask_worker.periodic_callbacks["profile"].is_running()
+
+
+def test_dask_workers_profiler_paused_while_a_batch_runs_and_restored_after():
+    """prosody batch --scheduler pauses each worker's 10 ms stack sampler (a fixed CPU cost per file) for the
+    length of the batch and starts it again when the batch ends."""
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    from prosody.batch.runner import _DaskBackend
+    with distributed.LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None) as cl, \
+            distributed.Client(cl, set_as_default=False) as probe:
+        assert list(probe.run(_profiler_running).values()) == [True, True]  # Dask's default
+        backend = _DaskBackend(cl.scheduler_address)
+        try:
+            assert list(probe.run(_profiler_running).values()) == [False, False]
+        finally:
+            backend.close()
+        assert list(probe.run(_profiler_running).values()) == [True, True]

@@ -824,6 +824,12 @@ class _DaskBackend:
         threads = sum(self.client.nthreads().values())
         self.window = 2 * max(threads, 1)
         self.name = f"Dask at {address} ({threads} worker thread{'s' if threads != 1 else ''})"
+        self._pause = None
+        try:  # the workers' 10 ms stack sampler costs CPU on every file and tells nothing here (batch/dask_plugin.py)
+            from .dask_plugin import pause_profiler
+            self._pause = pause_profiler(self.client)
+        except Exception:  # an older or locked-down cluster: run with the profiler on, results are the same
+            self._pause = None
 
     def submit(self, task: Task):
         return self.client.submit(analyze_task, task, pure=False)
@@ -842,6 +848,12 @@ class _DaskBackend:
         return analyze_task(task)
 
     def close(self, *, cancel: bool = False) -> None:
+        if self._pause is not None:
+            try:
+                from .dask_plugin import resume_profiler
+                resume_profiler(self.client, self._pause)
+            except Exception:  # a lost scheduler: nothing to restore there
+                pass
         self.client.close()
 
 
