@@ -1,4 +1,5 @@
-/* Compiled kernels of prosody's voice-quality analysis (engine/voice_quality.py).
+/* Compiled kernels of prosody's voice-quality analysis (engine/voice_quality.py) and of the cross-talk
+   spectra (engine/crosstalk.py).
 
    An optional CPython extension: plain C, the Python C API and the buffer
    protocol (no numpy headers). Each function is a loop of
@@ -915,6 +916,138 @@ end:
     return result;
 }
 
+/* -- cross-talk spectra (engine/crosstalk.py) ---------------------------------------------------------------- */
+
+/* band_power(spec, lo, edges, eps, out): per row of spec (complex128, shape (m, n_bins_full)) the power of
+   bins lo .. hi-1 (hi = edges[-1]) and its sums over bands [edges[b], edges[b+1]): out[r, :n_bands] = band
+   sums + eps (as differences of the running sum, the numpy code's order), out[r, n_bands:] = bin powers +
+   eps. out: float64, shape (m, n_bands + hi - lo). edges: int64, ascending, edges[0] >= lo. */
+static PyObject *
+band_power(PyObject *self, PyObject *args)
+{
+    PyObject *os, *oe, *oo;
+    Py_ssize_t lo;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OnOdO", &os, &lo, &oe, &eps, &oo))
+        return NULL;
+    Py_buffer bs, be, bo;
+    int got = 0;
+    double *cs = NULL;
+    PyObject *result = NULL;
+    if (get_buf(os, &bs, "Zd", 0, 0, "spec") < 0)
+        goto end;
+    got = 1;
+    if (PyObject_GetBuffer(oe, &be, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        goto end;
+    got = 2;
+    const char *f = be.format ? be.format : "B";
+    if (f[0] == '@' || f[0] == '=')
+        f++;
+    if (be.itemsize != 8 || !(strcmp(f, "l") == 0 || strcmp(f, "q") == 0)) {
+        PyErr_Format(PyExc_TypeError, "edges: expected int64, got '%s'", f);
+        goto end;
+    }
+    if (get_buf(oo, &bo, "d", 1, 0, "out") < 0)
+        goto end;
+    got = 3;
+    const long long *edges = be.buf;
+    Py_ssize_t n_e = N_ITEMS(be);
+    if (bs.ndim != 2 || bo.ndim != 2 || n_e < 2) {
+        PyErr_SetString(PyExc_ValueError, "band_power: spec and out must be 2-D, edges at least 2 long");
+        goto end;
+    }
+    Py_ssize_t m = bs.shape[0], n_full = bs.shape[1], n_bands = n_e - 1, hi = (Py_ssize_t)edges[n_e - 1];
+    Py_ssize_t n_bin = hi - lo;
+    if (lo < 0 || hi > n_full || edges[0] < lo || bo.shape[0] != m || bo.shape[1] != n_bands + n_bin) {
+        PyErr_SetString(PyExc_ValueError, "band_power: bins out of range or out of the wrong shape");
+        goto end;
+    }
+    for (Py_ssize_t b = 0; b < n_bands; b++)
+        if (edges[b + 1] < edges[b]) {
+            PyErr_SetString(PyExc_ValueError, "band_power: edges must ascend");
+            goto end;
+        }
+    cs = PyMem_Malloc((n_bin + 1) * sizeof(double));
+    if (cs == NULL) {
+        PyErr_NoMemory();
+        goto end;
+    }
+    const double *spec = bs.buf;
+    double *out = bo.buf;
+    for (Py_ssize_t r = 0; r < m; r++) {
+        const double *sp = spec + 2 * (r * n_full + lo);
+        double *ob = out + r * (n_bands + n_bin), *obin = ob + n_bands, acc = 0.0;
+        cs[0] = 0.0;
+        for (Py_ssize_t j = 0; j < n_bin; j++) {
+            double pw = sp[2 * j] * sp[2 * j] + sp[2 * j + 1] * sp[2 * j + 1];
+            obin[j] = pw + eps;
+            acc += pw;
+            cs[j + 1] = acc;
+        }
+        for (Py_ssize_t b = 0; b < n_bands; b++)
+            ob[b] = cs[edges[b + 1] - lo] - cs[edges[b] - lo] + eps;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+end:
+    PyMem_Free(cs);
+    if (got >= 1) PyBuffer_Release(&bs);
+    if (got >= 2) PyBuffer_Release(&be);
+    if (got >= 3) PyBuffer_Release(&bo);
+    return result;
+}
+
+/* held_peak(L, hold, n0, decay, out): the decaying peak hold of CrossTalk._held. Row i of L (float64, shape
+   (n, k)) is frame n0 + i; with t = (n0 + i) * decay, run = max(run, L[i] + t) from run = hold (shape (k,),
+   updated in place to the last run), out[i] = run - t. NaN propagates as in np.maximum. */
+static PyObject *
+held_peak(PyObject *self, PyObject *args)
+{
+    PyObject *ol, *oh, *oo;
+    Py_ssize_t n0;
+    double decay;
+    if (!PyArg_ParseTuple(args, "OOndO", &ol, &oh, &n0, &decay, &oo))
+        return NULL;
+    Py_buffer bl, bh, bo;
+    if (get_buf(ol, &bl, "d", 0, 0, "L") < 0)
+        return NULL;
+    if (get_buf(oh, &bh, "d", 1, 0, "hold") < 0) {
+        PyBuffer_Release(&bl);
+        return NULL;
+    }
+    if (get_buf(oo, &bo, "d", 1, N_ITEMS(bl), "out") < 0) {
+        PyBuffer_Release(&bl);
+        PyBuffer_Release(&bh);
+        return NULL;
+    }
+    Py_ssize_t k = N_ITEMS(bh);
+    if (k == 0 || N_ITEMS(bl) % k != 0) {
+        PyErr_SetString(PyExc_ValueError, "held_peak: L must have len(hold) columns");
+        PyBuffer_Release(&bl);
+        PyBuffer_Release(&bh);
+        PyBuffer_Release(&bo);
+        return NULL;
+    }
+    Py_ssize_t n = N_ITEMS(bl) / k;
+    const double *L = bl.buf;
+    double *run = bh.buf, *out = bo.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double t = (double)(n0 + i) * decay;
+        const double *li = L + i * k;
+        double *oi = out + i * k;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            double v = li[j] + t, r = run[j];
+            r = (r >= v || isnan(r)) ? r : v;
+            run[j] = r;
+            oi[j] = r - t;
+        }
+    }
+    PyBuffer_Release(&bl);
+    PyBuffer_Release(&bh);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
 /* -- module ------------------------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -932,6 +1065,10 @@ static PyMethodDef methods[] = {
     {"cpp_prepare", cpp_prepare, METH_VARARGS, "The windowed frames of voice_quality.cpp_frames_db (see source)."},
     {"log_power", log_power, METH_VARARGS, "log_power(spec, out): out = log(|spec|^2 + 1e-30)."},
     {"cpp_finish", cpp_finish, METH_VARARGS, "CPPS from the DCT-I of log spectra (see source)."},
+    {"band_power", band_power, METH_VARARGS,
+     "band_power(spec, lo, edges, eps, out): bin powers and band sums of crosstalk spectra (see source)."},
+    {"held_peak", held_peak, METH_VARARGS,
+     "held_peak(L, hold, n0, decay, out): crosstalk's decaying peak hold (see source)."},
     {NULL, NULL, 0, NULL},
 };
 
