@@ -510,6 +510,10 @@ hnr_frames(PyObject *self, PyObject *args)
     Py_ssize_t *lo = ints, *hi = ints + nf, *a = ints + 2 * nf, *fit = ints + 3 * nf;
     Py_ssize_t n_lags = 0;
     for (Py_ssize_t f = 0; f < nf; f++) {
+        if (!(periods[f] > 0 && periods[f] < (double)n + w)) {   /* also NaN: the voiced runs' F0 is finite */
+            PyErr_Format(PyExc_ValueError, "HNR: the period of frame %zd is not a positive length within the run", f);
+            goto end;
+        }
         Py_ssize_t l = (Py_ssize_t)floor(0.8 * periods[f]) - 1;
         lo[f] = l > 2 ? l : 2;
         hi[f] = (Py_ssize_t)ceil(1.25 * periods[f]) + 1;
@@ -1078,8 +1082,17 @@ static struct PyModuleDef module = {
     "reference).", -1, methods,
 };
 
+/* Raised whenever a function's arguments or results change, so that engine/ckernels.py turns down a module
+   built from older source (an editable install not rebuilt) instead of calling it wrongly. */
+#define KERNELS_API 1
+
 PyMODINIT_FUNC
 PyInit__kernels(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "API", KERNELS_API) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -209,3 +209,20 @@ def test_no_kernels_env_runs_the_numpy_code_and_the_cli_agrees(tmp_path):
     assert docs[0] == docs[1]
     vqm = docs[0]["measures"]["voice_quality"]["therapist"]
     assert vqm["n_periods"] > 1000 and 5.0 < vqm["hnr_db"] < 25.0
+
+
+def test_a_kernels_module_built_from_other_source_is_turned_down(monkeypatch):
+    """An editable install not rebuilt after the C source changed: the loader
+    refuses the old module (the numpy code runs) rather than call it wrongly."""
+    import types
+
+    import prosody
+    from prosody.engine import ckernels
+    monkeypatch.delenv("PROSODY_NO_KERNELS", raising=False)
+    for api, loads in ((ckernels.API - 1, False), (None, False), (ckernels.API, True)):
+        fake = types.ModuleType("prosody._kernels")
+        if api is not None:
+            fake.API = api
+        monkeypatch.setitem(sys.modules, "prosody._kernels", fake)
+        monkeypatch.setattr(prosody, "_kernels", fake, raising=False)
+        assert (ckernels.load() is fake) == loads, api

@@ -16,16 +16,21 @@ from __future__ import annotations
 import os
 
 
+API = 1   # the argument conventions this code calls the kernels with (KERNELS_API in _kernels.c)
+
+
 def load():
     """The ``prosody._kernels`` module, or None when it is not built, does
-    not load, or ``PROSODY_NO_KERNELS`` is set."""
+    not load, was built from other source (an editable install not rebuilt
+    after an update: ``pip install -e .`` again), or ``PROSODY_NO_KERNELS``
+    is set."""
     if os.environ.get("PROSODY_NO_KERNELS", "") not in ("", "0"):
         return None
     try:
         from .. import _kernels
     except ImportError:
         return None
-    return _kernels
+    return _kernels if getattr(_kernels, "API", None) == API else None
 
 
 KERNELS = load()
