@@ -506,6 +506,9 @@ def _analyse_run_c(k, x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s
     products (the FFTs are numpy's and scipy's, as in the numpy code)."""
     nf = len(f0_hz)
     n = len(x)
+    x = np.asarray(x)
+    if x.dtype not in (np.float32, np.float64):   # the kernel reads those two (the tracker's audio is float32)
+        x = x.astype(np.float64)
     per_frame = np.ascontiguousarray(sample_rate / np.asarray(f0_hz, np.float64))
     y, c2 = np.empty(n), np.empty(n + 1)
     k.square_cumsum(np.ascontiguousarray(x), y, c2)
