@@ -198,8 +198,9 @@ class CrossTalk:
         is ``M(t) - decay t`` with ``M`` the running maximum of ``L(s) + decay s``
         over absolute frame indices (the same values whatever the block size)."""
         if KERNELS is not None and len(L):  # the same in one compiled loop (engine/ckernels.py)
-            out = np.empty(L.shape)
-            KERNELS.held_peak(np.ascontiguousarray(L, np.float64), self._hold[c], self._n, self._decay, out)
+            out, hold = np.empty(L.shape), self._hold[c].copy()
+            KERNELS.held_peak(np.ascontiguousarray(L, np.float64), hold, self._n, self._decay, out)
+            self._hold[c] = hold
             return out
         t = (self._n + np.arange(len(L), dtype=np.float64))[:, None] * self._decay
         m = np.maximum.accumulate(np.concatenate([self._hold[c][None, :], L + t]), axis=0)[1:]
