@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(espeak-ng sox libsndfile1 ffmpeg libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins
-              chromium tmux)  # tmux: the live view end to end (tests/test_live_capture.py); chromium: HTML reports checked in a real headless browser (tests/test_report.py)
+              chromium tmux   # tmux: the live view end to end (tests/test_live_capture.py); chromium: HTML reports checked in a real headless browser (tests/test_report.py)
+              gcc libc6-dev python3-dev)  # the compiled kernels (prosody/_kernels.c, built by pip install -e .)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -21,4 +22,6 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
+# the kernels must have been built here: their tests against the numpy code then run instead of skipping
+export PROSODY_REQUIRE_KERNELS=1
 exec .venv/bin/python -m pytest "$@"

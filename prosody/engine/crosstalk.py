@@ -56,6 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..timebase import GRID, Grid
+from .ckernels import KERNELS
 from .views import strided_rows
 
 _EPS = 1e-12
@@ -175,7 +176,14 @@ class CrossTalk:
             win = strided_rows(x, n_rows=n, width=self.s.n_fft, step=hop)
             if len(rows) < n:
                 win = win[rows]
-            spec = np.fft.rfft(win * self._window, axis=1)[:, self._lo:self._hi]
+            spec = np.fft.rfft(win * self._window, axis=1)
+            if KERNELS is not None:  # the same power and band sums in one compiled loop (engine/ckernels.py)
+                lev = np.empty((len(rows), self.n_bins + self._hi - self._lo))
+                KERNELS.band_power(spec, self._lo, self._edges, _EPS, lev)
+                lev = 10.0 * np.log10(lev)
+                bands[rows], bins[rows] = lev[:, :self.n_bins], lev[:, self.n_bins:]
+                return bands, bins
+            spec = spec[:, self._lo:self._hi]
             p = spec.real ** 2 + spec.imag ** 2
             cs = np.empty((len(p), p.shape[1] + 1))
             cs[:, 0] = 0.0
@@ -189,6 +197,11 @@ class CrossTalk:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
         is ``M(t) - decay t`` with ``M`` the running maximum of ``L(s) + decay s``
         over absolute frame indices (the same values whatever the block size)."""
+        if KERNELS is not None and len(L):  # the same in one compiled loop (engine/ckernels.py)
+            out, hold = np.empty(L.shape), self._hold[c].copy()
+            KERNELS.held_peak(np.ascontiguousarray(L, np.float64), hold, self._n, self._decay, out)
+            self._hold[c] = hold
+            return out
         t = (self._n + np.arange(len(L), dtype=np.float64))[:, None] * self._decay
         m = np.maximum.accumulate(np.concatenate([self._hold[c][None, :], L + t]), axis=0)[1:]
         self._hold[c] = m[-1]

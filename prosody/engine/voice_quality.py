@@ -55,6 +55,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..timebase import GRID, Grid
+from .ckernels import KERNELS
 from .compiled import dct1
 from .views import strided_rows
 
@@ -475,7 +476,12 @@ def _median_rows(a: np.ndarray) -> np.ndarray:
 def analyse_run(x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: float, sample_rate: int,
                 hop_length: int, cfg: VoiceQualityConfig) -> VoiceQualityChunk:
     """All four measures on one voiced run: ``x`` the run's samples (shape
-    (n_frames * hop_length,)), ``f0_hz`` its frames' F0 (shape (n_frames,))."""
+    (n_frames * hop_length,)), ``f0_hz`` its frames' F0 (shape (n_frames,)).
+    With the compiled kernels (engine/ckernels.py) the same computation runs
+    in C (``_analyse_run_c``); this numpy code is the reference."""
+    if KERNELS is not None:
+        return _analyse_run_c(KERNELS, x, f0_hz, speaker=speaker, start_s=start_s, sample_rate=sample_rate,
+                              hop_length=hop_length, cfg=cfg)
     nf = len(f0_hz)
     per_frame = sample_rate / f0_hz
     x = np.asarray(x).astype(np.float64)      # once for all four measures (float32 -> float64 is exact)
@@ -491,6 +497,67 @@ def analyse_run(x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: floa
     return VoiceQualityChunk(speaker=speaker, start_s=start_s, end_s=start_s + len(x) / sample_rate, **js,
                              n_hnr_frames=int(hw[h].sum()), sum_hnr_db=float(hnr[h] @ hw[h]),
                              n_cpp_frames=int(cw[c].sum()), sum_cpp_db=float(cpp[c] @ cw[c]))
+
+
+def _analyse_run_c(k, x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s: float, sample_rate: int,
+                   hop_length: int, cfg: VoiceQualityConfig) -> VoiceQualityChunk:
+    """``analyse_run`` with the compiled kernels ``k`` (prosody/_kernels.c):
+    the same steps and arithmetic, but for the order of summation in dot
+    products (the FFTs are numpy's and scipy's, as in the numpy code)."""
+    nf = len(f0_hz)
+    n = len(x)
+    x = np.asarray(x)
+    if x.dtype not in (np.float32, np.float64):   # the kernel reads those two (the tracker's audio is float32)
+        x = x.astype(np.float64)
+    per_frame = np.ascontiguousarray(sample_rate / np.asarray(f0_hz, np.float64))
+    y, c2 = np.empty(n), np.empty(n + 1)
+    k.square_cumsum(np.ascontiguousarray(x), y, c2)
+    pulses = np.empty(n + 1)
+    n_pulses = k.glottal_pulses(y, c2, per_frame, hop_length, _SINC, pulses)
+    js = k.jitter_shimmer(y, pulses[:n_pulses], float(sample_rate), cfg.period_floor_s, cfg.period_ceiling_s,
+                          cfg.max_period_factor, cfg.max_amplitude_factor)
+    hnr, hw = np.empty(nf), np.empty(nf)
+    n_hnr, sum_hnr = k.hnr_frames(y, c2, per_frame, hop_length, int(round(sample_rate / cfg.hnr_min_pitch_hz)),
+                                  cfg.hnr_step_frames, hnr, hw)
+    n_cpp, sum_cpp = _cpp_sums_c(k, y, nf, sample_rate=sample_rate, hop_length=hop_length, cfg=cfg)
+    return VoiceQualityChunk(speaker, start_s, start_s + n / sample_rate, *js, n_hnr, sum_hnr, n_cpp, sum_cpp)
+
+
+@functools.lru_cache(maxsize=4)
+def _cpp_plan(cfg: VoiceQualityConfig, sample_rate: int) -> tuple:
+    """The constants of ``cpp_frames_db`` for the compiled kernels: resampling
+    taps (shape (n_j, up)), j_lo, up, down, pre-emphasis factor, window
+    length, FFT length, Gaussian window, first bin of the line fit, first and
+    last bin of the peak band."""
+    g = np.gcd(sample_rate, CPP_RATE_HZ)
+    up, down = CPP_RATE_HZ // g, sample_rate // g
+    j_lo, taps = _polyphase(up, down) if sample_rate != CPP_RATE_HZ else (0, np.ones((1, 1)))
+    n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
+    nfft = 1 << int(np.ceil(np.log2(n)))
+    q = np.arange(nfft // 2 + 1) / CPP_RATE_HZ
+    band = np.flatnonzero((q >= 1.0 / cfg.cpp_peak_range_hz[1]) & (q <= 1.0 / cfg.cpp_peak_range_hz[0]))
+    return (np.ascontiguousarray(taps), int(j_lo), int(up), int(down), float(np.exp(-2 * np.pi * 50.0 / CPP_RATE_HZ)),
+            n, nfft, _gaussian_window(n), int(np.argmax(q >= cfg.cpp_fit_from_s)), int(band[0]), int(band[-1]))
+
+
+def _cpp_sums_c(k, y: np.ndarray, nf: int, *, sample_rate: int, hop_length: int,
+                cfg: VoiceQualityConfig) -> tuple[int, float]:
+    """The weighted count and sum of ``cpp_frames_db`` over a run's ``nf``
+    frames (``y``: its samples as float64), with the compiled kernels."""
+    taps, j_lo, up, down, pre, n, nfft, window, fit_from, band_lo, band_hi = _cpp_plan(cfg, sample_rate)
+    cap = -(-nf // cfg.cpp_step_frames)
+    segs, rows, weights = np.empty((cap, nfft)), np.empty(cap), np.empty(cap)
+    m = k.cpp_prepare(y, hop_length, float(sample_rate), nf, taps, j_lo, up, down, pre, n, cfg.cpp_step_frames,
+                      window, segs, rows, weights)
+    if m == 0:
+        return 0, 0.0
+    spec = np.fft.rfft(segs[:m], axis=1)
+    log_spec = np.empty(spec.shape)
+    k.log_power(spec, log_spec)
+    ceps = np.ascontiguousarray(dct1(log_spec, axis=1))
+    return k.cpp_finish(ceps, nfft, weights, cfg.cpp_time_smooth_frames,
+                        int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), fit_from, band_lo, band_hi,
+                        float(CPP_RATE_HZ), np.empty(m))
 
 
 class VoiceQualityTracker:

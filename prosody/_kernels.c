@@ -1,0 +1,1098 @@
+/* Compiled kernels of prosody's voice-quality analysis (engine/voice_quality.py) and of the cross-talk
+   spectra (engine/crosstalk.py).
+
+   An optional CPython extension: plain C, the Python C API and the buffer
+   protocol (no numpy headers). Each function is a loop of
+   engine/voice_quality.py written out in C, with the same operations in the
+   same order, except that dot products are summed one term after another
+   (numpy's dot products and matrix products go through BLAS, whose order of
+   summation is its own): results agree with the numpy code to rounding
+   (tests/test_kernels_c.py states the tolerance). The numpy code stays the
+   reference and the fallback where this module is not built.
+
+   Arrays are passed as C-contiguous buffers: 'd' float64, 'f' float32,
+   'Zd' complex128. Outputs are written into buffers the caller allocates. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* -- buffers ------------------------------------------------------------------------------------------------- */
+
+/* A C-contiguous buffer whose format is ``fmt`` ("d", "f" or "Zd"), at least ``min_len`` items long. */
+static int
+get_buf(PyObject *obj, Py_buffer *view, const char *fmt, int writable, Py_ssize_t min_len, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    const char *f = view->format ? view->format : "B";
+    if (f[0] == '@' || f[0] == '=')
+        f++;
+    if (strcmp(f, fmt) != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous array of format '%s', got '%s'", name, fmt, f);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    if (view->len / view->itemsize < min_len) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd items, need at least %zd", name, view->len / view->itemsize,
+                     min_len);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+#define N_ITEMS(v) ((v).len / (v).itemsize)
+
+/* numpy's argmax: the first index of the largest value; a NaN counts as largest (the first NaN). */
+static Py_ssize_t
+argmax(const double *v, Py_ssize_t n)
+{
+    Py_ssize_t k = 0;
+    double m = v[0];
+    if (isnan(m))
+        return 0;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (isnan(v[i]))
+            return i;
+        if (v[i] > m) {
+            m = v[i];
+            k = i;
+        }
+    }
+    return k;
+}
+
+/* Hot loops are compiled twice on x86-64 Linux with GCC, for AVX2 and for the baseline, and the loader picks
+   one for the machine (the same results: every output is its own chain of additions, in the same order, and
+   -ffp-contract=off keeps multiplications and additions apart). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
+#if defined(__GNUC__)
+/* four doubles in one (GCC/Clang vector extension: an AVX register, or two SSE2 ones); lane-wise arithmetic */
+typedef double v4d __attribute__((vector_size(32)));
+
+#define LOAD4(dst, p) memcpy(&(dst), (p), sizeof(v4d))
+
+/* out[j0 .. j0 + 4 * NV - 1] of ``correlate`` (NV vectors of accumulators held in registers while i runs) */
+#define CORR_VECTORS(NV)                                                                                        \
+    {                                                                                                           \
+        v4d acc[NV];                                                                                            \
+        for (int v = 0; v < NV; v++)                                                                            \
+            acc[v] = (v4d){0.0, 0.0, 0.0, 0.0};                                                                 \
+        const double *src = y + s + j0;                                                                         \
+        for (Py_ssize_t i = 0; i < w; i++) {                                                                    \
+            const double c0 = y[a + i];                                                                         \
+            const v4d c = {c0, c0, c0, c0};                                                                     \
+            for (int v = 0; v < NV; v++) {                                                                      \
+                v4d x;                                                                                          \
+                LOAD4(x, src + i + 4 * v);                                                                      \
+                acc[v] += c * x;                                                                                \
+            }                                                                                                   \
+        }                                                                                                       \
+        memcpy(out + j0, acc, sizeof(acc));                                                                     \
+        j0 += 4 * NV;                                                                                           \
+    }
+#endif
+
+/* out[j] = sum_i y[s + j + i] * y[a + i], i = 0 .. w-1 (summed in that order), j = 0 .. n_out-1:
+   np.correlate(y[s:s + n_out + w - 1], y[a:a + w]). Blocks of outputs are kept in registers while i runs;
+   each output's sum runs over i = 0, 1, ... in order, so the vector width does not change the result. */
+HOT static void
+correlate(const double *y, Py_ssize_t s, Py_ssize_t a, Py_ssize_t w, Py_ssize_t n_out, double *out)
+{
+    Py_ssize_t j0 = 0;
+#if defined(__GNUC__)
+    while (j0 + 32 <= n_out)
+        CORR_VECTORS(8)
+    if (j0 + 16 <= n_out)
+        CORR_VECTORS(4)
+    while (j0 + 4 <= n_out)
+        CORR_VECTORS(1)
+#endif
+    for (; j0 < n_out; j0++) {
+        double acc = 0.0;
+        for (Py_ssize_t i = 0; i < w; i++)
+            acc += y[a + i] * y[s + j0 + i];
+        out[j0] = acc;
+    }
+}
+
+/* The vertex of the parabola through (-1, ym), (0, y0), (1, yp) (voice_quality._parabolic). */
+static void
+parabolic(double ym, double y0, double yp, double *d, double *height)
+{
+    double den = ym - 2 * y0 + yp;
+    if (den < 0) {
+        *d = 0.5 * (ym - yp) / den;
+        *height = y0 - 0.25 * (ym - yp) * *d;
+    } else {
+        *d = 0.0;
+        *height = y0;
+    }
+}
+
+static double
+round_half_even(double v)
+{
+    return nearbyint(v);     /* the default rounding mode: to nearest, ties to even (Python's round, np.round) */
+}
+
+/* -- energy ------------------------------------------------------------------------------------------------- */
+
+static PyObject *
+square_cumsum(PyObject *self, PyObject *args)
+{
+    PyObject *ox, *oy, *oc;
+    if (!PyArg_ParseTuple(args, "OOO", &ox, &oy, &oc))
+        return NULL;
+    Py_buffer bx, by, bc;
+    if (PyObject_GetBuffer(ox, &bx, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    const char *f = bx.format ? bx.format : "B";
+    if (f[0] == '@' || f[0] == '=')
+        f++;
+    int is_f32 = strcmp(f, "f") == 0;
+    if (!is_f32 && strcmp(f, "d") != 0) {
+        PyErr_Format(PyExc_TypeError, "x: expected float32 or float64, got '%s'", f);
+        PyBuffer_Release(&bx);
+        return NULL;
+    }
+    Py_ssize_t n = N_ITEMS(bx);
+    if (get_buf(oy, &by, "d", 1, n, "y") < 0) {
+        PyBuffer_Release(&bx);
+        return NULL;
+    }
+    if (get_buf(oc, &bc, "d", 1, n + 1, "c2") < 0) {
+        PyBuffer_Release(&bx);
+        PyBuffer_Release(&by);
+        return NULL;
+    }
+    double *y = by.buf, *c2 = bc.buf, acc = 0.0;
+    c2[0] = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = is_f32 ? (double)((const float *)bx.buf)[i] : ((const double *)bx.buf)[i];
+        y[i] = v;
+        acc += v * v;
+        c2[i + 1] = acc;
+    }
+    PyBuffer_Release(&bx);
+    PyBuffer_Release(&by);
+    PyBuffer_Release(&bc);
+    Py_RETURN_NONE;
+}
+
+/* -- glottal pulses ----------------------------------------------------------------------------------------- */
+
+#define SINC_HALF 8
+#define SINC_STEPS 16
+#define N_FINE (2 * SINC_STEPS + 1)
+#define N_TAPS (2 * SINC_HALF + 1)
+
+static PyObject *
+glottal_pulses(PyObject *self, PyObject *args)
+{
+    PyObject *oy, *oc, *op, *os, *oo;
+    Py_ssize_t hop;
+    if (!PyArg_ParseTuple(args, "OOOnOO", &oy, &oc, &op, &hop, &os, &oo))
+        return NULL;
+    Py_buffer by, bc, bp, bs, bo;
+    int got = 0;
+    Py_ssize_t count = 0;
+    double *num = NULL;
+    if (get_buf(oy, &by, "d", 0, 0, "y") < 0)
+        goto fail;
+    got = 1;
+    Py_ssize_t n = N_ITEMS(by);
+    if (hop <= 0) {
+        PyErr_SetString(PyExc_ValueError, "hop_length must be positive");
+        goto fail;
+    }
+    Py_ssize_t n_frames = (n + hop - 1) / hop;
+    if (get_buf(oc, &bc, "d", 0, n + 1, "c2") < 0)
+        goto fail;
+    got = 2;
+    if (get_buf(op, &bp, "d", 0, n_frames, "period_frames") < 0)
+        goto fail;
+    got = 3;
+    if (get_buf(os, &bs, "d", 0, N_FINE * N_TAPS, "sinc") < 0)
+        goto fail;
+    got = 4;
+    if (get_buf(oo, &bo, "d", 1, n + 1, "out") < 0)
+        goto fail;
+    got = 5;
+    const double *x = by.buf, *c2 = bc.buf, *per_frame = bp.buf, *sinc = bs.buf;
+    double *out = bo.buf;
+    if (n < 3)
+        goto done;
+    double per_max = -INFINITY;
+    for (Py_ssize_t f = 0; f < n_frames; f++) {
+        if (!isfinite(per_frame[f]))
+            goto done;
+        if (per_frame[f] > per_max)
+            per_max = per_frame[f];
+    }
+    Py_ssize_t edge = (Py_ssize_t)ceil(1.3 * per_max) + SINC_HALF + 2;
+    if (n <= 2 * edge)
+        goto done;
+    Py_ssize_t i0 = edge;                       /* the loudest extremum away from the edges */
+    double best = fabs(x[edge]);
+    for (Py_ssize_t i = edge + 1; i < n - edge; i++) {
+        if (fabs(x[i]) > best) {
+            best = fabs(x[i]);
+            i0 = i;
+        }
+    }
+    /* (the numpy code correlates the waveform turned to make that extremum positive: a product of two
+       samples, and so every sum, is the same either way) */
+    Py_ssize_t cap = n + 64;
+    num = PyMem_Malloc(2 * cap * sizeof(double));
+    if (num == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    double *backward = num + cap;              /* pulses before i0, latest first */
+    Py_ssize_t n_back = 0, n_fwd = 0;
+    const Py_ssize_t m = SINC_HALF + 1;
+    const double step = 1.0 / (2 * SINC_STEPS);
+    double *fwd = out + 1;                      /* pulses after i0 go straight to out[1 + ...]; shifted later */
+    for (int direction = 1; direction >= -1; direction -= 2) {
+        double t = (double)i0;
+        for (;;) {
+            Py_ssize_t ti = (Py_ssize_t)round_half_even(t);
+            Py_ssize_t fi = (ti < 0 ? 0 : (ti > n - 1 ? n - 1 : ti)) / hop;
+            double per = per_frame[fi];
+            Py_ssize_t half = (Py_ssize_t)round_half_even(per / 2);
+            Py_ssize_t w = 2 * half;
+            Py_ssize_t lo = (Py_ssize_t)floor(0.8 * per), hi = (Py_ssize_t)ceil(1.25 * per);
+            Py_ssize_t a = ti - half;
+            Py_ssize_t b_lo = direction > 0 ? a + lo : a - hi, b_hi = direction > 0 ? a + hi : a - lo;
+            if (w < 4 || a < 0 || a + w > n || b_lo - m < 0 || b_hi + m + w > n)
+                break;
+            Py_ssize_t s0 = b_lo - m, s1 = b_hi + m + 1, len = s1 - s0;
+            if (len > cap)
+                break;                          /* cannot happen: the windows lie inside x */
+            correlate(x, s0, a, w, len, num);
+            const double e0 = c2[a + w] - c2[a];
+            for (Py_ssize_t j = 0; j < len; j++) {
+                double den = (c2[s0 + j + w] - c2[s0 + j]) * e0;
+                num[j] = num[j] / (sqrt(den) + 1e-20);
+            }
+            Py_ssize_t k = m + argmax(num + m, len - 2 * m);
+            if (num[k] < 0.3)
+                break;
+            double fine[N_FINE];
+            for (int jj = 0; jj < N_FINE; jj++) {
+                double acc = 0.0;
+                const double *row = sinc + jj * N_TAPS;
+                for (int q = 0; q < N_TAPS; q++)
+                    acc += row[q] * num[k - SINC_HALF + q];
+                fine[jj] = acc;
+            }
+            Py_ssize_t j = argmax(fine, N_FINE);
+            double off = (double)(j - SINC_STEPS) * step;
+            if (0 < j && j < N_FINE - 1) {
+                double y_m = fine[j - 1], y_0 = fine[j], y_p = fine[j + 1];
+                double curv = y_m - 2 * y_0 + y_p;
+                off += (curv < 0 ? 0.5 * (y_m - y_p) / curv : 0.0) * step;
+            }
+            double t_new = t + (((double)s0 + ((double)k + off)) - (double)a);
+            if ((t_new - t) * direction <= 0.5 * per)
+                break;
+            if (direction > 0)
+                fwd[n_fwd++] = t_new;
+            else
+                backward[n_back++] = t_new;
+            if (n_fwd + n_back + 1 > n)
+                break;                          /* cannot happen: pulses are more than a sample apart */
+            t = t_new;
+        }
+    }
+    /* sorted: the backward pulses (reversed), i0, the forward ones */
+    memmove(out + n_back + 1, fwd, n_fwd * sizeof(double));
+    for (Py_ssize_t i = 0; i < n_back; i++)
+        out[i] = backward[n_back - 1 - i];
+    out[n_back] = (double)i0;
+    count = n_back + 1 + n_fwd;
+done:
+    PyMem_Free(num);
+    PyBuffer_Release(&by);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bo);
+    return PyLong_FromSsize_t(count);
+fail:
+    PyMem_Free(num);
+    if (got >= 1) PyBuffer_Release(&by);
+    if (got >= 2) PyBuffer_Release(&bc);
+    if (got >= 3) PyBuffer_Release(&bp);
+    if (got >= 4) PyBuffer_Release(&bs);
+    if (got >= 5) PyBuffer_Release(&bo);
+    return NULL;
+}
+
+/* -- jitter and shimmer ------------------------------------------------------------------------------------- */
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/* Hann-windowed RMS of y around t, half-widths left and right; NaN with fewer than 3 samples
+   (voice_quality._hann_rms). */
+static double
+hann_rms(const double *y, Py_ssize_t n, double t, double left, double right)
+{
+    Py_ssize_t i0 = (Py_ssize_t)ceil(t - left), i1 = (Py_ssize_t)floor(t + right);
+    if (i0 < 0)
+        i0 = 0;
+    if (i1 > n - 1)
+        i1 = n - 1;
+    if (i1 - i0 + 1 < 3)
+        return NAN;
+    double sv = 0.0, sw = 0.0;
+    for (Py_ssize_t i = i0; i <= i1; i++) {
+        double half = (double)i < t ? left : right;
+        double win = 0.5 + 0.5 * cos(M_PI * ((double)i - t) / half);
+        double v = y[i] * win;
+        sv += v * v;
+        sw += win * win;
+    }
+    return sqrt(sv / sw);
+}
+
+static PyObject *
+jitter_shimmer(PyObject *self, PyObject *args)
+{
+    PyObject *oy, *op;
+    double sr, p_floor, p_ceil, max_pf, max_af;
+    if (!PyArg_ParseTuple(args, "OOddddd", &oy, &op, &sr, &p_floor, &p_ceil, &max_pf, &max_af))
+        return NULL;
+    Py_buffer by, bp;
+    if (get_buf(oy, &by, "d", 0, 0, "y") < 0)
+        return NULL;
+    if (get_buf(op, &bp, "d", 0, 0, "pulses") < 0) {
+        PyBuffer_Release(&by);
+        return NULL;
+    }
+    const double *y = by.buf, *pulses = bp.buf;
+    Py_ssize_t n = N_ITEMS(by), np_ = N_ITEMS(bp);
+    Py_ssize_t n_jitter_pairs = 0, n_periods = 0, n_shimmer_pairs = 0, n_amplitudes = 0;
+    double sum_period_diff = 0.0, sum_period = 0.0, sum_amp_diff = 0.0, sum_amp = 0.0;
+    double *p = NULL;
+    if (np_ >= 3) {
+        Py_ssize_t n_p = np_ - 1;
+        p = PyMem_Malloc((3 * n_p + 2) * sizeof(double) + 3 * n_p);
+        if (p == NULL) {
+            PyBuffer_Release(&by);
+            PyBuffer_Release(&bp);
+            return PyErr_NoMemory();
+        }
+        double *amps = p + n_p, *times = amps + n_p;
+        unsigned char *ok = (unsigned char *)(times + n_p + 2), *fac_ok = ok + n_p, *pair = fac_ok + n_p;
+        for (Py_ssize_t i = 0; i < n_p; i++) {
+            p[i] = (pulses[i + 1] - pulses[i]) / sr;              /* periods (s) */
+            ok[i] = p[i] >= p_floor && p[i] <= p_ceil;
+        }
+        for (Py_ssize_t i = 0; i + 1 < n_p; i++) {
+            double r1 = p[i + 1] / p[i], r2 = p[i] / p[i + 1];
+            double f = isnan(r1) || isnan(r2) ? NAN : (r1 > r2 ? r1 : r2);
+            fac_ok[i] = f <= max_pf;
+            pair[i] = ok[i + 1] && ok[i] && fac_ok[i];
+            if (pair[i]) {
+                n_jitter_pairs++;
+                sum_period_diff += fabs(p[i + 1] - p[i]);
+            }
+        }
+        /* a period counts towards the mean when it is in range and each in-range neighbour is within the factor */
+        for (Py_ssize_t i = 0; i < n_p; i++) {
+            int good = ok[i];
+            if (i > 0 && ok[i - 1] && !fac_ok[i - 1])
+                good = 0;
+            if (i + 1 < n_p && ok[i + 1] && !fac_ok[i])
+                good = 0;
+            if (good) {
+                n_periods++;
+                sum_period += p[i];
+            }
+        }
+        /* amplitudes at the pulses with a valid period pair on both sides (0.2 period either side) */
+        Py_ssize_t n_a = 0;
+        for (Py_ssize_t i = 0; i + 1 < n_p; i++) {
+            if (!pair[i])
+                continue;
+            double t = pulses[i + 1];
+            double amp = hann_rms(y, n, t, 0.2 * (t - pulses[i]), 0.2 * (pulses[i + 2] - t));
+            if (isfinite(amp) && amp > 0) {
+                amps[n_a] = amp;
+                times[n_a] = t / sr;
+                n_a++;
+            }
+        }
+        if (n_a >= 2) {
+            for (Py_ssize_t i = 0; i + 1 < n_a; i++) {
+                double dt = times[i + 1] - times[i];
+                double r1 = amps[i + 1] / amps[i], r2 = amps[i] / amps[i + 1];
+                double af = r1 > r2 ? r1 : r2;
+                if (dt >= p_floor && dt <= p_ceil && af <= max_af) {
+                    n_shimmer_pairs++;
+                    sum_amp_diff += fabs(amps[i + 1] - amps[i]);
+                }
+            }
+            n_amplitudes = n_a;
+            for (Py_ssize_t i = 0; i < n_a; i++)
+                sum_amp += amps[i];
+        }
+    }
+    PyMem_Free(p);
+    PyBuffer_Release(&by);
+    PyBuffer_Release(&bp);
+    return Py_BuildValue("ndndndnd", n_jitter_pairs, sum_period_diff, n_periods, sum_period, n_shimmer_pairs,
+                         sum_amp_diff, n_amplitudes, sum_amp);
+}
+
+/* -- HNR ---------------------------------------------------------------------------------------------------- */
+
+static PyObject *
+hnr_frames(PyObject *self, PyObject *args)
+{
+    PyObject *oy, *oc, *op, *ov, *ow;
+    Py_ssize_t hop, w, step;
+    if (!PyArg_ParseTuple(args, "OOOnnnOO", &oy, &oc, &op, &hop, &w, &step, &ov, &ow))
+        return NULL;
+    Py_buffer by, bc, bp, bv, bw;
+    int got = 0;
+    Py_ssize_t *ints = NULL;
+    double *num = NULL;
+    PyObject *result = NULL;
+    if (get_buf(oy, &by, "d", 0, 0, "y") < 0)
+        goto end;
+    got = 1;
+    Py_ssize_t n = N_ITEMS(by);
+    if (get_buf(oc, &bc, "d", 0, n + 1, "c2") < 0)
+        goto end;
+    got = 2;
+    if (get_buf(op, &bp, "d", 0, 0, "periods") < 0)
+        goto end;
+    got = 3;
+    Py_ssize_t nf = N_ITEMS(bp);
+    if (get_buf(ov, &bv, "d", 1, nf, "out") < 0)
+        goto end;
+    got = 4;
+    if (get_buf(ow, &bw, "d", 1, nf, "weight") < 0)
+        goto end;
+    got = 5;
+    if (step < 1 || w < 1) {
+        PyErr_SetString(PyExc_ValueError, "step and window must be positive");
+        goto end;
+    }
+    const double *y = by.buf, *c2 = bc.buf, *periods = bp.buf;
+    double *out = bv.buf, *weight = bw.buf;
+    Py_ssize_t n_hnr = 0;
+    double sum_hnr = 0.0;
+    for (Py_ssize_t f = 0; f < nf; f++) {
+        out[f] = NAN;
+        weight[f] = 0.0;
+    }
+    if (nf == 0)
+        goto sums;
+    ints = PyMem_Malloc(4 * nf * sizeof(Py_ssize_t));
+    if (ints == NULL) {
+        PyErr_NoMemory();
+        goto end;
+    }
+    Py_ssize_t *lo = ints, *hi = ints + nf, *a = ints + 2 * nf, *fit = ints + 3 * nf;
+    Py_ssize_t n_lags = 0;
+    for (Py_ssize_t f = 0; f < nf; f++) {
+        if (!(periods[f] > 0 && periods[f] < (double)n + w)) {   /* also NaN: the voiced runs' F0 is finite */
+            PyErr_Format(PyExc_ValueError, "HNR: the period of frame %zd is not a positive length within the run", f);
+            goto end;
+        }
+        Py_ssize_t l = (Py_ssize_t)floor(0.8 * periods[f]) - 1;
+        lo[f] = l > 2 ? l : 2;
+        hi[f] = (Py_ssize_t)ceil(1.25 * periods[f]) + 1;
+        a[f] = (Py_ssize_t)round_half_even(((double)f + 0.5) * hop - ((double)w + periods[f]) / 2);
+        if (f == 0 || hi[f] - lo[f] + 1 > n_lags)
+            n_lags = hi[f] - lo[f] + 1;
+    }
+    if (n_lags < 3) {
+        PyErr_SetString(PyExc_ValueError, "HNR: fewer than 3 lags");
+        goto end;
+    }
+    Py_ssize_t n_fit = 0;
+    for (Py_ssize_t f = 0; f < nf; f++)
+        if (a[f] >= 0 && a[f] + lo[f] + n_lags - 1 + w <= n)
+            fit[n_fit++] = f;
+    num = PyMem_Malloc(n_lags * sizeof(double));
+    if (num == NULL) {
+        PyErr_NoMemory();
+        goto end;
+    }
+    for (Py_ssize_t q = 0; q < n_fit; q += step) {
+        Py_ssize_t f = fit[q], aa = a[f], ll = lo[f];
+        weight[f] = (double)(n_fit - q < step ? n_fit - q : step);
+        /* lags past hi[f] are not candidates: only the ones up to it are computed */
+        Py_ssize_t n_used = hi[f] - ll + 1;
+        if (n_used > n_lags)
+            n_used = n_lags;
+        correlate(y, aa + ll, aa, w, n_used, num);
+        const double e0 = c2[aa + w] - c2[aa];
+        for (Py_ssize_t l = 0; l < n_used; l++) {
+            Py_ssize_t s = aa + ll + l;
+            num[l] = num[l] / (sqrt((c2[s + w] - c2[s]) * e0) + 1e-30);
+        }
+        for (Py_ssize_t l = n_used; l < n_lags; l++)
+            num[l] = -1.0;
+        Py_ssize_t k = argmax(num + 1, n_lags - 2) + 1;
+        double d, rmax;
+        parabolic(num[k - 1], num[k], num[k + 1], &d, &rmax);
+        if (rmax > 1.0 - 1e-9)
+            rmax = 1.0 - 1e-9;
+        out[f] = rmax > 0 ? 10.0 * log10(rmax / (1.0 - rmax)) : NAN;
+    }
+sums:
+    for (Py_ssize_t f = 0; f < nf; f++) {
+        if (isfinite(out[f])) {
+            n_hnr += (Py_ssize_t)weight[f];
+            sum_hnr += out[f] * weight[f];
+        }
+    }
+    result = Py_BuildValue("nd", n_hnr, sum_hnr);
+end:
+    PyMem_Free(ints);
+    PyMem_Free(num);
+    if (got >= 1) PyBuffer_Release(&by);
+    if (got >= 2) PyBuffer_Release(&bc);
+    if (got >= 3) PyBuffer_Release(&bp);
+    if (got >= 4) PyBuffer_Release(&bv);
+    if (got >= 5) PyBuffer_Release(&bw);
+    return result;
+}
+
+/* -- CPPS --------------------------------------------------------------------------------------------------- */
+
+/* z[up * t + p] = sum_j x[down * t + j_lo + j] * taps[j, p], j = 0 .. n_j-1 in that order, inputs outside x
+   zeros (voice_quality.resample_poly's polyphase product), for up * t + p < n_out. x is first dealt into
+   ``down`` streams (stream r holds x[down * u + j_lo + r]), so each tap scales a contiguous stretch. */
+HOT static int
+resample(const double *x, Py_ssize_t n, const double *taps, Py_ssize_t n_j, Py_ssize_t j_lo, Py_ssize_t up,
+         Py_ssize_t down, double *z, Py_ssize_t n_out)
+{
+    Py_ssize_t n_t = (n_out + up - 1) / up, len = n_t + (n_j - 1) / down + 1;
+    double *buf = PyMem_Malloc((down * len + up * n_t + 1) * sizeof(double));
+    if (buf == NULL)
+        return -1;
+    double *streams = buf, *acc = buf + down * len;
+    for (Py_ssize_t r = 0; r < down; r++)
+        for (Py_ssize_t u = 0; u < len; u++) {
+            Py_ssize_t xi = down * u + j_lo + r;
+            streams[r * len + u] = xi >= 0 && xi < n ? x[xi] : 0.0;
+        }
+    for (Py_ssize_t p = 0; p < up; p++) {
+        double *o = acc + p * n_t;
+        for (Py_ssize_t t = 0; t < n_t; t++)
+            o[t] = 0.0;
+        for (Py_ssize_t j = 0; j < n_j; j++) {
+            const double c = taps[j * up + p];
+            const double *src = streams + (j % down) * len + j / down;
+            for (Py_ssize_t t = 0; t < n_t; t++)
+                o[t] += c * src[t];
+        }
+    }
+    for (Py_ssize_t t = 0; t < n_t; t++)
+        for (Py_ssize_t p = 0; p < up && up * t + p < n_out; p++)
+            z[up * t + p] = acc[p * n_t + t];
+    PyMem_Free(buf);
+    return 0;
+}
+
+/* cpp_prepare(y, hop, sample_rate, taps, j_lo, up, down, pre, n_win, step, window, segs, rows, weights) -> m:
+   the run resampled to the cepstrum's rate (voice_quality.resample_poly: polyphase taps of shape (n_j, up)),
+   pre-emphasised (z[i] - pre * z[i-1]), and on every step-th frame where the window fits, the window's
+   samples less their mean times ``window``, zero-padded to the row length of ``segs`` (shape (cap, nfft));
+   rows[q] is the frame of row q and weights[q] the number of frames it stands for. */
+static PyObject *
+cpp_prepare(PyObject *self, PyObject *args)
+{
+    PyObject *oy, *ot, *ow, *os, *or_, *owt;
+    Py_ssize_t hop, j_lo, up, down, n_win, step, nf;
+    double sr, pre;
+    if (!PyArg_ParseTuple(args, "OndnOnnndnnOOOO", &oy, &hop, &sr, &nf, &ot, &j_lo, &up, &down, &pre, &n_win,
+                          &step, &ow, &os, &or_, &owt))
+        return NULL;
+    Py_buffer by, bt, bw, bs, br, bwt;
+    int got = 0;
+    double *z = NULL;
+    PyObject *result = NULL;
+    if (up < 1 || down < 1 || step < 1 || n_win < 1 || hop < 1) {
+        PyErr_SetString(PyExc_ValueError, "cpp_prepare: up, down, step, n_win and hop must be positive");
+        return NULL;
+    }
+    if (get_buf(oy, &by, "d", 0, 0, "y") < 0)
+        goto end;
+    got = 1;
+    if (get_buf(ot, &bt, "d", 0, up, "taps") < 0)
+        goto end;
+    got = 2;
+    if (get_buf(ow, &bw, "d", 0, n_win, "window") < 0)
+        goto end;
+    got = 3;
+    if (get_buf(os, &bs, "d", 1, 0, "segs") < 0)
+        goto end;
+    got = 4;
+    if (get_buf(or_, &br, "d", 1, 0, "rows") < 0)
+        goto end;
+    got = 5;
+    if (get_buf(owt, &bwt, "d", 1, 0, "weights") < 0)
+        goto end;
+    got = 6;
+    const double *x = by.buf, *taps = bt.buf, *win = bw.buf;
+    double *segs = bs.buf, *rows = br.buf, *wts = bwt.buf;
+    Py_ssize_t n = N_ITEMS(by), n_j = N_ITEMS(bt) / up, cap = N_ITEMS(br);
+    if (bs.ndim != 2 || bs.shape[0] < cap || N_ITEMS(bwt) < cap || bs.shape[1] < n_win) {
+        PyErr_SetString(PyExc_ValueError, "cpp_prepare: segs must be 2-D, (len(rows), >= n_win)");
+        goto end;
+    }
+    Py_ssize_t nfft = bs.shape[1];
+    Py_ssize_t n_out = (n * up + down - 1) / down;
+    z = PyMem_Malloc((n_out + 1) * sizeof(double));
+    if (z == NULL) {
+        PyErr_NoMemory();
+        goto end;
+    }
+    if (resample(x, n, taps, n_j, j_lo, up, down, z, n_out) < 0) {
+        PyErr_NoMemory();
+        goto end;
+    }
+    for (Py_ssize_t i = n_out - 1; i > 0; i--)      /* pre-emphasis, from the end so z[i - 1] is still the input */
+        z[i] = z[i] - pre * z[i - 1];
+    Py_ssize_t n_fit = 0;
+    for (Py_ssize_t f = 0; f < nf; f++) {
+        double s = nearbyint((((double)f + 0.5) * hop / sr) * 10000.0 - (double)n_win / 2);
+        if (s >= 0 && s + n_win <= n_out)
+            n_fit++;
+    }
+    Py_ssize_t m = 0, q = 0;
+    for (Py_ssize_t f = 0; f < nf; f++) {
+        Py_ssize_t s = (Py_ssize_t)nearbyint((((double)f + 0.5) * hop / sr) * 10000.0 - (double)n_win / 2);
+        if (!(s >= 0 && s + n_win <= n_out))
+            continue;
+        if (q++ % step)
+            continue;
+        if (m >= cap) {
+            PyErr_SetString(PyExc_ValueError, "cpp_prepare: more rows than the buffers hold");
+            goto end;
+        }
+        double mean = 0.0;
+        for (Py_ssize_t i = 0; i < n_win; i++)
+            mean += z[s + i];
+        mean /= (double)n_win;
+        double *row = segs + m * nfft;
+        for (Py_ssize_t i = 0; i < n_win; i++)
+            row[i] = (z[s + i] - mean) * win[i];
+        for (Py_ssize_t i = n_win; i < nfft; i++)
+            row[i] = 0.0;
+        rows[m] = (double)f;
+        wts[m] = (double)(n_fit - (q - 1) < step ? n_fit - (q - 1) : step);
+        m++;
+    }
+    result = PyLong_FromSsize_t(m);
+end:
+    PyMem_Free(z);
+    if (got >= 1) PyBuffer_Release(&by);
+    if (got >= 2) PyBuffer_Release(&bt);
+    if (got >= 3) PyBuffer_Release(&bw);
+    if (got >= 4) PyBuffer_Release(&bs);
+    if (got >= 5) PyBuffer_Release(&br);
+    if (got >= 6) PyBuffer_Release(&bwt);
+    return result;
+}
+
+/* log_power(spec, out): out = log(re^2 + im^2 + 1e-30) of a complex128 array. */
+static PyObject *
+log_power(PyObject *self, PyObject *args)
+{
+    PyObject *os, *oo;
+    if (!PyArg_ParseTuple(args, "OO", &os, &oo))
+        return NULL;
+    Py_buffer bs, bo;
+    if (get_buf(os, &bs, "Zd", 0, 0, "spec") < 0)
+        return NULL;
+    Py_ssize_t n = N_ITEMS(bs);
+    if (get_buf(oo, &bo, "d", 1, n, "out") < 0) {
+        PyBuffer_Release(&bs);
+        return NULL;
+    }
+    const double *s = bs.buf;
+    double *o = bo.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        o[i] = log(s[2 * i] * s[2 * i] + s[2 * i + 1] * s[2 * i + 1] + 1e-30);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
+/* The k-th smallest of a[0..n-1] (reorders a so that a[0..k-1] are the k smallest): quickselect, pivot the
+   median of three, a branch-free partition. No NaN. */
+static double
+select_kth(double *a, Py_ssize_t n, Py_ssize_t k)
+{
+    Py_ssize_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        double x = a[lo], y = a[mid], z = a[hi], t;
+        /* the median of the three goes to a[hi] */
+        Py_ssize_t pi = (x < y) ? ((y < z) ? mid : ((x < z) ? hi : lo)) : ((x < z) ? lo : ((y < z) ? hi : mid));
+        t = a[pi];
+        a[pi] = a[hi];
+        a[hi] = t;
+        const double pv = a[hi];
+        Py_ssize_t st = lo;
+        for (Py_ssize_t i = lo; i < hi; i++) {   /* a[lo..st) < pv <= a[st..i) */
+            double v = a[i];
+            a[i] = a[st];
+            a[st] = v;
+            st += v < pv;
+        }
+        a[hi] = a[st];
+        a[st] = pv;
+        if (k == st)
+            return pv;
+        if (k < st)
+            hi = st - 1;
+        else
+            lo = st + 1;
+    }
+    return a[k];
+}
+
+/* voice_quality._median_rows for one row (reorders a). */
+static double
+median(double *a, Py_ssize_t n)
+{
+    Py_ssize_t k = n / 2;
+    double hi = select_kth(a, n, k);
+    if (n % 2)
+        return hi;
+    double lo = a[0];                           /* after the selection, a[0..k-1] are the k smallest */
+    for (Py_ssize_t i = 1; i < k; i++)
+        if (a[i] > lo)
+            lo = a[i];
+    return (lo + hi) / 2;
+}
+
+/* voice_quality._moving_mean over rows: out = the mean of rows r - k/2 .. r - k/2 + k - 1 of src (shape
+   (n_rows, n_cols); rows outside taken at the nearest edge), added in that order, then divided by k. */
+HOT static void
+mean_rows(const double *src, Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t r, Py_ssize_t k, double *out)
+{
+    for (Py_ssize_t d = 0; d < k; d++) {
+        Py_ssize_t rr = r + d - k / 2;
+        const double *s = src + (rr < 0 ? 0 : (rr > n_rows - 1 ? n_rows - 1 : rr)) * n_cols;
+        if (d == 0)
+            memcpy(out, s, n_cols * sizeof(double));
+        else
+            for (Py_ssize_t col = 0; col < n_cols; col++)
+                out[col] += s[col];
+    }
+    for (Py_ssize_t col = 0; col < n_cols; col++)
+        out[col] = out[col] / (double)k;
+}
+
+/* voice_quality._moving_mean along a row: out[i] = (padded[i] + ... + padded[i + k - 1]) / k, i < n. */
+HOT static void
+mean_along(const double *padded, Py_ssize_t n, Py_ssize_t k, double *out)
+{
+    memcpy(out, padded, n * sizeof(double));
+    for (Py_ssize_t d = 1; d < k; d++)
+        for (Py_ssize_t i = 0; i < n; i++)
+            out[i] += padded[i + d];
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = out[i] / (double)k;
+}
+
+/* cpp_finish(ceps, nfft, weights, time_k, quef_k, fit_from, band_lo, band_hi, rate, out) -> (n, sum):
+   from the DCT-I of the log spectra (ceps, shape (m, n_q), overwritten): the power cepstrum, smoothed over
+   time_k rows and quef_k quefrency bins (edges repeated), in dB; a robust straight line fitted from bin
+   fit_from on, the peak in bins band_lo..band_hi (parabolic) above it: out[q] (shape (m,)). Returns the sums
+   of weights and of weights x values over finite values. */
+static PyObject *
+cpp_finish(PyObject *self, PyObject *args)
+{
+    PyObject *oc, *owt, *oo;
+    Py_ssize_t nfft, time_k, quef_k, fit_from, band_lo, band_hi;
+    double rate;
+    if (!PyArg_ParseTuple(args, "OnOnnnnndO", &oc, &nfft, &owt, &time_k, &quef_k, &fit_from, &band_lo, &band_hi,
+                          &rate, &oo))
+        return NULL;
+    Py_buffer bc, bwt, bo;
+    int got = 0;
+    double *scratch = NULL;
+    PyObject *result = NULL;
+    if (get_buf(oc, &bc, "d", 1, 0, "ceps") < 0)
+        goto end;
+    got = 1;
+    if (bc.ndim != 2) {
+        PyErr_SetString(PyExc_ValueError, "ceps must be 2-D");
+        goto end;
+    }
+    Py_ssize_t m = bc.shape[0], n_q = bc.shape[1];
+    if (get_buf(owt, &bwt, "d", 0, m, "weights") < 0)
+        goto end;
+    got = 2;
+    if (get_buf(oo, &bo, "d", 1, m, "out") < 0)
+        goto end;
+    got = 3;
+    if (m == 0) {
+        result = Py_BuildValue("nd", (Py_ssize_t)0, 0.0);
+        goto end;
+    }
+    if (!(0 <= fit_from && n_q - fit_from >= 2 && 1 <= band_lo && band_lo <= band_hi && band_hi < n_q)) {
+        PyErr_SetString(PyExc_ValueError, "cpp_finish: quefrency bins out of range");
+        goto end;
+    }
+    double *c = bc.buf, *out = bo.buf;
+    const double *wts = bwt.buf;
+    Py_ssize_t n_all = m * n_q;
+    scratch = PyMem_Malloc((n_all + 5 * n_q + quef_k) * sizeof(double));
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto end;
+    }
+    double *row_buf = scratch + n_all, *sel = row_buf + n_q + quef_k, *q = sel + n_q, *dq = q + n_q;
+    /* the quefrencies (s) of the bins from fit_from on, and of pairs half that range apart */
+    Py_ssize_t len = n_q - fit_from, h = len / 2;
+    for (Py_ssize_t i = 0; i < len; i++)
+        q[i] = (double)(fit_from + i) / rate;
+    for (Py_ssize_t i = 0; i < h; i++)
+        dq[i] = q[h + i] - q[i];
+    for (Py_ssize_t i = 0; i < n_all; i++) {
+        double v = c[i] / (double)nfft;
+        c[i] = v * v;
+    }
+    if (time_k > 1) {                            /* over neighbouring rows (time) */
+        memcpy(scratch, c, n_all * sizeof(double));
+        for (Py_ssize_t r = 0; r < m; r++)
+            mean_rows(scratch, m, n_q, r, time_k, c + r * n_q);
+    }
+    Py_ssize_t n_res = 0;
+    double sum = 0.0;
+    for (Py_ssize_t r = 0; r < m; r++) {
+        double *row = c + r * n_q;
+        if (quef_k > 1) {                        /* over neighbouring quefrency bins: the row with its edges repeated */
+            for (Py_ssize_t i = 0; i < n_q + quef_k - 1; i++) {
+                Py_ssize_t cc = i - quef_k / 2;
+                row_buf[i] = row[cc < 0 ? 0 : (cc > n_q - 1 ? n_q - 1 : cc)];
+            }
+            mean_along(row_buf, n_q, quef_k, row);
+        }
+        for (Py_ssize_t col = 0; col < n_q; col++)
+            row[col] = 10.0 * log10(row[col] + 1e-30);
+        /* robust line (voice_quality._robust_lines): median slope of pairs half the range apart, median intercept */
+        const double *yv = row + fit_from;
+        for (Py_ssize_t i = 0; i < h; i++)
+            sel[i] = (yv[h + i] - yv[i]) / dq[i];
+        double slope = median(sel, h);
+        for (Py_ssize_t i = 0; i < len; i++)
+            sel[i] = yv[i] - slope * q[i];
+        double icept = median(sel, len);
+        Py_ssize_t j = band_lo + argmax(row + band_lo, band_hi - band_lo + 1);
+        double d, peak;
+        parabolic(row[j - 1], row[j], row[j + 1 < n_q ? j + 1 : n_q - 1], &d, &peak);
+        out[r] = peak - (slope * ((double)j + d) / rate + icept);
+        if (isfinite(out[r])) {
+            n_res += (Py_ssize_t)wts[r];
+            sum += out[r] * wts[r];
+        }
+    }
+    result = Py_BuildValue("nd", n_res, sum);
+end:
+    PyMem_Free(scratch);
+    if (got >= 1) PyBuffer_Release(&bc);
+    if (got >= 2) PyBuffer_Release(&bwt);
+    if (got >= 3) PyBuffer_Release(&bo);
+    return result;
+}
+
+/* -- cross-talk spectra (engine/crosstalk.py) ---------------------------------------------------------------- */
+
+/* band_power(spec, lo, edges, eps, out): per row of spec (complex128, shape (m, n_bins_full)) the power of
+   bins lo .. hi-1 (hi = edges[-1]) and its sums over bands [edges[b], edges[b+1]): out[r, :n_bands] = band
+   sums + eps (as differences of the running sum, the numpy code's order), out[r, n_bands:] = bin powers +
+   eps. out: float64, shape (m, n_bands + hi - lo). edges: int64, ascending, edges[0] >= lo. */
+static PyObject *
+band_power(PyObject *self, PyObject *args)
+{
+    PyObject *os, *oe, *oo;
+    Py_ssize_t lo;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OnOdO", &os, &lo, &oe, &eps, &oo))
+        return NULL;
+    Py_buffer bs, be, bo;
+    int got = 0;
+    double *cs = NULL;
+    PyObject *result = NULL;
+    if (get_buf(os, &bs, "Zd", 0, 0, "spec") < 0)
+        goto end;
+    got = 1;
+    if (PyObject_GetBuffer(oe, &be, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        goto end;
+    got = 2;
+    const char *f = be.format ? be.format : "B";
+    if (f[0] == '@' || f[0] == '=')
+        f++;
+    if (be.itemsize != 8 || !(strcmp(f, "l") == 0 || strcmp(f, "q") == 0)) {
+        PyErr_Format(PyExc_TypeError, "edges: expected int64, got '%s'", f);
+        goto end;
+    }
+    if (get_buf(oo, &bo, "d", 1, 0, "out") < 0)
+        goto end;
+    got = 3;
+    const long long *edges = be.buf;
+    Py_ssize_t n_e = N_ITEMS(be);
+    if (bs.ndim != 2 || bo.ndim != 2 || n_e < 2) {
+        PyErr_SetString(PyExc_ValueError, "band_power: spec and out must be 2-D, edges at least 2 long");
+        goto end;
+    }
+    Py_ssize_t m = bs.shape[0], n_full = bs.shape[1], n_bands = n_e - 1, hi = (Py_ssize_t)edges[n_e - 1];
+    Py_ssize_t n_bin = hi - lo;
+    if (lo < 0 || hi > n_full || edges[0] < lo || bo.shape[0] != m || bo.shape[1] != n_bands + n_bin) {
+        PyErr_SetString(PyExc_ValueError, "band_power: bins out of range or out of the wrong shape");
+        goto end;
+    }
+    for (Py_ssize_t b = 0; b < n_bands; b++)
+        if (edges[b + 1] < edges[b]) {
+            PyErr_SetString(PyExc_ValueError, "band_power: edges must ascend");
+            goto end;
+        }
+    cs = PyMem_Malloc((n_bin + 1) * sizeof(double));
+    if (cs == NULL) {
+        PyErr_NoMemory();
+        goto end;
+    }
+    const double *spec = bs.buf;
+    double *out = bo.buf;
+    for (Py_ssize_t r = 0; r < m; r++) {
+        const double *sp = spec + 2 * (r * n_full + lo);
+        double *ob = out + r * (n_bands + n_bin), *obin = ob + n_bands, acc = 0.0;
+        cs[0] = 0.0;
+        for (Py_ssize_t j = 0; j < n_bin; j++) {
+            double pw = sp[2 * j] * sp[2 * j] + sp[2 * j + 1] * sp[2 * j + 1];
+            obin[j] = pw + eps;
+            acc += pw;
+            cs[j + 1] = acc;
+        }
+        for (Py_ssize_t b = 0; b < n_bands; b++)
+            ob[b] = cs[edges[b + 1] - lo] - cs[edges[b] - lo] + eps;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+end:
+    PyMem_Free(cs);
+    if (got >= 1) PyBuffer_Release(&bs);
+    if (got >= 2) PyBuffer_Release(&be);
+    if (got >= 3) PyBuffer_Release(&bo);
+    return result;
+}
+
+/* held_peak(L, hold, n0, decay, out): the decaying peak hold of CrossTalk._held. Row i of L (float64, shape
+   (n, k)) is frame n0 + i; with t = (n0 + i) * decay, run = max(run, L[i] + t) from run = hold (shape (k,),
+   updated in place to the last run), out[i] = run - t. NaN propagates as in np.maximum. */
+static PyObject *
+held_peak(PyObject *self, PyObject *args)
+{
+    PyObject *ol, *oh, *oo;
+    Py_ssize_t n0;
+    double decay;
+    if (!PyArg_ParseTuple(args, "OOndO", &ol, &oh, &n0, &decay, &oo))
+        return NULL;
+    Py_buffer bl, bh, bo;
+    if (get_buf(ol, &bl, "d", 0, 0, "L") < 0)
+        return NULL;
+    if (get_buf(oh, &bh, "d", 1, 0, "hold") < 0) {
+        PyBuffer_Release(&bl);
+        return NULL;
+    }
+    if (get_buf(oo, &bo, "d", 1, N_ITEMS(bl), "out") < 0) {
+        PyBuffer_Release(&bl);
+        PyBuffer_Release(&bh);
+        return NULL;
+    }
+    Py_ssize_t k = N_ITEMS(bh);
+    if (k == 0 || N_ITEMS(bl) % k != 0) {
+        PyErr_SetString(PyExc_ValueError, "held_peak: L must have len(hold) columns");
+        PyBuffer_Release(&bl);
+        PyBuffer_Release(&bh);
+        PyBuffer_Release(&bo);
+        return NULL;
+    }
+    Py_ssize_t n = N_ITEMS(bl) / k;
+    const double *L = bl.buf;
+    double *run = bh.buf, *out = bo.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double t = (double)(n0 + i) * decay;
+        const double *li = L + i * k;
+        double *oi = out + i * k;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            double v = li[j] + t, r = run[j];
+            r = (r >= v || isnan(r)) ? r : v;
+            run[j] = r;
+            oi[j] = r - t;
+        }
+    }
+    PyBuffer_Release(&bl);
+    PyBuffer_Release(&bh);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
+/* -- module ------------------------------------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"square_cumsum", square_cumsum, METH_VARARGS,
+     "square_cumsum(x, y, c2): y = x as float64, c2 = [0, cumsum(y * y)] (shapes (n,), (n + 1,))."},
+    {"glottal_pulses", glottal_pulses, METH_VARARGS,
+     "glottal_pulses(y, c2, period_frames, hop_length, sinc, out) -> count: voice_quality.glottal_pulses, "
+     "the pulses (sorted, fractional samples) in out[:count]."},
+    {"jitter_shimmer", jitter_shimmer, METH_VARARGS,
+     "jitter_shimmer(y, pulses, sample_rate, period_floor_s, period_ceiling_s, max_period_factor, "
+     "max_amplitude_factor) -> the 8 sums of voice_quality.jitter_shimmer_sums, in its order."},
+    {"hnr_frames", hnr_frames, METH_VARARGS,
+     "hnr_frames(y, c2, periods, hop_length, window, step, out, weight) -> (n_frames, sum_db): "
+     "voice_quality.hnr_frames_db into out and weight, and its weighted sums over finite values."},
+    {"cpp_prepare", cpp_prepare, METH_VARARGS, "The windowed frames of voice_quality.cpp_frames_db (see source)."},
+    {"log_power", log_power, METH_VARARGS, "log_power(spec, out): out = log(|spec|^2 + 1e-30)."},
+    {"cpp_finish", cpp_finish, METH_VARARGS, "CPPS from the DCT-I of log spectra (see source)."},
+    {"band_power", band_power, METH_VARARGS,
+     "band_power(spec, lo, edges, eps, out): bin powers and band sums of crosstalk spectra (see source)."},
+    {"held_peak", held_peak, METH_VARARGS,
+     "held_peak(L, hold, n0, decay, out): crosstalk's decaying peak hold (see source)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "prosody._kernels",
+    "Compiled loops of prosody's voice-quality analysis (optional; engine/voice_quality.py has the numpy "
+    "reference).", -1, methods,
+};
+
+/* Raised whenever a function's arguments or results change, so that engine/ckernels.py turns down a module
+   built from older source (an editable install not rebuilt) instead of calling it wrongly. */
+#define KERNELS_API 1
+
+PyMODINIT_FUNC
+PyInit__kernels(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "API", KERNELS_API) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,228 @@
+"""The compiled kernels (prosody/_kernels.c, engine/ckernels.py) against the
+numpy code they stand in for, on signals with planted answers.
+
+Voice quality: the C code does the numpy code's steps in its order, except
+that a dot product is summed term after term where numpy hands it to BLAS
+(np.correlate, matrix products), whose order is its own. So pulse times,
+HNR and CPPS values agree to rounding, not bit for bit: counts exactly, sums
+within ``REL`` (relative). Cross-talk: the same arithmetic in the same order,
+bit for bit.
+
+Without the extension (no C compiler at install) the C half of each test
+skips and the numpy code runs everywhere; with ``PROSODY_REQUIRE_KERNELS=1``
+(scripts/test.sh) a missing extension fails instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prosody.engine import crosstalk as ct
+from prosody.engine import voice_quality as vq
+from prosody.engine.ckernels import KERNELS
+from prosody.engine.voice_quality import VoiceQualityConfig, analyse_run, summarize_chunks
+from tests.voice_synth import synthetic_voice
+
+REL = 1e-9          # C vs numpy, voice-quality sums (seen: below 1e-12)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_extension_is_built_where_required():
+    if os.environ.get("PROSODY_REQUIRE_KERNELS", "") not in ("", "0"):
+        assert KERNELS is not None, "prosody._kernels is not built: pip install -e . needs a C compiler"
+
+
+@pytest.fixture
+def kernels():
+    if KERNELS is None:
+        pytest.skip("prosody._kernels is not built (no C compiler at install) or PROSODY_NO_KERNELS is set")
+    return KERNELS
+
+
+def both_paths(monkeypatch, fn):
+    """``fn()`` with the kernels, then with the numpy code."""
+    c = fn()
+    monkeypatch.setattr(vq, "KERNELS", None)
+    monkeypatch.setattr(ct, "KERNELS", None)
+    ref = fn()
+    monkeypatch.undo()
+    return c, ref
+
+
+def assert_chunks_agree(c, ref):
+    for a, b in zip(c, ref, strict=True):
+        da, db = dataclasses.asdict(a), dataclasses.asdict(b)
+        for k in da:
+            if isinstance(db[k], float):
+                assert da[k] == pytest.approx(db[k], rel=REL, abs=1e-300), (k, da[k], db[k])
+            else:
+                assert da[k] == db[k], (k, da[k], db[k])
+
+
+def runs_of(x, f0_contour, *, sample_rate, pieces):
+    """(samples, per-frame F0) of consecutive voiced runs of the given lengths (frames)."""
+    hop = sample_rate // 100
+    out, k = [], 0
+    for n in pieces:
+        out.append((x[k * hop:(k + n) * hop], f0_contour[k:k + n]))
+        k += n
+    return out
+
+
+@pytest.mark.parametrize("sample_rate,f0_hz,jitter,shimmer,snr_db,seed,dtype", [
+    (16000, 120, 0.01, 0.05, None, 0, np.float32),
+    (16000, 210, 0.02, 0.03, 15, 3, np.float32),
+    (8000, 95, 0.005, 0.10, None, 4, np.float64),   # resampled 8 -> 10 kHz for CPPS (5/4)
+    (10000, 160, 0.01, 0.04, 25, 5, np.float32),    # already at the cepstrum's rate: no resampling
+])
+def test_voice_quality_kernels_agree_with_numpy(monkeypatch, kernels, sample_rate, f0_hz, jitter, shimmer,
+                                                snr_db, seed, dtype):
+    x, pj, ps, _ = synthetic_voice(f0_hz=f0_hz, jitter=jitter, shimmer=shimmer, snr_db=snr_db, seed=seed,
+                                   dur_s=3.0, sample_rate=sample_rate)
+    x = x[int(0.3 * sample_rate):int(3.25 * sample_rate)].astype(dtype)
+    hop = sample_rate // 100
+    n_frames = len(x) // hop
+    # the tracker's F0 wobbles around the true one: each frame's period is its own
+    f0 = f0_hz * (1 + 0.03 * np.sin(np.arange(n_frames) / 7.0))
+    # runs of 20 ms (few or no pulses), 0.1 s (no CPPS window fits), 0.33 s, 2.4 s
+    runs = runs_of(x, f0, sample_rate=sample_rate, pieces=(2, 10, 33, n_frames - 45))
+    cfg = VoiceQualityConfig()
+
+    def analyse():
+        return [analyse_run(r, f, speaker="s", start_s=0.0, sample_rate=sample_rate, hop_length=hop, cfg=cfg)
+                for r, f in runs]
+
+    c, ref = both_paths(monkeypatch, analyse)
+    assert_chunks_agree(c, ref)
+    assert c[0].n_cpp_frames == c[1].n_cpp_frames == 0 and c[3].n_cpp_frames > 40
+    if snr_db is None:   # the planted figures come back through the C path (noise adds jitter and shimmer)
+        m = summarize_chunks(c[3:])
+        assert m["jitter_local"] == pytest.approx(pj, abs=max(0.001, 0.15 * pj))
+        assert m["shimmer_local"] == pytest.approx(ps, abs=max(0.005, 0.15 * ps))
+
+    # kernel by kernel on the long run: pulse times, and HNR per frame
+    r, f = runs[3]
+    y = r.astype(np.float64)
+    c2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    per = sample_rate / f
+    want = vq.glottal_pulses(y, per, hop_length=hop, energy_cumsum=c2)
+    got = np.empty(len(y) + 1)
+    n = kernels.glottal_pulses(y, c2, per, hop, vq._SINC, got)
+    assert n == len(want) > 0.9 * len(y) / sample_rate * f0_hz
+    assert np.max(np.abs(got[:n] - want)) < 1e-6        # samples
+    centres = (np.arange(len(f)) + 0.5) * hop
+    h_want, w_want = vq.hnr_frames_db(y, centres, per, sample_rate=sample_rate, cfg=cfg, energy_cumsum=c2)
+    h_got, w_got = np.empty(len(f)), np.empty(len(f))
+    kernels.hnr_frames(y, c2, per, hop, int(round(sample_rate / cfg.hnr_min_pitch_hz)), 1, h_got, w_got)
+    assert np.array_equal(w_got, w_want) and np.array_equal(np.isnan(h_got), np.isnan(h_want))
+    assert h_got[~np.isnan(h_got)] == pytest.approx(h_want[~np.isnan(h_want)], rel=REL)
+
+
+def test_silence_and_a_click_agree_with_numpy(monkeypatch, kernels):
+    """Degenerate runs: digital silence (zero energy everywhere) and one click."""
+    cfg = VoiceQualityConfig()
+    click = np.zeros(5000, np.float32)
+    click[2500] = 0.5
+    runs = [(np.zeros(4960, np.float32), np.full(31, 100.0)), (click[:4960], np.full(31, 180.0))]
+
+    def analyse():
+        return [analyse_run(r, f, speaker="s", start_s=1.0, sample_rate=16000, hop_length=160, cfg=cfg)
+                for r, f in runs]
+
+    c, ref = both_paths(monkeypatch, analyse)
+    assert_chunks_agree(c, ref)
+    assert c[0].n_jitter_pairs == 0 and c[0].n_hnr_frames == 0
+
+
+def test_crosstalk_kernels_are_bit_identical(kernels):
+    rng = np.random.default_rng(7)
+    x = ct.CrossTalk()
+    n_full = x.s.n_fft // 2 + 1
+    spec = rng.standard_normal((13, n_full)) + 1j * rng.standard_normal((13, n_full))
+    spec[2] = 0.0                                       # a silent frame: the floor
+    lev = np.empty((13, x.n_bins + x._hi - x._lo))
+    kernels.band_power(spec, x._lo, x._edges, ct._EPS, lev)
+    lev = 10.0 * np.log10(lev)
+    p = spec[:, x._lo:x._hi].real ** 2 + spec[:, x._lo:x._hi].imag ** 2
+    cs = np.concatenate([np.zeros((13, 1)), np.cumsum(p, axis=1)], axis=1)
+    e = x._edges - x._lo
+    assert np.array_equal(lev[:, :x.n_bins], 10.0 * np.log10(cs[:, e[1:]] - cs[:, e[:-1]] + ct._EPS))
+    assert np.array_equal(lev[:, x.n_bins:], 10.0 * np.log10(p + ct._EPS))
+    # the decaying peak hold over two blocks (state carried), against its numpy form
+    L = rng.normal(-60.0, 15.0, (40, 7))
+    hold = np.full(7, -1e9)
+    out = np.empty_like(L)
+    kernels.held_peak(L[:25], hold, 100, 0.7, out[:25])
+    kernels.held_peak(L[25:], hold, 125, 0.7, out[25:])
+    t = (100 + np.arange(40, dtype=np.float64))[:, None] * 0.7
+    m = np.maximum.accumulate(np.concatenate([np.full((1, 7), -1e9), L + t]), axis=0)[1:]
+    assert np.array_equal(out, m - t) and np.array_equal(hold, m[-1])
+
+
+def test_crosstalk_with_kernels_learns_the_planted_path_as_numpy_does(monkeypatch, kernels, needs_espeak):
+    from prosody.engine.vad import RawVad
+    from tests.dialogue import LeakPath, add_crosstalk, build_dialogue, scenario_turns
+    dry = build_dialogue(scenario_turns(6, seed=8), seed=8, noise_db=None, level_db=(-26.0, -26.0))
+    d = add_crosstalk(dry, into_therapist=LeakPath(leak_db=-10.0, delay_s=0.09, polarity=-1),
+                      gain_db=(12.0, 0.0), noise_db=-75.0, seed=8)
+    n = len(d.audio) // 160
+    fr = [d.audio[: n * 160, c].reshape(n, 160) for c in (0, 1)]
+    raw = [RawVad().push(f) for f in fr]
+
+    def run():
+        x = ct.CrossTalk()
+        out = [x.push([f[i:i + 333] for f in fr], [a[i:i + 333] for a in raw]) for i in range(0, n, 333)]
+        return x, [np.concatenate(o) for o in zip(*out)]
+
+    (xc, c), (xn, ref) = both_paths(monkeypatch, run)
+    assert abs(xc.delay[0] - 9) <= 1 and c[0].sum() > 100           # the planted 90 ms path, its leak found
+    assert all(np.array_equal(a, b) for a, b in zip(c, ref))
+    assert xc.delay == xn.delay and all(np.array_equal(a, b) for a, b in zip(xc.gain_db, xn.gain_db) if a is not None)
+    for name in ("_L", "_Lh", "_P", "_hold"):
+        assert all(np.array_equal(a, b) for a, b in zip(getattr(xc, name), getattr(xn, name))), name
+
+
+def test_no_kernels_env_runs_the_numpy_code_and_the_cli_agrees(tmp_path):
+    """``PROSODY_NO_KERNELS=1``: the loader gives None, and ``prosody analyze``
+    of the fixture writes the same session either way (voice-quality figures
+    are rounded far above the kernels' rounding differences)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PROSODY_DEBUG", "PROSODY_NO_KERNELS")}
+    probe = "from prosody.engine import ckernels; print(ckernels.KERNELS is None)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**env, "PROSODY_NO_KERNELS": "1"}).stdout
+    assert out.strip() == "True"
+    docs = []
+    for extra in ({}, {"PROSODY_NO_KERNELS": "1"}):
+        path = tmp_path / f"s{len(docs)}.json"
+        proc = subprocess.run([sys.executable, "-m", "prosody_cli.main", "analyze", str(REPO / "fixtures" / "dialogue.flac"),
+                               "--json", str(path), "--quiet"], capture_output=True, text=True, timeout=120,
+                              env={**env, **extra})
+        assert proc.returncode == 0, proc.stderr
+        docs.append(json.loads(path.read_text()))
+    assert docs[0] == docs[1]
+    vqm = docs[0]["measures"]["voice_quality"]["therapist"]
+    assert vqm["n_periods"] > 1000 and 5.0 < vqm["hnr_db"] < 25.0
+
+
+def test_a_kernels_module_built_from_other_source_is_turned_down(monkeypatch):
+    """An editable install not rebuilt after the C source changed: the loader
+    refuses the old module (the numpy code runs) rather than call it wrongly."""
+    import types
+
+    import prosody
+    from prosody.engine import ckernels
+    monkeypatch.delenv("PROSODY_NO_KERNELS", raising=False)
+    for api, loads in ((ckernels.API - 1, False), (None, False), (ckernels.API, True)):
+        fake = types.ModuleType("prosody._kernels")
+        if api is not None:
+            fake.API = api
+        monkeypatch.setitem(sys.modules, "prosody._kernels", fake)
+        monkeypatch.setattr(prosody, "_kernels", fake, raising=False)
+        assert (ckernels.load() is fake) == loads, api
