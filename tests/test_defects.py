@@ -114,3 +114,17 @@ def test_edit_corrects_metadata_in_the_store(tmp_path, capsys):
     assert rc == 2 and err.count("\n") == 1
     rc, out, err = run(capsys, "edit", 999, "--store", store_dir, "--notes", "x")
     assert rc != 0 and err.startswith("prosody: error:")
+
+
+def test_pyproject_lists_every_package():
+    """A plain (non-editable) `pip install .` installs only the packages pyproject lists: every folder with an
+    __init__.py under prosody/ and cli/ must be there (prosody.engine was missing once; editable installs hid it)."""
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    conf = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(conf["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "prosody").rglob("__init__.py")}
+    found |= {"prosody_cli" + "".join("." + q for q in p.parent.relative_to(root / "cli").parts)
+              for p in (root / "cli").rglob("__init__.py")}
+    assert found == listed
