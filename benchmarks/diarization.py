@@ -28,7 +28,19 @@ held AMI speakers) was the untouched check until the pitch split's dprime was
 raised after seeing it (and held) split a real voice; ``fresh2`` (seeds 50-55,
 other new voices) was first run on the final settings.
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|both] [--quick]
+Fourth round (issue 9): espeak-ng 1.51 ignores variants on ``en-gb`` (``en-gb+f4``
+speaks the plain male en-gb voice), so the ``en-gb+<variant>`` voices of tune, held and
+dev were all one voice and two intended female/male pairs were two near-alike male
+voices. The splits now spell them ``en+<variant>`` (the same voice, variant honoured),
+near-alike pairs get a pitch base / speed of their own (``"en-us+m1 p40"``: espeak -p /
+-s), and ``--voices`` checks that every pair is two voices by measures that do not use
+the diarizer's encoder (median F0 >= 2 st or long-term spectra >= 2.5 dB apart). A voice
+whose speed moves a planted turn into a conflicting overlap skips that scenario. Every
+split's material changed, so the figures before and after this round were both taken on
+the fixed material; ``fresh3`` (seeds 60-65, voices used nowhere else) was made in this
+round and run only on its final settings, as was ``fresh2``.
+
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|both] [--quick] [--voices]
 """
 from __future__ import annotations
 
@@ -72,7 +84,7 @@ VOICE_PAIRS = {  # (therapist, client)
                ("en-us+paul", "en-gb-scotland+robert"), ("en-gb-x-gbcwmd+Alicia", "en-us+Andrea")],
     # fresh3: voices used in no other split, made with the voice check (issue 9, fourth round);
     # not looked at while tuning
-    "fresh3": [("en-us-nyc+adam", "en-gb-x-rp+belinda"), ("en-gb-x-gbclan+john p40", "en-us+zac p62"),
+    "fresh3": [("en-us-nyc+rob", "en-gb-x-rp+belinda"), ("en-gb-x-gbclan+john p40", "en-us+zac p62"),
                ("en-029+anika", "en-us-nyc+steph2 p36"), ("en-gb-scotland+Lee s160", "en-us+benjamin p60 s185")],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
@@ -324,7 +336,11 @@ def single_voice_cases(split: str, quick: bool):
     voices = [v for pair in VOICE_PAIRS[split] for v in pair]
     for i, v in enumerate(voices[:2] if quick else voices):
         utts = spoken_by(scenario_monologue(8, seed=SEEDS[split][0] + i), {THERAPIST: v})
-        d = build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0))
+        try:
+            d = build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0))
+        except Exception as exc:  # e.g. a voice whose peaks would clip at this level
+            print(f"  skip one voice {v}: {exc}", file=sys.stderr)
+            continue
         x, _ = mix_room(d, layout="mono" if i % 2 else "shared", rt60_s=0.3, noise_db=-55.0, seed=i,
                         level_diff_db=(3.0, 0.0))
         yield f"espeak one voice {v}", x
