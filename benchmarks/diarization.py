@@ -86,13 +86,17 @@ VOICE_PAIRS = {  # (therapist, client)
     # not looked at while tuning
     "fresh3": [("en-us-nyc+rob", "en-gb-x-rp+belinda"), ("en-gb-x-gbclan+john p40", "en-us+zac p62"),
                ("en-029+anika", "en-us-nyc+steph2 p36"), ("en-gb-scotland+Lee s160", "en-us+benjamin p60 s185")],
+    # fresh4: voices used in no other split, made for the last check of the fourth round
+    "fresh4": [("en-gb-x-gbcwmd+Denis", "en-us+steph3"), ("en-029+max p40", "en-gb-x-rp+Gene p60"),
+               ("en-us-nyc+aunty", "en-gb-scotland+Alex"), ("en-us+Michael s165", "en-gb-x-gbclan+Hugo p62 s185")],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
-         "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65]}
+         "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
+         "fresh4": [70, 71, 72, 73, 74, 75]}
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
-                      "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"]}
-AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7)}  # fresh: the held files' speakers, new turns
-SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5}  # room-mix draws differ per split
+                      "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"]}
+AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9)}  # fresh: the held files' speakers, new turns
+SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6}  # room-mix draws differ per split
 COLLAR_S = 0.25
 HOP_S = 0.01
 
