@@ -283,7 +283,7 @@ def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0) -> np.nda
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
     floor_db = float(np.clip(floor_db, -90.0, -40.0))
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal(len(mono)) * 10 ** (floor_db / 20)).astype(np.float32)
+    return rng.standard_normal(len(mono), dtype=np.float32) * np.float32(10 ** (floor_db / 20))
 
 
 def swap_names(n: Naming) -> Naming:
