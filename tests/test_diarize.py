@@ -216,9 +216,26 @@ def test_overlapped_frames_carry_one_voice_share():
     x = np.ones(len(owner) * 160, np.float32)
     ch = att.channels(x)
     t = np.repeat(owner, 160)
-    assert np.all(ch[t == 0, 0] == 1.0) and np.all(ch[t == 0, 1] == 0.0)
-    assert np.all(ch[t == 1, 1] == 1.0) and np.all(ch[t == 1, 0] == 0.0)
+    floor = 10 ** (-40 / 20)  # no pause in x: the fill takes its loudest allowed floor, -40 dBFS
+    assert np.all(ch[t == 0, 0] == 1.0) and np.sqrt(np.mean(ch[t == 0, 1] ** 2)) < 1.2 * floor
+    assert np.all(ch[t == 1, 1] == 1.0) and np.sqrt(np.mean(ch[t == 1, 0] ** 2)) < 1.2 * floor
     assert np.allclose(ch[t == 2], OVERLAP_SHARE_GAIN)
+
+
+def test_floor_fill_is_the_recordings_noise_floor():
+    # a speaker channel is filled where its voice does not speak with noise at the level of the
+    # recording's pauses (planted: -62 dBFS), not digital zeros (the pipeline's VAD leaves digital
+    # silence out of its noise floor, which then sat inside the speech)
+    from prosody.engine.speakers import floor_fill
+
+    rng = np.random.default_rng(3)
+    n = 300
+    speech = (np.arange(n) // 50) % 2 == 0
+    x = rng.standard_normal(n * 160) * 10 ** (-62 / 20)
+    x[np.repeat(speech, 160)] += np.sin(np.arange(np.repeat(speech, 160).sum()) * 0.2) * 0.1
+    fill = floor_fill(x.astype(np.float32), speech, seed=0)
+    assert abs(20 * np.log10(np.sqrt(np.mean(fill ** 2))) - (-62)) < 1.0
+    assert np.array_equal(fill, floor_fill(x.astype(np.float32), speech, seed=0))
 
 
 def test_frame_pitch_of_planted_tones():

@@ -268,6 +268,24 @@ def name_voices(d: Diarization, *, profile: VoiceProfile | None = None,
     return Naming((t, c) if k == 0 else (c, t), 0.5, NO_PROFILE_RULE, True)
 
 
+def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """(n_samples,) float32 white noise at the noise floor of ``mono``: the median level
+    of its 10 ms frames outside ``speech`` ((n_frames,) bool; the 5th percentile of all
+    frames when there are fewer than 20 such), within -90..-40 dBFS. Seeded, so the
+    same input gives the same channels: what a speaker channel carries where its voice
+    does not speak."""
+    hop = GRID.hop_length
+    n = min(len(mono) // hop, len(speech))
+    if n == 0:
+        return np.zeros(len(mono), np.float32)
+    lv = 10 * np.log10(np.mean(np.square(mono[: n * hop].reshape(n, hop), dtype=np.float64), axis=1) + 1e-20)
+    quiet = lv[~speech[:n]]
+    floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
+    floor_db = float(np.clip(floor_db, -90.0, -40.0))
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(len(mono), dtype=np.float32) * np.float32(10 ** (floor_db / 20))
+
+
 def swap_names(n: Naming) -> Naming:
     """The two voices' names exchanged (``prosody relabel``)."""
     return replace(n, names=tuple(reversed(n.names)), rule=f"{n.rule}; swapped by the user",
@@ -305,7 +323,14 @@ class Attribution:
         overlap is not heard louder than their own speech level just because
         the holder's voice is in the same frames (``overlap_cues.is_floor_bid``
         would call it a floor bid). The level was chosen on the tune split of
-        benchmarks/diarization.py (-3 dB kept 5 of 24 backchannels fewer)."""
+        benchmarks/diarization.py (-3 dB kept 5 of 24 backchannels fewer).
+
+        "Silent" is the recording's own noise floor (``floor_fill``), not digital
+        zeros: the pipeline's VAD gates each channel against a running noise floor
+        that leaves digital silence out, so a channel of speech and zeros had a
+        floor inside the speech (the owned pauses are few) and lost quiet speech
+        and whole short turns (AMI dialogues: 7 of 13 speaker changes found with
+        every frame attributed right)."""
         x = audio_2d(audio)
         if self.diarization is None:
             return np.ascontiguousarray(x[:, list(self.channel_picks)], dtype=np.float32)
@@ -317,7 +342,8 @@ class Attribution:
         both = own.all(axis=1)
         shared = np.where(both, np.float32(OVERLAP_SHARE_GAIN), np.float32(1.0)) * mono
         for j, k in enumerate(order):
-            out[:, j] = np.where(own[:, k], shared, 0.0) if d.n_voices == 2 or k == 0 else 0.0
+            fill = floor_fill(mono, d.speech, seed=j)
+            out[:, j] = np.where(own[:, k], shared, fill) if d.n_voices == 2 or k == 0 else fill
         return out
 
     def to_dict(self) -> dict:
