@@ -67,6 +67,8 @@ FLOOR_ROLES = ("turn", "interruption")
 
 # Default espeak-ng voices. Variants chosen without "echo"/"breath" settings
 # (f2..f5 and m2 add an echo tail that would blur the planted end of speech).
+# (espeak-ng 1.51 ignores the "+m3" on "en-gb": the client is the plain en-gb male voice, distinct from the
+# therapist's en-us+f1; the spelling is kept so that existing material and caches stay the same.)
 DEFAULT_VOICES = (("therapist", "en-us+f1"), ("client", "en-gb+m3"))
 
 SAMPLE_RATE_HZ = 16000
@@ -848,7 +850,9 @@ FAILED_STARTS = (
     "But I thought", "No that is not it", "Wait a second", "Sorry but", "Hold on I", "I do not think",
 )
 # espeak voices without echo or breath variants (see DEFAULT_VOICES), for many-voice scenarios
-VOICE_POOL = ("en-us+f1", "en-gb+m3", "en+m1", "en-us+m4", "en-gb+f1", "en+m7", "en-us+klatt", "en+Annie",
+# espeak-ng 1.51 ignores variants on plain "en-gb" ("en-gb+m3" and "en-gb+f1" both give the plain en-gb voice,
+# byte for byte), so that voice is spelled "en-gb" and the pool's second slot on it is a voice of its own.
+VOICE_POOL = ("en-us+f1", "en-gb", "en+m1", "en-us+m4", "en-gb-scotland+f1", "en+m7", "en-us+klatt", "en+Annie",
               "en+Andy", "en+Linda", "en+Michael", "en-gb-x-rp+m5")
 
 
