@@ -63,6 +63,16 @@ _UNKNOWN_DB = -200.0  # gain of a path not (yet) found: no leak predicted
 _DB_TO_LN = math.log(10.0) / 10.0
 
 
+def _causal_mean(x: np.ndarray, tail: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of each value of ``x`` with the ``w - 1`` before it (``tail``: the last
+    ``w - 1`` values of the previous block); returns the means and the new tail."""
+    if w <= 1:
+        return x, tail
+    ext = np.concatenate([tail, x])
+    cs = np.concatenate([[0.0], np.cumsum(ext)])
+    return (cs[w:] - cs[:-w]) / w, ext[len(ext) - (w - 1):]
+
+
 @dataclass(frozen=True)
 class CrossTalkSettings:
     """Parameters of ``CrossTalk`` (tuned on generated dialogues, see
@@ -95,6 +105,12 @@ class CrossTalkSettings:
     change_frames: int = 200         # a path change is looked for in this many latest frames ...
     change_db: float = 4.0           # ... as a leak this much louder, or at another delay
     change_corr: float = 0.1         # that correlates this much better than the learnt one
+    # same voice: a leak carries its source's harmonics (the same F0), own speech another voice's
+    voice_fmax_hz: float = 1100.0    # harmonics resolved by the n_fft window: bins fmin_hz .. this
+    voice_smooth_bins: int = 5       # fine structure = bin level less its moving mean over this many bins
+    voice_lags: tuple[int, int] | None = (-1, 2)  # lags around the path's delay searched (None: all 0..max_delay)
+    voice_veto_own: bool = True      # same voice zeroes a frame's own share (else: the frame is leak)
+    same_voice_corr: float = 0.6     # mean fine-structure correlation (own_frames) from which A is B's voice
 
 
 class CrossTalk:
@@ -125,6 +141,7 @@ class CrossTalk:
         self.n_bins = len(edges) - 1  # number of bands actually used
         self._bin_band = np.repeat(np.arange(self.n_bins), np.diff(edges))  # band of each FFT bin
         self._window = np.hanning(settings.n_fft).astype(np.float64)
+        self._n_voice = max(int(np.searchsorted(k, settings.voice_fmax_hz)) - self._lo, settings.voice_smooth_bins + 2)
         self._keep = settings.n_fft - hop  # samples of history needed before a frame
         self._decay = settings.decay_db_per_frame
         self.reset()
@@ -144,6 +161,10 @@ class CrossTalk:
         self._P = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # bin levels
         self._act = [np.zeros(H, dtype=bool) for _ in range(2)]
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
+        self._bl0 = [np.zeros(H, dtype=bool) for _ in range(2)]  # ... by the leak-level test alone
+        self._fine = [np.zeros((H, self._n_voice), dtype=np.float32) for _ in range(2)]  # harmonic fine structure
+        self._voice_tail = [np.zeros(max(self.s.own_frames - 1, 0)) for _ in range(2)]
+        self._own2_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         self._own_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         # path into channel a (from the other channel): delay (frames), gain (dB per bin) or None
         self.delay = [0, 0]
@@ -184,6 +205,37 @@ class CrossTalk:
             bands[rows] = 10.0 * np.log10(cs[:, e[1:]] - cs[:, e[:-1]] + _EPS)
             bins[rows] = 10.0 * np.log10(p + _EPS)
         return bands, bins
+
+    def _fine_structure(self, P: np.ndarray) -> np.ndarray:
+        """The harmonic fine structure of bin levels (n, bins): the levels up to
+        ``voice_fmax_hz`` less their moving mean over ``voice_smooth_bins`` (the
+        envelope), normalised to zero mean and unit length per frame; a frame's
+        F0 shows as the spacing of its peaks."""
+        x = P[:, :self._n_voice].astype(np.float64)
+        w = self.s.voice_smooth_bins
+        pad = np.pad(x, ((0, 0), (w // 2, w - 1 - w // 2)), mode="edge")
+        cs = np.concatenate([np.zeros((len(x), 1)), np.cumsum(pad, axis=1)], axis=1)
+        y = x - (cs[:, w:] - cs[:, :-w]) / w
+        y -= y.mean(axis=1, keepdims=True)
+        return y / np.maximum(np.sqrt((y * y).sum(axis=1, keepdims=True)), 1e-9)
+
+    def _same_voice(self, a: int, t: np.ndarray) -> np.ndarray:
+        """Per absolute frame ``t`` of channel ``a``: how well its harmonic fine
+        structure matches the source's own speech at the path's delay (best of
+        ``voice_lags`` around it; 0 where no source frame there is the source's own
+        speech by the leak-level test). A leak carries its source's F0, so it matches;
+        another voice does not (double talk: A's own voice dominates A's harmonics)."""
+        b, H = 1 - a, self.history
+        fa = self._fine[a][t % H]
+        best = np.zeros(len(t))
+        lags = (range(self.max_delay + 1) if self.s.voice_lags is None else
+                sorted({max(self.delay[a] + k, 0) for k in range(self.s.voice_lags[0], self.s.voice_lags[1] + 1)}))
+        for k in lags:
+            s = t - k
+            ok = self._act[b][s % H] & ~self._bl0[b][s % H] & (s >= 0)
+            r = np.einsum("ij,ij->i", fa, self._fine[b][s % H])
+            best = np.maximum(best, np.where(ok, r, 0.0))
+        return best
 
     def _held(self, c: int, L: np.ndarray) -> np.ndarray:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
@@ -262,15 +314,20 @@ class CrossTalk:
             h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
             self._Lh[c][idx] = h
             self._P[c][idx] = Pc
+            self._fine[c][idx] = self._fine_structure(Pc)
             self._act[c][idx] = active[c]
             self._bl[c][idx] = False
+            self._bl0[c][idx] = False
         res = []
+        owns = [None, None]
         for a in (0, 1):
             g = self.gain_db[a]
             b = 1 - a
             if g is None:
                 res.append(np.zeros(n, dtype=bool))
                 self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
+                self._own2_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
+                self._voice_tail[a] = np.zeros(max(self.s.own_frames - 1, 0))
                 continue
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
             La = L[a]
@@ -288,7 +345,21 @@ class CrossTalk:
                 mean = (cs[W:] - cs[:-W]) / W
             speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
             res.append(active[a] & ~speaking)
-            self._bl[a][idx] = res[-1]
+            self._bl0[a][idx] = res[-1]
+            owns[a] = own
+        # same voice: power above the predicted leak that carries the source's harmonics is the leak's
+        # residue (a path learnt too low in some bands, a room tail longer than the peak hold), not A's
+        t = self._n + np.arange(n)
+        for a in (0, 1):
+            if owns[a] is not None and self.s.same_voice_corr < 1.0:
+                same, self._voice_tail[a] = _causal_mean(self._same_voice(a, t), self._voice_tail[a], self.s.own_frames)
+                same = same >= self.s.same_voice_corr
+                if self.s.voice_veto_own:
+                    own = np.where(same, 0.0, owns[a])
+                    mean, self._own2_tail[a] = _causal_mean(own, self._own2_tail[a], self.s.own_frames)
+                    same = (mean < self.s.min_own) | (own < self.s.min_own * self.s.weak_own)
+                res[a] = res[a] | (active[a] & same)
+            self._bl[a][idx] = res[a]
         self._n += n
         return res
 
@@ -318,6 +389,13 @@ class CrossTalk:
             cs = np.concatenate([[0.0], np.cumsum(np.concatenate([np.ones(W - 1), own]))])
             mean = (cs[W:] - cs[:-W]) / W
             speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
+            if self.s.same_voice_corr < 1.0:
+                same = _causal_mean(self._same_voice(a, t), np.zeros(W - 1), W)[0] >= self.s.same_voice_corr
+                if self.s.voice_veto_own:
+                    own = np.where(same, 0.0, own)
+                    mean = _causal_mean(own, np.ones(W - 1), W)[0]
+                    same = (mean < self.s.min_own) | (own < self.s.min_own * self.s.weak_own)
+                speaking &= ~same
             leak = cand & ~speaking
             if leak.any():
                 self._bl[a][idx[leak]] = True

@@ -256,6 +256,9 @@ class BleedDetector:
         return [o | f | g for o, f, g in zip(out, first, onset)]
 
 
+SMOOTH_RAW = 20
+
+
 class SpeechSmoother:
     """Raw frame decisions -> final speech frames, with a fixed latency.
 
@@ -299,8 +302,15 @@ class SpeechSmoother:
         if not self._blocked_at:
             return True
         inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
+        if not inside:
+            return end - start >= self.n_on
         # speech broken by cross-talk frames is the other voice's residue unless it holds bleed_min_duration_on_s
-        return end - start - inside >= (self.n_on_xt if inside else self.n_on)
+        # of raw speech frames (the silence the merge bridges between them is not speech: two passed frames
+        # 0.5 s apart with cross-talk between are leak residue, not a 0.5 s backchannel)
+        if SMOOTH_RAW:
+            own = bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start)
+            return own >= SMOOTH_RAW
+        return end - start - inside >= self.n_on_xt
 
     def _close(self, start: int, end: int) -> None:
         if self._long_enough(start, end):
@@ -394,6 +404,8 @@ class SpeechSmoother:
             self._blocked_at += (np.flatnonzero(blocked) + base).tolist()
             events = sorted(set((np.flatnonzero(raw) + base).tolist()) | set((at + base).tolist()))
             stops = set((at + base).tolist())
+        if raw.any():
+            self._raw_at += (np.flatnonzero(raw) + base).tolist()
         # walk raw speech frames: extend, merge or open the candidate stretch
         for i in events:
             if i in stops:
@@ -414,8 +426,6 @@ class SpeechSmoother:
         keep_from = self._cand[0] if self._cand is not None else self._n
         if self._blocked_at:
             self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
-        if raw.any():
-            self._raw_at += (np.flatnonzero(raw) + base).tolist()
         if self._raw_at and self._raw_at[0] < keep_from:
             self._raw_at = self._raw_at[bisect.bisect_left(self._raw_at, keep_from):]
         return self._decide(max(self._out, self._n - self.latency_frames))
