@@ -108,9 +108,8 @@ class CrossTalkSettings:
     # same voice: a leak carries its source's harmonics (the same F0), own speech another voice's
     voice_fmax_hz: float = 1100.0    # harmonics resolved by the n_fft window: bins fmin_hz .. this
     voice_smooth_bins: int = 5       # fine structure = bin level less its moving mean over this many bins
-    voice_lags: tuple[int, int] | None = (-1, 2)  # lags around the path's delay searched (None: all 0..max_delay)
-    voice_veto_own: bool = True      # same voice zeroes a frame's own share (else: the frame is leak)
-    same_voice_corr: float = 0.6     # mean fine-structure correlation (own_frames) from which A is B's voice
+    same_voice_corr: float = 0.65    # causal mean correlation (voice_frames) from which A carries B's voice
+    voice_frames: int = 8            # (same_voice_corr >= 1 turns the test off)
 
 
 class CrossTalk:
@@ -163,7 +162,7 @@ class CrossTalk:
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
         self._bl0 = [np.zeros(H, dtype=bool) for _ in range(2)]  # ... by the leak-level test alone
         self._fine = [np.zeros((H, self._n_voice), dtype=np.float32) for _ in range(2)]  # harmonic fine structure
-        self._voice_tail = [np.zeros(max(self.s.own_frames - 1, 0)) for _ in range(2)]
+        self._voice_tail = [np.zeros(max(self.s.voice_frames - 1, 0)) for _ in range(2)]
         self._own2_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         self._own_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         # path into channel a (from the other channel): delay (frames), gain (dB per bin) or None
@@ -221,16 +220,16 @@ class CrossTalk:
 
     def _same_voice(self, a: int, t: np.ndarray) -> np.ndarray:
         """Per absolute frame ``t`` of channel ``a``: how well its harmonic fine
-        structure matches the source's own speech at the path's delay (best of
-        ``voice_lags`` around it; 0 where no source frame there is the source's own
-        speech by the leak-level test). A leak carries its source's F0, so it matches;
+        structure matches the source's own speech 0 .. ``max_delay`` frames earlier
+        (the best lag; a source frame that the leak-level test judged a leak itself,
+        or that is not raw-active, counts 0: B carrying A's own voice back is no
+        match). A leak carries its source's F0, so it matches at the path's delay
+        (whatever the path learnt so far: a path that just changed included);
         another voice does not (double talk: A's own voice dominates A's harmonics)."""
         b, H = 1 - a, self.history
         fa = self._fine[a][t % H]
         best = np.zeros(len(t))
-        lags = (range(self.max_delay + 1) if self.s.voice_lags is None else
-                sorted({max(self.delay[a] + k, 0) for k in range(self.s.voice_lags[0], self.s.voice_lags[1] + 1)}))
-        for k in lags:
+        for k in range(self.max_delay + 1):
             s = t - k
             ok = self._act[b][s % H] & ~self._bl0[b][s % H] & (s >= 0)
             r = np.einsum("ij,ij->i", fa, self._fine[b][s % H])
@@ -327,7 +326,7 @@ class CrossTalk:
                 res.append(np.zeros(n, dtype=bool))
                 self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
                 self._own2_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
-                self._voice_tail[a] = np.zeros(max(self.s.own_frames - 1, 0))
+                self._voice_tail[a] = np.zeros(max(self.s.voice_frames - 1, 0))
                 continue
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
             La = L[a]
@@ -352,13 +351,11 @@ class CrossTalk:
         t = self._n + np.arange(n)
         for a in (0, 1):
             if owns[a] is not None and self.s.same_voice_corr < 1.0:
-                same, self._voice_tail[a] = _causal_mean(self._same_voice(a, t), self._voice_tail[a], self.s.own_frames)
-                same = same >= self.s.same_voice_corr
-                if self.s.voice_veto_own:
-                    own = np.where(same, 0.0, owns[a])
-                    mean, self._own2_tail[a] = _causal_mean(own, self._own2_tail[a], self.s.own_frames)
-                    same = (mean < self.s.min_own) | (own < self.s.min_own * self.s.weak_own)
-                res[a] = res[a] | (active[a] & same)
+                same, self._voice_tail[a] = _causal_mean(self._same_voice(a, t), self._voice_tail[a], self.s.voice_frames)
+                # a frame carrying B's voice has none of its own; A's speech must hold its own around it
+                own = np.where(same >= self.s.same_voice_corr, 0.0, owns[a])
+                mean, self._own2_tail[a] = _causal_mean(own, self._own2_tail[a], self.s.own_frames)
+                res[a] |= active[a] & ((mean < self.s.min_own) | (own < self.s.min_own * self.s.weak_own))
             self._bl[a][idx] = res[a]
         self._n += n
         return res
@@ -390,12 +387,11 @@ class CrossTalk:
             mean = (cs[W:] - cs[:-W]) / W
             speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
             if self.s.same_voice_corr < 1.0:
-                same = _causal_mean(self._same_voice(a, t), np.zeros(W - 1), W)[0] >= self.s.same_voice_corr
-                if self.s.voice_veto_own:
-                    own = np.where(same, 0.0, own)
-                    mean = _causal_mean(own, np.ones(W - 1), W)[0]
-                    same = (mean < self.s.min_own) | (own < self.s.min_own * self.s.weak_own)
-                speaking &= ~same
+                V = self.s.voice_frames
+                same = _causal_mean(self._same_voice(a, t), np.zeros(V - 1), V)[0] >= self.s.same_voice_corr
+                own = np.where(same, 0.0, own)
+                mean = _causal_mean(own, np.ones(W - 1), W)[0]
+                speaking &= (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
             leak = cand & ~speaking
             if leak.any():
                 self._bl[a][idx[leak]] = True

@@ -256,9 +256,6 @@ class BleedDetector:
         return [o | f | g for o, f, g in zip(out, first, onset)]
 
 
-SMOOTH_RAW = 20
-
-
 class SpeechSmoother:
     """Raw frame decisions -> final speech frames, with a fixed latency.
 
@@ -295,8 +292,9 @@ class SpeechSmoother:
         self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
 
     def _long_enough(self, start: int, end: int) -> bool:
-        """A merged stretch counts its frames less the cross-talk frames inside it, and one
-        with cross-talk frames inside needs ``bleed_min_duration_on_s`` of them."""
+        """A merged stretch needs ``min_duration_on_s``; one with cross-talk frames inside
+        needs ``bleed_min_duration_on_s`` of raw speech frames (the pauses the merge bridges
+        do not count)."""
         if end - start < self.n_on:
             return False
         if not self._blocked_at:
@@ -307,10 +305,8 @@ class SpeechSmoother:
         # speech broken by cross-talk frames is the other voice's residue unless it holds bleed_min_duration_on_s
         # of raw speech frames (the silence the merge bridges between them is not speech: two passed frames
         # 0.5 s apart with cross-talk between are leak residue, not a 0.5 s backchannel)
-        if SMOOTH_RAW:
-            own = bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start)
-            return own >= SMOOTH_RAW
-        return end - start - inside >= self.n_on_xt
+        own = bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start)
+        return own >= self.n_on_xt
 
     def _close(self, start: int, end: int) -> None:
         if self._long_enough(start, end):
@@ -368,6 +364,7 @@ class SpeechSmoother:
         if not gone:
             return
         rest = [i for i in self._raw_at if i not in gone]
+        self._raw_at = rest  # what _close counts
         self._blocked_at = sorted(set(self._blocked_at) | gone)
         self._cand = None
         for i in rest:
