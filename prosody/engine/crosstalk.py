@@ -54,6 +54,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from ..timebase import GRID, Grid
 from .views import strided_rows
@@ -211,10 +212,7 @@ class CrossTalk:
         envelope), normalised to zero mean and unit length per frame; a frame's
         F0 shows as the spacing of its peaks."""
         x = P[:, :self._n_voice].astype(np.float64)
-        w = self.s.voice_smooth_bins
-        pad = np.pad(x, ((0, 0), (w // 2, w - 1 - w // 2)), mode="edge")
-        cs = np.concatenate([np.zeros((len(x), 1)), np.cumsum(pad, axis=1)], axis=1)
-        y = x - (cs[:, w:] - cs[:, :-w]) / w
+        y = x - uniform_filter1d(x, self.s.voice_smooth_bins, axis=1, mode="nearest")
         y -= y.mean(axis=1, keepdims=True)
         return y / np.maximum(np.sqrt((y * y).sum(axis=1, keepdims=True)), 1e-9)
 
@@ -226,15 +224,16 @@ class CrossTalk:
         match). A leak carries its source's F0, so it matches at the path's delay
         (whatever the path learnt so far: a path that just changed included);
         another voice does not (double talk: A's own voice dominates A's harmonics)."""
-        b, H = 1 - a, self.history
-        fa = self._fine[a][t % H]
-        best = np.zeros(len(t))
-        for k in range(self.max_delay + 1):
-            s = t - k
-            ok = self._act[b][s % H] & ~self._bl0[b][s % H] & (s >= 0)
-            r = np.einsum("ij,ij->i", fa, self._fine[b][s % H])
-            best = np.maximum(best, np.where(ok, r, 0.0))
-        return best
+        b, H, K = 1 - a, self.history, self.max_delay
+        if not len(t):
+            return np.zeros(0)
+        # t is contiguous: the source frames t[0] - K .. t[-1], zeroed where not the source's own speech
+        src = np.arange(t[0] - K, t[-1] + 1)
+        ok = self._act[b][src % H] & ~self._bl0[b][src % H] & (src >= 0)
+        fb = self._fine[b][src % H] * ok[:, None]
+        win = np.lib.stride_tricks.sliding_window_view(fb, K + 1, axis=0)  # row i: frames t[i] - K .. t[i]
+        r = np.einsum("if,ifw->iw", self._fine[a][t % H], win)
+        return np.maximum(r.max(axis=1), 0.0)
 
     def _held(self, c: int, L: np.ndarray) -> np.ndarray:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
