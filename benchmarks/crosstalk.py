@@ -15,11 +15,13 @@ voices of ``VOICE_POOL`` per dialogue, pitch 30-70, 150-190 wpm) and ``ami_dialo
 Prints per condition set and overall: backchannel precision and recall,
 the quieter channel's speech frame F1 (frames vs the planted truth), the
 louder channel's F1, median |FTO error| and missed speaker changes, for the
-pipeline with cross-talk rejection on and off. Seeds 0-39 are for tuning;
-the figures that count are on held-out seeds 100-139.
+pipeline with cross-talk rejection on and off. Splits (``--split``): seeds
+0-99 are for tuning (``tune``); the figures that count are on held-out seeds
+100-139 (``held``), 200-239 (``fresh``, opened in the fourth wave) and
+400-439 (``fresh2``, opened once, at the end of the fifth wave).
 Targets (issue 9): backchannel precision >= 0.9, quieter channel F1 >= 0.95.
 
-    python benchmarks/crosstalk.py [--seeds 100:140] [--off]
+    python benchmarks/crosstalk.py [--split held | --seeds 100:140] [--off] [-v]
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from tests.dialogue import (VOICE_POOL, LeakPath, ScenarioError, SynthesisError,
                             build_dialogue, scenario_mixed)
 
 SPK = ("therapist", "client")
+SPLITS = {"tune": "0:100", "held": "100:140", "fresh": "200:240", "fresh2": "400:440"}
 PITCHES = (30, 40, 50, 60, 70)
 # AMI stretches cut to their speech, turns of at least 1.2 s of it (tests/dialogue.py ami_dialogue): an RTTM
 # extent of 1.0 s may hold 0.7 s of speech, which the truth would call a turn and the definitions a backchannel
@@ -178,12 +181,13 @@ def summarize(rows, label):
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", default="100:140", help="a:b (held-out report seeds are 100:140; tune on 0:40)")
+    ap.add_argument("--seeds", default=None, help="a:b (default: the held split)")
+    ap.add_argument("--split", choices=tuple(SPLITS), default="held", help="named seed range (see the docstring)")
     ap.add_argument("--off", action="store_true", help="also run with cross-talk rejection off")
     ap.add_argument("-v", action="store_true", help="one line per dialogue")
     ap.add_argument("--only", choices=("espeak", "ami"), help="only these dialogues")
     args = ap.parse_args()
-    a, b = (int(x) for x in args.seeds.split(":"))
+    a, b = (int(x) for x in (args.seeds or SPLITS[args.split]).split(":"))
     corpus = corpus_dir()
     if corpus is None:
         print("corpus not found (set PROSODY_CORPUS): espeak-ng voices only")

@@ -43,7 +43,7 @@ class VadConfig:
     bleed_min_own: float = 0.2
     bleed_max_lag_s: float = 0.15
     bleed_min_block_s: float = 0.30  # a cross-talk run this long ends this speaker's stretch (no merge across)
-    bleed_min_duration_on_s: float = 0.20  # a stretch with cross-talk frames inside needs this much of its own
+    bleed_min_duration_on_s: float = 0.15  # a stretch with cross-talk frames inside needs this much raw speech
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),

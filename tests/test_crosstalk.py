@@ -206,3 +206,38 @@ def test_first_words_through_a_reverberant_room_leave_no_phantom(needs_espeak):
     chunked = analyze_blocks([d.audio[i:j] for i, j in zip(cuts[:-1], cuts[1:])], SPK)
     for s in SPK:
         np.testing.assert_array_equal(whole.frames[s]["is_speech"], chunked.frames[s]["is_speech"])
+
+
+def _harmonic(f0_hz, n, sr=16000, rng=None):
+    """A voiced sound: 15 harmonics of a gliding F0 (per-sample array), falling 6 dB per octave."""
+    ph = 2 * np.pi * np.cumsum(f0_hz) / sr
+    return sum(np.sin(k * ph + (rng.uniform(0, 6.3) if rng is not None else 0.0)) / k for k in range(1, 16))
+
+
+def test_same_voice_test_takes_residue_carrying_the_sources_pitch_and_keeps_another_voice():
+    """A path learnt far too low (the level test sees own power everywhere): the leak's
+    harmonics follow the source's F0 at the path's delay, so its frames are cross-talk;
+    another voice (another F0) on the receiving channel during the source's speech is kept."""
+    sr, n = 16000, 16000 * 3
+    rng = np.random.default_rng(1)
+    t = np.arange(n) / sr
+    src = 0.1 * _harmonic(110 + 25 * np.sin(2 * np.pi * 0.7 * t), n, rng=rng)  # B's voice, F0 85-135 Hz
+    d = 7 * 160  # 70 ms path
+    leak = 0.1 * np.concatenate([np.zeros(d), src[:-d]])
+    own = 0.1 * _harmonic(190 + 30 * np.sin(2 * np.pi * 0.5 * t + 1.0), n, rng=rng)  # A's voice, F0 160-220 Hz
+    noise = 1e-4 * rng.standard_normal((n, 2))
+
+    def judged(a_signal, **kw):
+        from prosody.engine.crosstalk import CrossTalkSettings
+        xt = CrossTalk(CrossTalkSettings(**kw))
+        xt._calibrate = lambda: None  # a fixed path: into A (channel 0) at 70 ms, 60 dB too low
+        xt._check_change = lambda: False
+        xt.delay[0], xt.gain_db[0] = 7, np.full(xt.n_bins, -80.0)
+        audio = np.stack([a_signal, src], axis=1) + noise
+        fr = frames_of(audio)
+        act = [np.ones(len(fr[0]), dtype=bool)] * 2
+        return xt.push(fr, act)[0][20:]  # after the first frames (the source's onset)
+
+    assert judged(leak).mean() > 0.9                            # the leak's frames: cross-talk
+    assert judged(leak, same_voice_corr=1.0).mean() < 0.1      # (the level test alone passes them)
+    assert judged(own + 0.3 * leak).mean() < 0.1                # another voice over a weaker leak: speech

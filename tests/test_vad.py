@@ -108,3 +108,22 @@ def test_ami_frame_f1(corpus):
         pred = analyze_blocks([x[:, None]], ("s",)).frames["s"]["is_speech"]
         scores.append(f1(pred, frame_mask(rttm_segments(uri, corpus), len(pred))))
     assert np.mean(scores) >= 0.94 and min(scores) >= 0.88, scores
+
+
+def test_smoother_amid_cross_talk_counts_raw_speech_not_bridged_pauses():
+    # leak residue: single frames that pass the cross-talk test, 0.5 s apart, cross-talk between them;
+    # the merge bridges the gaps (0.6 s), but 2 frames of speech are not a 0.5 s backchannel
+    cfg = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.6, bleed_min_duration_on_s=0.15)
+    raw = np.zeros(300, dtype=bool)
+    blocked = np.zeros(300, dtype=bool)
+    raw[[100, 150]] = True
+    blocked[110:120] = True
+    blocked[140:148] = True
+    assert runs(smooth(raw, cfg, blocked=blocked)) == []
+    # 0.15 s of raw speech with the same cross-talk frames inside is kept, whatever the block sizes
+    raw[100:108] = True
+    raw[150:157] = True
+    assert runs(smooth(raw, cfg, blocked=blocked)) == [(100, 157)]
+    assert runs(smooth(raw, cfg, blocked=blocked, chunks=[105, 40, 3, 152])) == [(100, 157)]
+    raw[156] = False  # one frame short of 0.15 s
+    assert runs(smooth(raw, cfg, blocked=blocked)) == []

@@ -54,6 +54,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from ..timebase import GRID, Grid
 from .ckernels import KERNELS
@@ -62,6 +63,16 @@ from .views import strided_rows
 _EPS = 1e-12
 _UNKNOWN_DB = -200.0  # gain of a path not (yet) found: no leak predicted
 _DB_TO_LN = math.log(10.0) / 10.0
+
+
+def _causal_mean(x: np.ndarray, tail: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of each value of ``x`` with the ``w - 1`` before it (``tail``: the last
+    ``w - 1`` values of the previous block); returns the means and the new tail."""
+    if w <= 1:
+        return x, tail
+    ext = np.concatenate([tail, x])
+    cs = np.concatenate([[0.0], np.cumsum(ext)])
+    return (cs[w:] - cs[:-w]) / w, ext[len(ext) - (w - 1):]
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,11 @@ class CrossTalkSettings:
     change_frames: int = 200         # a path change is looked for in this many latest frames ...
     change_db: float = 4.0           # ... as a leak this much louder, or at another delay
     change_corr: float = 0.1         # that correlates this much better than the learnt one
+    # same voice: a leak carries its source's harmonics (the same F0), own speech another voice's
+    voice_fmax_hz: float = 1100.0    # harmonics resolved by the n_fft window: bins fmin_hz .. this
+    voice_smooth_bins: int = 5       # fine structure = bin level less its moving mean over this many bins
+    same_voice_corr: float = 0.65    # causal mean correlation (voice_frames) from which A carries B's voice
+    voice_frames: int = 8            # (same_voice_corr >= 1 turns the test off)
 
 
 class CrossTalk:
@@ -126,6 +142,7 @@ class CrossTalk:
         self.n_bins = len(edges) - 1  # number of bands actually used
         self._bin_band = np.repeat(np.arange(self.n_bins), np.diff(edges))  # band of each FFT bin
         self._window = np.hanning(settings.n_fft).astype(np.float64)
+        self._n_voice = max(int(np.searchsorted(k, settings.voice_fmax_hz)) - self._lo, settings.voice_smooth_bins + 2)
         self._keep = settings.n_fft - hop  # samples of history needed before a frame
         self._decay = settings.decay_db_per_frame
         self.reset()
@@ -145,6 +162,10 @@ class CrossTalk:
         self._P = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # bin levels
         self._act = [np.zeros(H, dtype=bool) for _ in range(2)]
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
+        self._bl0 = [np.zeros(H, dtype=bool) for _ in range(2)]  # ... by the leak-level test alone
+        self._fine = [np.zeros((H, self._n_voice), dtype=np.float32) for _ in range(2)]  # harmonic fine structure
+        self._voice_tail = [np.zeros(max(self.s.voice_frames - 1, 0)) for _ in range(2)]
+        self._own2_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         self._own_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         # path into channel a (from the other channel): delay (frames), gain (dB per bin) or None
         self.delay = [0, 0]
@@ -192,6 +213,35 @@ class CrossTalk:
             bands[rows] = 10.0 * np.log10(cs[:, e[1:]] - cs[:, e[:-1]] + _EPS)
             bins[rows] = 10.0 * np.log10(p + _EPS)
         return bands, bins
+
+    def _fine_structure(self, P: np.ndarray) -> np.ndarray:
+        """The harmonic fine structure of bin levels (n, bins): the levels up to
+        ``voice_fmax_hz`` less their moving mean over ``voice_smooth_bins`` (the
+        envelope), normalised to zero mean and unit length per frame; a frame's
+        F0 shows as the spacing of its peaks."""
+        x = P[:, :self._n_voice].astype(np.float64)
+        y = x - uniform_filter1d(x, self.s.voice_smooth_bins, axis=1, mode="nearest")
+        y -= y.mean(axis=1, keepdims=True)
+        return y / np.maximum(np.sqrt((y * y).sum(axis=1, keepdims=True)), 1e-9)
+
+    def _same_voice(self, a: int, t: np.ndarray) -> np.ndarray:
+        """Per absolute frame ``t`` of channel ``a``: how well its harmonic fine
+        structure matches the source's own speech 0 .. ``max_delay`` frames earlier
+        (the best lag; a source frame that the leak-level test judged a leak itself,
+        or that is not raw-active, counts 0: B carrying A's own voice back is no
+        match). A leak carries its source's F0, so it matches at the path's delay
+        (whatever the path learnt so far: a path that just changed included);
+        another voice does not (double talk: A's own voice dominates A's harmonics)."""
+        b, H, K = 1 - a, self.history, self.max_delay
+        if not len(t):
+            return np.zeros(0)
+        # t is contiguous: the source frames t[0] - K .. t[-1], zeroed where not the source's own speech
+        src = np.arange(t[0] - K, t[-1] + 1)
+        ok = self._act[b][src % H] & ~self._bl0[b][src % H] & (src >= 0)
+        fb = self._fine[b][src % H] * ok[:, None]
+        win = np.lib.stride_tricks.sliding_window_view(fb, K + 1, axis=0)  # row i: frames t[i] - K .. t[i]
+        r = np.einsum("if,ifw->iw", self._fine[a][t % H], win)
+        return np.maximum(r.max(axis=1), 0.0)
 
     def _held(self, c: int, L: np.ndarray) -> np.ndarray:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
@@ -275,15 +325,20 @@ class CrossTalk:
             h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
             self._Lh[c][idx] = h
             self._P[c][idx] = Pc
+            self._fine[c][idx] = self._fine_structure(Pc)
             self._act[c][idx] = active[c]
             self._bl[c][idx] = False
+            self._bl0[c][idx] = False
         res = []
+        owns = [None, None]
         for a in (0, 1):
             g = self.gain_db[a]
             b = 1 - a
             if g is None:
                 res.append(np.zeros(n, dtype=bool))
                 self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
+                self._own2_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
+                self._voice_tail[a] = np.zeros(max(self.s.voice_frames - 1, 0))
                 continue
             pred = g[self._bin_band] + self._Lh[b][(self._n + np.arange(n) - self.delay[a]) % H]
             La = L[a]
@@ -301,7 +356,19 @@ class CrossTalk:
                 mean = (cs[W:] - cs[:-W]) / W
             speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
             res.append(active[a] & ~speaking)
-            self._bl[a][idx] = res[-1]
+            self._bl0[a][idx] = res[-1]
+            owns[a] = own
+        # same voice: power above the predicted leak that carries the source's harmonics is the leak's
+        # residue (a path learnt too low in some bands, a room tail longer than the peak hold), not A's
+        t = self._n + np.arange(n)
+        for a in (0, 1):
+            if owns[a] is not None and self.s.same_voice_corr < 1.0:
+                same, self._voice_tail[a] = _causal_mean(self._same_voice(a, t), self._voice_tail[a], self.s.voice_frames)
+                # a frame carrying B's voice has none of its own; A's speech must hold its own around it
+                own = np.where(same >= self.s.same_voice_corr, 0.0, owns[a])
+                mean, self._own2_tail[a] = _causal_mean(own, self._own2_tail[a], self.s.own_frames)
+                res[a] |= active[a] & ((mean < self.s.min_own) | (own < self.s.min_own * self.s.weak_own))
+            self._bl[a][idx] = res[a]
         self._n += n
         return res
 
@@ -331,6 +398,12 @@ class CrossTalk:
             cs = np.concatenate([[0.0], np.cumsum(np.concatenate([np.ones(W - 1), own]))])
             mean = (cs[W:] - cs[:-W]) / W
             speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
+            if self.s.same_voice_corr < 1.0:
+                V = self.s.voice_frames
+                same = _causal_mean(self._same_voice(a, t), np.zeros(V - 1), V)[0] >= self.s.same_voice_corr
+                own = np.where(same, 0.0, own)
+                mean = _causal_mean(own, np.ones(W - 1), W)[0]
+                speaking &= (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
             leak = cand & ~speaking
             if leak.any():
                 self._bl[a][idx[leak]] = True

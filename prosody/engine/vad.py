@@ -292,15 +292,21 @@ class SpeechSmoother:
         self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
 
     def _long_enough(self, start: int, end: int) -> bool:
-        """A merged stretch counts its frames less the cross-talk frames inside it, and one
-        with cross-talk frames inside needs ``bleed_min_duration_on_s`` of them."""
+        """A merged stretch needs ``min_duration_on_s``; one with cross-talk frames inside
+        needs ``bleed_min_duration_on_s`` of raw speech frames (the pauses the merge bridges
+        do not count)."""
         if end - start < self.n_on:
             return False
         if not self._blocked_at:
             return True
         inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
+        if not inside:
+            return end - start >= self.n_on
         # speech broken by cross-talk frames is the other voice's residue unless it holds bleed_min_duration_on_s
-        return end - start - inside >= (self.n_on_xt if inside else self.n_on)
+        # of raw speech frames (the silence the merge bridges between them is not speech: two passed frames
+        # 0.5 s apart with cross-talk between are leak residue, not a 0.5 s backchannel)
+        own = bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start)
+        return own >= self.n_on_xt
 
     def _close(self, start: int, end: int) -> None:
         if self._long_enough(start, end):
@@ -358,6 +364,7 @@ class SpeechSmoother:
         if not gone:
             return
         rest = [i for i in self._raw_at if i not in gone]
+        self._raw_at = rest  # what _close counts
         self._blocked_at = sorted(set(self._blocked_at) | gone)
         self._cand = None
         for i in rest:
@@ -394,6 +401,8 @@ class SpeechSmoother:
             self._blocked_at += (np.flatnonzero(blocked) + base).tolist()
             events = sorted(set((np.flatnonzero(raw) + base).tolist()) | set((at + base).tolist()))
             stops = set((at + base).tolist())
+        if raw.any():
+            self._raw_at += (np.flatnonzero(raw) + base).tolist()
         # walk raw speech frames: extend, merge or open the candidate stretch
         for i in events:
             if i in stops:
@@ -414,8 +423,6 @@ class SpeechSmoother:
         keep_from = self._cand[0] if self._cand is not None else self._n
         if self._blocked_at:
             self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
-        if raw.any():
-            self._raw_at += (np.flatnonzero(raw) + base).tolist()
         if self._raw_at and self._raw_at[0] < keep_from:
             self._raw_at = self._raw_at[bisect.bisect_left(self._raw_at, keep_from):]
         return self._decide(max(self._out, self._n - self.latency_frames))
