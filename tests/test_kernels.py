@@ -44,7 +44,7 @@ def test_fft_kernels_and_resampler_equal_scipy():
 
 def test_analysis_imports_leave_scipy_signal_and_fft_out():
     code = ("import sys, prosody.session, prosody.engine.sources; "
-            "print(sorted(m for m in sys.modules if m.startswith(('scipy.signal', 'scipy.fft', 'scipy.stats'))))")
+            "print(sorted(m for m in sys.modules if m.startswith(('scipy.signal', 'scipy.fft', 'scipy.stats', 'scipy.ndimage'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
