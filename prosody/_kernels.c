@@ -787,7 +787,7 @@ median(double *a, Py_ssize_t n)
     return (lo + hi) / 2;
 }
 
-/* voice_quality._moving_mean over rows: out = the mean of rows r - k/2 .. r - k/2 + k - 1 of src (shape
+/* views.moving_mean over rows: out = the mean of rows r - k/2 .. r - k/2 + k - 1 of src (shape
    (n_rows, n_cols); rows outside taken at the nearest edge), added in that order, then divided by k. */
 HOT static void
 mean_rows(const double *src, Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t r, Py_ssize_t k, double *out)
@@ -805,7 +805,7 @@ mean_rows(const double *src, Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t r,
         out[col] = out[col] / (double)k;
 }
 
-/* voice_quality._moving_mean along a row: out[i] = (padded[i] + ... + padded[i + k - 1]) / k, i < n. */
+/* views.moving_mean along a row: out[i] = (padded[i] + ... + padded[i + k - 1]) / k, i < n. */
 HOT static void
 mean_along(const double *padded, Py_ssize_t n, Py_ssize_t k, double *out)
 {

@@ -243,15 +243,15 @@ def test_same_voice_test_takes_residue_carrying_the_sources_pitch_and_keeps_anot
     assert judged(own + 0.3 * leak).mean() < 0.1                # another voice over a weaker leak: speech
 
 
-def test_moving_mean_nearest_is_scipys_uniform_filter():
+def test_moving_mean_is_scipys_uniform_filter():
     """The same-voice test's envelope (numpy, to keep scipy.ndimage out of start-up) equals
     scipy.ndimage.uniform_filter1d(mode='nearest') to rounding, odd and even widths, rows shorter than the window."""
     from scipy.ndimage import uniform_filter1d
 
-    from prosody.engine.crosstalk import moving_mean_nearest
+    from prosody.engine.views import moving_mean
     rng = np.random.default_rng(3)
     for w in (1, 2, 4, 5, 7):
         for n in (1, 3, 6, 40):
             x = rng.normal(size=(5, n)) * 20 - 40
-            np.testing.assert_allclose(moving_mean_nearest(x, w), uniform_filter1d(x, w, axis=1, mode="nearest"),
+            np.testing.assert_allclose(moving_mean(x, w, axis=1), uniform_filter1d(x, w, axis=1, mode="nearest"),
                                        rtol=0, atol=1e-12)

@@ -57,7 +57,7 @@ import numpy as np
 
 from ..timebase import GRID, Grid
 from .ckernels import KERNELS
-from .views import strided_rows
+from .views import moving_mean, strided_rows
 
 _EPS = 1e-12
 _UNKNOWN_DB = -200.0  # gain of a path not (yet) found: no leak predicted
@@ -72,18 +72,6 @@ def _causal_mean(x: np.ndarray, tail: np.ndarray, w: int) -> tuple[np.ndarray, n
     ext = np.concatenate([tail, x])
     cs = np.concatenate([[0.0], np.cumsum(ext)])
     return (cs[w:] - cs[:-w]) / w, ext[len(ext) - (w - 1):]
-
-
-def moving_mean_nearest(x: np.ndarray, w: int) -> np.ndarray:
-    """Moving mean over ``w`` columns of each row, the edges repeated (scipy's
-    ``ndimage.uniform_filter1d(x, w, axis=1, mode="nearest")``, to rounding; in
-    numpy because importing scipy.ndimage costs 0.3 s of start-up)."""
-    n = x.shape[1]
-    xp = np.pad(x, ((0, 0), (w // 2, (w - 1) // 2)), mode="edge")
-    acc = xp[:, :n].copy()
-    for k in range(1, w):
-        acc += xp[:, k:k + n]
-    return acc / w
 
 
 @dataclass(frozen=True)
@@ -231,7 +219,7 @@ class CrossTalk:
         envelope), normalised to zero mean and unit length per frame; a frame's
         F0 shows as the spacing of its peaks."""
         x = P[:, :self._n_voice].astype(np.float64)
-        y = x - moving_mean_nearest(x, self.s.voice_smooth_bins)
+        y = x - moving_mean(x, self.s.voice_smooth_bins, axis=1)
         y -= y.mean(axis=1, keepdims=True)
         return y / np.maximum(np.sqrt((y * y).sum(axis=1, keepdims=True)), 1e-9)
 
@@ -253,6 +241,21 @@ class CrossTalk:
         win = np.lib.stride_tricks.sliding_window_view(fb, K + 1, axis=0)  # row i: frames t[i] - K .. t[i]
         r = np.einsum("if,ifw->iw", self._fine[a][t % H], win)
         return np.maximum(r.max(axis=1), 0.0)
+
+    def _holds_own(self, own: np.ndarray, mean: np.ndarray) -> np.ndarray:
+        """Speech of the channel's own: its share above the predicted leak holds
+        ``min_own`` over the last ``own_frames`` frames (``mean``; a leak frame that
+        happens to stand out alone is not speech), and the frame itself has more
+        than next to nothing of its own (a leak even right after this speaker stopped)."""
+        return (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
+
+    def _without_same_voice(self, a: int, t: np.ndarray, own: np.ndarray,
+                            tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``own`` with 0 where frame ``t`` of channel ``a`` carries the source's voice
+        (causal ``voice_frames`` mean of ``_same_voice`` >= ``same_voice_corr``: a frame
+        carrying B's voice has none of its own); and the new tail of that mean."""
+        same, tail = _causal_mean(self._same_voice(a, t), tail, self.s.voice_frames)
+        return np.where(same >= self.s.same_voice_corr, 0.0, own), tail
 
     def _held(self, c: int, L: np.ndarray) -> np.ndarray:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
@@ -355,18 +358,8 @@ class CrossTalk:
             La = L[a]
             pa = np.exp(La * _DB_TO_LN)  # 10 ** (La / 10), several times faster as exp
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
-            # speech holds its own over the last own_frames frames (a leak frame that happens to stand out
-            # alone is not speech), and a frame with next to nothing of its own is leak even right after
-            # this speaker stopped
-            W = self.s.own_frames
-            mean = own
-            if W > 1:
-                ext = np.concatenate([self._own_tail[a], own])
-                cs = np.concatenate([[0.0], np.cumsum(ext)])
-                self._own_tail[a] = ext[-(W - 1):]
-                mean = (cs[W:] - cs[:-W]) / W
-            speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
-            res.append(active[a] & ~speaking)
+            mean, self._own_tail[a] = _causal_mean(own, self._own_tail[a], self.s.own_frames)
+            res.append(active[a] & ~self._holds_own(own, mean))
             self._bl0[a][idx] = res[-1]
             owns[a] = own
         # same voice: power above the predicted leak that carries the source's harmonics is the leak's
@@ -374,11 +367,9 @@ class CrossTalk:
         t = self._n + np.arange(n)
         for a in (0, 1):
             if owns[a] is not None and self.s.same_voice_corr < 1.0:
-                same, self._voice_tail[a] = _causal_mean(self._same_voice(a, t), self._voice_tail[a], self.s.voice_frames)
-                # a frame carrying B's voice has none of its own; A's speech must hold its own around it
-                own = np.where(same >= self.s.same_voice_corr, 0.0, owns[a])
+                own, self._voice_tail[a] = self._without_same_voice(a, t, owns[a], self._voice_tail[a])
                 mean, self._own2_tail[a] = _causal_mean(own, self._own2_tail[a], self.s.own_frames)
-                res[a] |= active[a] & ((mean < self.s.min_own) | (own < self.s.min_own * self.s.weak_own))
+                res[a] |= active[a] & ~self._holds_own(own, mean)
             self._bl[a][idx] = res[a]
         self._n += n
         return res
@@ -406,15 +397,10 @@ class CrossTalk:
             La = self._P[a][idx].astype(np.float64)
             pa = 10.0 ** (La / 10.0)
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
-            cs = np.concatenate([[0.0], np.cumsum(np.concatenate([np.ones(W - 1), own]))])
-            mean = (cs[W:] - cs[:-W]) / W
-            speaking = (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
+            speaking = self._holds_own(own, _causal_mean(own, np.ones(W - 1), W)[0])
             if self.s.same_voice_corr < 1.0:
-                V = self.s.voice_frames
-                same = _causal_mean(self._same_voice(a, t), np.zeros(V - 1), V)[0] >= self.s.same_voice_corr
-                own = np.where(same, 0.0, own)
-                mean = _causal_mean(own, np.ones(W - 1), W)[0]
-                speaking &= (mean >= self.s.min_own) & (own >= self.s.min_own * self.s.weak_own)
+                own = self._without_same_voice(a, t, own, np.zeros(max(self.s.voice_frames - 1, 0)))[0]
+                speaking &= self._holds_own(own, _causal_mean(own, np.ones(W - 1), W)[0])
             leak = cand & ~speaking
             if leak.any():
                 self._bl[a][idx[leak]] = True

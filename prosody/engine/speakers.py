@@ -268,20 +268,31 @@ def name_voices(d: Diarization, *, profile: VoiceProfile | None = None,
     return Naming((t, c) if k == 0 else (c, t), 0.5, NO_PROFILE_RULE, True)
 
 
-def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """(n_samples,) float32 white noise at the noise floor of ``mono``: the median level
-    of its 10 ms frames outside ``speech`` ((n_frames,) bool; the 5th percentile of all
-    frames when there are fewer than 20 such), within -90..-40 dBFS. Seeded, so the
-    same input gives the same channels: what a speaker channel carries where its voice
-    does not speak."""
+def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
+    """The noise floor of ``mono`` (dBFS): the median level of its 10 ms frames
+    outside ``speech`` ((n_frames,) bool; the 5th percentile of all frames when
+    there are fewer than 20 such), within -90..-40 dBFS."""
     hop = GRID.hop_length
     n = min(len(mono) // hop, len(speech))
     if n == 0:
-        return np.zeros(len(mono), np.float32)
+        return -90.0
+    # float64 levels (framing.rms_db rounds to float32: the fill's level, and so its noise, would move)
     lv = 10 * np.log10(np.mean(np.square(mono[: n * hop].reshape(n, hop), dtype=np.float64), axis=1) + 1e-20)
     quiet = lv[~speech[:n]]
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
-    floor_db = float(np.clip(floor_db, -90.0, -40.0))
+    return float(np.clip(floor_db, -90.0, -40.0))
+
+
+def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0,
+               floor_db: float | None = None) -> np.ndarray:
+    """(n_samples,) float32 white noise at the noise floor of ``mono``
+    (``noise_floor_db``, or ``floor_db`` where the caller has it already).
+    Seeded, so the same input gives the same channels: what a speaker channel
+    carries where its voice does not speak."""
+    if min(len(mono) // GRID.hop_length, len(speech)) == 0:
+        return np.zeros(len(mono), np.float32)
+    if floor_db is None:
+        floor_db = noise_floor_db(mono, speech)
     rng = np.random.default_rng(seed)
     return rng.standard_normal(len(mono), dtype=np.float32) * np.float32(10 ** (floor_db / 20))
 
@@ -341,8 +352,9 @@ class Attribution:
         out = np.zeros((len(mono), len(self.speakers)), dtype=np.float32)
         both = own.all(axis=1)
         shared = np.where(both, np.float32(OVERLAP_SHARE_GAIN), np.float32(1.0)) * mono
+        floor_db = noise_floor_db(mono, d.speech)  # once for both channels
         for j, k in enumerate(order):
-            fill = floor_fill(mono, d.speech, seed=j)
+            fill = floor_fill(mono, d.speech, seed=j, floor_db=floor_db)
             out[:, j] = np.where(own[:, k], shared, fill) if d.n_voices == 2 or k == 0 else fill
         return out
 

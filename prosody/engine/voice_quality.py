@@ -51,13 +51,14 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
 from ..timebase import GRID, Grid
 from .ckernels import KERNELS
 from .compiled import dct1
-from .views import strided_rows
+from .views import moving_mean, strided_rows
 
 
 @dataclass(frozen=True)
@@ -387,26 +388,34 @@ def _gaussian_window(n: int) -> np.ndarray:
     return w
 
 
-def _moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
-    """Centred moving mean of width ``k`` along ``axis`` (0 or 1) of a 2-D array ``a``, edges repeated
-    (a sum of ``k`` shifted copies: k is small)."""
-    if k <= 1 or a.shape[axis] == 0:
-        return a
-    n = a.shape[axis]
-    first, last = np.take(a, [0], axis=axis), np.take(a, [n - 1], axis=axis)
-    p = np.concatenate([np.repeat(first, k // 2, axis=axis), a, np.repeat(last, k - 1 - k // 2, axis=axis)],
-                       axis=axis)
-    # the same additions in the same order along either axis (no transposed copies)
-    if axis == 0:
-        out = p[:n].copy()
-        for d in range(1, k):
-            out += p[d:d + n]
-    else:
-        out = p[:, :n].copy()
-        for d in range(1, k):
-            out += p[:, d:d + n]
-    out /= k
-    return out
+class _CppPlan(NamedTuple):
+    """The constants of the CPPS analysis at one sample rate (both paths)."""
+    up: int                 # resampling to CPP_RATE_HZ: up / down
+    down: int
+    taps: np.ndarray        # resample_poly's taps per output phase, shape (n_j, up) (the compiled path)
+    j_lo: int
+    pre: float              # pre-emphasis factor (from 50 Hz)
+    n: int                  # window length (6 periods of the pitch floor)
+    nfft: int
+    window: np.ndarray      # Praat's Gaussian window, shape (n,)
+    fit_from: int           # first quefrency bin of the line fit
+    band_lo: int            # first and last quefrency bin of the peak band
+    band_hi: int
+
+
+@functools.lru_cache(maxsize=4)
+def _cpp_plan(cfg: VoiceQualityConfig, sample_rate: int) -> _CppPlan:
+    """The constants of ``cpp_frames_db`` (and of its compiled path) for ``cfg`` at ``sample_rate``."""
+    g = np.gcd(sample_rate, CPP_RATE_HZ)
+    up, down = CPP_RATE_HZ // g, sample_rate // g
+    j_lo, taps = _polyphase(up, down) if sample_rate != CPP_RATE_HZ else (0, np.ones((1, 1)))
+    n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
+    nfft = 1 << int(np.ceil(np.log2(n)))
+    q = np.arange(nfft // 2 + 1) / CPP_RATE_HZ
+    band = np.flatnonzero((q >= 1.0 / cfg.cpp_peak_range_hz[1]) & (q <= 1.0 / cfg.cpp_peak_range_hz[0]))
+    return _CppPlan(int(up), int(down), np.ascontiguousarray(taps), int(j_lo),
+                    float(np.exp(-2 * np.pi * 50.0 / CPP_RATE_HZ)), n, nfft, _gaussian_window(n),
+                    int(np.argmax(q >= cfg.cpp_fit_from_s)), int(band[0]), int(band[-1]))
 
 
 def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg: VoiceQualityConfig,
@@ -420,33 +429,28 @@ def cpp_frames_db(x: np.ndarray, centres_s: np.ndarray, *, sample_rate: int, cfg
     weight = np.zeros(len(centres_s), int)
     if len(centres_s) == 0:
         return out, weight
-    g = np.gcd(sample_rate, CPP_RATE_HZ)
-    up, down = CPP_RATE_HZ // g, sample_rate // g
-    z = resample_poly(x, up, down) if sample_rate != CPP_RATE_HZ else x.astype(np.float64)
-    a = np.exp(-2 * np.pi * 50.0 / CPP_RATE_HZ)
-    z = np.concatenate([z[:1], z[1:] - a * z[:-1]])
-    n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
-    nfft = 1 << int(np.ceil(np.log2(n)))
+    pl = _cpp_plan(cfg, sample_rate)
+    n, nfft = pl.n, pl.nfft
+    z = resample_poly(x, pl.up, pl.down) if sample_rate != CPP_RATE_HZ else x.astype(np.float64)
+    z = np.concatenate([z[:1], z[1:] - pl.pre * z[:-1]])
     starts = np.round(centres_s * CPP_RATE_HZ - n / 2).astype(int)
     fit, w_fit = _every((starts >= 0) & (starts + n <= len(z)), step)
     weight[fit] = w_fit
     if len(fit) == 0:
         return out, weight
     segs = strided_rows(z, n_rows=len(z) - n + 1, width=n, step=1)[starts[fit]]
-    segs = (segs - segs.mean(axis=1, keepdims=True)) * _gaussian_window(n)
+    segs = (segs - segs.mean(axis=1, keepdims=True)) * pl.window
     spec = np.fft.rfft(segs, nfft, axis=1)
     log_spec = np.log(spec.real * spec.real + spec.imag * spec.imag + 1e-30)
     # the log spectrum is real and even: its inverse FFT (the cepstrum, lags 0..nfft/2) is a DCT-I / nfft
     ceps = (dct1(log_spec, axis=1) / nfft) ** 2
     # smoothing of the power cepstrum (linear, as Praat): over neighbouring frames (time), then over quefrency
-    ceps = _moving_mean(ceps, cfg.cpp_time_smooth_frames, axis=0)
-    ceps = _moving_mean(ceps, int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), axis=1)
+    ceps = moving_mean(ceps, cfg.cpp_time_smooth_frames, axis=0)
+    ceps = moving_mean(ceps, int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), axis=1)
     ceps_db = 10.0 * np.log10(ceps + 1e-30)
     q = np.arange(ceps_db.shape[1]) / CPP_RATE_HZ
-    sel = q >= cfg.cpp_fit_from_s
-    slope, icept = _robust_lines(q[sel], ceps_db[:, sel])
-    band = np.flatnonzero((q >= 1.0 / cfg.cpp_peak_range_hz[1]) & (q <= 1.0 / cfg.cpp_peak_range_hz[0]))
-    j = band[np.argmax(ceps_db[:, band], axis=1)]
+    slope, icept = _robust_lines(q[pl.fit_from:], ceps_db[:, pl.fit_from:])
+    j = pl.band_lo + np.argmax(ceps_db[:, pl.band_lo:pl.band_hi + 1], axis=1)
     rows = np.arange(len(j))
     d, peak = _parabolic(ceps_db[rows, j - 1], ceps_db[rows, j], ceps_db[rows, np.minimum(j + 1, len(q) - 1)])
     out[fit] = peak - (slope * (j + d) / CPP_RATE_HZ + icept)
@@ -523,40 +527,23 @@ def _analyse_run_c(k, x: np.ndarray, f0_hz: np.ndarray, *, speaker: str, start_s
     return VoiceQualityChunk(speaker, start_s, start_s + n / sample_rate, *js, n_hnr, sum_hnr, n_cpp, sum_cpp)
 
 
-@functools.lru_cache(maxsize=4)
-def _cpp_plan(cfg: VoiceQualityConfig, sample_rate: int) -> tuple:
-    """The constants of ``cpp_frames_db`` for the compiled kernels: resampling
-    taps (shape (n_j, up)), j_lo, up, down, pre-emphasis factor, window
-    length, FFT length, Gaussian window, first bin of the line fit, first and
-    last bin of the peak band."""
-    g = np.gcd(sample_rate, CPP_RATE_HZ)
-    up, down = CPP_RATE_HZ // g, sample_rate // g
-    j_lo, taps = _polyphase(up, down) if sample_rate != CPP_RATE_HZ else (0, np.ones((1, 1)))
-    n = int(round(6.0 / cfg.cpp_pitch_floor_hz * CPP_RATE_HZ))
-    nfft = 1 << int(np.ceil(np.log2(n)))
-    q = np.arange(nfft // 2 + 1) / CPP_RATE_HZ
-    band = np.flatnonzero((q >= 1.0 / cfg.cpp_peak_range_hz[1]) & (q <= 1.0 / cfg.cpp_peak_range_hz[0]))
-    return (np.ascontiguousarray(taps), int(j_lo), int(up), int(down), float(np.exp(-2 * np.pi * 50.0 / CPP_RATE_HZ)),
-            n, nfft, _gaussian_window(n), int(np.argmax(q >= cfg.cpp_fit_from_s)), int(band[0]), int(band[-1]))
-
-
 def _cpp_sums_c(k, y: np.ndarray, nf: int, *, sample_rate: int, hop_length: int,
                 cfg: VoiceQualityConfig) -> tuple[int, float]:
     """The weighted count and sum of ``cpp_frames_db`` over a run's ``nf``
     frames (``y``: its samples as float64), with the compiled kernels."""
-    taps, j_lo, up, down, pre, n, nfft, window, fit_from, band_lo, band_hi = _cpp_plan(cfg, sample_rate)
+    pl = _cpp_plan(cfg, sample_rate)
     cap = -(-nf // cfg.cpp_step_frames)
-    segs, rows, weights = np.empty((cap, nfft)), np.empty(cap), np.empty(cap)
-    m = k.cpp_prepare(y, hop_length, float(sample_rate), nf, taps, j_lo, up, down, pre, n, cfg.cpp_step_frames,
-                      window, segs, rows, weights)
+    segs, rows, weights = np.empty((cap, pl.nfft)), np.empty(cap), np.empty(cap)
+    m = k.cpp_prepare(y, hop_length, float(sample_rate), nf, pl.taps, pl.j_lo, pl.up, pl.down, pl.pre, pl.n,
+                      cfg.cpp_step_frames, pl.window, segs, rows, weights)
     if m == 0:
         return 0, 0.0
     spec = np.fft.rfft(segs[:m], axis=1)
     log_spec = np.empty(spec.shape)
     k.log_power(spec, log_spec)
     ceps = np.ascontiguousarray(dct1(log_spec, axis=1))
-    return k.cpp_finish(ceps, nfft, weights, cfg.cpp_time_smooth_frames,
-                        int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), fit_from, band_lo, band_hi,
+    return k.cpp_finish(ceps, pl.nfft, weights, cfg.cpp_time_smooth_frames,
+                        int(round(cfg.cpp_quefrency_smooth_s * CPP_RATE_HZ)), pl.fit_from, pl.band_lo, pl.band_hi,
                         float(CPP_RATE_HZ), np.empty(m))
 
 
