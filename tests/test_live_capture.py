@@ -277,6 +277,23 @@ def test_terminal_view_end_to_end_in_tmux(tmux, excerpt, tmp_path):
     assert 5.0 <= doc["duration_s"] < 12.2
 
 
+def _local_lags(raw: np.ndarray, x: np.ndarray, latency_s: float, *, sr: int = 16000,
+                search_s: float = 0.3) -> np.ndarray:
+    """Per second of the recording ``raw``: how late it carries the played ``x``
+    (seconds), searched within ``search_s`` of ``latency_s``; a second too quiet
+    to tell keeps the lag before it. Shape (ceil(len(raw) / sr),)."""
+    lags, lag = [], latency_s
+    L, S = int(round(latency_s * sr)), int(search_s * sr)
+    for s in range(0, len(raw), sr):
+        w = raw[s:s + sr]
+        lo, hi = s - L - S, s - L + S + len(w)   # x[lo:hi] holds every placement of w within the search
+        if len(w) == sr and lo >= 0 and hi <= len(x) and np.sqrt(np.mean(w ** 2)) > 1e-3:
+            k = int(np.argmax(signal.correlate(x[lo:hi], w, mode="valid", method="fft")))
+            lag = (s - (lo + k)) / sr
+        lags.append(lag)
+    return np.array(lags)
+
+
 def test_capture_mono_device_names_speakers_online(pulse, tmp_path):
     """One mono device, both voices on it (issue 9, item 5): a planted two-voice
     dialogue (10 s, room, noise) played into a mono null sink, the therapist's
@@ -315,22 +332,33 @@ def test_capture_mono_device_names_speakers_online(pulse, tmp_path):
     oa = doc["live"]["online_attribution"]
     assert oa["provisional"] is True and oa["profile"] == "ann" and oa["latency_s"] == 1.0
     raw, _ = sf.read(rec, dtype="float32")
-    c = signal.correlate(raw.reshape(len(raw), -1)[:, 0], x, mode="valid", method="fft")
+    raw = raw.reshape(len(raw), -1)[:, 0]
+    c = signal.correlate(raw, x, mode="valid", method="fft")
     latency = int(np.argmax(c)) / 16000
     n = int(oa["decided_s"] / 0.01)
     label = np.zeros(n, "<U9")
     for a, b, who in oa["segments"]:
         label[int(round(a / 0.01)):int(round(b / 0.01))] = who
-    th, cl = frame_truth(truth, n, shift_s=latency)
+    # the truth as the recording heard it: the capture latency per second of recording (a machine starved of
+    # CPU can make the null sink's monitor drop or repeat a block mid-way, which moves everything after it;
+    # the attribution is judged on the audio it was given, not on the capture's continuity)
+    lags = _local_lags(raw, x, latency)
+    th, cl = np.zeros(n, bool), np.zeros(n, bool)
+    for lag in np.unique(lags):
+        t_w, c_w = frame_truth(truth, n, shift_s=lag)
+        sel = np.repeat(lags == lag, 100)[:n]
+        sel = np.concatenate([sel, np.zeros(n - len(sel), bool)])
+        th[sel], cl[sel] = t_w[sel], c_w[sel]
     total = th.sum() + cl.sum()
     assert total > 400  # the dialogue was heard and decided
     correct = (np.sum(th & (label == "therapist")) + np.sum(cl & (label == "other"))) / total
     wrong = (np.sum(th & (label == "other")) + np.sum(cl & (label == "therapist"))) / total
     now_ms = doc["capture"]["latency"]["now_delay_ms"]["median"]
-    print(f"mono device online attribution: latency {latency * 1000:.0f} ms, correct {correct:.3f}, "
+    print(f"mono device online attribution: latency {latency * 1000:.0f} ms (per second "
+          f"{np.min(lags) * 1000:.0f}..{np.max(lags) * 1000:.0f} ms), correct {correct:.3f}, "
           f"wrong {wrong:.3f}; sound -> speaking now {now_ms} ms (median)")
     assert now_ms < 150  # the online stage shares the analysis thread: the live state stays in budget
-    assert correct >= 0.6 and wrong <= 0.05, (correct, wrong)
+    assert correct >= 0.6 and wrong <= 0.05, (correct, wrong, latency, lags.tolist())
     # on save: the whole session attributed again from the recording (authoritative)
     assert doc["live"]["reattributed"] is True and doc["speaker_order"][0] == "therapist"
     assert doc["live"]["online_attribution"] == oa
