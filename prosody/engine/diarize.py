@@ -100,6 +100,9 @@ class DiarizeConfig:
     pitch_split_min_voiced: int = 30
     pitch_split_min_dprime: float = 5.0
     pitch_split_conf: float = 10.0
+    minority_min_z: float = 4.0
+    minority_max_share: float = 0.3
+    minority_retry_below_gain: float = 0.5
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -353,7 +356,8 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     return _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid)
 
 
-def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid) -> Diarization:
+def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid, *,
+             seed: np.ndarray | None = None, pre_emb: np.ndarray | None = None) -> Diarization:
     hop = grid.hop_length
     n = len(x) // hop
     mono = x.mean(axis=1)
@@ -375,7 +379,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     starts = np.arange(0, len(idx) - w + 1, step)
     if starts[-1] + w < len(idx):
         starts = np.append(starts, len(idx) - w)
-    emb = enc.embed_windows(mel[idx], starts=starts, n_frames=w)
+    emb = enc.embed_windows(mel[idx], starts=starts, n_frames=w) if pre_emb is None else pre_emb
     # two candidate voices
     m = len(idx)
     single = _one_voice(n, speech, emb, float("nan"))
@@ -412,7 +416,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         ild = 10 * np.log10(chp[:, 0] / chp[:, 1])
         sp_lab = _spatial_split(ild, loud, starts, w, cfg)
         ild_s = np.convolve(ild, np.ones(11) / 11, mode="same")  # 0.1 s running mean
-        if sp_lab is not None:
+        if sp_lab is not None and seed is None:
             lab, spatial = sp_lab, True
     f0_st = _frame_f0_st(y, idx, grid=grid) if cfg.pitch_weight > 0 else None
     # likewise the windows' median pitch, where it forms two distinct modes
@@ -421,6 +425,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         p_lab = _pitch_split(f0_st, starts, w, cfg)
         if p_lab is not None:
             lab, pitched = p_lab, True
+    if seed is not None:  # a retry from the most atypical utterances (_minority_seed)
+        lab, pitched = _seed_windows(seed, starts, w), False
     win_lab, win_pure = lab, np.ones(len(lab), bool)
     g = None
     for it in range(cfg.resegment_iterations):
@@ -435,8 +441,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             run = np.convolve(pl, np.ones(31), mode="same")
             if all(np.sum((np.abs(run) >= cfg.pitch_split_conf) & ((run > 0) == k)) >= 100 for k in (0, 1)):
                 frame_lab, conf = run > 0, np.abs(run) >= cfg.pitch_split_conf
+        if it == 0 and seed is not None:
+            frame_lab, conf = seed, np.ones(m, bool)
         score = vote
-        if all(np.sum(conf & (frame_lab == k)) >= 100 for k in (0, 1)):
+        if all(np.sum(conf & (frame_lab == k)) >= (100 if seed is None else 40) for k in (0, 1)):
             g = [_DiagGmm(feats[conf & (frame_lab == k)], cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
             score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
         else:
@@ -494,6 +502,12 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     gain = _two_model_gain(feats, path3, cfg)
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
+    if seed is not None:  # the retry's own test (_minority_retry)
+        two = separation >= cfg.two_voice_min_distance
+    if seed is None and force is None:
+        alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, two, gain, separation)
+        if alt is not None:
+            return alt
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     owner = np.zeros(n, np.int8)
@@ -511,6 +525,74 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _minority_seed(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> np.ndarray | None:
+    """Speech frames of the utterances least like the rest of the recording, or None.
+
+    ``feats``: (m, d) normalised frame features of the speech frames, ``idx``: (m,) their
+    frame numbers (an utterance: a run of consecutive speech frames). Each utterance of
+    at least 0.3 s is scored by the mean log-likelihood of its frames under a GMM trained
+    on the other half of the utterances (alternate utterances: a voice heard once is not
+    in the model that scores it); robust z-scores of those means (median, MAD). The
+    utterances at ``-minority_min_z`` or below, holding at most ``minority_max_share`` of
+    the speech, are returned::
+
+        utterances   [...] [...] [..] [...] [.] [...]      z = 0 -1 0 -9 0 1
+        seed                           ^^^^^                a second voice heard once
+
+    A second voice shorter than one embedding window (a 1 s answer in a monologue) has no
+    window of its own for k-means; its frames still stand out to the frame models. (m,) bool."""
+    m = len(feats)
+    cut = np.flatnonzero(np.diff(idx) > 1) + 1
+    ua, ub = np.concatenate([[0], cut]), np.concatenate([cut, [m]])
+    long = (ub - ua) >= 30
+    if long.sum() < 5:
+        return None
+    fold = np.repeat(np.arange(len(ua)) % 2, ub - ua)
+    ll = np.empty(m)
+    for f in (0, 1):
+        tr = np.flatnonzero(fold != f)
+        tr = tr[:: max(1, len(tr) // 20000)]  # bounded cost on long recordings
+        ll[fold == f] = _DiagGmm(feats[tr], cfg.n_gauss, cfg.gmm_iterations).loglik(feats[fold == f])
+    cs = np.concatenate([[0.0], np.cumsum(ll)])
+    score = (cs[ub] - cs[ua]) / np.maximum(ub - ua, 1)
+    med = float(np.median(score[long]))
+    sd = max(1.4826 * float(np.median(np.abs(score[long] - med))), 0.05)
+    out = long & ((score - med) / sd <= -cfg.minority_min_z)
+    if not out.any() or np.sum((ub - ua)[out]) > cfg.minority_max_share * m:
+        return None
+    return np.repeat(out, ub - ua)
+
+
+def _seed_windows(seed: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
+    """Window labels from a frame seed: 1 where most of the window is seed, at least the
+    window holding most of it; (n_windows,) int64."""
+    frac = _window_mean(seed.astype(float), starts, w)
+    lab = (frac > 0.5).astype(np.int64)
+    if not lab.any():
+        lab[int(np.argmax(frac))] = 1
+    if lab.all():
+        lab[int(np.argmin(frac))] = 0
+    return lab
+
+
+def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, feats: np.ndarray,
+                    idx: np.ndarray, emb: np.ndarray, two: bool, gain: float, separation: float) -> Diarization | None:
+    """A second diarization started from the most atypical utterances (``_minority_seed``)
+    where the first found one voice or two on weak frame-model evidence (held-out gain below
+    ``minority_retry_below_gain``: k-means cut a dominant voice in two, or mixed a short
+    second voice with part of the first). Kept when it finds two voices (its own test:
+    the voices' separation) lying further apart than the first's. None: keep the first."""
+    if cfg.minority_min_z <= 0 or (two and gain >= cfg.minority_retry_below_gain):
+        return None
+    seed = _minority_seed(feats, idx, cfg)
+    if seed is None:
+        return None
+    alt = _diarize(x, cfg, None, enc, grid, seed=seed, pre_emb=emb)
+    if alt.n_voices != 2 or (two and not alt.separation > separation):
+        return None
+    return alt
 
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float) -> np.ndarray:
