@@ -103,6 +103,7 @@ class DiarizeConfig:
     minority_min_z: float = 4.0
     minority_max_share: float = 0.3
     minority_retry_below_gain: float = 0.5
+    minority_min_embedding_z: float = 5.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -505,7 +506,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if seed is not None:  # the retry's own test (_minority_retry)
         two = separation >= cfg.two_voice_min_distance
     if seed is None and force is None:
-        alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, two, gain, separation)
+        alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, melc, two, gain, separation)
         if alt is not None:
             return alt
     if force is None and not two:
@@ -565,6 +566,37 @@ def _minority_seed(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> np
     return np.repeat(out, ub - ua)
 
 
+def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed: np.ndarray) -> float:
+    """How far the seed's voice lies from the rest, in this recording's own spread: each
+    utterance (>= 0.3 s) embedded on its own frames (tiles of at most 1.5 s, averaged);
+    the cosine of the seed utterances' mean embedding to the mean of all other utterances,
+    as a robust z-score among the same cosine of each other utterance to the rest (left
+    out in turn). A real voice varies more between its utterances than a synthetic one, so
+    an odd utterance of one voice scores nearer 0. ``melc``: (m, 40) mel power of the
+    speech frames. inf when fewer than 5 other utterances."""
+    m = len(idx)
+    cut = np.flatnonzero(np.diff(idx) > 1) + 1
+    ua, ub = np.concatenate([[0], cut]), np.concatenate([cut, [m]])
+    keep = (ub - ua) >= 30
+    ua, ub = ua[keep], ub[keep]
+    emb, weight, is_seed = [], [], []
+    for a, b in zip(ua, ub):
+        wl = min(b - a, 150)
+        e = enc.embed_windows(melc[a:b], starts=np.arange(0, b - a - wl + 1, wl), n_frames=wl).mean(axis=0)
+        emb.append(e / max(float(np.linalg.norm(e)), 1e-12))
+        weight.append(b - a)
+        is_seed.append(bool(seed[a]))
+    e, wt, sd = np.stack(emb), np.asarray(weight, float), np.asarray(is_seed)
+    if sd.all() or np.sum(~sd) < 5 or not sd.any():
+        return float("inf")
+    rest = (e[~sd] * wt[~sd, None]).sum(axis=0)
+    unit = lambda v: v / max(float(np.linalg.norm(v)), 1e-12)  # noqa: E731
+    c_seed = float(unit((e[sd] * wt[sd, None]).sum(axis=0)) @ unit(rest))
+    c_other = np.array([float(e[i] @ unit(rest - e[i] * wt[i])) for i in np.flatnonzero(~sd)])
+    med = float(np.median(c_other))
+    return (c_seed - med) / max(1.4826 * float(np.median(np.abs(c_other - med))), 0.01)
+
+
 def _seed_windows(seed: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
     """Window labels from a frame seed: 1 where most of the window is seed, at least the
     window holding most of it; (n_windows,) int64."""
@@ -578,7 +610,8 @@ def _seed_windows(seed: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
 
 
 def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, feats: np.ndarray,
-                    idx: np.ndarray, emb: np.ndarray, two: bool, gain: float, separation: float) -> Diarization | None:
+                    idx: np.ndarray, emb: np.ndarray, melc: np.ndarray, two: bool, gain: float,
+                    separation: float) -> Diarization | None:
     """A second diarization started from the most atypical utterances (``_minority_seed``)
     where the first found one voice or two on weak frame-model evidence (held-out gain below
     ``minority_retry_below_gain``: k-means cut a dominant voice in two, or mixed a short
@@ -587,7 +620,7 @@ def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: 
     if cfg.minority_min_z <= 0 or (two and gain >= cfg.minority_retry_below_gain):
         return None
     seed = _minority_seed(feats, idx, cfg)
-    if seed is None:
+    if seed is None or _seed_embedding_z(enc, melc, idx, seed) > -cfg.minority_min_embedding_z:
         return None
     alt = _diarize(x, cfg, None, enc, grid, seed=seed, pre_emb=emb)
     if alt.n_voices != 2 or (two and not alt.separation > separation):
