@@ -269,3 +269,37 @@ def test_pitch_split_finds_a_low_and_a_high_voice():
     # one voice whose stretches sit 4 st apart (a real speaker's raised passages): no split
     f1 = np.where(truth == 1, 5.0, 1.0) + rng.normal(0, 1.0, len(truth))
     assert _pitch_split(f1, starts, w, DiarizeConfig(pitch_split_min_st=6.0)) is None
+
+
+def test_minority_seed_finds_the_one_odd_utterance():
+    """Planted: twenty 1 s utterances of one 'voice' (frame features ~ N(0, 1)) with 0.3 s
+    pauses, the fourteenth from another (mean shifted by 1 in every dimension): the seed is
+    exactly that utterance's frames; without it, no seed."""
+    from prosody.engine.diarize import DiarizeConfig, _minority_seed
+
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((2000, 20))
+    idx = np.concatenate([np.arange(100) + 130 * u for u in range(20)])  # frame numbers, pauses between
+    odd = np.zeros(2000, bool)
+    odd[1300:1400] = True
+    cfg = DiarizeConfig()
+    assert _minority_seed(feats, idx, cfg) is None
+    feats[odd] += 1.0
+    assert np.array_equal(_minority_seed(feats, idx, cfg), odd)
+
+
+def test_short_second_voice_beside_a_dominant_one(needs_espeak):
+    """One voice holds ~93 % (a monologue), the other answers once (~1 s, shorter than an
+    embedding window): the first pass finds one voice here; the retry from the most
+    atypical utterance finds the answer and keeps the dominant voice whole."""
+    from tests.dialogue import Utterance
+
+    mono = scenario_monologue(8, seed=7)
+    utts = list(mono[:4]) + [Utterance(speaker=CLIENT, text="It was a hard week.",
+                                       start_s=round(mono[4].start_s + 0.3, 3))]
+    utts += [replace(u, start_s=round(u.start_s + 2.6, 3)) for u in mono[4:]]
+    dlg = build_dialogue(tuple(utts), noise_db=None, level_db=(-22.0, -22.0), seed=7)
+    x, _ = mix_room(dlg, layout="mono", rt60_s=0.3, noise_db=-55.0, seed=7)
+    d = diarize(x[:, 0])
+    assert d.n_voices == 2
+    assert _right_share(d.activity, dlg.truth) >= 0.97
