@@ -21,6 +21,11 @@ Steps (all on the one 10 ms grid)::
                2-state Viterbi with a switch penalty (a 0.3 s backchannel
                survives; a one-frame flicker does not)
             -> every frame owned by one voice (pauses split at their middle)
+            -> where that found one voice, or two on weak frame-model evidence:
+               a retry started from the utterances least like the rest
+               (_minority_seed: held-out frame likelihood; _seed_embedding_z:
+               their embedding against the recording's own spread), kept when
+               it finds two voices lying further apart (_minority_retry)
 
 The resegmentation follows the GMM/HMM resegmentation of Sell & Garcia-Romero
 (2015, "Diarization resegmentation in the factor analysis subspace") in a
@@ -67,8 +72,13 @@ class DiarizeConfig:
     must hold. ``switch_penalty``: Viterbi cost of a voice change,
     in units of the per-frame log-likelihood ratio. ``pitch_split_*``: the pitch split
     (``_pitch_split``; ``pitch_split_min_st=0`` turns it off; ``pitch_split_conf``: nats a
-    0.3 s run of frame pitch must give one voice to train its first model). ``vad``: the
-    speech mask."""
+    0.3 s run of frame pitch must give one voice to train its first model). ``minority_*``:
+    the retry from the most atypical utterances (``_minority_retry``; ``minority_min_z=0``
+    turns it off): tried where the first pass found one voice or two with a held-out gain
+    below ``minority_retry_below_gain``; the seed's utterances lie ``minority_min_z`` robust
+    z below the others' held-out frame likelihood, hold at most ``minority_max_share`` of the
+    speech, and their embedding lies ``minority_min_embedding_z`` robust z below the other
+    utterances' (a real voice's odd utterance reached -4.1). ``vad``: the speech mask."""
 
     window_s: float = 1.5
     hop_s: float = 0.5
