@@ -403,14 +403,15 @@ class CrossTalk:
         b, H, s = 1 - a, self.history, self.s
         n = len(t)
         out = np.zeros(n, dtype=bool)
-        if not n:
+        if not n or self.gain_db[a] is None:  # no path: no delay to follow (a burst begun now is not flagged)
+            self._onset_flag[a] = False
             return out
         qa, qb, w = s.leak_onset_quiet_frames, s.source_onset_quiet_frames, s.leak_onset_slack_frames
         # per frame: activity of a over the qa frames before it; source onsets at t - d - w .. t - d + w
         prev_a = self._act[a][(t[:, None] - np.arange(1, qa + 1)[None, :]) % H]
         on_a = act & ~prev_a.any(axis=1) & (t >= qa)
         flag = np.zeros(n, dtype=bool)
-        if self.gain_db[a] is not None and on_a.any():
+        if on_a.any():
             d = self.delay[a]
             for i in np.flatnonzero(on_a):
                 u = t[i] - d + np.arange(-w, w + 1)
