@@ -32,6 +32,11 @@ cross-talk, above it A really speaks (double talk keeps both). Powers make
 polarity irrelevant; the per-band gain absorbs loudspeaker band-pass and room
 colouring.
 
+Two more tests take what the level test passes: the same voice (A's harmonic
+fine structure follows B's 0 .. ``max_delay_s`` earlier: B's F0, see
+``_same_voice``) and the leak's onset (A's burst begins the learnt delay after
+B's: its first ``leak_onset_frames``, see ``_leak_onset``).
+
 Both directions at once: each voice is louder at its own microphone than at
 the other, so the loop gain ``G_ab + G_ba`` is below 0 dB whatever the channel
 gains; when the estimates exceed ``-min_loop_loss_db`` (median over bands),
