@@ -16,9 +16,11 @@ Prints per condition set and overall: backchannel precision and recall,
 the quieter channel's speech frame F1 (frames vs the planted truth), the
 louder channel's F1, median |FTO error| and missed speaker changes, for the
 pipeline with cross-talk rejection on and off. Splits (``--split``): seeds
-0-99 are for tuning (``tune``); the figures that count are on held-out seeds
-100-139 (``held``), 200-239 (``fresh``, opened in the fourth wave) and
-400-439 (``fresh2``, opened once, at the end of the fifth wave).
+0-99 are for tuning (``tune``; ``tune2``, seeds 600-799, more of the same for
+tuning, seventh wave); the figures that count are on held-out seeds
+100-139 (``held``), 200-239 (``fresh``, opened in the fourth wave),
+400-439 (``fresh2``, opened once, at the end of the fifth wave) and 500-539
+(``fresh3``: other conditions, see ``VARIED``; opened once, at the end of the seventh wave).
 Targets (issue 9): backchannel precision >= 0.9, quieter channel F1 >= 0.95.
 
     python benchmarks/crosstalk.py [--split held | --seeds 100:140] [--off] [-v]
@@ -39,14 +41,27 @@ from tests.dialogue import (VOICE_POOL, LeakPath, ScenarioError, SynthesisError,
                             build_dialogue, scenario_mixed)
 
 SPK = ("therapist", "client")
-SPLITS = {"tune": "0:100", "held": "100:140", "fresh": "200:240", "fresh2": "400:440"}
+SPLITS = {"tune": "0:100", "tune2": "600:800", "held": "100:140", "fresh": "200:240", "fresh2": "400:440",
+          "fresh3": "500:540"}
+# fresh3 (seeds 500-539, opened once at the end of the seventh wave) draws other conditions: rooms of RT60
+# 0.1-0.9 s, wider loudspeaker bands, gain differences up to 24 dB, leak -32..-3 dB, louder or quieter
+# noise, a path change more often and anywhere in the middle half
+VARIED = range(500, 540)
 PITCHES = (30, 40, 50, 60, 70)
 # AMI stretches cut to their speech, turns of at least 1.2 s of it (tests/dialogue.py ami_dialogue): an RTTM
 # extent of 1.0 s may hold 0.7 s of speech, which the truth would call a turn and the definitions a backchannel
 TRIM_DB = 30.0
 
 
-def draw_path(rng: np.random.Generator) -> LeakPath:
+def draw_path(rng: np.random.Generator, varied: bool = False) -> LeakPath:
+    if varied:
+        return LeakPath(
+            leak_db=float(rng.uniform(-32.0, -3.0)),
+            delay_s=float(rng.uniform(0.0, 0.15)),
+            polarity=int(rng.choice([-1, 1])),
+            rt60_s=float(rng.uniform(0.1, 0.9)) if rng.random() < 0.8 else None,
+            band_hz=(float(rng.uniform(100, 500)), float(rng.uniform(2500, 7500))) if rng.random() < 0.7 else None,
+        )
     return LeakPath(
         leak_db=float(rng.uniform(-30.0, -3.0)),
         delay_s=float(rng.uniform(0.0, 0.15)),
@@ -71,24 +86,26 @@ def make(seed: int, corpus):
         utts = scenario_mixed(seed=seed, voices=voices)
         who = " " + "/".join(v[0].split("+")[-1] for v in voices.values())
         dry = build_dialogue(utts, seed=seed, noise_db=None, level_db=(-26.0, -26.0))
-    g = float(rng.uniform(-20.0, 20.0))
+    varied = seed in VARIED
+    g = float(rng.uniform(-24.0, 24.0) if varied else rng.uniform(-20.0, 20.0))
     quiet = int(rng.integers(2))
     gains = [0.0, 0.0]
     gains[quiet] = -abs(g)
     paths = [None, None]
-    paths[quiet] = draw_path(rng)
+    paths[quiet] = draw_path(rng, varied)
     if rng.random() < 0.5:
-        paths[1 - quiet] = draw_path(rng)
-    change = rng.random() < 0.4
+        paths[1 - quiet] = draw_path(rng, varied)
+    change = rng.random() < (0.5 if varied else 0.4)
     after = None
     if change:
         after = [None, None]
-        after[quiet] = draw_path(rng)
+        after[quiet] = draw_path(rng, varied)
         if paths[1 - quiet] is not None:
-            after[1 - quiet] = draw_path(rng)
-    noise_db = float(rng.uniform(-72, -55))
+            after[1 - quiet] = draw_path(rng, varied)
+    noise_db = float(rng.uniform(-78, -50) if varied else rng.uniform(-72, -55))
+    change_at = dry.duration_s * (float(rng.uniform(0.25, 0.75)) if varied else 0.5)
     d = add_crosstalk(dry, into_therapist=paths[0], into_client=paths[1], gain_db=tuple(gains),
-                      noise_db=noise_db, change_at_s=dry.duration_s / 2 if change else None,
+                      noise_db=noise_db, change_at_s=change_at if change else None,
                       after=tuple(after) if after else None, seed=seed)
     # the same channels, gains and noise without any leak: what the VAD gives without cross-talk
     clean = add_crosstalk(dry, into_therapist=None, into_client=None, gain_db=tuple(gains), noise_db=noise_db,

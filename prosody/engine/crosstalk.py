@@ -32,6 +32,11 @@ cross-talk, above it A really speaks (double talk keeps both). Powers make
 polarity irrelevant; the per-band gain absorbs loudspeaker band-pass and room
 colouring.
 
+Two more tests take what the level test passes: the same voice (A's harmonic
+fine structure follows B's 0 .. ``max_delay_s`` earlier: B's F0, see
+``_same_voice``) and the leak's onset (A's burst begins the learnt delay after
+B's: its first ``leak_onset_frames``, see ``_leak_onset``).
+
 Both directions at once: each voice is louder at its own microphone than at
 the other, so the loop gain ``G_ab + G_ba`` is below 0 dB whatever the channel
 gains; when the estimates exceed ``-min_loop_loss_db`` (median over bands),
@@ -111,6 +116,12 @@ class CrossTalkSettings:
     voice_smooth_bins: int = 5       # fine structure = bin level less its moving mean over this many bins
     same_voice_corr: float = 0.65    # causal mean correlation (voice_frames) from which A carries B's voice
     voice_frames: int = 8            # (same_voice_corr >= 1 turns the test off)
+    voice_quiet_source: bool = True  # the source's frames below its own VAD count as its voice too
+    # the leak's onset: the first frames of a burst that begins the learnt path's delay after the source's
+    leak_onset_frames: int = 8       # (the same-voice mean is still building up there; 0 turns this off)
+    leak_onset_quiet_frames: int = 5     # the burst follows this many silent frames of its channel
+    source_onset_quiet_frames: int = 10  # the source's burst this many of the source's
+    leak_onset_slack_frames: int = 3     # onsets within the delay +- this many frames
 
 
 class CrossTalk:
@@ -173,6 +184,8 @@ class CrossTalk:
         self.learnt = [np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)]
         # per direction: the source was heard long enough (absent_frames) and no path was found
         self.absent = [False, False]
+        self._onset_at = [-10**9, -10**9]  # per channel: its latest burst onset ...
+        self._onset_flag = [False, False]  # ... and whether it followed the source's onset by the path's delay
         self._since = [0, 0]  # per direction: learn only from frames from this index on (a path change)
         # per channel, set by each push: (frame index of a path update, absolute indices of the raw-active
         # frames before it that the new path shows to be leak although they were passed as speech)
@@ -236,7 +249,9 @@ class CrossTalk:
             return np.zeros(0)
         # t is contiguous: the source frames t[0] - K .. t[-1], zeroed where not the source's own speech
         src = np.arange(t[0] - K, t[-1] + 1)
-        ok = self._act[b][src % H] & ~self._bl0[b][src % H] & (src >= 0)
+        ok = ~self._bl0[b][src % H] & (src >= 0)
+        if not self.s.voice_quiet_source:
+            ok &= self._act[b][src % H]
         fb = self._fine[b][src % H] * ok[:, None]
         win = np.lib.stride_tricks.sliding_window_view(fb, K + 1, axis=0)  # row i: frames t[i] - K .. t[i]
         r = np.einsum("if,ifw->iw", self._fine[a][t % H], win)
@@ -359,8 +374,9 @@ class CrossTalk:
             pa = np.exp(La * _DB_TO_LN)  # 10 ** (La / 10), several times faster as exp
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
             mean, self._own_tail[a] = _causal_mean(own, self._own_tail[a], self.s.own_frames)
-            res.append(active[a] & ~self._holds_own(own, mean))
-            self._bl0[a][idx] = res[-1]
+            lk = ~self._holds_own(own, mean)
+            res.append(active[a] & lk)
+            self._bl0[a][idx] = lk
             owns[a] = own
         # same voice: power above the predicted leak that carries the source's harmonics is the leak's
         # residue (a path learnt too low in some bands, a room tail longer than the peak hold), not A's
@@ -370,9 +386,50 @@ class CrossTalk:
                 own, self._voice_tail[a] = self._without_same_voice(a, t, owns[a], self._voice_tail[a])
                 mean, self._own2_tail[a] = _causal_mean(own, self._own2_tail[a], self.s.own_frames)
                 res[a] |= active[a] & ~self._holds_own(own, mean)
+            if self.s.leak_onset_frames > 0:
+                res[a] |= self._leak_onset(a, t, active[a])
             self._bl[a][idx] = res[a]
         self._n += n
         return res
+
+    def _leak_onset(self, a: int, t: np.ndarray, act: np.ndarray) -> np.ndarray:
+        """Frames of channel ``a`` (absolute ``t``, raw activity ``act``) in the first
+        ``leak_onset_frames`` of a burst (after ``leak_onset_quiet_frames`` silent frames) that
+        begins the path's delay (+- ``leak_onset_slack_frames``) after a burst of the source
+        (after ``source_onset_quiet_frames`` silent frames): the leak's first frames, which the
+        level test may pass (a path just changed, residue) and the same-voice test's causal mean
+        has not yet caught. Only where the path is learnt; A's own speech that starts just then
+        loses these frames (80 ms). Per-frame state: the same for any block size::
+
+            B (source)  ____||||||||||||||____
+            A (leak)    ______||||||||||||||__   (A's onset = B's onset + delay)
+            cross-talk  ______xxxxxxxx________   (then the level and same-voice tests)
+        """
+        b, H, s = 1 - a, self.history, self.s
+        n = len(t)
+        out = np.zeros(n, dtype=bool)
+        if not n or self.gain_db[a] is None:  # no path: no delay to follow (a burst begun now is not flagged)
+            self._onset_flag[a] = False
+            return out
+        qa, qb, w = s.leak_onset_quiet_frames, s.source_onset_quiet_frames, s.leak_onset_slack_frames
+        # per frame: activity of a over the qa frames before it; source onsets at t - d - w .. t - d + w
+        prev_a = self._act[a][(t[:, None] - np.arange(1, qa + 1)[None, :]) % H]
+        on_a = act & ~prev_a.any(axis=1) & (t >= qa)
+        flag = np.zeros(n, dtype=bool)
+        if on_a.any():
+            d = self.delay[a]
+            for i in np.flatnonzero(on_a):
+                u = t[i] - d + np.arange(-w, w + 1)
+                u = u[(u >= qb) & (u <= t[i])]
+                if not len(u):
+                    continue
+                ub = self._act[b][u % H] & ~self._act[b][(u[:, None] - np.arange(1, qb + 1)[None, :]) % H].any(axis=1)
+                flag[i] = bool(ub.any())
+        ev = np.maximum.accumulate(np.where(on_a, np.arange(n), -1))
+        at = np.where(ev >= 0, t[np.maximum(ev, 0)], self._onset_at[a])
+        fl = np.where(ev >= 0, flag[np.maximum(ev, 0)], self._onset_flag[a])
+        self._onset_at[a], self._onset_flag[a] = int(at[-1]), bool(fl[-1])
+        return act & fl & (t - at < s.leak_onset_frames)
 
     def _rejudge(self) -> None:
         """After a path update at frame ``T = self._n``: the raw-active frames of
