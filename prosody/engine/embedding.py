@@ -79,8 +79,12 @@ def periodic_hann() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 + 0.5 * np.tanh(0.5 * x)
+def _sigmoid_into(x: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = 0.5 + 0.5 * tanh(0.5 * x)`` (the logistic sigmoid) in place, float32."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
 
 
 @dataclass(frozen=True)
@@ -93,14 +97,16 @@ class VoiceEncoder:
     def load(cls) -> "VoiceEncoder":
         return cls(_weights())
 
-    def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 32) -> np.ndarray:
+    def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 128) -> np.ndarray:
         """Embeddings of the windows ``mel[s : s + n_frames]`` for each ``s`` in ``starts``.
 
         ``mel``: (n_mel_frames, 40) from ``mel_frames``; windows running past its
         end are zero padded. Returns (len(starts), 256) float32 unit vectors.
-        The three LSTM layers run layer by layer over all windows together: the
-        input projection of a layer is one matrix product over every (window,
-        step), the recurrence one (n_windows, 256) x (256, 1024) product per step.
+        The three LSTM layers run layer by layer over ``batch`` windows together: the
+        input projection of a layer is one matrix product over every (step, window),
+        the recurrence one (n_windows, 256) x (256, 1024) product per step. A window's
+        embedding does not depend on the others in its batch (each row of a matrix
+        product is computed alone), so the batch size changes the cost, not the values.
         """
         starts = np.asarray(starts, dtype=np.int64)
         if n_frames < 1:
@@ -122,29 +128,38 @@ class VoiceEncoder:
         return np.concatenate(out).astype(np.float32)
 
     def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
+        """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
+        input projection per frame), time-major and in preallocated buffers; (n_windows, 256)."""
         w = self.weights
-        idx = starts[:, None] + np.arange(n_frames)[None, :]
-        gates_in = proj0[idx]                      # (n_windows, n_frames, 1024)
-        h = None
+        nw = len(starts)
+        g = np.empty((nw, 1024), np.float32)      # gates of one step
+        act = np.empty((nw, 1024), np.float32)    # their activations: sigmoid(i, f, o), tanh(g)
+        tmp = np.empty((nw, 256), np.float32)
+        seq = np.empty((n_frames, nw, 256), np.float32)  # a layer's outputs, the next one's input
+        gates_in = None
+        h = np.zeros((nw, 256), np.float32)
         for layer in range(3):
             if layer > 0:
-                gates_in = seq @ w[f"lstm_weight_ih_l{layer}"].T
+                flat = seq.reshape(n_frames * nw, 256)
+                if gates_in is None:
+                    gates_in = np.empty((n_frames, nw, 1024), np.float32)
+                np.matmul(flat, w[f"lstm_weight_ih_l{layer}"].T, out=gates_in.reshape(n_frames * nw, 1024))
                 gates_in += w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"]
             whh_t = np.ascontiguousarray(w[f"lstm_weight_hh_l{layer}"].T)
-            nw = len(starts)
             h = np.zeros((nw, 256), np.float32)
             c = np.zeros((nw, 256), np.float32)
-            seq = np.empty((nw, n_frames, 256), np.float32) if layer < 2 else None
+            last = layer == 2
             for t in range(n_frames):
-                g = gates_in[:, t] + h @ whh_t
-                i = _sigmoid(g[:, :256])
-                f = _sigmoid(g[:, 256:512])
-                gg = np.tanh(g[:, 512:768])
-                o = _sigmoid(g[:, 768:])
-                c = f * c + i * gg
-                h = o * np.tanh(c)
-                if seq is not None:
-                    seq[:, t] = h
+                np.matmul(h, whh_t, out=g)
+                np.add(proj0[starts + t] if layer == 0 else gates_in[t], g, out=g)
+                _sigmoid_into(g, act)
+                np.tanh(g[:, 512:768], out=act[:, 512:768])
+                np.multiply(act[:, 256:512], c, out=c)            # f * c
+                np.multiply(act[:, :256], act[:, 512:768], out=tmp)  # + i * g
+                c += tmp
+                h = tmp if last else seq[t]
+                np.tanh(c, out=h)
+                h *= act[:, 768:]                                   # h = o * tanh(c)
         e = np.maximum(h @ w["linear_weight"].T + w["linear_bias"], 0.0)
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)
