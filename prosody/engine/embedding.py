@@ -79,6 +79,12 @@ def periodic_hann() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
+# the LSTM's gate rows (torch order i, f, g, o) reordered i, f, o, g: the three sigmoid
+# gates one block (reordering a matrix product's output columns leaves each value as it was)
+_GATES = np.r_[0:512, 768:1024, 512:768]
+_GATES.setflags(write=False)
+
+
 def _sigmoid_into(x: np.ndarray, out: np.ndarray) -> None:
     """``out[:] = 0.5 + 0.5 * tanh(0.5 * x)`` (the logistic sigmoid) in place, float32."""
     np.multiply(x, 0.5, out=out)
@@ -123,16 +129,19 @@ class VoiceEncoder:
             st = starts[a:a + batch]
             lo, hi = int(st.min()), int(st.max()) + n_frames
             # layer 0's input projection is shared by overlapping windows: once per frame
-            proj0 = mel[lo:hi] @ w["lstm_weight_ih_l0"].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])
+            proj0 = mel[lo:hi] @ w["lstm_weight_ih_l0"][_GATES].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])[_GATES]
             out.append(self._forward(proj0, st - lo, n_frames))
         return np.concatenate(out).astype(np.float32)
 
     def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
         """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
-        input projection per frame), time-major and in preallocated buffers; (n_windows, 256)."""
+        input projection per frame, gates in ``_GATES`` order), time-major and in preallocated
+        buffers; (n_windows, 256)."""
         w = self.weights
         nw = len(starts)
-        g = np.empty((nw, 1024), np.float32)      # gates of one step
+        step = int(starts[1] - starts[0]) if nw > 1 else 1
+        evenly = nw > 1 and step > 0 and bool(np.all(np.diff(starts) == step))  # proj0 rows as a strided view
+        g = np.empty((nw, 1024), np.float32)      # gates of one step: i, f, o, g
         act = np.empty((nw, 1024), np.float32)    # their activations: sigmoid(i, f, o), tanh(g)
         tmp = np.empty((nw, 256), np.float32)
         seq = np.empty((n_frames, nw, 256), np.float32)  # a layer's outputs, the next one's input
@@ -143,23 +152,29 @@ class VoiceEncoder:
                 flat = seq.reshape(n_frames * nw, 256)
                 if gates_in is None:
                     gates_in = np.empty((n_frames, nw, 1024), np.float32)
-                np.matmul(flat, w[f"lstm_weight_ih_l{layer}"].T, out=gates_in.reshape(n_frames * nw, 1024))
-                gates_in += w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"]
-            whh_t = np.ascontiguousarray(w[f"lstm_weight_hh_l{layer}"].T)
+                np.matmul(flat, w[f"lstm_weight_ih_l{layer}"][_GATES].T, out=gates_in.reshape(n_frames * nw, 1024))
+                gates_in += (w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"])[_GATES]
+            whh_t = np.ascontiguousarray(w[f"lstm_weight_hh_l{layer}"][_GATES].T)
             h = np.zeros((nw, 256), np.float32)
             c = np.zeros((nw, 256), np.float32)
             last = layer == 2
             for t in range(n_frames):
                 np.matmul(h, whh_t, out=g)
-                np.add(proj0[starts + t] if layer == 0 else gates_in[t], g, out=g)
-                _sigmoid_into(g, act)
-                np.tanh(g[:, 512:768], out=act[:, 512:768])
+                if layer > 0:
+                    x_t = gates_in[t]
+                elif evenly:
+                    x_t = proj0[starts[0] + t::step][:nw]
+                else:
+                    x_t = proj0[starts + t]
+                np.add(x_t, g, out=g)
+                _sigmoid_into(g[:, :768], act[:, :768])
+                np.tanh(g[:, 768:], out=act[:, 768:])
                 np.multiply(act[:, 256:512], c, out=c)            # f * c
-                np.multiply(act[:, :256], act[:, 512:768], out=tmp)  # + i * g
+                np.multiply(act[:, :256], act[:, 768:], out=tmp)  # + i * g
                 c += tmp
                 h = tmp if last else seq[t]
                 np.tanh(c, out=h)
-                h *= act[:, 768:]                                   # h = o * tanh(c)
+                h *= act[:, 512:768]                                   # h = o * tanh(c)
         e = np.maximum(h @ w["linear_weight"].T + w["linear_bias"], 0.0)
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)
