@@ -110,9 +110,9 @@ class VoiceEncoder:
         end are zero padded. Returns (len(starts), 256) float32 unit vectors.
         The three LSTM layers run layer by layer over ``batch`` windows together: the
         input projection of a layer is one matrix product over every (step, window),
-        the recurrence one (n_windows, 256) x (256, 1024) product per step. A window's
-        embedding does not depend on the others in its batch (each row of a matrix
-        product is computed alone), so the batch size changes the cost, not the values.
+        the recurrence one (1024, 256) x (256, n_windows) product per step. The batch
+        size changes the cost; a window's embedding changes at most in the last bits of
+        float32 rounding (BLAS may sum a product of few columns in another order).
         """
         starts = np.asarray(starts, dtype=np.int64)
         if n_frames < 1:
@@ -135,47 +135,52 @@ class VoiceEncoder:
 
     def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
         """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
-        input projection per frame, gates in ``_GATES`` order), time-major and in preallocated
-        buffers; (n_windows, 256)."""
+        input projection per frame, gates in ``_GATES`` order); (n_windows, 256). Feature-major
+        (a step's gates are (1024, n_windows): the weight matrix on the left runs faster in
+        BLAS than on the right) in preallocated buffers."""
         w = self.weights
         nw = len(starts)
         step = int(starts[1] - starts[0]) if nw > 1 else 1
         evenly = nw > 1 and step > 0 and bool(np.all(np.diff(starts) == step))  # proj0 rows as a strided view
-        g = np.empty((nw, 1024), np.float32)      # gates of one step: i, f, o, g
-        act = np.empty((nw, 1024), np.float32)    # their activations: sigmoid(i, f, o), tanh(g)
-        tmp = np.empty((nw, 256), np.float32)
-        seq = np.empty((n_frames, nw, 256), np.float32)  # a layer's outputs, the next one's input
+        g = np.empty((1024, nw), np.float32)      # gates of one step: i, f, o, g
+        act = np.empty((1024, nw), np.float32)    # their activations: sigmoid(i, f, o), tanh(g)
+        tmp = np.empty((256, nw), np.float32)
+        seq = np.empty((256, n_frames, nw), np.float32)  # a layer's outputs, the next one's input
         gates_in = None
-        h = np.zeros((nw, 256), np.float32)
+        h = np.zeros((256, nw), np.float32)
         for layer in range(3):
             if layer > 0:
-                flat = seq.reshape(n_frames * nw, 256)
                 if gates_in is None:
-                    gates_in = np.empty((n_frames, nw, 1024), np.float32)
-                np.matmul(flat, w[f"lstm_weight_ih_l{layer}"][_GATES].T, out=gates_in.reshape(n_frames * nw, 1024))
-                gates_in += (w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"])[_GATES]
-            whh_t = np.ascontiguousarray(w[f"lstm_weight_hh_l{layer}"][_GATES].T)
-            h = np.zeros((nw, 256), np.float32)
-            c = np.zeros((nw, 256), np.float32)
-            last = layer == 2
+                    gates_in = np.empty((1024, n_frames, nw), np.float32)
+                np.matmul(w[f"lstm_weight_ih_l{layer}"][_GATES], seq.reshape(256, n_frames * nw),
+                          out=gates_in.reshape(1024, n_frames * nw))
+                gates_in += (w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"])[_GATES][:, None, None]
+            whh = w[f"lstm_weight_hh_l{layer}"][_GATES]
+            whh_t = np.ascontiguousarray(whh.T) if nw == 1 else None
+            h = np.zeros((256, nw), np.float32)
+            c = np.zeros((256, nw), np.float32)
             for t in range(n_frames):
-                np.matmul(h, whh_t, out=g)
+                if whh_t is None:
+                    np.matmul(whh, h, out=g)
+                else:  # one window: the vector-matrix product, as it always was
+                    np.matmul(h.T, whh_t, out=g.T)
                 if layer > 0:
-                    x_t = gates_in[t]
+                    x_t = gates_in[:, t]
                 elif evenly:
-                    x_t = proj0[starts[0] + t::step][:nw]
+                    x_t = proj0[starts[0] + t::step][:nw].T
                 else:
-                    x_t = proj0[starts + t]
+                    x_t = proj0[starts + t].T
                 np.add(x_t, g, out=g)
-                _sigmoid_into(g[:, :768], act[:, :768])
-                np.tanh(g[:, 768:], out=act[:, 768:])
-                np.multiply(act[:, 256:512], c, out=c)            # f * c
-                np.multiply(act[:, :256], act[:, 768:], out=tmp)  # + i * g
+                _sigmoid_into(g[:768], act[:768])
+                np.tanh(g[768:], out=act[768:])
+                np.multiply(act[256:512], c, out=c)            # f * c
+                np.multiply(act[:256], act[768:], out=tmp)     # + i * g
                 c += tmp
-                h = tmp if last else seq[t]
                 np.tanh(c, out=h)
-                h *= act[:, 512:768]                                   # h = o * tanh(c)
-        e = np.maximum(h @ w["linear_weight"].T + w["linear_bias"], 0.0)
+                h *= act[512:768]                              # h = o * tanh(c)
+                if layer < 2:
+                    seq[:, t] = h
+        e = np.maximum(h.T @ w["linear_weight"].T + w["linear_bias"], 0.0)
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)
 
