@@ -652,8 +652,8 @@ def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed
 def _utterance_tiles(enc: VoiceEncoder, melc: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> dict:
     """Per utterance ``melc[a:b]`` (keyed by ``a``): the embeddings of its tiles of
     ``min(b - a, 150)`` frames, (n_tiles, 256). Tiles of one length are embedded in one
-    batch (a window's embedding does not depend on its batch: the same values as one
-    call per utterance, at a fraction of the cost)."""
+    batch (the values of one call per utterance, to float32 rounding, at a fraction of
+    the cost: few windows a call leave BLAS mostly idle)."""
     wl = np.minimum(ub - ua, 150)
     out = {}
     for length in np.unique(wl):
