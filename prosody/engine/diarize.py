@@ -303,13 +303,25 @@ def _viterbi(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.nd
     frame t. (n,) int64."""
     n, k = score.shape
     back = np.zeros((n, k), dtype=np.int8)
-    v = np.zeros(k)
-    trans = -penalty
+    # Python floats are the same IEEE doubles as numpy's, the same operations in the same
+    # order, and a fraction of the cost of numpy calls on 3 x 3 arrays
+    trans = (-np.asarray(penalty, dtype=np.float64)).tolist()
+    rows, scales, states = np.asarray(score, dtype=np.float64).tolist(), np.asarray(scale, np.float64).tolist(), range(k)
+    v = [0.0] * k
+    bk = back.tolist()
     for i in range(n):
-        cand = v[:, None] + trans * scale[i]  # from i (rows) to j (columns)
-        b = np.argmax(cand, axis=0)
-        back[i] = b
-        v = cand[b, np.arange(k)] + score[i]
+        s, row, b_i = scales[i], rows[i], bk[i]
+        nv = []
+        for j in states:  # best predecessor of state j (the first of equal ones, as argmax)
+            best, arg = v[0] + trans[0][j] * s, 0
+            for a in states[1:]:
+                c = v[a] + trans[a][j] * s
+                if c > best:
+                    best, arg = c, a
+            b_i[j] = arg
+            nv.append(best + row[j])
+        v = nv
+    back = np.asarray(bk, dtype=np.int8).reshape(n, k)
     path = np.zeros(n, dtype=np.int64)
     state = int(np.argmax(v))
     for i in range(n - 1, -1, -1):
@@ -368,11 +380,13 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
 
 
 def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid, *,
-             seed: np.ndarray | None = None, pre_emb: np.ndarray | None = None) -> Diarization:
+             seed: np.ndarray | None = None, pre_emb: np.ndarray | None = None,
+             memo: dict | None = None) -> Diarization:
+    memo = {} if memo is None else memo  # the front end, computed once and reused by the retry
     hop = grid.hop_length
     n = len(x) // hop
     mono = x.mean(axis=1)
-    speech = speech_mask(mono, cfg.vad, grid=grid)
+    speech = _memo(memo, "speech", lambda: speech_mask(mono, cfg.vad, grid=grid))
     empty = Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
                         centroids=np.zeros((0, 256), np.float32), separation=float("nan"), voice_share=(0.0, 0.0))
     if n == 0 or speech.sum() < grid.s_to_frames(0.3):
@@ -381,7 +395,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     frames = mono[: n * hop].reshape(n, hop)
     rms = np.sqrt(np.mean(frames[speech] ** 2))
     y = mono * (10 ** (-30 / 20) / max(rms, 1e-9))
-    mel = mel_frames(y)[:n]
+    mel = _memo(memo, "mel", lambda: mel_frames(y)[:n])
     # embedding windows over the speech frames joined end to end (pauses left out, as
     # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
     idx = np.flatnonzero(speech)
@@ -429,7 +443,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         ild_s = np.convolve(ild, np.ones(11) / 11, mode="same")  # 0.1 s running mean
         if sp_lab is not None and seed is None:
             lab, spatial = sp_lab, True
-    f0_st = _frame_f0_st(y, idx, grid=grid) if cfg.pitch_weight > 0 else None
+    f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(y, idx, grid=grid)) if cfg.pitch_weight > 0 else None
     # likewise the windows' median pitch, where it forms two distinct modes
     pitched = False
     if not spatial and f0_st is not None and cfg.pitch_split_min_st > 0:
@@ -504,7 +518,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             break
         wk = min(w, len(sel))
         st = np.arange(0, len(sel) - wk + 1, wk)
-        ek = enc.embed_windows(melc[sel], starts=st, n_frames=wk).mean(axis=0)
+        ek = _own_windows(enc, melc, sel, st, wk, emb, starts, w).mean(axis=0)
         cents.append(ek / max(float(np.linalg.norm(ek)), 1e-12))
     if cents is None:
         return single
@@ -516,7 +530,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if seed is not None:  # the retry's own test (_minority_retry)
         two = separation >= cfg.two_voice_min_distance
     if seed is None and force is None:
-        alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, melc, two, gain, separation)
+        alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, melc, two, gain, separation, memo=memo)
         if alt is not None:
             return alt
     if force is None and not two:
@@ -536,6 +550,34 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _own_windows(enc: VoiceEncoder, melc: np.ndarray, sel: np.ndarray, st: np.ndarray, wk: int,
+                 emb: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
+    """``enc.embed_windows(melc[sel], starts=st, n_frames=wk)``, taking from ``emb`` (the
+    embeddings of the ``w``-frame windows ``starts`` of ``melc``) every window that is one of
+    those (``wk == w`` consecutive speech frames from a window start: a voice's speech before
+    the other first speaks) instead of computing it again. (len(st), 256) float32."""
+    out = np.empty((len(st), emb.shape[1]), np.float32)
+    todo = np.ones(len(st), bool)
+    if wk == w and len(emb) == len(starts):
+        where = {int(p): i for i, p in enumerate(starts)}
+        for j, a in enumerate(st):
+            i = where.get(int(sel[a]))
+            if i is not None and int(sel[a + wk - 1]) - int(sel[a]) == wk - 1:
+                out[j], todo[j] = emb[i], False
+    if todo.any():
+        out[todo] = enc.embed_windows(melc[sel], starts=st[todo], n_frames=wk)
+    return out
+
+
+def _memo(memo: dict, key: str, compute):
+    """``memo[key]``, computed by ``compute()`` the first time: the retry (_minority_retry)
+    diarizes the same signal again and reuses the first pass's speech mask, mel power and
+    pitch instead of computing them anew (the same values)."""
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _minority_seed(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> np.ndarray | None:
@@ -590,9 +632,9 @@ def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed
     keep = (ub - ua) >= 30
     ua, ub = ua[keep], ub[keep]
     emb, weight, is_seed = [], [], []
+    tiles = _utterance_tiles(enc, melc, ua, ub)
     for a, b in zip(ua, ub):
-        wl = min(b - a, 150)
-        e = enc.embed_windows(melc[a:b], starts=np.arange(0, b - a - wl + 1, wl), n_frames=wl).mean(axis=0)
+        e = tiles[a].mean(axis=0)
         emb.append(e / max(float(np.linalg.norm(e)), 1e-12))
         weight.append(b - a)
         is_seed.append(bool(seed[a]))
@@ -605,6 +647,22 @@ def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed
     c_other = np.array([float(e[i] @ unit(rest - e[i] * wt[i])) for i in np.flatnonzero(~sd)])
     med = float(np.median(c_other))
     return (c_seed - med) / max(1.4826 * float(np.median(np.abs(c_other - med))), 0.01)
+
+
+def _utterance_tiles(enc: VoiceEncoder, melc: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> dict:
+    """Per utterance ``melc[a:b]`` (keyed by ``a``): the embeddings of its tiles of
+    ``min(b - a, 150)`` frames, (n_tiles, 256). Tiles of one length are embedded in one
+    batch (the values of one call per utterance, to float32 rounding, at a fraction of
+    the cost: few windows a call leave BLAS mostly idle)."""
+    wl = np.minimum(ub - ua, 150)
+    out = {}
+    for length in np.unique(wl):
+        sel = np.flatnonzero(wl == length)
+        starts = [np.arange(a, b - length + 1, length) for a, b in zip(ua[sel], ub[sel])]
+        e = enc.embed_windows(melc, starts=np.concatenate(starts), n_frames=int(length))
+        for a, part in zip(ua[sel], np.split(e, np.cumsum([len(s) for s in starts])[:-1])):
+            out[int(a)] = part
+    return out
 
 
 def _seed_windows(seed: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
@@ -621,7 +679,7 @@ def _seed_windows(seed: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
 
 def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, feats: np.ndarray,
                     idx: np.ndarray, emb: np.ndarray, melc: np.ndarray, two: bool, gain: float,
-                    separation: float) -> Diarization | None:
+                    separation: float, memo: dict | None = None) -> Diarization | None:
     """A second diarization started from the most atypical utterances (``_minority_seed``)
     where the first found one voice or two on weak frame-model evidence (held-out gain below
     ``minority_retry_below_gain``: k-means cut a dominant voice in two, or mixed a short
@@ -632,7 +690,7 @@ def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: 
     seed = _minority_seed(feats, idx, cfg)
     if seed is None or _seed_embedding_z(enc, melc, idx, seed) > -cfg.minority_min_embedding_z:
         return None
-    alt = _diarize(x, cfg, None, enc, grid, seed=seed, pre_emb=emb)
+    alt = _diarize(x, cfg, None, enc, grid, seed=seed, pre_emb=emb, memo=memo)
     if alt.n_voices != 2 or (two and not alt.separation > separation):
         return None
     return alt

@@ -79,8 +79,18 @@ def periodic_hann() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 + 0.5 * np.tanh(0.5 * x)
+# the LSTM's gate rows (torch order i, f, g, o) reordered i, f, o, g: the three sigmoid
+# gates one block (reordering a matrix product's output columns leaves each value as it was)
+_GATES = np.r_[0:512, 768:1024, 512:768]
+_GATES.setflags(write=False)
+
+
+def _sigmoid_into(x: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = 0.5 + 0.5 * tanh(0.5 * x)`` (the logistic sigmoid) in place, float32."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
 
 
 @dataclass(frozen=True)
@@ -93,14 +103,16 @@ class VoiceEncoder:
     def load(cls) -> "VoiceEncoder":
         return cls(_weights())
 
-    def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 32) -> np.ndarray:
+    def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 128) -> np.ndarray:
         """Embeddings of the windows ``mel[s : s + n_frames]`` for each ``s`` in ``starts``.
 
         ``mel``: (n_mel_frames, 40) from ``mel_frames``; windows running past its
         end are zero padded. Returns (len(starts), 256) float32 unit vectors.
-        The three LSTM layers run layer by layer over all windows together: the
-        input projection of a layer is one matrix product over every (window,
-        step), the recurrence one (n_windows, 256) x (256, 1024) product per step.
+        The three LSTM layers run layer by layer over ``batch`` windows together: the
+        input projection of a layer is one matrix product over every (step, window),
+        the recurrence one (1024, 256) x (256, n_windows) product per step. The batch
+        size changes the cost; a window's embedding changes at most in the last bits of
+        float32 rounding (BLAS may sum a product of few columns in another order).
         """
         starts = np.asarray(starts, dtype=np.int64)
         if n_frames < 1:
@@ -117,35 +129,58 @@ class VoiceEncoder:
             st = starts[a:a + batch]
             lo, hi = int(st.min()), int(st.max()) + n_frames
             # layer 0's input projection is shared by overlapping windows: once per frame
-            proj0 = mel[lo:hi] @ w["lstm_weight_ih_l0"].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])
+            proj0 = mel[lo:hi] @ w["lstm_weight_ih_l0"][_GATES].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])[_GATES]
             out.append(self._forward(proj0, st - lo, n_frames))
         return np.concatenate(out).astype(np.float32)
 
     def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
+        """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
+        input projection per frame, gates in ``_GATES`` order); (n_windows, 256). Feature-major
+        (a step's gates are (1024, n_windows): the weight matrix on the left runs faster in
+        BLAS than on the right) in preallocated buffers."""
         w = self.weights
-        idx = starts[:, None] + np.arange(n_frames)[None, :]
-        gates_in = proj0[idx]                      # (n_windows, n_frames, 1024)
-        h = None
+        nw = len(starts)
+        step = int(starts[1] - starts[0]) if nw > 1 else 1
+        evenly = nw > 1 and step > 0 and bool(np.all(np.diff(starts) == step))  # proj0 rows as a strided view
+        g = np.empty((1024, nw), np.float32)      # gates of one step: i, f, o, g
+        act = np.empty((1024, nw), np.float32)    # their activations: sigmoid(i, f, o), tanh(g)
+        tmp = np.empty((256, nw), np.float32)
+        seq = np.empty((256, n_frames, nw), np.float32)  # a layer's outputs, the next one's input
+        gates_in = None
+        h = np.zeros((256, nw), np.float32)
         for layer in range(3):
             if layer > 0:
-                gates_in = seq @ w[f"lstm_weight_ih_l{layer}"].T
-                gates_in += w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"]
-            whh_t = np.ascontiguousarray(w[f"lstm_weight_hh_l{layer}"].T)
-            nw = len(starts)
-            h = np.zeros((nw, 256), np.float32)
-            c = np.zeros((nw, 256), np.float32)
-            seq = np.empty((nw, n_frames, 256), np.float32) if layer < 2 else None
+                if gates_in is None:
+                    gates_in = np.empty((1024, n_frames, nw), np.float32)
+                np.matmul(w[f"lstm_weight_ih_l{layer}"][_GATES], seq.reshape(256, n_frames * nw),
+                          out=gates_in.reshape(1024, n_frames * nw))
+                gates_in += (w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"])[_GATES][:, None, None]
+            whh = w[f"lstm_weight_hh_l{layer}"][_GATES]
+            whh_t = np.ascontiguousarray(whh.T) if nw == 1 else None
+            h = np.zeros((256, nw), np.float32)
+            c = np.zeros((256, nw), np.float32)
             for t in range(n_frames):
-                g = gates_in[:, t] + h @ whh_t
-                i = _sigmoid(g[:, :256])
-                f = _sigmoid(g[:, 256:512])
-                gg = np.tanh(g[:, 512:768])
-                o = _sigmoid(g[:, 768:])
-                c = f * c + i * gg
-                h = o * np.tanh(c)
-                if seq is not None:
+                if whh_t is None:
+                    np.matmul(whh, h, out=g)
+                else:  # one window: the vector-matrix product, as it always was
+                    np.matmul(h.T, whh_t, out=g.T)
+                if layer > 0:
+                    x_t = gates_in[:, t]
+                elif evenly:
+                    x_t = proj0[starts[0] + t::step][:nw].T
+                else:
+                    x_t = proj0[starts + t].T
+                np.add(x_t, g, out=g)
+                _sigmoid_into(g[:768], act[:768])
+                np.tanh(g[768:], out=act[768:])
+                np.multiply(act[256:512], c, out=c)            # f * c
+                np.multiply(act[:256], act[768:], out=tmp)     # + i * g
+                c += tmp
+                np.tanh(c, out=h)
+                h *= act[512:768]                              # h = o * tanh(c)
+                if layer < 2:
                     seq[:, t] = h
-        e = np.maximum(h @ w["linear_weight"].T + w["linear_bias"], 0.0)
+        e = np.maximum(h.T @ w["linear_weight"].T + w["linear_bias"], 0.0)
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)
 

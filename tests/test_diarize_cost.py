@@ -1,0 +1,74 @@
+"""The cheaper diarization code computes what the plain formulas compute (issue 9 cost).
+
+The encoder's batched, reordered forward pass against a plain per-window LSTM
+(torch's gate order i, f, g, o); the Viterbi against every path of a short
+sequence; a voice's own-frame windows taken from the first pass against
+computing them anew."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from prosody.engine.diarize import _own_windows, _viterbi
+from prosody.engine.embedding import VoiceEncoder
+
+
+def _plain_lstm_embedding(w, window: np.ndarray) -> np.ndarray:
+    x = window.astype(np.float64)
+    for layer in range(3):
+        wih, whh = w[f"lstm_weight_ih_l{layer}"], w[f"lstm_weight_hh_l{layer}"]
+        b = w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"]
+        h, c, out = np.zeros(256), np.zeros(256), []
+        for xt in x:
+            z = wih @ xt + whh @ h + b
+            i, f, g, o = 1 / (1 + np.exp(-z[:256])), 1 / (1 + np.exp(-z[256:512])), np.tanh(z[512:768]), \
+                1 / (1 + np.exp(-z[768:]))
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            out.append(h)
+        x = np.array(out)
+    e = np.maximum(w["linear_weight"] @ h + w["linear_bias"], 0.0)
+    return e / np.linalg.norm(e)
+
+
+def test_encoder_matches_a_plain_lstm_for_any_batch():
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(3)
+    mel = rng.gamma(1.0, 0.05, (400, 40)).astype(np.float32)
+    starts = np.array([0, 7, 50, 100, 103, 250])
+    ref = np.stack([_plain_lstm_embedding(enc.weights, mel[s:s + 40]) for s in starts])
+    for batch in (1, 4, 128):
+        got = enc.embed_windows(mel, starts=starts, n_frames=40, batch=batch)
+        assert got.shape == (6, 256) and got.dtype == np.float32
+        np.testing.assert_allclose(got, ref, atol=2e-5)
+    even = enc.embed_windows(mel, starts=np.arange(0, 300, 50), n_frames=40)  # the strided-view path
+    np.testing.assert_allclose(even[[0, 1, 2, 5]], ref[[0, 2, 3, 5]], atol=2e-5)
+
+
+def test_viterbi_finds_the_best_path():
+    rng = np.random.default_rng(5)
+    pen = np.array([[0.0, 2.0, 1.5], [2.0, 0.0, 1.5], [1.5, 1.5, 0.0]])
+    for _ in range(5):
+        score = rng.standard_normal((7, 3)) * 2
+        scale = rng.choice([0.5, 1.0], 7)
+        path = _viterbi(score, pen, scale)
+
+        def total(p):
+            return sum(score[t, p[t]] - (pen[p[t - 1], p[t]] * scale[t] if t else 0.0) for t in range(len(p)))
+        best = max(total(p) for p in itertools.product(range(3), repeat=7))
+        assert abs(total(path) - best) < 1e-9
+
+
+def test_own_windows_reuse_first_pass_windows():
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(4)
+    melc = rng.gamma(1.0, 0.05, (300, 40)).astype(np.float32)
+    w = 30
+    starts = np.arange(0, 300 - w + 1, 10)
+    emb = enc.embed_windows(melc, starts=starts, n_frames=w)
+    sel = np.r_[0:90, 103:200]   # a voice's frames: the first 3 windows are first-pass windows
+    st = np.arange(0, len(sel) - w + 1, w)
+    got = _own_windows(enc, melc, sel, st, w, emb, starts, w)
+    np.testing.assert_array_equal(got[:3], emb[[0, 3, 6]])
+    np.testing.assert_allclose(got, enc.embed_windows(melc[sel], starts=st, n_frames=w), atol=1e-6)
