@@ -89,6 +89,12 @@ class DiarizeConfig:
     weak_below_db: float = 30.0
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
+    min_change_overlap_s: float = 0.05
+    min_inside_overlap_s: float = 0.0
+    overlap_loud_db: float = float("inf")
+    overlap_vote_share: float = 0.0
+    overlap_change_penalty: float | None = None
+    overlap_pitch_weight: float = 0.0
     spatial_loud_db: float = 20.0
     spatial_min_db: float = 1.0
     spatial_min_dprime: float = 3.0
@@ -257,12 +263,19 @@ def _frame_features(mel: np.ndarray, channel_power: np.ndarray | None, n_mfcc: i
     return f
 
 
-def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overlap: int, max_join: int) -> np.ndarray:
+def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overlap: int, max_join: int,
+                min_change_overlap: int = 0, min_inside_overlap: int = 0) -> np.ndarray:
     """Relabel short runs of the speech-frame path (compact index; ``idx`` maps to frames)::
 
         voice    0000000011000000000   a 1-run shorter than min_voice, joined (pauses < max_join
                                        frames) to 0-runs on both sides, becomes 0
-        both     0000000022111111111   a 2-run shorter than min_overlap goes to its longer neighbour
+        both     0000000022000000000   a 2-run shorter than min_overlap goes to its longer neighbour
+        both     0000000022111111111   ... unless it joins two different voices without a pause and
+                                       lasts min_change_overlap frames or more (``min_change_overlap=0``:
+                                       never kept): an overlapped change of turn stays overlapped
+        both     0000000022220000000   a 2-run inside one voice's speech, the other voice nowhere
+                                       beside it, needs min_inside_overlap frames (a backchannel's
+                                       length) to stay
 
     A short voice run set apart by pauses (a backchannel in the other's pause) stays.
     """
@@ -275,7 +288,11 @@ def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overla
         for r in range(1, len(a) - 1):
             ln = b[r] - a[r]
             joined = idx[a[r]] - idx[a[r] - 1] <= max_join and idx[b[r]] - idx[b[r] - 1] <= max_join
-            if lab[r] == 2 and ln < min_overlap:
+            at_change = (0 < min_change_overlap <= ln and lab[r - 1] != lab[r + 1] and lab[r - 1] != 2
+                         and lab[r + 1] != 2 and idx[b[r] - 1] - idx[a[r]] == ln - 1 and joined)
+            inside = lab[r - 1] == lab[r + 1] and lab[r - 1] != 2
+            if lab[r] == 2 and ln < (max(min_overlap, min_inside_overlap) if inside else min_overlap) \
+                    and not at_change:
                 prev_len, next_len = b[r - 1] - a[r - 1], b[r + 1] - a[r + 1]
                 out[a[r]:b[r]] = lab[r - 1] if prev_len >= next_len else lab[r + 1]
             elif lab[r] != 2 and ln < min_voice and joined and lab[r - 1] == lab[r + 1] and lab[r - 1] != lab[r]:
@@ -455,25 +472,15 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # (and channel power) of random frame pairs of the two voices at -6..+6 dB
     path3 = path.astype(np.int8)
     if cfg.overlap_penalty is not None and g is not None:
-        rng = np.random.default_rng(0)
-        ia, ib = np.flatnonzero(path == 0), np.flatnonzero(path == 1)
-        if min(len(ia), len(ib)) >= 100:
-            k = min(cfg.overlap_train_frames, 4 * max(len(ia), len(ib)))
-            ia, ib = rng.choice(ia, k), rng.choice(ib, k)
-            gain = 10 ** (rng.uniform(-6, 6, k) / 10)
-            mix_chp = None if chp is None else chp[ia] * gain[:, None] + chp[ib]
-            fo = (_frame_features(melc[ia] * gain[:, None] + melc[ib], mix_chp, cfg.n_mfcc) - mu) / sd
-            g_ov = _DiagGmm(fo.astype(np.float64), cfg.n_gauss, cfg.gmm_iterations)
-            ll = np.stack([g[0].loglik(feats), g[1].loglik(feats), g_ov.loglik(feats)], axis=1)
-            ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
-            ll[:, 0] -= 0.5 * vote
-            ll[:, 1] += 0.5 * vote
-            pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
-                            [cfg.switch_penalty, 0.0, cfg.overlap_penalty],
-                            [cfg.overlap_penalty, cfg.overlap_penalty, 0.0]])
-            path3 = _viterbi(ll * weak[:, None], pen, scale).astype(np.int8)
+        pl = None
+        if f0_st is not None and cfg.overlap_pitch_weight > 0:
+            pl = cfg.overlap_pitch_weight * _pitch_llr(f0_st, path == 1, np.ones(m, bool), cfg.pitch_min_st)
+        path3 = _overlap_path(path, g, feats, melc, chp, (mu, sd), vote, weak, scale, lv >= ref - cfg.overlap_loud_db,
+                              cfg, pitch_llr=pl)
     path3 = _drop_blips(path3, idx, min_voice=grid.s_to_frames(cfg.min_voice_run_s),
-                        min_overlap=grid.s_to_frames(cfg.min_overlap_run_s), max_join=grid.s_to_frames(0.15))
+                        min_overlap=grid.s_to_frames(cfg.min_overlap_run_s), max_join=grid.s_to_frames(0.15),
+                        min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s),
+                        min_inside_overlap=grid.s_to_frames(cfg.min_inside_overlap_s))
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
     cents, own_s = [], []
@@ -511,6 +518,54 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _overlap_path(path: np.ndarray, g: list, feats: np.ndarray, melc: np.ndarray, chp: np.ndarray | None,
+                  norm: tuple[np.ndarray, np.ndarray], vote: np.ndarray, weak: np.ndarray, scale: np.ndarray,
+                  loud: np.ndarray, cfg: DiarizeConfig, pitch_llr: np.ndarray | None = None) -> np.ndarray:
+    """The speech-frame path again with a third state, both voices (overlapped speech),
+    whose GMM is trained on mixtures made by adding the mel power (and channel power) of
+    random frame pairs of the two voices at -6..+6 dB (pairs of ``loud`` frames, within
+    ``overlap_loud_db`` of the loud level: a quiet frame added to a loud one is the loud
+    voice alone). ``path``: (m,) 0/1 two-voice path; returns (m,) int8 0, 1 or 2.
+
+    ``overlap_vote_share``: the share of the windows' vote the overlap state gets (the
+    1.5 s windows tell the voices apart but cannot see a 0.3 s overlap inside one voice's
+    speech). ``overlap_change_penalty``: a change of voice through overlap
+    (``0 -> both -> 1``) costs this in all instead of twice ``overlap_penalty`` (two
+    overlap states, one per voice entered from)."""
+    mu, sd = norm
+    rng = np.random.default_rng(0)
+    ia, ib = np.flatnonzero(path == 0), np.flatnonzero(path == 1)
+    la, lb = ia[loud[ia]], ib[loud[ib]]
+    if min(len(la), len(lb)) >= 100:
+        ia, ib = la, lb
+    if min(len(ia), len(ib)) < 100:
+        return path.astype(np.int8)
+    k = min(cfg.overlap_train_frames, 4 * max(len(ia), len(ib)))
+    ia, ib = rng.choice(ia, k), rng.choice(ib, k)
+    gain = 10 ** (rng.uniform(-6, 6, k) / 10)
+    mix_chp = None if chp is None else chp[ia] * gain[:, None] + chp[ib]
+    fo = (_frame_features(melc[ia] * gain[:, None] + melc[ib], mix_chp, cfg.n_mfcc) - mu) / sd
+    g_ov = _DiagGmm(fo.astype(np.float64), cfg.n_gauss, cfg.gmm_iterations)
+    ll = np.stack([g[0].loglik(feats), g[1].loglik(feats), g_ov.loglik(feats)], axis=1)
+    ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
+    ll[:, 0] -= 0.5 * vote
+    ll[:, 1] += 0.5 * vote
+    ll[:, 2] += 0.5 * cfg.overlap_vote_share * np.abs(vote)
+    if pitch_llr is not None:  # the frame pitch follows either voice in overlap: no evidence against it
+        ll[:, 0] -= 0.5 * pitch_llr
+        ll[:, 1] += 0.5 * pitch_llr
+        ll[:, 2] += 0.5 * np.abs(pitch_llr)
+    p_sw, p_ov = cfg.switch_penalty, cfg.overlap_penalty
+    if cfg.overlap_change_penalty is None:
+        pen = np.array([[0.0, p_sw, p_ov], [p_sw, 0.0, p_ov], [p_ov, p_ov, 0.0]])
+        return _viterbi(ll * weak[:, None], pen, scale).astype(np.int8)
+    # states 0, 1, both entered from 0, both entered from 1
+    p_ch, no = max(cfg.overlap_change_penalty - p_ov, 0.0), 1e6
+    pen = np.array([[0.0, p_sw, p_ov, no], [p_sw, 0.0, no, p_ov], [p_ov, p_ch, 0.0, no], [p_ch, p_ov, no, 0.0]])
+    path4 = _viterbi(np.concatenate([ll, ll[:, 2:]], axis=1) * weak[:, None], pen, scale)
+    return np.minimum(path4, 2).astype(np.int8)
 
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float) -> np.ndarray:
