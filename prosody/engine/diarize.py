@@ -67,8 +67,11 @@ class DiarizeConfig:
     must hold. ``switch_penalty``: Viterbi cost of a voice change,
     in units of the per-frame log-likelihood ratio. ``pitch_split_*``: the pitch split
     (``_pitch_split``; ``pitch_split_min_st=0`` turns it off; ``pitch_split_conf``: nats a
-    0.3 s run of frame pitch must give one voice to train its first model). ``vad``: the
-    speech mask."""
+    0.3 s run of frame pitch must give one voice to train its first model).
+    ``min_change_overlap_s``: a "both voices" run shorter than ``min_overlap_run_s`` stays
+    where it joins two different voices with no pause (an overlapped change of turn) and
+    lasts this long (a 0.1-0.2 s overlap at a turn start given to the outgoing voice left
+    AMI turns of 0.82 s as 0.71 s backchannels). ``vad``: the speech mask."""
 
     window_s: float = 1.5
     hop_s: float = 0.5
@@ -90,11 +93,6 @@ class DiarizeConfig:
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     min_change_overlap_s: float = 0.05
-    min_inside_overlap_s: float = 0.0
-    overlap_loud_db: float = float("inf")
-    overlap_vote_share: float = 0.0
-    overlap_change_penalty: float | None = None
-    overlap_pitch_weight: float = 0.0
     spatial_loud_db: float = 20.0
     spatial_min_db: float = 1.0
     spatial_min_dprime: float = 3.0
@@ -264,18 +262,15 @@ def _frame_features(mel: np.ndarray, channel_power: np.ndarray | None, n_mfcc: i
 
 
 def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overlap: int, max_join: int,
-                min_change_overlap: int = 0, min_inside_overlap: int = 0) -> np.ndarray:
+                min_change_overlap: int = 0) -> np.ndarray:
     """Relabel short runs of the speech-frame path (compact index; ``idx`` maps to frames)::
 
         voice    0000000011000000000   a 1-run shorter than min_voice, joined (pauses < max_join
                                        frames) to 0-runs on both sides, becomes 0
         both     0000000022000000000   a 2-run shorter than min_overlap goes to its longer neighbour
-        both     0000000022111111111   ... unless it joins two different voices without a pause and
-                                       lasts min_change_overlap frames or more (``min_change_overlap=0``:
-                                       never kept): an overlapped change of turn stays overlapped
-        both     0000000022220000000   a 2-run inside one voice's speech, the other voice nowhere
-                                       beside it, needs min_inside_overlap frames (a backchannel's
-                                       length) to stay
+        both     0000000022111111111   ... unless it joins two different voices with no pause
+                                       and lasts min_change_overlap frames or more (0: never kept):
+                                       an overlapped change of turn stays overlapped
 
     A short voice run set apart by pauses (a backchannel in the other's pause) stays.
     """
@@ -290,9 +285,7 @@ def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overla
             joined = idx[a[r]] - idx[a[r] - 1] <= max_join and idx[b[r]] - idx[b[r] - 1] <= max_join
             at_change = (0 < min_change_overlap <= ln and lab[r - 1] != lab[r + 1] and lab[r - 1] != 2
                          and lab[r + 1] != 2 and idx[b[r] - 1] - idx[a[r]] == ln - 1 and joined)
-            inside = lab[r - 1] == lab[r + 1] and lab[r - 1] != 2
-            if lab[r] == 2 and ln < (max(min_overlap, min_inside_overlap) if inside else min_overlap) \
-                    and not at_change:
+            if lab[r] == 2 and ln < min_overlap and not at_change:
                 prev_len, next_len = b[r - 1] - a[r - 1], b[r + 1] - a[r + 1]
                 out[a[r]:b[r]] = lab[r - 1] if prev_len >= next_len else lab[r + 1]
             elif lab[r] != 2 and ln < min_voice and joined and lab[r - 1] == lab[r + 1] and lab[r - 1] != lab[r]:
@@ -472,15 +465,29 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # (and channel power) of random frame pairs of the two voices at -6..+6 dB
     path3 = path.astype(np.int8)
     if cfg.overlap_penalty is not None and g is not None:
-        pl = None
-        if f0_st is not None and cfg.overlap_pitch_weight > 0:
-            pl = cfg.overlap_pitch_weight * _pitch_llr(f0_st, path == 1, np.ones(m, bool), cfg.pitch_min_st)
-        path3 = _overlap_path(path, g, feats, melc, chp, (mu, sd), vote, weak, scale, lv >= ref - cfg.overlap_loud_db,
-                              cfg, pitch_llr=pl)
-    path3 = _drop_blips(path3, idx, min_voice=grid.s_to_frames(cfg.min_voice_run_s),
-                        min_overlap=grid.s_to_frames(cfg.min_overlap_run_s), max_join=grid.s_to_frames(0.15),
-                        min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s),
-                        min_inside_overlap=grid.s_to_frames(cfg.min_inside_overlap_s))
+        rng = np.random.default_rng(0)
+        ia, ib = np.flatnonzero(path == 0), np.flatnonzero(path == 1)
+        if min(len(ia), len(ib)) >= 100:
+            k = min(cfg.overlap_train_frames, 4 * max(len(ia), len(ib)))
+            ia, ib = rng.choice(ia, k), rng.choice(ib, k)
+            gain = 10 ** (rng.uniform(-6, 6, k) / 10)
+            mix_chp = None if chp is None else chp[ia] * gain[:, None] + chp[ib]
+            fo = (_frame_features(melc[ia] * gain[:, None] + melc[ib], mix_chp, cfg.n_mfcc) - mu) / sd
+            g_ov = _DiagGmm(fo.astype(np.float64), cfg.n_gauss, cfg.gmm_iterations)
+            ll = np.stack([g[0].loglik(feats), g[1].loglik(feats), g_ov.loglik(feats)], axis=1)
+            ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
+            ll[:, 0] -= 0.5 * vote
+            ll[:, 1] += 0.5 * vote
+            pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
+                            [cfg.switch_penalty, 0.0, cfg.overlap_penalty],
+                            [cfg.overlap_penalty, cfg.overlap_penalty, 0.0]])
+            path3 = _viterbi(ll * weak[:, None], pen, scale).astype(np.int8)
+    blips = dict(min_voice=grid.s_to_frames(cfg.min_voice_run_s), min_overlap=grid.s_to_frames(cfg.min_overlap_run_s),
+                 max_join=grid.s_to_frames(0.15))
+    # the frames' owners keep short overlaps at changes of turn; the one-or-two decision
+    # below reads the path without them (kept, they make one voice cut in two look like two)
+    owned = _drop_blips(path3, idx, **blips, min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s))
+    path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
     cents, own_s = [], []
@@ -504,7 +511,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     owner = np.zeros(n, np.int8)
-    owner[idx] = path3
+    owner[idx] = owned
     # pauses: each half goes to the neighbouring speech frame's voice
     if len(idx):
         pos = np.searchsorted(idx, np.arange(n))
@@ -518,54 +525,6 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
-
-
-def _overlap_path(path: np.ndarray, g: list, feats: np.ndarray, melc: np.ndarray, chp: np.ndarray | None,
-                  norm: tuple[np.ndarray, np.ndarray], vote: np.ndarray, weak: np.ndarray, scale: np.ndarray,
-                  loud: np.ndarray, cfg: DiarizeConfig, pitch_llr: np.ndarray | None = None) -> np.ndarray:
-    """The speech-frame path again with a third state, both voices (overlapped speech),
-    whose GMM is trained on mixtures made by adding the mel power (and channel power) of
-    random frame pairs of the two voices at -6..+6 dB (pairs of ``loud`` frames, within
-    ``overlap_loud_db`` of the loud level: a quiet frame added to a loud one is the loud
-    voice alone). ``path``: (m,) 0/1 two-voice path; returns (m,) int8 0, 1 or 2.
-
-    ``overlap_vote_share``: the share of the windows' vote the overlap state gets (the
-    1.5 s windows tell the voices apart but cannot see a 0.3 s overlap inside one voice's
-    speech). ``overlap_change_penalty``: a change of voice through overlap
-    (``0 -> both -> 1``) costs this in all instead of twice ``overlap_penalty`` (two
-    overlap states, one per voice entered from)."""
-    mu, sd = norm
-    rng = np.random.default_rng(0)
-    ia, ib = np.flatnonzero(path == 0), np.flatnonzero(path == 1)
-    la, lb = ia[loud[ia]], ib[loud[ib]]
-    if min(len(la), len(lb)) >= 100:
-        ia, ib = la, lb
-    if min(len(ia), len(ib)) < 100:
-        return path.astype(np.int8)
-    k = min(cfg.overlap_train_frames, 4 * max(len(ia), len(ib)))
-    ia, ib = rng.choice(ia, k), rng.choice(ib, k)
-    gain = 10 ** (rng.uniform(-6, 6, k) / 10)
-    mix_chp = None if chp is None else chp[ia] * gain[:, None] + chp[ib]
-    fo = (_frame_features(melc[ia] * gain[:, None] + melc[ib], mix_chp, cfg.n_mfcc) - mu) / sd
-    g_ov = _DiagGmm(fo.astype(np.float64), cfg.n_gauss, cfg.gmm_iterations)
-    ll = np.stack([g[0].loglik(feats), g[1].loglik(feats), g_ov.loglik(feats)], axis=1)
-    ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
-    ll[:, 0] -= 0.5 * vote
-    ll[:, 1] += 0.5 * vote
-    ll[:, 2] += 0.5 * cfg.overlap_vote_share * np.abs(vote)
-    if pitch_llr is not None:  # the frame pitch follows either voice in overlap: no evidence against it
-        ll[:, 0] -= 0.5 * pitch_llr
-        ll[:, 1] += 0.5 * pitch_llr
-        ll[:, 2] += 0.5 * np.abs(pitch_llr)
-    p_sw, p_ov = cfg.switch_penalty, cfg.overlap_penalty
-    if cfg.overlap_change_penalty is None:
-        pen = np.array([[0.0, p_sw, p_ov], [p_sw, 0.0, p_ov], [p_ov, p_ov, 0.0]])
-        return _viterbi(ll * weak[:, None], pen, scale).astype(np.int8)
-    # states 0, 1, both entered from 0, both entered from 1
-    p_ch, no = max(cfg.overlap_change_penalty - p_ov, 0.0), 1e6
-    pen = np.array([[0.0, p_sw, p_ov, no], [p_sw, 0.0, no, p_ov], [p_ov, p_ch, 0.0, no], [p_ch, p_ov, no, 0.0]])
-    path4 = _viterbi(np.concatenate([ll, ll[:, 2:]], axis=1) * weak[:, None], pen, scale)
-    return np.minimum(path4, 2).astype(np.int8)
 
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float) -> np.ndarray:
