@@ -40,6 +40,12 @@ split's material changed, so the figures before and after this round were both t
 the fixed material; ``fresh3`` (seeds 60-65, voices used nowhere else) was made in this
 round and run only on its final settings, as was ``fresh2``.
 
+Fifth round (issue 9, turns and backchannels): ``--cache DIR`` keeps the synthesised cases
+between runs, ``--detail`` prints each recording's missed and false backchannels, and the
+summary gives the change-count and talk-share errors over the recordings where two voices were
+found. Trials on tune/dev/held (and fresh2) are in docs/speakers.md, "Fifth round"; fresh3 and
+fresh4 were run at its end.
+
     python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE]
 """
