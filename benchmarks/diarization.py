@@ -40,7 +40,14 @@ split's material changed, so the figures before and after this round were both t
 the fixed material; ``fresh3`` (seeds 60-65, voices used nowhere else) was made in this
 round and run only on its final settings, as was ``fresh2``.
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|both] [--quick] [--voices]
+Fifth round (issue 9, turns and backchannels): ``--cache DIR`` keeps the synthesised cases
+between runs, ``--detail`` prints each recording's missed and false backchannels, and the
+summary gives the change-count and talk-share errors over the recordings where two voices were
+found. Trials on tune/dev/held (and fresh2) are in docs/speakers.md, "Fifth round"; fresh3 and
+fresh4 were run at its end.
+
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|both] [--quick] [--voices]
+        [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE]
 """
 from __future__ import annotations
 
@@ -130,10 +137,14 @@ def score_session(session, doc, truth) -> dict:
     pb = [e for e in (doc["events"] or []) if e["kind"] == "backchannel"]
     found_b = len(tb_) - len(match_events(pb, tb_))
     true_pos_p = len(pb) - len(match_events(tb_, pb))  # predicted backchannels matching a planted one
+    missed_b = match_events(pb, tb_)
+    false_b = match_events(tb_, pb)
     return {"single_frames": int(single.sum()), "wrong": int(wrong), "missed": int(missed),
             "changes_true": len(truth["transitions"]), "changes_found": len(doc["transitions"] or []),
             "share_err": abs(h_share - t_share), "fto_err": fto,
-            "bc_true": len(tb_), "bc_found": found_b, "bc_pred": len(pb), "bc_pred_ok": true_pos_p}
+            "bc_true": len(tb_), "bc_found": found_b, "bc_pred": len(pb), "bc_pred_ok": true_pos_p,
+            "bc_missed": [(e["speaker"], round(e["start_s"], 2), round(e["end_s"], 2)) for e in missed_b],
+            "bc_false": [(e["speaker"], round(e["start_s"], 2), round(e["end_s"], 2)) for e in false_b]}
 
 
 def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=None) -> tuple[dict, object]:
@@ -416,14 +427,47 @@ def peak_memory_mb() -> dict:
 # --------------------------------------------------------------------------- report
 
 
-def evaluate(split: str, quick: bool) -> dict:
+def cached(cases, cache_dir):
+    """The cases, their audio and truth read from / written to ``cache_dir`` (outside the repo;
+    synthesis is the slow part of a run). Names map to files by a hash."""
+    import hashlib
+    import json
+    from pathlib import Path
+    if cache_dir is None:
+        yield from cases
+        return
+    d = Path(cache_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    index = d / "index.json"
+    names = json.loads(index.read_text()) if index.exists() else None
+    if names is not None:
+        for nm in names:
+            h = hashlib.sha1(nm.encode()).hexdigest()[:16]
+            z = np.load(d / f"{h}.npy")
+            yield nm, z, json.loads((d / f"{h}.json").read_text())
+        return
+    names = []
+    for nm, x, tr in cases:
+        h = hashlib.sha1(nm.encode()).hexdigest()[:16]
+        np.save(d / f"{h}.npy", x)
+        (d / f"{h}.json").write_text(json.dumps(tr))
+        names.append(nm)
+        yield nm, x, tr
+    index.write_text(json.dumps(names))
+
+
+def evaluate(split: str, quick: bool, *, cache_dir=None, detail: bool = False, only: str | None = None) -> dict:
     rows = []
     print(f"== split {split} ==")
     print(f"{'case':52} {'lay':>8} {'v':>2} {'wrong%':>7} {'miss%':>6} {'chg t/f':>8} {'share':>6} "
           f"{'fto ms':>7} {'bc t/f/p':>9} {'name':>5}")
-    cases = [(nm, x, tr, None) for nm, x, tr, _ in espeak_cases(split, quick)] + \
-            [(nm, x, tr, None) for nm, x, tr in ami_cases(split, quick)]
-    for name, x, truth, _ in cases:
+    def gen():
+        yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(split, quick))
+        yield from ami_cases(split, quick)
+    cases = cached(gen(), None if cache_dir is None else f"{cache_dir}/{split}{'-quick' if quick else ''}")
+    for name, x, truth in cases:
+        if only is not None and only not in name:
+            continue
         r, att = run_case(x, truth)
         r["name"] = name
         rows.append(r)
@@ -432,7 +476,11 @@ def evaluate(split: str, quick: bool) -> dict:
               f"{100 * r['missed'] / max(1, r['single_frames']):6.2f} {r['changes_true']:3d}/{r['changes_found']:<4d} "
               f"{r['share_err']:6.3f} {fto:7.1f} {r['bc_true']:2d}/{r['bc_found']:2d}/{r['bc_pred']:<3d} "
               f"{str(r['naming_ok']):>5}", flush=True)
+        if detail and (r["bc_missed"] or r["bc_false"]):
+            print(f"    backchannels missed {r['bc_missed']}  false {r['bc_false']}", flush=True)
     singles = []
+    if only is not None:
+        return {"rows": rows, "singles": singles}
     for name, x in single_voice_cases(split, quick):
         att = attribute(x)
         singles.append((name, att.diarization.n_voices if att.diarization else 2, att.layout))
@@ -468,6 +516,14 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
     line("speaker-change count error, worst recording", f"{100 * max(chg):.1f} %", "<= 15 %", max(chg) <= 0.15)
     line("speaker-change count error, median recording", f"{100 * np.median(chg):.1f} %", "(info)", True)
     line("talk share error, worst recording", f"{max(share):.3f}", "<= 0.03", max(share) <= 0.03)
+    found2 = [r for r in two if r["voices"] == 2]  # the turn-taking figures where both voices were found
+    if found2:
+        chg2 = [abs(r["changes_found"] - r["changes_true"]) / max(1, r["changes_true"]) for r in found2]
+        share2 = [r["share_err"] for r in found2]
+        line(f"  two voices found ({len(found2)}): change-count error, worst / median",
+             f"{100 * max(chg2):.1f} / {100 * np.median(chg2):.1f} %", "<= 15 %", max(chg2) <= 0.15)
+        line(f"  two voices found ({len(found2)}): talk share error, worst / median",
+             f"{max(share2):.3f} / {np.median(share2):.3f}", "<= 0.03", max(share2) <= 0.03)
     line("median |floor-transfer-offset error|", f"{1000 * np.median(fto):.0f} ms", "< 80 ms",
          np.median(fto) < 0.08)
     p = bc_ok / max(1, bc_pred)
@@ -500,16 +556,27 @@ def main() -> int:
     ap.add_argument("--split", choices=tuple(SEEDS) + ("both",), default="held")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--no-confusion", action="store_true", help="skip AMI dev00/dev01 confusion")
+    ap.add_argument("--cache", help="folder (outside the repo) to keep the synthesised cases in between runs")
+    ap.add_argument("--detail", action="store_true", help="print each recording's missed and false backchannels")
+    ap.add_argument("--only", help="run only the two-voice recordings whose name contains this")
+    ap.add_argument("--dump", help="write the per-recording figures as JSON to this file")
     ap.add_argument("--voices", action="store_true", help="only check that every pair is two distinct voices")
     args = ap.parse_args()
     if args.voices:
         return 0 if check_voices() else 1
     splits = ("tune", "held") if args.split == "both" else (args.split,)
-    conf = ami_confusion(args.quick)
+    conf = None if args.no_confusion or args.only else ami_confusion(args.quick)
     mem = None if args.no_memory else peak_memory_mb()
     ok = True
     for sp in splits:
-        res = evaluate(sp, args.quick)
+        res = evaluate(sp, args.quick, cache_dir=args.cache, detail=args.detail, only=args.only)
+        if args.dump:
+            import json
+            with open(args.dump, "w") as fh:
+                json.dump(res["rows"], fh, default=float)
+        if args.only:
+            continue
         ok &= summarize(res, conf, mem, sp)
     print("\nALL PASS" if ok else "\nSOME FAIL")
     return 0 if ok else 1

@@ -303,3 +303,25 @@ def test_short_second_voice_beside_a_dominant_one(needs_espeak):
     d = diarize(x[:, 0])
     assert d.n_voices == 2
     assert _right_share(d.activity, dlg.truth) >= 0.97
+
+
+def test_short_overlap_at_a_change_of_turn_stays():
+    # planted path (compact speech frames, 10 ms): an 8-frame "both" run between voice 0 and
+    # voice 1 with no pause (an overlapped change of turn) stays; the same run inside voice 0's
+    # speech (a flicker) and one shorter than min_change_overlap go to a neighbour
+    from prosody.engine.diarize import _drop_blips
+
+    def run(path, idx=None):
+        path = np.array(path, np.int8)
+        idx = np.arange(len(path)) if idx is None else np.asarray(idx)
+        return _drop_blips(path, idx, min_voice=25, min_overlap=12, max_join=15, min_change_overlap=5)
+
+    change = [0] * 40 + [2] * 8 + [1] * 40
+    assert np.array_equal(run(change), change)
+    assert np.array_equal(run([0] * 40 + [2] * 8 + [0] * 40), [0] * 88)
+    assert np.array_equal(run([0] * 40 + [2] * 3 + [1] * 50), [0] * 40 + [1] * 53)  # to the longer side
+    # a pause of 0.3 s inside the run's frames: not one overlapped stretch, dropped
+    idx = list(range(44)) + list(range(74, 118))
+    assert np.array_equal(run(change, idx), [0] * 48 + [1] * 40)
+    assert np.array_equal(_drop_blips(np.array(change, np.int8), np.arange(88), min_voice=25, min_overlap=12,
+                                      max_join=15), [0] * 48 + [1] * 40)  # min_change_overlap=0: the old rule
