@@ -78,7 +78,11 @@ class DiarizeConfig:
     below ``minority_retry_below_gain``; the seed's utterances lie ``minority_min_z`` robust
     z below the others' held-out frame likelihood, hold at most ``minority_max_share`` of the
     speech, and their embedding lies ``minority_min_embedding_z`` robust z below the other
-    utterances' (a real voice's odd utterance reached -4.1). ``vad``: the speech mask."""
+    utterances' (a real voice's odd utterance reached -4.1). ``finer_window_s``: where the
+    first pass found two voices, a restart on windows this long (``_finer_restart``; ``0``,
+    the default, turns it off: it costs ~75 % more CPU on two-voice recordings).
+    ``separation_window_s``: window of the 1-vs-2 separation (``None``: ``window_s``).
+    ``vad``: the speech mask."""
 
     window_s: float = 1.5
     hop_s: float = 0.5
