@@ -325,3 +325,25 @@ def test_short_overlap_at_a_change_of_turn_stays():
     assert np.array_equal(run(change, idx), [0] * 48 + [1] * 40)
     assert np.array_equal(_drop_blips(np.array(change, np.int8), np.arange(88), min_voice=25, min_overlap=12,
                                       max_join=15), [0] * 48 + [1] * 40)  # min_change_overlap=0: the old rule
+
+
+def test_finer_restart_keeps_a_short_turn_between_the_others(corpus):
+    """AMI dev01 (RTTM truth): MEE009's 1.15 s turn at 21.31 s lies between two MEE012
+    turns; every 1.5 s window over it holds the other voice too, and the first pass gives
+    it to MEE012. The restart on 1.0 s windows gives it back (``_finer_restart``)."""
+    from prosody.engine.diarize import DiarizeConfig
+
+    x, _ = sf.read(corpus / "pyannote-audio" / "dev01.wav", dtype="float32")
+    segs = [(p[7], float(p[3]), float(p[3]) + float(p[4])) for p in
+            (line.split() for line in (corpus / "pyannote-audio" / "debug.development.rttm").read_text().splitlines())
+            if p[1] == "dev01"]
+    turn = [(a, b) for s, a, b in segs if s == "MEE009" and 21.0 < a < 22.0]
+    assert turn
+    for cfg, want in ((DiarizeConfig(finer_window_s=0.0), False), (DiarizeConfig(finer_window_s=1.0), True)):
+        d = diarize(x, config=cfg)
+        n = d.n_frames
+        inner = _mask([(turn[0][0] + 0.25, turn[0][1] - 0.25)], n)
+        other = _mask([(a + 0.25, b - 0.25) for s, a, b in segs if s == "MEE012"], n)
+        v = int(np.argmax(d.activity[other].sum(axis=0)))  # MEE012's voice
+        mine = np.mean(d.activity[inner, 1 - v] & ~d.activity[inner, v])
+        assert d.n_voices == 2 and (mine > 0.9) == want, (cfg.finer_window_s, mine)
