@@ -44,9 +44,9 @@ Fifth round (issue 9, turns and backchannels): ``--cache DIR`` keeps the synthes
 between runs, ``--detail`` prints each recording's missed and false backchannels, and the
 summary gives the change-count and talk-share errors over the recordings where two voices were
 found. Trials on tune/dev/held (and fresh2) are in docs/speakers.md, "Fifth round"; fresh3 and
-fresh4 were run at its end.
+fresh4 were run at its end; fresh5 (seeds 80-85, voices used nowhere else) only on the merged final code.
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|both] [--quick] [--voices]
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE]
 """
 from __future__ import annotations
@@ -96,14 +96,19 @@ VOICE_PAIRS = {  # (therapist, client)
     # fresh4: voices used in no other split, made for the last check of the fourth round
     "fresh4": [("en-gb-x-gbcwmd+Denis", "en-us+steph3"), ("en-029+max p40", "en-gb-x-rp+Gene p60"),
                ("en-us-nyc+aunty", "en-gb-scotland+Alex"), ("en-us+Michael s165", "en-gb-x-gbclan+Hugo p62 s185")],
+    # fresh5: voices used in no other split, made by the lead after the fifth round's merges
+    # (checked with --voices); run only on the merged final settings
+    "fresh5": [("en-us+travis", "en-gb-x-rp+shelby"), ("en-029+norbert p42", "en-us-nyc+m8 p60"),
+               ("en-gb-scotland+victor", "en+grandma"), ("en-us+quincy p40 s170", "en-gb-x-gbcwmd+caleb p62 s190")],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
          "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
-         "fresh4": [70, 71, 72, 73, 74, 75]}
+         "fresh4": [70, 71, 72, 73, 74, 75], "fresh5": [80, 81, 82, 83, 84, 85]}
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
-                      "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"]}
-AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9)}  # fresh: the held files' speakers, new turns
-SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6}  # room-mix draws differ per split
+                      "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
+                      "fresh5": ["trn06", "tst00"]}
+AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9), "fresh5": (10, 11)}  # fresh: the held files' speakers, new turns
+SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7}  # room-mix draws differ per split
 COLLAR_S = 0.25
 HOP_S = 0.01
 
