@@ -558,7 +558,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     if seed is None and force is None:
-        fine = _finer_restart(x, cfg, enc, grid, separation)
+        fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo)
         if fine is not None:
             return fine
     owner = np.zeros(n, np.int8)
@@ -606,6 +606,13 @@ def _memo(memo: dict, key: str, compute):
     return memo[key]
 
 
+def _utterances(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of consecutive frame numbers in ``idx`` (the speech frames): the utterances'
+    compact start and end indices ``(ua, ub)``, ``idx[ua[k]:ub[k]]`` one utterance."""
+    cut = np.flatnonzero(np.diff(idx) > 1) + 1
+    return np.concatenate([[0], cut]).astype(np.int64), np.concatenate([cut, [len(idx)]]).astype(np.int64)
+
+
 def _minority_seed(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> np.ndarray | None:
     """Speech frames of the utterances least like the rest of the recording, or None.
 
@@ -623,8 +630,7 @@ def _minority_seed(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> np
     A second voice shorter than one embedding window (a 1 s answer in a monologue) has no
     window of its own for k-means; its frames still stand out to the frame models. (m,) bool."""
     m = len(feats)
-    cut = np.flatnonzero(np.diff(idx) > 1) + 1
-    ua, ub = np.concatenate([[0], cut]), np.concatenate([cut, [m]])
+    ua, ub = _utterances(idx)
     long = (ub - ua) >= 30
     if long.sum() < 5:
         return None
@@ -652,9 +658,7 @@ def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed
     out in turn). A real voice varies more between its utterances than a synthetic one, so
     an odd utterance of one voice scores nearer 0. ``melc``: (m, 40) mel power of the
     speech frames. inf when fewer than 5 other utterances."""
-    m = len(idx)
-    cut = np.flatnonzero(np.diff(idx) > 1) + 1
-    ua, ub = np.concatenate([[0], cut]), np.concatenate([cut, [m]])
+    ua, ub = _utterances(idx)
     keep = (ub - ua) >= 30
     ua, ub = ua[keep], ub[keep]
     emb, weight, is_seed = [], [], []
@@ -723,7 +727,7 @@ def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: 
 
 
 def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid,
-                   separation: float) -> Diarization | None:
+                   separation: float, memo: dict | None = None) -> Diarization | None:
     """Where the first pass found two voices: the whole diarization again with shorter
     embedding windows (``finer_window_s``, same hop; ``0`` turns it off), kept when it also
     finds two voices lying further apart, both separations measured on ``window_s`` windows
@@ -737,7 +741,7 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
                    minority_min_z=0.0)
-    alt = _diarize(x, fcfg, None, enc, grid)
+    alt = _diarize(x, fcfg, None, enc, grid, memo=memo)
     if alt.n_voices != 2 or not alt.separation > separation:
         return None
     return alt

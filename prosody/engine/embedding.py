@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -103,6 +103,18 @@ class VoiceEncoder:
     def load(cls) -> "VoiceEncoder":
         return cls(_weights())
 
+    @cached_property
+    def _lstm(self) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+        """Per LSTM layer, rows in ``_GATES`` order, taken once per encoder: (input
+        weights, both biases summed, recurrent weights)."""
+        w = self.weights
+        layers = tuple((w[f"lstm_weight_ih_l{k}"][_GATES],
+                        (w[f"lstm_bias_ih_l{k}"] + w[f"lstm_bias_hh_l{k}"])[_GATES],
+                        w[f"lstm_weight_hh_l{k}"][_GATES]) for k in range(3))
+        for arr in (a for layer in layers for a in layer):
+            arr.setflags(write=False)  # shared by every call, as the weights are
+        return layers
+
     def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 128) -> np.ndarray:
         """Embeddings of the windows ``mel[s : s + n_frames]`` for each ``s`` in ``starts``.
 
@@ -119,7 +131,6 @@ class VoiceEncoder:
             raise InputError(f"n_frames={n_frames} must be >= 1")
         if len(starts) == 0:
             return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
-        w = self.weights
         mel = np.asarray(mel, dtype=np.float32)
         need = int(starts.max()) + n_frames
         if need > len(mel):
@@ -129,7 +140,8 @@ class VoiceEncoder:
             st = starts[a:a + batch]
             lo, hi = int(st.min()), int(st.max()) + n_frames
             # layer 0's input projection is shared by overlapping windows: once per frame
-            proj0 = mel[lo:hi] @ w["lstm_weight_ih_l0"][_GATES].T + (w["lstm_bias_ih_l0"] + w["lstm_bias_hh_l0"])[_GATES]
+            w_ih0, bias0, _ = self._lstm[0]
+            proj0 = mel[lo:hi] @ w_ih0.T + bias0
             out.append(self._forward(proj0, st - lo, n_frames))
         return np.concatenate(out).astype(np.float32)
 
@@ -147,15 +159,12 @@ class VoiceEncoder:
         tmp = np.empty((256, nw), np.float32)
         seq = np.empty((256, n_frames, nw), np.float32)  # a layer's outputs, the next one's input
         gates_in = None
-        h = np.zeros((256, nw), np.float32)
-        for layer in range(3):
+        for layer, (w_ih, bias, whh) in enumerate(self._lstm):
             if layer > 0:
                 if gates_in is None:
                     gates_in = np.empty((1024, n_frames, nw), np.float32)
-                np.matmul(w[f"lstm_weight_ih_l{layer}"][_GATES], seq.reshape(256, n_frames * nw),
-                          out=gates_in.reshape(1024, n_frames * nw))
-                gates_in += (w[f"lstm_bias_ih_l{layer}"] + w[f"lstm_bias_hh_l{layer}"])[_GATES][:, None, None]
-            whh = w[f"lstm_weight_hh_l{layer}"][_GATES]
+                np.matmul(w_ih, seq.reshape(256, n_frames * nw), out=gates_in.reshape(1024, n_frames * nw))
+                gates_in += bias[:, None, None]
             whh_t = np.ascontiguousarray(whh.T) if nw == 1 else None
             h = np.zeros((256, nw), np.float32)
             c = np.zeros((256, nw), np.float32)
