@@ -19,8 +19,10 @@ pipeline with cross-talk rejection on and off. Splits (``--split``): seeds
 0-99 are for tuning (``tune``; ``tune2``, seeds 600-799, more of the same for
 tuning, seventh wave); the figures that count are on held-out seeds
 100-139 (``held``), 200-239 (``fresh``, opened in the fourth wave),
-400-439 (``fresh2``, opened once, at the end of the fifth wave) and 500-539
-(``fresh3``: other conditions, see ``VARIED``; opened once, at the end of the seventh wave).
+400-439 (``fresh2``, opened once, at the end of the fifth wave), 500-539
+(``fresh3``: other conditions, see ``VARIED``; opened once, at the end of the seventh wave) and 900-939
+(``fresh4``, eighth wave: espeak voices and pitches used in no other split, every other dialogue of AMI
+voices, other conditions, see ``FRESH4``; opened once, at the end).
 Targets (issue 9): backchannel precision >= 0.9, quieter channel F1 >= 0.95.
 
     python benchmarks/crosstalk.py [--split held | --seeds 100:140] [--off] [-v]
@@ -42,18 +44,34 @@ from tests.dialogue import (VOICE_POOL, LeakPath, ScenarioError, SynthesisError,
 
 SPK = ("therapist", "client")
 SPLITS = {"tune": "0:100", "tune2": "600:800", "held": "100:140", "fresh": "200:240", "fresh2": "400:440",
-          "fresh3": "500:540"}
+          "fresh3": "500:540", "fresh4": "900:940"}
 # fresh3 (seeds 500-539, opened once at the end of the seventh wave) draws other conditions: rooms of RT60
 # 0.1-0.9 s, wider loudspeaker bands, gain differences up to 24 dB, leak -32..-3 dB, louder or quieter
 # noise, a path change more often and anywhere in the middle half
 VARIED = range(500, 540)
+# fresh4 (seeds 900-939, opened once at the end of the eighth wave): espeak voices outside VOICE_POOL at
+# pitches outside PITCHES and speeds 140-200 wpm, AMI voices in every other dialogue (odd seeds), rooms of
+# RT60 0.05-0.8 s, leak -33..-3 dB, gain differences up to 22 dB, noise -76..-52 dBFS, a path change
+# with p = 0.45 anywhere in 0.3-0.7 of the dialogue
+FRESH4 = range(900, 940)
+FRESH4_VOICES = ("en-029+norbert", "en-us-nyc+m8", "en-gb-x-rp+shelby", "en-us+travis", "en-gb-x-gbclan+m6",
+                 "en-gb-x-gbcwmd+Mike", "en-us+steph", "en-gb+edward")
+FRESH4_PITCHES = (25, 35, 45, 55, 65, 75)
 PITCHES = (30, 40, 50, 60, 70)
 # AMI stretches cut to their speech, turns of at least 1.2 s of it (tests/dialogue.py ami_dialogue): an RTTM
 # extent of 1.0 s may hold 0.7 s of speech, which the truth would call a turn and the definitions a backchannel
 TRIM_DB = 30.0
 
 
-def draw_path(rng: np.random.Generator, varied: bool = False) -> LeakPath:
+def draw_path(rng: np.random.Generator, varied: bool = False, fresh4: bool = False) -> LeakPath:
+    if fresh4:
+        return LeakPath(
+            leak_db=float(rng.uniform(-33.0, -3.0)),
+            delay_s=float(rng.uniform(0.0, 0.15)),
+            polarity=int(rng.choice([-1, 1])),
+            rt60_s=float(rng.uniform(0.05, 0.8)) if rng.random() < 0.75 else None,
+            band_hz=(float(rng.uniform(120, 600)), float(rng.uniform(2000, 7800))) if rng.random() < 0.65 else None,
+        )
     if varied:
         return LeakPath(
             leak_db=float(rng.uniform(-32.0, -3.0)),
@@ -71,39 +89,47 @@ def draw_path(rng: np.random.Generator, varied: bool = False) -> LeakPath:
     )
 
 
+def is_ami(seed: int, corpus) -> bool:
+    """Whether the dialogue of ``seed`` is of AMI voices (every third; every other in fresh4)."""
+    return corpus is not None and (seed % 2 == 1 if seed in FRESH4 else seed % 3 == 2)
+
+
 def make(seed: int, corpus):
     """(name, dialogue, quieter channel index, condition text) for one seed."""
     rng = np.random.default_rng(seed)
-    real = corpus is not None and seed % 3 == 2
+    f4 = seed in FRESH4
+    real = is_ami(seed, corpus)
     who = ""
     if real:
         dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB)
     else:
         # two different espeak voices of the pool, each at its own pitch and speed
-        names = rng.choice(len(VOICE_POOL), size=2, replace=False)
-        voices = {s: (VOICE_POOL[int(k)], int(rng.choice(PITCHES)), int(rng.integers(150, 191)))
+        pool, pitches = (FRESH4_VOICES, FRESH4_PITCHES) if f4 else (VOICE_POOL, PITCHES)
+        names = rng.choice(len(pool), size=2, replace=False)
+        voices = {s: (pool[int(k)], int(rng.choice(pitches)), int(rng.integers(140, 201) if f4 else rng.integers(150, 191)))
                   for s, k in zip(SPK, names)}
         utts = scenario_mixed(seed=seed, voices=voices)
         who = " " + "/".join(v[0].split("+")[-1] for v in voices.values())
         dry = build_dialogue(utts, seed=seed, noise_db=None, level_db=(-26.0, -26.0))
     varied = seed in VARIED
-    g = float(rng.uniform(-24.0, 24.0) if varied else rng.uniform(-20.0, 20.0))
+    g = float(rng.uniform(-24.0, 24.0) if varied else rng.uniform(-22.0, 22.0) if f4 else rng.uniform(-20.0, 20.0))
     quiet = int(rng.integers(2))
     gains = [0.0, 0.0]
     gains[quiet] = -abs(g)
     paths = [None, None]
-    paths[quiet] = draw_path(rng, varied)
+    paths[quiet] = draw_path(rng, varied, f4)
     if rng.random() < 0.5:
-        paths[1 - quiet] = draw_path(rng, varied)
-    change = rng.random() < (0.5 if varied else 0.4)
+        paths[1 - quiet] = draw_path(rng, varied, f4)
+    change = rng.random() < (0.5 if varied else 0.45 if f4 else 0.4)
     after = None
     if change:
         after = [None, None]
-        after[quiet] = draw_path(rng, varied)
+        after[quiet] = draw_path(rng, varied, f4)
         if paths[1 - quiet] is not None:
-            after[1 - quiet] = draw_path(rng, varied)
-    noise_db = float(rng.uniform(-78, -50) if varied else rng.uniform(-72, -55))
-    change_at = dry.duration_s * (float(rng.uniform(0.25, 0.75)) if varied else 0.5)
+            after[1 - quiet] = draw_path(rng, varied, f4)
+    noise_db = float(rng.uniform(-78, -50) if varied else rng.uniform(-76, -52) if f4 else rng.uniform(-72, -55))
+    change_at = dry.duration_s * (float(rng.uniform(0.25, 0.75)) if varied else float(rng.uniform(0.3, 0.7)) if f4
+                                  else 0.5)
     d = add_crosstalk(dry, into_therapist=paths[0], into_client=paths[1], gain_db=tuple(gains),
                       noise_db=noise_db, change_at_s=change_at if change else None,
                       after=tuple(after) if after else None, seed=seed)
@@ -214,7 +240,7 @@ def main() -> int:
     rows = {k: [] for k, _ in configs}
     kinds = {k: {"espeak": [], "ami": []} for k, _ in configs}
     for seed in range(a, b):
-        if args.only and (args.only == "ami") != (corpus is not None and seed % 3 == 2):
+        if args.only and (args.only == "ami") != is_ami(seed, corpus):
             continue
         try:
             d, quiet, cond, clean = make(seed, corpus)

@@ -122,6 +122,10 @@ class CrossTalkSettings:
     leak_onset_quiet_frames: int = 5     # the burst follows this many silent frames of its channel
     source_onset_quiet_frames: int = 10  # the source's burst this many of the source's
     leak_onset_slack_frames: int = 3     # onsets within the delay +- this many frames
+    # a frame without spectra (neither channel raw-active within max_delay_s: nothing of the source can be
+    # arriving) counts with this own share in the causal means (was 0: the first frames of every burst after
+    # a silence were cross-talk, the other voice silent or not)
+    silent_own: float = 1.0
 
 
 class CrossTalk:
@@ -171,6 +175,7 @@ class CrossTalk:
         self._Lh = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # held bins, widened
         self._P = [np.full((H, nb), -120.0, dtype=np.float32) for _ in range(2)]  # bin levels
         self._act = [np.zeros(H, dtype=bool) for _ in range(2)]
+        self._need = np.zeros(H, dtype=bool)  # frames whose spectra were computed (activity within max_delay)
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
         self._bl0 = [np.zeros(H, dtype=bool) for _ in range(2)]  # ... by the leak-level test alone
         self._fine = [np.zeros((H, self._n_voice), dtype=np.float32) for _ in range(2)]  # harmonic fine structure
@@ -345,6 +350,7 @@ class CrossTalk:
         need = t - last <= self.max_delay
         for c in (0, 1):  # raw-active frames of each channel seen so far
             self._seen[c] += int(np.count_nonzero(active[c]))
+        self._need[idx] = need
         for c in (0, 1):
             Lc, Pc = self._spectra(c, frames[c], need)
             L.append(Pc)
@@ -373,6 +379,7 @@ class CrossTalk:
             La = L[a]
             pa = np.exp(La * _DB_TO_LN)  # 10 ** (La / 10), several times faster as exp
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
+            own = np.where(need, own, self.s.silent_own)  # no spectra: no leak arriving
             mean, self._own_tail[a] = _causal_mean(own, self._own_tail[a], self.s.own_frames)
             lk = ~self._holds_own(own, mean)
             res.append(active[a] & lk)
@@ -454,6 +461,7 @@ class CrossTalk:
             La = self._P[a][idx].astype(np.float64)
             pa = 10.0 ** (La / 10.0)
             own = np.sum(pa * (La > pred + self.s.margin_db), axis=1) / np.sum(pa, axis=1)
+            own = np.where(self._need[idx], own, self.s.silent_own)
             speaking = self._holds_own(own, _causal_mean(own, np.ones(W - 1), W)[0])
             if self.s.same_voice_corr < 1.0:
                 own = self._without_same_voice(a, t, own, np.zeros(max(self.s.voice_frames - 1, 0)))[0]
