@@ -1,0 +1,53 @@
+"""Cross-talk: a quiet channel's own speech after a silence of both channels (planted
+harmonic voices through a fixed, correctly learnt path)."""
+import numpy as np
+
+from prosody.engine.crosstalk import CrossTalk, CrossTalkSettings
+from tests.test_crosstalk import frames_of
+from tests.test_crosstalk_onset import _voices
+
+SR, HOP = 16000, 160
+
+
+def _judge(a_signal, b_signal, act_a, act_b, **kw):
+    """Cross-talk decisions for channel A (0), path from B at 70 ms and -20 dB (the true one)."""
+    xt = CrossTalk(CrossTalkSettings(**kw))
+    xt._calibrate = lambda: None
+    xt._check_change = lambda: False
+    xt.delay[0], xt.gain_db[0] = 7, np.full(xt.n_bins, -20.0)
+    rng = np.random.default_rng(7)
+    audio = np.stack([a_signal, b_signal], axis=1) + 1e-4 * rng.standard_normal((len(a_signal), 2))
+    return xt.push(frames_of(audio), [act_a, act_b])[0]
+
+
+def test_quiet_speech_after_silence_is_not_cross_talk_and_the_leak_still_is():
+    """B speaks 0.5-1.0 s and 3.0-3.5 s; its leak reaches A 70 ms later at -20 dB. A speaks
+    alone, 10 dB below B, 1.5-2.5 s; A's VAD hears only one frame every 0.3 s of it (quiet
+    speech near the noise). Both channels are silent for more than 0.15 s before each of
+    those frames, so no spectra are computed there: those frames hold nothing of B. A's
+    frames are its own speech (before, each counted 0 own share in the 8-frame mean, so the
+    first frame of every burst after a silence was cross-talk); B's leak stays cross-talk."""
+    n = SR * 4
+    own, voice = _voices(n)
+    nf = n // HOP
+    on_b = np.zeros(n)
+    on_b[SR // 2:SR] = 1.0
+    on_b[SR * 3:SR * 7 // 2] = 1.0
+    src = voice * on_b
+    d = 7 * HOP
+    leak = 0.1 * np.concatenate([np.zeros(d), src[:-d]])
+    on_a = np.zeros(n)
+    on_a[SR * 3 // 2:SR * 5 // 2] = 1.0
+    a_signal = 0.3 * own * on_a + leak
+    act_b = np.zeros(nf, dtype=bool)
+    act_b[50:100] = act_b[300:350] = True
+    act_a = np.zeros(nf, dtype=bool)
+    heard = np.arange(150, 250, 30)          # A's quiet speech: isolated raw frames
+    act_a[heard] = True
+    act_a[57:107] = act_a[307:357] = True    # B's leak, heard on A
+    now = _judge(a_signal, src, act_a, act_b)
+    before = _judge(a_signal, src, act_a, act_b, silent_own=0.0)
+    assert not now[heard].any()
+    assert before[heard].all()
+    for out in (now, before):
+        assert out[57:107].mean() > 0.9 and out[307:357].mean() > 0.9
