@@ -126,6 +126,9 @@ class CrossTalkSettings:
     # arriving) counts with this own share in the causal means (was 0: the first frames of every burst after
     # a silence were cross-talk, the other voice silent or not)
     silent_own: float = 1.0
+    # the same-voice test also where a direction has no path (not yet learnt, or dropped: a leak buried in
+    # the receiving channel's noise no longer correlates) unless it was found absent; the own share is 1 there
+    voice_without_path: bool = True
 
 
 class CrossTalk:
@@ -372,6 +375,10 @@ class CrossTalk:
             if g is None:
                 res.append(np.zeros(n, dtype=bool))
                 self._own_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
+                if self.s.voice_without_path and not self.absent[a]:
+                    owns[a] = np.ones(n)  # no level test: only the same-voice test below
+                    self._bl0[a][idx] = False
+                    continue
                 self._own2_tail[a] = np.ones(max(self.s.own_frames - 1, 0))
                 self._voice_tail[a] = np.zeros(max(self.s.voice_frames - 1, 0))
                 continue
