@@ -51,3 +51,41 @@ def test_quiet_speech_after_silence_is_not_cross_talk_and_the_leak_still_is():
     assert before[heard].all()
     for out in (now, before):
         assert out[57:107].mean() > 0.9 and out[307:357].mean() > 0.9
+
+
+def _judge_no_path(a_signal, b_signal, act_a, act_b, **kw):
+    """Decisions for channel A (0) while the direction B -> A has no path (dropped, not absent)."""
+    xt = CrossTalk(CrossTalkSettings(**kw))
+    xt._calibrate = lambda: None
+    xt._check_change = lambda: False
+    rng = np.random.default_rng(9)
+    audio = np.stack([a_signal, b_signal], axis=1) + 1e-4 * rng.standard_normal((len(a_signal), 2))
+    return xt.push(frames_of(audio), [act_a, act_b])[0]
+
+
+def test_same_voice_takes_a_leak_where_no_path_is_known_and_keeps_another_voice():
+    """No path B -> A (a faint leak near A's noise stops correlating and the path is dropped):
+    B's voice reaches A 70 ms later and A's VAD hears it. Its frames carry B's harmonics at that
+    lag, so they are cross-talk (before, nothing judged them until a path was learnt again);
+    A's own voice (another F0) during B's speech stays speech."""
+    n = SR * 2
+    own, voice = _voices(n)
+    d = 7 * HOP
+    on_b = np.zeros(n)
+    on_b[SR // 4:SR * 7 // 4] = 1.0
+    src = voice * on_b
+    leak = 0.05 * np.concatenate([np.zeros(d), src[:-d]])
+    nf = n // HOP
+    act_b = np.zeros(nf, dtype=bool)
+    act_b[25:175] = True
+    act_a = np.zeros(nf, dtype=bool)
+    act_a[32:100] = True                      # the leak alone
+    on_own = np.zeros(n)
+    on_own[SR:SR * 3 // 2] = 1.0
+    act_a[100:150] = True                     # A's own voice over the leak
+    a_signal = leak * (1 - on_own) + (0.3 * own + 0.3 * leak) * on_own
+    now = _judge_no_path(a_signal, src, act_a, act_b)
+    before = _judge_no_path(a_signal, src, act_a, act_b, voice_without_path=False)
+    assert now[45:100].mean() > 0.9           # (the 8-frame mean builds up over the first frames)
+    assert not before.any()
+    assert now[110:150].mean() < 0.1
