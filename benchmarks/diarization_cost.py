@@ -50,6 +50,7 @@ def instrument() -> None:
         for nm in names:
             setattr(mod, nm, _timed(nm, getattr(mod, nm)))
     E.VoiceEncoder.embed_windows = _timed("encoder", E.VoiceEncoder.embed_windows)
+    E.VoiceEncoder.embed_windows_and_prefixes = _timed("encoder", E.VoiceEncoder.embed_windows_and_prefixes)
     D._DiagGmm.__init__ = _timed("gmm fit", D._DiagGmm.__init__)
     D._DiagGmm.loglik = _timed("gmm score", D._DiagGmm.loglik)
 
