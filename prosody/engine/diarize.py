@@ -408,7 +408,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     memo = {} if memo is None else memo  # the front end, computed once and reused by the retry
     hop = grid.hop_length
     n = len(x) // hop
-    mono = x.mean(axis=1)
+    mono = _memo(memo, "mono", lambda: x.mean(axis=1))
     speech = _memo(memo, "speech", lambda: speech_mask(mono, cfg.vad, grid=grid))
     empty = Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
                         centroids=np.zeros((0, 256), np.float32), separation=float("nan"), voice_share=(0.0, 0.0))
@@ -417,7 +417,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # level: the encoder was trained on speech normalised to -30 dBFS (mel power is not log)
     frames = mono[: n * hop].reshape(n, hop)
     rms = np.sqrt(np.mean(frames[speech] ** 2))
-    y = mono * (10 ** (-30 / 20) / max(rms, 1e-9))
+    y = _memo(memo, "y", lambda: mono * (10 ** (-30 / 20) / max(rms, 1e-9)))
     mel = _memo(memo, "mel", lambda: mel_frames(y)[:n])
     # embedding windows over the speech frames joined end to end (pauses left out, as
     # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
