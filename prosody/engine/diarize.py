@@ -88,6 +88,9 @@ class DiarizeConfig:
     turns it off). Its windows' embeddings are read from the first pass's LSTM runs
     (``_window_embeddings``), so it costs a second resegmentation and separation, not a
     second encoder pass (~20 % more CPU on a long two-voice recording instead of ~75 %).
+    ``finer_min_change_s``: the restart is measured (and can be kept) only where its path
+    gives a stretch at least this long to the other voice (``_relabels_a_stretch``; ``0``:
+    always).
     ``separation_window_s``: window of the 1-vs-2 separation (``None``: ``window_s``);
     ``separation_max_windows``: at most this many of a voice's own windows, spread evenly,
     measure it (``_separation_tiles``; ``0``: all).
@@ -130,6 +133,7 @@ class DiarizeConfig:
     minority_min_embedding_z: float = 5.0
     separation_window_s: float | None = None
     finer_window_s: float = 1.0
+    finer_min_change_s: float = 0.3
     separation_max_windows: int = 64
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -404,7 +408,7 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
 
 def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid, *,
              seed: np.ndarray | None = None, pre_emb: np.ndarray | None = None,
-             memo: dict | None = None) -> Diarization:
+             memo: dict | None = None, unless_like: np.ndarray | None = None) -> Diarization:
     memo = {} if memo is None else memo  # the front end, computed once and reused by the retry
     hop = grid.hop_length
     n = len(x) // hop
@@ -536,6 +540,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
+    if unless_like is not None and not _relabels_a_stretch(unless_like, path3, grid.s_to_frames(cfg.finer_min_change_s)):
+        return single  # a restart that moves no stretch of speech: its separation is not measured (_finer_restart)
     cents, own_s = [], []
     for k in (0, 1):
         sel = np.flatnonzero(path3 == k)
@@ -563,7 +569,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     if seed is None and force is None:
-        fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo)
+        fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3)
         if fine is not None:
             return fine
     owner = np.zeros(n, np.int8)
@@ -784,7 +790,7 @@ def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: 
 
 
 def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid,
-                   separation: float, memo: dict | None = None) -> Diarization | None:
+                   separation: float, memo: dict | None = None, path: np.ndarray | None = None) -> Diarization | None:
     """Where the first pass found two voices: the whole diarization again with shorter
     embedding windows (``finer_window_s``, same hop; ``0`` turns it off), kept when it also
     finds two voices lying further apart, both separations measured on ``window_s`` windows
@@ -798,10 +804,32 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
                    minority_min_z=0.0)
-    alt = _diarize(x, fcfg, None, enc, grid, memo=memo)
+    alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not alt.separation > separation:
         return None
     return alt
+
+
+def _relabels_a_stretch(first: np.ndarray, path: np.ndarray, min_frames: int) -> bool:
+    """Whether ``path`` gives at least ``min_frames`` consecutive speech frames to the other
+    voice than ``first`` (both (m,) 0/1/2 per speech frame; the voices' names matched by
+    their agreement; "both" frames never count)::
+
+        first   0000000000111111111100000000001111
+        path    0000000000001111111100000111111111      (names matched)
+        moved             ^^                ^^^^^         runs of 2 and 5 frames
+
+    The finer restart (``_finer_restart``) whose path only shifts the first pass's changes
+    of voice by less than ``finer_min_change_s`` is not worth its separation (a third of
+    the encoder's time): it is not kept."""
+    a, b = np.asarray(first), np.asarray(path)
+    both = (a != 2) & (b != 2)
+    if np.sum(both & (a == b)) < np.sum(both & (a != b)):
+        b = np.where(b == 2, 2, 1 - b)
+    moved = np.concatenate([[0], (both & (a != b)).astype(np.int8), [0]])
+    d = np.diff(moved)
+    runs = np.flatnonzero(d < 0) - np.flatnonzero(d > 0)
+    return bool(len(runs)) and int(runs.max()) >= min_frames
 
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float) -> np.ndarray:
