@@ -799,7 +799,11 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     between two turns of the other voice, given to them) and can settle on one voice's
     raised passage + the other voice (AMI trn06 dialogues), which the resegmentation
     cannot leave; 1.0 s windows alone break other recordings (AMI dev00) and split single
-    voices, hence two starts. None: keep the first."""
+    voices, hence two starts. Affordable: its windows' embeddings are the first pass's LSTM
+    runs read after ``finer_window_s`` (``_window_embeddings``), and its separation is only
+    measured where its path (``path``: the first pass's, (m,) per speech frame) moves a
+    stretch of ``finer_min_change_s`` to the other voice (``_relabels_a_stretch``). None:
+    keep the first."""
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
