@@ -10,7 +10,7 @@ import itertools
 
 import numpy as np
 
-from prosody.engine.diarize import _own_windows, _separation_tiles, _viterbi
+from prosody.engine.diarize import _own_windows, _relabels_a_stretch, _separation_tiles, _viterbi
 from prosody.engine.embedding import VoiceEncoder
 
 
@@ -93,3 +93,18 @@ def test_separation_tiles_spread_evenly_up_to_the_limit():
     assert _separation_tiles(900, 150, 64).tolist() == [0, 150, 300, 450, 600, 750]
     assert _separation_tiles(900, 150, 3).tolist() == [0, 300, 750]
     assert _separation_tiles(149, 150, 3).tolist() == []
+
+
+def test_restart_measured_only_where_it_moves_a_stretch():
+    """Changes of voice shifted by fewer than ``min_frames`` frames: not worth the finer
+    restart's separation; a stretch given to the other voice is, whatever the voices' names."""
+    first = np.array([0] * 100 + [1] * 100 + [0] * 100, np.int8)
+    shifted = np.array([0] * 110 + [1] * 95 + [0] * 95, np.int8)
+    assert not _relabels_a_stretch(first, shifted, 30)
+    assert not _relabels_a_stretch(first, 1 - shifted, 30)  # the same path, names swapped
+    moved = first.copy()
+    moved[40:80] = 1  # a 0.4 s turn of the other voice found inside the first voice's
+    assert _relabels_a_stretch(first, moved, 30) and _relabels_a_stretch(first, 1 - moved, 30)
+    both = first.copy()
+    both[40:80] = 2  # "both voices" is no move
+    assert not _relabels_a_stretch(first, both, 30)
