@@ -122,7 +122,9 @@ class VoiceEncoder:
         end are zero padded. Returns (len(starts), 256) float32 unit vectors.
         The three LSTM layers run layer by layer over ``batch`` windows together: the
         input projection of a layer is one matrix product over every (step, window),
-        the recurrence one (1024, 256) x (256, n_windows) product per step. The batch
+        the recurrence one (1024, 256) x (256, n_windows) product per step (windows lying
+        apart: the projection of their own frames only, not of the gaps between them,
+        which on a long recording held hundreds of MB). The batch
         size changes the cost; a window's embedding changes at most in the last bits of
         float32 rounding (BLAS may sum a product of few columns in another order).
         """
@@ -166,8 +168,12 @@ class VoiceEncoder:
             lo, hi = int(st.min()), int(st.max()) + n_frames
             # layer 0's input projection is shared by overlapping windows: once per frame
             w_ih0, bias0, _ = self._lstm[0]
-            proj0 = mel[lo:hi] @ w_ih0.T + bias0
-            e, e_tap = self._forward(proj0, st - lo, n_frames, tap)
+            if hi - lo > len(st) * n_frames:  # windows spread apart: project only their own frames
+                proj0 = mel[(st[:, None] + np.arange(n_frames)).ravel()] @ w_ih0.T + bias0
+                e, e_tap = self._forward(proj0, np.arange(len(st)) * n_frames, n_frames, tap)
+            else:
+                proj0 = mel[lo:hi] @ w_ih0.T + bias0
+                e, e_tap = self._forward(proj0, st - lo, n_frames, tap)
             out.append(e)
             out_tap.append(e_tap)
         return (np.concatenate(out).astype(np.float32),
