@@ -26,6 +26,10 @@ Steps (all on the one 10 ms grid)::
                (_minority_seed: held-out frame likelihood; _seed_embedding_z:
                their embedding against the recording's own spread), kept when
                it finds two voices lying further apart (_minority_retry)
+            -> where it found two: the whole again on 1.0 s windows (their embeddings
+               read from the first pass's LSTM runs), measured where its path moves a
+               stretch >= 0.3 s to the other voice, kept when its voices lie further
+               apart (_finer_restart: a short turn between two of the other voice)
 
 The resegmentation follows the GMM/HMM resegmentation of Sell & Garcia-Romero
 (2015, "Diarization resegmentation in the factor analysis subspace") in a
