@@ -5,7 +5,7 @@ audio s and 500 MB).
 For every recording of a split of ``benchmarks/diarization.py`` (espeak-ng and AMI
 two-voice mixes, one-voice recordings) plus AMI dev00 / dev01 as they are: the CPU
 seconds of ``speakers.attribute`` per audio second, split by stage (process time
-inside the named functions; the retry's figure includes the stages it runs), and
+inside the named functions; the retry's and the restart's figures include the stages they run), and
 the labels it gave (voices, per-frame owner and activity). ``--save`` writes the
 labels, ``--compare`` checks a later run gives exactly the same; ``--ten`` adds
 the 10-minute mono cost and peak-memory probe of ``benchmarks/diarization.py``.
@@ -31,7 +31,7 @@ from prosody.engine import embedding as E
 from prosody.engine.speakers import attribute
 
 STAGES = {D: ("speech_mask", "mel_frames", "_frame_f0_st", "_viterbi", "_viterbi2", "_two_model_gain",
-              "_minority_seed", "_seed_embedding_z", "_minority_retry", "kmeans2")}
+              "_minority_seed", "_seed_embedding_z", "_minority_retry", "_finer_restart", "kmeans2")}
 CPU: dict[str, float] = defaultdict(float)
 
 
@@ -50,6 +50,7 @@ def instrument() -> None:
         for nm in names:
             setattr(mod, nm, _timed(nm, getattr(mod, nm)))
     E.VoiceEncoder.embed_windows = _timed("encoder", E.VoiceEncoder.embed_windows)
+    E.VoiceEncoder.embed_windows_and_prefixes = _timed("encoder", E.VoiceEncoder.embed_windows_and_prefixes)
     D._DiagGmm.__init__ = _timed("gmm fit", D._DiagGmm.__init__)
     D._DiagGmm.loglik = _timed("gmm score", D._DiagGmm.loglik)
 

@@ -339,7 +339,7 @@ def test_finer_restart_keeps_a_short_turn_between_the_others(corpus):
             if p[1] == "dev01"]
     turn = [(a, b) for s, a, b in segs if s == "MEE009" and 21.0 < a < 22.0]
     assert turn
-    for cfg, want in ((DiarizeConfig(finer_window_s=0.0), False), (DiarizeConfig(finer_window_s=1.0), True)):
+    for cfg, want in ((DiarizeConfig(finer_window_s=0.0), False), (DiarizeConfig(), True)):  # on by default
         d = diarize(x, config=cfg)
         n = d.n_frames
         inner = _mask([(turn[0][0] + 0.25, turn[0][1] - 0.25)], n)

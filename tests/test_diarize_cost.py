@@ -10,7 +10,7 @@ import itertools
 
 import numpy as np
 
-from prosody.engine.diarize import _own_windows, _viterbi
+from prosody.engine.diarize import _own_windows, _relabels_a_stretch, _separation_tiles, _viterbi
 from prosody.engine.embedding import VoiceEncoder
 
 
@@ -72,3 +72,39 @@ def test_own_windows_reuse_first_pass_windows():
     got = _own_windows(enc, melc, sel, st, w, emb, starts, w)
     np.testing.assert_array_equal(got[:3], emb[[0, 3, 6]])
     np.testing.assert_allclose(got, enc.embed_windows(melc[sel], starts=st, n_frames=w), atol=1e-6)
+
+
+def test_prefix_embeddings_are_the_shorter_windows():
+    """The finer restart's windows read from the first pass's runs: the embedding of each
+    window's first frames equals the plain LSTM over those frames alone."""
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(6)
+    mel = rng.gamma(1.0, 0.05, (300, 40)).astype(np.float32)
+    starts = np.arange(0, 300 - 45 + 1, 15)
+    full, pre = enc.embed_windows_and_prefixes(mel, starts=starts, n_frames=45, prefix_frames=30)
+    np.testing.assert_array_equal(full, enc.embed_windows(mel, starts=starts, n_frames=45))
+    ref = np.stack([_plain_lstm_embedding(enc.weights, mel[s:s + 30]) for s in starts[[0, 5, -1]]])
+    np.testing.assert_allclose(pre[[0, 5, -1]], ref, atol=2e-5)
+    np.testing.assert_allclose(pre, enc.embed_windows(mel, starts=starts, n_frames=30), atol=1e-6)
+
+
+def test_separation_tiles_spread_evenly_up_to_the_limit():
+    assert _separation_tiles(900, 150, 0).tolist() == [0, 150, 300, 450, 600, 750]
+    assert _separation_tiles(900, 150, 64).tolist() == [0, 150, 300, 450, 600, 750]
+    assert _separation_tiles(900, 150, 3).tolist() == [0, 300, 750]
+    assert _separation_tiles(149, 150, 3).tolist() == []
+
+
+def test_restart_measured_only_where_it_moves_a_stretch():
+    """Changes of voice shifted by fewer than ``min_frames`` frames: not worth the finer
+    restart's separation; a stretch given to the other voice is, whatever the voices' names."""
+    first = np.array([0] * 100 + [1] * 100 + [0] * 100, np.int8)
+    shifted = np.array([0] * 110 + [1] * 95 + [0] * 95, np.int8)
+    assert not _relabels_a_stretch(first, shifted, 30)
+    assert not _relabels_a_stretch(first, 1 - shifted, 30)  # the same path, names swapped
+    moved = first.copy()
+    moved[40:80] = 1  # a 0.4 s turn of the other voice found inside the first voice's
+    assert _relabels_a_stretch(first, moved, 30) and _relabels_a_stretch(first, 1 - moved, 30)
+    both = first.copy()
+    both[40:80] = 2  # "both voices" is no move
+    assert not _relabels_a_stretch(first, both, 30)

@@ -122,36 +122,79 @@ class VoiceEncoder:
         end are zero padded. Returns (len(starts), 256) float32 unit vectors.
         The three LSTM layers run layer by layer over ``batch`` windows together: the
         input projection of a layer is one matrix product over every (step, window),
-        the recurrence one (1024, 256) x (256, n_windows) product per step. The batch
+        the recurrence one (1024, 256) x (256, n_windows) product per step (windows lying
+        apart: the projection of their own frames only, not of the gaps between them,
+        which on a long recording held hundreds of MB). The batch
         size changes the cost; a window's embedding changes at most in the last bits of
         float32 rounding (BLAS may sum a product of few columns in another order).
         """
+        return self._embed(mel, starts, n_frames, batch, 0)[0]
+
+    def embed_windows_and_prefixes(self, mel: np.ndarray, *, starts, n_frames: int, prefix_frames: int,
+                                   batch: int = 128) -> tuple[np.ndarray, np.ndarray]:
+        """``embed_windows`` of the windows ``mel[s : s + n_frames]`` and, from the same pass,
+        of their first ``prefix_frames`` frames, ``mel[s : s + prefix_frames]``
+        (``1 <= prefix_frames <= n_frames``): the LSTM runs each window from a zero state,
+        so a window's prefix embedding is its last layer's hidden state after
+        ``prefix_frames`` steps, read on the way (one linear layer more per window; the
+        values of ``embed_windows(mel, starts=starts, n_frames=prefix_frames)`` to float32
+        rounding)::
+
+            frames     s ........ s+prefix ...... s+n_frames
+            window     |=====================================|   -> first array
+            prefix     |===============|                         -> second array
+
+        Returns two (len(starts), 256) float32 arrays of unit vectors."""
+        if not 1 <= prefix_frames <= n_frames:
+            raise InputError(f"prefix_frames={prefix_frames} must be within 1..n_frames={n_frames}")
+        return self._embed(mel, starts, n_frames, batch, prefix_frames)
+
+    def _embed(self, mel: np.ndarray, starts, n_frames: int, batch: int, tap: int) -> tuple[np.ndarray, np.ndarray]:
+        """(embeddings of the windows, of their first ``tap`` frames; the second empty when
+        ``tap`` is 0)."""
         starts = np.asarray(starts, dtype=np.int64)
         if n_frames < 1:
             raise InputError(f"n_frames={n_frames} must be >= 1")
         if len(starts) == 0:
-            return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+            empty = np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+            return empty, empty.copy()
         mel = np.asarray(mel, dtype=np.float32)
         need = int(starts.max()) + n_frames
         if need > len(mel):
             mel = np.concatenate([mel, np.zeros((need - len(mel), mel.shape[1]), np.float32)])
-        out = []
+        out, out_tap = [], []
         for a in range(0, len(starts), batch):
             st = starts[a:a + batch]
             lo, hi = int(st.min()), int(st.max()) + n_frames
             # layer 0's input projection is shared by overlapping windows: once per frame
             w_ih0, bias0, _ = self._lstm[0]
-            proj0 = mel[lo:hi] @ w_ih0.T + bias0
-            out.append(self._forward(proj0, st - lo, n_frames))
-        return np.concatenate(out).astype(np.float32)
+            if hi - lo > len(st) * n_frames:  # windows spread apart: project only their own frames
+                proj0 = mel[(st[:, None] + np.arange(n_frames)).ravel()] @ w_ih0.T + bias0
+                e, e_tap = self._forward(proj0, np.arange(len(st)) * n_frames, n_frames, tap)
+            else:
+                proj0 = mel[lo:hi] @ w_ih0.T + bias0
+                e, e_tap = self._forward(proj0, st - lo, n_frames, tap)
+            out.append(e)
+            out_tap.append(e_tap)
+        return (np.concatenate(out).astype(np.float32),
+                np.concatenate(out_tap).astype(np.float32) if tap else np.zeros((0, EMBEDDING_SIZE), np.float32))
 
-    def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
+    def _head(self, h: np.ndarray) -> np.ndarray:
+        """Last hidden states (256, n_windows) -> unit embeddings (n_windows, 256)."""
+        w = self.weights
+        e = np.maximum(h.T @ w["linear_weight"].T + w["linear_bias"], 0.0)
+        norm = np.linalg.norm(e, axis=1, keepdims=True)
+        return (e / np.maximum(norm, 1e-12)).astype(np.float32)
+
+    def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int,
+                 tap: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
         """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
         input projection per frame, gates in ``_GATES`` order); (n_windows, 256). Feature-major
         (a step's gates are (1024, n_windows): the weight matrix on the left runs faster in
-        BLAS than on the right) in preallocated buffers."""
-        w = self.weights
+        BLAS than on the right) in preallocated buffers. With ``tap`` > 0 also the embeddings
+        of the windows' first ``tap`` frames (else None)."""
         nw = len(starts)
+        e_tap = None
         step = int(starts[1] - starts[0]) if nw > 1 else 1
         evenly = nw > 1 and step > 0 and bool(np.all(np.diff(starts) == step))  # proj0 rows as a strided view
         g = np.empty((1024, nw), np.float32)      # gates of one step: i, f, o, g
@@ -189,9 +232,9 @@ class VoiceEncoder:
                 h *= act[512:768]                              # h = o * tanh(c)
                 if layer < 2:
                     seq[:, t] = h
-        e = np.maximum(h.T @ w["linear_weight"].T + w["linear_bias"], 0.0)
-        norm = np.linalg.norm(e, axis=1, keepdims=True)
-        return (e / np.maximum(norm, 1e-12)).astype(np.float32)
+                elif t == tap - 1:
+                    e_tap = self._head(h)
+        return self._head(h), e_tap
 
     def embed(self, samples: np.ndarray, *, n_frames: int = 160, hop_frames: int = 80) -> np.ndarray:
         """One embedding of an utterance: the L2-normed mean of its ``n_frames``
