@@ -20,7 +20,7 @@ Splits of this script: ``wide`` (tuning: variants used by no split of diarizatio
 tune/held/dev voices), ``fresh6`` (voices and seeds used nowhere else; run once, on final settings).
 
     python benchmarks/diarization_single.py [--set wide|fresh6] [--splits tune,held,fresh5]
-        [--cache DIR] [--dump FILE] [--only TEXT]
+        [--cache DIR] [--dump FILE] [--only TEXT] [--config FIELD=VALUE ...]
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import soundfile as sf
 
 from _common import corpus_dir, frame_mask
 
-from prosody.engine.diarize import diarize
+from prosody.engine.diarize import DiarizeConfig, diarize
 from tests.dialogue import (BACKCHANNELS, CLIENT_SENTENCES, THERAPIST_LONG_SENTENCES, THERAPIST_SENTENCES, mix_room,
                             synthesize)
 
@@ -256,7 +256,10 @@ def main() -> int:
     ap.add_argument("--cache", help="folder (outside the repo) to keep the generated cases in between runs")
     ap.add_argument("--dump", help="write per-recording results as JSON to this file")
     ap.add_argument("--only", help="run only the recordings whose name contains this")
+    ap.add_argument("--config", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a DiarizeConfig field other than its default (e.g. pieces_min_changes=0), repeatable")
     args = ap.parse_args()
+    cfg = DiarizeConfig(**{k: type(getattr(DiarizeConfig(), k))(v) for k, v in (c.split("=", 1) for c in args.config)})
     groups = []
     if args.set != "none":
         groups += [(f"{args.set}-one", single_cases(args.set)), (f"{args.set}-two", two_cases(args.set))]
@@ -267,7 +270,7 @@ def main() -> int:
             if args.only and args.only not in nm:
                 continue
             t0 = time.process_time()
-            d = diarize(x)
+            d = diarize(x, config=cfg)
             cpu = time.process_time() - t0
             w, tot = wrong_share(d, segs) if segs is not None and d.n_voices == 2 else (0, 0)
             if segs is not None and d.n_voices < 2:

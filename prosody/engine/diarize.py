@@ -87,6 +87,10 @@ class DiarizeConfig:
     first pass found two voices, a restart on windows this long (``_finer_restart``; ``0``,
     the default, turns it off: it costs ~75 % more CPU on two-voice recordings).
     ``separation_window_s``: window of the 1-vs-2 separation (``None``: ``window_s``).
+    ``pieces_*``: one voice cut in pieces (``_one_voice_in_pieces``; ``pieces_min_changes=0`` turns
+    it off): two candidate voices lying less than ``pieces_max_distance`` apart whose pitch medians
+    lie less than ``pieces_max_pitch_st`` apart and that change ``pieces_min_changes`` times or
+    more inside continuous speech are one voice (the minority retry may still find a second).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -126,6 +130,9 @@ class DiarizeConfig:
     minority_min_embedding_z: float = 5.0
     separation_window_s: float | None = None
     finer_window_s: float = 0.0
+    pieces_min_changes: int = 5
+    pieces_max_pitch_st: float = 1.5
+    pieces_max_distance: float = 0.35
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -549,6 +556,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     gain = _two_model_gain(feats, path3, cfg)
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
+    if two and seed is None and not (spatial or pitched) and _one_voice_in_pieces(path3, idx, f0_st, separation, cfg):
+        two = False
     if seed is not None:  # the retry's own test (_minority_retry)
         two = separation >= cfg.two_voice_min_distance
     if seed is None and force is None:
@@ -576,6 +585,42 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | None, separation: float,
+                         cfg: DiarizeConfig) -> bool:
+    """Whether two candidate voices are one voice cut in pieces.
+
+    ``path``: (m,) 0/1/2 (both) per speech frame, ``idx``: (m,) their frame numbers, ``f0_st``:
+    (m,) pitch in semitones (nan: unvoiced). Two people take turns mostly at pauses (or
+    through a short overlap, a 2-run, which is not counted) and each keeps their own pitch
+    range; a voice that the frame models cut in two (GE2E barely separates the halves:
+    ``separation`` below ``pieces_max_distance``) changes "voice" inside continuous speech,
+    again and again, with both halves at one pitch::
+
+        speech      [==========]  [=============]  [=======]
+        two people   0000000000    111111111111     0000000     changes at pauses
+        one voice    0001100111    000111000011     1100011     changes inside speech
+
+    True when the voices change ``pieces_min_changes`` times or more between consecutive
+    speech frames and their median pitches (each over >= 50 voiced frames) lie less than
+    ``pieces_max_pitch_st`` apart. False when the test cannot speak (no pitch, too little
+    voiced speech, or turned off)."""
+    if cfg.pieces_min_changes <= 0 or f0_st is None or not separation < cfg.pieces_max_distance:
+        return False
+    keep = path != 2
+    p, fr = path[keep], idx[keep]
+    inside = int(np.sum((p[1:] != p[:-1]) & (np.diff(fr) == 1)))
+    if inside < cfg.pieces_min_changes:
+        return False
+    f0, voiced = f0_st[keep], np.isfinite(f0_st[keep])
+    med = []
+    for k in (0, 1):
+        v = f0[voiced & (p == k)]
+        if len(v) < 50:
+            return False
+        med.append(float(np.median(v)))
+    return abs(med[1] - med[0]) < cfg.pieces_max_pitch_st
 
 
 def _own_windows(enc: VoiceEncoder, melc: np.ndarray, sel: np.ndarray, st: np.ndarray, wk: int,
