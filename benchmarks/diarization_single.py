@@ -48,7 +48,7 @@ VARIANTS = {
              "kaukovalta", "Henrique", "m1", "m2", "m3", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", ""),
     # fresh6: variants used nowhere else (not in diarization.py, not in "wide")
     "fresh6": ("edward2", "Gene2", "iven3", "iven4", "Marco", "Nguyen", "Diogo", "klatt2", "klatt4", "klatt5",
-               "whisperf", "RicishayMax", "klatt6", "m4", "m8"),
+               "whisperf", "RicishayMax", "klatt6"),
 }
 SEED0 = {"wide": 100, "fresh6": 900}
 N_SINGLE = {"wide": 48, "fresh6": 24}
