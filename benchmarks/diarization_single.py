@@ -92,7 +92,8 @@ def _room(tracks: np.ndarray, rng, *, seed: int) -> tuple[np.ndarray, str]:
     noise = max(-70.0, level - float(rng.uniform(20, 45)))  # speech 20-45 dB above the noise
     x, _ = mix_room(_Tracks(tracks.astype(np.float32)), layout=layout, level_diff_db=ld,
                     delay_ms=tuple(rng.uniform(0, 1, 2)), rt60_s=rt60, noise_db=noise, seed=seed)
-    return (x[:, 0] if layout == "mono" else x), f"{layout} rt{0 if rt60 is None else rt60:.1f} {level:.0f}/{noise:.0f}dB"
+    how = f"{layout} rt{0 if rt60 is None else rt60:.1f} {level:.0f}/{noise:.0f}dB"
+    return (x[:, 0] if layout == "mono" else x), how
 
 
 def single_cases(split: str):

@@ -13,7 +13,9 @@ Steps (all on the one 10 ms grid)::
                models then trained on 0.3 s runs of clear pitch
             -> one voice or two: centroid cosine distance (each voice embedded on its
                own frames of the resegmented path) and the held-out likelihood gain
-               of one frame model per voice over one for all
+               of one frame model per voice over one for all; two voices that GE2E
+               barely separates, at one pitch, changing again and again inside
+               continuous speech are one voice cut in pieces (_one_voice_in_pieces)
             -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
                inter-channel level difference for stereo) trained on confidently
                labelled frames, plus the window embeddings' vote (and, with two
