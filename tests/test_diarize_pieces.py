@@ -34,6 +34,9 @@ def test_pieces_of_one_voice_planted():
     # turns only at pauses, one pitch: no changes inside speech, the test does not speak
     path2, idx2, f02 = _planted(False, 0.0)
     assert not _one_voice_in_pieces(path2, idx2, f02, 0.2, cfg)
+    # quick turns (gaps the speech mask bridges): changes inside speech, but whole 2 s utterances
+    turns = (np.arange(1800) // 200 % 2).astype(np.int8)
+    assert not _one_voice_in_pieces(turns, np.arange(1800), f0, 0.2, cfg)
     # voices lying far apart for the encoder, or the test turned off
     assert not _one_voice_in_pieces(path, idx, f0, 0.5, cfg)
     assert not _one_voice_in_pieces(path, idx, f0, 0.2, DiarizeConfig(pieces_min_changes=0))

@@ -92,7 +92,8 @@ class DiarizeConfig:
     ``pieces_*``: one voice cut in pieces (``_one_voice_in_pieces``; ``pieces_min_changes=0`` turns
     it off): two candidate voices lying less than ``pieces_max_distance`` apart whose pitch medians
     lie less than ``pieces_max_pitch_st`` apart and that change ``pieces_min_changes`` times or
-    more inside continuous speech are one voice (the minority retry may still find a second).
+    more inside continuous speech next to a piece shorter than ``pieces_max_run_s`` are one voice
+    (the minority retry may still find a second).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -133,6 +134,7 @@ class DiarizeConfig:
     separation_window_s: float | None = None
     finer_window_s: float = 0.0
     pieces_min_changes: int = 5
+    pieces_max_run_s: float = 1.5
     pieces_max_pitch_st: float = 1.5
     pieces_max_distance: float = 0.35
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
@@ -605,14 +607,19 @@ def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | 
         one voice    0001100111    000111000011     1100011     changes inside speech
 
     True when the voices change ``pieces_min_changes`` times or more between consecutive
-    speech frames and their median pitches (each over >= 50 voiced frames) lie less than
+    speech frames next to a piece (a run of one voice) shorter than ``pieces_max_run_s`` (two
+    people's quick turns, gaps the speech mask bridges, hold whole utterances on both sides)
+    and their median pitches (each over >= 50 voiced frames) lie less than
     ``pieces_max_pitch_st`` apart. False when the test cannot speak (no pitch, too little
     voiced speech, or turned off)."""
     if cfg.pieces_min_changes <= 0 or f0_st is None or not separation < cfg.pieces_max_distance:
         return False
     keep = path != 2
     p, fr = path[keep], idx[keep]
-    inside = int(np.sum((p[1:] != p[:-1]) & (np.diff(fr) == 1)))
+    cut = np.flatnonzero(p[1:] != p[:-1]) + 1
+    run = np.diff(np.concatenate([[0], cut, [len(p)]]))  # speech frames of each run
+    short = np.minimum(run[:-1], run[1:]) < GRID.s_to_frames(cfg.pieces_max_run_s)
+    inside = int(np.sum((fr[cut] - fr[cut - 1] == 1) & short))
     if inside < cfg.pieces_min_changes:
         return False
     f0, voiced = f0_st[keep], np.isfinite(f0_st[keep])
