@@ -46,7 +46,11 @@ summary gives the change-count and talk-share errors over the recordings where t
 found. Trials on tune/dev/held (and fresh2) are in docs/speakers.md, "Fifth round"; fresh3 and
 fresh4 were run at its end; fresh5 (seeds 80-85, voices used nowhere else) only on the merged final code.
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|both] [--quick] [--voices]
+Seventh round (issue 9, one voice cut in pieces): fresh6 (seeds 90-95, AMI seeds 12-13, voices used nowhere
+else, checked with ``voice_contrast``: 4.8 st/5.0 dB, 6.1 st/6.1 dB, 0.1 st/4.5 dB, 4.3 st/2.8 dB) was run
+once, on that round's final settings. ``benchmarks/diarization_single.py`` adds a wide one-voice set.
+
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE]
 """
 from __future__ import annotations
@@ -100,15 +104,20 @@ VOICE_PAIRS = {  # (therapist, client)
     # (checked with --voices); run only on the merged final settings
     "fresh5": [("en-us+travis", "en-gb-x-rp+shelby"), ("en-029+norbert p42", "en-us-nyc+m8 p60"),
                ("en-gb-scotland+victor", "en+grandma"), ("en-us+quincy p40 s170", "en-gb-x-gbcwmd+caleb p62 s190")],
+    # fresh6: voices used in no other split (nor in diarization_single.py's "wide" set), made in the
+    # seventh round (one voice cut in pieces); run once, on that round's final settings
+    "fresh6": [("en-us+Marco", "en-gb-x-rp+iven3"), ("en-gb-scotland+klatt2 p40", "en-029+Gene2 p62"),
+               ("en-us-nyc+edward2", "en+klatt4"), ("en-gb-x-gbclan+Nguyen s165", "en-us+Diogo p60 s185")],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
          "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
-         "fresh4": [70, 71, 72, 73, 74, 75], "fresh5": [80, 81, 82, 83, 84, 85]}
+         "fresh4": [70, 71, 72, 73, 74, 75], "fresh5": [80, 81, 82, 83, 84, 85],
+         "fresh6": [90, 91, 92, 93, 94, 95]}
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
-                      "fresh5": ["trn06", "tst00"]}
-AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9), "fresh5": (10, 11)}  # fresh: the held files' speakers, new turns
-SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7}  # room-mix draws differ per split
+                      "fresh5": ["trn06", "tst00"], "fresh6": ["trn06", "tst00"]}
+AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9), "fresh5": (10, 11), "fresh6": (12, 13)}  # fresh: the held files' speakers, new turns
+SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8}  # room-mix draws differ per split
 COLLAR_S = 0.25
 HOP_S = 0.01
 

@@ -13,7 +13,9 @@ Steps (all on the one 10 ms grid)::
                models then trained on 0.3 s runs of clear pitch
             -> one voice or two: centroid cosine distance (each voice embedded on its
                own frames of the resegmented path) and the held-out likelihood gain
-               of one frame model per voice over one for all
+               of one frame model per voice over one for all; two voices that GE2E
+               barely separates, at one pitch, changing again and again inside
+               continuous speech are one voice cut in pieces (_one_voice_in_pieces)
             -> frame resegmentation: per-voice diagonal GMMs on MFCCs (+ the
                inter-channel level difference for stereo) trained on confidently
                labelled frames, plus the window embeddings' vote (and, with two
@@ -99,6 +101,11 @@ class DiarizeConfig:
     ``separation_window_s``: window of the 1-vs-2 separation (``None``: ``window_s``);
     ``separation_max_windows``: at most this many of a voice's own windows, spread evenly,
     measure it (``_separation_tiles``; ``0``: all).
+    ``pieces_*``: one voice cut in pieces (``_one_voice_in_pieces``; ``pieces_min_changes=0`` turns
+    it off): two candidate voices lying less than ``pieces_max_distance`` apart whose pitch medians
+    lie less than ``pieces_max_pitch_st`` apart and that change ``pieces_min_changes`` times or
+    more inside continuous speech next to a piece shorter than ``pieces_max_run_s`` are one voice
+    (the minority retry may still find a second).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -140,6 +147,10 @@ class DiarizeConfig:
     finer_window_s: float = 1.0
     finer_min_change_s: float = 0.3
     separation_max_windows: int = 64
+    pieces_min_changes: int = 5
+    pieces_max_run_s: float = 1.5
+    pieces_max_pitch_st: float = 1.5
+    pieces_max_distance: float = 0.35
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -565,6 +576,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     gain = _two_model_gain(feats, path3, cfg)
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
+    if two and seed is None and not (spatial or pitched) and _one_voice_in_pieces(path3, idx, f0_st, separation, cfg):
+        two = False
     if seed is not None:  # the retry's own test (_minority_retry)
         two = separation >= cfg.two_voice_min_distance
     if seed is None and force is None:
@@ -614,6 +627,47 @@ def _voices_own_windows(enc: VoiceEncoder, melc: np.ndarray, path: np.ndarray, c
         return {k: _own_windows(enc, melc, sel, st, wk, emb, starts, w) for k, (sel, st, wk) in enumerate(parts)}
     e = _own_windows(enc, melc, np.concatenate([s0, s1]), np.concatenate([t0, t1 + len(s0)]), w0, emb, starts, w)
     return {0: e[:len(t0)], 1: e[len(t0):]}
+
+
+def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | None, separation: float,
+                         cfg: DiarizeConfig) -> bool:
+    """Whether two candidate voices are one voice cut in pieces.
+
+    ``path``: (m,) 0/1/2 (both) per speech frame, ``idx``: (m,) their frame numbers, ``f0_st``:
+    (m,) pitch in semitones (nan: unvoiced). Two people take turns mostly at pauses (or
+    through a short overlap, a 2-run, which is not counted) and each keeps their own pitch
+    range; a voice that the frame models cut in two (GE2E barely separates the halves:
+    ``separation`` below ``pieces_max_distance``) changes "voice" inside continuous speech,
+    again and again, with both halves at one pitch::
+
+        speech      [==========]  [=============]  [=======]
+        two people   0000000000    111111111111     0000000     changes at pauses
+        one voice    0001100111    000111000011     1100011     changes inside speech
+
+    True when the voices change ``pieces_min_changes`` times or more between consecutive
+    speech frames next to a piece (a run of one voice) shorter than ``pieces_max_run_s`` (two
+    people's quick turns, gaps the speech mask bridges, hold whole utterances on both sides)
+    and their median pitches (each over >= 50 voiced frames) lie less than
+    ``pieces_max_pitch_st`` apart. False when the test cannot speak (no pitch, too little
+    voiced speech, or turned off)."""
+    if cfg.pieces_min_changes <= 0 or f0_st is None or not separation < cfg.pieces_max_distance:
+        return False
+    keep = path != 2
+    p, fr = path[keep], idx[keep]
+    cut = np.flatnonzero(p[1:] != p[:-1]) + 1
+    run = np.diff(np.concatenate([[0], cut, [len(p)]]))  # speech frames of each run
+    short = np.minimum(run[:-1], run[1:]) < GRID.s_to_frames(cfg.pieces_max_run_s)
+    inside = int(np.sum((fr[cut] - fr[cut - 1] == 1) & short))
+    if inside < cfg.pieces_min_changes:
+        return False
+    f0, voiced = f0_st[keep], np.isfinite(f0_st[keep])
+    med = []
+    for k in (0, 1):
+        v = f0[voiced & (p == k)]
+        if len(v) < 50:
+            return False
+        med.append(float(np.median(v)))
+    return abs(med[1] - med[0]) < cfg.pieces_max_pitch_st
 
 
 def _own_windows(enc: VoiceEncoder, melc: np.ndarray, sel: np.ndarray, st: np.ndarray, wk: int,

@@ -1,0 +1,86 @@
+"""One voice cut in pieces stays one voice (issue 9: single-voice recordings reported as one
+voice), without losing two voices: planted paths for the test itself, a real AMI speaker alone,
+an espeak voice that the first pass cuts in two."""
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from prosody.engine.diarize import DiarizeConfig, _one_voice_in_pieces, diarize
+from tests.dialogue import CLIENT_SENTENCES, THERAPIST_SENTENCES, synthesize
+
+
+def _planted(switch_inside: bool, pitch_gap_st: float):
+    """Six 3 s utterances (0.4 s pauses) on the 10 ms grid: voice labels that change every
+    0.6 s inside each utterance (one voice cut in pieces) or once per utterance (turns at
+    pauses); pitch 10 st +- 0.5 for voice 0, ``pitch_gap_st`` higher for voice 1."""
+    idx = np.concatenate([np.arange(300) + 340 * u for u in range(6)])
+    if switch_inside:
+        path = ((np.arange(1800) % 300) // 60 % 2).astype(np.int8)
+    else:
+        path = (np.arange(1800) // 300 % 2).astype(np.int8)
+    rng = np.random.default_rng(0)
+    f0 = 10.0 + 0.5 * rng.standard_normal(1800) + pitch_gap_st * path
+    f0[rng.uniform(size=1800) < 0.3] = np.nan  # unvoiced frames
+    return path, idx, f0
+
+
+def test_pieces_of_one_voice_planted():
+    cfg = DiarizeConfig()
+    path, idx, f0 = _planted(True, 0.0)
+    assert _one_voice_in_pieces(path, idx, f0, 0.2, cfg)
+    # the same pieces, but the "voices" 4 st apart in pitch: two people (an overlapping dialogue)
+    assert not _one_voice_in_pieces(path, idx, f0 + 4.0 * path, 0.2, cfg)
+    # turns only at pauses, one pitch: no changes inside speech, the test does not speak
+    path2, idx2, f02 = _planted(False, 0.0)
+    assert not _one_voice_in_pieces(path2, idx2, f02, 0.2, cfg)
+    # quick turns (gaps the speech mask bridges): changes inside speech, but whole 2 s utterances
+    turns = (np.arange(1800) // 200 % 2).astype(np.int8)
+    assert not _one_voice_in_pieces(turns, np.arange(1800), f0, 0.2, cfg)
+    # voices lying far apart for the encoder, or the test turned off
+    assert not _one_voice_in_pieces(path, idx, f0, 0.5, cfg)
+    assert not _one_voice_in_pieces(path, idx, f0, 0.2, DiarizeConfig(pieces_min_changes=0))
+    # a 2-run (both voices) between the pieces is not a change inside speech
+    both = path.copy()
+    starts = np.flatnonzero(np.diff(path) != 0) + 1
+    for s in starts:
+        both[s - 3:s + 3] = 2
+    assert not _one_voice_in_pieces(both, idx, f0, 0.2, cfg)
+
+
+def test_espeak_voice_cut_in_pieces_is_one_voice(needs_espeak):
+    """Ten sentences of one espeak voice with 0.25 s pauses: the first pass cuts it into two
+    "voices" 0.13 apart that switch inside continuous speech (two without the test)."""
+    parts = []
+    for t in (THERAPIST_SENTENCES + CLIENT_SENTENCES)[:10]:
+        parts += [np.asarray(synthesize(t, voice="en-gb-x-gbclan+michel", pitch=38, speed_wpm=138)),
+                  np.zeros(4000, np.float32)]
+    y = np.concatenate(parts)
+    y = y / np.sqrt(np.mean(y ** 2)) * 10 ** (-25 / 20)
+    y = y + np.random.default_rng(0).standard_normal(len(y)).astype(np.float32) * 10 ** (-60 / 20)
+    assert diarize(y).n_voices == 1
+
+
+def test_real_single_voice_is_one_voice(corpus):
+    """AMI trn05: speaker FEE078's single-speaker stretches (RTTM, >= 1 s, 0.1 s trimmed each
+    side) joined with 0.6 s pauses (~21 s of one real voice): one voice."""
+    x, sr = sf.read(corpus / "pyannote-audio" / "trn05.wav", dtype="float32")
+    segs = []
+    for line in (corpus / "pyannote-audio" / "debug.train.rttm").read_text().splitlines():
+        p = line.split()
+        if p[1] == "trn05":
+            segs.append((p[7], float(p[3]), float(p[3]) + float(p[4])))
+    parts = []
+    for spk, a, b in segs:
+        if spk != "FEE078":
+            continue
+        cuts = [(a, b)]
+        for s2, c, e in segs:
+            if s2 != spk:
+                cuts = [q for (u, v) in cuts for q in ((u, min(v, c)), (max(u, e), v)) if q[1] - q[0] > 0]
+        for u, v in cuts:
+            if v - u >= 1.0:
+                parts += [x[int((u + 0.1) * sr):int((v - 0.1) * sr)], np.zeros(int(0.6 * sr), np.float32)]
+    y = np.concatenate(parts)
+    assert len(y) / sr > 15
+    assert diarize(y).n_voices == 1
