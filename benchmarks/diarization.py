@@ -46,7 +46,7 @@ summary gives the change-count and talk-share errors over the recordings where t
 found. Trials on tune/dev/held (and fresh2) are in docs/speakers.md, "Fifth round"; fresh3 and
 fresh4 were run at its end; fresh5 (seeds 80-85, voices used nowhere else) only on the merged final code.
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|both] [--quick] [--voices]
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2..fresh5|fresh7c|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE]
 """
 from __future__ import annotations
@@ -100,15 +100,21 @@ VOICE_PAIRS = {  # (therapist, client)
     # (checked with --voices); run only on the merged final settings
     "fresh5": [("en-us+travis", "en-gb-x-rp+shelby"), ("en-029+norbert p42", "en-us-nyc+m8 p60"),
                ("en-gb-scotland+victor", "en+grandma"), ("en-us+quincy p40 s170", "en-gb-x-gbcwmd+caleb p62 s190")],
+    # fresh7c: voices used in no other split (checked with voice_contrast: 1.5 st / 7.6 dB, 6.4 st / 8.4 dB,
+    # 6.4 st / 6.3 dB, 4.2 st / 4.0 dB), made by diar7c (seventh wave) before its trials were checked on it;
+    # not looked at while tuning
+    "fresh7c": [("en-us+adam", "en-gb-scotland+Jacky"), ("en-029+pablo p40", "en-us-nyc+Marco p62"),
+                ("en-gb-x-gbcwmd+boris", "en-us+Nguyen"), ("en-gb-x-rp+gustave p38 s170", "en-us+michel p64 s190")],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
          "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
-         "fresh4": [70, 71, 72, 73, 74, 75], "fresh5": [80, 81, 82, 83, 84, 85]}
+         "fresh4": [70, 71, 72, 73, 74, 75], "fresh5": [80, 81, 82, 83, 84, 85],
+         "fresh7c": [90, 91, 92, 93, 94, 95]}
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
-                      "fresh5": ["trn06", "tst00"]}
-AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9), "fresh5": (10, 11)}  # fresh: the held files' speakers, new turns
-SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7}  # room-mix draws differ per split
+                      "fresh5": ["trn06", "tst00"], "fresh7c": ["trn06", "tst00"]}
+AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9), "fresh5": (10, 11), "fresh7c": (14, 15)}  # fresh: the held files' speakers, new turns
+SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh7c": 9}  # room-mix draws differ per split
 COLLAR_S = 0.25
 HOP_S = 0.01
 
