@@ -366,15 +366,6 @@ def test_second_look_finds_a_short_stretch_of_the_other_voice():
     assert np.array_equal(_second_look(owned, ll, np.ones(300), DiarizeConfig(second_look_nats=0.0), GRID), owned)
 
 
-def test_short_listener_overlap_goes_to_the_holder():
-    from prosody.engine.diarize import _drop_short_listener
-
-    path = np.array([0] * 30 + [2] * 15 + [0] * 30 + [2] * 25 + [0] * 30 + [2] * 10 + [1] * 30, np.int8)
-    want = path.copy()
-    want[30:45] = 0  # 0.15 s inside voice 0's speech: gone; 0.25 s stays; at a change of turn: stays
-    assert np.array_equal(_drop_short_listener(path, 20), want)
-
-
 def test_overlap_inside_one_voice_gives_the_listener_a_lower_share():
     from prosody.engine.speakers import (HOLDER_OVERLAP_GAIN, LISTENER_OVERLAP_GAIN, OVERLAP_SHARE_GAIN,
                                          overlap_gains)

@@ -88,9 +88,6 @@ class DiarizeConfig:
     the default, turns it off: it costs ~75 % more CPU on two-voice recordings).
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
-    ``min_listener_overlap_s``: a "both" run inside one voice's speech shorter than this goes to
-    that voice (``_drop_short_listener``; on tune / dev every backchannel found lasted >= 0.23 s,
-    3 of 7 false ones 0.13-0.16 s; ``0`` turns it off).
     ``separation_window_s``: window of the 1-vs-2 separation (``None``: ``window_s``).
     ``vad``: the speech mask."""
 
@@ -136,7 +133,6 @@ class DiarizeConfig:
     second_look_min_s: float = 0.2
     second_look_max_s: float = 1.0
     second_look_margin_s: float = 0.1
-    min_listener_overlap_s: float = 0.2
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -541,7 +537,6 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # below reads the path without them (kept, they make one voice cut in two look like two)
     owned = _drop_blips(path3, idx, **blips, min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s))
     owned = _second_look(owned, ll, weak, cfg, grid)
-    owned = _drop_short_listener(owned, grid.s_to_frames(cfg.min_listener_overlap_s))
     path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
@@ -635,22 +630,6 @@ def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg
             continue
         out[a + bi:a + bi + bl] = 2
         todo += [(a, a + bi - margin, k), (a + bi + bl + margin, b, k)]
-    return out
-
-
-def _drop_short_listener(owned: np.ndarray, min_frames: int) -> np.ndarray:
-    """A "both" run of the speech-frame path ``owned`` (compact index) between two runs of
-    one voice (a listener's vocalisation inside the holder's speech) shorter than
-    ``min_frames`` goes to that voice: shorter than any backchannel token."""
-    if min_frames <= 0:
-        return owned
-    out = owned.copy()
-    cuts = np.flatnonzero(np.diff(owned)) + 1
-    a = np.concatenate([[0], cuts])
-    b = np.concatenate([cuts, [len(owned)]])
-    for r in range(1, len(a) - 1):
-        if owned[a[r]] == 2 and b[r] - a[r] < min_frames and owned[a[r - 1]] == owned[a[r + 1]] != 2:
-            out[a[r]:b[r]] = owned[a[r - 1]]
     return out
 
 
