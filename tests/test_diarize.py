@@ -370,10 +370,16 @@ def test_overlap_inside_one_voice_gives_the_listener_a_lower_share():
     from prosody.engine.speakers import (HOLDER_OVERLAP_GAIN, LISTENER_OVERLAP_GAIN, OVERLAP_SHARE_GAIN,
                                          overlap_gains)
 
-    g = overlap_gains(np.array([0] * 5 + [2] * 3 + [0] * 5 + [2] * 2 + [1] * 5, np.int8))
-    assert np.all(g[5:8, 0] == HOLDER_OVERLAP_GAIN) and np.all(g[5:8, 1] == LISTENER_OVERLAP_GAIN)
-    assert np.all(g[13:15] == OVERLAP_SHARE_GAIN)  # a change of turn through overlap: both halves
-    assert np.all(g[:5] == 1.0) and np.all(g[15:] == 1.0)
+    # 10 ms frames: a 0.05 s excursion of voice 1 inside voice 0's speech (overlapped, then voice 1
+    # alone, then overlapped), an overlapped change of turn, a 1.2 s excursion (too long: a turn)
+    owner = np.array([0] * 50 + [2] * 2 + [1] * 2 + [2] * 1 + [0] * 150 + [2] * 2 + [1] * 150
+                     + [2] * 20 + [0] * 100 + [1] * 30, np.int8)
+    g = overlap_gains(owner)
+    assert np.all(g[50:55, 1] == LISTENER_OVERLAP_GAIN)
+    assert np.all(g[[50, 51, 54], 0] == HOLDER_OVERLAP_GAIN) and np.all(g[52:54, 0] == 1.0)
+    assert np.all(g[205:207] == OVERLAP_SHARE_GAIN)  # a change of turn through overlap: both halves
+    assert np.all(g[357:377] == OVERLAP_SHARE_GAIN)  # 1.2 s of voice 0 inside voice 1's: not a listener's
+    assert np.all(g[:50] == 1.0) and np.all(g[55:205] == 1.0) and np.all(g[377:] == 1.0)
 
 
 def test_backchannel_inside_the_others_turn_in_a_mono_mix(needs_espeak):

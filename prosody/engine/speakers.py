@@ -39,19 +39,40 @@ OVERLAP_SHARE_GAIN = 0.5  # amplitude of each voice's share of an overlapped fra
 # the holder's share as above, the listener's at -10.5 dB (``overlap_gains``; tune/dev of benchmarks/diarization.py)
 HOLDER_OVERLAP_GAIN = 0.5
 LISTENER_OVERLAP_GAIN = 0.3
+LISTENER_EXCURSION_MAX_S = 1.0
 
 
 def overlap_gains(owner: np.ndarray) -> np.ndarray:
     """(n_frames, 2) float32: the amplitude each voice's channel carries of the mixture in
-    each frame it owns (1 where it owns the frame alone). An overlapped run (owner 2) between
-    two runs of one voice (a listener's short vocalisation inside the holder's speech) gives the
-    holder ``HOLDER_OVERLAP_GAIN`` and the listener ``LISTENER_OVERLAP_GAIN``; any other
-    overlapped run (a change of turn through overlap) gives both ``OVERLAP_SHARE_GAIN``."""
+    each frame it owns (1 where it owns the frame alone). A listener's excursion inside the
+    holder's speech (frames not the holder's alone, at least one overlapped, at most
+    ``LISTENER_EXCURSION_MAX_S`` long, between two runs of the holder's voice) gives the
+    holder ``HOLDER_OVERLAP_GAIN`` on its overlapped frames and the listener
+    ``LISTENER_OVERLAP_GAIN`` on all its frames (the diarizer puts some frames of a
+    backchannel spoken over the holder to the listener alone); any other overlapped run
+    (a change of turn through overlap) gives both ``OVERLAP_SHARE_GAIN``::
+
+        owner   0000002211220000000   an excursion of voice 1 inside voice 0's speech
+        gain 0  1111115500551111111   (x 0.1)
+        gain 1  ------3333333------   (x 0.1; - not owned)
+    """
     owner = np.asarray(owner)
     g = np.ones((len(owner), 2), np.float32)
     both = owner == 2
     if not both.any():
         return g
+    g[both] = OVERLAP_SHARE_GAIN
+    max_n = GRID.s_to_frames(LISTENER_EXCURSION_MAX_S)
+    found = []
+    for k in (0, 1):
+        x = np.concatenate([[0], (owner != k).astype(np.int8), [0]])
+        starts, ends = np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)
+        found += [(b - a, a, b, k) for a, b in zip(starts, ends)
+                  if 0 < a and b < len(owner) and b - a <= max_n and both[a:b].any()]
+    for _, a, b, k in sorted(found, reverse=True):  # where two overlap, the shorter one decides
+        g[a:b, 1 - k] = LISTENER_OVERLAP_GAIN
+        g[a:b, k] = np.where(both[a:b], HOLDER_OVERLAP_GAIN, 1.0)
+    return g
     x = np.concatenate([[0], both.astype(np.int8), [0]])
     starts, ends = np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)
     for a, b in zip(starts, ends):
