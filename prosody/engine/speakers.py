@@ -35,8 +35,9 @@ SEPARATE_MIN_MODE_DISTANCE_DB = 12.0   # distance between the two level-differen
 SEPARATE_MIN_ABS_ILD_DB = 15.0         # one channel this much quieter on (almost) all speech: separate
 IDENTICAL_MIN_CORR = 0.995             # waveform correlation of identical channels
 OVERLAP_SHARE_GAIN = 0.5  # amplitude of each voice's share of an overlapped frame (tuned on the tune split)
-# an overlapped run inside one voice's speech (a listener's short vocalisation in the holder's turn):
-# the holder's share as above, the listener's at -10.5 dB (``overlap_gains``; tune/dev of benchmarks/diarization.py)
+# a listener's excursion inside the holder's speech (a short vocalisation in the holder's turn, at most
+# LISTENER_EXCURSION_MAX_S): the holder's share as above, the listener's at -10.5 dB (``overlap_gains``;
+# chosen on tune/dev of benchmarks/diarization.py)
 HOLDER_OVERLAP_GAIN = 0.5
 LISTENER_OVERLAP_GAIN = 0.3
 LISTENER_EXCURSION_MAX_S = 1.0
@@ -383,16 +384,18 @@ class Attribution:
         the holder's voice is in the same frames (``overlap_cues.is_floor_bid``
         would call it a floor bid). The level was chosen on the tune split of
         benchmarks/diarization.py (-3 dB kept 5 of 24 backchannels fewer).
-        An overlapped run inside one voice's speech (``overlap_gains``: the
-        listener's short vocalisation in the holder's turn) gives the listener
-        ``LISTENER_OVERLAP_GAIN`` (-10.5 dB): the diarizer cannot measure the
+        A listener's excursion inside the holder's speech (``overlap_gains``: up
+        to ``LISTENER_EXCURSION_MAX_S``, overlapped frames and any the diarizer
+        gave the listener alone) gives the listener ``LISTENER_OVERLAP_GAIN``
+        (-10.5 dB) on all its frames: the diarizer cannot measure the
         listener's share of the mixture, and at -6 dB an equally loud "mm hmm"
         read at -3..+2 dB re the listener's own level, so ``is_floor_bid`` called
         planted backchannels of >= 3 nuclei and >= 0.5 s floor bids (the nuclei,
         too, are the mixture's); at -10.5 dB such a short overlap is decided by
         its length, as timing alone would. Backchannel precision / recall on
-        tune, dev: 0.86 / 0.75, 0.84 / 0.64 -> 0.87 / 0.83, 0.89 / 0.76 (-14 dB:
-        the same).
+        tune, dev: 0.86 / 0.75, 0.84 / 0.64 -> 0.87 / 0.83, 0.89 / 0.76 on the
+        overlapped run alone (-14 dB: the same); over the whole excursion, with
+        ``DiarizeConfig.second_look_nats``: 0.88 / 0.96, 0.90 / 0.83.
 
         "Silent" is the recording's own noise floor (``floor_fill``), not digital
         zeros: the pipeline's VAD gates each channel against a running noise floor
