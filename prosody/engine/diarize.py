@@ -106,6 +106,8 @@ class DiarizeConfig:
     lie less than ``pieces_max_pitch_st`` apart and that change ``pieces_min_changes`` times or
     more inside continuous speech next to a piece shorter than ``pieces_max_run_s`` are one voice
     (the minority retry may still find a second).
+    ``second_look_*``: a short stretch of the other voice inside one voice's run that the
+    Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -151,6 +153,11 @@ class DiarizeConfig:
     pieces_max_run_s: float = 1.5
     pieces_max_pitch_st: float = 1.5
     pieces_max_distance: float = 0.35
+    second_look_nats: float = 150.0
+    second_look_mean_nats: float = 0.0
+    second_look_min_s: float = 0.2
+    second_look_max_s: float = 1.0
+    second_look_margin_s: float = 0.1
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -530,6 +537,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # overlapped speech: a third model trained on mixtures made by adding the mel power
     # (and channel power) of random frame pairs of the two voices at -6..+6 dB
     path3 = path.astype(np.int8)
+    ll = None
     if cfg.overlap_penalty is not None and g is not None:
         rng = np.random.default_rng(0)
         ia, ib = np.flatnonzero(path == 0), np.flatnonzero(path == 1)
@@ -553,6 +561,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # the frames' owners keep short overlaps at changes of turn; the one-or-two decision
     # below reads the path without them (kept, they make one voice cut in two look like two)
     owned = _drop_blips(path3, idx, **blips, min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s))
+    owned = _second_look(owned, ll, weak, cfg, grid)
     path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
@@ -668,6 +677,52 @@ def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | 
             return False
         med.append(float(np.median(v)))
     return abs(med[1] - med[0]) < cfg.pieces_max_pitch_st
+
+
+def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg: "DiarizeConfig",
+                 grid: Grid) -> np.ndarray:
+    """A second look inside each voice's runs for a short stretch of the other voice
+    (a listener's backchannel inside the holder's speech) that the 3-state Viterbi
+    and ``_drop_blips`` smoothed away: in each run of voice k of the speech-frame
+    path ``owned`` (compact index), the stretch of ``second_look_min_s`` ..
+    ``second_look_max_s`` (at least ``second_look_margin_s`` from the run's ends)
+    where "both" or the other voice beats voice k by the most, summed over its frames
+    (``ll``: the 3-state log-likelihoods, weighted by ``weak``), becomes "both"
+    when that sum reaches ``second_look_nats`` and its mean ``second_look_mean_nats``;
+    the rest of the run is searched again. ``second_look_nats=0`` turns it off::
+
+        path   000000000000000000000   voice 0 holds the floor
+        ll     ......++++++.........   voice 1 or both wins 0.2-1 s by >= nats
+        out    000000222222000000000   a short stretch of both voices
+
+    Below the Viterbi's cost of going into and out of "both" (2 x ``overlap_penalty``)
+    a backchannel's stretch is often split between "both" and the other voice alone,
+    and ``_drop_blips`` then folds both pieces back into the holder."""
+    if ll is None or cfg.second_look_nats <= 0:
+        return owned
+    out = owned.copy()
+    lo_n, hi_n = grid.s_to_frames(cfg.second_look_min_s), grid.s_to_frames(cfg.second_look_max_s)
+    margin = grid.s_to_frames(cfg.second_look_margin_s)
+    cuts = np.flatnonzero(np.diff(owned)) + 1
+    bounds = zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
+    todo = [(int(a) + margin, int(b) - margin, int(owned[a])) for a, b in bounds if owned[a] != 2]
+    adv = {k: weak * (np.maximum(ll[:, 2], ll[:, 1 - k]) - ll[:, k]) for k in (0, 1)}
+    while todo:
+        a, b, k = todo.pop()
+        if b - a < lo_n:
+            continue
+        c = np.concatenate([[0.0], np.cumsum(adv[k][a:b])])
+        best, bi, bl = -np.inf, 0, 0
+        for ln in range(lo_n, min(hi_n, b - a) + 1):
+            s = c[ln:] - c[:-ln]
+            i = int(np.argmax(s))
+            if s[i] > best:
+                best, bi, bl = float(s[i]), i, ln
+        if best < cfg.second_look_nats or best < cfg.second_look_mean_nats * bl:
+            continue
+        out[a + bi:a + bi + bl] = 2
+        todo += [(a, a + bi - margin, k), (a + bi + bl + margin, b, k)]
+    return out
 
 
 def _own_windows(enc: VoiceEncoder, melc: np.ndarray, sel: np.ndarray, st: np.ndarray, wk: int,
