@@ -996,8 +996,8 @@ def kmeans_cos(e: np.ndarray, k: int, *, n_init: int = 10, iterations: int = 30)
 
 
 def _subcluster_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, separation: float,
-                   emb: np.ndarray, lab: np.ndarray, memo: dict | None = None,
-                   path: np.ndarray | None = None) -> Diarization | None:
+                        emb: np.ndarray, lab: np.ndarray, memo: dict | None = None,
+                        path: np.ndarray | None = None) -> Diarization | None:
     """Where the voices found lie less than ``subcluster_below`` apart (``separation``: the best
     so far, first pass or finer restart): the window embeddings ``emb`` cut into
     ``subclusters`` cosine clusters (``kmeans_cos``), each cluster against the rest starting
@@ -1018,7 +1018,10 @@ def _subcluster_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gr
 
         windows   A A A A a a B B A A A a a B A A      A: usual, a: raised, B: the other voice
         2-means   0 0 0 0 1 1 1 1 0 0 0 1 1 1 0 0      A | a + B  (mixed)
-        4-means   0 0 1 1 2 2 3 3 0 1 1 2 2 3 0 1      "3 against the rest": A + a | B"""
+        4-means   0 0 1 1 2 2 3 3 0 1 1 2 2 3 0 1      "3 against the rest": A + a | B
+
+    Off by default (``subclusters=0``): on unseen mixes a start 0.02-0.03 further apart was
+    as often a worse split as a better one (docs/speakers.md, "Eighth round")."""
     if cfg.subclusters < 3 or len(emb) < 2 * cfg.subclusters or not separation < cfg.subcluster_below:
         return None
     sub = kmeans_cos(emb, cfg.subclusters, n_init=cfg.n_init)
