@@ -50,7 +50,12 @@ Seventh round (issue 9, one voice cut in pieces): fresh6 (seeds 90-95, AMI seeds
 else, checked with ``voice_contrast``: 4.8 st/5.0 dB, 6.1 st/6.1 dB, 0.1 st/4.5 dB, 4.3 st/2.8 dB) was run
 once, on that round's final settings. ``benchmarks/diarization_single.py`` adds a wide one-voice set.
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|both] [--quick] [--voices]
+Eighth round (issue 9, AMI trn06 mixed by the clustering): ``ami8`` (AMI seeds 20-25, all four AMI dialogue
+files, no espeak-ng voices, its own room draws) is the material ``diarize._subcluster_restart`` was tried on;
+held, fresh6 and fresh7c were kept for checking (docs/speakers.md, "Eighth round").
+
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|ami8|both]
+        [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE]
 """
 from __future__ import annotations
@@ -113,19 +118,25 @@ VOICE_PAIRS = {  # (therapist, client)
     # not looked at while tuning
     "fresh7c": [("en-us+adam", "en-gb-scotland+Jacky"), ("en-029+pablo p40", "en-us-nyc+Marco p62"),
                 ("en-gb-x-gbcwmd+boris", "en-us+Nguyen"), ("en-gb-x-rp+gustave p38 s170", "en-us+michel p64 s190")],
+    # ami8: real voices only (eighth round, diar8a): new turn placements of all four AMI dialogue files,
+    # the material the clustering restart for AMI trn06 was tried on (held, fresh6, fresh7c kept for checking)
+    "ami8": [],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
          "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
          "fresh4": [70, 71, 72, 73, 74, 75], "fresh5": [80, 81, 82, 83, 84, 85],
          "fresh6": [90, 91, 92, 93, 94, 95],
-         "fresh7c": [90, 91, 92, 93, 94, 95]}  # fresh6 / fresh7c: one seed set, other voices, AMI seeds and room draws
+         "fresh7c": [90, 91, 92, 93, 94, 95],  # fresh6 / fresh7c: one seed set, other voices, AMI seeds and room draws
+         "ami8": []}
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
-                      "fresh5": ["trn06", "tst00"], "fresh6": ["trn06", "tst00"], "fresh7c": ["trn06", "tst00"]}
+                      "fresh5": ["trn06", "tst00"], "fresh6": ["trn06", "tst00"], "fresh7c": ["trn06", "tst00"],
+                      "ami8": ["trn04", "trn05", "trn06", "tst00"]}
 AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9),
-             "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15)}  # fresh: the held files' speakers, new turns
+             "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15),
+             "ami8": (20, 21, 22, 23, 24, 25)}  # fresh: the held files' speakers, new turns
 SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8,
-             "fresh7c": 9}  # room-mix draws differ per split
+             "fresh7c": 9, "ami8": 10}  # room-mix draws differ per split
 COLLAR_S = 0.25
 HOP_S = 0.01
 

@@ -108,3 +108,22 @@ def test_restart_measured_only_where_it_moves_a_stretch():
     both = first.copy()
     both[40:80] = 2  # "both voices" is no move
     assert not _relabels_a_stretch(first, both, 30)
+
+
+def test_voices_own_windows_empty_when_either_voice_is_too_short():
+    """Either voice under ``min_voice_s`` gives no windows (the caller then reports one voice);
+    the second voice short used to reach a missing key."""
+    from prosody.engine.diarize import DiarizeConfig, _voices_own_windows
+    from prosody.timebase import GRID
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(5)
+    melc = rng.gamma(1.0, 0.05, (400, 40)).astype(np.float32)
+    cfg, w = DiarizeConfig(), 150
+    starts = np.arange(0, 400 - w + 1, 50)
+    emb = enc.embed_windows(melc, starts=starts, n_frames=w)
+    short = GRID.s_to_frames(cfg.min_voice_s) - 1
+    for path in (np.r_[np.zeros(400 - short), np.ones(short)], np.r_[np.ones(400 - short), np.zeros(short)]):
+        assert _voices_own_windows(enc, melc, path.astype(np.int8), cfg, GRID, emb, starts, w) == {}
+    both = np.r_[np.zeros(200), np.ones(200)].astype(np.int8)
+    got = _voices_own_windows(enc, melc, both, cfg, GRID, emb, starts, w)
+    assert sorted(got) == [0, 1] and all(len(v) >= 1 for v in got.values())
