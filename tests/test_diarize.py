@@ -366,6 +366,39 @@ def test_second_look_finds_a_short_stretch_of_the_other_voice():
     assert np.array_equal(_second_look(owned, ll, np.ones(300), DiarizeConfig(second_look_nats=0.0), GRID), owned)
 
 
+def test_both_voices_starting_or_stopping_with_a_pause_go_to_the_one_voice_beside():
+    # compact speech frames (10 ms), a pause (a jump in the frame index) after frame 100 and after
+    # frame 250: a "both" run ending at the pause (the holder's utterance end), one ending 5 frames
+    # (0.05 s of voice 0) before it, one starting at the pause; a "both" run inside voice 0 (a
+    # backchannel), one between two voices (an overlapped change of turn) and one with a pause on
+    # each side stay
+    from prosody.engine.diarize import DiarizeConfig, _pause_bound_overlap
+    from prosody.timebase import GRID
+
+    owned = np.zeros(400, np.int8)
+    owned[80:101] = 2                      # 0000222|pause : the holder's end -> 0
+    owned[101:120] = 2                     # pause|2222 then voice 0 -> 0
+    owned[140:160] = 2                     # inside voice 0: stays
+    owned[160:200] = 1
+    owned[200:215] = 2                     # voice 1 -> both -> voice 0: stays (a change of turn)
+    owned[230:246] = 2                     # 2222 then 5 frames of voice 0, then the pause -> 0
+    owned[251:300] = 2                     # pause|2222|pause: stays
+    idx = np.arange(400)
+    idx[101:] += 50                        # pauses after compact frames 100, 250 and 300
+    idx[251:] += 50
+    idx[300:] += 50
+    got = _pause_bound_overlap(owned, idx, GRID.s_to_frames(DiarizeConfig().pause_overlap_slack_s))
+    want = owned.copy()
+    want[80:120] = 0
+    want[230:246] = 0
+    assert np.array_equal(got, want)
+    assert np.array_equal(_pause_bound_overlap(owned, idx, -1), owned)
+    # slack: 11 frames of voice 0 before the pause is more than 0.1 s: that run stays
+    owned2 = owned.copy()
+    owned2[240:246] = 0
+    assert np.all(_pause_bound_overlap(owned2, idx, 10)[230:240] == 2)
+
+
 def test_overlap_inside_one_voice_gives_the_listener_a_lower_share():
     from prosody.engine.speakers import (HOLDER_OVERLAP_GAIN, LISTENER_OVERLAP_GAIN, OVERLAP_SHARE_GAIN,
                                          overlap_gains)
