@@ -161,7 +161,7 @@ class DiarizeConfig:
     second_look_min_s: float = 0.2
     second_look_max_s: float = 1.0
     second_look_margin_s: float = 0.1
-    pause_overlap_slack_s: float = 0.1
+    pause_overlap_slack_s: float = 0.15
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
