@@ -399,6 +399,33 @@ def test_both_voices_starting_or_stopping_with_a_pause_go_to_the_one_voice_besid
     assert np.all(_pause_bound_overlap(owned2, idx, 10)[230:240] == 2)
 
 
+def test_a_voice_carried_across_a_pause_into_the_other_voices_turn_goes_to_that_turn():
+    # compact speech frames (10 ms); pauses (jumps in the frame index) after frames 99, 199 and 299.
+    # Voice 0 speaks, pause, 0.15 s more of voice 0, then voice 1's turn: those 0.15 s are voice 1's
+    # turn start. Voice 1's turn ends with 0.1 s of voice 0, pause, voice 0: that is voice 1's turn end.
+    # Voice 0 speaks, pause, 0.2 s of voice 1, then voice 0 again: a backchannel in the pause, kept;
+    # 0.3 s carried over (longer than edge_run_max_s) stays too.
+    from prosody.engine.diarize import DiarizeConfig, _edge_runs
+    from prosody.timebase import GRID
+
+    owned = np.zeros(400, np.int8)
+    owned[115:190] = 1                     # 0000|000 (15 frames) 1111... -> the 15 go to voice 1
+    owned[190:200] = 0                     # ...1111 0 (10 frames) | pause | 0000 -> the 10 go to voice 1
+    owned[300:320] = 1                     # 0000 | pause | 11 (20 frames) 0000: stays
+    owned2 = owned.copy()
+    owned2[100:130] = 0                    # 30 frames carried over: stays
+    idx = np.arange(400)
+    for cut in (100, 200, 300):
+        idx[cut:] += 40
+    n = GRID.s_to_frames(DiarizeConfig().edge_run_max_s)
+    want = owned.copy()
+    want[100:115] = 1
+    want[190:200] = 1
+    assert np.array_equal(_edge_runs(owned, idx, n), want)
+    assert np.array_equal(_edge_runs(owned2, idx, n)[100:130], owned2[100:130])
+    assert np.array_equal(_edge_runs(owned, idx, 0), owned)
+
+
 def test_overlap_inside_one_voice_gives_the_listener_a_lower_share():
     from prosody.engine.speakers import (HOLDER_OVERLAP_GAIN, LISTENER_OVERLAP_GAIN, OVERLAP_SHARE_GAIN,
                                          overlap_gains)

@@ -111,6 +111,9 @@ class DiarizeConfig:
     ``pause_overlap_slack_s``: a "both voices" run that starts or ends with a pause (or within
     this of one, one voice between) and has one voice on its other side goes to that voice
     (``_pause_bound_overlap``; ``-1`` turns it off).
+    ``edge_run_max_s``: a run of one voice shorter than this between a pause and the other voice,
+    the same voice speaking on the pause's far side, goes to the other voice (``_edge_runs``;
+    ``0`` turns it off).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -162,6 +165,7 @@ class DiarizeConfig:
     second_look_max_s: float = 1.0
     second_look_margin_s: float = 0.1
     pause_overlap_slack_s: float = 0.15
+    edge_run_max_s: float = 0.25
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -567,6 +571,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     owned = _drop_blips(path3, idx, **blips, min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s))
     owned = _second_look(owned, ll, weak, cfg, grid)
     owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
+    owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s))
     path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
@@ -772,6 +777,39 @@ def _pause_bound_overlap(owned: np.ndarray, idx: np.ndarray, slack: int) -> np.n
             out[a:b] = rn
         elif rp and not lp and ln is not None and ln != 2 and rv in (None, ln):
             out[a:b] = ln
+    return out
+
+
+def _edge_runs(owned: np.ndarray, idx: np.ndarray, max_n: int) -> np.ndarray:
+    """A run of voice k shorter than ``max_n`` frames of the speech-frame path ``owned``
+    (compact index; a jump in ``idx`` is a pause) that sits between a pause and the other
+    voice, voice k speaking on the pause's far side, goes to the other voice::
+
+        path    000000|pause|00111111111     k carried across the pause into a turn start
+        out     000000|pause|11111111111
+        path    11111111100|pause|000000     ... or back from the next turn into a turn end
+        out     11111111111|pause|000000
+        path    000000|pause|11000000000     stays: the other voice after the pause (a
+                                             backchannel in the holder's pause)
+
+    The change of voice stays (at the pause instead of next to it), so no change is
+    added or lost; a short run left this way was read as a backchannel (AMI trn04, tst00:
+    a turn's first or last 0.13-0.2 s given to the previous or next voice). ``max_n <= 0``:
+    unchanged."""
+    if max_n <= 0 or len(owned) == 0:
+        return owned
+    out = owned.copy()
+    m = len(owned)
+    brk = np.concatenate([[True], np.diff(idx) > 1, [True]])
+    cuts = np.flatnonzero((np.diff(owned) != 0) | brk[1:-1]) + 1
+    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [m]])):
+        k = int(owned[a])
+        if k == 2 or b - a >= max_n:
+            continue
+        start = 0 < a and brk[a] and b < m and not brk[b] and owned[b] == 1 - k and owned[a - 1] == k
+        end = b < m and brk[b] and 0 < a and not brk[a] and owned[a - 1] == 1 - k and owned[b] == k
+        if start != end:
+            out[a:b] = 1 - k
     return out
 
 
