@@ -54,9 +54,15 @@ Eighth round (issue 9, AMI trn06 mixed by the clustering): ``ami8`` (AMI seeds 2
 files, no espeak-ng voices, its own room draws) is the material ``diarize._subcluster_restart`` was tried on;
 held, fresh6 and fresh7c were kept for checking (docs/speakers.md, "Eighth round").
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|ami8|both]
-        [--quick] [--voices]
-        [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE]
+Eighth round (issue 9, diar8b): the AMI dialogues' turns are ``turn_stretches``: the RTTM stretches cut to
+their speech (first to last 10 ms frame within 30 dB of the loudest) and kept when that lasts >= 0.85 s. The
+RTTM extents hold silence at their edges; tst00's 0.82 s FEO072 stretch held 0.73 s of speech, by the turn
+tracker's definitions a backchannel, scored as a false one whenever found exactly (docs/speakers.md, "Eighth
+round"; ``--rttm-edges`` gives the old truth). The summary adds the change-count error over recordings with
+>= 7 planted changes (on 2 planted changes one change off is already 50 %).
+
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|ami8|both] [--quick] [--voices]
+        [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
 from __future__ import annotations
 
@@ -138,6 +144,7 @@ AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2
 SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8,
              "fresh7c": 9, "ami8": 10}  # room-mix draws differ per split
 COLLAR_S = 0.25
+CHANGES_MIN_N = 7  # fewest planted changes where one change off stays within the 15 % target (1/7 = 14 %)
 HOP_S = 0.01
 
 
@@ -310,11 +317,44 @@ def ami_stretches(uri: str, corpus) -> dict[str, list[tuple[float, float]]]:
     return out
 
 
+TRIM_DB = 30.0  # a turn's speech: first to last 10 ms frame within this of its loudest (as benchmarks/crosstalk.py)
+TURN_MIN_SPEECH_S = 0.85  # the turn tracker's backchannel limit (0.8 s) + 5 frames
+RTTM_EDGES = False  # --rttm-edges: the truth before the eighth round (RTTM stretches, 0.1 s trims)
+
+
+def turn_stretches(uri: str, corpus, x: np.ndarray, sr: int) -> dict[str, list[tuple[float, float]]]:
+    """``ami_stretches`` cut to their speech (first to last 10 ms frame within ``TRIM_DB`` of the
+    stretch's loudest), kept where that speech lasts at least ``TURN_MIN_SPEECH_S``.
+
+    The RTTM extents hold silence at their edges: AMI tst00's FEO072 stretch 24.34-25.16 s
+    (0.82 s) ends in 0.09 s at -66..-83 dB (its speech -41..-47 dB), so it holds 0.73 s of
+    speech. Placed as a turn between two turns of the other voice it is, by the turn tracker's
+    definitions (``backchannel_max_s`` 0.8 s, the other voice speaking next), a backchannel: a
+    diarizer finding its speech exactly was scored a false backchannel and two missed changes
+    (docs/speakers.md, "Eighth round")."""
+    st = ami_stretches(uri, corpus)
+    if RTTM_EDGES:
+        return st
+    hop = sr // 100
+    out: dict[str, list[tuple[float, float]]] = {}
+    for spk, pieces in st.items():
+        out[spk] = []
+        for a, b in pieces:
+            y = x[int(a * sr):int(b * sr)].astype(np.float64)
+            n = len(y) // hop
+            lv = 10 * np.log10(np.mean(y[:n * hop].reshape(n, hop) ** 2, axis=1) + 1e-20)
+            on = np.flatnonzero(lv >= lv.max() - TRIM_DB)
+            a2, b2 = a + on[0] * hop / sr, a + (on[-1] + 1) * hop / sr
+            if b2 - a2 >= TURN_MIN_SPEECH_S:
+                out[spk].append((a2, b2))
+    return out
+
+
 def ami_dialogue(uri: str, corpus, seed: int):
-    """Two AMI speakers' single-speaker stretches placed as alternating turns
+    """Two AMI speakers' single-speaker stretches (``turn_stretches``) placed as alternating turns
     (gaps 0.2-1.2 s, one in four overlapping 0.1-0.2 s) on two clean tracks."""
     x, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
-    st = ami_stretches(uri, corpus)
+    st = turn_stretches(uri, corpus, x, sr)
     spk = sorted((s for s in st if st[s]), key=lambda s: -sum(b - a for a, b in st[s]))[:2]
     if len(spk) < 2:
         return None
@@ -548,6 +588,10 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
          wrong <= 0.03)
     line("speaker-change count error, worst recording", f"{100 * max(chg):.1f} %", "<= 15 %", max(chg) <= 0.15)
     line("speaker-change count error, median recording", f"{100 * np.median(chg):.1f} %", "(info)", True)
+    many = [c for c, r in zip(chg, two) if r["changes_true"] >= CHANGES_MIN_N]
+    if many:  # on 2-6 planted changes one change too many or too few is already 17-50 %
+        line(f"  over the {len(many)} recordings with >= {CHANGES_MIN_N} planted changes, worst / median",
+             f"{100 * max(many):.1f} / {100 * np.median(many):.1f} %", "<= 15 %", max(many) <= 0.15)
     line("talk share error, worst recording", f"{max(share):.3f}", "<= 0.03", max(share) <= 0.03)
     found2 = [r for r in two if r["voices"] == 2]  # the turn-taking figures where both voices were found
     if found2:
@@ -595,7 +639,11 @@ def main() -> int:
     ap.add_argument("--only", help="run only the two-voice recordings whose name contains this")
     ap.add_argument("--dump", help="write the per-recording figures as JSON to this file")
     ap.add_argument("--voices", action="store_true", help="only check that every pair is two distinct voices")
+    ap.add_argument("--rttm-edges", action="store_true",
+                    help="AMI turns cut at the RTTM's edges, as before the eighth round (use another --cache)")
     args = ap.parse_args()
+    global RTTM_EDGES
+    RTTM_EDGES = args.rttm_edges
     if args.voices:
         return 0 if check_voices() else 1
     splits = ("tune", "held") if args.split == "both" else (args.split,)

@@ -117,6 +117,12 @@ class DiarizeConfig:
     ``subcluster_margin`` further apart (``_subcluster_restart``; off by default, ``subclusters=4``
     turns it on: it fixed two mixed AMI trn06 mixes of the ami8 split but mixed a right one of
     held, and costs ~15 % more CPU on real voices).
+    ``pause_overlap_slack_s``: a "both voices" run that starts or ends with a pause (or within
+    this of one, one voice between) and has one voice on its other side goes to that voice
+    (``_pause_bound_overlap``; ``-1`` turns it off).
+    ``edge_run_max_s``: a run of one voice shorter than this between a pause and the other voice,
+    the same voice speaking on the pause's far side, goes to the other voice (``_edge_runs``;
+    ``0`` turns it off).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -170,6 +176,8 @@ class DiarizeConfig:
     subclusters: int = 0  # off: on held it mixed a right split (docs/speakers.md, eighth round); 4 turns it on
     subcluster_below: float = 0.3
     subcluster_margin: float = 0.02
+    pause_overlap_slack_s: float = 0.15
+    edge_run_max_s: float = 0.25
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -575,6 +583,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # below reads the path without them (kept, they make one voice cut in two look like two)
     owned = _drop_blips(path3, idx, **blips, min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s))
     owned = _second_look(owned, ll, weak, cfg, grid)
+    owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
+    owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s))
     path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
@@ -731,6 +741,84 @@ def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg
             continue
         out[a + bi:a + bi + bl] = 2
         todo += [(a, a + bi - margin, k), (a + bi + bl + margin, b, k)]
+    return out
+
+
+def _pause_bound_overlap(owned: np.ndarray, idx: np.ndarray, slack: int) -> np.ndarray:
+    """"Both voices" runs of the speech-frame path ``owned`` (compact index; ``idx`` maps to
+    frames, a jump in ``idx`` is a pause) that a pause closes on one side and one voice on
+    the other go to that voice::
+
+        path    000000222222|pause|      a listener would have to stop with the holder,
+        path    0000002222200|pause|     ... or within ``slack`` frames of the holder
+        out     000000000000|pause|
+        path    |pause|2222111111        ... or start with the holder: both -> 1
+
+    Two people rarely start or stop within a few frames of each other; such a run was
+    the holder's own utterance edge scored as a mixture (dominant-voice recordings,
+    where the minority voice's model is trained on ~1 s). A run with a pause on both
+    sides, and one between two voices or inside one voice's speech, stays.
+    ``slack < 0``: unchanged."""
+    if slack < 0 or len(owned) == 0:
+        return owned
+    out = owned.copy()
+    m = len(owned)
+    brk = np.concatenate([[True], np.diff(idx) > 1, [True]])  # brk[q]: a pause (or an end) before compact q
+    cuts = np.flatnonzero((np.diff(owned) != 0) | brk[1:-1]) + 1  # runs, cut at pauses too
+    starts, ends = np.concatenate([[0], cuts]), np.concatenate([cuts, [m]])
+    for a, b in zip(starts, ends):
+        if owned[a] != 2:
+            continue
+        sides = []
+        for edge, step in ((a, -1), (b, 1)):  # left: frames a-1, a-2, ...; right: b, b+1, ...
+            q, voice, n = edge, None, 0
+            while n <= slack and not brk[q]:
+                f = q - 1 if step < 0 else q
+                if owned[f] == 2 or (voice is not None and owned[f] != voice):
+                    break
+                voice, n, q = int(owned[f]), n + 1, q + step
+            pause = n <= slack and bool(brk[q])
+            near = int(owned[edge - 1]) if step < 0 and not brk[edge] else (
+                int(owned[edge]) if step > 0 and not brk[edge] else None)
+            sides.append((pause, voice, near))
+        (lp, lv, ln), (rp, rv, rn) = sides
+        if lp and not rp and rn is not None and rn != 2 and lv in (None, rn):
+            out[a:b] = rn
+        elif rp and not lp and ln is not None and ln != 2 and rv in (None, ln):
+            out[a:b] = ln
+    return out
+
+
+def _edge_runs(owned: np.ndarray, idx: np.ndarray, max_n: int) -> np.ndarray:
+    """A run of voice k shorter than ``max_n`` frames of the speech-frame path ``owned``
+    (compact index; a jump in ``idx`` is a pause) that sits between a pause and the other
+    voice, voice k speaking on the pause's far side, goes to the other voice::
+
+        path    000000|pause|00111111111     k carried across the pause into a turn start
+        out     000000|pause|11111111111
+        path    11111111100|pause|000000     ... or back from the next turn into a turn end
+        out     11111111111|pause|000000
+        path    000000|pause|11000000000     stays: the other voice after the pause (a
+                                             backchannel in the holder's pause)
+
+    The change of voice stays (at the pause instead of next to it), so no change is
+    added or lost; a short run left this way was read as a backchannel (AMI trn04, tst00:
+    a turn's first or last 0.13-0.2 s given to the previous or next voice). ``max_n <= 0``:
+    unchanged."""
+    if max_n <= 0 or len(owned) == 0:
+        return owned
+    out = owned.copy()
+    m = len(owned)
+    brk = np.concatenate([[True], np.diff(idx) > 1, [True]])
+    cuts = np.flatnonzero((np.diff(owned) != 0) | brk[1:-1]) + 1
+    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [m]])):
+        k = int(owned[a])
+        if k == 2 or b - a >= max_n:
+            continue
+        start = 0 < a and brk[a] and b < m and not brk[b] and owned[b] == 1 - k and owned[a - 1] == k
+        end = b < m and brk[b] and 0 < a and not brk[a] and owned[a - 1] == 1 - k and owned[b] == k
+        if start != end:
+            out[a:b] = 1 - k
     return out
 
 
