@@ -127,3 +127,23 @@ def test_smoother_amid_cross_talk_counts_raw_speech_not_bridged_pauses():
     assert runs(smooth(raw, cfg, blocked=blocked, chunks=[105, 40, 3, 152])) == [(100, 157)]
     raw[156] = False  # one frame short of 0.15 s
     assert runs(smooth(raw, cfg, blocked=blocked)) == []
+
+
+def test_smoother_with_a_cross_talk_stage_needs_raw_speech_in_a_short_stretch():
+    # leak passed as scattered frames, no cross-talk frame inside: 2 raw frames 0.11 s apart
+    # are not a 0.12 s backchannel once a cross-talk stage is present (blocked given); a short
+    # stretch needs min_duration_on_s of raw speech frames, a longer one (bleed_short_s) does not
+    cfg = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.6, bleed_short_s=0.4)
+    raw = np.zeros(400, dtype=bool)
+    none = np.zeros(400, dtype=bool)
+    raw[[100, 111]] = True
+    assert runs(smooth(raw, cfg)) == [(100, 112)]                      # no cross-talk stage: as before
+    assert runs(smooth(raw, cfg, blocked=none)) == []
+    assert runs(smooth(raw, cfg, blocked=none, chunks=[101, 7, 292])) == []
+    raw[330:340] = True                                                # 0.1 s of raw speech: kept
+    raw[[200, 245]] = True                                             # a 0.46 s stretch: extent counts
+    want = [(200, 246), (330, 340)]
+    assert runs(smooth(raw, cfg, blocked=none)) == want
+    assert runs(smooth(raw, cfg, blocked=none, chunks=[201, 44, 60, 95])) == want
+    assert runs(smooth(raw, VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.6, bleed_short_s=0.0),
+                       blocked=none)) == [(100, 112)] + want           # 0 turns the rule off

@@ -278,8 +278,11 @@ class SpeechSmoother:
         self.pad_off = grid.s_to_frames(config.pad_offset_s)
         self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
         self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
-        # a stretch still open this long after its start has reached either minimum: no final frame changes
-        self.latency_frames = self.pad_on + self.n_on_xt + self.n_off
+        self.n_short = grid.s_to_frames(config.bleed_short_s)
+        self._cross_talk = False  # set by the first push with cross-talk frames given (a cross-talk stage)
+        # a stretch still open this long after its start has reached either minimum (and is either longer
+        # than n_short or holds all its raw frames within it): no final frame changes
+        self.latency_frames = self.pad_on + max(self.n_on_xt, self.n_short) + self.n_off
         self.reset()
 
     def reset(self) -> None:
@@ -297,6 +300,11 @@ class SpeechSmoother:
         do not count)."""
         if end - start < self.n_on:
             return False
+        if self._cross_talk and end - start < self.n_short:
+            # amid cross-talk, a short stretch of a few raw frames the merge bridged is leak passed as
+            # scattered frames: it needs min_duration_on_s of raw speech frames
+            if bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start) < self.n_on:
+                return False
         if not self._blocked_at:
             return True
         inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
@@ -343,6 +351,8 @@ class SpeechSmoother:
         a pause in this one's speech, and no merge bridges them (fewer are
         pauses between this speaker's words heard over the other's voice).
         """
+        if blocked is not None and self.n_short > 0:
+            self._cross_talk = True
         if len(retract):
             out, base = [], self._n
             for T, idx in retract:
