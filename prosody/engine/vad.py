@@ -269,6 +269,15 @@ class SpeechSmoother:
         padded   _|||||||||_________________
 
     Each frame's decision is final ``latency_frames`` frames later.
+
+    With a cross-talk stage (``push`` given ``blocked``), a stretch with
+    cross-talk frames inside needs ``bleed_min_duration_on_s`` of raw speech
+    frames, and one shorter than ``bleed_short_s`` needs ``min_duration_on_s``
+    of them (leak passed as scattered frames is not speech however far the
+    merge bridges them)::
+
+        raw      ___|____|______   (2 raw frames 0.11 s apart, the other voice speaking)
+        kept     _______________   (not a 0.12 s backchannel)
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
