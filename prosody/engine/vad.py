@@ -270,25 +270,24 @@ class SpeechSmoother:
 
     Each frame's decision is final ``latency_frames`` frames later.
 
-    With a cross-talk stage (``push`` given ``blocked``), a stretch with
-    cross-talk frames inside needs ``bleed_min_duration_on_s`` of raw speech
-    frames, and one shorter than ``bleed_short_s`` needs ``min_duration_on_s``
-    of them (leak passed as scattered frames is not speech however far the
-    merge bridges them)::
+    A stretch with cross-talk frames inside (``push`` given ``blocked``) needs
+    ``bleed_min_duration_on_s`` of raw speech frames; with ``cross_talk=True``
+    (the channel has a cross-talk stage) one shorter than ``bleed_short_s``
+    needs ``min_duration_on_s`` of them (leak passed as scattered frames is
+    not speech however far the merge bridges them)::
 
         raw      ___|____|______   (2 raw frames 0.11 s apart, the other voice speaking)
         kept     _______________   (not a 0.12 s backchannel)
     """
 
-    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, cross_talk: bool = False):
         self.n_on = grid.s_to_frames(config.min_duration_on_s)
         self.n_off = max(1, grid.s_to_frames(config.min_duration_off_s))
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
         self.pad_off = grid.s_to_frames(config.pad_offset_s)
         self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
         self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
-        self.n_short = grid.s_to_frames(config.bleed_short_s)
-        self._cross_talk = False  # set by the first push with cross-talk frames given (a cross-talk stage)
+        self.n_short = grid.s_to_frames(config.bleed_short_s) if cross_talk else 0
         # a stretch still open this long after its start has reached either minimum (and is either longer
         # than n_short or holds all its raw frames within it): no final frame changes
         self.latency_frames = self.pad_on + max(self.n_on_xt, self.n_short) + self.n_off
@@ -309,7 +308,7 @@ class SpeechSmoother:
         do not count)."""
         if end - start < self.n_on:
             return False
-        if self._cross_talk and end - start < self.n_short:
+        if end - start < self.n_short:
             # amid cross-talk, a short stretch of a few raw frames the merge bridged is leak passed as
             # scattered frames: it needs min_duration_on_s of raw speech frames
             if bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start) < self.n_on:
@@ -360,8 +359,6 @@ class SpeechSmoother:
         a pause in this one's speech, and no merge bridges them (fewer are
         pauses between this speaker's words heard over the other's voice).
         """
-        if blocked is not None and self.n_short > 0:
-            self._cross_talk = True
         if len(retract):
             out, base = [], self._n
             for T, idx in retract:
