@@ -22,7 +22,8 @@ tuning, seventh wave); the figures that count are on held-out seeds
 400-439 (``fresh2``, opened once, at the end of the fifth wave), 500-539
 (``fresh3``: other conditions, see ``VARIED``; opened once, at the end of the seventh wave) and 900-939
 (``fresh4``, eighth wave: espeak voices and pitches used in no other split, every other dialogue of AMI
-voices, other conditions, see ``FRESH4``; opened once, at the end).
+voices, other conditions, see ``FRESH4``; opened once, at the end) and 1000-1039 (``fresh5``, ninth wave:
+fresh4's conditions, voices of both pools, see ``FRESH5``; opened only at the end, before and after).
 Targets (issue 9): backchannel precision >= 0.9, quieter channel F1 >= 0.95.
 
     python benchmarks/crosstalk.py [--split held | --seeds 100:140] [--off] [-v]
@@ -44,7 +45,7 @@ from tests.dialogue import (VOICE_POOL, LeakPath, ScenarioError, SynthesisError,
 
 SPK = ("therapist", "client")
 SPLITS = {"tune": "0:100", "tune2": "600:800", "held": "100:140", "fresh": "200:240", "fresh2": "400:440",
-          "fresh3": "500:540", "fresh4": "900:940"}
+          "fresh3": "500:540", "fresh4": "900:940", "fresh5": "1000:1040"}
 # fresh3 (seeds 500-539, opened once at the end of the seventh wave) draws other conditions: rooms of RT60
 # 0.1-0.9 s, wider loudspeaker bands, gain differences up to 24 dB, leak -32..-3 dB, louder or quieter
 # noise, a path change more often and anywhere in the middle half
@@ -57,6 +58,10 @@ FRESH4 = range(900, 940)
 FRESH4_VOICES = ("en-029+norbert", "en-us-nyc+m8", "en-gb-x-rp+shelby", "en-us+travis", "en-gb-x-gbclan+m6",
                  "en-gb-x-gbcwmd+Mike", "en-us+steph", "en-gb+edward")
 FRESH4_PITCHES = (25, 35, 45, 55, 65, 75)
+# fresh5 (seeds 1000-1039, ninth wave: made before any change of that wave, opened only at its end, before
+# and after): fresh4's conditions (rooms, leak, gains, noise, path changes, AMI voices in every other
+# dialogue), espeak voices drawn from VOICE_POOL and FRESH4_VOICES together, pitches from both lists
+FRESH5 = range(1000, 1040)
 PITCHES = (30, 40, 50, 60, 70)
 # AMI stretches cut to their speech, turns of at least 1.2 s of it (tests/dialogue.py ami_dialogue): an RTTM
 # extent of 1.0 s may hold 0.7 s of speech, which the truth would call a turn and the definitions a backchannel
@@ -91,20 +96,22 @@ def draw_path(rng: np.random.Generator, varied: bool = False, fresh4: bool = Fal
 
 def is_ami(seed: int, corpus) -> bool:
     """Whether the dialogue of ``seed`` is of AMI voices (every third; every other in fresh4)."""
-    return corpus is not None and (seed % 2 == 1 if seed in FRESH4 else seed % 3 == 2)
+    return corpus is not None and (seed % 2 == 1 if seed in FRESH4 or seed in FRESH5 else seed % 3 == 2)
 
 
 def make(seed: int, corpus):
     """(name, dialogue, quieter channel index, condition text) for one seed."""
     rng = np.random.default_rng(seed)
-    f4 = seed in FRESH4
+    f5 = seed in FRESH5
+    f4 = seed in FRESH4 or f5
     real = is_ami(seed, corpus)
     who = ""
     if real:
         dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB)
     else:
         # two different espeak voices of the pool, each at its own pitch and speed
-        pool, pitches = (FRESH4_VOICES, FRESH4_PITCHES) if f4 else (VOICE_POOL, PITCHES)
+        pool, pitches = ((tuple(VOICE_POOL) + FRESH4_VOICES, tuple(sorted(set(PITCHES + FRESH4_PITCHES)))) if f5
+                         else (FRESH4_VOICES, FRESH4_PITCHES) if f4 else (VOICE_POOL, PITCHES))
         names = rng.choice(len(pool), size=2, replace=False)
         voices = {s: (pool[int(k)], int(rng.choice(pitches)), int(rng.integers(140, 201) if f4 else rng.integers(150, 191)))
                   for s, k in zip(SPK, names)}

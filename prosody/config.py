@@ -44,6 +44,9 @@ class VadConfig:
     bleed_max_lag_s: float = 0.15
     bleed_min_block_s: float = 0.30  # a cross-talk run this long ends this speaker's stretch (no merge across)
     bleed_min_duration_on_s: float = 0.15  # a stretch with cross-talk frames inside needs this much raw speech
+    # with a cross-talk stage, a stretch shorter than this needs min_duration_on_s of raw speech frames, not
+    # only of extent (leak passed as a few scattered frames that the merge bridges; 0 turns this off)
+    bleed_short_s: float = 0.40
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),
@@ -66,6 +69,8 @@ class VadConfig:
                f"vad.bleed_max_lag_s={self.bleed_max_lag_s} must be within (0, 0.5] s")
         _check(0.0 <= self.bleed_min_duration_on_s <= 1.0,
                f"vad.bleed_min_duration_on_s={self.bleed_min_duration_on_s} must be within 0..1 s")
+        _check(0.0 <= self.bleed_short_s <= 1.0,
+               f"vad.bleed_short_s={self.bleed_short_s} must be within 0..1 s (0 turns the rule off)")
 
 
 @dataclass(frozen=True)

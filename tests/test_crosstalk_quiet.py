@@ -89,3 +89,27 @@ def test_same_voice_takes_a_leak_where_no_path_is_known_and_keeps_another_voice(
     assert now[45:100].mean() > 0.9           # (the 8-frame mean builds up over the first frames)
     assert not before.any()
     assert now[110:150].mean() < 0.1
+
+
+def test_own_voice_far_above_the_predicted_leak_is_kept_at_the_sources_pitch():
+    """Double talk of two voices at the same pitch (leak both ways: each channel's harmonics
+    also match the other's): B speaks 0-2 s, its leak reaches A 70 ms later at -20 dB through
+    the learnt path; A speaks 1-2 s with B's very F0 contour, 20 dB above that leak. The
+    same-voice test matches A's frames to B's voice; A's power stands far above any leak the
+    path predicts (``voice_max_excess_db``), so they are A's own speech (before, cross-talk).
+    B's leak alone (0.3-1 s) stays cross-talk."""
+    n = SR * 2
+    _, voice = _voices(n)
+    d = 7 * HOP
+    leak = 0.1 * np.concatenate([np.zeros(d), voice[:-d]])
+    on_a = np.zeros(n)
+    on_a[SR:] = 1.0
+    rng = np.random.default_rng(3)
+    a_signal = leak + voice * on_a * (1.0 + 0.05 * rng.standard_normal(n))  # A: B's pitch, B's level
+    nf = n // HOP
+    act = np.ones(nf, dtype=bool)
+    now = _judge(a_signal, voice, act, act)
+    before = _judge(a_signal, voice, act, act, voice_max_excess_db=float("inf"))
+    assert now[30:100].mean() > 0.9 and before[30:100].mean() > 0.9  # the leak alone
+    assert now[110:].mean() < 0.1                                     # A's own voice: speech
+    assert before[110:].mean() > 0.5                                  # (taken for B's leak before)

@@ -10,8 +10,8 @@ from prosody.engine.vad import NoiseFloor, SpeechSmoother
 CFG = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, pad_onset_s=0.0, pad_offset_s=0.0)
 
 
-def smooth(raw, cfg=CFG, chunks=None, blocked=None):
-    sm = SpeechSmoother(cfg)
+def smooth(raw, cfg=CFG, chunks=None, blocked=None, cross_talk=False):
+    sm = SpeechSmoother(cfg, cross_talk=cross_talk)
     out, i = [], 0
     for n in chunks or [len(raw)]:
         out.append(sm.push(raw[i:i + n], None if blocked is None else blocked[i:i + n]))
@@ -127,3 +127,25 @@ def test_smoother_amid_cross_talk_counts_raw_speech_not_bridged_pauses():
     assert runs(smooth(raw, cfg, blocked=blocked, chunks=[105, 40, 3, 152])) == [(100, 157)]
     raw[156] = False  # one frame short of 0.15 s
     assert runs(smooth(raw, cfg, blocked=blocked)) == []
+
+
+def test_smoother_with_a_cross_talk_stage_needs_raw_speech_in_a_short_stretch():
+    # leak passed as scattered frames, no cross-talk frame inside: 2 raw frames 0.11 s apart
+    # are not a 0.12 s backchannel on a channel with a cross-talk stage; a short stretch needs
+    # min_duration_on_s of raw speech frames, a longer one (bleed_short_s) does not
+    cfg = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.6, bleed_short_s=0.4)
+    raw = np.zeros(400, dtype=bool)
+    none = np.zeros(400, dtype=bool)
+    raw[[100, 111]] = True
+    assert runs(smooth(raw, cfg, blocked=none)) == [(100, 112)]        # no cross-talk stage: as before
+    assert runs(smooth(raw, cfg, blocked=none, cross_talk=True)) == []
+    assert runs(smooth(raw, cfg, blocked=none, cross_talk=True, chunks=[101, 7, 292])) == []
+    raw[330:340] = True                                                # 0.1 s of raw speech: kept
+    raw[[200, 245]] = True                                             # a 0.46 s stretch: extent counts
+    want = [(200, 246), (330, 340)]
+    assert runs(smooth(raw, cfg, blocked=none, cross_talk=True)) == want
+    assert runs(smooth(raw, cfg, blocked=none, cross_talk=True, chunks=[201, 44, 60, 95])) == want
+    assert runs(smooth(raw, VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.6, bleed_short_s=0.0),
+                       blocked=none, cross_talk=True)) == [(100, 112)] + want  # 0 turns the rule off
+    assert SpeechSmoother(cfg, cross_talk=True).latency_frames == 100  # 0.4 s + the 0.6 s merge
+    assert SpeechSmoother(cfg).latency_frames == 75                    # 0.15 s + 0.6 s, as before

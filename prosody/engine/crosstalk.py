@@ -129,6 +129,11 @@ class CrossTalkSettings:
     # the same-voice test also where a direction has no path (not yet learnt, or dropped: a leak buried in
     # the receiving channel's noise no longer correlates) unless it was found absent; the own share is 1 there
     voice_without_path: bool = True
+    # ... but never where the frame's power stands this far above the leak the learnt path predicts (dB,
+    # total power over the FFT bins): a leak's residue is a few dB, a voice this much louder than any leak
+    # is the channel's own (double talk of two voices at close pitches, leak both ways: each channel's
+    # harmonics then also match the other's, which carries them back); inf turns this off (ninth wave)
+    voice_max_excess_db: float = 10.0
 
 
 class CrossTalk:
@@ -278,7 +283,21 @@ class CrossTalk:
         (causal ``voice_frames`` mean of ``_same_voice`` >= ``same_voice_corr``: a frame
         carrying B's voice has none of its own); and the new tail of that mean."""
         same, tail = _causal_mean(self._same_voice(a, t), tail, self.s.voice_frames)
-        return np.where(same >= self.s.same_voice_corr, 0.0, own), tail
+        hit = same >= self.s.same_voice_corr
+        if hit.any() and self.gain_db[a] is not None and np.isfinite(self.s.voice_max_excess_db):
+            i = np.flatnonzero(hit)
+            hit[i] = self._excess_db(a, t[i]) < self.s.voice_max_excess_db
+        return np.where(hit, 0.0, own), tail
+
+    def _excess_db(self, a: int, t: np.ndarray) -> np.ndarray:
+        """Per absolute frame ``t`` of channel ``a`` (within the history): its power over
+        the 150-5000 Hz bins less the power of the leak that the learnt path predicts
+        there (dB; the path must be learnt)."""
+        H, b = self.history, 1 - a
+        pred = self.gain_db[a][self._bin_band] + self._Lh[b][(t - self.delay[a]) % H]
+        La = self._P[a][t % H].astype(np.float64)
+        return (np.log(np.sum(np.exp(La * _DB_TO_LN), axis=1)) -
+                np.log(np.sum(np.exp(pred * _DB_TO_LN), axis=1) + _EPS)) / _DB_TO_LN
 
     def _held(self, c: int, L: np.ndarray) -> np.ndarray:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``

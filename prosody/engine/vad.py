@@ -269,17 +269,28 @@ class SpeechSmoother:
         padded   _|||||||||_________________
 
     Each frame's decision is final ``latency_frames`` frames later.
+
+    A stretch with cross-talk frames inside (``push`` given ``blocked``) needs
+    ``bleed_min_duration_on_s`` of raw speech frames; with ``cross_talk=True``
+    (the channel has a cross-talk stage) one shorter than ``bleed_short_s``
+    needs ``min_duration_on_s`` of them (leak passed as scattered frames is
+    not speech however far the merge bridges them)::
+
+        raw      ___|____|______   (2 raw frames 0.11 s apart, the other voice speaking)
+        kept     _______________   (not a 0.12 s backchannel)
     """
 
-    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, cross_talk: bool = False):
         self.n_on = grid.s_to_frames(config.min_duration_on_s)
         self.n_off = max(1, grid.s_to_frames(config.min_duration_off_s))
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
         self.pad_off = grid.s_to_frames(config.pad_offset_s)
         self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
         self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
-        # a stretch still open this long after its start has reached either minimum: no final frame changes
-        self.latency_frames = self.pad_on + self.n_on_xt + self.n_off
+        self.n_short = grid.s_to_frames(config.bleed_short_s) if cross_talk else 0
+        # a stretch still open this long after its start has reached either minimum (and is either longer
+        # than n_short or holds all its raw frames within it): no final frame changes
+        self.latency_frames = self.pad_on + max(self.n_on_xt, self.n_short) + self.n_off
         self.reset()
 
     def reset(self) -> None:
@@ -297,6 +308,11 @@ class SpeechSmoother:
         do not count)."""
         if end - start < self.n_on:
             return False
+        if end - start < self.n_short:
+            # amid cross-talk, a short stretch of a few raw frames the merge bridged is leak passed as
+            # scattered frames: it needs min_duration_on_s of raw speech frames
+            if bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start) < self.n_on:
+                return False
         if not self._blocked_at:
             return True
         inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
