@@ -426,6 +426,34 @@ def test_a_voice_carried_across_a_pause_into_the_other_voices_turn_goes_to_that_
     assert np.array_equal(_edge_runs(owned, idx, 0), owned)
 
 
+def test_a_both_voices_run_that_sounds_like_the_holder_goes_to_the_holder():
+    # compact speech frames (10 ms), 3-state log-likelihoods (best state 0 per frame). Three 0.2 s
+    # "both" runs inside voice 0's speech: the first scores voice 1's model 12 nats/frame below voice
+    # 0's, voice 0's model 2 below the best (the holder's own speech the overlap model caught): goes
+    # to voice 0. The second: voice 1 as far below, but voice 0's model 6 below the best (the holder
+    # does not fit either: a listener's voice may be in it): stays. The third: voice 1 only 3 below
+    # (the listener's voice raises its score): stays. A run with different voices on its sides stays.
+    from prosody.engine.diarize import DiarizeConfig, _overlap_like_holder
+
+    cfg = DiarizeConfig()
+    n = 50
+    owned = np.zeros(300, np.int8)
+    ll = np.zeros((300, 3))
+    ll[:, 1], ll[:, 2] = -15.0, -10.0
+    for a, v0, v1 in ((40, -2.0, -14.0), (120, -6.0, -18.0), (200, -2.0, -5.0)):
+        owned[a:a + 20] = 2
+        ll[a:a + 20] = (v0, v1, 0.0)
+    owned[260:270], owned[270:] = 2, 1
+    ll[260:270] = (-2.0, -14.0, 0.0)
+    want = owned.copy()
+    want[40:60] = 0
+    assert cfg.overlap_other_floor_nats == 8.0 and cfg.overlap_holder_within_nats == 4.0
+    assert np.array_equal(_overlap_like_holder(owned, ll, cfg, n), want)
+    assert np.array_equal(_overlap_like_holder(owned, ll, cfg, 20), owned)  # runs not shorter than max_n stay
+    assert np.array_equal(_overlap_like_holder(owned, ll, replace(cfg, overlap_other_floor_nats=0.0), n), owned)
+    assert np.array_equal(_overlap_like_holder(owned, None, cfg, n), owned)
+
+
 def test_overlap_inside_one_voice_gives_the_listener_a_lower_share():
     from prosody.engine.speakers import (HOLDER_OVERLAP_GAIN, LISTENER_OVERLAP_GAIN, OVERLAP_SHARE_GAIN,
                                          overlap_gains)

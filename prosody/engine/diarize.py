@@ -123,6 +123,11 @@ class DiarizeConfig:
     ``edge_run_max_s``: a run of one voice shorter than this between a pause and the other voice,
     the same voice speaking on the pause's far side, goes to the other voice (``_edge_runs``;
     ``0`` turns it off).
+    ``overlap_other_floor_nats`` / ``overlap_holder_within_nats`` / ``overlap_holder_max_s``: a "both
+    voices" run shorter than ``overlap_holder_max_s`` with voice k on both sides goes to k when the
+    other voice's frame model scores it, on average, at least ``overlap_other_floor_nats`` per frame
+    below voice k's and voice k's model is within ``overlap_holder_within_nats`` per frame of the
+    best state (the run sounds like the holder; ``_overlap_like_holder``; floor ``0`` turns it off).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -178,6 +183,9 @@ class DiarizeConfig:
     subcluster_margin: float = 0.02
     pause_overlap_slack_s: float = 0.15
     edge_run_max_s: float = 0.25
+    overlap_other_floor_nats: float = 8.0
+    overlap_holder_within_nats: float = 4.0
+    overlap_holder_max_s: float = 0.5
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -585,6 +593,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     owned = _second_look(owned, ll, weak, cfg, grid)
     owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
     owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s))
+    owned = _overlap_like_holder(owned, ll, cfg, grid.s_to_frames(cfg.overlap_holder_max_s))
     path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
@@ -819,6 +828,35 @@ def _edge_runs(owned: np.ndarray, idx: np.ndarray, max_n: int) -> np.ndarray:
         end = b < m and brk[b] and 0 < a and not brk[a] and owned[a - 1] == 1 - k and owned[b] == k
         if start != end:
             out[a:b] = 1 - k
+    return out
+
+
+def _overlap_like_holder(owned: np.ndarray, ll: np.ndarray | None, cfg: "DiarizeConfig", max_n: int) -> np.ndarray:
+    """A "both voices" run (state 2) shorter than ``max_n`` frames of the speech-frame path
+    ``owned`` (compact index) with voice k on both sides goes to voice k when, averaged over
+    the run's frames of ``ll`` (the 3-state log-likelihoods, best state 0 per frame), the
+    other voice's model scores at least ``cfg.overlap_other_floor_nats`` below voice k's
+    and voice k's own model is within ``cfg.overlap_holder_within_nats`` of the best state::
+
+        path   0000000222000000   other's model far below the holder's, holder's model fits
+        out    0000000000000000   (a stretch of the holder's speech the overlap model caught)
+
+    A listener's voice in the mixture raises the other voice's score or lowers the holder's
+    (docs/speakers.md, ninth and tenth rounds). ``ll is None`` or a floor ``<= 0``: unchanged."""
+    floor, within = cfg.overlap_other_floor_nats, cfg.overlap_holder_within_nats
+    if ll is None or floor <= 0 or len(owned) < 3:
+        return owned
+    out = owned.copy()
+    cuts = np.flatnonzero(np.diff(owned) != 0) + 1
+    starts, ends = np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]])
+    for a, b in zip(starts, ends):
+        if owned[a] != 2 or a == 0 or b == len(owned) or b - a >= max_n or owned[a - 1] != owned[b]:
+            continue
+        k = int(owned[b])
+        other = float(np.mean(ll[a:b, 1 - k] - ll[a:b, k]))
+        holder = float(np.mean(ll[a:b, k]))
+        if other <= -floor and holder >= -within:
+            out[a:b] = k
     return out
 
 
