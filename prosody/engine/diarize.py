@@ -316,19 +316,26 @@ def kmeans2(e: np.ndarray, *, n_init: int = 10, iterations: int = 30) -> np.ndar
     inits = [(a, int(np.argmin(e @ e[a])))]
     rng = np.random.default_rng(0)
     inits += [tuple(rng.choice(len(e), 2, replace=False)) for _ in range(n_init)]
+    return _best_cosine_clusters(e, inits, iterations)
+
+
+def _best_cosine_clusters(e: np.ndarray, inits: list, iterations: int) -> np.ndarray:
+    """Spherical k-means of unit vectors ``e`` (n, d) from each start in ``inits`` (k row
+    indices of ``e`` each); the labels (n,) of the start with the largest summed similarity
+    to the own centroid (``kmeans2``, ``kmeans_cos``)."""
     best, best_lab = -np.inf, np.zeros(len(e), dtype=np.int64)
-    for i, j in inits:
-        c = np.stack([e[i], e[j]])
+    for init in inits:
+        c = e[list(init)].copy()
         lab = None
         for _ in range(iterations):
             new = np.argmax(e @ c.T, axis=1)
             if lab is not None and np.array_equal(new, lab):
                 break
             lab = new
-            for k in (0, 1):
-                if np.any(lab == k):
-                    v = e[lab == k].mean(axis=0)
-                    c[k] = v / max(np.linalg.norm(v), 1e-12)
+            for j in range(len(c)):
+                if np.any(lab == j):
+                    v = e[lab == j].mean(axis=0)
+                    c[j] = v / max(np.linalg.norm(v), 1e-12)
         obj = float(np.sum(np.max(e @ c.T, axis=1)))
         if obj > best + 1e-9:
             best, best_lab = obj, lab
@@ -1094,23 +1101,7 @@ def kmeans_cos(e: np.ndarray, k: int, *, n_init: int = 10, iterations: int = 30)
         first.append(int(np.argmin(np.max(e @ e[first].T, axis=1))))
     rng = np.random.default_rng(0)
     inits = [first] + [list(rng.choice(len(e), k, replace=False)) for _ in range(n_init)]
-    best, best_lab = -np.inf, np.zeros(len(e), dtype=np.int64)
-    for init in inits:
-        c = e[init].copy()
-        lab = None
-        for _ in range(iterations):
-            new = np.argmax(e @ c.T, axis=1)
-            if lab is not None and np.array_equal(new, lab):
-                break
-            lab = new
-            for j in range(k):
-                if np.any(lab == j):
-                    v = e[lab == j].mean(axis=0)
-                    c[j] = v / max(np.linalg.norm(v), 1e-12)
-        obj = float(np.sum(np.max(e @ c.T, axis=1)))
-        if obj > best + 1e-9:
-            best, best_lab = obj, lab
-    return best_lab
+    return _best_cosine_clusters(e, inits, iterations)
 
 
 def _subcluster_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, separation: float,
