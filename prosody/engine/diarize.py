@@ -760,6 +760,15 @@ def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg
     return out
 
 
+def _runs_at_pauses(owned: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of one state of the speech-frame path ``owned`` (compact index; ``idx`` their
+    frame numbers), cut at pauses too: ``(brk, starts, ends)``, ``brk[q]`` True where a pause
+    (or an end) lies before compact frame q ((m + 1,) bool)."""
+    brk = np.concatenate([[True], np.diff(idx) > 1, [True]])
+    cuts = np.flatnonzero((np.diff(owned) != 0) | brk[1:-1]) + 1
+    return brk, np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]])
+
+
 def _pause_bound_overlap(owned: np.ndarray, idx: np.ndarray, slack: int) -> np.ndarray:
     """"Both voices" runs of the speech-frame path ``owned`` (compact index; ``idx`` maps to
     frames, a jump in ``idx`` is a pause) that a pause closes on one side and one voice on
@@ -778,10 +787,7 @@ def _pause_bound_overlap(owned: np.ndarray, idx: np.ndarray, slack: int) -> np.n
     if slack < 0 or len(owned) == 0:
         return owned
     out = owned.copy()
-    m = len(owned)
-    brk = np.concatenate([[True], np.diff(idx) > 1, [True]])  # brk[q]: a pause (or an end) before compact q
-    cuts = np.flatnonzero((np.diff(owned) != 0) | brk[1:-1]) + 1  # runs, cut at pauses too
-    starts, ends = np.concatenate([[0], cuts]), np.concatenate([cuts, [m]])
+    brk, starts, ends = _runs_at_pauses(owned, idx)
     for a, b in zip(starts, ends):
         if owned[a] != 2:
             continue
@@ -825,9 +831,8 @@ def _edge_runs(owned: np.ndarray, idx: np.ndarray, max_n: int) -> np.ndarray:
         return owned
     out = owned.copy()
     m = len(owned)
-    brk = np.concatenate([[True], np.diff(idx) > 1, [True]])
-    cuts = np.flatnonzero((np.diff(owned) != 0) | brk[1:-1]) + 1
-    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [m]])):
+    brk, starts, ends = _runs_at_pauses(owned, idx)
+    for a, b in zip(starts, ends):
         k = int(owned[a])
         if k == 2 or b - a >= max_n:
             continue

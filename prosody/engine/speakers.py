@@ -74,16 +74,6 @@ def overlap_gains(owner: np.ndarray) -> np.ndarray:
         g[a:b, 1 - k] = LISTENER_OVERLAP_GAIN
         g[a:b, k] = np.where(both[a:b], HOLDER_OVERLAP_GAIN, 1.0)
     return g
-    x = np.concatenate([[0], both.astype(np.int8), [0]])
-    starts, ends = np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)
-    for a, b in zip(starts, ends):
-        prev = int(owner[a - 1]) if a > 0 else -1
-        nxt = int(owner[b]) if b < len(owner) else -1
-        if prev == nxt and prev in (0, 1):
-            g[a:b, prev], g[a:b, 1 - prev] = HOLDER_OVERLAP_GAIN, LISTENER_OVERLAP_GAIN
-        else:
-            g[a:b] = OVERLAP_SHARE_GAIN
-    return g
 
 
 @dataclass(frozen=True)
