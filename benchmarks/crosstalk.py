@@ -45,7 +45,8 @@ from tests.dialogue import (VOICE_POOL, LeakPath, ScenarioError, SynthesisError,
 
 SPK = ("therapist", "client")
 SPLITS = {"tune": "0:100", "tune2": "600:800", "held": "100:140", "fresh": "200:240", "fresh2": "400:440",
-          "fresh3": "500:540", "fresh4": "900:940", "fresh5": "1000:1040"}
+          "fresh3": "500:540", "fresh4": "900:940", "fresh5": "1000:1040",
+          "fresh6": "1100:1140"}
 # fresh3 (seeds 500-539, opened once at the end of the seventh wave) draws other conditions: rooms of RT60
 # 0.1-0.9 s, wider loudspeaker bands, gain differences up to 24 dB, leak -32..-3 dB, louder or quieter
 # noise, a path change more often and anywhere in the middle half
@@ -62,6 +63,9 @@ FRESH4_PITCHES = (25, 35, 45, 55, 65, 75)
 # and after): fresh4's conditions (rooms, leak, gains, noise, path changes, AMI voices in every other
 # dialogue), espeak voices drawn from VOICE_POOL and FRESH4_VOICES together, pitches from both lists
 FRESH5 = range(1000, 1040)
+# fresh6 (seeds 1100-1139, eleventh round: made by the lead before any change of that round, opened only on
+# its merged final settings): fresh5's conditions and voice pools, new seeds
+FRESH6 = range(1100, 1140)
 PITCHES = (30, 40, 50, 60, 70)
 # AMI stretches cut to their speech, turns of at least 1.2 s of it (tests/dialogue.py ami_dialogue): an RTTM
 # extent of 1.0 s may hold 0.7 s of speech, which the truth would call a turn and the definitions a backchannel
@@ -96,13 +100,13 @@ def draw_path(rng: np.random.Generator, varied: bool = False, fresh4: bool = Fal
 
 def is_ami(seed: int, corpus) -> bool:
     """Whether the dialogue of ``seed`` is of AMI voices (every third; every other in fresh4)."""
-    return corpus is not None and (seed % 2 == 1 if seed in FRESH4 or seed in FRESH5 else seed % 3 == 2)
+    return corpus is not None and (seed % 2 == 1 if seed in FRESH4 or seed in FRESH5 or seed in FRESH6 else seed % 3 == 2)
 
 
 def make(seed: int, corpus):
     """(name, dialogue, quieter channel index, condition text) for one seed."""
     rng = np.random.default_rng(seed)
-    f5 = seed in FRESH5
+    f5 = seed in FRESH5 or seed in FRESH6
     f4 = seed in FRESH4 or f5
     real = is_ami(seed, corpus)
     who = ""
