@@ -106,6 +106,8 @@ def warmth_lines(w: dict, baseline_kind: str, *, explain: bool = True) -> list:
     head = Text(f"Warmth {fmt_value(score, '0-100')}" if score is not None else "Warmth –", style="bold")
     head.append(f"  (relative to your own {baseline_kind} baseline; not a clinical judgement)", style="dim")
     out = [head]
+    if score is None and w.get("not_enough"):
+        out.append(Text(f"  {terminal_safe(str(w['not_enough']))}", style="dim"))
     for c in w.get("components") or []:
         p = warmth_plain(str(c.get("name")))
         pts = ("no data" if c.get("contribution") is None else

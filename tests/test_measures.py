@@ -323,3 +323,23 @@ def test_rolling_warmth_is_null_until_the_window_holds_enough_speech(dialogue_a)
     from prosody_cli.liveview import _rolling_lines
     text = "\n".join(t.plain for t in _rolling_lines(s.rolling[0], 100))
     assert "not enough speech yet" in text and "/100" not in text
+
+
+def test_session_warmth_is_null_without_enough_therapist_speech():
+    """Planted: 20 s of two-channel noise with one 0.4 s tone burst on the
+    therapist's channel (no speech to speak of). Every component would read "as
+    usual" and no talk-over would score full points: the session and its phases
+    show no warmth and say why, and the terminal view says so instead of 100."""
+    rng = np.random.default_rng(4)
+    sr = 16000
+    audio = (rng.standard_normal((20 * sr, 2)) * 1e-3).astype(np.float32)
+    t = np.arange(int(0.4 * sr)) / sr
+    audio[5 * sr:5 * sr + len(t), 0] += (0.3 * np.sin(2 * np.pi * 180 * t) * np.hanning(len(t))).astype(np.float32)
+    s = analyze_blocks([audio], SPK)
+    w = s.measures.warmth
+    assert w["score"] is None and w["not_enough"].startswith("not enough speech"), w
+    assert all(c["contribution"] is None for c in w["components"])
+    assert all(p["warmth"]["score"] is None for p in s.measures.phases)
+    from prosody_cli.view import warmth_lines
+    text = "\n".join(t.plain for t in warmth_lines(w, "session"))
+    assert "Warmth –" in text and "not enough speech" in text and "100" not in text

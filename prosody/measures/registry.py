@@ -48,6 +48,8 @@ class MeasuresConfig:
     min_exchanges: int = 6
     warmth_min_speech_s: float = 20.0   # rolling warmth: therapist speech needed inside the window
     warmth_min_exchanges: int = 2       # rolling warmth (two channels): speaker changes needed inside the window
+    warmth_min_session_speech_s: float = 10.0  # session warmth: therapist speech needed in the whole session
+    warmth_min_phase_speech_s: float = 2.0     # phase warmth: in the phase (and the session's own need met)
     seed: int = 0
     cues: CueConfig = field(default_factory=CueConfig)
 
@@ -175,7 +177,9 @@ MEASURES: tuple[MeasureDef, ...] = (
     _d("warmth.score", "0-100", "sum of component contributions; each component maps its value linearly "
        "between a warm and a cool anchor to 0..1, weights equal, missing components left out",
        "window / phase / session", "see components", "higher = the therapist's voice and timing moved in the "
-       "directions the research associates with warmth, relative to their own baseline"),
+       "directions the research associates with warmth, relative to their own baseline; null (\"not enough "
+       "speech\") when the session holds < warmth_min_session_speech_s (10 s) of therapist speech, or a phase < "
+       "warmth_min_phase_speech_s (2 s)"),
     _d("warmth.score (rolling)", "0-100", "as warmth.score; null (\"not enough speech yet\") until the window holds "
        ">= warmth_min_speech_s (20 s, at most a third of the window) of therapist speech and, with two channels, >= warmth_min_exchanges (2) "
        "speaker changes", "window", "see components",

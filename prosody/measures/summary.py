@@ -24,8 +24,11 @@ def first_holder(segments: list[Segment], speakers: tuple[str, ...]) -> Segment 
 
 
 def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attunement: bool = True,
-              with_cues: bool = False, n_permutations: int | None = None, first: Segment | None = None) -> dict:
-    """All measures over one stretch of time."""
+              with_cues: bool = False, n_permutations: int | None = None, first: Segment | None = None,
+              min_speech_s: float | None = None) -> dict:
+    """All measures over one stretch of time. Without cues (a session or a
+    phase) the warmth needs ``min_speech_s`` of therapist speech (default the
+    session's ``warmth_min_session_speech_s``)."""
     minutes = (sl.end_s - sl.start_s) / 60.0
     voice = {spk: voice_measures(sl, spk, baseline.of(spk), cfg, first) for spk in sl.speakers}
     timing = {spk: timing_measures(sl, spk, cfg, first) for spk in sl.speakers} if sl.turn_taking else None
@@ -39,6 +42,9 @@ def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attune
     if with_cues:
         _gate_rolling_warmth(out["warmth"], voice[th], sl, cfg)
         out["cues"] = cues(sl, voice[th], timing[th] if timing else None, cfg, first)
+    else:
+        _gate_session_warmth(out["warmth"], voice[th],
+                             cfg.warmth_min_session_speech_s if min_speech_s is None else min_speech_s)
     return out
 
 
@@ -59,13 +65,27 @@ def _gate_rolling_warmth(w: dict, voice_th: dict, sl: Slice, cfg: MeasuresConfig
     short = [f"{speech_s:.0f} s of therapist speech (needs {need_s:.0f} s)"] if speech_s < need_s else []
     if sl.turn_taking and n_ex < cfg.warmth_min_exchanges:
         short.append(f"{n_ex} speaker changes (needs {cfg.warmth_min_exchanges})")
-    if not short:
-        return
+    if short:
+        _no_warmth(w, "not enough speech yet: " + ", ".join(short) + " in the window")
+
+
+def _gate_session_warmth(w: dict, voice_th: dict, need_s: float) -> None:
+    """A session's or phase's warmth needs ``need_s`` of the therapist's
+    speech: on less (a recording of noise, a session where only the client
+    spoke) every component reads "as usual" against a baseline made of that
+    same speech, no interruption counts as a perfect score, and the warmth
+    would read ~100 on nothing."""
+    speech_s = voice_th.get("speech_s") or 0.0
+    if speech_s < need_s:
+        _no_warmth(w, f"not enough speech: {speech_s:.1f} s of therapist speech (needs {need_s:.0f} s)")
+
+
+def _no_warmth(w: dict, why: str) -> None:
     w["score"] = None
     w["n_components"] = 0
     for c in w["components"]:
         c["weight"], c["contribution"] = 0.0, None
-    w["not_enough"] = "not enough speech yet: " + ", ".join(short) + " in the window"
+    w["not_enough"] = why
 
 
 def session_slice(session, t0_s: float | None = None, t1_s: float | None = None) -> Slice:
@@ -116,7 +136,9 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
     for name, (x, y) in zip(("opening", "middle", "closing"),
                             ((0.0, cfg.phase_edges[0]), cfg.phase_edges, (cfg.phase_edges[1], 1.0))):
         sl = session_slice(session, x * d, y * d)
-        ph = summarize(sl, base, cfg, with_attunement=False, first=first)
+        ph = summarize(sl, base, cfg, with_attunement=False, first=first, min_speech_s=cfg.warmth_min_phase_speech_s)
+        if top["warmth"].get("not_enough") and ph["warmth"].get("score") is not None:
+            _no_warmth(ph["warmth"], "session: " + top["warmth"]["not_enough"])
         ph["name"] = name
         phases.append(ph)
     vq = session.voice_quality

@@ -394,6 +394,8 @@ def _warmth(measures) -> str:
     w = measures["warmth"]
     out = [f'<p><b>Warmth {escape(_fmt(w.get("score"), ".0f"))}</b> / 100 relative to the therapist\'s own '
            f'baseline. {escape(w.get("note") if w.get("note") != measures.get("disclaimer") else "")}</p>']
+    if w.get("score") is None and w.get("not_enough"):
+        out.append(f'<p class="muted">{escape(str(w["not_enough"]))}.</p>')
     comps = w.get("components") or []
     if comps:
         rows = "".join(
