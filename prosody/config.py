@@ -47,13 +47,6 @@ class VadConfig:
     # with a cross-talk stage, a stretch shorter than this needs min_duration_on_s of raw speech frames, not
     # only of extent (leak passed as a few scattered frames that the merge bridges; 0 turns this off)
     bleed_short_s: float = 0.40
-    # with a cross-talk stage, a run of at most bleed_scatter_s of raw speech with cross-talk frames within
-    # bleed_scatter_gap_s before and after it, at least bleed_scatter_after_s after the start of the open
-    # stretch, is the other voice's residue passed amid its leak: it is taken back from the stretch, which the
-    # merge would otherwise bridge to it (a turn made longer; 0 turns this off; eleventh round)
-    bleed_scatter_s: float = 0.04
-    bleed_scatter_gap_s: float = 0.03
-    bleed_scatter_after_s: float = 1.0
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),
@@ -78,12 +71,6 @@ class VadConfig:
                f"vad.bleed_min_duration_on_s={self.bleed_min_duration_on_s} must be within 0..1 s")
         _check(0.0 <= self.bleed_short_s <= 1.0,
                f"vad.bleed_short_s={self.bleed_short_s} must be within 0..1 s (0 turns the rule off)")
-        _check(0.0 <= self.bleed_scatter_s <= 0.5,
-               f"vad.bleed_scatter_s={self.bleed_scatter_s} must be within 0..0.5 s (0 turns the rule off)")
-        _check(0.0 <= self.bleed_scatter_gap_s <= 0.5,
-               f"vad.bleed_scatter_gap_s={self.bleed_scatter_gap_s} must be within 0..0.5 s")
-        _check(0.0 <= self.bleed_scatter_after_s <= 10.0,
-               f"vad.bleed_scatter_after_s={self.bleed_scatter_after_s} must be within 0..10 s")
 
 
 @dataclass(frozen=True)

@@ -288,9 +288,6 @@ class SpeechSmoother:
         self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
         self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
         self.n_short = grid.s_to_frames(config.bleed_short_s) if cross_talk else 0
-        self.n_scatter = grid.s_to_frames(config.bleed_scatter_s) if cross_talk else 0
-        self.n_scatter_gap = max(1, grid.s_to_frames(config.bleed_scatter_gap_s))
-        self.n_scatter_after = grid.s_to_frames(config.bleed_scatter_after_s)
         # a stretch still open this long after its start has reached either minimum (and is either longer
         # than n_short or holds all its raw frames within it): no final frame changes
         self.latency_frames = self.pad_on + max(self.n_on_xt, self.n_short) + self.n_off
@@ -304,10 +301,6 @@ class SpeechSmoother:
         self._block_run = 0  # blocked frames since the last raw speech frame
         self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
         self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
-        # scattered raw frames amid cross-talk (n_scatter): the latest cross-talk frame, and the latest run of
-        # consecutive raw frames [start, end), whether a cross-talk frame came just before it, whether it is judged
-        self._last_blocked = -10**9
-        self._run = [-10**9, -10**9, False, True]
 
     def _long_enough(self, start: int, end: int) -> bool:
         """A merged stretch needs ``min_duration_on_s``; one with cross-talk frames inside
@@ -366,62 +359,26 @@ class SpeechSmoother:
         a pause in this one's speech, and no merge bridges them (fewer are
         pauses between this speaker's words heard over the other's voice).
         """
-        scatter = self._scatter(raw, blocked) if self.n_scatter > 0 and blocked is not None else []
-        if len(retract) or scatter:
+        if len(retract):
             out, base = [], self._n
-            events = [(T, idx, False) for T, idx in retract] + [(T, idx, True) for T, idx in scatter]
-            for T, idx, mid in sorted(events, key=lambda e: e[0]):
+            for T, idx in retract:
                 k = min(max(T - base, 0), len(raw))
                 done = self._n - base
                 if k > done:
                     out.append(self._push(raw[done:k], None if blocked is None else blocked[done:k]))
-                self._retract(idx, mid=mid)
+                self._retract(idx)
             done = self._n - base
             out.append(self._push(raw[done:], None if blocked is None else blocked[done:]))
             return np.concatenate(out)
         return self._push(raw, blocked)
 
-    def _scatter(self, raw: np.ndarray, blocked: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        """Runs of at most ``n_scatter`` consecutive raw speech frames with a cross-talk frame
-        within ``n_scatter_gap`` frames before their start and after their end: the other
-        voice's residue passed amid its leak. Returns (T, frames) pairs for ``_retract``: after
-        the frames before T (the cross-talk frame that closes the run, plus one), those frames
-        are no longer speech. Per-frame state: the same for any block size::
-
-            raw      ____|_______|||___|||||||___
-            blocked  ___x_xxxx_xx___xx_______x___
-            taken        |               (the 3-frame run stays: nothing blocked just before it)
-        """
-        base, G, P = self._n, self.n_scatter_gap, self.n_scatter
-        out = []
-        start, end, pre, done = self._run
-        for i in np.flatnonzero(raw | blocked):
-            t = int(i) + base
-            if raw[i]:
-                if t == end:
-                    end = t + 1
-                else:
-                    start, end, pre, done = t, t + 1, t - self._last_blocked <= G, False
-            else:
-                self._last_blocked = t
-                if not done and pre and t - end < G and end - start <= P:
-                    out.append((t + 1, np.arange(start, end)))
-                    done = True
-        self._run = [start, end, pre, done]
-        return out
-
-    def _retract(self, idx: np.ndarray, *, mid: bool = False) -> None:
-        """Drop the frames ``idx`` from the open stretch and rebuild it from its other raw frames
-        (only while none of the stretch's frames is final; ``mid``, scattered frames from
-        ``_scatter``: while none of ``idx`` is final and they lie at least ``n_scatter_after``
-        frames after the stretch's start)."""
-        if self._cand is None or (self._cand[0] < self._out and not mid):
+    def _retract(self, idx: np.ndarray) -> None:
+        """Drop the frames ``idx`` from the open stretch and rebuild it from its other raw frames."""
+        if self._cand is None or self._cand[0] < self._out:
             return
         gone = set(int(i) for i in idx if self._cand[0] <= i < self._cand[1])
-        if not gone or min(gone) < self._out:
+        if not gone:
             return
-        if mid and min(gone) - self._cand[0] < self.n_scatter_after:
-            return  # a stretch open for less than bleed_scatter_after_s: perhaps a backchannel, left whole
         rest = [i for i in self._raw_at if i not in gone]
         self._raw_at = rest  # what _close counts
         self._blocked_at = sorted(set(self._blocked_at) | gone)
