@@ -129,8 +129,9 @@ class DiarizeConfig:
     below voice k's and voice k's model is within ``overlap_holder_within_nats`` per frame of the
     best state (the run sounds like the holder; ``_overlap_like_holder``; floor ``0`` turns it off).
     ``dip_look_nats`` / ``dip_look_ratio`` / ``dip_window_s``: a short stretch inside one voice's run
-    where "both" or the other voice beats that voice by at least ``dip_look_nats`` (summed, as
-    ``_second_look``, below its 150) becomes "both" when the level's syllable dips are filled there:
+    (``dip_look_min_s`` .. ``second_look_max_s``) where "both" or the other voice beats that voice by at
+    least ``dip_look_nats`` (summed, as ``_second_look``, below its 150) becomes "both" when the
+    level's syllable dips are filled there:
     the spread of the frame level (90th - 20th percentile over ``dip_window_s``) is at most
     ``dip_look_ratio`` of its median over the run (``_dip_filled_look``; ``dip_look_nats=0`` turns it off).
     ``vad``: the speech mask."""
@@ -193,6 +194,7 @@ class DiarizeConfig:
     overlap_holder_max_s: float = 0.5
     dip_look_nats: float = 50.0
     dip_look_ratio: float = 0.8
+    dip_look_min_s: float = 0.25
     dip_window_s: float = 0.3
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -784,7 +786,7 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
                      cfg: "DiarizeConfig", grid: Grid) -> np.ndarray:
     """A short stretch of two voices inside one voice's run that the frame models see only
     weakly, confirmed by the level: in each run of voice k of the speech-frame path ``owned``
-    (compact index; ``lv`` its frame levels in dB), the 0.2-1.0 s stretch (``second_look_min_s``
+    (compact index; ``lv`` its frame levels in dB), the 0.25-1.0 s stretch (``dip_look_min_s``
     .. ``second_look_max_s``, ``second_look_margin_s`` from the run's ends) where "both" or the
     other voice beats voice k by the most summed ``ll`` (weighted by ``weak``, as
     ``_second_look``) becomes "both" when that sum reaches ``dip_look_nats`` and the level's
@@ -802,7 +804,7 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
         return owned
     out = owned.copy()
     spread = _level_spread(lv, grid.s_to_frames(cfg.dip_window_s))
-    lo_n, hi_n = grid.s_to_frames(cfg.second_look_min_s), grid.s_to_frames(cfg.second_look_max_s)
+    lo_n, hi_n = grid.s_to_frames(cfg.dip_look_min_s), grid.s_to_frames(cfg.second_look_max_s)
     margin = grid.s_to_frames(cfg.second_look_margin_s)
     cuts = np.flatnonzero(np.diff(owned)) + 1
     bounds = zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
