@@ -35,22 +35,24 @@ def test_a_second_voice_fills_the_dips_between_syllables():
 
 
 def test_dip_filled_look_turns_a_weak_stretch_with_filled_dips_to_both():
-    # voice 0 holds 3 s (compact speech frames); "both" beats it by 3 nats/frame in 1.0-1.4 s and in
-    # 2.0-2.4 s (120 nats: below the second look's 150, above dip_look_nats 50); only the first has
-    # its level dips filled, so only the first becomes "both"
-    ll = np.zeros((300, 3))
+    # voice 0 holds 4 s (compact speech frames); "both" beats it by 3 nats/frame in 1.0-1.4 s, 2.0-2.4 s
+    # and 3.0-3.4 s (120 nats: below the second look's 150, above dip_look_nats 50). Only the first has
+    # its level dips filled by a second voice (and is louder: two voices add their power); the second
+    # keeps one voice's syllables; the third is steady but quiet (a held vowel or an utterance's tail)
+    n = 400
+    ll = np.zeros((n, 3))
     ll[:, 1:] = -10.0
-    for a in (100, 200):
+    for a in (100, 200, 300):
         ll[a:a + 40, 2], ll[a:a + 40, 0] = 0.0, -3.0
     rng = np.random.default_rng(5)
-    lv = _frame_db(_syllables(300, 4.0, 0.0, rng))
-    lv[100:140] = -3.0 + rng.uniform(-2, 2, 40)  # two voices out of step: hardly a dip
-    owned = np.zeros(300, np.int8)
+    lv = _frame_db(_syllables(n, 4.0, 0.0, rng))
+    lv[100:140] = 2.0 + rng.uniform(-1, 1, 40)
+    lv[300:340] = -12.0 + rng.uniform(-1, 1, 40)
+    owned = np.zeros(n, np.int8)
     cfg = DiarizeConfig()
-    got = _dip_filled_look(owned, ll, np.ones(300), lv, cfg, GRID)
+    got = _dip_filled_look(owned, ll, np.ones(n), lv, cfg, GRID)
     assert np.array_equal(np.flatnonzero(got == 2), np.arange(100, 140))
     # too little evidence from the frame models, off, or no models: unchanged
-    assert np.array_equal(_dip_filled_look(owned, ll, np.ones(300), lv, replace(cfg, dip_look_nats=150.0), GRID),
-                          owned)
-    assert np.array_equal(_dip_filled_look(owned, ll, np.ones(300), lv, replace(cfg, dip_look_nats=0.0), GRID), owned)
-    assert np.array_equal(_dip_filled_look(owned, None, np.ones(300), lv, cfg, GRID), owned)
+    for c in (replace(cfg, dip_look_nats=150.0), replace(cfg, dip_look_nats=0.0)):
+        assert np.array_equal(_dip_filled_look(owned, ll, np.ones(n), lv, c, GRID), owned)
+    assert np.array_equal(_dip_filled_look(owned, None, np.ones(n), lv, cfg, GRID), owned)

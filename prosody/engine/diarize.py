@@ -131,9 +131,9 @@ class DiarizeConfig:
     ``dip_look_nats`` / ``dip_look_ratio`` / ``dip_window_s``: a short stretch inside one voice's run
     (``dip_look_min_s`` .. ``second_look_max_s``) where "both" or the other voice beats that voice by at
     least ``dip_look_nats`` (summed, as ``_second_look``, below its 150) becomes "both" when the
-    level's syllable dips are filled there:
-    the spread of the frame level (90th - 20th percentile over ``dip_window_s``) is at most
-    ``dip_look_ratio`` of its median over the run (``_dip_filled_look``; ``dip_look_nats=0`` turns it off).
+    level's syllable dips are filled there: the spread of the frame level (90th - 20th percentile
+    over ``dip_window_s``) is at most ``dip_look_ratio`` of its median over the run, and the level
+    is not below the run's median (``_dip_filled_look``; ``dip_look_nats=0`` turns it off).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -789,9 +789,11 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
     (compact index; ``lv`` its frame levels in dB), the 0.25-1.0 s stretch (``dip_look_min_s``
     .. ``second_look_max_s``, ``second_look_margin_s`` from the run's ends) where "both" or the
     other voice beats voice k by the most summed ``ll`` (weighted by ``weak``, as
-    ``_second_look``) becomes "both" when that sum reaches ``dip_look_nats`` and the level's
+    ``_second_look``) becomes "both" when that sum reaches ``dip_look_nats``, the level's
     spread there (``_level_spread``, median over the stretch) is at most ``dip_look_ratio`` of
-    its median over the whole run; the rest of the run is searched again::
+    its median over the whole run and the stretch's median level is at least the run's (two
+    voices add their power; a steady, quiet vowel or utterance tail also has a small spread);
+    the rest of the run is searched again::
 
         level   ^v^v^v^v^v~~~~~^v^v^v   one voice: syllables and the dips between them
         ll      ......+++++.........   the other voice or both wins a little
@@ -811,7 +813,7 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
     todo = []
     for a, b in bounds:
         if owned[a] != 2:
-            ref = float(np.median(spread[a:b]))
+            ref = (float(np.median(spread[a:b])), float(np.median(lv[a:b])))
             todo.append((int(a) + margin, int(b) - margin, int(owned[a]), ref))
     adv = {k: weak * (np.maximum(ll[:, 2], ll[:, 1 - k]) - ll[:, k]) for k in (0, 1)}
     while todo:
@@ -827,8 +829,9 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
                 best, bi, bl = float(s[i]), i, ln
         if best < cfg.dip_look_nats:
             continue
-        if np.median(spread[a + bi:a + bi + bl]) <= cfg.dip_look_ratio * ref:
-            out[a + bi:a + bi + bl] = 2
+        i, j = a + bi, a + bi + bl
+        if np.median(spread[i:j]) <= cfg.dip_look_ratio * ref[0] and np.median(lv[i:j]) >= ref[1]:
+            out[i:j] = 2
         todo += [(a, a + bi - margin, k, ref), (a + bi + bl + margin, b, k, ref)]
     return out
 
