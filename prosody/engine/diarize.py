@@ -777,9 +777,13 @@ def _level_spread(lv: np.ndarray, w: int) -> np.ndarray:
     if len(lv) == 0 or w < 2:
         return np.zeros(len(lv))
     from numpy.lib.stride_tricks import sliding_window_view
-    win = np.sort(sliding_window_view(np.pad(np.asarray(lv, np.float64), (w // 2, w - w // 2 - 1), mode="edge"), w),
-                  axis=1)
-    return win[:, int(0.9 * (w - 1))] - win[:, int(0.2 * (w - 1))]
+    view = sliding_window_view(np.pad(np.asarray(lv, np.float32), (w // 2, w - w // 2 - 1), mode="edge"), w)
+    out = np.empty(len(lv), np.float32)
+    hi, lo = int(0.9 * (w - 1)), int(0.2 * (w - 1))
+    for a in range(0, len(lv), 8192):  # bounded memory
+        win = np.sort(view[a:a + 8192], axis=1)
+        out[a:a + 8192] = win[:, hi] - win[:, lo]
+    return out
 
 
 def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, lv: np.ndarray,
