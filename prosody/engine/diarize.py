@@ -128,6 +128,12 @@ class DiarizeConfig:
     other voice's frame model scores it, on average, at least ``overlap_other_floor_nats`` per frame
     below voice k's and voice k's model is within ``overlap_holder_within_nats`` per frame of the
     best state (the run sounds like the holder; ``_overlap_like_holder``; floor ``0`` turns it off).
+    ``dip_look_nats`` / ``dip_look_ratio`` / ``dip_window_s``: a short stretch inside one voice's run
+    (``dip_look_min_s`` .. ``second_look_max_s``) where "both" or the other voice beats that voice by at
+    least ``dip_look_nats`` (summed, as ``_second_look``, below its 150) becomes "both" when the
+    level's syllable dips are filled there: the spread of the frame level (90th - 20th percentile
+    over ``dip_window_s``) is at most ``dip_look_ratio`` of its median over the run, and the level
+    is not below the run's median (``_dip_filled_look``; ``dip_look_nats=0`` turns it off).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -186,6 +192,10 @@ class DiarizeConfig:
     overlap_other_floor_nats: float = 8.0
     overlap_holder_within_nats: float = 4.0
     overlap_holder_max_s: float = 0.5
+    dip_look_nats: float = 50.0
+    dip_look_ratio: float = 0.8
+    dip_look_min_s: float = 0.25
+    dip_window_s: float = 0.3
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -598,6 +608,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # below reads the path without them (kept, they make one voice cut in two look like two)
     owned = _drop_blips(path3, idx, **blips, min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s))
     owned = _second_look(owned, ll, weak, cfg, grid)
+    owned = _dip_filled_look(owned, ll, weak, lv, cfg, grid)
     owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
     owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s))
     owned = _overlap_like_holder(owned, ll, cfg, grid.s_to_frames(cfg.overlap_holder_max_s))
@@ -757,6 +768,75 @@ def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg
             continue
         out[a + bi:a + bi + bl] = 2
         todo += [(a, a + bi - margin, k), (a + bi + bl + margin, b, k)]
+    return out
+
+
+def _level_spread(lv: np.ndarray, w: int) -> np.ndarray:
+    """(m,) the spread of the frame level ``lv`` (dB, speech frames joined end to end): its
+    90th minus 20th percentile (order statistics) over the ``w`` frames around each frame."""
+    if len(lv) == 0 or w < 2:
+        return np.zeros(len(lv))
+    from numpy.lib.stride_tricks import sliding_window_view
+    view = sliding_window_view(np.pad(np.asarray(lv, np.float32), (w // 2, w - w // 2 - 1), mode="edge"), w)
+    out = np.empty(len(lv), np.float32)
+    hi, lo = int(0.9 * (w - 1)), int(0.2 * (w - 1))
+    for a in range(0, len(lv), 8192):  # bounded memory
+        win = np.sort(view[a:a + 8192], axis=1)
+        out[a:a + 8192] = win[:, hi] - win[:, lo]
+    return out
+
+
+def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, lv: np.ndarray,
+                     cfg: "DiarizeConfig", grid: Grid) -> np.ndarray:
+    """A short stretch of two voices inside one voice's run that the frame models see only
+    weakly, confirmed by the level: in each run of voice k of the speech-frame path ``owned``
+    (compact index; ``lv`` its frame levels in dB), the 0.25-1.0 s stretch (``dip_look_min_s``
+    .. ``second_look_max_s``, ``second_look_margin_s`` from the run's ends) where "both" or the
+    other voice beats voice k by the most summed ``ll`` (weighted by ``weak``, as
+    ``_second_look``) becomes "both" when that sum reaches ``dip_look_nats``, the level's
+    spread there (``_level_spread``, median over the stretch) is at most ``dip_look_ratio`` of
+    its median over the whole run and the stretch's median level is at least the run's (two
+    voices add their power; a steady, quiet vowel or utterance tail also has a small spread);
+    the rest of the run is searched again::
+
+        level   ^v^v^v^v^v~~~~~^v^v^v   one voice: syllables and the dips between them
+        ll      ......+++++.........   the other voice or both wins a little
+        out     000000022222000000000   a second voice fills the dips: both
+
+    Two voices that do not share a rhythm fill each other's dips between syllables, which a
+    frame's spectrum alone does not show (a listener's "mm-hm" over the holder's speech often
+    scores within a few nats a frame of the holder's model). ``dip_look_nats <= 0``: unchanged."""
+    if ll is None or cfg.dip_look_nats <= 0 or len(owned) == 0:
+        return owned
+    out = owned.copy()
+    spread = _level_spread(lv, grid.s_to_frames(cfg.dip_window_s))
+    lo_n, hi_n = grid.s_to_frames(cfg.dip_look_min_s), grid.s_to_frames(cfg.second_look_max_s)
+    margin = grid.s_to_frames(cfg.second_look_margin_s)
+    cuts = np.flatnonzero(np.diff(owned)) + 1
+    bounds = zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
+    todo = []
+    for a, b in bounds:
+        if owned[a] != 2:
+            ref = (float(np.median(spread[a:b])), float(np.median(lv[a:b])))
+            todo.append((int(a) + margin, int(b) - margin, int(owned[a]), ref))
+    adv = {k: weak * (np.maximum(ll[:, 2], ll[:, 1 - k]) - ll[:, k]) for k in (0, 1)}
+    while todo:
+        a, b, k, ref = todo.pop()
+        if b - a < lo_n:
+            continue
+        c = np.concatenate([[0.0], np.cumsum(adv[k][a:b])])
+        best, bi, bl = -np.inf, 0, 0
+        for ln in range(lo_n, min(hi_n, b - a) + 1):
+            s = c[ln:] - c[:-ln]
+            i = int(np.argmax(s))
+            if s[i] > best:
+                best, bi, bl = float(s[i]), i, ln
+        if best < cfg.dip_look_nats:
+            continue
+        i, j = a + bi, a + bi + bl
+        if np.median(spread[i:j]) <= cfg.dip_look_ratio * ref[0] and np.median(lv[i:j]) >= ref[1]:
+            out[i:j] = 2
+        todo += [(a, a + bi - margin, k, ref), (a + bi + bl + margin, b, k, ref)]
     return out
 
 
