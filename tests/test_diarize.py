@@ -535,3 +535,51 @@ def test_subcluster_restart_unmixes_a_raised_passage(corpus, monkeypatch):
         got = [np.sum(single & (a & (d.owner == k) | b & (d.owner == 1 - k))) for k in (0, 1)]
         wrong[cfg.subclusters] = min(got) / single.sum()  # the better naming of the two voices
     assert wrong[0] > 0.2 and wrong[4] < 0.05, wrong
+
+
+def test_separation_se_is_larger_for_a_mixed_voice():
+    # planted, in 256-D: voice A (12 windows) and voice B (4 windows) as tight groups on two
+    # orthogonal directions, and A's "raised passage" C (4 windows) 40 % of the way toward B.
+    # The right split {A + C | B} keeps the spread in the voice with many windows; the mixed
+    # split {A | B + C} puts two groups into a voice of 8: its separation is the noisier.
+    from prosody.engine.diarize import _separation_se
+
+    rng = np.random.default_rng(5)
+    u, v = np.eye(256)[0], np.eye(256)[1]
+
+    def group(direction, n):
+        e = direction / np.linalg.norm(direction) + 0.03 * rng.normal(size=(n, 256))
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    ga, gb, gc = group(u, 12), group(v, 4), group(0.6 * u + 0.4 * v, 4)
+
+    def se(own):
+        cents = np.stack([own[k].mean(axis=0) / np.linalg.norm(own[k].mean(axis=0)) for k in (0, 1)])
+        return _separation_se(own, cents)
+
+    se_right, se_mixed = se({0: np.concatenate([ga, gc]), 1: gb}), se({0: ga, 1: np.concatenate([gb, gc])})
+    assert se_mixed > 2 * se_right, (se_right, se_mixed)
+    # the delta method's order of magnitude: B's and C's windows' similarity to A's centroid
+    # spread ~0.15 over 8 windows, sqrt(var / 7) / |mean| ~ 0.17
+    assert 0.1 < se_mixed < 0.25, se_mixed
+    assert np.isnan(se({0: ga[:1], 1: gb}))  # one window: not measured
+
+
+def test_further_apart_counts_the_separations_noise():
+    from prosody.engine.diarize import DiarizeConfig, Diarization, _further_apart
+
+    def found(sep, se):
+        n = 10
+        return Diarization(n_voices=2, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
+                           centroids=np.zeros((2, 256), np.float32), separation=sep, voice_share=(0.5, 0.5),
+                           separation_se=se)
+
+    on, off = DiarizeConfig(), DiarizeConfig(start_by_snr=False)
+    # a restart 0.01 nearer but three times tighter wins by default; not by the separation alone
+    assert _further_apart(found(0.30, 0.010), 0.31, 0.030, on)
+    assert not _further_apart(found(0.30, 0.010), 0.31, 0.030, off)
+    # a restart further apart but far noisier loses
+    assert not _further_apart(found(0.34, 0.040), 0.30, 0.020, on)
+    # where either error is not measured (a voice of one window): the separation alone
+    assert _further_apart(found(0.34, float("nan")), 0.30, 0.020, on)
+    assert not _further_apart(found(0.29, 0.010), 0.30, float("nan"), on)

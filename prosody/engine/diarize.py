@@ -181,6 +181,7 @@ class DiarizeConfig:
     subclusters: int = 0  # off: on held it mixed a right split (docs/speakers.md, eighth round); 4 turns it on
     subcluster_below: float = 0.3
     subcluster_margin: float = 0.02
+    start_by_snr: bool = True  # False: starts compared by separation alone, as before the eleventh round
     pause_overlap_slack_s: float = 0.15
     edge_run_max_s: float = 0.25
     overlap_other_floor_nats: float = 8.0
@@ -209,6 +210,8 @@ class Diarization:
     their middle. ``centroids``: (n_voices, 256) unit vectors. ``separation``: cosine
     distance between the two candidate voices (nan when too little speech).
     ``voice_share``: share of speech frames of each of the 2 voices.
+    ``separation_se``: the separation's standard error from each voice's own
+    windows (``_separation_se``; nan where not measured).
     """
 
     n_voices: int
@@ -219,6 +222,7 @@ class Diarization:
     voice_share: tuple[float, float]
     method: str = METHOD
     grid: Grid = GRID
+    separation_se: float = float("nan")
 
     @property
     def speech(self) -> np.ndarray:
@@ -613,6 +617,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     cents = np.stack([own[k].mean(axis=0) / max(float(np.linalg.norm(own[k].mean(axis=0))), 1e-12)
                       for k in (0, 1)]).astype(np.float32)
     separation = float(1.0 - cents[0] @ cents[1])
+    separation_se = _separation_se(own, cents)
     gain = _two_model_gain(feats, path3, cfg)
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
@@ -627,9 +632,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if force is None and not two:
         return _one_voice(n, speech, emb, separation)
     if seed is None and force is None:
-        fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3)
+        fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3, separation_se=separation_se)
         regrouped = None if spatial or pitched else _subcluster_restart(  # a split by another cue: not k-means'
-            x, cfg, enc, grid, separation if fine is None else fine.separation, emb, lab, memo=memo, path=path3)
+            x, cfg, enc, grid, separation if fine is None else fine.separation, emb, lab, memo=memo, path=path3,
+            separation_se=separation_se if fine is None else fine.separation_se)
         if regrouped is not None:
             return regrouped
         if fine is not None:
@@ -648,7 +654,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
-                       voice_share=(float(sh[0]), float(sh[1])))
+                       voice_share=(float(sh[0]), float(sh[1])), separation_se=separation_se)
 
 
 def _voices_own_windows(enc: VoiceEncoder, melc: np.ndarray, path: np.ndarray, cfg: DiarizeConfig, grid: Grid,
@@ -1073,7 +1079,8 @@ def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: 
 
 
 def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid,
-                   separation: float, memo: dict | None = None, path: np.ndarray | None = None) -> Diarization | None:
+                   separation: float, memo: dict | None = None, path: np.ndarray | None = None,
+                   separation_se: float = float("nan")) -> Diarization | None:
     """Where the first pass found two voices: the whole diarization again with shorter
     embedding windows (``finer_window_s``, same hop; ``0`` turns it off), kept when it also
     finds two voices lying further apart, both separations measured on ``window_s`` windows
@@ -1085,16 +1092,51 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     voices, hence two starts. Affordable: its windows' embeddings are the first pass's LSTM
     runs read after ``finer_window_s`` (``_window_embeddings``), and its separation is only
     measured where its path (``path``: the first pass's, (m,) per speech frame) moves a
-    stretch of ``finer_min_change_s`` to the other voice (``_relabels_a_stretch``). None:
+    stretch of ``finer_min_change_s`` to the other voice (``_relabels_a_stretch``). "Further
+    apart" is ``_further_apart``: the separation in units of its standard error. None:
     keep the first."""
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
                    minority_min_z=0.0, subclusters=0)
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
-    if alt.n_voices != 2 or not alt.separation > separation:
+    if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, cfg):
         return None
     return alt
+
+
+def _separation_se(own: dict, cents: np.ndarray) -> float:
+    """Standard error of the separation ``1 - c0 . c1`` of two voices, from their own
+    windows' embeddings (``own``: {k: (n_k, 256)}, ``cents``: (2, 256) unit centroids), by
+    the delta method: voice k's centroid moves toward the other by the spread of its
+    windows' similarity to the other centroid over sqrt(n_k - 1), scaled by the length of
+    its mean (a tight voice: long mean); the two voices independent. nan below 2 windows
+    a voice.
+
+    A split that puts one voice's raised passage with the other voice (AMI trn06) leaves
+    that voice's windows in two groups, one near the other voice and one not: a wide spread,
+    a large error, though its centroids may lie as far apart as the right split's."""
+    var = 0.0
+    for k in (0, 1):
+        e = np.asarray(own[k], np.float64)
+        if len(e) < 2:
+            return float("nan")
+        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        length = max(float(np.linalg.norm(e.mean(axis=0))), 1e-6)
+        var += float(np.var(e @ cents[1 - k].astype(np.float64))) / (len(e) - 1) / length ** 2
+    return float(np.sqrt(var))
+
+
+def _further_apart(alt: Diarization, separation: float, separation_se: float, cfg: DiarizeConfig) -> bool:
+    """Whether a restart's two voices ``alt`` lie further apart than the best so far
+    (``separation`` with standard error ``separation_se``): with ``start_by_snr``, in units
+    of each one's own standard error (a t-like ratio: two splits 0.02-0.03 apart in
+    separation, as near as the separation's noise, are told by how tight their voices
+    are), else by the separation alone (also where either error is not measured)."""
+    se_a = alt.separation_se
+    if cfg.start_by_snr and separation_se > 0 and se_a > 0:
+        return alt.separation / se_a > separation / separation_se
+    return alt.separation > separation
 
 
 def kmeans_cos(e: np.ndarray, k: int, *, n_init: int = 10, iterations: int = 30) -> np.ndarray:
@@ -1111,7 +1153,7 @@ def kmeans_cos(e: np.ndarray, k: int, *, n_init: int = 10, iterations: int = 30)
 
 def _subcluster_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, separation: float,
                         emb: np.ndarray, lab: np.ndarray, memo: dict | None = None,
-                        path: np.ndarray | None = None) -> Diarization | None:
+                        path: np.ndarray | None = None, separation_se: float = float("nan")) -> Diarization | None:
     """Where the voices found lie less than ``subcluster_below`` apart (``separation``: the best
     so far, first pass or finer restart): the window embeddings ``emb`` cut into
     ``subclusters`` cosine clusters (``kmeans_cos``), each cluster against the rest starting
