@@ -565,21 +565,27 @@ def test_separation_se_is_larger_for_a_mixed_voice():
     assert np.isnan(se({0: ga[:1], 1: gb}))  # one window: not measured
 
 
-def test_further_apart_counts_the_separations_noise():
+def test_further_apart_breaks_a_tie_by_the_frame_models():
     from prosody.engine.diarize import DiarizeConfig, Diarization, _further_apart
 
-    def found(sep, se):
+    def found(sep, se, gain):
         n = 10
         return Diarization(n_voices=2, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
                            centroids=np.zeros((2, 256), np.float32), separation=sep, voice_share=(0.5, 0.5),
-                           separation_se=se)
+                           separation_se=se, model_gain=gain)
 
-    on, off = DiarizeConfig(), DiarizeConfig(start_by_snr=False)
-    # a restart 0.01 nearer but three times tighter wins by default; not by the separation alone
-    assert _further_apart(found(0.30, 0.010), 0.31, 0.030, on)
-    assert not _further_apart(found(0.30, 0.010), 0.31, 0.030, off)
-    # a restart further apart but far noisier loses
-    assert not _further_apart(found(0.34, 0.040), 0.30, 0.020, on)
-    # where either error is not measured (a voice of one window): the separation alone
-    assert _further_apart(found(0.34, float("nan")), 0.30, 0.020, on)
-    assert not _further_apart(found(0.29, 0.010), 0.30, float("nan"), on)
+    on, off = DiarizeConfig(), DiarizeConfig(start_noise_z=0.0)
+    # 0.012 nearer, within one standard error (0.03 each), frame models 2.0 nats/frame better: kept
+    assert _further_apart(found(0.305, 0.03, 2.05), 0.317, 0.03, 0.08, on)
+    assert not _further_apart(found(0.305, 0.03, 2.05), 0.317, 0.03, 0.08, off)  # the separation alone
+    # within the noise but the gains differ by less than start_gain_nats: the separation decides
+    assert not _further_apart(found(0.103, 0.011, 0.34), 0.118, 0.015, 0.31, on)
+    assert _further_apart(found(0.132, 0.013, 0.30), 0.112, 0.017, 0.35, on)
+    # further apart than the noise: the separation decides, whatever the gains
+    assert _further_apart(found(0.40, 0.01, 0.5), 0.30, 0.01, 2.0, on)
+    assert not _further_apart(found(0.20, 0.01, 3.0), 0.30, 0.01, 0.5, on)
+    # within the noise, the restart's frame models clearly worse: not kept though further apart
+    assert not _further_apart(found(0.31, 0.03, 0.5), 0.30, 0.03, 1.5, on)
+    # either figure not measured (a voice of one window; too little of a voice to model): the separation
+    assert _further_apart(found(0.31, float("nan"), 0.1), 0.30, 0.03, 2.0, on)
+    assert not _further_apart(found(0.29, 0.03, float("-inf")), 0.30, 0.03, 0.1, on)
