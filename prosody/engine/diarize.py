@@ -31,7 +31,9 @@ Steps (all on the one 10 ms grid)::
             -> where it found two: the whole again on 1.0 s windows (their embeddings
                read from the first pass's LSTM runs), measured where its path moves a
                stretch >= 0.3 s to the other voice, kept when its voices lie further
-               apart (_finer_restart: a short turn between two of the other voice)
+               apart (_finer_restart: a short turn between two of the other voice); where
+               the two separations differ by less than their noise, a clear difference of
+               the frame models' held-out gain decides (_further_apart)
             -> (off by default) where the voices found lie < 0.3 apart: restarts from
                four window clusters, each against the rest, kept when its voices lie
                clearly further apart (_subcluster_restart: one voice's raised passage
@@ -128,6 +130,11 @@ class DiarizeConfig:
     other voice's frame model scores it, on average, at least ``overlap_other_floor_nats`` per frame
     below voice k's and voice k's model is within ``overlap_holder_within_nats`` per frame of the
     best state (the run sounds like the holder; ``_overlap_like_holder``; floor ``0`` turns it off).
+    ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose separation differs
+    from the best so far by less than ``start_noise_z`` standard errors of the difference
+    (``_separation_se``) is kept, or not, by the frame models' held-out gain where the two gains
+    differ by at least ``start_gain_nats`` nats/frame (``_further_apart``; ``start_noise_z=0``: the
+    separation alone).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
