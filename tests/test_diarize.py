@@ -589,6 +589,9 @@ def test_further_apart_breaks_a_tie_by_the_frame_models():
     # either figure not measured (a voice of one window; too little of a voice to model): the separation
     assert _further_apart(found(0.31, float("nan"), 0.1), 0.30, 0.03, 2.0, on)
     assert not _further_apart(found(0.29, 0.03, float("-inf")), 0.30, 0.03, 0.1, on)
+    from prosody.errors import ConfigError
+    with pytest.raises(ConfigError, match="start_gain_nats=-0.5"):
+        DiarizeConfig(start_gain_nats=-0.5).validate()
 
 
 def test_restart_kept_on_a_clear_frame_model_gain(corpus):

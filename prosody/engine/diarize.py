@@ -204,6 +204,9 @@ class DiarizeConfig:
             raise ConfigError(f"hop_s={self.hop_s} must be within 0.05 s..window_s")
         if not 0.0 <= self.two_voice_min_distance < 1.0:
             raise ConfigError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
+        if self.start_noise_z < 0 or self.start_gain_nats < 0:
+            raise ConfigError(f"start_noise_z={self.start_noise_z}, start_gain_nats={self.start_gain_nats} must be "
+                              ">= 0 (start_noise_z=0: restarts compared by separation alone)")
         self.vad.validate()
         return self
 
