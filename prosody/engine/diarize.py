@@ -31,9 +31,9 @@ Steps (all on the one 10 ms grid)::
             -> where it found two: the whole again on 1.0 s windows (their embeddings
                read from the first pass's LSTM runs), measured where its path moves a
                stretch >= 0.3 s to the other voice, kept when its voices lie further
-               apart (_finer_restart: a short turn between two of the other voice); where
-               the two separations differ by less than their noise, a clear difference of
-               the frame models' held-out gain decides (_further_apart)
+               apart (_finer_restart: a short turn between two of the other voice), or
+               nearer by less than the separation's noise with clearly better frame
+               models (held-out gain; _further_apart)
             -> (off by default) where the voices found lie < 0.3 apart: restarts from
                four window clusters, each against the rest, kept when its voices lie
                clearly further apart (_subcluster_restart: one voice's raised passage
@@ -130,11 +130,11 @@ class DiarizeConfig:
     other voice's frame model scores it, on average, at least ``overlap_other_floor_nats`` per frame
     below voice k's and voice k's model is within ``overlap_holder_within_nats`` per frame of the
     best state (the run sounds like the holder; ``_overlap_like_holder``; floor ``0`` turns it off).
-    ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose separation differs
-    from the best so far by less than ``start_noise_z`` standard errors of the difference
-    (``_separation_se``) is kept, or not, by the frame models' held-out gain where the two gains
-    differ by at least ``start_gain_nats`` nats/frame (``_further_apart``; ``start_noise_z=0``: the
-    separation alone).
+    ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
+    apart than the best so far's by less than ``start_noise_z`` standard errors of the difference
+    (``_separation_se``) is also kept where its frame models' held-out gain is at least
+    ``start_gain_nats`` nats/frame higher (``_further_apart``; ``start_noise_z=0``: the separation
+    alone).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -1107,8 +1107,8 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     runs read after ``finer_window_s`` (``_window_embeddings``), and its separation is only
     measured where its path (``path``: the first pass's, (m,) per speech frame) moves a
     stretch of ``finer_min_change_s`` to the other voice (``_relabels_a_stretch``). "Further
-    apart": ``_further_apart`` (where the two separations differ by less than their noise,
-    a clear difference of the frame models' held-out ``gain`` decides). None: keep the first."""
+    apart": ``_further_apart`` (also nearer by less than the separation's noise, with frame
+    models clearly better than the first's held-out ``gain``). None: keep the first."""
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
@@ -1145,25 +1145,25 @@ def _further_apart(alt: Diarization, separation: float, separation_se: float, ga
                    cfg: DiarizeConfig) -> bool:
     """Whether a restart's split ``alt`` is to replace the best so far (two voices lying
     ``separation`` apart, standard error ``separation_se``, frame models' held-out ``gain``
-    in nats/frame): by default where its voices lie further apart. Where the two separations
-    differ by less than ``start_noise_z`` standard errors of their difference (the
-    embeddings cannot tell the splits apart) and the held-out gains by at least
-    ``start_gain_nats``, the split whose frame models explain the frames better is kept: an
-    independent, acoustic tie-break. ``start_noise_z=0`` (or either figure not measured):
-    the separation alone, as before.
+    in nats/frame): where its voices lie further apart, as before; and also where they lie
+    less far apart by less than ``start_noise_z`` standard errors of the difference (the
+    embeddings cannot tell the two splits apart) and its frame models explain the frames
+    clearly better (held-out gain at least ``start_gain_nats`` higher). ``start_noise_z=0``
+    (or any figure not measured): the separation alone.
 
     Seen (AMI trn06, docs/speakers.md "Eleventh round"): a first pass that puts one voice's
     raised passage with the other voice and the restart that does not lie 0.003-0.021 apart
-    in separation (standard errors 0.024-0.034 each) with gains 0.08-0.88 against
-    1.74-2.72 nats/frame; where the gains differ by less (two near-alike espeak voices:
-    0.31 / 0.34) they say nothing either, and the separation keeps deciding."""
+    in separation (standard errors 0.024-0.034 each), the restart the nearer, with gains
+    0.08-0.88 against 1.74-2.72 nats/frame. The gain only adds restarts, never vetoes one the
+    separation prefers: between two near-right splits a higher gain was as often the worse
+    one (AMI trn06 on the fresh split: 2.17 against 0.82 nats/frame, 6.2 against 4.4 % wrong)."""
+    if alt.separation > separation:
+        return True
     se_a, gain_a = alt.separation_se, alt.model_gain
-    measured = all(np.isfinite(v) for v in (se_a, separation_se, gain_a, gain))
-    if cfg.start_noise_z > 0 and measured:
-        within = abs(alt.separation - separation) <= cfg.start_noise_z * float(np.hypot(se_a, separation_se))
-        if within and abs(gain_a - gain) >= cfg.start_gain_nats:
-            return gain_a > gain
-    return alt.separation > separation
+    if cfg.start_noise_z <= 0 or not all(np.isfinite(v) for v in (se_a, separation_se, gain_a, gain)):
+        return False
+    within = separation - alt.separation <= cfg.start_noise_z * float(np.hypot(se_a, separation_se))
+    return bool(within and gain_a >= gain + cfg.start_gain_nats)
 
 
 def kmeans_cos(e: np.ndarray, k: int, *, n_init: int = 10, iterations: int = 30) -> np.ndarray:
