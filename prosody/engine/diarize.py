@@ -1126,11 +1126,11 @@ def _odd_utterance_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, g
     if not z[i] <= -cfg.odd_min_z or ub[i] - ua[i] > cfg.minority_max_share * len(feats):
         return None
     seed = np.repeat(np.arange(len(ua)) == i, ub - ua)
-    if _seed_embedding_z(enc, melc, idx, seed) > -cfg.odd_min_embedding_z:
-        return None
     alt = _diarize(x, replace(cfg, two_voice_min_distance=cfg.odd_min_separation), None, enc, grid, seed=seed,
                    pre_emb=emb, memo=memo)
-    return alt if alt.n_voices == 2 else None
+    if alt.n_voices != 2 or _seed_embedding_z(enc, melc, idx, seed) > -cfg.odd_min_embedding_z:
+        return None  # the embedding test last: it embeds every utterance, the retry reuses the first pass's windows
+    return alt
 
 
 def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid,
@@ -1151,7 +1151,7 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
-                   minority_min_z=0.0, subclusters=0)
+                   minority_min_z=0.0, odd_min_z=0.0, subclusters=0)
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not alt.separation > separation:
         return None
@@ -1200,7 +1200,7 @@ def _subcluster_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gr
     if cfg.subclusters < 3 or len(emb) < 2 * cfg.subclusters or not separation < cfg.subcluster_below:
         return None
     sub = kmeans_cos(emb, cfg.subclusters, n_init=cfg.n_init)
-    mcfg = replace(cfg, finer_window_s=0.0, minority_min_z=0.0, subclusters=0)
+    mcfg = replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0)
     best, best_sep = None, separation
     for j in range(cfg.subclusters):
         cand = (sub == j).astype(np.int64)
