@@ -28,6 +28,9 @@ Steps (all on the one 10 ms grid)::
                (_minority_seed: held-out frame likelihood; _seed_embedding_z:
                their embedding against the recording's own spread), kept when
                it finds two voices lying further apart (_minority_retry)
+            -> where that still found one voice: a retry from the one most atypical
+               utterance on a weaker gate, kept only when its two voices lie clearly
+               apart (_odd_utterance_retry: a ~1 s answer in a monologue)
             -> where it found two: the whole again on 1.0 s windows (their embeddings
                read from the first pass's LSTM runs), measured where its path moves a
                stretch >= 0.3 s to the other voice, kept when its voices lie further
@@ -91,6 +94,11 @@ class DiarizeConfig:
     z below the others' held-out frame likelihood, hold at most ``minority_max_share`` of the
     speech, and their embedding lies ``minority_min_embedding_z`` robust z below the other
     utterances' (a real voice's odd utterance reached -4.1).
+    ``odd_*``: where the first pass and that retry found one voice, a retry from the one
+    utterance least like the rest (``_odd_utterance_retry``; ``odd_min_z=0`` turns it off) when
+    it lies ``odd_min_z`` (but less than ``minority_min_z``) robust z below the others' held-out
+    frame likelihood and its embedding
+    ``odd_min_embedding_z`` below theirs, kept when its two voices lie ``odd_min_separation`` apart.
     ``min_change_overlap_s``: a "both voices" run shorter than ``min_overlap_run_s`` stays
     where it joins two different voices with no pause (an overlapped change of turn) and
     lasts this long (a 0.1-0.2 s overlap at a turn start given to the outgoing voice left
@@ -178,6 +186,9 @@ class DiarizeConfig:
     minority_max_share: float = 0.3
     minority_retry_below_gain: float = 0.5
     minority_min_embedding_z: float = 5.0
+    odd_min_z: float = 2.0
+    odd_min_embedding_z: float = 3.0
+    odd_min_separation: float = 0.25
     separation_window_s: float | None = None
     finer_window_s: float = 1.0
     finer_min_change_s: float = 0.3
@@ -652,6 +663,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         two = separation >= cfg.two_voice_min_distance
     if seed is None and force is None:
         alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, melc, two, gain, separation, memo=memo)
+        if alt is None and not two:
+            alt = _odd_utterance_retry(x, cfg, enc, grid, feats, idx, emb, melc, memo=memo)
         if alt is not None:
             return alt
     if force is None and not two:
@@ -1076,6 +1089,23 @@ def _minority_seed(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> np
     A second voice shorter than one embedding window (a 1 s answer in a monologue) has no
     window of its own for k-means; its frames still stand out to the frame models. (m,) bool."""
     m = len(feats)
+    scored = _utterance_z(feats, idx, cfg)
+    if scored is None:
+        return None
+    ua, ub, z = scored
+    out = z <= -cfg.minority_min_z
+    if not out.any() or np.sum((ub - ua)[out]) > cfg.minority_max_share * m:
+        return None
+    return np.repeat(out, ub - ua)
+
+
+def _utterance_z(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The utterances ``(ua, ub)`` (``_utterances``) and each one's robust z-score ``z`` of its
+    frames' mean held-out log-likelihood (a GMM trained on the other half of the utterances,
+    alternate utterances); ``z`` is +inf for utterances shorter than 0.3 s. None when fewer
+    than 5 utterances last 0.3 s (``_minority_seed`` describes the scores)."""
+    m = len(feats)
     ua, ub = _utterances(idx)
     long = (ub - ua) >= 30
     if long.sum() < 5:
@@ -1090,10 +1120,7 @@ def _minority_seed(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> np
     score = (cs[ub] - cs[ua]) / np.maximum(ub - ua, 1)
     med = float(np.median(score[long]))
     sd = max(1.4826 * float(np.median(np.abs(score[long] - med))), 0.05)
-    out = long & ((score - med) / sd <= -cfg.minority_min_z)
-    if not out.any() or np.sum((ub - ua)[out]) > cfg.minority_max_share * m:
-        return None
-    return np.repeat(out, ub - ua)
+    return ua, ub, np.where(long, (score - med) / sd, np.inf)
 
 
 def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed: np.ndarray) -> float:
@@ -1172,6 +1199,46 @@ def _minority_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: 
     return alt
 
 
+def _odd_utterance_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, feats: np.ndarray,
+                         idx: np.ndarray, emb: np.ndarray, melc: np.ndarray,
+                         memo: dict | None = None) -> Diarization | None:
+    """Where the first pass and ``_minority_retry`` found one voice: a retry seeded by the one
+    utterance least like the rest, on a weaker gate than ``_minority_retry``'s (its held-out
+    frame likelihood ``odd_min_z`` robust z below the others', its embedding
+    ``odd_min_embedding_z`` below theirs: ``_utterance_z``, ``_seed_embedding_z``), kept only
+    when the two voices it finds lie ``odd_min_separation`` apart (the usual retry's test is
+    ``two_voice_min_distance``)::
+
+        utterances   [...] [...] [..] [...] [.] [...]      z = 0 -1 0 -3 0 1
+        seed                           ^^^^^                a ~1 s answer in a monologue
+
+    Only an utterance the frame models find mildly odd (z above ``-minority_min_z``): one they
+    find very odd was judged by ``_minority_retry``, whose stricter embedding test keeps a real
+    voice's odd utterance whole (AMI trn05 FEE078: -6.7 frames, -4.1 embedding, its retry's
+    voices 0.29 apart). A second voice heard once, for ~1 s, in a 15-25 s monologue scored
+    -2.2..-3.3 (frames) and -3.6..-4.1 (embedding) where the encoder hardly tells the two
+    voices apart; its retry's voices lay 0.32 apart. A single voice's most atypical utterance
+    reached both gates at most with -2.5 / -4.5, its retry's voices then lying <= 0.20 apart.
+    None: keep one voice."""
+    if cfg.odd_min_z <= 0:
+        return None
+    scored = _memo(memo if memo is not None else {}, "utterance_z", lambda: _utterance_z(feats, idx, cfg))
+    if scored is None:
+        return None
+    ua, ub, z = scored
+    i = int(np.argmin(z))
+    if not z[i] <= -cfg.odd_min_z or ub[i] - ua[i] > cfg.minority_max_share * len(feats):
+        return None
+    if cfg.minority_min_z > 0 and z[i] <= -cfg.minority_min_z:
+        return None  # the minority retry judged it, on its stricter embedding test
+    seed = np.repeat(np.arange(len(ua)) == i, ub - ua)
+    alt = _diarize(x, replace(cfg, two_voice_min_distance=cfg.odd_min_separation), None, enc, grid, seed=seed,
+                   pre_emb=emb, memo=memo)
+    if alt.n_voices != 2 or _seed_embedding_z(enc, melc, idx, seed) > -cfg.odd_min_embedding_z:
+        return None  # the embedding test last: it embeds every utterance, the retry reuses the first pass's windows
+    return alt
+
+
 def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid,
                    separation: float, memo: dict | None = None, path: np.ndarray | None = None,
                    separation_se: float = float("nan"), gain: float = float("nan")) -> Diarization | None:
@@ -1192,7 +1259,7 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
-                   minority_min_z=0.0, subclusters=0)
+                   minority_min_z=0.0, odd_min_z=0.0, subclusters=0)
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, gain, cfg):
         return None
@@ -1288,7 +1355,7 @@ def _subcluster_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gr
     if cfg.subclusters < 3 or len(emb) < 2 * cfg.subclusters or not separation < cfg.subcluster_below:
         return None
     sub = kmeans_cos(emb, cfg.subclusters, n_init=cfg.n_init)
-    mcfg = replace(cfg, finer_window_s=0.0, minority_min_z=0.0, subclusters=0)
+    mcfg = replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0)
     best, best_sep = None, separation
     for j in range(cfg.subclusters):
         cand = (sub == j).astype(np.int64)
