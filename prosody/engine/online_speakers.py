@@ -91,6 +91,7 @@ class OnlineAttributionConfig:
     recluster_windows: int = 5
     max_windows: int = 600
     min_separation: float = 0.08
+    min_profile_margin: float = 0.04
     bridge_s: float = 0.3
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -176,7 +177,8 @@ class OnlineAttributor:
         self._buf_mel = np.zeros((0, self._basis_t.shape[1]), np.float32)  # last window of raw speech frames
         self._buf_ms = np.zeros(0, np.float64)
         self._buf_idx = np.zeros(0, np.int64)
-        self._new_speech = False
+        self._count = 0               # raw speech frames since the last window
+        self._quiet = 0               # frames since the last raw speech frame
         self._last_sim = float("nan")  # score of the last scored frame of the current speech stretch
         self._since = 0                # frames since that frame
         self.n_windows = 0
@@ -192,7 +194,9 @@ class OnlineAttributor:
         self._n_seen += 1
         n = self._n_seen
         if n >= cfg.min_windows and (n - cfg.min_windows) % cfg.recluster_windows == 0:
-            self._voices = self._cluster()
+            voices = self._cluster()
+            if voices is not None:   # once told apart, the voices stay until a clustering that passes replaces them
+                self._voices = voices
         if self._voices is None:
             return float("nan")
         t, o = self._voices
@@ -207,7 +211,10 @@ class OnlineAttributor:
         c = [v / max(float(np.linalg.norm(v)), 1e-12) for v in c]
         if 1.0 - float(c[0] @ c[1]) < self.config.min_separation:
             return None   # one voice so far (or two too alike to tell): nobody named
-        t = int(np.argmax([float(v @ self.profile_mean) for v in c]))
+        sim = [float(v @ self.profile_mean) for v in c]
+        t = int(np.argmax(sim))
+        if sim[t] - sim[1 - t] < self.config.min_profile_margin:
+            return None   # both clusters as near the profile: one voice split in two, or a voice like the therapist's
         return c[t], c[1 - t]
 
     @property
@@ -242,34 +249,47 @@ class OnlineAttributor:
         return e
 
     def _take(self, frames: np.ndarray, raw: np.ndarray, mel: np.ndarray, first: int) -> None:
-        """Frames ``first ..`` (raw speech, mel): into the window buffer, windows at the step points."""
+        """Frames ``first ..`` (raw speech, mel): into the window buffer; a window once
+        ``step_frames`` new raw speech frames came in, or ``step_frames`` after the last
+        new one (a pause): counted on the speech itself, not on the absolute grid, so
+        where the dialogue starts on the grid does not move the windows."""
         n = len(frames)
         ms = np.mean(np.square(frames, dtype=np.float64), axis=1)
+        step = self.step_frames
+        due = []
+        count, quiet = self._count, self._quiet
+        for i in range(n):
+            if raw[i]:
+                count, quiet = count + 1, 0
+            else:
+                quiet += 1
+            if count and (count >= step or quiet == step):
+                due.append(i)
+                count = 0
+        self._count, self._quiet = count, quiet
         pos = 0
-        while pos < n:
-            k = first + pos
-            # the next step point: after frame k' with (k' + 1) % step == 0
-            stop = min(n, pos + (self.step_frames - (k + 1) % self.step_frames) % self.step_frames + 1)
-            sel = np.flatnonzero(raw[pos:stop]) + pos
+        for stop in due + [None]:
+            end = n if stop is None else stop + 1
+            sel = np.flatnonzero(raw[pos:end]) + pos
             if len(sel):
                 self._buf_mel = np.concatenate([self._buf_mel, mel[sel]])[-self.window_frames:]
                 self._buf_ms = np.concatenate([self._buf_ms, ms[sel]])[-self.window_frames:]
                 self._buf_idx = np.concatenate([self._buf_idx, first + sel])[-self.window_frames:]
-                self._new_speech = True
-            k_end = first + stop - 1
-            if (k_end + 1) % self.step_frames == 0 and self._new_speech \
-                    and len(self._buf_idx) >= self.min_window_frames:
-                e = self._window_embedding()
-                score = self._score(e)
-                self.n_windows += 1
-                self._new_speech = False
-                # the frames whose label is still open at this window: f + latency >= k_end
-                # (a fixed rule on frame indices, so any block split gives the same sums)
-                held = self._buf_idx[self._buf_idx >= k_end - self.latency_frames] - self._decided
-                if score == score:
-                    self._sum[held] += score
-                    self._cnt[held] += 1
-            pos = stop
+            pos = end
+            if stop is None:
+                break
+            k_end = first + stop
+            if len(self._buf_idx) < self.min_window_frames:
+                continue
+            e = self._window_embedding()
+            score = self._score(e)
+            self.n_windows += 1
+            # the frames whose label is still open at this window: f + latency >= k_end
+            # (a fixed rule on frame indices, so any block split gives the same sums)
+            held = self._buf_idx[self._buf_idx >= k_end - self.latency_frames] - self._decided
+            if score == score:
+                self._sum[held] += score
+                self._cnt[held] += 1
 
     def _decide(self, upto: int) -> OnlineLabels:
         """Label frames [_decided, upto)."""
