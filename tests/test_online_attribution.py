@@ -131,6 +131,8 @@ def test_online_attribution_config_is_checked(planted):
         OnlineAttributionConfig(therapist_min_score=-0.2, other_max_score=0.0).validate()
     with pytest.raises(ConfigError, match="window_s"):
         OnlineAttributionConfig(window_s=5.0, vad=VadConfig()).validate()
+    with pytest.raises(ConfigError, match="min_profile_margin=-0.1"):
+        OnlineAttributionConfig(min_profile_margin=-0.1).validate()
     with pytest.raises(InputError, match="voice profile"):
         OnlineAttributor(None)
     with pytest.raises(InputError, match="mono mix"):

@@ -10,14 +10,17 @@ Per frame of the mix (the channel mean), all on the one 10 ms grid::
     samples -> RawVad (webrtcvad + level gate, causal)        raw speech: which frames feed the voice
             -> SpeechSmoother (short on/off, fixed latency)    speech: which frames get a speaker
             -> mel power of the 25 ms ending at the frame's end (causal; the encoder's front end)
-    every step_s, when new speech came in:
+    once step_s of new raw speech frames came in, or step_s after the last new one (a pause):
             GE2E embedding e (prosody.engine.embedding) of the last window_s of raw speech frames
             joined end to end (pauses left out), level-normalised to -30 dBFS
             -> every recluster_windows windows (from min_windows on): two clusters of the
                last max_windows window embeddings (cosine k-means, as diarization's); the
                cluster whose centroid is nearer the profile is the therapist, the other the
-               other voice; fewer than min_separation apart (cosine distance): one voice
-               so far, nobody named
+               other voice; fewer than min_separation apart (cosine distance), or the two
+               centroids' similarities to the profile less than min_profile_margin apart
+               (one voice split in two, or a voice too like the therapist's): this
+               clustering names nobody, and the voices of the last one that did stay
+               (none yet: nobody named)
             -> score = similarity to the therapist's centroid - similarity to the other's
     each frame, latency_s after its end:
             mean score of the windows that hold it and were computed by then
@@ -35,8 +38,10 @@ A timeline (``L`` = latency, ``W`` = window; windows every step)::
                       [=====W=====]  computed at f + step
     decided        ..............L..|  label of f out at f + L, from the windows above
 
-Windows are computed at fixed grid frames and every state is carried between
-pushes, so any block split gives exactly the labels of the whole signal.
+Windows are counted on the speech itself (not at fixed grid frames), so the
+same dialogue started later on the grid gets the same windows and the same
+labels moved by the offset; every state is carried between pushes, so any
+block split gives exactly the labels of the whole signal.
 Thresholds are calibrated in ``benchmarks/online_attribution.py`` on many
 espeak-ng voices, levels, rooms, noises and seeds (tuned on one split,
 reported on another).
@@ -70,13 +75,13 @@ _TARGET_MS = 10 ** (-30 / 10)   # mean square of speech at -30 dBFS, the encoder
 @dataclass(frozen=True)
 class OnlineAttributionConfig:
     """``window_s``: speech per embedding window (pauses left out); a window
-    needs at least ``min_window_s``. ``step_s``: a window every this much
-    audio (when new speech came). ``latency_s``: each frame's label is out
+    needs at least ``min_window_s``. ``step_s``: a window once this much
+    new raw speech came in, or this long after the last of it. ``latency_s``: each frame's label is out
     this long after its end. ``therapist_min_score`` / ``other_max_score``:
     the frame's mean score at or above which it is the therapist's, at or
     below which it is the other person's (between: unsure). The voices:
     ``min_windows``, ``recluster_windows``, ``max_windows``,
-    ``min_separation`` (module docstring). ``bridge_s``: a speech frame that no
+    ``min_separation``, ``min_profile_margin`` (module docstring). ``bridge_s``: a speech frame that no
     window holds (a short pause inside a stretch of speech) takes the score of
     the last scored frame of its stretch up to this long before. ``vad``: the speech mask.
     Defaults: calibrated in ``benchmarks/online_attribution.py`` (tune split)."""
@@ -109,6 +114,8 @@ class OnlineAttributionConfig:
             raise ConfigError(f"min_windows={self.min_windows}, max_windows={self.max_windows}, recluster_windows="
                               f"{self.recluster_windows}, min_separation={self.min_separation}: need 2 <= "
                               "min_windows <= max_windows, recluster_windows >= 1, 0 <= min_separation < 1")
+        if not 0.0 <= self.min_profile_margin < 2.0:
+            raise ConfigError(f"min_profile_margin={self.min_profile_margin}: need 0 <= min_profile_margin < 2")
         self.vad.validate()
         smoother = SpeechSmoother(self.vad, grid=grid).latency_frames
         if grid.s_to_frames(self.latency_s) < max(smoother, grid.s_to_frames(self.step_s)):
