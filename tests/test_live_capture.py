@@ -368,10 +368,10 @@ def test_capture_mono_device_names_speakers_online(pulse, tmp_path):
     same = float(np.mean(label[decided] == again[decided[:len(again)]]))
     print(f"live labels equal to the stage run again on the recording: {same:.4f} of {int(decided.sum())} frames")
     assert same >= 0.99, same
-    # against the truth: the stage's accuracy moves with where the dialogue starts on the 10 ms grid (offline,
-    # on this dialogue: 0.73-0.91 right, 0-15 % wrong over start offsets of 0-0.5 s; its figures on many
-    # dialogues are benchmarks/online_attribution.py's), so the live capture is held to a floor, not a figure
-    assert correct >= 0.6 and wrong <= 0.2, (correct, wrong, latency, lags.tolist())
+    # against the truth: the stage's windows are counted on the speech, so where the dialogue starts on the grid
+    # does not move its labels (offline, on this dialogue: 0.737 right and none wrong at every start offset of
+    # 0-0.5 s, sub-frame ones too: benchmarks/online_attribution.py --split live --offsets ...)
+    assert correct >= 0.6 and wrong <= 0.05, (correct, wrong, latency, lags.tolist())
     # on save: the whole session attributed again from the recording (authoritative)
     assert doc["live"]["reattributed"] is True and doc["speaker_order"][0] == "therapist"
     assert doc["live"]["online_attribution"] == oa

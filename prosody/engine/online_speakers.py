@@ -10,14 +10,17 @@ Per frame of the mix (the channel mean), all on the one 10 ms grid::
     samples -> RawVad (webrtcvad + level gate, causal)        raw speech: which frames feed the voice
             -> SpeechSmoother (short on/off, fixed latency)    speech: which frames get a speaker
             -> mel power of the 25 ms ending at the frame's end (causal; the encoder's front end)
-    every step_s, when new speech came in:
+    once step_s of new raw speech frames came in, or step_s after the last new one (a pause):
             GE2E embedding e (prosody.engine.embedding) of the last window_s of raw speech frames
             joined end to end (pauses left out), level-normalised to -30 dBFS
             -> every recluster_windows windows (from min_windows on): two clusters of the
                last max_windows window embeddings (cosine k-means, as diarization's); the
                cluster whose centroid is nearer the profile is the therapist, the other the
-               other voice; fewer than min_separation apart (cosine distance): one voice
-               so far, nobody named
+               other voice; fewer than min_separation apart (cosine distance), or the two
+               centroids' similarities to the profile less than min_profile_margin apart
+               (one voice split in two, or a voice too like the therapist's): this
+               clustering names nobody, and the voices of the last one that did stay
+               (none yet: nobody named)
             -> score = similarity to the therapist's centroid - similarity to the other's
     each frame, latency_s after its end:
             mean score of the windows that hold it and were computed by then
@@ -35,8 +38,10 @@ A timeline (``L`` = latency, ``W`` = window; windows every step)::
                       [=====W=====]  computed at f + step
     decided        ..............L..|  label of f out at f + L, from the windows above
 
-Windows are computed at fixed grid frames and every state is carried between
-pushes, so any block split gives exactly the labels of the whole signal.
+Windows are counted on the speech itself (not at fixed grid frames), so the
+same dialogue started later on the grid gets the same windows and the same
+labels moved by the offset; every state is carried between pushes, so any
+block split gives exactly the labels of the whole signal.
 Thresholds are calibrated in ``benchmarks/online_attribution.py`` on many
 espeak-ng voices, levels, rooms, noises and seeds (tuned on one split,
 reported on another).
@@ -70,13 +75,13 @@ _TARGET_MS = 10 ** (-30 / 10)   # mean square of speech at -30 dBFS, the encoder
 @dataclass(frozen=True)
 class OnlineAttributionConfig:
     """``window_s``: speech per embedding window (pauses left out); a window
-    needs at least ``min_window_s``. ``step_s``: a window every this much
-    audio (when new speech came). ``latency_s``: each frame's label is out
+    needs at least ``min_window_s``. ``step_s``: a window once this much
+    new raw speech came in, or this long after the last of it. ``latency_s``: each frame's label is out
     this long after its end. ``therapist_min_score`` / ``other_max_score``:
     the frame's mean score at or above which it is the therapist's, at or
     below which it is the other person's (between: unsure). The voices:
     ``min_windows``, ``recluster_windows``, ``max_windows``,
-    ``min_separation`` (module docstring). ``bridge_s``: a speech frame that no
+    ``min_separation``, ``min_profile_margin`` (module docstring). ``bridge_s``: a speech frame that no
     window holds (a short pause inside a stretch of speech) takes the score of
     the last scored frame of its stretch up to this long before. ``vad``: the speech mask.
     Defaults: calibrated in ``benchmarks/online_attribution.py`` (tune split)."""
@@ -91,6 +96,7 @@ class OnlineAttributionConfig:
     recluster_windows: int = 5
     max_windows: int = 600
     min_separation: float = 0.08
+    min_profile_margin: float = 0.04
     bridge_s: float = 0.3
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -108,6 +114,8 @@ class OnlineAttributionConfig:
             raise ConfigError(f"min_windows={self.min_windows}, max_windows={self.max_windows}, recluster_windows="
                               f"{self.recluster_windows}, min_separation={self.min_separation}: need 2 <= "
                               "min_windows <= max_windows, recluster_windows >= 1, 0 <= min_separation < 1")
+        if not 0.0 <= self.min_profile_margin < 2.0:
+            raise ConfigError(f"min_profile_margin={self.min_profile_margin}: need 0 <= min_profile_margin < 2")
         self.vad.validate()
         smoother = SpeechSmoother(self.vad, grid=grid).latency_frames
         if grid.s_to_frames(self.latency_s) < max(smoother, grid.s_to_frames(self.step_s)):
@@ -176,7 +184,8 @@ class OnlineAttributor:
         self._buf_mel = np.zeros((0, self._basis_t.shape[1]), np.float32)  # last window of raw speech frames
         self._buf_ms = np.zeros(0, np.float64)
         self._buf_idx = np.zeros(0, np.int64)
-        self._new_speech = False
+        self._count = 0               # raw speech frames since the last window
+        self._quiet = 0               # frames since the last raw speech frame
         self._last_sim = float("nan")  # score of the last scored frame of the current speech stretch
         self._since = 0                # frames since that frame
         self.n_windows = 0
@@ -192,7 +201,9 @@ class OnlineAttributor:
         self._n_seen += 1
         n = self._n_seen
         if n >= cfg.min_windows and (n - cfg.min_windows) % cfg.recluster_windows == 0:
-            self._voices = self._cluster()
+            voices = self._cluster()
+            if voices is not None:   # once told apart, the voices stay until a clustering that passes replaces them
+                self._voices = voices
         if self._voices is None:
             return float("nan")
         t, o = self._voices
@@ -207,7 +218,10 @@ class OnlineAttributor:
         c = [v / max(float(np.linalg.norm(v)), 1e-12) for v in c]
         if 1.0 - float(c[0] @ c[1]) < self.config.min_separation:
             return None   # one voice so far (or two too alike to tell): nobody named
-        t = int(np.argmax([float(v @ self.profile_mean) for v in c]))
+        sim = [float(v @ self.profile_mean) for v in c]
+        t = int(np.argmax(sim))
+        if sim[t] - sim[1 - t] < self.config.min_profile_margin:
+            return None   # both clusters as near the profile: one voice split in two, or a voice like the therapist's
         return c[t], c[1 - t]
 
     @property
@@ -242,34 +256,47 @@ class OnlineAttributor:
         return e
 
     def _take(self, frames: np.ndarray, raw: np.ndarray, mel: np.ndarray, first: int) -> None:
-        """Frames ``first ..`` (raw speech, mel): into the window buffer, windows at the step points."""
+        """Frames ``first ..`` (raw speech, mel): into the window buffer; a window once
+        ``step_frames`` new raw speech frames came in, or ``step_frames`` after the last
+        new one (a pause): counted on the speech itself, not on the absolute grid, so
+        where the dialogue starts on the grid does not move the windows."""
         n = len(frames)
         ms = np.mean(np.square(frames, dtype=np.float64), axis=1)
+        step = self.step_frames
+        due = []
+        count, quiet = self._count, self._quiet
+        for i in range(n):
+            if raw[i]:
+                count, quiet = count + 1, 0
+            else:
+                quiet += 1
+            if count and (count >= step or quiet == step):
+                due.append(i)
+                count = 0
+        self._count, self._quiet = count, quiet
         pos = 0
-        while pos < n:
-            k = first + pos
-            # the next step point: after frame k' with (k' + 1) % step == 0
-            stop = min(n, pos + (self.step_frames - (k + 1) % self.step_frames) % self.step_frames + 1)
-            sel = np.flatnonzero(raw[pos:stop]) + pos
+        for stop in due + [None]:
+            end = n if stop is None else stop + 1
+            sel = np.flatnonzero(raw[pos:end]) + pos
             if len(sel):
                 self._buf_mel = np.concatenate([self._buf_mel, mel[sel]])[-self.window_frames:]
                 self._buf_ms = np.concatenate([self._buf_ms, ms[sel]])[-self.window_frames:]
                 self._buf_idx = np.concatenate([self._buf_idx, first + sel])[-self.window_frames:]
-                self._new_speech = True
-            k_end = first + stop - 1
-            if (k_end + 1) % self.step_frames == 0 and self._new_speech \
-                    and len(self._buf_idx) >= self.min_window_frames:
-                e = self._window_embedding()
-                score = self._score(e)
-                self.n_windows += 1
-                self._new_speech = False
-                # the frames whose label is still open at this window: f + latency >= k_end
-                # (a fixed rule on frame indices, so any block split gives the same sums)
-                held = self._buf_idx[self._buf_idx >= k_end - self.latency_frames] - self._decided
-                if score == score:
-                    self._sum[held] += score
-                    self._cnt[held] += 1
-            pos = stop
+            pos = end
+            if stop is None:
+                break
+            k_end = first + stop
+            if len(self._buf_idx) < self.min_window_frames:
+                continue
+            e = self._window_embedding()
+            score = self._score(e)
+            self.n_windows += 1
+            # the frames whose label is still open at this window: f + latency >= k_end
+            # (a fixed rule on frame indices, so any block split gives the same sums)
+            held = self._buf_idx[self._buf_idx >= k_end - self.latency_frames] - self._decided
+            if score == score:
+                self._sum[held] += score
+                self._cnt[held] += 1
 
     def _decide(self, upto: int) -> OnlineLabels:
         """Label frames [_decided, upto)."""
