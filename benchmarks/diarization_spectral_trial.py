@@ -49,6 +49,7 @@ def _kmeans_utterances(U: np.ndarray, wts: np.ndarray):
 
 def _stats(x, cfg, enc, grid, feats, idx, emb, melc, memo):
     ua, ub = D._utterances(idx)
+    CUR["t"] = idx * 0.01 + 0.005
     n_len = ub - ua
     keep = n_len >= 30
     if keep.sum() < 4:
@@ -81,7 +82,40 @@ def _stats(x, cfg, enc, grid, feats, idx, emb, melc, memo):
             a_mask |= (t >= a0) & (t < b0)
         r["gain_true"] = D._two_model_gain(feats, a_mask.astype(np.int8), cfg)
         r["agree"] = float(max(np.mean(a_mask == seed), np.mean(a_mask != seed)))
+    r.update(_kl_split(feats, ua, ub, keep))
     return r
+
+
+def _kl_split(feats, ua, ub, keep) -> dict:
+    """The second variant: utterances as diagonal Gaussians of the frame features (CMVN MFCCs), their
+    symmetric KL divergences, a normalised spectral cut (Fiedler vector, the threshold whose split
+    best orders between- over within-group divergences: ``kl_auc``); ``kl_ratio`` between / within mean."""
+    M = np.stack([feats[a:b].mean(0) for a, b in zip(ua[keep], ub[keep])])
+    V = np.stack([feats[a:b].var(0) + 1e-3 for a, b in zip(ua[keep], ub[keep])])
+    kl = 0.25 * ((V[:, None] / V[None]) + (V[None] / V[:, None]) - 2
+                 + (M[:, None] - M[None]) ** 2 * (1 / V[:, None] + 1 / V[None])).sum(-1)
+    iu = np.triu_indices(len(M), 1)
+    aff = np.exp(-kl / np.median(kl[iu]))
+    np.fill_diagonal(aff, 0)
+    dn = 1 / np.sqrt(aff.sum(1))
+    f = np.linalg.eigh(dn[:, None] * (np.diag(aff.sum(1)) - aff) * dn[None])[1][:, 1] * dn
+    best = None
+    for thr in np.sort(f)[:-1]:
+        lab = f > thr
+        same = (lab[:, None] == lab[None])[iu]
+        auc = float(np.mean(kl[iu][~same][:, None] > kl[iu][same][None]))
+        if best is None or auc > best[0]:
+            best = (auc, float(kl[iu][~same].mean() / kl[iu][same].mean()), lab)
+    auc, ratio, lab = best
+    out = dict(kl_auc=auc, kl_ratio=ratio, kl_share=float(min(lab.mean(), 1 - lab.mean())))
+    if CUR.get("segs") is not None:
+        t = CUR["t"]
+        a_mask = np.zeros(len(t), bool)
+        for a0, b0 in CUR["segs"][0]:
+            a_mask |= (t >= a0) & (t < b0)
+        tl = np.array([a_mask[a:b].mean() > 0.5 for a, b in zip(ua, ub)])[keep]
+        out["kl_agree"] = float(max(np.mean(tl == lab), np.mean(tl != lab)))
+    return out
 
 
 def _hook(x, cfg, enc, grid, feats, idx, emb, melc, memo=None):
