@@ -467,8 +467,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append("one voice found: turn-taking measures need two voices"
                         + ("" if float(d.speech.sum()) * d.grid.hop_s < 10.0 else
                            "; if two people speak here, their voices were too alike to tell apart "
-                           + ("on one channel (record one channel per person)" if used == "mono" else
-                              "(name the therapist's voice with a profile: prosody enrol)")))
+                           + ("on one channel" if used == "mono" else "where both reach every channel")
+                           + " (record one channel per person)"))
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue"),
                        diarization=d, naming=naming, warnings=tuple(warnings))
