@@ -1019,11 +1019,11 @@ def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list |
     for i in range(len(ua)):
         a, b = ua[i], ub[i]
         seg = owned[a:b]
-        if owned[a] == h and i + 1 < len(ua) and owned[ua[i + 1]] == k and seg[-1] != h:  # a tail
+        if owned[a] == h and seg[-1] != h:  # a tail
             e = b - int(np.argmax(seg[::-1] == h))
             if b - e <= max_n:
                 cands.append((e, b))
-        if owned[b - 1] == h and i > 0 and owned[ub[i - 1] - 1] == k and seg[0] != h:  # a head
+        if owned[b - 1] == h and seg[0] != h:  # a head
             e = a + int(np.argmax(seg == h))
             if e - a <= max_n:
                 cands.append((a, e))
