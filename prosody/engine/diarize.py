@@ -146,8 +146,8 @@ class DiarizeConfig:
     is not below the run's median (``_dip_filled_look``; ``dip_look_nats=0`` turns it off).
     ``tail_refit_max_s``: the minority voice's piece of an utterance the holder starts, up to a
     pause after which the minority voice goes on, goes back to the holder when the holder's model
-    explains it at least as well as the minority's model fitted again without it
-    (``_tail_refit``; 0 turns it off).
+    explains it better by ``tail_refit_nats`` per frame than the minority's model fitted again
+    without it (``_tail_refit``; ``tail_refit_max_s=0`` turns it off).
     ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
     apart than the best so far's by less than ``start_noise_z`` standard errors of the difference
     (``_separation_se``) is also kept where its frame models' held-out gain is at least
@@ -221,6 +221,7 @@ class DiarizeConfig:
     dip_look_min_s: float = 0.25
     dip_window_s: float = 0.3
     tail_refit_max_s: float = 1.0
+    tail_refit_nats: float = 1.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -995,11 +996,11 @@ def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list |
                 grid: Grid) -> np.ndarray:
     """The minority voice k's piece of an utterance the holder h starts (speech-frame path
     ``owned``, compact index ``idx``; utterances end at pauses over 0.1 s), when it runs to
-    the utterance's end (k and "both" only, at most ``cfg.tail_refit_max_s``) and k starts the
-    next utterance, goes to h when h's frame model ``g[h]`` explains it, on average, at least as
-    well as a model of k fitted again on k's other frames::
+    the utterance's end (k and "both" only, at most ``cfg.tail_refit_max_s``), goes to h when
+    h's frame model ``g[h]`` explains it, on average, at least ``cfg.tail_refit_nats`` per frame
+    better than a model of k fitted again on k's other frames::
 
-        path   hhhhhhhhhhkk2kk | kkkkkkkk | hhhh      (| a pause)
+        path   hhhhhhhhhhkk2kk | kkkkkkkk | hhhh      (| a pause; also at the head of an h-ended utterance)
         out    hhhhhhhhhhhhhhh | kkkkkkkk | hhhh
 
     A short answer lies inside every embedding window that holds it together with the end of
@@ -1033,7 +1034,7 @@ def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list |
         if rest.sum() < 40:
             continue
         gk = _DiagGmm(feats[rest], cfg.n_gauss, cfg.gmm_iterations)
-        if float(np.mean(g[h].loglik(feats[a:b]) - gk.loglik(feats[a:b]))) >= 0.0:
+        if float(np.mean(g[h].loglik(feats[a:b]) - gk.loglik(feats[a:b]))) >= cfg.tail_refit_nats:
             out[a:b] = h
     return out
 
