@@ -144,8 +144,8 @@ class DiarizeConfig:
     level's syllable dips are filled there: the spread of the frame level (90th - 20th percentile
     over ``dip_window_s``) is at most ``dip_look_ratio`` of its median over the run, and the level
     is not below the run's median (``_dip_filled_look``; ``dip_look_nats=0`` turns it off).
-    ``tail_refit_max_s``: the minority voice's piece of an utterance the holder starts, up to a
-    pause after which the minority voice goes on, goes back to the holder when the holder's model
+    ``tail_refit_max_s``: the minority voice's piece at the end of an utterance the holder starts
+    (or the start of one it ends; utterances end at pauses) goes back to the holder when its model
     explains it better by ``tail_refit_nats`` per frame than the minority's model fitted again
     without it (``_tail_refit``; ``tail_refit_max_s=0`` turns it off).
     ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
