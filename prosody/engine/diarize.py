@@ -144,6 +144,10 @@ class DiarizeConfig:
     level's syllable dips are filled there: the spread of the frame level (90th - 20th percentile
     over ``dip_window_s``) is at most ``dip_look_ratio`` of its median over the run, and the level
     is not below the run's median (``_dip_filled_look``; ``dip_look_nats=0`` turns it off).
+    ``tail_refit_max_s``: the minority voice's piece at the end of an utterance the holder starts
+    (or the start of one it ends; utterances end at pauses) goes back to the holder when its model
+    explains it better by ``tail_refit_nats`` per frame than the minority's model fitted again
+    without it (``_tail_refit``; ``tail_refit_max_s=0`` turns it off).
     ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
     apart than the best so far's by less than ``start_noise_z`` standard errors of the difference
     (``_separation_se``) is also kept where its frame models' held-out gain is at least
@@ -216,6 +220,8 @@ class DiarizeConfig:
     dip_look_ratio: float = 0.8
     dip_look_min_s: float = 0.25
     dip_window_s: float = 0.3
+    tail_refit_max_s: float = 1.0
+    tail_refit_nats: float = 1.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -641,6 +647,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
     owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s))
     owned = _overlap_like_holder(owned, ll, cfg, grid.s_to_frames(cfg.overlap_holder_max_s))
+    owned = _tail_refit(owned, idx, feats, g, cfg, grid)
     path3 = _drop_blips(path3, idx, **blips)
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
@@ -982,6 +989,53 @@ def _overlap_like_holder(owned: np.ndarray, ll: np.ndarray | None, cfg: "Diarize
         holder = float(np.mean(ll[a:b, k]))
         if other <= -floor and holder >= -within:
             out[a:b] = k
+    return out
+
+
+def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list | None, cfg: "DiarizeConfig",
+                grid: Grid) -> np.ndarray:
+    """The minority voice k's piece of an utterance the holder h starts (speech-frame path
+    ``owned``, compact index ``idx``; utterances end at pauses over 0.1 s), when it runs to
+    the utterance's end (k and "both" only, at most ``cfg.tail_refit_max_s``), goes to h when
+    h's frame model ``g[h]`` explains it, on average, at least ``cfg.tail_refit_nats`` per frame
+    better than a model of k fitted again on k's other frames::
+
+        path   hhhhhhhhhhkk2kk | kkkkkkkk | hhhh      (| a pause; also at the head of an h-ended utterance)
+        out    hhhhhhhhhhhhhhh | kkkkkkkk | hhhh
+
+    A short answer lies inside every embedding window that holds it together with the end of
+    the holder's utterance before it, so k's centroid and model learnt that tail (docs/speakers.md,
+    eleventh and thirteenth rounds); the same at the head of the holder's next utterance. The
+    refit is the held-out test. ``g is None`` or ``tail_refit_max_s <= 0``: unchanged."""
+    max_n = grid.s_to_frames(cfg.tail_refit_max_s)
+    if g is None or max_n <= 0 or len(owned) < 3:
+        return owned
+    cnt = np.bincount(owned, minlength=3)
+    k = int(cnt[1] < cnt[0])  # the minority voice
+    h = 1 - k
+    cut = np.flatnonzero(np.diff(idx) > grid.s_to_frames(0.1)) + 1
+    ua, ub = np.concatenate([[0], cut]), np.concatenate([cut, [len(owned)]])
+    out = owned.copy()
+    cands = []
+    for i in range(len(ua)):
+        a, b = ua[i], ub[i]
+        seg = owned[a:b]
+        if owned[a] == h and seg[-1] != h:  # a tail
+            e = b - int(np.argmax(seg[::-1] == h))
+            if b - e <= max_n:
+                cands.append((e, b))
+        if owned[b - 1] == h and seg[0] != h:  # a head
+            e = a + int(np.argmax(seg == h))
+            if e - a <= max_n:
+                cands.append((a, e))
+    for a, b in cands:
+        rest = owned == k
+        rest[a:b] = False
+        if rest.sum() < 40:
+            continue
+        gk = _DiagGmm(feats[rest], cfg.n_gauss, cfg.gmm_iterations)
+        if float(np.mean(g[h].loglik(feats[a:b]) - gk.loglik(feats[a:b]))) >= cfg.tail_refit_nats:
+            out[a:b] = h
     return out
 
 
