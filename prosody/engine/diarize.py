@@ -765,6 +765,25 @@ def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | 
     return abs(med[1] - med[0]) < cfg.pieces_max_pitch_st
 
 
+def _run_bounds(owned: np.ndarray):
+    """(start, end) of each run of equal values in ``owned``."""
+    cuts = np.flatnonzero(np.diff(owned)) + 1
+    return zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
+
+
+def _best_stretch(adv: np.ndarray, lo_n: int, hi_n: int) -> tuple[float, int, int]:
+    """(sum, start, length) of the stretch of ``lo_n``..``hi_n`` frames with the largest summed ``adv``
+    (the first found at the shortest length on ties)."""
+    c = np.concatenate([[0.0], np.cumsum(adv)])
+    best, bi, bl = -np.inf, 0, 0
+    for ln in range(lo_n, min(hi_n, len(adv)) + 1):
+        s = c[ln:] - c[:-ln]
+        i = int(np.argmax(s))
+        if s[i] > best:
+            best, bi, bl = float(s[i]), i, ln
+    return best, bi, bl
+
+
 def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg: "DiarizeConfig",
                  grid: Grid) -> np.ndarray:
     """A second look inside each voice's runs for a short stretch of the other voice
@@ -789,21 +808,14 @@ def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg
     out = owned.copy()
     lo_n, hi_n = grid.s_to_frames(cfg.second_look_min_s), grid.s_to_frames(cfg.second_look_max_s)
     margin = grid.s_to_frames(cfg.second_look_margin_s)
-    cuts = np.flatnonzero(np.diff(owned)) + 1
-    bounds = zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
+    bounds = _run_bounds(owned)
     todo = [(int(a) + margin, int(b) - margin, int(owned[a])) for a, b in bounds if owned[a] != 2]
     adv = {k: weak * (np.maximum(ll[:, 2], ll[:, 1 - k]) - ll[:, k]) for k in (0, 1)}
     while todo:
         a, b, k = todo.pop()
         if b - a < lo_n:
             continue
-        c = np.concatenate([[0.0], np.cumsum(adv[k][a:b])])
-        best, bi, bl = -np.inf, 0, 0
-        for ln in range(lo_n, min(hi_n, b - a) + 1):
-            s = c[ln:] - c[:-ln]
-            i = int(np.argmax(s))
-            if s[i] > best:
-                best, bi, bl = float(s[i]), i, ln
+        best, bi, bl = _best_stretch(adv[k][a:b], lo_n, hi_n)
         if best < cfg.second_look_nats or best < cfg.second_look_mean_nats * bl:
             continue
         out[a + bi:a + bi + bl] = 2
@@ -852,8 +864,7 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
     spread = _level_spread(lv, grid.s_to_frames(cfg.dip_window_s))
     lo_n, hi_n = grid.s_to_frames(cfg.dip_look_min_s), grid.s_to_frames(cfg.second_look_max_s)
     margin = grid.s_to_frames(cfg.second_look_margin_s)
-    cuts = np.flatnonzero(np.diff(owned)) + 1
-    bounds = zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
+    bounds = _run_bounds(owned)
     todo = []
     for a, b in bounds:
         if owned[a] != 2:
@@ -864,13 +875,7 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
         a, b, k, ref = todo.pop()
         if b - a < lo_n:
             continue
-        c = np.concatenate([[0.0], np.cumsum(adv[k][a:b])])
-        best, bi, bl = -np.inf, 0, 0
-        for ln in range(lo_n, min(hi_n, b - a) + 1):
-            s = c[ln:] - c[:-ln]
-            i = int(np.argmax(s))
-            if s[i] > best:
-                best, bi, bl = float(s[i]), i, ln
+        best, bi, bl = _best_stretch(adv[k][a:b], lo_n, hi_n)
         if best < cfg.dip_look_nats:
             continue
         i, j = a + bi, a + bi + bl
