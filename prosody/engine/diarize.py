@@ -1018,8 +1018,7 @@ def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list |
     cnt = np.bincount(owned, minlength=3)
     k = int(cnt[1] < cnt[0])  # the minority voice
     h = 1 - k
-    cut = np.flatnonzero(np.diff(idx) > grid.s_to_frames(0.1)) + 1
-    ua, ub = np.concatenate([[0], cut]), np.concatenate([cut, [len(owned)]])
+    ua, ub = _utterances(idx, grid.s_to_frames(0.1))
     out = owned.copy()
     cands = []
     for i in range(len(ua)):
@@ -1033,8 +1032,9 @@ def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list |
             e = a + int(np.argmax(seg == h))
             if e - a <= max_n:
                 cands.append((a, e))
+    mine = owned == k
     for a, b in cands:
-        rest = owned == k
+        rest = mine.copy()
         rest[a:b] = False
         if rest.sum() < 40:
             continue
@@ -1124,10 +1124,11 @@ def _memo(memo: dict, key: str, compute):
     return memo[key]
 
 
-def _utterances(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Runs of consecutive frame numbers in ``idx`` (the speech frames): the utterances'
+def _utterances(idx: np.ndarray, max_gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of frame numbers in ``idx`` (the speech frames) with steps of at most ``max_gap``
+    (1: consecutive; larger: pauses up to ``max_gap - 1`` frames bridged): the utterances'
     compact start and end indices ``(ua, ub)``, ``idx[ua[k]:ub[k]]`` one utterance."""
-    cut = np.flatnonzero(np.diff(idx) > 1) + 1
+    cut = np.flatnonzero(np.diff(idx) > max_gap) + 1
     return np.concatenate([[0], cut]).astype(np.int64), np.concatenate([cut, [len(idx)]]).astype(np.int64)
 
 
