@@ -148,6 +148,11 @@ class DiarizeConfig:
     (or the start of one it ends; utterances end at pauses) goes back to the holder when its model
     explains it better by ``tail_refit_nats`` per frame than the minority's model fitted again
     without it (``_tail_refit``; ``tail_refit_max_s=0`` turns it off).
+    ``pitch_look_min_sep_st`` / ``pitch_look_min_frac`` / ``pitch_look_min_voiced``: where the two
+    voices' median pitches lie that far apart, a 0.25-1.0 s stretch inside one voice's run whose
+    pitch sits in the other voice's register (that share of its frames, that many frames) and whose
+    level is not below the run's becomes "both" (``_pitch_look``; ``pitch_look_min_sep_st=0`` turns
+    it off).
     ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
     apart than the best so far's by less than ``start_noise_z`` standard errors of the difference
     (``_separation_se``) is also kept where its frame models' held-out gain is at least
@@ -222,6 +227,9 @@ class DiarizeConfig:
     dip_window_s: float = 0.3
     tail_refit_max_s: float = 1.0
     tail_refit_nats: float = 1.0
+    pitch_look_min_sep_st: float = 5.0
+    pitch_look_min_frac: float = 0.35
+    pitch_look_min_voiced: int = 10
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -644,6 +652,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     owned = _drop_blips(path3, idx, **blips, min_change_overlap=grid.s_to_frames(cfg.min_change_overlap_s))
     owned = _second_look(owned, ll, weak, cfg, grid)
     owned = _dip_filled_look(owned, ll, weak, lv, cfg, grid)
+    owned = _pitch_look(owned, f0_st, lv, cfg, grid)
     owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
     owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s))
     owned = _overlap_like_holder(owned, ll, cfg, grid.s_to_frames(cfg.overlap_holder_max_s))
@@ -882,6 +891,62 @@ def _dip_filled_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray,
         if np.median(spread[i:j]) <= cfg.dip_look_ratio * ref[0] and np.median(lv[i:j]) >= ref[1]:
             out[i:j] = 2
         todo += [(a, a + bi - margin, k, ref), (a + bi + bl + margin, b, k, ref)]
+    return out
+
+
+def _pitch_look(owned: np.ndarray, f0_st: np.ndarray | None, lv: np.ndarray, cfg: "DiarizeConfig",
+                grid: Grid) -> np.ndarray:
+    """A short stretch inside one voice's run where the pitch sits at the other voice's: where the
+    two voices' median pitches (semitones, over each voice's own frames of the speech-frame path
+    ``owned``) lie ``pitch_look_min_sep_st`` or more apart, each run of voice k is searched for the
+    0.25-1.0 s stretch (``dip_look_min_s`` .. ``second_look_max_s``, ``second_look_margin_s`` from the
+    run's ends) with the most frames whose pitch is nearer the other voice's median than k's and
+    further from k's than a third of the separation and than 90 % of k's own frames lie (k's own
+    excursions: a monologue's questions and stresses); it becomes "both" when those frames are at
+    least ``pitch_look_min_frac`` of its frames and number ``pitch_look_min_voiced``, and its median
+    level is not below the run's (two voices add power, as ``_dip_filled_look``); the rest of the
+    run is searched again::
+
+        pitch   ___---___---___~~~___---      ~ the listener's register over the holder's speech
+        out     0000000000000002220000000
+
+    A listener's "mm-hm" over the holder's speech that the frame models do not see (it fills too
+    few of the holder's spectral frames) still moves the frame's pitch to the listener's register
+    whenever it is the stronger periodic source. Voices closer in pitch are left alone (one voice's
+    range covers the other's median). ``f0_st is None`` or ``pitch_look_min_sep_st <= 0``: unchanged."""
+    if f0_st is None or cfg.pitch_look_min_sep_st <= 0 or len(owned) == 0:
+        return owned
+    med, band = [], []
+    for k in (0, 1):
+        v = f0_st[(owned == k) & ~np.isnan(f0_st)]
+        if len(v) < 50:
+            return owned
+        med.append(float(np.median(v)))
+        band.append(float(np.percentile(np.abs(v - med[-1]), 90)))  # the voice's own excursions
+    sep = abs(med[1] - med[0])
+    if sep < cfg.pitch_look_min_sep_st:
+        return owned
+    f = np.nan_to_num(f0_st, nan=-1e3)
+    voiced = ~np.isnan(f0_st)
+    lo_n, hi_n = grid.s_to_frames(cfg.dip_look_min_s), grid.s_to_frames(cfg.second_look_max_s)
+    margin = grid.s_to_frames(cfg.second_look_margin_s)
+    hit = {k: voiced & (np.abs(f - med[1 - k]) < np.abs(f - med[k])) & (np.abs(f - med[k]) >= max(sep / 3, band[k]))
+           for k in (0, 1)}
+    out = owned.copy()
+    todo = [(int(a) + margin, int(b) - margin, int(owned[a]), float(np.median(lv[a:b])))
+            for a, b in _run_bounds(owned) if owned[a] != 2]
+    while todo:
+        a, b, k, ref = todo.pop()
+        if b - a < lo_n:
+            continue
+        score = hit[k][a:b].astype(float) - cfg.pitch_look_min_frac
+        best, bi, bl = _best_stretch(score, lo_n, hi_n)
+        if best < 0:
+            continue
+        i, j = a + bi, a + bi + bl
+        if int(hit[k][i:j].sum()) >= cfg.pitch_look_min_voiced and np.median(lv[i:j]) >= ref:
+            out[i:j] = 2
+        todo += [(a, i - margin, k, ref), (j + margin, b, k, ref)]
     return out
 
 
