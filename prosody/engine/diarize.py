@@ -148,7 +148,7 @@ class DiarizeConfig:
     (or the start of one it ends; utterances end at pauses) goes back to the holder when its model
     explains it better by ``tail_refit_nats`` per frame than the minority's model fitted again
     without it (``_tail_refit``; ``tail_refit_max_s=0`` turns it off).
-    ``pitch_look_min_sep_st`` / ``pitch_look_min_frac`` / ``pitch_look_min_voiced``: where the two
+    ``pitch_look_min_sep_st`` / ``pitch_look_min_frac`` / ``pitch_look_min_frames``: where the two
     voices' median pitches lie that far apart, a 0.25-1.0 s stretch inside one voice's run whose
     pitch sits in the other voice's register (that share of its frames, that many frames) and whose
     level is not below the run's becomes "both" (``_pitch_look``; ``pitch_look_min_sep_st=0`` turns
@@ -229,7 +229,7 @@ class DiarizeConfig:
     tail_refit_nats: float = 1.0
     pitch_look_min_sep_st: float = 5.0
     pitch_look_min_frac: float = 0.35
-    pitch_look_min_voiced: int = 10
+    pitch_look_min_frames: int = 10
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -903,7 +903,7 @@ def _pitch_look(owned: np.ndarray, f0_st: np.ndarray | None, lv: np.ndarray, cfg
     run's ends) with the most frames whose pitch is nearer the other voice's median than k's and
     further from k's than a third of the separation and than 90 % of k's own frames lie (k's own
     excursions: a monologue's questions and stresses); it becomes "both" when those frames are at
-    least ``pitch_look_min_frac`` of its frames and number ``pitch_look_min_voiced``, and its median
+    least ``pitch_look_min_frac`` of its frames and number ``pitch_look_min_frames``, and its median
     level is not below the run's (two voices add power, as ``_dip_filled_look``); the rest of the
     run is searched again::
 
@@ -944,7 +944,7 @@ def _pitch_look(owned: np.ndarray, f0_st: np.ndarray | None, lv: np.ndarray, cfg
         if best < 0:
             continue
         i, j = a + bi, a + bi + bl
-        if int(hit[k][i:j].sum()) >= cfg.pitch_look_min_voiced and np.median(lv[i:j]) >= ref:
+        if int(hit[k][i:j].sum()) >= cfg.pitch_look_min_frames and np.median(lv[i:j]) >= ref:
             out[i:j] = 2
         todo += [(a, i - margin, k, ref), (j + margin, b, k, ref)]
     return out
