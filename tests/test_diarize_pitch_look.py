@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from prosody.engine.diarize import DiarizeConfig, _pitch_look
+from prosody.errors import ConfigError
 from prosody.timebase import GRID
 
 
@@ -46,3 +48,9 @@ def test_a_quieter_stretch_or_close_voices_stay():
     assert np.array_equal(_pitch_look(owned, f0, lv, DiarizeConfig(), GRID), owned)
     owned, f0, lv = _case(bc_st=3.0, listener_st=3.0)  # voices 3 st apart: below pitch_look_min_sep_st
     assert np.array_equal(_pitch_look(owned, f0, lv, DiarizeConfig(), GRID), owned)
+
+
+def test_settings_out_of_range_are_refused():
+    with pytest.raises(ConfigError, match="pitch_look_min_frac=1.5"):
+        DiarizeConfig(pitch_look_min_frac=1.5).validate()
+    DiarizeConfig(pitch_look_min_sep_st=0.0).validate()  # off is a valid setting

@@ -239,6 +239,12 @@ class DiarizeConfig:
             raise ConfigError(f"hop_s={self.hop_s} must be within 0.05 s..window_s")
         if not 0.0 <= self.two_voice_min_distance < 1.0:
             raise ConfigError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
+        if not (self.pitch_look_min_sep_st >= 0 and 0.0 <= self.pitch_look_min_frac <= 1.0
+                and self.pitch_look_min_frames >= 0):
+            raise ConfigError(f"pitch_look_min_sep_st={self.pitch_look_min_sep_st}, pitch_look_min_frac="
+                              f"{self.pitch_look_min_frac}, pitch_look_min_frames={self.pitch_look_min_frames}: "
+                              "need >= 0 st, a share within 0..1 and >= 0 frames (pitch_look_min_sep_st=0 turns "
+                              "the pitch look off)")
         if self.start_noise_z < 0 or self.start_gain_nats < 0:
             raise ConfigError(f"start_noise_z={self.start_noise_z}, start_gain_nats={self.start_gain_nats} must be "
                               ">= 0 (start_noise_z=0: restarts compared by separation alone)")
