@@ -13,7 +13,6 @@ Groups: diarization.py split names and ``wide`` / ``fresh6s`` (diarization_singl
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import prosody.engine.diarize as D  # noqa: E402
-from diarization_single import bench_cases, cached, single_cases, two_cases, wrong_share  # noqa: E402
+from diarization_single import one_voice_trial  # noqa: E402
 from campplus_numpy import CamPlusPlus  # noqa: E402
 
 CUR: dict = {}
@@ -146,33 +145,8 @@ def _hook(x, cfg, enc, grid, feats, idx, emb, melc, memo=None):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--groups", default="fresh2,wide")
-    ap.add_argument("--cache", help="folder (outside the repo), as diarization_single.py's")
-    ap.add_argument("--only", help="only the recordings whose name contains this")
-    args = ap.parse_args()
     D._odd_utterance_retry = _hook
-    groups = []
-    for g in args.groups.split(","):
-        if g in ("wide", "fresh6s"):
-            s = "wide" if g == "wide" else "fresh6"
-            groups += [(f"{s}-one", single_cases(s)), (f"{s}-two", two_cases(s))]
-        elif g:
-            groups.append((f"bench-{g}", bench_cases(g)))
-    for gname, gen in groups:
-        for nm, x, segs in cached(gname, gen, args.cache):
-            if args.only and args.only not in nm:
-                continue
-            CUR.clear()
-            CUR["segs"] = segs
-            d = D.diarize(x)
-            w, tot = wrong_share(d, segs) if segs is not None else (0, 0)
-            st = CUR.get("st")
-            txt = "-" if st is None else " ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
-                                                  for k, v in st.items())
-            print(f"{gname[:12]:12} truth {1 if segs is None else 2} found {d.n_voices} wrong "
-                  f"{100 * w / max(tot, 1):4.1f} % {nm[:56]:56} | {txt}", flush=True)
-    return 0
+    return one_voice_trial(CUR, name_width=56)
 
 
 if __name__ == "__main__":

@@ -250,6 +250,39 @@ def wrong_share(d, segs) -> tuple[int, int]:
     return int(w), int(single.sum())
 
 
+def one_voice_trial(cur: dict, *, name_width: int = 64, argv=None) -> int:
+    """The driver of the one-voice trials (diarization_spectral_trial.py, diarization_campplus_trial.py):
+    ``--groups`` (diarization.py split names, ``wide`` / ``fresh6s``), ``--cache``, ``--only``; per recording
+    diarize, then print the truth, the voices found, wrong-voice speech and ``cur["st"]``, the figures the
+    trial's hook left there (``cur["segs"]``: the recording's truth, for the hook to read)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--groups", default="fresh2,wide")
+    ap.add_argument("--cache", help="folder (outside the repo), as diarization_single.py's")
+    ap.add_argument("--only", help="only the recordings whose name contains this")
+    args = ap.parse_args(argv)
+    groups = []
+    for g in args.groups.split(","):
+        if g in ("wide", "fresh6s"):
+            s = "wide" if g == "wide" else "fresh6"
+            groups += [(f"{s}-one", single_cases(s)), (f"{s}-two", two_cases(s))]
+        elif g:
+            groups.append((f"bench-{g}", bench_cases(g)))
+    for gname, gen in groups:
+        for nm, x, segs in cached(gname, gen, args.cache):
+            if args.only and args.only not in nm:
+                continue
+            cur.clear()
+            cur["segs"] = segs
+            d = diarize(x)
+            w, tot = wrong_share(d, segs) if segs is not None else (0, 0)
+            st = cur.get("st")
+            txt = "-" if st is None else " ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                                                  for k, v in st.items())
+            print(f"{gname[:12]:12} truth {1 if segs is None else 2} found {d.n_voices} wrong "
+                  f"{100 * w / max(tot, 1):4.1f} % {nm[:name_width]:{name_width}} | {txt}", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", choices=tuple(VARIANTS) + ("none",), default="wide")

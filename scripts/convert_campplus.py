@@ -59,6 +59,10 @@ def read_torch_zip(path: Path) -> dict[str, np.ndarray]:
 def main(argv: list[str]) -> int:
     src = Path(argv[1])
     out = Path(argv[2] if len(argv) > 2 else "/tmp/campplus.npz")
+    if out.is_symlink() or (out.exists() and out.resolve() == src.resolve()):
+        print(f"refusing to write {out}: it is the checkpoint itself or a symlink; give another output path",
+              file=sys.stderr)
+        return 2
     state = read_torch_zip(src)
     kept = {}
     for k, v in state.items():
