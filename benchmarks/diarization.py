@@ -61,7 +61,7 @@ tracker's definitions a backchannel, scored as a false one whenever found exactl
 round"; ``--rttm-edges`` gives the old truth). The summary adds the change-count error over recordings with
 >= 7 planted changes (on 2 planted changes one change off is already 50 %).
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|ami8|both] [--quick] [--voices]
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
 from __future__ import annotations
@@ -150,6 +150,10 @@ VOICE_PAIRS = {  # (therapist, client)
     # final settings
     "fresh13": [("en-us+grandpa", "en-gb-x-rp+Storm"), ("en-029+Mr", "en-us-nyc+RicishayMax2 p58"),
                 ("en-gb-scotland+Tweaky p45", "en-us+RicishayMax3 p55"), ("en-gb-x-gbcwmd+croak s165", "en-us+AnxiousAndy p55 s185")],
+    # fresh14: fresh13's variants in new pairings (close in pitch), made after fresh13's first run, before the
+    # change it led to (the one-voice-in-pieces test), as that change's check
+    "fresh14": [("en-gb-x-gbclan+Mr", "en-us+Tweaky"), ("en-us-nyc+RicishayMax3", "en-029+croak p50"),
+                ("en-gb-scotland+AnxiousAndy", "en-gb-x-rp+RicishayMax2"), ("en-029+Storm s165", "en-us+grandpa p45 s185")],
     # ami8: real voices only (eighth round, diar8a): new turn placements of all four AMI dialogue files,
     # the material the clustering restart for AMI trn06 was tried on (held, fresh6, fresh7c kept for checking)
     "ami8": [],
@@ -165,18 +169,19 @@ SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21,
          "fresh11": [130, 131, 132, 133, 134, 135],
          "fresh12": [140, 141, 142, 143, 144, 145],
          "fresh13": [150, 151, 152, 153, 154, 155],
+         "fresh14": [160, 161, 162, 163, 164, 165],
          "ami8": []}
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
                       "fresh5": ["trn06", "tst00"], "fresh6": ["trn06", "tst00"], "fresh7c": ["trn06", "tst00"],
                       "fresh8": ["trn06", "tst00"], "fresh9": ["trn06", "tst00"],
                       "fresh10": ["trn06", "tst00"], "fresh11": ["trn06", "tst00"],
-                      "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"]}
+                      "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"]}
 AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9),
-             "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15), "fresh8": (30, 31), "fresh9": (40, 41), "fresh10": (50, 51), "fresh11": (60, 61), "fresh12": (70, 71), "fresh13": (80, 81),
+             "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15), "fresh8": (30, 31), "fresh9": (40, 41), "fresh10": (50, 51), "fresh11": (60, 61), "fresh12": (70, 71), "fresh13": (80, 81), "fresh14": (90, 91),
              "ami8": (20, 21, 22, 23, 24, 25)}  # fresh: the held files' speakers, new turns
 SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8,
-             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16}  # room-mix draws differ per split
+             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17}  # room-mix draws differ per split
 COLLAR_S = 0.25
 CHANGES_MIN_N = 7  # fewest planted changes where one change off stays within the 15 % target (1/7 = 14 %)
 HOP_S = 0.01
