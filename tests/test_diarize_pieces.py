@@ -48,6 +48,28 @@ def test_pieces_of_one_voice_planted():
     assert not _one_voice_in_pieces(both, idx, f0, 0.2, cfg)
 
 
+def test_alike_voices_turning_at_pauses_are_not_pieces():
+    """Two people 0-1 st apart in pitch who take turns at the pauses (one voice per 3 s
+    utterance, alternating: 10 changes at pauses), their frames confused inside speech: a 0.3 s
+    flip to the other voice inside five of the eleven utterances gives 10 changes inside speech
+    next to a short piece, twice the test's minimum, but half of all changes fall at pauses: two
+    voices, unless the pause share is ignored (``pieces_max_pause_share=1``). A flip in every
+    utterance (22 inside, 10 at pauses: 31 %) reads as one voice in pieces."""
+    idx = np.concatenate([np.arange(300) + 340 * u for u in range(11)])
+    path = (np.arange(3300) // 300 % 2).astype(np.int8)
+    f0 = 10.0 + 0.5 * np.random.default_rng(1).standard_normal(3300) + 0.8 * path
+    some = path.copy()
+    for u in (1, 3, 5, 7, 9):
+        some[300 * u + 120:300 * u + 150] ^= 1
+    cfg = DiarizeConfig()
+    assert not _one_voice_in_pieces(some, idx, f0, 0.2, cfg)
+    assert _one_voice_in_pieces(some, idx, f0, 0.2, DiarizeConfig(pieces_max_pause_share=1.0))
+    every = path.copy()
+    for u in range(11):
+        every[300 * u + 120:300 * u + 150] ^= 1
+    assert _one_voice_in_pieces(every, idx, f0, 0.2, cfg)
+
+
 def test_espeak_voice_cut_in_pieces_is_one_voice(needs_espeak):
     """Ten sentences of one espeak voice with 0.25 s pauses: the first pass cuts it into two
     "voices" 0.13 apart that switch inside continuous speech (two without the test)."""
