@@ -61,6 +61,11 @@ tracker's definitions a backchannel, scored as a false one whenever found exactl
 round"; ``--rttm-edges`` gives the old truth). The summary adds the change-count error over recordings with
 >= 7 planted changes (on 2 planted changes one change off is already 50 %).
 
+Later splits (comments at ``VOICE_PAIRS``): fresh9 and fresh10 held back, fresh11 / fresh12 checks of the
+pitch look; sixteenth round: fresh13 (held back until its first run, pairs 1.1-4.0 st apart in pitch), then
+fresh14 (its variants re-paired, 0.1-3.2 st) as the check of the change fresh13 led to (docs/speakers.md).
+``benchmarks/diarization_calls.py`` scores a split's dialogues as call-quality mono (Opus, phone band).
+
     python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
