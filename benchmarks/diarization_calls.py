@@ -54,10 +54,7 @@ def opus(y: np.ndarray, kbps: int, loss_pct: int, tmp: Path) -> np.ndarray:
     _run(["opusenc", "--quiet", "--bitrate", str(kbps), str(src), str(enc)])
     _run(["opusdec", "--quiet", "--rate", str(SR), "--packet-loss", str(loss_pct), str(enc), str(dec)])
     z, _ = sf.read(dec, dtype="float32")
-    z = z if z.ndim == 1 else z.mean(axis=1)
-    out = np.zeros(len(y), np.float32)
-    out[: min(len(y), len(z))] = z[: len(y)]
-    return out
+    return _same_length(z if z.ndim == 1 else z.mean(axis=1), len(y))
 
 
 def narrowband(y: np.ndarray, tmp: Path) -> np.ndarray:
@@ -67,18 +64,14 @@ def narrowband(y: np.ndarray, tmp: Path) -> np.ndarray:
     _run(["sox", str(src), "-r", "8000", str(tmp / "nb8.wav"), "sinc", "300-3400"])
     _run(["sox", str(tmp / "nb8.wav"), "-r", str(SR), str(dst)])
     z, _ = sf.read(dst, dtype="float32")
-    out = np.zeros(len(y), np.float32)
-    out[: min(len(y), len(z))] = z[: len(y)]
+    return _same_length(z, len(y))
+
+
+def _same_length(z: np.ndarray, n: int) -> np.ndarray:
+    """``z`` cut or zero-padded to ``n`` samples (float32)."""
+    out = np.zeros(n, np.float32)
+    out[: min(n, len(z))] = z[:n]
     return out
-
-
-class _Tracks:
-    """Enough of a Dialogue for mix_room: clean two-track audio."""
-
-    def __init__(self, audio):
-        self.audio = audio
-        self.sample_rate = SR
-        self.settings = type("S", (), {"noise_db": None})()
 
 
 def condition_mix(tracks: np.ndarray, cond: str, rng: np.random.Generator, seed: int, tmp: Path) -> np.ndarray:
@@ -86,12 +79,12 @@ def condition_mix(tracks: np.ndarray, cond: str, rng: np.random.Generator, seed:
     ld = tuple(float(rng.uniform(0, 6)) * float(rng.choice([-1, 1])) for _ in range(2))
     noise = float(rng.uniform(-65, -45))
     if cond == "call":  # the client's voice arrives coded, the therapist's through the room
-        room, _ = mix_room(_Tracks(np.stack([tracks[:, 0], np.zeros(len(tracks), np.float32)], axis=1)),
+        room, _ = mix_room(B._Tracks(np.stack([tracks[:, 0], np.zeros(len(tracks), np.float32)], axis=1)),
                            layout="mono", level_diff_db=ld, rt60_s=float(rng.uniform(0.2, 0.5)),
                            noise_db=noise, seed=seed)
         remote = opus(tracks[:, 1] * 10 ** (ld[1] / 40), 16, 5, tmp)
         return (room[:, 0] + remote)[:, None].astype(np.float32)
-    room, _ = mix_room(_Tracks(tracks), layout="mono", level_diff_db=ld, rt60_s=None, noise_db=noise, seed=seed)
+    room, _ = mix_room(B._Tracks(tracks), layout="mono", level_diff_db=ld, rt60_s=None, noise_db=noise, seed=seed)
     y = room[:, 0]
     y = opus(y, 24, 3, tmp) if cond == "service" else narrowband(y, tmp)
     return y[:, None].astype(np.float32)
