@@ -66,7 +66,7 @@ pitch look; sixteenth round: fresh13 (held back until its first run, pairs 1.1-4
 fresh14 (its variants re-paired, 0.1-3.2 st) as the check of the change fresh13 led to (docs/speakers.md).
 ``benchmarks/diarization_calls.py`` scores a split's dialogues as call-quality mono (Opus, phone band).
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|both] [--quick] [--voices]
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|amireal|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
 from __future__ import annotations
@@ -162,6 +162,10 @@ VOICE_PAIRS = {  # (therapist, client)
     # ami8: real voices only (eighth round, diar8a): new turn placements of all four AMI dialogue files,
     # the material the clustering restart for AMI trn06 was tried on (held, fresh6, fresh7c kept for checking)
     "ami8": [],
+    # amireal: real voices only, the pairs of the same sex no other split places (session of 2026-12-01, fifth):
+    # AMI dev00 / dev01's two men (MEE009, MEE012) and tst00's two women (FEO072, FEO070); made and run on main
+    # before any change
+    "amireal": [],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
          "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
@@ -175,18 +179,20 @@ SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21,
          "fresh12": [140, 141, 142, 143, 144, 145],
          "fresh13": [150, 151, 152, 153, 154, 155],
          "fresh14": [160, 161, 162, 163, 164, 165],
-         "ami8": []}
+         "ami8": [], "amireal": []}
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
                       "fresh5": ["trn06", "tst00"], "fresh6": ["trn06", "tst00"], "fresh7c": ["trn06", "tst00"],
                       "fresh8": ["trn06", "tst00"], "fresh9": ["trn06", "tst00"],
                       "fresh10": ["trn06", "tst00"], "fresh11": ["trn06", "tst00"],
-                      "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"]}
+                      "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"],
+                      "amireal": ["dev00", "dev01", "tst00:FEO072+FEO070"]}  # "uri:A+B": that pair, else the two
+# speakers with the most single-speaker speech
 AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9),
              "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15), "fresh8": (30, 31), "fresh9": (40, 41), "fresh10": (50, 51), "fresh11": (60, 61), "fresh12": (70, 71), "fresh13": (80, 81), "fresh14": (90, 91),
-             "ami8": (20, 21, 22, 23, 24, 25)}  # fresh: the held files' speakers, new turns
+             "ami8": (20, 21, 22, 23, 24, 25), "amireal": (100, 101, 102, 103, 104, 105)}  # fresh: the held files' speakers, new turns
 SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8,
-             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17}  # room-mix draws differ per split
+             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17, "amireal": 18}  # room-mix draws differ per split
 COLLAR_S = 0.25
 CHANGES_MIN_N = 7  # fewest planted changes where one change off stays within the 15 % target (1/7 = 14 %)
 HOP_S = 0.01
@@ -394,12 +400,15 @@ def turn_stretches(uri: str, corpus, x: np.ndarray, sr: int) -> dict[str, list[t
     return out
 
 
-def ami_dialogue(uri: str, corpus, seed: int):
+def ami_dialogue(uri: str, corpus, seed: int, speakers: tuple[str, str] | None = None):
     """Two AMI speakers' single-speaker stretches (``turn_stretches``) placed as alternating turns
-    (gaps 0.2-1.2 s, one in four overlapping 0.1-0.2 s) on two clean tracks."""
+    (gaps 0.2-1.2 s, one in four overlapping 0.1-0.2 s) on two clean tracks. ``speakers``: that
+    pair (therapist, client); else the two with the most single-speaker speech."""
     x, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
     st = turn_stretches(uri, corpus, x, sr)
     spk = sorted((s for s in st if st[s]), key=lambda s: -sum(b - a for a, b in st[s]))[:2]
+    if speakers is not None:
+        spk = [s for s in speakers if st.get(s)]
     if len(spk) < 2:
         return None
     rng = np.random.default_rng(seed)
@@ -451,9 +460,12 @@ def ami_cases(split: str, quick: bool):
         print("  (no corpus: AMI real-voice dialogues skipped)", file=sys.stderr)
         return
     rng = np.random.default_rng(2000 + SPLIT_RNG[split])
-    for uri in AMI_DIALOGUE_FILES[split]:
+    for entry in AMI_DIALOGUE_FILES[split]:
+        uri, _, pair = entry.partition(":")
+        speakers = tuple(pair.split("+")) if pair else None
+        label = f"{uri} {pair}" if pair else uri
         for seed in AMI_SEEDS[split] if not quick else AMI_SEEDS[split][:1]:
-            got = ami_dialogue(uri, corpus, seed)
+            got = ami_dialogue(uri, corpus, seed, speakers)
             if got is None:
                 continue
             tracks, truth = got
@@ -461,7 +473,7 @@ def ami_cases(split: str, quick: bool):
                 ld = (float(rng.uniform(0, 6)) * rng.choice([-1, 1]), float(rng.uniform(0, 6)) * rng.choice([-1, 1]))
                 x, _ = mix_room(_Tracks(tracks), layout=layout, level_diff_db=ld, delay_ms=tuple(rng.uniform(0, 1, 2)),
                                 rt60_s=None, noise_db=-65.0, seed=seed)
-                yield f"AMI {uri} s{seed} {layout}", x, truth
+                yield f"AMI {label} s{seed} {layout}", x, truth
 
 
 def single_voice_cases(split: str, quick: bool):
@@ -478,14 +490,15 @@ def single_voice_cases(split: str, quick: bool):
         yield f"espeak one voice {v}", x
     corpus = corpus_dir()
     if corpus is not None:
-        for uri in AMI_DIALOGUE_FILES[split]:
+        for entry in AMI_DIALOGUE_FILES[split]:
+            uri, _, pair = entry.partition(":")
             st = ami_stretches(uri, corpus)
             y, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
-            spk = max(st, key=lambda s: sum(b - a for a, b in st[s]))
-            parts = []
-            for a, b in st[spk]:
-                parts += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]
-            yield f"AMI one voice {uri}:{spk}", np.concatenate(parts)
+            for spk in pair.split("+") if pair else [max(st, key=lambda s: sum(b - a for a, b in st[s]))]:
+                parts = []
+                for a, b in st[spk]:
+                    parts += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]
+                yield f"AMI one voice {uri}:{spk}", np.concatenate(parts)
 
 
 def ami_confusion(quick: bool):
