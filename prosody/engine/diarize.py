@@ -121,7 +121,13 @@ class DiarizeConfig:
     more inside continuous speech next to a piece shorter than ``pieces_max_run_s`` are one voice
     (the minority retry may still find a second), unless more than ``pieces_max_pause_share`` of
     all their changes fall at pauses (two people who turn at pauses, their frames confused inside
-    speech now and then; ``1`` turns that exception off).
+    speech now and then; ``1`` turns that exception off) ``pieces_restart``: where that test made two voices one
+    although the frame models' held-out gain was at least ``minority_retry_below_gain`` (they hear
+    two voices), the finer restart (``_finer_restart``) is tried as for two voices and kept when
+    its own path passes the test, its voices lie further apart and at least
+    ``two_voice_min_distance`` apart (a first pass that mixed two alike real voices, each voice's
+    turn ends given to the other, looks like one voice in pieces: AMI dev00's two men placed as
+    turns, docs/speakers.md, seventeenth round).
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``subcluster*``: where the two voices found lie less than ``subcluster_below`` apart, restarts
@@ -209,6 +215,7 @@ class DiarizeConfig:
     pieces_max_pitch_st: float = 1.5
     pieces_max_distance: float = 0.35
     pieces_max_pause_share: float = 0.45
+    pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
     second_look_min_s: float = 0.2
@@ -686,9 +693,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
     suspect = False  # cut like one voice in pieces, but turning at pauses as two people do
+    pieces = False
     if two and seed is None and not (spatial or pitched):
         if _one_voice_in_pieces(path3, idx, f0_st, separation, cfg):
-            two = False
+            two, pieces = False, True
         elif cfg.pieces_max_pause_share < 1.0:
             suspect = _one_voice_in_pieces(path3, idx, f0_st, separation, replace(cfg, pieces_max_pause_share=1.0))
     if seed is not None:  # the retry's own test (_minority_retry)
@@ -703,6 +711,11 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         if alt is not None:
             return alt
     if force is None and not two:
+        if pieces and cfg.pieces_restart and gain >= cfg.minority_retry_below_gain:  # the frame models hear two
+            fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3, separation_se=separation_se,
+                                  gain=gain)
+            if fine is not None and fine.separation >= cfg.two_voice_min_distance:
+                return fine
         return _one_voice(n, speech, emb, separation)
     if seed is None and force is None:
         fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3, separation_se=separation_se,
