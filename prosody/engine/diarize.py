@@ -128,6 +128,14 @@ class DiarizeConfig:
     ``two_voice_min_distance`` apart (a first pass that mixed two alike real voices, each voice's
     turn ends given to the other, looks like one voice in pieces: AMI dev00's two men placed as
     turns, docs/speakers.md, seventeenth round).
+    ``utterance_restart_below`` / ``utterance_min_s`` / ``utterance_window_s``: where the voices
+    found lie less than ``utterance_restart_below`` apart (``0`` turns it off), a restart from whole
+    utterances (``_utterance_restart``): each utterance of at least ``utterance_min_s`` embedded on
+    its own frames, two clusters of them (each at least ``utterance_min_count`` utterances and
+    ``utterance_min_voice_s`` of speech) start the resegmentation, on the first pass's windows and
+    on windows of ``utterance_window_s``; kept where its voices lie further apart than the best so
+    far by more than the separation's noise (or within it, frame models clearly better), or, where
+    the first pass was one voice in pieces, as ``pieces_restart``'s restart.
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``subcluster*``: where the two voices found lie less than ``subcluster_below`` apart, restarts
@@ -215,6 +223,12 @@ class DiarizeConfig:
     pieces_max_pitch_st: float = 1.5
     pieces_max_distance: float = 0.35
     pieces_max_pause_share: float = 0.45
+    utterance_restart_below: float = 0.3
+    utterance_min_s: float = 0.5
+    utterance_window_s: float = 1.0
+    utterance_min_count: int = 4
+    utterance_min_voice_s: float = 3.0
+    utterance_max_tiles: int = 256
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
@@ -351,9 +365,15 @@ def _cmvn(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 class _DiagGmm:
-    """Diagonal-covariance Gaussian mixture fitted by EM (deterministic start)."""
+    """Diagonal-covariance Gaussian mixture fitted by EM (deterministic start), on at most
+    ``MAX_FIT_FRAMES`` of the frames given (evenly spaced: 160 s of speech fit a voice's 8
+    components as well as an hour; a recording with less is fitted on every frame)."""
+
+    MAX_FIT_FRAMES = 16000
 
     def __init__(self, x: np.ndarray, n: int, iterations: int):
+        if len(x) > self.MAX_FIT_FRAMES:
+            x = x[:: -(-len(x) // self.MAX_FIT_FRAMES)]
         n = max(1, min(n, len(x) // 20))
         order = np.argsort(x[:, 0], kind="stable")
         self.mu = np.stack([x[c].mean(axis=0) for c in np.array_split(order, n)])
@@ -557,12 +577,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # embedding windows over the speech frames joined end to end (pauses left out, as
     # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
     idx = np.flatnonzero(speech)
-    w = min(grid.s_to_frames(cfg.window_s), len(idx))
-    step = max(1, grid.s_to_frames(cfg.hop_s))
-    starts = np.arange(0, len(idx) - w + 1, step)
-    if starts[-1] + w < len(idx):
-        starts = np.append(starts, len(idx) - w)
+    starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, mel[idx], starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
+    if seed is None and start_lab is None and unless_like is None and "first_emb" not in memo:
+        memo["first_emb"] = emb  # the first pass's windows (the utterance restart reuses them)
     # two candidate voices
     m = len(idx)
     single = _one_voice(n, speech, emb, float("nan"))
@@ -716,6 +734,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                                   gain=gain)
             if fine is not None and fine.separation >= cfg.two_voice_min_distance:
                 return fine
+            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, memo, path3, separation,
+                                        separation_se, gain, clear=False)
+            if by_utt is not None and by_utt.separation >= cfg.two_voice_min_distance:
+                return by_utt
         return _one_voice(n, speech, emb, separation)
     if seed is None and force is None:
         fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3, separation_se=separation_se,
@@ -724,6 +746,12 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             x, cfg, enc, grid, separation if fine is None else fine.separation, emb, lab, memo=memo, path=path3)
         if regrouped is not None:
             return regrouped
+        best = (separation, separation_se, gain) if fine is None else (fine.separation, fine.separation_se,
+                                                                       fine.model_gain)
+        if not (spatial or pitched):
+            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, memo, path3, *best)
+            if by_utt is not None:
+                return by_utt
         if fine is not None:
             return fine
     owner = np.zeros(n, np.int8)
@@ -741,6 +769,16 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])), separation_se=separation_se, model_gain=gain)
+
+
+def _window_starts(m: int, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, int]:
+    """The embedding windows over ``m`` speech frames joined end to end: their starts (every
+    ``hop_s``, the last one ending at the last frame) and length (``window_s``, at most ``m``)."""
+    w = min(grid.s_to_frames(cfg.window_s), m)
+    starts = np.arange(0, m - w + 1, max(1, grid.s_to_frames(cfg.hop_s)))
+    if starts[-1] + w < m:
+        starts = np.append(starts, m - w)
+    return starts, w
 
 
 def _voices_own_windows(enc: VoiceEncoder, melc: np.ndarray, path: np.ndarray, cfg: DiarizeConfig, grid: Grid,
@@ -1424,11 +1462,98 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
-                   minority_min_z=0.0, odd_min_z=0.0, subclusters=0)
+                   minority_min_z=0.0, odd_min_z=0.0, subclusters=0, utterance_restart_below=0.0)
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, gain, cfg):
         return None
     return alt
+
+
+def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
+                       melc: np.ndarray, memo: dict,
+                       path: np.ndarray, separation: float, separation_se: float, gain: float,
+                       clear: bool = True) -> Diarization | None:
+    """A restart from whole utterances, or None (keep the best so far: two voices ``separation``
+    apart, standard error ``separation_se``, frame models' held-out ``gain``; ``path``: its
+    path, (m,) per speech frame).
+
+    Each utterance (speech between pauses) of at least ``utterance_min_s`` is embedded on its
+    own frames (tiles of at most ``window_s``, averaged; beyond ``utterance_max_tiles`` tiles in
+    all, only each utterance's middle tile) and the utterances are cut into two cosine
+    clusters, each of at least ``utterance_min_count`` utterances and ``utterance_min_voice_s``
+    of speech (a "voice" of one to three utterances is an odd utterance as often, which the
+    retries judge); frames of shorter utterances take the nearest clustered frame's label, and
+    each window its frames' majority. The sliding windows of the first pass run across a change of
+    voice wherever a turn is shorter than a window or its pause was left out, and two alike
+    voices then mix (AMI dev00 / dev01's two men, tst00's two women: each voice's turn ends
+    given to the other); an utterance seldom holds two people::
+
+        speech       [=== A ===]  [= B =] [==== A ====]  [== B ==]
+        windows      |-----|-----|-----|-----|-----|        straddle A / B
+        utterances   A            B       A              B  one voice each
+
+    The resegmentation starts from that split on the first pass's windows
+    (``window_s``: their embeddings reused) and on ``utterance_window_s`` windows (the finer
+    restart's, read from the same encoder runs). A start is kept where it finds two voices, each
+    in two or more windows of its own, with frame models that hear two (held-out gain at least
+    ``two_voice_min_gain``), lying further apart than the best so far by more than
+    ``start_noise_z`` standard errors of the difference, or within them with frame models
+    ``start_gain_nats`` better (``clear``; ``clear=False``: ``_further_apart`` alone, for a first
+    pass judged one voice in pieces). Tried only where the voices found lie less than
+    ``utterance_restart_below`` apart (alike voices, where windows mix them). Cost: the
+    utterances' tiles (a third of the first pass's encoder time, less on long recordings) and two
+    resegmentations whose separation reads at most 32 windows a voice (as many as a 45 s
+    recording gives)."""
+    if not separation < cfg.utterance_restart_below:
+        return None
+    ua, ub = _utterances(idx)
+    keep = (ub - ua) >= grid.s_to_frames(cfg.utterance_min_s)
+    if keep.sum() < 4:
+        return None
+    ua, ub = ua[keep], ub[keep]
+    wt = grid.s_to_frames(cfg.window_s)
+    ta, tb = ua, ub
+    if np.sum(-(-(ub - ua) // wt)) > cfg.utterance_max_tiles:  # long recordings: each utterance's middle tile
+        ta = ua + np.maximum(ub - ua - wt, 0) // 2
+        tb = np.minimum(ta + wt, ub)
+    tiles = _utterance_tiles(enc, melc, ta, tb)
+    e = np.stack([tiles[int(a)].mean(axis=0) for a in ta])
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    ul = kmeans_cos(e, 2)
+    dur = (ub - ua).astype(float)
+    if (np.bincount(ul, minlength=2).min() < cfg.utterance_min_count
+            or np.bincount(ul, weights=dur, minlength=2).min() < grid.s_to_frames(cfg.utterance_min_voice_s)):
+        return None  # a voice in one to three utterances: an odd utterance as often (the retries judge those)
+    m = len(idx)
+    fl = np.full(m, np.nan)
+    for a, b, k in zip(ua, ub, ul):
+        fl[a:b] = k
+    has = np.flatnonzero(np.isfinite(fl))  # frames of shorter utterances: the nearest labelled frame's
+    fl = fl[has[np.clip(np.searchsorted(has, np.arange(m)), 0, len(has) - 1)]]
+    base = replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0,
+                   utterance_restart_below=0.0, pieces_restart=False,
+                   separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
+    best = None
+    for ws in (cfg.window_s, cfg.utterance_window_s):  # windows of the first pass (its embeddings), then shorter
+        if ws <= 0:
+            continue
+        ucfg = base if ws == cfg.window_s else replace(base, window_s=ws, separation_window_s=cfg.window_s)
+        st, wu = _window_starts(m, ucfg, grid)
+        lab = (_window_mean(fl, st, wu) > 0.5).astype(np.int64)
+        if np.bincount(lab, minlength=2).min() == 0:
+            continue
+        alt = _diarize(x, ucfg, None, enc, grid, memo=memo, start_lab=lab, unless_like=path,
+                       pre_emb=memo.get("first_emb") if ws == cfg.window_s else None)
+        if (alt.n_voices != 2 or not np.isfinite(alt.separation_se) or not alt.model_gain >= cfg.two_voice_min_gain
+                or not _further_apart(alt, separation, separation_se, gain, cfg)):
+            continue  # a voice in fewer than two windows of its own, or frame models that hear one voice
+        if clear:  # beyond the separation's noise, or within it with frame models clearly better
+            noise = cfg.start_noise_z * float(np.hypot(alt.separation_se, separation_se))
+            if not (alt.separation - separation > (noise if np.isfinite(noise) else 0.03)
+                    or np.isfinite(alt.model_gain) and np.isfinite(gain) and alt.model_gain >= gain + cfg.start_gain_nats):
+                continue
+        best, separation, separation_se, gain = alt, alt.separation, alt.separation_se, alt.model_gain
+    return best
 
 
 def _separation_se(own: dict, cents: np.ndarray) -> float:
