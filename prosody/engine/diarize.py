@@ -1549,8 +1549,9 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
             continue  # a voice in fewer than two windows of its own, or frame models that hear one voice
         if clear:  # beyond the separation's noise, or within it with frame models clearly better
             noise = cfg.start_noise_z * float(np.hypot(alt.separation_se, separation_se))
-            if not (alt.separation - separation > (noise if np.isfinite(noise) else 0.03)
-                    or np.isfinite(alt.model_gain) and np.isfinite(gain) and alt.model_gain >= gain + cfg.start_gain_nats):
+            beyond = alt.separation - separation > (noise if np.isfinite(noise) else 0.03)
+            models = bool(np.isfinite(gain) and alt.model_gain >= gain + cfg.start_gain_nats)
+            if not (beyond or models):
                 continue
         best, separation, separation_se, gain = alt, alt.separation, alt.separation_se, alt.model_gain
     return best
