@@ -186,16 +186,14 @@ SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21,
          "fresh13": [150, 151, 152, 153, 154, 155],
          "fresh14": [160, 161, 162, 163, 164, 165],
          "ami8": [], "amireal": [], "amireal2": [], "amireal3": []}
+AMI_SAME_SEX = ["dev00", "dev01", "tst00:FEO072+FEO070"]  # "uri:A+B": that pair (ami_entry)
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
                       "fresh5": ["trn06", "tst00"], "fresh6": ["trn06", "tst00"], "fresh7c": ["trn06", "tst00"],
                       "fresh8": ["trn06", "tst00"], "fresh9": ["trn06", "tst00"],
                       "fresh10": ["trn06", "tst00"], "fresh11": ["trn06", "tst00"],
                       "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"],
-                      "amireal": ["dev00", "dev01", "tst00:FEO072+FEO070"],
-                      "amireal2": ["dev00", "dev01", "tst00:FEO072+FEO070"],
-                      "amireal3": ["dev00", "dev01", "tst00:FEO072+FEO070"]}  # "uri:A+B": that pair, else the two
-# speakers with the most single-speaker speech
+                      "amireal": AMI_SAME_SEX, "amireal2": AMI_SAME_SEX, "amireal3": AMI_SAME_SEX}
 AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9),
              "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15), "fresh8": (30, 31), "fresh9": (40, 41), "fresh10": (50, 51), "fresh11": (60, 61), "fresh12": (70, 71), "fresh13": (80, 81), "fresh14": (90, 91),
              "ami8": (20, 21, 22, 23, 24, 25), "amireal": (100, 101, 102, 103, 104, 105),
@@ -409,6 +407,13 @@ def turn_stretches(uri: str, corpus, x: np.ndarray, sr: int) -> dict[str, list[t
     return out
 
 
+def ami_entry(entry: str) -> tuple[str, tuple[str, ...] | None]:
+    """An ``AMI_DIALOGUE_FILES`` entry: "uri" (the file's two speakers with the most single-speaker
+    speech) or "uri:A+B" (that pair, therapist first) -> (uri, speakers or None)."""
+    uri, _, pair = entry.partition(":")
+    return uri, tuple(pair.split("+")) if pair else None
+
+
 def ami_dialogue(uri: str, corpus, seed: int, speakers: tuple[str, str] | None = None):
     """Two AMI speakers' single-speaker stretches (``turn_stretches``) placed as alternating turns
     (gaps 0.2-1.2 s, one in four overlapping 0.1-0.2 s) on two clean tracks. ``speakers``: that
@@ -470,9 +475,8 @@ def ami_cases(split: str, quick: bool):
         return
     rng = np.random.default_rng(2000 + SPLIT_RNG[split])
     for entry in AMI_DIALOGUE_FILES[split]:
-        uri, _, pair = entry.partition(":")
-        speakers = tuple(pair.split("+")) if pair else None
-        label = f"{uri} {pair}" if pair else uri
+        uri, speakers = ami_entry(entry)
+        label = uri if speakers is None else f"{uri} {'+'.join(speakers)}"
         for seed in AMI_SEEDS[split] if not quick else AMI_SEEDS[split][:1]:
             got = ami_dialogue(uri, corpus, seed, speakers)
             if got is None:
@@ -500,10 +504,10 @@ def single_voice_cases(split: str, quick: bool):
     corpus = corpus_dir()
     if corpus is not None:
         for entry in AMI_DIALOGUE_FILES[split]:
-            uri, _, pair = entry.partition(":")
+            uri, speakers = ami_entry(entry)
             st = ami_stretches(uri, corpus)
             y, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
-            for spk in pair.split("+") if pair else [max(st, key=lambda s: sum(b - a for a, b in st[s]))]:
+            for spk in speakers or [max(st, key=lambda s: sum(b - a for a, b in st[s]))]:
                 parts = []
                 for a, b in st[spk]:
                     parts += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]

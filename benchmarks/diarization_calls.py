@@ -102,9 +102,10 @@ def cases(split: str, conds: tuple[str, ...], tmp: Path):
     if corpus is None:
         print("  (no corpus: AMI real-voice dialogues skipped)", file=sys.stderr)
         return
-    for uri in B.AMI_DIALOGUE_FILES[split]:
+    for entry in B.AMI_DIALOGUE_FILES[split]:
+        uri, speakers = B.ami_entry(entry)
         for seed in B.AMI_SEEDS[split]:
-            got = B.ami_dialogue(uri, corpus, seed)
+            got = B.ami_dialogue(uri, corpus, seed, speakers)
             if got is None:
                 continue
             tracks, truth = got

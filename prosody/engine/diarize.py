@@ -121,7 +121,7 @@ class DiarizeConfig:
     more inside continuous speech next to a piece shorter than ``pieces_max_run_s`` are one voice
     (the minority retry may still find a second), unless more than ``pieces_max_pause_share`` of
     all their changes fall at pauses (two people who turn at pauses, their frames confused inside
-    speech now and then; ``1`` turns that exception off) ``pieces_restart``: where that test made two voices one
+    speech now and then; ``1`` turns that exception off). ``pieces_restart``: where that test made two voices one
     although the frame models' held-out gain was at least ``minority_retry_below_gain`` (they hear
     two voices), the finer restart (``_finer_restart``) is tried as for two voices and kept when
     its own path passes the test, its voices lie further apart and at least
@@ -579,8 +579,6 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     idx = np.flatnonzero(speech)
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, mel[idx], starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
-    if seed is None and start_lab is None and unless_like is None and "first_emb" not in memo:
-        memo["first_emb"] = emb  # the first pass's windows (the utterance restart reuses them)
     # two candidate voices
     m = len(idx)
     single = _one_voice(n, speech, emb, float("nan"))
@@ -734,7 +732,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                                   gain=gain)
             if fine is not None and fine.separation >= cfg.two_voice_min_distance:
                 return fine
-            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, memo, path3, separation,
+            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, separation,
                                         separation_se, gain, clear=False)
             if by_utt is not None and by_utt.separation >= cfg.two_voice_min_distance:
                 return by_utt
@@ -749,7 +747,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         best = (separation, separation_se, gain) if fine is None else (fine.separation, fine.separation_se,
                                                                        fine.model_gain)
         if not (spatial or pitched):
-            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, memo, path3, *best)
+            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best)
             if by_utt is not None:
                 return by_utt
         if fine is not None:
@@ -1470,12 +1468,11 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
 
 
 def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
-                       melc: np.ndarray, memo: dict,
-                       path: np.ndarray, separation: float, separation_se: float, gain: float,
+                       melc: np.ndarray, emb: np.ndarray, memo: dict, path: np.ndarray, separation: float, separation_se: float, gain: float,
                        clear: bool = True) -> Diarization | None:
     """A restart from whole utterances, or None (keep the best so far: two voices ``separation``
     apart, standard error ``separation_se``, frame models' held-out ``gain``; ``path``: its
-    path, (m,) per speech frame).
+    path, (m,) per speech frame; ``emb``: the embeddings of this pass's ``window_s`` windows).
 
     Each utterance (speech between pauses) of at least ``utterance_min_s`` is embedded on its
     own frames (tiles of at most ``window_s``, averaged; beyond ``utterance_max_tiles`` tiles in
@@ -1508,8 +1505,8 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         return None
     ua, ub = _utterances(idx)
     keep = (ub - ua) >= grid.s_to_frames(cfg.utterance_min_s)
-    if keep.sum() < 4:
-        return None
+    if keep.sum() < max(4, 2 * cfg.utterance_min_count):
+        return None  # too few to give two voices their utterances (below)
     ua, ub = ua[keep], ub[keep]
     wt = grid.s_to_frames(cfg.window_s)
     ta, tb = ua, ub
@@ -1543,7 +1540,7 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         if np.bincount(lab, minlength=2).min() == 0:
             continue
         alt = _diarize(x, ucfg, None, enc, grid, memo=memo, start_lab=lab, unless_like=path,
-                       pre_emb=memo.get("first_emb") if ws == cfg.window_s else None)
+                       pre_emb=emb if ws == cfg.window_s else None)
         if (alt.n_voices != 2 or not np.isfinite(alt.separation_se) or not alt.model_gain >= cfg.two_voice_min_gain
                 or not _further_apart(alt, separation, separation_se, gain, cfg)):
             continue  # a voice in fewer than two windows of its own, or frame models that hear one voice
