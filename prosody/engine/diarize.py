@@ -136,6 +136,11 @@ class DiarizeConfig:
     on windows of ``utterance_window_s``; kept where its voices lie further apart than the best so
     far by more than the separation's noise (or within it, frame models clearly better), or, where
     the first pass was one voice in pieces, as ``pieces_restart``'s restart.
+    ``utterance_decisive_apart`` / ``utterance_decisive_count`` / ``utterance_decisive_voice_s``:
+    utterance clusters whose centroids lie at least that far apart, each of at least that many
+    utterances and seconds of speech, are two voices whatever the path from them looks like: the
+    restart then asks each cluster for that much only and does not apply the one-voice-in-pieces
+    test to its path (``0`` turns it off; docs/speakers.md, eighteenth round).
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``subcluster*``: where the two voices found lie less than ``subcluster_below`` apart, restarts
@@ -229,6 +234,9 @@ class DiarizeConfig:
     utterance_min_count: int = 4
     utterance_min_voice_s: float = 3.0
     utterance_max_tiles: int = 256
+    utterance_decisive_apart: float = 0.3
+    utterance_decisive_count: int = 3
+    utterance_decisive_voice_s: float = 2.0
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
@@ -275,6 +283,12 @@ class DiarizeConfig:
         if self.start_noise_z < 0 or self.start_gain_nats < 0:
             raise ConfigError(f"start_noise_z={self.start_noise_z}, start_gain_nats={self.start_gain_nats} must be "
                               ">= 0 (start_noise_z=0: restarts compared by separation alone)")
+        if not (0.0 <= self.utterance_decisive_apart <= 2.0 and self.utterance_decisive_count >= 1
+                and self.utterance_decisive_voice_s >= 0):
+            raise ConfigError(f"utterance_decisive_apart={self.utterance_decisive_apart}, utterance_decisive_count="
+                              f"{self.utterance_decisive_count}, utterance_decisive_voice_s="
+                              f"{self.utterance_decisive_voice_s}: need a cosine distance within 0..2 (0 turns "
+                              "the rule off), >= 1 utterance and >= 0 s")
         self.vad.validate()
         return self
 
@@ -1497,7 +1511,13 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     ``start_noise_z`` standard errors of the difference, or within them with frame models
     ``start_gain_nats`` better (``clear``; ``clear=False``: ``_further_apart`` alone, for a first
     pass judged one voice in pieces). Tried only where the voices found lie less than
-    ``utterance_restart_below`` apart (alike voices, where windows mix them). Cost: the
+    ``utterance_restart_below`` apart (alike voices, where windows mix them). Utterance clusters
+    lying ``utterance_decisive_apart`` or more apart (each of ``utterance_decisive_count``
+    utterances and ``utterance_decisive_voice_s`` or more) are two voices by themselves: their
+    start is tried with fewer utterances than ``utterance_min_count`` asks, and its path is not
+    put to the one-voice-in-pieces test (a voice of a few short turns next to a close-pitched
+    one changes inside speech as one voice in pieces does; one voice's utterance clusters of
+    three or more lay at most 0.20 apart over 100 one-voice recordings). Cost: the
     utterances' tiles (a third of the first pass's encoder time, less on long recordings) and two
     resegmentations whose separation reads at most 32 windows a voice (as many as a 45 s
     recording gives)."""
@@ -1505,7 +1525,9 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         return None
     ua, ub = _utterances(idx)
     keep = (ub - ua) >= grid.s_to_frames(cfg.utterance_min_s)
-    if keep.sum() < max(4, 2 * cfg.utterance_min_count):
+    decisive_on = cfg.utterance_decisive_apart > 0
+    fewest = min(cfg.utterance_min_count, cfg.utterance_decisive_count) if decisive_on else cfg.utterance_min_count
+    if keep.sum() < max(4, 2 * fewest):
         return None  # too few to give two voices their utterances (below)
     ua, ub = ua[keep], ub[keep]
     wt = grid.s_to_frames(cfg.window_s)
@@ -1518,8 +1540,12 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     ul = kmeans_cos(e, 2)
     dur = (ub - ua).astype(float)
-    if (np.bincount(ul, minlength=2).min() < cfg.utterance_min_count
-            or np.bincount(ul, weights=dur, minlength=2).min() < grid.s_to_frames(cfg.utterance_min_voice_s)):
+    count = int(np.bincount(ul, minlength=2).min())
+    voice = float(np.bincount(ul, weights=dur, minlength=2).min())
+    decisive = (decisive_on and count >= cfg.utterance_decisive_count
+                and voice >= grid.s_to_frames(cfg.utterance_decisive_voice_s)
+                and _clusters_apart(e, ul) >= cfg.utterance_decisive_apart)
+    if not decisive and (count < cfg.utterance_min_count or voice < grid.s_to_frames(cfg.utterance_min_voice_s)):
         return None  # a voice in one to three utterances: an odd utterance as often (the retries judge those)
     m = len(idx)
     fl = np.full(m, np.nan)
@@ -1530,6 +1556,8 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     base = replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0,
                    utterance_restart_below=0.0, pieces_restart=False,
                    separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
+    if decisive:  # two voices by their utterances: the path is not asked whether it is one voice in pieces
+        base = replace(base, pieces_min_changes=0)
     best = None
     for ws in (cfg.window_s, cfg.utterance_window_s):  # windows of the first pass (its embeddings), then shorter
         if ws <= 0:
@@ -1552,6 +1580,13 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
                 continue
         best, separation, separation_se, gain = alt, alt.separation, alt.separation_se, alt.model_gain
     return best
+
+
+def _clusters_apart(e: np.ndarray, lab: np.ndarray) -> float:
+    """Cosine distance between the unit mean vectors of the rows of ``e`` labelled 0 and 1."""
+    c = [e[lab == k].mean(axis=0) for k in (0, 1)]
+    c = [v / max(float(np.linalg.norm(v)), 1e-12) for v in c]
+    return float(1.0 - c[0] @ c[1])
 
 
 def _separation_se(own: dict, cents: np.ndarray) -> float:
