@@ -141,6 +141,9 @@ class DiarizeConfig:
     utterances and seconds of speech, are two voices whatever the path from them looks like: the
     restart then asks each cluster for that much only and does not apply the one-voice-in-pieces
     test to its path (``0`` turns it off; docs/speakers.md, eighteenth round).
+    ``utterance_max_more_overlap``: a restart from utterances that gives more than this share of
+    the speech more to both voices than the best so far is not kept (its voices' own windows,
+    purer for it, lie further apart without the split being better).
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``subcluster*``: where the two voices found lie less than ``subcluster_below`` apart, restarts
@@ -237,6 +240,7 @@ class DiarizeConfig:
     utterance_decisive_apart: float = 0.3
     utterance_decisive_count: int = 3
     utterance_decisive_voice_s: float = 2.0
+    utterance_max_more_overlap: float = 0.05
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
@@ -284,11 +288,12 @@ class DiarizeConfig:
             raise ConfigError(f"start_noise_z={self.start_noise_z}, start_gain_nats={self.start_gain_nats} must be "
                               ">= 0 (start_noise_z=0: restarts compared by separation alone)")
         if not (0.0 <= self.utterance_decisive_apart <= 2.0 and self.utterance_decisive_count >= 1
-                and self.utterance_decisive_voice_s >= 0):
+                and self.utterance_decisive_voice_s >= 0 and self.utterance_max_more_overlap >= 0):
             raise ConfigError(f"utterance_decisive_apart={self.utterance_decisive_apart}, utterance_decisive_count="
                               f"{self.utterance_decisive_count}, utterance_decisive_voice_s="
-                              f"{self.utterance_decisive_voice_s}: need a cosine distance within 0..2 (0 turns "
-                              "the rule off), >= 1 utterance and >= 0 s")
+                              f"{self.utterance_decisive_voice_s}, utterance_max_more_overlap="
+                              f"{self.utterance_max_more_overlap}: need a cosine distance within 0..2 (0 turns "
+                              "the rule off), >= 1 utterance, >= 0 s and a share >= 0")
         self.vad.validate()
         return self
 
@@ -747,7 +752,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             if fine is not None and fine.separation >= cfg.two_voice_min_distance:
                 return fine
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, separation,
-                                        separation_se, gain, clear=False)
+                                        separation_se, gain, float(np.mean(owned == 2)), clear=False)
             if by_utt is not None and by_utt.separation >= cfg.two_voice_min_distance:
                 return by_utt
         return _one_voice(n, speech, emb, separation)
@@ -758,8 +763,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             x, cfg, enc, grid, separation if fine is None else fine.separation, emb, lab, memo=memo, path=path3)
         if regrouped is not None:
             return regrouped
-        best = (separation, separation_se, gain) if fine is None else (fine.separation, fine.separation_se,
-                                                                       fine.model_gain)
+        best = (separation, separation_se, gain, float(np.mean(owned == 2))) if fine is None else (
+            fine.separation, fine.separation_se, fine.model_gain, _overlap_share(fine))
         if not (spatial or pitched):
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best)
             if by_utt is not None:
@@ -781,6 +786,26 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     sh = act.sum(axis=0) / max(1, speech.sum())
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
                        voice_share=(float(sh[0]), float(sh[1])), separation_se=separation_se, model_gain=gain)
+
+
+def _mel_of_channels(x: np.ndarray, speech: np.ndarray, n: int, hop: int) -> np.ndarray:
+    """Mel power of several channels: the mean of each channel's (``mel_frames``), all scaled by
+    one factor that puts their mean speech power at the encoder's -30 dBFS. (n, 40) float32.
+
+    Not the mel power of the channels' mean: two microphones that both hear both voices (a
+    table recorder, a speakerphone) hear each voice with its own inter-microphone delay, and
+    the mean signal comb-filters each voice differently (notches every 1 / delay Hz: 1 kHz
+    apart at 1 ms); averaging power leaves the phase out. AMI voices placed as shared
+    recordings (0-1 ms delays, dry): clustered whole utterances were right on 11 of 18
+    recordings from the mean signal, 17 of 18 from either microphone alone, and the right
+    split's voices lay further apart (docs/speakers.md, eighteenth round)."""
+    p = [np.mean(np.square(x[: n * hop, c].reshape(n, hop)[speech[:n]], dtype=np.float64))
+         for c in range(x.shape[1])]
+    scale = 10 ** (-30 / 20) / max(float(np.sqrt(np.mean(p))), 1e-9)
+    out = np.zeros((n, 40), np.float64)
+    for c in range(x.shape[1]):
+        out += mel_frames((x[:, c] * scale).astype(np.float32))[:n]
+    return (out / x.shape[1]).astype(np.float32)
 
 
 def _window_starts(m: int, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, int]:
@@ -1483,10 +1508,11 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
 
 def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
                        melc: np.ndarray, emb: np.ndarray, memo: dict, path: np.ndarray, separation: float, separation_se: float, gain: float,
-                       clear: bool = True) -> Diarization | None:
+                       overlap: float = 0.0, clear: bool = True) -> Diarization | None:
     """A restart from whole utterances, or None (keep the best so far: two voices ``separation``
-    apart, standard error ``separation_se``, frame models' held-out ``gain``; ``path``: its
-    path, (m,) per speech frame; ``emb``: the embeddings of this pass's ``window_s`` windows).
+    apart, standard error ``separation_se``, frame models' held-out ``gain``, ``overlap`` of its
+    speech given to both voices; ``path``: its path, (m,) per speech frame; ``emb``: the
+    embeddings of this pass's ``window_s`` windows).
 
     Each utterance (speech between pauses) of at least ``utterance_min_s`` is embedded on its
     own frames (tiles of at most ``window_s``, averaged; beyond ``utterance_max_tiles`` tiles in
@@ -1517,7 +1543,10 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     start is tried with fewer utterances than ``utterance_min_count`` asks, and its path is not
     put to the one-voice-in-pieces test (a voice of a few short turns next to a close-pitched
     one changes inside speech as one voice in pieces does; one voice's utterance clusters of
-    three or more lay at most 0.20 apart over 100 one-voice recordings). Cost: the
+    three or more lay at most 0.20 apart over 100 one-voice recordings). Several channels'
+    utterances are embedded from the channels' mean mel power (``_mel_of_channels``), not that of
+    their mean signal. A start that gives more than ``utterance_max_more_overlap`` more of the
+    speech to both voices than the best so far is not kept. Cost: the
     utterances' tiles (a third of the first pass's encoder time, less on long recordings) and two
     resegmentations whose separation reads at most 32 windows a voice (as many as a 45 s
     recording gives)."""
@@ -1535,6 +1564,9 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     if np.sum(-(-(ub - ua) // wt)) > cfg.utterance_max_tiles:  # long recordings: each utterance's middle tile
         ta = ua + np.maximum(ub - ua - wt, 0) // 2
         tb = np.minimum(ta + wt, ub)
+    if x.shape[1] > 1:  # several microphones: their mean mel power, not the mel power of their mean
+        n, hop = len(x) // grid.hop_length, grid.hop_length
+        melc = _memo(memo, "mel_of_channels", lambda: _mel_of_channels(x, memo["speech"], n, hop))[idx]
     tiles = _utterance_tiles(enc, melc, ta, tb)
     e = np.stack([tiles[int(a)].mean(axis=0) for a in ta])
     e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
@@ -1572,6 +1604,8 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         if (alt.n_voices != 2 or not np.isfinite(alt.separation_se) or not alt.model_gain >= cfg.two_voice_min_gain
                 or not _further_apart(alt, separation, separation_se, gain, cfg)):
             continue  # a voice in fewer than two windows of its own, or frame models that hear one voice
+        if _overlap_share(alt) > overlap + cfg.utterance_max_more_overlap:
+            continue  # further apart by giving speech to both voices: each voice's own windows the purer
         if clear:  # beyond the separation's noise, or within it with frame models clearly better
             noise = cfg.start_noise_z * float(np.hypot(alt.separation_se, separation_se))
             beyond = alt.separation - separation > (noise if np.isfinite(noise) else 0.03)
@@ -1579,7 +1613,13 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
             if not (beyond or models):
                 continue
         best, separation, separation_se, gain = alt, alt.separation, alt.separation_se, alt.model_gain
+        overlap = _overlap_share(alt)
     return best
+
+
+def _overlap_share(d: Diarization) -> float:
+    """Share of ``d``'s speech frames given to both voices."""
+    return float(d.activity.all(axis=1).sum() / max(1, int(d.speech.sum())))
 
 
 def _clusters_apart(e: np.ndarray, lab: np.ndarray) -> float:
