@@ -1543,7 +1543,7 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     start is tried with fewer utterances than ``utterance_min_count`` asks, and its path is not
     put to the one-voice-in-pieces test (a voice of a few short turns next to a close-pitched
     one changes inside speech as one voice in pieces does; one voice's utterance clusters of
-    three or more lay at most 0.20 apart over 100 one-voice recordings). Several channels'
+    three or more lay at most 0.20 apart over 94 one-voice recordings). Several channels'
     utterances are embedded from the channels' mean mel power (``_mel_of_channels``), not that of
     their mean signal. A start that gives more than ``utterance_max_more_overlap`` more of the
     speech to both voices than the best so far is not kept. Cost: the
