@@ -139,8 +139,9 @@ class DiarizeConfig:
     ``utterance_decisive_apart`` / ``utterance_decisive_count`` / ``utterance_decisive_voice_s``:
     utterance clusters whose centroids lie at least that far apart, each of at least that many
     utterances and seconds of speech, are two voices whatever the path from them looks like: the
-    restart then asks each cluster for that much only and does not apply the one-voice-in-pieces
-    test to its path (``0`` turns it off; docs/speakers.md, eighteenth round).
+    restart then asks each cluster for that much only, does not apply the one-voice-in-pieces
+    test to its path and does not ask its frame models for ``two_voice_min_gain`` (``0`` turns
+    it off; docs/speakers.md, eighteenth round).
     ``utterance_max_more_overlap``: a restart from utterances that gives more than this share of
     the speech more to both voices than the best so far is not kept (its voices' own windows,
     purer for it, lie further apart without the split being better).
@@ -1540,8 +1541,8 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     ``utterance_restart_below`` apart (alike voices, where windows mix them). Utterance clusters
     lying ``utterance_decisive_apart`` or more apart (each of ``utterance_decisive_count``
     utterances and ``utterance_decisive_voice_s`` or more) are two voices by themselves: their
-    start is tried with fewer utterances than ``utterance_min_count`` asks, and its path is not
-    put to the one-voice-in-pieces test (a voice of a few short turns next to a close-pitched
+    start is tried with fewer utterances than ``utterance_min_count`` asks, its path is not
+    put to the one-voice-in-pieces test nor its frame models asked for a gain (a voice of a few short turns next to a close-pitched
     one changes inside speech as one voice in pieces does; one voice's utterance clusters of
     three or more lay at most 0.20 apart over 94 one-voice recordings). Several channels'
     utterances are embedded from the channels' mean mel power (``_mel_of_channels``), not that of
@@ -1601,7 +1602,8 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
             continue
         alt = _diarize(x, ucfg, None, enc, grid, memo=memo, start_lab=lab, unless_like=path,
                        pre_emb=emb if ws == cfg.window_s else None)
-        if (alt.n_voices != 2 or not np.isfinite(alt.separation_se) or not alt.model_gain >= cfg.two_voice_min_gain
+        if (alt.n_voices != 2 or not np.isfinite(alt.separation_se) or not np.isfinite(alt.model_gain)
+                or not (decisive or alt.model_gain >= cfg.two_voice_min_gain)
                 or not _further_apart(alt, separation, separation_se, gain, cfg)):
             continue  # a voice in fewer than two windows of its own, or frame models that hear one voice
         if _overlap_share(alt) > overlap + cfg.utterance_max_more_overlap:
