@@ -66,7 +66,7 @@ pitch look; sixteenth round: fresh13 (held back until its first run, pairs 1.1-4
 fresh14 (its variants re-paired, 0.1-3.2 st) as the check of the change fresh13 led to (docs/speakers.md).
 ``benchmarks/diarization_calls.py`` scores a split's dialogues as call-quality mono (Opus, phone band).
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|amireal|amireal2|amireal3|amireal4|both] [--quick] [--voices]
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|amireal|amireal2|amireal3|amireal4|amireal5|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
 from __future__ import annotations
@@ -175,6 +175,9 @@ VOICE_PAIRS = {  # (therapist, client)
     # amireal4: the same pairs (seeds 130-135) and trn04's two men (MEE075, MEE076), made after the eighteenth
     # round's changes were set on amireal-amireal3, run once on main before them and once after, as their check
     "amireal4": [],
+    # amireal5: amireal4's pairs again (seeds 140-145), made after the eighteenth round's last change (frame models
+    # not asked where the utterance clusters are decisive) was tried on amireal4, as its check
+    "amireal5": [],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
          "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
@@ -188,7 +191,7 @@ SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21,
          "fresh12": [140, 141, 142, 143, 144, 145],
          "fresh13": [150, 151, 152, 153, 154, 155],
          "fresh14": [160, 161, 162, 163, 164, 165],
-         "ami8": [], "amireal": [], "amireal2": [], "amireal3": [], "amireal4": []}
+         "ami8": [], "amireal": [], "amireal2": [], "amireal3": [], "amireal4": [], "amireal5": []}
 AMI_SAME_SEX = ["dev00", "dev01", "tst00:FEO072+FEO070"]  # "uri:A+B": that pair (ami_entry)
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
@@ -197,14 +200,15 @@ AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "d
                       "fresh10": ["trn06", "tst00"], "fresh11": ["trn06", "tst00"],
                       "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"],
                       "amireal": AMI_SAME_SEX, "amireal2": AMI_SAME_SEX, "amireal3": AMI_SAME_SEX,
-                      "amireal4": AMI_SAME_SEX + ["trn04:MEE075+MEE076"]}
+                      "amireal4": AMI_SAME_SEX + ["trn04:MEE075+MEE076"],
+                      "amireal5": AMI_SAME_SEX + ["trn04:MEE075+MEE076"]}
 AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9),
              "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15), "fresh8": (30, 31), "fresh9": (40, 41), "fresh10": (50, 51), "fresh11": (60, 61), "fresh12": (70, 71), "fresh13": (80, 81), "fresh14": (90, 91),
              "ami8": (20, 21, 22, 23, 24, 25), "amireal": (100, 101, 102, 103, 104, 105),
              "amireal2": (110, 111, 112, 113, 114, 115), "amireal3": (120, 121, 122, 123, 124, 125),
-             "amireal4": (130, 131, 132, 133, 134, 135)}  # fresh: the held files' speakers, new turns
+             "amireal4": (130, 131, 132, 133, 134, 135), "amireal5": (140, 141, 142, 143, 144, 145)}  # fresh: the held files' speakers, new turns
 SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8,
-             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17, "amireal": 18, "amireal2": 19, "amireal3": 20, "amireal4": 21}  # room-mix draws differ per split
+             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17, "amireal": 18, "amireal2": 19, "amireal3": 20, "amireal4": 21, "amireal5": 22}  # room-mix draws differ per split
 COLLAR_S = 0.25
 CHANGES_MIN_N = 7  # fewest planted changes where one change off stays within the 15 % target (1/7 = 14 %)
 HOP_S = 0.01
