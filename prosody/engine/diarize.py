@@ -723,9 +723,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         return single
     cents = np.stack([own[k].mean(axis=0) / max(float(np.linalg.norm(own[k].mean(axis=0))), 1e-12)
                       for k in (0, 1)]).astype(np.float32)
-    separation = float(1.0 - cents[0] @ cents[1])
+    separation = _separation_of(cents)
     separation_se = _separation_se(own, cents)
     gain = _two_model_gain(feats, path3, cfg)
+    overlap = float(np.mean(owned == 2))  # share of the speech given to both voices
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
     suspect = False  # cut like one voice in pieces, but turning at pauses as two people do
@@ -753,7 +754,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             if fine is not None and fine.separation >= cfg.two_voice_min_distance:
                 return fine
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, separation,
-                                        separation_se, gain, float(np.mean(owned == 2)), clear=False)
+                                        separation_se, gain, overlap, clear=False)
             if by_utt is not None and by_utt.separation >= cfg.two_voice_min_distance:
                 return by_utt
         return _one_voice(n, speech, emb, separation)
@@ -764,7 +765,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             x, cfg, enc, grid, separation if fine is None else fine.separation, emb, lab, memo=memo, path=path3)
         if regrouped is not None:
             return regrouped
-        best = (separation, separation_se, gain, float(np.mean(owned == 2))) if fine is None else (
+        best = (separation, separation_se, gain, overlap) if fine is None else (
             fine.separation, fine.separation_se, fine.model_gain, _overlap_share(fine))
         if not (spatial or pitched):
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best)
@@ -1577,7 +1578,7 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     voice = float(np.bincount(ul, weights=dur, minlength=2).min())
     decisive = (decisive_on and count >= cfg.utterance_decisive_count
                 and voice >= grid.s_to_frames(cfg.utterance_decisive_voice_s)
-                and _clusters_apart(e, ul) >= cfg.utterance_decisive_apart)
+                and _separation_of(_centroids(e, ul, np.ones(len(ul), bool))) >= cfg.utterance_decisive_apart)
     if not decisive and (count < cfg.utterance_min_count or voice < grid.s_to_frames(cfg.utterance_min_voice_s)):
         return None  # a voice in one to three utterances: an odd utterance as often (the retries judge those)
     m = len(idx)
@@ -1624,11 +1625,9 @@ def _overlap_share(d: Diarization) -> float:
     return float(d.activity.all(axis=1).sum() / max(1, int(d.speech.sum())))
 
 
-def _clusters_apart(e: np.ndarray, lab: np.ndarray) -> float:
-    """Cosine distance between the unit mean vectors of the rows of ``e`` labelled 0 and 1."""
-    c = [e[lab == k].mean(axis=0) for k in (0, 1)]
-    c = [v / max(float(np.linalg.norm(v)), 1e-12) for v in c]
-    return float(1.0 - c[0] @ c[1])
+def _separation_of(cents: np.ndarray) -> float:
+    """Cosine distance between two unit centroids (2, d)."""
+    return float(1.0 - cents[0] @ cents[1])
 
 
 def _separation_se(own: dict, cents: np.ndarray) -> float:
