@@ -11,6 +11,7 @@ import itertools
 import numpy as np
 
 from prosody.engine.diarize import _own_windows, _relabels_a_stretch, _separation_tiles, _viterbi
+from prosody.engine import embedding as E
 from prosody.engine.embedding import VoiceEncoder
 
 
@@ -44,6 +45,29 @@ def test_encoder_matches_a_plain_lstm_for_any_batch():
         np.testing.assert_allclose(got, ref, atol=2e-5)
     even = enc.embed_windows(mel, starts=np.arange(0, 300, 50), n_frames=40)  # the strided-view path
     np.testing.assert_allclose(even[[0, 1, 2, 5]], ref[[0, 2, 3, 5]], atol=2e-5)
+
+
+def test_encoder_projection_chunks_and_halved_gates_change_no_bit(monkeypatch):
+    """A layer's input projection computed a few steps at a time (any chunk) gives the values
+    of one product over the whole window, bit for bit; and the sigmoid gates' halved
+    weights give exactly ``tanh(0.5 * x)`` of the unhalved pre-activations."""
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(8)
+    mel = rng.gamma(1.0, 0.05, (600, 40)).astype(np.float32)
+    starts = np.arange(0, 450, 25)
+    ref = enc.embed_windows(mel, starts=starts, n_frames=150)
+    for cols in (1, 7 * len(starts), 10 ** 9):
+        monkeypatch.setattr(E, "_PROJ_CHUNK_COLS", cols)
+        np.testing.assert_array_equal(enc.embed_windows(mel, starts=starts, n_frames=150), ref)
+    w_ih, bias, whh = enc._lstm[1]
+    raw = enc.weights
+    x = rng.standard_normal((256, 5)).astype(np.float32)
+    z = (raw["lstm_weight_ih_l1"][E._GATES] @ x
+         + ((raw["lstm_bias_ih_l1"] + raw["lstm_bias_hh_l1"])[E._GATES])[:, None])
+    zh = w_ih @ x + bias[:, None]
+    np.testing.assert_array_equal(np.tanh(zh[:E._SIGMOID_ROWS]), np.tanh(np.float32(0.5) * z[:E._SIGMOID_ROWS]))
+    np.testing.assert_array_equal(zh[E._SIGMOID_ROWS:], z[E._SIGMOID_ROWS:])
+    assert whh.shape == (1024, 256)
 
 
 def test_viterbi_finds_the_best_path():

@@ -399,19 +399,22 @@ class _DiagGmm:
         self.mu = np.stack([x[c].mean(axis=0) for c in np.array_split(order, n)])
         self.var = np.tile(x.var(axis=0) + 1e-3, (n, 1))
         self.logw = np.full(n, -np.log(n))
+        xx = x * x  # once per fit, not twice per iteration
         for _ in range(iterations):
-            ll = self._comp_ll(x)
+            ll = self._comp_ll(x, xx)
             m = ll.max(axis=1, keepdims=True)
             r = np.exp(ll - m)
             r /= r.sum(axis=1, keepdims=True)
             nk = r.sum(axis=0) + 1e-6
             self.mu = (r.T @ x) / nk[:, None]
-            self.var = np.maximum((r.T @ (x * x)) / nk[:, None] - self.mu ** 2, 1e-3)
+            self.var = np.maximum((r.T @ xx) / nk[:, None] - self.mu ** 2, 1e-3)
             self.logw = np.log(nk / nk.sum())
 
-    def _comp_ll(self, x: np.ndarray) -> np.ndarray:
+    def _comp_ll(self, x: np.ndarray, xx: np.ndarray | None = None) -> np.ndarray:
+        """Per frame and component, the log of its weighted density; ``xx``: ``x * x`` where known."""
         prec = 1.0 / self.var
-        quad = (x * x) @ prec.T - 2.0 * x @ (self.mu * prec).T + np.sum(self.mu ** 2 * prec, axis=1)
+        xx = x * x if xx is None else xx
+        quad = xx @ prec.T - 2.0 * x @ (self.mu * prec).T + np.sum(self.mu ** 2 * prec, axis=1)
         return self.logw - 0.5 * (quad + np.sum(np.log(2 * np.pi * self.var), axis=1))
 
     def loglik(self, x: np.ndarray) -> np.ndarray:
