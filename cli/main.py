@@ -94,13 +94,14 @@ def cmd_analyze(args, out, err) -> int:
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     n_channels = src_probe.files[0].channels
     attribution, voices = None, None
-    if len(args.files) == 1 and n_channels <= 2 and not (n_channels == 1 and args.speaker):
+    if len(args.files) == 2:  # the arguments' own checks (--channels, ...) before any audio is read
+        layout_from_args(args, 2, n_channels)
+    from prosody.speaker_channels import wants_attribution
+    if wants_attribution(n_files=len(args.files), n_channels=n_channels, speaker=args.speaker, layout=args.layout):
         from .speakers_cli import attribute_file
         from .voices import load_profile
-        args.voice_profile = load_profile(args)
+        args.voice_profile = load_profile(args) if len(args.files) == 1 else None
         attribution, voices = attribute_file(args, n_channels)
-    elif len(args.files) == 2 and args.layout not in ("auto", "separate"):
-        raise InputError(f"--layout {args.layout} applies to one file; two files are one speaker each")
     if voices is not None:  # shared / mono: speaker channels cut by diarization
         layout = Layout(voices.speakers, tuple((0, i) for i in range(len(voices.speakers))))
         source = voices

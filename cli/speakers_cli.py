@@ -1,5 +1,5 @@
-"""`prosody analyze --layout`: find the layout of one file and, for shared or mono
-audio, cut speaker channels by diarization (``prosody.speaker_channels``, shared with
+"""`prosody analyze --layout`: find the layout of one file (or check that two files carry
+one voice each) and, for shared or mono audio, cut speaker channels by diarization (``prosody.speaker_channels``, shared with
 ``prosody batch``). No rules here."""
 from __future__ import annotations
 
@@ -12,4 +12,4 @@ def attribute_file(args, n_channels: int):
     """(Attribution or None, VoiceChannels or None): None channels = analyse the file's
     channels as separate speakers (the existing path)."""
     return attribute_recording(args.files, n_channels=n_channels, layout=args.layout, channels=args.channels,
-                               profile=getattr(args, "voice_profile", None))
+                               profile=getattr(args, "voice_profile", None), offset_s=args.offset_s or 0.0)

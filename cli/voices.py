@@ -88,7 +88,7 @@ def _session_voice(store, ref, speaker: str | None):
 
 
 def cmd_enrol(args, out, err) -> int:
-    from prosody.engine.speakers import build_profile, profile_from_frames
+    from prosody.engine.speakers import build_profile, check_one_voice, profile_from_frames
     from prosody.fileio import check_input_file
 
     if args.list:
@@ -110,7 +110,9 @@ def cmd_enrol(args, out, err) -> int:
         raise InputError("give either a recording of the therapist alone (FILE) or --from-session N")
     if args.file is not None:
         check_input_file(args.file)
-        prof = build_profile(_read_mix(args.file), name=args.therapist)
+        mix = _read_mix(args.file)
+        check_one_voice(mix, label=args.file)
+        prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
         with _open(args) as store:
             store.save_profile(args.therapist, prof.to_dict(), source=source)

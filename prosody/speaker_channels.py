@@ -5,6 +5,8 @@ override) and, for shared or mono audio, speaker channels are cut by diarization
 exactly what analyze gives for the same file."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .errors import InputError
@@ -32,12 +34,17 @@ class VoiceChannels:
             yield self.audio[a:a + step]
 
 
-def read_channels(paths, n_channels: int, *, limit_s: float | None = None):
-    """(n_samples, n_channels) float32 at 16 kHz of one file (the first ``limit_s``), and the source's warnings."""
+def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offset_s: float = 0.0):
+    """(n_samples, n_channels) float32 at 16 kHz of one file (the first ``limit_s``), and the source's warnings.
+    Two files: the first channel of each (``offset_s`` shifting the second, as ``FileSource``)."""
     from .engine.sources import FileSource, Layout
 
-    names = tuple(f"c{i}" for i in range(n_channels))
-    src = FileSource(list(paths), Layout(names, tuple((0, i) for i in range(n_channels))))
+    if len(paths) == 2:
+        names, picks = ("c0", "c1"), ((0, 0), (1, 0))
+    else:
+        names = tuple(f"c{i}" for i in range(n_channels))
+        picks = tuple((0, i) for i in range(n_channels))
+    src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)
     blocks, got = [], 0
     for b in src:
         blocks.append(b)
@@ -49,22 +56,61 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None):
 
 
 def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, layout: str) -> bool:
-    """Whether a recording goes through layout detection / diarization: one file of one or
-    two channels, unless a mono file names its one speaker (``--speaker``). Raises
+    """Whether a recording goes through layout detection (``attribute_recording``): one file
+    of one or two channels, unless a mono file names its one speaker (``--speaker``), and
+    two files (one speaker each: checked that each carries its own voice). Raises
     InputError for a layout override that two files cannot take."""
     if layout not in LAYOUT_REQUESTS:
         raise InputError(f"layout {layout!r}: use auto, separate, shared or mono")
     if n_files == 2:
         if layout not in ("auto", "separate"):
             raise InputError(f"--layout {layout} applies to one file; two files are one speaker each")
-        return False
+        return True
     return n_files == 1 and n_channels <= 2 and not (n_channels == 1 and speaker)
 
 
+def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None = None):
+    """The Attribution of a recording taken as one speaker per channel (two files, or one
+    stereo file under ``--layout separate``), after its first ``PROBE_S`` seconds were
+    checked: where both channels carry both voices (``detect_layout`` says shared), the
+    cross-talk rejection takes each voice for the other's leak on the channel where it is
+    quieter, and on identical channels everywhere: both speakers come out with next to no
+    speech. Two files so found are refused unless ``--layout separate`` insists (they
+    cannot be diarized as one recording: two devices need not run in step); one stereo
+    file under the override is analysed as asked, with a warning saying why its figures
+    may be wrong."""
+    from .engine.sources import parse_channel_map
+    from .engine.speakers import Attribution, detect_layout
+
+    two_files = len(paths) == 2
+    head, _ = read_channels(paths, 2, limit_s=PROBE_S, offset_s=offset_s)
+    rep = detect_layout(head)
+    if two_files:
+        spk, picks, how = ("therapist", "client"), (0, 1), "one speaker per file (cross-talk rejected per frame)"
+    else:
+        m = parse_channel_map(channels, n_channels=2) if channels else None
+        spk = tuple(sorted(m, key=m.get)) if m else ("therapist", "client")
+        picks = tuple(m[s] for s in spk) if m else (0, 1)
+        how = "one speaker per channel (cross-talk rejected per frame)"
+    warnings = ()
+    if rep.layout != "separate":
+        what = "both files carry both voices" if two_files else "both channels carry both voices"
+        if two_files and layout == "auto":
+            raise InputError(f"{what} ({rep.reason}), so they cannot be read as one speaker per file: analyse one "
+                             "of them alone (its voices are then told apart by diarization), or give --layout "
+                             "separate to analyse each file as one speaker anyway")
+        warnings = (f"--layout separate overrides the detected layout ({rep.layout}: {rep.reason}): where {what}, "
+                    "each voice is taken for the other's leak where it is quieter, and speaking time, turns and "
+                    "every measure built on them can be far too low",)
+        rep = replace(rep, reason=f"as given by --layout separate; the audio looked {rep.layout}: {rep.reason}")
+    return Attribution("separate", rep, spk, how, channel_picks=picks, warnings=warnings)
+
+
 def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channels: str | None = None,
-                        profile=None):
-    """(Attribution or None, VoiceChannels or None) for one file; None channels = analyse
-    the file's channels as separate speakers (the streaming path).
+                        profile=None, offset_s: float = 0.0):
+    """(Attribution or None, VoiceChannels or None) for one file, or two (one speaker each:
+    checked, ``_separate_claim``); None channels = analyse the file's channels as separate
+    speakers (the streaming path).
 
     ``channels``: the ``--channels`` text (speaker=channel); ``profile``: a
     ``VoiceProfile`` naming the therapist among diarized voices."""
@@ -72,10 +118,12 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     from .engine.speakers import Attribution, attribute, detect_layout
 
     label = str(paths[0])
+    if len(paths) == 2:
+        return _separate_claim(paths, layout, offset_s), None
     if layout == "separate":
         if n_channels == 1:
             raise InputError(f"--layout separate needs two channels; {label} has one: use --layout mono")
-        return None, None
+        return _separate_claim(paths, layout, offset_s, channels=channels), None
     picks_map = parse_channel_map(channels, n_channels=n_channels) if channels else None
     if n_channels == 2 and layout == "auto":
         head, _ = read_channels(paths, n_channels, limit_s=PROBE_S)

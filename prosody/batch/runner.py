@@ -361,11 +361,13 @@ def analyze_task(task: Task) -> TaskResult:
                 local.append(str(q))
             paths = local
         att, voices = None, None
-        if task.layout_request != "separate":  # the same attribution as `prosody analyze` (speaker_channels)
+        n_channels = FileSource(paths, Layout(("x",), ((0, 0),))).files[0].channels
+        # the same attribution as `prosody analyze` (speaker_channels); separate channels forced are checked too
+        if task.layout_request != "separate" or len(paths) == 2 or n_channels == 2:
             from ..speaker_channels import attribute_recording
-            n_channels = FileSource(paths, Layout(("x",), ((0, 0),))).files[0].channels
             att, voices = attribute_recording(paths, n_channels=n_channels, layout=task.layout_request,
-                                              channels=task.channel_map, profile=task.voice_profile)
+                                              channels=task.channel_map, profile=task.voice_profile,
+                                              offset_s=task.offset_s)
         source = voices if voices is not None else FileSource(paths, task.layout, offset_s=task.offset_s)
         speakers = voices.speakers if voices is not None else task.layout.speakers
         session = analyze_blocks(source, speakers, task.config, sources=list(task.sources),
@@ -1067,7 +1069,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                                                layout=job.layout) else "separate")
     if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
         raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
-    vp = voice_profile_of(job) if (voice_profile_of is not None and request != "separate") else None
+    vp = (voice_profile_of(job) if (voice_profile_of is not None and request != "separate" and len(job.paths) == 1)
+          else None)  # two files: one speaker each, named by their order
     task = Task(paths=tuple(os.path.abspath(p) for p in job.paths), sources=tuple(job.paths), layout=layout,
                 config=config, offset_s=job.offset_s, measures=measures, profile=profile,
                 layout_request=request, channel_map=job.channels, voice_profile=vp)

@@ -154,8 +154,9 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     both_modes = min(share_lo, 1 - share_lo) >= 0.05
     if both_modes and hi - lo >= SEPARATE_MIN_MODE_DISTANCE_DB:
         conf = float(min(1.0, (hi - lo - SEPARATE_MIN_MODE_DISTANCE_DB) / 10.0 + 0.5))
+        apart = f"{hi - lo:.0f} dB" if hi - lo <= 60 else "more than 60 dB"  # beyond: digital silence on one
         return LayoutReport("separate", conf, f"each channel carries its own voice: speech alternates between "
-                            f"channel levels {hi - lo:.0f} dB apart", ev, dur)
+                            f"channel levels {apart} apart", ev, dur)
     if abs(med) >= SEPARATE_MIN_ABS_ILD_DB and np.mean(np.sign(v) == np.sign(med)) >= 0.95:
         quiet = 2 if med > 0 else 1
         return LayoutReport("separate", 0.6, f"channel {quiet} is {abs(med):.0f} dB quieter on almost all speech: "
@@ -221,6 +222,10 @@ class VoiceProfile:
 
 
 MIN_PROFILE_SPEECH_S = 3.0
+# cosine distance: a profile whose distances to the two voices lie closer than this names them "uncertain".
+# A profile of one of the voices lies about their separation (>= 0.2 where two are found) nearer one than
+# the other (0.25 on fixtures/dialogue.flac); one built from both voices 0.05 (that dialogue) or 0.00.
+PROFILE_MIN_MARGIN = 0.08
 
 
 def profile_from_frames(samples: np.ndarray, *, speech: np.ndarray, sample_rate: int = GRID.sample_rate,
@@ -248,6 +253,19 @@ def profile_from_frames(samples: np.ndarray, *, speech: np.ndarray, sample_rate:
     mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
     spread = float(np.mean(1.0 - emb @ mean))
     return VoiceProfile(mean=mean, spread=spread, n_windows=len(emb), speech_s=len(idx) * GRID.hop_s, name=name)
+
+
+def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> None:
+    """Raise InputError where ``samples`` (a recording meant to hold one person alone, for
+    ``prosody enrol``) holds two voices by the diarizer: a profile built from both would
+    lie between them and could name either voice the therapist later."""
+    x = audio_2d(samples).mean(axis=1)
+    d = diarize(x)
+    if d.n_voices == 2:
+        a, b = sorted((float(v) * d.grid.hop_s for v in d.activity.sum(axis=0)), reverse=True)
+        raise InputError(f"two voices found in {label} ({a:.0f} s and {b:.0f} s of speech): a voice profile is "
+                         "built from the therapist alone; give a recording of the therapist alone, or enrol "
+                         "from a saved session's therapist (--from-session N)")
 
 
 def build_profile(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, name: str = THERAPIST) -> VoiceProfile:
@@ -463,6 +481,10 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     naming = name_voices(d, profile=profile, names=names)
     if naming.assumption:
         warnings.append(f"assumption: {naming.rule}")
+    elif len(naming.distances) == 2 and abs(naming.distances[0] - naming.distances[1]) < PROFILE_MIN_MARGIN:
+        warnings.append(f"the voice profile lies about as near both voices (cosine distances "
+                        f"{naming.distances[0]:.2f} and {naming.distances[1]:.2f}): which one is the "
+                        f"{names[0]} is uncertain (`prosody relabel` exchanges the two voices of a saved session)")
     if d.n_voices == 1:
         warnings.append("one voice found: turn-taking measures need two voices"
                         + ("" if float(d.speech.sum()) * d.grid.hop_s < 10.0 else
