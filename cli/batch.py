@@ -171,7 +171,7 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
         lines.append("failed:")
         lines += [f"  {terminal_safe(label)}: {terminal_safe(reason)}" for label, reason in report.failed]
     if table_files:
-        lines.append(f"table ({len(report.rows)} sessions): {', '.join(str(p) for p in table_files)}")
+        lines.append(f"table ({len(report.rows)} sessions): {terminal_safe(', '.join(str(p) for p in table_files))}")
     if table_note:
         lines.append(table_note)
     return "\n".join(lines) + "\n"
@@ -233,7 +233,7 @@ def cmd_batch(args, out, err) -> int:
     try:
         files = write_table(report.rows, args.table, parquet=want_parquet)
     except BatchError as exc:  # pragma: no cover (checked above)
-        files, note = [], f"prosody: warning: {exc}"
+        files, note = [], f"prosody: warning: {terminal_safe(exc)}"
     out.write(summary_text(report, table_files=files))
     if note:
         err.write(note + "\n")

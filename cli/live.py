@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prosody.errors import InputError, ProsodyError
+from prosody.report.text import terminal_safe
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
     from prosody.live.runner import LiveRunner
@@ -96,14 +97,15 @@ def cmd_devices(args, out, err) -> int:
     out.write(f"  {'':1} {'ref':>4}  {'kind':<33} {'ch':>3} {'rate Hz':>8}  name\n")
     for d in pa:
         rate = f"{d.default_rate_hz:.0f}" if d.default_rate_hz else "?"
-        out.write(f"  {'*' if d.is_default else ' '} {d.ref:>4}  {KIND_LABEL[d.kind]:<33} {d.channels:>3} {rate:>8}  {d.name}\n")
+        out.write(f"  {'*' if d.is_default else ' '} {d.ref:>4}  {KIND_LABEL[d.kind]:<33} {d.channels:>3} {rate:>8}  "
+                  f"{terminal_safe(d.name)}\n")
     if pulse:
         out.write("\nPulseAudio/PipeWire sources (pass the name; a monitor carries what the computer plays, "
                   "e.g. the call):\n")
         for d in pulse:
             rate = f"{d.default_rate_hz:.0f}" if d.default_rate_hz else "?"
             out.write(f"  {'*' if d.is_default else ' '} {KIND_LABEL[d.kind]:<33} {d.channels:>3} {rate:>8}  "
-                      f"{d.ref}  ({d.name})\n")
+                      f"{terminal_safe(d.ref)}  ({terminal_safe(d.name)})\n")
     out.write("\n* = default input\n")
     return EXIT_OK
 
@@ -206,7 +208,8 @@ def cmd_live(args, out, err) -> int:
             new = reattribute_saved(result.output_path, config=config, measures=measures, baseline=profile,
                                     profile=voice_profile)
         except ProsodyError as exc:
-            err.write(f"prosody: warning: the session was not attributed again from its recording: {exc}\n")
+            err.write("prosody: warning: the session was not attributed again from its recording: "
+                      f"{terminal_safe(exc)}\n")
         else:
             if new is not None:
                 import dataclasses
@@ -286,23 +289,24 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
     from .view import summary_view
 
     if result.wanted_path:
-        err.write(f"prosody: error: could not write {result.wanted_path}; the session is saved in "
-                  f"{result.output_path} instead\n")
+        err.write(f"prosody: error: could not write {terminal_safe(result.wanted_path)}; the session is saved in "
+                  f"{terminal_safe(result.output_path)} instead\n")
     if result.doc is not None:
         live = result.doc["live"]
         if not plain:
             Console(file=out).print(summary_view(result.doc))
-        out.write(f"saved {result.output_path} ({live['analysed_s']:.1f} s analysed, "
+        out.write(f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
                   f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
                   f"stopped: {result.reason})\n")
         out.flush()
     if result.error:
-        where = f"; the session up to then is saved in {result.output_path}" if result.doc is not None else ""
-        err.write(f"prosody: error: {result.reason}: {result.error}{where}\n")
+        where = (f"; the session up to then is saved in {terminal_safe(result.output_path)}"
+                 if result.doc is not None else "")
+        err.write(f"prosody: error: {terminal_safe(result.reason)}: {terminal_safe(result.error)}{where}\n")
         return EXIT_ERROR
     if result.wanted_path:
         return EXIT_ERROR
     if result.doc is None:
-        err.write(f"prosody: error: the session could not be saved to {result.output_path}\n")
+        err.write(f"prosody: error: the session could not be saved to {terminal_safe(result.output_path)}\n")
         return EXIT_ERROR
     return EXIT_INTERRUPTED if interrupted else EXIT_OK

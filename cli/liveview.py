@@ -67,7 +67,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
     out.append(_section("now · provisional, last 0.1 s", width))
     meter_w = max(10, width - LABEL_W - 29)
     for i, n in enumerate(state.now):
-        name = "mix" if state.online is not None else n.name  # one mix: who it is comes below
+        name = "mix" if state.online is not None else terminal_safe(n.name)  # one mix: who it is comes below
         t = Text(f"{name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
         if state.paused:
             t.append("paused", style="dim")
@@ -95,7 +95,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
                            rows=TRACE_ROWS, n_frames=GRID.s_to_frames(TRACE_S))
         for r, row in enumerate(rows):
             if r == 0:
-                label = f"{f.name[:LABEL_W - 1]:<{LABEL_W}}"
+                label = f"{terminal_safe(f.name)[:LABEL_W - 1]:<{LABEL_W}}"
             elif f.f0_ref_hz:
                 label = f"{f.f0_ref_hz:>4.0f} Hz".ljust(LABEL_W)
             else:
@@ -108,7 +108,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         out.append(_section("turn-taking · final", width))
         out.extend(_turn_lines(state, width))
     else:
-        out.append(_section(f"{state.speakers[0]} · final", width))
+        out.append(_section(f"{terminal_safe(state.speakers[0])} · final", width))
         f = state.final[0]
         out.append(Text(f"speech {f.speech_s:.0f} s · rate " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "–")))
         for note in state.notes:
@@ -126,7 +126,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
         out.append(Text(terminal_safe(state.save_error)[:width * 2], style="reverse bold red"))
     if note_input is not None:
         t = Text("note: ", style="bold")
-        t.append(note_input[-(width - 30):])
+        t.append(terminal_safe(note_input)[-(width - 30):])
         t.append("▏  Enter save · Esc no note", style="dim")
         out.append(t)
     else:
@@ -160,17 +160,18 @@ def _header(state: LiveState, width: int) -> Text:
 
 def _turn_lines(state: LiveState, width: int) -> list:
     a, b = state.final
+    a_name, b_name = terminal_safe(a.name), terminal_safe(b.name)  # typed labels: text, never escapes
     out = []
     t = Text("talk share ".ljust(LABEL_W), style="dim")
     if a.talk_share is None:
         t.append("no speech yet", style="dim")
     else:
-        bar_w = max(10, width - LABEL_W - len(a.name) - len(b.name) - 12)
+        bar_w = max(10, width - LABEL_W - len(a_name) - len(b_name) - 12)
         k = int(round(a.talk_share * bar_w))
-        t.append(f"{a.name} {a.talk_share:4.0%} ", style=_style(state, 0))
+        t.append(f"{a_name} {a.talk_share:4.0%} ", style=_style(state, 0))
         t.append("█" * k, style=_style(state, 0))
         t.append("█" * (bar_w - k), style=_style(state, 1))
-        t.append(f" {b.talk_share:4.0%} {b.name}", style=_style(state, 1))
+        t.append(f" {b.talk_share:4.0%} {b_name}", style=_style(state, 1))
     out.append(t)
     t = Text("last gaps ".ljust(LABEL_W), style="dim")
     if not state.last_gaps:
@@ -178,7 +179,7 @@ def _turn_lines(state: LiveState, width: int) -> list:
     else:
         parts = []
         for to, off, kind in reversed(state.last_gaps):
-            parts.append((f"{off:+.2f} s→{to}" + (" (overlap)" if kind == "overlap" else ""), to))
+            parts.append((f"{off:+.2f} s→{terminal_safe(to)}" + (" (overlap)" if kind == "overlap" else ""), to))
         used = LABEL_W
         for j, (txt, to) in enumerate(parts):
             sep = " · " if j else ""
@@ -189,7 +190,7 @@ def _turn_lines(state: LiveState, width: int) -> list:
             used += len(sep) + len(txt)
     out.append(t)
     for i, f in enumerate(state.final):
-        t = Text(f"{f.name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
+        t = Text(f"{terminal_safe(f.name)[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
         t.append(f"turns {f.turns} · started in overlap {f.overlaps} · talked over {f.interruptions} · "
                  f"mm-hm {f.backchannels} · " + (f"{f.rate_syl_s:.1f} syll./s" if f.rate_syl_s else "– syll./s"))
         t.truncate(width)
@@ -335,7 +336,8 @@ def _rolling_lines(rolling: RollingWindow | None, width: int) -> list:
 
 
 def _cue_text(c: dict) -> str:
-    return str(c.get("message") or c.get("kind"))
+    """A cue's message; it may quote a speaker's typed label."""
+    return terminal_safe(c.get("message") or c.get("kind"))
 
 
 def _health_line(state: LiveState, width: int) -> Text:
@@ -428,7 +430,8 @@ def plain_line(state: LiveState) -> str:
     if state.saved_at_s is not None:
         parts.append(f"saved {clock(state.saved_at_s)}")
     if state.save_error:
-        parts.append(terminal_safe(state.save_error))
+        parts.append(state.save_error)
     if state.bookmarks:
         parts.append(f"bookmarks {len(state.bookmarks)}")
-    return " | ".join(parts)
+    # speaker labels, cue messages and errors quote typed text: one line, no escapes
+    return terminal_safe(" | ".join(parts))

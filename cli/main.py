@@ -206,7 +206,7 @@ def main(argv=None) -> int:
     except Exception as exc:  # last line of defence: one line, no traceback
         if os.environ.get("PROSODY_DEBUG"):
             raise
-        err.write(f"prosody: error: internal error ({type(exc).__name__}: {exc}); "
+        err.write(f"prosody: error: internal error ({type(exc).__name__}: {_safe(exc)}); "
                   "set PROSODY_DEBUG=1 for details and please report it\n")
         return EXIT_ERROR
 

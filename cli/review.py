@@ -80,12 +80,13 @@ def moments_view(stored, ms) -> Group:
         span = fmt_clock(m.start_s) if m.end_s - m.start_s < 1.0 else f"{fmt_clock(m.start_s)}–{fmt_clock(m.end_s)}"
         line = Text(f"{m.rank:>2}  ")
         line.append(f"{span:<11}", style="bold")
-        line.append(f" {KIND_LABELS.get(m.kind, m.kind)}", style="cyan")
+        line.append(f" {terminal_safe(KIND_LABELS.get(m.kind, m.kind))}", style="cyan")
         parts.append(line)
         parts.append(Text("\n".join(textwrap.wrap(terminal_safe(m.what), width=76, initial_indent="    ",
                                                   subsequent_indent="    "))))
         nums = ", ".join(f"{k} {v:g}" for k, v in m.numbers)
-        parts.append(Text("\n".join(textwrap.wrap(f"why: {m.why}" + (f" ({nums})" if nums else ""), width=76,
+        why = terminal_safe(f"why: {m.why}" + (f" ({nums})" if nums else ""))
+        parts.append(Text("\n".join(textwrap.wrap(why, width=76,
                                                   initial_indent="    ", subsequent_indent="    ")), style="dim"))
     parts.append(Text(f"play one: prosody play {info.id} RANK · note one: prosody note {info.id} --moment RANK TEXT",
                       style="dim"))

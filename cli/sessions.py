@@ -157,7 +157,7 @@ def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | 
         meta = _meta_from_args(args, default_when=default_when)
         sid = (store.save_session(session, meta=meta) if doc is None else
                store.save(doc, session.frames, meta=meta))
-        err.write(f"prosody: saved as session {sid} in {store.path}\n")
+        err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
     return sid
 
 
@@ -209,7 +209,8 @@ def show_view(stored):
                   for feat, v in (measures["attunement"].get(kind) or {}).items()
                   if isinstance(v, dict) and v.get("value") is not None and v.get("chance_low") is not None
                   and v.get("chance_high") is not None and not v["chance_low"] <= v["value"] <= v["chance_high"]]
-        parts.append(Text("attunement beyond chance: " + (", ".join(beyond) if beyond else "none")))
+        # the feature names are the keys of a stored (perhaps imported) document: text only
+        parts.append(_t("attunement beyond chance: " + (", ".join(beyond) if beyond else "none")))
     from prosody.moments import KIND_LABELS, count_by_kind, moments
     counts = {k: n for k, n in count_by_kind(moments(doc, bookmarks=stored.bookmarks, notes=stored.notes)).items()
               if n}
@@ -386,9 +387,10 @@ def cmd_report(args, out, err) -> int:
             err.write(f"prosody: no clips in the report: {terminal_safe(why)}\n")
     _write_html(path, session_report(stored, frames, extra_sections=[moments_section(stored, ms, clips=clips)]))
     if clips:
-        err.write(f"prosody: warning: {path} now holds {len(clips)} clips of the session's audio (client audio): "
+        err.write(f"prosody: warning: {terminal_safe(path)} now holds {len(clips)} clips of the session's audio "
+                  "(client audio): "
                   "keep it as private as the recording; it is readable by you only\n")
-    err.write(f"prosody: report written to {path}\n")
+    err.write(f"prosody: report written to {terminal_safe(path)}\n")
     return EXIT_OK
 
 
@@ -408,7 +410,7 @@ def cmd_compare(args, out, err) -> int:
     _console(out).print(compare_view(infos, metrics, title=title, notes=notes))
     if args.output:
         _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes))
-        err.write(f"prosody: comparison written to {args.output}\n")
+        err.write(f"prosody: comparison written to {terminal_safe(args.output)}\n")
     return EXIT_OK
 
 
@@ -430,7 +432,7 @@ def cmd_trend(args, out, err) -> int:
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:
         _write_html(args.output, compare_report(infos, metrics, title=title))
-        err.write(f"prosody: trend written to {args.output}\n")
+        err.write(f"prosody: trend written to {terminal_safe(args.output)}\n")
     return EXIT_OK
 
 
@@ -452,7 +454,7 @@ def cmd_export(args, out, err) -> int:
                       "-o PATH.json writes them beside it\n")
         return EXIT_OK
     written = write_export(bundle, args.format, args.output, uri=uri)
-    err.write(f"prosody: exported session {sid} to {', '.join(str(p) for p in written)}\n")
+    err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}\n")
     return EXIT_OK
 
 
@@ -473,7 +475,7 @@ def cmd_import(args, out, err) -> int:
             bundle.doc = {**bundle.doc, "audio": rec}
     with _open(args) as store:
         sid = store.import_bundle(bundle, new_id=args.new_id)
-        out.write(f"imported {args.path} as session {sid}"
+        out.write(f"imported {terminal_safe(args.path)} as session {sid}"
                   f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
     return EXIT_OK
 

@@ -28,6 +28,7 @@ TIMING_KEYS = ("turns_per_min", "longest_monologue_s", "quick_answer_share", "si
 
 
 def _cell(s: str, w: int, right: bool) -> str:
+    s = terminal_safe(s)  # headers are speaker labels, cells may come from an imported file: text only
     s = s if len(s) <= w else s[:w - 1] + "…"
     return s.rjust(w) if right else s.ljust(w)
 
@@ -37,6 +38,8 @@ def rows_block(headers: list[str], rows: list[tuple[str, list[str], str | None]]
     goes dim on the line below, cut to ``width``. Returns Text lines; no line is
     longer than ``width``."""
     n = len(headers) - 1
+    headers = [terminal_safe(h) for h in headers]
+    rows = [(terminal_safe(label), [terminal_safe(v) for v in values], why) for label, values, why in rows]
     lw = min(LABEL_MAX, max([len(headers[0])] + [len(r[0]) for r in rows]))
     vw = min(VALUE_MAX, max([len(h) for h in headers[1:]] + [len(v) for r in rows for v in r[1]] + [1]))
     while lw + n * (vw + 2) > width and lw > 16:
@@ -54,7 +57,7 @@ def rows_block(headers: list[str], rows: list[tuple[str, list[str], str | None]]
 def _why(text: str, width: int = WIDTH) -> Text:
     """``  ↳ direction · source``, dim; a long one continues indented on a second line."""
     import textwrap
-    lines = textwrap.wrap(text, width=width - 4, initial_indent="", subsequent_indent="") or [""]
+    lines = textwrap.wrap(terminal_safe(text), width=width - 4, initial_indent="", subsequent_indent="") or [""]
     if len(lines) > 2:
         lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width=width - 4, placeholder="…")]
     return Text("\n".join(("  ↳ " if i == 0 else "    ") + x for i, x in enumerate(lines)), style="dim",
@@ -104,7 +107,8 @@ def warmth_lines(w: dict, baseline_kind: str, *, explain: bool = True) -> list:
     """The warmth score and each component as the therapist's sentence."""
     score = w.get("score")
     head = Text(f"Warmth {fmt_value(score, '0-100')}" if score is not None else "Warmth –", style="bold")
-    head.append(f"  (relative to your own {baseline_kind} baseline; not a clinical judgement)", style="dim")
+    head.append(f"  (relative to your own {terminal_safe(baseline_kind)} baseline; not a clinical judgement)",
+                style="dim")
     out = [head]
     if score is None and w.get("not_enough"):
         out.append(Text(f"  {terminal_safe(str(w['not_enough']))}", style="dim"))
@@ -151,6 +155,8 @@ def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_
                 cells.append(f"{x['value']:+.2f} {mark}")
             rows.append((p.label, cells, p.why if explain else None))
         out += rows_block([f"attunement ({a['n_exchanges']} exchanges)", "pitch", "loudness", "pace"], rows)
-        out.append(Text("~ within chance (shuffled turns, 95 %), ↑↓ beyond it. " + a["note"], style="dim"))
-    out.append(Text(m["disclaimer"], style="dim"))
+        # the note and the disclaimer are stored words, and an imported file may have changed them
+        out.append(Text("~ within chance (shuffled turns, 95 %), ↑↓ beyond it. " + terminal_safe(a["note"]),
+                        style="dim"))
+    out.append(Text(terminal_safe(m["disclaimer"]), style="dim"))
     return out

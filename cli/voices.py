@@ -95,7 +95,8 @@ def cmd_enrol(args, out, err) -> int:
         with _open(args) as store:
             rows = store.profiles()
         for name, source, sid, created in rows:
-            out.write(terminal_safe(f"{name}\t{source}\t{created}") + "\n")
+            # the fields are escaped, the tabs between them are the layout
+            out.write("\t".join(terminal_safe(x) for x in (name, source, created)) + "\n")
         if not rows:
             out.write("no voice profiles yet (`prosody enrol ME.wav --therapist NAME`)\n")
         return EXIT_OK

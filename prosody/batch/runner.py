@@ -54,6 +54,7 @@ from ..fileio import file_sha256, restrict_sqlite_sidecars
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS
+from ..typed_text import from_spreadsheet_cell, spreadsheet_cell
 
 LEDGER_NAME = "batch.sqlite"
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
@@ -654,7 +655,9 @@ def table_paths(stem: str | os.PathLike) -> tuple[Path, Path]:
 
 def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = True) -> list[Path]:
     """Write the per-session table as ``STEM.csv`` (floats written so that they
-    read back exactly; empty cell = no value) and, when ``parquet``,
+    read back exactly; empty cell = no value; text that a spreadsheet would run
+    as a formula, such as a therapist typed as ``=HYPERLINK(...)``, gets a
+    leading ``'``: ``typed_text.spreadsheet_cell``) and, when ``parquet``,
     ``STEM.parquet`` (typed columns, nulls). Owner-only, atomic. Raises
     BatchError when Parquet is asked for and pyarrow is missing (the CSV is
     written first)."""
@@ -664,11 +667,11 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
         raise InputError(f"cannot write {csv_path}: folder {csv_path.resolve().parent} does not exist")
     names = [c for c, _ in TABLE_COLUMNS]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180: a CR or LF in a file name is quoted, not a row break
     w.writerow(names)
     for r in rows:
         w.writerow(["" if r.get(c) is None else (repr(float(r[c])) if t == "float" else
-                                                  int(r[c]) if t in ("int", "bool") else r[c])
+                                                  int(r[c]) if t in ("int", "bool") else spreadsheet_cell(str(r[c])))
                     for c, t in TABLE_COLUMNS])
     write_private(csv_path, buf.getvalue())
     written = [csv_path]
@@ -696,8 +699,9 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
 
 
 def read_table_csv(path: str | os.PathLike) -> list[dict]:
-    """Rows of a table written by ``write_table``, typed as ``TABLE_COLUMNS`` say."""
-    conv = {"int": int, "float": float, "str": str, "bool": lambda s: bool(int(s))}
+    """Rows of a table written by ``write_table``, typed as ``TABLE_COLUMNS`` say
+    (text as it was typed: the spreadsheet guard taken off)."""
+    conv = {"int": int, "float": float, "str": from_spreadsheet_cell, "bool": lambda s: bool(int(s))}
     types = dict(TABLE_COLUMNS)
     with open(path, newline="", encoding="utf-8") as f:
         return [{k: (None if v == "" else conv[types.get(k, "str")](v)) for k, v in r.items()}

@@ -5,14 +5,16 @@ Times are integer milliseconds in one TIME_ORDER; one tier per speaker for
 speech and for turns (PARTICIPANT = the speaker), one per event kind, one for
 bookmarks and one per extra point tier. ELAN annotations are intervals, so a
 point item becomes an annotation from its time to ``POINT_S`` later (or to
-the next point on its tier, or the session end, whichever is first). Labels
-are XML-escaped by the serialiser (``xml.etree``)."""
+the next point on its tier, or the session end, whichever is first). Labels,
+tier names and participants are made one line of printable text
+(``tiers.clean_label``: XML 1.0 forbids most control characters, which
+``xml.etree`` would write raw), then XML-escaped by the serialiser (``xml.etree``)."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from typing import Iterable, Mapping, Sequence
 
-from .tiers import Tier, session_tiers
+from .tiers import Tier, clean_label, session_tiers
 
 POINT_S = 0.1
 LINGUISTIC_TYPE = "prosody"
@@ -38,9 +40,9 @@ def tiers_to_eaf(tiers: list[Tier], duration_s: float, *, date: str = "1970-01-0
 
     n_ann = 0
     for tier in tiers:
-        attrs = {"LINGUISTIC_TYPE_REF": LINGUISTIC_TYPE, "TIER_ID": tier.name}
+        attrs = {"LINGUISTIC_TYPE_REF": LINGUISTIC_TYPE, "TIER_ID": clean_label(tier.name)}
         if tier.participant:
-            attrs["PARTICIPANT"] = tier.participant
+            attrs["PARTICIPANT"] = clean_label(tier.participant)
         el = ET.SubElement(root, "TIER", attrs)
         if tier.kind == "interval":
             spans = [(it.start_s, it.end_s, it.label) for it in tier.items]
@@ -54,7 +56,7 @@ def tiers_to_eaf(tiers: list[Tier], duration_s: float, *, date: str = "1970-01-0
             n_ann += 1
             ann = ET.SubElement(ET.SubElement(el, "ANNOTATION"), "ALIGNABLE_ANNOTATION", {
                 "ANNOTATION_ID": f"a{n_ann}", "TIME_SLOT_REF1": slot(a), "TIME_SLOT_REF2": slot(b)})
-            ET.SubElement(ann, "ANNOTATION_VALUE").text = label
+            ET.SubElement(ann, "ANNOTATION_VALUE").text = clean_label(label)
     ET.SubElement(root, "LINGUISTIC_TYPE", {"GRAPHIC_REFERENCES": "false", "LINGUISTIC_TYPE_ID": LINGUISTIC_TYPE,
                                             "TIME_ALIGNABLE": "true"})
     ET.indent(root)

@@ -3,17 +3,19 @@
 turns, point tiers ("TextTier") for events, bookmarks and extra items.
 
 An interval tier covers [0, duration] without holes: stretches without a
-segment are empty intervals, as Praat expects. Labels are quoted with ``"``
-doubled (Praat's escape)."""
+segment are empty intervals, as Praat expects. Labels and tier names are
+quoted with ``"`` doubled (Praat's escape), on one line (``tiers.clean_label``:
+a typed line break or control character is a space), so a speaker label never
+adds a line to the file."""
 from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from .tiers import IntervalItem, Tier, session_tiers
+from .tiers import IntervalItem, Tier, clean_label, session_tiers
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    return '"' + clean_label(text).replace('"', '""') + '"'
 
 
 def _num(x: float) -> str:

@@ -12,15 +12,9 @@ from __future__ import annotations
 import re
 from html import escape as _html_escape
 
-# C0 controls, DEL, C1 controls; and the Unicode bidi overrides/isolates, which
-# reorder what follows them on screen
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from ..typed_text import CONTROL as _CONTROL, show_control as _show
+
 _CONTROL_KEEP_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def _show(m: re.Match) -> str:
-    c = ord(m.group(0))
-    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
 
 def terminal_safe(text, *, newlines: bool = False) -> str:

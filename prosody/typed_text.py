@@ -1,0 +1,52 @@
+"""Text a person typed (speaker labels, names, notes, file names), made inert
+for each file format it is written into. Ground floor: the writers of every
+floor above (session, formats, batch, report) use it.
+
+A typed label is data: it must never add a line or a field to a file, nor be
+read as a formula. What each format needs:
+
+- RTTM: whitespace separates fields and a line ends a record, so a label is
+  one token (``rttm_token``).
+- TextGrid, EAF: one line of printable text, then quoted by the writer
+  (``prosody.formats.tiers.clean_label``).
+- CSV opened in a spreadsheet: a cell starting with ``= + - @`` (or tab/CR)
+  is run as a formula (``=HYPERLINK(...)`` leaks data on a click); such text
+  gets a leading ``'`` (``spreadsheet_cell``), the usual neutraliser, which
+  spreadsheets hide. The terminal's and the page's rules are in
+  ``prosody.report.text``."""
+from __future__ import annotations
+
+import re
+
+# C0 controls, DEL, C1 controls; and the Unicode bidi overrides/isolates, which
+# reorder what follows them on screen
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# anything that ends a line or separates fields, and every control character
+_NOT_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")  # "'" too, so reading back strips exactly one
+
+
+def show_control(m: re.Match) -> str:
+    """A control character as visible text: ``\\xNN`` (or ``\\uNNNN``)."""
+    c = ord(m.group(0))
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def rttm_token(text, *, empty: str = "_") -> str:
+    """``text`` as one RTTM field: each whitespace or control character is
+    ``_`` ("my session\\n" -> "my_session_"); ``empty`` when nothing is left."""
+    s = _NOT_TOKEN.sub("_", "" if text is None else str(text))
+    return s or empty
+
+
+def spreadsheet_cell(text: str) -> str:
+    """Typed text for a CSV cell: a leading ``'`` when it starts with
+    ``= + - @``, tab, CR or ``'`` (shown as text, never run as a formula);
+    anything else unchanged. Only for text columns: numbers are written as
+    numbers. ``from_spreadsheet_cell`` undoes it."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def from_spreadsheet_cell(text: str) -> str:
+    """The typed text of a cell ``spreadsheet_cell`` wrote."""
+    return text[1:] if text.startswith("'") else text
