@@ -192,6 +192,8 @@ def cmd_batch(args, out, err) -> int:
     from prosody.formats.schema import check_meta_fields
     check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
                       where="command line")
+    from prosody.analysis import check_speaker_label
+    check_speaker_label(args.speaker)
     jobs = discover(args.inputs, defaults=defaults)
     mcfg, profile = measures_from_args(args)
     want_parquet = not args.no_parquet

@@ -57,10 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
     a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs)")
     a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
-    a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM")
-    a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV")
-    a.add_argument("--textgrid", metavar="PATH", help="write speech, turns and events as a Praat TextGrid")
-    a.add_argument("--eaf", metavar="PATH", help="write speech, turns and events as an ELAN .eaf file")
+    a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM; - for stdout")
+    a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV; - for stdout")
+    a.add_argument("--textgrid", metavar="PATH", help="write speech, turns and events as a Praat TextGrid; - for stdout")
+    a.add_argument("--eaf", metavar="PATH", help="write speech, turns and events as an ELAN .eaf file; - for stdout")
     add_measures_arguments(a)
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
@@ -87,6 +87,8 @@ def cmd_analyze(args, out, err) -> int:
         raise InputError("--offset-s needs two files (therapist, client)")
     for f in args.files:
         check_input_file(f)
+    from prosody.analysis import check_speaker_label
+    check_speaker_label(args.speaker)  # --channels names: checked where the map is read, before any analysis
     # every output is checked before any work: not an input, not a link, not a device, not another output
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
@@ -139,28 +141,29 @@ def cmd_analyze(args, out, err) -> int:
         # diarized voices come from the file's own channels (a mono file: both from channel 1)
         picks = layout.picks if voices is None else tuple((0, min(i, n_channels - 1)) for i in range(len(layout.speakers)))
         doc["audio"] = audio_record(args.files, layout.speakers, picks, offset_s=args.offset_s)
-    if args.json:
-        text = dumps(doc)
-        if args.json == "-":
+    def emit(path, text: str) -> None:  # "-" is stdout (at most one output: check_outputs)
+        if path == "-":
             out.write(text)
         else:
-            write_private(args.json, text)
+            write_private(path, text)
+    if args.json:
+        emit(args.json, dumps(doc))
     if args.save_baseline and doc.get("measures"):
-        write_private(args.save_baseline, dumps({"schema": "prosody.baseline/1",
-                                                 "speakers": doc["measures"]["baseline"]["speakers"]}))
+        emit(args.save_baseline, dumps({"schema": "prosody.baseline/1",
+                                        "speakers": doc["measures"]["baseline"]["speakers"]}))
     if args.rttm:
-        write_private(args.rttm, session.to_rttm(Path(args.files[0]).stem))
+        emit(args.rttm, session.to_rttm(Path(args.files[0]).stem))
     if args.frames:
-        write_private(args.frames, session.to_frames_csv())
+        emit(args.frames, session.to_frames_csv())
     if args.textgrid or args.eaf:
         from prosody.formats.bundle import ExportBundle
         from prosody.formats.export import review_points
     if args.textgrid:
         from prosody.formats.textgrid import session_textgrid
-        write_private(args.textgrid, session_textgrid(doc, extra_points=review_points(ExportBundle(doc=doc))))
+        emit(args.textgrid, session_textgrid(doc, extra_points=review_points(ExportBundle(doc=doc))))
     if args.eaf:
         from prosody.formats.eaf import session_eaf
-        write_private(args.eaf, session_eaf(doc, extra_points=review_points(ExportBundle(doc=doc))))
+        emit(args.eaf, session_eaf(doc, extra_points=review_points(ExportBundle(doc=doc))))
     save_failure = None
     try:
         save_analyzed(args, session, out, err, doc=doc)
@@ -169,7 +172,8 @@ def cmd_analyze(args, out, err) -> int:
     for w in session.warnings:
         err.write(f"prosody: warning: {_safe(w)}\n")
     if not args.quiet:
-        console = Console(file=err if args.json == "-" else out)
+        to_stdout = "-" in (args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf)
+        console = Console(file=err if to_stdout else out)
         console.print(summary_view(doc))
     if save_failure:
         err.write(f"prosody: error: {save_failure}\n")

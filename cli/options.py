@@ -2,7 +2,21 @@
 them into the plain values the library takes (``prosody.analysis``)."""
 from __future__ import annotations
 
+import argparse
+
 from prosody.config import AnalysisConfig
+
+
+def session_ref(text: str) -> str:
+    """argparse type of a SESSION argument: refused while parsing when it can name
+    no session (``prosody.store.db.check_session_ref``)."""
+    from prosody.errors import ProsodyError
+    from prosody.store.db import check_session_ref
+    try:
+        check_session_ref(text)
+    except ProsodyError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_measures_arguments(a) -> None:

@@ -3,7 +3,6 @@ hearing, playing them, and a supervisor's notes. Views are pure functions."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 from rich.console import Console, Group
 from rich.text import Text
@@ -11,6 +10,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.errors import ConfigError, InputError
+from .options import session_ref
 
 EXIT_OK = 0
 
@@ -34,10 +34,8 @@ def moments_config(args):
     from prosody.moments import MomentsConfig
     cfg = MomentsConfig()
     if getattr(args, "config", None):
-        try:
-            cfg = MomentsConfig.from_toml(Path(args.config).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {args.config}: {exc.strerror}") from None
+        from prosody.config import read_toml_file
+        cfg = MomentsConfig.from_table(read_toml_file(args.config))
     over = {}
     if getattr(args, "max", None) is not None:
         over["max_total"] = args.max
@@ -191,14 +189,14 @@ def _ranking_options(p) -> None:
 def add_parser(sub) -> None:
     from .sessions import _store_option
     p = sub.add_parser("moments", help="the moments of a stored session worth reviewing, ranked")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     _ranking_options(p)
     _store_option(p)
     p.set_defaults(run=cmd_moments)
 
     p = sub.add_parser("play", help="play a moment (with a few seconds around it) from the session's recording")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("moment", type=int, metavar="MOMENT", help="its rank in `prosody moments SESSION`")
     p.add_argument("--device", metavar="DEV", help="output device number or name (default: the system's)")
     p.add_argument("--context-s", type=float, default=3.0, metavar="S", help="seconds around it (default 3)")
@@ -207,7 +205,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_play)
 
     p = sub.add_parser("note", help="a supervisor's note on a time or a moment of a stored session")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("text", metavar="TEXT")
     p.add_argument("--at", metavar="TIME", help="where: m:ss, h:mm:ss or seconds")
     p.add_argument("--moment", type=int, metavar="K", help="on moment K of `prosody moments SESSION`")

@@ -18,6 +18,8 @@ from prosody.formats.bundle import SessionMeta, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
+from .options import session_ref
+
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
 
@@ -52,6 +54,21 @@ def session_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"{n} is negative; session numbers count from 0")
+    from prosody.formats.schema import MAX_SESSION_NUMBER
+    if n > MAX_SESSION_NUMBER:  # the store's bound: refused here, not after the analysis
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_SESSION_NUMBER:,}; session numbers count "
+                                         f"0..{MAX_SESSION_NUMBER:,}")
+    return n
+
+
+def _count(text: str) -> int:
+    """argparse type of a count such as ``--last N``: a whole number 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: give 1 or more")
     return n
 
 
@@ -60,14 +77,14 @@ def _t(text, style: str = "") -> Text:
     return Text(terminal_safe(text), style=style)
 
 
-def _guard(args, *outputs, doc: dict | None = None) -> None:
+def _guard(args, *outputs, docs=()) -> None:
     """The one output rule (``prosody.fileio.check_outputs``) with the store's own files, and the
-    recordings a stored session ``doc`` names, as inputs."""
+    recordings the stored sessions ``docs`` name (``prosody.clips.recording_paths``), as inputs."""
+    from prosody.clips import recording_paths
     from prosody.store.db import DB_NAME
     store = Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
     db = store / DB_NAME
-    audio = (doc or {}).get("audio") if isinstance((doc or {}).get("audio"), dict) else {}
-    recordings = [f["path"] for f in audio.get("files", []) if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    recordings = [p for doc in docs for p in recording_paths(doc)]
     check_outputs(outputs, inputs=[db, Path(str(db) + "-wal"), Path(str(db) + "-shm"), store / "batch.sqlite",
                                    *recordings])
 
@@ -377,7 +394,7 @@ def cmd_report(args, out, err) -> int:
         stored = store.get(args.session)
         frames = store.frames(stored.info.id)
     path = args.output or f"session-{stored.info.id}.html"
-    _guard(args, ("-o" if args.output else "report", path), doc=stored.doc)
+    _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc])
     ms = session_moments(stored, moments_config(args))
     clips = None
     if args.clips:
@@ -399,6 +416,8 @@ def cmd_compare(args, out, err) -> int:
     _guard(args, ("-o", args.output))
     with _open(args) as store:
         ids = [store.resolve(r) for r in args.sessions]
+        if args.output:  # nor over a recording of the sessions compared
+            _guard(args, ("-o", args.output), docs=[store.get(sid).doc for sid in ids])
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
         for sid, counts in moment_counts(store, ids).items():
@@ -425,6 +444,8 @@ def cmd_trend(args, out, err) -> int:
         if not infos:
             raise InputError(f"no sessions for therapist {args.therapist!r} with these filters; "
                              "`prosody sessions` lists them")
+        if args.output:  # nor over a recording of the sessions shown
+            _guard(args, ("-o", args.output), docs=[store.get(i.id).doc for i in infos])
         metrics = store.metrics([i.id for i in infos])
         for sid, counts in moment_counts(store, [i.id for i in infos]).items():
             metrics[sid].update(counts)
@@ -437,6 +458,7 @@ def cmd_trend(args, out, err) -> int:
 
 
 def cmd_export(args, out, err) -> int:
+    frames_beside = None
     if args.output not in (None, "-"):
         frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
                          if args.format == "json" else None)
@@ -444,6 +466,8 @@ def cmd_export(args, out, err) -> int:
     with _open(args) as store:
         sid = store.resolve(args.session)
         bundle = store.bundle(sid)
+    if args.output not in (None, "-"):  # nor over the session's own recording
+        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), docs=[bundle.doc])
     uri = f"session{sid}"
     if args.output in (None, "-"):
         if args.format == "parquet":
@@ -459,15 +483,13 @@ def cmd_export(args, out, err) -> int:
 
 
 def cmd_import(args, out, err) -> int:
-    bundle = read_export(args.path, frames_path=args.frames)
     overrides = {k: v for k, v in (("therapist", args.therapist), ("client", args.client),
                                    ("session_number", args.session_number), ("notes", args.notes)) if v is not None}
     if args.date:
         overrides["recorded_at"] = parse_when(args.date)
-    if args.tag:
-        overrides["tags"] = tuple(bundle.meta.tags) + tuple(args.tag)
-    if overrides:
-        bundle.meta = SessionMeta(**{**bundle.meta.__dict__, **overrides})
+    from prosody.formats.schema import check_meta_fields
+    check_meta_fields(**overrides, tags=list(args.tag), where="command line")  # the flags' own errors name them
+    bundle = read_export(args.path, frames_path=args.frames, meta_overrides=overrides, add_tags=args.tag)
     if "audio" not in bundle.doc and isinstance(bundle.doc.get("live"), dict):
         from prosody.clips import live_audio_record  # a live --record file: hash it now, to play moments later
         rec = live_audio_record(bundle.doc)
@@ -544,12 +566,12 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_sessions)
 
     p = sub.add_parser("show", help="a stored session's summary in the terminal")
-    p.add_argument("session", metavar="SESSION", help="session ID (see `prosody sessions`), uid, or 'last'")
+    p.add_argument("session", type=session_ref, metavar="SESSION", help="session ID (see `prosody sessions`), uid, or 'last'")
     _store_option(p)
     p.set_defaults(run=cmd_show)
 
     p = sub.add_parser("report", help="a stored session as one self-contained HTML page")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("-o", "--output", metavar="PATH", help="HTML file (default session-ID.html)")
     p.add_argument("--clips", action="store_true",
                    help="embed short audio clips of the moments (the page then holds client audio)")
@@ -560,20 +582,20 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("compare", help="stored sessions side by side")
-    p.add_argument("sessions", nargs="+", metavar="SESSION")
+    p.add_argument("sessions", nargs="+", type=session_ref, metavar="SESSION")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
     _store_option(p)
     p.set_defaults(run=cmd_compare)
 
     p = sub.add_parser("trend", help="a therapist's measures across sessions, with client feedback")
     filters(p, therapist_required=True)
-    p.add_argument("--last", type=int, metavar="N", help="only the last N sessions")
+    p.add_argument("--last", type=_count, metavar="N", help="only the last N sessions (1 or more)")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
     _store_option(p)
     p.set_defaults(run=cmd_trend)
 
     p = sub.add_parser("export", help="write a stored session as json, csv (frames), parquet, rttm, textgrid (Praat) or eaf (ELAN)")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="json")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="file to write (default stdout); JSON writes PATH's frames beside it as STEM.frames.npz")
@@ -590,7 +612,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("edit", help="correct a stored session's metadata")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("--therapist", metavar="NAME", help="therapist name or ID ('' clears it)")
     p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym ('' clears it)")
     p.add_argument("--session-number", type=session_number, metavar="N", help="session number (0 or more)")
@@ -602,12 +624,12 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_edit)
 
     p = sub.add_parser("delete", help="remove a stored session and every file of it")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     _store_option(p)
     p.set_defaults(run=cmd_delete)
 
     p = sub.add_parser("feedback", help="attach the client's rating of the session")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("--srs", metavar="A,B,C,D",
                    help="Session Rating Scale: relationship, goals and topics, approach, overall (0-10 each)")
     p.add_argument("--rating", type=int, metavar="1-5", help="a simple 1-5 rating")

@@ -9,6 +9,7 @@ from prosody.errors import InputError
 from prosody.report.text import terminal_safe
 
 from .sessions import _open, _store_option
+from .options import session_ref
 
 EXIT_OK = 0
 
@@ -143,7 +144,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("enrol", help="keep the therapist's voice profile (names the therapist in shared/mono audio)")
     p.add_argument("file", nargs="?", metavar="FILE", help="a short recording of the therapist alone (>= 5 s speech)")
     p.add_argument("--therapist", metavar="NAME", help="the profile's name (as given to analyze --therapist)")
-    p.add_argument("--from-session", metavar="SESSION", help="build it from a saved session's audio instead")
+    p.add_argument("--from-session", type=session_ref, metavar="SESSION", help="build it from a saved session's audio instead")
     p.add_argument("--speaker", default=None, metavar="NAME",
                    help="with --from-session: whose voice (default the session's first speaker, the therapist)")
     p.add_argument("--delete", metavar="NAME", help="delete the voice profile NAME")
@@ -152,7 +153,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_enrol)
 
     p = sub.add_parser("relabel", help="exchange the two voices of a saved session and recompute its measures")
-    p.add_argument("session", metavar="SESSION")
+    p.add_argument("session", type=session_ref, metavar="SESSION")
     _store_option(p)
     p.set_defaults(run=cmd_relabel)
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Iterable
 
-from .config import AnalysisConfig, PitchConfig
+from .config import AnalysisConfig, PitchConfig, read_toml_file
 from .engine.sources import Layout, parse_channel_map
 from .errors import ConfigError, InputError
 from .measures import Baseline, CueConfig, MeasuresConfig
+from .types import SPEAKER_NAME_MAX_CHARS, name_problem
 
 DEFAULT_SPEAKERS = ("therapist", "client")
 CUE_NAMES = ("monologue", "overlaps", "pace", "quick_answers")
@@ -31,6 +33,7 @@ def default_layout(*, n_files: int, n_channels: int, channel_map: str | None = N
     file: therapist left, client right (``channel_map`` such as
     ``"therapist=right,client=left"`` overrides). One mono file: one speaker,
     ``speaker`` (default therapist)."""
+    check_speaker_label(speaker)
     if n_files == 2:
         if channel_map:
             raise InputError("--channels applies to one stereo file; with two files the first is the therapist "
@@ -47,15 +50,23 @@ def default_layout(*, n_files: int, n_channels: int, channel_map: str | None = N
                      "--channels therapist=N,client=M (1-based)")
 
 
+def check_speaker_label(name: str | None, *, flag: str = "--speaker") -> None:
+    """Raise InputError unless ``name`` (None: not given) is a speaker name the
+    store accepts (``types.name_problem``): checked before any analysis, so that a
+    session is never analysed only to be refused when saved."""
+    if name is None:
+        return
+    problem = name_problem(name)
+    if problem is not None:
+        raise InputError(f"{flag} {name!r}: {problem}; a speaker name is plain text of at most "
+                         f"{SPEAKER_NAME_MAX_CHARS} characters")
+
+
 def load_config(path: str | None) -> AnalysisConfig:
     """The analysis configuration from a TOML file, or the defaults."""
     if not path:
         return AnalysisConfig()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    return AnalysisConfig.from_toml(text)
+    return AnalysisConfig.from_dict(read_toml_file(path))
 
 
 def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tuple[str, ...]) -> AnalysisConfig:
@@ -67,6 +78,8 @@ def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tupl
             lo, hi = (float(v) for v in rng.split("-", 1))
         except ValueError:
             raise ConfigError(f"--pitch-range {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ConfigError(f"--pitch-range {item!r}: the range must be two finite numbers of Hz, e.g. client=75-400")
         if spk not in speakers:
             raise ConfigError(f"--pitch-range {item!r}: unknown speaker {spk!r}; speakers are {', '.join(speakers)}")
         by_speaker[spk] = PitchConfig(fmin_hz=lo, fmax_hz=hi)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,22 @@ def audio_record(paths, speakers, picks, *, offset_s: float = 0.0) -> dict:
         files.append({"path": str(p), "sha256": file_sha256(p), "bytes": p.stat().st_size})
     return {"files": files, "picks": {s: [int(fi), int(ci)] for s, (fi, ci) in zip(speakers, picks)},
             "offset_s": float(offset_s)}
+
+
+def recording_paths(doc: dict) -> list[str]:
+    """Every recording a session document names: its fingerprinted audio files,
+    a live session's ``--record`` file, and its sources given as absolute paths
+    (what no output may replace)."""
+    if not isinstance(doc, dict):
+        return []
+    audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
+    files = audio.get("files") if isinstance(audio.get("files"), list) else []
+    out = [f["path"] for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
+    if isinstance(live.get("recording_file"), str):
+        out.append(live["recording_file"])
+    out += [p for p in doc.get("sources") or [] if isinstance(p, str) and os.path.isabs(p)]
+    return out
 
 
 def live_audio_record(doc: dict) -> dict | None:

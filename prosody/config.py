@@ -5,10 +5,12 @@ Load/save as TOML (``AnalysisConfig.from_toml`` / ``to_toml``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
+from .types import name_problem
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -83,6 +85,9 @@ class PitchConfig:
     def validate(self) -> None:
         _check(30.0 <= self.fmin_hz, f"pitch.fmin_hz={self.fmin_hz} is below 30 Hz; use fmin_hz>=30")
         _check(self.fmax_hz <= 2000.0, f"pitch.fmax_hz={self.fmax_hz} is above 2000 Hz; use fmax_hz<=2000")
+        _check(self.fmax_hz > self.fmin_hz,
+               f"pitch range {self.fmin_hz}-{self.fmax_hz} Hz is reversed (the lowest pitch first); "
+               f"use {self.fmax_hz}-{self.fmin_hz}")
         _check(self.fmax_hz >= 2 * self.fmin_hz,
                f"pitch range {self.fmin_hz}-{self.fmax_hz} Hz is narrower than one octave; "
                f"use fmax_hz >= 2 * fmin_hz")
@@ -158,15 +163,28 @@ class AnalysisConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "AnalysisConfig":
+        """A configuration from parsed TOML; every malformed shape (a section that is
+        not a table, a value of the wrong type, an unknown key) raises ConfigError
+        naming the key."""
         sections = {"vad": VadConfig, "pitch": PitchConfig, "rate": RateConfig, "turns": TurnConfig}
+        if not isinstance(d, dict):
+            raise ConfigError(f"a config is a TOML table of sections, not {type(d).__name__}")
         kw = {}
         for key, value in d.items():
             if key == "pitch_by_speaker":
-                kw[key] = tuple((n, _build(PitchConfig, v, f"pitch_by_speaker.{n}")) for n, v in value.items())
+                _table(value, key, example='[pitch_by_speaker.client] with fmin_hz = 75.0, fmax_hz = 400.0')
+                ranges = []
+                for n, v in value.items():
+                    problem = name_problem(n)
+                    if problem is not None:
+                        raise ConfigError(f"[pitch_by_speaker] speaker name {n!r}: {problem}")
+                    ranges.append((n, _build(PitchConfig, v, f"pitch_by_speaker.{n}")))
+                kw[key] = tuple(ranges)
             elif key in sections:
                 kw[key] = _build(sections[key], value, key)
             else:
-                raise ConfigError(f"unknown config section {key!r}; known: {', '.join(sorted(sections))}, pitch_by_speaker")
+                raise ConfigError(f"unknown config section {key!r}; known: {', '.join(sorted(sections))}, "
+                                  "pitch_by_speaker")
         return cls(**kw).validate()
 
     def to_toml(self) -> str:
@@ -189,12 +207,60 @@ class AnalysisConfig:
             raise ConfigError(f"config is not valid TOML: {exc}") from None
 
 
-def _build(kind, values: dict, where: str):
+def read_toml_file(path, *, what: str = "config") -> dict:
+    """The parsed TOML of file ``path``; ConfigError (one line) when it cannot be
+    read, is not UTF-8 text or is not TOML."""
+    from pathlib import Path
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def _table(value, where: str, *, example: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} = {value!r}: expected a table of settings, e.g. {example}")
+
+
+def check_setting(value, *, kind: type, where: str):
+    """A TOML value for a setting of type ``kind`` (int: a whole number; float: a
+    finite number; str: text), or ConfigError naming ``where``. Booleans are not
+    numbers here and a float is never truncated to an int."""
+    if kind is bool:
+        ok = isinstance(value, bool)
+        want = "true or false"
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        want = "a whole number"
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        want = "a finite number"
+    elif kind is str:
+        ok = isinstance(value, str)
+        want = "text"
+    else:  # pragma: no cover - a setting of another type is a programming error
+        raise TypeError(kind)
+    if not ok:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ConfigError(f"{where} = {shown}: expected {want}")
+    return float(value) if kind is float else value
+
+
+def _build(kind, values, where: str):
+    first = fields(kind)[0]
+    _table(values, where, example=f"[{where}] then lines such as {first.name} = {first.default!r}")
     names = {f.name for f in fields(kind)}
     unknown = set(values) - names
     if unknown:
         raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
-    try:
-        return kind(**{k: type(getattr(kind(), k))(v) for k, v in values.items()})
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"bad value in [{where}]: {exc}") from None
+    defaults = kind()
+    return kind(**{k: check_setting(v, kind=type(getattr(defaults, k)), where=f"{where}.{k}")
+                   for k, v in values.items()})

@@ -37,5 +37,6 @@ class BatchError(ProsodyError):
     """The batch as a whole cannot run (ledger, scheduler, missing extra)."""
 
 
-class InvalidSessionError(StoreError):
-    """A session document (e.g. a file to import) does not follow docs/session-schema.md."""
+class InvalidSessionError(StoreError, InputError):
+    """A session document (e.g. a file to import) or a value typed for it does not follow
+    docs/session-schema.md: bad input (exit 2), found before anything is written."""

@@ -30,6 +30,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 
+from .config import check_setting
 from .errors import ConfigError
 
 KINDS = ("interruption", "monologue", "silence", "quick_answers", "warmth_dip", "warmth_rise", "cue", "bookmark",
@@ -89,14 +90,17 @@ class MomentsConfig:
             raise ConfigError(f"unknown key(s) in [moments]: {', '.join(sorted(unknown))}; "
                               f"known: {', '.join(sorted(names))}")
         kw = {}
+        defaults = cls()
         for k, v in d.items():
             if k == "weights":
                 if not isinstance(v, dict):
                     raise ConfigError("[moments] weights must be a table, e.g. weights = { silence = 0.5 }")
-                kw[k] = tuple({**dict(DEFAULT_WEIGHTS), **{str(a): float(b) for a, b in v.items()}}.items())
+                kw[k] = tuple({**dict(DEFAULT_WEIGHTS),
+                               **{str(a): check_setting(b, kind=float, where=f"moments.weights.{a}")
+                                  for a, b in v.items()}}.items())
             else:
-                kw[k] = v
-        return replace(cls(), **kw).validate()
+                kw[k] = check_setting(v, kind=type(getattr(defaults, k)), where=f"moments.{k}")
+        return replace(defaults, **kw).validate()
 
     @classmethod
     def from_toml(cls, text: str) -> "MomentsConfig":
@@ -105,7 +109,17 @@ class MomentsConfig:
             d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config is not valid TOML: {exc}") from None
-        return cls.from_dict(d.get("moments") or {})
+        return cls.from_table(d)
+
+    @classmethod
+    def from_table(cls, d: dict) -> "MomentsConfig":
+        """The ``[moments]`` table of a parsed config file (other tables are ignored here)."""
+        m = d.get("moments")
+        if m is None:
+            return cls()
+        if not isinstance(m, dict):
+            raise ConfigError(f"moments = {m!r}: expected a table, e.g. [moments] with max_total = 12")
+        return cls.from_dict(m)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,31 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 import numpy as np
+
+SPEAKER_NAME_MAX_CHARS = 64
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:
+    """What is wrong with ``text`` as a name (a speaker label, a therapist, a tag), or None.
+
+    The one rule for names: text, not blank, at most ``limit`` characters, no
+    control characters (they would end up in file names, RTTM lines and
+    terminals). The command line checks labels with it before any analysis; the
+    store checks the saved document with it (``formats.schema``)."""
+    if not isinstance(text, str):
+        return "expected text"
+    if not text.strip():
+        return "empty"
+    if len(text) > limit:
+        return f"longer than {limit} characters"
+    if _CONTROL_CHARS.search(text):
+        return "holds control characters"
+    return None
 
 
 @dataclass(frozen=True)

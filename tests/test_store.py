@@ -331,7 +331,7 @@ def test_import_live_capture_json(analysed, doc, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"schema": "something/else"}))
     rc, _, err = _cli("import", str(bad), "--store", str(tmp_path / "st"))
-    assert rc == 1 and "not a prosody session" in err
+    assert rc == 2 and "not a prosody session" in err  # bad input: exit 2
 
 
 def test_parquet_without_pyarrow_is_a_clear_error(doc, tmp_path, monkeypatch):

@@ -233,7 +233,8 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``intake;video``); ``layout`` (``auto``, ``separate``, ``shared`` or ``mono``,
     as ``prosody analyze --layout``)."""
     from ..formats.bundle import parse_when
-    from ..formats.schema import check_meta_fields
+    from ..analysis import check_speaker_label
+    from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -273,8 +274,13 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             number = int(cell["session_number"]) if cell.get("session_number") else m.session_number
         except ValueError as exc:
             raise InputError(f"{where}: {exc}; offset_s is seconds, session_number a whole number") from None
-        if number is not None and number < 0:
-            raise InputError(f"{where}: session_number {number} is negative; session numbers count from 0")
+        if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
+            raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
+        speaker = cell.get("speaker") or d.speaker
+        try:  # a label the store would refuse is refused before any analysis
+            check_speaker_label(speaker, flag="speaker")
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
         layout = cell.get("layout") or d.layout
         if layout not in ("auto", "separate", "shared", "mono"):
             raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")

@@ -22,6 +22,7 @@ import soxr
 from ..fileio import check_input_file
 from ..errors import DecoderMissingError, InputError
 from ..timebase import GRID
+from ..types import name_problem
 
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
 MAX_CHANNELS = 64
@@ -31,6 +32,8 @@ FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".ca
 # placeholders that streaming writers leave (ffmpeg to a pipe writes 0xFFFFFFFF)
 _SIZE_MISMATCH = re.compile(r"^\s*[A-Za-z][\w ]*?\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
 _UNKNOWN_LENGTH = 0x7FFFF000
+SALVAGE_SAMPLES = 1024       # read size after a decoding error, to keep what decodes before the break
+OGG_TAIL_BYTES = 1 << 17     # an Ogg page is at most 65,307 bytes: the last one lies in this tail
 _PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
               "FLOAT": 4, "DOUBLE": 8}
 
@@ -47,14 +50,18 @@ class AudioFile:
         self.warnings: list[str] = []
         _check_path(self.path)
         self._backend = None
+        self._format = None
         self._exact_length = False  # ffmpeg: the container's length is exact; drop decoder padding after it
         try:
             info = sf.info(str(self.path))
             self._backend = "sndfile"
             self.sample_rate, self.channels, self.n_samples = int(info.samplerate), int(info.channels), int(info.frames)
+            self._format = info.format
             self._header_n_samples = _header_n_samples(info, self.n_samples)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            if "does not exist or is not a regular file" in sndfile_error:  # libsndfile's word for "cannot parse"
+                sndfile_error = "too short or damaged to hold audio"
             self._open_ffmpeg(sndfile_error)
         _check_header(self)
         if self._backend == "sndfile" and self.n_samples == 0 and self._header_n_samples == 0:
@@ -101,6 +108,7 @@ class AudioFile:
 
     def _blocks_sndfile(self, block_length: int) -> Iterator[np.ndarray]:
         got = 0
+        error = None
         try:
             with sf.SoundFile(str(self.path)) as f:
                 while True:
@@ -110,15 +118,40 @@ class AudioFile:
                     got += len(x)
                     yield _finite(x, self.path, got)
         except sf.LibsndfileError as exc:
+            error = exc
+        if error is not None:  # the failed read lost what it decoded before the break: read that again, finely
+            for x in self._read_until_break(got):
+                got += len(x)
+                yield _finite(x, self.path, got)
             if got == 0:
-                raise InputError(f"cannot decode {self.path}: {exc}") from None
-            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({exc}); "
+                raise InputError(f"cannot decode {self.path}: {error}")
+        claimed = max(self._header_n_samples, self.n_samples)
+        if got < claimed:
+            self.warnings.append(f"{self.path} is truncated: header says {claimed / self.sample_rate:.2f} s, "
+                                 f"read {got / self.sample_rate:.2f} s; analysed the readable part"
+                                 + (f" (decoder: {str(error).strip()})" if error is not None else ""))
+        elif error is not None:
+            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({error}); "
                                  "analysed the readable part")
-            return
-        if got < self._header_n_samples:
-            claimed_s = self._header_n_samples / self.sample_rate
-            self.warnings.append(f"{self.path} is truncated: header says {claimed_s:.2f} s, "
+        elif self._format == "OGG" and _ogg_stream_unfinished(self.path):
+            # Ogg gives its length from the last page present: a cut file looks whole but has no end page
+            self.warnings.append(f"{self.path} is truncated: the stream stops without its last page, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part")
+
+    def _read_until_break(self, start: int) -> Iterator[np.ndarray]:
+        """Samples from ``start`` up to where decoding fails, in short reads (a read
+        that fails returns nothing, so the last one loses at most SALVAGE_SAMPLES)."""
+        try:
+            with sf.SoundFile(str(self.path)) as f:
+                if start:
+                    f.seek(start)
+                while True:
+                    x = f.read(SALVAGE_SAMPLES, dtype="float32", always_2d=True)
+                    if len(x) == 0:
+                        return
+                    yield x
+        except (sf.LibsndfileError, RuntimeError):
+            return
 
     def _blocks_ffmpeg(self, block_length: int) -> Iterator[np.ndarray]:
         import av
@@ -152,6 +185,27 @@ class AudioFile:
             got += len(blk)
             if len(blk):
                 yield _finite(blk, self.path, got)
+
+
+def _ogg_stream_unfinished(path: Path) -> bool:
+    """True when an Ogg file's last page is cut short or is not marked end-of-stream
+    (header type flag 0x04): the file was truncated."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - OGG_TAIL_BYTES))
+            tail = f.read()
+    except OSError:
+        return False
+    at = tail.rfind(b"OggS")
+    if at < 0 or at + 27 > len(tail):
+        return True
+    n_segments = tail[at + 26]
+    body_at = at + 27 + n_segments
+    if body_at > len(tail) or body_at + sum(tail[at + 27:body_at]) > len(tail):
+        return True
+    return not tail[at + 5] & 0x04
 
 
 def _clip(x: np.ndarray, got: int, limit: int | None) -> np.ndarray:
@@ -231,6 +285,9 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
         spk, ch = (p.strip() for p in part.split("=", 1))
         if not spk:
             raise InputError(f"--channels {text!r}: empty speaker name")
+        problem = name_problem(spk)
+        if problem is not None:  # the store's rule for speaker names, before any work
+            raise InputError(f"--channels {text!r}: speaker name {spk!r} {problem}")
         idx = names.get(ch.lower())
         if idx is None:
             try:

@@ -47,7 +47,7 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
     """Inverse of ``export_dict``; also accepts a plain session JSON (from
     ``prosody analyze --json``) or one from live capture (with ``bookmarks``)."""
     if not isinstance(d, dict):
-        raise StoreError("not a prosody session: the JSON is not an object")
+        raise InvalidSessionError("not a prosody session: the JSON is not an object")
     d = dict(d)
     st = d.pop(EXPORT_KEY, None)
     check_store_meta(st)
@@ -63,7 +63,7 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
                            str(n.get("author") or ""), str(n.get("created_at") or ""), str(n.get("moment") or ""))
                       for n in st.get("supervisor_notes") or [])
     except (KeyError, TypeError, ValueError) as exc:
-        raise StoreError(f"bookmarks, feedback or notes malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
+        raise InvalidSessionError(f"bookmarks, feedback or notes malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
     meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
                        recorded_at=st.get("recorded_at") or default_recorded_at,
                        session_number=st.get("session_number"), notes=st.get("notes") or "",
@@ -183,10 +183,31 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
     raise InputError(f"--format {fmt!r} cannot be written as text; give -o PATH")
 
 
-def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | None = None) -> ExportBundle:
+def with_meta_overrides(d: dict, overrides: dict | None, add_tags=()) -> dict:
+    """``d`` (an export's JSON) with the store metadata replaced by ``overrides``
+    (``therapist``, ``client``, ``session_number``, ``notes``, ``recorded_at``) and
+    ``add_tags`` appended to its tags: what ``prosody import``'s flags say wins over
+    the file, before the file's metadata is checked. A ``prosody_store`` that is not
+    an object is left as it is (to be refused)."""
+    if not overrides and not add_tags:
+        return d
+    st = d.get(EXPORT_KEY)
+    if st is not None and not isinstance(st, dict):
+        return d
+    st = {**(st or {}), **(overrides or {})}
+    if add_tags:
+        tags = st.get("tags") or []
+        st["tags"] = (list(tags) + list(add_tags)) if isinstance(tags, list) else tags
+    return {**d, EXPORT_KEY: st}
+
+
+def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | None = None,
+                meta_overrides: dict | None = None, add_tags=()) -> ExportBundle:
     """Read a session to import: an exported or analysed JSON (frames from
     ``frames_path``, the file named in the export, or ``<stem>.frames.npz`` /
-    ``<stem>.npz`` / ``<stem>_frames.npz`` beside it), or an exported Parquet."""
+    ``<stem>.npz`` / ``<stem>_frames.npz`` beside it), or an exported Parquet.
+    ``meta_overrides`` / ``add_tags``: metadata that replaces the file's (and
+    tags added to it) before it is checked (``with_meta_overrides``)."""
     path = Path(path)
     check_input_file(path, what="cannot import")
     if path.stat().st_size > MAX_IMPORT_BYTES:
@@ -199,12 +220,16 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         try:
             table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises several types for damaged files
-            raise StoreError(f"cannot read {path} as Parquet: {exc}") from None
+            raise InvalidSessionError(f"cannot read {path} as Parquet: {exc}") from None
         meta = (table.schema.metadata or {}).get(PARQUET_META_KEY)
         if meta is None:
-            raise StoreError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
+            raise InvalidSessionError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
                              "metadata)")
         d = _json_loads(meta, path)
+        if not isinstance(d, dict):
+            raise InvalidSessionError(f"cannot import {path}: its {PARQUET_META_KEY.decode()} metadata is not "
+                                      "a prosody session object")
+        d = with_meta_overrides(d, meta_overrides, add_tags)
         has_frames = d.pop("has_frames", True)
         b = bundle_from_dict(d)
         if has_frames:
@@ -222,9 +247,10 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     try:
         d = _json_loads(path.read_text(encoding="utf-8"), path)
     except UnicodeDecodeError as exc:
-        raise StoreError(f"cannot import {path}: not JSON ({exc})") from None
+        raise InvalidSessionError(f"cannot import {path}: not JSON ({exc})") from None
     if not isinstance(d, dict):
-        raise StoreError(f"cannot import {path}: the JSON is not a prosody session object")
+        raise InvalidSessionError(f"cannot import {path}: the JSON is not a prosody session object")
+    d = with_meta_overrides(d, meta_overrides, add_tags)
     # the whole document is checked before any of it is used (the frames file it names, its times)
     check_store_meta(d.get(EXPORT_KEY))
     check_session_doc({k: v for k, v in d.items() if k != EXPORT_KEY})

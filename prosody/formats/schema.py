@@ -15,6 +15,7 @@ import re
 from datetime import datetime
 
 from ..errors import InvalidSessionError
+from ..types import SPEAKER_NAME_MAX_CHARS, name_problem
 
 SESSION_SCHEMAS = ("prosody.session/1", "prosody.session/2")
 EXPORT_FORMATS_KNOWN = ("prosody.store-export/1",)
@@ -84,14 +85,9 @@ def _number(v, where: str, *, lo: float | None = None, hi: float | None = None, 
 def _name(v, where: str, *, null: bool = False, limit: int = MAX_NAME_CHARS) -> None:
     if v is None and null:
         return
-    if not isinstance(v, str):
-        _fail(where, v, "expected text" + (" or null" if null else ""))
-    if not v.strip():
-        _fail(where, v, "empty")
-    if len(v) > limit:
-        _fail(where, v, f"longer than {limit} characters")
-    if _CONTROL.search(v):
-        _fail(where, v, "holds control characters")
+    problem = name_problem(v, limit=limit)
+    if problem is not None:
+        _fail(where, v, problem + (" or null" if null and problem == "expected text" else ""))
 
 
 def _text_list(v, where: str) -> None:
@@ -139,7 +135,7 @@ def check_session_doc(doc, *, where: str = "session document") -> None:
     if not isinstance(order, (list, tuple)) or not 1 <= len(order) <= MAX_SPEAKERS:
         _fail(f"{where}: speaker_order", order, f"expected a list of 1-{MAX_SPEAKERS} speaker names")
     for i, s in enumerate(order):
-        _name(s, f"{where}: speaker_order[{i}]", limit=64)
+        _name(s, f"{where}: speaker_order[{i}]", limit=SPEAKER_NAME_MAX_CHARS)
     if len(set(order)) != len(order):
         _fail(f"{where}: speaker_order", order, "names a speaker twice")
     speakers = set(order)
@@ -162,6 +158,8 @@ def check_session_doc(doc, *, where: str = "session document") -> None:
     for key in ("config", "measures", "live"):
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             _fail(f"{where}: {key}", doc[key], "expected an object")
+    check_measures(doc.get("measures"), speakers=order, turn_taking=bool(doc.get("turn_taking")),
+                   where=f"{where}: measures")
     per = doc.get("speakers")
     if not isinstance(per, dict):
         _fail(f"{where}: speakers", per, "expected an object keyed by speaker name")
@@ -187,6 +185,109 @@ def check_session_doc(doc, *, where: str = "session document") -> None:
                 hi=duration_s + TIME_SLACK_S)
         _name(t.get("kind"), f"{where}: transitions[{i}].kind", limit=64)
     check_bookmarks(doc.get("bookmarks"), duration_s, where=f"{where}: bookmarks")
+
+
+# -- measures: the shapes the views and the report read (docs/session-schema.md, "measures") --------------------
+# A spec is NUM (a number or null), TEXT (text or null), a dict {key: spec} ("*": any other key; the keys
+# _REQUIRED names for it must be there), a list [spec] (of objects), a tuple (NUM, spec) (a number or that
+# object), or None (anything: settings kept as written). Null is accepted for any spec not required.
+NUM, TEXT = "number", "text"
+_N_OBJ = {"*": NUM}
+_CELL = {"value": NUM, "chance_low": NUM, "chance_high": NUM, "reading": TEXT, "n": NUM}
+_ATT_KIND = {"pitch": _CELL, "intensity": _CELL, "rate": _CELL}
+_ATTUNEMENT = {"n_exchanges": NUM, "note": TEXT, "proximity": _ATT_KIND, "synchrony": _ATT_KIND,
+               "convergence": _ATT_KIND, "arousal_coregulation": _CELL,
+               "by_direction": {"*": {"proximity": _ATT_KIND, "synchrony": _ATT_KIND, "convergence": _ATT_KIND}}}
+_WARMTH = {"score": NUM, "n_components": NUM, "note": TEXT, "not_enough": TEXT,
+           "components": [{"name": TEXT, "value": NUM, "unit": TEXT, "score": NUM, "warm_anchor": NUM,
+                           "cool_anchor": NUM, "direction": TEXT, "source": TEXT, "weight": NUM,
+                           "contribution": NUM}]}
+_VOICE = {"*": {"*": NUM, "arousal_parts": _N_OBJ}}
+_TIMING = {"*": {"*": NUM, "gap_quantiles_s": _N_OBJ}}
+_VOICE_QUALITY = {"*": _N_OBJ}
+_WINDOW = {"name": TEXT, "phase": TEXT, "start_s": NUM, "end_s": NUM, "baseline": TEXT, "voice": _VOICE,
+           "timing": _TIMING, "warmth": (NUM, _WARMTH), "attunement": _ATTUNEMENT, "voice_quality": _VOICE_QUALITY,
+           "cues": [{"kind": TEXT, "message": TEXT, "value": NUM}]}
+_MEASURES = {"disclaimer": TEXT, "network_delay_ms": NUM, "network_delay_note": TEXT, "config": None,
+             "baseline": {"kind": TEXT, "speakers": {"*": _N_OBJ}}, "voice": _VOICE, "timing": _TIMING,
+             "warmth": _WARMTH, "attunement": _ATTUNEMENT, "voice_quality": _VOICE_QUALITY,
+             "silences": [{"start_s": NUM, "end_s": NUM, "duration_s": NUM, "broken_by": TEXT}],
+             "rolling": [_WINDOW], "phases": None}  # phases: a list of windows or name -> window
+# what the terminal summary reads without asking (cli/view.py): there whenever measures are
+_REQUIRED = {id(_MEASURES): ("disclaimer", "baseline", "warmth"), id(_MEASURES["baseline"]): ("kind", "speakers")}
+
+
+def _shape(v, spec, where: str) -> None:
+    if spec is None:
+        return
+    if spec == NUM:
+        _number(v, where, null=True)
+    elif spec == TEXT:
+        if v is not None and not isinstance(v, str):
+            _fail(where, v, "expected text or null")
+    elif isinstance(spec, tuple):  # a number or an object (a window's warmth in older documents: its score)
+        if v is None or isinstance(v, numbers.Real) and not isinstance(v, bool):
+            _number(v, where, null=True)
+        else:
+            _shape(v, spec[1], where)
+    elif isinstance(spec, list):
+        if v is None:
+            return
+        if not isinstance(v, list):
+            _fail(where, v, "expected a list or null")
+        for i, x in enumerate(v):
+            if not isinstance(x, dict):
+                _fail(f"{where}[{i}]", x, "expected an object")
+            _shape(x, spec[0], f"{where}[{i}]")
+    else:
+        if v is None and id(spec) not in _REQUIRED:
+            return
+        if not isinstance(v, dict):
+            _fail(where, v, "expected an object")
+        for key in _REQUIRED.get(id(spec), ()):
+            if v.get(key) is None:
+                _fail(f"{where}.{key}", v.get(key), "missing: prosody writes it in every session")
+        for key, x in v.items():
+            sub = spec.get(key, spec.get("*", None))
+            _shape(x, sub, f"{where}.{key}")
+
+
+def check_measures(m, *, speakers, turn_taking: bool, where: str = "measures") -> None:
+    """The ``measures`` object: every value prosody reads back has the type it
+    wrote (docs/session-schema.md), so that a stored session can always be shown
+    and reported. Unknown keys are kept as they are."""
+    if m is None:
+        return
+    _shape(m, _MEASURES, where)
+    phases = m.get("phases")
+    if isinstance(phases, dict):  # also written as a mapping name -> window
+        for name, w in phases.items():
+            if not isinstance(w, dict):
+                _fail(f"{where}.phases.{name}", w, "expected an object")
+            _shape(w, _WINDOW, f"{where}.phases.{name}")
+    else:
+        _shape(phases, [_WINDOW], f"{where}.phases")
+    att = m.get("attunement")
+    if att is not None:  # the session's attunement is read cell by cell
+        for key in ("n_exchanges", "note"):
+            if att.get(key) is None:
+                _fail(f"{where}.attunement.{key}", None, "missing: prosody writes it with every attunement")
+        for kind in ("proximity", "synchrony", "convergence"):
+            for feat in ("pitch", "intensity", "rate"):
+                w = f"{where}.attunement.{kind}.{feat}"
+                c = (att.get(kind) or {}).get(feat)
+                if not isinstance(c, dict) or "value" not in c:
+                    _fail(w, c, "expected an object {value, chance_low, chance_high, reading, n}")
+                if c["value"] is not None and (c.get("chance_low") is None or c.get("chance_high") is None):
+                    _fail(f"{w}.chance_high", c.get("chance_high"), "a value needs its chance interval")
+    for i, c in enumerate((m.get("warmth") or {}).get("components") or []):
+        if c.get("contribution") is not None and c.get("weight") is None:
+            _fail(f"{where}.warmth.components[{i}].weight", None, "a contribution needs its weight")
+    timing = m.get("timing")
+    if turn_taking and isinstance(timing, dict) and timing:
+        for s in speakers:
+            if not isinstance(timing.get(s), dict):
+                _fail(f"{where}.timing.{s}", timing.get(s), "expected an object for each speaker")
 
 
 def check_bookmarks(marks, duration_s: float, *, where: str = "bookmarks") -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..analysis import DEFAULT_SPEAKERS, default_layout
+from ..analysis import DEFAULT_SPEAKERS, check_speaker_label, default_layout
 from ..errors import InputError
 
 
@@ -40,7 +40,8 @@ class LiveRequest:
     rate_hz: int | None = None
 
     def check(self) -> None:
-        """The contradictions found without opening a device."""
+        """The contradictions (and a malformed --speaker) found without opening a device."""
+        check_speaker_label(self.speaker)
         if self.input_files and self.rate_hz is not None:
             raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
 

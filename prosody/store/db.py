@@ -280,6 +280,24 @@ def speaker_roles(speaker_order) -> dict[str, str]:
     return roles
 
 
+MAX_SESSION_ID = 2**63 - 1  # SQLite's INTEGER
+MAX_REF_CHARS = 64
+
+
+def check_session_ref(ref) -> str:
+    """A session reference as typed (``12``, ``#12``, a uid or its prefix, ``last``),
+    stripped; SessionNotFoundError (bad input, one line) for one that can name no
+    session: an ID beyond SQLite's integers, an empty or overlong text."""
+    text = str(ref).strip().lstrip("#")
+    if not text or len(text) > MAX_REF_CHARS:
+        raise SessionNotFoundError(f"session {str(ref)[:MAX_REF_CHARS]!r}: expected a session ID, a uid (or its "
+                                   "first 4+ characters) or 'last'; `prosody sessions` lists them")
+    if text.isdigit() and len(text) > 16 and int(text) > MAX_SESSION_ID:  # 16 digits: an all-digit uid
+        raise SessionNotFoundError(f"session {text}: no such session (IDs are whole numbers below 2^63); "
+                                   "`prosody sessions` lists them")
+    return text
+
+
 def _num(v) -> float | None:
     if isinstance(v, bool):
         return float(v)
@@ -850,7 +868,7 @@ class Store:
     def resolve(self, ref) -> int:
         """A session reference -> its ID: the integer ID (``12`` or ``#12``),
         a uid or a unique uid prefix of at least 4 characters, or ``last``."""
-        text = str(ref).strip().lstrip("#")
+        text = check_session_ref(ref)
         if text == "last":
             row = self.db.execute("SELECT id FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
             if row:
