@@ -129,7 +129,7 @@ def warmth_lines(w: dict, baseline_kind: str, *, explain: bool = True) -> list:
 def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_s: float = 0.0,
                    explain: bool = True) -> list:
     """Warmth, timing extras and attunement as renderables."""
-    out = warmth_lines(m["warmth"], m["baseline"]["kind"], explain=explain)
+    out = warmth_lines(m.get("warmth") or {}, (m.get("baseline") or {}).get("kind", "default"), explain=explain)
     if turn_taking and m.get("timing"):
         keys = list(TIMING_KEYS)
         if m.get("network_delay_ms"):
@@ -137,7 +137,8 @@ def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_
         rows = []
         for key in keys:
             p = measure_plain(f"timing.{key}")
-            rows.append((p.label, [p.format(m["timing"][s].get(key), duration_s=duration_s) for s in speakers],
+            rows.append((p.label, [p.format((m["timing"].get(s) or {}).get(key), duration_s=duration_s)
+                                   for s in speakers],
                          p.why if explain else None))
         out += rows_block(["timing", *[terminal_safe(s) for s in speakers]], rows)
     a = m.get("attunement")
@@ -158,5 +159,6 @@ def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_
         # the note and the disclaimer are stored words, and an imported file may have changed them
         out.append(Text("~ within chance (shuffled turns, 95 %), ↑↓ beyond it. " + terminal_safe(a["note"]),
                         style="dim"))
-    out.append(Text(terminal_safe(m["disclaimer"]), style="dim"))
+    if m.get("disclaimer"):
+        out.append(Text(terminal_safe(m["disclaimer"]), style="dim"))
     return out

@@ -173,7 +173,6 @@ def _measure_mutations():
         return d["measures"]["rolling"][0]
     return {
         "warmth text": (lambda d: d["measures"].update(warmth="x"), "measures.warmth"),
-        "warmth missing": (lambda d: d["measures"].pop("warmth"), "measures.warmth"),
         "baseline kind number": (lambda d: d["measures"]["baseline"].update(kind=3), "measures.baseline.kind"),
         "disclaimer list": (lambda d: d["measures"].update(disclaimer=[1]), "measures.disclaimer"),
         "component weight text": (lambda d: d["measures"]["warmth"]["components"][0].update(weight="w"),
@@ -204,6 +203,15 @@ def test_malformed_measures_are_refused_on_import(tmp_path, export_json):
     assert _cli("import", _write(tmp_path / "ok.json", export_json), "--store", store)[0] == 0
     assert _cli("show", "1", "--store", store)[0] == 0
     assert _cli("report", "1", "--store", store, "-o", tmp_path / "r.html")[0] == 0
+    # a document holding only some measures (an older version's, another tool's) is shown and reported too
+    partial = json.loads(json.dumps(export_json))
+    for key in ("warmth", "disclaimer", "baseline"):
+        partial["measures"].pop(key)
+    rc, _, err = _cli("import", _write(tmp_path / "partial.json", partial), "--new-id", "--store", store)
+    assert rc == 0, err
+    rc, out, err = _cli("show", "2", "--store", store)
+    assert rc == 0 and "Warmth –" in out, err
+    assert _cli("report", "2", "--store", store, "-o", tmp_path / "r2.html")[0] == 0
 
 
 # -- 5. no output replaces a stored session's recording ----------------------------------------------------------
