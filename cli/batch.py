@@ -212,6 +212,7 @@ def cmd_batch(args, out, err) -> int:
     old_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         with Store(args.store if args.store else None) as store:
+            store.check_intact()  # a damaged database is found before the work, not after it
             try:
                 report = run_batch(jobs, store=store, config=load_config(args.config), measures=mcfg, profile=profile,
                                    n_jobs=args.jobs, scheduler=args.scheduler, send_audio=args.send_audio,

@@ -34,8 +34,11 @@ def _store_option(p: argparse.ArgumentParser) -> None:
                    help=f"session store folder (default ${ENV_VAR}, else {default_store_path(environ={})})")
 
 
-def _open(args) -> Store:
-    return Store(args.store if args.store else None)
+def _open(args, *, create: bool = False) -> Store:
+    """The store of ``--store`` (else ``$PROSODY_STORE``, else the default folder). Only the
+    commands that add a session (``create``) make a new one; the others say there is none
+    (a mistyped ``--store`` creates no folder)."""
+    return Store(args.store if args.store else None, create=create)
 
 
 def add_save_options(a: argparse.ArgumentParser) -> None:
@@ -121,45 +124,41 @@ def check_save_args(args) -> None:
     check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
                       where="command line")
     if args.save:  # the store must be usable before the analysis starts, not found broken after it
-        with _open(args) as store:
+        with _open(args, create=True) as store:
             if store.readonly:
                 raise InputError(f"--store {store.path} is read-only here; choose a writable store to --save")
-            store.db.execute("SELECT count(*) FROM sessions").fetchone()
+            store.check_intact()
 
 
 def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None) -> str:
     """After a failed ``--save``: keep the analysed session as an importable JSON
     (owner-only) beside the store, else in the user's data folder; returns the
     error line to print, saying where it is."""
-    import json
-    from datetime import datetime
-
-    from prosody.fileio import write_rescue
-    from prosody.formats.bundle import ExportBundle
-    from prosody.formats.export import export_dict
+    from prosody.formats.export import keep_unsaved
     why = str(exc) if isinstance(exc, ProsodyError) else f"{getattr(exc, 'strerror', None) or exc}"
-    try:
-        meta = _meta_from_args(args, default_when=None)
+    try:  # the date the store would have given it (session number: the next one when imported)
+        meta = _meta_from_args(args, default_when=_default_when(args, session))
     except ProsodyError:
         meta = SessionMeta()
-    text = json.dumps(export_dict(ExportBundle(doc=doc if doc is not None else session.to_json_dict(), meta=meta)), indent=2,
-                      ensure_ascii=False) + "\n"
     store = Path(args.store).expanduser() if args.store else default_store_path()
-    name = f"prosody-unsaved-{datetime.now():%Y%m%d-%H%M%S}.json"
-    path, tried = write_rescue(name, text, first=store.parent)
+    path, note = keep_unsaved(doc if doc is not None else session.to_json_dict(), session.frames, session.speakers,
+                              meta, first=store.parent)
     if path is None:
-        return (f"the session could not be saved ({why}) nor kept anywhere ({'; '.join(tried)}); "
+        return (f"the session could not be saved ({why}) nor kept anywhere ({note}); "
                 "run again with --json PATH on another disk")
-    frames_note = ""
-    try:  # the per-frame features beside it, where import looks for them
-        from prosody.fileio import write_private
-        from prosody.frames import frames_to_npz_bytes
-        write_private(path.with_name(path.stem + ".frames.npz"),
-                      frames_to_npz_bytes(session.frames, session.speakers), tmp_suffix=".npz")
-    except (OSError, ProsodyError):
-        frames_note = " (without its per-frame features: no room for them)"
-    return (f"the session could not be saved in the store ({why}); it is kept in {path}{frames_note}: "
+    return (f"the session could not be saved in the store ({why}); it is kept in {path}{note}: "
             f"`prosody import {path}` adds it to the store later")
+
+
+def _default_when(args, session) -> str | None:
+    """A saved session's date when ``--date`` is not given: the recording's modification
+    time minus its duration (None when the recording cannot be read any more)."""
+    from datetime import datetime, timedelta
+    try:
+        mtime = datetime.fromtimestamp(os.stat(args.files[0]).st_mtime)
+    except OSError:
+        return None
+    return (mtime - timedelta(seconds=session.duration_s)).isoformat(timespec="seconds")
 
 
 def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | None:
@@ -167,11 +166,8 @@ def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | 
     ``doc``: its document when the caller added to it (the audio's reference)."""
     if not args.save:
         return None
-    from datetime import datetime, timedelta
-    mtime = datetime.fromtimestamp(os.stat(args.files[0]).st_mtime)
-    default_when = (mtime - timedelta(seconds=session.duration_s)).isoformat(timespec="seconds")
-    with _open(args) as store:
-        meta = _meta_from_args(args, default_when=default_when)
+    with _open(args, create=True) as store:
+        meta = _meta_from_args(args, default_when=_default_when(args, session))
         sid = (store.save_session(session, meta=meta) if doc is None else
                store.save(doc, session.frames, meta=meta))
         err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
@@ -495,10 +491,17 @@ def cmd_import(args, out, err) -> int:
         rec = live_audio_record(bundle.doc)
         if rec is not None:
             bundle.doc = {**bundle.doc, "audio": rec}
-    with _open(args) as store:
+    with _open(args, create=True) as store:
         sid = store.import_bundle(bundle, new_id=args.new_id)
         out.write(f"imported {terminal_safe(args.path)} as session {sid}"
                   f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+    from prosody.formats.export import is_unsaved_copy, remove_unsaved_copy
+    if is_unsaved_copy(args.path):  # committed: the copy kept after a failed --save has done its job
+        removed, left = remove_unsaved_copy(args.path)
+        if removed:
+            out.write(f"removed the rescue copy {terminal_safe(', '.join(removed))}: the session is in the store\n")
+        for why in left:
+            err.write(f"prosody: warning: could not remove the rescue copy {terminal_safe(why)}; delete it by hand\n")
     return EXIT_OK
 
 

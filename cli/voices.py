@@ -116,7 +116,7 @@ def cmd_enrol(args, out, err) -> int:
         check_one_voice(mix, label=args.file)
         prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
-        with _open(args) as store:
+        with _open(args, create=True) as store:
             store.save_profile(args.therapist, prof.to_dict(), source=source)
     else:
         with _open(args) as store:

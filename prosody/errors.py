@@ -21,6 +21,11 @@ class StoreError(ProsodyError):
     """The session store cannot be opened, read or written."""
 
 
+class StoreDamagedError(StoreError):
+    """The store's database is damaged (a corrupted page, a truncated file): it names the
+    database and the way out (``sqlite3 sessions.db .recover``, a backup)."""
+
+
 class SessionNotFoundError(StoreError, InputError):
     """A session reference does not name a stored session."""
 

@@ -349,6 +349,9 @@ def test_store_location(tmp_path, monkeypatch):
     assert default_store_path({"XDG_DATA_HOME": "relative"}, "linux") == Path.home() / ".local/share/prosody"
     assert default_store_path({}, "darwin") == Path.home() / "Library/Application Support/prosody"
     monkeypatch.setenv("PROSODY_STORE", str(tmp_path / "env"))
+    rc, _, err = _cli("sessions")  # a command that only reads names the store it looked for and makes none
+    assert rc == 1 and f"no session store at {tmp_path / 'env'}" in err and not (tmp_path / "env").exists()
+    Store().close()  # what --save, import or batch do: the store of $PROSODY_STORE is created
     rc, out, _ = _cli("sessions")
     assert rc == 0 and (tmp_path / "env" / "sessions.db").exists()
     (tmp_path / "notastore").mkdir()

@@ -49,7 +49,7 @@ from typing import Callable, Iterable
 from .. import __version__
 from ..analysis import resolve as resolve_analysis
 from ..config import AnalysisConfig
-from ..errors import BatchError, InputError, ProsodyError
+from ..errors import BatchError, InputError, ProsodyError, StoreError
 from ..fileio import file_sha256, restrict_sqlite_sidecars
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
@@ -989,8 +989,12 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 return
             meta = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
-            sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid,
-                             session_id=sid)
+            try:
+                sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid,
+                                 session_id=sid)
+            except StoreError as exc:  # the store cannot take it (full, damaged): the analysis is kept
+                raise StoreError(f"{exc}; {_kept_unsaved(pj, res, meta, store, saved=len(report.analysed))}"
+                                 ) from None
             row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                               options=pj.options, meta=_stored_meta(store, sid))
             ledger.record_done(run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
@@ -1050,6 +1054,17 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         if backend is not None:
             backend.close(cancel=not completed)
         ledger.close()
+
+
+def _kept_unsaved(pj: Planned, res: TaskResult, meta: SessionMeta, store, *, saved: int) -> str:
+    """Keep a finished analysis the store could not take (``formats.export.keep_unsaved``,
+    beside the store); returns the end of the error line, saying where and how to go on."""
+    from ..formats.export import keep_unsaved
+    path, note = keep_unsaved(res.doc, res.frames, res.doc["speaker_order"], meta, first=Path(store.path).parent)
+    kept = (f"the analysis of {pj.job.label} is kept in {path}{note} (`prosody import` adds it later)"
+            if path is not None else f"the analysis of {pj.job.label} could not be kept anywhere ({note})")
+    return (f"{kept}; the batch stopped after saving {saved} recording{'s' if saved != 1 else ''}: "
+            "run the same command again to continue")
 
 
 def _fail(report: BatchReport, ledger: Ledger, run_id: int, job: Job, reason: str, emit) -> None:

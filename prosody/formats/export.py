@@ -43,6 +43,52 @@ def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
                          "frames_file": frames_file}}
 
 
+UNSAVED_PREFIX = "prosody-unsaved-"  # the name of a session kept after a failed save (``keep_unsaved``)
+
+
+def is_unsaved_copy(path: str | os.PathLike) -> bool:
+    """A session JSON ``keep_unsaved`` wrote (``prosody-unsaved-*.json``)."""
+    name = Path(path).name
+    return name.startswith(UNSAVED_PREFIX) and name.endswith(".json")
+
+
+def keep_unsaved(doc: dict, frames, speakers, meta: SessionMeta, *, first: str | os.PathLike | None
+                 ) -> tuple[Path | None, str]:
+    """A session the store could not take, kept as an importable JSON (owner-only,
+    ``prosody-unsaved-*.json``) with its frames beside it, in the first folder of
+    ``fileio.write_rescue`` that takes it (``first``, e.g. beside the store).
+    Returns (the JSON's path, a note on the frames) or (None, the folders tried)."""
+    from ..fileio import write_rescue
+    text = json.dumps(export_dict(ExportBundle(doc=doc, meta=meta)), indent=2, ensure_ascii=False) + "\n"
+    path, tried = write_rescue(f"{UNSAVED_PREFIX}{datetime.now():%Y%m%d-%H%M%S}.json", text, first=first)
+    if path is None:
+        return None, "; ".join(tried)
+    if frames is None:
+        return path, ""
+    try:  # the per-frame features beside it, where import looks for them
+        write_private(path.with_name(path.stem + ".frames.npz"), frames_to_npz_bytes(frames, list(speakers)),
+                      tmp_suffix=".npz")
+    except (OSError, StoreError, InputError):
+        return path, " (without its per-frame features: no room for them)"
+    return path, ""
+
+
+def remove_unsaved_copy(path: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """Remove a ``keep_unsaved`` JSON and the frames file beside it (once the session
+    is in the store); returns (paths removed, 'path: reason' for each left)."""
+    p = Path(path)
+    removed, left = [], []
+    for q in (p, p.with_name(p.stem + ".frames.npz")):
+        try:
+            q.unlink()
+            removed.append(str(q))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            left.append(f"{q}: {exc.strerror or exc}")
+    return removed, left
+
+
 def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = None) -> ExportBundle:
     """Inverse of ``export_dict``; also accepts a plain session JSON (from
     ``prosody analyze --json``) or one from live capture (with ``bookmarks``)."""

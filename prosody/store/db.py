@@ -28,6 +28,7 @@ export and import.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -44,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars, write_private
-from ..errors import InputError, SessionNotFoundError, StoreError
+from ..errors import InputError, SessionNotFoundError, StoreDamagedError, StoreError
 from ..formats.schema import check_meta_fields, check_uid
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -407,9 +408,31 @@ def _looks_like_sqlite(path) -> bool:
     return head in (b"", b"SQLite format 3\x00")
 
 
+def _has_sqlite_header(path) -> bool:
+    """The file starts as a SQLite database does (so an error reading it means damage)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _has_wal_data(db_path) -> bool:
+    try:
+        return os.path.getsize(str(db_path) + "-wal") > 0
+    except OSError:
+        return False
+
+
 def disk_full_error(path) -> StoreError:
     return StoreError(f"the disk holding {path} is full ({free_space_text(path)}); the store is unchanged. "
                       "Free some space and try again")
+
+
+def damaged_error(db_path, why) -> StoreDamagedError:
+    return StoreDamagedError(f"the session store database {db_path} is damaged ({why}); recover what it holds with "
+                             f"`sqlite3 {db_path} .recover | sqlite3 recovered.db` and put recovered.db in its "
+                             "place, or restore it from a backup")
 
 
 def store_os_error(exc: OSError, path, doing: str) -> StoreError:
@@ -422,6 +445,21 @@ def store_os_error(exc: OSError, path, doing: str) -> StoreError:
 def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
     """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename."""
     write_private(folder / name, data, tmp_prefix=".tmp-", tmp_suffix=".npz")
+
+
+def _sqlite_errors(method):
+    """Store methods raise StoreError, never sqlite3's own errors: a SQLite error met
+    while reading or writing becomes one line (``Store.sqlite_error``). Programming
+    errors (``sqlite3.ProgrammingError``: a bug, not the store's state) pass through."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self.sqlite_error(exc) from None
+    return guarded
 
 
 # -- parsing -------------------------------------------------------------------------------------------------------
@@ -443,6 +481,7 @@ class Store:
         if readonly is None:
             readonly = _read_only_folder(self.path)
         self.readonly = readonly
+        self.disk_full = False  # opened read-only because the disk is full (writes say so)
         if readonly:
             self._open_read_only()
             return
@@ -464,7 +503,11 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self.db.close()
             if is_disk_full(exc) or low_space(self.path):
-                raise disk_full_error(self.db_path) from None
+                if create or not self._read_when_full():
+                    raise disk_full_error(self.db_path) from None
+                return
+            if not isinstance(exc, sqlite3.OperationalError) and _has_sqlite_header(self.db_path):
+                raise damaged_error(self.db_path, exc) from None
             if isinstance(exc, sqlite3.OperationalError) and _looks_like_sqlite(self.db_path):
                 raise StoreError(f"cannot open the session store {self.db_path} ({exc}; "
                                  f"{free_space_text(self.db_path)})") from None
@@ -475,17 +518,31 @@ class Store:
                              "move it aside or choose another with --store") from None
         restrict_sqlite_sidecars(self.db_path)
 
-    def _open_read_only(self) -> None:
+    def _read_when_full(self) -> bool:
+        """The disk is full: open the store read-only to read it, when nothing needs
+        writing (its schema is current). False when that cannot be done safely."""
+        try:
+            if self.db_path.stat().st_size == 0:
+                return False
+            self._open_read_only(immutable_ok=not _has_wal_data(self.db_path))
+        except (OSError, StoreError):
+            return False
+        self.readonly = self.disk_full = True
+        return True
+
+    def _open_read_only(self, *, immutable_ok: bool = True) -> None:
         """Read-only: no folder or file is created or changed (``mode=ro``; on a
         read-only medium where SQLite cannot make its shared-memory file,
-        ``immutable=1``)."""
+        ``immutable=1``, unless ``immutable_ok`` is False: a write-ahead log
+        with data in it, which ``immutable`` would ignore)."""
         if not self.db_path.is_file():
             raise StoreError(f"no session store at {self.path} (and it cannot be created there: the folder is "
                              "read-only)")
+        self._check_not_emptied()
         from urllib.parse import quote
         uri = "file:" + quote(str(self.db_path.resolve()))
         last = None
-        for params in ("?mode=ro", "?mode=ro&immutable=1"):
+        for params in ("?mode=ro", "?mode=ro&immutable=1")[:2 if immutable_ok else 1]:
             try:
                 self.db = sqlite3.connect(uri + params, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                           check_same_thread=False)
@@ -499,6 +556,8 @@ class Store:
                 except Exception:
                     pass
         else:
+            if not isinstance(last, sqlite3.OperationalError) and _has_sqlite_header(self.db_path):
+                raise damaged_error(self.db_path, last)
             raise StoreError(f"cannot read the session store {self.db_path} read-only ({last})")
         if version != SCHEMA_VERSION:
             self.db.close()
@@ -510,13 +569,17 @@ class Store:
         p = self.path
         if p.exists() and not p.is_dir():
             raise StoreError(f"store {p} is a file; --store takes a folder")
+        if not self.db_path.exists():
+            if p.exists() and any(x for x in p.iterdir() if x.name != FRAMES_DIR):
+                raise StoreError(f"{p} is not empty and holds no {DB_NAME}: not a prosody store; "
+                                 "choose a new or empty folder with --store")
+            self._check_not_emptied()  # frames of sessions without their database
+            if not create:  # a command that only uses a store creates none (a mistyped --store)
+                raise StoreError(f"no session store at {p} (no {DB_NAME} there): check --store or ${ENV_VAR}; "
+                                 "`prosody analyze --save` creates one")
         if not p.exists():
-            if not create:
-                raise StoreError(f"no session store at {p}")
             make_private_dirs(p)
-        elif not self.db_path.exists() and any(x for x in p.iterdir() if x.name != FRAMES_DIR):
-            raise StoreError(f"{p} is not empty and holds no {DB_NAME}: not a prosody store; "
-                             "choose a new or empty folder with --store")
+        self._check_not_emptied()
         os.chmod(p, 0o700)
         self.frames_dir.mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.frames_dir, 0o700)
@@ -526,6 +589,38 @@ class Store:
             fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         os.chmod(self.db_path, 0o600)
+
+    def _session_traces(self) -> list[str]:
+        """Files that only a store holding sessions has: frames files, the batch ledger,
+        a write-ahead log with data in it."""
+        try:
+            found = [p.name for p in self.frames_dir.iterdir() if p.is_file()] if self.frames_dir.is_dir() else []
+        except OSError:
+            found = []
+        found = [f"{len(found)} frames file{'s' if len(found) != 1 else ''} in {self.frames_dir}"] if found else []
+        if (self.path / "batch.sqlite").exists():
+            found.append("the batch ledger batch.sqlite")
+        if _has_wal_data(self.db_path):
+            found.append(f"its write-ahead log {DB_NAME}-wal")
+        return found
+
+    def _check_not_emptied(self) -> None:
+        """Refuse a missing or empty (0-byte) database beside the files of stored
+        sessions: it was lost or truncated, and opening it would start a new store
+        over them (and SQLite would delete a write-ahead log beside an empty file)."""
+        try:
+            missing = not self.db_path.exists()
+            empty = not missing and self.db_path.stat().st_size == 0
+        except OSError:
+            return
+        if not (missing or empty):
+            return
+        traces = self._session_traces()
+        if traces:
+            what = "missing" if missing else "empty (0 bytes)"
+            raise StoreDamagedError(f"the session store database {self.db_path} is {what}, but the store holds "
+                                    f"{' and '.join(traces)}: it was lost or truncated. Restore {DB_NAME} from a "
+                                    "backup; nothing was changed")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -541,6 +636,7 @@ class Store:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
+    @_sqlite_errors
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -553,8 +649,30 @@ class Store:
     def __exit__(self, *exc):
         self.close()
 
+    def sqlite_error(self, exc: sqlite3.DatabaseError) -> StoreError:
+        """A SQLite error met while using the store, as one line: a full disk, a busy
+        or read-only store, a failing disk, else a damaged database."""
+        text = str(exc)
+        if is_disk_full(exc):
+            return disk_full_error(self.db_path)
+        if isinstance(exc, sqlite3.OperationalError):
+            if "locked" in text or "busy" in text:
+                return StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is writing. "
+                                  "Try again.")
+            if "readonly" in text or "read-only" in text:
+                return StoreError(f"the session store {self.path} is read-only here ({exc}); copy it to a writable "
+                                  "folder to change it")
+            if "I/O error" in text:
+                if low_space(self.path):
+                    return disk_full_error(self.db_path)
+                return StoreError(f"cannot read or write the session store {self.db_path} ({exc}): the disk may be "
+                                  "failing or gone; check it, then try again")
+        return damaged_error(self.db_path, exc)
+
     @contextmanager
     def _tx(self):
+        if getattr(self, "disk_full", False):
+            raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
             raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
                              "folder); copy it to a writable folder to change it")
@@ -589,6 +707,7 @@ class Store:
                                  ) from None
 
     # -- writing -------------------------------------------------------------------------------------------------
+    @_sqlite_errors
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
              meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
              session_id: int | None = None, notes=()) -> int:
@@ -716,6 +835,7 @@ class Store:
         _insert_measures(db, sid, doc)
         db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (*attribution_of(doc), sid))
 
+    @_sqlite_errors
     def add_feedback(self, ref, *, srs: tuple[int, ...] | None = None, rating: int | None = None,
                      given_at: str | None = None) -> Feedback:
         """Attach the client's feedback; a second one of the same kind replaces the first."""
@@ -736,6 +856,7 @@ class Store:
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
 
+    @_sqlite_errors
     def add_note(self, ref, text: str, *, time_s: float, end_s: float | None = None, author: str = "",
                  moment: str = "") -> Note:
         """Add a supervisor's note on ``time_s`` (to ``end_s``) of a session."""
@@ -754,6 +875,7 @@ class Store:
                        (sid, note.time_s, note.end_s, note.text, note.author, note.created_at, note.moment))
         return note
 
+    @_sqlite_errors
     def notes(self, ref) -> tuple[Note, ...]:
         """A session's supervisor notes, in time order."""
         sid = self.resolve(ref)
@@ -761,6 +883,7 @@ class Store:
             "SELECT time_s, end_s, text, author, created_at, moment FROM notes WHERE session_id = ? "
             "ORDER BY time_s, id", (sid,)))
 
+    @_sqlite_errors
     def edit_meta(self, ref, *, therapist: str | None = None, client: str | None = None,
                   session_number: int | None = None, recorded_at: str | None = None, notes: str | None = None,
                   add_tags=(), remove_tags=()) -> SessionInfo:
@@ -792,11 +915,13 @@ class Store:
                            [(sid, t) for t in add_tags])
         return self.info(sid)
 
+    @_sqlite_errors
     def add_bookmark(self, ref, time_s: float, note: str = "") -> None:
         sid = self.resolve(ref)
         with self._tx() as db:
             db.execute("INSERT INTO bookmarks (session_id, time_s, note) VALUES (?,?,?)", (sid, float(time_s), note))
 
+    @_sqlite_errors
     def delete(self, ref) -> int:
         """Remove a session: its rows (zeroed on disk: ``secure_delete``), its
         frames file, and the copy SQLite may still hold in the WAL."""
@@ -816,6 +941,7 @@ class Store:
         return sid
 
     # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
+    @_sqlite_errors
     def save_profile(self, name: str, profile: dict, *, source: str, session_id: int | None = None) -> None:
         """Keep ``profile`` (``VoiceProfile.to_dict()``) under ``name``, replacing one of that name.
         ``session_id``: the stored session it was built from (set to NULL when that session is deleted)."""
@@ -827,6 +953,7 @@ class Store:
             db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
                        "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))
 
+    @_sqlite_errors
     def profile(self, name: str) -> dict | None:
         """The stored profile dict of ``name`` (with ``source``, ``session_id``, ``created_at``), or None."""
         row = self.db.execute("SELECT profile, source, session_id, created_at FROM voice_profiles WHERE name = ?",
@@ -835,11 +962,13 @@ class Store:
             return None
         return {**json.loads(row[0]), "source": row[1], "session_id": row[2], "created_at": row[3]}
 
+    @_sqlite_errors
     def profiles(self) -> list[tuple[str, str, int | None, str]]:
         """(name, source, session_id, created_at) of every stored profile, by name."""
         return [tuple(r) for r in self.db.execute(
             "SELECT name, source, session_id, created_at FROM voice_profiles ORDER BY name")]
 
+    @_sqlite_errors
     def delete_profile(self, name: str) -> None:
         with self._tx() as db:
             cur = db.execute("DELETE FROM voice_profiles WHERE name = ?", (nfc(str(name).strip()),))
@@ -847,11 +976,13 @@ class Store:
                 raise SessionNotFoundError(f"no voice profile named {name!r} in {self.path}; "
                                            "`prosody enrol --list` lists them")
 
+    @_sqlite_errors
     def attribution(self, ref) -> tuple[str | None, str | None]:
         """(layout, how speakers were attributed) of a stored session."""
         sid = self.resolve(ref)
         return tuple(self.db.execute("SELECT layout, attribution FROM sessions WHERE id = ?", (sid,)).fetchone())
 
+    @_sqlite_errors
     def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
         """Remove frames files no session references (left by a crash between
         writing the file and committing), older than ``min_age_s``."""
@@ -865,6 +996,7 @@ class Store:
         return removed
 
     # -- reading -------------------------------------------------------------------------------------------------
+    @_sqlite_errors
     def resolve(self, ref) -> int:
         """A session reference -> its ID: the integer ID (``12`` or ``#12``),
         a uid or a unique uid prefix of at least 4 characters, or ``last``."""
@@ -911,6 +1043,7 @@ FROM sessions s"""
                            speakers=tuple(speakers.split("\x1f")) if speakers else (), warmth_score=warmth,
                            srs_total=srs, rating=rating, has_frames=bool(has_frames))
 
+    @_sqlite_errors
     def list(self, *, therapist: str | None = None, client: str | None = None, tag: str | None = None,
              since: str | None = None, until: str | None = None, ids=None) -> list[SessionInfo]:
         """Sessions matching every filter given, oldest first (by ``recorded_at``,
@@ -941,10 +1074,12 @@ FROM sessions s"""
         sql += " ORDER BY s.recorded_at IS NULL, s.recorded_at, s.id"
         return [self._info(r) for r in self.db.execute(sql, args)]
 
+    @_sqlite_errors
     def info(self, ref) -> SessionInfo:
         sid = self.resolve(ref)
         return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
 
+    @_sqlite_errors
     def get(self, ref) -> StoredSession:
         info = self.info(ref)
         doc = json.loads(self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
@@ -954,6 +1089,7 @@ FROM sessions s"""
             "SELECT kind, items, given_at FROM feedback WHERE session_id = ? ORDER BY kind", (info.id,)))
         return StoredSession(info=info, doc=doc, bookmarks=bookmarks, feedback=feedback, notes=self.notes(info.id))
 
+    @_sqlite_errors
     def frames(self, ref) -> dict[str, dict[str, np.ndarray]] | None:
         """The session's per-frame features, or None when it was saved without."""
         sid = self.resolve(ref)
@@ -974,6 +1110,7 @@ FROM sessions s"""
         return self.save(b.doc, b.frames, meta=b.meta, bookmarks=b.bookmarks, feedback=b.feedback,
                          uid=None if new_id else b.uid, notes=b.notes)
 
+    @_sqlite_errors
     def metrics(self, ids) -> dict[int, dict[str, float | None]]:
         """Numbers to compare sessions by, per session ID: ``{role}.{speaker
         column}`` (e.g. ``therapist.gap_median_s``), every flattened measure
@@ -1008,12 +1145,22 @@ FROM sessions s"""
                     out[sid]["feedback.rating"] = total
         return out
 
+    @_sqlite_errors
     def windows(self, ref, kind: str = "window") -> list[dict]:
         """Stored rolling windows (``kind="window"``) or phases (``"phase"``), in order."""
         sid = self.resolve(ref)
         return [json.loads(d) for (d,) in self.db.execute(
             "SELECT doc FROM rolling WHERE session_id = ? AND kind = ? ORDER BY idx", (sid, kind))]
 
+    @_sqlite_errors
+    def check_intact(self) -> None:
+        """Raise StoreDamagedError when SQLite's quick check finds a damaged page (it reads
+        every page once: run before a long analysis is saved, not on every open)."""
+        problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if problem != "ok":
+            raise damaged_error(self.db_path, " ".join(str(problem).split()))
+
+    @_sqlite_errors
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
