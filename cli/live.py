@@ -178,11 +178,25 @@ def cmd_live(args, out, err) -> int:
                         measures=measures, profile=profile, online=online, online_profile=args.profile or "",
                         online_note=online_note)
     plain = args.plain or not out.isatty() or not sys.stdin.isatty()
-    stop_signal = {"n": 0}
+    # capture: a signal stops the runner, which saves; one more after that (capture stopped, saving)
+    # is kept in phase["signal"] and the re-attribution on save is not started; re-attribution: a
+    # signal stops that step (_StepInterrupted), the saved session stays; writing: a signal waits
+    phase = {"now": "capture", "signal": None}
+
+    def stop(name: str) -> None:
+        if runner.stopping:
+            phase["signal"] = phase["signal"] or name
+        runner.stop(name)
 
     def on_signal(signum, frame):
-        stop_signal["n"] += 1
-        runner.stop({signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}.get(signum, "signal"))
+        name = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP", signal.SIGINT: "Ctrl-C"}.get(signum, "signal")
+        if phase["now"] == "reattribute":
+            phase["now"], phase["signal"] = "writing", name
+            raise _StepInterrupted(name)
+        if phase["now"] == "writing":
+            phase["signal"] = phase["signal"] or name
+            return
+        stop(name)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     interrupted = False
@@ -197,24 +211,75 @@ def cmd_live(args, out, err) -> int:
                 break
             except KeyboardInterrupt:
                 interrupted = True
-                runner.stop("Ctrl-C")
+                stop("Ctrl-C")
+        old[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)  # a Ctrl-C now: as during the save
         result = _wait(runner)
+        if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
+            result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,
+                                              baseline=profile, profile=voice_profile)
+            interrupted = interrupted or stopped_by == "Ctrl-C"
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
-        from prosody.live.reattribute import reattribute_saved
-        try:
-            new = reattribute_saved(result.output_path, config=config, measures=measures, baseline=profile,
-                                    profile=voice_profile)
-        except ProsodyError as exc:
-            err.write("prosody: warning: the session was not attributed again from its recording: "
-                      f"{terminal_safe(exc)}\n")
-        else:
-            if new is not None:
-                import dataclasses
-                result = dataclasses.replace(result, doc=new)
     return _report(result, out, err, plain=plain, interrupted=interrupted)
+
+
+class _StepInterrupted(BaseException):
+    """A signal stopped the re-attribution on save (not an Exception: nothing on the way catches it)."""
+
+
+def _reattribute(result, phase: dict, err, **options):
+    """The saved one-device session attributed again from its recording
+    (``prosody.live.reattribute``). Runs with ``phase["now"] == "reattribute"``:
+    a signal then stops it (``_StepInterrupted``) and the saved session stays,
+    with a warning that its attribution stayed provisional; writes are not
+    interrupted. Returns (result, the signal that stopped it or None)."""
+    import dataclasses
+
+    from prosody.live.reattribute import note_provisional, reattribute_document
+    from prosody.live.runner import write_session
+
+    path = result.output_path
+    why, failure, got = None, None, None
+    try:
+        try:
+            phase["now"] = "reattribute"
+            if phase["signal"]:  # came while the session was being saved: not started
+                raise _StepInterrupted(phase["signal"])
+            got = reattribute_document(path, **options)
+        except _StepInterrupted:
+            raise
+        except Exception as exc:  # noqa: BLE001  the session is saved; this step failing must not hide that
+            failure = exc
+        finally:
+            phase["now"] = "writing"  # from here a signal waits (a signal before this line raised already)
+    except _StepInterrupted:
+        why = "re-attribution interrupted"
+        err.write(f"prosody: warning: {phase['signal']} stopped the re-attribution from the recording; the "
+                  "session keeps its live, provisional attribution\n")
+    else:
+        try:
+            if got is not None:
+                write_session(path, *got)
+                result = dataclasses.replace(result, doc=got[0])
+        except Exception as exc:  # noqa: BLE001  write_session replaces atomically: the saved session stays
+            failure = exc
+        if failure is not None:
+            why = "re-attribution failed"
+            text = failure if isinstance(failure, (ProsodyError, OSError)) else \
+                f"{type(failure).__name__}: {failure}"
+            err.write("prosody: warning: the session was not attributed again from its recording: "
+                      f"{terminal_safe(text)}\n")
+        elif got is None and (result.doc.get("live") or {}).get("recording_complete") is False:
+            why = "the recording stopped early"
+    if why is not None:
+        try:
+            result = dataclasses.replace(result, doc=note_provisional(path, why))
+        except Exception as exc:  # noqa: BLE001  the saved session stays as it was
+            err.write(f"prosody: warning: could not add to {terminal_safe(path)} that its attribution stayed "
+                      f"provisional: {terminal_safe(getattr(exc, 'strerror', None) or exc)}\n")
+    phase["now"] = "done"
+    return result, phase["signal"]
 
 
 def _wait(runner: "LiveRunner"):
@@ -299,10 +364,14 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
                   f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
                   f"stopped: {result.reason})\n")
         out.flush()
+    if result.record_error:
+        err.write(f"prosody: error: {terminal_safe(result.record_error)}\n")
     if result.error:
         where = (f"; the session up to then is saved in {terminal_safe(result.output_path)}"
                  if result.doc is not None else "")
         err.write(f"prosody: error: {terminal_safe(result.reason)}: {terminal_safe(result.error)}{where}\n")
+        return EXIT_ERROR
+    if result.record_error:
         return EXIT_ERROR
     if result.wanted_path:
         return EXIT_ERROR

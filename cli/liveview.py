@@ -124,6 +124,8 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
     out.append(_health_line(state, width))
     if state.save_error:  # loud, on every redraw, until a save works again
         out.append(Text(terminal_safe(state.save_error)[:width * 2], style="reverse bold red"))
+    if state.record_error:  # the recording stopped for good: on every redraw
+        out.append(Text(terminal_safe(state.record_error)[:width * 2], style="reverse bold red"))
     if note_input is not None:
         t = Text("note: ", style="bold")
         t.append(terminal_safe(note_input)[-(width - 30):])
@@ -145,6 +147,8 @@ def _header(state: LiveState, width: int) -> Text:
         t.append(f" · {kind}", style="dim")
     if state.save_error:
         t.append(" · SAVE FAILED", style="reverse bold red")
+    if state.record_error:
+        t.append(" · RECORDING FAILED", style="reverse bold red")
     if state.saved_at_s is not None:
         t.append(f" · saved at {clock(state.saved_at_s)}", style="dim")
     if state.bookmarks:
@@ -431,6 +435,8 @@ def plain_line(state: LiveState) -> str:
         parts.append(f"saved {clock(state.saved_at_s)}")
     if state.save_error:
         parts.append(state.save_error)
+    if state.record_error:
+        parts.append(state.record_error)
     if state.bookmarks:
         parts.append(f"bookmarks {len(state.bookmarks)}")
     # speaker labels, cue messages and errors quote typed text: one line, no escapes

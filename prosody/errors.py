@@ -34,6 +34,11 @@ class CaptureError(ProsodyError):
     """A device cannot be found or opened as asked."""
 
 
+class DeviceChoiceError(CaptureError, InputError):
+    """What was typed names no usable input: a --device value that matches no input
+    device (or several), a --rate-hz the device cannot record at. Bad input (exit 2)."""
+
+
 class DeviceLost(CaptureError):
     """A device stopped delivering audio mid-session (unplugged, server gone)."""
 

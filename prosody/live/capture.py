@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CaptureError, DeviceLost, InputError
+from ..errors import CaptureError, DeviceChoiceError, DeviceLost, InputError
 from ..engine.sources import FileSource, Layout, Resampler
 from ..timebase import GRID
 from .clock import Aligner
@@ -113,9 +113,10 @@ class _DeviceStream:
             except Exception as exc:  # PortAudioError or ValueError
                 errors.append(f"{r} Hz: {exc}")
         if rate_hz:
-            raise CaptureError(f"device {spec.label} cannot record {self.dev.channels} channel(s) at {rate_hz} Hz "
-                               f"({errors[0]}); its default rate is {spec.default_rate_hz:.0f} Hz: "
-                               f"omit --rate-hz or use --rate-hz {spec.default_rate_hz:.0f}")
+            raise DeviceChoiceError(f"--rate-hz {rate_hz}: device {spec.label} cannot record "
+                                    f"{self.dev.channels} channel(s) at {rate_hz} Hz ({errors[0]}); its default rate "
+                                    f"is {spec.default_rate_hz:.0f} Hz: omit --rate-hz or use --rate-hz "
+                                    f"{spec.default_rate_hz:.0f}")
         raise CaptureError(f"device {spec.label} cannot record {self.dev.channels} channel(s) at any usual rate "
                            f"({'; '.join(errors)})")
 

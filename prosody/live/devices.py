@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 
 
-from ..errors import CaptureError
+from ..errors import CaptureError, DeviceChoiceError
 from ..timebase import GRID
 
 _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
@@ -159,7 +159,7 @@ def resolve_device(text: str | None) -> DeviceSpec:
     if text.isdigit():
         match = [d for d in inputs if d.ref == text]
         if not match:
-            raise CaptureError(f"device {text} is not an input device; see `prosody devices` for the list")
+            raise DeviceChoiceError(f"device {text} is not an input device; see `prosody devices` for the list")
         return _spec_from_portaudio(match[0])
     pulse_pa = [d for d in inputs if d.name.split(" (")[0] == "pulse"]
     sources = pulse_sources() if pulse_pa else []
@@ -173,9 +173,9 @@ def resolve_device(text: str | None) -> DeviceSpec:
         k, d = cands[0]
         return _spec_from_portaudio(d) if k == "p" else _spec_from_pulse(d, pulse_pa[0])
     if not cands:
-        raise CaptureError(f"no input device matches {text!r}; run `prosody devices` to list them")
+        raise DeviceChoiceError(f"no input device matches {text!r}; run `prosody devices` to list them")
     names = "; ".join(f"{d.ref} = {d.name}" for _, d in cands[:6])
-    raise CaptureError(f"{text!r} matches {len(cands)} input devices ({names}); give the number or a longer name")
+    raise DeviceChoiceError(f"{text!r} matches {len(cands)} input devices ({names}); give the number or a longer name")
 
 
 def _spec_from_portaudio(d: InputDevice) -> DeviceSpec:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from ..analysis import DEFAULT_SPEAKERS, check_speaker_label, default_layout
 from ..errors import InputError
 
+MIN_RATE_HZ, MAX_RATE_HZ = 8000, 384000   # device sample rates --rate-hz may ask for (speech needs >= 8 kHz)
+
 
 @dataclass(frozen=True)
 class LiveRequest:
@@ -44,6 +46,10 @@ class LiveRequest:
         check_speaker_label(self.speaker)
         if self.input_files and self.rate_hz is not None:
             raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
+        if self.rate_hz is not None and not MIN_RATE_HZ <= self.rate_hz <= MAX_RATE_HZ:
+            raise InputError(f"--rate-hz {self.rate_hz}: give a device sample rate from {MIN_RATE_HZ} to "
+                             f"{MAX_RATE_HZ} Hz, e.g. 16000 or 48000 (or omit it: 16000 when the device can, "
+                             "else its own rate)")
 
     @property
     def one_device(self) -> bool:

@@ -30,18 +30,53 @@ def _arrays(doc: dict, frames: dict) -> bytes:
                                 for s in doc["speaker_order"]}, doc["speaker_order"])
 
 
+def provisional_note(why: str) -> str:
+    """The warning of a one-device session recorded with --record whose whole-session
+    attribution did not happen (``why``: e.g. "re-attribution interrupted")."""
+    return (f"one device: attribution stayed provisional ({why}): speakers were taken from its channels as "
+            "given while live; `prosody analyze` on the recording attributes the whole session")
+
+
+def note_provisional(json_path, why: str) -> dict:
+    """Add ``provisional_note(why)`` to a saved live session's warnings (rewritten
+    atomically, as saved); returns the new document."""
+    json_path = Path(json_path)
+    doc, frames = load_live_session(json_path)
+    note = provisional_note(why)
+    if note not in doc.get("warnings", []):
+        doc["warnings"] = list(doc.get("warnings") or []) + [note]
+    write_session(json_path, doc, _arrays(doc, frames))
+    return doc
+
+
 def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, profile=None) -> dict | None:
     """Re-attribute a saved one-device live session from its ``live.recording_file``;
     returns the new document (also written to ``json_path`` and its frames file), or
-    None when there is no recording to read."""
+    None when there is no recording to read (see ``reattribute_document``)."""
+    got = reattribute_document(json_path, config=config, measures=measures, baseline=baseline, profile=profile)
+    if got is None:
+        return None
+    doc, arrays = got
+    write_session(json_path, doc, arrays)
+    return doc
+
+
+def reattribute_document(json_path, *, config=None, measures=None, baseline=None,
+                         profile=None) -> tuple[dict, bytes] | None:
+    """The work of ``reattribute_saved`` without the write: (new document, its frames
+    file's bytes) for ``write_session``, or None when there is no whole recording to
+    read (none named, gone, more than two channels, or ``live.recording_complete``
+    false: a recording that stopped early would lose the rest of the session).
+    Writes nothing, so that it can be interrupted without harm."""
     import soundfile as sf
 
     from ..session import analyze_blocks
 
     json_path = Path(json_path)
     doc, frames = load_live_session(json_path)
-    rec = (doc.get("live") or {}).get("recording_file")
-    if not rec or not Path(rec).is_file():
+    live = doc.get("live") or {}
+    rec = live.get("recording_file")
+    if not rec or not Path(rec).is_file() or live.get("recording_complete") is False:
         return None
     n_channels = sf.info(rec).channels
     if n_channels > 2 or doc["duration_s"] <= 0:
@@ -50,8 +85,7 @@ def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, p
     if voices is None:  # separate channels: the live analysis stands
         if att is not None:
             doc["attribution"] = att.to_dict()
-        write_session(json_path, doc, _arrays(doc, frames))
-        return doc
+        return doc, _arrays(doc, frames)
     session = analyze_blocks(voices, voices.speakers, config, sources=list(doc.get("sources") or []),
                              measures=measures, profile=baseline, cross_talk=False)
     session = dataclasses.replace(session, attribution=att.to_dict(),
@@ -63,5 +97,4 @@ def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, p
             new[key] = doc[key]
     new["live"] = dict(new.get("live") or {}, analysed_s=round(session.duration_s, 4), reattributed=True,
                        frames_file=frames_path_for(json_path).name)
-    write_session(json_path, new, _arrays(new, session.frames))
-    return new
+    return new, _arrays(new, session.frames)

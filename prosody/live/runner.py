@@ -151,6 +151,7 @@ class LiveState:
     save_error: str = ""              # the last save did not reach output_path: why, and where it went instead
     online: "OnlineState | None" = None  # one mono/shared device with a voice profile: who speaks, provisional
     online_note: str = ""             # one device without a profile: why nobody is named live
+    record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class LiveResult:
     error: str | None
     doc: dict | None                  # the saved JSON document (None: nothing was saved)
     wanted_path: str | None = None    # where it was asked to go, when output_path is a fallback instead
+    record_error: str | None = None   # the --record file stopped early: when, why, where its audio up to then is
 
 
 class LevelMeter:
@@ -307,6 +309,9 @@ class LiveRunner:
         self._speaking_now = {s: False for s in self.speakers}
         self._f0_now: dict[str, float | None] = {s: None for s in self.speakers}
         self._recorder = None
+        self._record_error = ""                   # the recording stopped early: the message shown
+        self._record_stopped_at_s: float | None = None
+        self._record_why = ""
         self._health: dict = {}
         self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
         self._traceback: str | None = None
@@ -343,6 +348,11 @@ class LiveRunner:
     @property
     def done(self) -> bool:
         return self._done.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked for, or capture ended by itself: the session is being saved (or is saved)."""
+        return self._stop.is_set() or self._done.is_set() or self._status in ("stopping", "saved", "failed")
 
     def wait(self, timeout_s: float | None = None) -> LiveResult | None:
         self._done.wait(timeout_s)
@@ -431,7 +441,10 @@ class LiveRunner:
         if paused:
             x = np.zeros_like(x)
         if self._recorder is not None:
-            self._recorder.write(x)
+            try:
+                self._recorder.write(x)
+            except Exception as exc:  # disk full, ...: the recording stops, capture and analysis go on
+                self._recording_failed(exc, block_samples=len(x))
         with self._lock:
             if paused:
                 self.meter.silence()
@@ -451,6 +464,41 @@ class LiveRunner:
             self._apply(self.pipeline.push(block))
             self._online_push(block)
         return stop
+
+    def _recording_failed(self, exc: BaseException, *, block_samples: int = 0) -> None:
+        """A write to (or flush of) the ``--record`` file failed: close it, so
+        that what it holds stays a readable file, and stop recording; capture
+        and analysis go on. Said in the view, every plain line, the saved JSON
+        and at the end. ``block_samples``: the block whose write failed (part
+        of it may be in the file: the file's own length says how much)."""
+        at = self.n_samples
+        rec, self._recorder = self._recorder, None
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        try:
+            rec.close()
+        except Exception:
+            pass  # it failed already; what reached the disk stays
+        try:
+            import soundfile as sf
+            n = sf.info(str(self.record_path)).frames  # a WAV's header; a FLAC cut short says "unknown" (huge)
+            if at < n <= at + block_samples:
+                at = n
+        except Exception:
+            pass
+        at_s = self.grid.samples_to_s(at)
+        with self._lock:
+            self._record_stopped_at_s, self._record_why = at_s, why
+            self._record_error = (f"RECORDING FAILED at {_clock(at_s)} ({at_s:.1f} s): {why}; {self.record_path} "
+                                  "holds what was recorded before then; the analysis goes on")
+
+    def _record_summary(self) -> str | None:
+        """The closing words on a recording that stopped early (None: it did not)."""
+        with self._lock:
+            at_s, why = self._record_stopped_at_s, self._record_why
+        if at_s is None:
+            return None
+        return (f"the recording failed at {at_s:.1f} s ({why}); {self.record_path} holds what was recorded "
+                "before then (the analysis went on to the end)")
 
     def _online_push(self, block: np.ndarray | None) -> None:
         """The channel mean into the online attribution (None: flush); its labels into the state."""
@@ -583,7 +631,8 @@ class LiveRunner:
                 bookmarks=tuple(self.bookmarks), saved_at_s=self._saved_at_s,
                 output_path=str(self._saved_to or self.output_path), status=status,
                 message=self._message if time.monotonic() < self._message_until else "", notes=notes,
-                save_error=self._save_error, online=self._online_state(), online_note=self.online_note)
+                save_error=self._save_error, online=self._online_state(), online_note=self.online_note,
+                record_error=self._record_error)
 
     def _online_state(self) -> OnlineState | None:
         """The online attribution so far (caller holds the lock)."""
@@ -617,6 +666,7 @@ class LiveRunner:
         doc["warnings"] = list(doc.get("warnings", [])) + self.extra_warnings + \
             list(self._health.get("warnings", []))
         with self._lock:
+            stopped_s, record_why = self._record_stopped_at_s, self._record_why
             paused = list(self.paused_intervals)
             if self._pause_start_s is not None:
                 paused.append((self._pause_start_s, self.grid.samples_to_s(self.n_samples)))
@@ -644,7 +694,13 @@ class LiveRunner:
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
             "recording_file": str(self.record_path) if self.record_path else None,
+            # false when the recording stopped before the capture did (at recording_stopped_s)
+            "recording_complete": None if self.record_path is None else stopped_s is None,
+            "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
         }
+        if stopped_s is not None:
+            doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {self.record_path} "
+                                   "holds what was recorded before then; the analysis went on")
         online = self._online_record()
         if online is not None:
             doc["live"]["online_attribution"] = online
@@ -661,24 +717,31 @@ class LiveRunner:
         self._last_save_wall = time.monotonic()
         if self._writer is not None and self._writer.is_alive():
             return  # the previous write is still going; next interval
-        session = self.builder.build()
-        end_s = session.duration_s
-        with self._lock:
-            opens = [Segment(s, self.grid.frames_to_s(k), end_s) for s, k in self._open_start.items() if k is not None]
-        if opens:
-            session = dataclasses.replace(session, segments=tuple(sorted(session.segments + tuple(opens),
-                                                                         key=lambda x: (x.start_s, x.speaker))))
-        doc = self._document(session, complete=False, reason=None, error=None)
-        arrays = self._arrays(session)
         if self._recorder is not None:
             try:
                 self._recorder.flush()
             except Exception as exc:
-                with self._lock:
-                    self._say(f"RECORDING FAILED: {getattr(exc, 'strerror', None) or exc}", sticky=True)
+                self._recording_failed(exc)
+        session = self._closing_open_segments(self.builder.build())
+        end_s = session.duration_s
+        doc = self._document(session, complete=False, reason=None, error=None)
+        arrays = self._arrays(session)
         self._writer = threading.Thread(target=self._write, args=(doc, arrays, end_s), name="prosody-autosave",
                                         daemon=True)
         self._writer.start()
+
+    def _closing_open_segments(self, session: Session) -> Session:
+        """``session`` with the speech segments still open closed at its analysed
+        end, as a flush there would (an autosave, or a save after analysis broke
+        and could not be flushed)."""
+        end_s = session.duration_s
+        with self._lock:
+            opens = [Segment(s, self.grid.frames_to_s(k), end_s) for s, k in self._open_start.items()
+                     if k is not None and self.grid.frames_to_s(k) < end_s]
+        if not opens:
+            return session
+        return dataclasses.replace(session, segments=tuple(sorted(session.segments + tuple(opens),
+                                                                  key=lambda x: (x.start_s, x.speaker))))
 
     def _write(self, doc: dict, arrays: bytes, end_s: float) -> None:
         with self._write_lock:
@@ -736,6 +799,7 @@ class LiveRunner:
     def _finish(self, error: str | None) -> None:
         reason = self._reason
         complete = True
+        flushed = False
         try:
             if self._pending:
                 block = np.concatenate(self._pending)
@@ -745,6 +809,7 @@ class LiveRunner:
                     self._online_push(block)
             if reason != "analysis error":
                 self._apply(self.pipeline.flush())
+                flushed = True
                 self._online_push(None)
         except Exception as exc:  # analysis broke while finishing: save what is final
             complete = False
@@ -753,10 +818,18 @@ class LiveRunner:
                 reason = "analysis error"
         if reason == "analysis error":
             complete = False
+        if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
+            try:
+                self._recorder.close()
+                self._recorder = None
+            except Exception as exc:
+                self._recording_failed(exc)
         doc = None
         saved_to = None
         try:
             session = self.builder.build()
+            if not flushed:  # analysis broke: the segments still open end where the analysis ended
+                session = self._closing_open_segments(session)
             final = self._document(session, complete=complete, reason=reason, error=error)
             if self._writer is not None:
                 self._writer.join()
@@ -772,15 +845,10 @@ class LiveRunner:
             error = (error + "; " if error else "") + why
             with self._lock:
                 self._status = "failed"
-        finally:
-            if self._recorder is not None:
-                try:
-                    self._recorder.close()
-                except Exception:
-                    pass
         moved = saved_to is not None and saved_to != self.output_path
         self.result = LiveResult(reason=reason, output_path=str(saved_to or self.output_path), error=error, doc=doc,
-                                 wanted_path=str(self.output_path) if moved else None)
+                                 wanted_path=str(self.output_path) if moved else None,
+                                 record_error=self._record_summary())
         self._done.set()
 
 
@@ -830,6 +898,55 @@ def load_live_session(json_path: str | os.PathLike) -> tuple[dict, dict[str, dic
     return doc, {s: {k: a[:n] for k, a in f.items()} for s, f in frames.items()}
 
 
+class _QuietFile:
+    """The recording's file as libsndfile's virtual I/O sees it. An OSError
+    (disk full) raised inside libsndfile's callback could not be caught and
+    would be printed as a traceback; here a failed write returns 0 bytes
+    written (libsndfile then reports a short write) and the error is kept in
+    ``error``. Unbuffered, so that no audio waits in a Python buffer."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.error: Exception | None = None
+
+    def write(self, data) -> int:
+        view, done = memoryview(data), 0
+        try:  # a short write is tried again: the second try says why (ENOSPC)
+            while done < len(view):
+                n = self.raw.write(view[done:])
+                if not n:
+                    break
+                done += n
+        except (OSError, ValueError) as exc:  # ValueError: written after the file was closed
+            self.error = self.error or exc
+        return done
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.raw.read(n)
+        except (OSError, ValueError) as exc:
+            self.error = self.error or exc
+            return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return self.raw.seek(offset, whence)
+        except (OSError, ValueError) as exc:
+            self.error = self.error or exc
+            return -1
+
+    def tell(self) -> int:
+        try:
+            return self.raw.tell()
+        except (OSError, ValueError) as exc:
+            self.error = self.error or exc
+            return -1
+
+
+class RecordingError(OSError):
+    """A write to the ``--record`` file failed (its OSError's reason, when one was seen)."""
+
+
 class _Recording:
     """Raw audio, owner-only, written from the analysis thread (never the callback)."""
 
@@ -839,19 +956,39 @@ class _Recording:
         # never through a symbolic link (the CLI refuses one earlier; this closes the race)
         fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         os.fchmod(fd, 0o600)
-        self._fileobj = os.fdopen(fd, "w+b")
-        self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,
-                               format=fmt, subtype="PCM_16")
+        self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
+        try:
+            self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,
+                                   format=fmt, subtype="PCM_16")
+        except BaseException:
+            self._fileobj.raw.close()
+            raise
+
+    def _check(self, call, *args) -> None:
+        try:
+            call(*args)
+        except Exception as exc:
+            raise self._failure(exc) from None
+        if self._fileobj.error is not None:  # libsndfile may not notice a short write at once
+            raise self._failure(None)
+
+    def _failure(self, exc: Exception | None) -> RecordingError:
+        seen = self._fileobj.error
+        if isinstance(seen, OSError):
+            return RecordingError(seen.errno, seen.strerror or str(seen))
+        return RecordingError(f"{type(exc).__name__}: {exc}".rstrip(": "))
 
     def write(self, x: np.ndarray) -> None:
-        self._f.write(x)
+        self._check(self._f.write, x)
 
     def flush(self) -> None:
-        self._f.flush()
+        self._check(self._f.flush)
 
     def close(self) -> None:
-        self._f.close()
-        self._fileobj.close()
+        try:
+            self._check(self._f.close)
+        finally:
+            self._fileobj.raw.close()
 
 
 def _open_recording(path: Path, channels: int) -> _Recording:
