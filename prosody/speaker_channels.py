@@ -115,7 +115,8 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     ``channels``: the ``--channels`` text (speaker=channel); ``profile``: a
     ``VoiceProfile`` naming the therapist among diarized voices."""
     from .engine.sources import parse_channel_map
-    from .engine.speakers import Attribution, attribute, detect_layout
+    from .engine.diarize import audio_2d
+    from .engine.speakers import Attribution, attribute, detect_layout, in_phase
 
     label = str(paths[0])
     if len(paths) == 2:
@@ -143,4 +144,4 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     if d.n_voices == 2:
         return att, VoiceChannels(att.channels(audio), att.speakers, warnings)
     name = att.naming.names[0] if att.naming is not None else "therapist"
-    return att, VoiceChannels(audio.mean(axis=1, keepdims=True), (name,), warnings)
+    return att, VoiceChannels(in_phase(audio_2d(audio), att.inverted).mean(axis=1, keepdims=True), (name,), warnings)

@@ -136,3 +136,24 @@ def test_enrol_refuses_two_voices_and_a_blended_profile_is_said_uncertain(tmp_pa
     own = attribute(mix, profile=build_profile(audio[:, 0]))
     assert not any("uncertain" in w for w in own.warnings)
     assert own.naming.names[int(np.argmin(own.naming.distances))] == "therapist"
+
+
+def test_a_channel_in_opposite_polarity_is_inverted_before_mixing(tmp_path, capsys, voices):
+    """Planted: the fixture's two voices mixed, stored as channel 1 and, negated, as channel 2
+    (a microphone wired the other way round). Their mean is silence; the speech must still be
+    found, each voice's, and the inversion said."""
+    audio, truth = voices
+    mix = audio.mean(axis=1)
+    p = tmp_path / "inverted.wav"
+    sf.write(p, np.stack([mix, -mix], axis=1), SR, subtype="PCM_16")
+    rc, _, err = _run(capsys, "analyze", p, "--json", tmp_path / "s.json", "--quiet", "--save",
+                      "--store", tmp_path / "store")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert any(w.startswith("channel 2 is in opposite polarity") for w in doc["warnings"])
+    att = doc["attribution"]
+    assert att["layout"] == "shared" and att.get("channel_2_inverted") is True
+    assert "opposite polarity" in att["layout_detection"]["reason"]
+    spoken = _truth_s(truth, "therapist") + _truth_s(truth, "client")
+    assert abs(_speech_s(doc, "therapist") + _speech_s(doc, "client") - spoken) < 0.15 * spoken
+    assert att["diarization"]["voices"] == 2

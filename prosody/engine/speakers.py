@@ -34,6 +34,8 @@ NO_PROFILE_RULE = "no voice profile: the voice heard first is assumed to be the 
 SEPARATE_MIN_MODE_DISTANCE_DB = 12.0   # distance between the two level-difference modes of separate channels
 SEPARATE_MIN_ABS_ILD_DB = 15.0         # one channel this much quieter on (almost) all speech: separate
 IDENTICAL_MIN_CORR = 0.995             # waveform correlation of identical channels
+INVERTED_MAX_CORR = -0.5               # at most this: channel 2 in opposite polarity (two microphones' waveforms
+                                       # correlate near 0 at lag 0 otherwise; a mix stored inverted reads -1)
 OVERLAP_SHARE_GAIN = 0.5  # amplitude of each voice's share of an overlapped frame (tuned on the tune split)
 # a listener's excursion inside the holder's speech (a short vocalisation in the holder's turn, at most
 # LISTENER_EXCURSION_MAX_S): the holder's share as above, the listener's at -10.5 dB (``overlap_gains``;
@@ -149,8 +151,9 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     ev = {"speech_s": round(float(speech.sum()) * GRID.hop_s, 2), "corr": round(corr, 4),
           "ild_median_db": round(med, 2), "ild_modes_db": [round(lo, 2), round(hi, 2)],
           "ild_mode_distance_db": round(hi - lo, 2), "ild_low_mode_share": round(share_lo, 3)}
-    if corr >= IDENTICAL_MIN_CORR and abs(med) < 1.0:
-        return LayoutReport("shared", 1.0, "the two channels are identical (one mix stored twice)", ev, dur)
+    if abs(corr) >= IDENTICAL_MIN_CORR and abs(med) < 1.0:
+        return LayoutReport("shared", 1.0, "the two channels are identical (one mix stored twice"
+                            + (", once in opposite polarity)" if corr < 0 else ")"), ev, dur)
     both_modes = min(share_lo, 1 - share_lo) >= 0.05
     if both_modes and hi - lo >= SEPARATE_MIN_MODE_DISTANCE_DB:
         conf = float(min(1.0, (hi - lo - SEPARATE_MIN_MODE_DISTANCE_DB) / 10.0 + 0.5))
@@ -379,6 +382,7 @@ class Attribution:
     naming: Naming | None = None
     channel_picks: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+    inverted: bool = False  # channel 2 taken in opposite polarity before the channels are mixed
 
     def channels(self, audio: np.ndarray) -> np.ndarray:
         """(n_samples, len(speakers)) float32 speaker channels for the pipeline.
@@ -414,7 +418,7 @@ class Attribution:
         x = audio_2d(audio)
         if self.diarization is None:
             return np.ascontiguousarray(x[:, list(self.channel_picks)], dtype=np.float32)
-        mono = x.mean(axis=1)
+        mono = in_phase(x, self.inverted).mean(axis=1)
         d = self.diarization
         own = d.owner_masks(len(mono))
         order = [self.naming.names.index(s) for s in self.speakers]
@@ -441,6 +445,8 @@ class Attribution:
             out["naming"] = self.naming.to_dict()
         if self.channel_picks:
             out["channels"] = {s: c + 1 for s, c in zip(self.speakers, self.channel_picks)}
+        if self.inverted:
+            out["channel_2_inverted"] = True
         out["warnings"] = list(self.warnings)
         return out
 
@@ -461,6 +467,12 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     first = detect_layout(x, sample_rate=sample_rate, probe_s=60.0)
     report = confirm_layout(x, first=first, sample_rate=sample_rate) if len(x) > 60 * sample_rate else first
     warnings = []
+    corr = report.evidence.get("corr")
+    inverted = x.shape[1] >= 2 and corr is not None and corr <= INVERTED_MAX_CORR
+    if inverted:  # their mean would cancel the voices: channel 2 is taken the other way round
+        warnings.append(f"channel 2 is in opposite polarity to channel 1 (waveform correlation {corr:.2f}): it is "
+                        "inverted before the channels are mixed (a microphone wired the other way round)")
+        x = in_phase(x, True)
     used = report.layout if layout == "auto" else layout
     if used == "separate" and x.shape[1] < 2:
         raise InputError("layout=separate needs two channels; this audio has one: use --layout mono")
@@ -493,4 +505,13 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                            + " (record one channel per person)"))
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue"),
-                       diarization=d, naming=naming, warnings=tuple(warnings))
+                       diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted)
+
+
+def in_phase(x: np.ndarray, inverted: bool) -> np.ndarray:
+    """(n_samples, n_channels) ``x`` with channel 2 negated where ``inverted`` (else ``x`` itself)."""
+    if not inverted or x.shape[1] < 2:
+        return x
+    y = np.array(x, dtype=np.float32, copy=True)
+    y[:, 1] *= -1.0
+    return y
