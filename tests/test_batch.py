@@ -433,6 +433,83 @@ def test_ledger_hash_cache_follows_file_changes(tmp_path):
     assert stat.S_IMODE((tmp_path / LEDGER_NAME).stat().st_mode) == 0o600
 
 
+def test_hash_cache_sees_new_bytes_under_the_old_size_and_mtime(tmp_path, monkeypatch):
+    """cp -p / rsync -t / touch -r / unzip keep size and mtime of a changed file: ctime and inode tell."""
+    import hashlib
+    import prosody.batch.runner as runner
+    monkeypatch.setattr(runner, "RACY_S", 0.0)
+    reads = []
+    real_sha = runner.file_sha256
+    monkeypatch.setattr(runner, "file_sha256", lambda p: reads.append(p) or real_sha(p))
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"one1")
+    st = f.stat()
+    led = Ledger(tmp_path)
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"one1").hexdigest()
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"one1").hexdigest() and len(reads) == 1  # cached
+    time.sleep(0.05)  # past the kernel's timestamp tick
+    f.write_bytes(b"two2")                                     # same size, in place (same inode)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))           # and the old mtime: touch -r
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"two2").hexdigest() and len(reads) == 2
+    g = tmp_path / "y.bin"                                     # replaced by a rename (mv, rsync): a new inode
+    g.write_bytes(b"thr3")
+    os.utime(g, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(g, f)
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"thr3").hexdigest()
+    led.close()
+    # a file changed within RACY_S is hashed every time: a same-tick rewrite would keep even its ctime
+    monkeypatch.setattr(runner, "RACY_S", 3600.0)
+    led = Ledger(tmp_path)
+    h = tmp_path / "fresh.bin"
+    h.write_bytes(b"four")
+    n = len(reads)
+    led.cached_sha256(str(h))
+    led.cached_sha256(str(h))
+    assert len(reads) == n + 2
+    led.close()
+
+
+def test_ledger_of_an_earlier_version_drops_its_weak_hash_cache(tmp_path):
+    db = sqlite3.connect(str(tmp_path / LEDGER_NAME))
+    db.execute("CREATE TABLE hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
+               "sha256 TEXT NOT NULL)")
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"new!")
+    st = f.stat()
+    db.execute("INSERT INTO hashes VALUES (?,?,?,?)", (str(f.resolve()), st.st_size, st.st_mtime_ns, "0" * 64))
+    db.commit()
+    db.close()
+    import hashlib
+    led = Ledger(tmp_path)
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"new!").hexdigest()
+    led.close()
+
+
+def test_batch_analyses_a_file_changed_under_its_old_size_and_mtime(archive, capsys, tmp_path, monkeypatch):
+    """The tester's case: same-size different audio, `touch -r`: analysed again, the table has the new figures."""
+    import prosody.batch.runner as runner
+    monkeypatch.setattr(runner, "RACY_S", 0.0)
+    root, a = archive
+    f = tmp_path / "changing.wav"
+    f.write_bytes((a["archive"] / "mono.wav").read_bytes())
+    st = f.stat()
+    argv = ["batch", f, "--store", tmp_path / "st", "--table", tmp_path / "t", "--jobs", "1", "--no-progress"]
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0 and "1 analysed" in out, out + err
+    (first,) = read_table_csv(tmp_path / "t.csv")
+    x, sr = sf.read(a["archive"] / "mono.wav", dtype="int16")
+    time.sleep(0.05)
+    sf.write(f, np.roll(x, len(x) // 2) // 2, sr, subtype="PCM_16")  # other audio, same length and format
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0 and "1 analysed, 0 skipped" in out, out + err
+    (second,) = read_table_csv(tmp_path / "t.csv")
+    assert second["content_sha256"] != first["content_sha256"]
+    assert second["therapist.rms_db_median"] != first["therapist.rms_db_median"]
+
+
 def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, monkeypatch):
     """When a worker process dies, every task in flight fails with the pool; each
     is run again alone, and only the one that kills its process fails. (The

@@ -62,6 +62,7 @@ AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", "
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
                     "date", "session_number", "notes", "tags", "layout")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
+RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
 ROLES = ("therapist", "client")
@@ -446,7 +447,8 @@ def session_uid(content: str, options: str) -> str:
 # -- the ledger ---------------------------------------------------------------------------------------------------
 _LEDGER_SQL = """
 CREATE TABLE IF NOT EXISTS hashes (
-  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);
+  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+  inode INTEGER NOT NULL, device INTEGER NOT NULL, sha256 TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT, backend TEXT,
   n_jobs INTEGER, n_analysed INTEGER, n_skipped INTEGER, n_failed INTEGER);
@@ -480,6 +482,9 @@ class Ledger:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA secure_delete=ON")  # replaced and deleted rows are zeroed on disk
             with self.db:
+                cols = {r[1] for r in self.db.execute("PRAGMA table_info(hashes)")}
+                if cols and "ctime_ns" not in cols:  # a ledger of an earlier version: its cache keys are too weak
+                    self.db.execute("DROP TABLE hashes")
                 for stmt in _LEDGER_SQL.split(";\n"):
                     if stmt.strip():
                         self.db.execute(stmt)
@@ -506,16 +511,26 @@ class Ledger:
         return cur
 
     def cached_sha256(self, path: str) -> str:
-        """The file's SHA-256, from the cache when its size and mtime are unchanged."""
+        """The file's SHA-256, from the cache when its size, mtime, ctime, inode
+        and device are unchanged. mtime alone is not enough: ``cp -p``, ``rsync
+        -t``, ``touch -r`` and unzip put new bytes under the old size and mtime,
+        but writing a file always sets its ctime (which no program can set back)
+        and replacing it by a rename changes its inode. A file changed within
+        the last ``RACY_S`` is hashed but not cached: a second write in the same
+        clock tick would leave even its ctime unchanged."""
         real = os.path.realpath(path)
         st = os.stat(real)
-        row = self.db.execute("SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
-                              (real, st.st_size, st.st_mtime_ns)).fetchone()
+        key = (real, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        row = self.db.execute("SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ? "
+                              "AND ctime_ns = ? AND inode = ? AND device = ?", key).fetchone()
         if row:
             return row[0]
         digest = file_sha256(real)
-        self._write("INSERT OR REPLACE INTO hashes (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
-                    (real, st.st_size, st.st_mtime_ns, digest))
+        if time.time_ns() - st.st_ctime_ns > RACY_S * 1e9:
+            self._write("INSERT OR REPLACE INTO hashes (path, size, mtime_ns, ctime_ns, inode, device, sha256) "
+                        "VALUES (?,?,?,?,?,?,?)", (*key, digest))
+        else:  # a cache entry of an older state of this path must not outlive it
+            self._write("DELETE FROM hashes WHERE path = ?", (real,))
         return digest
 
     def start_run(self, backend: str, n_jobs: int) -> int:
