@@ -168,6 +168,12 @@ def test_table_matches_prosody_analyze_json(archive, local_run, capsys, tmp_path
             stored = st.get(row["uid"]).doc
         assert stored["speakers"] == doc["speakers"] and stored["measures"] == doc["measures"]
         assert stored["segments"] == doc["segments"]
+        # and its audio fingerprint, so that `prosody play`, `report --clips` and notes play its moments
+        assert stored["audio"] == doc["audio"], name
+        from prosody.clips import locate
+        audio, why = locate(stored)
+        assert audio is not None and audio.files == tuple(str((root / p).resolve()) for p in
+                                                          [name] + [str(x) for x in extra[:1]]), why
 
 
 def test_parquet_table_has_the_csv_rows(local_run):
@@ -322,6 +328,8 @@ def test_dask_local_cluster_gives_identical_results(archive, local_run, capsys, 
                     np.testing.assert_array_equal(fa[spk][k], fb[spk][k])
         for r in read_table_csv(str(tmp_path / "t2") + ".csv"):
             assert s2.get(r["uid"]).doc == sl.get(r["uid"]).doc
+            # the audio record names the file on this machine, not the worker's copy of its bytes
+            assert [f["path"] for f in s2.get(r["uid"]).doc["audio"]["files"]] == [str(Path(r["file"]).resolve())]
 
 
 def test_unreachable_scheduler_is_one_error_line(archive, capsys, tmp_path):

@@ -346,6 +346,7 @@ class TaskResult:
     wall_s: float = 0.0
     peak_rss_mb: float = 0.0       # the worker process's peak resident memory so far
     worker: str = ""               # host:pid
+    picks: tuple[tuple[int, int], ...] = ()  # (file, channel) each speaker of doc["speaker_order"] was read from
 
 
 def analyze_task(task: Task) -> TaskResult:
@@ -384,7 +385,10 @@ def analyze_task(task: Task) -> TaskResult:
         if att is not None:
             session = dataclasses.replace(session, attribution=att.to_dict(),
                                           warnings=session.warnings + tuple(unmap(w) for w in att.warnings))
-        res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames)
+        # where each voice was read, for doc["audio"] (added by the client: the worker may hold a copy)
+        picks = (task.layout.picks if voices is None
+                 else tuple((0, min(i, n_channels - 1)) for i in range(len(speakers))))
+        res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames, picks=tuple(picks))
     except ProsodyError as exc:
         res = TaskResult(ok=False, reason=unmap(_one_line(exc)))
     except MemoryError:
@@ -740,6 +744,7 @@ class Planned:
     options: str
     uid: str
     duration_s: float              # from the header; 0 when unknown
+    audio_files: tuple[dict, ...] = ()  # doc["audio"]["files"]: path (resolved), sha256, bytes of each file
 
 
 @dataclass(frozen=True)
@@ -1002,6 +1007,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if not res.ok:
                 _fail(report, ledger, run_id, pj.job, res.reason, emit)
                 return
+            res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
             meta = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
             try:
@@ -1098,6 +1104,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
         raise InputError("offset_s needs two files (therapist, client)")
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     hashes = [ledger.cached_sha256(p) for p in job.paths]
+    audio_files = tuple({"path": str(Path(p).resolve()), "sha256": h, "bytes": os.stat(p).st_size}
+                        for p, h in zip(job.paths, hashes))
     content = hashes[0] if len(hashes) == 1 else hashlib.sha256(":".join(hashes).encode()).hexdigest()
     layout, config = resolve_analysis(n_files=len(job.paths), n_channels=probe.files[0].channels, base=config,
                                       channel_map=job.channels, speaker=job.speaker,
@@ -1116,7 +1124,17 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                 layout_request=request, channel_map=job.channels, voice_profile=vp)
     options = options_sha256(task)
     return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
-                   duration_s=float(source.duration_s or 0.0))
+                   duration_s=float(source.duration_s or 0.0), audio_files=audio_files)
+
+
+def _audio_record(pj: Planned, res: TaskResult) -> dict:
+    """``doc["audio"]`` as ``prosody analyze --save`` writes it (``prosody.clips.audio_record``):
+    the files on this machine (their resolved paths, not a worker's copy), the
+    SHA-256 the batch planned with, the (file, channel) of each speaker."""
+    speakers = list(res.doc.get("speaker_order") or [])
+    return {"files": [dict(f) for f in pj.audio_files],
+            "picks": {s: [int(fi), int(ci)] for s, (fi, ci) in zip(speakers, res.picks)},
+            "offset_s": float(pj.task.offset_s)}
 
 
 def _existing_session(store, uid: str) -> int | None:
