@@ -388,6 +388,29 @@ def test_manifest_parsing_and_errors(tmp_path):
             read_manifest(m)
 
 
+def test_manifest_mistakes_are_one_clear_line(tmp_path):
+    m = tmp_path / "m.csv"
+    for text, msg in (
+            ("file,file\ns02.wav,s03.wav\n", "column 'file' appears more than once"),  # would drop s02.wav
+            ("file,therapist,Therapist\ns02.wav,a,b\n", "unknown column"),
+            ("file;therapist;client\ns02.wav;bob;C1\n", "the header has no comma, its columns are separated by "
+                                                        "semicolons; use commas"),
+            ("file\ttherapist\ns02.wav\tbob\n", "separated by tabs; use commas"),
+            ("file,offset_s\ns02.wav,abc\n", "line 2: offset_s 'abc' is not a number of seconds"),
+            ("file,session_number\ns02.wav,three\n", "line 2: session_number 'three' is not a whole number"),
+            ("file,layout\ns02.wav,sideways\n", "line 2: layout 'sideways'; use auto, separate, shared or mono"),
+            # a quoted line break: the error names the record's first line, not its last
+            ('file,notes,offset_s\ns01.wav,"one\ntwo",1\n\ns02.wav,"three\nfour\nfive",abc\n',
+             "line 5: offset_s 'abc'")):
+        m.write_text(text)
+        with pytest.raises(InputError) as exc:
+            read_manifest(m)
+        assert msg in str(exc.value) and "\n" not in str(exc.value) and "could not convert" not in str(exc.value)
+    # layout: spaces around it and its case do not matter, as for every other cell
+    m.write_text("file,layout\na.wav, shared \nb.wav,SHARED\nc.wav,Mono\n")
+    assert [j.layout for j in read_manifest(m)] == ["shared", "shared", "mono"]
+
+
 def test_bad_layout_in_manifest_is_a_failure_of_that_file(archive, capsys, tmp_path):
     root, a = archive
     m = tmp_path / "m.csv"

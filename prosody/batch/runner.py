@@ -243,11 +243,21 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         raise InputError(f"cannot read manifest {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InputError(f"manifest {path} is not UTF-8 text") from None
+    lines = io.StringIO(text).readlines()  # as csv reads them: reader.line_num counts these
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "file" not in header:
+        first = lines[0] if lines else ""
+        sep = next((name for ch, name in ((";", "semicolons"), ("\t", "tabs")) if ch in first), None)
+        if sep is not None and len(header) == 1:
+            raise InputError(f"manifest {path}: the header has no comma, its columns are separated by {sep}; "
+                             "use commas (a spreadsheet's \"CSV (comma delimited)\")")
         raise InputError(f"manifest {path}: no 'file' column in the header row; columns are "
                          f"{', '.join(MANIFEST_COLUMNS)}")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:  # a row would keep only the last cell of the column
+        raise InputError(f"manifest {path}: column {', '.join(repr(h) for h in twice)} appears more than once "
+                         "in the header row; give each column once (two files: file and file2)")
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]
     if unknown:
         raise InputError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; known: "
@@ -255,8 +265,12 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     reader.fieldnames = header
     base = path.parent
     jobs = []
+    end = reader.line_num  # the last line of the record before (at first: the header's)
     for row in reader:
-        where = f"{path} line {reader.line_num}"
+        # a record that holds a quoted line break spans several lines: name its first
+        start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
+        end = reader.line_num
+        where = f"{path} line {start}"
         if None in row or any(v is None for v in row.values()):
             n = len(header) + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k is not None)
             if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
@@ -272,9 +286,13 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         d, m = defaults, defaults.meta
         try:
             offset_s = float(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
+        except ValueError:
+            raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds "
+                             "(e.g. 1.5 or -0.25)") from None
+        try:
             number = int(cell["session_number"]) if cell.get("session_number") else m.session_number
-        except ValueError as exc:
-            raise InputError(f"{where}: {exc}; offset_s is seconds, session_number a whole number") from None
+        except ValueError:
+            raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number") from None
         if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
             raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
         speaker = cell.get("speaker") or d.speaker
@@ -282,7 +300,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             check_speaker_label(speaker, flag="speaker")
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
-        layout = cell.get("layout") or d.layout
+        layout = (cell.get("layout") or d.layout).lower()  # as typed, spaces and case aside ("Shared ")
         if layout not in ("auto", "separate", "shared", "mono"):
             raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")
         if not math.isfinite(offset_s):
