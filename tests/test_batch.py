@@ -346,6 +346,53 @@ def test_unreachable_scheduler_is_one_error_line(archive, capsys, tmp_path):
     assert err.startswith("prosody: error: cannot reach the Dask scheduler") and err.count("\n") == 1
 
 
+def test_table_has_one_row_per_recording_naming_its_own_file(archive, capsys, tmp_path):
+    """Two files of the same audio: one session, a row each (the second marked a duplicate of the
+    first), counted as duplicates, not as "already done", in a fresh store. After the first file
+    changes, the second's row names the second file, not the name its content was first analysed under."""
+    root, a = archive
+    folder = tmp_path / "in"
+    folder.mkdir()
+    same = (a["archive"] / "mono.wav").read_bytes()
+    (folder / "c.wav").write_bytes(same)
+    (folder / "d.wav").write_bytes(same)
+    argv = ["batch", folder, "--store", tmp_path / "st", "--table", tmp_path / "t", "--jobs", "1", "--no-progress"]
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0, out + err
+    assert "2 recordings: 1 analysed, 0 skipped (already done), 1 duplicate of other files in this run, 0 failed" \
+        in out
+    assert f"{folder / 'd.wav'}: same as {folder / 'c.wav'}" in out and "table (2 rows, 1 session)" in out
+    c, d = read_table_csv(tmp_path / "t.csv")
+    assert (c["file"], c["duplicate_of"]) == (str(folder / "c.wav"), None)
+    assert (d["file"], d["duplicate_of"]) == (str(folder / "d.wav"), str(folder / "c.wav"))
+    assert d["session_id"] == c["session_id"]
+    assert {k: v for k, v in d.items() if k not in ("file", "duplicate_of")} == \
+        {k: v for k, v in c.items() if k not in ("file", "duplicate_of")}
+    # c.wav gets other audio: analysed anew; d.wav keeps the first session, under its own name
+    x, sr = sf.read(folder / "c.wav", dtype="int16")
+    sf.write(folder / "c.wav", np.roll(x, len(x) // 2) // 2, sr, subtype="PCM_16")
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0 and "1 analysed, 1 skipped (already done), 0 failed" in out, out + err
+    c2, d2 = read_table_csv(tmp_path / "t.csv")
+    assert (c2["file"], d2["file"]) == (str(folder / "c.wav"), str(folder / "d.wav"))
+    assert d2["duplicate_of"] is None and d2["session_id"] == c["session_id"] != c2["session_id"]
+    assert c2["content_sha256"] != d2["content_sha256"] == c["content_sha256"]
+
+
+def test_a_duplicate_of_a_failed_file_fails_with_it(archive, capsys, tmp_path):
+    root, a = archive
+    folder = tmp_path / "in"
+    folder.mkdir()
+    y = np.zeros(SR * 3, np.float32)
+    y[SR] = np.nan  # planned (the header is fine), fails in the worker
+    sf.write(folder / "a.wav", y, SR, subtype="FLOAT")
+    (folder / "b.wav").write_bytes((folder / "a.wav").read_bytes())
+    rc, out, err = run_cli(["batch", folder, "--store", tmp_path / "st", "--table", tmp_path / "t",
+                            "--no-progress"], capsys)
+    assert rc == 1 and "0 analysed, 0 skipped (already done), 2 failed" in out, out + err
+    assert f"{folder / 'b.wav'}: the same recording as {folder / 'a.wav'}, which was not analysed" in out
+
+
 # -- discovery and manifests -------------------------------------------------------------------------------------
 def test_discover_folders_globs_and_files(archive):
     root, a = archive

@@ -66,7 +66,7 @@ RACY_S = 2.0               # a file changed this recently is hashed every time (
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
 ROLES = ("therapist", "client")
-TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2", "str"),
+TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2", "str"), ("duplicate_of", "str"),
                  ("content_sha256", "str"), ("options_sha256", "str"), ("duration_s", "float"),
                  ("speakers", "str"), ("turn_taking", "bool"), ("therapist", "str"), ("client", "str"),
                  ("recorded_at", "str"), ("session_number", "int"), ("tags", "str"), ("n_warnings", "int"),
@@ -652,12 +652,14 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
 # -- the per-session table ----------------------------------------------------------------------------------------
 def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...], content: str, options: str,
                 meta: SessionMeta) -> dict:
-    """One row of the per-session table (``TABLE_COLUMNS``): identity, hashes,
+    """One row of the per-session table (``TABLE_COLUMNS``): identity, files
+    (``duplicate_of``: None here; see ``_row_for``), hashes,
     duration, metadata, then per role (therapist, client) the speaker summary of
     ``doc["speakers"]`` and ``doc["measures"]["timing"]``, and the warmth score.
     Values are those of the document, unchanged (``prosody analyze --json``)."""
     from ..store.db import speaker_roles
     row = {"session_id": session_id, "uid": uid, "file": files[0], "file2": files[1] if len(files) > 1 else None,
+           "duplicate_of": None,
            "content_sha256": content, "options_sha256": options, "duration_s": doc.get("duration_s"),
            "speakers": LIST_SEPARATOR.join(doc.get("speaker_order") or []),
            "turn_taking": bool(doc.get("turn_taking")), "therapist": meta.therapist, "client": meta.client,
@@ -788,9 +790,11 @@ class BatchReport:
     run_id: int
     n_jobs: int
     analysed: list[tuple[str, int]] = field(default_factory=list)   # (label, session id)
-    skipped: list[tuple[str, str]] = field(default_factory=list)    # (label, why)
+    skipped: list[tuple[str, str]] = field(default_factory=list)    # (label, why): already done before this run
+    duplicates: list[tuple[str, str, int]] = field(default_factory=list)  # (label, first label, session id):
+    #                                    the same audio and options as an earlier file of this run, analysed once
     failed: list[tuple[str, str]] = field(default_factory=list)     # (label, one-line reason)
-    rows: list[dict] = field(default_factory=list)                  # the table: every job done, in input order
+    rows: list[dict] = field(default_factory=list)                  # the table: a row per job not failed, in order
     audio_s: float = 0.0           # audio analysed in this run
     wall_s: float = 0.0
     cpu_s: float = 0.0             # workers' CPU on analyses in this run
@@ -975,7 +979,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
 
         # plan: hash, probe, resolve, skip
         todo: list[tuple[int, Planned]] = []
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str], tuple[int, str]] = {}   # (content, options) -> first job index, its label
+        duplicates: list[tuple[int, Job, int, str]] = []    # (index, job, index of the first, its label)
         for i, job in enumerate(jobs):
             emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
             try:
@@ -992,16 +997,16 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 _fail(report, ledger, run_id, job, f"internal error ({type(exc).__name__}: {_one_line(exc)})", emit)
                 continue
             key = (pj.content, pj.options)
-            if key in seen:
-                why = f"same recording and options as {seen[key]}"
-                report.skipped.append((job.label, why))
-                emit(BatchEvent("skipped", job.label, reason=why))
+            if key in seen:  # the same audio and options under another name: one session, a row for each file
+                first, first_label = seen[key]
+                duplicates.append((i, job, first, first_label))
+                emit(BatchEvent("skipped", job.label, reason=f"same recording and options as {first_label}"))
                 continue
-            seen[key] = job.label
+            seen[key] = (i, job.label)
             if not force:
                 prior = _already_done(pj, store=store, ledger=ledger)
                 if prior is not None:
-                    rows[i] = prior
+                    rows[i] = _row_for(prior, job)  # the row names this job's files, not those it was first done as
                     report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
                     emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
                     continue
@@ -1012,8 +1017,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         emit(BatchEvent("planned", total=len(jobs), todo=len(todo),
                         todo_audio_s=sum(pj.duration_s for _, pj in todo)))
         if not todo:
+            _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
             report.rows = [rows[i] for i in sorted(rows)]
-            ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped), failed=len(report.failed))
+            ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped) + len(report.duplicates),
+                              failed=len(report.failed))
             report.backend = backend.name if backend else "none (nothing to analyse)"
             report.wall_s = time.perf_counter() - t_start
             completed = True
@@ -1083,9 +1090,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 backend.restart()
                 for i, pj in crashed:
                     finish(i, pj, backend.run_alone(pj.task))
+        _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
         report.rows = [rows[i] for i in sorted(rows)]
-        ledger.finish_run(run_id, analysed=len(report.analysed), skipped=len(report.skipped),
-                          failed=len(report.failed))
+        ledger.finish_run(run_id, analysed=len(report.analysed),
+                          skipped=len(report.skipped) + len(report.duplicates), failed=len(report.failed))
         report.wall_s = time.perf_counter() - t_start
         completed = True
         return report
@@ -1093,6 +1101,26 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         if backend is not None:
             backend.close(cancel=not completed)
         ledger.close()
+
+
+def _row_for(row: dict, job: Job, *, duplicate_of: str | None = None) -> dict:
+    """A table row of a stored session, for ``job``: its own files (the session
+    may have been analysed from a file of the same content under another name)."""
+    return {**row, "file": job.paths[0], "file2": job.paths[1] if len(job.paths) > 1 else None,
+            "duplicate_of": duplicate_of}
+
+
+def _resolve_duplicates(duplicates, rows: dict, report: BatchReport, ledger: Ledger, run_id: int, emit) -> None:
+    """Give each file whose audio and options equal an earlier file's in this
+    run that file's session, in a row of its own marked ``duplicate_of``; when
+    the first failed, the duplicate fails with it (it was not analysed either)."""
+    for i, job, first, first_label in duplicates:
+        if first in rows:
+            rows[i] = _row_for(rows[first], job, duplicate_of=first_label)
+            report.duplicates.append((job.label, first_label, rows[first]["session_id"]))
+        else:
+            _fail(report, ledger, run_id, job, f"the same recording as {first_label}, which was not analysed "
+                                               "(see its failure)", emit)
 
 
 def _kept_unsaved(pj: Planned, res: TaskResult, meta: SessionMeta, store, *, saved: int) -> str:
