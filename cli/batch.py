@@ -160,18 +160,27 @@ class _Progress:
 
 def summary_text(report, *, table_files, table_note: str | None = None) -> str:
     """The end summary: counts, throughput, every failure, the table's files. Pure."""
+    n_dup = len(report.duplicates)
     lines = [f"batch: {report.n_jobs} recording{'s' if report.n_jobs != 1 else ''}: "
              f"{len(report.analysed)} analysed, {len(report.skipped)} skipped (already done), "
-             f"{len(report.failed)} failed"]
+             + (f"{n_dup} duplicate{'s' if n_dup != 1 else ''} of other files in this run, " if n_dup else "")
+             + f"{len(report.failed)} failed"]
     if report.analysed:
         rate = report.audio_s / report.wall_s if report.wall_s > 0 else 0.0
         lines.append(f"  {report.audio_s / 3600:.2f} h of audio in {_fmt_s(report.wall_s)} ({rate:.0f}x real time; "
                      f"{report.backend})")
+    if report.duplicates:  # one session for the same audio: its metadata is the first file's
+        lines.append("duplicates (the same audio and options; one session, a row each in the table):")
+        lines += [f"  {terminal_safe(label)}: same as {terminal_safe(first)} (session {sid})"
+                  for label, first, sid in report.duplicates]
     if report.failed:
         lines.append("failed:")
         lines += [f"  {terminal_safe(label)}: {terminal_safe(reason)}" for label, reason in report.failed]
     if table_files:
-        lines.append(f"table ({len(report.rows)} sessions): {terminal_safe(', '.join(str(p) for p in table_files))}")
+        n_rows, n_sessions = len(report.rows), len({r["session_id"] for r in report.rows})
+        what = (f"{n_sessions} session{'s' if n_sessions != 1 else ''}" if n_rows == n_sessions else
+                f"{n_rows} rows, {n_sessions} session{'s' if n_sessions != 1 else ''}")
+        lines.append(f"table ({what}): {terminal_safe(', '.join(str(p) for p in table_files))}")
     if table_note:
         lines.append(table_note)
     return "\n".join(lines) + "\n"

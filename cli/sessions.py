@@ -245,18 +245,19 @@ def show_view(stored):
 
 
 
-def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> Table:
+COMPARE_LABEL_MIN = 48  # the measure column is its longest label wide, up to this: names are not cut
+
+
+def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "CompareTables":
     """Sessions side by side in plain words. ``metrics`` may carry
     ``moments.{kind}`` counts (``moment_counts``); ``notes``: {session id:
-    supervisor notes}, counted in a row."""
+    supervisor notes}, counted in a row. As many sessions as fit the console
+    go in one table; more are folded into further tables, each with the
+    measure column (``CompareTables``)."""
     from prosody.moments import KINDS
     from prosody.report.html import COMPARE_METRICS, session_label
     from prosody.report.wording import metric_plain
-    t = Table(title=_t(title), title_justify="left", show_edge=False, pad_edge=False)
-    t.add_column("measure", overflow="ellipsis", no_wrap=True, max_width=80 - 12 * len(infos))
-    for i in infos:
-        t.add_column(_t(session_label(i)), justify="right", no_wrap=True)
-    t.add_row("client", *[_t(i.meta.client or "–") for i in infos])
+    rows: list[tuple[str, list]] = [("client", [_t(i.meta.client or "–") for i in infos])]
     for m in COMPARE_METRICS:
         vals = [metrics[i.id].get(m.key) for i in infos]
         if all(v is None for v in vals):
@@ -272,17 +273,79 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> Table
                 if lo is not None and hi is not None and not lo <= v <= hi:
                     cell += "*"
             cells.append(cell)
-        t.add_row(p.label if p.unit else m.label + (f" ({m.unit})" if m.unit else ""), *cells)
+        rows.append((p.label if p.unit else m.label + (f" ({m.unit})" if m.unit else ""), cells))
     for kind in KINDS:
         vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
         if any(vals):
-            t.add_row(metric_plain(f"moments.{kind}").label, *["–" if v is None else str(int(v)) for v in vals])
+            rows.append((metric_plain(f"moments.{kind}").label, ["–" if v is None else str(int(v)) for v in vals]))
     if notes is not None:
-        t.add_row("Supervisor notes", *[str(len(notes.get(i.id, ()))) for i in infos])
-    t.caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); "
-                 "`prosody show ID` explains each measure")
-    t.caption_justify = "left"
-    return t
+        rows.append(("Supervisor notes", [str(len(notes.get(i.id, ()))) for i in infos]))
+    caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); "
+               "`prosody show ID` explains each measure")
+    return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
+
+
+class CompareTables:
+    """``compare``'s table, folded to the console's width when rendered: the
+    measure column (its longest label wide, up to ``COMPARE_LABEL_MIN``) and as many session
+    columns as fit beside it; the next sessions in a further table with the
+    measure column again; the caption under the last. ``rows``: (label,
+    one cell per session)."""
+
+    def __init__(self, title: str, heads: list, rows: list[tuple[str, list]], caption: str):
+        self.title, self.heads, self.rows, self.caption = title, heads, rows, caption
+
+    @staticmethod
+    def _len(x) -> int:
+        from rich.cells import cell_len
+        return x.cell_len if isinstance(x, Text) else cell_len(str(x))
+
+    def label_width(self) -> int:
+        """The measure column's least width: its longest label, at most ``COMPARE_LABEL_MIN``."""
+        return min(COMPARE_LABEL_MIN, max((self._len(lab) for lab, _ in self.rows), default=0))
+
+    def column_width(self, j: int) -> int:
+        """Session ``j``'s column: its widest cell or heading, whole."""
+        return max([self._len(self.heads[j])] + [self._len(cells[j]) for _, cells in self.rows])
+
+    def chunks(self, width: int) -> list[list[int]]:
+        """Session indices per table for a console ``width`` columns wide."""
+        label_w = self.label_width()
+        out: list[list[int]] = []
+        used = label_w
+        for j in range(len(self.heads)):
+            w = 3 + self.column_width(j)  # " │ " and the cell
+            if out and out[-1] and used + w <= width:
+                out[-1].append(j)
+                used += w
+            else:
+                out.append([j])
+                used = label_w + w
+        return out or [[]]
+
+    def tables(self, width: int) -> list[Table]:
+        chunks = self.chunks(width)
+        out = []
+        for k, chunk in enumerate(chunks):
+            title = self.title if k == 0 else f"{self.title} (continued)"
+            t = Table(title=_t(title), title_justify="left", show_edge=False, pad_edge=False)
+            values_w = sum(3 + self.column_width(j) for j in chunk)
+            t.add_column("measure", overflow="ellipsis", no_wrap=True, min_width=self.label_width(),
+                         max_width=max(self.label_width(), width - values_w))
+            for j in chunk:  # values whole: the measure column gives way, not them
+                t.add_column(self.heads[j], justify="right", no_wrap=True, min_width=self.column_width(j))
+            for label, cells in self.rows:
+                t.add_row(label, *[cells[j] for j in chunk])
+            if k == len(chunks) - 1:
+                t.caption, t.caption_justify = self.caption, "left"
+            out.append(t)
+        return out
+
+    def __rich_console__(self, console, options):
+        for k, t in enumerate(self.tables(options.max_width)):
+            if k:
+                yield Text("")
+            yield t
 
 
 def moment_counts(store, ids, cfg=None) -> dict[int, dict[str, float]]:

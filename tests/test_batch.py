@@ -168,6 +168,12 @@ def test_table_matches_prosody_analyze_json(archive, local_run, capsys, tmp_path
             stored = st.get(row["uid"]).doc
         assert stored["speakers"] == doc["speakers"] and stored["measures"] == doc["measures"]
         assert stored["segments"] == doc["segments"]
+        # and its audio fingerprint, so that `prosody play`, `report --clips` and notes play its moments
+        assert stored["audio"] == doc["audio"], name
+        from prosody.clips import locate
+        audio, why = locate(stored)
+        assert audio is not None and audio.files == tuple(str((root / p).resolve()) for p in
+                                                          [name] + [str(x) for x in extra[:1]]), why
 
 
 def test_parquet_table_has_the_csv_rows(local_run):
@@ -322,6 +328,8 @@ def test_dask_local_cluster_gives_identical_results(archive, local_run, capsys, 
                     np.testing.assert_array_equal(fa[spk][k], fb[spk][k])
         for r in read_table_csv(str(tmp_path / "t2") + ".csv"):
             assert s2.get(r["uid"]).doc == sl.get(r["uid"]).doc
+            # the audio record names the file on this machine, not the worker's copy of its bytes
+            assert [f["path"] for f in s2.get(r["uid"]).doc["audio"]["files"]] == [str(Path(r["file"]).resolve())]
 
 
 def test_unreachable_scheduler_is_one_error_line(archive, capsys, tmp_path):
@@ -336,6 +344,53 @@ def test_unreachable_scheduler_is_one_error_line(archive, capsys, tmp_path):
                             "--store", tmp_path / "st", "--table", tmp_path / "t"], capsys)
     assert rc != 0
     assert err.startswith("prosody: error: cannot reach the Dask scheduler") and err.count("\n") == 1
+
+
+def test_table_has_one_row_per_recording_naming_its_own_file(archive, capsys, tmp_path):
+    """Two files of the same audio: one session, a row each (the second marked a duplicate of the
+    first), counted as duplicates, not as "already done", in a fresh store. After the first file
+    changes, the second's row names the second file, not the name its content was first analysed under."""
+    root, a = archive
+    folder = tmp_path / "in"
+    folder.mkdir()
+    same = (a["archive"] / "mono.wav").read_bytes()
+    (folder / "c.wav").write_bytes(same)
+    (folder / "d.wav").write_bytes(same)
+    argv = ["batch", folder, "--store", tmp_path / "st", "--table", tmp_path / "t", "--jobs", "1", "--no-progress"]
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0, out + err
+    assert "2 recordings: 1 analysed, 0 skipped (already done), 1 duplicate of other files in this run, 0 failed" \
+        in out
+    assert f"{folder / 'd.wav'}: same as {folder / 'c.wav'}" in out and "table (2 rows, 1 session)" in out
+    c, d = read_table_csv(tmp_path / "t.csv")
+    assert (c["file"], c["duplicate_of"]) == (str(folder / "c.wav"), None)
+    assert (d["file"], d["duplicate_of"]) == (str(folder / "d.wav"), str(folder / "c.wav"))
+    assert d["session_id"] == c["session_id"]
+    assert {k: v for k, v in d.items() if k not in ("file", "duplicate_of")} == \
+        {k: v for k, v in c.items() if k not in ("file", "duplicate_of")}
+    # c.wav gets other audio: analysed anew; d.wav keeps the first session, under its own name
+    x, sr = sf.read(folder / "c.wav", dtype="int16")
+    sf.write(folder / "c.wav", np.roll(x, len(x) // 2) // 2, sr, subtype="PCM_16")
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0 and "1 analysed, 1 skipped (already done), 0 failed" in out, out + err
+    c2, d2 = read_table_csv(tmp_path / "t.csv")
+    assert (c2["file"], d2["file"]) == (str(folder / "c.wav"), str(folder / "d.wav"))
+    assert d2["duplicate_of"] is None and d2["session_id"] == c["session_id"] != c2["session_id"]
+    assert c2["content_sha256"] != d2["content_sha256"] == c["content_sha256"]
+
+
+def test_a_duplicate_of_a_failed_file_fails_with_it(archive, capsys, tmp_path):
+    root, a = archive
+    folder = tmp_path / "in"
+    folder.mkdir()
+    y = np.zeros(SR * 3, np.float32)
+    y[SR] = np.nan  # planned (the header is fine), fails in the worker
+    sf.write(folder / "a.wav", y, SR, subtype="FLOAT")
+    (folder / "b.wav").write_bytes((folder / "a.wav").read_bytes())
+    rc, out, err = run_cli(["batch", folder, "--store", tmp_path / "st", "--table", tmp_path / "t",
+                            "--no-progress"], capsys)
+    assert rc == 1 and "0 analysed, 0 skipped (already done), 2 failed" in out, out + err
+    assert f"{folder / 'b.wav'}: the same recording as {folder / 'a.wav'}, which was not analysed" in out
 
 
 # -- discovery and manifests -------------------------------------------------------------------------------------
@@ -378,6 +433,29 @@ def test_manifest_parsing_and_errors(tmp_path):
         m.write_text(text)
         with pytest.raises(InputError, match=msg):
             read_manifest(m)
+
+
+def test_manifest_mistakes_are_one_clear_line(tmp_path):
+    m = tmp_path / "m.csv"
+    for text, msg in (
+            ("file,file\ns02.wav,s03.wav\n", "column 'file' appears more than once"),  # would drop s02.wav
+            ("file,therapist,Therapist\ns02.wav,a,b\n", "unknown column"),
+            ("file;therapist;client\ns02.wav;bob;C1\n", "the header has no comma, its columns are separated by "
+                                                        "semicolons; use commas"),
+            ("file\ttherapist\ns02.wav\tbob\n", "separated by tabs; use commas"),
+            ("file,offset_s\ns02.wav,abc\n", "line 2: offset_s 'abc' is not a number of seconds"),
+            ("file,session_number\ns02.wav,three\n", "line 2: session_number 'three' is not a whole number"),
+            ("file,layout\ns02.wav,sideways\n", "line 2: layout 'sideways'; use auto, separate, shared or mono"),
+            # a quoted line break: the error names the record's first line, not its last
+            ('file,notes,offset_s\ns01.wav,"one\ntwo",1\n\ns02.wav,"three\nfour\nfive",abc\n',
+             "line 5: offset_s 'abc'")):
+        m.write_text(text)
+        with pytest.raises(InputError) as exc:
+            read_manifest(m)
+        assert msg in str(exc.value) and "\n" not in str(exc.value) and "could not convert" not in str(exc.value)
+    # layout: spaces around it and its case do not matter, as for every other cell
+    m.write_text("file,layout\na.wav, shared \nb.wav,SHARED\nc.wav,Mono\n")
+    assert [j.layout for j in read_manifest(m)] == ["shared", "shared", "mono"]
 
 
 def test_bad_layout_in_manifest_is_a_failure_of_that_file(archive, capsys, tmp_path):
@@ -431,6 +509,83 @@ def test_ledger_hash_cache_follows_file_changes(tmp_path):
     assert led.cached_sha256(str(f)) == hashlib.sha256(b"two!").hexdigest()
     led.close()
     assert stat.S_IMODE((tmp_path / LEDGER_NAME).stat().st_mode) == 0o600
+
+
+def test_hash_cache_sees_new_bytes_under_the_old_size_and_mtime(tmp_path, monkeypatch):
+    """cp -p / rsync -t / touch -r / unzip keep size and mtime of a changed file: ctime and inode tell."""
+    import hashlib
+    import prosody.batch.runner as runner
+    monkeypatch.setattr(runner, "RACY_S", 0.0)
+    reads = []
+    real_sha = runner.file_sha256
+    monkeypatch.setattr(runner, "file_sha256", lambda p: reads.append(p) or real_sha(p))
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"one1")
+    st = f.stat()
+    led = Ledger(tmp_path)
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"one1").hexdigest()
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"one1").hexdigest() and len(reads) == 1  # cached
+    time.sleep(0.05)  # past the kernel's timestamp tick
+    f.write_bytes(b"two2")                                     # same size, in place (same inode)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))           # and the old mtime: touch -r
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"two2").hexdigest() and len(reads) == 2
+    g = tmp_path / "y.bin"                                     # replaced by a rename (mv, rsync): a new inode
+    g.write_bytes(b"thr3")
+    os.utime(g, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(g, f)
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"thr3").hexdigest()
+    led.close()
+    # a file changed within RACY_S is hashed every time: a same-tick rewrite would keep even its ctime
+    monkeypatch.setattr(runner, "RACY_S", 3600.0)
+    led = Ledger(tmp_path)
+    h = tmp_path / "fresh.bin"
+    h.write_bytes(b"four")
+    n = len(reads)
+    led.cached_sha256(str(h))
+    led.cached_sha256(str(h))
+    assert len(reads) == n + 2
+    led.close()
+
+
+def test_ledger_of_an_earlier_version_drops_its_weak_hash_cache(tmp_path):
+    db = sqlite3.connect(str(tmp_path / LEDGER_NAME))
+    db.execute("CREATE TABLE hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
+               "sha256 TEXT NOT NULL)")
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"new!")
+    st = f.stat()
+    db.execute("INSERT INTO hashes VALUES (?,?,?,?)", (str(f.resolve()), st.st_size, st.st_mtime_ns, "0" * 64))
+    db.commit()
+    db.close()
+    import hashlib
+    led = Ledger(tmp_path)
+    assert led.cached_sha256(str(f)) == hashlib.sha256(b"new!").hexdigest()
+    led.close()
+
+
+def test_batch_analyses_a_file_changed_under_its_old_size_and_mtime(archive, capsys, tmp_path, monkeypatch):
+    """The tester's case: same-size different audio, `touch -r`: analysed again, the table has the new figures."""
+    import prosody.batch.runner as runner
+    monkeypatch.setattr(runner, "RACY_S", 0.0)
+    root, a = archive
+    f = tmp_path / "changing.wav"
+    f.write_bytes((a["archive"] / "mono.wav").read_bytes())
+    st = f.stat()
+    argv = ["batch", f, "--store", tmp_path / "st", "--table", tmp_path / "t", "--jobs", "1", "--no-progress"]
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0 and "1 analysed" in out, out + err
+    (first,) = read_table_csv(tmp_path / "t.csv")
+    x, sr = sf.read(a["archive"] / "mono.wav", dtype="int16")
+    time.sleep(0.05)
+    sf.write(f, np.roll(x, len(x) // 2) // 2, sr, subtype="PCM_16")  # other audio, same length and format
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 0 and "1 analysed, 0 skipped" in out, out + err
+    (second,) = read_table_csv(tmp_path / "t.csv")
+    assert second["content_sha256"] != first["content_sha256"]
+    assert second["therapist.rms_db_median"] != first["therapist.rms_db_median"]
 
 
 def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, monkeypatch):

@@ -148,13 +148,49 @@ def test_terminal_views_fit_80_columns(fixture_dialogue, tmp_path):
                      trend_view(infos, metrics, title="trend: ann")):
             out = _render(view)
             assert max(map(len, out)) <= 80, "\n".join(out)
-        # table rows of compare and trend do not wrap: one line per row
-        cmp_lines = _render(compare_view(infos, metrics, notes={1: st.notes(1)}))
-        assert sum(1 for x in cmp_lines if x.startswith("Therapist: share of the talking")) == 1
+        # table rows of compare and trend do not wrap: one line per row (and per table: sessions that do
+        # not fit beside the measure column with their values whole go into a further table)
+        cmp_view = compare_view(infos, metrics, notes={1: st.notes(1)})
+        cmp_lines = _render(cmp_view)
+        assert sum(1 for x in cmp_lines if x.startswith("Therapist: share of the talking")) == \
+            len(cmp_view.chunks(80))
+        assert len(_render(cmp_view, width=120)) < len(cmp_lines) and len(cmp_view.chunks(120)) == 1
         assert any(x.startswith("Moments: talked over the client") for x in cmp_lines)
         tr = _render(trend_view(infos, metrics, title="trend: ann"))
         assert sum(1 for x in tr if x.strip().startswith(("1 ", "2 ", "3 "))) == 9  # 3 rows + 3 voice-quality rows + 3 moment rows
         assert "a [red]note[/red]" in "\n".join(_render(show_view(st.get(1))))  # typed text, no markup
+
+
+def test_compare_of_many_sessions_keeps_the_measure_column(fixture_dialogue, tmp_path):
+    """`prosody compare 1 2 3 4 5 6 7`: the measure names stay, at 80 columns and at 250; sessions that
+    do not fit beside them go into a further table with the measure column again, none is lost."""
+    from cli.sessions import compare_view
+    audio, _ = fixture_dialogue
+    doc = analyze_blocks([audio[: 30 * 16000]], ("therapist", "client"), sources=["d.flac"]).to_json_dict()
+    with Store(tmp_path / "st") as st:
+        for day in range(1, 8):
+            st.save(doc, None, meta=SessionMeta(therapist="ann", client="C7", recorded_at=f"2024-05-0{day}T10:00"))
+        infos = st.list()
+        metrics = st.metrics([i.id for i in infos])
+    view = compare_view(infos, metrics, title="compare: sessions 1-7")
+    labels = [label for label, _ in view.rows]
+    assert "Therapist: share of the talking" in labels and len(labels) > 10
+    for width in (80, 120, 250):
+        lines = _render(view, width=width)
+        assert max(map(len, lines)) <= width, "\n".join(lines)
+        n_tables = sum(1 for x in lines if x.startswith("measure "))
+        assert n_tables == len(view.chunks(width)) >= 1
+        firsts = [x.split("│")[0].rstrip() for x in lines if "│" in x]
+        for label in labels:  # every row of every table starts with its measure's name (or its start, then …)
+            assert sum(1 for f in firsts if f == label or f.endswith("…") and label.startswith(f[:-1])) \
+                == n_tables, (width, label)
+        assert len(firsts) == n_tables * len(labels)
+        assert not any("…" in x.split("│", 1)[1] for x in lines if "│" in x)  # no value is cut
+        text = "\n".join(lines)
+        for i in infos:  # each session is shown exactly once
+            assert text.count(f"#{i.id} 2024-05-0") == 1, (width, i.id)
+        assert not any(x.lstrip().startswith("│") or x.startswith(" ") and "│" in x for x in lines)
+    assert len(view.chunks(250)) == 1 and len(view.chunks(80)) > 1
 
 
 # -- notes in the store ------------------------------------------------------------------------------------------

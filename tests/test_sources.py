@@ -144,6 +144,35 @@ def test_format_and_rate_give_the_planted_segments(tmp_path, capsys, window, nam
     assert_segments_match(segments(doc), truth, tol_s=LOSSY_TOL_S if lossy else LOSSLESS_TOL_S)
 
 
+def test_mp4_with_two_audio_streams_says_only_the_first_was_read(tmp_path, capsys, window):
+    """A video call saved with the therapist's and the client's track as two audio
+    streams: the first is analysed, and the session's warnings say so, once, with how to get the other."""
+    av = pytest.importorskip("av")
+    audio, truth = window
+    path = tmp_path / "tracks.mp4"
+    with av.open(str(path), "w") as container:
+        streams = [container.add_stream("aac", rate=SR, layout="mono") for _ in range(2)]
+        for k, stream in enumerate(streams):  # stream 0: the therapist's channel, stream 1: the client's
+            y = np.ascontiguousarray(audio[None, :, k], dtype=np.float32)
+            for i in range(0, y.shape[1], 1024):
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(y[:, i:i + 1024]), format="fltp",
+                                                   layout="mono")
+                frame.rate, frame.pts = SR, i
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+    doc = analyze_json(capsys, path, "--speaker", "therapist")
+    notes = [w for w in doc["warnings"] if "audio streams" in w]
+    assert len(notes) == 1, doc["warnings"]
+    assert notes[0].startswith(f"{path} holds 2 audio streams; only the first (1 channel) was analysed")
+    assert "-map 0:a:1" in notes[0] and "\n" not in notes[0]
+    # and the first is the one read: the therapist's planted speech
+    assert doc["speaker_order"] == ["therapist"]
+    assert_segments_match({"therapist": segments(doc)["therapist"]}, {"therapist": truth["therapist"]},
+                          tol_s=LOSSY_TOL_S)
+
+
 def test_m4a_without_pyav_is_one_line_error_naming_the_fix(tmp_path, capsys, monkeypatch, window):
     audio, _ = window
     path = tmp_path / "session.m4a"

@@ -121,6 +121,7 @@ def test_profile_names_the_therapist_on_shared_audio(turns_dialogue, tmp_path):
         w for w in doc["attribution"]["warnings"] if "--channels" not in w]
     for k in ("segments", "transitions", "speakers"):
         assert bdoc[k] == doc[k]
+    assert bdoc["audio"] == doc["audio"]  # diarized voices: both read from the file's own channels, as analyze says
     from prosody.report.html import attribution_line
     assert attribution_line(doc).startswith("Who spoke when: shared layout") and "voice profile" in attribution_line(doc)
     rc, out, _ = _cli("enrol", "--therapist", "bob", "--from-session", sid, "--speaker", "client", "--store", store)

@@ -62,10 +62,11 @@ AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", "
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
                     "date", "session_number", "notes", "tags", "layout")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
+RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
 ROLES = ("therapist", "client")
-TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2", "str"),
+TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2", "str"), ("duplicate_of", "str"),
                  ("content_sha256", "str"), ("options_sha256", "str"), ("duration_s", "float"),
                  ("speakers", "str"), ("turn_taking", "bool"), ("therapist", "str"), ("client", "str"),
                  ("recorded_at", "str"), ("session_number", "int"), ("tags", "str"), ("n_warnings", "int"),
@@ -242,11 +243,21 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         raise InputError(f"cannot read manifest {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InputError(f"manifest {path} is not UTF-8 text") from None
+    lines = io.StringIO(text).readlines()  # as csv reads them: reader.line_num counts these
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "file" not in header:
+        first = lines[0] if lines else ""
+        sep = next((name for ch, name in ((";", "semicolons"), ("\t", "tabs")) if ch in first), None)
+        if sep is not None and len(header) == 1:
+            raise InputError(f"manifest {path}: the header has no comma, its columns are separated by {sep}; "
+                             "use commas (a spreadsheet's \"CSV (comma delimited)\")")
         raise InputError(f"manifest {path}: no 'file' column in the header row; columns are "
                          f"{', '.join(MANIFEST_COLUMNS)}")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:  # a row would keep only the last cell of the column
+        raise InputError(f"manifest {path}: column {', '.join(repr(h) for h in twice)} appears more than once "
+                         "in the header row; give each column once (two files: file and file2)")
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]
     if unknown:
         raise InputError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; known: "
@@ -254,8 +265,12 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     reader.fieldnames = header
     base = path.parent
     jobs = []
+    end = reader.line_num  # the last line of the record before (at first: the header's)
     for row in reader:
-        where = f"{path} line {reader.line_num}"
+        # a record that holds a quoted line break spans several lines: name its first
+        start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
+        end = reader.line_num
+        where = f"{path} line {start}"
         if None in row or any(v is None for v in row.values()):
             n = len(header) + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k is not None)
             if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
@@ -271,9 +286,13 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         d, m = defaults, defaults.meta
         try:
             offset_s = float(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
+        except ValueError:
+            raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds "
+                             "(e.g. 1.5 or -0.25)") from None
+        try:
             number = int(cell["session_number"]) if cell.get("session_number") else m.session_number
-        except ValueError as exc:
-            raise InputError(f"{where}: {exc}; offset_s is seconds, session_number a whole number") from None
+        except ValueError:
+            raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number") from None
         if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
             raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
         speaker = cell.get("speaker") or d.speaker
@@ -281,7 +300,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             check_speaker_label(speaker, flag="speaker")
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
-        layout = cell.get("layout") or d.layout
+        layout = (cell.get("layout") or d.layout).lower()  # as typed, spaces and case aside ("Shared ")
         if layout not in ("auto", "separate", "shared", "mono"):
             raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")
         if not math.isfinite(offset_s):
@@ -345,6 +364,7 @@ class TaskResult:
     wall_s: float = 0.0
     peak_rss_mb: float = 0.0       # the worker process's peak resident memory so far
     worker: str = ""               # host:pid
+    picks: tuple[tuple[int, int], ...] = ()  # (file, channel) each speaker of doc["speaker_order"] was read from
 
 
 def analyze_task(task: Task) -> TaskResult:
@@ -383,7 +403,10 @@ def analyze_task(task: Task) -> TaskResult:
         if att is not None:
             session = dataclasses.replace(session, attribution=att.to_dict(),
                                           warnings=session.warnings + tuple(unmap(w) for w in att.warnings))
-        res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames)
+        # where each voice was read, for doc["audio"] (added by the client: the worker may hold a copy)
+        picks = (task.layout.picks if voices is None
+                 else tuple((0, min(i, n_channels - 1)) for i in range(len(speakers))))
+        res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames, picks=tuple(picks))
     except ProsodyError as exc:
         res = TaskResult(ok=False, reason=unmap(_one_line(exc)))
     except MemoryError:
@@ -446,7 +469,8 @@ def session_uid(content: str, options: str) -> str:
 # -- the ledger ---------------------------------------------------------------------------------------------------
 _LEDGER_SQL = """
 CREATE TABLE IF NOT EXISTS hashes (
-  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);
+  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+  inode INTEGER NOT NULL, device INTEGER NOT NULL, sha256 TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT, backend TEXT,
   n_jobs INTEGER, n_analysed INTEGER, n_skipped INTEGER, n_failed INTEGER);
@@ -480,6 +504,9 @@ class Ledger:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA secure_delete=ON")  # replaced and deleted rows are zeroed on disk
             with self.db:
+                cols = {r[1] for r in self.db.execute("PRAGMA table_info(hashes)")}
+                if cols and "ctime_ns" not in cols:  # a ledger of an earlier version: its cache keys are too weak
+                    self.db.execute("DROP TABLE hashes")
                 for stmt in _LEDGER_SQL.split(";\n"):
                     if stmt.strip():
                         self.db.execute(stmt)
@@ -506,16 +533,26 @@ class Ledger:
         return cur
 
     def cached_sha256(self, path: str) -> str:
-        """The file's SHA-256, from the cache when its size and mtime are unchanged."""
+        """The file's SHA-256, from the cache when its size, mtime, ctime, inode
+        and device are unchanged. mtime alone is not enough: ``cp -p``, ``rsync
+        -t``, ``touch -r`` and unzip put new bytes under the old size and mtime,
+        but writing a file always sets its ctime (which no program can set back)
+        and replacing it by a rename changes its inode. A file changed within
+        the last ``RACY_S`` is hashed but not cached: a second write in the same
+        clock tick would leave even its ctime unchanged."""
         real = os.path.realpath(path)
         st = os.stat(real)
-        row = self.db.execute("SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
-                              (real, st.st_size, st.st_mtime_ns)).fetchone()
+        key = (real, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        row = self.db.execute("SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ? "
+                              "AND ctime_ns = ? AND inode = ? AND device = ?", key).fetchone()
         if row:
             return row[0]
         digest = file_sha256(real)
-        self._write("INSERT OR REPLACE INTO hashes (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
-                    (real, st.st_size, st.st_mtime_ns, digest))
+        if time.time_ns() - st.st_ctime_ns > RACY_S * 1e9:
+            self._write("INSERT OR REPLACE INTO hashes (path, size, mtime_ns, ctime_ns, inode, device, sha256) "
+                        "VALUES (?,?,?,?,?,?,?)", (*key, digest))
+        else:  # a cache entry of an older state of this path must not outlive it
+            self._write("DELETE FROM hashes WHERE path = ?", (real,))
         return digest
 
     def start_run(self, backend: str, n_jobs: int) -> int:
@@ -615,12 +652,14 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
 # -- the per-session table ----------------------------------------------------------------------------------------
 def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...], content: str, options: str,
                 meta: SessionMeta) -> dict:
-    """One row of the per-session table (``TABLE_COLUMNS``): identity, hashes,
+    """One row of the per-session table (``TABLE_COLUMNS``): identity, files
+    (``duplicate_of``: None here; see ``_row_for``), hashes,
     duration, metadata, then per role (therapist, client) the speaker summary of
     ``doc["speakers"]`` and ``doc["measures"]["timing"]``, and the warmth score.
     Values are those of the document, unchanged (``prosody analyze --json``)."""
     from ..store.db import speaker_roles
     row = {"session_id": session_id, "uid": uid, "file": files[0], "file2": files[1] if len(files) > 1 else None,
+           "duplicate_of": None,
            "content_sha256": content, "options_sha256": options, "duration_s": doc.get("duration_s"),
            "speakers": LIST_SEPARATOR.join(doc.get("speaker_order") or []),
            "turn_taking": bool(doc.get("turn_taking")), "therapist": meta.therapist, "client": meta.client,
@@ -725,6 +764,7 @@ class Planned:
     options: str
     uid: str
     duration_s: float              # from the header; 0 when unknown
+    audio_files: tuple[dict, ...] = ()  # doc["audio"]["files"]: path (resolved), sha256, bytes of each file
 
 
 @dataclass(frozen=True)
@@ -750,9 +790,11 @@ class BatchReport:
     run_id: int
     n_jobs: int
     analysed: list[tuple[str, int]] = field(default_factory=list)   # (label, session id)
-    skipped: list[tuple[str, str]] = field(default_factory=list)    # (label, why)
+    skipped: list[tuple[str, str]] = field(default_factory=list)    # (label, why): already done before this run
+    duplicates: list[tuple[str, str, int]] = field(default_factory=list)  # (label, first label, session id):
+    #                                    the same audio and options as an earlier file of this run, analysed once
     failed: list[tuple[str, str]] = field(default_factory=list)     # (label, one-line reason)
-    rows: list[dict] = field(default_factory=list)                  # the table: every job done, in input order
+    rows: list[dict] = field(default_factory=list)                  # the table: a row per job not failed, in order
     audio_s: float = 0.0           # audio analysed in this run
     wall_s: float = 0.0
     cpu_s: float = 0.0             # workers' CPU on analyses in this run
@@ -937,7 +979,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
 
         # plan: hash, probe, resolve, skip
         todo: list[tuple[int, Planned]] = []
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str], tuple[int, str]] = {}   # (content, options) -> first job index, its label
+        duplicates: list[tuple[int, Job, int, str]] = []    # (index, job, index of the first, its label)
         for i, job in enumerate(jobs):
             emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
             try:
@@ -954,16 +997,16 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 _fail(report, ledger, run_id, job, f"internal error ({type(exc).__name__}: {_one_line(exc)})", emit)
                 continue
             key = (pj.content, pj.options)
-            if key in seen:
-                why = f"same recording and options as {seen[key]}"
-                report.skipped.append((job.label, why))
-                emit(BatchEvent("skipped", job.label, reason=why))
+            if key in seen:  # the same audio and options under another name: one session, a row for each file
+                first, first_label = seen[key]
+                duplicates.append((i, job, first, first_label))
+                emit(BatchEvent("skipped", job.label, reason=f"same recording and options as {first_label}"))
                 continue
-            seen[key] = job.label
+            seen[key] = (i, job.label)
             if not force:
                 prior = _already_done(pj, store=store, ledger=ledger)
                 if prior is not None:
-                    rows[i] = prior
+                    rows[i] = _row_for(prior, job)  # the row names this job's files, not those it was first done as
                     report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
                     emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
                     continue
@@ -974,8 +1017,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         emit(BatchEvent("planned", total=len(jobs), todo=len(todo),
                         todo_audio_s=sum(pj.duration_s for _, pj in todo)))
         if not todo:
+            _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
             report.rows = [rows[i] for i in sorted(rows)]
-            ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped), failed=len(report.failed))
+            ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped) + len(report.duplicates),
+                              failed=len(report.failed))
             report.backend = backend.name if backend else "none (nothing to analyse)"
             report.wall_s = time.perf_counter() - t_start
             completed = True
@@ -987,6 +1032,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if not res.ok:
                 _fail(report, ledger, run_id, pj.job, res.reason, emit)
                 return
+            res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
             meta = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
             try:
@@ -1044,9 +1090,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 backend.restart()
                 for i, pj in crashed:
                     finish(i, pj, backend.run_alone(pj.task))
+        _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
         report.rows = [rows[i] for i in sorted(rows)]
-        ledger.finish_run(run_id, analysed=len(report.analysed), skipped=len(report.skipped),
-                          failed=len(report.failed))
+        ledger.finish_run(run_id, analysed=len(report.analysed),
+                          skipped=len(report.skipped) + len(report.duplicates), failed=len(report.failed))
         report.wall_s = time.perf_counter() - t_start
         completed = True
         return report
@@ -1054,6 +1101,26 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         if backend is not None:
             backend.close(cancel=not completed)
         ledger.close()
+
+
+def _row_for(row: dict, job: Job, *, duplicate_of: str | None = None) -> dict:
+    """A table row of a stored session, for ``job``: its own files (the session
+    may have been analysed from a file of the same content under another name)."""
+    return {**row, "file": job.paths[0], "file2": job.paths[1] if len(job.paths) > 1 else None,
+            "duplicate_of": duplicate_of}
+
+
+def _resolve_duplicates(duplicates, rows: dict, report: BatchReport, ledger: Ledger, run_id: int, emit) -> None:
+    """Give each file whose audio and options equal an earlier file's in this
+    run that file's session, in a row of its own marked ``duplicate_of``; when
+    the first failed, the duplicate fails with it (it was not analysed either)."""
+    for i, job, first, first_label in duplicates:
+        if first in rows:
+            rows[i] = _row_for(rows[first], job, duplicate_of=first_label)
+            report.duplicates.append((job.label, first_label, rows[first]["session_id"]))
+        else:
+            _fail(report, ledger, run_id, job, f"the same recording as {first_label}, which was not analysed "
+                                               "(see its failure)", emit)
 
 
 def _kept_unsaved(pj: Planned, res: TaskResult, meta: SessionMeta, store, *, saved: int) -> str:
@@ -1083,6 +1150,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
         raise InputError("offset_s needs two files (therapist, client)")
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     hashes = [ledger.cached_sha256(p) for p in job.paths]
+    audio_files = tuple({"path": str(Path(p).resolve()), "sha256": h, "bytes": os.stat(p).st_size}
+                        for p, h in zip(job.paths, hashes))
     content = hashes[0] if len(hashes) == 1 else hashlib.sha256(":".join(hashes).encode()).hexdigest()
     layout, config = resolve_analysis(n_files=len(job.paths), n_channels=probe.files[0].channels, base=config,
                                       channel_map=job.channels, speaker=job.speaker,
@@ -1101,7 +1170,17 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                 layout_request=request, channel_map=job.channels, voice_profile=vp)
     options = options_sha256(task)
     return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
-                   duration_s=float(source.duration_s or 0.0))
+                   duration_s=float(source.duration_s or 0.0), audio_files=audio_files)
+
+
+def _audio_record(pj: Planned, res: TaskResult) -> dict:
+    """``doc["audio"]`` as ``prosody analyze --save`` writes it (``prosody.clips.audio_record``):
+    the files on this machine (their resolved paths, not a worker's copy), the
+    SHA-256 the batch planned with, the (file, channel) of each speaker."""
+    speakers = list(res.doc.get("speaker_order") or [])
+    return {"files": [dict(f) for f in pj.audio_files],
+            "picks": {s: [int(fi), int(ci)] for s, (fi, ci) in zip(speakers, res.picks)},
+            "offset_s": float(pj.task.offset_s)}
 
 
 def _existing_session(store, uid: str) -> int | None:

@@ -90,6 +90,13 @@ class AudioFile:
                 # MP4/M4A give the length exactly (edit list); the AAC decoder adds up to a
                 # codec frame of encoder padding after it. Other containers only estimate it.
                 self._exact_length = container.format.name.startswith("mov") and self.n_samples > 0
+                if len(streams) > 1:  # e.g. a therapist's track and a client's track: only the first is decoded
+                    self.warnings.append(
+                        f"{self.path} holds {len(streams)} audio streams; only the first "
+                        f"({self.channels} channel{'s' if self.channels != 1 else ''}) was analysed: to analyse "
+                        f"the others, extract each track (`ffmpeg -i {_shell_word(self.path)} -map 0:a:1 -c:a "
+                        "flac track2.flac` for the second; 0:a:0 is the first) and give two tracks as two files, "
+                        "the therapist's first")
         except InputError:
             raise
         except Exception:  # av raises many error classes; all mean "not decodable"
@@ -185,6 +192,12 @@ class AudioFile:
             got += len(blk)
             if len(blk):
                 yield _finite(blk, self.path, got)
+
+
+def _shell_word(path: Path) -> str:
+    """``path`` as one word of a command line to copy (quoted when it must be)."""
+    import shlex
+    return shlex.quote(str(path))
 
 
 def _ogg_stream_unfinished(path: Path) -> bool:
