@@ -351,7 +351,7 @@ def analyze_task(task: Task) -> TaskResult:
     """Analyse one recording exactly as ``prosody analyze`` does. Never raises
     for a bad recording: the failure comes back as ``TaskResult(ok=False)``
     with a one-line reason."""
-    from ..session import analyze_blocks
+    from ..session import analyze_blocks, silent_speaker_warnings
     from .allocator import release_free_memory, tune_for_analysis
     tune_for_analysis()  # Dask's MALLOC_TRIM_THRESHOLD_ would double the CPU time (prosody/batch/allocator.py)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -383,6 +383,7 @@ def analyze_task(task: Task) -> TaskResult:
         if att is not None:
             session = dataclasses.replace(session, attribution=att.to_dict(),
                                           warnings=session.warnings + tuple(unmap(w) for w in att.warnings))
+        session = dataclasses.replace(session, warnings=session.warnings + silent_speaker_warnings(session))
         res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames)
     except ProsodyError as exc:
         res = TaskResult(ok=False, reason=unmap(_one_line(exc)))
