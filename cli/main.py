@@ -76,7 +76,7 @@ def cmd_analyze(args, out, err) -> int:
     from rich.console import Console
 
     from prosody.fileio import check_input_file, check_outputs, write_private
-    from prosody.session import analyze_blocks, dumps
+    from prosody.session import analyze_blocks, dumps, silent_speaker_warnings
     from prosody.engine.sources import FileSource, Layout
 
     from .view import summary_view
@@ -134,6 +134,7 @@ def cmd_analyze(args, out, err) -> int:
     if attribution is not None:
         session = dataclasses.replace(session, attribution=attribution.to_dict(),
                                       warnings=session.warnings + tuple(attribution.warnings))
+    session = dataclasses.replace(session, warnings=session.warnings + silent_speaker_warnings(session))
 
     doc = session.to_json_dict()
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)

@@ -160,9 +160,12 @@ def _clock(t: float) -> str:
     return f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
 
 
-def _roles(doc: dict, cfg: MomentsConfig) -> tuple[str, str | None]:
+def _roles(doc: dict, cfg: MomentsConfig) -> tuple[str | None, str | None]:
+    """(therapist, client) by name, else channel order; a speaker named the
+    client is never the therapist (``measures.therapist_of``): the therapist is
+    None in a recording of the client alone, and no moment says "you" of them."""
     order = list(doc.get("speaker_order") or [])
-    th = cfg.therapist if cfg.therapist in order else (order[0] if order else cfg.therapist)
+    th = cfg.therapist if cfg.therapist in order else next((s for s in order if s != cfg.client), None)
     cl = cfg.client if cfg.client in order else next((s for s in order if s != th), None)
     return th, cl
 

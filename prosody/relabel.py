@@ -17,8 +17,8 @@ import dataclasses
 from types import SimpleNamespace
 
 from .errors import InputError
-from .measures import MeasuresConfig, warmth
-from .measures.summary import _gate_rolling_warmth
+from .measures import MeasuresConfig, therapist_of, warmth
+from .measures.summary import _gate_components, _gate_rolling_warmth, _gate_session_warmth, _no_warmth
 
 SWAP_NOTE = "relabelled: the two voices were exchanged by the user (prosody relabel)"
 
@@ -52,15 +52,23 @@ def _swap_measure_tree(node, pair):
     return node
 
 
-def _rewarm(block: dict, therapist: str) -> None:
+def _rewarm(block: dict, therapist: str | None, need_s: float | None, cfg: MeasuresConfig) -> None:
+    """``block``'s warmth recomputed for ``therapist``, gated as in
+    ``measures.summary``: ``need_s`` of the therapist's speech (None: a rolling
+    window, gated by the caller) and enough components."""
     voice, timing = block.get("voice"), block.get("timing")
     if not isinstance(voice, dict) or therapist not in voice:
         return
     start, end = block.get("start_s"), block.get("end_s")
     if start is None or end is None:
         return
+    partner_spoke = any(isinstance(v, dict) and (v.get("speech_s") or 0.0) > 0.0
+                        for s, v in voice.items() if s != therapist)
     block["warmth"] = warmth(voice[therapist], timing[therapist] if isinstance(timing, dict) else None,
-                             (float(end) - float(start)) / 60.0)
+                             (float(end) - float(start)) / 60.0, partner_spoke=partner_spoke)
+    if need_s is not None:
+        _gate_session_warmth(block["warmth"], voice[therapist], need_s)
+    _gate_components(block["warmth"], cfg)
 
 
 def _config(d: dict) -> MeasuresConfig:
@@ -111,20 +119,22 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
     if isinstance(m, dict):
         m2 = _swap_measure_tree(m, pair)
         cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
-        th = cfg.get("therapist", MeasuresConfig().therapist)
-        th = th if th in order else order[0]
+        mcfg = _config(cfg)
+        th = therapist_of(order, mcfg)
         whole = {"voice": m2.get("voice"), "timing": m2.get("timing"), "start_s": 0.0,
                  "end_s": doc.get("duration_s")}
-        _rewarm(whole, th)
+        _rewarm(whole, th, mcfg.warmth_min_session_speech_s, mcfg)
         if "warmth" in whole:
             m2["warmth"] = whole["warmth"]
         for block in m2.get("phases") or []:
-            _rewarm(block, th)
-        mcfg = _config(cfg)
+            _rewarm(block, th, mcfg.warmth_min_phase_speech_s, mcfg)
+            if m2.get("warmth", {}).get("not_enough") and isinstance(block.get("warmth"), dict) \
+                    and block["warmth"].get("score") is not None:
+                _no_warmth(block["warmth"], "session: " + m2["warmth"]["not_enough"])
         trans = doc.get("transitions") or []
         for block in m2.get("rolling") or []:
-            _rewarm(block, th)
-            if isinstance(block.get("warmth"), dict) and block.get("start_s") is not None:
+            _rewarm(block, th, None, mcfg)
+            if th is not None and isinstance(block.get("warmth"), dict) and block.get("start_s") is not None:
                 a, b = float(block["start_s"]), float(block["end_s"])
                 window = SimpleNamespace(transitions=[t for t in trans if a <= t["to_start_s"] < b],
                                          turn_taking=bool(doc.get("turn_taking")))

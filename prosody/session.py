@@ -219,6 +219,31 @@ class SessionBuilder:
                                                                 rolling=s.rolling))
 
 
+def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
+    """Warnings for the speakers of a two-speaker session who never speak:
+    their channel (``attribution["channels"]``, 1-based, where known) is
+    digital silence throughout (every frame at ``framing.rms_db``'s floor) or
+    holds no speech. Their share of 0 % and their "0 listening sounds" are then
+    no behaviour of theirs, and the other's figures toward them have no data."""
+    if len(session.speakers) < 2:
+        return ()
+    chans = (session.attribution or {}).get("channels") or {}
+    out = []
+    for spk in session.speakers:
+        fr = session.frames.get(spk) or {}
+        if len(fr.get("is_speech", ())) == 0 or fr["is_speech"].any():
+            continue
+        where = f"channel {chans[spk]}" if spk in chans else "the channel"
+        what = (f"{where} is digital silence throughout (every sample zero)"
+                if float(np.max(fr["rms_db"])) <= DIGITAL_SILENCE_DB else f"no speech was found on {where}")
+        out.append(f"{spk} never speaks: {what}, so the {spk}'s figures describe no behaviour, and figures "
+                   f"toward the {spk} (answering, talking over) have no data")
+    return tuple(out)
+
+
+DIGITAL_SILENCE_DB = -119.0   # rms_db clips exact zeros at -120 dBFS
+
+
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,
                    measures=None, profile=None, cross_talk: bool = True) -> Session:
     """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks

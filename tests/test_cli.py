@@ -388,7 +388,11 @@ def test_digital_silence_has_no_speech(tmp_path, capsys):
 
     rc, out, err, _ = run(capsys, "analyze", p, "--json", "-", "--quiet")
 
-    assert rc == 0 and err == "", err
+    assert rc == 0, err
+    # the one thing said: neither channel holds anyone speaking
+    assert [ln.split(":")[1:3] for ln in err.splitlines()] == [
+        [" warning", " therapist never speaks"], [" warning", " client never speaks"]], err
+    assert "channel 1 is digital silence throughout" in err and "channel 2 is digital silence throughout" in err
     doc = json.loads(out)
     assert doc["duration_s"] == pytest.approx(5.0, abs=1e-3)
     assert doc["segments"] == [] and doc["turns"] == [] and doc["transitions"] == [] and doc["events"] == []

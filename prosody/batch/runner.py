@@ -371,7 +371,7 @@ def analyze_task(task: Task) -> TaskResult:
     """Analyse one recording exactly as ``prosody analyze`` does. Never raises
     for a bad recording: the failure comes back as ``TaskResult(ok=False)``
     with a one-line reason."""
-    from ..session import analyze_blocks
+    from ..session import analyze_blocks, silent_speaker_warnings
     from .allocator import release_free_memory, tune_for_analysis
     tune_for_analysis()  # Dask's MALLOC_TRIM_THRESHOLD_ would double the CPU time (prosody/batch/allocator.py)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -403,6 +403,7 @@ def analyze_task(task: Task) -> TaskResult:
         if att is not None:
             session = dataclasses.replace(session, attribution=att.to_dict(),
                                           warnings=session.warnings + tuple(unmap(w) for w in att.warnings))
+        session = dataclasses.replace(session, warnings=session.warnings + silent_speaker_warnings(session))
         # where each voice was read, for doc["audio"] (added by the client: the worker may hold a copy)
         picks = (task.layout.picks if voices is None
                  else tuple((0, min(i, n_channels - 1)) for i in range(len(speakers))))

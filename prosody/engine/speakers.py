@@ -116,8 +116,11 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     channel mean it measures the inter-channel level difference (ILD, dB) of
     every 10 ms frame and the waveform correlation of the two channels::
 
-        separate  ILD has two modes >= 12 dB apart (each voice loud on its own
-                  channel) or one channel >= 15 dB quieter throughout
+        separate  one channel digital silence (every sample zero) or without
+                  speech of its own and >= 15 dB quieter (said so: its level
+                  difference follows the other voice, no alternation), ILD has
+                  two modes >= 12 dB apart (each voice loud on its own channel)
+                  or one channel >= 15 dB quieter throughout
         shared    anything closer: both voices reach both channels within a few dB
                   (identical channels: correlation >= 0.995, said in the reason)
         mono      one channel
@@ -127,6 +130,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     x = audio_2d(audio)
     a = int(round(start_s * sample_rate))
     b = len(x) if probe_s is None else a + int(round(probe_s * sample_rate))
+    whole = a == 0 and b >= len(x)
     x = x[a:b]
     dur = len(x) / sample_rate
     if x.shape[1] == 1:
@@ -137,8 +141,9 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
         return LayoutReport("separate", 0.0, "too little audio to tell the layout; channels kept as they are", {}, dur)
     ch = x[: n * hop, :2].astype(np.float64)
     speech = speech_mask(ch.mean(axis=1).astype(np.float32), DiarizeConfig().vad)
+    own = [speech_mask(ch[:, c].astype(np.float32), DiarizeConfig().vad) for c in (0, 1)]
     for c in (0, 1):  # a voice on one channel only may vanish from the mean
-        speech |= speech_mask(ch[:, c].astype(np.float32), DiarizeConfig().vad)
+        speech |= own[c]
     p = [np.mean(ch[:, c].reshape(n, hop) ** 2, axis=1) + 1e-12 for c in (0, 1)]
     ild = 10 * np.log10(p[0] / p[1])
     corr = float(np.corrcoef(ch[:, 0], ch[:, 1])[0, 1]) if np.std(ch[:, 0]) > 0 and np.std(ch[:, 1]) > 0 else 0.0
@@ -154,6 +159,19 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     if abs(corr) >= IDENTICAL_MIN_CORR and abs(med) < 1.0:
         return LayoutReport("shared", 1.0, "the two channels are identical (one mix stored twice"
                             + (", once in opposite polarity)" if corr < 0 else ")"), ev, dur)
+    # one channel silent throughout: its level difference follows the other voice's loudness (two "modes"
+    # tens of dB up), which is no alternation; say what it is
+    where = "throughout" if whole else f"throughout the {dur:.0f} s looked at"
+    for c in (0, 1):
+        if not np.any(ch[:, c]):
+            ev["silent_channel"] = c + 1
+            return LayoutReport("separate", 0.6, f"channel {c + 1} is digital silence {where} (every sample "
+                                "zero): separate channels with one voice speaking", ev, dur)
+        loud = float(np.median(ild[speech])) * (1 if c == 1 else -1)   # dB the other channel is louder
+        if not own[c].any() and own[1 - c].any() and loud >= SEPARATE_MIN_ABS_ILD_DB:
+            ev["silent_channel"] = c + 1
+            return LayoutReport("separate", 0.6, f"channel {c + 1} has no speech of its own and is {loud:.0f} dB "
+                                f"quieter {where}: separate channels with one voice speaking", ev, dur)
     both_modes = min(share_lo, 1 - share_lo) >= 0.05
     if both_modes and hi - lo >= SEPARATE_MIN_MODE_DISTANCE_DB:
         conf = float(min(1.0, (hi - lo - SEPARATE_MIN_MODE_DISTANCE_DB) / 10.0 + 0.5))

@@ -24,6 +24,13 @@ from ..timebase import GRID, Grid
 from .. import quantile
 
 
+# A frame quieter than this after the high-pass (dBFS) is never speech, whatever
+# the noise floor: in digital silence the floor is -inf (``NoiseFloor``) and
+# webrtcvad, given frames of zeros, can still say speech (0.1 s phantoms in
+# long muted stretches). 16-bit audio's quietest non-zero frame is ~ -96 dBFS.
+SPEECH_MIN_LEVEL_DB = -90.0
+
+
 class NoiseFloor:
     """Running noise floor of one channel: the ``percentile`` of frame levels
     (dBFS) over the last ``window_s``, refreshed every ``update_every`` frames
@@ -92,6 +99,7 @@ class RawVad:
         level_db = rms_db(frames)
         floor_db = self.floor.push(level_db)
         gate = level_db > floor_db + self.config.gate_db
+        gate &= level_db > SPEECH_MIN_LEVEL_DB  # digital silence and the high-pass tail: never speech
         pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
         out = np.zeros(len(frames), dtype=bool)
         is_speech = self._vad.is_speech

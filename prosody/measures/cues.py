@@ -9,10 +9,13 @@ from .slice import Slice, _holds, _r
 
 
 # cues
-def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first: Segment | None) -> list[dict]:
+def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first: Segment | None, *,
+         therapist: str | None = None) -> list[dict]:
+    """The cues addressed to the therapist (``therapist``, default
+    ``cfg.therapist``) whose ``voice`` and ``timing`` these are."""
     c = cfg.cues
     out = []
-    th = cfg.therapist
+    th = therapist or cfg.therapist
     if timing is not None and c.monologue:
         holds = _holds(sl, th, first)
         if holds and holds[-1][1] >= sl.end_s - 1.0:  # holding the floor now

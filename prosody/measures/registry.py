@@ -50,12 +50,32 @@ class MeasuresConfig:
     warmth_min_exchanges: int = 2       # rolling warmth (two channels): speaker changes needed inside the window
     warmth_min_session_speech_s: float = 10.0  # session warmth: therapist speech needed in the whole session
     warmth_min_phase_speech_s: float = 2.0     # phase warmth: in the phase (and the session's own need met)
+    warmth_min_components: int = 3     # warmth: components with data needed for a score
     seed: int = 0
     cues: CueConfig = field(default_factory=CueConfig)
 
     @property
     def lookback_s(self) -> float:
         return max(self.window_s, self.cues.overlaps_window_s)
+
+
+def therapist_of(speakers, cfg: MeasuresConfig) -> str | None:
+    """The therapist among ``speakers`` (names, channel order): the speaker
+    named ``cfg.therapist``, else the first speaker not named ``cfg.client``
+    (as ``store.db.speaker_roles``); None when there is no such speaker (a
+    recording of the client alone). Warmth, cues and baseline comparisons
+    addressed to "you" are the therapist's and are never computed on another
+    voice."""
+    names = list(speakers)
+    if cfg.therapist in names:
+        return cfg.therapist
+    return next((s for s in names if s != cfg.client), None)
+
+
+def no_therapist_note(speakers) -> str:
+    """Why a recording without a therapist has no warmth."""
+    return (f"no therapist in this recording (speakers: {', '.join(speakers) or 'none'}): "
+            "warmth is the therapist's measure")
 
 
 # --------------------------------------------------------------------------
@@ -179,7 +199,10 @@ MEASURES: tuple[MeasureDef, ...] = (
        "window / phase / session", "see components", "higher = the therapist's voice and timing moved in the "
        "directions the research associates with warmth, relative to their own baseline; null (\"not enough "
        "speech\") when the session holds < warmth_min_session_speech_s (10 s) of therapist speech, or a phase < "
-       "warmth_min_phase_speech_s (2 s)"),
+       "warmth_min_phase_speech_s (2 s); null (\"not enough data\") when fewer than warmth_min_components (3) "
+       "components have data; the wait before answering and talking over the client have no data when the "
+       "client never spoke; null with no components (\"no therapist in this recording\") when no speaker is the "
+       "therapist: the one named therapist, else the first not named client (a recording of the client alone)"),
     _d("warmth.score (rolling)", "0-100", "as warmth.score; null (\"not enough speech yet\") until the window holds "
        ">= warmth_min_speech_s (20 s, at most a third of the window) of therapist speech and, with two channels, >= warmth_min_exchanges (2) "
        "speaker changes", "window", "see components",

@@ -5,7 +5,7 @@ from ..types import Segment
 from .attunement import attunement
 from .baseline import Baseline, speaker_baseline
 from .cues import cues
-from .registry import DISCLAIMER, MeasuresConfig
+from .registry import DISCLAIMER, MeasuresConfig, no_therapist_note, therapist_of
 from .results import Measures, RollingWindow
 from .slice import Slice, _r
 from .timing import silences, timing_measures
@@ -32,19 +32,31 @@ def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attune
     minutes = (sl.end_s - sl.start_s) / 60.0
     voice = {spk: voice_measures(sl, spk, baseline.of(spk), cfg, first) for spk in sl.speakers}
     timing = {spk: timing_measures(sl, spk, cfg, first) for spk in sl.speakers} if sl.turn_taking else None
-    th = cfg.therapist if cfg.therapist in sl.speakers else sl.speakers[0]
+    th = therapist_of(sl.speakers, cfg)
     out = {"start_s": _r(sl.start_s), "end_s": _r(sl.end_s), "baseline": baseline.kind, "voice": voice,
-           "timing": timing,
-           "warmth": warmth(voice[th], timing[th] if timing else None, minutes)}
+           "timing": timing}
+    if th is None:
+        # the client alone: warmth and the cues addressed to "you" are the therapist's, never the client's
+        out["warmth"] = no_therapist_warmth(sl.speakers)
+        if with_attunement and sl.turn_taking:
+            out["attunement"] = attunement(sl, cfg, n_permutations=n_permutations, by_direction=not with_cues)
+        if with_cues:
+            out["cues"] = []
+        return out
+    # components that measure behaviour toward the other person need the other person to have spoken
+    partner_spoke = any((voice[s].get("speech_s") or 0.0) > 0.0 for s in sl.speakers if s != th)
+    out["warmth"] = warmth(voice[th], timing[th] if timing else None, minutes, partner_spoke=partner_spoke)
     if with_attunement and sl.turn_taking:
         # rolling windows (with_cues) carry the pooled figures only; sessions also per direction
         out["attunement"] = attunement(sl, cfg, n_permutations=n_permutations, by_direction=not with_cues)
     if with_cues:
         _gate_rolling_warmth(out["warmth"], voice[th], sl, cfg)
-        out["cues"] = cues(sl, voice[th], timing[th] if timing else None, cfg, first)
+        _gate_components(out["warmth"], cfg)
+        out["cues"] = cues(sl, voice[th], timing[th] if timing else None, cfg, first, therapist=th)
     else:
         _gate_session_warmth(out["warmth"], voice[th],
                              cfg.warmth_min_session_speech_s if min_speech_s is None else min_speech_s)
+        _gate_components(out["warmth"], cfg)
     return out
 
 
@@ -78,6 +90,22 @@ def _gate_session_warmth(w: dict, voice_th: dict, need_s: float) -> None:
     speech_s = voice_th.get("speech_s") or 0.0
     if speech_s < need_s:
         _no_warmth(w, f"not enough speech: {speech_s:.1f} s of therapist speech (needs {need_s:.0f} s)")
+
+
+def _gate_components(w: dict, cfg: MeasuresConfig) -> None:
+    """A warmth made of fewer than ``warmth_min_components`` components (the
+    others without data, e.g. no one to answer or talk over) says so instead
+    of scoring the few that are left as the whole."""
+    if w.get("score") is not None and w["n_components"] < cfg.warmth_min_components:
+        _no_warmth(w, f"not enough data: {w['n_components']} of {len(w['components'])} warmth components have data "
+                      f"(needs {cfg.warmth_min_components})")
+
+
+def no_therapist_warmth(speakers) -> dict:
+    """The warmth block of a recording without a therapist (``therapist_of``):
+    no score, no components (their values would be another voice's), and why."""
+    return {"score": None, "components": [], "n_components": 0, "note": DISCLAIMER,
+            "not_enough": no_therapist_note(speakers)}
 
 
 def _no_warmth(w: dict, why: str) -> None:

@@ -20,11 +20,21 @@ WARMTH_COMPONENTS = (
 )
 
 
-def warmth(voice: dict, timing: dict | None, minutes: float) -> dict:
+TOWARD_PARTNER = ("gap_median_s", "talk_over_per_10min")   # behaviour toward the other person
+
+
+def warmth(voice: dict, timing: dict | None, minutes: float, *, partner_spoke: bool = True) -> dict:
     """Composite 0-100 of the therapist's components (see ``WARMTH_COMPONENTS``);
-    components without data are left out and the weights renormalised."""
+    components without data are left out and the weights renormalised. When
+    the other person never spoke (``partner_spoke`` False: a silent client
+    channel) the components of behaviour toward them (``TOWARD_PARTNER``) have
+    no data: no talking over is no merit when there was no one to talk over
+    (nor when the therapist never spoke)."""
     values = dict(voice)
-    if timing is not None:
+    spoke = voice.get("speech_s") is None or voice["speech_s"] > 0.0   # None: not known, as before
+    if timing is not None and (not partner_spoke or not spoke):
+        values.update({k: None for k in TOWARD_PARTNER})
+    elif timing is not None:
         values["gap_median_s"] = timing.get("gap_median_s")
         n = (timing.get("interruptions") or 0) + (timing.get("failed_interruptions") or 0)
         values["talk_over_per_10min"] = n / (minutes / 10.0) if minutes > 0 else None

@@ -483,13 +483,13 @@ def _phases(measures, speakers, roles) -> str:
         return '<p class="muted">No phase measures in this session.</p>'
     items = list(phases.items()) if isinstance(phases, dict) else [(p.get("name") or p.get("phase"), p)
                                                                    for p in phases if isinstance(p, dict)]
-    th = next((n for n, r in roles.items() if r == "therapist"), speakers[0])
+    th = next((n for n, r in roles.items() if r == "therapist"), None)   # none: the client alone
     cl = next((n for n, r in roles.items() if r == "client"), None)
     rows = []
     for name, p in items:
-        t = (p.get("timing") or {}).get(th) or {}
+        t = (p.get("timing") or {}).get(th) or {} if th else {}
         tc = (p.get("timing") or {}).get(cl) or {} if cl else {}
-        v = (p.get("voice") or {}).get(th) or {}
+        v = (p.get("voice") or {}).get(th) or {} if th else {}
         warmth = p.get("warmth", {}).get("score") if isinstance(p.get("warmth"), dict) else p.get("warmth")
         rows.append(f'<tr><td>{escape(str(name or ""))}</td>'
                     f'<td class="n">{fmt_clock(p.get("start_s") or 0)}–{fmt_clock(p.get("end_s") or 0)}</td>'
