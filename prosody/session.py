@@ -15,6 +15,7 @@ import numpy as np
 
 from .measures import Baseline, Measures, MeasuresConfig, RollingMeasures, RollingWindow, session_measures
 from .engine.pipeline import Pipeline, Update
+from .measures.slice import MIN_VOICED_FRAMES, MIN_VOICED_SHARE, enough_voiced
 from .timebase import GRID, Grid
 from .engine.turns import TurnOutput
 from .types import FRAME_COLUMNS, FrameBlock, Segment, SpeakerStats
@@ -82,7 +83,7 @@ class Session:
             talk_share=timing.get("talk_share"),
             n_segments=len(self.segments_of(spk)),
             n_turns=sum(1 for t in self.turns.turns if t.speaker == spk) if self.turn_taking else None,
-            f0_median_hz=float(np.median(f0)) if len(f0) else None,
+            f0_median_hz=float(np.median(f0)) if enough_voiced(len(f0), int(speech.sum())) else None,
             f0_sd_st=voice["f0_sd_st"],
             f0_range_st=voice["f0_range_st"],
             rms_db_median=float(np.median(levels)) if len(levels) else None,
@@ -108,6 +109,15 @@ class Session:
         if not self.turn_taking:
             notes.append("one channel: turn-taking between two people needs one channel per speaker, "
                          "so turns, transitions and events are not reported (null)")
+        for spk in self.speakers:  # the reason behind the "–" of pitch and pace (measures.slice.MIN_VOICED_SHARE)
+            fr = self.frames[spk]
+            n_speech = int(fr["is_speech"].sum())
+            n_voiced = int((fr["is_speech"] & np.isfinite(fr["f0_hz"])).sum())
+            if n_speech and not enough_voiced(n_voiced, n_speech):
+                notes.append(f"{spk}: pitch and pace not shown, not enough voiced speech "
+                             f"({100 * n_voiced / n_speech:.0f} % of the speech voiced, needs "
+                             f"{100 * MIN_VOICED_SHARE:.0f} % and {MIN_VOICED_FRAMES} frames): whispering, "
+                             f"or a voice outside the pitch search range (--pitch-range)")
         seg = lambda x: {"speaker": x.speaker, "start_s": r(x.start_s), "end_s": r(x.end_s)}  # noqa: E731
         return {
             "schema": SCHEMA,

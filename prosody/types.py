@@ -156,7 +156,7 @@ class SpeakerStats:
     f0_range_st: float | None      # 5th-95th percentile span, semitones
     rms_db_median: float | None    # median frame level over speech frames, dBFS
     n_syllables: int
-    speech_rate_syl_s: float | None        # syllables / time holding the floor
+    speech_rate_syl_s: float | None        # syllables / (floor time + own speech outside it)
     articulation_rate_syl_s: float | None  # syllables / speech time
     gap_median_s: float | None     # median floor transfer offset when this speaker takes the floor
     overlaps: int | None           # this speaker's segments starting while the other speaks

@@ -120,7 +120,8 @@ _PRIOR_COST = 0.2  # ... then this much per further octave
 class PitchFrames:
     """Pitch of consecutive grid frames ``start_frame .. start_frame + n - 1``.
 
-    ``f0_hz``: float32, shape (n,), Hz, NaN where unvoiced.
+    ``f0_hz``: float32, shape (n,), Hz, within the tracker's ``[fmin_hz, fmax_hz]``; NaN where unvoiced
+    (an F0 outside the search range is not measured: such a frame is unvoiced).
     ``voiced_prob``: float32, shape (n,), in [0, 1]; ``f0_hz`` is finite exactly
     where ``voiced_prob >= 0.5``.
     """
@@ -433,6 +434,9 @@ class PitchTracker:
         den = ym - 2.0 * y0 + yp
         delta = np.clip(np.where(den < 0, 0.5 * (ym - yp) / np.where(den < 0, den, -1.0), 0.0), -0.5, 0.5)
         f_hz = self._fs_d / (li + delta)
+        # the integer lag range reaches half a lag beyond [fmin_hz, fmax_hz] at each end (so that a peak
+        # at its edge is a peak); a candidate whose F0 lies outside the search range is none
+        present &= (f_hz >= self.config.fmin_hz) & (f_hz <= self.config.fmax_hz)
         periodicity = np.minimum(r_plain[:, lo:hi + 1].max(axis=1), 1.0)  # (m,)
         s = (1.0 - _PERIODICITY_WEIGHT) * np.minimum(y0, 1.0) + _PERIODICITY_WEIGHT * periodicity[:, None]
         # Subharmonic cost: a candidate at about 1/m of a near-best candidate j's F0 (m = 2, 3 ...)
@@ -560,6 +564,13 @@ class PitchTracker:
         if len(rows_v):
             pr = rows_v + W + b0  # pending rows of the voiced frames
             f0[rows_v] = self._refine(self._p_r[pr], self._p_lag[pr, choice[rows_v]])
+            # the refinement may move a peak near the range's edge across it (up to one lag): an F0
+            # outside [fmin_hz, fmax_hz] is not measured by this search, so the frame is unvoiced
+            out = ~((f0 >= np.float32(self.config.fmin_hz)) & (f0 <= np.float32(self.config.fmax_hz)))
+            out &= voiced
+            if out.any():
+                f0[out] = np.nan
+                prob[out] = np.minimum(prob[out], np.nextafter(np.float32(0.5), np.float32(0)))
         self._n_out = n_to
         keep_from = n_to - W
         if keep_from > self._pend_start:

@@ -12,8 +12,8 @@ The original script decides peaks over a whole file; here a pending peak is
 kept as soon as the contour drops ``min_dip_db`` below it, and dropped when a
 next peak arrives first, which is the same rule applied as data arrives.
 Like the original it undercounts unstressed syllables: use it for relative
-change. Speech rate = nuclei / time holding the floor; articulation rate =
-nuclei / speech time (see ``session.py``).
+change. Speech rate = nuclei / (time holding the floor + own speech outside it);
+articulation rate = nuclei / speech time (see ``measures/voice.py``).
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..timebase import GRID, Grid
+from .slice import enough_voiced
 
 
 # baselines
@@ -59,13 +60,14 @@ def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int, *, grid: Grid 
     lv = fr["rms_db"][sp]
     hf = fr["hf500_db"][sp]
     speech_s = len(lv) * grid.hop_s
-    st = 12 * np.log2(f0 / np.median(f0)) if len(f0) else np.zeros(0)
+    voiced_ok = enough_voiced(len(f0), len(lv))  # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
+    st = 12 * np.log2(f0 / np.median(f0)) if voiced_ok else np.zeros(0)
     return SpeakerBaseline(
-        f0_median_hz=float(np.median(f0)) if len(f0) >= 10 else None,
+        f0_median_hz=float(np.median(f0)) if voiced_ok else None,
         f0_spread_st=_robust_sd(st),
         level_median_db=float(np.median(lv)) if len(lv) >= 10 else None,
         level_spread_db=_robust_sd(lv),
         hf500_median_db=float(np.median(hf)) if len(hf) >= 10 else None,
         hf500_spread_db=_robust_sd(hf),
-        articulation_rate_syl_s=n_syllables / speech_s if speech_s >= 1.0 else None,
+        articulation_rate_syl_s=n_syllables / speech_s if speech_s >= 1.0 and voiced_ok else None,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from .registry import DISCLAIMER, MEASURES, MeasuresConfig
+from .slice import MIN_VOICED_FRAMES, MIN_VOICED_SHARE
 from .warmth import WARMTH_COMPONENTS
 
 
@@ -45,6 +46,10 @@ def docs_markdown() -> str:
               "* Synchrony is shown, never scored: more pitch synchrony went with a poorer alliance in one study",
               "  (Reich et al. 2014) and arousal synchrony findings did not replicate (Gaume et al. 2019).",
               "* A figure inside its chance interval (shuffled partner turns, 95 %) reads as chance.",
+              "* Pitch and pace need voiced speech (syllable nuclei are voiced peaks): every pitch and pace figure",
+              f"  is null (\"–\") with fewer than {MIN_VOICED_FRAMES} voiced speech frames or when under "
+              f"{MIN_VOICED_SHARE * 100:.0f} % of the",
+              "  speech frames are voiced (whisper, or a voice outside the pitch search range; speech is mostly voiced).",
               "* Syllable nuclei undercount unstressed syllables (de Jong & Wempe 2009): use rates for relative change.",
               "* Session phases are fractions of the session (opening / middle / closing); compare like with like",
               "  (Soma et al. 2021).",

@@ -125,7 +125,7 @@ MEASURES: tuple[MeasureDef, ...] = (
        SRC_XIAO14, "higher = louder than own baseline"),
     _d("voice.level_instability_db", "dB", "SD of per-second median speech level over seconds with >= 20 speech frames",
        "window / session", SRC_TAO22, "higher = less steady volume"),
-    _d("voice.speech_rate_syl_s", "syl/s", "syllable nuclei / time holding the floor", "window / session", SRC_DJW,
+    _d("voice.speech_rate_syl_s", "syl/s", "syllable nuclei / (time holding the floor, pauses included, + own speech outside it)", "window / session", SRC_DJW,
        "higher = faster"),
     _d("voice.articulation_rate_syl_s", "syl/s", "syllable nuclei / speech time", "window / session", SRC_DJW,
        "higher = faster"),

@@ -8,7 +8,7 @@ from ..types import Event, Pause, Segment, Transition
 from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
 from .results import RollingWindow
-from .slice import Slice
+from .slice import Slice, enough_voiced
 from .summary import first_holder, summarize
 
 
@@ -104,7 +104,9 @@ class RollingMeasures:
         out = []
         for s in self.speakers:
             h = self._hist[s]
-            f0_med, f0_sd = _hist_median_sd(h["f0_st"], _BASE_BINS["f0_st"])
+            # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
+            voiced_ok = enough_voiced(int(h["f0_st"].sum()), self._base_speech[s])
+            f0_med, f0_sd = _hist_median_sd(h["f0_st"], _BASE_BINS["f0_st"]) if voiced_ok else (None, None)
             lv_med, lv_sd = _hist_median_sd(h["level_db"], _BASE_BINS["level_db"])
             hf_med, hf_sd = _hist_median_sd(h["hf500_db"], _BASE_BINS["hf500_db"])
             speech_s = self._base_speech[s] * self.grid.hop_s
@@ -112,7 +114,8 @@ class RollingMeasures:
                 f0_median_hz=None if f0_med is None else float(100.0 * 2 ** (f0_med / 12)),
                 f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
                 hf500_median_db=hf_med, hf500_spread_db=hf_sd,
-                articulation_rate_syl_s=self._base_nuclei[s] / speech_s if speech_s >= 1.0 else None)))
+                articulation_rate_syl_s=(self._base_nuclei[s] / speech_s if speech_s >= 1.0 and voiced_ok
+                                         else None))))
         return Baseline("running", tuple(out))
 
     def _window(self, end_frame: int, turn_taking: bool) -> RollingWindow:

@@ -8,7 +8,7 @@ from ..quantile import median, percentile
 from ..types import Segment
 from .baseline import SpeakerBaseline
 from .registry import MeasuresConfig
-from .slice import Slice, _clip, _holds, _per_bin_sd, _r
+from .slice import Slice, _clip, _holds, _per_bin_sd, _r, enough_voiced
 
 
 def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: MeasuresConfig,
@@ -21,13 +21,14 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     out: dict = {"speech_s": round(speech_s, 3)}
     b = base or SpeakerBaseline(None, None, None, None, None, None, None)
     vf = f0[voiced]
-    if len(vf) >= 10 and b.f0_median_hz:
+    pitch_ok = enough_voiced(len(vf), int(sp.sum()))  # also pace: nuclei are voiced (slice.MIN_VOICED_SHARE)
+    if pitch_ok and b.f0_median_hz:
         st = 12 * np.log2(vf / b.f0_median_hz)
         out["f0_median_rel_st"] = float(median(st))
         out["pitch_raised_share"] = float(np.mean(st > cfg.pitch_raised_st))
     else:
         out["f0_median_rel_st"] = out["pitch_raised_share"] = None
-    if len(vf) >= 10:
+    if pitch_ok:
         st_own = 12 * np.log2(vf / median(vf))
         out["f0_sd_st"] = float(np.std(st_own))
         out["f0_range_st"] = float(percentile(st_own, 95) - percentile(st_own, 5))
@@ -36,7 +37,7 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     bin_frames = max(1, sl.grid.s_to_frames(cfg.stable_bin_s))
     with np.errstate(divide="ignore", invalid="ignore"):
         f0_st_all = np.where(voiced, 12 * np.log2(np.where(voiced, f0, 1.0) / 100.0), 0.0)
-    out["f0_instability_st"] = _per_bin_sd(f0_st_all, voiced, bin_frames)
+    out["f0_instability_st"] = _per_bin_sd(f0_st_all, voiced, bin_frames) if pitch_ok else None
     lv = fr["rms_db"]
     if sp.sum() >= 10 and b.level_median_db is not None:
         out["level_rel_db"] = float(median(lv[sp]) - b.level_median_db)
@@ -53,14 +54,32 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
         floor_s = (segs[-1].end_s - segs[0].start_s) if segs else 0.0
     else:
         floor_s = sum(y - x for x, y in holds)
-    out["speech_rate_syl_s"] = len(nuc) / floor_s if floor_s >= 1.0 else None
-    out["articulation_rate_syl_s"] = len(nuc) / speech_s if speech_s >= 1.0 else None
+    # Speech rate and articulation rate count the same nuclei (de Jong & Wempe 2009): the articulation
+    # rate over the speech time, the speech rate over the time they were spoken in, pauses included:
+    # the time holding the floor (own turns with their pauses) and any own speech outside it
+    # (backchannels, talk-overs). The union is taken frame by frame, so it is never shorter than the
+    # speech time and the speech rate never exceeds the articulation rate:
+    #
+    #   own speech   |==|  |=====|   |===|        |=|        (| = speech frames)
+    #   floor holds        [=============]                   (a turn with its pause)
+    #   speech-rate time |==|  [=============]        |=|
+    span = sp.copy()
+    n_fr = len(span)
+    spans = holds if holds is not None else ([(max(segs[0].start_s, a), min(segs[-1].end_s, e))] if segs else [])
+    for x, y in spans:
+        i0 = min(max(sl.grid.s_to_frames(x) - sl.frame0, 0), n_fr)
+        i1 = min(max(sl.grid.s_to_frames(y) - sl.frame0, 0), n_fr)
+        span[i0:i1] = True
+    span_s = float(span.sum()) * sl.grid.hop_s
+    rate_ok = speech_s >= 1.0 and pitch_ok
+    out["speech_rate_syl_s"] = len(nuc) / span_s if rate_ok else None
+    out["articulation_rate_syl_s"] = len(nuc) / speech_s if rate_ok else None
     if out["articulation_rate_syl_s"] is not None and b.articulation_rate_syl_s:
         out["articulation_rate_rel"] = out["articulation_rate_syl_s"] / b.articulation_rate_syl_s - 1.0
     else:
         out["articulation_rate_rel"] = None
     # rushed: speech time in segments articulated > rushed_ratio x baseline
-    if b.articulation_rate_syl_s and speech_s >= 1.0:
+    if b.articulation_rate_syl_s and rate_ok:
         rushed = 0.0
         for s in segs:
             x, y = max(s.start_s, a), min(s.end_s, e)
@@ -83,7 +102,7 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
         out["pause_median_s"] = float(median(gaps)) if gaps else None
     # arousal (Bone et al. 2014)
     parts = {}
-    if len(vf) >= 10 and b.f0_median_hz and b.f0_spread_st:
+    if pitch_ok and b.f0_median_hz and b.f0_spread_st:
         parts["pitch_z"] = float(median(12 * np.log2(vf / b.f0_median_hz)) / b.f0_spread_st)
     if sp.sum() >= 10 and b.level_median_db is not None and b.level_spread_db:
         parts["intensity_z"] = float((median(lv[sp]) - b.level_median_db) / b.level_spread_db)

@@ -51,7 +51,7 @@ SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     "f0_range_st": ("pitch range", "st", "5th-95th percentile span of F0, semitones", ""),
     "rms_db_median": ("level", "dBFS", "median frame RMS level over speech frames", ""),
     "n_syllables": ("syllables", "count", "syllable nuclei", "de Jong & Wempe 2009"),
-    "speech_rate_syl_s": ("speech rate", "syl/s", "syllable nuclei / time holding the floor (sum of turns)",
+    "speech_rate_syl_s": ("speech rate", "syl/s", "syllable nuclei / (time holding the floor (turns, pauses included) + own speech outside it)",
                           "de Jong & Wempe 2009"),
     "articulation_rate_syl_s": ("articulation rate", "syl/s", "syllable nuclei / speech time",
                                 "de Jong & Wempe 2009"),
