@@ -189,3 +189,25 @@ def test_speech_rate_includes_pauses_within_the_floor():
     assert out["articulation_rate_syl_s"] == pytest.approx(5.0)
     assert out["speech_rate_syl_s"] == pytest.approx(4.0)
 
+
+# ---- wording: every registry measure reads as a therapist would say it -----------------------------
+
+def test_measure_rows_fit_and_explain_in_words():
+    """The network-corrected wait was cut to "Wait before answering, minus the ca…" and explained
+    as "as gap_median_s" (an identifier). Its label fits the row and its explanation is words."""
+    import re
+
+    from cli.view import LABEL_MAX, measures_views
+    from prosody.measures import MEASURES
+    from prosody.report.wording import measure_plain
+    for m in MEASURES:
+        if m.name.startswith("timing."):
+            p = measure_plain(m.name)
+            assert len(p.label) <= LABEL_MAX, p.label
+            assert not re.search(r"[a-z]+_[a-z_]+", p.why), (m.name, p.why)
+    m = {"timing": {"therapist": {"gap_median_corrected_s": None}, "client": {"gap_median_corrected_s": 0.16}},
+         "network_delay_ms": 120.0}
+    lines = [t.plain for t in measures_views(m, ["therapist", "client"], True)]
+    row = next(i for i, x in enumerate(lines) if x.startswith("Wait, minus the call delay"))
+    assert "+0.16 s" in lines[row] and "…" not in lines[row]
+    assert "twice the network delay" in lines[row + 1] + lines[row + 2] and "gap_median" not in lines[row + 1]

@@ -186,7 +186,7 @@ _MEASURE_PLAIN: dict[str, tuple[str, str]] = {
     "timing.turns_per_min": ("Turns per minute", "1/min"),
     "timing.longest_monologue_s": ("Longest stretch holding the floor", "s"),
     "timing.gap_median_s": ("Wait before answering", "signed_s"),
-    "timing.gap_median_corrected_s": ("Wait before answering, minus the call delay", "signed_s"),
+    "timing.gap_median_corrected_s": ("Wait, minus the call delay", "signed_s"),
     "timing.quick_answer_share": ("Answers within 0.2 s", "share"),
     "timing.talk_share": ("Share of the talking", "share"),
     "timing.overlaps": ("Started while the other spoke", "count"),
@@ -227,6 +227,8 @@ _DIRECTIONS = {
     "attunement.convergence": "above chance: becoming more alike over the session",
     "attunement.arousal_coregulation": "negative: calmer when the client is aroused (dampening); descriptive",
     "timing.silences_broken": "descriptive: who ends the silences",
+    "timing.gap_median_corrected_s": ("The client's wait with the call's round trip (twice the "
+                                      "network delay) taken out; higher = waits longer"),
     "timing.quick_answer_share": "higher = answers before the other has had time to pause; less patient",
 }
 
