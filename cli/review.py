@@ -134,7 +134,7 @@ def cmd_play(args, out, err) -> int:
         stored = store.get(args.session)
     ms = session_moments(stored, cfg)
     if not 1 <= args.moment <= len(ms):
-        raise InputError(f"session {stored.info.id} has {len(ms)} moments; choose 1..{len(ms)} "
+        raise InputError(f"session {stored.info.id} has {len(ms)} moment{'s' if len(ms) != 1 else ''}; choose 1..{len(ms)} "
                          f"(`prosody moments {stored.info.id}` lists them)" if ms else
                          f"session {stored.info.id} has no moments to play")
     m = ms[args.moment - 1]
@@ -146,8 +146,8 @@ def cmd_play(args, out, err) -> int:
         return 1
     a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
     x = to_playback(audio.cut(a, b))
-    err.write(f"prosody: playing moment {m.rank} ({terminal_safe(m.what)}), {a:.1f}–{b:.1f} s\n")
-    play(x, audio.sample_rate, device=_device(args.device))
+    play(x, audio.sample_rate, device=_device(args.device),  # said once the device took the stream
+         on_start=lambda: err.write(f"prosody: playing moment {m.rank} ({terminal_safe(m.what)}), {a:.1f}–{b:.1f} s\n"))
     return EXIT_OK
 
 
@@ -162,7 +162,8 @@ def cmd_note(args, out, err) -> int:
         if args.moment is not None:
             ms = session_moments(stored, moments_config(args))
             if not 1 <= args.moment <= len(ms):
-                raise InputError(f"--moment {args.moment}: session {stored.info.id} has {len(ms)} moments")
+                raise InputError(f"--moment {args.moment}: session {stored.info.id} has {len(ms)} "
+                                 f"moment{'s' if len(ms) != 1 else ''}")
             m = ms[args.moment - 1]
             time_s, end_s = m.start_s, (m.end_s if m.end_s > m.start_s else None)
             label = f"{KIND_LABELS.get(m.kind, m.kind)} at {m.start_s:.1f} s"

@@ -463,7 +463,8 @@ def cmd_report(args, out, err) -> int:
             err.write(f"prosody: no clips in the report: {terminal_safe(why)}\n")
     _write_html(path, session_report(stored, frames, extra_sections=[moments_section(stored, ms, clips=clips)]))
     if clips:
-        err.write(f"prosody: warning: {terminal_safe(path)} now holds {len(clips)} clips of the session's audio "
+        err.write(f"prosody: warning: {terminal_safe(path)} now holds {len(clips)} clip{'s' if len(clips) != 1 else ''} "
+                  "of the session's audio "
                   "(client audio): "
                   "keep it as private as the recording; it is readable by you only\n")
     err.write(f"prosody: report written to {terminal_safe(path)}\n")

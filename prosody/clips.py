@@ -67,9 +67,9 @@ def live_audio_record(doc: dict) -> dict | None:
     path = live.get("recording_file")
     if not isinstance(path, str) or not Path(path).is_file():
         return None
-    import soundfile as sf
+    from .engine.sources import AudioFile
     speakers = list(doc.get("speaker_order") or [])
-    n_channels = sf.info(path).channels  # voices attributed again from a mono recording share its one channel
+    n_channels = AudioFile(path).channels  # voices attributed again from a mono recording share its one channel
     return audio_record([path], speakers, [(0, min(i, n_channels - 1)) for i in range(len(speakers))])
 
 
@@ -88,19 +88,17 @@ class Audio:
         """Samples ``[round(start_s*rate), round(end_s*rate))`` of the session's
         timeline, shape (n, n_speakers) float32, speaker order; zeros outside
         the recording."""
-        import soundfile as sf
+        from .engine.sources import AudioFile
         rate = self.sample_rate
         a, b = int(round(start_s * rate)), int(round(end_s * rate))
         out = np.zeros((max(0, b - a), len(self.speakers)), np.float32)
         for fi, path in enumerate(self.files):
             shift = int(round(self.offset_s * rate)) if fi == 1 else 0
             fa, fb = a - shift, b - shift
-            with sf.SoundFile(path) as f:
-                lo, hi = max(0, fa), min(f.frames, fb)
-                if hi <= lo:
-                    continue
-                f.seek(lo)
-                x = f.read(hi - lo, dtype="float32", always_2d=True)
+            lo = max(0, fa)
+            if fb <= lo:
+                continue
+            x = AudioFile(path).read(lo, fb)  # the analysis's own reader: WAV/FLAC/Ogg, and M4A/MP4 through FFmpeg
             for k, (pf, ci) in enumerate(self.picks):
                 if pf == fi:
                     out[lo - fa:lo - fa + len(x), k] = x[:, ci]
@@ -109,8 +107,9 @@ class Audio:
 
 def locate(doc: dict) -> tuple[Audio | None, str]:
     """The session's audio if every file is where it was and unchanged;
-    else (None, one plain line why)."""
-    import soundfile as sf
+    else (None, one plain line why). The files are opened with the reader the
+    analysis used (``engine.sources.AudioFile``), so every format it reads plays."""
+    from .engine.sources import AudioFile
     rec = doc.get("audio") if isinstance(doc.get("audio"), dict) else None
     if rec is None:  # never guessed (e.g. from a live recording_file): only a fingerprinted file is played
         return None, ("no audio for this session: it was saved without a fingerprint of its recording "
@@ -127,8 +126,8 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
     rates = []
     for f in files:
         try:
-            rates.append(sf.info(str(f["path"])).samplerate)
-        except RuntimeError as exc:
+            rates.append(AudioFile(str(f["path"])).sample_rate)
+        except InputError as exc:
             return None, f"the recording {f['path']} cannot be read ({exc})"
     if not rates or len(set(rates)) != 1:
         return None, "the recordings have different sample rates: clips are not cut from them"
@@ -172,13 +171,18 @@ def data_uri(data: bytes, fmt: str = "opus") -> str:
     return f"data:{CLIP_FORMATS[fmt][2]};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def play(x: np.ndarray, sample_rate: int, *, device=None) -> None:
-    """Play (n, channels) float32 through sounddevice and wait until done."""
+def play(x: np.ndarray, sample_rate: int, *, device=None, on_start=None) -> None:
+    """Play (n, channels) float32 through sounddevice and wait until done.
+    ``on_start()`` is called once the output device has accepted the stream's
+    settings, just before playing (never when the device is refused)."""
     try:
         import sounddevice as sd
     except (ImportError, OSError) as exc:
         raise InputError(f"cannot play audio: sounddevice/PortAudio is not available ({exc})") from None
     try:
+        sd.check_output_settings(device=device, channels=x.shape[1], samplerate=sample_rate, dtype="float32")
+        if on_start is not None:
+            on_start()
         sd.play(x, sample_rate, device=device, blocking=True, latency="high")  # no need to hurry: no gaps
     except (sd.PortAudioError, ValueError) as exc:
         raise InputError(f"cannot play on output device {device!r}: {exc}; give a device number or name "

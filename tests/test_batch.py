@@ -343,7 +343,73 @@ def test_unreachable_scheduler_is_one_error_line(archive, capsys, tmp_path):
     rc, out, err = run_cli(["batch", a["archive"] / "a.wav", "--scheduler", f"tcp://127.0.0.1:{port}",
                             "--store", tmp_path / "st", "--table", tmp_path / "t"], capsys)
     assert rc != 0
-    assert err.startswith("prosody: error: cannot reach the Dask scheduler") and err.count("\n") == 1
+    assert err.startswith(f"prosody: error: cannot reach a Dask scheduler at tcp://127.0.0.1:{port} "
+                          "(nothing listens there): ") and err.count("\n") == 1
+
+
+def _answering_server(reply: bytes | None):
+    """A local TCP server that accepts every connection and sends ``reply``
+    (None: says nothing), keeping the connection open; (port, stop)."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    conns, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            conns.append(c)
+            if reply is not None:
+                c.sendall(reply)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+
+    def close():
+        stop.set()
+        t.join(5)
+        for c in conns:
+            c.close()
+        srv.close()
+    return srv.getsockname()[1], close
+
+
+@pytest.mark.parametrize("reply, what", [
+    (None, "(no Dask handshake within 2 s)"),
+    (b"HTTP/1.0 400 Bad request\r\n\r\n" + b"\xff" * 64, "(its answer is not the Dask protocol)"),
+    (b"\x00" * 8 + b"\xff" * 56, None),   # frame lengths of exabytes, or a closed stream: either way one line
+])
+def test_scheduler_address_that_is_not_dask_is_one_line_within_the_timeout(archive, capsys, tmp_path, monkeypatch,
+                                                                           reply, what):
+    """Something answers at the address, but not Dask: silence, an HTTP answer, garbage. One line naming the
+    address, the exit code of a dead port, no traceback, nothing printed later by a half-made Client, and no
+    wait beyond the timeout."""
+    pytest.importorskip("distributed", reason="dask distributed not installed")
+    import prosody.batch.runner as runner
+    monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT_S", 2.0)
+    root, a = archive
+    port, close = _answering_server(reply)
+    try:
+        t0 = time.monotonic()
+        rc, out, err = run_cli(["batch", a["archive"] / "a.wav", "--scheduler", f"tcp://127.0.0.1:{port}",
+                                "--store", tmp_path / "st", "--table", tmp_path / "t"], capsys)
+        took = time.monotonic() - t0
+    finally:
+        close()
+    import gc
+    gc.collect()
+    assert rc == 1 and took < 2.0 + 3.0, (rc, took, err)
+    head = f"prosody: error: cannot reach a Dask scheduler at tcp://127.0.0.1:{port} ("
+    assert err.startswith(head) and err.count("\n") == 1 and "Traceback" not in err, err
+    if what is not None:
+        assert err.startswith(head[:-1] + what), err
+    assert capsys.readouterr().err == ""      # no Client.__del__ complaint afterwards
 
 
 def test_table_has_one_row_per_recording_naming_its_own_file(archive, capsys, tmp_path):

@@ -492,3 +492,73 @@ def test_live_recording_is_the_audio_of_an_imported_session(tmp_path):
     assert audio is not None, why
     x, rate = sf.read(rec, dtype="float32", always_2d=True)
     np.testing.assert_array_equal(audio.cut(10.0, 12.5), x[int(10.0 * rate):int(12.5 * rate)])
+
+
+# -- recordings FFmpeg decodes (M4A): the analysis's reader cuts, plays and enrols from them ----------------------
+def test_m4a_clips_are_the_samples_the_analysis_read(tmp_path):
+    """An M4A recording is located and cut through ``sources.AudioFile``: a cut
+    holds the very samples a whole decode gives at those numbers (exactly
+    before the seek pre-roll is needed; later within the AAC decoder's own
+    noise after a seek), and the planted click stays on its sample."""
+    pytest.importorskip("av")
+    from prosody.engine.sources import AudioFile
+    from tests.test_sources import write_m4a
+    rate = 16000
+    x, click, _ = _planted_recording(tmp_path / "ref.wav", rate, seconds=20.0)
+    late = int(14.0 * rate)
+    x[late, 0] = 0.9                                        # a second click, well past the first second
+    path = tmp_path / "rec.m4a"
+    write_m4a(path, x, rate)
+    whole = np.concatenate(list(AudioFile(path).blocks(rate)))
+    doc = {"duration_s": 20.0, "speaker_order": ["therapist", "client"],
+           "audio": audio_record([path], ("therapist", "client"), ((0, 0), (0, 1)))}
+    audio, why = locate(doc)
+    assert audio is not None and why == "" and audio.sample_rate == rate
+    early = audio.cut(0.25, 0.75)                           # no seek: the decode from the start, sample for sample
+    np.testing.assert_array_equal(early, whole[int(0.25 * rate):int(0.75 * rate)])
+    c = audio.cut(2.5, 4.0)
+    assert c.shape == (int(1.5 * rate), 2)
+    assert int(np.argmax(np.abs(c[:, 0]))) == click - int(2.5 * rate)
+    assert np.max(np.abs(c - whole[int(2.5 * rate):int(4.0 * rate)])) < 0.05
+    c = audio.cut(13.5, 15.0)
+    assert int(np.argmax(np.abs(c[:, 0]))) == late - int(13.5 * rate)
+    assert np.max(np.abs(c - whole[int(13.5 * rate):int(15.0 * rate)])) < 0.05
+    tail = audio.cut(19.5, 21.0)                            # past the end: zeros, the file's exact length kept
+    n_end = len(whole) - int(19.5 * rate)
+    assert tail.shape == (int(1.5 * rate), 2) and not tail[n_end:].any()
+    # the fingerprint still guards it
+    with open(path, "r+b") as f:
+        f.seek(-3, 2)
+        f.write(b"\x01\x02\x03")
+    assert locate(doc)[0] is None and "has changed" in locate(doc)[1]
+
+
+def test_m4a_session_plays_clips_and_enrols(tmp_path):
+    """The tester's case: a stereo M4A analysed with --save is played, clipped
+    into the report and enrolled from like a FLAC; a refused output device is
+    one line, with nothing said about playing before it."""
+    pytest.importorskip("av")
+    from tests.test_sources import write_m4a
+    y, rate = sf.read(REPO / "fixtures" / "dialogue.flac", dtype="float32", always_2d=True)
+    m4a = tmp_path / "table.m4a"
+    write_m4a(m4a, np.stack([0.9 * y[:, 0] + 0.6 * y[:, 1], 0.6 * y[:, 0] + 0.9 * y[:, 1]], axis=1) * 0.6, rate)
+    env = {**os.environ, "PROSODY_STORE": str(tmp_path / "st"),   # this checkout's code, whatever is installed
+           "PYTHONPATH": os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+
+    def run(*a):
+        return subprocess.run(PROSODY + list(a), capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    r = run("analyze", str(m4a), "--save", "--therapist", "ann", "--quiet")
+    assert r.returncode == 0, r.stderr
+    r = run("report", "1", "--clips", "-o", "page.html")
+    assert r.returncode == 0 and "no clips" not in r.stderr, r.stderr
+    n_moments = len(json.loads(run("moments", "1", "--json").stdout))
+    assert n_moments >= 1 and (tmp_path / "page.html").read_text().count("<audio ") == n_moments
+    assert f"holds {n_moments} clip{'s' if n_moments != 1 else ''} of" in r.stderr
+    r = run("enrol", "--from-session", "1", "--therapist", "ann2")
+    assert r.returncode == 0 and r.stdout.startswith("enrolled ann2: ") and "session 1" in r.stdout, r.stderr
+    r = run("play", "1", "1", "--device", "99")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "cannot play" in r.stderr and "playing moment" not in r.stderr and "cannot be read" not in r.stderr
+    r = run("play", "1", str(n_moments + 1))
+    word = "moment" if n_moments == 1 else "moments"
+    assert r.returncode == 2 and f"session 1 has {n_moments} {word}; choose 1..{n_moments}" in r.stderr, r.stderr

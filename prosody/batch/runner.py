@@ -62,6 +62,7 @@ AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", "
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
                     "date", "session_number", "notes", "tags", "layout")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
+SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
@@ -872,10 +873,11 @@ class _DaskBackend:
                              "pip install 'prosody[dask]' (or pip install 'dask[distributed]')") from None
         self._distributed = distributed
         _check_reachable(address)
+        _check_handshake(address)
         try:
-            self.client = distributed.Client(address, set_as_default=False, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise BatchError(f"cannot reach the Dask scheduler at {address}: {_one_line(exc)}") from None
+            self.client = distributed.Client(address, set_as_default=False, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
+        except Exception as exc:  # noqa: BLE001 - a scheduler that answered the probe and then failed
+            raise BatchError(_unreachable(address, "the client could not connect", exc)) from None
         threads = sum(self.client.nthreads().values())
         self.window = 2 * max(threads, 1)
         self.name = f"Dask at {address} ({threads} worker thread{'s' if threads != 1 else ''})"
@@ -912,6 +914,51 @@ class _DaskBackend:
         self.client.close()
 
 
+def _unreachable(address: str, what: str, why) -> str:
+    """The one line for a scheduler address that gave no working Dask connection."""
+    why = why if isinstance(why, str) else (getattr(why, "strerror", None) or _one_line(why))
+    return f"cannot reach a Dask scheduler at {address} ({what}): {why}"
+
+
+def _check_handshake(address: str) -> None:
+    """Within SCHEDULER_TIMEOUT_S, connect and ask the scheduler who it is, on a
+    loop of our own: an endpoint that is silent, answers garbage (an HTTP
+    server) or is not a scheduler fails here in one line, before a
+    ``distributed.Client`` is made (its own timeout does not cover a silent
+    handshake, and its failed construction leaves a client whose ``__del__``
+    waits again and prints)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity():
+        comm = await connect(address, timeout=SCHEDULER_TIMEOUT_S)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded():
+        return await asyncio.wait_for(identity(), SCHEDULER_TIMEOUT_S)
+
+    try:
+        info = asyncio.run(bounded())
+    except (asyncio.TimeoutError, TimeoutError):
+        raise BatchError(_unreachable(address, f"no Dask handshake within {SCHEDULER_TIMEOUT_S:g} s",
+                                      "something answers there, but not as a Dask scheduler; "
+                                      "check the address and port")) from None
+    except OSError as exc:
+        raise BatchError(_unreachable(address, "the connection failed", exc)) from None
+    except Exception as exc:  # noqa: BLE001 - garbage read as Dask frames fails in many ways (MemoryError included)
+        raise BatchError(_unreachable(address, "its answer is not the Dask protocol",
+                                      f"{type(exc).__name__}: {_one_line(exc)}")) from None
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        kind = info.get("type") if isinstance(info, dict) else type(info).__name__
+        raise BatchError(_unreachable(address, f"a Dask {kind} answered, not a scheduler" if isinstance(kind, str)
+                                      else "an unexpected answer", "give the scheduler's address")) from None
+
+
 def _check_reachable(address: str) -> None:
     """Fail in a moment, not after the client's timeout, when nothing listens at a tcp:// address."""
     from distributed.comm import parse_address
@@ -926,8 +973,7 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=5.0).close()
     except (OSError, ValueError) as exc:
-        raise BatchError(f"cannot reach the Dask scheduler at {address}: "
-                         f"{getattr(exc, 'strerror', None) or _one_line(exc)}") from None
+        raise BatchError(_unreachable(address, "nothing listens there", exc)) from None
 
 
 def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, measures=None, profile=None, n_jobs: int | None = None,

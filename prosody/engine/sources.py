@@ -33,6 +33,7 @@ FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".ca
 _SIZE_MISMATCH = re.compile(r"^\s*[A-Za-z][\w ]*?\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
 _UNKNOWN_LENGTH = 0x7FFFF000
 SALVAGE_SAMPLES = 1024       # read size after a decoding error, to keep what decodes before the break
+PREROLL_S = 1.0              # decoded and dropped before a seek target: a lossy decoder's state settles
 OGG_TAIL_BYTES = 1 << 17     # an Ogg page is at most 65,307 bytes: the last one lies in this tail
 _PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
               "FLOAT": 4, "DOUBLE": 8}
@@ -112,6 +113,67 @@ class AudioFile:
             yield from self._blocks_sndfile(block_length)
         else:
             yield from self._blocks_ffmpeg(block_length)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` of the file at its own rate, numbered as
+        ``blocks`` yields them: float32 (n, channels), shorter (possibly empty)
+        where the file ends first; ``start`` >= 0.
+
+        FFmpeg-decoded files are sought to ``PREROLL_S`` before ``start`` and
+        placed by their timestamps (a lossy decoder's state after a seek differs
+        from a decode from the start by at most its own noise); a file without
+        usable timestamps is decoded from its start."""
+        start, stop = max(0, int(start)), int(stop)
+        if stop <= start:
+            return np.zeros((0, self.channels), np.float32)
+        if self._backend == "sndfile":
+            with sf.SoundFile(str(self.path)) as f:
+                if start >= f.frames:
+                    return np.zeros((0, self.channels), np.float32)
+                f.seek(start)
+                return f.read(min(stop, f.frames) - start, dtype="float32", always_2d=True)
+        x = self._read_ffmpeg(start, stop, seek=True)
+        return x if x is not None else self._read_ffmpeg(start, stop, seek=False)
+
+    def _read_ffmpeg(self, start: int, stop: int, *, seek: bool) -> np.ndarray | None:
+        """``read`` through FFmpeg; None when a seek gives no usable timestamps."""
+        import av
+        if self._exact_length:
+            stop = min(stop, self.n_samples)
+        out = np.zeros((max(stop - start, 0), self.channels), np.float32)
+        end = 0  # samples of ``out`` filled
+        try:
+            with av.open(str(self.path)) as container:
+                st = container.streams.audio[0]
+                origin = st.start_time or 0
+                target = start - int(PREROLL_S * self.sample_rate)
+                seek = seek and target > 0 and st.time_base is not None
+                if seek:
+                    container.seek(origin + int(target / self.sample_rate / st.time_base), stream=st)
+                resampler = av.AudioResampler(format="fltp", layout=None, rate=self.sample_rate)
+                at = None if seek else 0  # sample number of the next decoded sample
+                for frame in container.decode(st):
+                    if at is None:
+                        if frame.pts is None:
+                            return None
+                        at = int(round(float((frame.pts - origin) * st.time_base) * self.sample_rate))
+                        if at > start:  # the seek overshot: no index to land before the target
+                            return None
+                    for fr in resampler.resample(frame):
+                        x = fr.to_ndarray().T.astype(np.float32)
+                        lo, hi = max(at, start), min(at + len(x), stop)
+                        if hi > lo:
+                            out[lo - start:hi - start] = x[lo - at:hi - at]
+                            end = max(end, hi - start)
+                        at += len(x)
+                    if at >= stop:
+                        break
+        except InputError:
+            raise
+        except Exception as exc:  # av raises many error classes; all mean "not decodable"
+            if end == 0:
+                raise InputError(f"cannot decode {self.path}: {exc}") from None
+        return _finite(out[:end], self.path, start + end)
 
     def _blocks_sndfile(self, block_length: int) -> Iterator[np.ndarray]:
         got = 0
