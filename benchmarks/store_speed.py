@@ -82,6 +82,9 @@ def main(argv=None) -> int:
         html = compare_report(infos, metrics, title="trend: t00")
         trend_s = time.perf_counter() - t0
         assert len(infos) == args.trend and html
+        t0 = time.perf_counter()
+        store.check_intact()  # what analyze --save and batch run before analysing (a damaged page: one line)
+        check_s = time.perf_counter() - t0
         store.close()
 
     print(f"store of {args.sessions} sessions built in {build_s:.1f} s "
@@ -89,6 +92,7 @@ def main(argv=None) -> int:
     print(f"list {args.sessions} sessions (query + table):          {list_s * 1000:7.1f} ms  (limit {LIMIT_S:.0f} s)")
     print(f"trend over {args.trend} sessions (query + table + HTML):  {trend_s * 1000:7.1f} ms  (limit {LIMIT_S:.0f} s)"
           f"; HTML {len(html) / 1000:.0f} kB")
+    print(f"integrity quick check before a save (reads every page):    {check_s * 1000:7.1f} ms  (info)")
     return 0 if list_s < LIMIT_S and trend_s < LIMIT_S else 1
 
 
