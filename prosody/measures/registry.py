@@ -2,7 +2,7 @@
 measures configuration, and docs/measures.md generated from them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 
@@ -70,6 +70,23 @@ def therapist_of(speakers, cfg: MeasuresConfig) -> str | None:
     if cfg.therapist in names:
         return cfg.therapist
     return next((s for s in names if s != cfg.client), None)
+
+
+def with_roles(speakers, cfg: MeasuresConfig) -> MeasuresConfig:
+    """``cfg`` whose ``therapist`` / ``client`` are the names this recording uses
+    (``--channels dr_ann=left,mr_x=right``): the therapist by ``therapist_of``,
+    the client ``cfg.client`` if present, else the one other speaker. The
+    measures per direction (client -> therapist attunement, arousal
+    co-regulation) and the client's network-delay correction look the two up
+    by name, and with other names found nobody. ``cfg`` itself where the
+    default names are used or a role is missing."""
+    names = list(speakers)
+    th = therapist_of(names, cfg)
+    others = [s for s in names if s != th]
+    cl = cfg.client if cfg.client in others else (others[0] if len(others) == 1 else None)
+    if th is None or cl is None or (th, cl) == (cfg.therapist, cfg.client):
+        return cfg
+    return replace(cfg, therapist=th, client=cl)
 
 
 def no_therapist_note(speakers) -> str:

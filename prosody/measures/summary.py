@@ -5,7 +5,7 @@ from ..types import Segment
 from .attunement import attunement
 from .baseline import Baseline, speaker_baseline
 from .cues import cues
-from .registry import DISCLAIMER, MeasuresConfig, no_therapist_note, therapist_of
+from .registry import DISCLAIMER, MeasuresConfig, no_therapist_note, therapist_of, with_roles
 from .results import Measures, RollingWindow
 from .slice import Slice, _r
 from .timing import silences, timing_measures
@@ -29,6 +29,7 @@ def summarize(sl: Slice, baseline: Baseline, cfg: MeasuresConfig, *, with_attune
     """All measures over one stretch of time. Without cues (a session or a
     phase) the warmth needs ``min_speech_s`` of therapist speech (default the
     session's ``warmth_min_session_speech_s``)."""
+    cfg = with_roles(sl.speakers, cfg)  # other names than therapist / client: their roles, by name
     minutes = (sl.end_s - sl.start_s) / 60.0
     voice = {spk: voice_measures(sl, spk, baseline.of(spk), cfg, first) for spk in sl.speakers}
     timing = {spk: timing_measures(sl, spk, cfg, first) for spk in sl.speakers} if sl.turn_taking else None
