@@ -505,3 +505,22 @@ def test_now_state_comes_from_the_pipelines_provisional_output(tmp_path):
     assert now["therapist"].f0_hz is not None and 150.0 <= now["therapist"].f0_hz <= 210.0
     assert now["client"].f0_hz is None
     assert len(r.now_delays_s) > 0  # provisional frames have their delay measured (real-time figures: benchmarks/live_cpu.py)
+
+
+def test_a_channel_that_never_speaks_is_said_at_the_end(tmp_path):
+    """Planted: the fixture's therapist channel and a client channel of digital zeros. The
+    final save says the client never speaks (as analyze does); the stretch of the therapist's
+    speech is there as usual."""
+    audio, sr = sf.read(DIALOGUE, dtype="float32")
+    audio[:, 1] = 0.0
+    rec = tmp_path / "one_side.wav"
+    sf.write(rec, audio[: 20 * sr], sr, subtype="PCM_16")
+    out = tmp_path / "s.json"
+    r = LiveRunner(ReplaySource([str(rec)], STEREO, speed=None), output_path=out)
+    r.start()
+    assert r.wait(120) is not None
+    doc, _ = load_live_session(out)
+    said = [w for w in doc["warnings"] if w.startswith("client never speaks")]
+    assert len(said) == 1 and "digital silence" in said[0]
+    assert not any(w.startswith("therapist never speaks") for w in doc["warnings"])
+    assert any(s["speaker"] == "therapist" for s in doc["segments"])

@@ -665,6 +665,9 @@ class LiveRunner:
         doc = session.to_json_dict()
         doc["warnings"] = list(doc.get("warnings", [])) + self.extra_warnings + \
             list(self._health.get("warnings", []))
+        if complete:  # a speaker silent so far in an autosave may yet speak; at the end, say so (as analyze)
+            from ..session import silent_speaker_warnings
+            doc["warnings"] += [w for w in silent_speaker_warnings(session) if w not in doc["warnings"]]
         with self._lock:
             stopped_s, record_why = self._record_stopped_at_s, self._record_why
             paused = list(self.paused_intervals)
