@@ -49,12 +49,17 @@ def add_save_options(a: argparse.ArgumentParser) -> None:
     _meta_options(g)
 
 
-def session_number(text: str) -> int:
-    """argparse type of ``--session-number``: a whole number 0 or more (refused while parsing, before any work)."""
+def _whole_number(text: str) -> int:
+    """``text`` as an int, or the argparse error that says it is not a whole number."""
     try:
-        n = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def session_number(text: str) -> int:
+    """argparse type of ``--session-number``: a whole number 0 or more (refused while parsing, before any work)."""
+    n = _whole_number(text)
     if n < 0:
         raise argparse.ArgumentTypeError(f"{n} is negative; session numbers count from 0")
     from prosody.formats.schema import MAX_SESSION_NUMBER
@@ -66,10 +71,7 @@ def session_number(text: str) -> int:
 
 def _count(text: str) -> int:
     """argparse type of a count such as ``--last N``: a whole number 1 or more."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    n = _whole_number(text)
     if n < 1:
         raise argparse.ArgumentTypeError(f"{n}: give 1 or more")
     return n
@@ -477,7 +479,7 @@ def cmd_compare(args, out, err) -> int:
     with _open(args) as store:
         ids = [store.resolve(r) for r in args.sessions]
         if args.output:  # nor over a recording of the sessions compared
-            _guard(args, ("-o", args.output), docs=[store.get(sid).doc for sid in ids])
+            _guard(args, ("-o", args.output), docs=store.recording_fields(ids))
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
         for sid, counts in moment_counts(store, ids).items():
@@ -505,7 +507,7 @@ def cmd_trend(args, out, err) -> int:
             raise InputError(f"no sessions for therapist {args.therapist!r} with these filters; "
                              "`prosody sessions` lists them")
         if args.output:  # nor over a recording of the sessions shown
-            _guard(args, ("-o", args.output), docs=[store.get(i.id).doc for i in infos])
+            _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]))
         metrics = store.metrics([i.id for i in infos])
         for sid, counts in moment_counts(store, [i.id for i in infos]).items():
             metrics[sid].update(counts)

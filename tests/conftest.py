@@ -39,6 +39,23 @@ def fixture_dialogue():
     return audio, truth
 
 
+@pytest.fixture(scope="module")
+def short_wav(tmp_path_factory, fixture_dialogue):
+    """8 s of the stereo fixture dialogue (therapist left, client right), as a WAV file."""
+    audio, _ = fixture_dialogue
+    p = tmp_path_factory.mktemp("audio") / "short.wav"
+    sf.write(p, audio[: 8 * 16000], 16000, subtype="PCM_16")
+    return p
+
+
+@pytest.fixture(scope="module")
+def analysed(short_wav):
+    """The session of ``short_wav`` (tests/test_hardening.py, tests/test_store_damage.py)."""
+    from prosody.session import analyze_blocks
+    return analyze_blocks([sf.read(short_wav, dtype="float32")[0]], ("therapist", "client"),
+                          sources=[str(short_wav)])
+
+
 def match_transitions(pred, truth, *, tol_s=0.3):
     """Pair each planted transition with the predicted one of the same
     direction whose start is nearest (within tol_s). Returns (pairs, missed)."""

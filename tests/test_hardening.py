@@ -27,7 +27,6 @@ from prosody.live import runner as live_runner
 from prosody.live.runner import LiveRunner
 from prosody.live.capture import ReplaySource
 from prosody.engine.sources import Layout
-from prosody.session import analyze_blocks
 from prosody.store.db import Store
 from prosody_cli.liveview import plain_line
 from tests.conftest import run_cli
@@ -45,21 +44,6 @@ def _one_line(rc, err, code=None):
     assert rc != 0 and (code is None or rc == code), (rc, err)
     assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
     assert "internal error" not in err and "Traceback" not in err, err
-
-
-@pytest.fixture(scope="module")
-def short_wav(tmp_path_factory, fixture_dialogue):
-    """8 s of the stereo fixture dialogue (therapist left, client right)."""
-    audio, _ = fixture_dialogue
-    p = tmp_path_factory.mktemp("audio") / "short.wav"
-    sf.write(p, audio[: 8 * SR], SR, subtype="PCM_16")
-    return p
-
-
-@pytest.fixture(scope="module")
-def analysed(short_wav):
-    return analyze_blocks([sf.read(short_wav, dtype="float32")[0]], ("therapist", "client"),
-                          sources=[str(short_wav)])
 
 
 @pytest.fixture(scope="module")

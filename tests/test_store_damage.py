@@ -12,31 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from prosody.errors import StoreDamagedError
 from prosody.formats.bundle import SessionMeta
-from prosody.session import analyze_blocks
 from prosody.store.db import Store
 from tests.conftest import run_cli as _cli
 from tests.test_hardening import _fill, _one_line, _tmpfs, _tree_bytes
 
-SR = 16000
 PAGE = 4096
-
-
-@pytest.fixture(scope="module")
-def short_wav(tmp_path_factory, fixture_dialogue):
-    audio, _ = fixture_dialogue
-    p = tmp_path_factory.mktemp("audio") / "short.wav"
-    sf.write(p, audio[: 8 * SR], SR, subtype="PCM_16")
-    return p
-
-
-@pytest.fixture(scope="module")
-def analysed(short_wav):
-    return analyze_blocks([sf.read(short_wav, dtype="float32")[0]], ("therapist", "client"),
-                          sources=[str(short_wav)])
 
 
 @pytest.fixture
