@@ -161,13 +161,10 @@ def _clock(t: float) -> str:
 
 
 def _roles(doc: dict, cfg: MomentsConfig) -> tuple[str | None, str | None]:
-    """(therapist, client) by name, else channel order; a speaker named the
-    client is never the therapist (``measures.therapist_of``): the therapist is
-    None in a recording of the client alone, and no moment says "you" of them."""
-    order = list(doc.get("speaker_order") or [])
-    th = cfg.therapist if cfg.therapist in order else next((s for s in order if s != cfg.client), None)
-    cl = cfg.client if cfg.client in order else next((s for s in order if s != th), None)
-    return th, cl
+    """(therapist, client) by name, else channel order (``measures.registry.roles``): the
+    therapist is None in a recording of the client alone, and no moment says "you" of them."""
+    from .measures.registry import roles
+    return roles(doc.get("speaker_order") or [], therapist=cfg.therapist, client=cfg.client)
 
 
 def _who(spk, th, cl) -> str:

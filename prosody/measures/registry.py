@@ -59,31 +59,35 @@ class MeasuresConfig:
         return max(self.window_s, self.cues.overlaps_window_s)
 
 
-def therapist_of(speakers, cfg: MeasuresConfig) -> str | None:
-    """The therapist among ``speakers`` (names, channel order): the speaker
-    named ``cfg.therapist``, else the first speaker not named ``cfg.client``
-    (as ``store.db.speaker_roles``); None when there is no such speaker (a
-    recording of the client alone). Warmth, cues and baseline comparisons
-    addressed to "you" are the therapist's and are never computed on another
-    voice."""
+def roles(speakers, *, therapist: str = "therapist", client: str = "client") -> tuple[str | None, str | None]:
+    """(therapist, client) among ``speakers`` (names, channel order): the speaker named
+    ``therapist``, else the first not named ``client`` (as ``store.db.speaker_roles``),
+    None when there is none (a recording of the client alone); the client the one named
+    ``client``, else the first other speaker (None when there is none)."""
     names = list(speakers)
-    if cfg.therapist in names:
-        return cfg.therapist
-    return next((s for s in names if s != cfg.client), None)
+    th = therapist if therapist in names else next((s for s in names if s != client), None)
+    cl = client if client in names else next((s for s in names if s != th), None)
+    return th, cl
+
+
+def therapist_of(speakers, cfg: MeasuresConfig) -> str | None:
+    """The therapist among ``speakers`` (``roles``). Warmth, cues and baseline
+    comparisons addressed to "you" are the therapist's and are never computed on
+    another voice."""
+    return roles(speakers, therapist=cfg.therapist, client=cfg.client)[0]
 
 
 def with_roles(speakers, cfg: MeasuresConfig) -> MeasuresConfig:
     """``cfg`` whose ``therapist`` / ``client`` are the names this recording uses
-    (``--channels dr_ann=left,mr_x=right``): the therapist by ``therapist_of``,
-    the client ``cfg.client`` if present, else the one other speaker. The
-    measures per direction (client -> therapist attunement, arousal
-    co-regulation) and the client's network-delay correction look the two up
-    by name, and with other names found nobody. ``cfg`` itself where the
-    default names are used or a role is missing."""
+    (``--channels dr_ann=left,mr_x=right``; ``roles``, a client by order only where
+    one other speaker is left). The measures per direction (client -> therapist
+    attunement, arousal co-regulation) and the client's network-delay correction
+    look the two up by name, and with other names found nobody. ``cfg`` itself
+    where the default names are used or a role is missing."""
     names = list(speakers)
-    th = therapist_of(names, cfg)
-    others = [s for s in names if s != th]
-    cl = cfg.client if cfg.client in others else (others[0] if len(others) == 1 else None)
+    th, cl = roles(names, therapist=cfg.therapist, client=cfg.client)
+    if cl != cfg.client and len([s for s in names if s != th]) != 1:
+        cl = None
     if th is None or cl is None or (th, cl) == (cfg.therapist, cfg.client):
         return cfg
     return replace(cfg, therapist=th, client=cl)
