@@ -350,12 +350,24 @@ class CompareTables:
             yield t
 
 
-def moment_counts(store, ids, cfg=None) -> dict[int, dict[str, float]]:
-    """``moments.{kind}`` counts per session (``prosody moments`` with the default ranking)."""
+def moment_counts(store, ids, cfg=None, *, err=None) -> dict[int, dict[str, float]]:
+    """``moments.{kind}`` counts per session (``prosody moments`` with the default ranking).
+    A session whose stored document cannot be read gets no counts (blank in the table),
+    and one warning line on ``err`` that names it; the other columns come from the store's tables."""
+    from prosody.errors import SessionUnreadableError
     from prosody.moments import count_by_kind
     from .review import session_moments
-    return {sid: {f"moments.{k}": float(v) for k, v in count_by_kind(session_moments(store.get(sid), cfg)).items()}
-            for sid in ids}
+    out = {}
+    for sid in ids:
+        try:
+            stored = store.get(sid)
+        except SessionUnreadableError as exc:
+            if err is not None:
+                err.write(f"prosody: warning: {terminal_safe(exc)}; its moment counts are left blank\n")
+            out[sid] = {}
+            continue
+        out[sid] = {f"moments.{k}": float(v) for k, v in count_by_kind(session_moments(stored, cfg)).items()}
+    return out
 
 
 TREND_COLUMNS = (("therapist.talk_share", "talk"), ("therapist.gap_median_s", "wait"),
@@ -482,7 +494,7 @@ def cmd_compare(args, out, err) -> int:
             _guard(args, ("-o", args.output), docs=store.recording_fields(ids))
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
-        for sid, counts in moment_counts(store, ids).items():
+        for sid, counts in moment_counts(store, ids, err=err).items():
             metrics[sid].update(counts)
         notes = {sid: store.notes(sid) for sid in ids}
     order = {sid: k for k, sid in enumerate(ids)}
@@ -509,7 +521,7 @@ def cmd_trend(args, out, err) -> int:
         if args.output:  # nor over a recording of the sessions shown
             _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]))
         metrics = store.metrics([i.id for i in infos])
-        for sid, counts in moment_counts(store, [i.id for i in infos]).items():
+        for sid, counts in moment_counts(store, [i.id for i in infos], err=err).items():
             metrics[sid].update(counts)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))

@@ -2,11 +2,14 @@
 
 1. a damaged MP3: libmpg123 (inside libsndfile) printed its own lines on stderr
    beside prosody's one warning;
+2. a stored session whose document is malformed (an older version, a hand-edited
+   database) made show / report / export / moments fail with an internal error;
 """
 import json
 import os
 import random
 import re
+import sqlite3
 import subprocess
 import sys
 
@@ -14,7 +17,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import REPO
+from prosody.formats.bundle import SessionMeta
+from prosody.store.db import MIGRATIONS, Store
+
+from .conftest import REPO, run_cli
 
 SR = 16000
 # what libmpg123 prints: "Note: Illegal Audio-MPEG-Header ...", "Warning: Xing stream size off ...",
@@ -112,3 +118,135 @@ def test_c_stderr_captured_sorts_library_lines_from_other_output(capfd):
     os.write(2, b"restored\n")
     assert said[-1] == "Warning: Xing stream size off"
     assert capfd.readouterr().err == "restored\n"
+
+
+# -- 2. a stored session with a malformed document ------------------------------------------------------------------
+def _three_sessions(path, analysed):
+    with Store(path) as st:
+        for day in (1, 2, 3):
+            st.save_session(analysed, meta=SessionMeta(therapist="ann", client="C7",
+                                                       recorded_at=f"2024-05-0{day}T10:00:00"))
+    return path
+
+
+def _talk_share(analysed) -> str:
+    """The therapist's share of the talking as show prints it, e.g. '75 %'."""
+    return f"{analysed.to_json_dict()['speakers']['therapist']['talk_share'] * 100:.0f} %"
+
+
+def _plant_doc(store, sid: int, change) -> None:
+    """Rewrite session ``sid``'s stored document with sqlite3, as a hand edit would:
+    ``change(doc)`` edits the parsed document, or is the new text itself."""
+    db = sqlite3.connect(store / "sessions.db")
+    if isinstance(change, str):
+        text = change
+    else:
+        doc = json.loads(db.execute("SELECT doc FROM sessions WHERE id = ?", (sid,)).fetchone()[0])
+        change(doc)
+        text = json.dumps(doc)
+    db.execute("UPDATE sessions SET doc = ? WHERE id = ?", (text, sid))
+    db.commit()
+    db.close()
+
+
+UNREADABLE = {  # planted damage -> the words of the schema check the error line must quote
+    "measures of the wrong type": (lambda d: d["measures"].__setitem__("voice", "oops"),
+                                   "measures.voice = 'oops': expected an object"),
+    "a measure of the wrong type": (lambda d: d["measures"]["warmth"].__setitem__("score", "high"),
+                                    "measures.warmth.score = 'high': expected a number or null"),
+    "no speaker_order": (lambda d: d.pop("speaker_order"), "speaker_order = None"),
+    "no speakers": (lambda d: d.pop("speakers"), "speakers = None"),
+    "a speaker's timing missing": (lambda d: d["measures"]["timing"].pop("client"), "measures.timing.client"),
+    "not JSON": ("{broken", "not JSON"),
+    "NaN": (None, "NaN is not a number"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(UNREADABLE))
+def test_malformed_stored_session_is_one_line_naming_it(tmp_path, analysed, damage):
+    """Each read command on the damaged session: one error line naming session 2 and
+    what is wrong with it (exit 1), no 'internal error'; the listing and session 1
+    still read; trend and compare show the store's numbers and warn about session 2."""
+    store = _three_sessions(tmp_path / "st", analysed)
+    change, words = UNREADABLE[damage]
+    if change is None:  # NaN where a number belongs: Python's json writes it, JSON has no such thing
+        db = sqlite3.connect(store / "sessions.db")
+        text = db.execute("SELECT doc FROM sessions WHERE id = 2").fetchone()[0]
+        db.close()
+        change = re.sub(r'"duration_s": [0-9.]+', '"duration_s": NaN', text, count=1)
+    _plant_doc(store, 2, change)
+    for argv in (["show", "2"], ["report", "2", "-o", tmp_path / "r.html"], ["export", "2"],
+                 ["export", "2", "--format", "textgrid"], ["moments", "2"], ["relabel", "2"]):
+        rc, out, err = run_cli(*argv, "--store", store)
+        lines = err.splitlines()
+        assert rc == 1 and len(lines) == 1, (argv, err)
+        assert lines[0].startswith("prosody: error: session 2 in ") and "cannot be read" in lines[0], (argv, err)
+        assert words in lines[0] and "prosody delete 2" in lines[0], (argv, err)
+        assert "internal error" not in err and out == "", (argv, err)
+    assert not (tmp_path / "r.html").exists()
+    rc, out, err = run_cli("sessions", "--store", store)
+    rows = [ln.split() for ln in out.splitlines()]
+    assert rc == 0 and err == "" and [r[0] for r in rows if len(r) > 1 and r[1].startswith("2024-")] == \
+        ["1", "2", "3"], out
+    rc, out, err = run_cli("show", "1", "--store", store)
+    assert rc == 0 and err == "" and _talk_share(analysed) in out, out
+    for argv in (["trend", "--therapist", "ann"], ["compare", "1", "2", "3"]):
+        rc, out, err = run_cli(*argv, "--store", store)
+        lines = err.splitlines()
+        assert rc == 0 and len(lines) == 1 and lines[0].startswith("prosody: warning: session 2 in "), (argv, err)
+        assert "moment counts are left blank" in lines[0]
+        assert " 3 " in out or "3" in out.split("\n")[0], (argv, out)
+
+
+OPTIONAL = {  # left out of a document an older version (or another tool) wrote: the schema allows it
+    "no notes": lambda d: d.pop("notes"),
+    "no warnings": lambda d: d.pop("warnings"),
+    "no sources": lambda d: d.pop("sources"),
+    "no turn_taking": lambda d: d.pop("turn_taking"),
+    "transitions null": lambda d: d.__setitem__("transitions", None),
+    "events null": lambda d: d.__setitem__("events", None),
+    "a speaker without summary": lambda d: d["speakers"].pop("client"),
+    "attribution without its detection": lambda d: d.__setitem__("attribution", {"layout": "separate",
+                                                                                 "attribution": "as given"}),
+}
+
+
+@pytest.mark.parametrize("gap", sorted(OPTIONAL))
+def test_document_without_optional_fields_is_shown(tmp_path, analysed, gap):
+    """What the schema leaves optional is shown blank, not a failure: show and report
+    of the planted document work, and show still gives the therapist's numbers."""
+    store = _three_sessions(tmp_path / "st", analysed)
+    _plant_doc(store, 2, OPTIONAL[gap])
+    rc, out, err = run_cli("show", "2", "--store", store)
+    assert rc == 0 and "internal error" not in err, err
+    if gap != "no turn_taking":  # then it is a session without turn-taking measures
+        assert _talk_share(analysed) in out, out
+    rc, _, err = run_cli("report", "2", "-o", tmp_path / "r.html", "--store", store)
+    assert rc == 0 and (tmp_path / "r.html").stat().st_size > 1000, err
+
+
+def test_old_store_with_an_unreadable_document_still_opens(tmp_path, analysed):
+    """A version-1 store (migrated on opening, its documents read to fill the newer
+    tables) holding one document that is not JSON: the store opens, lists both
+    sessions, shows the good one, and names the bad one."""
+    good = json.loads(json.dumps(analysed.to_json_dict()))
+    folder = tmp_path / "old"
+    folder.mkdir(mode=0o700)
+    db = sqlite3.connect(folder / "sessions.db", isolation_level=None)
+    MIGRATIONS[0](db)  # the first schema, exactly as shipped
+    db.execute("PRAGMA user_version = 1")
+    for uid, text in (("abcd1234", json.dumps(good)), ("bcde2345", '{"schema": "prosody.session/2", "dur')):
+        db.execute("INSERT INTO sessions (uid, saved_at, recorded_at, therapist, client, duration_s, turn_taking, "
+                   "schema, doc) VALUES (?, '2024-01-01T00:00:00', '2024-01-01T09:00:00', 'ann', 'C7', ?, 1, ?, ?)",
+                   (uid, good["duration_s"], good["schema"], text))
+    db.close()
+    rc, out, err = run_cli("sessions", "--store", folder)
+    rows = [ln.split() for ln in out.splitlines()]
+    assert rc == 0 and err == "" and [r[0] for r in rows if len(r) > 1 and r[1].startswith("2024-")] == ["1", "2"], \
+        (out, err)
+    with Store(folder) as st:
+        assert st.get(1).doc == good
+        assert st.metrics([1])[1]["warmth.score"] == good["measures"]["warmth"]["score"]  # backfilled
+        assert st.attribution(1) == ("separate", "one speaker per channel or file, as given")
+    rc, _, err = run_cli("show", "2", "--store", folder)
+    assert rc == 1 and err.startswith("prosody: error: session 2 in ") and "not JSON" in err, err

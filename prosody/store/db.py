@@ -45,8 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars, write_private
-from ..errors import InputError, SessionNotFoundError, StoreDamagedError, StoreError
-from ..formats.schema import check_meta_fields, check_uid
+from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionUnreadableError, StoreDamagedError,
+                      StoreError)
+from ..formats.schema import check_meta_fields, check_session_doc, check_uid
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..types import SPEAKER_FIELDS
@@ -210,8 +211,26 @@ CREATE TABLE feedback (
 """)
     rows = db.execute("SELECT id, doc FROM sessions").fetchall()
     for sid, doc_text in rows:
-        doc = json.loads(doc_text)
-        _insert_measures(db, sid, doc)
+        doc = _backfill_doc(doc_text)
+        if doc is not None:
+            _insert_measures(db, sid, doc)
+
+
+def _refuse_constant(name: str):
+    """``json.loads`` ``parse_constant``: NaN and Infinity are no numbers a session holds."""
+    raise ValueError(f"{name} is not a number a session can hold")
+
+
+def _backfill_doc(doc_text) -> dict | None:
+    """A stored document for a migration to fill new tables from; None for one that
+    cannot be read (``Store._doc``): left out of the backfill, its session opens the
+    store all the same and is named when read."""
+    try:
+        doc = json.loads(doc_text, parse_constant=_refuse_constant)
+        check_session_doc(doc, every_value=False)
+    except (TypeError, ValueError, RecursionError, InvalidSessionError):
+        return None
+    return doc
 
 
 def _migrate_2_to_3(db: sqlite3.Connection) -> None:
@@ -258,7 +277,10 @@ CREATE TABLE voice_profiles (
 );
 """)
     for sid, doc_text in db.execute("SELECT id, doc FROM sessions").fetchall():
-        layout, method = attribution_of(json.loads(doc_text))
+        doc = _backfill_doc(doc_text)
+        if doc is None:
+            continue
+        layout, method = attribution_of(doc)
         db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (layout, method, sid))
 
 
@@ -1079,10 +1101,32 @@ FROM sessions s"""
         sid = self.resolve(ref)
         return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
 
+    def _doc(self, sid: int, doc_text) -> dict:
+        """Session ``sid``'s stored document ``doc_text``, parsed and checked against
+        docs/session-schema.md as an import is (``formats.schema``), so that every view
+        can read what it holds. A document saved by an older or another program, or
+        edited by hand in the database, raises SessionUnreadableError naming the session."""
+        try:
+            doc = json.loads(doc_text, parse_constant=_refuse_constant)
+        except (TypeError, ValueError, RecursionError) as exc:
+            problem = f"not JSON: {exc}"
+        else:
+            try:
+                check_session_doc(doc, every_value=False)
+                return doc
+            except InvalidSessionError as exc:
+                problem = str(exc)
+        raise SessionUnreadableError(
+            f"session {sid} in {self.path} cannot be read: its stored document is malformed ({problem}), saved by "
+            f"another version of prosody or edited by hand; the other sessions are unaffected: restore {DB_NAME} "
+            f"from a backup, or remove this one with `prosody delete {sid}`")
+
     @_sqlite_errors
     def get(self, ref) -> StoredSession:
+        """A stored session: its listing info, its document (checked: ``_doc``), bookmarks,
+        feedback and supervisor notes."""
         info = self.info(ref)
-        doc = json.loads(self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
+        doc = self._doc(info.id, self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
         bookmarks = tuple(Bookmark(t, n) for t, n in self.db.execute(
             "SELECT time_s, note FROM bookmarks WHERE session_id = ? ORDER BY time_s, rowid", (info.id,)))
         feedback = tuple(Feedback(k, tuple(json.loads(items)), g) for k, items, g in self.db.execute(
@@ -1097,10 +1141,10 @@ FROM sessions s"""
         ids = [int(i) for i in ids]
         if not ids:
             return []
-        rows = dict(self.db.execute(
-            "SELECT id, json_object('audio', json_extract(doc, '$.audio'), 'live', json_extract(doc, '$.live'), "
-            f"'sources', json_extract(doc, '$.sources')) FROM sessions WHERE id IN ({','.join('?' * len(ids))})",
-            ids))
+        rows = dict(self.db.execute(  # a document that is not JSON (edited by hand) names none: {}
+            "SELECT id, CASE WHEN json_valid(doc) THEN json_object('audio', json_extract(doc, '$.audio'), "
+            "'live', json_extract(doc, '$.live'), 'sources', json_extract(doc, '$.sources')) ELSE '{}' END "
+            f"FROM sessions WHERE id IN ({','.join('?' * len(ids))})", ids))
         return [json.loads(rows[i]) for i in ids if i in rows]
 
     @_sqlite_errors
@@ -1113,7 +1157,13 @@ FROM sessions s"""
         path = self.frames_dir / name
         if not path.exists():
             raise StoreError(f"session {sid}: its frames file {path} is missing")
-        return read_frames_npz(path, json.loads(doc_text)["speaker_order"])
+        try:  # only the speaker order is needed: get() checks the whole document
+            order = json.loads(doc_text, parse_constant=_refuse_constant).get("speaker_order")
+        except (AttributeError, TypeError, ValueError, RecursionError):
+            order = None
+        if not (isinstance(order, list) and order and all(isinstance(s, str) for s in order)):
+            order = self._doc(sid, doc_text)["speaker_order"]  # raises, naming the session and the field
+        return read_frames_npz(path, order)
 
     def bundle(self, ref) -> ExportBundle:
         s = self.get(ref)
