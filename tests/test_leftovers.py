@@ -4,6 +4,8 @@
    beside prosody's one warning;
 2. a stored session whose document is malformed (an older version, a hand-edited
    database) made show / report / export / moments fail with an internal error;
+3. import --new-id and edit --client could give two sessions of one client the
+   same session number;
 """
 import json
 import os
@@ -250,3 +252,115 @@ def test_old_store_with_an_unreadable_document_still_opens(tmp_path, analysed):
         assert st.attribution(1) == ("separate", "one speaker per channel or file, as given")
     rc, _, err = run_cli("show", "2", "--store", folder)
     assert rc == 1 and err.startswith("prosody: error: session 2 in ") and "not JSON" in err, err
+
+
+# -- 3. one session number per session of a client ------------------------------------------------------------------
+def _numbers(store) -> list[tuple]:
+    with Store(store) as st:
+        return [(i.id, i.meta.client, i.meta.session_number) for i in st.list()]
+
+
+def _taken_line(rc, err, *, number, holder, after):
+    lines = err.splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith(f"prosody: error: session number {number} is taken: client 'C7' of therapist 'ann' "
+                               f"has it as session {holder}; give another with --session-number (after the "
+                               f"highest: {after}), or renumber session {holder} first"), err
+
+
+def test_import_new_id_and_edit_client_cannot_repeat_a_session_number(tmp_path, analysed):
+    """C7 has sessions #1 and #2, C8 has #1. A copy of C7 #1 imported with --new-id,
+    and C8's session moved to C7, would each be a second C7 #1: a number carried
+    along becomes C7's next (#3, then #4) with one note line; a number typed that
+    C7 has is refused in one line naming its holder, and nothing changes."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        for client in ("C7", "C7", "C8"):
+            st.save_session(analysed, meta=SessionMeta(therapist="ann", client=client,
+                                                       recorded_at="2024-05-01T10:00:00"))
+    assert _numbers(store) == [(1, "C7", 1), (2, "C7", 2), (3, "C8", 1)]
+    rc, _, err = run_cli("export", "1", "-o", tmp_path / "s1.json", "--store", store)
+    assert rc == 0, err
+    for argv, number, holder, after in ((["import", tmp_path / "s1.json", "--new-id", "--session-number", "2"],
+                                         2, 2, 3),
+                                        (["edit", "3", "--client", "C7", "--session-number", "2"], 2, 2, 3),
+                                        (["edit", "2", "--session-number", "1"], 1, 1, 2)):  # 2's own # aside
+        rc, out, err = run_cli(*argv, "--store", store)
+        _taken_line(rc, err, number=number, holder=holder, after=after)
+    assert _numbers(store) == [(1, "C7", 1), (2, "C7", 2), (3, "C8", 1)]  # nothing changed
+    rc, out, err = run_cli("import", tmp_path / "s1.json", "--new-id", "--store", store)
+    assert rc == 0 and out == f"imported {tmp_path / 's1.json'} as session 4\n", (out, err)
+    assert err == ("prosody: note: client 'C7' of therapist 'ann' already has a session number 1: the imported "
+                   "session 4 is number 3 (`prosody edit 4 --session-number N` changes it)\n"), err
+    rc, out, err = run_cli("edit", "3", "--client", "C7", "--store", store)
+    assert rc == 0 and "session no.: 4" in out, out
+    assert err == ("prosody: note: client 'C7' of therapist 'ann' already has a session number 1: session 3 is "
+                   "now number 4 (--session-number N gives another)\n"), err
+    rc, out, err = run_cli("edit", "2", "--notes", "renumbered nothing", "--store", store)  # keeps its own number
+    assert rc == 0 and err == "", err
+    assert _numbers(store) == [(1, "C7", 1), (2, "C7", 2), (3, "C7", 4), (4, "C7", 3)]
+    plain = tmp_path / "plain.json"  # an analysis without store metadata: the next number, nothing to note
+    plain.write_text(json.dumps(analysed.to_json_dict()))
+    rc, out, err = run_cli("import", plain, "--therapist", "ann", "--client", "C7", "--store", store)
+    assert rc == 0 and err == "" and _numbers(store)[-1] == (5, "C7", 5), (out, err)
+
+
+def test_a_number_held_twice_from_before_does_not_block_other_changes(tmp_path, analysed):
+    """A store that already holds two C7 #1 (saved before the rule): notes, tags and a
+    re-save of either session (relabel) still work; moving one to a free number works."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        for _ in range(2):
+            st.save_session(analysed, meta=SessionMeta(therapist="ann", client="C7"))
+    db = sqlite3.connect(store / "sessions.db")
+    db.execute("UPDATE sessions SET session_number = 1")
+    db.commit()
+    db.close()
+    assert _numbers(store) == [(1, "C7", 1), (2, "C7", 1)]
+    for argv in (["edit", "2", "--notes", "x", "--tag", "old"], ["relabel", "2"]):
+        rc, _, err = run_cli(*argv, "--store", store)
+        assert rc == 0, (argv, err)
+    rc, _, err = run_cli("edit", "2", "--session-number", "2", "--store", store)
+    assert rc == 0, err
+    assert _numbers(store) == [(1, "C7", 1), (2, "C7", 2)]
+
+
+def test_analyze_save_with_a_taken_number_is_refused_before_analysing(tmp_path, analysed, short_wav, monkeypatch):
+    """--session-number that C7 already has: refused before the analysis (no rescue copy
+    is made), exit 2; another therapist's C7 numbers on their own."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save_session(analysed, meta=SessionMeta(therapist="ann", client="C7"))
+    import prosody.session as ps
+    monkeypatch.setattr(ps, "analyze_blocks", lambda *a, **k: pytest.fail("analysed before the refusal"))
+    rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--therapist", "ann", "--client", "C7",
+                         "--session-number", "1", "--quiet", "--no-progress")
+    _taken_line(rc, err, number=1, holder=1, after=2)
+    assert not list(tmp_path.glob("prosody-unsaved-*"))
+    with Store(store) as st:
+        st.save_session(analysed, meta=SessionMeta(therapist="bo", client="C7", session_number=1))
+        assert [(i.meta.therapist, i.meta.session_number) for i in st.list()] == [("ann", 1), ("bo", 1)]
+
+
+def test_batch_refuses_a_taken_number_before_analysing_that_file(tmp_path, analysed, short_wav):
+    """A manifest giving C7 #1 (held in the store) and C7 #2 twice: the first and third
+    rows fail before analysis, naming the holder / the other row; the second is saved."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save_session(analysed, meta=SessionMeta(therapist="ann", client="C7"))
+    files = []
+    for k in range(3):  # three recordings (different content: not duplicates of one another)
+        audio, sr = sf.read(short_wav, dtype="float32")
+        p = tmp_path / f"r{k}.wav"
+        sf.write(p, audio[k * SR // 2:], sr, subtype="PCM_16")
+        files.append(p)
+    m = tmp_path / "m.csv"
+    m.write_text("file,therapist,client,session_number\n"
+                 f"{files[0]},ann,C7,1\n{files[1]},ann,C7,2\n{files[2]},ann,C7,2\n")
+    rc, out, err = run_cli("batch", m, "--store", store, "--table", tmp_path / "t", "--jobs", "1", "--no-progress")
+    assert rc == 1, (out, err)
+    assert "1 analysed, 0 skipped (already done), 2 failed" in out, out
+    assert "session number 1 is taken: client 'C7' of therapist 'ann' has it as session 1; give another with " \
+           "the manifest's session_number column" in out, out
+    assert f"session number 2 of client 'C7' is also given to {files[1]} ({m} line 3)" in out, out
+    assert sorted(n for _, _, n in _numbers(store)) == [1, 2]

@@ -1027,6 +1027,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         # plan: hash, probe, resolve, skip
         todo: list[tuple[int, Planned]] = []
         seen: dict[tuple[str, str], tuple[int, str]] = {}   # (content, options) -> first job index, its label
+        numbered: dict[tuple, str] = {}  # (therapist, client, session number) -> the job given it, as a place
         duplicates: list[tuple[int, Job, int, str]] = []    # (index, job, index of the first, its label)
         for i, job in enumerate(jobs):
             emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
@@ -1057,6 +1058,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                     report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
                     emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
                     continue
+            problem = _number_problem(job, pj, store, numbered)
+            if problem is not None:  # refused now, not found after the analysis
+                _fail(report, ledger, run_id, job, problem, emit)
+                continue
             todo.append((i, pj))
             if backend is None:  # start the workers now: they import while the rest is planned
                 backend = _LocalBackend(min(n, len(jobs) - i))
@@ -1228,6 +1233,28 @@ def _audio_record(pj: Planned, res: TaskResult) -> dict:
     return {"files": [dict(f) for f in pj.audio_files],
             "picks": {s: [int(fi), int(ci)] for s, (fi, ci) in zip(speakers, res.picks)},
             "offset_s": float(pj.task.offset_s)}
+
+
+def _number_problem(job: Job, pj: Planned, store, numbered: dict) -> str | None:
+    """Why ``job`` cannot be saved with its session number: another stored session of
+    the client holds it, or an earlier job of this batch was given it; else None (and
+    the number is noted in ``numbered``)."""
+    from ..errors import SessionNumberTakenError
+    m = job.meta
+    if m.client is None or m.session_number is None:
+        return None
+    key = (m.therapist, m.client, m.session_number)
+    if key in numbered:
+        return (f"session number {m.session_number} of client {m.client!r} is also given to {numbered[key]}; "
+                "give each session of a client its own number in the manifest's session_number column")
+    try:
+        store.check_session_number(therapist=m.therapist, client=m.client, number=m.session_number,
+                                   replacing=_existing_session(store, pj.uid),
+                                   how="the manifest's session_number column")
+    except SessionNumberTakenError as exc:
+        return str(exc)
+    numbered[key] = job.label + (f" ({job.origin})" if job.origin and job.origin != job.label else "")
+    return None
 
 
 def _existing_session(store, uid: str) -> int | None:
