@@ -6,6 +6,7 @@
    database) made show / report / export / moments fail with an internal error;
 3. import --new-id and edit --client could give two sessions of one client the
    same session number;
+4. adding a supervisor's note renumbered the moments ("#3" became "#4");
 """
 import json
 import os
@@ -364,3 +365,73 @@ def test_batch_refuses_a_taken_number_before_analysing_that_file(tmp_path, analy
            "the manifest's session_number column" in out, out
     assert f"session number 2 of client 'C7' is also given to {files[1]} ({m} line 3)" in out, out
     assert sorted(n for _, _, n in _numbers(store)) == [1, 2]
+
+
+# -- 4. moment numbers stay when a note is added --------------------------------------------------------------------
+SILENCES_S = ((30.0, 14.0), (80.0, 12.0), (130.0, 9.0), (180.0, 6.0))  # (start, length): planted silences
+
+
+def _silences_doc() -> dict:
+    """300 s, therapist and client taking turns with four planted silences (14, 12, 9
+    and 6 s long); nothing else stands out. By the default rules (at most 3 of a kind,
+    longer = more salient) the moments are the silences at 30 s, 80 s and 130 s, in
+    that order."""
+    segs, t, k = [], 0.0, 0
+    while t < 296.0:  # 3 s turns 0.5 s apart; a turn ends where a planted silence starts
+        end = min([t + 3.0] + [a for a, _ in SILENCES_S if t < a <= t + 3.0])
+        segs.append({"speaker": ("therapist", "client")[k % 2], "start_s": t, "end_s": end})
+        t = end + dict(SILENCES_S).get(end, 0.5)
+        k += 1
+    return {"schema": "prosody.session/2", "duration_s": 300.0, "speaker_order": ["therapist", "client"],
+            "turn_taking": False, "sources": ["planted"], "speakers": {"therapist": {}, "client": {}},
+            "segments": segs}
+
+
+def _listed(store) -> list[tuple[int, str, float]]:
+    rc, out, err = run_cli("moments", "1", "--json", "--store", store)
+    assert rc == 0, err
+    return [(m["rank"], m["kind"], m["start_s"]) for m in json.loads(out)]
+
+
+def test_adding_notes_keeps_every_moments_number(tmp_path):
+    """The planted silences are #1-#3. Notes written at 0:10, then on 2:10 (the time of
+    #3), then on moment #2: #1-#3 keep their numbers and times; the notes on a time
+    take #4 and #5 in the order written (not in time order); the note on #2 is shown
+    with #2 and takes no number. play and note --moment K reach the same moment."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save(_silences_doc(), None, meta=SessionMeta(therapist="ann", client="C7"))
+    planted = [(1, "silence", 30.0), (2, "silence", 80.0), (3, "silence", 130.0)]
+    assert _listed(store) == planted
+    for at, text in (("2:10", "the client goes quiet here"), ("0:10", "opening")):
+        rc, _, err = run_cli("note", "1", "--at", at, text, "--store", store)
+        assert rc == 0, err
+    assert _listed(store) == planted + [(4, "note", 130.0), (5, "note", 10.0)]
+    rc, out, err = run_cli("note", "1", "--moment", "2", "ask about this pause", "--author", "sup", "--store", store)
+    assert rc == 0 and "long silence at 80.0 s" in out, (out, err)
+    rc, out, _ = run_cli("moments", "1", "--json", "--store", store)
+    ms = json.loads(out)
+    assert [(m["rank"], m["kind"], m["start_s"]) for m in ms] == planted + [(4, "note", 130.0), (5, "note", 10.0)]
+    assert "note by sup: ask about this pause" in ms[1]["what"]
+    rc, out, _ = run_cli("moments", "1", "--store", store)  # the terminal list numbers them the same way
+    assert [ln.split()[:2] for ln in out.splitlines() if ln[:2].strip().isdigit()] == \
+        [["1", "0:30–0:44"], ["2", "1:20–1:32"], ["3", "2:10–2:19"], ["4", "2:10"], ["5", "0:10"]], out
+    rc, out, _ = run_cli("note", "1", "--moment", "3", "and here", "--store", store)
+    assert rc == 0 and "long silence at 130.0 s" in out, out
+
+
+def test_notes_follow_the_ranked_list_in_the_order_written():
+    """moments(): a note never takes a ranked moment's place nor pushes the last one
+    out of max_total; notes are numbered after the list by when they were written."""
+    from prosody.formats.bundle import Note
+    from prosody.moments import DEFAULT_WEIGHTS, MomentsConfig, moments
+    doc = _silences_doc()
+    cfg = MomentsConfig(max_total=2)
+    before = [(m.rank, m.kind, m.start_s) for m in moments(doc, cfg=cfg)]
+    assert before == [(1, "silence", 30.0), (2, "silence", 80.0)]
+    notes = [Note(250.0, "late in time, written first", created_at="2024-05-01T10:00:00.000001"),
+             Note(5.0, "early in time, written second", created_at="2024-05-01T10:00:00.000002")]
+    after = moments(doc, notes=notes, cfg=cfg)
+    assert [(m.rank, m.kind, m.start_s) for m in after] == before + [(3, "note", 250.0), (4, "note", 5.0)]
+    no_notes = MomentsConfig(max_total=2, weights=tuple({**dict(DEFAULT_WEIGHTS), "note": 0.0}.items()))
+    assert [m.kind for m in moments(doc, notes=notes, cfg=no_notes)] == ["silence", "silence"]  # weight 0: left out

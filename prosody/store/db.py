@@ -939,7 +939,9 @@ class Store:
             raise InputError(f"note time {time_s} s is outside session {sid} (0 to {duration:.1f} s)")
         if end_s is not None and not (math.isfinite(end_s) and time_s <= end_s <= duration + 1.0):
             raise InputError(f"note end {end_s} s must lie between its start {time_s} s and the session's end")
-        note = Note(float(time_s), text, None if end_s is None else float(end_s), author, _now(), moment)
+        # written when, to the microsecond: the moments list numbers notes in the order they were written
+        written = datetime.now().isoformat(timespec="microseconds")
+        note = Note(float(time_s), text, None if end_s is None else float(end_s), author, written, moment)
         with self._tx() as db:
             db.execute("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
                        "VALUES (?,?,?,?,?,?,?)",
