@@ -7,6 +7,8 @@
 3. import --new-id and edit --client could give two sessions of one client the
    same session number;
 4. adding a supervisor's note renumbered the moments ("#3" became "#4");
+5. an unterminated quote in a batch manifest read as a cell-count mismatch, or
+   took the rows after it into one cell without a word.
 """
 import json
 import os
@@ -16,7 +18,8 @@ import sqlite3
 import subprocess
 import sys
 
-import numpy as np
+from pathlib import Path
+
 import pytest
 import soundfile as sf
 
@@ -435,3 +438,44 @@ def test_notes_follow_the_ranked_list_in_the_order_written():
     assert [(m.rank, m.kind, m.start_s) for m in after] == before + [(3, "note", 250.0), (4, "note", 5.0)]
     no_notes = MomentsConfig(max_total=2, weights=tuple({**dict(DEFAULT_WEIGHTS), "note": 0.0}.items()))
     assert [m.kind for m in moments(doc, notes=notes, cfg=no_notes)] == ["silence", "silence"]  # weight 0: left out
+
+
+# -- 5. an unterminated quote in a batch manifest -------------------------------------------------------------------
+MANIFEST_HEAD = "file,therapist,client,notes\n"
+
+
+@pytest.mark.parametrize("body,line,words", [
+    # the quote on line 4 runs to the end of the file: csv takes lines 5-6 into that cell
+    ('a.wav,ann,C7,fine\nb.wav,ann,C7,ok\nc.wav,ann,C7,"arrived late, seemed tired\nd.wav,ann,C7,x\n'
+     'e.wav,ann,C7,y\n', 4, "a quoted cell is never closed (its opening \" takes in every line after it)"),
+    # ... closed by a later quote: line 3 reads as a row of its own
+    ('a.wav,ann,C7,"arrived late\nb.wav,ann,C7,ok\nc.wav,ann,"C7",x\n', 2,
+     "a quoted cell is never closed on its line: it takes in line 3 ('b.wav,ann,C7,ok')"),
+    # ... and the record has too many cells: said as the quote, not as a stray comma
+    ('a.wav,ann,C7,ok\nb.wav,ann,C7,"late\nthen more\nc.wav",x,y\n', 3,
+     "6 cells, the header has 4 (file, therapist, client, notes); the quoted cell opened on line 3 runs on to "
+     "line 5: is its closing quote missing?"),
+], ids=["to the end of the file", "closed by a later quote", "too many cells"])
+def test_unclosed_quote_in_a_manifest_names_its_line(tmp_path, body, line, words):
+    from prosody.batch.runner import read_manifest
+    from prosody.errors import InputError
+    m = tmp_path / "manifest.csv"
+    m.write_text(MANIFEST_HEAD + body)
+    with pytest.raises(InputError) as exc:
+        read_manifest(m)
+    assert str(exc.value).startswith(f"{m} line {line}: {words}"), str(exc.value)
+    rc, out, err = run_cli("batch", m, "--store", tmp_path / "st", "--no-progress")
+    assert rc == 2 and out == "" and err == f"prosody: error: {exc.value}\n", err
+    assert not (tmp_path / "st" / "sessions.db").exists() or _numbers(tmp_path / "st") == []
+
+
+def test_quoted_line_breaks_that_close_are_still_notes(tmp_path):
+    """Notes over several lines, and a quote inside a cell, read as before."""
+    from prosody.batch.runner import read_manifest
+    m = tmp_path / "manifest.csv"
+    m.write_text(MANIFEST_HEAD + 'a.wav,ann,C7,"one\ntwo, and b.wav too"\n\nb.wav,ann,C8,"say ""hi""\nthree"\n'
+                 'c.wav,ann,C9,5" of tape\n')
+    jobs = read_manifest(m)
+    assert [(Path(j.paths[0]).name, j.meta.client, j.meta.notes, j.origin.rsplit(" ", 1)[-1]) for j in jobs] == [
+        ("a.wav", "C7", "one\ntwo, and b.wav too", "2"), ("b.wav", "C8", 'say "hi"\nthree', "5"),
+        ("c.wav", "C9", '5" of tape', "7")]

@@ -245,6 +245,11 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     except UnicodeDecodeError:
         raise InputError(f"manifest {path} is not UTF-8 text") from None
     lines = io.StringIO(text).readlines()  # as csv reads them: reader.line_num counts these
+    spans = _quoted_spans(text)  # quoted cells holding a line break: (line opened, line closed or None)
+    unclosed = next((a for a, b in spans if b is None), None)
+    if unclosed is not None:  # csv would take the rest of the file into that one cell, silently
+        raise InputError(f"{path} line {unclosed}: a quoted cell is never closed (its opening \" takes in every "
+                         "line after it); close it with another \", or remove it")
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "file" not in header:
@@ -272,11 +277,20 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
         end = reader.line_num
         where = f"{path} line {start}"
+        inside = [(a, b) for a, b in spans if start <= a < end]  # this record's quoted line breaks
+        for a, b in inside:  # a row taken into a quoted cell: its quote was meant to close on its own line
+            k = next((k for k in range(a + 1, b + 1) if _reads_as_row(lines[k - 1], len(header))), None)
+            if k is not None:
+                raise InputError(f"{path} line {a}: a quoted cell is never closed on its line: it takes in line "
+                                 f"{k} ({lines[k - 1].strip()[:40]!r}), which reads as a row of its own; close the "
+                                 "quote on its line, or remove it")
         if None in row or any(v is None for v in row.values()):
             n = len(header) + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k is not None)
             if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
-                raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); "
-                                 "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"")
+                why = (f"the quoted cell opened on line {inside[0][0]} runs on to line {inside[0][1]}: is its closing "
+                       "quote missing?" if inside else
+                       "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"")
+                raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); {why}")
         cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if not any(cell.values()):
             continue
@@ -326,6 +340,39 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
             origin=where, layout=layout, voice_profile=d.voice_profile))
     return jobs
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int | None]]:
+    """Quoted cells of CSV ``text`` (Python's csv reading of it: a ``"`` opens a quoted
+    cell only where a cell starts; ``""`` inside is a quote) that hold a line break:
+    (line it opens on, line its closing ``"`` is on, or None when none closes it),
+    lines numbered from 1."""
+    out: list[tuple[int, int | None]] = []
+    line, opened, quoted, at_start, i = 1, 0, False, True, 0
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == '"' and text[i + 1:i + 2] == '"':
+                i += 1
+            elif ch == '"':
+                quoted = False
+                if line > opened:
+                    out.append((opened, line))
+        elif ch == '"' and at_start:
+            quoted, opened = True, line
+        at_start = not quoted and ch in ",\r\n"
+        line += ch == "\n"
+        i += 1
+    if quoted:
+        out.append((opened, None))
+    return out
+
+
+def _reads_as_row(line: str, n_columns: int) -> bool:
+    """A manifest line that would be a row of its own: a recording's file name first and
+    the header's number of cells (a note that runs over lines rarely is both)."""
+    cells = next(csv.reader([line]), [])
+    return (len(cells) == n_columns > 1 and Path(cells[0].strip()).suffix.lower() in AUDIO_SUFFIXES)
 
 
 # -- what a worker runs -----------------------------------------------------------------------------------------------
