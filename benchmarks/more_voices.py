@@ -12,19 +12,21 @@ Material with planted truth:
   ("minor"). Two-voice variants that must not warn: plain, "emotional" (each utterance at its
   own pitch base (-p +-12), speed (140-200 wpm) and level (+-6 dB)), pink noise at 15-30 dB SNR,
   one voice dominant (85-90 % of the talk);
-* AMI excerpts' speakers (single-speaker stretches of tst00's four people and trn04's three, cut
-  per RTTM, ``diarization.turn_stretches``) placed as new 2-, 3- and 4-voice dialogues;
+* AMI people's single-speaker stretches (``diarization.ami_stretches``, the seven people who hold
+  >= ``PRESENT_MIN_S`` of them over the six excerpts, each stretch used at most twice) placed as new
+  2-, 3- and 4-voice dialogues;
 * the AMI excerpts as they are (``PROSODY_CORPUS``): a speaker is present when the RTTM gives
   them >= ``PRESENT_MIN_S`` of speech (tst00: 4; trn04: 3; trn06: 2 (its third person, 1.6 s, is
   not); trn05: 1 (three others hold 0.4-1.4 s); dev00 / dev01: 2);
 * the two-voice and one-voice splits of ``benchmarks/diarization.py`` / ``diarization_single.py``
   from their caches (``--dc DIR``: e.g. /tmp/dc, holding cache_<split>/<split>/).
 
-Splits: ``tune`` (espeak voices TUNE_VOICES, seeds 0-5; AMI seeds 0-2) is what the detector was
-set on; ``test`` (espeak voices TEST_VOICES, used in no tune case, seeds 100-105; AMI seeds
-100-102) was run on the final settings only.
+Splits: ``tune`` (espeak voices TUNE_VOICES, seeds 0-5; AMI mixes seeds 0-5) is what the check was
+set on; ``test`` (espeak voices TEST_VOICES, used in no tune case, seeds 100-105; AMI mixes seeds
+100-105) and ``long`` (TEST_VOICES, ~2.5-3 min, seeds 200-203) were run on the final settings only.
+Figures: docs/speakers.md, "More than two voices".
 
-    python benchmarks/more_voices.py [--split tune|test] [--cache /tmp/mv_cache] [--dc /tmp/dc [--dc-splits a,b]]
+    python benchmarks/more_voices.py [--split tune|test|long] [--cache /tmp/mv_cache] [--dc /tmp/dc [--dc-splits a,b]]
 """
 from __future__ import annotations
 
