@@ -96,7 +96,7 @@ def test_swapped_keeps_the_mixed_voice():
 
 
 @pytest.mark.xfail(strict=True, reason="known limit: 30 s of four people talking over each other leave each "
-                   "voice 5 turns of >= 1 s; the check needs 3 turns and 4 s per person (docs/speakers.md, "
+                   "voice 5 turns of >= 1 s; the check needs 3 turns and 8 s per person (docs/speakers.md, "
                    "'More than two voices')")
 def test_ami_tst00_four_people_warn(corpus):
     """AMI tst00: four people, 11-18 s of speech each (RTTM), on one mixed channel: the warning should

@@ -272,10 +272,10 @@ class DiarizeConfig:
     pitch_look_min_sep_st: float = 5.0
     pitch_look_min_frac: float = 0.35
     pitch_look_min_frames: int = 10
-    more_voices_min_s: float = 4.0
+    more_voices_min_s: float = 8.0
     more_voices_min_turns: int = 3
     more_voices_min_distance: float = 0.12
-    more_voices_min_gain: float = 0.4
+    more_voices_min_gain: float = 0.7
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -2002,7 +2002,10 @@ def _more_voices(d: Diarization, cfg: DiarizeConfig, memo: dict) -> Diarization:
     0.05-0.28 apart on 1.5 s windows (AMI voices the most), as far as two people's; one voice's
     groups lose on held-out frames (-0.3..-2 nats/frame on the espeak-ng two-voice dialogues), two
     people's mostly gain (benchmarks/more_voices.py; docs/speakers.md, "More than two voices").
-    ``more_voices``: 2 + the number of mixed voices (an estimate: a mixed voice may hold more than
+    8 s per group and 0.7 nats/frame (not 4 s / 0.4): two real AMI people over 1.5 min (each
+    stretch used at most twice) gained up to 0.53 on groups of >= 8 s, so 0.4 warned on one;
+    45 s two-voice mixes repeating the same few AMI stretches gain 1-3 nats/frame but hold under
+    8 s per group. ``more_voices``: 2 + the number of mixed voices (an estimate: a mixed voice may hold more than
     two people). Costs two k-means of a few turns and up to 12 GMM fits on the voices' frames."""
     if d.n_voices != 2 or cfg.more_voices_min_s <= 0 or "windows" not in memo:
         return d
