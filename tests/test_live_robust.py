@@ -253,7 +253,7 @@ import sys, time
 import prosody.live.reattribute as ra
 real = ra.reattribute_document
 def slow(*a, **k):
-    time.sleep(3.0)  # a long session's diarization
+    time.sleep(30.0)  # a long session's diarization
     return real(*a, **k)
 ra.reattribute_document = slow
 from prosody_cli.main import main
@@ -277,7 +277,9 @@ def test_signal_after_capture_ended_stops_the_reattribution(table_wav, tmp_path,
     p.send_signal(sig)
     t0 = time.monotonic()
     o, e = p.communicate(timeout=60)
-    assert time.monotonic() - t0 < 2.5, "the re-attribution was not stopped"
+    # not stopped, it would take 30 s; stopped, well under 15 s even on a loaded machine (it took 3.6 s
+    # against a bound of 2.5 s while benchmarks ran beside it)
+    assert time.monotonic() - t0 < 15.0, "the re-attribution was not stopped"
     assert p.returncode == rc, e
     assert f"saved {out} (" in o and "Traceback" not in e
     assert "stopped the re-attribution" in e
