@@ -99,7 +99,7 @@ class _Channel:
     def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid, cross_talk: bool = False):
         self.speaker = speaker
         self.framer = Framer(grid=grid)
-        self.raw_vad = RawVad(config.vad, grid=grid)
+        self.raw_vad = RawVad(config.vad, grid=grid, noise_following=not cross_talk)
         self.smoother = SpeechSmoother(config.vad, grid=grid, cross_talk=cross_talk)
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)

@@ -78,16 +78,20 @@ class RawVad:
     breath and handling thumps in headset microphones otherwise pass as speech.
     """
 
-    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, noise_following: bool = False):
         self.config = config
         self.grid = grid
         self.floor = NoiseFloor(window_s=config.floor_window_s, percentile=config.floor_percentile, grid=grid)
+        self.top = NoiseFloor(window_s=config.range_window_s, percentile=config.range_percentile, grid=grid) \
+            if noise_following and config.gate_low_db < config.gate_db else None
         self._sos = butter_highpass_sos(4, config.highpass_hz, sample_rate=grid.sample_rate)
         self.reset()
 
     def reset(self) -> None:
         self._vad = webrtcvad.Vad(self.config.aggressiveness)
         self.floor.reset()
+        if self.top is not None:
+            self.top.reset()
         self._zi = np.zeros((self._sos.shape[0], 2))
 
     def push(self, frames: np.ndarray) -> np.ndarray:
@@ -98,7 +102,14 @@ class RawVad:
         frames = y.reshape(frames.shape)
         level_db = rms_db(frames)
         floor_db = self.floor.push(level_db)
-        gate = level_db > floor_db + self.config.gate_db
+        gate_db = self.config.gate_db
+        if self.top is not None:
+            top_db = self.top.push(level_db)
+            with np.errstate(invalid="ignore"):
+                gate_db = np.clip(top_db - floor_db - self.config.gate_range_margin_db, self.config.gate_low_db,
+                                  self.config.gate_db)
+            gate_db = np.where(np.isfinite(gate_db), gate_db, self.config.gate_db)
+        gate = level_db > floor_db + gate_db
         gate &= level_db > SPEECH_MIN_LEVEL_DB  # digital silence and the high-pass tail: never speech
         pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
         out = np.zeros(len(frames), dtype=bool)
