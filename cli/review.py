@@ -180,7 +180,8 @@ def cmd_note(args, out, err) -> int:
 def _ranking_options(p) -> None:
     g = p.add_argument_group("ranking (see docs/moments.md)")
     g.add_argument("--config", metavar="TOML", help="config file with a [moments] table")
-    g.add_argument("--max", type=int, metavar="N", help="at most N moments in all")
+    g.add_argument("--max", type=int, metavar="N",
+                   help="at most N moments in the ranked list (supervisor notes follow it)")
     g.add_argument("--max-per-kind", type=int, metavar="N", help="at most N moments of one kind")
     g.add_argument("--min-gap-s", type=float, metavar="S", help="moments start at least S seconds apart")
     g.add_argument("--weight", action="append", metavar="KIND=W",

@@ -98,7 +98,8 @@ def _meta_options(g) -> None:
     g.add_argument("--therapist", metavar="NAME", help="therapist name or ID")
     g.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym (never a real name)")
     g.add_argument("--session-number", type=session_number, metavar="N",
-                   help="session number (default: the next for this therapist and client)")
+                   help="session number (default: the next for this therapist and client); one already "
+                        "given to another session of this therapist's client is refused")
     g.add_argument("--date", metavar="WHEN", help="date and time of the session, YYYY-MM-DD[THH:MM] "
                    "(default: the recording's modification time)")
     g.add_argument("--notes", metavar="TEXT", default=None, help="free-text notes")
@@ -130,6 +131,7 @@ def check_save_args(args) -> None:
             if store.readonly:
                 raise InputError(f"--store {store.path} is read-only here; choose a writable store to --save")
             store.check_intact()
+            store.check_session_number(therapist=args.therapist, client=args.client, number=args.session_number)
 
 
 def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None) -> str:
@@ -350,12 +352,24 @@ class CompareTables:
             yield t
 
 
-def moment_counts(store, ids, cfg=None) -> dict[int, dict[str, float]]:
-    """``moments.{kind}`` counts per session (``prosody moments`` with the default ranking)."""
+def moment_counts(store, ids, cfg=None, *, err=None) -> dict[int, dict[str, float]]:
+    """``moments.{kind}`` counts per session (``prosody moments`` with the default ranking).
+    A session whose stored document cannot be read gets no counts (blank in the table),
+    and one warning line on ``err`` that names it; the other columns come from the store's tables."""
+    from prosody.errors import SessionUnreadableError
     from prosody.moments import count_by_kind
     from .review import session_moments
-    return {sid: {f"moments.{k}": float(v) for k, v in count_by_kind(session_moments(store.get(sid), cfg)).items()}
-            for sid in ids}
+    out = {}
+    for sid in ids:
+        try:
+            stored = store.get(sid)
+        except SessionUnreadableError as exc:
+            if err is not None:
+                err.write(f"prosody: warning: {terminal_safe(exc)}; its moment counts are left blank\n")
+            out[sid] = {}
+            continue
+        out[sid] = {f"moments.{k}": float(v) for k, v in count_by_kind(session_moments(stored, cfg)).items()}
+    return out
 
 
 TREND_COLUMNS = (("therapist.talk_share", "talk"), ("therapist.gap_median_s", "wait"),
@@ -482,7 +496,7 @@ def cmd_compare(args, out, err) -> int:
             _guard(args, ("-o", args.output), docs=store.recording_fields(ids))
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
-        for sid, counts in moment_counts(store, ids).items():
+        for sid, counts in moment_counts(store, ids, err=err).items():
             metrics[sid].update(counts)
         notes = {sid: store.notes(sid) for sid in ids}
     order = {sid: k for k, sid in enumerate(ids)}
@@ -509,7 +523,7 @@ def cmd_trend(args, out, err) -> int:
         if args.output:  # nor over a recording of the sessions shown
             _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]))
         metrics = store.metrics([i.id for i in infos])
-        for sid, counts in moment_counts(store, [i.id for i in infos]).items():
+        for sid, counts in moment_counts(store, [i.id for i in infos], err=err).items():
             metrics[sid].update(counts)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))
@@ -557,10 +571,15 @@ def cmd_import(args, out, err) -> int:
         rec = live_audio_record(bundle.doc)
         if rec is not None:
             bundle.doc = {**bundle.doc, "audio": rec}
-    with _open(args, create=True) as store:
-        sid = store.import_bundle(bundle, new_id=args.new_id)
+    with _open(args, create=True) as store:  # a number typed is refused when taken; the file's becomes the next
+        sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
+        number = store.info(sid).meta.session_number
         out.write(f"imported {terminal_safe(args.path)} as session {sid}"
                   f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+    if bundle.meta.session_number is not None and number != bundle.meta.session_number:  # renumbered
+        err.write(f"prosody: note: {_client_words(bundle.meta)} already has a session number "
+                  f"{bundle.meta.session_number}: the imported session {sid} is number {number} "
+                  f"(`prosody edit {sid} --session-number N` changes it)\n")
     from prosody.formats.export import is_unsaved_copy, remove_unsaved_copy
     if is_unsaved_copy(args.path):  # committed: the copy kept after a failed --save has done its job
         removed, left = remove_unsaved_copy(args.path)
@@ -601,12 +620,21 @@ def cmd_edit(args, out, err) -> int:
         if not t.strip():
             raise InputError("--tag/--untag: a tag cannot be empty")
     with _open(args) as store:
+        before = store.info(args.session).meta.session_number
         info = store.edit_meta(args.session, therapist=args.therapist, client=args.client,
                                session_number=args.session_number,
                                recorded_at=parse_when(args.date) if args.date else None, notes=args.notes,
                                add_tags=args.tag, remove_tags=args.untag)
     Console(file=out).print(show_view_head(info))
+    if before is not None and info.meta.session_number != before and args.session_number is None:
+        err.write(f"prosody: note: {_client_words(info.meta)} already has a session number {before}: session "
+                  f"{info.id} is now number {info.meta.session_number} (--session-number N gives another)\n")
     return EXIT_OK
+
+
+def _client_words(meta) -> str:
+    """'client 'C7' of therapist 'ann'' (names as data: shown through ``terminal_safe``)."""
+    return terminal_safe(f"client {meta.client!r}" + (f" of therapist {meta.therapist!r}" if meta.therapist else ""))
 
 
 def show_view_head(info) -> Text:
@@ -671,7 +699,12 @@ def add_parser(sub) -> None:
     _store_option(p)
     p.set_defaults(run=cmd_export)
 
-    p = sub.add_parser("import", help="add an exported (or analysed, or live-captured) session to the store")
+    p = sub.add_parser("import", help="add an exported (or analysed, or live-captured) session to the store",
+                       description="Add an exported (or analysed, or live-captured) session to the store. "
+                                   "(therapist, client, session number) names one session: when another session "
+                                   "of the client already has the file's session number (a copy imported with "
+                                   "--new-id), the imported one gets the client's next number and a note says "
+                                   "so; a --session-number that is taken is refused.")
     p.add_argument("path", metavar="PATH", help="session JSON (frames .npz found beside it) or exported .parquet")
     p.add_argument("--frames", metavar="NPZ", help="per-frame features file, when not beside the JSON")
     p.add_argument("--new-id", action="store_true", help="import as a new session even if its uid is stored")
@@ -680,11 +713,16 @@ def add_parser(sub) -> None:
     _store_option(p)
     p.set_defaults(run=cmd_import)
 
-    p = sub.add_parser("edit", help="correct a stored session's metadata")
+    p = sub.add_parser("edit", help="correct a stored session's metadata",
+                       description="Correct a stored session's metadata. (therapist, client, session number) "
+                                   "names one session: a --session-number another session of the client has is "
+                                   "refused, naming it; a session moved (--client, --therapist) to a client who "
+                                   "already has its number gets that client's next number, and a note says so.")
     p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("--therapist", metavar="NAME", help="therapist name or ID ('' clears it)")
     p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym ('' clears it)")
-    p.add_argument("--session-number", type=session_number, metavar="N", help="session number (0 or more)")
+    p.add_argument("--session-number", type=session_number, metavar="N",
+                   help="session number (0 or more); one another session of the client has is refused")
     p.add_argument("--date", metavar="WHEN", help="date and time of the session, YYYY-MM-DD[THH:MM]")
     p.add_argument("--notes", metavar="TEXT", default=None, help="free-text notes (replaces them; '' clears)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")

@@ -66,39 +66,45 @@ def _why(text: str, width: int = WIDTH) -> Text:
 
 def summary_view(session: dict, *, explain: bool = True):
     """``session``: a ``prosody.session/2`` dict -> a rich renderable.
-    ``explain``: the direction and source of each measure on the line below it."""
+    ``explain``: the direction and source of each measure on the line below it.
+    What the schema leaves optional (a document of an older version or another
+    tool, docs/session-schema.md) is read with a default: blank, not a failure."""
     speakers = session["speaker_order"]
     dur = session.get("duration_s") or 0.0
+    turn_taking = bool(session.get("turn_taking"))
+    per = session.get("speakers") or {}
     rows = []
     for key in SPEAKER_KEYS:
-        if key in TURN_KEYS and not session["turn_taking"]:
+        if key in TURN_KEYS and not turn_taking:
             continue
         p = speaker_plain(key)
-        vals = [p.format(session["speakers"][s].get(key), duration_s=dur) for s in speakers]
+        vals = [p.format((per.get(s) or {}).get(key), duration_s=dur) for s in speakers]
         rows.append((p.label, vals, p.why if explain else None))
-    head = Text(f"prosody · {dur:.1f} s · {terminal_safe(', '.join(session['sources']))}", style="bold",
+    head = Text(f"prosody · {dur:.1f} s · {terminal_safe(', '.join(session.get('sources') or []))}", style="bold",
                 no_wrap=True, overflow="ellipsis")
     parts = [head]
     att = session.get("attribution")
     if att:  # the layout found and how speakers were attributed (prosody.engine.speakers)
-        parts.append(Text(terminal_safe(f"layout: {att['layout']} ({att['layout_detection']['reason']}); speakers: "
-                                        f"{att['attribution']}"
-                                        + (f"; naming: {att['naming']['rule']}" if isinstance(att.get("naming"), dict)
-                                           else "")), style="dim"))
+        detection = att.get("layout_detection") if isinstance(att.get("layout_detection"), dict) else {}
+        reason = f" ({detection['reason']})" if detection.get("reason") else ""
+        parts.append(Text(terminal_safe(f"layout: {att.get('layout')}{reason}; speakers: "
+                                        f"{att.get('attribution') or '–'}"
+                                        + (f"; naming: {att['naming'].get('rule')}"
+                                           if isinstance(att.get("naming"), dict) else "")), style="dim"))
     parts += [*rows_block(["per speaker", *[terminal_safe(s) for s in speakers]], rows)]
     if explain:
         parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}", style="dim"))
-    if session["turn_taking"]:
-        tr = session["transitions"]
-        n_ov = sum(1 for t in tr if t["kind"] == "overlap")
+    if turn_taking:
+        tr = session.get("transitions") or []
+        n_ov = sum(1 for t in tr if t.get("kind") == "overlap")
         parts.append(Text(f"{len(tr)} speaker changes ({len(tr) - n_ov} after a pause, {n_ov} in overlap); "
-                          f"{len(session['events'])} listening sounds and talk-overs", style="dim"))
+                          f"{len(session.get('events') or [])} listening sounds and talk-overs", style="dim"))
     m = session.get("measures")
     if m:
-        parts += measures_views(m, speakers, session["turn_taking"], duration_s=dur, explain=explain)
-    for note in session["notes"]:
+        parts += measures_views(m, speakers, turn_taking, duration_s=dur, explain=explain)
+    for note in session.get("notes") or []:
         parts.append(Text(f"note: {terminal_safe(note)}", style="yellow"))
-    for w in session["warnings"]:
+    for w in session.get("warnings") or []:
         parts.append(Text(f"warning: {terminal_safe(w)}", style="yellow"))
     return Group(*parts)
 

@@ -47,6 +47,17 @@ class BatchError(ProsodyError):
     """The batch as a whole cannot run (ledger, scheduler, missing extra)."""
 
 
+class SessionUnreadableError(StoreError):
+    """One stored session's document cannot be read back: it does not follow
+    docs/session-schema.md (saved by an older or another program, or the database
+    edited by hand). The store and its other sessions are unaffected."""
+
+
+class SessionNumberTakenError(StoreError, InputError):
+    """A session number given for a therapist's client is already another session's:
+    (therapist, client, session number) names one session. Bad input (exit 2)."""
+
+
 class InvalidSessionError(StoreError, InputError):
     """A session document (e.g. a file to import) or a value typed for it does not follow
     docs/session-schema.md: bad input (exit 2), found before anything is written."""

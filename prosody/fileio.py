@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
+import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Union
 
@@ -268,3 +272,70 @@ def file_sha256(path: "str | os.PathLike") -> str:
         while chunk := f.read(HASH_CHUNK_BYTES):
             h.update(chunk)
     return h.hexdigest()
+
+
+# -- what C libraries print ----------------------------------------------------------------------------------------
+# libmpg123 (libsndfile's MP3 decoder) writes its complaints about a damaged MP3 straight
+# to file descriptor 2 ("Note: Illegal Audio-MPEG-Header ... Trying to resync...",
+# "[src/libmpg123/layer3.c:INT123_do_layer3():1804] error: dequantization failed!"),
+# and offers libsndfile's callers no switch to stop it. The reader runs each decoder
+# call with descriptor 2 sent to a temporary file and says what matters in its own words.
+_LIBRARY_LINE = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?(?:error|warning|note)\s*:", re.I)
+_FD2_LOCK = threading.RLock()  # descriptor 2 is one per process: one redirection at a time
+
+
+@contextmanager
+def c_stderr_captured(said: list[str]):
+    """Run the block with file descriptor 2 (what C code writes to as ``stderr``)
+    pointing at a temporary file; afterwards (also when the block raises) append
+    the lines shaped like a C library's message (``Note: ...``, ``Warning: ...``,
+    ``[file:function():line] error: ...``, kept without the ``[...]`` source
+    location) to ``said``, and write any other text
+    (another thread's output in the meantime) on to descriptor 2, late but not lost.
+
+    Keep the block short (one decoder call): while it runs, all of the process's
+    descriptor-2 output is held back. Without a descriptor 2 it runs the block as is."""
+    with _FD2_LOCK:
+        _flush_stderr()
+        try:
+            saved = os.dup(2)
+        except OSError:
+            saved = None
+        if saved is None:
+            yield
+            return
+        held = tempfile.TemporaryFile()
+        try:
+            os.dup2(held.fileno(), 2)
+            try:
+                yield
+            finally:
+                _flush_stderr()
+                os.dup2(saved, 2)
+                held.seek(0)
+                _sort_library_lines(held.read().decode("utf-8", "replace"), said)
+        finally:
+            os.close(saved)
+            held.close()
+
+
+def _flush_stderr() -> None:
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _sort_library_lines(text: str, said: list[str]) -> None:
+    """Lines of ``text`` shaped like a C library's message onto ``said``; the rest to descriptor 2."""
+    other = []
+    for line in text.splitlines(keepends=True):
+        if _LIBRARY_LINE.match(line):
+            said.append(re.sub(r"^\s*\[[^\]]*\]\s*", "", line).strip())  # without the C source location
+        else:
+            other.append(line)
+    if other:
+        try:
+            os.write(2, "".join(other).encode("utf-8", "replace"))
+        except OSError:
+            pass

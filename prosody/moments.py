@@ -5,7 +5,11 @@ bookmarks and supervisor notes. Each candidate gets a *salience* in 0..1 by
 its kind's rule (below); its score is ``weight[kind] * salience``. The list
 keeps the best-scoring candidates, at most ``max_per_kind`` of a kind and
 ``max_total`` in all, none starting within ``min_gap_s`` of a better one
-(bookmarks and notes are exempt: a person chose them). See docs/moments.md.
+(bookmarks are exempt: a person chose them). Supervisor notes on a time are
+written after the session: they follow the ranked list, numbered in the order
+they were written, so that adding one never renumbers a moment a supervisor
+refers to as "#3" (a note on a moment is shown with that moment). See
+docs/moments.md.
 
 Kinds and rules::
 
@@ -277,7 +281,7 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
         t = float(b.time_s)
         out.append(_Cand("bookmark", t, t, f"Bookmark: {b.note}" if b.note else "Bookmark (no text)", 1.0,
                          "set during the session: 1.0"))
-    for n in notes:
+    for n in sorted(notes, key=_written_order):
         t = float(n.time_s)
         end = float(n.end_s) if n.end_s is not None else t
         host = next((c for c in out if n.moment and c.kind != "note"
@@ -290,12 +294,21 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
     return out
 
 
+def _written_order(note) -> tuple:
+    """Notes in the order they were written (``created_at``; the same second: by time)."""
+    return (getattr(note, "created_at", "") or "", float(note.time_s))
+
+
 def moments(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = None) -> list[Moment]:
-    """The ranked moments of a session (best first). ``bookmarks``: objects with
-    ``time_s``, ``note``; ``notes``: ``formats.bundle.Note`` values."""
+    """The moments of a session: the ranked list (best first), then the supervisor
+    notes on a time in the order they were written; ``rank`` numbers them all
+    1..n in that order, so a note added later takes the next number and no
+    moment's number changes. ``bookmarks``: objects with ``time_s``, ``note``;
+    ``notes``: ``formats.bundle.Note`` values."""
     cfg = cfg or MomentsConfig()
     cands = candidates(doc, bookmarks=bookmarks, notes=notes, cfg=cfg)
-    scored = [(cfg.weight(c.kind) * c.salience, c) for c in cands if cfg.weight(c.kind) > 0]
+    later = [c for c in cands if c.kind == "note"]  # already in the order written
+    scored = [(cfg.weight(c.kind) * c.salience, c) for c in cands if cfg.weight(c.kind) > 0 and c.kind != "note"]
     scored.sort(key=lambda x: (-x[0], x[1].start_s, KINDS.index(x[1].kind)))
     picked: list[tuple[float, _Cand]] = []
     per_kind: dict[str, int] = {}
@@ -309,6 +322,8 @@ def moments(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = No
             continue
         picked.append((score, c))
         per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
+    if cfg.weight("note") > 0:  # a weight of 0 leaves notes out, as any kind
+        picked += [(cfg.weight("note") * c.salience, c) for c in later]
     return [Moment(rank=i + 1, kind=c.kind, start_s=float(c.start_s), end_s=float(c.end_s), what=c.what,
                    numbers=tuple((k, float(v)) for k, v in c.numbers.items()), score=score,
                    why=f"{c.rule}; score {score:.2f} = weight {cfg.weight(c.kind):g} x {c.salience:.2f}",

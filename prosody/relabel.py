@@ -16,6 +16,7 @@ import copy
 import dataclasses
 from types import SimpleNamespace
 
+from .engine.speakers import MORE_VOICES_NOTE, more_voices_text
 from .errors import InputError
 from .measures import MeasuresConfig, therapist_of, warmth
 from .measures.summary import _gate_components, _gate_rolling_warmth, _gate_session_warmth, _no_warmth
@@ -112,6 +113,14 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
             att["channels"] = _swap_keys(att["channels"], pair)
         att["relabelled"] = True
         att["warnings"] = [w for w in att.get("warnings") or [] if not str(w).startswith("assumption:")]
+        dz = att.get("diarization")
+        if isinstance(dz, dict) and isinstance(dz.get("mixed_voices"), list):
+            dz["mixed_voices"] = [_swap_name(n, pair) for n in dz["mixed_voices"]]
+            if isinstance(dz.get("voices_estimate"), int):  # the warning names the swapped voices
+                text = more_voices_text(dz["voices_estimate"], dz["mixed_voices"])
+                att["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w for w in att["warnings"]]
+                new["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w
+                                   for w in new.get("warnings") or []]
     audio = new.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("picks"), dict):
         audio["picks"] = _swap_keys(audio["picks"], pair)

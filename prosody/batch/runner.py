@@ -245,6 +245,11 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     except UnicodeDecodeError:
         raise InputError(f"manifest {path} is not UTF-8 text") from None
     lines = io.StringIO(text).readlines()  # as csv reads them: reader.line_num counts these
+    spans = _quoted_spans(text)  # quoted cells holding a line break: (line opened, line closed or None)
+    unclosed = next((a for a, b in spans if b is None), None)
+    if unclosed is not None:  # csv would take the rest of the file into that one cell, silently
+        raise InputError(f"{path} line {unclosed}: a quoted cell is never closed (its opening \" takes in every "
+                         "line after it); close it with another \", or remove it")
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "file" not in header:
@@ -272,11 +277,20 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
         end = reader.line_num
         where = f"{path} line {start}"
+        inside = [(a, b) for a, b in spans if start <= a < end]  # this record's quoted line breaks
+        for a, b in inside:  # a row taken into a quoted cell: its quote was meant to close on its own line
+            k = next((k for k in range(a + 1, b + 1) if _reads_as_row(lines[k - 1], len(header))), None)
+            if k is not None:
+                raise InputError(f"{path} line {a}: a quoted cell is never closed on its line: it takes in line "
+                                 f"{k} ({lines[k - 1].strip()[:40]!r}), which reads as a row of its own; close the "
+                                 "quote on its line, or remove it")
         if None in row or any(v is None for v in row.values()):
             n = len(header) + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k is not None)
             if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
-                raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); "
-                                 "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"")
+                why = (f"the quoted cell opened on line {inside[0][0]} runs on to line {inside[0][1]}: is its closing "
+                       "quote missing?" if inside else
+                       "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"")
+                raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); {why}")
         cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if not any(cell.values()):
             continue
@@ -326,6 +340,39 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
             origin=where, layout=layout, voice_profile=d.voice_profile))
     return jobs
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int | None]]:
+    """Quoted cells of CSV ``text`` (Python's csv reading of it: a ``"`` opens a quoted
+    cell only where a cell starts; ``""`` inside is a quote) that hold a line break:
+    (line it opens on, line its closing ``"`` is on, or None when none closes it),
+    lines numbered from 1."""
+    out: list[tuple[int, int | None]] = []
+    line, opened, quoted, at_start, i = 1, 0, False, True, 0
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == '"' and text[i + 1:i + 2] == '"':
+                i += 1
+            elif ch == '"':
+                quoted = False
+                if line > opened:
+                    out.append((opened, line))
+        elif ch == '"' and at_start:
+            quoted, opened = True, line
+        at_start = not quoted and ch in ",\r\n"
+        line += ch == "\n"
+        i += 1
+    if quoted:
+        out.append((opened, None))
+    return out
+
+
+def _reads_as_row(line: str, n_columns: int) -> bool:
+    """A manifest line that would be a row of its own: a recording's file name first and
+    the header's number of cells (a note that runs over lines rarely is both)."""
+    cells = next(csv.reader([line]), [])
+    return (len(cells) == n_columns > 1 and Path(cells[0].strip()).suffix.lower() in AUDIO_SUFFIXES)
 
 
 # -- what a worker runs -----------------------------------------------------------------------------------------------
@@ -1027,6 +1074,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         # plan: hash, probe, resolve, skip
         todo: list[tuple[int, Planned]] = []
         seen: dict[tuple[str, str], tuple[int, str]] = {}   # (content, options) -> first job index, its label
+        numbered: dict[tuple, str] = {}  # (therapist, client, session number) -> the job given it, as a place
         duplicates: list[tuple[int, Job, int, str]] = []    # (index, job, index of the first, its label)
         for i, job in enumerate(jobs):
             emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
@@ -1057,6 +1105,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                     report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
                     emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
                     continue
+            problem = _number_problem(job, pj, store, numbered)
+            if problem is not None:  # refused now, not found after the analysis
+                _fail(report, ledger, run_id, job, problem, emit)
+                continue
             todo.append((i, pj))
             if backend is None:  # start the workers now: they import while the rest is planned
                 backend = _LocalBackend(min(n, len(jobs) - i))
@@ -1228,6 +1280,28 @@ def _audio_record(pj: Planned, res: TaskResult) -> dict:
     return {"files": [dict(f) for f in pj.audio_files],
             "picks": {s: [int(fi), int(ci)] for s, (fi, ci) in zip(speakers, res.picks)},
             "offset_s": float(pj.task.offset_s)}
+
+
+def _number_problem(job: Job, pj: Planned, store, numbered: dict) -> str | None:
+    """Why ``job`` cannot be saved with its session number: another stored session of
+    the client holds it, or an earlier job of this batch was given it; else None (and
+    the number is noted in ``numbered``)."""
+    from ..errors import SessionNumberTakenError
+    m = job.meta
+    if m.client is None or m.session_number is None:
+        return None
+    key = (m.therapist, m.client, m.session_number)
+    if key in numbered:
+        return (f"session number {m.session_number} of client {m.client!r} is also given to {numbered[key]}; "
+                "give each session of a client its own number in the manifest's session_number column")
+    try:
+        store.check_session_number(therapist=m.therapist, client=m.client, number=m.session_number,
+                                   replacing=_existing_session(store, pj.uid),
+                                   how="the manifest's session_number column")
+    except SessionNumberTakenError as exc:
+        return str(exc)
+    numbered[key] = job.label + (f" ({job.origin})" if job.origin and job.origin != job.label else "")
+    return None
 
 
 def _existing_session(store, uid: str) -> int | None:

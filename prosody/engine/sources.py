@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from ..fileio import check_input_file
+from ..fileio import c_stderr_captured, check_input_file
 from ..errors import DecoderMissingError, InputError
 from ..timebase import GRID
 from ..types import name_problem
@@ -49,12 +49,14 @@ class AudioFile:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.warnings: list[str] = []
+        self._decoder_said: list[str] = []  # what libsndfile's MP3 decoder printed (fileio.c_stderr_captured)
         _check_path(self.path)
         self._backend = None
         self._format = None
         self._exact_length = False  # ffmpeg: the container's length is exact; drop decoder padding after it
         try:
-            info = sf.info(str(self.path))
+            with c_stderr_captured(self._decoder_said):
+                info = sf.info(str(self.path))
             self._backend = "sndfile"
             self.sample_rate, self.channels, self.n_samples = int(info.samplerate), int(info.channels), int(info.frames)
             self._format = info.format
@@ -127,7 +129,7 @@ class AudioFile:
         if stop <= start:
             return np.zeros((0, self.channels), np.float32)
         if self._backend == "sndfile":
-            with sf.SoundFile(str(self.path)) as f:
+            with c_stderr_captured(self._decoder_said), sf.SoundFile(str(self.path)) as f:
                 if start >= f.frames:
                     return np.zeros((0, self.channels), np.float32)
                 f.seek(start)
@@ -178,10 +180,14 @@ class AudioFile:
     def _blocks_sndfile(self, block_length: int) -> Iterator[np.ndarray]:
         got = 0
         error = None
+        said_before = len(self._decoder_said)
         try:
-            with sf.SoundFile(str(self.path)) as f:
+            with c_stderr_captured(self._decoder_said):
+                f = sf.SoundFile(str(self.path))
+            with f:
                 while True:
-                    x = f.read(block_length, dtype="float32", always_2d=True)
+                    with c_stderr_captured(self._decoder_said):  # one decoder call at a time: no yield inside
+                        x = f.read(block_length, dtype="float32", always_2d=True)
                     if len(x) == 0:
                         break
                     got += len(x)
@@ -192,10 +198,20 @@ class AudioFile:
             for x in self._read_until_break(got):
                 got += len(x)
                 yield _finite(x, self.path, got)
-            if got == 0:
-                raise InputError(f"cannot decode {self.path}: {error}")
+        # what the decoder printed while decoding (MP3: libmpg123), less its remarks on the header when opening
+        damage = [line for line in self._decoder_said[said_before:] if line not in self._decoder_said[:said_before]]
+        said = ""
+        if damage:
+            said = f"the decoder said \"{damage[0]}\"" + (
+                f" and {len(damage) - 1} more complaint{'s' if len(damage) > 2 else ''}" if len(damage) > 1 else "")
+        if error is not None and got == 0:
+            raise InputError(f"cannot decode {self.path}: {error}" + (f" ({said})" if said else ""))
         claimed = max(self._header_n_samples, self.n_samples)
-        if got < claimed:
+        if damage:
+            self.warnings.append(f"{self.path} is damaged: unreadable data ({said}); read "
+                                 f"{got / self.sample_rate:.2f} s of {claimed / self.sample_rate:.2f} s, "
+                                 "analysed what it decoded")
+        elif got < claimed:
             self.warnings.append(f"{self.path} is truncated: header says {claimed / self.sample_rate:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part"
                                  + (f" (decoder: {str(error).strip()})" if error is not None else ""))
@@ -211,11 +227,15 @@ class AudioFile:
         """Samples from ``start`` up to where decoding fails, in short reads (a read
         that fails returns nothing, so the last one loses at most SALVAGE_SAMPLES)."""
         try:
-            with sf.SoundFile(str(self.path)) as f:
+            with c_stderr_captured(self._decoder_said):
+                f = sf.SoundFile(str(self.path))
+            with f:
                 if start:
-                    f.seek(start)
+                    with c_stderr_captured(self._decoder_said):
+                        f.seek(start)
                 while True:
-                    x = f.read(SALVAGE_SAMPLES, dtype="float32", always_2d=True)
+                    with c_stderr_captured(self._decoder_said):
+                        x = f.read(SALVAGE_SAMPLES, dtype="float32", always_2d=True)
                     if len(x) == 0:
                         return
                     yield x

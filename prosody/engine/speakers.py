@@ -494,6 +494,11 @@ class Attribution:
             out["diarization"] = {"voices": d.n_voices, "separation": None if d.separation != d.separation
                                   else round(d.separation, 4), "voice_share": [round(v, 3) for v in d.voice_share],
                                   "method": d.method}
+            if d.more_voices:
+                out["diarization"]["voices_more_than_two"] = True
+                out["diarization"]["voices_estimate"] = d.more_voices
+                if self.naming is not None:
+                    out["diarization"]["mixed_voices"] = [self.naming.names[k] for k in (0, 1) if d.mixed[k]]
         if self.naming is not None:
             out["naming"] = self.naming.to_dict()
         if self.channel_picks:
@@ -556,9 +561,22 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                            "; if two people speak here, their voices were too alike to tell apart "
                            + ("on one channel" if used == "mono" else "where both reach every channel")
                            + " (record one channel per person)"))
+    if d.more_voices:
+        warnings.append(more_voices_text(d.more_voices, [naming.names[k] for k in (0, 1) if d.mixed[k]]))
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue"),
                        diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted)
+
+
+MORE_VOICES_NOTE = "more than two voices seem to speak here"
+
+
+def more_voices_text(estimate: int, mixed_names: list[str] | tuple[str, ...]) -> str:
+    """The warning for a recording where more than two people seem to speak (``Diarization.more_voices``:
+    ``estimate``), the voices that seem to hold several people named (``prosody relabel`` writes it
+    again with the names exchanged)."""
+    return (f"{MORE_VOICES_NOTE} (about {estimate}): prosody measures two people; the figures of "
+            f"{' and '.join(mixed_names)} may mix several people (record one channel per person)")
 
 
 def in_phase(x: np.ndarray, inverted: bool) -> np.ndarray:

@@ -117,13 +117,19 @@ def _intervals(items, where: str, speakers: set, duration_s: float, *, keys=("st
             _fail(f"{w}.{keys[1]}", x[keys[1]], f"ends before it starts ({keys[0]} {x[keys[0]]})")
 
 
-def check_session_doc(doc, *, where: str = "session document") -> None:
+def check_session_doc(doc, *, where: str = "session document", every_value: bool = True) -> None:
     """Raise InvalidSessionError unless ``doc`` is a ``prosody.session/1|2``
     document as documented; ``doc`` may carry a top-level ``bookmarks`` list
-    (live capture) and ``live`` object."""
+    (live capture) and ``live`` object.
+
+    ``every_value=False`` leaves out the walk over every value (depth, sizes,
+    finiteness, JSON types: 40 % of the time) for a document just parsed from
+    JSON text with NaN and Infinity refused (``Store.get``): its values are JSON's
+    and finite by construction, and sizes matter only to what is written."""
     if not isinstance(doc, dict):
         raise InvalidSessionError(f"{where}: expected a JSON object, not {type(doc).__name__}")
-    _walk(doc, where, 0)
+    if every_value:
+        _walk(doc, where, 0)
     schema = doc.get("schema")
     if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
         raise InvalidSessionError(f"not a prosody session ({where}: schema = {schema!r}; expected "

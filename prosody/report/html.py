@@ -274,7 +274,7 @@ def attribution_line(doc) -> str:
 
 
 def _glance(doc, stored: StoredSession, measures, roles) -> str:
-    sp = doc["speakers"]
+    sp = {s: (doc.get("speakers") or {}).get(s) or {} for s in doc["speaker_order"]}  # an older document may lack one
     by_role = {r: n for n, r in roles.items()}
     cards = [_card(fmt_clock(doc["duration_s"]), "duration")]
     th, cl = by_role.get("therapist"), by_role.get("client")
@@ -306,7 +306,7 @@ def _speaker_table(doc) -> str:
     head = "<tr><th>measure</th>" + "".join(f'<th class="n">{escape(s)}</th>' for s in speakers) + "</tr>"
     rows = []
     for key, (label, unit, _, _) in SPEAKER_DEFINITIONS.items():
-        vals = [doc["speakers"][s].get(key) for s in speakers]
+        vals = [((doc.get("speakers") or {}).get(s) or {}).get(key) for s in speakers]
         if all(v is None for v in vals) and key in ("talk_share", "n_turns", "gap_median_s", "overlaps"):
             continue
         p = speaker_plain(key)

@@ -45,8 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars, write_private
-from ..errors import InputError, SessionNotFoundError, StoreDamagedError, StoreError
-from ..formats.schema import check_meta_fields, check_uid
+from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
+                      SessionUnreadableError, StoreDamagedError, StoreError)
+from ..formats.schema import check_meta_fields, check_session_doc, check_uid
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..types import SPEAKER_FIELDS
@@ -210,8 +211,26 @@ CREATE TABLE feedback (
 """)
     rows = db.execute("SELECT id, doc FROM sessions").fetchall()
     for sid, doc_text in rows:
-        doc = json.loads(doc_text)
-        _insert_measures(db, sid, doc)
+        doc = _backfill_doc(doc_text)
+        if doc is not None:
+            _insert_measures(db, sid, doc)
+
+
+def _refuse_constant(name: str):
+    """``json.loads`` ``parse_constant``: NaN and Infinity are no numbers a session holds."""
+    raise ValueError(f"{name} is not a number a session can hold")
+
+
+def _backfill_doc(doc_text) -> dict | None:
+    """A stored document for a migration to fill new tables from; None for one that
+    cannot be read (``Store._doc``): left out of the backfill, its session opens the
+    store all the same and is named when read."""
+    try:
+        doc = json.loads(doc_text, parse_constant=_refuse_constant)
+        check_session_doc(doc, every_value=False)
+    except (TypeError, ValueError, RecursionError, InvalidSessionError):
+        return None
+    return doc
 
 
 def _migrate_2_to_3(db: sqlite3.Connection) -> None:
@@ -258,7 +277,10 @@ CREATE TABLE voice_profiles (
 );
 """)
     for sid, doc_text in db.execute("SELECT id, doc FROM sessions").fetchall():
-        layout, method = attribution_of(json.loads(doc_text))
+        doc = _backfill_doc(doc_text)
+        if doc is None:
+            continue
+        layout, method = attribution_of(doc)
         db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (layout, method, sid))
 
 
@@ -462,7 +484,47 @@ def _sqlite_errors(method):
     return guarded
 
 
-# -- parsing -------------------------------------------------------------------------------------------------------
+# -- session numbers: (therapist, client, session number) names one session ---------------------------------------
+# The key the next number is counted in: a client seen by two therapists is numbered by each.
+# A number typed by the user that another session holds is refused (SessionNumberTakenError);
+# one carried along (from an imported file, or kept when a session moves to another client)
+# becomes the next free one, and the command says so.
+def _number_holder(db, *, therapist, client, number, sid: int | None = None) -> int | None:
+    """The ID of a session other than ``sid`` of ``therapist``'s ``client`` with session
+    number ``number``; None when there is none (or no client or number to clash)."""
+    if client is None or number is None:
+        return None
+    row = db.execute("SELECT id FROM sessions WHERE client = ? AND therapist IS ? AND session_number = ? "
+                     "AND id IS NOT ? ORDER BY id LIMIT 1", (client, therapist, number, sid)).fetchone()
+    return None if row is None else row[0]
+
+
+def _next_number(db, *, therapist, client, sid: int | None = None) -> int:
+    """One more than the highest session number of ``therapist``'s ``client`` (``sid`` aside)."""
+    return db.execute("SELECT COALESCE(MAX(session_number), 0) + 1 FROM sessions WHERE client = ? "
+                      "AND therapist IS ? AND id IS NOT ?", (client, therapist, sid)).fetchone()[0]
+
+
+def _check_number_free(db, *, therapist, client, number, sid: int | None = None,
+                       how: str = "--session-number") -> None:
+    """Raise SessionNumberTakenError when a session other than ``sid`` of ``therapist``'s
+    ``client`` holds session number ``number``. ``how``: where the user gives another."""
+    holder = _number_holder(db, therapist=therapist, client=client, number=number, sid=sid)
+    if holder is None:
+        return
+    after = _next_number(db, therapist=therapist, client=client, sid=sid)
+    who = f"client {client!r}" + (f" of therapist {therapist!r}" if therapist else "")
+    raise SessionNumberTakenError(
+        f"session number {number} is taken: {who} has it as session {holder}; give another with "
+        f"{how} (after the highest: {after}), or renumber session {holder} first "
+        f"(`prosody edit {holder} --session-number N`)")
+
+
+def _uid_taken(uid: str, sid) -> StoreError:
+    return StoreError(f"session uid {uid} is already in the store as session {sid}; import it as a new session "
+                      "(--new-id) or delete that one first")
+
+
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
@@ -710,7 +772,7 @@ class Store:
     @_sqlite_errors
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
              meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
-             session_id: int | None = None, notes=()) -> int:
+             session_id: int | None = None, notes=(), renumber: bool = False) -> int:
         """Store one session; returns its ID. ``doc``: a ``prosody.session/*``
         document (a top-level ``bookmarks`` list is taken out of it and stored
         as bookmarks). ``frames``: ``frames[speaker][key]`` arrays of shape
@@ -720,7 +782,10 @@ class Store:
         bookmarks) in one transaction, keeping its ID, uid and feedback: for
         periodic autosaves of a live session (its supervisor notes are kept too).
         A session number left None with a client given is the next one for that
-        therapist and client. ``notes``: supervisor notes (``Note``) to add."""
+        therapist and client. ``notes``: supervisor notes (``Note``) to add.
+        A session number another session of the client holds is refused
+        (SessionNumberTakenError), or with ``renumber`` (a number carried from an
+        imported file, not typed) replaced by the next one."""
         validate_doc(doc)
         check_uid(uid, where="session uid")
         meta = _normalised(meta)
@@ -752,6 +817,11 @@ class Store:
                         raise SessionNotFoundError(f"no session {session_id} in {self.path} to replace")
                     old_file, uid = row
                     sid = session_id
+                    if db.execute("SELECT therapist IS ? AND client IS ? AND session_number IS ? FROM sessions "
+                                  "WHERE id = ?", (meta.therapist, meta.client, meta.session_number, sid)
+                                  ).fetchone()[0] != 1:  # a number it already holds is left alone
+                        _check_number_free(db, therapist=meta.therapist, client=meta.client,
+                                           number=meta.session_number, sid=sid)
                     for table in ("tags", "speakers", "segments", "turns", "pauses", "transitions", "events",
                                   "bookmarks", "measures", "rolling"):
                         db.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
@@ -762,11 +832,14 @@ class Store:
                                 meta.notes or "", float(doc["duration_s"]), int(bool(doc.get("turn_taking"))),
                                 doc["schema"], doc_text, frames_name, sid))
                 else:
+                    taken = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
+                    if taken is not None:  # said before any clash of session numbers: it is the same session
+                        raise _uid_taken(uid, taken[0])
                     number = meta.session_number
-                    if number is None and meta.client:
-                        number = db.execute("SELECT COALESCE(MAX(session_number), 0) + 1 FROM sessions "
-                                            "WHERE client = ? AND therapist IS ?",
-                                            (meta.client, meta.therapist)).fetchone()[0]
+                    if meta.client and (number is None or (renumber and _number_holder(
+                            db, therapist=meta.therapist, client=meta.client, number=number) is not None)):
+                        number = _next_number(db, therapist=meta.therapist, client=meta.client)
+                    _check_number_free(db, therapist=meta.therapist, client=meta.client, number=number)
                     try:
                         cur = db.execute(
                             "INSERT INTO sessions (uid, saved_at, recorded_at, therapist, client, session_number, "
@@ -777,9 +850,7 @@ class Store:
                              frames_name))
                     except sqlite3.IntegrityError:
                         other = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
-                        raise StoreError(f"session uid {uid} is already in the store as session "
-                                         f"{other[0] if other else '?'}; import it as a new session "
-                                         "(--new-id) or delete that one first") from None
+                        raise _uid_taken(uid, other[0] if other else "?") from None
                     sid = cur.lastrowid
                 self._insert_children(db, sid, doc, meta, bookmarks, feedback)
                 db.executemany("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
@@ -868,7 +939,9 @@ class Store:
             raise InputError(f"note time {time_s} s is outside session {sid} (0 to {duration:.1f} s)")
         if end_s is not None and not (math.isfinite(end_s) and time_s <= end_s <= duration + 1.0):
             raise InputError(f"note end {end_s} s must lie between its start {time_s} s and the session's end")
-        note = Note(float(time_s), text, None if end_s is None else float(end_s), author, _now(), moment)
+        # written when, to the microsecond: the moments list numbers notes in the order they were written
+        written = datetime.now().isoformat(timespec="microseconds")
+        note = Note(float(time_s), text, None if end_s is None else float(end_s), author, written, moment)
         with self._tx() as db:
             db.execute("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
                        "VALUES (?,?,?,?,?,?,?)",
@@ -890,7 +963,9 @@ class Store:
         """Correct a stored session's metadata in one transaction: the
         ``sessions`` row and the ``tags`` table (the session document holds no
         metadata). None leaves a field as it is; an empty ``therapist`` or
-        ``client`` clears it. Returns the updated info."""
+        ``client`` clears it. Returns the updated info. A ``session_number`` that
+        another session of the (new) client holds is refused; the number a session
+        keeps when it moves to a client who has it becomes that client's next."""
         if session_number is not None and (not isinstance(session_number, int) or session_number < 0):
             raise InputError(f"session number {session_number!r}: must be a whole number, 0 or more")
         therapist, client, notes = nfc(therapist), nfc(client), nfc(notes)
@@ -908,12 +983,36 @@ class Store:
                 args.append(v)
         sid = self.resolve(ref)
         with self._tx() as db:
+            if therapist is not None or client is not None or session_number is not None:
+                before = db.execute("SELECT therapist, client, session_number FROM sessions WHERE id = ?",
+                                    (sid,)).fetchone()
+                after = (before[0] if therapist is None else therapist.strip() and therapist or None,
+                         before[1] if client is None else client.strip() and client or None,
+                         before[2] if session_number is None else session_number)
+                if after != tuple(before):  # a number it already holds (even twice, from before) is left alone
+                    if session_number is None and _number_holder(db, therapist=after[0], client=after[1],
+                                                                 number=after[2], sid=sid) is not None:
+                        # moved to a client who has its number: the next of theirs (it was not typed)
+                        sets.append("session_number = ?")
+                        args.append(_next_number(db, therapist=after[0], client=after[1], sid=sid))
+                    else:
+                        _check_number_free(db, therapist=after[0], client=after[1], number=after[2], sid=sid)
             if sets:
                 db.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*args, sid))
             db.executemany("DELETE FROM tags WHERE session_id = ? AND tag = ?", [(sid, t) for t in remove_tags])
             db.executemany("INSERT OR IGNORE INTO tags (session_id, tag) VALUES (?, ?)",
                            [(sid, t) for t in add_tags])
         return self.info(sid)
+
+    @_sqlite_errors
+    def check_session_number(self, *, therapist: str | None, client: str | None, number: int | None,
+                             replacing: int | None = None, how: str = "--session-number") -> None:
+        """Raise SessionNumberTakenError when a session of ``therapist``'s ``client`` could
+        not take session number ``number`` (``replacing``: the ID of the session it would
+        replace, which may keep its own): ``save`` checks it again; ``analyze --save``
+        and ``batch`` ask before analysing, not after. ``how``: where another is given."""
+        _check_number_free(self.db, therapist=nfc(therapist), client=nfc(client), number=number, sid=replacing,
+                           how=how)
 
     @_sqlite_errors
     def add_bookmark(self, ref, time_s: float, note: str = "") -> None:
@@ -1079,10 +1178,32 @@ FROM sessions s"""
         sid = self.resolve(ref)
         return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
 
+    def _doc(self, sid: int, doc_text) -> dict:
+        """Session ``sid``'s stored document ``doc_text``, parsed and checked against
+        docs/session-schema.md as an import is (``formats.schema``), so that every view
+        can read what it holds. A document saved by an older or another program, or
+        edited by hand in the database, raises SessionUnreadableError naming the session."""
+        try:
+            doc = json.loads(doc_text, parse_constant=_refuse_constant)
+        except (TypeError, ValueError, RecursionError) as exc:
+            problem = f"not JSON: {exc}"
+        else:
+            try:
+                check_session_doc(doc, every_value=False)
+                return doc
+            except InvalidSessionError as exc:
+                problem = str(exc)
+        raise SessionUnreadableError(
+            f"session {sid} in {self.path} cannot be read: its stored document is malformed ({problem}), saved by "
+            f"another version of prosody or edited by hand; the other sessions are unaffected: restore {DB_NAME} "
+            f"from a backup, or remove this one with `prosody delete {sid}`")
+
     @_sqlite_errors
     def get(self, ref) -> StoredSession:
+        """A stored session: its listing info, its document (checked: ``_doc``), bookmarks,
+        feedback and supervisor notes."""
         info = self.info(ref)
-        doc = json.loads(self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
+        doc = self._doc(info.id, self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
         bookmarks = tuple(Bookmark(t, n) for t, n in self.db.execute(
             "SELECT time_s, note FROM bookmarks WHERE session_id = ? ORDER BY time_s, rowid", (info.id,)))
         feedback = tuple(Feedback(k, tuple(json.loads(items)), g) for k, items, g in self.db.execute(
@@ -1097,10 +1218,10 @@ FROM sessions s"""
         ids = [int(i) for i in ids]
         if not ids:
             return []
-        rows = dict(self.db.execute(
-            "SELECT id, json_object('audio', json_extract(doc, '$.audio'), 'live', json_extract(doc, '$.live'), "
-            f"'sources', json_extract(doc, '$.sources')) FROM sessions WHERE id IN ({','.join('?' * len(ids))})",
-            ids))
+        rows = dict(self.db.execute(  # a document that is not JSON (edited by hand) names none: {}
+            "SELECT id, CASE WHEN json_valid(doc) THEN json_object('audio', json_extract(doc, '$.audio'), "
+            "'live', json_extract(doc, '$.live'), 'sources', json_extract(doc, '$.sources')) ELSE '{}' END "
+            f"FROM sessions WHERE id IN ({','.join('?' * len(ids))})", ids))
         return [json.loads(rows[i]) for i in ids if i in rows]
 
     @_sqlite_errors
@@ -1113,16 +1234,24 @@ FROM sessions s"""
         path = self.frames_dir / name
         if not path.exists():
             raise StoreError(f"session {sid}: its frames file {path} is missing")
-        return read_frames_npz(path, json.loads(doc_text)["speaker_order"])
+        try:  # only the speaker order is needed: get() checks the whole document
+            order = json.loads(doc_text, parse_constant=_refuse_constant).get("speaker_order")
+        except (AttributeError, TypeError, ValueError, RecursionError):
+            order = None
+        if not (isinstance(order, list) and order and all(isinstance(s, str) for s in order)):
+            order = self._doc(sid, doc_text)["speaker_order"]  # raises, naming the session and the field
+        return read_frames_npz(path, order)
 
     def bundle(self, ref) -> ExportBundle:
         s = self.get(ref)
         return ExportBundle(doc=s.doc, meta=s.info.meta, bookmarks=s.bookmarks, feedback=s.feedback,
                             frames=self.frames(s.info.id), uid=s.info.uid, notes=s.notes)
 
-    def import_bundle(self, b: ExportBundle, *, new_id: bool = False) -> int:
+    def import_bundle(self, b: ExportBundle, *, new_id: bool = False, renumber: bool = False) -> int:
+        """``save`` an export; ``renumber``: its session number, when another session of
+        the client holds it, becomes the next one (``save``)."""
         return self.save(b.doc, b.frames, meta=b.meta, bookmarks=b.bookmarks, feedback=b.feedback,
-                         uid=None if new_id else b.uid, notes=b.notes)
+                         uid=None if new_id else b.uid, notes=b.notes, renumber=renumber)
 
     @_sqlite_errors
     def metrics(self, ids) -> dict[int, dict[str, float | None]]:
