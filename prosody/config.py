@@ -36,7 +36,7 @@ class VadConfig:
     # in noise, on a channel with no cross-talk to reject: the gate comes down with the channel's
     # own range (its loud frames' level, the range_percentile over range_window_s, less the floor
     # less gate_range_margin_db), never below gate_low_db (gate_low_db = gate_db: a fixed gate)
-    gate_low_db: float = 6.0
+    gate_low_db: float = 3.0
     gate_range_margin_db: float = 24.0
     range_window_s: float = 30.0
     range_percentile: float = 95.0
