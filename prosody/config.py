@@ -33,6 +33,13 @@ class VadConfig:
     gate_db: float = 9.0
     floor_window_s: float = 8.0
     floor_percentile: float = 10.0
+    # in noise, on a one-speaker channel (RawVad(noise_following=True)): the gate comes down with
+    # the channel's own range (its loud frames' level, the range_percentile over range_window_s,
+    # less the floor less gate_range_margin_db), never below gate_low_db (>= gate_db: a fixed gate)
+    gate_low_db: float = 3.0
+    gate_range_margin_db: float = 24.0
+    range_window_s: float = 30.0
+    range_percentile: float = 95.0
     min_duration_on_s: float = 0.10
     min_duration_off_s: float = 0.60
     pad_onset_s: float = 0.0
@@ -59,6 +66,13 @@ class VadConfig:
         _check(20.0 <= self.highpass_hz <= 1000.0,
                f"vad.highpass_hz={self.highpass_hz} must be within 20..1000 Hz")
         _check(0.0 <= self.gate_db <= 60.0, f"vad.gate_db={self.gate_db} must be within 0..60 dB")
+        _check(0.0 <= self.gate_low_db <= 60.0, f"vad.gate_low_db={self.gate_low_db} must be within 0..60 dB")
+        _check(0.0 <= self.gate_range_margin_db <= 80.0,
+               f"vad.gate_range_margin_db={self.gate_range_margin_db} must be within 0..80 dB")
+        _check(1.0 <= self.range_window_s <= 300.0,
+               f"vad.range_window_s={self.range_window_s} must be within 1..300 s")
+        _check(50.0 <= self.range_percentile < 100.0,
+               f"vad.range_percentile={self.range_percentile} must be within [50, 100)")
         _check(1.0 <= self.floor_window_s <= 120.0,
                f"vad.floor_window_s={self.floor_window_s} must be within 1..120 s")
         _check(0.0 < self.floor_percentile < 50.0,

@@ -96,10 +96,11 @@ class WindowStage(Protocol):
 
 
 class _Channel:
-    def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid, cross_talk: bool = False):
+    def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid, cross_talk: bool = False,
+                 noise_following: bool = False):
         self.speaker = speaker
         self.framer = Framer(grid=grid)
-        self.raw_vad = RawVad(config.vad, grid=grid)
+        self.raw_vad = RawVad(config.vad, grid=grid, noise_following=noise_following)
         self.smoother = SpeechSmoother(config.vad, grid=grid, cross_talk=cross_talk)
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)
@@ -135,7 +136,8 @@ class Pipeline:
         self.grid = grid
         self.speakers = tuple(speakers)
         xt = len(speakers) == 2 and cross_talk and self.config.vad.bleed_min_own > 0.0  # a cross-talk stage
-        self._ch = [_Channel(s, self.config, grid, cross_talk=xt) for s in self.speakers]
+        self._ch = [_Channel(s, self.config, grid, cross_talk=xt, noise_following=len(self.speakers) == 1)
+                    for s in self.speakers]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 and cross_talk else None
         self._turns = (TurnTracker(self.speakers, self.config.turns,
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))

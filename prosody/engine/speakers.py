@@ -363,16 +363,51 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
 
 def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0,
                floor_db: float | None = None) -> np.ndarray:
-    """(n_samples,) float32 white noise at the noise floor of ``mono``
-    (``noise_floor_db``, or ``floor_db`` where the caller has it already).
-    Seeded, so the same input gives the same channels: what a speaker channel
-    carries where its voice does not speak."""
+    """(n_samples,) float32 noise at the noise floor of ``mono`` (``noise_floor_db``,
+    or ``floor_db`` where the caller has it already), with the spectrum of ``mono``'s
+    own pauses (``noise_shape``): what a speaker channel carries where its voice does
+    not speak. Seeded, so the same input gives the same channels.
+
+    White noise at that level, as the fill once was, is not the room's noise: against
+    a room's hum or fan (most of its power low, below the voice activity's 150 Hz
+    high-pass) it stands several dB above the channel's own pauses in the voice
+    activity's ear, and a gate that comes down in noise (``VadConfig.gate_low_db``)
+    passed it as speech (AMI dev01 in pink noise 15 dB under the speech: 543 frames of
+    fill called the therapist's speech)."""
     if min(len(mono) // GRID.hop_length, len(speech)) == 0:
         return np.zeros(len(mono), np.float32)
     if floor_db is None:
         floor_db = noise_floor_db(mono, speech)
     rng = np.random.default_rng(seed)
-    return rng.standard_normal(len(mono), dtype=np.float32) * np.float32(10 ** (floor_db / 20))
+    white = rng.standard_normal(len(mono), dtype=np.float32)
+    gain = noise_shape(mono, speech)
+    if gain is not None:
+        L = _FILL_CHUNK
+        fine = np.sqrt(np.interp(np.fft.rfftfreq(L), np.fft.rfftfreq(GRID.hop_length), gain))
+        for a in range(0, len(white), L):  # independent chunks of one stationary noise
+            seg = white[a:a + L]
+            white[a:a + L] = np.fft.irfft(np.fft.rfft(seg, L) * fine, L)[: len(seg)]
+    return white * np.float32(10 ** (floor_db / 20))
+
+
+_FILL_CHUNK = 16384  # samples filtered at once by floor_fill
+
+
+def noise_shape(mono: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
+    """Power spectrum of ``mono``'s pauses (the median over its 10 ms frames outside
+    ``speech`` of each bin's power, Hann window), scaled to mean 1: (hop_length // 2 + 1,)
+    float64, or None (flat) with fewer than 20 pause frames or none of them above
+    digital silence."""
+    hop = GRID.hop_length
+    n = min(len(mono) // hop, len(speech))
+    quiet = np.flatnonzero(~speech[:n])
+    if len(quiet) < 20:
+        return None
+    frames = mono[: n * hop].reshape(n, hop)[quiet[:: max(1, len(quiet) // 4000)]].astype(np.float64)
+    p = np.median(np.abs(np.fft.rfft(frames * np.hanning(hop), axis=1)) ** 2, axis=0)
+    if not np.all(np.isfinite(p)) or p.mean() <= 1e-20:
+        return None
+    return np.maximum(p / p.mean(), 1e-6)
 
 
 def swap_names(n: Naming) -> Naming:
