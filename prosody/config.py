@@ -40,6 +40,7 @@ class VadConfig:
     gate_range_margin_db: float = 24.0
     range_window_s: float = 30.0
     range_percentile: float = 95.0
+    gate_hold_s: float = 1.0  # ... within this long after a frame over gate_db
     min_duration_on_s: float = 0.10
     min_duration_off_s: float = 0.60
     pad_onset_s: float = 0.0
@@ -69,6 +70,7 @@ class VadConfig:
         _check(0.0 <= self.gate_low_db <= 60.0, f"vad.gate_low_db={self.gate_low_db} must be within 0..60 dB")
         _check(0.0 <= self.gate_range_margin_db <= 80.0,
                f"vad.gate_range_margin_db={self.gate_range_margin_db} must be within 0..80 dB")
+        _check(0.0 <= self.gate_hold_s <= 5.0, f"vad.gate_hold_s={self.gate_hold_s} must be within 0..5 s")
         _check(1.0 <= self.range_window_s <= 300.0,
                f"vad.range_window_s={self.range_window_s} must be within 1..300 s")
         _check(50.0 <= self.range_percentile < 100.0,

@@ -230,24 +230,26 @@ class SessionBuilder:
 
 
 def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
-    """Warnings for the speakers of a two-speaker session who never speak:
-    their channel (``attribution["channels"]``, 1-based, where known) is
-    digital silence throughout (every frame at ``framing.rms_db``'s floor) or
-    holds no speech. Their share of 0 % and their "0 listening sounds" are then
-    no behaviour of theirs, and the other's figures toward them have no data."""
-    if len(session.speakers) < 2:
-        return ()
+    """Warnings for the speakers of a session who never speak: their channel
+    (``attribution["channels"]``, 1-based, where known) is digital silence
+    throughout (every frame at ``framing.rms_db``'s floor) or holds no speech.
+    Their share of 0 % and their "0 listening sounds" are then no behaviour of
+    theirs, and the other's figures toward them have no data. A one-speaker
+    session with no speech says so too (a muted or far-too-quiet recording read
+    "time speaking 0.0 s" with no word of why)."""
     chans = (session.attribution or {}).get("channels") or {}
     out = []
     for spk in session.speakers:
         fr = session.frames.get(spk) or {}
         if len(fr.get("is_speech", ())) == 0 or fr["is_speech"].any():
             continue
-        where = f"channel {chans[spk]}" if spk in chans else "the channel"
+        where = f"channel {chans[spk]}" if spk in chans else ("the channel" if len(session.speakers) > 1
+                                                               else "the recording")
         what = (f"{where} is digital silence throughout (every sample zero)"
                 if float(np.max(fr["rms_db"])) <= DIGITAL_SILENCE_DB else f"no speech was found on {where}")
-        out.append(f"{spk} never speaks: {what}, so the {spk}'s figures describe no behaviour, and figures "
-                   f"toward the {spk} (answering, talking over) have no data")
+        toward = (f", and figures toward the {spk} (answering, talking over) have no data"
+                  if len(session.speakers) > 1 else "")
+        out.append(f"{spk} never speaks: {what}, so the {spk}'s figures describe no behaviour{toward}")
     return tuple(out)
 
 

@@ -264,10 +264,10 @@ def _numbers(store) -> list[tuple]:
         return [(i.id, i.meta.client, i.meta.session_number) for i in st.list()]
 
 
-def _taken_line(rc, err, *, number, holder, after):
+def _taken_line(rc, err, *, number, holder, after, client="C7"):
     lines = err.splitlines()
     assert rc == 2 and len(lines) == 1, err
-    assert lines[0].startswith(f"prosody: error: session number {number} is taken: client 'C7' of therapist 'ann' "
+    assert lines[0].startswith(f"prosody: error: session number {number} is taken: client '{client}' of therapist 'ann' "
                                f"has it as session {holder}; give another with --session-number (after the "
                                f"highest: {after}), or renumber session {holder} first"), err
 
@@ -479,3 +479,17 @@ def test_quoted_line_breaks_that_close_are_still_notes(tmp_path):
     assert [(Path(j.paths[0]).name, j.meta.client, j.meta.notes, j.origin.rsplit(" ", 1)[-1]) for j in jobs] == [
         ("a.wav", "C7", "one\ntwo, and b.wav too", "2"), ("b.wav", "C8", 'say "hi"\nthree', "5"),
         ("c.wav", "C9", '5" of tape', "7")]
+
+
+def test_a_stray_space_makes_no_other_client(tmp_path, analysed):
+    """'alex ' and 'alex' look alike in every listing: they are one client, so the second
+    'alex ' session is alex #2 (a typed --session-number 1 is refused), and trend finds both."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save_session(analysed, meta=SessionMeta(therapist="ann", client="alex"))
+        st.save_session(analysed, meta=SessionMeta(therapist=" ann", client="alex "))
+    assert _numbers(store) == [(1, "alex", 1), (2, "alex", 2)]
+    rc, out, err = run_cli("edit", "2", "--client", "alex\t", "--session-number", "1", "--store", store)
+    _taken_line(rc, err, number=1, holder=1, after=2, client="alex")
+    with Store(store) as st:
+        assert [i.id for i in st.list(therapist="ann ", client=" alex")] == [1, 2]

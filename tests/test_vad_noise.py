@@ -86,8 +86,8 @@ def test_gate_comes_down_in_noise_and_nothing_passes_in_the_pauses(monologue):
         y = _with_noise(x, _noise(kind, len(x), seed=int(snr)), snr)
         low, old = _speech(y, VadConfig()), _speech(y, fixed)
         f1, f1_old = (2 * np.sum(v & truth) / (v.sum() + truth.sum()) for v in (low, old))
-        # measured: pink 5 dB recall 1.00 / 0.69, F1 0.94 / 0.76; white 10 dB 0.99 / 0.67, 0.94 / 0.74
-        assert np.mean(low[inner]) >= 0.95 and f1 >= 0.9 and f1 >= f1_old + 0.15, (kind, f1, f1_old)
+        # measured: pink 5 dB recall 0.97 / 0.69, F1 0.92 / 0.76 (fixed gate); white 10 dB 0.94 / 0.67, 0.91 / 0.74
+        assert np.mean(low[inner]) >= 0.9 and f1 >= 0.88 and f1 >= f1_old + 0.15, (kind, f1, f1_old)
         assert not low[n1:].any()  # 3 s of noise alone: no speech
         assert np.mean(low[outside]) <= 0.08, (kind, np.mean(low[outside]))  # the fixed gate: 0.034 (pauses bridged)
 
@@ -155,3 +155,29 @@ def test_speaker_channels_of_a_noisy_mono_mix_carry_no_speech_where_the_other_vo
         # (a few frames where the smoother bridges the other voice's short turn between two of this one's)
         assert v.sum() > 300 and (v & ~owned[: len(v)]).sum() <= 0.01 * v.sum(), (sp, v.sum(),
                                                                                   (v & ~owned[: len(v)]).sum())
+
+
+def test_one_speaker_recording_without_speech_says_so(tmp_path):
+    # a muted recording and one of noise alone read "time speaking 0.0 s": now a warning says why
+    from prosody.session import silent_speaker_warnings
+    rng = np.random.default_rng(4)
+    for x, what in ((np.zeros(16000 * 5, np.float32), "digital silence throughout"),
+                    ((rng.standard_normal(16000 * 5) * 1e-3).astype(np.float32), "no speech was found on the recording")):
+        s = analyze_blocks([x[:, None]], ("therapist",))
+        w = silent_speaker_warnings(s)
+        assert len(w) == 1 and w[0].startswith("therapist never speaks") and what in w[0], w
+        assert "toward" not in w[0]
+    x, _ = sf.read(FIXTURES / "mono_therapist.wav", dtype="float32")
+    assert silent_speaker_warnings(analyze_blocks([x[:, None]], ("therapist",))) == ()
+
+
+def test_lower_gate_holds_only_after_the_full_gate_a_chord_is_not_speech(monologue):
+    # a steady chord (four tones beating a few dB over their own floor), louder than the speech's pauses:
+    # webrtcvad takes it for speech, and a lower gate alone passed it nearly everywhere (167 s of a 169 s
+    # recording); held to gate_hold_s (1 s) after a frame over the full gate, it stays near the planted words
+    x, truth = monologue
+    t = np.arange(len(x)) / 16000
+    chord = sum(0.03 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.0, 330.0, 440.0)).astype(np.float32)
+    v = _speech(x + chord, VadConfig())
+    near = np.convolve(truth, np.ones(101), mode="same").astype(bool)  # within 0.5 s of a planted word
+    assert np.mean(v[~near]) <= 0.02, np.mean(v[~near])

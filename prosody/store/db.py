@@ -401,8 +401,10 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
 
 
 def nfc(text: str | None) -> str | None:
-    """Unicode NFC: names typed on different systems (macOS gives NFD) compare equal."""
-    return None if text is None else unicodedata.normalize("NFC", text)
+    """Unicode NFC, without leading or trailing white space: names typed on different
+    systems (macOS gives NFD), or with a stray space ('alex ' and 'alex', which the listing
+    cannot tell apart), compare equal."""
+    return None if text is None else unicodedata.normalize("NFC", text).strip()
 
 
 def _normalised(meta: SessionMeta) -> SessionMeta:
