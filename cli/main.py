@@ -187,10 +187,22 @@ def _safe(text) -> str:
     return terminal_safe(text)
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
+    """The parser of ``command`` (a subcommand of ``parser``), or None."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(command)
+    return None
+
+
 def main(argv=None) -> int:
     out, err = sys.stdout, sys.stderr
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # named with the command's own help, not the top level's
+            sub = _subparser(parser, args.command)
+            (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command is None:
             build_parser().print_help(out)
             return EXIT_USAGE

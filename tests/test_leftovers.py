@@ -493,3 +493,10 @@ def test_a_stray_space_makes_no_other_client(tmp_path, analysed):
     _taken_line(rc, err, number=1, holder=1, after=2, client="alex")
     with Store(store) as st:
         assert [i.id for i in st.list(therapist="ann ", client=" alex")] == [1, 2]
+
+
+def test_a_stray_argument_points_to_its_commands_help(tmp_path):
+    rc, out, err = run_cli("note", "1", "1", "hi", "--store", tmp_path / "st")
+    assert rc == 2 and err == "prosody: error: unrecognized arguments: hi (see `prosody note --help`)\n", err
+    rc, out, err = run_cli("--bogus")
+    assert rc == 2 and err == "prosody: error: unrecognized arguments: --bogus (see `prosody --help`)\n", err
