@@ -261,6 +261,15 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def _capture_saved(out) -> bool:
+    """The live save at the end of the input is on disk (not an autosave made while capturing:
+    a signal then would end the capture, and the re-attribution would run, as it should)."""
+    try:
+        return json.loads(out.read_text())["live"]["stop_reason"] is not None  # an autosave has none
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 @pytest.mark.parametrize("sig, rc", [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
 def test_signal_after_capture_ended_stops_the_reattribution(table_wav, tmp_path, sig, rc):
     """A real process (its re-attribution slowed as for a long session): the signal
@@ -272,7 +281,7 @@ def test_signal_after_capture_ended_stops_the_reattribution(table_wav, tmp_path,
                           "max", "--plain", "--output", str(out), "--record", str(tmp_path / "rec.wav")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     deadline = time.monotonic() + 60
-    while not out.exists() and p.poll() is None and time.monotonic() < deadline:
+    while not _capture_saved(out) and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     p.send_signal(sig)
     t0 = time.monotonic()
