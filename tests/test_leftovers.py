@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -91,6 +92,20 @@ def test_truncated_mp3_is_called_truncated_without_decoder_lines(tmp_path, mp3_w
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("prosody: warning: ") and "is truncated" in lines[0], proc.stderr
     assert json.loads(proc.stdout)["duration_s"] == pytest.approx(0.6 * 8.0, abs=0.4)
+
+
+def test_whole_mp3_the_decoder_grumbles_about_is_not_called_damaged(tmp_path, fixture_dialogue):
+    """ffmpeg's 16 kHz MP3 of the fixture: libmpg123 prints "part2_3_length too large"
+    but decodes it as ffmpeg does, sample for sample, to its full length: no warning."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed: cannot make the MP3")
+    audio, _ = fixture_dialogue
+    wav, mp3 = tmp_path / "d.wav", tmp_path / "d.mp3"
+    sf.write(wav, audio[:, 0], SR)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-ar", "16000", "-ac", "1", str(mp3)], check=True)
+    proc = _cli_process("analyze", mp3, "--speaker", "therapist", "--json", "-", "--quiet")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert json.loads(proc.stdout)["warnings"] == []
 
 
 def test_undecodable_mp3_is_one_error_line(tmp_path, mp3_whole):
