@@ -533,7 +533,24 @@ def cmd_trend(args, out, err) -> int:
     return EXIT_OK
 
 
+_EXPORT_SUFFIXES = {".json": "json", ".csv": "csv", ".parquet": "parquet", ".rttm": "rttm", ".textgrid": "textgrid",
+                    ".eaf": "eaf"}
+
+
+def _export_format(args) -> str:
+    """``--format``, or the one ``-o``'s suffix names (else json); a suffix of another
+    format than the one given is refused (``-o notes.csv`` used to get JSON)."""
+    named = _EXPORT_SUFFIXES.get(Path(args.output).suffix.lower()) if args.output not in (None, "-") else None
+    if args.format is None:
+        return named or "json"
+    if named is not None and named != args.format:
+        raise InputError(f"-o {args.output} is named like {named} but --format is {args.format}: "
+                         f"name the file for its format, or give --format {named}")
+    return args.format
+
+
 def cmd_export(args, out, err) -> int:
+    args.format = _export_format(args)
     frames_beside = None
     if args.output not in (None, "-"):
         frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
@@ -693,7 +710,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("export", help="write a stored session as json, csv (frames), parquet, rttm, textgrid (Praat) or eaf (ELAN)")
     p.add_argument("session", type=session_ref, metavar="SESSION")
-    p.add_argument("--format", choices=EXPORT_FORMATS, default="json")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default=None,
+                   help="default: the one -o's suffix names (.json .csv .parquet .rttm .textgrid .eaf), else json")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="file to write (default stdout); JSON writes PATH's frames beside it as STEM.frames.npz")
     _store_option(p)

@@ -515,3 +515,23 @@ def test_a_stray_argument_points_to_its_commands_help(tmp_path):
     assert rc == 2 and err == "prosody: error: unrecognized arguments: hi (see `prosody note --help`)\n", err
     rc, out, err = run_cli("--bogus")
     assert rc == 2 and err == "prosody: error: unrecognized arguments: --bogus (see `prosody --help`)\n", err
+
+
+def test_export_takes_its_format_from_the_file_name(tmp_path, analysed):
+    """`export 1 -o s.csv` wrote JSON into s.csv (and s.csv.frames.npz beside it): the suffix
+    now names the format; a suffix of another format than --format's is refused in one line."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save_session(analysed, meta=SessionMeta(therapist="ann", client="C7"))
+    rc, out, err = run_cli("export", "1", "-o", tmp_path / "s.csv", "--store", store)
+    assert rc == 0, err
+    head = (tmp_path / "s.csv").read_text().splitlines()[0]
+    assert head.startswith("time_s,speaker,is_speech"), head
+    assert not (tmp_path / "s.csv.frames.npz").exists()
+    rc, out, err = run_cli("export", "1", "-o", tmp_path / "s.rttm", "--store", store)
+    assert rc == 0 and (tmp_path / "s.rttm").read_text().startswith("SPEAKER "), err
+    rc, out, err = run_cli("export", "1", "-o", tmp_path / "x.json", "--format", "csv", "--store", store)
+    assert rc == 2 and err.count("\n") == 1 and "named like json but --format is csv" in err, err
+    assert not (tmp_path / "x.json").exists()
+    rc, out, err = run_cli("export", "1", "-o", tmp_path / "s.data", "--store", store)  # unknown suffix: json
+    assert rc == 0 and json.loads((tmp_path / "s.data").read_text())["speakers"], err
