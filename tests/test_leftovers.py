@@ -535,3 +535,15 @@ def test_export_takes_its_format_from_the_file_name(tmp_path, analysed):
     assert not (tmp_path / "x.json").exists()
     rc, out, err = run_cli("export", "1", "-o", tmp_path / "s.data", "--store", store)  # unknown suffix: json
     assert rc == 0 and json.loads((tmp_path / "s.data").read_text())["speakers"], err
+
+
+def test_network_delay_note_says_nothing_was_corrected_without_a_delay(fixture_dialogue):
+    from prosody.measures import MeasuresConfig
+    from prosody.session import analyze_blocks
+    audio, _ = fixture_dialogue
+    notes = {}
+    for ms in (0.0, 120.0):
+        s = analyze_blocks([audio[: 20 * SR]], ("therapist", "client"), measures=MeasuresConfig(network_delay_ms=ms))
+        notes[ms] = s.to_json_dict()["measures"]["network_delay_note"]
+    assert notes[0.0].startswith("no network delay given") and "corrected by" not in notes[0.0], notes
+    assert notes[120.0].startswith("client gaps corrected by the round trip"), notes

@@ -184,7 +184,9 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
         baseline=base,
         network_delay_ms=cfg.network_delay_ms,
         network_delay_note=("client gaps corrected by the round trip (2 x one-way delay): the client heard the "
-                            "therapist late and the answer arrived late; therapist gaps need no correction"),
+                            "therapist late and the answer arrived late; therapist gaps need no correction"
+                            if cfg.network_delay_ms > 0 else
+                            "no network delay given (--network-delay-ms 0): gaps as recorded, none corrected"),
         voice=top["voice"],
         timing=timing,
         warmth=top["warmth"],
