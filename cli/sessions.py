@@ -537,20 +537,21 @@ _EXPORT_SUFFIXES = {".json": "json", ".csv": "csv", ".parquet": "parquet", ".rtt
                     ".eaf": "eaf"}
 
 
-def _export_format(args) -> str:
-    """``--format``, or the one ``-o``'s suffix names (else json); a suffix of another
-    format than the one given is refused (``-o notes.csv`` used to get JSON)."""
+def _export_format(args) -> tuple[str, str | None]:
+    """``--format``, or the one ``-o``'s suffix names (else json); and, for a suffix of
+    another format than the one given, why it is refused (``-o notes.csv`` used to get JSON),
+    else None. Refused after the output-path guards: an output over an input is said first."""
     named = _EXPORT_SUFFIXES.get(Path(args.output).suffix.lower()) if args.output not in (None, "-") else None
     if args.format is None:
-        return named or "json"
+        return named or "json", None
     if named is not None and named != args.format:
-        raise InputError(f"-o {args.output} is named like {named} but --format is {args.format}: "
-                         f"name the file for its format, or give --format {named}")
-    return args.format
+        return args.format, (f"-o {args.output} is named like {named} but --format is {args.format}: "
+                             f"name the file for its format, or give --format {named}")
+    return args.format, None
 
 
 def cmd_export(args, out, err) -> int:
-    args.format = _export_format(args)
+    args.format, mismatch = _export_format(args)
     frames_beside = None
     if args.output not in (None, "-"):
         frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
@@ -561,6 +562,8 @@ def cmd_export(args, out, err) -> int:
         bundle = store.bundle(sid)
     if args.output not in (None, "-"):  # nor over the session's own recording
         _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), docs=[bundle.doc])
+    if mismatch is not None:
+        raise InputError(mismatch)
     uri = f"session{sid}"
     if args.output in (None, "-"):
         if args.format == "parquet":
