@@ -45,7 +45,7 @@ class VadConfig:
     min_duration_off_s: float = 0.60
     pad_onset_s: float = 0.0
     pad_offset_s: float = 0.0
-    # cross-talk (prosody.crosstalk): a raw speech frame is the other channel's leak
+    # cross-talk (prosody.engine.crosstalk): a raw speech frame is the other channel's leak
     # when less than bleed_min_own of its power lies bleed_margin_db above the leak
     # predicted through the path learnt from the session (delay 0..bleed_max_lag_s);
     # bleed_min_own=0 turns cross-talk rejection off
