@@ -72,7 +72,7 @@ def add_parser(sub) -> None:
                    help=f"seconds between plain lines (default {PLAIN_INTERVAL_S:.0f})")
     p.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    p.add_argument("--config", metavar="TOML", help="analysis configuration file")
+    p.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
     from .options import add_measures_arguments
     add_measures_arguments(p)
     p.set_defaults(run=cmd_live)
