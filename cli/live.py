@@ -49,8 +49,9 @@ def add_parser(sub) -> None:
     p.add_argument("--therapist-device", metavar="DEV", help="two devices: the therapist's microphone")
     p.add_argument("--client-device", metavar="DEV", help="two devices: the call's audio (e.g. a monitor source)")
     p.add_argument("--therapist-channel", type=int, metavar="N", help="two devices: channel N (1-based) of the "
-                                                                      "therapist device (default: mix of all)")
-    p.add_argument("--client-channel", type=int, metavar="N", help="two devices: channel N of the client device")
+                                                                      "therapist device (default: mix of its first two)")
+    p.add_argument("--client-channel", type=int, metavar="N", help="two devices: channel N of the client device "
+                                                                   "(default: mix of its first two)")
     p.add_argument("--rate-hz", type=int, metavar="N", help="device sample rate (default 16000 when the device "
                                                             "can, else its own default rate)")
     p.add_argument("--input", nargs="+", metavar="FILE", help="replay a recording (one stereo/mono file or two "
