@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
                    help="voice profile naming the therapist in shared/mono files (default: each therapist's own)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    a.add_argument("--config", metavar="TOML", help="analysis configuration file")
+    a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
     a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
                    help="one-way network delay of the calls")
     a.add_argument("--baseline", metavar="JSON", help="personal baseline profile for every file")

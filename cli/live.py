@@ -49,8 +49,9 @@ def add_parser(sub) -> None:
     p.add_argument("--therapist-device", metavar="DEV", help="two devices: the therapist's microphone")
     p.add_argument("--client-device", metavar="DEV", help="two devices: the call's audio (e.g. a monitor source)")
     p.add_argument("--therapist-channel", type=int, metavar="N", help="two devices: channel N (1-based) of the "
-                                                                      "therapist device (default: mix of all)")
-    p.add_argument("--client-channel", type=int, metavar="N", help="two devices: channel N of the client device")
+                                                                      "therapist device (default: mix of its first two)")
+    p.add_argument("--client-channel", type=int, metavar="N", help="two devices: channel N of the client device "
+                                                                   "(default: mix of its first two)")
     p.add_argument("--rate-hz", type=int, metavar="N", help="device sample rate (default 16000 when the device "
                                                             "can, else its own default rate)")
     p.add_argument("--input", nargs="+", metavar="FILE", help="replay a recording (one stereo/mono file or two "
@@ -72,7 +73,7 @@ def add_parser(sub) -> None:
                    help=f"seconds between plain lines (default {PLAIN_INTERVAL_S:.0f})")
     p.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    p.add_argument("--config", metavar="TOML", help="analysis configuration file")
+    p.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
     from .options import add_measures_arguments
     add_measures_arguments(p)
     p.set_defaults(run=cmd_live)

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with two files: the second file starts this many seconds later (negative: earlier)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs)")
+    a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
     a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
     a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM; - for stdout")
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV; - for stdout")

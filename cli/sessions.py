@@ -101,7 +101,8 @@ def _meta_options(g) -> None:
                    help="session number (default: the next for this therapist and client); one already "
                         "given to another session of this therapist's client is refused")
     g.add_argument("--date", metavar="WHEN", help="date and time of the session, YYYY-MM-DD[THH:MM] "
-                   "(default: the recording's modification time)")
+                   "(default: the recording's modification time less its duration, i.e. when it started; "
+                   "import: the date the file holds or a live capture's start, where it has one)")
     g.add_argument("--notes", metavar="TEXT", default=None, help="free-text notes")
     g.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
 

@@ -45,7 +45,7 @@ class VadConfig:
     min_duration_off_s: float = 0.60
     pad_onset_s: float = 0.0
     pad_offset_s: float = 0.0
-    # cross-talk (prosody.crosstalk): a raw speech frame is the other channel's leak
+    # cross-talk (prosody.engine.crosstalk): a raw speech frame is the other channel's leak
     # when less than bleed_min_own of its power lies bleed_margin_db above the leak
     # predicted through the path learnt from the session (delay 0..bleed_max_lag_s);
     # bleed_min_own=0 turns cross-talk rejection off
@@ -181,7 +181,7 @@ class AnalysisConfig:
     def from_dict(cls, d: dict) -> "AnalysisConfig":
         """A configuration from parsed TOML; every malformed shape (a section that is
         not a table, a value of the wrong type, an unknown key) raises ConfigError
-        naming the key."""
+        naming the key. A ``[moments]`` table is left to ``prosody.moments``."""
         sections = {"vad": VadConfig, "pitch": PitchConfig, "rate": RateConfig, "turns": TurnConfig}
         if not isinstance(d, dict):
             raise ConfigError(f"a config is a TOML table of sections, not {type(d).__name__}")
@@ -198,9 +198,11 @@ class AnalysisConfig:
                 kw[key] = tuple(ranges)
             elif key in sections:
                 kw[key] = _build(sections[key], value, key)
+            elif key == "moments":
+                continue  # read by moments, play, note and report (prosody.moments): one file serves every command
             else:
                 raise ConfigError(f"unknown config section {key!r}; known: {', '.join(sorted(sections))}, "
-                                  "pitch_by_speaker")
+                                  "pitch_by_speaker, moments (see docs/config.md)")
         return cls(**kw).validate()
 
     def to_toml(self) -> str:
@@ -234,7 +236,7 @@ def read_toml_file(path, *, what: str = "config") -> dict:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs)") from None
+        raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs/config.md)") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

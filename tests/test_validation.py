@@ -150,6 +150,25 @@ def test_malformed_configs_are_one_line_naming_the_key(tmp_path, files, export_j
         assert words in err, (name, err)
 
 
+def test_one_config_file_serves_analyze_and_moments(tmp_path, files):
+    """A file with [vad] and [moments]: analyze applies its [vad] values and leaves
+    [moments] to the moments commands; an unknown section is still one error line."""
+    from prosody.analysis import load_config
+    cfg = tmp_path / "both.toml"
+    cfg.write_text("[vad]\ngate_db = 12.5\ngate_hold_s = 0.5\n\n[moments]\nmax_total = 5\ntherapist = \"ann\"\n")
+    loaded = load_config(str(cfg))
+    assert (loaded.vad.gate_db, loaded.vad.gate_hold_s) == (12.5, 0.5)
+    rc, out, err = _cli("analyze", files / "stereo.wav", "--config", cfg, "--json", "-", "--quiet")
+    assert rc == 0, err
+    vad = json.loads(out)["config"]["vad"]
+    assert (vad["gate_db"], vad["gate_hold_s"]) == (12.5, 0.5)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[vad]\ngate_db = 12.5\n\n[moment]\nmax_total = 5\n")
+    rc, _, err = _cli("analyze", files / "stereo.wav", "--config", bad, "--quiet")
+    _one_line(rc, err)
+    assert "unknown config section 'moment'" in err, err
+
+
 def test_reversed_pitch_range_is_called_reversed(files):
     rc, _, err = _cli("analyze", files / "stereo.wav", "--pitch-range", "client=400-75", "--quiet")
     _one_line(rc, err)

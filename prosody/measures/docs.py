@@ -21,7 +21,9 @@ def docs_markdown() -> str:
     for m in MEASURES:
         lines.append(f"| `{m.name}` | {m.unit} | {m.formula} | {m.window} | {m.direction} | {m.source} |")
     from ..engine.overlap_cues import rule_markdown
-    lines += [""] + rule_markdown()
+    # the rule's text names its module by its path before the move into prosody/engine/
+    lines += [""] + [line.replace("`prosody/overlap_cues.py`", "`prosody/engine/overlap_cues.py`")
+                     for line in rule_markdown()]
     lines += ["", "## Warmth components", "",
               "Each component maps its value linearly from the warm anchor (score 1) to the cool anchor (score 0),",
               "clipped; weights are equal over the components that have data; contribution = weight x score.",
@@ -29,7 +31,12 @@ def docs_markdown() -> str:
               "", "| component | unit | warm anchor | cool anchor | direction | source |", "|---|---|---|---|---|---|"]
     for name, where, unit, warm, cool, source, direction in WARMTH_COMPONENTS:
         lines.append(f"| `{name}` | {unit} | {warm} | {cool} | {direction} | {source} |")
-    lines += ["", "## Defaults", "", "| setting | value |", "|---|---|"]
+    lines += ["", "## Defaults", "",
+              "The measures' settings. A config file cannot set them (`--config` reads only the analysis sections and",
+              "`[moments]`, docs/config.md). Per command, `--network-delay-ms` sets `network_delay_ms` and `--cues`",
+              "chooses which cues are on (`cues.monologue`, `cues.overlaps`, `cues.pace`, `cues.quick_answers`);",
+              "`therapist` and `client` are the speaker names that the recording uses (e.g. `--channels`). The rest are fixed.",
+              "", "| setting | value |", "|---|---|"]
     for f in dataclasses.fields(MeasuresConfig):
         v = getattr(cfg, f.name)
         if dataclasses.is_dataclass(v):
