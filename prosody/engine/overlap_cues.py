@@ -220,7 +220,7 @@ def rule_markdown() -> list[str]:
         "first within the decision horizon) is one of the two. Timing alone cannot tell them apart: both are short,",
         "and backchannels often overlap the holder's speech (Heldner & Edlund 2010: within-speaker overlap;",
         "Schegloff 2000: not all overlap is competitive). To a therapist they are opposites: a backchannel is",
-        "attentive listening, a failed interruption is talking over the other. The rule (`prosody/overlap_cues.py`):",
+        "attentive listening, a failed interruption is talking over the other. The rule (`prosody/engine/overlap_cues.py`):",
         "",
         "| case | decided as | source |", "|---|---|---|",
         "| starts in the holder's pause (the holder is silent at its start) | backchannel | Ward & Tsukahara 2000; "

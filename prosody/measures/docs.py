@@ -21,9 +21,7 @@ def docs_markdown() -> str:
     for m in MEASURES:
         lines.append(f"| `{m.name}` | {m.unit} | {m.formula} | {m.window} | {m.direction} | {m.source} |")
     from ..engine.overlap_cues import rule_markdown
-    # the rule's text names its module by its path before the move into prosody/engine/
-    lines += [""] + [line.replace("`prosody/overlap_cues.py`", "`prosody/engine/overlap_cues.py`")
-                     for line in rule_markdown()]
+    lines += [""] + list(rule_markdown())
     lines += ["", "## Warmth components", "",
               "Each component maps its value linearly from the warm anchor (score 1) to the cool anchor (score 0),",
               "clipped; weights are equal over the components that have data; contribution = weight x score.",
