@@ -371,9 +371,10 @@ def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0,
     White noise at that level, as the fill once was, is not the room's noise: against
     a room's hum or fan (most of its power low, below the voice activity's 150 Hz
     high-pass) it stands several dB above the channel's own pauses in the voice
-    activity's ear, and a gate that comes down in noise (``VadConfig.gate_low_db``)
-    passed it as speech (AMI dev01 in pink noise 15 dB under the speech: 543 frames of
-    fill called the therapist's speech)."""
+    activity's ear: it raised the channel's floor estimate, and in a trial of a gate
+    that comes down in noise on these channels it passed as speech (AMI dev01 in pink
+    noise 15 dB under the speech: 543 frames of fill called the therapist's speech;
+    docs/speakers.md, twentieth round; the gate stays fixed here)."""
     if min(len(mono) // GRID.hop_length, len(speech)) == 0:
         return np.zeros(len(mono), np.float32)
     if floor_db is None:
