@@ -90,6 +90,7 @@ def cmd_devices(args, out, err) -> int:
     devs = list_input_devices()
     if not devs:
         out.write("no audio input devices found\n")
+        _output_devices(out)
         return EXIT_OK
     pa = [d for d in devs if d.backend == "portaudio"]
     pulse = [d for d in devs if d.backend == "pulse"]
@@ -108,7 +109,25 @@ def cmd_devices(args, out, err) -> int:
             out.write(f"  {'*' if d.is_default else ' '} {KIND_LABEL[d.kind]:<33} {d.channels:>3} {rate:>8}  "
                       f"{terminal_safe(d.ref)}  ({terminal_safe(d.name)})\n")
     out.write("\n* = default input\n")
+    _output_devices(out)
     return EXIT_OK
+
+
+def _output_devices(out) -> None:
+    """PortAudio's output devices, for ``prosody play --device`` (none listed where PortAudio is missing)."""
+    try:
+        import sounddevice as sd
+        devs = sd.query_devices()
+        default_out = sd.default.device[1]
+    except Exception:  # noqa: BLE001  no PortAudio (ImportError, OSError, PortAudioError): play says so itself
+        return
+    outs = [(k, d) for k, d in enumerate(devs) if d.get("max_output_channels", 0) > 0]
+    if not outs:
+        return
+    out.write("\nOutput devices (pass the number or a unique part of the name to `prosody play --device`):\n")
+    for k, d in outs:
+        out.write(f"  {'*' if k == default_out else ' '} {k:>4}  {d['max_output_channels']:>3} ch  "
+                  f"{terminal_safe(str(d['name']))}\n")
 
 
 # -- live --------------------------------------------------------------------------------------

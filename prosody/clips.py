@@ -186,7 +186,7 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, on_start=None) -> None
         sd.play(x, sample_rate, device=device, blocking=True, latency="high")  # no need to hurry: no gaps
     except (sd.PortAudioError, ValueError) as exc:
         raise InputError(f"cannot play on output device {device!r}: {exc}; give a device number or name "
-                         "(`python -m sounddevice` lists them)") from None
+                         "(`prosody devices` lists them)") from None
 
 
 __all__ = ["Audio", "audio_record", "clip_span", "data_uri", "encode_clip", "live_audio_record", "locate", "play",

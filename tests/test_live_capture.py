@@ -111,6 +111,9 @@ def test_devices_lists_monitor_sources(pulse):
     assert res.returncode == 0, res.stderr
     line = next(x for x in res.stdout.splitlines() if "callaudio.monitor" in x)
     assert "monitor (call/output audio)" in line and "16000" in line
+    # and the output devices `prosody play --device` takes (its error points here)
+    outputs = res.stdout.split("Output devices", 1)
+    assert len(outputs) == 2 and any(x.strip() for x in outputs[1].splitlines()[1:]), res.stdout
 
 
 def test_capture_stereo_monitor_matches_truth(pulse, excerpt, tmp_path):
