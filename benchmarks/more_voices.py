@@ -47,6 +47,7 @@ from scipy import signal
 
 from _common import corpus_dir, rttm_segments
 from diarization import ami_stretches, cached
+from diarization_noise import with_noise
 
 from prosody.engine.diarize import diarize
 from tests.dialogue import (BACKCHANNELS, CLIENT_SENTENCES, THERAPIST_LONG_SENTENCES, THERAPIST_SENTENCES, Espeak,
@@ -85,13 +86,6 @@ class Synth:
         if key not in self.memo:
             self.memo[key] = _espeak(self.exe, text, voice=voice, pitch=key[2], speed_wpm=key[3], sample_rate=SR)
         return self.memo[key]
-
-
-def pink(rng: np.random.Generator, n: int) -> np.ndarray:
-    f = np.fft.rfft(rng.standard_normal(n))
-    k = np.arange(len(f), dtype=np.float64)
-    k[0] = 1.0
-    return np.fft.irfft(f / np.sqrt(k), n)
 
 
 def place(pieces: list[tuple[int, np.ndarray]], n_voices: int, rng: np.random.Generator
@@ -136,16 +130,6 @@ def room(tracks: np.ndarray, rng: np.random.Generator, *, shared: bool) -> np.nd
             out[:, m] += z
     out += rng.standard_normal(out.shape) * 10 ** (rng.uniform(-65, -50) / 20)
     return out
-
-
-def with_pink(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    m = x.mean(axis=1)
-    n = len(m) // 160
-    lv = 10 * np.log10(np.mean(m[: n * 160].reshape(n, 160) ** 2, axis=1) + 1e-20)
-    speech_db = 10 * np.log10(np.mean(10 ** (lv[lv > lv.max() - 30] / 10)))
-    noise = np.stack([pink(rng, len(x)) for _ in range(x.shape[1])], axis=1)
-    noise *= 10 ** ((speech_db - snr_db - 10 * np.log10(np.mean(noise ** 2))) / 20)
-    return x + noise
 
 
 def finish(x: np.ndarray) -> np.ndarray:
@@ -198,7 +182,7 @@ def espeak_case(synth: Synth, kind: str, voices: list[str], seed: int, *, shared
     tracks, segs = place(pieces, n_voices, rng)
     x = room(tracks, rng, shared=shared)
     if kind == "2 noisy":
-        x = with_pink(x, float(rng.uniform(15, 30)), rng)
+        x = with_noise(x, float(rng.uniform(15, 30)), rng)
     return finish(x), segs
 
 

@@ -5,7 +5,7 @@ import numpy as np
 
 
 import prosody.engine.diarize as dz
-from prosody.engine.diarize import (kmeans_cos, _voice_turns, _separation_of, _frame_features, _two_model_gain,
+from prosody.engine.diarize import (kmeans_cos, _separation_of, _frame_features, _two_model_gain,
                                     _DiagGmm, DiarizeConfig)
 
 REC = {}
@@ -44,16 +44,10 @@ def patched(d, cfg, memo):
     REC['n_voices'] = int(d.n_voices)
     vs = []
     REC['voices'] = vs
-    if d.n_voices != 2 or "windows" not in memo:
+    got = dz._turns_of(d, memo) if d.n_voices == 2 else None
+    if got is None:
         return out
-    starts, w, emb = memo["windows"]
-    idx = np.flatnonzero(memo["speech"])
-    if len(emb) < 2 or len(emb) != len(starts) or len(idx) == 0:
-        return out
-    own = d.owner[idx]
-    pkey = next((k for k in memo if isinstance(k, tuple) and k[0] == "prefix"), None)
-    turns = _voice_turns(own, idx, emb, starts, w, memo[pkey] if pkey else {}, pkey[1] if pkey else 0,
-                         d.grid.s_to_frames(1.0))
+    turns, idx = got
     raw = _frame_features(memo["mel"][idx], None, cfg.n_mfcc)
     feats = (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-6)
     fps = d.grid.s_to_frames(1.0)

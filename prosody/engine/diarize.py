@@ -1987,6 +1987,20 @@ def _voice_turns(own: np.ndarray, idx: np.ndarray, emb: np.ndarray, starts: np.n
     return out
 
 
+def _turns_of(d: Diarization, memo: dict) -> tuple[list, np.ndarray] | None:
+    """``_voice_turns`` of ``d`` (>= 1 s each) from the first pass's windows in ``memo``, and the
+    speech frames' numbers; None where the first pass embedded fewer than two windows."""
+    if "windows" not in memo:
+        return None
+    starts, w, emb = memo["windows"]
+    idx = np.flatnonzero(memo["speech"])
+    if len(emb) < 2 or len(emb) != len(starts) or len(idx) == 0:
+        return None
+    pkey = next((k for k in memo if isinstance(k, tuple) and k[0] == "prefix"), None)
+    return _voice_turns(d.owner[idx], idx, emb, starts, w, memo[pkey] if pkey else {}, pkey[1] if pkey else 0,
+                        d.grid.s_to_frames(1.0)), idx
+
+
 def _more_voices(d: Diarization, cfg: DiarizeConfig, memo: dict) -> Diarization:
     """``d`` with ``more_voices`` / ``mixed`` set where a voice of it seems to hold two people (a
     couple or a family with their therapist, a supervisor joining): the diarizer finds at most two
@@ -2007,16 +2021,12 @@ def _more_voices(d: Diarization, cfg: DiarizeConfig, memo: dict) -> Diarization:
     45 s two-voice mixes repeating the same few AMI stretches gain 1-3 nats/frame but hold under
     8 s per group. ``more_voices``: 2 + the number of mixed voices (an estimate: a mixed voice may hold more than
     two people). Costs two k-means of a few turns and up to 12 GMM fits on the voices' frames."""
-    if d.n_voices != 2 or cfg.more_voices_min_s <= 0 or "windows" not in memo:
+    if d.n_voices != 2 or cfg.more_voices_min_s <= 0:
         return d
-    starts, w, emb = memo["windows"]
-    idx = np.flatnonzero(memo["speech"])
-    if len(emb) < 2 or len(emb) != len(starts) or len(idx) == 0:
+    got = _turns_of(d, memo)
+    if got is None:
         return d
-    own = d.owner[idx]
-    pkey = next((k for k in memo if isinstance(k, tuple) and k[0] == "prefix"), None)
-    turns = _voice_turns(own, idx, emb, starts, w, memo[pkey] if pkey else {}, pkey[1] if pkey else 0,
-                         d.grid.s_to_frames(1.0))
+    turns, idx = got
     min_frames = d.grid.s_to_frames(cfg.more_voices_min_s)
     feats = None
     mixed = []
