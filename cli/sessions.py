@@ -534,8 +534,7 @@ def cmd_trend(args, out, err) -> int:
     return EXIT_OK
 
 
-_EXPORT_SUFFIXES = {".json": "json", ".csv": "csv", ".parquet": "parquet", ".rttm": "rttm", ".textgrid": "textgrid",
-                    ".eaf": "eaf"}
+_EXPORT_SUFFIXES = {f".{f}": f for f in EXPORT_FORMATS}  # each format's file suffix is its name
 
 
 def _export_format(args) -> tuple[str, str | None]:
