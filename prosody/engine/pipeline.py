@@ -149,7 +149,8 @@ class Pipeline:
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
                        if len(speakers) == 2 else None)
         self._rolling = rolling
-        sm = self._ch[0].smoother.latency_frames + (ClickMarks.LOOK if self._ch[0].clicks is not None else 0)
+        clicks = self._ch[0].clicks
+        sm = self._ch[0].smoother.latency_frames + (clicks.look if clicks is not None else 0)
         self.latency_frames = max(sm, self._ch[0].pitch.latency_frames)
         self.n_frames = 0  # aligned frames emitted
         self.n_samples = 0
@@ -205,20 +206,20 @@ class Pipeline:
         for ch, f, lv, sp, b, rt, d in zip(self._ch, frames, levels, speech, bleed, retro, detail):
             ch.q["rms_db"].append(lv)
             ch.q["hf500_db"].append(hf500_db(f, sample_rate=self.grid.sample_rate))
-            ch.q["is_speech"].append(self._smooth(ch, sp, b, rt, d[1], d[2], final=final))
+            ch.q["is_speech"].append(self._smooth(ch, sp, b, rt, d[1:], final=final))
             if final:
                 ch.q["is_speech"].append(ch.smoother.flush())
         return speech, levels
 
     @staticmethod
-    def _smooth(ch: _Channel, sp: np.ndarray, b: np.ndarray | None, rt, level_db: np.ndarray,
-                attack_db: np.ndarray, *, final: bool) -> np.ndarray:
+    def _smooth(ch: _Channel, sp: np.ndarray, b: np.ndarray | None, rt, detail: tuple, *,
+                final: bool) -> np.ndarray:
         """The smoother's final decisions for new raw frames ``sp``; with click marks, for the
         frames ``ClickMarks`` has judged (the last ``LOOK`` wait), with their cross-talk frames
         and retractions."""
         if ch.clicks is None:
             return ch.smoother.push(sp, b, rt)
-        click = ch.clicks.push(level_db, attack_db, final=final)
+        click = ch.clicks.push(*detail, final=final)  # levels, attacks
         ch.wait_raw.append(sp)
         ch.wait_blocked.append(np.zeros(len(sp), bool) if b is None else b)
         ch.wait_retract += list(rt)

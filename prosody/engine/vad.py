@@ -119,9 +119,10 @@ class RawVad:
     def push_detail(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``push``'s (n,) bool decisions, with the high-passed frames' levels (dBFS) and their
         ``attack_db``: the largest rise of a 2 ms block's power over the mean of the 20 ms before
-        it, per frame (a click's transient rises 20-40 dB within a block; speech rarely 10 dB)."""
+        it (a click's transient rises 20-40 dB within a block, speech's rarely 10 dB)."""
         if len(frames) == 0:
-            return np.zeros(0, dtype=bool), np.zeros(0, np.float32), np.zeros(0, np.float32)
+            z = np.zeros(0, np.float32)
+            return np.zeros(0, dtype=bool), z, z
         y, self._zi = sosfilt(self._sos, frames.reshape(-1), self._zi)
         frames = y.reshape(frames.shape)
         level_db = rms_db(frames)
@@ -536,20 +537,23 @@ class SpeechSmoother:
 
 class ClickMarks:
     """Frames of clicks: keyboard clicks, taps, knocks, a pen on the desk. webrtcvad and the
-    level gate take them for speech (60 s of a therapist typing notes read as 28-45 s of speech).
+    level gate take them for speech (a minute of a therapist typing notes read as 28-45 s of
+    speech, ``benchmarks/vad_typing.py``).
 
     A click starts at a frame whose ``attack_db`` (a 2 ms block's rise over the 20 ms before it,
     ``RawVad.push_detail``) reaches ``click_attack_db`` and whose level falls ``click_decay_db``
-    within the next 30 ms; it goes on while the level stays under the start's and does not rise
-    more than 3 dB a frame, up to ``click_max_s``::
+    within the next 30 ms. It goes on while the level stays under the start's and rises no more
+    than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
+    its own (its release, its resonances' rises, the room's answer)::
 
         level    _/\\___/\\____/‾‾‾‾‾‾‾\\___     (two clicks, then a word)
-        click    _||___||______________     (the word's onset rises slowly and stays up)
+        click    |||||||||______________     (the word's onset rises slowly and stays up)
 
     Speech rarely does this: a vowel's onset rises over tens of ms and holds; a plosive's burst
-    is followed by the vowel. On the six AMI excerpts 0-3 % of the raw speech frames are marked,
-    of synthetic typing 70-85 % (``benchmarks/vad_typing.py``). Frame ``i`` is judged once the
-    level of frame ``i + 3`` is known; streaming, the same for any block split.
+    is followed by the vowel (on the six AMI excerpts 2-4 % of the raw speech frames are taken,
+    of synthetic typing 95-99 %). A click over someone's speech takes that speech's frames
+    around it too. Frame ``i`` is judged once the level of frame ``i + 3 + spread`` is known;
+    streaming, the same for any block split.
     """
 
     LOOK = 3          # frames: the decay is measured over 30 ms
@@ -559,23 +563,27 @@ class ClickMarks:
         self.attack_db = config.click_attack_db
         self.decay_db = config.click_decay_db
         self.max_frames = max(1, grid.s_to_frames(config.click_max_s))
+        self.spread = grid.s_to_frames(config.click_spread_s)
+        self.look = self.LOOK + self.spread  # frames after a frame's own before it is judged
         self.reset()
 
     def reset(self) -> None:
         self._lv = np.zeros(0, np.float64)
         self._att = np.zeros(0, np.float64)
-        self._len = 0           # frames of the click going on (0: none)
-        self._top = 0.0
-        self._prev = 0.0
+        self._len = 0             # frames of the click going on (0: none)
+        self._top = self._prev = 0.0
+        self._own = np.zeros(self.spread, bool)  # own marks: the spread's look back, then those not yet given
+        self._given = self.spread
 
     def push(self, level_db: np.ndarray, attack_db: np.ndarray, *, final: bool = False) -> np.ndarray:
-        """Append frames' levels and attacks; returns the click flags of the frames judged."""
+        """Append frames' levels and attacks (``RawVad.push_detail``); returns the click flags of
+        the frames judged (with ``final``, of all the rest)."""
         self._lv = np.concatenate([self._lv, np.asarray(level_db, np.float64)])
         self._att = np.concatenate([self._att, np.asarray(attack_db, np.float64)])
         n = len(self._lv) if final else max(0, len(self._lv) - self.LOOK)
         ahead = np.concatenate([self._lv[self.LOOK:], np.full(self.LOOK, -200.0)])[:n]  # past the end: silence
         starts = (self._att[:n] >= self.attack_db) & (self._lv[:n] - ahead >= self.decay_db)
-        out = np.zeros(n, bool)
+        own = np.zeros(n, bool)
         lv = self._lv[:n].tolist()
         for i, st in enumerate(starts.tolist()):
             if st:
@@ -585,6 +593,17 @@ class ClickMarks:
                 self._prev = lv[i]
             else:
                 self._len = 0
-            out[i] = self._len > 0
+            own[i] = self._len > 0
         self._lv, self._att = self._lv[n:], self._att[n:]
-        return out
+        if not self.spread:
+            return own
+        k = self.spread
+        o = np.concatenate([self._own, own])
+        c = np.concatenate([[0], np.cumsum(o, dtype=np.int64)])
+        start = self._given
+        stop = max(start, len(o) if final else len(o) - k)
+        i = np.arange(start, stop)
+        res = (c[np.minimum(i + k + 1, len(o))] - c[np.maximum(i - k, 0)]) > 0
+        keep_from = max(0, stop - k)
+        self._own, self._given = o[keep_from:], stop - keep_from
+        return res
