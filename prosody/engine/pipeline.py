@@ -219,7 +219,7 @@ class Pipeline:
         and retractions."""
         if ch.clicks is None:
             return ch.smoother.push(sp, b, rt)
-        click = ch.clicks.push(*detail, final=final)  # levels, attacks
+        click = ch.clicks.push(sp, *detail, final=final)  # raw, levels, attacks, high-frequency shares
         ch.wait_raw.append(sp)
         ch.wait_blocked.append(np.zeros(len(sp), bool) if b is None else b)
         ch.wait_retract += list(rt)

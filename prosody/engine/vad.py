@@ -31,6 +31,7 @@ from .. import quantile
 SPEECH_MIN_LEVEL_DB = -90.0
 _ATTACK_PER_FRAME = 5   # 2 ms blocks per 10 ms frame (attack_db)
 _ATTACK_BLOCKS = 10     # blocks before each that it is compared with (20 ms)
+_CLICK_HF_HZ = 1500.0   # hf_share: the power above this (push_detail)
 
 
 class NoiseFloor:
@@ -101,6 +102,8 @@ class RawVad:
         self._gate_low = min(config.gate_low_db, config.gate_db)
         self._hold = grid.s_to_frames(config.gate_hold_s)
         self._sos = butter_highpass_sos(4, config.highpass_hz, sample_rate=grid.sample_rate)
+        self._hann = np.hanning(grid.hop_length)
+        self._hf_bins = np.fft.rfftfreq(grid.hop_length, 1.0 / grid.sample_rate) >= _CLICK_HF_HZ
         self.reset()
 
     def reset(self) -> None:
@@ -116,13 +119,16 @@ class RawVad:
         """``frames``: (n, hop_length) float samples. Returns (n,) bool."""
         return self.push_detail(frames)[0]
 
-    def push_detail(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``push``'s (n,) bool decisions, with the high-passed frames' levels (dBFS) and their
-        ``attack_db``: the largest rise of a 2 ms block's power over the mean of the 20 ms before
-        it (a click's transient rises 20-40 dB within a block, speech's rarely 10 dB)."""
+    def push_detail(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``push``'s (n,) bool decisions, with the high-passed frames' levels (dBFS), their
+        ``attack_db`` (the largest rise of a 2 ms block's power over the mean of the 20 ms before
+        it: a click's transient rises 20-40 dB within a block, speech's rarely 10 dB) and, where
+        that reaches ``click_attack_db`` or the frame passes the level gate, the share of the
+        frame's power above 1.5 kHz (a keystroke's, mostly its resonances; a vowel's is under
+        0.2), else 0."""
         if len(frames) == 0:
             z = np.zeros(0, np.float32)
-            return np.zeros(0, dtype=bool), z, z
+            return np.zeros(0, dtype=bool), z, z, z
         y, self._zi = sosfilt(self._sos, frames.reshape(-1), self._zi)
         frames = y.reshape(frames.shape)
         level_db = rms_db(frames)
@@ -143,6 +149,12 @@ class RawVad:
             self._since_strict = int(len(k) - last[-1])
             gate |= (level_db > floor_db + low_db) & (k - last <= self._hold)
         gate &= level_db > SPEECH_MIN_LEVEL_DB  # digital silence and the high-pass tail: never speech
+        hf_share = np.zeros(len(frames), np.float32)
+        if self.config.click_attack_db > 0:
+            at = np.flatnonzero(gate | (attack_db >= self.config.click_attack_db))
+            if len(at):
+                p = np.abs(np.fft.rfft(frames[at] * self._hann, axis=1)) ** 2
+                hf_share[at] = p[:, self._hf_bins].sum(axis=1) / np.maximum(p.sum(axis=1), 1e-20)
         pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
         out = np.zeros(len(frames), dtype=bool)
         is_speech = self._vad.is_speech
@@ -151,7 +163,7 @@ class RawVad:
         raw, nb = pcm.tobytes(), pcm.shape[1] * 2
         idx = np.flatnonzero(gate).tolist()
         out[idx] = [is_speech(raw[i * nb:(i + 1) * nb], rate) for i in idx]
-        return out, level_db, attack_db
+        return out, level_db, attack_db, hf_share
 
     def _attack_db(self, frames: np.ndarray) -> np.ndarray:
         n, hop = frames.shape
@@ -541,8 +553,8 @@ class ClickMarks:
     speech, ``benchmarks/vad_typing.py``).
 
     A click starts at a frame whose ``attack_db`` (a 2 ms block's rise over the 20 ms before it,
-    ``RawVad.push_detail``) reaches ``click_attack_db`` and whose level falls ``click_decay_db``
-    within the next 30 ms. It goes on while the level stays under the start's and rises no more
+    ``RawVad.push_detail``) reaches ``click_attack_db``, whose power lies ``click_hf_share`` or
+    more above 1.5 kHz, and whose level falls ``click_decay_db`` within the next 30 ms. It goes on while the level stays under the start's and rises no more
     than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
     its own (its release, its resonances' rises, the room's answer)::
 
@@ -558,10 +570,14 @@ class ClickMarks:
 
     LOOK = 3          # frames: the decay is measured over 30 ms
     RISE_DB = 3.0     # a click's frames do not rise more than this
+    SYLLABLE = 5      # frames: raw speech frames in a row, not a click's, with a vowel's spectrum, ...
+    SYLLABLE_HF = 0.25  # (their power above 1.5 kHz under this share) ...
+    AFTER_SPEECH = 30  # ... within this many frames before a start make it a plosive's release, not a click
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
         self.attack_db = config.click_attack_db
         self.decay_db = config.click_decay_db
+        self.hf_share = config.click_hf_share
         self.max_frames = max(1, grid.s_to_frames(config.click_max_s))
         self.spread = grid.s_to_frames(config.click_spread_s)
         self.look = self.LOOK + self.spread  # frames after a frame's own before it is judged
@@ -570,23 +586,32 @@ class ClickMarks:
     def reset(self) -> None:
         self._lv = np.zeros(0, np.float64)
         self._att = np.zeros(0, np.float64)
+        self._hf = np.zeros(0, np.float64)
+        self._raw = np.zeros(0, bool)
+        self._run = 0             # raw frames in a row, not a click's, up to the last frame judged
+        self._since_run = 10**9   # frames since the last such run of SYLLABLE frames ended
         self._len = 0             # frames of the click going on (0: none)
         self._top = self._prev = 0.0
         self._own = np.zeros(self.spread, bool)  # own marks: the spread's look back, then those not yet given
         self._given = self.spread
 
-    def push(self, level_db: np.ndarray, attack_db: np.ndarray, *, final: bool = False) -> np.ndarray:
-        """Append frames' levels and attacks (``RawVad.push_detail``); returns the click flags of
-        the frames judged (with ``final``, of all the rest)."""
+    def push(self, raw: np.ndarray, level_db: np.ndarray, attack_db: np.ndarray, hf_share: np.ndarray, *,
+             final: bool = False) -> np.ndarray:
+        """Append frames' raw decisions, levels, attacks and high-frequency shares
+        (``RawVad.push_detail``); returns the click flags of the frames judged (with ``final``, of
+        all the rest)."""
+        self._raw = np.concatenate([self._raw, np.asarray(raw, bool)])
         self._lv = np.concatenate([self._lv, np.asarray(level_db, np.float64)])
         self._att = np.concatenate([self._att, np.asarray(attack_db, np.float64)])
+        self._hf = np.concatenate([self._hf, np.asarray(hf_share, np.float64)])
         n = len(self._lv) if final else max(0, len(self._lv) - self.LOOK)
         ahead = np.concatenate([self._lv[self.LOOK:], np.full(self.LOOK, -200.0)])[:n]  # past the end: silence
-        starts = (self._att[:n] >= self.attack_db) & (self._lv[:n] - ahead >= self.decay_db)
+        starts = ((self._att[:n] >= self.attack_db) & (self._lv[:n] - ahead >= self.decay_db)
+                  & (self._hf[:n] >= self.hf_share))
         own = np.zeros(n, bool)
-        lv = self._lv[:n].tolist()
+        lv, raw, hf = self._lv[:n].tolist(), self._raw[:n].tolist(), self._hf[:n].tolist()
         for i, st in enumerate(starts.tolist()):
-            if st:
+            if st and self._since_run > self.AFTER_SPEECH:  # not a plosive's release after a syllable
                 self._len, self._top, self._prev = 1, lv[i], lv[i]
             elif 0 < self._len < self.max_frames and lv[i] < self._top - 1.0 and lv[i] <= self._prev + self.RISE_DB:
                 self._len += 1
@@ -594,7 +619,14 @@ class ClickMarks:
             else:
                 self._len = 0
             own[i] = self._len > 0
-        self._lv, self._att = self._lv[n:], self._att[n:]
+            if raw[i] and not own[i] and hf[i] < self.SYLLABLE_HF:
+                self._run += 1
+                if self._run >= self.SYLLABLE:
+                    self._since_run = 0
+            else:
+                self._run = 0
+            self._since_run += 1
+        self._lv, self._att, self._hf, self._raw = self._lv[n:], self._att[n:], self._hf[n:], self._raw[n:]
         if not self.spread:
             return own
         k = self.spread
