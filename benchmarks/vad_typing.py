@@ -5,6 +5,8 @@ Material (``tests/keyboard.py``: keystrokes with resonances and releases, in wor
 in a room of 0.15-0.6 s reverberation):
 - the six AMI excerpts (RTTM truth) with typing at peaks 12, 6 and 0 dB under the speech's;
 - the fixture monologue (planted truth) with typing at the same peaks;
+- separate channels, espeak dialogues (``tests/dialogue.py``): the therapist types while the client
+  speaks, on the therapist's channel: therapist speech outside the planted, and events;
 - typing alone, 60 s per seed over a -65 dBFS room floor: seconds taken for speech.
 Each on a one-speaker channel: prosody as configured (voiced anchors, ``VadConfig.voiced_trail_s``),
 prosody without them (``voiced_trail_s = 0``), and the anchor (raw webrtcvad, mode 2, 200 ms
@@ -70,6 +72,40 @@ def monologue() -> tuple[np.ndarray, np.ndarray]:
     return x, truth
 
 
+def dialogues(n_seeds: int) -> None:
+    """Separate channels (a headset each): the therapist types while the client speaks, on the
+    therapist's channel, at peaks 6 dB under the therapist's speech. Therapist speech found
+    outside the planted (0.2 s either side) and the therapist's events against the planted."""
+    from tests.dialogue import build_dialogue, scenario_mixed
+    for name, cfg, keys in [(n, c, True) for n, c in CONFIGS.items()] + [("prosody, no typing", AnalysisConfig(), False)]:
+        outside, found_s, truth_s, right, planted, extra = 0, 0.0, 0.0, 0, 0, 0
+        for seed in range(n_seeds):
+            d = build_dialogue(scenario_mixed(seed=40 + seed), level_db=(-22.0, -22.0), noise_db=-70.0, seed=seed)
+            x, sr = d.audio.copy(), d.sample_rate
+            client = np.zeros(len(x), bool)
+            for a, b in d.truth.client_segments:
+                client[int(a * sr):int(b * sr)] = True
+            if keys:
+                x[:, 0] = with_typing(x[:, 0], typing(np.random.default_rng(700 + seed), len(x)) * client, -6.0)
+            s = analyze_blocks([x], ("therapist", "client"), cfg)
+            v = np.asarray(s.frames["therapist"]["is_speech"], bool)
+            t = (np.arange(len(v)) + 0.5) * 0.01
+            own = np.zeros(len(v), bool)
+            for a, b in d.truth.therapist_segments:
+                own |= (t >= a - 0.2) & (t < b + 0.2)
+            outside += int((v & ~own).sum())
+            found_s += v.sum() * 0.01
+            truth_s += sum(b - a for a, b in d.truth.therapist_segments)
+            want = sorted(e.kind for e in d.truth.events if e.speaker == "therapist")
+            got = sorted(e["kind"] for e in s.to_json_dict()["events"] if e["speaker"] == "therapist")
+            planted += len(want)
+            right += sum(min(want.count(k), got.count(k)) for k in set(want))
+            extra += max(0, len(got) - sum(min(want.count(k), got.count(k)) for k in set(got)))
+        print(f"dialogues, therapist typing while the client speaks ({n_seeds}): {name}: therapist speech "
+              f"{found_s:.1f} s (planted {truth_s:.1f} s), {outside / 100:.1f} s outside the planted; "
+              f"therapist events right {right}/{planted}, extra {extra}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=8, help="typing-alone recordings of 60 s")
@@ -94,6 +130,7 @@ def main() -> int:
                     got[name].append(scores(pred, ref))
             label = f"{kind}, " + ("no typing" if peak is None else f"typing peak {peak:+.0f} dB")
             print(line(label, got), flush=True)
+    dialogues(args.seeds)
     found = {name: 0.0 for name in NAMES}
     for seed in range(args.seeds):
         rng = np.random.default_rng(900 + seed)

@@ -554,7 +554,10 @@ class ClickMarks:
 
     A click starts at a frame whose ``attack_db`` (a 2 ms block's rise over the 20 ms before it,
     ``RawVad.push_detail``) reaches ``click_attack_db``, whose power lies ``click_hf_share`` or
-    more above 1.5 kHz, and whose level falls ``click_decay_db`` within the next 30 ms. It goes on while the level stays under the start's and rises no more
+    more above 1.5 kHz, and whose level falls ``click_decay_db`` within the next 30 ms (within
+    0.2 s after a click's frame, 5 dB and 3 dB do: a release on the press's tail, the next key);
+    not within 0.15 s after five raw frames in a row with a vowel's spectrum (a plosive's release
+    after its vowel). It goes on while the level stays under the start's and rises no more
     than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
     its own (its release, its resonances' rises, the room's answer)::
 
@@ -572,7 +575,10 @@ class ClickMarks:
     RISE_DB = 3.0     # a click's frames do not rise more than this
     SYLLABLE = 5      # frames: raw speech frames in a row, not a click's, with a vowel's spectrum, ...
     SYLLABLE_HF = 0.25  # (their power above 1.5 kHz under this share) ...
-    AFTER_SPEECH = 30  # ... within this many frames before a start make it a plosive's release, not a click
+    CHAIN = 20        # frames: within this many after a click's frame, a click starts ...
+    CHAIN_ATTACK_DB = 5.0  # ... at a weaker attack
+    CHAIN_DECAY_DB = 3.0   # ... and decay
+    AFTER_SPEECH = 15  # ... within this many frames before a start make it a plosive's release, not a click
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
         self.attack_db = config.click_attack_db
@@ -590,6 +596,7 @@ class ClickMarks:
         self._raw = np.zeros(0, bool)
         self._run = 0             # raw frames in a row, not a click's, up to the last frame judged
         self._since_run = 10**9   # frames since the last such run of SYLLABLE frames ended
+        self._since_click = 10**9  # frames since the last click frame (own, not spread)
         self._len = 0             # frames of the click going on (0: none)
         self._top = self._prev = 0.0
         self._own = np.zeros(self.spread, bool)  # own marks: the spread's look back, then those not yet given
@@ -606,11 +613,15 @@ class ClickMarks:
         self._hf = np.concatenate([self._hf, np.asarray(hf_share, np.float64)])
         n = len(self._lv) if final else max(0, len(self._lv) - self.LOOK)
         ahead = np.concatenate([self._lv[self.LOOK:], np.full(self.LOOK, -200.0)])[:n]  # past the end: silence
-        starts = ((self._att[:n] >= self.attack_db) & (self._lv[:n] - ahead >= self.decay_db)
-                  & (self._hf[:n] >= self.hf_share))
+        decay = self._lv[:n] - ahead
+        hf_ok = self._hf[:n] >= self.hf_share
+        starts = (self._att[:n] >= self.attack_db) & (decay >= self.decay_db) & hf_ok
+        # soon after a click, a weaker one (a release on the press's tail, the next key)
+        chained = (self._att[:n] >= self.CHAIN_ATTACK_DB) & (decay >= self.CHAIN_DECAY_DB) & hf_ok
         own = np.zeros(n, bool)
         lv, raw, hf = self._lv[:n].tolist(), self._raw[:n].tolist(), self._hf[:n].tolist()
-        for i, st in enumerate(starts.tolist()):
+        for i, (st, ch) in enumerate(zip(starts.tolist(), chained.tolist())):
+            st = st or (ch and self._since_click <= self.CHAIN)
             if st and self._since_run > self.AFTER_SPEECH:  # not a plosive's release after a syllable
                 self._len, self._top, self._prev = 1, lv[i], lv[i]
             elif 0 < self._len < self.max_frames and lv[i] < self._top - 1.0 and lv[i] <= self._prev + self.RISE_DB:
@@ -619,6 +630,7 @@ class ClickMarks:
             else:
                 self._len = 0
             own[i] = self._len > 0
+            self._since_click = 0 if own[i] else self._since_click + 1
             if raw[i] and not own[i] and hf[i] < self.SYLLABLE_HF:
                 self._run += 1
                 if self._run >= self.SYLLABLE:
