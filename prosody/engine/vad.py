@@ -600,6 +600,7 @@ class ClickMarks:
         self._len = 0             # frames of the click going on (0: none)
         self._top = self._prev = 0.0
         self._own = np.zeros(self.spread, bool)  # own marks: the spread's look back, then those not yet given
+        self._vowel = np.zeros(self.spread, bool)  # raw frames with a vowel's spectrum, likewise
         self._given = self.spread
 
     def push(self, raw: np.ndarray, level_db: np.ndarray, attack_db: np.ndarray, hf_share: np.ndarray, *,
@@ -618,7 +619,7 @@ class ClickMarks:
         starts = (self._att[:n] >= self.attack_db) & (decay >= self.decay_db) & hf_ok
         # soon after a click, a weaker one (a release on the press's tail, the next key)
         chained = (self._att[:n] >= self.CHAIN_ATTACK_DB) & (decay >= self.CHAIN_DECAY_DB) & hf_ok
-        own = np.zeros(n, bool)
+        own, vowel = np.zeros(n, bool), np.zeros(n, bool)
         lv, raw, hf = self._lv[:n].tolist(), self._raw[:n].tolist(), self._hf[:n].tolist()
         for i, (st, ch) in enumerate(zip(starts.tolist(), chained.tolist())):
             st = st or (ch and self._since_click <= self.CHAIN)
@@ -631,7 +632,8 @@ class ClickMarks:
                 self._len = 0
             own[i] = self._len > 0
             self._since_click = 0 if own[i] else self._since_click + 1
-            if raw[i] and not own[i] and hf[i] < self.SYLLABLE_HF:
+            vowel[i] = raw[i] and not own[i] and hf[i] < self.SYLLABLE_HF
+            if vowel[i]:
                 self._run += 1
                 if self._run >= self.SYLLABLE:
                     self._since_run = 0
@@ -643,11 +645,20 @@ class ClickMarks:
             return own
         k = self.spread
         o = np.concatenate([self._own, own])
+        vw = np.concatenate([self._vowel, vowel])
         c = np.concatenate([[0], np.cumsum(o, dtype=np.int64)])
         start = self._given
         stop = max(start, len(o) if final else len(o) - k)
         i = np.arange(start, stop)
-        res = (c[np.minimum(i + k + 1, len(o))] - c[np.maximum(i - k, 0)]) > 0
+        near = (c[np.minimum(i + k + 1, len(o))] - c[np.maximum(i - k, 0)]) > 0
+        # the spread spares a syllable: SYLLABLE frames in a row with a vowel's spectrum
+        w = self.SYLLABLE
+        cv = np.concatenate([[0], np.cumsum(vw, dtype=np.int64)])
+        full = np.zeros(len(vw) + w, bool)  # full[j]: frames j .. j + w - 1 all vowel-like
+        full[: max(0, len(vw) - w + 1)] = (cv[w:] - cv[:-w]) == w if len(vw) >= w else False
+        cf = np.concatenate([[0], np.cumsum(full, dtype=np.int64)])
+        syllable = (cf[i + 1] - cf[np.maximum(i - w + 1, 0)]) > 0
+        res = o[i] | (near & ~syllable)
         keep_from = max(0, stop - k)
-        self._own, self._given = o[keep_from:], stop - keep_from
+        self._own, self._vowel, self._given = o[keep_from:], vw[keep_from:], stop - keep_from
         return res
