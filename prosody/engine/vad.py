@@ -556,7 +556,7 @@ class ClickMarks:
     ``RawVad.push_detail``) reaches ``click_attack_db``, whose power lies ``click_hf_share`` or
     more above 1.5 kHz, and whose level falls ``click_decay_db`` within the next 30 ms (within
     0.2 s after a click's frame, 5 dB and 3 dB do: a release on the press's tail, the next key);
-    not within 0.15 s after five raw frames in a row with a vowel's spectrum (a plosive's release
+    not within 0.25 s after five raw frames in a row with a vowel's spectrum (a plosive's release
     after its vowel). It goes on while the level stays under the start's and rises no more
     than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
     its own (its release, its resonances' rises, the room's answer)::
@@ -578,7 +578,7 @@ class ClickMarks:
     CHAIN = 20        # frames: within this many after a click's frame, a click starts ...
     CHAIN_ATTACK_DB = 5.0  # ... at a weaker attack
     CHAIN_DECAY_DB = 3.0   # ... and decay
-    AFTER_SPEECH = 15  # ... within this many frames before a start make it a plosive's release, not a click
+    AFTER_SPEECH = 25  # ... within this many frames before a start make it a plosive's release, not a click
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
         self.attack_db = config.click_attack_db
