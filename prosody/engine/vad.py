@@ -175,9 +175,9 @@ class RawVad:
         j = np.arange(len(self._blocks), len(hist))
         lo = np.maximum(j - _ATTACK_BLOCKS, 0)
         before = (c[j] - c[lo]) / np.maximum(j - lo, 1)
-        rise = np.where(j - lo >= _ATTACK_BLOCKS, 10 * np.log10(hist[j] / np.maximum(before, 1e-13)), 0.0)
+        ratio = np.where(j - lo >= _ATTACK_BLOCKS, hist[j] / np.maximum(before, 1e-13), 1.0)
         self._blocks = hist[-_ATTACK_BLOCKS:]
-        return rise.reshape(n, _ATTACK_PER_FRAME).max(axis=1).astype(np.float32)
+        return (10 * np.log10(ratio.reshape(n, _ATTACK_PER_FRAME).max(axis=1))).astype(np.float32)
 
 
 class StartupBleed:
@@ -619,6 +619,29 @@ class ClickMarks:
         starts = (self._att[:n] >= self.attack_db) & (decay >= self.decay_db) & hf_ok
         # soon after a click, a weaker one (a release on the press's tail, the next key)
         chained = (self._att[:n] >= self.CHAIN_ATTACK_DB) & (decay >= self.CHAIN_DECAY_DB) & hf_ok
+        live = chained & (self._since_click + np.arange(n) <= self.CHAIN)  # if no click goes on in the push
+        if self._len == 0 and not (starts.any() or live.any()):
+            own, vowel = self._quiet(n)  # no click starts or goes on: the common case, without a loop
+        else:
+            own, vowel = self._walk(n, starts, chained)
+        self._lv, self._att, self._hf, self._raw = self._lv[n:], self._att[n:], self._hf[n:], self._raw[n:]
+        return self._spread(own, vowel, final)
+
+    def _quiet(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``_walk`` over ``n`` frames where no click starts or goes on."""
+        vowel = self._raw[:n] & (self._hf[:n] < self.SYLLABLE_HF)
+        k = np.arange(n)
+        last_not = np.maximum.accumulate(np.where(vowel, -1, k)) if n else k
+        run = np.where(last_not >= 0, k - last_not, self._run + k + 1)  # vowel-like frames in a row up to each
+        run[~vowel] = 0
+        full = np.flatnonzero(run >= self.SYLLABLE)
+        self._since_run = int(n - full[-1]) if len(full) else self._since_run + n
+        self._run = int(run[-1]) if n else self._run
+        self._since_click += n
+        return np.zeros(n, bool), vowel
+
+    def _walk(self, n: int, starts: np.ndarray, chained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame by frame: the clicks' own frames and the frames with a vowel's spectrum."""
         own, vowel = np.zeros(n, bool), np.zeros(n, bool)
         lv, raw, hf = self._lv[:n].tolist(), self._raw[:n].tolist(), self._hf[:n].tolist()
         for i, (st, ch) in enumerate(zip(starts.tolist(), chained.tolist())):
@@ -640,7 +663,11 @@ class ClickMarks:
             else:
                 self._run = 0
             self._since_run += 1
-        self._lv, self._att, self._hf, self._raw = self._lv[n:], self._att[n:], self._hf[n:], self._raw[n:]
+        return own, vowel
+
+    def _spread(self, own: np.ndarray, vowel: np.ndarray, final: bool) -> np.ndarray:
+        """The marks of the frames whose spread is known: their own, or within ``spread`` of a
+        click's own frame unless in a syllable."""
         if not self.spread:
             return own
         k = self.spread
