@@ -77,7 +77,8 @@ def dialogues(n_seeds: int) -> None:
     therapist's channel, at peaks 6 dB under the therapist's speech. Therapist speech found
     outside the planted (0.2 s either side) and the therapist's events against the planted."""
     from tests.dialogue import build_dialogue, scenario_mixed
-    for name, cfg, keys in [(n, c, True) for n, c in CONFIGS.items()] + [("prosody, no typing", AnalysisConfig(), False)]:
+    runs = [(name, cfg, True) for name, cfg in CONFIGS.items()] + [("prosody, no typing", AnalysisConfig(), False)]
+    for name, cfg, keys in runs:
         outside, found_s, truth_s, right, planted, extra = 0, 0.0, 0.0, 0, 0, 0
         for seed in range(n_seeds):
             d = build_dialogue(scenario_mixed(seed=40 + seed), level_db=(-22.0, -22.0), noise_db=-70.0, seed=seed)

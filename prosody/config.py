@@ -59,9 +59,10 @@ class VadConfig:
     bleed_short_s: float = 0.40
     # clicks (Pipeline channels, engine.vad.ClickMarks): keyboard clicks, taps and knocks, which webrtcvad and the
     # level gate take for speech. A click starts at a 2 ms block click_attack_db over the 20 ms before it whose
-    # frame holds click_hf_share of its power above 1.5 kHz and whose level falls click_decay_db within 30 ms; it lasts while the level falls (up to click_max_s), and
-    # takes the frames within click_spread_s of its own. Click frames join no stretch, and a stretch whose extent
-    # holds click frames needs click_min_own_share of its raw frames to be its own. click_attack_db = 0: off
+    # frame holds click_hf_share of its power above 1.5 kHz and whose level falls click_decay_db within 30 ms;
+    # it lasts while the level falls (up to click_max_s) and takes the frames within click_spread_s of its own.
+    # Click frames join no stretch, and a stretch whose extent holds click frames needs click_min_own_share of
+    # its raw frames to be its own. click_attack_db = 0 turns the marks off
     click_attack_db: float = 10.0
     click_decay_db: float = 6.0
     click_hf_share: float = 0.3  # ... whose power lies this much above 1.5 kHz (a vowel's: under 0.2)

@@ -107,7 +107,7 @@ class _Channel:
         self.nuclei = SyllableNuclei(config.rate, grid=grid)
         self.vq = VoiceQualityTracker(speaker, grid=grid)
         self.q = {k: [] for k in FRAME_COLUMNS}
-        # clicks (VadConfig.click_attack_db > 0): the smoother's input waits ClickMarks.LOOK frames for their marks
+        # clicks (VadConfig.click_attack_db > 0): the smoother's input waits ClickMarks.look frames for their marks
         self.clicks = ClickMarks(config.vad, grid=grid) if config.vad.click_attack_db > 0 else None
         self.wait_raw: list[np.ndarray] = []
         self.wait_blocked: list[np.ndarray] = []
@@ -215,8 +215,8 @@ class Pipeline:
     def _smooth(ch: _Channel, sp: np.ndarray, b: np.ndarray | None, rt, detail: tuple, *,
                 final: bool) -> np.ndarray:
         """The smoother's final decisions for new raw frames ``sp``; with click marks, for the
-        frames ``ClickMarks`` has judged (the last ``LOOK`` wait), with their cross-talk frames
-        and retractions."""
+        frames ``ClickMarks`` has judged (the last ``look`` frames wait), with their cross-talk
+        frames and retractions."""
         if ch.clicks is None:
             return ch.smoother.push(sp, b, rt)
         click = ch.clicks.push(sp, *detail, final=final)  # raw, levels, attacks, high-frequency shares

@@ -4,9 +4,10 @@ minimum on/off durations and padding (names after pyannote.audio ``Binarize``).
 
 Stages (each ``push`` -> per-frame arrays, ``flush``, ``reset``):
 
-``RawVad``        frames -> (raw speech bool, floor_db) per frame, causal
+``RawVad``        frames -> raw speech bool per frame, causal (``push_detail``: with level, attack, HF share)
 ``BleedDetector`` both channels' frames + raw decisions -> bleed bool per frame, causal
-``SpeechSmoother`` raw bool -> final bool, fixed latency ``latency_frames``
+``ClickMarks``    raw bool + ``push_detail``'s arrays -> click bool per frame, look-ahead ``look``
+``SpeechSmoother`` raw bool (+ bleed, clicks) -> final bool, fixed latency ``latency_frames``
 """
 from __future__ import annotations
 
@@ -565,8 +566,8 @@ class ClickMarks:
         click    |||||||||______________     (the word's onset rises slowly and stays up)
 
     Speech rarely does this: a vowel's onset rises over tens of ms and holds; a plosive's burst
-    is followed by the vowel (on the six AMI excerpts 2-4 % of the raw speech frames are taken,
-    of synthetic typing 95-99 %). A click over someone's speech takes that speech's frames
+    is followed by the vowel (of the six AMI excerpts' raw speech frames 0-1 % are taken, of
+    synthetic typing's 93-97 %). A click over someone's speech takes that speech's frames
     around it too. Frame ``i`` is judged once the level of frame ``i + 3 + spread`` is known;
     streaming, the same for any block split.
     """
@@ -594,7 +595,7 @@ class ClickMarks:
         self._att = np.zeros(0, np.float64)
         self._hf = np.zeros(0, np.float64)
         self._raw = np.zeros(0, bool)
-        self._run = 0             # raw frames in a row, not a click's, up to the last frame judged
+        self._run = 0             # raw frames in a row with a vowel's spectrum, not a click's, to the last judged
         self._since_run = 10**9   # frames since the last such run of SYLLABLE frames ended
         self._since_click = 10**9  # frames since the last click frame (own, not spread)
         self._len = 0             # frames of the click going on (0: none)
