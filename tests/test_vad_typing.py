@@ -36,7 +36,7 @@ def _typing_alone(seed: int, seconds: float = 30.0) -> np.ndarray:
 def test_typing_alone_is_not_speech(seed):
     x = _typing_alone(seed)
     on, off = _speech(x).sum() * 0.01, _speech(x, OFF).sum() * 0.01
-    # measured (seeds 11-13): 0.0-0.34 s of 30 s; without the click marks 9.8-21.7 s
+    # measured (seeds 11-13): 0.0-0.49 s of 30 s; without the click marks 9.8-21.7 s
     assert on <= 1.5 and off >= 8.0, (on, off)
 
 

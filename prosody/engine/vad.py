@@ -560,7 +560,8 @@ class ClickMarks:
     not within 0.25 s after five raw frames in a row with a vowel's spectrum (a plosive's release
     after its vowel). It goes on while the level stays under the start's and rises no more
     than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
-    its own (its release, its resonances' rises, the room's answer)::
+    its own (its release, its resonances' rises, the room's answer) but not a frame 10 dB louder
+    than the click's loudest there or one of a syllable::
 
         level    _/\\___/\\____/‾‾‾‾‾‾‾\\___     (two clicks, then a word)
         click    |||||||||______________     (the word's onset rises slowly and stays up)
@@ -574,6 +575,7 @@ class ClickMarks:
 
     LOOK = 3          # frames: the decay is measured over 30 ms
     RISE_DB = 3.0     # a click's frames do not rise more than this
+    LOUDER_DB = 10.0  # the spread spares a frame this much louder than the click's loudest near it
     SYLLABLE = 5      # frames: raw speech frames in a row, not a click's, with a vowel's spectrum, ...
     SYLLABLE_HF = 0.25  # (their power above 1.5 kHz under this share) ...
     CHAIN = 20        # frames: within this many after a click's frame, a click starts ...
@@ -602,6 +604,7 @@ class ClickMarks:
         self._top = self._prev = 0.0
         self._own = np.zeros(self.spread, bool)  # own marks: the spread's look back, then those not yet given
         self._vowel = np.zeros(self.spread, bool)  # raw frames with a vowel's spectrum, likewise
+        self._slv = np.full(self.spread, -200.0)  # their levels, likewise
         self._given = self.spread
 
     def push(self, raw: np.ndarray, level_db: np.ndarray, attack_db: np.ndarray, hf_share: np.ndarray, *,
@@ -625,8 +628,9 @@ class ClickMarks:
             own, vowel = self._quiet(n)  # no click starts or goes on: the common case, without a loop
         else:
             own, vowel = self._walk(n, starts, chained)
+        lv = self._lv[:n]
         self._lv, self._att, self._hf, self._raw = self._lv[n:], self._att[n:], self._hf[n:], self._raw[n:]
-        return self._spread(own, vowel, final)
+        return self._spread(own, vowel, lv, final)
 
     def _quiet(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``_walk`` over ``n`` frames where no click starts or goes on."""
@@ -666,19 +670,25 @@ class ClickMarks:
             self._since_run += 1
         return own, vowel
 
-    def _spread(self, own: np.ndarray, vowel: np.ndarray, final: bool) -> np.ndarray:
+    def _spread(self, own: np.ndarray, vowel: np.ndarray, level_db: np.ndarray, final: bool) -> np.ndarray:
         """The marks of the frames whose spread is known: their own, or within ``spread`` of a
-        click's own frame unless in a syllable."""
+        click's own frame, no louder than it, unless in a syllable."""
         if not self.spread:
             return own
         k = self.spread
         o = np.concatenate([self._own, own])
         vw = np.concatenate([self._vowel, vowel])
-        c = np.concatenate([[0], np.cumsum(o, dtype=np.int64)])
+        lvb = np.concatenate([self._slv, level_db])
         start = self._given
         stop = max(start, len(o) if final else len(o) - k)
         i = np.arange(start, stop)
-        near = (c[np.minimum(i + k + 1, len(o))] - c[np.maximum(i - k, 0)]) > 0
+        # the loudest own click frame within k of each; the spread spares frames 10 dB louder (a word's onset
+        # after a lip click: its fricative rises over the click)
+        lo = np.concatenate([np.full(k, -np.inf), np.where(o, lvb, -np.inf), np.full(k, -np.inf)])
+        top = np.full(len(i), -np.inf)
+        for d in range(2 * k + 1):  # lo[i + d] is frame i + d - k
+            np.maximum(top, lo[i + d], out=top)
+        near = lvb[i] <= top + self.LOUDER_DB
         # the spread spares a syllable: SYLLABLE frames in a row with a vowel's spectrum
         w = self.SYLLABLE
         cv = np.concatenate([[0], np.cumsum(vw, dtype=np.int64)])
@@ -688,5 +698,6 @@ class ClickMarks:
         syllable = (cf[i + 1] - cf[np.maximum(i - w + 1, 0)]) > 0
         res = o[i] | (near & ~syllable)
         keep_from = max(0, stop - k)
-        self._own, self._vowel, self._given = o[keep_from:], vw[keep_from:], stop - keep_from
+        self._own, self._vowel, self._slv = o[keep_from:], vw[keep_from:], lvb[keep_from:]
+        self._given = stop - keep_from
         return res
