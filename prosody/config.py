@@ -57,6 +57,18 @@ class VadConfig:
     # with a cross-talk stage, a stretch shorter than this needs min_duration_on_s of raw speech frames, not
     # only of extent (leak passed as a few scattered frames that the merge bridges; 0 turns this off)
     bleed_short_s: float = 0.40
+    # clicks (Pipeline channels, engine.vad.ClickMarks): keyboard clicks, taps and knocks, which webrtcvad and the
+    # level gate take for speech. A click starts at a 2 ms block click_attack_db over the 20 ms before it whose
+    # frame holds click_hf_share of its power above 1.5 kHz and whose level falls click_decay_db within 30 ms;
+    # it lasts while the level falls (up to click_max_s) and takes the frames within click_spread_s of its own.
+    # Click frames join no stretch, and a stretch whose extent holds click frames needs click_min_own_share of
+    # its raw frames to be its own. click_attack_db = 0 turns the marks off
+    click_attack_db: float = 10.0
+    click_decay_db: float = 6.0
+    click_hf_share: float = 0.3  # ... whose power lies this much above 1.5 kHz (a vowel's: under 0.2)
+    click_max_s: float = 0.4
+    click_spread_s: float = 0.06  # frames this close to a click's are the click's (its release, its resonances)
+    click_min_own_share: float = 0.5
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),
@@ -89,6 +101,14 @@ class VadConfig:
                f"vad.bleed_min_duration_on_s={self.bleed_min_duration_on_s} must be within 0..1 s")
         _check(0.0 <= self.bleed_short_s <= 1.0,
                f"vad.bleed_short_s={self.bleed_short_s} must be within 0..1 s (0 turns the rule off)")
+        _check(0.0 <= self.click_attack_db <= 60.0,
+               f"vad.click_attack_db={self.click_attack_db} must be within 0..60 dB (0 turns the click rule off)")
+        _check(0.0 <= self.click_decay_db <= 60.0, f"vad.click_decay_db={self.click_decay_db} must be within 0..60 dB")
+        _check(0.0 <= self.click_hf_share <= 1.0, f"vad.click_hf_share={self.click_hf_share} must be within 0..1")
+        _check(0.01 <= self.click_max_s <= 2.0, f"vad.click_max_s={self.click_max_s} must be within 0.01..2 s")
+        _check(0.0 <= self.click_spread_s <= 0.2, f"vad.click_spread_s={self.click_spread_s} must be within 0..0.2 s")
+        _check(0.0 <= self.click_min_own_share <= 1.0,
+               f"vad.click_min_own_share={self.click_min_own_share} must be within 0..1")
 
 
 @dataclass(frozen=True)

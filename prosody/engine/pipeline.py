@@ -32,7 +32,7 @@ from .rate import SyllableNuclei
 from ..timebase import GRID, Grid
 from .turns import TurnOutput, TurnTracker
 from ..types import FRAME_COLUMNS, FrameBlock, Provisional, Segment
-from .vad import BleedDetector, RawVad, SpeechSmoother
+from .vad import BleedDetector, ClickMarks, RawVad, SpeechSmoother
 from .voice_quality import VoiceQualityChunk, VoiceQualityTracker
 
 
@@ -107,6 +107,12 @@ class _Channel:
         self.nuclei = SyllableNuclei(config.rate, grid=grid)
         self.vq = VoiceQualityTracker(speaker, grid=grid)
         self.q = {k: [] for k in FRAME_COLUMNS}
+        # clicks (VadConfig.click_attack_db > 0): the smoother's input waits ClickMarks.look frames for their marks
+        self.clicks = ClickMarks(config.vad, grid=grid) if config.vad.click_attack_db > 0 else None
+        self.wait_raw: list[np.ndarray] = []
+        self.wait_blocked: list[np.ndarray] = []
+        self.wait_retract: list[tuple[int, np.ndarray]] = []
+        self.fed = 0  # frames given to the smoother
 
     def queued(self, key: str) -> int:
         return sum(len(a) for a in self.q[key])
@@ -143,7 +149,9 @@ class Pipeline:
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
                        if len(speakers) == 2 else None)
         self._rolling = rolling
-        self.latency_frames = max(self._ch[0].smoother.latency_frames, self._ch[0].pitch.latency_frames)
+        clicks = self._ch[0].clicks
+        sm = self._ch[0].smoother.latency_frames + (clicks.look if clicks is not None else 0)
+        self.latency_frames = max(sm, self._ch[0].pitch.latency_frames)
         self.n_frames = 0  # aligned frames emitted
         self.n_samples = 0
 
@@ -190,17 +198,40 @@ class Pipeline:
         """Level, raw VAD, bleed and smoothing of newly cut frames; returns the
         raw speech decisions (bleed removed) and levels per channel."""
         levels = [rms_db(f) for f in frames]
-        raw = [ch.raw_vad.push(f) for ch, f in zip(self._ch, frames)]
+        detail = [ch.raw_vad.push_detail(f) for ch, f in zip(self._ch, frames)]
+        raw = [d[0] for d in detail]
         bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)
         speech = [r if b is None else r & ~b for r, b in zip(raw, bleed)]
         retro = self._bleed.retro if self._bleed is not None else [()] * len(raw)
-        for ch, f, lv, sp, b, rt in zip(self._ch, frames, levels, speech, bleed, retro):
+        for ch, f, lv, sp, b, rt, d in zip(self._ch, frames, levels, speech, bleed, retro, detail):
             ch.q["rms_db"].append(lv)
             ch.q["hf500_db"].append(hf500_db(f, sample_rate=self.grid.sample_rate))
-            ch.q["is_speech"].append(ch.smoother.push(sp, b, rt))
+            ch.q["is_speech"].append(self._smooth(ch, sp, b, rt, d[1:], final=final))
             if final:
                 ch.q["is_speech"].append(ch.smoother.flush())
         return speech, levels
+
+    @staticmethod
+    def _smooth(ch: _Channel, sp: np.ndarray, b: np.ndarray | None, rt, detail: tuple, *,
+                final: bool) -> np.ndarray:
+        """The smoother's final decisions for new raw frames ``sp``; with click marks, for the
+        frames ``ClickMarks`` has judged (the last ``look`` frames wait), with their cross-talk
+        frames and retractions."""
+        if ch.clicks is None:
+            return ch.smoother.push(sp, b, rt)
+        click = ch.clicks.push(sp, *detail, final=final)  # raw, levels, attacks, high-frequency shares
+        ch.wait_raw.append(sp)
+        ch.wait_blocked.append(np.zeros(len(sp), bool) if b is None else b)
+        ch.wait_retract += list(rt)
+        raw, blocked = np.concatenate(ch.wait_raw), np.concatenate(ch.wait_blocked)
+        n = len(click)
+        end = ch.fed + n
+        now = [(T, idx) for T, idx in ch.wait_retract if T <= end or final]
+        ch.wait_retract = [(T, idx) for T, idx in ch.wait_retract if not (T <= end or final)]
+        out = ch.smoother.push(raw[:n], blocked[:n] if blocked[:n].any() else None, now, click)
+        ch.fed = end
+        ch.wait_raw, ch.wait_blocked = [raw[n:]], [blocked[n:]]
+        return out
 
     def _emit(self, *, final: bool) -> Update:
         frames_out: list[FrameBlock] = []

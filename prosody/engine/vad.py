@@ -4,9 +4,10 @@ minimum on/off durations and padding (names after pyannote.audio ``Binarize``).
 
 Stages (each ``push`` -> per-frame arrays, ``flush``, ``reset``):
 
-``RawVad``        frames -> (raw speech bool, floor_db) per frame, causal
+``RawVad``        frames -> raw speech bool per frame, causal (``push_detail``: with level, attack, HF share)
 ``BleedDetector`` both channels' frames + raw decisions -> bleed bool per frame, causal
-``SpeechSmoother`` raw bool -> final bool, fixed latency ``latency_frames``
+``ClickMarks``    raw bool + ``push_detail``'s arrays -> click bool per frame, look-ahead ``look``
+``SpeechSmoother`` raw bool (+ bleed, clicks) -> final bool, fixed latency ``latency_frames``
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from .. import quantile
 # webrtcvad, given frames of zeros, can still say speech (0.1 s phantoms in
 # long muted stretches). 16-bit audio's quietest non-zero frame is ~ -96 dBFS.
 SPEECH_MIN_LEVEL_DB = -90.0
+_ATTACK_PER_FRAME = 5   # 2 ms blocks per 10 ms frame (attack_db)
+_ATTACK_BLOCKS = 10     # blocks before each that it is compared with (20 ms)
+_CLICK_HF_HZ = 1500.0   # hf_share: the power above this (push_detail)
 
 
 class NoiseFloor:
@@ -99,6 +103,8 @@ class RawVad:
         self._gate_low = min(config.gate_low_db, config.gate_db)
         self._hold = grid.s_to_frames(config.gate_hold_s)
         self._sos = butter_highpass_sos(4, config.highpass_hz, sample_rate=grid.sample_rate)
+        self._hann = np.hanning(grid.hop_length)
+        self._hf_bins = np.fft.rfftfreq(grid.hop_length, 1.0 / grid.sample_rate) >= _CLICK_HF_HZ
         self.reset()
 
     def reset(self) -> None:
@@ -108,14 +114,26 @@ class RawVad:
             self.top.reset()
         self._since_strict = 10**9  # from the next frame back to the last one over the full gate
         self._zi = np.zeros((self._sos.shape[0], 2))
+        self._blocks = np.zeros(0)  # the last _ATTACK_BLOCKS block powers (attack_db's look back)
 
     def push(self, frames: np.ndarray) -> np.ndarray:
         """``frames``: (n, hop_length) float samples. Returns (n,) bool."""
+        return self.push_detail(frames)[0]
+
+    def push_detail(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``push``'s (n,) bool decisions, with the high-passed frames' levels (dBFS), their
+        ``attack_db`` (the largest rise of a 2 ms block's power over the mean of the 20 ms before
+        it: a click's transient rises 20-40 dB within a block, speech's rarely 10 dB) and, where
+        that reaches ``click_attack_db`` or the frame passes the level gate, the share of the
+        frame's power above 1.5 kHz (a keystroke's, mostly its resonances; a vowel's is under
+        0.2), else 0."""
         if len(frames) == 0:
-            return np.zeros(0, dtype=bool)
+            z = np.zeros(0, np.float32)
+            return np.zeros(0, dtype=bool), z, z, z
         y, self._zi = sosfilt(self._sos, frames.reshape(-1), self._zi)
         frames = y.reshape(frames.shape)
         level_db = rms_db(frames)
+        attack_db = self._attack_db(frames)
         floor_db = self.floor.push(level_db)
         gate = level_db > floor_db + self.config.gate_db
         if self.top is not None:
@@ -132,6 +150,12 @@ class RawVad:
             self._since_strict = int(len(k) - last[-1])
             gate |= (level_db > floor_db + low_db) & (k - last <= self._hold)
         gate &= level_db > SPEECH_MIN_LEVEL_DB  # digital silence and the high-pass tail: never speech
+        hf_share = np.zeros(len(frames), np.float32)
+        if self.config.click_attack_db > 0:
+            at = np.flatnonzero(gate | (attack_db >= self.config.click_attack_db))
+            if len(at):
+                p = np.abs(np.fft.rfft(frames[at] * self._hann, axis=1)) ** 2
+                hf_share[at] = p[:, self._hf_bins].sum(axis=1) / np.maximum(p.sum(axis=1), 1e-20)
         pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
         out = np.zeros(len(frames), dtype=bool)
         is_speech = self._vad.is_speech
@@ -140,7 +164,21 @@ class RawVad:
         raw, nb = pcm.tobytes(), pcm.shape[1] * 2
         idx = np.flatnonzero(gate).tolist()
         out[idx] = [is_speech(raw[i * nb:(i + 1) * nb], rate) for i in idx]
-        return out
+        return out, level_db, attack_db, hf_share
+
+    def _attack_db(self, frames: np.ndarray) -> np.ndarray:
+        n, hop = frames.shape
+        per = max(1, hop // _ATTACK_PER_FRAME)
+        p = np.mean(np.square(frames[:, : per * _ATTACK_PER_FRAME], dtype=np.float64).reshape(-1, per), axis=1)
+        p = p + 1e-13
+        hist = np.concatenate([self._blocks, p])
+        c = np.concatenate([[0.0], np.cumsum(hist)])
+        j = np.arange(len(self._blocks), len(hist))
+        lo = np.maximum(j - _ATTACK_BLOCKS, 0)
+        before = (c[j] - c[lo]) / np.maximum(j - lo, 1)
+        ratio = np.where(j - lo >= _ATTACK_BLOCKS, hist[j] / np.maximum(before, 1e-13), 1.0)
+        self._blocks = hist[-_ATTACK_BLOCKS:]
+        return (10 * np.log10(ratio.reshape(n, _ATTACK_PER_FRAME).max(axis=1))).astype(np.float32)
 
 
 class StartupBleed:
@@ -328,6 +366,7 @@ class SpeechSmoother:
         self.n_block = max(1, min(grid.s_to_frames(config.bleed_min_block_s), self.n_off))
         self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
         self.n_short = grid.s_to_frames(config.bleed_short_s) if cross_talk else 0
+        self.click_share = config.click_min_own_share
         # a stretch still open this long after its start has reached either minimum (and is either longer
         # than n_short or holds all its raw frames within it): no final frame changes
         self.latency_frames = self.pad_on + max(self.n_on_xt, self.n_short) + self.n_off
@@ -341,6 +380,7 @@ class SpeechSmoother:
         self._block_run = 0  # blocked frames since the last raw speech frame
         self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
         self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
+        self._click_at: list[int] = []  # raw frames marked as clicks, from the open stretch's start on
 
     def _long_enough(self, start: int, end: int) -> bool:
         """A merged stretch needs ``min_duration_on_s``; one with cross-talk frames inside
@@ -348,6 +388,14 @@ class SpeechSmoother:
         do not count)."""
         if end - start < self.n_on:
             return False
+        if self._click_at:
+            # click frames (ClickMarks) join no stretch; amid them, a stretch needs its own raw frames to be the
+            # greater part (the clicks' quieter tails that the marks missed, bridged into a stretch, are not speech)
+            clk = bisect.bisect_left(self._click_at, end) - bisect.bisect_left(self._click_at, start)
+            if clk:
+                own = bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start)
+                if own < self.click_share * (own + clk):
+                    return False
         if end - start < self.n_short:
             # amid cross-talk, a short stretch of a few raw frames the merge bridged is leak passed as
             # scattered frames: it needs min_duration_on_s of raw speech frames
@@ -386,8 +434,11 @@ class SpeechSmoother:
         return res
 
     def push(self, raw: np.ndarray, blocked: np.ndarray | None = None,
-             retract: list[tuple[int, np.ndarray]] = ()) -> np.ndarray:
+             retract: list[tuple[int, np.ndarray]] = (), click: np.ndarray | None = None) -> np.ndarray:
         """Raw (n,) bool -> final decisions for the frames that became final.
+
+        ``click`` (n,) bool marks clicks (``ClickMarks``): those raw frames join no stretch, and a
+        stretch whose extent holds any needs ``click_min_own_share`` of its raw frames unmarked.
 
         ``retract``: (frame index T, absolute frame indices before T) pairs
         from ``CrossTalk.retro``: after the frames before T, those frames are
@@ -405,12 +456,14 @@ class SpeechSmoother:
                 k = min(max(T - base, 0), len(raw))
                 done = self._n - base
                 if k > done:
-                    out.append(self._push(raw[done:k], None if blocked is None else blocked[done:k]))
+                    out.append(self._push(raw[done:k], None if blocked is None else blocked[done:k],
+                                          None if click is None else click[done:k]))
                 self._retract(idx)
             done = self._n - base
-            out.append(self._push(raw[done:], None if blocked is None else blocked[done:]))
+            out.append(self._push(raw[done:], None if blocked is None else blocked[done:],
+                                  None if click is None else click[done:]))
             return np.concatenate(out)
-        return self._push(raw, blocked)
+        return self._push(raw, blocked, click)
 
     def _retract(self, idx: np.ndarray) -> None:
         """Drop the frames ``idx`` from the open stretch and rebuild it from its other raw frames."""
@@ -438,10 +491,13 @@ class SpeechSmoother:
         self._raw_at = [i for i in rest if i >= keep_from]
         self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
 
-    def _push(self, raw: np.ndarray, blocked: np.ndarray | None) -> np.ndarray:
+    def _push(self, raw: np.ndarray, blocked: np.ndarray | None, click: np.ndarray | None = None) -> np.ndarray:
         n_off = self.n_off
         base = self._n
         self._n += len(raw)
+        if click is not None and click.any():
+            self._click_at += (np.flatnonzero(raw & click) + base).tolist()
+            raw = raw & ~click
         if blocked is None or not blocked.any():
             events = (np.flatnonzero(raw) + base).tolist()
             stops = ()
@@ -479,6 +535,8 @@ class SpeechSmoother:
         keep_from = self._cand[0] if self._cand is not None else self._n
         if self._blocked_at:
             self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
+        if self._click_at:
+            self._click_at = self._click_at[bisect.bisect_left(self._click_at, keep_from):]
         if self._raw_at and self._raw_at[0] < keep_from:
             self._raw_at = self._raw_at[bisect.bisect_left(self._raw_at, keep_from):]
         return self._decide(max(self._out, self._n - self.latency_frames))
@@ -488,3 +546,158 @@ class SpeechSmoother:
             self._close(*self._cand)
             self._cand = None
         return self._decide(self._n, final_end=self._n)
+
+
+class ClickMarks:
+    """Frames of clicks: keyboard clicks, taps, knocks, a pen on the desk. webrtcvad and the
+    level gate take them for speech (a minute of a therapist typing notes read as 28-45 s of
+    speech, ``benchmarks/vad_typing.py``).
+
+    A click starts at a frame whose ``attack_db`` (a 2 ms block's rise over the 20 ms before it,
+    ``RawVad.push_detail``) reaches ``click_attack_db``, whose power lies ``click_hf_share`` or
+    more above 1.5 kHz, and whose level falls ``click_decay_db`` within the next 30 ms (within
+    0.2 s after a click's frame, 5 dB and 3 dB do: a release on the press's tail, the next key);
+    not within 0.25 s after five raw frames in a row with a vowel's spectrum (a plosive's release
+    after its vowel). It goes on while the level stays under the start's and rises no more
+    than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
+    its own (its release, its resonances' rises, the room's answer) but not a frame 10 dB louder
+    than the click's loudest there or one of a syllable::
+
+        level    _/\\___/\\____/‾‾‾‾‾‾‾\\___     (two clicks, then a word)
+        click    |||||||||______________     (the word's onset rises slowly and stays up)
+
+    Speech rarely does this: a vowel's onset rises over tens of ms and holds; a plosive's burst
+    is followed by the vowel (of the six AMI excerpts' raw speech frames 0-1 % are taken, of
+    synthetic typing's 93-97 %). A click over someone's speech takes that speech's frames
+    around it too. Frame ``i`` is judged once the level of frame ``i + 3 + spread`` is known;
+    streaming, the same for any block split.
+    """
+
+    LOOK = 3          # frames: the decay is measured over 30 ms
+    RISE_DB = 3.0     # a click's frames do not rise more than this
+    LOUDER_DB = 10.0  # the spread spares a frame this much louder than the click's loudest near it
+    SYLLABLE = 5      # frames: raw speech frames in a row, not a click's, with a vowel's spectrum, ...
+    SYLLABLE_HF = 0.25  # (their power above 1.5 kHz under this share) ...
+    CHAIN = 20        # frames: within this many after a click's frame, a click starts ...
+    CHAIN_ATTACK_DB = 5.0  # ... at a weaker attack
+    CHAIN_DECAY_DB = 3.0   # ... and decay
+    AFTER_SPEECH = 25  # ... within this many frames before a start make it a plosive's release, not a click
+
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID):
+        self.attack_db = config.click_attack_db
+        self.decay_db = config.click_decay_db
+        self.hf_share = config.click_hf_share
+        self.max_frames = max(1, grid.s_to_frames(config.click_max_s))
+        self.spread = grid.s_to_frames(config.click_spread_s)
+        self.look = self.LOOK + self.spread  # frames after a frame's own before it is judged
+        self.reset()
+
+    def reset(self) -> None:
+        self._lv = np.zeros(0, np.float64)
+        self._att = np.zeros(0, np.float64)
+        self._hf = np.zeros(0, np.float64)
+        self._raw = np.zeros(0, bool)
+        self._run = 0             # raw frames in a row with a vowel's spectrum, not a click's, to the last judged
+        self._since_run = 10**9   # frames since the last such run of SYLLABLE frames ended
+        self._since_click = 10**9  # frames since the last click frame (own, not spread)
+        self._len = 0             # frames of the click going on (0: none)
+        self._top = self._prev = 0.0
+        self._own = np.zeros(self.spread, bool)  # own marks: the spread's look back, then those not yet given
+        self._vowel = np.zeros(self.spread, bool)  # raw frames with a vowel's spectrum, likewise
+        self._slv = np.full(self.spread, -200.0)  # their levels, likewise
+        self._given = self.spread
+
+    def push(self, raw: np.ndarray, level_db: np.ndarray, attack_db: np.ndarray, hf_share: np.ndarray, *,
+             final: bool = False) -> np.ndarray:
+        """Append frames' raw decisions, levels, attacks and high-frequency shares
+        (``RawVad.push_detail``); returns the click flags of the frames judged (with ``final``, of
+        all the rest)."""
+        self._raw = np.concatenate([self._raw, np.asarray(raw, bool)])
+        self._lv = np.concatenate([self._lv, np.asarray(level_db, np.float64)])
+        self._att = np.concatenate([self._att, np.asarray(attack_db, np.float64)])
+        self._hf = np.concatenate([self._hf, np.asarray(hf_share, np.float64)])
+        n = len(self._lv) if final else max(0, len(self._lv) - self.LOOK)
+        ahead = np.concatenate([self._lv[self.LOOK:], np.full(self.LOOK, -200.0)])[:n]  # past the end: silence
+        decay = self._lv[:n] - ahead
+        hf_ok = self._hf[:n] >= self.hf_share
+        starts = (self._att[:n] >= self.attack_db) & (decay >= self.decay_db) & hf_ok
+        # soon after a click, a weaker one (a release on the press's tail, the next key)
+        chained = (self._att[:n] >= self.CHAIN_ATTACK_DB) & (decay >= self.CHAIN_DECAY_DB) & hf_ok
+        live = chained & (self._since_click + np.arange(n) <= self.CHAIN)  # if no click goes on in the push
+        if self._len == 0 and not (starts.any() or live.any()):
+            own, vowel = self._quiet(n)  # no click starts or goes on: the common case, without a loop
+        else:
+            own, vowel = self._walk(n, starts, chained)
+        lv = self._lv[:n]
+        self._lv, self._att, self._hf, self._raw = self._lv[n:], self._att[n:], self._hf[n:], self._raw[n:]
+        return self._spread(own, vowel, lv, final)
+
+    def _quiet(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``_walk`` over ``n`` frames where no click starts or goes on."""
+        vowel = self._raw[:n] & (self._hf[:n] < self.SYLLABLE_HF)
+        k = np.arange(n)
+        last_not = np.maximum.accumulate(np.where(vowel, -1, k)) if n else k
+        run = np.where(last_not >= 0, k - last_not, self._run + k + 1)  # vowel-like frames in a row up to each
+        run[~vowel] = 0
+        full = np.flatnonzero(run >= self.SYLLABLE)
+        self._since_run = int(n - full[-1]) if len(full) else self._since_run + n
+        self._run = int(run[-1]) if n else self._run
+        self._since_click += n
+        return np.zeros(n, bool), vowel
+
+    def _walk(self, n: int, starts: np.ndarray, chained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame by frame: the clicks' own frames and the frames with a vowel's spectrum."""
+        own, vowel = np.zeros(n, bool), np.zeros(n, bool)
+        lv, raw, hf = self._lv[:n].tolist(), self._raw[:n].tolist(), self._hf[:n].tolist()
+        for i, (st, ch) in enumerate(zip(starts.tolist(), chained.tolist())):
+            st = st or (ch and self._since_click <= self.CHAIN)
+            if st and self._since_run > self.AFTER_SPEECH:  # not a plosive's release after a syllable
+                self._len, self._top, self._prev = 1, lv[i], lv[i]
+            elif 0 < self._len < self.max_frames and lv[i] < self._top - 1.0 and lv[i] <= self._prev + self.RISE_DB:
+                self._len += 1
+                self._prev = lv[i]
+            else:
+                self._len = 0
+            own[i] = self._len > 0
+            self._since_click = 0 if own[i] else self._since_click + 1
+            vowel[i] = raw[i] and not own[i] and hf[i] < self.SYLLABLE_HF
+            if vowel[i]:
+                self._run += 1
+                if self._run >= self.SYLLABLE:
+                    self._since_run = 0
+            else:
+                self._run = 0
+            self._since_run += 1
+        return own, vowel
+
+    def _spread(self, own: np.ndarray, vowel: np.ndarray, level_db: np.ndarray, final: bool) -> np.ndarray:
+        """The marks of the frames whose spread is known: their own, or within ``spread`` of a
+        click's own frame, no louder than it, unless in a syllable."""
+        if not self.spread:
+            return own
+        k = self.spread
+        o = np.concatenate([self._own, own])
+        vw = np.concatenate([self._vowel, vowel])
+        lvb = np.concatenate([self._slv, level_db])
+        start = self._given
+        stop = max(start, len(o) if final else len(o) - k)
+        i = np.arange(start, stop)
+        # the loudest own click frame within k of each; the spread spares frames 10 dB louder (a word's onset
+        # after a lip click: its fricative rises over the click)
+        lo = np.concatenate([np.full(k, -np.inf), np.where(o, lvb, -np.inf), np.full(k, -np.inf)])
+        top = np.full(len(i), -np.inf)
+        for d in range(2 * k + 1):  # lo[i + d] is frame i + d - k
+            np.maximum(top, lo[i + d], out=top)
+        near = lvb[i] <= top + self.LOUDER_DB
+        # the spread spares a syllable: SYLLABLE frames in a row with a vowel's spectrum
+        w = self.SYLLABLE
+        cv = np.concatenate([[0], np.cumsum(vw, dtype=np.int64)])
+        full = np.zeros(len(vw) + w, bool)  # full[j]: frames j .. j + w - 1 all vowel-like
+        full[: max(0, len(vw) - w + 1)] = (cv[w:] - cv[:-w]) == w if len(vw) >= w else False
+        cf = np.concatenate([[0], np.cumsum(full, dtype=np.int64)])
+        syllable = (cf[i + 1] - cf[np.maximum(i - w + 1, 0)]) > 0
+        res = o[i] | (near & ~syllable)
+        keep_from = max(0, stop - k)
+        self._own, self._vowel, self._slv = o[keep_from:], vw[keep_from:], lvb[keep_from:]
+        self._given = stop - keep_from
+        return res
