@@ -568,8 +568,8 @@ class ClickMarks:
         click    |||||||||______________     (the word's onset rises slowly and stays up)
 
     Speech rarely does this: a vowel's onset rises over tens of ms and holds; a plosive's burst
-    is followed by the vowel (of the six AMI excerpts' raw speech frames 0-1 % are taken, of
-    synthetic typing's 93-97 %). A click over someone's speech takes that speech's frames
+    is followed by the vowel (of the six AMI excerpts' raw speech frames under 0.5 % are taken,
+    of synthetic typing's 93-97 %). A click over someone's speech takes that speech's frames
     around it too. Frame ``i`` is judged once frame ``i + 20 + spread`` is known;
     streaming, the same for any block split.
     """
