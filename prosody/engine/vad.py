@@ -629,11 +629,7 @@ class ClickMarks:
         starts &= ~self._word_follows(n, starts)
         # soon after a click, a weaker one (a release on the press's tail, the next key)
         chained = (self._att[:n] >= self.CHAIN_ATTACK_DB) & (decay >= self.CHAIN_DECAY_DB) & hf_ok
-        live = chained & (self._since_click + np.arange(n) <= self.CHAIN)  # if no click goes on in the push
-        if self._len == 0 and not (starts.any() or live.any()):
-            own, vowel = self._quiet(n)  # no click starts or goes on: the common case, without a loop
-        else:
-            own, vowel = self._walk(n, starts, chained)
+        own, vowel = self._walk(n, starts, chained)
         lv = self._lv[:n]
         self._lv, self._att, self._hf, self._raw = self._lv[n:], self._att[n:], self._hf[n:], self._raw[n:]
         return self._spread(own, vowel, lv, final)
@@ -663,25 +659,46 @@ class ClickMarks:
         out[at] = best >= self._lv[at] - self.WORD_BELOW_DB
         return out
 
-    def _quiet(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """``_walk`` over ``n`` frames where no click starts or goes on."""
-        vowel = self._raw[:n] & (self._hf[:n] < self.SYLLABLE_HF)
+    def _quiet(self, a: int, b: int, vowel: np.ndarray) -> None:
+        """``_walk``'s state over frames ``a``..``b`` where no click starts or goes on (their
+        ``vowel`` flags written)."""
+        n = b - a
+        if n <= 0:
+            return
+        v = self._raw[a:b] & (self._hf[a:b] < self.SYLLABLE_HF)
+        vowel[a:b] = v
         k = np.arange(n)
-        last_not = np.maximum.accumulate(np.where(vowel, -1, k)) if n else k
+        last_not = np.maximum.accumulate(np.where(v, -1, k))
         run = np.where(last_not >= 0, k - last_not, self._run + k + 1)  # vowel-like frames in a row up to each
-        run[~vowel] = 0
+        run[~v] = 0
         full = np.flatnonzero(run >= self.SYLLABLE)
         self._since_run = int(n - full[-1]) if len(full) else self._since_run + n
-        self._run = int(run[-1]) if n else self._run
+        self._run = int(run[-1])
         self._since_click += n
-        return np.zeros(n, bool), vowel
 
     def _walk(self, n: int, starts: np.ndarray, chained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Frame by frame: the clicks' own frames and the frames with a vowel's spectrum."""
+        """The clicks' own frames and the frames with a vowel's spectrum: frame by frame where a
+        click may start or goes on, in one step over the stretches between."""
         own, vowel = np.zeros(n, bool), np.zeros(n, bool)
         lv, raw, hf = self._lv[:n].tolist(), self._raw[:n].tolist(), self._hf[:n].tolist()
-        for i, (st, ch) in enumerate(zip(starts.tolist(), chained.tolist())):
-            st = st or (ch and self._since_click <= self.CHAIN)
+        st_at, ch_at = np.flatnonzero(starts), np.flatnonzero(chained)
+        st_l, ch_l = starts.tolist(), chained.tolist()
+        i = 0
+        while i < n:
+            if self._len == 0:
+                # the next frame where a click may start: a start, or a chained start while the last click is near
+                nxt = n
+                k = int(np.searchsorted(st_at, i))
+                if k < len(st_at):
+                    nxt = int(st_at[k])
+                k = int(np.searchsorted(ch_at, i))
+                if k < len(ch_at) and self._since_click + int(ch_at[k]) - i <= self.CHAIN:
+                    nxt = min(nxt, int(ch_at[k]))
+                if nxt > i:
+                    self._quiet(i, nxt, vowel)
+                    i = nxt
+                    continue
+            st = st_l[i] or (ch_l[i] and self._since_click <= self.CHAIN)
             if st and self._since_run > self.AFTER_SPEECH:  # not a plosive's release after a syllable
                 self._len, self._top, self._prev = 1, lv[i], lv[i]
             elif 0 < self._len < self.max_frames and lv[i] < self._top - 1.0 and lv[i] <= self._prev + self.RISE_DB:
@@ -699,6 +716,7 @@ class ClickMarks:
             else:
                 self._run = 0
             self._since_run += 1
+            i += 1
         return own, vowel
 
     def _spread(self, own: np.ndarray, vowel: np.ndarray, level_db: np.ndarray, final: bool) -> np.ndarray:
