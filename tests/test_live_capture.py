@@ -126,7 +126,7 @@ def test_capture_stereo_monitor_matches_truth(pulse, excerpt, tmp_path):
     p, out = _start_live(pulse, ["--device", mon, "--record", str(rec)], tmp_path)
     player = pulse.play(path, "v1")
     assert player.wait(timeout=60) == 0, player.stderr.read()
-    time.sleep(1.5)  # the pipeline's 1.09 s decision latency, with margin
+    time.sleep(1.6)  # the pipeline's 1.26 s decision latency, with margin
     p.terminate()
     o, e = p.communicate(timeout=60)
     assert p.returncode == 0, e

@@ -558,7 +558,8 @@ class ClickMarks:
     more above 1.5 kHz, and whose level falls ``click_decay_db`` within the next 30 ms (within
     0.2 s after a click's frame, 5 dB and 3 dB do: a release on the press's tail, the next key);
     not within 0.25 s after five raw frames in a row with a vowel's spectrum (a plosive's release
-    after its vowel). It goes on while the level stays under the start's and rises no more
+    after its vowel), nor where three such frames follow within 0.2 s at most 10 dB under it (a
+    plosive's burst and aspiration before its vowel). It goes on while the level stays under the start's and rises no more
     than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
     its own (its release, its resonances' rises, the room's answer) but not a frame 10 dB louder
     than the click's loudest there or one of a syllable::
@@ -567,13 +568,16 @@ class ClickMarks:
         click    |||||||||______________     (the word's onset rises slowly and stays up)
 
     Speech rarely does this: a vowel's onset rises over tens of ms and holds; a plosive's burst
-    is followed by the vowel (of the six AMI excerpts' raw speech frames 0-1 % are taken, of
-    synthetic typing's 93-97 %). A click over someone's speech takes that speech's frames
-    around it too. Frame ``i`` is judged once the level of frame ``i + 3 + spread`` is known;
+    is followed by the vowel (of the six AMI excerpts' raw speech frames under 0.5 % are taken,
+    of synthetic typing's 93-97 %). A click over someone's speech takes that speech's frames
+    around it too. Frame ``i`` is judged once frame ``i + 20 + spread`` is known;
     streaming, the same for any block split.
     """
 
     LOOK = 3          # frames: the decay is measured over 30 ms
+    WORD_LOOK = 20    # frames: a start followed this soon by a syllable near its level is a word's plosive
+    WORD_RUN = 3      # ... (this many frames in a row, raw, with a vowel's spectrum, ...
+    WORD_BELOW_DB = 10.0  # ... none more than this under the start's level)
     RISE_DB = 3.0     # a click's frames do not rise more than this
     LOUDER_DB = 10.0  # the spread spares a frame this much louder than the click's loudest near it
     SYLLABLE = 5      # frames: raw speech frames in a row, not a click's, with a vowel's spectrum, ...
@@ -589,7 +593,8 @@ class ClickMarks:
         self.hf_share = config.click_hf_share
         self.max_frames = max(1, grid.s_to_frames(config.click_max_s))
         self.spread = grid.s_to_frames(config.click_spread_s)
-        self.look = self.LOOK + self.spread  # frames after a frame's own before it is judged
+        self.ahead = max(self.LOOK, self.WORD_LOOK)
+        self.look = self.ahead + self.spread  # frames after a frame's own before it is judged
         self.reset()
 
     def reset(self) -> None:
@@ -616,41 +621,84 @@ class ClickMarks:
         self._lv = np.concatenate([self._lv, np.asarray(level_db, np.float64)])
         self._att = np.concatenate([self._att, np.asarray(attack_db, np.float64)])
         self._hf = np.concatenate([self._hf, np.asarray(hf_share, np.float64)])
-        n = len(self._lv) if final else max(0, len(self._lv) - self.LOOK)
+        n = len(self._lv) if final else max(0, len(self._lv) - self.ahead)
         ahead = np.concatenate([self._lv[self.LOOK:], np.full(self.LOOK, -200.0)])[:n]  # past the end: silence
         decay = self._lv[:n] - ahead
         hf_ok = self._hf[:n] >= self.hf_share
         starts = (self._att[:n] >= self.attack_db) & (decay >= self.decay_db) & hf_ok
+        starts &= ~self._word_follows(n, starts)
         # soon after a click, a weaker one (a release on the press's tail, the next key)
         chained = (self._att[:n] >= self.CHAIN_ATTACK_DB) & (decay >= self.CHAIN_DECAY_DB) & hf_ok
-        live = chained & (self._since_click + np.arange(n) <= self.CHAIN)  # if no click goes on in the push
-        if self._len == 0 and not (starts.any() or live.any()):
-            own, vowel = self._quiet(n)  # no click starts or goes on: the common case, without a loop
-        else:
-            own, vowel = self._walk(n, starts, chained)
+        own, vowel = self._walk(n, starts, chained)
         lv = self._lv[:n]
         self._lv, self._att, self._hf, self._raw = self._lv[n:], self._att[n:], self._hf[n:], self._raw[n:]
         return self._spread(own, vowel, lv, final)
 
-    def _quiet(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """``_walk`` over ``n`` frames where no click starts or goes on."""
-        vowel = self._raw[:n] & (self._hf[:n] < self.SYLLABLE_HF)
+    def _word_follows(self, n: int, starts: np.ndarray) -> np.ndarray:
+        """(n,) bool: which ``starts`` a word's syllable follows within ``WORD_LOOK`` frames, at
+        most ``WORD_BELOW_DB`` under the start's level (a plosive's burst and aspiration before its
+        vowel: "t", "ch" opening a word decay like a click, then the vowel comes back up)."""
+        out = np.zeros(n, bool)
+        at = np.flatnonzero(starts)
+        if not len(at):
+            return out
+        m = len(self._lv)
+        v = self._raw & (self._hf < self.SYLLABLE_HF)
+        r = self.WORD_RUN
+        low = np.full(m + self.WORD_LOOK + r, -np.inf)  # low[j]: the quietest of frames j..j+r-1, all vowel-like
+        if m >= r:
+            ok = np.ones(m - r + 1, bool)
+            q = np.full(m - r + 1, np.inf)
+            for d in range(r):
+                ok &= v[d:m - r + 1 + d]
+                q = np.minimum(q, self._lv[d:m - r + 1 + d])
+            low[: m - r + 1] = np.where(ok, q, -np.inf)
+        best = np.full(len(at), -np.inf)
+        for d in range(1, self.WORD_LOOK - r + 2):  # runs within the look: frames i + 1 .. i + WORD_LOOK
+            np.maximum(best, low[at + d], out=best)
+        out[at] = best >= self._lv[at] - self.WORD_BELOW_DB
+        return out
+
+    def _quiet(self, a: int, b: int, vowel: np.ndarray) -> None:
+        """``_walk``'s state over frames ``a``..``b`` where no click starts or goes on (their
+        ``vowel`` flags written)."""
+        n = b - a
+        if n <= 0:
+            return
+        v = self._raw[a:b] & (self._hf[a:b] < self.SYLLABLE_HF)
+        vowel[a:b] = v
         k = np.arange(n)
-        last_not = np.maximum.accumulate(np.where(vowel, -1, k)) if n else k
+        last_not = np.maximum.accumulate(np.where(v, -1, k))
         run = np.where(last_not >= 0, k - last_not, self._run + k + 1)  # vowel-like frames in a row up to each
-        run[~vowel] = 0
+        run[~v] = 0
         full = np.flatnonzero(run >= self.SYLLABLE)
         self._since_run = int(n - full[-1]) if len(full) else self._since_run + n
-        self._run = int(run[-1]) if n else self._run
+        self._run = int(run[-1])
         self._since_click += n
-        return np.zeros(n, bool), vowel
 
     def _walk(self, n: int, starts: np.ndarray, chained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Frame by frame: the clicks' own frames and the frames with a vowel's spectrum."""
+        """The clicks' own frames and the frames with a vowel's spectrum: frame by frame where a
+        click may start or goes on, in one step over the stretches between."""
         own, vowel = np.zeros(n, bool), np.zeros(n, bool)
         lv, raw, hf = self._lv[:n].tolist(), self._raw[:n].tolist(), self._hf[:n].tolist()
-        for i, (st, ch) in enumerate(zip(starts.tolist(), chained.tolist())):
-            st = st or (ch and self._since_click <= self.CHAIN)
+        st_at, ch_at = np.flatnonzero(starts), np.flatnonzero(chained)
+        st_l, ch_l = starts.tolist(), chained.tolist()
+        i = 0
+        while i < n:
+            if self._len == 0:
+                # the next frame where a click may start: a start, or a chained start while the last click is near
+                nxt = n
+                k = int(np.searchsorted(st_at, i))
+                if k < len(st_at):
+                    nxt = int(st_at[k])
+                k = int(np.searchsorted(ch_at, i))
+                if k < len(ch_at) and self._since_click + int(ch_at[k]) - i <= self.CHAIN:
+                    nxt = min(nxt, int(ch_at[k]))
+                if nxt > i:
+                    self._quiet(i, nxt, vowel)
+                    i = nxt
+                    continue
+            st = st_l[i] or (ch_l[i] and self._since_click <= self.CHAIN)
             if st and self._since_run > self.AFTER_SPEECH:  # not a plosive's release after a syllable
                 self._len, self._top, self._prev = 1, lv[i], lv[i]
             elif 0 < self._len < self.max_frames and lv[i] < self._top - 1.0 and lv[i] <= self._prev + self.RISE_DB:
@@ -668,6 +716,7 @@ class ClickMarks:
             else:
                 self._run = 0
             self._since_run += 1
+            i += 1
         return own, vowel
 
     def _spread(self, own: np.ndarray, vowel: np.ndarray, level_db: np.ndarray, final: bool) -> np.ndarray:
