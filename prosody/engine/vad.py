@@ -559,10 +559,10 @@ class ClickMarks:
     0.2 s after a click's frame, 5 dB and 3 dB do: a release on the press's tail, the next key);
     not within 0.25 s after five raw frames in a row with a vowel's spectrum (a plosive's release
     after its vowel), nor where three such frames follow within 0.2 s at most 10 dB under it (a
-    plosive's burst and aspiration before its vowel). It goes on while the level stays under the start's and rises no more
-    than 3 dB a frame, up to ``click_max_s``, and takes the frames within ``click_spread_s`` of
-    its own (its release, its resonances' rises, the room's answer) but not a frame 10 dB louder
-    than the click's loudest there or one of a syllable::
+    plosive's burst and aspiration before its vowel). It goes on while the level stays under the
+    start's and rises no more than 3 dB a frame, up to ``click_max_s``, and takes the frames
+    within ``click_spread_s`` of its own (its release, its resonances' rises, the room's answer)
+    but not a frame 10 dB louder than the click's loudest there or one of a syllable::
 
         level    _/\\___/\\____/‾‾‾‾‾‾‾\\___     (two clicks, then a word)
         click    |||||||||______________     (the word's onset rises slowly and stays up)
