@@ -6,6 +6,7 @@ before the pipeline. Per speaker::
 
     block -> Framer -> rms_db ------------------------------+
                     -> RawVad (webrtcvad + floor gate) -+    |
+                    -> ClickMarks (keystrokes, taps) ---+    |
        (2 speakers) -> BleedDetector (cross-channel) ---+-> SpeechSmoother --+
     block -> PitchTracker ----------------------------------------------------+-> aligned FrameBlock
                                                                                -> SegmentTracker -> TurnTracker
