@@ -203,7 +203,10 @@ def test_two_devices_on_one_monitor_line_up_from_the_first_second(pulse, tmp_pat
     err_ms = (lags[:, 1] - lags[:, 0] - planted_s) * 1000
     assert np.all(np.isfinite(err_ms)), lags
     assert np.abs(err_ms).max() <= 5.0, (err_ms, cap)
-    assert cap["drift_ppm"] is not None and abs(cap["drift_ppm"]) <= 50.0, cap
+    # one clock: the drift within its noise (a loaded machine jitters the arrival times: a clean-clone CI run
+    # measured 55 ppm where runs alone measure -11..+2 ppm with standard errors of 11-28 ppm)
+    assert cap["drift_ppm"] is not None and abs(cap["drift_ppm"]) <= max(50.0, 3.0 * cap["drift_se_ppm"]), cap
+    assert cap["same_clock"] is True, cap
     print(f"one monitor, two devices: offset error {', '.join(f'{e:+.2f}' for e in err_ms)} ms, "
           f"drift {cap['drift_ppm']:+.1f} ppm (se {cap['drift_se_ppm']:.1f}, one clock: {cap['same_clock']})")
 
