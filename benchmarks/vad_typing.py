@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from _common import AMI_FILES, corpus_dir, f1, frame_mask, rttm_segments
+from _common import AMI_FILES, corpus_dir, frame_mask, rttm_segments
 from vad_ami import raw_webrtc_hangover
+from vad_noise import scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.keyboard import typing, with_typing  # noqa: E402
@@ -46,11 +47,10 @@ def speech_of(y: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def scores(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
-    ref = ref[: len(pred)]
-    pred = pred[: len(ref)]
-    hit = float((pred & ref).sum())
-    return f1(pred, ref), hit / max(1.0, float(pred.sum())), hit / max(1.0, float(ref.sum()))
+def trimmed_scores(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
+    """``vad_noise.scores`` over the frames both have."""
+    n = min(len(pred), len(ref))
+    return scores(pred[:n], ref[:n])
 
 
 def line(label: str, got: dict[str, list]) -> str:
@@ -128,7 +128,7 @@ def main() -> int:
                     continue
                 y = x if peak is None else with_typing(x, typing(np.random.default_rng(500 + k), len(x)), peak)
                 for name, pred in speech_of(y).items():
-                    got[name].append(scores(pred, ref))
+                    got[name].append(trimmed_scores(pred, ref))
             label = f"{kind}, " + ("no typing" if peak is None else f"typing peak {peak:+.0f} dB")
             print(line(label, got), flush=True)
     dialogues(args.seeds)

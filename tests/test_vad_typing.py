@@ -14,7 +14,7 @@ import soundfile as sf
 from prosody.config import AnalysisConfig, VadConfig
 from prosody.engine.vad import ClickMarks, RawVad
 from prosody.session import analyze_blocks
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, corpus_dir
 from tests.keyboard import typing, with_typing
 
 HOP = 160
@@ -123,13 +123,10 @@ def test_real_speech_keeps_every_voiced_frame_and_its_onset(speaker):
     # PTDB-TUG studio sentences ("She had your dark suit..."): the marks take their lip clicks and breath,
     # never a frame the laryngograph calls voiced, and the first word's fricative onset stays (M01's "She"
     # after a lip click lost its first 60 ms before the spread spared frames 10 dB over the click)
-    import os
-    from pathlib import Path
-    env = os.environ.get("PROSODY_CORPUS")
-    base = (Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "corpus") / "PTDB-TUG"
+    base = (corpus_dir() or FIXTURES / "absent") / "PTDB-TUG"
     wav, ref_path = base / f"mic_{speaker}_sa1.wav", base / f"ref_{speaker}_sa1.f0"
     if not (wav.is_file() and ref_path.is_file()):
-        pytest.skip(f"PTDB-TUG files not found under {base}; set PROSODY_CORPUS to the corpus folder")
+        pytest.skip("PTDB-TUG files not found (../shared/corpus or $PROSODY_CORPUS)")
     soxr = pytest.importorskip("soxr")
     x, sr = sf.read(wav, dtype="float64")
     y = soxr.resample(x, sr, 16000, quality="HQ").astype(np.float32)

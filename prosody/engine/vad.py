@@ -622,8 +622,8 @@ class ClickMarks:
         self._att = np.concatenate([self._att, np.asarray(attack_db, np.float64)])
         self._hf = np.concatenate([self._hf, np.asarray(hf_share, np.float64)])
         n = len(self._lv) if final else max(0, len(self._lv) - self.ahead)
-        ahead = np.concatenate([self._lv[self.LOOK:], np.full(self.LOOK, -200.0)])[:n]  # past the end: silence
-        decay = self._lv[:n] - ahead
+        later = np.concatenate([self._lv[self.LOOK:], np.full(self.LOOK, -200.0)])[:n]  # past the end: silence
+        decay = self._lv[:n] - later
         hf_ok = self._hf[:n] >= self.hf_share
         starts = (self._att[:n] >= self.attack_db) & (decay >= self.decay_db) & hf_ok
         starts &= ~self._word_follows(n, starts)
