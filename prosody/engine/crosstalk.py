@@ -322,21 +322,27 @@ class CrossTalk:
         return (np.log(np.sum(np.exp(La * _DB_TO_LN), axis=1)) -
                 np.log(np.sum(np.exp(pred * _DB_TO_LN), axis=1) + _EPS)) / _DB_TO_LN
 
-    def _held(self, c: int, L: np.ndarray, n0: int) -> np.ndarray:
+    def _held(self, c: int, L: np.ndarray, n0: int, *, wide: bool = False) -> np.ndarray:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
         is ``M(t) - decay t`` with ``M`` the running maximum of ``L(s) + decay s``
-        over absolute frame indices (the same values whatever the block size)."""
+        over absolute frame indices (the same values whatever the block size).
+        ``wide``: each inner bin then takes the largest of itself and its two
+        neighbours (a leak's harmonics move a little within 10 ms and with the room)."""
         if not len(L):
             return L.copy()
         if KERNELS is not None:  # the same in one compiled loop (engine/ckernels.py)
             out, hold = np.empty(L.shape), self._hold[c].copy()
-            KERNELS.held_peak(np.ascontiguousarray(L, np.float64), hold, n0, self._decay, out)
+            run = KERNELS.held_peak_wide if wide else KERNELS.held_peak
+            run(np.ascontiguousarray(L, np.float64), hold, n0, self._decay, out)
             self._hold[c] = hold
             return out
         t = (n0 + np.arange(len(L), dtype=np.float64))[:, None] * self._decay
         m = np.maximum.accumulate(np.concatenate([self._hold[c][None, :], L + t]), axis=0)[1:]
         self._hold[c] = m[-1]
-        return m - t
+        h = m - t
+        if wide:
+            h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
+        return h
 
     # -- streaming ----------------------------------------------------------
     def push(self, frames: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
@@ -399,8 +405,7 @@ class CrossTalk:
         out = []
         for c in (0, 1):
             Lc, Pc = self._spectra(c, frames[c], need)
-            h = self._held(c, Pc, self._n)
-            h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
+            h = self._held(c, Pc, self._n, wide=True)
             out.append((Lc, Pc, h))
         return need, out
 
