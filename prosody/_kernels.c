@@ -1052,6 +1052,98 @@ held_peak(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* held_peak_wide(L, hold, n0, decay, out): held_peak, then each row's inner bins widened to their neighbours
+   (out[i, j] = max(out[i, j - 1], out[i, j], out[i, j + 1]) of the held values, 0 < j < k - 1): CrossTalk's
+   held bin levels, in one pass (np.maximum's order and NaN propagation). */
+static inline double
+nan_max(double a, double b)
+{
+    return (a >= b || isnan(a)) ? a : b;
+}
+
+static PyObject *
+held_peak_wide(PyObject *self, PyObject *args)
+{
+    PyObject *r = held_peak(self, args);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    PyObject *oh, *oo, *ol;
+    Py_ssize_t n0;
+    double decay;
+    if (!PyArg_ParseTuple(args, "OOndO", &ol, &oh, &n0, &decay, &oo))
+        return NULL;
+    Py_buffer bh, bo;
+    if (get_buf(oh, &bh, "d", 0, 0, "hold") < 0)
+        return NULL;
+    if (get_buf(oo, &bo, "d", 1, 0, "out") < 0) {
+        PyBuffer_Release(&bh);
+        return NULL;
+    }
+    Py_ssize_t k = N_ITEMS(bh), n = N_ITEMS(bo) / k;
+    double *out = bo.buf;
+    for (Py_ssize_t i = 0; i < n && k > 2; i++) {
+        double *oi = out + i * k;
+        double prev = oi[0];  /* the held value left of j, before widening */
+        for (Py_ssize_t j = 1; j < k - 1; j++) {
+            double cur = oi[j];
+            oi[j] = nan_max(nan_max(prev, oi[j + 1]), cur);
+            prev = cur;
+        }
+    }
+    PyBuffer_Release(&bh);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
+/* -- pitch: anti-alias FIR and decimation (engine/pitch.py) -------------------------------------------------- */
+
+/* fir_decimate(seg, fir, q, out): out[m] = sum_t fir[t] * seg[q * m + T - 1 - t] over the T taps of fir
+   (float64): PitchTracker._decimate_to's polyphase filter as one direct sum per output (the numpy code sums
+   each phase's convolution, then the phases: the same to rounding). seg must hold q * (len(out) - 1) + T
+   samples. */
+static PyObject *
+fir_decimate(PyObject *self, PyObject *args)
+{
+    PyObject *os, *of, *oo;
+    Py_ssize_t q;
+    if (!PyArg_ParseTuple(args, "OOnO", &os, &of, &q, &oo))
+        return NULL;
+    Py_buffer bs, bf, bo;
+    if (get_buf(os, &bs, "d", 0, 0, "seg") < 0)
+        return NULL;
+    if (get_buf(of, &bf, "d", 0, 1, "fir") < 0) {
+        PyBuffer_Release(&bs);
+        return NULL;
+    }
+    if (get_buf(oo, &bo, "d", 1, 0, "out") < 0) {
+        PyBuffer_Release(&bs);
+        PyBuffer_Release(&bf);
+        return NULL;
+    }
+    Py_ssize_t T = N_ITEMS(bf), M = N_ITEMS(bo);
+    if (q < 1 || (M > 0 && N_ITEMS(bs) < q * (M - 1) + T)) {
+        PyErr_SetString(PyExc_ValueError, "fir_decimate: seg too short for out");
+        PyBuffer_Release(&bs);
+        PyBuffer_Release(&bf);
+        PyBuffer_Release(&bo);
+        return NULL;
+    }
+    const double *seg = bs.buf, *fir = bf.buf;
+    double *out = bo.buf;
+    for (Py_ssize_t m = 0; m < M; m++) {
+        const double *x = seg + q * m + T - 1;
+        double acc = 0.0;
+        for (Py_ssize_t t = 0; t < T; t++)
+            acc += fir[t] * x[-t];
+        out[m] = acc;
+    }
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bf);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
 /* -- module ------------------------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -1073,6 +1165,10 @@ static PyMethodDef methods[] = {
      "band_power(spec, lo, edges, eps, out): bin powers and band sums of crosstalk spectra (see source)."},
     {"held_peak", held_peak, METH_VARARGS,
      "held_peak(L, hold, n0, decay, out): crosstalk's decaying peak hold (see source)."},
+    {"held_peak_wide", held_peak_wide, METH_VARARGS,
+     "held_peak_wide(L, hold, n0, decay, out): held_peak, each inner bin widened to its neighbours (see source)."},
+    {"fir_decimate", fir_decimate, METH_VARARGS,
+     "fir_decimate(seg, fir, q, out): the pitch tracker's anti-alias filter at every q-th sample (see source)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1084,7 +1180,7 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a function's arguments or results change, so that engine/ckernels.py turns down a module
    built from older source (an editable install not rebuilt) instead of calling it wrongly. */
-#define KERNELS_API 1
+#define KERNELS_API 2
 
 PyMODINIT_FUNC
 PyInit__kernels(void)

@@ -164,6 +164,37 @@ def test_crosstalk_kernels_are_bit_identical(kernels):
     t = (100 + np.arange(40, dtype=np.float64))[:, None] * 0.7
     m = np.maximum.accumulate(np.concatenate([np.full((1, 7), -1e9), L + t]), axis=0)[1:]
     assert np.array_equal(out, m - t) and np.array_equal(hold, m[-1])
+    # ... and widened to the neighbouring bins in the same pass (a NaN propagates as in np.maximum)
+    L[3, 4] = np.nan
+    wide, hold = np.empty_like(L), np.full(7, -1e9)
+    kernels.held_peak_wide(L[:25], hold, 100, 0.7, wide[:25])
+    kernels.held_peak_wide(L[25:], hold, 125, 0.7, wide[25:])
+    h = np.maximum.accumulate(np.concatenate([np.full((1, 7), -1e9), L + t]), axis=0)[1:] - t
+    h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
+    assert np.array_equal(wide, h, equal_nan=True) and np.isnan(wide[3:, 3:6]).all() and np.isfinite(wide[3:, 0]).all()
+
+
+def test_pitch_decimation_kernel_agrees_with_the_polyphase_numpy_filter(kernels):
+    from prosody.engine.pitch import PitchTracker
+    p = PitchTracker()
+    q, D = p._q, p._half_taps
+    rng = np.random.default_rng(3)
+    M = 1000
+    seg = rng.standard_normal(q * (M - 1) + 2 * D + 1)
+    seg[500:700] = 0.0                                  # silence: exactly zero out
+    y = np.empty(M)
+    kernels.fir_decimate(seg, p._fir, q, y)
+    ref = np.convolve(seg[::q], p._fir_phases[0], mode="valid")[:M]
+    for k in range(1, q):
+        ref += np.convolve(seg[q - k::q], p._fir_phases[k], mode="valid")[:M]
+    assert np.allclose(y, ref, rtol=0, atol=1e-13)
+    # the filter itself: a sine in the pass band keeps its amplitude, one above the analysis Nyquist goes
+    n = np.arange(q * (M - 1) + 2 * D + 1)
+    for f_hz, gain in ((300.0, 1.0), (3000.0, 0.0)):
+        kernels.fir_decimate(np.sin(2 * np.pi * f_hz / 16000 * n), p._fir, q, y)
+        assert abs(np.abs(y[50:-50]).max() - gain) < 0.01, f_hz
+    with pytest.raises(ValueError):
+        kernels.fir_decimate(seg[:-1], p._fir, q, y)
 
 
 def test_crosstalk_with_kernels_learns_the_planted_path_as_numpy_does(monkeypatch, kernels, needs_espeak):

@@ -37,6 +37,20 @@ def test_whole_and_random_blocks_identical(fixture_dialogue, seed):
     assert a.to_json_dict()["measures"] == b.to_json_dict()["measures"]
 
 
+def test_rolling_pauses_do_not_depend_on_block_sizes(fixture_dialogue):
+    # a pause is known only when its speaker resumes; counted by its start, a window emitted before that
+    # (10 s blocks) lacked it where 5 s blocks had it: the fixture twice, the therapist's pause across 40 s
+    # read pause_median_s 0.99 with one and None with the other
+    audio, _ = fixture_dialogue
+    twice = np.concatenate([audio, audio])
+    a = analyze_blocks((twice[i:i + 160000] for i in range(0, len(twice), 160000)), SPK)
+    b = analyze_blocks((twice[i:i + 80000] for i in range(0, len(twice), 80000)), SPK)
+    assert a.turns.pauses == b.turns.pauses
+    assert a.rolling == b.rolling and len(a.rolling) >= 16
+    late = [p for p in a.turns.pauses if int(p.start_s // 5) != int(p.end_s // 5)]
+    assert late, "no pause spans a window end: the case is not tested"
+
+
 def test_segments_match_planted_speech_within_one_hop_or_two(fixture_dialogue):
     audio, truth = fixture_dialogue
     s = analyze_blocks([audio], SPK)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 
-API = 1   # the argument conventions this code calls the kernels with (KERNELS_API in _kernels.c)
+API = 2   # the argument conventions this code calls the kernels with (KERNELS_API in _kernels.c)
 
 
 def load():

@@ -62,11 +62,15 @@ import numpy as np
 
 from ..timebase import GRID, Grid
 from .ckernels import KERNELS
+from .compiled import rfft
 from .views import moving_mean, strided_rows
 
 _EPS = 1e-12
 _UNKNOWN_DB = -200.0  # gain of a path not (yet) found: no leak predicted
 _DB_TO_LN = math.log(10.0) / 10.0
+
+
+_FFT_ROWS = 32  # rows per FFT call (CrossTalk._spectra)
 
 
 def _causal_mean(x: np.ndarray, tail: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +190,11 @@ class CrossTalk:
         self._need = np.zeros(H, dtype=bool)  # frames whose spectra were computed (activity within max_delay)
         self._bl = [np.zeros(H, dtype=bool) for _ in range(2)]  # frames judged the other's leak
         self._bl0 = [np.zeros(H, dtype=bool) for _ in range(2)]  # ... by the leak-level test alone
-        self._fine = [np.zeros((H, self._n_voice), dtype=np.float32) for _ in range(2)]  # harmonic fine structure
+        # harmonic fine structure, computed when the same-voice test first reads a frame (``_fine_of``)
+        # from the bin levels kept at full precision (``_Pv``); ``_fine_at``: the frame each row holds
+        self._fine = [np.zeros((H, self._n_voice), dtype=np.float32) for _ in range(2)]
+        self._Pv = [np.full((H, self._n_voice), -120.0) for _ in range(2)]
+        self._fine_at = [np.full(H, -1, dtype=np.int64) for _ in range(2)]
         self._voice_tail = [np.zeros(max(self.s.voice_frames - 1, 0)) for _ in range(2)]
         self._own2_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
         self._own_tail = [np.ones(max(self.s.own_frames - 1, 0)) for _ in range(2)]
@@ -218,25 +226,28 @@ class CrossTalk:
         rows = np.flatnonzero(need)
         if len(rows):
             # row i: the n_fft samples ending at frame i's end (len(x) = n_fft - hop + n * hop); a strided
-            # view, gathered only when some frames are skipped
+            # view, its rows gathered a block at a time when some frames are skipped
             win = strided_rows(x, n_rows=n, width=self.s.n_fft, step=hop)
-            if len(rows) < n:
-                win = win[rows]
-            spec = np.fft.rfft(win * self._window, axis=1)
-            if KERNELS is not None:  # the same power and band sums in one compiled loop (engine/ckernels.py)
-                lev = np.empty((len(rows), self.n_bins + self._hi - self._lo))
-                KERNELS.band_power(spec, self._lo, self._edges, _EPS, lev)
-                lev = 10.0 * np.log10(lev)
-                bands[rows], bins[rows] = lev[:, :self.n_bins], lev[:, self.n_bins:]
-                return bands, bins
-            spec = spec[:, self._lo:self._hi]
-            p = spec.real ** 2 + spec.imag ** 2
-            cs = np.empty((len(p), p.shape[1] + 1))
-            cs[:, 0] = 0.0
-            np.cumsum(p, axis=1, out=cs[:, 1:])
+            some = len(rows) < n
+            lev = np.empty((len(rows), self.n_bins + self._hi - self._lo))
             e = self._edges - self._lo
-            bands[rows] = 10.0 * np.log10(cs[:, e[1:]] - cs[:, e[:-1]] + _EPS)
-            bins[rows] = 10.0 * np.log10(p + _EPS)
+            # a few dozen rows per FFT call: its working set stays in the cache (per row, 1000 rows at once
+            # cost 3 x what 32 do); the same values for any grouping of the rows
+            for r0 in range(0, len(rows), _FFT_ROWS):
+                spec = rfft((win[rows[r0:r0 + _FFT_ROWS]] if some else win[r0:r0 + _FFT_ROWS]) * self._window, axis=1)
+                out = lev[r0:r0 + _FFT_ROWS]
+                if KERNELS is not None:  # the same power and band sums in one compiled loop (engine/ckernels.py)
+                    KERNELS.band_power(spec, self._lo, self._edges, _EPS, out)
+                    continue
+                spec = spec[:, self._lo:self._hi]
+                p = spec.real ** 2 + spec.imag ** 2
+                cs = np.empty((len(p), p.shape[1] + 1))
+                cs[:, 0] = 0.0
+                np.cumsum(p, axis=1, out=cs[:, 1:])
+                out[:, :self.n_bins] = cs[:, e[1:]] - cs[:, e[:-1]] + _EPS
+                out[:, self.n_bins:] = p + _EPS
+            lev = 10.0 * np.log10(lev)
+            bands[rows], bins[rows] = lev[:, :self.n_bins], lev[:, self.n_bins:]
         return bands, bins
 
     def _fine_structure(self, P: np.ndarray) -> np.ndarray:
@@ -265,10 +276,22 @@ class CrossTalk:
         ok = ~self._bl0[b][src % H] & (src >= 0)
         if not self.s.voice_quiet_source:
             ok &= self._act[b][src % H]
-        fb = self._fine[b][src % H] * ok[:, None]
+        fb = self._fine_of(b, np.maximum(src, 0)) * ok[:, None]
         win = np.lib.stride_tricks.sliding_window_view(fb, K + 1, axis=0)  # row i: frames t[i] - K .. t[i]
-        r = np.einsum("if,ifw->iw", self._fine[a][t % H], win)
+        r = np.einsum("if,ifw->iw", self._fine_of(a, t), win)
         return np.maximum(r.max(axis=1), 0.0)
+
+    def _fine_of(self, c: int, t: np.ndarray) -> np.ndarray:
+        """The fine structure (``_fine_structure``) of channel ``c``'s absolute frames ``t`` (within
+        the history), computed once per frame on first use: only the same-voice test reads it, and
+        not where both directions are settled without it (a path found absent)."""
+        i = t % self.history
+        todo = self._fine_at[c][i] != t
+        if todo.any():
+            j = np.unique(i[todo])
+            self._fine[c][j] = self._fine_structure(self._Pv[c][j])
+            self._fine_at[c][j] = t[todo][np.unique(i[todo], return_index=True)[1]]
+        return self._fine[c][i]
 
     def _holds_own(self, own: np.ndarray, mean: np.ndarray) -> np.ndarray:
         """Speech of the channel's own: its share above the predicted leak holds
@@ -299,19 +322,27 @@ class CrossTalk:
         return (np.log(np.sum(np.exp(La * _DB_TO_LN), axis=1)) -
                 np.log(np.sum(np.exp(pred * _DB_TO_LN), axis=1) + _EPS)) / _DB_TO_LN
 
-    def _held(self, c: int, L: np.ndarray) -> np.ndarray:
+    def _held(self, c: int, L: np.ndarray, n0: int, *, wide: bool = False) -> np.ndarray:
         """Decaying peak hold, vectorised: ``h(t) = max_s<=t (L(s) - decay (t - s))``
         is ``M(t) - decay t`` with ``M`` the running maximum of ``L(s) + decay s``
-        over absolute frame indices (the same values whatever the block size)."""
-        if KERNELS is not None and len(L):  # the same in one compiled loop (engine/ckernels.py)
+        over absolute frame indices (the same values whatever the block size).
+        ``wide``: each inner bin then takes the largest of itself and its two
+        neighbours (a leak's harmonics move a little within 10 ms and with the room)."""
+        if not len(L):
+            return L.copy()
+        if KERNELS is not None:  # the same in one compiled loop (engine/ckernels.py)
             out, hold = np.empty(L.shape), self._hold[c].copy()
-            KERNELS.held_peak(np.ascontiguousarray(L, np.float64), hold, self._n, self._decay, out)
+            run = KERNELS.held_peak_wide if wide else KERNELS.held_peak
+            run(np.ascontiguousarray(L, np.float64), hold, n0, self._decay, out)
             self._hold[c] = hold
             return out
-        t = (self._n + np.arange(len(L), dtype=np.float64))[:, None] * self._decay
+        t = (n0 + np.arange(len(L), dtype=np.float64))[:, None] * self._decay
         m = np.maximum.accumulate(np.concatenate([self._hold[c][None, :], L + t]), axis=0)[1:]
         self._hold[c] = m[-1]
-        return m - t
+        h = m - t
+        if wide:
+            h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
+        return h
 
     # -- streaming ----------------------------------------------------------
     def push(self, frames: list[np.ndarray], active: list[np.ndarray]) -> list[np.ndarray]:
@@ -322,13 +353,14 @@ class CrossTalk:
         self.retro = [[], []]
         pos = 0
         R = self.s.refresh_frames
+        feats = self._features(frames, active)
         while pos < n:
             step, steady = self._refresh_step()
             take = min(n - pos, step - self._n % step)
             sl = slice(pos, pos + take)
             for a in (0, 1):
                 self.learnt[a][sl] = self.gain_db[a] is not None or self.absent[a]
-            res = self._chunk([f[sl] for f in frames], [a[sl] for a in active])
+            res = self._chunk(sl, feats, [a[sl] for a in active])
             out[0][sl], out[1][sl] = res
             pos += take
             if self._n % step == 0:
@@ -358,31 +390,43 @@ class CrossTalk:
             return self.s.first_refresh_frames, False
         return self.s.startup_refresh_frames, False
 
-    def _chunk(self, frames, active):
+    def _features(self, frames, active):
+        """The per-frame features of a push, which no path decision changes: whether spectra are
+        needed (either channel raw-active within ``max_delay``: the leak of its last frames is still
+        arriving; the other frames are neither decided nor learnt from), and per channel the band
+        levels, bin levels and held bin levels (a neighbouring bin too: the leak's harmonics move a
+        little within 10 ms and with the room). Computed once per push; ``_chunk`` stores its part."""
         n = len(active[0])
-        H = self.history
-        idx = (self._n + np.arange(n)) % H
-        L = []
-        # spectra where either channel is raw-active or was within max_delay (the leak of its last
-        # frames is still arriving); the other frames are neither decided nor learnt from
         t = self._n + np.arange(n)
         last = np.maximum.accumulate(np.where(active[0] | active[1], t, self._last_active))
         if n:
             self._last_active = int(last[-1])
         need = t - last <= self.max_delay
+        out = []
+        for c in (0, 1):
+            Lc, Pc = self._spectra(c, frames[c], need)
+            h = self._held(c, Pc, self._n, wide=True)
+            out.append((Lc, Pc, h))
+        return need, out
+
+    def _chunk(self, sl: slice, feats, active):
+        need_all, per_channel = feats
+        need = need_all[sl]
+        n = len(active[0])
+        H = self.history
+        idx = (self._n + np.arange(n)) % H
+        L = []
         for c in (0, 1):  # raw-active frames of each channel seen so far
             self._seen[c] += int(np.count_nonzero(active[c]))
         self._need[idx] = need
+        t = self._n + np.arange(n)
         for c in (0, 1):
-            Lc, Pc = self._spectra(c, frames[c], need)
+            Lc, Pc, h = (x[sl] for x in per_channel[c])
             L.append(Pc)
             self._L[c][idx] = Lc
-            h = self._held(c, Pc)
-            # a neighbouring bin too: the leak's harmonics move a little within 10 ms and with the room
-            h[:, 1:-1] = np.maximum(np.maximum(h[:, :-2], h[:, 2:]), h[:, 1:-1])
             self._Lh[c][idx] = h
             self._P[c][idx] = Pc
-            self._fine[c][idx] = self._fine_structure(Pc)
+            self._Pv[c][idx] = Pc[:, :self._n_voice]
             self._act[c][idx] = active[c]
             self._bl[c][idx] = False
             self._bl0[c][idx] = False

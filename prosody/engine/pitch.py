@@ -63,6 +63,7 @@ import numpy as np
 from ..config import PitchConfig
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
+from .ckernels import KERNELS
 from .compiled import dct1, fast_len, rfft
 
 # ---- tuning constants (tuned on PTDB-TUG, see benchmarks/pitch_accuracy.py, and on the
@@ -180,6 +181,7 @@ class PitchTracker:
             fir = cutoff * np.sinc(cutoff * taps) * np.kaiser(len(taps), _FIR_KAISER_BETA)
             fir /= fir.sum()
             self._fir_phases = [fir[p::q].copy() for p in range(q)]  # polyphase: taps p, p + q, ...
+            self._fir = fir
         else:
             self._half_taps = 0
         half = int(round(_PERIODS_PER_WINDOW / config.fmin_hz * self._fs_d / 2.0))
@@ -340,9 +342,13 @@ class PitchTracker:
             # fixed-length dot product, so chunking cannot change it)
             seg = self._raw[q * m0 - D - self._raw_start: q * (m1 - 1) + D + 1 - self._raw_start]
             M = m1 - m0
-            y = np.convolve(seg[::q], self._fir_phases[0], mode="valid")[:M]
-            for p in range(1, q):
-                y += np.convolve(seg[q - p::q], self._fir_phases[p], mode="valid")[:M]
+            if KERNELS is not None:  # one direct sum per output in a compiled loop: the same to rounding
+                y = np.empty(M)
+                KERNELS.fir_decimate(np.ascontiguousarray(seg), self._fir, q, y)
+            else:
+                y = np.convolve(seg[::q], self._fir_phases[0], mode="valid")[:M]
+                for p in range(1, q):
+                    y += np.convolve(seg[q - p::q], self._fir_phases[p], mode="valid")[:M]
         self._dec = np.concatenate([self._dec, y.astype(np.float32)])
         self._n_dec = m1
         keep_from = q * m1 - D

@@ -133,7 +133,9 @@ class RollingMeasures:
             transitions=tuple(t for t in self._transitions if a <= t.to_start_s < b),
             transitions_all=tuple(t for t in self._transitions if t.to_start_s < b),
             events=tuple(e for e in self._events if a <= e.start_s < b),
-            pauses=tuple(p for p in self._pauses if a <= p.start_s < b),
+            # a pause counts where it ends: it is known only when its speaker resumes, and the windows
+            # wait for that (decided_until_s); by its start, a window could be emitted before it
+            pauses=tuple(p for p in self._pauses if a <= p.end_s < b),
             nuclei=tuple((s, t) for s, t in self._nuclei if a <= t < b),
             turn_taking=turn_taking, ipu_cache=self._ipu_cache,
         )

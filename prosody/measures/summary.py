@@ -132,7 +132,7 @@ def session_slice(session, t0_s: float | None = None, t1_s: float | None = None)
         transitions=tuple(t for t in trs if a <= t.to_start_s < b),
         transitions_all=tuple(t for t in trs if t.to_start_s < b),
         events=tuple(e for e in (session.turns.events if tt else ()) if a <= e.start_s < b),
-        pauses=tuple(p for p in (session.turns.pauses if tt else ()) if a <= p.start_s < b),
+        pauses=tuple(p for p in (session.turns.pauses if tt else ()) if a <= p.end_s < b),  # where it ends (rolling.py)
         nuclei=tuple((s, t) for s, t in session.nuclei if a <= t < b),
         turn_taking=tt,
     )
