@@ -5,7 +5,7 @@ import soundfile as sf
 
 from prosody.config import VadConfig
 from prosody.session import analyze_blocks
-from prosody.engine.vad import NoiseFloor, SpeechSmoother
+from prosody.engine.vad import NoiseFloor, RawVad, SpeechSmoother
 
 CFG = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, pad_onset_s=0.0, pad_offset_s=0.0)
 
@@ -149,3 +149,19 @@ def test_smoother_with_a_cross_talk_stage_needs_raw_speech_in_a_short_stretch():
                        blocked=none, cross_talk=True)) == [(100, 112)] + want  # 0 turns the rule off
     assert SpeechSmoother(cfg, cross_talk=True).latency_frames == 100  # 0.4 s + the 0.6 s merge
     assert SpeechSmoother(cfg).latency_frames == 75                    # 0.15 s + 0.6 s, as before
+
+
+def test_raw_vad_push_skips_the_click_features_and_keeps_their_state():
+    # push() (the diarizer's speech mask, the online attribution) computes no click features; a
+    # push_detail after it still reads the right 20 ms look-back: interleaved, the same as push_detail alone
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((3000, 160)) * np.repeat(rng.uniform(0.001, 0.3, 300), 10)[:, None]).astype(np.float32)
+    x[1000:1003, :4] += 0.9                             # clicks
+    a, b = RawVad(), RawVad()
+    for i in range(0, 3000, 100):
+        want = a.push_detail(x[i:i + 100])
+        if (i // 100) % 3 == 0:
+            np.testing.assert_array_equal(b.push(x[i:i + 100]), want[0])
+        else:
+            for got, w in zip(b.push_detail(x[i:i + 100]), want):
+                np.testing.assert_array_equal(got, w)

@@ -1820,8 +1820,8 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
     frames = np.asarray(frames, np.int64)
     n = len(frames)
     out = np.full(n, np.nan, np.float32)
-    for a in range(0, n, 2048):  # bounded memory
-        b = min(n, a + 2048)
+    for a in range(0, n, 64):  # 64 frames a pass: the FFTs' working set stays in the cache (2048 took 1.6 x the CPU)
+        b = min(n, a + 64)
         fr = yp[(frames[a:b] * hop)[:, None] + np.arange(win)]
         fr = fr - fr.mean(axis=1, keepdims=True)
         ac = np.fft.irfft(np.abs(np.fft.rfft(fr * window, nfft, axis=1)) ** 2, nfft, axis=1)[:, :hi + 1]

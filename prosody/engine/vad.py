@@ -117,8 +117,9 @@ class RawVad:
         self._blocks = np.zeros(0)  # the last _ATTACK_BLOCKS block powers (attack_db's look back)
 
     def push(self, frames: np.ndarray) -> np.ndarray:
-        """``frames``: (n, hop_length) float samples. Returns (n,) bool."""
-        return self.push_detail(frames)[0]
+        """``frames``: (n, hop_length) float samples. Returns (n,) bool (``push_detail``'s first
+        array, without computing the click features)."""
+        return self._push(frames, detail=False)[0]
 
     def push_detail(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``push``'s (n,) bool decisions, with the high-passed frames' levels (dBFS), their
@@ -127,13 +128,21 @@ class RawVad:
         that reaches ``click_attack_db`` or the frame passes the level gate, the share of the
         frame's power above 1.5 kHz (a keystroke's, mostly its resonances; a vowel's is under
         0.2), else 0."""
+        return self._push(frames, detail=True)
+
+    def _push(self, frames: np.ndarray, *, detail: bool):
         if len(frames) == 0:
             z = np.zeros(0, np.float32)
             return np.zeros(0, dtype=bool), z, z, z
         y, self._zi = sosfilt(self._sos, frames.reshape(-1), self._zi)
         frames = y.reshape(frames.shape)
         level_db = rms_db(frames)
-        attack_db = self._attack_db(frames)
+        if detail:
+            attack_db = self._attack_db(frames)
+        else:  # only the look back that a later push_detail reads: the last frames' block powers
+            k = -(-_ATTACK_BLOCKS // _ATTACK_PER_FRAME)
+            self._attack_db(frames[-k:])
+            attack_db = None
         floor_db = self.floor.push(level_db)
         gate = level_db > floor_db + self.config.gate_db
         if self.top is not None:
@@ -150,8 +159,8 @@ class RawVad:
             self._since_strict = int(len(k) - last[-1])
             gate |= (level_db > floor_db + low_db) & (k - last <= self._hold)
         gate &= level_db > SPEECH_MIN_LEVEL_DB  # digital silence and the high-pass tail: never speech
-        hf_share = np.zeros(len(frames), np.float32)
-        if self.config.click_attack_db > 0:
+        hf_share = np.zeros(len(frames), np.float32) if detail else None
+        if detail and self.config.click_attack_db > 0:
             at = np.flatnonzero(gate | (attack_db >= self.config.click_attack_db))
             if len(at):
                 p = np.abs(np.fft.rfft(frames[at] * self._hann, axis=1)) ** 2
