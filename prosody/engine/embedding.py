@@ -66,12 +66,16 @@ def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> n
         seg = x[max(lo, 0):min(hi, len(x))]
         seg = np.pad(seg, (max(0, -lo), max(0, hi - len(x))))
         frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::hop]
-        spec = np.fft.rfft(frames * window, axis=1)
-        out[a:b] = (spec.real ** 2 + spec.imag ** 2).astype(np.float32) @ basis_t
+        power = np.empty((b - a, N_FFT // 2 + 1), np.float32)
+        for r in range(0, b - a, _FFT_ROWS):  # the FFTs a few dozen frames at a time: their working set stays
+            spec = np.fft.rfft(frames[r:r + _FFT_ROWS] * window, axis=1)  # in the cache (the same values)
+            power[r:r + _FFT_ROWS] = spec.real ** 2 + spec.imag ** 2
+        out[a:b] = power @ basis_t
     return out
 
 
 _MEL_CHUNK = 4096
+_FFT_ROWS = 64
 _PROJ_CHUNK_COLS = 1024  # (step, window) columns of a layer's input projection computed at once
 
 
