@@ -419,7 +419,6 @@ class CrossTalk:
         for c in (0, 1):  # raw-active frames of each channel seen so far
             self._seen[c] += int(np.count_nonzero(active[c]))
         self._need[idx] = need
-        t = self._n + np.arange(n)
         for c in (0, 1):
             Lc, Pc, h = (x[sl] for x in per_channel[c])
             L.append(Pc)

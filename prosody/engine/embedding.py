@@ -66,9 +66,10 @@ def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> n
         seg = x[max(lo, 0):min(hi, len(x))]
         seg = np.pad(seg, (max(0, -lo), max(0, hi - len(x))))
         frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::hop]
+        # the FFTs a few dozen frames at a time, their working set in the cache (the same values)
         power = np.empty((b - a, N_FFT // 2 + 1), np.float32)
-        for r in range(0, b - a, _FFT_ROWS):  # the FFTs a few dozen frames at a time: their working set stays
-            spec = np.fft.rfft(frames[r:r + _FFT_ROWS] * window, axis=1)  # in the cache (the same values)
+        for r in range(0, b - a, _FFT_ROWS):
+            spec = np.fft.rfft(frames[r:r + _FFT_ROWS] * window, axis=1)
             power[r:r + _FFT_ROWS] = spec.real ** 2 + spec.imag ** 2
         out[a:b] = power @ basis_t
     return out
