@@ -1073,14 +1073,18 @@ held_peak_wide(PyObject *self, PyObject *args)
     double decay;
     if (!PyArg_ParseTuple(args, "OOndO", &ol, &oh, &n0, &decay, &oo))
         return NULL;
-    Py_buffer bh, bo;
+    Py_buffer bl, bh, bo;
+    if (get_buf(ol, &bl, "d", 0, 0, "L") < 0)
+        return NULL;
+    Py_ssize_t n_items = N_ITEMS(bl);  /* the rows held_peak wrote: L's (out may be longer) */
+    PyBuffer_Release(&bl);
     if (get_buf(oh, &bh, "d", 0, 0, "hold") < 0)
         return NULL;
     if (get_buf(oo, &bo, "d", 1, 0, "out") < 0) {
         PyBuffer_Release(&bh);
         return NULL;
     }
-    Py_ssize_t k = N_ITEMS(bh), n = N_ITEMS(bo) / k;
+    Py_ssize_t k = N_ITEMS(bh), n = n_items / k;
     double *out = bo.buf;
     for (Py_ssize_t i = 0; i < n && k > 2; i++) {
         double *oi = out + i * k;
