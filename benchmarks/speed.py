@@ -20,6 +20,7 @@ Targets (issue 13): ours <= 0.8 x Praat pitch+intensity; ours <= 0.25 x
 openSMILE; peak memory does not grow with length beyond the per-frame results.
 
     python benchmarks/speed.py [--minutes 10] [--repeats 3] [--memory]
+    python benchmarks/speed.py --stages [--minutes 10] [--repeats 3]   # CPU per pipeline stage
 """
 from __future__ import annotations
 
@@ -96,12 +97,68 @@ def peak_rss_mb(path: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+# --stages: the CPU of each pipeline stage inside ours(), process time within the named methods (a stage
+# that calls another includes it: "cross-talk" is inside "voice activity + cross-talk")
+STAGES = (("prosody.engine.pitch", "PitchTracker", "push", "pitch"),
+          ("prosody.engine.vad", "RawVad", "push_detail", "voice activity (raw)"),
+          ("prosody.engine.vad", "BleedDetector", "push", "voice activity + cross-talk"),
+          ("prosody.engine.crosstalk", "CrossTalk", "push", "cross-talk"),
+          ("prosody.engine.vad", "ClickMarks", "push", "click marks"),
+          ("prosody.engine.vad", "SpeechSmoother", "push", "smoother"),
+          ("prosody.engine.voice_quality", "VoiceQualityTracker", "push_frames", "voice quality"),
+          ("prosody.measures.rolling", "RollingMeasures", "push", "rolling measures"))
+
+
+def stage_cpu(path: Path, repeats: int) -> tuple[float, dict[str, float]]:
+    """ours(path) in this process ``repeats`` times after one warm-up: the minimum total CPU and per
+    stage the minimum CPU inside its method."""
+    import importlib
+    import time
+    cpu: dict[str, float] = {}
+
+    def timed(label, fn):
+        def wrapper(*a, **k):
+            t = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                cpu[label] = cpu.get(label, 0.0) + time.process_time() - t
+        return wrapper
+
+    for mod, cls, meth, label in STAGES:
+        c = getattr(importlib.import_module(mod), cls)
+        setattr(c, meth, timed(label, getattr(c, meth)))
+    ours(path)
+    best: dict[str, float] = {}
+    total = float("inf")
+    for _ in range(repeats):
+        cpu.clear()
+        t = time.process_time()
+        ours(path)
+        total = min(total, time.process_time() - t)
+        for k, v in cpu.items():
+            best[k] = min(best.get(k, float("inf")), v)
+    return total, best
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--memory", action="store_true", help="also compare peak memory at 10 and 60 minutes")
     ap.add_argument("--repeats", type=int, default=3, help="alternated rounds; the minimum CPU time is kept")
+    ap.add_argument("--stages", action="store_true",
+                    help="only prosody's CPU per pipeline stage, in this process (no anchors, no target)")
     args = ap.parse_args()
+    if args.stages:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "long.wav"
+            dur = make_audio(path, args.minutes)
+            total, best = stage_cpu(path, args.repeats)
+            print(f"audio: {dur / 60:.1f} min, 2 channels; CPU s, minimum of {args.repeats} in-process runs")
+            print(f"{'prosody (end to end, without imports)':40} {total:6.2f}")
+            for _, _, _, label in STAGES:
+                print(f"  {label:38} {best.get(label, 0.0):6.2f}")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.wav"
         dur = make_audio(path, args.minutes)
