@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,3 +47,14 @@ def f1(pred: np.ndarray, ref: np.ndarray) -> float:
     fp = np.sum(pred & ~ref)
     fn = np.sum(~pred & ref)
     return 2 * tp / max(2 * tp + fp + fn, 1)
+
+
+def timed(acc: dict, name: str, fn):
+    """``fn`` wrapped to add its process time to ``acc[name]`` (per-stage CPU of a benchmark run)."""
+    def wrapper(*a, **k):
+        t = time.process_time()
+        try:
+            return fn(*a, **k)
+        finally:
+            acc[name] = acc.get(name, 0.0) + time.process_time() - t
+    return wrapper

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from _common import corpus_dir
+from _common import corpus_dir, timed
 from diarization import ami_cases, espeak_cases, peak_memory_mb, single_voice_cases
 
 import prosody.engine.diarize as D
@@ -37,24 +37,14 @@ STAGES = {D: ("speech_mask", "mel_frames", "_frame_f0_st", "_viterbi", "_viterbi
 CPU: dict[str, float] = defaultdict(float)
 
 
-def _timed(name, fn):
-    def wrapper(*a, **k):
-        t = time.process_time()
-        try:
-            return fn(*a, **k)
-        finally:
-            CPU[name] += time.process_time() - t
-    return wrapper
-
-
 def instrument() -> None:
     for mod, names in STAGES.items():
         for nm in names:
-            setattr(mod, nm, _timed(nm, getattr(mod, nm)))
-    E.VoiceEncoder.embed_windows = _timed("encoder", E.VoiceEncoder.embed_windows)
-    E.VoiceEncoder.embed_windows_and_prefixes = _timed("encoder", E.VoiceEncoder.embed_windows_and_prefixes)
-    D._DiagGmm.__init__ = _timed("gmm fit", D._DiagGmm.__init__)
-    D._DiagGmm.loglik = _timed("gmm score", D._DiagGmm.loglik)
+            setattr(mod, nm, timed(CPU, nm, getattr(mod, nm)))
+    E.VoiceEncoder.embed_windows = timed(CPU, "encoder", E.VoiceEncoder.embed_windows)
+    E.VoiceEncoder.embed_windows_and_prefixes = timed(CPU, "encoder", E.VoiceEncoder.embed_windows_and_prefixes)
+    D._DiagGmm.__init__ = timed(CPU, "gmm fit", D._DiagGmm.__init__)
+    D._DiagGmm.loglik = timed(CPU, "gmm score", D._DiagGmm.loglik)
 
 
 def material(split: str, cache: Path | None):

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from _common import REPO
+from _common import REPO, timed
 
 
 def make_audio(path: Path, minutes: float) -> float:
@@ -115,19 +115,9 @@ def stage_cpu(path: Path, repeats: int) -> tuple[float, dict[str, float]]:
     import importlib
     import time
     cpu: dict[str, float] = {}
-
-    def timed(label, fn):
-        def wrapper(*a, **k):
-            t = time.process_time()
-            try:
-                return fn(*a, **k)
-            finally:
-                cpu[label] = cpu.get(label, 0.0) + time.process_time() - t
-        return wrapper
-
     for mod, cls, meth, label in STAGES:
         c = getattr(importlib.import_module(mod), cls)
-        setattr(c, meth, timed(label, getattr(c, meth)))
+        setattr(c, meth, timed(cpu, label, getattr(c, meth)))
     ours(path)
     best: dict[str, float] = {}
     total = float("inf")

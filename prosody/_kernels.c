@@ -1001,11 +1001,20 @@ end:
     return result;
 }
 
+static inline double
+nan_max(double a, double b)
+{
+    return (a >= b || isnan(a)) ? a : b;
+}
+
 /* held_peak(L, hold, n0, decay, out): the decaying peak hold of CrossTalk._held. Row i of L (float64, shape
    (n, k)) is frame n0 + i; with t = (n0 + i) * decay, run = max(run, L[i] + t) from run = hold (shape (k,),
-   updated in place to the last run), out[i] = run - t. NaN propagates as in np.maximum. */
+   updated in place to the last run), out[i] = run - t. NaN propagates as in np.maximum.
+   held_peak_wide: the same, then each row's inner bins widened to their neighbours (out[i, j] =
+   max(max(held[j - 1], held[j + 1]), held[j]), 0 < j < k - 1, np.maximum's order): CrossTalk's held bin
+   levels in one pass. Only L's rows are written (out may be longer). */
 static PyObject *
-held_peak(PyObject *self, PyObject *args)
+held_peak_run(PyObject *args, int wide)
 {
     PyObject *ol, *oh, *oo;
     Py_ssize_t n0;
@@ -1045,6 +1054,14 @@ held_peak(PyObject *self, PyObject *args)
             run[j] = r;
             oi[j] = r - t;
         }
+        if (wide && k > 2) {
+            double prev = oi[0];  /* the held value left of j, before widening */
+            for (Py_ssize_t j = 1; j < k - 1; j++) {
+                double cur = oi[j];
+                oi[j] = nan_max(nan_max(prev, oi[j + 1]), cur);
+                prev = cur;
+            }
+        }
     }
     PyBuffer_Release(&bl);
     PyBuffer_Release(&bh);
@@ -1052,52 +1069,16 @@ held_peak(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* held_peak_wide(L, hold, n0, decay, out): held_peak, then each row's inner bins widened to their neighbours
-   (out[i, j] = max(out[i, j - 1], out[i, j], out[i, j + 1]) of the held values, 0 < j < k - 1): CrossTalk's
-   held bin levels, in one pass (np.maximum's order and NaN propagation). */
-static inline double
-nan_max(double a, double b)
+static PyObject *
+held_peak(PyObject *self, PyObject *args)
 {
-    return (a >= b || isnan(a)) ? a : b;
+    return held_peak_run(args, 0);
 }
 
 static PyObject *
 held_peak_wide(PyObject *self, PyObject *args)
 {
-    PyObject *r = held_peak(self, args);
-    if (r == NULL)
-        return NULL;
-    Py_DECREF(r);
-    PyObject *oh, *oo, *ol;
-    Py_ssize_t n0;
-    double decay;
-    if (!PyArg_ParseTuple(args, "OOndO", &ol, &oh, &n0, &decay, &oo))
-        return NULL;
-    Py_buffer bl, bh, bo;
-    if (get_buf(ol, &bl, "d", 0, 0, "L") < 0)
-        return NULL;
-    Py_ssize_t n_items = N_ITEMS(bl);  /* the rows held_peak wrote: L's (out may be longer) */
-    PyBuffer_Release(&bl);
-    if (get_buf(oh, &bh, "d", 0, 0, "hold") < 0)
-        return NULL;
-    if (get_buf(oo, &bo, "d", 1, 0, "out") < 0) {
-        PyBuffer_Release(&bh);
-        return NULL;
-    }
-    Py_ssize_t k = N_ITEMS(bh), n = n_items / k;
-    double *out = bo.buf;
-    for (Py_ssize_t i = 0; i < n && k > 2; i++) {
-        double *oi = out + i * k;
-        double prev = oi[0];  /* the held value left of j, before widening */
-        for (Py_ssize_t j = 1; j < k - 1; j++) {
-            double cur = oi[j];
-            oi[j] = nan_max(nan_max(prev, oi[j + 1]), cur);
-            prev = cur;
-        }
-    }
-    PyBuffer_Release(&bh);
-    PyBuffer_Release(&bo);
-    Py_RETURN_NONE;
+    return held_peak_run(args, 1);
 }
 
 /* -- pitch: anti-alias FIR and decimation (engine/pitch.py) -------------------------------------------------- */
