@@ -77,6 +77,110 @@ def test_noise_floor_tracks_percentile_at_fixed_points():
     assert np.allclose(f[50:], -60.0)          # the floor is the quiet level, not the mean
 
 
+@pytest.mark.parametrize("kind", ["white", "hum"])
+def test_steady_noise_at_the_start_is_not_speech_once_seen_for_0_1_s(kind):
+    """Before the first refresh (0.5 s) the gate was open: loud hiss at t = 0 read as 0.3-0.5 s
+    of speech. A steady noise (levels within 6 dB) sets the floor from 0.1 s on; the warm-up
+    looks sit at fixed frames, so any block split gives the same decisions."""
+    rng = np.random.default_rng(3)
+    t = np.arange(16000 * 2) / 16000
+    x = rng.standard_normal(len(t)) if kind == "white" else \
+        3 * np.sin(2 * np.pi * 50 * t) + np.sin(2 * np.pi * 150 * t) + 0.3 * rng.standard_normal(len(t))
+    x = (x / np.sqrt(np.mean(x ** 2)) * 10 ** (-20 / 20)).astype(np.float32)
+    frames = x.reshape(-1, 160)
+    whole = RawVad(VadConfig()).push(frames)
+    assert not whole[10:].any()
+    rng_blocks = np.random.default_rng(4)
+    v, out, i = RawVad(VadConfig()), [], 0
+    while i < len(frames):
+        k = int(rng_blocks.integers(1, 23))
+        out.append(v.push(frames[i:i + k]))
+        i += k
+    assert np.array_equal(np.concatenate(out), whole)
+
+
+def test_loud_hiss_alone_is_no_speech_after_its_first_tenth_of_a_second():
+    """Through the whole one-speaker pipeline (the lowered gate of noise included): 3 s of
+    -20 dBFS white noise read as 0.5 s of speech at t = 0; the floor's warm-up leaves the
+    first 0.1 s, which webrtcvad and the still open gate hear before the first look."""
+    x = (np.random.default_rng(3).standard_normal(16000 * 3) * 0.1).astype(np.float32)
+    s = analyze_blocks([x[:, None]], ("t",))
+    assert all(g.end_s <= 0.1 + 1e-9 for g in s.segments)
+
+
+@pytest.mark.parametrize("lead_s", [0.6, 0.0])
+def test_warm_up_on_a_one_speaker_channel_is_the_same_for_any_block_split(lead_s):
+    """The lowered gate of noise and its hold, with the warm-up's looks (a steady-noise start,
+    whose open-gate frames then start no hold; or speech from its first frame): block splits that cut
+    at, before and after the looks' frames give the same decisions."""
+    import json
+    from tests.conftest import FIXTURES
+    x, sr = sf.read(FIXTURES / "mono_therapist.wav", dtype="float32")
+    onset = json.loads((FIXTURES / "mono_therapist.truth.json").read_text())["segments"]["therapist"][0][0]
+    rng = np.random.default_rng(5)
+    x = x[int(onset * sr):][: 4 * sr] if lead_s == 0 else np.concatenate([np.zeros(int(lead_s * sr), np.float32),
+                                                                          x[: 4 * sr]])
+    x = (x + rng.standard_normal(len(x)) * 0.01).astype(np.float32)
+    n = len(x) // 160
+    frames = x[: n * 160].reshape(n, 160)
+    v = RawVad(VadConfig(), noise_following=True)
+    whole = v.push(frames)
+    assert v.floor.steady_looks == ([50] if lead_s else [])  # the hold's reset taken, or not
+    for sizes in ([1], [7], [10], [49, 1, 50], [3, 17, 50, 11], [53]):
+        v, out, i, j = RawVad(VadConfig(), noise_following=True), [], 0, 0
+        while i < n:
+            k = sizes[j % len(sizes)]
+            out.append(v.push(frames[i:i + k]))
+            i, j = i + k, j + 1
+        assert np.array_equal(np.concatenate(out), whole), sizes
+
+
+def test_noise_floor_warm_up_looks_only_at_steady_levels():
+    nf = NoiseFloor(window_s=8.0, percentile=10.0, update_every=50, warm_up=True)
+    speechy = np.tile(np.r_[np.full(6, -20.0), np.full(4, -34.0)], 5).astype(np.float32)  # 14 dB swings
+    assert np.isneginf(nf.push(speechy)).all()     # no floor taken from speech before 0.5 s
+    nf = NoiseFloor(window_s=8.0, percentile=10.0, update_every=50, warm_up=True)
+    steady = np.full(60, -40.0, np.float32)
+    steady[::3] = -37.0
+    f = nf.push(steady)
+    assert np.isneginf(f[:10]).all() and np.allclose(f[10:], -40.0)
+    # a held vowel taken for noise at the first look: the next look sees the swing and opens the gate again
+    nf = NoiseFloor(window_s=8.0, percentile=10.0, update_every=50, warm_up=True)
+    f = nf.push(np.r_[np.full(10, -20.0), np.tile(np.r_[np.full(6, -20.0), np.full(4, -34.0)], 4)].astype(np.float32))
+    assert np.isneginf(f[:10]).all() and np.allclose(f[10:20], -20.0) and np.isneginf(f[20:]).all()
+
+
+def test_noise_floor_warm_up_scales_the_percentile_with_the_frames_heard():
+    """A recording that starts mid-sentence: at the first refresh (0.5 s of the 8 s window) the
+    floor is about the quietest frame heard, not the 10th percentile of continuous speech."""
+    levels = np.linspace(-40.0, -20.0, 50).astype(np.float32)
+    warm = NoiseFloor(window_s=8.0, percentile=10.0, update_every=50, warm_up=True)
+    plain = NoiseFloor(window_s=8.0, percentile=10.0, update_every=50)
+    warm.push(levels)
+    plain.push(levels)
+    assert warm.push(levels[:1])[0] == pytest.approx(np.percentile(levels, 10.0 * 50 / 800))
+    assert plain.push(levels[:1])[0] == pytest.approx(np.percentile(levels, 10.0))
+
+
+def test_recording_cut_mid_sentence_keeps_its_first_second():
+    """The fixture dialogue's therapist channel cut where she is speaking: the first second keeps
+    the decisions that the channel had with its floor settled."""
+    from tests.conftest import FIXTURES
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    ch = np.ascontiguousarray(x[:, 0])
+    n = len(ch) // 160
+    settled = RawVad(VadConfig()).push(ch[: n * 160].reshape(n, 160))
+    starts = [int(i) for i in np.flatnonzero(settled[800:-200] & settled[799:-201])[::97][:8] + 800]
+    assert len(starts) >= 4
+    kept = total = 0
+    for c in starts:
+        cut = ch[c * 160:(c + 100) * 160].reshape(100, 160)
+        d = RawVad(VadConfig()).push(cut)
+        kept += int((d & settled[c:c + 100]).sum())
+        total += int(settled[c:c + 100].sum())
+    assert kept >= 0.9 * total
+
+
 def test_quiet_recording_level_independent():
     """The same speech at -25 and -50 dBFS gives (nearly) the same segments:
     the gate is relative to the channel's own noise floor."""
