@@ -392,7 +392,7 @@ def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID) ->
     the pipeline's own voice activity, which has the warm-up."""
     n = len(samples) // grid.hop_length
     frames = samples[: n * grid.hop_length].reshape(n, grid.hop_length)
-    vad, sm = RawVad(config, grid=grid, warm_up=False), SpeechSmoother(config, grid=grid)
+    vad, sm = RawVad(config, grid=grid, scale_floor=False), SpeechSmoother(config, grid=grid)
     chunk = 6000  # frames: the stages stream, so memory stays bounded for long recordings
     out = [sm.push(vad.push(frames[a:a + chunk])) for a in range(0, n, chunk)]
     return np.concatenate(out + [sm.flush()])[:n]

@@ -70,8 +70,9 @@ class NoiseFloor:
     alike; webrtcvad alone, no gate, keeps 95 %)."""
 
     def __init__(self, *, window_s: float, percentile: float, grid: Grid = GRID, update_every: int = 50,
-                 digital_silence_db: float = -100.0, warm_up: bool = False):
+                 digital_silence_db: float = -100.0, warm_up: bool = False, scale_percentile: bool = True):
         self.warm_up = warm_up
+        self.scale_percentile = warm_up and scale_percentile
         self.window = max(1, grid.s_to_frames(window_s))
         self.percentile = percentile
         self.update_every = update_every
@@ -110,7 +111,8 @@ class NoiseFloor:
                 continue
             if self.warm_up and self._n == self.update_every and self._all_steady:
                 self.steady_looks.append(self._n)  # the first refresh: every look before it found a steady noise
-            pc = self.percentile * min(1.0, len(self._hist) / self.window) if self.warm_up else self.percentile
+            pc = self.percentile * min(1.0, len(self._hist) / self.window) if self.scale_percentile else \
+                self.percentile
             self._floor = float(quantile.percentile(live, pc)) if len(live) else -np.inf
         return out
 
@@ -140,11 +142,11 @@ class RawVad:
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, noise_following: bool = False,
-                 warm_up: bool = True):
+                 warm_up: bool = True, scale_floor: bool = True):
         self.config = config
         self.grid = grid
         self.floor = NoiseFloor(window_s=config.floor_window_s, percentile=config.floor_percentile, grid=grid,
-                                warm_up=warm_up)
+                                warm_up=warm_up, scale_percentile=scale_floor)
         self.top = NoiseFloor(window_s=config.range_window_s, percentile=config.range_percentile, grid=grid) \
             if noise_following and config.gate_low_db < config.gate_db else None
         self._gate_low = min(config.gate_low_db, config.gate_db)
