@@ -135,6 +135,15 @@ def test_warm_up_on_a_one_speaker_channel_is_the_same_for_any_block_split(lead_s
         assert np.array_equal(np.concatenate(out), whole), sizes
 
 
+def test_diarizer_hears_no_voice_in_steady_noise_alone():
+    """The diarizer's speech mask has the warm-up's steady-noise floor (not its scaled
+    percentile): 3 s of -20 dBFS hiss read as 0.5 s of speech and "one voice found"."""
+    from prosody.engine.diarize import DiarizeConfig, diarize, speech_mask
+    x = (np.random.default_rng(3).standard_normal(16000 * 3) * 0.1).astype(np.float32)
+    assert speech_mask(x, DiarizeConfig().vad).sum() <= 10
+    assert diarize(x).n_voices == 0
+
+
 def test_noise_floor_warm_up_looks_only_at_steady_levels():
     nf = NoiseFloor(window_s=8.0, percentile=10.0, update_every=50, warm_up=True)
     speechy = np.tile(np.r_[np.full(6, -20.0), np.full(4, -34.0)], 5).astype(np.float32)  # 14 dB swings

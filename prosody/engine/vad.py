@@ -136,9 +136,10 @@ class RawVad:
     other voice can leak in or where a diarized channel's pauses were given to a voice: a lower
     gate lets leak through and finds speech that nobody's frames attribute well.
 
-    ``warm_up``: the noise floor's warm-up (``NoiseFloor``), a floor from steady noise in the
-    first 0.5 s; off, the gate stays open until the first refresh, as before it (the
-    diarizer's speech mask: its restarts were tuned on it, ``diarize.speech_mask``).
+    ``warm_up``: the noise floor's warm-up (``NoiseFloor``): a floor from a steady noise in
+    the first 0.5 s and, with ``scale_floor``, a percentile scaled by the share of the floor's
+    window heard; off, the gate stays open until the first refresh, as before it
+    (``diarize.speech_mask``: the warm-up without the scaled percentile).
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, noise_following: bool = False,
