@@ -86,6 +86,11 @@ class NoiseFloor:
         self.steady_looks: list[int] = []  # the first refresh's frame, where the warm-up heard only steady noise
         self._all_steady = True
 
+    @property
+    def frames_seen(self) -> int:
+        """Frames pushed so far: the index of the next pushed frame."""
+        return self._n
+
     def push(self, level_db: np.ndarray) -> np.ndarray:
         """Floor (dBFS) that applies to each frame, shape like ``level_db``."""
         out = np.empty(len(level_db), dtype=np.float32)
@@ -193,7 +198,7 @@ class RawVad:
             k = -(-_ATTACK_BLOCKS // _ATTACK_PER_FRAME)
             self._attack_db(frames[-k:])
             attack_db = None
-        n0 = self.floor._n  # this push's first frame
+        n0 = self.floor.frames_seen  # this push's first frame
         self.floor.steady_looks.clear()
         floor_db = self.floor.push(level_db)
         gate = level_db > floor_db + self.config.gate_db
