@@ -204,6 +204,8 @@ class Pipeline:
         bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)
         speech = [r if b is None else r & ~b for r, b in zip(raw, bleed)]
         retro = self._bleed.retro if self._bleed is not None else [()] * len(raw)
+        # the raw VAD's own: open-gate frames of the first 0.1-0.5 s that a steady noise's floor refuses
+        retro = [[*ch.raw_vad.take_retro(), *rt] for ch, rt in zip(self._ch, retro)]  # theirs first: frames < 0.5 s
         for ch, f, lv, sp, b, rt, d in zip(self._ch, frames, levels, speech, bleed, retro, detail):
             ch.q["rms_db"].append(lv)
             ch.q["hf500_db"].append(hf500_db(f, sample_rate=self.grid.sample_rate))

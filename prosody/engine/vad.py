@@ -36,6 +36,7 @@ _CLICK_HF_HZ = 1500.0   # hf_share: the power above this (push_detail)
 _WARM_FIRST = 10        # NoiseFloor's warm-up: frames before its first steady-noise look
 _WARM_EVERY = 10        # ... and between looks, until the first refresh
 _WARM_STEADY_DB = 6.0   # ... levels so far within this: steady noise, a floor taken
+_RETRO_STEADY_DB = 4.0  # ... within this: the speech the open gate passed before it is taken back
 
 
 class NoiseFloor:
@@ -64,11 +65,11 @@ class NoiseFloor:
       not speech whose quiet ends the lowered gate is to keep).
 
     ``benchmarks/vad_start.py``: noise from t = 0 read as 39 s of final speech
-    in 90 one-speaker recordings (42 with more than 0.1 s), now 15.5 s (10:
-    brown and fan noise whose levels swing); a recording cut mid-sentence
-    kept 87.4 % of the speech frames of its first second, now 89.7 % (in
-    silence 89.0 -> 91.8 %, in pink noise 10 dB under the speech 88.4 ->
-    89.3 %; webrtcvad alone, no gate, keeps 92.2 %)."""
+    in 90 one-speaker recordings (42 with more than 0.1 s), now 12.8 s (10:
+    brown and fan noise whose levels swing; 15.5 s without ``RawVad.take_retro``);
+    a recording cut mid-sentence kept 87.4 % of the speech frames of its first
+    second, now 89.7 % (in silence 89.0 -> 91.8 %, in pink noise 10 dB under
+    the speech 88.4 -> 89.3 %; webrtcvad alone, no gate, keeps 92.2 %)."""
 
     def __init__(self, *, window_s: float, percentile: float, grid: Grid = GRID, update_every: int = 50,
                  digital_silence_db: float = -100.0, warm_up: bool = False, scale_percentile: bool = True):
@@ -85,6 +86,7 @@ class NoiseFloor:
         self._n = 0
         self._floor = -np.inf
         self.steady_looks: list[int] = []  # the first refresh's frame, where the warm-up heard only steady noise
+        self.steady_floors: list[tuple[int, float]] = []  # (frame, floor) of each look that found a steady noise
         self._all_steady = True
 
     @property
@@ -114,6 +116,8 @@ class NoiseFloor:
                 steady = len(live) >= _WARM_FIRST and float(live.max() - live.min()) < _WARM_STEADY_DB
                 self._floor = float(quantile.percentile(live, self.percentile)) if steady else -np.inf
                 self._all_steady &= steady
+                if steady and float(live.max() - live.min()) < _RETRO_STEADY_DB:
+                    self.steady_floors.append((self._n, self._floor))
                 continue
             if self.warm_up and self._n == self.update_every and self._all_steady:
                 self.steady_looks.append(self._n)  # the first refresh: every look before it found a steady noise
@@ -145,7 +149,13 @@ class RawVad:
     ``warm_up``: the noise floor's warm-up (``NoiseFloor``): a floor from a steady noise in
     the first 0.5 s and, with ``scale_floor``, a percentile scaled by the share of the floor's
     window heard; off, the gate stays open until the first refresh, as before it
-    (``diarize.speech_mask``: the warm-up without the scaled percentile).
+    (``diarize.speech_mask``: the warm-up without the scaled percentile). The speech frames
+    that the open gate passed before a look found a steady noise, and that its floor's gate
+    refuses, are taken back: ``take_retro`` (the pipeline hands them to the smoother, which
+    drops them from its open stretch; without that, 0.1 s of loud hiss at t = 0 stayed speech
+    and merged with a first word 0.1-0.3 s later). Only where the levels so far lie within
+    ``_RETRO_STEADY_DB`` (4 dB, stricter than the floor's 6: the first 0.1 s of speech in
+    pink noise 15 dB under it lay within 6 dB, and taking it back lost speech).
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, noise_following: bool = False,
@@ -171,6 +181,8 @@ class RawVad:
         self._since_strict = 10**9  # from the next frame back to the last one over the full gate
         self._zi = np.zeros((self._sos.shape[0], 2))
         self._blocks = np.zeros(0)  # the last _ATTACK_BLOCKS block powers (attack_db's look back)
+        self._open: list[tuple[int, float]] = []  # (frame, level) of speech frames passed with no floor known
+        self.retro: list[tuple[int, np.ndarray]] = []  # (T, frames): taken back at frame T (take_retro)
 
     def push(self, frames: np.ndarray) -> np.ndarray:
         """``frames``: (n, hop_length) float samples. Returns (n,) bool (``push_detail``'s first
@@ -201,6 +213,7 @@ class RawVad:
             attack_db = None
         n0 = self.floor.frames_seen  # this push's first frame
         self.floor.steady_looks.clear()
+        self.floor.steady_floors.clear()
         floor_db = self.floor.push(level_db)
         gate = level_db > floor_db + self.config.gate_db
         if self.top is not None:
@@ -245,7 +258,29 @@ class RawVad:
         idx = np.flatnonzero(heard).tolist()
         out[idx] = [is_speech(raw[i * nb:(i + 1) * nb], rate) for i in idx]
         out &= gate
+        if self.floor.warm_up and n0 < self.floor.update_every:
+            self._take_back_open(out, level_db, floor_db, n0)
         return out, level_db, attack_db, hf_share
+
+    def _take_back_open(self, out: np.ndarray, level_db: np.ndarray, floor_db: np.ndarray, n0: int) -> None:
+        """The warm-up's open gate: speech frames decided with no floor known wait in ``_open``;
+        a look that finds a steady noise takes back those of them that its floor's gate
+        refuses (``retro``: (frame T of the look, their frame indices); the pipeline's smoother
+        drops them from the stretch, none of whose frames is final yet)."""
+        opened = np.flatnonzero(out & np.isneginf(floor_db))
+        self._open += [(n0 + int(i), float(level_db[i])) for i in opened]
+        for T, fl in self.floor.steady_floors:
+            gone = [i for i, lv in self._open if i < T and not lv > fl + self.config.gate_db]
+            if gone:
+                self.retro.append((T, np.asarray(gone, dtype=np.int64)))
+            self._open = [(i, lv) for i, lv in self._open if i >= T]
+        if n0 + len(out) >= self.floor.update_every:
+            self._open = []  # the first refresh: what the open gate passed since its last look stands
+
+    def take_retro(self) -> list[tuple[int, np.ndarray]]:
+        """The retractions found since the last call (``_take_back_open``), oldest first."""
+        r, self.retro = self.retro, []
+        return r
 
     def _attack_db(self, frames: np.ndarray) -> np.ndarray:
         n, hop = frames.shape
