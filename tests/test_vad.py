@@ -20,6 +20,16 @@ def smooth(raw, cfg=CFG, chunks=None, blocked=None, cross_talk=False):
     return np.concatenate(out)
 
 
+def push_in_blocks(vad, frames, sizes):
+    """``vad.push`` over ``frames`` in blocks of ``sizes[0]``, ``sizes[1]`` ... (cycled), concatenated."""
+    out, i, j = [], 0, 0
+    while i < len(frames):
+        k = sizes[j % len(sizes)]
+        out.append(vad.push(frames[i:i + k]))
+        i, j = i + k, j + 1
+    return np.concatenate(out)
+
+
 def runs(x):
     d = np.diff(np.concatenate([[0], x.astype(int), [0]]))
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
@@ -91,12 +101,8 @@ def test_steady_noise_at_the_start_is_not_speech_once_seen_for_0_1_s(kind):
     whole = RawVad(VadConfig()).push(frames)
     assert not whole[10:].any()
     rng_blocks = np.random.default_rng(4)
-    v, out, i = RawVad(VadConfig()), [], 0
-    while i < len(frames):
-        k = int(rng_blocks.integers(1, 23))
-        out.append(v.push(frames[i:i + k]))
-        i += k
-    assert np.array_equal(np.concatenate(out), whole)
+    sizes = [int(rng_blocks.integers(1, 23)) for _ in range(len(frames))]
+    assert np.array_equal(push_in_blocks(RawVad(VadConfig()), frames, sizes), whole)
 
 
 @pytest.mark.parametrize("block", [48000, 160, 1000])
@@ -148,12 +154,7 @@ def test_warm_up_on_a_one_speaker_channel_is_the_same_for_any_block_split(lead_s
     whole = v.push(frames)
     assert v.floor.steady_looks == ([50] if lead_s else [])  # the hold's reset taken, or not
     for sizes in ([1], [7], [10], [49, 1, 50], [3, 17, 50, 11], [53]):
-        v, out, i, j = RawVad(VadConfig(), noise_following=True), [], 0, 0
-        while i < n:
-            k = sizes[j % len(sizes)]
-            out.append(v.push(frames[i:i + k]))
-            i, j = i + k, j + 1
-        assert np.array_equal(np.concatenate(out), whole), sizes
+        assert np.array_equal(push_in_blocks(RawVad(VadConfig(), noise_following=True), frames, sizes), whole), sizes
 
 
 def test_diarizer_hears_no_voice_in_steady_noise_alone():

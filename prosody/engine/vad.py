@@ -113,10 +113,11 @@ class NoiseFloor:
                 continue
             live = self._hist[self._hist > self.digital_silence_db]
             if early and self._n < self.update_every:
-                steady = len(live) >= _WARM_FIRST and float(live.max() - live.min()) < _WARM_STEADY_DB
+                spread = float(live.max() - live.min()) if len(live) >= _WARM_FIRST else np.inf
+                steady = spread < _WARM_STEADY_DB
                 self._floor = float(quantile.percentile(live, self.percentile)) if steady else -np.inf
                 self._all_steady &= steady
-                if steady and float(live.max() - live.min()) < _RETRO_STEADY_DB:
+                if spread < _RETRO_STEADY_DB:
                     self.steady_floors.append((self._n, self._floor))
                 continue
             if self.warm_up and self._n == self.update_every and self._all_steady:
@@ -252,7 +253,8 @@ class RawVad:
         # one bytes object, sliced per frame (cheaper than a row's tobytes per frame)
         raw, nb = pcm.tobytes(), pcm.shape[1] * 2
         heard = gate
-        if self.floor.warm_up:  # webrtcvad adapts to what it hears: it hears the first 0.5 s as before the warm-up
+        # webrtcvad adapts to what it hears: it hears the first 0.5 s as before the warm-up
+        if self.floor.warm_up and n0 < self.floor.update_every:
             heard = gate | ((np.arange(n0, n0 + len(frames)) < self.floor.update_every)
                             & (level_db > SPEECH_MIN_LEVEL_DB))
         idx = np.flatnonzero(heard).tolist()
