@@ -231,10 +231,12 @@ class VoiceEncoder:
             # layer 0's input projection is shared by overlapping windows: once per frame
             w_ih0, bias0, _ = self._lstm[0]
             if hi - lo > len(st) * nf:  # windows spread apart: project only their own frames
-                proj0 = mel[(st[:, None] + np.arange(nf)).ravel()] @ w_ih0.T + bias0
+                proj0 = mel[(st[:, None] + np.arange(nf)).ravel()] @ w_ih0.T
+                proj0 += bias0  # in place: one (frames, 1024) array written, not two
                 e, e_tap = self._forward(proj0, np.arange(len(st)) * nf, nf, tap, ln)
             else:
-                proj0 = mel[lo:hi] @ w_ih0.T + bias0
+                proj0 = mel[lo:hi] @ w_ih0.T
+                proj0 += bias0
                 e, e_tap = self._forward(proj0, st - lo, nf, tap, ln)
             out.append(e)
             out_tap.append(e_tap)
