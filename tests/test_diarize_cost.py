@@ -10,9 +10,12 @@ import itertools
 
 import numpy as np
 
-from prosody.engine.diarize import _own_windows, _relabels_a_stretch, _separation_tiles, _viterbi
+from prosody.engine.diarize import _own_windows, _relabels_a_stretch, _separation_tiles, _utterance_tiles, _viterbi
 from prosody.engine import embedding as E
+import pytest
+
 from prosody.engine.embedding import VoiceEncoder
+from prosody.errors import InputError
 
 
 def _plain_lstm_embedding(w, window: np.ndarray) -> np.ndarray:
@@ -45,6 +48,65 @@ def test_encoder_matches_a_plain_lstm_for_any_batch():
         np.testing.assert_allclose(got, ref, atol=2e-5)
     even = enc.embed_windows(mel, starts=np.arange(0, 300, 50), n_frames=40)  # the strided-view path
     np.testing.assert_allclose(even[[0, 1, 2, 5]], ref[[0, 2, 3, 5]], atol=2e-5)
+
+
+def test_windows_of_several_lengths_in_one_pass_match_a_plain_lstm():
+    """``embed_windows_of_lengths``: each window its own length (given in any order, in
+    batches that mix lengths, windows overlapping and apart, one frame long, running past
+    the end) gives what a plain LSTM over that window alone gives."""
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(11)
+    mel = rng.gamma(1.0, 0.05, (300, 40)).astype(np.float32)
+    starts = np.array([5, 0, 120, 7, 260, 40, 40, 200])
+    lengths = np.array([12, 37, 1, 37, 60, 25, 9, 30])  # the window at 260 runs 20 frames past the end
+    padded = np.concatenate([mel, np.zeros((40, 40), np.float32)])
+    ref = np.stack([_plain_lstm_embedding(enc.weights, padded[s:s + n]) for s, n in zip(starts, lengths)])
+    for batch in (1, 3, 128):
+        got = enc.embed_windows_of_lengths(mel, starts=starts, lengths=lengths, batch=batch)
+        assert got.shape == (8, 256) and got.dtype == np.float32
+        np.testing.assert_allclose(got, ref, atol=2e-5)
+    one = enc.embed_windows_of_lengths(mel, starts=starts[:4], lengths=np.full(4, 30))
+    np.testing.assert_array_equal(one, enc.embed_windows(mel, starts=starts[:4], n_frames=30))
+    assert enc.embed_windows_of_lengths(mel, starts=[], lengths=[]).shape == (0, 256)
+    with pytest.raises(InputError):
+        enc.embed_windows_of_lengths(mel, starts=[0, 5], lengths=[10, 0])
+    with pytest.raises(InputError):
+        enc.embed_windows_of_lengths(mel, starts=[0, 5], lengths=[10])
+
+
+def test_recurrent_products_in_row_blocks_for_few_windows(monkeypatch):
+    """A step's recurrent product runs in row blocks for 4..32 windows (each block at most
+    4095 multiply-add columns: OpenBLAS's small-matrix kernel, no packing of the weights)
+    and gives the values of one product, to float32 rounding."""
+    assert [E._recurrent_rows(n) for n in (1, 2, 3, 4, 6, 8, 16, 32, 33, 128)] == \
+        [1024, 1024, 1024, 512, 512, 256, 128, 64, 1024, 1024]
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(12)
+    mel = rng.gamma(1.0, 0.05, (500, 40)).astype(np.float32)
+    for n in (4, 8, 16, 32):
+        starts = np.arange(n) * 11
+        blocked = enc.embed_windows(mel, starts=starts, n_frames=50)
+        with monkeypatch.context() as m:
+            m.setattr(E, "_recurrent_rows", lambda n_windows: 1024)
+            whole = enc.embed_windows(mel, starts=starts, n_frames=50)
+        np.testing.assert_allclose(blocked, whole, atol=1e-6)
+
+
+def test_utterance_tiles_in_one_call_are_the_per_utterance_tiles():
+    """``_utterance_tiles`` (one encoder call over tiles of every length) gives per utterance
+    the tiles one call per utterance gives: ``min(length, 150)`` frames, a partial last one
+    left out."""
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(13)
+    melc = rng.gamma(1.0, 0.05, (900, 40)).astype(np.float32)
+    ua, ub = np.array([0, 180, 230, 600, 720]), np.array([180, 230, 590, 700, 900])
+    tiles = _utterance_tiles(enc, melc, ua, ub)
+    assert sorted(tiles) == [0, 180, 230, 600, 720]
+    for a, b in zip(ua, ub):
+        n = min(b - a, 150)
+        want = enc.embed_windows(melc, starts=np.arange(a, b - n + 1, n), n_frames=int(n))
+        assert tiles[int(a)].shape == want.shape
+        np.testing.assert_allclose(tiles[int(a)], want, atol=1e-6)
 
 
 def test_encoder_projection_chunks_and_halved_gates_change_no_bit(monkeypatch):

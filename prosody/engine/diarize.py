@@ -1429,18 +1429,15 @@ def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed
 
 def _utterance_tiles(enc: VoiceEncoder, melc: np.ndarray, ua: np.ndarray, ub: np.ndarray) -> dict:
     """Per utterance ``melc[a:b]`` (keyed by ``a``): the embeddings of its tiles of
-    ``min(b - a, 150)`` frames, (n_tiles, 256). Tiles of one length are embedded in one
-    batch (the values of one call per utterance, to float32 rounding, at a fraction of
-    the cost: few windows a call leave BLAS mostly idle)."""
+    ``min(b - a, 150)`` frames, (n_tiles, 256). All tiles go to the encoder in one call,
+    whatever their lengths (``VoiceEncoder.embed_windows_of_lengths``: the values of one call
+    per utterance, to float32 rounding, at a fraction of the cost: few windows a call leave
+    BLAS mostly idle)."""
     wl = np.minimum(ub - ua, 150)
-    out = {}
-    for length in np.unique(wl):
-        sel = np.flatnonzero(wl == length)
-        starts = [np.arange(a, b - length + 1, length) for a, b in zip(ua[sel], ub[sel])]
-        e = enc.embed_windows(melc, starts=np.concatenate(starts), n_frames=int(length))
-        for a, part in zip(ua[sel], np.split(e, np.cumsum([len(s) for s in starts])[:-1])):
-            out[int(a)] = part
-    return out
+    starts = [np.arange(a, b - length + 1, length) for a, b, length in zip(ua, ub, wl)]
+    lengths = np.repeat(wl, [len(st) for st in starts])
+    e = enc.embed_windows_of_lengths(melc, starts=np.concatenate(starts), lengths=lengths)
+    return {int(a): part for a, part in zip(ua, np.split(e, np.cumsum([len(st) for st in starts])[:-1]))}
 
 
 def _seed_windows(seed: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:

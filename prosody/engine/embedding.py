@@ -94,6 +94,23 @@ _GATES.setflags(write=False)
 _SIGMOID_ROWS = 768  # the i, f, o gates' rows in ``_GATES`` order (tanh(g) follows)
 
 
+def _recurrent_rows(n_windows: int) -> int:
+    """Rows of the recurrent weights (1024, 256) per matrix product in a step over
+    ``n_windows`` windows: all 1024, or, for 4..32 windows, the largest power of two with
+    ``rows * n_windows < 4096``. OpenBLAS packs the whole left matrix (1 MB) on every
+    product over more columns than a few; products of at most ~2**20 multiply-adds take its
+    small-matrix kernel, which reads the weights in place. On 4..16 windows a step's product
+    took 1.3-2.8x as long in one piece as in row blocks (e.g. 8 windows: 76 vs 49 us, 1024
+    vs 256 rows); from ~48 windows on the blocks are slower. Each value is a dot product of
+    the same 256 terms, summed possibly in another order (float32 rounding)."""
+    if not 4 <= n_windows <= 32:
+        return 1024
+    rows = 1024
+    while rows * n_windows >= 4096:
+        rows //= 2
+    return rows
+
+
 @dataclass(frozen=True)
 class VoiceEncoder:
     """The GE2E encoder's weights; ``embed_windows`` runs all windows at once."""
@@ -161,9 +178,38 @@ class VoiceEncoder:
             raise InputError(f"prefix_frames={prefix_frames} must be within 1..n_frames={n_frames}")
         return self._embed(mel, starts, n_frames, batch, prefix_frames)
 
-    def _embed(self, mel: np.ndarray, starts, n_frames: int, batch: int, tap: int) -> tuple[np.ndarray, np.ndarray]:
+    def embed_windows_of_lengths(self, mel: np.ndarray, *, starts, lengths, batch: int = 128) -> np.ndarray:
+        """``embed_windows`` of windows of several lengths in one pass: the embeddings of
+        ``mel[s : s + n]`` for each ``(s, n)`` in ``zip(starts, lengths)``, (len(starts), 256)
+        float32 unit vectors. The windows run together, longest first, ``batch`` at a time; a
+        window leaves the products after its last frame (``_forward``'s ``lengths``). The
+        values of one ``embed_windows`` call per length, to float32 rounding, at less cost:
+        a call over a few windows pays each step's fixed costs for those few (a window alone:
+        ~200 us per frame, against ~30 us in a batch of 64)::
+
+            window 0   |=================================|      the batch's first length
+            window 1   |=========================|              leaves after its frames
+            window 2   |==============|
+        """
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.shape != np.shape(starts):
+            raise InputError(f"lengths of shape {lengths.shape} for starts of shape {np.shape(starts)}")
+        if len(lengths) == 0:
+            return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+        if lengths.min() < 1:
+            raise InputError(f"lengths down to {lengths.min()}: every window needs >= 1 frame")
+        order = np.argsort(-lengths, kind="stable")
+        e = self._embed(mel, np.asarray(starts, dtype=np.int64)[order], int(lengths.max()), batch, 0,
+                        lengths[order])[0]
+        out = np.empty_like(e)
+        out[order] = e
+        return out
+
+    def _embed(self, mel: np.ndarray, starts, n_frames: int, batch: int, tap: int,
+               lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(embeddings of the windows, of their first ``tap`` frames; the second empty when
-        ``tap`` is 0)."""
+        ``tap`` is 0). ``lengths``: per window, non-increasing, at most ``n_frames`` (else
+        ``n_frames`` each)."""
         starts = np.asarray(starts, dtype=np.int64)
         if n_frames < 1:
             raise InputError(f"n_frames={n_frames} must be >= 1")
@@ -177,15 +223,21 @@ class VoiceEncoder:
         out, out_tap = [], []
         for a in range(0, len(starts), batch):
             st = starts[a:a + batch]
-            lo, hi = int(st.min()), int(st.max()) + n_frames
+            ln = None if lengths is None else lengths[a:a + batch]
+            nf = n_frames if ln is None else int(ln[0])  # the batch's longest window
+            if ln is not None and ln[-1] == nf:
+                ln = None  # one length
+            lo, hi = int(st.min()), int(st.max()) + nf
             # layer 0's input projection is shared by overlapping windows: once per frame
             w_ih0, bias0, _ = self._lstm[0]
-            if hi - lo > len(st) * n_frames:  # windows spread apart: project only their own frames
-                proj0 = mel[(st[:, None] + np.arange(n_frames)).ravel()] @ w_ih0.T + bias0
-                e, e_tap = self._forward(proj0, np.arange(len(st)) * n_frames, n_frames, tap)
+            if hi - lo > len(st) * nf:  # windows spread apart: project only their own frames
+                proj0 = mel[(st[:, None] + np.arange(nf)).ravel()] @ w_ih0.T
+                proj0 += bias0  # in place: one (frames, 1024) array written, not two
+                e, e_tap = self._forward(proj0, np.arange(len(st)) * nf, nf, tap, ln)
             else:
-                proj0 = mel[lo:hi] @ w_ih0.T + bias0
-                e, e_tap = self._forward(proj0, st - lo, n_frames, tap)
+                proj0 = mel[lo:hi] @ w_ih0.T
+                proj0 += bias0
+                e, e_tap = self._forward(proj0, st - lo, nf, tap, ln)
             out.append(e)
             out_tap.append(e_tap)
         return (np.concatenate(out).astype(np.float32),
@@ -198,17 +250,26 @@ class VoiceEncoder:
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)
 
-    def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int,
-                 tap: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int, tap: int = 0,
+                 lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
         input projection per frame, gates in ``_GATES`` order); (n_windows, 256). Feature-major
         (a step's gates are (1024, n_windows): the weight matrix on the left runs faster in
         BLAS than on the right) in preallocated buffers. With ``tap`` > 0 also the embeddings
-        of the windows' first ``tap`` frames (else None)."""
+        of the windows' first ``tap`` frames (else None).
+
+        ``lengths`` (non-increasing, the first ``n_frames``; ``tap`` 0): window ``j`` runs its
+        first ``lengths[j]`` frames only. At step ``t`` the products and activations run on
+        the windows still going, the first ``k`` columns; a finished window's column is left
+        as it was, its last hidden state (written on to the next layer's input as well, where
+        that layer reads it for no window)."""
         nw = len(starts)
         e_tap = None
         step = int(starts[1] - starts[0]) if nw > 1 else 1
         evenly = nw > 1 and step > 0 and bool(np.all(np.diff(starts) == step))  # proj0 rows as a strided view
+        # windows going at each step (all, unless ``lengths`` differ)
+        going = (np.full(n_frames, nw) if lengths is None
+                 else np.count_nonzero(np.asarray(lengths)[None, :] > np.arange(n_frames)[:, None], axis=1))
         g = np.empty((1024, nw), np.float32)      # gates of one step: i, f, o, g
         act = np.empty((1024, nw), np.float32)    # their activations: sigmoid(i, f, o), tanh(g)
         tmp = np.empty((256, nw), np.float32)
@@ -222,32 +283,39 @@ class VoiceEncoder:
             whh_t = np.ascontiguousarray(whh.T) if nw == 1 else None
             h = np.zeros((256, nw), np.float32)
             c = np.zeros((256, nw), np.float32)
+            k = -1
             for t in range(n_frames):
+                if going[t] != k:  # the first step, or windows finished: views of the first k columns
+                    k = int(going[t])
+                    gk, actk, tmpk, hk, ck = g[:, :k], act[:, :k], tmp[:, :k], h[:, :k], c[:, :k]
+                    rows = _recurrent_rows(k)
+                    blocks = [(whh[a:a + rows], gk[a:a + rows]) for a in range(0, len(whh), rows)]
+                    sig = actk[:_SIGMOID_ROWS]
                 if whh_t is None:
-                    np.matmul(whh, h, out=g)
+                    for w_rows, g_rows in blocks:  # one block unless few windows (``_recurrent_rows``)
+                        np.matmul(w_rows, hk, out=g_rows)
                 else:  # one window: the vector-matrix product, as it always was
                     np.matmul(h.T, whh_t, out=g.T)
                 if layer > 0:
-                    k = t % chunk
-                    if k == 0:  # the input projection of the next ``chunk`` steps, while it stays in cache
+                    j = t % chunk
+                    if j == 0:  # the input projection of the next ``chunk`` steps, while it stays in cache
                         cols = min(chunk, n_frames - t) * nw
                         np.matmul(w_ih, seq_in[:, t:t + chunk].reshape(256, cols), out=gates_in[:, :cols])
                         gates_in[:, :cols] += bias[:, None]
-                    x_t = gates_in[:, k * nw:(k + 1) * nw]
+                    x_t = gates_in[:, j * nw:j * nw + k]
                 elif evenly:
-                    x_t = proj0[starts[0] + t::step][:nw].T
+                    x_t = proj0[starts[0] + t::step][:k].T
                 else:
-                    x_t = proj0[starts + t].T
-                np.add(x_t, g, out=g)
-                np.tanh(g, out=act)                            # sigmoid gates' rows: tanh(x / 2)
-                sig = act[:_SIGMOID_ROWS]
+                    x_t = proj0[starts[:k] + t].T
+                np.add(x_t, gk, out=gk)
+                np.tanh(gk, out=actk)                          # sigmoid gates' rows: tanh(x / 2)
                 sig *= 0.5
                 sig += 0.5                                     # sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)
-                np.multiply(act[256:512], c, out=c)            # f * c
-                np.multiply(act[:256], act[768:], out=tmp)     # + i * g
-                c += tmp
-                np.tanh(c, out=h)
-                h *= act[512:768]                              # h = o * tanh(c)
+                np.multiply(actk[256:512], ck, out=ck)         # f * c
+                np.multiply(actk[:256], actk[768:], out=tmpk)  # + i * g
+                ck += tmpk
+                np.tanh(ck, out=hk)
+                hk *= actk[512:768]                            # h = o * tanh(c)
                 if layer < 2:
                     seq[:, t] = h
                 elif t == tap - 1:
