@@ -9,11 +9,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from prosody.engine.diarize import _own_windows, _relabels_a_stretch, _separation_tiles, _utterance_tiles, _viterbi
 from prosody.engine import embedding as E
-import pytest
-
 from prosody.engine.embedding import VoiceEncoder
 from prosody.errors import InputError
 
@@ -75,9 +74,9 @@ def test_windows_of_several_lengths_in_one_pass_match_a_plain_lstm():
 
 
 def test_recurrent_products_in_row_blocks_for_few_windows(monkeypatch):
-    """A step's recurrent product runs in row blocks for 4..32 windows (each block at most
-    4095 multiply-add columns: OpenBLAS's small-matrix kernel, no packing of the weights)
-    and gives the values of one product, to float32 rounding."""
+    """A step's recurrent product runs in row blocks for 4..32 windows (each block under 4096
+    outputs, under 2**20 multiply-adds: OpenBLAS's small-matrix kernel, no packing of the
+    weights) and gives the values of one product, to float32 rounding."""
     assert [E._recurrent_rows(n) for n in (1, 2, 3, 4, 6, 8, 16, 32, 33, 128)] == \
         [1024, 1024, 1024, 512, 512, 256, 128, 64, 1024, 1024]
     enc = VoiceEncoder.load()
@@ -107,6 +106,7 @@ def test_utterance_tiles_in_one_call_are_the_per_utterance_tiles():
         want = enc.embed_windows(melc, starts=np.arange(a, b - n + 1, n), n_frames=int(n))
         assert tiles[int(a)].shape == want.shape
         np.testing.assert_allclose(tiles[int(a)], want, atol=1e-6)
+    assert _utterance_tiles(enc, melc, ua[:0], ub[:0]) == {}  # no utterance: no tile (no encoder call)
 
 
 def test_encoder_projection_chunks_and_halved_gates_change_no_bit(monkeypatch):

@@ -1433,6 +1433,8 @@ def _utterance_tiles(enc: VoiceEncoder, melc: np.ndarray, ua: np.ndarray, ub: np
     whatever their lengths (``VoiceEncoder.embed_windows_of_lengths``: the values of one call
     per utterance, to float32 rounding, at a fraction of the cost: few windows a call leave
     BLAS mostly idle)."""
+    if len(ua) == 0:
+        return {}
     wl = np.minimum(ub - ua, 150)
     starts = [np.arange(a, b - length + 1, length) for a, b, length in zip(ua, ub, wl)]
     lengths = np.repeat(wl, [len(st) for st in starts])
