@@ -1437,9 +1437,9 @@ def _utterance_tiles(enc: VoiceEncoder, melc: np.ndarray, ua: np.ndarray, ub: np
         return {}
     wl = np.minimum(ub - ua, 150)
     starts = [np.arange(a, b - length + 1, length) for a, b, length in zip(ua, ub, wl)]
-    lengths = np.repeat(wl, [len(st) for st in starts])
-    e = enc.embed_windows_of_lengths(melc, starts=np.concatenate(starts), lengths=lengths)
-    return {int(a): part for a, part in zip(ua, np.split(e, np.cumsum([len(st) for st in starts])[:-1]))}
+    counts = [len(st) for st in starts]
+    e = enc.embed_windows_of_lengths(melc, starts=np.concatenate(starts), lengths=np.repeat(wl, counts))
+    return {int(a): part for a, part in zip(ua, np.split(e, np.cumsum(counts)[:-1]))}
 
 
 def _seed_windows(seed: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:

@@ -147,10 +147,10 @@ class RawVad:
     other voice can leak in or where a diarized channel's pauses were given to a voice: a lower
     gate lets leak through and finds speech that nobody's frames attribute well.
 
-    ``warm_up``: the noise floor's warm-up (``NoiseFloor``): a floor from a steady noise in
-    the first 0.5 s and, with ``scale_floor``, a percentile scaled by the share of the floor's
-    window heard; off, the gate stays open until the first refresh, as before it
-    (``diarize.speech_mask``: the warm-up without the scaled percentile). The speech frames
+    The speech gate's floor has the noise floor's warm-up (``NoiseFloor``): a floor from a
+    steady noise in the first 0.5 s and, with ``scale_floor``, a percentile scaled by the share
+    of the floor's window heard (``diarize.speech_mask``: the warm-up without the scaled
+    percentile). The speech frames
     that the open gate passed before a look found a steady noise, and that its floor's gate
     refuses, are taken back: ``take_retro`` (the pipeline hands them to the smoother, which
     drops them from its open stretch; without that, 0.1 s of loud hiss at t = 0 stayed speech
@@ -160,11 +160,11 @@ class RawVad:
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, noise_following: bool = False,
-                 warm_up: bool = True, scale_floor: bool = True):
+                 scale_floor: bool = True):
         self.config = config
         self.grid = grid
         self.floor = NoiseFloor(window_s=config.floor_window_s, percentile=config.floor_percentile, grid=grid,
-                                warm_up=warm_up, scale_percentile=scale_floor)
+                                warm_up=True, scale_percentile=scale_floor)
         self.top = NoiseFloor(window_s=config.range_window_s, percentile=config.range_percentile, grid=grid) \
             if noise_following and config.gate_low_db < config.gate_db else None
         self._gate_low = min(config.gate_low_db, config.gate_db)
@@ -253,14 +253,15 @@ class RawVad:
         # one bytes object, sliced per frame (cheaper than a row's tobytes per frame)
         raw, nb = pcm.tobytes(), pcm.shape[1] * 2
         heard = gate
+        warming = n0 < self.floor.update_every  # this push reaches into the floor's warm-up
         # webrtcvad adapts to what it hears: it hears the first 0.5 s as before the warm-up
-        if self.floor.warm_up and n0 < self.floor.update_every:
+        if warming:
             heard = gate | ((np.arange(n0, n0 + len(frames)) < self.floor.update_every)
                             & (level_db > SPEECH_MIN_LEVEL_DB))
         idx = np.flatnonzero(heard).tolist()
         out[idx] = [is_speech(raw[i * nb:(i + 1) * nb], rate) for i in idx]
         out &= gate
-        if self.floor.warm_up and n0 < self.floor.update_every:
+        if warming:
             self._take_back_open(out, level_db, floor_db, n0)
         return out, level_db, attack_db, hf_share
 
