@@ -10,7 +10,6 @@ import dataclasses
 import os
 import signal
 import time
-from pathlib import Path
 
 from rich.console import Console
 
