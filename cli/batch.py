@@ -10,7 +10,6 @@ import dataclasses
 import os
 import signal
 import time
-from pathlib import Path
 
 from rich.console import Console
 
@@ -21,6 +20,8 @@ from prosody.fileio import check_outputs
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
+
+from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
 
@@ -204,16 +205,17 @@ def cmd_batch(args, out, err) -> int:
     from prosody.analysis import check_speaker_label
     check_speaker_label(args.speaker)
     jobs = discover(args.inputs, defaults=defaults)
+    for j in jobs:
+        for p in j.paths:
+            check_file_name_text(p)
     mcfg, profile = measures_from_args(args)
     want_parquet = not args.no_parquet
     # the table never replaces a manifest, a recording or a store file
     manifests = [i for i in args.inputs if i.lower().endswith(".csv")] + \
         sorted({j.origin.rsplit(" line ", 1)[0] for j in jobs if " line " in j.origin})
-    store_dir = Path(args.store).expanduser() if args.store else default_store_path()
     check_outputs([("--table", p) for p in table_paths(args.table)[:1 if args.no_parquet else 2]],
-                  inputs=manifests + [p for j in jobs for p in j.paths]
-                  + [str(store_dir / n) for n in ("sessions.db", "batch.sqlite")]
-                  + [p for p in (args.config, args.baseline) if p], stdout_ok=False)
+                  inputs=manifests + [p for j in jobs for p in j.paths] + [p for p in (args.config, args.baseline) if p],
+                  stdout_ok=False, protected=[store_folder(args)])
     progress = _Progress(err, bar=not args.no_progress)
 
     def on_sigterm(signum, frame):

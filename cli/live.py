@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from prosody.errors import InputError, ProsodyError
 from prosody.report.text import terminal_safe
 
+from .sessions import store_folder
+
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
     from prosody.live.runner import LiveRunner
 
@@ -177,7 +179,7 @@ def cmd_live(args, out, err) -> int:
     check_outputs([("--output", output), ("--output (frames beside it)", frames_path_for(output)),
                    ("--record", args.record)],
                   inputs=list(args.input or ()) + [p for p in (args.config, args.baseline) if p],
-                  overwrite=args.overwrite, stdout_ok=False)
+                  overwrite=args.overwrite, stdout_ok=False, protected=[store_folder(args)])
     from prosody.live.layout import plan_capture
     source, sources, warnings = plan_capture(request)
     config = config_from_args(args, source.speakers)

@@ -87,12 +87,15 @@ def cmd_analyze(args, out, err) -> int:
         raise InputError("--offset-s needs two files (therapist, client)")
     for f in args.files:
         check_input_file(f)
+        if args.save:
+            sessions.check_file_name_text(f)
     from prosody.analysis import check_speaker_label
     check_speaker_label(args.speaker)  # --channels names: checked where the map is read, before any analysis
     # every output is checked before any work: not an input, not a link, not a device, not another output
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
-                  inputs=list(args.files) + [p for p in (args.config, args.baseline) if p])
+                  inputs=list(args.files) + [p for p in (args.config, args.baseline) if p],
+                  protected=[sessions.store_folder(args)])
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     n_channels = src_probe.files[0].channels
     attribution, voices = None, None

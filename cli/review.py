@@ -111,7 +111,7 @@ def _device(text):
     if text is None:
         return None
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     import os
     import subprocess

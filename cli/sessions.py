@@ -82,16 +82,28 @@ def _t(text, style: str = "") -> Text:
     return Text(terminal_safe(text), style=style)
 
 
+def check_file_name_text(path) -> None:
+    """Refuse, before any work, a recording whose name holds bytes that are not UTF-8 (the store and
+    the batch ledger keep file names as text, and a session that names its recording is saved whole)."""
+    from prosody.types import text_problem
+    problem = text_problem(str(path))
+    if problem is not None:
+        raise InputError(f"{terminal_safe(str(path))}: the file name {problem}; the store keeps file names as "
+                         "text: rename the file (e.g. with convmv) to save its session")
+
+
+def store_folder(args) -> Path:
+    """The session store folder a command uses: ``--store``, else ``$PROSODY_STORE`` or the default."""
+    return Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
+
+
 def _guard(args, *outputs, docs=()) -> None:
-    """The one output rule (``prosody.fileio.check_outputs``) with the store's own files, and the
-    recordings the stored sessions ``docs`` name (``prosody.clips.recording_paths``), as inputs."""
+    """The one output rule (``prosody.fileio.check_outputs``) with the store folder protected (its
+    database, ledger and frames files), and the recordings the stored sessions ``docs`` name
+    (``prosody.clips.recording_paths``) as inputs."""
     from prosody.clips import recording_paths
-    from prosody.store.db import DB_NAME
-    store = Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
-    db = store / DB_NAME
     recordings = [p for doc in docs for p in recording_paths(doc)]
-    check_outputs(outputs, inputs=[db, Path(str(db) + "-wal"), Path(str(db) + "-shm"), store / "batch.sqlite",
-                                   *recordings])
+    check_outputs(outputs, inputs=recordings, protected=[store_folder(args)])
 
 
 def _meta_options(g) -> None:
@@ -145,7 +157,7 @@ def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None
         meta = _meta_from_args(args, default_when=_default_when(args, session))
     except ProsodyError:
         meta = SessionMeta()
-    store = Path(args.store).expanduser() if args.store else default_store_path()
+    store = store_folder(args)
     path, note = keep_unsaved(doc if doc is not None else session.to_json_dict(), session.frames, session.speakers,
                               meta, first=store.parent)
     if path is None:
@@ -238,14 +250,14 @@ def show_view(stored):
     for f in stored.feedback:
         parts.append(Text(f"client {'SRS' if f.kind == 'srs' else 'rating'}: "
                           f"{'/'.join(map(str, f.items))} (total {f.total}/{40 if f.kind == 'srs' else 5})"))
+    from prosody.report.wording import fmt_clock  # as the report and the notes below (it truncated: 59.6 s read 0:59)
     for b in stored.bookmarks:
-        parts.append(Text(f"bookmark {int(b.time_s) // 60}:{int(b.time_s) % 60:02d} {terminal_safe(b.note)}",
-                          style="magenta"))
-    from prosody.report.wording import fmt_clock
+        parts.append(Text(f"bookmark {fmt_clock(b.time_s)} {terminal_safe(b.note)}", style="magenta"))
     for n in stored.notes:
         when = fmt_clock(n.time_s) + (f"–{fmt_clock(n.end_s)}" if n.end_s is not None else "")
         parts.append(Text(f"note {when}{' (' + terminal_safe(n.moment) + ')' if n.moment else ''}"
-                          f"{' by ' + terminal_safe(n.author) if n.author else ''}: {terminal_safe(n.text)}", style="yellow"))
+                          f"{' by ' + terminal_safe(n.author) if n.author else ''}: {terminal_safe(n.text, newlines=True)}",
+                          style="yellow"))  # a note of several lines shows as such
     return Group(*parts)
 
 
@@ -464,12 +476,12 @@ def cmd_report(args, out, err) -> int:
     from prosody.report.html import session_report
     from prosody.report.review import moments_section
     from .review import moments_config, session_moments
-    if args.output:
+    if args.output is not None:  # -o "" is refused, not taken for the default name
         _guard(args, ("-o", args.output))
     with _open(args) as store:
         stored = store.get(args.session)
         frames = store.frames(stored.info.id)
-    path = args.output or f"session-{stored.info.id}.html"
+    path = args.output if args.output is not None else f"session-{stored.info.id}.html"
     _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc])
     ms = session_moments(stored, moments_config(args))
     clips = None
@@ -665,7 +677,7 @@ def show_view_head(info) -> Text:
                      ("client", m.client), ("session no.", m.session_number), ("tags", ", ".join(m.tags)),
                      ("notes", m.notes)):
         if v not in (None, ""):
-            head.append(f"\n{label}: {terminal_safe(v)}")
+            head.append(f"\n{label}: {terminal_safe(v, newlines=label == 'notes')}")
     return head
 
 

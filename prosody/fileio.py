@@ -106,16 +106,21 @@ def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
                          "than once; save the stream to a file first")
 
 
-def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True) -> None:
+def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True,
+                  protected=()) -> None:
     """Refuse, before any work, outputs that would destroy something.
 
     ``outputs``: (label, path) pairs, e.g. ("--json", "s.json"); a None path is
     skipped, "-" is stdout (allowed when ``stdout_ok``). ``inputs``: paths read
     by the command (compared by resolved path and by (st_dev, st_ino), so a hard
     link or another spelling is caught). ``overwrite``: an existing recording
-    (audio suffix) may be replaced (None: the command has no such flag). Raises InputError with one line naming the
+    (audio suffix) may be replaced (None: the command has no such flag). ``protected``: folders
+    no output may be written into (the session store: its database, ledger and frames files are
+    prosody's own, and a stored session's data would be replaced). Each output's folder must take
+    a new file (tried for real, before any work). Raises InputError with one line naming the
     output, what is wrong and what to do instead."""
     from .errors import InputError
+    guarded = [os.path.realpath(p) for p in protected if p]
     in_paths = {os.path.realpath(p) for p in inputs if p and p != "-"}
     in_ids = {i for i in (_identity(p) for p in inputs if p and p != "-") if i is not None}
     seen: dict[str, str] = {}
@@ -131,6 +136,8 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
                 raise InputError(f"{label} - and {seen['-']} - both write to stdout; give one of them a file name")
             seen["-"] = label
             continue
+        if not path.strip():
+            raise InputError(f"{label} {path!r}: an empty file name; give a file name")
         where = f"{label} {path}"
         if path.endswith(os.sep) or os.path.isdir(path) and not os.path.islink(path):
             raise InputError(f"cannot write {where}: it is a folder; give a file name")
@@ -150,6 +157,11 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
                 raise InputError(f"cannot write {where}: it is {kind}, not a regular file"
                                  + ("; use - for stdout" if stdout_ok else ""))
         real = os.path.realpath(path)
+        for folder in guarded:
+            if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
+                raise InputError(f"cannot write {where}: it lies in the session store {folder}, whose files only "
+                                 "prosody writes (a stored session's data would be replaced); choose a path outside it")
+        check_writable_folder(parent, label=where)
         ident = (st.st_dev, st.st_ino) if st is not None else None
         if real in in_paths or (ident is not None and ident in in_ids):
             raise InputError(f"cannot write {where}: it is an input of this command and would be overwritten; "

@@ -45,7 +45,10 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
         with np.load(path_or_file, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise StoreError(f"cannot read frames file {path_or_file}: {exc}") from None
+        # numpy reads a file that is not an .npz as a pickle, which it refuses: say what the file is not
+        why = "not a frames file (.npz) prosody wrote; it was replaced or damaged" if (
+            isinstance(exc, ValueError) and "pickle" in str(exc)) else str(exc)
+        raise StoreError(f"cannot read frames file {path_or_file}: {why}") from None
     names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)
     if list(speakers) and names != list(speakers):
         raise StoreError(f"frames file {path_or_file} holds speakers {names}, the session {list(speakers)}")

@@ -19,7 +19,8 @@ from .measures.slice import MIN_VOICED_FRAMES, MIN_VOICED_SHARE, enough_voiced
 from .timebase import GRID, Grid
 from .engine.turns import TurnOutput
 from .types import FRAME_COLUMNS, FrameBlock, Segment, SpeakerStats
-from .typed_text import rttm_token, spreadsheet_cell
+from .errors import InputError
+from .typed_text import rttm_clash, rttm_token, spreadsheet_cell
 
 SCHEMA = "prosody.session/2"
 
@@ -148,6 +149,10 @@ class Session:
         labels are typed text: each is written as one token (whitespace and
         control characters as ``_``), so a label never adds a field or a line."""
         uri = rttm_token(uri, empty="session")
+        clash = rttm_clash(sorted(self.speakers))
+        if clash is not None:
+            raise InputError(f"speakers {clash[0]!r} and {clash[1]!r} would both be {rttm_token(clash[0])!r} in "
+                             "RTTM, which separates fields by spaces: rename one of them")
         names = {spk: rttm_token(spk) for spk in {s.speaker for s in self.segments}}
         return "".join(f"SPEAKER {uri} 1 {s.start_s:.3f} {s.duration_s:.3f} <NA> <NA> {names[s.speaker]} <NA> <NA>\n"
                        for s in sorted(self.segments, key=lambda s: (s.start_s, s.speaker)))

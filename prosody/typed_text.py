@@ -18,17 +18,22 @@ from __future__ import annotations
 
 import re
 
-# C0 controls, DEL, C1 controls; and the Unicode bidi overrides/isolates, which
-# reorder what follows them on screen
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls, DEL, C1 controls; the Unicode line and paragraph separators; the bidi
+# overrides/isolates, which reorder what follows them on screen; and lone surrogates, the
+# bytes of a command line or file name that are not UTF-8 (Python's surrogateescape: a
+# file named with byte 0x9b, an 8-bit CSI, would otherwise reach the terminal as that byte)
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # anything that ends a line or separates fields, and every control character
-_NOT_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NOT_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")  # "'" too, so reading back strips exactly one
 
 
 def show_control(m: re.Match) -> str:
-    """A control character as visible text: ``\\xNN`` (or ``\\uNNNN``)."""
+    """A control character as visible text: ``\\xNN`` (or ``\\uNNNN``); a byte that
+    was not UTF-8 (a lone surrogate U+DC80..U+DCFF) as the byte it was, ``\\xNN``."""
     c = ord(m.group(0))
+    if 0xDC80 <= c <= 0xDCFF:
+        c -= 0xDC00
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
 
@@ -37,6 +42,18 @@ def rttm_token(text, *, empty: str = "_") -> str:
     ``_`` ("my session\\n" -> "my_session_"); ``empty`` when nothing is left."""
     s = _NOT_TOKEN.sub("_", "" if text is None else str(text))
     return s or empty
+
+
+def rttm_clash(names) -> tuple[str, str] | None:
+    """Two of ``names`` that ``rttm_token`` writes alike ("a b" and "a_b" are both
+    ``a_b``), or None: an RTTM file could not tell those speakers apart."""
+    seen: dict[str, str] = {}
+    for name in names:
+        tok = rttm_token(name)
+        if tok in seen and seen[tok] != name:
+            return seen[tok], name
+        seen.setdefault(tok, name)
+    return None
 
 
 def spreadsheet_cell(text: str) -> str:

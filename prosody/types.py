@@ -9,6 +9,16 @@ import numpy as np
 
 SPEAKER_NAME_MAX_CHARS = 64
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# lone surrogates: bytes that are not UTF-8, as Python decodes them from a command line or a file
+# name (surrogateescape); they cannot be stored, written as UTF-8 or shown as what was meant
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(text) -> str | None:
+    """What makes ``text`` (a note, a name) unfit to keep, or None: bytes that are not UTF-8 text."""
+    if isinstance(text, str) and _NOT_UTF8.search(text):
+        return "holds bytes that are not UTF-8 text"
+    return None
 
 
 def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:
@@ -26,7 +36,7 @@ def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:
         return f"longer than {limit} characters"
     if _CONTROL_CHARS.search(text):
         return "holds control characters"
-    return None
+    return text_problem(text)
 
 
 @dataclass(frozen=True)

@@ -203,17 +203,36 @@ def test_outputs_never_destroy_inputs(tmp_path, victim):
     assert rc == 0 and json.loads(out)["schema"].startswith("prosody.session/")
 
 
-def test_store_outputs_never_replace_store_files(tmp_path, analysed):
+def test_store_outputs_never_replace_store_files(tmp_path, analysed, monkeypatch):
     with Store(tmp_path / "st") as st:
         st.save_session(analysed, meta=SessionMeta(therapist="ann"))
     db = tmp_path / "st" / "sessions.db"
     before = db.read_bytes()
+    frames = next((tmp_path / "st" / "frames").iterdir())
+    frames_before = frames.read_bytes()
     for argv in (["export", "1", "-o", db], ["report", "1", "-o", db], ["compare", "1", "-o", db],
                  ["trend", "--therapist", "ann", "-o", db]):
         rc, _, err = _cli(*argv, "--store", tmp_path / "st")
         _one_line(rc, err, 2)
-        assert "input" in err
-    assert db.read_bytes() == before
+        assert "session store" in err
+    # every command that writes: nothing lands anywhere in the store (its database, ledger, frames files),
+    # by any spelling of the path; the store given by --store or by $PROSODY_STORE
+    st = tmp_path / "st"
+    for argv in (["export", "1", "-o", frames], ["report", "1", "-o", st / "frames" / "new.html"],
+                 ["analyze", DIALOGUE, "--quiet", "--save", "--json", db],
+                 ["analyze", DIALOGUE, "--quiet", "--rttm", st / "batch.sqlite"],
+                 ["analyze", DIALOGUE, "--quiet", "--save-baseline", st / "frames" / ".." / "sessions.db"],
+                 ["analyze", DIALOGUE, "--quiet", "--json", st / "frames" / frames.name],
+                 ["live", "--input", DIALOGUE, "--speed", "max", "--plain", "--duration", "2", "--output", db],
+                 ["batch", DIALOGUE, "--table", st / "table.csv", "--no-parquet"]):
+        rc, _, err = _cli(*argv, "--store", st)
+        _one_line(rc, err, 2)
+        assert "session store" in err, (argv, err)
+    monkeypatch.setenv("PROSODY_STORE", str(st))
+    rc, _, err = _cli("analyze", DIALOGUE, "--quiet", "--json", db)
+    _one_line(rc, err, 2)
+    assert db.read_bytes() == before and frames.read_bytes() == frames_before
+    assert sorted(p.name for p in st.iterdir()) == ["frames", "sessions.db"]
 
 
 # -- 3. untrusted imports -------------------------------------------------------------------------------------

@@ -132,6 +132,42 @@ class _Crashing(Pipeline):
         return super().push(block)
 
 
+class _TailCrash(Pipeline):
+    """Analysis that breaks on the audio still buffered when the stop came (``source.tail()``)."""
+    tail_started = False
+
+    def push(self, block):
+        if self.tail_started:
+            raise RuntimeError("planted failure in the tail")
+        return super().push(block)
+
+
+class _SourceWithTail(ReplaySource):
+    def __init__(self, *a, pipe: _TailCrash, **k):
+        super().__init__(*a, **k)
+        self._pipe = pipe
+
+    def tail(self):
+        from prosody.live.capture import CaptureBlock
+        self._pipe.tail_started = True
+        return CaptureBlock(np.zeros((1600, 2), np.float32), time.monotonic())
+
+
+def test_a_failure_in_the_buffered_tail_is_saved_and_said(tmp_path):
+    """The stop's last buffered audio going wrong used to be dropped in silence and the session
+    saved as a clean finish: now it is an analysis error, saved as far as it was analysed."""
+    out = tmp_path / "s.json"
+    pipe = _TailCrash(STEREO.speakers)
+    r = LiveRunner(_SourceWithTail([str(DIALOGUE)], STEREO, speed=None, pipe=pipe), output_path=out, pipeline=pipe,
+                   duration_s=None)
+    r.start()
+    res = r.wait(60)
+    assert res.reason == "analysis error" and "planted failure in the tail" in res.error
+    doc, _ = load_live_session(out)
+    assert doc["live"]["complete"] is False and doc["live"]["stop_reason"] == "analysis error"
+    assert doc["duration_s"] > 30.0  # the dialogue (40 s) was analysed up to the decision latency
+
+
 def test_analysis_crash_saves_what_was_final(tmp_path):
     out = tmp_path / "s.json"
     pipe = _Crashing(STEREO.speakers, crash_after_s=12.0)

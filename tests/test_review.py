@@ -198,7 +198,7 @@ def test_compare_of_many_sessions_keeps_the_measure_column(fixture_dialogue, tmp
 def test_notes_round_trip_export_import_delete(fixture_dialogue, tmp_path):
     audio, _ = fixture_dialogue
     s = analyze_blocks([audio[: 16000 * 12]], ("therapist", "client"))
-    text = 'client <b>cries</b> & "[bold]x[/bold]"\x1b[31m'
+    text = 'client <b>cries</b> & "[bold]x[/bold]"\n\tthen laughs'
     with Store(tmp_path / "a") as st:
         sid = st.save_session(s, meta=SessionMeta(therapist="ann", client="C7", notes="meta notes"))
         st.add_note(sid, text, time_s=5.0, end_s=7.5, author="sup <x>")
@@ -206,6 +206,13 @@ def test_notes_round_trip_export_import_delete(fixture_dialogue, tmp_path):
         from prosody.errors import InputError
         with pytest.raises(InputError, match="outside session"):
             st.add_note(sid, "late", time_s=999.0)
+        # the rules of the session's own notes and of names: no control characters (tabs and line
+        # feeds are text), UTF-8 only (a command line's undecodable byte arrives as a lone surrogate)
+        for bad, author, why in (("x\x1b[31m", "", "control characters"), ("bell\x07", "", "control characters"),
+                                 ("ok", "sup\x1b[2J", "control characters"), ("bad\udcffbyte", "", "not UTF-8"),
+                                 ("ok", "x" * 201, "longer than")):
+            with pytest.raises(InputError, match=why):
+                st.add_note(sid, bad, time_s=2.0, author=author)
         notes = st.get(sid).notes
         assert [n.text for n in notes] == ["second", text] and notes[1].end_s == 7.5
         for fmt in ("json", "parquet"):

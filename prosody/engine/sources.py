@@ -23,6 +23,7 @@ from ..fileio import c_stderr_captured, check_input_file
 from ..errors import DecoderMissingError, InputError
 from ..timebase import GRID
 from ..types import name_problem
+from ..typed_text import rttm_clash
 
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
 MAX_CHANNELS = 64
@@ -393,11 +394,17 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
                 raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}") from None
         if not 0 <= idx < n_channels:
             raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; the file has {n_channels} channel(s)")
+        if spk in out:
+            raise InputError(f"--channels {text!r}: speaker {spk!r} named twice; give each channel its own speaker")
         out[spk] = idx
     if len(out) > 2:
         raise InputError(f"--channels {text!r}: at most two speakers")
     if len(set(out.values())) != len(out):
         raise InputError(f"--channels {text!r}: two speakers on the same channel")
+    clash = rttm_clash(out)
+    if clash is not None:  # RTTM and the frame tables could not tell them apart
+        raise InputError(f"--channels {text!r}: speakers {clash[0]!r} and {clash[1]!r} differ only in spaces or "
+                         "control characters; give them names that differ in letters")
     return out
 
 

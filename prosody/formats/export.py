@@ -16,7 +16,7 @@ from ..fileio import check_input_file, write_private
 from ..timebase import GRID
 from ..frames import FRAME_DTYPES, FRAME_KEYS, frame_keys, frames_to_npz_bytes, n_frames_of, read_frames_npz
 from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, validate_doc
-from .schema import check_bookmarks, check_session_doc, check_store_meta
+from .schema import check_bookmarks, check_note, check_session_doc, check_store_meta
 
 MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
 
@@ -110,6 +110,8 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
                       for n in st.get("supervisor_notes") or [])
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidSessionError(f"bookmarks, feedback or notes malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
+    for i, n in enumerate(notes):  # the rules `prosody note` applies
+        check_note(n.text, author=n.author, where=f"supervisor_notes[{i}]")
     meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
                        recorded_at=st.get("recorded_at") or default_recorded_at,
                        session_number=st.get("session_number"), notes=st.get("notes") or "",

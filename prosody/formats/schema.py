@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 
 from ..errors import InvalidSessionError
-from ..types import SPEAKER_NAME_MAX_CHARS, name_problem
+from ..types import SPEAKER_NAME_MAX_CHARS, name_problem, text_problem
 
 SESSION_SCHEMAS = ("prosody.session/1", "prosody.session/2")
 EXPORT_FORMATS_KNOWN = ("prosody.store-export/1",)
@@ -65,6 +65,9 @@ def _walk(node, where: str, depth: int) -> None:
     elif isinstance(node, str):
         if len(node) > MAX_TEXT_CHARS:
             _fail(where, node[:20] + "...", f"longer than {MAX_TEXT_CHARS} characters")
+        problem = text_problem(node)
+        if problem is not None:  # SQLite and every file prosody writes hold UTF-8 text
+            _fail(where, node, problem)
     elif not (node is None or isinstance(node, (bool, int, numbers.Integral))):
         _fail(where, node, f"{type(node).__name__} is not a JSON value")
 
@@ -310,8 +313,29 @@ def check_bookmarks(marks, duration_s: float, *, where: str = "bookmarks") -> No
         note = b.get("note")
         if note is not None and not isinstance(note, str):
             _fail(f"{where}[{i}].note", note, "expected text")
-        if note and _CONTROL_TEXT.search(note):
-            _fail(f"{where}[{i}].note", note, "holds control characters")
+        if note:
+            check_note_text(note, where=f"{where}[{i}].note")
+
+
+def check_note_text(text, *, where: str = "note") -> None:
+    """A note (a bookmark's, a supervisor's, a session's): text of at most ``MAX_TEXT_CHARS``
+    characters, tabs and line feeds allowed, no other control character, UTF-8 text."""
+    if not isinstance(text, str):
+        _fail(where, text, "expected text")
+    if len(text) > MAX_TEXT_CHARS:
+        _fail(where, text[:20], f"longer than {MAX_TEXT_CHARS} characters")
+    if _CONTROL_TEXT.search(text):
+        _fail(where, text, "holds control characters")
+    problem = text_problem(text)
+    if problem is not None:
+        _fail(where, text, problem)
+
+
+def check_note(text, *, author: str = "", where: str = "note") -> None:
+    """A supervisor's note and its author (a name, or empty)."""
+    check_note_text(text, where=where)
+    if author:
+        _name(author, f"{where}: author")
 
 
 def check_uid(uid, *, where: str = "uid") -> None:
@@ -338,10 +362,7 @@ def check_meta_fields(*, therapist=None, client=None, recorded_at=None, session_
     if notes is not None:
         if not isinstance(notes, str):
             _fail(f"{where}: notes", notes, "expected text")
-        if len(notes) > MAX_TEXT_CHARS:
-            _fail(f"{where}: notes", notes[:20], f"longer than {MAX_TEXT_CHARS} characters")
-        if _CONTROL_TEXT.search(notes):
-            _fail(f"{where}: notes", notes, "holds control characters")
+        check_note_text(notes, where=f"{where}: notes")
     if not isinstance(tags, (list, tuple)) or len(tags) > MAX_TAGS:
         _fail(f"{where}: tags", tags, f"expected a list of at most {MAX_TAGS} tags")
     for i, t in enumerate(tags):

@@ -422,8 +422,10 @@ class LiveRunner:
                 tail = self.source.tail() if hasattr(self.source, "tail") else None
                 if tail is not None and self._reason in ("quit", "SIGTERM", "Ctrl-C", "end of input"):
                     self._handle(tail)
-            except Exception:
-                pass
+            except Exception as exc:  # as in the loop: the session is saved as far as it was analysed, and says so
+                self._reason = "analysis error"
+                error = f"{type(exc).__name__}: {exc}"
+                self._traceback = traceback.format_exc()
         self._finish(error)
 
     def _handle(self, blk: CaptureBlock) -> bool:

@@ -46,7 +46,8 @@ SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     "n_segments": ("speech segments", "count", "stretches of speech", ""),
     "n_turns": ("turns", "count", "floor holds: first to last segment before the other speaker takes the floor",
                 "Heldner & Edlund 2010"),
-    "f0_median_hz": ("pitch median", "Hz", "median F0 over voiced speech frames", "prosody/pitch.py"),
+    "f0_median_hz": ("pitch median", "Hz", "median F0 over voiced speech frames",
+                     "prosody/engine/pitch.py (Boersma 1993)"),
     "f0_sd_st": ("pitch variability (SD)", "st", "standard deviation of F0 in semitones re the median", ""),
     "f0_range_st": ("pitch range", "st", "5th-95th percentile span of F0, semitones", ""),
     "rms_db_median": ("level", "dBFS", "median frame RMS level over speech frames", ""),
@@ -62,13 +63,13 @@ SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     "interruptions": ("interruptions", "count",
                       "started while the holder speaks, the holder stops during it, overlap >= "
                       f"{_TURNS.interruption_min_overlap_s:g} s",
-                      "prosody/turns.py"),
+                      "Heldner & Edlund 2010; prosody/engine/turns.py"),
     "failed_interruptions": ("failed interruptions", "count",
                              "a longer listener segment started in overlap that the holder talks through",
-                             "prosody/turns.py"),
+                             "Gravano & Hirschberg 2011, 2012; prosody/engine/turns.py"),
     "backchannels": ("backchannels", "count",
                      f"listener segment < {_TURNS.backchannel_max_s:g} s after which the holder keeps the floor",
-                     "prosody/turns.py"),
+                     "Ward & Tsukahara 2000; prosody/engine/turns.py"),
 }
 MEASURE_DEFINITIONS: list[tuple[str, str, str]] = [
     ("warmth score", "0-100 composite of the therapist's vocal and timing cues whose direction research supports, "

@@ -9,9 +9,11 @@ Coordinates are in SVG user units; the plots scale to the page width.
 from __future__ import annotations
 
 import math
-from html import escape
 
 import numpy as np
+
+from .text import html_safe as escape  # typed text (names, notes) as everywhere on the page
+from .wording import fmt_clock  # the report's one clock (it read -1:59 for -1 s here)
 
 WIDTH = 960
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 56, 24, 10, 26
@@ -25,11 +27,6 @@ def colour_of(name_or_index) -> str:
 
 def _f(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
-
-
-def fmt_clock(t_s: float) -> str:
-    t = int(round(t_s))
-    return f"{t // 3600}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:

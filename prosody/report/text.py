@@ -14,7 +14,7 @@ from html import escape as _html_escape
 
 from ..typed_text import CONTROL as _CONTROL, show_control as _show
 
-_CONTROL_KEEP_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEP_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def terminal_safe(text, *, newlines: bool = False) -> str:

@@ -47,7 +47,7 @@ import numpy as np
 from ..fileio import free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars, write_private
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
-from ..formats.schema import check_meta_fields, check_session_doc, check_uid
+from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..types import SPEAKER_FIELDS
@@ -312,7 +312,8 @@ def check_session_ref(ref) -> str:
     stripped; SessionNotFoundError (bad input, one line) for one that can name no
     session: an ID beyond SQLite's integers, an empty or overlong text."""
     text = str(ref).strip().lstrip("#")
-    if not text or len(text) > MAX_REF_CHARS:
+    # IDs, uids and "last" are ASCII: "٣" or "３" (digits of other scripts, which int() reads) names no session
+    if not text or len(text) > MAX_REF_CHARS or not text.isascii():
         raise SessionNotFoundError(f"session {str(ref)[:MAX_REF_CHARS]!r}: expected a session ID, a uid (or its "
                                    "first 4+ characters) or 'last'; `prosody sessions` lists them")
     if text.isdigit() and len(text) > 16 and int(text) > MAX_SESSION_ID:  # 16 digits: an all-digit uid
@@ -936,6 +937,10 @@ class Store:
         sid = self.resolve(ref)
         if not isinstance(text, str) or not text.strip():
             raise InputError("a note needs some text, e.g. prosody note 12 --at 12:30 \"client laughs here\"")
+        try:  # the rules of every note and name the store keeps (control characters, length, UTF-8)
+            check_note(text, author=author, where="note")
+        except InvalidSessionError as exc:
+            raise InputError(str(exc)) from None
         duration = self.db.execute("SELECT duration_s FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
         if not (isinstance(time_s, (int, float)) and math.isfinite(time_s) and 0.0 <= time_s <= duration + 1.0):
             raise InputError(f"note time {time_s} s is outside session {sid} (0 to {duration:.1f} s)")
