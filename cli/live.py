@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from prosody.errors import InputError, ProsodyError
 from prosody.report.text import terminal_safe
 
-from .sessions import store_folder
+from .sessions import check_file_name_text, store_folder
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
     from prosody.live.runner import LiveRunner
@@ -176,6 +176,7 @@ def cmd_live(args, out, err) -> int:
     from prosody.live.runner import frames_path_for
     for f in args.input or ():
         check_input_file(f)
+        check_file_name_text(f)  # the live session JSON names its recording
     check_outputs([("--output", output), ("--output (frames beside it)", frames_path_for(output)),
                    ("--record", args.record)],
                   inputs=list(args.input or ()) + [p for p in (args.config, args.baseline) if p],

@@ -87,7 +87,7 @@ def cmd_analyze(args, out, err) -> int:
         raise InputError("--offset-s needs two files (therapist, client)")
     for f in args.files:
         check_input_file(f)
-        if args.save:
+        if args.save or args.json:  # the session document names its recording
             sessions.check_file_name_text(f)
     from prosody.analysis import check_speaker_label
     check_speaker_label(args.speaker)  # --channels names: checked where the map is read, before any analysis

@@ -83,13 +83,13 @@ def _t(text, style: str = "") -> Text:
 
 
 def check_file_name_text(path) -> None:
-    """Refuse, before any work, a recording whose name holds bytes that are not UTF-8 (the store and
-    the batch ledger keep file names as text, and a session that names its recording is saved whole)."""
+    """Refuse, before any work, a recording whose name holds bytes that are not UTF-8 where its name is
+    kept (the store, the batch ledger and a session JSON hold file names as UTF-8 text)."""
     from prosody.types import text_problem
     problem = text_problem(str(path))
     if problem is not None:
-        raise InputError(f"{terminal_safe(str(path))}: the file name {problem}; the store keeps file names as "
-                         "text: rename the file (e.g. with convmv) to save its session")
+        raise InputError(f"{terminal_safe(str(path))}: the file name {problem}; the store and session JSON "
+                         "keep file names as text: rename the file (e.g. with convmv)")
 
 
 def store_folder(args) -> Path:

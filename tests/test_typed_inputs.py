@@ -74,9 +74,16 @@ def test_names_and_notes_that_are_not_utf8_are_refused_with_one_line(tmp_path, s
     rc, out, err = run_cli("analyze", wav)
     assert rc == 0, err
     assert "\x9b" not in out + err and "\udc9b" not in out + err and "rec\\x9b31m\\xff.flac" in out
-    rc, out, err = run_cli("analyze", wav, "--save", "--quiet", "--store", store)
-    _one_line(rc, err)
-    assert "not UTF-8" in err and "convmv" in err
+    for argv in (["analyze", wav, "--save", "--quiet", "--store", store], ["analyze", wav, "--json", "s.json"],
+                 ["live", "--input", wav, "--speed", "max", "--plain", "--output", "l.json"],
+                 ["batch", wav, "--store", store, "--table", "t.csv", "--no-parquet"]):
+        rc, out, err = run_cli(*argv)
+        _one_line(rc, err)
+        assert "not UTF-8" in err and "convmv" in err and "\\udc" not in err, (argv, err)
+    assert not list(tmp_path.glob("*.json")) and not list(tmp_path.glob("t.*"))
+    for o in (["--rttm", "s.rttm"], ["--textgrid", "s.TextGrid"], ["--eaf", "s.eaf"], ["--frames", "s.csv"]):
+        rc, out, err = run_cli("analyze", wav, "--quiet", *o)  # outputs that do not name the recording
+        assert rc == 0, (o, err)
     with Store(store) as st:
         assert len(st.list()) == 1
 
