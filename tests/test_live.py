@@ -564,3 +564,21 @@ def test_a_channel_that_never_speaks_is_said_at_the_end(tmp_path):
     assert len(said) == 1 and "digital silence" in said[0]
     assert not any(w.startswith("therapist never speaks") for w in doc["warnings"])
     assert any(s["speaker"] == "therapist" for s in doc["segments"])
+
+
+def test_live_pitch_median_covers_the_configured_range(tmp_path):
+    """The live view's running F0 median reads the speaker's own pitch range (a child's 900 Hz
+    with a 100-1500 Hz range); it clipped at 635 Hz whatever the range."""
+    from prosody.config import AnalysisConfig, PitchConfig
+    from prosody.live.runner import _F0Median
+    m = _F0Median(100.0, 1500.0)
+    m.add(np.full(50, 900.0, np.float32))
+    assert abs(12 * np.log2(m.median_hz() / 900.0)) <= 0.25
+    d = _F0Median()  # the tracker's default 50-600 Hz: the same bins as before
+    d.add(np.full(50, 200.0, np.float32))
+    assert abs(12 * np.log2(d.median_hz() / 200.0)) <= 0.25
+    cfg = AnalysisConfig(pitch_by_speaker=(("client", PitchConfig(fmin_hz=100.0, fmax_hz=1500.0)),))
+    r = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=None), output_path=tmp_path / "s.json", config=cfg)
+    assert r._f0_median["client"].LO_HZ == 100.0 and r._f0_median["therapist"].LO_HZ == 50.0
+    r._f0_median["client"].add(np.full(50, 1200.0, np.float32))
+    assert abs(12 * np.log2(r._f0_median["client"].median_hz() / 1200.0)) <= 0.25

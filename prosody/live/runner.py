@@ -194,11 +194,15 @@ class LevelMeter:
 
 
 class _F0Median:
-    """Running median of F0 through a histogram in quarter semitones, 50-600 Hz."""
+    """Running median of F0 through a histogram in quarter semitones over the speaker's
+    pitch range ``fmin_hz``..``fmax_hz`` (the tracker's: 50-600 Hz unless configured; it was
+    50-635 Hz whatever the range, so a child's 700 Hz read as 635)."""
 
-    LO_HZ, N_BINS, BIN_ST = 50.0, 176, 0.25
+    BIN_ST = 0.25
 
-    def __init__(self):
+    def __init__(self, fmin_hz: float = 50.0, fmax_hz: float = 600.0):
+        self.LO_HZ = float(fmin_hz)
+        self.N_BINS = int(np.ceil(12.0 * np.log2(fmax_hz / fmin_hz) / self.BIN_ST)) + 1
         self.counts = np.zeros(self.N_BINS, np.int64)
 
     def add(self, f0_hz: np.ndarray) -> None:
@@ -288,7 +292,8 @@ class LiveRunner:
         self._trail_n = int(round(TRAIL_S / self.grid.hop_s))
         self._trail = {s: np.full(0, np.nan, np.float32) for s in self.speakers}
         self._trail_speech = {s: np.zeros(0, bool) for s in self.speakers}
-        self._f0_median = {s: _F0Median() for s in self.speakers}
+        self._f0_median = {s: _F0Median(self.pipeline.config.pitch_for(s).fmin_hz,
+                                        self.pipeline.config.pitch_for(s).fmax_hz) for s in self.speakers}
         self._nuclei: dict[str, deque] = {s: deque() for s in self.speakers}
         self._gaps: deque = deque(maxlen=LAST_GAPS)
         self._counts = {s: {"turns": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
