@@ -174,6 +174,11 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
         lines.append("duplicates (the same audio and options; one session, a row each in the table):")
         lines += [f"  {terminal_safe(label)}: same as {terminal_safe(first)} (session {sid})"
                   for label, first, sid in report.duplicates]
+    if report.meta_kept:
+        lines.append("skipped, with other metadata than the stored session's (the store keeps its own; "
+                     "prosody edit N changes it):")
+        lines += [f"  {terminal_safe(label)}: session {sid}: {', '.join(fields)}"
+                  for label, sid, fields in report.meta_kept]
     if report.failed:
         lines.append("failed:")
         lines += [f"  {terminal_safe(label)}: {terminal_safe(reason)}" for label, reason in report.failed]

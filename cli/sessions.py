@@ -566,6 +566,7 @@ def cmd_export(args, out, err) -> int:
     args.format, mismatch = _export_format(args)
     frames_beside = None
     if args.output not in (None, "-"):
+        _guard(args, ("-o", args.output))  # "", "." or "/" refused before a name is made from it
         frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
                          if args.format == "json" else None)
         _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside))
@@ -625,10 +626,14 @@ def cmd_import(args, out, err) -> int:
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forget_session
     with _open(args) as store:
-        uid = store.info(args.session).uid
+        info = store.info(args.session)
+        built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
         sid = store.delete(args.session)
-        forget_session(store.path, sid, uid)
+        forget_session(store.path, sid, info.uid)
     out.write(f"deleted session {sid}\n")
+    for name in built:  # the therapist's own voice, not the client's: kept, but never left unsaid
+        err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
+                  f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields
 
-from .errors import ConfigError
+from .errors import ConfigError, parse_problem
 from .types import name_problem
 
 
@@ -241,8 +241,8 @@ class AnalysisConfig:
     def from_toml(cls, text: str) -> "AnalysisConfig":
         try:
             return cls.from_dict(tomllib.loads(text))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config is not valid TOML: {exc}") from None
+        except ValueError as exc:  # TOMLDecodeError, and an integer of over 4300 digits
+            raise ConfigError(f"config is not valid TOML: {parse_problem(exc)}") from None
 
 
 def read_toml_file(path, *, what: str = "config") -> dict:
@@ -259,8 +259,8 @@ def read_toml_file(path, *, what: str = "config") -> dict:
         raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs/config.md)") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+    except ValueError as exc:  # TOMLDecodeError, and an integer of over 4300 digits
+        raise ConfigError(f"{what} {path} is not valid TOML: {parse_problem(exc)}") from None
 
 
 def _table(value, where: str, *, example: str) -> None:

@@ -61,3 +61,10 @@ class SessionNumberTakenError(StoreError, InputError):
 class InvalidSessionError(StoreError, InputError):
     """A session document (e.g. a file to import) or a value typed for it does not follow
     docs/session-schema.md: bad input (exit 2), found before anything is written."""
+
+
+def parse_problem(exc: BaseException) -> str:
+    """A parser's error (JSON, TOML) for a person: Python's limit on the digits of an integer is
+    named as such (its own message tells a programmer to raise the limit)."""
+    text = str(exc)
+    return "a number of more than 4300 digits" if "4300 digits" in text else text

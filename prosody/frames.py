@@ -58,23 +58,37 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
             prefix = next((p for p in (f"s{i}_", f"{name}/", f"{name}.", f"{name}__", f"{name}_")
                            if k.startswith(p) and _FRAME_KEY_RE.fullmatch(k[len(p):])), None)
             if prefix:
-                key = k[len(prefix):]
-                a = np.asarray(arr)
-                if a.ndim != 1 or a.dtype.kind not in "biuf":
-                    raise StoreError(f"frames file {path_or_file}: {k} is not a column of numbers "
-                                     f"(shape {a.shape}, dtype {a.dtype})")
-                frames[name][key] = a.astype(FRAME_DTYPES[key], copy=False) if key in FRAME_DTYPES else a
+                frames[name][k[len(prefix):]] = arr
                 break
     empty = [x for x, f in frames.items() if not f]
     if empty:
         raise StoreError(f"frames file {path_or_file} has no frames for {', '.join(empty)} "
                          f"(keys found: {', '.join(sorted(data)) or 'none'}; expected e.g. s0_f0_hz or "
                          f"{names[0] if names else 'therapist'}/f0_hz)")
-    lengths = {len(a) for f in frames.values() for a in f.values()}
+    return checked_frames(frames, where=f"frames file {path_or_file}")
+
+
+def checked_frames(frames: dict[str, dict], *, where: str) -> dict[str, dict[str, np.ndarray]]:
+    """``frames[speaker][key]`` as the store keeps them, or StoreError naming ``where``: every
+    speaker has frames, each a 1-D column of numbers (known keys in their dtype), all of one length.
+    The rule of every way in (an .npz beside an export, a Parquet export's columns)."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name, f in frames.items():
+        if not f:
+            raise StoreError(f"{where} has no frames for {name}")
+        out[name] = {}
+        for key, arr in f.items():
+            if not _FRAME_KEY_RE.fullmatch(key):
+                raise StoreError(f"{where}: frame key {key!r} of {name}: keys must be lower-case letters, digits and _")
+            a = np.asarray(arr)
+            if a.ndim != 1 or a.dtype.kind not in "biuf":
+                raise StoreError(f"{where}: {name}'s {key} is not a column of numbers (shape {a.shape}, dtype {a.dtype})")
+            out[name][key] = a.astype(FRAME_DTYPES[key], copy=False) if key in FRAME_DTYPES else a
+    lengths = {len(a) for f in out.values() for a in f.values()}
     if len(lengths) > 1:
-        raise StoreError(f"frames file {path_or_file}: arrays differ in length {sorted(lengths)}; "
+        raise StoreError(f"{where}: arrays differ in length {sorted(lengths)}; "
                          "every speaker and key must cover the same frames")
-    return frames
+    return out
 
 
 def frame_keys(frames: dict[str, dict[str, np.ndarray]]) -> list[str]:

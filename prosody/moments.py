@@ -35,7 +35,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 
 from .config import check_setting
-from .errors import ConfigError
+from .errors import ConfigError, parse_problem
 
 KINDS = ("interruption", "monologue", "silence", "quick_answers", "warmth_dip", "warmth_rise", "cue", "bookmark",
          "note")
@@ -111,8 +111,8 @@ class MomentsConfig:
         """The ``[moments]`` table of a config file (other tables are ignored here)."""
         try:
             d = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config is not valid TOML: {exc}") from None
+        except ValueError as exc:  # TOMLDecodeError, and an integer of over 4300 digits
+            raise ConfigError(f"config is not valid TOML: {parse_problem(exc)}") from None
         return cls.from_table(d)
 
     @classmethod

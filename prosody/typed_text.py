@@ -56,6 +56,19 @@ def rttm_clash(names) -> tuple[str, str] | None:
     return None
 
 
+def alike_names(names) -> tuple[str, str] | None:
+    """Two of ``names`` that a reader (or RTTM) could not tell apart: equal but for spaces at their
+    ends, or for spaces and control characters inside ("therapist" / "therapist ", "a b" / "a_b");
+    or None."""
+    seen: dict[str, str] = {}
+    for name in names:
+        key = rttm_token(str(name).strip())
+        if key in seen and seen[key] != name:
+            return seen[key], name
+        seen.setdefault(key, name)
+    return None
+
+
 def spreadsheet_cell(text: str) -> str:
     """Typed text for a CSV cell: a leading ``'`` when it starts with
     ``= + - @``, tab, CR or ``'`` (shown as text, never run as a formula);

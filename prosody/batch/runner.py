@@ -40,6 +40,7 @@ import socket
 import sqlite3
 import tempfile
 import time
+import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -111,8 +112,9 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
     ``defaults`` supplies the layout request and metadata for files not listed in
     a manifest, and for a manifest's empty cells. A file reached twice is taken
     once (the first time; a manifest may list one file twice with different
-    layouts). Raises InputError when an input does not exist, a
-    pattern matches nothing, a manifest is malformed or nothing is found."""
+    layouts), unless the two carry other metadata. Raises InputError when an input
+    does not exist, a pattern matches nothing, a manifest is malformed, one file is
+    listed twice with other metadata, or nothing is found."""
     jobs: list[Job] = []
     inputs = list(inputs)
     for inp in inputs:
@@ -137,14 +139,21 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
             jobs.append(dataclasses.replace(defaults, paths=(inp,), origin=inp))
         else:
             raise InputError(f"no such file or folder: {inp}")
-    seen: set[tuple] = set()
+    seen: dict[tuple, Job] = {}
     unique = []
     for j in jobs:  # the same file(s) with the same layout request, reached twice
         key = (tuple(os.path.realpath(x) for x in j.paths), j.channels, j.speaker, j.offset_s, j.pitch_range,
                j.layout)
-        if key not in seen:
-            seen.add(key)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = j
             unique.append(j)
+        elif (first.meta, first.voice_profile) != (j.meta, j.voice_profile):
+            # one recording, two sets of metadata (a manifest row, or the file reached again): which is meant
+            # cannot be guessed, and keeping the first silently lost the second row's names and notes
+            raise InputError(f"{j.origin or j.label}: {j.label} is also listed at {first.origin or first.label} "
+                             "with other metadata (therapist, client, session number, date, notes, tags or "
+                             "profile); give each recording one row")
     if not unique:
         raise InputError(f"no audio files found in {', '.join(inputs)} (looked for "
                          f"{', '.join(sorted(AUDIO_SUFFIXES))})")
@@ -543,6 +552,7 @@ class Ledger:
 
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / LEDGER_NAME
+        self._failed_paths: dict[str, set[int]] | None = None  # forget_failures' index, read on first use
         if not self.path.exists():
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
@@ -637,9 +647,36 @@ class Ledger:
             raise
         self.db.execute("COMMIT")
 
+    def forget_failures(self, files: tuple[str, ...]) -> None:
+        """Drop the failures logged for ``files`` (by path or resolved path): the file went through
+        later (analysed, already done, or found the duplicate of a session), so its old failure says
+        nothing now; and its path would outlive ``prosody delete`` of that session."""
+        if self._failed_paths is None:  # path -> rowids, read once (a re-run skips thousands)
+            self._failed_paths = {}
+            for rowid, f in self.db.execute("SELECT rowid, files FROM failures"):
+                for x in json.loads(f):
+                    for n in {x, os.path.realpath(x)}:
+                        self._failed_paths.setdefault(n, set()).add(rowid)
+        if not self._failed_paths:
+            return
+        gone = sorted({r for f in files for n in {f, os.path.realpath(f)} for r in self._failed_paths.pop(n, ())})
+        if gone:
+            self.db.execute("PRAGMA secure_delete=ON")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany("DELETE FROM failures WHERE rowid = ?", [(r,) for r in gone])
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
     def record_failure(self, run_id: int, files: tuple[str, ...], reason: str) -> None:
-        self._write("INSERT INTO failures (run_id, files, reason, at) VALUES (?,?,?,?)",
-                    (run_id, json.dumps(list(files)), reason, _now()))
+        cur = self._write("INSERT INTO failures (run_id, files, reason, at) VALUES (?,?,?,?)",
+                          (run_id, json.dumps(list(files)), reason, _now()))
+        if self._failed_paths is not None:
+            for x in files:
+                for n in {x, os.path.realpath(x)}:
+                    self._failed_paths.setdefault(n, set()).add(cur.lastrowid)
 
     def analyses(self, run_id: int | None = None) -> list[dict]:
         """Completed analyses (all runs, or one), oldest first."""
@@ -661,8 +698,9 @@ def _now() -> str:
 
 def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> None:
     """Erase every trace of a deleted session from the batch ledger: its
-    ``done`` and ``analyses`` rows, the cached hashes of its files and any
-    failures logged for them (file paths often carry a client's name), zeroed
+    ``done`` and ``analyses`` rows, the cached hashes of its files and of any
+    other path holding the same audio (a copy found as its duplicate), and any
+    failures logged for those paths (file paths often carry a client's name), zeroed
     on disk (``secure_delete``), the WAL checkpointed and truncated."""
     path = Path(store_path) / LEDGER_NAME
     if not path.exists():
@@ -679,6 +717,12 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
                                (session_id, uid, session_id)):
             files.update(json.loads(f))
         names = files | {os.path.realpath(f) for f in files}
+        # and every other path whose content was the same recording (a copy found as a duplicate of this
+        # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
+        # logged when that path held something else)
+        shas = {s for n in names for (s,) in db.execute("SELECT sha256 FROM hashes WHERE path = ?", (n,))}
+        names |= {p for s in shas for (p,) in db.execute("SELECT path FROM hashes WHERE sha256 = ?", (s,))}
+        names |= {os.path.realpath(n) for n in names}
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM done WHERE session_id = ? OR uid = ?", (session_id, uid))
@@ -740,7 +784,11 @@ def parquet_available() -> bool:
 
 
 def table_paths(stem: str | os.PathLike) -> tuple[Path, Path]:
-    """(CSV, Parquet) paths for a table stem; a .csv or .parquet suffix is dropped."""
+    """(CSV, Parquet) paths for a table stem; a .csv or .parquet suffix is dropped. InputError for a
+    stem with no file name ("", ".", "/", "dir/")."""
+    if not str(stem).strip() or not Path(stem).name or Path(stem).name in (".", "..") or str(stem).endswith(os.sep):
+        raise InputError(f"--table {str(stem)!r}: give a file name (a stem such as results: results.csv and "
+                         "results.parquet are written)")
     p = Path(stem)
     if p.suffix.lower() in (".csv", ".parquet"):
         p = p.with_suffix("")
@@ -843,6 +891,8 @@ class BatchReport:
     duplicates: list[tuple[str, str, int]] = field(default_factory=list)  # (label, first label, session id):
     #                                    the same audio and options as an earlier file of this run, analysed once
     failed: list[tuple[str, str]] = field(default_factory=list)     # (label, one-line reason)
+    meta_kept: list[tuple[str, int, tuple[str, ...]]] = field(default_factory=list)  # (label, session id, fields):
+    #                                    skipped, and the metadata typed for it now differs from the store's
     rows: list[dict] = field(default_factory=list)                  # the table: a row per job not failed, in order
     audio_s: float = 0.0           # audio analysed in this run
     wall_s: float = 0.0
@@ -1103,6 +1153,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 if prior is not None:
                     rows[i] = _row_for(prior, job)  # the row names this job's files, not those it was first done as
                     report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
+                    ledger.forget_failures(job.paths)
+                    unapplied = _unapplied_meta(store, prior["session_id"], job.meta)
+                    if unapplied:  # said in the summary: the skip must not drop what was typed in silence
+                        report.meta_kept.append((job.label, prior["session_id"], tuple(unapplied)))
                     emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
                     continue
             problem = _number_problem(job, pj, store, numbered)
@@ -1134,6 +1188,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
             meta = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
+            if sid is not None:  # --force: what was typed since (prosody edit) stays unless this job gives new values
+                meta = _kept_meta(_stored_meta(store, sid), pj.job.meta, meta)
             try:
                 sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid,
                                  session_id=sid)
@@ -1144,6 +1200,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                               options=pj.options, meta=_stored_meta(store, sid))
             ledger.record_done(run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
                                row=row, result=res)
+            ledger.forget_failures(pj.job.paths)
             rows[i] = row
             dur = float(res.doc.get("duration_s") or 0.0)
             report.analysed.append((pj.job.label, sid))
@@ -1217,6 +1274,7 @@ def _resolve_duplicates(duplicates, rows: dict, report: BatchReport, ledger: Led
         if first in rows:
             rows[i] = _row_for(rows[first], job, duplicate_of=first_label)
             report.duplicates.append((job.label, first_label, rows[first]["session_id"]))
+            ledger.forget_failures(job.paths)
         else:
             _fail(report, ledger, run_id, job, f"the same recording as {first_label}, which was not analysed "
                                                "(see its failure)", emit)
@@ -1331,6 +1389,35 @@ def _already_done(pj: Planned, *, store, ledger: Ledger) -> dict | None:
 def _stored_meta(store, sid: int) -> SessionMeta:
     """The metadata as the store holds it (session number assigned, tags sorted)."""
     return store.info(sid).meta
+
+
+_META_FIELDS = ("therapist", "client", "recorded_at", "session_number", "notes", "tags")
+
+
+def _given(v) -> bool:
+    return v not in (None, "", ())
+
+
+def _kept_meta(stored: SessionMeta, typed: SessionMeta, computed: SessionMeta) -> SessionMeta:
+    """A session analysed again (``--force``): each field as this job typed it, else as the store
+    holds it (a therapist, notes or tags added by ``prosody edit`` were lost), else as computed (the
+    date from the file's time)."""
+    return SessionMeta(**{f: getattr(typed, f) if _given(getattr(typed, f)) else
+                          getattr(stored, f) if _given(getattr(stored, f)) else getattr(computed, f)
+                          for f in _META_FIELDS})
+
+
+def _unapplied_meta(store, sid: int, typed: SessionMeta) -> list[str]:
+    """The fields this job typed that differ from those of the stored session it skips."""
+    try:
+        stored = _stored_meta(store, sid)
+    except Exception:  # a session gone or unreadable: nothing to compare (the skip stands as before)
+        return []
+    def norm(m, f):  # the store keeps names in NFC and tags sorted
+        v = getattr(m, f)
+        return tuple(sorted(unicodedata.normalize("NFC", t) for t in v)) if f == "tags" else (
+            unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+    return [f.replace("_", " ") for f in _META_FIELDS if _given(getattr(typed, f)) and norm(typed, f) != norm(stored, f)]
 
 
 def _meta_for(pj: Planned, doc: dict) -> SessionMeta:

@@ -23,7 +23,7 @@ from ..fileio import c_stderr_captured, check_input_file
 from ..errors import DecoderMissingError, InputError
 from ..timebase import GRID
 from ..types import name_problem
-from ..typed_text import rttm_clash
+from ..typed_text import alike_names
 
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
 MAX_CHANNELS = 64
@@ -401,7 +401,7 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
         raise InputError(f"--channels {text!r}: at most two speakers")
     if len(set(out.values())) != len(out):
         raise InputError(f"--channels {text!r}: two speakers on the same channel")
-    clash = rttm_clash(out)
+    clash = alike_names(out)
     if clash is not None:  # RTTM and the frame tables could not tell them apart
         raise InputError(f"--channels {text!r}: speakers {clash[0]!r} and {clash[1]!r} differ only in spaces or "
                          "control characters; give them names that differ in letters")

@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, StoreError
-from ..errors import InvalidSessionError
+from ..errors import InvalidSessionError, parse_problem
 from ..fileio import check_input_file, write_private
 from ..timebase import GRID
-from ..frames import FRAME_DTYPES, FRAME_KEYS, frame_keys, frames_to_npz_bytes, n_frames_of, read_frames_npz
+from ..typed_text import alike_names
+from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
+                      read_frames_npz)
 from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, validate_doc
 from .schema import check_bookmarks, check_note, check_session_doc, check_store_meta
 
@@ -112,6 +114,10 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
         raise InvalidSessionError(f"bookmarks, feedback or notes malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
     for i, n in enumerate(notes):  # the rules `prosody note` applies
         check_note(n.text, author=n.author, where=f"supervisor_notes[{i}]")
+    alike = alike_names(d.get("speaker_order") or ())
+    if alike is not None:  # as --channels refuses them; kept out of the store, where `show` would print two alike
+        raise InvalidSessionError(f"speaker_order names {alike[0]!r} and {alike[1]!r}, which differ only in spaces "
+                                  "or control characters; rename one in the file before importing")
     meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
                        recorded_at=st.get("recorded_at") or default_recorded_at,
                        session_number=st.get("session_number"), notes=st.get("notes") or "",
@@ -291,11 +297,15 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
                     col = table.column(k).filter(pa.array(mask))
                     if col.null_count < len(col) or len(col) == 0:
                         b.frames[spk][k] = np.asarray(col.to_numpy(zero_copy_only=False))
+            try:  # the rules of an .npz beside a JSON export: a column of text, rows of one speaker only, ...
+                b.frames = checked_frames(b.frames, where=f"{path}'s frame columns")
+            except StoreError as exc:
+                raise InvalidSessionError(f"cannot import {exc}") from None
         return b
     try:
         d = _json_loads(path.read_text(encoding="utf-8"), path)
     except UnicodeDecodeError as exc:
-        raise InvalidSessionError(f"cannot import {path}: not JSON ({exc})") from None
+        raise InvalidSessionError(f"cannot import {path}: not JSON ({parse_problem(exc)})") from None
     if not isinstance(d, dict):
         raise InvalidSessionError(f"cannot import {path}: the JSON is not a prosody session object")
     d = with_meta_overrides(d, meta_overrides, add_tags)
@@ -330,8 +340,8 @@ def _json_loads(text, path) -> object:
     """JSON -> value; a document nested too deep for the parser is refused in one line."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidSessionError(f"cannot import {path}: not JSON ({exc})") from None
+    except ValueError as exc:  # JSONDecodeError, and a number of over 4300 digits (int conversion limit)
+        raise InvalidSessionError(f"cannot import {path}: not JSON ({parse_problem(exc)})") from None
     except RecursionError:
         raise InvalidSessionError(f"cannot import {path}: the JSON is nested too deep to be a prosody "
                                   "session") from None
