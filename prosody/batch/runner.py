@@ -1413,6 +1413,7 @@ def _unapplied_meta(store, sid: int, typed: SessionMeta) -> list[str]:
         stored = _stored_meta(store, sid)
     except Exception:  # a session gone or unreadable: nothing to compare (the skip stands as before)
         return []
+
     def norm(m, f):  # the store keeps names in NFC and tags sorted
         v = getattr(m, f)
         return tuple(sorted(unicodedata.normalize("NFC", t) for t in v)) if f == "tags" else (

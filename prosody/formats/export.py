@@ -14,9 +14,9 @@ from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError, parse_problem
 from ..fileio import check_input_file, write_private
 from ..timebase import GRID
-from ..typed_text import alike_names
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
+from ..typed_text import alike_names
 from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, validate_doc
 from .schema import check_bookmarks, check_note, check_session_doc, check_store_meta
 
