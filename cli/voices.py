@@ -117,15 +117,20 @@ def cmd_enrol(args, out, err) -> int:
         prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
         with _open(args, create=True) as store:
+            before = store.profile(args.therapist)
             store.save_profile(args.therapist, prof.to_dict(), source=source)
     else:
         with _open(args) as store:
             x, mask, speaker, sid = _session_voice(store, args.from_session, args.speaker)
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
             source = f"session {sid} ({speaker})"
+            before = store.profile(args.therapist)
             store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
     out.write(terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from {source}, "
                             f"{prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
+    if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
+        err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
+                                f"{before.get('created_at', '?')} from {before.get('source', '?')}") + "\n")
     return EXIT_OK
 
 

@@ -124,8 +124,11 @@ def test_profile_names_the_therapist_on_shared_audio(turns_dialogue, tmp_path):
     assert bdoc["audio"] == doc["audio"]  # diarized voices: both read from the file's own channels, as analyze says
     from prosody.report.html import attribution_line
     assert attribution_line(doc).startswith("Who spoke when: shared layout") and "voice profile" in attribution_line(doc)
-    rc, out, _ = _cli("enrol", "--therapist", "bob", "--from-session", sid, "--speaker", "client", "--store", store)
-    assert rc == 0 and f"session {sid} (client)" in out
+    rc, out, err = _cli("enrol", "--therapist", "bob", "--from-session", sid, "--speaker", "client", "--store", store)
+    assert rc == 0 and f"session {sid} (client)" in out and "replaces" not in err
+    # the same name again: one profile per name, and the one replaced is said
+    rc, out, err = _cli("enrol", "--therapist", "bob", "--from-session", sid, "--speaker", "client", "--store", store)
+    assert rc == 0 and "replaces the voice profile bob built" in err and f"from session {sid} (client)" in err
     with Store(store) as st:
         a, b = (np.asarray(st.profile(n)["mean"]) for n in ("ann", "bob"))
     rc, _, err = _cli("enrol", "--delete", "nobody", "--store", store)
