@@ -142,7 +142,7 @@ def cmd_play(args, out, err) -> int:
         raise InputError(f"--context-s {args.context_s}: must be within 0..60 s")
     audio, why = locate(stored.doc)
     if audio is None:
-        err.write(f"prosody: {terminal_safe(why)}\n")
+        err.write(f"prosody: error: {terminal_safe(why)}\n")
         return 1
     a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
     x = to_playback(audio.cut(a, b))

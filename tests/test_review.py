@@ -266,7 +266,7 @@ def test_note_and_moments_commands(tmp_path):
     # the recording moved: play says so in one line instead of failing
     wav.rename(tmp_path / "moved.flac")
     r = run("play", "1", "1")
-    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "is not there any more" in r.stderr
+    assert r.returncode == 1 and r.stderr.startswith("prosody: error: ") and r.stderr.count("\n") == 1 and "is not there any more" in r.stderr
 
 
 # -- clips -------------------------------------------------------------------------------------------------------

@@ -171,3 +171,15 @@ def test_a_replaced_frames_file_is_named_as_such(tmp_path):
         read_frames_npz(p, ["therapist", "client"])
     np.savez(tmp_path / "g.npz", speakers=np.array(["therapist"]), s0_is_speech=np.zeros(3, bool))
     assert read_frames_npz(tmp_path / "g.npz", ["therapist"])["therapist"]["is_speech"].shape == (3,)
+
+
+# -- live and play arguments (third sweep) --------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [["--interval-s", "nan"], ["--interval-s", "1e-9"], ["--duration", "1e309"],
+                                  ["--duration", "inf"], ["--output", "."], ["--output", ""]])
+def test_live_arguments_that_cannot_work_are_refused_up_front(argv, tmp_path, monkeypatch):
+    """nan as --interval-s spun the plain view (capture fell behind; one stop hung for good),
+    --duration inf failed on its first block with a 0 s session, --output . was an internal error."""
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run_cli("live", "--input", FIXTURES / "dialogue.flac", "--speed", "max", "--plain", *argv)
+    _one_line(rc, err)
+    assert not list(tmp_path.iterdir())

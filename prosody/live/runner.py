@@ -32,6 +32,7 @@ import bisect
 import dataclasses
 import datetime as _dt
 import json
+import math
 import os
 import threading
 import time
@@ -251,8 +252,8 @@ class LiveRunner:
         if not 0 < autosave_s <= MAX_AUTOSAVE_S:
             raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
                              f"a power cut loses at most {MAX_AUTOSAVE_S:.0f} s")
-        if duration_s is not None and not duration_s > 0:
-            raise InputError(f"--duration {duration_s}: must be a positive number of seconds")
+        if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
+            raise InputError(f"--duration {duration_s}: must be a positive number of seconds (leave it out: no limit)")
         self.source = source
         self.output_path = Path(output_path)
         self.frames_path = frames_path_for(self.output_path)
