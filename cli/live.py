@@ -171,12 +171,10 @@ def cmd_live(args, out, err) -> int:
     request.check()
     if not 0.05 <= args.interval_s <= 3600:  # nan, inf and tiny values too (nan spun the view and could hang the stop)
         raise InputError(f"--interval-s {args.interval_s}: must be within 0.05..3600 seconds")
-    if args.output is not None and not args.output.strip():
-        raise InputError(f"--output {args.output!r}: an empty file name; give a file name")
-    if args.output is not None and not Path(args.output).name or args.output in (".", ".."):
-        raise InputError(f"cannot write --output {args.output}: it is a folder; give a file name")
-    output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
     from prosody.fileio import check_input_file, check_outputs
+    if args.output is not None:  # "", "." refused (the one output rule) before a frames name is made from it
+        check_outputs([("--output", args.output)], stdout_ok=False)
+    output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
     from prosody.live.runner import frames_path_for
     for f in args.input or ():
         check_input_file(f)

@@ -13,14 +13,9 @@ import pytest
 
 from prosody.store.db import Store
 from tests.conftest import FIXTURES, run_cli
+from tests.test_validation import _one_line  # one error line, its exit status, no traceback
 
 pytest.importorskip("pyarrow")
-
-
-def _one_line(rc, err, code=2):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
 
 
 @pytest.fixture(scope="module")

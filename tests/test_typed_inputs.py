@@ -22,14 +22,9 @@ from prosody.store.db import Store, check_session_ref
 from prosody.typed_text import rttm_clash, rttm_token
 from prosody.types import name_problem
 from tests.conftest import FIXTURES, run_cli
+from tests.test_validation import _one_line  # one error line, its exit status, no traceback
 
 SR = 16000
-
-
-def _one_line(rc, err, code=2):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
 
 
 @pytest.fixture(scope="module")

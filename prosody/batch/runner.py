@@ -40,7 +40,6 @@ import socket
 import sqlite3
 import tempfile
 import time
-import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -1414,10 +1413,11 @@ def _unapplied_meta(store, sid: int, typed: SessionMeta) -> list[str]:
     except Exception:  # a session gone or unreadable: nothing to compare (the skip stands as before)
         return []
 
-    def norm(m, f):  # the store keeps names in NFC and tags sorted
+    from ..store.db import nfc
+
+    def norm(m, f):  # as the store keeps them: names in NFC (store.db.nfc), tags sorted
         v = getattr(m, f)
-        return tuple(sorted(unicodedata.normalize("NFC", t) for t in v)) if f == "tags" else (
-            unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+        return tuple(sorted(nfc(t) for t in v)) if f == "tags" else (nfc(v) if isinstance(v, str) else v)
     return [f.replace("_", " ") for f in _META_FIELDS if _given(getattr(typed, f)) and norm(typed, f) != norm(stored, f)]
 
 
