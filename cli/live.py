@@ -172,17 +172,18 @@ def cmd_live(args, out, err) -> int:
     if not 0.05 <= args.interval_s <= 3600:  # nan, inf and tiny values too (nan spun the view and could hang the stop)
         raise InputError(f"--interval-s {args.interval_s}: must be within 0.05..3600 seconds")
     from prosody.fileio import check_input_file, check_outputs
-    if args.output is not None:  # "", "." refused (the one output rule) before a frames name is made from it
-        check_outputs([("--output", args.output)], stdout_ok=False)
-    output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
     from prosody.live.runner import frames_path_for
     for f in args.input or ():
         check_input_file(f)
         check_file_name_text(f)  # the live session JSON names its recording
+    inputs = list(args.input or ()) + [p for p in (args.config, args.baseline) if p]
+    if args.output is not None:  # "", "." refused (the one output rule) before a frames name is made from it
+        check_outputs([("--output", args.output)], inputs=inputs, overwrite=args.overwrite, stdout_ok=False,
+                      protected=[store_folder(args)])
+    output = Path(args.output or f"prosody-live-{_dt.datetime.now():%Y%m%d-%H%M%S}.json")
     check_outputs([("--output", output), ("--output (frames beside it)", frames_path_for(output)),
                    ("--record", args.record)],
-                  inputs=list(args.input or ()) + [p for p in (args.config, args.baseline) if p],
-                  overwrite=args.overwrite, stdout_ok=False, protected=[store_folder(args)])
+                  inputs=inputs, overwrite=args.overwrite, stdout_ok=False, protected=[store_folder(args)])
     from prosody.live.layout import plan_capture
     source, sources, warnings = plan_capture(request)
     config = config_from_args(args, source.speakers)
