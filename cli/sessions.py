@@ -609,6 +609,10 @@ def cmd_import(args, out, err) -> int:
         number = store.info(sid).meta.session_number
         out.write(f"imported {terminal_safe(args.path)} as session {sid}"
                   f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+    live = bundle.doc.get("live")
+    if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
+        from prosody.report.wording import live_incomplete
+        err.write(f"prosody: warning: {terminal_safe(live_incomplete(live))}\n")
     if bundle.meta.session_number is not None and number != bundle.meta.session_number:  # renumbered
         err.write(f"prosody: note: {_client_words(bundle.meta)} already has a session number "
                   f"{bundle.meta.session_number}: the imported session {sid} is number {number} "

@@ -12,7 +12,8 @@ from rich.text import Text
 
 from prosody.report.text import terminal_safe
 
-from prosody.report.wording import SEMITONE_NOTE, fmt_value, measure_plain, speaker_plain, warmth_plain
+from prosody.report.wording import (SEMITONE_NOTE, fmt_value, measure_plain, session_warnings, speaker_plain,
+                                    warmth_plain)
 
 WIDTH = 80
 LABEL_MAX = 36
@@ -104,7 +105,7 @@ def summary_view(session: dict, *, explain: bool = True):
         parts += measures_views(m, speakers, turn_taking, duration_s=dur, explain=explain)
     for note in session.get("notes") or []:
         parts.append(Text(f"note: {terminal_safe(note)}", style="yellow"))
-    for w in session.get("warnings") or []:
+    for w in session_warnings(session):  # a live session saved incomplete says so too
         parts.append(Text(f"warning: {terminal_safe(w)}", style="yellow"))
     return Group(*parts)
 

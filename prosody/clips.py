@@ -185,7 +185,8 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, on_start=None) -> None
             on_start()
         sd.play(x, sample_rate, device=device, blocking=True, latency="high")  # no need to hurry: no gaps
     except (sd.PortAudioError, ValueError) as exc:
-        raise InputError(f"cannot play on output device {device!r}: {exc}; give a device number or name "
+        which = "the default output device" if device is None else f"output device {device!r}"
+        raise InputError(f"cannot play on {which}: {exc}; give a device number or name with --device "
                          "(`prosody devices` lists them)") from None
 
 

@@ -176,6 +176,45 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
             raise InputError(f"cannot write {where}: a recording of that name exists and would be replaced; "
                              "choose a new name" + (", or add --overwrite to replace it" if overwrite is not None
                                                     else ""))
+        live = _live_session_at(path) if st is not None else None
+        if live is not None:  # the only copy of a capture whose audio was not kept: --overwrite is for recordings
+            raise InputError(f"cannot write {where}: {live} and would be replaced, and what was captured may exist "
+                             "nowhere else; choose a new name (or import it, `prosody import`, and remove the file "
+                             "yourself)")
+
+
+LIVE_DOC_MAX_BYTES = 256 << 20  # a live session document is a few MB an hour; a bigger file is not read to tell
+
+
+def _live_session_at(path: str) -> str | None:
+    """What ``path`` is when it is a live capture's saved session (its JSON, or
+    the frames file that JSON names beside it): "it is a live session's file"
+    / "it is the frames file of live session X"; None otherwise."""
+    name = os.path.basename(path)
+    if name.endswith(".frames.npz"):
+        doc_path = os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
+        doc = _live_doc(doc_path)
+        if doc is not None and doc["live"].get("frames_file") == name:
+            return f"it is the frames file of the live session {doc_path}"
+        return None
+    return "it is a live session's saved file" if _live_doc(path) is not None else None
+
+
+def _live_doc(path: str) -> dict | None:
+    import json
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
+            return None
+        with open(path, "rb") as f:
+            if not f.read(4096).lstrip().startswith(b"{"):  # not a JSON object: not read further
+                return None
+            f.seek(0)
+            doc = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    ok = isinstance(doc, dict) and isinstance(doc.get("live"), dict) and "schema" in doc
+    return doc if ok else None
 
 
 def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -> None:

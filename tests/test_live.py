@@ -498,6 +498,47 @@ def test_sigkill_after_autosave_keeps_data_to_the_autosave(tmp_path):
     assert len(frames["client"]["rms_db"]) == int(round(doc["duration_s"] / 0.01))
 
 
+def test_a_killed_live_sessions_file_is_kept_and_said_incomplete(tmp_path):
+    """A capture killed after an autosave leaves the only copy of what was captured: no command
+    writes over its JSON or its frames file, and import, show and the report say it is part-way."""
+    from tests.conftest import run_cli
+    from tests.test_validation import _one_line
+    out = tmp_path / "s.json"
+    p = subprocess.Popen(PROSODY + ["live", "--input", str(DIALOGUE), "--output", str(out), "--plain",
+                                    "--interval-s", "0.2", "--autosave-s", "1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    _wait_for_elapsed(p, 3)
+    p.kill()
+    p.communicate(timeout=30)
+    frames = frames_path_for(out)
+    kept = out.read_bytes(), frames.read_bytes()
+    assert json.loads(kept[0])["live"]["complete"] is False
+    store = tmp_path / "st"
+    for argv in (["analyze", DIALOGUE, "--json", out], ["live", "--input", DIALOGUE, "--output", out],
+                 ["live", "--input", DIALOGUE, "--output", tmp_path / "s2.json", "--record", out]):
+        rc, _, err = run_cli(*argv)
+        _one_line(rc, err)
+        assert "live session's saved file" in err and "choose a new name" in err, err
+    rc, _, err = run_cli("import", out, "--store", store)
+    assert rc == 0, err
+    assert "saved part-way" in err and "autosave" in err
+    for argv in (["report", "1", "--store", store, "-o", out], ["export", "1", "--store", store, "-o", frames]):
+        rc, _, err = run_cli(*argv)
+        _one_line(rc, err)
+        assert "live session" in err, err
+    assert (out.read_bytes(), frames.read_bytes()) == kept
+    rc, shown, _ = run_cli("show", "1", "--store", store)
+    assert rc == 0 and "saved part-way" in " ".join(shown.split())
+    assert run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")[0] == 0
+    assert "saved part-way" in (tmp_path / "r.html").read_text()
+    # a finished live session imported says nothing of the kind
+    done = tmp_path / "done.json"
+    rc, _, err = run_cli("live", "--input", DIALOGUE, "--output", done, "--plain", "--duration", "2")
+    assert rc == 0 and json.loads(done.read_text())["live"]["complete"] is True, err
+    rc, _, err = run_cli("import", done, "--store", store)
+    assert rc == 0 and "part-way" not in err and "incomplete" not in err, err
+
+
 def _wait_for_elapsed(p: subprocess.Popen, seconds: int, timeout_s: float = 60.0) -> None:
     """Read plain lines until one shows at least ``seconds`` elapsed."""
     deadline = time.monotonic() + timeout_s

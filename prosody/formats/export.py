@@ -327,7 +327,9 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         candidates = ([path.with_name(Path(named).name)] if isinstance(named, str) else []) + [
             path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz"),
             path.with_name(f"{path.name}.frames.npz")]
-        frames_path = next((c for c in candidates if c.is_file()), None)
+        frames_path = next((c for c in candidates if c.exists()), None)
+        if frames_path is not None:  # a FIFO or a folder there is said, not taken for "no frames found"
+            check_input_file(frames_path, what=f"cannot import {path}'s frames file")
     else:
         check_input_file(frames_path, what="--frames")
     b = bundle_from_dict(d, default_recorded_at=default_when)

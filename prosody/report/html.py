@@ -25,7 +25,7 @@ from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, t
 from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
 from .review import notes_html
-from .wording import metric_plain, speaker_plain, warmth_plain
+from .wording import metric_plain, session_warnings, speaker_plain, warmth_plain
 
 
 
@@ -298,7 +298,7 @@ def _glance(doc, stored: StoredSession, measures, roles) -> str:
         cards.append(_card(str(len(stored.bookmarks)), "bookmarks"))
     notes = f'<p class="muted attribution">{escape(attribution_line(doc))}</p>'
     notes += "".join(f'<p class="note">note: {escape(n)}</p>' for n in doc.get("notes") or [])
-    notes += "".join(f'<p class="note">warning: {escape(w)}</p>' for w in doc.get("warnings") or [])
+    notes += "".join(f'<p class="note">warning: {escape(w)}</p>' for w in session_warnings(doc))
     return f'<div class="cards">{"".join(cards)}</div>{notes}'
 
 

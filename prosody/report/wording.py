@@ -46,6 +46,33 @@ def fmt_duration(v_s) -> str:
     return f"{'-' if v_s < 0 else ''}{m} min {s:02d} s"
 
 
+def session_warnings(doc: dict) -> list[str]:
+    """A session document's warnings as every view shows them: its own, and
+    one more where it is a live capture saved before its end (``live.complete``
+    false: an autosave left by a capture that never reached its final save, or
+    a save after the analysis or the device failed), which no figure shows."""
+    out = [w for w in doc.get("warnings") or [] if isinstance(w, str)]
+    live = doc.get("live")
+    if isinstance(live, dict) and live.get("complete") is False:
+        out.append(live_incomplete(live))
+    return out
+
+
+def live_incomplete(live: dict) -> str:
+    """The sentence for a live session saved incomplete (``live`` block of its document)."""
+    analysed, captured = live.get("analysed_s"), live.get("captured_s")
+    reason, error = live.get("stop_reason"), live.get("error")
+    held = f"it holds the first {fmt_duration(analysed)}"
+    if _finite(analysed) and _finite(captured) and captured > analysed + 0.5:
+        held += f" of the {fmt_duration(captured)} captured"
+    if not reason and not error:
+        return ("this live session was saved part-way: it is an autosave, and the capture ended without its final "
+                f"save (the program was stopped hard or the machine went down); {held}, and anything captured "
+                "after that save is not in it")
+    why = f"the analysis failed ({error})" if error else f"it stopped ({reason})"
+    return f"this live session was saved incomplete: {why}; {held}"
+
+
 def fmt_value(v, unit: str, *, duration_s: float | None = None) -> str:
     """A value in the unit a person uses. ``unit`` is the registry's unit
     (``share``, ``count``, ``s``, ``st``, ``dB``, ``Hz``, ``dBFS``, ``syl/s``,
