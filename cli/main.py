@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -76,7 +75,7 @@ def cmd_analyze(args, out, err) -> int:
     from rich.console import Console
 
     from prosody.fileio import check_input_file, check_outputs, write_private
-    from prosody.session import analyze_blocks, dumps, silent_speaker_warnings
+    from prosody.session import dumps
     from prosody.engine.sources import FileSource, Layout
 
     from .view import summary_view
@@ -107,44 +106,36 @@ def cmd_analyze(args, out, err) -> int:
         from .voices import load_profile
         args.voice_profile = load_profile(args) if len(args.files) == 1 else None
         attribution, voices = attribute_file(args, n_channels)
-    if voices is not None:  # shared / mono: speaker channels cut by diarization
-        layout = Layout(voices.speakers, tuple((0, i) for i in range(len(voices.speakers))))
-        source = voices
-    else:
-        layout = layout_from_args(args, len(args.files), n_channels)
-        source = FileSource(args.files, layout, offset_s=args.offset_s)
-    config = config_from_args(args, layout.speakers)
+    from prosody.speaker_channels import analyze_recording, recording_plan
+    # shared / mono: speaker channels cut by diarization; else the file's channels as --channels says
+    layout = None if voices is not None else layout_from_args(args, len(args.files), n_channels)
+    rec = recording_plan(args.files, layout, voices=voices, n_channels=n_channels, offset_s=args.offset_s)
+    config = config_from_args(args, rec.speakers)
     from .sessions import check_save_args, rescue_unsaved, save_analyzed
     check_save_args(args)
 
     from prosody.timebase import GRID
     mcfg, profile = measures_from_args(args)
     err_console = Console(file=err, stderr=True)
-    duration = source.duration_s or 0.0
+    duration = rec.source.duration_s or 0.0
     show_progress = (not args.no_progress and err_console.is_terminal and duration > PROGRESS_MIN_S)
+    sources = [str(p) for p in args.files]
     if show_progress:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
         with Progress(TextColumn("analysing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                       TimeRemainingColumn(), console=err_console, transient=True) as prog:
             task = prog.add_task("analyse", total=duration)
-            session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
-                                     on_block=lambda n: prog.update(task, completed=GRID.samples_to_s(n)),
-                                     measures=mcfg, profile=profile, cross_talk=voices is None)
+            session = analyze_recording(rec, config, attribution=attribution, sources=sources, measures=mcfg,
+                                        profile=profile,
+                                        on_block=lambda n: prog.update(task, completed=GRID.samples_to_s(n)))
     else:
-        session = analyze_blocks(source, layout.speakers, config, sources=[str(p) for p in args.files],
-                                 measures=mcfg, profile=profile, cross_talk=voices is None)
-    session = dataclasses.replace(session, warnings=session.warnings + tuple(source.warnings))
-    if attribution is not None:
-        session = dataclasses.replace(session, attribution=attribution.to_dict(),
-                                      warnings=session.warnings + tuple(attribution.warnings))
-    session = dataclasses.replace(session, warnings=session.warnings + silent_speaker_warnings(session))
+        session = analyze_recording(rec, config, attribution=attribution, sources=sources, measures=mcfg,
+                                    profile=profile)
 
     doc = session.to_json_dict()
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
         from prosody.clips import audio_record
-        # diarized voices come from the file's own channels (a mono file: both from channel 1)
-        picks = layout.picks if voices is None else tuple((0, min(i, n_channels - 1)) for i in range(len(layout.speakers)))
-        doc["audio"] = audio_record(args.files, layout.speakers, picks, offset_s=args.offset_s)
+        doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
     def emit(path, text: str) -> None:  # "-" is stdout (at most one output: check_outputs)
         if path == "-":
             out.write(text)

@@ -1,11 +1,12 @@
 """Who speaks on which channel of one recording, for every command that reads files
 (``prosody analyze``, ``prosody batch``): the layout is found (or taken from the
 override) and, for shared or mono audio, speaker channels are cut by diarization
-(``prosody.engine.speakers.attribute``). One implementation, so that batch gives
-exactly what analyze gives for the same file."""
+(``prosody.engine.speakers.attribute``); the speaker channels are then analysed
+and the session's warnings assembled (``recording_plan``, ``analyze_recording``).
+One implementation, so that batch gives exactly what analyze gives for the same file."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -145,3 +146,50 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
         return att, VoiceChannels(att.channels(audio), att.speakers, warnings)
     name = att.naming.names[0] if att.naming is not None else "therapist"
     return att, VoiceChannels(in_phase(audio_2d(audio), att.inverted).mean(axis=1, keepdims=True), (name,), warnings)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What one recording is analysed as once its attribution is known
+    (``recording_plan``): ``source`` (2 s blocks of the speaker channels),
+    ``speakers`` in pipeline order, ``picks``: where each speaker is read, as
+    (file index, channel index) for the session's audio record (a diarized
+    voice: the file's own channel, both voices from channel 1 of a mono file),
+    and ``cross_talk``: whether the channels are separate speakers whose
+    cross-talk is rejected per frame (diarized voices are not)."""
+
+    source: object
+    speakers: tuple[str, ...]
+    picks: tuple[tuple[int, int], ...]
+    cross_talk: bool
+
+
+def recording_plan(paths, layout, *, voices: VoiceChannels | None, n_channels: int,
+                   offset_s: float = 0.0) -> Recording:
+    """The speaker channels of one recording: ``voices`` (shared / mono, cut by
+    ``attribute_recording``) when there are any, else the file's channels read
+    by ``layout`` (``engine.sources.Layout``)."""
+    if voices is not None:
+        picks = tuple((0, min(i, n_channels - 1)) for i in range(len(voices.speakers)))
+        return Recording(voices, voices.speakers, picks, cross_talk=False)
+    from .engine.sources import FileSource
+    return Recording(FileSource(list(paths), layout, offset_s=offset_s), layout.speakers, layout.picks, cross_talk=True)
+
+
+def analyze_recording(rec: Recording, config, *, attribution, sources, measures=None, profile=None, on_block=None,
+                      said=None):
+    """The session of ``rec`` (``recording_plan``), as analyze and batch both
+    give it: analysed through the one pipeline, with the source's warnings, then
+    the attribution (``Attribution.to_dict``) and its warnings, then a warning
+    for each speaker who never speaks (``session.silent_speaker_warnings``).
+    ``said`` maps each warning's text (batch: its local copies' paths back to
+    the files named)."""
+    from .session import analyze_blocks, silent_speaker_warnings
+    said = said or (lambda text: text)
+    session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,
+                             measures=measures, profile=profile, cross_talk=rec.cross_talk)
+    session = replace(session, warnings=session.warnings + tuple(said(w) for w in rec.source.warnings))
+    if attribution is not None:
+        session = replace(session, attribution=attribution.to_dict(),
+                          warnings=session.warnings + tuple(said(w) for w in attribution.warnings))
+    return replace(session, warnings=session.warnings + silent_speaker_warnings(session))

@@ -1,8 +1,9 @@
 """Batch analysis of an archive of recordings: discovery, planning, a ledger
 for resuming, and execution on a local process pool or a Dask cluster.
 
-Every recording goes through the same engine as ``prosody analyze``
-(``FileSource`` -> ``analyze_blocks`` -> ``Session.to_json_dict``), in a worker
+Every recording goes through the same code as ``prosody analyze``
+(``speaker_channels``: ``attribute_recording`` -> ``recording_plan`` ->
+``analyze_recording`` -> ``Session.to_json_dict``), in a worker
 process; the results come back to this process, which alone writes the
 session store and the ledger.
 
@@ -427,7 +428,7 @@ def analyze_task(task: Task) -> TaskResult:
     """Analyse one recording exactly as ``prosody analyze`` does. Never raises
     for a bad recording: the failure comes back as ``TaskResult(ok=False)``
     with a one-line reason."""
-    from ..session import analyze_blocks, silent_speaker_warnings
+    from ..speaker_channels import analyze_recording, recording_plan
     from .allocator import release_free_memory, tune_for_analysis
     tune_for_analysis()  # Dask's MALLOC_TRIM_THRESHOLD_ would double the CPU time (prosody/batch/allocator.py)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -451,19 +452,11 @@ def analyze_task(task: Task) -> TaskResult:
             att, voices = attribute_recording(paths, n_channels=n_channels, layout=task.layout_request,
                                               channels=task.channel_map, profile=task.voice_profile,
                                               offset_s=task.offset_s)
-        source = voices if voices is not None else FileSource(paths, task.layout, offset_s=task.offset_s)
-        speakers = voices.speakers if voices is not None else task.layout.speakers
-        session = analyze_blocks(source, speakers, task.config, sources=list(task.sources),
-                                 measures=task.measures, profile=task.profile, cross_talk=voices is None)
-        session = dataclasses.replace(session, warnings=session.warnings + tuple(unmap(w) for w in source.warnings))
-        if att is not None:
-            session = dataclasses.replace(session, attribution=att.to_dict(),
-                                          warnings=session.warnings + tuple(unmap(w) for w in att.warnings))
-        session = dataclasses.replace(session, warnings=session.warnings + silent_speaker_warnings(session))
+        rec = recording_plan(paths, task.layout, voices=voices, n_channels=n_channels, offset_s=task.offset_s)
+        session = analyze_recording(rec, task.config, attribution=att, sources=task.sources, measures=task.measures,
+                                    profile=task.profile, said=unmap)
         # where each voice was read, for doc["audio"] (added by the client: the worker may hold a copy)
-        picks = (task.layout.picks if voices is None
-                 else tuple((0, min(i, n_channels - 1)) for i in range(len(speakers))))
-        res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames, picks=tuple(picks))
+        res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames, picks=tuple(rec.picks))
     except ProsodyError as exc:
         res = TaskResult(ok=False, reason=unmap(_one_line(exc)))
     except MemoryError:
