@@ -40,56 +40,9 @@ def load_profile(args):
     return VoiceProfile.from_dict(d)
 
 
-def _read_mix(path: str):
-    """(n_samples,) float32 channel mean of one file at 16 kHz."""
-    import numpy as np
-
-    from prosody.engine.sources import FileSource, Layout
-    probe = FileSource([path], Layout(("x",), ((0, 0),)))
-    n = probe.files[0].channels
-    src = FileSource([path], Layout(tuple(f"c{i}" for i in range(n)), tuple((0, i) for i in range(n))))
-    blocks = list(src)
-    x = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
-    return x.mean(axis=1).astype(np.float32)
-
-
-def _session_voice(store, ref, speaker: str | None):
-    """(16 kHz samples, speech mask on GRID, speaker, session id) of one speaker of a saved
-    session: the verified audio (prosody.clips) at the frames where only that speaker speaks."""
-    import numpy as np
-    import soxr
-
-    from prosody.clips import locate
-    from prosody.store.db import attribution_of
-    from prosody.timebase import GRID
-    stored = store.get(ref)
-    doc = stored.doc
-    order = list(doc["speaker_order"])
-    speaker = speaker or order[0]
-    if speaker not in order:
-        raise InputError(f"--speaker {speaker}: session {stored.info.id} holds {', '.join(order)}")
-    frames = store.frames(stored.info.id)
-    if frames is None:
-        raise InputError(f"session {stored.info.id} was saved without per-frame features: enrol from a recording")
-    audio, why = locate(doc)
-    if audio is None:
-        raise InputError(f"session {stored.info.id}: {why}")
-    layout, _ = attribution_of(doc)
-    if layout == "separate":
-        x = audio.cut(0.0, float(doc["duration_s"]))[:, order.index(speaker)]
-        if audio.sample_rate != GRID.sample_rate:
-            x = soxr.resample(x, audio.sample_rate, GRID.sample_rate).astype(np.float32)
-    else:  # shared / mono: the one mix, at the frames diarization gave this voice
-        x = _read_mix(audio.files[0])
-    mask = np.asarray(frames[speaker]["is_speech"], bool).copy()
-    for other in order:
-        if other != speaker:
-            mask &= ~np.asarray(frames[other]["is_speech"], bool)  # never the overlap
-    return x, mask, speaker, stored.info.id
-
-
 def cmd_enrol(args, out, err) -> int:
     from prosody.engine.speakers import build_profile, check_one_voice, profile_from_frames
+    from prosody.enrol import recording_mix, session_voice
     from prosody.fileio import check_input_file
 
     if args.list:
@@ -112,7 +65,7 @@ def cmd_enrol(args, out, err) -> int:
         raise InputError("give either a recording of the therapist alone (FILE) or --from-session N")
     if args.file is not None:
         check_input_file(args.file)
-        mix = _read_mix(args.file)
+        mix = recording_mix(args.file)
         check_one_voice(mix, label=args.file)
         prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
@@ -121,7 +74,9 @@ def cmd_enrol(args, out, err) -> int:
             store.save_profile(args.therapist, prof.to_dict(), source=source)
     else:
         with _open(args) as store:
-            x, mask, speaker, sid = _session_voice(store, args.from_session, args.speaker)
+            stored = store.get(args.from_session)
+            sid = stored.info.id
+            x, mask, speaker = session_voice(stored.doc, store.frames(sid), speaker=args.speaker, session_id=sid)
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
             source = f"session {sid} ({speaker})"
             before = store.profile(args.therapist)

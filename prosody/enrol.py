@@ -1,0 +1,58 @@
+"""The audio a voice profile is built from (``prosody enrol``, issue 9 item 4):
+a recording of the therapist alone, or one speaker of a saved session at the
+frames where only that speaker speaks. The profile itself is
+``engine.speakers.build_profile`` / ``profile_from_frames``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .timebase import GRID
+
+
+def recording_mix(path: str) -> np.ndarray:
+    """(n_samples,) float32 at 16 kHz: the mean of one file's channels, read as
+    the analysis reads it (``engine.sources.FileSource``)."""
+    from .engine.sources import FileSource, Layout
+    probe = FileSource([path], Layout(("x",), ((0, 0),)))
+    n = probe.files[0].channels
+    src = FileSource([path], Layout(tuple(f"c{i}" for i in range(n)), tuple((0, i) for i in range(n))))
+    blocks = list(src)
+    x = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
+    return x.mean(axis=1).astype(np.float32)
+
+
+def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
+                  session_id: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(samples, speech, speaker) of one speaker of a saved session (``doc``, its
+    ``frames``): the verified audio (``prosody.clips.locate``) at 16 kHz, (n_samples,)
+    float32, and ``speech`` (n_frames,) bool on GRID: the frames where this speaker
+    and nobody else speaks (never the overlap). A separate-channel session gives the
+    speaker's own channel; a shared or mono one the file's channel mean, at the
+    frames diarization gave this voice. ``speaker``: default the session's first."""
+    import soxr
+
+    from .clips import locate
+    from .store.db import attribution_of
+    which = f"session {session_id}" if session_id is not None else "the session"
+    order = list(doc["speaker_order"])
+    speaker = speaker or order[0]
+    if speaker not in order:
+        raise InputError(f"--speaker {speaker}: {which} holds {', '.join(order)}")
+    if frames is None:
+        raise InputError(f"{which} was saved without per-frame features: enrol from a recording")
+    audio, why = locate(doc)
+    if audio is None:
+        raise InputError(f"{which}: {why}")
+    layout, _ = attribution_of(doc)
+    if layout == "separate":
+        x = audio.cut(0.0, float(doc["duration_s"]))[:, order.index(speaker)]
+        if audio.sample_rate != GRID.sample_rate:
+            x = soxr.resample(x, audio.sample_rate, GRID.sample_rate).astype(np.float32)
+    else:  # shared / mono: the one mix, at the frames diarization gave this voice
+        x = recording_mix(audio.files[0])
+    mask = np.asarray(frames[speaker]["is_speech"], bool).copy()
+    for other in order:
+        if other != speaker:
+            mask &= ~np.asarray(frames[other]["is_speech"], bool)  # never the overlap
+    return x, mask, speaker
