@@ -147,9 +147,12 @@ def cmd_analyze(args, out, err) -> int:
         emit(args.save_baseline, dumps({"schema": "prosody.baseline/1",
                                         "speakers": doc["measures"]["baseline"]["speakers"]}))
     if args.rttm:
-        emit(args.rttm, session.to_rttm(Path(args.files[0]).stem))
+        from prosody.formats.rttm import segments_rttm
+        emit(args.rttm, segments_rttm(session.segments, speakers=session.speakers, uri=Path(args.files[0]).stem))
     if args.frames:
-        emit(args.frames, session.to_frames_csv())
+        from prosody.formats.frames_csv import frames_csv
+        emit(args.frames, frames_csv(session.frames, speakers=session.speakers, n_frames=session.n_frames,
+                                     grid=session.grid))
     if args.textgrid or args.eaf:
         from prosody.formats.bundle import ExportBundle
         from prosody.formats.export import review_points

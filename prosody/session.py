@@ -5,9 +5,7 @@ The session JSON schema (``prosody.session/2``) is documented in
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 from dataclasses import dataclass, field
 
@@ -19,8 +17,6 @@ from .measures.slice import MIN_VOICED_FRAMES, MIN_VOICED_SHARE, enough_voiced
 from .timebase import GRID, Grid
 from .engine.turns import TurnOutput
 from .types import FRAME_COLUMNS, FrameBlock, Segment, SpeakerStats
-from .errors import InputError
-from .typed_text import rttm_clash, rttm_token, spreadsheet_cell
 
 SCHEMA = "prosody.session/2"
 
@@ -143,39 +139,6 @@ class Session:
                        for e in self.turns.events] if self.turn_taking else None,
             "measures": measures.to_dict(),
         }
-
-    def to_rttm(self, uri: str) -> str:
-        """Speech segments as RTTM lines. ``uri`` (a file name) and the speaker
-        labels are typed text: each is written as one token (whitespace and
-        control characters as ``_``), so a label never adds a field or a line."""
-        uri = rttm_token(uri, empty="session")
-        clash = rttm_clash(sorted(self.speakers))
-        if clash is not None:
-            raise InputError(f"speakers {clash[0]!r} and {clash[1]!r} would both be {rttm_token(clash[0])!r} in "
-                             "RTTM, which separates fields by spaces: rename one of them")
-        names = {spk: rttm_token(spk) for spk in {s.speaker for s in self.segments}}
-        return "".join(f"SPEAKER {uri} 1 {s.start_s:.3f} {s.duration_s:.3f} <NA> <NA> {names[s.speaker]} <NA> <NA>\n"
-                       for s in sorted(self.segments, key=lambda s: (s.start_s, s.speaker)))
-
-    def to_frames_csv(self) -> str:
-        """Per-frame features, one row per speaker and frame. Rows end in CRLF
-        (RFC 4180), so that a typed label holding a CR or LF is quoted, never a
-        row break; a label a spreadsheet would run as a formula gets a leading ``'``."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(["time_s", "speaker", "is_speech", "f0_hz", "voiced_prob", "rms_db", "rms_rel_db", "hf500_db"])
-        centres = self.grid.frame_centre_s(np.arange(self.n_frames))
-        for spk in self.speakers:
-            fr = self.frames[spk]
-            speech_levels = fr["rms_db"][fr["is_speech"]]
-            ref = float(np.median(speech_levels)) if len(speech_levels) else float("nan")
-            cell = spreadsheet_cell(spk)  # a typed label: never a formula in a spreadsheet
-            for t, sp, f0, vp, lv, hf in zip(centres.tolist(), fr["is_speech"].tolist(), fr["f0_hz"].tolist(),
-                                             fr["voiced_prob"].tolist(), fr["rms_db"].tolist(),
-                                             fr["hf500_db"].tolist()):
-                w.writerow([f"{t:.3f}", cell, int(sp), "" if f0 != f0 else f"{f0:.2f}", f"{vp:.3f}",
-                            f"{lv:.2f}", "" if ref != ref else f"{lv - ref:.2f}", f"{hf:.2f}"])
-        return buf.getvalue()
 
 
 def new_pipeline(speakers: tuple[str, ...], config=None, *, measures: MeasuresConfig | None = None,

@@ -204,8 +204,9 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
     --frames``), rttm (speech segments), textgrid (Praat) or eaf (ELAN) as
     text. ``extra_points``: more point tiers for TextGrid/EAF, name ->
     [(time_s, label)]; by default the supervisor notes and the moments to review."""
-    from ..session import Session
     from ..types import Segment
+    from .frames_csv import frames_csv
+    from .rttm import segments_rttm
     if fmt in ("textgrid", "eaf") and extra_points is None:
         extra_points = review_points(b)
     if fmt == "json":
@@ -218,19 +219,18 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
         return session_eaf(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)
     speakers = tuple(b.doc["speaker_order"])
     if fmt == "rttm":
-        s = Session(speakers=speakers, segments=tuple(Segment(x["speaker"], x["start_s"], x["end_s"])
-                                                      for x in b.doc.get("segments") or []))
-        return s.to_rttm(uri)
+        segments = tuple(Segment(x["speaker"], x["start_s"], x["end_s"]) for x in b.doc.get("segments") or [])
+        return segments_rttm(segments, speakers=speakers, uri=uri)
     if fmt == "csv":
         if b.frames is None:
             raise StoreError("this session was saved without per-frame features: no CSV of frames to export")
-        # the one CSV writer is Session.to_frames_csv; a key it reads that this
+        # the one CSV writer is frames_csv (as analyze --frames); a key it reads that this
         # (older) session lacks is written empty (NaN)
         n = n_frames_of(b.frames)
         fr = {spk: dict(b.frames[spk]) for spk in speakers}
         for _ in range(16):
             try:
-                return Session(speakers=speakers, n_frames=n, frames=fr).to_frames_csv()
+                return frames_csv(fr, speakers=speakers, n_frames=n)
             except KeyError as exc:
                 for spk in speakers:
                     fr[spk][exc.args[0]] = np.full(n, np.nan, np.float32)
