@@ -19,7 +19,7 @@ from prosody.report.text import terminal_safe
 from prosody.live.runner import LiveState
 from prosody.measures import RollingWindow
 from prosody.report.wording import WARMTH_SHORT as WORDING_SHORT
-from prosody.timebase import GRID
+from prosody.timebase import GRID, stopwatch_text
 
 SPEAKER_STYLES = ("cyan", "magenta")
 METER_LO_DB, METER_HI_DB = -70.0, -10.0
@@ -29,11 +29,6 @@ TRACE_S = 30.0             # the pitch trace shows the last 30 s
 LABEL_W = 11
 KEYS = "q save+quit · b bookmark · n bookmark+note · p pause"
 _BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [column][row from top]
-
-
-def clock(t_s: float) -> str:
-    t = int(max(t_s, 0.0))
-    return f"{t // 3600:d}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60:02d}:{t % 60:02d}"
 
 
 def live_view(state: LiveState, *, keys: str | None = KEYS, note_input: str | None = None):
@@ -117,7 +112,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
     att = state.rolling.attunement if state.rolling is not None else None
     title = "warmth · attunement" + (f" ({att['n_exchanges']} exchanges)" if att is not None else "") + " · cues"
     if state.rolling is not None:
-        title += f" · {clock(state.rolling.start_s)}–{clock(state.rolling.end_s)}"
+        title += f" · {stopwatch_text(state.rolling.start_s)}–{stopwatch_text(state.rolling.end_s)}"
     out.append(_section(title, width))
     out.extend(_rolling_lines(state.rolling, width))
     # -- footer --
@@ -141,7 +136,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
 
 def _header(state: LiveState, width: int) -> Text:
     t = Text("prosody live ", style="bold")
-    t.append(clock(state.elapsed_s), style="bold")
+    t.append(stopwatch_text(state.elapsed_s), style="bold")
     kind = {"two-device": "two devices", "replay": "replay"}.get(state.source_kind, state.source_kind)
     if kind:
         t.append(f" · {kind}", style="dim")
@@ -150,7 +145,7 @@ def _header(state: LiveState, width: int) -> Text:
     if state.record_error:
         t.append(" · RECORDING FAILED", style="reverse bold red")
     if state.saved_at_s is not None:
-        t.append(f" · saved at {clock(state.saved_at_s)}", style="dim")
+        t.append(f" · saved at {stopwatch_text(state.saved_at_s)}", style="dim")
     if state.bookmarks:
         n = len(state.bookmarks)
         t.append(f" · {n} bookmark{'s' if n > 1 else ''}", style="dim")
@@ -392,7 +387,7 @@ def pitch_trace(f0_hz: np.ndarray, *, ref_hz: float | None, width: int, rows: in
 
 def plain_line(state: LiveState) -> str:
     """One line for a log or a pipe."""
-    parts = [f"[{clock(state.elapsed_s)}]"]
+    parts = [f"[{stopwatch_text(state.elapsed_s)}]"]
     if state.paused:
         parts.append("PAUSED")
     kind = {"two-device": "two devices"}.get(state.source_kind, state.source_kind)
@@ -432,7 +427,7 @@ def plain_line(state: LiveState) -> str:
     parts.append(f"overruns {h.get('overruns', 0)} dropped {h.get('dropped_blocks', 0)}"
                  + (f" drift {h['drift_ppm']:+.0f} ppm" if h.get("drift_ppm") is not None else ""))
     if state.saved_at_s is not None:
-        parts.append(f"saved {clock(state.saved_at_s)}")
+        parts.append(f"saved {stopwatch_text(state.saved_at_s)}")
     if state.save_error:
         parts.append(state.save_error)
     if state.record_error:

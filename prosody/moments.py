@@ -36,6 +36,8 @@ from dataclasses import dataclass, field, fields, replace
 
 from .config import check_setting
 from .errors import ConfigError, parse_problem
+from .measures.timing import quick_answer_runs, silent_stretches
+from .timebase import clock_text
 
 KINDS = ("interruption", "monologue", "silence", "quick_answers", "warmth_dip", "warmth_rise", "cue", "bookmark",
          "note")
@@ -159,11 +161,6 @@ class _Cand:
     speaker: str | None = None
 
 
-def _clock(t: float) -> str:
-    t = max(0, int(round(t)))
-    return f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
-
-
 def _roles(doc: dict, cfg: MomentsConfig) -> tuple[str | None, str | None]:
     """(therapist, client) by name, else channel order (``measures.registry.roles``): the
     therapist is None in a recording of the client alone, and no moment says "you" of them."""
@@ -176,7 +173,9 @@ def _who(spk, th, cl) -> str:
 
 
 def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = None) -> list[_Cand]:
-    """Every candidate moment of a session, unranked."""
+    """Every candidate moment of a session, unranked. Silences and runs of quick
+    answers are found by the session measures' own rules (``measures.timing``:
+    ``silent_stretches``, ``quick_answer_runs``)."""
     cfg = cfg or MomentsConfig()
     th, cl = _roles(doc, cfg)
     out: list[_Cand] = []
@@ -204,42 +203,29 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
                                  f"You held the floor for {dur:.0f} s without the client taking a turn", sal,
                                  f"therapist turn >= {cfg.monologue_min_s:g} s: min(1, length / "
                                  f"{3 * cfg.monologue_min_s:g} s)", {"length_s": round(dur, 1)}, th))
-        run: list[dict] = []
-        trs = sorted(doc.get("transitions") or [], key=lambda t: t["to_start_s"])
-
-        def close_run():
-            if len(run) >= cfg.quick_run:
-                sal = min(1.0, len(run) / (2 * cfg.quick_run))
-                offs = [r["offset_s"] for r in run]
-                out.append(_Cand("quick_answers", run[0]["from_end_s"], run[-1]["to_start_s"] + 2.0,
-                                 f"You answered within {cfg.quick_answer_s * 1000:.0f} ms {len(run)} times in a row",
-                                 sal, f">= {cfg.quick_run} therapist answers in a row within "
-                                 f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
-                                 {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},
-                                 th))
-        for t in trs:
-            if t["to_speaker"] != th:
-                continue
-            if t["offset_s"] < cfg.quick_answer_s:
-                run.append(t)
-            else:
-                close_run()
-                run = []
-        close_run()
-    # silences: from the segments (all speakers), whoever broke them
-    covered, started = 0.0, False
-    for s in sorted(segs, key=lambda s: s["start_s"]):
-        gap = s["start_s"] - covered
-        if started and gap >= cfg.silence_min_s:
-            by = s["speaker"]
-            sal = min(1.0, gap / (3 * cfg.silence_min_s) * (1.2 if by == cl else 1.0))
-            out.append(_Cand("silence", covered, s["start_s"],
-                             f"{gap:.0f} s of silence, broken by {_who(by, th, cl)}", sal,
-                             f"nobody spoke for >= {cfg.silence_min_s:g} s: min(1, length / "
-                             f"{3 * cfg.silence_min_s:g} s){' x 1.2 (the client broke it)' if by == cl else ''}",
-                             {"length_s": round(gap, 1)}, by))
-        covered = max(covered, s["end_s"])
-        started = True
+        answers = [t for t in sorted(doc.get("transitions") or [], key=lambda t: t["to_start_s"])
+                   if t["to_speaker"] == th]
+        for i, j in quick_answer_runs([t["offset_s"] for t in answers], under_s=cfg.quick_answer_s,
+                                      min_run=cfg.quick_run):
+            run = answers[i:j]
+            sal = min(1.0, len(run) / (2 * cfg.quick_run))
+            offs = [r["offset_s"] for r in run]
+            out.append(_Cand("quick_answers", run[0]["from_end_s"], run[-1]["to_start_s"] + 2.0,
+                             f"You answered within {cfg.quick_answer_s * 1000:.0f} ms {len(run)} times in a row",
+                             sal, f">= {cfg.quick_run} therapist answers in a row within "
+                             f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
+                             {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},
+                             th))
+    # silences: from the segments (all speakers), whoever broke them; from the start, with no end
+    for a, b, by in silent_stretches(((s["start_s"], s["end_s"], s["speaker"]) for s in segs), start_s=0.0,
+                                     end_s=None, min_s=cfg.silence_min_s):
+        gap = b - a
+        sal = min(1.0, gap / (3 * cfg.silence_min_s) * (1.2 if by == cl else 1.0))
+        out.append(_Cand("silence", a, b,
+                         f"{gap:.0f} s of silence, broken by {_who(by, th, cl)}", sal,
+                         f"nobody spoke for >= {cfg.silence_min_s:g} s: min(1, length / "
+                         f"{3 * cfg.silence_min_s:g} s){' x 1.2 (the client broke it)' if by == cl else ''}",
+                         {"length_s": round(gap, 1)}, by))
     # rolling warmth and cues
     m = doc.get("measures") if isinstance(doc.get("measures"), dict) else {}
     wins = [w for w in (m.get("rolling") or []) if isinstance(w, dict)]
@@ -262,7 +248,7 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
             a, b = float(w.get("start_s") or 0.0), float(w.get("end_s") or 0.0)
             out.append(_Cand(kind, a, b, f"Rolling warmth {'fell' if d < 0 else 'rose'} to {s:.0f} "
                              f"({abs(d):.0f} points {'below' if d < 0 else 'above'} the session's median {med:.0f}) "
-                             f"over {_clock(a)}–{_clock(b)}",
+                             f"over {clock_text(a)}–{clock_text(b)}",
                              min(1.0, abs(d) / (2 * cfg.warmth_change)),
                              f"a local {'low' if d < 0 else 'high'} of rolling warmth >= {cfg.warmth_change:g} points "
                              f"from the median: min(1, difference / {2 * cfg.warmth_change:g})",

@@ -52,7 +52,7 @@ from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
 from ..measures import Baseline, MeasuresConfig, RollingWindow
 from ..session import Session, SessionBuilder, new_pipeline
-from ..timebase import GRID
+from ..timebase import GRID, stopwatch_text
 from ..engine.turns import overlapping_starts
 from ..types import FRAME_COLUMNS, Segment
 
@@ -368,7 +368,7 @@ class LiveRunner:
         with self._lock:
             b = Bookmark(round(self.grid.samples_to_s(self.n_samples) if time_s is None else time_s, 3), note)
             self.bookmarks.append(b)
-            self._say(f"bookmark at {_clock(b.time_s)}" + (f": {note}" if note else ""))
+            self._say(f"bookmark at {stopwatch_text(b.time_s)}" + (f": {note}" if note else ""))
         return b
 
     def set_paused(self, paused: bool) -> None:
@@ -496,7 +496,7 @@ class LiveRunner:
         at_s = self.grid.samples_to_s(at)
         with self._lock:
             self._record_stopped_at_s, self._record_why = at_s, why
-            self._record_error = (f"RECORDING FAILED at {_clock(at_s)} ({at_s:.1f} s): {why}; {self.record_path} "
+            self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {self.record_path} "
                                   "holds what was recorded before then; the analysis goes on")
 
     def _record_summary(self) -> str | None:
@@ -1006,8 +1006,3 @@ def _open_recording(path: Path, channels: int) -> _Recording:
     if path.suffix.lower() not in (".wav", ".flac"):
         raise InputError(f"--record {path}: use a .wav or .flac file name")
     return _Recording(path, channels)
-
-
-def _clock(t_s: float) -> str:
-    t = int(t_s)
-    return f"{t // 3600:d}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60:02d}:{t % 60:02d}"

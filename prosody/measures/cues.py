@@ -6,6 +6,7 @@ from ..engine.turns import overlapping_starts
 from ..types import Segment
 from .registry import MeasuresConfig
 from .slice import Slice, _holds, _r
+from .timing import quick_answer_runs
 
 
 # cues
@@ -32,8 +33,10 @@ def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first
         out.append({"kind": "pace", "message": f"pace {voice['articulation_rate_rel'] * 100:.0f}% above your baseline",
                     "value": voice["articulation_rate_rel"]})
     if timing is not None and c.quick_answers:
-        answers = [t for t in sl.transitions_all if t.to_speaker == th][-c.quick_answers_run:]
-        if len(answers) == c.quick_answers_run and all(t.offset_s < c.quick_answer_s for t in answers):
+        # a run of quick answers (the one rule, quick_answer_runs) going on at the last answer
+        offs = [t.offset_s for t in sl.transitions_all if t.to_speaker == th]
+        runs = quick_answer_runs(offs, under_s=c.quick_answer_s, min_run=c.quick_answers_run)
+        if runs and runs[-1][1] == len(offs):
             out.append({"kind": "quick_answers",
                         "message": f"you answered within {c.quick_answer_s * 1000:.0f} ms {c.quick_answers_run} times running",
                         "value": c.quick_answers_run})

@@ -1,6 +1,13 @@
 """Timing measures of one speaker over a Slice: talk share, turns, gaps,
-overlaps and events; silences and who broke them."""
+overlaps and events; silences and who broke them; runs of quick answers.
+
+``silent_stretches`` and ``quick_answer_runs`` are the one implementation of
+each rule: ``silences`` (the session's measures) and the moments to review
+(``prosody.moments``) call the first; the quick-answers cue (``cues``) and the
+moments to review call the second."""
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -52,15 +59,62 @@ def _overlapping_starts(sl: Slice, speaker: str) -> int:
     return overlapping_starts(sl.segments, speaker, start_s=sl.start_s, end_s=sl.end_s)
 
 
-def silences(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
-    """Stretches >= silence_min_s where nobody speaks, and who broke them."""
-    segs = sorted(sl.segments, key=lambda s: s.start_s)
-    out, covered = [], sl.start_s
-    started = False
-    for s in segs:
-        if started and s.start_s - covered >= cfg.silence_min_s and s.start_s < sl.end_s:
-            out.append({"start_s": _r(covered), "end_s": _r(s.start_s), "duration_s": _r(s.start_s - covered),
-                        "broken_by": s.speaker})
-        covered = max(covered, s.end_s)
+def silent_stretches(spans: Iterable[tuple[float, float, str]], *, start_s: float, end_s: float | None,
+                     min_s: float) -> list[tuple[float, float, str]]:
+    """Stretches of at least ``min_s`` seconds where nobody speaks, and who broke them.
+
+    ``spans``: (start_s, end_s, speaker) of every speaker's speech, in any order
+    (taken by start, ties in the order given). Returns (from_s, to_s, broken_by)
+    in time order: ``from_s`` is where the speech before it ended (the latest end
+    so far, not earlier than ``start_s``), ``to_s`` the start of the speech that
+    broke it, by ``broken_by``. Only silence that speech broke counts: none
+    before the first span (nobody had spoken yet) or after the last (nobody
+    broke it), and none broken at or after ``end_s`` (None: no end)::
+
+        A   |=====|          |====|
+        B      |====|                    |===|
+                    ^--------^    ^------^
+                    silence       silence
+                    broken by A   broken by B
+    """
+    out, covered, started = [], start_s, False
+    for a, b, spk in sorted(spans, key=lambda x: x[0]):
+        if started and a - covered >= min_s and (end_s is None or a < end_s):
+            out.append((covered, a, spk))
+        covered = max(covered, b)
         started = True
     return out
+
+
+def quick_answer_runs(offsets_s: Sequence[float], *, under_s: float, min_run: int) -> list[tuple[int, int]]:
+    """Runs of at least ``min_run`` answers in a row, each with a floor transfer
+    offset under ``under_s`` seconds.
+
+    ``offsets_s``: the offsets (s) of one speaker's answers, in time order (the
+    other speaker's answers in between neither break nor count). Returns
+    ``(i, j)`` per run: the answers ``offsets_s[i:j]``, in order. A run still
+    going at the last answer ends at ``j == len(offsets_s)``::
+
+        offsets   0.1  0.1  0.5  0.1  0.0  0.1     under_s = 0.2, min_run = 3
+        runs                     [------------)    -> [(3, 6)]
+    """
+    runs, first = [], None
+    for i, off in enumerate(offsets_s):
+        if off < under_s:
+            if first is None:
+                first = i
+        else:
+            if first is not None and i - first >= min_run:
+                runs.append((first, i))
+            first = None
+    if first is not None and len(offsets_s) - first >= min_run:
+        runs.append((first, len(offsets_s)))
+    return runs
+
+
+def silences(sl: Slice, cfg: MeasuresConfig) -> list[dict]:
+    """Stretches >= silence_min_s where nobody speaks in the slice, and who broke them
+    (``silent_stretches``)."""
+    return [{"start_s": _r(a), "end_s": _r(b), "duration_s": _r(b - a), "broken_by": spk}
+            for a, b, spk in silent_stretches(((s.start_s, s.end_s, s.speaker) for s in sl.segments),
+                                              start_s=sl.start_s, end_s=sl.end_s, min_s=cfg.silence_min_s)]

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 from ..measures import MEASURES, WARMTH_COMPONENTS
+from ..timebase import clock_text as fmt_clock  # noqa: F401  the one rounded clock (report, lists, notes)
 
 SEMITONE_NOTE = "a semitone is one piano key; 2 semitones is a clearly audible step"
 COUNT_PER_S = 600.0  # counts are shown per 10 minutes
@@ -28,13 +29,6 @@ COUNT_PER_S = 600.0  # counts are shown per 10 minutes
 
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def fmt_clock(t_s: float) -> str:
-    """Seconds from the start -> ``m:ss`` (``h:mm:ss`` from an hour)."""
-    t = max(0, int(round(t_s)))
-    h, rem = divmod(t, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
 
 
 def fmt_duration(v_s) -> str:
