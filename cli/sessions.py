@@ -120,7 +120,7 @@ def _meta_options(g) -> None:
 
 
 def _meta_from_args(args, *, default_when: str | None) -> SessionMeta:
-    when = parse_when(args.date) if args.date else default_when
+    when = parse_when(args.date) if args.date is not None else default_when
     if args.session_number is not None and args.session_number < 0:
         raise InputError(f"--session-number {args.session_number}: must be 0 or more")
     return SessionMeta(therapist=args.therapist, client=args.client, recorded_at=when,
@@ -134,7 +134,7 @@ def check_save_args(args) -> None:
                              ("--notes", args.notes), ("--tag", args.tag)) if v]
     if given and not args.save:
         raise InputError(f"{', '.join(given)} describe a saved session: add --save")
-    if args.date:
+    if args.date is not None:  # "" is refused, not taken for "no date given"
         parse_when(args.date)
     from prosody.formats.schema import check_meta_fields
     check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
@@ -504,7 +504,7 @@ def cmd_compare(args, out, err) -> int:
     from prosody.report.html import compare_report
     _guard(args, ("-o", args.output))
     with _open(args) as store:
-        ids = [store.resolve(r) for r in args.sessions]
+        ids = list(dict.fromkeys(store.resolve(r) for r in args.sessions))  # `1 #1 last` name one session: one column
         if args.output:  # nor over a recording of the sessions compared
             _guard(args, ("-o", args.output), docs=store.recording_fields(ids))
         infos = store.list(ids=ids)
@@ -594,7 +594,7 @@ def cmd_export(args, out, err) -> int:
 def cmd_import(args, out, err) -> int:
     overrides = {k: v for k, v in (("therapist", args.therapist), ("client", args.client),
                                    ("session_number", args.session_number), ("notes", args.notes)) if v is not None}
-    if args.date:
+    if args.date is not None:
         overrides["recorded_at"] = parse_when(args.date)
     from prosody.formats.schema import check_meta_fields
     check_meta_fields(**overrides, tags=list(args.tag), where="command line")  # the flags' own errors name them
@@ -664,7 +664,7 @@ def cmd_edit(args, out, err) -> int:
         before = store.info(args.session).meta.session_number
         info = store.edit_meta(args.session, therapist=args.therapist, client=args.client,
                                session_number=args.session_number,
-                               recorded_at=parse_when(args.date) if args.date else None, notes=args.notes,
+                               recorded_at=parse_when(args.date) if args.date is not None else None, notes=args.notes,
                                add_tags=args.tag, remove_tags=args.untag)
     Console(file=out).print(show_view_head(info))
     if before is not None and info.meta.session_number != before and args.session_number is None:

@@ -159,6 +159,8 @@ class _Cand:
     rule: str
     numbers: dict = field(default_factory=dict)
     speaker: str | None = None
+    notes: list = field(default_factory=list)  # supervisor notes on this moment (``_Cand`` of kind note)
+    written: int = -1                          # a note's place in the order notes were written
 
 
 def _roles(doc: dict, cfg: MomentsConfig) -> tuple[str | None, str | None]:
@@ -267,16 +269,18 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
         t = float(b.time_s)
         out.append(_Cand("bookmark", t, t, f"Bookmark: {b.note}" if b.note else "Bookmark (no text)", 1.0,
                          "set during the session: 1.0"))
-    for n in sorted(notes, key=_written_order):
+    for k, n in enumerate(sorted(notes, key=_written_order)):
         t = float(n.time_s)
         end = float(n.end_s) if n.end_s is not None else t
+        cand = _Cand("note", t, end, f"{n.text} ({n.author})" if n.author else n.text, 1.0,
+                     "a supervisor's note: 1.0", written=k)
         host = next((c for c in out if n.moment and c.kind != "note"
                      and abs(c.start_s - t) < 0.05), None)
         if host is not None:  # a note on a moment stays with it
             host.what += f" · note{' by ' + n.author if n.author else ''}: {n.text}"
+            host.notes.append(cand)  # shown on its own when the ranking leaves the moment out
             continue
-        out.append(_Cand("note", t, end, f"{n.text} ({n.author})" if n.author else n.text, 1.0,
-                         "a supervisor's note: 1.0"))
+        out.append(cand)
     return out
 
 
@@ -309,6 +313,11 @@ def moments(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = No
         picked.append((score, c))
         per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
     if cfg.weight("note") > 0:  # a weight of 0 leaves notes out, as any kind
+        # a note on a moment the ranking leaves out (its kind's weight 0, --max, the gap) is not lost:
+        # it follows the list as a note on a time, in the order written
+        kept = {id(c) for _, c in picked}
+        later += [n for c in cands if c.kind != "note" and id(c) not in kept for n in c.notes]
+        later.sort(key=lambda c: c.written)
         picked += [(cfg.weight("note") * c.salience, c) for c in later]
     return [Moment(rank=i + 1, kind=c.kind, start_s=float(c.start_s), end_s=float(c.end_s), what=c.what,
                    numbers=tuple((k, float(v)) for k, v in c.numbers.items()), score=score,

@@ -5,7 +5,9 @@ When the wrong voice was named the therapist (no voice profile, the rule
 is right but sits under the other name. Relabelling exchanges the two
 speakers' data (document and frames) and recomputes what depends on which
 voice is the therapist: the warmth of the whole session, its phases and its
-rolling windows. Everything else is per speaker and moves unchanged::
+rolling windows, and arousal co-regulation (it reads the client-to-therapist
+exchanges, which are the other direction's once the names change). Everything
+else is per speaker and moves unchanged::
 
     before   therapist: [voice B's segments, frames, measures]   client: [voice A's]
     after    therapist: [voice A's ...]                          client: [voice B's ...]
@@ -22,6 +24,7 @@ from .measures import MeasuresConfig, therapist_of, warmth
 from .measures.summary import _gate_components, _gate_rolling_warmth, _gate_session_warmth, _no_warmth
 
 SWAP_NOTE = "relabelled: the two voices were exchanged by the user (prosody relabel)"
+SWAPPED, SWAPPED_BACK = "swapped by the user", "swapped back by the user"
 
 
 def _swap_name(x, pair):
@@ -82,6 +85,49 @@ def _config(d: dict) -> MeasuresConfig:
         return MeasuresConfig()
 
 
+def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig) -> None:
+    """``m2``'s arousal co-regulation (the session's and each rolling window's) recomputed
+    from the exchanged document ``doc`` and ``frames``, on the slices the analysis used
+    (``measures.summary.session_slice``, ``RollingMeasures._window``); without frames it
+    cannot be, and says so."""
+    from .measures.attunement import arousal_coregulation
+    from .measures.rolling import ROLLING_N_PERMUTATIONS
+    from .measures.slice import Slice
+    from .timebase import GRID
+    from .types import Segment, Transition
+    order = tuple(doc["speaker_order"])
+    segs = tuple(Segment(x["speaker"], float(x["start_s"]), float(x["end_s"])) for x in doc.get("segments") or [])
+    trs = tuple(Transition(t["from_speaker"], t["to_speaker"], float(t["from_end_s"]), float(t["to_start_s"]))
+                for t in doc.get("transitions") or [])
+    n = min((len(v) for f in (frames or {}).values() for v in f.values()), default=0)
+
+    def redo(block: dict, f0: int, f1: int, look_s: float, n_perm: int) -> None:
+        att = block.get("attunement")
+        if not isinstance(att, dict) or "arousal_coregulation" not in att:
+            return
+        if frames is None:
+            att["arousal_coregulation"] = {"value": None, "chance_low": None, "chance_high": None, "n": 0,
+                                           "reading": "not recomputed after relabel: the session has no per-frame "
+                                                      "features; analyse the recording again"}
+            return
+        a, b = GRID.frames_to_s(f0), GRID.frames_to_s(f1)
+        sl = Slice(grid=GRID, speakers=order, frame0=f0, frame1=f1,
+                   frames={s: {k: v[f0:f1] for k, v in frames[s].items()} for s in order},
+                   segments=tuple(x for x in segs if x.end_s > look_s and x.start_s < b),
+                   transitions=tuple(t for t in trs if a <= t.to_start_s < b),
+                   transitions_all=tuple(t for t in trs if t.to_start_s < b), events=(), pauses=(), nuclei=(),
+                   turn_taking=bool(doc.get("turn_taking")))
+        att["arousal_coregulation"] = arousal_coregulation(sl, mcfg, n_permutations=n_perm)
+
+    redo(m2, 0, n, 0.0, mcfg.n_permutations)
+    look = GRID.s_to_frames(mcfg.lookback_s)
+    for block in m2.get("rolling") or []:
+        if isinstance(block, dict) and block.get("start_s") is not None and block.get("end_s") is not None:
+            f1 = min(n, GRID.s_to_frames(float(block["end_s"])))
+            redo(block, GRID.s_to_frames(float(block["start_s"])), f1, GRID.frames_to_s(max(0, f1 - look)),
+                 ROLLING_N_PERMUTATIONS)
+
+
 def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
     """(document, frames) with the two speakers' data exchanged; names and their
     order stay (therapist first), the therapist's warmth is recomputed.
@@ -107,7 +153,11 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
         if isinstance(att.get("naming"), dict):
             nm = att["naming"]
             nm["names"] = [_swap_name(n, pair) for n in nm.get("names") or []]
-            nm["rule"] = f"{nm.get('rule', '')}; swapped by the user".lstrip("; ")
+            rule = str(nm.get("rule") or "")  # relabelled twice: back to the voices as found, said once
+            for said in (SWAPPED, SWAPPED_BACK):
+                rule = rule.removesuffix(f"; {said}").removesuffix(said)
+            back = SWAP_NOTE in (doc.get("warnings") or [])
+            nm["rule"] = f"{rule}; {SWAPPED_BACK if back else SWAPPED}".lstrip("; ")
             nm["assumption"], nm["confidence"] = False, 1.0
         if isinstance(att.get("channels"), dict):
             att["channels"] = _swap_keys(att["channels"], pair)
@@ -150,6 +200,8 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
                 _gate_rolling_warmth(block["warmth"], block["voice"][th], window, mcfg)
             if block.get("cues"):
                 block["cues"] = []  # cues read the therapist's frames moment by moment: re-analyse for them
+        new_frames = None if frames is None else {pair[0]: frames[pair[1]], pair[1]: frames[pair[0]]}
+        _coregulation(m2, new, new_frames, mcfg)
         new["measures"] = m2
     warnings = [w for w in new.get("warnings") or [] if not str(w).startswith("assumption:")]
     if SWAP_NOTE in warnings:  # relabelled twice: back to the original attribution

@@ -79,16 +79,30 @@ def validate_doc(doc) -> None:
 
 
 # -- metadata values typed by a person ----------------------------------------------------------------------------
-def parse_when(text: str, *, end: bool = False) -> str:
-    """A user date (``YYYY-MM-DD``) or date-time (ISO 8601) -> the ISO string
-    compared with ``recorded_at``. ``end=True`` turns a bare date into the
-    start of the next day (an inclusive ``--until``)."""
+def iso_date(text: str) -> date | None:
+    """``text`` as a calendar date when it names a day without a time of day
+    (ISO 8601: ``2024-05-01``, ``20240501``, ``2024-W18-3``), else None."""
     try:
-        if len(text) == 10:
-            d = date.fromisoformat(text)
-            return (d + timedelta(days=1)).isoformat() if end else d.isoformat()
-        return datetime.fromisoformat(text).isoformat(timespec="seconds")
-    except ValueError:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_when(text: str) -> str:
+    """A user date (``YYYY-MM-DD``, or any ISO 8601 date) or date-time (ISO 8601)
+    -> the ISO string compared with ``recorded_at``: ``YYYY-MM-DD`` for a date,
+    ``YYYY-MM-DDTHH:MM:SS`` for a date-time. Stored dates are local times, so a
+    date-time with a time zone (``+02:00``, ``Z``) is converted to local time
+    (compared as text, ``10:00+02:00`` would sort as 10:00 of any zone)."""
+    d = iso_date(text)
+    if d is not None:
+        return d.isoformat()
+    try:
+        dt = datetime.fromisoformat(text)
+        if dt.tzinfo is not None:
+            dt = dt.astimezone().replace(tzinfo=None)
+        return dt.isoformat(timespec="seconds")
+    except (TypeError, ValueError, OverflowError, OSError):
         raise InputError(f"date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
 
 

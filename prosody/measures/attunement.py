@@ -235,6 +235,14 @@ def _kept_draws(seed: int, n: int, n_perm: int, k: int) -> _KeptDraws:
     return _KeptDraws(seed, n, n_perm, k)
 
 
+def arousal_coregulation(sl: Slice, cfg: MeasuresConfig, *, n_permutations: int | None = None) -> dict:
+    """Arousal co-regulation alone, as ``attunement`` gives it: the client's arousal in
+    the client-to-therapist exchanges of ``sl`` against the therapist's answer. It reads
+    frames, segments and transitions only (not the syllable nuclei), so ``prosody
+    relabel`` recomputes it from a stored session when the two voices are exchanged."""
+    return _arousal_coregulation(exchanges(sl, cfg), cfg, n_permutations or cfg.n_permutations)
+
+
 def _arousal_coregulation(ex: list[dict], cfg: MeasuresConfig, n_perm: int) -> dict:
     pairs = []
     for x in ex:

@@ -12,6 +12,9 @@ from .slice import Slice, enough_voiced
 from .summary import first_holder, summarize
 
 
+ROLLING_N_PERMUTATIONS = 100  # permutations of a rolling window's chance intervals (the session's: cfg.n_permutations)
+
+
 # streaming: rolling windows emitted by the pipeline
 class RollingMeasures:
     """Stage: the pipeline's final frames, segments, turn items and nuclei ->
@@ -25,7 +28,7 @@ class RollingMeasures:
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
-                 profile: Baseline | None = None, n_permutations: int = 100):
+                 profile: Baseline | None = None, n_permutations: int = ROLLING_N_PERMUTATIONS):
         self.speakers = tuple(speakers)
         self.cfg = cfg or MeasuresConfig()
         self.grid = grid

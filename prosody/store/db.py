@@ -39,7 +39,7 @@ import time
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ from ..fileio import free_space_text, is_disk_full, low_space, make_private_dirs
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
-from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
+from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..types import SPEAKER_FIELDS
 
@@ -1165,13 +1165,22 @@ FROM sessions s"""
         if tag is not None:
             where.append("EXISTS (SELECT 1 FROM tags t WHERE t.session_id = s.id AND t.tag = ?)")
             args.append(tag)
-        if since is not None:
+        lo = parse_when(since) if since is not None else None
+        hi = parse_when(until) if until is not None else None
+        hi_day = iso_date(until) if until is not None else None  # a bare date includes that day
+        if lo is not None and hi is not None and (lo[:10] > hi if hi_day is not None else lo > hi):
+            raise InputError(f"--since {since} is after --until {until}: no session can match; "
+                             "give the earlier date to --since")
+        if lo is not None:
             where.append("s.recorded_at >= ?")
-            args.append(parse_when(since))
-        if until is not None:
-            end = parse_when(until, end=True)
-            where.append("s.recorded_at < ?" if len(until) == 10 else "s.recorded_at <= ?")
-            args.append(end)
+            args.append(lo)
+        if hi_day is not None:
+            if hi_day < date.max:  # before the next day (9999-12-31 has none: every date is on or before it)
+                where.append("s.recorded_at < ?")
+                args.append((hi_day + timedelta(days=1)).isoformat())
+        elif hi is not None:
+            where.append("s.recorded_at <= ?")
+            args.append(hi)
         if ids is not None:
             ids = [int(i) for i in ids]
             where.append(f"s.id IN ({', '.join('?' * len(ids))})")
