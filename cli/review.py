@@ -15,21 +15,6 @@ from .options import session_ref
 EXIT_OK = 0
 
 
-def parse_clock(text: str) -> float:
-    """``"12:30"`` (m:ss), ``"1:02:03"`` (h:mm:ss), ``"750"`` or ``"750.5s"`` -> seconds."""
-    t = text.strip().removesuffix("s")
-    try:
-        parts = [float(p) for p in t.split(":")]
-    except ValueError:
-        parts = []
-    if not parts or len(parts) > 3 or any(p < 0 for p in parts) or any(p >= 60 for p in parts[1:]):
-        raise InputError(f"time {text!r}: expected m:ss, h:mm:ss or seconds, e.g. --at 12:30")
-    s = 0.0
-    for p in parts:
-        s = s * 60 + p
-    return s
-
-
 def moments_config(args):
     from prosody.moments import MomentsConfig
     cfg = MomentsConfig()
@@ -168,6 +153,7 @@ def cmd_note(args, out, err) -> int:
             time_s, end_s = m.start_s, (m.end_s if m.end_s > m.start_s else None)
             label = f"{KIND_LABELS.get(m.kind, m.kind)} at {m.start_s:.1f} s"
         else:
+            from prosody.formats.bundle import parse_clock
             time_s = parse_clock(args.at)
         note = store.add_note(stored.info.id, args.text, time_s=time_s, end_s=end_s, author=args.author or "",
                               moment=label)
@@ -217,4 +203,4 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_note)
 
 
-__all__ = ["add_parser", "moments_view", "parse_clock", "session_moments"]
+__all__ = ["add_parser", "moments_view", "session_moments"]

@@ -14,7 +14,7 @@ from rich.text import Text
 from prosody.errors import InputError, ProsodyError
 from prosody.fileio import check_outputs
 from prosody.report.text import terminal_safe
-from prosody.formats.bundle import SessionMeta, parse_srs, parse_when
+from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
@@ -645,7 +645,8 @@ def cmd_feedback(args, out, err) -> int:
     if (args.srs is None) == (args.rating is None):
         raise InputError("give either --srs A,B,C,D (Session Rating Scale, 0-10 each) or --rating 1-5")
     with _open(args) as store:
-        fb = store.add_feedback(args.session, srs=parse_srs(args.srs) if args.srs else None, rating=args.rating)
+        fb = store.add_feedback(args.session, srs=parse_srs(args.srs) if args.srs else None,
+                                rating=None if args.rating is None else parse_rating(args.rating))
         sid = store.resolve(args.session)
     what = f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs" else f"rating {fb.total}/5"
     out.write(f"session {sid}: client {what}\n")
@@ -781,7 +782,7 @@ def add_parser(sub) -> None:
     p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("--srs", metavar="A,B,C,D",
                    help="Session Rating Scale: relationship, goals and topics, approach, overall (0-10 each)")
-    p.add_argument("--rating", type=int, metavar="1-5", help="a simple 1-5 rating")
+    p.add_argument("--rating", metavar="1-5", help="a simple 1-5 rating")
     _store_option(p)
     p.set_defaults(run=cmd_feedback)
 

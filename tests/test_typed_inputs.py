@@ -180,3 +180,36 @@ def test_live_arguments_that_cannot_work_are_refused_up_front(argv, tmp_path, mo
     rc, out, err = run_cli("live", "--input", FIXTURES / "dialogue.flac", "--speed", "max", "--plain", *argv)
     _one_line(rc, err)
     assert not list(tmp_path.iterdir())
+
+
+def test_typed_times_and_ratings_take_ascii_digits_only(tmp_path):
+    """`note --at`, `feedback --rating` and `--srs` read what a person types: digits 0-9 (and one
+    decimal point for a time). Python's int() and float() also take '١٠' (Arabic-Indic), '+5',
+    '1_0', '1e1' and 'nan', which were read as numbers: 1_0 as 10 s."""
+    from prosody.formats.bundle import SessionMeta
+    from tests.test_leftovers import _silences_doc
+    from tests.test_validation import _one_line
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save(_silences_doc(), None, meta=SessionMeta(therapist="ann", client="C7"))
+    for at in ("1_0", "١٠", "+10", "-10", "1e1", "nan", "inf", "10:", ":10", "0:1_0", "0x10", ""):
+        rc, _, err = run_cli("note", "1", "--at", at, "x", "--store", store)
+        _one_line(rc, err)
+        assert "expected m:ss, h:mm:ss or seconds" in err, err
+    for at, want in (("2:10", 130.0), ("750.5s", 750.5), ("1:02:03", 3723.0), (".5", 0.5), ("0:12.", 12.0)):
+        rc, out, err = run_cli("note", "1", "--at", at, f"at {at}", "--store", store)
+        if want > 300.0:  # the session is 300 s long: refused as past its end, not as a typing error
+            _one_line(rc, err)
+            assert "expected m:ss" not in err, err
+        else:
+            assert rc == 0, err
+            with Store(store) as st:
+                assert [n.time_s for n in st.get(1).notes if n.text == f"at {at}"] == [want]
+    for bad in (["--rating", "١"], ["--rating", "+4"], ["--rating", "4.0"], ["--rating", "0"],
+                ["--srs", "9,8,+9,10"], ["--srs", "9,8,٩,10"], ["--srs", "9,8,9_0,10"]):
+        rc, _, err = run_cli("feedback", "1", *bad, "--store", store)
+        _one_line(rc, err)
+    assert run_cli("feedback", "1", "--rating", "4", "--store", store)[0] == 0
+    assert run_cli("feedback", "1", "--srs", " 9, 8,9,10", "--store", store)[0] == 0
+    with Store(store) as st:
+        assert sorted((f.kind, f.items) for f in st.get(1).feedback) == [("rating", (4,)), ("srs", (9, 8, 9, 10))]

@@ -2,6 +2,7 @@
 frames) and the check of a session document before it is accepted."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -106,11 +107,34 @@ def parse_when(text: str) -> str:
         raise InputError(f"date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
 
 
+_WHOLE = re.compile(r"[0-9]+")                           # ASCII digits only: int() also takes "١", "+1", "1_0"
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # and float() "nan", "1e3", "1_0"
+
+
+def parse_clock(text: str) -> float:
+    """A time typed by a person -> seconds from the session's start: ``"12:30"``
+    (m:ss), ``"1:02:03"`` (h:mm:ss), ``"750"`` or ``"750.5s"``; digits 0-9 and
+    one decimal point only (no signs, exponents, ``nan`` or digits of other scripts)."""
+    parts = text.strip().removesuffix("s").split(":")
+    if len(parts) > 3 or not all(_DECIMAL.fullmatch(p) for p in parts) \
+            or any(float(p) >= 60 for p in parts[1:]):
+        raise InputError(f"time {text!r}: expected m:ss, h:mm:ss or seconds, e.g. --at 12:30")
+    s = 0.0
+    for p in parts:
+        s = s * 60 + float(p)
+    return s
+
+
+def parse_rating(text: str) -> int:
+    """``--rating``: a whole number 1-5 in digits 0-9."""
+    if not _WHOLE.fullmatch(text.strip()) or not 1 <= int(text) <= 5:
+        raise InputError(f"--rating {text!r}: expected a whole number 1-5, e.g. --rating 4")
+    return int(text)
+
+
 def parse_srs(text: str) -> tuple[int, ...]:
-    try:
-        items = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        items = ()
+    cells = [v.strip() for v in text.split(",")]
+    items = tuple(int(v) for v in cells) if all(_WHOLE.fullmatch(v) for v in cells) else ()
     if len(items) != 4 or not all(0 <= v <= 10 for v in items):
         raise InputError(f"--srs {text!r}: expected four whole numbers 0-10 separated by commas "
                          f"({', '.join(SRS_ITEMS)}), e.g. --srs 9,8,9,10")
