@@ -213,3 +213,24 @@ def test_typed_times_and_ratings_take_ascii_digits_only(tmp_path):
     assert run_cli("feedback", "1", "--srs", " 9, 8,9,10", "--store", store)[0] == 0
     with Store(store) as st:
         assert sorted((f.kind, f.items) for f in st.get(1).feedback) == [("rating", (4,)), ("srs", (9, 8, 9, 10))]
+
+
+def test_an_imported_date_is_stored_as_the_filters_compare_it(tmp_path):
+    """A session file's recorded_at in another ISO 8601 form (basic format, a time zone) was stored
+    as written and compared as text: '20240501T100000' sorted before every '2024-...' date."""
+    import json
+    from datetime import datetime, timezone
+    from tests.test_leftovers import _silences_doc
+    store = tmp_path / "st"
+    zoned = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
+    for i, when in enumerate(("20240501T100000", zoned.isoformat(), "2024-05-02")):
+        doc = {**_silences_doc(), "prosody_store": {"recorded_at": when, "therapist": "ann", "client": f"c{i}"}}
+        (tmp_path / f"s{i}.json").write_text(json.dumps(doc))
+        rc, _, err = run_cli("import", tmp_path / f"s{i}.json", "--store", store)
+        assert rc == 0, err
+    with Store(store) as st:
+        got = {i.meta.client: i.meta.recorded_at for i in st.list()}
+        on_the_first = [i.meta.client for i in st.list(since="2024-05-01", until="2024-05-01")]
+    local = zoned.astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
+    assert got == {"c0": "2024-05-01T10:00:00", "c1": local, "c2": "2024-05-02"}
+    assert sorted(on_the_first) == sorted(c for c, w in (("c0", "2024-05-01"), ("c1", local)) if w[:10] == "2024-05-01")

@@ -17,7 +17,7 @@ from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
 from ..typed_text import alike_names
-from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, validate_doc
+from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
 from .schema import check_bookmarks, check_note, check_session_doc, check_store_meta
 
 MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
@@ -119,7 +119,8 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
         raise InvalidSessionError(f"speaker_order names {alike[0]!r} and {alike[1]!r}, which differ only in spaces "
                                   "or control characters; rename one in the file before importing")
     meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
-                       recorded_at=st.get("recorded_at") or default_recorded_at,
+                       # stored as the filters compare it: local time, extended ISO form (parse_when)
+                       recorded_at=parse_when(st["recorded_at"]) if st.get("recorded_at") else default_recorded_at,
                        session_number=st.get("session_number"), notes=st.get("notes") or "",
                        tags=tuple(st.get("tags") or ()))
     return ExportBundle(doc=d, meta=meta, bookmarks=bookmarks, feedback=feedback, frames=frames, uid=st.get("uid"),
