@@ -254,7 +254,8 @@ def show_view(stored):
     for b in stored.bookmarks:
         parts.append(Text(f"bookmark {fmt_clock(b.time_s)} {terminal_safe(b.note)}", style="magenta"))
     for n in stored.notes:
-        when = fmt_clock(n.time_s) + (f"–{fmt_clock(n.end_s)}" if n.end_s is not None else "")
+        end = fmt_clock(n.end_s) if n.end_s is not None else None
+        when = fmt_clock(n.time_s) + (f"–{end}" if end not in (None, fmt_clock(n.time_s)) else "")  # not 0:28–0:28
         parts.append(Text(f"note {when}{' (' + terminal_safe(n.moment) + ')' if n.moment else ''}"
                           f"{' by ' + terminal_safe(n.author) if n.author else ''}: {terminal_safe(n.text, newlines=True)}",
                           style="yellow"))  # a note of several lines shows as such

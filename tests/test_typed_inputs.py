@@ -234,3 +234,17 @@ def test_an_imported_date_is_stored_as_the_filters_compare_it(tmp_path):
     local = zoned.astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
     assert got == {"c0": "2024-05-01T10:00:00", "c1": local, "c2": "2024-05-02"}
     assert sorted(on_the_first) == sorted(c for c, w in (("c0", "2024-05-01"), ("c1", local)) if w[:10] == "2024-05-01")
+
+
+def test_show_gives_a_note_within_one_second_one_time(tmp_path):
+    """A note on a moment shorter than a second read '0:28–0:28' in `show`; a longer one keeps its span."""
+    from prosody.formats.bundle import SessionMeta
+    from tests.test_leftovers import _silences_doc
+    store = tmp_path / "st"
+    with Store(store) as st:
+        sid = st.save(_silences_doc(), None, meta=SessionMeta(therapist="ann", client="C7"))
+        st.add_note(sid, "short one", time_s=28.1, end_s=28.4)
+        st.add_note(sid, "long one", time_s=30.0, end_s=44.4)
+    rc, out, err = run_cli("show", str(sid), "--store", store)
+    assert rc == 0, err
+    assert "note 0:28: short one" in out and "note 0:30–0:44: long one" in out, out
