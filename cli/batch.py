@@ -214,6 +214,7 @@ def cmd_batch(args, out, err) -> int:
         for p in j.paths:
             check_file_name_text(p)
     mcfg, profile = measures_from_args(args)
+    config = load_config(args.config)  # a bad file is refused before the store is opened (and made)
     want_parquet = not args.no_parquet
     # the table never replaces a manifest, a recording or a store file
     manifests = [i for i in args.inputs if i.lower().endswith(".csv")] + \
@@ -230,7 +231,7 @@ def cmd_batch(args, out, err) -> int:
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
             try:
-                report = run_batch(jobs, store=store, config=load_config(args.config), measures=mcfg, profile=profile,
+                report = run_batch(jobs, store=store, config=config, measures=mcfg, profile=profile,
                                    n_jobs=args.jobs, scheduler=args.scheduler, send_audio=args.send_audio,
                                    force=args.force, on_event=progress)
             finally:

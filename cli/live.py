@@ -188,6 +188,8 @@ def cmd_live(args, out, err) -> int:
     source, sources, warnings = plan_capture(request)
     config = config_from_args(args, source.speakers)
     measures, profile = measures_from_args(args)
+    if profile is not None:  # as analyze_recording: a baseline of none of these speakers is refused
+        profile.check_speakers(source.speakers)
     warnings += list(getattr(source, "warnings", []))
     one_device = request.one_device
     if one_device and not args.record:

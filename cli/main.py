@@ -88,7 +88,7 @@ def cmd_analyze(args, out, err) -> int:
         check_input_file(f)
         if args.save or args.json:  # the session document names its recording
             sessions.check_file_name_text(f)
-    from prosody.analysis import check_speaker_label
+    from prosody.analysis import PROFILE_SCHEMA, check_speaker_label
     check_speaker_label(args.speaker)  # --channels names: checked where the map is read, before any analysis
     # every output is checked before any work: not an input, not a link, not a device, not another output
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
@@ -144,7 +144,7 @@ def cmd_analyze(args, out, err) -> int:
     if args.json:
         emit(args.json, dumps(doc))
     if args.save_baseline and doc.get("measures"):
-        emit(args.save_baseline, dumps({"schema": "prosody.baseline/1",
+        emit(args.save_baseline, dumps({"schema": PROFILE_SCHEMA,
                                         "speakers": doc["measures"]["baseline"]["speakers"]}))
     if args.rttm:
         from prosody.formats.rttm import segments_rttm

@@ -22,12 +22,16 @@ def moments_config(args):
         from prosody.config import read_toml_file
         cfg = MomentsConfig.from_table(read_toml_file(args.config))
     over = {}
-    if getattr(args, "max", None) is not None:
-        over["max_total"] = args.max
-    if getattr(args, "max_per_kind", None) is not None:
-        over["max_per_kind"] = args.max_per_kind
-    if getattr(args, "min_gap_s", None) is not None:
-        over["min_gap_s"] = args.min_gap_s
+    from dataclasses import replace
+    for flag, attr, key in (("--max", "max", "max_total"), ("--max-per-kind", "max_per_kind", "max_per_kind"),
+                            ("--min-gap-s", "min_gap_s", "min_gap_s")):
+        value = getattr(args, attr, None)
+        if value is not None:
+            try:  # the flag named, not the [moments] key it overrides
+                replace(MomentsConfig(), **{key: value}).validate()
+            except ConfigError as exc:
+                raise ConfigError(f"{flag} {value}: {exc}") from None
+            over[key] = value
     weights = dict(cfg.weights)
     for item in getattr(args, "weight", None) or []:
         kind, _, w = item.partition("=")
@@ -38,7 +42,6 @@ def moments_config(args):
     if getattr(args, "weight", None):
         over["weights"] = tuple(weights.items())
     if over:
-        from dataclasses import replace
         cfg = replace(cfg, **over)
     return cfg.validate()
 

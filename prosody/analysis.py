@@ -17,12 +17,14 @@ from typing import Iterable
 from .config import AnalysisConfig, PitchConfig, read_toml_file
 from .engine.sources import Layout, parse_channel_map
 from .errors import ConfigError, InputError
+from .fileio import LIVE_DOC_MAX_BYTES, small_file_problem
 from .measures import Baseline, CueConfig, MeasuresConfig
 from .types import SPEAKER_NAME_MAX_CHARS, name_problem
 
 DEFAULT_SPEAKERS = ("therapist", "client")
 CUE_NAMES = ("monologue", "overlaps", "pace", "quick_answers")
 MAX_NETWORK_DELAY_MS = 2000.0
+PROFILE_SCHEMA = "prosody.baseline/1"  # what --save-baseline writes
 
 
 def default_layout(*, n_files: int, n_channels: int, channel_map: str | None = None, speaker: str | None = None,
@@ -83,6 +85,7 @@ def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tupl
         if spk not in speakers:
             raise ConfigError(f"--pitch-range {item!r}: unknown speaker {spk!r}; speakers are {', '.join(speakers)}")
         by_speaker[spk] = PitchConfig(fmin_hz=lo, fmax_hz=hi)
+        by_speaker[spk].validate(f"--pitch-range {item!r}: ")  # the flag named, not [pitch_by_speaker]
     return AnalysisConfig(vad=cfg.vad, pitch=cfg.pitch, rate=cfg.rate, turns=cfg.turns,
                           pitch_by_speaker=tuple(by_speaker.items())).validate()
 
@@ -98,20 +101,26 @@ def resolve(*, n_files: int, n_channels: int, base: AnalysisConfig, channel_map:
 
 def load_baseline(path: str) -> Baseline:
     """A personal baseline: a profile written by ``--save-baseline`` or an earlier session's JSON."""
+    problem = small_file_problem(path, max_bytes=LIVE_DOC_MAX_BYTES)  # a profile, or a whole session's JSON
+    if problem is not None:
+        raise InputError(f"baseline {path} {problem}")
     try:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read baseline {path}: {exc.strerror}") from None
-    except ValueError:
+    except (ValueError, RecursionError):  # not UTF-8 or JSON, an integer of over 4300 digits, nested too deep
         raise InputError(f"baseline {path} is not JSON") from None
     if isinstance(d, dict) and isinstance(d.get("measures"), dict):  # an earlier session
         d = d["measures"].get("baseline", {})
-    if not isinstance(d, dict) or not isinstance(d.get("speakers"), dict):
+    elif isinstance(d, dict) and "measures" not in d and d.get("schema", PROFILE_SCHEMA) != PROFILE_SCHEMA:
+        raise InputError(f"baseline {path} is {str(d['schema'])[:40]!r}, not a baseline profile ({PROFILE_SCHEMA}); "
+                         "write one with --save-baseline or give an earlier session's JSON")
+    if not isinstance(d, dict) or not isinstance(d.get("speakers"), dict) or not d["speakers"]:
         raise InputError(f"baseline {path} has no 'speakers' baselines; write one with --save-baseline")
     try:
         return Baseline.from_profile(d)
-    except (TypeError, ValueError):
-        raise InputError(f"baseline {path} is malformed") from None
+    except InputError as exc:
+        raise InputError(f"baseline {path}: {exc}; write one with --save-baseline") from None
 
 
 def measures_config(*, network_delay_ms: float = 0.0, cues: str | None = None) -> MeasuresConfig:
@@ -120,8 +129,11 @@ def measures_config(*, network_delay_ms: float = 0.0, cues: str | None = None) -
     if not 0.0 <= network_delay_ms <= MAX_NETWORK_DELAY_MS:
         raise ConfigError(f"--network-delay-ms {network_delay_ms} must be within 0..{MAX_NETWORK_DELAY_MS:.0f} ms")
     cue_cfg = CueConfig()
-    if cues:
+    if cues is not None:
         want = set() if cues.strip() == "none" else {c.strip() for c in cues.split(",") if c.strip()}
+        if not want and cues.strip() != "none":  # "," turned every cue off unasked
+            raise ConfigError(f"--cues {cues!r} names no cue: give a comma list of "
+                              f"{', '.join(sorted(CUE_NAMES))}, or none to evaluate none")
         unknown = want - set(CUE_NAMES)
         if unknown:
             raise ConfigError(f"--cues {cues!r}: unknown cue(s) {', '.join(sorted(unknown))}; "

@@ -97,6 +97,9 @@ class VadConfig:
                f"vad.bleed_min_own={self.bleed_min_own} must be within [0, 1) (0 turns cross-talk rejection off)")
         _check(0.0 < self.bleed_max_lag_s <= 0.5,
                f"vad.bleed_max_lag_s={self.bleed_max_lag_s} must be within (0, 0.5] s")
+        _check(0.0 <= self.bleed_min_block_s <= 5.0,
+               f"vad.bleed_min_block_s={self.bleed_min_block_s} must be within 0..5 s "
+               "(a longer run than min_duration_off_s acts as min_duration_off_s)")
         _check(0.0 <= self.bleed_min_duration_on_s <= 1.0,
                f"vad.bleed_min_duration_on_s={self.bleed_min_duration_on_s} must be within 0..1 s")
         _check(0.0 <= self.bleed_short_s <= 1.0,
@@ -118,14 +121,23 @@ class PitchConfig:
     fmin_hz: float = 50.0
     fmax_hz: float = 600.0
 
-    def validate(self) -> None:
-        _check(30.0 <= self.fmin_hz, f"pitch.fmin_hz={self.fmin_hz} is below 30 Hz; use fmin_hz>=30")
-        _check(self.fmax_hz <= 2000.0, f"pitch.fmax_hz={self.fmax_hz} is above 2000 Hz; use fmax_hz<=2000")
-        _check(self.fmax_hz > self.fmin_hz,
-               f"pitch range {self.fmin_hz}-{self.fmax_hz} Hz is reversed (the lowest pitch first); "
-               f"use {self.fmax_hz}-{self.fmin_hz}")
-        _check(self.fmax_hz >= 2 * self.fmin_hz,
-               f"pitch range {self.fmin_hz}-{self.fmax_hz} Hz is narrower than one octave; "
+    def validate(self, where: str = "pitch.") -> None:
+        """``where`` names the range in messages: ``pitch.``, ``pitch_by_speaker.client.`` or
+        ``--pitch-range 'client=75-400': ``."""
+        lo, hi = self.fmin_hz, self.fmax_hz
+        head = "" if where == "pitch." else where.rstrip(".: ") + ": "  # "pitch: pitch range" says it twice
+        _check(30.0 <= lo, f"{where}fmin_hz={lo} is below 30 Hz; use fmin_hz>=30")
+        _check(hi <= 2000.0, f"{where}fmax_hz={hi} is above 2000 Hz; use fmax_hz<=2000")
+        # a reversed range is named so only where its swap lies within 30-2000 Hz (a fix that is one)
+        _check(hi >= lo or not (30.0 <= hi and lo <= 2000.0),
+               f"{head}pitch range {lo}-{hi} Hz is reversed (the lowest pitch first); "
+               f"use {hi}-{lo}")
+        _check(lo <= 1000.0, f"{where}fmin_hz={lo} is above 1000 Hz: the range needs one octave under the "
+                             "2000 Hz ceiling; use fmin_hz<=1000")
+        _check(hi >= 60.0, f"{where}fmax_hz={hi} is below 60 Hz: the range needs one octave over the "
+                           "30 Hz floor; use fmax_hz>=60")
+        _check(hi >= 2 * lo,
+               f"{head}pitch range {lo}-{hi} Hz is narrower than one octave; "
                f"use fmax_hz >= 2 * fmin_hz")
 
 
@@ -182,8 +194,8 @@ class AnalysisConfig:
         self.pitch.validate()
         self.rate.validate()
         self.turns.validate()
-        for _, pc in self.pitch_by_speaker:
-            pc.validate()
+        for name, pc in self.pitch_by_speaker:
+            pc.validate(f"pitch_by_speaker.{name}.")
         return self
 
     def pitch_for(self, speaker: str) -> PitchConfig:
@@ -241,14 +253,22 @@ class AnalysisConfig:
     def from_toml(cls, text: str) -> "AnalysisConfig":
         try:
             return cls.from_dict(tomllib.loads(text))
-        except ValueError as exc:  # TOMLDecodeError, and an integer of over 4300 digits
+        except (ValueError, RecursionError) as exc:  # TOMLDecodeError, over 4300 digits, deep nesting
             raise ConfigError(f"config is not valid TOML: {parse_problem(exc)}") from None
+
+
+CONFIG_MAX_BYTES = 1 << 20  # a config file is a few dozen lines
 
 
 def read_toml_file(path, *, what: str = "config") -> dict:
     """The parsed TOML of file ``path``; ConfigError (one line) when it cannot be
     read, is not UTF-8 text or is not TOML."""
     from pathlib import Path
+
+    from .fileio import small_file_problem
+    problem = small_file_problem(path, max_bytes=CONFIG_MAX_BYTES)
+    if problem is not None:
+        raise ConfigError(f"{what} {path} {problem}")
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -259,7 +279,7 @@ def read_toml_file(path, *, what: str = "config") -> dict:
         raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs/config.md)") from None
     try:
         return tomllib.loads(text)
-    except ValueError as exc:  # TOMLDecodeError, and an integer of over 4300 digits
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError, over 4300 digits, deep nesting
         raise ConfigError(f"{what} {path} is not valid TOML: {parse_problem(exc)}") from None
 
 

@@ -66,5 +66,7 @@ class InvalidSessionError(StoreError, InputError):
 def parse_problem(exc: BaseException) -> str:
     """A parser's error (JSON, TOML) for a person: Python's limit on the digits of an integer is
     named as such (its own message tells a programmer to raise the limit)."""
+    if isinstance(exc, RecursionError):
+        return "values nested too deeply (lists or tables within each other hundreds of times)"
     text = str(exc)
     return "a number of more than 4300 digits" if "4300 digits" in text else text

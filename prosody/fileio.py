@@ -86,6 +86,22 @@ def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def small_file_problem(path: str | os.PathLike, *, max_bytes: int) -> str | None:
+    """What keeps ``path`` from being read whole as a small file (a config, a baseline), or None:
+    a FIFO or device (the read would wait for a writer or never end) or a file over
+    ``max_bytes``. A missing or unreadable file is left to the read, which names its error."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    kind = _kind_of(st.st_mode)
+    if kind is not None:
+        return f"is {kind}, not a regular file; save it to a file first"
+    if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:
+        return f"is {st.st_size} bytes, more than such a file holds ({max_bytes >> 20} MiB at most)"
+    return None
+
+
 def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
     """Raise InputError unless ``path`` is an existing regular file, naming
     what it is instead (missing, a directory, a pipe, a device). ``what``

@@ -38,6 +38,7 @@ from .config import check_setting
 from .errors import ConfigError, parse_problem
 from .measures.timing import quick_answer_runs, silent_stretches
 from .timebase import clock_text
+from .types import SPEAKER_NAME_MAX_CHARS, name_problem
 
 KINDS = ("interruption", "monologue", "silence", "quick_answers", "warmth_dip", "warmth_rise", "cue", "bookmark",
          "note")
@@ -86,6 +87,14 @@ class MomentsConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and lo <= v <= hi):
                 raise ConfigError(f"moments.{name}={v} must be within {lo}..{hi}")
+        for name in ("therapist", "client"):
+            problem = name_problem(getattr(self, name))
+            if problem is not None:
+                raise ConfigError(f"moments.{name} = {getattr(self, name)!r}: {problem}; a speaker name is plain "
+                                  f"text of at most {SPEAKER_NAME_MAX_CHARS} characters")
+        if self.therapist == self.client:  # one voice would be both "you" and the client
+            raise ConfigError(f"moments.therapist and moments.client are both {self.client!r}: they name two "
+                              "speakers; give each its own name")
         return self
 
     @classmethod
@@ -113,7 +122,7 @@ class MomentsConfig:
         """The ``[moments]`` table of a config file (other tables are ignored here)."""
         try:
             d = tomllib.loads(text)
-        except ValueError as exc:  # TOMLDecodeError, and an integer of over 4300 digits
+        except (ValueError, RecursionError) as exc:  # TOMLDecodeError, over 4300 digits, deep nesting
             raise ConfigError(f"config is not valid TOML: {parse_problem(exc)}") from None
         return cls.from_table(d)
 

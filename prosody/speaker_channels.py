@@ -186,6 +186,8 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     the files named)."""
     from .session import analyze_blocks, silent_speaker_warnings
     said = said or (lambda text: text)
+    if profile is not None:  # a personal baseline of none of these speakers would be silently unused
+        profile.check_speakers(rec.speakers)
     session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,
                              measures=measures, profile=profile, cross_talk=rec.cross_talk)
     session = replace(session, warnings=session.warnings + tuple(said(w) for w in rec.source.warnings))

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..timebase import GRID, Grid
+from ..types import name_problem
 from .slice import enough_voiced
 
 
@@ -37,12 +39,57 @@ class Baseline:
     @classmethod
     def from_profile(cls, d: dict) -> "Baseline":
         """A saved personal profile: ``{"speakers": {name: {f0_median_hz: ..., ...}}}``
-        (e.g. the ``measures.baseline`` of an earlier session)."""
-        names = {f.name for f in dataclasses.fields(SpeakerBaseline)}
+        (e.g. the ``measures.baseline`` of an earlier session). Each value is null (not
+        known) or a number within ``PROFILE_RANGES``, what ``speaker_baseline`` gives;
+        anything else (text, NaN, a negative spread) raises InputError naming it."""
+        speakers = d.get("speakers")
+        if not isinstance(speakers, dict) or not speakers:
+            raise InputError("has no 'speakers' baselines")
+        names = [f.name for f in dataclasses.fields(SpeakerBaseline)]
         sp = []
-        for name, vals in d.get("speakers", {}).items():
-            sp.append((name, SpeakerBaseline(**{k: vals.get(k) for k in names})))
+        for name, vals in speakers.items():
+            problem = name_problem(name)
+            if problem is not None:
+                raise InputError(f"speaker name {name!r}: {problem}")
+            if not isinstance(vals, dict):
+                raise InputError(f"speakers.{name} = {_shown(vals)}: expected a table of values such as "
+                                 "f0_median_hz")
+            for k in names:
+                v, (lo, hi, unit) = vals.get(k), PROFILE_RANGES[k]
+                ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi)
+                if not ok:
+                    raise InputError(f"speakers.{name}.{k} = {_shown(v)}: expected null or a number within "
+                                     f"{lo:g}..{hi:g} {unit}")
+            sp.append((name, SpeakerBaseline(**{k: None if vals.get(k) is None else float(vals[k])
+                                                for k in names})))
         return cls("profile", tuple(sp))
+
+    def check_speakers(self, speakers) -> None:
+        """Refuse a profile that names none of ``speakers`` (a recording's): every measure
+        relative to it would be missing without a word."""
+        mine = [s for s, _ in self.speakers]
+        if self.kind == "profile" and not set(mine) & set(speakers):
+            raise InputError(f"the personal baseline is of {', '.join(map(repr, mine))}, none of this recording's "
+                             f"speakers ({', '.join(map(repr, speakers))}): name the channels as the baseline does "
+                             "(--channels, --speaker) or write a baseline of these speakers with --save-baseline")
+
+
+# the values a profile may hold: (lowest, highest, unit); speaker_baseline keeps a spread >= 1e-3,
+# a level within rms_db's -120 dBFS floor (float audio may pass full scale) and hf500 within +-60 dB
+PROFILE_RANGES = {
+    "f0_median_hz": (30.0, 2000.0, "Hz"),
+    "f0_spread_st": (1e-3, 120.0, "semitones"),
+    "level_median_db": (-120.0, 40.0, "dBFS"),
+    "level_spread_db": (1e-3, 250.0, "dB"),
+    "hf500_median_db": (-60.0, 60.0, "dB"),
+    "hf500_spread_db": (1e-3, 250.0, "dB"),
+    "articulation_rate_syl_s": (0.0, 50.0, "syllables/s"),
+}
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _robust_sd(x: np.ndarray) -> float | None:
