@@ -70,6 +70,10 @@ def live_audio_record(doc: dict) -> dict | None:
     from .engine.sources import AudioFile
     speakers = list(doc.get("speaker_order") or [])
     n_channels = AudioFile(path).channels  # voices attributed again from a mono recording share its one channel
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
+    used = att.get("channel_used")  # the one channel diarized where the other was silent
+    if isinstance(used, int) and not isinstance(used, bool) and 1 <= used <= n_channels:
+        return audio_record([path], speakers, [(0, used - 1)] * len(speakers))
     return audio_record([path], speakers, [(0, min(i, n_channels - 1)) for i in range(len(speakers))])
 
 

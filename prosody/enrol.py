@@ -10,15 +10,17 @@ from .errors import InputError
 from .timebase import GRID
 
 
-def recording_mix(path: str) -> np.ndarray:
-    """(n_samples,) float32 at 16 kHz: the mean of one file's channels, read as
-    the analysis reads it (``engine.sources.FileSource``)."""
+def recording_mix(path: str, *, channel: int | None = None) -> np.ndarray:
+    """(n_samples,) float32 at 16 kHz: the mean of one file's channels (or its
+    0-based ``channel`` alone), read as the analysis reads it (``engine.sources.FileSource``)."""
     from .engine.sources import FileSource, Layout
     probe = FileSource([path], Layout(("x",), ((0, 0),)))
     n = probe.files[0].channels
     src = FileSource([path], Layout(tuple(f"c{i}" for i in range(n)), tuple((0, i) for i in range(n))))
     blocks = list(src)
     x = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
+    if channel is not None and 0 <= channel < n:
+        return x[:, channel].astype(np.float32)
     return x.mean(axis=1).astype(np.float32)
 
 
@@ -49,8 +51,9 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
         x = audio.cut(0.0, float(doc["duration_s"]))[:, order.index(speaker)]
         if audio.sample_rate != GRID.sample_rate:
             x = soxr.resample(x, audio.sample_rate, GRID.sample_rate).astype(np.float32)
-    else:  # shared / mono: the one mix, at the frames diarization gave this voice
-        x = recording_mix(audio.files[0])
+    else:  # shared / mono: the one mix (or the one live channel), at the frames diarization gave this voice
+        used = (doc.get("attribution") or {}).get("channel_used") if isinstance(doc.get("attribution"), dict) else None
+        x = recording_mix(audio.files[0], channel=used - 1 if isinstance(used, int) and used >= 1 else None)
     mask = np.asarray(frames[speaker]["is_speech"], bool).copy()
     for other in order:
         if other != speaker:

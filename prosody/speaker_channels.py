@@ -20,10 +20,12 @@ LAYOUT_REQUESTS = ("auto", "separate", "shared", "mono")
 class VoiceChannels:
     """Speaker channels cut from one file, served in 2 s blocks like ``FileSource``."""
 
-    def __init__(self, audio: np.ndarray, speakers: tuple[str, ...], warnings: list[str]):
+    def __init__(self, audio: np.ndarray, speakers: tuple[str, ...], warnings: list[str],
+                 picks: tuple[tuple[int, int], ...]):
         self.audio = np.ascontiguousarray(audio, dtype=np.float32)
         self.speakers = speakers
         self.warnings = warnings
+        self.picks = picks  # (file index, channel index) each voice was cut from
 
     @property
     def duration_s(self) -> float:
@@ -117,7 +119,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     ``VoiceProfile`` naming the therapist among diarized voices."""
     from .engine.sources import parse_channel_map
     from .engine.diarize import audio_2d
-    from .engine.speakers import Attribution, attribute, detect_layout, in_phase
+    from .engine.speakers import Attribution, attribute, detect_layout
 
     label = str(paths[0])
     if len(paths) == 2:
@@ -130,7 +132,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     if n_channels == 2 and layout == "auto":
         head, _ = read_channels(paths, n_channels, limit_s=PROBE_S)
         rep = detect_layout(head)
-        if rep.layout == "separate":
+        if rep.layout == "separate" and "silent_channel" not in rep.evidence:  # one silent: its voices decide
             spk = tuple(sorted(picks_map, key=picks_map.get)) if picks_map else ("therapist", "client")
             picks = tuple(picks_map[s] for s in spk) if picks_map else (0, 1)
             return Attribution("separate", rep, spk, "one speaker per channel (cross-talk rejected per frame)",
@@ -142,10 +144,15 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     if att.diarization is None:  # the whole session says separate after all
         return att, None
     d = att.diarization
+    # where each voice is read from, for the session's audio record: the channel diarized, or for a
+    # shared recording each voice's own (both voices reach both), channel 1 for mono
+    n_in = audio_2d(audio).shape[1]
+    picks = (tuple((0, att.live_channel) for _ in range(d.n_voices)) if att.live_channel is not None
+             else tuple((0, min(i, n_in - 1)) for i in range(d.n_voices)))
     if d.n_voices == 2:
-        return att, VoiceChannels(att.channels(audio), att.speakers, warnings)
+        return att, VoiceChannels(att.channels(audio), att.speakers, warnings, picks)
     name = att.naming.names[0] if att.naming is not None else "therapist"
-    return att, VoiceChannels(in_phase(audio_2d(audio), att.inverted).mean(axis=1, keepdims=True), (name,), warnings)
+    return att, VoiceChannels(att.mix(audio)[:, None], (name,), warnings, picks)
 
 
 @dataclass(frozen=True)
@@ -164,14 +171,12 @@ class Recording:
     cross_talk: bool
 
 
-def recording_plan(paths, layout, *, voices: VoiceChannels | None, n_channels: int,
-                   offset_s: float = 0.0) -> Recording:
+def recording_plan(paths, layout, *, voices: VoiceChannels | None, offset_s: float = 0.0) -> Recording:
     """The speaker channels of one recording: ``voices`` (shared / mono, cut by
     ``attribute_recording``) when there are any, else the file's channels read
     by ``layout`` (``engine.sources.Layout``)."""
     if voices is not None:
-        picks = tuple((0, min(i, n_channels - 1)) for i in range(len(voices.speakers)))
-        return Recording(voices, voices.speakers, picks, cross_talk=False)
+        return Recording(voices, voices.speakers, voices.picks, cross_talk=False)
     from .engine.sources import FileSource
     return Recording(FileSource(list(paths), layout, offset_s=offset_s), layout.speakers, layout.picks, cross_talk=True)
 

@@ -437,6 +437,16 @@ class Attribution:
     channel_picks: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
     inverted: bool = False  # channel 2 taken in opposite polarity before the channels are mixed
+    live_channel: int | None = None  # 0-based: the one channel diarized when the other is silent
+
+    def mix(self, audio: np.ndarray) -> np.ndarray:
+        """(n_samples,) float: the one signal a shared or mono recording's voices are cut
+        from: the live channel where the other is silent (``live_channel``), else the
+        channels' in-phase mean."""
+        x = audio_2d(audio)
+        if self.live_channel is not None:
+            return x[:, self.live_channel]
+        return in_phase(x, self.inverted).mean(axis=1)
 
     def channels(self, audio: np.ndarray) -> np.ndarray:
         """(n_samples, len(speakers)) float32 speaker channels for the pipeline.
@@ -472,7 +482,7 @@ class Attribution:
         x = audio_2d(audio)
         if self.diarization is None:
             return np.ascontiguousarray(x[:, list(self.channel_picks)], dtype=np.float32)
-        mono = in_phase(x, self.inverted).mean(axis=1)
+        mono = self.mix(x)
         d = self.diarization
         own = d.owner_masks(len(mono))
         order = [self.naming.names.index(s) for s in self.speakers]
@@ -504,6 +514,8 @@ class Attribution:
             out["naming"] = self.naming.to_dict()
         if self.channel_picks:
             out["channels"] = {s: c + 1 for s, c in zip(self.speakers, self.channel_picks)}
+        if self.live_channel is not None:
+            out["channel_used"] = self.live_channel + 1
         if self.inverted:
             out["channel_2_inverted"] = True
         out["warnings"] = list(self.warnings)
@@ -519,6 +531,14 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     separate layout it picks the channels (default: channel 1 therapist,
     channel 2 client); when the audio is shared or mono it is contradicted
     and a warning says so.
+
+    One channel silent (``detect_layout``: digital silence, or no speech of its own
+    and >= 15 dB quieter) is found "separate" by its levels alone, which only
+    guesses that one person spoke: one microphone on one input of a two-input
+    recorder carries both. Found (not asked for), the live channel is diarized
+    on its own: two voices there make the layout mono on that channel
+    (``Attribution.live_channel``, ``channel_used`` in the JSON); one voice keeps
+    the separate reading.
     """
     if layout not in ("auto",) + LAYOUTS:
         raise InputError(f"layout={layout!r}; use auto, separate, shared or mono")
@@ -539,6 +559,21 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append(f"--layout {layout} overrides the detected layout ({report.layout}: {report.reason})")
     if channels and report.layout != "separate" and layout == "auto":
         warnings.append(check_channels_claim(report))
+    d, live = None, None
+    if layout == "auto" and used == "separate" and "silent_channel" in report.evidence:
+        # one channel silent: "one voice speaking" is only a guess; one microphone on one input of a
+        # two-input recorder carries both people. Its voices decide (never a --layout separate asked for)
+        live = 2 - int(report.evidence["silent_channel"])
+        d = diarize(x[:, live], sample_rate=sample_rate, config=config)
+        if d.n_voices == 2:
+            report = replace(report, layout="mono", reason=f"{report.reason.split(': separate')[0]}, and channel "
+                             f"{live + 1} carries two voices: they are told apart on that channel alone",
+                             evidence={**report.evidence, "live_channel": live + 1})
+            used = "mono"
+            if channels:
+                warnings.append(check_channels_claim(report))
+        else:
+            d, live = None, None
     if used == "separate":
         if channels:
             spk = tuple(sorted(channels, key=lambda s: channels[s]))
@@ -547,8 +582,9 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
             spk, picks = names, (0, 1)
         return Attribution("separate", report, spk, "one speaker per channel (cross-talk rejected per frame)",
                            channel_picks=picks, warnings=tuple(warnings))
-    mix = x if used == "shared" else x.mean(axis=1)
-    d = diarize(mix, sample_rate=sample_rate, config=config)
+    if d is None:
+        mix = x if used == "shared" else x.mean(axis=1)
+        d = diarize(mix, sample_rate=sample_rate, config=config)
     naming = name_voices(d, profile=profile, names=names)
     if naming.assumption:
         warnings.append(f"assumption: {naming.rule}")
@@ -566,7 +602,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append(more_voices_text(d.more_voices, [naming.names[k] for k in (0, 1) if d.mixed[k]]))
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue"),
-                       diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted)
+                       diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted, live_channel=live)
 
 
 MORE_VOICES_NOTE = "more than two voices seem to speak here"

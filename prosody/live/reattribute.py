@@ -9,13 +9,12 @@ stands and only the layout record is added. Without a recording the session
 says that its attribution stayed provisional."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 
 from ..frames import frames_to_npz_bytes
 from ..types import FRAME_COLUMNS
-from ..speaker_channels import attribute_recording
+from ..speaker_channels import analyze_recording, attribute_recording, recording_plan
 from .runner import frames_path_for, load_live_session, write_session
 
 PROVISIONAL_NOTE = ("one device: speakers were taken from its channels as given while live (provisional); "
@@ -70,8 +69,6 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
     Writes nothing, so that it can be interrupted without harm."""
     import soundfile as sf
 
-    from ..session import analyze_blocks
-
     json_path = Path(json_path)
     doc, frames = load_live_session(json_path)
     live = doc.get("live") or {}
@@ -86,10 +83,9 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
         if att is not None:
             doc["attribution"] = att.to_dict()
         return doc, _arrays(doc, frames)
-    session = analyze_blocks(voices, voices.speakers, config, sources=list(doc.get("sources") or []),
-                             measures=measures, profile=baseline, cross_talk=False)
-    session = dataclasses.replace(session, attribution=att.to_dict(),
-                                  warnings=session.warnings + tuple(voices.warnings) + tuple(att.warnings))
+    # as analyze assembles a session (speaker_channels.analyze_recording), from the whole recording
+    session = analyze_recording(recording_plan([rec], None, voices=voices), config, attribution=att,
+                                sources=list(doc.get("sources") or []), measures=measures, profile=baseline)
     new = session.to_json_dict()
     new["warnings"] = list(doc.get("warnings") or []) + new["warnings"]
     for key in ("bookmarks", "capture", "live"):

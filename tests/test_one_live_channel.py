@@ -1,0 +1,86 @@
+"""A two-channel recording with one channel silent (a table microphone on input 1 of a two-input
+recorder, input 2 empty): the live channel may carry both people. It was taken as "separate
+channels with one voice speaking": the therapist given every word of both voices (talk share 1.0)
+and the client said never to speak. Now the live channel's voices decide: two voices there are
+told apart on that channel alone (layout mono, ``channel_used``), one voice keeps the separate
+reading; ``--layout separate`` keeps the channels as they are."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from prosody.engine.speakers import attribute
+from tests.conftest import run_cli
+from tests.dialogue import CLIENT, build_dialogue, mix_room, scenario_monologue, scenario_turns
+from tests.test_diarize import _right_share
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def dialogue():
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+    d = build_dialogue(scenario_turns(8, seed=7), noise_db=None, level_db=(-22.0, -22.0), seed=7)
+    x, _ = mix_room(d, layout="mono", level_diff_db=(2.0, -2.0), rt60_s=0.3, noise_db=-55.0, seed=7)
+    return d, x[:, 0]
+
+
+def _stereo(live: np.ndarray, channel: int, other: str) -> np.ndarray:
+    x = np.zeros((len(live), 2), np.float32)
+    x[:, channel] = live
+    if other == "noise":  # an input with nothing plugged in: its own hiss, no speech
+        x[:, 1 - channel] = np.random.default_rng(3).standard_normal(len(live)).astype(np.float32) * 10 ** (-70 / 20)
+    return x
+
+
+@pytest.mark.parametrize("channel,other", [(0, "zeros"), (1, "noise")])
+def test_two_voices_on_the_one_live_channel_are_told_apart(dialogue, channel, other):
+    d, mono = dialogue
+    att = attribute(_stereo(mono, channel, other))
+    assert att.layout == "mono" and att.live_channel == channel and att.diarization.n_voices == 2
+    assert f"channel {channel + 1} carries two voices" in att.layout_report.reason
+    assert att.to_dict()["channel_used"] == channel + 1
+    assert _right_share(att.diarization.activity, d.truth) >= 0.97
+    alone = attribute(mono)  # exactly what the same channel gets as a mono file
+    assert np.array_equal(att.diarization.activity, alone.diarization.activity)
+    # the voices are cut from the live channel at its own level, not from a mean halved by the silent one
+    ch = att.channels(_stereo(mono, channel, other))
+    assert np.max(np.abs(ch)) == pytest.approx(np.max(np.abs(mono)), rel=1e-6)
+
+
+def test_one_voice_on_the_live_channel_stays_separate(needs_espeak):
+    dlg = build_dialogue(scenario_monologue(6, seed=4, speaker=CLIENT), noise_db=None, level_db=(-22.0, -22.0))
+    x, _ = mix_room(dlg, layout="mono", rt60_s=0.3, noise_db=-55.0, seed=4)
+    att = attribute(_stereo(x[:, 0], 0, "zeros"))
+    assert att.layout == "separate" and att.live_channel is None and att.channel_picks == (0, 1)
+    assert "channel 2 is digital silence throughout" in att.layout_report.reason
+
+
+def test_analyze_gives_both_voices_their_words(dialogue, tmp_path):
+    d, mono = dialogue
+    wav = tmp_path / "one_input.wav"
+    sf.write(wav, _stereo(mono, 0, "zeros"), SR, subtype="PCM_16")
+    rc, _, err = run_cli("analyze", wav, "--json", tmp_path / "s.json", "--quiet")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    att = doc["attribution"]
+    assert att["layout"] == "mono" and att["channel_used"] == 1 and att["diarization"]["voices"] == 2
+    assert not any("never speaks" in w for w in doc["warnings"]), doc["warnings"]
+    # both voices are read from channel 1 to play moments later (channel 2 holds nothing)
+    assert doc["audio"]["picks"] == {"therapist": [0, 0], "client": [0, 0]}
+    truth = {"therapist": sum(b - a for a, b in d.truth.therapist_segments),
+             "client": sum(b - a for a, b in d.truth.client_segments)}
+    share = truth["therapist"] / (truth["therapist"] + truth["client"])
+    assert doc["speakers"]["therapist"]["talk_share"] == pytest.approx(share, abs=0.05)
+    assert [t["to_speaker"] for t in doc["transitions"]] == [t.to_speaker for t in d.truth.transitions]
+    # the channels as they are, when asked for
+    rc, _, err = run_cli("analyze", wav, "--layout", "separate", "--json", tmp_path / "f.json", "--quiet")
+    assert rc == 0, err
+    forced = json.loads((tmp_path / "f.json").read_text())
+    assert forced["attribution"]["layout"] == "separate"
+    assert any(w.startswith("client never speaks") for w in forced["warnings"])
