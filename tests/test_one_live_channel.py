@@ -3,7 +3,8 @@ recorder, input 2 empty): the live channel may carry both people. It was taken a
 channels with one voice speaking": the therapist given every word of both voices (talk share 1.0)
 and the client said never to speak. Now the live channel's voices decide: two voices there are
 told apart on that channel alone (layout mono, ``channel_used``), one voice keeps the separate
-reading; ``--layout separate`` keeps the channels as they are."""
+reading; ``--layout separate`` keeps the channels as they are. And one mix stored twice at two
+gains (waveform correlation 1, channel 2 quieter) is one signal: shared, not a second person."""
 from __future__ import annotations
 
 import json
@@ -84,3 +85,18 @@ def test_analyze_gives_both_voices_their_words(dialogue, tmp_path):
     forced = json.loads((tmp_path / "f.json").read_text())
     assert forced["attribution"]["layout"] == "separate"
     assert any(w.startswith("client never speaks") for w in forced["warnings"])
+
+
+@pytest.mark.parametrize("gain", [0.1, -0.1, 0.03])
+def test_one_mix_stored_twice_at_two_gains_is_shared(dialogue, gain):
+    """A mono mix written to both channels, the second 20-30 dB down (or inverted too): one signal, no
+    second person. It was read as "channel 2 is 20 dB quieter: separate channels with one voice", and
+    cross-talk rejection then took each channel for the other's leak: nobody spoke at all."""
+    d, mono = dialogue
+    x = np.stack([mono, gain * mono], axis=1).astype(np.float32)
+    att = attribute(x)
+    assert att.layout == "shared" and att.diarization.n_voices == 2
+    assert "identical (one mix stored twice" in att.layout_report.reason
+    assert f"channel 2 {20 * np.log10(1 / abs(gain)):.0f} dB quieter" in att.layout_report.reason
+    assert att.inverted == (gain < 0)
+    assert _right_share(att.diarization.activity, d.truth) >= 0.97

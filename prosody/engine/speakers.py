@@ -121,8 +121,9 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
                   difference follows the other voice, no alternation), ILD has
                   two modes >= 12 dB apart (each voice loud on its own channel)
                   or one channel >= 15 dB quieter throughout
-        shared    anything closer: both voices reach both channels within a few dB
-                  (identical channels: correlation >= 0.995, said in the reason)
+        shared    anything closer: both voices reach both channels within a few dB;
+                  and identical channels (waveform correlation >= 0.995) at any
+                  level difference: one mix stored twice, said in the reason
         mono      one channel
     """
     if sample_rate != GRID.sample_rate:
@@ -156,9 +157,10 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     ev = {"speech_s": round(float(speech.sum()) * GRID.hop_s, 2), "corr": round(corr, 4),
           "ild_median_db": round(med, 2), "ild_modes_db": [round(lo, 2), round(hi, 2)],
           "ild_mode_distance_db": round(hi - lo, 2), "ild_low_mode_share": round(share_lo, 3)}
-    if abs(corr) >= IDENTICAL_MIN_CORR and abs(med) < 1.0:
+    if abs(corr) >= IDENTICAL_MIN_CORR:  # one signal stored twice, at any gain: the quieter copy is no person
+        louder = "" if abs(med) < 1.0 else f", channel {2 if med > 0 else 1} {abs(med):.0f} dB quieter"
         return LayoutReport("shared", 1.0, "the two channels are identical (one mix stored twice"
-                            + (", once in opposite polarity)" if corr < 0 else ")"), ev, dur)
+                            + (", once in opposite polarity" if corr < 0 else "") + louder + ")", ev, dur)
     # one channel silent throughout: its level difference follows the other voice's loudness (two "modes"
     # tens of dB up), which is no alternation; say what it is
     where = "throughout" if whole else f"throughout the {dur:.0f} s looked at"
