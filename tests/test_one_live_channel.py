@@ -36,10 +36,13 @@ def _stereo(live: np.ndarray, channel: int, other: str) -> np.ndarray:
     x[:, channel] = live
     if other == "noise":  # an input with nothing plugged in: its own hiss, no speech
         x[:, 1 - channel] = np.random.default_rng(3).standard_normal(len(live)).astype(np.float32) * 10 ** (-70 / 20)
+    if other.startswith("hum"):  # mains hum as loud as quiet speech (-43 dBFS) or louder than all of it (-23)
+        amp = {"hum": 0.01, "hum_loud": 0.1}[other]
+        x[:, 1 - channel] = amp * np.sin(2 * np.pi * 50.0 * np.arange(len(live)) / SR).astype(np.float32)
     return x
 
 
-@pytest.mark.parametrize("channel,other", [(0, "zeros"), (1, "noise")])
+@pytest.mark.parametrize("channel,other", [(0, "zeros"), (1, "noise"), (0, "hum"), (1, "hum_loud")])
 def test_two_voices_on_the_one_live_channel_are_told_apart(dialogue, channel, other):
     d, mono = dialogue
     att = attribute(_stereo(mono, channel, other))

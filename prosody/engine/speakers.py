@@ -117,7 +117,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     every 10 ms frame and the waveform correlation of the two channels::
 
         separate  one channel digital silence (every sample zero) or without
-                  speech of its own and >= 15 dB quieter (said so: its level
+                  speech of its own at any level (hiss, hum; said so: its level
                   difference follows the other voice, no alternation), ILD has
                   two modes >= 12 dB apart (each voice loud on its own channel)
                   or one channel >= 15 dB quieter throughout
@@ -170,10 +170,13 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
             return LayoutReport("separate", 0.6, f"channel {c + 1} is digital silence {where} (every sample "
                                 "zero): separate channels with one voice speaking", ev, dur)
         loud = float(np.median(ild[speech])) * (1 if c == 1 else -1)   # dB the other channel is louder
-        if not own[c].any() and own[1 - c].any() and loud >= SEPARATE_MIN_ABS_ILD_DB:
+        # no speech of its own at any level: hiss, or mains hum as loud as quiet speech, whose level
+        # difference to the speech beside it has two "modes" (loud and quiet words) that are no alternation
+        if not own[c].any() and own[1 - c].any():
             ev["silent_channel"] = c + 1
-            return LayoutReport("separate", 0.6, f"channel {c + 1} has no speech of its own and is {loud:.0f} dB "
-                                f"quieter {where}: separate channels with one voice speaking", ev, dur)
+            level = f"{loud:.0f} dB quieter" if loud >= 0 else f"{-loud:.0f} dB louder"
+            return LayoutReport("separate", 0.6, f"channel {c + 1} has no speech of its own and is {level} "
+                                f"{where}: separate channels with one voice speaking", ev, dur)
     both_modes = min(share_lo, 1 - share_lo) >= 0.05
     if both_modes and hi - lo >= SEPARATE_MIN_MODE_DISTANCE_DB:
         conf = float(min(1.0, (hi - lo - SEPARATE_MIN_MODE_DISTANCE_DB) / 10.0 + 0.5))
@@ -534,8 +537,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     channel 2 client); when the audio is shared or mono it is contradicted
     and a warning says so.
 
-    One channel silent (``detect_layout``: digital silence, or no speech of its own
-    and >= 15 dB quieter) is found "separate" by its levels alone, which only
+    One channel silent (``detect_layout``: digital silence, or no speech of its own:
+    hiss, hum) is found "separate" by its levels alone, which only
     guesses that one person spoke: one microphone on one input of a two-input
     recorder carries both. Found (not asked for), the live channel is diarized
     on its own: two voices there make the layout mono on that channel
