@@ -197,6 +197,15 @@ class SessionBuilder:
                                                                 rolling=s.rolling))
 
 
+SILENT_SPEAKER_MARK = " never speaks: "  # "<speaker> never speaks: ...", silent_speaker_warnings' wording
+
+
+def is_silent_speaker_warning(text: str, speakers) -> bool:
+    """Whether ``text`` is a ``silent_speaker_warnings`` line of one of ``speakers`` (a
+    session attributed again drops those of the attribution it replaces)."""
+    return any(str(text).startswith(f"{spk}{SILENT_SPEAKER_MARK}") for spk in speakers)
+
+
 def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
     """Warnings for the speakers of a session who never speak: their channel
     (``attribution["channels"]``, 1-based, where known) is digital silence
@@ -217,7 +226,7 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
                 if float(np.max(fr["rms_db"])) <= DIGITAL_SILENCE_DB else f"no speech was found on {where}")
         toward = (f", and figures toward the {spk} (answering, talking over) have no data"
                   if len(session.speakers) > 1 else "")
-        out.append(f"{spk} never speaks: {what}, so the {spk}'s figures describe no behaviour{toward}")
+        out.append(f"{spk}{SILENT_SPEAKER_MARK}{what}, so the {spk}'s figures describe no behaviour{toward}")
     return tuple(out)
 
 

@@ -103,3 +103,25 @@ def test_one_mix_stored_twice_at_two_gains_is_shared(dialogue, gain):
     assert f"channel 2 {20 * np.log10(1 / abs(gain)):.0f} dB quieter" in att.layout_report.reason
     assert att.inverted == (gain < 0)
     assert _right_share(att.diarization.activity, d.truth) >= 0.97
+
+
+def test_live_recorded_from_one_input_is_attributed_again_on_save(dialogue, tmp_path):
+    """One device whose second input is empty, captured live with --record: while live its
+    channels are taken as given (the client silent); on save the whole recording is attributed
+    again, and the live "client never speaks" is not kept beside the two voices found."""
+    d, mono = dialogue
+    wav = tmp_path / "one_input.wav"
+    sf.write(wav, _stereo(mono, 0, "noise"), SR, subtype="PCM_16")
+    out = tmp_path / "l.json"
+    rc, _, err = run_cli("live", "--input", wav, "--output", out, "--record", tmp_path / "rec.wav", "--plain",
+                         "--speed", "8")
+    assert rc == 0, err
+    doc = json.loads(out.read_text())
+    assert doc["live"]["reattributed"] is True
+    att = doc["attribution"]
+    assert att["layout"] == "mono" and att["channel_used"] == 1 and att["diarization"]["voices"] == 2
+    assert not any("never speaks" in w for w in doc["warnings"]), doc["warnings"]
+    truth = {"therapist": sum(b - a for a, b in d.truth.therapist_segments),
+             "client": sum(b - a for a, b in d.truth.client_segments)}
+    share = truth["therapist"] / (truth["therapist"] + truth["client"])
+    assert doc["speakers"]["therapist"]["talk_share"] == pytest.approx(share, abs=0.05)

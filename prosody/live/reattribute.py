@@ -87,7 +87,10 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
     session = analyze_recording(recording_plan([rec], None, voices=voices), config, attribution=att,
                                 sources=list(doc.get("sources") or []), measures=measures, profile=baseline)
     new = session.to_json_dict()
-    new["warnings"] = list(doc.get("warnings") or []) + new["warnings"]
+    # the capture's warnings stay; "X never speaks" of the live channels is the new analysis's to say
+    from ..session import is_silent_speaker_warning
+    kept = [w for w in doc.get("warnings") or [] if not is_silent_speaker_warning(w, doc.get("speaker_order") or ())]
+    new["warnings"] = kept + new["warnings"]
     for key in ("bookmarks", "capture", "live"):
         if key in doc:
             new[key] = doc[key]
