@@ -125,3 +125,15 @@ def test_live_recorded_from_one_input_is_attributed_again_on_save(dialogue, tmp_
              "client": sum(b - a for a, b in d.truth.client_segments)}
     share = truth["therapist"] / (truth["therapist"] + truth["client"])
     assert doc["speakers"]["therapist"]["talk_share"] == pytest.approx(share, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["dev00", "tst00"])
+def test_real_voices_on_one_input_beside_hum_get_the_mono_attribution(corpus, name):
+    """AMI excerpts (two men; two women) on channel 1 at their own low level (-45..-49 dBFS speech), mains
+    hum on channel 2 louder than the speech: the live channel is attributed exactly as the mono file."""
+    x, rate = sf.read(next(corpus.rglob(f"{name}.wav")), dtype="float32")
+    assert rate == SR
+    st = np.stack([x, 0.01 * np.sin(2 * np.pi * 50.0 * np.arange(len(x)) / SR)], axis=1).astype(np.float32)
+    att, alone = attribute(st), attribute(x)
+    assert att.layout == "mono" and att.live_channel == 0 and att.diarization.n_voices == 2
+    assert np.array_equal(att.diarization.activity, alone.diarization.activity)
