@@ -132,7 +132,8 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     if n_channels == 2 and layout == "auto":
         head, _ = read_channels(paths, n_channels, limit_s=PROBE_S)
         rep = detect_layout(head)
-        if rep.layout == "separate" and "silent_channel" not in rep.evidence:  # one silent: its voices decide
+        # one channel silent (or as much quieter on every voice): the other's voices decide, in attribute()
+        if rep.layout == "separate" and not {"silent_channel", "quiet_channel"} & set(rep.evidence):
             spk = tuple(sorted(picks_map, key=picks_map.get)) if picks_map else ("therapist", "client")
             picks = tuple(picks_map[s] for s in spk) if picks_map else (0, 1)
             return Attribution("separate", rep, spk, "one speaker per channel (cross-talk rejected per frame)",

@@ -137,3 +137,16 @@ def test_real_voices_on_one_input_beside_hum_get_the_mono_attribution(corpus, na
     att, alone = attribute(st), attribute(x)
     assert att.layout == "mono" and att.live_channel == 0 and att.diarization.n_voices == 2
     assert np.array_equal(att.diarization.activity, alone.diarization.activity)
+
+
+def test_a_far_second_microphone_is_not_a_second_person(dialogue):
+    """Channel 2 a microphone far from both people: the same voices 20 dB down and 2.5 ms later
+    (waveform correlation ~0, no second level mode). It read "channel 2 is 20 dB quieter: separate
+    channels with one voice speaking", and cross-talk rejection took the far copy for leak: the
+    therapist was given both people's words. The near channel's voices now decide."""
+    d, mono = dialogue
+    far = np.concatenate([np.zeros(40, np.float32), mono[:-40]]) * 0.1
+    att = attribute(np.stack([mono, far], axis=1).astype(np.float32))
+    assert att.layout == "mono" and att.live_channel == 0 and att.diarization.n_voices == 2
+    assert "channel 2 is 20 dB quieter on almost all speech" in att.layout_report.reason
+    assert _right_share(att.diarization.activity, d.truth) >= 0.97

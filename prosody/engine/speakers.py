@@ -185,6 +185,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
                             f"channel levels {apart} apart", ev, dur)
     if abs(med) >= SEPARATE_MIN_ABS_ILD_DB and np.mean(np.sign(v) == np.sign(med)) >= 0.95:
         quiet = 2 if med > 0 else 1
+        ev["quiet_channel"] = quiet  # both voices (if two) this much quieter there: a far microphone, a copy
         return LayoutReport("separate", 0.6, f"channel {quiet} is {abs(med):.0f} dB quieter on almost all speech: "
                             "separate channels with one voice speaking", ev, dur)
     conf = float(min(1.0, 0.5 + (SEPARATE_MIN_MODE_DISTANCE_DB - (hi - lo)) / 12.0))
@@ -538,9 +539,11 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     and a warning says so.
 
     One channel silent (``detect_layout``: digital silence, or no speech of its own:
-    hiss, hum) is found "separate" by its levels alone, which only
-    guesses that one person spoke: one microphone on one input of a two-input
-    recorder carries both. Found (not asked for), the live channel is diarized
+    hiss, hum), or >= 15 dB quieter on almost all speech with no second level
+    mode (every voice that much quieter there: a far microphone, a copy), is
+    found "separate" by its levels alone, which only guesses that one person
+    spoke: one microphone on one input of a two-input recorder carries both.
+    Found (not asked for), the loud channel is diarized
     on its own: two voices there make the layout mono on that channel
     (``Attribution.live_channel``, ``channel_used`` in the JSON); one voice keeps
     the separate reading.
@@ -565,10 +568,12 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     if channels and report.layout != "separate" and layout == "auto":
         warnings.append(check_channels_claim(report))
     d, live = None, None
-    if layout == "auto" and used == "separate" and "silent_channel" in report.evidence:
-        # one channel silent: "one voice speaking" is only a guess; one microphone on one input of a
-        # two-input recorder carries both people. Its voices decide (never a --layout separate asked for)
-        live = 2 - int(report.evidence["silent_channel"])
+    quiet = report.evidence.get("silent_channel") or report.evidence.get("quiet_channel")
+    if layout == "auto" and used == "separate" and quiet:
+        # one channel silent, or quieter by as much on every voice: "one voice speaking" is only a guess;
+        # one microphone on one input of a two-input recorder, or a second one far from both people,
+        # carries both. The loud channel's voices decide (never a --layout separate asked for)
+        live = 2 - int(quiet)
         d = diarize(x[:, live], sample_rate=sample_rate, config=config)
         if d.n_voices == 2:
             report = replace(report, layout="mono", reason=f"{report.reason.split(': separate')[0]}, and channel "
