@@ -109,7 +109,7 @@ def cmd_analyze(args, out, err) -> int:
     from prosody.speaker_channels import analyze_recording, recording_plan
     # shared / mono: speaker channels cut by diarization; else the file's channels as --channels says
     layout = None if voices is not None else layout_from_args(args, len(args.files), n_channels)
-    rec = recording_plan(args.files, layout, voices=voices, offset_s=args.offset_s)
+    rec = recording_plan(args.files, layout, voices=voices, attribution=attribution, offset_s=args.offset_s)
     config = config_from_args(args, rec.speakers)
     from .sessions import check_save_args, rescue_unsaved, save_analyzed
     check_save_args(args)

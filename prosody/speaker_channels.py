@@ -119,7 +119,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     ``VoiceProfile`` naming the therapist among diarized voices."""
     from .engine.sources import parse_channel_map
     from .engine.diarize import audio_2d
-    from .engine.speakers import Attribution, attribute, detect_layout
+    from .engine.speakers import attribute, detect_layout, separate_attribution
 
     label = str(paths[0])
     if len(paths) == 2:
@@ -134,10 +134,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
         rep = detect_layout(head)
         # one channel silent (or as much quieter on every voice): the other's voices decide, in attribute()
         if rep.layout == "separate" and not {"silent_channel", "quiet_channel"} & set(rep.evidence):
-            spk = tuple(sorted(picks_map, key=picks_map.get)) if picks_map else ("therapist", "client")
-            picks = tuple(picks_map[s] for s in spk) if picks_map else (0, 1)
-            return Attribution("separate", rep, spk, "one speaker per channel (cross-talk rejected per frame)",
-                               channel_picks=picks), None
+            return separate_attribution(head, rep, channels=picks_map, profile=profile), None
     if n_channels == 1 and layout == "shared":
         raise InputError(f"--layout shared needs two channels; {label} has one: use --layout mono")
     audio, warnings = read_channels(paths, n_channels)
@@ -172,13 +169,17 @@ class Recording:
     cross_talk: bool
 
 
-def recording_plan(paths, layout, *, voices: VoiceChannels | None, offset_s: float = 0.0) -> Recording:
+def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=None,
+                   offset_s: float = 0.0) -> Recording:
     """The speaker channels of one recording: ``voices`` (shared / mono, cut by
     ``attribute_recording``) when there are any, else the file's channels read
-    by ``layout`` (``engine.sources.Layout``)."""
+    by ``layout`` (``engine.sources.Layout``), the other way round where a voice
+    profile found the therapist on channel 2 (``Attribution.channels_swapped``)."""
     if voices is not None:
         return Recording(voices, voices.speakers, voices.picks, cross_talk=False)
-    from .engine.sources import FileSource
+    from .engine.sources import FileSource, Layout
+    if attribution is not None and attribution.channels_swapped and len(layout.picks) == 2:
+        layout = Layout(layout.speakers, layout.picks[::-1])
     return Recording(FileSource(list(paths), layout, offset_s=offset_s), layout.speakers, layout.picks, cross_talk=True)
 
 

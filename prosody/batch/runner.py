@@ -452,7 +452,7 @@ def analyze_task(task: Task) -> TaskResult:
             att, voices = attribute_recording(paths, n_channels=n_channels, layout=task.layout_request,
                                               channels=task.channel_map, profile=task.voice_profile,
                                               offset_s=task.offset_s)
-        rec = recording_plan(paths, task.layout, voices=voices, offset_s=task.offset_s)
+        rec = recording_plan(paths, task.layout, voices=voices, attribution=att, offset_s=task.offset_s)
         session = analyze_recording(rec, task.config, attribution=att, sources=task.sources, measures=task.measures,
                                     profile=task.profile, said=unmap)
         # where each voice was read, for doc["audio"] (added by the client: the worker may hold a copy)

@@ -282,6 +282,47 @@ def profile_from_frames(samples: np.ndarray, *, speech: np.ndarray, sample_rate:
     return VoiceProfile(mean=mean, spread=spread, n_windows=len(emb), speech_s=len(idx) * GRID.hop_s, name=name)
 
 
+CHANNEL_ORDER_RULE = "channel 1 is taken as the therapist, channel 2 as the client (the default order; --channels " \
+                     "names them, a voice profile checks them)"
+OWN_SPEECH_MIN_LEAD_DB = 6.0  # a channel's own speech for the profile: its speech frames this much above the other's
+
+
+def name_channels(audio: np.ndarray, *, profile: VoiceProfile | None = None,
+                  names: tuple[str, str] = DEFAULT_NAMES) -> Naming:
+    """Which of two separate channels carries the therapist (``names[0]``): ``names[k]``
+    is channel k's. ``audio``: (n_samples, >= 2) float at 16 kHz.
+
+    With a voice profile: each channel's own speech (its speech frames at least
+    ``OWN_SPEECH_MIN_LEAD_DB`` louder than the other channel's, so no leak of the
+    other voice) is embedded as a profile is (``profile_from_frames``), and the
+    channel nearer the enrolled voice is the therapist's, when the two distances
+    lie ``PROFILE_MIN_MARGIN`` or more apart; nearer than that, or under
+    ``MIN_PROFILE_SPEECH_S`` of own speech on a channel, the default order stays
+    and the rule says why. Without a profile: ``CHANNEL_ORDER_RULE``."""
+    t, c = names
+    if profile is None:
+        return Naming((t, c), 0.5, CHANNEL_ORDER_RULE, True)
+    x = audio_2d(audio)[:, :2].astype(np.float32)
+    hop = GRID.hop_length
+    n = len(x) // hop
+    lv = 10 * np.log10(np.mean(np.square(x[: n * hop].reshape(n, hop, 2), dtype=np.float64), axis=1) + 1e-20)
+    dist = []
+    for ch in (0, 1):
+        own = speech_mask(x[:, ch], DiarizeConfig().vad)[:n] & (lv[:, ch] - lv[:, 1 - ch] >= OWN_SPEECH_MIN_LEAD_DB)
+        if own.sum() * GRID.hop_s < MIN_PROFILE_SPEECH_S:
+            return Naming((t, c), 0.5, f"{CHANNEL_ORDER_RULE}; the voice profile was not used: channel {ch + 1} has "
+                          f"{own.sum() * GRID.hop_s:.1f} s of its own speech, under the {MIN_PROFILE_SPEECH_S:.0f} s "
+                          "it needs", True)
+        dist.append(profile.distance(profile_from_frames(x[:, ch], speech=own).mean))
+    k, margin = int(np.argmin(dist)), abs(dist[0] - dist[1])
+    if margin < PROFILE_MIN_MARGIN:
+        return Naming((t, c), 0.5, f"{CHANNEL_ORDER_RULE}; the voice profile lies about as near both channels' "
+                      f"voices (cosine distances {dist[0]:.2f} and {dist[1]:.2f})", True, tuple(dist))
+    conf = float(min(1.0, 0.5 + margin / max(0.1, 2.0 * profile.spread)))
+    return Naming((t, c) if k == 0 else (c, t), conf, f"voice profile: channel {k + 1}'s voice is {margin:.2f} "
+                  f"closer to the enrolled {t}", False, tuple(dist))
+
+
 def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> None:
     """Raise InputError where ``samples`` (a recording meant to hold one person alone, for
     ``prosody enrol``) holds two voices by the diarizer: a profile built from both would
@@ -445,6 +486,12 @@ class Attribution:
     inverted: bool = False  # channel 2 taken in opposite polarity before the channels are mixed
     live_channel: int | None = None  # 0-based: the one channel diarized when the other is silent
 
+    @property
+    def channels_swapped(self) -> bool:
+        """Separate channels taken the other way round by a voice profile (``name_channels``):
+        the therapist on channel 2 (``--channels`` is not this: it sets the layout itself)."""
+        return self.layout == "separate" and self.naming is not None and self.channel_picks == (1, 0)
+
     def mix(self, audio: np.ndarray) -> np.ndarray:
         """(n_samples,) float: the one signal a shared or mono recording's voices are cut
         from: the live channel where the other is silent (``live_channel``), else the
@@ -585,13 +632,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         else:
             d, live = None, None
     if used == "separate":
-        if channels:
-            spk = tuple(sorted(channels, key=lambda s: channels[s]))
-            picks = tuple(channels[s] for s in spk)
-        else:
-            spk, picks = names, (0, 1)
-        return Attribution("separate", report, spk, "one speaker per channel (cross-talk rejected per frame)",
-                           channel_picks=picks, warnings=tuple(warnings))
+        return separate_attribution(x, report, channels=channels, profile=profile, names=names, warnings=warnings)
     if d is None:
         mix = x if used == "shared" else x.mean(axis=1)
         d = diarize(mix, sample_rate=sample_rate, config=config)
@@ -613,6 +654,31 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue"),
                        diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted, live_channel=live)
+
+
+def separate_attribution(audio: np.ndarray, report: LayoutReport, *, channels: dict[str, int] | None = None,
+                         profile: VoiceProfile | None = None, names: tuple[str, str] = DEFAULT_NAMES,
+                         warnings=()) -> Attribution:
+    """One speaker per channel: ``channels`` (``--channels``: speaker -> 0-based channel) as
+    given, else ``name_channels`` (a voice profile checks the default order; the rule is
+    said either way). ``audio``: (n_samples, >= 2), all or the first minutes of it."""
+    warnings = list(warnings)
+    naming = None
+    if channels:
+        spk = tuple(sorted(channels, key=lambda s: channels[s]))
+        picks = tuple(channels[s] for s in spk)
+    else:
+        naming = name_channels(audio, profile=profile, names=names)
+        k = naming.names.index(names[0])  # the therapist's channel
+        spk, picks = names, (k, 1 - k)
+        if k == 1:
+            warnings.append(f"the voice profile names channel 2 the {names[0]} ({naming.rule}): the channels are "
+                            "taken the other way round (--channels names them)")
+        elif profile is not None and naming.assumption:  # a profile given, and it could not decide
+            warnings.append(f"which channel is the {names[0]} is uncertain: {naming.rule}; "
+                            "`prosody relabel` exchanges the two speakers of a saved session")
+    return Attribution("separate", report, spk, "one speaker per channel (cross-talk rejected per frame)",
+                       channel_picks=picks, warnings=tuple(warnings), naming=naming)
 
 
 MORE_VOICES_NOTE = "more than two voices seem to speak here"

@@ -82,6 +82,13 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
     if voices is None:  # separate channels: the live analysis stands
         if att is not None:
             doc["attribution"] = att.to_dict()
+            if att.channels_swapped:  # it read channel 1 as the therapist: said, not redone
+                doc["attribution"]["channels"] = {att.speakers[0]: 1, att.speakers[1]: 2}
+                doc["attribution"].pop("naming", None)
+                doc["warnings"] = list(doc.get("warnings") or []) + [
+                    f"the voice profile names channel 2 the {att.speakers[0]} ({att.naming.rule}); the live analysis "
+                    f"took channel 1 as the {att.speakers[0]}: `prosody relabel` exchanges the two speakers of the "
+                    "imported session"]
         return doc, _arrays(doc, frames)
     # as analyze assembles a session (speaker_channels.analyze_recording), from the whole recording
     session = analyze_recording(recording_plan([rec], None, voices=voices), config, attribution=att,
