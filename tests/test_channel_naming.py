@@ -79,3 +79,16 @@ def test_analyze_and_batch_take_the_profiles_channel(fixture, tmp_path):
                          "--channels", "therapist=left,client=right", "--json", tmp_path / "c.json", "--quiet")
     assert rc == 0 and "voice profile names" not in err, err
     assert json.loads((tmp_path / "c.json").read_text())["attribution"]["channels"] == {"therapist": 1, "client": 2}
+
+
+def test_with_one_person_speaking_the_profile_names_that_voice(fixture, therapist_profile):
+    """The other channel silent: the one voice speaking is matched to the profile alone (it had said the
+    naming was uncertain, for want of the silent channel's speech)."""
+    y = fixture.copy()
+    ther_only = np.stack([y[:, 0], np.zeros(len(y), np.float32)], axis=1)   # the therapist's channel, client silent
+    client_only = np.stack([y[:, 1], np.zeros(len(y), np.float32)], axis=1)  # the client's voice on channel 1
+    a = name_channels(ther_only, profile=therapist_profile)
+    assert a.names == ("therapist", "client") and not a.assumption and "the only one speaking" in a.rule
+    b = name_channels(client_only, profile=therapist_profile)
+    assert b.names == ("client", "therapist") and not b.assumption and "beyond" in b.rule
+    json.dumps(b.to_dict(), allow_nan=False)  # no NaN for the silent channel

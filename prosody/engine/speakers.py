@@ -296,9 +296,11 @@ def name_channels(audio: np.ndarray, *, profile: VoiceProfile | None = None,
     ``OWN_SPEECH_MIN_LEAD_DB`` louder than the other channel's, so no leak of the
     other voice) is embedded as a profile is (``profile_from_frames``), and the
     channel nearer the enrolled voice is the therapist's, when the two distances
-    lie ``PROFILE_MIN_MARGIN`` or more apart; nearer than that, or under
-    ``MIN_PROFILE_SPEECH_S`` of own speech on a channel, the default order stays
-    and the rule says why. Without a profile: ``CHANNEL_ORDER_RULE``."""
+    lie ``PROFILE_MIN_MARGIN`` or more apart; nearer than that the default order
+    stays and the rule says why. One channel alone with ``MIN_PROFILE_SPEECH_S``
+    of its own speech (the other person silent): its voice is the therapist's
+    within ``max(0.2, 3 x spread)`` of the profile, else the client's (as a lone
+    diarized voice is named). Without a profile: ``CHANNEL_ORDER_RULE``."""
     t, c = names
     if profile is None:
         return Naming((t, c), 0.5, CHANNEL_ORDER_RULE, True)
@@ -306,14 +308,21 @@ def name_channels(audio: np.ndarray, *, profile: VoiceProfile | None = None,
     hop = GRID.hop_length
     n = len(x) // hop
     lv = 10 * np.log10(np.mean(np.square(x[: n * hop].reshape(n, hop, 2), dtype=np.float64), axis=1) + 1e-20)
-    dist = []
-    for ch in (0, 1):
-        own = speech_mask(x[:, ch], DiarizeConfig().vad)[:n] & (lv[:, ch] - lv[:, 1 - ch] >= OWN_SPEECH_MIN_LEAD_DB)
-        if own.sum() * GRID.hop_s < MIN_PROFILE_SPEECH_S:
-            return Naming((t, c), 0.5, f"{CHANNEL_ORDER_RULE}; the voice profile was not used: channel {ch + 1} has "
-                          f"{own.sum() * GRID.hop_s:.1f} s of its own speech, under the {MIN_PROFILE_SPEECH_S:.0f} s "
-                          "it needs", True)
-        dist.append(profile.distance(profile_from_frames(x[:, ch], speech=own).mean))
+    owns = [speech_mask(x[:, ch], DiarizeConfig().vad)[:n] & (lv[:, ch] - lv[:, 1 - ch] >= OWN_SPEECH_MIN_LEAD_DB)
+            for ch in (0, 1)]
+    enough = [float(o.sum()) * GRID.hop_s >= MIN_PROFILE_SPEECH_S for o in owns]
+    if enough.count(True) == 1:  # one person speaks (the other's channel silent): is that voice the enrolled one?
+        ch = enough.index(True)
+        d1 = profile.distance(profile_from_frames(x[:, ch], speech=owns[ch]).mean)
+        limit = max(0.2, 3.0 * profile.spread)  # as a lone diarized voice is named (name_voices)
+        k = ch if d1 <= limit else 1 - ch
+        return Naming((t, c) if k == 0 else (c, t), float(min(1.0, abs(limit - d1) / limit + 0.5)),
+                      f"voice profile: channel {ch + 1}'s voice, the only one speaking, is {d1:.2f} from the enrolled "
+                      f"{t} ({'within' if d1 <= limit else 'beyond'} {limit:.2f})", False, (d1,))
+    if not all(enough):
+        return Naming((t, c), 0.5, f"{CHANNEL_ORDER_RULE}; the voice profile was not used: neither channel has "
+                      f"{MIN_PROFILE_SPEECH_S:.0f} s of its own speech", True)
+    dist = [profile.distance(profile_from_frames(x[:, ch], speech=owns[ch]).mean) for ch in (0, 1)]
     k, margin = int(np.argmin(dist)), abs(dist[0] - dist[1])
     if margin < PROFILE_MIN_MARGIN:
         return Naming((t, c), 0.5, f"{CHANNEL_ORDER_RULE}; the voice profile lies about as near both channels' "
