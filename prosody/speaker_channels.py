@@ -116,7 +116,8 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     speakers (the streaming path).
 
     ``channels``: the ``--channels`` text (speaker=channel); ``profile``: a
-    ``VoiceProfile`` naming the therapist among diarized voices."""
+    ``VoiceProfile`` naming the therapist among diarized voices, or checking which
+    separate channel is the therapist's (``engine.speakers.name_channels``)."""
     from .engine.sources import parse_channel_map
     from .engine.diarize import audio_2d
     from .engine.speakers import attribute, detect_layout, separate_attribution
