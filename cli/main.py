@@ -104,7 +104,7 @@ def cmd_analyze(args, out, err) -> int:
     if wants_attribution(n_files=len(args.files), n_channels=n_channels, speaker=args.speaker, layout=args.layout):
         from .speakers_cli import attribute_file
         from .voices import load_profile
-        args.voice_profile = load_profile(args) if len(args.files) == 1 else None
+        args.voice_profile = load_profile(args)  # two files: checked against their order, said only
         attribution, voices = attribute_file(args, n_channels)
     from prosody.speaker_channels import analyze_recording, recording_plan
     # shared / mono: speaker channels cut by diarization; else the file's channels as --channels says

@@ -72,7 +72,7 @@ def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, lay
     return n_files == 1 and n_channels <= 2 and not (n_channels == 1 and speaker)
 
 
-def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None = None):
+def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None = None, profile=None):
     """The Attribution of a recording taken as one speaker per channel (two files, or one
     stereo file under ``--layout separate``), after its first ``PROBE_S`` seconds were
     checked: where both channels carry both voices (``detect_layout`` says shared), the
@@ -81,9 +81,10 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
     speech. Two files so found are refused unless ``--layout separate`` insists (they
     cannot be diarized as one recording: two devices need not run in step); one stereo
     file under the override is analysed as asked, with a warning saying why its figures
-    may be wrong."""
+    may be wrong. Two files are one speaker each in the order given; a ``profile`` that
+    finds the therapist in the second file says so (``name_channels``), and changes nothing."""
     from .engine.sources import parse_channel_map
-    from .engine.speakers import Attribution, detect_layout
+    from .engine.speakers import Attribution, detect_layout, name_channels
 
     two_files = len(paths) == 2
     head, _ = read_channels(paths, 2, limit_s=PROBE_S, offset_s=offset_s)
@@ -106,6 +107,13 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
                     "each voice is taken for the other's leak where it is quieter, and speaking time, turns and "
                     "every measure built on them can be far too low",)
         rep = replace(rep, reason=f"as given by --layout separate; the audio looked {rep.layout}: {rep.reason}")
+    if two_files and profile is not None and rep.layout == "separate":
+        naming = name_channels(head, profile=profile)
+        if naming.names[0] != "therapist" and not naming.assumption:  # the order given is the user's: said only
+            rule = naming.rule.replace("channel", "file")
+            warnings += (f"the voice profile finds the therapist in the second file ({rule}): the files are read in "
+                         f"the order given, therapist first; give them the other way round if {paths[1]} is the "
+                         "therapist's",)
     return Attribution("separate", rep, spk, how, channel_picks=picks, warnings=warnings)
 
 
@@ -124,7 +132,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
 
     label = str(paths[0])
     if len(paths) == 2:
-        return _separate_claim(paths, layout, offset_s), None
+        return _separate_claim(paths, layout, offset_s, profile=profile), None
     if layout == "separate":
         if n_channels == 1:
             raise InputError(f"--layout separate needs two channels; {label} has one: use --layout mono")

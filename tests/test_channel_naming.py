@@ -92,3 +92,22 @@ def test_with_one_person_speaking_the_profile_names_that_voice(fixture, therapis
     b = name_channels(client_only, profile=therapist_profile)
     assert b.names == ("client", "therapist") and not b.assumption and "beyond" in b.rule
     json.dumps(b.to_dict(), allow_nan=False)  # no NaN for the silent channel
+
+
+def test_two_files_in_the_other_order_are_read_as_given_and_said(fixture, tmp_path):
+    """Two files are one speaker each in the order given (therapist first); a profile that finds the
+    therapist in the second file says so, and changes nothing."""
+    for name, ch in (("t.wav", 0), ("c.wav", 1)):
+        sf.write(tmp_path / name, fixture[:, ch], SR)
+    sf.write(tmp_path / "ther_alone.wav", fixture[: 20 * SR, 0], SR)
+    store = tmp_path / "st"
+    assert run_cli("enrol", tmp_path / "ther_alone.wav", "--therapist", "ann", "--store", store)[0] == 0
+    rc, _, err = run_cli("analyze", tmp_path / "c.wav", tmp_path / "t.wav", "--profile", "ann", "--store", store,
+                         "--json", tmp_path / "s.json", "--quiet")
+    assert rc == 0, err
+    assert "the voice profile finds the therapist in the second file" in err, err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["attribution"]["channels"] == {"therapist": 1, "client": 2}  # as given
+    rc, _, err = run_cli("analyze", tmp_path / "t.wav", tmp_path / "c.wav", "--profile", "ann", "--store", store,
+                         "--quiet")
+    assert rc == 0 and "voice profile" not in err, err

@@ -1312,8 +1312,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                                                layout=job.layout) else "separate")
     if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
         raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
-    vp = (voice_profile_of(job) if (voice_profile_of is not None and request != "separate" and len(job.paths) == 1)
-          else None)  # two files: one speaker each, named by their order
+    vp = (voice_profile_of(job) if (voice_profile_of is not None and (request != "separate" or len(job.paths) == 2))
+          else None)  # two files: one speaker each in their order, which a profile only checks
     task = Task(paths=tuple(os.path.abspath(p) for p in job.paths), sources=tuple(job.paths), layout=layout,
                 config=config, offset_s=job.offset_s, measures=measures, profile=profile,
                 layout_request=request, channel_map=job.channels, voice_profile=vp)
