@@ -482,15 +482,21 @@ def test_sigterm_saves_to_the_end(tmp_path):
     assert len(frames["therapist"]["is_speech"]) == int(round(doc["duration_s"] / 0.01))
 
 
-def test_sigkill_after_autosave_keeps_data_to_the_autosave(tmp_path):
+def _killed_after_autosave(tmp_path, seconds: int):
+    """``prosody live`` replaying the dialogue with an autosave every second, killed
+    (SIGKILL: no final save) once ``seconds`` have elapsed; its session JSON path."""
     out = tmp_path / "s.json"
     p = subprocess.Popen(PROSODY + ["live", "--input", str(DIALOGUE), "--output", str(out), "--plain",
                                     "--interval-s", "0.2", "--autosave-s", "1"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    _wait_for_elapsed(p, 4)
+    _wait_for_elapsed(p, seconds)
     p.kill()
     p.communicate(timeout=30)
-    doc, frames = load_live_session(out)
+    return out
+
+
+def test_sigkill_after_autosave_keeps_data_to_the_autosave(tmp_path):
+    doc, frames = load_live_session(_killed_after_autosave(tmp_path, 4))
     assert doc["live"]["complete"] is False
     # an autosave every second: at most ~1 s (+ the pipeline's 1.26 s decision latency) lost
     assert doc["duration_s"] >= 4 - 1.0 - 1.26 - 0.3
@@ -503,13 +509,7 @@ def test_a_killed_live_sessions_file_is_kept_and_said_incomplete(tmp_path):
     writes over its JSON or its frames file, and import, show and the report say it is part-way."""
     from tests.conftest import run_cli
     from tests.test_validation import _one_line
-    out = tmp_path / "s.json"
-    p = subprocess.Popen(PROSODY + ["live", "--input", str(DIALOGUE), "--output", str(out), "--plain",
-                                    "--interval-s", "0.2", "--autosave-s", "1"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    _wait_for_elapsed(p, 3)
-    p.kill()
-    p.communicate(timeout=30)
+    out = _killed_after_autosave(tmp_path, 3)
     frames = frames_path_for(out)
     kept = out.read_bytes(), frames.read_bytes()
     assert json.loads(kept[0])["live"]["complete"] is False

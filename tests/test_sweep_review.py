@@ -32,12 +32,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import FIXTURES, run_cli
-
-
-def _one_line(rc, err, code=2):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
+from tests.test_validation import _one_line  # one error line, its exit status, no traceback
 
 
 @pytest.fixture(scope="module")
