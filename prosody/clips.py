@@ -60,6 +60,14 @@ def recording_paths(doc: dict) -> list[str]:
     return out
 
 
+def channel_used(doc: dict) -> int | None:
+    """The 0-based channel a session's voices were cut from where the other channel was
+    silent (``attribution.channel_used``, 1-based in the JSON), or None."""
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
+    used = att.get("channel_used")
+    return used - 1 if isinstance(used, int) and not isinstance(used, bool) and used >= 1 else None
+
+
 def live_audio_record(doc: dict) -> dict | None:
     """For a live session recorded with ``--record``: its recording file (one
     channel per speaker, in speaker order), hashed now; None without one."""
@@ -70,10 +78,9 @@ def live_audio_record(doc: dict) -> dict | None:
     from .engine.sources import AudioFile
     speakers = list(doc.get("speaker_order") or [])
     n_channels = AudioFile(path).channels  # voices attributed again from a mono recording share its one channel
-    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
-    used = att.get("channel_used")  # the one channel diarized where the other was silent
-    if isinstance(used, int) and not isinstance(used, bool) and 1 <= used <= n_channels:
-        return audio_record([path], speakers, [(0, used - 1)] * len(speakers))
+    used = channel_used(doc)  # the one channel diarized where the other was silent
+    if used is not None and used < n_channels:
+        return audio_record([path], speakers, [(0, used)] * len(speakers))
     return audio_record([path], speakers, [(0, min(i, n_channels - 1)) for i in range(len(speakers))])
 
 
@@ -194,5 +201,6 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, on_start=None) -> None
                          "(`prosody devices` lists them)") from None
 
 
-__all__ = ["Audio", "audio_record", "clip_span", "data_uri", "encode_clip", "live_audio_record", "locate", "play",
+__all__ = ["Audio", "audio_record", "channel_used", "clip_span", "data_uri", "encode_clip", "live_audio_record",
+           "locate", "play",
            "to_playback"]

@@ -34,7 +34,7 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
     frames diarization gave this voice. ``speaker``: default the session's first."""
     import soxr
 
-    from .clips import locate
+    from .clips import channel_used, locate
     from .store.db import attribution_of
     which = f"session {session_id}" if session_id is not None else "the session"
     order = list(doc["speaker_order"])
@@ -52,8 +52,7 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
         if audio.sample_rate != GRID.sample_rate:
             x = soxr.resample(x, audio.sample_rate, GRID.sample_rate).astype(np.float32)
     else:  # shared / mono: the one mix (or the one live channel), at the frames diarization gave this voice
-        used = (doc.get("attribution") or {}).get("channel_used") if isinstance(doc.get("attribution"), dict) else None
-        x = recording_mix(audio.files[0], channel=used - 1 if isinstance(used, int) and used >= 1 else None)
+        x = recording_mix(audio.files[0], channel=channel_used(doc))
     mask = np.asarray(frames[speaker]["is_speech"], bool).copy()
     for other in order:
         if other != speaker:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import stat
@@ -217,7 +218,7 @@ def _live_session_at(path: str) -> str | None:
 
 
 def _live_doc(path: str) -> dict | None:
-    import json
+    """The document at ``path`` when it is a live capture's saved session JSON, else None."""
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
