@@ -110,13 +110,9 @@ def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig
                                            "reading": "not recomputed after relabel: the session has no per-frame "
                                                       "features; analyse the recording again"}
             return
-        a, b = GRID.frames_to_s(f0), GRID.frames_to_s(f1)
-        sl = Slice(grid=GRID, speakers=order, frame0=f0, frame1=f1,
-                   frames={s: {k: v[f0:f1] for k, v in frames[s].items()} for s in order},
-                   segments=tuple(x for x in segs if x.end_s > look_s and x.start_s < b),
-                   transitions=tuple(t for t in trs if a <= t.to_start_s < b),
-                   transitions_all=tuple(t for t in trs if t.to_start_s < b), events=(), pauses=(), nuclei=(),
-                   turn_taking=bool(doc.get("turn_taking")))
+        sl = Slice.cut(grid=GRID, speakers=order, frame0=f0, frame1=f1,
+                       frames={s: {k: v[f0:f1] for k, v in frames[s].items()} for s in order},
+                       segments=segs, transitions=trs, turn_taking=bool(doc.get("turn_taking")), look_s=look_s)
         att["arousal_coregulation"] = arousal_coregulation(sl, mcfg, n_permutations=n_perm)
 
     redo(m2, 0, n, 0.0, mcfg.n_permutations)

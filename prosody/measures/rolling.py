@@ -125,22 +125,17 @@ class RollingMeasures:
         base = self._update_baseline(end_frame)
         start_frame = max(0, end_frame - self.grid.s_to_frames(self.cfg.window_s))
         look_frame = max(0, end_frame - self.keep_frames)
-        a, b, look = (self.grid.frames_to_s(x) for x in (start_frame, end_frame, look_frame))
         i0, i1 = start_frame - self._f0, end_frame - self._f0
         if self._first is None and self._segments:
             self._first = first_holder(self._segments, self.speakers)
-        sl = Slice(
+        # a pause counts where it ends (Slice.cut): it is known only when its speaker resumes, and the
+        # windows wait for that (decided_until_s); by its start, a window could be emitted before it
+        sl = Slice.cut(
             grid=self.grid, speakers=self.speakers, frame0=start_frame, frame1=end_frame,
             frames={s: {k: v[i0:i1] for k, v in self._frames[s].items()} for s in self.speakers},
-            segments=tuple(s for s in self._segments if s.end_s > look and s.start_s < b),
-            transitions=tuple(t for t in self._transitions if a <= t.to_start_s < b),
-            transitions_all=tuple(t for t in self._transitions if t.to_start_s < b),
-            events=tuple(e for e in self._events if a <= e.start_s < b),
-            # a pause counts where it ends: it is known only when its speaker resumes, and the windows
-            # wait for that (decided_until_s); by its start, a window could be emitted before it
-            pauses=tuple(p for p in self._pauses if a <= p.end_s < b),
-            nuclei=tuple((s, t) for s, t in self._nuclei if a <= t < b),
-            turn_taking=turn_taking, ipu_cache=self._ipu_cache,
+            segments=self._segments, transitions=self._transitions, events=self._events, pauses=self._pauses,
+            nuclei=self._nuclei, turn_taking=turn_taking, look_s=self.grid.frames_to_s(look_frame),
+            ipu_cache=self._ipu_cache,
         )
         w = summarize(sl, base, self.cfg, with_cues=True, n_permutations=self.n_permutations, first=self._first)
         return RollingWindow.from_summary(w)

@@ -39,6 +39,27 @@ class Slice:
         object.__setattr__(self, "_nuclei_by", {
             s: np.sort(np.array([t for x, t in self.nuclei if x == s])) for s in self.speakers})
 
+    @classmethod
+    def cut(cls, *, grid: Grid, speakers: tuple[str, ...], frame0: int, frame1: int,
+            frames: dict[str, dict[str, np.ndarray]], segments, transitions, events=(), pauses=(), nuclei=(),
+            turn_taking: bool, look_s: float | None = None, ipu_cache: dict | None = None) -> "Slice":
+        """The Slice of frames ``[frame0, frame1)`` (``frames`` already cut to them), keeping of
+        the timed items, by the one rule of every slice (session, phase, rolling window,
+        relabel): segments overlapping ``[look_s, end_s)`` (``look_s`` default ``start_s``: a
+        rolling window looks back for the floor holder), transitions and events starting in
+        ``[start_s, end_s)``, every transition started before ``end_s`` (``transitions_all``),
+        pauses ending in it (a pause is known only when its speaker resumes) and nuclei in it."""
+        a, b = grid.frames_to_s(frame0), grid.frames_to_s(frame1)
+        look = a if look_s is None else look_s
+        return cls(grid=grid, speakers=speakers, frame0=frame0, frame1=frame1, frames=frames,
+                   segments=tuple(x for x in segments if x.end_s > look and x.start_s < b),
+                   transitions=tuple(t for t in transitions if a <= t.to_start_s < b),
+                   transitions_all=tuple(t for t in transitions if t.to_start_s < b),
+                   events=tuple(e for e in events if a <= e.start_s < b),
+                   pauses=tuple(p for p in pauses if a <= p.end_s < b),
+                   nuclei=tuple((x, t) for x, t in nuclei if a <= t < b),
+                   turn_taking=turn_taking, ipu_cache=ipu_cache)
+
     def nuclei_of(self, speaker: str) -> np.ndarray:
         """Sorted nucleus times (s) of ``speaker``."""
         return self._nuclei_by.get(speaker, np.zeros(0))

@@ -122,19 +122,13 @@ def session_slice(session, t0_s: float | None = None, t1_s: float | None = None)
     g = session.grid
     f0 = 0 if t0_s is None else g.s_to_frames(t0_s)
     f1 = session.n_frames if t1_s is None else min(session.n_frames, g.s_to_frames(t1_s))
-    a, b = g.frames_to_s(f0), g.frames_to_s(f1)
     tt = session.turn_taking
-    trs = session.turns.transitions if tt else ()
-    return Slice(
+    return Slice.cut(
         grid=g, speakers=session.speakers, frame0=f0, frame1=f1,
         frames={s: {k: v[f0:f1] for k, v in session.frames[s].items()} for s in session.speakers},
-        segments=tuple(s for s in session.segments if s.end_s > a and s.start_s < b),
-        transitions=tuple(t for t in trs if a <= t.to_start_s < b),
-        transitions_all=tuple(t for t in trs if t.to_start_s < b),
-        events=tuple(e for e in (session.turns.events if tt else ()) if a <= e.start_s < b),
-        pauses=tuple(p for p in (session.turns.pauses if tt else ()) if a <= p.end_s < b),  # where it ends (rolling.py)
-        nuclei=tuple((s, t) for s, t in session.nuclei if a <= t < b),
-        turn_taking=tt,
+        segments=session.segments, transitions=session.turns.transitions if tt else (),
+        events=session.turns.events if tt else (), pauses=session.turns.pauses if tt else (),
+        nuclei=session.nuclei, turn_taking=tt,
     )
 
 
