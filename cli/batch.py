@@ -26,8 +26,22 @@ from .sessions import check_file_name_text, store_folder
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that the pool is stopped as for Ctrl-C."""
+class _StopRequest:
+    """The handler of Ctrl-C and SIGTERM while a batch runs: it notes the
+    signal, and run_batch stops between steps (an exception raised at any
+    bytecode could land inside the pool's own code and hang the exit)."""
+
+    NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "stopped by SIGTERM"}
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def __call__(self, signum, frame) -> None:
+        if self.signum is None or signum == signal.SIGTERM:
+            self.signum = signum
+
+    def reason(self) -> str | None:
+        return self.NAMES.get(self.signum) if self.signum is not None else None
 DEFAULT_TABLE = "prosody-batch"
 
 
@@ -224,27 +238,28 @@ def cmd_batch(args, out, err) -> int:
                   stdout_ok=False, protected=[store_folder(args)])
     progress = _Progress(err, bar=not args.no_progress)
 
-    def on_sigterm(signum, frame):
-        raise _Terminated()
-    old_term = signal.signal(signal.SIGTERM, on_sigterm)
+    stop = _StopRequest()
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
             try:
                 report = run_batch(jobs, store=store, config=config, measures=mcfg, profile=profile,
                                    n_jobs=args.jobs, scheduler=args.scheduler, send_audio=args.send_audio,
-                                   force=args.force, on_event=progress)
+                                   force=args.force, on_event=progress, stop=stop.reason)
             finally:
                 progress.close()
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt:  # BatchStopped, or a Ctrl-C before the handler was set
         progress.close()
-        what = "stopped by SIGTERM" if isinstance(exc, _Terminated) else "interrupted"
+        terminated = stop.signum == signal.SIGTERM
+        what = _StopRequest.NAMES[signal.SIGTERM if terminated else signal.SIGINT]
         err.write(f"prosody: error: {what}; {progress.done} recording{'s' if progress.done != 1 else ''} "
                   "finished and saved in the store, the workers are stopped; run the same command again to "
                   "continue where it stopped\n")
-        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGTERM, old_term)
+        for s, handler in old.items():
+            signal.signal(s, handler)
     note = None
     if want_parquet and not parquet_available():
         want_parquet = False

@@ -686,7 +686,7 @@ def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, mo
             self.inflight.append((f, task))
             return f
 
-        def wait(self, futures):
+        def wait(self, futures, timeout):
             crash = any(t.sources[0].endswith("crash.wav") for _, t in self.inflight)
             for f, t in self.inflight:
                 if crash:

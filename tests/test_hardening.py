@@ -373,7 +373,13 @@ def test_glob_over_branching_symlink_loops_terminates(tmp_path):
     assert real == sorted([str(root / "top.wav"), str(root / "x" / "y" / "s.wav")])
 
 
-def test_sigterm_stops_the_pool_and_says_how_to_resume(tmp_path, fixture_dialogue):
+@pytest.mark.parametrize("sig, to_group, when", [
+    (signal.SIGTERM, False, "busy"),      # a service manager stops the parent while the workers analyse
+    (signal.SIGTERM, False, "starting"),  # ... while the workers are still being started
+    (signal.SIGINT, True, "busy"),        # Ctrl-C in a terminal reaches the whole process group
+], ids=["sigterm-busy", "sigterm-starting", "ctrl-c-group"])
+def test_a_stopped_batch_exits_says_how_to_resume_and_leaves_no_worker(tmp_path, fixture_dialogue, sig, to_group,
+                                                                         when):
     audio, _ = fixture_dialogue
     src = tmp_path / "in"
     src.mkdir()
@@ -385,27 +391,34 @@ def test_sigterm_stops_the_pool_and_says_how_to_resume(tmp_path, fixture_dialogu
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:  # wait for the workers to be busy
+        wanted = 3 if when == "busy" else 1
+        while time.monotonic() < deadline and proc.poll() is None:  # wait for the worker processes
             kids = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
-            if len(kids) >= 3:
+            if len(kids) - 1 >= wanted:
                 break
-            time.sleep(0.1)
-        time.sleep(1.0)
+            time.sleep(0.02)
+        if when == "busy":
+            time.sleep(1.0)
         assert proc.poll() is None, "the batch finished before it could be stopped"
-        proc.send_signal(signal.SIGTERM)  # the parent only, as a service manager would
+        if to_group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 143
-    assert "SIGTERM" in err and "run the same command again" in err and "finished" in err, err
+    assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
+    what = "stopped by SIGTERM" if sig == signal.SIGTERM else "interrupted"
+    assert what in err and "run the same command again" in err and "finished" in err, err
+    assert "Traceback" not in err, err
     for _ in range(50):  # every worker is gone
         if subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode != 0:
             break
         time.sleep(0.1)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("worker processes were left running after SIGTERM")
+        pytest.fail("worker processes were left running after the signal")
 
 
 # -- 6. analyze --save into a corrupt or full store -------------------------------------------------------------

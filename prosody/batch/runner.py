@@ -478,6 +478,26 @@ def _warm() -> None:
     from .. import session  # noqa: F401  (the pipeline and its stages)
 
 
+def _worker_init() -> None:
+    """A local worker leaves Ctrl-C to the parent, which stops the batch and
+    terminates the workers: a terminal's Ctrl-C reaches the whole process group,
+    and a worker interrupted on its own prints a traceback."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class BatchStopped(KeyboardInterrupt):
+    """The batch was asked to stop (Ctrl-C, SIGTERM: ``reason``) and did, at a
+    point between steps: nothing half-saved, the workers terminated."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+STOP_POLL_S = 0.2   # how often a running batch looks whether it was asked to stop
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -904,7 +924,10 @@ class _LocalBackend:
         self.name = f"{jobs} local process{'es' if jobs != 1 else ''}"
         # spawn: workers do not inherit this process's open databases, threads or locks
         self._ctx = mp.get_context("spawn")
-        self.pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx)
+        self.pool = self._new_pool(jobs)
+
+    def _new_pool(self, jobs: int):
+        return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
 
     def submit(self, task: Task):
         return self.pool.submit(analyze_task, task)
@@ -914,8 +937,8 @@ class _LocalBackend:
         for _ in range(self.jobs):
             self.pool.submit(_warm)
 
-    def wait(self, futures):
-        return self._cf.wait(futures, return_when=self._cf.FIRST_COMPLETED).done
+    def wait(self, futures, timeout: float):
+        return self._cf.wait(futures, timeout=timeout, return_when=self._cf.FIRST_COMPLETED).done
 
     def is_crash(self, exc: BaseException) -> bool:
         from concurrent.futures.process import BrokenProcessPool
@@ -923,11 +946,11 @@ class _LocalBackend:
 
     def restart(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = self._cf.ProcessPoolExecutor(max_workers=self.jobs, mp_context=self._ctx)
+        self.pool = self._new_pool(self.jobs)
 
     def run_alone(self, task: Task) -> TaskResult:
         """Run one task in its own fresh process: which of the tasks in flight killed the pool?"""
-        with self._cf.ProcessPoolExecutor(max_workers=1, mp_context=self._ctx) as pool:
+        with self._new_pool(1) as pool:
             try:
                 return pool.submit(analyze_task, task).result()
             except self._cf.process.BrokenProcessPool:
@@ -951,6 +974,10 @@ class _LocalBackend:
             if p.is_alive():
                 p.kill()
                 p.join(timeout=1.0)
+        # the pool's own thread sees its workers gone and ends; the interpreter joins it at exit
+        manager = getattr(self.pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(timeout=5.0)
 
 
 class _DaskBackend:
@@ -980,9 +1007,12 @@ class _DaskBackend:
     def submit(self, task: Task):
         return self.client.submit(analyze_task, task, pure=False)
 
-    def wait(self, futures):
+    def wait(self, futures, timeout: float):
         with self.client.as_current():  # not the process-wide default client: this one
-            return self._distributed.wait(list(futures), return_when="FIRST_COMPLETED").done
+            try:
+                return self._distributed.wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                return set()
 
     def is_crash(self, exc: BaseException) -> bool:
         return False  # Dask retries lost work itself and then raises KilledWorker for that task alone
@@ -1067,7 +1097,8 @@ def _check_reachable(address: str) -> None:
 
 def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, measures=None, profile=None, n_jobs: int | None = None,
               scheduler: str | None = None, send_audio: bool = False, force: bool = False,
-              on_event: Callable[[BatchEvent], None] | None = None) -> BatchReport:
+              on_event: Callable[[BatchEvent], None] | None = None,
+              stop: Callable[[], str | None] | None = None) -> BatchReport:
     """Analyse ``jobs`` into ``store`` (a ``prosody.store.Store``).
 
     ``config``: the analysis configuration (from ``--config``); each job's
@@ -1077,11 +1108,21 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
     worker processes (default: the number of cores); ``scheduler``: a Dask
     scheduler address instead (workers read ``paths``, or receive the bytes
     when ``send_audio``). ``force``: analyse again what is already done (the
-    stored session is replaced, keeping its ID).
+    stored session is replaced, keeping its ID). ``stop``: asked between
+    steps (each file planned, every STOP_POLL_S while the workers run); when
+    it returns a reason, the workers are terminated and BatchStopped is raised,
+    with every finished analysis saved. A signal handler that only notes the
+    request keeps an exception from landing inside the pool's own code, where
+    it can leave a lock held or a worker unstarted and the exit hanging.
 
     Never raises for a bad recording; returns a BatchReport listing each
     failure. Raises BatchError when the batch as a whole cannot run."""
     emit = on_event or (lambda e: None)
+
+    def check_stop() -> None:
+        reason = stop() if stop is not None else None
+        if reason:
+            raise BatchStopped(reason)
     t_start = time.perf_counter()
     ledger = Ledger(store.path)
     backend = None
@@ -1119,6 +1160,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         numbered: dict[tuple, str] = {}  # (therapist, client, session number) -> the job given it, as a place
         duplicates: list[tuple[int, Job, int, str]] = []    # (index, job, index of the first, its label)
         for i, job in enumerate(jobs):
+            check_stop()
             emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
             try:
                 pj = _plan(job, ledger=ledger, config=config or AnalysisConfig(), measures=measures, profile=profile,
@@ -1220,7 +1262,9 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if not inflight:
                 continue
             crashed = []
-            for fut in backend.wait(inflight):
+            done = backend.wait(inflight, STOP_POLL_S)
+            check_stop()
+            for fut in done:
                 i, pj = inflight.pop(fut)
                 try:
                     res = fut.result()
