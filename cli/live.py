@@ -190,7 +190,7 @@ def cmd_live(args, out, err) -> int:
     measures, profile = measures_from_args(args)
     if profile is not None:  # as analyze_recording: a baseline of none of these speakers is refused
         profile.check_speakers(source.speakers)
-    warnings += list(getattr(source, "warnings", []))
+    warnings += list(getattr(source, "warnings", [])) + list(config.unused_pitch_ranges(source.speakers))
     one_device = request.one_device
     if one_device and not args.record:
         from prosody.live.reattribute import PROVISIONAL_NOTE

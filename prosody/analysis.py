@@ -19,6 +19,7 @@ from .engine.sources import Layout, parse_channel_map
 from .errors import ConfigError, InputError
 from .fileio import LIVE_DOC_MAX_BYTES, small_file_problem
 from .measures import Baseline, CueConfig, MeasuresConfig
+from .moments import MomentsConfig
 from .types import SPEAKER_NAME_MAX_CHARS, name_problem
 
 DEFAULT_SPEAKERS = ("therapist", "client")
@@ -65,10 +66,14 @@ def check_speaker_label(name: str | None, *, flag: str = "--speaker") -> None:
 
 
 def load_config(path: str | None) -> AnalysisConfig:
-    """The analysis configuration from a TOML file, or the defaults."""
+    """The analysis configuration from a TOML file, or the defaults. The file's
+    ``[moments]`` table, read by the review commands, is checked here too."""
     if not path:
         return AnalysisConfig()
-    return AnalysisConfig.from_dict(read_toml_file(path))
+    d = read_toml_file(path)
+    cfg = AnalysisConfig.from_dict(d)
+    MomentsConfig.from_table(d)  # one file serves every command: a bad [moments] is refused by each that reads it
+    return cfg
 
 
 def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tuple[str, ...]) -> AnalysisConfig:

@@ -198,6 +198,14 @@ class AnalysisConfig:
             pc.validate(f"pitch_by_speaker.{name}.")
         return self
 
+    def unused_pitch_ranges(self, speakers) -> tuple[str, ...]:
+        """A warning for each ``[pitch_by_speaker.NAME]`` that names none of
+        ``speakers`` (a recording's): its range would go unused without a word."""
+        return tuple(f"the configuration's pitch range for {name!r} ([pitch_by_speaker]) was not used: this "
+                     f"recording's speakers are {', '.join(map(repr, speakers))}; name the channels as the "
+                     "configuration does (--channels, --speaker) or rename its table"
+                     for name, _ in self.pitch_by_speaker if name not in speakers)
+
     def pitch_for(self, speaker: str) -> PitchConfig:
         for name, pc in self.pitch_by_speaker:
             if name == speaker:

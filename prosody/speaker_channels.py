@@ -197,7 +197,9 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     """The session of ``rec`` (``recording_plan``), as analyze and batch both
     give it: analysed through the one pipeline, with the source's warnings, then
     the attribution (``Attribution.to_dict``) and its warnings, then a warning
-    for each speaker who never speaks (``session.silent_speaker_warnings``).
+    for each configured pitch range that names none of its speakers
+    (``AnalysisConfig.unused_pitch_ranges``) and for each speaker who never
+    speaks (``session.silent_speaker_warnings``).
     ``said`` maps each warning's text (batch: its local copies' paths back to
     the files named)."""
     from .session import analyze_blocks, silent_speaker_warnings
@@ -210,4 +212,5 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     if attribution is not None:
         session = replace(session, attribution=attribution.to_dict(),
                           warnings=session.warnings + tuple(said(w) for w in attribution.warnings))
-    return replace(session, warnings=session.warnings + silent_speaker_warnings(session))
+    return replace(session, warnings=session.warnings + config.unused_pitch_ranges(rec.speakers)
+                   + silent_speaker_warnings(session))

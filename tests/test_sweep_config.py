@@ -24,6 +24,15 @@ What it found, each planted below:
   empty name or one with control characters was taken. Both are refused.
 - ``--cues ,`` turned every cue off unasked; ``--max 0`` was reported as ``moments.max_total``.
 - ``batch --config BAD`` created the session store before refusing the file.
+
+Second round (2026-12-02, fifteenth session):
+
+- A ``[pitch_by_speaker.NAME]`` naming none of the recording's speakers was unused in
+  silence; analyze, batch and live now say so in the session's warnings.
+- A bad ``[moments]`` table was refused only by the review commands; analyze, batch and
+  live took the same file. Every command reading the file now refuses it.
+- A baseline value under a misspelt key (``f0_median``) was read as "not known"; unknown
+  keys in a speaker's table are refused, naming the known ones.
 """
 from __future__ import annotations
 
@@ -127,6 +136,7 @@ def _bad_profiles(good):
         "text pitch": (with_value("f0_median_hz", "177"), "f0_median_hz = '177'"),
         "boolean rate": (with_value("articulation_rate_syl_s", True), "articulation_rate_syl_s = True"),
         "huge level": (with_value("level_median_db", 1e308), "level_median_db = 1e+308"),
+        "misspelt value": (with_value("f0_median", 177.0), "unknown value(s) 'f0_median'"),
         "speaker a number": ({"speakers": {th: 3}}, f"speakers.{th} = 3"),
         "control name": ({"speakers": {"a\x1b[31m": good["speakers"][th]}}, "control characters"),
         "no speakers": ({"speakers": {}}, "no 'speakers'"),
@@ -228,3 +238,34 @@ def test_batch_refuses_a_bad_config_before_making_the_store(tmp_path, wav):
                          "--config", _toml(tmp_path, "[vad]\nbleed_min_block_s = -1\n"))
     _one_line(rc, err)
     assert not (tmp_path / "st").exists()
+
+
+def test_pitch_range_for_no_speaker_of_the_recording_is_said(tmp_path, wav):
+    cfg = _toml(tmp_path, "[pitch_by_speaker.alice]\nfmin_hz = 75.0\nfmax_hz = 400.0\n")
+    rc, out, err = run_cli("analyze", wav, "--quiet", "--config", cfg, "--json", "-")
+    assert rc == 0, err
+    said = [w for w in json.loads(out)["warnings"] if "'alice'" in w]
+    assert len(said) == 1 and "was not used" in said[0] and "'therapist', 'client'" in said[0], said
+    # named so, the range is used and nothing is said
+    rc, out, err = run_cli("analyze", wav, "--quiet", "--config", cfg, "--json", "-",
+                           "--channels", "alice=left,client=right")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert not [w for w in doc["warnings"] if "pitch_by_speaker" in w], doc["warnings"]
+    live = tmp_path / "live.json"
+    rc, _, err = run_cli("live", "--input", wav, "--duration", "3", "--plain", "--speed", "max", "--output", live,
+                         "--config", cfg)
+    assert rc == 0, err
+    assert [w for w in json.loads(live.read_text())["warnings"] if "'alice'" in w and "was not used" in w]
+
+
+def test_a_bad_moments_table_is_refused_by_every_command_reading_the_file(tmp_path, wav):
+    cfg = _toml(tmp_path, "[moments]\nmax_total = -3\n")
+    out = tmp_path / "x.json"
+    for argv in (["analyze", wav, "--quiet", "--json", out],
+                 ["live", "--input", wav, "--duration", "3", "--plain", "--speed", "max", "--output", out],
+                 ["batch", wav, "--store", tmp_path / "st", "--table", tmp_path / "t", "--no-progress"]):
+        rc, _, err = run_cli(*argv, "--config", cfg)
+        _one_line(rc, err)
+        assert "moments.max_total=-3" in err, (argv[0], err)
+    assert not out.exists() and not (tmp_path / "st").exists()

@@ -54,6 +54,10 @@ class Baseline:
             if not isinstance(vals, dict):
                 raise InputError(f"speakers.{name} = {_shown(vals)}: expected a table of values such as "
                                  "f0_median_hz")
+            unknown = sorted(set(vals) - set(names), key=str)
+            if unknown:  # a misspelt value would be read as "not known" in silence
+                raise InputError(f"speakers.{name}: unknown value(s) {', '.join(map(_shown, unknown))}; "
+                                 f"known: {', '.join(names)}")
             for k in names:
                 v, (lo, hi, unit) = vals.get(k), PROFILE_RANGES[k]
                 ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi)
