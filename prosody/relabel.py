@@ -5,7 +5,8 @@ When the wrong voice was named the therapist (no voice profile, the rule
 is right but sits under the other name. Relabelling exchanges the two
 speakers' data (document and frames) and recomputes what depends on which
 voice is the therapist: the warmth of the whole session, its phases and its
-rolling windows, and arousal co-regulation (it reads the client-to-therapist
+rolling windows, the rolling windows' cues (addressed to the therapist), and
+arousal co-regulation (it reads the client-to-therapist
 exchanges, which are the other direction's once the names change). Everything
 else is per speaker and moves unchanged::
 
@@ -20,7 +21,7 @@ from types import SimpleNamespace
 
 from .engine.speakers import MORE_VOICES_NOTE, more_voices_text
 from .errors import InputError
-from .measures import MeasuresConfig, therapist_of, warmth
+from .measures import CueConfig, MeasuresConfig, cues, first_holder, therapist_of, warmth
 from .measures.summary import _gate_components, _gate_rolling_warmth, _gate_session_warmth, _no_warmth
 
 SWAP_NOTE = "relabelled: the two voices were exchanged by the user (prosody relabel)"
@@ -76,13 +77,58 @@ def _rewarm(block: dict, therapist: str | None, need_s: float | None, cfg: Measu
 
 
 def _config(d: dict) -> MeasuresConfig:
-    """The session's MeasuresConfig from its stored ``measures.config`` (scalars; defaults otherwise)."""
+    """The session's MeasuresConfig from its stored ``measures.config`` (its scalars and
+    its ``cues`` table; defaults for what is missing or malformed)."""
     names = {f.name for f in dataclasses.fields(MeasuresConfig)}
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names and not isinstance(v, dict)}
     try:
-        return dataclasses.replace(MeasuresConfig(), **kw)
+        cfg = dataclasses.replace(MeasuresConfig(), **kw)
     except (TypeError, ValueError):
-        return MeasuresConfig()
+        cfg = MeasuresConfig()
+    cue_names = {f.name for f in dataclasses.fields(CueConfig)}
+    if isinstance(d.get("cues"), dict):
+        try:
+            cfg = dataclasses.replace(cfg, cues=CueConfig(**{k: v for k, v in d["cues"].items() if k in cue_names}))
+        except (TypeError, ValueError):
+            pass
+    return cfg
+
+
+def _timed(doc: dict):
+    """(segments, transitions) of a session document as the measures' types."""
+    from .types import Segment, Transition
+    segs = tuple(Segment(x["speaker"], float(x["start_s"]), float(x["end_s"])) for x in doc.get("segments") or [])
+    trs = tuple(Transition(t["from_speaker"], t["to_speaker"], float(t["from_end_s"]), float(t["to_start_s"]))
+                for t in doc.get("transitions") or [])
+    return segs, trs
+
+
+def _cues(m2: dict, doc: dict, therapist: str | None, mcfg: MeasuresConfig) -> None:
+    """Each rolling window's cues recomputed for ``therapist`` from the exchanged
+    document ``doc``: the cues read the window's timed items (segments with the
+    look-back, transitions) and the therapist's voice and timing figures, not the
+    frames (``measures.cues``), so they are the analysis' own for these names."""
+    from .measures.slice import Slice
+    from .measures.registry import with_roles
+    from .timebase import GRID
+    order = tuple(doc["speaker_order"])
+    segs, trs = _timed(doc)
+    first = first_holder(list(segs), order)
+    cfg = with_roles(order, mcfg)
+    look = GRID.s_to_frames(mcfg.lookback_s)
+    for block in m2.get("rolling") or []:
+        if not isinstance(block, dict) or "cues" not in block:
+            continue
+        voice, timing = block.get("voice"), block.get("timing")
+        if therapist is None or block.get("start_s") is None or block.get("end_s") is None \
+                or not isinstance(voice, dict) or therapist not in voice:
+            block["cues"] = []  # the client alone: the cues are addressed to the therapist (measures.summary)
+            continue
+        f0, f1 = GRID.s_to_frames(float(block["start_s"])), GRID.s_to_frames(float(block["end_s"]))
+        sl = Slice.cut(grid=GRID, speakers=order, frame0=f0, frame1=f1, frames={}, segments=segs, transitions=trs,
+                       turn_taking=bool(doc.get("turn_taking")), look_s=GRID.frames_to_s(max(0, f1 - look)))
+        block["cues"] = cues(sl, voice[therapist], timing[therapist] if isinstance(timing, dict) else None, cfg,
+                             first, therapist=therapist)
 
 
 def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig) -> None:
@@ -94,11 +140,8 @@ def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig
     from .measures.rolling import ROLLING_N_PERMUTATIONS
     from .measures.slice import Slice
     from .timebase import GRID
-    from .types import Segment, Transition
     order = tuple(doc["speaker_order"])
-    segs = tuple(Segment(x["speaker"], float(x["start_s"]), float(x["end_s"])) for x in doc.get("segments") or [])
-    trs = tuple(Transition(t["from_speaker"], t["to_speaker"], float(t["from_end_s"]), float(t["to_start_s"]))
-                for t in doc.get("transitions") or [])
+    segs, trs = _timed(doc)
     n = min((len(v) for f in (frames or {}).values() for v in f.values()), default=0)
 
     def redo(block: dict, f0: int, f1: int, look_s: float, n_perm: int) -> None:
@@ -157,7 +200,7 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
             nm["assumption"], nm["confidence"] = False, 1.0
         if isinstance(att.get("channels"), dict):
             att["channels"] = _swap_keys(att["channels"], pair)
-        att["relabelled"] = True
+        att["relabelled"] = SWAP_NOTE not in (doc.get("warnings") or [])  # swapped back: the names as found
         att["warnings"] = [w for w in att.get("warnings") or [] if not str(w).startswith("assumption:")]
         dz = att.get("diarization")
         if isinstance(dz, dict) and isinstance(dz.get("mixed_voices"), list):
@@ -194,8 +237,7 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
                 window = SimpleNamespace(transitions=[t for t in trans if a <= t["to_start_s"] < b],
                                          turn_taking=bool(doc.get("turn_taking")))
                 _gate_rolling_warmth(block["warmth"], block["voice"][th], window, mcfg)
-            if block.get("cues"):
-                block["cues"] = []  # cues read the therapist's frames moment by moment: re-analyse for them
+        _cues(m2, new, th, mcfg)
         new_frames = None if frames is None else {pair[0]: frames[pair[1]], pair[1]: frames[pair[0]]}
         _coregulation(m2, new, new_frames, mcfg)
         new["measures"] = m2

@@ -45,12 +45,14 @@ def built(tmp_path_factory):
     mono = d / "mono.wav"
     sf.write(mono, audio.mean(axis=1), sr)
     store = d / "st"
+    every_cue = ("--cues", "monologue,overlaps,pace,quick_answers")
     for path, number in ((FIXTURES / "dialogue.flac", 1), (mono, 2)):
         rc, _, err = run_cli("analyze", str(path), "--save", "--store", str(store), "--therapist", "ann",
-                             "--client", "C1", "--session-number", str(number), "--quiet", "--no-progress")
+                             "--client", "C1", "--session-number", str(number), "--quiet", "--no-progress",
+                             *every_cue)
         assert rc == 0, err
     rc, _, err = run_cli("analyze", str(FIXTURES / "dialogue.flac"), "--channels", "therapist=right,client=left",
-                         "--json", str(d / "swapped.json"), "--quiet", "--no-progress")
+                         "--json", str(d / "swapped.json"), "--quiet", "--no-progress", *every_cue)
     assert rc == 0, err
     return d, store, json.loads((d / "swapped.json").read_text())
 
@@ -84,6 +86,11 @@ def test_relabel_gives_the_coregulation_of_the_channels_named_the_other_way(buil
     assert after["measures"]["warmth"] == swapped["measures"]["warmth"]
     assert after["speakers"] == swapped["speakers"]
     assert after["speakers"]["therapist"]["talk_share"] == before["speakers"]["client"]["talk_share"]
+    # the cues addressed to the therapist are the other voice's now, as that analysis gave them
+    cues = [(w["end_s"], w["cues"]) for w in after["measures"]["rolling"]]
+    assert cues == [(w["end_s"], w["cues"]) for w in swapped["measures"]["rolling"]]
+    assert any(c for _, c in cues) and cues != [(w["end_s"], w["cues"]) for w in before["measures"]["rolling"]]
+    assert after["attribution"]["relabelled"] is True
 
 
 def test_relabel_twice_returns_to_the_start_and_says_swapped_back_once(store, tmp_path):
@@ -99,6 +106,7 @@ def test_relabel_twice_returns_to_the_start_and_says_swapped_back_once(store, tm
     assert all(np.array_equal(f0[k], f1[k], equal_nan=f0[k].dtype.kind == "f") for k in f0.files)
     rule = end["attribution"]["naming"]["rule"]
     assert rule == start["attribution"]["naming"]["rule"] + "; swapped back by the user", rule
+    assert end["attribution"]["relabelled"] is False  # the names are those found again
 
 
 def test_a_note_on_a_moment_the_ranking_leaves_out_is_still_listed(store):
