@@ -295,6 +295,33 @@ def test_negative_offset_skips_the_start_of_the_second_file(tmp_path, window):
     np.testing.assert_array_equal(got, np.round(audio * 32768) / 32768)
 
 
+def test_a_file_ending_early_is_said_with_its_speaker(tmp_path, capsys, window):
+    """Two devices stopped apart: the client's file ends 7 s before the therapist's (planted);
+    the warning names the file, the speaker, the time and the gap. Within SHORT_FILE_S, or
+    put back on the timeline by --offset, nothing is said."""
+    from prosody.engine.sources import SHORT_FILE_S
+
+    audio, _ = window  # 11 s
+    sf.write(tmp_path / "therapist.wav", audio[:, 0], SR, subtype="PCM_16")
+    sf.write(tmp_path / "client.wav", audio[: 4 * SR, 1], SR, subtype="PCM_16")
+    layout = Layout(("ann", "bo"), ((0, 0), (1, 0)))
+    src = FileSource([str(tmp_path / "therapist.wav"), str(tmp_path / "client.wav")], layout)
+    said = [w for w in src.warnings if "ends at" in w]
+    assert len(said) == 1 and "client.wav ends at 0:04, 7 s before" in said[0] and "the bo is not recorded" in said[0]
+    doc = analyze_json(capsys, tmp_path / "therapist.wav", tmp_path / "client.wav")
+    assert any("client.wav ends at 0:04" in w and "the client is not recorded" in w for w in doc["warnings"])
+    # the therapist's file the short one: named so
+    src = FileSource([str(tmp_path / "client.wav"), str(tmp_path / "therapist.wav")], layout)
+    assert any("client.wav ends at 0:04" in w and "the ann is not recorded" in w for w in src.warnings)
+    # within SHORT_FILE_S: devices stopped a moment apart
+    sf.write(tmp_path / "client.wav", audio[: int((11.0 - SHORT_FILE_S + 0.5) * SR), 1], SR, subtype="PCM_16")
+    assert not [w for w in FileSource([str(tmp_path / "therapist.wav"), str(tmp_path / "client.wav")],
+                                      layout).warnings if "ends at" in w]
+    # a late start put back on the timeline ends with the other: nothing said
+    t, c = client_cut(tmp_path, audio, 6.0)
+    assert not [w for w in FileSource([str(t), str(c)], layout, offset_s=6.0).warnings if "ends at" in w]
+
+
 def test_two_files_at_other_rates_equal_the_stereo_file(tmp_path, capsys, window):
     audio, _ = window
     sf.write(tmp_path / "s.wav", audio, SR, subtype="FLOAT")

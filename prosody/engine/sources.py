@@ -21,7 +21,7 @@ import soxr
 
 from ..fileio import c_stderr_captured, check_input_file
 from ..errors import DecoderMissingError, InputError
-from ..timebase import GRID
+from ..timebase import GRID, clock_text
 from ..types import name_problem
 from ..typed_text import alike_names
 
@@ -408,6 +408,9 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
     return out
 
 
+SHORT_FILE_S = 5.0  # two files: one ending more than this before the other is said (FileSource.warnings)
+
+
 class FileSource:
     """Read one stereo/mono file or two per-speaker files, resample each to
     16 kHz, and yield (n, n_speakers) float32 blocks.
@@ -437,7 +440,25 @@ class FileSource:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for f in self.files for w in f.warnings]
+        return [w for f in self.files for w in f.warnings] + self._short_file_warnings()
+
+    def _short_file_warnings(self) -> list[str]:
+        """Two files, one ending more than ``SHORT_FILE_S`` before the other on the timeline:
+        its speaker is not recorded after that, and every figure takes them for silent there
+        (a second device stopped early, a call recording cut off)."""
+        ds = [f.duration_s for f in self.files]
+        if len(ds) != 2 or None in ds:
+            return []
+        ends = (ds[0], ds[1] + self.offset_s)
+        short = int(ends[1] < ends[0])
+        gap = abs(ends[0] - ends[1])
+        if gap <= SHORT_FILE_S:
+            return []
+        who = [s for s, (fi, _) in zip(self.layout.speakers, self.layout.picks) if fi == short]
+        whom = f"the {who[0]}" if who else "its speaker"
+        return [f"{self.files[short].path} ends at {clock_text(ends[short])}, {gap:.0f} s before "
+                f"{self.files[1 - short].path}: {whom} is not recorded after {clock_text(ends[short])}, and every "
+                "figure takes them for silent there"]
 
     @property
     def duration_s(self) -> float | None:
