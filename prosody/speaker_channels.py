@@ -6,6 +6,7 @@ and the session's warnings assembled (``recording_plan``, ``analyze_recording``)
 One implementation, so that batch gives exactly what analyze gives for the same file."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -14,27 +15,40 @@ from .errors import InputError
 from .timebase import GRID
 
 PROBE_S = 60.0
+_FIRST_ALLOC_S = 3 * 3600.0  # read_channels' first array at most this long (a header may claim anything)
 LAYOUT_REQUESTS = ("auto", "separate", "shared", "mono")
 
 
 class VoiceChannels:
-    """Speaker channels cut from one file, served in 2 s blocks like ``FileSource``."""
+    """Speaker channels cut from one file, served in 2 s blocks like ``FileSource``:
+    ``blocks()`` makes them in order (a diarized recording's from its mix,
+    ``Attribution.voice_blocks``), so that they are never held whole beside the
+    recording; ``n_samples`` long."""
 
-    def __init__(self, audio: np.ndarray, speakers: tuple[str, ...], warnings: list[str],
+    BLOCK_SAMPLES = 2 * GRID.sample_rate
+
+    def __init__(self, blocks, n_samples: int, speakers: tuple[str, ...], warnings: list[str],
                  picks: tuple[tuple[int, int], ...]):
-        self.audio = np.ascontiguousarray(audio, dtype=np.float32)
+        self._blocks = blocks
+        self.n_samples = n_samples
         self.speakers = speakers
         self.warnings = warnings
         self.picks = picks  # (file index, channel index) each voice was cut from
 
+    @classmethod
+    def of_array(cls, audio: np.ndarray, speakers, warnings, picks) -> "VoiceChannels":
+        """Channels already made: (n_samples, len(speakers)) float32."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        step = cls.BLOCK_SAMPLES
+        return cls(lambda: (audio[a:a + step] for a in range(0, len(audio), step)), len(audio), speakers,
+                   warnings, picks)
+
     @property
     def duration_s(self) -> float:
-        return len(self.audio) / GRID.sample_rate
+        return self.n_samples / GRID.sample_rate
 
     def __iter__(self):
-        step = 2 * GRID.sample_rate
-        for a in range(0, len(self.audio), step):
-            yield self.audio[a:a + step]
+        return iter(self._blocks())
 
 
 def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offset_s: float = 0.0):
@@ -48,14 +62,21 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
         names = tuple(f"c{i}" for i in range(n_channels))
         picks = tuple((0, i) for i in range(n_channels))
     src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)
-    blocks, got = [], 0
+    limit = None if limit_s is None else int(math.ceil(limit_s * GRID.sample_rate))
+    # one array filled as read (grown where the header said less), not a list of blocks joined at the end:
+    # an hour is held once, not twice
+    expected = int(min(src.duration_s or 0.0, _FIRST_ALLOC_S) * GRID.sample_rate) + GRID.sample_rate
+    audio = np.empty((expected if limit is None else min(expected, limit + 2 * GRID.sample_rate), len(names)),
+                     np.float32)
+    got = 0
     for b in src:
-        blocks.append(b)
+        if got + len(b) > len(audio):
+            audio = np.concatenate([audio[:got], np.empty((max(len(audio), got + len(b)), len(names)), np.float32)])
+        audio[got:got + len(b)] = b
         got += len(b)
-        if limit_s is not None and got >= limit_s * GRID.sample_rate:
+        if limit is not None and got >= limit:
             break
-    audio = np.concatenate(blocks) if blocks else np.zeros((0, n_channels), np.float32)
-    return audio, src.warnings
+    return audio[:got], src.warnings
 
 
 def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, layout: str) -> bool:
@@ -156,10 +177,13 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     n_in = audio_2d(audio).shape[1]
     picks = (tuple((0, att.live_channel) for _ in range(d.n_voices)) if att.live_channel is not None
              else tuple((0, min(i, n_in - 1)) for i in range(d.n_voices)))
+    mono = att.mix(audio)
+    del audio  # only the mix is read from here on (a view of it for one channel)
     if d.n_voices == 2:
-        return att, VoiceChannels(att.channels(audio), att.speakers, warnings, picks)
+        return att, VoiceChannels(lambda: att.voice_blocks(mono, block_samples=VoiceChannels.BLOCK_SAMPLES),
+                                  len(mono), att.speakers, warnings, picks)
     name = att.naming.names[0] if att.naming is not None else "therapist"
-    return att, VoiceChannels(att.mix(audio)[:, None], (name,), warnings, picks)
+    return att, VoiceChannels.of_array(mono[:, None], (name,), warnings, picks)
 
 
 @dataclass(frozen=True)

@@ -628,3 +628,68 @@ def test_restart_kept_on_a_clear_frame_model_gain(corpus):
         got = [np.sum(single & (a & (d.owner == k) | b & (d.owner == 1 - k))) for k in (0, 1)]
         wrong[z] = min(got) / single.sum()  # the better naming of the two voices
     assert wrong[0.0] > 0.05 and wrong[1.0] < 0.01, wrong
+
+
+def test_voice_channels_made_block_by_block_equal_the_whole():
+    """Equivalence (long recordings: the speaker channels are made in blocks, never held whole
+    beside the recording): any block size gives the channels of one pass, bit for bit, for
+    samples past the last frame, an excursion and overlap (gains), and the fill's noise made
+    in pieces of any size equals it made at once."""
+    from prosody.engine.diarize import Diarization
+    from prosody.engine.speakers import (Attribution, LayoutReport, Naming, _FillStream, floor_fill,
+                                         noise_floor_db)
+
+    rng = np.random.default_rng(5)
+    n_frames = 2000
+    owner = np.zeros(n_frames, np.int8)
+    owner[500:1200] = 1
+    owner[700:720] = 2          # overlap inside voice 1's turn
+    owner[1500:1530] = 1        # an excursion of voice 1 inside voice 0's speech ...
+    owner[1510:1520] = 2        # ... overlapped
+    speech = np.ones(n_frames, bool)
+    speech[::7] = False
+    act = np.stack([owner != 1, owner != 0], axis=1) & speech[:, None]
+    d = Diarization(n_voices=2, activity=act, owner=owner, centroids=np.zeros((2, 256), np.float32),
+                    separation=0.3, voice_share=(0.6, 0.4))
+    x = (rng.standard_normal(n_frames * 160 + 77) * 0.05).astype(np.float32)  # 77 samples past the last frame
+    for names in ((THERAPIST, CLIENT), (CLIENT, THERAPIST)):
+        att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
+                          diarization=d, naming=Naming(names, 0.5, NO_PROFILE_RULE, True))
+        whole = att.channels(x)
+        assert whole.shape == (len(x), 2) and whole.dtype == np.float32
+        for block in (161, 999, 16384, 32000, len(x) + 5):
+            got = np.concatenate(list(att.voice_blocks(x, block_samples=block)))
+            assert np.array_equal(got, whole), block
+        # planted: the therapist's channel is the recording itself where its voice speaks alone (outside
+        # the excursion, where a listener's frames carry less of the mixture)
+        alone = np.repeat(owner == names.index(THERAPIST), 160)
+        alone = np.concatenate([alone, np.full(len(x) - len(alone), bool(alone[-1]))])
+        alone[1500 * 160:1530 * 160] = False
+        assert np.array_equal(whole[alone, 0], x[alone]) and not np.array_equal(whole[~alone, 0], x[~alone])
+    fill = floor_fill(x, speech, seed=1)
+    stream = _FillStream(x, speech, seed=1, floor_db=noise_floor_db(x, speech))
+    pieces, a = [], 0
+    for size in rng.integers(1, 40000, 100):
+        pieces.append(stream.take(int(size)))
+        a += int(size)
+        if a >= len(x):
+            break
+    assert np.array_equal(np.concatenate(pieces)[: len(x)], fill)
+
+
+def test_scaled_reads_equal_the_scaled_signal():
+    """The diarizer reads its recording scaled to the encoder's level piece by piece
+    (``gain``), never holding the scaled copy: the same mel power and pitch as from the
+    scaled signal; pitch windows past either end read zeros, as from the signal padded."""
+    from prosody.engine.diarize import _frame_f0_st
+
+    rng = np.random.default_rng(2)
+    t = np.arange(48000) / 16000
+    y = (0.02 * np.sin(2 * np.pi * 140 * t) + 0.002 * rng.standard_normal(len(t))).astype(np.float32)
+    gain = np.float32(10 ** (-30 / 20)) / np.float32(0.0141)
+    assert np.array_equal(mel_frames(y, gain=gain), mel_frames(y * gain))
+    idx = np.r_[0, 1, 2, 100, 150, 297, 298, 299]
+    assert np.array_equal(_frame_f0_st(y, idx, gain=gain), _frame_f0_st(y * gain, idx), equal_nan=True)
+    pad = 1600  # 10 frames of zeros at both ends: the frames near the ends read the same samples
+    padded = np.concatenate([np.zeros(pad, np.float32), y, np.zeros(pad, np.float32)])
+    assert np.array_equal(_frame_f0_st(y, idx), _frame_f0_st(padded, idx + pad // 160), equal_nan=True)

@@ -53,6 +53,8 @@ smoothing bridges the speaker's short hole.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -371,14 +373,6 @@ class Diarization:
                        centroids=self.centroids[::-1].copy(), voice_share=self.voice_share[::-1],
                        mixed=self.mixed[::-1])
 
-    def owner_masks(self, n_samples: int) -> np.ndarray:
-        """(n_samples, 2) bool: the samples each voice owns (frames repeated by hop_length)."""
-        hop = self.grid.hop_length
-        own = np.repeat(self.owner, hop)[:n_samples]
-        if len(own) < n_samples:
-            own = np.concatenate([own, np.full(n_samples - len(own), own[-1] if len(own) else 0, np.int8)])
-        return np.stack([own != 1, own != 0], axis=1)
-
 
 # --------------------------------------------------------------------------- features
 
@@ -615,7 +609,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     memo = {} if memo is None else memo  # the front end, computed once and reused by the retry
     hop = grid.hop_length
     n = len(x) // hop
-    mono = _memo(memo, "mono", lambda: x.mean(axis=1))
+    mono = _memo(memo, "mono", lambda: channel_mean(x))
     speech = _memo(memo, "speech", lambda: speech_mask(mono, cfg.vad, grid=grid))
     empty = Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
                         centroids=np.zeros((0, 256), np.float32), separation=float("nan"), voice_share=(0.0, 0.0))
@@ -623,9 +617,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         return empty
     # level: the encoder was trained on speech normalised to -30 dBFS (mel power is not log)
     frames = mono[: n * hop].reshape(n, hop)
-    rms = np.sqrt(np.mean(frames[speech] ** 2))
-    y = _memo(memo, "y", lambda: mono * (10 ** (-30 / 20) / max(rms, 1e-9)))
-    mel = _memo(memo, "mel", lambda: mel_frames(y)[:n])
+    # the level as the encoder hears it: mono scaled by ``gain`` (each consumer scales the samples it
+    # reads, so that the scaled signal is never held whole beside the recording)
+    gain = _memo(memo, "gain", lambda: 10 ** (-30 / 20) / max(_speech_rms(frames, speech), 1e-9))
+    mel = _memo(memo, "mel", lambda: mel_frames(mono, gain=gain)[:n])
     # embedding windows over the speech frames joined end to end (pauses left out, as
     # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
     idx = np.flatnonzero(speech)
@@ -644,12 +639,12 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     melc = mel[idx]
     chp = None
     if x.shape[1] >= 2:
-        chp = np.stack([np.mean(x[: n * hop, c].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12
+        chp = np.stack([frame_mean_square(x[: n * hop, c].reshape(n, hop), np.float64) + 1e-12
                         for c in (0, 1)], axis=1)[idx]
     raw = _frame_features(melc, chp, cfg.n_mfcc)
     # quiet frames (utterance tails, reverberation) carry little evidence of the voice; a
     # change of voice costs less after a pause than inside speech
-    lv = 10 * np.log10(np.mean(np.square(frames, dtype=np.float32), axis=1)[idx] + 1e-12)
+    lv = 10 * np.log10(frame_mean_square(frames, np.float32)[idx] + 1e-12)
     ref = np.percentile(lv, 90)
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
     scale = np.ones(m)
@@ -670,7 +665,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         ild_s = np.convolve(ild, np.ones(11) / 11, mode="same")  # 0.1 s running mean
         if sp_lab is not None and seed is None:
             lab, spatial = sp_lab, True
-    f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(y, idx, grid=grid)) if cfg.pitch_weight > 0 else None
+    f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono, idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
     # likewise the windows' median pitch, where it forms two distinct modes
     pitched = False
     if not spatial and f0_st is not None and cfg.pitch_split_min_st > 0:
@@ -834,13 +829,24 @@ def _mel_of_channels(x: np.ndarray, speech: np.ndarray, n: int, hop: int) -> np.
     recordings (0-1 ms delays, dry): clustered whole utterances were right on 11 of 18
     recordings from the mean signal, 17 of 18 from either microphone alone, and the right
     split's voices lay further apart (docs/speakers.md, eighteenth round)."""
-    p = [np.mean(np.square(x[: n * hop, c].reshape(n, hop)[speech[:n]], dtype=np.float64))
-         for c in range(x.shape[1])]
+    rows = np.flatnonzero(speech[:n])
+    p = [_rows_mean_square(x[: n * hop, c].reshape(n, hop), rows) for c in range(x.shape[1])]
     scale = 10 ** (-30 / 20) / max(float(np.sqrt(np.mean(p))), 1e-9)
     out = np.zeros((n, 40), np.float64)
     for c in range(x.shape[1]):
-        out += mel_frames((x[:, c] * scale).astype(np.float32))[:n]
+        out += mel_frames(x[:, c], gain=scale)[:n]
     return (out / x.shape[1]).astype(np.float32)
+
+
+def _rows_mean_square(frames: np.ndarray, rows: np.ndarray) -> float:
+    """Mean square (float64) of the rows ``rows`` of ``frames`` (n, hop_length), summed
+    chunk by chunk (``np.mean(np.square(frames[rows], dtype=np.float64))`` to float64
+    rounding, without the float64 copy of an hour's speech)."""
+    if len(rows) == 0:
+        return float("nan")
+    total = math.fsum(float(np.sum(np.square(frames[rows[a:a + _ROWS]], dtype=np.float64)))
+                      for a in range(0, len(rows), _ROWS))
+    return total / (len(rows) * frames.shape[1])
 
 
 def _window_starts(m: int, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, int]:
@@ -1809,11 +1815,12 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
 
 
 def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_hz: float = 60.0,
-                 fmax_hz: float = 400.0, min_peak: float = 0.45) -> np.ndarray:
+                 fmax_hz: float = 400.0, min_peak: float = 0.45, gain=None) -> np.ndarray:
     """Pitch of the frames ``frames`` (indices on the grid) of ``y`` (n_samples,) in
     semitones re 100 Hz (nan: unvoiced), from the normalised autocorrelation of a 40 ms
     Hann window centred on the frame (the first local peak within 0.9 of the best, so no
-    sub-harmonics; Boersma 1993 in a bare form). (len(frames),) float32."""
+    sub-harmonics; Boersma 1993 in a bare form). ``gain``: the samples read are scaled by
+    it (those of ``y * gain``). (len(frames),) float32."""
     sr, hop = grid.sample_rate, grid.hop_length
     win = 4 * hop
     nfft = 2 * win
@@ -1821,13 +1828,20 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
     window = np.hanning(win).astype(np.float32)
     wac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft)[:hi + 1]
     wac = np.maximum(wac / wac[0], 1e-3)
-    yp = np.pad(np.asarray(y, np.float32), (win // 2, win // 2 + win))
+    y = np.asarray(y, np.float32)
     frames = np.asarray(frames, np.int64)
     n = len(frames)
     out = np.full(n, np.nan, np.float32)
+    if len(y) == 0:
+        return out
     for a in range(0, n, 64):  # 64 frames a pass: the FFTs' working set stays in the cache (2048 took 1.6 x the CPU)
         b = min(n, a + 64)
-        fr = yp[(frames[a:b] * hop)[:, None] + np.arange(win)]
+        # the window centred on the frame, zeros beyond the signal (gathered: no padded copy of it)
+        pos = (frames[a:b] * hop)[:, None] + (np.arange(win) - win // 2)
+        fr = y[np.clip(pos, 0, len(y) - 1)]
+        if gain is not None:
+            fr = fr * gain
+        fr = np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
         fr = fr - fr.mean(axis=1, keepdims=True)
         ac = np.fft.irfft(np.abs(np.fft.rfft(fr * window, nfft, axis=1)) ** 2, nfft, axis=1)[:, :hi + 1]
         r = (ac / np.maximum(ac[:, :1], 1e-12) / wac)[:, lo:]
@@ -2098,6 +2112,34 @@ def _window_mean(frame_values: np.ndarray, starts: np.ndarray, w: int) -> np.nda
     return (cs[starts + w] - cs[starts]) / w
 
 
+def channel_mean(x: np.ndarray) -> np.ndarray:
+    """(n_samples,) mean of the channels of ``x`` (n_samples, n_channels): for one channel
+    the channel itself, a view (the mean of one value is that value), not a copy of an
+    hour of audio."""
+    return x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)
+
+
+def frame_mean_square(frames: np.ndarray, dtype) -> np.ndarray:
+    """(n,) mean square of each row of ``frames`` (n, hop_length), squared in ``dtype``: as
+    ``np.mean(np.square(frames, dtype=dtype), axis=1)`` (the same values), some thousand rows
+    at a time, so that an hour's squares are never held at once."""
+    out = np.empty(len(frames), dtype)
+    for a in range(0, len(frames), _ROWS):
+        out[a:a + _ROWS] = np.mean(np.square(frames[a:a + _ROWS], dtype=dtype), axis=1)
+    return out
+
+
+_ROWS = 8192  # frames squared at once by frame_mean_square
+
+
+def _speech_rms(frames: np.ndarray, speech: np.ndarray):
+    """Root mean square of the ``speech`` rows of ``frames`` (n, hop_length): one copy of
+    those rows, squared in place (``np.sqrt(np.mean(frames[speech] ** 2))``, the same value)."""
+    sq = frames[speech]
+    np.square(sq, out=sq)
+    return np.sqrt(np.mean(sq))
+
+
 def audio_2d(audio: np.ndarray) -> np.ndarray:
     """Audio as float32 of shape (n_samples, n_channels); one clear error for any other shape or
     for non-finite samples."""
@@ -2106,6 +2148,9 @@ def audio_2d(audio: np.ndarray) -> np.ndarray:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] < 1:
         raise InputError(f"audio of shape {x.shape}: give (n_samples,) or (n_samples, n_channels)")
-    if not np.isfinite(x).all():
+    if not all(np.isfinite(x[a:a + _FINITE_ROWS]).all() for a in range(0, len(x), _FINITE_ROWS)):
         raise InputError("audio contains NaN or infinite samples")
     return x
+
+
+_FINITE_ROWS = 1 << 20  # samples checked at once by audio_2d

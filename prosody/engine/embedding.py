@@ -42,12 +42,14 @@ def _weights() -> Mapping[str, np.ndarray]:
     return MappingProxyType(weights)
 
 
-def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> np.ndarray:
+def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, gain=None) -> np.ndarray:
     """Mel power spectrogram as the encoder was trained on it (resemblyzer / librosa
     ``melspectrogram(n_fft=400, hop_length=160, n_mels=40)``, Slaney mel, not log).
 
-    ``samples``: (n_samples,) float at 16 kHz. Returns (1 + n_samples // 160, 40)
-    float32; frame ``j`` is centred on sample ``j * 160`` (zero padded at the ends).
+    ``samples``: (n_samples,) float at 16 kHz; ``gain``: each piece read is scaled
+    by it (the spectrogram of ``samples * gain``, the same values, without a scaled
+    copy of the whole signal). Returns (1 + n_samples // 160, 40) float32; frame
+    ``j`` is centred on sample ``j * 160`` (zero padded at the ends).
     """
     if sample_rate != GRID.sample_rate:
         raise InputError(f"sample_rate={sample_rate}: the voice encoder needs {GRID.sample_rate} Hz; resample first")
@@ -64,6 +66,8 @@ def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> n
         b = min(n, a + _MEL_CHUNK)
         lo, hi = a * hop - pad, (b - 1) * hop + pad  # samples of frames [a, b), zero padded at the ends
         seg = x[max(lo, 0):min(hi, len(x))]
+        if gain is not None:
+            seg = seg * gain
         seg = np.pad(seg, (max(0, -lo), max(0, hi - len(x))))
         frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::hop]
         # the FFTs a few dozen frames at a time, their working set in the cache (the same values)

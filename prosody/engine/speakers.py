@@ -16,11 +16,12 @@ See docs/speakers.md for the API contract the commands build on.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .diarize import DiarizeConfig, Diarization, audio_2d, diarize, speech_mask
+from .diarize import DiarizeConfig, Diarization, audio_2d, channel_mean, diarize, frame_mean_square, speech_mask
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
 from ..errors import InputError
 from ..timebase import GRID
@@ -140,14 +141,14 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     n = len(x) // hop
     if n == 0:
         return LayoutReport("separate", 0.0, "too little audio to tell the layout; channels kept as they are", {}, dur)
-    ch = x[: n * hop, :2].astype(np.float64)
-    speech = speech_mask(ch.mean(axis=1).astype(np.float32), DiarizeConfig().vad)
-    own = [speech_mask(ch[:, c].astype(np.float32), DiarizeConfig().vad) for c in (0, 1)]
+    ch = x[: n * hop, :2]  # float32; the figures below in float64, a few thousand frames at a time
+    speech = speech_mask(_pair_mean_f32(ch), DiarizeConfig().vad)
+    own = [speech_mask(ch[:, c], DiarizeConfig().vad) for c in (0, 1)]
     for c in (0, 1):  # a voice on one channel only may vanish from the mean
         speech |= own[c]
-    p = [np.mean(ch[:, c].reshape(n, hop) ** 2, axis=1) + 1e-12 for c in (0, 1)]
+    p = [frame_mean_square(ch[:, c].reshape(n, hop), np.float64) + 1e-12 for c in (0, 1)]
     ild = 10 * np.log10(p[0] / p[1])
-    corr = float(np.corrcoef(ch[:, 0], ch[:, 1])[0, 1]) if np.std(ch[:, 0]) > 0 and np.std(ch[:, 1]) > 0 else 0.0
+    corr = waveform_corr(ch[:, 0], ch[:, 1])
     if speech.sum() < GRID.s_to_frames(1.0):
         return LayoutReport("separate", 0.2, "too little speech to tell the layout; channels kept as they are",
                             {"speech_s": round(float(speech.sum()) * GRID.hop_s, 2), "corr": round(corr, 4)}, dur)
@@ -191,6 +192,44 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     conf = float(min(1.0, 0.5 + (SEPARATE_MIN_MODE_DISTANCE_DB - (hi - lo)) / 12.0))
     return LayoutReport("shared", conf, f"both voices reach both channels (channel level difference within "
                         f"{max(abs(lo), abs(hi)):.0f} dB)", ev, dur)
+
+
+def _pair_mean_f32(ch: np.ndarray) -> np.ndarray:
+    """(n,) float32: the mean of two float32 channels ``ch`` (n, 2) taken in float64, row
+    chunk by row chunk (the same values as of the whole; an hour in float64 is ~1 GB)."""
+    out = np.empty(len(ch), np.float32)
+    for a in range(0, len(ch), _CHUNK_SAMPLES):
+        out[a:a + _CHUNK_SAMPLES] = ch[a:a + _CHUNK_SAMPLES].astype(np.float64).mean(axis=1)
+    return out
+
+
+_CHUNK_SAMPLES = 1 << 20  # samples converted to float64 at once
+
+
+def waveform_corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two equally long signals (0.0 where either is constant),
+    accumulated in float64 over chunks (``np.corrcoef`` to float64 rounding, without its
+    float64 copies of both signals)."""
+    n = len(a)
+    if n == 0:
+        return 0.0
+
+    def chunks():
+        for i in range(0, n, _CHUNK_SAMPLES):
+            yield a[i:i + _CHUNK_SAMPLES].astype(np.float64), b[i:i + _CHUNK_SAMPLES].astype(np.float64)
+    ma = math.fsum(float(u.sum()) for u, _ in chunks()) / n
+    mb = math.fsum(float(v.sum()) for _, v in chunks()) / n
+    sab, saa, sbb = [], [], []
+    for u, v in chunks():
+        u -= ma
+        v -= mb
+        sab.append(float(u @ v))
+        saa.append(float(u @ u))
+        sbb.append(float(v @ v))
+    saa_t, sbb_t = math.fsum(saa), math.fsum(sbb)
+    if saa_t <= 0.0 or sbb_t <= 0.0:
+        return 0.0
+    return float(np.clip(math.fsum(sab) / math.sqrt(saa_t * sbb_t), -1.0, 1.0))
 
 
 def confirm_layout(audio: np.ndarray, *, first: LayoutReport, sample_rate: int = GRID.sample_rate) -> LayoutReport:
@@ -411,7 +450,7 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     if n == 0:
         return -90.0
     # float64 levels (framing.rms_db rounds to float32: the fill's level, and so its noise, would move)
-    lv = 10 * np.log10(np.mean(np.square(mono[: n * hop].reshape(n, hop), dtype=np.float64), axis=1) + 1e-20)
+    lv = 10 * np.log10(frame_mean_square(mono[: n * hop].reshape(n, hop), np.float64) + 1e-20)
     quiet = lv[~speech[:n]]
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
     return float(np.clip(floor_db, -90.0, -40.0))
@@ -431,20 +470,46 @@ def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0,
     that comes down in noise on these channels it passed as speech (AMI dev01 in pink
     noise 15 dB under the speech: 543 frames of fill called the therapist's speech;
     docs/speakers.md, twentieth round; the gate stays fixed here)."""
-    if min(len(mono) // GRID.hop_length, len(speech)) == 0:
-        return np.zeros(len(mono), np.float32)
-    if floor_db is None:
-        floor_db = noise_floor_db(mono, speech)
-    rng = np.random.default_rng(seed)
-    white = rng.standard_normal(len(mono), dtype=np.float32)
-    gain = noise_shape(mono, speech)
-    if gain is not None:
-        L = _FILL_CHUNK
-        fine = np.sqrt(np.interp(np.fft.rfftfreq(L), np.fft.rfftfreq(GRID.hop_length), gain))
-        for a in range(0, len(white), L):  # independent chunks of one stationary noise
-            seg = white[a:a + L]
-            white[a:a + L] = np.fft.irfft(np.fft.rfft(seg, L) * fine, L)[: len(seg)]
-    return white * np.float32(10 ** (floor_db / 20))
+    return _FillStream(mono, speech, seed=seed, floor_db=floor_db).take(len(mono))
+
+
+class _FillStream:
+    """``floor_fill``'s noise made in order, piece by piece: ``take(n)`` gives its next
+    ``n`` samples (float32), the same values as the whole array's, so that an hour's
+    fill is never held at once (``Attribution.voice_blocks``)."""
+
+    def __init__(self, mono: np.ndarray, speech: np.ndarray, *, seed: int, floor_db: float | None = None):
+        self._left = len(mono)
+        self._silent = min(len(mono) // GRID.hop_length, len(speech)) == 0
+        self._ready = np.zeros(0, np.float32)
+        if self._silent:
+            return
+        self._level = np.float32(10 ** ((noise_floor_db(mono, speech) if floor_db is None else floor_db) / 20))
+        self._rng = np.random.default_rng(seed)
+        gain = noise_shape(mono, speech)
+        self._fine = None if gain is None else \
+            np.sqrt(np.interp(np.fft.rfftfreq(_FILL_CHUNK), np.fft.rfftfreq(GRID.hop_length), gain))
+
+    def _piece(self) -> np.ndarray:
+        """The next ``_FILL_CHUNK`` samples (fewer at the end): independent chunks of one
+        stationary noise, each white noise filtered to the pauses' spectrum."""
+        k = min(_FILL_CHUNK, self._left)
+        self._left -= k
+        if self._silent:
+            return np.zeros(k, np.float32)
+        white = self._rng.standard_normal(k, dtype=np.float32)
+        if self._fine is not None:
+            white = np.fft.irfft(np.fft.rfft(white, _FILL_CHUNK) * self._fine, _FILL_CHUNK)[:k].astype(np.float32)
+        return white * self._level
+
+    def take(self, n: int) -> np.ndarray:
+        parts, have = [self._ready], len(self._ready)
+        while have < n and self._left > 0:
+            parts.append(self._piece())
+            have += len(parts[-1])
+        ready = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self._ready = ready[n:]
+        return ready[:n]
 
 
 _FILL_CHUNK = 16384  # samples filtered at once by floor_fill
@@ -508,7 +573,7 @@ class Attribution:
         x = audio_2d(audio)
         if self.live_channel is not None:
             return x[:, self.live_channel]
-        return in_phase(x, self.inverted).mean(axis=1)
+        return channel_mean(in_phase(x, self.inverted))
 
     def channels(self, audio: np.ndarray) -> np.ndarray:
         """(n_samples, len(speakers)) float32 speaker channels for the pipeline.
@@ -545,18 +610,39 @@ class Attribution:
         if self.diarization is None:
             return np.ascontiguousarray(x[:, list(self.channel_picks)], dtype=np.float32)
         mono = self.mix(x)
-        d = self.diarization
-        own = d.owner_masks(len(mono))
-        order = [self.naming.names.index(s) for s in self.speakers]
-        out = np.zeros((len(mono), len(self.speakers)), dtype=np.float32)
-        gains = np.repeat(overlap_gains(d.owner), self.diarization.grid.hop_length, axis=0)
-        if len(gains) < len(mono):
-            gains = np.concatenate([gains, np.ones((len(mono) - len(gains), 2), np.float32)])
-        floor_db = noise_floor_db(mono, d.speech)  # once for both channels
-        for j, k in enumerate(order):
-            fill = floor_fill(mono, d.speech, seed=j, floor_db=floor_db)
-            out[:, j] = np.where(own[:, k], gains[: len(mono), k] * mono, fill) if d.n_voices == 2 or k == 0 else fill
+        out = np.empty((len(mono), len(self.speakers)), dtype=np.float32)
+        a = 0
+        for block in self.voice_blocks(mono):
+            out[a:a + len(block)] = block
+            a += len(block)
         return out
+
+    def voice_blocks(self, mono: np.ndarray, *, block_samples: int = 2 * GRID.sample_rate):
+        """``channels`` of a diarized recording made block by block from its mix ``mono``
+        (``mix``): (<= block_samples, len(speakers)) float32 blocks in order, the same
+        values, never the whole hour at once (the pipeline reads 2 s blocks)."""
+        d = self.diarization
+        hop = d.grid.hop_length
+        order = [self.naming.names.index(s) for s in self.speakers]
+        owner = np.asarray(d.owner)
+        gains = overlap_gains(owner)  # per frame; samples past the last frame: the last owner, gain 1
+        floor_db = noise_floor_db(mono, d.speech)  # once for both channels
+        fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db) for j in range(len(order))]
+        for a in range(0, len(mono), block_samples):
+            b = min(len(mono), a + block_samples)
+            f = np.arange(a, b) // hop
+            own = owner[np.minimum(f, len(owner) - 1)] if len(owner) else np.zeros(b - a, np.int8)
+            inside = f < len(gains)
+            out = np.empty((b - a, len(order)), np.float32)
+            for j, k in enumerate(order):
+                fill = fills[j].take(b - a)
+                if d.n_voices == 2 or k == 0:
+                    g = np.where(inside, gains[np.minimum(f, len(gains) - 1), k], np.float32(1.0)) if len(gains) \
+                        else np.ones(b - a, np.float32)
+                    out[:, j] = np.where(own != 1 - k, g * mono[a:b], fill)
+                else:
+                    out[:, j] = fill
+            yield out
 
     def to_dict(self) -> dict:
         """The JSON ``sources`` record: layout and how speakers were attributed."""
@@ -643,7 +729,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     if used == "separate":
         return separate_attribution(x, report, channels=channels, profile=profile, names=names, warnings=warnings)
     if d is None:
-        mix = x if used == "shared" else x.mean(axis=1)
+        mix = x if used == "shared" else channel_mean(x)
         d = diarize(mix, sample_rate=sample_rate, config=config)
     naming = name_voices(d, profile=profile, names=names)
     if naming.assumption:
