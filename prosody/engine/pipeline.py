@@ -27,6 +27,7 @@ import numpy as np
 from ..config import AnalysisConfig
 from ..errors import InputError
 from .framing import Framer, hf500_db, rms_db
+from .iir import DcBlocker
 from .overlap_cues import CueStore
 from .pitch import PitchTracker
 from .rate import SyllableNuclei
@@ -150,6 +151,7 @@ class Pipeline:
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
                        if len(speakers) == 2 else None)
         self._rolling = rolling
+        self._dc = DcBlocker(len(self.speakers), sample_rate=grid.sample_rate)  # before every level
         clicks = self._ch[0].clicks
         sm = self._ch[0].smoother.latency_frames + (clicks.look if clicks is not None else 0)
         self.latency_frames = max(sm, self._ch[0].pitch.latency_frames)
@@ -168,6 +170,7 @@ class Pipeline:
             raise InputError(f"block shape {block.shape} does not match {len(self.speakers)} speaker channel(s)")
         if not np.isfinite(block).all():
             raise InputError("audio contains NaN or infinite samples")
+        block = self._dc.push(block)
         self.n_samples += len(block)
         first = self._ch[0].framer.n_frames
         frames = [ch.framer.push(block[:, i]) for i, ch in enumerate(self._ch)]

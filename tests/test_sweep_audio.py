@@ -1,0 +1,163 @@
+"""A hostile sweep of audio inputs to ``prosody analyze``, with known truth: the
+fixture dialogue (therapist left, client right) re-encoded, resampled, scaled
+and offset gives the same layout and talk shares within 0.02; a DC offset is
+removed before any level is measured; inputs that cannot be analysed are one
+error line (exit 2) naming the value and the way out."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from prosody.engine.iir import DcBlocker
+from tests.conftest import run_cli
+
+SR = 16000
+CUT_S = 20  # the first 20 s of the fixture: both voices speak, several turns each
+SHARE_TOL = 0.02
+
+
+def _one_line(rc, err, *words, code=2):
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+def _analyse(tmp_path, *args) -> dict:
+    out = tmp_path / "out.json"
+    rc, _, err = run_cli("analyze", *args, "--json", out, "--quiet", "--no-progress")
+    assert rc == 0, err
+    return json.loads(out.read_text())
+
+
+def _shares(doc) -> dict[str, float]:
+    return {k: v["talk_share"] for k, v in doc["speakers"].items()}
+
+
+@pytest.fixture(scope="module")
+def cut(fixture_dialogue):
+    return fixture_dialogue[0][: CUT_S * SR].astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory, cut):
+    """The layout, talk shares and loudness of the cut as a 16 kHz 16-bit WAV."""
+    tmp = tmp_path_factory.mktemp("clean")
+    sf.write(tmp / "clean.wav", cut, SR, subtype="PCM_16")
+    doc = _analyse(tmp, tmp / "clean.wav")
+    assert doc["attribution"]["layout"] == "separate"
+    assert 0.4 < doc["speakers"]["therapist"]["talk_share"] < 0.9
+    return doc
+
+
+def _same_as_clean(doc, clean, *, level_tol_db=None):
+    assert doc["attribution"]["layout"] == clean["attribution"]["layout"] == "separate"
+    got, want = _shares(doc), _shares(clean)
+    assert got.keys() == want.keys()
+    for k in want:
+        assert abs(got[k] - want[k]) <= SHARE_TOL, (k, got, want)
+    if level_tol_db is not None:
+        for k in want:
+            assert abs(doc["speakers"][k]["rms_db_median"] - clean["speakers"][k]["rms_db_median"]) <= level_tol_db
+
+
+# -- DC offset: removed at the source, before layout detection and every level ----------------
+
+@pytest.mark.parametrize("offset", [0.1, 50.0, (0.3, -0.3)], ids=["dc0.1", "dc50", "dc-opposite"])
+def test_a_dc_offset_changes_neither_layout_nor_shares_nor_loudness(tmp_path, cut, clean, offset):
+    """A recorder's DC offset (common or opposite on the two channels, up to far above full
+    scale in a float WAV) had made two separate channels look shared (their level difference
+    swamped by the common offset) and put the loudness at the offset's level."""
+    sf.write(tmp_path / "dc.wav", cut + np.asarray(offset), SR, subtype="FLOAT")
+    _same_as_clean(_analyse(tmp_path, tmp_path / "dc.wav"), clean, level_tol_db=0.5)
+
+
+def test_dc_blocker_removes_a_constant_and_does_not_depend_on_block_sizes():
+    rng = np.random.default_rng(3)
+    x = (rng.normal(0, 0.1, (SR, 2)) + np.array([0.7, -2.0])).astype(np.float32)
+    whole = DcBlocker(2).push(x)
+    blk, cuts = DcBlocker(2), np.sort(rng.choice(np.arange(1, len(x)), 40, replace=False))
+    parts = [blk.push(p) for p in np.split(x, cuts)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    assert np.all(DcBlocker(1).push(np.full((SR, 1), 0.8, np.float32)) == 0.0)  # a constant from the start: no step
+    assert abs(float(whole[SR // 2:].mean())) < 1e-3 and abs(float(whole[SR // 2:].std()) - 0.1) < 0.01
+
+
+# -- the same dialogue in other rates, encodings and scales ------------------------------------
+
+@pytest.mark.parametrize("rate_hz,subtype", [(8000, "PCM_16"), (44100, "PCM_24"), (96000, "FLOAT"),
+                                             (SR, "PCM_U8"), (SR, "ULAW"), (SR, "DOUBLE")])
+def test_other_rates_and_sample_formats_give_the_same_shares(tmp_path, cut, clean, rate_hz, subtype):
+    x = cut if rate_hz == SR else soxr.resample(cut, SR, rate_hz)
+    sf.write(tmp_path / "x.wav", x, rate_hz, subtype=subtype)
+    _same_as_clean(_analyse(tmp_path, tmp_path / "x.wav"), clean)
+
+
+def test_float_samples_far_above_full_scale_give_the_same_shares_and_a_shifted_loudness(tmp_path, cut, clean):
+    sf.write(tmp_path / "loud.wav", cut * 1000.0, SR, subtype="FLOAT")
+    doc = _analyse(tmp_path, tmp_path / "loud.wav")
+    _same_as_clean(doc, clean)
+    for k in ("therapist", "client"):  # 60 dB up, as the samples are
+        assert doc["speakers"][k]["rms_db_median"] - clean["speakers"][k]["rms_db_median"] == pytest.approx(60, abs=0.5)
+
+
+@pytest.mark.parametrize("codec,name", [("libmp3lame", "x.flac"), ("aac", "x.m4a"), ("libopus", "x.webm")],
+                         ids=["mp3-named-flac", "m4a", "webm"])
+def test_lossy_encodings_even_under_a_wrong_extension_give_the_same_shares(tmp_path, cut, clean, codec, name):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed: cannot make the lossy encodings")
+    sf.write(tmp_path / "src.wav", cut, SR, subtype="PCM_16")
+    fmt = {"libmp3lame": "mp3", "aac": "ipod", "libopus": "webm"}[codec]
+    r = subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(tmp_path / "src.wav"), "-c:a", codec,
+                        "-f", fmt, str(tmp_path / name)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"ffmpeg cannot encode with {codec}: {r.stderr.decode(errors='replace').strip()[:200]}")
+    _same_as_clean(_analyse(tmp_path, tmp_path / name), clean)
+
+
+# -- inputs that cannot be analysed: one line, exit 2 ------------------------------------------
+
+def _wav_with_rate_in_header(path, audio, rate_hz):
+    """A 16-bit WAV whose header claims ``rate_hz`` (the data are what they are)."""
+    sf.write(path, audio, SR, subtype="PCM_16")
+    b = bytearray(path.read_bytes())
+    i = b.find(b"fmt ")
+    b[i + 12:i + 20] = struct.pack("<II", rate_hz, rate_hz * 4)
+    path.write_bytes(bytes(b))
+
+
+def test_unreadable_inputs_are_one_error_line(tmp_path, cut):
+    short = cut[: SR]
+    _wav_with_rate_in_header(tmp_path / "r3.wav", short, 3)
+    _one_line(*run_cli("analyze", tmp_path / "r3.wav")[::2], "sample rate 3 Hz", "4000-768000 Hz")
+    sf.write(tmp_path / "r1000.wav", short[:1000], 1000)
+    _one_line(*run_cli("analyze", tmp_path / "r1000.wav")[::2], "sample rate 1000 Hz", "4000-768000 Hz")
+    x = short.astype(np.float32).copy()
+    x[SR // 2, 1] = np.nan
+    sf.write(tmp_path / "nan.wav", x, SR, subtype="FLOAT")
+    _one_line(*run_cli("analyze", tmp_path / "nan.wav")[::2], "NaN or infinite samples")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    _one_line(*run_cli("analyze", tmp_path / "empty.wav")[::2], "empty (0 bytes)")
+    (tmp_path / "head.wav").write_bytes(b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 2, SR, SR * 4, 4, 16) + b"data" + struct.pack("<I", 0))
+    _one_line(*run_cli("analyze", tmp_path / "head.wav")[::2], "no audio in")
+    (tmp_path / "text.wav").write_text("not audio\n" * 200)
+    _one_line(*run_cli("analyze", tmp_path / "text.wav")[::2], "cannot decode", "not a readable audio file")
+    (tmp_path / "dir.wav").mkdir()
+    _one_line(*run_cli("analyze", tmp_path / "dir.wav")[::2], "is a directory")
+    os.mkfifo(tmp_path / "fifo.wav")
+    _one_line(*run_cli("analyze", tmp_path / "fifo.wav")[::2], "FIFO", "save the stream to a file first")
+    os.symlink(tmp_path / "b.wav", tmp_path / "a.wav")
+    os.symlink(tmp_path / "a.wav", tmp_path / "b.wav")
+    _one_line(*run_cli("analyze", tmp_path / "a.wav")[::2], "symbolic links")
+    sf.write(tmp_path / "six.wav", np.zeros((SR, 6)), SR)
+    _one_line(*run_cli("analyze", tmp_path / "six.wav")[::2], "6 channels", "--channels therapist=N,client=M")
