@@ -52,9 +52,8 @@ class VoiceChannels:
 
 
 def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offset_s: float = 0.0):
-    """(n_samples, n_channels) float32 at 16 kHz of one file (the first ``limit_s``), DC removed, and the source's warnings.
+    """(n_samples, n_channels) float32 at 16 kHz of one file (the first ``limit_s``), and the source's warnings.
     Two files: the first channel of each (``offset_s`` shifting the second, as ``FileSource``)."""
-    from .engine.iir import DcBlocker
     from .engine.sources import FileSource, Layout
 
     if len(paths) == 2:
@@ -69,10 +68,8 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     expected = int(min(src.duration_s or 0.0, _FIRST_ALLOC_S) * GRID.sample_rate) + GRID.sample_rate
     audio = np.empty((expected if limit is None else min(expected, limit + 2 * GRID.sample_rate), len(names)),
                      np.float32)
-    dc = DcBlocker(len(names))  # as the pipeline hears it: a recorder's DC offset is no level difference
     got = 0
     for b in src:
-        b = dc.push(b)
         if got + len(b) > len(audio):
             audio = np.concatenate([audio[:got], np.empty((max(len(audio), got + len(b)), len(names)), np.float32)])
         audio[got:got + len(b)] = b

@@ -1,8 +1,10 @@
 """A hostile sweep of audio inputs to ``prosody analyze``, with known truth: the
 fixture dialogue (therapist left, client right) re-encoded, resampled, scaled
-and offset gives the same layout and talk shares within 0.02; a DC offset is
-removed before any level is measured; inputs that cannot be analysed are one
-error line (exit 2) naming the value and the way out."""
+and offset gives the same layout and talk shares within 0.02; a DC offset on
+separate channels changes neither the layout (its levels are taken without each
+channel's offset) nor any level (the pipeline's first stage removes it); inputs
+that cannot be analysed are one error line (exit 2) naming the value and the way
+out. A DC offset on a mono or shared recording is a known limit (below)."""
 from __future__ import annotations
 
 import json
@@ -79,6 +81,18 @@ def test_a_dc_offset_changes_neither_layout_nor_shares_nor_loudness(tmp_path, cu
     swamped by the common offset) and put the loudness at the offset's level."""
     sf.write(tmp_path / "dc.wav", cut + np.asarray(offset), SR, subtype="FLOAT")
     _same_as_clean(_analyse(tmp_path, tmp_path / "dc.wav"), clean, level_tol_db=0.5)
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: the diarizer reads the recording as it is, and its voices "
+                   "carry the offset into their speaker channels in steps; a DC removal before it moves its "
+                   "results on clean recordings too (docs/speakers.md, twenty-fifth round)")
+def test_a_dc_offset_on_a_mono_recording_leaves_its_voices(tmp_path, cut):
+    mono = cut.mean(axis=1)
+    sf.write(tmp_path / "m.wav", mono, SR, subtype="FLOAT")
+    clean = _shares(_analyse(tmp_path, tmp_path / "m.wav"))
+    sf.write(tmp_path / "m_dc.wav", mono + 0.03, SR, subtype="FLOAT")
+    got = _shares(_analyse(tmp_path, tmp_path / "m_dc.wav"))
+    assert all(abs(got[k] - clean[k]) <= SHARE_TOL for k in clean), (got, clean)
 
 
 def test_dc_blocker_removes_a_constant_and_does_not_depend_on_block_sizes():

@@ -2119,13 +2119,16 @@ def channel_mean(x: np.ndarray) -> np.ndarray:
     return x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)
 
 
-def frame_mean_square(frames: np.ndarray, dtype) -> np.ndarray:
+def frame_mean_square(frames: np.ndarray, dtype, *, offset: float = 0.0) -> np.ndarray:
     """(n,) mean square of each row of ``frames`` (n, hop_length), squared in ``dtype``: as
     ``np.mean(np.square(frames, dtype=dtype), axis=1)`` (the same values), some thousand rows
-    at a time, so that an hour's squares are never held at once."""
+    at a time, so that an hour's squares are never held at once. ``offset``: subtracted
+    first, in ``dtype`` (a recording's DC offset)."""
     out = np.empty(len(frames), dtype)
     for a in range(0, len(frames), _ROWS):
-        out[a:a + _ROWS] = np.mean(np.square(frames[a:a + _ROWS], dtype=dtype), axis=1)
+        rows = frames[a:a + _ROWS]
+        out[a:a + _ROWS] = np.mean(np.square(rows, dtype=dtype) if offset == 0.0 else
+                                   np.square(rows.astype(dtype) - offset), axis=1)
     return out
 
 

@@ -146,7 +146,9 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     own = [speech_mask(ch[:, c], DiarizeConfig().vad) for c in (0, 1)]
     for c in (0, 1):  # a voice on one channel only may vanish from the mean
         speech |= own[c]
-    p = [frame_mean_square(ch[:, c].reshape(n, hop), np.float64) + 1e-12 for c in (0, 1)]
+    # levels without each channel's DC offset (a recorder's constant: 0.03 made the fixture's separate
+    # channels read shared, both levels held up by the same constant in every pause)
+    p = [frame_mean_square(ch[:, c].reshape(n, hop), np.float64, offset=_mean(ch[:, c])) + 1e-12 for c in (0, 1)]
     ild = 10 * np.log10(p[0] / p[1])
     corr = waveform_corr(ch[:, 0], ch[:, 1])
     if speech.sum() < GRID.s_to_frames(1.0):
@@ -204,6 +206,14 @@ def _pair_mean_f32(ch: np.ndarray) -> np.ndarray:
 
 
 _CHUNK_SAMPLES = 1 << 20  # samples converted to float64 at once
+
+
+def _mean(a: np.ndarray) -> float:
+    """The mean of a long float32 signal, summed in float64 over chunks."""
+    if len(a) == 0:
+        return 0.0
+    return math.fsum(float(a[i:i + _CHUNK_SAMPLES].astype(np.float64).sum())
+                     for i in range(0, len(a), _CHUNK_SAMPLES)) / len(a)
 
 
 def waveform_corr(a: np.ndarray, b: np.ndarray) -> float:
