@@ -146,7 +146,28 @@ def test_a_far_second_microphone_is_not_a_second_person(dialogue):
     therapist was given both people's words. The near channel's voices now decide."""
     d, mono = dialogue
     far = np.concatenate([np.zeros(40, np.float32), mono[:-40]]) * 0.1
+    # the far microphone's own hiss (-60 dBFS, ~14 dB under its speech): without it, channel 2 is a pure
+    # copy of channel 1, read as one mix stored twice (test_a_late_copy_of_the_mix_is_one_mix_stored_twice)
+    far = far + np.random.default_rng(11).standard_normal(len(far)).astype(np.float32) * np.float32(1e-3)
     att = attribute(np.stack([mono, far], axis=1).astype(np.float32))
     assert att.layout == "mono" and att.live_channel == 0 and att.diarization.n_voices == 2
     assert "channel 2 is 20 dB quieter on almost all speech" in att.layout_report.reason
+    assert _right_share(att.diarization.activity, d.truth) >= 0.97
+
+
+@pytest.mark.parametrize("lag_ms", [3, 40, 200, -120, 900])
+def test_a_late_copy_of_the_mix_is_one_mix_stored_twice(dialogue, lag_ms):
+    """One mix on both channels, one copy late (two devices' buffers, a call recorder): it read
+    "separate", each channel a person, with confidence 1 (found by the audio-input sweep: talk
+    shares 0.54 / 0.46 for a planted 0.62 / 0.38, with no warning). It is shared, the lag said, and
+    the earlier copy alone is diarized (the channels' mean would be an echo): the same voices as
+    the mono mix."""
+    d, mono = dialogue
+    k = abs(lag_ms) * 16
+    late = np.concatenate([np.zeros(k, np.float32), mono[:-k]]) * np.float32(0.7)
+    x = np.stack([mono, late] if lag_ms > 0 else [late, mono], axis=1).astype(np.float32)
+    att = attribute(x)
+    assert att.layout == "shared" and att.layout_report.evidence["copy_lag_ms"] == pytest.approx(lag_ms, abs=0.1)
+    assert f"one mix stored twice, channel {2 if lag_ms > 0 else 1} {abs(lag_ms)} ms later" in att.layout_report.reason
+    assert att.live_channel == (0 if lag_ms > 0 else 1) and att.diarization.n_voices == 2
     assert _right_share(att.diarization.activity, d.truth) >= 0.97
