@@ -37,6 +37,7 @@ import json
 import math
 import os
 import resource
+import signal
 import socket
 import sqlite3
 import tempfile
@@ -482,7 +483,6 @@ def _worker_init() -> None:
     """A local worker leaves Ctrl-C to the parent, which stops the batch and
     terminates the workers: a terminal's Ctrl-C reaches the whole process group,
     and a worker interrupted on its own prints a traceback."""
-    import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
