@@ -154,7 +154,8 @@ def test_unreadable_inputs_are_one_error_line(tmp_path, cut):
     _wav_with_rate_in_header(tmp_path / "r3.wav", short, 3)
     _one_line(*run_cli("analyze", tmp_path / "r3.wav")[::2], "sample rate 3 Hz", "4000-768000 Hz")
     sf.write(tmp_path / "r1000.wav", short[:1000], 1000)
-    _one_line(*run_cli("analyze", tmp_path / "r1000.wav")[::2], "sample rate 1000 Hz", "4000-768000 Hz")
+    _one_line(*run_cli("analyze", tmp_path / "r1000.wav")[::2], "sample rate 1000 Hz", "4000-768000 Hz",
+              "speech needs 4000 Hz or more")
     x = short.astype(np.float32).copy()
     x[SR // 2, 1] = np.nan
     sf.write(tmp_path / "nan.wav", x, SR, subtype="FLOAT")

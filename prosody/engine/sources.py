@@ -334,8 +334,10 @@ def _check_path(path: Path) -> None:
 
 def _check_header(f: AudioFile) -> None:
     if not MIN_RATE_HZ <= f.sample_rate <= MAX_RATE_HZ:
-        raise InputError(f"{f.path}: sample rate {f.sample_rate} Hz is outside {MIN_RATE_HZ}-{MAX_RATE_HZ} Hz; "
-                         "the header is damaged or the file is not audio")
+        why = ("the header is damaged, or the recording holds too little of a voice to analyse (speech needs "
+               f"{MIN_RATE_HZ} Hz or more)" if f.sample_rate < MIN_RATE_HZ else
+               "the header is damaged or the file is not audio")
+        raise InputError(f"{f.path}: sample rate {f.sample_rate} Hz is outside {MIN_RATE_HZ}-{MAX_RATE_HZ} Hz; {why}")
     if not 1 <= f.channels <= MAX_CHANNELS:
         raise InputError(f"{f.path}: {f.channels} channels is outside 1-{MAX_CHANNELS}; the header is damaged")
 
