@@ -148,7 +148,6 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     ``VoiceProfile`` naming the therapist among diarized voices, or checking which
     separate channel is the therapist's (``engine.speakers.name_channels``)."""
     from .engine.sources import parse_channel_map
-    from .engine.diarize import audio_2d
     from .engine.speakers import attribute, detect_layout, separate_attribution
 
     label = str(paths[0])
@@ -174,7 +173,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     d = att.diarization
     # where each voice is read from, for the session's audio record: the channel diarized, or for a
     # shared recording each voice's own (both voices reach both), channel 1 for mono
-    n_in = audio_2d(audio).shape[1]
+    n_in = audio.shape[1]  # read_channels: (n_samples, n_channels)
     picks = (tuple((0, att.live_channel) for _ in range(d.n_voices)) if att.live_channel is not None
              else tuple((0, min(i, n_in - 1)) for i in range(d.n_voices)))
     mono = att.mix(audio)

@@ -148,9 +148,10 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
         speech |= own[c]
     # levels without each channel's DC offset (a recorder's constant: 0.03 made the fixture's separate
     # channels read shared, both levels held up by the same constant in every pause)
-    p = [frame_mean_square(ch[:, c].reshape(n, hop), np.float64, offset=_mean(ch[:, c])) + 1e-12 for c in (0, 1)]
+    means = (_mean(ch[:, 0]), _mean(ch[:, 1]))
+    p = [frame_mean_square(ch[:, c].reshape(n, hop), np.float64, offset=means[c]) + 1e-12 for c in (0, 1)]
     ild = 10 * np.log10(p[0] / p[1])
-    corr = waveform_corr(ch[:, 0], ch[:, 1])
+    corr = waveform_corr(ch[:, 0], ch[:, 1], means=means)
     if speech.sum() < GRID.s_to_frames(1.0):
         return LayoutReport("separate", 0.2, "too little speech to tell the layout; channels kept as they are",
                             {"speech_s": round(float(speech.sum()) * GRID.hop_s, 2), "corr": round(corr, 4)}, dur)
@@ -258,21 +259,17 @@ def _mean(a: np.ndarray) -> float:
                      for i in range(0, len(a), _CHUNK_SAMPLES)) / len(a)
 
 
-def waveform_corr(a: np.ndarray, b: np.ndarray) -> float:
+def waveform_corr(a: np.ndarray, b: np.ndarray, *, means: tuple[float, float] | None = None) -> float:
     """Pearson correlation of two equally long signals (0.0 where either is constant),
     accumulated in float64 over chunks (``np.corrcoef`` to float64 rounding, without its
-    float64 copies of both signals)."""
+    float64 copies of both signals). ``means``: their ``_mean``s where known."""
     n = len(a)
     if n == 0:
         return 0.0
-
-    def chunks():
-        for i in range(0, n, _CHUNK_SAMPLES):
-            yield a[i:i + _CHUNK_SAMPLES].astype(np.float64), b[i:i + _CHUNK_SAMPLES].astype(np.float64)
-    ma = math.fsum(float(u.sum()) for u, _ in chunks()) / n
-    mb = math.fsum(float(v.sum()) for _, v in chunks()) / n
+    ma, mb = means if means is not None else (_mean(a), _mean(b))
     sab, saa, sbb = [], [], []
-    for u, v in chunks():
+    for i in range(0, n, _CHUNK_SAMPLES):
+        u, v = a[i:i + _CHUNK_SAMPLES].astype(np.float64), b[i:i + _CHUNK_SAMPLES].astype(np.float64)
         u -= ma
         v -= mb
         sab.append(float(u @ v))
@@ -683,17 +680,15 @@ class Attribution:
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)
             f = np.arange(a, b) // hop
-            own = owner[np.minimum(f, len(owner) - 1)] if len(owner) else np.zeros(b - a, np.int8)
-            inside = f < len(gains)
+            if len(owner):
+                fi = np.minimum(f, len(owner) - 1)
+                own, g = owner[fi], np.where((f < len(owner))[:, None], gains[fi], np.float32(1.0))
+            else:
+                own, g = np.zeros(b - a, np.int8), np.ones((b - a, 2), np.float32)
             out = np.empty((b - a, len(order)), np.float32)
             for j, k in enumerate(order):
                 fill = fills[j].take(b - a)
-                if d.n_voices == 2 or k == 0:
-                    g = np.where(inside, gains[np.minimum(f, len(gains) - 1), k], np.float32(1.0)) if len(gains) \
-                        else np.ones(b - a, np.float32)
-                    out[:, j] = np.where(own != 1 - k, g * mono[a:b], fill)
-                else:
-                    out[:, j] = fill
+                out[:, j] = np.where(own != 1 - k, g[:, k] * mono[a:b], fill) if d.n_voices == 2 or k == 0 else fill
             yield out
 
     def to_dict(self) -> dict:
