@@ -438,9 +438,19 @@ class _DiagGmm:
         return self.logw - 0.5 * (quad + np.sum(np.log(2 * np.pi * self.var), axis=1))
 
     def loglik(self, x: np.ndarray) -> np.ndarray:
-        ll = self._comp_ll(x)
-        m = ll.max(axis=1)
-        return m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
+        """(n,) log density of each row of ``x``, ``_LL_ROWS`` rows at a time (each row's value
+        is its own: an hour's speech frames no longer make ~100 MB of float64 temporaries)."""
+        out = None
+        for a in range(0, len(x), self._LL_ROWS):
+            ll = self._comp_ll(x[a:a + self._LL_ROWS])
+            m = ll.max(axis=1)
+            part = m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
+            if out is None:
+                out = np.empty(len(x), part.dtype)
+            out[a:a + len(part)] = part
+        return np.zeros(0) if out is None else out
+
+    _LL_ROWS = 32768
 
 
 def kmeans2(e: np.ndarray, *, n_init: int = 10, iterations: int = 30) -> np.ndarray:
@@ -620,12 +630,14 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # the level as the encoder hears it: mono scaled by ``gain`` (each consumer scales the samples it
     # reads, so that the scaled signal is never held whole beside the recording)
     gain = _memo(memo, "gain", lambda: 10 ** (-30 / 20) / max(_speech_rms(frames, speech), 1e-9))
-    mel = _memo(memo, "mel", lambda: mel_frames(mono, gain=gain)[:n])
     # embedding windows over the speech frames joined end to end (pauses left out, as
     # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
     idx = np.flatnonzero(speech)
+    # the speech frames' mel power, once for every restart (the whole recording's is not kept:
+    # only its speech frames are read)
+    melc = _memo(memo, "melc", lambda: mel_frames(mono, gain=gain)[:n][idx])
     starts, w = _window_starts(len(idx), cfg, grid)
-    emb = _window_embeddings(enc, mel[idx], starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
+    emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
     memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
     # two candidate voices
     m = len(idx)
@@ -635,13 +647,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     lab = kmeans2(emb, n_init=cfg.n_init) if start_lab is None else start_lab
     if np.bincount(lab, minlength=2).min() == 0:
         return single
-    # frame features: MFCCs (+ inter-channel level difference for stereo), CMVN over speech
-    melc = mel[idx]
-    chp = None
-    if x.shape[1] >= 2:
-        chp = np.stack([frame_mean_square(x[: n * hop, c].reshape(n, hop), np.float64) + 1e-12
-                        for c in (0, 1)], axis=1)[idx]
-    raw = _frame_features(melc, chp, cfg.n_mfcc)
+    chp, feats, mu, sd = _speech_features(memo, x, idx, cfg.n_mfcc, grid, stereo=x.shape[1] >= 2)
     # quiet frames (utterance tails, reverberation) carry little evidence of the voice; a
     # change of voice costs less after a pause than inside speech
     lv = 10 * np.log10(frame_mean_square(frames, np.float32)[idx] + 1e-12)
@@ -649,8 +655,6 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
     scale = np.ones(m)
     scale[1:][np.diff(idx) > grid.s_to_frames(0.1)] = cfg.pause_switch_scale
-    mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-6
-    feats = (raw - mu) / sd
     # alternate: voices' centroids -> window vote + per-voice GMMs -> Viterbi path ->
     # windows lying within one voice of the path -> centroids again
     # stereo table recordings: where the windows' inter-channel level differences form
@@ -1280,7 +1284,14 @@ def _own_windows(enc: VoiceEncoder, melc: np.ndarray, sel: np.ndarray, st: np.nd
             if i is not None and int(sel[a + wk - 1]) - int(sel[a]) == wk - 1:
                 out[j], todo[j] = emb[i], False
     if todo.any():
-        out[todo] = enc.embed_windows(melc[sel], starts=st[todo], n_frames=wk)
+        # only the windows' own frames gathered, end to end (not all of the voice's frames: on an
+        # hour, 40 MB for 64 windows' 1.5 MB); the same rows reach the encoder in the same order
+        go = st[todo]
+        if int(go.max()) + wk <= len(sel):
+            rows = sel[(go[:, None] + np.arange(wk)).ravel()]
+            out[todo] = enc.embed_windows(melc[rows], starts=np.arange(len(go)) * wk, n_frames=wk)
+        else:
+            out[todo] = enc.embed_windows(melc[sel], starts=go, n_frames=wk)
     return out
 
 
@@ -1334,6 +1345,25 @@ def _window_embeddings(enc: VoiceEncoder, melc: np.ndarray, starts: np.ndarray, 
     if todo.any():
         out[todo] = enc.embed_windows(melc, starts=starts[todo], n_frames=w)
     return out
+
+
+def _speech_features(memo: dict, x: np.ndarray | None, idx: np.ndarray, n_mfcc: int, grid: Grid, *, stereo: bool):
+    """The speech frames' features, computed once for every restart of one recording
+    (``memo``: its ``"melc"``, the speech frames' mel power): (channel power (m, 2) float64
+    of stereo ``x``, else None; the frame features, MFCCs 1..``n_mfcc`` (+ the inter-channel
+    level difference for stereo) normalised over the speech; their mean; their standard
+    deviation + 1e-6). Only the normalised features are kept, not the raw ones beside them."""
+    key = ("features", n_mfcc, stereo)
+    if key not in memo:
+        chp = None
+        if stereo:
+            n, hop = len(x) // grid.hop_length, grid.hop_length
+            chp = np.stack([frame_mean_square(x[: n * hop, c].reshape(n, hop), np.float64) + 1e-12
+                            for c in (0, 1)], axis=1)[idx]
+        raw = _frame_features(memo["melc"], chp, n_mfcc)
+        mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-6
+        memo[key] = (chp, (raw - mu) / sd, mu, sd)
+    return memo[key]
 
 
 def _memo(memo: dict, key: str, compute):
@@ -2067,8 +2097,7 @@ def _more_voices(d: Diarization, cfg: DiarizeConfig, memo: dict) -> Diarization:
             mixed.append(False)
             continue
         if feats is None:
-            raw = _frame_features(memo["mel"][idx], None, cfg.n_mfcc)
-            feats = (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-6)
+            feats = _speech_features(memo, None, idx, cfg.n_mfcc, GRID, stereo=False)[1]
         sel = np.concatenate([np.arange(t[1], t[2]) for t in mine])
         path = np.concatenate([np.full(t[2] - t[1], k, np.int8) for t, k in zip(mine, lab)])
         mixed.append(_two_model_gain(feats[sel], path, cfg) >= cfg.more_voices_min_gain)

@@ -242,6 +242,7 @@ class VoiceEncoder:
                 proj0 = mel[lo:hi] @ w_ih0.T
                 proj0 += bias0
                 e, e_tap = self._forward(proj0, st - lo, nf, tap, ln)
+            del proj0  # before the next batch's is made: two batches' (~75 MB each) are never held at once
             out.append(e)
             out_tap.append(e_tap)
         return (np.concatenate(out).astype(np.float32),
