@@ -527,6 +527,9 @@ def _drop_blips(path: np.ndarray, idx: np.ndarray, *, min_voice: int, min_overla
     return out
 
 
+_VITERBI_ROWS = 8192
+
+
 def _viterbi(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Best state path for per-frame scores ``score`` (n, K) (log-likelihoods) with
     the cost ``penalty[i, j] * scale[t]`` of going from state i to state j into
@@ -534,24 +537,26 @@ def _viterbi(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.nd
     n, k = score.shape
     back = np.zeros((n, k), dtype=np.int8)
     # Python floats are the same IEEE doubles as numpy's, the same operations in the same
-    # order, and a fraction of the cost of numpy calls on 3 x 3 arrays
+    # order, and a fraction of the cost of numpy calls on 3 x 3 arrays; as Python lists
+    # ``_VITERBI_ROWS`` frames at a time (an hour's speech frames as lists took ~80 MB)
     trans = (-np.asarray(penalty, dtype=np.float64)).tolist()
-    rows, scales, states = np.asarray(score, dtype=np.float64).tolist(), np.asarray(scale, np.float64).tolist(), range(k)
+    score64, scale64, states = np.asarray(score, dtype=np.float64), np.asarray(scale, np.float64), range(k)
     v = [0.0] * k
-    bk = back.tolist()
-    for i in range(n):
-        s, row, b_i = scales[i], rows[i], bk[i]
-        nv = []
-        for j in states:  # best predecessor of state j (the first of equal ones, as argmax)
-            best, arg = v[0] + trans[0][j] * s, 0
-            for a in states[1:]:
-                c = v[a] + trans[a][j] * s
-                if c > best:
-                    best, arg = c, a
-            b_i[j] = arg
-            nv.append(best + row[j])
-        v = nv
-    back = np.asarray(bk, dtype=np.int8).reshape(n, k)
+    for a0 in range(0, n, _VITERBI_ROWS):
+        rows, scales = score64[a0:a0 + _VITERBI_ROWS].tolist(), scale64[a0:a0 + _VITERBI_ROWS].tolist()
+        bk = [[0] * k for _ in rows]
+        for s, row, b_i in zip(scales, rows, bk):
+            nv = []
+            for j in states:  # best predecessor of state j (the first of equal ones, as argmax)
+                best, arg = v[0] + trans[0][j] * s, 0
+                for a in states[1:]:
+                    c = v[a] + trans[a][j] * s
+                    if c > best:
+                        best, arg = c, a
+                b_i[j] = arg
+                nv.append(best + row[j])
+            v = nv
+        back[a0:a0 + len(bk)] = np.asarray(bk, dtype=np.int8).reshape(len(bk), k)
     path = np.zeros(n, dtype=np.int64)
     state = int(np.argmax(v))
     for i in range(n - 1, -1, -1):

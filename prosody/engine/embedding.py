@@ -234,15 +234,15 @@ class VoiceEncoder:
             lo, hi = int(st.min()), int(st.max()) + nf
             # layer 0's input projection is shared by overlapping windows: once per frame
             w_ih0, bias0, _ = self._lstm[0]
-            if hi - lo > len(st) * nf:  # windows spread apart: project only their own frames
-                proj0 = mel[(st[:, None] + np.arange(nf)).ravel()] @ w_ih0.T
-                proj0 += bias0  # in place: one (frames, 1024) array written, not two
-                e, e_tap = self._forward(proj0, np.arange(len(st)) * nf, nf, tap, ln)
+            if hi - lo >= len(st) * nf:  # windows apart or end to end: no frame is shared by two
+                # the projection made a few steps at a time as the LSTM reaches them (``_forward``'s
+                # ``mel``), not for the whole batch at once (128 windows of 1.5 s: 75 MB)
+                e, e_tap = self._forward(None, st, nf, tap, ln, mel=mel)
             else:
                 proj0 = mel[lo:hi] @ w_ih0.T
-                proj0 += bias0
+                proj0 += bias0  # in place: one (frames, 1024) array written, not two
                 e, e_tap = self._forward(proj0, st - lo, nf, tap, ln)
-            del proj0  # before the next batch's is made: two batches' (~75 MB each) are never held at once
+                del proj0  # before the next batch's is made
             out.append(e)
             out_tap.append(e_tap)
         return (np.concatenate(out).astype(np.float32),
@@ -255,8 +255,9 @@ class VoiceEncoder:
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)
 
-    def _forward(self, proj0: np.ndarray, starts: np.ndarray, n_frames: int, tap: int = 0,
-                 lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def _forward(self, proj0: np.ndarray | None, starts: np.ndarray, n_frames: int, tap: int = 0,
+                 lengths: np.ndarray | None = None, *, mel: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
         """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
         input projection per frame, gates in ``_GATES`` order); (n_windows, 256). Feature-major
         (a step's gates are (1024, n_windows): the weight matrix on the left runs faster in
@@ -267,7 +268,13 @@ class VoiceEncoder:
         first ``lengths[j]`` frames only. At step ``t`` the products and activations run on
         the windows still going, the first ``k`` columns; a finished window's column is left
         as it was, its last hidden state (written on to the next layer's input as well, where
-        that layer reads it for no window)."""
+        that layer reads it for no window).
+
+        ``mel`` (with ``proj0`` None): the mel frames themselves, window ``j`` from row
+        ``starts[j]``; layer 0's input projection is then made ``chunk`` steps of all windows
+        at a time, each frame's row as ``proj0`` would hold it (the same product of one mel row
+        and the weights; for windows that share no frame, the same work without the whole
+        batch's projection held)."""
         nw = len(starts)
         e_tap = None
         step = int(starts[1] - starts[0]) if nw > 1 else 1
@@ -308,6 +315,13 @@ class VoiceEncoder:
                         np.matmul(w_ih, seq_in[:, t:t + chunk].reshape(256, cols), out=gates_in[:, :cols])
                         gates_in[:, :cols] += bias[:, None]
                     x_t = gates_in[:, j * nw:j * nw + k]
+                elif proj0 is None:
+                    j = t % chunk
+                    if j == 0:  # layer 0's input projection of the next ``chunk`` steps, step-major
+                        rows = (np.arange(t, min(t + chunk, n_frames))[:, None] + starts[None, :]).ravel()
+                        gates0 = mel[rows] @ w_ih.T
+                        gates0 += bias
+                    x_t = gates0[j * nw:j * nw + k].T
                 elif evenly:
                     x_t = proj0[starts[0] + t::step][:k].T
                 else:
