@@ -624,23 +624,28 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     memo = {} if memo is None else memo  # the front end, computed once and reused by the retry
     hop = grid.hop_length
     n = len(x) // hop
-    mono = _memo(memo, "mono", lambda: channel_mean(x))
-    speech = _memo(memo, "speech", lambda: speech_mask(mono, cfg.vad, grid=grid))
+
+    def mono():  # the channels' mean, made only where a quantity below is not in ``memo`` yet
+        return _memo(memo, "mono", lambda: channel_mean(x))
+
+    def frames():
+        return mono()[: n * hop].reshape(n, hop)
+
+    speech = _memo(memo, "speech", lambda: speech_mask(mono(), cfg.vad, grid=grid))
     empty = Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
                         centroids=np.zeros((0, 256), np.float32), separation=float("nan"), voice_share=(0.0, 0.0))
     if n == 0 or speech.sum() < grid.s_to_frames(0.3):
         return empty
     # level: the encoder was trained on speech normalised to -30 dBFS (mel power is not log)
-    frames = mono[: n * hop].reshape(n, hop)
     # the level as the encoder hears it: mono scaled by ``gain`` (each consumer scales the samples it
     # reads, so that the scaled signal is never held whole beside the recording)
-    gain = _memo(memo, "gain", lambda: 10 ** (-30 / 20) / max(_speech_rms(frames, speech), 1e-9))
+    gain = _memo(memo, "gain", lambda: 10 ** (-30 / 20) / max(_speech_rms(frames(), speech), 1e-9))
     # embedding windows over the speech frames joined end to end (pauses left out, as
     # resemblyzer trims long silences before embedding): compact index j is frame idx[j]
     idx = np.flatnonzero(speech)
     # the speech frames' mel power, once for every restart (the whole recording's is not kept:
     # only its speech frames are read)
-    melc = _memo(memo, "melc", lambda: mel_frames(mono, gain=gain)[:n][idx])
+    melc = _memo(memo, "melc", lambda: mel_frames(mono(), gain=gain)[:n][idx])
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
     memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
@@ -652,10 +657,16 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     lab = kmeans2(emb, n_init=cfg.n_init) if start_lab is None else start_lab
     if np.bincount(lab, minlength=2).min() == 0:
         return single
+    if x.shape[1] > 1 and "mono" in memo:  # what the restarts read of the channels' mean, before the
+        # features: then the mean (an hour of stereo: 230 MB) is not held beside them
+        _memo(memo, "level", lambda: frame_mean_square(frames(), np.float32))
+        if cfg.pitch_weight > 0:
+            _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain))
+        memo.pop("mono")
     chp, feats, mu, sd = _speech_features(memo, x, idx, cfg.n_mfcc, grid, stereo=x.shape[1] >= 2)
     # quiet frames (utterance tails, reverberation) carry little evidence of the voice; a
     # change of voice costs less after a pause than inside speech
-    lv = 10 * np.log10(frame_mean_square(frames, np.float32)[idx] + 1e-12)
+    lv = 10 * np.log10(_memo(memo, "level", lambda: frame_mean_square(frames(), np.float32))[idx] + 1e-12)
     ref = np.percentile(lv, 90)
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
     scale = np.ones(m)
@@ -674,7 +685,9 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         ild_s = np.convolve(ild, np.ones(11) / 11, mode="same")  # 0.1 s running mean
         if sp_lab is not None and seed is None:
             lab, spatial = sp_lab, True
-    f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono, idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
+    f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
+    if x.shape[1] > 1:  # the restarts read the quantities above, not the mean (an hour of stereo: 230 MB)
+        memo.pop("mono", None)
     # likewise the windows' median pitch, where it forms two distinct modes
     pitched = False
     if not spatial and f0_st is not None and cfg.pitch_split_min_st > 0:
@@ -841,10 +854,16 @@ def _mel_of_channels(x: np.ndarray, speech: np.ndarray, n: int, hop: int) -> np.
     rows = np.flatnonzero(speech[:n])
     p = [_rows_mean_square(x[: n * hop, c].reshape(n, hop), rows) for c in range(x.shape[1])]
     scale = 10 ** (-30 / 20) / max(float(np.sqrt(np.mean(p))), 1e-9)
-    out = np.zeros((n, 40), np.float64)
-    for c in range(x.shape[1]):
-        out += mel_frames(x[:, c], gain=scale)[:n]
-    return (out / x.shape[1]).astype(np.float32)
+    # the channels' mean in float64, a chunk of rows at a time, written over the first channel's
+    # (the values of ``(0 + mel_0 + mel_1 + ...) / n_channels`` summed in float64 whole)
+    out = mel_frames(x[:, 0], gain=scale)[:n]
+    rest = [mel_frames(x[:, c], gain=scale)[:n] for c in range(1, x.shape[1])]
+    for a in range(0, n, _ROWS):
+        acc = out[a:a + _ROWS].astype(np.float64)
+        for r in rest:
+            acc += r[a:a + _ROWS]
+        out[a:a + _ROWS] = acc / x.shape[1]
+    return out
 
 
 def _rows_mean_square(frames: np.ndarray, rows: np.ndarray) -> float:
@@ -1367,7 +1386,10 @@ def _speech_features(memo: dict, x: np.ndarray | None, idx: np.ndarray, n_mfcc: 
                             for c in (0, 1)], axis=1)[idx]
         raw = _frame_features(memo["melc"], chp, n_mfcc)
         mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-6
-        memo[key] = (chp, (raw - mu) / sd, mu, sd)
+        feats = raw - mu
+        del raw
+        feats /= sd  # in place: the values of (raw - mu) / sd
+        memo[key] = (chp, feats, mu, sd)
     return memo[key]
 
 
@@ -1641,7 +1663,7 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         tb = np.minimum(ta + wt, ub)
     if x.shape[1] > 1:  # several microphones: their mean mel power, not the mel power of their mean
         n, hop = len(x) // grid.hop_length, grid.hop_length
-        melc = _memo(memo, "mel_of_channels", lambda: _mel_of_channels(x, memo["speech"], n, hop))[idx]
+        melc = _memo(memo, "melc_of_channels", lambda: _mel_of_channels(x, memo["speech"], n, hop)[idx])
     tiles = _utterance_tiles(enc, melc, ta, tb)
     e = np.stack([tiles[int(a)].mean(axis=0) for a in ta])
     e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
