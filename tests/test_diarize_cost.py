@@ -213,3 +213,15 @@ def test_voices_own_windows_empty_when_either_voice_is_too_short():
     both = np.r_[np.zeros(200), np.ones(200)].astype(np.int8)
     got = _voices_own_windows(enc, melc, both, cfg, GRID, emb, starts, w)
     assert sorted(got) == [0, 1] and all(len(v) >= 1 for v in got.values())
+
+
+def test_speech_rms_equals_numpys_mean_of_the_copied_rows_bit_for_bit():
+    """``_speech_rms`` sums without copying the speech rows, in numpy's pairwise order: the
+    encoder's gain (and so every diarization) depends on the last bits of that sum."""
+    from prosody.engine.diarize import _speech_rms
+    rng = np.random.default_rng(11)
+    for n_frames in (31, 900, 3001, 70001):
+        frames = (rng.standard_normal((n_frames, 160)) * rng.uniform(0.001, 0.3)).astype(np.float32)
+        speech = rng.random(n_frames) < rng.uniform(0.2, 0.9)
+        want = np.sqrt(np.mean(frames[speech] ** 2))
+        assert _speech_rms(frames, speech) == want
