@@ -440,15 +440,12 @@ class _DiagGmm:
     def loglik(self, x: np.ndarray) -> np.ndarray:
         """(n,) log density of each row of ``x``, ``_LL_ROWS`` rows at a time (each row's value
         is its own: an hour's speech frames no longer make ~100 MB of float64 temporaries)."""
-        out = None
+        out = np.empty(len(x))  # float64, as the weights
         for a in range(0, len(x), self._LL_ROWS):
             ll = self._comp_ll(x[a:a + self._LL_ROWS])
             m = ll.max(axis=1)
-            part = m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
-            if out is None:
-                out = np.empty(len(x), part.dtype)
-            out[a:a + len(part)] = part
-        return np.zeros(0) if out is None else out
+            out[a:a + len(ll)] = m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
+        return out
 
     _LL_ROWS = 32768
 
@@ -657,16 +654,14 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     lab = kmeans2(emb, n_init=cfg.n_init) if start_lab is None else start_lab
     if np.bincount(lab, minlength=2).min() == 0:
         return single
-    if x.shape[1] > 1 and "mono" in memo:  # what the restarts read of the channels' mean, before the
-        # features: then the mean (an hour of stereo: 230 MB) is not held beside them
-        _memo(memo, "level", lambda: frame_mean_square(frames(), np.float32))
-        if cfg.pitch_weight > 0:
-            _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain))
-        memo.pop("mono")
-    chp, feats, mu, sd = _speech_features(memo, x, idx, cfg.n_mfcc, grid, stereo=x.shape[1] >= 2)
     # quiet frames (utterance tails, reverberation) carry little evidence of the voice; a
     # change of voice costs less after a pause than inside speech
     lv = 10 * np.log10(_memo(memo, "level", lambda: frame_mean_square(frames(), np.float32))[idx] + 1e-12)
+    f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
+    if x.shape[1] > 1:  # the restarts read the quantities above, not the mean: it is not held beside the
+        # features (an hour of stereo: 230 MB)
+        memo.pop("mono", None)
+    chp, feats, mu, sd = _speech_features(memo, x, idx, cfg.n_mfcc, grid, stereo=x.shape[1] >= 2)
     ref = np.percentile(lv, 90)
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
     scale = np.ones(m)
@@ -685,9 +680,6 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         ild_s = np.convolve(ild, np.ones(11) / 11, mode="same")  # 0.1 s running mean
         if sp_lab is not None and seed is None:
             lab, spatial = sp_lab, True
-    f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
-    if x.shape[1] > 1:  # the restarts read the quantities above, not the mean (an hour of stereo: 230 MB)
-        memo.pop("mono", None)
     # likewise the windows' median pitch, where it forms two distinct modes
     pitched = False
     if not spatial and f0_st is not None and cfg.pitch_split_min_st > 0:
@@ -1311,11 +1303,8 @@ def _own_windows(enc: VoiceEncoder, melc: np.ndarray, sel: np.ndarray, st: np.nd
         # only the windows' own frames gathered, end to end (not all of the voice's frames: on an
         # hour, 40 MB for 64 windows' 1.5 MB); the same rows reach the encoder in the same order
         go = st[todo]
-        if int(go.max()) + wk <= len(sel):
-            rows = sel[(go[:, None] + np.arange(wk)).ravel()]
-            out[todo] = enc.embed_windows(melc[rows], starts=np.arange(len(go)) * wk, n_frames=wk)
-        else:
-            out[todo] = enc.embed_windows(melc[sel], starts=go, n_frames=wk)
+        rows = sel[(go[:, None] + np.arange(wk)).ravel()]
+        out[todo] = enc.embed_windows(melc[rows], starts=np.arange(len(go)) * wk, n_frames=wk)
     return out
 
 
