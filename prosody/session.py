@@ -208,8 +208,9 @@ def is_silent_speaker_warning(text: str, speakers) -> bool:
 
 def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
     """Warnings for the speakers of a session who never speak: their channel
-    (``attribution["channels"]``, 1-based, where known) is digital silence
-    throughout (every frame at ``framing.rms_db``'s floor) or holds no speech.
+    (``attribution["channels"]``, 1-based, where known) carries no signal
+    throughout (every frame at ``framing.rms_db``'s floor: zeros, or a constant that
+    the DC removal and high-pass take away) or holds no speech.
     Their share of 0 % and their "0 listening sounds" are then no behaviour of
     theirs, and the other's figures toward them have no data. A one-speaker
     session with no speech says so too (a muted or far-too-quiet recording read
@@ -222,7 +223,7 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
             continue
         where = f"channel {chans[spk]}" if spk in chans else ("the channel" if len(session.speakers) > 1
                                                                else "the recording")
-        what = (f"{where} is digital silence throughout (every sample zero)"
+        what = (f"{where} is digital silence throughout (every sample zero, or one constant value)"
                 if float(np.max(fr["rms_db"])) <= DIGITAL_SILENCE_DB else f"no speech was found on {where}")
         toward = (f", and figures toward the {spk} (answering, talking over) have no data"
                   if len(session.speakers) > 1 else "")

@@ -418,3 +418,16 @@ def test_console_script_analyses_the_fixture(tmp_path):
     assert doc["duration_s"] == pytest.approx(truth["duration_s"], abs=HOP_S)
     for spk in SPEAKERS:
         assert_segments_match(segments_of(doc, spk), [tuple(s) for s in truth["segments"][spk]])
+
+
+def test_a_constant_mono_recording_is_said_to_carry_no_signal(tmp_path, capsys):
+    # a recorder stuck at one value (here 0.9): read as no signal, and the line says a
+    # constant counts as that (it read "every sample zero", untrue of this file)
+    p = tmp_path / "stuck.wav"
+    sf.write(p, np.full(5 * SR, 0.9, np.float32), SR, subtype="PCM_16")
+
+    rc, out, err, _ = run(capsys, "analyze", p, "--json", "-", "--quiet")
+
+    assert rc == 0, err
+    assert "the recording is digital silence throughout (every sample zero, or one constant value)" in err, err
+    assert json.loads(out)["segments"] == []
