@@ -6,7 +6,8 @@ stages of a 10-minute analysis. The kernels the engine uses are single
 compiled modules that need none of that: scipy's direct-form II transposed
 biquad loop (``scipy/signal/_sosfilt``, what ``scipy.signal.sosfilt`` runs)
 and pocketfft (``scipy/fft/_pocketfft/pypocketfft``, what ``scipy.fft.rfft``
-and ``scipy.fft.dct`` run). They are loaded from their files on first use and
+and ``scipy.fft.dct`` run: the diarizer's MFCCs too, so that a separate-channel
+analysis, which never diarizes, does not import ``scipy.fft`` with the diarizer's module). They are loaded from their files on first use and
 checked on a small known case; if a scipy release moves or changes them, the
 public functions are used instead (the same output, the slower import).
 """
@@ -121,6 +122,16 @@ def dct1(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
         import scipy.fft
         return scipy.fft.dct(x, type=1, axis=axis)
     return m.dct(_real(x), 1, (axis,), 0, None, 1, None)
+
+
+def dct2_ortho(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
+    """``scipy.fft.dct(x, type=2, norm="ortho", axis=axis)`` (the orthonormal DCT-II of
+    MFCCs), shape ``x.shape``."""
+    m = _pocketfft_kernel()
+    if m is None:
+        import scipy.fft
+        return scipy.fft.dct(x, type=2, norm="ortho", axis=axis)
+    return m.dct(_real(x), 2, (axis,), 1, None, 1, None)  # norm 1: "ortho", as scipy.fft passes it
 
 
 def fast_len(n: int) -> int:

@@ -58,9 +58,9 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.fft import dct
 
 from ..config import VadConfig
+from .compiled import dct2_ortho
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
@@ -395,7 +395,7 @@ def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID) ->
 
 def _mfcc(mel: np.ndarray, n_mfcc: int) -> np.ndarray:
     logmel = np.log(mel + 1e-8)
-    c = dct(logmel, type=2, norm="ortho", axis=1)[:, 1:n_mfcc + 1]
+    c = dct2_ortho(logmel, axis=1)[:, 1:n_mfcc + 1]
     return c
 
 
