@@ -195,8 +195,8 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     n_in = audio.shape[1]  # read_channels: (n_samples, n_channels)
     picks = (tuple((0, att.live_channel) for _ in range(d.n_voices)) if att.live_channel is not None
              else tuple((0, min(i, n_in - 1)) for i in range(d.n_voices)))
-    mono = att.mix(audio)
-    del audio  # only the mix is read from here on (a view of it for one channel)
+    mono = att.mix(audio)  # of stereo: the channels' mean read block by block (engine.views.ChannelMean)
+    del audio  # only the mix reads the recording from here on
     if d.n_voices == 2:
         return att, VoiceChannels(lambda: att.voice_blocks(mono, block_samples=VoiceChannels.BLOCK_SAMPLES),
                                   len(mono), att.speakers, warnings, picks)

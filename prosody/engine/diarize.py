@@ -66,6 +66,7 @@ from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
 from ..types import Segment
 from .vad import RawVad, SpeechSmoother
+from .views import ChannelMean, as_signal, frame_rows
 
 try:  # single-threaded BLAS: the encoder's small products burn several times the CPU when threaded
     from threadpoolctl import threadpool_limits
@@ -386,7 +387,7 @@ def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID) ->
     diarizer's restarts were tuned on (with the scaled percentile five of their planted cases
     took other branches; without it the labels of amireal, tune and fresh14 are identical)."""
     n = len(samples) // grid.hop_length
-    frames = samples[: n * grid.hop_length].reshape(n, grid.hop_length)
+    frames = frame_rows(samples, n, grid.hop_length)
     vad, sm = RawVad(config, grid=grid, scale_floor=False), SpeechSmoother(config, grid=grid)
     chunk = 6000  # frames: the stages stream, so memory stays bounded for long recordings
     out = [sm.push(vad.push(frames[a:a + chunk])) for a in range(0, n, chunk)]
@@ -622,11 +623,11 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     hop = grid.hop_length
     n = len(x) // hop
 
-    def mono():  # the channels' mean, made only where a quantity below is not in ``memo`` yet
-        return _memo(memo, "mono", lambda: channel_mean(x))
+    def mono():  # the channels' mean: of a stereo recording computed where read (ChannelMean), never held
+        return x[:, 0] if x.shape[1] == 1 else ChannelMean(x)
 
     def frames():
-        return mono()[: n * hop].reshape(n, hop)
+        return frame_rows(mono(), n, hop)
 
     speech = _memo(memo, "speech", lambda: speech_mask(mono(), cfg.vad, grid=grid))
     empty = Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
@@ -658,9 +659,6 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # change of voice costs less after a pause than inside speech
     lv = 10 * np.log10(_memo(memo, "level", lambda: frame_mean_square(frames(), np.float32))[idx] + 1e-12)
     f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
-    if x.shape[1] > 1:  # the restarts read the quantities above, not the mean: it is not held beside the
-        # features (an hour of stereo: 230 MB)
-        memo.pop("mono", None)
     chp, feats, mu, sd = _speech_features(memo, x, idx, cfg.n_mfcc, grid, stereo=x.shape[1] >= 2)
     ref = np.percentile(lv, 90)
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
@@ -1874,7 +1872,7 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
     window = np.hanning(win).astype(np.float32)
     wac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft)[:hi + 1]
     wac = np.maximum(wac / wac[0], 1e-3)
-    y = np.asarray(y, np.float32)
+    y = as_signal(y)
     frames = np.asarray(frames, np.int64)
     n = len(frames)
     out = np.full(n, np.nan, np.float32)
@@ -2162,6 +2160,7 @@ def channel_mean(x: np.ndarray) -> np.ndarray:
     the channel itself, a view (the mean of one value is that value), not a copy of an
     hour of audio."""
     return x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)
+
 
 
 def frame_mean_square(frames: np.ndarray, dtype, *, offset: float = 0.0) -> np.ndarray:

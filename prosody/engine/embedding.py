@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..timebase import GRID
+from .views import as_signal
 
 N_MELS = 40
 N_FFT = 400          # samples: 25 ms at 16 kHz
@@ -53,7 +54,7 @@ def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, gain
     """
     if sample_rate != GRID.sample_rate:
         raise InputError(f"sample_rate={sample_rate}: the voice encoder needs {GRID.sample_rate} Hz; resample first")
-    x = np.asarray(samples, dtype=np.float32)
+    x = as_signal(samples)  # a ChannelMean is read a chunk at a time
     if x.ndim != 1:
         raise InputError(f"samples of shape {x.shape}: give one channel, shape (n_samples,)")
     hop = GRID.hop_length

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .diarize import DiarizeConfig, Diarization, audio_2d, channel_mean, diarize, frame_mean_square, speech_mask
+from .views import ChannelMean, frame_rows
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
 from ..errors import InputError
 from ..timebase import GRID
@@ -142,7 +143,8 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     if n == 0:
         return LayoutReport("separate", 0.0, "too little audio to tell the layout; channels kept as they are", {}, dur)
     ch = x[: n * hop, :2]  # float32; the figures below in float64, a few thousand frames at a time
-    speech = speech_mask(_pair_mean_f32(ch), DiarizeConfig().vad)
+    # the channels' mean read a chunk at a time (an hour's would be 230 MB beside the recording)
+    speech = speech_mask(ChannelMean(ch, in_float64=True), DiarizeConfig().vad)
     own = [speech_mask(ch[:, c], DiarizeConfig().vad) for c in (0, 1)]
     for c in (0, 1):  # a voice on one channel only may vanish from the mean
         speech |= own[c]
@@ -237,15 +239,6 @@ def copy_lag(a: np.ndarray, b: np.ndarray, *, sample_rate: int = GRID.sample_rat
     norm[ks == 0] = 0.0
     i = int(np.argmax(np.abs(norm)))
     return int(ks[i]) if abs(norm[i]) >= IDENTICAL_MIN_CORR and ex[i] > 0 and ey[i] > 0 else None
-
-
-def _pair_mean_f32(ch: np.ndarray) -> np.ndarray:
-    """(n,) float32: the mean of two float32 channels ``ch`` (n, 2) taken in float64, row
-    chunk by row chunk (the same values as of the whole; an hour in float64 is ~1 GB)."""
-    out = np.empty(len(ch), np.float32)
-    for a in range(0, len(ch), _CHUNK_SAMPLES):
-        out[a:a + _CHUNK_SAMPLES] = ch[a:a + _CHUNK_SAMPLES].astype(np.float64).mean(axis=1)
-    return out
 
 
 _CHUNK_SAMPLES = 1 << 20  # samples converted to float64 at once
@@ -499,7 +492,7 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     if n == 0:
         return -90.0
     # float64 levels (framing.rms_db rounds to float32: the fill's level, and so its noise, would move)
-    lv = 10 * np.log10(frame_mean_square(mono[: n * hop].reshape(n, hop), np.float64) + 1e-20)
+    lv = 10 * np.log10(frame_mean_square(frame_rows(mono, n, hop), np.float64) + 1e-20)
     quiet = lv[~speech[:n]]
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
     return float(np.clip(floor_db, -90.0, -40.0))
@@ -574,7 +567,7 @@ def noise_shape(mono: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
     quiet = np.flatnonzero(~speech[:n])
     if len(quiet) < 20:
         return None
-    frames = mono[: n * hop].reshape(n, hop)[quiet[:: max(1, len(quiet) // 4000)]].astype(np.float64)
+    frames = frame_rows(mono, n, hop)[quiet[:: max(1, len(quiet) // 4000)]].astype(np.float64)
     p = np.median(np.abs(np.fft.rfft(frames * np.hanning(hop), axis=1)) ** 2, axis=0)
     if not np.all(np.isfinite(p)) or p.mean() <= 1e-20:
         return None
@@ -615,14 +608,16 @@ class Attribution:
         the therapist on channel 2 (``--channels`` is not this: it sets the layout itself)."""
         return self.layout == "separate" and self.naming is not None and self.channel_picks == (1, 0)
 
-    def mix(self, audio: np.ndarray) -> np.ndarray:
+    def mix(self, audio: np.ndarray) -> np.ndarray | ChannelMean:
         """(n_samples,) float: the one signal a shared or mono recording's voices are cut
         from: the live channel where the other is silent (``live_channel``), else the
-        channels' in-phase mean."""
+        channels' in-phase mean, of two or more channels a ``ChannelMean`` (read piece by
+        piece: an hour of stereo's mean is not held beside it)."""
         x = audio_2d(audio)
         if self.live_channel is not None:
             return x[:, self.live_channel]
-        return channel_mean(in_phase(x, self.inverted))
+        x = in_phase(x, self.inverted)
+        return ChannelMean(x) if x.shape[1] > 1 else x[:, 0]
 
     def channels(self, audio: np.ndarray) -> np.ndarray:
         """(n_samples, len(speakers)) float32 speaker channels for the pipeline.
@@ -686,9 +681,10 @@ class Attribution:
             else:
                 own, g = np.zeros(b - a, np.int8), np.ones((b - a, 2), np.float32)
             out = np.empty((b - a, len(order)), np.float32)
+            m = mono[a:b]
             for j, k in enumerate(order):
                 fill = fills[j].take(b - a)
-                out[:, j] = np.where(own != 1 - k, g[:, k] * mono[a:b], fill) if d.n_voices == 2 or k == 0 else fill
+                out[:, j] = np.where(own != 1 - k, g[:, k] * m, fill) if d.n_voices == 2 or k == 0 else fill
             yield out
 
     def to_dict(self) -> dict:
