@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from prosody.engine.diarize import diarize
+from prosody.engine.diarize import Diarization, diarize
 from prosody.engine.embedding import VoiceEncoder, mel_frames
 from prosody.errors import InputError
 from prosody.session import analyze_blocks
@@ -693,3 +693,23 @@ def test_scaled_reads_equal_the_scaled_signal():
     pad = 1600  # 10 frames of zeros at both ends: the frames near the ends read the same samples
     padded = np.concatenate([np.zeros(pad, np.float32), y, np.zeros(pad, np.float32)])
     assert np.array_equal(_frame_f0_st(y, idx), _frame_f0_st(padded, idx + pad // 160), equal_nan=True)
+
+
+def test_the_voice_heard_first_is_the_first_to_speak_a_second_on_its_own():
+    """A blip of the other voice before the first word (mains hum or a cough passed as its
+    speech) does not name the voices: the first voice to have spoken 1 s alone does
+    (``FIRST_VOICE_MIN_S``); where neither has, the first active frame's."""
+    from prosody.engine.speakers import _heard_first
+    n = 1000
+    act = np.zeros((n, 2), bool)
+    act[0:40, 1] = True      # 0.4 s of "voice 1": hum before the first word
+    act[50:400, 0] = True    # voice 0's opening turn
+    act[380:700, 1] = True   # voice 1 answers (overlapping 0.2 s)
+    d = Diarization(n_voices=2, activity=act, owner=np.where(act[:, 0], 0, np.where(act[:, 1], 1, 2)).astype(np.int8),
+                    centroids=np.zeros((2, 256), np.float32), separation=0.3, voice_share=(0.5, 0.5))
+    assert _heard_first(d) == 0
+    assert name_voices(d).names == (THERAPIST, CLIENT) and name_voices(d).rule == NO_PROFILE_RULE
+    short = act.copy()
+    short[60:, :] = False    # neither voice reaches 1 s alone: the first active frame decides
+    d2 = replace(d, activity=short)
+    assert _heard_first(d2) == 1
