@@ -489,7 +489,7 @@ def _heard_first(d: Diarization) -> int:
     """The voice heard first: the first to have spoken ``FIRST_VOICE_MIN_S`` alone (frames only
     it holds), else the voice of the first active frame. Not simply the first active frame: mains
     hum at -35 dBFS passed the first 0.3 s of a recording as speech of the other voice, which
-    named the voices the wrong way round on 10 of 12 espeak mono and shared dialogues (the hum's
+    named the voices the wrong way round on 8 of 12 espeak mono and shared dialogues (the hum's
     frames before the first word given to the voice that did not speak there)."""
     act = np.asarray(d.activity, bool)
     alone = act & ~act[:, ::-1]
