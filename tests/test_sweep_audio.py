@@ -277,3 +277,38 @@ def test_hum_is_found_at_its_mains_frequency_and_nothing_else_is_touched(cut):
         y, _ = sosfilt(sos, np.sin(2 * np.pi * f * t), np.zeros((len(sos), 2)))
         gain_db = 20 * np.log10(np.std(y[SR:]) / np.std(np.sin(2 * np.pi * f * t[SR:])))
         assert (gain_db > -0.5) if keep else (gain_db < -30.0), (f, gain_db)
+
+
+# -- a noise floor that changes within the recording: the fill follows it down ------------------------
+
+def test_a_noisy_lead_in_does_not_fill_a_quiet_dialogue_with_speech(tmp_path, cut):
+    """30 s of noise at -50 dBFS before the cut's quiet mono mix: the voices' channels were filled
+    at the recording's median floor (the lead-in's) where their voice is silent, some 40 dB over
+    the dialogue's own pauses, and the fill was heard as speech (4 speaker changes of 6, the
+    therapist 0.63 for 0.67). The fill now follows a floor that drops (``local_floors_db``)."""
+    x = cut.mean(axis=1)
+    sf.write(tmp_path / "clean_mix.wav", x, SR, subtype="FLOAT")
+    ref = _analyse(tmp_path, tmp_path / "clean_mix.wav", "--layout", "mono")
+    lead = np.random.default_rng(2).standard_normal(30 * SR) * 0.003
+    sf.write(tmp_path / "lead.wav", np.r_[lead, x], SR, subtype="FLOAT")
+    doc = _analyse(tmp_path, tmp_path / "lead.wav", "--layout", "mono")
+    got, want = _shares(doc), _shares(ref)
+    assert all(abs(got[k] - want[k]) <= 0.03 for k in want), (got, want)
+    assert len(doc["transitions"]) == len(ref["transitions"]) >= 5
+
+
+def test_local_floors_keep_a_steady_floor_and_follow_one_that_drops():
+    from prosody.engine.speakers import _FILL_CHUNK, local_floors_db, noise_floor_db
+    rng = np.random.default_rng(3)
+    n = SR * 60
+    steady = (rng.standard_normal(n) * 0.003).astype(np.float32)
+    speech = np.zeros(n // 160, bool)
+    speech[::7] = True
+    assert local_floors_db(steady, speech, noise_floor_db(steady, speech)) is None  # the fill unchanged
+    drop = steady.copy()
+    drop[n // 2:] *= 0.01   # 40 dB quieter in the second half
+    g = noise_floor_db(drop, speech)
+    floors = local_floors_db(drop, speech, g)
+    assert floors is not None and len(floors) == -(-n // _FILL_CHUNK)
+    assert np.all(floors[: len(floors) // 2 - 8] == g)           # the loud half keeps the recording's floor
+    assert np.all(floors[len(floors) // 2 + 8:] < g - 15)         # the quiet half its own (-90, the floor's clip)

@@ -510,11 +510,51 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     n = min(len(mono) // hop, len(speech))
     if n == 0:
         return -90.0
-    # float64 levels (framing.rms_db rounds to float32: the fill's level, and so its noise, would move)
-    lv = 10 * np.log10(frame_mean_square(frame_rows(mono, n, hop), np.float64) + 1e-20)
+    lv = _frame_levels_db(mono, n)
     quiet = lv[~speech[:n]]
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
     return float(np.clip(floor_db, -90.0, -40.0))
+
+
+def _frame_levels_db(mono, n: int) -> np.ndarray:
+    """(n,) float64 levels (dBFS) of the first ``n`` 10 ms frames of ``mono`` (framing.rms_db rounds
+    to float32: the fill's level, and so its noise, would move)."""
+    return 10 * np.log10(frame_mean_square(frame_rows(mono, n, GRID.hop_length), np.float64) + 1e-20)
+
+
+LOCAL_FLOOR_SPAN_S = 5.0       # the pauses either side of a fill piece that give its local floor
+LOCAL_FLOOR_MAX_DEV_DB = 6.0   # a local floor this far under the recording's is used instead of it
+LOCAL_FLOOR_MIN_PAUSE_S = 1.0  # pause frames needed for a local floor
+
+
+def local_floors_db(mono, speech: np.ndarray, floor_db: float) -> np.ndarray | None:
+    """Per piece of the fill (``_FILL_CHUNK`` samples) the noise floor to fill it at: the median
+    level of the pauses within ``LOCAL_FLOOR_SPAN_S`` of it where that lies more than
+    ``LOCAL_FLOOR_MAX_DEV_DB`` under the recording's ``floor_db`` (``noise_floor_db``), else
+    ``floor_db`` itself; None where every piece keeps ``floor_db`` (the fill unchanged, bit for
+    bit). Only quieter: a fill louder than the pauses around it is what is heard as speech; a
+    noisier stretch (AMI dev00: 6 of 30 pieces 6-8 dB over its floor) keeps the recording's. A floor that changes within a session (a noisy lead-in, a fan turned off) had the
+    fill at the recording's median floor everywhere: 60 s of -50 dBFS noise before a quiet
+    dialogue filled its voices' silent frames 40 dB above its own pauses, heard as speech
+    (the fixture's mono mix: 7 speaker changes for 14; docs/speakers.md, twenty-seventh round)."""
+    hop = GRID.hop_length
+    n = min(len(mono) // hop, len(speech))
+    pieces = -(-len(mono) // _FILL_CHUNK)
+    if n == 0 or pieces == 0:
+        return None
+    lv = _frame_levels_db(mono, n)
+    quiet = ~np.asarray(speech[:n], bool)
+    span, need = GRID.s_to_frames(LOCAL_FLOOR_SPAN_S), GRID.s_to_frames(LOCAL_FLOOR_MIN_PAUSE_S)
+    out = np.full(pieces, floor_db)
+    for i in range(pieces):
+        mid = (i * _FILL_CHUNK + _FILL_CHUNK // 2) // hop
+        a, b = max(0, mid - span), min(n, mid + span)
+        q = lv[a:b][quiet[a:b]]
+        if len(q) >= need:
+            local = float(np.clip(np.median(q), -90.0, -40.0))
+            if local < floor_db - LOCAL_FLOOR_MAX_DEV_DB:  # only quieter: a fill above its surroundings is heard
+                out[i] = local
+    return None if np.all(out == floor_db) else out
 
 
 def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0,
@@ -539,10 +579,14 @@ class _FillStream:
     ``n`` samples (float32), the same values as the whole array's, so that an hour's
     fill is never held at once (``Attribution.voice_blocks``)."""
 
-    def __init__(self, mono: np.ndarray, speech: np.ndarray, *, seed: int, floor_db: float | None = None):
+    def __init__(self, mono: np.ndarray, speech: np.ndarray, *, seed: int, floor_db: float | None = None,
+                 floors_db: np.ndarray | None = None):
         self._left = len(mono)
         self._silent = min(len(mono) // GRID.hop_length, len(speech)) == 0
         self._ready = np.zeros(0, np.float32)
+        self._piece_i = 0
+        # per piece, where the floor changes within the recording (``local_floors_db``)
+        self._levels = None if floors_db is None else [np.float32(10 ** (f / 20)) for f in floors_db]
         if self._silent:
             return
         self._level = np.float32(10 ** ((noise_floor_db(mono, speech) if floor_db is None else floor_db) / 20))
@@ -561,7 +605,9 @@ class _FillStream:
         white = self._rng.standard_normal(k, dtype=np.float32)
         if self._fine is not None:
             white = np.fft.irfft(np.fft.rfft(white, _FILL_CHUNK) * self._fine, _FILL_CHUNK)[:k].astype(np.float32)
-        return white * self._level
+        level = self._level if self._levels is None else self._levels[min(self._piece_i, len(self._levels) - 1)]
+        self._piece_i += 1
+        return white * level
 
     def take(self, n: int) -> np.ndarray:
         parts, have = [self._ready], len(self._ready)
@@ -690,7 +736,8 @@ class Attribution:
         owner = np.asarray(d.owner)
         gains = overlap_gains(owner)  # per frame; samples past the last frame: the last owner, gain 1
         floor_db = noise_floor_db(mono, d.speech)  # once for both channels
-        fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db) for j in range(len(order))]
+        floors = local_floors_db(mono, d.speech, floor_db)
+        fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db, floors_db=floors) for j in range(len(order))]
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)
             f = np.arange(a, b) // hop
