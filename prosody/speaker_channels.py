@@ -3,6 +3,9 @@
 override) and, for shared or mono audio, speaker channels are cut by diarization
 (``prosody.engine.speakers.attribute``); the speaker channels are then analysed
 and the session's warnings assembled (``recording_plan``, ``analyze_recording``).
+What a recorder adds below or beside the voices (a DC offset, sub-speech rumble, mains
+hum and steady low tones) is taken out as a recording is read (``read_channels``), only
+where it is there: the diarizer reads a mono or shared mix as it is.
 One implementation, so that batch gives exactly what analyze gives for the same file."""
 from __future__ import annotations
 
@@ -112,7 +115,7 @@ def remove_rumble(audio: np.ndarray) -> bool:
     or shared recording as it is (its voices' channels are cut from that mix), and such
     sub-speech power undid it: a 2 Hz wander at 0.01 (-43 dBFS) made the fixture's mono mix
     0.51 / 0.49 with 5 speaker changes for 0.63 / 0.37 and 14 (docs/speakers.md,
-    twenty-seventh round). Filtered, it reads 0.62 / 0.37 and 14. Returns whether it filtered.
+    twenty-seventh round). Filtered, it reads 0.62 / 0.38 and 14. Returns whether it filtered.
 
     The power below the corner is the power the filter takes away (for a Butterworth
     high-pass, ``1 - |H|^2`` is the matching low-pass). All channels are filtered alike
@@ -143,6 +146,148 @@ def remove_rumble(audio: np.ndarray) -> bool:
             for a, y in filtered(c):
                 audio[a:a + len(y), c] = y
     return found
+
+
+HUM_FAMILIES_HZ = (50.0, 60.0)  # mains frequencies
+HUM_HARMONICS = 8               # notched: the mains frequency and its harmonics up to 8 x (400 / 480 Hz)
+HUM_MIN_LINE_DB = 20.0          # the strongest line this far above its neighbourhood: a hum, not a voice
+HUM_MIN_SHARE_DB = -30.0        # and the lines together this near the recording's power
+HUM_NOTCH_Q = 30.0              # notch quality: 1.7 Hz wide at 50 Hz
+_HUM_NFFT = 8192                # 1.95 Hz bins
+_HUM_MAX_FRAMES = 400           # spectra averaged (spread over the recording)
+
+
+def _long_term_psd(x: np.ndarray) -> np.ndarray | None:
+    """The mean power spectrum of ``x`` (n_samples,): Hann windows of ``_HUM_NFFT`` samples, up to
+    ``_HUM_MAX_FRAMES`` of them spread over the recording; None when too short or silent."""
+    n = len(x)
+    if n < _HUM_NFFT:
+        return None
+    starts = np.linspace(0, n - _HUM_NFFT, min((n - _HUM_NFFT) // (_HUM_NFFT // 2) + 1, _HUM_MAX_FRAMES)).astype(int)
+    w = np.hanning(_HUM_NFFT)
+    psd = np.zeros(_HUM_NFFT // 2 + 1)
+    for a in starts:
+        psd += np.abs(np.fft.rfft(x[a:a + _HUM_NFFT].astype(np.float64) * w)) ** 2
+    return psd if psd.sum() > 0.0 else None
+
+
+def _line(psd: np.ndarray, f: float) -> tuple[float, float]:
+    """(how many times the bins around ``f`` Hz stand above the median of the bins 4-25 Hz either
+    side, their power over that floor)."""
+    df = GRID.sample_rate / _HUM_NFFT
+    c = int(round(f / df))
+    lo, hi = int(round((f - 25.0) / df)), int(round((f + 25.0) / df))
+    floor = float(np.median(np.r_[psd[lo:c - 2], psd[c + 3:hi + 1]]))
+    line = psd[c - 1:c + 2]
+    return float(line.max()) / max(floor, 1e-300), float(line.sum()) - 3.0 * floor
+
+
+def hum_frequency(x: np.ndarray, *, psd: np.ndarray | None = None) -> float | None:
+    """The mains frequency (50 or 60 Hz) whose hum ``x`` (n_samples,) carries, or None: the
+    long-term spectrum (``_long_term_psd``) has a line at one of the first ``HUM_HARMONICS``
+    multiples ``HUM_MIN_LINE_DB`` above the median of the bins 4-25 Hz either side, and the
+    lines that stand 10 dB out hold ``HUM_MIN_SHARE_DB`` of the power. Voices' harmonics move
+    and average out; a hum's stay."""
+    psd = _long_term_psd(x) if psd is None else psd
+    if psd is None:
+        return None
+    total = float(psd.sum())
+    best, found = 0.0, None
+    for f0 in HUM_FAMILIES_HZ:
+        strongest, power = 0.0, 0.0
+        for k in range(1, HUM_HARMONICS + 1):
+            ratio, p = _line(psd, k * f0)
+            if ratio >= 10.0:
+                power += p
+                strongest = max(strongest, ratio)
+        if strongest >= 10 ** (HUM_MIN_LINE_DB / 10) and power >= total * 10 ** (HUM_MIN_SHARE_DB / 10) \
+                and power > best:
+            best, found = power, f0
+    return found
+
+
+TONE_BAND_HZ = (40.0, 1000.0)  # steady tones looked for here (a fan, a transformer, a projector)
+TONE_MAX_LINES = 8
+TONE_NOTCH_Q = 15.0            # 6 Hz wide at 90 Hz: the line's frequency is read to a fraction of a bin
+
+
+def steady_tones(x: np.ndarray, *, psd: np.ndarray | None = None, skip: tuple[float, ...] = ()) -> list[float]:
+    """Frequencies (Hz) of steady tones in ``x`` other than ``skip`` (within 3 Hz): local maxima of
+    the long-term spectrum in ``TONE_BAND_HZ`` standing ``HUM_MIN_LINE_DB`` above the median of the
+    bins 4-25 Hz either side, holding together ``HUM_MIN_SHARE_DB`` of the power; the strongest
+    ``TONE_MAX_LINES``, each read between bins (a parabola through the log powers). None found in
+    the voices of AMI, PTDB-TUG, the fixture or espeak mixes: a voice's harmonics move."""
+    psd = _long_term_psd(x) if psd is None else psd
+    if psd is None:
+        return []
+    df = GRID.sample_rate / _HUM_NFFT
+    found = []
+    for c in range(int(TONE_BAND_HZ[0] / df) + 1, int(TONE_BAND_HZ[1] / df)):
+        if not (psd[c] >= psd[c - 1] and psd[c] > psd[c + 1]):
+            continue
+        ratio, p = _line(psd, c * df)
+        if ratio < 10 ** (HUM_MIN_LINE_DB / 10):
+            continue
+        la, lb, lc = np.log(psd[c - 1:c + 2] + 1e-300)
+        den = la - 2.0 * lb + lc
+        f = (c + (0.5 * (la - lc) / den if den < 0 else 0.0)) * df
+        if all(abs(f - s) > 3.0 for s in skip):
+            found.append((p, f))
+    found = sorted(found, reverse=True)[:TONE_MAX_LINES]
+    if sum(p for p, _ in found) < float(psd.sum()) * 10 ** (HUM_MIN_SHARE_DB / 10):
+        return []
+    return sorted(f for _, f in found)
+
+
+def notch_sos(f0: float, *, harmonics: int = HUM_HARMONICS, q: float = HUM_NOTCH_Q,
+              freqs: tuple[float, ...] = ()) -> np.ndarray:
+    """Second-order notches at ``f0`` and its multiples up to ``harmonics`` x, or at ``freqs``
+    where given (RBJ's audio EQ cookbook notch: unit gain away from the line, zero on it),
+    shape (n_notches, 6)."""
+    rows = []
+    for f in (freqs or tuple(k * f0 for k in range(1, harmonics + 1))):
+        w0 = 2.0 * math.pi * f / GRID.sample_rate
+        alpha = math.sin(w0) / (2.0 * q)
+        a0 = 1.0 + alpha
+        rows.append([1.0 / a0, -2.0 * math.cos(w0) / a0, 1.0 / a0, 1.0, -2.0 * math.cos(w0) / a0, (1.0 - alpha) / a0])
+    return np.array(rows)
+
+
+def remove_hum(audio: np.ndarray) -> tuple[float, ...] | None:
+    """Notch out mains hum (``hum_frequency``: the mains frequency and its first
+    ``HUM_HARMONICS`` multiples) and other steady tones (``steady_tones``) found on any channel
+    from every channel of ``audio`` (n_samples, n_channels) in place; returns the frequencies
+    notched, or None (nothing touched, bit for bit). The diarizer's voices' channels carry
+    noise at the recording's floor where their voice is silent, shaped like its pauses at
+    100 Hz resolution: a hum's or a tone's line became a band of noise that the voice activity
+    (150 Hz high-pass) heard above the real line, as speech of the other voice; a 50 Hz hum
+    at -35 dBFS put the fixture's mono mix at 0.52 / 0.48 for 0.67 / 0.33, a 90 Hz tone 0.51
+    (docs/speakers.md, twenty-seventh round). Separate channels were not affected (their
+    voice activity hears the line as it is)."""
+    from .engine.compiled import sosfilt
+
+    mains, tones = None, []
+    for c in range(audio.shape[1]):
+        psd = _long_term_psd(audio[:, c])
+        if psd is None:
+            continue
+        mains = mains or hum_frequency(audio[:, c], psd=psd)
+        skip = tuple(k * mains for k in range(1, HUM_HARMONICS + 1)) if mains else ()
+        tones += [f for f in steady_tones(audio[:, c], psd=psd, skip=skip) if all(abs(f - t) > 3.0 for t in tones)]
+    sections = []
+    if mains:
+        sections.append(notch_sos(mains))
+    if tones:
+        sections.append(notch_sos(0.0, freqs=tuple(tones), q=TONE_NOTCH_Q))
+    if not sections:
+        return None
+    sos = np.concatenate(sections)
+    for c in range(audio.shape[1]):
+        zi = np.zeros((len(sos), 2))
+        for a in range(0, len(audio), _RUMBLE_CHUNK):
+            y, zi = sosfilt(sos, audio[a:a + _RUMBLE_CHUNK, c], zi)
+            audio[a:a + len(y), c] = y
+    return tuple(sorted((tuple(k * mains for k in range(1, HUM_HARMONICS + 1)) if mains else ()) + tuple(tones)))
 
 
 def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, layout: str) -> bool:
@@ -303,145 +448,3 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
                           warnings=session.warnings + tuple(said(w) for w in attribution.warnings))
     return replace(session, warnings=session.warnings + config.unused_pitch_ranges(rec.speakers)
                    + silent_speaker_warnings(session))
-
-
-HUM_FAMILIES_HZ = (50.0, 60.0)  # mains frequencies
-HUM_HARMONICS = 8               # notched: the mains frequency and its harmonics up to 8 x (400 / 480 Hz)
-HUM_MIN_LINE_DB = 20.0          # the strongest line this far above its neighbourhood: a hum, not a voice
-HUM_MIN_SHARE_DB = -30.0        # and the lines together this near the recording's power
-HUM_NOTCH_Q = 30.0              # notch quality: 1.7 Hz wide at 50 Hz
-_HUM_NFFT = 8192                # 1.95 Hz bins
-_HUM_MAX_FRAMES = 400           # spectra averaged (spread over the recording)
-
-
-def _long_term_psd(x: np.ndarray) -> np.ndarray | None:
-    """The mean power spectrum of ``x`` (n_samples,): Hann windows of ``_HUM_NFFT`` samples, up to
-    ``_HUM_MAX_FRAMES`` of them spread over the recording; None when too short or silent."""
-    n = len(x)
-    if n < _HUM_NFFT:
-        return None
-    starts = np.linspace(0, n - _HUM_NFFT, min((n - _HUM_NFFT) // (_HUM_NFFT // 2) + 1, _HUM_MAX_FRAMES)).astype(int)
-    w = np.hanning(_HUM_NFFT)
-    psd = np.zeros(_HUM_NFFT // 2 + 1)
-    for a in starts:
-        psd += np.abs(np.fft.rfft(x[a:a + _HUM_NFFT].astype(np.float64) * w)) ** 2
-    return psd if psd.sum() > 0.0 else None
-
-
-def _line(psd: np.ndarray, f: float) -> tuple[float, float]:
-    """(how many times the bins around ``f`` Hz stand above the median of the bins 4-25 Hz either
-    side, their power over that floor)."""
-    df = GRID.sample_rate / _HUM_NFFT
-    c = int(round(f / df))
-    lo, hi = int(round((f - 25.0) / df)), int(round((f + 25.0) / df))
-    floor = float(np.median(np.r_[psd[lo:c - 2], psd[c + 3:hi + 1]]))
-    line = psd[c - 1:c + 2]
-    return float(line.max()) / max(floor, 1e-300), float(line.sum()) - 3.0 * floor
-
-
-def hum_frequency(x: np.ndarray, psd: np.ndarray | None = None) -> float | None:
-    """The mains frequency (50 or 60 Hz) whose hum ``x`` (n_samples,) carries, or None: the
-    long-term spectrum (``_long_term_psd``) has a line at one of the first ``HUM_HARMONICS``
-    multiples ``HUM_MIN_LINE_DB`` above the median of the bins 4-25 Hz either side, and the
-    lines that stand 10 dB out hold ``HUM_MIN_SHARE_DB`` of the power. Voices' harmonics move
-    and average out; a hum's stay."""
-    psd = _long_term_psd(x) if psd is None else psd
-    if psd is None:
-        return None
-    total = float(psd.sum())
-    best, found = 0.0, None
-    for f0 in HUM_FAMILIES_HZ:
-        strongest, power = 0.0, 0.0
-        for k in range(1, HUM_HARMONICS + 1):
-            ratio, p = _line(psd, k * f0)
-            if ratio >= 10.0:
-                power += p
-                strongest = max(strongest, ratio)
-        if strongest >= 10 ** (HUM_MIN_LINE_DB / 10) and power >= total * 10 ** (HUM_MIN_SHARE_DB / 10) \
-                and power > best:
-            best, found = power, f0
-    return found
-
-
-TONE_BAND_HZ = (40.0, 1000.0)  # steady tones looked for here (a fan, a transformer, a projector)
-TONE_MAX_LINES = 8
-TONE_NOTCH_Q = 15.0            # 6 Hz wide at 90 Hz: the line's frequency is read to a fraction of a bin
-
-
-def steady_tones(x: np.ndarray, psd: np.ndarray | None = None, *, skip: tuple[float, ...] = ()) -> list[float]:
-    """Frequencies (Hz) of steady tones in ``x`` other than ``skip`` (within 3 Hz): local maxima of
-    the long-term spectrum in ``TONE_BAND_HZ`` standing ``HUM_MIN_LINE_DB`` above the median of the
-    bins 4-25 Hz either side, holding together ``HUM_MIN_SHARE_DB`` of the power; the strongest
-    ``TONE_MAX_LINES``, each read between bins (a parabola through the log powers). None found in
-    the voices of AMI, PTDB-TUG, the fixture or espeak mixes: a voice's harmonics move."""
-    psd = _long_term_psd(x) if psd is None else psd
-    if psd is None:
-        return []
-    df = GRID.sample_rate / _HUM_NFFT
-    found = []
-    for c in range(int(TONE_BAND_HZ[0] / df) + 1, int(TONE_BAND_HZ[1] / df)):
-        if not (psd[c] >= psd[c - 1] and psd[c] > psd[c + 1]):
-            continue
-        ratio, p = _line(psd, c * df)
-        if ratio < 10 ** (HUM_MIN_LINE_DB / 10):
-            continue
-        la, lb, lc = np.log(psd[c - 1:c + 2] + 1e-300)
-        den = la - 2.0 * lb + lc
-        f = (c + (0.5 * (la - lc) / den if den < 0 else 0.0)) * df
-        if all(abs(f - s) > 3.0 for s in skip):
-            found.append((p, f))
-    found = sorted(found, reverse=True)[:TONE_MAX_LINES]
-    if sum(p for p, _ in found) < float(psd.sum()) * 10 ** (HUM_MIN_SHARE_DB / 10):
-        return []
-    return sorted(f for _, f in found)
-
-
-def notch_sos(f0: float, *, harmonics: int = HUM_HARMONICS, q: float = HUM_NOTCH_Q,
-              freqs: tuple[float, ...] = ()) -> np.ndarray:
-    """Second-order notches at ``f0`` and its multiples up to ``harmonics`` x, or at ``freqs``
-    where given (RBJ's audio EQ cookbook notch: unit gain away from the line, zero on it),
-    shape (n_notches, 6)."""
-    rows = []
-    for f in (freqs or tuple(k * f0 for k in range(1, harmonics + 1))):
-        w0 = 2.0 * math.pi * f / GRID.sample_rate
-        alpha = math.sin(w0) / (2.0 * q)
-        a0 = 1.0 + alpha
-        rows.append([1.0 / a0, -2.0 * math.cos(w0) / a0, 1.0 / a0, 1.0, -2.0 * math.cos(w0) / a0, (1.0 - alpha) / a0])
-    return np.array(rows)
-
-
-def remove_hum(audio: np.ndarray) -> tuple[float, ...] | None:
-    """Notch out mains hum (``hum_frequency``: the mains frequency and its first
-    ``HUM_HARMONICS`` multiples) and other steady tones (``steady_tones``) found on any channel
-    from every channel of ``audio`` (n_samples, n_channels) in place; returns the frequencies
-    notched, or None (nothing touched, bit for bit). The diarizer's voices' channels carry
-    noise at the recording's floor where their voice is silent, shaped like its pauses at
-    100 Hz resolution: a hum's or a tone's line became a band of noise that the voice activity
-    (150 Hz high-pass) heard above the real line, as speech of the other voice; a 50 Hz hum
-    at -35 dBFS put the fixture's mono mix at 0.52 / 0.48 for 0.67 / 0.33, a 90 Hz tone 0.51
-    (docs/speakers.md, twenty-seventh round). Separate channels were not affected (their
-    voice activity hears the line as it is)."""
-    from .engine.compiled import sosfilt
-
-    mains, tones = None, []
-    for c in range(audio.shape[1]):
-        psd = _long_term_psd(audio[:, c])
-        if psd is None:
-            continue
-        mains = mains or hum_frequency(audio[:, c], psd)
-        skip = tuple(k * mains for k in range(1, HUM_HARMONICS + 1)) if mains else ()
-        tones += [f for f in steady_tones(audio[:, c], psd, skip=skip) if all(abs(f - t) > 3.0 for t in tones)]
-    sections = []
-    if mains:
-        sections.append(notch_sos(mains))
-    if tones:
-        sections.append(notch_sos(0.0, freqs=tuple(tones), q=TONE_NOTCH_Q))
-    if not sections:
-        return None
-    sos = np.concatenate(sections)
-    for c in range(audio.shape[1]):
-        zi = np.zeros((len(sos), 2))
-        for a in range(0, len(audio), _RUMBLE_CHUNK):
-            y, zi = sosfilt(sos, audio[a:a + _RUMBLE_CHUNK, c], zi)
-            audio[a:a + len(y), c] = y
-    return tuple(sorted((tuple(k * mains for k in range(1, HUM_HARMONICS + 1)) if mains else ()) + tuple(tones)))

@@ -304,11 +304,11 @@ def test_local_floors_keep_a_steady_floor_and_follow_one_that_drops():
     steady = (rng.standard_normal(n) * 0.003).astype(np.float32)
     speech = np.zeros(n // 160, bool)
     speech[::7] = True
-    assert local_floors_db(steady, speech, noise_floor_db(steady, speech)) is None  # the fill unchanged
+    assert local_floors_db(steady, speech, floor_db=noise_floor_db(steady, speech)) is None  # the fill unchanged
     drop = steady.copy()
     drop[n // 2:] *= 0.01   # 40 dB quieter in the second half
     g = noise_floor_db(drop, speech)
-    floors = local_floors_db(drop, speech, g)
+    floors = local_floors_db(drop, speech, floor_db=g)
     assert floors is not None and len(floors) == -(-n // _FILL_CHUNK)
     assert np.all(floors[: len(floors) // 2 - 8] == g)           # the loud half keeps the recording's floor
     assert np.all(floors[len(floors) // 2 + 8:] < g - 15)         # the quiet half its own (-90, the floor's clip)

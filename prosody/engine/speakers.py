@@ -527,7 +527,7 @@ LOCAL_FLOOR_MAX_DEV_DB = 6.0   # a local floor this far under the recording's is
 LOCAL_FLOOR_MIN_PAUSE_S = 1.0  # pause frames needed for a local floor
 
 
-def local_floors_db(mono, speech: np.ndarray, floor_db: float) -> np.ndarray | None:
+def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray | None:
     """Per piece of the fill (``_FILL_CHUNK`` samples) the noise floor to fill it at: the median
     level of the pauses within ``LOCAL_FLOOR_SPAN_S`` of it where that lies more than
     ``LOCAL_FLOOR_MAX_DEV_DB`` under the recording's ``floor_db`` (``noise_floor_db``), else
@@ -736,7 +736,7 @@ class Attribution:
         owner = np.asarray(d.owner)
         gains = overlap_gains(owner)  # per frame; samples past the last frame: the last owner, gain 1
         floor_db = noise_floor_db(mono, d.speech)  # once for both channels
-        floors = local_floors_db(mono, d.speech, floor_db)
+        floors = local_floors_db(mono, d.speech, floor_db=floor_db)
         fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db, floors_db=floors) for j in range(len(order))]
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)
