@@ -135,8 +135,8 @@ def remove_rumble(audio: np.ndarray) -> bool:
 
     found = False
     for c in range(audio.shape[1]):
-        total = math.fsum(float(np.dot(v, v)) for v in
-                          (audio[a:a + _RUMBLE_CHUNK, c].astype(np.float64) for a in range(0, len(audio), _RUMBLE_CHUNK)))
+        chunks = (audio[a:a + _RUMBLE_CHUNK, c].astype(np.float64) for a in range(0, len(audio), _RUMBLE_CHUNK))
+        total = math.fsum(float(np.dot(v, v)) for v in chunks)
         kept = math.fsum(float(np.dot(y, y)) for _, y in filtered(c))
         if total > 0.0 and total - kept >= total * 10 ** (RUMBLE_MIN_SHARE_DB / 10):
             found = True

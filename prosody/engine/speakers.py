@@ -533,10 +533,11 @@ def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray 
     ``LOCAL_FLOOR_MAX_DEV_DB`` under the recording's ``floor_db`` (``noise_floor_db``), else
     ``floor_db`` itself; None where every piece keeps ``floor_db`` (the fill unchanged, bit for
     bit). Only quieter: a fill louder than the pauses around it is what is heard as speech; a
-    noisier stretch (AMI dev00: 6 of 30 pieces 6-8 dB over its floor) keeps the recording's. A floor that changes within a session (a noisy lead-in, a fan turned off) had the
-    fill at the recording's median floor everywhere: 60 s of -50 dBFS noise before a quiet
-    dialogue filled its voices' silent frames 40 dB above its own pauses, heard as speech
-    (the fixture's mono mix: 7 speaker changes for 14; docs/speakers.md, twenty-seventh round)."""
+    noisier stretch (AMI dev00: 6 of 30 pieces 6-8 dB over its floor) keeps the recording's.
+    A floor that changes within a session (a noisy lead-in, a fan turned off) had the fill at
+    the recording's median floor everywhere: 60 s of -50 dBFS noise before a quiet dialogue
+    filled its voices' silent frames 40 dB above its own pauses, heard as speech (the
+    fixture's mono mix: 7 speaker changes for 14; docs/speakers.md, twenty-seventh round)."""
     hop = GRID.hop_length
     n = min(len(mono) // hop, len(speech))
     pieces = -(-len(mono) // _FILL_CHUNK)
