@@ -332,3 +332,25 @@ def test_a_steady_low_tone_is_found_and_notched_like_hum(tmp_path, cut):
     got, want = _shares(doc), _shares(ref)
     assert all(abs(got[k] - want[k]) <= 0.03 for k in want), (got, want)
     assert len(doc["transitions"]) == len(ref["transitions"])
+
+
+# -- clipping: said, never silent ---------------------------------------------------------------------
+
+def test_a_clipped_recording_is_said_to_clip_and_a_normalised_one_is_not(tmp_path, cut):
+    """A recording whose input gain was too high has flat tops at full scale; every level,
+    pitch and voice-quality figure there is the clipping's. It was analysed without a word.
+    Now each clipping channel is named with its share of clipped samples; a recording
+    normalised to a full-scale peak (one sample) and the clean one are not."""
+    sf.write(tmp_path / "clipped.wav", np.clip(cut * 6.0, -1.0, 1.0), SR, subtype="PCM_16")
+    doc = _analyse(tmp_path, tmp_path / "clipped.wav")
+    said = [w for w in doc["warnings"] if " clips: " in w]
+    assert len(said) == 2 and "channel 1 clips" in said[0] and "channel 2 clips" in said[1], doc["warnings"]
+    share = float(said[0].split(" clips: ")[1].split(" %")[0])
+    planted = 100.0 * np.mean(np.abs(cut[:, 0] * 6.0) >= 1.0)  # the samples the clipping flattened
+    assert abs(share - planted) <= 0.1 * planted, (share, planted)
+    sf.write(tmp_path / "mono.wav", np.clip(cut.mean(axis=1) * 8.0, -1.0, 1.0), SR, subtype="PCM_16")
+    said = [w for w in _analyse(tmp_path, tmp_path / "mono.wav")["warnings"] if " clips: " in w]
+    assert len(said) == 1 and "mono.wav clips" in said[0] and "channel" not in said[0].split(" clips")[0]
+    for name, x in (("normalised.wav", cut / np.abs(cut).max()), ("clean.wav", cut)):
+        sf.write(tmp_path / name, x, SR, subtype="PCM_16")
+        assert not [w for w in _analyse(tmp_path, tmp_path / name)["warnings"] if " clips: " in w]

@@ -413,6 +413,24 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
 SHORT_FILE_S = 5.0  # two files: one ending more than this before the other is said (FileSource.warnings)
 
 
+CLIP_LEVEL = 0.99          # |sample| at or above this (re full scale) and equal to the one before: clipped
+CLIP_MIN_SHARE = 0.001     # a channel with this share of its samples clipped is said to clip
+CLIP_MIN_SAMPLES = 100
+
+
+def _flat_at_full_scale(x: np.ndarray) -> int:
+    """Samples of ``x`` (n,) in runs of two or more equal samples at ``CLIP_LEVEL`` or above: a
+    clipped waveform's flat tops (a run cut by a block edge is counted in its two parts)."""
+    if len(x) < 2:
+        return 0
+    a = np.abs(x) >= CLIP_LEVEL
+    pair = a[1:] & a[:-1] & (x[1:] == x[:-1])
+    in_run = np.zeros(len(x), bool)
+    in_run[1:] |= pair
+    in_run[:-1] |= pair
+    return int(np.count_nonzero(in_run))
+
+
 class FileSource:
     """Read one stereo/mono file or two per-speaker files, resample each to
     16 kHz, and yield (n, n_speakers) float32 blocks.
@@ -427,6 +445,7 @@ class FileSource:
     def __init__(self, paths: list[str], layout: Layout, *, offset_s: float = 0.0, block_s: float = 10.0):
         self.files = [AudioFile(p) for p in paths]
         self.layout = layout
+        self._clipped: dict[tuple[int, int], tuple[int, int]] = {}  # (file, channel): (clipped, samples) read
         self.offset_s = offset_s
         self.block_s = block_s
         for fi, ci in layout.picks:
@@ -442,7 +461,22 @@ class FileSource:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for f in self.files for w in f.warnings] + self._short_file_warnings()
+        return [w for f in self.files for w in f.warnings] + self._short_file_warnings() + self._clip_warnings()
+
+    def _clip_warnings(self) -> list[str]:
+        """A picked channel held at full scale (``CLIP_LEVEL``, two or more equal samples in a row:
+        flat tops) in at least ``CLIP_MIN_SHARE`` of its samples read so far: the recorder's input
+        gain was too high, and where it clips the levels, pitch and voice quality are the
+        clipping's. (One peak normalised to full scale is not this: a single sample.)"""
+        out = []
+        for (fi, ci), (clipped, total) in sorted(self._clipped.items()):
+            if total and clipped >= max(CLIP_MIN_SAMPLES, CLIP_MIN_SHARE * total):
+                f = self.files[fi]
+                where = f"{f.path}" if f.channels == 1 else f"{f.path} channel {ci + 1}"
+                out.append(f"{where} clips: {100.0 * clipped / total:.1f} % of its samples are held at full scale "
+                           "(the input gain was too high); where it clips, loudness, pitch and voice quality "
+                           "describe the clipping, not the voice")
+        return out
 
     def _short_file_warnings(self) -> list[str]:
         """Two files, one ending more than ``SHORT_FILE_S`` before the other on the timeline:
@@ -476,6 +510,9 @@ class FileSource:
         chans = [ci for (fj, ci) in self.layout.picks if fj == fi]
         rs = Resampler(f.sample_rate, len(chans))
         for x in f.blocks(max(1, int(self.block_s * f.sample_rate))):
+            for ci in chans:  # the file's own samples, before resampling (clipping is flat at full scale there)
+                got = self._clipped.get((fi, ci), (0, 0))
+                self._clipped[(fi, ci)] = (got[0] + _flat_at_full_scale(x[:, ci]), got[1] + len(x))
             y = rs.push(x[:, chans])
             if len(y):
                 yield y
