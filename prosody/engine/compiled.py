@@ -7,8 +7,8 @@ compiled modules that need none of that: scipy's direct-form II transposed
 biquad loop (``scipy/signal/_sosfilt``, what ``scipy.signal.sosfilt`` runs)
 and pocketfft (``scipy/fft/_pocketfft/pypocketfft``, what ``scipy.fft.rfft``
 and ``scipy.fft.dct`` run: the diarizer's MFCCs too, so that a separate-channel
-analysis, which never diarizes, does not import ``scipy.fft`` with the diarizer's module). They are loaded from their files on first use and
-checked on a small known case; if a scipy release moves or changes them, the
+analysis, which never diarizes, does not import ``scipy.fft`` with the diarizer's
+module). They are loaded from their files on first use and checked on a small known case; if a scipy release moves or changes them, the
 public functions are used instead (the same output, the slower import).
 """
 from __future__ import annotations

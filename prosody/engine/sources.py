@@ -424,6 +424,8 @@ def _flat_at_full_scale(x: np.ndarray) -> int:
     if len(x) < 2:
         return 0
     a = np.abs(x) >= CLIP_LEVEL
+    if not a.any():  # most blocks: nothing near full scale, no more work on the read path
+        return 0
     pair = a[1:] & a[:-1] & (x[1:] == x[:-1])
     in_run = np.zeros(len(x), bool)
     in_run[1:] |= pair

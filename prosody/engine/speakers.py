@@ -510,8 +510,12 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     n = min(len(mono) // hop, len(speech))
     if n == 0:
         return -90.0
-    lv = _frame_levels_db(mono, n)
-    quiet = lv[~speech[:n]]
+    return _floor_of_levels(_frame_levels_db(mono, n), speech[:n])
+
+
+def _floor_of_levels(lv: np.ndarray, speech: np.ndarray) -> float:
+    """``noise_floor_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool."""
+    quiet = lv[~speech]
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
     return float(np.clip(floor_db, -90.0, -40.0))
 
@@ -538,13 +542,30 @@ def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray 
     the recording's median floor everywhere: 60 s of -50 dBFS noise before a quiet dialogue
     filled its voices' silent frames 40 dB above its own pauses, heard as speech (the
     fixture's mono mix: 7 speaker changes for 14; docs/speakers.md, twenty-seventh round)."""
-    hop = GRID.hop_length
-    n = min(len(mono) // hop, len(speech))
-    pieces = -(-len(mono) // _FILL_CHUNK)
+    n = min(len(mono) // GRID.hop_length, len(speech))
+    if n == 0:
+        return None
+    return _local_floors(_frame_levels_db(mono, n), speech[:n], floor_db, len(mono))
+
+
+def _fill_floors(mono, speech: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """(``noise_floor_db``, ``local_floors_db``) of ``mono``, its frames' levels taken once."""
+    n = min(len(mono) // GRID.hop_length, len(speech))
+    if n == 0:
+        return -90.0, None
+    lv = _frame_levels_db(mono, n)
+    floor_db = _floor_of_levels(lv, speech[:n])
+    return floor_db, _local_floors(lv, speech[:n], floor_db, len(mono))
+
+
+def _local_floors(lv: np.ndarray, speech: np.ndarray, floor_db: float, n_samples: int) -> np.ndarray | None:
+    """``local_floors_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool of a
+    signal of ``n_samples``."""
+    hop, n = GRID.hop_length, len(lv)
+    pieces = -(-n_samples // _FILL_CHUNK)
     if n == 0 or pieces == 0:
         return None
-    lv = _frame_levels_db(mono, n)
-    quiet = ~np.asarray(speech[:n], bool)
+    quiet = ~np.asarray(speech, bool)
     span, need = GRID.s_to_frames(LOCAL_FLOOR_SPAN_S), GRID.s_to_frames(LOCAL_FLOOR_MIN_PAUSE_S)
     out = np.full(pieces, floor_db)
     for i in range(pieces):
@@ -736,8 +757,7 @@ class Attribution:
         order = [self.naming.names.index(s) for s in self.speakers]
         owner = np.asarray(d.owner)
         gains = overlap_gains(owner)  # per frame; samples past the last frame: the last owner, gain 1
-        floor_db = noise_floor_db(mono, d.speech)  # once for both channels
-        floors = local_floors_db(mono, d.speech, floor_db=floor_db)
+        floor_db, floors = _fill_floors(mono, d.speech)  # once for both channels
         fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db, floors_db=floors) for j in range(len(order))]
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)
