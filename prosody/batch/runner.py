@@ -27,6 +27,7 @@ The library never prints: progress is reported through ``on_event``.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import fnmatch
@@ -486,6 +487,24 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def _spawned_ignoring_ctrl_c():
+    """Workers started inside start with Ctrl-C ignored (an ignored signal stays ignored across
+    exec, and Python then leaves it so): ``_worker_init`` runs only after a spawned worker has
+    imported prosody, and a Ctrl-C to the process group in that second printed the worker's
+    traceback. The parent ignores it only while it starts them (on a submit)."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if before is not None:  # None: a handler not set from Python, left as it was
+            signal.signal(signal.SIGINT, before)
+
+
 class BatchStopped(KeyboardInterrupt):
     """The batch was asked to stop (Ctrl-C, SIGTERM: ``reason``) and did, at a
     point between steps: nothing half-saved, the workers terminated."""
@@ -930,12 +949,14 @@ class _LocalBackend:
         return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
 
     def submit(self, task: Task):
-        return self.pool.submit(analyze_task, task)
+        with _spawned_ignoring_ctrl_c():  # a submit may start a worker
+            return self.pool.submit(analyze_task, task)
 
     def warm(self) -> None:
         """Start every worker and import the engine in it (about a second each)."""
-        for _ in range(self.jobs):
-            self.pool.submit(_warm)
+        with _spawned_ignoring_ctrl_c():
+            for _ in range(self.jobs):
+                self.pool.submit(_warm)
 
     def wait(self, futures, timeout: float):
         return self._cf.wait(futures, timeout=timeout, return_when=self._cf.FIRST_COMPLETED).done
@@ -952,7 +973,9 @@ class _LocalBackend:
         """Run one task in its own fresh process: which of the tasks in flight killed the pool?"""
         with self._new_pool(1) as pool:
             try:
-                return pool.submit(analyze_task, task).result()
+                with _spawned_ignoring_ctrl_c():
+                    future = pool.submit(analyze_task, task)
+                return future.result()
             except self._cf.process.BrokenProcessPool:
                 return TaskResult(ok=False, reason="the analysing process died on it (a crash in a decoder, "
                                                    "or out of memory)")

@@ -286,60 +286,68 @@ class VoiceEncoder:
         g = np.empty((1024, nw), np.float32)      # gates of one step: i, f, o, g
         act = np.empty((1024, nw), np.float32)    # their activations: sigmoid(i, f, o), tanh(g)
         tmp = np.empty((256, nw), np.float32)
-        # a layer's outputs, the next one's input (two buffers: a layer reads its input a chunk ahead of
-        # writing its own outputs)
-        seqs = (np.empty((256, n_frames, nw), np.float32), np.empty((256, n_frames, nw), np.float32))
         chunk = max(1, min(n_frames, _PROJ_CHUNK_COLS // nw))  # steps whose input projection is one product
+        # the layers run ``chunk`` steps each in turn, layer by layer (each step the same products as
+        # one layer's whole sequence after another): a layer's outputs over one chunk, the next one's
+        # input (two buffers of one chunk, not of the whole windows: 128 windows of 1.5 s held 39 MB)
+        seqs = (np.empty((256, chunk, nw), np.float32), np.empty((256, chunk, nw), np.float32))
         gates_in = np.empty((1024, chunk * nw), np.float32) if len(self._lstm) > 1 else None
-        for layer, (w_ih, bias, whh) in enumerate(self._lstm):
-            seq_in, seq = seqs[(layer + 1) % 2], seqs[layer % 2]
-            whh_t = np.ascontiguousarray(whh.T) if nw == 1 else None
-            h = np.zeros((256, nw), np.float32)
-            c = np.zeros((256, nw), np.float32)
-            k = -1
-            for t in range(n_frames):
-                if going[t] != k:  # the first step, or windows finished: views of the first k columns
-                    k = int(going[t])
-                    gk, actk, tmpk, hk, ck = g[:, :k], act[:, :k], tmp[:, :k], h[:, :k], c[:, :k]
-                    rows = _recurrent_rows(k)
-                    blocks = [(whh[a:a + rows], gk[a:a + rows]) for a in range(0, len(whh), rows)]
-                    sig = actk[:_SIGMOID_ROWS]
-                if whh_t is None:
-                    for w_rows, g_rows in blocks:  # one block unless few windows (``_recurrent_rows``)
-                        np.matmul(w_rows, hk, out=g_rows)
-                else:  # one window: the vector-matrix product, as it always was
-                    np.matmul(h.T, whh_t, out=g.T)
-                if layer > 0:
-                    j = t % chunk
-                    if j == 0:  # the input projection of the next ``chunk`` steps, while it stays in cache
-                        cols = min(chunk, n_frames - t) * nw
-                        np.matmul(w_ih, seq_in[:, t:t + chunk].reshape(256, cols), out=gates_in[:, :cols])
-                        gates_in[:, :cols] += bias[:, None]
-                    x_t = gates_in[:, j * nw:j * nw + k]
-                elif proj0 is None:
-                    j = t % chunk
-                    if j == 0:  # layer 0's input projection of the next ``chunk`` steps, step-major
-                        rows = (np.arange(t, min(t + chunk, n_frames))[:, None] + starts[None, :]).ravel()
-                        gates0 = mel[rows] @ w_ih.T
-                        gates0 += bias
-                    x_t = gates0[j * nw:j * nw + k].T
-                elif evenly:
-                    x_t = proj0[starts[0] + t::step][:k].T
-                else:
-                    x_t = proj0[starts[:k] + t].T
-                np.add(x_t, gk, out=gk)
-                np.tanh(gk, out=actk)                          # sigmoid gates' rows: tanh(x / 2)
-                sig *= 0.5
-                sig += 0.5                                     # sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)
-                np.multiply(actk[256:512], ck, out=ck)         # f * c
-                np.multiply(actk[:256], actk[768:], out=tmpk)  # + i * g
-                ck += tmpk
-                np.tanh(ck, out=hk)
-                hk *= actk[512:768]                            # h = o * tanh(c)
-                if layer < 2:
-                    seq[:, t] = h
-                elif t == tap - 1:
-                    e_tap = self._head(h)
+        # each layer's state from chunk to chunk: h, c, and the views of the windows still going
+        state = [{"h": np.zeros((256, nw), np.float32), "c": np.zeros((256, nw), np.float32), "k": -1,
+                  "whh_t": np.ascontiguousarray(whh.T) if nw == 1 else None} for _, _, whh in self._lstm]
+        for t0 in range(0, n_frames, chunk):
+            t1 = min(n_frames, t0 + chunk)
+            for layer, (w_ih, bias, whh) in enumerate(self._lstm):
+                seq_in, seq = seqs[(layer + 1) % 2], seqs[layer % 2]
+                st_l = state[layer]
+                h, c, whh_t, k = st_l["h"], st_l["c"], st_l["whh_t"], st_l["k"]
+                if k >= 0:
+                    gk, actk, tmpk, hk, ck, blocks, sig = st_l["views"]
+                for t in range(t0, t1):
+                    j = t - t0
+                    if going[t] != k:  # the first step, or windows finished: views of the first k columns
+                        k = int(going[t])
+                        gk, actk, tmpk, hk, ck = g[:, :k], act[:, :k], tmp[:, :k], h[:, :k], c[:, :k]
+                        rows = _recurrent_rows(k)
+                        blocks = [(whh[a:a + rows], gk[a:a + rows]) for a in range(0, len(whh), rows)]
+                        sig = actk[:_SIGMOID_ROWS]
+                    if whh_t is None:
+                        for w_rows, g_rows in blocks:  # one block unless few windows (``_recurrent_rows``)
+                            np.matmul(w_rows, hk, out=g_rows)
+                    else:  # one window: the vector-matrix product, as it always was
+                        np.matmul(h.T, whh_t, out=g.T)
+                    if layer > 0:
+                        if j == 0:  # the input projection of this chunk's steps, while it stays in cache
+                            cols = (t1 - t0) * nw
+                            np.matmul(w_ih, seq_in[:, :t1 - t0].reshape(256, cols), out=gates_in[:, :cols])
+                            gates_in[:, :cols] += bias[:, None]
+                        x_t = gates_in[:, j * nw:j * nw + k]
+                    elif proj0 is None:
+                        if j == 0:  # layer 0's input projection of this chunk's steps, step-major
+                            rows0 = (np.arange(t0, t1)[:, None] + starts[None, :]).ravel()
+                            gates0 = mel[rows0] @ w_ih.T
+                            gates0 += bias
+                        x_t = gates0[j * nw:j * nw + k].T
+                    elif evenly:
+                        x_t = proj0[starts[0] + t::step][:k].T
+                    else:
+                        x_t = proj0[starts[:k] + t].T
+                    np.add(x_t, gk, out=gk)
+                    np.tanh(gk, out=actk)                          # sigmoid gates' rows: tanh(x / 2)
+                    sig *= 0.5
+                    sig += 0.5                                     # sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)
+                    np.multiply(actk[256:512], ck, out=ck)         # f * c
+                    np.multiply(actk[:256], actk[768:], out=tmpk)  # + i * g
+                    ck += tmpk
+                    np.tanh(ck, out=hk)
+                    hk *= actk[512:768]                            # h = o * tanh(c)
+                    if layer < 2:
+                        seq[:, j] = h
+                    elif t == tap - 1:
+                        e_tap = self._head(h)
+                st_l["k"] = k
+                st_l["views"] = (gk, actk, tmpk, hk, ck, blocks, sig)
+        h = state[-1]["h"]
         return self._head(h), e_tap
 
     def embed(self, samples: np.ndarray, *, n_frames: int = 160, hop_frames: int = 80) -> np.ndarray:

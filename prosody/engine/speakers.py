@@ -152,7 +152,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     # levels without each channel's DC offset (a recorder's constant: 0.03 made the fixture's separate
     # channels read shared, both levels held up by the same constant in every pause)
     means = (_mean(ch[:, 0]), _mean(ch[:, 1]))
-    p = [frame_mean_square(ch[:, c].reshape(n, hop), np.float64, offset=means[c]) + 1e-12 for c in (0, 1)]
+    p = [frame_mean_square(frame_rows(ch[:, c], n, hop), np.float64, offset=means[c]) + 1e-12 for c in (0, 1)]
     ild = 10 * np.log10(p[0] / p[1])
     corr = waveform_corr(ch[:, 0], ch[:, 1], means=means)
     if speech.sum() < GRID.s_to_frames(1.0):
@@ -179,7 +179,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     # tens of dB up), which is no alternation; say what it is
     where = "throughout" if whole else f"throughout the {dur:.0f} s looked at"
     for c in (0, 1):
-        if not np.any(ch[:, c]):
+        if not _any_nonzero(ch[:, c]):
             ev["silent_channel"] = c + 1
             return LayoutReport("separate", 0.6, f"channel {c + 1} is digital silence {where} (every sample "
                                 "zero): separate channels with one voice speaking", ev, dur)
@@ -251,6 +251,11 @@ def _mean(a: np.ndarray) -> float:
         return 0.0
     return math.fsum(float(a[i:i + _CHUNK_SAMPLES].astype(np.float64).sum())
                      for i in range(0, len(a), _CHUNK_SAMPLES)) / len(a)
+
+
+def _any_nonzero(a) -> bool:
+    """Whether a long signal has a sample that is not zero, read a chunk at a time."""
+    return any(bool(np.any(a[i:i + _CHUNK_SAMPLES])) for i in range(0, len(a), _CHUNK_SAMPLES))
 
 
 def waveform_corr(a: np.ndarray, b: np.ndarray, *, means: tuple[float, float] | None = None) -> float:
@@ -861,8 +866,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         # one mix stored twice, one copy late: their mean would be an echo; the earlier copy is diarized
         live = 0 if lag_ms > 0 else 1
         d = diarize(x[:, live], sample_rate=sample_rate, config=config)
-    if used == "separate":
-        return separate_attribution(x, report, channels=channels, profile=profile, names=names, warnings=warnings)
+    if used == "separate":  # held as 16-bit samples (Pcm16): in float32 for the channels' naming
+        return separate_attribution(np.asarray(x, dtype=np.float32), report, channels=channels, profile=profile, names=names, warnings=warnings)
     if d is None:
         mix = x if used == "shared" else channel_mean(x)
         d = diarize(mix, sample_rate=sample_rate, config=config)

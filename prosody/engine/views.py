@@ -8,7 +8,8 @@ constructor, which also checks that every row lies inside the signal.
 ``moving_mean`` is the centred moving mean (edges repeated) that voice
 quality and cross-talk both smooth with. ``ChannelMean`` is a stereo
 recording's channel mean read piece by piece (the diarizer's signal), never
-held whole beside the recording.
+held whole beside the recording; ``Pcm16`` holds a recording of 16-bit samples
+as they are (half the memory of float32) and serves them as float32 where read.
 """
 from __future__ import annotations
 
@@ -50,13 +51,78 @@ def moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
     return out
 
 
+PCM16_SCALE = np.float32(1.0 / 32768.0)  # a 16-bit sample's float32 value (exact: a power of two)
+_HOLD_MAX = 0  # samples a Pcm16 may turn into float32 at once (0: any; tests lower it to find a whole copy)
+
+
+def _check_size(n: int) -> None:
+    if _HOLD_MAX and n > _HOLD_MAX:
+        raise MemoryError(f"{n} samples made float32 at once (views._HOLD_MAX {_HOLD_MAX})")
+
+
+class Pcm16:
+    """A recording of 16-bit samples held as int16 (n_samples, n_channels): the float32
+    recording's values, bit for bit (``q / 32768``, what every decoder gives), in half its
+    memory (an hour of stereo: 230 MB, not 461). Read as numpy reads a float32 array:
+    ``h[a:b]`` and ``h[a:b, c:d]`` are views (held the same way), ``h[rows, c]`` is that
+    channel read where read (a ``ChannelMean`` of one channel), any other key float32 rows.
+    Arithmetic wants ``np.asarray(h)``: the whole recording in float32 (what holding it
+    this way avoids; the rare paths that need it: an inverted channel, a layout found
+    separate only over the whole session)."""
+
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, q: np.ndarray):
+        self.q = q
+        self.shape = q.shape
+
+    def __len__(self) -> int:
+        return len(self.q)
+
+    def read(self, key) -> np.ndarray:
+        """float32 of ``q[key]`` (any numpy key)."""
+        q = self.q[key]
+        _check_size(q.size)
+        return np.multiply(q, PCM16_SCALE, dtype=np.float32)
+
+    def frames_at(self, n: int, hop: int, rows) -> np.ndarray:
+        """float32 (k, hop, n_channels): the 10 ms frames ``rows`` of the first ``n * hop`` samples."""
+        q = self.q[: n * hop].reshape(n, hop, self.shape[1])[np.asarray(rows, np.int64)]
+        _check_size(q.size)
+        return np.multiply(q, PCM16_SCALE, dtype=np.float32)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return Pcm16(self.q[key])
+        if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice):
+            if isinstance(key[1], slice):
+                return Pcm16(self.q[key])
+            if isinstance(key[1], (int, np.integer)):
+                c = int(key[1])
+                c = c + self.shape[1] if c < 0 else c
+                return ChannelMean(Pcm16(self.q[key[0], c:c + 1]))
+        return self.read(key)
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.read(slice(None))
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def _rows(x, key) -> np.ndarray:
+    """float32 rows ``x[key]`` of a float32 array or a ``Pcm16``."""
+    return x.read(key) if isinstance(x, Pcm16) else x[key]
+
+
 class ChannelMean:
     """The mean of the channels of ``x`` (n_samples, n_channels) float32, computed where it is
     read: ``m[a:b]`` and ``m[positions]`` (integer arrays of any shape) give the values of
     ``channel_mean(x)[...]``, bit for bit (each sample's mean is its own row's), without the
     whole mean held beside the recording (an hour of stereo: 230 MB on top of 461 MB).
     ``frame_rows`` gives its 10 ms frames the same way. ``len(m)``: the samples.
-    ``in_float64``: the mean taken in float64 and rounded to float32 (``detect_layout``'s)."""
+    ``in_float64``: the mean taken in float64 and rounded to float32 (``detect_layout``'s).
+    ``x`` may be a ``Pcm16``; of one channel, the mean is that channel (``Pcm16``'s column).
+    ``np.asarray(m)``: the whole mean in float32 (what reading it piece by piece avoids)."""
 
     ndim = 1
     dtype = np.dtype(np.float32)
@@ -66,14 +132,29 @@ class ChannelMean:
         self._f64 = in_float64  # taken in float64, then rounded to float32 (as detect_layout takes it)
         self.shape = (len(x),)
 
+    @property
+    def source(self):
+        """The channels this mean is read from (an array or a ``Pcm16``)."""
+        return self._x
+
     def __len__(self) -> int:
         return len(self._x)
 
     def __getitem__(self, key) -> np.ndarray:
-        return self.mean_of(self._x[key])
+        return self.mean_of(_rows(self._x, key))
+
+    def __array__(self, dtype=None, copy=None):
+        _check_size(len(self))
+        out = self[:]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def astype(self, dtype) -> np.ndarray:
+        return np.asarray(self, dtype=dtype)
 
     def mean_of(self, rows: np.ndarray) -> np.ndarray:
         """The mean over the last axis of ``rows`` (samples of the channels), as this mean takes it."""
+        if rows.shape[-1] == 1:  # one channel (a Pcm16's column): its values as they are
+            return np.ascontiguousarray(rows[..., 0])
         if rows.shape[-1] != 2:
             return (rows.astype(np.float64).mean(axis=-1).astype(np.float32) if self._f64 else rows.mean(axis=-1))
         # two channels: numpy's mean spelt out, 20 x quicker than its reduction over an axis of two
@@ -100,7 +181,9 @@ class _MeanFrames:
             a, b, step = key.indices(n)
             if step != 1:
                 raise ValueError("frame rows are read in order")
-            return self._m.mean_of(self._x[a * hop:max(a, b) * hop]).reshape(-1, hop)
+            return self._m.mean_of(_rows(self._x, slice(a * hop, max(a, b) * hop))).reshape(-1, hop)
+        if isinstance(self._x, Pcm16):
+            return self._m.mean_of(self._x.frames_at(n, hop, key))
         n_ch = self._x.shape[1]
         # whole frames gathered (a row copy each), not sample by sample
         return self._m.mean_of(self._x[: n * hop].reshape(n, hop, n_ch)[np.asarray(key, np.int64)])
@@ -115,5 +198,6 @@ def frame_rows(signal, n: int, hop: int):
 
 
 def as_signal(samples):
-    """``samples`` as float32 (n_samples,), or a ``ChannelMean`` as it is (read piece by piece)."""
+    """``samples`` as float32 (n_samples,), or a ``ChannelMean`` as it is (read piece by piece;
+    a ``Pcm16``'s column is one)."""
     return samples if isinstance(samples, ChannelMean) else np.asarray(samples, dtype=np.float32)

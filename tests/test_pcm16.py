@@ -1,0 +1,94 @@
+"""A mono or shared recording of 16-bit samples is held as they are (``engine.views.Pcm16``: half
+the memory of float32) while it is attributed, and gives the float32 recording's results bit for
+bit; a recording that is not all 16-bit samples, or that has something to take out (a DC
+offset), is held in float32 as before. With the float32 conversions capped below one channel's
+length, attributing a 3.6-minute recording never makes the whole recording, a whole channel or
+their mean in float32 at once. (An hour of shared stereo: 732 -> 490 MB peak,
+benchmarks/long_session.py.)"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from prosody.engine import views
+from prosody.engine.speakers import attribute
+from prosody.engine.views import Pcm16
+from prosody.speaker_channels import read_channels
+from tests.dialogue import build_dialogue, mix_room, scenario_mixed
+
+SR = 16000
+
+
+def _recording(layout: str, seeds=(3,)) -> np.ndarray:
+    parts = []
+    for seed in seeds:
+        d = build_dialogue(scenario_mixed(seed=seed), noise_db=None, level_db=(-24.0, -27.0), seed=seed)
+        parts.append(mix_room(d, layout=layout, seed=seed)[0])
+    return np.concatenate(parts)
+
+
+def _write(path, x: np.ndarray, subtype: str = "PCM_16") -> str:
+    sf.write(path, x[:, 0] if x.shape[1] == 1 else x, SR, subtype=subtype)
+    return str(path)
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype == np.float32 and np.array_equal(a.view(np.uint32),
+                                                                                        b.view(np.uint32))
+
+
+@pytest.mark.parametrize("layout", ["shared", "mono"])
+def test_a_16_bit_recording_is_held_as_16_bit_samples_with_the_float_values(tmp_path, layout):
+    x = _recording(layout)
+    path = _write(tmp_path / "rec.wav", x)
+    held, w1 = read_channels([path], x.shape[1], compact=True)
+    flt, w2 = read_channels([path], x.shape[1])
+    assert isinstance(held, Pcm16) and held.q.dtype == np.int16 and w1 == w2
+    assert held.shape == flt.shape and held.q.nbytes * 2 == flt.nbytes
+    assert _same_bits(np.asarray(held), flt)
+    # numpy's reading: slices are views held alike, a column is read where read, other keys are float32
+    assert isinstance(held[100:5000], Pcm16) and _same_bits(np.asarray(held[100:5000]), flt[100:5000])
+    assert _same_bits(held[:, 0][7:9000], flt[:, 0][7:9000])
+    pos = np.array([5, 5, 17, len(flt) - 1])
+    assert _same_bits(held[pos], flt[pos])
+
+
+def test_a_float_file_or_one_with_an_offset_is_held_in_float32_as_before(tmp_path):
+    x = _recording("shared")
+    fl = _write(tmp_path / "float.wav", x + np.float32(1e-5), subtype="FLOAT")  # not 16-bit samples
+    a, _ = read_channels([fl], 2, compact=True)
+    assert isinstance(a, np.ndarray) and _same_bits(a, read_channels([fl], 2)[0])
+    dc = _write(tmp_path / "dc.wav", np.clip(x + np.float32(0.02), -1.0, 0.99))  # a recorder's DC offset
+    b, _ = read_channels([dc], 2, compact=True)
+    ref, _ = read_channels([dc], 2)
+    assert isinstance(b, np.ndarray) and _same_bits(b, ref)
+    assert abs(float(ref[:, 0].astype(np.float64).mean())) < 1e-4  # the offset was taken out
+
+
+@pytest.mark.parametrize("layout", ["shared", "mono"])
+def test_attribution_from_16_bit_samples_is_the_same_and_never_converts_a_whole_channel(tmp_path, monkeypatch,
+                                                                                       layout):
+    x = _recording(layout, seeds=(0, 1, 2, 5, 7))
+    n = len(x)
+    assert n > 3.4 * 60 * SR, n / SR
+    path = _write(tmp_path / "rec.wav", x)
+    flt, _ = read_channels([path], x.shape[1])
+    held, _ = read_channels([path], x.shape[1], compact=True)
+    want = attribute(flt)
+    # every float32 conversion capped below one channel's length: the reads the attribution makes are
+    # pieces (at most 2.6 M samples: 8192 frames of 160 samples, two channels)
+    cap = 3_000_000
+    assert n > cap
+    monkeypatch.setattr(views, "_HOLD_MAX", cap)
+    with pytest.raises(MemoryError):
+        np.asarray(held)  # the cap holds
+    got = attribute(held)
+    assert got.to_dict() == want.to_dict()
+    assert want.diarization.n_voices == 2
+    assert np.array_equal(got.diarization.owner, want.diarization.owner)
+    assert np.array_equal(got.diarization.activity, want.diarization.activity)
+    # the voices' channels cut from its mix, block by block, the same bits
+    m_got, m_want = got.mix(held), want.mix(flt)
+    for a, b in zip(got.voice_blocks(m_got), want.voice_blocks(m_want)):
+        assert _same_bits(a, b)
