@@ -6,7 +6,8 @@ whole command, as a user does, on recordings of ``--minutes`` made from espeak-n
 dialogues (tests/dialogue.py ``scenario_mixed``, twelve seeds and their voices,
 placed by ``mix_room``: ``mono``, ``shared`` stereo; ``separate`` is the dialogues'
 own two channels), each in a fresh process, and prints its peak resident memory,
-the recording's own size as float32 (what holding it once takes), the CPU seconds
+the recording's own size as float32 (the recordings are 16-bit, held as such while
+attributed: half that), the CPU seconds
 per audio second and what was found. Issue 9's budget for diarization: 500 MB
 and 0.02 CPU s per audio s.
 
