@@ -339,6 +339,9 @@ def _cue_text(c: dict) -> str:
     return terminal_safe(c.get("message") or c.get("kind"))
 
 
+CLIPPING_CUE = "input clips: lower the recording level"
+
+
 def _health_line(state: LiveState, width: int) -> Text:
     h = state.health
     bad = (h.get("overruns") or 0) + (h.get("dropped_blocks") or 0)
@@ -356,6 +359,8 @@ def _health_line(state: LiveState, width: int) -> Text:
         d = (h.get("state_delay_ms") or {}).get("median")
     if d is not None:  # sound -> what "now" shows
         t.append(f" · delay {d:.0f} ms")
+    if h.get("clipping_now"):  # the input gain is too high: said while it clips (and 3 s after)
+        t.append(" · " + CLIPPING_CUE, style="bold yellow")
     t.truncate(width)
     return t
 
@@ -425,7 +430,8 @@ def plain_line(state: LiveState) -> str:
             parts.append("cues: " + "; ".join(_cue_text(c) for c in state.rolling.cues))
     h = state.health
     parts.append(f"overruns {h.get('overruns', 0)} dropped {h.get('dropped_blocks', 0)}"
-                 + (f" drift {h['drift_ppm']:+.0f} ppm" if h.get("drift_ppm") is not None else ""))
+                 + (f" drift {h['drift_ppm']:+.0f} ppm" if h.get("drift_ppm") is not None else "")
+                 + (f" {CLIPPING_CUE}" if h.get("clipping_now") else ""))
     if state.saved_at_s is not None:
         parts.append(f"saved {stopwatch_text(state.saved_at_s)}")
     if state.save_error:

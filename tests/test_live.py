@@ -623,3 +623,23 @@ def test_live_pitch_median_covers_the_configured_range(tmp_path):
     assert r._f0_median["client"].LO_HZ == 100.0 and r._f0_median["therapist"].LO_HZ == 50.0
     r._f0_median["client"].add(np.full(50, 1200.0, np.float32))
     assert abs(12 * np.log2(r._f0_median["client"].median_hz() / 1200.0)) <= 0.25
+
+
+def test_the_view_says_the_input_clips_only_while_it_does():
+    """``capture.clipping_now`` (a device block flat at full scale in the last 3 s) is said on the
+    capture line of the terminal view and in the plain line; a clean input says nothing of it."""
+    import io
+
+    from rich.console import Console
+
+    from prosody_cli.liveview import CLIPPING_CUE, live_view, plain_line
+
+    def text(state):
+        con = Console(width=160, height=40, file=io.StringIO(), record=True)
+        con.print(live_view(state))
+        return con.export_text()
+
+    health = {"overruns": 0, "dropped_blocks": 0, "drift_ppm": None, "layout": "stereo"}
+    clean, clipping = _state(health=health), _state(health={**health, "clipping_now": True})
+    assert CLIPPING_CUE in text(clipping) and CLIPPING_CUE in plain_line(clipping)
+    assert CLIPPING_CUE not in text(clean) and CLIPPING_CUE not in plain_line(clean)

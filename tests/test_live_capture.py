@@ -134,12 +134,42 @@ def test_capture_stereo_monitor_matches_truth(pulse, excerpt, tmp_path):
     assert doc["live"]["stop_reason"] == "SIGTERM" and doc["live"]["complete"]
     assert doc["capture"]["layout"] == "stereo" and doc["capture"]["sample_rates_hz"] == [16000]
     assert doc["capture"]["overruns"] == 0 and doc["capture"]["dropped_blocks"] == 0
+    assert doc["capture"]["clipping"] == [] and not any("clips" in w for w in doc["warnings"])  # a clean input
     assert _private(out) and _private(rec) and _private(out.with_name("s.frames.npz"))
     raw, _ = sf.read(rec, dtype="float32")
     latency = _latency_s(raw, audio)
     errors = _check_against_truth(doc, segs, changes, latency)
     print(f"stereo capture: latency {latency * 1000:.0f} ms, boundary errors median "
           f"{np.median(errors) * 1000:.0f} ms, max {errors.max() * 1000:.0f} ms")
+
+
+def test_a_clipping_input_is_said_while_it_clips_and_in_the_saved_session(pulse, excerpt, tmp_path):
+    """The excerpt 18 dB too loud, clipped at 16-bit full scale, played into the null sink: the
+    plain view says the input clips while it does, and the saved session names each channel with
+    the samples it held flat at full scale (as many as were planted, within 5 %) and warns."""
+    _, audio, _, _ = excerpt
+    loud = np.clip(audio * 8.0, -1.0, 32767 / 32768).astype(np.float32)
+    path = tmp_path / "loud.wav"
+    sf.write(path, loud, 16000, subtype="PCM_16")
+    played, _ = sf.read(path, dtype="float32")
+    from prosody.engine.sources import flat_at_full_scale
+    planted = [flat_at_full_scale(played[:, c]) for c in (0, 1)]
+    assert min(planted) > 0.02 * len(played)
+    mon = pulse.null_sink("v1")
+    p, out = _start_live(pulse, ["--device", mon], tmp_path)
+    player = pulse.play(path, "v1")
+    assert player.wait(timeout=60) == 0, player.stderr.read()
+    time.sleep(1.0)
+    p.terminate()
+    o, e = p.communicate(timeout=60)
+    assert p.returncode == 0, e
+    assert "input clips: lower the recording level" in o
+    doc, _ = load_live_session(out)
+    clips = {c["channel"]: c for c in doc["capture"]["clipping"]}
+    assert set(clips) == {1, 2}, doc["capture"]
+    for ch in (1, 2):
+        assert abs(clips[ch]["samples"] - planted[ch - 1]) <= 0.05 * planted[ch - 1], (clips, planted)
+    assert sum("clips:" in w and "input gain was too high" in w for w in doc["warnings"]) == 2, doc["warnings"]
 
 
 def test_capture_two_devices_aligned(pulse, excerpt, tmp_path):

@@ -418,7 +418,7 @@ CLIP_MIN_SHARE = 0.001     # a channel with this share of its samples clipped is
 CLIP_MIN_SAMPLES = 100
 
 
-def _flat_at_full_scale(x: np.ndarray) -> int:
+def flat_at_full_scale(x: np.ndarray) -> int:
     """Samples of ``x`` (n,) in runs of two or more equal samples at ``CLIP_LEVEL`` or above: a
     clipped waveform's flat tops (a run cut by a block edge is counted in its two parts)."""
     if len(x) < 2:
@@ -514,7 +514,7 @@ class FileSource:
         for x in f.blocks(max(1, int(self.block_s * f.sample_rate))):
             for ci in chans:  # the file's own samples, before resampling (clipping is flat at full scale there)
                 got = self._clipped.get((fi, ci), (0, 0))
-                self._clipped[(fi, ci)] = (got[0] + _flat_at_full_scale(x[:, ci]), got[1] + len(x))
+                self._clipped[(fi, ci)] = (got[0] + flat_at_full_scale(x[:, ci]), got[1] + len(x))
             y = rs.push(x[:, chans])
             if len(y):
                 yield y

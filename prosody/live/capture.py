@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CaptureError, DeviceChoiceError, DeviceLost, InputError
-from ..engine.sources import FileSource, Layout, Resampler
+from ..engine.sources import (CLIP_MIN_SAMPLES, CLIP_MIN_SHARE, FileSource, Layout, Resampler,
+                              flat_at_full_scale)
 from ..timebase import GRID
 from .clock import Aligner
 from .devices import DeviceSpec, load_sounddevice
@@ -36,6 +37,10 @@ DEVICE_BLOCK_S = 0.02          # requested callback block length
 TWO_DEVICE_BLOCK_S = 0.005     # ... with two devices: a block's arrival places it to within one block (ClockFit)
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
+
+
+CLIP_BLOCK_MIN_SAMPLES = 4  # a device block with this many samples flat at full scale on a channel clips now
+CLIP_CUE_HOLD_S = 3.0       # the view says "input clips" this long after the last such block
 
 
 # -- capture layouts ------------------------------------------------------------------------
@@ -213,6 +218,10 @@ class DeviceSource(LiveSource):
         self._last_item_s: list[float | None] = [None] * len(self.streams)
         self._started_s = 0.0
         self._k_dev = [0] * len(self.streams)   # device samples so far, lost blocks included
+        # samples each opened channel held flat at full scale (the device's own samples), of how many
+        self._clipped = [np.zeros(s.dev.channels, np.int64) for s in self.streams]
+        self._clip_total = [0] * len(self.streams)
+        self._clip_last_s: float | None = None  # when a block last clipped (the view's cue)
 
     def start(self) -> None:
         self._started_s = time.monotonic()
@@ -252,11 +261,39 @@ class DeviceSource(LiveSource):
         except queue.Empty:
             return None
         self._last_item_s[i] = time.monotonic()
+        self._count_clipping(i, x)
         if lost_before > self._seen_lost[i]:  # blocks the queue had no room for: silence, timeline kept
             x = np.concatenate([np.zeros((lost_before - self._seen_lost[i], x.shape[1]), np.float32), x])
             self._seen_lost[i] = lost_before
         self._k_dev[i] += len(x)
         return x, self._k_dev[i] / s.rate_hz, mono
+
+    def _count_clipping(self, i: int, x: np.ndarray) -> None:
+        """Count the samples of device block ``x`` (n, channels) held flat at full scale
+        (``engine.sources.flat_at_full_scale``: the input gain is too high), per channel."""
+        k = np.array([flat_at_full_scale(x[:, c]) for c in range(x.shape[1])], np.int64)
+        self._clipped[i] += k
+        self._clip_total[i] += len(x)
+        if int(k.max(initial=0)) >= CLIP_BLOCK_MIN_SAMPLES:
+            self._clip_last_s = self._last_item_s[i]
+
+    def clipping(self) -> tuple[list[dict], list[str]]:
+        """(per device channel that clips: device, channel (1-based), share and number of its samples
+        so far;
+        the warnings, as ``FileSource`` words them for a file)."""
+        found, words = [], []
+        for i, s in enumerate(self.streams):
+            total = self._clip_total[i]
+            for c, k in enumerate(self._clipped[i]):
+                if total and k >= max(CLIP_MIN_SAMPLES, CLIP_MIN_SHARE * total):
+                    share = float(k) / total
+                    found.append({"device": s.dev.spec.label, "channel": c + 1, "share": round(share, 4),
+                                  "samples": int(k)})
+                    where = s.dev.spec.label if s.dev.channels == 1 else f"{s.dev.spec.label} channel {c + 1}"
+                    words.append(f"input {where} clips: {100.0 * share:.1f} % of its samples are held at full "
+                                 "scale (the input gain was too high); where it clips, loudness, pitch and voice "
+                                 "quality describe the clipping, not the voice")
+        return found, words
 
     def _take(self, i: int, timeout_s: float):
         """One queued device block of stream ``i`` as (mono-or-picked 16 kHz
@@ -343,6 +380,10 @@ class DeviceSource(LiveSource):
             "drift_corrected": False,
             "warnings": [],
         }
+        clips, clip_words = self.clipping()
+        h["clipping"] = clips
+        h["clipping_now"] = (self._clip_last_s is not None
+                             and time.monotonic() - self._clip_last_s <= CLIP_CUE_HOLD_S)
         if self.aligner is not None:
             h["drift_ppm"] = self.aligner.drift_ppm
             h["start_offset_s"] = self.aligner.start_offset_s
@@ -350,6 +391,7 @@ class DeviceSource(LiveSource):
             h["drift_se_ppm"] = self.aligner.drift_se_ppm
             h["same_clock"] = self.aligner.same_clock
             h["warnings"] = list(self.aligner.warnings)
+        h["warnings"] = h["warnings"] + clip_words
         return h
 
     def tail(self) -> CaptureBlock | None:
