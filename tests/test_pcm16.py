@@ -92,3 +92,26 @@ def test_attribution_from_16_bit_samples_is_the_same_and_never_converts_a_whole_
     m_got, m_want = got.mix(held), want.mix(flt)
     for a, b in zip(got.voice_blocks(m_got), want.voice_blocks(m_want)):
         assert _same_bits(a, b)
+
+
+def test_a_channel_in_opposite_polarity_is_read_so_from_16_bit_samples(tmp_path, monkeypatch):
+    """A table recording with channel 2 wired the other way round (``in_phase``): from the held
+    samples, channel 2 is read negated where read (``Pcm16.inverted``), the same attribution as
+    from the float32 copy that used to be made, and no whole channel made float32."""
+    parts = []
+    for seed in (0, 1, 2, 5, 7):
+        d = build_dialogue(scenario_mixed(seed=seed), noise_db=None, level_db=(-24.0, -27.0), seed=seed)
+        parts.append(mix_room(d, layout="shared", rt60_s=None, delay_ms=(0.0, 0.3), seed=seed)[0])
+    x = np.concatenate(parts)
+    x[:, 1] *= -1.0
+    path = _write(tmp_path / "inverted.wav", x)
+    flt, _ = read_channels([path], 2)
+    held, _ = read_channels([path], 2, compact=True)
+    assert isinstance(held, Pcm16)
+    want = attribute(flt)
+    assert want.inverted and any("opposite polarity" in w for w in want.warnings)
+    monkeypatch.setattr(views, "_HOLD_MAX", 3_000_000)
+    got = attribute(held)
+    assert got.to_dict() == want.to_dict()
+    for a, b in zip(got.voice_blocks(got.mix(held)), want.voice_blocks(want.mix(flt))):
+        assert _same_bits(a, b)

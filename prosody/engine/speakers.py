@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .diarize import DiarizeConfig, Diarization, audio_2d, channel_mean, diarize, frame_mean_square, speech_mask
-from .views import ChannelMean, frame_rows
+from .views import ChannelMean, Pcm16, frame_rows
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
 from ..errors import InputError
 from ..timebase import GRID
@@ -928,9 +928,12 @@ def more_voices_text(estimate: int, mixed_names: list[str] | tuple[str, ...]) ->
 
 
 def in_phase(x: np.ndarray, inverted: bool) -> np.ndarray:
-    """(n_samples, n_channels) ``x`` with channel 2 negated where ``inverted`` (else ``x`` itself)."""
+    """(n_samples, n_channels) ``x`` with channel 2 negated where ``inverted`` (else ``x`` itself);
+    of a ``Pcm16``, the same samples read so (no float32 copy)."""
     if not inverted or x.shape[1] < 2:
         return x
+    if isinstance(x, Pcm16):
+        return x.inverted(1)
     y = np.array(x, dtype=np.float32, copy=True)
     y[:, 1] *= -1.0
     return y

@@ -67,41 +67,55 @@ class Pcm16:
     ``h[a:b]`` and ``h[a:b, c:d]`` are views (held the same way), ``h[rows, c]`` is that
     channel read where read (a ``ChannelMean`` of one channel), any other key float32 rows.
     Arithmetic wants ``np.asarray(h)``: the whole recording in float32 (what holding it
-    this way avoids; the rare paths that need it: an inverted channel, a layout found
-    separate only over the whole session)."""
+    this way avoids; the rare path that needs it: a layout found separate only over the
+    whole session). ``inverted(c)``: channel ``c`` read in opposite polarity."""
 
     ndim = 2
     dtype = np.dtype(np.float32)
 
-    def __init__(self, q: np.ndarray):
+    def __init__(self, q: np.ndarray, *, scale: np.ndarray | None = None):
         self.q = q
         self.shape = q.shape
+        # each channel's factor: 1 / 32768, or its negative for a channel taken in opposite polarity
+        # (``inverted``: -(q / 32768) exactly, the float32 recording's values with that channel negated)
+        self._scale = np.full(q.shape[1], PCM16_SCALE, np.float32) if scale is None else scale
+
+    def inverted(self, channel: int) -> "Pcm16":
+        """The same samples with ``channel`` read in opposite polarity (``speakers.in_phase``)."""
+        scale = self._scale.copy()
+        scale[channel] = -scale[channel]
+        return Pcm16(self.q, scale=scale)
 
     def __len__(self) -> int:
         return len(self.q)
 
+    def _float(self, q: np.ndarray) -> np.ndarray:
+        """float32 of int16 samples ``q`` whose last axis is this recording's channels."""
+        _check_size(q.size)
+        if np.all(self._scale == PCM16_SCALE):
+            return np.multiply(q, PCM16_SCALE, dtype=np.float32)
+        return np.multiply(q, self._scale, dtype=np.float32)
+
     def read(self, key) -> np.ndarray:
         """float32 of ``q[key]`` (any numpy key)."""
-        q = self.q[key]
-        _check_size(q.size)
-        return np.multiply(q, PCM16_SCALE, dtype=np.float32)
+        if isinstance(key, tuple) and len(key) == 2:  # rows, then channels of their float32 values
+            return self._float(self.q[key[0]])[..., key[1]]
+        return self._float(self.q[key])
 
     def frames_at(self, n: int, hop: int, rows) -> np.ndarray:
         """float32 (k, hop, n_channels): the 10 ms frames ``rows`` of the first ``n * hop`` samples."""
-        q = self.q[: n * hop].reshape(n, hop, self.shape[1])[np.asarray(rows, np.int64)]
-        _check_size(q.size)
-        return np.multiply(q, PCM16_SCALE, dtype=np.float32)
+        return self._float(self.q[: n * hop].reshape(n, hop, self.shape[1])[np.asarray(rows, np.int64)])
 
     def __getitem__(self, key):
         if isinstance(key, slice):
-            return Pcm16(self.q[key])
+            return Pcm16(self.q[key], scale=self._scale)
         if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice):
             if isinstance(key[1], slice):
-                return Pcm16(self.q[key])
+                return Pcm16(self.q[key], scale=self._scale[key[1]])
             if isinstance(key[1], (int, np.integer)):
                 c = int(key[1])
                 c = c + self.shape[1] if c < 0 else c
-                return ChannelMean(Pcm16(self.q[key[0], c:c + 1]))
+                return ChannelMean(Pcm16(self.q[key[0], c:c + 1], scale=self._scale[c:c + 1]))
         return self.read(key)
 
     def __array__(self, dtype=None, copy=None):
