@@ -115,3 +115,40 @@ def test_a_channel_in_opposite_polarity_is_read_so_from_16_bit_samples(tmp_path,
     assert got.to_dict() == want.to_dict()
     for a, b in zip(got.voice_blocks(got.mix(held)), want.voice_blocks(want.mix(flt))):
         assert _same_bits(a, b)
+
+
+def test_every_key_reads_what_numpy_reads_of_the_float32_recording():
+    """``Pcm16.read`` (and a ``ChannelMean`` of it) against numpy on the float32 values, for the
+    keys readers use and odd ones (a new axis: ``m[:, None]`` makes a one-voice channel), plain and
+    with channel 2 in opposite polarity."""
+    from prosody.engine.views import ChannelMean
+    rng = np.random.default_rng(0)
+    q = rng.integers(-32768, 32768, (2000, 2)).astype(np.int16)
+    q[::9] = 0
+    f = q.astype(np.float32) / np.float32(32768)
+    fi = f.copy()
+    fi[:, 1] *= -1.0
+    keys = [(slice(None), None), (slice(3, 50), None), np.array([1, 2, 3]), (np.array([1, 2]), 1),
+            (np.array([1, 2]), [1, 0]), 5, (5, 1), (None,), Ellipsis, (slice(None), slice(None), None),
+            (np.array([[1, 2], [3, 4]]), slice(0, 1)), (slice(None), -1)]
+    for h, ref in ((Pcm16(q), f), (Pcm16(q).inverted(1), fi)):
+        for k in keys:
+            assert _same_bits(h.read(k), ref[k]), k
+        mean = (np.float32(0.0) + ref[:, 0] + ref[:, 1]) / np.float32(2.0)
+        assert _same_bits(ChannelMean(h)[:, None], mean[:, None])
+
+
+def test_one_voice_on_a_16_bit_stereo_recording_gives_the_float32_voice(tmp_path, monkeypatch):
+    """One person on a table recording: the voice's channel (the channels' mean, ``mono[:, None]``)
+    from the held samples is the float32 path's, bit for bit."""
+    import prosody.speaker_channels as sc
+    from tests.dialogue import scenario_monologue
+    d = build_dialogue(scenario_monologue(8, seed=4), noise_db=None, level_db=(-22.0, -22.0))
+    x = mix_room(d, layout="shared", seed=4)[0]
+    path = _write(tmp_path / "one.wav", x)
+    att, voices = sc.attribute_recording([path], n_channels=2)
+    monkeypatch.setattr(sc, "_pcm16_of", lambda b: None)  # the float32 path
+    att_f, voices_f = sc.attribute_recording([path], n_channels=2)
+    assert att.diarization.n_voices == 1 and att.to_dict() == att_f.to_dict()
+    got, want = list(voices), list(voices_f)
+    assert len(got) == len(want) and all(_same_bits(a, b) for a, b in zip(got, want))

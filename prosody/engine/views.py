@@ -92,15 +92,26 @@ class Pcm16:
     def _float(self, q: np.ndarray) -> np.ndarray:
         """float32 of int16 samples ``q`` whose last axis is this recording's channels."""
         _check_size(q.size)
-        if np.all(self._scale == PCM16_SCALE):
+        if self._uniform:
             return np.multiply(q, PCM16_SCALE, dtype=np.float32)
         return np.multiply(q, self._scale, dtype=np.float32)
 
+    @property
+    def _uniform(self) -> bool:
+        return bool(np.all(self._scale == PCM16_SCALE))
+
     def read(self, key) -> np.ndarray:
         """float32 of ``q[key]`` (any numpy key)."""
-        if isinstance(key, tuple) and len(key) == 2:  # rows, then channels of their float32 values
+        if self._uniform:  # one factor: any key, as numpy takes it
+            q = self.q[key]
+            _check_size(q.size)
+            return np.multiply(q, PCM16_SCALE, dtype=np.float32)
+        if not isinstance(key, tuple):  # rows: the channels stay the last axis
+            return self._float(self.q[key])
+        if len(key) == 2 and key[0] is not None and key[0] is not Ellipsis \
+                and isinstance(key[1], (int, np.integer, slice)):  # rows, then a channel or channels
             return self._float(self.q[key[0]])[..., key[1]]
-        return self._float(self.q[key])
+        return self._float(self.q)[key]  # any other key: the whole recording's values, then the key
 
     def frames_at(self, n: int, hop: int, rows) -> np.ndarray:
         """float32 (k, hop, n_channels): the 10 ms frames ``rows`` of the first ``n * hop`` samples."""
