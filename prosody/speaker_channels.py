@@ -39,12 +39,12 @@ class VoiceChannels:
         self.picks = picks  # (file index, channel index) each voice was cut from
 
     @classmethod
-    def of_array(cls, audio: np.ndarray, speakers, warnings, picks) -> "VoiceChannels":
-        """Channels already made: (n_samples, len(speakers)) float32."""
-        audio = np.ascontiguousarray(audio, dtype=np.float32)
+    def of_signal(cls, signal, speakers, warnings, picks) -> "VoiceChannels":
+        """One voice's channel: ``signal`` (n_samples,) float32, or a ``ChannelMean`` read a block
+        at a time (a one-voice stereo recording's mean is not made whole beside it)."""
         step = cls.BLOCK_SAMPLES
-        return cls(lambda: (audio[a:a + step] for a in range(0, len(audio), step)), len(audio), speakers,
-                   warnings, picks)
+        return cls(lambda: (np.ascontiguousarray(signal[a:a + step], dtype=np.float32)[:, None]
+                            for a in range(0, len(signal), step)), len(signal), speakers, warnings, picks)
 
     @property
     def duration_s(self) -> float:
@@ -451,7 +451,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
         return att, VoiceChannels(lambda: att.voice_blocks(mono, block_samples=VoiceChannels.BLOCK_SAMPLES),
                                   len(mono), att.speakers, warnings, picks)
     name = att.naming.names[0] if att.naming is not None else "therapist"
-    return att, VoiceChannels.of_array(mono[:, None], (name,), warnings, picks)
+    return att, VoiceChannels.of_signal(mono, (name,), warnings, picks)
 
 
 @dataclass(frozen=True)
