@@ -867,7 +867,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         live = 0 if lag_ms > 0 else 1
         d = diarize(x[:, live], sample_rate=sample_rate, config=config)
     if used == "separate":  # held as 16-bit samples (Pcm16): in float32 for the channels' naming
-        return separate_attribution(np.asarray(x, dtype=np.float32), report, channels=channels, profile=profile, names=names, warnings=warnings)
+        return separate_attribution(np.asarray(x, dtype=np.float32), report, channels=channels, profile=profile,
+                                    names=names, warnings=warnings)
     if d is None:
         mix = x if used == "shared" else channel_mean(x)
         d = diarize(mix, sample_rate=sample_rate, config=config)

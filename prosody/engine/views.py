@@ -79,6 +79,7 @@ class Pcm16:
         # each channel's factor: 1 / 32768, or its negative for a channel taken in opposite polarity
         # (``inverted``: -(q / 32768) exactly, the float32 recording's values with that channel negated)
         self._scale = np.full(q.shape[1], PCM16_SCALE, np.float32) if scale is None else scale
+        self._uniform = bool(np.all(self._scale == PCM16_SCALE))  # one factor for every channel
 
     def inverted(self, channel: int) -> "Pcm16":
         """The same samples with ``channel`` read in opposite polarity (``speakers.in_phase``)."""
@@ -95,10 +96,6 @@ class Pcm16:
         if self._uniform:
             return np.multiply(q, PCM16_SCALE, dtype=np.float32)
         return np.multiply(q, self._scale, dtype=np.float32)
-
-    @property
-    def _uniform(self) -> bool:
-        return bool(np.all(self._scale == PCM16_SCALE))
 
     def read(self, key) -> np.ndarray:
         """float32 of ``q[key]`` (any numpy key)."""

@@ -278,9 +278,8 @@ class DeviceSource(LiveSource):
             self._clip_last_s = self._last_item_s[i]
 
     def clipping(self) -> tuple[list[dict], list[str]]:
-        """(per device channel that clips: device, channel (1-based), share and number of its samples
-        so far;
-        the warnings, as ``FileSource`` words them for a file)."""
+        """(each device channel that clips: device, channel (1-based), share and number of its
+        samples so far; the warnings, as ``FileSource`` words them for a file)."""
         found, words = [], []
         for i, s in enumerate(self.streams):
             total = self._clip_total[i]
