@@ -11,7 +11,7 @@ attributed: half that), the CPU seconds
 per audio second and what was found. Issue 9's budget for diarization: 500 MB
 and 0.02 CPU s per audio s.
 
-    python benchmarks/long_session.py [--minutes 60] [--layouts mono,shared,separate] [--keep DIR]
+    python benchmarks/long_session.py [--minutes 60] [--layouts mono,shared,separate] [--rate HZ] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -48,8 +48,10 @@ print(json.dumps({{"rc": rc, "cpu_s": time.process_time() - t,
 """
 
 
-def make(layout: str, minutes: float, path: Path) -> None:
-    """``minutes`` of dialogue laid out as ``layout``, the twelve dialogues repeated to length."""
+def make(layout: str, minutes: float, path: Path, rate: int = SR) -> None:
+    """``minutes`` of dialogue laid out as ``layout``, the twelve dialogues repeated to length, as a
+    16-bit file at ``rate`` (another rate than 16 kHz: resampled here, and by prosody on reading, so
+    that the recording is held in float32, as a phone's 44.1 / 48 kHz recording is)."""
     parts = []
     for seed in range(12):
         d = build_dialogue(scenario_mixed(seed=seed), noise_db=None, level_db=(-24.0, -26.0), seed=seed)
@@ -57,7 +59,14 @@ def make(layout: str, minutes: float, path: Path) -> None:
     x = np.concatenate(parts)
     n = int(minutes * 60 * SR)
     x = np.tile(x, (int(np.ceil(n / len(x))), 1))[:n]
-    sf.write(path, x[:, 0] if layout == "mono" else x, SR, subtype="PCM_16")
+    if rate != SR:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+        g = gcd(rate, SR)
+        x = np.concatenate([resample_poly(x[a:a + 600 * SR], rate // g, SR // g, axis=0).astype(np.float32)
+                            for a in range(0, len(x), 600 * SR)])
+    sf.write(path, x[:, 0] if layout == "mono" else x, rate, subtype="PCM_16")
 
 
 def run(path: Path, out: Path) -> dict:
@@ -73,20 +82,22 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--layouts", default="mono,shared,separate")
     ap.add_argument("--keep", type=Path, help="keep the recordings here (and reuse them)")
+    ap.add_argument("--rate", type=int, default=SR, help="the files' sample rate (default 16000: held as "
+                    "16-bit samples; any other: resampled on reading and held in float32)")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="prosody-long-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"{'layout':9} {'minutes':>7} {'audio MB':>8} {'peak MB':>8} {'CPU s/s':>8}  found")
     for layout in args.layouts.split(","):
-        path = folder / f"{layout}-{args.minutes:g}min.wav"
+        path = folder / f"{layout}-{args.minutes:g}min{'' if args.rate == SR else f'-{args.rate}Hz'}.wav"
         if not path.exists():
-            make(layout, args.minutes, path)
+            make(layout, args.minutes, path, args.rate)
         out = folder / f"{layout}.json"
         out.unlink(missing_ok=True)
         r = run(path, out)
         doc = json.loads(out.read_text())
         info = sf.info(path)
-        audio_mb = info.frames * info.channels * 4 / 1e6
+        audio_mb = info.frames / info.samplerate * SR * info.channels * 4 / 1e6  # at 16 kHz, float32
         att = doc.get("attribution") or {}
         voices = (att.get("diarization") or {}).get("voices")
         shares = ", ".join(f"{k} {v['talk_share']:.2f}" for k, v in doc["speakers"].items())
