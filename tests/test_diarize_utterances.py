@@ -82,7 +82,7 @@ def test_mel_of_channels_has_no_comb_of_the_microphones_delay():
     x = np.stack([src[16:], src[:-16]], axis=1)  # mic 1 hears it 16 samples (1 ms) later
     speech = np.ones(n // 160, bool)
     hop = 160
-    power = dz._mel_of_channels(x, speech, n // hop, hop)
+    power = dz._mel_of_channels(x, speech, n // hop, hop, np.arange(n // hop))
     scale = np.sqrt(np.mean(np.square(power.mean(axis=0))))
     alone = mel_frames(x[:, 0] * (10 ** (-30 / 20) / np.sqrt(np.mean(x[:, 0] ** 2))))[: n // hop]
     mean = mel_frames(x.mean(axis=1) * (10 ** (-30 / 20) / np.sqrt(np.mean(x.mean(axis=1) ** 2))))[: n // hop]

@@ -61,7 +61,7 @@ import numpy as np
 
 from ..config import VadConfig
 from .compiled import dct2_ortho
-from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
+from .embedding import EMBEDDING_SIZE, N_MELS, VoiceEncoder, mel_chunks, mel_frames_at
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
 from ..types import Segment
@@ -657,7 +657,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     idx = np.flatnonzero(speech)
     # the speech frames' mel power, once for every restart (the whole recording's is not kept:
     # only its speech frames are read)
-    melc = _memo(memo, "melc", lambda: mel_frames(mono(), gain=gain)[:n][idx])
+    melc = _memo(memo, "melc", lambda: mel_frames_at(mono(), idx, gain=gain))
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
     memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
@@ -844,9 +844,11 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                        voice_share=(float(sh[0]), float(sh[1])), separation_se=separation_se, model_gain=gain)
 
 
-def _mel_of_channels(x: np.ndarray, speech: np.ndarray, n: int, hop: int) -> np.ndarray:
-    """Mel power of several channels: the mean of each channel's (``mel_frames``), all scaled by
-    one factor that puts their mean speech power at the encoder's -30 dBFS. (n, 40) float32.
+def _mel_of_channels(x: np.ndarray, speech: np.ndarray, n: int, hop: int, idx: np.ndarray) -> np.ndarray:
+    """Mel power of several channels at the frames ``idx`` (ascending, < ``n``): the mean of each
+    channel's (``mel_frames``), all scaled by one factor that puts their mean speech power at the
+    encoder's -30 dBFS. (len(idx), 40) float32, computed a chunk of frames at a time (an hour's
+    whole mel power per channel, 58 MB each, is not made).
 
     Not the mel power of the channels' mean: two microphones that both hear both voices (a
     table recorder, a speakerphone) hear each voice with its own inter-microphone delay, and
@@ -858,15 +860,18 @@ def _mel_of_channels(x: np.ndarray, speech: np.ndarray, n: int, hop: int) -> np.
     rows = np.flatnonzero(speech[:n])
     p = [_rows_mean_square(frame_rows(x[:, c], n, hop), rows) for c in range(x.shape[1])]
     scale = 10 ** (-30 / 20) / max(float(np.sqrt(np.mean(p))), 1e-9)
-    # the channels' mean in float64, a chunk of rows at a time, written over the first channel's
-    # (the values of ``(0 + mel_0 + mel_1 + ...) / n_channels`` summed in float64 whole)
-    out = mel_frames(x[:, 0], gain=scale)[:n]
-    rest = [mel_frames(x[:, c], gain=scale)[:n] for c in range(1, x.shape[1])]
-    for a in range(0, n, _ROWS):
-        acc = out[a:a + _ROWS].astype(np.float64)
-        for r in rest:
-            acc += r[a:a + _ROWS]
-        out[a:a + _ROWS] = acc / x.shape[1]
+    # the channels' mean in float64 (the values of ``(0 + mel_0 + mel_1 + ...) / n_channels``), each
+    # channel's mel power made a chunk of frames at a time, in step, and only the frames ``idx`` kept
+    idx = np.asarray(idx, np.int64)
+    out = np.empty((len(idx), N_MELS), np.float32)
+    for chunks in zip(*(mel_chunks(x[:, c], gain=scale) for c in range(x.shape[1]))):
+        a, b = chunks[0][0], chunks[0][1]
+        i, j = np.searchsorted(idx, (a, b))
+        keep = idx[i:j] - a
+        acc = chunks[0][2][keep].astype(np.float64)
+        for _, _, block in chunks[1:]:
+            acc += block[keep]
+        out[i:j] = acc / x.shape[1]
     return out
 
 
@@ -1664,7 +1669,7 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         tb = np.minimum(ta + wt, ub)
     if x.shape[1] > 1:  # several microphones: their mean mel power, not the mel power of their mean
         n, hop = len(x) // grid.hop_length, grid.hop_length
-        melc = _memo(memo, "melc_of_channels", lambda: _mel_of_channels(x, memo["speech"], n, hop)[idx])
+        melc = _memo(memo, "melc_of_channels", lambda: _mel_of_channels(x, memo["speech"], n, hop, idx))
     tiles = _utterance_tiles(enc, melc, ta, tb)
     e = np.stack([tiles[int(a)].mean(axis=0) for a in ta])
     e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
