@@ -11,7 +11,8 @@ attributed: half that), the CPU seconds
 per audio second and what was found. Issue 9's budget for diarization: 500 MB
 and 0.02 CPU s per audio s.
 
-    python benchmarks/long_session.py [--minutes 60] [--layouts mono,shared,separate] [--rate HZ] [--keep DIR]
+    python benchmarks/long_session.py [--minutes 60] [--layouts mono,shared,separate] [--rate HZ]
+                                      [--voices espeak|ami] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -48,12 +49,19 @@ print(json.dumps({{"rc": rc, "cpu_s": time.process_time() - t,
 """
 
 
-def make(layout: str, minutes: float, path: Path, rate: int = SR) -> None:
+def make(layout: str, minutes: float, path: Path, rate: int = SR, voices: str = "espeak") -> None:
     """``minutes`` of dialogue laid out as ``layout``, the twelve dialogues repeated to length, as a
     16-bit file at ``rate`` (another rate than 16 kHz: resampled here, and by prosody on reading, so
     that the recording is held in float32, as a phone's 44.1 / 48 kHz recording is)."""
     parts = []
-    for seed in range(12):
+    if voices == "ami":  # real voices: benchmarks/diarization.py's amireal split (AMI dev00, dev01, tst00)
+        from diarization import ami_cases
+        if layout == "separate":
+            raise SystemExit("--voices ami: mono or shared layouts only")
+        parts = [x for name, x, _ in ami_cases("amireal", False) if name.endswith(layout)]
+        if not parts:
+            raise SystemExit("--voices ami needs the corpus (../shared/corpus or $PROSODY_CORPUS)")
+    for seed in range(12 if voices == "espeak" else 0):
         d = build_dialogue(scenario_mixed(seed=seed), noise_db=None, level_db=(-24.0, -26.0), seed=seed)
         parts.append(d.audio if layout == "separate" else mix_room(d, layout=layout, seed=seed)[0])
     x = np.concatenate(parts)
@@ -82,6 +90,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--layouts", default="mono,shared,separate")
     ap.add_argument("--keep", type=Path, help="keep the recordings here (and reuse them)")
+    ap.add_argument("--voices", choices=("espeak", "ami"), default="espeak",
+                    help="ami: the amireal split's real voices (same-sex pairs; the utterance restart runs)")
     ap.add_argument("--rate", type=int, default=SR, help="the files' sample rate (default 16000: held as "
                     "16-bit samples; any other: resampled on reading and held in float32)")
     args = ap.parse_args()
@@ -89,9 +99,10 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     print(f"{'layout':9} {'minutes':>7} {'audio MB':>8} {'peak MB':>8} {'CPU s/s':>8}  found")
     for layout in args.layouts.split(","):
-        path = folder / f"{layout}-{args.minutes:g}min{'' if args.rate == SR else f'-{args.rate}Hz'}.wav"
+        path = folder / (f"{layout}-{args.minutes:g}min{'' if args.rate == SR else f'-{args.rate}Hz'}"
+                         f"{'' if args.voices == 'espeak' else '-' + args.voices}.wav")
         if not path.exists():
-            make(layout, args.minutes, path, args.rate)
+            make(layout, args.minutes, path, args.rate, args.voices)
         out = folder / f"{layout}.json"
         out.unlink(missing_ok=True)
         r = run(path, out)
