@@ -78,6 +78,18 @@ def _start_live(pulse, args, tmp_path):
     raise AssertionError("no audio from the null sink's monitor within 30 s")
 
 
+def _play_then_stop(pulse, p, path, sink: str, *, settle_s: float = 1.0) -> tuple[str, str]:
+    """Play ``path`` into ``sink``, wait ``settle_s`` for the analysis to catch up, stop ``prosody live``
+    (``p``) with SIGTERM; its (stdout, stderr), once it exited cleanly."""
+    player = pulse.play(path, sink)
+    assert player.wait(timeout=60) == 0, player.stderr.read()
+    time.sleep(settle_s)
+    p.terminate()
+    o, e = p.communicate(timeout=60)
+    assert p.returncode == 0, e
+    return o, e
+
+
 def _latency_s(rec: np.ndarray, ref: np.ndarray, ch: int | None = None) -> float:
     """Constant capture latency: lag of the excerpt in the recording (cross-correlation)."""
     a = rec.sum(axis=1) if ch is None else rec[:, ch]
@@ -124,12 +136,7 @@ def test_capture_stereo_monitor_matches_truth(pulse, excerpt, tmp_path):
     mon = pulse.null_sink("v1")
     rec = tmp_path / "raw.wav"
     p, out = _start_live(pulse, ["--device", mon, "--record", str(rec)], tmp_path)
-    player = pulse.play(path, "v1")
-    assert player.wait(timeout=60) == 0, player.stderr.read()
-    time.sleep(1.6)  # the pipeline's 1.26 s decision latency, with margin
-    p.terminate()
-    o, e = p.communicate(timeout=60)
-    assert p.returncode == 0, e
+    o, e = _play_then_stop(pulse, p, path, "v1", settle_s=1.6)  # the pipeline's 1.26 s decision latency, with margin
     doc, frames = load_live_session(out)
     assert doc["live"]["stop_reason"] == "SIGTERM" and doc["live"]["complete"]
     assert doc["capture"]["layout"] == "stereo" and doc["capture"]["sample_rates_hz"] == [16000]
@@ -157,12 +164,7 @@ def test_a_clipping_input_is_said_while_it_clips_and_in_the_saved_session(pulse,
     assert min(planted) > 0.02 * len(played)
     mon = pulse.null_sink("v1")
     p, out = _start_live(pulse, ["--device", mon], tmp_path)
-    player = pulse.play(path, "v1")
-    assert player.wait(timeout=60) == 0, player.stderr.read()
-    time.sleep(1.0)
-    p.terminate()
-    o, e = p.communicate(timeout=60)
-    assert p.returncode == 0, e
+    o, e = _play_then_stop(pulse, p, path, "v1")
     assert "input clips: lower the recording level" in o
     doc, _ = load_live_session(out)
     clips = {c["channel"]: c for c in doc["capture"]["clipping"]}
@@ -181,12 +183,7 @@ def test_capture_two_devices_aligned(pulse, excerpt, tmp_path):
     rec = tmp_path / "raw.wav"
     p, out = _start_live(pulse, ["--therapist-device", m1, "--therapist-channel", "1", "--client-device", m2,
                                  "--client-channel", "2", "--record", str(rec)], tmp_path)
-    player = pulse.play(path, "both")
-    assert player.wait(timeout=60) == 0, player.stderr.read()
-    time.sleep(1.0)
-    p.terminate()
-    o, e = p.communicate(timeout=60)
-    assert p.returncode == 0, e
+    o, e = _play_then_stop(pulse, p, path, "both")
     doc, _ = load_live_session(out)
     cap = doc["capture"]
     assert cap["layout"] == "two-device" and len(cap["devices"]) == 2

@@ -99,11 +99,7 @@ class Pcm16:
 
     def read(self, key) -> np.ndarray:
         """float32 of ``q[key]`` (any numpy key)."""
-        if self._uniform:  # one factor: any key, as numpy takes it
-            q = self.q[key]
-            _check_size(q.size)
-            return np.multiply(q, PCM16_SCALE, dtype=np.float32)
-        if not isinstance(key, tuple):  # rows: the channels stay the last axis
+        if self._uniform or not isinstance(key, tuple):  # one factor (any key), or rows: channels last
             return self._float(self.q[key])
         if len(key) == 2 and key[0] is not None and key[0] is not Ellipsis \
                 and isinstance(key[1], (int, np.integer, slice)):  # rows, then a channel or channels
