@@ -70,6 +70,10 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     else:
         names = tuple(f"c{i}" for i in range(n_channels))
         picks = tuple((0, i) for i in range(n_channels))
+    if compact and len(paths) == 1 and limit_s is None:
+        got = _read_from_file(paths[0], names, picks)
+        if got is not None:
+            return got
     src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)
     limit = None if limit_s is None else int(math.ceil(limit_s * GRID.sample_rate))
     # one array filled as read (grown where the header said less), not a list of blocks joined at the end:
@@ -100,6 +104,49 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
         if not _needs_cleaning(rec):
             return rec, src.warnings
         audio = np.asarray(rec)  # something to take out: in float32, filtered in place as any recording
+    remove_dc(audio)
+    remove_rumble(audio)
+    remove_hum(audio)
+    return audio, src.warnings
+
+
+def _read_from_file(path, names, picks):
+    """``read_channels``' answer for a file of 16-bit samples at 16 kHz that libsndfile reads
+    (WAV, FLAC, AIFF...) and nothing is taken out of: a ``Pcm16`` whose samples are read from
+    the file itself where needed (``engine.filestore``), not held (an hour of stereo: 230 MB).
+    The file is read through once as any recording is (its warnings), each block checked to be
+    the samples the store reads there; None where it is not such a file, or any block differs
+    (then it is read and held as before). One that needs cleaning is read from it into float32
+    and cleaned, as ``read_channels`` does."""
+    import soundfile as sf
+
+    from .engine.filestore import FileSamples
+    from .engine.sources import FileSource, Layout
+    from .engine.views import Pcm16
+
+    try:
+        info = sf.info(str(path))
+    except Exception:  # noqa: BLE001 - not a libsndfile file: read the usual way, which says what is wrong
+        return None
+    if info.samplerate != GRID.sample_rate or info.subtype != "PCM_16" or info.channels < len(names):
+        return None
+    src = FileSource([path], Layout(names, picks))
+    try:
+        store = FileSamples.open(path, len(names))
+    except Exception:  # noqa: BLE001 - cannot be opened so: read the usual way
+        return None
+    got = 0
+    for b in src:
+        q = _pcm16_of(b)
+        if q is None or not store.matches(got, q):
+            store.close()
+            return None
+        got += len(b)
+    rec = Pcm16(store.truncated(got))
+    if not _needs_cleaning(rec):
+        return rec, src.warnings
+    audio = np.asarray(rec)  # something to take out: in float32, filtered in place as any recording
+    store.close()
     remove_dc(audio)
     remove_rumble(audio)
     remove_hum(audio)

@@ -1,6 +1,7 @@
 """A mono or shared recording of 16-bit samples is held as they are (``engine.views.Pcm16``: half
 the memory of float32) while it is attributed, and gives the float32 recording's results bit for
-bit; a recording that is not all 16-bit samples, or that has something to take out (a DC
+bit (held in memory, or read from its own file where that holds exactly those samples:
+tests/test_filestore.py); a recording that is not all 16-bit samples, or that has something to take out (a DC
 offset), is held in float32 as before. With the float32 conversions capped below one channel's
 length, attributing a 3.6-minute recording never makes the whole recording, a whole channel or
 their mean in float32 at once. (An hour of shared stereo: 732 -> 490 MB peak,
@@ -39,13 +40,21 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 @pytest.mark.parametrize("layout", ["shared", "mono"])
-def test_a_16_bit_recording_is_held_as_16_bit_samples_with_the_float_values(tmp_path, layout):
+@pytest.mark.parametrize("from_file", [False, True])
+def test_a_16_bit_recording_is_held_as_16_bit_samples_with_the_float_values(tmp_path, monkeypatch, layout, from_file):
+    """Held in memory (int16: a 16-bit recording the file does not hold as such, e.g. decoded by
+    FFmpeg) or read from its own file (``engine.filestore``, tests/test_filestore.py)."""
+    import prosody.speaker_channels as sc
+    from prosody.engine.filestore import FileSamples
     x = _recording(layout)
     path = _write(tmp_path / "rec.wav", x)
+    if not from_file:
+        monkeypatch.setattr(sc, "_read_from_file", lambda *a: None)
     held, w1 = read_channels([path], x.shape[1], compact=True)
     flt, w2 = read_channels([path], x.shape[1])
     assert isinstance(held, Pcm16) and held.q.dtype == np.int16 and w1 == w2
-    assert held.shape == flt.shape and held.q.nbytes * 2 == flt.nbytes
+    assert isinstance(held.q, FileSamples) == from_file
+    assert held.shape == flt.shape and (from_file or held.q.nbytes * 2 == flt.nbytes)
     assert _same_bits(np.asarray(held), flt)
     # numpy's reading: slices are views held alike, a column is read where read, other keys are float32
     assert isinstance(held[100:5000], Pcm16) and _same_bits(np.asarray(held[100:5000]), flt[100:5000])

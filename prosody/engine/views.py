@@ -68,7 +68,9 @@ class Pcm16:
     channel read where read (a ``ChannelMean`` of one channel), any other key float32 rows.
     Arithmetic wants ``np.asarray(h)``: the whole recording in float32 (what holding it
     this way avoids; the rare path that needs it: a layout found separate only over the
-    whole session). ``inverted(c)``: channel ``c`` read in opposite polarity."""
+    whole session). ``inverted(c)``: channel ``c`` read in opposite polarity. ``q``: the
+    int16 array, or the file that holds exactly those samples (``filestore.FileSamples``, read
+    where read: the recording not held at all)."""
 
     ndim = 2
     dtype = np.dtype(np.float32)
@@ -97,29 +99,39 @@ class Pcm16:
             return np.multiply(q, PCM16_SCALE, dtype=np.float32)
         return np.multiply(q, self._scale, dtype=np.float32)
 
+    def _get(self, key) -> np.ndarray:
+        """int16 ``q[key]`` (the samples, of an array or of a ``filestore.FileSamples``)."""
+        return self.q[key] if isinstance(self.q, np.ndarray) else self.q.get(key)
+
+    def _sub(self, key):
+        """``q[key]`` for rows and channels as slices: a view (of an array) or a part (of a file)."""
+        return self.q[key] if isinstance(self.q, np.ndarray) else self.q.sub(key)
+
     def read(self, key) -> np.ndarray:
         """float32 of ``q[key]`` (any numpy key)."""
         if self._uniform or not isinstance(key, tuple):  # one factor (any key), or rows: channels last
-            return self._float(self.q[key])
+            return self._float(self._get(key))
         if len(key) == 2 and key[0] is not None and key[0] is not Ellipsis \
                 and isinstance(key[1], (int, np.integer, slice)):  # rows, then a channel or channels
-            return self._float(self.q[key[0]])[..., key[1]]
-        return self._float(self.q)[key]  # any other key: the whole recording's values, then the key
+            return self._float(self._get(key[0]))[..., key[1]]
+        return self._float(np.asarray(self.q))[key]  # any other key: the whole recording's values, then the key
 
     def frames_at(self, n: int, hop: int, rows) -> np.ndarray:
         """float32 (k, hop, n_channels): the 10 ms frames ``rows`` of the first ``n * hop`` samples."""
+        if not isinstance(self.q, np.ndarray):
+            return self._float(self.q.frames_at(n, hop, rows))
         return self._float(self.q[: n * hop].reshape(n, hop, self.shape[1])[np.asarray(rows, np.int64)])
 
     def __getitem__(self, key):
         if isinstance(key, slice):
-            return Pcm16(self.q[key], scale=self._scale)
+            return Pcm16(self._sub(key), scale=self._scale)
         if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice):
             if isinstance(key[1], slice):
-                return Pcm16(self.q[key], scale=self._scale[key[1]])
+                return Pcm16(self._sub(key), scale=self._scale[key[1]])
             if isinstance(key[1], (int, np.integer)):
                 c = int(key[1])
                 c = c + self.shape[1] if c < 0 else c
-                return ChannelMean(Pcm16(self.q[key[0], c:c + 1], scale=self._scale[c:c + 1]))
+                return ChannelMean(Pcm16(self._sub((key[0], slice(c, c + 1))), scale=self._scale[c:c + 1]))
         return self.read(key)
 
     def __array__(self, dtype=None, copy=None):
