@@ -118,19 +118,14 @@ def _read_from_file(path, names, picks):
     the samples the store reads there; None where it is not such a file, or any block differs
     (then it is read and held as before). One that needs cleaning is read from it into float32
     and cleaned, as ``read_channels`` does."""
-    import soundfile as sf
-
     from .engine.filestore import FileSamples
     from .engine.sources import FileSource, Layout
     from .engine.views import Pcm16
 
-    try:
-        info = sf.info(str(path))
-    except Exception:  # noqa: BLE001 - not a libsndfile file: read the usual way, which says what is wrong
-        return None
-    if info.samplerate != GRID.sample_rate or info.subtype != "PCM_16" or info.channels < len(names):
-        return None
-    src = FileSource([path], Layout(names, picks))
+    src = FileSource([path], Layout(names, picks))  # its checks first (a regular file, a header that reads)
+    f = src.files[0]
+    if f.subtype != "PCM_16" or f.sample_rate != GRID.sample_rate or f.channels < len(names):
+        return None  # FFmpeg decodes it, or other samples: held as before
     try:
         store = FileSamples.open(path, len(names))
     except Exception:  # noqa: BLE001 - cannot be opened so: read the usual way

@@ -54,6 +54,7 @@ class AudioFile:
         _check_path(self.path)
         self._backend = None
         self._format = None
+        self.subtype = None  # libsndfile's name of the samples' encoding ("PCM_16", "FLOAT"...); None: FFmpeg decodes
         self._exact_length = False  # ffmpeg: the container's length is exact; drop decoder padding after it
         try:
             with c_stderr_captured(self._decoder_said):
@@ -61,6 +62,7 @@ class AudioFile:
             self._backend = "sndfile"
             self.sample_rate, self.channels, self.n_samples = int(info.samplerate), int(info.channels), int(info.frames)
             self._format = info.format
+            self.subtype = info.subtype
             self._header_n_samples = _header_n_samples(info, self.n_samples)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
