@@ -11,14 +11,15 @@ samples read from the file here; anything else is held as before).
 ``FileSamples`` is read as the int16 array it stands for (``views.Pcm16`` holds one
 or the other): ``s.get(key)`` gives ``q[key]`` (a slice, rows and a channel, or sample
 positions), ``s.sub(key)`` a part of the same file (rows and channels as slices) read
-the same way. Nothing is written anywhere: the input file is the only copy. A file
-changed while it is read (its size or modification time) stops the analysis with one
-line (``InputError``).
+the same way. Nothing is written anywhere: the input file is the only copy. A block
+read again that differs from its first read (a CRC-32 of each is kept) means the file
+was changed while it was analysed: the analysis stops with one line (``InputError``);
+a file that only grew (a recorder still writing) is read as it was.
 """
 from __future__ import annotations
 
-import os
 import threading
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -38,14 +39,13 @@ class _File:
         self.path = Path(path)
         self._fh = open(self.path, "rb")  # noqa: SIM115 - held open for the store's lifetime
         try:
-            st = os.fstat(self._fh.fileno())
-            self._stamp = (st.st_size, st.st_mtime_ns)
             self._sf = sf.SoundFile(self._fh)
         except Exception:
             self._fh.close()
             raise
         self.n_channels = n_channels
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._first: dict[int, tuple[int, int]] = {}  # block: (samples, CRC-32) as first read
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -62,19 +62,13 @@ class _File:
         except Exception:  # noqa: BLE001 - at interpreter exit, nothing left to do
             pass
 
-    def _check_unchanged(self) -> None:
-        st = os.fstat(self._fh.fileno())
-        if (st.st_size, st.st_mtime_ns) != self._stamp:
-            raise InputError(f"{self.path} changed while it was being analysed; analyse a copy that nothing writes to")
-
     def read_direct(self, start: int, n: int) -> np.ndarray:
         """int16 (m, n_channels) of samples ``[start, start + n)`` (m < n where the file ends), not cached."""
         import soundfile as sf
         with self._lock:
-            self._check_unchanged()
             try:
                 self._sf.seek(start)
-                return self._sf.read(n, dtype="int16", always_2d=True)[:, :self.n_channels]
+                return np.ascontiguousarray(self._sf.read(n, dtype="int16", always_2d=True)[:, :self.n_channels])
             except (sf.LibsndfileError, RuntimeError, OSError) as exc:
                 raise InputError(f"{self.path} could not be read again while it was being analysed ({exc})") from exc
 
@@ -86,8 +80,16 @@ class _File:
                 self._cache.move_to_end(b)
                 return got
         x = self.read_direct(b * BLOCK, BLOCK)
-        x.setflags(write=False)
         with self._lock:
+            first = self._first.get(b)
+            if first is None:
+                self._first[b] = (len(x), zlib.crc32(x))
+            else:  # read before: the same samples, or the file was changed (a file that only grew is read as it was)
+                x = x[:first[0]]
+                if len(x) < first[0] or zlib.crc32(x) != first[1]:
+                    raise InputError(f"{self.path} changed while it was being analysed; "
+                                     "analyse a copy that nothing writes to")
+            x.setflags(write=False)
             self._cache[b] = x
             while len(self._cache) > CACHE_BLOCKS:
                 self._cache.popitem(last=False)
