@@ -324,8 +324,58 @@ def steady_tones(x: np.ndarray, *, psd: np.ndarray | None = None, skip: tuple[fl
             found.append((p, f))
     found = sorted(found, reverse=True)[:TONE_MAX_LINES]
     if sum(p for p, _ in found) < float(psd.sum()) * 10 ** (HUM_MIN_SHARE_DB / 10):
+        found = []
+    tones = [f for _, f in found]
+    quiet = [f for f in _quiet_lines(x, psd) if all(abs(f - s) > 3.0 for s in (*skip, *tones))]
+    return sorted(tones + quiet[:TONE_MAX_LINES - len(tones)])
+
+
+TONE_QUIET_SHARE = 0.25         # the quietest quarter of the long-term spectrum's windows (the pauses, mostly)
+TONE_QUIET_MIN_WINDOWS = 20     # at least this many of them (some 40 s of recording)
+TONE_QUIET_MIN_LINE_DB = 15.0   # a line this far above its neighbourhood in them
+TONE_QUIET_MIN_SHARE_DB = -25.0  # as loud as this against the recording's mean power
+TONE_STEADY = (0.5, 3.0)        # its power over the floor in all windows against in the quiet ones
+
+
+def _quiet_lines(x: np.ndarray, psd: np.ndarray) -> list[float]:
+    """Steady tones among the voices' own harmonics (150-250 Hz: there a tone stands only 9-16 dB out of
+    the long-term spectrum, no more than the voices' harmonics do, so ``steady_tones``' first test cannot
+    tell them apart): lines of the mean spectrum of the quietest ``TONE_QUIET_SHARE`` of the long-term
+    spectrum's windows (the pauses, where no voice is) in ``TONE_BAND_HZ`` standing
+    ``TONE_QUIET_MIN_LINE_DB`` above the median of the bins 4-25 Hz either side, as loud as
+    ``TONE_QUIET_MIN_SHARE_DB`` against the recording's mean power, and as loud over their floor in every
+    window as in the quiet ones (within ``TONE_STEADY``: a tone does not change where a voice speaks;
+    a voice's harmonic heard in a pause is many times louder where that voice speaks). Frequencies
+    (Hz), read between bins as ``steady_tones`` reads them; none where the recording has fewer than
+    ``TONE_QUIET_MIN_WINDOWS`` quiet windows. None found in the 66 benchmark recordings traced
+    (AMI voices of one sex, espeak dialogues; docs/speakers.md, twenty-ninth round)."""
+    n = len(x)
+    starts = np.linspace(0, n - _HUM_NFFT, min((n - _HUM_NFFT) // (_HUM_NFFT // 2) + 1, _HUM_MAX_FRAMES)).astype(int)
+    k = int(len(starts) * TONE_QUIET_SHARE)
+    if k < TONE_QUIET_MIN_WINDOWS:
         return []
-    return sorted(f for _, f in found)
+    w = np.hanning(_HUM_NFFT)
+    energy = np.array([float(np.dot(v, v)) for v in (x[a:a + _HUM_NFFT].astype(np.float64) * w for a in starts)])
+    quiet = np.zeros(_HUM_NFFT // 2 + 1)
+    for a in starts[np.sort(np.argsort(energy, kind="stable")[:k])]:
+        quiet += np.abs(np.fft.rfft(x[a:a + _HUM_NFFT].astype(np.float64) * w)) ** 2
+    quiet /= k
+    mean = psd / len(starts)  # _long_term_psd's sum over the same windows
+    total = float(mean.sum())
+    df = GRID.sample_rate / _HUM_NFFT
+    out = []
+    for c in range(int(TONE_BAND_HZ[0] / df) + 1, int(TONE_BAND_HZ[1] / df)):
+        if not (quiet[c] >= quiet[c - 1] and quiet[c] > quiet[c + 1]):
+            continue
+        ratio, p = _line(quiet, c * df)
+        if ratio < 10 ** (TONE_QUIET_MIN_LINE_DB / 10) or p < total * 10 ** (TONE_QUIET_MIN_SHARE_DB / 10):
+            continue
+        if not TONE_STEADY[0] * p <= _line(mean, c * df)[1] <= TONE_STEADY[1] * p:
+            continue
+        la, lb, lc = np.log(quiet[c - 1:c + 2] + 1e-300)
+        den = la - 2.0 * lb + lc
+        out.append((p, (c + (0.5 * (la - lc) / den if den < 0 else 0.0)) * df))
+    return [f for _, f in sorted(out, reverse=True)]
 
 
 def notch_sos(f0: float, *, harmonics: int = HUM_HARMONICS, q: float = HUM_NOTCH_Q,
