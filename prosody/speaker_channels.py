@@ -61,7 +61,8 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
 
     ``compact``: a recording whose every sample is a 16-bit one (a 16-bit file at 16 kHz) and
     that nothing is taken out of (``_needs_cleaning``) comes back as a ``Pcm16``, the same
-    values in half the memory (an hour of stereo: 230 MB, not 461)."""
+    values in half the memory (an hour of stereo: 230 MB, not 461), or in none where the file
+    holds exactly those samples (``_read_from_file``: read from the file where read)."""
     from .engine.sources import FileSource, Layout
     from .engine.views import PCM16_SCALE, Pcm16
 
@@ -246,13 +247,19 @@ _HUM_NFFT = 8192                # 1.95 Hz bins
 _HUM_MAX_FRAMES = 400           # spectra averaged (spread over the recording)
 
 
+def _psd_starts(n: int) -> np.ndarray:
+    """Where the long-term spectrum's windows start in ``n`` >= ``_HUM_NFFT`` samples: half-overlapping,
+    or ``_HUM_MAX_FRAMES`` of them spread evenly over a longer recording."""
+    return np.linspace(0, n - _HUM_NFFT, min((n - _HUM_NFFT) // (_HUM_NFFT // 2) + 1, _HUM_MAX_FRAMES)).astype(int)
+
+
 def _long_term_psd(x: np.ndarray) -> np.ndarray | None:
     """The mean power spectrum of ``x`` (n_samples,): Hann windows of ``_HUM_NFFT`` samples, up to
     ``_HUM_MAX_FRAMES`` of them spread over the recording; None when too short or silent."""
     n = len(x)
     if n < _HUM_NFFT:
         return None
-    starts = np.linspace(0, n - _HUM_NFFT, min((n - _HUM_NFFT) // (_HUM_NFFT // 2) + 1, _HUM_MAX_FRAMES)).astype(int)
+    starts = _psd_starts(n)
     w = np.hanning(_HUM_NFFT)
     psd = np.zeros(_HUM_NFFT // 2 + 1)
     for a in starts:
@@ -305,7 +312,8 @@ def steady_tones(x: np.ndarray, *, psd: np.ndarray | None = None, skip: tuple[fl
     the long-term spectrum in ``TONE_BAND_HZ`` standing ``HUM_MIN_LINE_DB`` above the median of the
     bins 4-25 Hz either side, holding together ``HUM_MIN_SHARE_DB`` of the power; the strongest
     ``TONE_MAX_LINES``, each read between bins (a parabola through the log powers). None found in
-    the voices of AMI, PTDB-TUG, the fixture or espeak mixes: a voice's harmonics move."""
+    the voices of AMI, PTDB-TUG, the fixture or espeak mixes: a voice's harmonics move. And the
+    tones that stand out of the pauses only (``_quiet_lines``: among the voices' harmonics)."""
     psd = _long_term_psd(x) if psd is None else psd
     if psd is None:
         return []
@@ -347,10 +355,10 @@ def _quiet_lines(x: np.ndarray, psd: np.ndarray) -> list[float]:
     window as in the quiet ones (within ``TONE_STEADY``: a tone does not change where a voice speaks;
     a voice's harmonic heard in a pause is many times louder where that voice speaks). Frequencies
     (Hz), read between bins as ``steady_tones`` reads them; none where the recording has fewer than
-    ``TONE_QUIET_MIN_WINDOWS`` quiet windows. None found in the 66 benchmark recordings traced
+    ``TONE_QUIET_MIN_WINDOWS`` quiet windows. None found in the 330 benchmark recordings traced
     (AMI voices of one sex, espeak dialogues; docs/speakers.md, twenty-ninth round)."""
     n = len(x)
-    starts = np.linspace(0, n - _HUM_NFFT, min((n - _HUM_NFFT) // (_HUM_NFFT // 2) + 1, _HUM_MAX_FRAMES)).astype(int)
+    starts = _psd_starts(n)
     k = int(len(starts) * TONE_QUIET_SHARE)
     if k < TONE_QUIET_MIN_WINDOWS:
         return []

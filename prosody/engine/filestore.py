@@ -96,6 +96,16 @@ class _File:
         return x
 
 
+def _by_block(blocks: np.ndarray) -> list[np.ndarray]:
+    """The indices of ``blocks`` (each read's block number) grouped by block, each block once."""
+    if len(blocks) == 0:
+        return []
+    # in order already (rows read in order, the common case): no sort
+    order = (np.arange(len(blocks)) if bool(np.all(blocks[1:] >= blocks[:-1]))
+             else np.argsort(blocks, kind="stable"))
+    return np.split(order, np.flatnonzero(np.diff(blocks[order])) + 1)
+
+
 class FileSamples:
     """Rows ``[start, start + n)`` and channels ``[c0, c1)`` of a 16-bit file, read as int16
     (see the module's text). ``shape``, ``size``, ``len`` as the array's."""
@@ -172,12 +182,7 @@ class FileSamples:
         if hi - lo < 2 * BLOCK:  # close together (a few windows): the rows between read, then gathered
             return self._range(lo - self._start, hi + 1 - self._start)[flat - lo].reshape(*pos.shape, self.shape[1])
         blocks = flat // BLOCK
-        # in order already (frames read in order, the common case): no sort
-        order = (np.arange(len(flat)) if bool(np.all(blocks[1:] >= blocks[:-1]))
-                 else np.argsort(blocks, kind="stable"))
-        bs = blocks[order]
-        cuts = np.flatnonzero(np.diff(bs)) + 1
-        for seg in np.split(order, cuts):
+        for seg in _by_block(blocks):
             b = int(blocks[seg[0]])
             blk = self._f.block(b)
             within = flat[seg] - b * BLOCK
@@ -221,10 +226,7 @@ class FileSamples:
         per = BLOCK // hop
         out = np.empty((len(flat), hop, self.shape[1]), np.int16)
         blocks = flat // per
-        order = (np.arange(len(flat)) if bool(np.all(blocks[1:] >= blocks[:-1]))
-                 else np.argsort(blocks, kind="stable"))
-        cuts = np.flatnonzero(np.diff(blocks[order])) + 1
-        for seg in np.split(order, cuts) if len(flat) else ():
+        for seg in _by_block(blocks):
             b = int(blocks[seg[0]])
             blk = self._f.block(b)
             whole = len(blk) // hop
