@@ -60,7 +60,8 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     Two files: the first channel of each (``offset_s`` shifting the second, as ``FileSource``).
 
     ``compact``: a recording whose every sample is a 16-bit one (a 16-bit file at 16 kHz) and
-    that nothing is taken out of (``_needs_cleaning``) comes back as a ``Pcm16``, the same
+    that nothing is filtered out of (``_needs_filtering``; a DC offset is taken out where read,
+    ``_dc_taken_out``) comes back as a ``Pcm16``, the same
     values in half the memory (an hour of stereo: 230 MB, not 461), or in none where the file
     holds exactly those samples (``_read_from_file``: read from the file where read)."""
     from .engine.sources import FileSource, Layout
@@ -101,10 +102,10 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
             break
     audio = audio[:got]
     if held:
-        rec = Pcm16(audio)
-        if not _needs_cleaning(rec):
+        rec = _dc_taken_out(Pcm16(audio))
+        if not _needs_filtering(rec):
             return rec, src.warnings
-        audio = np.asarray(rec)  # something to take out: in float32, filtered in place as any recording
+        audio = np.asarray(rec)  # something to filter out: in float32 (its offset out), filtered in place as any
     remove_dc(audio)
     remove_rumble(audio)
     remove_hum(audio)
@@ -113,12 +114,13 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
 
 def _read_from_file(path, names, picks):
     """``read_channels``' answer for a file of 16-bit samples at 16 kHz that libsndfile reads
-    (WAV, FLAC, AIFF...) and nothing is taken out of: a ``Pcm16`` whose samples are read from
-    the file itself where needed (``engine.filestore``), not held (an hour of stereo: 230 MB).
-    The file is read through once as any recording is (its warnings), each block checked to be
-    the samples the store reads there; None where it is not such a file, or any block differs
-    (then it is read and held as before). One that needs cleaning is read from it into float32
-    and cleaned, as ``read_channels`` does."""
+    (WAV, FLAC, AIFF...) and nothing is filtered out of: a ``Pcm16`` whose samples are read from
+    the file itself where needed (``engine.filestore``), not held (an hour of stereo: 230 MB),
+    a DC offset taken out where read. The file is read through once as any recording is (its
+    warnings), each block checked to be the samples the store reads there; None where it is
+    not such a file, or any block differs (then it is read and held as before). One that needs
+    filtering (rumble, hum, tones) is read from it into float32 and filtered, as
+    ``read_channels`` does."""
     from .engine.filestore import FileSamples
     from .engine.sources import FileSource, Layout
     from .engine.views import Pcm16
@@ -138,12 +140,11 @@ def _read_from_file(path, names, picks):
             store.close()
             return None
         got += len(b)
-    rec = Pcm16(store.truncated(got))
-    if not _needs_cleaning(rec):
+    rec = _dc_taken_out(Pcm16(store.truncated(got)))
+    if not _needs_filtering(rec):
         return rec, src.warnings
-    audio = np.asarray(rec)  # something to take out: in float32, filtered in place as any recording
+    audio = np.asarray(rec)  # something to filter out: in float32 (its offset out), filtered in place as any
     store.close()
-    remove_dc(audio)
     remove_rumble(audio)
     remove_hum(audio)
     return audio, src.warnings
@@ -161,12 +162,23 @@ def _pcm16_of(b: np.ndarray) -> np.ndarray | None:
     return q
 
 
-def _needs_cleaning(audio) -> bool:
-    """Whether ``remove_dc``, ``remove_rumble`` or ``remove_hum`` would change ``audio`` (each
-    asked in turn, as they run: a recording none of them touches is left bit for bit)."""
+def _dc_taken_out(rec):
+    """``rec`` (a ``Pcm16``) with each channel's offset taken out where read, where ``remove_dc`` would
+    take it out of the float32 recording (the same means, the same values bit for bit: ``Pcm16.without_offset``);
+    ``rec`` itself where no channel has one."""
     from .engine.speakers import _mean
-    return (any(abs(_mean(audio[:, c])) > DC_REMOVE_ABOVE for c in range(audio.shape[1]))
-            or _rumble_found(audio) or _hum_sections(audio) is not None)
+    offset = np.zeros(rec.shape[1], np.float32)
+    for c in range(rec.shape[1]):
+        m = _mean(rec[:, c])
+        if abs(m) > DC_REMOVE_ABOVE:
+            offset[c] = np.float32(m)
+    return rec.without_offset(offset) if offset.any() else rec
+
+
+def _needs_filtering(audio) -> bool:
+    """Whether ``remove_rumble`` or ``remove_hum`` would change ``audio`` (asked in turn, as they run:
+    a recording neither touches is left bit for bit)."""
+    return _rumble_found(audio) or _hum_sections(audio) is not None
 
 
 DC_REMOVE_ABOVE = 1e-3  # a channel's mean beyond -60 dBFS is a recorder's offset, taken out (remove_dc)

@@ -63,16 +63,32 @@ def test_a_16_bit_recording_is_held_as_16_bit_samples_with_the_float_values(tmp_
     assert _same_bits(held[pos], flt[pos])
 
 
-def test_a_float_file_or_one_with_an_offset_is_held_in_float32_as_before(tmp_path):
-    x = _recording("shared")
-    fl = _write(tmp_path / "float.wav", x + np.float32(1e-5), subtype="FLOAT")  # not 16-bit samples
+def test_a_float_file_is_held_in_float32_and_an_offset_taken_out_where_read(tmp_path, monkeypatch):
+    """A float file is held in float32 as before. A 16-bit one with a recorder's DC offset was made
+    float32 whole to take the offset out (an hour of stereo: 461 MB); its samples are now read as they
+    are, the offset taken out where read (``Pcm16.without_offset``), the same values bit for bit, in
+    either polarity of a channel, and the attribution the same, with no whole channel made float32."""
+    x = _recording("shared", seeds=(0, 1, 2, 5, 7))
+    fl = _write(tmp_path / "float.wav", x[:SR * 20] + np.float32(1e-5), subtype="FLOAT")  # not 16-bit samples
     a, _ = read_channels([fl], 2, compact=True)
     assert isinstance(a, np.ndarray) and _same_bits(a, read_channels([fl], 2)[0])
-    dc = _write(tmp_path / "dc.wav", np.clip(x + np.float32(0.02), -1.0, 0.99))  # a recorder's DC offset
+    y = x.copy()
+    y[:, 0] += np.float32(0.02)   # a recorder's DC offset on one channel, another on the other
+    y[:, 1] -= np.float32(0.011)
+    dc = _write(tmp_path / "dc.wav", np.clip(y, -1.0, 0.99))
     b, _ = read_channels([dc], 2, compact=True)
     ref, _ = read_channels([dc], 2)
-    assert isinstance(b, np.ndarray) and _same_bits(b, ref)
-    assert abs(float(ref[:, 0].astype(np.float64).mean())) < 1e-4  # the offset was taken out
+    assert isinstance(b, Pcm16) and _same_bits(np.asarray(b), ref)
+    assert all(abs(float(ref[:, c].astype(np.float64).mean())) < 1e-4 for c in (0, 1))  # the offsets are out
+    assert _same_bits(np.asarray(b.inverted(1))[:, 1], -ref[:, 1])
+    assert _same_bits(b[:, 1][100:9000], ref[100:9000, 1]) and _same_bits(b.frames_at(50, 160, [3, 49]),
+                                                                         ref[:8000].reshape(50, 160, 2)[[3, 49]])
+    want = attribute(ref)
+    monkeypatch.setattr(views, "_HOLD_MAX", 3_000_000)
+    got = attribute(b)
+    assert got.to_dict() == want.to_dict() and want.diarization.n_voices == 2
+    for p, q in zip(got.voice_blocks(got.mix(b)), want.voice_blocks(want.mix(ref))):
+        assert _same_bits(p, q)
 
 
 @pytest.mark.parametrize("layout", ["shared", "mono"])

@@ -68,26 +68,36 @@ class Pcm16:
     channel read where read (a ``ChannelMean`` of one channel), any other key float32 rows.
     Arithmetic wants ``np.asarray(h)``: the whole recording in float32 (what holding it
     this way avoids; the rare path that needs it: a layout found separate only over the
-    whole session). ``inverted(c)``: channel ``c`` read in opposite polarity. ``q``: the
+    whole session). ``inverted(c)``: channel ``c`` read in opposite polarity;
+    ``without_offset(m)``: a recorder's DC offset taken out where read. ``q``: the
     int16 array, or the file that holds exactly those samples (``filestore.FileSamples``, read
     where read: the recording not held at all)."""
 
     ndim = 2
     dtype = np.dtype(np.float32)
 
-    def __init__(self, q: np.ndarray, *, scale: np.ndarray | None = None):
+    def __init__(self, q: np.ndarray, *, scale: np.ndarray | None = None, offset: np.ndarray | None = None):
         self.q = q
         self.shape = q.shape
         # each channel's factor: 1 / 32768, or its negative for a channel taken in opposite polarity
         # (``inverted``: -(q / 32768) exactly, the float32 recording's values with that channel negated)
         self._scale = np.full(q.shape[1], PCM16_SCALE, np.float32) if scale is None else scale
-        self._uniform = bool(np.all(self._scale == PCM16_SCALE))  # one factor for every channel
+        # each channel's DC offset taken out (``without_offset``; 0: none)
+        self._offset = np.zeros(q.shape[1], np.float32) if offset is None else offset
+        self._uniform = bool(np.all(self._scale == PCM16_SCALE) and not np.any(self._offset))  # one factor, no offset
 
     def inverted(self, channel: int) -> "Pcm16":
-        """The same samples with ``channel`` read in opposite polarity (``speakers.in_phase``)."""
-        scale = self._scale.copy()
-        scale[channel] = -scale[channel]
-        return Pcm16(self.q, scale=scale)
+        """The same samples with ``channel`` read in opposite polarity (``speakers.in_phase``): its
+        factor and its offset negated (``-(x - m)`` is ``(-x) - (-m)`` exactly: rounding is symmetric)."""
+        scale, offset = self._scale.copy(), self._offset.copy()
+        scale[channel], offset[channel] = -scale[channel], -offset[channel]
+        return Pcm16(self.q, scale=scale, offset=offset)
+
+    def without_offset(self, offset: np.ndarray) -> "Pcm16":
+        """The same samples with ``offset`` (float32, one per channel; 0: none) taken out where read:
+        each value ``x - m`` in float32, what ``speaker_channels.remove_dc`` leaves in a float32
+        recording, bit for bit, without that copy of the recording."""
+        return Pcm16(self.q, scale=self._scale, offset=np.asarray(offset, np.float32))
 
     def __len__(self) -> int:
         return len(self.q)
@@ -97,7 +107,10 @@ class Pcm16:
         _check_size(q.size)
         if self._uniform:
             return np.multiply(q, PCM16_SCALE, dtype=np.float32)
-        return np.multiply(q, self._scale, dtype=np.float32)
+        x = np.multiply(q, self._scale, dtype=np.float32)
+        for c in np.flatnonzero(self._offset):  # as remove_dc takes it out: in float32, channel by channel
+            x[..., c] -= self._offset[c]
+        return x
 
     def _get(self, key) -> np.ndarray:
         """int16 ``q[key]`` (the samples, of an array or of a ``filestore.FileSamples``)."""
@@ -124,14 +137,15 @@ class Pcm16:
 
     def __getitem__(self, key):
         if isinstance(key, slice):
-            return Pcm16(self._sub(key), scale=self._scale)
+            return Pcm16(self._sub(key), scale=self._scale, offset=self._offset)
         if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice):
             if isinstance(key[1], slice):
-                return Pcm16(self._sub(key), scale=self._scale[key[1]])
+                return Pcm16(self._sub(key), scale=self._scale[key[1]], offset=self._offset[key[1]])
             if isinstance(key[1], (int, np.integer)):
                 c = int(key[1])
                 c = c + self.shape[1] if c < 0 else c
-                return ChannelMean(Pcm16(self._sub((key[0], slice(c, c + 1))), scale=self._scale[c:c + 1]))
+                return ChannelMean(Pcm16(self._sub((key[0], slice(c, c + 1))), scale=self._scale[c:c + 1],
+                                         offset=self._offset[c:c + 1]))
         return self.read(key)
 
     def __array__(self, dtype=None, copy=None):
