@@ -72,11 +72,12 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     else:
         names = tuple(f"c{i}" for i in range(n_channels))
         picks = tuple((0, i) for i in range(n_channels))
-    if compact and len(paths) == 1 and limit_s is None:
-        got = _read_from_file(paths[0], names, picks)
+    src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)
+    if compact and len(paths) == 1 and limit_s is None and _holds_its_samples(src.files[0], len(names)):
+        got = _read_from_file(paths[0], src, len(names))
         if got is not None:
             return got
-    src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)
+        src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)  # read through in part: again
     limit = None if limit_s is None else int(math.ceil(limit_s * GRID.sample_rate))
     # one array filled as read (grown where the header said less), not a list of blocks joined at the end:
     # an hour is held once, not twice
@@ -102,35 +103,31 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
             break
     audio = audio[:got]
     if held:
-        rec = _dc_taken_out(Pcm16(audio))
-        if not _needs_filtering(rec):
-            return rec, src.warnings
-        audio = np.asarray(rec)  # something to filter out: in float32 (its offset out), filtered in place as any
+        return _cleaned(Pcm16(audio)), src.warnings
     remove_dc(audio)
     remove_rumble(audio)
     remove_hum(audio)
     return audio, src.warnings
 
 
-def _read_from_file(path, names, picks):
-    """``read_channels``' answer for a file of 16-bit samples at 16 kHz that libsndfile reads
-    (WAV, FLAC, AIFF...) and nothing is filtered out of: a ``Pcm16`` whose samples are read from
-    the file itself where needed (``engine.filestore``), not held (an hour of stereo: 230 MB),
-    a DC offset taken out where read. The file is read through once as any recording is (its
-    warnings), each block checked to be the samples the store reads there; None where it is
-    not such a file, or any block differs (then it is read and held as before). One that needs
-    filtering (rumble, hum, tones) is read from it into float32 and filtered, as
-    ``read_channels`` does."""
+def _holds_its_samples(f, n_channels: int) -> bool:
+    """Whether the file ``f`` (an ``AudioFile``) holds 16-bit samples at 16 kHz that libsndfile reads
+    (WAV, FLAC, AIFF...), ``n_channels`` of them or more: what ``_read_from_file`` reads from it."""
+    return f.subtype == "PCM_16" and f.sample_rate == GRID.sample_rate and f.channels >= n_channels
+
+
+def _read_from_file(path, src, n_channels: int):
+    """``read_channels``' answer for a file that holds its samples (``_holds_its_samples``; ``src``
+    its ``FileSource``, not yet read): a ``Pcm16`` whose samples are read from the file itself where
+    needed (``engine.filestore``), not held (an hour of stereo: 230 MB), a DC offset taken out where
+    read (``_cleaned``). The file is read through once as any recording is (its warnings), each block
+    checked to be the samples the store reads there; None where any block differs (then it is read
+    and held as before)."""
     from .engine.filestore import FileSamples
-    from .engine.sources import FileSource, Layout
     from .engine.views import Pcm16
 
-    src = FileSource([path], Layout(names, picks))  # its checks first (a regular file, a header that reads)
-    f = src.files[0]
-    if f.subtype != "PCM_16" or f.sample_rate != GRID.sample_rate or f.channels < len(names):
-        return None  # FFmpeg decodes it, or other samples: held as before
     try:
-        store = FileSamples.open(path, len(names))
+        store = FileSamples.open(path, n_channels)
     except Exception:  # noqa: BLE001 - cannot be opened so: read the usual way
         return None
     got = 0
@@ -140,14 +137,23 @@ def _read_from_file(path, names, picks):
             store.close()
             return None
         got += len(b)
-    rec = _dc_taken_out(Pcm16(store.truncated(got)))
+    out = _cleaned(Pcm16(store.truncated(got)))
+    if not isinstance(out, Pcm16):  # made float32 to be filtered: the file is not read again
+        store.close()
+    return out, src.warnings
+
+
+def _cleaned(rec):
+    """A held ``Pcm16`` recording as ``remove_dc``, ``remove_rumble`` and ``remove_hum`` leave it, bit for
+    bit: itself with its DC offset taken out where read (``_dc_taken_out``) where neither filter finds
+    anything, else in float32 (offset out) and filtered in place."""
+    rec = _dc_taken_out(rec)
     if not _needs_filtering(rec):
-        return rec, src.warnings
+        return rec
     audio = np.asarray(rec)  # something to filter out: in float32 (its offset out), filtered in place as any
-    store.close()
     remove_rumble(audio)
     remove_hum(audio)
-    return audio, src.warnings
+    return audio
 
 
 def _pcm16_of(b: np.ndarray) -> np.ndarray | None:
@@ -319,6 +325,18 @@ TONE_MAX_LINES = 8
 TONE_NOTCH_Q = 15.0            # 6 Hz wide at 90 Hz: the line's frequency is read to a fraction of a bin
 
 
+def _band_peaks(psd: np.ndarray):
+    """(bin, frequency in Hz) of each local maximum of ``psd`` in ``TONE_BAND_HZ``, the frequency read
+    between bins (a parabola through the log powers of the bin and its neighbours)."""
+    df = GRID.sample_rate / _HUM_NFFT
+    for c in range(int(TONE_BAND_HZ[0] / df) + 1, int(TONE_BAND_HZ[1] / df)):
+        if not (psd[c] >= psd[c - 1] and psd[c] > psd[c + 1]):
+            continue
+        la, lb, lc = np.log(psd[c - 1:c + 2] + 1e-300)
+        den = la - 2.0 * lb + lc
+        yield c, (c + (0.5 * (la - lc) / den if den < 0 else 0.0)) * df
+
+
 def steady_tones(x: np.ndarray, *, psd: np.ndarray | None = None, skip: tuple[float, ...] = ()) -> list[float]:
     """Frequencies (Hz) of steady tones in ``x`` other than ``skip`` (within 3 Hz): local maxima of
     the long-term spectrum in ``TONE_BAND_HZ`` standing ``HUM_MIN_LINE_DB`` above the median of the
@@ -331,15 +349,10 @@ def steady_tones(x: np.ndarray, *, psd: np.ndarray | None = None, skip: tuple[fl
         return []
     df = GRID.sample_rate / _HUM_NFFT
     found = []
-    for c in range(int(TONE_BAND_HZ[0] / df) + 1, int(TONE_BAND_HZ[1] / df)):
-        if not (psd[c] >= psd[c - 1] and psd[c] > psd[c + 1]):
-            continue
+    for c, f in _band_peaks(psd):
         ratio, p = _line(psd, c * df)
         if ratio < 10 ** (HUM_MIN_LINE_DB / 10):
             continue
-        la, lb, lc = np.log(psd[c - 1:c + 2] + 1e-300)
-        den = la - 2.0 * lb + lc
-        f = (c + (0.5 * (la - lc) / den if den < 0 else 0.0)) * df
         if all(abs(f - s) > 3.0 for s in skip):
             found.append((p, f))
     found = sorted(found, reverse=True)[:TONE_MAX_LINES]
@@ -384,17 +397,13 @@ def _quiet_lines(x: np.ndarray, psd: np.ndarray) -> list[float]:
     total = float(mean.sum())
     df = GRID.sample_rate / _HUM_NFFT
     out = []
-    for c in range(int(TONE_BAND_HZ[0] / df) + 1, int(TONE_BAND_HZ[1] / df)):
-        if not (quiet[c] >= quiet[c - 1] and quiet[c] > quiet[c + 1]):
-            continue
+    for c, f in _band_peaks(quiet):
         ratio, p = _line(quiet, c * df)
         if ratio < 10 ** (TONE_QUIET_MIN_LINE_DB / 10) or p < total * 10 ** (TONE_QUIET_MIN_SHARE_DB / 10):
             continue
         if not TONE_STEADY[0] * p <= _line(mean, c * df)[1] <= TONE_STEADY[1] * p:
             continue
-        la, lb, lc = np.log(quiet[c - 1:c + 2] + 1e-300)
-        den = la - 2.0 * lb + lc
-        out.append((p, (c + (0.5 * (la - lc) / den if den < 0 else 0.0)) * df))
+        out.append((p, f))
     return [f for _, f in sorted(out, reverse=True)]
 
 
