@@ -608,6 +608,15 @@ def cached(cases, cache_dir):
     index.write_text(json.dumps(names))
 
 
+AS_16_BIT = False  # --as-16-bit
+
+
+def as_16_bit(x: np.ndarray) -> np.ndarray:
+    """``x`` (float32) rounded to 16-bit samples, as a 16-bit file of it holds them (values clipped to
+    the 16-bit range)."""
+    return (np.clip(np.rint(np.asarray(x, np.float64) * 32768.0), -32768, 32767) / 32768.0).astype(np.float32)
+
+
 def evaluate(split: str, quick: bool, *, cache_dir=None, detail: bool = False, only: str | None = None) -> dict:
     rows = []
     print(f"== split {split} ==")
@@ -620,7 +629,7 @@ def evaluate(split: str, quick: bool, *, cache_dir=None, detail: bool = False, o
     for name, x, truth in cases:
         if only is not None and only not in name:
             continue
-        r, att = run_case(x, truth)
+        r, att = run_case(as_16_bit(x) if AS_16_BIT else x, truth)
         r["name"] = name
         rows.append(r)
         fto = np.median(r["fto_err"]) * 1000 if r["fto_err"] else float("nan")
@@ -634,7 +643,7 @@ def evaluate(split: str, quick: bool, *, cache_dir=None, detail: bool = False, o
     if only is not None:
         return {"rows": rows, "singles": singles}
     for name, x in single_voice_cases(split, quick):
-        att = attribute(x)
+        att = attribute(as_16_bit(x) if AS_16_BIT else x)
         singles.append((name, att.diarization.n_voices if att.diarization else 2, att.layout))
         print(f"{name:52} {att.layout:>8} voices {singles[-1][1]}  (separation "
               f"{att.diarization.separation if att.diarization else float('nan'):.3f})", flush=True)
@@ -724,11 +733,15 @@ def main() -> int:
     ap.add_argument("--only", help="run only the two-voice recordings whose name contains this")
     ap.add_argument("--dump", help="write the per-recording figures as JSON to this file")
     ap.add_argument("--voices", action="store_true", help="only check that every pair is two distinct voices")
+    ap.add_argument("--as-16-bit", action="store_true",
+                    help="each recording rounded to 16-bit samples first (what a 16-bit file of it holds; "
+                         "the cases are float32 mixes)")
     ap.add_argument("--rttm-edges", action="store_true",
                     help="AMI turns cut at the RTTM's edges, as before the eighth round (use another --cache)")
     args = ap.parse_args()
-    global RTTM_EDGES
+    global RTTM_EDGES, AS_16_BIT
     RTTM_EDGES = args.rttm_edges
+    AS_16_BIT = args.as_16_bit
     if args.voices:
         return 0 if check_voices() else 1
     splits = ("tune", "held") if args.split == "both" else (args.split,)

@@ -52,7 +52,7 @@ print(json.dumps({{"rc": rc, "cpu_s": time.process_time() - t,
 def make(layout: str, minutes: float, path: Path, rate: int = SR, voices: str = "espeak") -> None:
     """``minutes`` of dialogue laid out as ``layout``, the twelve dialogues repeated to length, as a
     16-bit file at ``rate`` (another rate than 16 kHz: resampled here, and by prosody on reading, so
-    that the recording is held in float32, as a phone's 44.1 / 48 kHz recording is)."""
+    that the recording is held on the 16-bit grid, as a phone's 44.1 / 48 kHz recording is)."""
     parts = []
     if voices == "ami":  # real voices: benchmarks/diarization.py's amireal split (AMI dev00, dev01, tst00)
         from diarization import ami_cases
@@ -93,7 +93,7 @@ def main() -> None:
     ap.add_argument("--voices", choices=("espeak", "ami"), default="espeak",
                     help="ami: the amireal split's real voices (same-sex pairs; the utterance restart runs)")
     ap.add_argument("--rate", type=int, default=SR, help="the files' sample rate (default 16000: held as "
-                    "16-bit samples; any other: resampled on reading and held in float32)")
+                    "16-bit samples; any other: resampled on reading and held as int16 on the 16-bit grid)")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="prosody-long-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -59,13 +59,18 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     """(n_samples, n_channels) float32 at 16 kHz of one file (the first ``limit_s``), and the source's warnings.
     Two files: the first channel of each (``offset_s`` shifting the second, as ``FileSource``).
 
-    ``compact``: a recording whose every sample is a 16-bit one (a 16-bit file at 16 kHz) and
-    that nothing is filtered out of (``_needs_filtering``; a DC offset is taken out where read,
-    ``_dc_taken_out``) comes back as a ``Pcm16``, the same
-    values in half the memory (an hour of stereo: 230 MB, not 461), or in none where the file
-    holds exactly those samples (``_read_from_file``: read from the file where read)."""
+    ``compact``: the recording comes back as a ``Pcm16``, int16 samples on a grid, in half the
+    memory of float32 (an hour of stereo: 230 MB, not 461), or in none where the file holds exactly
+    those samples (``_read_from_file``: read from the file where read). A recording whose every
+    sample is a 16-bit one (a 16-bit file at 16 kHz) is held exactly (its float32 values, bit for
+    bit; a DC offset taken out where read, ``_dc_taken_out``); any other (another rate, 24-bit or
+    float, decoded by FFmpeg) on the 16-bit grid, each value rounded to the nearest step (at most
+    half a step, 2**-16 of full scale, off: -101 dBFS of rounding noise), on a grid 2, 4, 8 or 16
+    times coarser where its values go beyond full scale (``views.GRID_MAX_SHIFT``), in float32 as
+    before beyond that. A recording with rumble, hum or a tone to take out is filtered on its grid
+    (``_cleaned``)."""
     from .engine.sources import FileSource, Layout
-    from .engine.views import PCM16_SCALE, Pcm16
+    from .engine.views import Pcm16, grid_scale
 
     if len(paths) == 2:
         names, picks = ("c0", "c1"), ((0, 0), (1, 0))
@@ -82,16 +87,21 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     # one array filled as read (grown where the header said less), not a list of blocks joined at the end:
     # an hour is held once, not twice
     expected = int(min(src.duration_s or 0.0, _FIRST_ALLOC_S) * GRID.sample_rate) + GRID.sample_rate
-    held = compact  # the samples held as 16-bit ones while every block read is made of them
+    held = compact  # the samples held as int16 on a grid (a 16-bit recording's own: exactly its values)
+    exact = True  # every sample held so far is a 16-bit one (held exactly)
+    shift = 0  # the grid: grid_scale(shift)
     audio = np.empty((expected if limit is None else min(expected, limit + 2 * GRID.sample_rate), len(names)),
                      np.int16 if held else np.float32)
     got = 0
     for b in src:
         if held:
-            q = _pcm16_of(b)
-            if q is None:  # a sample no 16-bit one (a float or 24-bit file, resampled audio): float32 from here
+            q = _pcm16_of(b) if exact else None
+            if q is None:  # a sample no 16-bit one (a float or 24-bit file, resampled or decoded audio)
+                exact = False
+                q, shift = _put_on_grid(b, audio[:got], shift)
+            if q is None:  # beyond the coarsest grid: float32 from here
                 f = np.empty(audio.shape, np.float32)
-                np.multiply(audio[:got], PCM16_SCALE, out=f[:got], dtype=np.float32)
+                np.multiply(audio[:got], grid_scale(shift), out=f[:got], dtype=np.float32)
                 audio, held = f, False
             else:
                 b = q
@@ -103,7 +113,7 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
             break
     audio = audio[:got]
     if held:
-        return _cleaned(Pcm16(audio)), src.warnings
+        return _cleaned(Pcm16(audio, scale=np.full(len(names), grid_scale(shift), np.float32))), src.warnings
     remove_dc(audio)
     remove_rumble(audio)
     remove_hum(audio)
@@ -137,23 +147,83 @@ def _read_from_file(path, src, n_channels: int):
             store.close()
             return None
         got += len(b)
-    out = _cleaned(Pcm16(store.truncated(got)))
-    if not isinstance(out, Pcm16):  # made float32 to be filtered: the file is not read again
+    part = store.truncated(got)
+    out = _cleaned(Pcm16(part))
+    if out.q is not part:  # held to be filtered: the file is not read again
         store.close()
     return out, src.warnings
 
 
 def _cleaned(rec):
-    """A held ``Pcm16`` recording as ``remove_dc``, ``remove_rumble`` and ``remove_hum`` leave it, bit for
-    bit: itself with its DC offset taken out where read (``_dc_taken_out``) where neither filter finds
-    anything, else in float32 (offset out) and filtered in place."""
+    """A held ``Pcm16`` recording as ``remove_dc``, ``remove_rumble`` and ``remove_hum`` leave it: itself
+    with its DC offset taken out where read (``_dc_taken_out``; bit for bit) where neither filter finds
+    anything, else filtered on its grid (``_OnGrid``: each value within half a grid step of the float32
+    recording's filtered one), held as int16 (an hour of stereo: 230 MB, not 461 in float32)."""
     rec = _dc_taken_out(rec)
-    if not _needs_filtering(rec):
-        return rec
-    audio = np.asarray(rec)  # something to filter out: in float32 (its offset out), filtered in place as any
-    remove_rumble(audio)
-    remove_hum(audio)
-    return audio
+    grid = None
+    if _rumble_found(rec):
+        grid = _OnGrid(rec)
+        grid.filter(_rumble_sos())
+    found = _hum_sections(rec if grid is None else grid.recording())
+    if found is not None:
+        grid = grid or _OnGrid(rec)
+        grid.filter(found[0])
+    return rec if grid is None else grid.recording()
+
+
+class _OnGrid:
+    """A ``Pcm16`` recording's samples held as int16 on its grid (``views.grid_scale``; a recording read
+    from its file is copied into memory once) and filtered in place: each channel a chunk at a time, in
+    float64 from its float32 values (offset out), as ``remove_rumble`` and ``remove_hum`` filter them, and
+    put back on the grid, which is made twice as coarse (every sample) where a filtered value would not
+    fit."""
+
+    def __init__(self, rec):
+        from .engine.views import GRID_MAX_SHIFT
+        self.q, self.shift, self.offset = rec.held_samples()
+        self._max_shift = GRID_MAX_SHIFT
+
+    def recording(self):
+        """The samples as a ``Pcm16`` (float32 values where read)."""
+        from .engine.views import Pcm16, grid_scale
+        return Pcm16(self.q, scale=np.full(self.q.shape[1], grid_scale(self.shift), np.float32),
+                     offset=self.offset.copy())
+
+    def filter(self, sos: np.ndarray) -> None:
+        """Every channel filtered by ``sos`` (second-order sections) in place, in order."""
+        from .engine.compiled import sosfilt
+        for c in range(self.q.shape[1]):
+            zi = np.zeros((len(sos), 2))
+            for a in range(0, len(self.q), _RUMBLE_CHUNK):
+                x = np.ascontiguousarray(self.recording().read((slice(a, a + _RUMBLE_CHUNK), c)))
+                y, zi = sosfilt(sos, x, zi)
+                self._put(a, c, y)
+            self.offset[c] = 0.0  # the filtered values have none
+
+    def _put(self, a: int, c: int, y: np.ndarray) -> None:
+        from .engine.views import coarsen, grid_scale, on_grid
+        v = on_grid(y, self.shift)
+        while v is None and self.shift < self._max_shift:
+            coarsen(self.q, 1)
+            self.shift += 1
+            v = on_grid(y, self.shift)
+        if v is None:  # beyond the coarsest grid (16 x full scale): clipped there
+            v = np.clip(np.rint(y / float(grid_scale(self.shift))), -32768, 32767).astype(np.int16)
+        self.q[a:a + len(y), c] = v
+
+
+def _put_on_grid(b: np.ndarray, held: np.ndarray, shift: int):
+    """(``b`` (float32 block) as int16 on the grid ``grid_scale(shift)`` or a coarser one, the grid's
+    shift), the samples ``held`` before it put on that coarser grid in place; (None, ``shift``) where
+    ``b`` fits no grid up to ``views.GRID_MAX_SHIFT``."""
+    from .engine.views import GRID_MAX_SHIFT, coarsen, on_grid
+    for s in range(shift, GRID_MAX_SHIFT + 1):
+        q = on_grid(b, s)
+        if q is not None:
+            if s > shift:
+                coarsen(held, s - shift)
+            return q, s
+    return None, shift
 
 
 def _pcm16_of(b: np.ndarray) -> np.ndarray | None:
@@ -179,12 +249,6 @@ def _dc_taken_out(rec):
         if abs(m) > DC_REMOVE_ABOVE:
             offset[c] = np.float32(m)
     return rec.without_offset(offset) if offset.any() else rec
-
-
-def _needs_filtering(audio) -> bool:
-    """Whether ``remove_rumble`` or ``remove_hum`` would change ``audio`` (asked in turn, as they run:
-    a recording neither touches is left bit for bit)."""
-    return _rumble_found(audio) or _hum_sections(audio) is not None
 
 
 DC_REMOVE_ABOVE = 1e-3  # a channel's mean beyond -60 dBFS is a recorder's offset, taken out (remove_dc)
@@ -231,13 +295,18 @@ def remove_rumble(audio: np.ndarray) -> bool:
     return found
 
 
+def _rumble_sos() -> np.ndarray:
+    """The rumble filter's second-order sections (``remove_rumble``)."""
+    from .engine.iir import butter_highpass_sos
+    return butter_highpass_sos(4, RUMBLE_HIGHPASS_HZ, sample_rate=GRID.sample_rate)
+
+
 def _highpassed(audio, c: int):
     """(start, float64 samples) of channel ``c`` of ``audio`` high-passed at ``RUMBLE_HIGHPASS_HZ``,
     a chunk at a time, in order."""
     from .engine.compiled import sosfilt
-    from .engine.iir import butter_highpass_sos
 
-    sos = butter_highpass_sos(4, RUMBLE_HIGHPASS_HZ, sample_rate=GRID.sample_rate)
+    sos = _rumble_sos()
     zi = np.zeros((len(sos), 2))
     for a in range(0, len(audio), _RUMBLE_CHUNK):
         y, zi = sosfilt(sos, audio[a:a + _RUMBLE_CHUNK, c], zi)

@@ -2,8 +2,8 @@
 file where the attribution needs it (``engine.filestore.FileSamples`` under ``views.Pcm16``), not
 held in memory: every read gives numpy's values of the float32 recording, bit for bit, across the
 file's blocks; the recording is never held whole while it is read; a file changed while it is
-analysed stops with one line; other files (another rate, float or 24-bit samples, a damaged end)
-are held as before. (An hour of real voices in shared stereo: 585 -> 379 MB peak,
+analysed stops with one line; other files (another rate, float or 24-bit samples) are held
+in memory on the 16-bit grid; a damaged end is read exactly as before. (An hour of real voices in shared stereo: 585 -> 379 MB peak,
 ``benchmarks/long_session.py --voices ami``.)"""
 from __future__ import annotations
 
@@ -124,7 +124,10 @@ def test_a_file_changed_while_it_is_analysed_stops_with_one_line(tmp_path, monke
 
 
 @pytest.mark.parametrize("kind", ["48k", "float", "24bit", "short_data"])
-def test_other_files_are_held_as_before(tmp_path, kind):
+def test_other_files_are_held_on_the_16_bit_grid(tmp_path, kind):
+    """A file that does not hold the recording's 16 kHz 16-bit samples (another rate, float or 24-bit
+    samples) is held in memory as int16 on the 16-bit grid: each value within half a step (2**-16) of
+    the float32 recording's, the same warnings; a damaged end is read and held exactly as before."""
     x = _noise_speech(32_000, 2)
     path = str(tmp_path / f"{kind}.wav")
     if kind == "48k":
@@ -139,11 +142,40 @@ def test_other_files_are_held_as_before(tmp_path, kind):
             f.truncate(os.path.getsize(path) - 10_001)
     held, w1 = read_channels([path], 2, compact=True)
     flt, w2 = read_channels([path], 2)
-    assert w1 == w2
-    assert _same_bits(np.asarray(held), flt)
-    if kind != "short_data":
-        assert not (isinstance(held, Pcm16) and isinstance(held.q, FileSamples))
+    assert w1 == w2 and isinstance(held, Pcm16)
+    if kind == "short_data":  # its 16-bit samples, exactly (read from the file where it still holds them)
+        assert _same_bits(np.asarray(held), flt)
+    else:
+        assert isinstance(held.q, np.ndarray) and held.q.dtype == np.int16
+        err = np.abs(np.asarray(held).astype(np.float64) - flt)
+        assert err.max() <= 2.0 ** -16 and err.max() > 0  # rounded to the grid, by at most half a step
+        assert not _same_bits(np.asarray(held), flt)
     assert np.isfinite(flt).all()
+
+
+def test_values_beyond_full_scale_put_the_recording_on_a_coarser_grid(tmp_path):
+    """A float file whose first half is 16-bit samples and whose second half goes to 3 x full scale:
+    the first half is held exactly until the first value no 16-bit sample, then everything is put on
+    the grid 4 / 32768 (each value within half of that step); beyond 16 x full scale the recording
+    is held in float32 as before (its values exactly)."""
+    x = _noise_speech(64_000, 2)
+    y = x.copy()
+    y[40_000:] = x[40_000:] * np.float32(0.7)  # no longer 16-bit values
+    y[50_000] = (3.0, -2.5)
+    path = _write_float(tmp_path / "loud.wav", y)
+    held, _ = read_channels([path], 2, compact=True)
+    flt, _ = read_channels([path], 2)
+    assert isinstance(held, Pcm16) and held.held_samples()[1] == 2
+    assert np.abs(np.asarray(held).astype(np.float64) - flt).max() <= 2.0 ** -14
+    y[60_000] = (20.0, 0.0)
+    path = _write_float(tmp_path / "louder.wav", y)
+    held, _ = read_channels([path], 2, compact=True)
+    assert isinstance(held, np.ndarray) and _same_bits(held[:40_000], read_channels([path], 2)[0][:40_000])
+
+
+def _write_float(path, x: np.ndarray) -> str:
+    sf.write(path, x, SR, subtype="FLOAT")
+    return str(path)
 
 
 def test_views_hold_max_still_catches_a_whole_conversion(tmp_path, monkeypatch):

@@ -63,15 +63,17 @@ def test_a_16_bit_recording_is_held_as_16_bit_samples_with_the_float_values(tmp_
     assert _same_bits(held[pos], flt[pos])
 
 
-def test_a_float_file_is_held_in_float32_and_an_offset_taken_out_where_read(tmp_path, monkeypatch):
-    """A float file is held in float32 as before. A 16-bit one with a recorder's DC offset was made
+def test_a_float_file_is_held_on_the_16_bit_grid_and_an_offset_taken_out_where_read(tmp_path, monkeypatch):
+    """A float file is held as int16 on the 16-bit grid (each value within half a step of its float32
+    value; it was held in float32, twice the memory). A 16-bit one with a recorder's DC offset was made
     float32 whole to take the offset out (an hour of stereo: 461 MB); its samples are now read as they
     are, the offset taken out where read (``Pcm16.without_offset``), the same values bit for bit, in
     either polarity of a channel, and the attribution the same, with no whole channel made float32."""
     x = _recording("shared", seeds=(0, 1, 2, 5, 7))
     fl = _write(tmp_path / "float.wav", x[:SR * 20] + np.float32(1e-5), subtype="FLOAT")  # not 16-bit samples
     a, _ = read_channels([fl], 2, compact=True)
-    assert isinstance(a, np.ndarray) and _same_bits(a, read_channels([fl], 2)[0])
+    assert isinstance(a, Pcm16) and a.held_samples()[1] == 0
+    assert np.abs(np.asarray(a).astype(np.float64) - read_channels([fl], 2)[0]).max() <= 2.0 ** -16
     y = x.copy()
     y[:, 0] += np.float32(0.02)   # a recorder's DC offset on one channel, another on the other
     y[:, 1] -= np.float32(0.011)
@@ -177,3 +179,32 @@ def test_one_voice_on_a_16_bit_stereo_recording_gives_the_float32_voice(tmp_path
     assert att.diarization.n_voices == 1 and att.to_dict() == att_f.to_dict()
     got, want = list(voices), list(voices_f)
     assert len(got) == len(want) and all(_same_bits(a, b) for a, b in zip(got, want))
+
+
+@pytest.mark.parametrize("what", ["rumble", "hum", "both"])
+def test_a_16_bit_recording_with_rumble_or_hum_is_filtered_on_its_grid(tmp_path, monkeypatch, what):
+    """A 16-bit recording with sub-speech rumble or mains hum to filter out was made float32 whole and
+    filtered in place (an hour of stereo: 461 MB); it is now filtered a chunk at a time and held as
+    int16 on its grid: each value within half a grid step of the float32 path's filtered value after
+    one filter, two steps after both (the first filter's rounding goes through the notches), no whole
+    channel ever made float32, and the same voices."""
+    x = _recording("shared", seeds=(0, 1, 2, 5))
+    t = np.arange(len(x)) / SR
+    y = x.astype(np.float64)
+    if what in ("rumble", "both"):
+        y += (0.02 * np.sin(2 * np.pi * 2.0 * t))[:, None]  # a 2 Hz wander at -37 dBFS
+    if what in ("hum", "both"):
+        y += (0.01 * np.sin(2 * np.pi * 50.0 * t + 0.3))[:, None]  # 50 Hz mains hum at -43 dBFS
+    path = _write(tmp_path / "rec.wav", np.clip(y, -1.0, 0.99).astype(np.float32))
+    ref, _ = read_channels([path], 2)
+    monkeypatch.setattr(views, "_HOLD_MAX", 2_200_000)  # below one channel (2.9 M samples)
+    held, _ = read_channels([path], 2, compact=True)
+    monkeypatch.setattr(views, "_HOLD_MAX", 0)
+    assert isinstance(held, Pcm16) and isinstance(held.q, np.ndarray) and held.q.dtype == np.int16
+    err = np.abs(np.asarray(held).astype(np.float64) - ref)
+    assert 0 < err.max() <= (2.0 ** -14 if what == "both" else 2.0 ** -16)
+    raw = sf.read(path, dtype="float32")[0]
+    assert np.abs(np.asarray(held) - raw).max() > 0.005  # filtered: the wander or the hum is gone
+    want, got = attribute(ref), attribute(held)
+    assert got.diarization.n_voices == want.diarization.n_voices == 2
+    assert abs(got.diarization.voice_share[0] - want.diarization.voice_share[0]) <= 0.03

@@ -86,19 +86,26 @@ def test_a_dc_offset_changes_neither_layout_nor_shares_nor_loudness(tmp_path, cu
 def test_a_dc_offset_on_a_mono_or_shared_recording_leaves_its_voices(tmp_path, cut, clean):
     """The diarizer reads a mono or shared recording as it is, and its voices' channels are
     cut from that mix: an offset of 0.03 had made the fixture's mono mix 0.50 / 0.50 for
-    0.62 / 0.38. The offset is now taken out as the recording is read (``remove_dc``): every
-    offset gives the same shares (what is left differs only by float32 rounding), within
-    0.05 of the separate channels' (the clean mixes themselves read 0.67 and 0.70 on this
-    20 s cut; the diarizer moves a little with any change of its input)."""
+    0.62 / 0.38. The offset is now taken out as the recording is read (``remove_dc``): what is
+    left differs only in the last bits (float32 rounding; a float file held on the 16-bit grid),
+    and the diarizer moves with any change of its input's last bits on these 20 s mixes: the
+    therapist's share 0.63-0.67 for the mono mix, 0.63-0.70 for the shared one, written as
+    float, 16-bit or 24-bit, with or without an offset (docs/speakers.md, thirtieth round), for
+    0.69 on separate channels. So every offset gives shares within 0.08 of each other, of the
+    same mix's without an offset (a 16-bit WAV) and of the separate channels', and never the
+    split down the middle an offset left (therapist over 0.58)."""
     truth = _shares(clean)
     for name, x in (("mono", cut.mean(axis=1)), ("shared", cut @ np.array([[0.8, 0.6], [0.6, 0.8]]))):
+        sf.write(tmp_path / "mix.wav", x, SR, subtype="PCM_16")
+        plain = _shares(_analyse(tmp_path, tmp_path / "mix.wav", "--layout", name))
         got = []
         for offset in (0.03, -0.1, 0.5) if name == "mono" else ((0.03, -0.02), (0.4, 0.4)):
             sf.write(tmp_path / "dc.wav", x + np.asarray(offset), SR, subtype="FLOAT")
             got.append(_shares(_analyse(tmp_path, tmp_path / "dc.wav", "--layout", name)))
         for g in got:
-            assert g.keys() == truth.keys() and all(abs(g[k] - got[0][k]) <= 0.005 for k in g), (name, got)
-            assert all(abs(g[k] - truth[k]) <= 0.05 for k in g), (name, g, truth)
+            assert g.keys() == truth.keys() and all(abs(g[k] - got[0][k]) <= 0.08 for k in g), (name, got)
+            assert all(abs(g[k] - plain[k]) <= 0.08 for k in g), (name, g, plain)
+            assert all(abs(g[k] - truth[k]) <= 0.08 for k in g) and g["therapist"] > 0.58, (name, g, truth)
 
 
 def test_remove_dc_leaves_a_clean_recording_bit_for_bit():

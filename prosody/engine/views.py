@@ -53,6 +53,32 @@ def moving_mean(a: np.ndarray, k: int, axis: int) -> np.ndarray:
 
 PCM16_SCALE = np.float32(1.0 / 32768.0)  # a 16-bit sample's float32 value (exact: a power of two)
 _HOLD_MAX = 0  # samples a Pcm16 may turn into float32 at once (0: any; tests lower it to find a whole copy)
+GRID_MAX_SHIFT = 4  # the coarsest grid a recording is held on: 16 / 32768 (values up to 16 x full scale)
+_COARSEN_CHUNK = 1 << 20  # samples put on a coarser grid at once
+
+
+def grid_scale(shift: int) -> np.float32:
+    """The value of one step of the grid ``2**shift / 32768`` (exact: a power of two)."""
+    return np.float32(2.0 ** shift * PCM16_SCALE)
+
+
+def on_grid(x: np.ndarray, shift: int) -> np.ndarray | None:
+    """int16 of ``x`` (float32 or float64, any shape) on the grid ``grid_scale(shift)``: each value
+    rounded to the nearest step (ties to even), at most half a step off; None where a value falls
+    outside int16's range (or is not finite)."""
+    s = np.rint(x * (1.0 / float(grid_scale(shift))))  # a power of two: exact in either type
+    if s.size and not (float(s.min()) >= -32768.0 and float(s.max()) <= 32767.0):
+        return None
+    return s.astype(np.int16)
+
+
+def coarsen(q: np.ndarray, by: int) -> None:
+    """In place: the int16 samples ``q`` put on a grid ``2**by`` times coarser (``q / 2**by`` rounded to
+    the nearest step, ties to even), a chunk at a time (no copy of the whole)."""
+    flat = q.reshape(-1)
+    f = np.float32(2.0 ** -by)
+    for a in range(0, len(flat), _COARSEN_CHUNK):
+        flat[a:a + _COARSEN_CHUNK] = np.rint(flat[a:a + _COARSEN_CHUNK] * f)
 
 
 def _check_size(n: int) -> None:
@@ -61,9 +87,9 @@ def _check_size(n: int) -> None:
 
 
 class Pcm16:
-    """A recording of 16-bit samples held as int16 (n_samples, n_channels): the float32
-    recording's values, bit for bit (``q / 32768``, what every decoder gives), in half its
-    memory (an hour of stereo: 230 MB, not 461). Read as numpy reads a float32 array:
+    """A recording held as int16 samples (n_samples, n_channels) on a grid, in half the memory of
+    float32 (an hour of stereo: 230 MB, not 461): a 16-bit recording's own (``q / 32768``, what every
+    decoder gives: its float32 values, bit for bit), or a coarser one (``scale``: ``grid_scale``). Read as numpy reads a float32 array:
     ``h[a:b]`` and ``h[a:b, c:d]`` are views (held the same way), ``h[rows, c]`` is that
     channel read where read (a ``ChannelMean`` of one channel), any other key float32 rows.
     Arithmetic wants ``np.asarray(h)``: the whole recording in float32 (what holding it
@@ -98,6 +124,15 @@ class Pcm16:
         each value ``x - m`` in float32, what ``speaker_channels.remove_dc`` leaves in a float32
         recording, bit for bit, without that copy of the recording."""
         return Pcm16(self.q, scale=self._scale, offset=np.asarray(offset, np.float32))
+
+    def held_samples(self) -> tuple[np.ndarray, int, np.ndarray]:
+        """(the int16 samples in memory: its own array, or a copy of those its file holds; the
+        grid's shift, ``grid_scale(shift)`` being every channel's factor; each channel's offset, a copy)."""
+        shift = int(round(np.log2(abs(float(self._scale[0])) / float(PCM16_SCALE))))
+        if not np.all(self._scale == grid_scale(shift)):
+            raise ValueError("held_samples: every channel on one grid, none inverted")
+        q = self.q if isinstance(self.q, np.ndarray) else self.q.get(slice(None))
+        return q, shift, self._offset.copy()
 
     def __len__(self) -> int:
         return len(self.q)
