@@ -138,7 +138,11 @@ class DiarizeConfig:
     ``utterance_min_voice_s`` of speech) start the resegmentation, on the first pass's windows and
     on windows of ``utterance_window_s``; kept where its voices lie further apart than the best so
     far by more than the separation's noise (or within it, frame models clearly better), or, where
-    the first pass was one voice in pieces, as ``pieces_restart``'s restart.
+    the first pass was one voice in pieces (``pieces_restart``), where its voices lie further apart
+    than ``two_voice_min_distance``: that first pass's split was judged no split of two voices,
+    so its separation is no bar to clear (AMI dev00's two men rounded to 16-bit samples: restarts
+    0.229-0.231 apart against a first pass 0.234 apart left them one voice, docs/speakers.md,
+    thirtieth round).
     ``utterance_decisive_apart`` / ``utterance_decisive_count`` / ``utterance_decisive_voice_s``:
     utterance clusters whose centroids lie at least that far apart, each of at least that many
     utterances and seconds of speech, are two voices whatever the path from them looks like: the
@@ -807,8 +811,9 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                                   gain=gain)
             if fine is not None and fine.separation >= cfg.two_voice_min_distance:
                 return fine
-            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, separation,
-                                        separation_se, gain, overlap, clear=False)
+            # judged on its own (further apart than two voices must be), not against this pass's split
+            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, cfg.two_voice_min_distance,
+                                        float("nan"), float("nan"), overlap, clear=False)
             if by_utt is not None and by_utt.separation >= cfg.two_voice_min_distance:
                 return by_utt
         return _one_voice(n, speech, emb, separation)
@@ -1639,7 +1644,8 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     ``two_voice_min_gain``), lying further apart than the best so far by more than
     ``start_noise_z`` standard errors of the difference, or within them with frame models
     ``start_gain_nats`` better (``clear``; ``clear=False``: ``_further_apart`` alone, for a first
-    pass judged one voice in pieces). Tried only where the voices found lie less than
+    pass judged one voice in pieces, whose caller passes ``two_voice_min_distance`` as the
+    separation to beat and no standard error or gain). Tried only where the voices found lie less than
     ``utterance_restart_below`` apart (alike voices, where windows mix them). Utterance clusters
     lying ``utterance_decisive_apart`` or more apart (each of ``utterance_decisive_count``
     utterances and ``utterance_decisive_voice_s`` or more) are two voices by themselves: their
