@@ -127,10 +127,11 @@ class DiarizeConfig:
     speech now and then; ``1`` turns that exception off). ``pieces_restart``: where that test made two voices one
     although the frame models' held-out gain was at least ``minority_retry_below_gain`` (they hear
     two voices), the finer restart (``_finer_restart``) is tried as for two voices and kept when
-    its own path passes the test, its voices lie further apart and at least
-    ``two_voice_min_distance`` apart (a first pass that mixed two alike real voices, each voice's
-    turn ends given to the other, looks like one voice in pieces: AMI dev00's two men placed as
-    turns, docs/speakers.md, seventeenth round).
+    its own path passes the test and its voices lie further apart than ``two_voice_min_distance``
+    (a first pass that mixed two alike real voices, each voice's turn ends given to the other,
+    looks like one voice in pieces: AMI dev00's two men placed as turns, docs/speakers.md,
+    seventeenth round); not further apart than that first pass, a split just judged no split of
+    two voices (thirtieth round).
     ``utterance_restart_below`` / ``utterance_min_s`` / ``utterance_window_s``: where the voices
     found lie less than ``utterance_restart_below`` apart (``0`` turns it off), a restart from whole
     utterances (``_utterance_restart``): each utterance of at least ``utterance_min_s`` embedded on
@@ -807,11 +808,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             return alt
     if force is None and not two:
         if pieces and cfg.pieces_restart and gain >= cfg.minority_retry_below_gain:  # the frame models hear two
-            fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3, separation_se=separation_se,
-                                  gain=gain)
-            if fine is not None and fine.separation >= cfg.two_voice_min_distance:
+            # each restart judged on its own (further apart than two voices must be), not against this pass's split
+            fine = _finer_restart(x, cfg, enc, grid, cfg.two_voice_min_distance, memo=memo, path=path3)
+            if fine is not None:
                 return fine
-            # judged on its own (further apart than two voices must be), not against this pass's split
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, cfg.two_voice_min_distance,
                                         float("nan"), float("nan"), overlap, clear=False)
             if by_utt is not None and by_utt.separation >= cfg.two_voice_min_distance:
