@@ -158,7 +158,8 @@ def _cleaned(rec):
     """A held ``Pcm16`` recording as ``remove_dc``, ``remove_rumble`` and ``remove_hum`` leave it: itself
     with its DC offset taken out where read (``_dc_taken_out``; bit for bit) where neither filter finds
     anything, else filtered on its grid (``_OnGrid``: each value within half a grid step of the float32
-    recording's filtered one), held as int16 (an hour of stereo: 230 MB, not 461 in float32)."""
+    recording's filtered one after one filter, within two after both, the first filter's rounding going
+    through the notches), held as int16 (an hour of stereo: 230 MB, not 461 in float32)."""
     rec = _dc_taken_out(rec)
     grid = None
     if _rumble_found(rec):
