@@ -196,7 +196,7 @@ class _OnGrid:
         for c in range(self.q.shape[1]):
             zi = np.zeros((len(sos), 2))
             for a in range(0, len(self.q), _RUMBLE_CHUNK):
-                x = np.ascontiguousarray(self.recording().read((slice(a, a + _RUMBLE_CHUNK), c)))
+                x = np.asarray(self.recording()[a:a + _RUMBLE_CHUNK, c])  # this channel alone, as _highpassed reads it
                 y, zi = sosfilt(sos, x, zi)
                 self._put(a, c, y)
             self.offset[c] = 0.0  # the filtered values have none

@@ -814,7 +814,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                 return fine
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, cfg.two_voice_min_distance,
                                         float("nan"), float("nan"), overlap, clear=False)
-            if by_utt is not None and by_utt.separation >= cfg.two_voice_min_distance:
+            if by_utt is not None:  # further apart than two_voice_min_distance (_further_apart)
                 return by_utt
         return _one_voice(n, speech, emb, separation)
     if seed is None and force is None:
