@@ -695,6 +695,36 @@ def test_scaled_reads_equal_the_scaled_signal():
     assert np.array_equal(_frame_f0_st(y, idx), _frame_f0_st(padded, idx + pad // 160), equal_nan=True)
 
 
+def test_features_and_frame_models_without_whole_copies_give_the_same_values():
+    """The diarizer's frame features are made a chunk of frames at a time and normalised in place,
+    their spread summed chunk by chunk, and its frame models fitted and scored on rows where they lie
+    (an hour's speech no longer makes copies of its whole features): the values of the whole-array
+    computation bit for bit, across chunk boundaries, mono (float32) and stereo (float64)."""
+    from prosody.engine import diarize as dz
+    from prosody.timebase import GRID
+
+    rng = np.random.default_rng(5)
+    for m in (700, dz._FEATURE_ROWS + 1, 2 * dz._FEATURE_ROWS + 123):
+        mel = (rng.random((m, 40)) ** 4 * 1e-3).astype(np.float32)
+        x = (rng.standard_normal((m * GRID.hop_length, 2)) * 0.05).astype(np.float32)
+        for stereo in (False, True):
+            chp, feats, mu, sd = dz._speech_features({"melc": mel}, x if stereo else None, np.arange(m), 20, GRID,
+                                                     stereo=stereo)
+            raw = dz._frame_features(mel, chp, 20)
+            assert feats.dtype == raw.dtype == (np.float64 if stereo else np.float32)
+            assert np.array_equal(mu, raw.mean(axis=0)) and np.array_equal(sd, raw.std(axis=0) + 1e-6)
+            assert np.array_equal(feats, (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-6))
+        g = dz._DiagGmm(feats, 8, 5)
+        rows = np.flatnonzero(rng.random(m) < 0.6)
+        assert np.array_equal(g.loglik_rows(feats, rows), g.loglik(feats[rows]))
+        mask = rng.random(m) < 0.4
+        h, k = dz._DiagGmm(feats[mask], 8, 5), dz._DiagGmm.of_rows(feats, mask, 8, 5)
+        assert np.array_equal(h.mu, k.mu) and np.array_equal(h.var, k.var) and np.array_equal(h.logw, k.logw)
+    for dt in (np.float32, np.float64):  # numpy's own sum of squared deviations, row after row
+        y = (rng.standard_normal((3 * dz._FEATURE_ROWS + 7, 21)) * rng.uniform(0.1, 100, 21) + 40).astype(dt)
+        assert np.array_equal(dz._column_std(y, y.mean(axis=0)), y.std(axis=0))
+
+
 def test_the_voice_heard_first_is_the_first_to_speak_a_second_on_its_own():
     """A blip of the other voice before the first word (mains hum or a cough passed as its
     speech) does not name the voices: the first voice to have spoken 1 s alone does

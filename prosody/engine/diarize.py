@@ -467,6 +467,14 @@ class _DiagGmm:
             out[a:a + len(ll)] = m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
         return out
 
+    def loglik_rows(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``loglik(x[rows])``, the same values, without the copy of ``x[rows]`` (the rows gathered
+        ``_LL_ROWS`` at a time, as ``loglik`` takes them)."""
+        out = np.empty(len(rows))
+        for a in range(0, len(rows), self._LL_ROWS):
+            out[a:a + self._LL_ROWS] = self.loglik(x[rows[a:a + self._LL_ROWS]])
+        return out
+
     _LL_ROWS = 32768
 
 
@@ -772,6 +780,9 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     owned = _overlap_like_holder(owned, ll, cfg, grid.s_to_frames(cfg.overlap_holder_max_s))
     owned = _tail_refit(owned, idx, feats, g, cfg, grid)
     path3 = _drop_blips(path3, idx, **blips)
+    # the resegmentation's per-frame arrays are not read below: not held through the restarts, each of
+    # which holds its own (an hour's speech: some 25 MB a pass)
+    vote = score = ll = weak = scale = lv = path = conf = frame_lab = ild = ild_s = loud = None
     # one voice or two: embed each voice's own frames of the path (joined end to end, no
     # overlap) and compare; an arbitrary split of one voice gives two near-identical voices
     if unless_like is not None and not _relabels_a_stretch(unless_like, path3,
@@ -1301,7 +1312,7 @@ def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list |
         rest[a:b] = False
         if rest.sum() < 40:
             continue
-        gk = _DiagGmm(feats[rest], cfg.n_gauss, cfg.gmm_iterations)
+        gk = _DiagGmm.of_rows(feats, rest, cfg.n_gauss, cfg.gmm_iterations)
         if float(np.mean(g[h].loglik(feats[a:b]) - gk.loglik(feats[a:b]))) >= cfg.tail_refit_nats:
             out[a:b] = h
     return out
@@ -1395,13 +1406,35 @@ def _speech_features(memo: dict, x: np.ndarray | None, idx: np.ndarray, n_mfcc: 
             n, hop = len(x) // grid.hop_length, grid.hop_length
             chp = np.stack([frame_mean_square(frame_rows(x[:, c], n, hop), np.float64) + 1e-12
                             for c in (0, 1)], axis=1)[idx]
-        raw = _frame_features(memo["melc"], chp, n_mfcc)
-        mu, sd = raw.mean(axis=0), raw.std(axis=0) + 1e-6
-        feats = raw - mu
-        del raw
+        melc = memo["melc"]
+        # the raw features a chunk of frames at a time into one array (an hour's speech: 49 MB; made
+        # whole, their log-mel and DCT temporaries took twice that again), then normalised in place
+        feats = np.empty((len(melc), n_mfcc + (1 if chp is not None else 0)),
+                         np.result_type(melc.dtype, np.float64 if chp is not None else melc.dtype))
+        for a in range(0, len(melc), _FEATURE_ROWS):
+            feats[a:a + _FEATURE_ROWS] = _frame_features(
+                melc[a:a + _FEATURE_ROWS], None if chp is None else chp[a:a + _FEATURE_ROWS], n_mfcc)
+        mu = feats.mean(axis=0)
+        sd = _column_std(feats, mu) + 1e-6
+        feats -= mu
         feats /= sd  # in place: the values of (raw - mu) / sd
         memo[key] = (chp, feats, mu, sd)
     return memo[key]
+
+
+_FEATURE_ROWS = 32768  # frames whose features _speech_features computes at once
+
+
+def _column_std(x: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``x.std(axis=0)`` (``mean``: ``x.mean(axis=0)``), the same values, without numpy's temporary of
+    ``x``'s size: the squared deviations summed row after row as numpy sums them, ``_FEATURE_ROWS``
+    rows at a time (each chunk's sum starting from the sum so far)."""
+    acc = np.zeros(x.shape[1], x.dtype)
+    for a in range(0, len(x), _FEATURE_ROWS):
+        d = x[a:a + _FEATURE_ROWS] - mean
+        d *= d
+        acc = np.add.reduce(np.concatenate([acc[None], d]), axis=0)
+    return np.sqrt(acc / len(x))
 
 
 def _memo(memo: dict, key: str, compute):
@@ -1464,7 +1497,8 @@ def _utterance_z(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig
     for f in (0, 1):
         tr = np.flatnonzero(fold != f)
         tr = tr[:: max(1, len(tr) // 20000)]  # bounded cost on long recordings
-        ll[fold == f] = _DiagGmm(feats[tr], cfg.n_gauss, cfg.gmm_iterations).loglik(feats[fold == f])
+        test = np.flatnonzero(fold == f)
+        ll[test] = _DiagGmm(feats[tr], cfg.n_gauss, cfg.gmm_iterations).loglik_rows(feats, test)
     cs = np.concatenate([[0.0], np.cumsum(ll)])
     score = (cs[ub] - cs[ua]) / np.maximum(ub - ua, 1)
     med = float(np.median(score[long]))
@@ -2022,18 +2056,21 @@ def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> 
     m = len(feats)
     block = (np.arange(m) // 50) % 2 == 0
     gains = []
+    # the models fitted on the rows they use, the frames scored where they lie: an hour's speech makes
+    # no copies of half its features (24 MB each)
     for train, test in ((block, ~block), (~block, block)):
-        one = _DiagGmm(feats[train], cfg.n_gauss, cfg.gmm_iterations)
-        ll1 = one.loglik(feats[test])
-        ll2 = np.empty(int(test.sum()))
+        one = _DiagGmm.of_rows(feats, train, cfg.n_gauss, cfg.gmm_iterations)
+        rows = np.flatnonzero(test)
+        ll1 = one.loglik_rows(feats, rows)
+        ll2 = np.empty(len(rows))
         pt = path[test]
         for k in (0, 1):
             tr = train & (path == k)
             if tr.sum() < 20:
                 return float("-inf")  # too little of one voice to tell
-            g = _DiagGmm(feats[tr], cfg.n_gauss, cfg.gmm_iterations)
+            g = _DiagGmm.of_rows(feats, tr, cfg.n_gauss, cfg.gmm_iterations)
             sel = pt == k
-            ll2[sel] = g.loglik(feats[test][sel])
+            ll2[sel] = g.loglik_rows(feats, rows[sel])
         sel = pt != 2
         gains.append(float(np.mean(ll2[sel] - ll1[sel])))
     return float(np.mean(gains))
