@@ -81,9 +81,9 @@ def anchor_diarize(x: np.ndarray, enc) -> D.Diarization:
 
 
 def score_anchor(audio: np.ndarray, truth: dict, att, d: D.Diarization) -> dict:
-    """``benchmarks/diarization.py``'s figures of the anchor's voices (``att``: prosody's attribution
-    of the same audio, its layout and mix kept; names swapped where the rule named them wrong)."""
-    a = replace(att, diarization=d, naming=name_voices(d), layout=att.layout if att.layout != "separate" else "mono")
+    """``benchmarks/diarization.py``'s figures of the anchor's voices (``att``: prosody's attribution of
+    the same audio, shared or mono, its layout and mix kept; names swapped where the rule named them wrong)."""
+    a = replace(att, diarization=d, naming=name_voices(d))
     s = analyze_blocks([a.channels(audio)], a.speakers, cross_talk=False)
     r = B.score_session(s, s.to_json_dict(), truth)
     if r["wrong"] >= 0.5 * r["single_frames"]:
