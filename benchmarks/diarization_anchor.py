@@ -34,6 +34,7 @@ import diarization as B
 
 from prosody.engine import diarize as D
 from prosody.engine.embedding import mel_frames_at
+from prosody.engine.views import frame_rows
 from prosody.engine.speakers import attribute, name_voices
 from prosody.session import analyze_blocks
 from prosody.timebase import GRID
@@ -49,12 +50,11 @@ def anchor_diarize(x: np.ndarray, enc) -> D.Diarization:
     n = len(mono) // hop
     speech = D.speech_mask(mono, D.DiarizeConfig().vad)
     idx = np.flatnonzero(speech)
-    owner = np.zeros(n, np.int8)
     if len(idx) == 0:
-        return D.Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=owner,
+        return D.Diarization(n_voices=0, activity=np.zeros((n, 2), bool), owner=np.zeros(n, np.int8),
                              centroids=np.zeros((0, 256), np.float32), separation=float("nan"), voice_share=(0.0, 0.0))
-    frames = mono[: n * hop].reshape(n, hop)[idx].astype(np.float64)
-    gain = 10 ** (-30 / 20) / max(float(np.sqrt(np.mean(frames ** 2))), 1e-9)  # the encoder's level, as the diarizer's
+    # the encoder's level, as the diarizer sets it
+    gain = 10 ** (-30 / 20) / max(D._speech_rms(frame_rows(mono, n, hop), speech), 1e-9)
     melc = mel_frames_at(mono, idx, gain=gain)
     w, step = GRID.s_to_frames(WINDOW_S), GRID.s_to_frames(HOP_S)
     starts = np.arange(0, max(1, len(idx) - w + 1), step)
@@ -65,17 +65,11 @@ def anchor_diarize(x: np.ndarray, enc) -> D.Diarization:
     near = np.clip(np.searchsorted(centres, j), 0, len(centres) - 1)
     prev = np.clip(near - 1, 0, len(centres) - 1)
     pick = np.where(np.abs(centres[prev] - j) <= np.abs(centres[near] - j), prev, near)
-    owner[idx] = lab[pick]
-    pos = np.searchsorted(idx, np.arange(n))  # pauses: half to each neighbouring speech frame's voice
-    before, after = idx[np.clip(pos - 1, 0, len(idx) - 1)], idx[np.clip(pos, 0, len(idx) - 1)]
-    use_after = ((np.abs(after - np.arange(n)) < np.abs(np.arange(n) - before)) | (pos == 0)) & (pos < len(idx))
-    owner = np.where(speech, owner, np.where(use_after, owner[after], owner[before])).astype(np.int8)
+    owner = D.owner_with_pauses(lab[pick].astype(np.int8), speech, idx)
     act = np.stack([speech & (owner == 0), speech & (owner == 1)], axis=1)
-    cents = np.stack([emb[lab == k].mean(axis=0) if np.any(lab == k) else np.zeros(emb.shape[1], np.float32)
-                      for k in (0, 1)])
-    cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-12)
+    cents = D._centroids(emb, lab, np.ones(len(lab), bool))
     sh = act.sum(axis=0) / max(1, speech.sum())
-    return D.Diarization(n_voices=2, activity=act, owner=owner, centroids=cents.astype(np.float32),
+    return D.Diarization(n_voices=2, activity=act, owner=owner, centroids=cents,
                          separation=float(1 - cents[0] @ cents[1]), voice_share=(float(sh[0]), float(sh[1])),
                          method="anchor: 1.5 s windows every 0.5 s, k-means of two")
 

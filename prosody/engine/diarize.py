@@ -843,9 +843,20 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                 return by_utt
         if fine is not None:
             return fine
+    owner = owner_with_pauses(owned, speech, idx)
+    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
+    sh = act.sum(axis=0) / max(1, speech.sum())
+    return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
+                       voice_share=(float(sh[0]), float(sh[1])), separation_se=separation_se, model_gain=gain)
+
+
+def owner_with_pauses(owned: np.ndarray, speech: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(n_frames,) int8 owner of every frame: ``owned`` (the speech frames' voices, compact index
+    ``idx`` = ``flatnonzero(speech)``) at the speech frames, each pause's halves given to the
+    neighbouring speech frame's voice."""
+    n = len(speech)
     owner = np.zeros(n, np.int8)
     owner[idx] = owned
-    # pauses: each half goes to the neighbouring speech frame's voice
     if len(idx):
         pos = np.searchsorted(idx, np.arange(n))
         prev_i = idx[np.clip(pos - 1, 0, len(idx) - 1)]
@@ -854,10 +865,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         use_next = (np.abs(next_i - frames_all) < np.abs(frames_all - prev_i)) | (pos == 0)
         use_next &= pos < len(idx)
         owner = np.where(speech, owner, np.where(use_next, owner[next_i], owner[prev_i])).astype(np.int8)
-    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
-    sh = act.sum(axis=0) / max(1, speech.sum())
-    return Diarization(n_voices=2, activity=act, owner=owner, centroids=cents, separation=separation,
-                       voice_share=(float(sh[0]), float(sh[1])), separation_se=separation_se, model_gain=gain)
+    return owner
 
 
 def _mel_of_channels(x: np.ndarray, speech: np.ndarray, n: int, hop: int, idx: np.ndarray) -> np.ndarray:
@@ -1409,8 +1417,8 @@ def _speech_features(memo: dict, x: np.ndarray | None, idx: np.ndarray, n_mfcc: 
         melc = memo["melc"]
         # the raw features a chunk of frames at a time into one array (an hour's speech: 49 MB; made
         # whole, their log-mel and DCT temporaries took twice that again), then normalised in place
-        feats = np.empty((len(melc), n_mfcc + (1 if chp is not None else 0)),
-                         np.result_type(melc.dtype, np.float64 if chp is not None else melc.dtype))
+        feats = np.empty((len(melc), n_mfcc + (1 if chp is not None else 0)),  # stereo: float64, as the level difference
+                         np.float64 if chp is not None else melc.dtype)
         for a in range(0, len(melc), _FEATURE_ROWS):
             feats[a:a + _FEATURE_ROWS] = _frame_features(
                 melc[a:a + _FEATURE_ROWS], None if chp is None else chp[a:a + _FEATURE_ROWS], n_mfcc)
