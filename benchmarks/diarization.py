@@ -269,8 +269,12 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
             s = analyze_blocks([att.channels(audio)], att.speakers, cross_talk=False)
             doc = s.to_json_dict()
             r = score_session(s, doc, truth)
+    d = att.diarization
     r.update(cpu=cpu, audio_s=len(audio) / 16000, layout=att.layout,
-             voices=att.diarization.n_voices if att.diarization else 2, naming_ok=naming_ok)
+             voices=d.n_voices if d else 2, naming_ok=naming_ok,
+             separation=float(d.separation) if d else float("nan"),
+             model_gain=float(d.model_gain) if d else float("nan"),
+             method=d.method if d else att.method, warnings=list(att.warnings))
     return r, att
 
 

@@ -131,7 +131,13 @@ class DiarizeConfig:
     (a first pass that mixed two alike real voices, each voice's turn ends given to the other,
     looks like one voice in pieces: AMI dev00's two men placed as turns, docs/speakers.md,
     seventeenth round); not further apart than that first pass, a split just judged no split of
-    two voices (thirtieth round).
+    two voices (thirtieth round). ``pieces_keep_apart`` / ``pieces_keep_max_inside``: a first pass
+    (not a retry's or a restart's split) whose voices lie at least ``pieces_keep_apart`` apart and at
+    most ``pieces_keep_max_inside`` of whose changes of voice fall inside speech next to a short
+    piece is not tested for one voice in pieces (a real pair's first pass that
+    gave turn ends to the other voice changes mostly at its turns; one voice in pieces mostly inside
+    speech, its halves nearer: docs/speakers.md, thirty-second round; ``pieces_keep_apart=1`` turns
+    it off).
     ``utterance_restart_below`` / ``utterance_min_s`` / ``utterance_window_s``: where the voices
     found lie less than ``utterance_restart_below`` apart (``0`` turns it off), a restart from whole
     utterances (``_utterance_restart``): each utterance of at least ``utterance_min_s`` embedded on
@@ -256,6 +262,8 @@ class DiarizeConfig:
     utterance_decisive_voice_s: float = 2.0
     utterance_max_more_overlap: float = 0.05
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
+    pieces_keep_apart: float = 0.22
+    pieces_keep_max_inside: float = 0.6
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
     second_look_min_s: float = 0.2
@@ -304,6 +312,8 @@ class DiarizeConfig:
                               f"{self.more_voices_min_turns}, more_voices_min_distance={self.more_voices_min_distance}: "
                               "need >= 0 s (0 turns the more-than-two-voices check off), >= 1 turn and a cosine "
                               "distance >= 0")
+        if not 0.0 <= self.pieces_keep_max_inside <= 1.0:
+            raise ConfigError(f"pieces_keep_max_inside={self.pieces_keep_max_inside} must be within 0..1")
         if not 0.0 <= self.pieces_max_pause_share <= 1.0:
             raise ConfigError(f"pieces_max_pause_share={self.pieces_max_pause_share} must be within 0..1 "
                               "(1: the one-voice-in-pieces test ignores where the changes fall)")
@@ -646,6 +656,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
              seed: np.ndarray | None = None, pre_emb: np.ndarray | None = None,
              memo: dict | None = None, unless_like: np.ndarray | None = None,
              start_lab: np.ndarray | None = None) -> Diarization:
+    first_pass = seed is None and pre_emb is None and unless_like is None and start_lab is None  # not a retry or restart
     memo = {} if memo is None else memo  # the front end, computed once and reused by the retry
     hop = grid.hop_length
     n = len(x) // hop
@@ -801,7 +812,11 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                                                         and gain >= cfg.two_voice_gain_floor)
     suspect = False  # cut like one voice in pieces, but turning at pauses as two people do
     pieces = False
-    if two and seed is None and not (spatial or pitched):
+    # a first pass whose voices lie clearly apart and change mostly at its turns is no voice in pieces (a
+    # real pair's first pass gives turn ends to the other voice; one voice's pieces lie nearer, cut inside
+    # speech)
+    kept = first_pass and separation >= cfg.pieces_keep_apart and _turn_like(path3, idx, cfg)
+    if two and seed is None and not (spatial or pitched or kept):
         if _one_voice_in_pieces(path3, idx, f0_st, separation, cfg):
             two, pieces = False, True
         elif cfg.pieces_max_pause_share < 1.0:
@@ -972,14 +987,10 @@ def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | 
         return False
     keep = path != 2
     p, fr = path[keep], idx[keep]
-    cut = np.flatnonzero(p[1:] != p[:-1]) + 1
-    run = np.diff(np.concatenate([[0], cut, [len(p)]]))  # speech frames of each run
-    short = np.minimum(run[:-1], run[1:]) < GRID.s_to_frames(cfg.pieces_max_run_s)
-    inside = int(np.sum((fr[cut] - fr[cut - 1] == 1) & short))
+    inside, at_pause, changes = _voice_changes(p, fr, cfg)
     if inside < cfg.pieces_min_changes:
         return False
-    at_pause = int(np.sum(fr[cut] - fr[cut - 1] > 1))
-    if at_pause > cfg.pieces_max_pause_share * len(cut):
+    if at_pause > cfg.pieces_max_pause_share * changes:
         return False
     f0, voiced = f0_st[keep], np.isfinite(f0_st[keep])
     med = []
@@ -989,6 +1000,25 @@ def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | 
             return False
         med.append(float(np.median(v)))
     return abs(med[1] - med[0]) < cfg.pieces_max_pitch_st
+
+
+def _turn_like(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> bool:
+    """Whether at most ``pieces_keep_max_inside`` of the path's changes of voice (overlap runs left
+    out) fall inside speech next to a short run (``_voice_changes``)."""
+    keep = path != 2
+    inside, _, changes = _voice_changes(path[keep], idx[keep], cfg)
+    return inside <= cfg.pieces_keep_max_inside * changes
+
+
+def _voice_changes(p: np.ndarray, fr: np.ndarray, cfg: DiarizeConfig) -> tuple[int, int, int]:
+    """The changes of voice along ``p`` (0/1 per speech frame, frame numbers ``fr``): (those between
+    consecutive speech frames next to a run shorter than ``pieces_max_run_s``, those across a pause,
+    all)."""
+    cut = np.flatnonzero(p[1:] != p[:-1]) + 1
+    run = np.diff(np.concatenate([[0], cut, [len(p)]]))  # speech frames of each run
+    short = np.minimum(run[:-1], run[1:]) < GRID.s_to_frames(cfg.pieces_max_run_s)
+    inside = int(np.sum((fr[cut] - fr[cut - 1] == 1) & short))
+    return inside, int(np.sum(fr[cut] - fr[cut - 1] > 1)), len(cut)
 
 
 def _run_bounds(owned: np.ndarray):
