@@ -276,6 +276,27 @@ def test_delete_removes_every_file(analysed, tmp_path):
     assert rc == 2 and err.startswith("prosody: error: no session") and err.count("\n") == 1
 
 
+def test_deleted_voice_profile_is_erased_from_the_files_while_another_process_reads(tmp_path):
+    """`enrol --delete` erases the voice profile (a biometric) from the database file at
+    once, as `delete` erases a session, even while another connection (another prosody)
+    has the store open, so that closing this one does not checkpoint the WAL. Before
+    2026-12-03 the profile stayed in sessions.db until some later checkpoint."""
+    store = tmp_path / "st"
+    marker = "planted-voice-marker-q7"
+    prof = {"name": "ann", "model": marker, "spread": 0.1, "n_windows": 3, "speech_s": 9.0, "mean": [0.25] * 256}
+    with Store(store) as st:
+        st.save_profile("ann", prof, source="file ann.wav")
+    other = sqlite3.connect(store / "sessions.db")  # another process's connection, open throughout
+    try:
+        other.execute("SELECT count(*) FROM voice_profiles").fetchone()
+        rc, out, err = _cli("enrol", "--delete", "ann", "--store", str(store))
+        assert (rc, out, err) == (0, "deleted the voice profile ann\n", "")
+        for p in store.glob("sessions.db*"):
+            assert marker.encode() not in p.read_bytes(), p
+    finally:
+        other.close()
+
+
 def test_list_filters_and_references(doc, tmp_path):
     with Store(tmp_path / "st") as st:
         for i, (th, cl, when, tags) in enumerate([("ann", "C7", "2024-05-01T10:00:00", ("intake",)),

@@ -1040,11 +1040,17 @@ class Store:
                 (self.frames_dir / frames_file).unlink()
             except FileNotFoundError:
                 pass
+        self._checkpoint()
+        return sid
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database and empty it, so that the zeroed pages of a
+        deletion replace the old ones in the database file now, not at some later checkpoint
+        (while another process has the store open, closing this one does not checkpoint)."""
         try:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.OperationalError:
             pass  # a reader holds the WAL; the next checkpoint overwrites it
-        return sid
 
     # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
     @_sqlite_errors
@@ -1081,6 +1087,7 @@ class Store:
             if cur.rowcount == 0:
                 raise SessionNotFoundError(f"no voice profile named {name!r} in {self.path}; "
                                            "`prosody enrol --list` lists them")
+        self._checkpoint()  # a voice profile is biometric: erased from the file now, as a session is
 
     @_sqlite_errors
     def attribution(self, ref) -> tuple[str | None, str | None]:
