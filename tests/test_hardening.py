@@ -148,6 +148,29 @@ def test_no_saved_line_when_nothing_was_saved(tmp_path, monkeypatch, short_wav):
     assert rc == 1 and "saved " not in so and "SAVE FAILED" in se and "No space left" in se
 
 
+def test_live_fallback_folders_are_owner_only_whatever_the_umask(tmp_path, monkeypatch, short_wav):
+    """A live save that falls back to $XDG_DATA_HOME/prosody-rescue creates that folder and
+    every missing one above it 0700, under umask 000 too (as `analyze --save`'s rescue
+    copy does). Before 2026-12-03 the live runner used mkdir(parents=True): the folders
+    above prosody-rescue (e.g. a new ~/.local/share) were 0777 under umask 000."""
+    out = tmp_path / "s.json"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data" / "share"))
+    monkeypatch.setattr(live_runner, "write_session", _failing_for(out))
+    old = os.umask(0)
+    try:
+        r = LiveRunner(ReplaySource([str(short_wav)], STEREO, speed=None), output_path=out)
+        r.start()
+        res = r.wait()
+    finally:
+        os.umask(old)
+    rescue = tmp_path / "data" / "share" / "prosody-rescue" / "s.json"
+    assert res.output_path == str(rescue) and rescue.is_file()
+    for folder in (tmp_path / "data", tmp_path / "data" / "share", rescue.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for f in (rescue, rescue.parent / json.loads(rescue.read_text())["live"]["frames_file"]):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
 # -- 2. outputs never destroy inputs --------------------------------------------------------------------------
 @pytest.fixture
 def victim(tmp_path, short_wav):

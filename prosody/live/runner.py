@@ -46,7 +46,7 @@ import numpy as np
 from ..errors import DeviceLost
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import check_writable_folder, rescue_folders, write_private
+from ..fileio import check_writable_folder, make_private_dirs, rescue_folders, write_private
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
@@ -780,7 +780,7 @@ class LiveRunner:
         for folder in rescue_folders():
             target = self._rescue_target(folder)
             try:
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                make_private_dirs(folder)  # the folders above it too (mkdir(parents=True) gives them the umask's mode)
                 doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
                 write_session(target, doc, arrays)
             except OSError as exc:
