@@ -238,18 +238,22 @@ def cmd_live(args, out, err) -> int:
                     _tui_loop(runner, out)
                 break
             except KeyboardInterrupt:
+                # first of all, so that another Ctrl-C cannot end the process under the analysis thread
+                old.setdefault(signal.SIGINT, signal.signal(signal.SIGINT, on_signal))
                 interrupted = True
                 stop("Ctrl-C")
-        old[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)  # a Ctrl-C now: as during the save
+        if signal.SIGINT not in old:  # a Ctrl-C now: as during the save
+            old[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)
         result = _wait(runner)
         if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
             result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,
                                               baseline=profile, profile=voice_profile)
             interrupted = interrupted or stopped_by == "Ctrl-C"
+        # still under on_signal: a Ctrl-C now must not hide the `saved PATH` line of a saved session
+        return _report(result, out, err, plain=plain, interrupted=interrupted)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    return _report(result, out, err, plain=plain, interrupted=interrupted)
 
 
 class _StepInterrupted(BaseException):

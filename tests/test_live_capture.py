@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import time
+from signal import SIGINT
 from pathlib import Path
 
 import numpy as np
@@ -408,3 +409,33 @@ def test_capture_mono_device_names_speakers_online(pulse, tmp_path):
     # on save: the whole session attributed again from the recording (authoritative)
     assert doc["live"]["reattributed"] is True and doc["speaker_order"][0] == "therapist"
     assert doc["live"]["online_attribution"] == oa
+
+
+def test_ctrl_c_held_down_still_saves_and_says_so(pulse, excerpt, tmp_path):
+    """Ctrl-C pressed again and again (one SIGINT every 5 ms) from capture through the save,
+    the re-attribution from --record and the closing summary: the session is saved, read back
+    whole, and the command says `saved PATH` (exit 130), never a bare "interrupted". Before
+    2026-12-03 a Ctrl-C after the save (or between the first Ctrl-C and the handler taking over)
+    met Python's default handler: `prosody: error: interrupted` and no word of the saved file, or,
+    before the save, a process ending under its (daemon) analysis thread. A Ctrl-C while the
+    interpreter shuts down, after everything is said, may still print Python's own lines."""
+    path, *_ = excerpt
+    mon = pulse.null_sink("v1")
+    rec = tmp_path / "raw.wav"
+    p, out = _start_live(pulse, ["--device", mon, "--record", str(rec)], tmp_path)
+    player = pulse.play(path, "v1")
+    time.sleep(3.0)
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        p.send_signal(SIGINT)
+        time.sleep(0.005)
+    o, e = p.communicate(timeout=60)
+    player.kill()
+    assert "prosody: error: interrupted" not in e, e
+    # 130, or killed by the SIGINT while the interpreter shuts down (which a shell also reads as 130)
+    assert p.returncode in (130, -SIGINT), e
+    assert f"saved {out} (" in o, (o[-400:], e)
+    doc, frames = load_live_session(out)
+    assert doc["live"]["stop_reason"] == "Ctrl-C"
+    assert doc["duration_s"] > 2.0
+    assert sf.info(str(rec)).duration == pytest.approx(doc["live"]["captured_s"], abs=0.05)
