@@ -265,14 +265,20 @@ def cmd_batch(args, out, err) -> int:
         want_parquet = False
         note = ("prosody: warning: the Parquet table was not written: it needs pyarrow, which is not installed "
                 "(pip install 'prosody[parquet]'); the CSV has the same rows")
+    unwritten = False
     try:
         files = write_table(report.rows, args.table, parquet=want_parquet)
     except BatchError as exc:  # pragma: no cover (checked above)
         files, note = [], f"prosody: warning: {terminal_safe(exc)}"
+    except OSError as exc:  # a full disk: the sessions are in the store; the summary is still said
+        files, unwritten = [], True
+        note = (f"prosody: error: cannot write {terminal_safe(exc.filename or args.table)}: "
+                f"{terminal_safe(exc.strerror or exc)}; the sessions are saved in the store: run the same "
+                "command again to write the table")
     out.write(summary_text(report, table_files=files))
     if note:
         err.write(note + "\n")
-    return EXIT_FAILED if report.failed else EXIT_OK
+    return EXIT_FAILED if report.failed or unwritten else EXIT_OK
 
 
 __all__ = ["add_parser", "cmd_batch", "summary_text"]
