@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -219,6 +220,8 @@ def main(argv=None) -> int:
         err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
     except KeyboardInterrupt:
+        if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:

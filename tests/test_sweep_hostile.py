@@ -1,11 +1,14 @@
-"""Hostile-input sweep (2026-12-03): an output onto a full disk.
+"""Hostile-input sweep (2026-12-03): an output onto a full disk; Ctrl-C twice.
 
 A file written beside the store (analyze --json, export -o, report -o, the
 batch table) that does not fit named no file ('cannot access: No space left on
 device'); analyze lost its --save and its summary with it, and batch its
-summary, though every session had been saved."""
+summary, though every session had been saved. A second Ctrl-C while the program
+exits after the first printed a traceback from the interpreter's shutdown."""
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,23 @@ def test_batch_table_on_a_full_disk_says_the_summary_and_that_the_sessions_are_s
     assert rc == 0 and "0 analysed, 1 skipped" in out, (out, err)
     assert {p.name for p in full_disk.iterdir()} == {"t.csv", "t.parquet"}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in full_disk.iterdir())
+
+
+def test_a_second_ctrl_c_while_exiting_gives_no_traceback(tmp_path):
+    """The first Ctrl-C is 'interrupted' (exit 130); one more while the program exits
+    (an impatient double Ctrl-C) is taken as the same request, not a traceback."""
+    code = "\n".join([
+        "import os, signal, sys",
+        "from prosody_cli import main as m",
+        "def interrupted(args, out, err):",
+        "    raise KeyboardInterrupt",
+        "m.cmd_analyze = interrupted  # a Ctrl-C in the middle of the analysis",
+        "rc = m.main()",
+        "os.kill(os.getpid(), signal.SIGINT)  # the second, while the program exits",
+        "sys.exit(rc)"])
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(b"RIFF")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    r = subprocess.run([sys.executable, "-c", code, "analyze", str(rec)], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert (r.returncode, r.stderr) == (130, "prosody: error: interrupted\n")
