@@ -101,3 +101,20 @@ def test_a_second_ctrl_c_while_exiting_gives_no_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, "analyze", str(rec)], capture_output=True, text=True,
                        timeout=60, env=env)
     assert (r.returncode, r.stderr) == (130, "prosody: error: interrupted\n")
+
+
+@pytest.mark.parametrize("command", [["analyze", "{rec}", "--save"], ["batch", "{rec}", "--no-progress"],
+                                     ["live", "--input", "{rec}", "--plain"], ["sessions"], ["show", "1"],
+                                     ["delete", "1"], ["enrol", "--list"]])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_store_path_is_refused_not_taken_for_the_default(tmp_path, short_wav, monkeypatch, command, empty):
+    """``--store "$UNSET"``: analyze --save had saved into the default store (and every
+    command read it) as if --store had not been given."""
+    monkeypatch.setenv("PROSODY_STORE", str(tmp_path / "default"))
+    monkeypatch.chdir(tmp_path)  # where a default output (live's JSON, batch's table) would land
+    argv = [str(short_wav) if a == "{rec}" else a for a in command]
+    rc, out, err = _cli(*argv, "--store", empty)
+    _one_line(rc, err, 2)
+    assert err.startswith(f"prosody: error: argument --store: {empty!r} names no folder; give the store's folder, "
+                          "or leave --store out for the default"), err
+    assert out == "" and not (tmp_path / "default").exists() and not list(tmp_path.glob("prosody-*"))
