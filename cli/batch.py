@@ -21,6 +21,7 @@ from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
+from .options import store_path
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -67,7 +68,7 @@ def add_parser(sub) -> None:
                    help=f"per-session table: writes PATH.csv and PATH.parquet (default {DEFAULT_TABLE})")
     p.add_argument("--no-parquet", action="store_true", help="write the table as CSV only")
     p.add_argument("--no-progress", action="store_true", help="plain progress lines even on a terminal")
-    p.add_argument("--store", metavar="PATH", default=None,
+    p.add_argument("--store", metavar="PATH", default=None, type=store_path,
                    help=f"session store folder (default ${ENV_VAR}, else {default_store_path(environ={})})")
     a = p.add_argument_group("analysis (as `prosody analyze`; a manifest's cells override them per file)")
     a.add_argument("--channels", metavar="MAP", help="stereo layout, e.g. therapist=right,client=left")
@@ -265,14 +266,20 @@ def cmd_batch(args, out, err) -> int:
         want_parquet = False
         note = ("prosody: warning: the Parquet table was not written: it needs pyarrow, which is not installed "
                 "(pip install 'prosody[parquet]'); the CSV has the same rows")
+    unwritten = False
     try:
         files = write_table(report.rows, args.table, parquet=want_parquet)
     except BatchError as exc:  # pragma: no cover (checked above)
         files, note = [], f"prosody: warning: {terminal_safe(exc)}"
+    except OSError as exc:  # a full disk: the sessions are in the store; the summary is still said
+        files, unwritten = [], True
+        note = (f"prosody: error: cannot write {terminal_safe(exc.filename or args.table)}: "
+                f"{terminal_safe(exc.strerror or exc)}; the sessions are saved in the store: run the same "
+                "command again to write the table")
     out.write(summary_text(report, table_files=files))
     if note:
         err.write(note + "\n")
-    return EXIT_FAILED if report.failed else EXIT_OK
+    return EXIT_FAILED if report.failed or unwritten else EXIT_OK
 
 
 __all__ = ["add_parser", "cmd_batch", "summary_text"]

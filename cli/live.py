@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from prosody.errors import InputError, ProsodyError
 from prosody.report.text import terminal_safe
 
+from .options import store_path
 from .sessions import check_file_name_text, store_folder
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
@@ -45,7 +46,8 @@ def add_parser(sub) -> None:
                    help="one device: the therapist's voice profile (`prosody enrol`); a mono or shared device "
                         "(--mono) names who is speaking live, provisionally, and with --record it names the "
                         "therapist when the whole session is attributed again on save")
-    p.add_argument("--store", metavar="PATH", default=None, help="session store holding the voice profile")
+    p.add_argument("--store", metavar="PATH", default=None, type=store_path,
+                   help="session store holding the voice profile")
     p.add_argument("--mono", action="store_true", help="one mono device: one speaker, no turn-taking figures")
     p.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono (default therapist)")
     p.add_argument("--therapist-device", metavar="DEV", help="two devices: the therapist's microphone")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -136,11 +137,16 @@ def cmd_analyze(args, out, err) -> int:
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
         from prosody.clips import audio_record
         doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
+    unwritten = []  # an output that fails (a full disk) loses neither the others, the save nor the summary
+
     def emit(path, text: str) -> None:  # "-" is stdout (at most one output: check_outputs)
         if path == "-":
             out.write(text)
-        else:
+            return
+        try:
             write_private(path, text)
+        except OSError as exc:
+            unwritten.append(f"cannot write {path}: {exc.strerror or exc}")
     if args.json:
         emit(args.json, dumps(doc))
     if args.save_baseline and doc.get("measures"):
@@ -173,8 +179,11 @@ def cmd_analyze(args, out, err) -> int:
         to_stdout = "-" in (args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf)
         console = Console(file=err if to_stdout else out)
         console.print(summary_view(doc))
+    for failure in unwritten:
+        err.write(f"prosody: error: {_safe(failure)}\n")
     if save_failure:
         err.write(f"prosody: error: {save_failure}\n")
+    if unwritten or save_failure:
         return EXIT_ERROR
     return EXIT_OK
 
@@ -211,6 +220,8 @@ def main(argv=None) -> int:
         err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
     except KeyboardInterrupt:
+        if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:

@@ -19,6 +19,15 @@ def session_ref(text: str) -> str:
     return text
 
 
+def store_path(text: str) -> str:
+    """argparse type of ``--store``: an empty path (``--store "$UNSET"``) is refused while
+    parsing, not taken for the default store."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} names no folder; give the store's folder, or leave --store out "
+                                         "for the default")
+    return text
+
+
 def add_measures_arguments(a) -> None:
     """Options of the measures layer, shared by ``analyze`` and ``live``."""
     a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",

@@ -18,7 +18,7 @@ from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_w
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import session_ref
+from .options import session_ref, store_path
 
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -30,7 +30,7 @@ def _console(out) -> Console:
 
 # -- shared options -----------------------------------------------------------------------------------------------
 def _store_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", metavar="PATH", default=None,
+    p.add_argument("--store", metavar="PATH", default=None, type=store_path,
                    help=f"session store folder (default ${ENV_VAR}, else {default_store_path(environ={})})")
 
 

@@ -35,11 +35,13 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None:  # a full disk names no file: say which one
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     try:
         dfd = os.open(str(path.parent), os.O_RDONLY)

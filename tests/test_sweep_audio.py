@@ -204,6 +204,44 @@ def test_unreadable_inputs_are_one_error_line(tmp_path, cut):
     _one_line(*run_cli("analyze", tmp_path / "six.wav")[::2], "6 channels", "--channels therapist=N,client=M")
 
 
+def _cli_without_read_override(*args) -> tuple[int, str]:
+    """``prosody ARGS`` in a child process that may not read past file modes: as
+    another user, or as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH."""
+    import sys
+    code = "import sys; from prosody_cli.main import main; sys.exit(main(sys.argv[1:]))"
+    cmd = [sys.executable, "-c", code, *map(str, args)]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads every file; setpriv (util-linux) drops that, and is not here")
+        cmd = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search",
+               "--inh-caps", "-dac_override,-dac_read_search", *cmd]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    return r.returncode, r.stderr
+
+
+def test_a_recording_without_read_permission_is_said_so_not_called_damaged(tmp_path, cut):
+    """Hostile sweep (2026-12-03): a good recording that this user may not read (mode
+    000) was 'cannot decode X: not a readable audio file (... System error.)' in analyze,
+    enrol, batch and live --input, as if it were damaged."""
+    rec = tmp_path / "locked.wav"
+    sf.write(rec, cut[: 5 * SR], SR, subtype="PCM_16")
+    rec.chmod(0)
+    rc, err = _cli_without_read_override("analyze", rec, "--quiet", "--store", tmp_path / "st")
+    if rc == 0:
+        pytest.skip("this user reads files of mode 000")
+    assert (rc, err) == (2, f"prosody: error: cannot read {rec} (Permission denied)\n")
+    rc, err = _cli_without_read_override("enrol", rec, "--therapist", "ann", "--store", tmp_path / "st")
+    assert (rc, err) == (2, f"prosody: error: cannot read {rec} (Permission denied)\n")
+    rc, err = _cli_without_read_override("live", "--input", rec, "--plain", "--speed", "max",
+                                         "--store", tmp_path / "st", "--output", tmp_path / "live.json")
+    assert (rc, err) == (2, f"prosody: error: cannot read {rec} (Permission denied)\n")
+    assert not (tmp_path / "live.json").exists()
+    rc, err = _cli_without_read_override("batch", rec, "--store", tmp_path / "st", "-j", "1", "--no-progress",
+                                         "--table", tmp_path / "t")
+    assert rc == 1 and f"prosody: failed: {rec}: cannot read {rec} (Permission denied)\n" in err, err
+
+
 # -- sub-speech rumble (a drifting offset, handling noise): filtered as the recording is read ---------
 
 def test_a_slow_wander_on_a_mono_or_shared_recording_leaves_its_voices(tmp_path, cut):

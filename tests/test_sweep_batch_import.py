@@ -73,6 +73,36 @@ def test_a_parquet_export_with_changed_frame_columns_is_refused_whole(saved, tmp
     assert rc == 0, err
 
 
+def test_frames_that_do_not_cover_the_session_are_not_imported(saved, tmp_path):
+    """Hostile sweep (2026-12-03): a frames file of another (shorter) session, or cut
+    short, was imported beside a 40 s session (10 frames: a CSV export of 10 rows, the
+    report's curves 0.1 s long); now one line, nothing stored."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    d, _, _ = saved
+    with np.load(d / "s.frames.npz") as z:
+        whole = {k: z[k] for k in z.files}
+    n = len(whole["s0_f0_hz"])
+    cut = tmp_path / "cut.npz"
+    np.savez(cut, **{k: (v if k == "speakers" else v[:10]) for k, v in whole.items()})
+    rc, _, err = run_cli("import", d / "s.json", "--frames", cut, "--store", tmp_path / "st")
+    _one_line(rc, err)
+    assert err == (f"prosody: error: cannot import: frames file {cut} holds 10 frames (0.10 s), the session "
+                   f"{n / 100:.2f} s ({n} frames); it belongs to another session or was cut short: give the "
+                   "session's own with --frames\n"), err
+    t = pq.read_table(d / "s.parquet")
+    short = t.filter(pa.array([time_s < 1.0 for time_s in t.column("time_s").to_pylist()]))
+    p = tmp_path / "short.parquet"
+    pq.write_table(short.replace_schema_metadata(t.schema.metadata), p)
+    rc, _, err = run_cli("import", p, "--store", tmp_path / "st")
+    _one_line(rc, err)
+    assert f"{p}'s frame columns holds 100 frames (1.00 s)" in err, err
+    assert not (tmp_path / "st" / "sessions.db").exists() or Store(tmp_path / "st").list() == []
+    rc, _, err = run_cli("import", d / "s.json", "--frames", d / "s.frames.npz", "--store", tmp_path / "ok")
+    assert rc == 0, err
+
+
 def test_two_speakers_named_alike_are_not_imported(tmp_path):
     wav = tmp_path / "rec.flac"
     shutil.copy(FIXTURES / "dialogue.flac", wav)

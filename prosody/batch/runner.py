@@ -858,15 +858,7 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
         conv = {"int": int, "float": float, "str": str, "bool": bool}
         table = pa.table({c: pa.array([None if r.get(c) is None else conv[t](r[c]) for r in rows], types[t])
                           for c, t in TABLE_COLUMNS})
-        fd, tmp = tempfile.mkstemp(dir=str(pq_path.resolve().parent), prefix=f".{pq_path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            os.chmod(tmp, 0o600)
-            pq.write_table(table, tmp)
-            os.replace(tmp, pq_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(pq_path, lambda f: pq.write_table(table, f))
         written.append(pq_path)
     return written
 

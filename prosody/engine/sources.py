@@ -65,6 +65,10 @@ class AudioFile:
             self.subtype = info.subtype
             self._header_n_samples = _header_n_samples(info, self.n_samples)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            try:  # a file this user may not read is said as such (libsndfile: 'System error', as if damaged)
+                open(self.path, "rb").close()
+            except OSError as os_exc:
+                raise InputError(f"cannot read {self.path} ({os_exc.strerror or os_exc})") from None
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             if "does not exist or is not a regular file" in sndfile_error:  # libsndfile's word for "cannot parse"
                 sndfile_error = "too short or damaged to hold audio"

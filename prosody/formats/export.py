@@ -302,6 +302,7 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
                 b.frames = checked_frames(b.frames, where=f"{path}'s frame columns")
             except StoreError as exc:
                 raise InvalidSessionError(f"cannot import {exc}") from None
+            _check_frames_cover(b, where=f"{path}'s frame columns")
         return b
     try:
         d = _json_loads(path.read_text(encoding="utf-8"), path)
@@ -336,7 +337,19 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     b = bundle_from_dict(d, default_recorded_at=default_when)
     if frames_path is not None:
         b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
+        _check_frames_cover(b, where=f"frames file {frames_path}")
     return b
+
+
+def _check_frames_cover(b: ExportBundle, *, where: str) -> None:
+    """The frames cover the session: one per hop of its ``duration_s`` (a session's
+    duration is its frame count on the grid), else InvalidSessionError naming ``where``."""
+    hop_s = float(b.doc.get("frame_hop_s") or GRID.hop_s)
+    n_want, n = round(float(b.doc.get("duration_s") or 0.0) / hop_s), n_frames_of(b.frames)
+    if n != n_want:
+        raise InvalidSessionError(f"cannot import: {where} holds {n} frames ({n * hop_s:.2f} s), the session "
+                                  f"{b.doc.get('duration_s')} s ({n_want} frames); it belongs to another session "
+                                  "or was cut short: give the session's own with --frames")
 
 
 def _json_loads(text, path) -> object:

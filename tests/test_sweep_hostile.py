@@ -1,0 +1,120 @@
+"""Hostile-input sweep (2026-12-03): an output onto a full disk; Ctrl-C twice.
+
+A file written beside the store (analyze --json, export -o, report -o, the
+batch table) that does not fit named no file ('cannot access: No space left on
+device'); analyze lost its --save and its summary with it, and batch its
+summary, though every session had been saved. A second Ctrl-C while the program
+exits after the first printed a traceback from the interpreter's shutdown."""
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prosody.store.db import Store
+from tests.conftest import run_cli
+from tests.test_hardening import _fill, _one_line, _tmpfs
+
+_cli = run_cli
+FULL = "No space left on device"
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 kB tmpfs filled up (needs root, else skipped)."""
+    with _tmpfs(tmp_path / "full", "64k") as d:
+        _fill(d, 0)
+        yield d
+
+
+def _only_filler(folder: Path) -> None:
+    assert sorted(p.name for p in folder.iterdir()) == ["filler"]  # nothing half-written, no temporary left
+
+
+def test_analyze_json_on_a_full_disk_keeps_the_save_and_the_summary(tmp_path, short_wav, full_disk):
+    rttm = tmp_path / "o.rttm"
+    rc, out, err = _cli("analyze", short_wav, "--save", "--store", tmp_path / "st", "--json", full_disk / "o.json",
+                        "--rttm", rttm, "--no-progress")
+    assert rc == 1, err
+    lines = err.splitlines()
+    assert f"prosody: error: cannot write {full_disk / 'o.json'}: {FULL}" in lines, err
+    assert any(line.startswith("prosody: saved as session 1 in ") for line in lines), err
+    assert "internal error" not in err and "Traceback" not in err
+    assert "Time speaking" in out  # the summary is still shown
+    assert rttm.read_text().startswith("SPEAKER ") and stat.S_IMODE(rttm.stat().st_mode) == 0o600
+    with Store(tmp_path / "st") as st:
+        assert [i.id for i in st.list()] == [1]
+    _only_filler(full_disk)
+
+
+@pytest.mark.parametrize("command, name", [("export", "s.json"), ("export", "s.csv"), ("report", "s.html")])
+def test_a_stored_session_written_onto_a_full_disk_names_the_file(tmp_path, short_wav, full_disk, command, name):
+    assert _cli("analyze", short_wav, "--save", "--store", tmp_path / "st", "--quiet")[0] == 0
+    args = [command, "1", "--store", tmp_path / "st", "-o", full_disk / name]
+    if name.endswith(".csv"):
+        args += ["--format", "csv"]
+    rc, out, err = _cli(*args)
+    _one_line(rc, err, 1)
+    assert err.startswith(f"prosody: error: cannot access {full_disk}/") and err.endswith(f": {FULL}\n"), err
+    _only_filler(full_disk)
+
+
+def test_batch_table_on_a_full_disk_says_the_summary_and_that_the_sessions_are_saved(tmp_path, short_wav,
+                                                                                      full_disk):
+    rc, out, err = _cli("batch", short_wav, "--store", tmp_path / "st", "--table", full_disk / "t", "-j", "1",
+                        "--no-progress")
+    assert rc == 1, err
+    assert out.startswith("batch: 1 recording: 1 analysed, 0 skipped (already done), 0 failed\n"), out
+    assert "table (" not in out
+    last = err.splitlines()[-1]
+    assert last == (f"prosody: error: cannot write {full_disk / 't.csv'}: {FULL}; the sessions are saved in the "
+                    "store: run the same command again to write the table"), err
+    assert "internal error" not in err and "Traceback" not in err
+    with Store(tmp_path / "st") as st:
+        assert [i.id for i in st.list()] == [1]
+    _only_filler(full_disk)
+    (full_disk / "filler").unlink()  # room again: the same command writes the table of the sessions saved
+    rc, out, err = _cli("batch", short_wav, "--store", tmp_path / "st", "--table", full_disk / "t", "-j", "1",
+                        "--no-progress")
+    assert rc == 0 and "0 analysed, 1 skipped" in out, (out, err)
+    assert {p.name for p in full_disk.iterdir()} == {"t.csv", "t.parquet"}
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in full_disk.iterdir())
+
+
+def test_a_second_ctrl_c_while_exiting_gives_no_traceback(tmp_path):
+    """The first Ctrl-C is 'interrupted' (exit 130); one more while the program exits
+    (an impatient double Ctrl-C) is taken as the same request, not a traceback."""
+    code = "\n".join([
+        "import os, signal, sys",
+        "from prosody_cli import main as m",
+        "def interrupted(args, out, err):",
+        "    raise KeyboardInterrupt",
+        "m.cmd_analyze = interrupted  # a Ctrl-C in the middle of the analysis",
+        "rc = m.main()",
+        "os.kill(os.getpid(), signal.SIGINT)  # the second, while the program exits",
+        "sys.exit(rc)"])
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(b"RIFF")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    r = subprocess.run([sys.executable, "-c", code, "analyze", str(rec)], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert (r.returncode, r.stderr) == (130, "prosody: error: interrupted\n")
+
+
+@pytest.mark.parametrize("command", [["analyze", "{rec}", "--save"], ["batch", "{rec}", "--no-progress"],
+                                     ["live", "--input", "{rec}", "--plain"], ["sessions"], ["show", "1"],
+                                     ["delete", "1"], ["enrol", "--list"]])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_store_path_is_refused_not_taken_for_the_default(tmp_path, short_wav, monkeypatch, command, empty):
+    """``--store "$UNSET"``: analyze --save had saved into the default store (and every
+    command read it) as if --store had not been given."""
+    monkeypatch.setenv("PROSODY_STORE", str(tmp_path / "default"))
+    monkeypatch.chdir(tmp_path)  # where a default output (live's JSON, batch's table) would land
+    argv = [str(short_wav) if a == "{rec}" else a for a in command]
+    rc, out, err = _cli(*argv, "--store", empty)
+    _one_line(rc, err, 2)
+    assert err.startswith(f"prosody: error: argument --store: {empty!r} names no folder; give the store's folder, "
+                          "or leave --store out for the default"), err
+    assert out == "" and not (tmp_path / "default").exists() and not list(tmp_path.glob("prosody-*"))
