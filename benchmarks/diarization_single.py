@@ -154,9 +154,12 @@ def _pair(rng, split: str):
     return a, b
 
 
-def two_cases(split: str):
-    """(name, audio, truth segments per voice): hard two-voice recordings."""
+def two_cases(split: str, only: frozenset[int] | None = None):
+    """(name, audio, truth segments per voice): hard two-voice recordings. ``only``: just the cases
+    of these numbers (0-based; each case draws from its own seed, so a case is the same alone)."""
     for i in range(N_TWO[split]):
+        if only is not None and i not in only:
+            continue
         seed = SEED0[split] + 300 + i
         rng = np.random.default_rng(seed)
         va, vb = _pair(rng, split)

@@ -137,7 +137,10 @@ class DiarizeConfig:
     piece is not tested for one voice in pieces (a real pair's first pass that
     gave turn ends to the other voice changes mostly at its turns; one voice in pieces mostly inside
     speech, its halves nearer: docs/speakers.md, thirty-second round; ``pieces_keep_apart=1`` turns
-    it off).
+    it off), unless its frame models' held-out gain lies below ``pieces_keep_min_gain`` nats/frame (one
+    model for all the speech predicts held-out frames clearly better than one per voice: a first pass
+    0.22 apart that cut through a voice holding ~90 % read -1.07; the real pairs it keeps, -0.31 or
+    more: docs/speakers.md, thirty-third round; ``-inf`` turns that bar off).
     ``utterance_restart_below`` / ``utterance_min_s`` / ``utterance_window_s``: where the voices
     found lie less than ``utterance_restart_below`` apart (``0`` turns it off), a restart from whole
     utterances (``_utterance_restart``): each utterance of at least ``utterance_min_s`` embedded on
@@ -264,6 +267,7 @@ class DiarizeConfig:
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     pieces_keep_apart: float = 0.22
     pieces_keep_max_inside: float = 0.6
+    pieces_keep_min_gain: float = -0.7
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
     second_look_min_s: float = 0.2
@@ -815,7 +819,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # a first pass whose voices lie clearly apart and change mostly at its turns is no voice in pieces (a
     # real pair's first pass gives turn ends to the other voice; one voice's pieces lie nearer, cut inside
     # speech)
-    kept = first_pass and separation >= cfg.pieces_keep_apart and _turn_like(path3, idx, cfg)
+    kept = (first_pass and separation >= cfg.pieces_keep_apart and gain >= cfg.pieces_keep_min_gain
+            and _turn_like(path3, idx, cfg))
     if two and seed is None and not (spatial or pitched or kept):
         if _one_voice_in_pieces(path3, idx, f0_st, separation, cfg):
             two, pieces = False, True
