@@ -13,7 +13,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from prosody.errors import InputError, ProsodyError
+from prosody.errors import InputError, error_text
 from prosody.report.text import terminal_safe
 
 from .options import store_path
@@ -300,10 +300,8 @@ def _reattribute(result, phase: dict, err, **options):
             failure = exc
         if failure is not None:
             why = "re-attribution failed"
-            text = failure if isinstance(failure, (ProsodyError, OSError)) else \
-                f"{type(failure).__name__}: {failure}"
             err.write("prosody: warning: the session was not attributed again from its recording: "
-                      f"{terminal_safe(text)}\n")
+                      f"{terminal_safe(error_text(failure))}\n")
         elif got is None and (result.doc.get("live") or {}).get("recording_complete") is False:
             why = "the recording stopped early"
     if why is not None:

@@ -4,7 +4,8 @@ A file written beside the store (analyze --json, export -o, report -o, the
 batch table) that does not fit named no file ('cannot access: No space left on
 device'); analyze lost its --save and its summary with it, and batch its
 summary, though every session had been saved. A second Ctrl-C while the program
-exits after the first printed a traceback from the interpreter's shutdown."""
+exits after the first printed a traceback from the interpreter's shutdown.
+Small defects of the same sweep follow at the end: each test says its own."""
 import os
 import stat
 import subprocess
@@ -118,3 +119,31 @@ def test_an_empty_store_path_is_refused_not_taken_for_the_default(tmp_path, shor
     assert err.startswith(f"prosody: error: argument --store: {empty!r} names no folder; give the store's folder, "
                           "or leave --store out for the default"), err
     assert out == "" and not (tmp_path / "default").exists() and not list(tmp_path.glob("prosody-*"))
+
+
+def test_live_replay_of_nan_samples_says_why_without_a_class_name(tmp_path, monkeypatch):
+    """``live --input`` of a float WAV holding NaN samples said 'analysis error: InputError: ...':
+    the class name is not for a person; the message is the input rule's own."""
+    import numpy as np
+    import soundfile as sf
+    monkeypatch.chdir(tmp_path)
+    x = (0.3 * np.sin(2 * np.pi * 150 * np.arange(3 * 16000) / 16000)).astype(np.float32)
+    x[1000:2000] = np.nan
+    sf.write(tmp_path / "nan.wav", x, 16000, subtype="FLOAT")
+    rc, out, err = _cli("live", "--input", "nan.wav", "--plain", "--speed", "max", "--output", "x.json",
+                        "--store", tmp_path / "st")
+    assert rc == 1 and out.startswith("saved x.json (") and out.endswith("stopped: analysis error)\n"), (out, err)
+    assert err == ("prosody: error: analysis error: nan.wav contains NaN or infinite samples (before 1280 samples); "
+                   "repair or re-export the recording; the session up to then is saved in x.json\n"), err
+    import json
+    assert json.loads((tmp_path / "x.json").read_text())["live"]["error"] == (
+        "nan.wav contains NaN or infinite samples (before 1280 samples); repair or re-export the recording")
+
+
+def test_error_text_names_no_class_for_a_persons_error_and_an_os_error_names_its_file_once():
+    """The words of a failure the live runner saves and prints (prosody.errors.error_text)."""
+    from prosody.errors import InputError, error_text
+    assert error_text(InputError("a.wav is empty")) == "a.wav is empty"
+    assert error_text(PermissionError(13, "Permission denied", "/x/y.npz")) == "cannot access /x/y.npz: Permission denied"
+    assert error_text(OSError(28, "No space left on device")) == "No space left on device"
+    assert error_text(RuntimeError("boom")) == "internal error (RuntimeError: boom)"
