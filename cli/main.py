@@ -11,7 +11,7 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .options import add_measures_arguments, config_from_args, layout_from_args, measures_from_args
+from .options import add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse a recording (stereo file, two files, or mono)")
     a.add_argument("files", nargs="+", metavar="FILE",
                    help="one stereo/mono file, or two files: therapist then client")
-    a.add_argument("--channels", metavar="MAP",
+    a.add_argument("--channels", metavar="MAP", type=channel_map,
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
     a.add_argument("--speaker", default=None, metavar="NAME",
                    help="a mono file holds this one speaker only (no diarization)")

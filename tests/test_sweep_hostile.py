@@ -147,3 +147,48 @@ def test_error_text_names_no_class_for_a_persons_error_and_an_os_error_names_its
     assert error_text(PermissionError(13, "Permission denied", "/x/y.npz")) == "cannot access /x/y.npz: Permission denied"
     assert error_text(OSError(28, "No space left on device")) == "No space left on device"
     assert error_text(RuntimeError("boom")) == "internal error (RuntimeError: boom)"
+
+
+@pytest.mark.parametrize("command", [["analyze", "{rec}"], ["batch", "{rec}", "--no-progress"],
+                                     ["live", "--input", "{rec}", "--plain", "--speed", "max"]])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_channel_map_is_refused_not_taken_for_the_default(tmp_path, short_wav, monkeypatch, command, empty):
+    """``--channels "$UNSET"`` was taken as the default layout (therapist=left) without a word."""
+    monkeypatch.setenv("PROSODY_STORE", str(tmp_path / "default"))
+    monkeypatch.chdir(tmp_path)
+    argv = [str(short_wav) if a == "{rec}" else a for a in command]
+    rc, out, err = _cli(*argv, "--channels", empty)
+    _one_line(rc, err, 2)
+    assert err.startswith(f"prosody: error: argument --channels: {empty!r} names no channels; give e.g. "
+                          "therapist=right,client=left, or leave --channels out for the default "
+                          "(therapist=left,client=right)"), err
+    assert out == "" and not (tmp_path / "default").exists() and not list(tmp_path.glob("prosody-*"))
+
+
+@pytest.mark.parametrize("extra, said", [
+    (["--therapist-channel", "0"], "--therapist-channel applies to two devices; a replayed file's channels are "
+                                   "named with --channels"),
+    (["--client-channel", "2"], "--client-channel applies to two devices; a replayed file's channels are named "
+                                "with --channels"),
+    (["--therapist-channel", "1", "--client-channel", "2"],
+     "--therapist-channel and --client-channel apply to two devices; a replayed file's channels are named with "
+     "--channels"),
+    (["--offset-s", "3"], "--offset-s applies to the replay of two files (therapist, client); one file has "
+                          "nothing to shift"),
+    (["--rate-hz", "16000"], "--rate-hz applies to devices; a replayed file keeps its own rate")])
+def test_a_live_option_without_effect_on_one_replayed_file_is_refused(tmp_path, short_wav, monkeypatch, extra, said):
+    """``live --input FILE --therapist-channel 0`` (or --client-channel, or --offset-s with one
+    file) was accepted without a word while --rate-hz is refused there: each is refused alike."""
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = _cli("live", "--input", short_wav, "--plain", "--speed", "max", *extra)
+    assert (rc, out, err) == (2, "", f"prosody: error: {said}\n")
+    assert not list(tmp_path.iterdir())  # no session written
+
+
+def test_live_channel_zero_on_one_device_is_refused_before_any_device_is_opened():
+    """``--therapist-channel 0`` (falsy) slipped past the one-device rule that refuses the option."""
+    from prosody.errors import InputError
+    from prosody.live.layout import LiveRequest, plan_capture
+    with pytest.raises(InputError, match="^--therapist-channel/--client-channel apply to two devices; with one "
+                                         "device use --channels$"):
+        plan_capture(LiveRequest(device="no such device", therapist_channel=0))
