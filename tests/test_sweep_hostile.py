@@ -192,3 +192,34 @@ def test_live_channel_zero_on_one_device_is_refused_before_any_device_is_opened(
     with pytest.raises(InputError, match="^--therapist-channel/--client-channel apply to two devices; with one "
                                          "device use --channels$"):
         plan_capture(LiveRequest(device="no such device", therapist_channel=0))
+
+
+def _stored_frames(tmp_path, short_wav) -> Path:
+    assert _cli("analyze", short_wav, "--save", "--store", tmp_path / "st", "--quiet")[0] == 0
+    (frames,) = (tmp_path / "st" / "frames").iterdir()
+    return frames
+
+
+def test_an_unreadable_frames_file_is_named_once(tmp_path, short_wav, monkeypatch):
+    """A store frames file the OS would not let prosody read said '...: [Errno 13] Permission
+    denied: PATH', the path twice (numpy's OSError text); now the reason alone after the path."""
+    import errno
+
+    import numpy as np
+    frames = _stored_frames(tmp_path, short_wav)
+
+    def denied(path, *args, **kwargs):  # as the OS refuses a file of another user (tests run as root)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    monkeypatch.setattr(np, "load", denied)
+    rc, out, err = _cli("report", "1", "--store", tmp_path / "st", "-o", tmp_path / "r.html")
+    _one_line(rc, err, 1)
+    assert err == f"prosody: error: cannot read frames file {frames}: Permission denied\n", err
+
+
+def test_a_frames_file_replaced_by_a_folder_is_named_once(tmp_path, short_wav):
+    frames = _stored_frames(tmp_path, short_wav)
+    frames.unlink()
+    frames.mkdir()
+    rc, out, err = _cli("export", "1", "--store", tmp_path / "st", "-o", tmp_path / "f.csv", "--format", "csv")
+    _one_line(rc, err, 1)
+    assert err == f"prosody: error: cannot read frames file {frames}: Is a directory\n", err
