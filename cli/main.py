@@ -26,8 +26,30 @@ PROGRESS_MIN_S = 5.0
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage dump
+    """One line per usage error, no usage dump. argparse (before Python 3.13) reads a value such
+    as -1e-1 or -.5 after an option as another option ("expected one argument"); the line then
+    says how to write it (--offset-s=-1e-1), as -1.5, which argparse takes, needs nothing."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._typed = list(sys.argv[1:] if args is None else args)  # a subcommand's parser gets its own
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        flags = message.removeprefix("argument ").removesuffix(": expected one argument")
+        if flags != message and message.startswith("argument "):
+            typed = getattr(self, "_typed", [])
+            value = next((v for k, v in zip(typed, typed[1:]) if k in flags.split("/") and _number(v)), None)
+            if value is not None:
+                message += f": {value} reads as an option there; write {flags.split('/')[-1]}={value}"
         raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _UsageError(Exception):

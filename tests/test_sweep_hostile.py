@@ -223,3 +223,35 @@ def test_a_frames_file_replaced_by_a_folder_is_named_once(tmp_path, short_wav):
     rc, out, err = _cli("export", "1", "--store", tmp_path / "st", "-o", tmp_path / "f.csv", "--format", "csv")
     _one_line(rc, err, 1)
     assert err == f"prosody: error: cannot read frames file {frames}: Is a directory\n", err
+
+
+@pytest.mark.parametrize("command", [["analyze", "{rec}", "{rec}"], ["live", "--input", "{rec}", "{rec}", "--plain"]])
+@pytest.mark.parametrize("value", ["-1e-1", "-1.", "-2E+0"])
+def test_a_negative_number_argparse_takes_for_an_option_says_how_to_write_it(tmp_path, short_wav, monkeypatch,
+                                                                              command, value):
+    """``--offset-s -1e-1`` (argparse before Python 3.13 takes only -1 or -1.5 for a number) said
+    'argument --offset-s: expected one argument', no word of the value typed or the way out."""
+    import argparse
+    plain = argparse.ArgumentParser(exit_on_error=False)
+    plain.add_argument("--x")
+    try:  # a later argparse may read the value as the number it is: then nothing to say
+        plain.parse_args(["--x", value])
+    except argparse.ArgumentError:
+        pass
+    else:
+        pytest.skip(f"this Python's argparse takes {value} as a number")
+    monkeypatch.chdir(tmp_path)
+    argv = [str(short_wav) if a == "{rec}" else a for a in command]
+    rc, out, err = _cli(*argv, "--offset-s", value)
+    name = command[0]
+    assert (rc, out, err) == (2, "", f"prosody: error: argument --offset-s: expected one argument: {value} reads as "
+                                     f"an option there; write --offset-s={value} (see `prosody {name} --help`)\n")
+
+
+def test_an_option_missing_its_value_still_says_only_that(short_wav):
+    rc, out, err = _cli("analyze", short_wav, "--offset-s")
+    assert (rc, err) == (2, "prosody: error: argument --offset-s: expected one argument (see `prosody analyze "
+                            "--help`)\n")
+    rc, out, err = _cli("analyze", short_wav, "--offset-s", "--quiet")
+    assert (rc, err) == (2, "prosody: error: argument --offset-s: expected one argument (see `prosody analyze "
+                            "--help`)\n")
