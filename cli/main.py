@@ -5,6 +5,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from prosody import __version__
@@ -223,8 +224,20 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return None
 
 
+def _first_ctrl_c(signum, frame):
+    """The program's Ctrl-C: from the first, another is ignored at once, so that a double Ctrl-C
+    cannot interrupt the cleanup run while the first unwinds (an object's __del__ then printed
+    'Exception ignored ... KeyboardInterrupt'). A command with a handler of its own (batch, live)
+    sets it while it runs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     out, err = sys.stdout, sys.stderr
+    if argv is None and threading.current_thread() is threading.main_thread() \
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
