@@ -21,7 +21,7 @@ from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import store_path
+from .options import channel_map, store_path
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -71,7 +71,8 @@ def add_parser(sub) -> None:
     p.add_argument("--store", metavar="PATH", default=None, type=store_path,
                    help=f"session store folder (default ${ENV_VAR}, else {default_store_path(environ={})})")
     a = p.add_argument_group("analysis (as `prosody analyze`; a manifest's cells override them per file)")
-    a.add_argument("--channels", metavar="MAP", help="stereo layout, e.g. therapist=right,client=left")
+    a.add_argument("--channels", metavar="MAP", type=channel_map,
+                   help="stereo layout, e.g. therapist=right,client=left")
     a.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono files (default therapist)")
     a.add_argument("--layout", choices=("auto", "separate", "shared", "mono"), default="auto",
                    help="how voices sit on the channels of each file (as `prosody analyze --layout`; a manifest's "

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from prosody.errors import InputError, ProsodyError
+from prosody.errors import InputError, error_text
 from prosody.report.text import terminal_safe
 
-from .options import store_path
+from .options import channel_map, store_path
 from .sessions import check_file_name_text, store_folder
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
                                    "note, p pause/resume.")
     p.add_argument("--device", metavar="DEV", help="input device: number, PulseAudio source name or part of a name "
                                                    "(see `prosody devices`; default: the system's default input)")
-    p.add_argument("--channels", metavar="MAP",
+    p.add_argument("--channels", metavar="MAP", type=channel_map,
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
     p.add_argument("--profile", metavar="NAME", default=None,
                    help="one device: the therapist's voice profile (`prosody enrol`); a mono or shared device "
@@ -300,10 +300,8 @@ def _reattribute(result, phase: dict, err, **options):
             failure = exc
         if failure is not None:
             why = "re-attribution failed"
-            text = failure if isinstance(failure, (ProsodyError, OSError)) else \
-                f"{type(failure).__name__}: {failure}"
             err.write("prosody: warning: the session was not attributed again from its recording: "
-                      f"{terminal_safe(text)}\n")
+                      f"{terminal_safe(error_text(failure))}\n")
         elif got is None and (result.doc.get("live") or {}).get("recording_complete") is False:
             why = "the recording stopped early"
     if why is not None:

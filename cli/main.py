@@ -5,13 +5,14 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .options import add_measures_arguments, config_from_args, layout_from_args, measures_from_args
+from .options import add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -26,8 +27,30 @@ PROGRESS_MIN_S = 5.0
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage dump
+    """One line per usage error, no usage dump. argparse (before Python 3.13) reads a value such
+    as -1e-1 or -.5 after an option as another option ("expected one argument"); the line then
+    says how to write it (--offset-s=-1e-1), as -1.5, which argparse takes, needs nothing."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._typed = list(sys.argv[1:] if args is None else args)  # a subcommand's parser gets its own
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        flags = message.removeprefix("argument ").removesuffix(": expected one argument")
+        if flags != message and message.startswith("argument "):
+            typed = getattr(self, "_typed", [])
+            value = next((v for k, v in zip(typed, typed[1:]) if k in flags.split("/") and _number(v)), None)
+            if value is not None:
+                message += f": {value} reads as an option there; write {flags.split('/')[-1]}={value}"
         raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _UsageError(Exception):
@@ -41,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse a recording (stereo file, two files, or mono)")
     a.add_argument("files", nargs="+", metavar="FILE",
                    help="one stereo/mono file, or two files: therapist then client")
-    a.add_argument("--channels", metavar="MAP",
+    a.add_argument("--channels", metavar="MAP", type=channel_map,
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
     a.add_argument("--speaker", default=None, metavar="NAME",
                    help="a mono file holds this one speaker only (no diarization)")
@@ -201,8 +224,20 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return None
 
 
+def _first_ctrl_c(signum, frame):
+    """The program's Ctrl-C: from the first, another is ignored at once, so that a double Ctrl-C
+    cannot interrupt the cleanup run while the first unwinds (an object's __del__ then printed
+    'Exception ignored ... KeyboardInterrupt'). A command with a handler of its own (batch, live)
+    sets it while it runs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     out, err = sys.stdout, sys.stderr
+    if argv is None and threading.current_thread() is threading.main_thread() \
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)

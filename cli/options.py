@@ -28,6 +28,15 @@ def store_path(text: str) -> str:
     return text
 
 
+def channel_map(text: str) -> str:
+    """argparse type of ``--channels``: an empty map (``--channels "$UNSET"``) is refused while
+    parsing, not taken for the default layout (its pairs are checked where the channels are known)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} names no channels; give e.g. therapist=right,client=left, or "
+                                         "leave --channels out for the default (therapist=left,client=right)")
+    return text
+
+
 def add_measures_arguments(a) -> None:
     """Options of the measures layer, shared by ``analyze`` and ``live``."""
     a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",

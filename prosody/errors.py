@@ -70,3 +70,16 @@ def parse_problem(exc: BaseException) -> str:
         return "values nested too deeply (lists or tables within each other hundreds of times)"
     text = str(exc)
     return "a number of more than 4300 digits" if "4300 digits" in text else text
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as words for a person, on one line of its own: a ProsodyError's message as it
+    is; an OSError as the file it names and its reason ('cannot access PATH: Permission denied',
+    the path once); anything else is a bug, said as an internal error with its type (as the
+    CLI's last line of defence says it), for a report."""
+    if isinstance(exc, ProsodyError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        why = exc.strerror or str(exc) or "operating system error"
+        return f"cannot access {exc.filename}: {why}" if exc.filename else why
+    return f"internal error ({type(exc).__name__}: {exc})"

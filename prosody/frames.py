@@ -46,8 +46,10 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         # numpy reads a file that is not an .npz as a pickle, which it refuses: say what the file is not
+        # an OSError's reason alone ('Permission denied'): its own text repeats the path named here
         why = "not a frames file (.npz) prosody wrote; it was replaced or damaged" if (
-            isinstance(exc, ValueError) and "pickle" in str(exc)) else str(exc)
+            isinstance(exc, ValueError) and "pickle" in str(exc)) else (
+            (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc))
         raise StoreError(f"cannot read frames file {path_or_file}: {why}") from None
     names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)
     if list(speakers) and names != list(speakers):

@@ -43,6 +43,9 @@ class Session:
     voice_quality: tuple = ()  # VoiceQualityChunk per voiced run, in time order per speaker
     measures: Measures | None = None
     attribution: dict | None = None  # layout found and how speakers were attributed (prosody.speakers)
+    # per speaker, the loudest frame in dBFS, not clipped at rms_db's floor (Pipeline.peak_db; -inf:
+    # every sample zero or one constant value); known for a session just analysed, not stored
+    peak_db: dict[str, float] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -192,7 +195,7 @@ class SessionBuilder:
                     segments=tuple(sorted(self._segments, key=lambda x: (x.start_s, x.speaker))),
                     nuclei=tuple(sorted(self._nuclei, key=lambda x: (x[1], x[0]))),
                     turns=TurnOutput.concat(self._turns), rolling=tuple(self._rolling),
-                    voice_quality=tuple(self._voice_quality))
+                    voice_quality=tuple(self._voice_quality), peak_db=self.pipeline.peak_db)
         return dataclasses.replace(s, measures=session_measures(s, self.measures_config, profile=self.profile,
                                                                 rolling=s.rolling))
 
@@ -223,8 +226,8 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
             continue
         where = f"channel {chans[spk]}" if spk in chans else ("the channel" if len(session.speakers) > 1
                                                                else "the recording")
-        what = (f"{where} is digital silence throughout (every sample zero, or one constant value)"
-                if float(np.max(fr["rms_db"])) <= DIGITAL_SILENCE_DB else f"no speech was found on {where}")
+        what = (_no_signal(where, session.peak_db.get(spk), session.grid) if float(np.max(fr["rms_db"])) <= DIGITAL_SILENCE_DB
+                else f"no speech was found on {where}")
         toward = (f", and figures toward the {spk} (answering, talking over) have no data"
                   if len(session.speakers) > 1 else "")
         out.append(f"{spk}{SILENT_SPEAKER_MARK}{what}, so the {spk}'s figures describe no behaviour{toward}")
@@ -232,6 +235,19 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
 
 
 DIGITAL_SILENCE_DB = -119.0   # rms_db clips exact zeros at -120 dBFS
+
+
+def _no_signal(where: str, peak_db: float | None, grid: Grid) -> str:
+    """The words for a channel whose every frame is at rms_db's floor: digital silence only
+    when nothing is left after DC removal (``peak_db`` -inf); a signal scaled far down (a float
+    recording at -130 dBFS) is said as such, with its loudest frame's level."""
+    if peak_db is None:  # a session whose levels below the floor are not known
+        return (f"{where} carries no signal above -120 dBFS throughout (digital silence, or a signal far below "
+                "any speech level)")
+    if peak_db == -np.inf:
+        return f"{where} is digital silence throughout (every sample zero, or one constant value)"
+    return (f"{where} is far below any speech level throughout (its loudest {1000 * grid.hop_s:.0f} ms at "
+            f"{peak_db:.0f} dBFS)")
 
 
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,

@@ -431,3 +431,26 @@ def test_a_constant_mono_recording_is_said_to_carry_no_signal(tmp_path, capsys):
     assert rc == 0, err
     assert "the recording is digital silence throughout (every sample zero, or one constant value)" in err, err
     assert json.loads(out)["segments"] == []
+
+
+def test_a_float_recording_far_below_speech_is_not_called_digital_silence(tmp_path, capsys):
+    # hostile sweep: a float WAV at -130 dBFS (every frame under rms_db's -120 dBFS floor) was
+    # called "digital silence (every sample zero, or one constant value)", untrue of it; the
+    # zero channel beside it still is digital silence
+    t = np.arange(5 * SR) / SR
+    x = np.zeros((5 * SR, 2), np.float32)
+    x[:, 0] = np.sqrt(2) * 10 ** (-130 / 20) * np.sin(2 * np.pi * 200 * t)   # RMS -130 dBFS
+    p = tmp_path / "faint.wav"
+    sf.write(p, x, SR, subtype="FLOAT")
+
+    rc, out, err, _ = run(capsys, "analyze", p, "--json", "-", "--quiet")
+
+    assert rc == 0, err
+    assert err.splitlines() == [
+        "prosody: warning: therapist never speaks: channel 1 is far below any speech level throughout (its "
+        "loudest 10 ms at -130 dBFS), so the therapist's figures describe no behaviour, and figures toward the "
+        "therapist (answering, talking over) have no data",
+        "prosody: warning: client never speaks: channel 2 is digital silence throughout (every sample zero, or one "
+        "constant value), so the client's figures describe no behaviour, and figures toward the client "
+        "(answering, talking over) have no data"], err
+    assert json.loads(out)["segments"] == []

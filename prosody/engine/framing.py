@@ -44,13 +44,22 @@ class Framer:
         return frame
 
 
-def rms_db(frames: np.ndarray, *, floor_db: float = -120.0) -> np.ndarray:
-    """Frame RMS level in dBFS (full scale = 1.0), shape (n_frames,), float32,
-    clipped below at ``floor_db``."""
-    power = np.mean(np.square(frames, dtype=np.float64), axis=1)
+def frame_power(frames: np.ndarray) -> np.ndarray:
+    """Mean square of each frame (full scale = 1.0), shape (n_frames,), float64, unclipped."""
+    return np.mean(np.square(frames, dtype=np.float64), axis=1)
+
+
+def power_db(power: np.ndarray, *, floor_db: float = -120.0) -> np.ndarray:
+    """``frame_power`` in dBFS, shape (n_frames,), float32, clipped below at ``floor_db``."""
     with np.errstate(divide="ignore"):
         level = 10.0 * np.log10(power)
     return np.maximum(level, floor_db).astype(np.float32)
+
+
+def rms_db(frames: np.ndarray, *, floor_db: float = -120.0) -> np.ndarray:
+    """Frame RMS level in dBFS (full scale = 1.0), shape (n_frames,), float32,
+    clipped below at ``floor_db``."""
+    return power_db(frame_power(frames), floor_db=floor_db)
 
 
 @functools.lru_cache(maxsize=8)

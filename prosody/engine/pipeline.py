@@ -19,6 +19,7 @@ The same audio pushed whole or in any block sizes gives identical output.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..config import AnalysisConfig
 from ..errors import InputError
-from .framing import Framer, hf500_db, rms_db
+from .framing import Framer, frame_power, hf500_db, power_db
 from .iir import DcBlocker
 from .overlap_cues import CueStore
 from .pitch import PitchTracker
@@ -115,6 +116,7 @@ class _Channel:
         self.wait_blocked: list[np.ndarray] = []
         self.wait_retract: list[tuple[int, np.ndarray]] = []
         self.fed = 0  # frames given to the smoother
+        self.peak_power = 0.0  # the loudest frame's mean square so far, unclipped (0: no signal at all)
 
     def queued(self, key: str) -> int:
         return sum(len(a) for a in self.q[key])
@@ -162,6 +164,13 @@ class Pipeline:
     def turn_taking(self) -> bool:
         return self._turns is not None
 
+    @property
+    def peak_db(self) -> dict[str, float]:
+        """Per speaker, the loudest frame so far in dBFS after DC removal, not clipped at the
+        level floor; -inf when every sample was zero or one constant value (nothing left)."""
+        return {ch.speaker: (10.0 * math.log10(ch.peak_power) if ch.peak_power > 0.0 else -math.inf)
+                for ch in self._ch}
+
     def push(self, block: np.ndarray) -> Update:
         block = np.asarray(block, dtype=np.float32)
         if block.ndim == 1 and len(self.speakers) == 1:
@@ -201,7 +210,11 @@ class Pipeline:
     def _frames_in(self, frames: list[np.ndarray], *, final: bool):
         """Level, raw VAD, bleed and smoothing of newly cut frames; returns the
         raw speech decisions (bleed removed) and levels per channel."""
-        levels = [rms_db(f) for f in frames]
+        powers = [frame_power(f) for f in frames]
+        levels = [power_db(p) for p in powers]
+        for ch, p in zip(self._ch, powers):
+            if len(p):
+                ch.peak_power = max(ch.peak_power, float(np.max(p)))
         detail = [ch.raw_vad.push_detail(f) for ch, f in zip(self._ch, frames)]
         raw = [d[0] for d in detail]
         bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)

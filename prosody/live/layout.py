@@ -46,6 +46,14 @@ class LiveRequest:
         check_speaker_label(self.speaker)
         if self.input_files and self.rate_hz is not None:
             raise InputError("--rate-hz applies to devices; a replayed file keeps its own rate")
+        picks = [f for f, n in (("--therapist-channel", self.therapist_channel),
+                                ("--client-channel", self.client_channel)) if n is not None]
+        if self.input_files and picks:
+            raise InputError(f"{' and '.join(picks)} appl{'y' if len(picks) > 1 else 'ies'} to two devices; "
+                             "a replayed file's channels are named with --channels")
+        if self.input_files and len(self.input_files) == 1 and self.offset_s:
+            raise InputError("--offset-s applies to the replay of two files (therapist, client); "
+                             "one file has nothing to shift")
         if self.rate_hz is not None and not MIN_RATE_HZ <= self.rate_hz <= MAX_RATE_HZ:
             raise InputError(f"--rate-hz {self.rate_hz}: give a device sample rate from {MIN_RATE_HZ} to "
                              f"{MAX_RATE_HZ} Hz, e.g. 16000 or 48000 (or omit it: 16000 when the device can, "
@@ -106,7 +114,7 @@ def plan_capture(req: LiveRequest):
         layout = CaptureLayout("two-device", DEFAULT_SPEAKERS,
                                (DeviceInput(ts, tn, (tp,)), DeviceInput(cs, cn, (cp,))))
     else:
-        if req.therapist_channel or req.client_channel:
+        if req.therapist_channel is not None or req.client_channel is not None:
             raise InputError("--therapist-channel/--client-channel apply to two devices; "
                              "with one device use --channels")
         spec = resolve_device(req.device)

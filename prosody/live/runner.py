@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DeviceLost
+from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import check_writable_folder, make_private_dirs, rescue_folders, write_private
@@ -414,7 +414,7 @@ class LiveRunner:
             self._reason, error = "device lost", str(exc)
         except Exception as exc:
             self._reason = "analysis error"
-            error = f"{type(exc).__name__}: {exc}"
+            error = error_text(exc)
             self._traceback = traceback.format_exc()
         finally:
             try:
@@ -430,7 +430,7 @@ class LiveRunner:
                     self._handle(tail)
             except Exception as exc:  # as in the loop: the session is saved as far as it was analysed, and says so
                 self._reason = "analysis error"
-                error = f"{type(exc).__name__}: {exc}"
+                error = error_text(exc)
                 self._traceback = traceback.format_exc()
         self._finish(error)
 
@@ -824,7 +824,7 @@ class LiveRunner:
                 self._online_push(None)
         except Exception as exc:  # analysis broke while finishing: save what is final
             complete = False
-            error = error or f"{type(exc).__name__}: {exc}"
+            error = error or error_text(exc)
             if reason not in ("device lost", "analysis error"):
                 reason = "analysis error"
         if reason == "analysis error":
@@ -852,7 +852,7 @@ class LiveRunner:
                 self._status = "saved"
         except Exception as exc:
             why = str(exc) if isinstance(exc, OSError) and str(exc).startswith("SAVE FAILED") \
-                else f"saving failed: {type(exc).__name__}: {exc}"
+                else f"saving failed: {error_text(exc)}"
             error = (error + "; " if error else "") + why
             with self._lock:
                 self._status = "failed"
