@@ -60,8 +60,8 @@ def add_parser(sub) -> None:
                                                             "can, else its own default rate)")
     p.add_argument("--input", nargs="+", metavar="FILE", help="replay a recording (one stereo/mono file or two "
                                                               "files) through the capture path instead of a device")
-    p.add_argument("--speed", default="1", metavar="X|max",
-                   help="replay speed: 1 = real time (default), 2 = twice as fast, max = as fast as possible")
+    p.add_argument("--speed", default=None, metavar="X|max",
+                   help="replay speed (--input): 1 = real time (default), 2 = twice as fast, max = as fast as possible")
     p.add_argument("--offset-s", type=float, default=0.0, help="replay of two files: the second starts this much later")
     p.add_argument("--output", metavar="PATH", help="session JSON to write (default ./prosody-live-<time>.json; "
                                                     "per-frame arrays go beside it in PATH.frames.npz)")
@@ -151,11 +151,13 @@ def _speed(text: str) -> float | None:
 def live_request(args):
     """Arguments -> the plain values of ``prosody.live.layout.LiveRequest`` (the rules live there)."""
     from prosody.live.layout import LiveRequest
+    if args.speed is not None and not args.input:  # a device delivers its sound as it comes
+        raise InputError("--speed applies to a replayed file (--input); a device runs in real time")
+    speed = _speed("1" if args.speed is None else args.speed) if args.input else 1.0
     return LiveRequest(input_files=tuple(args.input or ()), device=args.device, channels=args.channels,
                        mono=args.mono, speaker=args.speaker, therapist_device=args.therapist_device,
                        client_device=args.client_device, therapist_channel=args.therapist_channel,
-                       client_channel=args.client_channel, speed=_speed(args.speed) if args.input else 1.0,
-                       offset_s=args.offset_s, rate_hz=args.rate_hz)
+                       client_channel=args.client_channel, speed=speed, offset_s=args.offset_s, rate_hz=args.rate_hz)
 
 
 def build_source(args):

@@ -185,6 +185,20 @@ def test_a_live_option_without_effect_on_one_replayed_file_is_refused(tmp_path, 
     assert not list(tmp_path.iterdir())  # no session written
 
 
+@pytest.mark.parametrize("extra, said", [
+    (["--speed", "2"], "--speed applies to a replayed file (--input); a device runs in real time"),
+    (["--speed", "max"], "--speed applies to a replayed file (--input); a device runs in real time"),
+    (["--offset-s", "0.5"], "--offset-s applies to the replay of two files (--input THERAPIST CLIENT); devices "
+                            "are heard as they come")])
+def test_a_replay_option_on_a_device_is_refused_before_any_device_is_opened(tmp_path, monkeypatch, extra, said):
+    """``live --device DEV --speed 2`` (or --offset-s) was accepted and did nothing: a device is heard in real
+    time. Refused in one line before any device is opened (the device named here does not exist)."""
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = _cli("live", "--device", "no such device", "--plain", *extra)
+    assert (rc, out, err) == (2, "", f"prosody: error: {said}\n")
+    assert not list(tmp_path.iterdir())  # no session written
+
+
 def test_live_channel_zero_on_one_device_is_refused_before_any_device_is_opened():
     """``--therapist-channel 0`` (falsy) slipped past the one-device rule that refuses the option."""
     from prosody.errors import InputError

@@ -51,6 +51,9 @@ class LiveRequest:
         if self.input_files and picks:
             raise InputError(f"{' and '.join(picks)} appl{'y' if len(picks) > 1 else 'ies'} to two devices; "
                              "a replayed file's channels are named with --channels")
+        if not self.input_files and self.offset_s:
+            raise InputError("--offset-s applies to the replay of two files (--input THERAPIST CLIENT); "
+                             "devices are heard as they come")
         if self.input_files and len(self.input_files) == 1 and self.offset_s:
             raise InputError("--offset-s applies to the replay of two files (therapist, client); "
                              "one file has nothing to shift")
