@@ -643,3 +643,31 @@ def test_the_view_says_the_input_clips_only_while_it_does():
     clean, clipping = _state(health=health), _state(health={**health, "clipping_now": True})
     assert CLIPPING_CUE in text(clipping) and CLIPPING_CUE in plain_line(clipping)
     assert CLIPPING_CUE not in text(clean) and CLIPPING_CUE not in plain_line(clean)
+
+
+def test_a_live_autosave_whose_frames_file_is_newer_than_its_json_is_imported_to_its_json(tmp_path):
+    """The live runner writes the frames file before the JSON that names it, so a capture killed
+    between the two leaves frames beyond the JSON's ``duration_s``; ``load_live_session`` cuts them,
+    and import now does the same (it had refused the file: "holds 174 frames, the session 0.74 s").
+    Frames that fall short of the JSON still belong to no such autosave and are refused."""
+    from prosody.store.db import Store
+    from tests.conftest import run_cli
+    from tests.test_validation import _one_line
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", DIALOGUE, "--output", out, "--plain", "--speed", "max", "--duration", "3")
+    assert rc == 0, err
+    doc = json.loads(out.read_text())
+    n = int(round(doc["duration_s"] / doc["frame_hop_s"]))
+    for shift_s, ok in ((-1.0, True), (1.0, False)):  # the JSON an autosave earlier / later than its frames
+        older = tmp_path / f"older{shift_s:+.0f}.json"
+        d = {**doc, "duration_s": round(doc["duration_s"] + shift_s, 2), "live": {**doc["live"], "complete": False}}
+        older.write_text(json.dumps(d))
+        store = tmp_path / f"st{shift_s:+.0f}"
+        rc, _, err = run_cli("import", older, "--frames", frames_path_for(out), "--store", store)
+        if ok:
+            assert rc == 0, err
+            frames = Store(store).frames("1")
+            assert {len(a) for f in frames.values() for a in f.values()} == {n - 100}
+        else:
+            _one_line(rc, err)
+            assert f"holds {n} frames" in err, err

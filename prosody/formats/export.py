@@ -343,9 +343,15 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
 
 def _check_frames_cover(b: ExportBundle, *, where: str) -> None:
     """The frames cover the session: one per hop of its ``duration_s`` (a session's
-    duration is its frame count on the grid), else InvalidSessionError naming ``where``."""
+    duration is its frame count on the grid), else InvalidSessionError naming ``where``.
+    A live session's frames beyond its ``duration_s`` are cut, as ``load_live_session`` cuts
+    them: the live runner writes the frames file before the JSON that names it, so a capture
+    killed between the two leaves a frames file newer (longer) than its JSON."""
     hop_s = float(b.doc.get("frame_hop_s") or GRID.hop_s)
     n_want, n = round(float(b.doc.get("duration_s") or 0.0) / hop_s), n_frames_of(b.frames)
+    if n > n_want and b.doc.get("live") is not None:
+        b.frames = {spk: {k: a[:n_want] for k, a in cols.items()} for spk, cols in b.frames.items()}
+        n = n_frames_of(b.frames)
     if n != n_want:
         raise InvalidSessionError(f"cannot import: {where} holds {n} frames ({n * hop_s:.2f} s), the session "
                                   f"{b.doc.get('duration_s')} s ({n_want} frames); it belongs to another session "
