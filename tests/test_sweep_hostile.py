@@ -84,6 +84,16 @@ def test_batch_table_on_a_full_disk_says_the_summary_and_that_the_sessions_are_s
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in full_disk.iterdir())
 
 
+def _analyze_as_the_program(tmp_path, code: str) -> subprocess.CompletedProcess:
+    """``code`` (which runs ``prosody_cli.main.main()`` as the program does, argv None) in a fresh
+    interpreter with ``analyze`` of a stub recording as its arguments."""
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(b"RIFF")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, "-c", code, "analyze", str(rec)], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
 def test_a_second_ctrl_c_while_exiting_gives_no_traceback(tmp_path):
     """The first Ctrl-C is 'interrupted' (exit 130); one more while the program exits
     (an impatient double Ctrl-C) is taken as the same request, not a traceback."""
@@ -96,11 +106,7 @@ def test_a_second_ctrl_c_while_exiting_gives_no_traceback(tmp_path):
         "rc = m.main()",
         "os.kill(os.getpid(), signal.SIGINT)  # the second, while the program exits",
         "sys.exit(rc)"])
-    rec = tmp_path / "rec.wav"
-    rec.write_bytes(b"RIFF")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    r = subprocess.run([sys.executable, "-c", code, "analyze", str(rec)], capture_output=True, text=True,
-                       timeout=60, env=env)
+    r = _analyze_as_the_program(tmp_path, code)
     assert (r.returncode, r.stderr) == (130, "prosody: error: interrupted\n")
 
 
@@ -293,9 +299,5 @@ def test_a_second_ctrl_c_while_the_first_unwinds_gives_no_traceback(tmp_path):
         "        del held  # freed while the first unwinds (a file closed on the way out)",
         "m.cmd_analyze = interrupted",
         "sys.exit(m.main())"])
-    rec = tmp_path / "rec.wav"
-    rec.write_bytes(b"RIFF")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    r = subprocess.run([sys.executable, "-c", code, "analyze", str(rec)], capture_output=True, text=True,
-                       timeout=60, env=env)
+    r = _analyze_as_the_program(tmp_path, code)
     assert (r.returncode, r.stderr) == (130, "prosody: error: interrupted\n")
