@@ -210,10 +210,11 @@ def cmd_live(args, out, err) -> int:
                         measures=measures, profile=profile, online=online, online_profile=args.profile or "",
                         online_note=online_note)
     plain = args.plain or not out.isatty() or not sys.stdin.isatty()
-    # capture: a signal stops the runner, which saves; one more after that (capture stopped, saving)
-    # is kept in phase["signal"] and the re-attribution on save is not started; re-attribution: a
-    # signal stops that step (_StepInterrupted), the saved session stays; writing: a signal waits
-    phase = {"now": "capture", "signal": None}
+    # capture: a signal stops the runner, which saves (a Ctrl-C: exit 130); one more after that
+    # (capture stopped, saving) is kept in phase["signal"] and the re-attribution on save is not
+    # started; re-attribution: a signal stops that step (_StepInterrupted), the saved session stays;
+    # writing: a signal waits
+    phase = {"now": "capture", "signal": None, "ctrl_c": False}
 
     def stop(name: str) -> None:
         if runner.stopping:
@@ -228,27 +229,23 @@ def cmd_live(args, out, err) -> int:
         if phase["now"] == "writing":
             phase["signal"] = phase["signal"] or name
             return
+        if phase["now"] == "capture" and signum == signal.SIGINT:
+            phase["ctrl_c"] = True
         stop(name)
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
-    interrupted = False
+    # SIGINT too, from before capture starts, whatever this process inherited: a script's background
+    # job (`prosody live ... &`) starts with SIGINT ignored and main() leaves it so; taken over only
+    # on main's KeyboardInterrupt, every Ctrl-C was then ignored and capture ran on
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         runner.start()
-        while True:
-            try:
-                if plain:
-                    _plain_loop(runner, out, args.interval_s)
-                else:
-                    _tui_loop(runner, out)
-                break
-            except KeyboardInterrupt:
-                # first of all, so that another Ctrl-C cannot end the process under the analysis thread
-                old.setdefault(signal.SIGINT, signal.signal(signal.SIGINT, on_signal))
-                interrupted = True
-                stop("Ctrl-C")
-        if signal.SIGINT not in old:  # a Ctrl-C now: as during the save
-            old[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)
+        if plain:
+            _plain_loop(runner, out, args.interval_s)
+        else:
+            _tui_loop(runner, out)
+        phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
         result = _wait(runner)
+        interrupted = phase["ctrl_c"]
         if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
             result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,
                                               baseline=profile, profile=voice_profile)

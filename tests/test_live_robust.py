@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -318,7 +319,73 @@ def test_incomplete_recording_is_not_used_for_reattribution(table_wav, tmp_path,
     assert any("attribution stayed provisional (the recording stopped early)" in w for w in doc["warnings"])
 
 
-# -- 3. devices and rates that cannot be used are bad input (exit 2) ------------------------
+# -- 3. Ctrl-C however the capture was started, and at any point of the stop ----------------
+
+def test_ctrl_c_stops_a_capture_started_with_ctrl_c_ignored(tmp_path):
+    """A capture started as a script's background job (`prosody live ... &`: the shell starts it
+    with SIGINT ignored, and Python leaves it so) is stopped and saved by a SIGINT, as a batch
+    is. It was ignored, as every later one: capture ran on (test_ctrl_c_held_down_still_saves_and_says_so
+    hung in a full suite run in the background, its children inheriting the ignored SIGINT)."""
+    out = tmp_path / "s.json"
+    p = subprocess.Popen(PROSODY + ["live", "--input", str(DIALOGUE), "--plain", "--interval-s", "0.25",
+                                    "--output", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert p.stdout.readline().startswith("["), p.stderr.read()  # capture runs (the 40 s file, in real time)
+    p.send_signal(signal.SIGINT)
+    try:
+        o, e = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        pytest.fail("the SIGINT was ignored: capture went on")
+    assert p.returncode == 130, e
+    assert f"saved {out} (" in o and "stopped: Ctrl-C" in o and "Traceback" not in e, (o[-300:], e)
+    doc, _ = load_live_session(out)
+    assert doc["live"]["stop_reason"] == "Ctrl-C" and doc["duration_s"] < 20
+
+
+def _stop_with_a_signal_at(tmp_path, step: int) -> tuple[bool, int, LiveRunner]:
+    """``runner.stop("quit")`` on a thread, with live's signal handler (a nested ``stop("Ctrl-C")``)
+    run at its ``step``-th line, the threading code under it included, as a signal is at any
+    bytecode; 0: none. (whether it hung, how many lines it ran, the runner)."""
+    runner = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=None), output_path=tmp_path / "s.json")
+    lines = []
+
+    def tracer(frame, event, arg):
+        if event == "line":
+            lines.append(frame.f_code.co_name)
+            if len(lines) == step:
+                runner.stop("Ctrl-C")  # untraced: a trace function runs with tracing off
+        return tracer
+
+    def traced():
+        sys.settrace(tracer)
+        try:
+            runner.stop("quit")
+        finally:
+            sys.settrace(None)
+
+    t = threading.Thread(target=traced, daemon=True)
+    t.start()
+    t.join(5)
+    return t.is_alive(), len(lines), runner
+
+
+def test_a_signal_at_any_point_of_stop_cannot_hang_it(tmp_path):
+    """live's signal handler calls ``runner.stop()``, and a signal can come while the main thread
+    is already inside it. stop() set a threading.Event: a signal just after the Event's lock was
+    taken waited for that lock, held by its own thread, for ever (the main thread hung, the
+    analysis thread never saw the stop, capture ran on)."""
+    _, n, _ = _stop_with_a_signal_at(tmp_path, 0)
+    assert n >= 1
+    for step in range(1, n + 1):
+        hung, _, runner = _stop_with_a_signal_at(tmp_path, step)
+        assert not hung, f"a signal at line {step} of {n} of stop() hung it"
+        assert runner.stopping
+
+
+# -- 4. devices and rates that cannot be used are bad input (exit 2) ------------------------
 
 @pytest.fixture
 def fake_devices(monkeypatch):

@@ -271,7 +271,7 @@ class LiveRunner:
         self.grid = self.pipeline.grid
         self.extra_warnings = list(warnings or [])
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop_asked = False  # a plain flag, not a threading.Event: stop() runs in signal handlers
         self._done = threading.Event()
         self._reason = "quit"
         self._thread = threading.Thread(target=self._run, name="prosody-analysis", daemon=True)
@@ -347,9 +347,12 @@ class LiveRunner:
         self._thread.start()
 
     def stop(self, reason: str = "quit") -> None:
-        if not self._stop.is_set():
+        """Ask capture to stop; the analysis thread sees it within one read (0.05 s) and saves.
+        Any thread, and a signal handler: it takes no lock (an Event's set() does), since a signal
+        can come while this thread is inside stop() and must not wait for a lock it holds itself."""
+        if not self._stop_asked:
             self._reason = reason
-            self._stop.set()
+            self._stop_asked = True
 
     @property
     def done(self) -> bool:
@@ -358,7 +361,7 @@ class LiveRunner:
     @property
     def stopping(self) -> bool:
         """A stop was asked for, or capture ended by itself: the session is being saved (or is saved)."""
-        return self._stop.is_set() or self._done.is_set() or self._status in ("stopping", "saved", "failed")
+        return self._stop_asked or self._done.is_set() or self._status in ("stopping", "saved", "failed")
 
     def wait(self, timeout_s: float | None = None) -> LiveResult | None:
         self._done.wait(timeout_s)
@@ -398,7 +401,7 @@ class LiveRunner:
     def _run(self) -> None:
         error = None
         try:
-            while not self._stop.is_set():
+            while not self._stop_asked:
                 blk = self.source.read(0.05)
                 if blk is None:
                     if self.source.exhausted:
