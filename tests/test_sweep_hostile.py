@@ -7,6 +7,7 @@ summary, though every session had been saved. A second Ctrl-C while the program
 exits after the first printed a traceback from the interpreter's shutdown.
 Small defects of the same sweep follow at the end: each test says its own."""
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -86,12 +87,14 @@ def test_batch_table_on_a_full_disk_says_the_summary_and_that_the_sessions_are_s
 
 def _analyze_as_the_program(tmp_path, code: str) -> subprocess.CompletedProcess:
     """``code`` (which runs ``prosody_cli.main.main()`` as the program does, argv None) in a fresh
-    interpreter with ``analyze`` of a stub recording as its arguments."""
+    interpreter with ``analyze`` of a stub recording as its arguments, Ctrl-C at its default as a
+    terminal's foreground program has it (a test run started as a script's background job inherits
+    SIGINT ignored, which ``analyze`` rightly keeps)."""
     rec = tmp_path / "rec.wav"
     rec.write_bytes(b"RIFF")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run([sys.executable, "-c", code, "analyze", str(rec)], capture_output=True, text=True,
-                          timeout=60, env=env)
+                          timeout=60, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def test_a_second_ctrl_c_while_exiting_gives_no_traceback(tmp_path):
