@@ -7,9 +7,13 @@ signal-to-noise ratio over the recording's active speech (frames within 30 dB of
 loudest): the split's own noise is -65..-45 dBFS against speech near -22 dBFS, cleaner
 than a phone on a table in a room with an air conditioner. Prints, per SNR, the
 figures of ``diarization.py`` that noise moves: wrong-person and missed single-speaker
-speech, two voices found, backchannel precision / recall.
+speech, two voices found, backchannel precision / recall; and how the recordings are said
+noisy (``Diarization.speech_over_noise_db`` under ``speakers.NOISY_SPEECH_BELOW_DB``): how
+many, and the wrong-person speech of those said noisy and of the rest, per SNR and pooled.
+``--noise``: pink (the default), white, or speech-shaped (flat to 500 Hz, 1/f above: the
+long-term spectrum of many voices); ``--snr clean`` is the recording as it is.
 
-    python benchmarks/diarization_noise.py --split held [--snr 30,15,10] [--cache DIR] [--detail]
+    python benchmarks/diarization_noise.py --split held [--snr 30,15,10] [--noise pink] [--cache DIR] [--detail]
 """
 from __future__ import annotations
 
@@ -28,14 +32,27 @@ def pink(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.fft.irfft(f / np.sqrt(k), n)
 
 
-def with_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """``x`` ((n,) or (n, channels)) with pink noise ``snr_db`` below its active speech level."""
+def white(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.standard_normal(n)
+
+
+def speech_shaped(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n,) float64 noise flat to 500 Hz and of power 1/f above (at 16 kHz)."""
+    f = np.fft.rfft(rng.standard_normal(n))
+    return np.fft.irfft(f / np.sqrt(np.maximum(np.fft.rfftfreq(n, 1 / 16000), 500.0) / 500.0), n)
+
+
+NOISES = {"pink": pink, "white": white, "speech": speech_shaped}
+
+
+def with_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, kind: str = "pink") -> np.ndarray:
+    """``x`` ((n,) or (n, channels)) with ``kind`` noise (``NOISES``) ``snr_db`` below its active speech level."""
     x2 = (x if x.ndim == 2 else x[:, None]).astype(np.float64)
     m = x2.mean(axis=1)
     n = len(m) // 160
     lv = 10 * np.log10(np.mean(m[: n * 160].reshape(n, 160) ** 2, axis=1) + 1e-20)
     speech_db = 10 * np.log10(np.mean(10 ** (lv[lv > lv.max() - 30] / 10)))
-    noise = np.stack([pink(rng, len(x2)) for _ in range(x2.shape[1])], axis=1)
+    noise = np.stack([NOISES[kind](rng, len(x2)) for _ in range(x2.shape[1])], axis=1)
     noise *= 10 ** ((speech_db - snr_db - 10 * np.log10(np.mean(noise ** 2))) / 20)
     y = (x2 + noise).astype(np.float32)
     return y if x.ndim == 2 else y[:, 0]
@@ -44,7 +61,8 @@ def with_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.nda
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=tuple(SEEDS), default="held")
-    ap.add_argument("--snr", default="30,15,10", help="comma list of SNRs in dB")
+    ap.add_argument("--snr", default="30,15,10", help="comma list of SNRs in dB ('clean': as recorded)")
+    ap.add_argument("--noise", choices=tuple(NOISES), default="pink")
     ap.add_argument("--cache", help="folder of diarization.py --cache (the synthesised cases)")
     ap.add_argument("--detail", action="store_true", help="one line per recording")
     args = ap.parse_args()
@@ -53,15 +71,18 @@ def main() -> int:
         yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(args.split, False))
         yield from ami_cases(args.split, False)
     cases = list(cached(gen(), None if args.cache is None else f"{args.cache}/{args.split}"))
-    print(f"== split {args.split}: {len(cases)} two-voice recordings, pink noise per channel ==")
-    for snr in (float(s) for s in args.snr.split(",")):
-        rng = np.random.default_rng(int(round(snr * 10)) + 7)
+    print(f"== split {args.split}: {len(cases)} two-voice recordings, {args.noise} noise per channel ==")
+    pooled = []
+    for snr in (float("inf") if s == "clean" else float(s) for s in args.snr.split(",")):
+        rng = np.random.default_rng(int(round(snr * 10)) + 7 if np.isfinite(snr) else 0)
         rows = []
         for name, x, truth in cases:
-            r, _ = run_case(with_noise(x, snr, rng), truth)
+            r, att = run_case(with_noise(x, snr, rng, args.noise) if np.isfinite(snr) else x, truth)
+            r["said_noisy"] = any(w.startswith("noisy recording") for w in r["warnings"])
             rows.append(r)
             if args.detail:
-                print(f"  {snr:4.0f} dB {name:52} v{r['voices']} wrong {100 * r['wrong'] / max(1, r['single_frames']):6.2f} "
+                son = att.diarization.speech_over_noise_db if att.diarization is not None else float("nan")
+                print(f"  {snr:4.0f} dB {name:52} v{r['voices']} speech/noise {son:5.1f} dB wrong {100 * r['wrong'] / max(1, r['single_frames']):6.2f} "
                       f"% missed {100 * r['missed'] / max(1, r['single_frames']):6.2f} % changes "
                       f"{r['changes_true']}/{r['changes_found']} bc {r['bc_true']}/{r['bc_found']}/{r['bc_pred']}",
                       flush=True)
@@ -72,7 +93,20 @@ def main() -> int:
               f"{100 * sum(r['missed'] for r in rows) / single:5.2f} %  two voices found "
               f"{sum(r['voices'] == 2 for r in rows)}/{len(rows)}  backchannel precision {bo / max(1, bp):.2f} "
               f"({bo}/{bp}) recall {bf / max(1, bt):.2f} ({bf}/{bt})", flush=True)
+        print(f"          {said_noisy_line(rows)}", flush=True)
+        pooled += rows
+    print(f"pooled over the SNRs: {said_noisy_line(pooled)}")
     return 0
+
+
+def said_noisy_line(rows: list[dict]) -> str:
+    """How many recordings were said noisy, and the wrong-person speech of those and of the rest."""
+    def wrong(rs):
+        return 100 * sum(r["wrong"] for r in rs) / max(1, sum(r["single_frames"] for r in rs))
+    said = [r for r in rows if r["said_noisy"]]
+    rest = [r for r in rows if not r["said_noisy"]]
+    return (f"said noisy {len(said)}/{len(rows)}: wrong-person {wrong(said):5.2f} % there, "
+            f"{wrong(rest):5.2f} % in the rest")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..config import VadConfig
-from .compiled import dct2_ortho
+from .compiled import dct2_ortho, sosfilt
+from .iir import butter_highpass_sos
 from .embedding import EMBEDDING_SIZE, N_MELS, VoiceEncoder, mel_chunks, mel_frames_at
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
@@ -351,7 +352,8 @@ class Diarization:
     both nan where not measured. ``more_voices``: where more than two people seem to speak, about
     how many (3 or 4; ``_more_voices``), else 0; ``mixed``: per voice, whether its frames seem to
     hold more than one person (the two voices are then not two people: a figure of a mixed voice
-    mixes people).
+    mixes people). ``speech_over_noise_db``: how far the speech stands over the recording's noise
+    (``speech_over_noise_db``; nan where not measured).
     """
 
     n_voices: int
@@ -366,6 +368,7 @@ class Diarization:
     model_gain: float = float("nan")
     more_voices: int = 0
     mixed: tuple[bool, bool] = (False, False)
+    speech_over_noise_db: float = float("nan")
 
     @property
     def speech(self) -> np.ndarray:
@@ -651,9 +654,43 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     if threadpool_limits is not None:
         with threadpool_limits(limits=1, user_api="blas"):
             d = _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid, memo=memo)
-            return _more_voices(d, cfg, memo)
-    d = _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid, memo=memo)
-    return _more_voices(d, cfg, memo)
+            d = _more_voices(d, cfg, memo)
+    else:
+        d = _diarize(x, cfg, n_voices, encoder or VoiceEncoder.load(), grid, memo=memo)
+        d = _more_voices(d, cfg, memo)
+    mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
+    return replace(d, speech_over_noise_db=speech_over_noise_db(mono, memo["speech"], highpass_hz=cfg.vad.highpass_hz,
+                                                                grid=grid))
+
+
+def speech_over_noise_db(mono, speech: np.ndarray, *, highpass_hz: float, grid: Grid = GRID) -> float:
+    """How far a recording's speech stands over its noise (dB), as the voice activity hears it.
+
+    ``mono``: (n_samples,) float or a ``ChannelMean``; ``speech``: (n_frames,) bool, its speech
+    frames. The 10 ms frames' power after the voice activity's high-pass (4th-order Butterworth
+    at ``highpass_hz``: rumble and what is left of a hum count no more there than they do for
+    it); the speech level is the power mean of the speech frames within 30 dB of their 99th
+    percentile (an active-speech level, a click or a shout aside), the noise the median pause
+    frame. nan with under 1 s of speech or of pauses (nothing to measure the noise on). Real voices
+    in room noise are told apart less surely as this falls (``speakers.NOISY_SPEECH_BELOW_DB``;
+    docs/speakers.md, thirty-fourth round)."""
+    n = min(len(mono) // grid.hop_length, len(speech))
+    sp = np.asarray(speech[:n], bool)
+    need = grid.s_to_frames(1.0)
+    if sp.sum() < need or (~sp).sum() < need:
+        return float("nan")
+    rows = frame_rows(mono, n, grid.hop_length)
+    sos = butter_highpass_sos(4, highpass_hz, sample_rate=grid.sample_rate)
+    zi = np.zeros((sos.shape[0], 2))
+    power = np.empty(n, np.float64)
+    for a in range(0, n, _ROWS):  # filtered piece by piece, its state carried: an hour is never held filtered
+        r = np.asarray(rows[a:a + _ROWS], np.float64)
+        y, zi = sosfilt(sos, r.ravel(), zi)
+        power[a:a + len(r)] = np.mean(np.square(y.reshape(r.shape)), axis=1)
+    lv = 10 * np.log10(power + 1e-20)
+    s = lv[sp]
+    s = s[s > np.percentile(s, 99) - 30]
+    return float(10 * np.log10(np.mean(10 ** (s / 10))) - np.median(lv[~sp]))
 
 
 def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid, *,

@@ -788,6 +788,8 @@ class Attribution:
             out["diarization"] = {"voices": d.n_voices, "separation": None if d.separation != d.separation
                                   else round(d.separation, 4), "voice_share": [round(v, 3) for v in d.voice_share],
                                   "method": d.method}
+            son = d.speech_over_noise_db
+            out["diarization"]["speech_over_noise_db"] = None if son != son else round(son, 1)
             if d.more_voices:
                 out["diarization"]["voices_more_than_two"] = True
                 out["diarization"]["voices_estimate"] = d.more_voices
@@ -887,9 +889,27 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                            + " (record one channel per person)"))
     if d.more_voices:
         warnings.append(more_voices_text(d.more_voices, [naming.names[k] for k in (0, 1) if d.mixed[k]]))
+    if d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB:
+        warnings.append(noisy_text(d.speech_over_noise_db))
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue"),
                        diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted, live_channel=live)
+
+
+# speech less than this far over a recording's noise (``Diarization.speech_over_noise_db``): who spoke
+# when is said to be less sure. Real voices (the AMI pairs of benchmarks/diarization.py's amireal split)
+# in pink, white or speech-shaped noise: 216 runs measured under 25 dB, on average 16.9 % of their
+# single-speaker speech given to the wrong person; 108 at or over it, 3.1 % (as recorded: 35-44 dB,
+# 1.4 %; benchmarks/diarization_noise.py; docs/speakers.md, thirty-fourth round)
+NOISY_SPEECH_BELOW_DB = 25.0
+
+
+def noisy_text(speech_over_noise_db: float) -> str:
+    """The warning for a diarized recording whose speech stands under ``NOISY_SPEECH_BELOW_DB`` over its
+    noise."""
+    return (f"noisy recording: the speech stands {speech_over_noise_db:.0f} dB over the noise (under "
+            f"{NOISY_SPEECH_BELOW_DB:.0f} dB the voices are told apart less surely; some speech may be given to the "
+            "wrong person: a microphone nearer the speakers, or one per person, helps)")
 
 
 def separate_attribution(audio: np.ndarray, report: LayoutReport, *, channels: dict[str, int] | None = None,
