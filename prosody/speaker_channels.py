@@ -376,7 +376,8 @@ def hum_frequency(x: np.ndarray, *, psd: np.ndarray | None = None) -> float | No
     at 100-250 Hz, as the voices' harmonics do), on the pauses' spectrum (``_quiet_psd``): one
     multiple ``TONE_QUIET_MIN_LINE_DB`` out and ``HUM_QUIET_MIN_LINES`` of them 10 dB out, a family
     of lines at the mains' exact multiples that a voice in a pause does not hold (the 140 recordings
-    of the amireal, tune, held and fresh14 splits: none; their pauses' lines stand 5 dB out at most)."""
+    of the amireal, tune, held and fresh14 splits: none; in their pauses the strongest multiple stands
+    up to 16.6 dB out, the third 8.9 dB at most; docs/speakers.md, thirty-fourth round)."""
     psd = _long_term_psd(x) if psd is None else psd
     if psd is None:
         return None
