@@ -86,6 +86,24 @@ def test_a_hum_or_rumble_under_the_voice_band_is_not_counted_as_noise(mono_dialo
     assert son == pytest.approx(35.0, abs=3.0)
 
 
+@pytest.mark.parametrize("snr_db", [12.0, 60.0])
+def test_one_voice_found_in_noise_names_the_noise(mono_dialogue, monkeypatch, snr_db):
+    """Where one voice is found in a noisy recording, the one-voice warning says the two could not
+    be told apart in this noise; in a clean one, as before, that their voices were too alike. The
+    real diarizer, held to one voice (``n_voices=1``) to reach that warning on this dialogue."""
+    import prosody.engine.speakers as speakers
+    real = speakers.diarize
+    monkeypatch.setattr(speakers, "diarize", lambda audio, **kw: real(audio, n_voices=1, **kw))
+    clean, level_db = mono_dialogue
+    att = attribute(_white_at(clean, level_db, snr_db, seed=7))
+    one = [w for w in att.warnings if w.startswith("one voice found")]
+    assert att.diarization.n_voices == 1 and len(one) == 1, att.warnings
+    if snr_db < NOISY_SPEECH_BELOW_DB:
+        assert "could not be told apart in this noise" in one[0] and "too alike" not in one[0], one
+    else:
+        assert "their voices were too alike to tell apart on one channel" in one[0] and "noise" not in one[0], one
+
+
 def test_measured_piece_by_piece_as_whole_and_on_a_stereo_mean():
     """More frames than one piece (8192): the filter's state is carried across pieces (the same
     value as filtering the whole at once), and a stereo pair's ChannelMean reads as its mean."""
@@ -125,7 +143,8 @@ def _pink(rng, n):
 def test_real_voices_in_room_noise_are_said_noisy(corpus, tmp_path):
     """AMI dev00 (two real voices, mono) as recorded (some 34 dB over its own noise) and with pink
     noise 15 dB under its speech, through `prosody analyze --json`: the noisy one is said so, in the
-    summary and the JSON, the clean one is not."""
+    summary and the JSON, the clean one is not. In that noise one voice is found so far, and the
+    one-voice warning names the noise, not voices too alike (which it said before)."""
     from prosody_cli.main import main
     x, sr = sf.read(corpus / "pyannote-audio" / "dev00.wav", dtype="float32")
     x = x[: 90 * sr] if x.ndim == 1 else x[: 90 * sr].mean(axis=1)
@@ -146,4 +165,8 @@ def test_real_voices_in_room_noise_are_said_noisy(corpus, tmp_path):
         son[name] = src["diarization"]["speech_over_noise_db"]
         said = any(w.startswith("noisy recording") for w in src["warnings"])
         assert said == (name == "noisy"), (name, son[name], src["warnings"])
+        one = [w for w in src["warnings"] if w.startswith("one voice found")]
+        assert (src["diarization"]["voices"] == 1) == bool(one), src["warnings"]
+        if one and name == "noisy":  # one voice found in the noise (so far): the noise is named, not alike voices
+            assert "could not be told apart in this noise" in one[0] and "too alike" not in one[0], one
     assert son["clean"] > 30.0 and 12.0 < son["noisy"] < 21.0

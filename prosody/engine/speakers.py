@@ -881,15 +881,18 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append(f"the voice profile lies about as near both voices (cosine distances "
                         f"{naming.distances[0]:.2f} and {naming.distances[1]:.2f}): which one is the "
                         f"{names[0]} is uncertain (`prosody relabel` exchanges the two voices of a saved session)")
+    noisy = d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB
     if d.n_voices == 1:
         warnings.append("one voice found: turn-taking measures need two voices"
                         + ("" if float(d.speech.sum()) * d.grid.hop_s < 10.0 else
+                           "; if two people speak here, they could not be told apart in this noise"
+                           " (record one channel per person)" if noisy else
                            "; if two people speak here, their voices were too alike to tell apart "
                            + ("on one channel" if used == "mono" else "where both reach every channel")
                            + " (record one channel per person)"))
     if d.more_voices:
         warnings.append(more_voices_text(d.more_voices, [naming.names[k] for k in (0, 1) if d.mixed[k]]))
-    if d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB:
+    if noisy:
         warnings.append(noisy_text(d.speech_over_noise_db))
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue"),
