@@ -316,6 +316,14 @@ class Dialogue:
 # --------------------------------------------------------------------------- synthesis
 
 
+def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n,) float64 noise of power 1/f (white noise shaped in frequency): a fan, a room's hum."""
+    f = np.fft.rfft(rng.standard_normal(n))
+    k = np.arange(len(f), dtype=np.float64)
+    k[0] = 1.0
+    return np.fft.irfft(f / np.sqrt(k), n)
+
+
 def default_voice(speaker: str) -> str:
     _check_speaker(speaker)
     return dict(DEFAULT_VOICES)[speaker]

@@ -16,7 +16,7 @@ from scipy.signal import butter, sosfilt
 from prosody.engine.diarize import diarize, speech_over_noise_db
 from prosody.engine.speakers import NOISY_SPEECH_BELOW_DB, attribute
 from prosody.engine.views import ChannelMean
-from tests.dialogue import build_dialogue, scenario_turns
+from tests.dialogue import build_dialogue, pink_noise, scenario_turns
 
 HOP = 160
 
@@ -133,13 +133,6 @@ def test_no_noise_measure_without_a_second_of_pauses_or_of_speech():
     assert np.isfinite(speech_over_noise_db(x, sp, highpass_hz=150.0))
 
 
-def _pink(rng, n):
-    f = np.fft.rfft(rng.standard_normal(n))
-    k = np.arange(len(f), dtype=np.float64)
-    k[0] = 1.0
-    return np.fft.irfft(f / np.sqrt(k), n)
-
-
 def test_real_voices_in_room_noise_are_said_noisy(corpus, tmp_path):
     """AMI dev00 (two real voices, mono) as recorded (some 34 dB over its own noise) and with pink
     noise 15 dB under its speech, through `prosody analyze --json`: the noisy one is said so, in the
@@ -151,7 +144,7 @@ def test_real_voices_in_room_noise_are_said_noisy(corpus, tmp_path):
     n = len(x) // HOP
     lv = 10 * np.log10(np.mean(x[: n * HOP].astype(np.float64).reshape(n, HOP) ** 2, axis=1) + 1e-20)
     speech_db = 10 * np.log10(np.mean(10 ** (lv[lv > lv.max() - 30] / 10)))
-    noise = _pink(np.random.default_rng(15), len(x))
+    noise = pink_noise(np.random.default_rng(15), len(x))
     noise *= 10 ** ((speech_db - 15.0 - 10 * np.log10(np.mean(noise ** 2))) / 20)
     sf.write(tmp_path / "clean.wav", x, sr)
     sf.write(tmp_path / "noisy.wav", (x + noise).astype(np.float32), sr)

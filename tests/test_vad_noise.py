@@ -16,20 +16,14 @@ from prosody.config import AnalysisConfig, VadConfig
 from prosody.engine.speakers import attribute, floor_fill
 from prosody.session import analyze_blocks
 from tests.conftest import FIXTURES
+from tests.dialogue import pink_noise
 from tests.dialogue import build_dialogue, mix_room, scenario_turns
 
 HOP = 160
 
 
-def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
-    f = np.fft.rfft(rng.standard_normal(n))
-    k = np.arange(len(f), dtype=np.float64)
-    k[0] = 1.0
-    return np.fft.irfft(f / np.sqrt(k), n)
-
-
 def _with_pink(x: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
-    return _with_noise(x, _pink(np.random.default_rng(seed), len(x)), snr_db)
+    return _with_noise(x, pink_noise(np.random.default_rng(seed), len(x)), snr_db)
 
 
 def _with_noise(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
@@ -72,7 +66,7 @@ def _speech(x: np.ndarray, vad: VadConfig) -> np.ndarray:
 
 def _noise(kind: str, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return _pink(rng, n) if kind == "pink" else rng.standard_normal(n)
+    return pink_noise(rng, n) if kind == "pink" else rng.standard_normal(n)
 
 
 def test_gate_comes_down_in_noise_and_nothing_passes_in_the_pauses(monologue):
@@ -119,7 +113,7 @@ def test_floor_fill_has_the_pauses_spectrum():
     rng = np.random.default_rng(3)
     n = 600
     speech = (np.arange(n) // 50) % 2 == 0
-    x = _pink(rng, n * HOP)
+    x = pink_noise(rng, n * HOP)
     x *= 10 ** (-50 / 20) / np.sqrt(np.mean(x ** 2))
     on = np.repeat(speech, HOP)
     x[on] += 0.1 * np.sin(np.arange(on.sum()) * 0.2)
