@@ -92,7 +92,7 @@ def test_short_turns_given_to_the_other_real_voice_are_given_back(corpus, name, 
     assert wrong[0.0] > before and wrong[D.DiarizeConfig().run_look_margin] < after, wrong
 
 
-@pytest.mark.parametrize("kw", [dict(run_look_margin=-0.1), dict(run_look_min_s=0.0),
+@pytest.mark.parametrize("kw", [dict(run_look_margin=-0.1), dict(run_look_min_s=0.0), dict(run_look_short_margin=0.01),
                                 dict(run_look_min_s=1.5, run_look_max_s=1.0), dict(run_look_bridge_s=-1.0)])
 def test_run_look_settings_are_checked(kw):
     with pytest.raises(ConfigError, match="run_look"):

@@ -209,7 +209,8 @@ class DiarizeConfig:
     ``run_look_*``: the last look at the final labels (``_run_look``; ``run_look_margin=0`` turns it
     off): a run of one voice of ``run_look_min_s`` .. ``run_look_max_s`` of speech (pauses up to
     ``run_look_bridge_s`` inside it), embedded alone, goes to the other voice where its cosine to the
-    other voice's centroid exceeds that to its own by more than ``run_look_margin``.
+    other voice's centroid exceeds that to its own by more than ``run_look_margin``
+    (``run_look_short_margin`` for a run under ``run_look_short_s``).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -302,6 +303,8 @@ class DiarizeConfig:
     more_voices_min_distance: float = 0.12
     more_voices_min_gain: float = 0.7
     run_look_margin: float = 0.05
+    run_look_short_s: float = 0.45
+    run_look_short_margin: float = 0.08
     run_look_min_s: float = 0.3
     run_look_max_s: float = 1.0
     run_look_bridge_s: float = 0.3
@@ -340,12 +343,14 @@ class DiarizeConfig:
                               f"{self.utterance_decisive_voice_s}, utterance_max_more_overlap="
                               f"{self.utterance_max_more_overlap}: need a cosine distance within 0..2 (0 turns "
                               "the rule off), >= 1 utterance, >= 0 s and a share >= 0")
-        if not (self.run_look_margin >= 0 and 0 < self.run_look_min_s <= self.run_look_max_s
+        if not (0 <= self.run_look_margin <= self.run_look_short_margin
+                and 0 < self.run_look_min_s <= self.run_look_max_s and self.run_look_short_s >= 0
                 and self.run_look_bridge_s >= 0):
-            raise ConfigError(f"run_look_margin={self.run_look_margin}, run_look_min_s={self.run_look_min_s}, "
-                              f"run_look_max_s={self.run_look_max_s}, run_look_bridge_s={self.run_look_bridge_s}: "
-                              "need a cosine margin >= 0 (0 turns the run look off), 0 < min_s <= max_s and a "
-                              "bridge >= 0 s")
+            raise ConfigError(f"run_look_margin={self.run_look_margin}, run_look_short_margin="
+                              f"{self.run_look_short_margin}, run_look_min_s={self.run_look_min_s}, run_look_max_s="
+                              f"{self.run_look_max_s}, run_look_short_s={self.run_look_short_s}, run_look_bridge_s="
+                              f"{self.run_look_bridge_s}: need cosine margins 0 <= margin <= short_margin (margin 0 "
+                              "turns the run look off), 0 < min_s <= max_s, short_s >= 0 and a bridge >= 0 s")
         self.vad.validate()
         return self
 
@@ -930,16 +935,19 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
     voice of ``run_look_min_s`` .. ``run_look_max_s`` of speech (pauses up to ``run_look_bridge_s``
     inside it; a frame of both voices ends it) is embedded alone, as one window of its own speech
     frames, and given to the other voice where its cosine to the other voice's centroid exceeds that
-    to its own by more than ``run_look_margin``::
+    to its own by more than ``run_look_margin`` (0.05; a run under ``run_look_short_s``, 0.45 s, whose
+    embedding is less sure, by more than ``run_look_short_margin``, 0.08)::
 
         owner   0 0 0 0 1 1 1 0 0 0 0 1 1 1 1 1        a run of voice 1, 0.5 s: embedded alone
         cos     to 0: 0.71   to 1: 0.64  ->  margin 0.07 > 0.05: given to voice 0
         owner   0 0 0 0 0 0 0 0 0 0 0 1 1 1 1 1
 
-    Traced on the AMI recordings of ``benchmarks/diarization.py --split amireal`` (real voices of one
-    sex; as recorded and with pink noise 20 dB under them), held and fresh14: every run lying more
-    than 0.05 nearer the other voice was mostly the other person's; runs of the right voice lay at
-    most 0.048 nearer it (docs/speakers.md, thirty-fifth round). Runs over ``run_look_max_s`` (1 s)
+    Traced on the recordings of ``benchmarks/diarization.py`` splits amireal, amireal3, amireal5,
+    held, fresh14 and fresh6 (real voices of one sex and espeak voices; amireal and amireal5 also
+    with pink noise 20 dB under them, amireal, amireal3 and amireal5 also rounded to 16-bit samples):
+    of 2482 runs of the right voice, those of 0.45 s or more lay at most 0.033 nearer the other voice,
+    the shorter ones at most 0.056; of the runs given to the wrong person, 51 lie beyond these margins
+    (docs/speakers.md, thirty-fifth round). Runs over ``run_look_max_s`` (1 s)
     are left: they are seldom wrong whole, and up to 2.5 s the runs hold 75-83 % of the speech (the
     look then cost 0.003 CPU s per audio second, against 0.0006 up to 1 s). One look, from the final
     labels; the centroids are kept. Two voices only."""
@@ -960,7 +968,9 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
         return d
     e = enc.embed_windows_of_lengths(melc, starts=[a for a, _ in runs], lengths=[b - a for a, b in runs])
     sims = e @ d.centroids.T  # (runs, 2)
-    flip = [(a, b) for (a, b), s in zip(runs, sims) if s[1 - owned[a]] - s[owned[a]] > cfg.run_look_margin]
+    short = grid.s_to_frames(cfg.run_look_short_s)
+    flip = [(a, b) for (a, b), s in zip(runs, sims)
+            if s[1 - owned[a]] - s[owned[a]] > (cfg.run_look_margin if b - a >= short else cfg.run_look_short_margin)]
     if not flip:
         return d
     for a, b in flip:
