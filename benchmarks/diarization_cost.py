@@ -32,7 +32,7 @@ from prosody.engine.speakers import attribute
 
 STAGES = {D: ("speech_mask", "mel_frames_at", "_frame_f0_st", "_viterbi", "_viterbi2", "_two_model_gain",
               "_minority_seed", "_seed_embedding_z", "_minority_retry", "_finer_restart", "_subcluster_restart",
-              "_utterance_restart",
+              "_utterance_restart", "_run_look",
               "kmeans2")}
 CPU: dict[str, float] = defaultdict(float)
 

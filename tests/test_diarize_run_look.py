@@ -1,0 +1,99 @@
+"""The run look (``diarize._run_look``): a short run of one voice whose own embedding lies nearer
+the other voice is given to it (issue 9: at most 3 % of single-speaker speech given to the wrong
+person). Planted: a stretch of a correct diarization given to the wrong voice is given back, and a
+correct diarization is left as it is; real: AMI voices of one sex placed as turns, where the
+diarizer gave whole short turns to the other man or woman."""
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prosody.errors import ConfigError
+from prosody.engine import diarize as D
+from prosody.engine.embedding import VoiceEncoder
+from prosody.timebase import GRID
+from tests.dialogue import build_dialogue, mix_room, scenario_turns
+from tests.test_diarize import CLIENT, THERAPIST, _collar, _mask
+
+
+def _first_pass(x, cfg):
+    """The diarizer's result before the run look, and its memo (speech mask, speech frames' mel)."""
+    memo: dict = {}
+    enc = VoiceEncoder.load()
+    return D._diarize(x[:, None] if x.ndim == 1 else x, cfg, None, enc, GRID, memo=memo), enc, memo
+
+
+def _moved(d, owner, speech):
+    """The speech frames whose voice ``owner`` gives otherwise than ``d``."""
+    return np.flatnonzero(speech & (d.owner != owner))
+
+
+def test_a_stretch_given_to_the_wrong_voice_is_given_back():
+    """Two espeak voices in turns, mono: the diarizer finds them. A 0.6 s stretch inside one of
+    the first voice's turns given to the other voice (the planted error) is given back, frame for
+    frame; the correct diarization is left as it is, and so is the error with the look off."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+    dlg = build_dialogue(scenario_turns(6, seed=3), noise_db=None, level_db=(-22.0, -22.0), seed=3)
+    x, _ = mix_room(dlg, layout="mono", seed=3)
+    cfg = D.DiarizeConfig()
+    d, enc, memo = _first_pass(x[:, 0], cfg)
+    assert d.n_voices == 2
+    speech = memo["speech"]
+    assert D._run_look(d, enc, cfg, GRID, memo) is d  # nothing to move in a correct diarization
+    # a run of voice 0 of at least 1.2 s of speech: its frames 0.3 .. 0.9 s in given to voice 1
+    idx = np.flatnonzero(speech)
+    owned = d.owner[idx]
+    cut = np.flatnonzero((owned[1:] != owned[:-1]) | (np.diff(idx) > 30)) + 1
+    runs = [(a, b) for a, b in zip(np.r_[0, cut], np.r_[cut, len(idx)]) if owned[a] == 0 and b - a >= 120]
+    assert runs
+    a, _ = runs[0]
+    bad_owned = owned.copy()
+    bad_owned[a + 30:a + 90] = 1
+    owner = D.owner_with_pauses(bad_owned, speech, idx)
+    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
+    bad = replace(d, owner=owner, activity=act)
+    assert len(_moved(d, bad.owner, speech)) == 60
+    fixed = D._run_look(bad, enc, cfg, GRID, memo)
+    assert len(_moved(d, fixed.owner, speech)) == 0
+    assert np.array_equal(fixed.activity, d.activity)
+    off = replace(cfg, run_look_margin=0.0)
+    assert D._run_look(bad, enc, off, GRID, memo) is bad
+
+
+@pytest.mark.parametrize("name,before,after", [("AMI dev00 s104 mono", 0.03, 0.015),
+                                               ("AMI tst00 FEO072+FEO070 s103 mono", 0.02, 0.005)])
+def test_short_turns_given_to_the_other_real_voice_are_given_back(corpus, name, before, after):
+    """AMI voices of one sex placed as turns by benchmarks/diarization.py (split amireal, mono): dev00's
+    two men (seed 104), tst00's two women (seed 103). The diarizer gave two 0.5 s turns of one man to
+    the other, and one 0.7 s turn of one woman to the other; each turn's own embedding lies 0.075-0.175
+    nearer the voice it was not given (docs/speakers.md, thirty-fifth round). With the run look they
+    are given back: single-speaker speech given to the wrong person (0.25 s collars) falls from over
+    ``before`` to under ``after`` (measured: 3.4 -> 1.1 % and 2.6 -> 0.0 %)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diarization import ami_cases
+
+    x, truth = next((x, t) for nm, x, t in ami_cases("amireal", False) if nm == name)
+    ta, tb = truth["segments"][THERAPIST], truth["segments"][CLIENT]
+    wrong = {}
+    for margin in (0.0, D.DiarizeConfig().run_look_margin):
+        d = D.diarize(x, config=D.DiarizeConfig(run_look_margin=margin))
+        n = d.n_frames
+        a, b = _mask(ta, n), _mask(tb, n)
+        single = (a ^ b) & _collar([ta, tb], n)
+        got = [np.sum(single & (a & (d.owner == k) | b & (d.owner == 1 - k))) for k in (0, 1)]
+        wrong[margin] = min(got) / single.sum()
+        assert d.n_voices == 2
+    assert wrong[0.0] > before and wrong[D.DiarizeConfig().run_look_margin] < after, wrong
+
+
+@pytest.mark.parametrize("kw", [dict(run_look_margin=-0.1), dict(run_look_min_s=0.0), dict(run_look_short_margin=0.01),
+                                dict(run_look_min_s=1.5, run_look_max_s=1.0), dict(run_look_bridge_s=-1.0)])
+def test_run_look_settings_are_checked(kw):
+    with pytest.raises(ConfigError, match="run_look"):
+        D.DiarizeConfig(**kw).validate()
