@@ -670,14 +670,16 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     if n_voices not in (None, 1, 2):
         raise InputError(f"n_voices={n_voices} must be 1, 2 or None (decide from the audio)")
     memo: dict = {}
+
+    def run() -> Diarization:
+        enc = encoder or VoiceEncoder.load()
+        return _more_voices(_run_look(_diarize(x, cfg, n_voices, enc, grid, memo=memo), enc, cfg, grid, memo), cfg,
+                            memo)
     if threadpool_limits is not None:
         with threadpool_limits(limits=1, user_api="blas"):
-            enc = encoder or VoiceEncoder.load()
-            d = _more_voices(_run_look(_diarize(x, cfg, n_voices, enc, grid, memo=memo), enc, cfg, grid, memo), cfg,
-                             memo)
+            d = run()
     else:
-        enc = encoder or VoiceEncoder.load()
-        d = _more_voices(_run_look(_diarize(x, cfg, n_voices, enc, grid, memo=memo), enc, cfg, grid, memo), cfg, memo)
+        d = run()
     mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
     return replace(d, speech_over_noise_db=speech_over_noise_db(mono, memo["speech"], highpass_hz=cfg.vad.highpass_hz,
                                                                 grid=grid))
@@ -947,10 +949,10 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
     with pink noise 20 dB under them, amireal, amireal3 and amireal5 also rounded to 16-bit samples):
     of 2482 runs of the right voice, those of 0.45 s or more lay at most 0.033 nearer the other voice,
     the shorter ones at most 0.056; of the runs given to the wrong person, 51 lie beyond these margins
-    (docs/speakers.md, thirty-fifth round). Runs over ``run_look_max_s`` (1 s)
-    are left: they are seldom wrong whole, and up to 2.5 s the runs hold 75-83 % of the speech (the
-    look then cost 0.003 CPU s per audio second, against 0.0006 up to 1 s). One look, from the final
-    labels; the centroids are kept. Two voices only."""
+    (docs/speakers.md, thirty-fifth round). Runs over ``run_look_max_s`` (1 s) are left: they are
+    seldom wrong whole, and up to 2.5 s the runs hold 75-83 % of the speech (the look then cost 0.003
+    CPU s per audio second, against 0.0006 up to 1 s). One look, from the final labels; the centroids
+    are kept. Two voices only."""
     if d.n_voices != 2 or cfg.run_look_margin <= 0 or "melc" not in memo:
         return d
     speech = memo["speech"]
