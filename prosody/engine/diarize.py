@@ -961,11 +961,9 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
     if len(idx) != len(melc) or len(d.owner) != len(speech):
         return d
     owned = np.where(d.activity[idx].all(axis=1), 2, d.owner[idx]).astype(np.int8)
-    bridge = grid.s_to_frames(cfg.run_look_bridge_s)
-    cut = np.flatnonzero((owned[1:] != owned[:-1]) | (np.diff(idx) > bridge)) + 1
-    bounds = np.stack([np.r_[0, cut], np.r_[cut, len(idx)]], axis=1)
     lo, hi = grid.s_to_frames(cfg.run_look_min_s), grid.s_to_frames(cfg.run_look_max_s)
-    runs = [(int(a), int(b)) for a, b in bounds if owned[a] != 2 and lo <= b - a <= hi]
+    runs = [(int(a), int(b)) for a, b in _run_bounds(owned, idx, grid.s_to_frames(cfg.run_look_bridge_s))
+            if owned[a] != 2 and lo <= b - a <= hi]
     if not runs:
         return d
     e = enc.embed_windows_of_lengths(melc, starts=[a for a, _ in runs], lengths=[b - a for a, b in runs])
@@ -1139,9 +1137,13 @@ def _voice_changes(p: np.ndarray, fr: np.ndarray, cfg: DiarizeConfig) -> tuple[i
     return inside, int(np.sum(fr[cut] - fr[cut - 1] > 1)), len(cut)
 
 
-def _run_bounds(owned: np.ndarray):
-    """(start, end) of each run of equal values in ``owned``."""
-    cuts = np.flatnonzero(np.diff(owned)) + 1
+def _run_bounds(owned: np.ndarray, idx: np.ndarray | None = None, max_gap: int = 0):
+    """(start, end) of each run of equal values in ``owned``; with ``idx`` (the frame numbers of a
+    compact index), also cut where the frames lie more than ``max_gap`` apart (a longer pause)."""
+    cut = np.diff(owned) != 0
+    if idx is not None:
+        cut |= np.diff(idx) > max_gap
+    cuts = np.flatnonzero(cut) + 1
     return zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
 
 
