@@ -885,10 +885,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # speech)
     kept = (first_pass and separation >= cfg.pieces_keep_apart and gain >= cfg.pieces_keep_min_gain
             and _turn_like(path3, idx, cfg))
-    # two voices told (force 2): the user's word stands for the pieces test (two alike voices in quick
-    # exchanges, backchannels inside turns, change voice inside speech as one voice in pieces does), not for
-    # the frame models' or the centroids' word (a split of one dominant voice: they hear no second voice)
-    if two and seed is None and force is None and not (spatial or pitched or kept):
+    if two and seed is None and not (spatial or pitched or kept):
         if _one_voice_in_pieces(path3, idx, f0_st, separation, cfg):
             two, pieces = False, True
         elif cfg.pieces_max_pause_share < 1.0:
@@ -904,7 +901,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                 alt = None
         if alt is not None:
             return alt
-    if not two:  # also where two were told: no split holds up (the caller says so)
+    if not two:
         if pieces and cfg.pieces_restart and gain >= cfg.minority_retry_below_gain:  # the frame models hear two
             # each restart judged on its own (further apart than two voices must be), not against this pass's split
             fine = _finer_restart(x, cfg, enc, grid, cfg.two_voice_min_distance, memo=memo, path=path3)
@@ -914,7 +911,12 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                                         float("nan"), float("nan"), overlap, clear=False)
             if by_utt is not None:  # further apart than two_voice_min_distance (_further_apart)
                 return by_utt
-        return _one_voice(n, speech, emb, separation)
+        # two voices told (force 2): the user's word stands for the pieces test alone (two alike voices in quick
+        # exchanges, backchannels inside turns, change voice inside speech as one voice in pieces does), not for
+        # the frame models' or the centroids' word (a split of one dominant voice: they hear no second voice;
+        # the caller says so). The split goes on to the restarts below, as two voices found would.
+        if not (force == 2 and pieces):
+            return _one_voice(n, speech, emb, separation)
     if seed is None:  # two voices found, or told (force 2): the restarts may find them further apart
         fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3, separation_se=separation_se,
                               gain=gain)
