@@ -65,7 +65,11 @@ def main() -> int:
     ap.add_argument("--noise", choices=tuple(NOISES), default="pink")
     ap.add_argument("--cache", help="folder of diarization.py --cache (the synthesised cases)")
     ap.add_argument("--detail", action="store_true", help="one line per recording")
+    ap.add_argument("--voices-told", type=int, choices=(2,),
+                    help="attribute every recording as `prosody analyze --voices 2` does (two people speak)")
     args = ap.parse_args()
+    import diarization
+    diarization.VOICES_TOLD = args.voices_told  # run_case reads it
 
     def gen():
         yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(args.split, False))

@@ -21,7 +21,7 @@ from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import channel_map, store_path
+from .options import channel_map, store_path, voices_told
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -77,6 +77,9 @@ def add_parser(sub) -> None:
     a.add_argument("--layout", choices=("auto", "separate", "shared", "mono"), default="auto",
                    help="how voices sit on the channels of each file (as `prosody analyze --layout`; a manifest's "
                         "layout column overrides it per file)")
+    a.add_argument("--voices", type=voices_told, default=None, metavar="N",
+                   help="how many people speak on each shared or mono file (as `prosody analyze --voices`; a "
+                        "manifest's voices column overrides it per file); default: found from the audio")
     a.add_argument("--profile", metavar="NAME", default=None,
                    help="voice profile naming the therapist in shared/mono files (default: each therapist's own)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
@@ -217,7 +220,7 @@ def cmd_batch(args, out, err) -> int:
     if args.scheduler and args.jobs is not None:
         raise InputError("--jobs sets local worker processes; with --scheduler the cluster's workers do the work")
     defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
-                   layout=args.layout, voice_profile=args.profile,
+                   layout=args.layout, voice_profile=args.profile, voices=args.voices,
                    meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
                                 tags=tuple(args.tag)))
     from prosody.formats.schema import check_meta_fields

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from prosody.errors import InputError, error_text
 from prosody.report.text import terminal_safe
 
-from .options import channel_map, store_path
+from .options import channel_map, store_path, voices_told
 from .sessions import check_file_name_text, store_folder
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
@@ -46,6 +46,9 @@ def add_parser(sub) -> None:
                    help="one device: the therapist's voice profile (`prosody enrol`); a mono or shared device "
                         "(--mono) names who is speaking live, provisionally, and with --record it names the "
                         "therapist when the whole session is attributed again on save")
+    p.add_argument("--voices", type=voices_told, default=None, metavar="N",
+                   help="one device: how many people speak (as `prosody analyze --voices`), used when the whole "
+                        "session is attributed again on save (--record); default: found from the audio")
     p.add_argument("--store", metavar="PATH", default=None, type=store_path,
                    help="session store holding the voice profile")
     p.add_argument("--mono", action="store_true", help="one mono device: one speaker, no turn-taking figures")
@@ -173,6 +176,8 @@ def cmd_live(args, out, err) -> int:
 
     request = live_request(args)
     request.check()
+    if args.voices == 1 and not request.one_device:
+        raise InputError("--voices 1 contradicts two devices, which carry one person each")
     if not 0.05 <= args.interval_s <= 3600:  # nan, inf and tiny values too (nan spun the view and could hang the stop)
         raise InputError(f"--interval-s {args.interval_s}: must be within 0.05..3600 seconds")
     from prosody.fileio import check_input_file, check_outputs
@@ -196,6 +201,9 @@ def cmd_live(args, out, err) -> int:
         profile.check_speakers(source.speakers)
     warnings += list(getattr(source, "warnings", [])) + list(config.unused_pitch_ranges(source.speakers))
     one_device = request.one_device
+    if one_device and args.voices is not None and not args.record:
+        warnings.append(f"--voices {args.voices} is not used: it tells the attribution of the whole session from its "
+                        "recording on save, which needs --record")
     if one_device and not args.record:
         from prosody.live.reattribute import PROVISIONAL_NOTE
         warnings.append(PROVISIONAL_NOTE)
@@ -248,7 +256,7 @@ def cmd_live(args, out, err) -> int:
         interrupted = phase["ctrl_c"]
         if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
             result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,
-                                              baseline=profile, profile=voice_profile)
+                                              baseline=profile, profile=voice_profile, voices=args.voices)
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under on_signal: a Ctrl-C now must not hide the `saved PATH` line of a saved session
         return _report(result, out, err, plain=plain, interrupted=interrupted)

@@ -12,7 +12,8 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .options import add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args
+from .options import (add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args,
+                      voices_told)
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--layout", choices=("auto", "separate", "shared", "mono"), default="auto",
                    help="how voices sit on the channels of one file: separate (one per channel), shared (both on "
                         "every channel) or mono; auto finds it from the audio (see docs/speakers.md)")
+    a.add_argument("--voices", type=voices_told, default=None, metavar="N",
+                   help="how many people speak on a shared or mono recording: 2 tells apart two voices the audio "
+                        "alone could take for one (alike voices), 1 keeps one voice; default: found from the audio")
     a.add_argument("--profile", metavar="NAME", default=None,
                    help="voice profile that names the therapist in shared/mono audio (`prosody enrol`; default: "
                         "the profile of --therapist when one is stored)")
@@ -124,7 +128,8 @@ def cmd_analyze(args, out, err) -> int:
     attribution, voices = None, None
     if len(args.files) == 2:  # the arguments' own checks (--channels, ...) before any audio is read
         layout_from_args(args, 2, n_channels)
-    from prosody.speaker_channels import wants_attribution
+    from prosody.speaker_channels import check_voices_told, wants_attribution
+    check_voices_told(args.voices, n_files=len(args.files), speaker=args.speaker, layout=args.layout)
     if wants_attribution(n_files=len(args.files), n_channels=n_channels, speaker=args.speaker, layout=args.layout):
         from .speakers_cli import attribute_file
         from .voices import load_profile

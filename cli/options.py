@@ -37,6 +37,17 @@ def channel_map(text: str) -> str:
     return text
 
 
+def voices_told(text: str) -> int | None:
+    """argparse type of ``--voices``: 1 or 2 people speak on a shared or mono recording; ``auto``
+    (the default): found from the audio."""
+    t = text.strip().lower()
+    if t == "auto":
+        return None
+    if t not in ("1", "2"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or 2 (how many people speak on the recording), or auto")
+    return int(t)
+
+
 def add_measures_arguments(a) -> None:
     """Options of the measures layer, shared by ``analyze`` and ``live``."""
     a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",

@@ -12,4 +12,5 @@ def attribute_file(args, n_channels: int):
     """(Attribution or None, VoiceChannels or None): None channels = analyse the file's
     channels as separate speakers (the existing path)."""
     return attribute_recording(args.files, n_channels=n_channels, layout=args.layout, channels=args.channels,
-                               profile=getattr(args, "voice_profile", None), offset_s=args.offset_s or 0.0)
+                               profile=getattr(args, "voice_profile", None), offset_s=args.offset_s or 0.0,
+                               voices=getattr(args, "voices", None))

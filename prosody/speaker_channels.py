@@ -629,17 +629,33 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
     return Attribution("separate", rep, spk, how, channel_picks=picks, warnings=warnings)
 
 
+def check_voices_told(voices: int | None, *, n_files: int, speaker: str | None, layout: str) -> None:
+    """Raise InputError where ``--voices`` (how many people speak on one shared or mono file)
+    contradicts the other arguments: two files or ``--layout separate`` are one person per file
+    or channel, ``--speaker`` names a mono file's one speaker."""
+    if voices is None:
+        return
+    if voices not in (1, 2):
+        raise InputError(f"--voices {voices}: give 1 or 2 (how many people speak on the recording)")
+    if voices == 1 and (n_files == 2 or layout == "separate"):
+        raise InputError("--voices 1 contradicts " + ("two files" if n_files == 2 else "--layout separate")
+                         + ", which carry one person per " + ("file" if n_files == 2 else "channel"))
+    if voices == 2 and speaker:
+        raise InputError("--voices 2 contradicts --speaker, which says one person speaks on the file")
+
+
 def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channels: str | None = None,
-                        profile=None, offset_s: float = 0.0):
+                        profile=None, offset_s: float = 0.0, voices: int | None = None):
     """(Attribution or None, VoiceChannels or None) for one file, or two (one speaker each:
     checked, ``_separate_claim``); None channels = analyse the file's channels as separate
     speakers (the streaming path).
 
     ``channels``: the ``--channels`` text (speaker=channel); ``profile``: a
     ``VoiceProfile`` naming the therapist among diarized voices, or checking which
-    separate channel is the therapist's (``engine.speakers.name_channels``)."""
+    separate channel is the therapist's (``engine.speakers.name_channels``); ``voices``:
+    ``--voices``, how many people speak where the file is diarized (None: from the audio)."""
     from .engine.sources import parse_channel_map
-    from .engine.speakers import attribute, detect_layout, separate_attribution
+    from .engine.speakers import ONE_TOLD_SEPARATE, attribute, detect_layout, separate_attribution
 
     label = str(paths[0])
     if len(paths) == 2:
@@ -654,12 +670,13 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
         rep = detect_layout(head)
         # one channel silent (or as much quieter on every voice): the other's voices decide, in attribute()
         if rep.layout == "separate" and not {"silent_channel", "quiet_channel"} & set(rep.evidence):
-            return separate_attribution(head, rep, channels=picks_map, profile=profile), None
+            told = (ONE_TOLD_SEPARATE,) if voices == 1 else ()
+            return separate_attribution(head, rep, channels=picks_map, profile=profile, warnings=told), None
         del head  # not held beside the whole recording
     if n_channels == 1 and layout == "shared":
         raise InputError(f"--layout shared needs two channels; {label} has one: use --layout mono")
     audio, warnings = read_channels(paths, n_channels, compact=True)  # 16-bit samples held as such (Pcm16)
-    att = attribute(audio, layout=layout, channels=picks_map, profile=profile)
+    att = attribute(audio, layout=layout, channels=picks_map, profile=profile, voices=voices)
     if att.diarization is None:  # the whole session says separate after all
         return att, None
     d = att.diarization

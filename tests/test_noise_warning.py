@@ -93,7 +93,7 @@ def test_one_voice_found_in_noise_names_the_noise(mono_dialogue, monkeypatch, sn
     real diarizer, held to one voice (``n_voices=1``) to reach that warning on this dialogue."""
     import prosody.engine.speakers as speakers
     real = speakers.diarize
-    monkeypatch.setattr(speakers, "diarize", lambda audio, **kw: real(audio, n_voices=1, **kw))
+    monkeypatch.setattr(speakers, "diarize", lambda audio, **kw: real(audio, **{**kw, "n_voices": 1}))
     clean, level_db = mono_dialogue
     att = attribute(_white_at(clean, level_db, snr_db, seed=7))
     one = [w for w in att.warnings if w.startswith("one voice found")]

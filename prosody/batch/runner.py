@@ -63,7 +63,7 @@ LEDGER_NAME = "batch.sqlite"
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
                             ".rf64", ".au", ".snd"} | FFMPEG_SUFFIXES)
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
-                    "date", "session_number", "notes", "tags", "layout")
+                    "date", "session_number", "notes", "tags", "layout", "voices")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
 SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
@@ -99,6 +99,7 @@ class Job:
     origin: str = ""               # where the job was listed, e.g. "manifest.csv line 4"
     layout: str = "auto"           # as ``prosody analyze --layout``: auto, separate, shared or mono
     voice_profile: str | None = None  # ``--profile NAME``; None: the profile of the therapist when one is stored
+    voices: int | None = None      # as ``prosody analyze --voices``: 1 or 2 people speak; None: found from the audio
 
     @property
     def label(self) -> str:
@@ -145,7 +146,7 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
     unique = []
     for j in jobs:  # the same file(s) with the same layout request, reached twice
         key = (tuple(os.path.realpath(x) for x in j.paths), j.channels, j.speaker, j.offset_s, j.pitch_range,
-               j.layout)
+               j.layout, j.voices)
         first = seen.get(key)
         if first is None:
             seen[key] = j
@@ -244,7 +245,8 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``client=75-400;therapist=60-300``); ``therapist``; ``client``; ``date``
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
     (``intake;video``); ``layout`` (``auto``, ``separate``, ``shared`` or ``mono``,
-    as ``prosody analyze --layout``)."""
+    as ``prosody analyze --layout``); ``voices`` (``1``, ``2`` or ``auto``, as ``prosody
+    analyze --voices``)."""
     from ..formats.bundle import parse_when
     from ..analysis import check_speaker_label
     from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
@@ -329,6 +331,10 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         layout = (cell.get("layout") or d.layout).lower()  # as typed, spaces and case aside ("Shared ")
         if layout not in ("auto", "separate", "shared", "mono"):
             raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")
+        told = (cell.get("voices") or "").strip().lower()  # as typed, spaces and case aside ("Auto ")
+        if told not in ("", "auto", "1", "2"):
+            raise InputError(f"{where}: voices {cell['voices']!r}; use 1, 2 or auto")
+        voices = d.voices if not told else None if told == "auto" else int(told)
         if not math.isfinite(offset_s):
             raise InputError(f"{where}: offset_s {offset_s} is not a finite number of seconds")
         try:
@@ -349,7 +355,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             meta=SessionMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
                          recorded_at=when, session_number=number, notes=cell.get("notes") or m.notes,
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
-            origin=where, layout=layout, voice_profile=d.voice_profile))
+            origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices))
     return jobs
 
 
@@ -406,6 +412,7 @@ class Task:
     layout_request: str = "separate"  # "separate": the channels of ``layout``; else found/diarized as analyze does
     channel_map: str | None = None    # the ``--channels`` text, for layout detection
     voice_profile: object = None      # prosody.engine.speakers.VoiceProfile naming the therapist, or None
+    voices: int | None = None         # ``--voices``: how many people speak where the file is diarized
 
 
 @dataclass
@@ -453,7 +460,7 @@ def analyze_task(task: Task) -> TaskResult:
             from ..speaker_channels import attribute_recording
             att, voices = attribute_recording(paths, n_channels=n_channels, layout=task.layout_request,
                                               channels=task.channel_map, profile=task.voice_profile,
-                                              offset_s=task.offset_s)
+                                              offset_s=task.offset_s, voices=task.voices)
         rec = recording_plan(paths, task.layout, voices=voices, attribution=att, offset_s=task.offset_s)
         session = analyze_recording(rec, task.config, attribution=att, sources=task.sources, measures=task.measures,
                                     profile=task.profile, said=unmap)
@@ -547,6 +554,8 @@ def options_sha256(task: Task) -> str:
         d["layout_request"] = task.layout_request
         d["channel_map"] = task.channel_map
         d["voice_profile"] = task.voice_profile.to_dict() if task.voice_profile is not None else None
+        if task.voices is not None:  # only where told: the options of earlier runs hash as they did
+            d["voices"] = task.voices
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=list).encode()).hexdigest()
 
 
@@ -1365,8 +1374,9 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                                       channel_map=job.channels, speaker=job.speaker,
                                       pitch_ranges=job.pitch_range, file_label=job.paths[0])
     source = FileSource(list(job.paths), layout, offset_s=job.offset_s)  # channel and offset checks
-    from ..speaker_channels import wants_attribution
+    from ..speaker_channels import check_voices_told, wants_attribution
     n_channels = probe.files[0].channels
+    check_voices_told(job.voices, n_files=len(job.paths), speaker=job.speaker, layout=job.layout)
     request = (job.layout if wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
                                                layout=job.layout) else "separate")
     if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
@@ -1375,7 +1385,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
           else None)  # two files: one speaker each in their order, which a profile only checks
     task = Task(paths=tuple(os.path.abspath(p) for p in job.paths), sources=tuple(job.paths), layout=layout,
                 config=config, offset_s=job.offset_s, measures=measures, profile=profile,
-                layout_request=request, channel_map=job.channels, voice_profile=vp)
+                layout_request=request, channel_map=job.channels, voice_profile=vp,
+                voices=job.voices if request != "separate" else None)
     options = options_sha256(task)
     return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
                    duration_s=float(source.duration_s or 0.0), audio_files=audio_files)

@@ -659,8 +659,13 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     ``audio``: (n_samples,) mono or (n_samples, n_channels) float at 16 kHz; a
     stereo table recording is diarized on its channel mean and the
     inter-channel level difference joins the frame features. ``n_voices``:
-    force 1 or 2 (``None``: decide from the audio). Returns a ``Diarization``
-    with ``n_samples // 160`` frames.
+    how many people speak, as the user says (``None``: decide from the audio). 1 gives one
+    voice. 2 sets aside the test that takes two alike voices changing inside speech for one
+    voice in pieces, and keeps the restarts that may find them further apart; where no split
+    holds up even so (frame models that hear no second voice and centroids nearer than
+    ``two_voice_min_distance``: a split of one dominant voice, not two people), the result is
+    one voice all the same, and the caller says so. Returns a ``Diarization`` with
+    ``n_samples // 160`` frames.
     """
     cfg = (config or DiarizeConfig()).validate()
     grid = GRID
@@ -887,7 +892,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             suspect = _one_voice_in_pieces(path3, idx, f0_st, separation, replace(cfg, pieces_max_pause_share=1.0))
     if seed is not None:  # the retry's own test (_minority_retry)
         two = separation >= cfg.two_voice_min_distance
-    if seed is None and force is None:  # a suspect split: the retry runs whatever the frame models' gain
+    if seed is None:  # a suspect split: the retry runs whatever the frame models' gain (also where two are told)
         alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, melc, two, -np.inf if suspect else gain,
                               separation, memo=memo)
         if alt is None and (suspect or not two):
@@ -896,7 +901,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                 alt = None
         if alt is not None:
             return alt
-    if force is None and not two:
+    if not two:
         if pieces and cfg.pieces_restart and gain >= cfg.minority_retry_below_gain:  # the frame models hear two
             # each restart judged on its own (further apart than two voices must be), not against this pass's split
             fine = _finer_restart(x, cfg, enc, grid, cfg.two_voice_min_distance, memo=memo, path=path3)
@@ -906,8 +911,13 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                                         float("nan"), float("nan"), overlap, clear=False)
             if by_utt is not None:  # further apart than two_voice_min_distance (_further_apart)
                 return by_utt
-        return _one_voice(n, speech, emb, separation)
-    if seed is None and force is None:
+        # two voices told (force 2): the user's word stands for the pieces test alone (two alike voices in quick
+        # exchanges, backchannels inside turns, change voice inside speech as one voice in pieces does), not for
+        # the frame models' or the centroids' word (a split of one dominant voice: they hear no second voice;
+        # the caller says so). The split goes on to the restarts below, as two voices found would.
+        if not (force == 2 and pieces):
+            return _one_voice(n, speech, emb, separation)
+    if seed is None:  # two voices found, or told (force 2): the restarts may find them further apart
         fine = _finer_restart(x, cfg, enc, grid, separation, memo=memo, path=path3, separation_se=separation_se,
                               gain=gain)
         regrouped = None if spatial or pitched else _subcluster_restart(  # a split by another cue: not k-means'

@@ -693,6 +693,7 @@ class Attribution:
     warnings: tuple[str, ...] = ()
     inverted: bool = False  # channel 2 taken in opposite polarity before the channels are mixed
     live_channel: int | None = None  # 0-based: the one channel diarized when the other is silent
+    voices_told: int | None = None  # how many voices the user said speak (``--voices``), where diarized
 
     @property
     def channels_swapped(self) -> bool:
@@ -788,6 +789,8 @@ class Attribution:
             out["diarization"] = {"voices": d.n_voices, "separation": None if d.separation != d.separation
                                   else round(d.separation, 4), "voice_share": [round(v, 3) for v in d.voice_share],
                                   "method": d.method}
+            if self.voices_told is not None:
+                out["diarization"]["voices_told"] = self.voices_told
             son = d.speech_over_noise_db
             out["diarization"]["speech_over_noise_db"] = None if son != son else round(son, 1)
             if d.more_voices:
@@ -807,10 +810,23 @@ class Attribution:
         return out
 
 
+# ``--voices 1`` where the channels are found separate (one person each): said, not used
+ONE_TOLD_SEPARATE = ("--voices 1 is not used: the channels were read as separate, one person each (--layout mono "
+                     "reads them as one voice)")
+
+
 def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout: str = "auto",
               profile: VoiceProfile | None = None, channels: dict[str, int] | None = None,
-              config: DiarizeConfig | None = None, names: tuple[str, str] = DEFAULT_NAMES) -> Attribution:
+              config: DiarizeConfig | None = None, names: tuple[str, str] = DEFAULT_NAMES,
+              voices: int | None = None) -> Attribution:
     """Find the layout (``layout="auto"``) or take the override, then attribute speakers.
+
+    ``voices``: how many people speak on a shared or mono recording, as the user said
+    (``--voices``; None: found from the audio). Two voices told are told apart where the audio
+    alone would take them for one voice in pieces (two alike voices: ``diarize``'s
+    ``n_voices``), with a warning where they lie closer than voices found unprompted; where no
+    split holds up even so, one voice, and a warning says why. One told is one voice. Separate
+    channels carry one person each whatever it says.
 
     ``channels``: ``--channels`` mapping (speaker -> 0-based channel); for a
     separate layout it picks the channels (default: channel 1 therapist,
@@ -829,6 +845,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     """
     if layout not in ("auto",) + LAYOUTS:
         raise InputError(f"layout={layout!r}; use auto, separate, shared or mono")
+    if voices not in (None, 1, 2):
+        raise InputError(f"voices={voices!r}: give 1 or 2 (how many people speak), or leave it to the audio")
     x = audio_2d(audio)
     first = detect_layout(x, sample_rate=sample_rate, probe_s=60.0)
     report = confirm_layout(x, first=first, sample_rate=sample_rate) if len(x) > 60 * sample_rate else first
@@ -853,7 +871,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         # one microphone on one input of a two-input recorder, or a second one far from both people,
         # carries both. The loud channel's voices decide (never a --layout separate asked for)
         live = 2 - int(quiet)
-        d = diarize(x[:, live], sample_rate=sample_rate, config=config)
+        d = diarize(x[:, live], sample_rate=sample_rate, config=config, n_voices=voices)
         if d.n_voices == 2:
             report = replace(report, layout="mono", reason=f"{report.reason.split(': separate')[0]}, and channel "
                              f"{live + 1} carries two voices: they are told apart on that channel alone",
@@ -867,13 +885,15 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     if lag_ms is not None and used == "shared" and x.shape[1] >= 2:
         # one mix stored twice, one copy late: their mean would be an echo; the earlier copy is diarized
         live = 0 if lag_ms > 0 else 1
-        d = diarize(x[:, live], sample_rate=sample_rate, config=config)
+        d = diarize(x[:, live], sample_rate=sample_rate, config=config, n_voices=voices)
     if used == "separate":  # held as 16-bit samples (Pcm16): in float32 for the channels' naming
+        if voices == 1:
+            warnings.append(ONE_TOLD_SEPARATE)
         return separate_attribution(np.asarray(x, dtype=np.float32), report, channels=channels, profile=profile,
                                     names=names, warnings=warnings)
     if d is None:
         mix = x if used == "shared" else channel_mean(x)
-        d = diarize(mix, sample_rate=sample_rate, config=config)
+        d = diarize(mix, sample_rate=sample_rate, config=config, n_voices=voices)
     naming = name_voices(d, profile=profile, names=names)
     if naming.assumption:
         warnings.append(f"assumption: {naming.rule}")
@@ -882,21 +902,37 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                         f"{naming.distances[0]:.2f} and {naming.distances[1]:.2f}): which one is the "
                         f"{names[0]} is uncertain (`prosody relabel` exchanges the two voices of a saved session)")
     noisy = d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB
-    if d.n_voices == 1:
+    if d.n_voices == 1 and voices == 1:
+        warnings.append("one voice, as told by --voices 1: turn-taking measures need two voices")
+    elif d.n_voices == 1 and voices == 2:
+        why = ("its frame models hear one voice" if d.separation != d.separation else
+               f"the best split lies {d.separation:.2f} apart, and its frame models hear one voice")
+        warnings.append(f"two voices were told (--voices 2), but no split in two holds up here ({why}): kept as "
+                        "one voice, without turn-taking; its measures may mix both people (record one channel "
+                        "per person)")
+    elif d.n_voices == 1:
         warnings.append("one voice found: turn-taking measures need two voices"
                         + ("" if float(d.speech.sum()) * d.grid.hop_s < 10.0 else
                            "; if two people speak here, they could not be told apart in this noise"
-                           " (record one channel per person)" if noisy else
+                           " (say so with --voices 2, or record one channel per person)" if noisy else
                            "; if two people speak here, their voices were too alike to tell apart "
                            + ("on one channel" if used == "mono" else "where both reach every channel")
-                           + " (record one channel per person)"))
+                           + " (say so with --voices 2, or record one channel per person)"))
+    apart = (config or DiarizeConfig()).two_voice_min_distance  # two voices found unprompted lie this far apart
+    if d.n_voices == 2 and voices == 2 and not d.separation >= apart:
+        warnings.append(f"two voices, as told by --voices 2: they lie only {d.separation:.2f} apart, closer than "
+                        f"the {apart:.2f} that makes two voices by their sound alone; listen to a few turns "
+                        "(`prosody moments`) before trusting who spoke when")
     if d.more_voices:
         warnings.append(more_voices_text(d.more_voices, [naming.names[k] for k in (0, 1) if d.mixed[k]]))
     if noisy:
         warnings.append(noisy_text(d.speech_over_noise_db))
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
-                                                         " + inter-channel level cue"),
-                       diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted, live_channel=live)
+                                                         " + inter-channel level cue")
+                       + ("" if voices is None or d.n_voices == 0 else f" ({voices} voice{'s' * (voices > 1)} as "
+                                                                        f"told: --voices {voices})"),
+                       diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted, live_channel=live,
+                       voices_told=voices)
 
 
 # speech less than this far over a recording's noise (``Diarization.speech_over_noise_db``): who spoke

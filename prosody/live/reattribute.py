@@ -48,11 +48,13 @@ def note_provisional(json_path, why: str) -> dict:
     return doc
 
 
-def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, profile=None) -> dict | None:
+def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, profile=None,
+                      voices: int | None = None) -> dict | None:
     """Re-attribute a saved one-device live session from its ``live.recording_file``;
     returns the new document (also written to ``json_path`` and its frames file), or
     None when there is no recording to read (see ``reattribute_document``)."""
-    got = reattribute_document(json_path, config=config, measures=measures, baseline=baseline, profile=profile)
+    got = reattribute_document(json_path, config=config, measures=measures, baseline=baseline, profile=profile,
+                               voices=voices)
     if got is None:
         return None
     doc, arrays = got
@@ -61,7 +63,7 @@ def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, p
 
 
 def reattribute_document(json_path, *, config=None, measures=None, baseline=None,
-                         profile=None) -> tuple[dict, bytes] | None:
+                         profile=None, voices: int | None = None) -> tuple[dict, bytes] | None:
     """The work of ``reattribute_saved`` without the write: (new document, its frames
     file's bytes) for ``write_session``, or None when there is no whole recording to
     read (none named, gone, more than two channels, or ``live.recording_complete``
@@ -78,7 +80,7 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
     n_channels = sf.info(rec).channels
     if n_channels > 2 or doc["duration_s"] <= 0:
         return None
-    att, voices = attribute_recording([rec], n_channels=n_channels, layout="auto", profile=profile)
+    att, voices = attribute_recording([rec], n_channels=n_channels, layout="auto", profile=profile, voices=voices)
     if voices is None:  # separate channels: the live analysis stands
         if att is not None:
             doc["attribution"] = att.to_dict()
