@@ -9,7 +9,7 @@ from prosody.errors import InputError
 from prosody.report.text import terminal_safe
 
 from .sessions import _open, _store_option
-from .options import session_ref
+from .options import session_ref, voices_told
 
 EXIT_OK = 0
 
@@ -63,10 +63,16 @@ def cmd_enrol(args, out, err) -> int:
         raise InputError("enrol needs --therapist NAME: the profile is kept under that name")
     if (args.file is None) == (args.from_session is None):
         raise InputError("give either a recording of the therapist alone (FILE) or --from-session N")
+    if args.voices == 2:
+        raise InputError("--voices 2: a voice profile is built from one voice, the therapist's alone")
+    if args.voices == 1 and args.file is None:
+        raise InputError("--voices 1 applies to a recording (FILE): a saved session's speaker is read from its own "
+                         "speech")
     if args.file is not None:
         check_input_file(args.file)
         mix = recording_mix(args.file)
-        check_one_voice(mix, label=args.file)
+        if args.voices is None:
+            check_one_voice(mix, label=args.file)
         prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
         with _open(args, create=True) as store:
@@ -83,6 +89,9 @@ def cmd_enrol(args, out, err) -> int:
             store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
     out.write(terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from {source}, "
                             f"{prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
+    if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
+        err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
+                                "profile of two voices would name either one the therapist") + "\n")
     if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
         err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
                                 f"{before.get('created_at', '?')} from {before.get('source', '?')}") + "\n")
@@ -107,6 +116,9 @@ def add_parser(sub) -> None:
     p.add_argument("--from-session", type=session_ref, metavar="SESSION", help="build it from a saved session's audio instead")
     p.add_argument("--speaker", default=None, metavar="NAME",
                    help="with --from-session: whose voice (default the session's first speaker, the therapist)")
+    p.add_argument("--voices", type=voices_told, default=None, metavar="1",
+                   help="1: FILE holds the therapist alone, as you know it; it is not checked for a second voice "
+                        "(the check can split one voice in two, and refuse it)")
     p.add_argument("--delete", metavar="NAME", help="delete the voice profile NAME")
     p.add_argument("--list", action="store_true", help="list the stored voice profiles")
     _store_option(p)

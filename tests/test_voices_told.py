@@ -206,3 +206,39 @@ def test_live_one_device_told_two_on_save(alike_mono, tmp_path):
            "which needs --record" in doc["warnings"]
     rc, _, err = run_cli("live", "--therapist-device", "a", "--client-device", "b", "--voices", "1", "--plain")
     assert rc != 0 and "--voices 1 contradicts two devices" in err and "Traceback" not in err
+
+
+def test_enrol_a_voice_the_check_splits_when_told_one(corpus, tmp_path):
+    """AMI dev00's MEE009 alone (his 21 s of single-speaker stretches): the diarizer finds two voices in
+    it (his quiet last stretch), so `prosody enrol` refused him; told `--voices 1` it enrols him, says
+    that the recording was not checked, and the profile lies nearer MEE009 in another recording (dev01)
+    than MEE012, the other man of dev00 (planted: the RTTM's speakers)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diarization import ami_stretches
+    from prosody.engine.diarize import DiarizeConfig, speech_mask
+    from prosody.engine.speakers import VoiceProfile, profile_from_frames
+
+    def alone(uri, spk):
+        y, sr = sf.read(corpus / "pyannote-audio" / f"{uri}.wav", dtype="float32")
+        parts = []
+        for a, b in ami_stretches(uri, corpus)[spk]:
+            parts += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]
+        return np.concatenate(parts)
+
+    wav = tmp_path / "me.wav"
+    sf.write(wav, alone("dev00", "MEE009"), 16000, subtype="PCM_16")
+    store = tmp_path / "store"
+    rc, out, err = run_cli("enrol", wav, "--therapist", "ann", "--store", store)
+    assert rc == 2 and out == "" and err.startswith("prosody: error: two voices found in")
+    assert err.rstrip().endswith("if it is the therapist alone, say so with --voices 1") and err.count("\n") == 1
+    rc, out, err = run_cli("enrol", wav, "--therapist", "ann", "--store", store, "--voices", "1")
+    assert rc == 0 and out.startswith("enrolled ann"), err
+    assert "was not checked for a second voice (--voices 1)" in err
+    with Store(store) as st:
+        prof = VoiceProfile.from_dict(st.profile("ann"))
+    vad = DiarizeConfig().vad
+    other = {spk: profile_from_frames(x, speech=speech_mask(x, vad)).mean
+             for spk, x in (("MEE009", alone("dev01", "MEE009")), ("MEE012", alone("dev00", "MEE012")))}
+    assert prof.distance(other["MEE009"]) < prof.distance(other["MEE012"])
+    rc, _, err = run_cli("enrol", wav, "--therapist", "ann", "--store", store, "--voices", "2")
+    assert rc == 2 and "a voice profile is built from one voice" in err

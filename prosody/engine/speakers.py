@@ -429,7 +429,8 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
         a, b = sorted((float(v) * d.grid.hop_s for v in d.activity.sum(axis=0)), reverse=True)
         raise InputError(f"two voices found in {label} ({a:.0f} s and {b:.0f} s of speech): a voice profile is "
                          "built from the therapist alone; give a recording of the therapist alone, or enrol "
-                         "from a saved session's therapist (--from-session N)")
+                         "from a saved session's therapist (--from-session N); if it is the therapist alone, "
+                         "say so with --voices 1")
 
 
 def build_profile(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, name: str = THERAPIST) -> VoiceProfile:
