@@ -178,6 +178,8 @@ def cmd_live(args, out, err) -> int:
     request.check()
     if args.voices == 1 and not request.one_device:
         raise InputError("--voices 1 contradicts two devices, which carry one person each")
+    from prosody.speaker_channels import check_voices_told
+    check_voices_told(args.voices, n_files=1, speaker=args.speaker, layout="auto")  # --voices 2 with --speaker
     if not 0.05 <= args.interval_s <= 3600:  # nan, inf and tiny values too (nan spun the view and could hang the stop)
         raise InputError(f"--interval-s {args.interval_s}: must be within 0.05..3600 seconds")
     from prosody.fileio import check_input_file, check_outputs

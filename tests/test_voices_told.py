@@ -206,6 +206,8 @@ def test_live_one_device_told_two_on_save(alike_mono, tmp_path):
            "which needs --record" in doc["warnings"]
     rc, _, err = run_cli("live", "--therapist-device", "a", "--client-device", "b", "--voices", "1", "--plain")
     assert rc != 0 and "--voices 1 contradicts two devices" in err and "Traceback" not in err
+    rc, _, err = run_cli("live", "--input", wav, "--mono", "--speaker", "client", "--voices", "2", "--plain")
+    assert rc != 0 and "--voices 2 contradicts --speaker" in err and "Traceback" not in err
 
 
 def test_enrol_a_voice_the_check_splits_when_told_one(corpus, tmp_path):

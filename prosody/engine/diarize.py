@@ -660,12 +660,12 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     stereo table recording is diarized on its channel mean and the
     inter-channel level difference joins the frame features. ``n_voices``:
     how many people speak, as the user says (``None``: decide from the audio). 1 gives one
-    voice. 2 sets aside the test that takes two alike voices changing inside speech for one
-    voice in pieces, and keeps the restarts that may find them further apart; where no split
-    holds up even so (frame models that hear no second voice and centroids nearer than
-    ``two_voice_min_distance``: a split of one dominant voice, not two people), the result is
-    one voice all the same, and the caller says so. Returns a ``Diarization`` with
-    ``n_samples // 160`` frames.
+    voice. 2 runs as ``None`` does, but a split that the test for one voice in pieces refused
+    (two alike voices changing inside speech, as in quick exchanges with backchannels) and that
+    no restart replaced stays two voices; where no split holds up at all (frame models that hear
+    no second voice and centroids nearer than ``two_voice_min_distance``: a split of one
+    dominant voice, not two people), the result is one voice all the same, and the caller says
+    so. Returns a ``Diarization`` with ``n_samples // 160`` frames.
     """
     cfg = (config or DiarizeConfig()).validate()
     grid = GRID
