@@ -258,7 +258,7 @@ def cmd_live(args, out, err) -> int:
         interrupted = phase["ctrl_c"]
         if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
             result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,
-                                              baseline=profile, profile=voice_profile, voices=args.voices)
+                                              baseline=profile, profile=voice_profile, voices_told=args.voices)
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under on_signal: a Ctrl-C now must not hide the `saved PATH` line of a saved session
         return _report(result, out, err, plain=plain, interrupted=interrupted)

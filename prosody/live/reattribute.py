@@ -49,12 +49,12 @@ def note_provisional(json_path, why: str) -> dict:
 
 
 def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, profile=None,
-                      voices: int | None = None) -> dict | None:
+                      voices_told: int | None = None) -> dict | None:
     """Re-attribute a saved one-device live session from its ``live.recording_file``;
     returns the new document (also written to ``json_path`` and its frames file), or
     None when there is no recording to read (see ``reattribute_document``)."""
     got = reattribute_document(json_path, config=config, measures=measures, baseline=baseline, profile=profile,
-                               voices=voices)
+                               voices_told=voices_told)
     if got is None:
         return None
     doc, arrays = got
@@ -63,7 +63,7 @@ def reattribute_saved(json_path, *, config=None, measures=None, baseline=None, p
 
 
 def reattribute_document(json_path, *, config=None, measures=None, baseline=None,
-                         profile=None, voices: int | None = None) -> tuple[dict, bytes] | None:
+                         profile=None, voices_told: int | None = None) -> tuple[dict, bytes] | None:
     """The work of ``reattribute_saved`` without the write: (new document, its frames
     file's bytes) for ``write_session``, or None when there is no whole recording to
     read (none named, gone, more than two channels, or ``live.recording_complete``
@@ -80,7 +80,8 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
     n_channels = sf.info(rec).channels
     if n_channels > 2 or doc["duration_s"] <= 0:
         return None
-    att, voices = attribute_recording([rec], n_channels=n_channels, layout="auto", profile=profile, voices=voices)
+    att, voices = attribute_recording([rec], n_channels=n_channels, layout="auto", profile=profile,
+                                      voices=voices_told)  # ``--voices``: how many people speak
     if voices is None:  # separate channels: the live analysis stands
         if att is not None:
             doc["attribution"] = att.to_dict()
