@@ -372,7 +372,9 @@ class Diarization:
     how many (3 or 4; ``_more_voices``), else 0; ``mixed``: per voice, whether its frames seem to
     hold more than one person (the two voices are then not two people: a figure of a mixed voice
     mixes people). ``speech_over_noise_db``: how far the speech stands over the recording's noise
-    (``speech_over_noise_db``; nan where not measured).
+    (``speech_over_noise_db``; nan where not measured). ``told_seed``: where two voices were told and
+    the second was seeded by one utterance (``_told_utterance_retry``), that utterance's (start_s,
+    end_s), else None.
     """
 
     n_voices: int
@@ -388,6 +390,7 @@ class Diarization:
     more_voices: int = 0
     mixed: tuple[bool, bool] = (False, False)
     speech_over_noise_db: float = float("nan")
+    told_seed: tuple[float, float] | None = None
 
     @property
     def speech(self) -> np.ndarray:
@@ -915,6 +918,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         # exchanges, backchannels inside turns, change voice inside speech as one voice in pieces does), not for
         # the frame models' or the centroids' word (a split of one dominant voice: they hear no second voice;
         # the caller says so). The split goes on to the restarts below, as two voices found would.
+        if force == 2 and seed is None and not pieces:
+            told = _told_utterance_retry(x, cfg, enc, grid, feats, idx, emb, melc, memo=memo)
+            if told is not None:
+                return told
         if not (force == 2 and pieces):
             return _one_voice(n, speech, emb, separation)
     if seed is None:  # two voices found, or told (force 2): the restarts may find them further apart
@@ -1787,6 +1794,36 @@ def _odd_utterance_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, g
     if alt.n_voices != 2 or _seed_embedding_z(enc, melc, idx, seed) > -cfg.odd_min_embedding_z:
         return None  # the embedding test last: it embeds every utterance, the retry reuses the first pass's windows
     return alt
+
+
+def _told_utterance_retry(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, feats: np.ndarray,
+                          idx: np.ndarray, emb: np.ndarray, melc: np.ndarray,
+                          memo: dict | None = None) -> Diarization | None:
+    """Two voices told (``diarize(n_voices=2)``) where no split holds up, as where one voice holds
+    nearly all of the speech and the other says one sentence: the second voice is seeded by the
+    one utterance least like the rest by the frame models (the lowest ``_utterance_z``, however
+    low: the user's word that a second person speaks stands for ``_odd_utterance_retry``'s and
+    ``_minority_retry``'s gates on it), kept where that utterance's own embedding also lies
+    ``odd_min_embedding_z`` robust z below the other utterances' (``_seed_embedding_z``). Over
+    the one-voice recordings of five splits (43) the most atypical utterance reached at most
+    -2.8; the one sentence of a dominant recording's second voice -2.6 .. -15.3, -3.1 or below in
+    7 of 8, whose seeded splits gave it exactly (docs/speakers.md, thirty-sixth round). Any
+    separation is kept; the result says which utterance seeded it (``Diarization.told_seed``), and
+    the caller asks for a listen to it. None: one voice."""
+    scored = _memo(memo if memo is not None else {}, "utterance_z", lambda: _utterance_z(feats, idx, cfg))
+    if scored is None:
+        return None
+    ua, ub, z = scored
+    i = int(np.argmin(z))
+    if ub[i] - ua[i] > cfg.minority_max_share * len(feats):
+        return None
+    seed = np.repeat(np.arange(len(ua)) == i, ub - ua)
+    if _seed_embedding_z(enc, melc, idx, seed) > -cfg.odd_min_embedding_z:
+        return None
+    alt = _diarize(x, replace(cfg, two_voice_min_distance=0.0), None, enc, grid, seed=seed, pre_emb=emb, memo=memo)
+    if alt.n_voices != 2:
+        return None
+    return replace(alt, told_seed=(float(idx[ua[i]] * grid.hop_s), float((idx[ub[i] - 1] + 1) * grid.hop_s)))
 
 
 def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid,

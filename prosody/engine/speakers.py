@@ -792,6 +792,8 @@ class Attribution:
                                   "method": d.method}
             if self.voices_told is not None:
                 out["diarization"]["voices_told"] = self.voices_told
+            if d.told_seed is not None:  # the one utterance that seeded the second voice told (start_s, end_s)
+                out["diarization"]["told_seed_s"] = [round(t, 2) for t in d.told_seed]
             son = d.speech_over_noise_db
             out["diarization"]["speech_over_noise_db"] = None if son != son else round(son, 1)
             if d.more_voices:
@@ -920,7 +922,11 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                            + ("on one channel" if used == "mono" else "where both reach every channel")
                            + " (say so with --voices 2, or record one channel per person)"))
     apart = (config or DiarizeConfig()).two_voice_min_distance  # two voices found unprompted lie this far apart
-    if d.n_voices == 2 and voices == 2 and not d.separation >= apart:
+    if d.n_voices == 2 and voices == 2 and d.told_seed is not None:
+        a, b = d.told_seed
+        warnings.append(f"two voices, as told by --voices 2: the second is the one utterance least like the rest "
+                        f"({a:.1f}-{b:.1f} s) and what sounds like it; listen to it before trusting who spoke when")
+    elif d.n_voices == 2 and voices == 2 and not d.separation >= apart:
         warnings.append(f"two voices, as told by --voices 2: they lie only {d.separation:.2f} apart, closer than "
                         f"the {apart:.2f} that makes two voices by their sound alone; listen to a few turns "
                         "(`prosody moments`) before trusting who spoke when")
