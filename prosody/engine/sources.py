@@ -257,6 +257,7 @@ class AudioFile:
         pending: list[np.ndarray] = []
         pending_n = 0
         limit = self.n_samples if self._exact_length else None
+        error = None
         try:
             with av.open(str(self.path)) as container:
                 resampler = av.AudioResampler(format="fltp", layout=None, rate=self.sample_rate)
@@ -276,13 +277,15 @@ class AudioFile:
         except Exception as exc:
             if got == 0 and not pending:
                 raise InputError(f"cannot decode {self.path}: {exc}") from None
-            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({exc}); "
-                                 "analysed the readable part")
+            error = exc
         if pending:
             blk = _clip(np.concatenate(pending), got, limit)
             got += len(blk)
             if len(blk):
                 yield _finite(blk, self.path, got)
+        if error is not None:  # said once the samples decoded before the break are counted; FFmpeg's words, no code
+            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s "
+                                 f"({getattr(error, 'strerror', None) or error}); analysed the readable part")
 
 
 def _shell_word(path: Path) -> str:

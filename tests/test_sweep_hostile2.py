@@ -1,0 +1,65 @@
+"""Hostile-input sweep 2 (2026-12-03): audio, options and files made to break the command line.
+
+Each test names the input, what happened before and what happens now. What the sweep
+tried and found in order is listed in the commits of branch w-fuzz; inputs already
+covered by test_sweep_hostile, test_hardening, test_typed_inputs, test_escapes,
+test_sweep_audio, test_sweep_batch_import and test_store_damage are not repeated."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import run_cli
+
+SR = 16000
+
+
+def _one_line(rc, err, code=2):
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err and "Warning" not in err, err
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def stereo(fixture_dialogue):
+    """8 s of the fixture dialogue (therapist left, client right), float32 (n, 2)."""
+    audio, _ = fixture_dialogue
+    return audio[: 8 * SR]
+
+
+# -- a cut M4A: where decoding stopped -----------------------------------------------------------------------------
+
+def test_a_cut_m4a_says_where_decoding_stopped_in_ffmpegs_words(tmp_path, stereo):
+    """An AAC .m4a written with its index first (-movflags +faststart) and cut at a third: the
+    warning said 'decoding stopped at 0.00 s ([Errno 1094995529] Invalid data found ...)' while
+    2.4 s were analysed: the samples decoded but not yet passed on were left out of the count,
+    and FFmpeg's error code was shown. Now the time is what was read, in FFmpeg's words only."""
+    pytest.importorskip("av")
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed: cannot make the M4A")
+    wav, m4a, cut = tmp_path / "d.wav", tmp_path / "d.m4a", tmp_path / "cut.m4a"
+    sf.write(wav, stereo, SR, subtype="PCM_16")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", "-movflags", "+faststart",
+                    str(m4a)], check=True)
+    data = m4a.read_bytes()
+    cut.write_bytes(data[: len(data) // 3])
+    rc, out, err = run_cli("analyze", cut, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "o.json").read_text())
+    (said,) = [w for w in doc["warnings"] if "decoding stopped" in w]
+    m = re.fullmatch(rf"{re.escape(str(cut))}: decoding stopped at (\d+\.\d\d) s \(Invalid data found when "
+                     r"processing input\); analysed the readable part", said)
+    assert m is not None, said
+    assert float(m.group(1)) == pytest.approx(doc["duration_s"], abs=0.011) and doc["duration_s"] > 1.0, said
+    assert f"prosody: warning: {said}\n" in err and "Errno" not in err
