@@ -63,3 +63,35 @@ def test_a_cut_m4a_says_where_decoding_stopped_in_ffmpegs_words(tmp_path, stereo
     assert m is not None, said
     assert float(m.group(1)) == pytest.approx(doc["duration_s"], abs=0.011) and doc["duration_s"] > 1.0, said
     assert f"prosody: warning: {said}\n" in err and "Errno" not in err
+
+
+# -- float samples far past full scale ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e30, 1e18])
+def test_float_samples_no_recorder_writes_are_one_line(tmp_path, stereo, scale):
+    """A float WAV of the dialogue times 1e30 (or 1e18): analyze printed numpy's RuntimeWarnings
+    (overflow in square, invalid value in subtract: several lines with source code), called the
+    file clipped, and saved a session with no pitch; enrol printed the same warnings and built a
+    profile. Now: one line, exit 2, naming the size, as NaN samples are refused."""
+    rec = tmp_path / "loud.wav"
+    sf.write(rec, stereo * np.float32(scale), SR, subtype="FLOAT")
+    before = _sha(rec)
+    rc, out, err = run_cli("analyze", rec, "--quiet", "--no-progress", "--save", "--store", tmp_path / "st")
+    _one_line(rc, err)
+    assert re.fullmatch(rf"prosody: error: {re.escape(str(rec))} holds samples of \S+ times full scale \(before "
+                        r"\d+ samples\): no recorder writes these \(damaged data, or other numbers stored as float "
+                        r"samples\); repair or re-export the recording\n", err), err
+    rc, out, err = run_cli("enrol", rec, "--therapist", "ann", "--store", tmp_path / "st")
+    _one_line(rc, err)
+    assert "times full scale" in err
+    assert _sha(rec) == before and not (tmp_path / "st" / "sessions.db").exists()
+
+
+def test_float_samples_scaled_to_32_bit_integers_are_still_analysed(tmp_path, stereo):
+    """The limit leaves floats written in the range of 32-bit integers (2^31 full scale) alone."""
+    rec = tmp_path / "int32.wav"
+    sf.write(rec, stereo * np.float32(2 ** 31), SR, subtype="FLOAT")
+    rc, out, err = run_cli("analyze", rec, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0 and "Warning" not in err, err
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert doc["speakers"]["therapist"]["f0_median_hz"] is not None

@@ -351,9 +351,19 @@ def _check_header(f: AudioFile) -> None:
         raise InputError(f"{f.path}: {f.channels} channels is outside 1-{MAX_CHANNELS}; the header is damaged")
 
 
+# |sample| (re full scale, 1.0) above which a float file holds no recording: 240 dB up, past floats scaled
+# to 32-bit integers (2.1e9); from about 1e18 the analysis's squares overflow float32 (RuntimeWarnings, no pitch)
+MAX_SAMPLE_ABS = 1e12
+
+
 def _finite(x: np.ndarray, path: Path, got: int) -> np.ndarray:
-    if not np.isfinite(x).all():
-        raise InputError(f"{path} contains NaN or infinite samples (before {got} samples); "
+    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # NaN if any sample is NaN
+    if not peak <= MAX_SAMPLE_ABS:
+        if not np.isfinite(x).all():
+            raise InputError(f"{path} contains NaN or infinite samples (before {got} samples); "
+                             "repair or re-export the recording")
+        raise InputError(f"{path} holds samples of {peak:.3g} times full scale (before {got} samples): no "
+                         "recorder writes these (damaged data, or other numbers stored as float samples); "
                          "repair or re-export the recording")
     return x
 
