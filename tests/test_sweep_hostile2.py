@@ -95,3 +95,23 @@ def test_float_samples_scaled_to_32_bit_integers_are_still_analysed(tmp_path, st
     assert rc == 0 and "Warning" not in err, err
     doc = json.loads((tmp_path / "o.json").read_text())
     assert doc["speakers"]["therapist"]["f0_median_hz"] is not None
+
+
+# -- live replay of a damaged file --------------------------------------------------------------------------------
+
+def test_live_replay_of_a_truncated_file_keeps_the_warning(tmp_path, stereo, monkeypatch):
+    """``live --input`` of a WAV cut in half: analyze says 'is truncated: header says 8.00 s,
+    read 4.00 s'; the live session's JSON said nothing (its capture health, where a replay's
+    warnings go, held none, and the file is found cut only once read to its end)."""
+    monkeypatch.chdir(tmp_path)
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, stereo, SR, subtype="PCM_16")
+    data = whole.read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    rc, out, err = run_cli("live", "--input", "cut.wav", "--plain", "--speed", "max", "--output", "l.json",
+                           "--store", tmp_path / "st")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "l.json").read_text())
+    said = "cut.wav is truncated: header says 8.00 s, read 4.00 s; analysed the readable part"
+    assert said in doc["warnings"] and said in doc["capture"]["warnings"], doc["warnings"]
+    assert doc["duration_s"] == pytest.approx(4.0, abs=0.01)

@@ -435,6 +435,8 @@ class LiveRunner:
                 self._reason = "analysis error"
                 error = error_text(exc)
                 self._traceback = traceback.format_exc()
+        with self._lock:  # the source's last word: a replayed file is found truncated only once read to its end
+            self._health = self.source.health()
         self._finish(error)
 
     def _handle(self, blk: CaptureBlock) -> bool:
