@@ -115,3 +115,81 @@ def test_live_replay_of_a_truncated_file_keeps_the_warning(tmp_path, stereo, mon
     said = "cut.wav is truncated: header says 8.00 s, read 4.00 s; analysed the readable part"
     assert said in doc["warnings"] and said in doc["capture"]["warnings"], doc["warnings"]
     assert doc["duration_s"] == pytest.approx(4.0, abs=0.01)
+
+
+# -- options that contradict the file or each other ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, stereo):
+    d = tmp_path_factory.mktemp("files")
+    sf.write(d / "st.wav", stereo, SR, subtype="PCM_16")
+    sf.write(d / "t.wav", stereo[:, 0], SR, subtype="PCM_16")
+    sf.write(d / "c.wav", stereo[:, 1], SR, subtype="PCM_16")
+    eight = np.zeros((len(stereo), 8), np.float32)
+    eight[:, :2] = stereo
+    sf.write(d / "eight.wav", eight, SR, subtype="PCM_16")
+    return d
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["st.wav", "--layout", "mono", "--speaker", "client"],
+     "--speaker client names the one speaker of a mono file; {d}/st.wav has 2 channels: say whose each is with "
+     "--channels (e.g. --channels client=left for that speaker alone on the left channel)"),
+    (["st.wav", "--speaker", "therapist"],
+     "--speaker therapist names the one speaker of a mono file; {d}/st.wav has 2 channels: say whose each is with "
+     "--channels (e.g. --channels therapist=left for that speaker alone on the left channel)"),
+    (["t.wav", "c.wav", "--speaker", "client"],
+     "--speaker client names the one speaker of a mono file; two files are the therapist's and the client's, in "
+     "that order"),
+    (["st.wav", "--layout", "mono", "--channels", "therapist=right,client=left"],
+     "--channels therapist=right,client=left names one speaker per channel, and --layout mono says both voices "
+     "are on every channel, told apart by voice: give one or the other (--layout separate with --channels forces "
+     "the channel mapping)"),
+    (["st.wav", "--layout", "shared", "--channels", "therapist=right,client=left"],
+     "--channels therapist=right,client=left names one speaker per channel, and --layout shared says both voices "
+     "are on every channel, told apart by voice: give one or the other (--layout separate with --channels forces "
+     "the channel mapping)"),
+    (["eight.wav", "--layout", "shared"],
+     "--layout shared reads a file of one or two channels; this one has 8: name the speakers' channels with "
+     "--channels therapist=N,client=M (one speaker per channel)"),
+])
+def test_an_option_the_recording_ignored_is_refused(tmp_path, files, argv, said):
+    """Each was accepted and dropped without a word: ``--layout mono --speaker client`` on a stereo
+    file saved one voice named *therapist*; ``--speaker`` on a stereo file or on two files did
+    nothing; ``--channels`` beside ``--layout mono/shared`` was not used; ``--layout shared`` on an
+    8-channel file analysed channels 1 and 2 as separate speakers. Now one line, exit 2, before
+    any analysis, nothing written."""
+    args = [files / a if a.endswith(".wav") else a for a in argv]
+    rc, out, err = run_cli("analyze", *args, "--save", "--store", tmp_path / "st", "--json", tmp_path / "o.json")
+    assert (rc, out, err) == (2, "", f"prosody: error: {said.format(d=files)}\n")
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_options_that_agree_still_run(tmp_path, files):
+    """What the refusals point to: one named channel of a stereo file, --channels with
+    --layout separate, and --speaker on a mono file."""
+    for argv, speakers in ((["st.wav", "--channels", "client=left"], ["client"]),
+                           (["st.wav", "--layout", "separate", "--channels", "therapist=right,client=left"],
+                            ["therapist", "client"]),
+                           (["t.wav", "--speaker", "client"], ["client"]),
+                           (["eight.wav", "--channels", "therapist=2,client=1"], ["therapist", "client"])):
+        args = [files / a if a.endswith(".wav") else a for a in argv]
+        rc, out, err = run_cli("analyze", *args, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+        assert rc == 0, (argv, err)
+        assert json.loads((tmp_path / "o.json").read_text())["speaker_order"] == speakers, argv
+
+
+def test_a_manifest_row_whose_layout_contradicts_its_channels_fails_alone(tmp_path, files):
+    """batch: a row's ``layout`` mono (or shared) with its ``channels`` was analysed with the
+    channels dropped; now that row fails with the same line as analyze's, the others run."""
+    for name in ("st.wav", "t.wav", "eight.wav"):
+        shutil.copy(files / name, tmp_path / name)
+    (tmp_path / "m.csv").write_text('file,layout,channels\nst.wav,mono,"therapist=left,client=right"\n'
+                                    'eight.wav,shared,"therapist=1,client=2"\nt.wav,mono,\n')
+    rc, out, err = run_cli("batch", tmp_path / "m.csv", "--store", tmp_path / "st", "-j", "1", "--no-progress",
+                           "--table", tmp_path / "t")
+    assert rc == 1 and "batch: 3 recordings: 1 analysed, 0 skipped (already done), 2 failed" in out, (out, err)
+    for name, channels, layout in (("st.wav", "therapist=left,client=right", "mono"),
+                                   ("eight.wav", "therapist=1,client=2", "shared")):
+        assert (f"prosody: failed: {tmp_path / name}: --channels {channels} names one speaker per channel, and "
+                f"--layout {layout} says both voices are on every channel") in err, err

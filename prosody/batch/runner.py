@@ -1368,7 +1368,7 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     from ..speaker_channels import wants_attribution
     n_channels = probe.files[0].channels
     request = (job.layout if wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
-                                               layout=job.layout) else "separate")
+                                               layout=job.layout, channels=job.channels) else "separate")
     if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
         raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
     vp = (voice_profile_of(job) if (voice_profile_of is not None and (request != "separate" or len(job.paths) == 2))
