@@ -193,3 +193,53 @@ def test_a_manifest_row_whose_layout_contradicts_its_channels_fails_alone(tmp_pa
                                    ("eight.wav", "therapist=1,client=2", "shared")):
         assert (f"prosody: failed: {tmp_path / name}: --channels {channels} names one speaker per channel, and "
                 f"--layout {layout} says both voices are on every channel") in err, err
+
+
+# -- import: supervisor notes ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def exported_with_a_note(tmp_path_factory, stereo):
+    """An export (as a dict) of an 8 s session holding one supervisor's note at 0:02."""
+    d = tmp_path_factory.mktemp("exp")
+    sf.write(d / "s.wav", stereo, SR, subtype="PCM_16")
+    assert run_cli("analyze", d / "s.wav", "--save", "--store", d / "st", "--quiet", "--no-progress")[0] == 0
+    assert run_cli("note", "1", "a sigh here", "--at", "0:02", "--author", "sup", "--store", d / "st")[0] == 0
+    assert run_cli("export", "1", "--store", d / "st", "-o", d / "s.json")[0] == 0
+    return json.loads((d / "s.json").read_text())
+
+
+@pytest.mark.parametrize("change, said", [
+    ({"time_s": 1e9}, ".time_s = 1000000000.0: outside 0..9"),
+    ({"time_s": -1}, ".time_s = -1: outside 0..9"),
+    ({"time_s": "12"}, ".time_s = '12': expected a number"),
+    ({"end_s": 1.0}, ".end_s = 1.0: outside 2..9"),
+    ({"text": 5}, ".text = 5: expected the note's text"),
+    ({"text": "  "}, ".text = '  ': expected the note's text"),
+    ({"author": ["x"]}, ".author = ['x']: expected a name or empty text"),
+    ({"moment": "\x1b[2J"}, ".moment = '\\x1b[2J': holds control characters"),
+    (5, " = 5: expected an object {time_s, end_s, text, author}"),
+])
+def test_an_imported_supervisor_note_keeps_the_rules_of_prosody_note(tmp_path, exported_with_a_note, change, said):
+    """``import`` of an export whose supervisor's note was at 1e9 s of an 8 s session, at -1 s,
+    at '12' (text), ended before it began, or whose text was the number 5: each was stored
+    (the text as '5', '12' as 12 s) and listed by ``moments``, where ``prosody note`` refuses
+    them all; a note that was not an object said 'malformed (TypeError(...))'. Now one line
+    naming the field, exit 2, nothing stored."""
+    doc = json.loads(json.dumps(exported_with_a_note))
+    notes = doc["prosody_store"]["supervisor_notes"]
+    notes[0] = change if not isinstance(change, dict) else {**notes[0], **change}
+    (tmp_path / "x.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli("import", tmp_path / "x.json", "--store", tmp_path / "st")
+    assert (rc, out, err) == (2, "", f"prosody: error: prosody_store.supervisor_notes[0]{said}\n")
+    assert not (tmp_path / "st").exists()
+
+
+def test_an_exported_note_within_a_second_past_the_end_imports_again(tmp_path, exported_with_a_note):
+    """``prosody note --at`` takes up to 1 s past the session's end; its export imports."""
+    doc = json.loads(json.dumps(exported_with_a_note))
+    doc["prosody_store"]["supervisor_notes"][0].update(time_s=8.5, end_s=9.0)
+    (tmp_path / "x.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli("import", tmp_path / "x.json", "--store", tmp_path / "st")
+    assert rc == 0, err
+    rc, out, err = run_cli("moments", "1", "--store", tmp_path / "st")
+    assert rc == 0 and " 0:08 " in out and "a sigh here" in out, out

@@ -338,6 +338,34 @@ def check_note(text, *, author: str = "", where: str = "note") -> None:
         _name(author, f"{where}: author")
 
 
+def check_supervisor_notes(notes, duration_s: float, *, where: str = "prosody_store.supervisor_notes") -> None:
+    """The supervisor notes of an export, by the rules ``prosody note`` applies (``Store.add_note``):
+    a time within the session (up to 1 s past its end), an end (or null) between that time and the
+    session's end, some text, an author's name (or empty); what was written when and on what, text."""
+    if notes is None:
+        return
+    if not isinstance(notes, list):
+        _fail(where, notes, "expected a list of {time_s, end_s, text, author}")
+    for i, n in enumerate(notes):
+        w = f"{where}[{i}]"
+        if not isinstance(n, dict):
+            _fail(w, n, "expected an object {time_s, end_s, text, author}")
+        _number(n.get("time_s"), f"{w}.time_s", lo=0.0, hi=duration_s + 1.0)
+        _number(n.get("end_s"), f"{w}.end_s", lo=n["time_s"], hi=duration_s + 1.0, null=True)
+        text, author = n.get("text"), n.get("author")
+        if not isinstance(text, str) or not text.strip():
+            _fail(f"{w}.text", text, "expected the note's text")
+        if author is not None and not isinstance(author, str):
+            _fail(f"{w}.author", author, "expected a name or empty text")
+        check_note(text, author=author or "", where=w)
+        for key in ("created_at", "moment"):
+            v = n.get(key)
+            if v is not None and not isinstance(v, str):
+                _fail(f"{w}.{key}", v, "expected text")
+        if n.get("moment"):
+            check_note_text(n["moment"], where=f"{w}.moment")
+
+
 def check_uid(uid, *, where: str = "uid") -> None:
     """A session uid names a file in the store: 8 or 16 lowercase hex digits, nothing else."""
     if uid is None:
