@@ -50,11 +50,13 @@ def add_save_options(a: argparse.ArgumentParser) -> None:
 
 
 def _whole_number(text: str) -> int:
-    """``text`` as an int, or the argparse error that says it is not a whole number."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    """``text`` as an int (digits 0-9: ``formats.bundle.parse_whole``), or the argparse error that
+    says it is not a whole number."""
+    from prosody.formats.bundle import parse_whole
+    n = parse_whole(text)
+    if n is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return n
 
 
 def session_number(text: str) -> int:

@@ -243,3 +243,39 @@ def test_an_exported_note_within_a_second_past_the_end_imports_again(tmp_path, e
     assert rc == 0, err
     rc, out, err = run_cli("moments", "1", "--store", tmp_path / "st")
     assert rc == 0 and " 0:08 " in out and "a sigh here" in out, out
+
+
+# -- typed whole numbers; a NUL byte in a manifest ------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["1_0", "١٢", "+5", "0x10", "1e1"])
+def test_a_session_number_takes_digits_only(tmp_path, files, typed):
+    """``edit --session-number 1_0`` stored 10, '١٢' 12 and '+5' 5 (int() takes them), as a
+    manifest's session_number did; ``note --at`` and ``feedback`` already take digits 0-9 only.
+    Now each is refused in one line, exit 2, and the stored number is unchanged."""
+    store = tmp_path / "st"
+    assert run_cli("analyze", files / "t.wav", "--speaker", "therapist", "--save", "--store", store,
+                   "--client", "c1", "--session-number", " 3", "--quiet", "--no-progress")[0] == 0
+    rc, out, err = run_cli("edit", "1", "--session-number", typed, "--store", store)
+    assert (rc, out, err) == (2, "", f"prosody: error: argument --session-number: {typed!r} is not a whole number "
+                                     "(see `prosody edit --help`)\n")
+    (tmp_path / "m.csv").write_text(f"file,client,session_number\n{files / 'c.wav'},c1,{typed}\n", encoding="utf-8")
+    rc, out, err = run_cli("batch", tmp_path / "m.csv", "--store", store, "--no-progress", "--table", tmp_path / "t")
+    assert (rc, out, err) == (2, "", f"prosody: error: {tmp_path / 'm.csv'} line 2: session_number {typed!r} is "
+                                     "not a whole number\n")
+    from prosody.store.db import Store
+    with Store(store) as st:
+        assert [(i.id, i.meta.session_number) for i in st.list()] == [(1, 3)]
+
+
+@pytest.mark.parametrize("row, column", [("\0x.wav", "file"), ("t.wav,c\0.wav", "file2")])
+def test_a_manifest_file_name_with_a_nul_byte_is_one_line(tmp_path, files, row, column):
+    """A manifest row whose file name holds a NUL byte said 'internal error (ValueError: embedded
+    null byte)', exit 1. Now: the line, the column and the byte named, exit 2."""
+    shutil.copy(files / "t.wav", tmp_path / "t.wav")
+    (tmp_path / "m.csv").write_text(("file,file2\n" if "," in row else "file\n") + row + "\n")
+    rc, out, err = run_cli("batch", tmp_path / "m.csv", "--store", tmp_path / "st", "--no-progress",
+                           "--table", tmp_path / "t")
+    name = row.split(",")[-1]
+    assert (rc, out, err) == (2, "", f"prosody: error: {tmp_path / 'm.csv'} line 2: {column} {name!r} holds a NUL "
+                                     "byte, which no file name can; remove it\n")
+    assert not (tmp_path / "st").exists()

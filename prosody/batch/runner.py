@@ -245,7 +245,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
     (``intake;video``); ``layout`` (``auto``, ``separate``, ``shared`` or ``mono``,
     as ``prosody analyze --layout``)."""
-    from ..formats.bundle import parse_when
+    from ..formats.bundle import parse_when, parse_whole
     from ..analysis import check_speaker_label
     from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
     path = Path(path)
@@ -307,6 +307,9 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             continue
         if not cell.get("file"):
             raise InputError(f"{where}: empty 'file'")
+        for k in ("file", "file2"):
+            if "\0" in cell.get(k, ""):  # no file name holds one: os calls raised ValueError (an internal error)
+                raise InputError(f"{where}: {k} {cell[k]!r} holds a NUL byte, which no file name can; remove it")
         paths = tuple(str(base / cell[k]) if not Path(cell[k]).is_absolute() else cell[k]
                       for k in ("file", "file2") if cell.get(k))
         d, m = defaults, defaults.meta
@@ -315,10 +318,9 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         except ValueError:
             raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds "
                              "(e.g. 1.5 or -0.25)") from None
-        try:
-            number = int(cell["session_number"]) if cell.get("session_number") else m.session_number
-        except ValueError:
-            raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number") from None
+        number = parse_whole(cell["session_number"]) if cell.get("session_number") else m.session_number
+        if cell.get("session_number") and number is None:  # digits 0-9 only: int() read "1_0" as 10
+            raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number")
         if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
             raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
         speaker = cell.get("speaker") or d.speaker

@@ -125,6 +125,13 @@ def parse_clock(text: str) -> float:
     return s
 
 
+def parse_whole(text: str) -> int | None:
+    """A whole number typed by a person (a session number, a count) -> int: digits 0-9 with an
+    optional leading minus sign, spaces around allowed; None for anything else ("1_0", "١٢", "+5")."""
+    t = text.strip()
+    return int(t) if _WHOLE.fullmatch(t.removeprefix("-")) else None
+
+
 def parse_rating(text: str) -> int:
     """``--rating``: a whole number 1-5 in digits 0-9."""
     if not _WHOLE.fullmatch(text.strip()) or not 1 <= int(text) <= 5:
