@@ -52,7 +52,8 @@ def recording_paths(doc: dict) -> list[str]:
         return []
     audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
     files = audio.get("files") if isinstance(audio.get("files"), list) else []
-    out = [f["path"] for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    # a path with a NUL byte (imported before import refused it) names no file: it made os calls raise ValueError
+    out = [f["path"] for f in files if isinstance(f, dict) and isinstance(f.get("path"), str) and "\0" not in f["path"]]
     live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
     if isinstance(live.get("recording_file"), str):
         out.append(live["recording_file"])
@@ -134,12 +135,18 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
             return None, f"the recording {p} has changed since the analysis (its SHA-256 differs): not played"
     speakers = tuple(doc.get("speaker_order") or ())
     picks = tuple(tuple(rec.get("picks", {}).get(s, (0, i))) for i, s in enumerate(speakers))
-    rates = []
+    rates, channels = [], []
     for f in files:
         try:
-            rates.append(AudioFile(str(f["path"])).sample_rate)
+            af = AudioFile(str(f["path"]))
         except InputError as exc:
             return None, f"the recording {f['path']} cannot be read ({exc})"
+        rates.append(af.sample_rate)
+        channels.append(af.channels)
+    for s, (fi, ci) in zip(speakers, picks):  # a session imported from elsewhere may name any channel
+        if not (0 <= fi < len(files) and 0 <= ci < channels[fi]):
+            return None, (f"the session reads the {s} from channel {ci + 1} of recording {fi + 1}, which the "
+                          "recording does not have: no audio to play")
     if not rates or len(set(rates)) != 1:
         return None, "the recordings have different sample rates: clips are not cut from them"
     return Audio(tuple(str(f["path"]) for f in files), speakers, picks, float(rec.get("offset_s") or 0.0),

@@ -279,3 +279,43 @@ def test_a_manifest_file_name_with_a_nul_byte_is_one_line(tmp_path, files, row, 
     assert (rc, out, err) == (2, "", f"prosody: error: {tmp_path / 'm.csv'} line 2: {column} {name!r} holds a NUL "
                                      "byte, which no file name can; remove it\n")
     assert not (tmp_path / "st").exists()
+
+
+# -- import: the audio record ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change, said", [
+    ({"files": [{"path": "/tmp/a\0b.wav", "sha256": None, "bytes": 1}]},
+     "audio.files[0].path = '/tmp/a\\x00b.wav': expected a file's path"),
+    ({"picks": {"therapist": [0, 0], "client": [5, 0]}}, "audio.picks.client[0] = 5: outside 0..0"),
+    ({"picks": {"therapist": [0, -1], "client": [0, 1]}}, "audio.picks.therapist[1] = -1: outside 0..1023"),
+    ({"picks": {"nobody": [0, 0]}}, "audio.picks = 'nobody': a speaker not in speaker_order"),
+    ({"offset_s": 1e300}, "audio.offset_s = 1e+300: outside -604800..604800"),
+    ({"files": []}, "audio.files = []: expected a list of one or two recordings"),
+])
+def test_an_imported_audio_record_no_analysis_writes_is_refused(tmp_path, exported_with_a_note, change, said):
+    """``import`` of a session whose audio record named a path with a NUL byte, or a speaker read
+    from file 6 of one: both were stored, and then ``report`` and ``export`` (the path) or ``play``
+    and ``report --clips`` (the pick) said 'internal error (ValueError: embedded null byte)' /
+    '(IndexError: ...)'. Now one line naming the field, exit 2, nothing stored."""
+    doc = json.loads(json.dumps(exported_with_a_note))
+    doc["audio"].update(change)
+    (tmp_path / "x.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli("import", tmp_path / "x.json", "--store", tmp_path / "st")
+    assert (rc, out, err) == (2, "", f"prosody: error: session document: {said}\n")
+    assert not (tmp_path / "st").exists()
+
+
+def test_a_channel_the_recording_lacks_is_said_not_an_internal_error(tmp_path, exported_with_a_note):
+    """An imported record that reads the therapist from channel 100 of the (stereo) recording:
+    ``report --clips`` said 'internal error (IndexError ...)'; now the report is written without
+    clips and says why, in one line, as it does for a recording that moved."""
+    doc = json.loads(json.dumps(exported_with_a_note))
+    doc["audio"]["picks"]["therapist"] = [0, 99]
+    (tmp_path / "x.json").write_text(json.dumps(doc))
+    assert run_cli("import", tmp_path / "x.json", "--store", tmp_path / "st")[0] == 0
+    rc, out, err = run_cli("report", "1", "--store", tmp_path / "st", "-o", tmp_path / "r.html", "--clips")
+    assert rc == 0 and err.splitlines()[0] == (
+        "prosody: no clips in the report: the session reads the therapist from channel 100 of recording 1, which "
+        "the recording does not have: no audio to play"), err
+    assert "internal error" not in err and "Traceback" not in err
+    assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o600
