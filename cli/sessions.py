@@ -99,13 +99,14 @@ def store_folder(args) -> Path:
     return Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
 
 
-def _guard(args, *outputs, docs=()) -> None:
+def _guard(args, *outputs, docs=(), stdout_ok: bool = False) -> None:
     """The one output rule (``prosody.fileio.check_outputs``) with the store folder protected (its
     database, ledger and frames files), and the recordings the stored sessions ``docs`` name
-    (``prosody.clips.recording_paths``) as inputs."""
+    (``prosody.clips.recording_paths``) as inputs. ``-`` is refused unless ``stdout_ok`` (export,
+    which writes it to stdout itself): a page was written as a file named "-"."""
     from prosody.clips import recording_paths
     recordings = [p for doc in docs for p in recording_paths(doc)]
-    check_outputs(outputs, inputs=recordings, protected=[store_folder(args)])
+    check_outputs(outputs, inputs=recordings, protected=[store_folder(args)], stdout_ok=stdout_ok)
 
 
 def _meta_options(g) -> None:
@@ -569,15 +570,16 @@ def cmd_export(args, out, err) -> int:
     args.format, mismatch = _export_format(args)
     frames_beside = None
     if args.output not in (None, "-"):
-        _guard(args, ("-o", args.output))  # "", "." or "/" refused before a name is made from it
+        _guard(args, ("-o", args.output), stdout_ok=True)  # "", "." or "/" refused before a name is made from it
         frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
                          if args.format == "json" else None)
-        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside))
+        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), stdout_ok=True)
     with _open(args) as store:
         sid = store.resolve(args.session)
         bundle = store.bundle(sid)
     if args.output not in (None, "-"):  # nor over the session's own recording
-        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), docs=[bundle.doc])
+        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), docs=[bundle.doc],
+               stdout_ok=True)
     if mismatch is not None:
         raise InputError(mismatch)
     uri = f"session{sid}"

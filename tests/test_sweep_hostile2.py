@@ -319,3 +319,27 @@ def test_a_channel_the_recording_lacks_is_said_not_an_internal_error(tmp_path, e
         "the recording does not have: no audio to play"), err
     assert "internal error" not in err and "Traceback" not in err
     assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o600
+
+
+# -- pages to stdout -----------------------------------------------------------------------------------------------
+
+def test_a_page_to_stdout_is_refused_not_written_as_a_file_named_dash(tmp_path, files, monkeypatch):
+    """``report 1 -o -`` (and compare, trend) wrote the page to a file named '-' in the working
+    folder and said 'report written to -', while ``export -o -`` writes to stdout and the line
+    for ``-o /dev/null`` said 'use - for stdout'. Now refused in one line, exit 2, nothing written;
+    export's '-' is still stdout."""
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "st"
+    assert run_cli("analyze", files / "st.wav", "--save", "--store", store, "--therapist", "ann", "--quiet",
+                   "--no-progress")[0] == 0
+    for argv in (["report", "1"], ["compare", "1"], ["trend", "--therapist", "ann"]):
+        rc, out, err = run_cli(*argv, "-o", "-", "--store", store)
+        assert (rc, out, err) == (2, "", "prosody: error: -o -: this output cannot go to stdout; give a file name\n")
+        rc, out, err = run_cli(*argv, "-o", "/dev/null", "--store", store)
+        assert (rc, out, err) == (2, "", "prosody: error: cannot write -o /dev/null: it is a character device, not "
+                                         "a regular file\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["st"]
+    rc, out, err = run_cli("export", "1", "-o", "-", "--format", "rttm", "--store", store)
+    assert rc == 0 and out.startswith("SPEAKER session1 1 ") and not (tmp_path / "-").exists(), err
+    rc, out, err = run_cli("export", "1", "-o", "/dev/null", "--store", store)
+    assert err.endswith("not a regular file; use - for stdout\n"), err
