@@ -44,11 +44,12 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
     try:
         with np.load(path_or_file, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         # numpy reads a file that is not an .npz as a pickle, which it refuses: say what the file is not
+        # (an empty file: EOFError, which was an internal error);
         # an OSError's reason alone ('Permission denied'): its own text repeats the path named here
         why = "not a frames file (.npz) prosody wrote; it was replaced or damaged" if (
-            isinstance(exc, ValueError) and "pickle" in str(exc)) else (
+            isinstance(exc, EOFError) or isinstance(exc, ValueError) and "pickle" in str(exc)) else (
             (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc))
         raise StoreError(f"cannot read frames file {path_or_file}: {why}") from None
     names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)

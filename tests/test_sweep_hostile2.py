@@ -343,3 +343,44 @@ def test_a_page_to_stdout_is_refused_not_written_as_a_file_named_dash(tmp_path, 
     assert rc == 0 and out.startswith("SPEAKER session1 1 ") and not (tmp_path / "-").exists(), err
     rc, out, err = run_cli("export", "1", "-o", "/dev/null", "--store", store)
     assert err.endswith("not a regular file; use - for stdout\n"), err
+
+
+# -- import: frames files -------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def exported(tmp_path, files):
+    """(JSON, frames .npz) of the stereo 8 s session exported with -o."""
+    store = tmp_path / "src"
+    assert run_cli("analyze", files / "st.wav", "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
+    return tmp_path / "s.json", tmp_path / "s.frames.npz"
+
+
+def test_an_empty_frames_file_is_said_not_an_internal_error(tmp_path, exported):
+    """An empty .npz beside an export (a copy cut off at 0 bytes): import said 'internal error
+    (EOFError: No data left in file)'; so did any command reading a store frames file emptied
+    so. Now the frames file is named as not one prosody wrote, in one line."""
+    js, npz = exported
+    npz.write_bytes(b"")
+    rc, out, err = run_cli("import", js, "--store", tmp_path / "st")
+    assert (rc, out, err) == (1, "", f"prosody: error: cannot read frames file {npz}: not a frames file (.npz) "
+                                     "prosody wrote; it was replaced or damaged\n")
+    (stored,) = (tmp_path / "src" / "frames").iterdir()
+    stored.write_bytes(b"")
+    rc, out, err = run_cli("export", "1", "--store", tmp_path / "src", "-o", tmp_path / "f.csv", "--format", "csv")
+    assert (rc, out, err) == (1, "", f"prosody: error: cannot read frames file {stored}: not a frames file (.npz) "
+                                     "prosody wrote; it was replaced or damaged\n")
+
+
+def test_imported_frames_of_one_value_far_out_still_make_a_report(tmp_path, exported):
+    """Imported frames whose rms_db is 1e30 in every frame (a column of numbers, as checked):
+    ``report`` said 'internal error (ZeroDivisionError: float division by zero)': the plot's
+    range 1e30 +- 1 is one float. Now the range is widened by its own size and the page written."""
+    js, npz = exported
+    z = dict(np.load(npz, allow_pickle=False))
+    z["s0_rms_db"] = np.full_like(z["s0_rms_db"], 1e30)
+    np.savez(npz, **z)
+    assert run_cli("import", js, "--store", tmp_path / "st")[0] == 0
+    rc, out, err = run_cli("report", "1", "--store", tmp_path / "st", "-o", tmp_path / "r.html")
+    assert (rc, err) == (0, f"prosody: report written to {tmp_path / 'r.html'}\n"), err
+    assert "NaN" not in (tmp_path / "r.html").read_text()
