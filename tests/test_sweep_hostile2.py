@@ -384,3 +384,20 @@ def test_imported_frames_of_one_value_far_out_still_make_a_report(tmp_path, expo
     rc, out, err = run_cli("report", "1", "--store", tmp_path / "st", "-o", tmp_path / "r.html")
     assert (rc, err) == (0, f"prosody: report written to {tmp_path / 'r.html'}\n"), err
     assert "NaN" not in (tmp_path / "r.html").read_text()
+
+
+def test_a_parquet_export_without_its_speaker_column_is_one_line(tmp_path, files):
+    """An exported .parquet whose 'speaker' column was dropped (a spreadsheet round trip): import
+    said 'internal error (KeyError: 'Field "speaker" does not exist in schema')'. Now one line
+    naming the columns it has, exit 2, nothing stored."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    store = tmp_path / "src"
+    assert run_cli("analyze", files / "st.wav", "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    assert run_cli("export", "1", "--store", store, "--format", "parquet", "-o", tmp_path / "s.parquet")[0] == 0
+    table = pq.read_table(tmp_path / "s.parquet")
+    pq.write_table(table.drop(["speaker"]), tmp_path / "s.parquet")
+    rc, out, err = run_cli("import", tmp_path / "s.parquet", "--store", tmp_path / "st")
+    assert (rc, out, err) == (2, "", f"prosody: error: cannot import {tmp_path / 's.parquet'}: its frame table has no "
+                                     "'speaker' column (columns: time_s, is_speech, f0_hz, voiced_prob, rms_db, "
+                                     "hf500_db)\n")
+    assert not (tmp_path / "st").exists()

@@ -288,6 +288,9 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         has_frames = d.pop("has_frames", True)
         b = bundle_from_dict(d)
         if has_frames:
+            if "speaker" not in table.column_names:  # table.column() raised KeyError: an internal error
+                raise InvalidSessionError(f"cannot import {path}: its frame table has no 'speaker' column "
+                                          f"(columns: {', '.join(table.column_names) or 'none'})")
             b.frames = {}
             speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
             keys = [c for c in table.column_names if c not in ("time_s", "speaker")]
