@@ -401,3 +401,17 @@ def test_a_parquet_export_without_its_speaker_column_is_one_line(tmp_path, files
                                      "'speaker' column (columns: time_s, is_speech, f0_hz, voiced_prob, rms_db, "
                                      "hf500_db)\n")
     assert not (tmp_path / "st").exists()
+
+
+@pytest.mark.parametrize("value", ["1e308", "604801"])
+def test_a_live_duration_past_a_week_is_refused_before_capture(tmp_path, files, monkeypatch, value):
+    """``live --duration 1e308`` started, then stopped at its first block with 'analysis error:
+    internal error (OverflowError: cannot convert float infinity to integer)', exit 1. Now
+    refused before capture, as a duration of 0 or nan is, in one line, nothing written: a
+    session lasts at most a week (what import takes)."""
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run_cli("live", "--input", files / "st.wav", "--plain", "--speed", "max", "--duration", value,
+                           "--output", "l.json", "--store", tmp_path / "st")
+    assert (rc, out, err) == (2, "", f"prosody: error: --duration {float(value):g}: must be a positive number of "
+                                     "seconds up to 604800 (a week; leave it out: no limit)\n")
+    assert not list(tmp_path.iterdir())
