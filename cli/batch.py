@@ -21,7 +21,7 @@ from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import channel_map, store_path
+from .options import channel_map, number, store_path
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -82,7 +82,7 @@ def add_parser(sub) -> None:
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
     a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
-    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+    a.add_argument("--network-delay-ms", type=number, default=0.0, metavar="MS",
                    help="one-way network delay of the calls")
     a.add_argument("--baseline", metavar="JSON", help="personal baseline profile for every file")
     m = p.add_argument_group("metadata for every session (a manifest's cells override them)")

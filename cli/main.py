@@ -12,7 +12,8 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .options import add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args
+from .options import (add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args,
+                      number)
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--profile", metavar="NAME", default=None,
                    help="voice profile that names the therapist in shared/mono audio (`prosody enrol`; default: "
                         "the profile of --therapist when one is stored)")
-    a.add_argument("--offset-s", type=float, default=0.0,
+    a.add_argument("--offset-s", type=number, default=0.0,
                    help="with two files: the second file starts this many seconds later (negative: earlier)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")

@@ -37,9 +37,19 @@ def channel_map(text: str) -> str:
     return text
 
 
+def number(text: str) -> float:
+    """argparse type of a number of seconds or milliseconds (``formats.bundle.parse_number``):
+    refused while parsing when only float() reads it ("1_0" was an offset of 10 s)."""
+    from prosody.formats.bundle import parse_number
+    x = parse_number(text)
+    if x is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (digits 0-9, e.g. 1.5 or -0.25)")
+    return x
+
+
 def add_measures_arguments(a) -> None:
     """Options of the measures layer, shared by ``analyze`` and ``live``."""
-    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+    a.add_argument("--network-delay-ms", type=number, default=0.0, metavar="MS",
                    help="one-way network delay of the call; the client's gaps are also shown corrected by the "
                         "round trip (2 x MS)")
     a.add_argument("--baseline", metavar="JSON",

@@ -415,3 +415,34 @@ def test_a_live_duration_past_a_week_is_refused_before_capture(tmp_path, files, 
     assert (rc, out, err) == (2, "", f"prosody: error: --duration {float(value):g}: must be a positive number of "
                                      "seconds up to 604800 (a week; leave it out: no limit)\n")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [
+    ["analyze", "{t}", "{c}", "--offset-s"], ["analyze", "{st}", "--network-delay-ms"],
+    ["batch", "{st}", "--network-delay-ms"], ["live", "--input", "{st}", "--plain", "--duration"],
+    ["moments", "1", "--min-gap-s"], ["play", "1", "1", "--context-s"]])
+@pytest.mark.parametrize("typed", ["1_0", "١٠"])
+def test_a_typed_number_takes_digits_0_to_9(tmp_path, files, monkeypatch, argv, typed):
+    """``analyze T C --offset-s 1_0`` analysed with the client 10 s late (float() reads '1_0' as
+    10, and '١٠' too), as did the other seconds and milliseconds options and a manifest's
+    offset_s. Now refused while parsing, one line, exit 2, nothing written; exponents, signs,
+    nan and inf are still read (and said by the range checks)."""
+    monkeypatch.chdir(tmp_path)
+    args = [str(files / {"{t}": "t.wav", "{c}": "c.wav", "{st}": "st.wav"}[a]) if a.startswith("{") else a
+            for a in argv]
+    rc, out, err = run_cli(*args, typed, "--store", tmp_path / "st")
+    flag = argv[-1]
+    assert (rc, out, err) == (2, "", f"prosody: error: argument {flag}: {typed!r} is not a number (digits 0-9, "
+                                     f"e.g. 1.5 or -0.25) (see `prosody {argv[0]} --help`)\n")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_manifest_offset_takes_digits_0_to_9(tmp_path, files):
+    (tmp_path / "m.csv").write_text(f"file,file2,offset_s\n{files / 't.wav'},{files / 'c.wav'},1_0\n")
+    rc, out, err = run_cli("batch", tmp_path / "m.csv", "--store", tmp_path / "st", "--no-progress",
+                           "--table", tmp_path / "t")
+    assert (rc, out, err) == (2, "", f"prosody: error: {tmp_path / 'm.csv'} line 2: offset_s '1_0' is not a number "
+                                     "of seconds (e.g. 1.5 or -0.25)\n")
+    from prosody.formats.bundle import parse_number
+    assert [parse_number(t) for t in ("-1e-1", " .5 ", "+2.", "1E3")] == [-0.1, 0.5, 2.0, 1000.0]
+    assert str(parse_number("nan")) == "nan" and parse_number("-inf") == float("-inf")

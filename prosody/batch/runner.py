@@ -245,7 +245,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``YYYY-MM-DD[THH:MM]``); ``session_number``; ``notes``; ``tags``
     (``intake;video``); ``layout`` (``auto``, ``separate``, ``shared`` or ``mono``,
     as ``prosody analyze --layout``)."""
-    from ..formats.bundle import parse_when, parse_whole
+    from ..formats.bundle import parse_number, parse_when, parse_whole
     from ..analysis import check_speaker_label
     from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
     path = Path(path)
@@ -313,11 +313,9 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         paths = tuple(str(base / cell[k]) if not Path(cell[k]).is_absolute() else cell[k]
                       for k in ("file", "file2") if cell.get(k))
         d, m = defaults, defaults.meta
-        try:
-            offset_s = float(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
-        except ValueError:
-            raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds "
-                             "(e.g. 1.5 or -0.25)") from None
+        offset_s = parse_number(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
+        if offset_s is None:  # digits 0-9: float() read "1_0" as 10
+            raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds (e.g. 1.5 or -0.25)")
         number = parse_whole(cell["session_number"]) if cell.get("session_number") else m.session_number
         if cell.get("session_number") and number is None:  # digits 0-9 only: int() read "1_0" as 10
             raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number")
