@@ -446,3 +446,26 @@ def test_a_manifest_offset_takes_digits_0_to_9(tmp_path, files):
     from prosody.formats.bundle import parse_number
     assert [parse_number(t) for t in ("-1e-1", " .5 ", "+2.", "1E3")] == [-0.1, 0.5, 2.0, 1000.0]
     assert str(parse_number("nan")) == "nan" and parse_number("-inf") == float("-inf")
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--input", "{st}", "--speed", "max"],
+     "--speaker client names the one speaker of a mono file; {st} has 2 channels: say whose each is with --channels "
+     "(e.g. --channels client=left for that speaker alone on the left channel)"),
+    (["--input", "{t}", "{c}", "--speed", "max"],
+     "--speaker client names the one speaker of a mono file; two files are the therapist's and the client's, in "
+     "that order"),
+    (["--therapist-device", "no such device", "--client-device", "nor this"],
+     "--speaker client names the one speaker of a mono device; two devices are the therapist's and the client's"),
+])
+def test_live_speaker_that_would_be_ignored_is_refused(tmp_path, files, monkeypatch, argv, said):
+    """``live --input STEREO --speaker client`` (or two files, or two devices) saved a session of
+    therapist and client, the option dropped without a word, as analyze did. Now one line, exit 2,
+    before capture (before any device is opened), nothing written."""
+    monkeypatch.chdir(tmp_path)
+    paths = {"{st}": str(files / "st.wav"), "{t}": str(files / "t.wav"), "{c}": str(files / "c.wav")}
+    args = [paths.get(a, a) for a in argv]
+    rc, out, err = run_cli("live", *args, "--speaker", "client", "--plain", "--output", "l.json",
+                           "--store", tmp_path / "st")
+    assert (rc, out, err) == (2, "", f"prosody: error: {said.format(st=paths['{st}'])}\n")
+    assert not list(tmp_path.iterdir())
