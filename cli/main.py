@@ -12,8 +12,8 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .options import (add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args,
-                      number)
+from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
+                      measures_from_args, number)
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"prosody {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     a = sub.add_parser("analyze", help="analyse a recording (stereo file, two files, or mono)")
-    a.add_argument("files", nargs="+", metavar="FILE",
+    a.add_argument("files", nargs="+", metavar="FILE", type=input_path,
                    help="one stereo/mono file, or two files: therapist then client")
     a.add_argument("--channels", metavar="MAP", type=channel_map,
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with two files: the second file starts this many seconds later (negative: earlier)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
+    a.add_argument("--config", metavar="TOML", type=input_path, help="analysis configuration file (see docs/config.md)")
     a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
     a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM; - for stdout")
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV; - for stdout")

@@ -10,7 +10,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.errors import ConfigError, InputError
-from .options import number, session_ref
+from .options import input_path, number, session_ref
 
 EXIT_OK = 0
 
@@ -168,7 +168,7 @@ def cmd_note(args, out, err) -> int:
 
 def _ranking_options(p) -> None:
     g = p.add_argument_group("ranking (see docs/moments.md)")
-    g.add_argument("--config", metavar="TOML", help="config file with a [moments] table")
+    g.add_argument("--config", metavar="TOML", type=input_path, help="config file with a [moments] table")
     g.add_argument("--max", type=int, metavar="N",
                    help="at most N moments in the ranked list (supervisor notes follow it)")
     g.add_argument("--max-per-kind", type=int, metavar="N", help="at most N moments of one kind")

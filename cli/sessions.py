@@ -18,7 +18,7 @@ from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_w
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import session_ref, store_path
+from .options import input_path, session_ref, store_path
 
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -753,8 +753,9 @@ def add_parser(sub) -> None:
                                    "of the client already has the file's session number (a copy imported with "
                                    "--new-id), the imported one gets the client's next number and a note says "
                                    "so; a --session-number that is taken is refused.")
-    p.add_argument("path", metavar="PATH", help="session JSON (frames .npz found beside it) or exported .parquet")
-    p.add_argument("--frames", metavar="NPZ", help="per-frame features file, when not beside the JSON")
+    p.add_argument("path", metavar="PATH", type=input_path,
+                   help="session JSON (frames .npz found beside it) or exported .parquet")
+    p.add_argument("--frames", metavar="NPZ", type=input_path, help="per-frame features file, when not beside the JSON")
     p.add_argument("--new-id", action="store_true", help="import as a new session even if its uid is stored")
     g = p.add_argument_group("metadata (overrides what the file says)")
     _meta_options(g)

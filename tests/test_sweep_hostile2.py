@@ -469,3 +469,24 @@ def test_live_speaker_that_would_be_ignored_is_refused(tmp_path, files, monkeypa
                            "--store", tmp_path / "st")
     assert (rc, out, err) == (2, "", f"prosody: error: {said.format(st=paths['{st}'])}\n")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [
+    ["batch", "", "--no-progress"], ["batch", "{st}", "--config", "", "--no-progress"], ["analyze", ""],
+    ["analyze", "{st}", "--config", ""], ["analyze", "{st}", "--baseline", ""], ["enrol", "", "--therapist", "ann"],
+    ["live", "--input", "", "--plain"], ["live", "--input", "{st}", "--baseline", "", "--plain"],
+    ["import", ""], ["import", "{st}", "--frames", ""], ["moments", "1", "--config", ""]])
+def test_an_empty_input_name_is_refused_not_taken_for_the_working_folder(tmp_path, files, monkeypatch, argv):
+    """``batch "$UNSET"`` analysed every recording under the working folder into the store (Path('')
+    is '.'); ``--config ""`` and ``--baseline ""`` were taken as left out, without a word; ``import ""``
+    said '. is a directory' and ``analyze ""`` 'no such file: ' (a name not shown). Now each is
+    refused while parsing, one line, exit 2, nothing written, as an empty --store is."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(files / "st.wav", tmp_path / "here.wav")  # what batch "" analysed
+    args = [str(files / "st.wav") if a == "{st}" else a for a in argv]
+    rc, out, err = run_cli(*args, "--store", tmp_path / "st")
+    flag = {"batch": "PATH", "analyze": "FILE", "enrol": "FILE", "import": "PATH"}[argv[0]] if argv[1] == "" \
+        else argv[argv.index("") - 1]
+    assert (rc, out, err) == (2, "", f"prosody: error: argument {flag}: '' is an empty name: give a file's name (see "
+                                     f"`prosody {argv[0]} --help`)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here.wav"]
