@@ -490,3 +490,25 @@ def test_an_empty_input_name_is_refused_not_taken_for_the_working_folder(tmp_pat
     assert (rc, out, err) == (2, "", f"prosody: error: argument {flag}: '' is an empty name: give a file's name (see "
                                      f"`prosody {argv[0]} --help`)\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here.wav"]
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--channels", "therapist=0_2,client=1"],
+     "--channels 'therapist=0_2,client=1': channel '0_2' is not left, right or a number 1..2"),
+    (["--channels", "therapist=١,client=2"],
+     "--channels 'therapist=١,client=2': channel '١' is not left, right or a number 1..2"),
+    (["--pitch-range", "client=7_5-400"],
+     "--pitch-range 'client=7_5-400': expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400"),
+])
+def test_channel_numbers_and_pitch_ranges_take_digits_0_to_9(tmp_path, files, argv, said):
+    """``--channels therapist=0_2,client=1`` put the therapist on channel 2 (int() reads '0_2'
+    as 2, '١' as 1) and ``--pitch-range client=7_5-400`` searched from 75 Hz. Now one line, exit 2."""
+    rc, out, err = run_cli("analyze", files / "st.wav", *argv, "--json", tmp_path / "o.json")
+    assert (rc, out, err) == (2, "", f"prosody: error: {said}\n")
+    assert not list(tmp_path.iterdir())
+    rc, out, err = run_cli("analyze", files / "st.wav", "--channels", "therapist= 2 ,client=1", "--pitch-range",
+                           "client=1e2-400", "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert doc["attribution"]["channels"] == {"client": 1, "therapist": 2}
+    assert doc["config"]["pitch_by_speaker"] == {"client": {"fmin_hz": 100.0, "fmax_hz": 400.0}}
