@@ -47,18 +47,18 @@ def audio_record(paths, speakers, picks, *, offset_s: float = 0.0) -> dict:
 def recording_paths(doc: dict) -> list[str]:
     """Every recording a session document names: its fingerprinted audio files,
     a live session's ``--record`` file, and its sources given as absolute paths
-    (what no output may replace)."""
+    (what no output may replace). A path with a NUL byte names no file (imported before import
+    refused it): left out, where the outputs' guard raised ValueError, an internal error."""
     if not isinstance(doc, dict):
         return []
     audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
     files = audio.get("files") if isinstance(audio.get("files"), list) else []
-    # a path with a NUL byte (imported before import refused it) names no file: it made os calls raise ValueError
-    out = [f["path"] for f in files if isinstance(f, dict) and isinstance(f.get("path"), str) and "\0" not in f["path"]]
+    out = [f["path"] for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)]
     live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
     if isinstance(live.get("recording_file"), str):
         out.append(live["recording_file"])
     out += [p for p in doc.get("sources") or [] if isinstance(p, str) and os.path.isabs(p)]
-    return out
+    return [p for p in out if "\0" not in p]
 
 
 def channel_used(doc: dict) -> int | None:

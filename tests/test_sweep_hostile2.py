@@ -512,3 +512,28 @@ def test_channel_numbers_and_pitch_ranges_take_digits_0_to_9(tmp_path, files, ar
     doc = json.loads((tmp_path / "o.json").read_text())
     assert doc["attribution"]["channels"] == {"client": 1, "therapist": 2}
     assert doc["config"]["pitch_by_speaker"] == {"client": {"fmin_hz": 100.0, "fmax_hz": 400.0}}
+
+
+@pytest.mark.parametrize("change, said", [
+    ({"sources": ["/tmp/a\0b.wav"]}, "sources[0] = '/tmp/a\\x00b.wav': holds a NUL byte, which no file name can"),
+    ({"live": {"recording_file": "/tmp/a\0b.flac"}},
+     "live.recording_file = '/tmp/a\\x00b.flac': holds a NUL byte, which no file name can"),
+])
+def test_an_imported_file_name_with_a_nul_byte_is_refused(tmp_path, exported_with_a_note, change, said):
+    """An imported session whose sources (or live recording_file) held a NUL byte was stored, and
+    then report and export said 'internal error (ValueError: embedded null byte)' (the outputs'
+    guard keeps the recordings a session names from being overwritten). Now import refuses it in
+    one line; and a session stored so before (here saved past import's checks) reports again."""
+    doc = json.loads(json.dumps(exported_with_a_note))
+    doc.pop("audio")
+    doc.update(change)
+    (tmp_path / "x.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli("import", tmp_path / "x.json", "--store", tmp_path / "st")
+    assert (rc, out, err) == (2, "", f"prosody: error: session document: {said}\n")
+    from prosody.store.db import Store
+    doc.pop("prosody_store")
+    with Store(tmp_path / "st") as st:
+        st.save(doc, None)
+    for argv in (["report", "1", "-o", tmp_path / "r.html"], ["export", "1", "-o", tmp_path / "e.json"]):
+        rc, out, err = run_cli(*argv, "--store", tmp_path / "st")
+        assert rc == 0 and "internal error" not in err, err

@@ -18,7 +18,8 @@ from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, fram
                       read_frames_npz)
 from ..typed_text import alike_names
 from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
-from .schema import check_audio_record, check_bookmarks, check_session_doc, check_store_meta, check_supervisor_notes
+from .schema import (check_audio_record, check_bookmarks, check_recording_names, check_session_doc, check_store_meta,
+                     check_supervisor_notes)
 
 MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
 
@@ -105,6 +106,7 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
     check_bookmarks(raw_marks, float(d["duration_s"]))
     check_supervisor_notes(st.get("supervisor_notes"), float(d["duration_s"]))
     check_audio_record(d.get("audio"), d["speaker_order"], where="session document: audio")
+    check_recording_names(d)
     try:
         bookmarks = tuple(Bookmark(float(x["time_s"]), str(x.get("note") or "")) for x in raw_marks)
         feedback = tuple(Feedback(str(f["kind"]), tuple(int(v) for v in f["items"]), str(f["given_at"]))
