@@ -537,3 +537,22 @@ def test_an_imported_file_name_with_a_nul_byte_is_refused(tmp_path, exported_wit
     for argv in (["report", "1", "-o", tmp_path / "r.html"], ["export", "1", "-o", tmp_path / "e.json"]):
         rc, out, err = run_cli(*argv, "--store", tmp_path / "st")
         assert rc == 0 and "internal error" not in err, err
+
+
+# -- speakers named like the frames file's keys -------------------------------------------------------------------
+
+def test_speakers_named_s1_and_s0_keep_their_frames_in_the_store(tmp_path, files):
+    """``analyze --channels s1=left,s0=right --save``: the session was saved, but its frames file
+    (keys s0_*, s1_* by position) could not be read back: the speaker named 's1' (first) took the
+    keys s1_* by its name as well, and every command that reads frames (export, report, show's
+    voice quality) said 'frames file ... has no frames for s0'. Now the store's own layout is read
+    by position only; the stored frames equal the ones analyze wrote."""
+    store = tmp_path / "st"
+    rc, out, err = run_cli("analyze", files / "st.wav", "--channels", "s1=left,s0=right", "--save", "--store", store,
+                           "--frames", tmp_path / "direct.csv", "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("export", "1", "--store", store, "--format", "csv", "-o", tmp_path / "stored.csv")
+    assert rc == 0, err
+    assert (tmp_path / "stored.csv").read_text() == (tmp_path / "direct.csv").read_text()
+    rc, out, err = run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")
+    assert rc == 0, err
