@@ -21,7 +21,7 @@ from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import channel_map, store_path, voices_told
+from .options import channel_map, input_path, number, store_path, voices_told
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
                                    "engine and options of `prosody analyze`, save each as a session in the store "
                                    "and write one table of per-session measures (CSV and Parquet). Files already "
                                    "analysed with the same content and options are skipped.")
-    p.add_argument("inputs", nargs="+", metavar="PATH",
+    p.add_argument("inputs", nargs="+", metavar="PATH", type=input_path,
                    help="a folder (searched recursively for audio files), a glob pattern ('archive/**/*.wav'), "
                         "an audio file, or a manifest CSV with columns " + ", ".join(MANIFEST_COLUMNS))
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
@@ -84,10 +84,10 @@ def add_parser(sub) -> None:
                    help="voice profile naming the therapist in shared/mono files (default: each therapist's own)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
-    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+    a.add_argument("--config", metavar="TOML", type=input_path, help="analysis configuration file (see docs/config.md)")
+    a.add_argument("--network-delay-ms", type=number, default=0.0, metavar="MS",
                    help="one-way network delay of the calls")
-    a.add_argument("--baseline", metavar="JSON", help="personal baseline profile for every file")
+    a.add_argument("--baseline", metavar="JSON", type=input_path, help="personal baseline profile for every file")
     m = p.add_argument_group("metadata for every session (a manifest's cells override them)")
     m.add_argument("--therapist", metavar="NAME", help="therapist name or ID")
     m.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym (never a real name)")

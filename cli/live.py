@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from prosody.errors import InputError, error_text
 from prosody.report.text import terminal_safe
 
-from .options import channel_map, store_path, voices_told
+from .options import channel_map, input_path, number, store_path, voices_told
 from .sessions import check_file_name_text, store_folder
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
@@ -61,26 +61,27 @@ def add_parser(sub) -> None:
                                                                    "(default: mix of its first two)")
     p.add_argument("--rate-hz", type=int, metavar="N", help="device sample rate (default 16000 when the device "
                                                             "can, else its own default rate)")
-    p.add_argument("--input", nargs="+", metavar="FILE", help="replay a recording (one stereo/mono file or two "
-                                                              "files) through the capture path instead of a device")
+    p.add_argument("--input", nargs="+", metavar="FILE", type=input_path,
+                   help="replay a recording (one stereo/mono file or two files) through the capture path instead "
+                        "of a device")
     p.add_argument("--speed", default=None, metavar="X|max",
                    help="replay speed (--input): 1 = real time (default), 2 = twice as fast, max = as fast as possible")
-    p.add_argument("--offset-s", type=float, default=0.0, help="replay of two files: the second starts this much later")
+    p.add_argument("--offset-s", type=number, default=0.0, help="replay of two files: the second starts this much later")
     p.add_argument("--output", metavar="PATH", help="session JSON to write (default ./prosody-live-<time>.json; "
                                                     "per-frame arrays go beside it in PATH.frames.npz)")
     p.add_argument("--record", metavar="PATH", help="also keep the raw audio in this owner-only .wav/.flac file "
                                                     "(off by default: prosody does not store audio)")
     p.add_argument("--overwrite", action="store_true", help="let --record replace an existing recording")
-    p.add_argument("--duration", type=float, metavar="S", help="stop by itself after S seconds")
-    p.add_argument("--autosave-s", type=float, default=AUTOSAVE_S, metavar="S",
+    p.add_argument("--duration", type=number, metavar="S", help="stop by itself after S seconds")
+    p.add_argument("--autosave-s", type=number, default=AUTOSAVE_S, metavar="S",
                    help=f"autosave interval (default and maximum {AUTOSAVE_S:.0f} s)")
     p.add_argument("--plain", action="store_true", help="plain periodic lines instead of the full-screen view "
                                                         "(automatic when stdout is not a terminal)")
-    p.add_argument("--interval-s", type=float, default=PLAIN_INTERVAL_S, metavar="S",
+    p.add_argument("--interval-s", type=number, default=PLAIN_INTERVAL_S, metavar="S",
                    help=f"seconds between plain lines (default {PLAIN_INTERVAL_S:.0f})")
     p.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    p.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
+    p.add_argument("--config", metavar="TOML", type=input_path, help="analysis configuration file (see docs/config.md)")
     from .options import add_measures_arguments
     add_measures_arguments(p)
     p.set_defaults(run=cmd_live)

@@ -12,8 +12,8 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .options import (add_measures_arguments, channel_map, config_from_args, layout_from_args, measures_from_args,
-                      voices_told)
+from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
+                      measures_from_args, number, voices_told)
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"prosody {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     a = sub.add_parser("analyze", help="analyse a recording (stereo file, two files, or mono)")
-    a.add_argument("files", nargs="+", metavar="FILE",
+    a.add_argument("files", nargs="+", metavar="FILE", type=input_path,
                    help="one stereo/mono file, or two files: therapist then client")
     a.add_argument("--channels", metavar="MAP", type=channel_map,
                    help="stereo layout, e.g. therapist=right,client=left (default therapist=left,client=right)")
@@ -78,11 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--profile", metavar="NAME", default=None,
                    help="voice profile that names the therapist in shared/mono audio (`prosody enrol`; default: "
                         "the profile of --therapist when one is stored)")
-    a.add_argument("--offset-s", type=float, default=0.0,
+    a.add_argument("--offset-s", type=number, default=0.0,
                    help="with two files: the second file starts this many seconds later (negative: earlier)")
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
-    a.add_argument("--config", metavar="TOML", help="analysis configuration file (see docs/config.md)")
+    a.add_argument("--config", metavar="TOML", type=input_path, help="analysis configuration file (see docs/config.md)")
     a.add_argument("--json", metavar="PATH", help="write the session as JSON (prosody.session/2); - for stdout")
     a.add_argument("--rttm", metavar="PATH", help="write speech segments per speaker as RTTM; - for stdout")
     a.add_argument("--frames", metavar="PATH", help="write per-frame features as CSV; - for stdout")
@@ -125,12 +125,20 @@ def cmd_analyze(args, out, err) -> int:
                   protected=[sessions.store_folder(args)])
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     n_channels = src_probe.files[0].channels
+    if args.speaker is not None and len(args.files) == 2:  # else ignored without a word (as batch's default is)
+        raise InputError(f"--speaker {args.speaker} names the one speaker of a mono file; two files are the "
+                         "therapist's and the client's, in that order")
+    if args.speaker is not None and n_channels > 1:
+        raise InputError(f"--speaker {args.speaker} names the one speaker of a mono file; {args.files[0]} has "
+                         f"{n_channels} channels: say whose each is with --channels (e.g. --channels "
+                         f"{args.speaker}=left for that speaker alone on the left channel)")
     attribution, voices = None, None
     if len(args.files) == 2:  # the arguments' own checks (--channels, ...) before any audio is read
         layout_from_args(args, 2, n_channels)
     from prosody.speaker_channels import check_voices_told, wants_attribution
     check_voices_told(args.voices, n_files=len(args.files), speaker=args.speaker, layout=args.layout)
-    if wants_attribution(n_files=len(args.files), n_channels=n_channels, speaker=args.speaker, layout=args.layout):
+    if wants_attribution(n_files=len(args.files), n_channels=n_channels, speaker=args.speaker, layout=args.layout,
+                         channels=args.channels):
         from .speakers_cli import attribute_file
         from .voices import load_profile
         args.voice_profile = load_profile(args)  # two files: checked against their order, said only

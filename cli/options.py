@@ -28,6 +28,15 @@ def store_path(text: str) -> str:
     return text
 
 
+def input_path(text: str) -> str:
+    """argparse type of a file (or folder) to read: an empty name (``"$UNSET"``) is refused while
+    parsing; batch took it for the working folder and analysed every recording under it, and
+    --config / --baseline for the option left out."""
+    if not text:
+        raise argparse.ArgumentTypeError("'' is an empty name: give a file's name")
+    return text
+
+
 def channel_map(text: str) -> str:
     """argparse type of ``--channels``: an empty map (``--channels "$UNSET"``) is refused while
     parsing, not taken for the default layout (its pairs are checked where the channels are known)."""
@@ -48,12 +57,22 @@ def voices_told(text: str) -> int | None:
     return int(t)
 
 
+def number(text: str) -> float:
+    """argparse type of a number of seconds or milliseconds (``formats.bundle.parse_number``):
+    refused while parsing when only float() reads it ("1_0" was an offset of 10 s)."""
+    from prosody.formats.bundle import parse_number
+    x = parse_number(text)
+    if x is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (digits 0-9, e.g. 1.5 or -0.25)")
+    return x
+
+
 def add_measures_arguments(a) -> None:
     """Options of the measures layer, shared by ``analyze`` and ``live``."""
-    a.add_argument("--network-delay-ms", type=float, default=0.0, metavar="MS",
+    a.add_argument("--network-delay-ms", type=number, default=0.0, metavar="MS",
                    help="one-way network delay of the call; the client's gaps are also shown corrected by the "
                         "round trip (2 x MS)")
-    a.add_argument("--baseline", metavar="JSON",
+    a.add_argument("--baseline", metavar="JSON", type=input_path,
                    help="personal baseline: a profile written by --save-baseline or an earlier session's JSON")
     a.add_argument("--cues", metavar="LIST",
                    help="cues to evaluate in the rolling windows: comma list of monologue, overlaps, pace, "

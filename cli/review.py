@@ -10,7 +10,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.errors import ConfigError, InputError
-from .options import session_ref
+from .options import input_path, number, session_ref
 
 EXIT_OK = 0
 
@@ -168,11 +168,11 @@ def cmd_note(args, out, err) -> int:
 
 def _ranking_options(p) -> None:
     g = p.add_argument_group("ranking (see docs/moments.md)")
-    g.add_argument("--config", metavar="TOML", help="config file with a [moments] table")
+    g.add_argument("--config", metavar="TOML", type=input_path, help="config file with a [moments] table")
     g.add_argument("--max", type=int, metavar="N",
                    help="at most N moments in the ranked list (supervisor notes follow it)")
     g.add_argument("--max-per-kind", type=int, metavar="N", help="at most N moments of one kind")
-    g.add_argument("--min-gap-s", type=float, metavar="S", help="moments start at least S seconds apart")
+    g.add_argument("--min-gap-s", type=number, metavar="S", help="moments start at least S seconds apart")
     g.add_argument("--weight", action="append", metavar="KIND=W",
                    help="weight of a kind (0 leaves it out), repeatable, e.g. --weight silence=0.5")
 
@@ -190,7 +190,7 @@ def add_parser(sub) -> None:
     p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("moment", type=int, metavar="MOMENT", help="its rank in `prosody moments SESSION`")
     p.add_argument("--device", metavar="DEV", help="output device number or name (default: the system's)")
-    p.add_argument("--context-s", type=float, default=3.0, metavar="S", help="seconds around it (default 3)")
+    p.add_argument("--context-s", type=number, default=3.0, metavar="S", help="seconds around it (default 3)")
     _ranking_options(p)
     _store_option(p)
     p.set_defaults(run=cmd_play)

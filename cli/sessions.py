@@ -18,7 +18,7 @@ from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_w
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import session_ref, store_path
+from .options import input_path, session_ref, store_path
 
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -50,11 +50,13 @@ def add_save_options(a: argparse.ArgumentParser) -> None:
 
 
 def _whole_number(text: str) -> int:
-    """``text`` as an int, or the argparse error that says it is not a whole number."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    """``text`` as an int (digits 0-9: ``formats.bundle.parse_whole``), or the argparse error that
+    says it is not a whole number."""
+    from prosody.formats.bundle import parse_whole
+    n = parse_whole(text)
+    if n is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return n
 
 
 def session_number(text: str) -> int:
@@ -97,13 +99,14 @@ def store_folder(args) -> Path:
     return Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
 
 
-def _guard(args, *outputs, docs=()) -> None:
+def _guard(args, *outputs, docs=(), stdout_ok: bool = False) -> None:
     """The one output rule (``prosody.fileio.check_outputs``) with the store folder protected (its
     database, ledger and frames files), and the recordings the stored sessions ``docs`` name
-    (``prosody.clips.recording_paths``) as inputs."""
+    (``prosody.clips.recording_paths``) as inputs. ``-`` is refused unless ``stdout_ok`` (export,
+    which writes it to stdout itself): a page was written as a file named "-"."""
     from prosody.clips import recording_paths
     recordings = [p for doc in docs for p in recording_paths(doc)]
-    check_outputs(outputs, inputs=recordings, protected=[store_folder(args)])
+    check_outputs(outputs, inputs=recordings, protected=[store_folder(args)], stdout_ok=stdout_ok)
 
 
 def _meta_options(g) -> None:
@@ -567,15 +570,16 @@ def cmd_export(args, out, err) -> int:
     args.format, mismatch = _export_format(args)
     frames_beside = None
     if args.output not in (None, "-"):
-        _guard(args, ("-o", args.output))  # "", "." or "/" refused before a name is made from it
+        _guard(args, ("-o", args.output), stdout_ok=True)  # "", "." or "/" refused before a name is made from it
         frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
                          if args.format == "json" else None)
-        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside))
+        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), stdout_ok=True)
     with _open(args) as store:
         sid = store.resolve(args.session)
         bundle = store.bundle(sid)
     if args.output not in (None, "-"):  # nor over the session's own recording
-        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), docs=[bundle.doc])
+        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), docs=[bundle.doc],
+               stdout_ok=True)
     if mismatch is not None:
         raise InputError(mismatch)
     uri = f"session{sid}"
@@ -749,8 +753,9 @@ def add_parser(sub) -> None:
                                    "of the client already has the file's session number (a copy imported with "
                                    "--new-id), the imported one gets the client's next number and a note says "
                                    "so; a --session-number that is taken is refused.")
-    p.add_argument("path", metavar="PATH", help="session JSON (frames .npz found beside it) or exported .parquet")
-    p.add_argument("--frames", metavar="NPZ", help="per-frame features file, when not beside the JSON")
+    p.add_argument("path", metavar="PATH", type=input_path,
+                   help="session JSON (frames .npz found beside it) or exported .parquet")
+    p.add_argument("--frames", metavar="NPZ", type=input_path, help="per-frame features file, when not beside the JSON")
     p.add_argument("--new-id", action="store_true", help="import as a new session even if its uid is stored")
     g = p.add_argument_group("metadata (overrides what the file says)")
     _meta_options(g)

@@ -9,7 +9,7 @@ from prosody.errors import InputError
 from prosody.report.text import terminal_safe
 
 from .sessions import _open, _store_option
-from .options import session_ref, voices_told
+from .options import input_path, session_ref, voices_told
 
 EXIT_OK = 0
 
@@ -111,7 +111,8 @@ def cmd_relabel(args, out, err) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("enrol", help="keep the therapist's voice profile (names the therapist in shared/mono audio)")
-    p.add_argument("file", nargs="?", metavar="FILE", help="a short recording of the therapist alone (>= 5 s speech)")
+    p.add_argument("file", nargs="?", metavar="FILE", type=input_path,
+                   help="a short recording of the therapist alone (>= 5 s speech)")
     p.add_argument("--therapist", metavar="NAME", help="the profile's name (as given to analyze --therapist)")
     p.add_argument("--from-session", type=session_ref, metavar="SESSION", help="build it from a saved session's audio instead")
     p.add_argument("--speaker", default=None, metavar="NAME",

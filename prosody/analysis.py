@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -76,14 +77,17 @@ def load_config(path: str | None) -> AnalysisConfig:
     return cfg
 
 
+_HZ = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e\+?[0-9]+)?|nan|inf", re.IGNORECASE)  # nan, inf: said below
+
+
 def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tuple[str, ...]) -> AnalysisConfig:
     """``cfg`` with per-speaker pitch search ranges ``SPEAKER=FMIN-FMAX`` (Hz) added."""
     by_speaker = dict(cfg.pitch_by_speaker)
     for item in ranges:
         try:
             spk, rng = item.split("=", 1)
-            lo, hi = (float(v) for v in rng.split("-", 1))
-        except ValueError:
+            lo, hi = (float(v) if _HZ.fullmatch(v.strip()) else float("not digits") for v in rng.split("-", 1))
+        except ValueError:  # digits 0-9 only: float() also read '7_5' as 75
             raise ConfigError(f"--pitch-range {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ConfigError(f"--pitch-range {item!r}: the range must be two finite numbers of Hz, e.g. client=75-400")

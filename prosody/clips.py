@@ -47,7 +47,8 @@ def audio_record(paths, speakers, picks, *, offset_s: float = 0.0) -> dict:
 def recording_paths(doc: dict) -> list[str]:
     """Every recording a session document names: its fingerprinted audio files,
     a live session's ``--record`` file, and its sources given as absolute paths
-    (what no output may replace)."""
+    (what no output may replace). A path with a NUL byte names no file (imported before import
+    refused it): left out, where the outputs' guard raised ValueError, an internal error."""
     if not isinstance(doc, dict):
         return []
     audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
@@ -57,7 +58,7 @@ def recording_paths(doc: dict) -> list[str]:
     if isinstance(live.get("recording_file"), str):
         out.append(live["recording_file"])
     out += [p for p in doc.get("sources") or [] if isinstance(p, str) and os.path.isabs(p)]
-    return out
+    return [p for p in out if "\0" not in p]
 
 
 def channel_used(doc: dict) -> int | None:
@@ -134,12 +135,18 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
             return None, f"the recording {p} has changed since the analysis (its SHA-256 differs): not played"
     speakers = tuple(doc.get("speaker_order") or ())
     picks = tuple(tuple(rec.get("picks", {}).get(s, (0, i))) for i, s in enumerate(speakers))
-    rates = []
+    rates, channels = [], []
     for f in files:
         try:
-            rates.append(AudioFile(str(f["path"])).sample_rate)
+            af = AudioFile(str(f["path"]))
         except InputError as exc:
             return None, f"the recording {f['path']} cannot be read ({exc})"
+        rates.append(af.sample_rate)
+        channels.append(af.channels)
+    for s, (fi, ci) in zip(speakers, picks):  # a session imported from elsewhere may name any channel
+        if not (0 <= fi < len(files) and 0 <= ci < channels[fi]):
+            return None, (f"the session reads the {s} from channel {ci + 1} of recording {fi + 1}, which the "
+                          "recording does not have: no audio to play")
     if not rates or len(set(rates)) != 1:
         return None, "the recordings have different sample rates: clips are not cut from them"
     return Audio(tuple(str(f["path"]) for f in files), speakers, picks, float(rec.get("offset_s") or 0.0),

@@ -44,11 +44,12 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
     try:
         with np.load(path_or_file, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         # numpy reads a file that is not an .npz as a pickle, which it refuses: say what the file is not
+        # (an empty file: EOFError, which was an internal error);
         # an OSError's reason alone ('Permission denied'): its own text repeats the path named here
         why = "not a frames file (.npz) prosody wrote; it was replaced or damaged" if (
-            isinstance(exc, ValueError) and "pickle" in str(exc)) else (
+            isinstance(exc, EOFError) or isinstance(exc, ValueError) and "pickle" in str(exc)) else (
             (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc))
         raise StoreError(f"cannot read frames file {path_or_file}: {why}") from None
     names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)
@@ -56,11 +57,15 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
         raise StoreError(f"frames file {path_or_file} holds speakers {names}, the session {list(speakers)}")
     frames: dict[str, dict[str, np.ndarray]] = {x: {} for x in names}
     for k, arr in data.items():
-        for i, name in enumerate(names):
-            prefix = next((p for p in (f"s{i}_", f"{name}/", f"{name}.", f"{name}__", f"{name}_")
-                           if k.startswith(p) and _FRAME_KEY_RE.fullmatch(k[len(p):])), None)
+        # a position (s{i}_, as written here) before any name: a first speaker named "s1" took the second's
+        # s1_* by its name, and the store's file of speakers s1 and s0 was unreadable ("no frames for s0")
+        for prefixes in ([(i, f"s{i}_") for i in range(len(names))],
+                         [(i, p) for i, name in enumerate(names)
+                          for p in (f"{name}/", f"{name}.", f"{name}__", f"{name}_")]):
+            i, prefix = next(((i, p) for i, p in prefixes
+                              if k.startswith(p) and _FRAME_KEY_RE.fullmatch(k[len(p):])), (None, None))
             if prefix:
-                frames[name][k[len(prefix):]] = arr
+                frames[names[i]][k[len(prefix):]] = arr
                 break
     empty = [x for x, f in frames.items() if not f]
     if empty:

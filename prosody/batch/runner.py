@@ -247,7 +247,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``intake;video``); ``layout`` (``auto``, ``separate``, ``shared`` or ``mono``,
     as ``prosody analyze --layout``); ``voices`` (``1``, ``2`` or ``auto``, as ``prosody
     analyze --voices``)."""
-    from ..formats.bundle import parse_when
+    from ..formats.bundle import parse_number, parse_when, parse_whole
     from ..analysis import check_speaker_label
     from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
     path = Path(path)
@@ -309,18 +309,18 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             continue
         if not cell.get("file"):
             raise InputError(f"{where}: empty 'file'")
+        for k in ("file", "file2"):
+            if "\0" in cell.get(k, ""):  # no file name holds one: os calls raised ValueError (an internal error)
+                raise InputError(f"{where}: {k} {cell[k]!r} holds a NUL byte, which no file name can; remove it")
         paths = tuple(str(base / cell[k]) if not Path(cell[k]).is_absolute() else cell[k]
                       for k in ("file", "file2") if cell.get(k))
         d, m = defaults, defaults.meta
-        try:
-            offset_s = float(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
-        except ValueError:
-            raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds "
-                             "(e.g. 1.5 or -0.25)") from None
-        try:
-            number = int(cell["session_number"]) if cell.get("session_number") else m.session_number
-        except ValueError:
-            raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number") from None
+        offset_s = parse_number(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
+        if offset_s is None:  # digits 0-9: float() read "1_0" as 10
+            raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds (e.g. 1.5 or -0.25)")
+        number = parse_whole(cell["session_number"]) if cell.get("session_number") else m.session_number
+        if cell.get("session_number") and number is None:  # digits 0-9 only: int() read "1_0" as 10
+            raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number")
         if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
             raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
         speaker = cell.get("speaker") or d.speaker
@@ -1378,7 +1378,7 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     n_channels = probe.files[0].channels
     check_voices_told(job.voices, n_files=len(job.paths), speaker=job.speaker, layout=job.layout)
     request = (job.layout if wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
-                                               layout=job.layout) else "separate")
+                                               layout=job.layout, channels=job.channels) else "separate")
     if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
         raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
     vp = (voice_profile_of(job) if (voice_profile_of is not None and (request != "separate" or len(job.paths) == 2))

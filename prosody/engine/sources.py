@@ -257,6 +257,7 @@ class AudioFile:
         pending: list[np.ndarray] = []
         pending_n = 0
         limit = self.n_samples if self._exact_length else None
+        error = None
         try:
             with av.open(str(self.path)) as container:
                 resampler = av.AudioResampler(format="fltp", layout=None, rate=self.sample_rate)
@@ -276,13 +277,15 @@ class AudioFile:
         except Exception as exc:
             if got == 0 and not pending:
                 raise InputError(f"cannot decode {self.path}: {exc}") from None
-            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({exc}); "
-                                 "analysed the readable part")
+            error = exc
         if pending:
             blk = _clip(np.concatenate(pending), got, limit)
             got += len(blk)
             if len(blk):
                 yield _finite(blk, self.path, got)
+        if error is not None:  # said once the samples decoded before the break are counted; FFmpeg's words, no code
+            self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s "
+                                 f"({getattr(error, 'strerror', None) or error}); analysed the readable part")
 
 
 def _shell_word(path: Path) -> str:
@@ -348,9 +351,19 @@ def _check_header(f: AudioFile) -> None:
         raise InputError(f"{f.path}: {f.channels} channels is outside 1-{MAX_CHANNELS}; the header is damaged")
 
 
+# |sample| (re full scale, 1.0) above which a float file holds no recording: 240 dB up, past floats scaled
+# to 32-bit integers (2.1e9); from about 1e18 the analysis's squares overflow float32 (RuntimeWarnings, no pitch)
+MAX_SAMPLE_ABS = 1e12
+
+
 def _finite(x: np.ndarray, path: Path, got: int) -> np.ndarray:
-    if not np.isfinite(x).all():
-        raise InputError(f"{path} contains NaN or infinite samples (before {got} samples); "
+    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # NaN if any sample is NaN
+    if not peak <= MAX_SAMPLE_ABS:
+        if not np.isfinite(x).all():
+            raise InputError(f"{path} contains NaN or infinite samples (before {got} samples); "
+                             "repair or re-export the recording")
+        raise InputError(f"{path} holds samples of {peak:.3g} times full scale (before {got} samples): no "
+                         "recorder writes these (damaged data, or other numbers stored as float samples); "
                          "repair or re-export the recording")
     return x
 
@@ -396,8 +409,8 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
             raise InputError(f"--channels {text!r}: speaker name {spk!r} {problem}")
         idx = names.get(ch.lower())
         if idx is None:
-            try:
-                idx = int(ch) - 1  # 1-based channel numbers
+            try:  # 1-based channel numbers in digits 0-9: int() also read '0_2' as 2 and '١' as 1
+                idx = int(ch) - 1 if ch.isascii() and ch.isdigit() else int("not digits")
             except ValueError:
                 raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}") from None
         if not 0 <= idx < n_channels:

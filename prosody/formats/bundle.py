@@ -125,6 +125,24 @@ def parse_clock(text: str) -> float:
     return s
 
 
+def parse_whole(text: str) -> int | None:
+    """A whole number typed by a person (a session number, a count) -> int: digits 0-9 with an
+    optional leading minus sign, spaces around allowed; None for anything else ("1_0", "١٢", "+5")."""
+    t = text.strip()
+    return int(t) if _WHOLE.fullmatch(t.removeprefix("-")) else None
+
+
+# a number as a person types it: digits 0-9, a sign, a point, an exponent; nan and inf are left to the range
+# checks that say them. float() also reads "1_0" as 10 and digits of other scripts ("١٠")
+_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)", re.IGNORECASE)
+
+
+def parse_number(text: str) -> float | None:
+    """A number typed by a person (seconds, milliseconds) -> float; None for what only float() reads."""
+    t = text.strip()
+    return float(t) if _NUMBER.fullmatch(t) else None
+
+
 def parse_rating(text: str) -> int:
     """``--rating``: a whole number 1-5 in digits 0-9."""
     if not _WHOLE.fullmatch(text.strip()) or not 1 <= int(text) <= 5:

@@ -18,7 +18,8 @@ from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, fram
                       read_frames_npz)
 from ..typed_text import alike_names
 from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
-from .schema import check_bookmarks, check_note, check_session_doc, check_store_meta
+from .schema import (check_audio_record, check_bookmarks, check_recording_names, check_session_doc, check_store_meta,
+                     check_supervisor_notes)
 
 MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
 
@@ -103,6 +104,9 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
     raw_marks = d.pop("bookmarks", None) or []
     validate_doc(d)
     check_bookmarks(raw_marks, float(d["duration_s"]))
+    check_supervisor_notes(st.get("supervisor_notes"), float(d["duration_s"]))
+    check_audio_record(d.get("audio"), d["speaker_order"], where="session document: audio")
+    check_recording_names(d)
     try:
         bookmarks = tuple(Bookmark(float(x["time_s"]), str(x.get("note") or "")) for x in raw_marks)
         feedback = tuple(Feedback(str(f["kind"]), tuple(int(v) for v in f["items"]), str(f["given_at"]))
@@ -112,8 +116,6 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
                       for n in st.get("supervisor_notes") or [])
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidSessionError(f"bookmarks, feedback or notes malformed ({exc!r}); expected bookmarks [{{time_s, note}}]") from None
-    for i, n in enumerate(notes):  # the rules `prosody note` applies
-        check_note(n.text, author=n.author, where=f"supervisor_notes[{i}]")
     alike = alike_names(d.get("speaker_order") or ())
     if alike is not None:  # as --channels refuses them; kept out of the store, where `show` would print two alike
         raise InvalidSessionError(f"speaker_order names {alike[0]!r} and {alike[1]!r}, which differ only in spaces "
@@ -288,6 +290,9 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         has_frames = d.pop("has_frames", True)
         b = bundle_from_dict(d)
         if has_frames:
+            if "speaker" not in table.column_names:  # table.column() raised KeyError: an internal error
+                raise InvalidSessionError(f"cannot import {path}: its frame table has no 'speaker' column "
+                                          f"(columns: {', '.join(table.column_names) or 'none'})")
             b.frames = {}
             speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
             keys = [c for c in table.column_names if c not in ("time_s", "speaker")]

@@ -338,6 +338,85 @@ def check_note(text, *, author: str = "", where: str = "note") -> None:
         _name(author, f"{where}: author")
 
 
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def check_recording_names(doc, *, where: str = "session document") -> None:
+    """The file names a session document gives as text (``sources``, a live capture's
+    ``recording_file``) hold no NUL byte: no file name can, and the outputs' guard, which
+    keeps them from being overwritten, raised ValueError on one."""
+    live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
+    named = [(f"sources[{i}]", s) for i, s in enumerate(doc.get("sources") or [])]
+    named.append(("live.recording_file", live.get("recording_file")))
+    for key, name in named:
+        if isinstance(name, str) and "\0" in name:
+            _fail(f"{where}: {key}", name, "holds a NUL byte, which no file name can")
+
+
+def check_audio_record(audio, speakers, *, where: str = "audio") -> None:
+    """The ``audio`` object of an imported session (``prosody.clips``: the recordings it was
+    analysed from, to play and cut clips from): one or two files, each a path (no NUL byte:
+    no file name holds one), its SHA-256 and size; for each speaker the (file, channel) it is
+    read from, a file of the list. A path, pick or offset that no analysis wrote made report,
+    export and play fail with an internal error."""
+    if audio is None:
+        return
+    if not isinstance(audio, dict):
+        _fail(where, audio, "expected an object {files, picks, offset_s}")
+    files = audio.get("files")
+    if not isinstance(files, list) or not 1 <= len(files) <= 2:
+        _fail(f"{where}.files", files, "expected a list of one or two recordings")
+    for i, f in enumerate(files):
+        w = f"{where}.files[{i}]"
+        if not isinstance(f, dict):
+            _fail(w, f, "expected an object {path, sha256, bytes}")
+        path = f.get("path")
+        if not isinstance(path, str) or not path or len(path) > 4096 or "\0" in path:
+            _fail(f"{w}.path", path, "expected a file's path")
+        if f.get("sha256") is not None and not (isinstance(f["sha256"], str) and _SHA256_RE.fullmatch(f["sha256"])):
+            _fail(f"{w}.sha256", f["sha256"], "expected 64 lowercase hex digits or null")
+        _number(f.get("bytes"), f"{w}.bytes", lo=0, hi=2 ** 63, null=True, integer=True)
+    picks = audio.get("picks")
+    if not isinstance(picks, dict):
+        _fail(f"{where}.picks", picks, "expected an object speaker -> [file, channel]")
+    for name, pick in picks.items():
+        if name not in speakers:
+            _fail(f"{where}.picks", name, "a speaker not in speaker_order")
+        if not isinstance(pick, list) or len(pick) != 2:
+            _fail(f"{where}.picks.{name}", pick, "expected [file, channel]")
+        _number(pick[0], f"{where}.picks.{name}[0]", lo=0, hi=len(files) - 1, integer=True)
+        _number(pick[1], f"{where}.picks.{name}[1]", lo=0, hi=1023, integer=True)
+    _number(audio.get("offset_s"), f"{where}.offset_s", lo=-MAX_DURATION_S, hi=MAX_DURATION_S, null=True)
+
+
+def check_supervisor_notes(notes, duration_s: float, *, where: str = "prosody_store.supervisor_notes") -> None:
+    """The supervisor notes of an export, by the rules ``prosody note`` applies (``Store.add_note``):
+    a time within the session (up to 1 s past its end), an end (or null) between that time and the
+    session's end, some text, an author's name (or empty); what was written when and on what, text."""
+    if notes is None:
+        return
+    if not isinstance(notes, list):
+        _fail(where, notes, "expected a list of {time_s, end_s, text, author}")
+    for i, n in enumerate(notes):
+        w = f"{where}[{i}]"
+        if not isinstance(n, dict):
+            _fail(w, n, "expected an object {time_s, end_s, text, author}")
+        _number(n.get("time_s"), f"{w}.time_s", lo=0.0, hi=duration_s + 1.0)
+        _number(n.get("end_s"), f"{w}.end_s", lo=n["time_s"], hi=duration_s + 1.0, null=True)
+        text, author = n.get("text"), n.get("author")
+        if not isinstance(text, str) or not text.strip():
+            _fail(f"{w}.text", text, "expected the note's text")
+        if author is not None and not isinstance(author, str):
+            _fail(f"{w}.author", author, "expected a name or empty text")
+        check_note(text, author=author or "", where=w)
+        for key in ("created_at", "moment"):
+            v = n.get(key)
+            if v is not None and not isinstance(v, str):
+                _fail(f"{w}.{key}", v, "expected text")
+        if n.get("moment"):
+            check_note_text(n["moment"], where=f"{w}.moment")
+
+
 def check_uid(uid, *, where: str = "uid") -> None:
     """A session uid names a file in the store: 8 or 16 lowercase hex digits, nothing else."""
     if uid is None:

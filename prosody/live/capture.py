@@ -516,7 +516,7 @@ class ReplaySource(LiveSource):
             "dropped_samples": self.counters.dropped_samples,
             "queue_fill": self.q.qsize() / self.q.maxsize, "device_latency_s": [],
             "drift_ppm": None, "drift_se_ppm": None, "same_clock": None, "start_offset_s": None,
-            "drift_corrected": False, "warnings": [],
+            "drift_corrected": False, "warnings": list(self.source.warnings),  # truncated, clips, ...: as analyze
         }
 
     def tail(self) -> CaptureBlock | None:

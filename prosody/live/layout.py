@@ -102,6 +102,13 @@ def plan_capture(req: LiveRequest):
             raise InputError(f"{len(req.input_files)} files given to --input: give one stereo/mono file or two")
         files = list(req.input_files)
         probe = FileSource(files, Layout(("x",), ((0, 0),)))
+        if req.speaker is not None and len(files) == 2:  # else taken without a word, and not used
+            raise InputError(f"--speaker {req.speaker} names the one speaker of a mono file; two files are the "
+                             "therapist's and the client's, in that order")
+        if req.speaker is not None and probe.files[0].channels > 1:
+            raise InputError(f"--speaker {req.speaker} names the one speaker of a mono file; {files[0]} has "
+                             f"{probe.files[0].channels} channels: say whose each is with --channels (e.g. "
+                             f"--channels {req.speaker}=left for that speaker alone on the left channel)")
         layout = default_layout(n_files=len(files), n_channels=probe.files[0].channels, channel_map=req.channels,
                                 speaker=req.speaker, file_label=str(files[0]))
         src = ReplaySource(files, layout, speed=req.speed, offset_s=req.offset_s)
@@ -111,6 +118,9 @@ def plan_capture(req: LiveRequest):
             raise InputError("two-device layout: give both --therapist-device and --client-device")
         if req.device or req.channels or req.mono:
             raise InputError("--therapist-device/--client-device replace --device, --channels and --mono")
+        if req.speaker is not None:
+            raise InputError(f"--speaker {req.speaker} names the one speaker of a mono device; two devices are "
+                             "the therapist's and the client's")
         ts, cs = resolve_device(req.therapist_device), resolve_device(req.client_device)
         tn, tp = _pick(req.therapist_channel, ts, "--therapist-channel")
         cn, cp = _pick(req.client_channel, cs, "--client-channel")
@@ -127,6 +137,10 @@ def plan_capture(req: LiveRequest):
             layout = CaptureLayout("mono", (req.speaker or DEFAULT_SPEAKERS[0],),
                                    (DeviceInput(spec, min(spec.max_channels, 2), (0,)),))
         else:
+            if req.speaker is not None:
+                raise InputError(f"--speaker {req.speaker} names the one speaker of a mono device; {spec.label} "
+                                 f"has {spec.max_channels} channels: add --mono to take its first, or say whose "
+                                 "each is with --channels")
             m = parse_channel_map(req.channels or "therapist=left,client=right", n_channels=spec.max_channels)
             n_open = max(m.values()) + 1
             kind = "stereo" if len(m) == 2 else "mono"

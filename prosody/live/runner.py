@@ -252,8 +252,10 @@ class LiveRunner:
         if not 0 < autosave_s <= MAX_AUTOSAVE_S:
             raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
                              f"a power cut loses at most {MAX_AUTOSAVE_S:.0f} s")
-        if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
-            raise InputError(f"--duration {duration_s}: must be a positive number of seconds (leave it out: no limit)")
+        from ..formats.schema import MAX_DURATION_S  # what a session may last: 1e308 s overflowed the grid
+        if duration_s is not None and not 0 < duration_s <= MAX_DURATION_S:
+            raise InputError(f"--duration {duration_s:g}: must be a positive number of seconds up to "
+                             f"{MAX_DURATION_S:.0f} (a week; leave it out: no limit)")
         self.source = source
         self.output_path = Path(output_path)
         self.frames_path = frames_path_for(self.output_path)
@@ -435,6 +437,8 @@ class LiveRunner:
                 self._reason = "analysis error"
                 error = error_text(exc)
                 self._traceback = traceback.format_exc()
+        with self._lock:  # the source's last word: a replayed file is found truncated only once read to its end
+            self._health = self.source.health()
         self._finish(error)
 
     def _handle(self, blk: CaptureBlock) -> bool:

@@ -50,8 +50,10 @@ class Frame:
     """Plot area of ``height`` with x in [x0, x1] (data units) and y in [y0, y1]."""
 
     def __init__(self, *, x0: float, x1: float, y0: float, y1: float, height: int, width: int = WIDTH):
-        self.x0, self.x1 = x0, x1 if x1 > x0 else x0 + 1
-        self.y0, self.y1 = y0, y1 if y1 > y0 else y0 + 1
+        # an empty span widened by 1, or by its own size where +1 is lost to rounding (values of 1e30 in
+        # imported frames: y0 + 1 == y0, and y() divided by zero)
+        self.x0, self.x1 = x0, x1 if x1 > x0 else x0 + max(1.0, abs(x0))
+        self.y0, self.y1 = y0, y1 if y1 > y0 else y0 + max(1.0, abs(y0))
         self.width, self.height = width, height
         self.pw = width - MARGIN_L - MARGIN_R
         self.ph = height - MARGIN_T - MARGIN_B
