@@ -409,10 +409,9 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
             raise InputError(f"--channels {text!r}: speaker name {spk!r} {problem}")
         idx = names.get(ch.lower())
         if idx is None:
-            try:  # 1-based channel numbers in digits 0-9: int() also read '0_2' as 2 and '١' as 1
-                idx = int(ch) - 1 if ch.isascii() and ch.isdigit() else int("not digits")
-            except ValueError:
-                raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}") from None
+            if not (ch.isascii() and ch.isdigit()):  # 1-based numbers in digits 0-9: int() read '0_2' as 2, '١' as 1
+                raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}")
+            idx = int(ch) - 1
         if not 0 <= idx < n_channels:
             raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; the file has {n_channels} channel(s)")
         if spk in out:
