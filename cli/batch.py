@@ -21,7 +21,7 @@ from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import channel_map, input_path, number, store_path, voices_told
+from .options import channel_map, input_path, number, store_path, voices_told, whole_number
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -55,7 +55,7 @@ def add_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="PATH", type=input_path,
                    help="a folder (searched recursively for audio files), a glob pattern ('archive/**/*.wav'), "
                         "an audio file, or a manifest CSV with columns " + ", ".join(MANIFEST_COLUMNS))
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+    p.add_argument("--jobs", "-j", type=whole_number, default=None, metavar="N",
                    help=f"worker processes (default: the number of cores, here {os.cpu_count()})")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (pip install 'prosody[dask]'); "

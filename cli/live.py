@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from prosody.errors import InputError, error_text
 from prosody.report.text import terminal_safe
 
-from .options import channel_map, input_path, number, store_path, voices_told
+from .options import channel_map, input_path, number, store_path, voices_told, whole_number
 from .sessions import check_file_name_text, store_folder
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
@@ -55,11 +55,11 @@ def add_parser(sub) -> None:
     p.add_argument("--speaker", default=None, metavar="NAME", help="speaker name for mono (default therapist)")
     p.add_argument("--therapist-device", metavar="DEV", help="two devices: the therapist's microphone")
     p.add_argument("--client-device", metavar="DEV", help="two devices: the call's audio (e.g. a monitor source)")
-    p.add_argument("--therapist-channel", type=int, metavar="N", help="two devices: channel N (1-based) of the "
+    p.add_argument("--therapist-channel", type=whole_number, metavar="N", help="two devices: channel N (1-based) of the "
                                                                       "therapist device (default: mix of its first two)")
-    p.add_argument("--client-channel", type=int, metavar="N", help="two devices: channel N of the client device "
+    p.add_argument("--client-channel", type=whole_number, metavar="N", help="two devices: channel N of the client device "
                                                                    "(default: mix of its first two)")
-    p.add_argument("--rate-hz", type=int, metavar="N", help="device sample rate (default 16000 when the device "
+    p.add_argument("--rate-hz", type=whole_number, metavar="N", help="device sample rate (default 16000 when the device "
                                                             "can, else its own default rate)")
     p.add_argument("--input", nargs="+", metavar="FILE", type=input_path,
                    help="replay a recording (one stereo/mono file or two files) through the capture path instead "

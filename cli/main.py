@@ -38,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         flags = message.removeprefix("argument ").removesuffix(": expected one argument")
-        if flags != message and message.startswith("argument "):
+        if message.startswith("argument ") and message.endswith(": expected one argument"):  # only that error
             typed = getattr(self, "_typed", [])
             value = next((v for k, v in zip(typed, typed[1:]) if k in flags.split("/") and _number(v)), None)
             if value is not None:

@@ -57,6 +57,16 @@ def voices_told(text: str) -> int | None:
     return int(t)
 
 
+def whole_number(text: str) -> int:
+    """argparse type of a whole number (a count, a rank, a channel): digits 0-9 with an optional
+    minus sign (``formats.bundle.parse_whole``); int() also read "1_0" as 10 and "١" as 1."""
+    from prosody.formats.bundle import parse_whole
+    n = parse_whole(text)
+    if n is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return n
+
+
 def number(text: str) -> float:
     """argparse type of a number of seconds or milliseconds (``formats.bundle.parse_number``):
     refused while parsing when only float() reads it ("1_0" was an offset of 10 s)."""

@@ -10,7 +10,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.errors import ConfigError, InputError
-from .options import input_path, number, session_ref
+from .options import input_path, number, session_ref, whole_number
 
 EXIT_OK = 0
 
@@ -169,9 +169,9 @@ def cmd_note(args, out, err) -> int:
 def _ranking_options(p) -> None:
     g = p.add_argument_group("ranking (see docs/moments.md)")
     g.add_argument("--config", metavar="TOML", type=input_path, help="config file with a [moments] table")
-    g.add_argument("--max", type=int, metavar="N",
+    g.add_argument("--max", type=whole_number, metavar="N",
                    help="at most N moments in the ranked list (supervisor notes follow it)")
-    g.add_argument("--max-per-kind", type=int, metavar="N", help="at most N moments of one kind")
+    g.add_argument("--max-per-kind", type=whole_number, metavar="N", help="at most N moments of one kind")
     g.add_argument("--min-gap-s", type=number, metavar="S", help="moments start at least S seconds apart")
     g.add_argument("--weight", action="append", metavar="KIND=W",
                    help="weight of a kind (0 leaves it out), repeatable, e.g. --weight silence=0.5")
@@ -188,7 +188,7 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("play", help="play a moment (with a few seconds around it) from the session's recording")
     p.add_argument("session", type=session_ref, metavar="SESSION")
-    p.add_argument("moment", type=int, metavar="MOMENT", help="its rank in `prosody moments SESSION`")
+    p.add_argument("moment", type=whole_number, metavar="MOMENT", help="its rank in `prosody moments SESSION`")
     p.add_argument("--device", metavar="DEV", help="output device number or name (default: the system's)")
     p.add_argument("--context-s", type=number, default=3.0, metavar="S", help="seconds around it (default 3)")
     _ranking_options(p)
@@ -199,7 +199,7 @@ def add_parser(sub) -> None:
     p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("text", metavar="TEXT")
     p.add_argument("--at", metavar="TIME", help="where: m:ss, h:mm:ss or seconds")
-    p.add_argument("--moment", type=int, metavar="K", help="on moment K of `prosody moments SESSION`")
+    p.add_argument("--moment", type=whole_number, metavar="K", help="on moment K of `prosody moments SESSION`")
     p.add_argument("--author", metavar="NAME", help="who wrote it (e.g. the supervisor)")
     _ranking_options(p)
     _store_option(p)

@@ -18,7 +18,7 @@ from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_w
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import ENV_VAR, Store, default_store_path
 
-from .options import input_path, session_ref, store_path
+from .options import input_path, session_ref, store_path, whole_number
 
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -49,19 +49,9 @@ def add_save_options(a: argparse.ArgumentParser) -> None:
     _meta_options(g)
 
 
-def _whole_number(text: str) -> int:
-    """``text`` as an int (digits 0-9: ``formats.bundle.parse_whole``), or the argparse error that
-    says it is not a whole number."""
-    from prosody.formats.bundle import parse_whole
-    n = parse_whole(text)
-    if n is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-    return n
-
-
 def session_number(text: str) -> int:
     """argparse type of ``--session-number``: a whole number 0 or more (refused while parsing, before any work)."""
-    n = _whole_number(text)
+    n = whole_number(text)
     if n < 0:
         raise argparse.ArgumentTypeError(f"{n} is negative; session numbers count from 0")
     from prosody.formats.schema import MAX_SESSION_NUMBER
@@ -73,7 +63,7 @@ def session_number(text: str) -> int:
 
 def _count(text: str) -> int:
     """argparse type of a count such as ``--last N``: a whole number 1 or more."""
-    n = _whole_number(text)
+    n = whole_number(text)
     if n < 1:
         raise argparse.ArgumentTypeError(f"{n}: give 1 or more")
     return n

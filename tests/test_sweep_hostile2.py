@@ -556,3 +556,24 @@ def test_speakers_named_s1_and_s0_keep_their_frames_in_the_store(tmp_path, files
     assert (tmp_path / "stored.csv").read_text() == (tmp_path / "direct.csv").read_text()
     rc, out, err = run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")
     assert rc == 0, err
+
+
+@pytest.mark.parametrize("argv, option", [
+    (("batch", "x.wav", "--jobs", "1_0"), "--jobs/-j"),
+    (("moments", "1", "--max", "1_0"), "--max"),
+    (("moments", "1", "--max-per-kind", "١"), "--max-per-kind"),
+    (("play", "1", "+2"), "MOMENT"),
+    (("live", "--therapist-device", "a", "--client-device", "b", "--therapist-channel", "0_2"), "--therapist-channel"),
+    (("live", "--therapist-device", "a", "--client-device", "b", "--client-channel", "١"), "--client-channel"),
+    (("live", "--rate-hz", "16_000"), "--rate-hz"),
+])
+def test_whole_number_options_take_digits_only(tmp_path, argv, option):
+    """``--jobs 1_0``, ``--max 1_0``, play's moment ``+2``, the live channel numbers and ``--rate-hz
+    16_000`` were read by int() (10, 1, 2, 16000); the sweep's last leftover. Now each is refused while
+    parsing, one line, exit 2, before any store or device is opened. (``--jobs 1_0``'s line also said
+    "1_0 reads as an option there; write -j: ...": the hint for a negative number read as an option
+    was added to every error of an option given a number.)"""
+    rc, out, err = run_cli(*argv, "--store", tmp_path / "st") if argv[0] in ("moments", "play") else run_cli(*argv)
+    assert rc == 2 and out == "" and err.count("\n") == 1, err
+    assert f"argument {option}: " in err and "is not a whole number" in err and "reads as an option" not in err
+    assert not (tmp_path / "st").exists()
