@@ -125,13 +125,8 @@ def cmd_analyze(args, out, err) -> int:
                   protected=[sessions.store_folder(args)])
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     n_channels = src_probe.files[0].channels
-    if args.speaker is not None and len(args.files) == 2:  # else ignored without a word (as batch's default is)
-        raise InputError(f"--speaker {args.speaker} names the one speaker of a mono file; two files are the "
-                         "therapist's and the client's, in that order")
-    if args.speaker is not None and n_channels > 1:
-        raise InputError(f"--speaker {args.speaker} names the one speaker of a mono file; {args.files[0]} has "
-                         f"{n_channels} channels: say whose each is with --channels (e.g. --channels "
-                         f"{args.speaker}=left for that speaker alone on the left channel)")
+    from prosody.analysis import check_mono_speaker
+    check_mono_speaker(args.speaker, n_files=len(args.files), n_channels=n_channels, first_file=args.files[0])
     attribution, voices = None, None
     if len(args.files) == 2:  # the arguments' own checks (--channels, ...) before any audio is read
         layout_from_args(args, 2, n_channels)

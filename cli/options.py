@@ -49,12 +49,11 @@ def channel_map(text: str) -> str:
 def voices_told(text: str) -> int | None:
     """argparse type of ``--voices``: 1 or 2 people speak on a shared or mono recording; ``auto``
     (the default): found from the audio."""
+    from prosody.speaker_channels import VOICES_TOLD
     t = text.strip().lower()
-    if t == "auto":
-        return None
-    if t not in ("1", "2"):
+    if t not in VOICES_TOLD:
         raise argparse.ArgumentTypeError(f"{text!r}: give 1 or 2 (how many people speak on the recording), or auto")
-    return int(t)
+    return VOICES_TOLD[t]
 
 
 def whole_number(text: str) -> int:

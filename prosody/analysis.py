@@ -66,6 +66,19 @@ def check_speaker_label(name: str | None, *, flag: str = "--speaker") -> None:
                          f"{SPEAKER_NAME_MAX_CHARS} characters")
 
 
+def check_mono_speaker(speaker: str | None, *, n_files: int, n_channels: int, first_file) -> None:
+    """Raise InputError where ``--speaker`` (the one speaker of a mono file) is given for files that
+    cannot take it: two files (the therapist's and the client's) or a file of several channels;
+    it was ignored without a word."""
+    if speaker is not None and n_files == 2:
+        raise InputError(f"--speaker {speaker} names the one speaker of a mono file; two files are the "
+                         "therapist's and the client's, in that order")
+    if speaker is not None and n_channels > 1:
+        raise InputError(f"--speaker {speaker} names the one speaker of a mono file; {first_file} has "
+                         f"{n_channels} channels: say whose each is with --channels (e.g. --channels "
+                         f"{speaker}=left for that speaker alone on the left channel)")
+
+
 def load_config(path: str | None) -> AnalysisConfig:
     """The analysis configuration from a TOML file, or the defaults. The file's
     ``[moments]`` table, read by the review commands, is checked here too."""
@@ -86,8 +99,11 @@ def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tupl
     for item in ranges:
         try:
             spk, rng = item.split("=", 1)
-            lo, hi = (float(v) if _HZ.fullmatch(v.strip()) else float("not digits") for v in rng.split("-", 1))
-        except ValueError:  # digits 0-9 only: float() also read '7_5' as 75
+            parts = rng.split("-", 1)
+            if len(parts) != 2 or not all(_HZ.fullmatch(v.strip()) for v in parts):  # float() read '7_5' as 75
+                raise ValueError(item)
+            lo, hi = (float(v) for v in parts)
+        except ValueError:
             raise ConfigError(f"--pitch-range {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ConfigError(f"--pitch-range {item!r}: the range must be two finite numbers of Hz, e.g. client=75-400")

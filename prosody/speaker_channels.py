@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 
@@ -637,6 +638,10 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
                          f"the order given, therapist first; give them the other way round if {paths[1]} is the "
                          "therapist's",)
     return Attribution("separate", rep, spk, how, channel_picks=picks, warnings=warnings)
+
+
+# ``--voices`` and a manifest's ``voices`` cell as typed (spaces and case aside) -> how many people speak
+VOICES_TOLD = MappingProxyType({"auto": None, "1": 1, "2": 2})
 
 
 def check_voices_told(voices: int | None, *, n_files: int, speaker: str | None, layout: str) -> None:

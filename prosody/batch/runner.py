@@ -248,6 +248,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     as ``prosody analyze --layout``); ``voices`` (``1``, ``2`` or ``auto``, as ``prosody
     analyze --voices``)."""
     from ..formats.bundle import parse_number, parse_when, parse_whole
+    from ..speaker_channels import VOICES_TOLD
     from ..analysis import check_speaker_label
     from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
     path = Path(path)
@@ -332,9 +333,9 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         if layout not in ("auto", "separate", "shared", "mono"):
             raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")
         told = (cell.get("voices") or "").strip().lower()  # as typed, spaces and case aside ("Auto ")
-        if told not in ("", "auto", "1", "2"):
+        if told and told not in VOICES_TOLD:
             raise InputError(f"{where}: voices {cell['voices']!r}; use 1, 2 or auto")
-        voices = d.voices if not told else None if told == "auto" else int(told)
+        voices = VOICES_TOLD[told] if told else d.voices
         if not math.isfinite(offset_s):
             raise InputError(f"{where}: offset_s {offset_s} is not a finite number of seconds")
         try:

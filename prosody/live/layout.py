@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..analysis import DEFAULT_SPEAKERS, check_speaker_label, default_layout
+from ..analysis import DEFAULT_SPEAKERS, check_mono_speaker, check_speaker_label, default_layout
 from ..errors import InputError
 
 MIN_RATE_HZ, MAX_RATE_HZ = 8000, 384000   # device sample rates --rate-hz may ask for (speech needs >= 8 kHz)
@@ -102,13 +102,7 @@ def plan_capture(req: LiveRequest):
             raise InputError(f"{len(req.input_files)} files given to --input: give one stereo/mono file or two")
         files = list(req.input_files)
         probe = FileSource(files, Layout(("x",), ((0, 0),)))
-        if req.speaker is not None and len(files) == 2:  # else taken without a word, and not used
-            raise InputError(f"--speaker {req.speaker} names the one speaker of a mono file; two files are the "
-                             "therapist's and the client's, in that order")
-        if req.speaker is not None and probe.files[0].channels > 1:
-            raise InputError(f"--speaker {req.speaker} names the one speaker of a mono file; {files[0]} has "
-                             f"{probe.files[0].channels} channels: say whose each is with --channels (e.g. "
-                             f"--channels {req.speaker}=left for that speaker alone on the left channel)")
+        check_mono_speaker(req.speaker, n_files=len(files), n_channels=probe.files[0].channels, first_file=files[0])
         layout = default_layout(n_files=len(files), n_channels=probe.files[0].channels, channel_map=req.channels,
                                 speaker=req.speaker, file_label=str(files[0]))
         src = ReplaySource(files, layout, speed=req.speed, offset_s=req.offset_s)
