@@ -150,3 +150,57 @@ def test_ptdb_sentences_one_voice_pass_two_voices_are_refused(corpus):
     for x in (np.concatenate([f, m]), np.concatenate([m, f])):
         with pytest.raises(InputError, match="two voices"):
             check_one_voice(x)
+
+
+# -- 2. batch: a speaker for a stereo file ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def audio_files(tmp_path_factory, fixture_dialogue):
+    audio, _ = fixture_dialogue
+    d = tmp_path_factory.mktemp("batch")
+    sf.write(d / "st.wav", audio[: 8 * SR], SR, subtype="PCM_16")
+    sf.write(d / "t.wav", audio[: 8 * SR, 0], SR, subtype="PCM_16")
+    sf.write(d / "c.wav", audio[8 * SR: 16 * SR, 1], SR, subtype="PCM_16")
+    return d
+
+
+def test_batch_fails_a_row_whose_speaker_the_files_cannot_take(audio_files, tmp_path):
+    """A manifest naming `speaker` for a stereo file and for a pair of files: both were analysed as therapist +
+    client without a word. Now each of those rows fails with the reason analyze gives for --speaker there
+    (as its manifest columns), the mono row is analysed with its speaker, the summary lists the failures,
+    exit 1."""
+    d = audio_files
+    man = d / "m.csv"
+    man.write_text("file,file2,speaker\nst.wav,,ann\nt.wav,c.wav,ann\nt.wav,,ann\n")
+    store, table = tmp_path / "st", tmp_path / "table"
+    rc, out, err = run_cli("batch", man, "--store", store, "--no-progress", "--jobs", "1", "--table", table,
+                           "--no-parquet")
+    assert rc == 1, err
+    assert "Traceback" not in err and "internal error" not in out + err
+    stereo = (f"{d / 'st.wav'}: speaker ann names the one speaker of a mono file; {d / 'st.wav'} has 2 channels: "
+              "say whose each is with channels (e.g. channels ann=left for that speaker alone on the left channel)")
+    pair = (f"{d / 't.wav'} + {d / 'c.wav'}: speaker ann names the one speaker of a mono file; two files are the "
+            "therapist's and the client's, in that order")
+    assert "1 analysed, 0 skipped (already done), 2 failed" in out, out
+    failed = out.split("failed:\n")[1].splitlines()
+    assert f"  {stereo}" in failed and f"  {pair}" in failed, out
+    rows = list(csv.DictReader(open(table.with_suffix(".csv"), encoding="utf-8")))
+    assert [r["speakers"] for r in rows] == ["ann"]
+    # the same reason as analyze's, in its own option names
+    rc, _, aerr = run_cli("analyze", d / "st.wav", "--speaker", "ann", "--quiet")
+    _one_line(rc, aerr)
+    assert aerr.replace("--speaker", "speaker").replace("--channels", "channels") == \
+        "prosody: error: " + stereo.split(": ", 1)[1] + "\n"
+
+
+def test_batch_speaker_option_over_a_folder_fails_the_stereo_file_alone(audio_files, tmp_path):
+    """`prosody batch FOLDER --speaker ann` over a stereo and a mono file: the stereo file was analysed as
+    therapist + client, the option dropped. Now it fails alone and the mono file is ann's."""
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(audio_files / "st.wav", d)
+    shutil.copy(audio_files / "t.wav", d)
+    rc, out, err = run_cli("batch", d, "--speaker", "ann", "--store", tmp_path / "st", "--no-progress", "--jobs", "1",
+                           "--table", tmp_path / "table", "--no-parquet")
+    assert rc == 1 and "1 analysed, 0 skipped (already done), 1 failed" in out, out + err
+    assert f"  {d / 'st.wav'}: speaker ann names the one speaker of a mono file; {d / 'st.wav'} has 2 channels" in out
