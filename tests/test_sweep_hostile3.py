@@ -204,3 +204,123 @@ def test_batch_speaker_option_over_a_folder_fails_the_stereo_file_alone(audio_fi
                            "--table", tmp_path / "table", "--no-parquet")
     assert rc == 1 and "1 analysed, 0 skipped (already done), 1 failed" in out, out + err
     assert f"  {d / 'st.wav'}: speaker ann names the one speaker of a mono file; {d / 'st.wav'} has 2 channels" in out
+
+
+# -- 3. a frames .npz that inflates ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def exported(tmp_path, audio_files):
+    """(JSON, frames .npz) of the stereo 8 s session exported with -o."""
+    store = tmp_path / "src"
+    assert run_cli("analyze", audio_files / "st.wav", "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
+    return tmp_path / "s.json", tmp_path / "s.frames.npz"
+
+
+def _write_inflating(npz: Path, *, key: str, n_values: int, dtype=np.float64, declared: int | None = None) -> None:
+    """Rewrite ``npz`` with its array ``key`` replaced by ``n_values`` zeros, deflated as written (never
+    held whole); ``declared``: the shape its .npy header states, if not ``n_values``."""
+    with np.load(npz, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    with zipfile.ZipFile(npz, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for k, a in arrays.items():
+            with zf.open(f"{k}.npy", "w", force_zip64=True) as f:
+                if k != key:
+                    np.lib.format.write_array(f, a)
+                    continue
+                np.lib.format.write_array_header_1_0(f, {"descr": np.dtype(dtype).str, "fortran_order": False,
+                                                         "shape": (declared or n_values,)})
+                chunk = np.zeros(1 << 20, dtype).tobytes()
+                left = n_values * np.dtype(dtype).itemsize
+                while left > 0:
+                    f.write(chunk[:left])
+                    left -= len(chunk)
+
+
+def test_an_npz_that_inflates_to_200_mb_is_refused_unread(tmp_path, exported):
+    """The export's f0 column replaced by 25 M zeros (float64: 200 MB, 200 kB deflated): import read it whole
+    (200 MB held) before finding the columns' lengths differ. Now one line says how much it unpacks to and
+    what a column holds, exit 1, and it is refused with under 10 MB held."""
+    js, npz = exported
+    _write_inflating(npz, key="s0_f0_hz", n_values=25_000_000)
+    assert npz.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        rc, out, err = run_cli("import", js, "--store", tmp_path / "st")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    _one_line(rc, err, code=1)
+    assert err == (f"prosody: error: frames file {npz}: s0_f0_hz.npy unpacks to 200 MB, more than a session's "
+                   "frames hold (at most 69 MB a column: 24 hours of float64); not read: it is no frames file "
+                   "prosody wrote\n"), err
+    assert peak < 10e6, peak
+    assert not (tmp_path / "st").exists() or run_cli("list", "--store", tmp_path / "st")[1].count("\n") <= 1
+
+
+def test_an_npy_header_declaring_a_huge_column_is_refused_before_numpy_allocates_it(tmp_path, exported):
+    """A column whose .npy header declares 10^9 values (8 GB) over a few bytes of data: numpy allocated what
+    the header declares (8 GB asked of the system) before reading found the data missing. Now the header is
+    read first and the file refused in one line, with under 10 MB held."""
+    js, npz = exported
+    _write_inflating(npz, key="s0_rms_db", n_values=10, declared=10 ** 9)
+    tracemalloc.start()
+    try:
+        rc, out, err = run_cli("import", js, "--store", tmp_path / "st")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    _one_line(rc, err, code=1)
+    assert peak < 10e6, peak
+    assert f"frames file {npz}: s0_rms_db.npy declares 1,000,000,000 values (8,000 MB)" in err, err
+    assert "at most 8,640,000 frames a column: 24 hours" in err
+
+
+def test_the_whole_files_bound_is_what_its_columns_unpack_to(tmp_path, exported, monkeypatch):
+    """The bound on the whole file adds up its members' unpacked sizes (lowered here to a tenth of this
+    8 s session's so that an ordinary file crosses it)."""
+    import prosody.frames as frames
+    js, npz = exported
+    with zipfile.ZipFile(npz) as zf:
+        total = sum(m.file_size for m in zf.infolist())
+    monkeypatch.setattr(frames, "MAX_NPZ_BYTES", total // 10)
+    rc, out, err = run_cli("import", js, "--store", tmp_path / "st")
+    _one_line(rc, err, code=1)
+    assert f"frames file {npz}: it unpacks to 0 MB, more than a session's frames hold" in err, err
+
+
+def test_four_hours_of_frames_still_read_well_inside_the_bounds():
+    """A 4-hour session of two speakers (1.44 M frames per column, every FRAME_COLUMNS key, 49 MB unpacked)
+    reads back whole; the bounds lie six times above its column length and 14 times above its size."""
+    from prosody.frames import (FRAME_KEYS, MAX_COLUMN_FRAMES, MAX_NPZ_BYTES, frames_to_npz_bytes,
+                                read_frames_npz)
+    from prosody.types import FRAME_COLUMNS
+    import io
+    n = 4 * 3600 * 100
+    rng = np.random.default_rng(0)
+    frames = {spk: {k: (rng.random(n) > 0.5 if dt is np.bool_ else rng.normal(size=n)).astype(dt)
+                    for k, dt in FRAME_COLUMNS.items()} for spk in ("therapist", "client")}
+    data = frames_to_npz_bytes(frames, ["therapist", "client"])
+    back = read_frames_npz(io.BytesIO(data), ["therapist", "client"])
+    assert set(back) == {"therapist", "client"} and set(back["client"]) == set(FRAME_KEYS)
+    assert all(len(a) == n for f in back.values() for a in f.values())
+    np.testing.assert_array_equal(back["client"]["f0_hz"], frames["client"]["f0_hz"])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        unpacked = sum(m.file_size for m in zf.infolist())
+    assert MAX_COLUMN_FRAMES >= 6 * n and MAX_NPZ_BYTES >= 14 * unpacked
+
+
+def test_an_npz_of_a_compression_zipfile_cannot_read_is_one_line(tmp_path, exported):
+    """A frames .npz whose members name compression method 99 (AES, which zipfile does not read): import said
+    'internal error (NotImplementedError: ...)'. Now one line naming the file, exit 1."""
+    js, npz = exported
+    data = bytearray(npz.read_bytes())
+    for sig, at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # local headers, central directory: the method
+        i = data.find(sig)
+        while i >= 0:
+            data[i + at:i + at + 2] = (99).to_bytes(2, "little")
+            i = data.find(sig, i + 4)
+    npz.write_bytes(bytes(data))
+    rc, out, err = run_cli("import", js, "--store", tmp_path / "st")
+    _one_line(rc, err, code=1)
+    assert err == f"prosody: error: cannot read frames file {npz}: That compression method is not supported\n", err
