@@ -66,16 +66,19 @@ def check_speaker_label(name: str | None, *, flag: str = "--speaker") -> None:
                          f"{SPEAKER_NAME_MAX_CHARS} characters")
 
 
-def check_mono_speaker(speaker: str | None, *, n_files: int, n_channels: int, first_file) -> None:
+def check_mono_speaker(speaker: str | None, *, n_files: int, n_channels: int, first_file,
+                       flags: tuple[str, str] = ("--speaker", "--channels")) -> None:
     """Raise InputError where ``--speaker`` (the one speaker of a mono file) is given for files that
     cannot take it: two files (the therapist's and the client's) or a file of several channels;
-    it was ignored without a word."""
+    it was ignored without a word. ``flags``: the names of the speaker and channels options in the
+    message (``prosody batch``: its manifest columns ``speaker`` and ``channels``)."""
+    flag, channels = flags
     if speaker is not None and n_files == 2:
-        raise InputError(f"--speaker {speaker} names the one speaker of a mono file; two files are the "
+        raise InputError(f"{flag} {speaker} names the one speaker of a mono file; two files are the "
                          "therapist's and the client's, in that order")
     if speaker is not None and n_channels > 1:
-        raise InputError(f"--speaker {speaker} names the one speaker of a mono file; {first_file} has "
-                         f"{n_channels} channels: say whose each is with --channels (e.g. --channels "
+        raise InputError(f"{flag} {speaker} names the one speaker of a mono file; {first_file} has "
+                         f"{n_channels} channels: say whose each is with {channels} (e.g. {channels} "
                          f"{speaker}=left for that speaker alone on the left channel)")
 
 

@@ -8,17 +8,31 @@ present is kept by the codec.
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
 
 import numpy as np
 
 from .errors import StoreError
+from .timebase import GRID
 from .types import FRAME_COLUMNS
 
 FRAME_KEYS = tuple(FRAME_COLUMNS)
 _FRAME_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
 FRAME_DTYPES = dict(FRAME_COLUMNS)
+
+# What an .npz of frames may declare, checked from its zip directory and each array's .npy header
+# before any array is read: an .npz is a zip, and a column of zeros deflates about 1000:1 (200 kB on
+# disk, 200 MB in memory). The bounds are what a real session holds, generously: a day of frames per
+# column (six times a 4-hour session), and two speakers' columns (FRAME_COLUMNS) of a day each in the
+# widest number type (float64) for the whole file. A 4-hour session of two speakers holds 1.44 M
+# frames per column and 49 MB in all.
+MAX_FRAMES_SESSION_S = 24 * 3600.0
+MAX_COLUMN_FRAMES = GRID.s_to_frames(MAX_FRAMES_SESSION_S)           # 8,640,000
+MAX_COLUMN_BYTES = MAX_COLUMN_FRAMES * 8                              # 69 MB
+MAX_NPZ_BYTES = 2 * len(FRAME_COLUMNS) * MAX_COLUMN_BYTES            # 691 MB unpacked in all
+_NPY_HEADER_MAX_BYTES = 10_000  # numpy's own bound on an .npy header (np.load's max_header_size)
 
 
 def frames_to_npz_bytes(frames: dict[str, dict[str, np.ndarray]], speakers) -> bytes:
@@ -42,6 +56,7 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
     ``{speaker}.{key}``, ``{speaker}__{key}``, ``{speaker}_{key}``). Returns
     ``frames[speaker][key]``, arrays of shape (n_frames,)."""
     try:
+        _check_npz_sizes(path_or_file)
         with np.load(path_or_file, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -73,6 +88,64 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
                          f"(keys found: {', '.join(sorted(data)) or 'none'}; expected e.g. s0_f0_hz or "
                          f"{names[0] if names else 'therapist'}/f0_hz)")
     return checked_frames(frames, where=f"frames file {path_or_file}")
+
+
+def _check_npz_sizes(path_or_file) -> None:
+    """Raise StoreError where the .npz ``path_or_file`` declares more than a session's frames hold
+    (``MAX_COLUMN_FRAMES`` per array, ``MAX_COLUMN_BYTES`` per array unpacked, ``MAX_NPZ_BYTES`` in
+    all), read from its zip directory (each member's uncompressed size, which bounds what zipfile
+    inflates) and each member's .npy header (its shape and dtype, which numpy allocates before it
+    reads the data). Nothing is inflated beyond the headers. A file that is no zip is left to
+    ``np.load``, which says what it is not; a file object is read from where it stands and put back."""
+    tell = getattr(path_or_file, "tell", None)
+    start = tell() if tell is not None else None
+    hours = f"{MAX_FRAMES_SESSION_S / 3600:.0f} hours"
+
+    def refused(what: str, limit: str) -> StoreError:
+        return StoreError(f"frames file {path_or_file}: {what}, more than a session's frames hold ({limit}); "
+                          "not read: it is no frames file prosody wrote")
+    try:
+        if not zipfile.is_zipfile(path_or_file):
+            return
+        if start is not None:
+            path_or_file.seek(start)
+        with zipfile.ZipFile(path_or_file) as zf:
+            members = zf.infolist()
+            total = sum(m.file_size for m in members)
+            if total > MAX_NPZ_BYTES:
+                raise refused(f"it unpacks to {total / 1e6:,.0f} MB",
+                              f"at most {MAX_NPZ_BYTES / 1e6:,.0f} MB: two speakers' columns of {hours}")
+            for m in members:
+                if m.file_size > MAX_COLUMN_BYTES + _NPY_HEADER_MAX_BYTES:
+                    raise refused(f"{m.filename} unpacks to {m.file_size / 1e6:,.0f} MB",
+                                  f"at most {MAX_COLUMN_BYTES / 1e6:,.0f} MB a column: {hours} of float64")
+                if not m.filename.endswith(".npy"):
+                    continue  # np.load reads the others as bytes, bounded by the size above
+                try:
+                    with zf.open(m) as f:
+                        count, nbytes = _npy_header(f)
+                except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression zipfile lacks
+                    raise StoreError(f"cannot read frames file {path_or_file}: {exc}") from None
+                if count > MAX_COLUMN_FRAMES or nbytes > MAX_COLUMN_BYTES:
+                    raise refused(f"{m.filename} declares {count:,} values ({nbytes / 1e6:,.0f} MB)",
+                                  f"at most {MAX_COLUMN_FRAMES:,} frames a column: {hours}")
+    finally:
+        if start is not None:
+            path_or_file.seek(start)
+
+
+def _npy_header(f) -> tuple[int, int]:
+    """(number of values, bytes) an .npy stream declares in its header; ValueError where
+    it is no .npy numpy writes for numbers or text (format 1.0 or 2.0)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=_NPY_HEADER_MAX_BYTES)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=_NPY_HEADER_MAX_BYTES)
+    else:
+        raise ValueError(f"an .npy of format {version[0]}.{version[1]}, which prosody does not write")
+    count = math.prod(int(d) for d in shape)
+    return count, count * dtype.itemsize
 
 
 def checked_frames(frames: dict[str, dict], *, where: str) -> dict[str, dict[str, np.ndarray]]:

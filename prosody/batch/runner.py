@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .. import __version__
-from ..analysis import resolve as resolve_analysis
+from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
 from ..fileio import file_sha256, restrict_sqlite_sidecars
@@ -1367,6 +1367,10 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     if job.offset_s and len(job.paths) != 2:
         raise InputError("offset_s needs two files (therapist, client)")
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
+    # a speaker (the one person of a mono file) where the files cannot take it fails the row, as analyze
+    # refuses --speaker there (it was ignored without a word: a stereo file analysed as therapist + client)
+    check_mono_speaker(job.speaker, n_files=len(job.paths), n_channels=probe.files[0].channels,
+                       first_file=job.paths[0], flags=("speaker", "channels"))
     hashes = [ledger.cached_sha256(p) for p in job.paths]
     audio_files = tuple({"path": str(Path(p).resolve()), "sha256": h, "bytes": os.stat(p).st_size}
                         for p, h in zip(job.paths, hashes))

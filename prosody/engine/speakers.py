@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .diarize import DiarizeConfig, Diarization, audio_2d, channel_mean, diarize, frame_mean_square, speech_mask
+from .diarize import (DiarizeConfig, Diarization, _utterance_tiles, audio_2d, channel_mean, diarize,
+                      frame_mean_square, speech_mask)
 from .views import ChannelMean, Pcm16, frame_rows
-from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames
+from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
 from ..errors import InputError
 from ..timebase import GRID
 
@@ -421,8 +422,11 @@ def name_channels(audio: np.ndarray, *, profile: VoiceProfile | None = None,
 
 def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> None:
     """Raise InputError where ``samples`` (a recording meant to hold one person alone, for
-    ``prosody enrol``) holds two voices by the diarizer: a profile built from both would
-    lie between them and could name either voice the therapist later."""
+    ``prosody enrol``) holds two voices: a profile built from both would lie between them and
+    could name either voice the therapist later. Two tests, the diarizer's first (two voices
+    found), then, where it finds one, ``odd_piece``: a short second voice (a 1-2 s answer in
+    an 8 s recording) holds too little speech for the diarizer's test and is found by its own
+    embedding lying ``ENROL_PIECE_APART`` or more from the rest of the speech."""
     x = audio_2d(samples).mean(axis=1)
     d = diarize(x)
     if d.n_voices == 2:
@@ -431,6 +435,78 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
                          "built from the therapist alone; give a recording of the therapist alone, or enrol "
                          "from a saved session's therapist (--from-session N); if it is the therapist alone, "
                          "say so with --voices 1")
+    odd = odd_piece(x)
+    if odd is not None and odd[0] >= ENROL_PIECE_APART:
+        dist, start_s, end_s = odd
+        raise InputError(f"{label} seems to hold two voices: its speech at {start_s:.1f}-{end_s:.1f} s sounds like "
+                         f"another person (its voice lies {dist:.2f} from the rest's, where one person's pieces "
+                         f"lie within {ENROL_PIECE_APART:.2f}): a voice profile is built from the "
+                         "therapist alone; give a recording of the therapist alone, or enrol from a saved "
+                         "session's therapist (--from-session N); if it is the therapist alone, say so with "
+                         "--voices 1")
+
+
+# enrolment's test for a short second voice (odd_piece; docs/speakers.md, "Enrolment: a short second voice")
+ENROL_PIECE_MAX_S = 2.0     # an utterance is cut into equal pieces of at most this (a short answer's length)
+ENROL_PIECE_MIN_S = DiarizeConfig().utterance_min_s  # shorter pieces are not embedded (0.5 s)
+# cosine distance from the rest at which a piece is another voice: the diarizer's own bar for two
+# clusters of utterances (DiarizeConfig.utterance_decisive_apart), not tuned here
+ENROL_PIECE_APART = DiarizeConfig().utterance_decisive_apart
+ENROL_PIECE_MAX_SPEECH_S = 30.0  # longer recordings: not tested (the diarizer's utterance retries judge those)
+
+
+def odd_piece(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> tuple[float, float, float] | None:
+    """The piece of speech of ``samples`` ((n_samples,) float at 16 kHz) least like the rest:
+    ``(distance, start_s, end_s)``, its cosine distance to the rest's voice and where it lies;
+    None where the recording holds fewer than two pieces or more than
+    ``ENROL_PIECE_MAX_SPEECH_S`` of speech.
+
+    The speech (the diarizer's voice activity) is cut at its pauses into utterances, and each
+    utterance into equal pieces of at most ``ENROL_PIECE_MAX_S``, so a second voice the pause
+    detection joined to the first's utterance still fills most of a piece. Each piece of at
+    least ``ENROL_PIECE_MIN_S`` is embedded on its own speech frames (tiles of at most 1.5 s,
+    averaged, as the diarizer embeds utterances), and compared with the speech-weighted mean of
+    all other pieces (left out in turn)::
+
+        speech   [== 2.0 ==][== 2.0 ==]  [= 1.6 =]  [== 1.9 ==][= 1.7 =]
+        apart        0.12       0.14        0.41        0.13       0.15    -> 1.6 s piece: 0.41
+
+    One embedding per piece, so a voice of a single 1-2 s answer is measured where the diarizer's
+    windows (1.5 s, k-means on all of them) leave it inside the first voice's speech."""
+    if sample_rate != GRID.sample_rate:
+        raise InputError(f"sample_rate={sample_rate}: the voice check runs at {GRID.sample_rate} Hz; resample first")
+    x = np.asarray(samples, dtype=np.float32)
+    hop = GRID.hop_length
+    n = len(x) // hop
+    speech = speech_mask(x, DiarizeConfig().vad)[:n]
+    idx = np.flatnonzero(speech)
+    if len(idx) * GRID.hop_s > ENROL_PIECE_MAX_SPEECH_S:
+        return None
+    cut = np.flatnonzero(np.diff(idx) > 1) + 1
+    pa, pb = [], []
+    for a, b in zip(np.concatenate([[0], cut]), np.concatenate([cut, [len(idx)]])):
+        k = max(1, math.ceil((b - a) / GRID.s_to_frames(ENROL_PIECE_MAX_S)))
+        edges = np.linspace(a, b, k + 1).round().astype(np.int64)
+        pa += list(edges[:-1])
+        pb += list(edges[1:])
+    keep = [i for i in range(len(pa)) if pb[i] - pa[i] >= GRID.s_to_frames(ENROL_PIECE_MIN_S)]
+    if len(keep) < 2:
+        return None
+    pa, pb = np.asarray(pa)[keep], np.asarray(pb)[keep]
+    frames = x[: n * hop].reshape(n, hop)
+    rms = float(np.sqrt(np.mean(frames[speech] ** 2)))
+    melc = mel_frames_at(x, idx, gain=10 ** (-30 / 20) / max(rms, 1e-9))  # as the encoder hears it (-30 dBFS)
+    tiles = _utterance_tiles(VoiceEncoder.load(), melc, pa, pb)  # as the diarizer embeds an utterance
+    emb = np.stack([tiles[int(a)].mean(axis=0) for a in pa]).astype(np.float64)
+    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    wt = (pb - pa).astype(np.float64)
+    total = (emb * wt[:, None]).sum(axis=0)
+    dist = np.empty(len(pa))
+    for i in range(len(pa)):
+        rest = total - emb[i] * wt[i]
+        dist[i] = 1.0 - float(emb[i] @ rest) / max(float(np.linalg.norm(rest)), 1e-12)
+    i = int(np.argmax(dist))
+    return float(dist[i]), float(idx[pa[i]] * GRID.hop_s), float((idx[pb[i] - 1] + 1) * GRID.hop_s)
 
 
 def build_profile(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, name: str = THERAPIST) -> VoiceProfile:
