@@ -196,7 +196,7 @@ def test_batch_manifest_voices_column(alike_mono, tmp_path):
         read_manifest(man)
     man.write_text("file,voices\na.wav,2\n")
     store = tmp_path / "store"
-    rc, out, err = run_cli("batch", man, "--store", store, "--jobs", "1", "--no-progress")
+    rc, out, err = run_cli("batch", man, "--store", store, "--jobs", "1", "--no-progress", "--table", tmp_path / "t")
     assert rc == 0, err
     with Store(store) as st:
         (info,) = st.list()
