@@ -721,6 +721,8 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
     line("one-voice recordings reported as one voice", f"{n1}/{len(res['singles'])}", "all",
          n1 == len(res["singles"]))
     line("layout detected (mono / shared)", f"{lay_ok}/{len(two)}", "(info)", True)
+    narrow = sum(any(w.startswith("telephone-band recording") for w in r["warnings"]) for r in two)
+    line("said telephone-band (under speakers.NARROW_BAND_BELOW_DB)", f"{narrow}/{len(two)}", "(info)", True)
     nm = [r["naming_ok"] for r in two if r["naming_ok"] is not None]
     line("therapist named right without a profile (voice heard first; figures above score the\n"
          "    attribution with the names swapped where this rule failed)", f"{sum(nm)}/{len(nm)}", "(info)", True)

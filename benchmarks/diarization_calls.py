@@ -67,6 +67,15 @@ def narrowband(y: np.ndarray, tmp: Path) -> np.ndarray:
     return _same_length(z, len(y))
 
 
+def narrowband_channels(x: np.ndarray, tmp: Path) -> np.ndarray:
+    """``x`` ((n,) or (n, channels)) through ``narrowband``, each channel on its own: a recording made
+    through a telephone channel (``benchmarks/diarization_noise.py`` and ``diarization_single.py``
+    ``--phone``)."""
+    if x.ndim == 1:
+        return narrowband(x, tmp)
+    return np.stack([narrowband(x[:, c], tmp) for c in range(x.shape[1])], axis=1)
+
+
 def _same_length(z: np.ndarray, n: int) -> np.ndarray:
     """``z`` cut or zero-padded to ``n`` samples (float32)."""
     out = np.zeros(n, np.float32)

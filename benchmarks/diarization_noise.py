@@ -13,15 +13,21 @@ many, and the wrong-person speech of those said noisy and of the rest, per SNR a
 ``--noise``: pink (the default), white, or speech-shaped (flat to 500 Hz, 1/f above: the
 long-term spectrum of many voices); ``--snr clean`` is the recording as it is.
 
-    python benchmarks/diarization_noise.py --split held [--snr 30,15,10] [--noise pink] [--cache DIR] [--detail]
+``--phone``: each recording through a telephone channel (300-3400 Hz at 8 kHz) first, the noise after
+(a phone call recorded in a room), with how many recordings are said telephone-band.
+
+    python benchmarks/diarization_noise.py --split held [--snr 30,15,10] [--noise pink] [--phone] [--cache DIR] [--detail]
 """
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from diarization import SEEDS, ami_cases, cached, espeak_cases, run_case
+from diarization_calls import narrowband_channels
 
 
 def pink(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -65,6 +71,8 @@ def main() -> int:
     ap.add_argument("--noise", choices=tuple(NOISES), default="pink")
     ap.add_argument("--cache", help="folder of diarization.py --cache (the synthesised cases)")
     ap.add_argument("--detail", action="store_true", help="one line per recording")
+    ap.add_argument("--phone", action="store_true",
+                    help="each recording through a telephone channel first (300-3400 Hz at 8 kHz, sox), then the noise")
     ap.add_argument("--voices-told", type=int, choices=(2,),
                     help="attribute every recording as `prosody analyze --voices 2` does (two people speak)")
     args = ap.parse_args()
@@ -75,7 +83,11 @@ def main() -> int:
         yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(args.split, False))
         yield from ami_cases(args.split, False)
     cases = list(cached(gen(), None if args.cache is None else f"{args.cache}/{args.split}"))
-    print(f"== split {args.split}: {len(cases)} two-voice recordings, {args.noise} noise per channel ==")
+    if args.phone:
+        with tempfile.TemporaryDirectory() as t:
+            cases = [(nm, narrowband_channels(x, Path(t)), tr) for nm, x, tr in cases]
+    print(f"== split {args.split}: {len(cases)} two-voice recordings{', through a telephone channel' if args.phone else ''}, "
+          f"{args.noise} noise per channel ==")
     pooled = []
     for snr in (float("inf") if s == "clean" else float(s) for s in args.snr.split(",")):
         rng = np.random.default_rng(int(round(snr * 10)) + 7 if np.isfinite(snr) else 0)
@@ -98,6 +110,8 @@ def main() -> int:
               f"{sum(r['voices'] == 2 for r in rows)}/{len(rows)}  backchannel precision {bo / max(1, bp):.2f} "
               f"({bo}/{bp}) recall {bf / max(1, bt):.2f} ({bf}/{bt})", flush=True)
         print(f"          {said_noisy_line(rows)}", flush=True)
+        narrow = sum(any(w.startswith("telephone-band recording") for w in r["warnings"]) for r in rows)
+        print(f"          said telephone-band {narrow}/{len(rows)}", flush=True)
         pooled += rows
     print(f"pooled over the SNRs: {said_noisy_line(pooled)}")
     return 0

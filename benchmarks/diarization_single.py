@@ -19,7 +19,10 @@ how many one-voice recordings stay one voice and how many two-voice recordings k
 Splits of this script: ``wide`` (tuning: variants used by no split of diarization.py but its
 tune/held/dev voices), ``fresh6`` (voices and seeds used nowhere else; run once, on final settings).
 
-    python benchmarks/diarization_single.py [--set wide|fresh6] [--splits tune,held,fresh5]
+``--phone``: every recording through a telephone channel first (300-3400 Hz at 8 kHz), with how many
+are said telephone-band (``speakers.NARROW_BAND_BELOW_DB``).
+
+    python benchmarks/diarization_single.py [--set wide|fresh6] [--splits tune,held,fresh5] [--phone]
         [--cache DIR] [--dump FILE] [--only TEXT] [--config FIELD=VALUE ...]
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ import argparse
 import hashlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +40,9 @@ import soundfile as sf
 
 from _common import corpus_dir, frame_mask
 
+from diarization_calls import narrowband_channels
 from prosody.engine.diarize import DiarizeConfig, diarize
+from prosody.engine.speakers import NARROW_BAND_BELOW_DB
 from tests.dialogue import (BACKCHANNELS, CLIENT_SENTENCES, THERAPIST_LONG_SENTENCES, THERAPIST_SENTENCES, mix_room,
                             synthesize)
 
@@ -295,7 +301,10 @@ def main() -> int:
     ap.add_argument("--only", help="run only the recordings whose name contains this")
     ap.add_argument("--config", action="append", default=[], metavar="FIELD=VALUE",
                     help="a DiarizeConfig field other than its default (e.g. pieces_min_changes=0), repeatable")
+    ap.add_argument("--phone", action="store_true",
+                    help="each recording through a telephone channel first (300-3400 Hz at 8 kHz, sox)")
     args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp()) if args.phone else None
     cfg = DiarizeConfig(**{k: type(getattr(DiarizeConfig(), k))(v) for k, v in (c.split("=", 1) for c in args.config)})
     groups = []
     if args.set != "none":
@@ -306,6 +315,8 @@ def main() -> int:
         for nm, x, segs in cached(gname, gen, args.cache):
             if args.only and args.only not in nm:
                 continue
+            if tmp is not None:
+                x = narrowband_channels(x, tmp)
             t0 = time.process_time()
             d = diarize(x, config=cfg)
             cpu = time.process_time() - t0
@@ -313,7 +324,8 @@ def main() -> int:
             if segs is not None and d.n_voices < 2:
                 w, tot = wrong_share(d, segs)  # one voice: the other's speech all wrong (min over mappings)
             r = {"group": gname, "name": nm, "truth": 1 if segs is None else 2, "voices": int(d.n_voices),
-                 "separation": float(d.separation), "wrong": w, "single": tot, "cpu": cpu, "audio_s": len(x) / 16000}
+                 "separation": float(d.separation), "wrong": w, "single": tot, "cpu": cpu, "audio_s": len(x) / 16000,
+                 "narrow": bool(d.speech_high_band_db < NARROW_BAND_BELOW_DB)}
             rows.append(r)
             ok = r["voices"] == r["truth"]
             print(f"{'  ' if ok else '!!'} {gname:12} {nm[:88]:88} v{r['voices']} sep {r['separation']:.3f}"
@@ -323,6 +335,7 @@ def main() -> int:
         g = [r for r in rows if r["group"] == gname]
         one = [r for r in g if r["truth"] == 1]
         two = [r for r in g if r["truth"] == 2]
+        print(f"{gname:14} said telephone-band   {sum(r['narrow'] for r in g)}/{len(g)}")
         if one:
             print(f"{gname:14} one voice kept whole  {sum(r['voices'] == 1 for r in one)}/{len(one)}")
         if two:

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..config import VadConfig
-from .compiled import dct2_ortho, sosfilt
+from .compiled import dct2_ortho, rfft, sosfilt
 from .iir import butter_highpass_sos
 from .embedding import EMBEDDING_SIZE, N_MELS, VoiceEncoder, mel_chunks, mel_frames_at
 from ..errors import ConfigError, InputError
@@ -374,7 +374,8 @@ class Diarization:
     mixes people). ``speech_over_noise_db``: how far the speech stands over the recording's noise
     (``speech_over_noise_db``; nan where not measured). ``told_seed``: where two voices were told and
     the second was seeded by one utterance (``_told_utterance_retry``), that utterance's (start_s,
-    end_s), else None.
+    end_s), else None. ``speech_high_band_db``: how much of the speech lies above the telephone band
+    (``speech_high_band_db``; nan where not measured).
     """
 
     n_voices: int
@@ -391,6 +392,7 @@ class Diarization:
     mixed: tuple[bool, bool] = (False, False)
     speech_over_noise_db: float = float("nan")
     told_seed: tuple[float, float] | None = None
+    speech_high_band_db: float = float("nan")
 
     @property
     def speech(self) -> np.ndarray:
@@ -690,7 +692,8 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
         d = run()
     mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
     return replace(d, speech_over_noise_db=speech_over_noise_db(mono, memo["speech"], highpass_hz=cfg.vad.highpass_hz,
-                                                                grid=grid))
+                                                                grid=grid),
+                   speech_high_band_db=speech_high_band_db(mono, memo["speech"], grid=grid))
 
 
 def speech_over_noise_db(mono, speech: np.ndarray, *, highpass_hz: float, grid: Grid = GRID) -> float:
@@ -721,6 +724,79 @@ def speech_over_noise_db(mono, speech: np.ndarray, *, highpass_hz: float, grid: 
     s = lv[sp]
     s = s[s > np.percentile(s, 99) - 30]
     return float(10 * np.log10(np.mean(10 ** (s / 10))) - np.median(lv[~sp]))
+
+
+HIGH_BAND_HZ = (4300.0, 7800.0)  # above a telephone channel's 3.4-4 kHz edge, below 16 kHz audio's 8 kHz
+VOICE_BAND_HZ = (300.0, 3400.0)  # the telephone band
+_BAND_MAX_ROWS = 4000  # speech frames (and pause frames) read, spread evenly over the recording
+_BAND_FLOOR_DB = -90.0  # nothing measurable up there (no more than the pauses hold): this
+_BAND_NOISY_RAW = 10 ** (-35 / 10)  # a high band in speech within 35 dB of the voice band, half of it noise: not told
+
+
+def speech_high_band_db(mono, speech: np.ndarray, *, grid: Grid = GRID) -> float:
+    """How much of a recording's speech lies above the telephone band (dB): the speech's power at
+    ``HIGH_BAND_HZ``, the pauses' power there (the noise) taken out, over its power at ``VOICE_BAND_HZ``.
+
+    ``mono``: (n_samples,) float at 16 kHz or a ``ChannelMean``; ``speech``: (n_frames,) bool, its speech
+    frames. Each band's power is the mean over up to ``_BAND_MAX_ROWS`` speech frames (spread evenly) of
+    the power spectrum of a 25 ms Hann window centred on the frame; from the high band's, the same mean
+    over as many pause frames is taken (the noise; not where there is under 1 s of pauses). Measured
+    (docs/speakers.md, thirty-seventh round; 97 recordings: AMI and espeak dialogues, one- and two-voice
+    espeak and AMI recordings): wide-band speech as recorded, through MP3 at 32 kbit/s, AAC at 24 or Opus
+    at 12-16, read -11.5 .. -33.5 dB; through a 300-3400 Hz telephone channel -61 .. -68 dB, GSM -46 dB
+    or under, resampled from 8 kHz -36 .. -63 dB; -90 dB at the lowest (no more there than in the
+    pauses). nan with under 1 s of speech, where the speech frames stand less than 3 dB over the pauses
+    in the telephone band (no speech to measure), or where at least half of the speech frames' high
+    band is the pauses' noise and that band holds more than -35 dB of the voice band's power: a
+    wide-band voice in loud white noise and a telephone voice under hiss then read alike (the difference
+    of two near-equal powers, moved by which noisy frames the voice activity took for speech: a
+    telephone voice under hiss at -50 dBFS read up to -17 dB). Voices are told apart less surely in the
+    narrow band (``speakers.NARROW_BAND_BELOW_DB``;
+    docs/speakers.md, thirty-seventh round)::
+
+        power   |---- 0.3-3.4 kHz ----|  3.4-4.3  |---- 4.3-7.8 kHz ----|
+        wide    ######################            ######                    -11 .. -34 dB
+        phone   ######################            (nothing but the pauses' noise) under -41 dB
+    """
+    n = min(len(mono) // grid.hop_length, len(speech))
+    sp = np.asarray(speech[:n], bool)
+    need = grid.s_to_frames(1.0)
+    rows_s, rows_p = np.flatnonzero(sp), np.flatnonzero(~sp)
+    if len(rows_s) < need:
+        return float("nan")
+    spread = (lambda r: r if len(r) <= _BAND_MAX_ROWS else r[np.linspace(0, len(r) - 1, _BAND_MAX_ROWS).astype(np.int64)])
+    high_s, voice_s = _band_powers(mono, spread(rows_s), grid)
+    high_p, voice_p = _band_powers(mono, spread(rows_p), grid) if len(rows_p) >= need else (0.0, 0.0)
+    if not voice_s > 2.0 * voice_p:  # the speech not 3 dB over the pauses in its own band: nothing to measure
+        return float("nan")
+    if high_p >= 0.5 * high_s and high_s >= _BAND_NOISY_RAW * voice_s:
+        return float("nan")  # the high band in speech is mostly noise, and noise of some power: too unsure to tell
+    # the voice band as the speech frames hold it: pause frames hold what the voice activity missed of a quiet
+    # voice there (taken out too, a telephone voice under hiss read higher still)
+    return max(_BAND_FLOOR_DB, float(10 * np.log10(max(high_s - high_p, 1e-30) / voice_s)))
+
+
+def _band_powers(mono, rows: np.ndarray, grid: Grid) -> tuple[float, float]:
+    """Mean power of the frames ``rows`` at ``HIGH_BAND_HZ`` and at ``VOICE_BAND_HZ``: per frame, the
+    power spectrum of a 25 ms periodic Hann window centred on it (zero padded at the ends), summed over
+    each band's bins. Only the frames' own samples are read (an hour's stereo mean is never made)."""
+    x = as_signal(mono)
+    hop, n_fft = grid.hop_length, 400
+    pad = n_fft // 2
+    freq = np.fft.rfftfreq(n_fft, 1.0 / grid.sample_rate)
+    high = (freq >= HIGH_BAND_HZ[0]) & (freq <= HIGH_BAND_HZ[1])
+    voice = (freq >= VOICE_BAND_HZ[0]) & (freq <= VOICE_BAND_HZ[1])
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    frames = np.zeros((len(rows), n_fft), np.float32)
+    for i, r in enumerate(rows):
+        lo, hi = int(r) * hop - pad, int(r) * hop + pad
+        seg = x[max(lo, 0):min(hi, len(x))]
+        frames[i, max(0, -lo):max(0, -lo) + len(seg)] = seg
+    frames *= window
+    spec = rfft(frames, axis=1)
+    power = np.square(spec.real) + np.square(spec.imag)
+    return (float(power[:, high].sum(axis=1, dtype=np.float64).mean()),
+            float(power[:, voice].sum(axis=1, dtype=np.float64).mean()))
 
 
 def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEncoder, grid: Grid, *,

@@ -872,6 +872,8 @@ class Attribution:
                 out["diarization"]["told_seed_s"] = [round(t, 2) for t in d.told_seed]
             son = d.speech_over_noise_db
             out["diarization"]["speech_over_noise_db"] = None if son != son else round(son, 1)
+            band = d.speech_high_band_db
+            out["diarization"]["speech_high_band_db"] = None if band != band else round(band, 1)
             if d.more_voices:
                 out["diarization"]["voices_more_than_two"] = True
                 out["diarization"]["voices_estimate"] = d.more_voices
@@ -981,6 +983,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                         f"{naming.distances[0]:.2f} and {naming.distances[1]:.2f}): which one is the "
                         f"{names[0]} is uncertain (`prosody relabel` exchanges the two voices of a saved session)")
     noisy = d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB
+    narrow = d.speech_high_band_db < NARROW_BAND_BELOW_DB
     if d.n_voices == 1 and voices == 1:
         warnings.append("one voice, as told by --voices 1: turn-taking measures need two voices")
     elif d.n_voices == 1 and voices == 2:
@@ -994,6 +997,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                         + ("" if float(d.speech.sum()) * d.grid.hop_s < 10.0 else
                            "; if two people speak here, they could not be told apart in this noise"
                            " (say so with --voices 2, or record one channel per person)" if noisy else
+                           "; if two people speak here, they could not be told apart in this telephone-band sound"
+                           " (say so with --voices 2, or record one channel per person)" if narrow else
                            "; if two people speak here, their voices were too alike to tell apart "
                            + ("on one channel" if used == "mono" else "where both reach every channel")
                            + " (say so with --voices 2, or record one channel per person)"))
@@ -1010,6 +1015,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append(more_voices_text(d.more_voices, [naming.names[k] for k in (0, 1) if d.mixed[k]]))
     if noisy:
         warnings.append(noisy_text(d.speech_over_noise_db))
+    if narrow:
+        warnings.append(NARROW_BAND_TEXT)
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue")
                        + ("" if voices is None or d.n_voices == 0 else f" ({voices} voice{'s' * (voices > 1)} as "
@@ -1024,6 +1031,23 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
 # single-speaker speech given to the wrong person; 108 at or over it, 3.1 % (as recorded: 35-44 dB,
 # 1.4 %; benchmarks/diarization_noise.py; docs/speakers.md, thirty-fourth round)
 NOISY_SPEECH_BELOW_DB = 25.0
+
+
+# speech with less than this of its power above the telephone band (``Diarization.speech_high_band_db``):
+# who spoke when is said to be less sure. Of 97 recordings (AMI and espeak dialogues, one- and two-voice
+# espeak and AMI recordings), none read under it wide-band as recorded, through MP3 at 32 kbit/s, AAC at
+# 24 or Opus at 12-16, or in pink, speech-shaped or white noise (where measured); one through MP3 at 16
+# kbit/s (-41.0 dB: the encoder's low-pass). Through a telephone channel or GSM all did, resampled from
+# 8 kHz 95, through Opus at 8 kbit/s 57. In that band the voices were told apart less surely: the AMI
+# pairs 4.37 % wrong-person speech against 1.22 % (benchmarks/diarization_noise.py --phone), hard espeak
+# pairs two voices found 28 of 36 against 30 and 10.75 % wrong against 5.86 %, one voice split in two
+# 9 of 63 against 3 (diarization_single.py --phone); docs/speakers.md, thirty-seventh round
+NARROW_BAND_BELOW_DB = -38.0
+
+NARROW_BAND_TEXT = ("telephone-band recording: almost nothing of the speech lies above 4 kHz (a phone line or an "
+                    "8 kHz file), where voices differ most; they are told apart less surely, and some speech may be "
+                    "given to the wrong person (a recording of the call at its full band, or one channel per "
+                    "person, helps)")
 
 
 def noisy_text(speech_over_noise_db: float) -> str:
