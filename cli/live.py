@@ -68,7 +68,7 @@ def add_parser(sub) -> None:
                    help="replay speed (--input): 1 = real time (default), 2 = twice as fast, max = as fast as possible")
     p.add_argument("--offset-s", type=number, default=0.0, help="replay of two files: the second starts this much later")
     p.add_argument("--output", metavar="PATH", help="session JSON to write (default ./prosody-live-<time>.json; "
-                                                    "per-frame arrays go beside it in PATH.frames.npz)")
+                                                    "per-frame arrays go beside it, x.json: x.frames.npz)")
     p.add_argument("--record", metavar="PATH", help="also keep the raw audio in this owner-only .wav/.flac file "
                                                     "(off by default: prosody does not store audio)")
     p.add_argument("--overwrite", action="store_true", help="let --record replace an existing recording")

@@ -733,7 +733,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=EXPORT_FORMATS, default=None,
                    help="default: the one -o's suffix names (.json .csv .parquet .rttm .textgrid .eaf), else json")
     p.add_argument("-o", "--output", metavar="PATH",
-                   help="file to write (default stdout); JSON writes PATH's frames beside it as STEM.frames.npz")
+                   help="file to write (default stdout); JSON writes its frames beside it (x.json: x.frames.npz)")
     _store_option(p)
     p.set_defaults(run=cmd_export)
 
