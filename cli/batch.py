@@ -19,9 +19,9 @@ from prosody.analysis import load_config
 from prosody.fileio import check_outputs
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
-from prosody.store.db import ENV_VAR, Store, default_store_path
+from prosody.store.db import Store
 
-from .options import channel_map, input_path, number, store_path, voices_told, whole_number
+from .options import channel_map, input_path, number, store_help, store_path, voices_told, whole_number
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -69,7 +69,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-parquet", action="store_true", help="write the table as CSV only")
     p.add_argument("--no-progress", action="store_true", help="plain progress lines even on a terminal")
     p.add_argument("--store", metavar="PATH", default=None, type=store_path,
-                   help=f"session store folder (default ${ENV_VAR}, else {default_store_path(environ={})})")
+                   help=store_help())
     a = p.add_argument_group("analysis (as `prosody analyze`; a manifest's cells override them per file)")
     a.add_argument("--channels", metavar="MAP", type=channel_map,
                    help="stereo layout, e.g. therapist=right,client=left")

@@ -68,7 +68,7 @@ def add_parser(sub) -> None:
                    help="replay speed (--input): 1 = real time (default), 2 = twice as fast, max = as fast as possible")
     p.add_argument("--offset-s", type=number, default=0.0, help="replay of two files: the second starts this much later")
     p.add_argument("--output", metavar="PATH", help="session JSON to write (default ./prosody-live-<time>.json; "
-                                                    "per-frame arrays go beside it in PATH.frames.npz)")
+                                                    "per-frame arrays go beside it, x.json: x.frames.npz)")
     p.add_argument("--record", metavar="PATH", help="also keep the raw audio in this owner-only .wav/.flac file "
                                                     "(off by default: prosody does not store audio)")
     p.add_argument("--overwrite", action="store_true", help="let --record replace an existing recording")
@@ -250,10 +250,20 @@ def cmd_live(args, out, err) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         runner.start()
-        if plain:
-            _plain_loop(runner, out, args.interval_s)
-        else:
-            _tui_loop(runner, out)
+        view_lost = None
+        try:
+            if plain:
+                _plain_loop(runner, out, args.interval_s)
+            else:
+                _tui_loop(runner, out)
+        except OSError as exc:  # the view's stream went away (`| head` closed the pipe): stop and save, as on
+            view_lost = exc     # any stop; dying here lost the whole capture (no autosave before 30 s)
+            runner.stop(OUTPUT_CLOSED)
+            _drop_output(out)
+            out = err  # the closing `saved PATH` line goes where it can still be read
+            err.write(f"prosody: error: the output of the live view was closed "
+                      f"({terminal_safe(view_lost.strerror or view_lost)}): capture stopped; the session is saved as on "
+                      "any other stop (the line below says where)\n")
         phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
         result = _wait(runner)
         interrupted = phase["ctrl_c"]
@@ -262,7 +272,8 @@ def cmd_live(args, out, err) -> int:
                                               baseline=profile, profile=voice_profile, voices_told=args.voices)
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under on_signal: a Ctrl-C now must not hide the `saved PATH` line of a saved session
-        return _report(result, out, err, plain=plain, interrupted=interrupted)
+        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted)
+        return EXIT_ERROR if view_lost is not None and status == EXIT_OK else status
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -330,6 +341,26 @@ def _wait(runner: "LiveRunner"):
             return runner.wait()
         except KeyboardInterrupt:  # a second Ctrl-C while saving: keep saving
             runner.stop("Ctrl-C")
+
+
+OUTPUT_CLOSED = "output closed"  # live.stop_reason when the view's output went away
+
+
+def _drop_output(out) -> None:
+    """After the view's stream broke (a closed pipe): its file descriptor goes to /dev/null, so that
+    Python's flush of what is still buffered for it, at exit, does not fail again ("Exception ignored
+    ... BrokenPipeError", exit status 120). Nothing is done for a stream without one (tests)."""
+    try:
+        fd = out.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both OSError and ValueError
+        return
+    try:
+        os.dup2(null, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
 
 
 def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:

@@ -28,6 +28,15 @@ def store_path(text: str) -> str:
     return text
 
 
+def store_help() -> str:
+    """The ``--store`` option's help: ``$PROSODY_STORE`` named, then the folder used without it, as this
+    environment makes it (``$XDG_DATA_HOME`` counts: ``prosody.store.db.default_store_path``)."""
+    import os
+    from prosody.store.db import ENV_VAR, default_store_path
+    rest = {k: v for k, v in os.environ.items() if k != ENV_VAR}
+    return f"session store folder (default ${ENV_VAR}, else {default_store_path(environ=rest)})"
+
+
 def input_path(text: str) -> str:
     """argparse type of a file (or folder) to read: an empty name (``"$UNSET"``) is refused while
     parsing; batch took it for the working folder and analysed every recording under it, and

@@ -16,9 +16,9 @@ from prosody.fileio import check_outputs
 from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
-from prosody.store.db import ENV_VAR, Store, default_store_path
+from prosody.store.db import Store, default_store_path
 
-from .options import input_path, session_ref, store_path, whole_number
+from .options import input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK = 0
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -31,7 +31,7 @@ def _console(out) -> Console:
 # -- shared options -----------------------------------------------------------------------------------------------
 def _store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", default=None, type=store_path,
-                   help=f"session store folder (default ${ENV_VAR}, else {default_store_path(environ={})})")
+                   help=store_help())
 
 
 def _open(args, *, create: bool = False) -> Store:
@@ -733,7 +733,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=EXPORT_FORMATS, default=None,
                    help="default: the one -o's suffix names (.json .csv .parquet .rttm .textgrid .eaf), else json")
     p.add_argument("-o", "--output", metavar="PATH",
-                   help="file to write (default stdout); JSON writes PATH's frames beside it as STEM.frames.npz")
+                   help="file to write (default stdout); JSON writes its frames beside it (x.json: x.frames.npz)")
     _store_option(p)
     p.set_defaults(run=cmd_export)
 

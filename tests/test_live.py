@@ -482,6 +482,33 @@ def test_sigterm_saves_to_the_end(tmp_path):
     assert len(frames["therapist"]["is_speech"]) == int(round(doc["duration_s"] / 0.01))
 
 
+def test_a_closed_output_pipe_stops_capture_and_saves_it(tmp_path):
+    """docs/live.md: the session is saved "whatever happens". `prosody live --plain | head -1`: the
+    next plain line met a closed pipe, and the capture died with "cannot access: Broken pipe" and
+    no file at all (the first autosave comes after 30 s). Now the capture stops, is saved as on any
+    other stop, and stderr says why and where it is."""
+    out = tmp_path / "s.json"
+    p = subprocess.Popen(PROSODY + ["live", "--input", str(DIALOGUE), "--output", str(out), "--plain",
+                                    "--interval-s", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=tmp_path)
+    _wait_for_elapsed(p, 2)
+    p.stdout.close()  # the reader went away (`| head -1`)
+    err = p.stderr.read()
+    p.wait(timeout=30)
+    assert p.returncode == 1, err
+    lines = err.splitlines()
+    assert lines[0].startswith("prosody: error: the output of the live view was closed (Broken pipe): capture "
+                               "stopped; the session is saved"), err
+    assert lines[-1].startswith(f"saved {out} (") and "stopped: output closed" in lines[-1], err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    doc, frames = load_live_session(out)
+    live = doc["live"]
+    assert live["stop_reason"] == "output closed" and live["complete"] is True
+    assert 2.0 <= live["captured_s"] < 20.0  # stopped near where the pipe closed, not at the end of the input
+    assert doc["duration_s"] == pytest.approx(live["captured_s"], abs=0.011)  # analysed to the end
+    assert len(frames["therapist"]["is_speech"]) == int(round(doc["duration_s"] / 0.01))
+
+
 def _killed_after_autosave(tmp_path, seconds: int):
     """``prosody live`` replaying the dialogue with an autosave every second, killed
     (SIGKILL: no final save) once ``seconds`` have elapsed; its session JSON path."""

@@ -196,7 +196,8 @@ def test_batch_manifest_voices_column(alike_mono, tmp_path):
         read_manifest(man)
     man.write_text("file,voices\na.wav,2\n")
     store = tmp_path / "store"
-    rc, out, err = run_cli("batch", man, "--store", store, "--jobs", "1", "--no-progress", "--table", tmp_path / "t")
+    rc, out, err = run_cli("batch", man, "--store", store, "--table", tmp_path / "table", "--jobs", "1",
+                            "--no-progress")  # the table beside the store, not prosody-batch.* in the working folder
     assert rc == 0, err
     with Store(store) as st:
         (info,) = st.list()
