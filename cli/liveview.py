@@ -110,7 +110,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             out.append(Text(terminal_safe(note), style="dim"))
     # -- rolling measures --
     att = state.rolling.attunement if state.rolling is not None else None
-    title = "warmth · attunement" + (f" ({att['n_exchanges']} exchanges)" if att is not None else "") + " · cues"
+    title = "warmth · attunement" + (f" ({att['n_exchanges']} exchange{'s' * (att['n_exchanges'] != 1)})" if att is not None else "") + " · cues"
     if state.rolling is not None:
         title += f" · {stopwatch_text(state.rolling.start_s)}–{stopwatch_text(state.rolling.end_s)}"
     out.append(_section(title, width))

@@ -698,3 +698,11 @@ def test_a_live_autosave_whose_frames_file_is_newer_than_its_json_is_imported_to
         else:
             _one_line(rc, err)
             assert f"holds {n} frames" in err, err
+
+
+def test_view_counts_one_exchange_in_the_singular():
+    """"(1 exchange)", not "(1 exchanges)", in the live view's attunement title (the summary's is written alike)."""
+    from dataclasses import replace as _replace
+    one = _replace(ROLLING, attunement={**ROLLING.attunement, "n_exchanges": 1})
+    text = "\n".join(_render(_state(rolling=one)))
+    assert "(1 exchange)" in text and "(1 exchanges)" not in text
