@@ -218,7 +218,7 @@ def show_view(stored):
     info, doc = stored.info, stored.doc
     parts = [show_view_head(info), summary_view(doc)]
     if not isinstance(doc.get("attribution"), dict):  # older sessions: what the store says (schema 4)
-        from prosody.store.db import attribution_of
+        from prosody.session import attribution_of
         layout, method = attribution_of(doc)
         parts.insert(1, Text(terminal_safe(f"layout: {layout}; speakers: {method}"), style="dim"))
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None

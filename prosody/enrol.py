@@ -35,7 +35,7 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
     import soxr
 
     from .clips import channel_used, locate
-    from .store.db import attribution_of
+    from .session import attribution_of
     which = f"session {session_id}" if session_id is not None else "the session"
     order = list(doc["speaker_order"])
     speaker = speaker or order[0]

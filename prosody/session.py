@@ -266,3 +266,15 @@ def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: l
 
 def dumps(d: dict) -> str:
     return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+
+
+def attribution_of(doc: dict) -> tuple[str, str]:
+    """(layout, how speakers were attributed) of a session document: its
+    ``attribution`` object (``prosody.engine.speakers.Attribution.to_dict``), else
+    what the speaker order says (files or channels given as one speaker each)."""
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else None
+    if att and isinstance(att.get("layout"), str):
+        return att["layout"], str(att.get("attribution") or "")
+    if len(doc.get("speaker_order") or ()) == 1:
+        return "mono", "one speaker given (no diarization)"
+    return "separate", "one speaker per channel or file, as given"

@@ -263,7 +263,7 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
 
 def attribution_line(doc) -> str:
     """Who spoke when, in one line: the layout found and how speakers were attributed (issue 9)."""
-    from ..store.db import attribution_of
+    from ..session import attribution_of
     layout, method = attribution_of(doc)
     att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
     reason = (att.get("layout_detection") or {}).get("reason") if isinstance(att.get("layout_detection"), dict) else None

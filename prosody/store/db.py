@@ -250,18 +250,6 @@ CREATE INDEX notes_session ON notes(session_id, time_s);
 """)
 
 
-def attribution_of(doc: dict) -> tuple[str, str]:
-    """(layout, how speakers were attributed) of a session document: its
-    ``attribution`` object (``prosody.engine.speakers.Attribution.to_dict``), else
-    what the speaker order says (files or channels given as one speaker each)."""
-    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else None
-    if att and isinstance(att.get("layout"), str):
-        return att["layout"], str(att.get("attribution") or "")
-    if len(doc.get("speaker_order") or ()) == 1:
-        return "mono", "one speaker given (no diarization)"
-    return "separate", "one speaker per channel or file, as given"
-
-
 def _migrate_3_to_4(db: sqlite3.Connection) -> None:
     """Version 4 (issue 9): which layout was found and how speakers were attributed
     (backfilled from the stored documents), and the therapists' voice profiles."""
@@ -276,6 +264,7 @@ CREATE TABLE voice_profiles (
   created_at TEXT NOT NULL
 );
 """)
+    from ..session import attribution_of  # a lower floor, imported where used (start-up time)
     for sid, doc_text in db.execute("SELECT id, doc FROM sessions").fetchall():
         doc = _backfill_doc(doc_text)
         if doc is None:
@@ -907,6 +896,7 @@ class Store:
                        "VALUES (?,?,?,?,?)",
                        [(sid, f.kind, json.dumps(list(f.items)), f.total, f.given_at) for f in feedback])
         _insert_measures(db, sid, doc)
+        from ..session import attribution_of  # a lower floor, imported where used (start-up time)
         db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (*attribution_of(doc), sid))
 
     @_sqlite_errors
