@@ -21,7 +21,7 @@ Reports, over the steady part (after ``--warmup-s``):
     arrival of the block that holds the frame's last sample to the state
     showing that frame's pitch (includes the tracker's 30 ms window look-ahead
     and the 0.1 s pushes),
-  - the final per-frame state (includes the VAD smoother's declared 0.7 s),
+  - the final per-frame state (includes the pipeline's declared latency: 1.26 s on two channels),
   - the rolling measures window that ends with it (windows come every 5 s
     once the turn decisions up to their end are made).
 
@@ -135,7 +135,7 @@ def main() -> None:
     print(f"  CPU: {r['cpu_pct_one_core']:.1f} % of one core (target < 15 %)")
     for k, label in (("state_delay_ms", "block arrival -> level meters"),
                      ("now_delay_ms", "sound arrival -> live state: speaking now + pitch now (target < 150 ms)"),
-                     ("final_delay_ms", "block arrival -> final frames (incl. 0.7 s VAD latency)"),
+                     ("final_delay_ms", "block arrival -> final frames (incl. the declared latency)"),
                      ("rolling_delay_ms", "window end arrival -> rolling measures window"),
                      ("render_ms", "one view render")):
         d = r[k]
