@@ -208,8 +208,8 @@ def cmd_live(args, out, err) -> int:
         warnings.append(f"--voices {args.voices} is not used: it tells the attribution of the whole session from its "
                         "recording on save, which needs --record")
     if one_device and not args.record:
-        from prosody.live.reattribute import PROVISIONAL_NOTE
-        warnings.append(PROVISIONAL_NOTE)
+        from prosody.live.reattribute import PROVISIONAL_NOTE, provisional_replay_note
+        warnings.append(provisional_replay_note(args.input) if args.input else PROVISIONAL_NOTE)
     voice_profile = None
     if one_device:
         from .voices import load_profile

@@ -149,7 +149,7 @@ def test_import_validator_checks_the_attribution(fixture_dialogue):
 def test_live_one_device_is_attributed_again_on_save(turns_dialogue, tmp_path):
     """A shared table recording replayed through `prosody live --record`: provisional
     channels while live, the whole session diarized on save (planted transitions)."""
-    from prosody.live.reattribute import PROVISIONAL_NOTE
+    from prosody.live.reattribute import PROVISIONAL_NOTE, provisional_replay_note
     from prosody.live.runner import load_live_session
     from tests.dialogue import mix_room
     d = turns_dialogue
@@ -167,7 +167,10 @@ def test_live_one_device_is_attributed_again_on_save(turns_dialogue, tmp_path):
     rc, out, err = _cli("live", "--input", table, "--speed", "max", "--plain", "--output", tmp_path / "p.json")
     assert rc == 0, err
     doc, _ = load_live_session(tmp_path / "p.json")
-    assert PROVISIONAL_NOTE in doc["warnings"] and "attribution" not in doc
+    # a replay without --record: the note names the command that attributes the file replayed, not --record alone
+    note = provisional_replay_note([table])
+    assert note in doc["warnings"] and PROVISIONAL_NOTE not in doc["warnings"] and "attribution" not in doc
+    assert f"`prosody analyze {table}` attributes the whole recording" in note
 
 
 def test_relabel_twice_restores_the_document(fixture_dialogue):

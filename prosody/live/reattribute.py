@@ -22,6 +22,15 @@ PROVISIONAL_NOTE = ("one device: speakers were taken from its channels as given 
                     "voice profile) when it is saved")
 
 
+def provisional_replay_note(files) -> str:
+    """``PROVISIONAL_NOTE`` for a replay (``prosody live --input FILE`` without --record): the file replayed
+    is itself the recording, so the note names the command that attributes it whole, not --record."""
+    names = " ".join(str(f) for f in files)
+    return (f"one device (a replay of {names}): speakers were taken from its channels as given (provisional); "
+            f"`prosody analyze {names}` attributes the whole recording (layout, diarization, voice profile), as "
+            "--record would on save")
+
+
 def _arrays(doc: dict, frames: dict) -> bytes:
     """The frames in the one frames file layout (``prosody.frames``), cut to the document's length."""
     n = int(round(doc["duration_s"] / doc["frame_hop_s"]))
