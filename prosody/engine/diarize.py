@@ -62,7 +62,7 @@ import numpy as np
 from ..config import VadConfig
 from .compiled import dct2_ortho, rfft, sosfilt
 from .iir import butter_highpass_sos
-from .embedding import EMBEDDING_SIZE, N_MELS, VoiceEncoder, mel_chunks, mel_frames_at
+from .embedding import EMBEDDING_SIZE, N_FFT, N_MELS, VoiceEncoder, mel_chunks, mel_frames_at, periodic_hann
 from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
 from ..types import Segment
@@ -781,12 +781,12 @@ def _band_powers(mono, rows: np.ndarray, grid: Grid) -> tuple[float, float]:
     power spectrum of a 25 ms periodic Hann window centred on it (zero padded at the ends), summed over
     each band's bins. Only the frames' own samples are read (an hour's stereo mean is never made)."""
     x = as_signal(mono)
-    hop, n_fft = grid.hop_length, 400
+    hop, n_fft = grid.hop_length, N_FFT  # the encoder's 25 ms analysis window
     pad = n_fft // 2
     freq = np.fft.rfftfreq(n_fft, 1.0 / grid.sample_rate)
     high = (freq >= HIGH_BAND_HZ[0]) & (freq <= HIGH_BAND_HZ[1])
     voice = (freq >= VOICE_BAND_HZ[0]) & (freq <= VOICE_BAND_HZ[1])
-    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    window = periodic_hann()
     frames = np.zeros((len(rows), n_fft), np.float32)
     for i, r in enumerate(rows):
         lo, hi = int(r) * hop - pad, int(r) * hop + pad
