@@ -92,3 +92,12 @@ def run_cli(*argv) -> tuple[int, str, str]:
     finally:
         sys.stdout, sys.stderr = old
     return rc, out.getvalue(), err.getvalue()
+
+
+def export_saved(tmp_path, wav) -> tuple[Path, Path]:
+    """(JSON, frames .npz) of ``wav`` analysed, saved in a store under ``tmp_path`` and exported with -o
+    (``tmp_path/s.json``, ``tmp_path/s.frames.npz``): an export to tamper with."""
+    store = tmp_path / "src"
+    assert run_cli("analyze", wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
+    return tmp_path / "s.json", tmp_path / "s.frames.npz"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import run_cli
+from tests.conftest import export_saved, run_cli
 
 SR = 16000
 
@@ -350,10 +350,7 @@ def test_a_page_to_stdout_is_refused_not_written_as_a_file_named_dash(tmp_path, 
 @pytest.fixture
 def exported(tmp_path, files):
     """(JSON, frames .npz) of the stereo 8 s session exported with -o."""
-    store = tmp_path / "src"
-    assert run_cli("analyze", files / "st.wav", "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
-    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
-    return tmp_path / "s.json", tmp_path / "s.frames.npz"
+    return export_saved(tmp_path, files / "st.wav")
 
 
 def test_an_empty_frames_file_is_said_not_an_internal_error(tmp_path, exported):

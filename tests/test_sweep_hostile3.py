@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import run_cli
+from tests.conftest import export_saved, run_cli
 
 SR = 16000
 
@@ -211,10 +211,7 @@ def test_batch_speaker_option_over_a_folder_fails_the_stereo_file_alone(audio_fi
 @pytest.fixture
 def exported(tmp_path, audio_files):
     """(JSON, frames .npz) of the stereo 8 s session exported with -o."""
-    store = tmp_path / "src"
-    assert run_cli("analyze", audio_files / "st.wav", "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
-    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
-    return tmp_path / "s.json", tmp_path / "s.frames.npz"
+    return export_saved(tmp_path, audio_files / "st.wav")
 
 
 def _write_inflating(npz: Path, *, key: str, n_values: int, dtype=np.float64, declared: int | None = None) -> None:
@@ -237,6 +234,16 @@ def _write_inflating(npz: Path, *, key: str, n_values: int, dtype=np.float64, de
                     left -= len(chunk)
 
 
+def _import_traced(js: Path, store: Path) -> tuple[int, str, str, int]:
+    """``prosody import JS --store STORE``: (exit status, stdout, stderr, peak bytes Python allocated meanwhile)."""
+    tracemalloc.start()
+    try:
+        rc, out, err = run_cli("import", js, "--store", store)
+        return rc, out, err, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_an_npz_that_inflates_to_200_mb_is_refused_unread(tmp_path, exported):
     """The export's f0 column replaced by 25 M zeros (float64: 200 MB, 200 kB deflated): import read it whole
     (200 MB held) before finding the columns' lengths differ. Now one line says how much it unpacks to and
@@ -244,12 +251,7 @@ def test_an_npz_that_inflates_to_200_mb_is_refused_unread(tmp_path, exported):
     js, npz = exported
     _write_inflating(npz, key="s0_f0_hz", n_values=25_000_000)
     assert npz.stat().st_size < 1_000_000
-    tracemalloc.start()
-    try:
-        rc, out, err = run_cli("import", js, "--store", tmp_path / "st")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    rc, out, err, peak = _import_traced(js, tmp_path / "st")
     _one_line(rc, err, code=1)
     assert err == (f"prosody: error: frames file {npz}: s0_f0_hz.npy unpacks to 200 MB, more than a session's "
                    "frames hold (at most 69 MB a column: 24 hours of float64); not read: it is no frames file "
@@ -264,12 +266,7 @@ def test_an_npy_header_declaring_a_huge_column_is_refused_before_numpy_allocates
     read first and the file refused in one line, with under 10 MB held."""
     js, npz = exported
     _write_inflating(npz, key="s0_rms_db", n_values=10, declared=10 ** 9)
-    tracemalloc.start()
-    try:
-        rc, out, err = run_cli("import", js, "--store", tmp_path / "st")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    rc, out, err, peak = _import_traced(js, tmp_path / "st")
     _one_line(rc, err, code=1)
     assert peak < 10e6, peak
     assert f"frames file {npz}: s0_rms_db.npy declares 1,000,000,000 values (8,000 MB)" in err, err
