@@ -95,29 +95,38 @@ def espeak_one_voice():
     return out
 
 
-def ami_one_voice():
+def _ami_speakers():
+    """(uri, speaker, the excerpt's samples, its rate, the speaker's one-speaker stretches) of every AMI
+    excerpt's speakers (``benchmarks/diarization.py`` ``ami_stretches``)."""
     from diarization import ami_stretches
-    out = []
     for uri in ("dev00", "dev01", "trn04", "trn05", "trn06", "tst00"):
         y, sr = sf.read(CORPUS / "pyannote-audio" / f"{uri}.wav", dtype="float32")
         for spk, st in ami_stretches(uri, CORPUS).items():
-            parts = []
-            for a, b in st:
-                parts += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]
-            if not parts:
-                continue
-            x = np.concatenate(parts)
-            sp = sum(b - a for a, b in st)
-            out.append((f"ami_{uri}_{spk}_all{sp:.0f}s", x))
-            # short cut: the first stretches up to ~8 s of speech (the short-recording case)
-            acc, cut = 0.0, []
-            for a, b in st:
-                if acc >= 8.0:
-                    break
-                cut += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]
-                acc += b - a
-            if acc >= 4.0 and acc < sp - 1.0:
-                out.append((f"ami_{uri}_{spk}_first{acc:.0f}s", np.concatenate(cut)))
+            yield uri, spk, y, sr, st
+
+
+def _joined(y, sr, stretches) -> np.ndarray:
+    """The ``stretches`` of ``y`` one after another, each followed by 0.6 s of silence."""
+    parts = []
+    for a, b in stretches:
+        parts += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]
+    return np.concatenate(parts)
+
+
+def ami_one_voice():
+    out = []
+    for uri, spk, y, sr, st in _ami_speakers():
+        if not st:
+            continue
+        sp = sum(b - a for a, b in st)
+        out.append((f"ami_{uri}_{spk}_all{sp:.0f}s", _joined(y, sr, st)))
+        # short cut: the first stretches up to ~8 s of speech (the short-recording case)
+        acc, k = 0.0, 0
+        while k < len(st) and acc < 8.0:
+            acc += st[k][1] - st[k][0]
+            k += 1
+        if acc >= 4.0 and acc < sp - 1.0:
+            out.append((f"ami_{uri}_{spk}_first{acc:.0f}s", _joined(y, sr, st[:k])))
     return out
 
 
@@ -146,24 +155,15 @@ def espeak_long():
 
 
 def ami_subsets():
-    """Every run of 4..8 consecutive one-speaker stretches (of the speakers with >= 4 s), one per start."""
-    from diarization import ami_stretches
+    """Every run of 3, 4 or 5 consecutive one-speaker stretches holding at least 3.5 s of speech, per start."""
     out = []
-    for uri in ("dev00", "dev01", "trn04", "trn05", "trn06", "tst00"):
-        y, sr = sf.read(CORPUS / "pyannote-audio" / f"{uri}.wav", dtype="float32")
-        for spk, st in ami_stretches(uri, CORPUS).items():
-            for i in range(len(st)):
-                for L in (3, 4, 5):
-                    sub = st[i:i + L]
-                    if len(sub) < L:
-                        continue
-                    sp = sum(b - a for a, b in sub)
-                    if sp < 3.5:
-                        continue
-                    parts = []
-                    for a, b in sub:
-                        parts += [y[int(a * sr):int(b * sr)], np.zeros(int(0.6 * sr), np.float32)]
-                    out.append((f"amisub_{uri}_{spk}_{i}+{L}_{sp:.0f}s", np.concatenate(parts)))
+    for uri, spk, y, sr, st in _ami_speakers():
+        for i in range(len(st)):
+            for L in (3, 4, 5):
+                sub = st[i:i + L]
+                sp = sum(b - a for a, b in sub)
+                if len(sub) == L and sp >= 3.5:
+                    out.append((f"amisub_{uri}_{spk}_{i}+{L}_{sp:.0f}s", _joined(y, sr, sub)))
     return out
 
 
