@@ -124,7 +124,9 @@ def _check_npz_sizes(path_or_file) -> None:
                 try:
                     with zf.open(m) as f:
                         count, nbytes = _npy_header(f)
-                except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression zipfile lacks
+                # zipfile's own errors: RuntimeError for an encrypted member, NotImplementedError for a
+                # compression method it cannot read; each is one line, not an internal error
+                except (RuntimeError, NotImplementedError) as exc:
                     raise StoreError(f"cannot read frames file {path_or_file}: {exc}") from None
                 if count > MAX_COLUMN_FRAMES or nbytes > MAX_COLUMN_BYTES:
                     raise refused(f"{m.filename} declares {count:,} values ({nbytes / 1e6:,.0f} MB)",
