@@ -21,7 +21,7 @@ from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import Store
 
-from .options import channel_map, input_path, number, store_help, store_path, voices_told, whole_number
+from .options import add_measures_arguments, channel_map, input_path, store_help, store_path, voices_told, whole_number
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -85,9 +85,7 @@ def add_parser(sub) -> None:
     a.add_argument("--pitch-range", action="append", default=[], metavar="SPEAKER=FMIN-FMAX",
                    help="pitch search range in Hz for a speaker, e.g. client=75-400 (default 50-600)")
     a.add_argument("--config", metavar="TOML", type=input_path, help="analysis configuration file (see docs/config.md)")
-    a.add_argument("--network-delay-ms", type=number, default=0.0, metavar="MS",
-                   help="one-way network delay of the calls")
-    a.add_argument("--baseline", metavar="JSON", type=input_path, help="personal baseline profile for every file")
+    add_measures_arguments(a)  # --network-delay-ms, --baseline and --cues, as analyze and live
     m = p.add_argument_group("metadata for every session (a manifest's cells override them)")
     m.add_argument("--therapist", metavar="NAME", help="therapist name or ID")
     m.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym (never a real name)")

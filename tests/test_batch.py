@@ -226,6 +226,31 @@ def test_rerun_skips_done_files_and_force_replaces(archive, local_run, capsys, t
     assert len(_ledger_rows(store, "SELECT * FROM analyses")) == n_analyses + 2
 
 
+def test_cues_and_network_delay_reach_every_session_and_are_options_of_the_analysis(archive, capsys, tmp_path):
+    """`prosody batch --cues` / `--network-delay-ms` configure the measures of every session as `prosody analyze`'s
+    do; other cues are other options, so the file is analysed again, and a cue list naming no cue is refused in one
+    line before anything is analysed."""
+    root, a = archive
+    store, table = tmp_path / "store", tmp_path / "t"
+    common = ["batch", a["archive"] / "b.wav", "--jobs", "1", "--store", store, "--table", table, "--no-progress"]
+    rc, out, err = run_cli(common + ["--cues", "quick_answers,pace", "--network-delay-ms", "40"], capsys)
+    assert rc == 0, err
+    with Store(store) as st:
+        (info,) = st.list()
+        cfg = st.get(info.id).doc["measures"]["config"]
+    assert cfg["cues"]["quick_answers"] is True and cfg["cues"]["pace"] is True
+    assert cfg["cues"]["monologue"] is False and cfg["cues"]["overlaps"] is False
+    assert cfg["network_delay_ms"] == 40.0
+    rc, out, err = run_cli(common, capsys)  # the default cues: not the analysis already done
+    assert rc == 0, err
+    assert "1 analysed, 0 skipped" in out
+    with Store(store) as st:
+        cfgs = [st.get(i.id).doc["measures"]["config"] for i in st.list()]
+    assert any(c["cues"]["monologue"] and c["cues"]["overlaps"] and not c["cues"]["quick_answers"] for c in cfgs)
+    rc, out, err = run_cli(common + ["--cues", ","], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "names no cue" in err, err
+
+
 def test_session_saved_but_not_in_ledger_is_not_analysed_again(archive, local_run, capsys, tmp_path):
     """Killed between the store's commit and the ledger's: the session is found by its uid."""
     root, a = archive

@@ -424,3 +424,17 @@ def test_unusable_device_or_rate_is_bad_input(fake_devices, tmp_path, capsys, ar
     lines = e.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and lines[0].startswith("prosody: error:") and msg in lines[0], e
     assert not (tmp_path / "s.json").exists()
+
+
+def test_no_default_input_device_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    """A machine without a default input (and no --device) is the machine's state, not bad input: one line naming
+    --device, exit 1 (docs/live.md), and no session file claimed or written."""
+    import prosody.live.devices as devices
+    from prosody_cli.main import main
+    monkeypatch.setattr(devices, "portaudio_inputs", lambda: [])
+    out = tmp_path / "s.json"
+    rc = main(["live", "--plain", "--duration", "2", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert err.count("\n") == 1 and "no default input device" in err and "--device" in err, err
+    assert not out.exists() and "saved" not in err
