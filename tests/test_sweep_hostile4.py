@@ -1,0 +1,109 @@
+"""Hostile sweep 4 (privacy audit): traces after delete, a busy ledger, outputs left half-written.
+Each defect with what happened before and what happens now (the house way of the earlier sweeps: one
+clear line on stderr, a non-zero exit, no traceback; every file under tmp_path).
+
+1. ``prosody delete`` removed the session from the store first, then from the batch ledger: when the
+   ledger was busy (a batch running on the same store) the delete failed after the session was gone,
+   and its traces in the ledger (file paths, the table row with names and figures) had no command left
+   to erase them. The ledger is now changed first; a busy ledger deletes nothing and the delete can be
+   run again.
+2. ``prosody batch`` on a store whose ledger another prosody held said 'internal error
+   (OperationalError: database is locked)'; a ledger's SQLite errors are now one line saying what to do.
+"""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import struct
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from prosody.batch import runner
+from prosody.store.db import Store
+from tests.conftest import run_cli
+
+
+def _one_line(rc, err, code=1):
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+
+
+@pytest.fixture(scope="module")
+def batched(tmp_path_factory, short_wav):
+    """(store folder, planted needles): ``short_wav`` copied under a folder and file name carrying a
+    client's real name, analysed by ``prosody batch`` with typed names and notes."""
+    base = tmp_path_factory.mktemp("batched")
+    folder = base / "Client-Realname-Quixote"
+    folder.mkdir()
+    rec = folder / "session-with-quixote.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    store = base / "store"
+    rc, out, err = run_cli("batch", rec, "--jobs", "1", "--store", store, "--table", base / "t", "--no-progress",
+                           "--therapist", "Therapist-Zyxwv", "--client", "Pseudo-Qwvut", "--notes", "Notes-Plmkj")
+    assert rc == 0, err
+    with Store(store) as st:
+        f0 = st.get(1).doc["speakers"]["therapist"]["f0_median_hz"]
+    needles = [b"Therapist-Zyxwv", b"Pseudo-Qwvut", b"Notes-Plmkj", b"Realname-Quixote", struct.pack("<d", f0)]
+    return store, needles
+
+
+def _copy(store: Path, tmp_path: Path) -> Path:
+    to = tmp_path / "store"
+    shutil.copytree(store, to)
+    return to
+
+
+def _traces(store: Path, needles) -> list[tuple[str, bytes]]:
+    return [(p.name, n) for p in store.rglob("*") if p.is_file() for n in needles if n in p.read_bytes()]
+
+
+class _Holder:
+    """Another connection holding a store's batch ledger for writing, as a running batch's write does."""
+
+    def __init__(self):
+        self.held: list[sqlite3.Connection] = []
+
+    def hold(self, store: Path) -> None:
+        db = sqlite3.connect(str(store / runner.LEDGER_NAME), isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        self.held.append(db)
+
+    def release(self) -> None:
+        while self.held:
+            db = self.held.pop()
+            db.execute("ROLLBACK")
+            db.close()
+
+
+@pytest.fixture
+def ledger(monkeypatch):
+    """A _Holder; prosody waits 0.2 s for a held ledger here, not 10 s."""
+    monkeypatch.setattr(runner, "LEDGER_BUSY_TIMEOUT_S", 0.2)
+    h = _Holder()
+    yield h
+    h.release()
+
+
+# -- 2. batch while the ledger is busy ------------------------------------------------------------------------
+def test_batch_with_a_busy_ledger_is_one_line_and_runs_when_it_is_free(tmp_path, batched, ledger, short_wav):
+    store, _ = batched
+    store = _copy(store, tmp_path)
+    other = tmp_path / "other.wav"  # another recording: 6 s of the same
+    audio, sr = sf.read(short_wav, dtype="int16")
+    sf.write(other, audio[:6 * sr], sr, subtype="PCM_16")
+    ledger.hold(store)
+    rc, out, err = run_cli("batch", other, "--jobs", "1", "--store", store, "--table", tmp_path / "t",
+                           "--no-progress")
+    last = err.splitlines()[-1] + "\n"
+    _one_line(rc, last)
+    assert "internal error" not in err and "batch ledger" in last and "busy" in last, err
+    assert "run the same command again" in last
+    ledger.release()
+    rc, out, err = run_cli("batch", other, "--jobs", "1", "--store", store, "--table", tmp_path / "t",
+                           "--no-progress")
+    assert rc == 0, err
+    with Store(store) as st:
+        assert len(st.list()) == 2
