@@ -87,6 +87,23 @@ def ledger(monkeypatch):
     h.release()
 
 
+# -- 1. delete while the ledger is busy -----------------------------------------------------------------------
+def test_delete_with_a_busy_ledger_deletes_nothing_and_can_be_run_again(tmp_path, batched, ledger):
+    store, needles = batched
+    store = _copy(store, tmp_path)
+    assert any(n == b"Realname-Quixote" for name, n in _traces(store, needles) if name == runner.LEDGER_NAME)
+    ledger.hold(store)
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    _one_line(rc, err)
+    assert "session 1 was not deleted" in err and "busy" in err and "run the same command again" in err, err
+    with Store(store) as st:  # still there: the delete can be run again
+        assert [s.id for s in st.list()] == [1]
+    ledger.release()  # the other prosody has finished
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0 and out == "deleted session 1\n", err
+    assert _traces(store, needles) == []
+
+
 # -- 2. batch while the ledger is busy ------------------------------------------------------------------------
 def test_batch_with_a_busy_ledger_is_one_line_and_runs_when_it_is_free(tmp_path, batched, ledger, short_wav):
     store, _ = batched

@@ -783,14 +783,20 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
     ``done`` and ``analyses`` rows, the cached hashes of its files and of any
     other path holding the same audio (a copy found as its duplicate), and any
     failures logged for those paths (file paths often carry a client's name), zeroed
-    on disk (``secure_delete``), the WAL checkpointed and truncated."""
+    on disk (``secure_delete``), the WAL checkpointed and truncated.
+
+    ``prosody delete`` calls it before the store deletes the session: when the ledger
+    cannot be changed (LedgerError), nothing is deleted and the same delete can be run
+    again; the other way round, a session gone from the store would leave its traces here
+    with no command left to erase them."""
     path = Path(store_path) / LEDGER_NAME
     if not path.exists():
         return
     try:
         db = sqlite3.connect(str(path), timeout=LEDGER_BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
-        raise BatchError(f"cannot open the batch ledger {path} to erase session {session_id}: {exc}") from None
+        raise LedgerError(f"session {session_id} was not deleted: "
+                          f"{ledger_error(path, exc, doing='open')}") from None
     try:
         db.execute("PRAGMA secure_delete=ON")
         files: set[str] = set()
@@ -819,7 +825,7 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.DatabaseError as exc:
-        raise BatchError(f"cannot erase session {session_id} from the batch ledger {path}: {exc}") from None
+        raise LedgerError(f"session {session_id} was not deleted: {ledger_error(path, exc, doing='change')}") from None
     finally:
         db.close()
 
