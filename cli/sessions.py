@@ -627,7 +627,8 @@ def cmd_delete(args, out, err) -> int:
     with _open(args) as store:
         info = store.info(args.session)
         built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
-        forget_session(store.path, info.id, info.uid)  # first: a ledger that cannot be changed stops the delete
+        if not store.readonly:  # a read-only (or full) store says so itself, below
+            forget_session(store.path, info.id, info.uid)  # first: a ledger that cannot be changed stops the delete
         sid = store.delete(args.session)
     out.write(f"deleted session {sid}\n")
     for name in built:  # the therapist's own voice, not the client's: kept, but never left unsaid
