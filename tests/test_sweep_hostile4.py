@@ -124,3 +124,30 @@ def test_batch_with_a_busy_ledger_is_one_line_and_runs_when_it_is_free(tmp_path,
     assert rc == 0, err
     with Store(store) as st:
         assert len(st.list()) == 2
+
+
+# -- 3. an export that does not fit leaves no frames file behind ------------------------------------------------
+def test_an_export_with_room_for_its_frames_but_not_its_json_leaves_neither(tmp_path, short_wav):
+    """``export N -o e.json`` writes the per-frame features (e.frames.npz) and the JSON naming them. With
+    room for the first (~18 kB) and not the second (~56 kB) it said the export failed and left
+    e.frames.npz behind: a session's per-frame pitch and level where the user was told nothing was
+    written (and, over an earlier export, the frames of another session beside its JSON)."""
+    from tests.test_hardening import _fill, _tmpfs
+    store = tmp_path / "st"
+    six = tmp_path / "six.wav"
+    audio, sr = sf.read(short_wav, dtype="int16")
+    sf.write(six, audio[:6 * sr], sr, subtype="PCM_16")
+    for wav in (short_wav, six):  # sessions 1 (8 s) and 2 (6 s)
+        assert run_cli("analyze", wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    with _tmpfs(tmp_path / "m", "512k") as m:
+        (m / "old").mkdir()
+        assert run_cli("export", "1", "--store", store, "-o", m / "old" / "e.json")[0] == 0
+        before = {p.name: p.read_bytes() for p in (m / "old").iterdir()}
+        assert sorted(before) == ["e.frames.npz", "e.json"]
+        _fill(m, 32 << 10)
+        for target in (m / "e.json", m / "old" / "e.json"):
+            rc, out, err = run_cli("export", "2", "--store", store, "-o", target)
+            _one_line(rc, err)
+            assert str(target) in err and "No space left on device" in err, err
+        assert sorted(p.name for p in m.iterdir()) == ["filler", "old"]  # nothing half-written
+        assert {p.name: p.read_bytes() for p in (m / "old").iterdir()} == before  # the earlier export as it was
