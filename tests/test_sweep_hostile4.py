@@ -151,3 +151,64 @@ def test_an_export_with_room_for_its_frames_but_not_its_json_leaves_neither(tmp_
             assert str(target) in err and "No space left on device" in err, err
         assert sorted(p.name for p in m.iterdir()) == ["filler", "old"]  # nothing half-written
         assert {p.name: p.read_bytes() for p in (m / "old").iterdir()} == before  # the earlier export as it was
+
+
+# -- 4. frames files a killed save left --------------------------------------------------------------------------
+KILLED_SAVE = r"""
+import json, os, sys, time
+from prosody.store.db import Store
+from prosody.frames import read_frames_npz
+store, doc_path, npz_path, uid, where = sys.argv[1:6]
+doc = json.load(open(doc_path))
+frames = read_frames_npz(npz_path, doc["speaker_order"])
+st = Store(store)
+def hang(*args, **kwargs):
+    print("inside", flush=True)
+    time.sleep(60)
+if where == "writing":  # the frames file's bytes written under its temporary name, not yet renamed
+    os.fsync = hang
+else:  # the frames file in place, the transaction that references it open
+    Store._insert_children = staticmethod(hang)
+st.save(doc, frames, uid=uid)
+"""
+
+
+def test_delete_removes_the_frames_files_a_killed_save_of_the_session_left(tmp_path, analysed):
+    """A batch killed while saving a recording (the OOM killer, a power cut) leaves that session's
+    frames file, or its temporary, unreferenced in the store's frames folder; the next run saves the
+    session again under the same uid. ``prosody delete`` then removed the session's rows and frames
+    file and left the killed save's copies (per-frame pitch and level of the session) for good:
+    nothing ever called ``Store.gc``."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from prosody.formats.bundle import SessionMeta
+    from prosody.frames import frames_to_npz_bytes
+    store, uid = tmp_path / "st", "c0ffee0123456789"
+    doc = analysed.to_json_dict()
+    (tmp_path / "doc.json").write_text(json.dumps(doc))
+    (tmp_path / "f.npz").write_bytes(frames_to_npz_bytes(analysed.frames, doc["speaker_order"]))
+    Store(store).close()
+    for where in ("writing", "committing"):
+        child = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, store, tmp_path / "doc.json", tmp_path / "f.npz",
+                                  uid, where], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+        try:
+            assert child.stdout.readline().strip() == "inside"
+            child.kill()
+        finally:
+            child.wait(timeout=10)
+    left = sorted(p.name for p in (store / "frames").iterdir())
+    assert len(left) == 2 and left[0].startswith(".tmp-") and left[1].startswith(f"{uid}."), left
+    two_minutes_ago = time.time() - 120  # the next run, a little later, saves it
+    for name in left:
+        os.utime(store / "frames" / name, (two_minutes_ago, two_minutes_ago))
+    with Store(store) as st:
+        st.save(doc, analysed.frames, uid=uid, meta=SessionMeta(therapist="Therapist-Zyxwv"))
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0, err
+    assert list((store / "frames").iterdir()) == []
+    f0 = struct.pack("<d", doc["speakers"]["therapist"]["f0_median_hz"])
+    assert _traces(store, [b"Therapist-Zyxwv", f0]) == []

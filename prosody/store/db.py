@@ -62,6 +62,7 @@ _V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_me
                        "overlaps", "interruptions", "failed_interruptions", "backchannels")
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
+OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save waits at most BUSY_TIMEOUT_S to commit)
 
 
 # -- values ------------------------------------------------------------------------------------------------------
@@ -457,8 +458,10 @@ def store_os_error(exc: OSError, path, doing: str) -> StoreError:
 
 
 def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
-    """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename."""
-    write_private(folder / name, data, tmp_prefix=".tmp-", tmp_suffix=".npz")
+    """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename. The
+    temporary file is ``.tmp-NAME.*.npz``: one a kill left is still known as that session's
+    (``Store.gc``)."""
+    write_private(folder / name, data, tmp_prefix=f".tmp-{name}.", tmp_suffix=".npz")
 
 
 def _sqlite_errors(method):
@@ -1020,16 +1023,22 @@ class Store:
     @_sqlite_errors
     def delete(self, ref) -> int:
         """Remove a session: its rows (zeroed on disk: ``secure_delete``), its
-        frames file, and the copy SQLite may still hold in the WAL."""
+        frames file and any a killed save of it left (``gc``; older than a minute),
+        and the copy SQLite may still hold in the WAL."""
         sid = self.resolve(ref)
         with self._tx() as db:
-            frames_file = db.execute("SELECT frames_file FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
+            frames_file, uid = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (sid,)).fetchone()
             db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
         if frames_file:
             try:
                 (self.frames_dir / frames_file).unlink()
             except FileNotFoundError:
                 pass
+        try:  # and the copies a killed save of it left (Store.gc), then any orphan older than an hour
+            self.gc(uid=uid, min_age_s=OWN_ORPHAN_MIN_AGE_S)
+            self.gc()
+        except OSError:
+            pass  # the session is deleted; an unreadable frames folder is said by the next command that needs it
         self._checkpoint()
         return sid
 
@@ -1086,16 +1095,22 @@ class Store:
         return tuple(self.db.execute("SELECT layout, attribution FROM sessions WHERE id = ?", (sid,)).fetchone())
 
     @_sqlite_errors
-    def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
-        """Remove frames files no session references (left by a crash between
-        writing the file and committing), older than ``min_age_s``."""
+    def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S, uid: str | None = None) -> list[str]:
+        """Remove frames files no session references, older than ``min_age_s``: left by a
+        kill between writing the file and committing (or while writing it: ``.tmp-*``), or
+        between replacing a session's frames and removing the old file. ``uid``: only
+        that session's. Returns the names removed."""
         referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions WHERE frames_file IS NOT NULL")}
+        mine = (f"{uid}.", f".tmp-{uid}.") if uid is not None else ("",)
         removed = []
         cutoff = time.time() - min_age_s
         for p in self.frames_dir.iterdir():
-            if p.name not in referenced and p.stat().st_mtime < cutoff:
-                p.unlink()
-                removed.append(p.name)
+            try:
+                if p.name.startswith(mine) and p.name not in referenced and p.lstat().st_mtime < cutoff:
+                    p.unlink()
+                    removed.append(p.name)
+            except FileNotFoundError:  # removed meanwhile (another prosody's gc)
+                continue
         return removed
 
     # -- reading -------------------------------------------------------------------------------------------------
