@@ -212,3 +212,22 @@ def test_delete_removes_the_frames_files_a_killed_save_of_the_session_left(tmp_p
     assert list((store / "frames").iterdir()) == []
     f0 = struct.pack("<d", doc["speakers"]["therapist"]["f0_median_hz"])
     assert _traces(store, [b"Therapist-Zyxwv", f0]) == []
+
+
+# -- 5. names that differ by characters no listing shows --------------------------------------------------------
+@pytest.mark.parametrize("pasted", ["C\u200b7", "\ufeffC7", "C\u00ad7", "C\u20607"])
+def test_a_name_pasted_with_an_invisible_character_is_the_same_client(tmp_path, analysed, pasted):
+    """'C7' typed, then 'C7' pasted from a document or web page with a zero-width space, a byte-order
+    mark, a soft hyphen or a word joiner inside: every listing shows 'C7' twice, but the store took a
+    second client (numbered #1 again; `sessions --client C7` and `trend` missed it). 'dr ann' typed
+    with a no-break space (a word processor's) made another therapist the same way."""
+    from prosody.formats.bundle import SessionMeta
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save_session(analysed, meta=SessionMeta(therapist="dr ann", client="C7"))
+        st.save_session(analysed, meta=SessionMeta(therapist="dr\u00a0ann", client=pasted))
+        assert [(i.meta.therapist, i.meta.client, i.meta.session_number) for i in st.list()] == \
+            [("dr ann", "C7", 1), ("dr ann", "C7", 2)]
+        assert len(st.list(therapist="dr\u202fann", client=pasted)) == 2
+    rc, out, err = run_cli("sessions", "--client", "C7", "--store", store)
+    assert rc == 0 and out.startswith("2 sessions"), out + err

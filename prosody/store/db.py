@@ -391,11 +391,20 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
                            (_num(t.get("turns_per_min")), _num(t.get("longest_monologue_s")), sid, spk))
 
 
+# Characters no listing shows, so that two names differing by them alone look alike ('C7' and 'C7'
+# with a zero-width space pasted from a web page or a document): the zero-width space, word joiner,
+# zero-width no-break space (a byte-order mark pasted along) and soft hyphen are dropped, and the
+# no-break spaces are spaces. ZWJ and ZWNJ are kept: they change how some scripts and emoji are drawn.
+_UNSEEN = str.maketrans({"\u200b": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
+                         "\u00a0": " ", "\u2007": " ", "\u202f": " "})
+
+
 def nfc(text: str | None) -> str | None:
-    """Unicode NFC, without leading or trailing white space: names typed on different
-    systems (macOS gives NFD), or with a stray space ('alex ' and 'alex', which the listing
-    cannot tell apart), compare equal."""
-    return None if text is None else unicodedata.normalize("NFC", text).strip()
+    """Unicode NFC, without leading or trailing white space and without characters no
+    listing shows (``_UNSEEN``): names typed on different systems (macOS gives NFD), with
+    a stray space ('alex ' and 'alex'), or pasted with a zero-width space or a no-break
+    space, which the listing cannot tell apart, compare equal."""
+    return None if text is None else unicodedata.normalize("NFC", text).translate(_UNSEEN).strip()
 
 
 def _normalised(meta: SessionMeta) -> SessionMeta:
