@@ -231,3 +231,31 @@ def test_a_name_pasted_with_an_invisible_character_is_the_same_client(tmp_path, 
         assert len(st.list(therapist="dr\u202fann", client=pasted)) == 2
     rc, out, err = run_cli("sessions", "--client", "C7", "--store", store)
     assert rc == 0 and out.startswith("2 sessions"), out + err
+
+
+# -- 6. a Dask cluster over plain TCP --------------------------------------------------------------------------
+@pytest.mark.parametrize("address, send_audio, said", [
+    ("tcp://10.0.0.5:8786", False, "each file's path and the analysis of it"),
+    ("sched.example.org:8786", True, "each recording's audio (--send-audio), each file's path"),
+    ("tcp://127.0.0.1:8786", True, None), ("tcp://localhost:8786", False, None), ("tcp://[::1]:8786", False, None),
+    ("tls://10.0.0.5:8786", True, None)])
+def test_batch_on_a_cluster_over_plain_tcp_says_what_travels_in_clear(tmp_path, short_wav, monkeypatch, address,
+                                                                      send_audio, said):
+    """``batch --scheduler tcp://OTHER-MACHINE`` sent each file's path and brought back each session
+    (who spoke when, per-frame pitch and level; with --send-audio the audio itself) over an unencrypted
+    connection without a word (docs/batch.md said only 'audio never goes anywhere unless ...
+    --send-audio'). A note now says so before anything is sent; this machine's own address, and
+    tls://, say nothing."""
+    def unreachable(addr):  # no cluster here: stop where the connection would be made
+        raise runner.BatchError(f"cannot reach a Dask scheduler at {addr} (test)")
+    monkeypatch.setattr(runner, "_check_reachable", unreachable)
+    rc, out, err = run_cli("batch", short_wav, "--scheduler", address, *(["--send-audio"] if send_audio else []),
+                           "--store", tmp_path / "st", "--table", tmp_path / "t", "--no-progress")
+    lines = err.splitlines()
+    assert rc == 1 and lines[-1].startswith("prosody: error: cannot reach a Dask scheduler"), err
+    notes = [x for x in lines if x.startswith("prosody: note: ")]
+    if said is None:
+        assert notes == [], err
+    else:
+        assert len(notes) == 1 and f"the connection to {address} is not encrypted: {said}" in notes[0], err
+        assert "tls://" in notes[0] and lines.index(notes[0]) < len(lines) - 1  # said before it is sent

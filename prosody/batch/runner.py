@@ -1150,6 +1150,32 @@ def _check_handshake(address: str) -> None:
                                       else "an unexpected answer", "give the scheduler's address")) from None
 
 
+def unencrypted_cluster_note(address: str, *, send_audio: bool) -> str | None:
+    """What travels in clear to the Dask cluster at ``address``, in words, when the connection is
+    plain TCP to another machine; None for ``tls://`` (or another protocol) and for this machine's
+    own addresses (loopback). Each task carries the file's paths and the analysis settings (and the
+    therapist's voice profile where one is used; with ``send_audio`` the file's bytes), and each
+    result the whole session: who spoke when, per-frame pitch and level."""
+    import ipaddress
+    protocol, sep, loc = address.partition("://")
+    if not sep:
+        protocol, loc = "tcp", address  # Dask's default
+    if protocol.lower() != "tcp":
+        return None
+    host = (loc.rsplit(":", 1)[0] if loc.count(":") == 1 or loc.startswith("[") else loc).strip("[]")
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: another machine, as far as anyone here can tell
+    sent = "each recording's audio (--send-audio), " if send_audio else ""
+    return (f"the connection to {address} is not encrypted: {sent}each file's path and the analysis of it (who "
+            "spoke when, per-frame pitch and level) travel in clear between this machine and the workers; across "
+            "a network you do not control use a tls:// address with Dask's TLS settings")
+
+
 def _check_reachable(address: str) -> None:
     """Fail in a moment, not after the client's timeout, when nothing listens at a tcp:// address."""
     from distributed.comm import parse_address
