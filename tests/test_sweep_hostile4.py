@@ -102,6 +102,7 @@ def test_delete_with_a_busy_ledger_deletes_nothing_and_can_be_run_again(tmp_path
     rc, out, err = run_cli("delete", "1", "--store", store)
     assert rc == 0 and out == "deleted session 1\n", err
     assert _traces(store, needles) == []
+    assert "prosody: note: session 1 was analysed by `prosody batch`" in err  # its table row is said (test 7)
 
 
 # -- 2. batch while the ledger is busy ------------------------------------------------------------------------
@@ -259,3 +260,21 @@ def test_batch_on_a_cluster_over_plain_tcp_says_what_travels_in_clear(tmp_path, 
     else:
         assert len(notes) == 1 and f"the connection to {address} is not encrypted: {said}" in notes[0], err
         assert "tls://" in notes[0] and lines.index(notes[0]) < len(lines) - 1  # said before it is sent
+
+
+# -- 7. the batch table a deleted session is still a row of ----------------------------------------------------
+def test_delete_says_the_batch_table_still_holds_the_sessions_row(tmp_path, batched, analysed):
+    """``prosody batch`` writes a per-session table (by default prosody-batch.csv and .parquet in the
+    folder it ran in: names, file path, measures). ``prosody delete`` of a batch session said only
+    'deleted session 1', leaving the therapist to believe every trace gone; it now says the table
+    still holds the row. A session saved by ``analyze --save`` was in no table: nothing is said."""
+    store, _ = batched
+    store = _copy(store, tmp_path)
+    with Store(store) as st:
+        st.save_session(analysed)  # session 2, not from a batch
+    rc, out, err = run_cli("delete", "2", "--store", store)
+    assert rc == 0 and out == "deleted session 2\n" and err == "", err
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0 and out == "deleted session 1\n", err
+    assert err.startswith("prosody: note: session 1 was analysed by `prosody batch`") and err.count("\n") == 1, err
+    assert "prosody-batch.csv" in err and "still holds its row" in err

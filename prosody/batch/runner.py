@@ -778,7 +778,7 @@ def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
 
-def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> None:
+def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> bool:
     """Erase every trace of a deleted session from the batch ledger: its
     ``done`` and ``analyses`` rows, the cached hashes of its files and of any
     other path holding the same audio (a copy found as its duplicate), and any
@@ -788,10 +788,13 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
     ``prosody delete`` calls it before the store deletes the session: when the ledger
     cannot be changed (LedgerError), nothing is deleted and the same delete can be run
     again; the other way round, a session gone from the store would leave its traces here
-    with no command left to erase them."""
+    with no command left to erase them.
+
+    Returns whether a batch had analysed it: its row is then in the per-session tables
+    that batch wrote (``--table``), files this function does not know."""
     path = Path(store_path) / LEDGER_NAME
     if not path.exists():
-        return
+        return False
     try:
         db = sqlite3.connect(str(path), timeout=LEDGER_BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
@@ -800,10 +803,12 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
     try:
         db.execute("PRAGMA secure_delete=ON")
         files: set[str] = set()
+        tabled = False
         for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
                                "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
                                (session_id, uid, session_id)):
             files.update(json.loads(f))
+            tabled = True
         names = files | {os.path.realpath(f) for f in files}
         # and every other path whose content was the same recording (a copy found as a duplicate of this
         # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
@@ -824,6 +829,7 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
             raise
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return tabled
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"session {session_id} was not deleted: {ledger_error(path, exc, doing='change')}") from None
     finally:
