@@ -278,3 +278,17 @@ def test_delete_says_the_batch_table_still_holds_the_sessions_row(tmp_path, batc
     assert rc == 0 and out == "deleted session 1\n", err
     assert err.startswith("prosody: note: session 1 was analysed by `prosody batch`") and err.count("\n") == 1, err
     assert "prosody-batch.csv" in err and "still holds its row" in err
+
+
+def test_a_replaced_sessions_frames_file_keeps_its_uid_so_delete_knows_a_killed_ones(tmp_path, analysed):
+    """``relabel`` (and ``enrol``'s re-save, any save replacing a session) named the new frames file
+    after a fresh random uid: a copy a killed relabel left was no longer known as that session's, and
+    ``delete`` left it for an hour's sweep. It carries the session's uid now, as a first save's does."""
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save_session(analysed)
+        uid = st.info(1).uid
+    rc, out, err = run_cli("relabel", "1", "--store", store)
+    assert rc == 0, err
+    names = [p.name for p in (store / "frames").iterdir()]
+    assert len(names) == 1 and names[0].startswith(f"{uid}."), (uid, names)

@@ -804,6 +804,9 @@ class Store:
             if missing:
                 raise StoreError(f"frames lack speaker(s) {', '.join(missing)}")
         doc_text = json.dumps(doc, ensure_ascii=False)
+        if uid is None and session_id is not None:  # a replaced session keeps its uid, its frames file's name too
+            row = self.db.execute("SELECT uid FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            uid = row[0] if row is not None else None
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
         if frames is not None:
