@@ -292,3 +292,26 @@ def test_a_replaced_sessions_frames_file_keeps_its_uid_so_delete_knows_a_killed_
     assert rc == 0, err
     names = [p.name for p in (store / "frames").iterdir()]
     assert len(names) == 1 and names[0].startswith(f"{uid}."), (uid, names)
+
+
+def test_the_frames_sweep_touches_only_the_files_save_writes(tmp_path, analysed):
+    """delete's sweep of unreferenced frames files (test 4) removes only names save writes: a store
+    made inside another's empty frames folder (``--store STORE/frames``, a slip of the tab key) keeps
+    its database, however old."""
+    import os
+    import time
+    outer = tmp_path / "st"
+    Store(outer).close()
+    with Store(outer / "frames") as inner:  # the frames folder is empty: it takes a store
+        inner.save(analysed.to_json_dict())  # a session without per-frame features: its frames folder stays empty
+    (outer / "frames" / "frames").rmdir()
+    with Store(outer) as st:
+        st.save_session(analysed)
+    old = time.time() - 2 * 3600
+    for p in (outer / "frames").iterdir():
+        os.utime(p, (old, old))
+    rc, out, err = run_cli("delete", "1", "--store", outer)
+    assert rc == 0, err
+    assert sorted(p.name for p in (outer / "frames").iterdir()) == ["sessions.db"]
+    with Store(outer / "frames") as inner:
+        assert [i.id for i in inner.list()] == [1]

@@ -32,8 +32,10 @@ import functools
 import json
 import math
 import os
+import re
 import secrets
 import sqlite3
+import stat
 import sys
 import time
 import unicodedata
@@ -62,6 +64,10 @@ _V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_me
                        "overlaps", "interruptions", "failed_interruptions", "backchannels")
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
+# the names save writes in the frames folder, the only ones gc removes: UID.TOKEN.npz, and its temporary
+# .tmp-UID.TOKEN.npz.XXXXXXXX.npz (.tmp-XXXXXXXX.npz before the temporary carried the name)
+_FRAMES_NAME = re.compile(r"[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz"
+                          r"|\.tmp-(?:[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz\.)?[A-Za-z0-9_]{8}\.npz")
 OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save waits at most BUSY_TIMEOUT_S to commit)
 
 
@@ -1117,8 +1123,11 @@ class Store:
         removed = []
         cutoff = time.time() - min_age_s
         for p in self.frames_dir.iterdir():
+            if not _FRAMES_NAME.fullmatch(p.name) or not p.name.startswith(mine) or p.name in referenced:
+                continue  # only what save writes: nothing else that may lie there (a folder, another store) is touched
             try:
-                if p.name.startswith(mine) and p.name not in referenced and p.lstat().st_mtime < cutoff:
+                st = p.lstat()
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
                     p.unlink()
                     removed.append(p.name)
             except FileNotFoundError:  # removed meanwhile (another prosody's gc)
