@@ -9,6 +9,14 @@ clear line on stderr, a non-zero exit, no traceback; every file under tmp_path).
    run again.
 2. ``prosody batch`` on a store whose ledger another prosody held said 'internal error
    (OperationalError: database is locked)'; a ledger's SQLite errors are now one line saying what to do.
+3. ``export -o e.json`` with room for the frames file but not the JSON left the frames file behind.
+4. Frames files a killed save left in the store were never removed (nothing called ``Store.gc``); delete
+   now sweeps them (the session's own, and any other orphan older than an hour), and only them.
+5. A name pasted with a zero-width space, BOM, soft hyphen, word joiner or no-break space was another
+   client (or therapist) that every listing showed alike.
+6. ``batch --scheduler`` over plain TCP to another machine sent paths and brought back sessions in clear
+   without a word.
+7. ``delete`` of a session a batch analysed did not say that the batch's table still holds its row.
 """
 from __future__ import annotations
 
