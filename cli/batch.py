@@ -239,6 +239,11 @@ def cmd_batch(args, out, err) -> int:
     check_outputs([("--table", p) for p in table_paths(args.table)[:1 if args.no_parquet else 2]],
                   inputs=manifests + [p for j in jobs for p in j.paths] + [p for p in (args.config, args.baseline) if p],
                   stdout_ok=False, protected=[store_folder(args)])
+    if args.scheduler:  # what leaves this machine is said before it leaves
+        from prosody.batch.runner import unencrypted_cluster_note
+        clear = unencrypted_cluster_note(args.scheduler, send_audio=args.send_audio)
+        if clear:
+            err.write(f"prosody: note: {terminal_safe(clear)}\n")
     progress = _Progress(err, bar=not args.no_progress)
 
     stop = _StopRequest()

@@ -627,9 +627,16 @@ def cmd_delete(args, out, err) -> int:
     with _open(args) as store:
         info = store.info(args.session)
         built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
+        tabled = False
+        if not store.readonly:  # a read-only (or full) store says so itself, below
+            # first: a ledger that cannot be changed stops the delete
+            tabled = forget_session(store.path, info.id, info.uid)
         sid = store.delete(args.session)
-        forget_session(store.path, sid, info.uid)
     out.write(f"deleted session {sid}\n")
+    if tabled:  # a copy prosody wrote without being asked for this session alone: never left unsaid
+        err.write(f"prosody: note: session {sid} was analysed by `prosody batch`, whose per-session table "
+                  f"(--table, by default prosody-batch.csv and .parquet in the folder it ran in) still holds its row "
+                  "(names, file, measures); delete that row or the table yourself\n")
     for name in built:  # the therapist's own voice, not the client's: kept, but never left unsaid
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")

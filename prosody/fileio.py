@@ -24,6 +24,26 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     The file is fsynced before the rename and the folder after it, so a crash
     leaves either the old file or the new one."""
     path = Path(path)
+    tmp = stage_private(path, data, tmp_prefix=tmp_prefix, tmp_suffix=tmp_suffix)
+    try:
+        os.replace(tmp, path)
+    except BaseException as exc:
+        discard_staged(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+    sync_folder(path.parent)
+
+
+def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
+                  tmp_suffix: str = ".tmp") -> Path:
+    """The first half of ``write_private``: ``data`` written and fsynced into a new 0600
+    temporary file beside ``path``, whose path is returned; the caller renames it over
+    ``path`` (``os.replace``, then ``sync_folder``) or removes it (``discard_staged``).
+    For files that belong together (an export's JSON and the frames it names): each is
+    staged, and none is put in place unless all of them could be written. Raises OSError
+    naming ``path`` (a full disk names no file), with nothing left behind."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=tmp_prefix or f".{path.name}.", suffix=tmp_suffix)
     try:
         os.fchmod(fd, 0o600)
@@ -34,17 +54,26 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
                 f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:  # a full disk names no file: say which one
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
+    return Path(tmp)
+
+
+def discard_staged(tmp: str | os.PathLike) -> None:
+    """Remove a file ``stage_private`` wrote (gone already is fine)."""
     try:
-        dfd = os.open(str(path.parent), os.O_RDONLY)
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+def sync_folder(folder: str | os.PathLike) -> None:
+    """fsync a folder, so that a rename in it survives a crash (best effort)."""
+    try:
+        dfd = os.open(str(folder), os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:

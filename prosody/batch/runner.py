@@ -31,6 +31,7 @@ import contextlib
 import csv
 import dataclasses
 import fnmatch
+import functools
 import glob
 import hashlib
 import io
@@ -66,6 +67,7 @@ MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_r
                     "date", "session_number", "notes", "tags", "layout", "voices")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
 SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
+LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
@@ -586,10 +588,45 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
+class LedgerError(BatchError):
+    """The batch ledger cannot be read or written now (busy, full, damaged): the batch stops;
+    what one recording did wrong is never this."""
+
+
+def ledger_error(path: Path, exc: sqlite3.DatabaseError, *, doing: str = "use", full: bool = False) -> LedgerError:
+    """A SQLite error met on the ledger at ``path``, as one line saying what to do: a busy ledger
+    (another prosody writing it: a batch on the same store, a delete) is waited for, not moved aside.
+    ``full``: the disk is known to be full (SQLite may say only 'disk I/O error')."""
+    from ..fileio import free_space_text, is_disk_full, low_space
+    text = str(exc)
+    if full or is_disk_full(exc) or ("I/O error" in text and low_space(path.parent)):
+        return LedgerError(f"cannot {doing} the batch ledger {path}: the disk is full ({free_space_text(path)}); "
+                           "free some space and run the same command again")
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return LedgerError(f"the batch ledger {path} is busy ({text}): another prosody is writing it (a batch on "
+                           "the same store, or a delete); run the same command again when it has finished")
+    return LedgerError(f"the batch ledger {path} is not readable ({text}); move it aside (the store itself is "
+                       "unaffected; finished files are found there again)")
+
+
+def _ledger_errors(method):
+    """Ledger methods raise LedgerError, never sqlite3's own errors (a busy ledger was an 'internal error')."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise ledger_error(self.path, exc) from None
+    return guarded
+
+
 class Ledger:
     """``batch.sqlite`` in the store folder (0600): the hash cache, finished
     analyses (``done``: one row per content+options, with its table row), and
-    a per-run log (``runs``, ``analyses``, ``failures``)."""
+    a per-run log (``runs``, ``analyses``, ``failures``). Its SQLite errors are
+    LedgerError (``_ledger_errors``)."""
 
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / LEDGER_NAME
@@ -599,7 +636,7 @@ class Ledger:
             os.close(fd)
         os.chmod(self.path, 0o600)
         try:
-            self.db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+            self.db = sqlite3.connect(str(self.path), timeout=LEDGER_BUSY_TIMEOUT_S, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA secure_delete=ON")  # replaced and deleted rows are zeroed on disk
@@ -611,12 +648,8 @@ class Ledger:
                     if stmt.strip():
                         self.db.execute(stmt)
         except sqlite3.DatabaseError as exc:
-            from ..fileio import free_space_text, is_disk_full, low_space
-            if is_disk_full(exc) or low_space(self.path.parent):
-                raise BatchError(f"cannot open the batch ledger {self.path}: {exc} ({free_space_text(self.path)}); "
-                                 "free some space and run the same command again") from None
-            raise BatchError(f"the batch ledger {self.path} is not readable ({exc}); move it aside "
-                             "(the store itself is unaffected; finished files are found there again)") from None
+            from ..fileio import low_space  # SQLite says a full disk on opening as a plain I/O error
+            raise ledger_error(self.path, exc, doing="open", full=low_space(self.path.parent)) from None
         restrict_sqlite_sidecars(self.path)
 
     def close(self) -> None:
@@ -632,6 +665,7 @@ class Ledger:
         self.db.execute("COMMIT")
         return cur
 
+    @_ledger_errors
     def cached_sha256(self, path: str) -> str:
         """The file's SHA-256, from the cache when its size, mtime, ctime, inode
         and device are unchanged. mtime alone is not enough: ``cp -p``, ``rsync
@@ -655,19 +689,23 @@ class Ledger:
             self._write("DELETE FROM hashes WHERE path = ?", (real,))
         return digest
 
+    @_ledger_errors
     def start_run(self, backend: str, n_jobs: int) -> int:
         return self._write("INSERT INTO runs (started_at, backend, n_jobs) VALUES (?,?,?)",
                            (_now(), backend, n_jobs)).lastrowid
 
+    @_ledger_errors
     def finish_run(self, run_id: int, *, analysed: int, skipped: int, failed: int) -> None:
         self._write("UPDATE runs SET finished_at=?, n_analysed=?, n_skipped=?, n_failed=? WHERE id=?",
                     (_now(), analysed, skipped, failed, run_id))
 
+    @_ledger_errors
     def done_row(self, content: str, options: str) -> tuple[int, dict] | None:
         row = self.db.execute("SELECT session_id, row FROM done WHERE content_sha256=? AND options_sha256=?",
                               (content, options)).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
+    @_ledger_errors
     def record_done(self, run_id: int | None, content: str, options: str, *, uid: str, session_id: int,
                     files: tuple[str, ...], row: dict, result: TaskResult | None = None) -> None:
         now = _now()
@@ -688,6 +726,7 @@ class Ledger:
             raise
         self.db.execute("COMMIT")
 
+    @_ledger_errors
     def forget_failures(self, files: tuple[str, ...]) -> None:
         """Drop the failures logged for ``files`` (by path or resolved path): the file went through
         later (analysed, already done, or found the duplicate of a session), so its old failure says
@@ -711,6 +750,7 @@ class Ledger:
                 raise
             self.db.execute("COMMIT")
 
+    @_ledger_errors
     def record_failure(self, run_id: int, files: tuple[str, ...], reason: str) -> None:
         cur = self._write("INSERT INTO failures (run_id, files, reason, at) VALUES (?,?,?,?)",
                           (run_id, json.dumps(list(files)), reason, _now()))
@@ -719,6 +759,7 @@ class Ledger:
                 for n in {x, os.path.realpath(x)}:
                     self._failed_paths.setdefault(n, set()).add(cur.lastrowid)
 
+    @_ledger_errors
     def analyses(self, run_id: int | None = None) -> list[dict]:
         """Completed analyses (all runs, or one), oldest first."""
         q = "SELECT run_id, files, content_sha256, session_id, duration_s, cpu_s, wall_s, peak_rss_mb, worker " \
@@ -737,26 +778,37 @@ def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
 
-def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> None:
+def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> bool:
     """Erase every trace of a deleted session from the batch ledger: its
     ``done`` and ``analyses`` rows, the cached hashes of its files and of any
     other path holding the same audio (a copy found as its duplicate), and any
     failures logged for those paths (file paths often carry a client's name), zeroed
-    on disk (``secure_delete``), the WAL checkpointed and truncated."""
+    on disk (``secure_delete``), the WAL checkpointed and truncated.
+
+    ``prosody delete`` calls it before the store deletes the session: when the ledger
+    cannot be changed (LedgerError), nothing is deleted and the same delete can be run
+    again; the other way round, a session gone from the store would leave its traces here
+    with no command left to erase them.
+
+    Returns whether a batch had analysed it: its row is then in the per-session tables
+    that batch wrote (``--table``), files this function does not know."""
     path = Path(store_path) / LEDGER_NAME
     if not path.exists():
-        return
+        return False
     try:
-        db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
+        db = sqlite3.connect(str(path), timeout=LEDGER_BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
-        raise BatchError(f"cannot open the batch ledger {path} to erase session {session_id}: {exc}") from None
+        raise LedgerError(f"session {session_id} was not deleted: "
+                          f"{ledger_error(path, exc, doing='open')}") from None
     try:
         db.execute("PRAGMA secure_delete=ON")
         files: set[str] = set()
+        tabled = False
         for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
                                "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
                                (session_id, uid, session_id)):
             files.update(json.loads(f))
+            tabled = True
         names = files | {os.path.realpath(f) for f in files}
         # and every other path whose content was the same recording (a copy found as a duplicate of this
         # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
@@ -777,8 +829,9 @@ def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> 
             raise
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return tabled
     except sqlite3.DatabaseError as exc:
-        raise BatchError(f"cannot erase session {session_id} from the batch ledger {path}: {exc}") from None
+        raise LedgerError(f"session {session_id} was not deleted: {ledger_error(path, exc, doing='change')}") from None
     finally:
         db.close()
 
@@ -1103,6 +1156,32 @@ def _check_handshake(address: str) -> None:
                                       else "an unexpected answer", "give the scheduler's address")) from None
 
 
+def unencrypted_cluster_note(address: str, *, send_audio: bool) -> str | None:
+    """What travels in clear to the Dask cluster at ``address``, in words, when the connection is
+    plain TCP to another machine; None for ``tls://`` (or another protocol) and for this machine's
+    own addresses (loopback). Each task carries the file's paths and the analysis settings (and the
+    therapist's voice profile where one is used; with ``send_audio`` the file's bytes), and each
+    result the whole session: who spoke when, per-frame pitch and level."""
+    import ipaddress
+    protocol, sep, loc = address.partition("://")
+    if not sep:
+        protocol, loc = "tcp", address  # Dask's default
+    if protocol.lower() != "tcp":
+        return None
+    host = (loc.rsplit(":", 1)[0] if loc.count(":") == 1 or loc.startswith("[") else loc).strip("[]")
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: another machine, as far as anyone here can tell
+    sent = "each recording's audio (--send-audio), " if send_audio else ""
+    return (f"the connection to {address} is not encrypted: {sent}each file's path and the analysis of it (who "
+            "spoke when, per-frame pitch and level) travel in clear between this machine and the workers; across "
+            "a network you do not control use a tls:// address with Dask's TLS settings")
+
+
 def _check_reachable(address: str) -> None:
     """Fail in a moment, not after the client's timeout, when nothing listens at a tcp:// address."""
     from distributed.comm import parse_address
@@ -1190,6 +1269,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             try:
                 pj = _plan(job, ledger=ledger, config=config or AnalysisConfig(), measures=measures, profile=profile,
                            voice_profile_of=profile_of)
+            except LedgerError:  # the ledger, not this file: the batch stops
+                raise
             except ProsodyError as exc:
                 _fail(report, ledger, run_id, job, _one_line(exc), emit)
                 continue

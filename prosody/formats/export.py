@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError, parse_problem
-from ..fileio import check_input_file, write_private
+from ..fileio import check_input_file, discard_staged, stage_private, sync_folder, write_private
 from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
@@ -177,17 +177,23 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         table = table.replace_schema_metadata(meta)
         write_private(path, lambda f: pq.write_table(table, f, compression="zstd"))
         return [path]
-    if fmt == "json":
-        written = []
-        frames_file = None
-        if b.frames is not None:
-            frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
-            write_private(frames_path.resolve().parent / frames_path.name,
-                          frames_to_npz_bytes(b.frames, b.doc["speaker_order"]), tmp_prefix=".tmp-", tmp_suffix=".npz")
-            frames_file = frames_path.name
-            written.append(frames_path)
-        write_private(path, json.dumps(export_dict(b, frames_file=frames_file), indent=2, ensure_ascii=False) + "\n")
-        return [path] + written
+    if fmt == "json":  # the JSON and the frames it names: both written, or neither left (a full disk)
+        if b.frames is None:
+            write_private(path, json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n")
+            return [path]
+        frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
+        frames_real = frames_path.resolve().parent / frames_path.name
+        staged = stage_private(frames_real, frames_to_npz_bytes(b.frames, b.doc["speaker_order"]),
+                               tmp_prefix=".tmp-", tmp_suffix=".npz")
+        try:
+            write_private(path, json.dumps(export_dict(b, frames_file=frames_path.name), indent=2,
+                                           ensure_ascii=False) + "\n")
+            os.replace(staged, frames_real)
+        except BaseException:
+            discard_staged(staged)
+            raise
+        sync_folder(frames_real.parent)
+        return [path, frames_path]
     write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points))
     return [path]
 

@@ -32,8 +32,10 @@ import functools
 import json
 import math
 import os
+import re
 import secrets
 import sqlite3
+import stat
 import sys
 import time
 import unicodedata
@@ -62,6 +64,11 @@ _V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_me
                        "overlaps", "interruptions", "failed_interruptions", "backchannels")
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
+# the names save writes in the frames folder, the only ones gc removes: UID.TOKEN.npz, and its temporary
+# .tmp-UID.TOKEN.npz.XXXXXXXX.npz (.tmp-XXXXXXXX.npz before the temporary carried the name)
+_FRAMES_NAME = re.compile(r"[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz"
+                          r"|\.tmp-(?:[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz\.)?[A-Za-z0-9_]{8}\.npz")
+OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save waits at most BUSY_TIMEOUT_S to commit)
 
 
 # -- values ------------------------------------------------------------------------------------------------------
@@ -390,11 +397,20 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
                            (_num(t.get("turns_per_min")), _num(t.get("longest_monologue_s")), sid, spk))
 
 
+# Characters no listing shows, so that two names differing by them alone look alike ('C7' and 'C7'
+# with a zero-width space pasted from a web page or a document): the zero-width space, word joiner,
+# zero-width no-break space (a byte-order mark pasted along) and soft hyphen are dropped, and the
+# no-break spaces are spaces. ZWJ and ZWNJ are kept: they change how some scripts and emoji are drawn.
+_UNSEEN = str.maketrans({"\u200b": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
+                         "\u00a0": " ", "\u2007": " ", "\u202f": " "})
+
+
 def nfc(text: str | None) -> str | None:
-    """Unicode NFC, without leading or trailing white space: names typed on different
-    systems (macOS gives NFD), or with a stray space ('alex ' and 'alex', which the listing
-    cannot tell apart), compare equal."""
-    return None if text is None else unicodedata.normalize("NFC", text).strip()
+    """Unicode NFC, without leading or trailing white space and without characters no
+    listing shows (``_UNSEEN``): names typed on different systems (macOS gives NFD), with
+    a stray space ('alex ' and 'alex'), or pasted with a zero-width space or a no-break
+    space, which the listing cannot tell apart, compare equal."""
+    return None if text is None else unicodedata.normalize("NFC", text).translate(_UNSEEN).strip()
 
 
 def _normalised(meta: SessionMeta) -> SessionMeta:
@@ -457,8 +473,10 @@ def store_os_error(exc: OSError, path, doing: str) -> StoreError:
 
 
 def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
-    """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename."""
-    write_private(folder / name, data, tmp_prefix=".tmp-", tmp_suffix=".npz")
+    """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename. The
+    temporary file is ``.tmp-NAME.*.npz``: one a kill left is still known as that session's
+    (``Store.gc``)."""
+    write_private(folder / name, data, tmp_prefix=f".tmp-{name}.", tmp_suffix=".npz")
 
 
 def _sqlite_errors(method):
@@ -792,6 +810,9 @@ class Store:
             if missing:
                 raise StoreError(f"frames lack speaker(s) {', '.join(missing)}")
         doc_text = json.dumps(doc, ensure_ascii=False)
+        if uid is None and session_id is not None:  # a replaced session keeps its uid, its frames file's name too
+            row = self.db.execute("SELECT uid FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            uid = row[0] if row is not None else None
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
         if frames is not None:
@@ -1020,16 +1041,22 @@ class Store:
     @_sqlite_errors
     def delete(self, ref) -> int:
         """Remove a session: its rows (zeroed on disk: ``secure_delete``), its
-        frames file, and the copy SQLite may still hold in the WAL."""
+        frames file and any a killed save of it left (``gc``; older than a minute),
+        and the copy SQLite may still hold in the WAL."""
         sid = self.resolve(ref)
         with self._tx() as db:
-            frames_file = db.execute("SELECT frames_file FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
+            frames_file, uid = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (sid,)).fetchone()
             db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
         if frames_file:
             try:
                 (self.frames_dir / frames_file).unlink()
             except FileNotFoundError:
                 pass
+        try:  # and the copies a killed save of it left (Store.gc), then any orphan older than an hour
+            self.gc(uid=uid, min_age_s=OWN_ORPHAN_MIN_AGE_S)
+            self.gc()
+        except OSError:
+            pass  # the session is deleted; an unreadable frames folder is said by the next command that needs it
         self._checkpoint()
         return sid
 
@@ -1086,16 +1113,25 @@ class Store:
         return tuple(self.db.execute("SELECT layout, attribution FROM sessions WHERE id = ?", (sid,)).fetchone())
 
     @_sqlite_errors
-    def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
-        """Remove frames files no session references (left by a crash between
-        writing the file and committing), older than ``min_age_s``."""
+    def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S, uid: str | None = None) -> list[str]:
+        """Remove frames files no session references, older than ``min_age_s``: left by a
+        kill between writing the file and committing (or while writing it: ``.tmp-*``), or
+        between replacing a session's frames and removing the old file. ``uid``: only
+        that session's. Returns the names removed."""
         referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions WHERE frames_file IS NOT NULL")}
+        mine = (f"{uid}.", f".tmp-{uid}.") if uid is not None else ("",)
         removed = []
         cutoff = time.time() - min_age_s
         for p in self.frames_dir.iterdir():
-            if p.name not in referenced and p.stat().st_mtime < cutoff:
-                p.unlink()
-                removed.append(p.name)
+            if not _FRAMES_NAME.fullmatch(p.name) or not p.name.startswith(mine) or p.name in referenced:
+                continue  # only what save writes: nothing else that may lie there (a folder, another store) is touched
+            try:
+                st = p.lstat()
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+                    p.unlink()
+                    removed.append(p.name)
+            except FileNotFoundError:  # removed meanwhile (another prosody's gc)
+                continue
         return removed
 
     # -- reading -------------------------------------------------------------------------------------------------
