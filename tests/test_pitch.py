@@ -170,6 +170,29 @@ def test_high_voice_in_white_noise_at_0_db_keeps_its_octave(base_hz, min_voiced)
     assert 100.0 * gross.mean() <= 2.0, f"gross errors at {np.flatnonzero(gross)}: {f0[INNER][voiced][gross]}"
 
 
+@pytest.mark.parametrize("base_hz, snr_db, seed", [(480.0, 5.0, 30), (400.0, 3.0, 40)])
+def test_high_child_voice_in_white_noise_stays_voiced(base_hz, snr_db, seed):
+    """A high child / soprano voice (F0 about base_hz up to +0.25 octave, 400-570 Hz; formants
+    of a child's /a/) in white noise at 3-5 dB SNR: voiced on at least 95 % of the frames with
+    no gross error and a median fine error under 5 cents. r_comp peaks at every multiple of such
+    a short period (ten within 50-600 Hz) and the subharmonics used to fill all four candidate
+    places: the tracker kept 54 % and 78 % of the frames voiced, with 23 % gross errors at
+    480 Hz (benchmarks/pitch_variety.py, ``high`` voices in white and pink 5 dB: recall 66-85 %
+    against Praat's 96-100 %)."""
+    n = 2 * SR
+    t = np.arange(n) / SR
+    f_inst = base_hz * 2.0 ** (0.25 * np.exp(-0.5 * ((t - 1.0) / 0.3) ** 2) - 0.1 * t)
+    x = glottal_vowel(f_inst, formants_hz=(985.0, 1470.0, 3300.0), seed=seed)
+    x = x + np.sqrt(np.mean(x * x) / 10.0 ** (snr_db / 10.0)) * np.random.default_rng(seed + 1).standard_normal(n)
+    f0, _ = track(x)
+    planted = np.interp(GRID.frame_centre_s(np.arange(len(f0))), t, f_inst)
+    voiced = np.isfinite(f0[INNER])
+    assert voiced.mean() >= 0.95
+    c = np.abs(cents(f0[INNER][voiced], planted[INNER][voiced]))
+    assert c.max() < 1200.0 * np.log2(1.2), f"gross errors at {np.flatnonzero(c >= 1200.0 * np.log2(1.2))}"
+    assert np.median(c) < 5.0
+
+
 def test_search_range_is_respected():
     config = PitchConfig(fmin_hz=100.0, fmax_hz=400.0)
     f0, _ = track(harmonic(80.0, 1.0, seed=9), config)
