@@ -155,6 +155,8 @@ def _cdp_render(html_path: Path, shot_path: Path, *, timeout_s: float = 30.0, ex
             segments: document.querySelectorAll('svg rect.segment').length,
             bars: document.querySelectorAll('svg rect.bar').length,
             title: document.title,
+            scrollWidth: document.documentElement.scrollWidth,
+            clientWidth: document.documentElement.clientWidth,
             height: document.documentElement.scrollHeight }))()"""}, session=sess)["result"]["value"]
         if extra_js:
             facts["extra"] = call("Runtime.evaluate", {"returnByValue": True, "awaitPromise": True,
@@ -213,6 +215,9 @@ def test_session_report_in_chromium(store, chromium, tmp_path):
     if store.get(1).doc.get("measures"):
         assert f["svgs"]["warmth"] >= 1 and f["svgs"]["attunement"] >= 1
     assert all(w > 900 for w in f["svgWidths"])  # plots fill the page width
+    assert f["scrollWidth"] <= f["clientWidth"], f  # nothing wider than the window: no sideways scrolling
+    narrow = _cdp_render(page, tmp_path / "narrow.png", width=760)["facts"]  # half a laptop's screen
+    assert narrow["scrollWidth"] <= narrow["clientWidth"], narrow
     png = (tmp_path / "report.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
 
@@ -225,6 +230,7 @@ def test_trend_report_in_chromium(store, chromium, tmp_path):
     assert r["requests"] == [] and r["console"] == [] and r["exceptions"] == [] and r["log_errors"] == [], r
     assert r["facts"]["sections"] == ["table", "trend", "feedback", "definitions"]
     assert r["facts"]["svgs"]["trend"] >= 5
+    assert r["facts"]["scrollWidth"] <= r["facts"]["clientWidth"], r["facts"]
     assert (tmp_path / "trend.png").stat().st_size > 20_000
 
 

@@ -163,7 +163,9 @@ h1 { font-size: 22px; margin: 8px 0 2px; } h2 { font-size: 17px; margin: 28px 0 
 .card .v { font-size: 20px; font-weight: 600; } .card .k { color: #555; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
-td.n, th.n { text-align: right; white-space: nowrap; }
+td.n, th.n { text-align: right; } td.n { white-space: nowrap; }
+th { overflow-wrap: break-word; }  /* headers wrap at their spaces (a long label), a long typed name where it must */
+section { overflow-x: auto; }  /* a table still wider than a narrow window scrolls inside its section */
 svg.plot { width: 100%; height: auto; display: block; margin: 4px 0 10px; }
 svg.plot text { fill: #444; }
 .chance { color: #777; } .beyond { font-weight: 600; }
@@ -173,7 +175,7 @@ ol.moments li { margin: 6px 0; } .clip { margin: 3px 0; } .clip audio { height: 
 .sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
 section { break-inside: avoid-page; }
 footer { margin-top: 32px; color: #777; font-size: 12px; }
-@media print { body { max-width: none; padding: 0; font-size: 11px; } h2 { break-after: avoid; }
+@media print { body { max-width: none; padding: 0; font-size: 11px; } h2 { break-after: avoid; } section { overflow: visible; }
   svg.plot, table, .card { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src data:"
