@@ -461,7 +461,7 @@ def test_wording_covers_the_registry_and_the_session_keys():
         p = warmth_plain(c[0])
         assert p.sentence and "warmth" in p.direction and p.source, c[0]
     assert warmth_plain("pitch_raised_share").say(0.08) == "Pitch raised above your baseline: 8 % of your speech"
-    assert warmth_plain("talk_over_per_10min").say(1.5) == "You talked over the client 1.5 times per 10 min"
+    assert warmth_plain("talk_over_per_10min").say(1.5) == "You talked over the client, or tried to, 1.5 times per 10 min"
     assert fmt_value(3, "count", duration_s=1200.0) == "3 (1.5/10 min)"
     assert fmt_value(2.04, "st") == "2.0 semitones" and fmt_value(None, "share") == "–"
 
@@ -570,3 +570,21 @@ def test_m4a_session_plays_clips_and_enrols(tmp_path):
     r = run("play", "1", str(n_moments + 1))
     word = "moment" if n_moments == 1 else "moments"
     assert r.returncode == 2 and f"session 1 has {n_moments} {word}; choose 1..{n_moments}" in r.stderr, r.stderr
+
+
+def test_the_warmth_talk_over_item_counts_what_its_sentence_says(tmp_path):
+    """The warmth item "You talked over the client, or tried to, N times per 10 min" counts the therapist's
+    interruptions and failed interruptions (the per-speaker table's "Talked over the other" and "Tried to talk
+    over" rows), per 10 minutes; its sentence said "talked over" alone while the table's row of that name counted
+    the interruptions only (a 50 min session: 13.8 there, 17.4 in the warmth item)."""
+    import json as _json
+    from prosody.report.wording import warmth_plain
+    from prosody_cli.main import main
+    out = tmp_path / "s.json"
+    assert main(["analyze", str(REPO / "fixtures" / "dialogue.flac"), "--quiet", "--json", str(out)]) == 0
+    doc = _json.loads(out.read_text())
+    th = doc["speakers"]["therapist"]
+    (item,) = [c for c in doc["measures"]["warmth"]["components"] if c["name"] == "talk_over_per_10min"]
+    planted = (th["interruptions"] + th["failed_interruptions"]) * 600.0 / doc["duration_s"]
+    assert abs(item["value"] - planted) < 1e-3
+    assert warmth_plain("talk_over_per_10min").say(item["value"]).startswith("You talked over the client, or tried to,")

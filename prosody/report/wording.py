@@ -263,7 +263,8 @@ _WARMTH_SENTENCES: dict[str, tuple[str, str, str]] = {
     "level_instability_db": ("Volume unsteadiness", "Your volume moved {v} from second to second", "dB"),
     "rushed_share": ("Rushed speech", "Rushed (20 % above your usual pace): {v} of your speech", "share"),
     "gap_median_s": ("Wait before you answered", "You typically waited {v} before answering", "signed_s"),
-    "talk_over_per_10min": ("Talking over the client", "You talked over the client {v}", "count/10 min"),
+    "talk_over_per_10min": ("Talking over the client, or trying to", "You talked over the client, or tried to, {v}",
+                            "count/10 min"),  # interruptions and failed interruptions: the table's two rows
 }
 
 
