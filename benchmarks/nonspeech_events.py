@@ -50,7 +50,7 @@ from tests.nonspeech import KINDS, VOCAL, place, sound
 
 SR = 16000
 LAYOUTS = ("separate", "crosstalk", "mono")
-RULES = {"rule": AnalysisConfig(), "before": AnalysisConfig(turns=TurnConfig(sound_max_s=0.0))}
+RULES = {"rule": AnalysisConfig(turns=TurnConfig(sound_max_s=1.5)), "before": AnalysisConfig()}  # the rule is off by default
 EVENT_KINDS = ("backchannel", "interruption", "failed_interruption")
 SAME_S = 0.15
 CLEAR_S = 0.25

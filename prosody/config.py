@@ -177,7 +177,7 @@ class TurnConfig:
     backchannel_max_s: float = 0.8
     interruption_min_overlap_s: float = 0.3
     decision_horizon_s: float = 5.0
-    sound_max_s: float = 1.5
+    sound_max_s: float = 0.0
     sound_max_voiced_share: float = 0.3
 
     def validate(self) -> None:
