@@ -165,11 +165,20 @@ class TurnConfig:
     ``decision_horizon_s``: how long after a short listener segment the tracker
     looks for who speaks next; every turn decision is final this long after
     the segment ends.
+    ``sound_max_s`` / ``sound_max_voiced_share``: a speech segment shorter than
+    ``sound_max_s`` whose frames the pitch tracker calls voiced less than
+    ``sound_max_voiced_share`` of the time is a non-speech sound (a cough, a
+    sniff, a breath, a nose blow), not a turn, a backchannel or an
+    interruption (``engine.pipeline.SoundFilter``; 0: off). Speech is voiced
+    (Ladefoged & Johnson 2011: every English syllable nucleus is a voiced
+    vowel or sonorant; "mm", "mhm", "yeah", "okay" are voiced throughout).
     """
 
     backchannel_max_s: float = 0.8
     interruption_min_overlap_s: float = 0.3
     decision_horizon_s: float = 5.0
+    sound_max_s: float = 0.0
+    sound_max_voiced_share: float = 0.3
 
     def validate(self) -> None:
         _check(0.1 <= self.backchannel_max_s <= 5.0,
@@ -178,6 +187,9 @@ class TurnConfig:
                f"turns.decision_horizon_s={self.decision_horizon_s} must be within 1..60 s")
         _check(0.0 <= self.interruption_min_overlap_s <= 5.0,
                f"turns.interruption_min_overlap_s={self.interruption_min_overlap_s} must be within 0..5 s")
+        _check(0.0 <= self.sound_max_s <= 5.0, f"turns.sound_max_s={self.sound_max_s} must be within 0..5 s")
+        _check(0.0 <= self.sound_max_voiced_share <= 1.0,
+               f"turns.sound_max_voiced_share={self.sound_max_voiced_share} must be within 0..1")
 
 
 @dataclass(frozen=True)

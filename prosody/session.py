@@ -37,6 +37,7 @@ class Session:
     n_frames: int = 0
     frames: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     segments: tuple[Segment, ...] = ()
+    sounds: tuple[Segment, ...] = ()  # non-speech sounds kept out of the segments (engine.pipeline.is_sound)
     nuclei: tuple[tuple[str, float], ...] = ()
     turns: TurnOutput = TurnOutput()
     rolling: tuple[RollingWindow, ...] = ()
@@ -165,6 +166,7 @@ class SessionBuilder:
         self.sources = tuple(sources)
         self._chunks: dict[str, list[FrameBlock]] = {s: [] for s in pipeline.speakers}
         self._segments: list[Segment] = []
+        self._sounds: list[Segment] = []
         self._nuclei: list[tuple[str, float]] = []
         self._turns: list[TurnOutput] = []
         self._rolling: list[RollingWindow] = []
@@ -180,6 +182,7 @@ class SessionBuilder:
             if len(fb):
                 self._chunks[fb.speaker].append(fb)
         self._segments += up.segments
+        self._sounds += up.sounds
         self._nuclei += up.nuclei
         self._turns.append(up.turns)
         self._rolling += up.rolling
@@ -193,6 +196,7 @@ class SessionBuilder:
                     turn_taking=self.pipeline.turn_taking, config=self.pipeline.config.to_dict(),
                     n_frames=self.pipeline.n_frames, frames=frames,
                     segments=tuple(sorted(self._segments, key=lambda x: (x.start_s, x.speaker))),
+                    sounds=tuple(sorted(self._sounds, key=lambda x: (x.start_s, x.speaker))),
                     nuclei=tuple(sorted(self._nuclei, key=lambda x: (x[1], x[0]))),
                     turns=TurnOutput.concat(self._turns), rolling=tuple(self._rolling),
                     voice_quality=tuple(self._voice_quality), peak_db=self.pipeline.peak_db)

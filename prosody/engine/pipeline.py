@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..config import AnalysisConfig
+from ..config import AnalysisConfig, TurnConfig
 from ..errors import InputError
 from .framing import Framer, frame_power, hf500_db, power_db
 from .iir import DcBlocker
@@ -40,7 +40,11 @@ from .voice_quality import VoiceQualityChunk, VoiceQualityTracker
 
 
 class SegmentTracker:
-    """Final per-frame speech decisions -> closed segments + the open one's start."""
+    """Final per-frame speech decisions -> closed segments + the open one's start.
+
+    ``push(is_speech, voiced)`` also counts the voiced frames of each segment:
+    ``voiced_frames`` holds them for the segments the latest ``push``/``flush``
+    returned, in order."""
 
     def __init__(self, speaker: str, *, grid: Grid = GRID):
         self.speaker = speaker
@@ -50,29 +54,59 @@ class SegmentTracker:
     def reset(self) -> None:
         self._n = 0
         self.open_start: int | None = None  # frame index
+        self._open_voiced = 0
+        self.voiced_frames: list[int] = []
 
-    def push(self, is_speech: np.ndarray) -> list[Segment]:
+    def push(self, is_speech: np.ndarray, voiced: np.ndarray | None = None) -> list[Segment]:
         out = []
+        self.voiced_frames = []
+        voiced = np.zeros(len(is_speech), bool) if voiced is None else np.asarray(voiced, bool)
         x = np.concatenate([[self.open_start is not None], is_speech]).astype(np.int8)
         d = np.diff(x)
+        pos = 0  # frames of this block counted so far
         for k in np.flatnonzero(d).tolist():
             if d[k] > 0:
                 self.open_start = self._n + k
+                self._open_voiced = 0
             else:
+                self._open_voiced += int(voiced[max(pos, self.open_start - self._n):k].sum())
                 out.append(self._segment(self.open_start, self._n + k))
+                self.voiced_frames.append(self._open_voiced)
                 self.open_start = None
+            pos = k
+        if self.open_start is not None:
+            self._open_voiced += int(voiced[max(pos, self.open_start - self._n):].sum())
         self._n += len(is_speech)
         return out
 
     def flush(self) -> list[Segment]:
+        self.voiced_frames = []
         if self.open_start is None:
             return []
         seg = self._segment(self.open_start, self._n)
+        self.voiced_frames = [self._open_voiced]
         self.open_start = None
         return [seg]
 
     def _segment(self, a: int, b: int) -> Segment:
         return Segment(self.speaker, self.grid.frames_to_s(a), self.grid.frames_to_s(b))
+
+
+def sound_max_frames(config: TurnConfig, *, grid: Grid = GRID) -> int:
+    """``config.sound_max_s`` in frames: a segment of fewer frames may be a sound (0: none is)."""
+    return int(math.ceil(config.sound_max_s / grid.hop_s - 1e-9))
+
+
+def is_sound(n_frames: int, voiced_frames: int, config: TurnConfig, *, grid: Grid = GRID) -> bool:
+    """A non-speech sound (a cough, a sniff, a breath, a nose blow, paper), not an utterance: a
+    segment shorter than ``config.sound_max_s`` whose frames the pitch tracker calls voiced less
+    than ``config.sound_max_voiced_share`` of the time. Speech is voiced: every syllable has a
+    voiced nucleus (Ladefoged & Johnson 2011), and the listener tokens of backchannels ("mm",
+    "mhm", "yeah", "okay": Ward & Tsukahara 2000) are voiced throughout; a cough, sniff, breath
+    or nose blow is turbulent noise (a cough's voiced tail is brief: Korpas et al. 1996 on the
+    cough's three phases). Whispered speech has no voicing either: a whispered stretch shorter
+    than ``sound_max_s`` counts as a sound (docs/measures.md, "Non-speech sounds")."""
+    return n_frames < sound_max_frames(config, grid=grid) and voiced_frames < config.sound_max_voiced_share * n_frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +120,7 @@ class Update:
     rolling: tuple = ()  # the window stage's summaries, oldest first (measures.RollingWindow)
     provisional: tuple[Provisional, ...] = ()  # per speaker, before the final decisions
     voice_quality: tuple[VoiceQualityChunk, ...] = ()  # per voiced run (voice_quality.py)
+    sounds: tuple[Segment, ...] = ()  # non-speech sounds taken out of the segments (``is_sound``)
 
 
 class WindowStage(Protocol):
@@ -153,6 +188,10 @@ class Pipeline:
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
                        if len(speakers) == 2 else None)
         self._rolling = rolling
+        # non-speech sounds leave the segments where turns are taken (two speakers): frames within
+        # ``turns.sound_max_s`` of an open segment's start wait for its end before the turn tracker
+        self._sound_frames = sound_max_frames(self.config.turns, grid=grid) if self._turns is not None else 0
+        self._held: list[Segment] = []  # final speech segments not yet given to the turn tracker
         self._dc = DcBlocker(len(self.speakers), sample_rate=grid.sample_rate)  # before every level
         clicks = self._ch[0].clicks
         sm = self._ch[0].smoother.latency_frames + (clicks.look if clicks is not None else 0)
@@ -255,6 +294,7 @@ class Pipeline:
     def _emit(self, *, final: bool) -> Update:
         frames_out: list[FrameBlock] = []
         segments: list[Segment] = []
+        sounds: list[Segment] = []
         nuclei: list[tuple[str, float]] = []
         vq_chunks: list = []
         turns = TurnOutput()
@@ -264,11 +304,11 @@ class Pipeline:
             fb = FrameBlock(speaker=ch.speaker, start_frame=start,
                             **{k: ch.take(k, n).astype(dtype) for k, dtype in FRAME_COLUMNS.items()})
             frames_out.append(fb)
-            segments += ch.segments.push(fb.is_speech)
             voiced = np.isfinite(fb.f0_hz)
+            self._sort(ch.segments.push(fb.is_speech, voiced), ch.segments.voiced_frames, segments, sounds)
             nuc = ch.nuclei.push(fb.rms_db, voiced, fb.is_speech)
             if final:
-                segments += ch.segments.flush()
+                self._sort(ch.segments.flush(), ch.segments.voiced_frames, segments, sounds)
                 nuc += ch.nuclei.flush()
             nuclei += [(ch.speaker, float(self.grid.frame_centre_s(k))) for k in nuc]
             vq_chunks += ch.vq.push_frames(fb.is_speech, fb.f0_hz)
@@ -276,14 +316,27 @@ class Pipeline:
                 vq_chunks += ch.vq.flush()
         self.n_frames += n
         if self._turns is not None:
+            self._held += segments
             if final:
-                turns = self._turns.flush(segments, frames=frames_out)
+                turns = self._turns.flush(self._held, frames=frames_out)
+                self._held = []
             else:
+                # an open segment that may still end as a sound is not known to be speech: the turn
+                # tracker is told nothing from its start on (no segment, no open start) until it is
+                # long enough or has closed, so that it decides as it would knowing the whole recording
+                watermark = self.grid.frames_to_s(self.n_frames)
+                for ch in self._ch:
+                    o = ch.segments.open_start
+                    if o is not None and self._sound_frames and self.n_frames - o < self._sound_frames:
+                        watermark = min(watermark, self.grid.frames_to_s(o))
                 opens = {ch.speaker: (None if ch.segments.open_start is None
+                                      or self.grid.frames_to_s(ch.segments.open_start) >= watermark
                                       else self.grid.frames_to_s(ch.segments.open_start)) for ch in self._ch}
-                turns = self._turns.push(segments, open_start_s=opens,
-                                         watermark_s=self.grid.frames_to_s(self.n_frames), frames=frames_out)
+                now = [g for g in self._held if g.start_s < watermark]
+                self._held = [g for g in self._held if g.start_s >= watermark]
+                turns = self._turns.push(now, open_start_s=opens, watermark_s=watermark, frames=frames_out)
         segments.sort(key=lambda s: (s.start_s, s.speaker))
+        sounds.sort(key=lambda s: (s.start_s, s.speaker))
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
         # a window also waits for the syllable nuclei of its frames (a peak is accepted at its dip, later)
         # and, without a turn tracker, for the segments open in it (a segment is emitted when it ends)
@@ -295,4 +348,11 @@ class Pipeline:
             frames_out, segments, turns if self._turns is not None else None, nuclei, decided_until_s=decided,
             turn_taking=self.turn_taking, final=final)
         return Update(frames=tuple(frames_out), segments=tuple(segments), nuclei=tuple(nuclei), turns=turns,
-                      rolling=tuple(rolling), voice_quality=tuple(vq_chunks))
+                      rolling=tuple(rolling), voice_quality=tuple(vq_chunks), sounds=tuple(sounds))
+
+    def _sort(self, segs: list[Segment], voiced: list[int], speech: list[Segment], sounds: list[Segment]) -> None:
+        """Closed segments into speech and, with turn-taking, non-speech sounds (``is_sound``)."""
+        for seg, v in zip(segs, voiced):
+            n = self.grid.s_to_frames(seg.end_s) - self.grid.s_to_frames(seg.start_s)
+            (sounds if self._sound_frames and is_sound(n, v, self.config.turns, grid=self.grid)
+             else speech).append(seg)
