@@ -48,7 +48,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -920,6 +920,15 @@ class _Planner:
         self.utterances.append(u)
         return u
 
+    def duration_s_of(self, u: Utterance) -> float:
+        """``u``'s duration as spoken by its own voice, pitch and speed (``duration_s`` reads the speaker's current ones)."""
+        voice = u.voice if u.voice is not None else default_voice(u.speaker)
+        key = ((voice, u.pitch, u.speed_wpm), u.text)
+        if key not in self.durations_s:
+            y = synthesize(u.text, voice=voice, pitch=u.pitch, speed_wpm=u.speed_wpm, engine=self.engine)
+            self.durations_s[key] = len(y) / SAMPLE_RATE_HZ
+        return self.durations_s[key]
+
     def _end(self, u: Utterance) -> float:
         return u.start_s + self.duration_s(u.speaker, u.text)
 
@@ -1101,6 +1110,191 @@ def scenario_monologue(n_utterances: int = 3, *, seed: int = 0, speaker: str = T
     for _ in range(n_utterances):
         p.turn(speaker, p.pick(speaker, pool), float(p.rng.uniform(0.6, 1.2)))
     return tuple(p.utterances)
+
+
+def scenario_session(duration_s: float, *, seed: int = 0, voices: dict | None = None,
+                     pitch_drift: dict | None = None, level_drift: dict | None = None,
+                     one_voice: bool = False) -> tuple[Utterance, ...]:
+    """A whole therapy session's structure over about ``duration_s`` seconds, one planted truth.
+
+    Blocks, drawn in turn until the timeline passes ``duration_s``:
+
+    * the client's monologue (weight 0.3): 2-5 min of client sentences (mostly long ones), pauses
+      of 0.4-1.6 s between them; the therapist backchannels in ~20 % of the pauses (-8..0 dB) and
+      softly over ~10 % of the long sentences (-12..-4 dB);
+    * a quick exchange (0.45): 4-12 alternating short turns, gaps 0.1-1.5 s, one in four
+      overlapping 0.1-0.25 s, one in six an interruption (0.4-0.8 s);
+    * the therapist's longer turn (0.25): 8-40 s of sentences, the client backchannelling.
+
+    Between blocks, one time in four, a silence of 5-30 s. ``one_voice``: the client's monologues
+    alone (no therapist utterance). ``voices``: speaker -> (espeak voice, pitch base or None,
+    speed_wpm or None; None: 50, 175); each utterance is spoken at its speaker's pitch base +-4
+    and speed +-10 wpm (drawn), the pitch base moving linearly by ``pitch_drift[speaker]``
+    (espeak pitch units, e.g. +8: the voice rises over the session). ``level_drift``: speaker ->
+    ``((time_s, gain_db), ...)`` knots; each utterance's gain is that curve at its start
+    (linear between knots; a person moving about the room)."""
+    rng = np.random.default_rng([seed, 29])
+    base = {s: (default_voice(s), None, None) for s in SPEAKERS} if voices is None else dict(voices)
+    drift = {s: 0.0 for s in SPEAKERS} | dict(pitch_drift or {})
+    knots = dict(level_drift or {})
+    p = _Planner(seed, voices=base)
+    T, C = THERAPIST, CLIENT
+
+    def voice(s):  # the speaker's voice for its next utterance
+        v, pb, sb = base[s]
+        frac = min(1.0, p.floor_end_s / duration_s)
+        pitch = int(np.clip(round((50 if pb is None else pb) + drift[s] * frac) + int(rng.choice([-4, 0, 4])), 0, 99))
+        speed = int((175 if sb is None else sb) + int(rng.choice([-10, 0, 10])))
+        p.voices[s] = (v, pitch, speed)
+
+    def gain(s, extra_db=0.0):
+        if s not in knots:
+            return extra_db
+        ts, gs = zip(*knots[s])
+        return float(np.interp(p.floor_end_s, ts, gs)) + extra_db
+
+    def turn(s, pool, offset_s, **kw):
+        voice(s)
+        u = p.turn(s, p.pick(s, pool, **kw), offset_s)
+        p.utterances[-1] = u = replace(u, gain_db=round(gain(s), 2))
+        p.floor_utt = u
+        return u
+
+    def inside(s, host_s):
+        voice(s)
+        host = p.floor_utt
+        if p.duration_s(host_s, host.text) < 2.4:
+            return
+        p.inside(s, p.pick(s, BACKCHANNEL_TOKENS, max_s=0.8), "backchannel", lead_s=0.6, tail_s=0.7,
+                 gain_db=gain(s, float(rng.uniform(-12.0, -4.0))))
+
+    def monologue(s, other, length_s):
+        end = p.floor_end_s + length_s
+        long_pool = CLIENT_LONG_SENTENCES if s == C else THERAPIST_LONG_SENTENCES
+        short_pool = CLIENT_SENTENCES if s == C else THERAPIST_SENTENCES
+        first = True
+        while p.floor_end_s < end:
+            pool = long_pool if rng.uniform() < 0.7 else short_pool
+            holds = p.floor_utt is not None and p.floor_utt.speaker == s  # a pause, not a change of turn
+            off = float(rng.uniform(0.1, 1.2)) if first and not holds else float(rng.uniform(0.4, 1.6))
+            if not first and not one_voice and rng.uniform() < 0.2:
+                voice(other)
+                off = p.in_pause(other, p.pick(other, BACKCHANNEL_TOKENS, max_s=0.8),
+                                 gain_db=gain(other, float(rng.uniform(-8.0, 0.0))))
+            turn(s, pool, silence_or(off) if first else off)
+            first = False
+            if not one_voice and pool is long_pool and rng.uniform() < 0.1:
+                inside(other, s)
+
+    pending = {"silence": False}
+
+    def last_end(s):  # the end of the speaker's last utterance (spoken at its own pitch and speed)
+        mine = [u for u in p.utterances if u.speaker == s]
+        return -math.inf if not mine else max(
+            u.start_s + p.duration_s_of(u) for u in mine[-3:])
+
+    def silence_or(off):
+        if pending["silence"]:
+            pending["silence"] = False
+            return float(rng.uniform(5.0, 30.0))
+        return off
+
+    def exchange():
+        n = int(rng.integers(4, 13))
+        who = T if p.floor_utt is None or p.floor_utt.speaker == C else C
+        for i in range(n):
+            pool = THERAPIST_SENTENCES if who == T else CLIENT_SENTENCES
+            r = rng.uniform()
+            ov = float(rng.uniform(0.4, 0.8))
+            if i and r < 1 / 6 and p.floor_end_s - ov - last_end(who) >= 0.35:
+                voice(who)
+                ints = THERAPIST_INTERRUPTIONS if who == T else CLIENT_INTERRUPTIONS
+                u = p.interruption(who, p.pick(who, ints), ov)
+                p.utterances[-1] = u = replace(u, gain_db=round(gain(who), 2))
+                p.floor_utt = u
+            else:
+                off = -p.overlap_s() if i and r < 0.25 + 1 / 6 else p.gap_s()
+                turn(who, pool, off if i else silence_or(off))
+            who = C if who == T else T
+
+    while p.floor_end_s < duration_s:
+        if one_voice:
+            monologue(C, T, float(rng.uniform(120.0, 300.0)))
+        else:
+            k = rng.choice(3, p=[0.3, 0.45, 0.25])
+            if k == 0:
+                monologue(C, T, float(rng.uniform(120.0, 300.0)))
+            elif k == 1:
+                exchange()
+            else:
+                monologue(T, C, float(rng.uniform(8.0, 40.0)))
+        pending["silence"] = rng.uniform() < 0.25
+    return tuple(p.utterances)
+
+
+SESSION_LEVEL_DB = -28.0  # each voice's level before its drift (+6 dB and espeak's ~20 dB peaks stay below 0 dBFS)
+SESSION_SNRS_DB = (35.0, 25.0, 15.0)  # pink room noise re the speech level
+SESSION_CHUNK_S = 60.0  # the room is mixed and the noise drawn this much at a time
+SESSION_ROOM_TAIL_S = 1.0  # longer than any room response drawn (RT60 <= 0.5 s): the chunks' tails overlap-add exactly
+
+
+def level_drift_knots(rng: np.random.Generator, duration_s: float) -> tuple[tuple[float, float], ...]:
+    """A person moving about the room: ``(time_s, gain_db)`` knots every 2-5 min, each -6..+6 dB."""
+    t, out = 0.0, []
+    while t < duration_s + 300.0:
+        out.append((round(t, 1), round(float(rng.uniform(-6.0, 6.0)), 2)))
+        t += float(rng.uniform(120.0, 300.0))
+    return tuple(out)
+
+
+def session_recording(voices: dict, *, seed: int, duration_s: float, layout: str,
+                      one_voice: bool = False) -> tuple[np.ndarray, Dialogue, dict]:
+    """A whole session (``scenario_session``) laid out as ``layout`` ("mono" or "shared"), its
+    conditions drawn from ``seed``, the layout and the voices: one person's level drifting
+    (``level_drift_knots``), one voice's pitch base drifting -8..+8 (espeak units), the room as
+    ``mix_room`` draws it in benchmarks/diarization.py (RT60 0.2-0.5 s or, one time in four, dry;
+    level differences 0-6 dB; delays 0-1 ms), mixed a minute at a time with the same responses
+    (the tails overlap-added: the same as one mix), and pink room noise at one of
+    ``SESSION_SNRS_DB`` re ``SESSION_LEVEL_DB``. ``voices``: speaker -> (espeak voice, pitch or
+    None, speed or None). Returns (float32 (n, channels), the dialogue (its clean voices and
+    truth), the conditions drawn)."""
+    def spec(v):  # "voice pNN sNNN", as benchmarks/diarization.py spells a voice
+        return v[0] + ("" if v[1] is None else f" p{v[1]}") + ("" if v[2] is None else f" s{v[2]}")
+
+    key = int(hashlib.sha1("/".join(spec(voices[s]) for s in SPEAKERS).encode()).hexdigest()[:6], 16)
+    rng = np.random.default_rng([seed, int(duration_s // 60), 0 if layout == "mono" else 1, int(one_voice), key])
+    mover = CLIENT if one_voice else SPEAKERS[int(rng.integers(2))]
+    pitch_drift = {SPEAKERS[int(rng.integers(2))]: float(rng.uniform(-8.0, 8.0))}
+    knots = {mover: level_drift_knots(rng, duration_s)}
+    utts = scenario_session(duration_s, seed=seed, voices=voices, pitch_drift=pitch_drift, level_drift=knots,
+                            one_voice=one_voice)
+    d = build_dialogue(utts, noise_db=None, level_db=(SESSION_LEVEL_DB, SESSION_LEVEL_DB), seed=seed)
+    ld = (float(rng.uniform(0, 6)) * rng.choice([-1, 1]), float(rng.uniform(0, 6)) * rng.choice([-1, 1]))
+    rt60 = None if rng.uniform() < 0.25 else float(rng.uniform(0.2, 0.5))
+    delay = tuple(float(v) for v in rng.uniform(0, 1, 2))
+    snr = float(SESSION_SNRS_DB[int(rng.integers(len(SESSION_SNRS_DB)))])
+    n = len(d.audio)
+    out = np.zeros((n, 1 if layout == "mono" else 2), np.float32)
+    step, tail = int(SESSION_CHUNK_S * d.sample_rate), int(SESSION_ROOM_TAIL_S * d.sample_rate)
+    for a in range(0, n, step):
+        piece = np.concatenate([d.audio[a:a + step], np.zeros((tail, 2), np.float32)])
+        y, _ = mix_room(replace(d, audio=piece), layout=layout, level_diff_db=ld, delay_ms=delay,
+                        rt60_s=rt60, noise_db=None, seed=seed)
+        k = min(len(y), n - a)
+        out[a:a + k] += y[:k]
+    noise_db = SESSION_LEVEL_DB - snr
+    nrng = np.random.default_rng([seed, 41])
+    for a in range(0, n, step):
+        k = min(step, n - a)
+        for c in range(out.shape[1]):
+            z = pink_noise(nrng, k)
+            out[a:a + k, c] += (z / np.sqrt(np.mean(z ** 2)) * 10 ** (noise_db / 20)).astype(np.float32)
+    peak = float(np.max(np.abs(out)))
+    if peak >= 1.0:
+        raise ScenarioError(f"the session peaks at {20 * np.log10(peak):+.1f} dBFS; lower SESSION_LEVEL_DB")
+    cond = {"mover": mover, "drift_db": [g for _, g in knots[mover]], "pitch_drift": pitch_drift,
+            "snr_db": snr, "rt60_s": rt60, "level_diff_db": ld}
+    return out, d, cond
 
 
 # --------------------------------------------------------------------------- cross-talk on separate channels

@@ -1760,11 +1760,18 @@ def _utterance_z(feats: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig
 def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed: np.ndarray) -> float:
     """How far the seed's voice lies from the rest, in this recording's own spread: each
     utterance (>= 0.3 s) embedded on its own frames (tiles of at most 1.5 s, averaged);
-    the cosine of the seed utterances' mean embedding to the mean of all other utterances,
-    as a robust z-score among the same cosine of each other utterance to the rest (left
-    out in turn). A real voice varies more between its utterances than a synthetic one, so
-    an odd utterance of one voice scores nearer 0. ``melc``: (m, 40) mel power of the
-    speech frames. inf when fewer than 5 other utterances."""
+    the median over the seed utterances of each one's cosine to the mean of all other
+    utterances, as a robust z-score among the same cosine of each other utterance to the rest
+    (left out in turn). One utterance is measured against one utterance: the mean embedding
+    of many seed utterances lies nearer anything than any one utterance does (its own noise
+    averaged out), so a second voice heard in many short utterances, as a listening
+    therapist's through a whole session, scored nearer the rest the longer the session (a
+    10 min session: 19 seed utterances, one of them the client's, -2.4 as their mean
+    embedding, -8.0 as the median of their own; docs/speakers.md, thirty-eighth round). One
+    seed utterance: the same figure either way. A real voice varies more
+    between its utterances than a synthetic one, so an odd utterance of one voice scores
+    nearer 0. ``melc``: (m, 40) mel power of the speech frames. inf when fewer than 5
+    other utterances."""
     ua, ub = _utterances(idx)
     keep = (ub - ua) >= 30
     ua, ub = ua[keep], ub[keep]
@@ -1780,7 +1787,7 @@ def _seed_embedding_z(enc: VoiceEncoder, melc: np.ndarray, idx: np.ndarray, seed
         return float("inf")
     rest = (e[~sd] * wt[~sd, None]).sum(axis=0)
     unit = lambda v: v / max(float(np.linalg.norm(v)), 1e-12)  # noqa: E731
-    c_seed = float(unit((e[sd] * wt[sd, None]).sum(axis=0)) @ unit(rest))
+    c_seed = float(np.median(e[sd] @ unit(rest)))
     c_other = np.array([float(e[i] @ unit(rest - e[i] * wt[i])) for i in np.flatnonzero(~sd)])
     med = float(np.median(c_other))
     return (c_seed - med) / max(1.4826 * float(np.median(np.abs(c_other - med))), 0.01)
