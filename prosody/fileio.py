@@ -82,6 +82,25 @@ def sync_folder(folder: str | os.PathLike) -> None:
         pass
 
 
+def sqlite_errors(method):
+    """Methods of an object holding a SQLite database (the store, the batch ledger) raise its own
+    one-line error, never sqlite3's: a SQLite error met while reading or writing becomes
+    ``self.sqlite_error(exc)``. Programming errors (``sqlite3.ProgrammingError``: a bug, not the
+    database's state) pass through."""
+    import functools
+    import sqlite3
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self.sqlite_error(exc) from None
+    return guarded
+
+
 def restrict_sqlite_sidecars(db_path: str | os.PathLike) -> None:
     """Make an SQLite database's ``-wal`` and ``-shm`` files owner-only (SQLite
     creates them with the database file's mode, but an older file may differ)."""

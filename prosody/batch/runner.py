@@ -31,7 +31,6 @@ import contextlib
 import csv
 import dataclasses
 import fnmatch
-import functools
 import glob
 import hashlib
 import io
@@ -54,7 +53,7 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import file_sha256, restrict_sqlite_sidecars
+from ..fileio import file_sha256, restrict_sqlite_sidecars, sqlite_errors
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS
@@ -609,24 +608,11 @@ def ledger_error(path: Path, exc: sqlite3.DatabaseError, *, doing: str = "use", 
                        "unaffected; finished files are found there again)")
 
 
-def _ledger_errors(method):
-    """Ledger methods raise LedgerError, never sqlite3's own errors (a busy ledger was an 'internal error')."""
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.ProgrammingError:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise ledger_error(self.path, exc) from None
-    return guarded
-
-
 class Ledger:
     """``batch.sqlite`` in the store folder (0600): the hash cache, finished
     analyses (``done``: one row per content+options, with its table row), and
     a per-run log (``runs``, ``analyses``, ``failures``). Its SQLite errors are
-    LedgerError (``_ledger_errors``)."""
+    LedgerError (``sqlite_error``; a busy ledger was an 'internal error')."""
 
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / LEDGER_NAME
@@ -652,6 +638,10 @@ class Ledger:
             raise ledger_error(self.path, exc, doing="open", full=low_space(self.path.parent)) from None
         restrict_sqlite_sidecars(self.path)
 
+    def sqlite_error(self, exc: sqlite3.DatabaseError) -> LedgerError:
+        """A SQLite error met on the ledger, as one line (``ledger_error``; ``fileio.sqlite_errors``)."""
+        return ledger_error(self.path, exc)
+
     def close(self) -> None:
         self.db.close()
 
@@ -665,7 +655,7 @@ class Ledger:
         self.db.execute("COMMIT")
         return cur
 
-    @_ledger_errors
+    @sqlite_errors
     def cached_sha256(self, path: str) -> str:
         """The file's SHA-256, from the cache when its size, mtime, ctime, inode
         and device are unchanged. mtime alone is not enough: ``cp -p``, ``rsync
@@ -689,23 +679,23 @@ class Ledger:
             self._write("DELETE FROM hashes WHERE path = ?", (real,))
         return digest
 
-    @_ledger_errors
+    @sqlite_errors
     def start_run(self, backend: str, n_jobs: int) -> int:
         return self._write("INSERT INTO runs (started_at, backend, n_jobs) VALUES (?,?,?)",
                            (_now(), backend, n_jobs)).lastrowid
 
-    @_ledger_errors
+    @sqlite_errors
     def finish_run(self, run_id: int, *, analysed: int, skipped: int, failed: int) -> None:
         self._write("UPDATE runs SET finished_at=?, n_analysed=?, n_skipped=?, n_failed=? WHERE id=?",
                     (_now(), analysed, skipped, failed, run_id))
 
-    @_ledger_errors
+    @sqlite_errors
     def done_row(self, content: str, options: str) -> tuple[int, dict] | None:
         row = self.db.execute("SELECT session_id, row FROM done WHERE content_sha256=? AND options_sha256=?",
                               (content, options)).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
-    @_ledger_errors
+    @sqlite_errors
     def record_done(self, run_id: int | None, content: str, options: str, *, uid: str, session_id: int,
                     files: tuple[str, ...], row: dict, result: TaskResult | None = None) -> None:
         now = _now()
@@ -726,7 +716,7 @@ class Ledger:
             raise
         self.db.execute("COMMIT")
 
-    @_ledger_errors
+    @sqlite_errors
     def forget_failures(self, files: tuple[str, ...]) -> None:
         """Drop the failures logged for ``files`` (by path or resolved path): the file went through
         later (analysed, already done, or found the duplicate of a session), so its old failure says
@@ -750,7 +740,7 @@ class Ledger:
                 raise
             self.db.execute("COMMIT")
 
-    @_ledger_errors
+    @sqlite_errors
     def record_failure(self, run_id: int, files: tuple[str, ...], reason: str) -> None:
         cur = self._write("INSERT INTO failures (run_id, files, reason, at) VALUES (?,?,?,?)",
                           (run_id, json.dumps(list(files)), reason, _now()))
@@ -759,7 +749,7 @@ class Ledger:
                 for n in {x, os.path.realpath(x)}:
                     self._failed_paths.setdefault(n, set()).add(cur.lastrowid)
 
-    @_ledger_errors
+    @sqlite_errors
     def analyses(self, run_id: int | None = None) -> list[dict]:
         """Completed analyses (all runs, or one), oldest first."""
         q = "SELECT run_id, files, content_sha256, session_id, duration_s, cpu_s, wall_s, peak_rss_mb, worker " \

@@ -28,7 +28,6 @@ export and import.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -46,7 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars, write_private
+from ..fileio import (free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars,
+                      sqlite_errors, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -479,21 +479,6 @@ def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
     write_private(folder / name, data, tmp_prefix=f".tmp-{name}.", tmp_suffix=".npz")
 
 
-def _sqlite_errors(method):
-    """Store methods raise StoreError, never sqlite3's own errors: a SQLite error met
-    while reading or writing becomes one line (``Store.sqlite_error``). Programming
-    errors (``sqlite3.ProgrammingError``: a bug, not the store's state) pass through."""
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.ProgrammingError:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise self.sqlite_error(exc) from None
-    return guarded
-
-
 # -- session numbers: (therapist, client, session number) names one session ---------------------------------------
 # The key the next number is counted in: a client seen by two therapists is numbered by each.
 # A number typed by the user that another session holds is refused (SessionNumberTakenError);
@@ -708,7 +693,7 @@ class Store:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
-    @_sqlite_errors
+    @sqlite_errors
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -779,7 +764,7 @@ class Store:
                                  ) from None
 
     # -- writing -------------------------------------------------------------------------------------------------
-    @_sqlite_errors
+    @sqlite_errors
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
              meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
              session_id: int | None = None, notes=(), renumber: bool = False) -> int:
@@ -920,7 +905,7 @@ class Store:
         from ..session import attribution_of  # a lower floor, imported where used (start-up time)
         db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (*attribution_of(doc), sid))
 
-    @_sqlite_errors
+    @sqlite_errors
     def add_feedback(self, ref, *, srs: tuple[int, ...] | None = None, rating: int | None = None,
                      given_at: str | None = None) -> Feedback:
         """Attach the client's feedback; a second one of the same kind replaces the first."""
@@ -941,7 +926,7 @@ class Store:
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
 
-    @_sqlite_errors
+    @sqlite_errors
     def add_note(self, ref, text: str, *, time_s: float, end_s: float | None = None, author: str = "",
                  moment: str = "") -> Note:
         """Add a supervisor's note on ``time_s`` (to ``end_s``) of a session."""
@@ -966,7 +951,7 @@ class Store:
                        (sid, note.time_s, note.end_s, note.text, note.author, note.created_at, note.moment))
         return note
 
-    @_sqlite_errors
+    @sqlite_errors
     def notes(self, ref) -> tuple[Note, ...]:
         """A session's supervisor notes, in time order."""
         sid = self.resolve(ref)
@@ -974,7 +959,7 @@ class Store:
             "SELECT time_s, end_s, text, author, created_at, moment FROM notes WHERE session_id = ? "
             "ORDER BY time_s, id", (sid,)))
 
-    @_sqlite_errors
+    @sqlite_errors
     def edit_meta(self, ref, *, therapist: str | None = None, client: str | None = None,
                   session_number: int | None = None, recorded_at: str | None = None, notes: str | None = None,
                   add_tags=(), remove_tags=()) -> SessionInfo:
@@ -1022,7 +1007,7 @@ class Store:
                            [(sid, t) for t in add_tags])
         return self.info(sid)
 
-    @_sqlite_errors
+    @sqlite_errors
     def check_session_number(self, *, therapist: str | None, client: str | None, number: int | None,
                              replacing: int | None = None, how: str = "--session-number") -> None:
         """Raise SessionNumberTakenError when a session of ``therapist``'s ``client`` could
@@ -1032,13 +1017,13 @@ class Store:
         _check_number_free(self.db, therapist=nfc(therapist), client=nfc(client), number=number, sid=replacing,
                            how=how)
 
-    @_sqlite_errors
+    @sqlite_errors
     def add_bookmark(self, ref, time_s: float, note: str = "") -> None:
         sid = self.resolve(ref)
         with self._tx() as db:
             db.execute("INSERT INTO bookmarks (session_id, time_s, note) VALUES (?,?,?)", (sid, float(time_s), note))
 
-    @_sqlite_errors
+    @sqlite_errors
     def delete(self, ref) -> int:
         """Remove a session: its rows (zeroed on disk: ``secure_delete``), its
         frames file and any a killed save of it left (``gc``; older than a minute),
@@ -1070,7 +1055,7 @@ class Store:
             pass  # a reader holds the WAL; the next checkpoint overwrites it
 
     # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
-    @_sqlite_errors
+    @sqlite_errors
     def save_profile(self, name: str, profile: dict, *, source: str, session_id: int | None = None) -> None:
         """Keep ``profile`` (``VoiceProfile.to_dict()``) under ``name``, replacing one of that name.
         ``session_id``: the stored session it was built from (set to NULL when that session is deleted)."""
@@ -1082,7 +1067,7 @@ class Store:
             db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
                        "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))
 
-    @_sqlite_errors
+    @sqlite_errors
     def profile(self, name: str) -> dict | None:
         """The stored profile dict of ``name`` (with ``source``, ``session_id``, ``created_at``), or None."""
         row = self.db.execute("SELECT profile, source, session_id, created_at FROM voice_profiles WHERE name = ?",
@@ -1091,13 +1076,13 @@ class Store:
             return None
         return {**json.loads(row[0]), "source": row[1], "session_id": row[2], "created_at": row[3]}
 
-    @_sqlite_errors
+    @sqlite_errors
     def profiles(self) -> list[tuple[str, str, int | None, str]]:
         """(name, source, session_id, created_at) of every stored profile, by name."""
         return [tuple(r) for r in self.db.execute(
             "SELECT name, source, session_id, created_at FROM voice_profiles ORDER BY name")]
 
-    @_sqlite_errors
+    @sqlite_errors
     def delete_profile(self, name: str) -> None:
         with self._tx() as db:
             cur = db.execute("DELETE FROM voice_profiles WHERE name = ?", (nfc(str(name).strip()),))
@@ -1106,13 +1091,13 @@ class Store:
                                            "`prosody enrol --list` lists them")
         self._checkpoint()  # a voice profile is biometric: erased from the file now, as a session is
 
-    @_sqlite_errors
+    @sqlite_errors
     def attribution(self, ref) -> tuple[str | None, str | None]:
         """(layout, how speakers were attributed) of a stored session."""
         sid = self.resolve(ref)
         return tuple(self.db.execute("SELECT layout, attribution FROM sessions WHERE id = ?", (sid,)).fetchone())
 
-    @_sqlite_errors
+    @sqlite_errors
     def gc(self, *, min_age_s: float = ORPHAN_MIN_AGE_S, uid: str | None = None) -> list[str]:
         """Remove frames files no session references, older than ``min_age_s``: left by a
         kill between writing the file and committing (or while writing it: ``.tmp-*``), or
@@ -1135,7 +1120,7 @@ class Store:
         return removed
 
     # -- reading -------------------------------------------------------------------------------------------------
-    @_sqlite_errors
+    @sqlite_errors
     def resolve(self, ref) -> int:
         """A session reference -> its ID: the integer ID (``12`` or ``#12``),
         a uid or a unique uid prefix of at least 4 characters, or ``last``."""
@@ -1182,7 +1167,7 @@ FROM sessions s"""
                            speakers=tuple(speakers.split("\x1f")) if speakers else (), warmth_score=warmth,
                            srs_total=srs, rating=rating, has_frames=bool(has_frames))
 
-    @_sqlite_errors
+    @sqlite_errors
     def list(self, *, therapist: str | None = None, client: str | None = None, tag: str | None = None,
              since: str | None = None, until: str | None = None, ids=None) -> list[SessionInfo]:
         """Sessions matching every filter given, oldest first (by ``recorded_at``,
@@ -1222,7 +1207,7 @@ FROM sessions s"""
         sql += " ORDER BY s.recorded_at IS NULL, s.recorded_at, s.id"
         return [self._info(r) for r in self.db.execute(sql, args)]
 
-    @_sqlite_errors
+    @sqlite_errors
     def info(self, ref) -> SessionInfo:
         sid = self.resolve(ref)
         return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
@@ -1247,7 +1232,7 @@ FROM sessions s"""
             f"another version of prosody or edited by hand; the other sessions are unaffected: restore {DB_NAME} "
             f"from a backup, or remove this one with `prosody delete {sid}`")
 
-    @_sqlite_errors
+    @sqlite_errors
     def get(self, ref) -> StoredSession:
         """A stored session: its listing info, its document (checked: ``_doc``), bookmarks,
         feedback and supervisor notes."""
@@ -1259,7 +1244,7 @@ FROM sessions s"""
             "SELECT kind, items, given_at FROM feedback WHERE session_id = ? ORDER BY kind", (info.id,)))
         return StoredSession(info=info, doc=doc, bookmarks=bookmarks, feedback=feedback, notes=self.notes(info.id))
 
-    @_sqlite_errors
+    @sqlite_errors
     def recording_fields(self, ids) -> list[dict]:
         """Per stored session ``ids``, the parts of its document that name its recordings
         (``audio``, ``live``, ``sources``: what ``clips.recording_paths`` reads), without
@@ -1273,7 +1258,7 @@ FROM sessions s"""
             f"FROM sessions WHERE id IN ({','.join('?' * len(ids))})", ids))
         return [json.loads(rows[i]) for i in ids if i in rows]
 
-    @_sqlite_errors
+    @sqlite_errors
     def frames(self, ref) -> dict[str, dict[str, np.ndarray]] | None:
         """The session's per-frame features, or None when it was saved without."""
         sid = self.resolve(ref)
@@ -1302,7 +1287,7 @@ FROM sessions s"""
         return self.save(b.doc, b.frames, meta=b.meta, bookmarks=b.bookmarks, feedback=b.feedback,
                          uid=None if new_id else b.uid, notes=b.notes, renumber=renumber)
 
-    @_sqlite_errors
+    @sqlite_errors
     def metrics(self, ids) -> dict[int, dict[str, float | None]]:
         """Numbers to compare sessions by, per session ID: ``{role}.{speaker
         column}`` (e.g. ``therapist.gap_median_s``), every flattened measure
@@ -1337,14 +1322,14 @@ FROM sessions s"""
                     out[sid]["feedback.rating"] = total
         return out
 
-    @_sqlite_errors
+    @sqlite_errors
     def windows(self, ref, kind: str = "window") -> list[dict]:
         """Stored rolling windows (``kind="window"``) or phases (``"phase"``), in order."""
         sid = self.resolve(ref)
         return [json.loads(d) for (d,) in self.db.execute(
             "SELECT doc FROM rolling WHERE session_id = ? AND kind = ? ORDER BY idx", (sid, kind))]
 
-    @_sqlite_errors
+    @sqlite_errors
     def check_intact(self) -> None:
         """Raise StoreDamagedError when SQLite's quick check finds a damaged page (it reads
         every page once: run before a long analysis is saved, not on every open)."""
@@ -1352,7 +1337,7 @@ FROM sessions s"""
         if problem != "ok":
             raise damaged_error(self.db_path, " ".join(str(problem).split()))
 
-    @_sqlite_errors
+    @sqlite_errors
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
