@@ -101,3 +101,22 @@ def export_saved(tmp_path, wav) -> tuple[Path, Path]:
     assert run_cli("analyze", wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
     assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
     return tmp_path / "s.json", tmp_path / "s.frames.npz"
+
+
+def planted_batch(base, short_wav):
+    """``short_wav`` copied under a folder and file name carrying a client's real name and analysed by
+    ``prosody batch`` into ``base/store`` with typed names and notes (Therapist-Zyxwv, Pseudo-Qwvut,
+    Notes-Plmkj, Realname-Quixote): needles for the tests that delete must leave no trace of. Returns
+    (store folder, the therapist's stored f0_median_hz: a figure to look for as bytes)."""
+    from prosody.store.db import Store
+    folder = base / "Client-Realname-Quixote"
+    folder.mkdir()
+    rec = folder / "session-with-quixote.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    store = base / "store"
+    rc, out, err = run_cli("batch", rec, "--jobs", "1", "--store", store, "--table", base / "t", "--no-progress",
+                           "--therapist", "Therapist-Zyxwv", "--client", "Pseudo-Qwvut", "--notes", "Notes-Plmkj")
+    assert rc == 0, err
+    with Store(store) as st:
+        f0 = st.get(1).doc["speakers"]["therapist"]["f0_median_hz"]
+    return store, f0

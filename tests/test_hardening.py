@@ -29,7 +29,7 @@ from prosody.live.capture import ReplaySource
 from prosody.engine.sources import Layout
 from prosody.store.db import Store
 from prosody_cli.liveview import plain_line
-from tests.conftest import run_cli
+from tests.conftest import planted_batch, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 DIALOGUE = REPO / "fixtures" / "dialogue.flac"
@@ -330,17 +330,7 @@ def test_batch_uids_and_store_uids_are_plain_tokens(tmp_path, analysed):
 
 # -- 4. delete erases every trace -----------------------------------------------------------------------------
 def test_delete_erases_every_trace_from_every_file(tmp_path, short_wav):
-    secret = tmp_path / "Client-Realname-Quixote"
-    secret.mkdir()
-    rec = secret / "session-with-quixote.wav"
-    rec.write_bytes(short_wav.read_bytes())
-    store = tmp_path / "store"
-    rc, out, err = _cli("batch", rec, "--jobs", "1", "--store", store, "--table", tmp_path / "t", "--no-progress",
-                        "--therapist", "Therapist-Zyxwv", "--client", "Pseudo-Qwvut", "--notes", "Notes-Plmkj")
-    assert rc == 0, err
-    with Store(store) as st:
-        doc = st.get(1).doc
-    f0 = doc["speakers"]["therapist"]["f0_median_hz"]
+    store, f0 = planted_batch(tmp_path, short_wav)
     needles = [b"Therapist-Zyxwv", b"Pseudo-Qwvut", b"Notes-Plmkj", b"Realname-Quixote",
                repr(f0).encode(), struct.pack(">d", f0)]
     files = [p for p in store.rglob("*") if p.is_file()]

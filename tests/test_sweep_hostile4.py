@@ -30,7 +30,7 @@ import soundfile as sf
 
 from prosody.batch import runner
 from prosody.store.db import Store
-from tests.conftest import run_cli
+from tests.conftest import planted_batch, run_cli
 
 
 def _one_line(rc, err, code=1):
@@ -43,17 +43,7 @@ def _one_line(rc, err, code=1):
 def batched(tmp_path_factory, short_wav):
     """(store folder, planted needles): ``short_wav`` copied under a folder and file name carrying a
     client's real name, analysed by ``prosody batch`` with typed names and notes."""
-    base = tmp_path_factory.mktemp("batched")
-    folder = base / "Client-Realname-Quixote"
-    folder.mkdir()
-    rec = folder / "session-with-quixote.wav"
-    rec.write_bytes(short_wav.read_bytes())
-    store = base / "store"
-    rc, out, err = run_cli("batch", rec, "--jobs", "1", "--store", store, "--table", base / "t", "--no-progress",
-                           "--therapist", "Therapist-Zyxwv", "--client", "Pseudo-Qwvut", "--notes", "Notes-Plmkj")
-    assert rc == 0, err
-    with Store(store) as st:
-        f0 = st.get(1).doc["speakers"]["therapist"]["f0_median_hz"]
+    store, f0 = planted_batch(tmp_path_factory.mktemp("batched"), short_wav)
     needles = [b"Therapist-Zyxwv", b"Pseudo-Qwvut", b"Notes-Plmkj", b"Realname-Quixote", struct.pack("<d", f0)]
     return store, needles
 
