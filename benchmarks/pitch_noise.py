@@ -152,11 +152,13 @@ def _contour(rng, base_hz: float, t_s: np.ndarray, dur_s: float) -> np.ndarray:
     return np.clip(base_hz * 2.0 ** oct_, 70.0, 450.0)
 
 
-def _resonator_cascade(x: np.ndarray, formants_hz, fs: int) -> np.ndarray:
+def resonator_cascade(x: np.ndarray, formants_hz, fs: int, *, bw_growth: float = 0.0) -> np.ndarray:
+    """``x`` through one two-pole resonator per formant (bandwidths ``BANDWIDTHS_HZ``, unity gain at
+    DC); ``bw_growth``: each bandwidth times max(1, f / 1500 Hz) ** bw_growth (0: as listed)."""
     for f, bw in zip(formants_hz, BANDWIDTHS_HZ):
         if f >= 0.45 * fs:
             continue
-        r = np.exp(-np.pi * bw / fs)
+        r = np.exp(-np.pi * (bw * max(1.0, f / 1500.0) ** bw_growth if bw_growth else bw) / fs)
         a = [1.0, -2.0 * r * np.cos(2 * np.pi * f / fs), r * r]
         x = scipy.signal.lfilter([sum(a)], a, x)
     return x
@@ -193,7 +195,7 @@ def glottal_voice(seed: int, base_hz: float, speaker: str, dur_s: float = 3.0) -
         env[:ramp] = np.linspace(0, 1, ramp)
         env[-ramp:] = np.linspace(1, 0, ramp)
         vowel = VOWELS_HZ["aeiou"[rng.integers(5)]]
-        piece = _resonator_cascade(src[pos:pos + seg] * env, [f * scale for f in vowel], GEN_SR)
+        piece = resonator_cascade(src[pos:pos + seg] * env, [f * scale for f in vowel], GEN_SR)
         out[pos:pos + seg] += piece * rng.uniform(0.5, 1.0) / (np.abs(piece).max() + 1e-12)
         voiced_env[pos:pos + seg] = env
         pos += seg

@@ -79,7 +79,7 @@ import soxr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.pitch_noise import VOWELS_HZ, babble_source, pink  # noqa: E402
+from benchmarks.pitch_noise import VOWELS_HZ, babble_source, pink, resonator_cascade  # noqa: E402
 from prosody.config import PitchConfig  # noqa: E402
 from prosody.engine.pitch import PitchTracker  # noqa: E402
 from prosody.timebase import GRID  # noqa: E402
@@ -90,7 +90,6 @@ GEN_SR = 48000
 FMIN_HZ, FMAX_HZ = 50.0, 600.0
 GROSS_RATIO = 0.2
 COLLAR_FRAMES = 2  # voicing is not scored within 20 ms of a planted boundary
-BANDWIDTHS_HZ = (80, 100, 140, 200, 260)
 
 CONDITIONS = ("clean", "lvl-40", "lvl-3", "white20", "white10", "white5", "pink10", "pink5",
               "babble10", "babble5", "rev0.4", "rev0.9", "opus12", "opus24", "mp3-32", "tel8k",
@@ -124,16 +123,6 @@ def n_frames(n_samples: int) -> int:
 
 
 # ---------------------------------------------------------------- synthetic voices
-
-def _resonators(x: np.ndarray, formants_hz, fs: int) -> np.ndarray:
-    for f, bw in zip(formants_hz, BANDWIDTHS_HZ):
-        if f >= 0.45 * fs:
-            continue
-        r = np.exp(-np.pi * bw * max(1.0, f / 1500.0) ** 0.3 / fs)
-        a = [1.0, -2.0 * r * np.cos(2 * np.pi * f / fs), r * r]
-        x = scipy.signal.lfilter([sum(a)], a, x)
-    return x
-
 
 def _contour(rng, kind: str, base_hz: float, t: np.ndarray, dur_s: float) -> np.ndarray:
     """Planted F0 (Hz) at times ``t`` (s)."""
@@ -218,7 +207,7 @@ def synth_voice(seed: int, kind: str, base_hz: float, scale: float, dur_s: float
         env[:ramp] = np.linspace(0, 1, ramp)
         env[-ramp:] = np.linspace(1, 0, ramp)
         vowel = VOWELS_HZ["aeiou"[rng.integers(5)]]
-        piece = _resonators(src[pos:pos + seg] * env, [f * scale for f in vowel], GEN_SR)
+        piece = resonator_cascade(src[pos:pos + seg] * env, [f * scale for f in vowel], GEN_SR, bw_growth=0.3)
         out[pos:pos + seg] += piece * rng.uniform(0.4, 1.0) / (np.abs(piece).max() + 1e-12)
         voiced_env[pos:pos + seg] = env
         pos += seg
