@@ -65,7 +65,8 @@ _V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_me
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
 # the names save writes in the frames folder, the only ones gc removes: UID.TOKEN.npz, and its temporary
-# .tmp-UID.TOKEN.npz.XXXXXXXX.npz (.tmp-XXXXXXXX.npz before the temporary carried the name)
+# .tmp-UID.TOKEN.npz.RANDOM.npz, RANDOM being tempfile's 8 characters (.tmp-RANDOM.npz before the temporary
+# carried the name)
 _FRAMES_NAME = re.compile(r"[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz"
                           r"|\.tmp-(?:[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz\.)?[A-Za-z0-9_]{8}\.npz")
 OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save waits at most BUSY_TIMEOUT_S to commit)
