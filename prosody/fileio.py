@@ -62,6 +62,39 @@ def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     return Path(tmp)
 
 
+# the temporary names stage_private gives by default: .NAME.RANDOM.tmp, RANDOM being tempfile's 8 characters
+STAGED_MIN_AGE_S = 3600.0  # a temporary younger than this may belong to a write in progress (another prosody's)
+
+
+def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...],
+                 min_age_s: float = STAGED_MIN_AGE_S) -> list[str]:
+    """Remove from ``folder`` the temporaries a killed ``write_private`` left (SIGKILL, a power cut: its
+    own clean-up never ran): ``.NAME.RANDOM.tmp`` for NAME ending in one of ``suffixes``, a regular
+    file of this user, owner-only (0600, as ``stage_private`` makes them), with one link, not changed
+    for ``min_age_s``. Nothing else is touched (a user's file so named is not owner-only or not old,
+    a link is not followed). Best effort: a folder that cannot be read is left as it is. Returns the
+    names removed."""
+    name = re.compile(r"\.(?:.+(?:" + "|".join(re.escape(s) for s in suffixes) + r"))\.[a-z0-9_]{8}\.tmp")
+    cutoff = time.time() - min_age_s
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for e in entries:
+        if not name.fullmatch(e.name):
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+            if (stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) == 0o600
+                    and st.st_nlink == 1 and st.st_mtime < cutoff):
+                os.unlink(e.path)
+                removed.append(e.name)
+        except OSError:  # gone meanwhile (another prosody's sweep), or not ours to remove
+            continue
+    return removed
+
+
 def discard_staged(tmp: str | os.PathLike) -> None:
     """Remove a file ``stage_private`` wrote (gone already is fine)."""
     try:

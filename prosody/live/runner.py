@@ -46,7 +46,7 @@ import numpy as np
 from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import check_writable_folder, make_private_dirs, rescue_folders, write_private
+from ..fileio import check_writable_folder, make_private_dirs, rescue_folders, sweep_staged, write_private
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
@@ -894,6 +894,9 @@ def write_session(json_path: str | os.PathLike, doc: dict, arrays: bytes) -> Non
     # verified: what is on disk is what was meant (a save is never reported that did not happen)
     if json_path.read_bytes() != data or not frames_path_for(json_path).is_file():
         raise OSError(f"{json_path} did not read back as written")
+    # and the temporaries of a save killed in this folder before (this session's or another's): a
+    # session's words and pitch under a hidden name, kept for good otherwise
+    sweep_staged(json_path.parent, suffixes=(".json", ".frames.npz"))
 
 
 def _json_default(o):

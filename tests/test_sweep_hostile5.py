@@ -1,0 +1,170 @@
+"""Hostile sweep 5: what the fourth sweep left open, then surfaces no sweep had tried. Each defect with
+what happened before and what happens now (the house way of the earlier sweeps: one clear line on
+stderr, a non-zero exit, no traceback; every file under tmp_path).
+
+1. A ``prosody live`` save killed mid-write (SIGKILL, a power cut) left its hidden owner-only temporary
+   (``.NAME.json.RANDOM.tmp``, ``.NAME.frames.npz.RANDOM.tmp``: the session's words and per-frame pitch)
+   beside the session file for good. The next live save in that folder now removes such left-overs: only
+   names prosody writes, only regular owner-only files of this user, only ones unchanged for an hour.
+2. ``prosody delete`` on a nearly full disk (room for the batch ledger's change, not for the store's)
+   erased the session's rows from the batch ledger, then failed on the store and said 'the store is
+   unchanged': the session stayed, its ledger rows were gone, and the delete run again once there was
+   room no longer said that the batch's table still holds its row. The ledger's change is now committed
+   only after the store's: a store that cannot be changed leaves the ledger as it was.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import planted_batch, run_cli
+
+REPO = Path(__file__).parents[1]
+
+
+def _one_line(rc, err, code=1):
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+
+
+# -- 1. a killed live save's temporaries -----------------------------------------------------------------------
+KILLED_LIVE_SAVE = r"""
+import os, sys, time
+from prosody.live import runner
+calls = [0]
+real = os.fsync
+def fsync(fd):
+    calls[0] += 1
+    if calls[0] == int(sys.argv[2]):
+        print("inside", flush=True)
+        time.sleep(60)
+    real(fd)
+os.fsync = fsync
+# the frames temporary's fsync is the 1st; the JSON temporary's the 3rd (the 2nd syncs the folder)
+runner.write_session(sys.argv[1], {"note": "Secret-Hkqzv"}, b"Frames-Wqpxj" * 100)
+"""
+
+
+def _kill_live_save(json_path: Path, nth_fsync: int) -> None:
+    child = subprocess.Popen([sys.executable, "-c", KILLED_LIVE_SAVE, json_path, str(nth_fsync)],
+                             stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert child.stdout.readline().strip() == "inside"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_live_save_killed_mid_write_leaves_no_temporary_after_the_next_save(tmp_path, short_wav):
+    """Two saves SIGKILLed while writing (the frames temporary, then the JSON temporary) leave
+    ``.a.frames.npz.RANDOM.tmp`` and ``.b.json.RANDOM.tmp``, owner-only, holding the session. The next
+    ``prosody live`` saving in that folder removes them once they are an hour old, and nothing else:
+    not a young one (a save in progress), nor files of the user named alike (not owner-only, a link,
+    a folder, a recording's temporary, another length of random part)."""
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    _kill_live_save(folder / "a.json", 1)
+    _kill_live_save(folder / "b.json", 3)
+    left = sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+    assert [n.split(".")[1:3] for n in left] == [["a", "frames"], ["b", "json"]], left
+    for n in left:
+        p = folder / n
+        assert p.stat().st_mode & 0o777 == 0o600 and p.stat().st_size > 0
+    hour_ago = time.time() - 3700
+    for n in left:
+        os.utime(folder / n, (hour_ago, hour_ago))
+    kept = {".c.json.abcdefgh.tmp": 0o600,            # young: a save in progress
+            ".notes.json.abcdefgh.tmp": 0o644,        # the user's (not owner-only)
+            ".d.json.abcdefg.tmp": 0o600,             # not tempfile's 8 characters
+            ".e.wav.abcdefgh.tmp": 0o600}             # not a live session's file
+    for n, mode in kept.items():
+        (folder / n).write_text("user data")
+        os.chmod(folder / n, mode)
+        if not n.startswith(".c."):
+            os.utime(folder / n, (hour_ago, hour_ago))
+    target = tmp_path / "target"
+    target.write_text("kept")
+    os.symlink(target, folder / ".f.json.abcdefgh.tmp")
+    (folder / ".g.json.abcdefgh.tmp").mkdir()
+    rc, out, err = run_cli("live", "--input", short_wav, "--output", folder / "next.json", "--plain",
+                           "--speed", "max", "--duration", "1")
+    assert rc == 0, err
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted([*kept, ".f.json.abcdefgh.tmp", ".g.json.abcdefgh.tmp", "b.frames.npz",
+                            "next.frames.npz", "next.json"]), names
+    assert target.read_text() == "kept" and all((folder / n).read_text() == "user data" for n in kept)
+    for p in folder.iterdir():  # no byte of the killed saves' session is left in the folder
+        if p.is_file():
+            assert b"Secret-Hkqzv" not in p.read_bytes()
+    assert b"Frames-Wqpxj" in (folder / "b.frames.npz").read_bytes()  # b's frames file was in place: kept
+
+
+# -- 2. delete on a nearly full disk ---------------------------------------------------------------------------
+def _ledger_done(store: Path) -> int:
+    db = sqlite3.connect(str(store / "batch.sqlite"))
+    try:
+        return db.execute("SELECT count(*) FROM done").fetchone()[0]
+    finally:
+        db.close()
+
+
+def _stored(store: Path) -> int:
+    db = sqlite3.connect(str(store / "sessions.db"))
+    try:
+        return db.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_delete_on_a_nearly_full_disk_leaves_the_ledger_as_the_store(tmp_path, short_wav):
+    """A batch-analysed session on a 2 MB file system filled up to 0, 64 kB and 128 kB free: with 128 kB
+    (room for the ledger's change, not the store's) the ledger's rows were erased, the session stayed,
+    and the error said the store was unchanged. Now every failed delete leaves both as they were, and
+    once there is room the same command deletes the session and still says the batch table holds its row."""
+    from tests.test_hardening import _fill, _tmpfs
+    store, _ = planted_batch(tmp_path, short_wav)
+    with _tmpfs(tmp_path / "m", "2m") as m:
+        for leave in (0, 64 << 10, 128 << 10):
+            shutil.copytree(store, m / "st")
+            _fill(m, leave)
+            rc, out, err = run_cli("delete", "1", "--store", m / "st")
+            _one_line(rc, err)
+            assert "full" in err and out == "", err
+            (m / "filler").unlink()
+            assert (_stored(m / "st"), _ledger_done(m / "st")) == (1, 1), (leave, err)
+            shutil.rmtree(m / "st")
+        shutil.copytree(store, m / "st")
+        _fill(m, 128 << 10)
+        assert run_cli("delete", "1", "--store", m / "st")[0] == 1
+        (m / "filler").unlink()
+        rc, out, err = run_cli("delete", "1", "--store", m / "st")
+        assert rc == 0 and out == "deleted session 1\n", err
+        assert "per-session table" in err, err
+        assert (_stored(m / "st"), _ledger_done(m / "st")) == (0, 0)
+
+
+def test_delete_again_erases_the_ledger_rows_of_a_session_gone_from_the_store(tmp_path, short_wav):
+    """The ledger's commit comes after the store's: a kill between them (or a disk filled between them)
+    leaves the rows of a session the store no longer has. ``prosody delete ID`` then erases them and
+    says so (and that the batch table holds its row); with nothing left it says there is no session."""
+    from prosody.store.db import Store
+    store, _ = planted_batch(tmp_path, short_wav)
+    with Store(store) as st:
+        st.delete(1)  # the store's half alone, as a kill after its commit leaves it
+    assert (_stored(store), _ledger_done(store)) == (0, 1)
+    rc, out, err = run_cli("delete", "#1", "--store", store)
+    assert rc == 0 and out == "session 1 was deleted already; its rows in the batch ledger are erased now\n", err
+    assert "per-session table" in err
+    assert _ledger_done(store) == 0
+    assert b"Realname-Quixote" not in (store / "batch.sqlite").read_bytes()
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    _one_line(rc, err, 2)
+    assert "no session '1'" in err, err
