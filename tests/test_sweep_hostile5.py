@@ -168,3 +168,41 @@ def test_delete_again_erases_the_ledger_rows_of_a_session_gone_from_the_store(tm
     rc, out, err = run_cli("delete", "1", "--store", store)
     _one_line(rc, err, 2)
     assert "no session '1'" in err, err
+
+
+# -- 3. JSON on the terminal carries no control from a file name -------------------------------------------------
+RAW_CONTROL = ("\x9b", "\x85", "\x7f", "\u2028", "\u202e", "\u2066")
+
+
+def test_json_on_stdout_carries_no_raw_terminal_control_from_a_file_name(tmp_path, short_wav):
+    """A recording named ``rec<U+009B>31m<U+202E>evil.wav`` (valid UTF-8: U+009B is the 8-bit CSI, U+202E
+    reverses what follows) is analysed and saved; every listing shows the name as ``\\x9b``, ``\\u202e``,
+    but ``export 1`` (JSON on stdout), ``analyze --json -`` and ``moments --json`` wrote the characters
+    raw to the terminal (JSON escapes only C0). They are now written as JSON escapes, which read back
+    as the same name."""
+    from prosody.typed_text import json_text
+    name = "rec\x9b31m\u202eevil\u2028.wav"
+    wav = tmp_path / name
+    wav.write_bytes(short_wav.read_bytes())
+    store = tmp_path / "st"
+    rc, out, err = run_cli("analyze", wav, "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    for argv in (("export", "1", "--store", store), ("analyze", wav, "--json", "-", "--quiet", "--no-progress"),
+                 ("moments", "1", "--store", store, "--json")):
+        rc, out, err = run_cli(*argv)
+        assert rc == 0, err
+        assert not [c for c in RAW_CONTROL if c in out + err], argv
+    rc, out, err = run_cli("export", "1", "--store", store)
+    assert "rec\\u009b31m\\u202eevil\\u2028.wav" in out
+    import json
+    assert json.loads(out)["sources"] == [str(wav)]  # the same name read back
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "e.json")[0] == 0
+    rc, out, err = run_cli("import", tmp_path / "e.json", "--store", tmp_path / "st2")
+    assert rc == 0, err
+    from prosody.store.db import Store
+    with Store(tmp_path / "st2") as st:
+        assert st.get(1).doc["sources"] == [str(wav)]
+    planted = {"a": "x\x9b\x85\x7f\u2028\u2029\u202a\u202e\u2066\u2069y", "b": ["\t\n\x1b", "Zoë"]}
+    text = json_text(planted, indent=2)
+    assert json.loads(text) == planted and "\n  " in text  # the layout's line breaks stay
+    assert not [c for c in RAW_CONTROL + ("\x1b",) if c in text] and "Zoë" in text

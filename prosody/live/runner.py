@@ -47,6 +47,7 @@ from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import check_writable_folder, make_private_dirs, rescue_folders, sweep_staged, write_private
+from ..typed_text import json_text
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
@@ -889,7 +890,7 @@ def write_session(json_path: str | os.PathLike, doc: dict, arrays: bytes) -> Non
     is older than itself."""
     json_path = Path(json_path)
     _atomic_write(frames_path_for(json_path), lambda f: f.write(arrays))
-    data = (json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
+    data = (json_text(doc, indent=2, default=_json_default) + "\n").encode("utf-8")
     _atomic_write(json_path, lambda f: f.write(data))
     # verified: what is on disk is what was meant (a save is never reported that did not happen)
     if json_path.read_bytes() != data or not frames_path_for(json_path).is_file():
