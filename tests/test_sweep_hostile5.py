@@ -206,3 +206,25 @@ def test_json_on_stdout_carries_no_raw_terminal_control_from_a_file_name(tmp_pat
     text = json_text(planted, indent=2)
     assert json.loads(text) == planted and "\n  " in text  # the layout's line breaks stay
     assert not [c for c in RAW_CONTROL + ("\x1b",) if c in text] and "Zoë" in text
+
+
+# -- 4. --help under a home or data folder with % or a terminal control ------------------------------------------
+@pytest.mark.parametrize("var,value", [("HOME", "/home/100%(x)s"), ("HOME", "/home/100%d"),
+                                       ("XDG_DATA_HOME", "/data/x\x1b]52;c;aGk=\x07\x9b")])
+def test_help_shows_the_default_store_from_the_environment_as_data(monkeypatch, capsys, var, value):
+    """``--store``'s help names the folder used without it, made from ``$HOME`` or ``$XDG_DATA_HOME``:
+    a ``%`` there was an internal error (argparse formats help texts with ``%``: ``KeyError: 'x'``), and
+    an escape sequence reached the terminal raw. Now the folder is shown as typed, controls made visible."""
+    from prosody_cli.main import main
+    monkeypatch.delenv("PROSODY_STORE", raising=False)
+    if var == "HOME":
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SystemExit) as exit_:
+        main(["sessions", "--help"])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 0 and err == "", err
+    shown = " ".join(out.split())  # argparse wraps the help text
+    want = value + "/.local/share/prosody" if var == "HOME" else "/data/x\\x1b]52;c;aGk=\\x07\\x9b/prosody"
+    assert want in shown.replace(" ", ""), shown
+    assert "\x1b" not in out and "\x9b" not in out
