@@ -35,6 +35,51 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     sync_folder(path.parent)
 
 
+def file_identity(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(device, inode) of what ``path`` names (a link itself, not followed), None when nothing does."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
+    """``write_private``, for a file that one writer keeps rewriting (a live session's saves):
+    ``claims[path]`` is the identity (``file_identity``) of the file this writer may replace. When
+    there is no file the name is taken exclusively (two writers starting alike cannot both take it);
+    when another file is there (another program wrote it meanwhile) nothing is written and
+    FileExistsError names ``path``. On success ``claims[path]`` is the file written."""
+    path = Path(path)
+    tmp = stage_private(path, data)
+    try:
+        st = os.stat(tmp)
+        now = file_identity(path)
+        if now is not None and now != claims.get(path):
+            raise FileExistsError(errno.EEXIST, "another program wrote it meanwhile (another live session "
+                                                "saving under the same name?)", str(path))
+        if now is not None:
+            os.replace(tmp, path)
+        else:
+            try:  # a hard link fails when the name is taken: no other writer is replaced
+                os.link(tmp, path)
+            except FileExistsError:
+                raise FileExistsError(errno.EEXIST, "another program wrote it meanwhile (another live session "
+                                                    "saving under the same name?)", str(path)) from None
+            except OSError:  # a file system without hard links (FAT): the name taken by an exclusive create
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                os.replace(tmp, path)
+            else:
+                discard_staged(tmp)
+    except BaseException as exc:
+        discard_staged(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+    sync_folder(path.parent)
+    claims[path] = (st.st_dev, st.st_ino)
+
+
 def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
                   tmp_suffix: str = ".tmp") -> Path:
     """The first half of ``write_private``: ``data`` written and fsynced into a new 0600

@@ -231,12 +231,12 @@ def test_signal_while_the_reattributed_session_is_written_waits(table_wav, tmp_p
     real = r.write_session
     calls = []
 
-    def write_then_signal(path, doc, arrays):
+    def write_then_signal(path, doc, arrays, **kwargs):
         calls.append(doc)
         if doc["live"].get("reattributed"):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.2)  # the handler runs here: it must not raise
-        real(path, doc, arrays)
+        real(path, doc, arrays, **kwargs)
 
     monkeypatch.setattr(r, "write_session", write_then_signal)
     out = tmp_path / "s.json"

@@ -11,6 +11,14 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    unchanged': the session stayed, its ledger rows were gone, and the delete run again once there was
    room no longer said that the batch's table still holds its row. The ledger's change is now committed
    only after the store's: a store that cannot be changed leaves the ledger as it was.
+3. JSON printed for a person (``export`` to stdout, ``analyze --json -``, ``moments --json``) wrote the
+   control characters JSON leaves raw (U+009B, an 8-bit CSI; the bidi overrides) from a file name
+   straight to the terminal; they are now JSON escapes.
+4. ``--help`` with a ``%`` in ``$HOME`` or ``$XDG_DATA_HOME`` was an internal error (argparse formats the
+   ``--store`` help, which names the default folder, with ``%``); an escape sequence there reached the
+   terminal raw.
+5. Two ``prosody live`` sessions saving under one ``--output`` replaced each other's saves: the first
+   session was lost while it said it was saved. A session's saves now replace only its own file.
 """
 from __future__ import annotations
 
@@ -228,3 +236,42 @@ def test_help_shows_the_default_store_from_the_environment_as_data(monkeypatch, 
     want = value + "/.local/share/prosody" if var == "HOME" else "/data/x\\x1b]52;c;aGk=\\x07\\x9b/prosody"
     assert want in shown.replace(" ", ""), shown
     assert "\x1b" not in out and "\x9b" not in out
+
+
+# -- 5. two live sessions saving under one name --------------------------------------------------------------------
+def test_a_live_save_never_replaces_another_live_sessions_file(tmp_path):
+    """Two ``prosody live`` started alike with one ``--output`` (the same default name in the same
+    second, or one name typed in two terminals) both pass the output check, since neither has saved
+    yet; each save replaced the other's, and the session saved first was lost while it said ``saved
+    same.json``. Now a session's saves replace only the file it found there or wrote itself
+    (``fileio.write_claimed``): the name is taken exclusively, and the other session's saves go to the
+    rescue folder, with SAVE FAILED and a closing error naming where it is."""
+    from prosody.live.runner import write_session
+    path = tmp_path / "same.json"
+    a, b = {}, {}  # the claims of two sessions started when no file was there
+    write_session(path, {"who": "a"}, b"frames-a", claims=a)
+    with pytest.raises(FileExistsError) as raised:
+        write_session(path, {"who": "b"}, b"frames-b", claims=b)
+    assert raised.value.filename == str(tmp_path / "same.frames.npz")
+    assert '"who": "a"' in path.read_text() and (tmp_path / "same.frames.npz").read_bytes() == b"frames-a"
+    write_session(path, {"who": "a2"}, b"frames-a2", claims=a)  # a's own file: replaced as before
+    assert '"who": "a2"' in path.read_text()
+    path.unlink()
+    write_session(path, {"who": "a3"}, b"frames-a3", claims=a)  # removed meanwhile: written again
+    assert '"who": "a3"' in path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same.frames.npz", "same.json"]  # no temporary left
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "PYTHONPATH": str(REPO)}
+    runs = [subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--input",
+                              str(REPO / "fixtures" / "dialogue.flac"), "--output", "both.json", "--plain",
+                              "--duration", str(seconds), "--autosave-s", "1"], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seconds in (1, 2)]
+    results = [p.communicate(timeout=60) + (p.returncode,) for p in runs]
+    rescue = tmp_path / "data" / "prosody-rescue" / "both.json"
+    import json
+    kept = {json.loads(f.read_text())["duration_s"] for f in (tmp_path / "both.json", rescue)}
+    assert kept == {1.0, 2.0}, results  # both sessions, each whole
+    codes = sorted(rc for _, _, rc in results)
+    assert codes == [0, 1], results
+    loser = next(err for _, err, rc in results if rc == 1)
+    assert f"the session is saved in {rescue} instead" in loser, loser

@@ -46,7 +46,8 @@ import numpy as np
 from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import check_writable_folder, make_private_dirs, rescue_folders, sweep_staged, write_private
+from ..fileio import (check_writable_folder, file_identity, make_private_dirs, rescue_folders, sweep_staged,
+                      write_claimed, write_private)
 from ..typed_text import json_text
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
@@ -266,6 +267,9 @@ class LiveRunner:
                 if not p.resolve().parent.is_dir():
                     raise InputError(f"cannot write {p}: folder {p.resolve().parent} does not exist")
                 check_writable_folder(p.resolve().parent, label=f"{flag} {p}")
+        # what this session's saves may replace: the files there now (a file the output check let it replace),
+        # then each file it wrote; another live session's save there is never replaced (two started alike)
+        self._claims = {p: file_identity(p) for p in (self.output_path, self.frames_path)}
         self.autosave_s = autosave_s
         self.duration_s = duration_s
         self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
@@ -777,7 +781,7 @@ class LiveRunner:
         is lost. Returns where it went; raises OSError when nowhere took it.
         The failure is shown as a sticky message and in ``save_error``."""
         try:
-            write_session(self.output_path, doc, arrays)
+            write_session(self.output_path, doc, arrays, claims=self._claims)
         except OSError as exc:
             first = f"cannot write {self.output_path} ({exc.strerror or exc})"
         else:
@@ -790,7 +794,7 @@ class LiveRunner:
             try:
                 make_private_dirs(folder)  # the folders above it too (mkdir(parents=True) gives them the umask's mode)
                 doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
-                write_session(target, doc, arrays)
+                write_session(target, doc, arrays, claims=self._claims)
             except OSError as exc:
                 tried.append(f"{folder}: {exc.strerror or exc}")
                 continue
@@ -884,14 +888,18 @@ def _atomic_write(path: Path, write) -> None:
     write_private(path, write)
 
 
-def write_session(json_path: str | os.PathLike, doc: dict, arrays: bytes) -> None:
+def write_session(json_path: str | os.PathLike, doc: dict, arrays: bytes, *, claims: dict | None = None) -> None:
     """The frames first (``arrays``: a frames file's bytes, ``prosody.frames``),
     then the JSON that names them: a reader never sees a JSON whose frames file
-    is older than itself."""
+    is older than itself. ``claims``: the files this session may replace
+    (``fileio.write_claimed``): a live session never replaces another's saves."""
     json_path = Path(json_path)
-    _atomic_write(frames_path_for(json_path), lambda f: f.write(arrays))
     data = (json_text(doc, indent=2, default=_json_default) + "\n").encode("utf-8")
-    _atomic_write(json_path, lambda f: f.write(data))
+    for path, content in ((frames_path_for(json_path), arrays), (json_path, data)):
+        if claims is None:
+            _atomic_write(path, lambda f, content=content: f.write(content))
+        else:
+            write_claimed(path, content, claims)
     # verified: what is on disk is what was meant (a save is never reported that did not happen)
     if json_path.read_bytes() != data or not frames_path_for(json_path).is_file():
         raise OSError(f"{json_path} did not read back as written")
