@@ -260,6 +260,22 @@ def test_a_live_save_never_replaces_another_live_sessions_file(tmp_path):
     write_session(path, {"who": "a3"}, b"frames-a3", claims=a)  # removed meanwhile: written again
     assert '"who": "a3"' in path.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["same.frames.npz", "same.json"]  # no temporary left
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in tmp_path.iterdir())
+
+    def no_hard_links(src, dst, *args, **kwargs):  # a FAT memory stick: the name is taken by O_EXCL instead
+        raise PermissionError(1, "Operation not permitted", src, None, dst)
+    fat = tmp_path / "fat"
+    fat.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "link", no_hard_links)
+        a, b = {}, {}
+        write_session(fat / "s.json", {"who": "a"}, b"frames-a", claims=a)
+        with pytest.raises(FileExistsError):
+            write_session(fat / "s.json", {"who": "b"}, b"frames-b", claims=b)
+        write_session(fat / "s.json", {"who": "a2"}, b"frames-a2", claims=a)
+    assert '"who": "a2"' in (fat / "s.json").read_text() and (fat / "s.frames.npz").read_bytes() == b"frames-a2"
+    assert sorted(p.name for p in fat.iterdir()) == ["s.frames.npz", "s.json"]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in fat.iterdir())
 
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "PYTHONPATH": str(REPO)}
     runs = [subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--input",
