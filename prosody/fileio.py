@@ -443,15 +443,18 @@ def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = Non
     that takes it: ``first`` (e.g. beside the store), then ``rescue_folders()``.
     Returns (the path written or None, one 'folder: reason' per failure)."""
     tried = []
+    stem, dot, ext = name.partition(".")
     for folder in ([Path(first)] if first is not None else []) + rescue_folders():
         try:
             make_private_dirs(folder)
-            target = folder / name
-            if os.path.lexists(target):
-                stem, dot, ext = name.partition(".")
-                target = folder / f"{stem}-{os.getpid()}-{int(time.time() * 1000) % 100000}{dot}{ext}"
-            write_private(target, data)
-            return target, tried
+            again = f"{stem}-{os.getpid()}-{int(time.time() * 1000) % 100000}{dot}{ext}"
+            for target in (folder / name, folder / again):
+                try:  # taken exclusively: another prosody's copy of the same second is never replaced
+                    write_claimed(target, data, {})
+                    return target, tried
+                except FileExistsError:
+                    continue
+            raise FileExistsError(errno.EEXIST, "both names taken", str(folder / name))
         except OSError as exc:
             tried.append(f"{folder}: {exc.strerror or exc}")
     return None, tried

@@ -19,6 +19,8 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    terminal raw.
 5. Two ``prosody live`` sessions saving under one ``--output`` replaced each other's saves: the first
    session was lost while it said it was saved. A session's saves now replace only its own file.
+6. Two rescue copies (``prosody-unsaved-DATE-TIME.json``) of the same second: the second replaced the
+   first. The name is now taken exclusively.
 """
 from __future__ import annotations
 
@@ -291,3 +293,21 @@ def test_a_live_save_never_replaces_another_live_sessions_file(tmp_path):
     assert codes == [0, 1], results
     loser = next(err for _, err, rc in results if rc == 1)
     assert f"the session is saved in {rescue} instead" in loser, loser
+
+
+def test_two_rescue_copies_of_one_second_are_both_kept(tmp_path, monkeypatch):
+    """``analyze --save`` keeps a session the store could not take as ``prosody-unsaved-DATE-TIME.json``;
+    the name was checked free, then the file replaced whatever was there: two prosody failing in the
+    same second (both saw the name free) left one copy. The name is now taken exclusively."""
+    from prosody import fileio
+    monkeypatch.setattr(fileio, "rescue_folders", lambda: [tmp_path / "r"])
+    monkeypatch.setattr(os.path, "lexists", lambda p: False)  # both saw the name free (the check is gone now)
+    first, _ = fileio.write_rescue("prosody-unsaved-20261204-101010.json", "session one", first=None)
+    second, _ = fileio.write_rescue("prosody-unsaved-20261204-101010.json", "session two", first=None)
+    assert first != second and first.read_text() == "session one" and second.read_text() == "session two"
+    assert second.name.startswith(f"prosody-unsaved-20261204-101010-{os.getpid()}-") and second.suffix == ".json"
+    target = tmp_path / "elsewhere"
+    target.write_text("kept")
+    os.symlink(target, tmp_path / "r" / "prosody-unsaved-x.json")  # a link of that name: not written through
+    third, _ = fileio.write_rescue("prosody-unsaved-x.json", "session three", first=None)
+    assert third.read_text() == "session three" and target.read_text() == "kept"
