@@ -166,7 +166,9 @@ def test_delete_again_erases_the_ledger_rows_of_a_session_gone_from_the_store(tm
     leaves the rows of a session the store no longer has. ``prosody delete ID`` then erases them and
     says so (and that the batch table holds its row); with nothing left it says there is no session."""
     from prosody.store.db import Store
-    store, _ = planted_batch(tmp_path, short_wav)
+    base = tmp_path / "odd?#name"  # a folder whose name a SQLite URI would misread
+    base.mkdir()
+    store, _ = planted_batch(base, short_wav)
     with Store(store) as st:
         st.delete(1)  # the store's half alone, as a kill after its commit leaves it
     assert (_stored(store), _ledger_done(store)) == (0, 1)

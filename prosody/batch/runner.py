@@ -847,7 +847,8 @@ def ledger_holds(store_path: str | os.PathLike, session_id: int) -> bool:
     if not path.exists():
         return False
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=LEDGER_BUSY_TIMEOUT_S)
+        from urllib.parse import quote  # a folder named with ? or # is still that folder
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=LEDGER_BUSY_TIMEOUT_S)
     except sqlite3.Error:
         return False
     try:
