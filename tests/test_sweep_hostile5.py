@@ -21,6 +21,8 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    session was lost while it said it was saved. A session's saves now replace only its own file.
 6. Two rescue copies (``prosody-unsaved-DATE-TIME.json``) of the same second: the second replaced the
    first. The name is now taken exclusively.
+7. ``prosody enrol`` took FILE/--therapist beside --list or --delete, --list with --delete, and --speaker
+   with a recording, and dropped what the action it chose did not use without a word.
 """
 from __future__ import annotations
 
@@ -313,3 +315,30 @@ def test_two_rescue_copies_of_one_second_are_both_kept(tmp_path, monkeypatch):
     os.symlink(target, tmp_path / "r" / "prosody-unsaved-x.json")  # a link of that name: not written through
     third, _ = fileio.write_rescue("prosody-unsaved-x.json", "session three", first=None)
     assert third.read_text() == "session three" and target.read_text() == "kept"
+
+
+# -- 7. enrol: one action at a time ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv,said", [
+    (("REC", "--therapist", "T", "--list"), "--list takes no FILE or --therapist, which enrol a voice"),
+    (("REC", "--therapist", "T", "--delete", "ann"), "--delete takes no FILE or --therapist, which enrol a voice"),
+    (("--list", "--delete", "ann"), "--list and --delete are two commands: give one"),
+    (("--delete", "ann", "--from-session", "1"), "--delete takes no --from-session"),
+    (("REC", "--therapist", "T", "--speaker", "client"), "--speaker chooses a voice of a saved session"),
+])
+def test_enrol_refuses_what_the_chosen_action_would_drop(tmp_path, short_wav, argv, said):
+    """``enrol ME.wav --therapist T --list`` listed the profiles and enrolled nobody, ``--list --delete
+    ann`` listed and deleted nothing, ``--delete ann`` with a recording deleted and ignored it, and
+    ``--speaker`` with a recording was dropped: each without a word. Each is now one line (exit 2),
+    and the stored profile is as it was."""
+    from prosody.store.db import Store
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save_profile("ann", {"planted": 1}, source="test")
+    rc, out, err = run_cli("enrol", *[short_wav if a == "REC" else a for a in argv], "--store", store)
+    _one_line(rc, err, 2)
+    assert said in err and out == "", err
+    with Store(store) as st:
+        assert st.profile("ann")["planted"] == 1 and [p[0] for p in st.profiles()] == ["ann"]
+    rc, out, err = run_cli("enrol", "--delete", "", "--store", store)  # an empty name is a name, not "no --delete"
+    _one_line(rc, err, 2)
+    assert "no voice profile named ''" in err, err
