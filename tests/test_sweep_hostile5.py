@@ -18,7 +18,8 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    ``--store`` help, which names the default folder, with ``%``); an escape sequence there reached the
    terminal raw.
 5. Two ``prosody live`` sessions saving under one ``--output`` replaced each other's saves: the first
-   session was lost while it said it was saved. A session's saves now replace only its own file.
+   session was lost while it said it was saved. A session's saves now replace only its own file; a
+   ``--record`` file that was not there at set-up is created exclusively (it was truncated).
 6. Two rescue copies (``prosody-unsaved-DATE-TIME.json``) of the same second: the second replaced the
    first. The name is now taken exclusively.
 7. ``prosody enrol`` took FILE/--therapist beside --list or --delete, --list with --delete, and --speaker
@@ -342,3 +343,29 @@ def test_enrol_refuses_what_the_chosen_action_would_drop(tmp_path, short_wav, ar
     rc, out, err = run_cli("enrol", "--delete", "", "--store", store)  # an empty name is a name, not "no --delete"
     _one_line(rc, err, 2)
     assert "no voice profile named ''" in err, err
+
+
+def test_a_live_recording_never_truncates_one_another_session_started_meanwhile(tmp_path, short_wav, monkeypatch):
+    """``--record rec.wav`` is checked free before the devices open, then opened with truncation: a
+    recording another live session began under that name in between (two sessions started alike) was
+    cut to nothing. A recording that was not there when the session was set up is now created
+    exclusively: the late session stops in one line and the other's audio is kept."""
+    from prosody.live import runner as runner_mod
+    rec = tmp_path / "rec.wav"
+    real_start = runner_mod.LiveRunner.start
+
+    def start_after_another(self):
+        rec.write_bytes(b"RIFF another session's audio")  # the other session's recorder took the name
+        return real_start(self)
+
+    monkeypatch.setattr(runner_mod.LiveRunner, "start", start_after_another)
+    rc, out, err = run_cli("live", "--input", short_wav, "--output", tmp_path / "s.json", "--record", rec,
+                           "--plain", "--speed", "max", "--duration", "1")
+    _one_line(rc, err)
+    assert "File exists" in err and str(rec) in err, err
+    assert rec.read_bytes() == b"RIFF another session's audio"
+    monkeypatch.setattr(runner_mod.LiveRunner, "start", real_start)  # a recording there before: --overwrite as ever
+    rc, out, err = run_cli("live", "--input", short_wav, "--output", tmp_path / "t.json", "--record", rec,
+                           "--overwrite", "--plain", "--speed", "max", "--duration", "1")
+    assert rc == 0, err
+    assert rec.read_bytes()[:4] == b"RIFF" and rec.stat().st_size > 1000

@@ -270,6 +270,7 @@ class LiveRunner:
         # what this session's saves may replace: the files there now (a file the output check let it replace),
         # then each file it wrote; another live session's save there is never replaced (two started alike)
         self._claims = {p: file_identity(p) for p in (self.output_path, self.frames_path)}
+        self._claims_recording_new = self.record_path is not None and file_identity(self.record_path) is None
         self.autosave_s = autosave_s
         self.duration_s = duration_s
         self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
@@ -343,8 +344,9 @@ class LiveRunner:
     def start(self) -> None:
         """Open the source (errors such as a device that cannot be opened are
         raised here, on the caller's thread), then start analysing."""
-        if self.record_path is not None:
-            self._recorder = _open_recording(self.record_path, len(self.speakers))
+        if self.record_path is not None:  # a recording that was not there when set up is taken exclusively
+            self._recorder = _open_recording(self.record_path, len(self.speakers),
+                                             exclusive=self._claims_recording_new)
         try:
             self.source.start()
         except BaseException:
@@ -980,11 +982,14 @@ class RecordingError(OSError):
 class _Recording:
     """Raw audio, owner-only, written from the analysis thread (never the callback)."""
 
-    def __init__(self, path: Path, channels: int):
+    def __init__(self, path: Path, channels: int, *, exclusive: bool = False):
+        """``exclusive``: the file must not exist (nothing was there when the session was set up: a file
+        there now is another program's, e.g. another live session recording under the same name)."""
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
         # never through a symbolic link (the CLI refuses one earlier; this closes the race)
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
+                     0o600)
         os.fchmod(fd, 0o600)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
         try:
@@ -1021,7 +1026,7 @@ class _Recording:
             self._fileobj.raw.close()
 
 
-def _open_recording(path: Path, channels: int) -> _Recording:
+def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _Recording:
     if path.suffix.lower() not in (".wav", ".flac"):
         raise InputError(f"--record {path}: use a .wav or .flac file name")
-    return _Recording(path, channels)
+    return _Recording(path, channels, exclusive=exclusive)
