@@ -51,21 +51,27 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
     when another file is there (another program wrote it meanwhile) nothing is written and
     FileExistsError names ``path``. On success ``claims[path]`` is the file written."""
     path = Path(path)
+    other = FileExistsError(errno.EEXIST, "another program wrote it meanwhile (another live session saving "
+                                          "under the same name?)", str(path))
+
+    def taken() -> tuple[int, int] | None:
+        now = file_identity(path)
+        if now is not None and now != claims.get(path):
+            raise other
+        return now
+
+    taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
     try:
         st = os.stat(tmp)
-        now = file_identity(path)
-        if now is not None and now != claims.get(path):
-            raise FileExistsError(errno.EEXIST, "another program wrote it meanwhile (another live session "
-                                                "saving under the same name?)", str(path))
+        now = taken()
         if now is not None:
             os.replace(tmp, path)
         else:
             try:  # a hard link fails when the name is taken: no other writer is replaced
                 os.link(tmp, path)
             except FileExistsError:
-                raise FileExistsError(errno.EEXIST, "another program wrote it meanwhile (another live session "
-                                                    "saving under the same name?)", str(path)) from None
+                raise other from None
             except OSError:  # a file system without hard links (FAT): the name taken by an exclusive create
                 os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
                 os.replace(tmp, path)
