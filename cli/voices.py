@@ -48,10 +48,9 @@ def cmd_enrol(args, out, err) -> int:
     # one action at a time: an option the chosen one does not use is refused, never dropped in silence
     # (`enrol ME.wav --therapist T --list` listed the profiles and enrolled nobody, without a word)
     actions = [flag for flag, given in (("--list", args.list), ("--delete", args.delete is not None)) if given]
-    enrolling = [flag for flag, given in (("FILE", args.file is not None), ("--therapist", args.therapist is not None),
-                                          ("--from-session", args.from_session is not None),
-                                          ("--speaker", args.speaker is not None), ("--voices", args.voices is not None))
-                 if given]
+    enrolling = [flag for flag, value in (("FILE", args.file), ("--therapist", args.therapist),
+                                          ("--from-session", args.from_session), ("--speaker", args.speaker),
+                                          ("--voices", args.voices)) if value is not None]
     if len(actions) > 1:
         raise InputError("--list and --delete are two commands: give one")
     if actions and enrolling:
