@@ -24,6 +24,8 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    first. The name is now taken exclusively.
 7. ``prosody enrol`` took FILE/--therapist beside --list or --delete, --list with --delete, and --speaker
    with a recording, and dropped what the action it chose did not use without a word.
+8. ``live --input`` of a file of which nothing decodes saved an empty session ("analysis error", two
+   lines); it is now refused before capture in ``analyze``'s one line.
 """
 from __future__ import annotations
 
@@ -369,3 +371,19 @@ def test_a_live_recording_never_truncates_one_another_session_started_meanwhile(
                            "--overwrite", "--plain", "--speed", "max", "--duration", "1")
     assert rc == 0, err
     assert rec.read_bytes()[:4] == b"RIFF" and rec.stat().st_size > 1000
+
+
+# -- 8. live replay of a file of which nothing decodes -----------------------------------------------------------
+def test_live_replay_of_a_file_of_which_nothing_decodes_is_one_line(tmp_path):
+    """The first 100 bytes of a FLAC (its header, no whole frame): ``analyze`` refuses it in one line;
+    ``live --input`` ran, saved an empty session (0.0 s) and said "analysis error" in two lines. The
+    replay's first block is now decoded before capture starts: the same one line, exit 2, no file."""
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes((REPO / "fixtures" / "dialogue.flac").read_bytes()[:100])
+    rc, out, err = run_cli("analyze", cut, "--quiet", "--no-progress")
+    _one_line(rc, err, 2)
+    said = err
+    rc, out, err = run_cli("live", "--input", cut, "--output", tmp_path / "s.json", "--plain", "--speed", "max")
+    _one_line(rc, err, 2)
+    assert err == said and out == "", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.flac"]
