@@ -33,8 +33,12 @@ def store_help() -> str:
     environment makes it (``$XDG_DATA_HOME`` counts: ``prosody.store.db.default_store_path``)."""
     import os
     from prosody.store.db import ENV_VAR, default_store_path
+    from prosody.report.text import terminal_safe
     rest = {k: v for k, v in os.environ.items() if k != ENV_VAR}
-    return f"session store folder (default ${ENV_VAR}, else {default_store_path(environ=rest)})"
+    # the folder comes from the environment ($HOME, $XDG_DATA_HOME): shown as data (no terminal control),
+    # and its % doubled, as argparse formats a help text with %
+    where = terminal_safe(str(default_store_path(environ=rest))).replace("%", "%%")
+    return f"session store folder (default ${ENV_VAR}, else {where})"
 
 
 def input_path(text: str) -> str:

@@ -86,8 +86,8 @@ def cmd_moments(args, out, err) -> int:
         stored = store.get(args.session)
     ms = session_moments(stored, cfg)
     if args.json:
-        import json
-        out.write(json.dumps([m.to_dict() for m in ms], indent=2, ensure_ascii=False) + "\n")
+        from prosody.typed_text import json_text
+        out.write(json_text([m.to_dict() for m in ms], indent=2) + "\n")
     else:
         Console(file=out, width=None if out.isatty() else 80).print(moments_view(stored, ms))
     return EXIT_OK

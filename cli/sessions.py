@@ -623,16 +623,28 @@ def cmd_import(args, out, err) -> int:
 
 
 def cmd_delete(args, out, err) -> int:
-    from prosody.batch.runner import forget_session
+    from prosody.batch.runner import forgetting_session, ledger_holds
+    from prosody.errors import SessionNotFoundError
+    built, tabled = [], False
     with _open(args) as store:
-        info = store.info(args.session)
-        built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
-        tabled = False
-        if not store.readonly:  # a read-only (or full) store says so itself, below
-            # first: a ledger that cannot be changed stops the delete
-            tabled = forget_session(store.path, info.id, info.uid)
-        sid = store.delete(args.session)
-    out.write(f"deleted session {sid}\n")
+        try:
+            info = store.info(args.session)
+        except SessionNotFoundError:  # deleted from the store, its ledger rows left (see forgetting_session)
+            ref = str(args.session).removeprefix("#")
+            if store.readonly or not (ref.isascii() and ref.isdigit() and ledger_holds(store.path, int(ref))):
+                raise
+            with forgetting_session(store.path, int(ref), None) as tabled:
+                pass
+            sid = int(ref)
+            out.write(f"session {sid} was deleted already; its rows in the batch ledger are erased now\n")
+        else:
+            built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
+            if store.readonly:  # a read-only (or full) store says so itself
+                sid = store.delete(args.session)
+            else:  # the ledger's change is committed after the store's, and not when the store's fails
+                with forgetting_session(store.path, info.id, info.uid) as tabled:
+                    sid = store.delete(args.session)
+            out.write(f"deleted session {sid}\n")
     if tabled:  # a copy prosody wrote without being asked for this session alone: never left unsaid
         err.write(f"prosody: note: session {sid} was analysed by `prosody batch`, whose per-session table "
                   f"(--table, by default prosody-batch.csv and .parquet in the folder it ran in) still holds its row "

@@ -45,6 +45,20 @@ def cmd_enrol(args, out, err) -> int:
     from prosody.enrol import recording_mix, session_voice
     from prosody.fileio import check_input_file
 
+    # one action at a time: an option the chosen one does not use is refused, never dropped in silence
+    # (`enrol ME.wav --therapist T --list` listed the profiles and enrolled nobody, without a word)
+    actions = [flag for flag, given in (("--list", args.list), ("--delete", args.delete is not None)) if given]
+    enrolling = [flag for flag, value in (("FILE", args.file), ("--therapist", args.therapist),
+                                          ("--from-session", args.from_session), ("--speaker", args.speaker),
+                                          ("--voices", args.voices)) if value is not None]
+    if len(actions) > 1:
+        raise InputError("--list and --delete are two commands: give one")
+    if actions and enrolling:
+        raise InputError(f"{actions[0]} takes no {' or '.join(enrolling)}, which enrol a voice: give one or the "
+                         "other")
+    if args.speaker is not None and args.from_session is None:
+        raise InputError("--speaker chooses a voice of a saved session (--from-session N); a recording (FILE) holds "
+                         "the therapist alone")
     if args.list:
         with _open(args) as store:
             rows = store.profiles()
@@ -54,7 +68,7 @@ def cmd_enrol(args, out, err) -> int:
         if not rows:
             out.write("no voice profiles yet (`prosody enrol ME.wav --therapist NAME`)\n")
         return EXIT_OK
-    if args.delete:
+    if args.delete is not None:
         with _open(args) as store:
             store.delete_profile(args.delete)
         out.write(terminal_safe(f"deleted the voice profile {args.delete}") + "\n")

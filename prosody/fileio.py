@@ -35,6 +35,57 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     sync_folder(path.parent)
 
 
+def file_identity(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(device, inode) of what ``path`` names (a link itself, not followed), None when nothing does."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
+    """``write_private``, for a file that one writer keeps rewriting (a live session's saves):
+    ``claims[path]`` is the identity (``file_identity``) of the file this writer may replace. When
+    there is no file the name is taken exclusively (two writers starting alike cannot both take it);
+    when another file is there (another program wrote it meanwhile) nothing is written and
+    FileExistsError names ``path``. On success ``claims[path]`` is the file written."""
+    path = Path(path)
+    other = FileExistsError(errno.EEXIST, "another program wrote it meanwhile (another live session saving "
+                                          "under the same name?)", str(path))
+
+    def taken() -> tuple[int, int] | None:
+        now = file_identity(path)
+        if now is not None and now != claims.get(path):
+            raise other
+        return now
+
+    taken()  # before writing the data (a session kept out of its name tries it at every save)
+    tmp = stage_private(path, data)
+    try:
+        st = os.stat(tmp)
+        now = taken()
+        if now is not None:
+            os.replace(tmp, path)
+        else:
+            try:  # a hard link fails when the name is taken: no other writer is replaced
+                os.link(tmp, path)
+            except FileExistsError:
+                raise other from None
+            except OSError:  # a file system without hard links (FAT): the name taken by an exclusive create
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                os.replace(tmp, path)
+            else:
+                discard_staged(tmp)
+    except BaseException as exc:
+        discard_staged(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+    sync_folder(path.parent)
+    claims[path] = (st.st_dev, st.st_ino)
+
+
 def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
                   tmp_suffix: str = ".tmp") -> Path:
     """The first half of ``write_private``: ``data`` written and fsynced into a new 0600
@@ -60,6 +111,39 @@ def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     return Path(tmp)
+
+
+# the temporary names stage_private gives by default: .NAME.RANDOM.tmp, RANDOM being tempfile's 8 characters
+STAGED_MIN_AGE_S = 3600.0  # a temporary younger than this may belong to a write in progress (another prosody's)
+
+
+def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...],
+                 min_age_s: float = STAGED_MIN_AGE_S) -> list[str]:
+    """Remove from ``folder`` the temporaries a killed ``write_private`` left (SIGKILL, a power cut: its
+    own clean-up never ran): ``.NAME.RANDOM.tmp`` for NAME ending in one of ``suffixes``, a regular
+    file of this user, owner-only (0600, as ``stage_private`` makes them), with one link, not changed
+    for ``min_age_s``. Nothing else is touched (a user's file so named is not owner-only or not old,
+    a link is not followed). Best effort: a folder that cannot be read is left as it is. Returns the
+    names removed."""
+    name = re.compile(r"\.(?:.+(?:" + "|".join(re.escape(s) for s in suffixes) + r"))\.[a-z0-9_]{8}\.tmp")
+    cutoff = time.time() - min_age_s
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for e in entries:
+        if not name.fullmatch(e.name):
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+            if (stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) == 0o600
+                    and st.st_nlink == 1 and st.st_mtime < cutoff):
+                os.unlink(e.path)
+                removed.append(e.name)
+        except OSError:  # gone meanwhile (another prosody's sweep), or not ours to remove
+            continue
+    return removed
 
 
 def discard_staged(tmp: str | os.PathLike) -> None:
@@ -365,15 +449,18 @@ def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = Non
     that takes it: ``first`` (e.g. beside the store), then ``rescue_folders()``.
     Returns (the path written or None, one 'folder: reason' per failure)."""
     tried = []
+    stem, dot, ext = name.partition(".")
     for folder in ([Path(first)] if first is not None else []) + rescue_folders():
         try:
             make_private_dirs(folder)
-            target = folder / name
-            if os.path.lexists(target):
-                stem, dot, ext = name.partition(".")
-                target = folder / f"{stem}-{os.getpid()}-{int(time.time() * 1000) % 100000}{dot}{ext}"
-            write_private(target, data)
-            return target, tried
+            again = f"{stem}-{os.getpid()}-{int(time.time() * 1000) % 100000}{dot}{ext}"
+            for target in (folder / name, folder / again):
+                try:  # taken exclusively: another prosody's copy of the same second is never replaced
+                    write_claimed(target, data, {})
+                    return target, tried
+                except FileExistsError:
+                    continue
+            raise FileExistsError(errno.EEXIST, "both names taken", str(folder / name))
         except OSError as exc:
             tried.append(f"{folder}: {exc.strerror or exc}")
     return None, tried

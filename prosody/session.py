@@ -6,7 +6,6 @@ The session JSON schema (``prosody.session/2``) is documented in
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +14,7 @@ from .measures import Baseline, Measures, MeasuresConfig, RollingMeasures, Rolli
 from .engine.pipeline import Pipeline, Update
 from .measures.slice import MIN_VOICED_FRAMES, MIN_VOICED_SHARE, enough_voiced
 from .timebase import GRID, Grid
+from .typed_text import json_text
 from .engine.turns import TurnOutput
 from .types import FRAME_COLUMNS, FrameBlock, Segment, SpeakerStats
 
@@ -269,7 +269,7 @@ def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: l
 
 
 def dumps(d: dict) -> str:
-    return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+    return json_text(d, indent=2) + "\n"
 
 
 def attribution_of(doc: dict) -> tuple[str, str]:

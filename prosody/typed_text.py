@@ -69,6 +69,20 @@ def alike_names(names) -> tuple[str, str] | None:
     return None
 
 
+# what JSON leaves raw inside a string (it escapes C0 itself) and a terminal would act on: DEL, the C1
+# controls (U+009B is CSI), the line and paragraph separators, the bidi overrides, lone surrogates
+_JSON_RAW_CONTROL = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def json_text(obj, **kwargs) -> str:
+    """``json.dumps(obj, ensure_ascii=False, **kwargs)`` with every control character that JSON
+    leaves raw written as its ``\\uXXXX`` escape: JSON printed on a terminal (``export`` without
+    ``-o``, ``analyze --json -``) cannot carry an 8-bit CSI or a bidi override from a file name, and
+    reads back the same. Only strings can hold them, so the escape is always inside one."""
+    import json
+    return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(obj, ensure_ascii=False, **kwargs))
+
+
 def spreadsheet_cell(text: str) -> str:
     """Typed text for a CSV cell: a leading ``'`` when it starts with
     ``= + - @``, tab, CR or ``'`` (shown as text, never run as a formula);

@@ -99,10 +99,10 @@ def test_live_refuses_an_unwritable_output_folder_before_capture(tmp_path):
 def _failing_for(target: Path):
     real = live_runner.write_session
 
-    def write_session(json_path, doc, arrays):
+    def write_session(json_path, doc, arrays, **kwargs):
         if Path(json_path) == target:
             raise PermissionError(13, "Permission denied", str(json_path))
-        return real(json_path, doc, arrays)
+        return real(json_path, doc, arrays, **kwargs)
     return write_session
 
 
@@ -140,7 +140,7 @@ def test_failed_saves_are_loud_and_go_to_a_fallback(tmp_path, monkeypatch, short
 
 
 def test_no_saved_line_when_nothing_was_saved(tmp_path, monkeypatch, short_wav):
-    def nowhere(json_path, doc, arrays):
+    def nowhere(json_path, doc, arrays, **kwargs):
         raise OSError(28, "No space left on device", str(json_path))
     monkeypatch.setattr(live_runner, "write_session", nowhere)
     monkeypatch.setattr(live_runner, "rescue_folders", lambda: [tmp_path / "x"])

@@ -71,7 +71,7 @@ def test_full_disk_stops_the_recording_only(tmp_path, monkeypatch):
     line, the result and the JSON all say the recording failed at 3.0 s."""
     disks = []
 
-    def filling(path, channels):
+    def filling(path, channels, **kwargs):
         disks.append(_FillingDisk(path, channels, room_s=3.0))
         return disks[-1]
 
@@ -231,12 +231,12 @@ def test_signal_while_the_reattributed_session_is_written_waits(table_wav, tmp_p
     real = r.write_session
     calls = []
 
-    def write_then_signal(path, doc, arrays):
+    def write_then_signal(path, doc, arrays, **kwargs):
         calls.append(doc)
         if doc["live"].get("reattributed"):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.2)  # the handler runs here: it must not raise
-        real(path, doc, arrays)
+        real(path, doc, arrays, **kwargs)
 
     monkeypatch.setattr(r, "write_session", write_then_signal)
     out = tmp_path / "s.json"
@@ -306,7 +306,7 @@ def test_incomplete_recording_is_not_used_for_reattribution(table_wav, tmp_path,
     """A one-device session whose recording stopped early is not attributed again
     from it (that would drop the rest of the session): the live analysis stays,
     said in a warning; the failed recording makes the exit 1."""
-    monkeypatch.setattr(runner_mod, "_open_recording", lambda path, ch: _FillingDisk(path, ch, room_s=2.0))
+    monkeypatch.setattr(runner_mod, "_open_recording", lambda path, ch, **kwargs: _FillingDisk(path, ch, room_s=2.0))
     out = tmp_path / "s.json"
     rc = main(["live", "--input", str(table_wav), "--speed", "max", "--plain", "--output", str(out),
                "--record", str(tmp_path / "rec.wav")])

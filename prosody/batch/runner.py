@@ -768,60 +768,94 @@ def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
 
-def forget_session(store_path: str | os.PathLike, session_id: int, uid: str) -> bool:
+@contextlib.contextmanager
+def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str | None):
     """Erase every trace of a deleted session from the batch ledger: its
     ``done`` and ``analyses`` rows, the cached hashes of its files and of any
     other path holding the same audio (a copy found as its duplicate), and any
     failures logged for those paths (file paths often carry a client's name), zeroed
     on disk (``secure_delete``), the WAL checkpointed and truncated.
 
-    ``prosody delete`` calls it before the store deletes the session: when the ledger
-    cannot be changed (LedgerError), nothing is deleted and the same delete can be run
-    again; the other way round, a session gone from the store would leave its traces here
-    with no command left to erase them.
+    ``prosody delete`` deletes the session from the store inside this block: the ledger's
+    rows are deleted (its write lock taken) on entering, and committed only when the
+    block ends without an error. A ledger that cannot be changed (busy with a batch,
+    damaged: LedgerError on entering) deletes nothing, and neither does a store that
+    cannot be (a full disk: the ledger's change is rolled back), so the same delete can be
+    run again; the ledger changed first and committed alone, a failed store delete left a
+    session whose ledger rows were gone (and the batch table's note with them). A commit
+    that fails after the store's (a disk filled meanwhile, a kill between) leaves the
+    rows, which ``prosody delete ID`` then erases (``uid`` None: by session ID alone).
 
-    Returns whether a batch had analysed it: its row is then in the per-session tables
+    Yields whether a batch had analysed it: its row is then in the per-session tables
     that batch wrote (``--table``), files this function does not know."""
     path = Path(store_path) / LEDGER_NAME
     if not path.exists():
-        return False
+        yield False
+        return
     try:
         db = sqlite3.connect(str(path), timeout=LEDGER_BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
         raise LedgerError(f"session {session_id} was not deleted: "
                           f"{ledger_error(path, exc, doing='open')}") from None
     try:
-        db.execute("PRAGMA secure_delete=ON")
-        files: set[str] = set()
-        tabled = False
-        for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
-                               "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
-                               (session_id, uid, session_id)):
-            files.update(json.loads(f))
-            tabled = True
-        names = files | {os.path.realpath(f) for f in files}
-        # and every other path whose content was the same recording (a copy found as a duplicate of this
-        # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
-        # logged when that path held something else)
-        shas = {s for n in names for (s,) in db.execute("SELECT sha256 FROM hashes WHERE path = ?", (n,))}
-        names |= {p for s in shas for (p,) in db.execute("SELECT path FROM hashes WHERE sha256 = ?", (s,))}
-        names |= {os.path.realpath(n) for n in names}
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("PRAGMA secure_delete=ON")
+            db.execute("BEGIN IMMEDIATE")  # first: what is read below cannot change before the commit
+            files: set[str] = set()
+            tabled = False
+            for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
+                                   "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
+                                   (session_id, uid, session_id)):
+                files.update(json.loads(f))
+                tabled = True
+            names = files | {os.path.realpath(f) for f in files}
+            # and every other path whose content was the same recording (a copy found as a duplicate of this
+            # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
+            # logged when that path held something else)
+            shas = {s for n in names for (s,) in db.execute("SELECT sha256 FROM hashes WHERE path = ?", (n,))}
+            names |= {p for s in shas for (p,) in db.execute("SELECT path FROM hashes WHERE sha256 = ?", (s,))}
+            names |= {os.path.realpath(n) for n in names}
             db.execute("DELETE FROM done WHERE session_id = ? OR uid = ?", (session_id, uid))
             db.execute("DELETE FROM analyses WHERE session_id = ?", (session_id,))
             db.executemany("DELETE FROM hashes WHERE path = ?", [(n,) for n in names])
             gone = [rowid for rowid, f in db.execute("SELECT rowid, files FROM failures")
                     if names & set(json.loads(f)) or names & {os.path.realpath(x) for x in json.loads(f)}]
             db.executemany("DELETE FROM failures WHERE rowid = ?", [(r,) for r in gone])
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"session {session_id} was not deleted: "
+                              f"{ledger_error(path, exc, doing='change')}") from None
+        try:
+            yield tabled
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return tabled
-    except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"session {session_id} was not deleted: {ledger_error(path, exc, doing='change')}") from None
+        try:
+            db.execute("COMMIT")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"session {session_id} was deleted from the store, but its rows in the batch ledger "
+                              f"(file paths) are still there: {ledger_error(path, exc, doing='change')} "
+                              f"(`prosody delete {session_id}` erases them)") from None
+    finally:
+        db.close()
+
+
+def ledger_holds(store_path: str | os.PathLike, session_id: int) -> bool:
+    """Whether the batch ledger still has rows of session ``session_id`` (one deleted from the
+    store whose ledger commit failed, see ``forgetting_session``)."""
+    path = Path(store_path) / LEDGER_NAME
+    if not path.exists():
+        return False
+    try:
+        from urllib.parse import quote  # a folder named with ? or # is still that folder
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=LEDGER_BUSY_TIMEOUT_S)
+    except sqlite3.Error:
+        return False
+    try:
+        return db.execute("SELECT 1 FROM done WHERE session_id = ? UNION ALL SELECT 1 FROM analyses "
+                          "WHERE session_id = ? LIMIT 1", (session_id, session_id)).fetchone() is not None
+    except sqlite3.DatabaseError:
+        return False
     finally:
         db.close()
 

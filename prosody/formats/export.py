@@ -16,7 +16,7 @@ from ..fileio import check_input_file, discard_staged, stage_private, sync_folde
 from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
-from ..typed_text import alike_names
+from ..typed_text import alike_names, json_text
 from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
 from .schema import (check_audio_record, check_bookmarks, check_recording_names, check_session_doc, check_store_meta,
                      check_supervisor_notes)
@@ -62,7 +62,7 @@ def keep_unsaved(doc: dict, frames, speakers, meta: SessionMeta, *, first: str |
     ``fileio.write_rescue`` that takes it (``first``, e.g. beside the store).
     Returns (the JSON's path, a note on the frames) or (None, the folders tried)."""
     from ..fileio import write_rescue
-    text = json.dumps(export_dict(ExportBundle(doc=doc, meta=meta)), indent=2, ensure_ascii=False) + "\n"
+    text = json_text(export_dict(ExportBundle(doc=doc, meta=meta)), indent=2) + "\n"
     path, tried = write_rescue(f"{UNSAVED_PREFIX}{datetime.now():%Y%m%d-%H%M%S}.json", text, first=first)
     if path is None:
         return None, "; ".join(tried)
@@ -179,15 +179,14 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         return [path]
     if fmt == "json":  # the JSON and the frames it names: both written, or neither left (a full disk)
         if b.frames is None:
-            write_private(path, json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n")
+            write_private(path, json_text(export_dict(b), indent=2) + "\n")
             return [path]
         frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
         frames_real = frames_path.resolve().parent / frames_path.name
         staged = stage_private(frames_real, frames_to_npz_bytes(b.frames, b.doc["speaker_order"]),
                                tmp_prefix=".tmp-", tmp_suffix=".npz")
         try:
-            write_private(path, json.dumps(export_dict(b, frames_file=frames_path.name), indent=2,
-                                           ensure_ascii=False) + "\n")
+            write_private(path, json_text(export_dict(b, frames_file=frames_path.name), indent=2) + "\n")
             os.replace(staged, frames_real)
         except BaseException:
             discard_staged(staged)
@@ -219,7 +218,7 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
     if fmt in ("textgrid", "eaf") and extra_points is None:
         extra_points = review_points(b)
     if fmt == "json":
-        return json.dumps(export_dict(b), indent=2, ensure_ascii=False) + "\n"
+        return json_text(export_dict(b), indent=2) + "\n"
     if fmt == "textgrid":
         from .textgrid import session_textgrid
         return session_textgrid(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)

@@ -16,6 +16,7 @@ sounddevice's ``frames`` argument counts samples.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import threading
@@ -443,6 +444,10 @@ class ReplaySource(LiveSource):
         return self.source.warnings
 
     def start(self) -> None:
+        """The first block is decoded here, on the caller's thread: a file of which nothing decodes
+        is refused as ``analyze`` refuses it (one line), not captured as an empty session."""
+        self._blocks = iter(self.source)
+        self._first = next(self._blocks, None)
         self._thread.start()
 
     def stop(self) -> None:
@@ -453,7 +458,7 @@ class ReplaySource(LiveSource):
         t_start = time.monotonic()
         step = max(1, int(DEVICE_BLOCK_S * ANALYSIS_RATE_HZ))
         try:
-            for big in self.source:
+            for big in itertools.chain([] if self._first is None else [self._first], self._blocks):
                 for a in range(0, len(big), step):
                     if self._stop.is_set():
                         return

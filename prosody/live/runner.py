@@ -46,7 +46,9 @@ import numpy as np
 from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import check_writable_folder, make_private_dirs, rescue_folders, write_private
+from ..fileio import (check_writable_folder, file_identity, make_private_dirs, rescue_folders, sweep_staged,
+                      write_claimed, write_private)
+from ..typed_text import json_text
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
@@ -265,6 +267,10 @@ class LiveRunner:
                 if not p.resolve().parent.is_dir():
                     raise InputError(f"cannot write {p}: folder {p.resolve().parent} does not exist")
                 check_writable_folder(p.resolve().parent, label=f"{flag} {p}")
+        # what this session's saves may replace: the files there now (a file the output check let it replace),
+        # then each file it wrote; another live session's save there is never replaced (two started alike)
+        self._claims = {p: file_identity(p) for p in (self.output_path, self.frames_path)}
+        self._claims_recording_new = self.record_path is not None and file_identity(self.record_path) is None
         self.autosave_s = autosave_s
         self.duration_s = duration_s
         self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
@@ -338,8 +344,9 @@ class LiveRunner:
     def start(self) -> None:
         """Open the source (errors such as a device that cannot be opened are
         raised here, on the caller's thread), then start analysing."""
-        if self.record_path is not None:
-            self._recorder = _open_recording(self.record_path, len(self.speakers))
+        if self.record_path is not None:  # a recording that was not there when set up is taken exclusively
+            self._recorder = _open_recording(self.record_path, len(self.speakers),
+                                             exclusive=self._claims_recording_new)
         try:
             self.source.start()
         except BaseException:
@@ -776,7 +783,7 @@ class LiveRunner:
         is lost. Returns where it went; raises OSError when nowhere took it.
         The failure is shown as a sticky message and in ``save_error``."""
         try:
-            write_session(self.output_path, doc, arrays)
+            write_session(self.output_path, doc, arrays, claims=self._claims)
         except OSError as exc:
             first = f"cannot write {self.output_path} ({exc.strerror or exc})"
         else:
@@ -789,7 +796,7 @@ class LiveRunner:
             try:
                 make_private_dirs(folder)  # the folders above it too (mkdir(parents=True) gives them the umask's mode)
                 doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
-                write_session(target, doc, arrays)
+                write_session(target, doc, arrays, claims=self._claims)
             except OSError as exc:
                 tried.append(f"{folder}: {exc.strerror or exc}")
                 continue
@@ -883,17 +890,24 @@ def _atomic_write(path: Path, write) -> None:
     write_private(path, write)
 
 
-def write_session(json_path: str | os.PathLike, doc: dict, arrays: bytes) -> None:
+def write_session(json_path: str | os.PathLike, doc: dict, arrays: bytes, *, claims: dict | None = None) -> None:
     """The frames first (``arrays``: a frames file's bytes, ``prosody.frames``),
     then the JSON that names them: a reader never sees a JSON whose frames file
-    is older than itself."""
+    is older than itself. ``claims``: the files this session may replace
+    (``fileio.write_claimed``): a live session never replaces another's saves."""
     json_path = Path(json_path)
-    _atomic_write(frames_path_for(json_path), lambda f: f.write(arrays))
-    data = (json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
-    _atomic_write(json_path, lambda f: f.write(data))
+    data = (json_text(doc, indent=2, default=_json_default) + "\n").encode("utf-8")
+    for path, content in ((frames_path_for(json_path), arrays), (json_path, data)):
+        if claims is None:
+            _atomic_write(path, lambda f, content=content: f.write(content))
+        else:
+            write_claimed(path, content, claims)
     # verified: what is on disk is what was meant (a save is never reported that did not happen)
     if json_path.read_bytes() != data or not frames_path_for(json_path).is_file():
         raise OSError(f"{json_path} did not read back as written")
+    # and the temporaries of a save killed in this folder before (this session's or another's): a
+    # session's words and pitch under a hidden name, kept for good otherwise
+    sweep_staged(json_path.parent, suffixes=(".json", ".frames.npz"))
 
 
 def _json_default(o):
@@ -968,11 +982,14 @@ class RecordingError(OSError):
 class _Recording:
     """Raw audio, owner-only, written from the analysis thread (never the callback)."""
 
-    def __init__(self, path: Path, channels: int):
+    def __init__(self, path: Path, channels: int, *, exclusive: bool = False):
+        """``exclusive``: the file must not exist (nothing was there when the session was set up: a file
+        there now is another program's, e.g. another live session recording under the same name)."""
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
         # never through a symbolic link (the CLI refuses one earlier; this closes the race)
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
+                     0o600)
         os.fchmod(fd, 0o600)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
         try:
@@ -1009,7 +1026,7 @@ class _Recording:
             self._fileobj.raw.close()
 
 
-def _open_recording(path: Path, channels: int) -> _Recording:
+def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _Recording:
     if path.suffix.lower() not in (".wav", ".flac"):
         raise InputError(f"--record {path}: use a .wav or .flac file name")
-    return _Recording(path, channels)
+    return _Recording(path, channels, exclusive=exclusive)
