@@ -33,6 +33,8 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     sync_folder(path.parent)
+    if tmp_prefix is None and tmp_suffix == ".tmp":  # a write of this name killed before (export -o, report -o)
+        sweep_staged(path.parent, names=(path.name,))
 
 
 def file_identity(path: str | os.PathLike) -> tuple[int, int] | None:
@@ -117,15 +119,20 @@ def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
 STAGED_MIN_AGE_S = 3600.0  # a temporary younger than this may belong to a write in progress (another prosody's)
 
 
-def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...],
+def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...] = (), names: tuple[str, ...] = (),
                  min_age_s: float = STAGED_MIN_AGE_S) -> list[str]:
     """Remove from ``folder`` the temporaries a killed ``write_private`` left (SIGKILL, a power cut: its
-    own clean-up never ran): ``.NAME.RANDOM.tmp`` for NAME ending in one of ``suffixes``, a regular
+    own clean-up never ran): ``.NAME.RANDOM.tmp`` for NAME ending in one of ``suffixes`` or equal to one
+    of ``names``, a regular
     file of this user, owner-only (0600, as ``stage_private`` makes them), with one link, not changed
     for ``min_age_s``. Nothing else is touched (a user's file so named is not owner-only or not old,
     a link is not followed). Best effort: a folder that cannot be read is left as it is. Returns the
     names removed."""
-    name = re.compile(r"\.(?:.+(?:" + "|".join(re.escape(s) for s in suffixes) + r"))\.[a-z0-9_]{8}\.tmp")
+    whole = [".+(?:" + "|".join(re.escape(s) for s in suffixes) + ")"] if suffixes else []
+    whole += [re.escape(n) for n in names]
+    if not whole:
+        return []
+    name = re.compile(r"\.(?:" + "|".join(whole) + r")\.[a-z0-9_]{8}\.tmp")
     cutoff = time.time() - min_age_s
     removed = []
     try:

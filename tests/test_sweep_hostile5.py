@@ -122,6 +122,31 @@ def test_a_live_save_killed_mid_write_leaves_no_temporary_after_the_next_save(tm
     assert b"Frames-Wqpxj" in (folder / "b.frames.npz").read_bytes()  # b's frames file was in place: kept
 
 
+def test_an_output_written_again_removes_the_temporaries_of_its_killed_writes(tmp_path, short_wav):
+    """A killed ``analyze --json out.json`` (or ``export -o``, ``report -o``) leaves ``.out.json.RANDOM.tmp``;
+    writing that output again removes such temporaries once an hour old, and nothing else: not a young one
+    (a write in progress), not one that is not owner-only, not another output's, not a link."""
+    out = tmp_path / "out.json"
+    hour_ago = time.time() - 3700
+    planted = {".out.json.abcdefgh.tmp": (0o600, True),     # a killed write's: removed
+               ".out.json.ijklmnop.tmp": (0o600, False),    # young: kept
+               ".out.json.qrstuvwx.tmp": (0o644, True),     # not owner-only: kept
+               ".other.json.abcdefgh.tmp": (0o600, True)}   # another output's: kept
+    for n, (mode, old) in planted.items():
+        (tmp_path / n).write_text("Secret-Rqvtz")
+        os.chmod(tmp_path / n, mode)
+        if old:
+            os.utime(tmp_path / n, (hour_ago, hour_ago))
+    target = tmp_path / "target"
+    target.write_text("kept")
+    os.symlink(target, tmp_path / ".out.json.zyxwvuts.tmp")
+    rc, _, err = run_cli("analyze", short_wav, "--json", out)
+    assert rc == 0, err
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp"))
+    assert left == sorted([n for n in planted if n != ".out.json.abcdefgh.tmp"] + [".out.json.zyxwvuts.tmp"])
+    assert target.read_text() == "kept" and '"schema"' in out.read_text()
+
+
 # -- 2. delete on a nearly full disk ---------------------------------------------------------------------------
 def _ledger_done(store: Path) -> int:
     db = sqlite3.connect(str(store / "batch.sqlite"))
