@@ -857,19 +857,6 @@ class Attribution:
                 out[:, j] = np.where(own != 1 - k, g[:, k] * m, fill) if d.n_voices == 2 or k == 0 else fill
             yield out
 
-    def lower_gate(self) -> tuple[np.ndarray, ...] | None:
-        """Per speaker channel (``channels``' order), the frames where its voice activity may use the
-        lower gate that follows the channel's range (``RawVad(lower_where=...)``), or None (every frame on
-        the fixed gate): a diarized recording said to be noisy (``speech_over_noise_db`` under
-        ``NOISY_SPEECH_BELOW_DB``), the frames outside the diarizer's speech that the channel's voice owns
-        alone."""
-        d = self.diarization
-        if d is None or d.n_voices != 2 or self.naming is None or not d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB:
-            return None
-        owner = np.asarray(d.owner)
-        outside = ~np.asarray(d.speech[:len(owner)], bool)
-        return tuple((owner == self.naming.names.index(s)) & outside for s in self.speakers)
-
     def to_dict(self) -> dict:
         """The JSON ``sources`` record: layout and how speakers were attributed."""
         out = {"layout": self.layout, "layout_detection": self.layout_report.to_dict(),
