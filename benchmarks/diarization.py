@@ -289,7 +289,7 @@ def miss_cause(e: dict, doc: dict) -> str:
         return "interruption"
     if any(x["speaker"] == e["speaker"] and x["end_s"] > a and x["start_s"] < b for x in doc["segments"] or []):
         return "a turn" if any(t["to_speaker"] == e["speaker"] and a <= t["to_start_s"] < b
-                               for t in doc["transitions"] or []) else "found, not matched"
+                               for t in doc["transitions"] or []) else "found, not as a backchannel"
     return "unseen"
 
 
@@ -310,6 +310,8 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
             doc = s.to_json_dict()
             r = score_session(s, doc, truth)
     d = att.diarization
+    if d is not None and d.n_voices == 1:  # every planted backchannel is then missed for that reason
+        r["bc_why"]["missed"] = ["one voice found"] * len(r["bc_why"]["missed"])
     r.update(cpu=cpu, audio_s=len(audio) / 16000, layout=att.layout,
              voices=d.n_voices if d else 2, naming_ok=naming_ok,
              separation=float(d.separation) if d else float("nan"),

@@ -57,7 +57,14 @@ def overlap_gains(owner: np.ndarray, speech: np.ndarray | None = None) -> np.nda
     holder ``HOLDER_OVERLAP_GAIN`` on its overlapped frames and the listener
     ``LISTENER_OVERLAP_GAIN`` on all its frames (the diarizer puts some frames of a
     backchannel spoken over the holder to the listener alone); any other overlapped run
-    (a change of turn through overlap) gives both ``OVERLAP_SHARE_GAIN``::
+    (a change of turn through overlap) gives both ``OVERLAP_SHARE_GAIN``. Given ``speech`` (the
+    speech mask on the same grid), a run the diarizer gave to the listener alone counts as an
+    excursion too where the speech goes on without a pause from the holder's frame before it to
+    the holder's frame after it: the holder did not stop, so the run carries the two voices'
+    mixture (full-level backchannels the diarizer gave to the listener alone read louder than the
+    listener's own speech, and ``is_floor_bid`` called them failed interruptions: fresh10 /
+    fresh14 of benchmarks/diarization.py, docs/speakers.md thirty-ninth round); a run next to a
+    pause (a vocalisation in the holder's pause) keeps the recording's level::
 
         owner   0000002211220000000   an excursion of voice 1 inside voice 0's speech
         gain 0  1111115500551111111   (x 0.1)
