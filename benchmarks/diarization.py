@@ -82,6 +82,7 @@ import soundfile as sf
 
 from _common import REPO, corpus_dir, frame_mask, rttm_segments
 
+from prosody.config import TurnConfig
 from prosody.engine.diarize import diarize
 from prosody.session import analyze_blocks
 from prosody.engine.speakers import attribute, swap_names
@@ -245,12 +246,51 @@ def score_session(session, doc, truth) -> dict:
     true_pos_p = len(pb) - len(match_events(tb_, pb))  # predicted backchannels matching a planted one
     missed_b = match_events(pb, tb_)
     false_b = match_events(tb_, pb)
-    return {"single_frames": int(single.sum()), "wrong": int(wrong), "missed": int(missed),
+    # failed interruptions (info): the other side of the tracker's short-overlap decision
+    tf = [e for e in truth["events"] if e["kind"] == "failed_interruption"]
+    pf = [e for e in (doc["events"] or []) if e["kind"] == "failed_interruption"]
+    why = {"false": [false_cause(e, truth) for e in false_b], "missed": [miss_cause(e, doc) for e in missed_b]}
+    return {"single_frames": int(single.sum()), "wrong": int(wrong), "missed": int(missed), "bc_why": why,
             "changes_true": len(truth["transitions"]), "changes_found": len(doc["transitions"] or []),
             "share_err": abs(h_share - t_share), "fto_err": fto,
             "bc_true": len(tb_), "bc_found": found_b, "bc_pred": len(pb), "bc_pred_ok": true_pos_p,
+            "fi_true": len(tf), "fi_found": len(tf) - len(match_events(pf, tf)), "fi_pred": len(pf),
+            "fi_pred_ok": len(pf) - len(match_events(tf, pf)),
             "bc_missed": [(e["speaker"], round(e["start_s"], 2), round(e["end_s"], 2)) for e in missed_b],
             "bc_false": [(e["speaker"], round(e["start_s"], 2), round(e["end_s"], 2)) for e in false_b]}
+
+
+NEAR_LIMIT_S = 0.2  # a planted turn shorter than the tracker's backchannel limit + this is "near the limit"
+
+
+def false_cause(e: dict, truth: dict) -> str:
+    """Why a backchannel found where none was planted (the truth's side of it):
+    "near-limit turn": on a planted turn of that speaker shorter than ``backchannel_max_s`` +
+    ``NEAR_LIMIT_S`` (AMI's shortest turns are 0.85-0.9 s: a diarizer 0.1 s short at one edge
+    makes it a backchannel); "cut utterance": on a longer planted utterance of that speaker (a
+    turn or failed interruption found short); "not spoken": that speaker does not speak there
+    (a "both" run or a piece of the other voice given to the listener)."""
+    segs = [(a, b) for a, b in truth["segments"][e["speaker"]] if b > e["start_s"] and a < e["end_s"]]
+    if not segs:
+        return "not spoken"
+    a, b = max(segs, key=lambda ab: min(ab[1], e["end_s"]) - max(ab[0], e["start_s"]))
+    return "near-limit turn" if b - a < TurnConfig().backchannel_max_s + NEAR_LIMIT_S else "cut utterance"
+
+
+def miss_cause(e: dict, doc: dict) -> str:
+    """Why a planted backchannel was missed (the output's side): "called a bid" (found as a failed
+    interruption), "interruption" / "a turn" (found and taken for one), "unseen" (no speech of the
+    listener found there: the holder's voice owns it)."""
+    a, b = e["start_s"] - 0.3, e["end_s"] + 0.3
+    kinds = {x["kind"] for x in doc["events"] or [] if x["speaker"] == e["speaker"] and x["end_s"] > a and x["start_s"] < b}
+    if "failed_interruption" in kinds:
+        return "called a bid"
+    if "interruption" in kinds:
+        return "interruption"
+    if any(x["speaker"] == e["speaker"] and x["end_s"] > a and x["start_s"] < b for x in doc["segments"] or []):
+        return "a turn" if any(t["to_speaker"] == e["speaker"] and a <= t["to_start_s"] < b
+                               for t in doc["transitions"] or []) else "found, not as a backchannel"
+    return "unseen"
 
 
 def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=None) -> tuple[dict, object]:
@@ -270,6 +310,8 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
             doc = s.to_json_dict()
             r = score_session(s, doc, truth)
     d = att.diarization
+    if d is not None and d.n_voices == 1:  # every planted backchannel is then missed for that reason
+        r["bc_why"]["missed"] = ["one voice found"] * len(r["bc_why"]["missed"])
     r.update(cpu=cpu, audio_s=len(audio) / 16000, layout=att.layout,
              voices=d.n_voices if d else 2, naming_ok=naming_ok,
              separation=float(d.separation) if d else float("nan"),
@@ -654,6 +696,7 @@ def evaluate(split: str, quick: bool, *, cache_dir=None, detail: bool = False, o
               f"{str(r['naming_ok']):>5}", flush=True)
         if detail and (r["bc_missed"] or r["bc_false"]):
             print(f"    backchannels missed {r['bc_missed']}  false {r['bc_false']}", flush=True)
+            print(f"      causes: missed {r['bc_why']['missed']}  false {r['bc_why']['false']}", flush=True)
     singles = []
     if only is not None or VOICES_TOLD is not None:  # one-voice recordings: telling them two would be a lie
         return {"rows": rows, "singles": singles}
@@ -716,6 +759,14 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
     ami_pred = sum(r["bc_pred"] for r in two if r["name"].startswith("AMI"))
     line("  of which: espeak dialogues' precision / AMI dialogues' false ones",
          f"{es_ok / max(1, es_pred):.2f} ({es_ok}/{es_pred}) / {ami_pred}", "(info)", True)
+    for side in ("false", "missed"):
+        causes = [c for r in two for c in r.get("bc_why", {}).get(side, [])]
+        counts = ", ".join(f"{k} {causes.count(k)}" for k in sorted(set(causes), key=lambda k: -causes.count(k)))
+        line(f"  {side} backchannels by cause (--detail: each)", counts or "none", "(info)", True)
+    fi = {k: sum(r.get(k, 0) for r in two) for k in ("fi_true", "fi_found", "fi_pred", "fi_pred_ok")}
+    line("failed interruptions' precision / recall (planted in the espeak dialogues)",
+         f"{fi['fi_pred_ok'] / max(1, fi['fi_pred']):.2f} ({fi['fi_pred_ok']}/{fi['fi_pred']}) / "
+         f"{fi['fi_found'] / max(1, fi['fi_true']):.2f} ({fi['fi_found']}/{fi['fi_true']})", "(info)", True)
     line("two-voice recordings found to have two voices", f"{two_found}/{len(two)}", "all", two_found == len(two))
     n1 = sum(v == 1 for _, v, _ in res["singles"])
     line("one-voice recordings reported as one voice", f"{n1}/{len(res['singles'])}", "all",

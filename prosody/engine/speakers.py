@@ -49,7 +49,7 @@ LISTENER_OVERLAP_GAIN = 0.3
 LISTENER_EXCURSION_MAX_S = 1.0
 
 
-def overlap_gains(owner: np.ndarray) -> np.ndarray:
+def overlap_gains(owner: np.ndarray, speech: np.ndarray | None = None) -> np.ndarray:
     """(n_frames, 2) float32: the amplitude each voice's channel carries of the mixture in
     each frame it owns (1 where it owns the frame alone). A listener's excursion inside the
     holder's speech (frames not the holder's alone, at least one overlapped, at most
@@ -57,7 +57,14 @@ def overlap_gains(owner: np.ndarray) -> np.ndarray:
     holder ``HOLDER_OVERLAP_GAIN`` on its overlapped frames and the listener
     ``LISTENER_OVERLAP_GAIN`` on all its frames (the diarizer puts some frames of a
     backchannel spoken over the holder to the listener alone); any other overlapped run
-    (a change of turn through overlap) gives both ``OVERLAP_SHARE_GAIN``::
+    (a change of turn through overlap) gives both ``OVERLAP_SHARE_GAIN``. Given ``speech`` (the
+    speech mask on the same grid), a run the diarizer gave to the listener alone counts as an
+    excursion too where the speech goes on without a pause from the holder's frame before it to
+    the holder's frame after it: the holder did not stop, so the run carries the two voices'
+    mixture (full-level backchannels the diarizer gave to the listener alone read louder than the
+    listener's own speech, and ``is_floor_bid`` called them failed interruptions: fresh10 /
+    fresh14 of benchmarks/diarization.py, docs/speakers.md thirty-ninth round); a run next to a
+    pause (a vocalisation in the holder's pause) keeps the recording's level::
 
         owner   0000002211220000000   an excursion of voice 1 inside voice 0's speech
         gain 0  1111115500551111111   (x 0.1)
@@ -66,16 +73,18 @@ def overlap_gains(owner: np.ndarray) -> np.ndarray:
     owner = np.asarray(owner)
     g = np.ones((len(owner), 2), np.float32)
     both = owner == 2
-    if not both.any():
+    if not both.any() and speech is None:
         return g
     g[both] = OVERLAP_SHARE_GAIN
     max_n = GRID.s_to_frames(LISTENER_EXCURSION_MAX_S)
+    sp = None if speech is None else np.asarray(speech, bool)[:len(owner)]
     found = []
     for k in (0, 1):
         x = np.concatenate([[0], (owner != k).astype(np.int8), [0]])
         starts, ends = np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)
         found += [(b - a, a, b, k) for a, b in zip(starts, ends)
-                  if 0 < a and b < len(owner) and b - a <= max_n and both[a:b].any()]
+                  if 0 < a and b < len(owner) and b - a <= max_n
+                  and (both[a:b].any() or (sp is not None and b < len(sp) and sp[a - 1:b + 1].all()))]
     for _, a, b, k in sorted(found, reverse=True):  # where two overlap, the shorter one decides
         g[a:b, 1 - k] = LISTENER_OVERLAP_GAIN
         g[a:b, k] = np.where(both[a:b], HOLDER_OVERLAP_GAIN, 1.0)
@@ -839,7 +848,7 @@ class Attribution:
         hop = d.grid.hop_length
         order = [self.naming.names.index(s) for s in self.speakers]
         owner = np.asarray(d.owner)
-        gains = overlap_gains(owner)  # per frame; samples past the last frame: the last owner, gain 1
+        gains = overlap_gains(owner, d.speech)  # per frame; samples past the last frame: the last owner, gain 1
         floor_db, floors = _fill_floors(mono, d.speech)  # once for both channels
         fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db, floors_db=floors) for j in range(len(order))]
         for a in range(0, len(mono), block_samples):
