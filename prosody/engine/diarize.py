@@ -859,8 +859,9 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     lv = 10 * np.log10(_memo(memo, "level", lambda: frame_mean_square(frames(), np.float32))[idx] + 1e-12)
     f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
     tail = _run_tails(idx, grid.s_to_frames(cfg.pitch_tail_s)) if f0_st is not None and cfg.pitch_tail_s > 0 else None
-    f0_ctx = None if tail is None else _memo(memo, ("f0_context", cfg.pitch_tail_s, cfg.pitch_context_s), lambda: _pitch_context(
-        f0_st, idx, grid.s_to_frames(cfg.pitch_context_s), where=tail))
+    f0_ctx = None if tail is None else _memo(  # the stretch's pitch on the runs' ends: once per recording
+        memo, ("f0_context", cfg.pitch_tail_s, cfg.pitch_context_s),
+        lambda: _pitch_context(f0_st, idx, grid.s_to_frames(cfg.pitch_context_s), where=tail))
     chp, feats, mu, sd = _speech_features(memo, x, idx, cfg.n_mfcc, grid, stereo=x.shape[1] >= 2)
     ref = np.percentile(lv, 90)
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
