@@ -89,7 +89,16 @@ class DiarizeConfig:
     when the distance is reached and that gain is at least
     ``two_voice_gain_floor``. ``min_voice_s``: least speech the second voice
     must hold. ``switch_penalty``: Viterbi cost of a voice change,
-    in units of the per-frame log-likelihood ratio. ``pitch_split_*``: the pitch split
+    in units of the per-frame log-likelihood ratio. ``pitch_weight`` / ``pitch_min_st``: the frame
+    pitch's log-likelihood ratio (``_pitch_llr``) joins the resegmentation's score at this weight where
+    the two voices' median pitches lie at least that far apart. ``pitch_tail_s`` /
+    ``pitch_context_s``: in the last ``pitch_tail_s`` of speech before each pause, a frame's pitch
+    argues for a voice only where its stretch of speech does too (the median pitch over
+    ``pitch_context_s`` either side, inside the run of speech; ``_pitch_context``): a sentence's final
+    fall reaches a lower voice's register frame by frame while its stretch stays in the speaker's own
+    (whole sessions gave the client's last 0.3-0.8 s to a therapist 3.7 st lower, sentence after
+    sentence; docs/speakers.md, thirty-ninth round; ``pitch_tail_s=0`` turns it off).
+    ``pitch_split_*``: the pitch split
     (``_pitch_split``; ``pitch_split_min_st=0`` turns it off; ``pitch_split_conf``: nats a
     0.3 s run of frame pitch must give one voice to train its first model). ``minority_*``:
     the retry from the most atypical utterances (``_minority_retry``; ``minority_min_z=0``
@@ -239,6 +248,8 @@ class DiarizeConfig:
     spatial_weight: float = 1.0
     pitch_weight: float = 1.0
     pitch_min_st: float = 3.0
+    pitch_tail_s: float = 0.8
+    pitch_context_s: float = 0.5
     spatial_min_share: float = 0.04
     pitch_split_min_st: float = 0.0  # off: on unseen material (fresh2) it did not help; 6.0 turns it on
     pitch_split_min_voiced: int = 30
@@ -323,6 +334,9 @@ class DiarizeConfig:
                               f"{self.pitch_look_min_frac}, pitch_look_min_frames={self.pitch_look_min_frames}: "
                               "need >= 0 st, a share within 0..1 and >= 0 frames (pitch_look_min_sep_st=0 turns "
                               "the pitch look off)")
+        if not (self.pitch_tail_s >= 0 and self.pitch_context_s > 0):
+            raise ConfigError(f"pitch_tail_s={self.pitch_tail_s}, pitch_context_s={self.pitch_context_s}: need >= 0 s "
+                              "(pitch_tail_s=0 turns the stretch's word on run ends off) and > 0 s")
         if self.more_voices_min_s < 0 or self.more_voices_min_turns < 1 or self.more_voices_min_distance < 0:
             raise ConfigError(f"more_voices_min_s={self.more_voices_min_s}, more_voices_min_turns="
                               f"{self.more_voices_min_turns}, more_voices_min_distance={self.more_voices_min_distance}: "
@@ -844,6 +858,10 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # change of voice costs less after a pause than inside speech
     lv = 10 * np.log10(_memo(memo, "level", lambda: frame_mean_square(frames(), np.float32))[idx] + 1e-12)
     f0_st = _memo(memo, "f0_st", lambda: _frame_f0_st(mono(), idx, grid=grid, gain=gain)) if cfg.pitch_weight > 0 else None
+    tail = _run_tails(idx, grid.s_to_frames(cfg.pitch_tail_s)) if f0_st is not None and cfg.pitch_tail_s > 0 else None
+    f0_ctx = None if tail is None else _memo(  # the stretch's pitch on the runs' ends: once per recording
+        memo, ("f0_context", cfg.pitch_tail_s, cfg.pitch_context_s),
+        lambda: _pitch_context(f0_st, idx, grid.s_to_frames(cfg.pitch_context_s), where=tail))
     chp, feats, mu, sd = _speech_features(memo, x, idx, cfg.n_mfcc, grid, stereo=x.shape[1] >= 2)
     ref = np.percentile(lv, 90)
     weak = np.clip((lv - (ref - cfg.weak_below_db)) / 15.0, 0.1, 1.0)
@@ -896,7 +914,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         if spatial:  # the level difference as its own cue, not one feature among 21
             score = score + cfg.spatial_weight * _ild_llr(ild_s, frame_lab == 1, conf & loud)
         if f0_st is not None:
-            score = score + cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st)
+            score = score + cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st,
+                                                          context=f0_ctx)
         path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -2184,11 +2203,21 @@ def _relabels_a_stretch(first: np.ndarray, path: np.ndarray, min_frames: int) ->
     return bool(len(runs)) and int(runs.max()) >= min_frames
 
 
-def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float) -> np.ndarray:
+def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float,
+               context: np.ndarray | None = None) -> np.ndarray:
     """Per-frame log-likelihood ratio (voice 1 over voice 0) of the pitch (semitones;
     nan: unvoiced, ratio 0) under one Gaussian per voice fitted on its voiced ``use``
     frames; (m,), within +-5 nats. Zeros when the two voices' medians lie less than
-    ``min_st`` apart (pitch does not tell them apart) or a voice has < 50 voiced frames."""
+    ``min_st`` apart (pitch does not tell them apart) or a voice has < 50 voiced frames.
+    ``context``: (m,) the pitch of each frame's stretch of speech where it is to be asked
+    (``_pitch_context``; nan elsewhere): there the frame's ratio stands only where the
+    stretch's, under the same Gaussians, has the same sign, else 0 (a falling sentence end,
+    low frame by frame, its stretch in the speaker's own register)::
+
+        pitch    ^^^^^^^^^^^^^^^^^^^^^\\__  ||  ___   (^ the client, _ the lower therapist, || a pause)
+        frame    000000000000000000000001111  ||  111
+        stretch  000000000000000000000000000  ||  111
+        ratio    000000000000000000000000000  ||  111   (1: for the therapist, 0: for the client or none)"""
     voiced = np.isfinite(f0_st)
     par = []
     for k in (False, True):
@@ -2200,9 +2229,51 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
     (m0, s0), (m1, s1) = par
     if abs(m1 - m0) < min_st:
         return np.zeros(len(f0_st))
-    x = np.where(voiced, f0_st, 0.0)
-    ll = lambda mu, sd: -0.5 * ((x - mu) / sd) ** 2 - np.log(sd)  # noqa: E731
-    return np.where(voiced, np.clip(ll(m1, s1) - ll(m0, s0), -5.0, 5.0), 0.0)
+    def ratio(f: np.ndarray) -> np.ndarray:
+        v = np.isfinite(f)
+        x = np.where(v, f, 0.0)
+        ll = lambda mu, sd: -0.5 * ((x - mu) / sd) ** 2 - np.log(sd)  # noqa: E731
+        return np.where(v, np.clip(ll(m1, s1) - ll(m0, s0), -5.0, 5.0), 0.0)
+    out = ratio(f0_st)
+    if context is not None:
+        asked = np.isfinite(context)
+        out[asked & (np.sign(out) != np.sign(ratio(context)))] = 0.0
+    return out
+
+
+def _run_tails(idx: np.ndarray, n: int) -> np.ndarray:
+    """(m,) bool: the speech frames (numbers ``idx``; a gap ends a run of speech) among the last ``n``
+    of their run."""
+    if len(idx) == 0:
+        return np.zeros(0, bool)
+    ends = np.flatnonzero(np.diff(idx) > 1)
+    last = np.concatenate([ends, [len(idx) - 1]])  # each run's last frame, by run
+    run = np.concatenate([[0], np.cumsum(np.diff(idx) > 1)])
+    return last[run] - np.arange(len(idx)) < n
+
+
+def _pitch_context(f0_st: np.ndarray, idx: np.ndarray, half: int, *, where: np.ndarray | None = None,
+                   rows: int = 4096) -> np.ndarray:
+    """The pitch of each voiced frame's stretch of speech: the median of the voiced pitch (semitones) over
+    ``half`` frames either side, inside the frame's run of speech (``idx``: the frames' numbers; a gap
+    ends a run); nan where the frame is unvoiced or not in ``where`` ((m,) bool; None: every frame).
+    (m,) float32."""
+    f0 = np.asarray(f0_st, np.float64)
+    m = len(f0)
+    out = np.full(m, np.nan, np.float32)
+    todo = np.flatnonzero(np.isfinite(f0) & (True if where is None else where))
+    if len(todo) == 0:
+        return out
+    run = np.concatenate([[0], np.cumsum(np.diff(idx) > 1)])
+    pad = np.concatenate([np.full(half, np.nan), f0, np.full(half, np.nan)])
+    rpad = np.concatenate([np.full(half, -1), run, np.full(half, -1)])
+    offs = np.arange(2 * half + 1)
+    for a in range(0, len(todo), rows):  # a few thousand frames a pass: (rows, 2 * half + 1) at a time
+        t = todo[a:a + rows]
+        vals = pad[t[:, None] + offs]
+        vals[rpad[t[:, None] + offs] != run[t][:, None]] = np.nan
+        out[t] = np.nanmedian(vals, axis=1)  # the frame itself is voiced: never an empty window
+    return out
 
 
 def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_hz: float = 60.0,
