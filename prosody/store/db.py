@@ -28,6 +28,7 @@ export and import.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -430,6 +431,20 @@ def _read_only_folder(path: Path) -> bool:
     return (path / DB_NAME).is_file() and not os.access(path, os.W_OK)
 
 
+def _on_read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    """``chmod`` only when the mode differs: a folder that is already owner-only on a
+    read-only mount (EROFS even for the same mode) is left as it is."""
+    if stat.S_IMODE(os.stat(path).st_mode) != mode:
+        os.chmod(path, mode)
+
+
 def _looks_like_sqlite(path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -540,6 +555,7 @@ class Store:
             readonly = _read_only_folder(self.path)
         self.readonly = readonly
         self.disk_full = False  # opened read-only because the disk is full (writes say so)
+        self.frames_readonly: str | None = None  # why the frames folder cannot be written (changes say so)
         if readonly:
             self._open_read_only()
             return
@@ -638,15 +654,24 @@ class Store:
         if not p.exists():
             make_private_dirs(p)
         self._check_not_emptied()
-        os.chmod(p, 0o700)
+        _set_mode(p, 0o700)
         self.frames_dir.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(self.frames_dir, 0o700)
+        try:  # set only when it differs: a frames folder alone on a read-only mount still reads
+            _set_mode(self.frames_dir, 0o700)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EPERM, errno.EACCES):
+                raise
+            self.frames_readonly = f"{exc.strerror or exc}"
+        else:
+            if not os.access(self.frames_dir, os.W_OK):
+                self.frames_readonly = os.strerror(errno.EROFS if _on_read_only_fs(self.frames_dir)
+                                                   else errno.EACCES)
         if not self.db_path.exists():
             # create the file ourselves so that it is 0600 from the start; SQLite
             # gives -wal and -shm the database file's mode
             fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-        os.chmod(self.db_path, 0o600)
+        _set_mode(self.db_path, 0o600)
 
     def _session_traces(self) -> list[str]:
         """Files that only a store holding sessions has: frames files, the batch ledger,
@@ -687,7 +712,7 @@ class Store:
                              f"prosody understands ({SCHEMA_VERSION}); upgrade prosody")
         if version == SCHEMA_VERSION:
             return
-        with self._tx():
+        with self._tx(migrating=True):
             version = self.db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
             for v in range(version, SCHEMA_VERSION):
                 MIGRATIONS[v](self.db)
@@ -727,13 +752,23 @@ class Store:
                                   "failing or gone; check it, then try again")
         return damaged_error(self.db_path, exc)
 
+    def _check_frames_writable(self) -> None:
+        """Refuse a change while the frames folder cannot be written (a read-only mount of it
+        alone): a save could not write its frames file, a delete could not remove one."""
+        if getattr(self, "frames_readonly", None):
+            raise StoreError(f"the session store's frames folder {self.frames_dir} cannot be written "
+                             f"({self.frames_readonly}); the store is unchanged. Make it writable, or copy the store "
+                             "to a writable folder, to change it")
+
     @contextmanager
-    def _tx(self):
+    def _tx(self, *, migrating: bool = False):
         if getattr(self, "disk_full", False):
             raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
             raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
                              "folder); copy it to a writable folder to change it")
+        if not migrating:  # the migrations change tables only, never the frames folder
+            self._check_frames_writable()
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -801,6 +836,7 @@ class Store:
             uid = row[0] if row is not None else None
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
+        self._check_frames_writable()
         if frames is not None:
             data = frames_to_npz_bytes(frames, speakers)
             try:

@@ -1,0 +1,237 @@
+"""Hostile sweep 6: what the fifth sweep left open, then surfaces no sweep had tried. Each defect with
+what happened before and what happens now (the house way of the earlier sweeps: one clear line on
+stderr, a non-zero exit, no traceback; every file under tmp_path).
+
+1. Ctrl-C or SIGTERM between the store's commit and the batch ledger's in ``prosody delete``: the
+   KeyboardInterrupt (or SIGTERM's default death) came after the session's rows were gone but before its
+   frames file was removed and the ledger's change committed; ``delete ID`` run again erased the ledger's
+   rows but said nothing of the frames file (the session's per-frame pitch and loudness), which stayed.
+   The signals now wait while the delete runs (milliseconds): the delete completes, says so, then the
+   interruption is said (exit 130 / 143). A SIGKILL there still leaves both; ``delete ID`` run again now
+   removes the frames file too (an unreferenced one older than a minute).
+2. A frames folder alone on a read-only mount made the store unopenable ("cannot open STORE: Read-only
+   file system"), reading included: its mode was set on every open. The mode is now set only when it
+   differs; reading commands work and every change is refused in one line.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import planted_batch, run_cli
+
+REPO = Path(__file__).parents[1]
+
+
+def _one_line(rc, err, code=1):
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+
+
+def _count(db_path, sql) -> int:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return db.execute(sql).fetchone()[0]
+    finally:
+        db.close()
+
+
+def stat_mode(p: Path) -> int:
+    return p.stat().st_mode & 0o777
+
+
+def _needles(store: Path, f0) -> list[str]:
+    """Which of the planted names and figures are still in any file of the store folder, as bytes."""
+    found = []
+    for p in store.rglob("*"):
+        if p.is_file():
+            data = p.read_bytes()
+            found += [f"{p.name}: {n}" for n in ("Zyxwv", "Qwvut", "Plmkj", "Quixote") if n.encode() in data]
+            if repr(f0).encode() in data:
+                found.append(f"{p.name}: f0")
+    return found
+
+
+# -- 1. a signal between the store's commit and the ledger's, in `prosody delete` ------------------------------
+SIGNAL_AFTER_STORE_COMMIT = r"""
+import os, signal, sys
+from contextlib import contextmanager
+from prosody.store import db as store_db
+real_tx = store_db.Store._tx
+@contextmanager
+def tx(self, **kw):
+    with real_tx(self, **kw) as d:
+        yield d
+    # committed: the session's rows are gone; its frames file and the ledger's rows not yet
+    os.kill(os.getpid(), getattr(signal, os.environ["H6_SIGNAL"]))
+store_db.Store._tx = tx
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def _delete_with_signal(store: Path, how: str) -> tuple[int, str, str]:
+    r = subprocess.run([sys.executable, "-c", SIGNAL_AFTER_STORE_COMMIT, "delete", "1", "--store", str(store)],
+                       capture_output=True, text=True, cwd=REPO, timeout=120,
+                       env={**os.environ, "H6_SIGNAL": how, "PYTHONPATH": str(REPO)})
+    return r.returncode, r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("how,code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_after_the_store_commit_waits_for_the_delete_to_finish(tmp_path, short_wav, how, code):
+    """Ctrl-C or SIGTERM planted right after the store's delete committed: before, the session's frames
+    file and its ledger rows (the file path with the client's real name) stayed, with 'interrupted' (or
+    no word: SIGTERM), and ``delete 1`` run again erased the ledger's rows but left the frames file. Now
+    the delete completes (no session row, no frames file, no ledger row, no planted byte in any file of
+    the store), says 'deleted session 1', then the interruption in one line, exit 130 / 143."""
+    store, f0 = planted_batch(tmp_path, short_wav)
+    assert len(os.listdir(store / "frames")) == 1
+    rc, out, err = _delete_with_signal(store, how)
+    assert rc == code, (rc, out, err)
+    assert out == "deleted session 1\n", out
+    lines = err.splitlines()
+    assert lines[-1].startswith("prosody: error: ") and "session 1 was deleted" in lines[-1], err
+    assert "Traceback" not in err
+    assert all(ln.startswith("prosody: note: ") for ln in lines[:-1]), err  # the batch table's note
+    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert os.listdir(store / "frames") == []
+    for table in ("done", "analyses", "hashes", "failures"):
+        assert _count(store / "batch.sqlite", f"SELECT count(*) FROM {table}") == 0, table
+    assert _needles(store, f0) == []
+
+
+def test_a_delete_killed_after_the_store_commit_is_finished_by_delete_again(tmp_path, short_wav):
+    """SIGKILL (nothing waits for it) right after the store's commit leaves the frames file and the
+    ledger's rows; ``delete 1`` run again erases both and says so (before, the frames file stayed)."""
+    store, f0 = planted_batch(tmp_path, short_wav)
+    old = time.time() - 120  # a session saved two minutes before (a save in progress is younger)
+    for p in (store / "frames").iterdir():
+        os.utime(p, (old, old))
+    rc, out, err = _delete_with_signal(store, "SIGKILL")
+    assert rc == -signal.SIGKILL and out == "", (rc, out, err)
+    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert len(os.listdir(store / "frames")) == 1  # what the kill left
+    assert _count(store / "batch.sqlite", "SELECT count(*) FROM done") == 1
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0, err
+    assert "session 1 was deleted already" in out and "frames file" in out, out
+    assert os.listdir(store / "frames") == []
+    for table in ("done", "analyses", "hashes", "failures"):
+        assert _count(store / "batch.sqlite", f"SELECT count(*) FROM {table}") == 0, table
+    assert _needles(store, f0) == []
+    rc, out, err = run_cli("delete", "1", "--store", store)  # nothing left: the plain 'no session' line
+    _one_line(rc, err, 2)
+    assert "no session '1'" in err and out == ""
+
+
+def test_a_killed_delete_of_a_session_no_batch_analysed_is_finished_by_delete_again(tmp_path, short_wav):
+    """The same kill for a session ``analyze --save`` stored (no ledger): ``delete 1`` said 'no session'
+    and left the frames file for an hour (until some other delete's sweep); it now removes it and says
+    so, exit 0. A younger unreferenced file (a save in progress) is left."""
+    store = tmp_path / "store"
+    rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                         "--therapist", "Therapist-Zyxwv", "--client", "Pseudo-Qwvut")
+    assert rc == 0, err
+    (frames,) = (store / "frames").iterdir()
+    old = time.time() - 120
+    os.utime(frames, (old, old))
+    assert _delete_with_signal(store, "SIGKILL")[0] == -signal.SIGKILL
+    assert frames.exists() and _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    young = store / "frames" / "0123abcd.0a1b2c.npz"  # unreferenced and a second old: a save in progress
+    young.write_bytes(b"in progress")
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0 and err == "", (rc, err)
+    assert out == ("no session 1 in the store (deleted already); 1 frames file that no session held (left by an "
+                   "interrupted delete or save) erased now\n"), out
+    assert sorted(os.listdir(store / "frames")) == [young.name]
+    assert not any(b"Zyxwv" in p.read_bytes() for p in store.rglob("*") if p.is_file())
+
+
+# -- 2. a frames folder alone on a read-only mount --------------------------------------------------------------
+RUN_MANY = r"""
+import io, json, sys
+from prosody_cli.main import main
+res = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    sys.stdout, sys.stderr = out, err
+    try:
+        rc = main(argv)
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    res.append([rc, out.getvalue(), err.getvalue()])
+print(json.dumps(res))
+"""
+
+
+def _on_read_only_mount(folder: Path, commands: list[list[str]]) -> list[tuple[int, str, str]]:
+    """``commands`` run in one process in a mount namespace of its own where ``folder`` is a read-only
+    bind mount of itself (EROFS for every write, root's included); skips where that cannot be made."""
+    import json
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("no unshare(1) here")
+    probe = subprocess.run([unshare, "-m", "sh", "-c", f"mount --bind '{folder}' '{folder}' && "
+                            f"mount -o remount,bind,ro '{folder}' && ! touch '{folder}/.probe'"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a read-only bind mount here ({probe.stderr.strip()})")
+    script = (f"mount --bind '{folder}' '{folder}' && mount -o remount,bind,ro '{folder}' && "
+              f"exec '{sys.executable}' -c \"$0\" \"$1\"")
+    r = subprocess.run([unshare, "-m", "sh", "-c", script, RUN_MANY, json.dumps(commands)], capture_output=True,
+                       text=True, cwd=REPO, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0, r.stderr
+    return [tuple(x) for x in json.loads(r.stdout)]
+
+
+@pytest.mark.parametrize("frames_mode", [0o700, 0o755])
+def test_reading_works_with_the_frames_folder_alone_read_only(tmp_path, short_wav, frames_mode):
+    """The store folder writable, its frames folder a read-only mount (owner-only already, or 0755: a
+    mode to set, which a read-only mount refuses). Before: every command said 'cannot open STORE:
+    Read-only file system'. Now sessions, show, moments, trend, compare, export (with its frames file)
+    and report work; delete, edit, note and a save are refused in one line each, and nothing changed:
+    the session's row and frames file are there, no rescue copy is claimed wrongly (the save's rescue
+    copy is written, owner-only, and named)."""
+    store = tmp_path / "store"
+    rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                         "--therapist", "Ann", "--client", "C7")
+    assert rc == 0, err
+    (frames,) = (store / "frames").iterdir()
+    os.chmod(store / "frames", frames_mode)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    s = str(store)
+    reading = [["sessions", "--store", s], ["show", "1", "--store", s], ["moments", "1", "--store", s],
+               ["trend", "--therapist", "Ann", "--store", s], ["compare", "1", "1", "--store", s],
+               ["export", "1", "--store", s, "-o", str(out_dir / "x.json")],
+               ["report", "1", "--store", s, "-o", str(out_dir / "r.html")]]
+    changing = [["delete", "1", "--store", s], ["edit", "1", "--notes", "changed", "--store", s],
+                ["note", "1", "a note", "--at", "1", "--store", s]]
+    save = [["analyze", str(short_wav), "--save", "--store", s, "--quiet", "--no-progress"]]
+    results = _on_read_only_mount(store / "frames", reading + changing + save)
+    for argv, (rc, out, err) in zip(reading, results):
+        assert rc == 0, (argv, err)
+        assert "Read-only" not in err, (argv, err)
+    assert "C7" in results[0][1] and "Ann" in results[1][1]
+    assert (out_dir / "x.frames.npz").read_bytes() != b"" and (out_dir / "r.html").stat().st_size > 0
+    for argv, (rc, out, err) in zip(changing, results[len(reading):]):
+        _one_line(rc, err)
+        assert "frames folder" in err and "Read-only file system" in err and "unchanged" in err, (argv, err)
+    rc, out, err = results[-1]
+    assert rc == 1 and "could not be saved" in err and "Read-only file system" in err, err
+    (rescue,) = tmp_path.glob("prosody-unsaved-*.json")  # beside the store, named in the line
+    assert str(rescue) in err and rescue.stat().st_mode & 0o777 == 0o600
+    assert list((store / "frames").iterdir()) == [frames]
+    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert _count(store / "sessions.db", "SELECT count(*) FROM notes") == 0
+    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions WHERE notes = 'changed'") == 0
+    assert stat_mode(store / "frames") == frames_mode and stat_mode(store / "sessions.db") == 0o600
