@@ -235,3 +235,62 @@ def test_reading_works_with_the_frames_folder_alone_read_only(tmp_path, short_wa
     assert _count(store / "sessions.db", "SELECT count(*) FROM notes") == 0
     assert _count(store / "sessions.db", "SELECT count(*) FROM sessions WHERE notes = 'changed'") == 0
     assert stat_mode(store / "frames") == frames_mode and stat_mode(store / "sessions.db") == 0o600
+
+
+# -- 3. a session JSON with a whole number beyond 64 bits ------------------------------------------------------
+@pytest.mark.parametrize("where,value", [(("duration_s",), 10 ** 400), (("segments", 0, "end_s"), 10 ** 30),
+                                         (("measures", "extra"), 10 ** 30),
+                                         (("speakers", "therapist", "n_turns"), -(10 ** 25)),
+                                         (("prosody_store", "session_number"), 2 ** 64)])
+def test_a_whole_number_beyond_64_bits_in_an_imported_json_is_one_line(tmp_path, short_wav, where, value):
+    """JSON has no limit on whole numbers; Python reads 10**400 exactly. As ``duration_s`` (or any time
+    checked against a range) it was an internal error (OverflowError: int too large to convert to
+    float); elsewhere (a measure, a speaker's count) it was imported as it stood. Now each is refused
+    in one line naming the field, and the store is unchanged."""
+    import json
+    from tests.conftest import export_saved
+    exported, _ = export_saved(tmp_path, short_wav)
+    doc = json.loads(exported.read_text())
+    node = doc
+    for k in where[:-1]:
+        node = node[k]
+    node[where[-1]] = value
+    planted = tmp_path / "planted.json"
+    planted.write_text(json.dumps(doc))
+    store = tmp_path / "store"
+    assert run_cli("import", exported, "--store", store)[0] == 0
+    rc, out, err = run_cli("import", planted, "--store", store, "--new-id")
+    _one_line(rc, err, 2)
+    assert "beyond 64 bits" in err and where[-1] in err, err
+    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+
+
+# -- 4. invisible bidi marks and tag characters in names -------------------------------------------------------
+def test_a_bidi_mark_pasted_into_a_name_is_the_same_client(tmp_path, short_wav):
+    """'C7' pasted with a left-to-right mark (U+200E, common in text copied from a document written right to
+    left) was stored as another client, listed as 'C7' beside the real one, with its own session 1;
+    so with a right-to-left mark, the Arabic letter mark or tag characters (U+E0041: invisible text).
+    Names and tags are now stored without them (the same client: session number 2), and a name that
+    holds one (an older store, planted in the database) is shown with it escaped: `C7\\u200e`. A note
+    keeps its marks (they place a right-to-left note's punctuation)."""
+    store = tmp_path / "store"
+    base = ["--save", "--store", store, "--quiet", "--no-progress", "--therapist", "Ann"]
+    assert run_cli("analyze", short_wav, *base, "--client", "C7")[0] == 0
+    note = "\u05e9\u05dc\u05d5\u05dd.\u200f"
+    rc, _, err = run_cli("analyze", short_wav, *base, "--client", "\u200eC7\u200f\u061c\U000e0041",
+                         "--tag", "t\u200e", "--notes", note)
+    assert rc == 0, err
+    db = sqlite3.connect(store / "sessions.db")
+    assert db.execute("SELECT client, session_number, notes FROM sessions WHERE id = 2").fetchone() == \
+        ("C7", 2, note)
+    assert db.execute("SELECT tag FROM tags WHERE session_id = 2").fetchall() == [("t",)]
+    db.execute("UPDATE sessions SET client = ? WHERE id = 1", ("C7\u200e\U000e0041",))  # an older store's
+    db.commit()
+    db.close()
+    rc, out, err = run_cli("sessions", "--store", store)
+    assert rc == 0, err
+    assert "C7\\u200e\\U000e0041" in out and "\u200e" not in out and "\U000e0041" not in out, out
+    rc, out, _ = run_cli("show", "2", "--store", store)
+    assert f"notes: {note}" in out  # the note as typed, its mark kept
+    rc, out, _ = run_cli("sessions", "--store", store, "--client", "C7\u200f")  # the filter: the same client
+    assert [ln.split()[0] for ln in out.splitlines()[3:]] == ["2"], out

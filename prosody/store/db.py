@@ -405,19 +405,30 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
 # no-break spaces are spaces. ZWJ and ZWNJ are kept: they change how some scripts and emoji are drawn.
 _UNSEEN = str.maketrans({"\u200b": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
                          "\u00a0": " ", "\u2007": " ", "\u202f": " "})
+# In names and tags, also the other invisible format characters: the bidi marks (LRM, RLM, the Arabic
+# letter mark), pasted along from a document written right to left ('C7' and 'C7<LRM>' were two clients
+# listed alike, each with its session 1), the invisible operators, the Mongolian vowel separator and the
+# tag characters (U+E0000..U+E007F: text no terminal shows). Notes keep the marks: they place the
+# punctuation of a note written right to left.
+_UNSEEN_IN_NAMES = str.maketrans({**{c: None for c in "\u200e\u200f\u061c\u180e\u2061\u2062\u2063\u2064"},
+                                  **{chr(c): None for c in range(0xE0000, 0xE0080)}})
 
 
-def nfc(text: str | None) -> str | None:
+def nfc(text: str | None, *, note: bool = False) -> str | None:
     """Unicode NFC, without leading or trailing white space and without characters no
-    listing shows (``_UNSEEN``): names typed on different systems (macOS gives NFD), with
-    a stray space ('alex ' and 'alex'), or pasted with a zero-width space or a no-break
-    space, which the listing cannot tell apart, compare equal."""
-    return None if text is None else unicodedata.normalize("NFC", text).translate(_UNSEEN).strip()
+    listing shows (``_UNSEEN``; in a name, not a ``note``, ``_UNSEEN_IN_NAMES`` too): names typed
+    on different systems (macOS gives NFD), with a stray space ('alex ' and 'alex'), or pasted
+    with a zero-width space, a bidi mark or a no-break space, which the listing cannot tell
+    apart, compare equal."""
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFC", text).translate(_UNSEEN)
+    return (text if note else text.translate(_UNSEEN_IN_NAMES)).strip()
 
 
 def _normalised(meta: SessionMeta) -> SessionMeta:
     return dataclasses.replace(meta, therapist=nfc(meta.therapist), client=nfc(meta.client),
-                               notes=nfc(meta.notes or "") or "", tags=tuple(nfc(t) for t in meta.tags))
+                               notes=nfc(meta.notes or "", note=True) or "", tags=tuple(nfc(t) for t in meta.tags))
 
 
 def _read_only_folder(path: Path) -> bool:
@@ -1008,7 +1019,7 @@ class Store:
         keeps when it moves to a client who has it becomes that client's next."""
         if session_number is not None and (not isinstance(session_number, int) or session_number < 0):
             raise InputError(f"session number {session_number!r}: must be a whole number, 0 or more")
-        therapist, client, notes = nfc(therapist), nfc(client), nfc(notes)
+        therapist, client, notes = nfc(therapist), nfc(client), nfc(notes, note=True)
         add_tags, remove_tags = tuple(nfc(x) for x in add_tags), tuple(nfc(x) for x in remove_tags)
         check_meta_fields(therapist=therapist or None, client=client or None, recorded_at=recorded_at,
                           session_number=session_number, notes=notes or "", tags=list(add_tags), where="edit")
