@@ -658,7 +658,7 @@ def cmd_delete(args, out, err) -> int:
             with _signals_wait() as came:
                 try:  # unreferenced and a minute old: no session's, no save's in progress (see Store.gc)
                     swept = store.gc(min_age_s=OWN_ORPHAN_MIN_AGE_S)
-                except OSError:  # an unreadable or read-only frames folder: said by the command that needs it
+                except (OSError, ProsodyError):  # unreadable, read-only or replaced: said by the command that needs it
                     swept = []
                 left = ledger_holds(store.path, sid)
                 if left:

@@ -294,3 +294,54 @@ def test_a_bidi_mark_pasted_into_a_name_is_the_same_client(tmp_path, short_wav):
     assert f"notes: {note}" in out  # the note as typed, its mark kept
     rc, out, _ = run_cli("sessions", "--store", store, "--client", "C7\u200f")  # the filter: the same client
     assert [ln.split()[0] for ln in out.splitlines()[3:]] == ["2"], out
+
+
+# -- 5. the store folder replaced while a batch runs -----------------------------------------------------------
+@pytest.mark.parametrize("replacement", ["link to another store", "file"])
+def test_a_store_folder_replaced_while_a_batch_runs_stops_it(tmp_path, short_wav, monkeypatch, replacement):
+    """The store folder moved away and replaced by a link to another store (or by a file) after a
+    batch's first save. Before: the batch went on, its sessions' rows went into the moved store (the
+    database file SQLite holds open) and their frames files into the other store's folder (a client's
+    per-frame data in another store, which its sweep removes an hour later as orphans), and it said
+    every recording was analysed, exit 0. Now the next save is refused: one line, the analysis kept as
+    a rescue copy, exit 1; the moved store holds the first session with its frames file, the other
+    store is as it was."""
+    import soundfile as sf
+    from prosody.store import db as store_db
+    audio, sr = sf.read(short_wav, dtype="float32")
+    recs = tmp_path / "recs"
+    recs.mkdir()
+    for i in range(3):  # three recordings, not duplicates of each other
+        sf.write(recs / f"r{i}.wav", audio[i * 1600:], sr, subtype="PCM_16")
+    other = tmp_path / "other"
+    assert run_cli("analyze", short_wav, "--save", "--store", other, "--quiet", "--no-progress")[0] == 0
+    other_before = sorted(os.listdir(other / "frames"))
+    store, moved = tmp_path / "store", tmp_path / "store.moved"
+    real_save, saves = store_db.Store.save, []
+
+    def save(self, *a, **kw):
+        if saves:  # after the first save: the folder is moved and replaced
+            os.rename(store, moved)
+            if replacement == "file":
+                store.write_text("not a store")
+            else:
+                os.symlink(other, store)
+        saves.append(1)
+        return real_save(self, *a, **kw)
+    monkeypatch.setattr(store_db.Store, "save", save)
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run_cli("batch", recs, "--jobs", "1", "--store", store, "--table", tmp_path / "t",
+                           "--no-progress")
+    assert rc == 1, (rc, out, err)
+    last = err.splitlines()[-1]
+    assert "was moved or replaced while this command ran" in last and "prosody-unsaved-" in last, err
+    assert "Traceback" not in err
+    assert sorted(os.listdir(other / "frames")) == other_before
+    assert _count(other / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert _count(moved / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    (frames_file,) = [r for r in os.listdir(moved / "frames")]
+    db = sqlite3.connect(moved / "sessions.db")
+    assert db.execute("SELECT frames_file FROM sessions").fetchall() == [(frames_file,)]
+    db.close()
+    (rescue,) = tmp_path.glob("prosody-unsaved-*.json")
+    assert stat_mode(rescue) == 0o600

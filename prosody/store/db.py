@@ -602,6 +602,30 @@ class Store:
             raise StoreError(f"the session store {self.db_path} is not a readable prosody database ({exc}); "
                              "move it aside or choose another with --store") from None
         restrict_sqlite_sidecars(self.db_path)
+        self._opened = self._folder_ident()
+
+    def _folder_ident(self):
+        """(device, inode) of the store folder and of its frames folder, links followed; None where gone."""
+        out = []
+        for p in (self.path, self.frames_dir):
+            try:
+                st = os.stat(p)
+                out.append((st.st_dev, st.st_ino))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def _check_same_folder(self) -> None:
+        """Refuse a change when the store folder (or its frames folder) at ``self.path`` is no longer
+        the one opened: moved, replaced by a file or by a link to another folder while a long command
+        (a batch, a live session) ran. The database is written through the file SQLite holds open, the
+        frames files by their path: a batch went on saving its sessions' rows into the moved store and
+        their frames files into the other folder (another store's, whose sweep then removes them)."""
+        opened = getattr(self, "_opened", None)
+        if opened is not None and self._folder_ident() != opened:
+            raise StoreError(f"the session store folder {self.path} was moved or replaced while this command "
+                             "ran (it is no longer the folder opened); nothing more was written. Put it back, or "
+                             "run the command again on the store where it is now")
 
     def _read_when_full(self) -> bool:
         """The disk is full: open the store read-only to read it, when nothing needs
@@ -780,6 +804,7 @@ class Store:
                              "folder); copy it to a writable folder to change it")
         if not migrating:  # the migrations change tables only, never the frames folder
             self._check_frames_writable()
+            self._check_same_folder()
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -848,6 +873,7 @@ class Store:
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
         self._check_frames_writable()
+        self._check_same_folder()  # and again in the transaction, after the frames file is written
         if frames is not None:
             data = frames_to_npz_bytes(frames, speakers)
             try:
@@ -1088,7 +1114,7 @@ class Store:
         try:  # and the copies a killed save of it left (Store.gc), then any orphan older than an hour
             self.gc(uid=uid, min_age_s=OWN_ORPHAN_MIN_AGE_S)
             self.gc()
-        except OSError:
+        except (OSError, StoreError):  # a folder replaced meanwhile: its files are not this store's
             pass  # the session is deleted; an unreadable frames folder is said by the next command that needs it
         self._checkpoint()
         return sid
@@ -1151,6 +1177,7 @@ class Store:
         kill between writing the file and committing (or while writing it: ``.tmp-*``), or
         between replacing a session's frames and removing the old file. ``uid``: only
         that session's. Returns the names removed."""
+        self._check_same_folder()  # another folder's unreferenced files are not this store's orphans
         referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions WHERE frames_file IS NOT NULL")}
         mine = (f"{uid}.", f".tmp-{uid}.") if uid is not None else ("",)
         removed = []
