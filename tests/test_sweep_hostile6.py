@@ -345,3 +345,30 @@ def test_a_store_folder_replaced_while_a_batch_runs_stops_it(tmp_path, short_wav
     db.close()
     (rescue,) = tmp_path.glob("prosody-unsaved-*.json")
     assert stat_mode(rescue) == 0o600
+
+
+# -- 6. links inside the store folder --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["frames", "sessions.db"])
+def test_a_link_inside_the_store_is_refused_before_any_mode_is_set(tmp_path, short_wav, name):
+    """A store whose frames folder or database is a symbolic link (a store received from someone, a
+    folder tidied by hand): opening it set the mode of the link's target, a folder or file of anyone's
+    (a frames link to a shared 0755 folder made it 0700; a database link to a 0644 file made that file
+    0600, then 'not a readable prosody database'), and frames files were then written there. Now every
+    command on it is refused in one line naming the link, and the target keeps its mode and content."""
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    target = tmp_path / "target"
+    if name == "frames":
+        target.mkdir()
+        os.chmod(target, 0o755)
+    else:
+        target.write_text("someone's file\n")
+        os.chmod(target, 0o644)
+    os.rename(store / name, tmp_path / "aside")
+    os.symlink(target, store / name)
+    for argv in (["sessions"], ["show", "1"], ["edit", "1", "--notes", "x"]):
+        rc, out, err = run_cli(*argv, "--store", store)
+        _one_line(rc, err)
+        assert f"{store / name} is a symbolic link" in err and "unchanged" in err, err
+    assert stat_mode(target) == (0o755 if name == "frames" else 0o644)
+    assert (os.listdir(target) == []) if name == "frames" else target.read_text() == "someone's file\n"
