@@ -668,9 +668,9 @@ def cmd_delete(args, out, err) -> int:
                 raise
             files = (f"{len(swept)} frames file{'s' if len(swept) != 1 else ''} that no session held (left by an "
                      "interrupted delete or save)")
-            out.write(f"session {sid} was deleted already; its rows in the batch ledger{' and ' + files if swept else ''}"
-                      " are erased now\n" if left else
-                      f"no session {sid} in the store (deleted already); {files} erased now\n")
+            also = f" and {files}" if swept else ""
+            out.write(f"session {sid} was deleted already; its rows in the batch ledger{also} are erased now\n"
+                      if left else f"no session {sid} in the store (deleted already); {files} erased now\n")
         else:
             built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
             if store.readonly:  # a read-only (or full) store says so itself
@@ -688,10 +688,10 @@ def cmd_delete(args, out, err) -> int:
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")
     if came:  # said last, after what was done: the delete was not cut short
-        terminated = signal.SIGINT not in came
-        err.write(f"prosody: error: {'stopped by a signal' if terminated else 'interrupted'}; session {sid} was "
-                  "deleted completely first\n")
-        return 143 if terminated else 130
+        first = came[0]
+        what = "interrupted" if first == signal.SIGINT else f"stopped by {signal.Signals(first).name}"
+        err.write(f"prosody: error: {what}; session {sid} was deleted completely first\n")
+        return 128 + first  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
     return EXIT_OK
 
 

@@ -86,7 +86,7 @@ def _delete_with_signal(store: Path, how: str) -> tuple[int, str, str]:
     return r.returncode, r.stdout, r.stderr
 
 
-@pytest.mark.parametrize("how,code", [("SIGINT", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize("how,code", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
 def test_a_signal_after_the_store_commit_waits_for_the_delete_to_finish(tmp_path, short_wav, how, code):
     """Ctrl-C or SIGTERM planted right after the store's delete committed: before, the session's frames
     file and its ledger rows (the file path with the client's real name) stayed, with 'interrupted' (or
@@ -348,13 +348,14 @@ def test_a_store_folder_replaced_while_a_batch_runs_stops_it(tmp_path, short_wav
 
 
 # -- 6. links inside the store folder --------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["frames", "sessions.db"])
+@pytest.mark.parametrize("name", ["frames", "sessions.db", "batch.sqlite", "sessions.db-wal"])
 def test_a_link_inside_the_store_is_refused_before_any_mode_is_set(tmp_path, short_wav, name):
-    """A store whose frames folder or database is a symbolic link (a store received from someone, a
-    folder tidied by hand): opening it set the mode of the link's target, a folder or file of anyone's
-    (a frames link to a shared 0755 folder made it 0700; a database link to a 0644 file made that file
-    0600, then 'not a readable prosody database'), and frames files were then written there. Now every
-    command on it is refused in one line naming the link, and the target keeps its mode and content."""
+    """A store whose frames folder, database, batch ledger or a side file of these is a symbolic link (a
+    store received from someone, a folder tidied by hand): opening it set the mode of the link's target,
+    a folder or file of anyone's (a frames link to a shared 0755 folder made it 0700; a database link to
+    a 0644 file made that file 0600, then 'not a readable prosody database'), and frames files were then
+    written there; a batch would set the mode of a ledger link's target (or create a missing one). Now
+    every command on it is refused in one line naming the link; the target keeps its mode and content."""
     store = tmp_path / "store"
     assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
     target = tmp_path / "target"
@@ -364,8 +365,9 @@ def test_a_link_inside_the_store_is_refused_before_any_mode_is_set(tmp_path, sho
     else:
         target.write_text("someone's file\n")
         os.chmod(target, 0o644)
-    os.rename(store / name, tmp_path / "aside")
-    os.symlink(target, store / name)
+    if (store / name).exists():
+        os.rename(store / name, tmp_path / "aside")
+    os.symlink(target, store / name)  # the ledger's link: a batch or delete would set its mode, then use it
     for argv in (["sessions"], ["show", "1"], ["edit", "1", "--notes", "x"]):
         rc, out, err = run_cli(*argv, "--store", store)
         _one_line(rc, err)

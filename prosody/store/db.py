@@ -678,7 +678,8 @@ class Store:
         p = self.path
         if p.exists() and not p.is_dir():
             raise StoreError(f"store {p} is a file; --store takes a folder")
-        for q in (self.frames_dir, self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm")):
+        for q in (self.frames_dir, *(p / f"{db}{side}" for db in (DB_NAME, "batch.sqlite")
+                                     for side in ("", "-wal", "-shm"))):
             if q.is_symlink():  # its mode would be set on the link's target (a folder or file of anyone's)
                 raise StoreError(f"{q} is a symbolic link (to {os.readlink(q)}); prosody makes no links in its "
                                  "store and does not follow them there: the store is unchanged. Put the real "
