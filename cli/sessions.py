@@ -602,26 +602,33 @@ def cmd_import(args, out, err) -> int:
         rec = live_audio_record(bundle.doc)
         if rec is not None:
             bundle.doc = {**bundle.doc, "audio": rec}
-    with _open(args, create=True) as store:  # a number typed is refused when taken; the file's becomes the next
-        sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
-        number = store.info(sid).meta.session_number
-        out.write(f"imported {terminal_safe(args.path)} as session {sid}"
-                  f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
-    live = bundle.doc.get("live")
-    if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
-        from prosody.report.wording import live_incomplete
-        err.write(f"prosody: warning: {terminal_safe(live_incomplete(live))}\n")
-    if bundle.meta.session_number is not None and number != bundle.meta.session_number:  # renumbered
-        err.write(f"prosody: note: {_client_words(bundle.meta)} already has a session number "
-                  f"{bundle.meta.session_number}: the imported session {sid} is number {number} "
-                  f"(`prosody edit {sid} --session-number N` changes it)\n")
-    from prosody.formats.export import is_unsaved_copy, remove_unsaved_copy
-    if is_unsaved_copy(args.path):  # committed: the copy kept after a failed --save has done its job
-        removed, left = remove_unsaved_copy(args.path)
-        if removed:
-            out.write(f"removed the rescue copy {terminal_safe(', '.join(removed))}: the session is in the store\n")
-        for why in left:
-            err.write(f"prosody: warning: could not remove the rescue copy {terminal_safe(why)}; delete it by hand\n")
+    with _signals_wait() as came:  # a signal between the commit and the rescue copy's removal left both
+        with _open(args, create=True) as store:  # a number typed is refused when taken; the file's: the next
+            sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
+            number = store.info(sid).meta.session_number
+            out.write(f"imported {terminal_safe(args.path)} as session {sid}"
+                      f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+        live = bundle.doc.get("live")
+        if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
+            from prosody.report.wording import live_incomplete
+            err.write(f"prosody: warning: {terminal_safe(live_incomplete(live))}\n")
+        if bundle.meta.session_number is not None and number != bundle.meta.session_number:  # renumbered
+            err.write(f"prosody: note: {_client_words(bundle.meta)} already has a session number "
+                      f"{bundle.meta.session_number}: the imported session {sid} is number {number} "
+                      f"(`prosody edit {sid} --session-number N` changes it)\n")
+        from prosody.formats.export import is_unsaved_copy, remove_unsaved_copy
+        if is_unsaved_copy(args.path):  # committed: the copy kept after a failed --save has done its job
+            removed, left = remove_unsaved_copy(args.path)
+            if removed:
+                out.write(f"removed the rescue copy {terminal_safe(', '.join(removed))}: "
+                          "the session is in the store\n")
+            for why in left:
+                err.write(f"prosody: warning: could not remove the rescue copy {terminal_safe(why)}; "
+                          "delete it by hand\n")
+    if came:  # said last: the import and the removal were not cut short
+        what = "interrupted" if came[0] == signal.SIGINT else f"stopped by {signal.Signals(came[0]).name}"
+        err.write(f"prosody: error: {what}; the session was imported as session {sid} first\n")
+        return 128 + came[0]
     return EXIT_OK
 
 

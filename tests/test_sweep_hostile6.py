@@ -374,3 +374,39 @@ def test_a_link_inside_the_store_is_refused_before_any_mode_is_set(tmp_path, sho
         assert f"{store / name} is a symbolic link" in err and "unchanged" in err, err
     assert stat_mode(target) == (0o755 if name == "frames" else 0o644)
     assert (os.listdir(target) == []) if name == "frames" else target.read_text() == "someone's file\n"
+
+
+# -- 7. a signal between an import's commit and the removal of the rescue copy it imported ---------------------
+SIGNAL_AFTER_IMPORT = r"""
+import os, signal, sys
+from prosody.store import db as store_db
+real = store_db.Store.import_bundle
+def import_bundle(self, *a, **kw):
+    sid = real(self, *a, **kw)
+    os.kill(os.getpid(), signal.SIGINT)  # committed; the rescue copy not yet removed
+    return sid
+store_db.Store.import_bundle = import_bundle
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_after_an_import_commit_still_removes_the_rescue_copy(tmp_path, short_wav):
+    """Importing a rescue copy (``prosody-unsaved-*.json``, kept after a failed save) removes it once the
+    session is in the store. A Ctrl-C right after the commit left it (the session's words and per-frame
+    data twice; imported again: 'uid already in the store', so never removed by prosody, and kept after
+    a `delete` of the session). Now the import finishes, removes it, then says 'interrupted', exit 130."""
+    from tests.conftest import export_saved
+    exported, frames = export_saved(tmp_path, short_wav)
+    rescue = tmp_path / "prosody-unsaved-20261204-101010.json"
+    os.rename(exported, rescue)
+    os.rename(frames, tmp_path / "prosody-unsaved-20261204-101010.frames.npz")
+    store = tmp_path / "store"
+    r = subprocess.run([sys.executable, "-c", SIGNAL_AFTER_IMPORT, "import", str(rescue), "--store", str(store)],
+                       capture_output=True, text=True, cwd=REPO, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.startswith(f"imported {rescue} as session 1") and "removed the rescue copy" in r.stdout
+    assert r.stderr == "prosody: error: interrupted; the session was imported as session 1 first\n", r.stderr
+    assert list(tmp_path.glob("prosody-unsaved-*")) == []
+    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
