@@ -12,6 +12,17 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
 2. A frames folder alone on a read-only mount made the store unopenable ("cannot open STORE: Read-only
    file system"), reading included: its mode was set on every open. The mode is now set only when it
    differs; reading commands work and every change is refused in one line.
+3. A whole number beyond 64 bits in an imported session JSON (10**400 as duration_s) was an internal error
+   (OverflowError), or imported as it stood (a measure); it is now refused in one line.
+4. 'C7' pasted with a bidi mark (U+200E) or tag characters was a second client listed as 'C7'; names and
+   tags are now kept without them, and a stored name holding one shows them escaped.
+5. The store folder moved and replaced by a link to another store while a batch ran: rows went into the
+   moved store, frames files into the other one, exit 0. Changes are now refused once the folder opened
+   is no longer at its path.
+6. A frames folder, database or ledger inside the store that is a symbolic link: opening the store set
+   the mode of the link's target. Refused now, before anything is changed.
+7. Ctrl-C right after an import's commit left the imported rescue copy, which importing again could not
+   remove; the signal now waits until the copy is removed.
 """
 from __future__ import annotations
 
