@@ -23,6 +23,8 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    the mode of the link's target. Refused now, before anything is changed.
 7. Ctrl-C right after an import's commit left the imported rescue copy, which importing again could not
    remove; the signal now waits until the copy is removed.
+8. A therapist, client or tag of invisible characters alone passed the command line, then failed the save
+   after the analysis (a rescue copy import refused too), and cleared the client in ``edit``; refused first.
 """
 from __future__ import annotations
 
@@ -421,3 +423,27 @@ def test_ctrl_c_after_an_import_commit_still_removes_the_rescue_copy(tmp_path, s
     assert r.stderr == "prosody: error: interrupted; the session was imported as session 1 first\n", r.stderr
     assert list(tmp_path.glob("prosody-unsaved-*")) == []
     assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+
+
+@pytest.mark.parametrize("flag,value", [("--tag", "\u200e"), ("--client", "\U000e0041\U000e0042"),
+                                        ("--therapist", "\u200b\u200f")])
+def test_a_name_of_invisible_characters_alone_is_refused_before_any_work(tmp_path, short_wav, flag, value):
+    """A therapist, client or tag of zero-width spaces, bidi marks or tag characters alone (stored without
+    them: empty). Before: ``analyze --save`` analysed, then failed to save (`tags[0] = '': empty`) and
+    kept a rescue copy that ``import`` refused for the same reason (a tag cannot be taken off there);
+    ``edit --client`` with it cleared the client, as ``''`` does. Now both are refused in one line before
+    any work: no session, no rescue copy; the stored client is kept."""
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                   "--therapist", "Ann", "--client", "C7", "--tag", "t")[0] == 0
+    rc, out, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress", flag, value)
+    _one_line(rc, err, 2)
+    assert "empty but for characters no listing shows" in err, err
+    rc, out, err = run_cli("edit", "1", "--store", store, flag, value)
+    _one_line(rc, err, 2)
+    assert "empty but for characters no listing shows" in err, err
+    assert list(tmp_path.rglob("prosody-unsaved-*")) == []
+    db = sqlite3.connect(store / "sessions.db")
+    assert db.execute("SELECT id, therapist, client FROM sessions").fetchall() == [(1, "Ann", "C7")]
+    assert db.execute("SELECT tag FROM tags").fetchall() == [("t",)]
+    db.close()
