@@ -1052,8 +1052,9 @@ class Store:
         if session_number is not None and (not isinstance(session_number, int) or session_number < 0):
             raise InputError(f"session number {session_number!r}: must be a whole number, 0 or more")
         # as typed first: a name of zero-width or bidi marks alone is refused, not read as '' (which clears it)
-        check_meta_fields(therapist=therapist if therapist and therapist.strip() else None,
-                          client=client if client and client.strip() else None, tags=list(add_tags), where="edit")
+        check_meta_fields(therapist=therapist.strip() if therapist and therapist.strip() else None,
+                          client=client.strip() if client and client.strip() else None,
+                          tags=[t.strip() for t in add_tags], where="edit")
         therapist, client, notes = nfc(therapist), nfc(client), nfc(notes, note=True)
         add_tags, remove_tags = tuple(nfc(x) for x in add_tags), tuple(nfc(x) for x in remove_tags)
         check_meta_fields(therapist=therapist or None, client=client or None, recorded_at=recorded_at,
