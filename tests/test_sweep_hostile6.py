@@ -25,6 +25,8 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    remove; the signal now waits until the copy is removed.
 8. A therapist, client or tag of invisible characters alone passed the command line, then failed the save
    after the analysis (a rescue copy import refused too), and cleared the client in ``edit``; refused first.
+9. An output into a store the command does not use (``analyze --rttm STORE/batch.sqlite``) replaced that
+   store's ledger: the store guard held for the command's own store only. Any store folder is guarded now.
 """
 from __future__ import annotations
 
@@ -447,3 +449,27 @@ def test_a_name_of_invisible_characters_alone_is_refused_before_any_work(tmp_pat
     assert db.execute("SELECT id, therapist, client FROM sessions").fetchall() == [(1, "Ann", "C7")]
     assert db.execute("SELECT tag FROM tags").fetchall() == [("t",)]
     db.close()
+
+
+# -- 9. an output into another store's folder ------------------------------------------------------------------
+@pytest.mark.parametrize("argv,inside", [
+    (["analyze", "{wav}", "--rttm", "{store}/batch.sqlite"], "batch.sqlite"),
+    (["analyze", "{wav}", "--json", "{store}/frames/x.json"], "frames/x.json"),
+    (["live", "--input", "{wav}", "--output", "{store}/s.json", "--plain", "--speed", "max", "--duration", "1"],
+     "s.json"),
+    (["export", "1", "--store", "{other}", "-o", "{store}/sessions.db"], "sessions.db")])
+def test_an_output_into_a_store_the_command_does_not_use_is_refused(tmp_path, short_wav, argv, inside):
+    """The guard 'it lies in the session store' held for the command's own store only: ``analyze --rttm
+    STORE/batch.sqlite`` without --store replaced another store's batch ledger with RTTM lines (its next
+    ``delete`` said 'the batch ledger is not readable' and deleted nothing), and ``live --output`` wrote
+    into a store's folder. Every output into any store folder (``sessions.db`` beside ``frames/``), or its
+    frames folder, is now refused in one line before any work; the store's files are unchanged."""
+    store, other = tmp_path / "store", tmp_path / "other"
+    for s in (store, other):
+        assert run_cli("analyze", short_wav, "--save", "--store", s, "--quiet", "--no-progress")[0] == 0
+    (store / "batch.sqlite").write_bytes(b"a ledger")
+    before = {p: p.read_bytes() for p in store.rglob("*") if p.is_file()}
+    rc, out, err = run_cli(*[a.format(wav=short_wav, store=store, other=other) for a in argv])
+    _one_line(rc, err, 2)
+    assert f"{store / inside}: it lies in the session store {store}" in err, err
+    assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
