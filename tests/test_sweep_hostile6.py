@@ -444,6 +444,10 @@ def test_a_name_of_invisible_characters_alone_is_refused_before_any_work(tmp_pat
     rc, out, err = run_cli("edit", "1", "--store", store, flag, value)
     _one_line(rc, err, 2)
     assert "empty but for characters no listing shows" in err, err
+    rc, out, err = run_cli("note", "1", value, "--at", "1", "--store", store)  # a supervisor's note: the same
+    _one_line(rc, err, 2)
+    assert "a note needs some text" in err, err
+    assert _count(store / "sessions.db", "SELECT count(*) FROM notes") == 0
     assert list(tmp_path.rglob("prosody-unsaved-*")) == []
     db = sqlite3.connect(store / "sessions.db")
     assert db.execute("SELECT id, therapist, client FROM sessions").fetchall() == [(1, "Ann", "C7")]

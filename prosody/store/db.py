@@ -1011,7 +1011,7 @@ class Store:
                  moment: str = "") -> Note:
         """Add a supervisor's note on ``time_s`` (to ``end_s``) of a session."""
         sid = self.resolve(ref)
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not nfc(text):  # zero-width spaces or bidi marks alone are no text
             raise InputError("a note needs some text, e.g. prosody note 12 --at 12:30 \"client laughs here\"")
         try:  # the rules of every note and name the store keeps (control characters, length, UTF-8)
             check_note(text, author=author, where="note")
