@@ -27,6 +27,8 @@ stderr, a non-zero exit, no traceback; every file under tmp_path).
    after the analysis (a rescue copy import refused too), and cleared the client in ``edit``; refused first.
 9. An output into a store the command does not use (``analyze --rttm STORE/batch.sqlite``) replaced that
    store's ledger: the store guard held for the command's own store only. Any store folder is guarded now.
+10. SIGTERM between ``enrol --delete``'s commit and its checkpoint left the deleted voice profile in the
+    database file; the signal now waits.
 """
 from __future__ import annotations
 
@@ -477,3 +479,37 @@ def test_an_output_into_a_store_the_command_does_not_use_is_refused(tmp_path, sh
     _one_line(rc, err, 2)
     assert f"{store / inside}: it lies in the session store {store}" in err, err
     assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
+
+
+# -- 10. a signal between a voice profile's delete and the checkpoint that erases it --------------------------
+SIGNAL_BEFORE_CHECKPOINT = r"""
+import os, signal, sys
+from prosody.store import db as store_db
+real = store_db.Store._checkpoint
+def checkpoint(self):
+    os.kill(os.getpid(), signal.SIGTERM)  # the profile's row deleted and committed; its old pages in the file
+    real(self)
+store_db.Store._checkpoint = checkpoint
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def test_sigterm_before_the_checkpoint_of_a_profile_delete_waits(tmp_path, short_wav):
+    """``enrol --delete`` commits, then checkpoints so that the profile's zeroed pages replace the old ones
+    in the database file now. SIGTERM between the two killed it (default action): the deleted profile's
+    bytes stayed in ``sessions.db`` until some later command closed the store. Now it waits: the profile
+    is gone from every file of the store, then 'stopped by SIGTERM', exit 143."""
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "Voice-Kqzxw", "--store", store)
+    assert rc == 0, err
+    assert any(b"Voice-Kqzxw" in p.read_bytes() for p in store.rglob("*") if p.is_file())
+    r = subprocess.run([sys.executable, "-c", SIGNAL_BEFORE_CHECKPOINT, "enrol", "--delete", "Voice-Kqzxw",
+                        "--store", str(store)], capture_output=True, text=True, cwd=REPO, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 143, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout == "deleted the voice profile Voice-Kqzxw\n"
+    assert r.stderr == "prosody: error: stopped by SIGTERM; the voice profile was deleted completely first\n"
+    assert _count(store / "sessions.db", "SELECT count(*) FROM voice_profiles") == 0
+    assert [p.name for p in store.rglob("*") if p.is_file() and b"Voice-Kqzxw" in p.read_bytes()] == []
