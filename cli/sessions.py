@@ -4,7 +4,10 @@ the session store from the command line (``prosody.store.db``), and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import threading
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -16,7 +19,7 @@ from prosody.fileio import check_outputs
 from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
-from prosody.store.db import Store, default_store_path
+from prosody.store.db import OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
 
 from .options import input_path, session_ref, store_help, store_path, whole_number
 
@@ -599,51 +602,90 @@ def cmd_import(args, out, err) -> int:
         rec = live_audio_record(bundle.doc)
         if rec is not None:
             bundle.doc = {**bundle.doc, "audio": rec}
-    with _open(args, create=True) as store:  # a number typed is refused when taken; the file's becomes the next
-        sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
-        number = store.info(sid).meta.session_number
-        out.write(f"imported {terminal_safe(args.path)} as session {sid}"
-                  f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
-    live = bundle.doc.get("live")
-    if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
-        from prosody.report.wording import live_incomplete
-        err.write(f"prosody: warning: {terminal_safe(live_incomplete(live))}\n")
-    if bundle.meta.session_number is not None and number != bundle.meta.session_number:  # renumbered
-        err.write(f"prosody: note: {_client_words(bundle.meta)} already has a session number "
-                  f"{bundle.meta.session_number}: the imported session {sid} is number {number} "
-                  f"(`prosody edit {sid} --session-number N` changes it)\n")
-    from prosody.formats.export import is_unsaved_copy, remove_unsaved_copy
-    if is_unsaved_copy(args.path):  # committed: the copy kept after a failed --save has done its job
-        removed, left = remove_unsaved_copy(args.path)
-        if removed:
-            out.write(f"removed the rescue copy {terminal_safe(', '.join(removed))}: the session is in the store\n")
-        for why in left:
-            err.write(f"prosody: warning: could not remove the rescue copy {terminal_safe(why)}; delete it by hand\n")
+    with _signals_wait() as came:  # a signal between the commit and the rescue copy's removal left both
+        with _open(args, create=True) as store:  # a number typed is refused when taken; the file's: the next
+            sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
+            number = store.info(sid).meta.session_number
+            out.write(f"imported {terminal_safe(args.path)} as session {sid}"
+                      f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+        live = bundle.doc.get("live")
+        if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
+            from prosody.report.wording import live_incomplete
+            err.write(f"prosody: warning: {terminal_safe(live_incomplete(live))}\n")
+        if bundle.meta.session_number is not None and number != bundle.meta.session_number:  # renumbered
+            err.write(f"prosody: note: {_client_words(bundle.meta)} already has a session number "
+                      f"{bundle.meta.session_number}: the imported session {sid} is number {number} "
+                      f"(`prosody edit {sid} --session-number N` changes it)\n")
+        from prosody.formats.export import is_unsaved_copy, remove_unsaved_copy
+        if is_unsaved_copy(args.path):  # committed: the copy kept after a failed --save has done its job
+            removed, left = remove_unsaved_copy(args.path)
+            if removed:
+                out.write(f"removed the rescue copy {terminal_safe(', '.join(removed))}: "
+                          "the session is in the store\n")
+            for why in left:
+                err.write(f"prosody: warning: could not remove the rescue copy {terminal_safe(why)}; "
+                          "delete it by hand\n")
+    if came:  # said last: the import and the removal were not cut short
+        what = "interrupted" if came[0] == signal.SIGINT else f"stopped by {signal.Signals(came[0]).name}"
+        err.write(f"prosody: error: {what}; the session was imported as session {sid} first\n")
+        return 128 + came[0]
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _signals_wait():
+    """Ctrl-C, SIGTERM and SIGHUP wait while the block runs (a delete: milliseconds); yields the
+    list of those that came. Raised between the store's commit and the ledger's (or before the
+    frames file was removed), Ctrl-C left a session half erased; SIGTERM's default death the same."""
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+    old = {s: signal.signal(s, lambda signum, frame: came.append(signum))
+           for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield came
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
-    built, tabled = [], False
+    built, tabled, came = [], False, []
     with _open(args) as store:
         try:
             info = store.info(args.session)
-        except SessionNotFoundError:  # deleted from the store, its ledger rows left (see forgetting_session)
+        except SessionNotFoundError:  # a delete killed after the store's commit left ledger rows, a frames file
             ref = str(args.session).removeprefix("#")
-            if store.readonly or not (ref.isascii() and ref.isdigit() and ledger_holds(store.path, int(ref))):
+            if store.readonly or not (ref.isascii() and ref.isdigit()):
                 raise
-            with forgetting_session(store.path, int(ref), None) as tabled:
-                pass
             sid = int(ref)
-            out.write(f"session {sid} was deleted already; its rows in the batch ledger are erased now\n")
+            with _signals_wait() as came:
+                try:  # unreferenced and a minute old: no session's, no save's in progress (see Store.gc)
+                    swept = store.gc(min_age_s=OWN_ORPHAN_MIN_AGE_S)
+                except (OSError, ProsodyError):  # unreadable, read-only or replaced: said by the command that needs it
+                    swept = []
+                left = ledger_holds(store.path, sid)
+                if left:
+                    with forgetting_session(store.path, sid, None) as tabled:
+                        pass
+            if not (left or swept):
+                raise
+            files = (f"{len(swept)} frames file{'s' if len(swept) != 1 else ''} that no session held (left by an "
+                     "interrupted delete or save)")
+            also = f" and {files}" if swept else ""
+            out.write(f"session {sid} was deleted already; its rows in the batch ledger{also} are erased now\n"
+                      if left else f"no session {sid} in the store (deleted already); {files} erased now\n")
         else:
             built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
             if store.readonly:  # a read-only (or full) store says so itself
                 sid = store.delete(args.session)
             else:  # the ledger's change is committed after the store's, and not when the store's fails
-                with forgetting_session(store.path, info.id, info.uid) as tabled:
-                    sid = store.delete(args.session)
+                with _signals_wait() as came:
+                    with forgetting_session(store.path, info.id, info.uid) as tabled:
+                        sid = store.delete(args.session)
             out.write(f"deleted session {sid}\n")
     if tabled:  # a copy prosody wrote without being asked for this session alone: never left unsaid
         err.write(f"prosody: note: session {sid} was analysed by `prosody batch`, whose per-session table "
@@ -652,6 +694,11 @@ def cmd_delete(args, out, err) -> int:
     for name in built:  # the therapist's own voice, not the client's: kept, but never left unsaid
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")
+    if came:  # said last, after what was done: the delete was not cut short
+        first = came[0]
+        what = "interrupted" if first == signal.SIGINT else f"stopped by {signal.Signals(first).name}"
+        err.write(f"prosody: error: {what}; session {sid} was deleted completely first\n")
+        return 128 + first  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
     return EXIT_OK
 
 

@@ -3,12 +3,13 @@ two voices of a saved session); issue 9, item 4. Parse, call the library, print.
 from __future__ import annotations
 
 
+import signal
 from pathlib import Path
 
 from prosody.errors import InputError
 from prosody.report.text import terminal_safe
 
-from .sessions import _open, _store_option
+from .sessions import _open, _signals_wait, _store_option
 from .options import input_path, session_ref, voices_told
 
 EXIT_OK = 0
@@ -69,9 +70,14 @@ def cmd_enrol(args, out, err) -> int:
             out.write("no voice profiles yet (`prosody enrol ME.wav --therapist NAME`)\n")
         return EXIT_OK
     if args.delete is not None:
-        with _open(args) as store:
-            store.delete_profile(args.delete)
+        with _signals_wait() as came:  # a biometric profile: its commit and the checkpoint that erases it
+            with _open(args) as store:
+                store.delete_profile(args.delete)
         out.write(terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
+        if came:  # said last: the delete was not cut short
+            what = "interrupted" if came[0] == signal.SIGINT else f"stopped by {signal.Signals(came[0]).name}"
+            err.write(f"prosody: error: {what}; the voice profile was deleted completely first\n")
+            return 128 + came[0]
         return EXIT_OK
     if not args.therapist:
         raise InputError("enrol needs --therapist NAME: the profile is kept under that name")

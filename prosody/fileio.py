@@ -264,6 +264,18 @@ def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
                          "than once; save the stream to a file first")
 
 
+def _store_around(real: str) -> list[str]:
+    """The session store folder (``sessions.db`` beside a ``frames`` folder) that the resolved output
+    path ``real`` lies in, directly or in its frames folder, as a list of none or one: any store, not
+    only the command's (``analyze --rttm STORE/batch.sqlite`` without --store replaced that store's
+    ledger)."""
+    folder = os.path.dirname(real)
+    for f in (folder, os.path.dirname(folder) if os.path.basename(folder) == "frames" else None):
+        if f and os.path.isfile(os.path.join(f, "sessions.db")) and os.path.isdir(os.path.join(f, "frames")):
+            return [f]
+    return []
+
+
 def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True,
                   protected=()) -> None:
     """Refuse, before any work, outputs that would destroy something.
@@ -315,7 +327,7 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
                 raise InputError(f"cannot write {where}: it is {kind}, not a regular file"
                                  + ("; use - for stdout" if stdout_ok else ""))
         real = os.path.realpath(path)
-        for folder in guarded:
+        for folder in [*guarded, *_store_around(real)]:
             if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
                 raise InputError(f"cannot write {where}: it lies in the session store {folder}, whose files only "
                                  "prosody writes (a stored session's data would be replaced); choose a path outside it")

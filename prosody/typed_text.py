@@ -22,7 +22,12 @@ import re
 # overrides/isolates, which reorder what follows them on screen; and lone surrogates, the
 # bytes of a command line or file name that are not UTF-8 (Python's surrogateescape: a
 # file named with byte 0x9b, an 8-bit CSI, would otherwise reach the terminal as that byte)
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Shown on a terminal as escapes too (``INVISIBLE``): the invisible format characters a name is stored
+# without (``store.db.nfc``), so that one planted in an older store or a database edited by hand is seen:
+# the bidi marks, soft hyphen, zero-width space, word joiner, invisible operators, byte-order mark, tag
+# characters. ZWJ and ZWNJ are not: they join letters and emoji.
+INVISIBLE = "\u00ad\u061c\u180e\u200b\u200e\u200f\u2060-\u2064\u206a-\u206f\ufeff\U000e0000-\U000e007f"
+CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff{INVISIBLE}]")
 # anything that ends a line or separates fields, and every control character
 _NOT_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")  # "'" too, so reading back strips exactly one
@@ -34,7 +39,7 @@ def show_control(m: re.Match) -> str:
     c = ord(m.group(0))
     if 0xDC80 <= c <= 0xDCFF:
         c -= 0xDC00
-    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
 
 
 def rttm_token(text, *, empty: str = "_") -> str:

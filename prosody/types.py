@@ -12,6 +12,9 @@ _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # lone surrogates: bytes that are not UTF-8, as Python decodes them from a command line or a file
 # name (surrogateescape); they cannot be stored, written as UTF-8 or shown as what was meant
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
+# what a name is stored without (``store.db.nfc``): the zero-width space, word joiner, byte-order mark, soft
+# hyphen, the bidi marks, the invisible operators, the Mongolian vowel separator and the tag characters
+_UNSEEN_IN_NAMES = re.compile("[\u200b\u2060\ufeff\u00ad\u200e\u200f\u061c\u180e\u2061-\u2064\U000e0000-\U000e007f]")
 
 
 def text_problem(text) -> str | None:
@@ -32,6 +35,8 @@ def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:
         return "expected text"
     if not text.strip():
         return "empty"
+    if not _UNSEEN_IN_NAMES.sub("", text).strip():  # stored without them, it would be empty: refused before any work
+        return "empty but for characters no listing shows (zero-width spaces, bidi marks)"
     if len(text) > limit:
         return f"longer than {limit} characters"
     if _CONTROL_CHARS.search(text):

@@ -617,6 +617,9 @@ class Ledger:
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / LEDGER_NAME
         self._failed_paths: dict[str, set[int]] | None = None  # forget_failures' index, read on first use
+        if self.path.is_symlink():  # its target's mode would be set, a missing one created (Store refuses it too)
+            raise LedgerError(f"the batch ledger {self.path} is a symbolic link (to {os.readlink(self.path)}); "
+                              "prosody does not follow links in its store: put the real file in its place")
         if not self.path.exists():
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)

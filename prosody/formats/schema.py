@@ -27,6 +27,7 @@ MAX_TEXT_CHARS = 100_000       # notes, any other string
 MAX_LIST_ITEMS = 5_000_000
 MAX_TAGS = 100
 MAX_SESSION_NUMBER = 1_000_000
+MAX_WHOLE = 2 ** 63 - 1         # a whole number in a document: what SQLite's INTEGER holds
 TIME_SLACK_S = 1.0             # a time may pass duration_s by this much (a live segment closed at the end)
 UID_RE = re.compile(r"[0-9a-f]{8}|[0-9a-f]{16}")
 SPEAKER_NUMBERS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_median_hz", "f0_sd_st", "f0_range_st",
@@ -68,7 +69,10 @@ def _walk(node, where: str, depth: int) -> None:
         problem = text_problem(node)
         if problem is not None:  # SQLite and every file prosody writes hold UTF-8 text
             _fail(where, node, problem)
-    elif not (node is None or isinstance(node, (bool, int, numbers.Integral))):
+    elif isinstance(node, numbers.Integral) and not isinstance(node, bool):
+        if not -MAX_WHOLE <= node <= MAX_WHOLE:  # JSON has no limit; SQLite and float() have
+            _fail(where, node, "a whole number beyond 64 bits")
+    elif node is not None and not isinstance(node, bool):
         _fail(where, node, f"{type(node).__name__} is not a JSON value")
 
 
@@ -78,6 +82,8 @@ def _number(v, where: str, *, lo: float | None = None, hi: float | None = None, 
         return
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or (integer and not isinstance(v, numbers.Integral)):
         _fail(where, v, f"expected {'a whole number' if integer else 'a number'}{' or null' if null else ''}")
+    if isinstance(v, numbers.Integral) and not -MAX_WHOLE <= v <= MAX_WHOLE:  # float(v) would overflow
+        _fail(where, v, "a whole number beyond 64 bits")
     if not math.isfinite(v):
         _fail(where, v, "not a finite number")
     if lo is not None and v < lo or hi is not None and v > hi:

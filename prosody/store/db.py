@@ -28,6 +28,7 @@ export and import.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -404,19 +405,30 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
 # no-break spaces are spaces. ZWJ and ZWNJ are kept: they change how some scripts and emoji are drawn.
 _UNSEEN = str.maketrans({"\u200b": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
                          "\u00a0": " ", "\u2007": " ", "\u202f": " "})
+# In names and tags, also the other invisible format characters: the bidi marks (LRM, RLM, the Arabic
+# letter mark), pasted along from a document written right to left ('C7' and 'C7<LRM>' were two clients
+# listed alike, each with its session 1), the invisible operators, the Mongolian vowel separator and the
+# tag characters (U+E0000..U+E007F: text no terminal shows). Notes keep the marks: they place the
+# punctuation of a note written right to left.
+_UNSEEN_IN_NAMES = str.maketrans({**{c: None for c in "\u200e\u200f\u061c\u180e\u2061\u2062\u2063\u2064"},
+                                  **{chr(c): None for c in range(0xE0000, 0xE0080)}})
 
 
-def nfc(text: str | None) -> str | None:
+def nfc(text: str | None, *, note: bool = False) -> str | None:
     """Unicode NFC, without leading or trailing white space and without characters no
-    listing shows (``_UNSEEN``): names typed on different systems (macOS gives NFD), with
-    a stray space ('alex ' and 'alex'), or pasted with a zero-width space or a no-break
-    space, which the listing cannot tell apart, compare equal."""
-    return None if text is None else unicodedata.normalize("NFC", text).translate(_UNSEEN).strip()
+    listing shows (``_UNSEEN``; in a name, not a ``note``, ``_UNSEEN_IN_NAMES`` too): names typed
+    on different systems (macOS gives NFD), with a stray space ('alex ' and 'alex'), or pasted
+    with a zero-width space, a bidi mark or a no-break space, which the listing cannot tell
+    apart, compare equal."""
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFC", text).translate(_UNSEEN)
+    return (text if note else text.translate(_UNSEEN_IN_NAMES)).strip()
 
 
 def _normalised(meta: SessionMeta) -> SessionMeta:
     return dataclasses.replace(meta, therapist=nfc(meta.therapist), client=nfc(meta.client),
-                               notes=nfc(meta.notes or "") or "", tags=tuple(nfc(t) for t in meta.tags))
+                               notes=nfc(meta.notes or "", note=True) or "", tags=tuple(nfc(t) for t in meta.tags))
 
 
 def _read_only_folder(path: Path) -> bool:
@@ -428,6 +440,20 @@ def _read_only_folder(path: Path) -> bool:
     except (OSError, AttributeError):
         return False
     return (path / DB_NAME).is_file() and not os.access(path, os.W_OK)
+
+
+def _on_read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    """``chmod`` only when the mode differs: a folder that is already owner-only on a
+    read-only mount (EROFS even for the same mode) is left as it is."""
+    if stat.S_IMODE(os.stat(path).st_mode) != mode:
+        os.chmod(path, mode)
 
 
 def _looks_like_sqlite(path) -> bool:
@@ -540,6 +566,7 @@ class Store:
             readonly = _read_only_folder(self.path)
         self.readonly = readonly
         self.disk_full = False  # opened read-only because the disk is full (writes say so)
+        self.frames_readonly: str | None = None  # why the frames folder cannot be written (changes say so)
         if readonly:
             self._open_read_only()
             return
@@ -575,6 +602,30 @@ class Store:
             raise StoreError(f"the session store {self.db_path} is not a readable prosody database ({exc}); "
                              "move it aside or choose another with --store") from None
         restrict_sqlite_sidecars(self.db_path)
+        self._opened = self._folder_ident()
+
+    def _folder_ident(self):
+        """(device, inode) of the store folder and of its frames folder, links followed; None where gone."""
+        out = []
+        for p in (self.path, self.frames_dir):
+            try:
+                st = os.stat(p)
+                out.append((st.st_dev, st.st_ino))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def _check_same_folder(self) -> None:
+        """Refuse a change when the store folder (or its frames folder) at ``self.path`` is no longer
+        the one opened: moved, replaced by a file or by a link to another folder while a long command
+        (a batch, a live session) ran. The database is written through the file SQLite holds open, the
+        frames files by their path: a batch went on saving its sessions' rows into the moved store and
+        their frames files into the other folder (another store's, whose sweep then removes them)."""
+        opened = getattr(self, "_opened", None)
+        if opened is not None and self._folder_ident() != opened:
+            raise StoreError(f"the session store folder {self.path} was moved or replaced while this command "
+                             "ran (it is no longer the folder opened); nothing more was written. Put it back, or "
+                             "run the command again on the store where it is now")
 
     def _read_when_full(self) -> bool:
         """The disk is full: open the store read-only to read it, when nothing needs
@@ -627,6 +678,12 @@ class Store:
         p = self.path
         if p.exists() and not p.is_dir():
             raise StoreError(f"store {p} is a file; --store takes a folder")
+        for q in (self.frames_dir, *(p / f"{db}{side}" for db in (DB_NAME, "batch.sqlite")
+                                     for side in ("", "-wal", "-shm"))):
+            if q.is_symlink():  # its mode would be set on the link's target (a folder or file of anyone's)
+                raise StoreError(f"{q} is a symbolic link (to {os.readlink(q)}); prosody makes no links in its "
+                                 "store and does not follow them there: the store is unchanged. Put the real "
+                                 "folder or file in its place")
         if not self.db_path.exists():
             if p.exists() and any(x for x in p.iterdir() if x.name != FRAMES_DIR):
                 raise StoreError(f"{p} is not empty and holds no {DB_NAME}: not a prosody store; "
@@ -638,15 +695,24 @@ class Store:
         if not p.exists():
             make_private_dirs(p)
         self._check_not_emptied()
-        os.chmod(p, 0o700)
+        _set_mode(p, 0o700)
         self.frames_dir.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(self.frames_dir, 0o700)
+        try:  # set only when it differs: a frames folder alone on a read-only mount still reads
+            _set_mode(self.frames_dir, 0o700)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EPERM, errno.EACCES):
+                raise
+            self.frames_readonly = f"{exc.strerror or exc}"
+        else:
+            if not os.access(self.frames_dir, os.W_OK):
+                self.frames_readonly = os.strerror(errno.EROFS if _on_read_only_fs(self.frames_dir)
+                                                   else errno.EACCES)
         if not self.db_path.exists():
             # create the file ourselves so that it is 0600 from the start; SQLite
             # gives -wal and -shm the database file's mode
             fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-        os.chmod(self.db_path, 0o600)
+        _set_mode(self.db_path, 0o600)
 
     def _session_traces(self) -> list[str]:
         """Files that only a store holding sessions has: frames files, the batch ledger,
@@ -687,7 +753,7 @@ class Store:
                              f"prosody understands ({SCHEMA_VERSION}); upgrade prosody")
         if version == SCHEMA_VERSION:
             return
-        with self._tx():
+        with self._tx(migrating=True):
             version = self.db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
             for v in range(version, SCHEMA_VERSION):
                 MIGRATIONS[v](self.db)
@@ -727,13 +793,24 @@ class Store:
                                   "failing or gone; check it, then try again")
         return damaged_error(self.db_path, exc)
 
+    def _check_frames_writable(self) -> None:
+        """Refuse a change while the frames folder cannot be written (a read-only mount of it
+        alone): a save could not write its frames file, a delete could not remove one."""
+        if getattr(self, "frames_readonly", None):
+            raise StoreError(f"the session store's frames folder {self.frames_dir} cannot be written "
+                             f"({self.frames_readonly}); the store is unchanged. Make it writable, or copy the store "
+                             "to a writable folder, to change it")
+
     @contextmanager
-    def _tx(self):
+    def _tx(self, *, migrating: bool = False):
         if getattr(self, "disk_full", False):
             raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
             raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
                              "folder); copy it to a writable folder to change it")
+        if not migrating:  # the migrations change tables only, never the frames folder
+            self._check_frames_writable()
+            self._check_same_folder()
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -801,6 +878,8 @@ class Store:
             uid = row[0] if row is not None else None
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
+        self._check_frames_writable()
+        self._check_same_folder()  # and again in the transaction, after the frames file is written
         if frames is not None:
             data = frames_to_npz_bytes(frames, speakers)
             try:
@@ -932,7 +1011,7 @@ class Store:
                  moment: str = "") -> Note:
         """Add a supervisor's note on ``time_s`` (to ``end_s``) of a session."""
         sid = self.resolve(ref)
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not nfc(text):  # zero-width spaces or bidi marks alone are no text
             raise InputError("a note needs some text, e.g. prosody note 12 --at 12:30 \"client laughs here\"")
         try:  # the rules of every note and name the store keeps (control characters, length, UTF-8)
             check_note(text, author=author, where="note")
@@ -972,7 +1051,11 @@ class Store:
         keeps when it moves to a client who has it becomes that client's next."""
         if session_number is not None and (not isinstance(session_number, int) or session_number < 0):
             raise InputError(f"session number {session_number!r}: must be a whole number, 0 or more")
-        therapist, client, notes = nfc(therapist), nfc(client), nfc(notes)
+        # as typed first: a name of zero-width or bidi marks alone is refused, not read as '' (which clears it)
+        check_meta_fields(therapist=therapist.strip() if therapist and therapist.strip() else None,
+                          client=client.strip() if client and client.strip() else None,
+                          tags=[t.strip() for t in add_tags], where="edit")
+        therapist, client, notes = nfc(therapist), nfc(client), nfc(notes, note=True)
         add_tags, remove_tags = tuple(nfc(x) for x in add_tags), tuple(nfc(x) for x in remove_tags)
         check_meta_fields(therapist=therapist or None, client=client or None, recorded_at=recorded_at,
                           session_number=session_number, notes=notes or "", tags=list(add_tags), where="edit")
@@ -1041,7 +1124,7 @@ class Store:
         try:  # and the copies a killed save of it left (Store.gc), then any orphan older than an hour
             self.gc(uid=uid, min_age_s=OWN_ORPHAN_MIN_AGE_S)
             self.gc()
-        except OSError:
+        except (OSError, StoreError):  # a folder replaced meanwhile: its files are not this store's
             pass  # the session is deleted; an unreadable frames folder is said by the next command that needs it
         self._checkpoint()
         return sid
@@ -1104,6 +1187,7 @@ class Store:
         kill between writing the file and committing (or while writing it: ``.tmp-*``), or
         between replacing a session's frames and removing the old file. ``uid``: only
         that session's. Returns the names removed."""
+        self._check_same_folder()  # another folder's unreferenced files are not this store's orphans
         referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions WHERE frames_file IS NOT NULL")}
         mine = (f"{uid}.", f".tmp-{uid}.") if uid is not None else ("",)
         removed = []
