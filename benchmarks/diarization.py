@@ -298,7 +298,7 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
     att = attribute(audio, layout=layout, profile=profile, voices=VOICES_TOLD)
     cpu = time.process_time() - t0
     ch = att.channels(audio)
-    s = analyze_blocks([ch], att.speakers, cross_talk=att.diarization is None, lower_gate=att.lower_gate())
+    s = analyze_blocks([ch], att.speakers, cross_talk=att.diarization is None)
     doc = s.to_json_dict()
     r = score_session(s, doc, truth)
     naming_ok = None
@@ -306,7 +306,7 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
         naming_ok = r["wrong"] < 0.5 * r["single_frames"]
         if not naming_ok:  # the no-profile rule named the voices the wrong way round: score the
             att = replace(att, naming=swap_names(att.naming))  # attribution with the names swapped
-            s = analyze_blocks([att.channels(audio)], att.speakers, cross_talk=False, lower_gate=att.lower_gate())
+            s = analyze_blocks([att.channels(audio)], att.speakers, cross_talk=False)
             doc = s.to_json_dict()
             r = score_session(s, doc, truth)
     d = att.diarization

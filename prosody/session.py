@@ -146,11 +146,10 @@ class Session:
 
 
 def new_pipeline(speakers: tuple[str, ...], config=None, *, measures: MeasuresConfig | None = None,
-                 profile: Baseline | None = None, grid: Grid = GRID, cross_talk: bool = True,
-                 lower_gate=None) -> Pipeline:
+                 profile: Baseline | None = None, grid: Grid = GRID, cross_talk: bool = True) -> Pipeline:
     """The analysis pipeline with the rolling measures attached as its window stage."""
     rolling = RollingMeasures(tuple(speakers), measures or MeasuresConfig(), grid=grid, profile=profile)
-    return Pipeline(speakers, config, grid=grid, rolling=rolling, cross_talk=cross_talk, lower_gate=lower_gate)
+    return Pipeline(speakers, config, grid=grid, rolling=rolling, cross_talk=cross_talk)
 
 
 class SessionBuilder:
@@ -256,11 +255,10 @@ def _no_signal(where: str, peak_db: float | None, grid: Grid) -> str:
 
 
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,
-                   measures=None, profile=None, cross_talk: bool = True, lower_gate=None) -> Session:
+                   measures=None, profile=None, cross_talk: bool = True) -> Session:
     """Run the pipeline over an iterable of (n, n_speakers) 16 kHz blocks
     (``cross_talk=False``: diarized speaker channels, see ``Pipeline``)."""
-    pipe = new_pipeline(speakers, config, measures=measures, profile=profile, cross_talk=cross_talk,
-                        lower_gate=lower_gate)
+    pipe = new_pipeline(speakers, config, measures=measures, profile=profile, cross_talk=cross_talk)
     builder = SessionBuilder(pipe, sources=list(sources), measures=measures, profile=profile)
     for block in blocks:
         builder.add(pipe.push(block))

@@ -753,10 +753,8 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     said = said or (lambda text: text)
     if profile is not None:  # a personal baseline of none of these speakers would be silently unused
         profile.check_speakers(rec.speakers)
-    # a noisy diarized recording: its voices' quiet speech outside the diarizer's on the lower gate
-    lower = attribution.lower_gate() if attribution is not None and not rec.cross_talk else None
     session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,
-                             measures=measures, profile=profile, cross_talk=rec.cross_talk, lower_gate=lower)
+                             measures=measures, profile=profile, cross_talk=rec.cross_talk)
     session = replace(session, warnings=session.warnings + tuple(said(w) for w in rec.source.warnings))
     if attribution is not None:
         session = replace(session, attribution=attribution.to_dict(),

@@ -389,8 +389,7 @@ class Diarization:
     (``speech_over_noise_db``; nan where not measured). ``told_seed``: where two voices were told and
     the second was seeded by one utterance (``_told_utterance_retry``), that utterance's (start_s,
     end_s), else None. ``speech_high_band_db``: how much of the speech lies above the telephone band
-    (``speech_high_band_db``; nan where not measured). ``bursts``: of a two-voice result, (n_frames,)
-    bool, the loud runs outside the speech that touch none of it (``outside_bursts``), else None.
+    (``speech_high_band_db``; nan where not measured).
     """
 
     n_voices: int
@@ -408,7 +407,6 @@ class Diarization:
     speech_over_noise_db: float = float("nan")
     told_seed: tuple[float, float] | None = None
     speech_high_band_db: float = float("nan")
-    bursts: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def speech(self) -> np.ndarray:
@@ -707,38 +705,9 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     else:
         d = run()
     mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
-    bursts = None
-    if d.n_voices == 2:  # the frames' level as _diarize read it (computed there for every two-voice split)
-        level = _memo(memo, "level", lambda: frame_mean_square(frame_rows(mono, len(x) // grid.hop_length,
-                                                                          grid.hop_length), np.float32))
-        bursts = outside_bursts(level, d.speech)
     return replace(d, speech_over_noise_db=speech_over_noise_db(mono, memo["speech"], highpass_hz=cfg.vad.highpass_hz,
                                                                 grid=grid),
-                   speech_high_band_db=speech_high_band_db(mono, memo["speech"], grid=grid), bursts=bursts)
-
-
-BURST_OVER_DB = 9.0  # outside_bursts: over the pauses' median level by this much (the speaker channels' fixed gate)
-
-
-def outside_bursts(level: np.ndarray, speech: np.ndarray, *, over_db: float = BURST_OVER_DB) -> np.ndarray:
-    """(n,) bool, ``speech``'s frames: the runs of frames outside ``speech`` whose level (``level``: the
-    frames' mean square) stands over ``over_db`` above the median level outside it, and that touch no
-    speech frame on either side: a burst the diarizer's speech mask left out whole (a short reply, a
-    noise), not a voice's tail or onset beside its own speech (docs/speakers.md, fortieth round). None
-    found where nothing lies outside ``speech``."""
-    speech = np.asarray(speech, bool)
-    n = len(speech)
-    out = np.zeros(n, bool)
-    lv = 10 * np.log10(np.asarray(level[:n], np.float64) + 1e-12)
-    if len(lv) < n or speech.all():
-        return out
-    outside = ~speech
-    loud = outside & (lv > np.median(lv[outside]) + over_db)
-    edges = np.diff(np.concatenate([[0], loud.astype(np.int8), [0]]))
-    for a, b in zip(np.flatnonzero(edges > 0), np.flatnonzero(edges < 0)):
-        if not (speech[max(a - 1, 0)] or speech[min(b, n - 1)]):
-            out[a:b] = True
-    return out
+                   speech_high_band_db=speech_high_band_db(mono, memo["speech"], grid=grid))
 
 
 def speech_over_noise_db(mono, speech: np.ndarray, *, highpass_hz: float, grid: Grid = GRID) -> float:

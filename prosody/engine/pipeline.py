@@ -135,10 +135,10 @@ class WindowStage(Protocol):
 
 class _Channel:
     def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid, cross_talk: bool = False,
-                 noise_following: bool = False, lower_where: np.ndarray | None = None):
+                 noise_following: bool = False):
         self.speaker = speaker
         self.framer = Framer(grid=grid)
-        self.raw_vad = RawVad(config.vad, grid=grid, noise_following=noise_following, lower_where=lower_where)
+        self.raw_vad = RawVad(config.vad, grid=grid, noise_following=noise_following)
         self.smoother = SpeechSmoother(config.vad, grid=grid, cross_talk=cross_talk)
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)
@@ -174,17 +174,15 @@ class Pipeline:
     """
 
     def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID,
-                 rolling: WindowStage | None = None, cross_talk: bool = True,
-                 lower_gate: tuple[np.ndarray | None, ...] | None = None):
+                 rolling: WindowStage | None = None, cross_talk: bool = True):
         if not 1 <= len(speakers) <= 2 or len(set(speakers)) != len(speakers):
             raise InputError(f"speakers={speakers!r}: give one or two distinct speaker names")
         self.config = (config or AnalysisConfig()).validate()
         self.grid = grid
         self.speakers = tuple(speakers)
         xt = len(speakers) == 2 and cross_talk and self.config.vad.bleed_min_own > 0.0  # a cross-talk stage
-        lower_gate = lower_gate or (None,) * len(self.speakers)
-        self._ch = [_Channel(s, self.config, grid, cross_talk=xt, noise_following=len(self.speakers) == 1,
-                             lower_where=lw) for s, lw in zip(self.speakers, lower_gate)]
+        self._ch = [_Channel(s, self.config, grid, cross_talk=xt, noise_following=len(self.speakers) == 1)
+                    for s in self.speakers]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 and cross_talk else None
         self._turns = (TurnTracker(self.speakers, self.config.turns,
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))

@@ -866,25 +866,6 @@ class Attribution:
                 out[:, j] = np.where(own != 1 - k, g[:, k] * m, fill) if d.n_voices == 2 or k == 0 else fill
             yield out
 
-    def lower_gate(self) -> tuple[np.ndarray, ...] | None:
-        """Per speaker channel (``channels``' order), the frames where its voice activity may use the
-        lower gate that follows the channel's range (``RawVad(lower_where=...)``), or None (every frame on
-        the fixed gate): a diarized recording said to be noisy (``speech_over_noise_db`` under
-        ``NOISY_SPEECH_BELOW_DB``), the frames outside the diarizer's speech that the channel's voice owns
-        alone, but none within ``LOWER_GATE_BURST_GUARD_S`` of a burst the diarizer's speech left out whole
-        (``Diarization.bursts``: often the other person's short reply, which the lower gate would join to
-        the holder's tail; docs/speakers.md, thirty-ninth and fortieth rounds)."""
-        d = self.diarization
-        if d is None or d.n_voices != 2 or self.naming is None or not d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB:
-            return None
-        owner = np.asarray(d.owner)
-        allowed = ~np.asarray(d.speech[:len(owner)], bool)
-        if d.bursts is not None and np.any(d.bursts):
-            guard = d.grid.s_to_frames(LOWER_GATE_BURST_GUARD_S)
-            near = np.convolve(np.asarray(d.bursts[:len(owner)], float), np.ones(2 * guard + 1), mode="same") > 0.5
-            allowed &= ~near
-        return tuple((owner == self.naming.names.index(s)) & allowed for s in self.speakers)
-
     def to_dict(self) -> dict:
         """The JSON ``sources`` record: layout and how speakers were attributed."""
         out = {"layout": self.layout, "layout_detection": self.layout_report.to_dict(),
@@ -1059,7 +1040,6 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
 # single-speaker speech given to the wrong person; 108 at or over it, 3.1 % (as recorded: 35-44 dB,
 # 1.4 %; benchmarks/diarization_noise.py; docs/speakers.md, thirty-fourth round)
 NOISY_SPEECH_BELOW_DB = 25.0
-LOWER_GATE_BURST_GUARD_S = 0.3  # Attribution.lower_gate: no lower gate this near a burst outside the speech
 
 
 # speech with less than this of its power above the telephone band (``Diarization.speech_high_band_db``):

@@ -147,11 +147,6 @@ class RawVad:
     other voice can leak in or where a diarized channel's pauses were given to a voice: a lower
     gate lets leak through and finds speech that nobody's frames attribute well.
 
-    ``lower_where`` ((n_frames,) bool over the whole recording, or None): the lower gate (as
-    ``noise_following``'s) only on these frames, the fixed gate elsewhere and past its end. A
-    diarized speaker channel of a noisy recording (``speakers.Attribution.lower_gate``): the frames
-    its voice owns alone outside the diarizer's own speech (docs/speakers.md, thirty-ninth round).
-
     The speech gate's floor has the noise floor's warm-up (``NoiseFloor``): a floor from a
     steady noise in the first 0.5 s and, with ``scale_floor``, a percentile scaled by the share
     of the floor's window heard (``diarize.speech_mask``: the warm-up without the scaled
@@ -165,14 +160,13 @@ class RawVad:
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, noise_following: bool = False,
-                 scale_floor: bool = True, lower_where: np.ndarray | None = None):
+                 scale_floor: bool = True):
         self.config = config
         self.grid = grid
         self.floor = NoiseFloor(window_s=config.floor_window_s, percentile=config.floor_percentile, grid=grid,
                                 warm_up=True, scale_percentile=scale_floor)
-        self.lower_where = None if lower_where is None else np.asarray(lower_where, bool)
         self.top = NoiseFloor(window_s=config.range_window_s, percentile=config.range_percentile, grid=grid) \
-            if (noise_following or self.lower_where is not None) and config.gate_low_db < config.gate_db else None
+            if noise_following and config.gate_low_db < config.gate_db else None
         self._gate_low = min(config.gate_low_db, config.gate_db)
         self._hold = grid.s_to_frames(config.gate_hold_s)
         self._sos = butter_highpass_sos(4, config.highpass_hz, sample_rate=grid.sample_rate)
@@ -244,12 +238,7 @@ class RawVad:
             self._since_strict = int(len(k) - last[-1])
             if n0 + len(k) in self.floor.steady_looks:
                 self._since_strict = 10**9
-            lower = (level_db > floor_db + low_db) & (k - last <= self._hold)
-            if self.lower_where is not None:  # ... and only where the caller allows it
-                w = self.lower_where[n0:n0 + len(k)]
-                lower[len(w):] = False
-                lower[:len(w)] &= w
-            gate |= lower
+            gate |= (level_db > floor_db + low_db) & (k - last <= self._hold)
         gate &= level_db > SPEECH_MIN_LEVEL_DB  # digital silence and the high-pass tail: never speech
         hf_share = np.zeros(len(frames), np.float32) if detail else None
         if detail and self.config.click_attack_db > 0:
