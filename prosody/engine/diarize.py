@@ -223,7 +223,9 @@ class DiarizeConfig:
     ``quiet_run_*``: after it (``_quiet_run_look``; ``quiet_run_db=0`` turns it off): a run of the
     other voice or of both, at most ``quiet_run_max_s``, inside one voice's unbroken speech (that
     voice on both sides, no pause), whose median level lies ``quiet_run_db`` or more under the median
-    of that voice's own frames within ``quiet_run_context_s`` either side, goes to that voice.
+    of that voice's own frames within ``quiet_run_context_s`` either side, goes to that voice, unless
+    within ``quiet_run_pause_s`` of it (or inside it) the level falls for 80 ms to within
+    ``quiet_run_pause_db`` of the recording's pause level (a pause the speech mask bridged).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -324,8 +326,10 @@ class DiarizeConfig:
     run_look_max_s: float = 1.0
     run_look_bridge_s: float = 0.3
     quiet_run_db: float = 3.0
-    quiet_run_max_s: float = 0.8
+    quiet_run_max_s: float = 0.5
     quiet_run_context_s: float = 1.0
+    quiet_run_pause_db: float = 10.0
+    quiet_run_pause_s: float = 0.2
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -372,10 +376,12 @@ class DiarizeConfig:
                               f"{self.run_look_max_s}, run_look_short_s={self.run_look_short_s}, run_look_bridge_s="
                               f"{self.run_look_bridge_s}: need cosine margins 0 <= margin <= short_margin (margin 0 "
                               "turns the run look off), 0 < min_s <= max_s, short_s >= 0 and a bridge >= 0 s")
-        if not (self.quiet_run_db >= 0 and self.quiet_run_max_s > 0 and self.quiet_run_context_s > 0):
+        if not (self.quiet_run_db >= 0 and self.quiet_run_max_s > 0 and self.quiet_run_context_s > 0
+                and self.quiet_run_pause_db >= 0 and self.quiet_run_pause_s >= 0):
             raise ConfigError(f"quiet_run_db={self.quiet_run_db}, quiet_run_max_s={self.quiet_run_max_s}, "
-                              f"quiet_run_context_s={self.quiet_run_context_s}: need >= 0 dB (0 turns the quiet "
-                              "run look off) and > 0 s")
+                              f"quiet_run_context_s={self.quiet_run_context_s}, quiet_run_pause_db="
+                              f"{self.quiet_run_pause_db}, quiet_run_pause_s={self.quiet_run_pause_s}: need >= 0 dB "
+                              "(quiet_run_db=0 turns the quiet run look off), > 0 s, >= 0 dB and >= 0 s")
         self.vad.validate()
         return self
 
@@ -1136,6 +1142,11 @@ def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
         return d
     lv = 10 * np.log10(np.asarray(ms, np.float64) + 1e-12)
     max_n, ctx = grid.s_to_frames(cfg.quiet_run_max_s), grid.s_to_frames(cfg.quiet_run_context_s)
+    # the pause level: the median of the frames outside speech (the quietest 5 % where there are few)
+    pause_db = float(np.median(lv[~speech])) if (~speech).sum() >= 20 else float(np.percentile(lv, 5))
+    sm = np.convolve(lv, np.ones(8) / 8, mode="same")  # 80 ms mean level
+    near_pause = sm <= pause_db + cfg.quiet_run_pause_db
+    pad = grid.s_to_frames(cfg.quiet_run_pause_s)
     out = owner.copy()
     for k in (0, 1):
         x = np.concatenate([[0], (owner != k).astype(np.int8), [0]])
@@ -1143,6 +1154,8 @@ def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
         for a, b in zip(starts, ends):
             if a == 0 or b >= n or b - a > max_n or not speech[a - 1:b + 1].all():
                 continue
+            if near_pause[max(0, a - pad):b + pad].any():  # a pause the speech mask bridged: the listener may
+                continue                                   # speak alone there, as softly as they like
             near = np.zeros(n, bool)
             near[max(0, a - ctx):a] = True
             near[b:b + ctx] = True
