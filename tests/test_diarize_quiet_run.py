@@ -25,6 +25,8 @@ def _planted():
     B 200-224 both at -22 dB (a listener's "mm-hm" over the holder: the powers add),
     C 330-354 voice 1 at -35 dB right after the pause (a soft backchannel in the holder's pause),
     E 380-399 both at -35 dB (a quiet stretch given to both),
+    F 262-284 voice 1 at -35 dB after 0.12 s at the pause level that the speech mask bridged (a soft
+      backchannel in a short pause of the holder),
     D 450-544 voice 1 at -33 dB (0.95 s: longer than ``quiet_run_max_s``)."""
     rng = np.random.default_rng(3)
     n = 600
@@ -33,8 +35,9 @@ def _planted():
     speech = np.ones(n, bool)
     speech[300:330] = False
     lv[300:330] = -70.0
+    lv[250:262] = -70.0 + rng.normal(0, 1.0, 12)  # F's pause: speech to the mask
     for a, b, k, db in ((100, 125, 1, -33.0), (200, 225, 2, -22.0), (330, 355, 1, -35.0), (380, 400, 2, -35.0),
-                        (450, 545, 1, -33.0)):
+                        (262, 285, 1, -35.0), (450, 545, 1, -33.0)):
         owner[a:b] = k
         lv[a:b] = db + rng.normal(0, 1.0, b - a)
     return owner, speech, (10 ** (lv / 10)).astype(np.float32)
@@ -47,6 +50,7 @@ def test_quiet_runs_inside_unbroken_speech_go_to_the_holder():
     assert np.all(d.owner[380:400] == 0)  # E: a "both" run 10 dB under
     assert np.all(d.owner[200:225] == 2)  # B: louder than the holder: two voices
     assert np.all(d.owner[330:355] == 1)  # C: next to a pause
+    assert np.all(d.owner[262:285] == 1)  # F: next to a pause the speech mask bridged
     assert np.all(d.owner[450:545] == 1)  # D: too long
     assert np.array_equal(d.activity, np.stack([speech & (d.owner != 1), speech & (d.owner != 0)], axis=1))
     assert d.voice_share[1] == pytest.approx(d.activity[:, 1].sum() / speech.sum())
@@ -63,10 +67,14 @@ def test_quiet_run_threshold_and_off_switch():
     # a longer limit takes D too
     d = _quiet_run_look(base, DiarizeConfig(quiet_run_max_s=1.0), GRID, memo)
     assert np.all(d.owner[450:545] == 0) and np.all(d.owner[330:355] == 1)
+    # without the pause test F goes too (the speech mask has no pause there); C stays (a pause in the mask)
+    d = _quiet_run_look(base, DiarizeConfig(quiet_run_pause_db=0.0, quiet_run_pause_s=0.0), GRID, memo)
+    assert np.all(d.owner[262:285] == 0) and np.all(d.owner[330:355] == 1)
     # one voice: unchanged
     one = replace(base, n_voices=1)
     assert _quiet_run_look(one, DiarizeConfig(), GRID, memo) is one
-    for bad in (dict(quiet_run_db=-1.0), dict(quiet_run_max_s=0.0), dict(quiet_run_context_s=0.0)):
+    for bad in (dict(quiet_run_db=-1.0), dict(quiet_run_max_s=0.0), dict(quiet_run_context_s=0.0),
+                dict(quiet_run_pause_db=-1.0), dict(quiet_run_pause_s=-0.1)):
         with pytest.raises(ConfigError):
             DiarizeConfig(**bad).validate()
 
@@ -169,3 +177,47 @@ def test_a_quiet_stretch_of_the_holder_given_to_the_listener_is_no_backchannel(n
     assert at_plant(after) == []
     assert match_events([e for e in after if e["kind"] == "backchannel"], bcs) == []
     assert match_events([e for e in after if e["kind"] == "failed_interruption"], fis) == []
+
+
+def test_soft_backchannels_in_the_holders_short_pauses_stay_the_listeners(needs_espeak):
+    """Planted truth (``scenario_overlap_events`` seed 500 in mono: backchannels in the holder's pauses
+    at -10..0 dB re the listener's level, soft ones over the holder's speech, failed interruptions):
+    labels from the planted segments, the speech mask the diarizer's own (``speech_mask``, which
+    bridges pauses under 0.2 s). The backchannel at 56.34 s sits in a 0.17 s + 0.13 s pause of the
+    holder, bridged by the mask, and reads more than 3 dB under the holder's speech round it; the
+    pause next to it keeps it the listener's (without the pause test it went to the holder). No
+    planted backchannel or failed interruption loses a frame."""
+    from prosody.engine.diarize import speech_mask
+    from tests.dialogue import CLIENT, THERAPIST, build_dialogue, mix_room, scenario_overlap_events
+    dlg = build_dialogue(scenario_overlap_events(seed=500), noise_db=None, level_db=(-22.0, -24.0), seed=500)
+    x, _ = mix_room(dlg, layout="mono", rt60_s=0.3, noise_db=-55.0, seed=500)
+    x = x[:, 0]
+    truth = dlg.truth.to_json_dict()
+    n = len(x) // 160
+    t = (np.arange(n) + 0.5) * 0.01
+    on = []
+    for spk in (THERAPIST, CLIENT):
+        m = np.zeros(n, bool)
+        for a, b in truth["segments"][spk]:
+            m |= (t >= a) & (t < b)
+        on.append(m)
+    owner = np.where(on[0] & on[1], 2, np.where(on[1], 1, 0)).astype(np.int8)
+    for i in range(1, n):  # frames no one speaks in: the voice before them
+        if not (on[0][i] or on[1][i]):
+            owner[i] = owner[i - 1]
+    for e in truth["events"]:  # the diarizer gives a backchannel over the holder to the listener alone or to both
+        if e["kind"] == "backchannel":
+            owner[(t >= e["start_s"]) & (t < e["end_s"])] = (THERAPIST, CLIENT).index(e["speaker"])
+    speech = speech_mask(x, DiarizeConfig().vad)[:n]
+    ms = frame_mean_square(frame_rows(x, n, GRID.hop_length), np.float32)
+    memo = {"speech": speech, "level": ms}
+    d0 = _diarization(owner, speech)
+    bc = (t >= 56.336) & (t < 56.659)
+    assert speech[np.flatnonzero(bc)[0] - 20:np.flatnonzero(bc)[-1] + 15].all()  # the pause is bridged
+    off = _quiet_run_look(d0, DiarizeConfig(quiet_run_pause_db=0.0, quiet_run_pause_s=0.0), GRID, memo)
+    assert np.all(off.owner[bc] == 0)  # taken for the holder's quiet speech without the pause test
+    d = _quiet_run_look(d0, DiarizeConfig(), GRID, memo)
+    for e in truth["events"]:
+        if e["kind"] in ("backchannel", "failed_interruption"):
+            sel = (t >= e["start_s"]) & (t < e["end_s"])
+            assert np.array_equal(d.owner[sel], owner[sel]), e
