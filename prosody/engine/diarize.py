@@ -1156,13 +1156,12 @@ def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
                 continue
             if near_pause[max(0, a - pad):b + pad].any():  # a pause the speech mask bridged: the listener may
                 continue                                   # speak alone there, as softly as they like
-            near = np.zeros(n, bool)
-            near[max(0, a - ctx):a] = True
-            near[b:b + ctx] = True
-            near &= speech & (owner == k)
-            if near.sum() < 10:
+            lo, hi = max(0, a - ctx), min(n, b + ctx)  # the holder's own frames round it
+            own = np.concatenate([np.arange(lo, a), np.arange(b, hi)])
+            own = own[speech[own] & (owner[own] == k)]
+            if len(own) < 10:
                 continue
-            if float(np.median(lv[a:b])) <= float(np.median(lv[near])) - cfg.quiet_run_db:
+            if float(np.median(lv[a:b])) <= float(np.median(lv[own])) - cfg.quiet_run_db:
                 out[a:b] = k
     if np.array_equal(out, owner):
         return d
