@@ -21,7 +21,7 @@ def _diarization(owner: np.ndarray, speech: np.ndarray) -> Diarization:
 
 def _planted():
     """Voice 0 speaks 600 frames at -25 dB (+-2 dB jitter) with one pause (300-329); planted runs:
-    A 100-124 voice 1 at -33 dB (a quiet stretch of voice 0's speech given to voice 1),
+    A 100-124 voice 1 at -33 dB (a quiet stretch of voice 0's speech given to voice 1, 8 dB under),
     B 200-224 both at -22 dB (a listener's "mm-hm" over the holder: the powers add),
     C 330-354 voice 1 at -35 dB right after the pause (a soft backchannel in the holder's pause),
     E 380-399 both at -35 dB (a quiet stretch given to both),
@@ -105,12 +105,13 @@ def _mixed_dialogue(seed: int, backchannel_gain_db: float):
     return x, truth, t, owner, speech, ms
 
 
-@pytest.mark.parametrize("gain_db", [0.0, -6.0, -10.0])
+@pytest.mark.parametrize("gain_db", [0.0, -6.0, -10.0, -14.0])
 def test_planted_backchannels_over_the_holder_stay_the_listeners(needs_espeak, gain_db):
     """Planted truth (tune split voices, espeak mixed s0, mono): labels from the planted segments,
     each planted backchannel (inside the other's utterance, as loud as its speaker's turns or 6 /
-    10 dB softer) given to the listener alone or to both, as the diarizer gives them. The two voices'
-    powers add, so none reads 3 dB under the holder's speech round it: every one stays."""
+    10 / 14 dB softer) given to the listener alone or to both, as the diarizer gives them. The two
+    voices' powers add, so none reads 6 dB under the holder's speech round it (the softest -4.0 dB):
+    every one stays (at 3 dB, the first version's line, two of the -14 dB ones went)."""
     from tests.dialogue import CLIENT, THERAPIST
     x, truth, t, owner, speech, ms = _mixed_dialogue(0, gain_db)
     bcs = [e for e in truth["events"] if e["kind"] == "backchannel"]
@@ -184,7 +185,7 @@ def test_soft_backchannels_in_the_holders_short_pauses_stay_the_listeners(needs_
     at -10..0 dB re the listener's level, soft ones over the holder's speech, failed interruptions):
     labels from the planted segments, the speech mask the diarizer's own (``speech_mask``, which
     bridges pauses under 0.2 s). The backchannel at 56.34 s sits in a 0.17 s + 0.13 s pause of the
-    holder, bridged by the mask, and reads more than 3 dB under the holder's speech round it; the
+    holder, bridged by the mask, and reads more than 6 dB under the holder's speech round it; the
     pause next to it keeps it the listener's (without the pause test it went to the holder). No
     planted backchannel or failed interruption loses a frame."""
     from prosody.engine.diarize import speech_mask
