@@ -22,11 +22,20 @@ import re
 # overrides/isolates, which reorder what follows them on screen; and lone surrogates, the
 # bytes of a command line or file name that are not UTF-8 (Python's surrogateescape: a
 # file named with byte 0x9b, an 8-bit CSI, would otherwise reach the terminal as that byte)
-# Shown on a terminal as escapes too (``INVISIBLE``): the invisible format characters a name is stored
-# without (``store.db.nfc``), so that one planted in an older store or a database edited by hand is seen:
-# the bidi marks, soft hyphen, zero-width space, word joiner, invisible operators, byte-order mark, tag
-# characters. ZWJ and ZWNJ are not: they join letters and emoji.
-INVISIBLE = "\u00ad\u061c\u180e\u200b\u200e\u200f\u2060-\u2064\u206a-\u206f\ufeff\U000e0000-\U000e007f"
+# The invisible format characters, as regular-expression class bodies, in one place for the store
+# (``store.db.nfc``), the name rule (``types.name_problem``) and the terminal (``report.text``):
+# ``UNSEEN`` (soft hyphen, zero-width space, word joiner, byte-order mark): every name, tag and note is
+# stored without them; ``BIDI_MARKS`` (LRM, RLM, the Arabic letter mark) and ``OTHER_UNSEEN`` (the
+# Mongolian vowel separator, the invisible operators, the tag characters): names and tags are stored
+# without them too, notes keep the bidi marks (they place a right-to-left note's punctuation).
+# ``INVISIBLE`` (all of them, and the deprecated format characters U+206A..U+206F) is shown on a
+# terminal as escapes, so that one planted in an older store or a database edited by hand is seen.
+# ZWJ and ZWNJ are none of these: they join letters and emoji.
+UNSEEN = "\u00ad\u200b\u2060\ufeff"
+BIDI_MARKS = "\u061c\u200e\u200f"
+OTHER_UNSEEN = "\u180e\u2061-\u2064\U000e0000-\U000e007f"
+DEPRECATED_FORMAT = "\u206a-\u206f"
+INVISIBLE = UNSEEN + BIDI_MARKS + OTHER_UNSEEN + DEPRECATED_FORMAT
 CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff{INVISIBLE}]")
 # anything that ends a line or separates fields, and every control character
 _NOT_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .typed_text import BIDI_MARKS, OTHER_UNSEEN, UNSEEN
+
 SPEAKER_NAME_MAX_CHARS = 64
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # lone surrogates: bytes that are not UTF-8, as Python decodes them from a command line or a file
@@ -14,7 +16,7 @@ _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 # what a name is stored without (``store.db.nfc``): the zero-width space, word joiner, byte-order mark, soft
 # hyphen, the bidi marks, the invisible operators, the Mongolian vowel separator and the tag characters
-_UNSEEN_IN_NAMES = re.compile("[\u200b\u2060\ufeff\u00ad\u200e\u200f\u061c\u180e\u2061-\u2064\U000e0000-\U000e007f]")
+_UNSEEN_IN_NAMES = re.compile(f"[{UNSEEN}{BIDI_MARKS}{OTHER_UNSEEN}]")
 
 
 def text_problem(text) -> str | None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from html import escape as _html_escape
 
-from ..typed_text import CONTROL as _CONTROL, INVISIBLE as _INVISIBLE, show_control as _show
+from ..typed_text import (CONTROL as _CONTROL, DEPRECATED_FORMAT as _DEPRECATED_FORMAT, OTHER_UNSEEN as _OTHER_UNSEEN,
+                          UNSEEN as _UNSEEN, show_control as _show)
 
 # multi-line text (notes; a page's typed text): the bidi marks stay, a note written right to left places its
 # punctuation with them (the store keeps them in notes only)
 _CONTROL_KEEP_NL = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-                              f"{_INVISIBLE.replace(chr(0x200e) + chr(0x200f), '').replace(chr(0x61c), '')}]")
+                              f"{_UNSEEN}{_OTHER_UNSEEN}{_DEPRECATED_FORMAT}]")
 
 
 def terminal_safe(text, *, newlines: bool = False) -> str:

@@ -53,6 +53,7 @@ from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, Ses
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, validate_doc
 from ..frames import frames_to_npz_bytes, read_frames_npz
+from ..typed_text import BIDI_MARKS, OTHER_UNSEEN, UNSEEN
 from ..types import SPEAKER_FIELDS
 
 DB_NAME = "sessions.db"
@@ -403,15 +404,14 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
 # with a zero-width space pasted from a web page or a document): the zero-width space, word joiner,
 # zero-width no-break space (a byte-order mark pasted along) and soft hyphen are dropped, and the
 # no-break spaces are spaces. ZWJ and ZWNJ are kept: they change how some scripts and emoji are drawn.
-_UNSEEN = str.maketrans({"\u200b": None, "\u2060": None, "\ufeff": None, "\u00ad": None,
-                         "\u00a0": " ", "\u2007": " ", "\u202f": " "})
+_UNSEEN = re.compile(f"[{UNSEEN}]")
+_NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
 # In names and tags, also the other invisible format characters: the bidi marks (LRM, RLM, the Arabic
 # letter mark), pasted along from a document written right to left ('C7' and 'C7<LRM>' were two clients
 # listed alike, each with its session 1), the invisible operators, the Mongolian vowel separator and the
 # tag characters (U+E0000..U+E007F: text no terminal shows). Notes keep the marks: they place the
 # punctuation of a note written right to left.
-_UNSEEN_IN_NAMES = str.maketrans({**{c: None for c in "\u200e\u200f\u061c\u180e\u2061\u2062\u2063\u2064"},
-                                  **{chr(c): None for c in range(0xE0000, 0xE0080)}})
+_UNSEEN_IN_NAMES = re.compile(f"[{BIDI_MARKS}{OTHER_UNSEEN}]")
 
 
 def nfc(text: str | None, *, note: bool = False) -> str | None:
@@ -422,8 +422,8 @@ def nfc(text: str | None, *, note: bool = False) -> str | None:
     apart, compare equal."""
     if text is None:
         return None
-    text = unicodedata.normalize("NFC", text).translate(_UNSEEN)
-    return (text if note else text.translate(_UNSEEN_IN_NAMES)).strip()
+    text = _UNSEEN.sub("", unicodedata.normalize("NFC", text)).translate(_NO_BREAK_SPACES)
+    return (text if note else _UNSEEN_IN_NAMES.sub("", text)).strip()
 
 
 def _normalised(meta: SessionMeta) -> SessionMeta:
