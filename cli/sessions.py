@@ -626,9 +626,7 @@ def cmd_import(args, out, err) -> int:
                 err.write(f"prosody: warning: could not remove the rescue copy {terminal_safe(why)}; "
                           "delete it by hand\n")
     if came:  # said last: the import and the removal were not cut short
-        what = "interrupted" if came[0] == signal.SIGINT else f"stopped by {signal.Signals(came[0]).name}"
-        err.write(f"prosody: error: {what}; the session was imported as session {sid} first\n")
-        return 128 + came[0]
+        return _signalled(came, err, f"the session was imported as session {sid} first")
     return EXIT_OK
 
 
@@ -648,6 +646,14 @@ def _signals_wait():
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+
+
+def _signalled(came: list[int], err, done: str) -> int:
+    """After a ``_signals_wait`` block that a signal came during: one line saying what was ``done``
+    first, and the shell's status for the first signal (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+    what = "interrupted" if came[0] == signal.SIGINT else f"stopped by {signal.Signals(came[0]).name}"
+    err.write(f"prosody: error: {what}; {done}\n")
+    return 128 + came[0]
 
 
 def cmd_delete(args, out, err) -> int:
@@ -695,10 +701,7 @@ def cmd_delete(args, out, err) -> int:
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")
     if came:  # said last, after what was done: the delete was not cut short
-        first = came[0]
-        what = "interrupted" if first == signal.SIGINT else f"stopped by {signal.Signals(first).name}"
-        err.write(f"prosody: error: {what}; session {sid} was deleted completely first\n")
-        return 128 + first  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
+        return _signalled(came, err, f"session {sid} was deleted completely first")
     return EXIT_OK
 
 

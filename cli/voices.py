@@ -2,14 +2,12 @@
 two voices of a saved session); issue 9, item 4. Parse, call the library, print."""
 from __future__ import annotations
 
-
-import signal
 from pathlib import Path
 
 from prosody.errors import InputError
 from prosody.report.text import terminal_safe
 
-from .sessions import _open, _signals_wait, _store_option
+from .sessions import _open, _signalled, _signals_wait, _store_option
 from .options import input_path, session_ref, voices_told
 
 EXIT_OK = 0
@@ -75,9 +73,7 @@ def cmd_enrol(args, out, err) -> int:
                 store.delete_profile(args.delete)
         out.write(terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
         if came:  # said last: the delete was not cut short
-            what = "interrupted" if came[0] == signal.SIGINT else f"stopped by {signal.Signals(came[0]).name}"
-            err.write(f"prosody: error: {what}; the voice profile was deleted completely first\n")
-            return 128 + came[0]
+            return _signalled(came, err, "the voice profile was deleted completely first")
         return EXIT_OK
     if not args.therapist:
         raise InputError("enrol needs --therapist NAME: the profile is kept under that name")
