@@ -166,6 +166,8 @@ th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vert
 td.n, th.n { text-align: right; } td.n { white-space: nowrap; }
 th { overflow-wrap: break-word; }  /* headers wrap at their spaces (a long label), a long typed name where it must */
 section { overflow-x: auto; }  /* a table still wider than a narrow window scrolls inside its section */
+h1, h2, h3, p, li, summary { overflow-wrap: break-word; }  /* a long typed name or note wraps, never widens the page */
+td { overflow-wrap: anywhere; }  /* ...nor its table: a 3000-letter note is a tall cell, not a 44000 px row */
 svg.plot { width: 100%; height: auto; display: block; margin: 4px 0 10px; }
 svg.plot text { fill: #444; }
 .chance { color: #777; } .beyond { font-weight: 600; }
