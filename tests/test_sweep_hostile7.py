@@ -1,0 +1,82 @@
+"""Hostile sweep 7: awkward audio, odd options, long typed text in the page, through the real CLI (the
+house way of the earlier sweeps: one clear line on stderr, a non-zero exit, no traceback; every file under
+tmp_path). Each defect with what happened before and what happens now:
+
+1. A typed name or note with no space in it (a 200-letter client pseudonym, a 3000-letter note pasted
+   from somewhere) made the session page 4953 px wide at a 1200 px window: the heading and the line
+   under it never wrapped, and the notes' and moments' tables grew to 44000 px inside their sections.
+   The page now wraps such text: nothing is wider than the window, no section scrolls sideways.
+2. ``live --input F --speed 1e-300``: each block's wait overflowed the clock ("analysis error: internal
+   error (OverflowError: timestamp out of range for platform time_t)"), after an empty session was
+   written. A speed under 0.01 (100 times slower than real time) is now refused before anything is
+   opened or written.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli
+
+DIALOGUE = FIXTURES / "dialogue.flac"
+
+
+def _one_line(rc, err, code=2):
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+
+
+# -- 1. long typed text in the session page --------------------------------------------------------------
+
+def test_a_long_typed_name_and_note_wrap_in_the_page_in_a_real_browser(tmp_path, short_wav):
+    from tests.test_report import CHROMIUM, _cdp_render
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium to check reports in a real browser")
+    store = tmp_path / "store"
+    client = "W" * 200                  # the longest pseudonym prosody takes, one word
+    note = "N" * 3000 + " <b>not bold</b> \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627"  # RTL too
+    rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                         "--client", client, "--notes", note, "--tag", "T" * 100)
+    assert rc == 0, err
+    assert run_cli("note", "1", note, "--at", "2", "--store", store)[0] == 0
+    assert run_cli("note", "1", "M" * 2000, "--moment", "1", "--store", store)[0] == 0
+    page = tmp_path / "r.html"
+    rc, _, err = run_cli("report", "1", "-o", page, "--store", store)
+    assert rc == 0, err
+    html = page.read_text()
+    assert client in html and "N" * 3000 in html and "&lt;b&gt;not bold&lt;/b&gt;" in html  # kept whole, escaped
+    sections_js = ("[...document.querySelectorAll('section')].filter(s => s.scrollWidth > s.clientWidth + 1)"
+                   ".map(s => s.id)")
+    for width in (1200, 760):
+        r = _cdp_render(page, tmp_path / f"r{width}.png", width=width, extra_js=sections_js)
+        assert r["requests"] == [] and r["console"] == [] and r["exceptions"] == [] and r["log_errors"] == [], r
+        f = r["facts"]
+        assert f["scrollWidth"] <= f["clientWidth"], f  # was 4953 at 1200
+        # no section scrolls sideways for the typed text (the phases table's numbers may, at 760 px, as before)
+        assert set(f["extra"]) <= {"phases"}, f["extra"]  # moments, bookmarks: 41568, 44474 px before
+
+
+# -- 2. a replay slower than a clock can wait ----------------------------------------------------------
+
+@pytest.mark.parametrize("speed", ["1e-300", "0.005", "5e-324"])
+def test_a_replay_speed_under_a_hundredth_is_refused_before_anything_is_written(tmp_path, speed):
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", DIALOGUE, "--plain", "--output", out, "--speed", speed,
+                         "--duration", "0.5")
+    _one_line(rc, err)
+    assert f"--speed '{speed}': must be 0.01" in err, err
+    assert list(tmp_path.iterdir()) == []  # before: an empty session and its frames file, then the error
+
+
+def test_the_slowest_replay_speed_taken_is_a_hundredth():
+    from prosody.errors import InputError
+    from prosody.live.capture import ReplaySource
+    from prosody.engine.sources import Layout
+    layout = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+    src = ReplaySource([str(DIALOGUE)], layout, speed=0.01)
+    assert src.speed == 0.01
+    with pytest.raises(InputError, match="must be 0.01"):
+        ReplaySource([str(DIALOGUE)], layout, speed=0.0099)
