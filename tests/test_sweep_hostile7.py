@@ -10,10 +10,20 @@ tmp_path). Each defect with what happened before and what happens now:
    error (OverflowError: timestamp out of range for platform time_t)"), after an empty session was
    written. A speed under 0.01 (100 times slower than real time) is now refused before anything is
    opened or written.
+3. ``analyze --json - --save`` with standard output on a full disk (``> /dev/full``) or a closed pipe: the
+   write's OSError escaped before the save, so nothing was saved and no other output (``--rttm``) written,
+   and the line was "cannot access: No space left on device". The save and the other outputs now happen,
+   then "cannot write --json to standard output: No space left on device" (exit 1); every other command
+   writing to a failing standard output says "cannot write to standard output: ...".
+4. ``play`` / ``report --clips`` of a session whose recording was replaced by a FIFO or a folder said the
+   recording "is not there any more (moved or deleted)"; it now says what is there.
 """
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +31,7 @@ import pytest
 from tests.conftest import FIXTURES, run_cli
 
 DIALOGUE = FIXTURES / "dialogue.flac"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _one_line(rc, err, code=2):
@@ -80,3 +91,73 @@ def test_the_slowest_replay_speed_taken_is_a_hundredth():
     assert src.speed == 0.01
     with pytest.raises(InputError, match="must be 0.01"):
         ReplaySource([str(DIALOGUE)], layout, speed=0.0099)
+
+
+# -- 3. standard output on a full disk or a closed pipe --------------------------------------------------
+
+def _prosody(*argv, stdout, env_store=None) -> subprocess.CompletedProcess:
+    """The real program (its own sys.stdout, its exit flush) with ``stdout`` as its standard output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                           *map(str, argv)], stdout=stdout, stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def dev_full():
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here (a device whose writes fail with ENOSPC)")
+    with open("/dev/full", "w") as f:
+        yield f
+
+
+def test_json_to_a_full_standard_output_keeps_the_save_and_the_other_outputs(tmp_path, short_wav, dev_full):
+    store, rttm = tmp_path / "store", tmp_path / "s.rttm"
+    r = _prosody("analyze", short_wav, "--json", "-", "--rttm", rttm, "--save", "--store", store, "--quiet",
+                 "--client", "C-Full", stdout=dev_full)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 1, r.stderr
+    # before: 'prosody: error: cannot access: No space left on device', nothing saved, no RTTM written
+    assert lines[-1] == "prosody: error: cannot write --json to standard output: No space left on device", lines
+    assert any(line.startswith("prosody: saved as session 1") for line in lines), lines
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
+    assert rttm.read_text().startswith("SPEAKER ")
+    db = sqlite3.connect(f"file:{store / 'sessions.db'}?mode=ro", uri=True)
+    try:
+        assert db.execute("SELECT client FROM sessions").fetchall() == [("C-Full",)]
+    finally:
+        db.close()
+    assert not (store.parent / "prosody-rescue").exists()  # a save that happened is not called failed
+
+
+def test_a_command_writing_to_a_full_or_closed_standard_output_says_so_in_one_line(tmp_path, short_wav, dev_full):
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet")[0] == 0
+    for argv in (("export", "1"), ("sessions",), ("show", "1")):
+        r = _prosody(*argv, "--store", store, stdout=dev_full)
+        assert r.returncode == 1 and r.stderr == ("prosody: error: cannot write to standard output: "
+                                                  "No space left on device\n"), (argv, r.stderr)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # a reader that went away: `prosody export 1 | true`
+    try:
+        r = _prosody("export", "1", "--store", store, stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert r.returncode == 1 and r.stderr == "prosody: error: cannot write to standard output: Broken pipe\n", r.stderr
+
+
+# -- 4. the session's recording replaced by something that is not a file ----------------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_recording_replaced_by_a_fifo_or_folder_is_said_so_not_called_moved(tmp_path, kind):
+    store, rec = tmp_path / "store", tmp_path / "rec.flac"
+    rec.write_bytes(DIALOGUE.read_bytes())  # 40 s: moments to play
+    assert run_cli("analyze", rec, "--save", "--store", store, "--quiet")[0] == 0
+    rec.unlink()
+    os.mkfifo(rec) if kind == "fifo" else rec.mkdir()
+    rc, _, err = run_cli("play", "1", "1", "--store", store)
+    _one_line(rc, err, code=1)
+    what = "a FIFO (named pipe)" if kind == "fifo" else "a folder"
+    assert f"the recording {rec} is {what} now, not the recording: no audio to play" in err, err  # was "moved or deleted"
+    page = tmp_path / "r.html"
+    rc, _, err = run_cli("report", "1", "--clips", "-o", page, "--store", store)
+    assert rc == 0 and f"is {what} now" in err and page.exists(), err  # the page without clips, as before
