@@ -17,6 +17,8 @@ tmp_path). Each defect with what happened before and what happens now:
    writing to a failing standard output says "cannot write to standard output: ...".
 4. ``play`` / ``report --clips`` of a session whose recording was replaced by a FIFO or a folder said the
    recording "is not there any more (moved or deleted)"; it now says what is there.
+5. ``batch ... --table -`` analysed the whole batch, then wrote ``-.csv`` and ``-.parquet`` where it ran
+   (every other output refuses "-" where it cannot be stdout); refused now before anything runs.
 """
 from __future__ import annotations
 
@@ -161,3 +163,14 @@ def test_a_recording_replaced_by_a_fifo_or_folder_is_said_so_not_called_moved(tm
     page = tmp_path / "r.html"
     rc, _, err = run_cli("report", "1", "--clips", "-o", page, "--store", store)
     assert rc == 0 and f"is {what} now" in err and page.exists(), err  # the page without clips, as before
+
+
+# -- 5. a batch table to "-" ------------------------------------------------------------------------------
+
+def test_a_batch_table_to_a_dash_is_refused_before_the_batch_runs(tmp_path, short_wav, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    rc, out, err = run_cli("batch", short_wav, "--store", store, "--table", "-", "--jobs", "1", "--no-progress")
+    _one_line(rc, err)
+    assert "--table -: this output cannot go to stdout; give a file name" in err, err
+    assert not store.exists() and sorted(p.name for p in tmp_path.iterdir()) == []  # was: -.csv, -.parquet here
