@@ -19,9 +19,15 @@ tmp_path). Each defect with what happened before and what happens now:
    recording "is not there any more (moved or deleted)"; it now says what is there.
 5. ``batch ... --table -`` analysed the whole batch, then wrote ``-.csv`` and ``-.parquet`` where it ran
    (every other output refuses "-" where it cannot be stdout); refused now before anything runs.
+6. A chained Ogg file (two recordings joined end to end: ``cat a.ogg b.ogg``, a recorder that starts a new
+   stream after a pause): libsndfile decodes the first link only. Same format: the first part was
+   analysed without a word (40 s of an 80 s file); another format: "is truncated: header says
+   576460752303423.50 s" (libsndfile's "length unknown"). Now a warning says that only the first part was
+   read and how to convert the whole. A live replay said a file's own warnings twice; once now.
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -174,3 +180,54 @@ def test_a_batch_table_to_a_dash_is_refused_before_the_batch_runs(tmp_path, shor
     _one_line(rc, err)
     assert "--table -: this output cannot go to stdout; give a file name" in err, err
     assert not store.exists() and sorted(p.name for p in tmp_path.iterdir()) == []  # was: -.csv, -.parquet here
+
+
+# -- 6. a chained Ogg file ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ogg_links(tmp_path_factory, fixture_dialogue):
+    """Two Ogg Vorbis files of the fixture's first 12 s and of its next 12 s, as bytes; a third of the
+    second part at 8 kHz mono (a link of another format)."""
+    import io
+
+    import soundfile as sf
+    audio, _ = fixture_dialogue
+
+    def ogg(x, rate):
+        buf = io.BytesIO()
+        sf.write(buf, x, rate, format="OGG", subtype="VORBIS")
+        return buf.getvalue()
+    first, second = audio[:12 * 16000], audio[12 * 16000:24 * 16000]
+    return ogg(first, 16000), ogg(second, 16000), ogg(second[::2, 0].copy(), 8000)
+
+
+@pytest.mark.parametrize("second", [1, 2], ids=["same-format", "other-format"])
+def test_a_chained_ogg_says_that_only_its_first_part_was_read(tmp_path, ogg_links, second):
+    whole = tmp_path / "joined.ogg"
+    whole.write_bytes(ogg_links[0] + ogg_links[second])  # `cat a.ogg b.ogg`: a chained Ogg of 24 s
+    rc, _, err = run_cli("analyze", whole, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert abs(doc["duration_s"] - 12.0) < 0.1  # libsndfile reads the first link: 12 s of the 24
+    said = (f"{whole} is a chained Ogg file (recordings joined end to end); only its first part was read, as "
+            f"libsndfile reads one: to analyse all of it, convert it first, e.g. `ffmpeg -i {whole} -c:a flac "
+            "whole.flac`")
+    assert doc["warnings"] == [said] and err == f"prosody: warning: {said}\n", (doc["warnings"], err)
+    # before: no word at all (same format), or "is truncated: header says 576460752303423.50 s" (other format)
+
+
+def test_one_ogg_stream_is_read_whole_without_a_word(tmp_path, ogg_links):
+    one = tmp_path / "one.ogg"
+    one.write_bytes(ogg_links[0])
+    rc, _, err = run_cli("analyze", one, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert rc == 0 and err == "" and doc["warnings"] == [] and abs(doc["duration_s"] - 12.0) < 0.1, err
+
+
+def test_a_live_replay_of_a_chained_ogg_keeps_the_word_once(tmp_path, ogg_links):
+    whole = tmp_path / "joined.ogg"
+    whole.write_bytes(ogg_links[0] + ogg_links[1])
+    rc, _, err = run_cli("live", "--input", whole, "--speed", "max", "--plain", "--output", tmp_path / "s.json")
+    assert rc == 0, err
+    warnings = json.loads((tmp_path / "s.json").read_text())["warnings"]
+    assert sum("is a chained Ogg file" in w for w in warnings) == 1, warnings  # was twice (source and capture)

@@ -35,6 +35,7 @@ _SIZE_MISMATCH = re.compile(r"^\s*[A-Za-z][\w ]*?\s*:\s*(\d+)\s*\(should be (\d+
 _UNKNOWN_LENGTH = 0x7FFFF000
 SALVAGE_SAMPLES = 1024       # read size after a decoding error, to keep what decodes before the break
 PREROLL_S = 1.0              # decoded and dropped before a seek target: a lossy decoder's state settles
+SNDFILE_UNKNOWN_FRAMES = 1 << 62  # libsndfile gives SF_COUNT_MAX (2**63 - 1) as the length of a file it cannot tell
 OGG_TAIL_BYTES = 1 << 17     # an Ogg page is at most 65,307 bytes: the last one lies in this tail
 _PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
               "FLOAT": 4, "DOUBLE": 8}
@@ -63,7 +64,14 @@ class AudioFile:
             self.sample_rate, self.channels, self.n_samples = int(info.samplerate), int(info.channels), int(info.frames)
             self._format = info.format
             self.subtype = info.subtype
+            if self.n_samples >= SNDFILE_UNKNOWN_FRAMES:  # libsndfile's "length unknown" (a chained Ogg)
+                self.n_samples = -1
             self._header_n_samples = _header_n_samples(info, self.n_samples)
+            if self._format == "OGG" and _ogg_links(self.path) > 1:
+                self.warnings.append(
+                    f"{self.path} is a chained Ogg file (recordings joined end to end); only its first part "
+                    "was read, as libsndfile reads one: to analyse all of it, convert it first, e.g. `ffmpeg -i "
+                    f"{_shell_word(self.path)} -c:a flac whole.flac`")
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             try:  # a file this user may not read is said as such (libsndfile: 'System error', as if damaged)
                 open(self.path, "rb").close()
@@ -313,6 +321,32 @@ def _ogg_stream_unfinished(path: Path) -> bool:
     if body_at > len(tail) or body_at + sum(tail[at + 27:body_at]) > len(tail):
         return True
     return not tail[at + 5] & 0x04
+
+
+def _ogg_links(path: Path, *, enough: int = 2) -> int:
+    """How many links a chained Ogg file holds (streams one after another, each opened by
+    beginning-of-stream pages, header type flag 0x02), counted up to ``enough``; walks the
+    page headers only (27 bytes and a segment table a page). libsndfile decodes the first
+    link alone and reports its length (or none) as the file's: "ogg123 a.ogg b.ogg > c.ogg",
+    ``cat`` of two recordings, or a recorder that appends a new stream after a pause."""
+    links, previous_bos = 0, False
+    try:
+        with open(path, "rb") as f:
+            while links < enough:
+                head = f.read(27)
+                if len(head) < 27 or head[:4] != b"OggS":
+                    break
+                bos = bool(head[5] & 0x02)
+                if bos and not previous_bos:  # the BOS pages of multiplexed streams come together at a link's start
+                    links += 1
+                previous_bos = bos
+                table = f.read(head[26])
+                if len(table) < head[26]:
+                    break
+                f.seek(sum(table), os.SEEK_CUR)
+    except OSError:
+        pass
+    return links
 
 
 def _clip(x: np.ndarray, got: int, limit: int | None) -> np.ndarray:
