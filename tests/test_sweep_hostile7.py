@@ -24,6 +24,12 @@ tmp_path). Each defect with what happened before and what happens now:
    analysed without a word (40 s of an 80 s file); another format: "is truncated: header says
    576460752303423.50 s" (libsndfile's "length unknown"). Now a warning says that only the first part was
    read and how to convert the whole. A live replay said a file's own warnings twice; once now.
+7. Two FLAC or MP3 files joined with ``cat``: libsndfile stops at the first stream's own length (12 s of
+   24), without a word; now said, with the byte where the second stream's header lies. An MP3 without a
+   Xing/Info/VBRI header (``ffmpeg -write_xing 0``, streaming encoders) has a length libsndfile guesses from
+   the file's size: a whole file was called "truncated: header says 54.50 s, read 40.32 s" (VBR) or
+   "40.33 s, read 40.32 s" (CBR); and a VBR one whose guess is short was read only up to it (33.58 s of
+   40.25 s) without a word. The guess is no longer called a header, and a read stopped at it is said.
 """
 from __future__ import annotations
 
@@ -231,3 +237,74 @@ def test_a_live_replay_of_a_chained_ogg_keeps_the_word_once(tmp_path, ogg_links)
     assert rc == 0, err
     warnings = json.loads((tmp_path / "s.json").read_text())["warnings"]
     assert sum("is a chained Ogg file" in w for w in warnings) == 1, warnings  # was twice (source and capture)
+
+
+# -- 7. FLAC and MP3 files joined end to end; MP3s whose length libsndfile guesses --------------------------
+
+def _encoded(x, **kw) -> bytes:
+    import io
+
+    import soundfile as sf
+    buf = io.BytesIO()
+    sf.write(buf, x, 16000, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["FLAC", "MP3"])
+def test_two_recordings_joined_with_cat_say_that_only_the_first_was_read(tmp_path, fixture_dialogue, fmt):
+    audio, _ = fixture_dialogue
+    first, second = _encoded(audio[:12 * 16000], format=fmt), _encoded(audio[12 * 16000:24 * 16000], format=fmt)
+    whole = tmp_path / f"joined.{fmt.lower()}"
+    whole.write_bytes(first + second)  # `cat a.flac b.flac > joined.flac`: 24 s, of which libsndfile reads 12
+    rc, _, err = run_cli("analyze", whole, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert abs(doc["duration_s"] - 12.0) < 0.1
+    mark = len(first) + (0 if fmt == "FLAC" else second.find(b"Info") if b"Info" in second[:4096] else
+                         second.find(b"Xing"))
+    assert doc["warnings"] == [
+        f"{whole} holds recordings joined end to end (a second {fmt} stream's header at byte {mark}); only the "
+        f"first ({doc['duration_s']:.2f} s) was read: to analyse all of it, convert it first, e.g. `ffmpeg -i "
+        f"{whole} -c:a flac whole.flac`"], doc["warnings"]  # before: no word
+    one = tmp_path / f"one.{fmt.lower()}"
+    one.write_bytes(first)
+    rc, _, err = run_cli("analyze", one, "--json", tmp_path / "p.json", "--quiet", "--no-progress")
+    assert rc == 0 and json.loads((tmp_path / "p.json").read_text())["warnings"] == [], err
+
+
+def _ffmpeg_mp3(tmp_path, src, name, *args) -> Path:
+    import shutil
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed: cannot make MP3s without a length header")
+    out = tmp_path / name
+    r = subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(src), "-c:a", "libmp3lame", "-write_xing",
+                        "0", *args, str(out)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"ffmpeg cannot encode MP3: {r.stderr.decode(errors='replace').strip()[:200]}")
+    return out
+
+
+def test_an_mp3_without_a_length_header_is_never_called_truncated_and_a_short_read_is_said(tmp_path):
+    import soundfile as sf
+    said = {}
+    for name, args in (("cbr16.mp3", ["-ar", "16000", "-b:a", "64k"]), ("vbr16.mp3", ["-ar", "16000", "-q:a", "2"]),
+                       ("vbr44.mp3", ["-ar", "44100", "-q:a", "0"])):
+        mp3 = _ffmpeg_mp3(tmp_path, DIALOGUE, name, *args)
+        with sf.SoundFile(mp3) as f:  # what libsndfile reads: up to its guess of the length, or the data's end
+            n = 0
+            while len(x := f.read(65536)):
+                n += len(x)
+            read_s = n / f.samplerate
+        rc, _, err = run_cli("analyze", mp3, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+        assert rc == 0, err
+        said[name] = (read_s, json.loads((tmp_path / "o.json").read_text())["warnings"])
+    # the whole 40.2 s read: no word (before: "is truncated: header says 40.33 s" / "54.50 s, read 40.32 s")
+    for name in ("cbr16.mp3", "vbr16.mp3"):
+        read_s, warnings = said[name]
+        assert abs(read_s - 40.2) < 0.2 and warnings == [], (name, said[name])
+    read_s, warnings = said["vbr44.mp3"]  # libsndfile stopped at its guess, short of the 40.2 s: said now
+    if read_s > 40.0:
+        pytest.skip(f"this libsndfile read the whole VBR MP3 ({read_s:.2f} s): no short read to say")
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"{tmp_path / 'vbr44.mp3'} is a variable-bitrate MP3 without a length header (Xing, Info or VBRI), whose "
+        f"length libsndfile guesses from its size and reads no further: {read_s:.2f} s were read"), warnings
