@@ -24,8 +24,8 @@ tmp_path). Each defect with what happened before and what happens now:
    analysed without a word (40 s of an 80 s file); another format: "is truncated: header says
    576460752303423.50 s" (libsndfile's "length unknown"). Now a warning says that only the first part was
    read and how to convert the whole. A live replay said a file's own warnings twice; once now.
-7. Two FLAC or MP3 files joined with ``cat``: libsndfile stops at the first stream's own length (12 s of
-   24), without a word; now said, with the byte where the second stream's header lies. An MP3 without a
+7. Two FLAC, MP3 or WAV files joined with ``cat``: libsndfile (FFmpeg for the WAVs, which libsndfile
+   refuses) stops at the first stream's own length (12 s of 24), without a word; now said, with the byte where the second stream's header lies. An MP3 without a
    Xing/Info/VBRI header (``ffmpeg -write_xing 0``, streaming encoders) has a length libsndfile guesses from
    the file's size: a whole file was called "truncated: header says 54.50 s, read 40.32 s" (VBR) or
    "40.33 s, read 40.32 s" (CBR); and a VBR one whose guess is short was read only up to it (33.58 s of
@@ -250,22 +250,25 @@ def _encoded(x, **kw) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("fmt", ["FLAC", "MP3"])
+@pytest.mark.parametrize("fmt", ["FLAC", "MP3", "WAV"])
 def test_two_recordings_joined_with_cat_say_that_only_the_first_was_read(tmp_path, fixture_dialogue, fmt):
     audio, _ = fixture_dialogue
     first, second = _encoded(audio[:12 * 16000], format=fmt), _encoded(audio[12 * 16000:24 * 16000], format=fmt)
     whole = tmp_path / f"joined.{fmt.lower()}"
     whole.write_bytes(first + second)  # `cat a.flac b.flac > joined.flac`: 24 s, of which libsndfile reads 12
     rc, _, err = run_cli("analyze", whole, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    if fmt == "WAV" and rc == 2 and "No 'RIFF' chunk marker" in err:
+        pytest.skip("libsndfile refuses two WAVs joined, and FFmpeg's libraries (av) are not installed")
     assert rc == 0, err
     doc = json.loads((tmp_path / "o.json").read_text())
     assert abs(doc["duration_s"] - 12.0) < 0.1
-    mark = len(first) + (0 if fmt == "FLAC" else second.find(b"Info") if b"Info" in second[:4096] else
+    mark = len(first) + (0 if fmt != "MP3" else second.find(b"Info") if b"Info" in second[:4096] else
                          second.find(b"Xing"))
+    how = (f"to analyse the rest, cut it out (`tail -c +{mark + 1} {whole} > rest.wav`)" if fmt == "WAV" else
+           f"to analyse all of it, convert it first, e.g. `ffmpeg -i {whole} -c:a flac whole.flac`")
     assert doc["warnings"] == [
         f"{whole} holds recordings joined end to end (a second {fmt} stream's header at byte {mark}); only the "
-        f"first ({doc['duration_s']:.2f} s) was read: to analyse all of it, convert it first, e.g. `ffmpeg -i "
-        f"{whole} -c:a flac whole.flac`"], doc["warnings"]  # before: no word
+        f"first ({doc['duration_s']:.2f} s) was read: {how}"], doc["warnings"]  # before: no word
     one = tmp_path / f"one.{fmt.lower()}"
     one.write_bytes(first)
     rc, _, err = run_cli("analyze", one, "--json", tmp_path / "p.json", "--quiet", "--no-progress")

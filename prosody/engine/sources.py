@@ -96,6 +96,7 @@ class AudioFile:
             raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
         try:
             with av.open(str(self.path)) as container:
+                self._ffmpeg_format = container.format.name  # "wav" for two WAVs joined, which libsndfile refuses
                 streams = container.streams.audio
                 if not streams:
                     raise InputError(f"cannot decode {self.path}: it has no audio stream")
@@ -246,12 +247,9 @@ class AudioFile:
                 f"length libsndfile guesses from its size and reads no further: {got / self.sample_rate:.2f} s "
                 "were read, and it may hold more: to analyse all of it, convert it first, e.g. `ffmpeg -i "
                 f"{_shell_word(self.path)} -c:a flac whole.flac`")
-        elif self._format in _JOINED_MARKS and got == self.n_samples and self._joined_at() is not None:
+        elif self._format in _JOINED_MARKS and got == self.n_samples and self._joined_at(self._format) is not None:
             # the first stream's header counts its own samples, and the decoder stops there: the rest is unread
-            self.warnings.append(
-                f"{self.path} holds recordings joined end to end (a second {self._format} stream's header at byte "
-                f"{self._joined_at()}); only the first ({got / self.sample_rate:.2f} s) was read: to analyse all "
-                f"of it, convert it first, e.g. `ffmpeg -i {_shell_word(self.path)} -c:a flac whole.flac`")
+            self.warnings.append(self._joined_words(self._format, got))
         elif self._format == "OGG" and _ogg_stream_unfinished(self.path):
             # Ogg gives its length from the last page present: a cut file looks whole but has no end page
             self.warnings.append(f"{self.path} is truncated: the stream stops without its last page, "
@@ -262,10 +260,19 @@ class AudioFile:
             self._guess = _mp3_length_guess(self.path) if self._format == "MP3" else (False, False)
         return self._guess
 
-    def _joined_at(self) -> int | None:
+    def _joined_at(self, fmt: str) -> int | None:
         if not hasattr(self, "_joined"):  # one scan of the file per reader
-            self._joined = _second_stream_at(self.path, self._format)
+            self._joined = _second_stream_at(self.path, fmt)
         return self._joined
+
+    def _joined_words(self, fmt: str, got: int) -> str:
+        at = self._joined_at(fmt)
+        how = (f"to analyse the rest, cut it out (`tail -c +{at + 1} {_shell_word(self.path)} > rest.wav`)"
+               if fmt == "WAV" else  # FFmpeg, too, reads the first RIFF alone
+               f"to analyse all of it, convert it first, e.g. `ffmpeg -i {_shell_word(self.path)} -c:a flac "
+               "whole.flac`")
+        return (f"{self.path} holds recordings joined end to end (a second {fmt} stream's header at byte {at}); "
+                f"only the first ({got / self.sample_rate:.2f} s) was read: {how}")
 
     def _read_until_break(self, start: int) -> Iterator[np.ndarray]:
         """Samples from ``start`` up to where decoding fails, in short reads (a read
@@ -321,6 +328,8 @@ class AudioFile:
         if error is not None:  # said once the samples decoded before the break are counted; FFmpeg's words, no code
             self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s "
                                  f"({getattr(error, 'strerror', None) or error}); analysed the readable part")
+        elif getattr(self, "_ffmpeg_format", None) == "wav" and self._joined_at("WAV") is not None:
+            self.warnings.append(self._joined_words("WAV", got))
 
 
 def _shell_word(path: Path) -> str:
@@ -350,10 +359,13 @@ def _ogg_stream_unfinished(path: Path) -> bool:
     return not tail[at + 5] & 0x04
 
 
-# where a stream of each format starts, and the bytes after the mark that make it one: FLAC's "fLaC" and its
-# STREAMINFO block header (type 0, 34 bytes), an MP3's Xing/Info header (libmpg123 stops at its frame count)
+# where a stream of each format starts, and the 8 bytes after the mark that make it one: FLAC's "fLaC" and its
+# STREAMINFO block header (type 0, 34 bytes), an MP3's Xing/Info header (libmpg123 stops at its frame count), a
+# WAV's "RIFF", its size and "WAVE" (libsndfile reads the first RIFF's data chunk)
+_RIFF_WAVE = ((b"RIFF", lambda b: b[4:8] == b"WAVE"),)
 _JOINED_MARKS = {"FLAC": ((b"fLaC", lambda b: b[0] & 0x7F == 0 and b[1:4] == b"\x00\x00\x22"),),
-                 "MP3": ((b"Xing", lambda b: b[:3] == b"\x00\x00\x00"), (b"Info", lambda b: b[:3] == b"\x00\x00\x00"))}
+                 "MP3": ((b"Xing", lambda b: b[:3] == b"\x00\x00\x00"), (b"Info", lambda b: b[:3] == b"\x00\x00\x00")),
+                 "WAV": _RIFF_WAVE, "WAVEX": _RIFF_WAVE}
 _JOINED_SCAN_BYTES = 1 << 20
 
 
@@ -411,13 +423,13 @@ def _second_stream_at(path: Path, fmt: str) -> int | None:
                 buf = tail + chunk
                 for mark, fits in marks:
                     i = buf.find(mark)
-                    while i >= 0 and i + 8 <= len(buf):
-                        if at + i >= seen[mark] and fits(buf[i + 4:i + 8]):
+                    while i >= 0 and i + 12 <= len(buf):
+                        if at + i >= seen[mark] and fits(buf[i + 4:i + 12]):
                             if seen[mark]:
                                 return at + i
                             seen[mark] = at + i + 1  # the first stream's own mark; find the next after it
                         i = buf.find(mark, i + 1)
-                keep = min(len(buf), 7)
+                keep = min(len(buf), 11)  # a mark and its 8 bytes cut by the chunk's end are looked at again
                 at, tail = at + len(buf) - keep, buf[len(buf) - keep:]
     except OSError:
         return None
