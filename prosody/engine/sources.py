@@ -360,12 +360,11 @@ def _ogg_stream_unfinished(path: Path) -> bool:
 
 
 # where a stream of each format starts, and the 8 bytes after the mark that make it one: FLAC's "fLaC" and its
-# STREAMINFO block header (type 0, 34 bytes), an MP3's Xing/Info header (libmpg123 stops at its frame count), a
-# WAV's "RIFF", its size and "WAVE" (libsndfile reads the first RIFF's data chunk)
-_RIFF_WAVE = ((b"RIFF", lambda b: b[4:8] == b"WAVE"),)
+# STREAMINFO block header (type 0, 34 bytes), an MP3's Xing/Info header (libmpg123 stops at its frame count); a
+# WAV's second "RIFF" ... "WAVE" lies where its first RIFF chunk ends (libsndfile reads the first one's data)
 _JOINED_MARKS = {"FLAC": ((b"fLaC", lambda b: b[0] & 0x7F == 0 and b[1:4] == b"\x00\x00\x22"),),
                  "MP3": ((b"Xing", lambda b: b[:3] == b"\x00\x00\x00"), (b"Info", lambda b: b[:3] == b"\x00\x00\x00")),
-                 "WAV": _RIFF_WAVE, "WAVEX": _RIFF_WAVE}
+                 "WAV": (), "WAVEX": ()}
 _JOINED_SCAN_BYTES = 1 << 20
 
 
@@ -411,6 +410,8 @@ def _second_stream_at(path: Path, fmt: str) -> int | None:
     """Byte offset of the second start of a FLAC or MP3 stream in the file (two files joined with
     ``cat``), or None. libsndfile reads such a file up to the first stream's own length and stops
     without a word (ffmpeg reads on)."""
+    if fmt in ("WAV", "WAVEX"):
+        return _second_wav_at(path)
     marks = _JOINED_MARKS.get(fmt, ())
     seen = {mark: 0 for mark, _ in marks}
     try:
@@ -423,16 +424,35 @@ def _second_stream_at(path: Path, fmt: str) -> int | None:
                 buf = tail + chunk
                 for mark, fits in marks:
                     i = buf.find(mark)
-                    while i >= 0 and i + 12 <= len(buf):
-                        if at + i >= seen[mark] and fits(buf[i + 4:i + 12]):
+                    while i >= 0 and i + 8 <= len(buf):
+                        if at + i >= seen[mark] and fits(buf[i + 4:i + 8]):
                             if seen[mark]:
                                 return at + i
                             seen[mark] = at + i + 1  # the first stream's own mark; find the next after it
                         i = buf.find(mark, i + 1)
-                keep = min(len(buf), 11)  # a mark and its 8 bytes cut by the chunk's end are looked at again
+                keep = min(len(buf), 7)  # a mark and its 4 bytes cut by the chunk's end are looked at again
                 at, tail = at + len(buf) - keep, buf[len(buf) - keep:]
     except OSError:
         return None
+
+
+def _second_wav_at(path: Path) -> int | None:
+    """Byte offset of a second WAV's "RIFF" header right after the first's RIFF chunk (``cat a.wav b.wav``),
+    or None: two 12-byte reads, whatever the file's size."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            end = 8 + int.from_bytes(head[4:8], "little")
+            for at in (end, end + 1):  # the chunk's pad byte, where the size is odd
+                f.seek(at)
+                nxt = f.read(12)
+                if len(nxt) == 12 and nxt[:4] == b"RIFF" and nxt[8:12] == b"WAVE":
+                    return at
+    except OSError:
+        pass
+    return None
 
 
 def _ogg_links(path: Path, *, enough: int = 2) -> int:
