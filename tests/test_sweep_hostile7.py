@@ -30,6 +30,8 @@ tmp_path). Each defect with what happened before and what happens now:
    the file's size: a whole file was called "truncated: header says 54.50 s, read 40.32 s" (VBR) or
    "40.33 s, read 40.32 s" (CBR); and a VBR one whose guess is short was read only up to it (33.58 s of
    40.25 s) without a word. The guess is no longer called a header, and a read stopped at it is said.
+8. ``report 1 --config m.toml -o m.toml`` wrote the page over the moments table it had just read (the
+   output guard counted the sessions' recordings as inputs, not the command's own ``--config``).
 """
 from __future__ import annotations
 
@@ -311,3 +313,19 @@ def test_an_mp3_without_a_length_header_is_never_called_truncated_and_a_short_re
     assert len(warnings) == 1 and warnings[0].startswith(
         f"{tmp_path / 'vbr44.mp3'} is a variable-bitrate MP3 without a length header (Xing, Info or VBRI), whose "
         f"length libsndfile guesses from its size and reads no further: {read_s:.2f} s were read"), warnings
+
+
+# -- 8. a page written over the command's own --config ----------------------------------------------------
+
+@pytest.mark.parametrize("named", [True, False], ids=["-o", "default-name"])
+def test_a_report_over_its_own_config_is_refused(tmp_path, short_wav, monkeypatch, named):
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet")[0] == 0
+    config = tmp_path / ("m.toml" if named else "session-1.html")  # a moments table, however it is named
+    config.write_text("[moments]\nmax = 3\n")
+    argv = ["report", "1", "--config", config, "--store", store] + (["-o", config] if named else [])
+    rc, _, err = run_cli(*argv)
+    _one_line(rc, err)
+    assert "it is an input of this command and would be overwritten" in err, err  # before: the page replaced it
+    assert config.read_text() == "[moments]\nmax = 3\n"
