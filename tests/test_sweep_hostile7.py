@@ -5,7 +5,9 @@ tmp_path). Each defect with what happened before and what happens now:
 1. A typed name or note with no space in it (a 200-letter client pseudonym, a 3000-letter note pasted
    from somewhere) made the session page 4953 px wide at a 1200 px window: the heading and the line
    under it never wrapped, and the notes' and moments' tables grew to 44000 px inside their sections.
-   The page now wraps such text: nothing is wider than the window, no section scrolls sideways.
+   A 64-letter speaker name widened the cards at the top past their section. The page now wraps such
+   text: nothing is wider than the window; the notes' tables (here and in the trend page) wrap a long word
+   anywhere; other tables break words only where they must (their headers at spaces, as before).
 2. ``live --input F --speed 1e-300``: each block's wait overflowed the clock ("analysis error: internal
    error (OverflowError: timestamp out of range for platform time_t)"), after an empty session was
    written. A speed under 0.01 (100 times slower than real time) is now refused before anything is
@@ -66,7 +68,8 @@ def test_a_long_typed_name_and_note_wrap_in_the_page_in_a_real_browser(tmp_path,
     client = "W" * 200                  # the longest pseudonym prosody takes, one word
     note = "N" * 3000 + " <b>not bold</b> \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627"  # RTL too
     rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
-                         "--client", client, "--notes", note, "--tag", "T" * 100)
+                         "--client", client, "--notes", note, "--tag", "T" * 100, "--therapist", "ann",
+                         "--channels", f"{'S' * 64}=left,client=right")  # the longest speaker name taken
     assert rc == 0, err
     assert run_cli("note", "1", note, "--at", "2", "--store", store)[0] == 0
     assert run_cli("note", "1", "M" * 2000, "--moment", "1", "--store", store)[0] == 0
@@ -82,8 +85,15 @@ def test_a_long_typed_name_and_note_wrap_in_the_page_in_a_real_browser(tmp_path,
         assert r["requests"] == [] and r["console"] == [] and r["exceptions"] == [] and r["log_errors"] == [], r
         f = r["facts"]
         assert f["scrollWidth"] <= f["clientWidth"], f  # was 4953 at 1200
-        # no section scrolls sideways for the typed text (the phases table's numbers may, at 760 px, as before)
-        assert set(f["extra"]) <= {"phases"}, f["extra"]  # moments, bookmarks: 41568, 44474 px before
+        # the notes, the moments and the cards wrap (41568, 44474 px wide, and past the section, before); a table
+        # of figures by speaker breaks a 64-letter name only where it must, and may scroll in its section as before
+        assert not {"moments", "bookmarks", "at-a-glance"} & set(f["extra"]), f["extra"]
+    trend = tmp_path / "t.html"  # the notes again, in the trend page's feedback table
+    rc, _, err = run_cli("trend", "--therapist", "ann", "-o", trend, "--store", store)
+    assert rc == 0, err
+    r = _cdp_render(trend, tmp_path / "t.png", extra_js=sections_js)
+    assert r["facts"]["scrollWidth"] <= r["facts"]["clientWidth"], r["facts"]
+    assert "feedback" not in r["facts"]["extra"], r["facts"]["extra"]  # the notes' table (the sessions' may scroll)
 
 
 # -- 2. a replay slower than a clock can wait ----------------------------------------------------------
