@@ -27,11 +27,12 @@ tmp_path). Each defect with what happened before and what happens now:
    576460752303423.50 s" (libsndfile's "length unknown"). Now a warning says that only the first part was
    read and how to convert the whole. A live replay said a file's own warnings twice; once now.
 7. Two FLAC, MP3 or WAV files joined with ``cat``: libsndfile (FFmpeg for the WAVs, which libsndfile
-   refuses) stops at the first stream's own length (12 s of 24), without a word; now said, with the byte where the second stream's header lies. An MP3 without a
-   Xing/Info/VBRI header (``ffmpeg -write_xing 0``, streaming encoders) has a length libsndfile guesses from
-   the file's size: a whole file was called "truncated: header says 54.50 s, read 40.32 s" (VBR) or
-   "40.33 s, read 40.32 s" (CBR); and a VBR one whose guess is short was read only up to it (33.58 s of
-   40.25 s) without a word. The guess is no longer called a header, and a read stopped at it is said.
+   refuses) stops at the first stream's own length (12 s of 24), without a word; now said, with the byte
+   where the second stream's header lies. An MP3 without a Xing/Info/VBRI header (``ffmpeg -write_xing 0``,
+   streaming encoders) has a length libsndfile guesses from the file's size: a whole file was called
+   "truncated: header says 54.50 s, read 40.32 s" (VBR) or "40.33 s, read 40.32 s" (CBR); and a VBR one whose
+   guess is short was read only up to it (33.58 s of 40.25 s) without a word. The guess is no longer called a
+   header, and a read stopped at it is said.
 8. ``report 1 --config m.toml -o m.toml`` wrote the page over the moments table it had just read (the
    output guard counted the sessions' recordings as inputs, not the command's own ``--config``).
 """
@@ -183,7 +184,8 @@ def test_a_recording_replaced_by_a_fifo_or_folder_is_said_so_not_called_moved(tm
     rc, _, err = run_cli("play", "1", "1", "--store", store)
     _one_line(rc, err, code=1)
     what = "a FIFO (named pipe)" if kind == "fifo" else "a folder"
-    assert f"the recording {rec} is {what} now, not the recording: no audio to play" in err, err  # was "moved or deleted"
+    # before: "is not there any more (moved or deleted)"
+    assert f"the recording {rec} is {what} now, not the recording: no audio to play" in err, err
     page = tmp_path / "r.html"
     rc, _, err = run_cli("report", "1", "--clips", "-o", page, "--store", store)
     assert rc == 0 and f"is {what} now" in err and page.exists(), err  # the page without clips, as before

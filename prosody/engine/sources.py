@@ -407,9 +407,9 @@ def _mp3_length_guess(path: Path) -> tuple[bool, bool]:
 
 
 def _second_stream_at(path: Path, fmt: str) -> int | None:
-    """Byte offset of the second start of a FLAC or MP3 stream in the file (two files joined with
-    ``cat``), or None. libsndfile reads such a file up to the first stream's own length and stops
-    without a word (ffmpeg reads on)."""
+    """Byte offset of the second start of a FLAC, MP3 or WAV stream in the file (two files joined
+    with ``cat``), or None. libsndfile reads such a file up to the first stream's own length and
+    stops without a word (FFmpeg reads on, but for WAV)."""
     if fmt in ("WAV", "WAVEX"):
         return _second_wav_at(path)
     marks = _JOINED_MARKS.get(fmt, ())
@@ -459,8 +459,8 @@ def _ogg_links(path: Path, *, enough: int = 2) -> int:
     """How many links a chained Ogg file holds (streams one after another, each opened by
     beginning-of-stream pages, header type flag 0x02), counted up to ``enough``; walks the
     page headers only (27 bytes and a segment table a page). libsndfile decodes the first
-    link alone and reports its length (or none) as the file's: "ogg123 a.ogg b.ogg > c.ogg",
-    ``cat`` of two recordings, or a recorder that appends a new stream after a pause."""
+    link alone and reports its length (or none) as the file's: ``cat a.ogg b.ogg``, or a
+    recorder that appends a new stream after a pause."""
     links, previous_bos = 0, False
     try:
         with open(path, "rb") as f:
