@@ -147,8 +147,10 @@ def _speed(text: str) -> float | None:
         v = float(text)
     except ValueError:
         raise InputError(f"--speed {text!r}: give a number (1 = real time) or max") from None
-    if not v > 0:
-        raise InputError(f"--speed {text!r}: must be positive (1 = real time) or max")
+    from prosody.live.capture import MIN_REPLAY_SPEED
+    if not v >= MIN_REPLAY_SPEED:  # 1e-300 made each block's wait overflow the clock (an internal error)
+        raise InputError(f"--speed {text!r}: must be {MIN_REPLAY_SPEED} (100 times slower than real time) or more "
+                         "(1 = real time), or max")
     return v
 
 

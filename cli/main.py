@@ -170,35 +170,38 @@ def cmd_analyze(args, out, err) -> int:
         doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
     unwritten = []  # an output that fails (a full disk) loses neither the others, the save nor the summary
 
-    def emit(path, text: str) -> None:  # "-" is stdout (at most one output: check_outputs)
-        if path == "-":
-            out.write(text)
-            return
+    def emit(name: str, text: str) -> None:  # args.NAME: "-" is stdout (at most one output: check_outputs)
+        path, option = getattr(args, name), "--" + name.replace("_", "-")
         try:
-            write_private(path, text)
+            if path == "-":  # a full disk there lost the save and the other outputs until 2026-12-04
+                out.write(text)
+                out.flush()
+            else:
+                write_private(path, text)
         except OSError as exc:
-            unwritten.append(f"cannot write {path}: {exc.strerror or exc}")
+            where = f"{option} to {STDOUT_NAME}" if path == "-" else path
+            unwritten.append(f"cannot write {where}: {exc.strerror or exc}")
     if args.json:
-        emit(args.json, dumps(doc))
+        emit("json", dumps(doc))
     if args.save_baseline and doc.get("measures"):
-        emit(args.save_baseline, dumps({"schema": PROFILE_SCHEMA,
-                                        "speakers": doc["measures"]["baseline"]["speakers"]}))
+        emit("save_baseline", dumps({"schema": PROFILE_SCHEMA,
+                                     "speakers": doc["measures"]["baseline"]["speakers"]}))
     if args.rttm:
         from prosody.formats.rttm import segments_rttm
-        emit(args.rttm, segments_rttm(session.segments, speakers=session.speakers, uri=Path(args.files[0]).stem))
+        emit("rttm", segments_rttm(session.segments, speakers=session.speakers, uri=Path(args.files[0]).stem))
     if args.frames:
         from prosody.formats.frames_csv import frames_csv
-        emit(args.frames, frames_csv(session.frames, speakers=session.speakers, n_frames=session.n_frames,
-                                     grid=session.grid))
+        emit("frames", frames_csv(session.frames, speakers=session.speakers, n_frames=session.n_frames,
+                                  grid=session.grid))
     if args.textgrid or args.eaf:
         from prosody.formats.bundle import ExportBundle
         from prosody.formats.export import review_points
     if args.textgrid:
         from prosody.formats.textgrid import session_textgrid
-        emit(args.textgrid, session_textgrid(doc, extra_points=review_points(ExportBundle(doc=doc))))
+        emit("textgrid", session_textgrid(doc, extra_points=review_points(ExportBundle(doc=doc))))
     if args.eaf:
         from prosody.formats.eaf import session_eaf
-        emit(args.eaf, session_eaf(doc, extra_points=review_points(ExportBundle(doc=doc))))
+        emit("eaf", session_eaf(doc, extra_points=review_points(ExportBundle(doc=doc))))
     save_failure = None
     try:
         save_analyzed(args, session, out, err, doc=doc)
@@ -241,8 +244,41 @@ def _first_ctrl_c(signum, frame):
     raise KeyboardInterrupt
 
 
+STDOUT_NAME = "standard output"
+
+
+class _NamedStream:
+    """``sys.stdout`` as the commands write to it: a write that fails (a full disk, a closed pipe)
+    raises an OSError naming the stream, said as ``cannot write to standard output: ...`` (it was
+    ``cannot access: No space left on device``). After a failure the stream's descriptor goes to
+    /dev/null, so that Python's own flush at exit does not fail again (exit status 120)."""
+
+    def __init__(self, stream, name: str):
+        self._stream, self._name = stream, name
+
+    def _failed(self, exc: OSError) -> OSError:
+        from .live import _drop_output
+        _drop_output(self._stream)
+        return OSError(exc.errno, exc.strerror or str(exc), self._name)
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None) -> int:
-    out, err = sys.stdout, sys.stderr
+    out, err = _NamedStream(sys.stdout, STDOUT_NAME), sys.stderr
     if argv is None and threading.current_thread() is threading.main_thread() \
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs
@@ -268,6 +304,9 @@ def main(argv=None) -> int:
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:
+        if exc.filename == STDOUT_NAME:
+            err.write(f"prosody: error: cannot write to {STDOUT_NAME}: {_safe(exc.strerror or exc)}\n")
+            return EXIT_ERROR
         where = f" {exc.filename}" if exc.filename else ""
         err.write(f"prosody: error: cannot access{_safe(where)}: {_safe(exc.strerror or exc)}\n")
         return EXIT_ERROR

@@ -95,11 +95,13 @@ def store_folder(args) -> Path:
 def _guard(args, *outputs, docs=(), stdout_ok: bool = False) -> None:
     """The one output rule (``prosody.fileio.check_outputs``) with the store folder protected (its
     database, ledger and frames files), and the recordings the stored sessions ``docs`` name
-    (``prosody.clips.recording_paths``) as inputs. ``-`` is refused unless ``stdout_ok`` (export,
-    which writes it to stdout itself): a page was written as a file named "-"."""
+    (``prosody.clips.recording_paths``) and the command's ``--config`` as inputs. ``-`` is refused
+    unless ``stdout_ok`` (export, which writes it to stdout itself): a page was written as a file
+    named "-"."""
     from prosody.clips import recording_paths
     recordings = [p for doc in docs for p in recording_paths(doc)]
-    check_outputs(outputs, inputs=recordings, protected=[store_folder(args)], stdout_ok=stdout_ok)
+    read = [p for p in (getattr(args, "config", None),) if p]  # `report --config m.toml -o m.toml` replaced it
+    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok)
 
 
 def _meta_options(g) -> None:

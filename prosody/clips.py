@@ -130,7 +130,7 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
     for f in files:
         p = Path(str(f.get("path")))
         if not p.is_file():
-            return None, f"the recording {p} is not there any more (moved or deleted): no audio to play"
+            return None, f"the recording {p} {_not_a_file(p)}: no audio to play"
         if f.get("sha256") and file_sha256(p) != f["sha256"]:
             return None, f"the recording {p} has changed since the analysis (its SHA-256 differs): not played"
     speakers = tuple(doc.get("speaker_order") or ())
@@ -151,6 +151,19 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
         return None, "the recordings have different sample rates: clips are not cut from them"
     return Audio(tuple(str(f["path"]) for f in files), speakers, picks, float(rec.get("offset_s") or 0.0),
                  rates[0]), ""
+
+
+def _not_a_file(p: Path) -> str:
+    """Why ``p``, once the session's recording, is no longer a file to read: gone, or something else now."""
+    import stat
+    from .fileio import _kind_of
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return "is not there any more (moved or deleted)"
+    if stat.S_ISDIR(mode):
+        return "is a folder now, not the recording"
+    return f"is {_kind_of(mode) or 'no regular file'} now, not the recording"
 
 
 def clip_span(start_s: float, end_s: float, *, duration_s: float, context_s: float = CONTEXT_S,

@@ -910,6 +910,9 @@ def table_paths(stem: str | os.PathLike) -> tuple[Path, Path]:
     if not str(stem).strip() or not Path(stem).name or Path(stem).name in (".", "..") or str(stem).endswith(os.sep):
         raise InputError(f"--table {str(stem)!r}: give a file name (a stem such as results: results.csv and "
                          "results.parquet are written)")
+    if str(stem).strip() == "-":  # wrote "-.csv" and "-.parquet" where it ran, after the whole batch
+        raise InputError("--table -: this output cannot go to stdout; give a file name (a stem such as "
+                         "results: results.csv and results.parquet are written)")
     p = Path(stem)
     if p.suffix.lower() in (".csv", ".parquet"):
         p = p.with_suffix("")

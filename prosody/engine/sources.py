@@ -35,6 +35,7 @@ _SIZE_MISMATCH = re.compile(r"^\s*[A-Za-z][\w ]*?\s*:\s*(\d+)\s*\(should be (\d+
 _UNKNOWN_LENGTH = 0x7FFFF000
 SALVAGE_SAMPLES = 1024       # read size after a decoding error, to keep what decodes before the break
 PREROLL_S = 1.0              # decoded and dropped before a seek target: a lossy decoder's state settles
+SNDFILE_UNKNOWN_FRAMES = 1 << 62  # libsndfile gives SF_COUNT_MAX (2**63 - 1) as the length of a file it cannot tell
 OGG_TAIL_BYTES = 1 << 17     # an Ogg page is at most 65,307 bytes: the last one lies in this tail
 _PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
               "FLOAT": 4, "DOUBLE": 8}
@@ -63,7 +64,14 @@ class AudioFile:
             self.sample_rate, self.channels, self.n_samples = int(info.samplerate), int(info.channels), int(info.frames)
             self._format = info.format
             self.subtype = info.subtype
+            if self.n_samples >= SNDFILE_UNKNOWN_FRAMES:  # libsndfile's "length unknown" (a chained Ogg)
+                self.n_samples = -1
             self._header_n_samples = _header_n_samples(info, self.n_samples)
+            if self._format == "OGG" and _ogg_links(self.path) > 1:
+                self.warnings.append(
+                    f"{self.path} is a chained Ogg file (recordings joined end to end); only its first part "
+                    "was read, as libsndfile reads one: to analyse all of it, convert it first, e.g. `ffmpeg -i "
+                    f"{_shell_word(self.path)} -c:a flac whole.flac`")
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             try:  # a file this user may not read is said as such (libsndfile: 'System error', as if damaged)
                 open(self.path, "rb").close()
@@ -88,6 +96,7 @@ class AudioFile:
             raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
         try:
             with av.open(str(self.path)) as container:
+                self._ffmpeg_format = container.format.name  # "wav" for two WAVs joined, which libsndfile refuses
                 streams = container.streams.audio
                 if not streams:
                     raise InputError(f"cannot decode {self.path}: it has no audio stream")
@@ -214,6 +223,11 @@ class AudioFile:
         if error is not None and got == 0:
             raise InputError(f"cannot decode {self.path}: {error}" + (f" ({said})" if said else ""))
         claimed = max(self._header_n_samples, self.n_samples)
+        guessed, variable = self._mp3_guess()
+        if guessed:
+            # libsndfile's length of an MP3 without a Xing/Info/VBRI header is a guess from the file's size and
+            # first bitrate (54.5 s for a whole VBR recording of 40.3 s, a frame more at CBR): no truncation
+            claimed = min(claimed, got)
         # every sample read and no error: the complaints were libmpg123's own on a whole file (it says
         # "part2_3_length too large" on ffmpeg's 16 kHz MP3s and decodes them as ffmpeg does, sample for sample)
         if damage and (error is not None or got < claimed):
@@ -227,10 +241,38 @@ class AudioFile:
         elif error is not None:
             self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({error}); "
                                  "analysed the readable part")
+        elif variable and got == self.n_samples:  # the decoder stopped at the guess, not at the end of the data
+            self.warnings.append(
+                f"{self.path} is a variable-bitrate MP3 without a length header (Xing, Info or VBRI), whose "
+                f"length libsndfile guesses from its size and reads no further: {got / self.sample_rate:.2f} s "
+                "were read, and it may hold more: to analyse all of it, convert it first, e.g. `ffmpeg -i "
+                f"{_shell_word(self.path)} -c:a flac whole.flac`")
+        elif self._format in _JOINED_MARKS and got == self.n_samples and self._joined_at(self._format) is not None:
+            # the first stream's header counts its own samples, and the decoder stops there: the rest is unread
+            self.warnings.append(self._joined_words(self._format, got))
         elif self._format == "OGG" and _ogg_stream_unfinished(self.path):
             # Ogg gives its length from the last page present: a cut file looks whole but has no end page
             self.warnings.append(f"{self.path} is truncated: the stream stops without its last page, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part")
+
+    def _mp3_guess(self) -> tuple[bool, bool]:
+        if not hasattr(self, "_guess"):  # one look at the file per reader
+            self._guess = _mp3_length_guess(self.path) if self._format == "MP3" else (False, False)
+        return self._guess
+
+    def _joined_at(self, fmt: str) -> int | None:
+        if not hasattr(self, "_joined"):  # one scan of the file per reader
+            self._joined = _second_stream_at(self.path, fmt)
+        return self._joined
+
+    def _joined_words(self, fmt: str, got: int) -> str:
+        at = self._joined_at(fmt)
+        how = (f"to analyse the rest, cut it out (`tail -c +{at + 1} {_shell_word(self.path)} > rest.wav`)"
+               if fmt == "WAV" else  # FFmpeg, too, reads the first RIFF alone
+               f"to analyse all of it, convert it first, e.g. `ffmpeg -i {_shell_word(self.path)} -c:a flac "
+               "whole.flac`")
+        return (f"{self.path} holds recordings joined end to end (a second {fmt} stream's header at byte {at}); "
+                f"only the first ({got / self.sample_rate:.2f} s) was read: {how}")
 
     def _read_until_break(self, start: int) -> Iterator[np.ndarray]:
         """Samples from ``start`` up to where decoding fails, in short reads (a read
@@ -286,6 +328,8 @@ class AudioFile:
         if error is not None:  # said once the samples decoded before the break are counted; FFmpeg's words, no code
             self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s "
                                  f"({getattr(error, 'strerror', None) or error}); analysed the readable part")
+        elif getattr(self, "_ffmpeg_format", None) == "wav" and self._joined_at("WAV") is not None:
+            self.warnings.append(self._joined_words("WAV", got))
 
 
 def _shell_word(path: Path) -> str:
@@ -313,6 +357,128 @@ def _ogg_stream_unfinished(path: Path) -> bool:
     if body_at > len(tail) or body_at + sum(tail[at + 27:body_at]) > len(tail):
         return True
     return not tail[at + 5] & 0x04
+
+
+# where a stream of each format starts, and the 8 bytes after the mark that make it one: FLAC's "fLaC" and its
+# STREAMINFO block header (type 0, 34 bytes), an MP3's Xing/Info header (libmpg123 stops at its frame count); a
+# WAV's second "RIFF" ... "WAVE" lies where its first RIFF chunk ends (libsndfile reads the first one's data)
+_JOINED_MARKS = {"FLAC": ((b"fLaC", lambda b: b[0] & 0x7F == 0 and b[1:4] == b"\x00\x00\x22"),),
+                 "MP3": ((b"Xing", lambda b: b[:3] == b"\x00\x00\x00"), (b"Info", lambda b: b[:3] == b"\x00\x00\x00")),
+                 "WAV": (), "WAVEX": ()}
+_JOINED_SCAN_BYTES = 1 << 20
+
+
+# MPEG audio layer III: kbit/s by bitrate index, for MPEG-1 and for MPEG-2/2.5; sample rates by version bits
+_MP3_KBPS = {1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+             2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_MP3_RATES_HZ = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+MP3_FRAMES_LOOKED_AT = 200   # frame headers read to tell a variable bitrate from a constant one
+
+
+def _mp3_length_guess(path: Path) -> tuple[bool, bool]:
+    """(guessed, variable) for an MP3: libsndfile's length is its guess from the file's size when the
+    first frame (after any ID3v2 tag) is no Xing, Info or VBRI header counting the frames; the guess
+    is short of the audio when the bitrate varies (over the first ``MP3_FRAMES_LOOKED_AT`` frames),
+    and near it at a constant bitrate (a frame off: the tags count as audio)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(10)
+            start = 0
+            if len(head) == 10 and head[:3] == b"ID3" and all(b < 0x80 for b in head[6:10]):
+                size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]  # syncsafe: 7 bits a byte
+                start = 10 + size + (10 if head[5] & 0x10 else 0)  # flag 0x10: a footer follows the tag
+            f.seek(start)
+            data = f.read(MP3_FRAMES_LOOKED_AT * 1441 + 4096)  # 1441 bytes: a 320 kbit/s frame at 32 kHz
+    except OSError:
+        return False, False
+    if any(mark in data[:4096] for mark in (b"Xing", b"Info", b"VBRI")):
+        return False, False
+    at = next((i for i in range(min(len(data) - 4, 4096)) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), None)
+    kbps = set()
+    while at is not None and at + 4 <= len(data) and len(kbps) < 2:
+        b1, b2 = data[at + 1], data[at + 2]
+        version, layer, index, rate_index = (b1 >> 3) & 3, (b1 >> 1) & 3, b2 >> 4, (b2 >> 2) & 3
+        if data[at] != 0xFF or b1 & 0xE0 != 0xE0 or version == 1 or layer != 1 or index in (0, 15) or rate_index == 3:
+            break  # not a layer III frame header with a bitrate: stop looking
+        rate = _MP3_RATES_HZ[version][rate_index]
+        kbps.add(_MP3_KBPS[1 if version == 3 else 2][index])
+        at += (144000 if version == 3 else 72000) * _MP3_KBPS[1 if version == 3 else 2][index] // rate + ((b2 >> 1) & 1)
+    return True, len(kbps) > 1
+
+
+def _second_stream_at(path: Path, fmt: str) -> int | None:
+    """Byte offset of the second start of a FLAC, MP3 or WAV stream in the file (two files joined
+    with ``cat``), or None. libsndfile reads such a file up to the first stream's own length and
+    stops without a word (FFmpeg reads on, but for WAV)."""
+    if fmt in ("WAV", "WAVEX"):
+        return _second_wav_at(path)
+    marks = _JOINED_MARKS.get(fmt, ())
+    seen = {mark: 0 for mark, _ in marks}
+    try:
+        with open(path, "rb") as f:
+            at, tail = 0, b""  # file offset of buf[0]; the last bytes of the previous chunk
+            while True:
+                chunk = f.read(_JOINED_SCAN_BYTES)
+                if not chunk:
+                    return None
+                buf = tail + chunk
+                for mark, fits in marks:
+                    i = buf.find(mark)
+                    while i >= 0 and i + 8 <= len(buf):
+                        if at + i >= seen[mark] and fits(buf[i + 4:i + 8]):
+                            if seen[mark]:
+                                return at + i
+                            seen[mark] = at + i + 1  # the first stream's own mark; find the next after it
+                        i = buf.find(mark, i + 1)
+                keep = min(len(buf), 7)  # a mark and its 4 bytes cut by the chunk's end are looked at again
+                at, tail = at + len(buf) - keep, buf[len(buf) - keep:]
+    except OSError:
+        return None
+
+
+def _second_wav_at(path: Path) -> int | None:
+    """Byte offset of a second WAV's "RIFF" header right after the first's RIFF chunk (``cat a.wav b.wav``),
+    or None: two 12-byte reads, whatever the file's size."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            end = 8 + int.from_bytes(head[4:8], "little")
+            for at in (end, end + 1):  # the chunk's pad byte, where the size is odd
+                f.seek(at)
+                nxt = f.read(12)
+                if len(nxt) == 12 and nxt[:4] == b"RIFF" and nxt[8:12] == b"WAVE":
+                    return at
+    except OSError:
+        pass
+    return None
+
+
+def _ogg_links(path: Path, *, enough: int = 2) -> int:
+    """How many links a chained Ogg file holds (streams one after another, each opened by
+    beginning-of-stream pages, header type flag 0x02), counted up to ``enough``; walks the
+    page headers only (27 bytes and a segment table a page). libsndfile decodes the first
+    link alone and reports its length (or none) as the file's: ``cat a.ogg b.ogg``, or a
+    recorder that appends a new stream after a pause."""
+    links, previous_bos = 0, False
+    try:
+        with open(path, "rb") as f:
+            while links < enough:
+                head = f.read(27)
+                if len(head) < 27 or head[:4] != b"OggS":
+                    break
+                bos = bool(head[5] & 0x02)
+                if bos and not previous_bos:  # the BOS pages of multiplexed streams come together at a link's start
+                    links += 1
+                previous_bos = bos
+                table = f.read(head[26])
+                if len(table) < head[26]:
+                    break
+                f.seek(sum(table), os.SEEK_CUR)
+    except OSError:
+        pass
+    return links
 
 
 def _clip(x: np.ndarray, got: int, limit: int | None) -> np.ndarray:

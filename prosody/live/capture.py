@@ -37,6 +37,7 @@ QUEUE_S = 10.0                 # audio the queue between callback and analysis c
 DEVICE_BLOCK_S = 0.02          # requested callback block length
 TWO_DEVICE_BLOCK_S = 0.005     # ... with two devices: a block's arrival places it to within one block (ClockFit)
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
+MIN_REPLAY_SPEED = 0.01       # --speed: a replay at most 100 times slower than real time (a wait stays finite)
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
 
 
@@ -421,8 +422,9 @@ class ReplaySource(LiveSource):
     (``speed=None``, "max": the queue then blocks instead of dropping)."""
 
     def __init__(self, paths: list[str], layout: Layout, *, speed: float | None = 1.0, offset_s: float = 0.0):
-        if speed is not None and not speed > 0:
-            raise InputError(f"--speed {speed}: must be a positive number or max")
+        if speed is not None and not speed >= MIN_REPLAY_SPEED:
+            raise InputError(f"--speed {speed}: must be {MIN_REPLAY_SPEED} (100 times slower than real time) "
+                             "or more, or max")
         self.source = FileSource(paths, layout, offset_s=offset_s, block_s=DEVICE_BLOCK_S)
         self.paths = list(paths)
         self.speakers = layout.speakers

@@ -685,8 +685,8 @@ class LiveRunner:
     # -- saving -----------------------------------------------------------------------------
     def _document(self, session: Session, *, complete: bool, reason: str | None, error: str | None) -> dict:
         doc = session.to_json_dict()
-        doc["warnings"] = list(doc.get("warnings", [])) + self.extra_warnings + \
-            list(self._health.get("warnings", []))
+        doc["warnings"] = list(dict.fromkeys(list(doc.get("warnings", [])) + self.extra_warnings +
+                                             list(self._health.get("warnings", []))))  # a file's, said once
         if complete:  # a speaker silent so far in an autosave may yet speak; at the end, say so (as analyze)
             from ..session import silent_speaker_warnings
             doc["warnings"] += [w for w in silent_speaker_warnings(session) if w not in doc["warnings"]]

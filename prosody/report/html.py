@@ -159,13 +159,17 @@ h1 { font-size: 22px; margin: 8px 0 2px; } h2 { font-size: 17px; margin: 28px 0 
 .sub { color: #555; margin: 0 0 8px; } .muted { color: #666; } .note { color: #7a5a00; }
 .disclaimer { background: #f4f1e8; border-left: 4px solid #c9b56b; padding: 6px 10px; margin: 10px 0; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 8px; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; overflow-wrap: anywhere; }
 .card .v { font-size: 20px; font-weight: 600; } .card .k { color: #555; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 td.n, th.n { text-align: right; } td.n { white-space: nowrap; }
 th { overflow-wrap: break-word; }  /* headers wrap at their spaces (a long label), a long typed name where it must */
 section { overflow-x: auto; }  /* a table still wider than a narrow window scrolls inside its section */
+h1, h2, h3, p, li, summary { overflow-wrap: break-word; }  /* a long typed name or note wraps, never widens the page */
+td { overflow-wrap: break-word; }
+table.bookmarks td, table.supervisor-notes td, table.feedback td { overflow-wrap: anywhere; }  /* typed notes:
+  a 3000-letter word is a tall cell, not a 44000 px row; other tables break words only where they must */
 svg.plot { width: 100%; height: auto; display: block; margin: 4px 0 10px; }
 svg.plot text { fill: #444; }
 .chance { color: #777; } .beyond { font-weight: 600; }
