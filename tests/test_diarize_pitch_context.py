@@ -3,7 +3,8 @@ voice only where its stretch of speech does too (thirty-ninth round). A speaker'
 in a lower voice's register frame by frame; the frame pitch cue gave it to the lower voice (whole sessions:
 the client's last 0.3-0.8 s, sentence after sentence, to a therapist 3.7 st lower). Planted pitch tracks:
 the client speaks 4 s sentences around +4 st whose last 0.4 s fall to -1 st, the therapist 0.6 s
-utterances around 0 st, each utterance its own run of speech (pauses between)."""
+utterances around 0 st, each utterance its own run of speech (pauses between). Forty-first round: a frame
+more than ``pitch_context_max_st`` from its stretch is a tracking error, not a fall, and keeps its word."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,7 +53,8 @@ def test_a_falling_sentence_end_no_longer_argues_for_the_lower_voice():
     f0, idx, ther, fall = _session()
     use = np.ones(len(f0), bool)
     frame = _pitch_llr(f0, ther, use, 3.0)  # voice 1: the therapist
-    asked = _pitch_llr(f0, ther, use, 3.0, context=_context(f0, idx))
+    asked = _pitch_llr(f0, ther, use, 3.0, context=_context(f0, idx),
+                       context_max_st=DiarizeConfig().pitch_context_max_st)
     # frame by frame, every sentence end argues for the therapist, mostly by more than a change of voice costs
     assert np.all(_per_utterance(frame, idx, fall) > 0)
     assert np.median(_per_utterance(frame, idx, fall)) > DiarizeConfig().switch_penalty
@@ -88,3 +90,55 @@ def test_run_tails_and_the_setting():
         DiarizeConfig(pitch_tail_s=-1.0).validate()
     with pytest.raises(ConfigError, match="pitch_context_s=0"):
         DiarizeConfig(pitch_context_s=0.0).validate()
+    with pytest.raises(ConfigError, match="pitch_context_max_st=0"):
+        DiarizeConfig(pitch_context_max_st=0.0).validate()
+    DiarizeConfig(pitch_context_max_st=float("inf")).validate()  # every frame asked: the thirty-ninth round's rule
+
+
+def _creaky_holder():
+    """(f0, idx, holder, creak): a holder (voice 1) whose 3 s sentences lie around 6 st with a quarter of
+    its voiced frames creaky, read at -9..-4 st (its pitch Gaussian wide), its last 0.8 s rising to 9.5 st,
+    towards the other voice (4 s utterances around 11.4 st, as wide); pauses between (the AMI trn06 holders
+    of benchmarks/diarization.py's fresh10, docs/speakers.md forty-first round)."""
+    rng = np.random.default_rng(5)
+    f0, hold, creak, idx = [], [], [], []
+    t = 0
+    for _ in range(10):
+        s = rng.normal(6.0, 2.0, 300)
+        s[-80:] = rng.normal(9.5, 0.5, 80)
+        c = rng.random(300) < 0.25
+        s[c] = rng.uniform(-9.0, -4.0, c.sum())
+        s[rng.random(300) < 0.1] = np.nan
+        f0.append(s), hold.append(np.ones(300, bool)), creak.append(c & np.isfinite(s)), idx.append(t + np.arange(300))
+        t += 350
+        u = rng.normal(11.4, 4.0, 120)
+        u[rng.random(120) < 0.1] = np.nan
+        f0.append(u), hold.append(np.zeros(120, bool)), creak.append(np.zeros(120, bool)), idx.append(t + np.arange(120))
+        t += 170
+    return (np.concatenate(f0).astype(np.float32), np.concatenate(idx), np.concatenate(hold),
+            np.concatenate(creak))
+
+
+def test_a_tracking_error_far_from_its_stretch_keeps_its_word():
+    """The creaky frames of the holder's run end lie 13-18 st under their stretch, so far under both voices
+    that only the holder's wide Gaussian reaches them: frame by frame they argue for the holder (rightly),
+    while the run end's own pitch, and so its stretch, leans to the other voice. Every frame asked (the
+    thirty-ninth round's rule), the stretch took their word away and the run end had no pitch for its
+    holder (fresh10's AMI trn06: short runs of the other voice or of both cut out there, false
+    backchannels); now a frame more than ``pitch_context_max_st`` from its stretch keeps it, and frames
+    nearer their stretch (a fall) are asked as before."""
+    f0, idx, hold, creak = _creaky_holder()
+    use = np.ones(len(f0), bool)
+    ctx = _context(f0, idx)
+    cfg = DiarizeConfig()
+    frame = _pitch_llr(f0, hold, use, 3.0)
+    every = _pitch_llr(f0, hold, use, 3.0, context=ctx, context_max_st=float("inf"))
+    now = _pitch_llr(f0, hold, use, 3.0, context=ctx, context_max_st=cfg.pitch_context_max_st)
+    sel = creak & np.isfinite(ctx)  # the creaky frames of the holder's run ends
+    assert sel.sum() >= 100 and np.all(f0[sel] < ctx[sel] - 10.0)
+    assert np.all(frame[sel] > 0)  # each argues for the holder
+    assert every[sel].sum() < 0.2 * frame[sel].sum()  # every frame asked: the stretch silenced most of them
+    assert np.array_equal(now[sel], frame[sel])  # now their word stands
+    near = np.isfinite(ctx) & (np.abs(f0 - ctx) <= cfg.pitch_context_max_st)
+    assert np.array_equal(now[near], every[near])  # frames near their stretch: asked as before
+    assert np.array_equal(now[~np.isfinite(ctx)], frame[~np.isfinite(ctx)])  # outside run ends: untouched
