@@ -3,8 +3,7 @@ voice only where its stretch of speech does too (thirty-ninth round). A speaker'
 in a lower voice's register frame by frame; the frame pitch cue gave it to the lower voice (whole sessions:
 the client's last 0.3-0.8 s, sentence after sentence, to a therapist 3.7 st lower). Planted pitch tracks:
 the client speaks 4 s sentences around +4 st whose last 0.4 s fall to -1 st, the therapist 0.6 s
-utterances around 0 st, each utterance its own run of speech (pauses between). Forty-first round: a frame
-more than ``pitch_context_above_st`` above its stretch is a tracking error, not a fall, and is not asked."""
+utterances around 0 st, each utterance its own run of speech (pauses between)."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,8 +52,7 @@ def test_a_falling_sentence_end_no_longer_argues_for_the_lower_voice():
     f0, idx, ther, fall = _session()
     use = np.ones(len(f0), bool)
     frame = _pitch_llr(f0, ther, use, 3.0)  # voice 1: the therapist
-    asked = _pitch_llr(f0, ther, use, 3.0, context=_context(f0, idx),
-                       above_st=DiarizeConfig().pitch_context_above_st)
+    asked = _pitch_llr(f0, ther, use, 3.0, context=_context(f0, idx))
     # frame by frame, every sentence end argues for the therapist, mostly by more than a change of voice costs
     assert np.all(_per_utterance(frame, idx, fall) > 0)
     assert np.median(_per_utterance(frame, idx, fall)) > DiarizeConfig().switch_penalty
@@ -90,67 +88,19 @@ def test_run_tails_and_the_setting():
         DiarizeConfig(pitch_tail_s=-1.0).validate()
     with pytest.raises(ConfigError, match="pitch_context_s=0"):
         DiarizeConfig(pitch_context_s=0.0).validate()
-    with pytest.raises(ConfigError, match="pitch_context_above_st=0"):
-        DiarizeConfig(pitch_context_above_st=0.0).validate()
-    DiarizeConfig(pitch_context_above_st=float("inf")).validate()  # every frame asked: the thirty-ninth round's rule
 
 
-def _doubling_holder():
-    """(f0, idx, holder, top): a holder (voice 1) speaking 3 s sentences around 10 st, a fifth of its voiced
-    frames read at the tracker's top (23.5 st: a doubled period, a fricative's noise; its Gaussian the wider),
-    whose last 0.8 s sink to 6.5 st, into the other voice's register (utterances of 1.2 s around 6 st);
-    pauses between."""
-    rng = np.random.default_rng(5)
-    f0, hold, top, idx = [], [], [], []
-    t = 0
-    for _ in range(10):
-        s = rng.normal(10.0, 1.0, 300)
-        s[-80:] = rng.normal(6.5, 0.5, 80)
-        c = rng.random(300) < 0.2
-        s[c] = 23.5
-        s[rng.random(300) < 0.1] = np.nan
-        f0.append(s), hold.append(np.ones(300, bool)), top.append(c & np.isfinite(s)), idx.append(t + np.arange(300))
-        t += 350
-        u = rng.normal(6.0, 1.0, 120)
-        u[rng.random(120) < 0.1] = np.nan
-        f0.append(u), hold.append(np.zeros(120, bool)), top.append(np.zeros(120, bool)), idx.append(t + np.arange(120))
-        t += 170
-    return (np.concatenate(f0).astype(np.float32), np.concatenate(idx), np.concatenate(hold),
-            np.concatenate(top))
-
-
-def test_a_frame_far_above_its_stretch_is_not_asked():
-    """The holder's run ends sink into the other voice's register, frame by frame and as a stretch; its
-    frames read at the tracker's top (13-17 st above their stretch) still argue for the holder (its Gaussian
-    the wider), the only pitch it has there. Every frame asked (the thirty-ninth round's rule) the stretch
-    took their word away; a fall goes down, and a frame more than ``pitch_context_above_st`` above its
-    stretch is not a fall: it is not asked now. Frames under or near their stretch are asked as before,
-    and ``_session``'s falls still argue for nobody."""
-    f0, idx, hold, top = _doubling_holder()
-    use = np.ones(len(f0), bool)
-    ctx = _context(f0, idx)
-    cfg = DiarizeConfig()
-    frame = _pitch_llr(f0, hold, use, 3.0)
-    every = _pitch_llr(f0, hold, use, 3.0, context=ctx)
-    now = _pitch_llr(f0, hold, use, 3.0, context=ctx, above_st=cfg.pitch_context_above_st)
-    ends = top & np.isfinite(ctx)  # the top frames of the holder's run ends
-    assert ends.sum() >= 100 and np.all(f0[ends] > ctx[ends] + cfg.pitch_context_above_st)
-    assert np.all(frame[ends] > 0)  # each argues for the holder
-    assert every[ends].sum() < 0.2 * frame[ends].sum()  # every frame asked: the stretch silenced them
-    assert np.array_equal(now[ends], frame[ends])  # now their word stands
-    assert np.array_equal(now[~ends], every[~ends])  # the rest: as before
-    f0, idx, ther, fall = _session()
-    now = _pitch_llr(f0, ther, np.ones(len(f0), bool), 3.0, context=_context(f0, idx),
-                     above_st=cfg.pitch_context_above_st)
-    assert np.all(_per_utterance(now, idx, fall) < 5.0)
-
-
+@pytest.mark.xfail(strict=True, reason="the pitch cue on run ends gives this dialogue two false backchannels "
+                   "(docs/speakers.md, forty-first round: traced, not fixed)")
 def test_fresh10_mixed_s121_mono_has_no_false_backchannel(needs_espeak):
     """benchmarks/diarization.py's fresh10 espeak mixed s121 (en-us+klatt6 s165 / en-gb-x-gbcwmd+announcer
-    p60 s185), mono, mixed as that split mixes it (the room draws below are its rng's for this case): the
-    therapist's run ends hold frames read at the pitch tracker's top, far above their stretch. Every frame
-    asked (``pitch_context_above_st=inf``), the diarizer reported two false therapist backchannels and 0.94 %
-    wrong-person speech; now the three planted backchannels and nothing else, no wrong-person speech."""
+    p60 s185), mono, mixed as that split mixes it (the room draws below are its rng's for this case). The
+    truth: three planted backchannels. With the pitch cue on run ends the diarizer reports two false
+    therapist backchannels (10.98 s, 27.27 s), misses one (21.70 s) and gives 0.94 % of the single-speaker
+    speech to the wrong person; without the cue (``pitch_tail_s=0``) no false one, 0.00 %. The therapist's run
+    ends hold frames read at the pitch tracker's top, 24-28 st above their stretch, which the stretch's veto
+    silences; a limit that leaves such frames unasked fixed this dialogue but did not hold on unseen splits
+    (forty-first round), so the case stands as a known failure."""
     import sys
     from pathlib import Path
 
@@ -167,15 +117,9 @@ def test_fresh10_mixed_s121_mono_has_no_false_backchannel(needs_espeak):
                     delay_ms=(0.9679756948391581, 0.04803771237886112), rt60_s=None,
                     noise_db=-45.90782674355701, seed=121)
     truth = dlg.truth.to_json_dict()
-    planted = sum(e["kind"] == "backchannel" for e in truth["events"])
-    got = {}
-    for key, cfg in (("every frame asked", DiarizeConfig(pitch_context_above_st=float("inf"))),
-                     ("default", DiarizeConfig())):
-        att = attribute(x, config=cfg)
-        s = bench.analyze_blocks([att.channels(x)], att.speakers, cross_talk=False)
-        got[key] = bench.score_session(s, s.to_json_dict(), truth)
-    assert planted == 3
-    r = got["default"]
+    assert sum(e["kind"] == "backchannel" for e in truth["events"]) == 3
+    att = attribute(x)
+    s = bench.analyze_blocks([att.channels(x)], att.speakers, cross_talk=False)
+    r = bench.score_session(s, s.to_json_dict(), truth)
     assert r["bc_false"] == [] and len(r["bc_missed"]) == 0
     assert r["wrong"] <= 0.002 * r["single_frames"]
-    assert len(got["every frame asked"]["bc_false"]) >= 1  # the thirty-ninth round's rule: false ones

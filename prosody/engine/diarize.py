@@ -97,11 +97,7 @@ class DiarizeConfig:
     ``pitch_context_s`` either side, inside the run of speech; ``_pitch_context``): a sentence's final
     fall reaches a lower voice's register frame by frame while its stretch stays in the speaker's own
     (whole sessions gave the client's last 0.3-0.8 s to a therapist 3.7 st lower, sentence after
-    sentence; docs/speakers.md, thirty-ninth round; ``pitch_tail_s=0`` turns it off). A frame more
-    than ``pitch_context_above_st`` above its stretch's pitch is not asked: a fall goes down (into
-    creak, too), and a frame far above its stretch is a tracking error (a doubled period, a
-    fricative's noise read near the range's top), whose word the veto was not made for (forty-first
-    round: asked, it gave espeak fresh10 mono dialogues false backchannels).
+    sentence; docs/speakers.md, thirty-ninth round; ``pitch_tail_s=0`` turns it off).
     ``pitch_split_*``: the pitch split
     (``_pitch_split``; ``pitch_split_min_st=0`` turns it off; ``pitch_split_conf``: nats a
     0.3 s run of frame pitch must give one voice to train its first model). ``minority_*``:
@@ -260,7 +256,6 @@ class DiarizeConfig:
     pitch_min_st: float = 3.0
     pitch_tail_s: float = 0.8
     pitch_context_s: float = 0.5
-    pitch_context_above_st: float = 4.0
     spatial_min_share: float = 0.04
     pitch_split_min_st: float = 0.0  # off: on unseen material (fresh2) it did not help; 6.0 turns it on
     pitch_split_min_voiced: int = 30
@@ -350,10 +345,9 @@ class DiarizeConfig:
                               f"{self.pitch_look_min_frac}, pitch_look_min_frames={self.pitch_look_min_frames}: "
                               "need >= 0 st, a share within 0..1 and >= 0 frames (pitch_look_min_sep_st=0 turns "
                               "the pitch look off)")
-        if not (self.pitch_tail_s >= 0 and self.pitch_context_s > 0 and self.pitch_context_above_st > 0):
-            raise ConfigError(f"pitch_tail_s={self.pitch_tail_s}, pitch_context_s={self.pitch_context_s}, "
-                              f"pitch_context_above_st={self.pitch_context_above_st}: need >= 0 s (pitch_tail_s=0 "
-                              "turns the stretch's word on run ends off), > 0 s and > 0 st (inf: every frame asked)")
+        if not (self.pitch_tail_s >= 0 and self.pitch_context_s > 0):
+            raise ConfigError(f"pitch_tail_s={self.pitch_tail_s}, pitch_context_s={self.pitch_context_s}: need >= 0 s "
+                              "(pitch_tail_s=0 turns the stretch's word on run ends off) and > 0 s")
         if self.more_voices_min_s < 0 or self.more_voices_min_turns < 1 or self.more_voices_min_distance < 0:
             raise ConfigError(f"more_voices_min_s={self.more_voices_min_s}, more_voices_min_turns="
                               f"{self.more_voices_min_turns}, more_voices_min_distance={self.more_voices_min_distance}: "
@@ -938,7 +932,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             score = score + cfg.spatial_weight * _ild_llr(ild_s, frame_lab == 1, conf & loud)
         if f0_st is not None:
             score = score + cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st,
-                                                          context=f0_ctx, above_st=cfg.pitch_context_above_st)
+                                                          context=f0_ctx)
         path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -2295,7 +2289,7 @@ def _relabels_a_stretch(first: np.ndarray, path: np.ndarray, min_frames: int) ->
 
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float,
-               context: np.ndarray | None = None, above_st: float = float("inf")) -> np.ndarray:
+               context: np.ndarray | None = None) -> np.ndarray:
     """Per-frame log-likelihood ratio (voice 1 over voice 0) of the pitch (semitones;
     nan: unvoiced, ratio 0) under one Gaussian per voice fitted on its voiced ``use``
     frames; (m,), within +-5 nats. Zeros when the two voices' medians lie less than
@@ -2303,8 +2297,7 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
     ``context``: (m,) the pitch of each frame's stretch of speech where it is to be asked
     (``_pitch_context``; nan elsewhere): there the frame's ratio stands only where the
     stretch's, under the same Gaussians, has the same sign, else 0 (a falling sentence end,
-    low frame by frame, its stretch in the speaker's own register), unless the frame lies more
-    than ``above_st`` above its stretch (a tracking error, not a fall: its ratio stands)::
+    low frame by frame, its stretch in the speaker's own register)::
 
         pitch    ^^^^^^^^^^^^^^^^^^^^^\\__  ||  ___   (^ the client, _ the lower therapist, || a pause)
         frame    000000000000000000000001111  ||  111
@@ -2329,7 +2322,6 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
     out = ratio(f0_st)
     if context is not None:
         asked = np.isfinite(context)
-        asked &= np.where(asked, f0_st - np.where(asked, context, 0.0), 0.0) <= above_st
         out[asked & (np.sign(out) != np.sign(ratio(context)))] = 0.0
     return out
 
