@@ -88,3 +88,38 @@ def test_run_tails_and_the_setting():
         DiarizeConfig(pitch_tail_s=-1.0).validate()
     with pytest.raises(ConfigError, match="pitch_context_s=0"):
         DiarizeConfig(pitch_context_s=0.0).validate()
+
+
+@pytest.mark.xfail(strict=True, reason="the pitch cue on run ends gives this dialogue two false backchannels "
+                   "(docs/speakers.md, forty-first round: traced, not fixed)")
+def test_fresh10_mixed_s121_mono_has_no_false_backchannel(needs_espeak):
+    """benchmarks/diarization.py's fresh10 espeak mixed s121 (en-us+klatt6 s165 / en-gb-x-gbcwmd+announcer
+    p60 s185), mono, mixed as that split mixes it (the room draws below are its rng's for this case). The
+    truth: three planted backchannels. With the pitch cue on run ends the diarizer reports two false
+    therapist backchannels (10.98 s, 27.27 s), misses one (21.70 s) and gives 0.94 % of the single-speaker
+    speech to the wrong person; without the cue (``pitch_tail_s=0``) no false one, 0.00 %. The therapist's run
+    ends hold frames read at the pitch tracker's top, 24-28 st above their stretch, which the stretch's veto
+    silences; a limit that leaves such frames unasked fixed this dialogue but did not hold on unseen splits
+    (forty-first round), so the case stands as a known failure."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import diarization as bench
+
+    from prosody.engine.speakers import attribute
+    from tests.dialogue import CLIENT, THERAPIST, build_dialogue, mix_room, scenario_mixed
+
+    utts = bench.spoken_by(scenario_mixed(seed=121), {THERAPIST: "en-us+klatt6 s165",
+                                                      CLIENT: "en-gb-x-gbcwmd+announcer p60 s185"})
+    dlg = build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0), seed=121)
+    x, _ = mix_room(dlg, layout="mono", level_diff_db=(2.5537375652169043, 1.7829191507102184),
+                    delay_ms=(0.9679756948391581, 0.04803771237886112), rt60_s=None,
+                    noise_db=-45.90782674355701, seed=121)
+    truth = dlg.truth.to_json_dict()
+    assert sum(e["kind"] == "backchannel" for e in truth["events"]) == 3
+    att = attribute(x)
+    s = bench.analyze_blocks([att.channels(x)], att.speakers, cross_talk=False)
+    r = bench.score_session(s, s.to_json_dict(), truth)
+    assert r["bc_false"] == [] and len(r["bc_missed"]) == 0
+    assert r["wrong"] <= 0.002 * r["single_frames"]
