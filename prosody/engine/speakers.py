@@ -569,7 +569,8 @@ def name_voices(d: Diarization, *, profile: VoiceProfile | None = None,
         return Naming(nm, conf, f"voice profile: voice {k + 1} is {margin:.2f} closer to the enrolled {t}", False,
                       dist)
     if d.n_voices == 1:
-        return Naming((t, c), 0.5, f"{NO_PROFILE_RULE} (one voice found)", True)
+        why = f"one voice given: {UNSURE_NOTE}" if d.unsure else "one voice found"
+        return Naming((t, c), 0.5, f"{NO_PROFILE_RULE} ({why})", True)
     return Naming((t, c) if _heard_first(d) == 0 else (c, t), 0.5, NO_PROFILE_RULE, True)
 
 
