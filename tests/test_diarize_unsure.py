@@ -142,3 +142,14 @@ def test_real_voices_told_apart_are_not_said_unsure(dev01_pair, name, snr_db):
     y = x if snr_db is None else with_noise(x, snr_db, np.random.default_rng(1))
     d = diarize(y)
     assert d.n_voices == 2 and not d.unsure and _wrong(d, truth) < 0.1
+
+
+def test_enrolment_still_refuses_a_split_said_unsure(dev01_pair):
+    """``prosody enrol`` wants one person alone: a recording whose split is said unsure (two men in
+    noise, above) is refused as holding two voices, as before."""
+    from prosody.engine.speakers import check_one_voice
+    from prosody.errors import InputError
+    cases, with_noise = dev01_pair
+    x, _ = cases["AMI dev01 s104 mono"]
+    with pytest.raises(InputError, match="two voices found"):
+        check_one_voice(with_noise(x, 15.0, np.random.default_rng(1)))

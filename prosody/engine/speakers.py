@@ -437,7 +437,7 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
     an 8 s recording) holds too little speech for the diarizer's test and is found by its own
     embedding lying ``ENROL_PIECE_APART`` or more from the rest of the speech."""
     x = audio_2d(samples).mean(axis=1)
-    d = diarize(x)
+    d = diarize(x, config=DiarizeConfig(unsure_below_db=0.0))  # a split said unsure is still a second voice here
     if d.n_voices == 2:
         a, b = sorted((float(v) * d.grid.hop_s for v in d.activity.sum(axis=0)), reverse=True)
         raise InputError(f"two voices found in {label} ({a:.0f} s and {b:.0f} s of speech): a voice profile is "
