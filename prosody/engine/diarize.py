@@ -756,11 +756,11 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
 def split_unsure(d: Diarization, cfg: DiarizeConfig) -> bool:
     """Whether ``d``'s split in two is not carried by its evidence (``DiarizeConfig.unsure_below_db``):
     its second voice too small to measure the separation's error (``separation_se`` nan), its frame
-    models hearing no second voice (``model_gain`` under ``unsure_max_gain``; not measured, or -inf where a
-    voice holds too few frames to model: no), in
-    speech less than ``unsure_below_db`` over the noise. A real pair split so in clean speech is one
-    dominant speaker and a short second one; in noise the same figures came from splits that had
-    mixed the two people (docs/speakers.md, forty-first round)."""
+    models hearing no second voice (``model_gain`` under ``unsure_max_gain``; not measured, or -inf
+    where a voice holds too few frames to model: no word), in speech less than ``unsure_below_db``
+    over the noise. A real pair split so in clean speech is one dominant speaker and a short second
+    one; in noise the same figures came from splits that had mixed the two people (docs/speakers.md,
+    forty-first round)."""
     return (d.n_voices == 2 and d.separation_se != d.separation_se and -np.inf < d.model_gain < cfg.unsure_max_gain
             and d.speech_over_noise_db < cfg.unsure_below_db)
 
