@@ -733,8 +733,8 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
     print(f"\n== summary, split {split}: {len(two)} two-voice recordings, {len(res['singles'])} one-voice ==")
     line("single-speaker speech given to the wrong person (0.25 s collars)", f"{100 * wrong:.2f} %", "<= 3 %",
          wrong <= 0.03)
-    line("  said unsure (split withheld; scored above as the one voice given) / wrong-person in the rest",
-         unsure_line(two), "(info)", True)
+    # said unsure: the split withheld, scored in the line above as the one voice given
+    line("  said unsure (split withheld) / wrong-person in the rest", unsure_line(two), "(info)", True)
     line("speaker-change count error, worst recording", f"{100 * max(chg):.1f} %", "<= 15 %", max(chg) <= 0.15)
     line("speaker-change count error, median recording", f"{100 * np.median(chg):.1f} %", "(info)", True)
     many = [c for c, r in zip(chg, two) if r["changes_true"] >= CHANGES_MIN_N]

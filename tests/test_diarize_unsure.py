@@ -63,8 +63,9 @@ def test_the_unsure_split_keeps_its_speech_as_one_voice_and_its_figures():
 
 def test_attribution_says_unsure_in_its_warning_method_and_json(monkeypatch):
     """The attribution of an unsure split: one voice, a warning that says who spoke when is unsure,
-    the method and the JSON ``sources`` record too, and the speaker channels carry all the speech on
-    the first speaker's channel, none on the second's."""
+    the method (the terminal's speakers line, the store's attribution column) and the JSON
+    ``sources`` record too, and the speaker channels carry all the speech on the first speaker's
+    channel, none on the second's."""
     import prosody.engine.speakers as speakers
     d = as_unsure(_planted(share=0.1))
     monkeypatch.setattr(speakers, "diarize", lambda audio, **kw: d)
@@ -76,6 +77,8 @@ def test_attribution_says_unsure_in_its_warning_method_and_json(monkeypatch):
     assert speakers.UNSURE_NOTE in att.method
     dz = att.to_dict()["diarization"]
     assert dz["voices"] == 1 and dz["unsure"] is True and dz["unsure_split_share"] == 0.1
+    from prosody.session import attribution_of  # what the store's attribution column holds
+    assert speakers.UNSURE_NOTE in attribution_of({"attribution": att.to_dict()})[1]
     ch = att.channels(x)
     sp = np.repeat(d.speech, 160)
     assert np.array_equal(ch[sp, 0], x[sp]) and not np.any(ch[sp, 1] == x[sp])
