@@ -316,7 +316,8 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
              voices=d.n_voices if d else 2, naming_ok=naming_ok,
              separation=float(d.separation) if d else float("nan"),
              model_gain=float(d.model_gain) if d else float("nan"),
-             method=d.method if d else att.method, warnings=list(att.warnings))
+             method=d.method if d else att.method, warnings=list(att.warnings),
+             unsure=bool(d is not None and d.unsure))  # a split in two withheld: the speech given as one voice
     return r, att
 
 
@@ -732,6 +733,8 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
     print(f"\n== summary, split {split}: {len(two)} two-voice recordings, {len(res['singles'])} one-voice ==")
     line("single-speaker speech given to the wrong person (0.25 s collars)", f"{100 * wrong:.2f} %", "<= 3 %",
          wrong <= 0.03)
+    # said unsure: the split withheld, scored in the line above as the one voice given
+    line("  said unsure (split withheld) / wrong-person in the rest", unsure_line(two), "(info)", True)
     line("speaker-change count error, worst recording", f"{100 * max(chg):.1f} %", "<= 15 %", max(chg) <= 0.15)
     line("speaker-change count error, median recording", f"{100 * np.median(chg):.1f} %", "(info)", True)
     many = [c for c, r in zip(chg, two) if r["changes_true"] >= CHANGES_MIN_N]
@@ -788,6 +791,14 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
         line("diarization CPU s per audio s, 10 min mono", f"{mem['cpu_per_s']:.4f}", "<= 0.02",
              mem["cpu_per_s"] <= 0.02)
     return ok_all
+
+
+def unsure_line(rows: list[dict]) -> str:
+    """How many recordings were said unsure (``Diarization.unsure``: their split in two withheld, the speech
+    given as one voice) and the wrong-person share of single-speaker speech over the rest."""
+    rest = [r for r in rows if not r.get("unsure")]
+    w = 100 * sum(r["wrong"] for r in rest) / max(1, sum(r["single_frames"] for r in rest))
+    return f"{len(rows) - len(rest)}/{len(rows)} / {w:.2f} %"
 
 
 def main() -> int:

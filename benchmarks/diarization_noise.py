@@ -9,7 +9,9 @@ than a phone on a table in a room with an air conditioner. Prints, per SNR, the
 figures of ``diarization.py`` that noise moves: wrong-person and missed single-speaker
 speech, two voices found, backchannel precision / recall; and how the recordings are said
 noisy (``Diarization.speech_over_noise_db`` under ``speakers.NOISY_SPEECH_BELOW_DB``): how
-many, and the wrong-person speech of those said noisy and of the rest, per SNR and pooled.
+many, and the wrong-person speech of those said noisy and of the rest, per SNR and pooled; how
+many were said unsure (``Diarization.unsure``: a split in two withheld, the speech given as one
+voice and scored so in the wrong-person figure) and the wrong-person speech of the rest.
 ``--noise``: pink (the default), white, or speech-shaped (flat to 500 Hz, 1/f above: the
 long-term spectrum of many voices); ``--snr clean`` is the recording as it is.
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diarization import SEEDS, ami_cases, cached, espeak_cases, run_case
+from diarization import SEEDS, ami_cases, cached, espeak_cases, run_case, unsure_line
 from diarization_calls import narrowband_channels
 
 
@@ -98,7 +100,7 @@ def main() -> int:
             rows.append(r)
             if args.detail:
                 son = att.diarization.speech_over_noise_db if att.diarization is not None else float("nan")
-                print(f"  {snr:4.0f} dB {name:52} v{r['voices']} speech/noise {son:5.1f} dB wrong {100 * r['wrong'] / max(1, r['single_frames']):6.2f} "
+                print(f"  {snr:4.0f} dB {name:52} v{r['voices']}{'?' if r['unsure'] else ' '} speech/noise {son:5.1f} dB wrong {100 * r['wrong'] / max(1, r['single_frames']):6.2f} "
                       f"% missed {100 * r['missed'] / max(1, r['single_frames']):6.2f} % changes "
                       f"{r['changes_true']}/{r['changes_found']} bc {r['bc_true']}/{r['bc_found']}/{r['bc_pred']}",
                       flush=True)
@@ -110,10 +112,13 @@ def main() -> int:
               f"{sum(r['voices'] == 2 for r in rows)}/{len(rows)}  backchannel precision {bo / max(1, bp):.2f} "
               f"({bo}/{bp}) recall {bf / max(1, bt):.2f} ({bf}/{bt})", flush=True)
         print(f"          {said_noisy_line(rows)}", flush=True)
+        print(f"          said unsure / wrong-person over the rest: {unsure_line(rows)} (the unsure ones' speech is "
+              "scored in the line above as the one voice it is given as)", flush=True)
         narrow = sum(any(w.startswith("telephone-band recording") for w in r["warnings"]) for r in rows)
         print(f"          said telephone-band {narrow}/{len(rows)}", flush=True)
         pooled += rows
-    print(f"pooled over the SNRs: {said_noisy_line(pooled)}")
+    print(f"pooled over the SNRs: {said_noisy_line(pooled)}; said unsure / wrong-person over the rest: "
+          f"{unsure_line(pooled)}")
     return 0
 
 

@@ -325,10 +325,11 @@ def main() -> int:
                 w, tot = wrong_share(d, segs)  # one voice: the other's speech all wrong (min over mappings)
             r = {"group": gname, "name": nm, "truth": 1 if segs is None else 2, "voices": int(d.n_voices),
                  "separation": float(d.separation), "wrong": w, "single": tot, "cpu": cpu, "audio_s": len(x) / 16000,
-                 "narrow": bool(d.speech_high_band_db < NARROW_BAND_BELOW_DB)}
+                 "narrow": bool(d.speech_high_band_db < NARROW_BAND_BELOW_DB), "unsure": bool(d.unsure)}
             rows.append(r)
             ok = r["voices"] == r["truth"]
-            print(f"{'  ' if ok else '!!'} {gname:12} {nm[:88]:88} v{r['voices']} sep {r['separation']:.3f}"
+            print(f"{'  ' if ok else '!!'} {gname:12} {nm[:88]:88} v{r['voices']}{'?' if r['unsure'] else ' '}"
+                  f"sep {r['separation']:.3f}"
                   + (f" wrong {100 * w / max(tot, 1):5.1f} %" if segs is not None else ""), flush=True)
     print()
     for gname in dict.fromkeys(r["group"] for r in rows):
@@ -337,11 +338,15 @@ def main() -> int:
         two = [r for r in g if r["truth"] == 2]
         print(f"{gname:14} said telephone-band   {sum(r['narrow'] for r in g)}/{len(g)}")
         if one:
-            print(f"{gname:14} one voice kept whole  {sum(r['voices'] == 1 for r in one)}/{len(one)}")
+            print(f"{gname:14} one voice kept whole  {sum(r['voices'] == 1 for r in one)}/{len(one)}   "
+                  f"(of which said unsure: {sum(r['unsure'] for r in one)})")
         if two:
             w = sum(r["wrong"] for r in two) / max(1, sum(r["single"] for r in two))
+            rest = [r for r in two if not r["unsure"]]
+            wr = sum(r["wrong"] for r in rest) / max(1, sum(r["single"] for r in rest))
             print(f"{gname:14} two voices found      {sum(r['voices'] == 2 for r in two)}/{len(two)}   "
-                  f"wrong-voice speech {100 * w:.2f} %")
+                  f"wrong-voice speech {100 * w:.2f} %   said unsure {len(two) - len(rest)} (scored as one voice "
+                  f"above), wrong-voice over the rest {100 * wr:.2f} %")
     cpu = sum(r["cpu"] for r in rows) / max(1e-9, sum(r["audio_s"] for r in rows))
     print(f"diarization CPU s per audio s over all: {cpu:.4f}")
     if args.dump:

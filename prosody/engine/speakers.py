@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .diarize import (DiarizeConfig, Diarization, _utterance_tiles, audio_2d, channel_mean, diarize,
-                      frame_mean_square, speech_mask)
+                      frame_mean_square, speech_mask, split_unsure)
 from .views import ChannelMean, Pcm16, frame_rows
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
 from ..errors import InputError
@@ -437,7 +437,7 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
     an 8 s recording) holds too little speech for the diarizer's test and is found by its own
     embedding lying ``ENROL_PIECE_APART`` or more from the rest of the speech."""
     x = audio_2d(samples).mean(axis=1)
-    d = diarize(x)
+    d = diarize(x, config=DiarizeConfig(unsure_below_db=0.0))  # a split said unsure is still a second voice here
     if d.n_voices == 2:
         a, b = sorted((float(v) * d.grid.hop_s for v in d.activity.sum(axis=0)), reverse=True)
         raise InputError(f"two voices found in {label} ({a:.0f} s and {b:.0f} s of speech): a voice profile is "
@@ -569,7 +569,8 @@ def name_voices(d: Diarization, *, profile: VoiceProfile | None = None,
         return Naming(nm, conf, f"voice profile: voice {k + 1} is {margin:.2f} closer to the enrolled {t}", False,
                       dist)
     if d.n_voices == 1:
-        return Naming((t, c), 0.5, f"{NO_PROFILE_RULE} (one voice found)", True)
+        why = f"one voice given: {UNSURE_NOTE}" if d.unsure else "one voice found"
+        return Naming((t, c), 0.5, f"{NO_PROFILE_RULE} ({why})", True)
     return Naming((t, c) if _heard_first(d) == 0 else (c, t), 0.5, NO_PROFILE_RULE, True)
 
 
@@ -879,6 +880,9 @@ class Attribution:
                 out["diarization"]["voices_told"] = self.voices_told
             if d.told_seed is not None:  # the one utterance that seeded the second voice told (start_s, end_s)
                 out["diarization"]["told_seed_s"] = [round(t, 2) for t in d.told_seed]
+            if d.unsure:  # a split in two withheld (diarize.split_unsure): the share its second voice held
+                out["diarization"]["unsure"] = True
+                out["diarization"]["unsure_split_share"] = round(d.unsure_share, 3)
             son = d.speech_over_noise_db
             out["diarization"]["speech_over_noise_db"] = None if son != son else round(son, 1)
             band = d.speech_high_band_db
@@ -1001,6 +1005,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append(f"two voices were told (--voices 2), but no split in two holds up here ({why}): kept as "
                         "one voice, without turn-taking; its measures may mix both people (record one channel "
                         "per person)")
+    elif d.unsure:
+        warnings.append(unsure_text(d))
     elif d.n_voices == 1:
         warnings.append("one voice found: turn-taking measures need two voices"
                         + ("" if float(d.speech.sum()) * d.grid.hop_s < 10.0 else
@@ -1011,8 +1017,14 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                            "; if two people speak here, their voices were too alike to tell apart "
                            + ("on one channel" if used == "mono" else "where both reach every channel")
                            + " (say so with --voices 2, or record one channel per person)"))
-    apart = (config or DiarizeConfig()).two_voice_min_distance  # two voices found unprompted lie this far apart
-    if d.n_voices == 2 and voices == 2 and d.told_seed is not None:
+    cfg = config or DiarizeConfig()
+    apart = cfg.two_voice_min_distance  # two voices found unprompted lie this far apart
+    if d.n_voices == 2 and voices == 2 and split_unsure(d, cfg):  # the user's word stands, said unsure
+        warnings.append(f"two voices, as told by --voices 2, but who spoke when is unsure: the second voice holds "
+                        f"{100 * min(d.voice_share):.0f} % of the speech, too little to measure how far apart the two "
+                        f"lie, and its frame models do not tell it from the first in this noise; some speech may "
+                        "be given to the wrong person (record one channel per person)")
+    elif d.n_voices == 2 and voices == 2 and d.told_seed is not None:
         a, b = d.told_seed
         warnings.append(f"two voices, as told by --voices 2: the second is the one utterance least like the rest "
                         f"({a:.1f}-{b:.1f} s) and what sounds like it; listen to it before trusting who spoke when")
@@ -1029,7 +1041,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue")
                        + ("" if voices is None or d.n_voices == 0 else f" ({voices} voice{'s' * (voices > 1)} as "
-                                                                        f"told: --voices {voices})"),
+                                                                        f"told: --voices {voices})")
+                       + (f"; {UNSURE_NOTE}: the speech kept as one voice" if d.unsure else ""),
                        diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted, live_channel=live,
                        voices_told=voices)
 
@@ -1057,6 +1070,19 @@ NARROW_BAND_TEXT = ("telephone-band recording: almost nothing of the speech lies
                     "8 kHz file), where voices differ most; they are told apart less surely, and some speech may be "
                     "given to the wrong person (a recording of the call at its full band, or one channel per "
                     "person, helps)")
+
+
+UNSURE_NOTE = "who spoke when is unsure"
+
+
+def unsure_text(d: Diarization) -> str:
+    """The warning for a recording whose split in two was withheld (``Diarization.unsure``)."""
+    son = "" if d.speech_over_noise_db != d.speech_over_noise_db else f" ({d.speech_over_noise_db:.0f} dB over it)"
+    return (f"{UNSURE_NOTE}: a second voice was heard in {100 * d.unsure_share:.0f} % of the speech, too little to "
+            f"measure how far apart the two lie, and its frame models do not tell it from the first in this "
+            f"noise{son}: the split would likely give speech to the wrong person, so the speech is kept as one voice, "
+            "without turn-taking or a second person's measures; the one voice's measures may mix both people (a "
+            "microphone nearer the speakers, or one per person, helps; --voices 2 keeps the split)")
 
 
 def noisy_text(speech_over_noise_db: float) -> str:
