@@ -258,6 +258,8 @@ class DiarizeConfig:
     pitch_context_s: float = 0.5
     pitch_creak_st: float = 8.0
     pitch_top_st: float = 0.0
+    pitch_creak_max: float = 5.0
+    pitch_creak_agree: float = 1.0
     spatial_min_share: float = 0.04
     pitch_split_min_st: float = 0.0  # off: on unseen material (fresh2) it did not help; 6.0 turns it on
     pitch_split_min_voiced: int = 30
@@ -935,7 +937,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         if f0_st is not None:
             score = score + cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st,
                                                           context=f0_ctx, creak_st=cfg.pitch_creak_st,
-                                                          top_st=cfg.pitch_top_st)
+                                                          top_st=cfg.pitch_top_st, creak_max=cfg.pitch_creak_max,
+                                                          creak_agree=cfg.pitch_creak_agree > 0)
         path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -2292,7 +2295,8 @@ def _relabels_a_stretch(first: np.ndarray, path: np.ndarray, min_frames: int) ->
 
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float,
-               context: np.ndarray | None = None, creak_st: float = 0.0, top_st: float = 0.0) -> np.ndarray:
+               context: np.ndarray | None = None, creak_st: float = 0.0, top_st: float = 0.0,
+               creak_max: float = 5.0, creak_agree: bool = False) -> np.ndarray:
     """Per-frame log-likelihood ratio (voice 1 over voice 0) of the pitch (semitones;
     nan: unvoiced, ratio 0) under one Gaussian per voice fitted on its voiced ``use``
     frames; (m,), within +-5 nats. Zeros when the two voices' medians lie less than
@@ -2325,6 +2329,7 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
     out = ratio(f0_st)
     if context is not None:
         asked = np.isfinite(context)
+        raw = out.copy()
         out[asked & (np.sign(out) != np.sign(ratio(context)))] = 0.0
         with np.errstate(invalid="ignore"):
             for far, lim in ((f0_st - context, -creak_st), (context - f0_st, -top_st)):
@@ -2345,7 +2350,10 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
                     x = f0_st[odd]
                     ll = lambda mu, sd: -0.5 * ((x - mu) / sd) ** 2 - np.log(sd)  # noqa: E731
                     rate = rate + ll(*cp[1]) - ll(*cp[0])
-                out[odd] = np.clip(rate, -5.0, 5.0)
+                word = np.clip(rate, -creak_max, creak_max)
+                if creak_agree:  # the frame's own word stands where its voice's creak says the same
+                    word = np.where(np.sign(word) == np.sign(raw[odd]), raw[odd], out[odd])
+                out[odd] = word
     return out
 
 
