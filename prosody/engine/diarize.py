@@ -938,7 +938,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             score = score + cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st,
                                                           context=f0_ctx, creak_st=cfg.pitch_creak_st,
                                                           top_st=cfg.pitch_top_st, creak_max=cfg.pitch_creak_max,
-                                                          creak_agree=cfg.pitch_creak_agree > 0)
+                                                          creak_agree=cfg.pitch_creak_agree)
         path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -2296,7 +2296,7 @@ def _relabels_a_stretch(first: np.ndarray, path: np.ndarray, min_frames: int) ->
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float,
                context: np.ndarray | None = None, creak_st: float = 0.0, top_st: float = 0.0,
-               creak_max: float = 5.0, creak_agree: bool = False) -> np.ndarray:
+               creak_max: float = 5.0, creak_agree: float = 0.0) -> np.ndarray:
     """Per-frame log-likelihood ratio (voice 1 over voice 0) of the pitch (semitones;
     nan: unvoiced, ratio 0) under one Gaussian per voice fitted on its voiced ``use``
     frames; (m,), within +-5 nats. Zeros when the two voices' medians lie less than
@@ -2329,8 +2329,8 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
     out = ratio(f0_st)
     if context is not None:
         asked = np.isfinite(context)
-        raw = out.copy()
-        out[asked & (np.sign(out) != np.sign(ratio(context)))] = 0.0
+        raw, rc = out.copy(), ratio(context)
+        out[asked & (np.sign(out) != np.sign(rc))] = 0.0
         with np.errstate(invalid="ignore"):
             for far, lim in ((f0_st - context, -creak_st), (context - f0_st, -top_st)):
                 if lim >= 0:
@@ -2339,6 +2339,7 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
                 own = [(np.sum(odd & use & (is1 == k)), np.sum(asked & use & (is1 == k))) for k in (False, True)]
                 (c0, n0), (c1, n1) = own
                 rate = np.log((c1 + 1) / (n1 + 2)) - np.log((c0 + 1) / (n0 + 2))
+                rate0 = rate
                 cp = []
                 for k in (False, True):
                     v = f0_st[odd & use & (is1 == k)]
@@ -2352,7 +2353,12 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
                     rate = rate + ll(*cp[1]) - ll(*cp[0])
                 word = np.clip(rate, -creak_max, creak_max)
                 if creak_agree:  # the frame's own word stands where its voice's creak says the same
-                    word = np.where(np.sign(word) == np.sign(raw[odd]), raw[odd], out[odd])
+                    ok = np.sign(word) == np.sign(raw[odd])
+                    if creak_agree == 2:  # and the voice it argues for creaks the more often
+                        ok &= np.sign(rate0) == np.sign(raw[odd])
+                    if creak_agree == 3:  # and the stretch argues weakly
+                        ok &= np.abs(rc[odd]) < 1.0
+                    word = np.where(ok, raw[odd], out[odd])
                 out[odd] = word
     return out
 
