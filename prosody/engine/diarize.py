@@ -256,10 +256,6 @@ class DiarizeConfig:
     pitch_min_st: float = 3.0
     pitch_tail_s: float = 0.8
     pitch_context_s: float = 0.5
-    pitch_creak_st: float = 8.0
-    pitch_top_st: float = 0.0
-    pitch_creak_max: float = 5.0
-    pitch_creak_agree: float = 1.0
     spatial_min_share: float = 0.04
     pitch_split_min_st: float = 0.0  # off: on unseen material (fresh2) it did not help; 6.0 turns it on
     pitch_split_min_voiced: int = 30
@@ -936,9 +932,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             score = score + cfg.spatial_weight * _ild_llr(ild_s, frame_lab == 1, conf & loud)
         if f0_st is not None:
             score = score + cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st,
-                                                          context=f0_ctx, creak_st=cfg.pitch_creak_st,
-                                                          top_st=cfg.pitch_top_st, creak_max=cfg.pitch_creak_max,
-                                                          creak_agree=cfg.pitch_creak_agree)
+                                                          context=f0_ctx)
         path = _viterbi2(score * weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -2295,8 +2289,7 @@ def _relabels_a_stretch(first: np.ndarray, path: np.ndarray, min_frames: int) ->
 
 
 def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: float,
-               context: np.ndarray | None = None, creak_st: float = 0.0, top_st: float = 0.0,
-               creak_max: float = 5.0, creak_agree: float = 0.0) -> np.ndarray:
+               context: np.ndarray | None = None) -> np.ndarray:
     """Per-frame log-likelihood ratio (voice 1 over voice 0) of the pitch (semitones;
     nan: unvoiced, ratio 0) under one Gaussian per voice fitted on its voiced ``use``
     frames; (m,), within +-5 nats. Zeros when the two voices' medians lie less than
@@ -2329,37 +2322,7 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
     out = ratio(f0_st)
     if context is not None:
         asked = np.isfinite(context)
-        raw, rc = out.copy(), ratio(context)
-        out[asked & (np.sign(out) != np.sign(rc))] = 0.0
-        with np.errstate(invalid="ignore"):
-            for far, lim in ((f0_st - context, -creak_st), (context - f0_st, -top_st)):
-                if lim >= 0:
-                    continue
-                odd = asked & (far < lim)  # creak (far under the stretch) / the tracker's top (far over it)
-                own = [(np.sum(odd & use & (is1 == k)), np.sum(asked & use & (is1 == k))) for k in (False, True)]
-                (c0, n0), (c1, n1) = own
-                rate = np.log((c1 + 1) / (n1 + 2)) - np.log((c0 + 1) / (n0 + 2))
-                rate0 = rate
-                cp = []
-                for k in (False, True):
-                    v = f0_st[odd & use & (is1 == k)]
-                    if len(v) < 20:
-                        break
-                    med = float(np.median(v))
-                    cp.append((med, max(1.4826 * float(np.median(np.abs(v - med))), 1.0)))
-                if len(cp) == 2:
-                    x = f0_st[odd]
-                    ll = lambda mu, sd: -0.5 * ((x - mu) / sd) ** 2 - np.log(sd)  # noqa: E731
-                    rate = rate + ll(*cp[1]) - ll(*cp[0])
-                word = np.clip(rate, -creak_max, creak_max)
-                if creak_agree:  # the frame's own word stands where its voice's creak says the same
-                    ok = np.sign(word) == np.sign(raw[odd])
-                    if creak_agree == 2:  # and the voice it argues for creaks the more often
-                        ok &= np.sign(rate0) == np.sign(raw[odd])
-                    if creak_agree == 3:  # and the stretch argues weakly
-                        ok &= np.abs(rc[odd]) < 1.0
-                    word = np.where(ok, raw[odd], out[odd])
-                out[odd] = word
+        out[asked & (np.sign(out) != np.sign(ratio(context)))] = 0.0
     return out
 
 
