@@ -57,7 +57,6 @@ import math
 
 from dataclasses import dataclass, field, replace
 
-import os
 import numpy as np
 
 from ..config import VadConfig
@@ -2311,14 +2310,7 @@ def _pitch_llr(f0_st: np.ndarray, is1: np.ndarray, use: np.ndarray, min_st: floa
         if len(v) < 50:
             return np.zeros(len(f0_st))
         med = float(np.median(v))
-        sd = max(1.4826 * float(np.median(np.abs(v - med))), 1.0)
-        for _ in range(int(os.environ.get("TRIM_IT", "0"))):  # trial: the register without its creak
-            k_ = v[np.abs(v - med) < float(os.environ.get("TRIM_Z", "2")) * sd]
-            if len(k_) < 50:
-                break
-            med = float(np.median(k_))
-            sd = max(1.4826 * float(np.median(np.abs(k_ - med))), 1.0)
-        par.append((med, sd))
+        par.append((med, max(1.4826 * float(np.median(np.abs(v - med))), 1.0)))
     (m0, s0), (m1, s1) = par
     if abs(m1 - m0) < min_st:
         return np.zeros(len(f0_st))
