@@ -57,7 +57,6 @@ import math
 
 from dataclasses import dataclass, field, replace
 
-import os
 import numpy as np
 
 from ..config import VadConfig
@@ -2396,9 +2395,7 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
         peak = r.max(axis=1)
         top = (r[:, 1:-1] >= r[:, :-2]) & (r[:, 1:-1] >= r[:, 2:]) & (r[:, 1:-1] >= 0.9 * peak[:, None])
         lag = lo + 1 + np.argmax(top, axis=1)  # the first local maximum near the best
-        st = 12.0 * np.log2(sr / lag / 100.0)
-        weak_low = (peak < float(os.environ.get("CREAK_PEAK", "0"))) & (st < float(os.environ.get("CREAK_BELOW_ST", "0")))
-        out[a:b] = np.where((peak > min_peak) & ~weak_low, st, np.nan)  # trial: weak low periodicity (creak) unvoiced
+        out[a:b] = np.where(peak > min_peak, 12.0 * np.log2(sr / lag / 100.0), np.nan)
     return out
 
 
