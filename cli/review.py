@@ -11,8 +11,9 @@ from prosody.report.text import terminal_safe
 
 from prosody.errors import ConfigError, InputError
 from .options import input_path, number, session_ref, whole_number
+from .sessions import _confirm
 
-EXIT_OK = 0
+EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def moments_config(args):
@@ -161,9 +162,9 @@ def cmd_note(args, out, err) -> int:
         note = store.add_note(stored.info.id, args.text, time_s=time_s, end_s=end_s, author=args.author or "",
                               moment=label)
     from prosody.report.wording import fmt_clock
-    out.write(f"session {stored.info.id}: note at {fmt_clock(note.time_s)}"
-              f"{' (' + terminal_safe(label) + ')' if label else ''}\n")
-    return EXIT_OK
+    said = _confirm(out, err, f"session {stored.info.id}: note at {fmt_clock(note.time_s)}"
+                              f"{' (' + terminal_safe(label) + ')' if label else ''}\n")
+    return EXIT_OK if said else EXIT_ERROR
 
 
 def _ranking_options(p) -> None:

@@ -23,7 +23,7 @@ from prosody.store.db import OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
 
 from .options import input_path, session_ref, store_help, store_path, whole_number
 
-EXIT_OK = 0
+EXIT_OK, EXIT_ERROR = 0, 1
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
 
 
@@ -608,8 +608,8 @@ def cmd_import(args, out, err) -> int:
         with _open(args, create=True) as store:  # a number typed is refused when taken; the file's: the next
             sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
             number = store.info(sid).meta.session_number
-            out.write(f"imported {terminal_safe(args.path)} as session {sid}"
-                      f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+            said = _confirm(out, err, f"imported {terminal_safe(args.path)} as session {sid}"
+                            f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
         live = bundle.doc.get("live")
         if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
             from prosody.report.wording import live_incomplete
@@ -622,14 +622,14 @@ def cmd_import(args, out, err) -> int:
         if is_unsaved_copy(args.path):  # committed: the copy kept after a failed --save has done its job
             removed, left = remove_unsaved_copy(args.path)
             if removed:
-                out.write(f"removed the rescue copy {terminal_safe(', '.join(removed))}: "
-                          "the session is in the store\n")
+                said = _confirm(out, err, f"removed the rescue copy {terminal_safe(', '.join(removed))}: "
+                                "the session is in the store\n") and said
             for why in left:
                 err.write(f"prosody: warning: could not remove the rescue copy {terminal_safe(why)}; "
                           "delete it by hand\n")
     if came:  # said last: the import and the removal were not cut short
         return _signalled(came, err, f"the session was imported as session {sid} first")
-    return EXIT_OK
+    return EXIT_OK if said else EXIT_ERROR
 
 
 @contextlib.contextmanager
@@ -650,6 +650,24 @@ def _signals_wait():
             signal.signal(s, handler)
 
 
+def _confirm(out, err, text: str) -> bool:
+    """A store-changing command's line saying what it did (``text``, one line) to ``out``, flushed at
+    once. Where standard output fails (a full disk, a reader gone), the change is made all the same:
+    the line goes to ``err`` with why (it said only ``cannot write to standard output`` before, after a
+    delete that had happened) and False is returned, for the command's exit status."""
+    try:
+        out.write(text)
+        out.flush()
+        return True
+    except OSError as exc:
+        _unsaid(err, exc, text)
+        return False
+
+
+def _unsaid(err, exc: OSError, done: str) -> None:
+    err.write(f"prosody: error: cannot write to standard output ({exc.strerror or exc}); done: {done}")
+
+
 def _signalled(came: list[int], err, done: str) -> int:
     """After a ``_signals_wait`` block that a signal came during: one line saying what was ``done``
     first, and the shell's status for the first signal (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
@@ -661,7 +679,7 @@ def _signalled(came: list[int], err, done: str) -> int:
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
-    built, tabled, came = [], False, []
+    built, tabled, came, said = [], False, [], True
     with _open(args) as store:
         try:
             info = store.info(args.session)
@@ -684,8 +702,9 @@ def cmd_delete(args, out, err) -> int:
             files = (f"{len(swept)} frames file{'s' if len(swept) != 1 else ''} that no session held (left by an "
                      "interrupted delete or save)")
             also = f" and {files}" if swept else ""
-            out.write(f"session {sid} was deleted already; its rows in the batch ledger{also} are erased now\n"
-                      if left else f"no session {sid} in the store (deleted already); {files} erased now\n")
+            said = _confirm(out, err, f"session {sid} was deleted already; its rows in the batch ledger{also} are "
+                            "erased now\n" if left else f"no session {sid} in the store (deleted already); {files} "
+                            "erased now\n")
         else:
             built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
             if store.readonly:  # a read-only (or full) store says so itself
@@ -694,7 +713,7 @@ def cmd_delete(args, out, err) -> int:
                 with _signals_wait() as came:
                     with forgetting_session(store.path, info.id, info.uid) as tabled:
                         sid = store.delete(args.session)
-            out.write(f"deleted session {sid}\n")
+            said = _confirm(out, err, f"deleted session {sid}\n")
     if tabled:  # a copy prosody wrote without being asked for this session alone: never left unsaid
         err.write(f"prosody: note: session {sid} was analysed by `prosody batch`, whose per-session table "
                   f"(--table, by default prosody-batch.csv and .parquet in the folder it ran in) still holds its row "
@@ -704,7 +723,7 @@ def cmd_delete(args, out, err) -> int:
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")
     if came:  # said last, after what was done: the delete was not cut short
         return _signalled(came, err, f"session {sid} was deleted completely first")
-    return EXIT_OK
+    return EXIT_OK if said else EXIT_ERROR
 
 
 def cmd_feedback(args, out, err) -> int:
@@ -715,8 +734,7 @@ def cmd_feedback(args, out, err) -> int:
                                 rating=None if args.rating is None else parse_rating(args.rating))
         sid = store.resolve(args.session)
     what = f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs" else f"rating {fb.total}/5"
-    out.write(f"session {sid}: client {what}\n")
-    return EXIT_OK
+    return EXIT_OK if _confirm(out, err, f"session {sid}: client {what}\n") else EXIT_ERROR
 
 
 def cmd_edit(args, out, err) -> int:
@@ -733,11 +751,17 @@ def cmd_edit(args, out, err) -> int:
                                session_number=args.session_number,
                                recorded_at=parse_when(args.date) if args.date is not None else None, notes=args.notes,
                                add_tags=args.tag, remove_tags=args.untag)
-    Console(file=out).print(show_view_head(info))
+    try:
+        Console(file=out).print(show_view_head(info))
+        out.flush()
+        said = True
+    except OSError as exc:  # edited all the same: said, not left for 'cannot write to standard output' alone
+        _unsaid(err, exc, f"session {info.id} edited\n")
+        said = False
     if before is not None and info.meta.session_number != before and args.session_number is None:
         err.write(f"prosody: note: {_client_words(info.meta)} already has a session number {before}: session "
                   f"{info.id} is now number {info.meta.session_number} (--session-number N gives another)\n")
-    return EXIT_OK
+    return EXIT_OK if said else EXIT_ERROR
 
 
 def _client_words(meta) -> str:

@@ -7,10 +7,10 @@ from pathlib import Path
 from prosody.errors import InputError
 from prosody.report.text import terminal_safe
 
-from .sessions import _open, _signalled, _signals_wait, _store_option
+from .sessions import _confirm, _open, _signalled, _signals_wait, _store_option
 from .options import input_path, session_ref, voices_told
 
-EXIT_OK = 0
+EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def load_profile(args):
@@ -71,10 +71,10 @@ def cmd_enrol(args, out, err) -> int:
         with _signals_wait() as came:  # a biometric profile: its commit and the checkpoint that erases it
             with _open(args) as store:
                 store.delete_profile(args.delete)
-        out.write(terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
+        said = _confirm(out, err, terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
         if came:  # said last: the delete was not cut short
             return _signalled(came, err, "the voice profile was deleted completely first")
-        return EXIT_OK
+        return EXIT_OK if said else EXIT_ERROR
     if not args.therapist:
         raise InputError("enrol needs --therapist NAME: the profile is kept under that name")
     if (args.file is None) == (args.from_session is None):
@@ -103,15 +103,15 @@ def cmd_enrol(args, out, err) -> int:
             source = f"session {sid} ({speaker})"
             before = store.profile(args.therapist)
             store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
-    out.write(terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from {source}, "
-                            f"{prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
+    said = _confirm(out, err, terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from "
+                                            f"{source}, {prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
     if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
         err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
                                 "profile of two voices would name either one the therapist") + "\n")
     if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
         err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
                                 f"{before.get('created_at', '?')} from {before.get('source', '?')}") + "\n")
-    return EXIT_OK
+    return EXIT_OK if said else EXIT_ERROR
 
 
 def cmd_relabel(args, out, err) -> int:
@@ -121,8 +121,9 @@ def cmd_relabel(args, out, err) -> int:
         doc, frames = relabel(stored.doc, store.frames(stored.info.id))
         store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id)
     a, b = doc["speaker_order"]
-    out.write(terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and {b}); measures recomputed") + "\n")
-    return EXIT_OK
+    said = _confirm(out, err, terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and {b}); "
+                                            "measures recomputed") + "\n")
+    return EXIT_OK if said else EXIT_ERROR
 
 
 def add_parser(sub) -> None:

@@ -172,6 +172,32 @@ def test_a_command_writing_to_a_full_or_closed_standard_output_says_so_in_one_li
     assert r.returncode == 1 and r.stderr == "prosody: error: cannot write to standard output: Broken pipe\n", r.stderr
 
 
+def test_a_store_change_whose_line_cannot_be_written_says_what_was_done(tmp_path, short_wav, dev_full):
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet")[0] == 0
+    r = _prosody("relabel", "1", "--store", store, stdout=dev_full)
+    assert r.returncode == 1 and r.stderr.startswith("prosody: error: cannot write to standard output (No space left "
+                                                     "on device); done: session 1: the two voices exchanged"), r.stderr
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    r = _prosody("feedback", "1", "--rating", "4", "--store", store, stdout=dev_full)
+    assert r.returncode == 1 and r.stderr == ("prosody: error: cannot write to standard output (No space left on "
+                                              "device); done: session 1: client rating 4/5\n"), r.stderr
+    r = _prosody("edit", "1", "--client", "C-Edited", "--store", store, stdout=dev_full)
+    assert r.returncode == 1 and r.stderr == ("prosody: error: cannot write to standard output (No space left on "
+                                              "device); done: session 1 edited\n"), r.stderr
+    assert "C-Edited" in run_cli("show", "1", "--store", store)[1]
+    # before: only 'cannot write to standard output: No space left on device', the session deleted all the same
+    r = _prosody("delete", "1", "--store", store, stdout=dev_full)
+    assert r.returncode == 1 and r.stderr == ("prosody: error: cannot write to standard output (No space left on "
+                                              "device); done: deleted session 1\n"), r.stderr
+    db = sqlite3.connect(f"file:{store / 'sessions.db'}?mode=ro", uri=True)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
+    finally:
+        db.close()
+    assert run_cli("sessions", "--store", store)[1].startswith("0 sessions")
+
+
 # -- 4. the session's recording replaced by something that is not a file ----------------------------------
 
 @pytest.mark.parametrize("kind", ["fifo", "folder"])
