@@ -136,6 +136,21 @@ def test_real_voices_mixed_by_the_split_in_noise_are_said_unsure(dev01_pair):
     assert np.array_equal(d.speech, off.speech)
 
 
+def test_an_unsure_split_on_the_live_channel_of_a_stereo_recording_is_said(dev01_pair):
+    """The same noisy mono on the first channel of a stereo file whose second is digital silence (one
+    microphone on one input of a two-input recorder): the loud channel is diarized alone, its split
+    is withheld, and the separate reading that stands says who spoke when is unsure (it said
+    nothing of it before)."""
+    import prosody.engine.speakers as speakers
+    cases, with_noise = dev01_pair
+    x, _ = cases["AMI dev01 s104 mono"]
+    y = with_noise(x, 15.0, np.random.default_rng(1))
+    y = np.asarray(y, dtype=np.float32).reshape(-1)
+    att = speakers.attribute(np.stack([y, np.zeros_like(y)], axis=1))
+    assert att.layout == "separate" and att.live_channel is None
+    assert len([w for w in att.warnings if w.startswith(speakers.UNSURE_NOTE)]) == 1, att.warnings
+
+
 @pytest.mark.parametrize("name,snr_db", [("AMI dev01 s104 mono", None), ("AMI dev01 s102 mono", 15.0)])
 def test_real_voices_told_apart_are_not_said_unsure(dev01_pair, name, snr_db):
     """The same men as recorded, and another of their placements in the same noise where the split

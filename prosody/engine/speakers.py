@@ -974,6 +974,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
             if channels:
                 warnings.append(check_channels_claim(report))
         else:
+            if d.unsure:  # a split withheld there: the separate reading stands, and is said unsure
+                warnings.append(unsure_text(d))
             d, live = None, None
     lag_ms = report.evidence.get("copy_lag_ms")
     if lag_ms is not None and used == "shared" and x.shape[1] >= 2:
