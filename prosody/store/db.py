@@ -434,19 +434,18 @@ def _normalised(meta: SessionMeta) -> SessionMeta:
 def _read_only_folder(path: Path) -> bool:
     """True when the store folder ``path`` exists and cannot be written: on a
     read-only file system (``ST_RDONLY``) or, for its user, a read-only folder."""
-    try:
-        if os.statvfs(path).f_flag & os.ST_RDONLY:
-            return True
-    except (OSError, AttributeError):
+    on_read_only_fs = _on_read_only_fs(path)
+    if on_read_only_fs is None:
         return False
-    return (path / DB_NAME).is_file() and not os.access(path, os.W_OK)
+    return on_read_only_fs or (path / DB_NAME).is_file() and not os.access(path, os.W_OK)
 
 
-def _on_read_only_fs(path: Path) -> bool:
+def _on_read_only_fs(path: Path) -> bool | None:
+    """Whether ``path`` lies on a read-only file system (``ST_RDONLY``); None where that cannot be read."""
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):
-        return False
+        return None
 
 
 def _set_mode(path: Path, mode: int) -> None:
