@@ -434,6 +434,49 @@ def test_a_stopped_batch_exits_says_how_to_resume_and_leaves_no_worker(tmp_path,
         pytest.fail("worker processes were left running after the signal")
 
 
+_CUT_RESULT_SCRIPT = """
+import gc, os, struct, sys, time
+from multiprocessing.queues import SimpleQueue
+from prosody.batch.runner import _LocalBackend
+
+def send_half_a_result(marker):
+    # what a worker killed while it sends a big result leaves in the pipe: a length and a start
+    queue = next(o for o in gc.get_objects() if isinstance(o, SimpleQueue))
+    os.write(queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 1000)
+    open(marker, "w").close()
+    time.sleep(600)
+
+if __name__ == "__main__":
+    marker = sys.argv[1]
+    backend = _LocalBackend(1)
+    backend.pool.submit(send_half_a_result, marker)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the pool's thread is now waiting for the rest of the message
+    backend.close(cancel=True)
+    print("closed", flush=True)
+"""
+
+
+def test_a_stopped_batch_ends_when_a_worker_is_cut_off_inside_a_result(tmp_path):
+    """The CI run of stop 48 hung here: SIGTERM reached a worker while it sent its result, the
+    pool's thread waited for the rest of the message on a pipe whose write end the parent holds
+    too, and the interpreter waited for that thread at exit (the line 'the workers are stopped'
+    was said, the process never ended). Planted: a worker that sends a message's length and a
+    part of it, then is stopped."""
+    script = tmp_path / "cut.py"
+    script.write_text(_CUT_RESULT_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO)] + sys.path))
+    try:
+        proc = subprocess.run([sys.executable, str(script), str(tmp_path / "started")], capture_output=True,
+                              text=True, timeout=40, env=env, cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the stopped pool never let the process end (its thread waits on a cut-off result)")
+    assert (tmp_path / "started").exists(), proc.stderr
+    assert proc.returncode == 0 and "closed" in proc.stdout, proc.stderr
+
+
 # -- 6. analyze --save into a corrupt or full store -------------------------------------------------------------
 def test_corrupt_store_is_refused_before_analysing(tmp_path, victim):
     store = tmp_path / "st"

@@ -1071,7 +1071,19 @@ class _LocalBackend:
             return
         # stopped (Ctrl-C, SIGTERM): the workers are terminated, not left blocked on a queue
         procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        # shutdown() forgets the pool's thread and queues: they are taken first
+        manager = getattr(self.pool, "_executor_manager_thread", None)
+        writer = getattr(getattr(self.pool, "_result_queue", None), "_writer", None)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        # A worker terminated while it sends a result (megabytes of frames) leaves the pool's thread
+        # waiting for the rest of the message on a pipe whose write end this process holds too: it
+        # would wait for ever, and the interpreter joins that thread at exit (a stopped batch that
+        # said so and never ended). With this end closed, the cut message reads as the pipe's end.
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
         for p in procs:
             try:
                 p.terminate()
@@ -1083,7 +1095,6 @@ class _LocalBackend:
                 p.kill()
                 p.join(timeout=1.0)
         # the pool's own thread sees its workers gone and ends; the interpreter joins it at exit
-        manager = getattr(self.pool, "_executor_manager_thread", None)
         if manager is not None:
             manager.join(timeout=5.0)
 
