@@ -81,6 +81,8 @@ class AudioFile:
             if "does not exist or is not a regular file" in sndfile_error:  # libsndfile's word for "cannot parse"
                 sndfile_error = "too short or damaged to hold audio"
             self._open_ffmpeg(sndfile_error)
+        if self._backend == "sndfile" and self._format == "FLAC" and self.n_samples == -1:
+            self._open_unsized_flac()
         _check_header(self)
         if self._backend == "sndfile" and self.n_samples == 0 and self._header_n_samples == 0:
             raise InputError(f"no audio in {self.path}")
@@ -121,6 +123,24 @@ class AudioFile:
         except Exception:  # av raises many error classes; all mean "not decodable"
             raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
         self._backend = "ffmpeg"
+
+    def _open_unsized_flac(self) -> None:
+        """A FLAC whose STREAMINFO gives no length (0, "unknown": written to a pipe, ``ffmpeg ... -f flac -``)
+        is read through FFmpeg where ``av`` is installed: libsndfile's reader seeks at such a file's end,
+        fails (``Internal psf_fseek() failed.``) and drops its last frame (21 ms of the fixture). Without
+        ``av`` it is read by libsndfile and the loss is said when it is read (``_blocks_sndfile``)."""
+        self._unsized_flac = True
+        try:
+            import av  # noqa: F401 - optional: FFmpeg's libraries
+        except ImportError:
+            return
+        kept = self.sample_rate, self.channels, self.n_samples, list(self.warnings)
+        try:
+            self._open_ffmpeg("libsndfile reads it but its last frame")
+        except InputError:  # FFmpeg cannot: libsndfile's reading, and its word on the loss
+            self.sample_rate, self.channels, self.n_samples, self.warnings = kept
+            return
+        self.subtype = None  # decoded by FFmpeg: not read again from the file by libsndfile (speaker_channels)
 
     @property
     def duration_s(self) -> float | None:
@@ -238,6 +258,16 @@ class AudioFile:
             self.warnings.append(f"{self.path} is truncated: header says {claimed / self.sample_rate:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part"
                                  + (f" (decoder: {str(error).strip()})" if error is not None else ""))
+        elif error is not None and getattr(self, "_unsized_flac", False):
+            # no length in its header (written to a pipe): libsndfile seeks at its end, fails, and drops the last
+            # frame; a whole file, not a damaged one (FFmpeg reads it whole where ``av`` is installed)
+            block = _flac_max_block(self.path)
+            most = f" (at most {block / self.sample_rate * 1000:.0f} ms)" if block else ""
+            self.warnings.append(
+                f"{self.path} is a FLAC without its length in its header (written to a pipe); libsndfile reads "
+                f"it but its last frame{most}: {got / self.sample_rate:.2f} s were analysed. To read it whole, "
+                f"install FFmpeg's libraries (`pip install av`) or rewrite it with its length, e.g. `ffmpeg -i "
+                f"{_shell_word(self.path)} -c:a flac whole.flac`")
         elif error is not None:
             self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s ({error}); "
                                  "analysed the readable part")
@@ -336,6 +366,18 @@ def _shell_word(path: Path) -> str:
     """``path`` as one word of a command line to copy (quoted when it must be)."""
     import shlex
     return shlex.quote(str(path))
+
+
+def _flac_max_block(path: Path) -> int:
+    """A FLAC's largest block (samples a channel in a frame) from its STREAMINFO; 0 where not read."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(14)
+    except OSError:
+        return 0
+    if len(head) < 14 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:
+        return 0
+    return int.from_bytes(head[10:12], "big")
 
 
 def _ogg_stream_unfinished(path: Path) -> bool:
@@ -681,6 +723,24 @@ class FileSource:
         return [f"{self.files[short].path} ends at {clock_text(ends[short])}, {gap:.0f} s before "
                 f"{self.files[1 - short].path}: {whom} is not recorded after {clock_text(ends[short])}, and every "
                 "figure takes them for silent there"]
+
+    def _open_unsized_flac(self) -> None:
+        """A FLAC whose STREAMINFO gives no length (0, "unknown": written to a pipe, ``ffmpeg ... -f flac -``)
+        is read through FFmpeg where ``av`` is installed: libsndfile's reader seeks at such a file's end,
+        fails (``Internal psf_fseek() failed.``) and drops its last frame (21 ms of the fixture). Without
+        ``av`` it is read by libsndfile and the loss is said when it is read (``_blocks_sndfile``)."""
+        self._unsized_flac = True
+        try:
+            import av  # noqa: F401 - optional: FFmpeg's libraries
+        except ImportError:
+            return
+        kept = self.sample_rate, self.channels, self.n_samples, list(self.warnings)
+        try:
+            self._open_ffmpeg("libsndfile reads it but its last frame")
+        except InputError:  # FFmpeg cannot: libsndfile's reading, and its word on the loss
+            self.sample_rate, self.channels, self.n_samples, self.warnings = kept
+            return
+        self.subtype = None  # decoded by FFmpeg: not read again from the file by libsndfile (speaker_channels)
 
     @property
     def duration_s(self) -> float | None:
