@@ -689,10 +689,13 @@ def cmd_delete(args, out, err) -> int:
                 raise
             sid = int(ref)
             with _signals_wait() as came:
-                try:  # unreferenced and a minute old: no session's, no save's in progress (see Store.gc)
-                    swept = store.gc(min_age_s=OWN_ORPHAN_MIN_AGE_S)
+                # the file a killed delete named (erased when the store was opened, whatever its age), then any
+                # unreferenced and a minute old: no session's, no save's in progress (see Store.gc)
+                swept = list(getattr(store, "finished_deletes", []))
+                try:
+                    swept += store.gc(min_age_s=OWN_ORPHAN_MIN_AGE_S)
                 except (OSError, ProsodyError):  # unreadable, read-only or replaced: said by the command that needs it
-                    swept = []
+                    pass
                 left = ledger_holds(store.path, sid)
                 if left:
                     with forgetting_session(store.path, sid, None) as tabled:
