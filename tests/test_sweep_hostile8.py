@@ -1,0 +1,328 @@
+"""Hostile sweep 8: the leftovers of sweeps 6 and 7, then spreadsheets and the locale (the house way of the
+earlier sweeps: one clear line on stderr, a non-zero exit, no traceback; every file under tmp_path). Each
+defect with what happened before and what happens now:
+
+1. A FLAC written to a pipe (``ffmpeg ... -f flac - | ...``, ``sox ... -t flac - | ...``: STREAMINFO's length
+   is 0, "unknown") lost its last frame: libsndfile seeks at such a file's end and fails ("Internal psf_fseek()
+   failed."): 643,072 of the fixture's 643,406 samples were read (21 ms short) and the warning called a whole
+   file "decoding stopped at 40.19 s". Such a file is now read through FFmpeg (``av``) where installed: every
+   sample, no warning, the same analysis as the fixture's; without ``av`` the warning says what it is and how
+   to read it whole.
+2. A 40- to 64-letter speaker name without a space made the tables of figures by speaker (and the phases
+   table's headers) wider than their sections (phases: 3804 px in a 1000 px section), and a 200-letter client
+   the trend page's table 5663 px wide. Typed names in those tables now wrap in their cells.
+3. A delete killed after its commit left the session's frames file, and ``delete N`` run again kept it while
+   it was under a minute old (it might have been a save in progress): the delete now names the file it is
+   erasing (a marker made before its commit), and the next open of the store erases exactly that file, young
+   or old.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import FIXTURES, run_cli
+
+DIALOGUE = FIXTURES / "dialogue.flac"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _one_line(rc, err, code=2):
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+
+
+def _count(db_path, sql) -> int:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return db.execute(sql).fetchone()[0]
+    finally:
+        db.close()
+
+
+# -- 1. a FLAC written to a pipe ----------------------------------------------------------------------------
+
+def _unsized_flac(tmp_path: Path, how: str) -> Path:
+    """The fixture as a FLAC whose STREAMINFO gives no length, as a writer to a pipe leaves it: ffmpeg's own
+    (``ffmpeg -i F -f flac - | cat > x.flac``), or libsndfile's FLAC with the length zeroed (no ffmpeg needed)."""
+    out = tmp_path / f"pipe-{how}.flac"
+    if how == "ffmpeg":
+        if shutil.which("ffmpeg") is None:
+            pytest.skip("ffmpeg is not installed")
+        r = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(DIALOGUE), "-f", "flac", "-"],
+                           capture_output=True, timeout=120)  # to a pipe: it cannot go back to write the length
+        assert r.returncode == 0, r.stderr
+        out.write_bytes(r.stdout)
+    else:
+        x, sr = sf.read(DIALOGUE, dtype="int16")
+        sf.write(out, x, sr, subtype="PCM_16", format="FLAC")
+        b = bytearray(out.read_bytes())
+        assert b[:4] == b"fLaC" and b[4] & 0x7F == 0  # STREAMINFO first: its 36-bit total at bytes 21.5-26
+        v = int.from_bytes(b[18:26], "big")
+        b[18:26] = ((v >> 36) << 36).to_bytes(8, "big")
+        out.write_bytes(bytes(b))
+    assert sf.info(out).frames >= 1 << 62  # libsndfile's "length unknown"
+    return out
+
+
+@pytest.mark.parametrize("how", ["ffmpeg", "zeroed"])
+def test_a_flac_written_to_a_pipe_is_read_whole_without_a_word(tmp_path, how):
+    pytest.importorskip("av")
+    from prosody.engine.sources import AudioFile
+    flac = _unsized_flac(tmp_path, how)
+    truth, _ = sf.read(DIALOGUE, dtype="float32", always_2d=True)
+    f = AudioFile(flac)
+    got = np.concatenate(list(f.blocks(16000)))
+    assert got.shape == truth.shape == (643406, 2)  # before: 643072 (the last frame, 21 ms, lost)
+    assert np.array_equal(got, truth)  # lossless: the fixture's samples, bit for bit
+    assert f.warnings == [] and f.subtype is None  # decoded by FFmpeg: never read again through libsndfile
+    assert np.array_equal(f.read(640000, 650000), truth[640000:])  # a seek near its end, too
+    rc, _, err = run_cli("analyze", flac, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0 and err == "", err  # before: "decoding stopped at 40.19 s (Internal psf_fseek() failed.)"
+    rc, _, err = run_cli("analyze", DIALOGUE, "--json", tmp_path / "ref.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    doc, ref = (json.loads((tmp_path / n).read_text()) for n in ("o.json", "ref.json"))
+    for d in (doc, ref):
+        d.pop("audio"), d.pop("sources")
+    assert doc["warnings"] == [] and doc == ref  # the analysis of the whole recording, to the last figure
+
+
+def test_without_ffmpeg_a_flac_written_to_a_pipe_is_said_for_what_it_is(tmp_path, monkeypatch):
+    from prosody.engine.sources import AudioFile
+    flac = _unsized_flac(tmp_path, "zeroed")
+    monkeypatch.setitem(sys.modules, "av", None)  # FFmpeg's libraries not installed
+    f = AudioFile(flac)
+    got = sum(len(b) for b in f.blocks(16000))
+    assert 643406 - 4096 <= got < 643406  # libsndfile's reading: all but its last frame (its blocks: 4096)
+    assert f.warnings == [
+        f"{flac} is a FLAC without its length in its header (written to a pipe); libsndfile reads it but its "
+        f"last frame (at most 256 ms): {got / 16000:.2f} s were analysed. To read it whole, install FFmpeg's "
+        f"libraries (`pip install av`) or rewrite it with its length, e.g. `ffmpeg -i {flac} -c:a flac "
+        "whole.flac`"], f.warnings  # before: "decoding stopped at 40.19 s (Internal psf_fseek() failed.)"
+
+
+def test_a_truncated_flac_written_to_a_pipe_is_still_said_truncated(tmp_path):
+    pytest.importorskip("av")
+    flac = _unsized_flac(tmp_path, "zeroed")
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(flac.read_bytes()[:700_000])
+    rc, _, err = run_cli("analyze", cut, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    (warning,) = json.loads((tmp_path / "o.json").read_text())["warnings"]
+    assert warning.startswith(f"{cut}: decoding stopped at ") and "analysed the readable part" in warning
+
+
+# -- 2. long speaker and client names in the tables of the pages -------------------------------------------
+
+SECTIONS_JS = ("[...document.querySelectorAll('section')].filter(s => s.scrollWidth > s.clientWidth + 1)"
+               ".map(s => s.id + ':' + s.scrollWidth)")
+
+
+def _render(page: Path, shot: Path, width: int) -> dict:
+    from tests.test_report import CHROMIUM, _cdp_render
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium to check reports in a real browser")
+    r = _cdp_render(page, shot, width=width, extra_js=SECTIONS_JS)
+    assert r["requests"] == [] and r["console"] == [] and r["exceptions"] == [] and r["log_errors"] == [], r
+    return r["facts"]
+
+
+def test_a_long_speaker_name_wraps_in_the_tables_of_figures(tmp_path, short_wav):
+    """A 64-letter therapist and a 40-letter client (the longest speaker name taken is 64) in the session
+    page: the tables of figures by speaker (speakers, phases, voice quality) were 1137, 3804 and 1053 px
+    wide in their 1000 px sections at 1200 px; they now fit as a table with short names does (at 760 px the
+    phases table, nine columns, scrolls as it does with the names 'therapist' and 'client')."""
+    long_page, short_page = tmp_path / "long.html", tmp_path / "short.html"
+    for store, names, page in ((tmp_path / "s1", ("S" * 64, "C" * 40), long_page),
+                               (tmp_path / "s2", ("therapist", "client"), short_page)):
+        rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                             "--channels", f"{names[0]}=left,{names[1]}=right")
+        assert rc == 0, err
+        rc, _, err = run_cli("report", "1", "-o", page, "--store", store)
+        assert rc == 0, err
+    html = long_page.read_text()
+    assert f'<span class="typed">{"S" * 64}</span>' in html  # kept whole: wrapped by the browser only
+    for width in (1200, 760):
+        long_f = _render(long_page, tmp_path / f"l{width}.png", width)
+        short_f = _render(short_page, tmp_path / f"s{width}.png", width)
+        assert long_f["scrollWidth"] <= long_f["clientWidth"], long_f
+        scrolling = {s.split(":")[0] for s in long_f["extra"]}
+        assert scrolling <= {s.split(":")[0] for s in short_f["extra"]}, (long_f["extra"], short_f["extra"])
+        assert not scrolling & {"speakers", "voice-quality"}, long_f["extra"]
+        if width == 1200:
+            assert long_f["extra"] == [], long_f["extra"]  # before: speakers:1137, phases:3804, voice-quality:1053
+
+
+def test_a_long_client_name_wraps_in_the_trend_table(tmp_path, short_wav):
+    store = tmp_path / "store"
+    for _ in range(2):
+        rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                             "--therapist", "ann", "--client", "W" * 200)  # the longest pseudonym taken
+        assert rc == 0, err
+    page = tmp_path / "t.html"
+    rc, _, err = run_cli("trend", "--therapist", "ann", "-o", page, "--store", store)
+    assert rc == 0, err
+    for width in (1200, 760):
+        f = _render(page, tmp_path / f"t{width}.png", width)
+        assert f["scrollWidth"] <= f["clientWidth"] and f["extra"] == [], f  # before: table:5663
+
+
+# -- 3. a delete killed after its commit, the frames file under a minute old ---------------------------------
+
+KILL_IN_DELETE = r"""
+import os, signal, sys
+from contextlib import contextmanager
+from prosody.store import db as store_db
+real_tx = store_db.Store._tx
+@contextmanager
+def tx(self, **kw):
+    with real_tx(self, **kw) as d:
+        yield d
+        if os.environ["H8_WHEN"] == "before":  # in the transaction: nothing committed
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)  # committed: the session's rows are gone, its frames file not yet
+store_db.Store._tx = tx
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def _killed_delete(store: Path, when: str) -> int:
+    r = subprocess.run([sys.executable, "-c", KILL_IN_DELETE, "delete", "1", "--store", str(store)],
+                       capture_output=True, text=True, cwd=REPO, timeout=120,
+                       env={**os.environ, "H8_WHEN": when, "PYTHONPATH": str(REPO)})
+    return r.returncode
+
+
+def _saved(tmp_path, short_wav) -> tuple[Path, Path]:
+    store = tmp_path / "store"
+    rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                         "--therapist", "Therapist-Zyxwv", "--client", "Pseudo-Qwvut")
+    assert rc == 0, err
+    (frames,) = (store / "frames").iterdir()
+    return store, frames
+
+
+def test_a_delete_killed_after_its_commit_is_finished_by_delete_again_however_young(tmp_path, short_wav):
+    """The session saved a moment before (its frames file seconds old): ``delete 1`` again said 'no session
+    1' and kept the frames file (per-frame pitch and loudness) for a minute, then until some later delete's
+    sweep. It now erases it, says so, exit 0; an unreferenced young file that no delete named (a save in
+    progress) is left."""
+    store, frames = _saved(tmp_path, short_wav)
+    assert time.time() - frames.stat().st_mtime < 60
+    assert _killed_delete(store, "after") == -signal.SIGKILL
+    assert frames.exists() and _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert (store / "frames" / f".deleting-{frames.name}").exists()  # the delete named what it was erasing
+    young = store / "frames" / "0123abcd.0a1b2c.npz"  # unreferenced, a second old: a save in progress
+    young.write_bytes(b"in progress")
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0 and err == "", (rc, err)  # before: exit 2, "no session '1'", the frames file kept
+    assert out == ("no session 1 in the store (deleted already); 1 frames file that no session held (left by an "
+                   "interrupted delete or save) erased now\n"), out
+    assert sorted(os.listdir(store / "frames")) == [young.name]
+    assert not any(b"Zyxwv" in p.read_bytes() for p in store.rglob("*") if p.is_file())
+
+
+def test_the_next_open_of_the_store_finishes_a_killed_delete(tmp_path, short_wav):
+    store, frames = _saved(tmp_path, short_wav)
+    assert _killed_delete(store, "after") == -signal.SIGKILL and frames.exists()
+    rc, out, err = run_cli("sessions", "--store", store)  # any command that opens the store for writing
+    assert rc == 0, err
+    assert os.listdir(store / "frames") == []  # before: kept until a delete's sweep, a minute old at least
+
+
+def test_a_delete_killed_before_its_commit_keeps_the_session_and_its_frames(tmp_path, short_wav):
+    store, frames = _saved(tmp_path, short_wav)
+    assert _killed_delete(store, "before") == -signal.SIGKILL
+    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    rc, out, err = run_cli("show", "1", "--store", store)
+    assert rc == 0, err
+    assert os.listdir(store / "frames") == [frames.name]  # the marker gone, the file its session holds kept
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert (rc, out) == (0, "deleted session 1\n"), (rc, out, err)
+    assert os.listdir(store / "frames") == []
+
+
+# -- 4. CSV opened in a spreadsheet that splits at ";" (or at tabs, or at line breaks) ---------------------------
+
+def _cells_a_spreadsheet_may_see(text: str):
+    """Every cell of ``text`` as a spreadsheet may cut it: at "," as CSV says, and at ";" (Excel opens a .csv
+    with the system's list separator, ";" where the decimal mark is a comma), at tabs (a tab-separated import),
+    at every line break (a quoted field's line break ends the row where the quote is not at the cell's start),
+    whatever the quotes; a cell's opening quote dropped."""
+    import re
+    for line in re.split(r"\r\n|\r|\n", text):
+        for sep in (",", ";", "\t"):
+            for cell in line.split(sep):
+                yield cell[1:] if cell.startswith('"') else cell
+
+
+def _runs_as_formula(cell: str) -> bool:
+    if not cell.startswith(("=", "+", "-", "@")):
+        return False
+    try:
+        float(cell)  # a negative number is a number
+    except ValueError:
+        return True
+    return False
+
+
+HIDDEN = ("ann;=cmd|' /C calc'!A0;", "couples\t+1+1", "x;@SUM(A1)")
+
+
+def test_a_formula_after_a_separator_inside_a_typed_name_is_neutralised_in_the_batch_table(tmp_path):
+    from prosody.batch.runner import LIST_SEPARATOR, TABLE_COLUMNS, read_table_csv, write_table
+    cols = dict(TABLE_COLUMNS)
+    rows = []
+    for i, name in enumerate(HIDDEN):
+        r = {c: None for c in cols}
+        r.update(session_id=i + 1, uid=f"u{i}", file=f"/a/rec;=1+1\n-2+3,{i}.wav", therapist=name, client="C-1",
+                 speakers=LIST_SEPARATOR.join(("therapist", "=HYPERLINK(A1)")),  # the second speaker's label
+                 tags=LIST_SEPARATOR.join(("intake", "-cmd")), duration_s=61.25, warmth_score=-1.5,
+                 turn_taking=True)
+        rows.append(r)
+    (path,) = write_table(rows, tmp_path / "t", parquet=False)
+    text = path.read_bytes().decode("utf-8")
+    formulas = [c for c in _cells_a_spreadsheet_may_see(text) if _runs_as_formula(c)]
+    assert formulas == [], formulas  # before: "=cmd|' /C calc'!A0", "=HYPERLINK(A1)", "-cmd", "@SUM(A1)", "=1+1"...
+    back = read_table_csv(path)  # reading back gives what was typed
+    assert [r["therapist"] for r in back] == list(HIDDEN)
+    assert all(r["speakers"] == "therapist;=HYPERLINK(A1)" and r["tags"] == "intake;-cmd" for r in back)
+    assert all(r["file"].startswith("/a/rec;=1+1\n-2+3,") for r in back)
+    assert all(r["warmth_score"] == -1.5 and r["duration_s"] == 61.25 for r in back)  # numbers stay numbers
+    assert "-1.5" in text.split("\r\n")[1].split(",") and ",61.25," in text  # written bare, not as text
+
+
+def test_a_formula_after_a_separator_in_a_speaker_label_is_neutralised_in_the_frames_csv(tmp_path, short_wav):
+    out = tmp_path / "f.csv"
+    rc, _, err = run_cli("analyze", short_wav, "--frames", out, "--quiet", "--no-progress",
+                         "--channels", "ann;+1+1=left,client;@SUM(A1)=right")
+    assert rc == 0, err
+    text = out.read_bytes().decode("utf-8")
+    assert [c for c in _cells_a_spreadsheet_may_see(text) if _runs_as_formula(c)] == []
+    assert text.split("\r\n")[1].split(",")[1] == "ann;'+1+1"  # its label, guarded
+
+
+def test_the_guard_is_undone_exactly():
+    import random
+
+    from prosody.typed_text import from_spreadsheet_cell, spreadsheet_cell
+    rnd = random.Random(8)
+    alphabet = "=+-@\t\r\n',;ab"
+    for _ in range(20000):
+        s = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 9)))
+        assert from_spreadsheet_cell(spreadsheet_cell(s)) == s, s
+    for s in ("therapist", "Zoë", "client 2", "a-b", "x=1", "1.5", "a; b", "tags;intake"):
+        assert spreadsheet_cell(s) == s  # ordinary text unchanged
