@@ -326,3 +326,127 @@ def test_the_guard_is_undone_exactly():
         assert from_spreadsheet_cell(spreadsheet_cell(s)) == s, s
     for s in ("therapist", "Zoë", "client 2", "a-b", "x=1", "1.5", "a; b", "tags;intake"):
         assert spreadsheet_cell(s) == s  # ordinary text unchanged
+
+
+# -- 5. the locale and the terminal's environment --------------------------------------------------------------
+
+def _prosody_env(env: dict, *argv, cwd=None, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """``prosody ARGV`` in a fresh process whose environment is ``env`` alone (with PATH and PYTHONPATH)."""
+    return subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                           *map(str, argv)], stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, timeout=120,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO), **env})
+
+
+@pytest.fixture(scope="module")
+def named_store(tmp_path_factory, short_wav):
+    store = tmp_path_factory.mktemp("named") / "store"
+    rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                         "--therapist", "\u00c5nn", "--client", "\u03a9mega \u65e5\u672c", "--tag", "r\u00e9sum\u00e9")
+    assert rc == 0, err
+    return store
+
+
+def _on_a_terminal(env: dict, *argv) -> tuple[int, bytes]:
+    """``prosody ARGV`` with its standard output on a pseudo-terminal: (exit status, what it showed)."""
+    master, slave = os.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                            *map(str, argv)], stdout=slave, stderr=subprocess.PIPE, timeout=120,
+                           env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO), **env})
+        os.close(slave)
+        slave = None
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert b"Traceback" not in r.stderr and b"internal error" not in r.stderr, r.stderr
+        return r.returncode, shown
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+
+
+@pytest.mark.parametrize("columns", ["0", "100000000"])
+def test_a_terminal_size_no_terminal_has_is_ignored(named_store, columns):
+    """``COLUMNS=0``: rich took the terminal for 0 columns wide and ``sessions`` / ``show`` printed nothing at
+    all, exit 0; ``COLUMNS=100000000`` made ``live``'s view lay out 10^8-column lines (no frame drawn in 90 s).
+    Such a value is now dropped, and the terminal's own size used."""
+    for argv in (("sessions",), ("show", "1")):
+        rc, shown = _on_a_terminal({"COLUMNS": columns, "LANG": "C.UTF-8"}, *argv, "--store", named_store)
+        assert rc == 0 and "\u03a9mega".encode() in shown, (argv, shown[:300])  # before (COLUMNS=0): b""
+    from rich.console import Console
+
+    from prosody_cli.main import _ignore_impossible_terminal_size
+    env = {"COLUMNS": columns, "LINES": "10000"}
+    _ignore_impossible_terminal_size(env)
+    assert env == {}
+    env = {"COLUMNS": "132", "LINES": "40"}
+    _ignore_impossible_terminal_size(env)
+    assert env == {"COLUMNS": "132", "LINES": "40"}  # a real terminal's size is kept
+    assert Console(file=open(os.devnull, "w"), _environ={}).width < 10_000
+
+
+def test_an_empty_or_missing_home_keeps_the_store_out_of_the_root_folder(tmp_path):
+    """``HOME=`` (empty): Python reads it as "/", and the default store was made at /.local/share/prosody;
+    ``HOME=/nonexistent/x``: the store made that home folder and the store in it. An empty or relative
+    ``$HOME`` now counts as unset (the account's home), and a home that does not exist is said in one line."""
+    import pwd
+
+    from prosody.errors import StoreError
+    from prosody.store.db import default_store_path
+    own = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    assert default_store_path({"HOME": ""}, "linux") == own / ".local" / "share" / "prosody"  # before: /.local/...
+    assert default_store_path({"HOME": "rel"}, "linux") == own / ".local" / "share" / "prosody"  # before: ./rel/...
+    assert default_store_path({"HOME": str(tmp_path)}, "linux") == tmp_path / ".local" / "share" / "prosody"
+    assert default_store_path({"HOME": "/nowhere", "XDG_DATA_HOME": str(tmp_path)}, "linux") == tmp_path / "prosody"
+    missing = tmp_path / "gone" / "home"
+    with pytest.raises(StoreError, match=f"the home folder {missing} does not exist"):
+        default_store_path({"HOME": str(missing)}, "linux")
+    r = _prosody_env({"HOME": str(missing), "LANG": "C.UTF-8"}, "sessions")
+    assert r.returncode == 1 and r.stderr.decode().startswith("prosody: error: the home folder ")
+    assert r.stderr.count(b"\n") == 1 and b"Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "gone").exists()  # before: made, with the store in it
+    r = _prosody_env({"HOME": str(missing), "LANG": "C.UTF-8"}, "sessions", "--help")
+    assert r.returncode == 0 and b"no home folder" in r.stdout  # the help still shows
+
+
+def test_a_standard_output_that_is_not_utf8_shows_escapes_and_writes_data_as_utf8(named_store):
+    """``PYTHONIOENCODING=ascii`` (or a Latin-1 locale): ``show``, ``sessions``, ``moments``, ``compare``...
+    failed with "internal error (UnicodeEncodeError ...)" on a typed name or prosody's own '\u00b7'. Text
+    for the terminal now shows what the stream cannot hold as escapes (as Python's standard error does),
+    and a file's text (``export`` to standard output) is UTF-8, its format's encoding."""
+    env = {"PYTHONIOENCODING": "ascii", "LANG": "C.UTF-8"}
+    r = _prosody_env(env, "show", "1", "--store", named_store)
+    assert r.returncode == 0 and r.stderr == b"", r.stderr  # before: exit 1, "internal error (UnicodeEncodeError"
+    assert b"therapist: \\xc5nn" in r.stdout and b"\\u03a9mega" in r.stdout
+    r = _prosody_env(env, "sessions", "--store", named_store)
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    r = _prosody_env(env, "export", "1", "--store", named_store)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout.decode("utf-8"))  # JSON, not \xe9 escapes (no JSON)
+    assert "\u03a9mega \u65e5\u672c" in json.dumps(doc, ensure_ascii=False)
+
+
+def test_a_utf8_name_read_by_a_python_whose_file_names_are_ascii_is_said_so(tmp_path, short_wav):
+    """``LC_ALL=C PYTHONUTF8=0``: Python reads the command line and file names as ASCII, so a UTF-8 file name
+    or ``--client Zo\u00eb`` reached prosody as undecodable bytes, refused as "holds bytes that are not UTF-8
+    text; ... rename the file": wrong, the name is UTF-8. It now says what is wrong and how to run it."""
+    wav = tmp_path / "s\u00e9ance.wav"
+    shutil.copy(short_wav, wav)
+    env = {"LC_ALL": "C", "PYTHONUTF8": "0"}
+    for argv in ((wav.name, "--json", "o.json"),
+                 ("plain.wav", "--json", "o.json", "--save", "--store", "st", "--client", "Zo\u00eb")):
+        if argv[0] == "plain.wav":
+            shutil.copy(short_wav, tmp_path / "plain.wav")
+        r = _prosody_env(env, "analyze", *argv, "--quiet", "--no-progress", cwd=tmp_path)
+        err = r.stderr.decode("ascii", "backslashreplace")
+        assert r.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "is UTF-8 text, but this Python reads the command line and file names as ascii" in err, err
+        assert "PYTHONUTF8=1" in err and "rename" not in err, err
+        assert not (tmp_path / "o.json").exists()

@@ -118,8 +118,31 @@ def default_store_path(environ=None, platform: str | None = None) -> Path:
         base = env.get("LOCALAPPDATA")
         return (Path(base) if base else Path.home() / "AppData" / "Local") / "prosody"
     xdg = env.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else _home(env) / ".local" / "share"
     return base / "prosody"
+
+
+def _home(env) -> Path:
+    """The user's home folder: ``$HOME`` where it is an absolute path, else the account's (the password
+    database), as for an unset ``$HOME``. An empty ``$HOME`` made the default store ``/.local/share/prosody``
+    (Python reads it as ``/``); a relative one, a store that moved with the working folder. StoreError
+    where there is none, or it does not exist (the store would have made it)."""
+    home = env.get("HOME", "")
+    if not (home and os.path.isabs(home)):
+        try:
+            import pwd
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except (ImportError, KeyError, OSError):
+            home = ""
+    said = "$HOME is " + (repr(env["HOME"]) if "HOME" in env else "not set")
+    if not (home and os.path.isabs(home)):
+        raise StoreError(f"no home folder for the session store ({said}, and this account has none): set "
+                         f"${ENV_VAR} or give --store")
+    if not os.path.isdir(home):
+        what = "is not a folder" if os.path.lexists(home) else "does not exist"
+        raise StoreError(f"the home folder {home} {what} ({said}): the session store is kept under it; set "
+                         f"${ENV_VAR} or give --store, or set $HOME to your home folder")
+    return Path(home)
 
 
 # -- schema and migrations ---------------------------------------------------------------------------------------
