@@ -247,6 +247,30 @@ def _first_ctrl_c(signum, frame):
 STDOUT_NAME = "standard output"
 
 
+# prosody's own signs, for a stream that cannot hold them: ASCII that reads the same; anything else as an escape
+_PLAIN_SIGNS = {"\u2500": "-", "\u2501": "-", "\u2502": "|", "\u2013": "-", "\u2014": "--", "\u00b7": ".",
+                "\u2026": "...", "\u21b3": "->", "\u2192": "->", "\u2190": "<-", "\u2248": "~", "\u2022": "*",
+                "\u00d7": "x", "\u2265": ">=", "\u2264": "<=", "\u00b1": "+/-", "\u2212": "-", "\u2018": "'",
+                "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2581": "_", "\u2588": "#", "\u00a0": " "}
+
+
+def _plain_text_errors() -> str:
+    """The name of the codec error handler that writes ``_PLAIN_SIGNS`` as ASCII and the rest as escapes."""
+    import codecs
+
+    def plain(exc):
+        if not isinstance(exc, UnicodeEncodeError):
+            raise exc
+        part = exc.object[exc.start:exc.end]
+        return "".join(_PLAIN_SIGNS.get(c) or c.encode("ascii", "backslashreplace").decode("ascii")
+                       for c in part), exc.end
+    try:
+        codecs.lookup_error("prosody-plain")
+    except LookupError:
+        codecs.register_error("prosody-plain", plain)
+    return "prosody-plain"
+
+
 class _NamedStream:
     """``sys.stdout`` as the commands write to it: a write that fails (a full disk, a closed pipe)
     raises an OSError naming the stream, said as ``cannot write to standard output: ...`` (it was
@@ -269,7 +293,7 @@ class _NamedStream:
                 # what it cannot hold is written as escapes (\xe9), as Python writes standard error; the
                 # encoding fails before anything is written. Before: "internal error (UnicodeEncodeError ...)"
                 enc = self._stream.encoding or "ascii"
-                return self._stream.write(text.encode(enc, "backslashreplace").decode(enc))
+                return self._stream.write(text.encode(enc, _plain_text_errors()).decode(enc))
         except OSError as exc:
             raise self._failed(exc) from None
 

@@ -39,7 +39,7 @@ def store_help() -> str:
     # the folder comes from the environment ($HOME, $XDG_DATA_HOME): shown as data (no terminal control),
     # and its % doubled, as argparse formats a help text with %
     try:
-        where = terminal_safe(str(default_store_path(environ=rest))).replace("%", "%%")
+        where = terminal_safe(str(default_store_path(environ=rest, home_must_exist=False))).replace("%", "%%")
     except ProsodyError:  # no home folder: said by the command that needs the store
         where = "none: no home folder"
     return f"session store folder (default ${ENV_VAR}, else {where})"

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import (free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars,
-                      sqlite_errors, write_private)
+                      sqlite_errors, user_home, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -104,7 +104,7 @@ class StoredSession:
 
 
 # -- location ----------------------------------------------------------------------------------------------------
-def default_store_path(environ=None, platform: str | None = None) -> Path:
+def default_store_path(environ=None, platform: str | None = None, *, home_must_exist: bool = True) -> Path:
     """``$PROSODY_STORE``, else the platform's per-user data folder + ``prosody``:
     ``$XDG_DATA_HOME`` or ``~/.local/share`` (Linux, XDG Base Directory spec),
     ``~/Library/Application Support`` (macOS), ``%LOCALAPPDATA%`` (Windows)."""
@@ -118,27 +118,21 @@ def default_store_path(environ=None, platform: str | None = None) -> Path:
         base = env.get("LOCALAPPDATA")
         return (Path(base) if base else Path.home() / "AppData" / "Local") / "prosody"
     xdg = env.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else _home(env) / ".local" / "share"
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else _home(env, home_must_exist) / ".local" / "share"
     return base / "prosody"
 
 
-def _home(env) -> Path:
+def _home(env, must_exist: bool = True) -> Path:
     """The user's home folder: ``$HOME`` where it is an absolute path, else the account's (the password
     database), as for an unset ``$HOME``. An empty ``$HOME`` made the default store ``/.local/share/prosody``
     (Python reads it as ``/``); a relative one, a store that moved with the working folder. StoreError
-    where there is none, or it does not exist (the store would have made it)."""
-    home = env.get("HOME", "")
-    if not (home and os.path.isabs(home)):
-        try:
-            import pwd
-            home = pwd.getpwuid(os.getuid()).pw_dir
-        except (ImportError, KeyError, OSError):
-            home = ""
+    where there is none, or (``must_exist``) it does not exist: the store would have made it."""
+    home = user_home(env)
     said = "$HOME is " + (repr(env["HOME"]) if "HOME" in env else "not set")
-    if not (home and os.path.isabs(home)):
+    if not home:
         raise StoreError(f"no home folder for the session store ({said}, and this account has none): set "
                          f"${ENV_VAR} or give --store")
-    if not os.path.isdir(home):
+    if must_exist and not os.path.isdir(home):
         what = "is not a folder" if os.path.lexists(home) else "does not exist"
         raise StoreError(f"the home folder {home} {what} ({said}): the session store is kept under it; set "
                          f"${ENV_VAR} or give --store, or set $HOME to your home folder")
