@@ -124,6 +124,38 @@ def test_a_truncated_flac_written_to_a_pipe_is_still_said_truncated(tmp_path):
     assert warning.startswith(f"{cut}: decoding stopped at ") and "analysed the readable part" in warning
 
 
+def test_a_variable_bitrate_mp3_without_a_length_header_is_read_whole_through_ffmpeg(tmp_path):
+    """libsndfile stops a VBR MP3 without a Xing/Info/VBRI header at its guess of the length (33.58 s of the
+    40.25 s of the fixture at 44.1 kHz; sweep 7 said so, and left it). FFmpeg reads it whole, and its samples
+    are libmpg123's within 1.3e-6 at the same sample; a constant-bitrate one stays with libsndfile."""
+    pytest.importorskip("av")
+    from prosody.engine.sources import AudioFile
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed: cannot make MP3s without a length header")
+    made = {}
+    for name, args in (("vbr44.mp3", ["-ar", "44100", "-q:a", "0"]), ("cbr16.mp3", ["-ar", "16000", "-b:a", "64k"])):
+        made[name] = tmp_path / name
+        r = subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(DIALOGUE), "-c:a", "libmp3lame",
+                            "-write_xing", "0", *args, str(made[name])], capture_output=True)
+        if r.returncode != 0:
+            pytest.skip(f"ffmpeg cannot encode MP3: {r.stderr.decode(errors='replace').strip()[:200]}")
+    with sf.SoundFile(made["vbr44.mp3"]) as f:
+        sndfile_n = sum(len(x) for x in f.blocks(65536))
+    f = AudioFile(made["vbr44.mp3"])
+    got = np.concatenate(list(f.blocks(65536)))
+    assert abs(len(got) / 44100 - 40.25) < 0.05 and len(got) > sndfile_n, (len(got), sndfile_n)  # 33.58 s before
+    start = 44100 * 5
+    with sf.SoundFile(made["vbr44.mp3"]) as g:  # the part both read: the same samples at the same place
+        g.seek(start)
+        theirs = g.read(44100, dtype="float32", always_2d=True)
+    assert np.abs(got[start:start + 44100] - theirs).max() < 1e-5
+    rc, _, err = run_cli("analyze", made["vbr44.mp3"], "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0 and err == "", err
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert doc["warnings"] == [] and abs(doc["duration_s"] - 40.25) < 0.05, (doc["warnings"], doc["duration_s"])
+    assert AudioFile(made["cbr16.mp3"]).subtype is not None  # read whole by libsndfile: left with it
+
+
 # -- 2. long speaker and client names in the tables of the pages -------------------------------------------
 
 SECTIONS_JS = ("[...document.querySelectorAll('section')].filter(s => s.scrollWidth > s.clientWidth + 1)"
