@@ -15,6 +15,16 @@ defect with what happened before and what happens now:
    it was under a minute old (it might have been a save in progress): the delete now names the file it is
    erasing (a marker made before its commit), and the next open of the store erases exactly that file, young
    or old.
+4. CSV cells of typed text were guarded at their first character only: a spreadsheet that splits at ";" (Excel
+   where the decimal mark is a comma) or at tabs made "ann;=cmd|' /C calc'!A0;" or the batch table's speakers
+   and tags (joined with ";") two cells, the second a formula. The guard now goes after each separator and
+   line break inside the text too, and is undone exactly when the table is read back.
+5. The environment: COLUMNS=0 made sessions/show print nothing (exit 0) and COLUMNS=100000000 hung live's
+   view; HOME= put the default store at /.local/share/prosody, and a HOME that does not exist was made; a
+   standard output that is not UTF-8 was "internal error (UnicodeEncodeError)" in most commands; LC_ALL=C
+   with PYTHONUTF8=0 called a UTF-8 name "bytes that are not UTF-8 text".
+Also sweep 7's leftover VBR MP3 without a length header (read by libsndfile up to its guess): read whole by
+FFmpeg where installed.
 """
 from __future__ import annotations
 
