@@ -174,7 +174,7 @@ def cmd_analyze(args, out, err) -> int:
         path, option = getattr(args, name), "--" + name.replace("_", "-")
         try:
             if path == "-":  # a full disk there lost the save and the other outputs until 2026-12-04
-                out.write(text)
+                getattr(out, "write_data", out.write)(text)
                 out.flush()
             else:
                 write_private(path, text)
@@ -247,6 +247,30 @@ def _first_ctrl_c(signum, frame):
 STDOUT_NAME = "standard output"
 
 
+# prosody's own signs, for a stream that cannot hold them: ASCII that reads the same; anything else as an escape
+_PLAIN_SIGNS = {"\u2500": "-", "\u2501": "-", "\u2502": "|", "\u2013": "-", "\u2014": "--", "\u00b7": ".",
+                "\u2026": "...", "\u21b3": "->", "\u2192": "->", "\u2190": "<-", "\u2248": "~", "\u2022": "*",
+                "\u00d7": "x", "\u2265": ">=", "\u2264": "<=", "\u00b1": "+/-", "\u2212": "-", "\u2018": "'",
+                "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2581": "_", "\u2588": "#", "\u00a0": " "}
+
+
+def _plain_text_errors() -> str:
+    """The name of the codec error handler that writes ``_PLAIN_SIGNS`` as ASCII and the rest as escapes."""
+    import codecs
+
+    def plain(exc):
+        if not isinstance(exc, UnicodeEncodeError):
+            raise exc
+        part = exc.object[exc.start:exc.end]
+        return "".join(_PLAIN_SIGNS.get(c) or c.encode("ascii", "backslashreplace").decode("ascii")
+                       for c in part), exc.end
+    try:
+        codecs.lookup_error("prosody-plain")
+    except LookupError:
+        codecs.register_error("prosody-plain", plain)
+    return "prosody-plain"
+
+
 class _NamedStream:
     """``sys.stdout`` as the commands write to it: a write that fails (a full disk, a closed pipe)
     raises an OSError naming the stream, said as ``cannot write to standard output: ...`` (it was
@@ -263,7 +287,27 @@ class _NamedStream:
 
     def write(self, text):
         try:
-            return self._stream.write(text)
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:  # a stream that is not UTF-8 (PYTHONIOENCODING=ascii, a Latin-1 locale):
+                # what it cannot hold is written as escapes (\xe9), as Python writes standard error; the
+                # encoding fails before anything is written. Before: "internal error (UnicodeEncodeError ...)"
+                enc = self._stream.encoding or "ascii"
+                return self._stream.write(text.encode(enc, _plain_text_errors()).decode(enc))
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def write_data(self, text: str):
+        """A file's text to standard output (JSON, CSV, RTTM, TextGrid, EAF: UTF-8 by their definition) as
+        UTF-8 bytes whatever the locale's encoding: escapes (``write``) would make ``\xe9`` in a JSON
+        string, which is no JSON."""
+        buffer = getattr(self._stream, "buffer", None)
+        if buffer is None or (self._stream.encoding or "").lower().replace("-", "").replace("_", "") == "utf8":
+            return self.write(text)
+        try:
+            self._stream.flush()
+            buffer.write(text.encode("utf-8", "surrogateescape"))
+            buffer.flush()
         except OSError as exc:
             raise self._failed(exc) from None
 
@@ -277,8 +321,25 @@ class _NamedStream:
         return getattr(self._stream, name)
 
 
+# the most columns and lines a terminal has: an 8K screen (7680 x 4320 pixels) at 4 x 8 pixels a character
+TERMINAL_SIZE_MAX = {"COLUMNS": 2000, "LINES": 600}
+
+
+def _ignore_impossible_terminal_size(environ=os.environ) -> None:
+    """``COLUMNS`` / ``LINES`` no terminal has (0, beyond ``TERMINAL_SIZE_MAX``) are dropped, so the terminal's
+    own size (or 80 columns for a file) is used: rich took ``COLUMNS=0`` for a terminal 0 wide and printed
+    nothing (``show``, ``sessions``, ``analyze``: exit 0), and ``COLUMNS=100000000`` for one that wide (``live``'s
+    view laid out 10^8-column lines and never drew its first frame; ``LINES=10000`` with 10000 columns: 200 MB
+    of frames in 3 s of replay). Text that is no number rich ignores itself."""
+    for var, most in TERMINAL_SIZE_MAX.items():
+        value = environ.get(var, "").strip()
+        if value.isdigit() and not 1 <= int(value) <= most:
+            environ.pop(var, None)
+
+
 def main(argv=None) -> int:
     out, err = _NamedStream(sys.stdout, STDOUT_NAME), sys.stderr
+    _ignore_impossible_terminal_size()
     if argv is None and threading.current_thread() is threading.main_thread() \
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs

@@ -32,12 +32,16 @@ def store_help() -> str:
     """The ``--store`` option's help: ``$PROSODY_STORE`` named, then the folder used without it, as this
     environment makes it (``$XDG_DATA_HOME`` counts: ``prosody.store.db.default_store_path``)."""
     import os
+    from prosody.errors import ProsodyError
     from prosody.store.db import ENV_VAR, default_store_path
     from prosody.report.text import terminal_safe
     rest = {k: v for k, v in os.environ.items() if k != ENV_VAR}
     # the folder comes from the environment ($HOME, $XDG_DATA_HOME): shown as data (no terminal control),
     # and its % doubled, as argparse formats a help text with %
-    where = terminal_safe(str(default_store_path(environ=rest))).replace("%", "%%")
+    try:
+        where = terminal_safe(str(default_store_path(environ=rest, home_must_exist=False))).replace("%", "%%")
+    except ProsodyError:  # no home folder: said by the command that needs the store
+        where = "none: no home folder"
     return f"session store folder (default ${ENV_VAR}, else {where})"
 
 

@@ -88,7 +88,7 @@ def cmd_moments(args, out, err) -> int:
     ms = session_moments(stored, cfg)
     if args.json:
         from prosody.typed_text import json_text
-        out.write(json_text([m.to_dict() for m in ms], indent=2) + "\n")
+        getattr(out, "write_data", out.write)(json_text([m.to_dict() for m in ms], indent=2) + "\n")  # UTF-8
     else:
         Console(file=out, width=None if out.isatty() else 80).print(moments_view(stored, ms))
     return EXIT_OK

@@ -83,6 +83,8 @@ def check_file_name_text(path) -> None:
     from prosody.types import text_problem
     problem = text_problem(str(path))
     if problem is not None:
+        if problem.startswith("is UTF-8 text"):  # read by a Python whose file names are ASCII: not the file's fault
+            raise InputError(f"{terminal_safe(str(path))}: the file name {problem}")
         raise InputError(f"{terminal_safe(str(path))}: the file name {problem}; the store and session JSON "
                          "keep file names as text: rename the file (e.g. with convmv)")
 
@@ -581,7 +583,7 @@ def cmd_export(args, out, err) -> int:
     if args.output in (None, "-"):
         if args.format == "parquet":
             raise InputError("Parquet is binary: give -o PATH.parquet")
-        out.write(export_text(bundle, args.format, uri=uri))
+        getattr(out, "write_data", out.write)(export_text(bundle, args.format, uri=uri))  # UTF-8, whatever the locale
         if args.format == "json" and bundle.frames is not None:
             err.write("prosody: note: per-frame features are not in JSON on stdout; "
                       "-o PATH.json writes them beside it\n")
@@ -689,10 +691,13 @@ def cmd_delete(args, out, err) -> int:
                 raise
             sid = int(ref)
             with _signals_wait() as came:
-                try:  # unreferenced and a minute old: no session's, no save's in progress (see Store.gc)
-                    swept = store.gc(min_age_s=OWN_ORPHAN_MIN_AGE_S)
+                # the file a killed delete named (erased when the store was opened, whatever its age), then any
+                # unreferenced and a minute old: no session's, no save's in progress (see Store.gc)
+                swept = list(getattr(store, "finished_deletes", []))
+                try:
+                    swept += store.gc(min_age_s=OWN_ORPHAN_MIN_AGE_S)
                 except (OSError, ProsodyError):  # unreadable, read-only or replaced: said by the command that needs it
-                    swept = []
+                    pass
                 left = ledger_holds(store.path, sid)
                 if left:
                     with forgetting_session(store.path, sid, None) as tabled:

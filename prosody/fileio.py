@@ -454,13 +454,30 @@ def low_space(path, min_bytes: int = 1 << 20) -> bool:
     return st.f_bavail * st.f_frsize < min_bytes
 
 
+def user_home(environ=None) -> str:
+    """The user's home folder: ``$HOME`` where it is an absolute path, else the account's (the password
+    database), as for an unset ``$HOME``; "" where there is none. Python reads an empty ``$HOME`` as "/"
+    (the store and rescue copies went to /.local/share) and a relative one against the working folder."""
+    env = os.environ if environ is None else environ
+    home = env.get("HOME", "")
+    if not (home and os.path.isabs(home)):
+        try:
+            import pwd
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except (ImportError, KeyError, OSError):
+            home = ""
+    return home if home and os.path.isabs(home) else ""
+
+
 def rescue_folders() -> list[Path]:
     """Where to keep a session that could not be written where asked, in order:
     the user's data folder (``$XDG_DATA_HOME`` or ``~/.local/share``, then
-    ``prosody-rescue``), the home folder, the temporary folder."""
+    ``prosody-rescue``), the home folder (``user_home``: none where there is none), the temporary folder."""
     xdg = os.environ.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return [base / "prosody-rescue", Path.home(), Path(tempfile.gettempdir())]
+    home = user_home()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path(home) / ".local" / "share" if home else None
+    return ([base / "prosody-rescue"] if base else []) + ([Path(home)] if home else []) + \
+        [Path(tempfile.gettempdir())]
 
 
 def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = None) -> tuple[Path | None, list[str]]:

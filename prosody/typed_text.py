@@ -97,14 +97,25 @@ def json_text(obj, **kwargs) -> str:
     return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(obj, ensure_ascii=False, **kwargs))
 
 
+# where a spreadsheet may start a new cell inside one CSV field: a spreadsheet set to another separator (";" where
+# the decimal mark is a comma: Excel opens a .csv with the system's list separator), or a tab-separated import,
+# cuts a field at ";" or tab whatever its quotes, and a line break inside a quoted field ends the row when the
+# field's opening quote is not at the cell's start there; "," for readers without quotes
+CELL_BREAKS = (",", ";", "\t", "\r", "\n")
+_CELL_START = f"(?:^|(?<=[{re.escape(''.join(CELL_BREAKS))}]))"
+_FORMULA_AT = re.compile(f"{_CELL_START}(?=[{re.escape(''.join(FORMULA_START))}])")
+_GUARD_AT = re.compile(f"{_CELL_START}'")
+
+
 def spreadsheet_cell(text: str) -> str:
-    """Typed text for a CSV cell: a leading ``'`` when it starts with
-    ``= + - @``, tab, CR or ``'`` (shown as text, never run as a formula);
-    anything else unchanged. Only for text columns: numbers are written as
-    numbers. ``from_spreadsheet_cell`` undoes it."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """Typed text for a CSV cell: a ``'`` before its first character when that is ``= + - @``, tab,
+    CR or ``'`` (shown as text, never run as a formula), and the same after each ``CELL_BREAKS``
+    character inside it (``therapist;=HYPERLINK(...)``, a list of speakers or tags, is two cells in a
+    spreadsheet that splits at ";", the second a formula); anything else unchanged. Only for text
+    columns: numbers are written as numbers. ``from_spreadsheet_cell`` undoes it."""
+    return _FORMULA_AT.sub("'", text)
 
 
 def from_spreadsheet_cell(text: str) -> str:
     """The typed text of a cell ``spreadsheet_cell`` wrote."""
-    return text[1:] if text.startswith("'") else text
+    return _GUARD_AT.sub("", text)

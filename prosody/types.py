@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +24,24 @@ _UNSEEN_IN_NAMES = re.compile(f"[{UNSEEN}{BIDI_MARKS}{OTHER_UNSEEN}]")
 def text_problem(text) -> str | None:
     """What makes ``text`` (a note, a name) unfit to keep, or None: bytes that are not UTF-8 text."""
     if isinstance(text, str) and _NOT_UTF8.search(text):
+        if _utf8_read_as_ascii(text):
+            return (f"is UTF-8 text, but this Python reads the command line and file names as "
+                    f"{sys.getfilesystemencoding()} (the C locale with PYTHONUTF8=0, or another locale that is not "
+                    "UTF-8): run prosody with PYTHONUTF8=1 or a UTF-8 locale (LANG=C.UTF-8)")
         return "holds bytes that are not UTF-8 text"
     return None
+
+
+def _utf8_read_as_ascii(text: str) -> bool:
+    """Whether ``text`` (from the command line or a file name) is UTF-8 that Python read as bytes it
+    could not decode because its file-system encoding is not UTF-8 (``LC_ALL=C PYTHONUTF8=0``)."""
+    if sys.getfilesystemencoding().lower().replace("-", "") == "utf8":
+        return False
+    try:
+        os.fsencode(text).decode("utf-8")
+    except (UnicodeError, ValueError):
+        return False
+    return True
 
 
 def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:

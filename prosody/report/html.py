@@ -170,6 +170,8 @@ h1, h2, h3, p, li, summary { overflow-wrap: break-word; }  /* a long typed name 
 td { overflow-wrap: break-word; }
 table.bookmarks td, table.supervisor-notes td, table.feedback td { overflow-wrap: anywhere; }  /* typed notes:
   a 3000-letter word is a tall cell, not a 44000 px row; other tables break words only where they must */
+.typed { overflow-wrap: anywhere; white-space: normal; }  /* a typed name in a table of figures (a speaker, a
+  client): a 64-letter word wraps in its cell instead of widening the table; the labels and figures keep theirs */
 svg.plot { width: 100%; height: auto; display: block; margin: 4px 0 10px; }
 svg.plot text { fill: #444; }
 .chance { color: #777; } .beyond { font-weight: 600; }
@@ -310,7 +312,7 @@ def _glance(doc, stored: StoredSession, measures, roles) -> str:
 
 def _speaker_table(doc) -> str:
     speakers = doc["speaker_order"]
-    head = "<tr><th>measure</th>" + "".join(f'<th class="n">{escape(s)}</th>' for s in speakers) + "</tr>"
+    head = "<tr><th>measure</th>" + "".join(f'<th class="n">{_typed(s)}</th>' for s in speakers) + "</tr>"
     rows = []
     for key, (label, unit, _, _) in SPEAKER_DEFINITIONS.items():
         vals = [((doc.get("speakers") or {}).get(s) or {}).get(key) for s in speakers]
@@ -322,6 +324,12 @@ def _speaker_table(doc) -> str:
     return (f"<table>{head}{''.join(rows)}</table><p class=\"muted\">Counts are per 10 minutes of the session. "
             "A semitone is one piano key; 2 semitones is a clearly audible step. Click a measure for what it is, "
             "which way is which, and its source.</p>")
+
+
+def _typed(text) -> str:
+    """A typed name (a speaker's, a client's) escaped for a table cell, in a span that wraps it anywhere
+    where it does not fit (CSS ``.typed``): a long word of it never widens the table."""
+    return f'<span class="typed">{escape(str(text))}</span>'
 
 
 def _explained(label: str, definition: str, direction: str, source: str) -> str:
@@ -508,11 +516,11 @@ def _phases(measures, speakers, roles) -> str:
                     f'<td class="n">{escape(_fmt(v.get("f0_median_rel_st"), "+.1f", "st"))}</td>'
                     f'<td class="n">{escape(_fmt(v.get("articulation_rate_syl_s"), ".1f"))}</td></tr>')
     return ('<table class="phases"><tr><th>phase</th><th class="n">time</th><th class="n">warmth</th>'
-            f'<th class="n">{escape(th)}: share of the talking</th><th class="n">{escape(th)}: turns per minute</th>'
-            f'<th class="n">{escape(th)}: wait before answering</th>'
-            f'<th class="n">{escape(cl or "-")}: wait before answering</th>'
-            f'<th class="n">{escape(th)}: pitch compared with own baseline</th>'
-            f'<th class="n">{escape(th)}: pace while speaking (syll./s)</th>'
+            f'<th class="n">{_typed(th)}: share of the talking</th><th class="n">{_typed(th)}: turns per minute</th>'
+            f'<th class="n">{_typed(th)}: wait before answering</th>'
+            f'<th class="n">{_typed(cl or "-")}: wait before answering</th>'
+            f'<th class="n">{_typed(th)}: pitch compared with own baseline</th>'
+            f'<th class="n">{_typed(th)}: pace while speaking (syll./s)</th>'
             f'</tr>{"".join(rows)}</table>')
 
 
@@ -537,7 +545,7 @@ def _voice_quality(measures, speakers) -> str:
             v = v if isinstance(v, dict) else {}
             cells = "".join(f'<td class="n">{escape(_fmt(v.get(k), spec, unit, scale))}</td>'
                             for k, _, spec, unit, scale in VOICE_QUALITY_COLUMNS)
-            rows.append(f'<tr><td>{escape(spk)}</td><td>{escape(label)}</td>{cells}'
+            rows.append(f'<tr><td>{_typed(spk)}</td><td>{escape(label)}</td>{cells}'
                         f'<td class="n">{escape(_fmt(v.get("n_voiced_frames"), ".0f"))}</td></tr>')
     head = "".join(f'<th class="n">{escape(t)}</th>' for _, t, *_ in VOICE_QUALITY_COLUMNS)
     return ('<p>Over voiced speech frames, with Praat\'s definitions (jitter and shimmer: cycle-to-cycle '
@@ -610,7 +618,7 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                  ("client", [i.meta.client or "–" for i in infos]),
                  ("session no.", ["–" if i.meta.session_number is None else str(i.meta.session_number)
                                   for i in infos])]
-    rows = [f"<tr><td>{escape(k)}</td>" + "".join(f'<td class="n">{escape(v)}</td>' for v in vals) + "</tr>"
+    rows = [f"<tr><td>{escape(k)}</td>" + "".join(f'<td class="n">{_typed(v)}</td>' for v in vals) + "</tr>"
             for k, vals in meta_rows]
     for m in present:
         cells = []

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import (free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars,
-                      sqlite_errors, write_private)
+                      sqlite_errors, user_home, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -72,6 +72,9 @@ ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may b
 _FRAMES_NAME = re.compile(r"[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz"
                           r"|\.tmp-(?:[0-9a-f]{8}(?:[0-9a-f]{8})?\.[0-9a-f]{6}\.npz\.)?[A-Za-z0-9_]{8}\.npz")
 OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save waits at most BUSY_TIMEOUT_S to commit)
+# an empty file in the frames folder that names the frames file a delete is erasing: made in the delete's
+# transaction, before its commit, removed after the frames file; one a kill left is finished at the next open
+DELETING_PREFIX = ".deleting-"
 
 
 # -- values ------------------------------------------------------------------------------------------------------
@@ -101,7 +104,7 @@ class StoredSession:
 
 
 # -- location ----------------------------------------------------------------------------------------------------
-def default_store_path(environ=None, platform: str | None = None) -> Path:
+def default_store_path(environ=None, platform: str | None = None, *, home_must_exist: bool = True) -> Path:
     """``$PROSODY_STORE``, else the platform's per-user data folder + ``prosody``:
     ``$XDG_DATA_HOME`` or ``~/.local/share`` (Linux, XDG Base Directory spec),
     ``~/Library/Application Support`` (macOS), ``%LOCALAPPDATA%`` (Windows)."""
@@ -115,8 +118,25 @@ def default_store_path(environ=None, platform: str | None = None) -> Path:
         base = env.get("LOCALAPPDATA")
         return (Path(base) if base else Path.home() / "AppData" / "Local") / "prosody"
     xdg = env.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else _home(env, home_must_exist) / ".local" / "share"
     return base / "prosody"
+
+
+def _home(env, must_exist: bool = True) -> Path:
+    """The user's home folder: ``$HOME`` where it is an absolute path, else the account's (the password
+    database), as for an unset ``$HOME``. An empty ``$HOME`` made the default store ``/.local/share/prosody``
+    (Python reads it as ``/``); a relative one, a store that moved with the working folder. StoreError
+    where there is none, or (``must_exist``) it does not exist: the store would have made it."""
+    home = user_home(env)
+    said = "$HOME is " + (repr(env["HOME"]) if "HOME" in env else "not set")
+    if not home:
+        raise StoreError(f"no home folder for the session store ({said}, and this account has none): set "
+                         f"${ENV_VAR} or give --store")
+    if must_exist and not os.path.isdir(home):
+        what = "is not a folder" if os.path.lexists(home) else "does not exist"
+        raise StoreError(f"the home folder {home} {what} ({said}): the session store is kept under it; set "
+                         f"${ENV_VAR} or give --store, or set $HOME to your home folder")
+    return Path(home)
 
 
 # -- schema and migrations ---------------------------------------------------------------------------------------
@@ -498,6 +518,20 @@ def store_os_error(exc: OSError, path, doing: str) -> StoreError:
     return StoreError(f"cannot {doing} {path}: {exc.strerror or exc}")
 
 
+def _fsync_folder(folder: Path) -> None:
+    """Make a file just made in ``folder`` survive a power cut (where the file system can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _write_private_bytes(folder: Path, name: str, data: bytes) -> None:
     """Write ``data`` to ``folder/name`` atomically, 0600, fsynced before the rename. The
     temporary file is ``.tmp-NAME.*.npz``: one a kill left is still known as that session's
@@ -602,6 +636,47 @@ class Store:
                              "move it aside or choose another with --store") from None
         restrict_sqlite_sidecars(self.db_path)
         self._opened = self._folder_ident()
+        self.finished_deletes = self._finish_deletes()
+
+    def _finish_deletes(self) -> list[str]:
+        """Finish the deletes a kill cut short after their commit: a ``DELETING_PREFIX`` marker names the
+        deleted session's frames file, which no session references once the delete committed: it is
+        erased, then the marker. A marker whose file a session still references was left by a delete
+        that did not commit (or is committing now, in another process, which erases the file itself):
+        the marker alone goes. Only the file named is touched, whatever its age, so no save in
+        progress is raced (an unreferenced file without a marker waits a minute: ``delete``, ``gc``).
+        Returns the names of the frames files erased."""
+        if self.frames_readonly:
+            return []
+        try:
+            marks = [e.name for e in os.scandir(self.frames_dir) if e.name.startswith(DELETING_PREFIX)]
+        except OSError:
+            return []
+        if not marks:
+            return []
+        erased = []
+        try:
+            referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions "
+                                                        "WHERE frames_file IS NOT NULL")}
+        except sqlite3.Error:
+            return []
+        for mark in marks:
+            name = mark[len(DELETING_PREFIX):]
+            try:
+                if _FRAMES_NAME.fullmatch(name) and name not in referenced:
+                    target = self.frames_dir / name
+                    if stat.S_ISREG(target.lstat().st_mode):
+                        target.unlink()
+                        erased.append(name)
+                (self.frames_dir / mark).unlink()
+            except FileNotFoundError:  # gone already (the file, or both: another prosody finished it)
+                try:
+                    (self.frames_dir / mark).unlink()
+                except OSError:
+                    pass
+            except OSError:
+                continue  # left for the next open
+        return erased
 
     def _folder_ident(self):
         """(device, inode) of the store folder and of its frames folder, links followed; None where gone."""
@@ -1112,12 +1187,33 @@ class Store:
         frames file and any a killed save of it left (``gc``; older than a minute),
         and the copy SQLite may still hold in the WAL."""
         sid = self.resolve(ref)
-        with self._tx() as db:
-            frames_file, uid = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (sid,)).fetchone()
-            db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+        mark = None
+        try:
+            with self._tx() as db:
+                frames_file, uid = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (sid,)).fetchone()
+                if frames_file:  # said before the commit: a kill after it leaves the file named (_finish_deletes)
+                    mark = self.frames_dir / f"{DELETING_PREFIX}{frames_file}"
+                    try:
+                        fd = os.open(mark, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+                        os.close(fd)
+                        _fsync_folder(self.frames_dir)
+                    except OSError as exc:
+                        raise store_os_error(exc, mark, "write") from None
+                db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+        except BaseException:
+            if mark is not None:  # not committed: the session and its frames file stay
+                try:
+                    mark.unlink()
+                except OSError:
+                    pass
+            raise
         if frames_file:
             try:
                 (self.frames_dir / frames_file).unlink()
+            except FileNotFoundError:
+                pass
+            try:
+                mark.unlink()
             except FileNotFoundError:
                 pass
         try:  # and the copies a killed save of it left (Store.gc), then any orphan older than an hour
