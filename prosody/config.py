@@ -293,8 +293,8 @@ def read_toml_file(path, *, what: str = "config") -> dict:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
+    try:  # a byte-order mark first (Windows Notepad's "UTF-8 with BOM") was "not valid TOML ... line 1, column 1"
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs/config.md)") from None
     try:

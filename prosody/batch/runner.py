@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -266,7 +266,10 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         raise InputError(f"{path} line {unclosed}: a quoted cell is never closed (its opening \" takes in every "
                          "line after it); close it with another \", or remove it")
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise _manifest_csv_error(path, reader, exc) from None
     if "file" not in header:
         first = lines[0] if lines else ""
         sep = next((name for ch, name in ((";", "semicolons"), ("\t", "tabs")) if ch in first), None)
@@ -287,7 +290,7 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     base = path.parent
     jobs = []
     end = reader.line_num  # the last line of the record before (at first: the header's)
-    for row in reader:
+    for row in _csv_rows(path, reader):
         # a record that holds a quoted line break spans several lines: name its first
         start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
         end = reader.line_num
@@ -359,6 +362,29 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
             origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices))
     return jobs
+
+
+def _manifest_csv_error(path: Path, reader, exc: csv.Error) -> InputError:
+    """One line for what Python's csv refuses in a manifest (a cell over its 128 KiB limit: was an internal
+    error): no cell of a manifest is that long (notes hold at most 100,000 characters)."""
+    line = reader.line_num + 1  # csv counts the lines of the records it finished: the failing one starts here
+    if "field larger than field limit" in str(exc):
+        return InputError(f"{path} line {line}: a cell of more than {csv.field_size_limit():,} "
+                          "characters, more than any cell of a manifest holds (notes: at most 100,000); is a "
+                          "quote left open, or is this a manifest at all?")
+    return InputError(f"{path} line {line}: not CSV ({exc})")
+
+
+def _csv_rows(path: Path, reader):
+    """The rows of csv ``reader`` over manifest ``path``; csv.Error as InputError (``_manifest_csv_error``)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _manifest_csv_error(path, reader, exc) from None
+        yield row
 
 
 def _quoted_spans(text: str) -> list[tuple[int, int | None]]:
@@ -670,6 +696,8 @@ class Ledger:
         real = os.path.realpath(path)
         st = os.stat(real)
         key = (real, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        if not all(-2 ** 63 <= v < 2 ** 63 for v in key[1:]):  # a time past 2262 (in ns), a 64-bit inode or device
+            return file_sha256(real)  # beyond SQLite's INTEGER (each such file failed: an internal error)
         row = self.db.execute("SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ? "
                               "AND ctime_ns = ? AND inode = ? AND device = ?", key).fetchone()
         if row:
@@ -1367,7 +1395,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 _fail(report, ledger, run_id, pj.job, res.reason, emit)
                 return
             res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
-            meta = _meta_for(pj, res.doc)
+            meta, no_date = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
             if sid is not None:  # --force: what was typed since (prosody edit) stays unless this job gives new values
                 meta = _kept_meta(_stored_meta(store, sid), pj.job.meta, meta)
@@ -1388,8 +1416,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             report.audio_s += dur
             report.cpu_s += res.cpu_s
             report.peak_rss_mb[res.worker] = max(report.peak_rss_mb.get(res.worker, 0.0), res.peak_rss_mb)
+            dateless = () if no_date is None or _stored_meta(store, sid).recorded_at != meta.recorded_at else (
+                f"{no_date} (`prosody edit {sid} --date YYYY-MM-DD[THH:MM]` sets it)",)
             emit(BatchEvent("done", pj.job.label, duration_s=dur, session_id=sid,
-                            warnings=tuple(res.doc.get("warnings") or ())))
+                            warnings=tuple(res.doc.get("warnings") or ()) + dateless))
 
         # longest first: the last worker to finish is not left with a long file alone
         pending = deque(sorted(todo, key=lambda t: -t[1].duration_s))
@@ -1611,13 +1641,15 @@ def _unapplied_meta(store, sid: int, typed: SessionMeta) -> list[str]:
     return [f.replace("_", " ") for f in _META_FIELDS if _given(getattr(typed, f)) and norm(typed, f) != norm(stored, f)]
 
 
-def _meta_for(pj: Planned, doc: dict) -> SessionMeta:
+def _meta_for(pj: Planned, doc: dict) -> tuple[SessionMeta, str | None]:
+    """(the metadata to save a job's session with, why it has no date where its file's time gives none)."""
+    from ..formats.bundle import started_from_mtime
     m = pj.job.meta
     if m.recorded_at is not None:
-        return m
+        return m, None
     try:  # as `prosody analyze --save`: the recording's modification time minus its length
-        mtime = datetime.fromtimestamp(os.stat(pj.job.paths[0]).st_mtime)
-        when = (mtime - timedelta(seconds=float(doc.get("duration_s") or 0.0))).isoformat(timespec="seconds")
+        mtime = os.stat(pj.job.paths[0]).st_mtime
     except OSError:
-        when = None
-    return dataclasses.replace(m, recorded_at=when)
+        return dataclasses.replace(m, recorded_at=None), None
+    when, why = started_from_mtime(mtime, float(doc.get("duration_s") or 0.0), what=pj.job.paths[0])
+    return dataclasses.replace(m, recorded_at=when), why
