@@ -192,8 +192,8 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
         lines += [f"  {terminal_safe(label)}: same as {terminal_safe(first)} (session {sid})"
                   for label, first, sid in report.duplicates]
     if report.meta_kept:
-        lines.append("skipped, with other metadata than the stored session's (the store keeps its own; "
-                     "prosody edit N changes it):")
+        lines.append("skipped (done, or a duplicate), with other metadata than the stored session's (the store "
+                     "keeps its own; prosody edit N changes it):")
         lines += [f"  {terminal_safe(label)}: session {sid}: {', '.join(fields)}"
                   for label, sid, fields in report.meta_kept]
     if report.failed:

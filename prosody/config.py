@@ -192,6 +192,9 @@ class TurnConfig:
                f"turns.sound_max_voiced_share={self.sound_max_voiced_share} must be within 0..1")
 
 
+MAX_PITCH_RANGES = 64  # [pitch_by_speaker] tables in one config (one file may serve several recordings' names)
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     vad: VadConfig = field(default_factory=VadConfig)
@@ -241,6 +244,9 @@ class AnalysisConfig:
         for key, value in d.items():
             if key == "pitch_by_speaker":
                 _table(value, key, example='[pitch_by_speaker.client] with fmin_hz = 75.0, fmax_hz = 400.0')
+                if len(value) > MAX_PITCH_RANGES:  # 15,000 were taken: a warning each, 45,000 lines of `show`
+                    raise ConfigError(f"[pitch_by_speaker] names {len(value):,} speakers; at most "
+                                      f"{MAX_PITCH_RANGES} are taken (a recording has at most 8)")
                 ranges = []
                 for n, v in value.items():
                     problem = name_problem(n)

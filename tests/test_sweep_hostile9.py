@@ -4,9 +4,13 @@ Each defect with what happened before and what happens now:
 
 1. A config saved as "UTF-8 with BOM" (Windows Notepad) was refused: "config c.toml is not valid TOML:
    Invalid statement (at line 1, column 1)". The byte-order mark is now skipped, as manifests skip it.
+   A config of 15,000 [pitch_by_speaker] tables (700 kB) was taken: a warning for each unused range, 45,000
+   lines of `show`; more than 64 are refused now.
 2. A manifest cell longer than Python's csv limit (131,072 characters: a quote left open over a long file,
    a pasted transcript) was "internal error (Error: field larger than field limit (131072))", exit 1. Now
-   one line naming the line where that record starts, exit 2.
+   one line naming the line where that record starts, exit 2. A manifest row whose file has the same bytes as
+   an earlier row's (a copy, a hard link) but names another client was made a duplicate of that session, the
+   client it named dropped without a word (the same row skipped as already done in a later run said so); said.
 3. A recording whose modification time is no date (year 10000, before year 1: a file from a device with a
    broken clock, on a file system that keeps 64-bit times) was analysed, then "internal error (ValueError:
    year 10000 is out of range)", the session unsaved (analyze --save, import); batch failed the file with
@@ -72,6 +76,23 @@ def test_a_config_with_a_byte_order_mark_is_read(tmp_path, short_wav):
     assert "moments.max_total=0 must be a whole number within 1..500" in err, err
 
 
+def test_a_config_naming_thousands_of_speakers_pitch_ranges_is_refused(tmp_path, short_wav):
+    from prosody.config import MAX_PITCH_RANGES
+    many = tmp_path / "many.toml"  # 700 kB, under the 1 MiB a config may hold
+    many.write_text("".join(f"[pitch_by_speaker.s{i}]\nfmin_hz = 75\nfmax_hz = 400\n" for i in range(15_000)))
+    rc, _, err = run_cli("analyze", short_wav, "--config", many, "--json", tmp_path / "s.json")
+    _one_line(rc, err)  # before: analysed, with 15,000 warnings (one per unused range; 45,000 lines of `show`)
+    assert f"[pitch_by_speaker] names 15,000 speakers; at most {MAX_PITCH_RANGES} are taken" in err, err
+    assert not (tmp_path / "s.json").exists()
+    enough = tmp_path / "enough.toml"  # as many as are taken: analysed, the unused ones said
+    enough.write_text("[pitch_by_speaker.client]\nfmin_hz = 75\nfmax_hz = 400\n" + "".join(
+        f"[pitch_by_speaker.s{i}]\nfmin_hz = 75\nfmax_hz = 400\n" for i in range(MAX_PITCH_RANGES - 1)))
+    rc, _, err = run_cli("analyze", short_wav, "--config", enough, "--json", tmp_path / "s.json", "--quiet",
+                         "--no-progress")
+    assert rc == 0, err
+    assert err.count("was not used") == MAX_PITCH_RANGES - 1, err
+
+
 # -- 2. a manifest cell over csv's limit -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["header", "row", "quoted over lines"])
@@ -89,6 +110,28 @@ def test_a_manifest_cell_longer_than_csv_takes_is_one_line_naming_its_line(tmp_p
     line = {"header": 1, "row": 3, "quoted over lines": 2}[where]  # the line where the record starts
     assert f"m.csv line {line}: a cell of more than 131,072 characters" in err, err
     assert not (tmp_path / "store").exists() and not (tmp_path / "t.csv").exists()  # refused before any work
+
+
+def test_a_duplicate_listed_with_another_client_says_its_client_was_not_stored(tmp_path, short_wav):
+    (tmp_path / "a.wav").write_bytes(short_wav.read_bytes())
+    os.link(tmp_path / "a.wav", tmp_path / "h.wav")  # the same bytes under another name: a link, a copy
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file,client\na.wav,C1\n./a.wav,C1\nh.wav,C2\n")
+    store = tmp_path / "store"
+    rc, out, err = run_cli("batch", manifest, "--store", store, "--table", tmp_path / "t", "--jobs", "1",
+                           "--no-progress")
+    assert rc == 0, err
+    assert f"{tmp_path / 'h.wav'}: same as {tmp_path / 'a.wav'} (session 1)" in out, out  # ./a.wav: the same job
+    # before: nothing said that h.wav's row named client C2, which no session has (its table row says C1)
+    assert "with other metadata than the stored session's" in out and f"{tmp_path / 'h.wav'}: session 1: client" \
+        in out, out
+    with sqlite3.connect(store / "sessions.db") as db:
+        assert db.execute("SELECT client FROM sessions").fetchall() == [("C1",)]
+    same = tmp_path / "same.csv"  # the same metadata: the duplicate alone is said
+    same.write_text("file,client\na.wav,C1\nh.wav,C1\n")
+    rc, out, err = run_cli("batch", same, "--store", tmp_path / "s2", "--table", tmp_path / "t2", "--jobs", "1",
+                           "--no-progress")
+    assert rc == 0 and "same as" in out and "other metadata" not in out, out
 
 
 # -- 3. a recording's modification time that is no date ----------------------------------------------------

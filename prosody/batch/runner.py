@@ -1379,7 +1379,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         emit(BatchEvent("planned", total=len(jobs), todo=len(todo),
                         todo_audio_s=sum(pj.duration_s for _, pj in todo)))
         if not todo:
-            _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
+            _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit, store=store)
             report.rows = [rows[i] for i in sorted(rows)]
             ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped) + len(report.duplicates),
                               failed=len(report.failed))
@@ -1459,7 +1459,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 backend.restart()
                 for i, pj in crashed:
                     finish(i, pj, backend.run_alone(pj.task))
-        _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
+        _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit, store=store)
         report.rows = [rows[i] for i in sorted(rows)]
         ledger.finish_run(run_id, analysed=len(report.analysed),
                           skipped=len(report.skipped) + len(report.duplicates), failed=len(report.failed))
@@ -1479,14 +1479,22 @@ def _row_for(row: dict, job: Job, *, duplicate_of: str | None = None) -> dict:
             "duplicate_of": duplicate_of}
 
 
-def _resolve_duplicates(duplicates, rows: dict, report: BatchReport, ledger: Ledger, run_id: int, emit) -> None:
+def _resolve_duplicates(duplicates, rows: dict, report: BatchReport, ledger: Ledger, run_id: int, emit, *,
+                        store) -> None:
     """Give each file whose audio and options equal an earlier file's in this
     run that file's session, in a row of its own marked ``duplicate_of``; when
-    the first failed, the duplicate fails with it (it was not analysed either)."""
+    the first failed, the duplicate fails with it (it was not analysed either).
+    Metadata the duplicate's row typed that the session does not have is said
+    (``report.meta_kept``), as for a file skipped as already done: a copy listed
+    as another client's session lost that client without a word until 2026-12-04."""
     for i, job, first, first_label in duplicates:
         if first in rows:
             rows[i] = _row_for(rows[first], job, duplicate_of=first_label)
-            report.duplicates.append((job.label, first_label, rows[first]["session_id"]))
+            sid = rows[first]["session_id"]
+            report.duplicates.append((job.label, first_label, sid))
+            unapplied = _unapplied_meta(store, sid, job.meta)
+            if unapplied:
+                report.meta_kept.append((job.label, sid, tuple(unapplied)))
             ledger.forget_failures(job.paths)
         else:
             _fail(report, ledger, run_id, job, f"the same recording as {first_label}, which was not analysed "
