@@ -143,10 +143,10 @@ def _output_devices(out) -> None:
 def _speed(text: str) -> float | None:
     if text.strip().lower() == "max":
         return None
-    try:
-        v = float(text)
-    except ValueError:
-        raise InputError(f"--speed {text!r}: give a number (1 = real time) or max") from None
+    from prosody.formats.bundle import parse_number
+    v = parse_number(text)  # digits 0-9: float() read "1_0" as 10 and "٣" or "３" as 3
+    if v is None:
+        raise InputError(f"--speed {text!r}: give a number (digits 0-9; 1 = real time) or max")
     from prosody.live.capture import MIN_REPLAY_SPEED
     if not v >= MIN_REPLAY_SPEED:  # 1e-300 made each block's wait overflow the clock (an internal error)
         raise InputError(f"--speed {text!r}: must be {MIN_REPLAY_SPEED} (100 times slower than real time) or more "

@@ -25,6 +25,9 @@ Each defect with what happened before and what happens now:
 5. A float recording written with gain (samples up to 800 x full scale) was analysed without a word; its
    levels read +35 dBFS ("therapist level" in the report, the voice profile a --save-baseline writes). It is
    now said, per channel.
+6. ``live --input F --speed 1_0`` replayed at 10 x (float() reads "1_0" as 10), ``--speed ٣`` or ``３`` at 3 x,
+   and ``moments --weight silence=1_0`` weighted silences 10: every other number option takes digits 0-9 only.
+   Refused now in one line.
 """
 from __future__ import annotations
 
@@ -324,3 +327,25 @@ def test_a_float_recording_far_over_full_scale_is_said(tmp_path, fixture_dialogu
     rc, _, err = run_cli("analyze", plain, "--json", tmp_path / "plain.json", "--quiet", "--no-progress")
     assert rc == 0, err
     assert not [w for w in json.loads((tmp_path / "plain.json").read_text())["warnings"] if "full scale" in w]
+
+
+# -- 6. numbers typed in digits other than 0-9, or with underscores --------------------------------------------
+
+@pytest.mark.parametrize("typed", ["1_0", "\uff13", "\u0663", "\u0660.\u0665"])  # 10, full-width 3, Arabic 3, 0.5
+def test_a_replay_speed_in_other_digits_is_refused_as_other_options_are(tmp_path, short_wav, typed):
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", short_wav, "--plain", "--output", out, "--speed", typed, "--duration", "0.5")
+    _one_line(rc, err)  # before: "1_0" replayed at 10 x, "٣" and "３" at 3 x, without a word
+    assert f"--speed {typed!r}: give a number (digits 0-9" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("typed", ["1_0", "\uff13", "\u0663", "\u0660.\u0665"])
+def test_a_moment_weight_in_other_digits_is_refused_as_other_options_are(tmp_path, short_wav, typed):
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    rc, _, err = run_cli("moments", "1", "--weight", f"silence={typed}", "--store", store)
+    _one_line(rc, err)  # before: silence weighted 10 for "1_0" (float() reads it), 3 for "٣"
+    assert f"--weight 'silence={typed}': expected KIND=NUMBER (digits 0-9)" in err, err
+    rc, _, err = run_cli("moments", "1", "--weight", "silence=0.5", "--weight", "note=1e0", "--store", store)
+    assert rc == 0, err  # what a number is elsewhere is taken as before
