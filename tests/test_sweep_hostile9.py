@@ -8,7 +8,8 @@ Each defect with what happened before and what happens now:
    lines of `show`; more than 64 are refused now.
 2. A manifest cell longer than Python's csv limit (131,072 characters: a quote left open over a long file,
    a pasted transcript) was "internal error (Error: field larger than field limit (131072))", exit 1. Now
-   one line naming the line where that record starts, exit 2. A manifest row whose file has the same bytes as
+   one line naming the line where that record starts, exit 2. A row short of cells was told to "quote a cell
+   that holds a comma"; it is told to give the empty cells. A manifest row whose file has the same bytes as
    an earlier row's (a copy, a hard link) but names another client was made a duplicate of that session, the
    client it named dropped without a word (the same row skipped as already done in a later run said so); said.
 3. A recording whose modification time is no date (year 10000, before year 1: a file from a device with a
@@ -113,6 +114,21 @@ def test_a_manifest_cell_longer_than_csv_takes_is_one_line_naming_its_line(tmp_p
     line = {"header": 1, "row": 3, "quoted over lines": 2}[where]  # the line where the record starts
     assert f"m.csv line {line}: a cell of more than 131,072 characters" in err, err
     assert not (tmp_path / "store").exists() and not (tmp_path / "t.csv").exists()  # refused before any work
+
+
+def test_a_manifest_row_short_of_cells_is_told_to_give_the_empty_ones_not_to_quote_a_comma(tmp_path):
+    from prosody.batch.runner import read_manifest
+    from prosody.errors import InputError
+    m = tmp_path / "m.csv"
+    m.write_text("file,client,notes\na.wav\n")  # hand-written: the trailing empty cells left out
+    with pytest.raises(InputError) as info:
+        read_manifest(m)
+    assert str(info.value).endswith("line 2: 1 cells, the header has 3 (file, client, notes); give every column "
+                                    "its cell, empty ones too (a.wav,,), so that no cell is read under another "
+                                    "column"), info.value  # before: "quote a cell that holds a comma" (it has none)
+    m.write_text("file,client\na.wav,late, tired\n")  # one cell too many: the comma hint, as before
+    with pytest.raises(InputError, match="3 cells, the header has 2 .*quote a cell that holds a comma"):
+        read_manifest(m)
 
 
 def test_a_duplicate_listed_with_another_client_says_its_client_was_not_stored(tmp_path, short_wav):

@@ -307,7 +307,10 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
                 why = (f"the quoted cell opened on line {inside[0][0]} runs on to line {inside[0][1]}: is its closing "
                        "quote missing?" if inside else
-                       "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"")
+                       "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"" if n > len(header) else
+                       # the comma hint was given for a short row too, which holds no comma to quote
+                       "give every column its cell, empty ones too (a.wav,,), so that no cell is read under "
+                       "another column")
                 raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); {why}")
         cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if not any(cell.values()):
