@@ -226,7 +226,13 @@ def cmd_batch(args, out, err) -> int:
                       where="command line")
     from prosody.analysis import check_speaker_label
     check_speaker_label(args.speaker)
-    jobs = discover(args.inputs, defaults=defaults)
+    # its own table and store files are no inputs where a glob matches them (`batch '**'` run again)
+    from prosody.batch.runner import LEDGER_NAME
+    from prosody.store.db import DB_NAME, FRAMES_DIR
+    folder = store_folder(args)
+    store_files = [folder / FRAMES_DIR] + [folder / f"{name}{side}" for name in (DB_NAME, LEDGER_NAME)
+                                           for side in ("", "-wal", "-shm", "-journal")]
+    jobs = discover(args.inputs, defaults=defaults, skip=[*table_paths(args.table), *store_files])
     for j in jobs:
         for p in j.paths:
             check_file_name_text(p)

@@ -12,6 +12,11 @@ Each defect with what happened before and what happens now:
    that holds a comma"; it is told to give the empty cells. A manifest row whose file has the same bytes as
    an earlier row's (a copy, a hard link) but names another client was made a duplicate of that session, the
    client it named dropped without a word (the same row skipped as already done in a later run said so); said.
+   ``prosody batch '**'`` wrote its table (prosody-batch.csv, .parquet) where it ran, inside the pattern: running
+   the same command again to go on took the table for a manifest and failed ("unknown column(s) session_id, uid,
+   ..." listing 100+ columns), and a store folder there had its database, ledger and frames files taken for
+   recordings (each failed). A glob's matches now pass over the batch's own table and store files; a batch
+   table named as a manifest is said to be one, and a list of unknown columns stops at 8.
 3. A recording whose modification time is no date (year 10000, before year 1: a file from a device with a
    broken clock, on a file system that keeps 64-bit times) was analysed, then "internal error (ValueError:
    year 10000 is out of range)", the session unsaved (analyze --save, import); batch failed the file with
@@ -129,6 +134,29 @@ def test_a_manifest_row_short_of_cells_is_told_to_give_the_empty_ones_not_to_quo
     m.write_text("file,client\na.wav,late, tired\n")  # one cell too many: the comma hint, as before
     with pytest.raises(InputError, match="3 cells, the header has 2 .*quote a cell that holds a comma"):
         read_manifest(m)
+
+
+def test_a_batch_over_a_glob_goes_on_when_run_again_past_its_own_table(tmp_path, short_wav, monkeypatch):
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s1" / "a.wav").write_bytes(short_wav.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    rc, out, err = run_cli("batch", "s*/**", "**/*.wav", "**", "--store", store, "--jobs", "1", "--no-progress")
+    assert rc == 0 and "1 analysed" in out, (out, err)
+    assert (tmp_path / "prosody-batch.csv").exists()  # the default table, where it ran: inside the pattern
+    # the same command again, as the docs say to go on after a stop: the glob now matches the table
+    rc, out, err = run_cli("batch", "s*/**", "**/*.wav", "**", "--store", store, "--jobs", "1", "--no-progress")
+    assert rc == 0, err  # before: "manifest prosody-batch.csv: unknown column(s) session_id, uid, ..." (100+ names)
+    # and the store's own files, inside the pattern too, are no recordings (before: 4 failed: sessions.db, ...)
+    assert "0 analysed, 1 skipped (already done), 0 failed" in out and "failed:" not in out, out
+    # named as a manifest (or matched under another --table): said to be a batch's table, in one short line
+    rc, _, err = run_cli("batch", "prosody-batch.csv", "--store", store, "--table", "other", "--no-progress")
+    _one_line(rc, err)
+    assert "prosody-batch.csv is a table of sessions that `prosody batch` wrote (--table), not a manifest" in err
+    (tmp_path / "u.csv").write_text("file,a,b,c,d,e,f,g,h,i,j\n")
+    rc, _, err = run_cli("batch", "u.csv", "--store", store, "--table", "other", "--no-progress")
+    _one_line(rc, err)
+    assert "unknown column(s) a, b, c, d, e, f, g, h and 2 more; known: file, file2" in err, err
 
 
 def test_a_duplicate_listed_with_another_client_says_its_client_was_not_stored(tmp_path, short_wav):

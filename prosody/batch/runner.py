@@ -107,7 +107,7 @@ class Job:
         return " + ".join(self.paths)
 
 
-def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Job]:
+def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=()), skip: Iterable = ()) -> list[Job]:
     """Jobs for ``inputs``: audio files (by suffix, see ``AUDIO_SUFFIXES``) in
     folders (recursively, hidden entries skipped), paths matching glob patterns
     (``**`` recurses; every matched file is taken, whatever its suffix), files,
@@ -118,9 +118,20 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
     once (the first time; a manifest may list one file twice with different
     layouts), unless the two carry other metadata. Raises InputError when an input
     does not exist, a pattern matches nothing, a manifest is malformed, one file is
-    listed twice with other metadata, or nothing is found."""
+    listed twice with other metadata, or nothing is found.
+
+    ``skip``: files (and folders, with all they hold) a glob pattern's matches pass over: the batch's own
+    table (``--table``'s CSV and Parquet) and store folder. ``prosody batch '**'`` wrote
+    ``prosody-batch.csv`` where it ran, and running the same command again (to go on) took that table for a
+    manifest ("unknown column(s) session_id, ...") and its Parquet, and a store folder there its database,
+    ledger and frames files, for recordings, until 2026-12-04."""
     jobs: list[Job] = []
     inputs = list(inputs)
+    skipped = {os.path.realpath(x) for x in skip}
+
+    def passed_over(path: str) -> bool:
+        real = os.path.realpath(path)
+        return real in skipped or any(real.startswith(d.rstrip(os.sep) + os.sep) for d in skipped)
     for inp in inputs:
         p = Path(inp)
         if glob.has_magic(inp):
@@ -129,6 +140,8 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
                 raise InputError(f"no files match {inp!r}")
             for h in hits:
                 hp = Path(h)
+                if passed_over(h):
+                    continue
                 if hp.is_dir():
                     jobs += [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(hp)]
                 elif hp.suffix.lower() == ".csv":
@@ -283,9 +296,12 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         raise InputError(f"manifest {path}: column {', '.join(repr(h) for h in twice)} appears more than once "
                          "in the header row; give each column once (two files: file and file2)")
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]
+    if unknown and {"session_id", "content_sha256"} <= set(header):  # 100+ columns were listed as unknown
+        raise InputError(f"{path} is a table of sessions that `prosody batch` wrote (--table), not a manifest; "
+                         "a manifest lists recordings: columns file, file2, ... (docs/batch.md)")
     if unknown:
-        raise InputError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(MANIFEST_COLUMNS)}")
+        shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+        raise InputError(f"manifest {path}: unknown column(s) {shown}; known: {', '.join(MANIFEST_COLUMNS)}")
     reader.fieldnames = header
     base = path.parent
     jobs = []
