@@ -16,7 +16,9 @@ Each defect with what happened before and what happens now:
    the same command again to go on took the table for a manifest and failed ("unknown column(s) session_id, uid,
    ..." listing 100+ columns), and a store folder there had its database, ledger and frames files taken for
    recordings (each failed). A glob's matches now pass over the batch's own table and store files; a batch
-   table named as a manifest is said to be one, and a list of unknown columns stops at 8.
+   table named as a manifest is said to be one, and a list of unknown columns stops at 8. A FIFO named x.csv
+   that a glob matched was read as a manifest for ever (the batch hung before any work), and a manifest of any
+   size was read whole (160 MB: 57 s, 2.1 GB of memory); a FIFO is refused, and a manifest over 64 MiB.
 3. A recording whose modification time is no date (year 10000, before year 1: a file from a device with a
    broken clock, on a file system that keeps 64-bit times) was analysed, then "internal error (ValueError:
    year 10000 is out of range)", the session unsaved (analyze --save, import); batch failed the file with
@@ -119,6 +121,36 @@ def test_a_manifest_cell_longer_than_csv_takes_is_one_line_naming_its_line(tmp_p
     line = {"header": 1, "row": 3, "quoted over lines": 2}[where]  # the line where the record starts
     assert f"m.csv line {line}: a cell of more than 131,072 characters" in err, err
     assert not (tmp_path / "store").exists() and not (tmp_path / "t.csv").exists()  # refused before any work
+
+
+def test_a_fifo_named_csv_that_a_glob_matches_is_refused_not_read_for_ever(tmp_path, short_wav):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(short_wav.read_bytes())
+    os.mkfifo(folder / "x.csv")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:  # before: the batch read the FIFO as a manifest, waiting for a writer for ever, before any work
+        r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                            "batch", str(folder / "*"), "--store", str(tmp_path / "store"), "--table",
+                            str(tmp_path / "t"), "--jobs", "1", "--no-progress"],
+                           capture_output=True, text=True, env=env, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("batch hung reading a FIFO named x.csv")
+    _one_line(r.returncode, r.stderr)
+    assert f"manifest {folder / 'x.csv'} is a FIFO (named pipe), not a regular file" in r.stderr, r.stderr
+
+
+def test_a_manifest_over_64_mib_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import prosody.batch.runner as runner
+    from prosody.errors import InputError
+    m = tmp_path / "m.csv"
+    m.write_text("file,notes\n" + "a.wav,some notes\n" * 1000)
+    monkeypatch.setattr(runner, "MANIFEST_MAX_BYTES", 1000)  # 64 MiB read as 1,000 bytes: the same rule, fast
+    with pytest.raises(InputError, match=r"manifest .*m.csv is 17011 bytes, more than such a file holds .*; split "
+                                         r"it into several manifests"):
+        runner.read_manifest(m)  # before: read whole (a 160 MB one took 57 s and 2.1 GB of memory)
+    monkeypatch.undo()
+    assert len(runner.read_manifest(m)) == 1000  # under the limit: read (a row each)
 
 
 def test_a_manifest_row_short_of_cells_is_told_to_give_the_empty_ones_not_to_quote_a_comma(tmp_path):
