@@ -29,7 +29,8 @@ Each defect with what happened before and what happens now:
    this machine's clock is kept and said (one of the two clocks is wrong).
 4. ``sessions --until 2026-12-04T16:19`` left out the session that ``sessions`` lists as "2026-12-04 16:19"
    (saved at 16:19:11), while ``--until 2026-12-04`` includes that whole day. A time typed to the minute (or
-   the hour) now includes that minute (hour).
+   the hour) now includes that minute (hour). A session dated by its day alone ("2026-12-04") was left out by
+   ``--since 2026-12-04T00:00`` (compared as text, it sorts before "2026-12-04T00:00:00"); it spans its day.
 5. A float recording written with gain (samples up to 800 x full scale) was analysed without a word; its
    levels read +35 dBFS ("therapist level" in the report, the voice profile a --save-baseline writes). It is
    now said, per channel.
@@ -378,6 +379,24 @@ def test_until_a_minute_includes_the_sessions_listed_at_that_minute(tmp_path, sh
     rc, _, err = run_cli("sessions", "--store", store, "--since", "2026-12-04T16:20", "--until", "2026-12-04T16:19")
     _one_line(rc, err)
     assert "is after --until" in err
+
+
+def test_a_session_dated_by_its_day_alone_spans_that_day_in_since_and_until(tmp_path, short_wav):
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress", "--date",
+                   "2026-12-04")[0] == 0  # stored as "2026-12-04": the day, no time
+
+    def listed(*argv):
+        rc, out, err = run_cli("sessions", "--store", store, *argv)
+        assert rc == 0, err
+        return [int(line.split()[0]) for line in out.splitlines()[3:] if line.strip()]
+
+    assert listed("--since", "2026-12-04T00:00") == [1]  # before: [] ("2026-12-04" sorted before "...T00:00:00")
+    assert listed("--since", "2026-12-04T09:00") == [1]  # its day runs past 09:00
+    assert listed("--until", "2026-12-03T23:59") == []   # the day before: not (taken once a minute was a span)
+    assert listed("--until", "2026-12-04T00:00") == [1]
+    assert listed("--since", "2026-12-05T00:00") == [] and listed("--since", "2026-12-05") == []
+    assert listed("--since", "2026-12-04", "--until", "2026-12-04") == [1]
 
 
 # -- 5. a float recording far over full scale ------------------------------------------------------------------

@@ -1276,19 +1276,24 @@ FROM sessions s"""
                                                   (end is not None and lo >= end) if spans else lo > hi):
             raise InputError(f"--since {since} is after --until {until}: no session can match; "
                              "give the earlier date to --since")
+        # a session dated by its day alone (`--date 2026-12-04`) spans that day: it is on or after a time of
+        # that day, and on or before one (compared as text, "2026-12-04" sorted before "2026-12-04T00:00:00":
+        # --since 2026-12-04T00:00 left it out, and --until 2026-12-03T23:59 took it once a minute was a span)
+        day_end = "(CASE WHEN length(s.recorded_at) = 10 THEN s.recorded_at || 'T23:59:59' ELSE s.recorded_at END)"
+        day_start = "(CASE WHEN length(s.recorded_at) = 10 THEN s.recorded_at || 'T00:00:00' ELSE s.recorded_at END)"
         if lo is not None:
-            where.append("s.recorded_at >= ?")
+            where.append(f"{day_end} >= ?")
             args.append(lo)
         if hi_day is not None:
             if hi_day < date.max:  # before the next day (9999-12-31 has none: every date is on or before it)
-                where.append("s.recorded_at < ?")
+                where.append(f"{day_start} < ?")
                 args.append((hi_day + timedelta(days=1)).isoformat())
         elif hi is not None:  # a time typed to the minute (or hour) includes that minute (until_end)
             if not spans:
-                where.append("s.recorded_at <= ?")
+                where.append(f"{day_start} <= ?")
                 args.append(hi)
             elif end is not None:
-                where.append("s.recorded_at < ?")
+                where.append(f"{day_start} < ?")
                 args.append(end)
         if ids is not None:
             ids = [int(i) for i in ids]
