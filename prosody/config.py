@@ -338,13 +338,19 @@ def check_setting(value, *, kind: type, where: str):
     return float(value) if kind is float else value
 
 
+def unknown_keys(keys) -> str:
+    """Unknown config keys for an error line, quoted: `floor_window_s ` (a space after it) or a zero-width space
+    inside read as the known key they resemble ("unknown key(s) in [vad]: floor_window_s , ...")."""
+    return ", ".join(repr(k) for k in sorted(keys))
+
+
 def _build(kind, values, where: str):
     first = fields(kind)[0]
     _table(values, where, example=f"[{where}] then lines such as {first.name} = {first.default!r}")
     names = {f.name for f in fields(kind)}
     unknown = set(values) - names
     if unknown:
-        raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+        raise ConfigError(f"unknown key(s) in [{where}]: {unknown_keys(unknown)}; known: {', '.join(sorted(names))}")
     defaults = kind()
     return kind(**{k: check_setting(v, kind=type(getattr(defaults, k)), where=f"{where}.{k}")
                    for k, v in values.items()})

@@ -5,7 +5,8 @@ Each defect with what happened before and what happens now:
 1. A config saved as "UTF-8 with BOM" (Windows Notepad) was refused: "config c.toml is not valid TOML:
    Invalid statement (at line 1, column 1)". The byte-order mark is now skipped, as manifests skip it.
    A config of 15,000 [pitch_by_speaker] tables (700 kB) was taken: a warning for each unused range, 45,000
-   lines of `show`; more than 64 are refused now.
+   lines of `show`; more than 64 are refused now. An unknown key with a space after it or a zero-width space
+   inside was listed bare ("unknown key(s) in [vad]: floor_window_s , ...; known: ..., floor_window_s"); quoted.
 2. A manifest cell longer than Python's csv limit (131,072 characters: a quote left open over a long file,
    a pasted transcript) was "internal error (Error: field larger than field limit (131072))", exit 1. Now
    one line naming the line where that record starts, exit 2. A row short of cells was told to "quote a cell
@@ -86,6 +87,20 @@ def test_a_config_with_a_byte_order_mark_is_read(tmp_path, short_wav):
     rc, _, err = run_cli("moments", "1", "--config", moments, "--store", store)
     _one_line(rc, err)
     assert "moments.max_total=0 must be a whole number within 1..500" in err, err
+
+
+def test_an_unknown_config_key_that_looks_like_a_known_one_is_shown_quoted(tmp_path, short_wav):
+    cfg = tmp_path / "c.toml"  # a space after the name, a zero-width space pasted into it
+    cfg.write_text('[vad]\n"floor_window_s " = 8.0\n"gate_db\\u200b" = 9.0\n', encoding="utf-8")
+    rc, _, err = run_cli("analyze", short_wav, "--config", cfg, "--json", tmp_path / "s.json")
+    _one_line(rc, err)  # before: "unknown key(s) in [vad]: floor_window_s , gate_db\u200b; known: ..., floor_window_s"
+    assert "unknown key(s) in [vad]: 'floor_window_s ', 'gate_db\\u200b'; known: " in err, err
+    cfg.write_text('[moments]\n"max_total " = 3\n')
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    rc, _, err = run_cli("moments", "1", "--config", cfg, "--store", store)
+    _one_line(rc, err)
+    assert "unknown key(s) in [moments]: 'max_total '; known: " in err, err
 
 
 def test_a_config_naming_thousands_of_speakers_pitch_ranges_is_refused(tmp_path, short_wav):
