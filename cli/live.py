@@ -156,7 +156,11 @@ def _speed(text: str) -> float | None:
 
 def live_request(args):
     """Arguments -> the plain values of ``prosody.live.layout.LiveRequest`` (the rules live there)."""
+    from prosody.formats.bundle import local_zone_problem
     from prosody.live.layout import LiveRequest
+    problem = local_zone_problem()  # the capture's start is kept as a local time: an internal error at the start
+    if problem is not None:
+        raise InputError(f"a live session's start is kept in local time, and {problem}")
     if args.speed is not None and not args.input:  # a device delivers its sound as it comes
         raise InputError("--speed applies to a replayed file (--input); a device runs in real time")
     speed = _speed("1" if args.speed is None else args.speed) if args.input else 1.0

@@ -32,6 +32,9 @@ Each defect with what happened before and what happens now:
    (saved at 16:19:11), while ``--until 2026-12-04`` includes that whole day. A time typed to the minute (or
    the hour) now includes that minute (hour). A session dated by its day alone ("2026-12-04") was left out by
    ``--since 2026-12-04T00:00`` (compared as text, it sorts before "2026-12-04T00:00:00"); it spans its day.
+   With TZ=UTC+24 (a zone the C library takes, 24 hours from UTC, and Python's datetime refuses), ``live``
+   stopped with "internal error (ValueError: offset must be a timedelta strictly between ...)" before it
+   captured, and ``--since 10:00+05:00`` was called no date ("expected YYYY-MM-DD"); both now say the zone.
 5. A float recording written with gain (samples up to 800 x full scale) was analysed without a word; its
    levels read +35 dBFS ("therapist level" in the report, the voice profile a --save-baseline writes). It is
    now said, per channel.
@@ -412,6 +415,42 @@ def test_a_session_dated_by_its_day_alone_spans_that_day_in_since_and_until(tmp_
     assert listed("--until", "2026-12-04T00:00") == [1]
     assert listed("--since", "2026-12-05T00:00") == [] and listed("--since", "2026-12-05") == []
     assert listed("--since", "2026-12-04", "--until", "2026-12-04") == [1]
+
+
+@pytest.fixture
+def tz_24_hours_off():
+    """TZ=UTC+24: valid to the C library (which holds 24 h), refused by Python's datetime (under 24 h)."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC+24"
+    time.tzset()
+    try:
+        from datetime import datetime
+        datetime.now().astimezone()
+    except ValueError:
+        pass
+    else:
+        pytest.skip("this C library does not take TZ=UTC+24 as 24 hours from UTC")
+    yield
+    if old is None:
+        os.environ.pop("TZ")
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_a_time_zone_24_hours_from_utc_is_said_not_an_internal_error(tmp_path, short_wav, tz_24_hours_off):
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", short_wav, "--plain", "--speed", "max", "--output", out)
+    _one_line(rc, err)  # before: internal error (ValueError: offset must be a timedelta strictly between ...)
+    assert "this machine's time zone (TZ='UTC+24') lies 24 hours or more from UTC" in err, err
+    assert list(tmp_path.iterdir()) == []
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0  # works
+    rc, _, err = run_cli("sessions", "--store", store, "--since", "2026-12-04T00:00+05:00")
+    _one_line(rc, err)  # before: "date '2026-12-04T00:00+05:00': expected YYYY-MM-DD or ..." (the date is fine)
+    assert "date '2026-12-04T00:00+05:00' names a time zone, and this machine's time zone (TZ='UTC+24')" in err
+    rc, out, err = run_cli("sessions", "--store", store, "--since", "2000-01-01T00:00")  # no zone typed: works
+    assert rc == 0 and out.startswith("1 session"), err
 
 
 # -- 5. a float recording far over full scale ------------------------------------------------------------------

@@ -132,10 +132,27 @@ def parse_when(text: str) -> str:
     try:
         dt = datetime.fromisoformat(text)
         if dt.tzinfo is not None:
+            problem = local_zone_problem()
+            if problem is not None:  # the date is fine: "expected YYYY-MM-DD" blamed it
+                raise InputError(f"date {text!r} names a time zone, and {problem}")
             dt = dt.astimezone().replace(tzinfo=None)
         return dt.isoformat(timespec="seconds")
     except (TypeError, ValueError, OverflowError, OSError):
         raise InputError(f"date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
+
+
+def local_zone_problem() -> str | None:
+    """Why local time cannot be told here, or None: a time zone 24 hours or more from UTC (``TZ=UTC+24``,
+    which the C library takes and clamps to 24 h, and Python refuses: every conversion to local time raised
+    ValueError, and ``prosody live`` stopped with an internal error before it captured)."""
+    try:
+        datetime.now().astimezone()
+    except (ValueError, OverflowError, OSError):
+        import os
+        tz = os.environ.get("TZ")
+        return (f"this machine's time zone{f' (TZ={tz!r})' if tz is not None else ''} lies 24 hours or more from "
+                "UTC, which no clock does: set TZ to a zone such as Europe/Berlin, or unset it")
+    return None
 
 
 _ZONE = re.compile(r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)$")
