@@ -192,8 +192,8 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
         lines += [f"  {terminal_safe(label)}: same as {terminal_safe(first)} (session {sid})"
                   for label, first, sid in report.duplicates]
     if report.meta_kept:
-        lines.append("skipped, with other metadata than the stored session's (the store keeps its own; "
-                     "prosody edit N changes it):")
+        lines.append("skipped (done, or a duplicate), with other metadata than the stored session's (the store "
+                     "keeps its own; prosody edit N changes it):")
         lines += [f"  {terminal_safe(label)}: session {sid}: {', '.join(fields)}"
                   for label, sid, fields in report.meta_kept]
     if report.failed:
@@ -226,7 +226,13 @@ def cmd_batch(args, out, err) -> int:
                       where="command line")
     from prosody.analysis import check_speaker_label
     check_speaker_label(args.speaker)
-    jobs = discover(args.inputs, defaults=defaults)
+    # its own table and store files are no inputs where a glob matches them (`batch '**'` run again)
+    from prosody.batch.runner import LEDGER_NAME
+    from prosody.store.db import DB_NAME, FRAMES_DIR
+    folder = store_folder(args)
+    store_files = [folder / FRAMES_DIR] + [folder / f"{name}{side}" for name in (DB_NAME, LEDGER_NAME)
+                                           for side in ("", "-wal", "-shm", "-journal")]
+    jobs = discover(args.inputs, defaults=defaults, skip=[*table_paths(args.table), *store_files])
     for j in jobs:
         for p in j.paths:
             check_file_name_text(p)

@@ -143,10 +143,10 @@ def _output_devices(out) -> None:
 def _speed(text: str) -> float | None:
     if text.strip().lower() == "max":
         return None
-    try:
-        v = float(text)
-    except ValueError:
-        raise InputError(f"--speed {text!r}: give a number (1 = real time) or max") from None
+    from prosody.formats.bundle import parse_number
+    v = parse_number(text)  # digits 0-9: float() read "1_0" as 10 and "٣" or "３" as 3
+    if v is None:
+        raise InputError(f"--speed {text!r}: give a number (digits 0-9; 1 = real time) or max")
     from prosody.live.capture import MIN_REPLAY_SPEED
     if not v >= MIN_REPLAY_SPEED:  # 1e-300 made each block's wait overflow the clock (an internal error)
         raise InputError(f"--speed {text!r}: must be {MIN_REPLAY_SPEED} (100 times slower than real time) or more "
@@ -156,7 +156,11 @@ def _speed(text: str) -> float | None:
 
 def live_request(args):
     """Arguments -> the plain values of ``prosody.live.layout.LiveRequest`` (the rules live there)."""
+    from prosody.formats.bundle import local_zone_problem
     from prosody.live.layout import LiveRequest
+    problem = local_zone_problem()  # the capture's start is kept as a local time: an internal error at the start
+    if problem is not None:
+        raise InputError(f"a live session's start is kept in local time, and {problem}")
     if args.speed is not None and not args.input:  # a device delivers its sound as it comes
         raise InputError("--speed applies to a replayed file (--input); a device runs in real time")
     speed = _speed("1" if args.speed is None else args.speed) if args.input else 1.0

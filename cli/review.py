@@ -35,11 +35,12 @@ def moments_config(args):
             over[key] = value
     weights = dict(cfg.weights)
     for item in getattr(args, "weight", None) or []:
+        from prosody.formats.bundle import parse_number
         kind, _, w = item.partition("=")
-        try:
-            weights[kind.strip()] = float(w)
-        except ValueError:
-            raise ConfigError(f"--weight {item!r}: expected KIND=NUMBER, e.g. --weight silence=0.5") from None
+        value = parse_number(w)  # digits 0-9: float() took "１", "٠.٥" and "1_0" (10), as no other option does
+        if value is None:
+            raise ConfigError(f"--weight {item!r}: expected KIND=NUMBER (digits 0-9), e.g. --weight silence=0.5")
+        weights[kind.strip()] = value
     if getattr(args, "weight", None):
         over["weights"] = tuple(weights.items())
     if over:

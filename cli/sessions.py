@@ -154,7 +154,7 @@ def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None
     from prosody.formats.export import keep_unsaved
     why = str(exc) if isinstance(exc, ProsodyError) else f"{getattr(exc, 'strerror', None) or exc}"
     try:  # the date the store would have given it (session number: the next one when imported)
-        meta = _meta_from_args(args, default_when=_default_when(args, session))
+        meta = _meta_from_args(args, default_when=_default_when(args, session)[0])
     except ProsodyError:
         meta = SessionMeta()
     store = store_folder(args)
@@ -167,15 +167,18 @@ def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None
             f"`prosody import {path}` adds it to the store later")
 
 
-def _default_when(args, session) -> str | None:
-    """A saved session's date when ``--date`` is not given: the recording's modification
-    time minus its duration (None when the recording cannot be read any more)."""
-    from datetime import datetime, timedelta
+def _default_when(args, session) -> tuple[str | None, str | None]:
+    """(a saved session's date when ``--date`` is not given, why it has none): the recording's
+    modification time minus its duration (``formats.bundle.started_from_mtime``: none when the
+    recording cannot be read any more, or that time is no date or an impossible one)."""
+    from prosody.formats.bundle import started_from_mtime
+    if args.date is not None:
+        return None, None
     try:
-        mtime = datetime.fromtimestamp(os.stat(args.files[0]).st_mtime)
+        mtime = os.stat(args.files[0]).st_mtime
     except OSError:
-        return None
-    return (mtime - timedelta(seconds=session.duration_s)).isoformat(timespec="seconds")
+        return None, None
+    return started_from_mtime(mtime, session.duration_s, what=str(args.files[0]))
 
 
 def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | None:
@@ -183,11 +186,15 @@ def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | 
     ``doc``: its document when the caller added to it (the audio's reference)."""
     if not args.save:
         return None
+    when, no_date = _default_when(args, session)
     with _open(args, create=True) as store:
-        meta = _meta_from_args(args, default_when=_default_when(args, session))
+        meta = _meta_from_args(args, default_when=when)
         sid = (store.save_session(session, meta=meta) if doc is None else
                store.save(doc, session.frames, meta=meta))
         err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
+    if no_date is not None:
+        err.write(f"prosody: warning: {terminal_safe(no_date)} (`prosody edit {sid} --date "
+                  "YYYY-MM-DD[THH:MM]` sets it)\n")
     return sid
 
 

@@ -192,6 +192,9 @@ class TurnConfig:
                f"turns.sound_max_voiced_share={self.sound_max_voiced_share} must be within 0..1")
 
 
+MAX_PITCH_RANGES = 64  # [pitch_by_speaker] tables in one config (one file may serve several recordings' names)
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     vad: VadConfig = field(default_factory=VadConfig)
@@ -241,6 +244,9 @@ class AnalysisConfig:
         for key, value in d.items():
             if key == "pitch_by_speaker":
                 _table(value, key, example='[pitch_by_speaker.client] with fmin_hz = 75.0, fmax_hz = 400.0')
+                if len(value) > MAX_PITCH_RANGES:  # 15,000 were taken: a warning each, 45,000 lines of `show`
+                    raise ConfigError(f"[pitch_by_speaker] names {len(value):,} speakers; at most "
+                                      f"{MAX_PITCH_RANGES} are taken (a recording has at most 8)")
                 ranges = []
                 for n, v in value.items():
                     problem = name_problem(n)
@@ -293,8 +299,8 @@ def read_toml_file(path, *, what: str = "config") -> dict:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
+    try:  # a byte-order mark first (Windows Notepad's "UTF-8 with BOM") was "not valid TOML ... line 1, column 1"
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs/config.md)") from None
     try:
@@ -332,13 +338,19 @@ def check_setting(value, *, kind: type, where: str):
     return float(value) if kind is float else value
 
 
+def unknown_keys(keys) -> str:
+    """Unknown config keys for an error line, quoted: `floor_window_s ` (a space after it) or a zero-width space
+    inside read as the known key they resemble ("unknown key(s) in [vad]: floor_window_s , ...")."""
+    return ", ".join(repr(k) for k in sorted(keys))
+
+
 def _build(kind, values, where: str):
     first = fields(kind)[0]
     _table(values, where, example=f"[{where}] then lines such as {first.name} = {first.default!r}")
     names = {f.name for f in fields(kind)}
     unknown = set(values) - names
     if unknown:
-        raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+        raise ConfigError(f"unknown key(s) in [{where}]: {unknown_keys(unknown)}; known: {', '.join(sorted(names))}")
     defaults = kind()
     return kind(**{k: check_setting(v, kind=type(getattr(defaults, k)), where=f"{where}.{k}")
                    for k, v in values.items()})

@@ -34,7 +34,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 
-from .config import check_setting
+from .config import check_setting, unknown_keys
 from .errors import ConfigError, parse_problem
 from .measures.timing import quick_answer_runs, silent_stretches
 from .timebase import clock_text
@@ -102,7 +102,7 @@ class MomentsConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ConfigError(f"unknown key(s) in [moments]: {', '.join(sorted(unknown))}; "
+            raise ConfigError(f"unknown key(s) in [moments]: {unknown_keys(unknown)}; "
                               f"known: {', '.join(sorted(names))}")
         kw = {}
         defaults = cls()

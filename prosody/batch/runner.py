@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -107,7 +107,7 @@ class Job:
         return " + ".join(self.paths)
 
 
-def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Job]:
+def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=()), skip: Iterable = ()) -> list[Job]:
     """Jobs for ``inputs``: audio files (by suffix, see ``AUDIO_SUFFIXES``) in
     folders (recursively, hidden entries skipped), paths matching glob patterns
     (``**`` recurses; every matched file is taken, whatever its suffix), files,
@@ -118,9 +118,20 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
     once (the first time; a manifest may list one file twice with different
     layouts), unless the two carry other metadata. Raises InputError when an input
     does not exist, a pattern matches nothing, a manifest is malformed, one file is
-    listed twice with other metadata, or nothing is found."""
+    listed twice with other metadata, or nothing is found.
+
+    ``skip``: files (and folders, with all they hold) a glob pattern's matches pass over: the batch's own
+    table (``--table``'s CSV and Parquet) and store folder. ``prosody batch '**'`` wrote
+    ``prosody-batch.csv`` where it ran, and running the same command again (to go on) took that table for a
+    manifest ("unknown column(s) session_id, ...") and its Parquet, and a store folder there its database,
+    ledger and frames files, for recordings, until 2026-12-04."""
     jobs: list[Job] = []
     inputs = list(inputs)
+    skipped = {os.path.realpath(x) for x in skip}
+
+    def passed_over(path: str) -> bool:
+        real = os.path.realpath(path)
+        return real in skipped or any(real.startswith(d.rstrip(os.sep) + os.sep) for d in skipped)
     for inp in inputs:
         p = Path(inp)
         if glob.has_magic(inp):
@@ -129,6 +140,8 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=())) -> list[Jo
                 raise InputError(f"no files match {inp!r}")
             for h in hits:
                 hp = Path(h)
+                if passed_over(h):
+                    continue
                 if hp.is_dir():
                     jobs += [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(hp)]
                 elif hp.suffix.lower() == ".csv":
@@ -236,6 +249,9 @@ def _audio_in(folder: Path) -> list[Path]:
     return out
 
 
+MANIFEST_MAX_BYTES = 64 << 20  # a row per recording, about 200 bytes: 300,000 recordings
+
+
 def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> list[Job]:
     """Jobs listed in a manifest CSV (UTF-8, header row). Columns (only ``file``
     is required; empty cells take ``defaults``):
@@ -252,7 +268,14 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     from ..speaker_channels import VOICES_TOLD
     from ..analysis import check_speaker_label
     from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
+    from ..fileio import small_file_problem
     path = Path(path)
+    # a FIFO named *.csv that a glob matched was read for ever (the batch hung before any work); a 160 MB
+    # manifest took 57 s and 2.1 GB of memory (13 x its size: a 2 GB CSV export matched by '**' would not fit)
+    problem = small_file_problem(path, max_bytes=MANIFEST_MAX_BYTES)
+    if problem is not None:
+        raise InputError(f"manifest {path} {problem}" + ("; split it into several manifests"
+                                                          if "bytes" in problem else ""))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -266,7 +289,10 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         raise InputError(f"{path} line {unclosed}: a quoted cell is never closed (its opening \" takes in every "
                          "line after it); close it with another \", or remove it")
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise _manifest_csv_error(path, reader, exc) from None
     if "file" not in header:
         first = lines[0] if lines else ""
         sep = next((name for ch, name in ((";", "semicolons"), ("\t", "tabs")) if ch in first), None)
@@ -280,14 +306,17 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         raise InputError(f"manifest {path}: column {', '.join(repr(h) for h in twice)} appears more than once "
                          "in the header row; give each column once (two files: file and file2)")
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]
+    if unknown and {"session_id", "content_sha256"} <= set(header):  # 100+ columns were listed as unknown
+        raise InputError(f"{path} is a table of sessions that `prosody batch` wrote (--table), not a manifest; "
+                         "a manifest lists recordings: columns file, file2, ... (docs/batch.md)")
     if unknown:
-        raise InputError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(MANIFEST_COLUMNS)}")
+        shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+        raise InputError(f"manifest {path}: unknown column(s) {shown}; known: {', '.join(MANIFEST_COLUMNS)}")
     reader.fieldnames = header
     base = path.parent
     jobs = []
     end = reader.line_num  # the last line of the record before (at first: the header's)
-    for row in reader:
+    for row in _csv_rows(path, reader):
         # a record that holds a quoted line break spans several lines: name its first
         start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
         end = reader.line_num
@@ -304,7 +333,10 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
                 why = (f"the quoted cell opened on line {inside[0][0]} runs on to line {inside[0][1]}: is its closing "
                        "quote missing?" if inside else
-                       "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"")
+                       "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"" if n > len(header) else
+                       # the comma hint was given for a short row too, which holds no comma to quote
+                       "give every column its cell, empty ones too (a.wav,,), so that no cell is read under "
+                       "another column")
                 raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); {why}")
         cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if not any(cell.values()):
@@ -359,6 +391,29 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
             origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices))
     return jobs
+
+
+def _manifest_csv_error(path: Path, reader, exc: csv.Error) -> InputError:
+    """One line for what Python's csv refuses in a manifest (a cell over its 128 KiB limit: was an internal
+    error): no cell of a manifest is that long (notes hold at most 100,000 characters)."""
+    line = reader.line_num + 1  # csv counts the lines of the records it finished: the failing one starts here
+    if "field larger than field limit" in str(exc):
+        return InputError(f"{path} line {line}: a cell of more than {csv.field_size_limit():,} "
+                          "characters, more than any cell of a manifest holds (notes: at most 100,000); is a "
+                          "quote left open, or is this a manifest at all?")
+    return InputError(f"{path} line {line}: not CSV ({exc})")
+
+
+def _csv_rows(path: Path, reader):
+    """The rows of csv ``reader`` over manifest ``path``; csv.Error as InputError (``_manifest_csv_error``)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _manifest_csv_error(path, reader, exc) from None
+        yield row
 
 
 def _quoted_spans(text: str) -> list[tuple[int, int | None]]:
@@ -670,6 +725,8 @@ class Ledger:
         real = os.path.realpath(path)
         st = os.stat(real)
         key = (real, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        if not all(-2 ** 63 <= v < 2 ** 63 for v in key[1:]):  # a time past 2262 (in ns), a 64-bit inode or device
+            return file_sha256(real)  # beyond SQLite's INTEGER (each such file failed: an internal error)
         row = self.db.execute("SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ? "
                               "AND ctime_ns = ? AND inode = ? AND device = ?", key).fetchone()
         if row:
@@ -1351,7 +1408,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         emit(BatchEvent("planned", total=len(jobs), todo=len(todo),
                         todo_audio_s=sum(pj.duration_s for _, pj in todo)))
         if not todo:
-            _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
+            _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit, store=store)
             report.rows = [rows[i] for i in sorted(rows)]
             ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped) + len(report.duplicates),
                               failed=len(report.failed))
@@ -1367,7 +1424,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 _fail(report, ledger, run_id, pj.job, res.reason, emit)
                 return
             res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
-            meta = _meta_for(pj, res.doc)
+            meta, no_date = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
             if sid is not None:  # --force: what was typed since (prosody edit) stays unless this job gives new values
                 meta = _kept_meta(_stored_meta(store, sid), pj.job.meta, meta)
@@ -1388,8 +1445,10 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             report.audio_s += dur
             report.cpu_s += res.cpu_s
             report.peak_rss_mb[res.worker] = max(report.peak_rss_mb.get(res.worker, 0.0), res.peak_rss_mb)
+            dateless = () if no_date is None or _stored_meta(store, sid).recorded_at != meta.recorded_at else (
+                f"{no_date} (`prosody edit {sid} --date YYYY-MM-DD[THH:MM]` sets it)",)
             emit(BatchEvent("done", pj.job.label, duration_s=dur, session_id=sid,
-                            warnings=tuple(res.doc.get("warnings") or ())))
+                            warnings=tuple(res.doc.get("warnings") or ()) + dateless))
 
         # longest first: the last worker to finish is not left with a long file alone
         pending = deque(sorted(todo, key=lambda t: -t[1].duration_s))
@@ -1429,7 +1488,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                 backend.restart()
                 for i, pj in crashed:
                     finish(i, pj, backend.run_alone(pj.task))
-        _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit)
+        _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit, store=store)
         report.rows = [rows[i] for i in sorted(rows)]
         ledger.finish_run(run_id, analysed=len(report.analysed),
                           skipped=len(report.skipped) + len(report.duplicates), failed=len(report.failed))
@@ -1449,14 +1508,22 @@ def _row_for(row: dict, job: Job, *, duplicate_of: str | None = None) -> dict:
             "duplicate_of": duplicate_of}
 
 
-def _resolve_duplicates(duplicates, rows: dict, report: BatchReport, ledger: Ledger, run_id: int, emit) -> None:
+def _resolve_duplicates(duplicates, rows: dict, report: BatchReport, ledger: Ledger, run_id: int, emit, *,
+                        store) -> None:
     """Give each file whose audio and options equal an earlier file's in this
     run that file's session, in a row of its own marked ``duplicate_of``; when
-    the first failed, the duplicate fails with it (it was not analysed either)."""
+    the first failed, the duplicate fails with it (it was not analysed either).
+    Metadata the duplicate's row typed that the session does not have is said
+    (``report.meta_kept``), as for a file skipped as already done: a copy listed
+    as another client's session lost that client without a word until 2026-12-04."""
     for i, job, first, first_label in duplicates:
         if first in rows:
             rows[i] = _row_for(rows[first], job, duplicate_of=first_label)
-            report.duplicates.append((job.label, first_label, rows[first]["session_id"]))
+            sid = rows[first]["session_id"]
+            report.duplicates.append((job.label, first_label, sid))
+            unapplied = _unapplied_meta(store, sid, job.meta)
+            if unapplied:
+                report.meta_kept.append((job.label, sid, tuple(unapplied)))
             ledger.forget_failures(job.paths)
         else:
             _fail(report, ledger, run_id, job, f"the same recording as {first_label}, which was not analysed "
@@ -1611,13 +1678,15 @@ def _unapplied_meta(store, sid: int, typed: SessionMeta) -> list[str]:
     return [f.replace("_", " ") for f in _META_FIELDS if _given(getattr(typed, f)) and norm(typed, f) != norm(stored, f)]
 
 
-def _meta_for(pj: Planned, doc: dict) -> SessionMeta:
+def _meta_for(pj: Planned, doc: dict) -> tuple[SessionMeta, str | None]:
+    """(the metadata to save a job's session with, why it has no date where its file's time gives none)."""
+    from ..formats.bundle import started_from_mtime
     m = pj.job.meta
     if m.recorded_at is not None:
-        return m
+        return m, None
     try:  # as `prosody analyze --save`: the recording's modification time minus its length
-        mtime = datetime.fromtimestamp(os.stat(pj.job.paths[0]).st_mtime)
-        when = (mtime - timedelta(seconds=float(doc.get("duration_s") or 0.0))).isoformat(timespec="seconds")
+        mtime = os.stat(pj.job.paths[0]).st_mtime
     except OSError:
-        when = None
-    return dataclasses.replace(m, recorded_at=when)
+        return dataclasses.replace(m, recorded_at=None), None
+    when, why = started_from_mtime(mtime, float(doc.get("duration_s") or 0.0), what=pj.job.paths[0])
+    return dataclasses.replace(m, recorded_at=when), why

@@ -649,6 +649,10 @@ SHORT_FILE_S = 5.0  # two files: one ending more than this before the other is s
 
 
 CLIP_LEVEL = 0.99          # |sample| at or above this (re full scale) and equal to the one before: clipped
+# |sample| above this (re full scale, +6 dB) is said: a float recording written with gain (a DAW's export, a
+# script's `* 1000`), whose levels read above 0 dBFS (+35 dBFS for the fixture x 1000, said as right until
+# 2026-12-04), and that clips once played or converted to whole numbers; integer formats never exceed 1
+OVER_FULL_SCALE = 2.0
 CLIP_MIN_SHARE = 0.001     # a channel with this share of its samples clipped is said to clip
 CLIP_MIN_SAMPLES = 100
 
@@ -683,6 +687,7 @@ class FileSource:
         self.files = [AudioFile(p) for p in paths]
         self.layout = layout
         self._clipped: dict[tuple[int, int], tuple[int, int]] = {}  # (file, channel): (clipped, samples) read
+        self._peak: dict[tuple[int, int], float] = {}  # (file, channel): largest |sample| read (re full scale)
         self.offset_s = offset_s
         self.block_s = block_s
         for fi, ci in layout.picks:
@@ -698,7 +703,24 @@ class FileSource:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for f in self.files for w in f.warnings] + self._short_file_warnings() + self._clip_warnings()
+        return ([w for f in self.files for w in f.warnings] + self._short_file_warnings() + self._clip_warnings()
+                + self._over_full_scale_warnings())
+
+    def _over_full_scale_warnings(self) -> list[str]:
+        """A picked channel (of a float file) whose samples exceed ``OVER_FULL_SCALE``: its levels in dBFS
+        are too high by as much (the figures relative to the speaker's own level are not)."""
+        out = []
+        for (fi, ci), peak in sorted(self._peak.items()):
+            if peak > OVER_FULL_SCALE:
+                f = self.files[fi]
+                where = f"{f.path}" if f.channels == 1 else f"{f.path} channel {ci + 1}"
+                over_db = 20 * math.log10(peak)
+                out.append(f"{where} holds samples of up to {peak:.3g} times full scale (+{over_db:.0f} dB): a "
+                           f"float recording written with gain; its levels in dBFS read at least {over_db:.0f} dB "
+                           "too high (a voice profile saved from it would not fit other recordings), and played "
+                           "or converted to whole numbers it clips; the figures relative to each speaker's own "
+                           "level are unaffected")
+        return out
 
     def _clip_warnings(self) -> list[str]:
         """A picked channel held at full scale (``CLIP_LEVEL``, two or more equal samples in a row:
@@ -750,6 +772,8 @@ class FileSource:
             for ci in chans:  # the file's own samples, before resampling (clipping is flat at full scale there)
                 got = self._clipped.get((fi, ci), (0, 0))
                 self._clipped[(fi, ci)] = (got[0] + flat_at_full_scale(x[:, ci]), got[1] + len(x))
+                if len(x):
+                    self._peak[(fi, ci)] = max(self._peak.get((fi, ci), 0.0), float(np.abs(x[:, ci]).max()))
             y = rs.push(x[:, chans])
             if len(y):
                 yield y

@@ -89,6 +89,37 @@ def iso_date(text: str) -> date | None:
         return None
 
 
+# a file's modification time before this is no recording's start: a recorder whose clock was never set writes
+# 1970-01-01 (Unix) or 1980-01-01 (FAT, the memory card's file system)
+EARLIEST_FILE_DATE = datetime(1980, 1, 2)
+
+
+def started_from_mtime(mtime_s: float, duration_s: float, *, now: datetime | None = None,
+                       what: str = "the recording") -> tuple[str | None, str | None]:
+    """(local ISO date-time when a recording started, None) from its file's modification
+    time ``mtime_s`` (seconds since the epoch) less its length ``duration_s``; or (None, why)
+    when that time is no date: beyond what a date holds (year 10000, before year 1: was an
+    internal error after the analysis, and the session unsaved) or before 1980-01-02 (a
+    recorder's clock that was never set). A time after ``now`` (+ 1 day) is kept, with a
+    ``why`` (this machine's clock may be the wrong one). The caller adds the command that
+    sets a date."""
+    try:
+        mtime = datetime.fromtimestamp(mtime_s)
+        start = mtime - timedelta(seconds=duration_s)
+    except (ValueError, OverflowError, OSError):  # year 10000, year 0, beyond time_t
+        return None, (f"{what}'s modification time ({mtime_s:.0f} s from 1970) is no date (beyond years 1-9999), "
+                      "so the session has no date")
+    now = now or datetime.now()
+    if start > now + timedelta(days=1):  # which clock is wrong is not known: the file's date is kept, and said
+        return start.isoformat(timespec="seconds"), (
+            f"{what}'s modification time, {mtime:%Y-%m-%d %H:%M}, is after this machine's clock "
+            f"({now:%Y-%m-%d %H:%M}): one of the two clocks is wrong; the session is dated by the file, check it")
+    if start < EARLIEST_FILE_DATE:
+        return None, (f"{what}'s modification time, {mtime:%Y-%m-%d %H:%M}, is before any digital recording: "
+                      "the clock of the machine that wrote it was wrong or never set, so the session has no date")
+    return start.isoformat(timespec="seconds"), None
+
+
 def parse_when(text: str) -> str:
     """A user date (``YYYY-MM-DD``, or any ISO 8601 date) or date-time (ISO 8601)
     -> the ISO string compared with ``recorded_at``: ``YYYY-MM-DD`` for a date,
@@ -101,10 +132,49 @@ def parse_when(text: str) -> str:
     try:
         dt = datetime.fromisoformat(text)
         if dt.tzinfo is not None:
+            problem = local_zone_problem()
+            if problem is not None:  # the date is fine: "expected YYYY-MM-DD" blamed it
+                raise InputError(f"date {text!r} names a time zone, and {problem}")
             dt = dt.astimezone().replace(tzinfo=None)
         return dt.isoformat(timespec="seconds")
     except (TypeError, ValueError, OverflowError, OSError):
         raise InputError(f"date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
+
+
+def local_zone_problem() -> str | None:
+    """Why local time cannot be told here, or None: a time zone 24 hours or more from UTC (``TZ=UTC+24``,
+    which the C library takes and clamps to 24 h, and Python refuses: every conversion to local time raised
+    ValueError, and ``prosody live`` stopped with an internal error before it captured)."""
+    try:
+        datetime.now().astimezone()
+    except (ValueError, OverflowError, OSError):
+        import os
+        tz = os.environ.get("TZ")
+        return (f"this machine's time zone{f' (TZ={tz!r})' if tz is not None else ''} lies 24 hours or more from "
+                "UTC, which no clock does: set TZ to a zone such as Europe/Berlin, or unset it")
+    return None
+
+
+_ZONE = re.compile(r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:\.[0-9]+)?)?)?)$")
+
+
+def until_end(text: str) -> tuple[bool, str | None]:
+    """For ``--until TEXT``, a date-time (``parse_when``): (True, the first instant after the minute or
+    hour it names) when typed without seconds, so that ``--until 2026-12-04T16:19`` includes the
+    session that ``prosody sessions`` lists as ``2026-12-04 16:19`` (saved at 16:19:11: excluded until
+    2026-12-04, as if it were after it), as ``--until 2026-12-04`` includes that day; (True, None) when
+    that instant lies past year 9999 (every date is before it); (False, None) for a time typed to the
+    second or finer (compared as it is)."""
+    time_part = re.split(r"[T ]", _ZONE.sub("", text.strip()), maxsplit=1)[1:]
+    digits = len(re.sub(r"[^0-9]", "", time_part[0].split(".")[0].split(",")[0])) if time_part else 0
+    if digits not in (2, 4):
+        return False, None
+    try:
+        return True, (datetime.fromisoformat(parse_when(text)) + timedelta(hours=1 if digits == 2 else 0,
+                                                                             minutes=1 if digits == 4 else 0)
+                      ).isoformat(timespec="seconds")
+    except OverflowError:
+        return True, None
 
 
 _WHOLE = re.compile(r"[0-9]+")                           # ASCII digits only: int() also takes "١", "+1", "1_0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
 from ..typed_text import alike_names, json_text
-from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, validate_doc
+from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, started_from_mtime, validate_doc
 from .schema import (check_audio_record, check_bookmarks, check_recording_names, check_session_doc, check_store_meta,
                      check_supervisor_notes)
 
@@ -275,7 +275,7 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     if path.stat().st_size > MAX_IMPORT_BYTES:
         raise InputError(f"cannot import {path}: {path.stat().st_size} bytes is more than a session file holds "
                          f"({MAX_IMPORT_BYTES} at most)")
-    mtime = datetime.fromtimestamp(path.stat().st_mtime)
+    mtime = path.stat().st_mtime
     if path.suffix.lower() == ".parquet":
         pa = _pyarrow()
         import pyarrow.parquet as pq
@@ -325,7 +325,7 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     check_store_meta(d.get(EXPORT_KEY))
     check_session_doc({k: v for k, v in d.items() if k != EXPORT_KEY})
     live = d.get("live") if isinstance(d.get("live"), dict) else {}
-    default_when = (mtime - timedelta(seconds=float(d.get("duration_s") or 0))).isoformat(timespec="seconds")
+    default_when = started_from_mtime(mtime, float(d.get("duration_s") or 0), what=str(path))[0]
     if isinstance(live.get("started_at"), str):  # live capture: its start, as local time
         try:
             started = datetime.fromisoformat(live["started_at"])

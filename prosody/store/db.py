@@ -51,7 +51,8 @@ from ..fileio import (free_space_text, is_disk_full, low_space, make_private_dir
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
-from ..formats.bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, validate_doc
+from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, until_end,
+                              validate_doc)
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..typed_text import BIDI_MARKS, OTHER_UNSEEN, UNSEEN
 from ..types import SPEAKER_FIELDS
@@ -1366,19 +1367,30 @@ FROM sessions s"""
         lo = parse_when(since) if since is not None else None
         hi = parse_when(until) if until is not None else None
         hi_day = iso_date(until) if until is not None else None  # a bare date includes that day
-        if lo is not None and hi is not None and (lo[:10] > hi if hi_day is not None else lo > hi):
+        spans, end = until_end(until) if hi is not None and hi_day is None else (False, None)
+        if lo is not None and hi is not None and (lo[:10] > hi if hi_day is not None else
+                                                  (end is not None and lo >= end) if spans else lo > hi):
             raise InputError(f"--since {since} is after --until {until}: no session can match; "
                              "give the earlier date to --since")
+        # a session dated by its day alone (`--date 2026-12-04`) spans that day: it is on or after a time of
+        # that day, and on or before one (compared as text, "2026-12-04" sorted before "2026-12-04T00:00:00":
+        # --since 2026-12-04T00:00 left it out, and --until 2026-12-03T23:59 took it once a minute was a span)
+        day_end = "(CASE WHEN length(s.recorded_at) = 10 THEN s.recorded_at || 'T23:59:59' ELSE s.recorded_at END)"
+        day_start = "(CASE WHEN length(s.recorded_at) = 10 THEN s.recorded_at || 'T00:00:00' ELSE s.recorded_at END)"
         if lo is not None:
-            where.append("s.recorded_at >= ?")
+            where.append(f"{day_end} >= ?")
             args.append(lo)
         if hi_day is not None:
             if hi_day < date.max:  # before the next day (9999-12-31 has none: every date is on or before it)
-                where.append("s.recorded_at < ?")
+                where.append(f"{day_start} < ?")
                 args.append((hi_day + timedelta(days=1)).isoformat())
-        elif hi is not None:
-            where.append("s.recorded_at <= ?")
-            args.append(hi)
+        elif hi is not None:  # a time typed to the minute (or hour) includes that minute (until_end)
+            if not spans:
+                where.append(f"{day_start} <= ?")
+                args.append(hi)
+            elif end is not None:
+                where.append(f"{day_start} < ?")
+                args.append(end)
         if ids is not None:
             ids = [int(i) for i in ids]
             where.append(f"s.id IN ({', '.join('?' * len(ids))})")
