@@ -9,9 +9,10 @@ diarization), and an anchor timed in the same process beside them: the encoder's
 a fixed 256 windows of 1.5 s (code neither tree changes; the least of six runs between the
 workloads), so that a figure divided by the anchor's moves with the code more than with what else
 the machine runs. Process time (CPU s, all threads) per
-audio second; the peak resident memory of the whole child over its baseline after loading.
+audio second (``--split``: also that split's recordings, attributed one after the other, pooled);
+the peak resident memory of the whole child over its baseline after loading.
 
-    python benchmarks/diarization_ab.py --before /tmp/NAME/base --after . [--rounds 3]
+    python benchmarks/diarization_ab.py --before /tmp/NAME/base --after . [--rounds 3] [--split tune --cache DIR]
 """
 from __future__ import annotations
 
@@ -51,13 +52,21 @@ out["attribute_mono"] = cpu(lambda: attribute(ten)) / 600
 out["anchor"].append(cpu(anchor))
 out["attribute_shared"] = cpu(lambda: attribute(shared)) / 600
 out["anchor"] += [cpu(anchor), cpu(anchor)]
+if {split!r}:  # the split's recordings (cached by diarization_same.py / diarization_cost.py), pooled
+    from diarization_cost import material
+    from pathlib import Path
+    cases = list(material({split!r}, Path({cache!r})))
+    total = sum(cpu(lambda: attribute(x)) for _, x in cases)
+    out["attribute_split"] = total / sum(len(x) / 16000 for _, x in cases)
+    out["anchor"].append(cpu(anchor))
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
 print(json.dumps(out))
 """
 
 
-def run(tree: Path) -> dict:
-    code = CHILD.format(tree=str(tree.resolve()), bench=str(REPO / "benchmarks"))
+def run(tree: Path, split: str, cache: Path | None) -> dict:
+    code = CHILD.format(tree=str(tree.resolve()), bench=str(REPO / "benchmarks"), split=split or "",
+                        cache=str(cache) if cache else "")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     r = json.loads(out.strip().splitlines()[-1])
     if not r.pop("module").startswith(str(tree.resolve())):
@@ -71,12 +80,14 @@ def main() -> int:
     ap.add_argument("--before", type=Path, required=True)
     ap.add_argument("--after", type=Path, default=REPO)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--split", help="also a split's recordings, pooled (e.g. tune; needs --cache)")
+    ap.add_argument("--cache", type=Path, help="the material cache of diarization_same.py / diarization_cost.py")
     args = ap.parse_args()
     rows = {"before": [], "after": []}
-    keys = ("diarize_mono", "attribute_mono", "attribute_shared")
+    keys = ("diarize_mono", "attribute_mono", "attribute_shared") + (("attribute_split",) if args.split else ())
     for i in range(args.rounds):
         for label, tree in (("before", args.before), ("after", args.after)):
-            r = run(tree)
+            r = run(tree, args.split, args.cache)
             rows[label].append(r)
             print(f"round {i + 1} {label:6}  anchor {r['anchor']:.3f} CPU s  "
                   + "  ".join(f"{k} {r[k]:.4f} ({r[k] / r['anchor']:.4f} x anchor)" for k in keys)
