@@ -1,5 +1,6 @@
-/* Compiled kernels of prosody's voice-quality analysis (engine/voice_quality.py) and of the cross-talk
-   spectra (engine/crosstalk.py).
+/* Compiled kernels of prosody's voice-quality analysis (engine/voice_quality.py), of the cross-talk
+   spectra (engine/crosstalk.py), the pitch tracker's anti-alias filter (engine/pitch.py) and the diarizer's
+   Viterbi paths (engine/diarize.py).
 
    An optional CPython extension: plain C, the Python C API and the buffer
    protocol (no numpy headers). Each function is a loop of
@@ -1129,6 +1130,156 @@ fir_decimate(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- diarization: best state paths (engine/diarize.py) ------------------------------------------------------- */
+
+/* viterbi2(half, pens, path): diarize._viterbi2's best 0/1 path, written into path (n,) int8; half (n,) float64
+   is 0.5 * the score, pens (n,) float64 the cost of a change into each frame. The Python loop's operations on
+   the same doubles in the same order (a Python float is an IEEE double; -ffp-contract=off keeps every product
+   and sum rounded on its own): the same path, bit for bit. */
+static PyObject *
+viterbi2(PyObject *self, PyObject *args)
+{
+    PyObject *oh, *op, *oo;
+    if (!PyArg_ParseTuple(args, "OOO", &oh, &op, &oo))
+        return NULL;
+    Py_buffer bh, bp, bo;
+    if (get_buf(oh, &bh, "d", 0, 0, "half") < 0)
+        return NULL;
+    Py_ssize_t n = N_ITEMS(bh);
+    if (get_buf(op, &bp, "d", 0, n, "pens") < 0) {
+        PyBuffer_Release(&bh);
+        return NULL;
+    }
+    if (get_buf(oo, &bo, "b", 1, n, "path") < 0) {
+        PyBuffer_Release(&bh);
+        PyBuffer_Release(&bp);
+        return NULL;
+    }
+    unsigned char *back = malloc(2 * (size_t)n + 1);  /* per frame and state: came from the other state */
+    if (back == NULL) {
+        PyBuffer_Release(&bh);
+        PyBuffer_Release(&bp);
+        PyBuffer_Release(&bo);
+        return PyErr_NoMemory();
+    }
+    const double *half = bh.buf, *pens = bp.buf;
+    signed char *path = bo.buf;
+    double v0 = 0.0, v1 = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double pen = pens[i], s0 = -half[i], s1 = half[i];
+        const int from0 = v1 - pen > v0, from1 = v0 - pen > v1;
+        back[2 * i] = (unsigned char)from0;
+        back[2 * i + 1] = (unsigned char)from1;
+        const double n0 = (from0 ? v1 - pen : v0) + s0;
+        const double n1 = (from1 ? v0 - pen : v1) + s1;
+        v0 = n0;
+        v1 = n1;
+    }
+    int state = v1 > v0;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        path[i] = (signed char)state;
+        if (back[2 * i + state])
+            state = 1 - state;
+    }
+    free(back);
+    PyBuffer_Release(&bh);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
+/* viterbi(score, trans, scale, path): diarize._viterbi's best path over k states (1 <= k <= 127), written into
+   path (n,) int8; score (n, k) float64, trans (k, k) float64 the negated penalties (trans[a, j]: from state a
+   into j), scale (n,) float64. Each state's best predecessor is the first of equal ones, as there; the last
+   state numpy's argmax of the final values. The same operations on the same doubles in the same order: the
+   same path, bit for bit. */
+static PyObject *
+viterbi(PyObject *self, PyObject *args)
+{
+    PyObject *os, *ot, *oc, *oo;
+    if (!PyArg_ParseTuple(args, "OOOO", &os, &ot, &oc, &oo))
+        return NULL;
+    Py_buffer bs, bt, bc, bo;
+    if (get_buf(ot, &bt, "d", 0, 1, "trans") < 0)
+        return NULL;
+    Py_ssize_t k = 1;
+    while (k * k < N_ITEMS(bt))
+        k++;
+    if (k * k != N_ITEMS(bt) || k > 127) {
+        PyErr_SetString(PyExc_ValueError, "viterbi: trans must be (k, k) with k <= 127");
+        PyBuffer_Release(&bt);
+        return NULL;
+    }
+    if (get_buf(os, &bs, "d", 0, 0, "score") < 0) {
+        PyBuffer_Release(&bt);
+        return NULL;
+    }
+    Py_ssize_t n = N_ITEMS(bs) / k;
+    if (N_ITEMS(bs) % k != 0) {
+        PyErr_SetString(PyExc_ValueError, "viterbi: score must have k columns");
+        PyBuffer_Release(&bt);
+        PyBuffer_Release(&bs);
+        return NULL;
+    }
+    if (get_buf(oc, &bc, "d", 0, n, "scale") < 0) {
+        PyBuffer_Release(&bt);
+        PyBuffer_Release(&bs);
+        return NULL;
+    }
+    if (get_buf(oo, &bo, "b", 1, n, "path") < 0) {
+        PyBuffer_Release(&bt);
+        PyBuffer_Release(&bs);
+        PyBuffer_Release(&bc);
+        return NULL;
+    }
+    signed char *back = malloc((size_t)n * (size_t)k + 1);
+    double *v = malloc(2 * (size_t)k * sizeof(double));
+    if (back == NULL || v == NULL) {
+        free(back);
+        free(v);
+        PyBuffer_Release(&bt);
+        PyBuffer_Release(&bs);
+        PyBuffer_Release(&bc);
+        PyBuffer_Release(&bo);
+        return PyErr_NoMemory();
+    }
+    const double *score = bs.buf, *trans = bt.buf, *scale = bc.buf;
+    signed char *path = bo.buf;
+    double *nv = v + k;
+    for (Py_ssize_t j = 0; j < k; j++)
+        v[j] = 0.0;
+    for (Py_ssize_t t = 0; t < n; t++) {
+        const double s = scale[t];
+        const double *row = score + t * k;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            double best = v[0] + trans[j] * s;
+            Py_ssize_t arg = 0;
+            for (Py_ssize_t a = 1; a < k; a++) {
+                const double c = v[a] + trans[a * k + j] * s;
+                if (c > best) {
+                    best = c;
+                    arg = a;
+                }
+            }
+            back[t * k + j] = (signed char)arg;
+            nv[j] = best + row[j];
+        }
+        memcpy(v, nv, (size_t)k * sizeof(double));
+    }
+    Py_ssize_t state = argmax(v, k);
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        path[i] = (signed char)state;
+        state = back[i * k + state];
+    }
+    free(back);
+    free(v);
+    PyBuffer_Release(&bt);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
 /* -- module ------------------------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -1154,6 +1305,8 @@ static PyMethodDef methods[] = {
      "held_peak_wide(L, hold, n0, decay, out): held_peak, each inner bin widened to its neighbours (see source)."},
     {"fir_decimate", fir_decimate, METH_VARARGS,
      "fir_decimate(seg, fir, q, out): the pitch tracker's anti-alias filter at every q-th sample (see source)."},
+    {"viterbi2", viterbi2, METH_VARARGS, "viterbi2(half, pens, path): diarize._viterbi2's path (see source)."},
+    {"viterbi", viterbi, METH_VARARGS, "viterbi(score, trans, scale, path): diarize._viterbi's path (see source)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1164,7 +1317,9 @@ static struct PyModuleDef module = {
 };
 
 /* Raised whenever a function's arguments or results change, so that engine/ckernels.py turns down a module
-   built from older source (an editable install not rebuilt) instead of calling it wrongly. */
+   built from older source (an editable install not rebuilt) instead of calling it wrongly. A function added
+   is looked up by name where it is used (viterbi, viterbi2: engine/diarize.py), so a module built before it
+   still serves the others. */
 #define KERNELS_API 2
 
 PyMODINIT_FUNC

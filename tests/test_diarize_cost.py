@@ -132,7 +132,13 @@ def test_encoder_projection_chunks_and_halved_gates_change_no_bit(monkeypatch):
     assert whh.shape == (1024, 256)
 
 
-def test_viterbi_finds_the_best_path():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_viterbi_finds_the_best_path(monkeypatch, compiled):
+    import prosody.engine.diarize as D
+    if compiled and D._kernel("viterbi") is None:
+        pytest.skip("prosody._kernels (with viterbi) is not built")
+    if not compiled:
+        monkeypatch.setattr(D, "KERNELS", None)
     rng = np.random.default_rng(5)
     pen = np.array([[0.0, 2.0, 1.5], [2.0, 0.0, 1.5], [1.5, 1.5, 0.0]])
     for _ in range(5):
@@ -225,3 +231,98 @@ def test_speech_rms_equals_numpys_mean_of_the_copied_rows_bit_for_bit():
         speech = rng.random(n_frames) < rng.uniform(0.2, 0.9)
         want = np.sqrt(np.mean(frames[speech] ** 2))
         assert _speech_rms(frames, speech) == want
+
+
+def test_row_max_and_row_sum_are_numpys_bit_for_bit():
+    """The GMMs' per-frame maximum and sum over components, a column at a time, give numpy's
+    ``max(axis=1)`` / ``sum(axis=1)`` to the last bit (the sum: in order below 8 columns, numpy's
+    pairwise partial sums at 8); a numpy that sums otherwise fails here, not in the diarization."""
+    from prosody.engine.diarize import _row_max, _row_sum
+    rng = np.random.default_rng(21)
+    for cols in range(1, 11):
+        for rows in (1, 2, 7, 33, 5000, 40000):
+            a = np.exp(rng.standard_normal((rows, cols)) * 20)  # wide range: the order of a sum shows
+            assert _row_sum(a).tobytes() == a.sum(axis=1).tobytes(), (rows, cols)
+            b = rng.standard_normal((rows, cols)) * 50
+            b[rng.random((rows, cols)) < 0.01] = np.nan
+            assert _row_max(b).tobytes() == b.max(axis=1).tobytes(), (rows, cols)
+
+
+def _plain_gmm(x, n, iterations):
+    """The GMM's EM as first written: every product on the rows as given (numpy casts float32 rows
+    for each float64 product), numpy's reductions over the components."""
+    n = max(1, min(n, len(x) // 20))
+    order = np.argsort(x[:, 0], kind="stable")
+    mu = np.stack([x[c].mean(axis=0) for c in np.array_split(order, n)])
+    var = np.tile(x.var(axis=0) + 1e-3, (n, 1))
+    logw = np.full(n, -np.log(n))
+
+    def comp_ll(x, mu, var, logw):
+        prec = 1.0 / var
+        quad = (x * x) @ prec.T - 2.0 * x @ (mu * prec).T + np.sum(mu ** 2 * prec, axis=1)
+        return logw - 0.5 * (quad + np.sum(np.log(2 * np.pi * var), axis=1))
+    for _ in range(iterations):
+        ll = comp_ll(x, mu, var, logw)
+        r = np.exp(ll - ll.max(axis=1, keepdims=True))
+        r /= r.sum(axis=1, keepdims=True)
+        nk = r.sum(axis=0) + 1e-6
+        mu = (r.T @ x) / nk[:, None]
+        var = np.maximum((r.T @ (x * x)) / nk[:, None] - mu ** 2, 1e-3)
+        logw = np.log(nk / nk.sum())
+
+    def loglik(y):
+        ll = comp_ll(y, mu, var, logw)
+        m = ll.max(axis=1)
+        return m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
+    return mu, var, logw, loglik
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gmm_fit_with_rows_cast_once_is_the_plain_em_bit_for_bit(dtype):
+    """Mono features are float32: the fit casts them to float64 once instead of in every product,
+    and sums the components column by column; the parameters and log-likelihoods are the plain
+    EM's to the last bit (the diarization's labels depend on them)."""
+    from prosody.engine.diarize import _DiagGmm
+    rng = np.random.default_rng(22)
+    for rows, dims, n in ((2000, 20, 8), (400, 21, 8), (150, 5, 8), (3000, 3, 4), (60, 20, 8)):
+        x = (rng.standard_normal((rows, dims)) * rng.uniform(0.5, 3, dims)
+             + rng.integers(0, 4, (rows, 1))).astype(dtype)
+        g = _DiagGmm(x, n, 8)
+        mu, var, logw, loglik = _plain_gmm(x, n, 8)
+        assert g.mu.tobytes() == mu.tobytes() and g.var.tobytes() == var.tobytes()
+        assert g.logw.tobytes() == logw.tobytes()
+        y = rng.standard_normal((777, dims)).astype(dtype)
+        assert g.loglik(y).tobytes() == loglik(y).tobytes()
+
+
+def _plain_best_stretch(adv, lo_n, hi_n):
+    c = np.concatenate([[0.0], np.cumsum(adv)])
+    best, bi, bl = -np.inf, 0, 0
+    for ln in range(lo_n, min(hi_n, len(adv)) + 1):
+        s = c[ln:] - c[:-ln]
+        i = int(np.argmax(s))
+        if s[i] > best:
+            best, bi, bl = float(s[i]), i, ln
+    return best, bi, bl
+
+
+@pytest.mark.parametrize("cells", [1 << 16, 300])
+def test_best_stretch_in_one_array_is_the_loop_over_lengths(monkeypatch, cells):
+    """Every length's stretch sums in one array (short runs) or one length at a time (long runs,
+    ``cells`` small) find what the loop over lengths finds: the same sum, start and length, ties
+    (first start, shortest length) and NaN included; and a planted best stretch."""
+    import prosody.engine.diarize as D
+    monkeypatch.setattr(D, "_STRETCH_CELLS", cells)
+    rng = np.random.default_rng(23)
+    for t in range(600):
+        n = int(rng.integers(0, 300))
+        lo = int(rng.integers(1, 40))
+        hi = lo + int(rng.integers(0, 60))
+        adv = rng.standard_normal(n) if t % 3 else np.round(rng.standard_normal(n))
+        if t % 7 == 0 and n:
+            adv[rng.integers(0, n)] = np.nan
+        got, want = D._best_stretch(adv, lo, hi), _plain_best_stretch(adv, lo, hi)
+        assert got[1:] == want[1:] and np.float64(got[0]).tobytes() == np.float64(want[0]).tobytes(), (t, got, want)
+    adv = np.full(200, -1.0)
+    adv[120:150] = 2.0
+    assert D._best_stretch(adv, 10, 60) == (60.0, 120, 30)

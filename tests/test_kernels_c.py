@@ -37,6 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 def test_the_extension_is_built_where_required():
     if os.environ.get("PROSODY_REQUIRE_KERNELS", "") not in ("", "0"):
         assert KERNELS is not None, "prosody._kernels is not built: pip install -e . needs a C compiler"
+        # kernels added under the same API are looked up by name: a module built before them must not pass here
+        assert all(hasattr(KERNELS, f) for f in ("viterbi", "viterbi2")), \
+            "prosody._kernels was built before its Viterbi kernels: pip install -e . again"
 
 
 @pytest.fixture
@@ -257,3 +260,58 @@ def test_a_kernels_module_built_from_other_source_is_turned_down(monkeypatch):
         monkeypatch.setitem(sys.modules, "prosody._kernels", fake)
         monkeypatch.setattr(prosody, "_kernels", fake, raising=False)
         assert (ckernels.load() is fake) == loads, api
+
+
+def test_viterbi_kernels_are_the_python_loops_bit_for_bit(kernels):
+    """The diarizer's Viterbi paths (``viterbi``, ``viterbi2``) against the Python loops they stand
+    in for: the same path, frame for frame, on random scores, ties (rounded scores and penalties:
+    the first of equal predecessors), NaN, float32 scores, 1 to 5 states, empty input."""
+    from prosody.engine import diarize as D
+    rng = np.random.default_rng(31)
+    for t in range(300):
+        n = int(rng.integers(0, 2500))
+        kind = t % 5
+        scale = rng.choice([1.0, 0.5, 0.3], n)
+        score = rng.standard_normal(n) * rng.uniform(0.1, 20)
+        if kind == 1:
+            score = np.round(score)
+        if kind == 2 and n:
+            score[rng.integers(0, n, 5)] = np.nan
+        if kind == 3:
+            score = score.astype(np.float32)
+        pen = float(rng.uniform(0, 30))
+        want, got = D._viterbi2_py(score, pen, scale), D._viterbi2(score, pen, scale)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (t, n, kind)
+        k = 3 if t % 3 else int(rng.integers(1, 6))
+        scores = rng.standard_normal((n, k)) * 5
+        if kind == 1:
+            scores = np.round(scores)
+        if kind == 2 and n:
+            scores[rng.integers(0, n, 5), rng.integers(0, k, 5)] = np.nan
+        if kind == 3:
+            scores = scores.astype(np.float32)
+        penalty = rng.uniform(0, 10, (k, k))
+        np.fill_diagonal(penalty, 0.0)
+        if kind == 4:
+            penalty = np.round(penalty)
+        want, got = D._viterbi_py(scores, penalty, scale), D._viterbi(scores, penalty, scale)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (t, n, k, kind)
+    # a planted path: voice 1 in frames 100-199 of 300, a change costing less than the evidence
+    score = np.where((np.arange(300) >= 100) & (np.arange(300) < 200), 2.0, -2.0)
+    assert np.array_equal(D._viterbi2(score, 10.0, np.ones(300)), (score > 0).astype(np.int8))
+
+
+def test_a_kernels_module_built_before_the_viterbi_kernels_serves_the_python_loops(monkeypatch):
+    """A module of this API built before ``viterbi`` / ``viterbi2`` were added (they are looked up
+    by name): the diarizer runs its Python loops, with the same paths."""
+    import types
+
+    from prosody.engine import ckernels
+    from prosody.engine import diarize as D
+    old = types.ModuleType("prosody._kernels")
+    old.API = ckernels.API
+    monkeypatch.setattr(D, "KERNELS", old)
+    assert D._kernel("viterbi") is None and D._kernel("viterbi2") is None
+    rng = np.random.default_rng(32)
+    score, scale = rng.standard_normal(500), np.ones(500)
+    assert np.array_equal(D._viterbi2(score, 3.0, scale), D._viterbi2_py(score, 3.0, scale))

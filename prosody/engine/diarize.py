@@ -60,6 +60,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..config import VadConfig
+from .ckernels import KERNELS
 from .compiled import dct2_ortho, rfft, sosfilt
 from .iir import butter_highpass_sos
 from .embedding import EMBEDDING_SIZE, N_FFT, N_MELS, VoiceEncoder, mel_chunks, mel_frames_at, periodic_hann
@@ -507,6 +508,38 @@ def _cmvn(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (x - ref.mean(axis=0)) / (ref.std(axis=0) + 1e-6)
 
 
+def _kernel(name: str):
+    """The compiled kernel ``name`` of ``prosody._kernels`` (engine/ckernels.py), or None where the
+    module is not built, is turned down, or was built before that kernel was added."""
+    return None if KERNELS is None else getattr(KERNELS, name, None)
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """``a.max(axis=1)`` of a 2-D array (at least one column), the same values (a maximum is exact
+    in any order), a column at a time: numpy's reduction over a short last axis (the GMMs' 8
+    components) runs ~10x slower."""
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        np.maximum(out, a[:, j], out=out)
+    return out
+
+
+def _row_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` of a C-contiguous 2-D float array, the same values, a column at a time
+    (~4x faster on the GMMs' (n, 8)): numpy sums fewer than 8 columns in order and 8 as its
+    pairwise sum's eight partial sums, ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)); other widths
+    are numpy's own sum (tests/test_diarize_cost.py holds the two to the same bits)."""
+    n = a.shape[1]
+    if n == 8:
+        return ((a[:, 0] + a[:, 1]) + (a[:, 2] + a[:, 3])) + ((a[:, 4] + a[:, 5]) + (a[:, 6] + a[:, 7]))
+    if 1 <= n < 8:
+        out = a[:, 0].copy()
+        for j in range(1, n):
+            out += a[:, j]
+        return out
+    return a.sum(axis=1)
+
+
 class _DiagGmm:
     """Diagonal-covariance Gaussian mixture fitted by EM (deterministic start), on at most
     ``MAX_FIT_FRAMES`` of the frames given (evenly spaced: 160 s of speech fit a voice's 8
@@ -537,21 +570,30 @@ class _DiagGmm:
         self.var = np.tile(x.var(axis=0) + 1e-3, (n, 1))
         self.logw = np.full(n, -np.log(n))
         xx = x * x  # once per fit, not twice per iteration
+        # float32 rows (mono features) meet the float64 responsibilities, and after the first
+        # iteration float64 parameters: numpy cast them to float64 in every product; cast once per
+        # fit (the same values, the same products), 2 * x with them (exact in either type)
+        x64, xx64 = x.astype(np.float64, copy=False), xx.astype(np.float64, copy=False)
+        x2_64 = 2.0 * x64
         for _ in range(iterations):
-            ll = self._comp_ll(x, xx)
-            m = ll.max(axis=1, keepdims=True)
-            r = np.exp(ll - m)
-            r /= r.sum(axis=1, keepdims=True)
+            if np.result_type(x, self.mu, self.var) == x.dtype:  # float32 parameters: float32 products
+                ll = self._comp_ll(x, xx)
+            else:
+                ll = self._comp_ll(x64, xx64, x2_64)
+            r = np.exp(ll - _row_max(ll)[:, None])
+            r /= _row_sum(r)[:, None]
             nk = r.sum(axis=0) + 1e-6
-            self.mu = (r.T @ x) / nk[:, None]
-            self.var = np.maximum((r.T @ xx) / nk[:, None] - self.mu ** 2, 1e-3)
+            self.mu = (r.T @ x64) / nk[:, None]
+            self.var = np.maximum((r.T @ xx64) / nk[:, None] - self.mu ** 2, 1e-3)
             self.logw = np.log(nk / nk.sum())
 
-    def _comp_ll(self, x: np.ndarray, xx: np.ndarray | None = None) -> np.ndarray:
-        """Per frame and component, the log of its weighted density; ``xx``: ``x * x`` where known."""
+    def _comp_ll(self, x: np.ndarray, xx: np.ndarray | None = None, x2: np.ndarray | None = None) -> np.ndarray:
+        """Per frame and component, the log of its weighted density; ``xx``: ``x * x``, ``x2``: ``2.0 * x``
+        where known."""
         prec = 1.0 / self.var
         xx = x * x if xx is None else xx
-        quad = xx @ prec.T - 2.0 * x @ (self.mu * prec).T + np.sum(self.mu ** 2 * prec, axis=1)
+        x2 = 2.0 * x if x2 is None else x2
+        quad = xx @ prec.T - x2 @ (self.mu * prec).T + np.sum(self.mu ** 2 * prec, axis=1)
         return self.logw - 0.5 * (quad + np.sum(np.log(2 * np.pi * self.var), axis=1))
 
     def loglik(self, x: np.ndarray) -> np.ndarray:
@@ -560,8 +602,10 @@ class _DiagGmm:
         out = np.empty(len(x))  # float64, as the weights
         for a in range(0, len(x), self._LL_ROWS):
             ll = self._comp_ll(x[a:a + self._LL_ROWS])
-            m = ll.max(axis=1)
-            out[a:a + len(ll)] = m + np.log(np.exp(ll - m[:, None]).sum(axis=1))
+            m = _row_max(ll)
+            ll -= m[:, None]
+            np.exp(ll, out=ll)
+            out[a:a + len(ll)] = m + np.log(_row_sum(ll))
         return out
 
     def loglik_rows(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -655,7 +699,20 @@ _VITERBI_ROWS = 8192
 def _viterbi(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Best state path for per-frame scores ``score`` (n, K) (log-likelihoods) with
     the cost ``penalty[i, j] * scale[t]`` of going from state i to state j into
-    frame t. (n,) int64."""
+    frame t. (n,) int64. The compiled loop where built (``_kernels.c`` ``viterbi``: the same
+    operations on the same doubles in the same order, the same path), else ``_viterbi_py``."""
+    kern = _kernel("viterbi")
+    n, k = score.shape
+    if kern is None or not 1 <= k <= 127:
+        return _viterbi_py(score, penalty, scale)
+    path = np.empty(n, np.int8)
+    kern(np.ascontiguousarray(score, dtype=np.float64), np.ascontiguousarray(-np.asarray(penalty, dtype=np.float64)),
+         np.ascontiguousarray(scale, dtype=np.float64), path)
+    return path.astype(np.int64)
+
+
+def _viterbi_py(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``_viterbi`` in Python: the reference and the fallback."""
     n, k = score.shape
     back = np.zeros((n, k), dtype=np.int8)
     # Python floats are the same IEEE doubles as numpy's, the same operations in the same
@@ -689,7 +746,19 @@ def _viterbi(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np.nd
 
 def _viterbi2(score: np.ndarray, penalty: float, scale: np.ndarray) -> np.ndarray:
     """Best 0/1 path for per-frame scores ``score`` (log-likelihood ratio of voice 1
-    over voice 0), a change into frame t costing ``penalty * scale[t]``. (n,) int8."""
+    over voice 0), a change into frame t costing ``penalty * scale[t]``. (n,) int8. The compiled
+    loop where built (``_kernels.c`` ``viterbi2``: the same path), else ``_viterbi2_py``."""
+    kern = _kernel("viterbi2")
+    if kern is None:
+        return _viterbi2_py(score, penalty, scale)
+    half = np.ascontiguousarray(0.5 * score, dtype=np.float64)  # float32 scores: widened exactly, as Python does
+    path = np.empty(len(half), np.int8)
+    kern(half, np.ascontiguousarray(penalty * np.asarray(scale, dtype=np.float64)), path)
+    return path
+
+
+def _viterbi2_py(score: np.ndarray, penalty: float, scale: np.ndarray) -> np.ndarray:
+    """``_viterbi2`` in Python: the reference and the fallback."""
     n = len(score)
     back = np.zeros((n, 2), dtype=bool)  # True: came from the other state
     v0, v1 = 0.0, 0.0
@@ -1398,15 +1467,38 @@ def _run_bounds(owned: np.ndarray, idx: np.ndarray | None = None, max_gap: int =
 
 def _best_stretch(adv: np.ndarray, lo_n: int, hi_n: int) -> tuple[float, int, int]:
     """(sum, start, length) of the stretch of ``lo_n``..``hi_n`` frames with the largest summed ``adv``
-    (the first found at the shortest length on ties)."""
+    (the first found at the shortest length on ties).
+
+    Where the (length, start) cells number at most ``_STRETCH_CELLS`` (runs up to ~1000 frames:
+    the numpy calls of one length at a time cost more than the sums), every length's sums
+    ``c[ln:] - c[:-ln]`` of the running sum ``c`` are the rows of one array (the same differences;
+    -inf past a length's last start: never a row's first maximum) and their first maxima one
+    ``argmax``; the lengths are then taken in order as one at a time. Longer runs: one at a time."""
     c = np.concatenate([[0.0], np.cumsum(adv)])
     best, bi, bl = -np.inf, 0, 0
-    for ln in range(lo_n, min(hi_n, len(adv)) + 1):
+    top = min(hi_n, len(adv))
+    width, k = len(c) - lo_n, top + 1 - lo_n  # starts of the shortest length; lengths
+    if lo_n >= 1 and k >= 1 and width * k <= _STRETCH_CELLS:
+        # ends[r, j] = c[j + lo_n + r], a view (c padded past its end: those cells are set to -inf)
+        ext = np.concatenate([c, np.zeros(k - 1)])
+        ends = np.lib.stride_tricks.as_strided(ext[lo_n:], shape=(k, width), strides=(ext.strides[0],) * 2,
+                                               writeable=False)
+        s = ends - c[:width]
+        s[np.arange(width)[None, :] > (width - 1 - np.arange(k))[:, None]] = -np.inf
+        first = np.argmax(s, axis=1)
+        for ln, i, v in zip(range(lo_n, top + 1), first.tolist(), s[np.arange(k), first].tolist()):
+            if v > best:
+                best, bi, bl = v, i, ln
+        return best, bi, bl
+    for ln in range(lo_n, top + 1):
         s = c[ln:] - c[:-ln]
         i = int(np.argmax(s))
         if s[i] > best:
             best, bi, bl = float(s[i]), i, ln
     return best, bi, bl
+
+
+_STRETCH_CELLS = 1 << 16  # (length, start) cells _best_stretch computes at once (at most 512 kB of float64)
 
 
 def _second_look(owned: np.ndarray, ll: np.ndarray | None, weak: np.ndarray, cfg: "DiarizeConfig",
