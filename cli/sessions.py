@@ -640,6 +640,9 @@ def cmd_import(args, out, err) -> int:
             number = store.info(sid).meta.session_number
             said = _confirm(out, err, f"imported {terminal_safe(args.path)} as session {sid}"
                             f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+        if bundle.no_date is not None:  # a live capture under a clock before 1980, a file dated year 10000
+            err.write(f"prosody: warning: {terminal_safe(bundle.no_date)} (`prosody edit {sid} --date "
+                      "YYYY-MM-DD[THH:MM]` sets it)\n")
         live = bundle.doc.get("live")
         if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
             from prosody.report.wording import live_incomplete

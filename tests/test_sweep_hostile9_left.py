@@ -9,6 +9,7 @@ defect with what happened before and what happens now:
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,3 +102,83 @@ def test_a_leftover_frames_file_dated_in_the_future_is_swept_unless_a_save_holds
             assert s.gc(min_age_s=60) == []  # it may be that save's file: nothing dated after the clock goes
         assert s.gc(min_age_s=60) == [future.name]  # the save done: an unreferenced file is a dead one
     assert sorted(os.listdir(frames)) == sorted([young.name, second])
+
+
+# -- 3. a live capture under a machine clock set before 1980 -------------------------------------------------
+
+def _live_json(tmp_path, short_wav, *, faketime: str | None = None) -> Path:
+    out = tmp_path / "live.json"
+    if faketime is None:
+        rc, _, err = run_cli("live", "--input", short_wav, "--speed", "max", "--plain", "--output", out)
+        assert rc == 0, err
+    else:
+        # the wall clock only: a faked monotonic clock (frozen under threads) hung the capture's pacing
+        env = {**os.environ, "PYTHONPATH": str(REPO), "TZ": "UTC", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+        r = subprocess.run(["faketime", "-f", faketime, sys.executable, "-c",
+                            "import sys; from prosody_cli.main import main; sys.exit(main())", "live", "--input",
+                            str(short_wav), "--speed", "max", "--plain", "--output", str(out)],
+                           capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+    return out
+
+
+def _dates(store: Path) -> list:
+    import sqlite3
+    with sqlite3.connect(store / "sessions.db") as db:
+        return [r[0] for r in db.execute("SELECT recorded_at FROM sessions ORDER BY id")]
+
+
+@pytest.mark.parametrize("started", ["1970-01-01T00:00:05+00:00", "1979-12-31T23:00:00"])
+def test_a_live_capture_started_under_a_clock_before_1980_is_imported_without_a_date(tmp_path, short_wav, started):
+    doc_path = _live_json(tmp_path, short_wav)
+    doc = json.loads(doc_path.read_text())
+    doc["live"]["started_at"] = started  # as a capture under a machine clock never set writes it
+    doc_path.write_text(json.dumps(doc))
+    store = tmp_path / "store"
+    rc, out, err = run_cli("import", doc_path, "--store", store)
+    assert rc == 0, err
+    assert _dates(store) == [None]  # before: "1970-01-01T..." (listed first of the client's), without a word
+    assert "live capture started at 19" in err and "so the session has no date" in err, err
+    assert "`prosody edit 1 --date YYYY-MM-DD[THH:MM]` sets it" in err, err
+    rc, out, err = run_cli("import", doc_path, "--store", store, "--new-id", "--date", "2026-12-04T10:00")
+    assert rc == 0 and "warning" not in err, err  # a date typed is taken without a word
+    assert _dates(store) == [None, "2026-12-04T10:00:00"]
+
+
+def test_a_live_capture_started_after_1980_keeps_its_start_as_its_date(tmp_path, short_wav):
+    doc_path = _live_json(tmp_path, short_wav)
+    doc = json.loads(doc_path.read_text())
+    doc["live"]["started_at"] = "1980-01-03T09:00:00"
+    doc_path.write_text(json.dumps(doc))
+    rc, _, err = run_cli("import", doc_path, "--store", tmp_path / "store")
+    assert rc == 0 and "warning" not in err, err
+    assert _dates(tmp_path / "store") == ["1980-01-03T09:00:00"]
+
+
+def test_a_live_capture_under_faketime_1970_is_imported_without_a_date(tmp_path, short_wav):
+    import shutil
+    if shutil.which("faketime") is None:
+        pytest.skip("faketime is not installed (apt-get install faketime)")
+    doc_path = _live_json(tmp_path, short_wav, faketime="@1970-01-02 00:00:00")  # "@": the clock runs from there
+    assert json.loads(doc_path.read_text())["live"]["started_at"].startswith("1970-01-0")
+    rc, _, err = run_cli("import", doc_path, "--store", tmp_path / "store")
+    assert rc == 0 and "so the session has no date" in err, err
+    assert _dates(tmp_path / "store") == [None]
+
+
+# -- 4. batch --jobs is capped -----------------------------------------------------------------------------
+
+def test_batch_jobs_over_four_per_core_is_refused_in_one_line(tmp_path, short_wav, monkeypatch):
+    """``batch --jobs 1000`` over 1,000 files started 1,000 worker processes (about 70 MB each before any
+    audio) sharing the cores; over 4 per core is refused now, before any file is read or anything made."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    store, table = tmp_path / "store", tmp_path / "t.csv"
+    for n in ("9", "1000", str(10 ** 20)):
+        rc, out, err = run_cli("batch", short_wav, "--jobs", n, "--store", store, "--table", table, "--no-progress")
+        _one_line(rc, err)
+        assert f"--jobs {n}: at most 8 worker processes here (4 per core, 2 cores)" in err, err
+    assert not store.exists() and not table.exists()
+    from prosody.batch.runner import check_n_jobs
+    check_n_jobs(8)  # 4 per core is taken
+    rc, out, err = run_cli("batch", short_wav, "--jobs", "8", "--store", store, "--table", table, "--no-progress")
+    assert rc == 0, err  # one file: one process (the pool is never larger than the files left)
