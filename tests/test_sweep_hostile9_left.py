@@ -6,6 +6,15 @@ defect with what happened before and what happens now:
    every dated one, so ``trend --last N`` counted it among the latest N, and the compare/trend page labelled it
    with the day it was saved. ``--last N`` now takes the last N dated sessions and says which undated ones it
    left out; every listing keeps them after the dated ones (said by trend); the page labels them "(no date)".
+2. An unreferenced frames file dated after this machine's clock (a killed save, then the clock set back) was
+   never an hour (or a minute) old, so no delete's sweep erased it. It is erased now whatever its date, while no
+   save holds the frames folder's lock (held shared from a save's frames file to its commit).
+3. A live capture under a machine clock before 1980 dated its session so on import (1970-01-02), without a
+   word; it is imported without a date now, said with the command that sets one.
+4. ``batch --jobs 1000`` started 1,000 worker processes; over 4 per core is refused in one line.
+5. A FLAC whose header claims 10 hours over 8 s lost its last frame (40 ms) to libsndfile's psf_fseek failure;
+   it is read whole through FFmpeg now. A FLAC of no frames without FFmpeg's libraries was "cannot decode ...:
+   Internal psf_fseek() failed."; it is "no audio in".
 """
 from __future__ import annotations
 
@@ -182,3 +191,50 @@ def test_batch_jobs_over_four_per_core_is_refused_in_one_line(tmp_path, short_wa
     check_n_jobs(8)  # 4 per core is taken
     rc, out, err = run_cli("batch", short_wav, "--jobs", "8", "--store", store, "--table", table, "--no-progress")
     assert rc == 0, err  # one file: one process (the pool is never larger than the files left)
+
+
+# -- 5. a FLAC whose header claims 10 hours; a FLAC of no frames -------------------------------------------
+
+def _flac(tmp_path: Path, name: str, *, claim_s: float | None = None, frames: bool = True) -> tuple[Path, np.ndarray]:
+    """8 s of the fixture as FLAC; its STREAMINFO length set to ``claim_s`` (0: unknown, as written to a pipe),
+    or its audio frames cut away (``frames=False``: what ``ffmpeg -t 0 -f flac -`` writes)."""
+    x, sr = sf.read(REPO / "fixtures" / "dialogue.flac", dtype="int16")
+    x = x[: 8 * sr]
+    out = tmp_path / name
+    sf.write(out, x, sr, subtype="PCM_16", format="FLAC")
+    b = bytearray(out.read_bytes())
+    if not frames:
+        pos = 4
+        while not b[pos] & 0x80:  # metadata blocks to the last: then the frames, cut away
+            pos += 4 + int.from_bytes(b[pos + 1:pos + 4], "big")
+        b = b[: pos + 4 + int.from_bytes(b[pos + 1:pos + 4], "big")]
+        claim_s = 0
+    if claim_s is not None:
+        assert b[:4] == b"fLaC" and b[4] & 0x7F == 0  # STREAMINFO first: its 36-bit total at bytes 21.5-26
+        v = int.from_bytes(b[18:26], "big")
+        b[18:26] = (((v >> 36) << 36) | round(claim_s * sr)).to_bytes(8, "big")
+    out.write_bytes(bytes(b))
+    return out, x.astype(np.float32) / 32768
+
+
+def test_a_flac_whose_header_claims_10_hours_is_read_to_its_last_sample(tmp_path):
+    pytest.importorskip("av")
+    from prosody.engine.sources import AudioFile
+    flac, truth = _flac(tmp_path, "claim.flac", claim_s=36000)
+    f = AudioFile(flac)
+    got = np.concatenate(list(f.blocks(16000)))
+    assert got.shape == truth.shape == (128000, 2)  # before: 127360 (the last frame, 40 ms, lost to psf_fseek)
+    assert np.array_equal(got, truth)  # lossless: bit for bit
+    assert f.warnings == [f"{flac} is truncated, or its header is wrong: header says 36000.00 s, read 8.00 s "
+                          "(every frame it holds); analysed the readable part"], f.warnings
+    whole, _ = _flac(tmp_path, "whole.flac")  # a FLAC whose header is right stays with libsndfile
+    g = AudioFile(whole)
+    assert g._backend == "sndfile" and g.subtype == "PCM_16" and sum(len(b) for b in g.blocks(16000)) == 128000
+
+
+def test_a_flac_of_no_frames_is_no_audio_not_a_decoding_error(tmp_path, monkeypatch):
+    flac, _ = _flac(tmp_path, "zero.flac", frames=False)
+    monkeypatch.setitem(sys.modules, "av", None)  # FFmpeg's libraries not installed (with them: as here)
+    rc, _, err = run_cli("analyze", flac, "--quiet", "--no-progress")
+    _one_line(rc, err)
+    assert err == f"prosody: error: no audio in {flac}\n", err  # before: "cannot decode ...: Internal psf_fseek() failed."
