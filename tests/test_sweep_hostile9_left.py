@@ -230,6 +230,14 @@ def test_a_flac_whose_header_claims_10_hours_is_read_to_its_last_sample(tmp_path
     whole, _ = _flac(tmp_path, "whole.flac")  # a FLAC whose header is right stays with libsndfile
     g = AudioFile(whole)
     assert g._backend == "sndfile" and g.subtype == "PCM_16" and sum(len(b) for b in g.blocks(16000)) == 128000
+    cut = tmp_path / "cut.flac"  # a FLAC cut short (its header right) goes through FFmpeg too, and is said
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])
+    c = AudioFile(cut)
+    n = sum(len(b) for b in c.blocks(16000))
+    assert n == 65536  # libsndfile: 65,024 (to its last whole block of 512 before the break)
+    assert np.array_equal(np.concatenate(list(AudioFile(cut).blocks(16000))), truth[:n])
+    assert c.warnings == [f"{cut} is truncated: header says 8.00 s, read 4.10 s; analysed the readable part "
+                          "(decoder: Invalid data found when processing input)"], c.warnings
 
 
 def test_a_flac_of_no_frames_is_no_audio_not_a_decoding_error(tmp_path, monkeypatch):

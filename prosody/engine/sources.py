@@ -383,7 +383,11 @@ class AudioFile:
             got += len(blk)
             if len(blk):
                 yield _finite(blk, self.path, got)
-        if error is not None:  # said once the samples decoded before the break are counted; FFmpeg's words, no code
+        if error is not None and got < getattr(self, "_flac_claimed", 0):  # a FLAC cut short: its header's length
+            self.warnings.append(f"{self.path} is truncated: header says {self._flac_claimed / self.sample_rate:.2f} s, "
+                                 f"read {got / self.sample_rate:.2f} s; analysed the readable part (decoder: "
+                                 f"{getattr(error, 'strerror', None) or error})")
+        elif error is not None:  # said once the samples decoded before the break are counted; FFmpeg's words, no code
             self.warnings.append(f"{self.path}: decoding stopped at {got / self.sample_rate:.2f} s "
                                  f"({getattr(error, 'strerror', None) or error}); analysed the readable part")
         elif getattr(self, "_ffmpeg_format", None) == "wav" and self._joined_at("WAV") is not None:
