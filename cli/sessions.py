@@ -548,9 +548,10 @@ def cmd_trend(args, out, err) -> int:
         if args.last:  # the last N in time: a session without a date is not known to be among them
             dated = [i for i in infos if i.meta.recorded_at][-args.last:]
             if infos and not dated:
-                raise InputError(f"--last {args.last}: none of the {len(infos)} sessions of these filters has a date "
-                                 f"({_sessions_said(undated)}); prosody edit N --date YYYY-MM-DD sets one, or leave "
-                                 "out --last")
+                none = ("the one session of these filters has no date" if len(infos) == 1 else
+                        f"none of the {len(infos)} sessions of these filters has a date")
+                raise InputError(f"--last {args.last}: {none} ({_sessions_said(undated)}); prosody edit N --date "
+                                 "YYYY-MM-DD sets one, or leave out --last")
             infos = dated
             if undated:
                 err.write(f"prosody: note: {_sessions_said(undated)} without a date left out of --last "

@@ -69,9 +69,11 @@ def test_trend_last_n_counts_dated_sessions_only(tmp_path, short_wav):
     rc, out, err = run_cli("compare", "2", "1", "--store", store)
     assert rc == 0 and "#2 (no date)" in out, out
     # only undated sessions and --last: said, not "no sessions"
-    rc, _, err = run_cli("trend", "--therapist", "ann", "--client", "c1", "--until", "2026-11-01", "--last", "1",
-                         "--store", store)
+    assert run_cli("analyze", old, "--save", "--store", store, "--quiet", "--no-progress", "--therapist", "ann",
+                   "--client", "c2")[0] == 0  # 4: no date
+    rc, _, err = run_cli("trend", "--therapist", "ann", "--client", "c2", "--last", "1", "--store", store)
     _one_line(rc, err)
+    assert "--last 1: the one session of these filters has no date (session 4)" in err, err
 
 
 # -- 2. frames files a killed save left, dated after this machine's clock ------------------------------------
