@@ -56,7 +56,8 @@ def add_parser(sub) -> None:
                    help="a folder (searched recursively for audio files), a glob pattern ('archive/**/*.wav'), "
                         "an audio file, or a manifest CSV with columns " + ", ".join(MANIFEST_COLUMNS))
     p.add_argument("--jobs", "-j", type=whole_number, default=None, metavar="N",
-                   help=f"worker processes (default: the number of cores, here {os.cpu_count()})")
+                   help=f"worker processes (default: the number of cores, here {os.cpu_count()}; at most 4 per "
+                        "core: more only wait for the cores, each holding a recording in memory)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (pip install 'prosody[dask]'); "
                         "results are saved into the store on this machine")
@@ -211,8 +212,9 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
 
 def cmd_batch(args, out, err) -> int:
     from .options import measures_from_args
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError(f"--jobs {args.jobs}: give 1 or more worker processes")
+    if args.jobs is not None:
+        from prosody.batch.runner import check_n_jobs
+        check_n_jobs(args.jobs)  # 1 to 4 x the cores: --jobs 1000 started 1,000 processes
     if args.send_audio and not args.scheduler:
         raise InputError("--send-audio applies to --scheduler (local workers read the files themselves)")
     if args.scheduler and args.jobs is not None:

@@ -530,14 +530,36 @@ def cmd_compare(args, out, err) -> int:
     return EXIT_OK
 
 
+def _sessions_said(ids: list[int]) -> str:
+    """``session 4`` / ``sessions 4, 7`` / ``12 sessions (4, 7, 9, ...)``."""
+    if len(ids) == 1:
+        return f"session {ids[0]}"
+    shown = ", ".join(str(i) for i in ids[:8]) + (", ..." if len(ids) > 8 else "")
+    return f"sessions {shown}" if len(ids) <= 8 else f"{len(ids)} sessions ({shown})"
+
+
 def cmd_trend(args, out, err) -> int:
     from prosody.report.html import compare_report
     _guard(args, ("-o", args.output))
     with _open(args) as store:
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)
-        if args.last:
-            infos = infos[-args.last:]
+        undated = [i.id for i in infos if not i.meta.recorded_at]
+        if args.last:  # the last N in time: a session without a date is not known to be among them
+            dated = [i for i in infos if i.meta.recorded_at][-args.last:]
+            if infos and not dated:
+                none = ("the one session of these filters has no date" if len(infos) == 1 else
+                        f"none of the {len(infos)} sessions of these filters has a date")
+                raise InputError(f"--last {args.last}: {none} ({_sessions_said(undated)}); prosody edit N --date "
+                                 "YYYY-MM-DD sets one, or leave out --last")
+            infos = dated
+            if undated:
+                err.write(f"prosody: note: {_sessions_said(undated)} without a date left out of --last "
+                          f"{args.last} (not known to be among the latest); prosody edit N --date YYYY-MM-DD "
+                          "sets one\n")
+        elif undated:
+            err.write(f"prosody: note: {_sessions_said(undated)} without a date shown after the dated ones; "
+                      "prosody edit N --date YYYY-MM-DD sets one\n")
         if not infos:
             raise InputError(f"no sessions for therapist {args.therapist!r} with these filters; "
                              "`prosody sessions` lists them")
@@ -619,6 +641,9 @@ def cmd_import(args, out, err) -> int:
             number = store.info(sid).meta.session_number
             said = _confirm(out, err, f"imported {terminal_safe(args.path)} as session {sid}"
                             f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+        if bundle.no_date is not None:  # a live capture under a clock before 1980, a file dated year 10000
+            err.write(f"prosody: warning: {terminal_safe(bundle.no_date)} (`prosody edit {sid} --date "
+                      "YYYY-MM-DD[THH:MM]` sets it)\n")
         live = bundle.doc.get("live")
         if isinstance(live, dict) and live.get("complete") is False:  # `show` and the report say it too
             from prosody.report.wording import live_incomplete
@@ -830,7 +855,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("trend", help="a therapist's measures across sessions, with client feedback")
     filters(p, therapist_required=True)
-    p.add_argument("--last", type=_count, metavar="N", help="only the last N sessions (1 or more)")
+    p.add_argument("--last", type=_count, metavar="N", help="only the last N dated sessions (1 or more; "
+                   "sessions without a date are left out)")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
     _store_option(p)
     p.set_defaults(run=cmd_trend)

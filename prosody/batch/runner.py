@@ -1297,6 +1297,22 @@ def _check_reachable(address: str) -> None:
         raise BatchError(_unreachable(address, "nothing listens there", exc)) from None
 
 
+JOBS_PER_CORE = 4  # local workers beyond this many per core only wait for the cores (and each holds a recording)
+
+
+def check_n_jobs(n: int) -> None:
+    """InputError unless ``n`` local worker processes is 1 to ``JOBS_PER_CORE`` x the cores: ``--jobs 1000``
+    started 1,000 processes (about 70 MB each before any audio, hundreds more for an hour's recording), all
+    sharing the same cores."""
+    cores = os.cpu_count() or 1
+    if n < 1:
+        raise InputError(f"--jobs {n}: give 1 or more worker processes")
+    if n > JOBS_PER_CORE * cores:
+        raise InputError(f"--jobs {n}: at most {JOBS_PER_CORE * cores} worker processes here ({JOBS_PER_CORE} per "
+                         f"core, {cores} core{'s' if cores != 1 else ''}): more only wait for the cores, and each "
+                         f"holds a recording in memory; give --jobs {cores} (the default) or fewer")
+
+
 def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, measures=None, profile=None, n_jobs: int | None = None,
               scheduler: str | None = None, send_audio: bool = False, force: bool = False,
               on_event: Callable[[BatchEvent], None] | None = None,
@@ -1334,8 +1350,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             backend = _DaskBackend(scheduler)
         else:
             n = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
-            if n < 1:
-                raise InputError(f"--jobs {n}: give 1 or more worker processes")
+            check_n_jobs(n)
         run_id = ledger.start_run("dask" if scheduler else "local", len(jobs))
         report = BatchReport(run_id=run_id, n_jobs=len(jobs))
         rows: dict[int, dict] = {}     # job index -> table row

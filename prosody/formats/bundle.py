@@ -70,6 +70,9 @@ class ExportBundle:
     frames: dict[str, dict[str, np.ndarray]] | None = None
     uid: str | None = None
     notes: tuple[Note, ...] = ()
+    # why the session has no date when the file gave it none (a live capture under a clock before 1980, a file
+    # dated year 10000): the importer says it, with the command that sets one
+    no_date: str | None = None
 
 
 def validate_doc(doc) -> None:

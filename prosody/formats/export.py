@@ -17,7 +17,8 @@ from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
 from ..typed_text import alike_names, json_text
-from .bundle import Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when, started_from_mtime, validate_doc
+from .bundle import (EARLIEST_FILE_DATE, Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when,
+                     started_from_mtime, validate_doc)
 from .schema import (check_audio_record, check_bookmarks, check_recording_names, check_session_doc, check_store_meta,
                      check_supervisor_notes)
 
@@ -325,14 +326,21 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     check_store_meta(d.get(EXPORT_KEY))
     check_session_doc({k: v for k, v in d.items() if k != EXPORT_KEY})
     live = d.get("live") if isinstance(d.get("live"), dict) else {}
-    default_when = started_from_mtime(mtime, float(d.get("duration_s") or 0), what=str(path))[0]
+    default_when, no_date = started_from_mtime(mtime, float(d.get("duration_s") or 0), what=str(path))
     if isinstance(live.get("started_at"), str):  # live capture: its start, as local time
         try:
             started = datetime.fromisoformat(live["started_at"])
-            default_when = (started.astimezone().replace(tzinfo=None) if started.tzinfo else started
-                            ).isoformat(timespec="seconds")
-        except ValueError:
+            started = started.astimezone().replace(tzinfo=None) if started.tzinfo else started
+        except (ValueError, OverflowError):
             pass
+        else:  # a capture under a machine clock never set (1970) is dated as such a recording is: not at all
+            if started < EARLIEST_FILE_DATE:
+                default_when, no_date = None, (
+                    f"{path}'s live capture started at {started:%Y-%m-%d %H:%M} by the clock of the machine that "
+                    "ran it, before any digital recording: that clock was wrong or never set, so the session has "
+                    "no date")
+            else:
+                default_when, no_date = started.isoformat(timespec="seconds"), None
     named = (d.get(EXPORT_KEY) or {}).get("frames_file") or live.get("frames_file")
     if frames_path is None:
         stem = path.name.removesuffix(path.suffix)
@@ -345,6 +353,8 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     else:
         check_input_file(frames_path, what="--frames")
     b = bundle_from_dict(d, default_recorded_at=default_when)
+    if b.meta.recorded_at is None and default_when is None:  # the file's date (or the capture's) was taken: none
+        b.no_date = no_date
     if frames_path is not None:
         b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
         _check_frames_cover(b, where=f"frames file {frames_path}")

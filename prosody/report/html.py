@@ -602,8 +602,10 @@ def _definitions(measures) -> str:
 
 # -- several sessions ---------------------------------------------------------------------------------------------
 def session_label(info: SessionInfo) -> str:
-    when = (info.meta.recorded_at or info.saved_at or "")[:10]
-    return f"#{info.id} {when}".strip()
+    # a session saved without a date is said to have none (it was labelled with the day it was saved, while
+    # every listing puts it after the dated ones: see SessionStore.list)
+    when = info.meta.recorded_at[:10] if info.meta.recorded_at else "(no date)"
+    return f"#{info.id} {when}"
 
 
 def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title: str,

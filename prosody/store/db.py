@@ -76,6 +76,32 @@ OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save wai
 # an empty file in the frames folder that names the frames file a delete is erasing: made in the delete's
 # transaction, before its commit, removed after the frames file; one a kill left is finished at the next open
 DELETING_PREFIX = ".deleting-"
+# A save holds a shared flock on the frames folder from writing its frames file to its commit; gc takes the
+# folder's exclusive flock, without waiting, before it erases a file dated after this machine's clock (a clock
+# set back since a killed save wrote it: by age alone it would never be old enough): holding it, no save is
+# between its file and its commit, so an unreferenced file is a dead one whatever its date (flock: Linux and
+# the BSDs, on local folders; where it fails, such a file is kept, as before)
+
+
+@contextmanager
+def _frames_lock(folder: Path, *, exclusive: bool):
+    """The frames folder's flock: shared (a save, waits) or exclusive (gc, does not wait). Yields True
+    when held; False where it is not to be had (exclusive and held by a save, or no flock here)."""
+    try:
+        import fcntl
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except (ImportError, OSError):
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+        except OSError:  # held by a save (EWOULDBLOCK), or a file system without flock
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # and the lock with it
 
 
 # -- values ------------------------------------------------------------------------------------------------------
@@ -955,6 +981,12 @@ class Store:
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
         self._check_frames_writable()
         self._check_same_folder()  # and again in the transaction, after the frames file is written
+        with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
+            return self._save_locked(doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
+                                     session_id, notes, renumber)
+
+    def _save_locked(self, doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
+                     session_id, notes, renumber) -> int:
         if frames is not None:
             data = frames_to_npz_bytes(frames, speakers)
             try:
@@ -1282,12 +1314,15 @@ class Store:
         """Remove frames files no session references, older than ``min_age_s``: left by a
         kill between writing the file and committing (or while writing it: ``.tmp-*``), or
         between replacing a session's frames and removing the old file. ``uid``: only
-        that session's. Returns the names removed."""
+        that session's. One dated after this machine's clock (written before the clock was
+        set back) is removed whatever ``min_age_s`` when no save holds the frames folder's
+        lock (``_frames_lock``). Returns the names removed."""
         self._check_same_folder()  # another folder's unreferenced files are not this store's orphans
         referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions WHERE frames_file IS NOT NULL")}
         mine = (f"{uid}.", f".tmp-{uid}.") if uid is not None else ("",)
-        removed = []
-        cutoff = time.time() - min_age_s
+        removed, future = [], []
+        now = time.time()
+        cutoff = now - min_age_s
         for p in self.frames_dir.iterdir():
             if not _FRAMES_NAME.fullmatch(p.name) or not p.name.startswith(mine) or p.name in referenced:
                 continue  # only what save writes: nothing else that may lie there (a folder, another store) is touched
@@ -1296,8 +1331,23 @@ class Store:
                 if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
                     p.unlink()
                     removed.append(p.name)
+                elif stat.S_ISREG(st.st_mode) and st.st_mtime > now + 1.0:
+                    future.append(p)  # dated after this clock: never old enough by age (the clock was set back)
             except FileNotFoundError:  # removed meanwhile (another prosody's gc)
                 continue
+        if future:
+            with _frames_lock(self.frames_dir, exclusive=True) as held:
+                if held:  # no save is between its file and its commit: an unreferenced file is dead
+                    referenced = {r[0] for r in self.db.execute("SELECT frames_file FROM sessions "
+                                                                "WHERE frames_file IS NOT NULL")}
+                    for p in future:
+                        if p.name in referenced:
+                            continue
+                        try:
+                            p.unlink()
+                            removed.append(p.name)
+                        except FileNotFoundError:
+                            continue
         return removed
 
     # -- reading -------------------------------------------------------------------------------------------------
@@ -1352,7 +1402,8 @@ FROM sessions s"""
     def list(self, *, therapist: str | None = None, client: str | None = None, tag: str | None = None,
              since: str | None = None, until: str | None = None, ids=None) -> list[SessionInfo]:
         """Sessions matching every filter given, oldest first (by ``recorded_at``,
-        then ID). ``since`` / ``until``: dates or date-times, inclusive."""
+        then ID); those saved without a date after every dated one, in the order
+        saved (``trend --last N`` leaves them out: not known to be among the latest). ``since`` / ``until``: dates or date-times, inclusive."""
         where, args = [], []
         therapist, client, tag = nfc(therapist), nfc(client), nfc(tag)
         if therapist is not None:
