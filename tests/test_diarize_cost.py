@@ -326,3 +326,22 @@ def test_best_stretch_in_one_array_is_the_loop_over_lengths(monkeypatch, cells):
     adv = np.full(200, -1.0)
     adv[120:150] = 2.0
     assert D._best_stretch(adv, 10, 60) == (60.0, 120, 30)
+
+
+def test_waveform_corr_runs_on_one_blas_thread_whatever_the_callers_limit():
+    """The layout's waveform correlation: Pearson's r (np.corrcoef to float64 rounding), and the same
+    bits whether BLAS may run 1 or 2 threads around it (threaded, OpenBLAS's ddot adds per-thread
+    partial sums: the old code's bits followed the thread count; needs 2 cores to fail there)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from prosody.engine.speakers import waveform_corr
+
+    rng = np.random.default_rng(44)
+    a = rng.standard_normal(700_000).astype(np.float32)
+    b = (0.6 * a + 0.8 * rng.standard_normal(len(a))).astype(np.float32) + np.float32(0.01)
+    got = {}
+    for k in (1, 2):
+        with threadpoolctl.threadpool_limits(limits=k, user_api="blas"):
+            got[k] = waveform_corr(a, b)
+    assert got[1] == pytest.approx(np.corrcoef(a.astype(np.float64), b.astype(np.float64))[0, 1], abs=1e-12)
+    assert got[1] == pytest.approx(0.6, abs=0.005)
+    assert float(got[1]).hex() == float(got[2]).hex()

@@ -17,6 +17,7 @@ See docs/speakers.md for the API contract the commands build on.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -27,6 +28,11 @@ from .views import ChannelMean, Pcm16, frame_rows
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
 from ..errors import InputError
 from ..timebase import GRID
+
+try:  # the correlation's dot products on one BLAS thread (see waveform_corr)
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
 
 LAYOUTS = ("separate", "shared", "mono")
 THERAPIST, CLIENT = "therapist", "client"
@@ -271,19 +277,25 @@ def _any_nonzero(a) -> bool:
 def waveform_corr(a: np.ndarray, b: np.ndarray, *, means: tuple[float, float] | None = None) -> float:
     """Pearson correlation of two equally long signals (0.0 where either is constant),
     accumulated in float64 over chunks (``np.corrcoef`` to float64 rounding, without its
-    float64 copies of both signals). ``means``: their ``_mean``s where known."""
+    float64 copies of both signals). ``means``: their ``_mean``s where known.
+
+    The dot products run on one BLAS thread: threaded, OpenBLAS's ``ddot`` splits a vector
+    among its threads and adds their partial sums, so the last bits followed the machine's
+    core count, and on a shared 2-core machine the threads' waiting took 7 x the CPU
+    (16 against 2 ms on 44 s of stereo; docs/speakers.md, forty-fourth round)."""
     n = len(a)
     if n == 0:
         return 0.0
     ma, mb = means if means is not None else (_mean(a), _mean(b))
     sab, saa, sbb = [], [], []
-    for i in range(0, n, _CHUNK_SAMPLES):
-        u, v = a[i:i + _CHUNK_SAMPLES].astype(np.float64), b[i:i + _CHUNK_SAMPLES].astype(np.float64)
-        u -= ma
-        v -= mb
-        sab.append(float(u @ v))
-        saa.append(float(u @ u))
-        sbb.append(float(v @ v))
+    with threadpool_limits(limits=1, user_api="blas") if threadpool_limits is not None else nullcontext():
+        for i in range(0, n, _CHUNK_SAMPLES):
+            u, v = a[i:i + _CHUNK_SAMPLES].astype(np.float64), b[i:i + _CHUNK_SAMPLES].astype(np.float64)
+            u -= ma
+            v -= mb
+            sab.append(float(u @ v))
+            saa.append(float(u @ u))
+            sbb.append(float(v @ v))
     saa_t, sbb_t = math.fsum(saa), math.fsum(sbb)
     if saa_t <= 0.0 or sbb_t <= 0.0:
         return 0.0
