@@ -11,10 +11,12 @@ import itertools
 import numpy as np
 import pytest
 
-from prosody.engine.diarize import _own_windows, _relabels_a_stretch, _separation_tiles, _utterance_tiles, _viterbi
+from prosody.engine.diarize import (DiarizeConfig, _own_windows, _relabels_a_stretch, _separation_tiles, _utterance_tiles,
+                                    _viterbi, _window_embeddings)
 from prosody.engine import embedding as E
 from prosody.engine.embedding import VoiceEncoder
 from prosody.errors import InputError
+from prosody.timebase import GRID
 
 
 def _plain_lstm_embedding(w, window: np.ndarray) -> np.ndarray:
@@ -178,6 +180,32 @@ def test_prefix_embeddings_are_the_shorter_windows():
     ref = np.stack([_plain_lstm_embedding(enc.weights, mel[s:s + 30]) for s in starts[[0, 5, -1]]])
     np.testing.assert_allclose(pre[[0, 5, -1]], ref, atol=2e-5)
     np.testing.assert_allclose(pre, enc.embed_windows(mel, starts=starts, n_frames=30), atol=1e-6)
+
+
+def test_restart_windows_missing_from_the_prefixes_are_embedded_once_per_recording(monkeypatch):
+    """A restart's windows not read from the first pass's prefixes (the last ones) are embedded
+    by the first restart that needs them; a second restart with the same windows takes that
+    call's result, bit for bit what embedding them again gives, with no encoder call."""
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(9)
+    melc = rng.gamma(1.0, 0.05, (300, 40)).astype(np.float32)
+    w = 30
+    starts = np.arange(0, 300 - w + 1, 10)
+    known = starts[:-3]  # the prefixes stop short of the speech's end
+    memo = {("prefix", w): dict(zip(known.tolist(), enc.embed_windows(melc, starts=known, n_frames=w)))}
+    cfg = DiarizeConfig(finer_window_s=0.0)
+    calls = []
+    plain = VoiceEncoder.embed_windows
+    monkeypatch.setattr(VoiceEncoder, "embed_windows",
+                        lambda self, mel, **kw: calls.append(kw["starts"].tolist()) or plain(self, mel, **kw))
+    first = _window_embeddings(enc, melc, starts, w, cfg, GRID, memo)
+    second = _window_embeddings(enc, melc, starts, w, cfg, GRID, memo)
+    assert calls == [starts[-3:].tolist()]
+    np.testing.assert_array_equal(second, first)
+    np.testing.assert_array_equal(first[-3:], plain(enc, melc, starts=starts[-3:], n_frames=w))
+    other = _window_embeddings(enc, melc, starts[:-1], w, cfg, GRID, memo)  # other windows: embedded anew
+    assert calls[-1] == starts[-3:-1].tolist()
+    np.testing.assert_array_equal(other[-2:], plain(enc, melc, starts=starts[-3:-1], n_frames=w))
 
 
 def test_separation_tiles_spread_evenly_up_to_the_limit():

@@ -1872,6 +1872,12 @@ def _window_embeddings(enc: VoiceEncoder, melc: np.ndarray, starts: np.ndarray, 
 
         first pass   |=====1.5 s=====|              windows every hop_s
                      |==1.0 s==|                    its prefix: the restart's window
+
+    Those others are embedded once per recording: a second restart with the same windows (the
+    finer restart, then the utterance restart or a retry) takes the first one's result from
+    ``memo``, kept by the call's window length and starts. The same call on the same frames
+    gives the same bits; a window is never taken from a call over other windows (its last bits
+    depend on the batch it ran in: ``VoiceEncoder.embed_windows``).
     """
     fw = min(grid.s_to_frames(cfg.finer_window_s), w) if cfg.finer_window_s > 0 else 0
     if 0 < fw < w:
@@ -1888,7 +1894,10 @@ def _window_embeddings(enc: VoiceEncoder, melc: np.ndarray, starts: np.ndarray, 
         if e is not None:
             out[i], todo[i] = e, False
     if todo.any():
-        out[todo] = enc.embed_windows(melc, starts=starts[todo], n_frames=w)
+        key = ("tail windows", w, starts[todo].tobytes())
+        if key not in memo:
+            memo[key] = enc.embed_windows(melc, starts=starts[todo], n_frames=w)
+        out[todo] = memo[key]
     return out
 
 
