@@ -6,10 +6,16 @@ Each defect with what happened before and what happens now:
    voiced speech (a silent channel, a one-speaker recording's second channel, an imported frames file whose
    pitch is all NaN) and an invisible single point for a one-frame session's level. It now draws no chart and
    says which trace is missing and why.
+2. An import took frames holding infinities (``inf`` in an .npz, or a float64 column of 1e300 that became
+   ``inf`` as float32 with numpy's "RuntimeWarning: overflow encountered in cast" printed as a second line):
+   the session was stored and its pitch chart drawn empty. Prosody writes no infinity (a frame without a value
+   is NaN): such an import is refused in one line, naming the speaker, the column and the count.
 """
 from __future__ import annotations
 
+import json
 import re
+import warnings
 
 import numpy as np
 import soundfile as sf
@@ -59,3 +65,38 @@ def test_report_of_silence_and_of_one_frame_draws_no_empty_chart(tmp_path):
     for who in ("therapist", "client"):
         assert (f"{who}: no pitch trace: no speech frame holds a pitch (no voiced speech); no level trace: "
                 "a level in one stretch of the session only, too little to draw.") in section
+
+
+# -- 2. frames holding infinities are refused on import --------------------------------------------------------
+
+def test_import_refuses_frames_holding_infinities(tmp_path, short_wav):
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    assert run_cli("export", "1", "--format", "json", "--store", store, "-o", tmp_path / "e.json")[0] == 0
+    frames = dict(np.load(tmp_path / "e.frames.npz"))
+    doc = json.loads((tmp_path / "e.json").read_text())
+    for name, key, change in (("inf", "s1_rms_db", lambda a: np.where(np.arange(len(a)) % 7 == 0, -np.inf, a)),
+                              ("big", "s0_f0_hz", lambda a: np.where(np.arange(len(a)) == 3, 1e300,
+                                                                      a.astype(np.float64)))):
+        changed = dict(frames)
+        changed[key] = change(frames[key])
+        np.savez_compressed(tmp_path / f"{name}.frames.npz", **changed)
+        doc["prosody_store"]["frames_file"] = f"{name}.frames.npz"
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+        with warnings.catch_warnings(record=True) as caught:  # pytest would take numpy's off stderr
+            warnings.simplefilter("always")
+            rc, out, err = run_cli("import", tmp_path / f"{name}.json", "--new-id", "--store", store)
+        assert rc == 2 and err.count("\n") == 1 and "Warning" not in err, err
+        assert not caught, [str(w.message) for w in caught]
+        with np.errstate(over="ignore"):
+            n_inf = int(np.isinf(changed[key].astype(np.float32)).sum())
+        who, col = ("client", "rms_db") if name == "inf" else ("therapist", "f0_hz")
+        assert n_inf == ((len(frames[key]) + 6) // 7 if name == "inf" else 1)
+        assert (f"frames file {tmp_path / name}.frames.npz: {who}'s {col} holds {n_inf} infinite "
+                f"value{'s' * (n_inf != 1)}") in err, err
+    rc, out, err = run_cli("sessions", "--store", store)
+    assert rc == 0 and "1 session\n" in out, out  # nothing stored but the first
+    # the exported frames unchanged still import (as a new session)
+    doc["prosody_store"]["frames_file"] = "e.frames.npz"
+    (tmp_path / "e.json").write_text(json.dumps(doc))
+    assert run_cli("import", tmp_path / "e.json", "--new-id", "--store", store)[0] == 0
