@@ -10,6 +10,10 @@ Each defect with what happened before and what happens now:
    ``inf`` as float32 with numpy's "RuntimeWarning: overflow encountered in cast" printed as a second line):
    the session was stored and its pitch chart drawn empty. Prosody writes no infinity (a frame without a value
    is NaN): such an import is refused in one line, naming the speaker, the column and the count.
+3. A live bookmark's note longer than a session document holds (100,000 characters: a paste into the view's
+   note) was saved whole, and ``import`` of that live session refused it ("longer than 100000 characters"):
+   the capture could not reach the store without editing its JSON. The note is cut to its first 100,000
+   characters when it is set, and the view says so.
 """
 from __future__ import annotations
 
@@ -100,3 +104,29 @@ def test_import_refuses_frames_holding_infinities(tmp_path, short_wav):
     doc["prosody_store"]["frames_file"] = "e.frames.npz"
     (tmp_path / "e.json").write_text(json.dumps(doc))
     assert run_cli("import", tmp_path / "e.json", "--new-id", "--store", store)[0] == 0
+
+
+# -- 3. a live note longer than a session holds ----------------------------------------------------------------
+
+def test_live_note_longer_than_a_session_holds_is_cut_and_the_save_imports(tmp_path, short_wav):
+    from prosody.engine.sources import Layout
+    from prosody.formats.schema import MAX_TEXT_CHARS
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+    out = tmp_path / "live.json"
+    r = LiveRunner(ReplaySource([str(short_wav)], Layout(("therapist", "client"), ((0, 0), (0, 1))), speed=None),
+                   output_path=out)
+    r.start()
+    b = r.bookmark("ab" * 75_000 + "END", time_s=1.0)  # a paste of 150,003 characters into the view's note
+    said = r.snapshot().message
+    assert r.wait(60).reason == "end of input"
+    assert b.note == ("ab" * 75_000)[:MAX_TEXT_CHARS] and len(b.note) == 100_000
+    assert said == "bookmark at 00:01: its note cut to its first 100,000 characters, what a session holds", said
+    assert json.loads(out.read_text())["bookmarks"][0]["note"] == b.note
+    rc, _, err = run_cli("import", out, "--store", tmp_path / "store")
+    assert rc == 0, err  # was: "session document.bookmarks[0].note = ...: longer than 100000 characters"
+    r2 = LiveRunner(ReplaySource([str(short_wav)], Layout(("therapist", "client"), ((0, 0), (0, 1))), speed=None),
+                    output_path=tmp_path / "live2.json")
+    r2.start()
+    assert r2.bookmark("x" * MAX_TEXT_CHARS).note == "x" * MAX_TEXT_CHARS  # at the limit: kept whole
+    r2.wait(60)
