@@ -14,6 +14,10 @@ Each defect with what happened before and what happens now:
    note) was saved whole, and ``import`` of that live session refused it ("longer than 100000 characters"):
    the capture could not reach the store without editing its JSON. The note is cut to its first 100,000
    characters when it is set, and the view says so.
+4. An import took a session whose speakers' figures no analysis gives: a session of 0 s with 23.4 s of the
+   therapist's speech and 62 % of the talking, a talk share of 3.8, -3 stretches of speech; ``show`` and the
+   report said them as figures. Each is refused in one line naming the field (imports only: a session stored
+   before stays readable).
 """
 from __future__ import annotations
 
@@ -130,3 +134,32 @@ def test_live_note_longer_than_a_session_holds_is_cut_and_the_save_imports(tmp_p
     r2.start()
     assert r2.bookmark("x" * MAX_TEXT_CHARS).note == "x" * MAX_TEXT_CHARS  # at the limit: kept whole
     r2.wait(60)
+
+
+# -- 4. a speaker's figures no analysis gives are refused on import ----------------------------------------------
+
+def test_import_refuses_speaker_figures_beyond_the_session(tmp_path, short_wav):
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    assert run_cli("export", "1", "--format", "json", "--store", store, "-o", tmp_path / "e.json")[0] == 0
+    doc = json.loads((tmp_path / "e.json").read_text())
+    speech_s = doc["speakers"]["therapist"]["speech_s"]
+    assert 1.0 < speech_s <= doc["duration_s"] == 8.0
+    cases = {
+        "zero": (lambda d: d.update(duration_s=0.0, segments=[], turns=[], pauses=[], transitions=[], events=[],
+                                    bookmarks=[], measures=None),
+                 f"speakers.therapist.speech_s = {speech_s!r}: more than the session lasts (duration_s 0)"),
+        "share": (lambda d: d["speakers"]["client"].update(talk_share=3.8),
+                  "speakers.client.talk_share = 3.8: outside 0..1"),
+        "negative": (lambda d: d["speakers"]["client"].update(n_segments=-3),
+                     "speakers.client.n_segments = -3: below 0"),
+    }
+    for name, (change, said) in cases.items():
+        d = json.loads(json.dumps(doc))
+        change(d)
+        d["prosody_store"]["frames_file"] = None
+        (tmp_path / f"{name}.json").write_text(json.dumps(d))
+        rc, out, err = run_cli("import", tmp_path / f"{name}.json", "--new-id", "--store", store)
+        assert rc == 2 and err == f"prosody: error: session document: {said}\n", err
+    rc, out, err = run_cli("import", tmp_path / "e.json", "--new-id", "--store", store)  # as exported: taken
+    assert rc == 0, err
