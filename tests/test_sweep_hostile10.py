@@ -18,6 +18,8 @@ Each defect with what happened before and what happens now:
    therapist's speech and 62 % of the talking, a talk share of 3.8, -3 stretches of speech; ``show`` and the
    report said them as figures. Each is refused in one line naming the field (imports only: a session stored
    before stays readable).
+5. The trend page left out each chart that no session had a value for (sessions of silence: all but one)
+   without a word; it now names them ("No chart of ...: none of these 2 sessions holds those measures.").
 """
 from __future__ import annotations
 
@@ -163,3 +165,25 @@ def test_import_refuses_speaker_figures_beyond_the_session(tmp_path, short_wav):
         assert rc == 2 and err == f"prosody: error: session document: {said}\n", err
     rc, out, err = run_cli("import", tmp_path / "e.json", "--new-id", "--store", store)  # as exported: taken
     assert rc == 0, err
+
+
+# -- 5. the trend page names the charts it leaves out -----------------------------------------------------------
+
+def test_trend_page_names_the_charts_no_session_has(tmp_path):
+    wav = tmp_path / "silence.wav"
+    sf.write(wav, np.zeros((5 * 16000, 2), dtype=np.float32), 16000, subtype="PCM_16")
+    store = tmp_path / "store"
+    for _ in range(2):
+        assert run_cli("analyze", wav, "--save", "--store", store, "--quiet", "--no-progress",
+                       "--therapist", "bob")[0] == 0
+    rc, out, err = run_cli("trend", "--therapist", "bob", "--store", store, "-o", tmp_path / "t.html")
+    assert rc == 0, err
+    html = (tmp_path / "t.html").read_text()
+    section = html[html.index('<section id="trend">'):]
+    section = section[:section.index("</section>")]
+    # the one chart drawn: counts of 0 (overlaps, interruptions); every other one named as left out
+    assert re.findall(r"<h3>([^<]*)</h3>", section) == ["Overlaps and interruptions"]
+    assert ("No chart of Warmth (0-100); Client feedback: Session Rating Scale total (0-40); Client feedback: "
+            "rating (1-5); Talk share (%); Gaps before answering (s); Therapist pace (syl/s); Voice quality: "
+            "harmonics-to-noise and CPPS (dB); Attunement: synchrony: none of these 2 sessions holds those "
+            "measures.") in section, section

@@ -679,10 +679,11 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
         step = max(1, len(infos) // 10)
         ticks = [x for x in xs if (x - 1) % step == 0]
         labels = {x: session_label(i).split(" ")[-1][5:] or f"#{i.id}" for x, i in zip(xs, infos)}
-        charts = []
+        charts, empty = [], []
         for name, keys, y_range in TREND_PLOTS:
             keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
-            if not keys:
+            if not keys:  # a chart left out was left out without a word (sessions of silence: all but one)
+                empty.append(name)
                 continue
             colours = ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0"]
             series = [(METRICS_BY_KEY[k].label, [None if metrics[i.id].get(k) is None
@@ -692,6 +693,9 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
             charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
                                 x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
                                 y_range=y_range))
+        if empty:
+            charts.append(f'<p class="muted">No chart of {escape("; ".join(empty))}: none of these '
+                          f'{len(infos)} sessions holds {"that measure" if len(empty) == 1 else "those measures"}.</p>')
         body.append(_section("trend", "Across sessions", "".join(charts)))
     def sup(i) -> str:
         return "<br>".join(f"{fmt_clock(n.time_s)} {escape(n.text)}" + (f" ({escape(n.author)})" if n.author else "")
