@@ -20,11 +20,21 @@ Each defect with what happened before and what happens now:
    before stays readable).
 5. The trend page left out each chart that no session had a value for (sessions of silence: all but one)
    without a word; it now names them ("No chart of ...: none of these 2 sessions holds those measures.").
+6. In the full-screen live view, Ctrl-\\ (the terminal's SIGQUIT) killed the process unsaved: the whole
+   capture lost (no JSON at all before the first autosave). The view turns that key off while it runs (a byte
+   it ignores); Ctrl-C still stops and saves (exit 130).
 """
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
+import signal
+import sys
+import time
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -187,3 +197,62 @@ def test_trend_page_names_the_charts_no_session_has(tmp_path):
             "rating (1-5); Talk share (%); Gaps before answering (s); Therapist pace (syl/s); Voice quality: "
             "harmonics-to-noise and CPPS (dB); Attunement: synchrony: none of these 2 sessions holds those "
             "measures.") in section, section
+
+
+# -- 6. Ctrl-\\ in the live view ---------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _live_view_with_keys(out: Path, wav: Path, keys: bytes) -> tuple[int, str]:
+    """``prosody live --input WAV`` in its full-screen view on a pseudo-terminal (its controlling terminal, so
+    the terminal's signal keys act), ``keys`` typed once the view is drawn: (exit status as waitpid gives it,
+    what it showed)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI, nothing else
+        os.environ.update(PYTHONPATH=str(REPO), COLUMNS="100", LINES="40", TERM="xterm")
+        os.execv(sys.executable, [sys.executable, "-m", "prosody_cli.main", "live", "--input", str(wav),
+                                  "--speed", "2", "--output", str(out)])
+    shown, sent, t0, status = b"", False, time.monotonic(), None  # status: an exit code, or "stopped"
+    try:
+        while time.monotonic() - t0 < 60:
+            if status is None:
+                done, st = os.waitpid(pid, os.WNOHANG | os.WUNTRACED)
+                if done and os.WIFSTOPPED(st):  # Ctrl-Z took: the capture stopped (killed here, as a user would)
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    status = "stopped"
+                    break
+                if done:  # exited: what it showed is still read, to the terminal's end
+                    status = os.waitstatus_to_exitcode(st)
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if not sent and b"capture" in shown:  # the view is up (its "capture ..." health line)
+                time.sleep(0.3)
+                os.write(fd, keys)
+                sent = True
+    finally:
+        if status is None:
+            status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        os.close(fd)
+    assert sent, shown[-500:]
+    return status, shown.decode("utf-8", "replace")
+
+
+def test_ctrl_backslash_in_the_live_view_loses_no_capture(tmp_path, short_wav):
+    out = tmp_path / "quit.json"
+    status, shown = _live_view_with_keys(out, short_wav, b"\x1c")
+    assert status == 0, (status, shown[-400:])  # before: -3 (killed by SIGQUIT), no file
+    assert f"saved {out}" in shown and "stopped: end of input" in shown, shown[-400:]
+    doc = json.loads(out.read_text())
+    assert doc["duration_s"] == 8.0 and doc["bookmarks"] == []
+    out = tmp_path / "ctrl_c.json"
+    status, shown = _live_view_with_keys(out, short_wav, b"\x03")  # Ctrl-C stops and saves, as before
+    assert status == 130 and f"saved {out}" in shown and "stopped: Ctrl-C" in shown, (status, shown[-400:])
+    assert 0 < json.loads(out.read_text())["duration_s"] < 8.0
