@@ -380,6 +380,9 @@ def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
             next_t += interval_s
 
 
+_POSIX_VDISABLE = b"\x00"  # a control character set to it is off (Linux, macOS: 0; termios takes bytes)
+
+
 def _tui_loop(runner: "LiveRunner", out) -> None:
     import termios
     import tty
@@ -396,6 +399,11 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
     note_time_s = 0.0
     try:
         tty.setcbreak(fd)
+        # Ctrl-\ (the terminal's SIGQUIT) killed the process unsaved, the whole capture lost: it is no key of
+        # the view while it runs, a byte it ignores; Ctrl-C stops and saves (Ctrl-Z stays the shell's: `fg`)
+        attrs = termios.tcgetattr(fd)
+        attrs[6][termios.VQUIT] = _POSIX_VDISABLE
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
         with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False,
                   redirect_stderr=False) as live:
             while not runner.done:

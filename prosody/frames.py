@@ -165,7 +165,10 @@ def checked_frames(frames: dict[str, dict], *, where: str) -> dict[str, dict[str
             a = np.asarray(arr)
             if a.ndim != 1 or a.dtype.kind not in "biuf":
                 raise StoreError(f"{where}: {name}'s {key} is not a column of numbers (shape {a.shape}, dtype {a.dtype})")
-            out[name][key] = a.astype(FRAME_DTYPES[key], copy=False) if key in FRAME_DTYPES else a
+            # a value beyond the column's type (1e300 as float32) becomes an infinity, which an import refuses
+            # (formats.export); numpy's RuntimeWarning about it was a second line, and the only word of it
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[name][key] = a.astype(FRAME_DTYPES[key], copy=False) if key in FRAME_DTYPES else a
     lengths = {len(a) for f in out.values() for a in f.values()}
     if len(lengths) > 1:
         raise StoreError(f"{where}: arrays differ in length {sorted(lengths)}; "

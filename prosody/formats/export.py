@@ -372,6 +372,14 @@ def _check_frames_cover(b: ExportBundle, *, where: str) -> None:
     if n > n_want and b.doc.get("live") is not None:
         b.frames = {spk: {k: a[:n_want] for k, a in cols.items()} for spk, cols in b.frames.items()}
         n = n_frames_of(b.frames)
+    for spk, cols in b.frames.items():  # NaN marks a frame without a value; an infinity is none prosody writes
+        for k, a in cols.items():
+            n_inf = int(np.isinf(a).sum()) if a.dtype.kind == "f" else 0
+            if n_inf:
+                raise InvalidSessionError(
+                    f"cannot import: {where}: {spk}'s {k} holds {n_inf} infinite value{'s' * (n_inf != 1)} (or ones "
+                    "beyond its number type); prosody writes none (a frame without a value is NaN): it was "
+                    "changed by hand or by another tool")
     if n != n_want:
         raise InvalidSessionError(f"cannot import: {where} holds {n} frames ({n * hop_s:.2f} s), the session "
                                   f"{b.doc.get('duration_s')} s ({n_want} frames); it belongs to another session "

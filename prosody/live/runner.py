@@ -49,6 +49,7 @@ from ..config import AnalysisConfig
 from ..fileio import (check_writable_folder, file_identity, make_private_dirs, rescue_folders, sweep_staged,
                       write_claimed, write_private)
 from ..typed_text import json_text
+from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
@@ -377,10 +378,16 @@ class LiveRunner:
         return self.result
 
     def bookmark(self, note: str = "", *, time_s: float | None = None) -> Bookmark:
+        # a note longer than a session document holds (a paste into the view) was saved whole, and the
+        # session's import refused it ("longer than 100000 characters"): it is kept to its first part, said
+        cut = len(note) > MAX_TEXT_CHARS
+        note = note[:MAX_TEXT_CHARS]
         with self._lock:
             b = Bookmark(round(self.grid.samples_to_s(self.n_samples) if time_s is None else time_s, 3), note)
             self.bookmarks.append(b)
-            self._say(f"bookmark at {stopwatch_text(b.time_s)}" + (f": {note}" if note else ""))
+            self._say(f"bookmark at {stopwatch_text(b.time_s)}" + (
+                f": its note cut to its first {MAX_TEXT_CHARS:,} characters, what a session holds" if cut else
+                f": {note}" if note else ""))
         return b
 
     def set_paused(self, paused: bool) -> None:

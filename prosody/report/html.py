@@ -341,6 +341,12 @@ def _explained(label: str, definition: str, direction: str, source: str) -> str:
 
 
 
+def _drawable(binned) -> bool:
+    """Whether a binned trace (``bin_series``) draws a line: two finite bins at least. One of none, or a
+    single point (a session of one frame), was drawn as an empty chart that said nothing."""
+    return int(np.isfinite(binned).sum()) >= 2
+
+
 def _timelines(doc, frames, stored: StoredSession) -> str:
     if not frames:
         return '<p class="muted">This session was saved without per-frame features: no pitch or level traces.</p>'
@@ -352,17 +358,33 @@ def _timelines(doc, frames, stored: StoredSession) -> str:
         c = colour_of(spk if spk in ("therapist", "client") else i)
         segs = [(s["start_s"], s["end_s"]) for s in doc.get("segments") or [] if s["speaker"] == spk]
         out.append(f"<h3>{escape(spk)}</h3>")
+        missing = []
         if "f0_hz" in fr:
             speech = fr.get("is_speech")
             start, f0 = bin_series(fr["f0_hz"], n_bins=TIMELINE_BINS, mask=speech)
-            out.append(timeline((start + 0.5) * hop, f0, duration_s=duration, segments=segs, colour=c,
-                                label=f"{spk}: pitch (Hz) over the session, speech shaded", y_label="pitch Hz",
-                                y_fmt=lambda v: f"{v:.0f}", bookmarks=stored.bookmarks))
+            if _drawable(f0):
+                out.append(timeline((start + 0.5) * hop, f0, duration_s=duration, segments=segs, colour=c,
+                                    label=f"{spk}: pitch (Hz) over the session, speech shaded", y_label="pitch Hz",
+                                    y_fmt=lambda v: f"{v:.0f}", bookmarks=stored.bookmarks))
+            else:
+                missing.append("no pitch trace: " + ("no speech frame holds a pitch (no voiced speech)"
+                                                     if not np.isfinite(f0).any() else
+                                                     "a pitch in one stretch of the session only, too little to draw"))
+        else:
+            missing.append("no pitch trace: the frames hold no pitch column")
         if "rms_db" in fr:
             start, lv = bin_series(fr["rms_db"], n_bins=TIMELINE_BINS, how="mean")
-            out.append(timeline((start + 0.5) * hop, lv, duration_s=duration, segments=segs, colour=c,
-                                label=f"{spk}: level (dBFS) over the session, speech shaded", y_label="level dBFS",
-                                y_fmt=lambda v: f"{v:.0f}", bookmarks=stored.bookmarks, height=120))
+            if _drawable(lv):
+                out.append(timeline((start + 0.5) * hop, lv, duration_s=duration, segments=segs, colour=c,
+                                    label=f"{spk}: level (dBFS) over the session, speech shaded", y_label="level dBFS",
+                                    y_fmt=lambda v: f"{v:.0f}", bookmarks=stored.bookmarks, height=120))
+            else:
+                missing.append("no level trace: " + ("no frame holds a level" if not np.isfinite(lv).any() else
+                                                     "a level in one stretch of the session only, too little to draw"))
+        else:
+            missing.append("no level trace: the frames hold no level column")
+        if missing:
+            out.append(f'<p class="muted">{escape(spk)}: {"; ".join(missing)}.</p>')
     return "".join(out)
 
 
@@ -657,10 +679,11 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
         step = max(1, len(infos) // 10)
         ticks = [x for x in xs if (x - 1) % step == 0]
         labels = {x: session_label(i).split(" ")[-1][5:] or f"#{i.id}" for x, i in zip(xs, infos)}
-        charts = []
+        charts, empty = [], []
         for name, keys, y_range in TREND_PLOTS:
             keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
-            if not keys:
+            if not keys:  # a chart left out was left out without a word (sessions of silence: all but one)
+                empty.append(name)
                 continue
             colours = ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0"]
             series = [(METRICS_BY_KEY[k].label, [None if metrics[i.id].get(k) is None
@@ -670,6 +693,9 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
             charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
                                 x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
                                 y_range=y_range))
+        if empty:
+            charts.append(f'<p class="muted">No chart of {escape("; ".join(empty))}: none of these '
+                          f'{len(infos)} sessions holds {"that measure" if len(empty) == 1 else "those measures"}.</p>')
         body.append(_section("trend", "Across sessions", "".join(charts)))
     def sup(i) -> str:
         return "<br>".join(f"{fmt_clock(n.time_s)} {escape(n.text)}" + (f" ({escape(n.author)})" if n.author else "")
