@@ -94,6 +94,24 @@ def run_cli(*argv) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+def one_line_error(rc, err, code=2):
+    """A refusal as every command gives one: exit status ``code``, one line on stderr that starts
+    ``prosody: error: ``, no internal error and no traceback."""
+    assert rc == code, (rc, err)
+    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+
+
+def count_rows(db_path, sql) -> int:
+    """The first column of the first row ``sql`` gives on the database at ``db_path``, opened read-only."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return db.execute(sql).fetchone()[0]
+    finally:
+        db.close()
+
+
 def export_saved(tmp_path, wav) -> tuple[Path, Path]:
     """(JSON, frames .npz) of ``wav`` analysed, saved in a store under ``tmp_path`` and exported with -o
     (``tmp_path/s.json``, ``tmp_path/s.frames.npz``): an export to tamper with."""

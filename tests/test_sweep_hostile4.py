@@ -30,13 +30,11 @@ import soundfile as sf
 
 from prosody.batch import runner
 from prosody.store.db import Store
-from tests.conftest import planted_batch, run_cli
+from tests.conftest import one_line_error, planted_batch, run_cli
 
 
 def _one_line(rc, err, code=1):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
+    one_line_error(rc, err, code)
 
 
 @pytest.fixture(scope="module")

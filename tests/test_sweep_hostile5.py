@@ -39,15 +39,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import planted_batch, run_cli
+from tests.conftest import one_line_error, planted_batch, run_cli
 
 REPO = Path(__file__).parents[1]
 
 
 def _one_line(rc, err, code=1):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
+    one_line_error(rc, err, code)
 
 
 # -- 1. a killed live save's temporaries -----------------------------------------------------------------------

@@ -43,23 +43,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import planted_batch, run_cli
+from tests.conftest import count_rows, one_line_error, planted_batch, run_cli
 
 REPO = Path(__file__).parents[1]
 
 
 def _one_line(rc, err, code=1):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
-
-
-def _count(db_path, sql) -> int:
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return db.execute(sql).fetchone()[0]
-    finally:
-        db.close()
+    one_line_error(rc, err, code)
 
 
 def stat_mode(p: Path) -> int:
@@ -119,10 +109,10 @@ def test_a_signal_after_the_store_commit_waits_for_the_delete_to_finish(tmp_path
     assert lines[-1].startswith("prosody: error: ") and "session 1 was deleted" in lines[-1], err
     assert "Traceback" not in err
     assert all(ln.startswith("prosody: note: ") for ln in lines[:-1]), err  # the batch table's note
-    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
     assert os.listdir(store / "frames") == []
     for table in ("done", "analyses", "hashes", "failures"):
-        assert _count(store / "batch.sqlite", f"SELECT count(*) FROM {table}") == 0, table
+        assert count_rows(store / "batch.sqlite", f"SELECT count(*) FROM {table}") == 0, table
     assert _needles(store, f0) == []
 
 
@@ -135,16 +125,16 @@ def test_a_delete_killed_after_the_store_commit_is_finished_by_delete_again(tmp_
         os.utime(p, (old, old))
     rc, out, err = _delete_with_signal(store, "SIGKILL")
     assert rc == -signal.SIGKILL and out == "", (rc, out, err)
-    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
     # what the kill left: the frames file, and the mark naming it (hostile sweep 8: erased at the next open)
     assert len([n for n in os.listdir(store / "frames") if not n.startswith(".deleting-")]) == 1
-    assert _count(store / "batch.sqlite", "SELECT count(*) FROM done") == 1
+    assert count_rows(store / "batch.sqlite", "SELECT count(*) FROM done") == 1
     rc, out, err = run_cli("delete", "1", "--store", store)
     assert rc == 0, err
     assert "session 1 was deleted already" in out and "frames file" in out, out
     assert os.listdir(store / "frames") == []
     for table in ("done", "analyses", "hashes", "failures"):
-        assert _count(store / "batch.sqlite", f"SELECT count(*) FROM {table}") == 0, table
+        assert count_rows(store / "batch.sqlite", f"SELECT count(*) FROM {table}") == 0, table
     assert _needles(store, f0) == []
     rc, out, err = run_cli("delete", "1", "--store", store)  # nothing left: the plain 'no session' line
     _one_line(rc, err, 2)
@@ -163,7 +153,7 @@ def test_a_killed_delete_of_a_session_no_batch_analysed_is_finished_by_delete_ag
     old = time.time() - 120
     os.utime(frames, (old, old))
     assert _delete_with_signal(store, "SIGKILL")[0] == -signal.SIGKILL
-    assert frames.exists() and _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert frames.exists() and count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
     young = store / "frames" / "0123abcd.0a1b2c.npz"  # unreferenced and a second old: a save in progress
     young.write_bytes(b"in progress")
     rc, out, err = run_cli("delete", "1", "--store", store)
@@ -249,9 +239,9 @@ def test_reading_works_with_the_frames_folder_alone_read_only(tmp_path, short_wa
     (rescue,) = tmp_path.glob("prosody-unsaved-*.json")  # beside the store, named in the line
     assert str(rescue) in err and rescue.stat().st_mode & 0o777 == 0o600
     assert list((store / "frames").iterdir()) == [frames]
-    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
-    assert _count(store / "sessions.db", "SELECT count(*) FROM notes") == 0
-    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions WHERE notes = 'changed'") == 0
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM notes") == 0
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions WHERE notes = 'changed'") == 0
     assert stat_mode(store / "frames") == frames_mode and stat_mode(store / "sessions.db") == 0o600
 
 
@@ -280,7 +270,7 @@ def test_a_whole_number_beyond_64_bits_in_an_imported_json_is_one_line(tmp_path,
     rc, out, err = run_cli("import", planted, "--store", store, "--new-id")
     _one_line(rc, err, 2)
     assert "beyond 64 bits" in err and where[-1] in err, err
-    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
 
 
 # -- 4. invisible bidi marks and tag characters in names -------------------------------------------------------
@@ -355,8 +345,8 @@ def test_a_store_folder_replaced_while_a_batch_runs_stops_it(tmp_path, short_wav
     assert "was moved or replaced while this command ran" in last and "prosody-unsaved-" in last, err
     assert "Traceback" not in err
     assert sorted(os.listdir(other / "frames")) == other_before
-    assert _count(other / "sessions.db", "SELECT count(*) FROM sessions") == 1
-    assert _count(moved / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert count_rows(other / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert count_rows(moved / "sessions.db", "SELECT count(*) FROM sessions") == 1
     (frames_file,) = [r for r in os.listdir(moved / "frames")]
     db = sqlite3.connect(moved / "sessions.db")
     assert db.execute("SELECT frames_file FROM sessions").fetchall() == [(frames_file,)]
@@ -427,7 +417,7 @@ def test_ctrl_c_after_an_import_commit_still_removes_the_rescue_copy(tmp_path, s
     assert r.stdout.startswith(f"imported {rescue} as session 1") and "removed the rescue copy" in r.stdout
     assert r.stderr == "prosody: error: interrupted; the session was imported as session 1 first\n", r.stderr
     assert list(tmp_path.glob("prosody-unsaved-*")) == []
-    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
 
 
 @pytest.mark.parametrize("flag,value", [("--tag", "\u200e"), ("--client", "\U000e0041\U000e0042"),
@@ -450,7 +440,7 @@ def test_a_name_of_invisible_characters_alone_is_refused_before_any_work(tmp_pat
     rc, out, err = run_cli("note", "1", value, "--at", "1", "--store", store)  # a supervisor's note: the same
     _one_line(rc, err, 2)
     assert "a note needs some text" in err, err
-    assert _count(store / "sessions.db", "SELECT count(*) FROM notes") == 0
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM notes") == 0
     assert list(tmp_path.rglob("prosody-unsaved-*")) == []
     db = sqlite3.connect(store / "sessions.db")
     assert db.execute("SELECT id, therapist, client FROM sessions").fetchall() == [(1, "Ann", "C7")]
@@ -512,5 +502,5 @@ def test_sigterm_before_the_checkpoint_of_a_profile_delete_waits(tmp_path, short
     assert r.returncode == 143, (r.returncode, r.stdout, r.stderr)
     assert r.stdout == "deleted the voice profile Voice-Kqzxw\n"
     assert r.stderr == "prosody: error: stopped by SIGTERM; the voice profile was deleted completely first\n"
-    assert _count(store / "sessions.db", "SELECT count(*) FROM voice_profiles") == 0
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM voice_profiles") == 0
     assert [p.name for p in store.rglob("*") if p.is_file() and b"Voice-Kqzxw" in p.read_bytes()] == []

@@ -47,16 +47,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, one_line_error, run_cli
 
 DIALOGUE = FIXTURES / "dialogue.flac"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _one_line(rc, err, code=2):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
+_one_line = one_line_error
 
 
 # -- 1. long typed text in the session page --------------------------------------------------------------

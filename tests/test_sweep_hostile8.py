@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -42,24 +41,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, count_rows, one_line_error, run_cli
 
 DIALOGUE = FIXTURES / "dialogue.flac"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _one_line(rc, err, code=2):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
-
-
-def _count(db_path, sql) -> int:
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return db.execute(sql).fetchone()[0]
-    finally:
-        db.close()
+_one_line = one_line_error
 
 
 # -- 1. a FLAC written to a pipe ----------------------------------------------------------------------------
@@ -265,7 +253,7 @@ def test_a_delete_killed_after_its_commit_is_finished_by_delete_again_however_yo
     store, frames = _saved(tmp_path, short_wav)
     assert time.time() - frames.stat().st_mtime < 60
     assert _killed_delete(store, "after") == -signal.SIGKILL
-    assert frames.exists() and _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert frames.exists() and count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
     assert (store / "frames" / f".deleting-{frames.name}").exists()  # the delete named what it was erasing
     young = store / "frames" / "0123abcd.0a1b2c.npz"  # unreferenced, a second old: a save in progress
     young.write_bytes(b"in progress")
@@ -288,7 +276,7 @@ def test_the_next_open_of_the_store_finishes_a_killed_delete(tmp_path, short_wav
 def test_a_delete_killed_before_its_commit_keeps_the_session_and_its_frames(tmp_path, short_wav):
     store, frames = _saved(tmp_path, short_wav)
     assert _killed_delete(store, "before") == -signal.SIGKILL
-    assert _count(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
     rc, out, err = run_cli("show", "1", "--store", store)
     assert rc == 0, err
     assert os.listdir(store / "frames") == [frames.name]  # the marker gone, the file its session holds kept

@@ -57,15 +57,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import run_cli
+from tests.conftest import one_line_error, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _one_line(rc, err, code=2):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
+_one_line = one_line_error
 
 
 # -- 1. a config with a byte-order mark ------------------------------------------------------------------------

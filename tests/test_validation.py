@@ -17,15 +17,12 @@ from prosody.formats.bundle import SessionMeta
 from prosody.formats.schema import check_session_doc
 from prosody.session import analyze_blocks
 from prosody.store.db import Store
-from tests.conftest import run_cli as _cli
+from tests.conftest import one_line_error, run_cli as _cli
 
 SR = 16000
 
 
-def _one_line(rc, err, code=2):
-    assert rc == code, (rc, err)
-    assert err.startswith("prosody: error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and "Traceback" not in err, err
+_one_line = one_line_error
 
 
 @pytest.fixture(scope="module")
