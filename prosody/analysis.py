@@ -21,7 +21,7 @@ from .errors import ConfigError, InputError
 from .fileio import LIVE_DOC_MAX_BYTES, small_file_problem
 from .measures import Baseline, CueConfig, MeasuresConfig
 from .moments import MomentsConfig
-from .types import SPEAKER_NAME_MAX_CHARS, name_problem
+from .types import SPEAKER_NAME_MAX_CHARS, UNATTRIBUTED, name_problem
 
 DEFAULT_SPEAKERS = ("therapist", "client")
 CUE_NAMES = ("monologue", "overlaps", "pace", "quick_answers")
@@ -64,6 +64,9 @@ def check_speaker_label(name: str | None, *, flag: str = "--speaker") -> None:
     if problem is not None:
         raise InputError(f"{flag} {name!r}: {problem}; a speaker name is plain text of at most "
                          f"{SPEAKER_NAME_MAX_CHARS} characters")
+    if name == UNATTRIBUTED:
+        raise InputError(f"{flag} {name!r}: prosody keeps that name for speech it cannot attribute to anyone; "
+                         "name the speaker otherwise")
 
 
 def check_mono_speaker(speaker: str | None, *, n_files: int, n_channels: int, first_file,

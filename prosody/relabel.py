@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 from .engine.speakers import MORE_VOICES_NOTE, more_voices_text
 from .errors import InputError
+from .types import UNATTRIBUTED
 from .measures import CueConfig, MeasuresConfig, cues, first_holder, therapist_of, warmth
 from .measures.summary import _gate_components, _gate_rolling_warmth, _gate_session_warmth, _no_warmth
 
@@ -174,6 +175,10 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
     ``frames``: ``frames[speaker][key]`` arrays or None. Raises InputError for a
     session that does not hold exactly two speakers."""
     order = list(doc.get("speaker_order") or ())
+    if order == [UNATTRIBUTED]:
+        raise InputError(f"who spoke when is unsure in this session: its speech is one voice left {UNATTRIBUTED}, "
+                         "with no second to exchange it with; `prosody analyze FILE --voices 2` splits the recording "
+                         "in two (said unsure)")
     if len(order) != 2:
         raise InputError(f"the session holds {len(order)} speaker(s) ({', '.join(order)}); relabel exchanges two "
                          "voices")

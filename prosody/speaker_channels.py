@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import InputError
 from .timebase import GRID
+from .types import UNATTRIBUTED
 
 PROBE_S = 60.0
 _FIRST_ALLOC_S = 3 * 3600.0  # read_channels' first array at most this long (a header may claim anything)
@@ -751,7 +752,11 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     the files named)."""
     from .session import analyze_blocks, silent_speaker_warnings
     said = said or (lambda text: text)
-    if profile is not None:  # a personal baseline of none of these speakers would be silently unused
+    unused = ()
+    if profile is not None and profile.kind == "profile" and rec.speakers == (UNATTRIBUTED,):  # who spoke when is unsure: nobody's baseline
+        unused = (f"the personal baseline ({', '.join(s for s, _ in profile.speakers)}) is not used: who spoke when "
+                  f"is unsure, and the speech left {UNATTRIBUTED} is compared with its own session instead",)
+    elif profile is not None:  # a personal baseline of none of these speakers would be silently unused
         profile.check_speakers(rec.speakers)
     session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,
                              measures=measures, profile=profile, cross_talk=rec.cross_talk)
@@ -760,4 +765,4 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
         session = replace(session, attribution=attribution.to_dict(),
                           warnings=session.warnings + tuple(said(w) for w in attribution.warnings))
     return replace(session, warnings=session.warnings + config.unused_pitch_ranges(rec.speakers)
-                   + silent_speaker_warnings(session))
+                   + silent_speaker_warnings(session) + unused)

@@ -12,6 +12,10 @@ import numpy as np
 from .typed_text import BIDI_MARKS, OTHER_UNSEEN, UNSEEN
 
 SPEAKER_NAME_MAX_CHARS = 64
+# the one voice of a shared or mono recording whose split in two was withheld (who spoke when is unsure:
+# ``engine.diarize.split_unsure``): its speech may be both people's, so it is neither the therapist nor the
+# client, and no figure addressed to either (warmth, cues, a role in trends) is computed on it
+UNATTRIBUTED = "unattributed"
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # lone surrogates: bytes that are not UTF-8, as Python decodes them from a command line or a file
 # name (surrogateescape); they cannot be stored, written as UTF-8 or shown as what was meant

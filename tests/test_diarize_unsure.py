@@ -171,3 +171,92 @@ def test_enrolment_still_refuses_a_split_said_unsure(dev01_pair):
     x, _ = cases["AMI dev01 s104 mono"]
     with pytest.raises(InputError, match="two voices found"):
         check_one_voice(with_noise(x, 15.0, np.random.default_rng(1)))
+
+
+# -- the one voice of an unsure split is nobody's: no therapist's figures on speech that may be both people's ----
+
+def test_the_one_voice_of_an_unsure_split_is_left_unattributed_with_a_profile_or_without(monkeypatch):
+    """Planted: the naming leaves the one voice ``UNATTRIBUTED`` (it named it the therapist by the
+    no-profile rule, or by a voice profile near its mix, and the therapist's warmth and cues were then
+    computed over both people's speech); no assumption is said, since none is made."""
+    import prosody.engine.speakers as speakers
+    from prosody.types import UNATTRIBUTED
+    d = as_unsure(_planted(share=0.1))
+    nm = speakers.name_voices(d)
+    assert nm.names[0] == UNATTRIBUTED and not nm.assumption and speakers.UNSURE_NOTE in nm.rule
+    near = speakers.VoiceProfile(mean=d.centroids[0], spread=0.05, n_windows=20, speech_s=30.0)
+    assert speakers.name_voices(d, profile=near).names[0] == UNATTRIBUTED
+    assert speakers.name_voices(_planted(share=0.1, n_voices=1), profile=near).names[0] == "therapist"  # sure
+    monkeypatch.setattr(speakers, "diarize", lambda audio, **kw: d)
+    x = (np.random.default_rng(0).standard_normal(1000 * 160) * 0.01).astype(np.float32)
+    att = speakers.attribute(x)
+    assert att.speakers[0] == UNATTRIBUTED and not [w for w in att.warnings if w.startswith("assumption")]
+
+
+def test_roles_never_give_an_unattributed_voice_the_therapists_or_the_clients_place():
+    from prosody.measures.registry import no_therapist_note, roles
+    from prosody.store.db import speaker_roles
+    from prosody.types import UNATTRIBUTED
+    assert roles([UNATTRIBUTED]) == (None, None)
+    assert speaker_roles([UNATTRIBUTED]) == {UNATTRIBUTED: UNATTRIBUTED}
+    assert roles(["ann", "bo"]) == ("ann", "bo") and speaker_roles(["ann", "bo"]) == {"ann": "therapist",
+                                                                                      "bo": "client"}
+    assert "unsure" in no_therapist_note([UNATTRIBUTED]) and "unsure" not in no_therapist_note(["client"])
+
+
+@pytest.fixture(scope="module")
+def unsure_wav(dev01_pair, tmp_path_factory):
+    """AMI dev01 s104 mono with pink noise 15 dB under it (said unsure above), as a 16-bit WAV."""
+    import soundfile as sf
+    cases, with_noise = dev01_pair
+    x, _ = cases["AMI dev01 s104 mono"]
+    path = tmp_path_factory.mktemp("unsure") / "unsure.wav"
+    sf.write(path, np.asarray(with_noise(x, 15.0, np.random.default_rng(1)), np.float32).reshape(-1), 16000,
+             subtype="PCM_16")
+    return path
+
+
+def test_a_real_unsure_recording_gives_no_therapist_figures_anywhere(unsure_wav, tmp_path):
+    """The two men in noise through `prosody analyze --save`: the speech kept as one voice left
+    unattributed (speech time and pitch shown under that name), no warmth (said why), the store's
+    speaker row of that role and no therapist measure, `relabel` refused in one line saying what to do,
+    a personal baseline not used but said (not refused: the session is still analysed and saved)."""
+    import json
+    from tests.conftest import count_rows, one_line_error, run_cli
+    from prosody.types import UNATTRIBUTED
+    store, js = tmp_path / "store", tmp_path / "s.json"
+    rc, out, err = run_cli("analyze", unsure_wav, "--save", "--store", store, "--json", js, "--no-progress")
+    assert rc == 0, err
+    doc = json.loads(js.read_text())
+    assert doc["speaker_order"] == [UNATTRIBUTED] and doc["speakers"][UNATTRIBUTED]["speech_s"] > 20.0
+    assert 80.0 < doc["speakers"][UNATTRIBUTED]["f0_median_hz"] < 160.0  # the men's pitch, under no person's name
+    w = doc["measures"]["warmth"]
+    assert w["score"] is None and w["components"] == [] and "unsure" in w["not_enough"]
+    assert "per speaker           unattributed" in out and "assumption" not in out + err
+    db = store / "sessions.db"
+    assert count_rows(db, "SELECT COUNT(*) FROM speakers WHERE role = 'unattributed'") == 1
+    assert count_rows(db, "SELECT COUNT(*) FROM speakers WHERE role IN ('therapist', 'client')") == 0
+    assert count_rows(db, "SELECT COUNT(*) FROM measures WHERE key LIKE 'therapist%'") == 0
+    rc, out, err = run_cli("relabel", "last", "--store", store)
+    one_line_error(rc, err)
+    assert "--voices 2" in err
+    base = tmp_path / "b.json"
+    base.write_text(json.dumps({"kind": "profile", "speakers": {"therapist": {
+        "f0_median_hz": 110.0, "f0_spread_st": 2.0, "level_median_db": -30.0, "level_spread_db": 6.0,
+        "hf500_median_db": 3.0, "hf500_spread_db": 6.0, "articulation_rate_syl_s": 4.5}}}))
+    rc, out, err = run_cli("analyze", unsure_wav, "--baseline", base, "--json", tmp_path / "b2.json", "--quiet",
+                           "--no-progress")
+    assert rc == 0, err
+    said = json.loads((tmp_path / "b2.json").read_text())["warnings"]
+    assert any(x.startswith("the personal baseline (therapist) is not used: who spoke when is unsure") for x in said)
+
+
+@pytest.mark.parametrize("argv", [("--channels", "unattributed=left,client=right"), ("--speaker", "unattributed")])
+def test_the_name_kept_for_unattributed_speech_is_refused_as_a_speaker_name(argv, tmp_path):
+    import soundfile as sf
+    from tests.conftest import one_line_error, run_cli
+    wav = tmp_path / "x.wav"
+    sf.write(wav, np.zeros((16000, 2 if argv[0] == "--channels" else 1), np.float32), 16000)
+    rc, out, err = run_cli("analyze", wav, *argv, "--no-progress")
+    one_line_error(rc, err)
+    assert "unattributed" in err and "name the speaker otherwise" in err

@@ -22,7 +22,7 @@ import soxr
 from ..fileio import c_stderr_captured, check_input_file
 from ..errors import DecoderMissingError, InputError
 from ..timebase import GRID, clock_text
-from ..types import name_problem
+from ..types import UNATTRIBUTED, name_problem
 from ..typed_text import alike_names
 
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
@@ -671,6 +671,9 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
         problem = name_problem(spk)
         if problem is not None:  # the store's rule for speaker names, before any work
             raise InputError(f"--channels {text!r}: speaker name {spk!r} {problem}")
+        if spk == UNATTRIBUTED:
+            raise InputError(f"--channels {text!r}: prosody keeps the name {spk!r} for speech it cannot attribute to "
+                             "anyone; name the speaker otherwise")
         idx = names.get(ch.lower())
         if idx is None:
             if not (ch.isascii() and ch.isdigit()):  # 1-based numbers in digits 0-9: int() read '0_2' as 2, '١' as 1

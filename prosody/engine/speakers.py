@@ -28,6 +28,7 @@ from .views import ChannelMean, Pcm16, frame_rows
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
 from ..errors import InputError
 from ..timebase import GRID
+from ..types import UNATTRIBUTED
 
 try:  # the correlation's dot products on one BLAS thread (see waveform_corr)
     from threadpoolctl import threadpool_limits
@@ -560,11 +561,15 @@ def name_voices(d: Diarization, *, profile: VoiceProfile | None = None,
     grows with the margin between the two distances relative to the profile's
     spread. A lone voice is the therapist when it lies within
     ``max(0.2, 3 * spread)`` of the profile. Without a profile:
-    ``NO_PROFILE_RULE``.
+    ``NO_PROFILE_RULE``. The one voice of a split withheld as unsure
+    (``Diarization.unsure``) is ``UNATTRIBUTED``, with a profile or without.
     """
     t, c = names
     if d.n_voices == 0:
         return Naming((t, c), 0.0, "no speech", True)
+    if d.unsure:  # its one voice may be both people's: no profile or rule makes it either (types.UNATTRIBUTED)
+        return Naming((UNATTRIBUTED, c), 0.0, f"{UNSURE_NOTE}: the one voice kept is left {UNATTRIBUTED}, neither "
+                      f"the {t} nor the {c}", False)
     if profile is not None:
         dist = tuple(profile.distance(v) for v in d.centroids)
         if d.n_voices == 1:
@@ -581,8 +586,7 @@ def name_voices(d: Diarization, *, profile: VoiceProfile | None = None,
         return Naming(nm, conf, f"voice profile: voice {k + 1} is {margin:.2f} closer to the enrolled {t}", False,
                       dist)
     if d.n_voices == 1:
-        why = f"one voice given: {UNSURE_NOTE}" if d.unsure else "one voice found"
-        return Naming((t, c), 0.5, f"{NO_PROFILE_RULE} ({why})", True)
+        return Naming((t, c), 0.5, f"{NO_PROFILE_RULE} (one voice found)", True)
     return Naming((t, c) if _heard_first(d) == 0 else (c, t), 0.5, NO_PROFILE_RULE, True)
 
 
@@ -1052,7 +1056,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append(noisy_text(d.speech_over_noise_db))
     if narrow:
         warnings.append(NARROW_BAND_TEXT)
-    return Attribution(used, report, names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
+    return Attribution(used, report, naming.names if d.unsure else names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue")
                        + ("" if voices is None or d.n_voices == 0 else f" ({voices} voice{'s' * (voices > 1)} as "
                                                                         f"told: --voices {voices})")
@@ -1094,9 +1098,10 @@ def unsure_text(d: Diarization) -> str:
     son = "" if d.speech_over_noise_db != d.speech_over_noise_db else f" ({d.speech_over_noise_db:.0f} dB over it)"
     return (f"{UNSURE_NOTE}: a second voice was heard in {100 * d.unsure_share:.0f} % of the speech, too little to "
             f"measure how far apart the two lie, and its frame models do not tell it from the first in this "
-            f"noise{son}: the split would likely give speech to the wrong person, so the speech is kept as one voice, "
-            "without turn-taking or a second person's measures; the one voice's measures may mix both people (a "
-            "microphone nearer the speakers, or one per person, helps; --voices 2 keeps the split)")
+            f"noise{son}: the split would likely give speech to the wrong person, so the speech is kept as one voice "
+            f"left {UNATTRIBUTED!r}, without turn-taking: its figures may mix both people, and none is given as the "
+            "therapist's or the client's (no warmth, no cues; a microphone nearer the speakers, or one per person, "
+            "helps; --voices 2 keeps the split)")
 
 
 def noisy_text(speech_over_noise_db: float) -> str:

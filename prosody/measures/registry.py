@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-
+from ..types import UNATTRIBUTED
 
 
 DISCLAIMER = ("Descriptive measures of voice and timing relative to the therapist's own baseline; "
@@ -63,8 +63,9 @@ def roles(speakers, *, therapist: str = "therapist", client: str = "client") -> 
     """(therapist, client) among ``speakers`` (names, channel order): the speaker named
     ``therapist``, else the first not named ``client`` (as ``store.db.speaker_roles``),
     None when there is none (a recording of the client alone); the client the one named
-    ``client``, else the first other speaker (None when there is none)."""
-    names = list(speakers)
+    ``client``, else the first other speaker (None when there is none). A voice left
+    ``UNATTRIBUTED`` (who spoke when is unsure) is neither."""
+    names = [s for s in speakers if s != UNATTRIBUTED]
     th = therapist if therapist in names else next((s for s in names if s != client), None)
     cl = client if client in names else next((s for s in names if s != th), None)
     return th, cl
@@ -95,6 +96,9 @@ def with_roles(speakers, cfg: MeasuresConfig) -> MeasuresConfig:
 
 def no_therapist_note(speakers) -> str:
     """Why a recording without a therapist has no warmth."""
+    if UNATTRIBUTED in speakers:
+        return (f"who spoke when is unsure in this recording: its speech is left {UNATTRIBUTED} (it may be both "
+                "people's), and warmth is the therapist's measure, never computed on speech that may be another's")
     return (f"no therapist in this recording (speakers: {', '.join(speakers) or 'none'}): "
             "warmth is the therapist's measure")
 

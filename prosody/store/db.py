@@ -55,7 +55,7 @@ from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMet
                               validate_doc)
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..typed_text import BIDI_MARKS, OTHER_UNSEEN, UNSEEN
-from ..types import SPEAKER_FIELDS
+from ..types import SPEAKER_FIELDS, UNATTRIBUTED
 
 DB_NAME = "sessions.db"
 FRAMES_DIR = "frames"
@@ -337,11 +337,15 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # -- flattening ----------------------------------------------------------------------------------------------------
 def speaker_roles(speaker_order) -> dict[str, str]:
     """Speaker name -> role ('therapist' / 'client'), so sessions compare by role:
-    the names themselves when they are these roles, else channel order."""
+    the names themselves when they are these roles, else channel order. A voice left
+    ``UNATTRIBUTED`` (who spoke when is unsure) has that role, never the therapist's or
+    the client's: its figures may be both people's."""
     names = list(speaker_order)
     roles = {}
     for i, name in enumerate(names):
-        if name in ("therapist", "client"):
+        if name == UNATTRIBUTED:
+            roles[name] = UNATTRIBUTED
+        elif name in ("therapist", "client"):
             roles[name] = name
         else:
             taken = set(roles.values()) | {n for n in names if n in ("therapist", "client")}
