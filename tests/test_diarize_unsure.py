@@ -136,19 +136,24 @@ def test_real_voices_mixed_by_the_split_in_noise_are_said_unsure(dev01_pair):
     assert np.array_equal(d.speech, off.speech)
 
 
-def test_an_unsure_split_on_the_live_channel_of_a_stereo_recording_is_said(dev01_pair):
+@pytest.mark.parametrize("told", [None, {"therapist": 0, "client": 1}])
+def test_an_unsure_split_on_the_live_channel_of_a_stereo_recording_is_said(dev01_pair, told):
     """The same noisy mono on the first channel of a stereo file whose second is digital silence (one
     microphone on one input of a two-input recorder): the loud channel is diarized alone, its split
-    is withheld, and the separate reading that stands says who spoke when is unsure (it said
-    nothing of it before)."""
+    is withheld, and it is read as one channel whose one voice is left unattributed, said unsure (the
+    separate reading stood before: the loud channel's voice named the therapist by the default or
+    the user's --channels, her warmth computed over both men; said, since --channels is contradicted)."""
     import prosody.engine.speakers as speakers
+    from prosody.types import UNATTRIBUTED
     cases, with_noise = dev01_pair
     x, _ = cases["AMI dev01 s104 mono"]
     y = with_noise(x, 15.0, np.random.default_rng(1))
     y = np.asarray(y, dtype=np.float32).reshape(-1)
-    att = speakers.attribute(np.stack([y, np.zeros_like(y)], axis=1))
-    assert att.layout == "separate" and att.live_channel is None
+    att = speakers.attribute(np.stack([y, np.zeros_like(y)], axis=1), channels=told)
+    assert att.layout == "mono" and att.live_channel == 0 and att.diarization.unsure
+    assert att.speakers[0] == UNATTRIBUTED and "channel 1 may carry two voices" in att.layout_report.reason
     assert len([w for w in att.warnings if w.startswith(speakers.UNSURE_NOTE)]) == 1, att.warnings
+    assert len([w for w in att.warnings if w.startswith("--channels names one speaker")]) == (told is not None)
 
 
 @pytest.mark.parametrize("name,snr_db", [("AMI dev01 s104 mono", None), ("AMI dev01 s102 mono", 15.0)])

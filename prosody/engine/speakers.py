@@ -982,16 +982,17 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         # carries both. The loud channel's voices decide (never a --layout separate asked for)
         live = 2 - int(quiet)
         d = diarize(x[:, live], sample_rate=sample_rate, config=config, n_voices=voices)
-        if d.n_voices == 2:
+        if d.n_voices == 2 or d.unsure:
+            # two voices there; or a split withheld as unsure (the one voice may be both people's: read as one
+            # channel, its voice left unattributed, never the channel's speaker by --channels)
+            carries = ("carries two voices: they are told apart on that channel alone" if d.n_voices == 2 else
+                       "may carry two voices: who spoke when on it is unsure")
             report = replace(report, layout="mono", reason=f"{report.reason.split(': separate')[0]}, and channel "
-                             f"{live + 1} carries two voices: they are told apart on that channel alone",
-                             evidence={**report.evidence, "live_channel": live + 1})
+                             f"{live + 1} {carries}", evidence={**report.evidence, "live_channel": live + 1})
             used = "mono"
             if channels:
                 warnings.append(check_channels_claim(report))
         else:
-            if d.unsure:  # a split withheld there: the separate reading stands, and is said unsure
-                warnings.append(unsure_text(d))
             d, live = None, None
     lag_ms = report.evidence.get("copy_lag_ms")
     if lag_ms is not None and used == "shared" and x.shape[1] >= 2:
