@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import InputError
 from .timebase import GRID
+from .types import UNATTRIBUTED
 
 
 def recording_mix(path: str, *, channel: int | None = None) -> np.ndarray:
@@ -41,6 +42,12 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
     speaker = speaker or order[0]
     if speaker not in order:
         raise InputError(f"--speaker {speaker}: {which} holds {', '.join(order)}")
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
+    dz = att.get("diarization") if isinstance(att.get("diarization"), dict) else {}
+    if speaker == UNATTRIBUTED or dz.get("unsure") is True:  # a session saved before the name, too
+        raise InputError(f"who spoke when is unsure in {which}: its speech may be both people's, and a profile "
+                         "built from it would lie between the two voices; enrol from a recording of the therapist "
+                         "alone")
     if frames is None:
         raise InputError(f"{which} was saved without per-frame features: enrol from a recording")
     audio, why = locate(doc)

@@ -224,8 +224,8 @@ def unsure_wav(dev01_pair, tmp_path_factory):
 def test_a_real_unsure_recording_gives_no_therapist_figures_anywhere(unsure_wav, tmp_path):
     """The two men in noise through `prosody analyze --save`: the speech kept as one voice left
     unattributed (speech time and pitch shown under that name), no warmth (said why), the store's
-    speaker row of that role and no therapist measure, `relabel` refused in one line saying what to do,
-    a personal baseline not used but said (not refused: the session is still analysed and saved)."""
+    speaker row of that role and no therapist measure, `relabel` and `enrol --from-session` refused in
+    one line saying what to do, a personal baseline not used but said (not refused: the session is still analysed and saved)."""
     import json
     from tests.conftest import count_rows, one_line_error, run_cli
     from prosody.types import UNATTRIBUTED
@@ -245,6 +245,11 @@ def test_a_real_unsure_recording_gives_no_therapist_figures_anywhere(unsure_wav,
     rc, out, err = run_cli("relabel", "last", "--store", store)
     one_line_error(rc, err)
     assert "--voices 2" in err
+    rc, out, err = run_cli("enrol", "--from-session", "last", "--therapist", "ann", "--store", store)
+    one_line_error(rc, err)  # it enrolled the two men's mix as ann's voice
+    assert "who spoke when is unsure in session 1" in err
+    rc, out, err = run_cli("enrol", "--list", "--store", store)
+    assert rc == 0 and "ann" not in out
     base = tmp_path / "b.json"
     base.write_text(json.dumps({"kind": "profile", "speakers": {"therapist": {
         "f0_median_hz": 110.0, "f0_spread_st": 2.0, "level_median_db": -30.0, "level_spread_db": 6.0,
@@ -265,3 +270,14 @@ def test_the_name_kept_for_unattributed_speech_is_refused_as_a_speaker_name(argv
     rc, out, err = run_cli("analyze", wav, *argv, "--no-progress")
     one_line_error(rc, err)
     assert "unattributed" in err and "name the speaker otherwise" in err
+
+
+def test_enrolment_from_a_session_saved_unsure_before_the_name_is_refused_too():
+    """A session stored before the one voice of an unsure split was named unattributed holds it as the
+    therapist; its document still says unsure, and `enrol --from-session` refuses it as it refuses the new."""
+    from prosody.enrol import session_voice
+    from prosody.errors import InputError
+    doc = {"speaker_order": ["therapist"], "attribution": {"layout": "mono", "diarization": {"voices": 1,
+                                                                                            "unsure": True}}}
+    with pytest.raises(InputError, match="who spoke when is unsure in session 7"):
+        session_voice(doc, {"therapist": {}}, session_id=7)
