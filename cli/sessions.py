@@ -20,6 +20,7 @@ from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
 from prosody.store.db import OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
+from prosody.types import UNATTRIBUTED
 
 from .options import input_path, session_ref, store_help, store_path, whole_number
 
@@ -273,6 +274,10 @@ def show_view(stored):
 COMPARE_LABEL_MIN = 48  # the measure column is its longest label wide, up to this: names are not cut
 
 
+UNATTRIBUTED_CAPTION = (f"{UNATTRIBUTED}: who spoke when is unsure in that session, so it has no therapist's or "
+                        "client's figures")
+
+
 def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "CompareTables":
     """Sessions side by side in plain words. ``metrics`` may carry
     ``moments.{kind}`` counts (``moment_counts``); ``notes``: {session id:
@@ -282,7 +287,8 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
     from prosody.moments import KINDS
     from prosody.report.html import COMPARE_METRICS, session_label
     from prosody.report.wording import metric_plain
-    rows: list[tuple[str, list]] = [("client", [_t(i.meta.client or "–") for i in infos])]
+    rows: list[tuple[str, list]] = [("client", [_t(i.meta.client or "–") for i in infos]),
+                                    ("speakers", [_t(", ".join(i.speakers) or "–") for i in infos])]
     for m in COMPARE_METRICS:
         vals = [metrics[i.id].get(m.key) for i in infos]
         if all(v is None for v in vals):
@@ -307,6 +313,8 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
         rows.append(("Supervisor notes", [str(len(notes.get(i.id, ()))) for i in infos]))
     caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); "
                "`prosody show ID` explains each measure")
+    if any(UNATTRIBUTED in i.speakers for i in infos):
+        caption += f"; {UNATTRIBUTED_CAPTION}"
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
 
 

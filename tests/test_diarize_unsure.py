@@ -250,6 +250,16 @@ def test_a_real_unsure_recording_gives_no_therapist_figures_anywhere(unsure_wav,
     assert "who spoke when is unsure in session 1" in err
     rc, out, err = run_cli("enrol", "--list", "--store", store)
     assert rc == 0 and "ann" not in out
+    from pathlib import Path
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "dialogue.flac"
+    assert run_cli("analyze", fixture, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    rc, out, err = run_cli("compare", "1", "2", "--store", store, "-o", tmp_path / "c.html")
+    assert rc == 0, err  # the blank column says why: the speakers row and the caption
+    row = next(line for line in out.splitlines() if line.startswith("speakers"))
+    assert "unattributed" in row and "therapist, client" in row
+    assert "who spoke when is unsure" in " ".join(out.split())
+    page = (tmp_path / "c.html").read_text()
+    assert ">unattributed<" in page and "who spoke when is unsure there" in page
     base = tmp_path / "b.json"
     base.write_text(json.dumps({"kind": "profile", "speakers": {"therapist": {
         "f0_median_hz": 110.0, "f0_spread_st": 2.0, "level_median_db": -30.0, "level_spread_db": 6.0,

@@ -20,6 +20,7 @@ import numpy as np
 from .. import __version__
 from ..config import TurnConfig
 from ..timebase import GRID
+from ..types import UNATTRIBUTED
 from .text import html_safe as escape
 from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, timeline)
 from ..formats.bundle import SRS_ITEMS
@@ -630,6 +631,10 @@ def session_label(info: SessionInfo) -> str:
     return f"#{info.id} {when}"
 
 
+UNATTRIBUTED_NOTE = (f"A session whose speakers read {UNATTRIBUTED!r}: who spoke when is unsure there, so it has no "
+                     "therapist's or client's figures.")
+
+
 def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title: str,
                    generated_at: str | None = None, notes: dict | None = None) -> str:
     """Sessions side by side (columns) with every ``COMPARE_METRICS`` row and,
@@ -641,7 +646,8 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
     meta_rows = [("therapist", [i.meta.therapist or "–" for i in infos]),
                  ("client", [i.meta.client or "–" for i in infos]),
                  ("session no.", ["–" if i.meta.session_number is None else str(i.meta.session_number)
-                                  for i in infos])]
+                                  for i in infos]),
+                 ("speakers", [", ".join(i.speakers) or "–" for i in infos])]
     rows = [f"<tr><td>{escape(k)}</td>" + "".join(f'<td class="n">{_typed(v)}</td>' for v in vals) + "</tr>"
             for k, vals in meta_rows]
     for m in present:
@@ -673,7 +679,9 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
             _section("table", "Measures by session",
                      f'<table class="compare">{head}{"".join(rows)}</table>'
                      '<p class="muted">Attunement in grey lies within its chance interval (shuffled partner turns); '
-                     "bold lies beyond it. Higher synchrony is not better.</p>")]
+                     "bold lies beyond it. Higher synchrony is not better."
+                     + (f" {escape(UNATTRIBUTED_NOTE)}" if any(UNATTRIBUTED in i.speakers for i in infos) else "")
+                     + "</p>")]
     if len(infos) >= 2:
         xs = list(range(1, len(infos) + 1))
         step = max(1, len(infos) // 10)
