@@ -441,6 +441,10 @@ def trend_view(infos, metrics, *, title: str):
     t.caption = ("client #N = session number; talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
                  "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "
                  "SRS 0-40 and rate 1-5: the client's rating")
+    unsure = [str(i.id) for i in infos if UNATTRIBUTED in i.speakers]
+    if unsure:  # a row of dashes says why
+        t.caption += (f"; session{'s' * (len(unsure) > 1)} {', '.join(unsure)}: who spoke when is unsure, the speech "
+                      f"left {UNATTRIBUTED}, so no figures of yours")
     t.caption_justify = "left"
     parts = [t]
     if any(metrics[i.id].get(k) is not None for i in infos for k, _ in VQ_TREND_COLUMNS):

@@ -260,6 +260,11 @@ def test_a_real_unsure_recording_gives_no_therapist_figures_anywhere(unsure_wav,
     assert "who spoke when is unsure" in " ".join(out.split())
     page = (tmp_path / "c.html").read_text()
     assert ">unattributed<" in page and "who spoke when is unsure there" in page
+    for sid in ("1", "2"):
+        assert run_cli("edit", sid, "--therapist", "ann", "--store", store)[0] == 0
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", store)
+    assert rc == 0, err  # session 1's row of dashes says why
+    assert "session 1: who spoke when is unsure, the speech left unattributed" in " ".join(out.split())
     base = tmp_path / "b.json"
     base.write_text(json.dumps({"kind": "profile", "speakers": {"therapist": {
         "f0_median_hz": 110.0, "f0_spread_st": 2.0, "level_median_db": -30.0, "level_spread_db": 6.0,
