@@ -10,6 +10,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.errors import ConfigError, InputError
+from prosody.types import UNATTRIBUTED
 from .options import input_path, number, session_ref, whole_number
 from .sessions import _confirm
 
@@ -62,6 +63,9 @@ def moments_view(stored, ms) -> Group:
     info = stored.info
     head = Text(f"session {info.id}: {len(ms)} moment{'' if len(ms) == 1 else 's'} to review", style="bold")
     parts = [head]
+    if UNATTRIBUTED in (stored.doc.get("speaker_order") or ()):  # an empty list would say nothing of why
+        parts.append(Text(f"who spoke when is unsure in this session (its speech left {UNATTRIBUTED}): no moment about "
+                          "you or the client is looked for; long silences, bookmarks and notes are", style="dim"))
     if not ms:
         parts.append(Text("nothing stood out by the current rules (see docs/moments.md to change them)", style="dim"))
     for m in ms:

@@ -38,7 +38,7 @@ from .config import check_setting, unknown_keys
 from .errors import ConfigError, parse_problem
 from .measures.timing import quick_answer_runs, silent_stretches
 from .timebase import clock_text
-from .types import SPEAKER_NAME_MAX_CHARS, name_problem
+from .types import SPEAKER_NAME_MAX_CHARS, UNATTRIBUTED, name_problem
 
 KINDS = ("interruption", "monologue", "silence", "quick_answers", "warmth_dip", "warmth_rise", "cue", "bookmark",
          "note")
@@ -180,6 +180,8 @@ def _roles(doc: dict, cfg: MomentsConfig) -> tuple[str | None, str | None]:
 
 
 def _who(spk, th, cl) -> str:
+    if spk == UNATTRIBUTED:  # who spoke when is unsure: nobody's
+        return f"speech left {UNATTRIBUTED} (who spoke when is unsure)"
     return "you" if spk == th else "the client" if spk == cl else str(spk)
 
 

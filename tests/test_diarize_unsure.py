@@ -262,6 +262,8 @@ def test_a_real_unsure_recording_gives_no_therapist_figures_anywhere(unsure_wav,
     assert ">unattributed<" in page and "who spoke when is unsure there" in page
     for sid in ("1", "2"):
         assert run_cli("edit", sid, "--therapist", "ann", "--store", store)[0] == 0
+    rc, out, err = run_cli("moments", "1", "--store", store)
+    assert rc == 0 and "who spoke when is unsure in this session" in " ".join(out.split()), (out, err)
     rc, out, err = run_cli("trend", "--therapist", "ann", "--store", store)
     assert rc == 0, err  # session 1's row of dashes says why
     assert "session 1: who spoke when is unsure, the speech left unattributed" in " ".join(out.split())
