@@ -1,0 +1,121 @@
+"""A user's walk-through (2026-12-04): what a therapist, a supervisor and the live view are told,
+checked against planted truth (docs/store.md, "A user's walk-through")."""
+from __future__ import annotations
+
+import pytest
+
+from prosody.measures import CueConfig, MeasuresConfig, cues
+from prosody.measures.slice import Slice
+from prosody.timebase import GRID
+from prosody.types import Event, Segment
+
+T, C = "therapist", "client"
+
+
+def _cue_slice(segments, events, *, end_s, window_s=60.0, look_s=120.0) -> Slice:
+    """A rolling window as the live view's measures cut it: [end - 60 s, end), looking back 120 s."""
+    return Slice.cut(grid=GRID, speakers=(T, C), frame0=GRID.s_to_frames(end_s - window_s),
+                     frame1=GRID.s_to_frames(end_s), frames={T: {}, C: {}}, segments=tuple(segments),
+                     transitions=(), events=tuple(events), turn_taking=True, look_s=end_s - look_s)
+
+
+def _overlap_cue(sl):
+    got = [c for c in cues(sl, {}, {}, MeasuresConfig(therapist=T, client=C, cues=CueConfig()), None, therapist=T)
+           if c["kind"] == "overlaps"]
+    return got[0] if got else None
+
+
+def test_overlaps_cue_counts_talking_over_the_client_not_listening_sounds():
+    """The live cue "overlaps" (on by default) fired on a therapist's "mm-hm"s: it counted every
+    segment of the therapist's that started while the client spoke, so three backchannels inside
+    the client's speech in two minutes told the therapist "3 overlaps in the last 2 minutes", a
+    warning for listening. Planted: the client talks 10-70 s; the therapist says "mm-hm" inside it
+    at 20, 35 and 50 s (backchannels), then talks over the client at 80, 95 and 110 s
+    (interruptions; one tried and gave up at 95: a failed interruption)."""
+    client = [Segment(C, 10.0, 70.0), Segment(C, 78.0, 82.0), Segment(C, 93.0, 97.0), Segment(C, 108.0, 112.0)]
+    mmhm = [Segment(T, t, t + 0.5) for t in (20.0, 35.0, 50.0)]
+    over = [Segment(T, 80.0, 86.0), Segment(T, 95.0, 96.0), Segment(T, 110.0, 116.0)]
+    events = [Event("backchannel", T, t, t + 0.5) for t in (20.0, 35.0, 50.0)] + [
+        Event("interruption", T, 80.0, 86.0), Event("failed_interruption", T, 95.0, 96.0),
+        Event("interruption", T, 110.0, 116.0)]
+    segs = sorted(client + mmhm + over, key=lambda s: s.start_s)
+    # three "mm-hm"s in two minutes: no cue (the old rule: "3 overlaps in the last 2 minutes")
+    assert _overlap_cue(_cue_slice(segs, events, end_s=60.0)) is None
+    assert _overlap_cue(_cue_slice(segs, events, end_s=75.0)) is None
+    # two talk-overs (and the three "mm-hm"s): still none
+    assert _overlap_cue(_cue_slice(segs, events, end_s=100.0)) is None
+    # the third talk-over (the first one 80 s, 40 s before: outside the 60 s window, inside the 2 minutes)
+    cue = _overlap_cue(_cue_slice(segs, events, end_s=120.0))
+    assert cue is not None and cue["value"] == 3
+    assert cue["message"] == "you talked over the client, or tried to, 3 times in the last 2 minutes"
+    # and two minutes after the first, it has left the count
+    assert _overlap_cue(_cue_slice(segs, events, end_s=205.0)) is None
+    # the client's own talk-overs are not the therapist's
+    swapped = [Event(e.kind, C, e.start_s, e.end_s) for e in events]
+    assert _overlap_cue(_cue_slice(segs, swapped, end_s=120.0)) is None
+
+
+@pytest.fixture(scope="module")
+def listening_then_talking_over(tmp_path_factory):
+    """An espeak dialogue: the client talks in long sentences and the therapist says "mm-hm" softly
+    inside three of them (about 30 s apart), then talks over the client three times."""
+    import shutil
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+    from tests.dialogue import (BACKCHANNEL_TOKENS, CLIENT_LONG_SENTENCES, THERAPIST_INTERRUPTIONS, _Planner,
+                                build_dialogue)
+    p = _Planner(11)
+    p.turn(C, p.pick(C, CLIENT_LONG_SENTENCES), 0.0)
+    for i in range(9):
+        if i in (1, 4, 7):
+            p.inside(T, p.pick(T, BACKCHANNEL_TOKENS, max_s=0.6), "backchannel", lead_s=1.0, tail_s=0.8, gain_db=-8)
+        p.turn(C, p.pick(C, CLIENT_LONG_SENTENCES), 0.5)
+    for k in range(3):
+        p.interruption(T, THERAPIST_INTERRUPTIONS[k % 2], 0.6)
+        p.turn(C, p.pick(C, CLIENT_LONG_SENTENCES), 0.8)
+    return build_dialogue(p.utterances, noise_db=-70.0, seed=11)
+
+
+def test_overlaps_cue_on_a_planted_dialogue(listening_then_talking_over):
+    """The same through the whole pipeline (as `prosody analyze` and `prosody live` run it): no
+    overlaps cue while the therapist only says "mm-hm"; it fires after the third talk-over starts, within
+    10 s of its end."""
+    from prosody.session import analyze_blocks
+    d = listening_then_talking_over
+    truth = d.truth
+    assert len([e for e in truth.backchannels if e.speaker == T]) == 3
+    third = sorted((e.start_s, e.end_s) for e in truth.interruptions if e.speaker == T)[2]
+    s = analyze_blocks([d.audio], (T, C))
+    assert s.to_json_dict()["speakers"][T]["backchannels"] == 3  # found as such: they are what is planted
+    fired = [w.end_s for w in s.rolling if any(c["kind"] == "overlaps" for c in w.cues)]
+    assert fired, "the overlaps cue never fired"
+    assert third[0] < fired[0] <= third[1] + 10.0, (fired[0], third)
+
+
+def test_relabel_recomputes_the_overlaps_cue_from_the_talk_overs(listening_then_talking_over, tmp_path):
+    """`prosody relabel` recomputes each rolling window's cues for the voice now named the therapist;
+    the overlaps cue reads the talk-overs (events), which it now has: saved with the channels named
+    the wrong way round and relabelled, the session's cues are those of the recording analysed with
+    the right names (the cue fires after the third planted talk-over)."""
+    import json
+
+    import soundfile as sf
+
+    from tests.conftest import run_cli
+    d = listening_then_talking_over
+    wav, store = tmp_path / "d.wav", tmp_path / "st"
+    sf.write(wav, d.audio, d.sample_rate, subtype="PCM_16")
+    rc, _, err = run_cli("analyze", str(wav), "--json", str(tmp_path / "right.json"), "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, _, err = run_cli("analyze", str(wav), "--channels", "therapist=right,client=left", "--save", "--store",
+                         str(store), "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, _, err = run_cli("relabel", "1", "--store", str(store))
+    assert rc == 0, err
+    rc, _, err = run_cli("export", "1", "--store", str(store), "--format", "json", "-o", str(tmp_path / "after.json"))
+    assert rc == 0, err
+    right = json.loads((tmp_path / "right.json").read_text())["measures"]["rolling"]
+    after = json.loads((tmp_path / "after.json").read_text())["measures"]["rolling"]
+    cues_right = [(w["end_s"], w["cues"]) for w in right]
+    assert any(any(c["kind"] == "overlaps" for c in cs) for _, cs in cues_right)
+    assert [(w["end_s"], w["cues"]) for w in after] == cues_right
