@@ -251,7 +251,8 @@ def show_view(stored):
     from prosody.moments import KIND_LABELS, count_by_kind, moments
     counts = {k: n for k, n in count_by_kind(moments(doc, bookmarks=stored.bookmarks, notes=stored.notes)).items()
               if n}
-    parts.append(Text(f"{sum(counts.values())} moments to review"
+    n_moments = sum(counts.values())
+    parts.append(Text(f"{n_moments} moment{'' if n_moments == 1 else 's'} to review"
                       + (": " + ", ".join(f"{KIND_LABELS[k]} {n}" for k, n in counts.items()) if counts else "")
                       + f" (`prosody moments {info.id}`)"))
     for f in stored.feedback:

@@ -119,3 +119,32 @@ def test_relabel_recomputes_the_overlaps_cue_from_the_talk_overs(listening_then_
     cues_right = [(w["end_s"], w["cues"]) for w in right]
     assert any(any(c["kind"] == "overlaps" for c in cs) for _, cs in cues_right)
     assert [(w["end_s"], w["cues"]) for w in after] == cues_right
+
+
+@pytest.fixture(scope="module")
+def fixture_store(tmp_path_factory):
+    """The bundled dialogue saved into a store (session 1): one planted talk-over of the client
+    by the therapist (27.64 s), its only moment to review."""
+    from tests.conftest import FIXTURES, run_cli
+    store = tmp_path_factory.mktemp("walk") / "st"
+    rc, _, err = run_cli("analyze", str(FIXTURES / "dialogue.flac"), "--save", "--store", str(store), "--therapist",
+                         "ann", "--client", "C7", "--quiet", "--no-progress")
+    assert rc == 0, err
+    return store
+
+
+def test_one_moment_is_said_in_the_singular(fixture_store, tmp_path):
+    """`show` said "1 moments to review" and the report "1 moments, best first"."""
+    import json
+
+    from tests.conftest import run_cli
+    rc, out, err = run_cli("moments", "1", "--json", "--store", str(fixture_store))
+    assert rc == 0, err
+    ms = json.loads(out)
+    assert [(m["kind"], round(m["start_s"])) for m in ms] == [("interruption", 28)]  # planted 27.64 s
+    rc, out, err = run_cli("show", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    assert "1 moment to review: talked over the client 1" in " ".join(out.split())
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    assert "<p>1 moment, best first" in (tmp_path / "r.html").read_text()

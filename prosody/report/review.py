@@ -70,7 +70,7 @@ def moments_section(stored, ms: list[Moment], *, clips: dict | None = None) -> t
         out.append('<p class="muted">Nothing stood out by the current rules. '
                    "<code>prosody moments SESSION</code> with other weights finds more (docs/moments.md).</p>")
         return "moments", "Moments to review", "".join(out)
-    out.append(f'<p>{len(ms)} moments, best first, picked and ranked by the rules in docs/moments.md. '
+    out.append(f'<p>{len(ms)} moment{"" if len(ms) == 1 else "s"}, best first, picked and ranked by the rules in docs/moments.md. '
                f"Hear one: <code>prosody play {stored.info.id} RANK</code>.</p>")
     out.append(_strip(ms, float(doc["duration_s"])))
     items = []
