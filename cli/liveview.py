@@ -19,6 +19,7 @@ from prosody.report.text import terminal_safe
 from prosody.live.runner import LiveState
 from prosody.measures import RollingWindow
 from prosody.report.wording import WARMTH_SHORT as WORDING_SHORT
+from prosody.report.wording import feature_word
 from prosody.timebase import GRID, stopwatch_text
 
 SPEAKER_STYLES = ("cyan", "magenta")
@@ -321,7 +322,8 @@ def _rolling_lines(rolling: RollingWindow | None, width: int) -> list:
             items = []
             for feat, d in att[kind].items():
                 v = _num(d.get("value"))
-                items.append(f"{feat} {v:+.2f}{_chance_mark(d)}" if v is not None else f"{feat} –")
+                word = feature_word(feat)
+                items.append(f"{word} {v:+.2f}{_chance_mark(d)}" if v is not None else f"{word} –")
             line = _wrap(kind, items, width, 1)[0]
             legend = "   ~ chance, ↑↓ beyond"
             if kind == ATTUNE_KINDS[0] and len(line.plain) + len(legend) <= width:

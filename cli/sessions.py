@@ -241,7 +241,8 @@ def show_view(stored):
         parts.append(Text(f"warmth {_v(w.get('score'), '.0f')}/100 (relative to the therapist's own baseline; "
                           "not a clinical judgement)"))
     if measures and isinstance(measures.get("attunement"), dict):
-        beyond = [f"{kind} {feat} {v.get('value'):+.2f}"
+        from prosody.report.wording import feature_word, measure_plain
+        beyond = [f"{measure_plain(f'attunement.{kind}').label.lower()}: {feature_word(feat)} {v.get('value'):+.2f}"
                   for kind in ("proximity", "synchrony", "convergence")
                   for feat, v in (measures["attunement"].get(kind) or {}).items()
                   if isinstance(v, dict) and v.get("value") is not None and v.get("chance_low") is not None

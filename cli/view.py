@@ -12,8 +12,8 @@ from rich.text import Text
 
 from prosody.report.text import terminal_safe
 
-from prosody.report.wording import (SEMITONE_NOTE, fmt_value, measure_plain, session_warnings, speaker_plain,
-                                    warmth_plain)
+from prosody.report.wording import (SEMITONE_NOTE, feature_word, fmt_value, measure_plain, session_warnings,
+                                    speaker_plain, warmth_plain)
 
 WIDTH = 80
 LABEL_MAX = 36
@@ -162,7 +162,8 @@ def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_
                 mark = "~" if x["reading"] == "within chance" else ("↑" if x["value"] > x["chance_high"] else "↓")
                 cells.append(f"{x['value']:+.2f} {mark}")
             rows.append((p.label, cells, p.why if explain else None))
-        out += rows_block([f"attunement ({a['n_exchanges']} exchange{'s' * (a['n_exchanges'] != 1)})", "pitch", "loudness", "pace"], rows)
+        out += rows_block([f"attunement ({a['n_exchanges']} exchange{'s' * (a['n_exchanges'] != 1)})",
+                           *(feature_word(f) for f in ("pitch", "intensity", "rate"))], rows)
         # the note and the disclaimer are stored words, and an imported file may have changed them
         out.append(Text("~ within chance (shuffled turns, 95 %), ↑↓ beyond it. " + terminal_safe(a["note"]),
                         style="dim"))

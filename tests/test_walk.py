@@ -148,3 +148,64 @@ def test_one_moment_is_said_in_the_singular(fixture_store, tmp_path):
     rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
     assert rc == 0, err
     assert "<p>1 moment, best first" in (tmp_path / "r.html").read_text()
+
+
+def _text(html: str) -> str:
+    import html as html_mod
+    import re
+    return " ".join(html_mod.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_attunement_features_and_warmth_components_are_named_in_plain_words(fixture_store, tmp_path):
+    """The terminal summary calls the attunement features pitch, loudness and pace; the report,
+    `show`, `compare`, `trend` and the live view said "intensity" and "rate" (the JSON keys), the
+    report's attunement table "proximity" / "synchrony" / "convergence" bare, and its rolling warmth
+    chart and definitions named the components by their identifiers ("pitch raised share",
+    "f0 instability st", "talk over per 10min")."""
+    from tests.conftest import run_cli
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    html = (tmp_path / "r.html").read_text()
+    att = _text(html[html.index('<section id="attunement">'):html.index('<section id="phases">')])
+    for kind in ("Alike at turn exchanges (proximity)", "Moving together (synchrony)",
+                 "Becoming alike (convergence)"):
+        for feat in ("pitch", "loudness", "pace"):
+            assert f"{kind} {feat} " in att
+    assert "intensity" not in att and " rate " not in att
+    warmth = _text(html[html.index('<section id="warmth">'):html.index('<section id="attunement">')])
+    legend = warmth[warmth.index("Rolling warmth components"):]
+    for words in ("Pitch raised above your baseline", "Volume unsteadiness", "Talking over the client, or trying to"):
+        assert words in legend
+    assert "pitch raised share" not in legend and "instability" not in legend and "10min" not in legend
+    defs = _text(html[html.index('<section id="definitions">'):])
+    assert "warmth: Pitch unsteadiness" in defs and "f0 instability" not in defs
+    # show: the planted fixture's one attunement figure beyond chance (convergence of loudness, -0.53)
+    rc, out, err = run_cli("show", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    assert "attunement beyond chance: becoming alike (convergence): loudness -0.53" in " ".join(out.split())
+    # compare (and trend: the same table): the rows by their plain names
+    rc, out, err = run_cli("compare", "1", "--store", str(fixture_store), "-o", str(tmp_path / "c.html"))
+    assert rc == 0, err
+    page = _text((tmp_path / "c.html").read_text())
+    assert "Alike at turn exchanges: loudness" in page and "Becoming alike: pace" in page
+    assert "intensity" not in page and "exchanges: rate" not in page
+
+
+def test_live_view_names_the_attunement_features_as_the_summary_does():
+    import os
+
+    from rich.console import Console
+
+    from cli.liveview import _rolling_lines
+    from prosody.measures import RollingWindow
+    cell = {"value": -0.56, "chance_low": -0.55, "chance_high": 0.5}
+    rw = RollingWindow(start_s=0.0, end_s=60.0, baseline="running", voice={}, timing=None, warmth=None,
+                       attunement={"n_exchanges": 9, **{k: {"pitch": cell, "intensity": cell, "rate": cell}
+                                                        for k in ("proximity", "synchrony", "convergence")}},
+                       cues=())
+    con = Console(width=80, record=True, color_system=None, file=open(os.devnull, "w"))
+    for line in _rolling_lines(rw, 80):
+        con.print(line)
+    text = con.export_text()
+    assert "pitch -0.56↓" in text and "loudness -0.56↓" in text and "pace -0.56↓" in text
+    assert "intensity" not in text and "rate" not in text

@@ -25,7 +25,7 @@ from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, t
 from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
 from .review import notes_html
-from .wording import metric_plain, session_warnings, speaker_plain, warmth_plain
+from .wording import feature_word, measure_plain, metric_plain, session_warnings, speaker_plain, warmth_plain
 
 
 
@@ -130,7 +130,7 @@ COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("voice_quality.client.hnr_db", "client harmonics-to-noise", "dB", ".1f", 1, "voice"),
     Metric("voice_quality.client.cpps_db", "client CPPS", "dB", ".1f", 1, "voice"),
     Metric("warmth.score", "warmth", "0-100", ".0f", 1, "warmth"),
-    *(Metric(f"attunement.{kind}.{feat}.value", f"{kind} · {feat}", "", "+.2f", 1, "attunement")
+    *(Metric(f"attunement.{kind}.{feat}.value", f"{kind} · {feature_word(feat)}", "", "+.2f", 1, "attunement")
       for kind in ("proximity", "synchrony", "convergence") for feat in ("pitch", "intensity", "rate")),
     Metric("feedback.srs_total", "client SRS total", "0-40", ".0f", 1, "feedback"),
     Metric("feedback.rating", "client rating", "1-5", ".0f", 1, "feedback"),
@@ -463,7 +463,7 @@ def _warmth(measures) -> str:
             for x in scored:
                 cc = next((c for c in x["warmth"].get("components") or [] if c.get("name") == name), None)
                 vals.append(cc.get("contribution") if cc else None)
-            series.append((name.replace("_", " "), vals, ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0", "#b8202f",
+            series.append((warmth_plain(name).label, vals, ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0", "#b8202f",
                                                           "#e08a00", "#2a9d8f", "#555"][j % 8]))
         if series:
             out.append("<h3>Rolling warmth components (contribution)</h3>")
@@ -484,13 +484,14 @@ def _attunement(measures) -> str:
             val, lo, hi = v.get("value"), v.get("chance_low"), v.get("chance_high")
             within = (val is not None and lo is not None and hi is not None and lo <= val <= hi)
             reading = v.get("reading") or ("within chance" if within else "beyond chance" if val is not None else "")
-            rows.append(f'<tr class="{"chance" if within else "beyond"}"><td>{kind}</td><td>{escape(feat)}</td>'
+            rows.append(f'<tr class="{"chance" if within else "beyond"}"><td>{escape(measure_plain(f"attunement.{kind}").label)}</td>'
+                        f'<td>{escape(feature_word(feat))}</td>'
                         f'<td class="n">{escape(_fmt(val, "+.3f"))}</td>'
                         f'<td class="n">{escape(_fmt(lo, "+.3f"))} … {escape(_fmt(hi, "+.3f"))}</td>'
                         f'<td>{escape(reading)}</td></tr>')
     extra = a.get("arousal_coregulation")
     if isinstance(extra, dict):
-        rows.append(f'<tr><td>arousal co-regulation</td><td>arousal</td>'
+        rows.append(f'<tr><td>{escape(measure_plain("attunement.arousal_coregulation").label)}</td><td>arousal</td>'
                     f'<td class="n">{escape(_fmt(extra.get("value"), "+.3f"))}</td>'
                     f'<td class="n">{escape(_fmt(extra.get("chance_low"), "+.3f"))} … '
                     f'{escape(_fmt(extra.get("chance_high"), "+.3f"))}</td>'
@@ -506,7 +507,7 @@ def _attunement(measures) -> str:
             series, bands = [], []
             for feat, c in (("pitch", "#1f6fb2"), ("intensity", "#c0572b"), ("rate", "#4b8b3b")):
                 cell = [((x["attunement"].get(kind) or {}).get(feat) or {}) for x in windows]
-                series.append((feat, [v.get("value") for v in cell], c))
+                series.append((feature_word(feat), [v.get("value") for v in cell], c))
                 bands.append(([v.get("chance_low") for v in cell], [v.get("chance_high") for v in cell], c))
             out.append(f"<h3>Rolling {kind} (shaded: chance interval)</h3>")
             out.append(lines(xs, series, bands=bands, label=f"rolling attunement {kind} per feature with chance",
@@ -614,7 +615,7 @@ def _definitions(measures) -> str:
     rows += "".join(f"<tr><td>{escape(n)}</td><td></td><td>{escape(d)}</td><td>{escape(s)}</td></tr>"
                     for n, d, s in MEASURE_DEFINITIONS)
     for c in ((measures or {}).get("warmth") or {}).get("components") or []:
-        rows += (f'<tr><td>warmth: {escape(str(c.get("name", "")).replace("_", " "))}</td>'
+        rows += (f'<tr><td>warmth: {escape(warmth_plain(str(c.get("name", ""))).label)}</td>'
                  f'<td>{escape(c.get("unit") or "")}</td><td>{escape(c.get("direction") or "")}</td>'
                  f'<td>{escape(c.get("source") or "")}</td></tr>')
     return (f'<table class="definitions"><tr><th>measure</th><th>unit</th><th>definition</th><th>source</th></tr>'
