@@ -47,7 +47,7 @@ def test_overlaps_cue_counts_talking_over_the_client_not_listening_sounds():
     # the third talk-over (the first one 80 s, 40 s before: outside the 60 s window, inside the 2 minutes)
     cue = _overlap_cue(_cue_slice(segs, events, end_s=120.0))
     assert cue is not None and cue["value"] == 3
-    assert cue["message"] == "you talked over the client, or tried to, 3 times in the last 2 minutes"
+    assert cue["message"] == "you talked over the client, or tried to, 3 times in 2 minutes"
     # and two minutes after the first, it has left the count
     assert _overlap_cue(_cue_slice(segs, events, end_s=205.0)) is None
     # the client's own talk-overs are not the therapist's
@@ -209,3 +209,28 @@ def test_live_view_names_the_attunement_features_as_the_summary_does():
     text = con.export_text()
     assert "pitch -0.56↓" in text and "loudness -0.56↓" in text and "pace -0.56↓" in text
     assert "intensity" not in text and "rate" not in text
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_live_view_shows_a_long_cue_not_a_bare_ellipsis(width):
+    """On the full-screen view (80 x 24) a cue longer than what its line had after the label was
+    moved to a second line and, cues having one line, shown as "cues       …": the planted talk-overs'
+    cue fired and the therapist saw nothing of it (pty replay of a planted dialogue, 2026-12-04)."""
+    import os
+
+    from rich.console import Console
+
+    from cli.liveview import _rolling_lines
+    from prosody.measures import RollingWindow
+    msg = "you talked over the client, or tried to, 3 times in 2 minutes"
+    rw = RollingWindow(start_s=0.0, end_s=60.0, baseline="running", voice={}, timing=None, warmth=None,
+                       attunement=None, cues=({"kind": "overlaps", "message": msg, "value": 3},
+                                             {"kind": "quick_answers", "message": "you answered within 200 ms 3 times "
+                                              "running", "value": 3}))
+    con = Console(width=width, record=True, color_system=None, file=open(os.devnull, "w"))
+    for line in _rolling_lines(rw, width):
+        con.print(line)
+    lines = [x for x in con.export_text().split("\n") if x.startswith("cues")]
+    assert len(lines) == 1 and len(lines[0]) <= width
+    shown = lines[0][len("cues"):].strip()
+    assert shown.endswith("…") and len(shown) > 20 and msg.startswith(shown[:-1]), lines

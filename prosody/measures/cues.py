@@ -35,7 +35,7 @@ def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first
         n = sum(1 for e in (sl.events_look or sl.events) if e.speaker == th and a <= e.start_s
                 and e.kind in ("interruption", "failed_interruption"))
         if n >= c.overlaps_count:
-            out.append({"kind": "overlaps", "message": f"you talked over the client, or tried to, {n} times in the last "
+            out.append({"kind": "overlaps", "message": f"you talked over the client, or tried to, {n} times in "
                                                        f"{_minutes(c.overlaps_window_s)}", "value": n})
     if c.pace and voice.get("articulation_rate_rel") is not None and voice["articulation_rate_rel"] >= c.pace_above_baseline:
         out.append({"kind": "pace", "message": f"pace {voice['articulation_rate_rel'] * 100:.0f}% above your baseline",
