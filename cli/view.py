@@ -121,7 +121,9 @@ def warmth_lines(w: dict, baseline_kind: str, *, explain: bool = True) -> list:
         out.append(Text(f"  {terminal_safe(str(w['not_enough']))}", style="dim"))
     for c in w.get("components") or []:
         p = warmth_plain(str(c.get("name")))
-        pts = ("no data" if c.get("contribution") is None else
+        # a value without points: the score is withheld (too little speech), not missing data (walk-through:
+        # "Pitch raised above your baseline: 3 % of your speech ... no data")
+        pts = (("no data" if c.get("value") is None else "not scored") if c.get("contribution") is None else
                f"{c['contribution']:.0f} of {c['weight']:.0f} points")
         t = Text(f"  {terminal_safe(p.say(c.get('value')))}", no_wrap=True, overflow="ellipsis")
         room = WIDTH - len(t.plain) - 2

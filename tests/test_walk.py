@@ -234,3 +234,42 @@ def test_live_view_shows_a_long_cue_not_a_bare_ellipsis(width):
     assert len(lines) == 1 and len(lines[0]) <= width
     shown = lines[0][len("cues"):].strip()
     assert shown.endswith("…") and len(shown) > 20 and msg.startswith(shown[:-1]), lines
+
+
+def test_withheld_warmth_is_said_not_scored_and_draws_no_empty_chart(listening_then_talking_over, tmp_path):
+    """The therapist of the planted dialogue speaks about 6 s (three "mm-hm"s, three talk-overs): too
+    little for a warmth score (10 s) and for any rolling window's (20 s). The terminal printed each
+    component's value and, beside it, "no data"; the report drew the rolling warmth chart and its
+    components' chart, axes and legends without a line, under "N window(s) show no warmth: not enough
+    speech yet (first: 0:05, not enough speech yet: ...)"."""
+    import json
+
+    import soundfile as sf
+
+    from tests.conftest import run_cli
+    d = listening_then_talking_over
+    therapist_s = sum(b - a for a, b in d.truth.therapist_segments)
+    assert 4.0 < therapist_s < 10.0
+    wav, store = tmp_path / "d.wav", tmp_path / "st"
+    sf.write(wav, d.audio, d.sample_rate, subtype="PCM_16")
+    rc, _, err = run_cli("analyze", str(wav), "--save", "--store", str(store), "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("show", "1", "--store", str(store))
+    assert rc == 0, err
+    text = " ".join(out.split())
+    assert "Warmth – (relative to" in text
+    assert "Pitch raised above your baseline: " in text and "of your speech not scored" in text
+    rc, _, err = run_cli("report", "1", "--store", str(store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    html = (tmp_path / "r.html").read_text()
+    warmth = html[html.index('<section id="warmth">'):html.index('<section id="attunement">')]
+    rc, _, err = run_cli("export", "1", "--store", str(store), "--format", "json", "-o", str(tmp_path / "s.json"))
+    assert rc == 0, err
+    m = json.loads((tmp_path / "s.json").read_text())["measures"]
+    valued = [c for c in m["warmth"]["components"] if c["value"] is not None]
+    assert len(valued) >= 5 and text.count("not scored") == len(valued)
+    assert text.count("no data") == len(m["warmth"]["components"]) - len(valued)  # those without a value
+    windows = m["rolling"]
+    assert windows and all(w["warmth"]["score"] is None for w in windows)
+    assert "<svg" not in warmth and "No rolling warmth chart: no window of the session has a score." in warmth
+    assert f"{len(windows)} of {len(windows)} windows show no warmth score" in _text(warmth)

@@ -449,10 +449,14 @@ def _warmth(measures) -> str:
         xs = _window_x(scored)
         out.append("<h3>Rolling warmth</h3>")
         early = [x for x in scored if x["warmth"].get("score") is None and x["warmth"].get("not_enough")]
-        if early:
-            out.append(f'<p class="muted">{len(early)} window(s) show no warmth: not enough speech yet '
-                       f'(first: {escape(fmt_clock(float(early[0].get("end_s") or 0.0)))}, '
+        if early:  # (the reason is the measures' own words: "not enough speech yet: ...")
+            out.append(f'<p class="muted">{len(early)} of {len(scored)} windows show no warmth score (the first, '
+                       f'to {escape(fmt_clock(float(early[0].get("end_s") or 0.0)))}: '
                        f'{escape(early[0]["warmth"]["not_enough"])}).</p>')
+        if all(x["warmth"].get("score") is None for x in scored):
+            # no window has a score: two empty charts (axes, legends, no line) said nothing more (walk-through)
+            out.append('<p class="muted">No rolling warmth chart: no window of the session has a score.</p>')
+            return "".join(out)
         out.append(lines(xs, [("warmth", [x["warmth"].get("score") for x in scored], "#1f6fb2")],
                          label="rolling warmth score over the session", y_label="0-100", y_range=(0, 100),
                          x_fmt=fmt_clock))
