@@ -133,7 +133,10 @@ def check_save_args(args) -> None:
                              ("--session-number", args.session_number), ("--date", args.date),
                              ("--notes", args.notes), ("--tag", args.tag)) if v]
     if given and not args.save:
-        raise InputError(f"{', '.join(given)} describe a saved session: add --save")
+        # README: `analyze table.m4a --save --therapist ann` uses ann's profile; without --save, --profile does
+        raise InputError(f"{', '.join(given)} {'describes' if len(given) == 1 else 'describe'} a saved session: "
+                         "add --save" + (" (--profile NAME names the therapist by a voice profile without saving)"
+                                         if "--therapist" in given else ""))
     if args.date is not None:  # "" is refused, not taken for "no date given"
         parse_when(args.date)
     from prosody.formats.schema import check_meta_fields

@@ -273,3 +273,19 @@ def test_withheld_warmth_is_said_not_scored_and_draws_no_empty_chart(listening_t
     assert windows and all(w["warmth"]["score"] is None for w in windows)
     assert "<svg" not in warmth and "No rolling warmth chart: no window of the session has a score." in warmth
     assert f"{len(windows)} of {len(windows)} windows show no warmth score" in _text(warmth)
+
+
+def test_metadata_without_save_says_what_to_do(tmp_path):
+    """README: `prosody analyze table.m4a --save --therapist ann` uses ann's voice profile. Without
+    --save it was refused with "--therapist describe a saved session: add --save" (the verb in the
+    plural, and no word of --profile, which names the therapist without saving)."""
+    from tests.conftest import FIXTURES, one_line_error, run_cli
+    rc, _, err = run_cli("analyze", str(FIXTURES / "dialogue.flac"), "--therapist", "ann", "--store",
+                         str(tmp_path / "st"), "--quiet", "--no-progress")
+    one_line_error(rc, err)
+    assert "--therapist describes a saved session: add --save (--profile NAME names the therapist by a voice " \
+           "profile without saving)" in err
+    rc, _, err = run_cli("analyze", str(FIXTURES / "dialogue.flac"), "--client", "C7", "--tag", "x", "--store",
+                         str(tmp_path / "st"), "--quiet", "--no-progress")
+    one_line_error(rc, err)
+    assert "--client, --tag describe a saved session: add --save" in err and "--profile" not in err
