@@ -289,3 +289,40 @@ def test_metadata_without_save_says_what_to_do(tmp_path):
                          str(tmp_path / "st"), "--quiet", "--no-progress")
     one_line_error(rc, err)
     assert "--client, --tag describe a saved session: add --save" in err and "--profile" not in err
+
+
+def test_a_client_who_speaks_first_is_named_the_therapist_and_told_how_to_undo_it(tmp_path):
+    """Mono, no voice profile: the voice heard first is taken for the therapist. Planted: the client
+    speaks first (a recording started as the client talks), so every figure was the other person's,
+    under a warning that named the assumption but not the way out. It now names `prosody relabel`,
+    which gives the planted figures back."""
+    import json
+    import shutil
+
+    import soundfile as sf
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+    from tests.conftest import run_cli
+    from tests.dialogue import (CLIENT_LONG_SENTENCES, THERAPIST_SENTENCES, _Planner, build_dialogue, mix_room)
+    p = _Planner(5)
+    for k in range(6):
+        p.turn(C, p.pick(C, CLIENT_LONG_SENTENCES), 0.7)
+        p.turn(T, p.pick(T, THERAPIST_SENTENCES), 0.6)
+    d = build_dialogue(p.utterances, noise_db=None, seed=5)
+    y, _ = mix_room(d, layout="mono", seed=2)
+    wav, store = tmp_path / "m.wav", tmp_path / "st"
+    sf.write(wav, y, d.sample_rate, subtype="PCM_16")
+    share = {s: sum(b - a for a, b in d.truth.segments(s)) for s in (T, C)}
+    truth_t = share[T] / (share[T] + share[C])
+    assert truth_t < 0.4
+    rc, _, err = run_cli("analyze", str(wav), "--save", "--store", str(store), "--quiet", "--no-progress")
+    assert rc == 0, err
+    assert "the voice heard first" in err and "`prosody relabel` exchanges the two voices" in err
+    def therapist_share():
+        rc, _, e = run_cli("export", "1", "--store", str(store), "--format", "json", "-o", str(tmp_path / "s.json"))
+        assert rc == 0, e
+        return json.loads((tmp_path / "s.json").read_text())["speakers"][T]["talk_share"]
+    assert abs(therapist_share() - (1 - truth_t)) < 0.05  # the client's figures, named the therapist's
+    rc, _, err = run_cli("relabel", "1", "--store", str(store))
+    assert rc == 0, err
+    assert abs(therapist_share() - truth_t) < 0.05
