@@ -222,7 +222,8 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
             sal = min(1.0, len(run) / (2 * cfg.quick_run))
             offs = [r["offset_s"] for r in run]
             out.append(_Cand("quick_answers", run[0]["from_end_s"], run[-1]["to_start_s"] + 2.0,
-                             f"You answered within {cfg.quick_answer_s * 1000:.0f} ms {len(run)} times in a row",
+                             f"You answered within {cfg.quick_answer_s * 1000:.0f} ms of the client stopping, or "
+                             f"in overlap, {len(run)} times in a row",
                              sal, f">= {cfg.quick_run} therapist answers in a row within "
                              f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
                              {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},

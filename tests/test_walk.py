@@ -225,7 +225,7 @@ def test_live_view_shows_a_long_cue_not_a_bare_ellipsis(width):
     msg = "you talked over the client, or tried to, 3 times in 2 minutes"
     rw = RollingWindow(start_s=0.0, end_s=60.0, baseline="running", voice={}, timing=None, warmth=None,
                        attunement=None, cues=({"kind": "overlaps", "message": msg, "value": 3},
-                                             {"kind": "quick_answers", "message": "you answered within 200 ms 3 times "
+                                             {"kind": "quick_answers", "message": "you answered within 200 ms (or in overlap) 3 times "
                                               "running", "value": 3}))
     con = Console(width=width, record=True, color_system=None, file=open(os.devnull, "w"))
     for line in _rolling_lines(rw, width):
@@ -326,3 +326,29 @@ def test_a_client_who_speaks_first_is_named_the_therapist_and_told_how_to_undo_i
     rc, _, err = run_cli("relabel", "1", "--store", str(store))
     assert rc == 0, err
     assert abs(therapist_share() - truth_t) < 0.05
+
+
+def test_a_run_of_talk_overs_is_not_said_to_be_answers_within_200_ms():
+    """The quick-answers cue and moment count an answer in overlap (offset under 0.2 s, negative
+    included). Planted: the therapist talks over the client three times in a row (offsets -0.6 s);
+    the live view said "you answered within 200 ms 3 times running", and the moment "You answered
+    within 200 ms 3 times in a row", of answers that came before the client had stopped."""
+    from prosody.measures.slice import Slice
+    from prosody.moments import MomentsConfig, candidates
+    from prosody.types import Transition
+    trs = []
+    for i in range(3):
+        a = 10.0 + 10.0 * i
+        trs += [Transition(C, T, a, a - 0.6), Transition(T, C, a + 2.0, a + 3.0)]
+    sl = Slice(grid=GRID, speakers=(T, C), frame0=0, frame1=GRID.s_to_frames(60.0), frames={T: {}, C: {}},
+               segments=(), transitions=tuple(trs), transitions_all=tuple(trs), events=(), pauses=(), nuclei=(),
+               turn_taking=True)
+    cfg = MeasuresConfig(therapist=T, client=C, cues=CueConfig(monologue=False, overlaps=False, quick_answers=True))
+    got = [c["message"] for c in cues(sl, {}, {}, cfg, None, therapist=T)]
+    assert got == ["you answered within 200 ms (or in overlap) 3 times running"]
+    doc = {"speaker_order": [T, C], "turn_taking": True, "segments": [],
+           "transitions": [{"from_speaker": t.from_speaker, "to_speaker": t.to_speaker, "from_end_s": t.from_end_s,
+                            "to_start_s": t.to_start_s, "offset_s": t.offset_s} for t in trs]}
+    quick = [c for c in candidates(doc, cfg=MomentsConfig()) if c.kind == "quick_answers"]
+    assert [c.what for c in quick] == ["You answered within 200 ms of the client stopping, or in overlap, "
+                                       "3 times in a row"]
