@@ -352,3 +352,25 @@ def test_a_run_of_talk_overs_is_not_said_to_be_answers_within_200_ms():
     quick = [c for c in candidates(doc, cfg=MomentsConfig()) if c.kind == "quick_answers"]
     assert [c.what for c in quick] == ["You answered within 200 ms of the client stopping, or in overlap, "
                                        "3 times in a row"]
+
+
+def test_a_moments_numbers_are_said_in_words(fixture_store, tmp_path):
+    """`moments` and the report's "why this moment" showed a moment's numbers by their JSON keys:
+    "(overlap_s 0.69, failed 0)", "overlap s 0.69, failed 0". The bundled dialogue's planted
+    talk-over (27.64 s, 0.67 s of overlap) reads in words now; `moments --json` keeps the keys."""
+    import json
+
+    from tests.conftest import run_cli
+    rc, out, err = run_cli("moments", "1", "--json", "--store", str(fixture_store))
+    assert rc == 0, err
+    (m,) = json.loads(out)
+    assert set(m["numbers"]) == {"overlap_s", "failed"} and abs(m["numbers"]["overlap_s"] - 0.67) <= 0.05
+    ov = f"{m['numbers']['overlap_s']:g}"
+    rc, out, err = run_cli("moments", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    text = " ".join(out.split())
+    assert f"(talking at once {ov} s, took the floor)" in text and "overlap_s" not in text and "failed 0" not in text
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    html = (tmp_path / "r.html").read_text()
+    assert f"<br>talking at once {ov} s, took the floor" in html and "overlap s " not in html

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 from .text import html_safe as escape
-from ..moments import KIND_LABELS, Moment
+from ..moments import KIND_LABELS, Moment, numbers_text
 from .wording import fmt_clock
 
 KIND_COLOURS = {"interruption": "#b8202f", "monologue": "#7a4fa0", "silence": "#555", "quick_answers": "#e08a00",
@@ -76,7 +76,7 @@ def moments_section(stored, ms: list[Moment], *, clips: dict | None = None) -> t
     items = []
     for m in ms:
         span = fmt_clock(m.start_s) + (f"–{fmt_clock(m.end_s)}" if m.end_s - m.start_s >= 1.0 else "")
-        nums = ", ".join(f"{escape(k.replace('_', ' '))} {v:g}" for k, v in m.numbers)
+        nums = escape(numbers_text(m.numbers))
         clip = ""
         if clips and m.rank in clips:
             uri, a, b = clips[m.rank]
