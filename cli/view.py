@@ -94,7 +94,9 @@ def summary_view(session: dict, *, explain: bool = True):
                                            if isinstance(att.get("naming"), dict) else "")), style="dim"))
     parts += [*rows_block(["per speaker", *[terminal_safe(s) for s in speakers]], rows)]
     if explain:
-        parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}", style="dim"))
+        # (no counts on one speaker: no turn-taking figures)
+        parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}" if turn_taking else
+                          f"{SEMITONE_NOTE[0].upper()}{SEMITONE_NOTE[1:]}", style="dim"))
     if turn_taking:
         tr = session.get("transitions") or []
         n_ov = sum(1 for t in tr if t.get("kind") == "overlap")

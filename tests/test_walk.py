@@ -374,3 +374,29 @@ def test_a_moments_numbers_are_said_in_words(fixture_store, tmp_path):
     assert rc == 0, err
     html = (tmp_path / "r.html").read_text()
     assert f"<br>talking at once {ov} s, took the floor" in html and "overlap s " not in html
+
+
+def test_one_speaker_is_not_told_to_record_a_channel_each(tmp_path):
+    """`prosody analyze memo.m4a --speaker therapist` (README: mono, one speaker): the note said
+    "one channel: turn-taking between two people needs one channel per speaker, so turns,
+    transitions and events are not reported (null)", though two voices on one channel are told
+    apart (without --speaker), and "(null)" is the JSON's word; the terminal also explained counts
+    "per 10 minutes" that it does not show. Planted: the bundled mono therapist recording."""
+    from tests.conftest import FIXTURES, run_cli
+    rc, out, err = run_cli("analyze", str(FIXTURES / "mono_therapist.wav"), "--speaker", "therapist",
+                           "--no-progress")
+    assert rc == 0, err
+    text = " ".join(out.split())
+    assert "note: one speaker: turn-taking needs two people's speech told apart (a channel each, or two voices " \
+           "found in shared or mono audio), so turns, speaker changes and listening sounds are not reported" in text
+    assert "(null)" not in text and "one channel per speaker" not in text and "per 10 minutes" not in text
+    assert "A semitone is one piano key" in text
+    store = tmp_path / "st"
+    rc, _, err = run_cli("analyze", str(FIXTURES / "mono_therapist.wav"), "--speaker", "therapist", "--save",
+                         "--store", str(store), "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, _, err = run_cli("report", "1", "--store", str(store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    page = _text((tmp_path / "r.html").read_text())
+    assert "One speaker: turn-taking needs two people's speech told apart" in page
+    assert "one channel per speaker" not in page and "(null)" not in page

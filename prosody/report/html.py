@@ -256,9 +256,9 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
         parts.append(_section("turns", "Turns", _turn_chart(doc, stored)))
         parts.append(_section("gaps", "Gaps before answering", _gap_plots(doc)))
     else:
-        parts.append(_section("turns", "Turns", '<p class="muted">One channel: turn-taking between two people '
-                                                 "needs one channel per speaker, so turns and gaps are not "
-                                                 "reported.</p>"))
+        parts.append(_section("turns", "Turns", '<p class="muted">One speaker: turn-taking needs two people\'s '
+                                                 "speech told apart (a channel each, or two voices found in shared "
+                                                 "or mono audio), so turns and gaps are not shown.</p>"))
     parts.append(_section("warmth", "Warmth", _warmth(measures)))
     parts.append(_section("attunement", "Attunement", _attunement(measures)))
     parts.append(_section("phases", "Phases", _phases(measures, speakers, roles)))
