@@ -310,8 +310,9 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
             rows.append((metric_plain(f"moments.{kind}").label, ["–" if v is None else str(int(v)) for v in vals]))
     if notes is not None:
         rows.append(("Supervisor notes", [str(len(notes.get(i.id, ()))) for i in infos]))
-    caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); "
-               "`prosody show ID` explains each measure")
+    # the cells say "st" for room; the summary and the report say "semitones" (walk-through: "1.4 st" unexplained)
+    caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); st: semitones (one piano "
+               "key; 2 are a clearly audible step); `prosody show ID` explains each measure")
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
 
 

@@ -400,3 +400,14 @@ def test_one_speaker_is_not_told_to_record_a_channel_each(tmp_path):
     page = _text((tmp_path / "r.html").read_text())
     assert "One speaker: turn-taking needs two people's speech told apart" in page
     assert "one channel per speaker" not in page and "(null)" not in page
+
+
+def test_compare_says_what_st_is(fixture_store):
+    """`prosody compare` writes pitch variation as "1.5 st" to save room; nothing on the page said
+    what "st" is (the summary and the report say "semitones")."""
+    from tests.conftest import run_cli
+    rc, out, err = run_cli("compare", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    text = " ".join(out.split())
+    assert "Therapist: pitch variation" in text and " st " in text.split("Therapist: pitch variation")[1][:30]
+    assert "st: semitones (one piano key; 2 are a clearly audible step)" in text
