@@ -19,6 +19,7 @@ from prosody.report.text import terminal_safe
 from prosody.live.runner import LiveState
 from prosody.measures import RollingWindow
 from prosody.report.wording import WARMTH_SHORT as WORDING_SHORT
+from prosody.report.wording import feature_word
 from prosody.timebase import GRID, stopwatch_text
 
 SPEAKER_STYLES = ("cyan", "magenta")
@@ -256,7 +257,9 @@ def _wrap(prefix: str, items: list[str], width: int, max_lines: int, style: str 
     lines, cur = [], (prefix.ljust(LABEL_W) if len(prefix) < LABEL_W else prefix + " ")
     for it in items:
         add = ("" if not cur.strip() or cur.strip() == prefix.strip() else sep) + it
-        if len(cur) + len(add) > width and cur.strip():
+        # a line holding only the prefix takes the item however long it is (cut below): a cue longer than the
+        # line was moved to a second line and, on the one line cues have, shown as a bare "…" (walk-through)
+        if len(cur) + len(add) > width and cur.strip() and cur.strip() != prefix.strip():
             lines.append(cur)
             cur = " " * LABEL_W + it
         else:
@@ -265,7 +268,7 @@ def _wrap(prefix: str, items: list[str], width: int, max_lines: int, style: str 
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         lines[-1] = lines[-1][:width - 1] + "…"
-    return [Text(x[:width], style=style) for x in lines]
+    return [Text(x if len(x) <= width else x[:width - 1] + "…", style=style) for x in lines]
 
 
 def _chance_mark(d: dict) -> str:
@@ -321,7 +324,8 @@ def _rolling_lines(rolling: RollingWindow | None, width: int) -> list:
             items = []
             for feat, d in att[kind].items():
                 v = _num(d.get("value"))
-                items.append(f"{feat} {v:+.2f}{_chance_mark(d)}" if v is not None else f"{feat} –")
+                word = feature_word(feat)
+                items.append(f"{word} {v:+.2f}{_chance_mark(d)}" if v is not None else f"{word} –")
             line = _wrap(kind, items, width, 1)[0]
             legend = "   ~ chance, ↑↓ beyond"
             if kind == ATTUNE_KINDS[0] and len(line.plain) + len(legend) <= width:

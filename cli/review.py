@@ -58,7 +58,7 @@ def session_moments(stored, cfg=None):
 
 def moments_view(stored, ms) -> Group:
     """A numbered list: time, kind, what happened, the numbers, why it was picked."""
-    from prosody.moments import KIND_LABELS
+    from prosody.moments import KIND_LABELS, numbers_text
     from prosody.report.wording import fmt_clock
     info = stored.info
     head = Text(f"session {info.id}: {len(ms)} moment{'' if len(ms) == 1 else 's'} to review", style="bold")
@@ -76,7 +76,7 @@ def moments_view(stored, ms) -> Group:
         parts.append(line)
         parts.append(Text("\n".join(textwrap.wrap(terminal_safe(m.what), width=76, initial_indent="    ",
                                                   subsequent_indent="    "))))
-        nums = ", ".join(f"{k} {v:g}" for k, v in m.numbers)
+        nums = numbers_text(m.numbers)
         why = terminal_safe(f"why: {m.why}" + (f" ({nums})" if nums else ""))
         parts.append(Text("\n".join(textwrap.wrap(why, width=76,
                                                   initial_indent="    ", subsequent_indent="    ")), style="dim"))

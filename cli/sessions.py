@@ -134,7 +134,10 @@ def check_save_args(args) -> None:
                              ("--session-number", args.session_number), ("--date", args.date),
                              ("--notes", args.notes), ("--tag", args.tag)) if v]
     if given and not args.save:
-        raise InputError(f"{', '.join(given)} describe a saved session: add --save")
+        # README: `analyze table.m4a --save --therapist ann` uses ann's profile; without --save, --profile does
+        raise InputError(f"{', '.join(given)} {'describes' if len(given) == 1 else 'describe'} a saved session: "
+                         "add --save" + (" (--profile NAME names the therapist by a voice profile without saving)"
+                                         if "--therapist" in given else ""))
     if args.date is not None:  # "" is refused, not taken for "no date given"
         parse_when(args.date)
     from prosody.formats.schema import check_meta_fields
@@ -242,7 +245,8 @@ def show_view(stored):
         parts.append(Text(f"warmth {_v(w.get('score'), '.0f')}/100 (relative to the therapist's own baseline; "
                           "not a clinical judgement)"))
     if measures and isinstance(measures.get("attunement"), dict):
-        beyond = [f"{kind} {feat} {v.get('value'):+.2f}"
+        from prosody.report.wording import feature_word, measure_plain
+        beyond = [f"{measure_plain(f'attunement.{kind}').label.lower()}: {feature_word(feat)} {v.get('value'):+.2f}"
                   for kind in ("proximity", "synchrony", "convergence")
                   for feat, v in (measures["attunement"].get(kind) or {}).items()
                   if isinstance(v, dict) and v.get("value") is not None and v.get("chance_low") is not None
@@ -252,7 +256,8 @@ def show_view(stored):
     from prosody.moments import KIND_LABELS, count_by_kind, moments
     counts = {k: n for k, n in count_by_kind(moments(doc, bookmarks=stored.bookmarks, notes=stored.notes)).items()
               if n}
-    parts.append(Text(f"{sum(counts.values())} moments to review"
+    n_moments = sum(counts.values())
+    parts.append(Text(f"{n_moments} moment{'' if n_moments == 1 else 's'} to review"
                       + (": " + ", ".join(f"{KIND_LABELS[k]} {n}" for k, n in counts.items()) if counts else "")
                       + f" (`prosody moments {info.id}`)"))
     for f in stored.feedback:
@@ -311,8 +316,9 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
             rows.append((metric_plain(f"moments.{kind}").label, ["–" if v is None else str(int(v)) for v in vals]))
     if notes is not None:
         rows.append(("Supervisor notes", [str(len(notes.get(i.id, ()))) for i in infos]))
-    caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); "
-               "`prosody show ID` explains each measure")
+    # the cells say "st" for room; the summary and the report say "semitones" (walk-through: "1.4 st" unexplained)
+    caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); st: semitones (one piano "
+               "key; 2 are a clearly audible step); `prosody show ID` explains each measure")
     if any(UNATTRIBUTED in i.speakers for i in infos):
         caption += f"; {UNATTRIBUTED_CAPTION}"
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from prosody.report.text import terminal_safe
 
-from prosody.report.wording import (SEMITONE_NOTE, fmt_value, measure_plain, session_warnings, speaker_plain,
-                                    warmth_plain)
+from prosody.report.wording import (SEMITONE_NOTE, feature_word, fmt_value, measure_plain, session_warnings,
+                                    speaker_plain, warmth_plain)
 
 WIDTH = 80
 LABEL_MAX = 36
@@ -94,7 +94,9 @@ def summary_view(session: dict, *, explain: bool = True):
                                            if isinstance(att.get("naming"), dict) else "")), style="dim"))
     parts += [*rows_block(["per speaker", *[terminal_safe(s) for s in speakers]], rows)]
     if explain:
-        parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}", style="dim"))
+        # (no counts on one speaker: no turn-taking figures)
+        parts.append(Text(f"counts are per 10 minutes of the session; {SEMITONE_NOTE}" if turn_taking else
+                          f"{SEMITONE_NOTE[0].upper()}{SEMITONE_NOTE[1:]}", style="dim"))
     if turn_taking:
         tr = session.get("transitions") or []
         n_ov = sum(1 for t in tr if t.get("kind") == "overlap")
@@ -121,7 +123,9 @@ def warmth_lines(w: dict, baseline_kind: str, *, explain: bool = True) -> list:
         out.append(Text(f"  {terminal_safe(str(w['not_enough']))}", style="dim"))
     for c in w.get("components") or []:
         p = warmth_plain(str(c.get("name")))
-        pts = ("no data" if c.get("contribution") is None else
+        # a value without points: the score is withheld (too little speech), not missing data (walk-through:
+        # "Pitch raised above your baseline: 3 % of your speech ... no data")
+        pts = (("no data" if c.get("value") is None else "not scored") if c.get("contribution") is None else
                f"{c['contribution']:.0f} of {c['weight']:.0f} points")
         t = Text(f"  {terminal_safe(p.say(c.get('value')))}", no_wrap=True, overflow="ellipsis")
         room = WIDTH - len(t.plain) - 2
@@ -162,7 +166,8 @@ def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_
                 mark = "~" if x["reading"] == "within chance" else ("↑" if x["value"] > x["chance_high"] else "↓")
                 cells.append(f"{x['value']:+.2f} {mark}")
             rows.append((p.label, cells, p.why if explain else None))
-        out += rows_block([f"attunement ({a['n_exchanges']} exchange{'s' * (a['n_exchanges'] != 1)})", "pitch", "loudness", "pace"], rows)
+        out += rows_block([f"attunement ({a['n_exchanges']} exchange{'s' * (a['n_exchanges'] != 1)})",
+                           *(feature_word(f) for f in ("pitch", "intensity", "rate"))], rows)
         # the note and the disclaimer are stored words, and an imported file may have changed them
         out.append(Text("~ within chance (shuffled turns, 95 %), ↑↓ beyond it. " + terminal_safe(a["note"]),
                         style="dim"))

@@ -47,6 +47,25 @@ KIND_LABELS = {"interruption": "talked over the client", "monologue": "long mono
                "cue": "cue fired", "bookmark": "bookmark", "note": "supervisor note"}
 KIND_SHORT = {"interruption": "talk-over", "monologue": "monol.", "silence": "silence", "quick_answers": "quick",
               "warmth_dip": "w.dip", "warmth_rise": "w.rise", "cue": "cue", "bookmark": "bkmk", "note": "note"}
+# a moment's numbers (``Moment.numbers``, keyed as in ``moments --json``) in words: the views said "overlap_s
+# 0.56, failed 0" (user walk-through, 2026-12-04)
+_NUMBER_WORDS = {"overlap_s": ("talking at once", " s"), "length_s": ("length", " s"), "answers": ("answers", ""),
+                 "median_offset_s": ("typical wait", " s"), "warmth": ("warmth", ""),
+                 "median": ("the session's median", ""), "value": ("value", "")}
+
+
+def numbers_text(numbers) -> str:
+    """``numbers`` ((key, value) pairs) as the terminal and the report show them."""
+    out = []
+    for k, v in numbers:
+        if k == "failed":
+            out.append("a failed attempt" if v else "took the floor")
+            continue
+        label, unit = _NUMBER_WORDS.get(k, (str(k).replace("_", " "), ""))
+        out.append(f"{label} {v:+g}{unit}" if k == "median_offset_s" else f"{label} {v:g}{unit}")
+    return ", ".join(out)
+
+
 DEFAULT_WEIGHTS = (("interruption", 1.0), ("monologue", 0.9), ("silence", 0.8), ("quick_answers", 0.7),
                    ("warmth_dip", 0.8), ("warmth_rise", 0.5), ("cue", 0.6), ("bookmark", 1.2), ("note", 1.3))
 PERSON_KINDS = ("bookmark", "note")
@@ -224,7 +243,8 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
             sal = min(1.0, len(run) / (2 * cfg.quick_run))
             offs = [r["offset_s"] for r in run]
             out.append(_Cand("quick_answers", run[0]["from_end_s"], run[-1]["to_start_s"] + 2.0,
-                             f"You answered within {cfg.quick_answer_s * 1000:.0f} ms {len(run)} times in a row",
+                             f"You answered within {cfg.quick_answer_s * 1000:.0f} ms of the client stopping, or "
+                             f"in overlap, {len(run)} times in a row",
                              sal, f">= {cfg.quick_run} therapist answers in a row within "
                              f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
                              {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},
@@ -345,4 +365,4 @@ def count_by_kind(ms) -> dict[str, int]:
     return out
 
 
-__all__ = ["KINDS", "KIND_LABELS", "Moment", "MomentsConfig", "candidates", "count_by_kind", "moments"]
+__all__ = ["KINDS", "KIND_LABELS", "Moment", "MomentsConfig", "candidates", "count_by_kind", "moments", "numbers_text"]

@@ -111,9 +111,12 @@ def _cues(m2: dict, doc: dict, therapist: str | None, mcfg: MeasuresConfig) -> N
     frames (``measures.cues``), so they are the analysis' own for these names."""
     from .measures.slice import Slice
     from .measures.registry import with_roles
+    from .types import Event
     from .timebase import GRID
     order = tuple(doc["speaker_order"])
     segs, trs = _timed(doc)
+    evs = tuple(Event(str(e["kind"]), str(e["speaker"]), float(e["start_s"]), float(e["end_s"]))
+                for e in doc.get("events") or [] if isinstance(e, dict))  # the overlaps cue counts talk-overs
     first = first_holder(list(segs), order)
     cfg = with_roles(order, mcfg)
     look = GRID.s_to_frames(mcfg.lookback_s)
@@ -127,7 +130,7 @@ def _cues(m2: dict, doc: dict, therapist: str | None, mcfg: MeasuresConfig) -> N
             continue
         f0, f1 = GRID.s_to_frames(float(block["start_s"])), GRID.s_to_frames(float(block["end_s"]))
         sl = Slice.cut(grid=GRID, speakers=order, frame0=f0, frame1=f1, frames={}, segments=segs, transitions=trs,
-                       turn_taking=bool(doc.get("turn_taking")), look_s=GRID.frames_to_s(max(0, f1 - look)))
+                       events=evs, turn_taking=bool(doc.get("turn_taking")), look_s=GRID.frames_to_s(max(0, f1 - look)))
         block["cues"] = cues(sl, voice[therapist], timing[therapist] if isinstance(timing, dict) else None, cfg,
                              first, therapist=therapist)
 

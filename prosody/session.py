@@ -108,8 +108,9 @@ class Session:
             speakers[s.speaker] = d
         notes = []
         if not self.turn_taking:
-            notes.append("one channel: turn-taking between two people needs one channel per speaker, "
-                         "so turns, transitions and events are not reported (null)")
+            # it said "needs one channel per speaker ... (null)": two voices on one channel are found too (not
+            # with --speaker, which says one person speaks), and "(null)" is the JSON's word (walk-through)
+            notes.append(ONE_SPEAKER_NOTE)
         for spk in self.speakers:  # the reason behind the "–" of pitch and pace (measures.slice.MIN_VOICED_SHARE)
             fr = self.frames[spk]
             n_speech = int(fr["is_speech"].sum())
@@ -252,6 +253,10 @@ def _no_signal(where: str, peak_db: float | None, grid: Grid) -> str:
         return f"{where} is digital silence throughout (every sample zero, or one constant value)"
     return (f"{where} is far below any speech level throughout (its loudest {1000 * grid.hop_s:.0f} ms at "
             f"{peak_db:.0f} dBFS)")
+
+
+ONE_SPEAKER_NOTE = ("one speaker: turn-taking needs two people's speech told apart (a channel each, or two voices "
+                    "found in shared or mono audio), so turns, speaker changes and listening sounds are not reported")
 
 
 def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: list[str] = (), on_block=None,

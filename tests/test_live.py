@@ -380,7 +380,7 @@ def test_view_fits_80x24_and_shows_every_panel():
     assert "warmth     " in text and "68/100" in text and "pitch raised 8% +11" in text and "wait 0.42s +10" in text
     assert "(14 exchanges)" in text
     assert "proximity  pitch -1.07~" in text and "synchrony  pitch +0.62↑" in text
-    assert "convergence intensity -0.56↓" in text
+    assert "convergence loudness -0.56↓" in text  # the feature in the summary's words (user walk-through)
     assert "cues       monologue 95 s" in text
     assert "overruns 3 · dropped 0 · drift +12 ppm (corrected)" in text
     assert "q save+quit" in lines[-1] and "1 bookmark" in lines[0]

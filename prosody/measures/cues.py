@@ -2,11 +2,15 @@
 quick answers)."""
 from __future__ import annotations
 
-from ..engine.turns import overlapping_starts
 from ..types import Segment
 from .registry import MeasuresConfig
 from .slice import Slice, _holds, _r
 from .timing import quick_answer_runs
+
+
+def _minutes(s: float) -> str:
+    m = f"{s / 60:.0f}"
+    return f"{m} minute" if m == "1" else f"{m} minutes"
 
 
 # cues
@@ -24,11 +28,15 @@ def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first
             if dur >= c.monologue_s:
                 out.append({"kind": "monologue", "message": f"monologue {dur:.0f} s", "value": _r(dur)})
     if timing is not None and c.overlaps:
+        # talking over the client, or trying to: the therapist's interruptions and failed interruptions
+        # (the warmth component's two counts). Not every overlapping start: a "mm-hm" inside the client's
+        # speech (a backchannel) is listening, and it set this cue off (a user's walk-through, 2026-12-04)
         a = sl.end_s - c.overlaps_window_s
-        n = overlapping_starts(sl.segments, th, start_s=a)
+        n = sum(1 for e in (sl.events_look or sl.events) if e.speaker == th and a <= e.start_s
+                and e.kind in ("interruption", "failed_interruption"))
         if n >= c.overlaps_count:
-            out.append({"kind": "overlaps", "message": f"{n} overlaps in the last {c.overlaps_window_s / 60:.0f} minutes",
-                        "value": n})
+            out.append({"kind": "overlaps", "message": f"you talked over the client, or tried to, {n} times in "
+                                                       f"{_minutes(c.overlaps_window_s)}", "value": n})
     if c.pace and voice.get("articulation_rate_rel") is not None and voice["articulation_rate_rel"] >= c.pace_above_baseline:
         out.append({"kind": "pace", "message": f"pace {voice['articulation_rate_rel'] * 100:.0f}% above your baseline",
                     "value": voice["articulation_rate_rel"]})
@@ -38,6 +46,9 @@ def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first
         runs = quick_answer_runs(offs, under_s=c.quick_answer_s, min_run=c.quick_answers_run)
         if runs and runs[-1][1] == len(offs):
             out.append({"kind": "quick_answers",
-                        "message": f"you answered within {c.quick_answer_s * 1000:.0f} ms {c.quick_answers_run} times running",
+                        # an answer in overlap counts (the rule's offset < 0.2 s): a run of three talk-overs read
+                        # "you answered within 200 ms" (user walk-through)
+                        "message": f"you answered within {c.quick_answer_s * 1000:.0f} ms (or in overlap) "
+                                   f"{c.quick_answers_run} times running",
                         "value": c.quick_answers_run})
     return out

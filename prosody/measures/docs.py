@@ -71,6 +71,12 @@ def docs_markdown() -> str:
               "`[moments]`, docs/config.md). Per command, `--network-delay-ms` sets `network_delay_ms` and `--cues`",
               "chooses which cues are on (`cues.monologue`, `cues.overlaps`, `cues.pace`, `cues.quick_answers`);",
               "`therapist` and `client` are the speaker names that the recording uses (e.g. `--channels`). The rest are fixed.",
+              "", "The cues, each addressed to the therapist in a rolling window: `monologue`, holding the floor for",
+              "`cues.monologue_s` or more up to the window's end; `overlaps`, talking over the client or trying to",
+              "(interruptions and failed interruptions, as the warmth component `talk_over_per_10min`; not backchannels",
+              "nor overlapping turn starts) `cues.overlaps_count` times or more in the last `cues.overlaps_window_s`;",
+              "`pace`, articulation rate `cues.pace_above_baseline` or more above the baseline; `quick_answers`, a run of",
+              "`cues.quick_answers_run` answers under `cues.quick_answer_s` (in overlap included) going on at the last one.",
               "", "| setting | value |", "|---|---|"]
     for f in dataclasses.fields(MeasuresConfig):
         v = getattr(cfg, f.name)

@@ -33,6 +33,8 @@ class Slice:
     # (speaker, first frame, end frame) of a segment wholly inside [frame0, frame1) -> its IPU pitch and
     # intensity (attunement): the same in every rolling window that holds all its frames
     ipu_cache: dict | None = field(default=None, repr=False, compare=False)
+    # events starting in [look_s, end_s): what a cue that looks back further than the window reads
+    events_look: tuple[Event, ...] = ()
     _nuclei_by: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +58,7 @@ class Slice:
                    transitions=tuple(t for t in transitions if a <= t.to_start_s < b),
                    transitions_all=tuple(t for t in transitions if t.to_start_s < b),
                    events=tuple(e for e in events if a <= e.start_s < b),
+                   events_look=tuple(e for e in events if look <= e.start_s < b),
                    pauses=tuple(p for p in pauses if a <= p.end_s < b),
                    nuclei=tuple((x, t) for x, t in nuclei if a <= t < b),
                    turn_taking=turn_taking, ipu_cache=ipu_cache)

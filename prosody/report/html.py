@@ -26,7 +26,7 @@ from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, t
 from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
 from .review import notes_html
-from .wording import metric_plain, session_warnings, speaker_plain, warmth_plain
+from .wording import feature_word, measure_plain, metric_plain, session_warnings, speaker_plain, warmth_plain
 
 
 
@@ -131,7 +131,7 @@ COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("voice_quality.client.hnr_db", "client harmonics-to-noise", "dB", ".1f", 1, "voice"),
     Metric("voice_quality.client.cpps_db", "client CPPS", "dB", ".1f", 1, "voice"),
     Metric("warmth.score", "warmth", "0-100", ".0f", 1, "warmth"),
-    *(Metric(f"attunement.{kind}.{feat}.value", f"{kind} · {feat}", "", "+.2f", 1, "attunement")
+    *(Metric(f"attunement.{kind}.{feat}.value", f"{kind} · {feature_word(feat)}", "", "+.2f", 1, "attunement")
       for kind in ("proximity", "synchrony", "convergence") for feat in ("pitch", "intensity", "rate")),
     Metric("feedback.srs_total", "client SRS total", "0-40", ".0f", 1, "feedback"),
     Metric("feedback.rating", "client rating", "1-5", ".0f", 1, "feedback"),
@@ -257,9 +257,9 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
         parts.append(_section("turns", "Turns", _turn_chart(doc, stored)))
         parts.append(_section("gaps", "Gaps before answering", _gap_plots(doc)))
     else:
-        parts.append(_section("turns", "Turns", '<p class="muted">One channel: turn-taking between two people '
-                                                 "needs one channel per speaker, so turns and gaps are not "
-                                                 "reported.</p>"))
+        parts.append(_section("turns", "Turns", '<p class="muted">One speaker: turn-taking needs two people\'s '
+                                                 "speech told apart (a channel each, or two voices found in shared "
+                                                 "or mono audio), so turns and gaps are not shown.</p>"))
     parts.append(_section("warmth", "Warmth", _warmth(measures)))
     parts.append(_section("attunement", "Attunement", _attunement(measures)))
     parts.append(_section("phases", "Phases", _phases(measures, speakers, roles)))
@@ -450,10 +450,14 @@ def _warmth(measures) -> str:
         xs = _window_x(scored)
         out.append("<h3>Rolling warmth</h3>")
         early = [x for x in scored if x["warmth"].get("score") is None and x["warmth"].get("not_enough")]
-        if early:
-            out.append(f'<p class="muted">{len(early)} window(s) show no warmth: not enough speech yet '
-                       f'(first: {escape(fmt_clock(float(early[0].get("end_s") or 0.0)))}, '
+        if early:  # (the reason is the measures' own words: "not enough speech yet: ...")
+            out.append(f'<p class="muted">{len(early)} of {len(scored)} windows show no warmth score (the first, '
+                       f'to {escape(fmt_clock(float(early[0].get("end_s") or 0.0)))}: '
                        f'{escape(early[0]["warmth"]["not_enough"])}).</p>')
+        if all(x["warmth"].get("score") is None for x in scored):
+            # no window has a score: two empty charts (axes, legends, no line) said nothing more (walk-through)
+            out.append('<p class="muted">No rolling warmth chart: no window of the session has a score.</p>')
+            return "".join(out)
         out.append(lines(xs, [("warmth", [x["warmth"].get("score") for x in scored], "#1f6fb2")],
                          label="rolling warmth score over the session", y_label="0-100", y_range=(0, 100),
                          x_fmt=fmt_clock))
@@ -464,7 +468,7 @@ def _warmth(measures) -> str:
             for x in scored:
                 cc = next((c for c in x["warmth"].get("components") or [] if c.get("name") == name), None)
                 vals.append(cc.get("contribution") if cc else None)
-            series.append((name.replace("_", " "), vals, ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0", "#b8202f",
+            series.append((warmth_plain(name).label, vals, ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0", "#b8202f",
                                                           "#e08a00", "#2a9d8f", "#555"][j % 8]))
         if series:
             out.append("<h3>Rolling warmth components (contribution)</h3>")
@@ -485,13 +489,14 @@ def _attunement(measures) -> str:
             val, lo, hi = v.get("value"), v.get("chance_low"), v.get("chance_high")
             within = (val is not None and lo is not None and hi is not None and lo <= val <= hi)
             reading = v.get("reading") or ("within chance" if within else "beyond chance" if val is not None else "")
-            rows.append(f'<tr class="{"chance" if within else "beyond"}"><td>{kind}</td><td>{escape(feat)}</td>'
+            rows.append(f'<tr class="{"chance" if within else "beyond"}"><td>{escape(measure_plain(f"attunement.{kind}").label)}</td>'
+                        f'<td>{escape(feature_word(feat))}</td>'
                         f'<td class="n">{escape(_fmt(val, "+.3f"))}</td>'
                         f'<td class="n">{escape(_fmt(lo, "+.3f"))} … {escape(_fmt(hi, "+.3f"))}</td>'
                         f'<td>{escape(reading)}</td></tr>')
     extra = a.get("arousal_coregulation")
     if isinstance(extra, dict):
-        rows.append(f'<tr><td>arousal co-regulation</td><td>arousal</td>'
+        rows.append(f'<tr><td>{escape(measure_plain("attunement.arousal_coregulation").label)}</td><td>arousal</td>'
                     f'<td class="n">{escape(_fmt(extra.get("value"), "+.3f"))}</td>'
                     f'<td class="n">{escape(_fmt(extra.get("chance_low"), "+.3f"))} … '
                     f'{escape(_fmt(extra.get("chance_high"), "+.3f"))}</td>'
@@ -507,7 +512,7 @@ def _attunement(measures) -> str:
             series, bands = [], []
             for feat, c in (("pitch", "#1f6fb2"), ("intensity", "#c0572b"), ("rate", "#4b8b3b")):
                 cell = [((x["attunement"].get(kind) or {}).get(feat) or {}) for x in windows]
-                series.append((feat, [v.get("value") for v in cell], c))
+                series.append((feature_word(feat), [v.get("value") for v in cell], c))
                 bands.append(([v.get("chance_low") for v in cell], [v.get("chance_high") for v in cell], c))
             out.append(f"<h3>Rolling {kind} (shaded: chance interval)</h3>")
             out.append(lines(xs, series, bands=bands, label=f"rolling attunement {kind} per feature with chance",
@@ -615,7 +620,7 @@ def _definitions(measures) -> str:
     rows += "".join(f"<tr><td>{escape(n)}</td><td></td><td>{escape(d)}</td><td>{escape(s)}</td></tr>"
                     for n, d, s in MEASURE_DEFINITIONS)
     for c in ((measures or {}).get("warmth") or {}).get("components") or []:
-        rows += (f'<tr><td>warmth: {escape(str(c.get("name", "")).replace("_", " "))}</td>'
+        rows += (f'<tr><td>warmth: {escape(warmth_plain(str(c.get("name", ""))).label)}</td>'
                  f'<td>{escape(c.get("unit") or "")}</td><td>{escape(c.get("direction") or "")}</td>'
                  f'<td>{escape(c.get("source") or "")}</td></tr>')
     return (f'<table class="definitions"><tr><th>measure</th><th>unit</th><th>definition</th><th>source</th></tr>'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 from .text import html_safe as escape
-from ..moments import KIND_LABELS, Moment
+from ..moments import KIND_LABELS, Moment, numbers_text
 from .wording import fmt_clock
 
 KIND_COLOURS = {"interruption": "#b8202f", "monologue": "#7a4fa0", "silence": "#555", "quick_answers": "#e08a00",
@@ -70,13 +70,13 @@ def moments_section(stored, ms: list[Moment], *, clips: dict | None = None) -> t
         out.append('<p class="muted">Nothing stood out by the current rules. '
                    "<code>prosody moments SESSION</code> with other weights finds more (docs/moments.md).</p>")
         return "moments", "Moments to review", "".join(out)
-    out.append(f'<p>{len(ms)} moments, best first, picked and ranked by the rules in docs/moments.md. '
+    out.append(f'<p>{len(ms)} moment{"" if len(ms) == 1 else "s"}, best first, picked and ranked by the rules in docs/moments.md. '
                f"Hear one: <code>prosody play {stored.info.id} RANK</code>.</p>")
     out.append(_strip(ms, float(doc["duration_s"])))
     items = []
     for m in ms:
         span = fmt_clock(m.start_s) + (f"–{fmt_clock(m.end_s)}" if m.end_s - m.start_s >= 1.0 else "")
-        nums = ", ".join(f"{escape(k.replace('_', ' '))} {v:g}" for k, v in m.numbers)
+        nums = escape(numbers_text(m.numbers))
         clip = ""
         if clips and m.rank in clips:
             uri, a, b = clips[m.rank]

@@ -268,6 +268,17 @@ _WARMTH_SENTENCES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# The attunement features in the therapist's words (the session document keys them pitch, intensity, rate:
+# the report, show, compare, trend and the live view said "intensity" and "rate" where the terminal summary
+# said "loudness" and "pace")
+FEATURE_WORDS = {"pitch": "pitch", "intensity": "loudness", "rate": "pace"}
+
+
+def feature_word(feature: str) -> str:
+    """An attunement feature (``pitch``, ``intensity``, ``rate``) as the views say it."""
+    return FEATURE_WORDS.get(feature, str(feature).replace("_", " "))
+
+
 # Short labels where room is scarce (the live view's 80x24 screen).
 WARMTH_SHORT = {"pitch_raised_share": "pitch raised", "level_raised_share": "louder",
                 "f0_instability_st": "pitch unsteady", "level_instability_db": "volume unsteady",
@@ -336,7 +347,7 @@ def metric_plain(key: str) -> Plain:
         return Plain(key, f"Moments: {KIND_LABELS.get(parts[1], parts[1])}", "n", "count", "prosody moments")
     if parts[0] == "attunement" and len(parts) == 4:
         p = measure_plain(f"attunement.{parts[1]}")
-        return Plain(key, f"{p.label.split(' (')[0]}: {parts[2]}", p.unit, p.direction, p.source)
+        return Plain(key, f"{p.label.split(' (')[0]}: {feature_word(parts[2])}", p.unit, p.direction, p.source)
     if parts[0] == "timing" and len(parts) == 3:
         p = measure_plain(f"timing.{parts[2]}")
         return Plain(key, f"{_ROLE_WORDS.get(parts[1], parts[1]).capitalize()}: {p.label[0].lower()}{p.label[1:]}",
@@ -348,5 +359,6 @@ def metric_plain(key: str) -> Plain:
     return Plain(key, key, "", "", "")
 
 
-__all__ = ["Plain", "WARMTH_SHORT", "SEMITONE_NOTE", "fmt_clock", "fmt_duration", "fmt_value", "measure_plain", "metric_plain",
+__all__ = ["FEATURE_WORDS", "Plain", "WARMTH_SHORT", "SEMITONE_NOTE", "feature_word", "fmt_clock", "fmt_duration",
+           "fmt_value", "measure_plain", "metric_plain",
            "short_source", "speaker_plain", "warmth_plain"]
