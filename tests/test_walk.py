@@ -411,3 +411,16 @@ def test_compare_says_what_st_is(fixture_store):
     text = " ".join(out.split())
     assert "Therapist: pitch variation" in text and " st " in text.split("Therapist: pitch variation")[1][:30]
     assert "st: semitones (one piano key; 2 are a clearly audible step)" in text
+
+
+def test_the_one_voice_assumption_does_not_offer_relabel(monkeypatch):
+    """One voice found (no profile): the assumption's way out names `prosody enrol` only; `relabel`
+    has no second voice to exchange it with and refuses such a session."""
+    import numpy as np
+    import prosody.engine.speakers as speakers
+    from tests.test_diarize_unsure import _planted
+    d = _planted(n_voices=1, share=0.0, son=40.0)
+    monkeypatch.setattr(speakers, "diarize", lambda audio, **kw: d)
+    x = (np.random.default_rng(0).standard_normal(1000 * 160) * 0.01).astype(np.float32)
+    said = [w for w in speakers.attribute(x).warnings if w.startswith("assumption:")]
+    assert len(said) == 1 and "prosody enrol" in said[0] and "relabel" not in said[0], said

@@ -1011,8 +1011,10 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     if naming.assumption:
         # the way out, where the assumption is wrong (a client who spoke first: every figure is the other
         # person's; user walk-through, 2026-12-04)
-        warnings.append(f"assumption: {naming.rule} (if that is the client: `prosody relabel` exchanges the two "
-                        "voices of a saved session; a voice profile, `prosody enrol`, names the therapist)")
+        # one voice found: relabel has no second voice to exchange it with, and refuses
+        warnings.append(f"assumption: {naming.rule} (if that is the client: "
+                        + ("`prosody relabel` exchanges the two voices of a saved session; " if d.n_voices == 2 else "")
+                        + "a voice profile, `prosody enrol`, names the therapist)")
     elif len(naming.distances) == 2 and abs(naming.distances[0] - naming.distances[1]) < PROFILE_MIN_MARGIN:
         warnings.append(f"the voice profile lies about as near both voices (cosine distances "
                         f"{naming.distances[0]:.2f} and {naming.distances[1]:.2f}): which one is the "
