@@ -47,7 +47,7 @@ EXPECTED_INTERVALS = {
     "client turns": [(5.5, 9.0), (15.0, 19.99)],
 }
 EXPECTED_POINTS = {
-    "overlaps": [(5.5, "client")], "interruptions": [(5.5, "client")],
+    "changes in overlap": [(5.5, "client")], "interruptions": [(5.5, "client")],
     "failed interruptions": [(12.0, "client")], "backchannels": [(7.0, "therapist")],
     "bookmarks": [(2.0, TRICKY_CLEAN), (11.5, "")],
     "moments": [(4.0, 'long "monologue"'), (16.0, "a & b")],

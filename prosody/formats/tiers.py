@@ -8,7 +8,7 @@ extra point items a caller adds (supervisor notes, moments to review)::
     therapist speech   |==speech==|      |==speech==|
     therapist turns    |=======turn=============|
     client speech                 |=speech=|   |=speech=|
-    overlaps                              *client
+    changes in overlap                    *client
     interruptions                         *client
     bookmarks                   *"note text"
 
@@ -19,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-EVENT_TIERS = (("overlaps", "overlap"), ("interruptions", "interruption"),
+# "changes in overlap", not "overlaps": the summary's "started while the other spoke" (the JSON's
+# ``overlaps``) counts every start in the other's speech, backchannels too; this tier holds the speaker
+# changes made in overlap only (user walk-through: one word, two counts, 4 against 8)
+EVENT_TIERS = (("changes in overlap", "overlap"), ("interruptions", "interruption"),
                ("failed interruptions", "failed_interruption"), ("backchannels", "backchannel"))
 
 
