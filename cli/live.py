@@ -397,13 +397,46 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
     saved = termios.tcgetattr(fd)
     note: str | None = None
     note_time_s = 0.0
-    try:
+
+    def view_keys() -> None:
         tty.setcbreak(fd)
         # Ctrl-\ (the terminal's SIGQUIT) killed the process unsaved, the whole capture lost: it is no key of
-        # the view while it runs, a byte it ignores; Ctrl-C stops and saves (Ctrl-Z stays the shell's: `fg`)
+        # the view while it runs, a byte it ignores; Ctrl-C stops and saves
         attrs = termios.tcgetattr(fd)
         attrs[6][termios.VQUIT] = _POSIX_VDISABLE
         termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+    live = None
+
+    def on_suspend(signum, frame) -> None:
+        # Ctrl-Z stays the shell's (job control), but the shell gives the terminal back as it keeps it, and
+        # `fg` resumes a view whose keys then waited for Enter and whose Ctrl-\ killed the capture unsaved
+        # (hostile sweep 11): the terminal is left as found, the process stops, and on resume the view takes
+        # its keys again and redraws the whole screen
+        try:
+            if live is not None:
+                console.set_alt_screen(False)
+                console.show_cursor(True)
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        except (OSError, termios.error):  # the terminal is gone: nothing to leave as found
+            pass
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        try:
+            os.kill(os.getpid(), signal.SIGTSTP)  # stops here until `fg` (or `bg`)
+        finally:
+            signal.signal(signal.SIGTSTP, on_suspend)
+        try:
+            view_keys()
+            if live is not None:
+                console.set_alt_screen(True)
+                console.show_cursor(False)
+                live.refresh()
+        except (OSError, termios.error):
+            pass
+
+    old_tstp = signal.signal(signal.SIGTSTP, on_suspend)
+    try:
+        view_keys()
         with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False,
                   redirect_stderr=False) as live:
             while not runner.done:
@@ -431,7 +464,10 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
                             runner.toggle_pause()
                 live.update(live_view(runner.snapshot(), note_input=note), refresh=True)
             live.update(live_view(runner.snapshot(), keys=None), refresh=True)
+            live = None  # leaving the screen (the with keeps its own reference): a Ctrl-Z from here on
+            #              gives back the terminal's keys only, and does not enter the screen again on resume
     finally:
+        signal.signal(signal.SIGTSTP, old_tstp)
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
