@@ -226,7 +226,9 @@ def cmd_live(args, out, err) -> int:
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
                         measures=measures, profile=profile, online=online, online_profile=args.profile or "",
                         online_note=online_note)
-    plain = args.plain or not out.isatty() or not sys.stdin.isatty()
+    # no standard input at all (`<&-`: Python's sys.stdin is None) is no terminal to read keys from: the plain
+    # view, as for a file (it was an internal error, nothing captured)
+    plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty()
     # capture: a signal stops the runner, which saves (a Ctrl-C: exit 130); one more after that
     # (capture stopped, saving) is kept in phase["signal"] and the re-attribution on save is not
     # started; re-attribution: a signal stops that step (_StepInterrupted), the saved session stays;
@@ -380,6 +382,29 @@ def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
             next_t += interval_s
 
 
+def _view_console(out):
+    """A rich console on ``out`` whose size is the terminal's, read at each frame, but never beyond
+    ``TERMINAL_SIZE_MAX`` (2000 x 600, an 8K screen): a terminal that says 10000 x 10000 (its window
+    resized so, or a pseudo-terminal set so) made the view lay out 10^8 cells a frame: its first frame came
+    after 4.3 s, 200 MB written for a 4 s replay (hostile sweep 11). ``COLUMNS``/``LINES`` beyond it are
+    dropped at start (``main._ignore_impossible_terminal_size``)."""
+    from rich.console import Console, ConsoleDimensions
+
+    from .main import TERMINAL_SIZE_MAX
+
+    class BoundedConsole(Console):
+        @property
+        def size(self) -> ConsoleDimensions:
+            width, height = Console.size.fget(self)
+            return ConsoleDimensions(min(width, TERMINAL_SIZE_MAX["COLUMNS"]), min(height, TERMINAL_SIZE_MAX["LINES"]))
+
+        @size.setter
+        def size(self, new_size) -> None:
+            Console.size.fset(self, new_size)
+
+    return BoundedConsole(file=out)
+
+
 _POSIX_VDISABLE = b"\x00"  # a control character set to it is off (Linux, macOS: 0; termios takes bytes)
 
 
@@ -387,12 +412,11 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
     import termios
     import tty
 
-    from rich.console import Console
     from rich.live import Live
 
     from .liveview import live_view
 
-    console = Console(file=out)
+    console = _view_console(out)
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     note: str | None = None
@@ -472,8 +496,6 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
 
 
 def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
-    from rich.console import Console
-
     from .view import summary_view
 
     if result.wanted_path:
@@ -482,7 +504,7 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
     if result.doc is not None:
         live = result.doc["live"]
         if not plain:
-            Console(file=out).print(summary_view(result.doc))
+            _view_console(out).print(summary_view(result.doc))
         out.write(f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
                   f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
                   f"stopped: {result.reason})\n")

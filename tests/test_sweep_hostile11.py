@@ -7,15 +7,23 @@ happened before and what happens now:
    made no bookmark) and the terminal's Ctrl-\\ was back: it killed the capture unsaved (SIGQUIT, no file).
    The view now leaves the terminal as it found it on Ctrl-Z, stops, and on resume takes its keys again
    (cbreak, Ctrl-\\ off) and redraws.
+2. A terminal that says it is 10000 x 10000 (a window resized so: the size is read from the terminal, not
+   ``COLUMNS``/``LINES``, which sweep 8 bounded): the view laid out 10^8 cells a frame; its first frame came
+   after 4.3 s, 200 MB were written for a 4 s replay. The view's size is bounded as those variables are
+   (2000 x 600): 19.7 MB, the first frame at 0.9 s.
+3. ``prosody live`` with standard input closed (``<&-``) and standard output a terminal: an internal error
+   (AttributeError on ``sys.stdin.isatty``), nothing captured. Now the plain view, as for a file.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import select
 import signal
 import sys
+import struct
 import termios
 import time
 from pathlib import Path
@@ -109,3 +117,57 @@ def test_ctrl_backslash_after_ctrl_z_and_fg_loses_no_capture(tmp_path, short_wav
     assert status == 0, (status, shown[-400:])  # before: 131 (killed by SIGQUIT), no file at all
     assert f"saved {out}" in shown and "stopped: end of input" in shown, shown[-400:]
     assert json.loads(out.read_text())["duration_s"] == 8.0
+
+
+# -- 2, 3. a terminal of 10000 x 10000; standard input closed ---------------------------------------------------
+
+def _live_on_terminal(out: Path, wav: Path, *, rows: int, cols: int, close_stdin: bool = False) -> tuple[int, int, str]:
+    """``prosody live --input WAV --speed 2`` on a pseudo-terminal of ``rows`` x ``cols`` (no COLUMNS or
+    LINES: the terminal's own size), standard input closed if asked: (exit status, bytes it wrote, the last
+    of them as text)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        # the environment given whole: COLUMNS and LINES may be in the C environment without being in
+        # os.environ (set under pytest by a library after Python read it), where os.environ.pop leaves them
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        env.update(PYTHONPATH=str(REPO), TERM="xterm")
+        if close_stdin:
+            os.close(0)
+        time.sleep(0.2)  # the size is set before the CLI starts
+        os.execve(sys.executable, [sys.executable, "-m", "prosody_cli.main", "live", "--input", str(wav),
+                                   "--speed", "2", "--output", str(out)], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    n, tail, t0 = 0, b"", time.monotonic()
+    try:
+        while time.monotonic() - t0 < 90:
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                n += len(chunk)
+                tail = (tail + chunk)[-4000:]
+    finally:
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        os.close(fd)
+    return status, n, tail.decode("utf-8", "replace")
+
+
+def test_a_terminal_of_ten_thousand_columns_and_lines_is_drawn_as_an_8k_screen(tmp_path, short_wav):
+    out = tmp_path / "big.json"
+    status, n_bytes, tail = _live_on_terminal(out, short_wav, rows=10000, cols=10000)
+    assert status == 0 and f"saved {out}" in tail, (status, tail[-300:])
+    assert json.loads(out.read_text())["duration_s"] == 8.0
+    # 4 s of replay, 5 frames a second of at most 2000 x 600 cells: 19.7 MB measured; before, 200 MB
+    assert n_bytes < 60_000_000, n_bytes
+
+
+def test_live_with_standard_input_closed_runs_the_plain_view(tmp_path, short_wav):
+    out = tmp_path / "noin.json"
+    status, n_bytes, tail = _live_on_terminal(out, short_wav, rows=40, cols=100, close_stdin=True)
+    assert "internal error" not in tail and "Traceback" not in tail, tail  # before: AttributeError, no file
+    assert status == 0 and f"saved {out}" in tail and "stopped: end of input" in tail, (status, tail[-300:])
+    assert json.loads(out.read_text())["duration_s"] == 8.0
+    assert "\x1b[?1049h" not in tail  # the plain view: no full screen
