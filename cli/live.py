@@ -492,7 +492,12 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
             #              gives back the terminal's keys only, and does not enter the screen again on resume
     finally:
         signal.signal(signal.SIGTSTP, old_tstp)
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        try:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        except termios.error as exc:  # the terminal is gone (closed: SIGHUP): nothing to give back; the
+            # saved session is said on stderr, where it may still be read (a log); this was an internal error
+            if sys.exc_info()[0] is None:
+                raise OSError(exc.args[0], f"the terminal is gone ({exc.args[-1]})") from None
 
 
 def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:

@@ -13,6 +13,10 @@ happened before and what happens now:
    (2000 x 600): 19.7 MB, the first frame at 0.9 s.
 3. ``prosody live`` with standard input closed (``<&-``) and standard output a terminal: an internal error
    (AttributeError on ``sys.stdin.isatty``), nothing captured. Now the plain view, as for a file.
+4. The terminal of the full-screen view closed (SIGHUP) with standard error into a log: the session was saved
+   (stopped: SIGHUP) but the log said ``internal error (error: (5, 'Input/output error'))`` (giving the gone
+   terminal its modes back failed), not where. Now the log says the view's output was closed and ``saved PATH
+   (...; stopped: SIGHUP)``.
 """
 from __future__ import annotations
 
@@ -171,3 +175,32 @@ def test_live_with_standard_input_closed_runs_the_plain_view(tmp_path, short_wav
     assert status == 0 and f"saved {out}" in tail and "stopped: end of input" in tail, (status, tail[-300:])
     assert json.loads(out.read_text())["duration_s"] == 8.0
     assert "\x1b[?1049h" not in tail  # the plain view: no full screen
+
+
+# -- 4. the terminal closed under the full-screen view ----------------------------------------------------------
+
+def test_the_terminal_closed_under_the_view_saves_and_says_where_in_the_log(tmp_path, short_wav):
+    out, log = tmp_path / "hup.json", tmp_path / "live.log"
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(PYTHONPATH=str(REPO), COLUMNS="100", LINES="40", TERM="xterm")
+        e = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(e, 2)  # prosody live ... 2>live.log
+        os.execv(sys.executable, [sys.executable, "-m", "prosody_cli.main", "live", "--input", str(short_wav),
+                                  "--speed", "1", "--output", str(out)])
+    shown, t0 = b"", time.monotonic()
+    try:
+        while b"capture" not in shown and time.monotonic() - t0 < 30:
+            if select.select([fd], [], [], 0.05)[0]:
+                shown += os.read(fd, 65536)
+        time.sleep(0.5)
+    finally:
+        os.close(fd)  # the terminal window closed: SIGHUP, and every write to it fails
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    said = log.read_text()
+    assert "internal error" not in said and "Traceback" not in said, said  # before: internal error (EIO)
+    assert f"saved {out} (" in said and "stopped: SIGHUP" in said, said
+    assert said.startswith("prosody: error: the output of the live view was closed"), said
+    assert status == 1
+    doc = json.loads(out.read_text())
+    assert doc["live"]["stop_reason"] == "SIGHUP" and 0 < doc["duration_s"] < 8.0
