@@ -32,6 +32,8 @@ import termios
 import time
 from pathlib import Path
 
+from tests.conftest import one_line_error
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -204,3 +206,26 @@ def test_the_terminal_closed_under_the_view_saves_and_says_where_in_the_log(tmp_
     assert status == 1
     doc = json.loads(out.read_text())
     assert doc["live"]["stop_reason"] == "SIGHUP" and 0 < doc["duration_s"] < 8.0
+
+
+# -- 5. --device of nothing but spaces ----------------------------------------------------------------------------
+
+def test_an_empty_device_name_picks_no_device(tmp_path, monkeypatch, capsys):
+    """``--device ''`` (or spaces): "" is part of every name, and the line said
+    ``'' matches 3 input devices (0 = ...; 1 = ...)``, as if a longer name would do. Now it says the name is
+    empty; one line, exit 2, no session file."""
+    import prosody.live.devices as devices
+    from prosody.live.devices import InputDevice
+    from prosody_cli.main import main
+    inputs = [InputDevice("0", "USB Mic (ALSA)", "microphone", 1, 48000.0, "portaudio", True),
+              InputDevice("1", "USB Mic 2 (ALSA)", "microphone", 2, 48000.0, "portaudio"),
+              InputDevice("2", "Webcam (ALSA)", "microphone", 1, 48000.0, "portaudio")]
+    monkeypatch.setattr(devices, "portaudio_inputs", lambda: inputs)
+    monkeypatch.setattr(devices, "pulse_sources", lambda: [])
+    for argv in (["--device", ""], ["--device", "   "]):
+        out = tmp_path / "s.json"
+        rc = main(["live", "--plain", "--duration", "1", "--output", str(out), *argv])
+        err = capsys.readouterr().err
+        one_line_error(rc, err)
+        assert "empty device name" in err and "matches" not in err, err
+        assert not out.exists()
