@@ -32,7 +32,7 @@ import termios
 import time
 from pathlib import Path
 
-from tests.conftest import one_line_error
+from tests.conftest import count_rows, export_saved, one_line_error, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -229,3 +229,52 @@ def test_an_empty_device_name_picks_no_device(tmp_path, monkeypatch, capsys):
         one_line_error(rc, err)
         assert "empty device name" in err and "matches" not in err, err
         assert not out.exists()
+
+
+
+# -- 6. an imported speaker's figures checked against its frames ------------------------------------------------
+
+def test_import_refuses_speaker_figures_its_frames_contradict(tmp_path, short_wav):
+    import numpy as np
+    js, npz = export_saved(tmp_path, short_wav)
+    doc = json.loads(js.read_text())
+    th = doc["speakers"]["therapist"]
+    arrays = dict(np.load(npz))
+    names = [str(x) for x in arrays["speakers"]]
+    i = names.index("therapist")
+    n_speech = int(arrays[f"s{i}_is_speech"].sum())
+    assert th["speech_s"] == round(n_speech * 0.01, 4) and 100.0 < th["f0_median_hz"] < 300.0
+    store = tmp_path / "dst"
+
+    def attempt(name: str, change_doc=None, change_frames=None) -> tuple[int, str]:
+        d, a = json.loads(json.dumps(doc)), {k: v.copy() for k, v in arrays.items()}
+        if change_doc:
+            change_doc(d)
+        if change_frames:
+            change_frames(a)
+        d["prosody_store"]["frames_file"] = f"{name}.frames.npz"
+        np.savez_compressed(tmp_path / f"{name}.frames.npz", **a)
+        (tmp_path / f"{name}.json").write_text(json.dumps(d))
+        rc, out, err = run_cli("import", tmp_path / f"{name}.json", "--new-id", "--store", store)
+        return rc, err
+
+    def no_pitch(a):
+        a[f"s{i}_f0_hz"][:] = np.nan
+
+    rc, err = attempt("nan", change_frames=no_pitch)  # before: imported, "Typical pitch 177 Hz" shown
+    one_line_error(rc, err)
+    assert f"speakers.therapist.f0_median_hz = {th['f0_median_hz']!r}, but none of therapist's {n_speech} speech " \
+           "frames" in err and "holds a f0_hz value" in err, err
+    rc, err = attempt("long", change_doc=lambda d: d["speakers"]["therapist"].update(speech_s=7.0))
+    one_line_error(rc, err)
+    assert f"speakers.therapist.speech_s = 7.0, but" in err and f"holds {n_speech} speech frames" in err, err
+    rc, err = attempt("high", change_doc=lambda d: d["speakers"]["therapist"].update(f0_median_hz=900.0))
+    one_line_error(rc, err)
+    assert "speakers.therapist.f0_median_hz = 900.0, but therapist's speech frames" in err, err
+    rc, err = attempt("loud", change_doc=lambda d: d["speakers"]["client"].update(rms_db_median=-1.0))
+    one_line_error(rc, err)
+    assert "speakers.client.rms_db_median = -1.0, but client's speech frames" in err, err
+    assert not (store / "sessions.db").exists() or count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 0
+    rc, err = attempt("same")  # as exported: taken
+    assert rc == 0, err
+    assert count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 1
