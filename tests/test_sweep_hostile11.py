@@ -17,6 +17,13 @@ happened before and what happens now:
    (stopped: SIGHUP) but the log said ``internal error (error: (5, 'Input/output error'))`` (giving the gone
    terminal its modes back failed), not where. Now the log says the view's output was closed and ``saved PATH
    (...; stopped: SIGHUP)``.
+5. ``live --device ''`` (or spaces): "" is part of every name; it said ``'' matches 3 input devices``. Now
+   one line saying the name is empty.
+6. ``import`` took a speaker's figures that its own frames contradict: a pitch median of 178 Hz over frames
+   whose pitch is all NaN (the report then said the trace was missing beside 178 Hz), 7.0 s of speech over
+   4.89 s of speech frames, a pitch median above every frame's pitch, a level median above every frame's.
+   Refused in one line naming the field and what the frames hold (not recomputed: the other figures would be
+   left disagreeing).
 """
 from __future__ import annotations
 
