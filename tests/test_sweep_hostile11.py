@@ -24,6 +24,10 @@ happened before and what happens now:
    4.89 s of speech frames, a pitch median above every frame's pitch, a level median above every frame's.
    Refused in one line naming the field and what the frames hold (not recomputed: the other figures would be
    left disagreeing).
+7. The batch table and the frames CSV guarded a typed cell starting with ``= + - @`` but not with their
+   full-width forms ``＝ ＋ － ＠`` (U+FF1D, U+FF0B, U+FF0D, U+FF20), which a spreadsheet or an input method
+   may normalise to the ASCII ones (not seen run here: no spreadsheet is installed). Guarded now, at a
+   cell's start and after a separator, and read back exactly.
 """
 from __future__ import annotations
 
@@ -285,3 +289,59 @@ def test_import_refuses_speaker_figures_its_frames_contradict(tmp_path, short_wa
     rc, err = attempt("same")  # as exported: taken
     assert rc == 0, err
     assert count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 1
+
+
+
+# -- 7. full-width formula signs in the CSVs ---------------------------------------------------------------------
+
+FULL_WIDTH = ("\uff1dHYPERLINK(\"http://x/\"&A1)", "\uff0b1+1", "\uff0dcmd", "\uff20SUM(A1)")
+
+
+def _full_width_formula_cells(text: str) -> list[str]:
+    """Cells of ``text`` as a spreadsheet may cut them (at ",", ";", tab and every line break, whatever the
+    quotes) that start with a full-width formula sign."""
+    import re
+    cells = [c[1:] if c.startswith('"') else c
+             for line in re.split(r"\r\n|\r|\n", text) for sep in (",", ";", "\t") for c in line.split(sep)]
+    return [c for c in cells if c.startswith(("\uff1d", "\uff0b", "\uff0d", "\uff20"))]
+
+
+def test_full_width_formula_signs_are_guarded_in_the_batch_table_and_read_back(tmp_path):
+    from prosody.batch.runner import LIST_SEPARATOR, TABLE_COLUMNS, read_table_csv, write_table
+    rows = []
+    for i, name in enumerate(FULL_WIDTH):
+        r = {c: None for c in dict(TABLE_COLUMNS)}
+        r.update(session_id=i + 1, uid=f"u{i}", file=f"/a/{name}.wav", therapist=name, client="C-1",
+                 speakers=LIST_SEPARATOR.join(("therapist", name)), tags=LIST_SEPARATOR.join(("intake", name)),
+                 duration_s=61.25, turn_taking=True)
+        rows.append(r)
+    (path,) = write_table(rows, tmp_path / "t", parquet=False)
+    text = path.read_bytes().decode("utf-8")
+    assert _full_width_formula_cells(text) == []  # before: every name, at a cell's start and after ";"
+    assert "'\uff1dHYPERLINK" in text
+    back = read_table_csv(path)
+    assert [r["therapist"] for r in back] == list(FULL_WIDTH)
+    assert [r["tags"] for r in back] == [f"intake;{n}" for n in FULL_WIDTH]
+
+
+def test_full_width_formula_signs_are_guarded_in_the_frames_csv(tmp_path, short_wav):
+    out = tmp_path / "f.csv"
+    rc, _, err = run_cli("analyze", short_wav, "--frames", out, "--quiet", "--no-progress",
+                         "--channels", "\uff1dA1=left,c;\uff20SUM(A1)=right")
+    assert rc == 0, err
+    text = out.read_bytes().decode("utf-8")
+    assert _full_width_formula_cells(text) == []
+    assert text.split("\r\n")[1].split(",")[1] == "'\uff1dA1"
+
+
+def test_the_guard_with_full_width_signs_is_undone_exactly():
+    import random
+
+    from prosody.typed_text import from_spreadsheet_cell, spreadsheet_cell
+    rnd = random.Random(11)
+    alphabet = "=+-@\t\r\n',;a\uff1d\uff0b\uff0d\uff20\uff07"
+    for _ in range(20000):
+        s = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 9)))
+        assert from_spreadsheet_cell(spreadsheet_cell(s)) == s, s
+    for s in ("a\uff1db", "x\uff0d1", "Zo\u00eb", "\uff21\uff22"):  # not at a cell's start: unchanged
+        assert spreadsheet_cell(s) == s
