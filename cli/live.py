@@ -255,7 +255,11 @@ def cmd_live(args, out, err) -> int:
     # SIGINT too, from before capture starts, whatever this process inherited: a script's background
     # job (`prosody live ... &`) starts with SIGINT ignored and main() leaves it so; taken over only
     # on main's KeyboardInterrupt, every Ctrl-C was then ignored and capture ran on
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    # SIGHUP not where it comes ignored: `nohup prosody live ...` (or `trap '' HUP`) asks the capture to outlive its
+    # terminal, and taking SIGHUP over stopped it when the terminal closed (hostile sweep 11: 3.2 s of 8 saved)
+    taken = [signal.SIGINT, signal.SIGTERM] + ([] if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+                                               else [signal.SIGHUP])
+    old = {s: signal.signal(s, on_signal) for s in taken}
     try:
         runner.start()
         view_lost = None

@@ -28,6 +28,9 @@ happened before and what happens now:
    full-width forms ``＝ ＋ － ＠`` (U+FF1D, U+FF0B, U+FF0D, U+FF20), which a spreadsheet or an input method
    may normalise to the ASCII ones (not seen run here: no spreadsheet is installed). Guarded now, at a
    cell's start and after a separator, and read back exactly.
+8. ``nohup prosody live ...`` (SIGHUP inherited ignored, to outlive the terminal): live took SIGHUP over, so
+   the terminal closing stopped the capture (3.2 s of an 8 s replay saved, "stopped: SIGHUP"). An ignored
+   SIGHUP is left ignored; capture runs on to its end. Not ignored, SIGHUP stops and saves as before.
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ import os
 import pty
 import select
 import signal
+import subprocess
 import sys
 import struct
 import termios
@@ -345,3 +349,29 @@ def test_the_guard_with_full_width_signs_is_undone_exactly():
         assert from_spreadsheet_cell(spreadsheet_cell(s)) == s, s
     for s in ("a\uff1db", "x\uff0d1", "Zo\u00eb", "\uff21\uff22"):  # not at a cell's start: unchanged
         assert spreadsheet_cell(s) == s
+
+
+
+# -- 8. nohup ----------------------------------------------------------------------------------------------------
+
+def _live_hung_up(out: Path, wav: Path, *, hup_ignored: bool) -> dict:
+    """``prosody live --input WAV --plain`` (as ``nohup`` starts it when ``hup_ignored``), SIGHUP sent once its
+    first line is out; the saved session."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--input", str(wav), "--plain",
+                             "--interval-s", "0.5", "--speed", "2", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if hup_ignored else None)
+    first = proc.stdout.readline()
+    assert first.startswith(b"[00:0"), first
+    proc.send_signal(signal.SIGHUP)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"saved " in rest, (proc.returncode, rest)
+    return json.loads(out.read_text())
+
+
+def test_nohup_live_outlives_its_terminal(tmp_path, short_wav):
+    doc = _live_hung_up(tmp_path / "nohup.json", short_wav, hup_ignored=True)
+    assert doc["live"]["stop_reason"] == "end of input" and doc["duration_s"] == 8.0  # before: SIGHUP, ~3 s
+    doc = _live_hung_up(tmp_path / "hup.json", short_wav, hup_ignored=False)  # as before: stops and saves
+    assert doc["live"]["stop_reason"] == "SIGHUP" and 0 < doc["duration_s"] < 8.0
