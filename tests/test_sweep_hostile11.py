@@ -30,7 +30,9 @@ happened before and what happens now:
    cell's start and after a separator, and read back exactly.
 8. ``nohup prosody live ...`` (SIGHUP inherited ignored, to outlive the terminal): live took SIGHUP over, so
    the terminal closing stopped the capture (3.2 s of an 8 s replay saved, "stopped: SIGHUP"). An ignored
-   SIGHUP is left ignored; capture runs on to its end. Not ignored, SIGHUP stops and saves as before.
+   SIGHUP is left ignored; capture runs on to its end. Not ignored, SIGHUP stops and saves as before. So for
+   the store commands that wait for signals (``delete``, ``import``, ``enrol --delete``): a hangup under
+   ``nohup`` was said as ``stopped by SIGHUP``, exit 129, after a delete that nothing had stopped.
 """
 from __future__ import annotations
 
@@ -375,3 +377,18 @@ def test_nohup_live_outlives_its_terminal(tmp_path, short_wav):
     assert doc["live"]["stop_reason"] == "end of input" and doc["duration_s"] == 8.0  # before: SIGHUP, ~3 s
     doc = _live_hung_up(tmp_path / "hup.json", short_wav, hup_ignored=False)  # as before: stops and saves
     assert doc["live"]["stop_reason"] == "SIGHUP" and 0 < doc["duration_s"] < 8.0
+
+
+
+def test_nohup_delete_is_not_said_stopped_by_a_hangup(tmp_path, short_wav):
+    from tests.conftest import planted_batch
+    from tests.test_sweep_hostile6 import SIGNAL_AFTER_STORE_COMMIT
+    store, _ = planted_batch(tmp_path, short_wav)
+    r = subprocess.run([sys.executable, "-c", SIGNAL_AFTER_STORE_COMMIT, "delete", "1", "--store", str(store)],
+                       capture_output=True, text=True, cwd=REPO, timeout=120,
+                       env={**os.environ, "H6_SIGNAL": "SIGHUP", "PYTHONPATH": str(REPO)},
+                       preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup starts it
+    assert r.returncode == 0 and r.stdout == "deleted session 1\n", (r.returncode, r.stdout, r.stderr)
+    assert "stopped by SIGHUP" not in r.stderr, r.stderr  # before: "stopped by SIGHUP; ...", exit 129
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert os.listdir(store / "frames") == []
