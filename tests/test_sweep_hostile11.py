@@ -33,6 +33,11 @@ happened before and what happens now:
    SIGHUP is left ignored; capture runs on to its end. Not ignored, SIGHUP stops and saves as before. So for
    the store commands that wait for signals (``delete``, ``import``, ``enrol --delete``): a hangup under
    ``nohup`` was said as ``stopped by SIGHUP``, exit 129, after a delete that nothing had stopped.
+9. ``live --therapist-device M --client-device M`` (one device named twice, or by two names, no channels or
+   the same channel): both people were given the same sound; a PulseAudio monitor opened twice captured and
+   saved a session of two identical speakers (a hardware device refuses its second opening: "cannot open
+   device"). Refused before anything opens, in one line saying to give --device with --channels. One
+   device's two different channels stay allowed (tests/test_live_capture.py's one-clock check).
 """
 from __future__ import annotations
 
@@ -392,3 +397,49 @@ def test_nohup_delete_is_not_said_stopped_by_a_hangup(tmp_path, short_wav):
     assert "stopped by SIGHUP" not in r.stderr, r.stderr  # before: "stopped by SIGHUP; ...", exit 129
     assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
     assert os.listdir(store / "frames") == []
+
+
+
+# -- 9. one device given as both people's ---------------------------------------------------------------------
+
+def test_one_device_given_twice_for_the_same_sound_is_refused(tmp_path):
+    import pytest
+
+    from tests.pulse import PulseServer, unavailable_reason
+    why = unavailable_reason()
+    if why:
+        pytest.skip(why)
+    server = PulseServer()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001  (any failure to start means: cannot test here)
+        server.stop()
+        pytest.skip(f"cannot start a private PulseAudio server: {exc}")
+    try:
+        mon = server.null_sink("room")
+        env = {**server.env, "PYTHONPATH": str(REPO)}
+        for i, extra in enumerate(([], ["--therapist-channel", "2", "--client-channel", "2"])):
+            out = tmp_path / f"s{i}.json"
+            r = subprocess.run([sys.executable, "-m", "prosody_cli.main", "live", "--therapist-device", mon,
+                                "--client-device", mon, *extra, "--output", str(out), "--plain", "--duration", "1"],
+                               env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            one_line_error(r.returncode, r.stderr)  # before: exit 0, a session of two identical speakers saved
+            assert "give both people the same sound" in r.stderr and "--device with --channels" in r.stderr, r.stderr
+            assert ("the mix of its channels" if not extra else "its channel 2") in r.stderr, r.stderr
+            assert not out.exists()
+    finally:
+        server.stop()
+
+
+def test_a_device_channel_that_does_not_exist_names_the_device_not_a_file(monkeypatch, capsys, tmp_path):
+    import prosody.live.devices as devices
+    from prosody.live.devices import InputDevice
+    from prosody_cli.main import main
+    monkeypatch.setattr(devices, "portaudio_inputs",
+                        lambda: [InputDevice("1", "Headset (ALSA)", "microphone", 2, 48000.0, "portaudio", True)])
+    monkeypatch.setattr(devices, "pulse_sources", lambda: [])
+    rc = main(["live", "--plain", "--duration", "1", "--output", str(tmp_path / "s.json"), "--device", "1",
+               "--channels", "therapist=3,client=1"])
+    err = capsys.readouterr().err
+    one_line_error(rc, err)
+    assert err.endswith("channel '3' does not exist; device Headset (ALSA) has 2 channel(s)\n"), err  # "the file"
