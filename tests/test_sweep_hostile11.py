@@ -38,6 +38,11 @@ happened before and what happens now:
    saved a session of two identical speakers (a hardware device refuses its second opening: "cannot open
    device"). Refused before anything opens, in one line saying to give --device with --channels. One
    device's two different channels stay allowed (tests/test_live_capture.py's one-clock check).
+10. Standard output or error closed when prosody starts (``>&-``, ``2>&-``: a cron job, a daemon): Python makes
+    ``sys.stdout``/``sys.stderr`` None and every command ended in ``internal error (AttributeError: 'NoneType'
+    object has no attribute 'write')``: ``analyze --json F 2>&-`` wrote no F (exit 1), ``live ... >&-``
+    captured nothing. The descriptors are opened on /dev/null (no later file takes their number); a closed
+    standard output is said as any failing one (``cannot write to standard output: Bad file descriptor``).
 """
 from __future__ import annotations
 
@@ -443,3 +448,45 @@ def test_a_device_channel_that_does_not_exist_names_the_device_not_a_file(monkey
     err = capsys.readouterr().err
     one_line_error(rc, err)
     assert err.endswith("channel '3' does not exist; device Headset (ALSA) has 2 channel(s)\n"), err  # "the file"
+
+
+
+# -- 10. standard output or error closed -------------------------------------------------------------------------
+
+def _run_closed(argv: list[str], *, close: tuple[int, ...], cwd: Path) -> subprocess.CompletedProcess:
+    """``prosody ARGV`` with the descriptors ``close`` closed, as ``>&-`` / ``2>&-`` leave them."""
+    def closing():
+        for fd in close:
+            os.close(fd)
+    return subprocess.run([sys.executable, "-m", "prosody_cli.main", *argv], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)}, preexec_fn=closing)
+
+
+def test_closed_standard_error_loses_no_output(tmp_path, short_wav):
+    out = tmp_path / "a.json"
+    r = _run_closed(["analyze", str(short_wav), "--json", str(out), "--quiet", "--no-progress"], close=(2,),
+                    cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == ""  # before: exit 1 (an internal error no one could read), no file
+    assert json.loads(out.read_text())["duration_s"] == 8.0
+
+
+def test_closed_standard_output_is_said_as_a_failing_one(tmp_path, short_wav):
+    store = tmp_path / "st"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    r = _run_closed(["sessions", "--store", str(store)], close=(1,), cwd=tmp_path)
+    one_line_error(r.returncode, r.stderr, code=1)  # before: internal error (AttributeError ...)
+    assert r.stderr == "prosody: error: cannot write to standard output: Bad file descriptor\n"
+    r = _run_closed(["delete", "1", "--store", str(store)], close=(1,), cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr == ("prosody: error: cannot write to standard output (Bad file "
+                                              "descriptor); done: deleted session 1\n"), r.stderr
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+
+
+def test_live_with_standard_output_closed_saves_what_it_captured(tmp_path, short_wav):
+    out = tmp_path / "l.json"
+    r = _run_closed(["live", "--input", str(short_wav), "--speed", "4", "--interval-s", "0.5", "--output", str(out)],
+                    close=(1,), cwd=tmp_path)
+    assert "internal error" not in r.stderr, r.stderr  # before: internal error, nothing captured, no file
+    assert r.returncode == 1 and f"saved {out} (" in r.stderr and "stopped: output closed" in r.stderr, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["live"]["stop_reason"] == "output closed" and 0 < doc["duration_s"] <= 8.0
