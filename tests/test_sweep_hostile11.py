@@ -43,6 +43,8 @@ happened before and what happens now:
     object has no attribute 'write')``: ``analyze --json F 2>&-`` wrote no F (exit 1), ``live ... >&-``
     captured nothing. The descriptors are opened on /dev/null (no later file takes their number); a closed
     standard output is said as any failing one (``cannot write to standard output: Bad file descriptor``).
+11. ``play SESSION MOMENT --device 99999999999999999999999``: ``internal error (OverflowError: int too big to
+    convert)``; now one line (``cannot play on output device ...``), exit 2, as for any device not there.
 """
 from __future__ import annotations
 
@@ -490,3 +492,19 @@ def test_live_with_standard_output_closed_saves_what_it_captured(tmp_path, short
     assert r.returncode == 1 and f"saved {out} (" in r.stderr and "stopped: output closed" in r.stderr, r.stderr
     doc = json.loads(out.read_text())
     assert doc["live"]["stop_reason"] == "output closed" and 0 < doc["duration_s"] <= 8.0
+
+
+
+# -- 11. play --device beyond a C int -----------------------------------------------------------------------------
+
+def test_play_on_a_device_number_beyond_any_is_one_line(tmp_path):
+    store = tmp_path / "st"
+    rc, _, err = run_cli("analyze", REPO / "fixtures" / "dialogue.flac", "--save", "--store", store, "--quiet",
+                         "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("moments", "1", "--store", store)
+    assert rc == 0 and " 1  0:" in out, out  # the fixture has a moment to play
+    for device in ("99999999999999999999999", str(2 ** 31)):
+        rc, out, err = run_cli("play", "1", "1", "--store", store, "--device", device)
+        one_line_error(rc, err)  # before: internal error (OverflowError: int too big to convert), exit 1
+        assert err.startswith(f"prosody: error: cannot play on output device {device}: "), err
