@@ -510,14 +510,23 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
     if result.wanted_path:
         err.write(f"prosody: error: could not write {terminal_safe(result.wanted_path)}; the session is saved in "
                   f"{terminal_safe(result.output_path)} instead\n")
+    unsaid = False
     if result.doc is not None:
         live = result.doc["live"]
-        if not plain:
-            _view_console(out).print(summary_view(result.doc))
-        out.write(f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
-                  f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
-                  f"stopped: {result.reason})\n")
-        out.flush()
+        saved = (f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
+                 f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
+                 f"stopped: {result.reason})\n")
+        try:
+            if not plain:
+                _view_console(out).print(summary_view(result.doc))
+            out.write(saved)
+            out.flush()
+        except OSError as exc:  # the terminal closed under the plain view (SIGHUP), a reader gone after the view:
+            # where the session is saved is said on stderr (a log), not lost with the line (hostile sweep 11)
+            _drop_output(out)
+            err.write(f"prosody: error: cannot write to standard output ({terminal_safe(exc.strerror or exc)}); "
+                      f"{saved}")
+            unsaid = True
     if result.record_error:
         err.write(f"prosody: error: {terminal_safe(result.record_error)}\n")
     if result.error:
@@ -525,7 +534,7 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
                  if result.doc is not None else "")
         err.write(f"prosody: error: {terminal_safe(result.reason)}: {terminal_safe(result.error)}{where}\n")
         return EXIT_ERROR
-    if result.record_error:
+    if result.record_error or unsaid:
         return EXIT_ERROR
     if result.wanted_path:
         return EXIT_ERROR

@@ -45,6 +45,9 @@ happened before and what happens now:
     standard output is said as any failing one (``cannot write to standard output: Bad file descriptor``).
 11. ``play SESSION MOMENT --device 99999999999999999999999``: ``internal error (OverflowError: int too big to
     convert)``; now one line (``cannot play on output device ...``), exit 2, as for any device not there.
+12. The terminal of the *plain* view closed (SIGHUP), stderr into a log: saved, but the log said only
+    ``cannot write to standard output: Input/output error`` (the ``saved PATH`` line failed on the dead
+    terminal). Now that line goes to stderr with why: ``cannot write to standard output (...); saved PATH``.
 """
 from __future__ import annotations
 
@@ -209,6 +212,39 @@ def test_live_with_standard_input_closed_runs_the_plain_view(tmp_path, short_wav
 
 
 # -- 4. the terminal closed under the full-screen view ----------------------------------------------------------
+
+def _hung_up_with_a_log(out: Path, log: Path, wav: Path, extra: list[str], drawn: bytes) -> int:
+    """``prosody live --input WAV EXTRA 2>LOG`` on a pseudo-terminal that is closed (SIGHUP, every write to it
+    failing) once ``drawn`` is shown: the exit status."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(PYTHONPATH=str(REPO), COLUMNS="100", LINES="40", TERM="xterm")
+        e = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(e, 2)  # prosody live ... 2>live.log
+        os.execv(sys.executable, [sys.executable, "-m", "prosody_cli.main", "live", "--input", str(wav),
+                                  "--speed", "1", "--output", str(out), *extra])
+    shown, t0 = b"", time.monotonic()
+    try:
+        while drawn not in shown and time.monotonic() - t0 < 30:
+            if select.select([fd], [], [], 0.05)[0]:
+                shown += os.read(fd, 65536)
+        time.sleep(0.5)
+    finally:
+        os.close(fd)  # the terminal window closed: SIGHUP, and every write to it fails
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return status
+
+
+def test_the_terminal_closed_under_the_plain_view_says_where_it_saved_in_the_log(tmp_path, short_wav):
+    out, log = tmp_path / "plain.json", tmp_path / "plain.log"
+    status = _hung_up_with_a_log(out, log, short_wav, ["--plain", "--interval-s", "0.3"], b"[00:0")
+    said = log.read_text()
+    assert status == 1 and "Traceback" not in said, (status, said)
+    assert said == (f"prosody: error: cannot write to standard output (Input/output error); saved {out} ("
+                    + said.split(f"saved {out} (", 1)[-1]), said  # before: no "saved" line at all
+    assert said.endswith("; stopped: SIGHUP)\n") and said.count("\n") == 1, said
+    assert json.loads(out.read_text())["live"]["stop_reason"] == "SIGHUP"
+
 
 def test_the_terminal_closed_under_the_view_saves_and_says_where_in_the_log(tmp_path, short_wav):
     out, log = tmp_path / "hup.json", tmp_path / "live.log"
