@@ -332,14 +332,15 @@ def test_import_refuses_speaker_figures_its_frames_contradict(tmp_path, short_wa
            "frames" in err and "holds a f0_hz value" in err, err
     rc, err = attempt("long", change_doc=lambda d: d["speakers"]["therapist"].update(speech_s=7.0))
     one_line_error(rc, err)
-    assert f"speakers.therapist.speech_s = 7.0, but" in err and f"holds {n_speech} speech frames" in err, err
+    assert "speakers.therapist.speech_s = 7.0, but" in err and f"holds {n_speech} speech frames" in err, err
     rc, err = attempt("high", change_doc=lambda d: d["speakers"]["therapist"].update(f0_median_hz=900.0))
     one_line_error(rc, err)
     assert "speakers.therapist.f0_median_hz = 900.0, but therapist's speech frames" in err, err
     rc, err = attempt("loud", change_doc=lambda d: d["speakers"]["client"].update(rms_db_median=-1.0))
     one_line_error(rc, err)
     assert "speakers.client.rms_db_median = -1.0, but client's speech frames" in err, err
-    assert not (store / "sessions.db").exists() or count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 0
+    assert not (store / "sessions.db").exists() \
+        or count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 0
     rc, err = attempt("same")  # as exported: taken
     assert rc == 0, err
     assert count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 1

@@ -677,7 +677,8 @@ def parse_channel_map(text: str, *, n_channels: int, holder: str = "the file") -
                 raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}")
             idx = int(ch) - 1
         if not 0 <= idx < n_channels:
-            raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; {holder} has {n_channels} channel(s)")
+            raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; {holder} has {n_channels} "
+                             "channel(s)")
         if spk in out:
             raise InputError(f"--channels {text!r}: speaker {spk!r} named twice; give each channel its own speaker")
         out[spk] = idx
