@@ -53,7 +53,8 @@ happened before and what happens now:
     stopped, though the sound server held what the device recorded meanwhile; all of it and everything after
     was lost (a 25 s Ctrl-Z of a 31 s session: 2.36 s saved). A gap in the reader's own checks (over 1 s) now
     moves the watchdog's clock on by that gap: 30.42 s saved of 31.0 s, the burst's overflow of the 10 s
-    queue said as dropped blocks (replaced by silence, the timeline kept). A real stall is still caught.
+    queue said as dropped blocks (replaced by silence, the timeline kept; 296 blocks, 5.9 s). A device's queue
+    now holds 60 s: 30.3 s saved, nothing dropped. A real stall is still caught.
     (The end-to-end check under PulseAudio passes on the old code too when the first block after the resume
     beats the reader's check, a race; the check of the watchdog itself fails on it.)
 """
@@ -596,6 +597,7 @@ def test_a_device_capture_stopped_and_resumed_is_not_taken_for_a_lost_device(tmp
         assert doc["live"]["stop_reason"] == "SIGTERM", (doc["live"], err)  # before: "device lost", at ~1 s
         assert proc.returncode == 0, err
         assert doc["duration_s"] >= wall_s - 1.5, (doc["duration_s"], wall_s)  # the stopped stretch is there
+        assert doc["capture"]["dropped_blocks"] == 0, doc["capture"]
     finally:
         server.stop()
 
@@ -620,3 +622,23 @@ def test_a_device_that_stalls_while_the_reader_runs_is_still_lost():
     src._last_check_s, src._last_item_s = now - 7.0, [now - 7.05]  # the whole process was away 7 s
     src._check_alive()  # not lost: the stall counts from now
     assert src._last_item_s[0] >= now - 0.1
+
+
+
+def test_a_device_queue_holds_what_a_sound_server_delivers_after_a_long_stop(monkeypatch):
+    """The burst on resume after a 25 s stop (PulseAudio, 16 kHz stereo) overflowed the 10 s queue between a
+    device's callback and the analysis: 5.9 s replaced by silence. One device (20 ms blocks) and two (5 ms)
+    hold 60 s now."""
+    import prosody.live.capture as capture
+    from prosody.live.devices import DeviceSpec
+
+    class _SD:
+        @staticmethod
+        def check_input_settings(**kwargs):
+            return None
+
+    monkeypatch.setattr(capture, "load_sounddevice", lambda: _SD)
+    spec = DeviceSpec(label="mic", portaudio=0, pulse_source=None, max_channels=2, default_rate_hz=48000.0)
+    for block_s in (capture.DEVICE_BLOCK_S, capture.TWO_DEVICE_BLOCK_S):
+        stream = capture._DeviceStream(capture.DeviceInput(spec, 2, (0, 1)), rate_hz=None, block_s=block_s)
+        assert stream.q.maxsize * block_s >= 60.0, (block_s, stream.q.maxsize)  # before: 10 s

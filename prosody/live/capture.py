@@ -33,7 +33,11 @@ from .clock import Aligner
 from .devices import DeviceSpec, load_sounddevice
 
 ANALYSIS_RATE_HZ = GRID.sample_rate
-QUEUE_S = 10.0                 # audio the queue between callback and analysis can hold
+QUEUE_S = 10.0                 # audio the replay's queue (read ahead of the analysis) can hold
+# ... and a device's, between its callback and the analysis: after a stop of the process (Ctrl-Z, SIGSTOP) the sound
+# server delivers what it held at once; 10 s replaced 5.9 s of a 25 s stop's with silence (dropped blocks), 60 s
+# none (hostile sweep 11). At most 23 MB (48 kHz stereo float32); the view's delay says how far behind it runs
+DEVICE_QUEUE_S = 60.0
 DEVICE_BLOCK_S = 0.02          # requested callback block length
 TWO_DEVICE_BLOCK_S = 0.005     # ... with two devices: a block's arrival places it to within one block (ClockFit)
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
@@ -101,7 +105,7 @@ class _DeviceStream:
         self.counters = _Counters()
         self.rate_hz = self._negotiate(rate_hz)
         self.block_length = max(1, int(round(block_s * self.rate_hz)))
-        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / block_s))
+        self.q: queue.Queue = queue.Queue(maxsize=int(DEVICE_QUEUE_S / block_s))
         self.finished = threading.Event()
         self.stopping = False
         self.stream = None
