@@ -226,7 +226,9 @@ def cmd_live(args, out, err) -> int:
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
                         measures=measures, profile=profile, online=online, online_profile=args.profile or "",
                         online_note=online_note)
-    plain = args.plain or not out.isatty() or not sys.stdin.isatty()
+    # no standard input at all (`<&-`: Python's sys.stdin is None) is no terminal to read keys from: the plain
+    # view, as for a file (it was an internal error, nothing captured)
+    plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty()
     # capture: a signal stops the runner, which saves (a Ctrl-C: exit 130); one more after that
     # (capture stopped, saving) is kept in phase["signal"] and the re-attribution on save is not
     # started; re-attribution: a signal stops that step (_StepInterrupted), the saved session stays;
@@ -253,7 +255,11 @@ def cmd_live(args, out, err) -> int:
     # SIGINT too, from before capture starts, whatever this process inherited: a script's background
     # job (`prosody live ... &`) starts with SIGINT ignored and main() leaves it so; taken over only
     # on main's KeyboardInterrupt, every Ctrl-C was then ignored and capture ran on
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    # SIGHUP not where it comes ignored: `nohup prosody live ...` (or `trap '' HUP`) asks the capture to outlive its
+    # terminal, and taking SIGHUP over stopped it when the terminal closed (hostile sweep 11: 3.2 s of 8 saved)
+    taken = [signal.SIGINT, signal.SIGTERM] + ([] if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+                                               else [signal.SIGHUP])
+    old = {s: signal.signal(s, on_signal) for s in taken}
     try:
         runner.start()
         view_lost = None
@@ -380,6 +386,29 @@ def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
             next_t += interval_s
 
 
+def _view_console(out):
+    """A rich console on ``out`` whose size is the terminal's, read at each frame, but never beyond
+    ``TERMINAL_SIZE_MAX`` (2000 x 600, an 8K screen): a terminal that says 10000 x 10000 (its window
+    resized so, or a pseudo-terminal set so) made the view lay out 10^8 cells a frame: its first frame came
+    after 4.3 s, 200 MB written for a 4 s replay (hostile sweep 11). ``COLUMNS``/``LINES`` beyond it are
+    dropped at start (``main._ignore_impossible_terminal_size``)."""
+    from rich.console import Console, ConsoleDimensions
+
+    from .main import TERMINAL_SIZE_MAX
+
+    class BoundedConsole(Console):
+        @property
+        def size(self) -> ConsoleDimensions:
+            width, height = Console.size.fget(self)
+            return ConsoleDimensions(min(width, TERMINAL_SIZE_MAX["COLUMNS"]), min(height, TERMINAL_SIZE_MAX["LINES"]))
+
+        @size.setter
+        def size(self, new_size) -> None:
+            Console.size.fset(self, new_size)
+
+    return BoundedConsole(file=out)
+
+
 _POSIX_VDISABLE = b"\x00"  # a control character set to it is off (Linux, macOS: 0; termios takes bytes)
 
 
@@ -387,23 +416,55 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
     import termios
     import tty
 
-    from rich.console import Console
     from rich.live import Live
 
     from .liveview import live_view
 
-    console = Console(file=out)
+    console = _view_console(out)
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     note: str | None = None
     note_time_s = 0.0
-    try:
+
+    def view_keys() -> None:
         tty.setcbreak(fd)
         # Ctrl-\ (the terminal's SIGQUIT) killed the process unsaved, the whole capture lost: it is no key of
-        # the view while it runs, a byte it ignores; Ctrl-C stops and saves (Ctrl-Z stays the shell's: `fg`)
+        # the view while it runs, a byte it ignores; Ctrl-C stops and saves
         attrs = termios.tcgetattr(fd)
         attrs[6][termios.VQUIT] = _POSIX_VDISABLE
         termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+    live = None
+
+    def on_suspend(signum, frame) -> None:
+        # Ctrl-Z stays the shell's (job control), but the shell gives the terminal back as it keeps it, and
+        # `fg` resumes a view whose keys then waited for Enter and whose Ctrl-\ killed the capture unsaved
+        # (hostile sweep 11): the terminal is left as found, the process stops, and on resume the view takes
+        # its keys again and redraws the whole screen
+        try:
+            if live is not None:
+                console.set_alt_screen(False)
+                console.show_cursor(True)
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        except (OSError, termios.error):  # the terminal is gone: nothing to leave as found
+            pass
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        try:
+            os.kill(os.getpid(), signal.SIGTSTP)  # stops here until `fg` (or `bg`)
+        finally:
+            signal.signal(signal.SIGTSTP, on_suspend)
+        try:
+            view_keys()
+            if live is not None:
+                console.set_alt_screen(True)
+                console.show_cursor(False)
+                live.refresh()
+        except (OSError, termios.error):
+            pass
+
+    old_tstp = signal.signal(signal.SIGTSTP, on_suspend)
+    try:
+        view_keys()
         with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False,
                   redirect_stderr=False) as live:
             while not runner.done:
@@ -431,26 +492,41 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
                             runner.toggle_pause()
                 live.update(live_view(runner.snapshot(), note_input=note), refresh=True)
             live.update(live_view(runner.snapshot(), keys=None), refresh=True)
+            live = None  # leaving the screen (the with keeps its own reference): a Ctrl-Z from here on
+            #              gives back the terminal's keys only, and does not enter the screen again on resume
     finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        signal.signal(signal.SIGTSTP, old_tstp)
+        try:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        except termios.error as exc:  # the terminal is gone (closed: SIGHUP): nothing to give back; the
+            # saved session is said on stderr, where it may still be read (a log); this was an internal error
+            if sys.exc_info()[0] is None:
+                raise OSError(exc.args[0], f"the terminal is gone ({exc.args[-1]})") from None
 
 
 def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
-    from rich.console import Console
-
     from .view import summary_view
 
     if result.wanted_path:
         err.write(f"prosody: error: could not write {terminal_safe(result.wanted_path)}; the session is saved in "
                   f"{terminal_safe(result.output_path)} instead\n")
+    unsaid = False
     if result.doc is not None:
         live = result.doc["live"]
-        if not plain:
-            Console(file=out).print(summary_view(result.doc))
-        out.write(f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
-                  f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
-                  f"stopped: {result.reason})\n")
-        out.flush()
+        saved = (f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
+                 f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
+                 f"stopped: {result.reason})\n")
+        try:
+            if not plain:
+                _view_console(out).print(summary_view(result.doc))
+            out.write(saved)
+            out.flush()
+        except OSError as exc:  # the terminal closed under the plain view (SIGHUP), a reader gone after the view:
+            # where the session is saved is said on stderr (a log), not lost with the line (hostile sweep 11)
+            _drop_output(out)
+            err.write(f"prosody: error: cannot write to standard output ({terminal_safe(exc.strerror or exc)}); "
+                      f"{saved}")
+            unsaid = True
     if result.record_error:
         err.write(f"prosody: error: {terminal_safe(result.record_error)}\n")
     if result.error:
@@ -458,7 +534,7 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
                  if result.doc is not None else "")
         err.write(f"prosody: error: {terminal_safe(result.reason)}: {terminal_safe(result.error)}{where}\n")
         return EXIT_ERROR
-    if result.record_error:
+    if result.record_error or unsaid:
         return EXIT_ERROR
     if result.wanted_path:
         return EXIT_ERROR

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -337,7 +338,54 @@ def _ignore_impossible_terminal_size(environ=os.environ) -> None:
             environ.pop(var, None)
 
 
+class _ClosedStream:
+    """Standard output that was closed when prosody started (``prosody ... >&-``): every write fails as
+    writing to a closed descriptor does (EBADF), so each command says it as any failing standard output
+    (``cannot write to standard output: Bad file descriptor``) after its files and saves are written."""
+
+    encoding, errors, buffer = "utf-8", "strict", None
+
+    def write(self, text):
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def flush(self) -> None:  # nothing is ever held (and Python's flush at exit must not fail: exit 120)
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return 1
+
+
+def _mend_closed_standard_streams() -> None:
+    """Descriptors 0, 1 and 2 closed when prosody started (``<&-``, ``>&-``, ``2>&-``: a daemon, a cron job,
+    a careless script) are opened on /dev/null, so that no file prosody opens later takes their number (a
+    library's message to "standard error" would land in a session file, a recording, an export); Python had
+    made ``sys.stdout``/``sys.stderr`` None, and every command ended in ``internal error (AttributeError:
+    'NoneType' object has no attribute 'write')``: an ``analyze --json`` not written, a live capture never
+    started (hostile sweep 11). Standard error closed: its lines go to /dev/null (nowhere to say them; the
+    exit status still tells). Standard output closed: a stream whose writes fail (``_ClosedStream``).
+    Standard input closed: ``sys.stdin`` stays None (``live`` runs its plain view)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                continue
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream()
+
+
 def main(argv=None) -> int:
+    _mend_closed_standard_streams()
     out, err = _NamedStream(sys.stdout, STDOUT_NAME), sys.stderr
     _ignore_impossible_terminal_size()
     if argv is None and threading.current_thread() is threading.main_thread() \

@@ -693,8 +693,11 @@ def _signals_wait():
     if threading.current_thread() is not threading.main_thread():
         yield came
         return
+    # a SIGHUP that comes ignored (`nohup prosody delete ...`) stays so: waited for, it was said as "stopped by
+    # SIGHUP", exit 129, after a delete nothing had stopped (hostile sweep 11)
     old = {s: signal.signal(s, lambda signum, frame: came.append(signum))
-           for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+           for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+           if not (s == signal.SIGHUP and signal.getsignal(s) == signal.SIG_IGN)}
     try:
         yield came
     finally:

@@ -215,7 +215,7 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, on_start=None) -> None
         if on_start is not None:
             on_start()
         sd.play(x, sample_rate, device=device, blocking=True, latency="high")  # no need to hurry: no gaps
-    except (sd.PortAudioError, ValueError) as exc:
+    except (sd.PortAudioError, ValueError, OverflowError) as exc:  # OverflowError: a device number beyond a C int
         which = "the default output device" if device is None else f"output device {device!r}"
         raise InputError(f"cannot play on {which}: {exc}; give a device number or name with --device "
                          "(`prosody devices` lists them)") from None

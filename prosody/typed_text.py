@@ -9,7 +9,8 @@ read as a formula. What each format needs:
   one token (``rttm_token``).
 - TextGrid, EAF: one line of printable text, then quoted by the writer
   (``prosody.formats.tiers.clean_label``).
-- CSV opened in a spreadsheet: a cell starting with ``= + - @`` (or tab/CR)
+- CSV opened in a spreadsheet: a cell starting with ``= + - @`` (or tab/CR, or
+  the full-width ``＝ ＋ － ＠``)
   is run as a formula (``=HYPERLINK(...)`` leaks data on a click); such text
   gets a leading ``'`` (``spreadsheet_cell``), the usual neutraliser, which
   spreadsheets hide. The terminal's and the page's rules are in
@@ -39,7 +40,11 @@ INVISIBLE = UNSEEN + BIDI_MARKS + OTHER_UNSEEN + DEPRECATED_FORMAT
 CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff{INVISIBLE}]")
 # anything that ends a line or separates fields, and every control character
 _NOT_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")  # "'" too, so reading back strips exactly one
+# "'" too, so reading back strips exactly one; and the full-width forms of = + - @ (U+FF1D, U+FF0B, U+FF0D, U+FF20),
+# which a spreadsheet or an input method may normalise to the ASCII ones (hostile sweep 11: not seen run here, where
+# no spreadsheet is installed; guarded since the guard is undone exactly and such a name is rare)
+FULL_WIDTH_FORMULA_START = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'") + FULL_WIDTH_FORMULA_START
 
 
 def show_control(m: re.Match) -> str:
@@ -108,8 +113,8 @@ _GUARD_AT = re.compile(f"{_CELL_START}'")
 
 
 def spreadsheet_cell(text: str) -> str:
-    """Typed text for a CSV cell: a ``'`` before its first character when that is ``= + - @``, tab,
-    CR or ``'`` (shown as text, never run as a formula), and the same after each ``CELL_BREAKS``
+    """Typed text for a CSV cell: a ``'`` before its first character when that is ``= + - @`` (or their
+    full-width forms), tab, CR or ``'`` (shown as text, never run as a formula), and the same after each ``CELL_BREAKS``
     character inside it (``therapist;=HYPERLINK(...)``, a list of speakers or tags, is two cells in a
     spreadsheet that splits at ";", the second a formula); anything else unchanged. Only for text
     columns: numbers are written as numbers. ``from_spreadsheet_cell`` undoes it."""

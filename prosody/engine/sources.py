@@ -658,7 +658,7 @@ class Layout:
     picks: tuple[tuple[int, int], ...]
 
 
-def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
+def parse_channel_map(text: str, *, n_channels: int, holder: str = "the file") -> dict[str, int]:
     """``"therapist=right,client=left"`` -> {"therapist": 1, "client": 0}."""
     names = {"left": 0, "right": 1, "l": 0, "r": 1}
     out: dict[str, int] = {}
@@ -680,7 +680,8 @@ def parse_channel_map(text: str, *, n_channels: int) -> dict[str, int]:
                 raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}")
             idx = int(ch) - 1
         if not 0 <= idx < n_channels:
-            raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; the file has {n_channels} channel(s)")
+            raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; {holder} has {n_channels} "
+                             "channel(s)")
         if spk in out:
             raise InputError(f"--channels {text!r}: speaker {spk!r} named twice; give each channel its own speaker")
         out[spk] = idx

@@ -369,7 +369,8 @@ def _check_frames_cover(b: ExportBundle, *, where: str) -> None:
     killed between the two leaves a frames file newer (longer) than its JSON."""
     hop_s = float(b.doc.get("frame_hop_s") or GRID.hop_s)
     n_want, n = round(float(b.doc.get("duration_s") or 0.0) / hop_s), n_frames_of(b.frames)
-    if n > n_want and b.doc.get("live") is not None:
+    cut = n > n_want and b.doc.get("live") is not None
+    if cut:
         b.frames = {spk: {k: a[:n_want] for k, a in cols.items()} for spk, cols in b.frames.items()}
         n = n_frames_of(b.frames)
     for spk, cols in b.frames.items():  # NaN marks a frame without a value; an infinity is none prosody writes
@@ -384,6 +385,49 @@ def _check_frames_cover(b: ExportBundle, *, where: str) -> None:
         raise InvalidSessionError(f"cannot import: {where} holds {n} frames ({n * hop_s:.2f} s), the session "
                                   f"{b.doc.get('duration_s')} s ({n_want} frames); it belongs to another session "
                                   "or was cut short: give the session's own with --frames")
+    if not cut:  # a live autosave older than its frames: its figures are of the frames as they were then (the
+        #          later ones may have changed its last decisions), not checked
+        _check_figures_of_frames(b, hop_s, where=where)
+
+
+def _check_figures_of_frames(b: ExportBundle, hop_s: float, *, where: str) -> None:
+    """A speaker's figures that its frames decide (hostile sweep 11): ``speech_s`` is its speech frames
+    times the hop (within two hops), ``f0_median_hz`` a median of the pitch of its speech frames and
+    ``rms_db_median`` of their level, so each lies within their range (not their exact median: how few
+    voiced frames give a median has changed between versions). A document edited by hand or joined to
+    another session's frames was imported and shown as it stood (``Typical pitch 177 Hz`` over frames
+    without a pitch; 23.4 s of speech over 5 s of speech frames); refused in one line, not recomputed: the
+    other figures (segments, rates, shares) would be left disagreeing."""
+    for spk, fig in (b.doc.get("speakers") or {}).items():
+        cols = b.frames.get(spk)
+        if not isinstance(fig, dict) or not cols or "is_speech" not in cols:
+            continue
+        speech = np.asarray(cols["is_speech"]).astype(bool)
+        n_speech = int(speech.sum())
+        said = fig.get("speech_s")
+        if said is not None and abs(float(said) - n_speech * hop_s) > 2 * hop_s + 1e-6:
+            raise InvalidSessionError(
+                f"cannot import: speakers.{spk}.speech_s = {said!r}, but {where} holds {n_speech} speech frames of "
+                f"{spk}'s ({n_speech * hop_s:.2f} s): the document's figures are not those of these frames (edited "
+                "by hand, or the frames are another session's)")
+        for key, col, unit in (("f0_median_hz", "f0_hz", "Hz"), ("rms_db_median", "rms_db", "dB")):
+            value = fig.get(key)
+            if value is None or col not in cols:
+                continue
+            x = np.asarray(cols[col], dtype=np.float64)[speech]
+            x = x[np.isfinite(x)]
+            if not len(x):
+                raise InvalidSessionError(
+                    f"cannot import: speakers.{spk}.{key} = {value!r}, but none of {spk}'s {n_speech} speech frames "
+                    f"in {where} holds a {col} value: the document's figures are not those of these frames "
+                    "(edited by hand, or the frames are another session's)")
+            lo, hi = float(x.min()), float(x.max())
+            slack = 0.01 + 1e-4 * max(abs(lo), abs(hi))  # the document's figures are rounded to 4 decimals
+            if not lo - slack <= float(value) <= hi + slack:
+                raise InvalidSessionError(
+                    f"cannot import: speakers.{spk}.{key} = {value!r}, but {spk}'s speech frames in {where} hold "
+                    f"{col} from {lo:.2f} to {hi:.2f} {unit}, and a median lies within them: the document's figures "
+                    "are not those of these frames (edited by hand, or the frames are another session's)")
 
 
 def _json_loads(text, path) -> object:

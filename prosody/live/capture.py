@@ -33,12 +33,17 @@ from .clock import Aligner
 from .devices import DeviceSpec, load_sounddevice
 
 ANALYSIS_RATE_HZ = GRID.sample_rate
-QUEUE_S = 10.0                 # audio the queue between callback and analysis can hold
+QUEUE_S = 10.0                 # audio the replay's queue (read ahead of the analysis) can hold
+# ... and a device's, between its callback and the analysis: after a stop of the process (Ctrl-Z, SIGSTOP) the sound
+# server delivers what it held at once; 10 s replaced 5.9 s of a 25 s stop's with silence (dropped blocks), 60 s
+# none (hostile sweep 11). At most 23 MB (48 kHz stereo float32); the view's delay says how far behind it runs
+DEVICE_QUEUE_S = 60.0
 DEVICE_BLOCK_S = 0.02          # requested callback block length
 TWO_DEVICE_BLOCK_S = 0.005     # ... with two devices: a block's arrival places it to within one block (ClockFit)
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
 MIN_REPLAY_SPEED = 0.01       # --speed: a replay at most 100 times slower than real time (a wait stays finite)
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
+READER_AWAY_S = 1.0            # the reader checks every 0.05 s: a longer gap is this process stopped (Ctrl-Z) or busy
 
 
 CLIP_BLOCK_MIN_SAMPLES = 4  # a device block with this many samples flat at full scale on a channel clips now
@@ -100,7 +105,7 @@ class _DeviceStream:
         self.counters = _Counters()
         self.rate_hz = self._negotiate(rate_hz)
         self.block_length = max(1, int(round(block_s * self.rate_hz)))
-        self.q: queue.Queue = queue.Queue(maxsize=int(QUEUE_S / block_s))
+        self.q: queue.Queue = queue.Queue(maxsize=int(DEVICE_QUEUE_S / block_s))
         self.finished = threading.Event()
         self.stopping = False
         self.stream = None
@@ -219,6 +224,7 @@ class DeviceSource(LiveSource):
         self._seen_lost = [0] * len(self.streams)
         self._last_item_s: list[float | None] = [None] * len(self.streams)
         self._started_s = 0.0
+        self._last_check_s: float | None = None  # when _check_alive last ran
         self._k_dev = [0] * len(self.streams)   # device samples so far, lost blocks included
         # samples each opened channel held flat at full scale (the device's own samples), of how many
         self._clipped = [np.zeros(s.dev.channels, np.int64) for s in self.streams]
@@ -243,6 +249,15 @@ class DeviceSource(LiveSource):
 
     def _check_alive(self) -> None:
         now = time.monotonic()
+        away = 0.0 if self._last_check_s is None else now - self._last_check_s
+        self._last_check_s = now
+        if away > READER_AWAY_S:
+            # the reader did not run for a while: this process was stopped (Ctrl-Z then `fg`, SIGSTOP) or busy
+            # analysing a backlog. What the device sent meanwhile waits in the queue or the sound server, and a
+            # stall is counted from now: a Ctrl-Z of over 5 s ended the capture on `fg` as "device lost", the
+            # buffered audio and all that followed unrecorded (hostile sweep 11)
+            self._last_item_s = [None if t is None else t + away for t in self._last_item_s]
+            self._started_s += away
         for i, s in enumerate(self.streams):
             if s.finished.is_set() and not s.stopping and s.q.empty():
                 raise DeviceLost(f"device {s.dev.spec.label} stopped delivering audio (disconnected or its "

@@ -156,6 +156,9 @@ def resolve_device(text: str | None) -> DeviceSpec:
             raise CaptureError("there is no default input device; pick one with --device (see `prosody devices`)")
         return _spec_from_portaudio(default[0])
     text = text.strip()
+    if not text:  # "" is part of every name: it said "'' matches 7 input devices (...)"
+        raise DeviceChoiceError("an empty device name (or only spaces) picks no device; give the number or a "
+                                "unique part of the name, as `prosody devices` lists them")
     if text.isdigit():
         match = [d for d in inputs if d.ref == text]
         if not match:

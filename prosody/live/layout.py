@@ -118,6 +118,15 @@ def plan_capture(req: LiveRequest):
         ts, cs = resolve_device(req.therapist_device), resolve_device(req.client_device)
         tn, tp = _pick(req.therapist_channel, ts, "--therapist-channel")
         cn, cp = _pick(req.client_channel, cs, "--client-channel")
+        if (ts.portaudio, ts.pulse_source, tp) == (cs.portaudio, cs.pulse_source, cp):  # hostile sweep 11: both
+            # people were given the same sound (the device's mix, or one channel, twice); a hardware device refused
+            # its second opening ("cannot open device"). One device's two channels (--therapist-channel 1
+            # --client-channel 2) stay allowed: two streams of one clock, which the capture finds as such
+            said = "the mix of its channels" if tp is None else f"its channel {tp + 1}"
+            raise InputError(f"--therapist-device {req.therapist_device!r} and --client-device {req.client_device!r} "
+                             f"give both people the same sound ({said}, of {ts.label}): for one device that carries "
+                             "both, give --device with --channels (e.g. therapist=left,client=right), or "
+                             "--therapist-channel and --client-channel of two different channels")
         layout = CaptureLayout("two-device", DEFAULT_SPEAKERS,
                                (DeviceInput(ts, tn, (tp,)), DeviceInput(cs, cn, (cp,))))
     else:
@@ -135,7 +144,8 @@ def plan_capture(req: LiveRequest):
                 raise InputError(f"--speaker {req.speaker} names the one speaker of a mono device; {spec.label} "
                                  f"has {spec.max_channels} channels: add --mono to take its first, or say whose "
                                  "each is with --channels")
-            m = parse_channel_map(req.channels or "therapist=left,client=right", n_channels=spec.max_channels)
+            m = parse_channel_map(req.channels or "therapist=left,client=right", n_channels=spec.max_channels,
+                                  holder=f"device {spec.label}")  # it said "the file has 2 channel(s)"
             n_open = max(m.values()) + 1
             kind = "stereo" if len(m) == 2 else "mono"
             layout = CaptureLayout(kind, tuple(m), (DeviceInput(spec, n_open, tuple(m.values())),))
