@@ -12,6 +12,7 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
+from .stopping import Stopped, take_stop_signals
 from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
                       measures_from_args, number, voices_told)
 
@@ -343,6 +344,8 @@ def main(argv=None) -> int:
     if argv is None and threading.current_thread() is threading.main_thread() \
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs
+    if argv is None and threading.current_thread() is threading.main_thread():
+        take_stop_signals()
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
@@ -359,9 +362,12 @@ def main(argv=None) -> int:
     except ProsodyError as exc:  # messages quote what was typed (names, file names): shown as text
         err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if isinstance(exc, Stopped):  # SIGTERM, SIGHUP (or a signal held while a change ran: what was done)
+            err.write(f"prosody: error: {_safe(exc.line())}\n")
+            return 128 + exc.signum
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:

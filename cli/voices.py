@@ -117,12 +117,17 @@ def cmd_enrol(args, out, err) -> int:
 def cmd_relabel(args, out, err) -> int:
     from prosody.relabel import relabel
     with _open(args) as store:
+        stamp = store.stamp(args.session)  # another prosody's change meanwhile is not undone (sweep 12)
         stored = store.get(args.session)
         doc, frames = relabel(stored.doc, store.frames(stored.info.id))
-        store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id)
-    a, b = doc["speaker_order"]
-    said = _confirm(out, err, terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and {b}); "
-                                            "measures recomputed") + "\n")
+        with _signals_wait() as came:  # the save and its line: after its commit, a signal said nothing of it
+            store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id,
+                       unchanged=stamp)
+            a, b = doc["speaker_order"]
+            said = _confirm(out, err, terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and "
+                                                    f"{b}); measures recomputed") + "\n")
+    if came:
+        return _signalled(came, err, f"session {stored.info.id} was relabelled first")
     return EXIT_OK if said else EXIT_ERROR
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import json
 import math
 import os
@@ -946,7 +947,7 @@ class Store:
     @sqlite_errors
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
              meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
-             session_id: int | None = None, notes=(), renumber: bool = False) -> int:
+             session_id: int | None = None, notes=(), renumber: bool = False, unchanged: str | None = None) -> int:
         """Store one session; returns its ID. ``doc``: a ``prosody.session/*``
         document (a top-level ``bookmarks`` list is taken out of it and stored
         as bookmarks). ``frames``: ``frames[speaker][key]`` arrays of shape
@@ -959,7 +960,10 @@ class Store:
         therapist and client. ``notes``: supervisor notes (``Note``) to add.
         A session number another session of the client holds is refused
         (SessionNumberTakenError), or with ``renumber`` (a number carried from an
-        imported file, not typed) replaced by the next one."""
+        imported file, not typed) replaced by the next one. ``unchanged``: with
+        ``session_id``, the session's ``stamp`` when it was read; a session changed
+        since (another prosody's edit, relabel or delete) is not replaced
+        (StoreError): the save would have undone that change without a word."""
         validate_doc(doc)
         check_uid(uid, where="session uid")
         meta = _normalised(meta)
@@ -983,23 +987,30 @@ class Store:
         self._check_same_folder()  # and again in the transaction, after the frames file is written
         with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
             return self._save_locked(doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
-                                     session_id, notes, renumber)
+                                     session_id, notes, renumber, unchanged)
 
     def _save_locked(self, doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
-                     session_id, notes, renumber) -> int:
-        if frames is not None:
-            data = frames_to_npz_bytes(frames, speakers)
-            try:
-                _write_private_bytes(self.frames_dir, frames_name, data)
-            except OSError as exc:
-                raise store_os_error(exc, self.frames_dir / frames_name, "write") from None
+                     session_id, notes, renumber, unchanged) -> int:
         old_file = None
-        try:
+        try:  # from the frames file's writing on: an interruption (Ctrl-C, a signal raised) removes it, unless
+            # the session that names it was committed (sweep 12: a Ctrl-C after the file's rename, during the
+            # folder's fsync, left it unreferenced; one after COMMIT removed the committed session's file)
+            if frames is not None:
+                data = frames_to_npz_bytes(frames, speakers)
+                try:
+                    _write_private_bytes(self.frames_dir, frames_name, data)
+                except OSError as exc:
+                    raise store_os_error(exc, self.frames_dir / frames_name, "write") from None
             with self._tx() as db:
                 if session_id is not None:
                     row = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (session_id,)).fetchone()
                     if row is None:
-                        raise SessionNotFoundError(f"no session {session_id} in {self.path} to replace")
+                        raise SessionNotFoundError(f"no session {session_id} in {self.path} to replace"
+                                                   + (" (deleted while this command ran)" if unchanged else ""))
+                    if unchanged is not None and self._stamp(db, session_id) != unchanged:
+                        raise StoreError(f"session {session_id} in {self.path} was changed by another prosody "
+                                         "command while this one ran (an edit, a relabel); nothing was written, "
+                                         "so that change is kept: run the command again")
                     old_file, uid = row
                     sid = session_id
                     if db.execute("SELECT therapist IS ? AND client IS ? AND session_number IS ? FROM sessions "
@@ -1043,7 +1054,7 @@ class Store:
                                [(sid, float(n.time_s), None if n.end_s is None else float(n.end_s), n.text,
                                  n.author, n.created_at or _now(), n.moment) for n in notes])
         except BaseException:
-            if frames_name:
+            if frames_name and not self._names_frames_file(frames_name):
                 try:
                     (self.frames_dir / frames_name).unlink()
                 except FileNotFoundError:
@@ -1055,6 +1066,35 @@ class Store:
             except FileNotFoundError:
                 pass
         return sid
+
+    def stamp(self, ref) -> str:
+        """A digest of what a replacing save (``save(session_id=...)``) rewrites of a session: its row
+        (document, frames file, metadata) and its tags and bookmarks. Taken before reading the session and
+        given to that save as ``unchanged``: two `prosody relabel` at once each exchanged the voices of the
+        session as read, and the second's save undid the first's (both said so; sweep 12), and a relabel
+        put back the metadata an `edit` had changed meanwhile."""
+        return self._stamp(self.db, self.resolve(ref))
+
+    @staticmethod
+    def _stamp(db, sid: int) -> str:
+        h = hashlib.sha256()
+        for sql in ("SELECT * FROM sessions WHERE id = ?", "SELECT tag FROM tags WHERE session_id = ? ORDER BY tag",
+                    "SELECT time_s, note FROM bookmarks WHERE session_id = ? ORDER BY rowid"):
+            h.update(repr(db.execute(sql, (sid,)).fetchall()).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def _names_frames_file(self, name: str) -> bool:
+        """Whether a committed session names the frames file ``name`` (after a save was cut short: an
+        interruption raised after its COMMIT leaves a session that needs its file). A transaction the
+        interruption left open (raised before ``_tx`` rolled back) is rolled back first. Where the
+        database cannot say, True: an unreferenced file is erased by a later ``gc``, while a session
+        whose file was removed has lost its frames for good."""
+        try:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            return self.db.execute("SELECT 1 FROM sessions WHERE frames_file = ?", (name,)).fetchone() is not None
+        except sqlite3.Error:
+            return True
 
     def save_session(self, session, *, meta: SessionMeta = SessionMeta(), bookmarks=(),
                      session_id: int | None = None) -> int:

@@ -1,0 +1,267 @@
+"""Hostile sweep 12 (docs/store.md, "Hostile sweep 12"): files that change under prosody, two prosody at once,
+signals mid-save. Through the real CLI where it can be (a child process, the signal planted at one point of
+the save so that the test is exact); every file under tmp_path. Each defect with what happened before:
+
+1. A Ctrl-C landing right after a save's COMMIT (inside ``Store._tx``) went to the save's clean-up, which
+   removed the frames file of the session just committed: the session stayed, its frames gone for good
+   (``report`` / ``export``: "its frames file ... is missing"), and ``analyze --save`` said only "interrupted".
+   One landing after the frames file was renamed into place but before the transaction began (the folder's
+   fsync) left that file unreferenced. The store now removes the file only when no committed session names it.
+2. SIGTERM and SIGHUP killed prosody on the spot (their default action), silently: mid-save they left the
+   frames file of a session that was not saved, and after the commit nothing said that it was. They are now
+   raised as Ctrl-C is (clean-ups run; one line; exit 143 / 129), and ``analyze --save``, ``relabel``,
+   ``edit`` and ``feedback`` hold them while the change and its line are made, then say what was done first.
+3. Two ``prosody relabel`` of one session at once each exchanged the voices of the session as they had read
+   it, and the second's save replaced the first's: both said "the two voices exchanged", the session was
+   exchanged once. A relabel running while an ``edit`` changed the session's metadata put the old metadata
+   back (its save rewrites the row from what it read). A replacing save now checks that the session is as
+   it was read (``Store.stamp``) and otherwise writes nothing and says so.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import count_rows, run_cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+# a child prosody whose save is signalled at one point: after the frames file is written ("frames"), or right
+# after the store's COMMIT ("commit"), before the save returns
+SIGNAL_IN_SAVE = r"""
+import os, signal, sys
+from contextlib import contextmanager
+from prosody.store import db as store_db
+at, how = os.environ["H12_AT"], getattr(signal, os.environ["H12_SIGNAL"])
+real_tx, real_write = store_db.Store._tx, store_db._write_private_bytes
+@contextmanager
+def tx(self, **kw):
+    with real_tx(self, **kw) as d:
+        yield d
+    if at == "commit" and not kw.get("migrating"):
+        os.kill(os.getpid(), how)
+def write(*a, **k):
+    real_write(*a, **k)
+    if at == "frames":
+        os.kill(os.getpid(), how)
+store_db.Store._tx, store_db._write_private_bytes = tx, write
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def _signalled(at: str, how: str, *argv) -> tuple[int, str, str]:
+    r = subprocess.run([sys.executable, "-c", SIGNAL_IN_SAVE, *map(str, argv)], capture_output=True, text=True,
+                       cwd=REPO, timeout=300, env={**os.environ, "H12_AT": at, "H12_SIGNAL": how,
+                                                   "PYTHONPATH": str(REPO)})
+    return r.returncode, r.stdout, r.stderr
+
+
+def _stored_frames(store: Path) -> tuple[list[str], list[str]]:
+    """(frames files the sessions name, every file in the frames folder), each sorted."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{store / 'sessions.db'}?mode=ro", uri=True)
+    try:
+        named = sorted(r[0] for r in db.execute("SELECT frames_file FROM sessions"))
+    finally:
+        db.close()
+    return named, sorted(os.listdir(store / "frames"))
+
+
+@pytest.fixture
+def store_of_one(tmp_path, short_wav):
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    return store
+
+
+# -- 1. the store's own clean-up after an interrupted save ------------------------------------------------------
+
+def test_an_interruption_after_the_commit_keeps_the_committed_sessions_frames(store_of_one, analysed, monkeypatch):
+    """Before: the save's ``except BaseException`` removed the frames file of the session it had just
+    committed; the session was stored without its frames (``export`` failed on it for good)."""
+    from contextlib import contextmanager
+    from prosody.store import db as store_db
+    real_tx = store_db.Store._tx
+
+    @contextmanager
+    def tx(self, **kw):
+        with real_tx(self, **kw) as d:
+            yield d
+        raise KeyboardInterrupt  # committed: as a Ctrl-C landing right after COMMIT
+
+    monkeypatch.setattr(store_db.Store, "_tx", tx)
+    with store_db.Store(store_of_one) as st:
+        with pytest.raises(KeyboardInterrupt):
+            st.save_session(analysed)
+    monkeypatch.undo()
+    named, files = _stored_frames(store_of_one)
+    assert len(named) == 2 and files == named, (named, files)
+    with store_db.Store(store_of_one) as st:
+        frames = st.frames(2)
+        assert frames is not None and set(frames) == {"therapist", "client"}
+        assert len(frames["therapist"]["f0_hz"]) == analysed.n_frames
+
+
+def test_an_interruption_before_the_transaction_leaves_no_frames_file(store_of_one, analysed, monkeypatch):
+    """Before: a Ctrl-C after the frames file was renamed into place (during the folder's fsync) and
+    before the transaction left that file, unreferenced, in the frames folder (per-frame pitch and loudness
+    of a session that was not saved)."""
+    from prosody.store import db as store_db
+    real_write = store_db._write_private_bytes
+
+    def write(*a, **k):
+        real_write(*a, **k)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_db, "_write_private_bytes", write)
+    with store_db.Store(store_of_one) as st:
+        with pytest.raises(KeyboardInterrupt):
+            st.save_session(analysed)
+    named, files = _stored_frames(store_of_one)
+    assert len(named) == 1 and files == named, (named, files)
+
+
+# -- 2. SIGTERM / SIGHUP raised, and held while a change is made and said ----------------------------------------
+
+@pytest.mark.parametrize("how,code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_a_signal_while_the_frames_file_is_written_waits_for_the_save_and_is_said(store_of_one, short_wav, how, code):
+    """Before: SIGTERM and SIGHUP killed the process there (exit -15 / -1, nothing said) and SIGINT raised
+    where the save did not clean up: in all three, the frames file of the unsaved session stayed behind.
+    Now the save is held until it is made and said (the signal came during it): saved, said, then one
+    line saying it stopped and that the session was saved first."""
+    rc, out, err = _signalled("frames", how, "analyze", short_wav, "--save", "--store", store_of_one, "--quiet",
+                              "--no-progress")
+    assert rc == code, (rc, err)
+    lines = err.splitlines()
+    assert lines[0] == f"prosody: saved as session 2 in {store_of_one}", err
+    what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
+    assert lines[-1] == f"prosody: error: {what}; the session was saved as session 2 first", err
+    assert "Traceback" not in err
+    named, files = _stored_frames(store_of_one)
+    assert len(named) == 2 and files == named, (named, files)
+
+
+@pytest.mark.parametrize("how,code", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_right_after_the_commit_is_said_after_the_save(store_of_one, short_wav, tmp_path, how, code):
+    """Before: Ctrl-C there said 'interrupted' alone and removed the committed session's frames file
+    (``export 2``: 'its frames file ... is missing'); SIGTERM / SIGHUP killed it silently, the session saved
+    unsaid. Now: saved, said, its frames whole, then the signal's line (exit 130 / 143 / 129)."""
+    rc, out, err = _signalled("commit", how, "analyze", short_wav, "--save", "--store", store_of_one, "--quiet",
+                              "--no-progress")
+    assert rc == code, (rc, err)
+    what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
+    assert err.splitlines() == [f"prosody: saved as session 2 in {store_of_one}",
+                                f"prosody: error: {what}; the session was saved as session 2 first"], err
+    named, files = _stored_frames(store_of_one)
+    assert len(named) == 2 and files == named, (named, files)
+    rc, out, err = run_cli("export", "2", "--store", store_of_one, "-o", tmp_path / "two.json")
+    assert rc == 0, err
+    assert (tmp_path / "two.frames.npz").is_file()
+
+
+def test_sigterm_after_a_relabel_commit_says_it_was_relabelled(store_of_one):
+    """Before: killed silently after the commit (exit -15): the voices were exchanged and nothing said so.
+    Now the line, then 'stopped by SIGTERM; session 1 was relabelled first', exit 143; the old frames file
+    replaced by the new one."""
+    before = _stored_frames(store_of_one)[0]
+    rc, out, err = _signalled("commit", "SIGTERM", "relabel", "1", "--store", store_of_one)
+    assert rc == 143, (rc, out, err)
+    assert out == "session 1: the two voices exchanged (therapist and client); measures recomputed\n", out
+    assert err == "prosody: error: stopped by SIGTERM; session 1 was relabelled first\n", err
+    named, files = _stored_frames(store_of_one)
+    assert len(named) == 1 and files == named and named != before, (before, named, files)
+    assert count_rows(store_of_one / "sessions.db", "SELECT count(*) FROM sessions") == 1
+
+
+@pytest.mark.parametrize("argv,done", [(("edit", "1", "--notes", "n-Qzxv"), "session 1 was edited first"),
+                                       (("feedback", "1", "--rating", "4"),
+                                        "the feedback was recorded in session 1 first")])
+def test_sigterm_after_an_edit_commit_says_it_was_made(store_of_one, argv, done):
+    """Before: killed silently after the commit (exit -15), the change made and unsaid."""
+    rc, out, err = _signalled("commit", "SIGTERM", *argv, "--store", store_of_one)
+    assert rc == 143, (rc, out, err)
+    assert out.strip(), out  # what was changed, shown
+    assert err == f"prosody: error: stopped by SIGTERM; {done}\n", err
+    assert count_rows(store_of_one / "sessions.db", "SELECT count(*) FROM sessions WHERE notes = 'n-Qzxv'"
+                      ) == (argv[0] == "edit")
+    assert count_rows(store_of_one / "sessions.db", "SELECT count(*) FROM feedback") == (argv[0] == "feedback")
+
+
+# -- 3. a replacing save never undoes another prosody's change ---------------------------------------------------
+
+# a child `prosody relabel` that runs another prosody command (H12_OTHER, a JSON list) once it has read and
+# relabelled the session, before its save: two commands at once, in the one order that loses a change
+RELABEL_WITH_ANOTHER = r"""
+import json, os, subprocess, sys
+import prosody.relabel as rl
+real = rl.relabel
+def relabel(doc, frames):
+    got = real(doc, frames)
+    r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                        *json.loads(os.environ["H12_OTHER"])], capture_output=True, text=True)
+    sys.stderr.write(f"other: {r.returncode}\n")
+    return got
+rl.relabel = relabel
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def _relabel_with(store: Path, *other) -> tuple[int, str, str]:
+    import json
+    r = subprocess.run([sys.executable, "-c", RELABEL_WITH_ANOTHER, "relabel", "1", "--store", str(store)],
+                       capture_output=True, text=True, cwd=REPO, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(REPO),
+                            "H12_OTHER": json.dumps([*map(str, other), "--store", str(store)])})
+    return r.returncode, r.stdout, r.stderr
+
+
+def _therapist_speech_s(store: Path) -> float:
+    return count_rows(store / "sessions.db", "SELECT speech_s FROM speakers WHERE session_id = 1 AND "
+                                             "speaker = 'therapist'")
+
+
+def test_two_relabels_at_once_do_not_count_as_two_when_one_was_lost(store_of_one):
+    """Before: both said 'the two voices exchanged' and the session was exchanged once (the second relabel
+    saved its exchange of the session as it was before the first). Now the second one is refused in one
+    line, nothing written: the session is exchanged once and said once."""
+    before = _therapist_speech_s(store_of_one)
+    rc, out, err = _relabel_with(store_of_one, "relabel", "1")
+    assert err.splitlines()[0] == "other: 0", err  # the other relabel, run meanwhile, exchanged them
+    assert rc == 1 and out == "", (rc, out, err)
+    assert err.splitlines()[1:] == [f"prosody: error: session 1 in {store_of_one} was changed by another prosody "
+                                    "command while this one ran (an edit, a relabel); nothing was written, so that "
+                                    "change is kept: run the command again"], err
+    after = _therapist_speech_s(store_of_one)
+    assert after != before  # exchanged once: the client's speech now under the therapist's name
+    rc, out, err = run_cli("relabel", "1", "--store", store_of_one)  # run again, as said: back as it was
+    assert rc == 0, err
+    assert _therapist_speech_s(store_of_one) == before
+    named, files = _stored_frames(store_of_one)
+    assert len(named) == 1 and files == named, (named, files)
+
+
+def test_a_relabel_does_not_undo_an_edit_made_while_it_ran(store_of_one):
+    """Before: the relabel's save rewrote the session's row and tags from what it had read: the notes,
+    client and tag the edit had set (and said) were gone, without a word."""
+    rc, out, err = _relabel_with(store_of_one, "edit", "1", "--client", "C-Wqzx", "--notes", "n-Qzxv", "--tag", "t1")
+    assert err.splitlines()[0] == "other: 0", err
+    assert rc == 1 and "was changed by another prosody command while this one ran" in err, (rc, err)
+    db = store_of_one / "sessions.db"
+    assert count_rows(db, "SELECT count(*) FROM sessions WHERE client = 'C-Wqzx' AND notes = 'n-Qzxv'") == 1
+    assert count_rows(db, "SELECT count(*) FROM tags WHERE tag = 't1'") == 1
+
+
+def test_a_relabel_of_a_session_deleted_while_it_ran_says_so(store_of_one):
+    rc, out, err = _relabel_with(store_of_one, "delete", "1")
+    assert err.splitlines()[0] == "other: 0", err
+    assert rc == 2 and err.splitlines()[1:] == [f"prosody: error: no session 1 in {store_of_one} to replace "
+                                                "(deleted while this command ran)"], (rc, err)
+    assert _stored_frames(store_of_one) == ([], [])
