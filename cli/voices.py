@@ -92,8 +92,7 @@ def cmd_enrol(args, out, err) -> int:
         prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
         with _open(args, create=True) as store:
-            before = store.profile(args.therapist)
-            store.save_profile(args.therapist, prof.to_dict(), source=source)
+            before = store.save_profile(args.therapist, prof.to_dict(), source=source)
     else:
         with _open(args) as store:
             stored = store.get(args.from_session)
@@ -101,8 +100,7 @@ def cmd_enrol(args, out, err) -> int:
             x, mask, speaker = session_voice(stored.doc, store.frames(sid), speaker=args.speaker, session_id=sid)
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
             source = f"session {sid} ({speaker})"
-            before = store.profile(args.therapist)
-            store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
+            before = store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
     said = _confirm(out, err, terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from "
                                             f"{source}, {prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
     if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
@@ -110,7 +108,7 @@ def cmd_enrol(args, out, err) -> int:
                                 "profile of two voices would name either one the therapist") + "\n")
     if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
         err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
-                                f"{before.get('created_at', '?')} from {before.get('source', '?')}") + "\n")
+                                f"{before[0]} from {before[1]}") + "\n")
     return EXIT_OK if said else EXIT_ERROR
 
 

@@ -265,3 +265,40 @@ def test_a_relabel_of_a_session_deleted_while_it_ran_says_so(store_of_one):
     assert rc == 2 and err.splitlines()[1:] == [f"prosody: error: no session 1 in {store_of_one} to replace "
                                                 "(deleted while this command ran)"], (rc, err)
     assert _stored_frames(store_of_one) == ([], [])
+
+
+ENROL_AFTER_ANOTHER = r"""
+import os, subprocess, sys
+from prosody.store import db as store_db
+real = store_db.Store.save_profile
+def save_profile(self, *a, **k):  # another `enrol` of the same name saves first, while this one built its profile
+    r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                        "enrol", os.environ["H12_OTHER_FILE"], "--therapist", "Ann", "--voices", "1",
+                        "--store", os.environ["H12_STORE"]], capture_output=True, text=True)
+    sys.stderr.write(f"other: {r.returncode}\n")
+    return real(self, *a, **k)
+store_db.Store.save_profile = save_profile
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def test_two_enrols_of_one_name_at_once_say_which_replaced_which(tmp_path, fixture_dialogue):
+    """Before: each read the profile it would replace before building its own; the one saving second
+    replaced the other's profile (a therapist's voice, made a moment before) and said nothing of it. The
+    replaced profile is now read in the save's transaction and said."""
+    import soundfile as sf
+    audio, _ = fixture_dialogue
+    for name, ch in (("first.wav", 0), ("second.wav", 1)):
+        sf.write(tmp_path / name, audio[:, ch], 16000, subtype="PCM_16")
+    store = tmp_path / "store"
+    r = subprocess.run([sys.executable, "-c", ENROL_AFTER_ANOTHER, "enrol", str(tmp_path / "second.wav"),
+                        "--therapist", "Ann", "--voices", "1", "--store", str(store)], capture_output=True, text=True,
+                       cwd=REPO, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO), "H12_STORE": str(store),
+                                                   "H12_OTHER_FILE": str(tmp_path / "first.wav")})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines()[0] == "other: 0", r.stderr
+    notes = [ln for ln in r.stderr.splitlines() if "this replaces the voice profile Ann" in ln]
+    assert len(notes) == 1 and notes[0].endswith("from recording first.wav"), r.stderr
+    rc, out, err = run_cli("enrol", "--list", "--store", store)
+    assert rc == 0 and out.count("\n") == 1 and "recording second.wav" in out, out

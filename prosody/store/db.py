@@ -1308,16 +1308,21 @@ class Store:
 
     # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
     @sqlite_errors
-    def save_profile(self, name: str, profile: dict, *, source: str, session_id: int | None = None) -> None:
+    def save_profile(self, name: str, profile: dict, *, source: str,
+                     session_id: int | None = None) -> tuple[str, str] | None:
         """Keep ``profile`` (``VoiceProfile.to_dict()``) under ``name``, replacing one of that name.
-        ``session_id``: the stored session it was built from (set to NULL when that session is deleted)."""
+        ``session_id``: the stored session it was built from (set to NULL when that session is deleted).
+        Returns (created_at, source) of the profile it replaced, read in the same transaction (read before
+        it, another prosody's `enrol` of the same name meanwhile was replaced unsaid; sweep 12), else None."""
         name = nfc(str(name).strip())
         check_meta_fields(therapist=name)
         if not name:
             raise InputError("a voice profile needs a name (--therapist NAME)")
         with self._tx() as db:
+            replaced = db.execute("SELECT created_at, source FROM voice_profiles WHERE name = ?", (name,)).fetchone()
             db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
                        "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))
+        return tuple(replaced) if replaced is not None else None
 
     @sqlite_errors
     def profile(self, name: str) -> dict | None:
