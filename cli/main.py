@@ -124,6 +124,8 @@ def cmd_analyze(args, out, err) -> int:
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p],
                   protected=[sessions.store_folder(args)])
+    from prosody.fileio import input_change, input_state
+    states = [input_state(f) for f in args.files]  # a file replaced or written to meanwhile is said (sweep 12)
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     n_channels = src_probe.files[0].channels
     from prosody.analysis import check_mono_speaker
@@ -165,6 +167,15 @@ def cmd_analyze(args, out, err) -> int:
         session = analyze_recording(rec, config, attribution=attribution, sources=sources, measures=mcfg,
                                     profile=profile)
 
+    changes = [c for c in (input_change(f, st) for f, st in zip(args.files, states)) if c is not None]
+    replaced = [why for kind, why in changes if kind == "replaced"]
+    if replaced:  # its hash, size and date (what `play` and the saved session's date read) would be another's
+        raise InputError(f"{replaced[0]}; nothing was written: analyse it again once nothing writes to it")
+    if changes:  # a recorder appending: what was read is analysed, and said as such
+        import dataclasses
+        session = dataclasses.replace(session, warnings=session.warnings + tuple(
+            f"{why}: the figures are of the {session.duration_s:.2f} s read; analyse it again once the recording "
+            "is finished" for _, why in changes))
     doc = session.to_json_dict()
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
         from prosody.clips import audio_record

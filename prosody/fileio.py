@@ -264,6 +264,36 @@ def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
                          "than once; save the stream to a file first")
 
 
+def input_state(path: str | os.PathLike) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, modification time in ns) of the file ``path`` names (links followed),
+    None when it cannot be looked at: taken before an analysis and again after it
+    (``input_change``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def input_change(path: str | os.PathLike, before) -> tuple[str, str] | None:
+    """How the file at ``path`` differs from its ``input_state`` ``before``, taken when its analysis
+    started: ("replaced", why) when another file is there now (renamed or copied over it: the analysis
+    read the one it opened, which the path no longer names) or none is; ("changed", why) when the same
+    file was written meanwhile (a recorder still appending); None when unchanged."""
+    now = input_state(path)
+    if before is None:
+        return None
+    if now is None:
+        return "replaced", f"{path} was removed or moved while it was being analysed"
+    if now[:2] != before[:2]:
+        return "replaced", (f"{path} was replaced while it was being analysed (another file renamed or copied over "
+                            "it): the figures are of the file it was, which that name no longer holds")
+    if now[2:] != before[2:]:
+        grew = f", from {before[2]} to {now[2]} bytes" if now[2] != before[2] else ""
+        return "changed", f"{path} was written to while it was being analysed{grew} (a recording still being made?)"
+    return None
+
+
 def _store_around(real: str) -> list[str]:
     """The session store folder (``sessions.db`` beside a ``frames`` folder) that the resolved output
     path ``real`` lies in, directly or in its frames folder, as a list of none or one: any store, not

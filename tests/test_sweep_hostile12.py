@@ -302,3 +302,141 @@ def test_two_enrols_of_one_name_at_once_say_which_replaced_which(tmp_path, fixtu
     assert len(notes) == 1 and notes[0].endswith("from recording first.wav"), r.stderr
     rc, out, err = run_cli("enrol", "--list", "--store", store)
     assert rc == 0 and out.count("\n") == 1 and "recording second.wav" in out, out
+
+
+# -- 4. a recording still being written ---------------------------------------------------------------------------
+
+def _wav_with_data_size(src: Path, dst: Path, data_bytes: int, *, riff_too: bool) -> None:
+    """``src`` (a plain 44-byte-header WAV) copied to ``dst`` with its data chunk's size set to ``data_bytes``
+    (and the RIFF size to match, as a recorder updating its header writes both): the samples after stay."""
+    import struct
+    b = bytearray(src.read_bytes())
+    at = b.find(b"data")
+    b[at + 4:at + 8] = struct.pack("<I", data_bytes)
+    if riff_too:
+        b[4:8] = struct.pack("<I", at + 8 + data_bytes - 8)
+    dst.write_bytes(bytes(b))
+
+
+@pytest.mark.parametrize("riff_too", [True, False])
+def test_a_wav_whose_header_gives_less_than_it_holds_is_said(tmp_path, short_wav, riff_too):
+    """A recorder updating its header every few seconds, or stopped before its last update: the header gives
+    2 s, the file holds 8. Before: 2 s analysed, not a word. Now the same 2 s, and a warning saying how much
+    follows unread and how to read it all."""
+    import json
+    wav = tmp_path / "rec.wav"
+    _wav_with_data_size(short_wav, wav, 2 * 16000 * 4, riff_too=riff_too)
+    rc, out, err = run_cli("analyze", wav, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert doc["duration_s"] == pytest.approx(2.0)
+    said = [w for w in doc["warnings"] if "header gives 2.00 s of audio, but 6.00 s more of samples follow" in w]
+    assert len(said) == 1 and "ffmpeg -ignore_length 1 -i" in said[0], doc["warnings"]
+    assert said[0] in err
+
+
+def test_a_wav_whose_header_says_no_audio_over_samples_is_not_called_empty(tmp_path, short_wav):
+    """The header a recorder writes first (0 data bytes), 8 s of samples after it. Before: 'no audio in
+    rec.wav'. Now one line that says what the file holds and how to read it."""
+    wav = tmp_path / "rec.wav"
+    _wav_with_data_size(short_wav, wav, 0, riff_too=True)
+    rc, out, err = run_cli("analyze", wav, "--quiet", "--no-progress")
+    assert rc == 2 and err == (f"prosody: error: {wav}'s header says it holds no audio (0 bytes), but 8.00 s of "
+                               "samples follow it: a recording still being written, or one whose recorder stopped "
+                               "before it wrote its header: analyse it once the recording is finished; if it is, "
+                               f"rewrite its header first, e.g. `ffmpeg -ignore_length 1 -i {wav} -c:a flac "
+                               "whole.flac`\n"), err
+
+
+def test_a_wav_with_chunks_after_its_data_is_not_taken_for_a_longer_recording(tmp_path, short_wav):
+    """A LIST chunk after the data (tags), the pad byte of an odd chunk: no warning."""
+    import struct
+    b = short_wav.read_bytes()
+    tail = b"LIST" + struct.pack("<I", 13) + b"INFOINAM\x05\x00\x00\x00ab" + b"\x00" + b"id3 " + struct.pack("<I", 4) + b"ID3\x03"
+    wav = tmp_path / "tagged.wav"
+    wav.write_bytes(b[:4] + struct.pack("<I", len(b) - 8 + len(tail)) + b[8:] + tail)
+    rc, out, err = run_cli("analyze", wav, "--quiet", "--no-progress")
+    assert rc == 0 and "follow" not in err, err
+
+
+def _analysis_then(monkeypatch, act):
+    """``analyze_recording`` that runs ``act()`` once the analysis has read its file (a writer meanwhile)."""
+    import prosody.speaker_channels as sc
+    real = sc.analyze_recording
+
+    def analyze_recording(*a, **k):
+        got = real(*a, **k)
+        act()
+        return got
+    monkeypatch.setattr(sc, "analyze_recording", analyze_recording)
+
+
+def test_a_recording_replaced_while_it_is_analysed_is_refused(tmp_path, short_wav, monkeypatch):
+    """A new file renamed over the recording while it was analysed (the analysis reads the file it opened).
+    Before: saved, with the new file's hash, size and date as its recording's: `play` would have played the
+    new file's audio at this session's moments. Now one line, no session and no output."""
+    import numpy as np
+    import soundfile as sf
+    rec, other = tmp_path / "rec.wav", tmp_path / "other.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    a, sr = sf.read(short_wav, dtype="int16")
+    sf.write(other, np.ascontiguousarray(a[::-1]), sr, subtype="PCM_16")
+    _analysis_then(monkeypatch, lambda: os.replace(other, rec))
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", rec, "--save", "--store", store, "--json", tmp_path / "o.json", "--quiet",
+                           "--no-progress")
+    assert rc == 2 and err == (f"prosody: error: {rec} was replaced while it was being analysed (another file "
+                               "renamed or copied over it): the figures are of the file it was, which that name no "
+                               "longer holds; nothing was written: analyse it again once nothing writes to it\n"), err
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_a_recording_appended_to_while_it_is_analysed_is_said(tmp_path, short_wav, monkeypatch):
+    """A recorder still appending (same file, more bytes): the analysis of what was read is kept, said."""
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    size = rec.stat().st_size
+
+    def append():
+        with open(rec, "ab") as f:
+            f.write(b"\x00" * 64000)
+    _analysis_then(monkeypatch, append)
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", rec, "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    from prosody.store.db import Store
+    with Store(store) as st:
+        warnings = st.get(1).doc["warnings"]
+    said = f"{rec} was written to while it was being analysed, from {size} to {size + 64000} bytes"
+    assert any(w.startswith(said) and "the figures are of the 8.00 s read" in w for w in warnings), warnings
+
+
+def test_a_batch_recording_written_to_after_its_hash_is_not_saved_under_that_hash(tmp_path, short_wav, monkeypatch):
+    """A recorder appending to a file of a batch between its hash (the ledger's 'done' key, the session's
+    recording) and its analysis. Before: saved under the hash of bytes it no longer holds; the same command
+    run again found a new hash and analysed it into a second session of the one recording. Now the file
+    fails (said), nothing saved; run again once it is finished, it is one session."""
+    from prosody.batch import runner
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rec = folder / "rec.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    real = runner.Ledger.cached_sha256
+
+    def cached_sha256(self, path):
+        digest = real(self, path)
+        with open(path, "ab") as f:  # the recorder writes on
+            f.write(b"\x00" * 32000)
+        return digest
+    monkeypatch.setattr(runner.Ledger, "cached_sha256", cached_sha256)
+    store, table = tmp_path / "store", tmp_path / "t"
+    rc, out, err = run_cli("batch", folder, "--jobs", "1", "--store", store, "--table", table, "--no-progress")
+    assert rc == 1, (out, err)
+    assert (f"{rec}: {rec} was written to while it was being analysed (a recording still being made?); not saved: "
+            "run the same command again once nothing writes to it") in out, out
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+    monkeypatch.undo()
+    rc, out, err = run_cli("batch", folder, "--jobs", "1", "--store", store, "--table", table, "--no-progress")
+    assert rc == 0, err
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 1

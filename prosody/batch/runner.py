@@ -53,7 +53,7 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import file_sha256, restrict_sqlite_sidecars, sqlite_errors
+from ..fileio import file_sha256, input_change, input_state, restrict_sqlite_sidecars, sqlite_errors
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS
@@ -1035,6 +1035,7 @@ class Planned:
     uid: str
     duration_s: float              # from the header; 0 when unknown
     audio_files: tuple[dict, ...] = ()  # doc["audio"]["files"]: path (resolved), sha256, bytes of each file
+    states: tuple = ()              # fileio.input_state of each file before it was hashed: checked after its analysis
 
 
 @dataclass(frozen=True)
@@ -1438,6 +1439,14 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if not res.ok:
                 _fail(report, ledger, run_id, pj.job, res.reason, emit)
                 return
+            changed = [(p, c[0]) for p, st in zip(pj.job.paths, pj.states) if (c := input_change(p, st))]
+            if changed:  # the content hash (the ledger's "done", the session's recording) is no longer what was
+                # analysed: saved, a re-run analysed the new bytes into a second session (sweep 12)
+                path, kind = changed[0]
+                how = "replaced or removed" if kind == "replaced" else "written to"
+                _fail(report, ledger, run_id, pj.job, f"{path} was {how} while it was being analysed (a recording "
+                      "still being made?); not saved: run the same command again once nothing writes to it", emit)
+                return
             res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
             meta, no_date = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
@@ -1575,6 +1584,7 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     # refuses --speaker there (it was ignored without a word: a stereo file analysed as therapist + client)
     check_mono_speaker(job.speaker, n_files=len(job.paths), n_channels=probe.files[0].channels,
                        first_file=job.paths[0], flags=("speaker", "channels"))
+    states = tuple(input_state(p) for p in job.paths)  # before the hash: a change from here on is found
     hashes = [ledger.cached_sha256(p) for p in job.paths]
     audio_files = tuple({"path": str(Path(p).resolve()), "sha256": h, "bytes": os.stat(p).st_size}
                         for p, h in zip(job.paths, hashes))
@@ -1598,7 +1608,7 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                 voices=job.voices if request != "separate" else None)
     options = options_sha256(task)
     return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
-                   duration_s=float(source.duration_s or 0.0), audio_files=audio_files)
+                   duration_s=float(source.duration_s or 0.0), audio_files=audio_files, states=states)
 
 
 def _audio_record(pj: Planned, res: TaskResult) -> dict:
