@@ -440,3 +440,51 @@ def test_a_batch_recording_written_to_after_its_hash_is_not_saved_under_that_has
     rc, out, err = run_cli("batch", folder, "--jobs", "1", "--store", store, "--table", table, "--no-progress")
     assert rc == 0, err
     assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 1
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["parent", "group"])
+def test_sighup_stops_a_batch_as_sigterm_does(tmp_path, fixture_dialogue, to_group):
+    """The terminal a batch runs in is closed (SIGHUP: to the parent, or to the whole process group, workers
+    included). Before: killed on the spot (exit -1), nothing said. Now it stops as on SIGTERM: how many
+    finished, how to continue, exit 129, every finished file saved whole, no worker left."""
+    import time
+    import numpy as np
+    import soundfile as sf
+    audio, _ = fixture_dialogue
+    src = tmp_path / "in"
+    src.mkdir()
+    long = np.concatenate([audio, audio])
+    for i in range(8):
+        sf.write(src / f"s{i}.wav", np.roll(long, i * 16000, axis=0), 16000, subtype="PCM_16")
+    store = tmp_path / "st"
+    cmd = [sys.executable, "-m", "prosody_cli.main", "batch", str(src), "--jobs", "2", "--store", str(store),
+           "--table", str(tmp_path / "t"), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:  # the two workers started
+            kids = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+            if len(kids) - 1 >= 3:
+                break
+            time.sleep(0.02)
+        time.sleep(1.0)
+        assert proc.poll() is None, "the batch finished before it could be stopped"
+        (os.killpg if to_group else os.kill)(proc.pid, signal.SIGHUP)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 129, (proc.returncode, err)
+    assert "prosody: error: stopped by SIGHUP; " in err and "run the same command again" in err, err
+    assert "Traceback" not in err, err
+    n = count_rows(store / "sessions.db", "SELECT count(*) FROM sessions")
+    named, files = _stored_frames(store)
+    assert len(named) == n and files == named, (n, named, files)
+    for _ in range(50):
+        if subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode != 0:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("worker processes were left running after the signal")

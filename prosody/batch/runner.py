@@ -549,6 +549,7 @@ def _worker_init() -> None:
     terminates the workers: a terminal's Ctrl-C reaches the whole process group,
     and a worker interrupted on its own prints a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a terminal closed: the parent stops the batch (sweep 12)
 
 
 @contextlib.contextmanager
@@ -556,17 +557,22 @@ def _spawned_ignoring_ctrl_c():
     """Workers started inside start with Ctrl-C ignored (an ignored signal stays ignored across
     exec, and Python then leaves it so): ``_worker_init`` runs only after a spawned worker has
     imported prosody, and a Ctrl-C to the process group in that second printed the worker's
-    traceback. The parent ignores it only while it starts them (on a submit)."""
+    traceback. The parent ignores it only while it starts them (on a submit). SIGHUP alike (a terminal
+    closed sends it to the whole process group): it killed the workers and multiprocessing's resource
+    tracker (which ignores Ctrl-C and SIGTERM, not SIGHUP), whose death printed a traceback, where the
+    parent stops the batch itself (sweep 12); the pool and its queues (which start the tracker) are made
+    inside too."""
     import threading
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    before = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGHUP)}
     try:
         yield
     finally:
-        if before is not None:  # None: a handler not set from Python, left as it was
-            signal.signal(signal.SIGINT, before)
+        for s, handler in before.items():
+            if handler is not None:  # None: a handler not set from Python, left as it was
+                signal.signal(s, handler)
 
 
 class BatchStopped(KeyboardInterrupt):
@@ -1089,7 +1095,8 @@ class _LocalBackend:
         self.pool = self._new_pool(jobs)
 
     def _new_pool(self, jobs: int):
-        return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
+        with _spawned_ignoring_ctrl_c():  # its queues start multiprocessing's resource tracker
+            return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
 
     def submit(self, task: Task):
         with _spawned_ignoring_ctrl_c():  # a submit may start a worker
