@@ -621,8 +621,11 @@ def cmd_export(args, out, err) -> int:
             err.write("prosody: note: per-frame features are not in JSON on stdout; "
                       "-o PATH.json writes them beside it\n")
         return EXIT_OK
-    written = write_export(bundle, args.format, args.output, uri=uri)
-    err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}\n")
+    with _signals_wait() as came:  # the JSON and its frames file, both or neither: a signal between them left
+        written = write_export(bundle, args.format, args.output, uri=uri)  # the JSON alone (sweep 12)
+        err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}\n")
+    if came:
+        return _signalled(came, err, f"session {sid} was exported first")
     return EXIT_OK
 
 

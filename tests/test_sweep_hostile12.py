@@ -488,3 +488,36 @@ def test_sighup_stops_a_batch_as_sigterm_does(tmp_path, fixture_dialogue, to_gro
     else:
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("worker processes were left running after the signal")
+
+
+SIGNAL_AFTER_FIRST_RENAME = r"""
+import os, signal, sys
+from prosody import fileio
+real, calls = fileio.sync_folder, []
+def sync_folder(folder):
+    real(folder)
+    calls.append(folder)
+    if len(calls) == 1:  # the export's JSON is in place; its frames file not yet
+        os.kill(os.getpid(), getattr(signal, os.environ["H12_SIGNAL"]))
+fileio.sync_folder = sync_folder
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("how,code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_between_an_exports_json_and_its_frames_leaves_both(store_of_one, tmp_path, how, code):
+    """Before: the JSON was in place and its frames file discarded (Ctrl-C: 'interrupted'; SIGTERM: killed with
+    the frames' temporary left): a JSON naming a frames file that is not there, imported as a session without
+    its frames. Now both are written, said, then the signal's line."""
+    out_json = tmp_path / "x" / "s.json"
+    out_json.parent.mkdir()
+    r = subprocess.run([sys.executable, "-c", SIGNAL_AFTER_FIRST_RENAME, "export", "1", "--store", str(store_of_one),
+                        "-o", str(out_json)], capture_output=True, text=True, cwd=REPO, timeout=300,
+                       env={**os.environ, "H12_SIGNAL": how, "PYTHONPATH": str(REPO)})
+    assert r.returncode == code, (r.returncode, r.stderr)
+    frames = out_json.with_name("s.frames.npz")
+    what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
+    assert r.stderr.splitlines() == [f"prosody: exported session 1 to {out_json}, {frames}",
+                                     f"prosody: error: {what}; session 1 was exported first"], r.stderr
+    assert sorted(os.listdir(out_json.parent)) == ["s.frames.npz", "s.json"]
