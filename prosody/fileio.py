@@ -97,7 +97,11 @@ def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     staged, and none is put in place unless all of them could be written. Raises OSError
     naming ``path`` (a full disk names no file), with nothing left behind."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=tmp_prefix or f".{path.name}.", suffix=tmp_suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=tmp_prefix or f".{path.name}.", suffix=tmp_suffix)
+    except OSError as exc:  # its folder removed meanwhile, unwritable: said of the file asked for, not of a
+        # temporary name never shown (`cannot access DIR/.r.html.naw7wq4b.tmp`, sweep 12)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as f:

@@ -521,3 +521,26 @@ def test_a_signal_between_an_exports_json_and_its_frames_leaves_both(store_of_on
     assert r.stderr.splitlines() == [f"prosody: exported session 1 to {out_json}, {frames}",
                                      f"prosody: error: {what}; session 1 was exported first"], r.stderr
     assert sorted(os.listdir(out_json.parent)) == ["s.frames.npz", "s.json"]
+
+
+@pytest.mark.parametrize("command,name", [("report", "r.html"), ("export", "e.json")])
+def test_an_output_folder_removed_during_the_run_is_said_of_the_output(store_of_one, tmp_path, monkeypatch, command,
+                                                                       name):
+    """The folder of ``-o`` removed after the outputs were checked. Before: `cannot access
+    DIR/.r.html.naw7wq4b.tmp: No such file or directory`, a temporary name never asked for. Now the output's."""
+    import shutil
+    from prosody import fileio
+    import prosody.formats.export as ex
+    folder = tmp_path / "out"
+    folder.mkdir()
+    real = fileio.stage_private
+
+    def stage(path, *a, **k):
+        shutil.rmtree(folder, ignore_errors=True)
+        return real(path, *a, **k)
+    monkeypatch.setattr(fileio, "stage_private", stage)
+    monkeypatch.setattr(ex, "stage_private", stage)
+    rc, out, err = run_cli(command, "1", "--store", store_of_one, "-o", folder / name)
+    shown = folder / ("e.frames.npz" if command == "export" else name)  # export stages the frames file first
+    assert rc == 1 and err == f"prosody: error: cannot access {shown}: No such file or directory\n", err
+    assert not folder.exists()
