@@ -92,7 +92,7 @@ def cmd_enrol(args, out, err) -> int:
         prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
         with _open(args, create=True) as store:
-            before = store.save_profile(args.therapist, prof.to_dict(), source=source)
+            before, said, came = _save_profile(store, args, prof, source, sid, out, err)
     else:
         with _open(args) as store:
             stored = store.get(args.from_session)
@@ -100,16 +100,27 @@ def cmd_enrol(args, out, err) -> int:
             x, mask, speaker = session_voice(stored.doc, store.frames(sid), speaker=args.speaker, session_id=sid)
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
             source = f"session {sid} ({speaker})"
-            before = store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
-    said = _confirm(out, err, terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from "
-                                            f"{source}, {prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
+            before, said, came = _save_profile(store, args, prof, source, sid, out, err)
     if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
         err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
                                 "profile of two voices would name either one the therapist") + "\n")
     if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
         err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
                                 f"{before[0]} from {before[1]}") + "\n")
+    if came:
+        return _signalled(came, err, terminal_safe(f"the voice profile {args.therapist} was saved first"))
     return EXIT_OK if said else EXIT_ERROR
+
+
+def _save_profile(store, args, prof, source: str, sid, out, err):
+    """The profile saved and said, Ctrl-C / SIGTERM / SIGHUP held meanwhile (sweep 12): (the profile it
+    replaced or None, whether the line was written, the signals that came)."""
+    with _signals_wait() as came:
+        before = store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
+        said = _confirm(out, err, terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from "
+                                                f"{source}, {prof.n_windows} windows (spread {prof.spread:.2f})")
+                        + "\n")
+    return before, said, came
 
 
 def cmd_relabel(args, out, err) -> int:

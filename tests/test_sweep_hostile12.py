@@ -544,3 +544,16 @@ def test_an_output_folder_removed_during_the_run_is_said_of_the_output(store_of_
     shown = folder / ("e.frames.npz" if command == "export" else name)  # export stages the frames file first
     assert rc == 1 and err == f"prosody: error: cannot access {shown}: No such file or directory\n", err
     assert not folder.exists()
+
+
+def test_sigterm_after_a_note_or_an_enrol_commit_says_it_was_made(store_of_one):
+    """Before: killed silently after the commit (exit -15), the note or the profile stored and unsaid."""
+    rc, out, err = _signalled("commit", "SIGTERM", "note", "1", "--at", "0:02", "--store", store_of_one, "n-Wqxz")
+    assert rc == 143 and out == "session 1: note at 0:02\n", (rc, out, err)
+    assert err == "prosody: error: stopped by SIGTERM; the note was added to session 1 first\n", err
+    assert count_rows(store_of_one / "sessions.db", "SELECT count(*) FROM notes WHERE text = 'n-Wqxz'") == 1
+    rc, out, err = _signalled("commit", "SIGTERM", "enrol", "--from-session", "1", "--therapist", "Ann", "--store",
+                              store_of_one)
+    assert rc == 143 and out.startswith("enrolled Ann: "), (rc, out, err)
+    assert err.splitlines()[-1] == "prosody: error: stopped by SIGTERM; the voice profile Ann was saved first", err
+    assert count_rows(store_of_one / "sessions.db", "SELECT count(*) FROM voice_profiles WHERE name = 'Ann'") == 1
