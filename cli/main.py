@@ -168,10 +168,10 @@ def cmd_analyze(args, out, err) -> int:
                                     profile=profile)
 
     changes = [c for c in (input_change(f, st) for f, st in zip(args.files, states)) if c is not None]
-    replaced = [why for kind, why in changes if kind == "replaced"]
+    replaced = [why for kind, why in changes if kind in ("replaced", "truncated")]
     if replaced:  # its hash, size and date (what `play` and the saved session's date read) would be another's
         raise InputError(f"{replaced[0]}; nothing was written: analyse it again once nothing writes to it")
-    if changes:  # a recorder appending: what was read is analysed, and said as such
+    if changes:  # a recorder appending (only "changed" is left): what was read is analysed, and said as such
         import dataclasses
         session = dataclasses.replace(session, warnings=session.warnings + tuple(
             f"{why}: the figures are of the {session.duration_s:.2f} s read; analyse it again once the recording "

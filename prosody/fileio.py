@@ -282,8 +282,9 @@ def input_state(path: str | os.PathLike) -> tuple[int, int, int, int] | None:
 def input_change(path: str | os.PathLike, before) -> tuple[str, str] | None:
     """How the file at ``path`` differs from its ``input_state`` ``before``, taken when its analysis
     started: ("replaced", why) when another file is there now (renamed or copied over it: the analysis
-    read the one it opened, which the path no longer names) or none is; ("changed", why) when the same
-    file was written meanwhile (a recorder still appending); None when unchanged."""
+    read the one it opened, which the path no longer names) or none is; ("truncated", why) when the same
+    file was cut shorter (what was read may be gone from it); ("changed", why) when it was written to
+    meanwhile, no shorter (a recorder still appending); None when unchanged."""
     now = input_state(path)
     if before is None:
         return None
@@ -292,6 +293,9 @@ def input_change(path: str | os.PathLike, before) -> tuple[str, str] | None:
     if now[:2] != before[:2]:
         return "replaced", (f"{path} was replaced while it was being analysed (another file renamed or copied over "
                             "it): the figures are of the file it was, which that name no longer holds")
+    if now[2] < before[2]:
+        return "truncated", (f"{path} was cut short while it was being analysed, from {before[2]} to {now[2]} "
+                             "bytes: what was read may no longer be in it")
     if now[2:] != before[2:]:
         grew = f", from {before[2]} to {now[2]} bytes" if now[2] != before[2] else ""
         return "changed", f"{path} was written to while it was being analysed{grew} (a recording still being made?)"

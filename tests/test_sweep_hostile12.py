@@ -557,3 +557,18 @@ def test_sigterm_after_a_note_or_an_enrol_commit_says_it_was_made(store_of_one):
     assert rc == 143 and out.startswith("enrolled Ann: "), (rc, out, err)
     assert err.splitlines()[-1] == "prosody: error: stopped by SIGTERM; the voice profile Ann was saved first", err
     assert count_rows(store_of_one / "sessions.db", "SELECT count(*) FROM voice_profiles WHERE name = 'Ann'") == 1
+
+
+def test_a_recording_cut_short_while_it_is_analysed_is_refused(tmp_path, short_wav, monkeypatch):
+    """Truncated in place once the analysis had read it all. Before: saved, figures of 8 s over a
+    recording whose size and hash were the cut file's. Now one line, no session."""
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    size = rec.stat().st_size
+    _analysis_then(monkeypatch, lambda: os.truncate(rec, 100044))
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", rec, "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 2 and err == (f"prosody: error: {rec} was cut short while it was being analysed, from {size} to "
+                               "100044 bytes: what was read may no longer be in it; nothing was written: analyse it "
+                               "again once nothing writes to it\n"), err
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0

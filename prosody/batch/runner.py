@@ -1450,7 +1450,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if changed:  # the content hash (the ledger's "done", the session's recording) is no longer what was
                 # analysed: saved, a re-run analysed the new bytes into a second session (sweep 12)
                 path, kind = changed[0]
-                how = "replaced or removed" if kind == "replaced" else "written to"
+                how = {"replaced": "replaced or removed", "truncated": "cut short"}.get(kind, "written to")
                 _fail(report, ledger, run_id, pj.job, f"{path} was {how} while it was being analysed (a recording "
                       "still being made?); not saved: run the same command again once nothing writes to it", emit)
                 return
