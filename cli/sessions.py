@@ -491,8 +491,7 @@ def cmd_report(args, out, err) -> int:
     if args.output is not None:  # -o "" is refused, not taken for the default name
         _guard(args, ("-o", args.output))
     with _open(args) as store:
-        stored = store.get(args.session)
-        frames = store.frames(stored.info.id)
+        stored, frames = store.read(args.session)  # one state of it (a relabel meanwhile mixed two, sweep 12)
     path = args.output if args.output is not None else f"session-{stored.info.id}.html"
     _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc])
     ms = session_moments(stored, moments_config(args))

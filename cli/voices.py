@@ -95,9 +95,9 @@ def cmd_enrol(args, out, err) -> int:
             before, said, came = _save_profile(store, args, prof, source, sid, out, err)
     else:
         with _open(args) as store:
-            stored = store.get(args.from_session)
+            stored, frames = store.read(args.from_session)  # one state of it (sweep 12)
             sid = stored.info.id
-            x, mask, speaker = session_voice(stored.doc, store.frames(sid), speaker=args.speaker, session_id=sid)
+            x, mask, speaker = session_voice(stored.doc, frames, speaker=args.speaker, session_id=sid)
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
             source = f"session {sid} ({speaker})"
             before, said, came = _save_profile(store, args, prof, source, sid, out, err)
@@ -127,8 +127,8 @@ def cmd_relabel(args, out, err) -> int:
     from prosody.relabel import relabel
     with _open(args) as store:
         stamp = store.stamp(args.session)  # another prosody's change meanwhile is not undone (sweep 12)
-        stored = store.get(args.session)
-        doc, frames = relabel(stored.doc, store.frames(stored.info.id))
+        stored, frames = store.read(args.session)
+        doc, frames = relabel(stored.doc, frames)
         with _signals_wait() as came:  # the save and its line: after its commit, a signal said nothing of it
             store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id,
                        unchanged=stamp)

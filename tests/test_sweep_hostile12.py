@@ -572,3 +572,59 @@ def test_a_recording_cut_short_while_it_is_analysed_is_refused(tmp_path, short_w
                                "100044 bytes: what was read may no longer be in it; nothing was written: analyse it "
                                "again once nothing writes to it\n"), err
     assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+
+
+# a child prosody that runs another prosody command (H12_OTHER) just before it first reads a frames file: after it
+# read the session's row and document
+OTHER_BEFORE_FRAMES = r"""
+import json, os, subprocess, sys
+from prosody.store import db as store_db
+real, done = store_db.read_frames_npz, []
+def read_frames_npz(*a, **k):
+    if not done:
+        done.append(1)
+        r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                            *json.loads(os.environ["H12_OTHER"])], capture_output=True, text=True)
+        sys.stderr.write(f"other: {r.returncode}\n")
+    return real(*a, **k)
+store_db.read_frames_npz = read_frames_npz
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def _with_other_before_frames(store: Path, other: list, *argv) -> tuple[int, str, str]:
+    import json
+    r = subprocess.run([sys.executable, "-c", OTHER_BEFORE_FRAMES, *map(str, argv)], capture_output=True, text=True,
+                       cwd=REPO, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO),
+                                                   "H12_OTHER": json.dumps([*map(str, other), "--store", str(store)])})
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_an_export_during_a_relabel_is_of_one_state_of_the_session(store_of_one, tmp_path):
+    """A relabel committed between the export's read of the document and of the frames. Before: the document
+    as before the relabel with the frames of after it (planted before the session's frames call: the doc said
+    the therapist's median pitch 178.1 Hz, the frames' therapist 97.7 Hz; planted here, at the frames file:
+    'cannot read frames file ...: No such file or directory', the relabel having removed the file read).
+    Now both of one state: the frames file renamed away is read again with its row and document."""
+    import json
+    import numpy as np
+    out_json = tmp_path / "s.json"
+    rc, out, err = _with_other_before_frames(store_of_one, ["relabel", "1"], "export", "1", "--store", store_of_one,
+                                             "-o", out_json)
+    assert rc == 0 and err.splitlines()[0] == "other: 0", (rc, err)
+    doc = json.loads(out_json.read_text())
+    assert any("relabelled" in w for w in doc["warnings"]), doc["warnings"]  # the state after the relabel
+    with np.load(tmp_path / "s.frames.npz") as z:
+        for i, who in enumerate(doc["speaker_order"]):
+            median = float(np.nanmedian(z[f"s{i}_f0_hz"]))
+            assert abs(median - doc["speakers"][who]["f0_median_hz"]) < 1.0, (who, median, doc["speakers"][who])
+
+
+def test_a_report_of_a_session_deleted_while_it_is_read_says_so(store_of_one, tmp_path):
+    """Before: 'cannot read frames file ...: No such file or directory', as if the store were damaged."""
+    rc, out, err = _with_other_before_frames(store_of_one, ["delete", "1"], "report", "1", "--store", store_of_one,
+                                             "-o", tmp_path / "r.html")
+    assert rc == 2 and err.splitlines()[1:] == [f"prosody: error: session 1 was deleted from {store_of_one} while "
+                                                "this command read it"], (rc, err)
+    assert not (tmp_path / "r.html").exists()

@@ -68,6 +68,7 @@ _V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_me
                        "overlaps", "interruptions", "failed_interruptions", "backchannels")
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
+READ_TRIES = 5  # Store.read: snapshots tried while another prosody keeps replacing the session's frames file
 # the names save writes in the frames folder, the only ones gc removes: UID.TOKEN.npz, and its temporary
 # .tmp-UID.TOKEN.npz.RANDOM.npz, RANDOM being tempfile's 8 characters (.tmp-RANDOM.npz before the temporary
 # carried the name)
@@ -1521,9 +1522,56 @@ FROM sessions s"""
             f"from a backup, or remove this one with `prosody delete {sid}`")
 
     @sqlite_errors
+    @contextmanager
+    def _snapshot(self):
+        """The reads inside see one state of the database (a read transaction: WAL gives it a snapshot),
+        not one another prosody's commit changed between two of them (sweep 12: a session deleted
+        between its row and its document was `internal error (TypeError ...)`). Inside a transaction
+        already: that one."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+
     def get(self, ref) -> StoredSession:
         """A stored session: its listing info, its document (checked: ``_doc``), bookmarks,
         feedback and supervisor notes."""
+        with self._snapshot():
+            return self._get(ref)
+
+    def read(self, ref) -> tuple[StoredSession, dict[str, dict[str, np.ndarray]] | None]:
+        """A stored session and its per-frame features, of one state of it. Read one after the other,
+        a `relabel` (or `delete`) committed between them gave the document of before and the frames
+        of after (sweep 12: an export whose therapist's figures were one voice's and frames the
+        other's). Both come from one snapshot; its frames file, renamed away by a save committed after
+        it (relabel writes a new file and removes the old), is read again from a new snapshot."""
+        for _ in range(READ_TRIES):
+            with self._snapshot():
+                s = self._get(ref)
+                name = self.db.execute("SELECT frames_file FROM sessions WHERE id = ?", (s.info.id,)).fetchone()[0]
+            if name is None:
+                return s, None
+            path = self.frames_dir / name
+            try:
+                return s, read_frames_npz(path, s.doc["speaker_order"])
+            except StoreError:
+                if path.exists():  # there, and unreadable: said as it was
+                    raise
+            now = self.db.execute("SELECT frames_file FROM sessions WHERE id = ?", (s.info.id,)).fetchone()
+            if now is None:
+                raise SessionNotFoundError(f"session {s.info.id} was deleted from {self.path} while this command "
+                                           "read it")
+            if now[0] == name:
+                raise StoreError(f"session {s.info.id}: its frames file {path} is missing")
+        raise StoreError(f"session {s.info.id} in {self.path} kept changing while this command read it (another "
+                         "prosody rewrote it each time); try again")
+
+    def _get(self, ref) -> StoredSession:
         info = self.info(ref)
         doc = self._doc(info.id, self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
         bookmarks = tuple(Bookmark(t, n) for t, n in self.db.execute(
@@ -1565,9 +1613,9 @@ FROM sessions s"""
         return read_frames_npz(path, order)
 
     def bundle(self, ref) -> ExportBundle:
-        s = self.get(ref)
+        s, frames = self.read(ref)
         return ExportBundle(doc=s.doc, meta=s.info.meta, bookmarks=s.bookmarks, feedback=s.feedback,
-                            frames=self.frames(s.info.id), uid=s.info.uid, notes=s.notes)
+                            frames=frames, uid=s.info.uid, notes=s.notes)
 
     def import_bundle(self, b: ExportBundle, *, new_id: bool = False, renumber: bool = False) -> int:
         """``save`` an export; ``renumber``: its session number, when another session of
