@@ -256,6 +256,11 @@ def _first_ctrl_c(signum, frame):
     raise KeyboardInterrupt
 
 
+def _quiet_unraisable(unraisable) -> None:
+    """``sys.unraisablehook`` once the program was interrupted: what a half-made object's ``__del__`` raises
+    while the interrupted frames are freed is not shown (the line saying it stopped was)."""
+
+
 STDOUT_NAME = "standard output"
 
 
@@ -376,6 +381,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as exc:
         if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # nor do the objects the interruption left half made: a ZipFile cut in its constructor (np.load) printed
+            # "Exception ignored in: <function ZipFile.__del__ ...> Traceback ... AttributeError" when freed (sweep 12)
+            sys.unraisablehook = _quiet_unraisable
         if isinstance(exc, Stopped):  # SIGTERM, SIGHUP (or a signal held while a change ran: what was done)
             err.write(f"prosody: error: {_safe(exc.line())}\n")
             return 128 + exc.signum
