@@ -363,6 +363,8 @@ def main(argv=None) -> int:
     if argv is None and threading.current_thread() is threading.main_thread():
         take_stop_signals()
     try:
+        from . import release_held_signals
+        release_held_signals()  # one that came while the modules were imported: raised here, in this try
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra:  # named with the command's own help, not the top level's

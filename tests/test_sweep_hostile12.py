@@ -659,3 +659,36 @@ def test_an_interruption_says_one_line_without_the_half_made_objects_tracebacks(
                        env={**os.environ, "H12_SIGNAL": how, "PYTHONPATH": str(REPO)})
     what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
     assert r.returncode == code and r.stderr == f"prosody: error: {what}\n", (r.returncode, r.stderr)
+
+
+# the installed `prosody` script, with a signal sent to itself while its modules are imported (the console
+# script's name matters: only the program itself holds the signals)
+PROSODY_SCRIPT = r"""
+import importlib.abc, os, signal, sys
+class SignalOnImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "prosody_cli.batch":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), getattr(signal, os.environ["H12_SIGNAL"]))
+        return None
+sys.meta_path.insert(0, SignalOnImport())
+from prosody_cli.main import main
+if __name__ == '__main__':
+    sys.argv[0] = sys.argv[0].removesuffix('.exe')
+    sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("how,code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_while_the_program_starts_is_one_line(tmp_path, how, code):
+    """Ctrl-C in the first third of a second (while prosody's modules are imported). Before: Python's traceback
+    of the import (once, an abort: 'terminate called after throwing an instance of nanobind::python_error');
+    SIGTERM: killed, silently. Now the program holds them until main has set its handlers: one line."""
+    script = tmp_path / "prosody"
+    script.write_text(PROSODY_SCRIPT)
+    r = subprocess.run([sys.executable, str(script), "sessions", "--store", str(tmp_path / "st")], capture_output=True,
+                       text=True, cwd=tmp_path, timeout=120, env={**os.environ, "H12_SIGNAL": how,
+                                                                   "PYTHONPATH": str(REPO)})
+    what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
+    assert r.returncode == code and r.stderr == f"prosody: error: {what}\n", (r.returncode, r.stderr)
+    assert not (tmp_path / "st").exists()
