@@ -268,15 +268,15 @@ def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
                          "than once; save the stream to a file first")
 
 
-def input_state(path: str | os.PathLike) -> tuple[int, int, int, int] | None:
-    """(device, inode, size, modification time in ns) of the file ``path`` names (links followed),
-    None when it cannot be looked at: taken before an analysis and again after it
+def input_state(path: str | os.PathLike) -> tuple[int, int, int, int, int] | None:
+    """(device, inode, kind of file, size, modification time in ns) of the file ``path`` names (links
+    followed), None when it cannot be looked at: taken before an analysis and again after it
     (``input_change``)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns
 
 
 def input_change(path: str | os.PathLike, before) -> tuple[str, str] | None:
@@ -290,14 +290,16 @@ def input_change(path: str | os.PathLike, before) -> tuple[str, str] | None:
         return None
     if now is None:
         return "replaced", f"{path} was removed or moved while it was being analysed"
-    if now[:2] != before[:2]:
-        return "replaced", (f"{path} was replaced while it was being analysed (another file renamed or copied over "
-                            "it): the figures are of the file it was, which that name no longer holds")
-    if now[2] < before[2]:
-        return "truncated", (f"{path} was cut short while it was being analysed, from {before[2]} to {now[2]} "
+    if now[:3] != before[:3]:  # another file, or another kind of one (a FIFO there: hashing it waited for ever)
+        kind = _kind_of(now[2])
+        return "replaced", (f"{path} was replaced while it was being analysed (" + (
+            f"it is {kind} now" if kind else "another file renamed or copied over it") + "): the figures are of "
+            "the file it was, which that name no longer holds")
+    if now[3] < before[3]:
+        return "truncated", (f"{path} was cut short while it was being analysed, from {before[3]} to {now[3]} "
                              "bytes: what was read may no longer be in it")
-    if now[2:] != before[2:]:
-        grew = f", from {before[2]} to {now[2]} bytes" if now[2] != before[2] else ""
+    if now[3:] != before[3:]:
+        grew = f", from {before[3]} to {now[3]} bytes" if now[3] != before[3] else ""
         return "changed", f"{path} was written to while it was being analysed{grew} (a recording still being made?)"
     return None
 

@@ -692,3 +692,37 @@ def test_a_signal_while_the_program_starts_is_one_line(tmp_path, how, code):
     what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
     assert r.returncode == code and r.stderr == f"prosody: error: {what}\n", (r.returncode, r.stderr)
     assert not (tmp_path / "st").exists()
+
+
+FIFO_AFTER_ANALYSIS = r"""
+import os, sys
+import prosody.speaker_channels as sc
+real = sc.analyze_recording
+def analyze_recording(*a, **k):
+    got = real(*a, **k)
+    os.unlink(os.environ["H12_REC"])  # the recording replaced by a FIFO (the inode number may be reused)
+    os.mkfifo(os.environ["H12_REC"])
+    return got
+sc.analyze_recording = analyze_recording
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def test_a_recording_replaced_by_a_fifo_while_it_is_analysed_does_not_hang(tmp_path, short_wav):
+    """Before: the session's recording was hashed from its path after the analysis: a FIFO there was opened
+    for reading and prosody waited for a writer for ever (killed at 30 s). Now one line, nothing saved."""
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    store = tmp_path / "store"
+    try:
+        r = subprocess.run([sys.executable, "-c", FIFO_AFTER_ANALYSIS, "analyze", str(rec), "--save", "--store",
+                            str(store), "--quiet", "--no-progress"], capture_output=True, text=True, cwd=REPO,
+                           timeout=60, env={**os.environ, "H12_REC": str(rec), "PYTHONPATH": str(REPO)})
+    except subprocess.TimeoutExpired:
+        pytest.fail("prosody waited for ever on the FIFO that replaced the recording")
+    assert r.returncode == 2 and r.stderr == (
+        f"prosody: error: {rec} was replaced while it was being analysed (it is a FIFO (named pipe) now): the "
+        "figures are of the file it was, which that name no longer holds; nothing was written: analyse it again "
+        "once nothing writes to it\n"), r.stderr
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
