@@ -349,10 +349,12 @@ def test_a_wav_whose_header_says_no_audio_over_samples_is_not_called_empty(tmp_p
 
 
 def test_a_wav_with_chunks_after_its_data_is_not_taken_for_a_longer_recording(tmp_path, short_wav):
-    """A LIST chunk after the data (tags), the pad byte of an odd chunk: no warning."""
+    """A LIST chunk after the data (tags), of an odd size and its pad byte, then an id3 chunk of 2000 bytes
+    (more than 10 ms of samples, were it taken for them): no warning."""
     import struct
     b = short_wav.read_bytes()
-    tail = b"LIST" + struct.pack("<I", 13) + b"INFOINAM\x05\x00\x00\x00ab" + b"\x00" + b"id3 " + struct.pack("<I", 4) + b"ID3\x03"
+    tail = (b"LIST" + struct.pack("<I", 13) + b"INFOINAM\x01\x00\x00\x00a" + b"\x00"  # 13 bytes and a pad byte
+            + b"id3 " + struct.pack("<I", 2000) + b"ID3\x03" + bytes(1996))
     wav = tmp_path / "tagged.wav"
     wav.write_bytes(b[:4] + struct.pack("<I", len(b) - 8 + len(tail)) + b[8:] + tail)
     rc, out, err = run_cli("analyze", wav, "--quiet", "--no-progress")
