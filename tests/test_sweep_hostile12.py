@@ -728,3 +728,50 @@ def test_a_recording_replaced_by_a_fifo_while_it_is_analysed_does_not_hang(tmp_p
         "figures are of the file it was, which that name no longer holds; nothing was written: analyse it again "
         "once nothing writes to it\n"), r.stderr
     assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0
+
+
+# a child prosody whose Store method H12_METHOD first runs another prosody command (H12_OTHER)
+OTHER_BEFORE_METHOD = r"""
+import json, os, subprocess, sys
+from prosody.store import db as store_db
+name, done = os.environ["H12_METHOD"], []
+real = getattr(store_db.Store, name)
+def method(self, *a, **k):
+    if not done:  # once, at the first call
+        done.append(1)
+        r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                            *json.loads(os.environ["H12_OTHER"])], capture_output=True, text=True)
+        sys.stderr.write(f"other: {r.returncode}\n")
+    return real(self, *a, **k)
+setattr(store_db.Store, name, method)
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("method,argv,what", [
+    ("save_profile", ("enrol", "--from-session", "1", "--therapist", "Ann"), "the voice profile was not saved"),
+    ("_tx", ("note", "1", "--at", "0:02", "n-Wqxz"), "nothing was written"),
+    ("_tx", ("feedback", "1", "--rating", "4"), "nothing was written"),
+    ("_tx", ("edit", "1", "--client", "Z"), "nothing was written"),  # before: internal error (TypeError)
+    ("_tx", ("edit", "1", "--tag", "t"), "nothing was written"),
+])
+def test_a_change_to_a_session_deleted_meanwhile_is_not_called_damage(store_of_one, method, argv, what):
+    """`delete 1` committed while `enrol --from-session 1` built the profile (the seconds it reads the session's
+    frames), or in the moment between `note 1` / `feedback 1` / `edit 1` finding the session and writing to it
+    (`edit --client`: 'internal error (TypeError ...)'; `edit --notes`: 'no session 1', already). Before:
+    'the session store database ... is damaged (FOREIGN KEY constraint failed); recover what it holds with
+    sqlite3 ... .recover ...' (exit 1): a sound store said damaged, and a repair advised. Now the session is
+    said deleted meanwhile, nothing written (exit 2)."""
+    import json
+    r = subprocess.run([sys.executable, "-c", OTHER_BEFORE_METHOD, *argv, "--store", str(store_of_one)],
+                       capture_output=True, text=True, cwd=REPO, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(REPO), "H12_METHOD": method,
+                            "H12_OTHER": json.dumps(["delete", "1", "--store", str(store_of_one)])})
+    assert r.stderr.splitlines()[0] == "other: 0", r.stderr
+    assert r.returncode == 2 and r.stderr.splitlines()[1:] == [
+        f"prosody: error: session 1 was deleted from {store_of_one} while this command ran; {what}"], r.stderr
+    db = store_of_one / "sessions.db"
+    assert count_rows(db, "SELECT count(*) FROM voice_profiles") + count_rows(db, "SELECT count(*) FROM notes") \
+        + count_rows(db, "SELECT count(*) FROM feedback") + count_rows(db, "SELECT count(*) FROM tags") == 0
+    assert count_rows(db, "PRAGMA integrity_check") == "ok"

@@ -894,6 +894,10 @@ class Store:
                     return disk_full_error(self.db_path)
                 return StoreError(f"cannot read or write the session store {self.db_path} ({exc}): the disk may be "
                                   "failing or gone; check it, then try again")
+        if isinstance(exc, sqlite3.IntegrityError) and "FOREIGN KEY" in text:
+            # not damage: a row it refers to went meanwhile (another prosody's delete; sweep 12)
+            return StoreError(f"the session store {self.path} changed while this command ran (what it refers to "
+                              f"was deleted by another prosody: {exc}); nothing was written. Try again")
         return damaged_error(self.db_path, exc)
 
     def _check_frames_writable(self) -> None:
@@ -1068,6 +1072,13 @@ class Store:
                 pass
         return sid
 
+    def _still_there(self, db, sid: int, *, what: str = "nothing was written") -> None:
+        """Raise SessionNotFoundError when session ``sid``, resolved before, is gone: another prosody's
+        `delete` committed meanwhile. Its row written regardless failed SQLite's foreign key, said as a
+        damaged database (`recover what it holds with sqlite3 ... .recover`; sweep 12)."""
+        if db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is None:
+            raise SessionNotFoundError(f"session {sid} was deleted from {self.path} while this command ran; {what}")
+
     def stamp(self, ref) -> str:
         """A digest of what a replacing save (``save(session_id=...)``) rewrites of a session: its row
         (document, frames file, metadata) and its tags and bookmarks. Taken before reading the session and
@@ -1150,6 +1161,7 @@ class Store:
             fb = Feedback("rating", (rating,), given_at or _now())
         sid = self.resolve(ref)
         with self._tx() as db:
+            self._still_there(db, sid)
             db.execute("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) VALUES (?,?,?,?,?)",
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
@@ -1165,7 +1177,10 @@ class Store:
             check_note(text, author=author, where="note")
         except InvalidSessionError as exc:
             raise InputError(str(exc)) from None
-        duration = self.db.execute("SELECT duration_s FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
+        row = self.db.execute("SELECT duration_s FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if row is None:
+            self._still_there(self.db, sid)
+        duration = row[0]
         if not (isinstance(time_s, (int, float)) and math.isfinite(time_s) and 0.0 <= time_s <= duration + 1.0):
             raise InputError(f"note time {time_s} s is outside session {sid} (0 to {duration:.1f} s)")
         if end_s is not None and not (math.isfinite(end_s) and time_s <= end_s <= duration + 1.0):
@@ -1174,6 +1189,7 @@ class Store:
         written = datetime.now().isoformat(timespec="microseconds")
         note = Note(float(time_s), text, None if end_s is None else float(end_s), author, written, moment)
         with self._tx() as db:
+            self._still_there(db, sid)
             db.execute("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
                        "VALUES (?,?,?,?,?,?,?)",
                        (sid, note.time_s, note.end_s, note.text, note.author, note.created_at, note.moment))
@@ -1218,6 +1234,7 @@ class Store:
                 args.append(v)
         sid = self.resolve(ref)
         with self._tx() as db:
+            self._still_there(db, sid)
             if therapist is not None or client is not None or session_number is not None:
                 before = db.execute("SELECT therapist, client, session_number FROM sessions WHERE id = ?",
                                     (sid,)).fetchone()
@@ -1320,6 +1337,8 @@ class Store:
         if not name:
             raise InputError("a voice profile needs a name (--therapist NAME)")
         with self._tx() as db:
+            if session_id is not None:
+                self._still_there(db, session_id, what="the voice profile was not saved")
             replaced = db.execute("SELECT created_at, source FROM voice_profiles WHERE name = ?", (name,)).fetchone()
             db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
                        "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))
