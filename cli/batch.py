@@ -32,13 +32,13 @@ class _StopRequest:
     signal, and run_batch stops between steps (an exception raised at any
     bytecode could land inside the pool's own code and hang the exit)."""
 
-    NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "stopped by SIGTERM"}
+    NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "stopped by SIGTERM", signal.SIGHUP: "stopped by SIGHUP"}
 
     def __init__(self):
         self.signum: int | None = None
 
     def __call__(self, signum, frame) -> None:
-        if self.signum is None or signum == signal.SIGTERM:
+        if self.signum is None or signum != signal.SIGINT:  # SIGTERM / SIGHUP (the terminal closed) say it
             self.signum = signum
 
     def reason(self) -> str | None:
@@ -255,7 +255,9 @@ def cmd_batch(args, out, err) -> int:
     progress = _Progress(err, bar=not args.no_progress)
 
     stop = _StopRequest()
-    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP too (its default killed the batch on the spot, sweep 12; where it is ignored, nohup, it stays so)
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+           if s != signal.SIGHUP or signal.getsignal(s) is not signal.SIG_IGN}
     try:
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
@@ -265,14 +267,15 @@ def cmd_batch(args, out, err) -> int:
                                    force=args.force, on_event=progress, stop=stop.reason)
             finally:
                 progress.close()
-    except KeyboardInterrupt:  # BatchStopped, or a Ctrl-C before the handler was set
+    except KeyboardInterrupt as exc:  # BatchStopped, or a Ctrl-C (a SIGTERM: Stopped) before the handler was set
         progress.close()
-        terminated = stop.signum == signal.SIGTERM
-        what = _StopRequest.NAMES[signal.SIGTERM if terminated else signal.SIGINT]
+        signum = stop.signum if stop.signum is not None else getattr(exc, "signum", signal.SIGINT)
+        signum = signum if signum in _StopRequest.NAMES else signal.SIGINT
+        what = _StopRequest.NAMES[signum]
         err.write(f"prosody: error: {what}; {progress.done} recording{'s' if progress.done != 1 else ''} "
                   "finished and saved in the store, the workers are stopped; run the same command again to "
                   "continue where it stopped\n")
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        return 128 + signum  # 130 (Ctrl-C), 143 (SIGTERM: EXIT_TERMINATED), 129 (SIGHUP)
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)

@@ -13,6 +13,7 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
+from .stopping import Stopped, take_stop_signals
 from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
                       measures_from_args, number, voices_told)
 
@@ -124,6 +125,8 @@ def cmd_analyze(args, out, err) -> int:
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p],
                   protected=[sessions.store_folder(args)])
+    from prosody.fileio import input_change, input_state
+    states = [input_state(f) for f in args.files]  # a file replaced or written to meanwhile is said (sweep 12)
     src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
     n_channels = src_probe.files[0].channels
     from prosody.analysis import check_mono_speaker
@@ -165,6 +168,15 @@ def cmd_analyze(args, out, err) -> int:
         session = analyze_recording(rec, config, attribution=attribution, sources=sources, measures=mcfg,
                                     profile=profile)
 
+    changes = [c for c in (input_change(f, st) for f, st in zip(args.files, states)) if c is not None]
+    replaced = [why for kind, why in changes if kind in ("replaced", "truncated")]
+    if replaced:  # its hash, size and date (what `play` and the saved session's date read) would be another's
+        raise InputError(f"{replaced[0]}; nothing was written: analyse it again once nothing writes to it")
+    if changes:  # a recorder appending (only "changed" is left): what was read is analysed, and said as such
+        import dataclasses
+        session = dataclasses.replace(session, warnings=session.warnings + tuple(
+            f"{why}: the figures are of the {session.duration_s:.2f} s read; analyse it again once the recording "
+            "is finished" for _, why in changes))
     doc = session.to_json_dict()
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
         from prosody.clips import audio_record
@@ -243,6 +255,11 @@ def _first_ctrl_c(signum, frame):
     sets it while it runs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """``sys.unraisablehook`` once the program was interrupted: what a half-made object's ``__del__`` raises
+    while the interrupted frames are freed is not shown (the line saying it stopped was)."""
 
 
 STDOUT_NAME = "standard output"
@@ -391,7 +408,11 @@ def main(argv=None) -> int:
     if argv is None and threading.current_thread() is threading.main_thread() \
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs
+    if argv is None and threading.current_thread() is threading.main_thread():
+        take_stop_signals()
     try:
+        from . import release_held_signals
+        release_held_signals()  # one that came while the modules were imported: raised here, in this try
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra:  # named with the command's own help, not the top level's
@@ -407,9 +428,15 @@ def main(argv=None) -> int:
     except ProsodyError as exc:  # messages quote what was typed (names, file names): shown as text
         err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # nor do the objects the interruption left half made: a ZipFile cut in its constructor (np.load) printed
+            # "Exception ignored in: <function ZipFile.__del__ ...> Traceback ... AttributeError" when freed (sweep 12)
+            sys.unraisablehook = _quiet_unraisable
+        if isinstance(exc, Stopped):  # SIGTERM, SIGHUP (or a signal held while a change ran: what was done)
+            err.write(f"prosody: error: {_safe(exc.line())}\n")
+            return 128 + exc.signum
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:

@@ -147,7 +147,7 @@ def cmd_play(args, out, err) -> int:
 
 def cmd_note(args, out, err) -> int:
     from prosody.moments import KIND_LABELS
-    from .sessions import _open
+    from .sessions import _open, _signalled, _signals_wait
     if (args.at is None) == (args.moment is None):
         raise InputError("say where the note goes: --at 12:30 (a time) or --moment K (see `prosody moments`)")
     with _open(args) as store:
@@ -164,11 +164,14 @@ def cmd_note(args, out, err) -> int:
         else:
             from prosody.formats.bundle import parse_clock
             time_s = parse_clock(args.at)
-        note = store.add_note(stored.info.id, args.text, time_s=time_s, end_s=end_s, author=args.author or "",
-                              moment=label)
-    from prosody.report.wording import fmt_clock
-    said = _confirm(out, err, f"session {stored.info.id}: note at {fmt_clock(note.time_s)}"
-                              f"{' (' + terminal_safe(label) + ')' if label else ''}\n")
+        from prosody.report.wording import fmt_clock
+        with _signals_wait() as came:  # the note and its line (sweep 12)
+            note = store.add_note(stored.info.id, args.text, time_s=time_s, end_s=end_s, author=args.author or "",
+                                  moment=label)
+            said = _confirm(out, err, f"session {stored.info.id}: note at {fmt_clock(note.time_s)}"
+                                      f"{' (' + terminal_safe(label) + ')' if label else ''}\n")
+    if came:
+        return _signalled(came, err, f"the note was added to session {stored.info.id} first")
     return EXIT_OK if said else EXIT_ERROR
 
 

@@ -22,6 +22,7 @@ from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, wri
 from prosody.store.db import OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
 from prosody.types import UNATTRIBUTED
 
+from .stopping import Stopped
 from .options import input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -191,14 +192,17 @@ def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | 
     if not args.save:
         return None
     when, no_date = _default_when(args, session)
-    with _open(args, create=True) as store:
-        meta = _meta_from_args(args, default_when=when)
-        sid = (store.save_session(session, meta=meta) if doc is None else
-               store.save(doc, session.frames, meta=meta))
-        err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
+    with _signals_wait() as came:  # the save and its line: a signal after the commit said 'interrupted' alone
+        with _open(args, create=True) as store:
+            meta = _meta_from_args(args, default_when=when)
+            sid = (store.save_session(session, meta=meta) if doc is None else
+                   store.save(doc, session.frames, meta=meta))
+            err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
     if no_date is not None:
         err.write(f"prosody: warning: {terminal_safe(no_date)} (`prosody edit {sid} --date "
                   "YYYY-MM-DD[THH:MM]` sets it)\n")
+    if came:  # stop now, as asked, saying what was done first
+        raise Stopped(came[0], f"the session was saved as session {sid} first")
     return sid
 
 
@@ -505,8 +509,7 @@ def cmd_report(args, out, err) -> int:
     if args.output is not None:  # -o "" is refused, not taken for the default name
         _guard(args, ("-o", args.output))
     with _open(args) as store:
-        stored = store.get(args.session)
-        frames = store.frames(stored.info.id)
+        stored, frames = store.read(args.session)  # one state of it (a relabel meanwhile mixed two, sweep 12)
     path = args.output if args.output is not None else f"session-{stored.info.id}.html"
     _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc])
     ms = session_moments(stored, moments_config(args))
@@ -635,8 +638,11 @@ def cmd_export(args, out, err) -> int:
             err.write("prosody: note: per-frame features are not in JSON on stdout; "
                       "-o PATH.json writes them beside it\n")
         return EXIT_OK
-    written = write_export(bundle, args.format, args.output, uri=uri)
-    err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}\n")
+    with _signals_wait() as came:  # the JSON and its frames file, both or neither: a signal between them left
+        written = write_export(bundle, args.format, args.output, uri=uri)  # the JSON alone (sweep 12)
+        err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}\n")
+    if came:
+        return _signalled(came, err, f"session {sid} was exported first")
     return EXIT_OK
 
 
@@ -787,12 +793,18 @@ def cmd_delete(args, out, err) -> int:
 def cmd_feedback(args, out, err) -> int:
     if (args.srs is None) == (args.rating is None):
         raise InputError("give either --srs A,B,C,D (Session Rating Scale, 0-10 each) or --rating 1-5")
-    with _open(args) as store:
-        fb = store.add_feedback(args.session, srs=parse_srs(args.srs) if args.srs else None,
-                                rating=None if args.rating is None else parse_rating(args.rating))
-        sid = store.resolve(args.session)
-    what = f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs" else f"rating {fb.total}/5"
-    return EXIT_OK if _confirm(out, err, f"session {sid}: client {what}\n") else EXIT_ERROR
+    srs = parse_srs(args.srs) if args.srs else None
+    rating = None if args.rating is None else parse_rating(args.rating)
+    with _signals_wait() as came:  # the change and its line (sweep 12)
+        with _open(args) as store:
+            fb = store.add_feedback(args.session, srs=srs, rating=rating)
+            sid = store.resolve(args.session)
+        what = (f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs"
+                else f"rating {fb.total}/5")
+        said = _confirm(out, err, f"session {sid}: client {what}\n")
+    if came:
+        return _signalled(came, err, f"the feedback was recorded in session {sid} first")
+    return EXIT_OK if said else EXIT_ERROR
 
 
 def cmd_edit(args, out, err) -> int:
@@ -803,22 +815,25 @@ def cmd_edit(args, out, err) -> int:
     for t in args.tag + args.untag:
         if not t.strip():
             raise InputError("--tag/--untag: a tag cannot be empty")
-    with _open(args) as store:
-        before = store.info(args.session).meta.session_number
-        info = store.edit_meta(args.session, therapist=args.therapist, client=args.client,
-                               session_number=args.session_number,
-                               recorded_at=parse_when(args.date) if args.date is not None else None, notes=args.notes,
-                               add_tags=args.tag, remove_tags=args.untag)
-    try:
-        Console(file=out).print(show_view_head(info))
-        out.flush()
-        said = True
-    except OSError as exc:  # edited all the same: said, not left for 'cannot write to standard output' alone
-        _unsaid(err, exc, f"session {info.id} edited\n")
-        said = False
+    with _signals_wait() as came:  # the change and what says it (sweep 12)
+        with _open(args) as store:
+            before = store.info(args.session).meta.session_number
+            info = store.edit_meta(args.session, therapist=args.therapist, client=args.client,
+                                   session_number=args.session_number,
+                                   recorded_at=parse_when(args.date) if args.date is not None else None,
+                                   notes=args.notes, add_tags=args.tag, remove_tags=args.untag)
+        try:
+            Console(file=out).print(show_view_head(info))
+            out.flush()
+            said = True
+        except OSError as exc:  # edited all the same: said, not left for 'cannot write to standard output' alone
+            _unsaid(err, exc, f"session {info.id} edited\n")
+            said = False
     if before is not None and info.meta.session_number != before and args.session_number is None:
         err.write(f"prosody: note: {_client_words(info.meta)} already has a session number {before}: session "
                   f"{info.id} is now number {info.meta.session_number} (--session-number N gives another)\n")
+    if came:
+        return _signalled(came, err, f"session {info.id} was edited first")
     return EXIT_OK if said else EXIT_ERROR
 
 

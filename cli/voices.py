@@ -92,37 +92,51 @@ def cmd_enrol(args, out, err) -> int:
         prof = build_profile(mix, name=args.therapist)
         source, sid = f"recording {Path(args.file).name}", None
         with _open(args, create=True) as store:
-            before = store.profile(args.therapist)
-            store.save_profile(args.therapist, prof.to_dict(), source=source)
+            before, said, came = _save_profile(store, args, prof, source, sid, out, err)
     else:
         with _open(args) as store:
-            stored = store.get(args.from_session)
+            stored, frames = store.read(args.from_session)  # one state of it (sweep 12)
             sid = stored.info.id
-            x, mask, speaker = session_voice(stored.doc, store.frames(sid), speaker=args.speaker, session_id=sid)
+            x, mask, speaker = session_voice(stored.doc, frames, speaker=args.speaker, session_id=sid)
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
             source = f"session {sid} ({speaker})"
-            before = store.profile(args.therapist)
-            store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
-    said = _confirm(out, err, terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from "
-                                            f"{source}, {prof.n_windows} windows (spread {prof.spread:.2f})") + "\n")
+            before, said, came = _save_profile(store, args, prof, source, sid, out, err)
     if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
         err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
                                 "profile of two voices would name either one the therapist") + "\n")
     if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
         err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
-                                f"{before.get('created_at', '?')} from {before.get('source', '?')}") + "\n")
+                                f"{before[0]} from {before[1]}") + "\n")
+    if came:
+        return _signalled(came, err, terminal_safe(f"the voice profile {args.therapist} was saved first"))
     return EXIT_OK if said else EXIT_ERROR
+
+
+def _save_profile(store, args, prof, source: str, sid, out, err):
+    """The profile saved and said, Ctrl-C / SIGTERM / SIGHUP held meanwhile (sweep 12): (the profile it
+    replaced or None, whether the line was written, the signals that came)."""
+    with _signals_wait() as came:
+        before = store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
+        said = _confirm(out, err, terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from "
+                                                f"{source}, {prof.n_windows} windows (spread {prof.spread:.2f})")
+                        + "\n")
+    return before, said, came
 
 
 def cmd_relabel(args, out, err) -> int:
     from prosody.relabel import relabel
     with _open(args) as store:
-        stored = store.get(args.session)
-        doc, frames = relabel(stored.doc, store.frames(stored.info.id))
-        store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id)
-    a, b = doc["speaker_order"]
-    said = _confirm(out, err, terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and {b}); "
-                                            "measures recomputed") + "\n")
+        stamp = store.stamp(args.session)  # another prosody's change meanwhile is not undone (sweep 12)
+        stored, frames = store.read(args.session)
+        doc, frames = relabel(stored.doc, frames)
+        with _signals_wait() as came:  # the save and its line: after its commit, a signal said nothing of it
+            store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id,
+                       unchanged=stamp)
+            a, b = doc["speaker_order"]
+            said = _confirm(out, err, terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and "
+                                                    f"{b}); measures recomputed") + "\n")
+    if came:
+        return _signalled(came, err, f"session {stored.info.id} was relabelled first")
     return EXIT_OK if said else EXIT_ERROR
 
 

@@ -97,7 +97,11 @@ def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     staged, and none is put in place unless all of them could be written. Raises OSError
     naming ``path`` (a full disk names no file), with nothing left behind."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=tmp_prefix or f".{path.name}.", suffix=tmp_suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=tmp_prefix or f".{path.name}.", suffix=tmp_suffix)
+    except OSError as exc:  # its folder removed meanwhile, unwritable: said of the file asked for, not of a
+        # temporary name never shown (`cannot access DIR/.r.html.naw7wq4b.tmp`, sweep 12)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as f:
@@ -262,6 +266,42 @@ def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
     if kind is not None:
         raise InputError(f"{pre}{path} is {kind}, not a regular file: prosody reads a file it can open more "
                          "than once; save the stream to a file first")
+
+
+def input_state(path: str | os.PathLike) -> tuple[int, int, int, int, int] | None:
+    """(device, inode, kind of file, size, modification time in ns) of the file ``path`` names (links
+    followed), None when it cannot be looked at: taken before an analysis and again after it
+    (``input_change``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns
+
+
+def input_change(path: str | os.PathLike, before) -> tuple[str, str] | None:
+    """How the file at ``path`` differs from its ``input_state`` ``before``, taken when its analysis
+    started: ("replaced", why) when another file is there now (renamed or copied over it: the analysis
+    read the one it opened, which the path no longer names) or none is; ("truncated", why) when the same
+    file was cut shorter (what was read may be gone from it); ("changed", why) when it was written to
+    meanwhile, no shorter (a recorder still appending); None when unchanged."""
+    now = input_state(path)
+    if before is None:
+        return None
+    if now is None:
+        return "replaced", f"{path} was removed or moved while it was being analysed"
+    if now[:3] != before[:3]:  # another file, or another kind of one (a FIFO there: hashing it waited for ever)
+        kind = _kind_of(now[2])
+        return "replaced", (f"{path} was replaced while it was being analysed (" + (
+            f"it is {kind} now" if kind else "another file renamed or copied over it") + "): the figures are of "
+            "the file it was, which that name no longer holds")
+    if now[3] < before[3]:
+        return "truncated", (f"{path} was cut short while it was being analysed, from {before[3]} to {now[3]} "
+                             "bytes: what was read may no longer be in it")
+    if now[3:] != before[3:]:
+        grew = f", from {before[3]} to {now[3]} bytes" if now[3] != before[3] else ""
+        return "changed", f"{path} was written to while it was being analysed{grew} (a recording still being made?)"
+    return None
 
 
 def _store_around(real: str) -> list[str]:

@@ -53,7 +53,7 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import file_sha256, restrict_sqlite_sidecars, sqlite_errors
+from ..fileio import file_sha256, input_change, input_state, restrict_sqlite_sidecars, sqlite_errors
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS
@@ -549,6 +549,7 @@ def _worker_init() -> None:
     terminates the workers: a terminal's Ctrl-C reaches the whole process group,
     and a worker interrupted on its own prints a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a terminal closed: the parent stops the batch (sweep 12)
 
 
 @contextlib.contextmanager
@@ -556,17 +557,22 @@ def _spawned_ignoring_ctrl_c():
     """Workers started inside start with Ctrl-C ignored (an ignored signal stays ignored across
     exec, and Python then leaves it so): ``_worker_init`` runs only after a spawned worker has
     imported prosody, and a Ctrl-C to the process group in that second printed the worker's
-    traceback. The parent ignores it only while it starts them (on a submit)."""
+    traceback. The parent ignores it only while it starts them (on a submit). SIGHUP alike (a terminal
+    closed sends it to the whole process group): it killed the workers and multiprocessing's resource
+    tracker (which ignores Ctrl-C and SIGTERM, not SIGHUP), whose death printed a traceback, where the
+    parent stops the batch itself (sweep 12); the pool and its queues (which start the tracker) are made
+    inside too."""
     import threading
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    before = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGHUP)}
     try:
         yield
     finally:
-        if before is not None:  # None: a handler not set from Python, left as it was
-            signal.signal(signal.SIGINT, before)
+        for s, handler in before.items():
+            if handler is not None:  # None: a handler not set from Python, left as it was
+                signal.signal(s, handler)
 
 
 class BatchStopped(KeyboardInterrupt):
@@ -1035,6 +1041,7 @@ class Planned:
     uid: str
     duration_s: float              # from the header; 0 when unknown
     audio_files: tuple[dict, ...] = ()  # doc["audio"]["files"]: path (resolved), sha256, bytes of each file
+    states: tuple = ()              # fileio.input_state of each file before it was hashed: checked after its analysis
 
 
 @dataclass(frozen=True)
@@ -1088,7 +1095,8 @@ class _LocalBackend:
         self.pool = self._new_pool(jobs)
 
     def _new_pool(self, jobs: int):
-        return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
+        with _spawned_ignoring_ctrl_c():  # its queues start multiprocessing's resource tracker
+            return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
 
     def submit(self, task: Task):
         with _spawned_ignoring_ctrl_c():  # a submit may start a worker
@@ -1438,6 +1446,14 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if not res.ok:
                 _fail(report, ledger, run_id, pj.job, res.reason, emit)
                 return
+            changed = [(p, c[0]) for p, st in zip(pj.job.paths, pj.states) if (c := input_change(p, st))]
+            if changed:  # the content hash (the ledger's "done", the session's recording) is no longer what was
+                # analysed: saved, a re-run analysed the new bytes into a second session (sweep 12)
+                path, kind = changed[0]
+                how = {"replaced": "replaced or removed", "truncated": "cut short"}.get(kind, "written to")
+                _fail(report, ledger, run_id, pj.job, f"{path} was {how} while it was being analysed (a recording "
+                      "still being made?); not saved: run the same command again once nothing writes to it", emit)
+                return
             res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
             meta, no_date = _meta_for(pj, res.doc)
             sid = _existing_session(store, pj.uid)
@@ -1575,6 +1591,7 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     # refuses --speaker there (it was ignored without a word: a stereo file analysed as therapist + client)
     check_mono_speaker(job.speaker, n_files=len(job.paths), n_channels=probe.files[0].channels,
                        first_file=job.paths[0], flags=("speaker", "channels"))
+    states = tuple(input_state(p) for p in job.paths)  # before the hash: a change from here on is found
     hashes = [ledger.cached_sha256(p) for p in job.paths]
     audio_files = tuple({"path": str(Path(p).resolve()), "sha256": h, "bytes": os.stat(p).st_size}
                         for p, h in zip(job.paths, hashes))
@@ -1598,7 +1615,7 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                 voices=job.voices if request != "separate" else None)
     options = options_sha256(task)
     return Planned(job=job, task=task, content=content, options=options, uid=session_uid(content, options),
-                   duration_s=float(source.duration_s or 0.0), audio_files=audio_files)
+                   duration_s=float(source.duration_s or 0.0), audio_files=audio_files, states=states)
 
 
 def _audio_record(pj: Planned, res: TaskResult) -> dict:

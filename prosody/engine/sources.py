@@ -91,6 +91,20 @@ class AudioFile:
         elif self._backend == "sndfile" and self._format == "MP3" and all(self._mp3_guess()):
             self._open_through_ffmpeg()  # a VBR MP3 without a length header: libsndfile stops at its guess
         _check_header(self)
+        unheaded = (_wav_unheaded(self.path) if self._backend == "sndfile" and self._format in ("WAV", "WAVEX")
+                    else None)
+        if unheaded is not None:  # samples after the data its header gives: a recording still being written
+            heard_s, more_s = unheaded
+            fix = (f"analyse it once the recording is finished; if it is, rewrite its header first, e.g. `ffmpeg "
+                   f"-ignore_length 1 -i {_shell_word(self.path)} -c:a flac whole.flac`")
+            if self.n_samples == 0:  # it said "no audio in" a file holding all of it
+                raise InputError(f"{self.path}'s header says it holds no audio (0 bytes), but {more_s:.2f} s of "
+                                 "samples follow it: a recording still being written, or one whose recorder stopped "
+                                 f"before it wrote its header: {fix}")
+            self.warnings.append(f"{self.path}'s header gives {heard_s:.2f} s of audio, but {more_s:.2f} s more of "
+                                 "samples follow that in the file (a recording still being written, or one whose "
+                                 f"recorder stopped before it updated its header): only the first {heard_s:.2f} s "
+                                 f"were analysed; {fix}")
         if self._backend == "sndfile" and self.n_samples == 0 and self._header_n_samples == 0:
             raise InputError(f"no audio in {self.path}")
 
@@ -532,6 +546,58 @@ def _second_stream_at(path: Path, fmt: str) -> int | None:
                 at, tail = at + len(buf) - keep, buf[len(buf) - keep:]
     except OSError:
         return None
+
+
+UNHEADED_MIN_S = 0.01  # samples after a WAV's data chunk said from one frame (10 ms) on: less may be padding
+
+
+def _wav_unheaded(path: Path) -> tuple[float, float] | None:
+    """(seconds its data chunk gives, seconds of samples after it) for a WAV whose data chunk's size stops
+    short of the samples the file holds, else None. A recorder still writing (or stopped before it finished)
+    leaves its header as it wrote it first (0 bytes; or the length at its last update) and appends samples:
+    libsndfile reads what the header gives and no further (0 bytes: "no audio"), without a word (sweep 12).
+    After the data chunk, chunks that fit the file (LIST, id3, cue: an ID of printable characters, a size
+    within the file; a second RIFF, ``cat a.wav b.wav``, is one) are walked over; what is left from the
+    first bytes that are no chunk to the end is samples. A size of 0xFFFFFFFF or beyond the file (read to the
+    end) is no such case. Reads the chunk headers only."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(12)
+            if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE" or head[:4] == b"RIFX":
+                return None
+            at, rate, align, data_end = 12, 0, 0, None
+            while at + 8 <= size:  # the chunks up to the data chunk
+                f.seek(at)
+                ck = f.read(8)
+                cid, n = ck[:4], int.from_bytes(ck[4:8], "little")
+                if cid == b"fmt ":
+                    fmt = f.read(16)
+                    if len(fmt) == 16:
+                        rate, align = int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[12:14], "little")
+                elif cid == b"data":
+                    if n == 0xFFFFFFFF or at + 8 + n > size:
+                        return None
+                    data_at, data_end = at + 8, at + 8 + n
+                    break
+                at += 8 + n + (n & 1)
+            if data_end is None or rate <= 0 or align <= 0:
+                return None
+            at = data_end + ((data_end - data_at) & 1)
+            while at + 8 <= size:  # chunks after it, while they are chunks
+                f.seek(at)
+                ck = f.read(8)
+                n = int.from_bytes(ck[4:8], "little")
+                if not all(32 <= c <= 126 for c in ck[:4]) or at + 8 + n > size:
+                    break
+                at += 8 + n + (n & 1)
+            more = max(0, size - at) if at < size else 0
+    except OSError:
+        return None
+    more_frames = more // align
+    if more_frames < UNHEADED_MIN_S * rate:
+        return None
+    return (data_end - data_at) // align / rate, more_frames / rate
 
 
 def _second_wav_at(path: Path) -> int | None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import json
 import math
 import os
@@ -67,6 +68,7 @@ _V1_SPEAKER_COLUMNS = ("speech_s", "talk_share", "n_segments", "n_turns", "f0_me
                        "overlaps", "interruptions", "failed_interruptions", "backchannels")
 BUSY_TIMEOUT_S = 5.0
 ORPHAN_MIN_AGE_S = 3600.0  # an unreferenced frames file younger than this may belong to a save in progress
+READ_TRIES = 5  # Store.read: snapshots tried while another prosody keeps replacing the session's frames file
 # the names save writes in the frames folder, the only ones gc removes: UID.TOKEN.npz, and its temporary
 # .tmp-UID.TOKEN.npz.RANDOM.npz, RANDOM being tempfile's 8 characters (.tmp-RANDOM.npz before the temporary
 # carried the name)
@@ -896,6 +898,10 @@ class Store:
                     return disk_full_error(self.db_path)
                 return StoreError(f"cannot read or write the session store {self.db_path} ({exc}): the disk may be "
                                   "failing or gone; check it, then try again")
+        if isinstance(exc, sqlite3.IntegrityError) and "FOREIGN KEY" in text:
+            # not damage: a row it refers to went meanwhile (another prosody's delete; sweep 12)
+            return StoreError(f"the session store {self.path} changed while this command ran (what it refers to "
+                              f"was deleted by another prosody: {exc}); nothing was written. Try again")
         return damaged_error(self.db_path, exc)
 
     def _check_frames_writable(self) -> None:
@@ -950,7 +956,7 @@ class Store:
     @sqlite_errors
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
              meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
-             session_id: int | None = None, notes=(), renumber: bool = False) -> int:
+             session_id: int | None = None, notes=(), renumber: bool = False, unchanged: str | None = None) -> int:
         """Store one session; returns its ID. ``doc``: a ``prosody.session/*``
         document (a top-level ``bookmarks`` list is taken out of it and stored
         as bookmarks). ``frames``: ``frames[speaker][key]`` arrays of shape
@@ -963,7 +969,10 @@ class Store:
         therapist and client. ``notes``: supervisor notes (``Note``) to add.
         A session number another session of the client holds is refused
         (SessionNumberTakenError), or with ``renumber`` (a number carried from an
-        imported file, not typed) replaced by the next one."""
+        imported file, not typed) replaced by the next one. ``unchanged``: with
+        ``session_id``, the session's ``stamp`` when it was read; a session changed
+        since (another prosody's edit, relabel or delete) is not replaced
+        (StoreError): the save would have undone that change without a word."""
         validate_doc(doc)
         check_uid(uid, where="session uid")
         meta = _normalised(meta)
@@ -987,23 +996,30 @@ class Store:
         self._check_same_folder()  # and again in the transaction, after the frames file is written
         with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
             return self._save_locked(doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
-                                     session_id, notes, renumber)
+                                     session_id, notes, renumber, unchanged)
 
     def _save_locked(self, doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
-                     session_id, notes, renumber) -> int:
-        if frames is not None:
-            data = frames_to_npz_bytes(frames, speakers)
-            try:
-                _write_private_bytes(self.frames_dir, frames_name, data)
-            except OSError as exc:
-                raise store_os_error(exc, self.frames_dir / frames_name, "write") from None
+                     session_id, notes, renumber, unchanged) -> int:
         old_file = None
-        try:
+        try:  # from the frames file's writing on: an interruption (Ctrl-C, a signal raised) removes it, unless
+            # the session that names it was committed (sweep 12: a Ctrl-C after the file's rename, during the
+            # folder's fsync, left it unreferenced; one after COMMIT removed the committed session's file)
+            if frames is not None:
+                data = frames_to_npz_bytes(frames, speakers)
+                try:
+                    _write_private_bytes(self.frames_dir, frames_name, data)
+                except OSError as exc:
+                    raise store_os_error(exc, self.frames_dir / frames_name, "write") from None
             with self._tx() as db:
                 if session_id is not None:
                     row = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (session_id,)).fetchone()
                     if row is None:
-                        raise SessionNotFoundError(f"no session {session_id} in {self.path} to replace")
+                        raise SessionNotFoundError(f"no session {session_id} in {self.path} to replace"
+                                                   + (" (deleted while this command ran)" if unchanged else ""))
+                    if unchanged is not None and self._stamp(db, session_id) != unchanged:
+                        raise StoreError(f"session {session_id} in {self.path} was changed by another prosody "
+                                         "command while this one ran (an edit, a relabel); nothing was written, "
+                                         "so that change is kept: run the command again")
                     old_file, uid = row
                     sid = session_id
                     if db.execute("SELECT therapist IS ? AND client IS ? AND session_number IS ? FROM sessions "
@@ -1047,7 +1063,7 @@ class Store:
                                [(sid, float(n.time_s), None if n.end_s is None else float(n.end_s), n.text,
                                  n.author, n.created_at or _now(), n.moment) for n in notes])
         except BaseException:
-            if frames_name:
+            if frames_name and not self._names_frames_file(frames_name):
                 try:
                     (self.frames_dir / frames_name).unlink()
                 except FileNotFoundError:
@@ -1059,6 +1075,42 @@ class Store:
             except FileNotFoundError:
                 pass
         return sid
+
+    def _still_there(self, db, sid: int, *, what: str = "nothing was written") -> None:
+        """Raise SessionNotFoundError when session ``sid``, resolved before, is gone: another prosody's
+        `delete` committed meanwhile. Its row written regardless failed SQLite's foreign key, said as a
+        damaged database (`recover what it holds with sqlite3 ... .recover`; sweep 12)."""
+        if db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is None:
+            raise SessionNotFoundError(f"session {sid} was deleted from {self.path} while this command ran; {what}")
+
+    def stamp(self, ref) -> str:
+        """A digest of what a replacing save (``save(session_id=...)``) rewrites of a session: its row
+        (document, frames file, metadata) and its tags and bookmarks. Taken before reading the session and
+        given to that save as ``unchanged``: two `prosody relabel` at once each exchanged the voices of the
+        session as read, and the second's save undid the first's (both said so; sweep 12), and a relabel
+        put back the metadata an `edit` had changed meanwhile."""
+        return self._stamp(self.db, self.resolve(ref))
+
+    @staticmethod
+    def _stamp(db, sid: int) -> str:
+        h = hashlib.sha256()
+        for sql in ("SELECT * FROM sessions WHERE id = ?", "SELECT tag FROM tags WHERE session_id = ? ORDER BY tag",
+                    "SELECT time_s, note FROM bookmarks WHERE session_id = ? ORDER BY rowid"):
+            h.update(repr(db.execute(sql, (sid,)).fetchall()).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def _names_frames_file(self, name: str) -> bool:
+        """Whether a committed session names the frames file ``name`` (after a save was cut short: an
+        interruption raised after its COMMIT leaves a session that needs its file). A transaction the
+        interruption left open (raised before ``_tx`` rolled back) is rolled back first. Where the
+        database cannot say, True: an unreferenced file is erased by a later ``gc``, while a session
+        whose file was removed has lost its frames for good."""
+        try:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            return self.db.execute("SELECT 1 FROM sessions WHERE frames_file = ?", (name,)).fetchone() is not None
+        except sqlite3.Error:
+            return True
 
     def save_session(self, session, *, meta: SessionMeta = SessionMeta(), bookmarks=(),
                      session_id: int | None = None) -> int:
@@ -1113,6 +1165,7 @@ class Store:
             fb = Feedback("rating", (rating,), given_at or _now())
         sid = self.resolve(ref)
         with self._tx() as db:
+            self._still_there(db, sid)
             db.execute("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) VALUES (?,?,?,?,?)",
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
@@ -1128,7 +1181,10 @@ class Store:
             check_note(text, author=author, where="note")
         except InvalidSessionError as exc:
             raise InputError(str(exc)) from None
-        duration = self.db.execute("SELECT duration_s FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
+        row = self.db.execute("SELECT duration_s FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if row is None:
+            self._still_there(self.db, sid)
+        duration = row[0]
         if not (isinstance(time_s, (int, float)) and math.isfinite(time_s) and 0.0 <= time_s <= duration + 1.0):
             raise InputError(f"note time {time_s} s is outside session {sid} (0 to {duration:.1f} s)")
         if end_s is not None and not (math.isfinite(end_s) and time_s <= end_s <= duration + 1.0):
@@ -1137,6 +1193,7 @@ class Store:
         written = datetime.now().isoformat(timespec="microseconds")
         note = Note(float(time_s), text, None if end_s is None else float(end_s), author, written, moment)
         with self._tx() as db:
+            self._still_there(db, sid)
             db.execute("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
                        "VALUES (?,?,?,?,?,?,?)",
                        (sid, note.time_s, note.end_s, note.text, note.author, note.created_at, note.moment))
@@ -1181,6 +1238,7 @@ class Store:
                 args.append(v)
         sid = self.resolve(ref)
         with self._tx() as db:
+            self._still_there(db, sid)
             if therapist is not None or client is not None or session_number is not None:
                 before = db.execute("SELECT therapist, client, session_number FROM sessions WHERE id = ?",
                                     (sid,)).fetchone()
@@ -1272,16 +1330,23 @@ class Store:
 
     # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
     @sqlite_errors
-    def save_profile(self, name: str, profile: dict, *, source: str, session_id: int | None = None) -> None:
+    def save_profile(self, name: str, profile: dict, *, source: str,
+                     session_id: int | None = None) -> tuple[str, str] | None:
         """Keep ``profile`` (``VoiceProfile.to_dict()``) under ``name``, replacing one of that name.
-        ``session_id``: the stored session it was built from (set to NULL when that session is deleted)."""
+        ``session_id``: the stored session it was built from (set to NULL when that session is deleted).
+        Returns (created_at, source) of the profile it replaced, read in the same transaction (read before
+        it, another prosody's `enrol` of the same name meanwhile was replaced unsaid; sweep 12), else None."""
         name = nfc(str(name).strip())
         check_meta_fields(therapist=name)
         if not name:
             raise InputError("a voice profile needs a name (--therapist NAME)")
         with self._tx() as db:
+            if session_id is not None:
+                self._still_there(db, session_id, what="the voice profile was not saved")
+            replaced = db.execute("SELECT created_at, source FROM voice_profiles WHERE name = ?", (name,)).fetchone()
             db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
                        "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))
+        return tuple(replaced) if replaced is not None else None
 
     @sqlite_errors
     def profile(self, name: str) -> dict | None:
@@ -1480,9 +1545,56 @@ FROM sessions s"""
             f"from a backup, or remove this one with `prosody delete {sid}`")
 
     @sqlite_errors
+    @contextmanager
+    def _snapshot(self):
+        """The reads inside see one state of the database (a read transaction: WAL gives it a snapshot),
+        not one another prosody's commit changed between two of them (sweep 12: a session deleted
+        between its row and its document was `internal error (TypeError ...)`). Inside a transaction
+        already: that one."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+
     def get(self, ref) -> StoredSession:
         """A stored session: its listing info, its document (checked: ``_doc``), bookmarks,
         feedback and supervisor notes."""
+        with self._snapshot():
+            return self._get(ref)
+
+    def read(self, ref) -> tuple[StoredSession, dict[str, dict[str, np.ndarray]] | None]:
+        """A stored session and its per-frame features, of one state of it. Read one after the other,
+        a `relabel` (or `delete`) committed between them gave the document of before and the frames
+        of after (sweep 12: an export whose therapist's figures were one voice's and frames the
+        other's). Both come from one snapshot; its frames file, renamed away by a save committed after
+        it (relabel writes a new file and removes the old), is read again from a new snapshot."""
+        for _ in range(READ_TRIES):
+            with self._snapshot():
+                s = self._get(ref)
+                name = self.db.execute("SELECT frames_file FROM sessions WHERE id = ?", (s.info.id,)).fetchone()[0]
+            if name is None:
+                return s, None
+            path = self.frames_dir / name
+            try:
+                return s, read_frames_npz(path, s.doc["speaker_order"])
+            except StoreError:
+                if path.exists():  # there, and unreadable: said as it was
+                    raise
+            now = self.db.execute("SELECT frames_file FROM sessions WHERE id = ?", (s.info.id,)).fetchone()
+            if now is None:
+                raise SessionNotFoundError(f"session {s.info.id} was deleted from {self.path} while this command "
+                                           "read it")
+            if now[0] == name:
+                raise StoreError(f"session {s.info.id}: its frames file {path} is missing")
+        raise StoreError(f"session {s.info.id} in {self.path} kept changing while this command read it (another "
+                         "prosody rewrote it each time); try again")
+
+    def _get(self, ref) -> StoredSession:
         info = self.info(ref)
         doc = self._doc(info.id, self.db.execute("SELECT doc FROM sessions WHERE id = ?", (info.id,)).fetchone()[0])
         bookmarks = tuple(Bookmark(t, n) for t, n in self.db.execute(
@@ -1524,9 +1636,9 @@ FROM sessions s"""
         return read_frames_npz(path, order)
 
     def bundle(self, ref) -> ExportBundle:
-        s = self.get(ref)
+        s, frames = self.read(ref)
         return ExportBundle(doc=s.doc, meta=s.info.meta, bookmarks=s.bookmarks, feedback=s.feedback,
-                            frames=self.frames(s.info.id), uid=s.info.uid, notes=s.notes)
+                            frames=frames, uid=s.info.uid, notes=s.notes)
 
     def import_bundle(self, b: ExportBundle, *, new_id: bool = False, renumber: bool = False) -> int:
         """``save`` an export; ``renumber``: its session number, when another session of

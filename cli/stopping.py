@@ -1,0 +1,42 @@
+"""SIGTERM and SIGHUP as the program takes them: raised where they land, as Ctrl-C is (hostile sweep 12).
+
+Their default action killed prosody on the spot, silently: what a command was writing stayed behind (a
+frames file written before its commit, with the per-frame pitch and loudness of a session that was not
+saved; an output's temporary), and nothing said whether a save had happened. Now ``Stopped`` is raised,
+every clean-up runs (``except BaseException`` / ``finally``), and ``main`` says one line, exit 128 + the
+signal's number (143, 129). Where a change must not be cut short (a save and its line, a delete), the
+command holds the signals (``sessions._signals_wait``) and says the change first."""
+from __future__ import annotations
+
+import signal
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stopping signal (``signum``: SIGTERM, SIGHUP, or SIGINT held while a change ran); ``done``:
+    what was completed first, said after the line that says it stopped."""
+
+    def __init__(self, signum: int, done: str = ""):
+        super().__init__(signum)
+        self.signum, self.done = signum, done
+
+    def line(self) -> str:
+        what = "interrupted" if self.signum == signal.SIGINT else f"stopped by {signal.Signals(self.signum).name}"
+        return f"{what}; {self.done}" if self.done else what
+
+
+def _stop_signal(signum, frame):
+    """From the first stopping signal on, they are ignored (as a second Ctrl-C is), so that a second one
+    cannot cut the clean-up short."""
+    for s in (signal.SIGINT, *STOP_SIGNALS):
+        signal.signal(s, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+def take_stop_signals() -> None:
+    """The program's own SIGTERM / SIGHUP handler, where they have their default action: one the caller
+    set ignored (``nohup`` ignores SIGHUP) stays ignored. For the main thread of the program itself."""
+    for s in STOP_SIGNALS:
+        if signal.getsignal(s) is signal.SIG_DFL:
+            signal.signal(s, _stop_signal)
