@@ -186,3 +186,21 @@ def test_an_open_monologue_does_not_hold_the_decisions_back():
     # the therapist starts in overlap with the client (open): that waits for its end
     out = tr.push([], open_start_s={T: 110.0, C: 101.0}, watermark_s=111.0)
     assert not out.events and tr.decided_until_s == 110.0
+
+
+def test_a_talk_over_that_goes_on_is_decided_while_it_goes_on():
+    """The client starts 0.5 s before the therapist stops and talks on: once the therapist has been
+    quiet longer than a holder's gap and the client has outlasted a backchannel, it is an
+    interruption and a speaker change, while the client still talks. While the therapist talks
+    through it, it waits."""
+    tr = TurnTracker((T, C), TurnConfig())
+    tr.push([], open_start_s={T: 0.0, C: 9.5}, watermark_s=9.9)
+    assert tr.decided_until_s == 9.5
+    out = tr.push([Segment(T, 0.0, 10.0)], open_start_s={T: None, C: 9.5}, watermark_s=10.05)
+    assert not out.events and tr.decided_until_s == 9.5  # the therapist may resume within 0.1 s
+    out = tr.push([], open_start_s={T: None, C: 9.5}, watermark_s=10.6)
+    assert [(e.kind, e.speaker, e.start_s, e.end_s) for e in out.events] == [("interruption", C, 9.5, 10.0)]
+    assert [(x.from_speaker, x.to_speaker) for x in out.transitions] == [(T, C)]
+    assert tr.decided_until_s == 10.6
+    want = run([(T, 0.0, 10.0), (C, 9.5, 30.0)])
+    assert [(e.kind, e.speaker, e.start_s, e.end_s) for e in want.events] == [("interruption", C, 9.5, 10.0)]

@@ -251,22 +251,50 @@ class TurnTracker:
 
     def _early(self, speaker: str, start_s: float, out: _Items) -> bool:
         """Decide ``speaker``'s open segment (from ``start_s``) before it closes, where what ``_decide``
-        would make of it does not depend on its end: the first segment, or the holder's own (a pause
-        before it, if any), or another's that started after the holder's speech ended and has already
-        outlasted a backchannel (it takes the floor). Its end only updates the holder's end, when it
-        closes (``_decide``). Other open segments (one started in overlap, one still short enough to
-        be a backchannel) wait for their end, as before."""
+        would make of it does not depend on its end: the first segment; the holder's own (a pause
+        before it, if any); another's that has already outlasted a backchannel and either started after
+        the holder's speech ended (it takes the floor) or started in overlap with a holder who has since
+        stopped for longer than ``HOLDER_MAX_GAP_S`` (the holder did not talk through it: an interruption
+        if the overlap was long enough, and it takes the floor). Its end only updates the holder's end,
+        when it closes (``_decide``). Other open segments (still short enough to be a backchannel, or
+        started in overlap while the holder talks on) wait for their end, as before."""
+        cfg = self.config
         if self._holder is not None and speaker != self._holder:
-            if (start_s < self._holder_end_now()
-                    or self._watermark_s - start_s < self.config.backchannel_max_s):
+            if self._watermark_s - start_s < cfg.backchannel_max_s:
                 return False
-            self._take_floor(Segment(speaker, start_s, start_s), out, self._holder)
+            holder = self._holder
+            if start_s < self._holder_end_now():  # started in overlap: did the holder talk through it?
+                if self._early_open[holder] is not None:
+                    return False
+                reach = self._known_reach(holder, start_s)
+                # the holder's speech stopped at ``reach`` and nothing of theirs starts within the gap allowed
+                # (all of it before the watermark is known): the segment, longer still, is not talked through
+                if reach is not None and not self._watermark_s - reach > HOLDER_MAX_GAP_S:
+                    return False
+                if self._holder_end - start_s >= cfg.interruption_min_overlap_s:
+                    out.events.append(Event("interruption", speaker, start_s, self._holder_end))
+            self._take_floor(Segment(speaker, start_s, start_s), out, holder)
         elif self._holder is None:
             self._take_floor(Segment(speaker, start_s, start_s), out, None)
         elif start_s > self._holder_end:
             out.pauses.append(Pause(speaker, self._holder_end, start_s))
         self._early_open[speaker] = start_s
         return True
+
+    def _known_reach(self, speaker: str, a: float) -> float | None:
+        """How far ``speaker``'s speech known so far (closed segments, the open one to the watermark)
+        reaches from ``a`` without a gap over ``HOLDER_MAX_GAP_S`` (``_covers``' walk); None: a gap
+        before the last known piece ends it (then no later speech can cover more)."""
+        spans = [(seg.start_s, seg.end_s) for seg in self._segs[speaker] if seg.end_s > a]
+        o = self._open[speaker]
+        if o is not None:
+            spans.append((o, self._watermark_s))
+        reach = a
+        for start, end in sorted(spans):
+            if start - reach > (HOLDER_MAX_GAP_S if reach > a else 0.0):
+                return None
+            reach = max(reach, end)
+        return reach
 
     def _decide(self, s: Segment, out: _Items) -> bool:
         """Apply one segment; False when it cannot be decided yet."""
