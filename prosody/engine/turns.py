@@ -240,7 +240,8 @@ class TurnTracker:
                 self._queue.pop(0)
             # every closed segment before the first open one is decided: decide the open one too, where its
             # items cannot depend on its end (then the windows need not wait for it to close)
-            if pending and not (self._queue and self._queue[0].start_s <= limit) and self._early(pending[0][2], pending[0][0], out):
+            if (pending and not (self._queue and self._queue[0].start_s <= limit)
+                    and self._early(pending[0][2], pending[0][0], out)):
                 continue
             break
         if self.cues is not None:  # frames before anything still to be measured go into the baselines

@@ -23,11 +23,12 @@ class RollingMeasures:
     A window ending at ``t`` is emitted once every frame before ``t`` is final
     and every turn decision about segments starting before ``t`` is made
     (``decided_until_s``), so the windows are the same whatever the block
-    sizes. A speech segment still open at ``t`` (``open_starts``: the turn
-    tracker decides a holder's open segment early) is read as ending at ``t``:
-    every measure of a window clips its segments to the window's end, so the
-    window is the one it would be with the segment's end known. The baseline is the speaker's data so far (``running``) unless a
-    profile is given.
+    sizes. A speech segment still open at ``t`` (``open_starts``; the turn
+    tracker decides an open segment early where it can, ``TurnTracker._early``)
+    is read as ending at ``t``: every measure of a window clips its segments to
+    the window's end, so the window is the one it would be with the segment's
+    end known. The baseline is the speaker's data so far (``running``) unless
+    a profile is given.
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
