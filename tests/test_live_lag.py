@@ -38,11 +38,14 @@ def test_the_monologue_cue_comes_during_the_monologue_and_every_window_within_2_
 
 
 def test_windows_with_open_segments_do_not_depend_on_block_sizes(monologue):
+    """The first 110 s: the monologue, and the client's talk open at the end (decided early, closed by
+    the flush)."""
     audio, _, stream = monologue
+    audio = audio[:110 * 16000]
     s, wins = stream(audio, 0)
     ref = [w for w, _ in wins]
     doc = s.to_json_dict()["measures"]
-    assert len(ref) >= 30
+    assert len(ref) >= 22
     for block in (160, 1600, 32000):  # 1 frame, 0.1 s, 2 s
         s2, w2 = stream(audio, block)
         assert [w for w, _ in w2] == ref, block
