@@ -114,3 +114,93 @@ def test_overlapping_starts_counts_starts_inside_the_other_speech():
     assert overlapping_starts(segs, C) == 1
     assert overlapping_starts(segs, T) == 1
     assert overlapping_starts(segs, T, start_s=3.0) == 0
+
+
+def _random_dialogue(rng, n=40, lengths=(0.3, 0.6, 1.5, 3.0, 12.0, 40.0)):
+    segs, t, spk = [], 0.0, T
+    for _ in range(n):
+        d = float(rng.choice(lengths))
+        segs.append((spk, round(t, 2), round(t + d, 2)))
+        t += d + float(rng.uniform(-0.8, 1.2))
+        t = max(t, segs[-1][1] + 0.05)
+        if rng.random() < 0.7:
+            spk = C if spk == T else T
+    clean, last = [], {T: -1.0, C: -1.0}
+    for s in sorted(segs, key=lambda s: s[1]):
+        if s[1] > last[s[0]] + 0.05:
+            clean.append(s)
+            last[s[0]] = s[2]
+    return clean
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_items_decided_early_are_the_offline_ones_and_none_comes_before_decided_until(seed):
+    """Open segments decided before they close (``TurnTracker._early``: the holder's own, another's
+    that started in silence and outlasted a backchannel) give the offline items, and no item comes
+    out with a time before what ``decided_until_s`` said was final (the rolling windows rely on it)."""
+    rng = np.random.default_rng(100 + seed)
+    segs = _random_dialogue(rng)
+    tr = TurnTracker((T, C), TurnConfig())
+    end = max(s[2] for s in segs) + 3.0
+    t, shown, items, decided = 0.0, set(), [], 0.0
+    while t < end:
+        t = min(end, t + float(rng.uniform(0.01, 2.0)))
+        new = [s for s in segs if s[2] <= t and s not in shown]
+        shown.update(new)
+        opens = {T: None, C: None}
+        for spk, a, b in segs:
+            if a < t < b:
+                opens[spk] = a
+        out = tr.push([Segment(*s) for s in sorted(new, key=lambda s: s[1])], open_start_s=opens, watermark_s=t)
+        times = ([p.end_s for p in out.pauses] + [x.to_start_s for x in out.transitions]
+                 + [e.start_s for e in out.events])
+        assert all(x >= decided for x in times), (decided, times)
+        decided = tr.decided_until_s
+        items.append(out)
+    from prosody.engine.turns import TurnOutput
+    got = TurnOutput.concat(items) + tr.flush([Segment(*s) for s in segs if s not in shown])
+    want = run(segs)
+    assert got.transitions == want.transitions and got.events == want.events
+    assert got.turns == want.turns and got.pauses == want.pauses
+
+
+def test_an_open_monologue_does_not_hold_the_decisions_back():
+    """The therapist talks from 0 s on (one open segment, pauses bridged): before, every turn item
+    after 0 s waited for it to close (``decided_until_s`` 0); now only the open segment's end is
+    unknown. The client then starts in silence and talks past a backchannel's length: the speaker
+    change is out while the client still talks. One who starts in overlap, or is still short,
+    waits for their end."""
+    tr = TurnTracker((T, C), TurnConfig())
+    tr.push([], open_start_s={T: 0.5, C: None}, watermark_s=60.0)
+    assert tr.decided_until_s == 60.0
+    # a "mm-hm" inside it: decided while the therapist talks on
+    out = tr.push([Segment(C, 20.0, 20.4)], open_start_s={T: 0.5, C: None}, watermark_s=70.0)
+    assert [e.kind for e in out.events] == ["backchannel"] and tr.decided_until_s == 70.0
+    # the therapist stops at 100; the client starts at 101 and is still talking at 101.5: not yet a turn
+    out = tr.push([Segment(T, 0.5, 100.0)], open_start_s={T: None, C: 101.0}, watermark_s=101.5)
+    assert not out.transitions and tr.decided_until_s == 101.0
+    out = tr.push([], open_start_s={T: None, C: 101.0}, watermark_s=103.0)
+    assert [(x.from_speaker, x.to_speaker, x.from_end_s, x.to_start_s) for x in out.transitions] == [
+        (T, C, 100.0, 101.0)]
+    assert tr.decided_until_s == 103.0
+    # the therapist starts in overlap with the client (open): that waits for its end
+    out = tr.push([], open_start_s={T: 110.0, C: 101.0}, watermark_s=111.0)
+    assert not out.events and tr.decided_until_s == 110.0
+
+
+def test_a_talk_over_that_goes_on_is_decided_while_it_goes_on():
+    """The client starts 0.5 s before the therapist stops and talks on: once the therapist has been
+    quiet longer than a holder's gap and the client has outlasted a backchannel, it is an
+    interruption and a speaker change, while the client still talks. While the therapist talks
+    through it, it waits."""
+    tr = TurnTracker((T, C), TurnConfig())
+    tr.push([], open_start_s={T: 0.0, C: 9.5}, watermark_s=9.9)
+    assert tr.decided_until_s == 9.5
+    out = tr.push([Segment(T, 0.0, 10.0)], open_start_s={T: None, C: 9.5}, watermark_s=10.05)
+    assert not out.events and tr.decided_until_s == 9.5  # the therapist may resume within 0.1 s
+    out = tr.push([], open_start_s={T: None, C: 9.5}, watermark_s=10.6)
+    assert [(e.kind, e.speaker, e.start_s, e.end_s) for e in out.events] == [("interruption", C, 9.5, 10.0)]
+    assert [(x.from_speaker, x.to_speaker) for x in out.transitions] == [(T, C)]
+    assert tr.decided_until_s == 10.6
+    want = run([(T, 0.0, 10.0), (C, 9.5, 30.0)])
+    assert [(e.kind, e.speaker, e.start_s, e.end_s) for e in want.events] == [("interruption", C, 9.5, 10.0)]

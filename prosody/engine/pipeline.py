@@ -130,7 +130,7 @@ class WindowStage(Protocol):
 
     def push(self, frames: list[FrameBlock], segments: list[Segment], turns: TurnOutput | None,
              nuclei: list[tuple[str, float]], *, decided_until_s: float, turn_taking: bool,
-             final: bool) -> list: ...
+             final: bool, open_starts: dict[str, float] | None = None) -> list: ...
 
 
 class _Channel:
@@ -298,6 +298,7 @@ class Pipeline:
         nuclei: list[tuple[str, float]] = []
         vq_chunks: list = []
         turns = TurnOutput()
+        opens: dict[str, float | None] = {}
         n = min(ch.queued(k) for ch in self._ch for k in ch.q)
         start = self.n_frames
         for ch in self._ch:
@@ -344,9 +345,13 @@ class Pipeline:
         if self._turns is None:
             open_frames += [ch.segments.open_start for ch in self._ch if ch.segments.open_start is not None]
         decided = min(decided, self.grid.frames_to_s(min(open_frames)))
+        # the speech segments open now (known to be speech: long enough not to be a sound), by their start:
+        # a window may end inside one (its turn items decided early, TurnTracker._early) and reads it up to
+        # its end
         rolling = [] if self._rolling is None else self._rolling.push(
             frames_out, segments, turns if self._turns is not None else None, nuclei, decided_until_s=decided,
-            turn_taking=self.turn_taking, final=final)
+            turn_taking=self.turn_taking, final=final,
+            open_starts={spk: o for spk, o in opens.items() if o is not None})
         return Update(frames=tuple(frames_out), segments=tuple(segments), nuclei=tuple(nuclei), turns=turns,
                       rolling=tuple(rolling), voice_quality=tuple(vq_chunks), sounds=tuple(sounds))
 

@@ -134,6 +134,9 @@ class TurnTracker:
         self._segs: dict[str, list[Segment]] = {s: [] for s in self.speakers}  # closed, in order
         self._open: dict[str, float | None] = {s: None for s in self.speakers}
         self._queue: list[Segment] = []   # closed, undecided, sorted by start
+        # speaker -> start of their open segment already decided (``_early``): its items are out, its end
+        # (the holder's end) is taken when it closes
+        self._early_open: dict[str, float | None] = {s: None for s in self.speakers}
         self._watermark_s = 0.0
         self._ended = False
         self._holder: str | None = None
@@ -172,9 +175,17 @@ class TurnTracker:
         """Every turn item (transition, event, pause) with a time before this is final."""
         if self._ended:
             return float("inf")
-        opens = [o for o in self._open.values() if o is not None]
+        opens = self._undecided_opens()
         bounds = [self._watermark_s] + opens + ([self._queue[0].start_s] if self._queue else [])
         return min(bounds)
+
+    def _undecided_opens(self) -> list[float]:
+        return [o for s, o in self._open.items() if o is not None and self._early_open[s] != o]
+
+    def _holder_end_now(self) -> float:
+        """The holder's end so far; while the holder's open segment is decided early (``_early``) they
+        are still speaking (to the watermark at least): no end yet."""
+        return float("inf") if self._early_open[self._holder] is not None else self._holder_end
 
     # -- queries over what is known ----------------------------------------
     def _active_at(self, speaker: str, t: float) -> bool:
@@ -218,20 +229,81 @@ class TurnTracker:
     # -- decisions ---------------------------------------------------------
     def _run(self) -> TurnOutput:
         out = _Items()
-        opens = [o for o in self._open.values() if o is not None]
-        limit = min(opens) if opens else float("inf")
-        while self._queue and self._queue[0].start_s <= limit:
-            seg = self._queue[0]
-            if not self._decide(seg, out):
-                break
-            self._queue.pop(0)
+        while True:
+            pending = sorted((o, self.speakers.index(s), s) for s, o in self._open.items()
+                             if o is not None and self._early_open[s] != o)
+            limit = pending[0][0] if pending else float("inf")
+            while self._queue and self._queue[0].start_s <= limit:
+                seg = self._queue[0]
+                if not self._decide(seg, out):
+                    break
+                self._queue.pop(0)
+            # every closed segment before the first open one is decided: decide the open one too, where its
+            # items cannot depend on its end (then the windows need not wait for it to close)
+            if (pending and not (self._queue and self._queue[0].start_s <= limit)
+                    and self._early(pending[0][2], pending[0][0], out)):
+                continue
+            break
         if self.cues is not None:  # frames before anything still to be measured go into the baselines
+            opens = self._undecided_opens()
+            limit = min(opens) if opens else float("inf")
             self.cues.release(min([limit, self._watermark_s] + [q.start_s for q in self._queue[:1]]))
         return out.frozen()
+
+    def _early(self, speaker: str, start_s: float, out: _Items) -> bool:
+        """Decide ``speaker``'s open segment (from ``start_s``) before it closes, where what ``_decide``
+        would make of it does not depend on its end: the first segment; the holder's own (a pause
+        before it, if any); another's that has already outlasted a backchannel and either started after
+        the holder's speech ended (it takes the floor) or started in overlap with a holder who has since
+        stopped for longer than ``HOLDER_MAX_GAP_S`` (the holder did not talk through it: an interruption
+        if the overlap was long enough, and it takes the floor). Its end only updates the holder's end,
+        when it closes (``_decide``). Other open segments (still short enough to be a backchannel, or
+        started in overlap while the holder talks on) wait for their end, as before."""
+        cfg = self.config
+        if self._holder is not None and speaker != self._holder:
+            if self._watermark_s - start_s < cfg.backchannel_max_s:
+                return False
+            holder = self._holder
+            if start_s < self._holder_end_now():  # started in overlap: did the holder talk through it?
+                if self._early_open[holder] is not None:
+                    return False
+                reach = self._known_reach(holder, start_s)
+                # the holder's speech stopped at ``reach`` and nothing of theirs starts within the gap allowed
+                # (all of it before the watermark is known): the segment, longer still, is not talked through
+                if reach is not None and not self._watermark_s - reach > HOLDER_MAX_GAP_S:
+                    return False
+                if self._holder_end - start_s >= cfg.interruption_min_overlap_s:
+                    out.events.append(Event("interruption", speaker, start_s, self._holder_end))
+            self._take_floor(Segment(speaker, start_s, start_s), out, holder)
+        elif self._holder is None:
+            self._take_floor(Segment(speaker, start_s, start_s), out, None)
+        elif start_s > self._holder_end:
+            out.pauses.append(Pause(speaker, self._holder_end, start_s))
+        self._early_open[speaker] = start_s
+        return True
+
+    def _known_reach(self, speaker: str, a: float) -> float | None:
+        """How far ``speaker``'s speech known so far (closed segments, the open one to the watermark)
+        reaches from ``a`` without a gap over ``HOLDER_MAX_GAP_S`` (``_covers``' walk); None: a gap
+        before the last known piece ends it (then no later speech can cover more)."""
+        spans = [(seg.start_s, seg.end_s) for seg in self._segs[speaker] if seg.end_s > a]
+        o = self._open[speaker]
+        if o is not None:
+            spans.append((o, self._watermark_s))
+        reach = a
+        for start, end in sorted(spans):
+            if start - reach > (HOLDER_MAX_GAP_S if reach > a else 0.0):
+                return None
+            reach = max(reach, end)
+        return reach
 
     def _decide(self, s: Segment, out: _Items) -> bool:
         """Apply one segment; False when it cannot be decided yet."""
         cfg = self.config
+        if self._early_open[s.speaker] == s.start_s:  # decided while open (``_early``): now its end
+            self._early_open[s.speaker] = None
+            self._holder_end = max(self._holder_end, s.end_s)
+            return True
         if self._holder is None:
             self._take_floor(s, out, None)
             return True
@@ -241,7 +313,7 @@ class TurnTracker:
             self._holder_end = max(self._holder_end, s.end_s)
             return True
         holder = self._holder
-        started_in_overlap = s.start_s < self._holder_end
+        started_in_overlap = s.start_s < self._holder_end_now()
         short = s.duration_s < cfg.backchannel_max_s
         if not short and not started_in_overlap:
             self._take_floor(s, out, holder)

@@ -102,5 +102,10 @@ def docs_markdown() -> str:
               "* Session phases are fractions of the session (opening / middle / closing); compare like with like",
               "  (Soma et al. 2021).",
               "* One channel: turn-taking, attunement and the timing components of warmth are not available.",
+              "* A rolling window reads a speech segment that runs on past its end up to the window's end (talk time,",
+              "  floor holds, an exchange's pace: syllables over the time spoken up to the window's end), so a window",
+              "  is the same live as from the whole recording, and `prosody live` shows it within ~1.4 s of its end",
+              "  even in the middle of a long turn (docs/live.md, \"Window lag\"). With one channel a window still",
+              "  waits for the speaker's open segment to close.",
               ""]
     return "\n".join(lines)

@@ -23,8 +23,12 @@ class RollingMeasures:
     A window ending at ``t`` is emitted once every frame before ``t`` is final
     and every turn decision about segments starting before ``t`` is made
     (``decided_until_s``), so the windows are the same whatever the block
-    sizes. The baseline is the speaker's data so far (``running``) unless a
-    profile is given.
+    sizes. A speech segment still open at ``t`` (``open_starts``; the turn
+    tracker decides an open segment early where it can, ``TurnTracker._early``)
+    is read as ending at ``t``: every measure of a window clips its segments to
+    the window's end, so the window is the one it would be with the segment's
+    end known. The baseline is the speaker's data so far (``running``) unless
+    a profile is given.
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
@@ -48,6 +52,7 @@ class RollingMeasures:
         self._pauses: list[Pause] = []
         self._nuclei: list[tuple[str, float]] = []
         self._next_end = self.step_frames
+        self._open: dict[str, float] = {}   # speaker -> start (s) of their open speech segment
         self._first: Segment | None = None
         self._ipu_cache: dict = {}   # attunement's per-segment figures, shared by overlapping windows
         # running baseline: histograms of all speech frames so far, per speaker
@@ -58,7 +63,7 @@ class RollingMeasures:
         self._base_speech = {s: 0 for s in self.speakers}
 
     def push(self, frames, segments, turns, nuclei, *, decided_until_s: float, turn_taking: bool,
-             final: bool = False) -> list[RollingWindow]:
+             final: bool = False, open_starts: dict[str, float] | None = None) -> list[RollingWindow]:
         for fb in frames:
             buf = self._frames[fb.speaker]
             for k in ("is_speech", "f0_hz", "rms_db", "hf500_db"):
@@ -66,6 +71,7 @@ class RollingMeasures:
         if frames:
             self._n = frames[0].start_frame + len(frames[0])
         self._segments += segments
+        self._open = dict(open_starts or {})
         self._nuclei += nuclei
         if turns is not None:
             self._transitions += turns.transitions
@@ -126,14 +132,17 @@ class RollingMeasures:
         start_frame = max(0, end_frame - self.grid.s_to_frames(self.cfg.window_s))
         look_frame = max(0, end_frame - self.keep_frames)
         i0, i1 = start_frame - self._f0, end_frame - self._f0
-        if self._first is None and self._segments:
-            self._first = first_holder(self._segments, self.speakers)
+        end_s = self.grid.frames_to_s(end_frame)
+        # open segments, up to the window's end (they run on past it: frames up to it are all speech)
+        segments = self._segments + [Segment(spk, o, end_s) for spk, o in self._open.items() if o < end_s]
+        if self._first is None and segments:
+            self._first = first_holder(segments, self.speakers)
         # a pause counts where it ends (Slice.cut): it is known only when its speaker resumes, and the
         # windows wait for that (decided_until_s); by its start, a window could be emitted before it
         sl = Slice.cut(
             grid=self.grid, speakers=self.speakers, frame0=start_frame, frame1=end_frame,
             frames={s: {k: v[i0:i1] for k, v in self._frames[s].items()} for s in self.speakers},
-            segments=self._segments, transitions=self._transitions, events=self._events, pauses=self._pauses,
+            segments=segments, transitions=self._transitions, events=self._events, pauses=self._pauses,
             nuclei=self._nuclei, turn_taking=turn_taking, look_s=self.grid.frames_to_s(look_frame),
             ipu_cache=self._ipu_cache,
         )
