@@ -9,6 +9,10 @@ Through the real CLI; every file under tmp_path. Each defect with what happened 
    ``unattributed`` beside the therapist's, and ``relabel`` then exchanged the two (it refuses only a session
    whose one voice is ``unattributed``), giving the unattributed name the therapist's figures. Refused in one
    line now; the genuine unattributed session (one voice, analysed or live with --record) is still taken.
+2. The report page's phase table of a session without a therapist (its one voice ``unattributed``, or the
+   client alone) was headed ``None: share of the talking``, ``None: pitch compared with own baseline``, ... and
+   held only '–', though each phase holds that voice's figures (AMI dev01 in noise: +0.5 / -0.1 / -0.4 st,
+   3.2 / 3.2 / 3.3 syll./s). Now its columns name the one voice and show them.
 """
 from __future__ import annotations
 
@@ -50,3 +54,20 @@ def test_import_refuses_unattributed_beside_another_speaker(tmp_path, short_wav)
     rc, out, err = run_cli("import", js, "--store", store)  # as exported: taken
     assert rc == 0, err
     assert count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 1
+
+
+def test_the_report_phases_of_a_session_without_a_therapist_name_its_voice():
+    """2. The report's phase table of a session with no therapist (its one voice left ``unattributed``, or the
+    client alone) headed every column ``None: share of the talking``, ``None: pitch compared with own
+    baseline`` (the speaker looked up by the therapist's role) and showed '–' under them, though the phase
+    holds that voice's figures. Now the columns name the one voice and show its figures."""
+    from prosody.report.html import _phases
+    from prosody.store.db import speaker_roles
+    voice = {"f0_median_rel_st": 0.5298, "articulation_rate_syl_s": 3.1614}
+    for name in ("unattributed", "client"):
+        measures = {"phases": [{"name": "opening", "start_s": 0.0, "end_s": 6.91, "voice": {name: voice},
+                                "timing": None, "warmth": {"score": None}}]}
+        html = _phases(measures, [name], speaker_roles([name]))
+        assert "None" not in html, html
+        assert f'<span class="typed">{name}</span>: pitch compared with own baseline' in html, html
+        assert "+0.5 st" in html and ">3.2<" in html, html
