@@ -13,6 +13,9 @@ Through the real CLI; every file under tmp_path. Each defect with what happened 
    client alone) was headed ``None: share of the talking``, ``None: pitch compared with own baseline``, ... and
    held only '–', though each phase holds that voice's figures (AMI dev01 in noise: +0.5 / -0.1 / -0.4 st,
    3.2 / 3.2 / 3.3 syll./s). Now its columns name the one voice and show them.
+3. ``enrol --from-session N`` without --speaker took the first speaker in channel order, the client after
+   ``analyze --channels client=left,therapist=right`` ("enrolled ann: 19 s of speech from session 1 (client)"):
+   the client's voice kept as the therapist's profile. Now the therapist by role; no therapist: refused.
 """
 from __future__ import annotations
 
@@ -125,3 +128,34 @@ def test_an_unattributed_session_round_trips_and_its_report_names_its_voice(unsu
     html = page.read_text()
     assert '<span class="typed">unattributed</span>: pitch compared with own baseline' in html
     assert '<span class="typed">None</span>' not in html
+
+
+def test_enrol_from_a_session_takes_the_therapist_not_the_first_channel(tmp_path):
+    """3. ``enrol --from-session N`` without --speaker took the session's first speaker in channel order, said
+    in its help to be the therapist: after ``analyze --channels client=left,therapist=right`` that is the
+    client, whose voice was enrolled as the therapist's profile ('enrolled ann: 19 s of speech from session 1
+    (client)'; every later mono session would then name the client the therapist). Now the therapist by role;
+    a session with no therapist (the client alone, as ``--voices 1 --profile`` can name it) is refused in one
+    line asking for --speaker."""
+    import re
+    from tests.conftest import FIXTURES
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--channels", "client=left,therapist=right",
+                           "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "ann", "--store", store)
+    assert rc == 0, err
+    assert "from session 1 (therapist)" in out + err, out + err  # before: (client)
+    rc, told, err = run_cli("enrol", "--from-session", "1", "--speaker", "therapist", "--therapist", "bea",
+                            "--store", store)
+    assert rc == 0, err
+    said = re.compile(r"enrolled \w+: (\d+ s of speech from session 1 \(\w+\), \d+ windows)")
+    assert said.search(out + err).group(1) == said.search(told).group(1), (out, told)  # the same voice
+    from prosody.enrol import session_voice
+    try:
+        session_voice({"speaker_order": ["client"], "attribution": {}}, None, session_id=7)
+    except Exception as exc:  # InputError: one line at the CLI
+        assert "session 7 holds no therapist (its speakers: client); give the voice to enrol with --speaker" \
+            in str(exc), exc
+    else:
+        raise AssertionError("a session of the client alone was enrolled as the therapist's voice")
