@@ -16,6 +16,9 @@ Through the real CLI; every file under tmp_path. Each defect with what happened 
 3. ``enrol --from-session N`` without --speaker took the first speaker in channel order, the client after
    ``analyze --channels client=left,therapist=right`` ("enrolled ann: 19 s of speech from session 1 (client)"):
    the client's voice kept as the therapist's profile. Now the therapist by role; no therapist: refused.
+4. ``analyze --baseline PROFILE`` of an unsure recording said the baseline was not used and the voice compared
+   with its own session, but the profile was the session's baseline and the unattributed voice got no relative
+   figure (None). Now as said (as ``live --record`` did already).
 """
 from __future__ import annotations
 
@@ -159,3 +162,28 @@ def test_enrol_from_a_session_takes_the_therapist_not_the_first_channel(tmp_path
             in str(exc), exc
     else:
         raise AssertionError("a session of the client alone was enrolled as the therapist's voice")
+
+
+def test_a_personal_baseline_said_unused_on_an_unsure_recording_is_not_used(unsure_wav, tmp_path):
+    """4. ``analyze --baseline PROFILE`` of an unsure recording warned 'the personal baseline (therapist) is not
+    used: ... the speech left unattributed is compared with its own session instead', but the session's
+    baseline was the profile's (``measures.baseline.kind`` 'profile', the summary 'relative to your own
+    profile baseline') and the unattributed voice, which it does not hold, got no relative figure at all
+    (``f0_median_rel_st`` None, as level and pace). Now as said: its own session's, as without --baseline
+    (and as ``live --record`` already gave): the pitch relative to its own median is 0."""
+    base = tmp_path / "b.json"
+    base.write_text(json.dumps({"kind": "profile", "speakers": {"therapist": {
+        "f0_median_hz": 110.0, "f0_spread_st": 2.0, "level_median_db": -30.0, "level_spread_db": 6.0,
+        "hf500_median_db": 3.0, "hf500_spread_db": 6.0, "articulation_rate_syl_s": 4.5}}}))
+    docs = {}
+    for name, extra in (("plain", ()), ("based", ("--baseline", base))):
+        rc, out, err = run_cli("analyze", unsure_wav, *extra, "--json", tmp_path / f"{name}.json", "--no-progress")
+        assert rc == 0, err
+        docs[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    based = docs["based"]
+    assert any(w.startswith("the personal baseline (therapist) is not used") for w in based["warnings"])
+    assert based["measures"]["baseline"]["kind"] == "session"  # before: 'profile'
+    voice = based["measures"]["voice"]["unattributed"]
+    assert voice["f0_median_rel_st"] == pytest.approx(0.0) and voice["level_rel_db"] == pytest.approx(0.0)
+    assert voice == docs["plain"]["measures"]["voice"]["unattributed"]
+    assert "relative to your own session baseline" in " ".join(out.split())
