@@ -19,6 +19,9 @@ Through the real CLI; every file under tmp_path. Each defect with what happened 
 4. ``analyze --baseline PROFILE`` of an unsure recording said the baseline was not used and the voice compared
    with its own session, but the profile was the session's baseline and the unattributed voice got no relative
    figure (None). Now as said (as ``live --record`` did already).
+5. A therapist's pitch range on an unsure recording: ``--pitch-range therapist=...`` refused as "unknown speaker
+   'therapist'; speakers are unattributed", the config's table said unused with "name the channels ...
+   (--channels, --speaker)". Both now say who spoke when is unsure and name the ways out that work.
 """
 from __future__ import annotations
 
@@ -187,3 +190,29 @@ def test_a_personal_baseline_said_unused_on_an_unsure_recording_is_not_used(unsu
     assert voice["f0_median_rel_st"] == pytest.approx(0.0) and voice["level_rel_db"] == pytest.approx(0.0)
     assert voice == docs["plain"]["measures"]["voice"]["unattributed"]
     assert "relative to your own session baseline" in " ".join(out.split())
+
+
+def test_a_therapist_pitch_range_on_an_unsure_recording_says_why_and_the_way_out(unsure_wav, tmp_path):
+    """5. ``analyze --pitch-range therapist=...`` (a range kept for the therapist's mono recordings) of a
+    recording said unsure was refused as "unknown speaker 'therapist'; speakers are unattributed", and the same
+    range from a config's ``[pitch_by_speaker.therapist]`` (or in batch and live, where it is a warning) told
+    to "name the channels as the configuration does (--channels, --speaker)": ``--speaker therapist`` would give
+    the therapist speech that may be both people's. Both now say that who spoke when is unsure and name the
+    ways out (the range of the name ``unattributed``, or --voices 2), which work."""
+    rc, out, err = run_cli("analyze", unsure_wav, "--pitch-range", "therapist=200-400", "--no-progress")
+    one_line_error(rc, err)
+    assert "who spoke when is unsure in this recording, so no voice is named 'therapist'" in err, err
+    assert "--pitch-range unattributed=FMIN-FMAX" in err and "--voices 2" in err
+    conf = tmp_path / "c.toml"
+    conf.write_text("[pitch_by_speaker.therapist]\nfmin_hz = 200.0\nfmax_hz = 400.0\n")
+    rc, out, err = run_cli("analyze", unsure_wav, "--config", conf, "--json", tmp_path / "c.json", "--no-progress")
+    assert rc == 0, err
+    said = json.loads((tmp_path / "c.json").read_text())["warnings"]
+    assert any("was not used" in w and "who spoke when is unsure, so no voice is named 'therapist'" in w
+               and "[pitch_by_speaker.unattributed]" in w and "--speaker" not in w for w in said), said
+    conf.write_text("[pitch_by_speaker.unattributed]\nfmin_hz = 200.0\nfmax_hz = 400.0\n")  # the way out: used
+    rc, out, err = run_cli("analyze", unsure_wav, "--config", conf, "--json", tmp_path / "u.json", "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "u.json").read_text())
+    assert doc["speakers"]["unattributed"]["f0_median_hz"] is None  # the two men (~105 Hz) lie under 200 Hz
+    assert not any("was not used" in w for w in doc["warnings"])
