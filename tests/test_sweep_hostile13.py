@@ -22,6 +22,9 @@ Through the real CLI; every file under tmp_path. Each defect with what happened 
 5. A therapist's pitch range on an unsure recording: ``--pitch-range therapist=...`` refused as "unknown speaker
    'therapist'; speakers are unattributed", the config's table said unused with "name the channels ...
    (--channels, --speaker)". Both now say who spoke when is unsure and name the ways out that work.
+6. ``import S.json --frames F`` with the frames CSV prosody wrote (``analyze --frames``, ``export --format
+   csv``) or an exported Parquet: "not a frames file (.npz) prosody wrote; it was replaced or damaged". Now
+   what the file is and what import takes.
 """
 from __future__ import annotations
 
@@ -216,3 +219,32 @@ def test_a_therapist_pitch_range_on_an_unsure_recording_says_why_and_the_way_out
     doc = json.loads((tmp_path / "u.json").read_text())
     assert doc["speakers"]["unattributed"]["f0_median_hz"] is None  # the two men (~105 Hz) lie under 200 Hz
     assert not any("was not used" in w for w in doc["warnings"])
+
+
+def test_import_of_a_frames_table_says_what_it_is_and_what_import_takes(tmp_path, short_wav):
+    """6. The round trip of ``analyze --json S.json --frames F`` (or ``export --format csv``) through ``import
+    S.json --frames F``: the frames CSV prosody wrote was refused as "not a frames file (.npz) prosody wrote;
+    it was replaced or damaged" (so was an exported session's Parquet given as --frames), though nothing was
+    replaced or damaged. Now one line saying what the file is and what import takes; nothing stored."""
+    js, npz = export_saved(tmp_path, short_wav)
+    csv, pq = tmp_path / "f.csv", tmp_path / "s.parquet"
+    assert run_cli("export", "1", "--store", tmp_path / "src", "-o", csv)[0] == 0
+    assert run_cli("export", "1", "--store", tmp_path / "src", "-o", pq)[0] == 0
+    named = tmp_path / "f.npz"  # analyze --frames writes CSV whatever the name
+    rc, out, err = run_cli("analyze", short_wav, "--frames", named, "--quiet", "--no-progress")
+    assert rc == 0 and named.read_bytes().startswith(b"time_s,"), err
+    store = tmp_path / "dst"
+    for frames in (csv, named):
+        rc, out, err = run_cli("import", js, "--frames", frames, "--new-id", "--store", store)
+        one_line_error(rc, err, code=1)  # as for any frames file it cannot read
+        assert "a frames CSV (as `analyze --frames` and `export --format csv` write it), which is for reading" \
+            in err and "replaced or damaged" not in err, err
+    rc, out, err = run_cli("import", js, "--frames", pq, "--new-id", "--store", store)
+    one_line_error(rc, err, code=1)
+    assert "an exported session's Parquet holds its frames itself: import it alone" in err, err
+    assert not (store / "sessions.db").exists() \
+        or count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 0
+    rc, out, err = run_cli("import", pq, "--store", store)  # the way out said: taken
+    assert rc == 0, err
+    rc, out, err = run_cli("import", js, "--frames", npz, "--new-id", "--store", store)  # the .npz: taken
+    assert rc == 0, err

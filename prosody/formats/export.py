@@ -362,7 +362,7 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     if b.meta.recorded_at is None and default_when is None:  # the file's date (or the capture's) was taken: none
         b.no_date = no_date
     if frames_path is not None:
-        b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
+        b.frames = read_frames_npz(frames_path, b.doc["speaker_order"], importing=True)
         _check_frames_cover(b, where=f"frames file {frames_path}")
     return b
 
