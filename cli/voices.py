@@ -147,7 +147,7 @@ def add_parser(sub) -> None:
     p.add_argument("--therapist", metavar="NAME", help="the profile's name (as given to analyze --therapist)")
     p.add_argument("--from-session", type=session_ref, metavar="SESSION", help="build it from a saved session's audio instead")
     p.add_argument("--speaker", default=None, metavar="NAME",
-                   help="with --from-session: whose voice (default the session's first speaker, the therapist)")
+                   help="with --from-session: whose voice (default the session's therapist)")
     p.add_argument("--voices", type=voices_told, default=None, metavar="1",
                    help="1: FILE holds the therapist alone, as you know it; it is not checked for a second voice "
                         "(the check can split one voice in two, and refuse it)")

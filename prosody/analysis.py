@@ -113,6 +113,10 @@ def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tupl
             raise ConfigError(f"--pitch-range {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ConfigError(f"--pitch-range {item!r}: the range must be two finite numbers of Hz, e.g. client=75-400")
+        if spk not in speakers and tuple(speakers) == (UNATTRIBUTED,):  # no therapist or client to give it to
+            raise ConfigError(f"--pitch-range {item!r}: who spoke when is unsure in this recording, so no voice is "
+                              f"named {spk!r}: its speech is one voice left {UNATTRIBUTED} (--pitch-range "
+                              f"{UNATTRIBUTED}=FMIN-FMAX sets its range; --voices 2 keeps the split in two)")
         if spk not in speakers:
             raise ConfigError(f"--pitch-range {item!r}: unknown speaker {spk!r}; speakers are {', '.join(speakers)}")
         by_speaker[spk] = PitchConfig(fmin_hz=lo, fmax_hz=hi)

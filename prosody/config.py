@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError, parse_problem
-from .types import name_problem
+from .types import UNATTRIBUTED, name_problem
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -216,9 +216,14 @@ class AnalysisConfig:
     def unused_pitch_ranges(self, speakers) -> tuple[str, ...]:
         """A warning for each ``[pitch_by_speaker.NAME]`` that names none of
         ``speakers`` (a recording's): its range would go unused without a word."""
+        # an unsure recording's one voice: naming it as the table does (--speaker) would give a person speech
+        # that may be both people's; the way out is the table of that name, or --voices 2
+        unsure = tuple(speakers) == (UNATTRIBUTED,)
+        how = (f"who spoke when is unsure, so no voice is named {{name!r}} ([pitch_by_speaker.{UNATTRIBUTED}] "
+               "sets the range of its one voice; --voices 2 keeps the split in two)" if unsure
+               else "name the channels as the configuration does (--channels, --speaker) or rename its table")
         return tuple(f"the configuration's pitch range for {name!r} ([pitch_by_speaker]) was not used: this "
-                     f"recording's speakers are {', '.join(map(repr, speakers))}; name the channels as the "
-                     "configuration does (--channels, --speaker) or rename its table"
+                     f"recording's speakers are {', '.join(map(repr, speakers))}; {how.format(name=name)}"
                      for name, _ in self.pitch_by_speaker if name not in speakers)
 
     def pitch_for(self, speaker: str) -> PitchConfig:

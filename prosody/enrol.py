@@ -38,12 +38,18 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
     from .clips import channel_used, locate
     from .session import attribution_of
     which = f"session {session_id}" if session_id is not None else "the session"
+    from .measures.registry import roles
     order = list(doc["speaker_order"])
-    speaker = speaker or order[0]
-    if speaker not in order:
-        raise InputError(f"--speaker {speaker}: {which} holds {', '.join(order)}")
     att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
     dz = att.get("diarization") if isinstance(att.get("diarization"), dict) else {}
+    if speaker is None:  # the therapist by role, not the first in channel order (--channels client=left,...
+        th = roles(order)[0]  # put the client first, and her voice was enrolled as the therapist's)
+        if th is None and UNATTRIBUTED not in order and dz.get("unsure") is not True:
+            raise InputError(f"{which} holds no therapist (its speakers: {', '.join(order)}); give the voice to "
+                             "enrol with --speaker NAME")
+        speaker = th or order[0]
+    if speaker not in order:
+        raise InputError(f"--speaker {speaker}: {which} holds {', '.join(order)}")
     if speaker == UNATTRIBUTED or dz.get("unsure") is True:  # a session saved before the name, too
         raise InputError(f"who spoke when is unsure in {which}: its speech may be both people's, and a profile "
                          "built from it would lie between the two voices; enrol from a recording of the therapist "

@@ -50,11 +50,26 @@ def frames_to_npz_bytes(frames: dict[str, dict[str, np.ndarray]], speakers) -> b
     return buf.getvalue()
 
 
-def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
+def _table_kind(path_or_file) -> str | None:
+    """'CSV' or 'Parquet' where the file is one of prosody's frames tables (its first bytes), else None."""
+    try:
+        if hasattr(path_or_file, "read"):
+            return None
+        with open(path_or_file, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return None
+    if head.startswith((b"time_s,", b"\xef\xbb\xbftime_s,")):  # with or without a byte order mark
+        return "CSV"
+    return "Parquet" if head.startswith(b"PAR1") else None
+
+
+def read_frames_npz(path_or_file, speakers, *, importing: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """Read frames from an ``.npz``: this module's layout (``speakers`` +
     ``s{i}_{key}``) or one keyed by speaker name (``{speaker}/{key}``,
     ``{speaker}.{key}``, ``{speaker}__{key}``, ``{speaker}_{key}``). Returns
-    ``frames[speaker][key]``, arrays of shape (n_frames,)."""
+    ``frames[speaker][key]``, arrays of shape (n_frames,). ``importing`` (``import --frames``): one of
+    prosody's frames tables given instead is said as what it is, with what import takes."""
     try:
         _check_npz_sizes(path_or_file)
         with np.load(path_or_file, allow_pickle=False) as z:
@@ -66,6 +81,14 @@ def read_frames_npz(path_or_file, speakers) -> dict[str, dict[str, np.ndarray]]:
         why = "not a frames file (.npz) prosody wrote; it was replaced or damaged" if (
             isinstance(exc, EOFError) or isinstance(exc, ValueError) and "pickle" in str(exc)) else (
             (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc))
+        kind = _table_kind(path_or_file) if importing and why.startswith("not a frames file") else None
+        if kind == "CSV":  # prosody's own frames table (analyze --frames, export --format csv), for reading
+            why = ("a frames CSV (as `analyze --frames` and `export --format csv` write it), which is for reading, "
+                   "not importing: import takes the .npz that `export -o FILE.json` writes beside it (to store a "
+                   "recording's frames, `analyze --save`)")
+        elif kind == "Parquet":  # export --format parquet: the whole session, frames and all
+            why = ("a Parquet file; an exported session's Parquet holds its frames itself: import it alone "
+                   f"(`prosody import {path_or_file}`)")
         raise StoreError(f"cannot read frames file {path_or_file}: {why}") from None
     names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)
     if list(speakers) and names != list(speakers):

@@ -756,6 +756,7 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     if profile is not None and profile.kind == "profile" and rec.speakers == (UNATTRIBUTED,):  # who spoke when is unsure: nobody's baseline
         unused = (f"the personal baseline ({', '.join(s for s, _ in profile.speakers)}) is not used: who spoke when "
                   f"is unsure, and the speech left {UNATTRIBUTED} is compared with its own session instead",)
+        profile = None  # as said: kept, the session's baseline was the profile's and the voice's figures blank
     elif profile is not None:  # a personal baseline of none of these speakers would be silently unused
         profile.check_speakers(rec.speakers)
     session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,

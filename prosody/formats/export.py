@@ -17,6 +17,7 @@ from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
 from ..typed_text import alike_names, json_text
+from ..types import UNATTRIBUTED
 from .bundle import (EARLIEST_FILE_DATE, Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when,
                      started_from_mtime, validate_doc)
 from .schema import (check_audio_record, check_bookmarks, check_recording_names, check_session_doc, check_store_meta,
@@ -121,6 +122,11 @@ def bundle_from_dict(d: dict, *, frames=None, default_recorded_at: str | None = 
     if alike is not None:  # as --channels refuses them; kept out of the store, where `show` would print two alike
         raise InvalidSessionError(f"speaker_order names {alike[0]!r} and {alike[1]!r}, which differ only in spaces "
                                   "or control characters; rename one in the file before importing")
+    order = list(d.get("speaker_order") or ())
+    if UNATTRIBUTED in order and len(order) > 1:  # prosody names only the one voice of an unsure split so
+        raise InvalidSessionError(  # (--channels, --speaker refuse the name); beside another, relabel swapped it
+            f"speaker_order {order!r} names {UNATTRIBUTED!r} beside another speaker: prosody keeps that name for the "
+            "one voice of a recording whose speakers are unsure; rename it in the file before importing")
     meta = SessionMeta(therapist=st.get("therapist"), client=st.get("client"),
                        # stored as the filters compare it: local time, extended ISO form (parse_when)
                        recorded_at=parse_when(st["recorded_at"]) if st.get("recorded_at") else default_recorded_at,
@@ -356,7 +362,7 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     if b.meta.recorded_at is None and default_when is None:  # the file's date (or the capture's) was taken: none
         b.no_date = no_date
     if frames_path is not None:
-        b.frames = read_frames_npz(frames_path, b.doc["speaker_order"])
+        b.frames = read_frames_npz(frames_path, b.doc["speaker_order"], importing=True)
         _check_frames_cover(b, where=f"frames file {frames_path}")
     return b
 

@@ -526,8 +526,10 @@ def _phases(measures, speakers, roles) -> str:
         return '<p class="muted">No phase measures in this session.</p>'
     items = list(phases.items()) if isinstance(phases, dict) else [(p.get("name") or p.get("phase"), p)
                                                                    for p in phases if isinstance(p, dict)]
-    th = next((n for n, r in roles.items() if r == "therapist"), None)   # none: the client alone
+    th = next((n for n, r in roles.items() if r == "therapist"), None)
     cl = next((n for n, r in roles.items() if r == "client"), None)
+    if th is None and len(speakers) == 1:  # the client alone, or a voice left unattributed: its own figures,
+        th, cl = speakers[0], None         # under its name (the headings said 'None: share of the talking')
     rows = []
     for name, p in items:
         t = (p.get("timing") or {}).get(th) or {} if th else {}
@@ -544,11 +546,12 @@ def _phases(measures, speakers, roles) -> str:
                     f'<td class="n">{escape(_fmt(v.get("f0_median_rel_st"), "+.1f", "st"))}</td>'
                     f'<td class="n">{escape(_fmt(v.get("articulation_rate_syl_s"), ".1f"))}</td></tr>')
     return ('<table class="phases"><tr><th>phase</th><th class="n">time</th><th class="n">warmth</th>'
-            f'<th class="n">{_typed(th)}: share of the talking</th><th class="n">{_typed(th)}: turns per minute</th>'
-            f'<th class="n">{_typed(th)}: wait before answering</th>'
+            f'<th class="n">{_typed(th or "-")}: share of the talking</th>'
+            f'<th class="n">{_typed(th or "-")}: turns per minute</th>'
+            f'<th class="n">{_typed(th or "-")}: wait before answering</th>'
             f'<th class="n">{_typed(cl or "-")}: wait before answering</th>'
-            f'<th class="n">{_typed(th)}: pitch compared with own baseline</th>'
-            f'<th class="n">{_typed(th)}: pace while speaking (syll./s)</th>'
+            f'<th class="n">{_typed(th or "-")}: pitch compared with own baseline</th>'
+            f'<th class="n">{_typed(th or "-")}: pace while speaking (syll./s)</th>'
             f'</tr>{"".join(rows)}</table>')
 
 
