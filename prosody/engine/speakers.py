@@ -1062,7 +1062,7 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         warnings.append(noisy_text(d.speech_over_noise_db))
     if narrow:
         warnings.append(NARROW_BAND_TEXT)
-    return Attribution(used, report, naming.names if d.unsure else names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
+    return Attribution(used, report, naming.names[:1] if d.unsure else names, d.method + ("" if x.shape[1] == 1 or used == "mono" else
                                                          " + inter-channel level cue")
                        + ("" if voices is None or d.n_voices == 0 else f" ({voices} voice{'s' * (voices > 1)} as "
                                                                         f"told: --voices {voices})")
