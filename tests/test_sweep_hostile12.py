@@ -775,3 +775,44 @@ def test_a_change_to_a_session_deleted_meanwhile_is_not_called_damage(store_of_o
     assert count_rows(db, "SELECT count(*) FROM voice_profiles") + count_rows(db, "SELECT count(*) FROM notes") \
         + count_rows(db, "SELECT count(*) FROM feedback") + count_rows(db, "SELECT count(*) FROM tags") == 0
     assert count_rows(db, "PRAGMA integrity_check") == "ok"
+
+
+# a child prosody that runs another prosody command (H12_OTHER) right after its first read of the store's metrics
+OTHER_AFTER_METRICS = r"""
+import json, os, subprocess, sys, time
+from prosody.store import db as store_db
+real, done = store_db.Store.metrics, []
+def metrics(self, *a, **k):
+    m = real(self, *a, **k)
+    if not done:
+        done.append(1)
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                            *json.loads(os.environ["H12_OTHER"])], capture_output=True, text=True)
+        sys.stderr.write(f"other: {r.returncode} {r.stderr.strip()!r} in {time.monotonic() - t0:.1f} s\n")
+    return m
+store_db.Store.metrics = metrics
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("argv", [("compare", "1"), ("trend", "--therapist", "T1")])
+def test_compare_and_trend_read_one_state_of_the_store(tmp_path, short_wav, argv):
+    """A session deleted between compare's (trend's) read of the metrics and of the documents. Before: `no
+    session '1'`, exit 2, for a session the first reads had found. Now all of one snapshot: the session as it
+    was when the command began; the delete is not refused, and finishes when the read ends."""
+    import json
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                           "--therapist", "T1", "--client", "C1")
+    assert rc == 0, err
+    r = subprocess.run([sys.executable, "-c", OTHER_AFTER_METRICS, *argv, "--store", str(store)], capture_output=True,
+                       text=True, cwd=REPO, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(REPO), "H12_OTHER": json.dumps(["delete", "1",
+                                                                                            "--store", str(store)])})
+    assert r.returncode == 0 and r.stderr.startswith("other: 0 "), (r.returncode, r.stderr)
+    assert "error" not in r.stderr, r.stderr
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0  # the delete was made
+    # session 1 as it was (its client, its talk share)
+    assert "C1" in r.stdout and ("75 %" in r.stdout or "75%" in r.stdout), r.stdout
