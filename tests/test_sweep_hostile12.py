@@ -816,3 +816,102 @@ def test_compare_and_trend_read_one_state_of_the_store(tmp_path, short_wav, argv
     assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0  # the delete was made
     # session 1 as it was (its client, its talk share)
     assert "C1" in r.stdout and ("75 %" in r.stdout or "75%" in r.stdout), r.stdout
+
+
+# -- files that change under `enrol FILE` and `live --input` (the check of analyze and batch, reused) ----------
+
+def _read_then(monkeypatch, module, name, act):
+    """``module.name`` that runs ``act()`` once it has read its file (a writer meanwhile)."""
+    real = getattr(module, name)
+
+    def read(*a, **k):
+        got = real(*a, **k)
+        act()
+        return got
+    monkeypatch.setattr(module, name, read)
+
+
+@pytest.fixture
+def therapist_wavs(tmp_path, fixture_dialogue):
+    """The fixture's therapist channel (40 s) and client channel as mono WAVs."""
+    import soundfile as sf
+    audio, _ = fixture_dialogue
+    ther, client = tmp_path / "ther.wav", tmp_path / "client.wav"
+    sf.write(ther, audio[:, 0], 16000, subtype="PCM_16")
+    sf.write(client, audio[:, 1], 16000, subtype="PCM_16")
+    return ther, client
+
+
+def test_an_enrol_recording_replaced_while_it_is_read_saves_no_profile(tmp_path, therapist_wavs, monkeypatch):
+    """Another voice's file renamed over the recording while enrol read it. Before: the profile of the file it
+    read saved as `recording ther.wav`, which now holds another voice. Now one line, no profile."""
+    import prosody.enrol as en
+    ther, client = therapist_wavs
+    _read_then(monkeypatch, en, "recording_mix", lambda: os.replace(client, ther))
+    store = tmp_path / "store"
+    rc, out, err = run_cli("enrol", ther, "--therapist", "Ann", "--store", store)
+    assert rc == 2 and err == (f"prosody: error: {ther} was replaced while it was being read (another file renamed "
+                               "or copied over it): the figures are of the file it was, which that name no longer "
+                               "holds; no voice profile was saved: enrol it again once nothing writes to it\n"), err
+    assert not (store / "sessions.db").exists() or count_rows(store / "sessions.db",
+                                                              "SELECT count(*) FROM voice_profiles") == 0
+
+
+def test_an_enrol_recording_appended_to_while_it_is_read_is_said(tmp_path, therapist_wavs, monkeypatch):
+    """A recorder still appending: the profile of what was read is saved, and said as such."""
+    import prosody.enrol as en
+    ther, _ = therapist_wavs
+    size = ther.stat().st_size
+
+    def append():
+        with open(ther, "ab") as f:
+            f.write(b"\x00" * 64000)
+    _read_then(monkeypatch, en, "recording_mix", append)
+    store = tmp_path / "store"
+    rc, out, err = run_cli("enrol", ther, "--therapist", "Ann", "--store", store)
+    assert rc == 0, err
+    lines = err.splitlines()
+    assert lines[0].startswith(f"prosody: warning: {ther} was written to while it was being read, from {size} to "
+                               f"{size + 64000} bytes (a recording still being made?): the profile is of the "), err
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM voice_profiles") == 1
+
+
+@pytest.mark.parametrize("how", ["replace", "append"])
+def test_a_live_replay_of_a_file_changed_meanwhile_says_so(tmp_path, therapist_wavs, short_wav, monkeypatch, how):
+    """`live --input` of a file replaced (or appended to) while it was replayed. Before: saved without a word,
+    its `sources` naming a file that holds other audio. Now the saved session's warnings and stderr say it; a
+    file replaced is an error (exit 1), one appended to a warning (exit 0)."""
+    import json
+    from prosody.engine import sources as src
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    size = rec.stat().st_size
+
+    def act():
+        if how == "replace":
+            os.replace(therapist_wavs[0], rec)
+        else:
+            with open(rec, "ab") as f:
+                f.write(b"\x00" * 64000)
+    real_iter, done = src.FileSource.__iter__, []
+
+    def iterate(self):
+        for blk in real_iter(self):
+            yield blk
+            if not done and [str(f.path) for f in self.files] == [str(rec)]:
+                done.append(1)
+                act()
+    monkeypatch.setattr(src.FileSource, "__iter__", iterate)
+    out_json = tmp_path / "live.json"
+    rc, out, err = run_cli("live", "--input", rec, "--speed", "max", "--plain", "--output", out_json)
+    said = (f"{rec} was replaced while it was being replayed (another file renamed or copied over it): the figures "
+            "are of the file it was, which that name no longer holds" if how == "replace" else
+            f"{rec} was written to while it was being replayed, from {size} to {size + 64000} bytes (a recording "
+            "still being made?)")
+    kind = "error" if how == "replace" else "warning"
+    assert rc == (1 if how == "replace" else 0), (rc, err)
+    assert f"prosody: {kind}: {said}; the session saved is of what was read: replay it again once nothing writes " \
+           "to it\n" in err, err
+    doc = json.loads(out_json.read_text())
+    assert any(w.startswith(said) for w in doc["warnings"]), doc["warnings"]
+    assert doc["live"]["analysed_s"] == pytest.approx(8.0, abs=0.02)
