@@ -31,7 +31,7 @@ from prosody.report.html import compare_report  # noqa: E402
 from prosody.session import analyze_blocks  # noqa: E402
 from prosody.formats.bundle import SessionMeta  # noqa: E402
 from prosody.store.db import Store  # noqa: E402
-from prosody_cli.sessions import sessions_view, trend_view  # noqa: E402
+from prosody_cli.sessions import moment_counts, sessions_view, stored_sessions, trend_view  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 LIMIT_S = 1.0
@@ -76,12 +76,22 @@ def main(argv=None) -> int:
         assert len(infos) == args.sessions and text
 
         t0 = time.perf_counter()
-        infos = store.list(therapist="t00")
-        metrics = store.metrics([i.id for i in infos])
+        with store.snapshot():  # as `prosody trend` reads: one state of the store
+            infos = store.list(therapist="t00")
+            metrics = store.metrics([i.id for i in infos])
         text = _render(trend_view(infos, metrics, title="trend: t00"))
         html = compare_report(infos, metrics, title="trend: t00")
         trend_s = time.perf_counter() - t0
         assert len(infos) == args.trend and html
+        t0 = time.perf_counter()
+        with store.snapshot():  # the whole read of `prosody trend`: a `delete` meanwhile waits for its end
+            infos = store.list(therapist="t00")
+            metrics = store.metrics([i.id for i in infos])
+            raw = [store.get_raw(i.id) for i in infos]
+        snapshot_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        moment_counts(stored_sessions(store, raw))
+        moments_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         store.check_intact()  # what analyze --save and batch run before analysing (a damaged page: one line)
         check_s = time.perf_counter() - t0
@@ -92,6 +102,9 @@ def main(argv=None) -> int:
     print(f"list {args.sessions} sessions (query + table):          {list_s * 1000:7.1f} ms  (limit {LIMIT_S:.0f} s)")
     print(f"trend over {args.trend} sessions (query + table + HTML):  {trend_s * 1000:7.1f} ms  (limit {LIMIT_S:.0f} s)"
           f"; HTML {len(html) / 1000:.0f} kB")
+    print(f"trend's read of the store (list, metrics, {args.trend} documents): {snapshot_s * 1000:7.1f} ms  (one snapshot: "
+          "a delete's checkpoint waits for it)")
+    print(f"trend's documents checked and moments counted after it:   {moments_s * 1000:7.1f} ms  (info)")
     print(f"integrity quick check before a save (reads every page):    {check_s * 1000:7.1f} ms  (info)")
     return 0 if list_s < LIMIT_S and trend_s < LIMIT_S else 1
 

@@ -285,6 +285,13 @@ def cmd_live(args, out, err) -> int:
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under on_signal: a Ctrl-C now must not hide the `saved PATH` line of a saved session
         status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted)
+        # a replayed file replaced, cut short or written to meanwhile (the saved session's warnings say it too)
+        changes = source.input_changes() if hasattr(source, "input_changes") else []
+        for kind, why in changes:
+            err.write(terminal_safe(f"prosody: {'warning' if kind == 'changed' else 'error'}: {why}; the session "
+                                    "saved is of what was read: replay it again once nothing writes to it") + "\n")
+        if status == EXIT_OK and any(kind != "changed" for kind, _ in changes):
+            status = EXIT_ERROR
         return EXIT_ERROR if view_lost is not None and status == EXIT_OK else status
     finally:
         for s, h in old.items():

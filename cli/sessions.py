@@ -391,23 +391,35 @@ class CompareTables:
             yield t
 
 
-def moment_counts(store, ids, cfg=None, *, err=None) -> dict[int, dict[str, float]]:
-    """``moments.{kind}`` counts per session (``prosody moments`` with the default ranking).
-    A session whose stored document cannot be read gets no counts (blank in the table),
-    and one warning line on ``err`` that names it; the other columns come from the store's tables."""
+def stored_sessions(store, raw) -> dict:
+    """Session id -> its ``StoredSession`` (what ``moment_counts`` reads) from ``store.get_raw`` of each
+    (``raw``, read in the command's snapshot), or the ``SessionUnreadableError`` of one whose stored
+    document cannot be read."""
     from prosody.errors import SessionUnreadableError
+    out = {}
+    for r in raw:
+        try:
+            out[r[0].id] = store.from_raw(r)
+        except SessionUnreadableError as exc:
+            out[r[0].id] = exc
+    return out
+
+
+def moment_counts(stored: dict, cfg=None, *, err=None) -> dict[int, dict[str, float]]:
+    """``moments.{kind}`` counts per session of ``stored`` (``stored_sessions``; ``prosody moments``
+    with the default ranking). A session whose stored document cannot be read gets no counts (blank in
+    the table), and one warning line on ``err`` that names it; the other columns come from the store's
+    tables."""
     from prosody.moments import count_by_kind
     from .review import session_moments
     out = {}
-    for sid in ids:
-        try:
-            stored = store.get(sid)
-        except SessionUnreadableError as exc:
+    for sid, st in stored.items():
+        if isinstance(st, Exception):
             if err is not None:
-                err.write(f"prosody: warning: {terminal_safe(exc)}; its moment counts are left blank\n")
+                err.write(f"prosody: warning: {terminal_safe(st)}; its moment counts are left blank\n")
             out[sid] = {}
             continue
-        out[sid] = {f"moments.{k}": float(v) for k, v in count_by_kind(session_moments(stored, cfg)).items()}
+        out[sid] = {f"moments.{k}": float(v) for k, v in count_by_kind(session_moments(st, cfg)).items()}
     return out
 
 
@@ -532,15 +544,18 @@ def cmd_report(args, out, err) -> int:
 def cmd_compare(args, out, err) -> int:
     from prosody.report.html import compare_report
     _guard(args, ("-o", args.output))
-    with _open(args) as store:
+    # one state of the store (a session deleted or relabelled between two reads mixed two, sweep 12); the
+    # moments are found after it, from the documents read in it (the read stays short: `delete` waits for it)
+    with _open(args) as store, store.snapshot():
         ids = list(dict.fromkeys(store.resolve(r) for r in args.sessions))  # `1 #1 last` name one session: one column
         if args.output:  # nor over a recording of the sessions compared
             _guard(args, ("-o", args.output), docs=store.recording_fields(ids))
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
-        for sid, counts in moment_counts(store, ids, err=err).items():
-            metrics[sid].update(counts)
+        raw = [store.get_raw(sid) for sid in ids]  # documents checked after the snapshot: it stays short
         notes = {sid: store.notes(sid) for sid in ids}
+    for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():
+        metrics[sid].update(counts)
     order = {sid: k for k, sid in enumerate(ids)}
     infos.sort(key=lambda i: order[i.id])
     title = "compare: sessions " + ", ".join(str(i) for i in ids)
@@ -562,7 +577,7 @@ def _sessions_said(ids: list[int]) -> str:
 def cmd_trend(args, out, err) -> int:
     from prosody.report.html import compare_report
     _guard(args, ("-o", args.output))
-    with _open(args) as store:
+    with _open(args) as store, store.snapshot():  # one state of the store, as compare
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)
         undated = [i.id for i in infos if not i.meta.recorded_at]
@@ -587,8 +602,9 @@ def cmd_trend(args, out, err) -> int:
         if args.output:  # nor over a recording of the sessions shown
             _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]))
         metrics = store.metrics([i.id for i in infos])
-        for sid, counts in moment_counts(store, [i.id for i in infos], err=err).items():
-            metrics[sid].update(counts)
+        raw = [store.get_raw(i.id) for i in infos]  # documents checked after the snapshot: it stays short
+    for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():
+        metrics[sid].update(counts)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:

@@ -85,11 +85,21 @@ def cmd_enrol(args, out, err) -> int:
         raise InputError("--voices 1 applies to a recording (FILE): a saved session's speaker is read from its own "
                          "speech")
     if args.file is not None:
+        from prosody.fileio import input_change, input_state
         check_input_file(args.file)
+        state = input_state(args.file)  # a file replaced or written to meanwhile is said, as analyze says it
         mix = recording_mix(args.file)
         if args.voices is None:
             check_one_voice(mix, label=args.file)
         prof = build_profile(mix, name=args.therapist)
+        change = input_change(args.file, state, doing="read", made="what was read is")
+        if change is not None and change[0] != "changed":  # replaced, cut short: the voice is another's, or lost
+            raise InputError(change[1] + "; no voice profile was saved: "
+                             "enrol it again once nothing writes to it")
+        if change is not None:  # a recorder still appending: the profile is of what was read, said
+            err.write(terminal_safe(f"prosody: warning: {change[1]}: the "
+                                    f"profile is of the {prof.speech_s:.0f} s of speech read; enrol it again once the "
+                                    "recording is finished") + "\n")
         source, sid = f"recording {Path(args.file).name}", None
         with _open(args, create=True) as store:
             before, said, came = _save_profile(store, args, prof, source, sid, out, err)

@@ -279,28 +279,31 @@ def input_state(path: str | os.PathLike) -> tuple[int, int, int, int, int] | Non
     return st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns
 
 
-def input_change(path: str | os.PathLike, before) -> tuple[str, str] | None:
+def input_change(path: str | os.PathLike, before, *, doing: str = "analysed",
+                 made: str = "the figures are") -> tuple[str, str] | None:
     """How the file at ``path`` differs from its ``input_state`` ``before``, taken when its analysis
     started: ("replaced", why) when another file is there now (renamed or copied over it: the analysis
     read the one it opened, which the path no longer names) or none is; ("truncated", why) when the same
     file was cut shorter (what was read may be gone from it); ("changed", why) when it was written to
-    meanwhile, no shorter (a recorder still appending); None when unchanged."""
+    meanwhile, no shorter (a recorder still appending); None when unchanged. ``doing``: what was done
+    with it, in the words said ("analysed", "replayed", "read"); ``made``: what came of it ("the figures
+    are", "what was read is")."""
     now = input_state(path)
     if before is None:
         return None
     if now is None:
-        return "replaced", f"{path} was removed or moved while it was being analysed"
+        return "replaced", f"{path} was removed or moved while it was being {doing}"
     if now[:3] != before[:3]:  # another file, or another kind of one (a FIFO there: hashing it waited for ever)
         kind = _kind_of(now[2])
-        return "replaced", (f"{path} was replaced while it was being analysed (" + (
-            f"it is {kind} now" if kind else "another file renamed or copied over it") + "): the figures are of "
+        return "replaced", (f"{path} was replaced while it was being {doing} (" + (
+            f"it is {kind} now" if kind else "another file renamed or copied over it") + f"): {made} of "
             "the file it was, which that name no longer holds")
     if now[3] < before[3]:
-        return "truncated", (f"{path} was cut short while it was being analysed, from {before[3]} to {now[3]} "
+        return "truncated", (f"{path} was cut short while it was being {doing}, from {before[3]} to {now[3]} "
                              "bytes: what was read may no longer be in it")
     if now[3:] != before[3:]:
         grew = f", from {before[3]} to {now[3]} bytes" if now[3] != before[3] else ""
-        return "changed", f"{path} was written to while it was being analysed{grew} (a recording still being made?)"
+        return "changed", f"{path} was written to while it was being {doing}{grew} (a recording still being made?)"
     return None
 
 

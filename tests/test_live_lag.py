@@ -71,3 +71,28 @@ def test_an_exchanges_pace_counts_time_up_to_the_window_end():
 
     assert rate(70.0) == pytest.approx(4.0)
     assert rate(60.0) == rate(70.0)  # the open segment read up to the window end: the same figure
+
+
+def test_an_exchanges_pace_counts_time_from_the_window_start():
+    """The therapist talks from 40 to 55 s, 4 syllables a second; the client answers at 55.5 s. In
+    the window [50, 60 s) the therapist's segment's pace is 4 syl/s (the window's 20 syllables in the
+    5 s inside it): it read 1.33 (20 syllables over the whole 15 s, 10 of them before the window)."""
+    f0, f1 = GRID.s_to_frames(50.0), GRID.s_to_frames(60.0)
+    n = f1 - f0
+    frames = {s: {"f0_hz": np.full(n, 150.0), "rms_db": np.full(n, -30.0), "is_speech": np.ones(n, bool),
+                  "hf500_db": np.zeros(n)} for s in (T, C)}
+    nuclei = [(T, 40.125 + k * 0.25) for k in range(60)] + [(C, 55.625 + k * 0.25) for k in range(17)]
+
+    def rates(frame0, frame1):
+        sl = Slice.cut(grid=GRID, speakers=(T, C), frame0=frame0, frame1=frame1,
+                       frames={s: {k: v[frame0 - f0:frame1 - f0] for k, v in d.items()} for s, d in frames.items()},
+                       segments=[Segment(T, 40.0, 55.0), Segment(C, 55.5, 59.75)],
+                       transitions=[Transition(T, C, 55.0, 55.5)], nuclei=nuclei, turn_taking=True,
+                       look_s=30.0)
+        ex = exchanges(sl, MeasuresConfig(therapist=T, client=C))
+        assert len(ex) == 1
+        return ex[0]["a"]["rate"], ex[0]["b"]["rate"]
+
+    assert rates(f0, f1) == pytest.approx((4.0, 4.0))
+    # a segment with under 0.3 s inside the window has no pace (as one under 0.3 s long)
+    assert rates(GRID.s_to_frames(54.8), f1)[0] is None

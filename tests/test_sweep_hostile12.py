@@ -775,3 +775,143 @@ def test_a_change_to_a_session_deleted_meanwhile_is_not_called_damage(store_of_o
     assert count_rows(db, "SELECT count(*) FROM voice_profiles") + count_rows(db, "SELECT count(*) FROM notes") \
         + count_rows(db, "SELECT count(*) FROM feedback") + count_rows(db, "SELECT count(*) FROM tags") == 0
     assert count_rows(db, "PRAGMA integrity_check") == "ok"
+
+
+# a child prosody that runs another prosody command (H12_OTHER) right after its first read of the store's metrics
+OTHER_AFTER_METRICS = r"""
+import json, os, subprocess, sys, time
+from prosody.store import db as store_db
+real, done = store_db.Store.metrics, []
+def metrics(self, *a, **k):
+    m = real(self, *a, **k)
+    if not done:
+        done.append(1)
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                            *json.loads(os.environ["H12_OTHER"])], capture_output=True, text=True)
+        sys.stderr.write(f"other: {r.returncode} {r.stderr.strip()!r} in {time.monotonic() - t0:.1f} s\n")
+    return m
+store_db.Store.metrics = metrics
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("argv", [("compare", "1"), ("trend", "--therapist", "T1")])
+def test_compare_and_trend_read_one_state_of_the_store(tmp_path, short_wav, argv):
+    """A session deleted between compare's (trend's) read of the metrics and of the documents. Before: `no
+    session '1'`, exit 2, for a session the first reads had found. Now all of one snapshot: the session as it
+    was when the command began; the delete is not refused, and finishes when the read ends."""
+    import json
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress",
+                           "--therapist", "T1", "--client", "C1")
+    assert rc == 0, err
+    r = subprocess.run([sys.executable, "-c", OTHER_AFTER_METRICS, *argv, "--store", str(store)], capture_output=True,
+                       text=True, cwd=REPO, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(REPO), "H12_OTHER": json.dumps(["delete", "1",
+                                                                                            "--store", str(store)])})
+    assert r.returncode == 0 and r.stderr.startswith("other: 0 "), (r.returncode, r.stderr)
+    assert "error" not in r.stderr, r.stderr
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM sessions") == 0  # the delete was made
+    # session 1 as it was (its client, its talk share)
+    assert "C1" in r.stdout and ("75 %" in r.stdout or "75%" in r.stdout), r.stdout
+
+
+# -- files that change under `enrol FILE` and `live --input` (the check of analyze and batch, reused) ----------
+
+def _read_then(monkeypatch, module, name, act):
+    """``module.name`` that runs ``act()`` once it has read its file (a writer meanwhile)."""
+    real = getattr(module, name)
+
+    def read(*a, **k):
+        got = real(*a, **k)
+        act()
+        return got
+    monkeypatch.setattr(module, name, read)
+
+
+@pytest.fixture
+def therapist_wavs(tmp_path, fixture_dialogue):
+    """The fixture's therapist channel (40 s) and client channel as mono WAVs."""
+    import soundfile as sf
+    audio, _ = fixture_dialogue
+    ther, client = tmp_path / "ther.wav", tmp_path / "client.wav"
+    sf.write(ther, audio[:, 0], 16000, subtype="PCM_16")
+    sf.write(client, audio[:, 1], 16000, subtype="PCM_16")
+    return ther, client
+
+
+def test_an_enrol_recording_replaced_while_it_is_read_saves_no_profile(tmp_path, therapist_wavs, monkeypatch):
+    """Another voice's file renamed over the recording while enrol read it. Before: the profile of the file it
+    read saved as `recording ther.wav`, which now holds another voice. Now one line, no profile."""
+    import prosody.enrol as en
+    ther, client = therapist_wavs
+    _read_then(monkeypatch, en, "recording_mix", lambda: os.replace(client, ther))
+    store = tmp_path / "store"
+    rc, out, err = run_cli("enrol", ther, "--therapist", "Ann", "--store", store)
+    assert rc == 2 and err == (f"prosody: error: {ther} was replaced while it was being read (another file renamed "
+                               "or copied over it): the figures are of the file it was, which that name no longer "
+                               "holds; no voice profile was saved: enrol it again once nothing writes to it\n"), err
+    assert not (store / "sessions.db").exists() or count_rows(store / "sessions.db",
+                                                              "SELECT count(*) FROM voice_profiles") == 0
+
+
+def test_an_enrol_recording_appended_to_while_it_is_read_is_said(tmp_path, therapist_wavs, monkeypatch):
+    """A recorder still appending: the profile of what was read is saved, and said as such."""
+    import prosody.enrol as en
+    ther, _ = therapist_wavs
+    size = ther.stat().st_size
+
+    def append():
+        with open(ther, "ab") as f:
+            f.write(b"\x00" * 64000)
+    _read_then(monkeypatch, en, "recording_mix", append)
+    store = tmp_path / "store"
+    rc, out, err = run_cli("enrol", ther, "--therapist", "Ann", "--store", store)
+    assert rc == 0, err
+    lines = err.splitlines()
+    assert lines[0].startswith(f"prosody: warning: {ther} was written to while it was being read, from {size} to "
+                               f"{size + 64000} bytes (a recording still being made?): the profile is of the "), err
+    assert count_rows(store / "sessions.db", "SELECT count(*) FROM voice_profiles") == 1
+
+
+@pytest.mark.parametrize("how", ["replace", "append"])
+def test_a_live_replay_of_a_file_changed_meanwhile_says_so(tmp_path, therapist_wavs, short_wav, monkeypatch, how):
+    """`live --input` of a file replaced (or appended to) while it was replayed. Before: saved without a word,
+    its `sources` naming a file that holds other audio. Now the saved session's warnings and stderr say it; a
+    file replaced is an error (exit 1), one appended to a warning (exit 0)."""
+    import json
+    from prosody.engine import sources as src
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(short_wav.read_bytes())
+    size = rec.stat().st_size
+
+    def act():
+        if how == "replace":
+            os.replace(therapist_wavs[0], rec)
+        else:
+            with open(rec, "ab") as f:
+                f.write(b"\x00" * 64000)
+    real_iter, done = src.FileSource.__iter__, []
+
+    def iterate(self):
+        for blk in real_iter(self):
+            yield blk
+            if not done and [str(f.path) for f in self.files] == [str(rec)]:
+                done.append(1)
+                act()
+    monkeypatch.setattr(src.FileSource, "__iter__", iterate)
+    out_json = tmp_path / "live.json"
+    rc, out, err = run_cli("live", "--input", rec, "--speed", "max", "--plain", "--output", out_json)
+    said = (f"{rec} was replaced while it was being replayed (another file renamed or copied over it): the figures "
+            "are of the file it was, which that name no longer holds" if how == "replace" else
+            f"{rec} was written to while it was being replayed, from {size} to {size + 64000} bytes (a recording "
+            "still being made?)")
+    kind = "error" if how == "replace" else "warning"
+    assert rc == (1 if how == "replace" else 0), (rc, err)
+    assert f"prosody: {kind}: {said}; the session saved is of what was read: replay it again once nothing writes " \
+           "to it\n" in err, err
+    doc = json.loads(out_json.read_text())
+    assert any(w.startswith(said) for w in doc["warnings"]), doc["warnings"]
+    assert doc["live"]["analysed_s"] == pytest.approx(8.0, abs=0.02)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CaptureError, DeviceChoiceError, DeviceLost, InputError
+from ..fileio import input_change, input_state
 from ..engine.sources import (CLIP_MIN_SAMPLES, CLIP_MIN_SHARE, FileSource, Layout, Resampler,
                               flat_at_full_scale)
 from ..timebase import GRID
@@ -440,6 +441,9 @@ class ReplaySource(LiveSource):
         if speed is not None and not speed >= MIN_REPLAY_SPEED:
             raise InputError(f"--speed {speed}: must be {MIN_REPLAY_SPEED} (100 times slower than real time) "
                              "or more, or max")
+        # each file as it was before it was opened: one replaced, cut short or written to while it was
+        # replayed is said (input_changes), as analyze says it (hostile sweep 12)
+        self._states = [input_state(p) for p in paths]
         self.source = FileSource(paths, layout, offset_s=offset_s, block_s=DEVICE_BLOCK_S)
         self.paths = list(paths)
         self.speakers = layout.speakers
@@ -529,7 +533,17 @@ class ReplaySource(LiveSource):
             arrival = arr
         return CaptureBlock(np.ascontiguousarray(np.concatenate(parts), dtype=np.float32), arrival)
 
+    def input_changes(self) -> list[tuple[str, str]]:
+        """(kind, why) of each file changed since it was opened (``fileio.input_change``), once the
+        replay has stopped reading (before that: none)."""
+        if not self._done.is_set():
+            return []
+        return [c for p, st in zip(self.paths, self._states) if (c := input_change(p, st, doing="replayed"))]
+
     def health(self) -> dict:
+        changed = [why + ("; replay it again once nothing writes to it" if kind != "changed" else
+                          ": the figures are of what was read; replay it again once the recording is finished")
+                   for kind, why in self.input_changes()]
         return {
             "layout": "replay", "devices": [f"file:{p}" for p in self.paths],
             "sample_rates_hz": [f.sample_rate for f in self.source.files],
@@ -538,7 +552,8 @@ class ReplaySource(LiveSource):
             "dropped_samples": self.counters.dropped_samples,
             "queue_fill": self.q.qsize() / self.q.maxsize, "device_latency_s": [],
             "drift_ppm": None, "drift_se_ppm": None, "same_clock": None, "start_offset_s": None,
-            "drift_corrected": False, "warnings": list(self.source.warnings),  # truncated, clips, ...: as analyze
+            # truncated, clips, ...: as analyze; and a file changed while it was replayed
+            "drift_corrected": False, "warnings": list(self.source.warnings) + changed,
         }
 
     def tail(self) -> CaptureBlock | None:

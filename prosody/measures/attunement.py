@@ -36,10 +36,10 @@ def _ipu_features(sl: Slice, seg: Segment, base: SpeakerBaseline | None) -> dict
         intensity = float(np.mean(lv)) if len(lv) else None
         if whole:
             sl.ipu_cache[key] = (pitch, intensity)
-    # syllables over the time spoken up to the slice's end (the nuclei counted are the slice's): a segment
-    # running on past a rolling window's end read as many syllables over its whole length (a rate too low,
-    # and one a live window could not know before the segment ended)
-    dur = min(seg.end_s, sl.end_s) - seg.start_s
+    # syllables over the time spoken inside the slice (the nuclei counted are the slice's): a segment
+    # running on past a rolling window's end, or begun before its start, read the window's syllables over
+    # its whole length (a rate too low; past the end, one a live window could not know before it ended)
+    dur = min(seg.end_s, sl.end_s) - max(seg.start_s, sl.start_s)
     return {"pitch": pitch, "intensity": intensity, "rate": n / dur if dur >= 0.3 else None}
 
 
