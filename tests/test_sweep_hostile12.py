@@ -851,7 +851,7 @@ def test_an_enrol_recording_replaced_while_it_is_read_saves_no_profile(tmp_path,
     store = tmp_path / "store"
     rc, out, err = run_cli("enrol", ther, "--therapist", "Ann", "--store", store)
     assert rc == 2 and err == (f"prosody: error: {ther} was replaced while it was being read (another file renamed "
-                               "or copied over it): the figures are of the file it was, which that name no longer "
+                               "or copied over it): what was read is of the file it was, which that name no longer "
                                "holds; no voice profile was saved: enrol it again once nothing writes to it\n"), err
     assert not (store / "sessions.db").exists() or count_rows(store / "sessions.db",
                                                               "SELECT count(*) FROM voice_profiles") == 0
