@@ -222,8 +222,14 @@ class AnalysisConfig:
         how = (f"who spoke when is unsure, so no voice is named {{name!r}} ([pitch_by_speaker.{UNATTRIBUTED}] "
                "sets the range of its one voice; --voices 2 keeps the split in two)" if unsure
                else "name the channels as the configuration does (--channels, --speaker) or rename its table")
+        # [pitch_by_speaker.unattributed] on a recording whose voices are told apart: --channels and --speaker
+        # refuse that name, so say what the table is for instead of how to name it
+        only_unsure = (f"[pitch_by_speaker.{UNATTRIBUTED}] applies only to a recording where who spoke when is "
+                       "unsure (its one voice), which this one is not; name its speakers' tables to set their "
+                       "ranges")
         return tuple(f"the configuration's pitch range for {name!r} ([pitch_by_speaker]) was not used: this "
-                     f"recording's speakers are {', '.join(map(repr, speakers))}; {how.format(name=name)}"
+                     f"recording's speakers are {', '.join(map(repr, speakers))}; "
+                     f"{only_unsure if name == UNATTRIBUTED and not unsure else how.format(name=name)}"
                      for name, _ in self.pitch_by_speaker if name not in speakers)
 
     def pitch_for(self, speaker: str) -> PitchConfig:

@@ -56,7 +56,7 @@ from ..errors import BatchError, InputError, ProsodyError, StoreError
 from ..fileio import file_sha256, input_change, input_state, restrict_sqlite_sidecars, sqlite_errors
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
-from ..types import SPEAKER_FIELDS
+from ..types import SPEAKER_FIELDS, UNATTRIBUTED
 from ..typed_text import from_spreadsheet_cell, spreadsheet_cell
 
 LEDGER_NAME = "batch.sqlite"
@@ -358,8 +358,10 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
             raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
         speaker = cell.get("speaker") or d.speaker
-        try:  # a label the store would refuse is refused before any analysis
-            check_speaker_label(speaker, flag="speaker")
+        try:  # a label the store would refuse is refused before any analysis; the name prosody keeps for an
+            # unsure voice fails only its file (_plan), as `channels` naming it does
+            if speaker != UNATTRIBUTED:
+                check_speaker_label(speaker, flag="speaker")
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         layout = (cell.get("layout") or d.layout).lower()  # as typed, spaces and case aside ("Shared ")
@@ -1586,6 +1588,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
         raise InputError(f"{len(job.paths)} files in one job: give one stereo/mono file or two (therapist, client)")
     if job.offset_s and len(job.paths) != 2:
         raise InputError("offset_s needs two files (therapist, client)")
+    from ..analysis import check_speaker_label
+    check_speaker_label(job.speaker, flag="speaker")  # `unattributed`, let through by read_manifest
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     # a speaker (the one person of a mono file) where the files cannot take it fails the row, as analyze
     # refuses --speaker there (it was ignored without a word: a stereo file analysed as therapist + client)

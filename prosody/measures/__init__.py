@@ -22,7 +22,7 @@ The package: ``registry`` (definitions, config, docs), ``baseline``, ``slice``,
 """
 from __future__ import annotations
 
-from .registry import CueConfig, DISCLAIMER, no_therapist_note, therapist_of, MEASURES, MeasureDef, MeasuresConfig, SRC_BONE, SRC_CPPS, SRC_DJW, SRC_HE10, SRC_HNR, SRC_LH11, SRC_OVERLAP, SRC_PATIENCE, SRC_PAZ, SRC_PRAAT_VOICE, SRC_SOMA21, SRC_SPOONER, SRC_SYNC, SRC_TAO22, SRC_XIAO14  # noqa: F401
+from .registry import CueConfig, DISCLAIMER, disclaimer_for, no_therapist_note, therapist_of, MEASURES, MeasureDef, MeasuresConfig, SRC_BONE, SRC_CPPS, SRC_DJW, SRC_HE10, SRC_HNR, SRC_LH11, SRC_OVERLAP, SRC_PATIENCE, SRC_PAZ, SRC_PRAAT_VOICE, SRC_SOMA21, SRC_SPOONER, SRC_SYNC, SRC_TAO22, SRC_XIAO14  # noqa: F401
 from .baseline import Baseline, SpeakerBaseline, speaker_baseline  # noqa: F401
 from .slice import Slice  # noqa: F401
 from .voice import voice_measures  # noqa: F401

@@ -9,6 +9,16 @@ from ..types import UNATTRIBUTED
 
 DISCLAIMER = ("Descriptive measures of voice and timing relative to the therapist's own baseline; "
               "not a clinical judgement of empathy or of the therapy.")
+# an unsure recording's one voice is no one's: its figures are relative to the recording's own medians (a
+# personal baseline is not used on it), and they may be both people's
+UNATTRIBUTED_DISCLAIMER = ("Descriptive measures of voice and timing relative to this recording's own medians: "
+                           f"who spoke when is unsure, so its speech is one voice, {UNATTRIBUTED}, that may be "
+                           "both people's; not a clinical judgement of empathy or of the therapy.")
+
+
+def disclaimer_for(speakers) -> str:
+    """The disclaimer that says what a recording's figures are relative to."""
+    return UNATTRIBUTED_DISCLAIMER if UNATTRIBUTED in tuple(speakers or ()) else DISCLAIMER
 
 
 # --------------------------------------------------------------------------

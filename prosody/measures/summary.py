@@ -5,7 +5,7 @@ from ..types import Segment
 from .attunement import attunement
 from .baseline import Baseline, speaker_baseline
 from .cues import cues
-from .registry import DISCLAIMER, MeasuresConfig, no_therapist_note, therapist_of, with_roles
+from .registry import DISCLAIMER, MeasuresConfig, disclaimer_for, no_therapist_note, therapist_of, with_roles
 from .results import Measures, RollingWindow
 from .slice import Slice, _r
 from .timing import silences, timing_measures
@@ -105,7 +105,7 @@ def _gate_components(w: dict, cfg: MeasuresConfig) -> None:
 def no_therapist_warmth(speakers) -> dict:
     """The warmth block of a recording without a therapist (``therapist_of``):
     no score, no components (their values would be another voice's), and why."""
-    return {"score": None, "components": [], "n_components": 0, "note": DISCLAIMER,
+    return {"score": None, "components": [], "n_components": 0, "note": disclaimer_for(speakers),
             "not_enough": no_therapist_note(speakers)}
 
 
@@ -174,7 +174,7 @@ def session_measures(session, cfg: MeasuresConfig | None = None, *, profile: Bas
         for spk in session.speakers:
             timing[spk]["silences_broken"] = sum(1 for s in sil if s["broken_by"] == spk)
     return Measures(
-        disclaimer=DISCLAIMER,
+        disclaimer=disclaimer_for(session.speakers),
         baseline=base,
         network_delay_ms=cfg.network_delay_ms,
         network_delay_note=("client gaps corrected by the round trip (2 x one-way delay): the client heard the "

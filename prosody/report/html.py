@@ -36,6 +36,15 @@ GAP_BIN_S = 0.1
 DISCLAIMER = ("Descriptive measures of voice and timing, computed on this device. Not a clinical judgement: "
               "they describe how the conversation sounded, not how good the session was. Ask the client.")
 
+def _disclaimer(measures, speakers) -> str:
+    """The page's disclaimer: the stored one, but an unsure recording's says what its figures are (a session
+    analysed before said "the therapist's own baseline" there too)."""
+    from ..measures.registry import disclaimer_for
+    if UNATTRIBUTED in speakers:
+        return disclaimer_for(speakers)
+    return (measures or {}).get("disclaimer") or DISCLAIMER
+
+
 _TURNS = TurnConfig()  # the documented defaults (the report reads stored figures, not a session's config)
 
 # Per-speaker keys of the session document: label, unit, definition, source.
@@ -243,7 +252,7 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
     title = f"prosody · session {info.id}" + (f" · {info.meta.client}" if info.meta.client else "")
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="sub">{_meta_line(info)}</p>',
-             f'<p class="disclaimer">{escape((measures or {}).get("disclaimer") or DISCLAIMER)}</p>']
+             f'<p class="disclaimer">{escape(_disclaimer(measures, speakers))}</p>']
     parts.append(_section("at-a-glance", "At a glance", _glance(doc, stored, measures, roles)))
     if extra_sections is None:
         from ..moments import moments

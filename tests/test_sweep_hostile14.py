@@ -1,0 +1,114 @@
+"""Hostile sweep 14 (docs/store.md, "Hostile sweep 14"): three leftovers of sweep 13 around the
+``unattributed`` voice. Through the real CLI where it matters; every file under tmp_path. Each defect with
+what happened before and what happens now:
+
+1. A batch manifest whose ``speaker`` cell is ``unattributed`` stopped the whole batch at reading ("man.csv
+   line 2: speaker 'unattributed': prosody keeps that name ...", exit 2, nothing analysed), while the same name
+   in a ``channels`` cell failed only its file. Now it fails only its file too (one line), the others analysed.
+2. ``[pitch_by_speaker.unattributed]`` on a recording whose two voices are told apart was said unused with
+   "name the channels as the configuration does (--channels, --speaker)", which both refuse that name. Now it
+   says what the table is for: only a recording where who spoke when is unsure.
+3. The disclaimer of an ``unattributed`` session (its measures and its report page) spoke of "the therapist's
+   own baseline": there is no therapist there, and the figures are relative to the recording's own medians.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import count_rows, export_saved, run_cli
+
+MONO = Path(__file__).resolve().parents[1] / "fixtures" / "mono_therapist.wav"
+
+
+def test_a_manifest_speaker_unattributed_fails_only_its_file(tmp_path):
+    for name in ("m1.wav", "m2.wav"):
+        shutil.copy(MONO, tmp_path / name)
+    man = tmp_path / "man.csv"
+    man.write_text("file,speaker\nm1.wav,unattributed\nm2.wav,ann\n")
+    store = tmp_path / "st"
+    rc, out, err = run_cli("batch", man, "--store", store, "--table", tmp_path / "t", "--no-progress",
+                           "--jobs", "1")
+    # before: exit 2, "prosody: error: ... line 2: speaker 'unattributed' ...", nothing analysed
+    assert rc == 1, err
+    said = [ln for ln in err.splitlines() if "unattributed" in ln]
+    assert said == [f"prosody: failed: {tmp_path / 'm1.wav'}: speaker 'unattributed': prosody keeps that name for "
+                    "speech it cannot attribute to anyone; name the speaker otherwise"], err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions") == 1
+    assert count_rows(store / "sessions.db", "SELECT COUNT(*) FROM speakers WHERE speaker = 'ann'") == 1
+    # as a channels cell naming it does (unchanged): only its file fails
+    man2 = tmp_path / "man2.csv"
+    man2.write_text("file,channels\nm1.wav,unattributed=left\n")
+    rc, out, err = run_cli("batch", man2, "--store", tmp_path / "st2", "--table", tmp_path / "t2",
+                           "--no-progress", "--jobs", "1")
+    assert rc == 1 and f"prosody: failed: {tmp_path / 'm1.wav'}: " in err and "prosody: error" not in err, err
+    # a name the store refuses still stops the batch at reading, with its line
+    man3 = tmp_path / "man3.csv"
+    man3.write_text("file,speaker\nm1.wav,a\x07b\n")
+    rc, out, err = run_cli("batch", man3, "--store", tmp_path / "st3", "--no-progress")
+    assert rc == 2 and err.startswith("prosody: error: ") and "line 2: speaker" in err, err
+
+
+def test_the_unattributed_pitch_table_on_two_voices_says_what_it_is_for(tmp_path, short_wav):
+    conf = tmp_path / "c.toml"
+    conf.write_text("[pitch_by_speaker.unattributed]\nfmin_hz = 200.0\nfmax_hz = 400.0\n")
+    rc, out, err = run_cli("analyze", short_wav, "--config", conf, "--json", tmp_path / "a.json", "--no-progress")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "a.json").read_text())
+    said = [w for w in doc["warnings"] if "pitch_by_speaker" in w]
+    assert len(said) == 1, doc["warnings"]
+    # before: "... name the channels as the configuration does (--channels, --speaker) or rename its table"
+    assert "--channels" not in said[0] and "--speaker" not in said[0], said
+    assert "'therapist', 'client'" in said[0], said
+    assert ("[pitch_by_speaker.unattributed] applies only to a recording where who spoke when is unsure"
+            in said[0]), said
+    # any other name keeps its advice
+    from prosody.config import AnalysisConfig, PitchConfig
+    other = AnalysisConfig(pitch_by_speaker=(("alice", PitchConfig(75.0, 400.0)),))
+    assert "(--channels, --speaker)" in other.unused_pitch_ranges(("therapist", "client"))[0]
+
+
+def _renamed(js: Path, npz: Path, old: str, new: str, out: Path) -> None:
+    """The export ``js`` (frames ``npz``) with speaker ``old`` named ``new`` everywhere (keys and values),
+    written as ``out`` with its frames beside it (as in test_sweep_hostile13)."""
+    def walk(o):
+        if isinstance(o, dict):
+            return {(new if k == old else k): walk(v) for k, v in o.items()}
+        if isinstance(o, list):
+            return [walk(v) for v in o]
+        return new if o == old else o
+    doc = walk(json.loads(js.read_text()))
+    doc["prosody_store"]["frames_file"] = out.with_suffix(".frames.npz").name
+    out.write_text(json.dumps(doc))
+    arrays = dict(np.load(npz))
+    arrays["speakers"] = np.array([new if str(s) == old else str(s) for s in arrays["speakers"]])
+    np.savez_compressed(out.with_suffix(".frames.npz"), **arrays)
+
+
+def test_the_disclaimer_of_an_unattributed_session_says_what_its_figures_are(tmp_path):
+    # a stored unattributed session (its document says the therapist's baseline, as every analysis wrote
+    # before): the report page says it as it is there
+    js, npz = export_saved(tmp_path, MONO)
+    assert json.loads(js.read_text())["speaker_order"] == ["therapist"]
+    one = tmp_path / "u.json"
+    _renamed(js, npz, "therapist", "unattributed", one)
+    store = tmp_path / "dst"
+    rc, out, err = run_cli("import", one, "--store", store)
+    assert rc == 0, err
+    page = tmp_path / "r.html"
+    rc, out, err = run_cli("report", "1", "--store", store, "-o", page)
+    assert rc == 0, err
+    import html as h
+    page_text = page.read_text()
+    told = [h.unescape(p.split("</p>")[0]) for p in page_text.split('<p class="disclaimer">')[1:]]
+    assert len(told) == 1, told
+    # before: "... relative to the therapist's own baseline; ..."
+    assert "therapist" not in told[0] and "this recording's own medians" in told[0] and "unsure" in told[0], told
+    # what an analysis writes in the measures of such a session, and of a two-voice one (unchanged)
+    from prosody.measures import DISCLAIMER, disclaimer_for
+    assert disclaimer_for(["unattributed"]) == told[0]
+    assert disclaimer_for(["therapist", "client"]) == DISCLAIMER
