@@ -112,3 +112,53 @@ def test_the_disclaimer_of_an_unattributed_session_says_what_its_figures_are(tmp
     from prosody.measures import DISCLAIMER, disclaimer_for
     assert disclaimer_for(["unattributed"]) == told[0]
     assert disclaimer_for(["therapist", "client"]) == DISCLAIMER
+
+
+# -- batch --scheduler on a Dask cluster ---------------------------------------------------------------------------
+def test_a_web_address_for_the_scheduler_is_said_not_a_scheduler_address(tmp_path):
+    """4. ``--scheduler http://HOST:8787`` (the dashboard's page) was "cannot reach a Dask scheduler ... (its
+    answer is not the Dask protocol): ValueError: unknown address scheme 'http'": nothing had answered. Now
+    the address is refused as one, naming the protocols Dask speaks."""
+    import pytest
+    pytest.importorskip("distributed", reason="dask distributed not installed")
+    for address, proto in (("http://127.0.0.1:8787", "http protocol"), ("://127.0.0.1:8786", "no protocol")):
+        rc, out, err = run_cli("batch", MONO, "--scheduler", address, "--store", tmp_path / "st", "--table",
+                               tmp_path / "t", "--no-progress")
+        assert rc == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert err.startswith(f"prosody: error: --scheduler {address!r} is not a scheduler address: {proto}, "
+                              "Dask speaks tcp, tls"), err
+
+
+def test_a_tls_scheduler_configured_as_dask_documents_is_used(tmp_path):
+    """5. A ``tls://`` scheduler with Dask's TLS client settings in its configuration (which
+    ``distributed.Client`` uses) was refused by prosody's handshake probe, made without them: "cannot reach a
+    Dask scheduler at tls://... (its answer is not the Dask protocol): TypeError: TLS expects a `ssl_context`
+    argument". Now the probe takes the same settings and the batch runs; without settings, one line says so."""
+    import subprocess
+    import pytest
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    import dask
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    sec = distributed.security.Security(
+        tls_ca_file=str(cert), tls_scheduler_cert=str(cert), tls_scheduler_key=str(key), tls_worker_cert=str(cert),
+        tls_worker_key=str(key), tls_client_cert=str(cert), tls_client_key=str(key), require_encryption=True)
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+                                  protocol="tls://", host="127.0.0.1", security=sec) as cl:
+        address = cl.scheduler_address
+        assert address.startswith("tls://")
+        with dask.config.set({"distributed.comm.tls.ca-file": str(cert), "distributed.comm.tls.client.cert": str(cert),
+                              "distributed.comm.tls.client.key": str(key)}):
+            rc, out, err = run_cli("batch", MONO, "--scheduler", address, "--store", tmp_path / "st",
+                                   "--table", tmp_path / "t", "--no-progress")
+        assert rc == 0, err
+        assert "1 analysed, 0 skipped (already done), 0 failed" in out, out
+        assert count_rows(tmp_path / "st" / "sessions.db", "SELECT COUNT(*) FROM sessions") == 1
+        rc, out, err = run_cli("batch", MONO, "--scheduler", address, "--store", tmp_path / "none",
+                               "--table", tmp_path / "t0", "--no-progress")
+        assert rc == 1 and err.count("\n") == 1, err
+        assert "(no TLS settings): a tls:// address needs Dask's TLS client settings" in err, err

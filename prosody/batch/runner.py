@@ -1235,9 +1235,18 @@ def _check_handshake(address: str) -> None:
     import asyncio
 
     from distributed.comm import connect
+    from distributed.security import Security
+
+    # the client's TLS settings from Dask's configuration, as distributed.Client takes them: without them a
+    # tls:// scheduler configured as Dask documents was refused here ("TLS expects a `ssl_context` argument")
+    args = Security().get_connection_args("client")
+    if address.startswith("tls://") and args.get("ssl_context") is None:
+        raise BatchError(_unreachable(address, "no TLS settings", "a tls:// address needs Dask's TLS client "
+                                      "settings (distributed.comm.tls.ca-file, .client.cert, .client.key in Dask's "
+                                      "configuration or DASK_DISTRIBUTED__COMM__TLS__... variables)")) from None
 
     async def identity():
-        comm = await connect(address, timeout=SCHEDULER_TIMEOUT_S)
+        comm = await connect(address, timeout=SCHEDULER_TIMEOUT_S, **args)
         try:
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
@@ -1298,6 +1307,11 @@ def _check_reachable(address: str) -> None:
     except ValueError as exc:
         raise BatchError(f"--scheduler {address!r} is not a scheduler address ({exc}); "
                          "e.g. tcp://10.0.0.5:8786") from None
+    from distributed.comm.registry import backends
+    if protocol not in backends:  # http://HOST:8787 (the dashboard's page) was said "not the Dask protocol"
+        raise BatchError(f"--scheduler {address!r} is not a scheduler address: {protocol or 'no'} protocol, Dask "
+                         f"speaks {', '.join(sorted(b for b in backends if b != 'inproc'))}; e.g. "
+                         "tcp://10.0.0.5:8786 (the scheduler's port, not the dashboard's web page)") from None
     if protocol != "tcp":
         return
     host, _, port = loc.rpartition(":")
