@@ -272,8 +272,12 @@ def cmd_batch(args, out, err) -> int:
         signum = stop.signum if stop.signum is not None else getattr(exc, "signum", signal.SIGINT)
         signum = signum if signum in _StopRequest.NAMES else signal.SIGINT
         what = _StopRequest.NAMES[signum]
+        # a Dask cluster's workers are its own: prosody cancels its tasks there (closing its client), and a file
+        # being analysed on a worker runs to its end there, unused (a re-run analyses it again)
+        stopped = ("its tasks on the Dask cluster are cancelled (the cluster's workers keep running)"
+                   if args.scheduler else "the workers are stopped")
         err.write(f"prosody: error: {what}; {progress.done} recording{'s' if progress.done != 1 else ''} "
-                  "finished and saved in the store, the workers are stopped; run the same command again to "
+                  f"finished and saved in the store, {stopped}; run the same command again to "
                   "continue where it stopped\n")
         return 128 + signum  # 130 (Ctrl-C), 143 (SIGTERM: EXIT_TERMINATED), 129 (SIGHUP)
     finally:

@@ -162,3 +162,58 @@ def test_a_tls_scheduler_configured_as_dask_documents_is_used(tmp_path):
                                "--table", tmp_path / "t0", "--no-progress")
         assert rc == 1 and err.count("\n") == 1, err
         assert "(no TLS settings): a tls:// address needs Dask's TLS client settings" in err, err
+
+
+_CALLS: list = []
+_ANALYZE_TASK = None  # the real batch task, set by the test before it replaces it
+
+
+def _task_then_ctrl_c(task):
+    """The batch task, the third of which presses Ctrl-C in this process (the client's: an in-process
+    cluster); module-level, so that Dask can send it."""
+    import os
+    import signal
+    _CALLS.append(task)
+    if len(_CALLS) == 3:
+        os.kill(os.getpid(), signal.SIGINT)
+    return _ANALYZE_TASK(task)
+
+
+def test_ctrl_c_of_a_dask_batch_says_what_it_stopped_and_a_re_run_resumes(tmp_path, monkeypatch):
+    """6. Ctrl-C of ``batch --scheduler`` said "the workers are stopped": the cluster's workers are not
+    prosody's and keep running; prosody cancels its tasks there (the scheduler holds none of them after).
+    Now it says so. Nothing finished is lost: a re-run analyses only the rest."""
+    import pytest
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    from prosody.batch import runner
+    for i in range(4):
+        shutil.copy(MONO, tmp_path / f"m{i}.wav")
+        with open(tmp_path / f"m{i}.wav", "ab") as f:  # four contents (a file's hash names its work)
+            f.write(bytes(i + 1))
+    real = runner.analyze_task
+    global _ANALYZE_TASK
+    _ANALYZE_TASK = real
+    _CALLS.clear()
+    monkeypatch.setattr(runner, "analyze_task", _task_then_ctrl_c)
+    files = [tmp_path / f"m{i}.wav" for i in range(4)]
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+                                  protocol="tcp://") as cl:
+        rc, out, err = run_cli("batch", *files, "--scheduler", cl.scheduler_address, "--store", tmp_path / "st",
+                               "--table", tmp_path / "t", "--no-progress")
+        assert rc == 130, err
+        last = err.splitlines()[-1]
+        # before: "... finished and saved in the store, the workers are stopped; ..."
+        assert last.startswith("prosody: error: interrupted; ") and "the workers are stopped" not in last, err
+        assert ("its tasks on the Dask cluster are cancelled (the cluster's workers keep running); run the same "
+                "command again to continue where it stopped") in last, err
+        assert "Traceback" not in err, err
+        with distributed.Client(cl.scheduler_address, set_as_default=False) as c:
+            assert c.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+        saved = count_rows(tmp_path / "st" / "sessions.db", "SELECT COUNT(*) FROM sessions")
+        assert 1 <= saved < 4, err
+        monkeypatch.setattr(runner, "analyze_task", real)
+        rc, out, err = run_cli("batch", *files, "--scheduler", cl.scheduler_address, "--store", tmp_path / "st",
+                               "--table", tmp_path / "t", "--no-progress")
+    assert rc == 0, err
+    assert f"{4 - saved} analysed, {saved} skipped (already done), 0 failed" in out, out
+    assert count_rows(tmp_path / "st" / "sessions.db", "SELECT COUNT(*) FROM sessions") == 4
