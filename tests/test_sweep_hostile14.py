@@ -217,3 +217,50 @@ def test_ctrl_c_of_a_dask_batch_says_what_it_stopped_and_a_re_run_resumes(tmp_pa
     assert rc == 0, err
     assert f"{4 - saved} analysed, {saved} skipped (already done), 0 failed" in out, out
     assert count_rows(tmp_path / "st" / "sessions.db", "SELECT COUNT(*) FROM sessions") == 4
+
+
+def _task_that_kills_its_worker(task):
+    """The batch task, which kills its own (Dask worker) process on a file named ``crash*``."""
+    import os
+    import signal
+    from prosody.batch.runner import analyze_task
+    if Path(task.paths[0]).name.startswith("crash"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return analyze_task(task)
+
+
+def test_a_dask_worker_that_dies_on_a_file_fails_that_file_in_plain_words(tmp_path, monkeypatch):
+    """7. A file whose Dask worker process died each time it was tried failed with Dask's own text: "the worker
+    could not analyse it (KilledWorker: Attempted to run task 'analyze_task-b2a4...' on 1 different workers,
+    but all those workers died while running it. The last worker ... tcp://127.0.0.1:33591. ... see
+    https://distributed.dask.org/en/stable/killed.html.)". Now as the local pool says it, in plain words; the
+    other files are analysed and a re-run tries that one again."""
+    import pytest
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    import dask
+    from prosody.batch import runner
+    shutil.copy(MONO, tmp_path / "crash.wav")
+    shutil.copy(MONO, tmp_path / "fine.wav")
+    with open(tmp_path / "fine.wav", "ab") as f:
+        f.write(b"\0")
+    global _ANALYZE_TASK
+    _ANALYZE_TASK = runner.analyze_task
+    monkeypatch.setattr(runner, "analyze_task", _task_that_kills_its_worker)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                                      host="127.0.0.1") as cl:
+            argv = ("batch", tmp_path / "crash.wav", tmp_path / "fine.wav", "--scheduler", cl.scheduler_address,
+                    "--store", tmp_path / "st", "--table", tmp_path / "t", "--no-progress")
+            rc, out, err = run_cli(*argv)
+            assert rc == 1, err
+            said = [ln for ln in err.splitlines() if "crash.wav" in ln]
+            assert said == [f"prosody: failed: {tmp_path / 'crash.wav'}: the Dask worker process analysing it died, "
+                            "each time it was tried (a crash in a decoder, out of memory, or the worker stopped: the "
+                            "cluster's worker logs say which); a re-run tries it again"], err
+            assert "KilledWorker" not in err + out and "http" not in err + out, err
+            # the other file, on the other worker, analysed (where Dask put both on the dying one, both failed)
+            assert "1 analysed, 0 skipped (already done), 1 failed" in out or "0 analysed" in out, out
+            monkeypatch.setattr(runner, "analyze_task", _ANALYZE_TASK or runner.analyze_task)
+            rc, out, err = run_cli(*argv)  # the cause gone (a worker with more memory, say): tried again, taken
+    assert rc == 0, err
+    assert count_rows(tmp_path / "st" / "sessions.db", "SELECT COUNT(*) FROM sessions") == 2

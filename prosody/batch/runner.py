@@ -1525,8 +1525,12 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
                     if backend.is_crash(exc):
                         crashed.append((i, pj))
                         continue
-                    res = TaskResult(ok=False, reason=f"the worker could not analyse it "
-                                                      f"({type(exc).__name__}: {_one_line(exc)})")
+                    # Dask's KilledWorker (a task key, a worker address, a web link) said as the local pool's crash
+                    res = TaskResult(ok=False, reason=(
+                        "the Dask worker process analysing it died, each time it was tried (a crash in a decoder, "
+                        "out of memory, or the worker stopped: the cluster's worker logs say which); a re-run "
+                        "tries it again" if type(exc).__name__ == "KilledWorker" else
+                        f"the worker could not analyse it ({type(exc).__name__}: {_one_line(exc)})"))
                 finish(i, pj, res)
             if crashed:
                 # the pool is broken: every task in flight failed with it; find the culprit(s) one by one
