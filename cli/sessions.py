@@ -283,10 +283,6 @@ def show_view(stored):
 COMPARE_LABEL_MIN = 48  # the measure column is its longest label wide, up to this: names are not cut
 
 
-UNATTRIBUTED_CAPTION = (f"{UNATTRIBUTED}: who spoke when is unsure in that session, so it has no therapist's or "
-                        "client's figures")
-
-
 def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "CompareTables":
     """Sessions side by side in plain words. ``metrics`` may carry
     ``moments.{kind}`` counts (``moment_counts``); ``notes``: {session id:
@@ -294,7 +290,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
     go in one table; more are folded into further tables, each with the
     measure column (``CompareTables``)."""
     from prosody.moments import KINDS
-    from prosody.report.html import COMPARE_METRICS, session_label
+    from prosody.report.html import COMPARE_METRICS, UNATTRIBUTED_NOTE, session_label
     from prosody.report.wording import metric_plain
     rows: list[tuple[str, list]] = [("client", [_t(i.meta.client or "–") for i in infos]),
                                     ("speakers", [_t(", ".join(i.speakers) or "–") for i in infos])]
@@ -324,7 +320,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
     caption = ("* attunement beyond its chance interval; counts: in all (per 10 minutes); st: semitones (one piano "
                "key; 2 are a clearly audible step); `prosody show ID` explains each measure")
     if any(UNATTRIBUTED in i.speakers for i in infos):
-        caption += f"; {UNATTRIBUTED_CAPTION}"
+        caption += f"; {UNATTRIBUTED_NOTE}"  # the compare page's words
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
 
 

@@ -102,6 +102,21 @@ def one_line_error(rc, err, code=2):
     assert "internal error" not in err and "Traceback" not in err, err
 
 
+def assert_group_gone(pgid: int, *, within_s: float = 5.0) -> None:
+    """Every process of group ``pgid`` (a command started with ``start_new_session=True``: its batch
+    workers) has exited within ``within_s``; else they are killed and the test fails."""
+    import os
+    import signal
+    import subprocess
+    import time
+    for _ in range(int(within_s / 0.1)):
+        if subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True).returncode != 0:
+            return
+        time.sleep(0.1)
+    os.killpg(pgid, signal.SIGKILL)
+    pytest.fail("worker processes were left running after the signal")
+
+
 def count_rows(db_path, sql) -> int:
     """The first column of the first row ``sql`` gives on the database at ``db_path``, opened read-only."""
     import sqlite3

@@ -32,6 +32,22 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def started_or_skip() -> "PulseServer":
+    """A private PulseAudio server, started, for a capture test; the test is skipped (with why) where none
+    can run here. The caller stops it."""
+    import pytest
+    why = unavailable_reason()
+    if why:
+        pytest.skip(why)
+    server = PulseServer()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001  (any failure to start means: cannot test here)
+        server.stop()
+        pytest.skip(f"cannot start a private PulseAudio server: {exc}")
+    return server
+
+
 class PulseError(RuntimeError):
     pass
 

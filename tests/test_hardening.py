@@ -29,7 +29,7 @@ from prosody.live.capture import ReplaySource
 from prosody.engine.sources import Layout
 from prosody.store.db import Store
 from prosody_cli.liveview import plain_line
-from tests.conftest import planted_batch, run_cli
+from tests.conftest import assert_group_gone, planted_batch, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 DIALOGUE = REPO / "fixtures" / "dialogue.flac"
@@ -425,13 +425,7 @@ def test_a_stopped_batch_exits_says_how_to_resume_and_leaves_no_worker(tmp_path,
     what = "stopped by SIGTERM" if sig == signal.SIGTERM else "interrupted"
     assert what in err and "run the same command again" in err and "finished" in err, err
     assert "Traceback" not in err, err
-    for _ in range(50):  # every worker is gone
-        if subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode != 0:
-            break
-        time.sleep(0.1)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("worker processes were left running after the signal")
+    assert_group_gone(proc.pid)  # every worker is gone
 
 
 _CUT_RESULT_SCRIPT = """

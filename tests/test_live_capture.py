@@ -25,7 +25,7 @@ import soundfile as sf
 from scipy import signal
 
 from prosody.live.runner import load_live_session
-from tests.pulse import PulseServer, alignment_source, channel_lags_s, unavailable_reason
+from tests.pulse import alignment_source, channel_lags_s, started_or_skip
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
@@ -51,15 +51,7 @@ def excerpt(tmp_path_factory):
 
 @pytest.fixture
 def pulse():
-    why = unavailable_reason()
-    if why:
-        pytest.skip(why)
-    server = PulseServer()
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001  (any failure to start means: cannot test here)
-        server.stop()
-        pytest.skip(f"cannot start a private PulseAudio server: {exc}")
+    server = started_or_skip()
     yield server
     server.stop()
 

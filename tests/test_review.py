@@ -331,7 +331,7 @@ def _xcorr_lag(y: np.ndarray, ref: np.ndarray) -> int:
 
 
 def test_play_through_a_null_sink(tmp_path):
-    from tests.pulse import PulseServer, unavailable_reason
+    from tests.pulse import started_or_skip, unavailable_reason
     why = unavailable_reason()
     if why:
         pytest.skip(why)
@@ -346,12 +346,7 @@ def test_play_through_a_null_sink(tmp_path):
            "audio": audio_record([tmp_path / "rec.wav"], ("therapist", "client"), ((0, 0), (0, 1)))}
     with Store(tmp_path / "st") as st:
         st.save(doc, None, bookmarks=[Bookmark(6.0, "here")])
-    server = PulseServer()
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001
-        server.stop()
-        pytest.skip(f"cannot start a private PulseAudio server: {exc}")
+    server = started_or_skip()
     try:
         mon = server.null_sink("review_out", rate_hz=rate, channels=2)
         raw = tmp_path / "heard.raw"

@@ -456,18 +456,8 @@ def test_nohup_delete_is_not_said_stopped_by_a_hangup(tmp_path, short_wav):
 # -- 9. one device given as both people's ---------------------------------------------------------------------
 
 def test_one_device_given_twice_for_the_same_sound_is_refused(tmp_path):
-    import pytest
-
-    from tests.pulse import PulseServer, unavailable_reason
-    why = unavailable_reason()
-    if why:
-        pytest.skip(why)
-    server = PulseServer()
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001  (any failure to start means: cannot test here)
-        server.stop()
-        pytest.skip(f"cannot start a private PulseAudio server: {exc}")
+    from tests.pulse import started_or_skip
+    server = started_or_skip()
     try:
         mon = server.null_sink("room")
         env = {**server.env, "PYTHONPATH": str(REPO)}
@@ -560,18 +550,8 @@ def test_play_on_a_device_number_beyond_any_is_one_line(tmp_path):
 # -- 13. a device capture stopped and resumed ---------------------------------------------------------------------
 
 def test_a_device_capture_stopped_and_resumed_is_not_taken_for_a_lost_device(tmp_path):
-    import pytest
-
-    from tests.pulse import PulseServer, unavailable_reason
-    why = unavailable_reason()
-    if why:
-        pytest.skip(why)
-    server = PulseServer()
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001  (any failure to start means: cannot test here)
-        server.stop()
-        pytest.skip(f"cannot start a private PulseAudio server: {exc}")
+    from tests.pulse import started_or_skip
+    server = started_or_skip()
     try:
         mon = server.null_sink("room")
         wav = tmp_path / "dlg.wav"

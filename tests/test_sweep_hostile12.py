@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import count_rows, run_cli
+from tests.conftest import assert_group_gone, count_rows, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -483,13 +483,7 @@ def test_sighup_stops_a_batch_as_sigterm_does(tmp_path, fixture_dialogue, to_gro
     n = count_rows(store / "sessions.db", "SELECT count(*) FROM sessions")
     named, files = _stored_frames(store)
     assert len(named) == n and files == named, (n, named, files)
-    for _ in range(50):
-        if subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode != 0:
-            break
-        time.sleep(0.1)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("worker processes were left running after the signal")
+    assert_group_gone(proc.pid)  # every worker is gone
 
 
 SIGNAL_AFTER_FIRST_RENAME = r"""

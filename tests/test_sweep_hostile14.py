@@ -17,9 +17,8 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 from tests.conftest import count_rows, export_saved, run_cli
+from tests.test_sweep_hostile13 import _renamed
 
 MONO = Path(__file__).resolve().parents[1] / "fixtures" / "mono_therapist.wav"
 
@@ -70,23 +69,6 @@ def test_the_unattributed_pitch_table_on_two_voices_says_what_it_is_for(tmp_path
     from prosody.config import AnalysisConfig, PitchConfig
     other = AnalysisConfig(pitch_by_speaker=(("alice", PitchConfig(75.0, 400.0)),))
     assert "(--channels, --speaker)" in other.unused_pitch_ranges(("therapist", "client"))[0]
-
-
-def _renamed(js: Path, npz: Path, old: str, new: str, out: Path) -> None:
-    """The export ``js`` (frames ``npz``) with speaker ``old`` named ``new`` everywhere (keys and values),
-    written as ``out`` with its frames beside it (as in test_sweep_hostile13)."""
-    def walk(o):
-        if isinstance(o, dict):
-            return {(new if k == old else k): walk(v) for k, v in o.items()}
-        if isinstance(o, list):
-            return [walk(v) for v in o]
-        return new if o == old else o
-    doc = walk(json.loads(js.read_text()))
-    doc["prosody_store"]["frames_file"] = out.with_suffix(".frames.npz").name
-    out.write_text(json.dumps(doc))
-    arrays = dict(np.load(npz))
-    arrays["speakers"] = np.array([new if str(s) == old else str(s) for s in arrays["speakers"]])
-    np.savez_compressed(out.with_suffix(".frames.npz"), **arrays)
 
 
 def test_the_disclaimer_of_an_unattributed_session_says_what_its_figures_are(tmp_path):

@@ -87,21 +87,8 @@ def test_interrupter_interrupted_back():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_streaming_equals_offline(seed):
-    rng = np.random.default_rng(seed)
-    segs, t, spk = [], 0.0, T
-    for _ in range(40):  # random dialogue with overlaps, pauses, short and long segments
-        d = float(rng.choice([0.3, 0.6, 1.5, 3.0]))
-        segs.append((spk, round(t, 2), round(t + d, 2)))
-        t += d + float(rng.uniform(-0.8, 1.2))
-        t = max(t, segs[-1][1] + 0.05)
-        if rng.random() < 0.7:
-            spk = C if spk == T else T
-    # one speaker's segments must not overlap each other
-    clean, last = [], {T: -1.0, C: -1.0}
-    for s in sorted(segs, key=lambda s: s[1]):
-        if s[1] > last[s[0]] + 0.05:
-            clean.append(s)
-            last[s[0]] = s[2]
+    # random dialogue with overlaps, pauses, short and long segments (one speaker's never overlapping)
+    clean = _random_dialogue(np.random.default_rng(seed), lengths=(0.3, 0.6, 1.5, 3.0))
     a, b = run(clean), run(clean, stream=True, seed=seed)
     assert a.transitions == b.transitions and a.events == b.events
     assert a.turns == b.turns and a.pauses == b.pauses
