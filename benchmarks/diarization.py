@@ -566,6 +566,16 @@ def ami_cases(split: str, quick: bool):
                 yield f"AMI {label} s{seed} {layout}", x, truth
 
 
+def two_voice_cases(split: str, quick: bool):
+    """(name, audio, truth) of every two-voice recording of ``split``: espeak-ng dialogues, AMI dialogues and,
+    for the unseen splits, their transformed AMI voices (``unseen_material``)."""
+    yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(split, quick))
+    yield from ami_cases(split, quick)
+    if split.startswith("unseen"):
+        from unseen_material import unseen_cases
+        yield from unseen_cases(split, quick)
+
+
 def single_voice_cases(split: str, quick: bool):
     if split.startswith("unseen"):
         from unseen_material import unseen_single_cases
@@ -705,13 +715,7 @@ def evaluate(split: str, quick: bool, *, cache_dir=None, detail: bool = False, o
     print(f"== split {split} ==")
     print(f"{'case':52} {'lay':>8} {'v':>2} {'wrong%':>7} {'miss%':>6} {'chg t/f':>8} {'share':>6} "
           f"{'fto ms':>7} {'bc t/f/p':>9} {'name':>5}")
-    def gen():
-        yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(split, quick))
-        yield from ami_cases(split, quick)
-        if split.startswith("unseen"):
-            from unseen_material import unseen_cases
-            yield from unseen_cases(split, quick)
-    cases = cached(gen(), None if cache_dir is None else f"{cache_dir}/{split}{'-quick' if quick else ''}")
+    cases = cached(two_voice_cases(split, quick), None if cache_dir is None else f"{cache_dir}/{split}{'-quick' if quick else ''}")
     for name, x, truth in cases:
         if only is not None and only not in name:
             continue
