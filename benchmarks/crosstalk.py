@@ -23,7 +23,9 @@ tuning, seventh wave); the figures that count are on held-out seeds
 (``fresh3``: other conditions, see ``VARIED``; opened once, at the end of the seventh wave) and 900-939
 (``fresh4``, eighth wave: espeak voices and pitches used in no other split, every other dialogue of AMI
 voices, other conditions, see ``FRESH4``; opened once, at the end) and 1000-1039 (``fresh5``, ninth wave:
-fresh4's conditions, voices of both pools, see ``FRESH5``; opened only at the end, before and after).
+fresh4's conditions, voices of both pools, see ``FRESH5``; opened only at the end, before and after); 4700-4739
+(``unseen``, forty-seventh round: AMI voices transformed by Praat's "Change gender", made after all tuning and
+used for none, see ``UNSEEN``).
 Targets (issue 9): backchannel precision >= 0.9, quieter channel F1 >= 0.95.
 
     python benchmarks/crosstalk.py [--split held | --seeds 100:140] [--off] [-v]
@@ -46,7 +48,7 @@ from tests.dialogue import (VOICE_POOL, LeakPath, ScenarioError, SynthesisError,
 SPK = ("therapist", "client")
 SPLITS = {"tune": "0:100", "tune2": "600:800", "held": "100:140", "fresh": "200:240", "fresh2": "400:440",
           "fresh3": "500:540", "fresh4": "900:940", "fresh5": "1000:1040",
-          "fresh6": "1100:1140"}
+          "fresh6": "1100:1140", "unseen": "4700:4740"}
 # fresh3 (seeds 500-539, opened once at the end of the seventh wave) draws other conditions: rooms of RT60
 # 0.1-0.9 s, wider loudspeaker bands, gain differences up to 24 dB, leak -32..-3 dB, louder or quieter
 # noise, a path change more often and anywhere in the middle half
@@ -66,6 +68,10 @@ FRESH5 = range(1000, 1040)
 # fresh6 (seeds 1100-1139, eleventh round: made by the lead before any change of that round, opened only on
 # its merged final settings): fresh5's conditions and voice pools, new seeds
 FRESH6 = range(1100, 1140)
+# unseen (seeds 4700-4739, forty-seventh round): made after all tuning and used for no tuning, a held-out check to
+# keep: every dialogue of AMI voices, each speaker's voice transformed by Praat's "Change gender" (drawn per dialogue:
+# benchmarks/unseen_material.py drawn_voice_fx), the leak paths, gains and noise drawn as fresh6's
+UNSEEN = range(4700, 4740)
 PITCHES = (30, 40, 50, 60, 70)
 # AMI stretches cut to their speech, turns of at least 1.2 s of it (tests/dialogue.py ami_dialogue): an RTTM
 # extent of 1.0 s may hold 0.7 s of speech, which the truth would call a turn and the definitions a backchannel
@@ -100,17 +106,24 @@ def draw_path(rng: np.random.Generator, varied: bool = False, fresh4: bool = Fal
 
 def is_ami(seed: int, corpus) -> bool:
     """Whether the dialogue of ``seed`` is of AMI voices (every third; every other in fresh4)."""
+    if seed in UNSEEN:
+        return corpus is not None
     return corpus is not None and (seed % 2 == 1 if seed in FRESH4 or seed in FRESH5 or seed in FRESH6 else seed % 3 == 2)
 
 
 def make(seed: int, corpus):
     """(name, dialogue, quieter channel index, condition text) for one seed."""
     rng = np.random.default_rng(seed)
-    f5 = seed in FRESH5 or seed in FRESH6
+    f5 = seed in FRESH5 or seed in FRESH6 or seed in UNSEEN
     f4 = seed in FRESH4 or f5
     real = is_ami(seed, corpus)
     who = ""
-    if real:
+    if real and seed in UNSEEN:
+        from unseen_material import drawn_voice_fx
+        fx = drawn_voice_fx(np.random.default_rng(47000 + seed), corpus)
+        dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB, voice_fx=fx)
+        who = " " + "/".join(f"{spk}>{fr:.2f},{med:.0f}Hz,x{rf:.1f}" for (_, spk), (fr, med, rf) in fx.chosen.items())
+    elif real:
         dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB)
     else:
         # two different espeak voices of the pool, each at its own pitch and speed

@@ -66,7 +66,12 @@ pitch look; sixteenth round: fresh13 (held back until its first run, pairs 1.1-4
 fresh14 (its variants re-paired, 0.1-3.2 st) as the check of the change fresh13 led to (docs/speakers.md).
 ``benchmarks/diarization_calls.py`` scores a split's dialogues as call-quality mono (Opus, phone band).
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|amireal|amireal2|amireal3|amireal4|amireal5|both] [--quick] [--voices]
+Forty-seventh round: ``unseen`` and ``unseen_rooms`` (``benchmarks/unseen_material.py``) were made after all
+tuning and used for no tuning, a held-out check to keep: AMI speakers' turns with their voices transformed by
+Praat's "Change gender" (pairs no split has), mono and shared; and the same pairs at a strong level difference,
+near and far in a reverberant room, with hum and fan noise, recorded at 8 kHz, and as a 32 kbit/s MP3.
+
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|amireal|amireal2|amireal3|amireal4|amireal5|unseen|unseen_rooms|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
 from __future__ import annotations
@@ -179,6 +184,12 @@ VOICE_PAIRS = {  # (therapist, client)
     # amireal5: amireal4's pairs again (seeds 140-145), made after the eighteenth round's last change (frame models
     # not asked where the utterance clusters are decisive) was tried on amireal4, as its check
     "amireal5": [],
+    # unseen, unseen_rooms (forty-seventh round): material never seen, made after all tuning and used for no
+    # tuning, a held-out check to keep: AMI speakers' turns with their voices transformed by Praat's "Change
+    # gender" into pairs no split has (unseen), and the same pairs under levels, rooms and devices no split
+    # has used (unseen_rooms); benchmarks/unseen_material.py
+    "unseen": [],
+    "unseen_rooms": [],
 }
 SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21, 22, 23, 24, 25],
          "fresh": [40, 41, 42, 43, 44, 45], "fresh2": [50, 51, 52, 53, 54, 55], "fresh3": [60, 61, 62, 63, 64, 65],
@@ -192,7 +203,8 @@ SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21,
          "fresh12": [140, 141, 142, 143, 144, 145],
          "fresh13": [150, 151, 152, 153, 154, 155],
          "fresh14": [160, 161, 162, 163, 164, 165],
-         "ami8": [], "amireal": [], "amireal2": [], "amireal3": [], "amireal4": [], "amireal5": []}
+         "ami8": [], "amireal": [], "amireal2": [], "amireal3": [], "amireal4": [], "amireal5": [],
+         "unseen": [], "unseen_rooms": []}  # unseen*: seeds in unseen_material.SEEDS
 AMI_SAME_SEX = ["dev00", "dev01", "tst00:FEO072+FEO070"]  # "uri:A+B": that pair (ami_entry)
 AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "dev": [], "fresh": ["trn06", "tst00"],
                       "fresh2": ["trn06", "tst00"], "fresh3": ["trn06", "tst00"], "fresh4": ["trn06", "tst00"],
@@ -202,14 +214,16 @@ AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "d
                       "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"],
                       "amireal": AMI_SAME_SEX, "amireal2": AMI_SAME_SEX, "amireal3": AMI_SAME_SEX,
                       "amireal4": AMI_SAME_SEX + ["trn04:MEE075+MEE076"],
-                      "amireal5": AMI_SAME_SEX + ["trn04:MEE075+MEE076"]}
+                      "amireal5": AMI_SAME_SEX + ["trn04:MEE075+MEE076"],
+                      "unseen": [], "unseen_rooms": []}  # unseen*: unseen_material.PAIRS
 AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9),
              "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15), "fresh8": (30, 31), "fresh9": (40, 41), "fresh10": (50, 51), "fresh11": (60, 61), "fresh12": (70, 71), "fresh13": (80, 81), "fresh14": (90, 91),
              "ami8": (20, 21, 22, 23, 24, 25), "amireal": (100, 101, 102, 103, 104, 105),
              "amireal2": (110, 111, 112, 113, 114, 115), "amireal3": (120, 121, 122, 123, 124, 125),
-             "amireal4": (130, 131, 132, 133, 134, 135), "amireal5": (140, 141, 142, 143, 144, 145)}  # fresh: the held files' speakers, new turns
+             "amireal4": (130, 131, 132, 133, 134, 135), "amireal5": (140, 141, 142, 143, 144, 145),
+             "unseen": (), "unseen_rooms": ()}  # fresh: the held files' speakers, new turns
 SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8,
-             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17, "amireal": 18, "amireal2": 19, "amireal3": 20, "amireal4": 21, "amireal5": 22}  # room-mix draws differ per split
+             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17, "amireal": 18, "amireal2": 19, "amireal3": 20, "amireal4": 21, "amireal5": 22, "unseen": 23, "unseen_rooms": 24}  # room-mix draws differ per split
 COLLAR_S = 0.25
 CHANGES_MIN_N = 7  # fewest planted changes where one change off stays within the 15 % target (1/7 = 14 %)
 HOP_S = 0.01
@@ -481,8 +495,15 @@ def ami_dialogue(uri: str, corpus, seed: int, speakers: tuple[str, str] | None =
         spk = [s for s in speakers if st.get(s)]
     if len(spk) < 2:
         return None
+    return place_turns(*([x[int(a * sr):int(b * sr)] for a, b in st[s]] for s in spk), seed, sr=sr)
+
+
+def place_turns(pieces_t: list[np.ndarray], pieces_c: list[np.ndarray], seed: int, *, sr: int = 16000):
+    """The therapist's and the client's turns (lists of clean pieces) placed as 14 alternating turns
+    (gaps 0.2-1.2 s, one in four overlapping 0.1-0.2 s; each piece at most 4 s, -24 dB rms) on two tracks:
+    (tracks (n, 2), truth)."""
     rng = np.random.default_rng(seed)
-    pieces = {s: [x[int(a * sr):int(b * sr)] for a, b in st[s]] for s in spk}
+    pieces = (pieces_t, pieces_c)
     tracks = np.zeros((int(200 * sr), 2), np.float32)
     t = 0.5
     segs = {THERAPIST: [], CLIENT: []}
@@ -491,7 +512,7 @@ def ami_dialogue(uri: str, corpus, seed: int, speakers: tuple[str, str] | None =
     last_end = None
     for turn in range(14):
         who = turn % 2
-        pool = pieces[spk[who]]
+        pool = pieces[who]
         y = pool[(turn // 2) % len(pool)]
         y = y[: int(min(len(y) / sr, 4.0) * sr)]
         if last_end is not None:
@@ -545,7 +566,21 @@ def ami_cases(split: str, quick: bool):
                 yield f"AMI {label} s{seed} {layout}", x, truth
 
 
+def two_voice_cases(split: str, quick: bool):
+    """(name, audio, truth) of every two-voice recording of ``split``: espeak-ng dialogues, AMI dialogues and,
+    for the unseen splits, their transformed AMI voices (``unseen_material``)."""
+    yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(split, quick))
+    yield from ami_cases(split, quick)
+    if split.startswith("unseen"):
+        from unseen_material import unseen_cases
+        yield from unseen_cases(split, quick)
+
+
 def single_voice_cases(split: str, quick: bool):
+    if split.startswith("unseen"):
+        from unseen_material import unseen_single_cases
+        yield from unseen_single_cases(split, quick)
+        return
     voices = [v for pair in VOICE_PAIRS[split] for v in pair]
     for i, v in enumerate(voices[:2] if quick else voices):
         utts = spoken_by(scenario_monologue(8, seed=SEEDS[split][0] + i), {THERAPIST: v})
@@ -680,10 +715,7 @@ def evaluate(split: str, quick: bool, *, cache_dir=None, detail: bool = False, o
     print(f"== split {split} ==")
     print(f"{'case':52} {'lay':>8} {'v':>2} {'wrong%':>7} {'miss%':>6} {'chg t/f':>8} {'share':>6} "
           f"{'fto ms':>7} {'bc t/f/p':>9} {'name':>5}")
-    def gen():
-        yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(split, quick))
-        yield from ami_cases(split, quick)
-    cases = cached(gen(), None if cache_dir is None else f"{cache_dir}/{split}{'-quick' if quick else ''}")
+    cases = cached(two_voice_cases(split, quick), None if cache_dir is None else f"{cache_dir}/{split}{'-quick' if quick else ''}")
     for name, x, truth in cases:
         if only is not None and only not in name:
             continue
@@ -756,10 +788,11 @@ def summarize(res: dict, conf, mem, split: str) -> bool:
     rc = bc_found / max(1, bc_true)
     line("backchannel precision", f"{p:.2f} ({bc_ok}/{bc_pred})", ">= 0.8", p >= 0.8)
     line("backchannel recall", f"{rc:.2f} ({bc_found}/{bc_true})", ">= 0.8", rc >= 0.8)
-    # where the false ones come from: the AMI dialogues plant none, so every backchannel found there is false
-    es = [r for r in two if not r["name"].startswith("AMI")]
+    # where the false ones come from: the AMI dialogues (and the unseen splits' transformed AMI turns) plant
+    # none, so every backchannel found there is false
+    es = [r for r in two if not r["name"].startswith(("AMI", "unseen"))]
     es_pred, es_ok = sum(r["bc_pred"] for r in es), sum(r["bc_pred_ok"] for r in es)
-    ami_pred = sum(r["bc_pred"] for r in two if r["name"].startswith("AMI"))
+    ami_pred = sum(r["bc_pred"] for r in two if r["name"].startswith(("AMI", "unseen")))
     line("  of which: espeak dialogues' precision / AMI dialogues' false ones",
          f"{es_ok / max(1, es_pred):.2f} ({es_ok}/{es_pred}) / {ami_pred}", "(info)", True)
     for side in ("false", "missed"):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diarization import SEEDS, ami_cases, cached, espeak_cases, run_case, unsure_line
+from diarization import SEEDS, cached, run_case, two_voice_cases, unsure_line
 from diarization_calls import narrowband_channels
 
 
@@ -81,10 +81,7 @@ def main() -> int:
     import diarization
     diarization.VOICES_TOLD = args.voices_told  # run_case reads it
 
-    def gen():
-        yield from ((nm, x, tr) for nm, x, tr, _ in espeak_cases(args.split, False))
-        yield from ami_cases(args.split, False)
-    cases = list(cached(gen(), None if args.cache is None else f"{args.cache}/{args.split}"))
+    cases = list(cached(two_voice_cases(args.split, False), None if args.cache is None else f"{args.cache}/{args.split}"))
     if args.phone:
         with tempfile.TemporaryDirectory() as t:
             cases = [(nm, narrowband_channels(x, Path(t)), tr) for nm, x, tr in cases]

@@ -214,9 +214,7 @@ def bench_cases(split: str):
     """The recordings of diarization.py's split: two-voice ones with their truth, then one-voice ones."""
     import diarization as B
     from tests.dialogue import CLIENT, THERAPIST
-    for nm, x, tr, _ in B.espeak_cases(split, False):
-        yield f"{split} {nm}", x, [tr["segments"][THERAPIST], tr["segments"][CLIENT]]
-    for nm, x, tr in B.ami_cases(split, False):
+    for nm, x, tr in B.two_voice_cases(split, False):
         yield f"{split} {nm}", x, [tr["segments"][THERAPIST], tr["segments"][CLIENT]]
     for nm, x in B.single_voice_cases(split, False):
         yield f"{split} {nm}", x, None

@@ -50,7 +50,7 @@ import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -1434,7 +1434,8 @@ def add_crosstalk(
 
 
 def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tuple[float, float] = (-26.0, -26.0),
-                 min_pause_s: float = 0.3, trim_db: float | None = None) -> Dialogue:
+                 min_pause_s: float = 0.3, trim_db: float | None = None,
+                 voice_fx: Callable[[tuple[str, str], np.ndarray], np.ndarray] | None = None) -> Dialogue:
     """A two-channel dialogue of *real* voices: single-speaker stretches of two
     AMI speakers (``corpus/pyannote-audio/*.wav`` cut by the
     ``debug.*.rttm`` annotations: no other speaker within 0.2 s), laid out as
@@ -1449,7 +1450,9 @@ def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tu
     backchannel, and would be scored as a false one. Such a stretch also holds
     no pause longer than ``AMI_MAX_PAUSE_S`` (as the espeak utterances, whose
     inner pauses a VAD bridges: a longer one makes two utterances of it).
-    Channels are dry (no noise); use ``add_crosstalk`` to mix."""
+    Channels are dry (no noise); use ``add_crosstalk`` to mix. ``voice_fx``: each placed stretch
+    passed through ``voice_fx((uri, speaker), samples)`` (which must keep its length), e.g. a voice
+    transformed (benchmarks/unseen_material.py); the stretches and their timing are drawn as without it."""
     rng = np.random.default_rng(seed)
     root = Path(corpus) / "pyannote-audio"
     segs: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -1518,6 +1521,8 @@ def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tu
 
     def place(ch, a, b, start, role):
         y = cut(who[ch], a, b)
+        if voice_fx is not None:
+            y = voice_fx(who[ch], y)
         s = int(round(start * SAMPLE_RATE_HZ))
         spk = SPEAKERS[ch]
         placed.append(PlacedUtterance(speaker=spk, text=f"{who[ch][0]}:{who[ch][1]}@{a:.2f}", role=role,
