@@ -13,7 +13,7 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .stopping import Stopped, take_stop_signals
+from .stopping import Stopped, ignore_stop_signals, stopping, take_stop_signals
 from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
                       measures_from_args, number, voices_told)
 
@@ -249,11 +249,11 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
 
 
 def _first_ctrl_c(signum, frame):
-    """The program's Ctrl-C: from the first, another is ignored at once, so that a double Ctrl-C
-    cannot interrupt the cleanup run while the first unwinds (an object's __del__ then printed
+    """The program's Ctrl-C: from the first, another (or a SIGTERM, a SIGHUP) is let pass at once
+    (``stopping``), so that a double Ctrl-C cannot interrupt the cleanup run while the first unwinds (an object's __del__ then printed
     'Exception ignored ... KeyboardInterrupt'). A command with a handler of its own (batch, live)
     sets it while it runs."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stopping()
     raise KeyboardInterrupt
 
 
@@ -430,10 +430,10 @@ def main(argv=None) -> int:
         return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
     except KeyboardInterrupt as exc:
         if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
             # nor do the objects the interruption left half made: a ZipFile cut in its constructor (np.load) printed
             # "Exception ignored in: <function ZipFile.__del__ ...> Traceback ... AttributeError" when freed (sweep 12)
             sys.unraisablehook = _quiet_unraisable
+            ignore_stop_signals()  # nor a SIGTERM or SIGHUP after it: the shut-down's default action (sweep 15)
         if isinstance(exc, Stopped):  # SIGTERM, SIGHUP (or a signal held while a change ran: what was done)
             err.write(f"prosody: error: {_safe(exc.line())}\n")
             return 128 + exc.signum

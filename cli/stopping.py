@@ -27,11 +27,35 @@ class Stopped(KeyboardInterrupt):
 
 
 def _stop_signal(signum, frame):
-    """From the first stopping signal on, they are ignored (as a second Ctrl-C is), so that a second one
+    """From the first stopping signal on, the others are let pass (``stopping``), so that a second one
     cannot cut the clean-up short."""
+    stopping()
+    raise Stopped(signum)
+
+
+def _late(signum, frame):
+    """A stopping signal after the first: the program is stopping already (its clean-up runs)."""
+
+
+def stopping() -> None:
+    """The first stopping signal (Ctrl-C, SIGTERM, SIGHUP) is being taken: the three are let pass from now
+    on, by a handler that does nothing rather than ignored (hostile sweep 15). Two that come together are
+    both pending in Python (held while the modules were imported, or a Ctrl-C and the SIGTERM of a
+    supervisor a few milliseconds apart): the second's handler ran inside the ``except`` that took the
+    first, and a SIGTERM after a Ctrl-C raised ``Stopped`` there (Python's traceback, exit 1); one made
+    ignored while pending prints Python's 'Signal 15 ignored due to race condition'. A signal its caller
+    had ignored (``nohup``: SIGHUP) stays ignored."""
+    for s in (signal.SIGINT, *STOP_SIGNALS):
+        if signal.getsignal(s) is not signal.SIG_IGN:
+            signal.signal(s, _late)
+
+
+def ignore_stop_signals() -> None:
+    """As the program returns after a stop: the three are ignored. A Python handler is put back to the
+    default action while the interpreter shuts down, and a second signal then killed the process after
+    it had said it stopped (a shell's 'Terminated', exit -15 for 'interrupted'; hostile sweep 15)."""
     for s in (signal.SIGINT, *STOP_SIGNALS):
         signal.signal(s, signal.SIG_IGN)
-    raise Stopped(signum)
 
 
 def take_stop_signals() -> None:
