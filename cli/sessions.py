@@ -244,7 +244,10 @@ def show_view(stored):
         layout, method = attribution_of(doc)
         parts.insert(1, Text(terminal_safe(f"layout: {layout}; speakers: {method}"), style="dim"))
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
-    if measures and isinstance(measures.get("warmth"), dict):
+    # a warmth that has no score (no therapist: an unattributed voice, the client alone; too little speech)
+    # is said by the summary with why: '-/100 (relative to the therapist's own baseline ...)' after it named a
+    # baseline that such a session does not have (hostile sweep 15)
+    if measures and isinstance(measures.get("warmth"), dict) and measures["warmth"].get("score") is not None:
         w = measures["warmth"]
         parts.append(Text(f"warmth {_v(w.get('score'), '.0f')}/100 (relative to the therapist's own baseline; "
                           "not a clinical judgement)"))

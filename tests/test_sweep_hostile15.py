@@ -78,3 +78,136 @@ def test_same_frame_starts_give_the_same_turns_for_every_block_size():
         assert [(e.kind, e.speaker) for e in tr.events] == [("failed_interruption", C)], (block, tr.events)
     assert runs[1600].to_json_dict()["measures"] == runs[len(x)].to_json_dict()["measures"]
     assert list(runs[160].rolling) == list(runs[len(x)].rolling)
+
+
+# a child run as the program ``prosody`` (its stop signals held while its modules are imported, as
+# cli/__init__.py does for that name) that is sent signals at one point: "import" (while held: a Ctrl-C and
+# a SIGTERM that came within milliseconds of each other are both pending when main takes them), or
+# "ctrl-c, then after" (a Ctrl-C held so, taken by main; a SIGTERM once main has returned, as it exits)
+TWO_SIGNALS = r"""
+import os, signal, sys, time
+sys.argv[0] = "prosody"
+at = os.environ["H15_AT"]
+import prosody_cli
+from prosody_cli.main import main
+if at.startswith(("import", "ctrl-c")):
+    os.kill(os.getpid(), signal.SIGINT)
+if at == "import":
+    os.kill(os.getpid(), signal.SIGTERM)
+rc = main()
+if at.endswith("after"):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.2)
+sys.exit(rc)
+"""
+
+
+def _two_signals(at: str, *argv) -> tuple[int, str, str]:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-c", TWO_SIGNALS, *map(str, argv)], capture_output=True, text=True,
+                       cwd=repo, timeout=300, env={**os.environ, "H15_AT": at, "PYTHONPATH": str(repo)})
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_a_ctrl_c_and_a_sigterm_together_say_interrupted_once(tmp_path, short_wav):
+    """A Ctrl-C and a SIGTERM a few milliseconds apart (a supervisor's stop after the user's, or both while
+    the modules were imported): the SIGTERM's handler ran inside the ``except`` that took the Ctrl-C and
+    raised there: Python's traceback ('prosody_cli.stopping.Stopped: 15'), exit 1. Measured with real
+    signals 3 ms apart into ``prosody analyze --save`` at 0.2 s steps: 3 of 17 such tracebacks, 5 of 17
+    killed by the SIGTERM after 'interrupted' (exit -15). Now one line, exit 130, nothing saved."""
+    store = tmp_path / "store"
+    rc, out, err = _two_signals("import", "analyze", short_wav, "--save", "--store", store, "--quiet",
+                                "--no-progress")
+    assert (rc, err) == (130, "prosody: error: interrupted\n"), (rc, err)
+    assert not (store / "sessions.db").exists() or not list((store / "frames").iterdir())
+
+
+def test_a_sigterm_after_the_line_that_said_interrupted_changes_nothing(tmp_path, short_wav):
+    """After main has taken a Ctrl-C and said 'interrupted', a SIGTERM still had its handler: it raised
+    ``Stopped`` as the program went on to exit (a traceback, exit 1), or, once the interpreter shut down
+    and put the handler back to the default action, killed it after the line (exit -15). Now the three
+    stop signals are ignored from then on: exit 130, the one line."""
+    rc, out, err = _two_signals("ctrl-c, then after", "analyze", short_wav, "--save", "--store",
+                                tmp_path / "store", "--quiet", "--no-progress")
+    assert (rc, err) == (130, "prosody: error: interrupted\n"), (rc, err)
+
+
+def test_import_of_prosodys_other_outputs_says_what_they_are(tmp_path, short_wav):
+    """The exports that are for other tools (TextGrid, EAF, RTTM, the frames CSV), the frames .npz beside
+    a JSON export and a recording, given to ``import``: each was 'not JSON (Expecting value: line 1
+    column 1 (char 0))' or '(... codec can't decode byte 0xed in position 14 ...)'. Now what it is and
+    what import takes; a JSON export still imports."""
+    from tests.conftest import run_cli
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    said = {"textgrid": "a Praat TextGrid (as `export --format textgrid` writes it), which is for reading in",
+            "eaf": "an ELAN EAF file (as `export --format eaf` writes it), which is for reading in",
+            "rttm": "an RTTM file (as `export --format rttm` writes it), which is for reading in",
+            "csv": "a frames CSV (as `export --format csv` and `analyze --frames` write it), which is for"}
+    for fmt, words in said.items():
+        path = tmp_path / f"s.{fmt}"
+        assert run_cli("export", "1", "--store", store, "-o", path)[0] == 0
+        rc, out, err = run_cli("import", path, "--store", tmp_path / "dst")
+        assert rc == 2 and err.count("\n") == 1 and words in err, err
+        assert "import takes the JSON (its .frames.npz beside it) or the Parquet" in err, err
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
+    rc, out, err = run_cli("import", tmp_path / "s.frames.npz", "--store", tmp_path / "dst")
+    assert rc == 2 and "a frames file (.npz), which holds no session" in err, err
+    rc, out, err = run_cli("import", short_wav, "--store", tmp_path / "dst")
+    assert rc == 2 and "a recording, not a session: `prosody analyze FILE --save`" in err, err
+    (tmp_path / "broken.json").write_text('{"a":')
+    rc, out, err = run_cli("import", tmp_path / "broken.json", "--store", tmp_path / "dst")
+    assert rc == 2 and "not JSON (Expecting value: line 1 column 6" in err, err
+    rc, out, err = run_cli("import", tmp_path / "s.json", "--store", tmp_path / "dst")
+    assert rc == 0, err
+
+
+def test_show_of_a_session_without_a_warmth_names_no_therapist_baseline(tmp_path):
+    """``show`` of a session with no warmth (no therapist: the client alone here, or an unattributed
+    voice) ended with 'warmth -/100 (relative to the therapist's own baseline; ...)', after the summary
+    had said why there is none: a baseline the session does not have. A warmth with a score keeps it."""
+    import re
+    from pathlib import Path
+    from tests.conftest import run_cli
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    for argv, store in (((fixtures / "mono_therapist.wav", "--speaker", "client"), tmp_path / "c"),
+                        ((fixtures / "dialogue.flac",), tmp_path / "d")):
+        rc, out, err = run_cli("analyze", *argv, "--save", "--store", store, "--quiet", "--no-progress")
+        assert rc == 0, err
+        rc, out, err = run_cli("show", "1", "--store", store)
+        assert rc == 0, err
+        if store.name == "c":
+            assert "no therapist in this recording (speakers: client)" in out, out
+            assert "/100 (relative to the therapist's own baseline" not in out, out
+        else:
+            assert re.search(r"warmth \d+/100 \(relative to the therapist's own baseline", out), out
+
+
+def test_the_report_of_one_voice_heads_no_column_with_a_dash_nor_names_a_therapist_baseline():
+    """The report page of a one-voice session (an unattributed voice, the client alone): the phase table
+    still had a column headed '-: wait before answering' (the other speaker, who is not there: '-' in every
+    row), and the warmth section read 'Warmth - / 100 relative to the therapist's own baseline.' though the
+    session has no therapist (its note says so). Now no such column, and no baseline named without a
+    score; a two-voice session keeps both waits and the baseline with its score."""
+    from prosody.report.html import _phases, _warmth
+    from prosody.store.db import speaker_roles
+    voice = {"f0_median_rel_st": 0.5298, "articulation_rate_syl_s": 3.1614}
+    for name in ("unattributed", "client"):
+        measures = {"phases": [{"name": "opening", "start_s": 0.0, "end_s": 6.91, "voice": {name: voice},
+                                "timing": None, "warmth": {"score": None}}]}
+        html = _phases(measures, [name], speaker_roles([name]))
+        assert html.count("wait before answering") == 1 and ">-</span>:" not in html, html
+        assert html.count("<th") == html.count("<td"), html  # a header for each cell
+        note = "who spoke when is unsure in this recording: its speech is left unattributed"
+        page = _warmth({"warmth": {"score": None, "note": note}})
+        assert "therapist's own baseline" not in page and note in page, page
+    two = {"phases": [{"name": "opening", "start_s": 0.0, "end_s": 6.9, "voice": {"therapist": voice},
+                       "timing": {"therapist": {"gap_median_s": 0.4}, "client": {"gap_median_s": 0.7}},
+                       "warmth": {"score": 61}}]}
+    html = _phases(two, ["therapist", "client"], speaker_roles(["therapist", "client"]))
+    assert html.count("wait before answering") == 2 and "+0.40 s" in html and "+0.70 s" in html, html
+    assert "Warmth 61</b> / 100 relative to the therapist's own baseline." in _warmth({"warmth": {"score": 61}})
