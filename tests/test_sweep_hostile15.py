@@ -211,3 +211,42 @@ def test_the_report_of_one_voice_heads_no_column_with_a_dash_nor_names_a_therapi
     html = _phases(two, ["therapist", "client"], speaker_roles(["therapist", "client"]))
     assert html.count("wait before answering") == 2 and "+0.40 s" in html and "+0.70 s" in html, html
     assert "Warmth 61</b> / 100 relative to the therapist's own baseline." in _warmth({"warmth": {"score": 61}})
+
+
+# a webrtcvad that is stopped while it is imported, as the real one's version look-up is written: the
+# name its ``except`` clause names is bound by the import in its ``try``, so a stop raised before it came
+# out of that clause as a NameError (seen with two SIGHUPs into ``prosody enrol`` at 0.5 s)
+STOPPED_IMPORT = r"""
+import os, signal, time
+try:
+    os.kill(os.getpid(), getattr(signal, os.environ["H15_SIGNAL"]))
+    time.sleep(2)
+    from importlib.metadata import PackageNotFoundError
+except PackageNotFoundError:
+    pass
+"""
+
+
+def test_a_stop_while_a_library_is_imported_is_said_as_the_stop(tmp_path):
+    """A SIGHUP (or SIGTERM, Ctrl-C) that lands in a library's module code as it is imported (the engine's
+    modules are imported when the command needs them, after main has set its handlers) was made a
+    NameError by webrtcvad's ``except PackageNotFoundError``: "prosody: error: internal error (NameError:
+    name 'PackageNotFoundError' is not defined); set PROSODY_DEBUG=1 ... please report it", exit 1. Once a
+    stop signal was taken, what reaches main is the stop's doing: its one line, 129 / 143 / 130."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "webrtcvad.py").write_text(STOPPED_IMPORT)
+    child = "import sys; sys.argv[0] = 'prosody'; from prosody_cli.main import main; sys.exit(main())"
+    for name, code, line in (("SIGHUP", 129, "stopped by SIGHUP"), ("SIGTERM", 143, "stopped by SIGTERM"),
+                             ("SIGINT", 130, "interrupted")):
+        r = subprocess.run([sys.executable, "-c", child, "analyze", str(repo / "fixtures" / "mono_therapist.wav"),
+                            "--save", "--store", str(tmp_path / "store"), "--quiet", "--no-progress"],
+                           capture_output=True, text=True, cwd=repo, timeout=300,
+                           env={**os.environ, "H15_SIGNAL": name, "PYTHONPATH": f"{shim}{os.pathsep}{repo}"})
+        assert (r.returncode, r.stderr) == (code, f"prosody: error: {line}\n"), (name, r.returncode, r.stderr)
+        assert not (tmp_path / "store" / "frames").is_dir() or not any((tmp_path / "store" / "frames").iterdir())
