@@ -13,7 +13,7 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .stopping import Stopped, ignore_stop_signals, stopping, take_stop_signals, taken
+from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, take_stop_signals, taken
 from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
                       measures_from_args, number, voices_told)
 
@@ -248,15 +248,6 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return None
 
 
-def _first_ctrl_c(signum, frame):
-    """The program's Ctrl-C: from the first, another (or a SIGTERM, a SIGHUP) is let pass at once
-    (``stopping``), so that a double Ctrl-C cannot interrupt the cleanup run while the first unwinds (an object's __del__ then printed
-    'Exception ignored ... KeyboardInterrupt'). A command with a handler of its own (batch, live)
-    sets it while it runs."""
-    stopping(signal.SIGINT)
-    raise KeyboardInterrupt
-
-
 def _quiet_unraisable(unraisable) -> None:
     """``sys.unraisablehook`` once the program was interrupted: what a half-made object's ``__del__`` raises
     while the interrupted frames are freed is not shown (the line saying it stopped was)."""
@@ -407,7 +398,7 @@ def main(argv=None) -> int:
     _ignore_impossible_terminal_size()
     if argv is None and threading.current_thread() is threading.main_thread() \
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs
+        signal.signal(signal.SIGINT, first_ctrl_c)  # the program itself; tests and libraries keep theirs
     if argv is None and threading.current_thread() is threading.main_thread():
         take_stop_signals()
     try:

@@ -36,6 +36,21 @@ def _stop_signal(signum, frame):
     raise Stopped(signum)
 
 
+def first_ctrl_c(signum, frame):
+    """The program's Ctrl-C: from the first, another (or a SIGTERM, a SIGHUP) is let pass at once
+    (``stopping``), so that a double Ctrl-C cannot interrupt the cleanup run while the first unwinds (an
+    object's __del__ then printed 'Exception ignored ... KeyboardInterrupt'). A command with a handler of
+    its own (batch, live) sets it while it runs."""
+    stopping(signal.SIGINT)
+    raise KeyboardInterrupt
+
+
+def program_handlers(handlers) -> bool:
+    """Whether ``handlers`` (signal -> handler, as ``signal.signal`` returned them) are the program's own
+    (``main`` run as ``prosody``), not a test's or a library's caller's."""
+    return any(h is first_ctrl_c or h is _stop_signal for h in handlers.values())
+
+
 def taken() -> int | None:
     """The stopping signal the program took, if any: an error that reaches ``main`` after it is what the
     stop made of the code it landed in (hostile sweep 15: a SIGHUP while ``webrtcvad`` was imported, in a

@@ -250,3 +250,59 @@ def test_a_stop_while_a_library_is_imported_is_said_as_the_stop(tmp_path):
                            env={**os.environ, "H15_SIGNAL": name, "PYTHONPATH": f"{shim}{os.pathsep}{repo}"})
         assert (r.returncode, r.stderr) == (code, f"prosody: error: {line}\n"), (name, r.returncode, r.stderr)
         assert not (tmp_path / "store" / "frames").is_dir() or not any((tmp_path / "store" / "frames").iterdir())
+
+
+# a child run as the program whose change (a ``_signals_wait`` block) gets a Ctrl-C while it runs and a
+# SIGTERM right after it (two signals a few milliseconds apart, the first held by the change)
+SECOND_AFTER_THE_CHANGE = r"""
+import contextlib, os, signal, sys
+sys.argv[0] = "prosody"
+import prosody_cli.sessions as sessions
+from prosody_cli.main import main
+real = sessions._signals_wait
+@contextlib.contextmanager
+def wait():
+    with real() as came:
+        yield came
+        os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGTERM)
+sessions._signals_wait = wait
+sys.exit(main())
+"""
+
+
+def test_a_second_signal_right_after_a_change_does_not_leave_it_unsaid(tmp_path, short_wav):
+    """A Ctrl-C while ``delete`` removed the session (held: the delete is made, then said) and a SIGTERM
+    just after: the handlers were put back as the change ended and the SIGTERM's raised before the line,
+    so the delete was made and the one line said only 'stopped by SIGTERM', exit 143. Now the first
+    signal of a change stands for both: 'deleted session 1' then 'interrupted; session 1 was deleted
+    completely first', exit 130."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from tests.conftest import run_cli
+    repo = Path(__file__).resolve().parents[1]
+    store = tmp_path / "store"
+    assert run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    r = subprocess.run([sys.executable, "-c", SECOND_AFTER_THE_CHANGE, "delete", "1", "--store", str(store)],
+                       capture_output=True, text=True, cwd=repo, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(repo)})
+    assert run_cli("show", "1", "--store", store)[0] != 0  # the delete was made
+    assert r.stdout == "deleted session 1\n", (r.stdout, r.stderr)
+    assert (r.returncode, r.stderr) == (130, "prosody: error: interrupted; session 1 was deleted completely "
+                                             "first\n"), (r.returncode, r.stderr)
+
+
+def test_a_recording_replaced_by_a_folder_is_said_so(tmp_path):
+    """A recording removed and a folder made under its name while it was analysed: "was replaced ...
+    (another file renamed or copied over it)"; a FIFO, a device or a socket was already named. Now
+    "(it is a folder now)"."""
+    from prosody.fileio import input_change, input_state
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(b"RIFF0000WAVE")
+    before = input_state(rec)
+    rec.unlink()
+    rec.mkdir()
+    kind, why = input_change(rec, before)
+    assert kind == "replaced" and "(it is a folder now)" in why, why
