@@ -294,7 +294,8 @@ def input_change(path: str | os.PathLike, before, *, doing: str = "analysed",
     if now is None:
         return "replaced", f"{path} was removed or moved while it was being {doing}"
     if now[:3] != before[:3]:  # another file, or another kind of one (a FIFO there: hashing it waited for ever)
-        kind = _kind_of(now[2])
+        # a folder made where the file was is said as one (it read 'another file renamed or copied over it')
+        kind = _kind_of(now[2]) or ("a folder" if stat.S_ISDIR(now[2]) else None)
         return "replaced", (f"{path} was replaced while it was being {doing} (" + (
             f"it is {kind} now" if kind else "another file renamed or copied over it") + f"): {made} of "
             "the file it was, which that name no longer holds")
