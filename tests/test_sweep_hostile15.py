@@ -306,3 +306,38 @@ def test_a_recording_replaced_by_a_folder_is_said_so(tmp_path):
     rec.mkdir()
     kind, why = input_change(rec, before)
     assert kind == "replaced" and "(it is a folder now)" in why, why
+
+
+# a child run as the program, a SIGTERM sent to itself as soon as the output folder's probe file is made
+PROBE_SIGNALLED = r"""
+import os, signal, sys, tempfile
+sys.argv[0] = "prosody"
+real = tempfile.mkstemp
+def mkstemp(*a, **k):
+    out = real(*a, **k)
+    if k.get("prefix") == ".prosody-probe-":
+        os.kill(os.getpid(), signal.SIGTERM)
+    return out
+tempfile.mkstemp = mkstemp
+from prosody_cli.main import main
+sys.exit(main())
+"""
+
+
+def test_a_signal_while_an_output_folder_is_probed_leaves_no_probe_file(tmp_path, short_wav):
+    """Each output's folder is tried for real before the work (a probe file made and removed). A SIGTERM
+    between the two left '.prosody-probe-XXXXXXXX' behind in that folder (found in the folder a batch ran in,
+    its table's, after SIGTERM and Ctrl-C at 1.2 s). Now the signals wait for the probe: none left, one
+    line, exit 143."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out"
+    out.mkdir()
+    r = subprocess.run([sys.executable, "-c", PROBE_SIGNALLED, "analyze", str(short_wav), "--json",
+                        str(out / "o.json"), "--quiet", "--no-progress"], capture_output=True, text=True,
+                       cwd=repo, timeout=300, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert (r.returncode, r.stderr) == (143, "prosody: error: stopped by SIGTERM\n"), (r.returncode, r.stderr)
+    assert sorted(os.listdir(out)) == [], os.listdir(out)
