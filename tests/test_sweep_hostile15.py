@@ -327,8 +327,8 @@ sys.exit(main())
 def test_a_signal_while_an_output_folder_is_probed_leaves_no_probe_file(tmp_path, short_wav):
     """Each output's folder is tried for real before the work (a probe file made and removed). A SIGTERM
     between the two left '.prosody-probe-XXXXXXXX' behind in that folder (found in the folder a batch ran in,
-    its table's, after SIGTERM and Ctrl-C at 1.2 s). Now the signals wait for the probe: none left, one
-    line, exit 143."""
+    its table's, after the stepped signal pairs into batch). Now the signals wait for the probe: none left,
+    one line, exit 143."""
     import os
     import subprocess
     import sys
@@ -341,3 +341,46 @@ def test_a_signal_while_an_output_folder_is_probed_leaves_no_probe_file(tmp_path
                        cwd=repo, timeout=300, env={**os.environ, "PYTHONPATH": str(repo)})
     assert (r.returncode, r.stderr) == (143, "prosody: error: stopped by SIGTERM\n"), (r.returncode, r.stderr)
     assert sorted(os.listdir(out)) == [], os.listdir(out)
+
+
+# a batch run as the program whose every file is done when a SIGTERM comes (as its table is written)
+SIGTERM_AT_THE_TABLE = r"""
+import os, signal, sys
+if __name__ == "__main__":
+    sys.argv[0] = "prosody"
+    import prosody_cli.batch as batch
+    real = batch.write_table
+    def write_table(*a, **k):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(*a, **k)
+    batch.write_table = write_table
+    from prosody_cli.main import main
+    sys.exit(main())
+"""
+
+
+def test_a_signal_once_a_batch_is_done_leaves_its_table_and_summary(tmp_path):
+    """A SIGTERM after the batch's last file (as its table was written: the batch's own handler put back,
+    the program's raised there) gave 'stopped by SIGTERM' alone, exit 143: no summary, no table, nothing
+    of the finished batch (seen with SIGTERM + Ctrl-C at 1.2 s into a 3-file batch). Now the table and the
+    summary, then 'stopped by SIGTERM; the batch had finished first (the summary above)', exit 143."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(repo / "fixtures" / "mono_therapist.wav", src / "a.wav")
+    script = tmp_path / "child.py"  # a file: the batch's worker processes import the main module again
+    script.write_text(SIGTERM_AT_THE_TABLE)
+    r = subprocess.run([sys.executable, str(script), "batch", str(src), "--jobs", "1", "--store",
+                        str(tmp_path / "store"), "--table", str(tmp_path / "t"), "--no-progress"],
+                       capture_output=True, text=True, cwd=repo, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(repo)})
+    assert r.returncode == 143, (r.returncode, r.stderr)
+    assert r.stdout.startswith("batch: 1 recording: 1 analysed"), (r.stdout, r.stderr)
+    assert (tmp_path / "t.csv").is_file()
+    assert r.stderr.splitlines()[-1] == ("prosody: error: stopped by SIGTERM; the batch had finished first (the "
+                                         "summary above)"), r.stderr
