@@ -258,6 +258,7 @@ def cmd_batch(args, out, err) -> int:
     # SIGHUP too (its default killed the batch on the spot, sweep 12; where it is ignored, nohup, it stays so)
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
            if s != signal.SIGHUP or signal.getsignal(s) is not signal.SIG_IGN}
+    finished = False
     try:
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
@@ -267,6 +268,7 @@ def cmd_batch(args, out, err) -> int:
                                    force=args.force, on_event=progress, stop=stop.reason)
             finally:
                 progress.close()
+        finished = True
     except KeyboardInterrupt as exc:  # BatchStopped, or a Ctrl-C (a SIGTERM: Stopped) before the handler was set
         progress.close()
         signum = stop.signum if stop.signum is not None else getattr(exc, "signum", signal.SIGINT)
@@ -281,8 +283,25 @@ def cmd_batch(args, out, err) -> int:
                   "continue where it stopped\n")
         return 128 + signum  # 130 (Ctrl-C), 143 (SIGTERM: EXIT_TERMINATED), 129 (SIGHUP)
     finally:
+        if not finished:  # stopped, or an error: the handlers go back now
+            for s, handler in old.items():
+                signal.signal(s, handler)
+    # the table and the summary are written under the batch's own handler too: a signal once every file was
+    # done raised in them (the program's handler, put back), and the one line said 'stopped by SIGTERM' alone,
+    # with no summary, no table and nothing of the finished batch (hostile sweep 15); said after them now
+    try:
+        rc = _table_and_summary(report, args, out, err, want_parquet)
+    finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+    if stop.signum is not None:
+        err.write(f"prosody: error: {stop.reason()}; the batch had finished first (the summary above)\n")
+        return 128 + stop.signum
+    return rc
+
+
+def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:
+    """A finished batch's table and its summary; the exit status."""
     note = None
     if want_parquet and not parquet_available():
         want_parquet = False

@@ -13,7 +13,7 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .stopping import Stopped, take_stop_signals
+from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, take_stop_signals, taken
 from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
                       measures_from_args, number, voices_told)
 
@@ -248,15 +248,6 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return None
 
 
-def _first_ctrl_c(signum, frame):
-    """The program's Ctrl-C: from the first, another is ignored at once, so that a double Ctrl-C
-    cannot interrupt the cleanup run while the first unwinds (an object's __del__ then printed
-    'Exception ignored ... KeyboardInterrupt'). A command with a handler of its own (batch, live)
-    sets it while it runs."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 def _quiet_unraisable(unraisable) -> None:
     """``sys.unraisablehook`` once the program was interrupted: what a half-made object's ``__del__`` raises
     while the interrupted frames are freed is not shown (the line saying it stopped was)."""
@@ -407,7 +398,7 @@ def main(argv=None) -> int:
     _ignore_impossible_terminal_size()
     if argv is None and threading.current_thread() is threading.main_thread() \
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _first_ctrl_c)  # the program itself; tests and libraries keep theirs
+        signal.signal(signal.SIGINT, first_ctrl_c)  # the program itself; tests and libraries keep theirs
     if argv is None and threading.current_thread() is threading.main_thread():
         take_stop_signals()
     try:
@@ -425,33 +416,46 @@ def main(argv=None) -> int:
     except _UsageError as exc:
         err.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE
-    except ProsodyError as exc:  # messages quote what was typed (names, file names): shown as text
-        err.write(f"prosody: error: {_safe(exc)}\n")
-        return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
+    except Exception as exc:
+        if taken() is None or argv is not None:
+            return _error(exc, out, err)
+        # a stop signal was taken and what it raised came out as another error (a library's ``except`` that
+        # names what the interrupted import had not bound): the stop is what happened (hostile sweep 15)
+        sys.unraisablehook = _quiet_unraisable
+        ignore_stop_signals()
+        err.write(f"prosody: error: {Stopped(taken()).line()}\n")
+        return 128 + taken()
     except KeyboardInterrupt as exc:
         if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
             # nor do the objects the interruption left half made: a ZipFile cut in its constructor (np.load) printed
             # "Exception ignored in: <function ZipFile.__del__ ...> Traceback ... AttributeError" when freed (sweep 12)
             sys.unraisablehook = _quiet_unraisable
+            ignore_stop_signals()  # nor a SIGTERM or SIGHUP after it: the shut-down's default action (sweep 15)
         if isinstance(exc, Stopped):  # SIGTERM, SIGHUP (or a signal held while a change ran: what was done)
             err.write(f"prosody: error: {_safe(exc.line())}\n")
             return 128 + exc.signum
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
-    except OSError as exc:
+
+
+def _error(exc: Exception, out, err) -> int:
+    """``main``'s one line for an error, and its exit status."""
+    if isinstance(exc, ProsodyError):  # messages quote what was typed (names, file names): shown as text
+        err.write(f"prosody: error: {_safe(exc)}\n")
+        return EXIT_USAGE if isinstance(exc, (InputError, ConfigError)) else EXIT_ERROR
+    if isinstance(exc, OSError):
         if exc.filename == STDOUT_NAME:
             err.write(f"prosody: error: cannot write to {STDOUT_NAME}: {_safe(exc.strerror or exc)}\n")
             return EXIT_ERROR
         where = f" {exc.filename}" if exc.filename else ""
         err.write(f"prosody: error: cannot access{_safe(where)}: {_safe(exc.strerror or exc)}\n")
         return EXIT_ERROR
-    except Exception as exc:  # last line of defence: one line, no traceback
-        if os.environ.get("PROSODY_DEBUG"):
-            raise
-        err.write(f"prosody: error: internal error ({type(exc).__name__}: {_safe(exc)}); "
-                  "set PROSODY_DEBUG=1 for details and please report it\n")
-        return EXIT_ERROR
+    # last line of defence: one line, no traceback
+    if os.environ.get("PROSODY_DEBUG"):
+        raise exc
+    err.write(f"prosody: error: internal error ({type(exc).__name__}: {_safe(exc)}); "
+              "set PROSODY_DEBUG=1 for details and please report it\n")
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, wri
 from prosody.store.db import OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
 from prosody.types import UNATTRIBUTED
 
-from .stopping import Stopped
+from .stopping import Stopped, program_handlers, stopping
 from .options import input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -244,7 +244,10 @@ def show_view(stored):
         layout, method = attribution_of(doc)
         parts.insert(1, Text(terminal_safe(f"layout: {layout}; speakers: {method}"), style="dim"))
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
-    if measures and isinstance(measures.get("warmth"), dict):
+    # a warmth that has no score (no therapist: an unattributed voice, the client alone; too little speech)
+    # is said by the summary with why: '-/100 (relative to the therapist's own baseline ...)' after it named a
+    # baseline that such a session does not have (hostile sweep 15)
+    if measures and isinstance(measures.get("warmth"), dict) and measures["warmth"].get("score") is not None:
         w = measures["warmth"]
         parts.append(Text(f"warmth {_v(w.get('score'), '.0f')}/100 (relative to the therapist's own baseline; "
                           "not a clinical judgement)"))
@@ -719,8 +722,14 @@ def _signals_wait():
     try:
         yield came
     finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
+        if came and program_handlers(old):
+            # the program is stopping: a second signal just after the change (a Ctrl-C held by it, a SIGTERM a
+            # few milliseconds later) raised before the change was said, and the one line said only 'stopped
+            # by SIGTERM' after a delete that was made (hostile sweep 15); the first stands for both
+            stopping(came[0])
+        else:
+            for s, handler in old.items():
+                signal.signal(s, handler)
 
 
 def _confirm(out, err, text: str) -> bool:

@@ -26,12 +26,65 @@ class Stopped(KeyboardInterrupt):
         return f"{what}; {self.done}" if self.done else what
 
 
+_taken: int | None = None  # the first stopping signal the program took (``stopping``)
+
+
 def _stop_signal(signum, frame):
-    """From the first stopping signal on, they are ignored (as a second Ctrl-C is), so that a second one
+    """From the first stopping signal on, the others are let pass (``stopping``), so that a second one
     cannot cut the clean-up short."""
+    stopping(signum)
+    raise Stopped(signum)
+
+
+def first_ctrl_c(signum, frame):
+    """The program's Ctrl-C: from the first, another (or a SIGTERM, a SIGHUP) is let pass at once
+    (``stopping``), so that a double Ctrl-C cannot interrupt the cleanup run while the first unwinds (an
+    object's __del__ then printed 'Exception ignored ... KeyboardInterrupt'). A command with a handler of
+    its own (batch, live) sets it while it runs."""
+    stopping(signal.SIGINT)
+    raise KeyboardInterrupt
+
+
+def program_handlers(handlers) -> bool:
+    """Whether ``handlers`` (signal -> handler, as ``signal.signal`` returned them) are the program's own
+    (``main`` run as ``prosody``), not a test's or a library's caller's."""
+    return any(h is first_ctrl_c or h is _stop_signal for h in handlers.values())
+
+
+def taken() -> int | None:
+    """The stopping signal the program took, if any: an error that reaches ``main`` after it is what the
+    stop made of the code it landed in (hostile sweep 15: a SIGHUP while ``webrtcvad`` was imported, in a
+    ``try`` whose ``except PackageNotFoundError`` names what the interrupted import had not bound yet, came
+    out as "internal error (NameError: name 'PackageNotFoundError' is not defined)", exit 1)."""
+    return _taken
+
+
+def _late(signum, frame):
+    """A stopping signal after the first: the program is stopping already (its clean-up runs)."""
+
+
+def stopping(signum: int) -> None:
+    """The first stopping signal (Ctrl-C, SIGTERM, SIGHUP) is being taken: the three are let pass from now
+    on, by a handler that does nothing rather than ignored (hostile sweep 15). Two that come together are
+    both pending in Python (held while the modules were imported, or a Ctrl-C and the SIGTERM of a
+    supervisor a few milliseconds apart): the second's handler ran inside the ``except`` that took the
+    first, and a SIGTERM after a Ctrl-C raised ``Stopped`` there (Python's traceback, exit 1); one made
+    ignored while pending prints Python's 'Signal 15 ignored due to race condition'. A signal its caller
+    had ignored (``nohup``: SIGHUP) stays ignored. ``signum``: the one taken (``taken``)."""
+    global _taken
+    if _taken is None:
+        _taken = signum
+    for s in (signal.SIGINT, *STOP_SIGNALS):
+        if signal.getsignal(s) is not signal.SIG_IGN:
+            signal.signal(s, _late)
+
+
+def ignore_stop_signals() -> None:
+    """As the program returns after a stop: the three are ignored. A Python handler is put back to the
+    default action while the interpreter shuts down, and a second signal then killed the process after
+    it had said it stopped (a shell's 'Terminated', exit -15 for 'interrupted'; hostile sweep 15)."""
     for s in (signal.SIGINT, *STOP_SIGNALS):
         signal.signal(s, signal.SIG_IGN)
-    raise Stopped(signum)
 
 
 def take_stop_signals() -> None:

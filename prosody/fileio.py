@@ -294,7 +294,8 @@ def input_change(path: str | os.PathLike, before, *, doing: str = "analysed",
     if now is None:
         return "replaced", f"{path} was removed or moved while it was being {doing}"
     if now[:3] != before[:3]:  # another file, or another kind of one (a FIFO there: hashing it waited for ever)
-        kind = _kind_of(now[2])
+        # a folder made where the file was is said as one (it read 'another file renamed or copied over it')
+        kind = _kind_of(now[2]) or ("a folder" if stat.S_ISDIR(now[2]) else None)
         return "replaced", (f"{path} was replaced while it was being {doing} (" + (
             f"it is {kind} now" if kind else "another file renamed or copied over it") + f"): {made} of "
             "the file it was, which that name no longer holds")
@@ -435,13 +436,31 @@ def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -
     real: permission bits say nothing to root, and a read-only mount says no
     whatever they are)."""
     from .errors import InputError
+    with _stops_held():  # a stop between the probe's making and its removal left it in the folder (sweep 15)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
+        except OSError as exc:
+            raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
+                             "choose another folder") from None
+        try:
+            os.close(fd)
+        finally:  # a stop taken by another thread's handler is raised here still: removed all the same
+            os.unlink(tmp)
+
+
+@contextmanager
+def _stops_held():
+    """Ctrl-C, SIGTERM and SIGHUP held (blocked) in this thread while the block runs, delivered after it: for
+    a step of a few system calls that must not be cut in two."""
+    import signal
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     try:
-        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
-    except OSError as exc:
-        raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
-                         "choose another folder") from None
-    os.close(fd)
-    os.unlink(tmp)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def make_private_dirs(path: str | os.PathLike) -> None:

@@ -155,7 +155,7 @@ class TurnTracker:
         for seg in segments:
             self._segs[seg.speaker].append(seg)
             self._queue.append(seg)
-        self._queue.sort(key=lambda s: (s.start_s, self.speakers.index(s.speaker)))
+        self._queue.sort(key=self._key)
         self._open = dict(open_start_s)
         self._watermark_s = watermark_s
         return self._run()
@@ -232,15 +232,17 @@ class TurnTracker:
         while True:
             pending = sorted((o, self.speakers.index(s), s) for s, o in self._open.items()
                              if o is not None and self._early_open[s] != o)
-            limit = pending[0][0] if pending else float("inf")
-            while self._queue and self._queue[0].start_s <= limit:
+            # the offline order is (start, speaker's index): a closed segment starting with the first open
+            # one comes before it only when its speaker's index is lower
+            limit = pending[0][:2] if pending else (float("inf"), 0)
+            while self._queue and self._key(self._queue[0]) < limit:
                 seg = self._queue[0]
                 if not self._decide(seg, out):
                     break
                 self._queue.pop(0)
             # every closed segment before the first open one is decided: decide the open one too, where its
             # items cannot depend on its end (then the windows need not wait for it to close)
-            if (pending and not (self._queue and self._queue[0].start_s <= limit)
+            if (pending and not (self._queue and self._key(self._queue[0]) < limit)
                     and self._early(pending[0][2], pending[0][0], out)):
                 continue
             break
@@ -249,6 +251,10 @@ class TurnTracker:
             limit = min(opens) if opens else float("inf")
             self.cues.release(min([limit, self._watermark_s] + [q.start_s for q in self._queue[:1]]))
         return out.frozen()
+
+    def _key(self, seg: Segment) -> tuple[float, int]:
+        """A segment's place in the offline order (the queue's sort)."""
+        return seg.start_s, self.speakers.index(seg.speaker)
 
     def _early(self, speaker: str, start_s: float, out: _Items) -> bool:
         """Decide ``speaker``'s open segment (from ``start_s``) before it closes, where what ``_decide``

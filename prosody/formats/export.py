@@ -323,7 +323,12 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         return b
     try:
         d = _json_loads(path.read_text(encoding="utf-8"), path)
-    except UnicodeDecodeError as exc:
+    except (UnicodeDecodeError, InvalidSessionError) as exc:
+        other = _not_importable(path)  # one of prosody's other outputs, or a recording: said as what it is
+        if other is not None:
+            raise InvalidSessionError(f"cannot import {path}: {other}") from None
+        if isinstance(exc, InvalidSessionError):
+            raise
         raise InvalidSessionError(f"cannot import {path}: not JSON ({parse_problem(exc)})") from None
     if not isinstance(d, dict):
         raise InvalidSessionError(f"cannot import {path}: the JSON is not a prosody session object")
@@ -434,6 +439,36 @@ def _check_figures_of_frames(b: ExportBundle, hop_s: float, *, where: str) -> No
                     f"cannot import: speakers.{spk}.{key} = {value!r}, but {spk}'s speech frames in {where} hold "
                     f"{col} from {lo:.2f} to {hi:.2f} {unit}, and a median lies within them: the document's figures "
                     "are not those of these frames (edited by hand, or the frames are another session's)")
+
+
+IMPORTABLE = "import takes the JSON (its .frames.npz beside it) or the Parquet that `prosody export` writes"
+
+
+def _not_importable(path: Path) -> str | None:
+    """What ``path`` is, where its first bytes show one of prosody's other outputs or a recording, and what
+    import takes (hostile sweep 15: an exported TextGrid, EAF, RTTM or frames CSV, the frames .npz beside a
+    JSON export, a WAV were each 'not JSON (Expecting value: line 1 column 1 (char 0))' or '(... codec can't
+    decode byte 0xed in position 14 ...)'); None: nothing recognised."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return None
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    out = {b"File type = \"ooTextFile\"": "a Praat TextGrid (as `export --format textgrid` writes it)",
+           b"SPEAKER ": "an RTTM file (as `export --format rttm` writes it)",
+           b"time_s,": "a frames CSV (as `export --format csv` and `analyze --frames` write it)"}
+    what = next((w for k, w in out.items() if text.startswith(k)), None)
+    if what is None and text.startswith(b"<?xml") and b"<ANNOTATION_DOCUMENT" in head:
+        what = "an ELAN EAF file (as `export --format eaf` writes it)"
+    if what is not None:
+        return f"{what}, which is for reading in other tools, not importing: {IMPORTABLE}"
+    if head.startswith(b"PK\x03\x04") and path.suffix.lower() == ".npz":
+        return (f"a frames file (.npz), which holds no session: {IMPORTABLE} (import the JSON; its frames are "
+                "read from beside it, or named with --frames)")
+    if head[:4] in (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM") or head.startswith(b"ID3"):
+        return "a recording, not a session: `prosody analyze FILE --save` analyses it and stores the session"
+    return None
 
 
 def _json_loads(text, path) -> object:

@@ -439,8 +439,11 @@ def _warmth(measures) -> str:
     if not measures or not isinstance(measures.get("warmth"), dict):
         return '<p class="muted">No warmth measures in this session (analysed before the measures layer).</p>'
     w = measures["warmth"]
-    out = [f'<p><b>Warmth {escape(_fmt(w.get("score"), ".0f"))}</b> / 100 relative to the therapist\'s own '
-           f'baseline. {escape(w.get("note") if w.get("note") != measures.get("disclaimer") else "")}</p>']
+    # no score: no baseline named (a session with no therapist, an unattributed voice or the client alone, has
+    # none; its note says why: hostile sweep 15)
+    basis = " relative to the therapist's own baseline" if w.get("score") is not None else ""
+    out = [f'<p><b>Warmth {escape(_fmt(w.get("score"), ".0f"))}</b> / 100{basis}. '
+           f'{escape(w.get("note") if w.get("note") != measures.get("disclaimer") else "")}</p>']
     if w.get("score") is None and w.get("not_enough"):
         out.append(f'<p class="muted">{escape(str(w["not_enough"]))}.</p>')
     comps = w.get("components") or []
@@ -551,14 +554,15 @@ def _phases(measures, speakers, roles) -> str:
                     f'<td class="n">{escape(_fmt(t.get("talk_share"), ".0f", "%", 100))}</td>'
                     f'<td class="n">{escape(_fmt(t.get("turns_per_min"), ".1f"))}</td>'
                     f'<td class="n">{escape(_fmt(t.get("gap_median_s"), "+.2f", "s"))}</td>'
-                    f'<td class="n">{escape(_fmt(tc.get("gap_median_s"), "+.2f", "s"))}</td>'
+                    + (f'<td class="n">{escape(_fmt(tc.get("gap_median_s"), "+.2f", "s"))}</td>' if cl else "") +
                     f'<td class="n">{escape(_fmt(v.get("f0_median_rel_st"), "+.1f", "st"))}</td>'
                     f'<td class="n">{escape(_fmt(v.get("articulation_rate_syl_s"), ".1f"))}</td></tr>')
     return ('<table class="phases"><tr><th>phase</th><th class="n">time</th><th class="n">warmth</th>'
             f'<th class="n">{_typed(th or "-")}: share of the talking</th>'
             f'<th class="n">{_typed(th or "-")}: turns per minute</th>'
             f'<th class="n">{_typed(th or "-")}: wait before answering</th>'
-            f'<th class="n">{_typed(cl or "-")}: wait before answering</th>'
+            # a session of one voice has no other's wait (its column was headed '-: wait before answering')
+            + (f'<th class="n">{_typed(cl)}: wait before answering</th>' if cl else "") +
             f'<th class="n">{_typed(th or "-")}: pitch compared with own baseline</th>'
             f'<th class="n">{_typed(th or "-")}: pace while speaking (syll./s)</th>'
             f'</tr>{"".join(rows)}</table>')
