@@ -298,3 +298,30 @@ def test_enrolment_from_a_session_saved_unsure_before_the_name_is_refused_too():
                                                                                             "unsure": True}}}
     with pytest.raises(InputError, match="who spoke when is unsure in session 7"):
         session_voice(doc, {"therapist": {}}, session_id=7)
+
+
+def test_a_real_unsure_recording_has_its_voice_in_the_batch_table(unsure_wav, tmp_path):
+    """`prosody batch` of the two men in noise: the table's row carries the unattributed voice's figures under
+    `unattributed.*` (they were in no column: the row had only the session's identity), the same as
+    `analyze --json` gives, and no therapist's or client's figure or warmth."""
+    import json
+    import shutil
+    from prosody.batch.runner import read_table_csv
+    from prosody.types import UNATTRIBUTED
+    from tests.conftest import run_cli
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(unsure_wav, folder / "unsure.wav")
+    js = tmp_path / "s.json"
+    assert run_cli("analyze", folder / "unsure.wav", "--json", js, "--quiet", "--no-progress")[0] == 0
+    doc = json.loads(js.read_text())
+    rc, out, err = run_cli("batch", folder, "--store", tmp_path / "store", "--table", tmp_path / "t", "--no-parquet",
+                           "--jobs", "1", "--no-progress")
+    assert rc == 0, err
+    (row,) = read_table_csv(tmp_path / "t.csv")
+    spk = doc["speakers"][UNATTRIBUTED]
+    assert row["speakers"] == UNATTRIBUTED and row["warmth_score"] is None
+    for c in ("speech_s", "talk_share", "f0_median_hz", "rms_db_median", "speech_rate_syl_s"):
+        assert row[f"{UNATTRIBUTED}.{c}"] == spk[c], c
+    assert doc["measures"]["timing"] is None and row[f"{UNATTRIBUTED}.longest_monologue_s"] is None  # no turns
+    assert all(row[k] is None for k in row if k.startswith(("therapist.", "client.")))

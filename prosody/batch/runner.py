@@ -70,7 +70,7 @@ LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosod
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
 ROW_TIMING_COLUMNS = ("turns_per_min", "longest_monologue_s")
-ROLES = ("therapist", "client")
+ROLES = ("therapist", "client", UNATTRIBUTED)  # the table's per-role columns: an unsure recording's one voice too
 TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2", "str"), ("duplicate_of", "str"),
                  ("content_sha256", "str"), ("options_sha256", "str"), ("duration_s", "float"),
                  ("speakers", "str"), ("turn_taking", "bool"), ("therapist", "str"), ("client", "str"),
