@@ -66,6 +66,9 @@ MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_r
                     "date", "session_number", "notes", "tags", "layout", "voices")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
 SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
+NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker for this long is said, once (and again if it recurs)
+NO_WORKERS_LIMIT_S = 600   # ... and after this long (--wait-for-workers) the batch stops, what finished kept
+WORKER_POLL_S = 2.0        # how often a Dask batch waiting on its files asks the scheduler how many workers it has
 LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
@@ -1050,7 +1053,9 @@ class Planned:
 class BatchEvent:
     """Progress, for the caller to show. ``kind``: ``checking`` (planning job
     ``index`` of ``total``), ``planned`` (``total`` jobs, ``todo`` to analyse,
-    ``todo_audio_s``), ``skipped``, ``done``, ``failed``."""
+    ``todo_audio_s``), ``skipped``, ``done``, ``failed``; on a Dask cluster
+    ``no_workers`` (it has had no worker for a while: ``reason`` says it) and
+    ``workers_back`` (it has some again, after ``no_workers``)."""
 
     kind: str
     label: str = ""
@@ -1209,6 +1214,13 @@ class _DaskBackend:
     def run_alone(self, task: Task) -> TaskResult:
         return analyze_task(task)
 
+    def threads(self) -> int | None:
+        """The worker threads the cluster has now, as its scheduler says; None when it does not answer."""
+        try:
+            return int(self.client.scheduler_info(n_workers=0).get("total_threads", 0))
+        except Exception:  # noqa: BLE001 - a lost scheduler: its futures fail, said per file
+            return None
+
     def close(self, *, cancel: bool = False) -> None:
         if self._pause is not None:
             try:
@@ -1217,6 +1229,61 @@ class _DaskBackend:
             except Exception:  # a lost scheduler: nothing to restore there
                 pass
         self.client.close()
+
+
+class _WorkerWatch:
+    """Whether a Dask cluster still has workers while files wait on it. With every worker gone (stopped,
+    killed, scaled to zero) the client waited without a word for ever. A cluster may get workers again (a
+    restart, an autoscaler, a job queue), so it is said, not ended, at first: after ``NO_WORKERS_WARN_S``
+    without a worker a ``no_workers`` event, ``workers_back`` when some return; after ``limit_s`` the batch
+    stops (BatchError), every finished file saved (said at half of that where it is shorter). Asked every ``WORKER_POLL_S``; an unanswered question
+    (None) neither starts nor ends a spell without workers."""
+
+    def __init__(self, backend, address: str, *, limit_s: float):
+        self.backend, self.address, self.limit_s = backend, address, limit_s
+        self.asked = -float("inf")
+        self.since: float | None = None  # when the cluster was first seen without a worker, this spell
+        self.said = False
+
+    def check(self, emit, *, waiting: int, saved: int) -> None:
+        now = time.monotonic()
+        if now - self.asked < WORKER_POLL_S:
+            return
+        self.asked = now
+        threads = self.backend.threads()
+        if threads is None:
+            return
+        if threads > 0:
+            if self.said:
+                emit(BatchEvent("workers_back", reason=f"the Dask cluster at {self.address} has workers again "
+                                f"({threads} thread{'s' if threads != 1 else ''}); the batch goes on"))
+            self.since, self.said = None, False
+            return
+        if self.since is None:
+            self.since = now
+        gone = now - self.since
+        files = f"{waiting} recording{'s' if waiting != 1 else ''}"
+        if gone >= self.limit_s:
+            raise BatchError(
+                f"the Dask cluster at {self.address} has had no workers for {_span(gone)}: stopped; {saved} "
+                f"recording{'s' if saved != 1 else ''} finished and saved in the store, {files} not analysed; "
+                "start the cluster's workers and run the same command again to continue where it stopped "
+                "(--wait-for-workers sets how long to wait)")
+        if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said:
+            self.said = True
+            emit(BatchEvent("no_workers", reason=(
+                f"the Dask cluster at {self.address} has no workers (none for {_span(gone)}): {files} wait "
+                f"for one; the batch stops if none come within {_span(self.limit_s)} (finished files are kept), "
+                "Ctrl-C stops it now")))
+
+
+def _span(s: float) -> str:
+    """A wait, in words: '45 s', '10 min', '1 h 30 min'."""
+    s = int(round(s))
+    if s < 120:
+        return f"{s} s"
+    m = int(round(s / 60))
+    return f"{m} min" if m < 120 else f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
 
 
 def _unreachable(address: str, what: str, why) -> str:
@@ -1339,6 +1406,7 @@ def check_n_jobs(n: int) -> None:
 
 def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, measures=None, profile=None, n_jobs: int | None = None,
               scheduler: str | None = None, send_audio: bool = False, force: bool = False,
+              wait_for_workers_s: float = NO_WORKERS_LIMIT_S,
               on_event: Callable[[BatchEvent], None] | None = None,
               stop: Callable[[], str | None] | None = None) -> BatchReport:
     """Analyse ``jobs`` into ``store`` (a ``prosody.store.Store``).
@@ -1349,7 +1417,9 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
     MeasuresConfig and personal Baseline for every file. ``n_jobs``: local
     worker processes (default: the number of cores); ``scheduler``: a Dask
     scheduler address instead (workers read ``paths``, or receive the bytes
-    when ``send_audio``). ``force``: analyse again what is already done (the
+    when ``send_audio``; ``wait_for_workers_s``: how long the cluster may be
+    without a worker before the batch stops, ``_WorkerWatch``). ``force``:
+    analyse again what is already done (the
     stored session is replaced, keeping its ID). ``stop``: asked between
     steps (each file planned, every STOP_POLL_S while the workers run); when
     it returns a reason, the workers are terminated and BatchStopped is raised,
@@ -1500,6 +1570,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         # longest first: the last worker to finish is not left with a long file alone
         pending = deque(sorted(todo, key=lambda t: -t[1].duration_s))
         inflight: dict = {}
+        watch = _WorkerWatch(backend, scheduler, limit_s=wait_for_workers_s) if scheduler is not None else None
         while pending or inflight:
             while pending and len(inflight) < backend.window:
                 i, pj = pending.popleft()
@@ -1517,6 +1588,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             crashed = []
             done = backend.wait(inflight, STOP_POLL_S)
             check_stop()
+            if watch is not None and not done:
+                watch.check(emit, waiting=len(inflight) + len(pending), saved=len(report.analysed))
             for fut in done:
                 i, pj = inflight.pop(fut)
                 try:

@@ -1,0 +1,132 @@
+"""Session 39's leftovers of hostile sweeps 13 and 14 (docs/store.md, "Mended later" under each). Through the real
+CLI; every file under tmp_path; each test fails on the code before (checked by putting the old files back)."""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import count_rows, run_cli
+
+MONO = Path(__file__).resolve().parents[1] / "fixtures" / "mono_therapist.wav"
+
+
+def _copies(tmp_path, n: int) -> list[Path]:
+    """``n`` copies of the one-voice fixture, one byte apart (a file's hash names its work)."""
+    files = []
+    for i in range(n):
+        f = tmp_path / f"m{i}.wav"
+        shutil.copy(MONO, f)
+        with open(f, "ab") as fh:
+            fh.write(bytes(i + 1))
+        files.append(f)
+    return files
+
+
+def _sessions(store: Path) -> int:
+    try:
+        return count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions")
+    except Exception:  # not made yet, or being written
+        return 0
+
+
+def _in_background(fn) -> threading.Thread:
+    t = threading.Thread(target=fn, daemon=True)
+    t.start()
+    return t
+
+
+# -- 1. batch --scheduler: every worker of the cluster gone -----------------------------------------------------------
+def test_a_dask_cluster_whose_workers_are_all_gone_is_said_and_the_batch_stops_in_bounds(tmp_path, monkeypatch):
+    """With every worker of the cluster gone (scaled to zero after the first file) the client waited without a
+    word for ever. Now one warning line once none has been seen for a while, then one error line after
+    --wait-for-workers: what finished is in the store, and a re-run with workers analyses only the rest."""
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    from prosody.batch import runner
+    monkeypatch.setattr(runner, "NO_WORKERS_WARN_S", 1.0)  # the default 30 s, shortened for the test
+    monkeypatch.setattr(runner, "WORKER_POLL_S", 0.2)
+    files = _copies(tmp_path, 4)
+    store = tmp_path / "st"
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+                                  protocol="tcp://") as cl:
+        address = cl.scheduler_address
+
+        def workers_gone_after_the_first_file():
+            for _ in range(600):
+                if _sessions(store) >= 1:
+                    break
+                time.sleep(0.05)
+            cl.scale(0)
+
+        _in_background(workers_gone_after_the_first_file)
+        t0 = time.monotonic()
+        rc, out, err = run_cli("batch", *files, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
+                               "--no-progress", "--wait-for-workers", "4")
+        took = time.monotonic() - t0
+        assert rc == 1, err
+        saved = _sessions(store)
+        assert 1 <= saved < 4, err
+        warned = [ln for ln in err.splitlines() if "Dask cluster" in ln and "warning" in ln]
+        assert len(warned) == 1, err
+        assert re.fullmatch(
+            rf"prosody: warning: the Dask cluster at {re.escape(address)} has no workers \(none for \d s\): "
+            rf"{4 - saved} recordings? wait for one; the batch stops if none come within 4 s \(finished files are "
+            r"kept\), Ctrl-C stops it now", warned[0]), warned
+        last = err.splitlines()[-1]
+        assert last == (f"prosody: error: the Dask cluster at {address} has had no workers for 4 s: stopped; "
+                        f"{saved} recording{'s' if saved != 1 else ''} finished and saved in the store, {4 - saved} "
+                        f"recording{'s' if 4 - saved != 1 else ''} not analysed; start the cluster's workers and run "
+                        "the same command again to continue where it stopped (--wait-for-workers sets how long to "
+                        "wait)"), err
+        assert "Traceback" not in err and "internal error" not in err, err
+        assert took < 60, took  # before: no end at all
+        with distributed.Client(address, set_as_default=False) as c:  # its tasks cancelled on the cluster
+            assert c.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+        cl.scale(1)
+        cl.wait_for_workers(1, timeout=30)
+        rc, out, err = run_cli("batch", *files, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
+                               "--no-progress")
+    assert rc == 0, err
+    assert f"{4 - saved} analysed, {saved} skipped (already done), 0 failed" in out, out
+    assert _sessions(store) == 4
+
+
+def test_a_dask_cluster_that_gets_its_workers_later_is_said_and_the_batch_goes_on(tmp_path, monkeypatch):
+    """A cluster may have no worker yet (a job queue, an autoscaler): the batch says so, waits, and goes on when
+    workers come; nothing fails."""
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    from prosody.batch import runner
+    monkeypatch.setattr(runner, "NO_WORKERS_WARN_S", 1.0)
+    monkeypatch.setattr(runner, "WORKER_POLL_S", 0.2)
+    files = _copies(tmp_path, 2)
+    store = tmp_path / "st"
+    with distributed.LocalCluster(n_workers=0, processes=False, threads_per_worker=1, dashboard_address=None,
+                                  protocol="tcp://") as cl:
+        address = cl.scheduler_address
+
+        def workers_come_in_3_s():
+            time.sleep(3.0)
+            cl.scale(1)
+
+        _in_background(workers_come_in_3_s)
+        rc, out, err = run_cli("batch", *files, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
+                               "--no-progress", "--wait-for-workers", "120")
+    assert rc == 0, err
+    assert "2 analysed, 0 skipped (already done), 0 failed" in out, out
+    said = [ln for ln in err.splitlines() if "Dask cluster" in ln]
+    assert said == [f"prosody: warning: the Dask cluster at {address} has no workers (none for 1 s): 2 recordings "
+                    "wait for one; the batch stops if none come within 2 min (finished files are kept), Ctrl-C "
+                    "stops it now",
+                    f"prosody: the Dask cluster at {address} has workers again (1 thread); the batch goes on"], err
+    assert _sessions(store) == 2
+
+
+def test_wait_for_workers_is_refused_without_a_scheduler(tmp_path):
+    rc, out, err = run_cli("batch", MONO, "--wait-for-workers", "5", "--store", tmp_path / "st", "--no-progress")
+    assert rc == 2 and err == ("prosody: error: --wait-for-workers applies to --scheduler (local workers are "
+                               "started by prosody)\n"), err
+    assert not (tmp_path / "st").exists()
