@@ -266,12 +266,16 @@ def cmd_batch(args, out, err) -> int:
     # SIGHUP too (its default killed the batch on the spot, sweep 12; where it is ignored, nohup, it stays so)
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
            if s != signal.SIGHUP or signal.getsignal(s) is not signal.SIG_IGN}
+    cluster = None
     try:
+        if args.scheduler:  # before the store is opened (and made): an unreachable one leaves nothing behind
+            from prosody.batch.runner import connect_scheduler
+            cluster = connect_scheduler(args.scheduler)
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
             try:
                 report = run_batch(jobs, store=store, config=config, measures=mcfg, profile=profile,
-                                   n_jobs=args.jobs, scheduler=args.scheduler, send_audio=args.send_audio,
+                                   n_jobs=args.jobs, scheduler=cluster, send_audio=args.send_audio,
                                    force=args.force, on_event=progress, stop=stop.reason,
                                    **({} if args.wait_for_workers is None else
                                       {"wait_for_workers_s": args.wait_for_workers}))
@@ -291,6 +295,8 @@ def cmd_batch(args, out, err) -> int:
                   "continue where it stopped\n")
         return 128 + signum  # 130 (Ctrl-C), 143 (SIGTERM: EXIT_TERMINATED), 129 (SIGHUP)
     finally:
+        if cluster is not None:  # closed by run_batch; here where the store could not be opened
+            cluster.close(cancel=True)
         for s, handler in old.items():
             signal.signal(s, handler)
     note = None

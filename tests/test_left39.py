@@ -130,3 +130,44 @@ def test_wait_for_workers_is_refused_without_a_scheduler(tmp_path):
     assert rc == 2 and err == ("prosody: error: --wait-for-workers applies to --scheduler (local workers are "
                                "started by prosody)\n"), err
     assert not (tmp_path / "st").exists()
+
+
+# -- 2. batch --scheduler: an unreachable scheduler leaves no trace in the store folder ------------------------------
+def _free_port() -> int:
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_unreachable_scheduler_leaves_no_store_and_no_ledger(tmp_path):
+    """An unreachable scheduler left the --store folder made, with an empty batch ledger in it (the store was
+    opened before the scheduler was tried). Now the scheduler is tried first: nothing is made, and a store
+    already there is left as it was."""
+    pytest.importorskip("distributed", reason="dask distributed not installed")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    store = tmp_path / "st"
+    rc, out, err = run_cli("batch", MONO, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
+                           "--no-progress")
+    assert rc == 1 and err.count("\n") == 1, err
+    assert err.startswith(f"prosody: error: cannot reach a Dask scheduler at {address} (nothing listens there): ")
+    # before: st/ made, with batch.sqlite (and sessions.db) in it
+    assert not store.exists(), sorted(p.name for p in store.iterdir())
+    assert not (tmp_path / "t.csv").exists()
+    # a store made by `analyze --save` (no batch ledger): untouched, no ledger added
+    rc, out, err = run_cli("analyze", MONO, "--save", "--store", store, "--no-progress")
+    assert rc == 0, err
+    before = _tree(store)
+    assert "batch.sqlite" not in before, sorted(before)
+    rc, out, err = run_cli("batch", MONO, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
+                           "--no-progress")
+    assert rc == 1 and "cannot reach a Dask scheduler" in err, err
+    assert _tree(store) == before
+    rc, out, err = run_cli("sessions", "--store", store)
+    assert rc == 0 and out.startswith("1 session\n"), (out, err)

@@ -1172,7 +1172,12 @@ class _LocalBackend:
 
 
 class _DaskBackend:
+    """A connection to the Dask scheduler at ``address`` (``connect_scheduler``); BatchError in one line when
+    there is none to be had. ``close`` is safe to call twice."""
+
     def __init__(self, address: str):
+        self.address = address
+        self._closed = False
         try:
             import distributed
         except ImportError:
@@ -1222,6 +1227,9 @@ class _DaskBackend:
             return None
 
     def close(self, *, cancel: bool = False) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._pause is not None:
             try:
                 from .dask_plugin import resume_profiler
@@ -1284,6 +1292,12 @@ def _span(s: float) -> str:
         return f"{s} s"
     m = int(round(s / 60))
     return f"{m} min" if m < 120 else f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
+
+
+def connect_scheduler(address: str) -> _DaskBackend:
+    """Connect to the Dask scheduler at ``address`` for ``run_batch(scheduler=...)``: done before the store
+    is opened, an unreachable scheduler leaves no store folder and no batch ledger behind (it left both)."""
+    return _DaskBackend(address)
 
 
 def _unreachable(address: str, what: str, why) -> str:
@@ -1405,7 +1419,7 @@ def check_n_jobs(n: int) -> None:
 
 
 def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, measures=None, profile=None, n_jobs: int | None = None,
-              scheduler: str | None = None, send_audio: bool = False, force: bool = False,
+              scheduler: str | _DaskBackend | None = None, send_audio: bool = False, force: bool = False,
               wait_for_workers_s: float = NO_WORKERS_LIMIT_S,
               on_event: Callable[[BatchEvent], None] | None = None,
               stop: Callable[[], str | None] | None = None) -> BatchReport:
@@ -1416,7 +1430,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
     the rules ``prosody analyze`` uses. ``measures`` / ``profile``: the
     MeasuresConfig and personal Baseline for every file. ``n_jobs``: local
     worker processes (default: the number of cores); ``scheduler``: a Dask
-    scheduler address instead (workers read ``paths``, or receive the bytes
+    scheduler address, or a ``connect_scheduler`` connection (closed here), instead (workers read ``paths``,
+    or receive the bytes
     when ``send_audio``; ``wait_for_workers_s``: how long the cluster may be
     without a worker before the batch stops, ``_WorkerWatch``). ``force``:
     analyse again what is already done (the
@@ -1436,15 +1451,17 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         if reason:
             raise BatchStopped(reason)
     t_start = time.perf_counter()
-    ledger = Ledger(store.path)
+    ledger = None
     backend = None
     completed = False
     try:
-        if scheduler is not None:
-            backend = _DaskBackend(scheduler)
+        if scheduler is not None:  # before the ledger: an unreachable scheduler leaves none made
+            backend = scheduler if isinstance(scheduler, _DaskBackend) else _DaskBackend(scheduler)
+            scheduler = backend.address
         else:
             n = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
             check_n_jobs(n)
+        ledger = Ledger(store.path)
         run_id = ledger.start_run("dask" if scheduler else "local", len(jobs))
         report = BatchReport(run_id=run_id, n_jobs=len(jobs))
         rows: dict[int, dict] = {}     # job index -> table row
@@ -1622,7 +1639,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
     finally:
         if backend is not None:
             backend.close(cancel=not completed)
-        ledger.close()
+        if ledger is not None:
+            ledger.close()
 
 
 def _row_for(row: dict, job: Job, *, duplicate_of: str | None = None) -> dict:
