@@ -573,13 +573,15 @@ def _hum_sections(audio) -> tuple[np.ndarray, tuple[float, ...]] | None:
 
 
 def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, layout: str,
-                      channels: str | None = None) -> bool:
+                      channels: str | None = None, flags: tuple[str, str] = ("--channels", "--layout")) -> bool:
     """Whether a recording goes through layout detection (``attribute_recording``): one file
     of one or two channels, unless a mono file names its one speaker (``--speaker``), and
     two files (one speaker each: checked that each carries its own voice). Raises
     InputError for a layout override that two files cannot take, that a file of more than
     two channels cannot take, or that ``channels`` (the ``--channels`` text: one speaker
-    per channel) contradicts; each was ignored without a word."""
+    per channel) contradicts; each was ignored without a word. ``flags``: how ``channels`` and ``layout``
+    are named in an error (``prosody batch``: a manifest's row and columns)."""
+    channels_flag, layout_flag = flags
     if layout not in LAYOUT_REQUESTS:
         raise InputError(f"layout {layout!r}: use auto, separate, shared or mono")
     if n_files == 2:
@@ -587,9 +589,9 @@ def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, lay
             raise InputError(f"--layout {layout} applies to one file; two files are one speaker each")
         return True
     if layout in ("shared", "mono") and channels:
-        raise InputError(f"--channels {channels} names one speaker per channel, and --layout {layout} says both "
-                         "voices are on every channel, told apart by voice: give one or the other (--layout "
-                         "separate with --channels forces the channel mapping)")
+        raise InputError(f"{channels_flag} {channels} names one speaker per channel, and {layout_flag} {layout} "
+                         "says both voices are on every channel, told apart by voice: give one or the other "
+                         f"({layout_flag} separate with {channels_flag} forces the channel mapping)")
     if layout in ("shared", "mono") and n_channels > 2:
         raise InputError(f"--layout {layout} reads a file of one or two channels; this one has {n_channels}: name "
                          "the speakers' channels with --channels therapist=N,client=M (one speaker per channel)")

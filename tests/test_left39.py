@@ -171,3 +171,53 @@ def test_an_unreachable_scheduler_leaves_no_store_and_no_ledger(tmp_path):
     assert _tree(store) == before
     rc, out, err = run_cli("sessions", "--store", store)
     assert rc == 0 and out.startswith("1 session\n"), (out, err)
+
+
+# -- 3. a manifest's channels (and speaker, layout, pitch_range) cell named as the manifest's column and row ----------------------
+def test_a_manifest_channels_error_names_its_column_and_row(tmp_path, short_wav):
+    """A bad ``channels`` cell failed its file as "--channels 'therapist=lft': ..." (an option the user never
+    typed; which row?). Now "man.csv line 3: channels 'therapist=lft': ...", as read_manifest names the other
+    columns; the command line's --channels, which a row with an empty cell takes, is still said as --channels."""
+    for name in ("m1.wav", "m2.wav"):
+        shutil.copy(MONO, tmp_path / name)
+    with open(tmp_path / "m2.wav", "ab") as f:
+        f.write(b"\0")
+    shutil.copy(short_wav, tmp_path / "st.wav")
+    man = tmp_path / "man.csv"
+    man.write_text("file,file2,channels,layout,speaker,pitch_range\n"
+                   "m1.wav,,unattributed=left,,,\n"
+                   "m2.wav,,therapist=lft,,,\n"
+                   "st.wav,,\"therapist=left,client=right\",shared,,\n"
+                   "m1.wav,m2.wav,therapist=left,,,\n"
+                   "m2.wav,,,,unattributed,\n"
+                   "m1.wav,,,,,nobody=75-400\n")
+    rc, out, err = run_cli("batch", man, "--store", tmp_path / "st", "--table", tmp_path / "t", "--no-progress",
+                           "--jobs", "1")
+    assert rc == 1, err
+    failed = sorted(ln for ln in err.splitlines() if ln.startswith("prosody: failed: "))
+    m1, m2, st = (str(tmp_path / n) for n in ("m1.wav", "m2.wav", "st.wav"))
+    # before: "--channels 'unattributed=left': ...", "--channels 'therapist=lft': ...", "--channels
+    # therapist=left,client=right names one speaker per channel, and --layout shared ...", "--channels applies
+    # to one stereo file ...", "speaker 'unattributed': ..." (the column, no row)
+    assert failed == sorted([
+        f"prosody: failed: {m1}: {man} line 2: channels 'unattributed=left': prosody keeps the name 'unattributed' "
+        "for speech it cannot attribute to anyone; name the speaker otherwise",
+        f"prosody: failed: {m2}: {man} line 3: channels 'therapist=lft': channel 'lft' is not left, right or a "
+        "number 1..1",
+        f"prosody: failed: {st}: {man} line 4: channels therapist=left,client=right names one speaker per channel, "
+        "and layout shared says both voices are on every channel, told apart by voice: give one or the other "
+        "(layout separate with channels forces the channel mapping)",
+        f"prosody: failed: {m1} + {m2}: {man} line 5: channels applies to one stereo file; with two files the "
+        "first is the therapist and the second the client",
+        f"prosody: failed: {m2}: {man} line 6: speaker 'unattributed': prosody keeps that name for speech it "
+        "cannot attribute to anyone; name the speaker otherwise",
+        f"prosody: failed: {m1}: {man} line 7: pitch_range 'nobody=75-400': unknown speaker 'nobody'; speakers are "
+        "therapist"]), err
+    assert all(f"--{o}" not in err for o in ("channels", "layout", "speaker", "pitch-range")), err
+    # the command line's --channels, taken by a row whose cell is empty: said as the option
+    man2 = tmp_path / "man2.csv"
+    man2.write_text("file,channels\nst.wav,\n")
+    rc, out, err = run_cli("batch", man2, "--channels", "therapist=lft,client=right", "--store", tmp_path / "st2",
+                           "--table", tmp_path / "t2", "--no-progress", "--jobs", "1")
+    assert rc == 1 and (f"prosody: failed: {st}: --channels 'therapist=lft,client=right': channel 'lft' is not "
+                        "left, right or a number 1..2") in err.splitlines(), err

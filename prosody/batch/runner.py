@@ -104,10 +104,17 @@ class Job:
     layout: str = "auto"           # as ``prosody analyze --layout``: auto, separate, shared or mono
     voice_profile: str | None = None  # ``--profile NAME``; None: the profile of the therapist when one is stored
     voices: int | None = None      # as ``prosody analyze --voices``: 1 or 2 people speak; None: found from the audio
+    cells: frozenset[str] = frozenset()  # the manifest columns whose cell gave this job a value (not empty)
 
     @property
     def label(self) -> str:
         return " + ".join(self.paths)
+
+    def named(self, column: str, option: str, *, row: bool = True) -> str:
+        """How a value of this job is named in an error: ``man.csv line 4: channels`` where its manifest
+        cell gave it (``channels`` without ``row``), else the command line's ``option`` (a manifest's empty
+        cell takes the option's value)."""
+        return (f"{self.origin}: {column}" if row else column) if column in self.cells else option
 
 
 def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=()), skip: Iterable = ()) -> list[Job]:
@@ -394,7 +401,8 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             meta=SessionMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
                          recorded_at=when, session_number=number, notes=cell.get("notes") or m.notes,
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
-            origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices))
+            origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices,
+            cells=frozenset(k for k, v in cell.items() if v)))
     return jobs
 
 
@@ -1698,7 +1706,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     if job.offset_s and len(job.paths) != 2:
         raise InputError("offset_s needs two files (therapist, client)")
     from ..analysis import check_speaker_label
-    check_speaker_label(job.speaker, flag="speaker")  # `unattributed`, let through by read_manifest
+    # `unattributed`, let through by read_manifest (the command line's --speaker is refused before the batch)
+    check_speaker_label(job.speaker, flag=job.named("speaker", "--speaker"))
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     # a speaker (the one person of a mono file) where the files cannot take it fails the row, as analyze
     # refuses --speaker there (it was ignored without a word: a stereo file analysed as therapist + client)
@@ -1711,13 +1720,23 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     content = hashes[0] if len(hashes) == 1 else hashlib.sha256(":".join(hashes).encode()).hexdigest()
     layout, config = resolve_analysis(n_files=len(job.paths), n_channels=probe.files[0].channels, base=config,
                                       channel_map=job.channels, speaker=job.speaker,
-                                      pitch_ranges=job.pitch_range, file_label=job.paths[0])
+                                      pitch_ranges=job.pitch_range, file_label=job.paths[0],
+                                      channels_flag=job.named("channels", "--channels"),
+                                      pitch_flag=job.named("pitch_range", "--pitch-range"))
     source = FileSource(list(job.paths), layout, offset_s=job.offset_s)  # channel and offset checks
     from ..speaker_channels import check_voices_told, wants_attribution
     n_channels = probe.files[0].channels
     check_voices_told(job.voices, n_files=len(job.paths), speaker=job.speaker, layout=job.layout)
-    request = (job.layout if wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
-                                               layout=job.layout, channels=job.channels) else "separate")
+    try:
+        wanted = wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
+                                   layout=job.layout, channels=job.channels,
+                                   flags=(job.named("channels", "--channels", row=False),
+                                          job.named("layout", "--layout", row=False)))
+    except InputError as exc:  # the row named once, before the columns its cells gave
+        if {"channels", "layout"} & job.cells:
+            raise InputError(f"{job.origin}: {exc}") from None
+        raise
+    request = job.layout if wanted else "separate"
     if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
         raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
     vp = (voice_profile_of(job) if (voice_profile_of is not None and (request != "separate" or len(job.paths) == 2))
