@@ -221,3 +221,77 @@ def test_a_manifest_channels_error_names_its_column_and_row(tmp_path, short_wav)
                            "--table", tmp_path / "t2", "--no-progress", "--jobs", "1")
     assert rc == 1 and (f"prosody: failed: {st}: --channels 'therapist=lft,client=right': channel 'lft' is not "
                         "left, right or a number 1..2") in err.splitlines(), err
+
+
+# -- 4. two files, the first carrying both voices -------------------------------------------------------------------
+from tests.test_sweep_hostile13 import unsure_wav  # noqa: E402,F401 - the module's fixture (AMI dev01 s104 in noise)
+
+
+def _stereo_fixture():
+    import soundfile as sf
+    x, sr = sf.read(Path(__file__).resolve().parents[1] / "fixtures" / "dialogue.flac", dtype="float32")
+    return x, sr
+
+
+def _analysed(tmp_path, *files) -> tuple[dict, str]:
+    import json
+    js = tmp_path / "o.json"
+    rc, out, err = run_cli("analyze", *files, "--json", js, "--no-progress")
+    assert rc == 0, err
+    return json.loads(js.read_text()), err
+
+
+def test_two_files_whose_first_carries_both_voices_are_said(tmp_path, unsure_wav):
+    """Two files, the first carrying both voices (the fixture dialogue mixed to one channel; AMI dev01's two men
+    in noise, said unsure) and the second digital silence, were read one speaker per file without a word but
+    "client never speaks": the therapist's warmth (41; 61) over both people's speech. The files are still read
+    as given (the user's word), but one line now says what the therapist's figures are, and what to do."""
+    import numpy as np
+    import soundfile as sf
+    x, sr = _stereo_fixture()
+    mix, sil = tmp_path / "mix.wav", tmp_path / "silence.wav"
+    sf.write(mix, x.mean(axis=1), sr, subtype="PCM_16")
+    sf.write(sil, np.zeros(len(x), np.float32), sr, subtype="PCM_16")
+    doc, err = _analysed(tmp_path, mix, sil)
+    said = [w for w in doc["warnings"] if "carries two voices" in w or "may carry two voices" in w]
+    # before: []
+    assert said == [f"{mix} (the therapist's file) carries two voices, and {sil} is silent; read as given, one "
+                    "speaker per file, the therapist's figures (warmth included) are both people's: analysed alone "
+                    f"(`prosody analyze {mix}`) its two voices are told apart"], doc["warnings"]
+    assert err.count("carries two voices") == 1, err
+    assert doc["speaker_order"] == ["therapist", "client"]  # as given
+    # what it says to do works: the mix alone is told apart into two voices
+    alone, _ = _analysed(tmp_path, mix)
+    assert alone["speaker_order"] == ["therapist", "client"] and alone["speakers"]["client"]["speech_s"] > 5.0
+    # the unsure recording as the therapist's file, silence as the client's
+    import soundfile as sf2
+    n = sf2.info(unsure_wav).frames
+    sil2 = tmp_path / "silence2.wav"
+    sf.write(sil2, np.zeros(n, np.float32), 16000, subtype="PCM_16")
+    doc, err = _analysed(tmp_path, unsure_wav, sil2)
+    said = [w for w in doc["warnings"] if "carries two voices" in w or "may carry two voices" in w]
+    assert said == [f"{unsure_wav} (the therapist's file) may carry two voices: who spoke when in it is unsure, "
+                    f"and {sil2} is silent; read as given, one speaker per file, the therapist's figures (warmth "
+                    f"included) may be both people's (analysed alone, `prosody analyze {unsure_wav}`, its speech is "
+                    "left unattributed; record one file per person)"], doc["warnings"]
+
+
+def test_two_files_of_one_voice_each_are_unchanged(tmp_path):
+    """Genuine one-voice-per-file input: the fixture dialogue's channels as two files (no file silent: nothing
+    more is looked at), and the one-voice fixture with a silent second file (one voice found there: as
+    before): no new line; the existing two-file tests (tests/test_separate_claim.py and others) pass unchanged."""
+    import numpy as np
+    import soundfile as sf
+    x, sr = _stereo_fixture()
+    left, right = tmp_path / "left.wav", tmp_path / "right.wav"
+    sf.write(left, x[:, 0], sr, subtype="PCM_16")
+    sf.write(right, x[:, 1], sr, subtype="PCM_16")
+    doc, err = _analysed(tmp_path, left, right)
+    assert not [w for w in doc["warnings"] if "two voices" in w], doc["warnings"]
+    assert doc["speaker_order"] == ["therapist", "client"]
+    m, sr = sf.read(MONO, dtype="float32")
+    sil = tmp_path / "sil.wav"
+    sf.write(sil, np.zeros(len(m), np.float32), sr, subtype="PCM_16")
+    doc, err = _analysed(tmp_path, MONO, sil)
+    assert not [w for w in doc["warnings"] if "two voices" in w], doc["warnings"]
+    assert doc["speakers"]["therapist"]["speech_s"] > 3.0
