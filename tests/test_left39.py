@@ -295,3 +295,128 @@ def test_two_files_of_one_voice_each_are_unchanged(tmp_path):
     doc, err = _analysed(tmp_path, MONO, sil)
     assert not [w for w in doc["warnings"] if "two voices" in w], doc["warnings"]
     assert doc["speakers"]["therapist"]["speech_s"] > 3.0
+
+
+# -- 5. a session stored unsure before the forty-sixth round --------------------------------------------------------
+def _old_unsure_store(tmp_path, unsure_wav) -> tuple[Path, str, dict]:
+    """A version-4 store holding the unsure recording as prosody wrote it before the forty-sixth round: its one
+    voice named the therapist, with her warmth (69) and store role, beside the ``unsure`` record. The document
+    is today's analysis with --voices 1 (the same speech, segments and measures: checked against a store the old
+    code made, the measures identical) given the old analysis' diarization record and warning; the rows are
+    written as the old code wrote them (the version-4 schema exactly as shipped, the derived rows from that
+    document). Returns (store folder, the stored document's text, today's analysis of the recording)."""
+    import json
+    import os
+    import sqlite3
+    from prosody.frames import frames_to_npz_bytes
+    from prosody.store.db import MIGRATIONS, Store, _insert_derived
+    scratch = tmp_path / "scratch"
+    assert run_cli("analyze", unsure_wav, "--voices", "1", "--save", "--store", scratch, "--quiet",
+                   "--no-progress")[0] == 0
+    assert run_cli("analyze", unsure_wav, "--save", "--store", scratch, "--quiet", "--no-progress")[0] == 0
+    with Store(scratch) as st:
+        (s1, frames), s2 = st.read(1), st.get(2)
+    doc, now = s1.doc, s2.doc
+    assert doc["speaker_order"] == ["therapist"] and doc["measures"]["warmth"]["score"] > 60.0
+    dz = doc["attribution"]["diarization"]
+    dz.pop("voices_told")
+    dz.update(unsure=True, unsure_split_share=0.103, separation=0.34)
+    doc["attribution"]["attribution"] = now["attribution"]["attribution"]
+    unsure_said = [w for w in now["warnings"] if w.startswith("who spoke when is unsure")]
+    doc["warnings"] = [unsure_said[0] if w.startswith("one voice, as told by --voices 1") else w
+                       for w in doc["warnings"]]
+    doc["attribution"]["warnings"] = [unsure_said[0] if w.startswith("one voice, as told by --voices 1") else w
+                                      for w in doc["attribution"]["warnings"]]
+    assert any(w.startswith("assumption: no voice profile") for w in doc["warnings"])
+    folder = tmp_path / "old"
+    (folder / "frames").mkdir(parents=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    (folder / "frames" / "abcd1234.a1b2c3.npz").write_bytes(frames_to_npz_bytes(frames, ["therapist"]))
+    text = json.dumps(doc, ensure_ascii=False)
+    db = sqlite3.connect(folder / "sessions.db", isolation_level=None)
+    for m in MIGRATIONS[:4]:  # the version-4 schema, exactly as shipped
+        m(db)
+    db.execute("PRAGMA user_version = 4")
+    db.execute("INSERT INTO sessions (uid, saved_at, recorded_at, therapist, client, session_number, duration_s, "
+               "turn_taking, schema, doc, frames_file) VALUES ('abcd1234', '2026-11-01T10:00:00', "
+               "'2026-11-01T09:00:00', 'ann', 'C7', 1, ?, 0, ?, ?, 'abcd1234.a1b2c3.npz')",
+               (doc["duration_s"], doc["schema"], text))
+    _insert_derived(db, 1, doc)  # the rows the old code derived from its document: role therapist, warmth 69
+    db.execute("INSERT INTO tags (session_id, tag) VALUES (1, 'intake')")
+    db.execute("INSERT INTO bookmarks (session_id, time_s, note) VALUES (1, 12.5, 'mark')")
+    db.close()
+    return folder, text, now
+
+
+def test_a_session_stored_unsure_before_the_46th_round_is_read_unattributed(tmp_path, unsure_wav):
+    """Sessions stored unsure before the forty-sixth round kept their voice named the therapist everywhere:
+    `show`, the report, `moments`, `export` showed her warmth (69 / 100) over speech that may be both men's, and
+    `trend` / `compare` / `sessions` counted it as hers. Now every read sees such a session as an analysis does
+    today (the voice `unattributed`, no warmth or cues, the reason said) and the store's derived rows follow (a
+    fifth migration); the stored document, tags, bookmarks are the user's and stay as they were."""
+    import json
+    from tests.conftest import one_line_error
+    from prosody.store.db import SCHEMA_VERSION, Store
+    from prosody.types import UNATTRIBUTED
+    store, text, now = _old_unsure_store(tmp_path, unsure_wav)
+    db = store / "sessions.db"
+    assert count_rows(db, "SELECT COUNT(*) FROM speakers WHERE role = 'therapist'") == 1  # as the old code left it
+    assert count_rows(db, "SELECT warmth_score FROM sessions") > 60.0
+    with Store(store) as st:  # the migration to version 5
+        assert st.schema_version == SCHEMA_VERSION == 5
+        s, frames = st.read(1)
+        m = st.metrics([1])[1]
+        info = st.list()[0]
+        assert st.frames(1).keys() == {UNATTRIBUTED}
+    # before: role therapist, warmth 69.4 in the listing, the trend and the comparison
+    assert count_rows(db, "SELECT COUNT(*) FROM speakers WHERE role = 'unattributed' AND speaker = 'unattributed'") == 1
+    assert count_rows(db, "SELECT COUNT(*) FROM speakers WHERE role IN ('therapist', 'client')") == 0
+    assert count_rows(db, "SELECT COUNT(*) FROM measures WHERE key LIKE 'therapist%' OR key LIKE 'client%'") == 0
+    assert info.warmth_score is None and m.get("warmth.score") is None and info.speakers == (UNATTRIBUTED,)
+    assert m["unattributed.speech_s"] == now["speakers"][UNATTRIBUTED]["speech_s"]
+    # the user's data as it was: the stored document, tags, bookmark
+    assert count_rows(db, "SELECT doc = " + "'" + text.replace("'", "''") + "' FROM sessions WHERE id = 1") == 1
+    assert s.info.meta.tags == ("intake",) and [b.note for b in s.bookmarks] == ["mark"]
+    # read as today's analysis of the recording reads: every measure, the segments, the speakers' figures
+    doc = s.doc
+    assert doc["speaker_order"] == [UNATTRIBUTED] and doc["measures"] == now["measures"]
+    assert doc["segments"] == now["segments"] and doc["speakers"] == now["speakers"]
+    assert doc["attribution"]["naming"] == now["attribution"]["naming"]
+    assert doc["audio"]["picks"] == now["audio"]["picks"]
+    assert not [w for w in doc["warnings"] if w.startswith("assumption:")]
+    assert doc["warnings"][-1] == (
+        "who spoke when was said unsure when this session was analysed, and its one voice was saved as 'therapist' "
+        "by an earlier prosody: it is read as unattributed (its speech may be both people's), without warmth or "
+        "cues; the stored session is unchanged, and analysing the recording again gives the same reading")
+    assert frames.keys() == {UNATTRIBUTED} and len(frames[UNATTRIBUTED]["f0_hz"]) > 3000
+    # through the commands
+    rc, out, err = run_cli("show", "1", "--store", store)
+    flat = " ".join(out.split())
+    assert rc == 0 and "per speaker unattributed" in flat and "Warmth – " in flat, out
+    assert "saved as 'therapist' by an earlier prosody" in flat and "assumption" not in flat, out
+    rc, out, err = run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert rc == 0 and ">unattributed<" in page and "saved as &#x27;therapist&#x27; by an earlier prosody" in page
+    assert "69.4" not in page.replace("L", " ").split("<svg")[0], err  # no warmth score (svg paths aside)
+    rc, out, err = run_cli("moments", "1", "--store", store)
+    assert rc == 0 and "who spoke when is unsure in this session" in " ".join(out.split()), (out, err)
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "dialogue.flac"
+    assert run_cli("analyze", fixture, "--save", "--store", store, "--therapist", "ann", "--client", "C7",
+                   "--quiet", "--no-progress")[0] == 0
+    rc, out, err = run_cli("compare", "1", "2", "--store", store)
+    row = next(line for line in out.splitlines() if line.startswith("speakers"))
+    assert rc == 0 and "unattributed" in row and "therapist, client" in row, out
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", store)
+    assert rc == 0 and "session 1: who spoke when is unsure, the speech left unattributed" in " ".join(out.split())
+    rc, out, err = run_cli("export", "1", "--store", store, "-o", tmp_path / "e.json")
+    assert rc == 0, err
+    exported = json.loads((tmp_path / "e.json").read_text())
+    assert exported["speaker_order"] == [UNATTRIBUTED] and exported["measures"]["warmth"]["score"] is None
+    rc, out, err = run_cli("import", tmp_path / "e.json", "--store", tmp_path / "new")
+    assert rc == 0, err
+    assert count_rows(tmp_path / "new" / "sessions.db", "SELECT role FROM speakers") == UNATTRIBUTED
+    rc, out, err = run_cli("relabel", "1", "--store", store)
+    one_line_error(rc, err)
+    assert "--voices 2" in err
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "ann", "--store", store)
+    one_line_error(rc, err)
