@@ -50,8 +50,8 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     nuc = sl.nuclei_of(speaker)
     holds = _clip(_holds(sl, speaker, first), a, e) if sl.turn_taking else None
     segs = [s for s in sl.segments if s.speaker == speaker]
-    if holds is None:
-        floor_s = (segs[-1].end_s - segs[0].start_s) if segs else 0.0
+    if holds is None:  # one channel: to the slice's end at most (a segment open past it reads the same, live)
+        floor_s = (min(segs[-1].end_s, e) - segs[0].start_s) if segs else 0.0
     else:
         floor_s = sum(y - x for x, y in holds)
     # Speech rate and articulation rate count the same nuclei (de Jong & Wempe 2009): the articulation
