@@ -137,3 +137,22 @@ def test_one_channel_pause_rate_counts_the_floor_up_to_the_window_end():
     sl2 = Slice.cut(grid=GRID, speakers=(T,), frame0=0, frame1=n, frames=frames,
                     segments=[segs[0], Segment(T, 8.5, 20.0)], transitions=[], turn_taking=False)
     assert voice_measures(sl2, T, Baseline("session", ()).of(T), MeasuresConfig(), None) == v
+
+
+def test_one_channel_pause_rate_and_median_are_the_windows_own():
+    """One channel: a rolling window keeps its speaker's segments back to its look-back (2 minutes, for the floor
+    holder), and its pause rate and median counted the silences among all of them over the time from the
+    first: talk 10-20, 30-40, 50-60, 105-115 and 116-129 s, the window [100, 130 s) read 2.0 pauses a minute,
+    median 10 s (four silences over 119 s). Its own: one silence of 1 s over its 24 s of floor, 2.5 a minute."""
+    f0, f1 = GRID.s_to_frames(100.0), GRID.s_to_frames(130.0)
+    n = f1 - f0
+    frames = {T: {"f0_hz": np.full(n, 150.0), "rms_db": np.full(n, -30.0), "is_speech": np.ones(n, bool),
+                  "hf500_db": np.zeros(n)}}
+    from prosody.measures.baseline import Baseline
+    from prosody.measures.voice import voice_measures
+    segs = [Segment(T, 10.0, 20.0), Segment(T, 30.0, 40.0), Segment(T, 50.0, 60.0), Segment(T, 105.0, 115.0),
+            Segment(T, 116.0, 129.0)]
+    sl = Slice.cut(grid=GRID, speakers=(T,), frame0=f0, frame1=f1, frames=frames, segments=segs, transitions=[],
+                   turn_taking=False, look_s=10.0)
+    v = voice_measures(sl, T, Baseline("session", ()).of(T), MeasuresConfig(), None)
+    assert v["pause_rate_per_min"] == pytest.approx(2.5) and v["pause_median_s"] == pytest.approx(1.0)
