@@ -246,8 +246,12 @@ def show_view(stored):
     measures = doc.get("measures") if isinstance(doc.get("measures"), dict) else None
     if measures and isinstance(measures.get("warmth"), dict):
         w = measures["warmth"]
-        parts.append(Text(f"warmth {_v(w.get('score'), '.0f')}/100 (relative to the therapist's own baseline; "
-                          "not a clinical judgement)"))
+        from prosody.types import UNATTRIBUTED
+        if UNATTRIBUTED in (doc.get("speaker_order") or ()):  # no therapist: none of hers, and why (said above)
+            parts.append(Text("warmth –/100 (who spoke when is unsure: no therapist's warmth)"))
+        else:
+            parts.append(Text(f"warmth {_v(w.get('score'), '.0f')}/100 (relative to the therapist's own baseline; "
+                              "not a clinical judgement)"))
     if measures and isinstance(measures.get("attunement"), dict):
         from prosody.report.wording import feature_word, measure_plain
         beyond = [f"{measure_plain(f'attunement.{kind}').label.lower()}: {feature_word(feat)} {v.get('value'):+.2f}"

@@ -394,6 +394,8 @@ def test_a_session_stored_unsure_before_the_46th_round_is_read_unattributed(tmp_
     flat = " ".join(out.split())
     assert rc == 0 and "per speaker unattributed" in flat and "Warmth – " in flat, out
     assert "saved as 'therapist' by an earlier prosody" in flat and "assumption" not in flat, out
+    # its last line said "warmth –/100 (relative to the therapist's own baseline ...)", as for any unsure session
+    assert "therapist's own baseline" not in flat and "warmth –/100 (who spoke when is unsure" in flat, out
     rc, out, err = run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text()
     assert rc == 0 and ">unattributed<" in page and "saved as &#x27;therapist&#x27; by an earlier prosody" in page
