@@ -422,3 +422,47 @@ def test_a_session_stored_unsure_before_the_46th_round_is_read_unattributed(tmp_
     assert "--voices 2" in err
     rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "ann", "--store", store)
     one_line_error(rc, err)
+
+
+# -- found on the way: the scheduler itself lost mid-batch -----------------------------------------------------------
+def test_a_dask_scheduler_lost_mid_batch_is_one_line_and_a_re_run_resumes(tmp_path, monkeypatch):
+    """The scheduler stopped (killed) while files were analysed: Dask's client printed its own tracebacks
+    ("distributed.client - ERROR - Failed to reconnect ... asyncio.exceptions.CancelledError") and the batch
+    ended in "internal error (FuturesCancelledError: 2 Futures cancelled ... scheduler-connection-lost ...)".
+    Now one line says the connection to the scheduler was lost and what was saved; exit 1, nothing else on
+    stderr; a re-run on a running cluster analyses only the rest."""
+    import asyncio
+    distributed = pytest.importorskip("distributed", reason="dask distributed not installed")
+    files = _copies(tmp_path, 4)
+    store = tmp_path / "st"
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+                                  protocol="tcp://") as cl:
+        address = cl.scheduler_address
+
+        def scheduler_gone_after_the_first_file():
+            for _ in range(600):
+                if _sessions(store) >= 1:
+                    break
+                time.sleep(0.05)
+            asyncio.run_coroutine_threadsafe(cl.scheduler.close(), cl.loop.asyncio_loop)
+
+        _in_background(scheduler_gone_after_the_first_file)
+        rc, out, err = run_cli("batch", *files, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
+                               "--no-progress")
+    assert rc == 1, err
+    saved = _sessions(store)
+    assert 1 <= saved < 4, err
+    last = err.splitlines()[-1]
+    assert last == (f"prosody: error: lost the connection to the Dask scheduler at {address} (it stopped, or the "
+                    f"network between failed): its tasks are gone; {saved} recording{'s' if saved != 1 else ''} "
+                    f"finished and saved in the store, {4 - saved} recording{'s' if 4 - saved != 1 else ''} not "
+                    "analysed; run the same command again once the scheduler runs to continue where it stopped"), err
+    assert "Traceback" not in err and "internal error" not in err and "distributed" not in err, err
+    import logging
+    assert logging.getLogger("distributed.client").level != logging.CRITICAL  # restored
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+                                  protocol="tcp://") as cl:
+        rc, out, err = run_cli("batch", *files, "--scheduler", cl.scheduler_address, "--store", store, "--table",
+                               tmp_path / "t", "--no-progress")
+    assert rc == 0, err
+    assert f"{4 - saved} analysed, {saved} skipped (already done), 0 failed" in out, out

@@ -1179,6 +1179,11 @@ class _LocalBackend:
             manager.join(timeout=5.0)
 
 
+class _SchedulerLost(BatchError):
+    """The Dask client lost its scheduler (stopped, killed, the network gone): Dask cancels every task in
+    flight. ``run_batch`` says it in one line with what was saved."""
+
+
 class _DaskBackend:
     """A connection to the Dask scheduler at ``address`` (``connect_scheduler``); BatchError in one line when
     there is none to be had. ``close`` is safe to call twice."""
@@ -1198,6 +1203,12 @@ class _DaskBackend:
             self.client = distributed.Client(address, set_as_default=False, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
         except Exception as exc:  # noqa: BLE001 - a scheduler that answered the probe and then failed
             raise BatchError(_unreachable(address, "the client could not connect", exc)) from None
+        import logging
+        # the client's own log of a lost scheduler (its reconnection, then a traceback from closing while it
+        # reconnects) reached the terminal beside prosody's one line; restored on close
+        self._log = logging.getLogger("distributed.client")
+        self._log_level = self._log.level
+        self._log.setLevel(logging.CRITICAL)
         threads = sum(self.client.nthreads().values())
         self.window = 2 * max(threads, 1)
         self.name = f"Dask at {address} ({threads} worker thread{'s' if threads != 1 else ''})"
@@ -1212,11 +1223,18 @@ class _DaskBackend:
         return self.client.submit(analyze_task, task, pure=False)
 
     def wait(self, futures, timeout: float):
+        import asyncio
+        import concurrent.futures as cf
         with self.client.as_current():  # not the process-wide default client: this one
             try:
                 return self._distributed.wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
             except TimeoutError:
                 return set()
+            except (asyncio.CancelledError, cf.CancelledError):  # Dask's FuturesCancelledError among them
+                if self.client.status == "running":
+                    raise
+                raise _SchedulerLost(f"lost the connection to the Dask scheduler at {self.address} (it stopped, "
+                                     "or the network between failed): its tasks are gone") from None
 
     def is_crash(self, exc: BaseException) -> bool:
         return False  # Dask retries lost work itself and then raises KilledWorker for that task alone
@@ -1238,6 +1256,12 @@ class _DaskBackend:
         if self._closed:
             return
         self._closed = True
+        try:
+            self._close(cancel=cancel)
+        finally:
+            self._log.setLevel(self._log_level)
+
+    def _close(self, *, cancel: bool) -> None:
         if self._pause is not None:
             try:
                 from .dask_plugin import resume_profiler
@@ -1611,7 +1635,13 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if not inflight:
                 continue
             crashed = []
-            done = backend.wait(inflight, STOP_POLL_S)
+            try:
+                done = backend.wait(inflight, STOP_POLL_S)
+            except _SchedulerLost as exc:
+                n_saved, waiting = len(report.analysed), len(inflight) + len(pending)
+                raise BatchError(f"{exc}; {n_saved} recording{'s' if n_saved != 1 else ''} finished and saved in the "
+                                 f"store, {waiting} recording{'s' if waiting != 1 else ''} not analysed; run the same "
+                                 "command again once the scheduler runs to continue where it stopped") from None
             check_stop()
             if watch is not None and not done:
                 watch.check(emit, waiting=len(inflight) + len(pending), saved=len(report.analysed))
