@@ -173,7 +173,7 @@ def test_an_unreachable_scheduler_leaves_no_store_and_no_ledger(tmp_path):
     assert rc == 0 and out.startswith("1 session\n"), (out, err)
 
 
-# -- 3. a manifest's channels (and speaker, layout, pitch_range) cell named as the manifest's column and row ----------------------
+# -- 3. a manifest's channels (and speaker, layout, pitch_range) cell named as its column and row ---------------------
 def test_a_manifest_channels_error_names_its_column_and_row(tmp_path, short_wav):
     """A bad ``channels`` cell failed its file as "--channels 'therapist=lft': ..." (an option the user never
     typed; which row?). Now "man.csv line 3: channels 'therapist=lft': ...", as read_manifest names the other
@@ -264,8 +264,7 @@ def test_two_files_whose_first_carries_both_voices_are_said(tmp_path, unsure_wav
     alone, _ = _analysed(tmp_path, mix)
     assert alone["speaker_order"] == ["therapist", "client"] and alone["speakers"]["client"]["speech_s"] > 5.0
     # the unsure recording as the therapist's file, silence as the client's
-    import soundfile as sf2
-    n = sf2.info(unsure_wav).frames
+    n = sf.info(unsure_wav).frames
     sil2 = tmp_path / "silence2.wav"
     sf.write(sil2, np.zeros(n, np.float32), 16000, subtype="PCM_16")
     doc, err = _analysed(tmp_path, unsure_wav, sil2)

@@ -66,7 +66,7 @@ MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_r
                     "date", "session_number", "notes", "tags", "layout", "voices")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
 SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
-NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker for this long is said, once (and again if it recurs)
+NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker this long is said (again if it recurs)
 NO_WORKERS_LIMIT_S = 600   # ... and after this long (--wait-for-workers) the batch stops, what finished kept
 WORKER_POLL_S = 2.0        # how often a Dask batch waiting on its files asks the scheduler how many workers it has
 LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
@@ -1275,9 +1275,9 @@ class _WorkerWatch:
     """Whether a Dask cluster still has workers while files wait on it. With every worker gone (stopped,
     killed, scaled to zero) the client waited without a word for ever. A cluster may get workers again (a
     restart, an autoscaler, a job queue), so it is said, not ended, at first: after ``NO_WORKERS_WARN_S``
-    without a worker a ``no_workers`` event, ``workers_back`` when some return; after ``limit_s`` the batch
-    stops (BatchError), every finished file saved (said at half of that where it is shorter). Asked every ``WORKER_POLL_S``; an unanswered question
-    (None) neither starts nor ends a spell without workers."""
+    without a worker (at half ``limit_s`` where that is shorter) a ``no_workers`` event, ``workers_back`` when
+    some return; after ``limit_s`` the batch stops (BatchError), every finished file saved. Asked every
+    ``WORKER_POLL_S``; an unanswered question (None) neither starts nor ends a spell without workers."""
 
     def __init__(self, backend, address: str, *, limit_s: float):
         self.backend, self.address, self.limit_s = backend, address, limit_s
@@ -1462,12 +1462,11 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
     the rules ``prosody analyze`` uses. ``measures`` / ``profile``: the
     MeasuresConfig and personal Baseline for every file. ``n_jobs``: local
     worker processes (default: the number of cores); ``scheduler``: a Dask
-    scheduler address, or a ``connect_scheduler`` connection (closed here), instead (workers read ``paths``,
-    or receive the bytes
-    when ``send_audio``; ``wait_for_workers_s``: how long the cluster may be
-    without a worker before the batch stops, ``_WorkerWatch``). ``force``:
-    analyse again what is already done (the
-    stored session is replaced, keeping its ID). ``stop``: asked between
+    scheduler address, or a ``connect_scheduler`` connection (closed here),
+    instead (workers read ``paths``, or receive the bytes when ``send_audio``;
+    ``wait_for_workers_s``: how long the cluster may be without a worker
+    before the batch stops, ``_WorkerWatch``). ``force``: analyse again what
+    is already done (the stored session is replaced, keeping its ID). ``stop``: asked between
     steps (each file planned, every STOP_POLL_S while the workers run); when
     it returns a reason, the workers are terminated and BatchStopped is raised,
     with every finished analysis saved. A signal handler that only notes the
