@@ -465,3 +465,33 @@ def test_a_dask_scheduler_lost_mid_batch_is_one_line_and_a_re_run_resumes(tmp_pa
                                tmp_path / "t", "--no-progress")
     assert rc == 0, err
     assert f"{4 - saved} analysed, {saved} skipped (already done), 0 failed" in out, out
+
+
+def test_a_batch_re_run_tables_an_old_unsure_session_as_it_is_read(tmp_path, unsure_wav):
+    """`batch` run again over an archive takes a file already done from its ledger's table row, written when it
+    was analysed: for a session saved unsure before the forty-sixth round the row named its voice the therapist
+    with her warmth (69), though the store now reads it unattributed. The row is made again when the store's
+    speakers differ from the ledger's (one query per file)."""
+    import csv
+    import json
+    import sqlite3
+    store = tmp_path / "st"
+    argv = ("batch", unsure_wav, "--voices", "1", "--jobs", "1", "--store", store, "--no-progress", "--no-parquet")
+    rc, out, err = run_cli(*argv, "--table", tmp_path / "t1")
+    assert rc == 0, err
+    row1 = next(csv.DictReader(open(tmp_path / "t1.csv")))
+    assert row1["speakers"] == "therapist" and float(row1["warmth_score"]) > 60.0
+    # the stored session as the code before the forty-sixth round saved an unsure one (rows as it derived them)
+    db = sqlite3.connect(store / "sessions.db", isolation_level=None)
+    doc = json.loads(db.execute("SELECT doc FROM sessions WHERE id = 1").fetchone()[0])
+    doc["attribution"]["diarization"].pop("voices_told")
+    doc["attribution"]["diarization"].update(unsure=True, unsure_split_share=0.103, separation=0.34)
+    db.execute("UPDATE sessions SET doc = ? WHERE id = 1", (json.dumps(doc),))
+    db.execute("PRAGMA user_version = 4")
+    db.close()
+    rc, out, err = run_cli(*argv, "--table", tmp_path / "t2")
+    assert rc == 0 and "0 analysed, 1 skipped (already done), 0 failed" in out, (out, err)
+    row2 = next(csv.DictReader(open(tmp_path / "t2.csv")))
+    # before: speakers therapist, warmth 69.4, the therapist's columns filled
+    assert row2["speakers"] == "unattributed" and row2["warmth_score"] == "", row2
+    assert row2["therapist.speech_s"] == "" and row2["session_id"] == "1", row2

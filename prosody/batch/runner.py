@@ -1826,13 +1826,19 @@ def _already_done(pj: Planned, *, store, ledger: Ledger) -> dict | None:
     if sid is None:
         return None
     prior = ledger.done_row(pj.content, pj.options)
-    if prior is not None and prior[0] == sid:
+    if prior is not None and prior[0] == sid and prior[1].get("speakers") == _stored_speakers(store, sid):
         return prior[1]
-    # saved, but the ledger never heard of it (killed in between) or it was moved: rebuild the row
+    # saved, but the ledger never heard of it (killed in between) or it was moved, or the store now reads its
+    # speakers otherwise (a session saved unsure before the forty-sixth round: store/unsure.py): rebuild the row
     row = session_row(store.get(sid).doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                       options=pj.options, meta=_stored_meta(store, sid))
     ledger.record_done(None, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths, row=row)
     return row
+
+
+def _stored_speakers(store, sid: int) -> str:
+    """The table's ``speakers`` cell of stored session ``sid``, from the store's listing (no document read)."""
+    return LIST_SEPARATOR.join(store.info(sid).speakers)
 
 
 def _stored_meta(store, sid: int) -> SessionMeta:
