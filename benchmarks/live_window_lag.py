@@ -7,7 +7,9 @@ Planted material (espeak, tests/dialogue.py; separate channels, -70 dB noise):
   for about 100 s with 0.4 s pauses between sentences (one open segment: pauses under 0.6 s are
   bridged), the client then talks about 60 s with 0.5 s pauses, then a few short turns;
 * ``session``: ``scenario_session(180, seed=3)`` and ``scenario_session(240)`` seeds 5, 6, 8 (pauses
-  0.4-1.6 s; the walk-through measured 7.0-9.3 s of lag on these four).
+  0.4-1.6 s; the walk-through measured 7.0-9.3 s of lag on these four);
+* the monologue dialogue's therapist channel alone, as one channel (a one-voice live session: no
+  turn-taking).
 
 Each is pushed in 0.1 s blocks (the live capture's) and, for comparison of the figures, in one block
 (``analyze``) and 1-frame / 2 s blocks. Printed: per window, the audio time at which it came out minus its
@@ -53,9 +55,10 @@ def monologue_dialogue(seed: int = 11):
     return build_dialogue(p.utterances, noise_db=-70.0, seed=seed), mono
 
 
-def stream(audio: np.ndarray, block: int):
-    """Push ``audio`` in blocks of ``block`` samples (0: whole); returns (session, [(window, emitted_s)])."""
-    pipe = new_pipeline(SPK)
+def stream(audio: np.ndarray, block: int, speakers: tuple[str, ...] = SPK):
+    """Push ``audio`` in blocks of ``block`` samples (0: whole); returns (session, [(window, emitted_s)]).
+    ``speakers``: one per channel of ``audio`` (one: a one-channel session, no turn-taking)."""
+    pipe = new_pipeline(speakers)
     b = SessionBuilder(pipe)
     out = []
     step = block or len(audio)
@@ -69,8 +72,9 @@ def stream(audio: np.ndarray, block: int):
     return b.build(), out
 
 
-def report(name: str, audio: np.ndarray, mono: tuple[float, float] | None, *, compare: bool) -> bool:
-    s, wins = stream(audio, SR // 10)
+def report(name: str, audio: np.ndarray, mono: tuple[float, float] | None, *, compare: bool,
+           speakers: tuple[str, ...] = SPK) -> bool:
+    s, wins = stream(audio, SR // 10, speakers)
     lags = np.array([t - w.end_s for w, t in wins])
     print(f"{name}: {len(audio) / SR:.1f} s, {len(wins)} windows (0.1 s blocks)")
     print(f"  lag after the window end: max {lags.max():.1f} s, median {np.median(lags):.2f} s, "
@@ -88,7 +92,7 @@ def report(name: str, audio: np.ndarray, mono: tuple[float, float] | None, *, co
         for blk, label in ((0, "whole"), (1, "1 sample"), (160, "1 frame"), (2 * SR, "2 s")):
             if blk == 1:
                 continue  # 1-sample blocks take too long on a 3-minute recording; 1 frame is the grid's unit
-            s2, w2 = stream(audio, blk)
+            s2, w2 = stream(audio, blk, speakers)
             same = [w for w, _ in w2] == ref and s2.to_json_dict()["measures"] == doc
             ok &= same
             print(f"  {label} blocks: windows and session measures {'identical' if same else 'DIFFER'}")
@@ -101,6 +105,9 @@ def main() -> int:
     args = ap.parse_args()
     d, mono = monologue_dialogue()
     ok = report("monologue dialogue", d.audio, mono, compare=not args.quick)
+    # one channel (no turn-taking): the therapist's channel alone, as a one-voice live session
+    ok &= report("monologue dialogue, the therapist's channel alone (one channel)",
+                 np.ascontiguousarray(d.audio[:, 0]), None, compare=not args.quick, speakers=SPK[:1])
     if not args.quick:
         from tests.dialogue import build_dialogue, scenario_session
         d2 = build_dialogue(scenario_session(180, seed=3), noise_db=-70.0, seed=3)

@@ -64,6 +64,9 @@ def add_parser(sub) -> None:
     p.add_argument("--send-audio", action="store_true",
                    help="with --scheduler: send each file's bytes to the worker (when workers do not share the "
                         "paths)")
+    p.add_argument("--wait-for-workers", type=whole_number, default=None, metavar="S",
+                   help="with --scheduler: how long to wait, in seconds, while the cluster has no worker before "
+                        "the batch stops, what finished kept (default 600; it is said after 30 s)")
     p.add_argument("--force", action="store_true", help="analyse again files already done (replaces their sessions)")
     p.add_argument("--table", metavar="PATH", default=DEFAULT_TABLE,
                    help=f"per-session table: writes PATH.csv and PATH.parquet (default {DEFAULT_TABLE})")
@@ -157,8 +160,9 @@ class _Progress:
             else:
                 self.err.write(line + "\n" + "".join(w + "\n" for w in warn))
             return
-        if e.kind == "failed":
-            line = f"prosody: failed: {e.label}: {e.reason}"
+        if e.kind in ("failed", "no_workers", "workers_back"):
+            line = (f"prosody: failed: {e.label}: {e.reason}" if e.kind == "failed" else
+                    f"prosody: warning: {e.reason}" if e.kind == "no_workers" else f"prosody: {e.reason}")
             if self.prog is not None:
                 self.prog.console.print(line, markup=False, highlight=False)
             else:
@@ -219,6 +223,10 @@ def cmd_batch(args, out, err) -> int:
         raise InputError("--send-audio applies to --scheduler (local workers read the files themselves)")
     if args.scheduler and args.jobs is not None:
         raise InputError("--jobs sets local worker processes; with --scheduler the cluster's workers do the work")
+    if args.wait_for_workers is not None and not args.scheduler:
+        raise InputError("--wait-for-workers applies to --scheduler (local workers are started by prosody)")
+    if args.wait_for_workers is not None and args.wait_for_workers < 1:
+        raise InputError(f"--wait-for-workers {args.wait_for_workers}: give at least 1 second")
     defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
                    layout=args.layout, voice_profile=args.profile, voices=args.voices,
                    meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
@@ -259,13 +267,19 @@ def cmd_batch(args, out, err) -> int:
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
            if s != signal.SIGHUP or signal.getsignal(s) is not signal.SIG_IGN}
     finished = False
+    cluster = None
     try:
+        if args.scheduler:  # before the store is opened (and made): an unreachable one leaves nothing behind
+            from prosody.batch.runner import connect_scheduler
+            cluster = connect_scheduler(args.scheduler)
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
             try:
                 report = run_batch(jobs, store=store, config=config, measures=mcfg, profile=profile,
-                                   n_jobs=args.jobs, scheduler=args.scheduler, send_audio=args.send_audio,
-                                   force=args.force, on_event=progress, stop=stop.reason)
+                                   n_jobs=args.jobs, scheduler=cluster, send_audio=args.send_audio,
+                                   force=args.force, on_event=progress, stop=stop.reason,
+                                   **({} if args.wait_for_workers is None else
+                                      {"wait_for_workers_s": args.wait_for_workers}))
             finally:
                 progress.close()
         finished = True
@@ -283,6 +297,8 @@ def cmd_batch(args, out, err) -> int:
                   "continue where it stopped\n")
         return 128 + signum  # 130 (Ctrl-C), 143 (SIGTERM: EXIT_TERMINATED), 129 (SIGHUP)
     finally:
+        if cluster is not None:  # closed by run_batch; here where the store could not be opened
+            cluster.close(cancel=True)
         if not finished:  # stopped, or an error: the handlers go back now
             for s, handler in old.items():
                 signal.signal(s, handler)

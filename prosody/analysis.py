@@ -30,21 +30,22 @@ PROFILE_SCHEMA = "prosody.baseline/1"  # what --save-baseline writes
 
 
 def default_layout(*, n_files: int, n_channels: int, channel_map: str | None = None, speaker: str | None = None,
-                   file_label: str = "the file") -> Layout:
+                   file_label: str = "the file", channels_flag: str = "--channels") -> Layout:
     """Which channel carries whom when the user has not said otherwise.
 
     Two files: the first is the therapist, the second the client. One stereo
     file: therapist left, client right (``channel_map`` such as
     ``"therapist=right,client=left"`` overrides). One mono file: one speaker,
-    ``speaker`` (default therapist)."""
+    ``speaker`` (default therapist). ``channels_flag``: how ``channel_map`` is
+    named in an error (``prosody batch``: a manifest's row and column)."""
     check_speaker_label(speaker)
     if n_files == 2:
         if channel_map:
-            raise InputError("--channels applies to one stereo file; with two files the first is the therapist "
-                             "and the second the client")
+            raise InputError(f"{channels_flag} applies to one stereo file; with two files the first is the "
+                             "therapist and the second the client")
         return Layout(DEFAULT_SPEAKERS, ((0, 0), (1, 0)))
     if channel_map:
-        m = parse_channel_map(channel_map, n_channels=n_channels)
+        m = parse_channel_map(channel_map, n_channels=n_channels, flag=channels_flag)
         return Layout(tuple(m), tuple((0, c) for c in m.values()))
     if n_channels == 1:
         return Layout((speaker or DEFAULT_SPEAKERS[0],), ((0, 0),))
@@ -99,8 +100,10 @@ def load_config(path: str | None) -> AnalysisConfig:
 _HZ = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e\+?[0-9]+)?|nan|inf", re.IGNORECASE)  # nan, inf: said below
 
 
-def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tuple[str, ...]) -> AnalysisConfig:
-    """``cfg`` with per-speaker pitch search ranges ``SPEAKER=FMIN-FMAX`` (Hz) added."""
+def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tuple[str, ...], *,
+                      flag: str = "--pitch-range") -> AnalysisConfig:
+    """``cfg`` with per-speaker pitch search ranges ``SPEAKER=FMIN-FMAX`` (Hz) added. ``flag``: how a range is
+    named in an error (``prosody batch``: a manifest's row and column where its ``pitch_range`` cell gave it)."""
     by_speaker = dict(cfg.pitch_by_speaker)
     for item in ranges:
         try:
@@ -110,28 +113,30 @@ def with_pitch_ranges(cfg: AnalysisConfig, ranges: Iterable[str], speakers: tupl
                 raise ValueError(item)
             lo, hi = (float(v) for v in parts)
         except ValueError:
-            raise ConfigError(f"--pitch-range {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
+            raise ConfigError(f"{flag} {item!r}: expected SPEAKER=FMIN-FMAX in Hz, e.g. client=75-400") from None
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ConfigError(f"--pitch-range {item!r}: the range must be two finite numbers of Hz, e.g. client=75-400")
+            raise ConfigError(f"{flag} {item!r}: the range must be two finite numbers of Hz, e.g. client=75-400")
         if spk not in speakers and tuple(speakers) == (UNATTRIBUTED,):  # no therapist or client to give it to
-            raise ConfigError(f"--pitch-range {item!r}: who spoke when is unsure in this recording, so no voice is "
+            raise ConfigError(f"{flag} {item!r}: who spoke when is unsure in this recording, so no voice is "
                               f"named {spk!r}: its speech is one voice left {UNATTRIBUTED} (--pitch-range "
                               f"{UNATTRIBUTED}=FMIN-FMAX sets its range; --voices 2 keeps the split in two)")
         if spk not in speakers:
-            raise ConfigError(f"--pitch-range {item!r}: unknown speaker {spk!r}; speakers are {', '.join(speakers)}")
+            raise ConfigError(f"{flag} {item!r}: unknown speaker {spk!r}; speakers are {', '.join(speakers)}")
         by_speaker[spk] = PitchConfig(fmin_hz=lo, fmax_hz=hi)
-        by_speaker[spk].validate(f"--pitch-range {item!r}: ")  # the flag named, not [pitch_by_speaker]
+        by_speaker[spk].validate(f"{flag} {item!r}: ")  # the flag named, not [pitch_by_speaker]
     return AnalysisConfig(vad=cfg.vad, pitch=cfg.pitch, rate=cfg.rate, turns=cfg.turns,
                           pitch_by_speaker=tuple(by_speaker.items())).validate()
 
 
 def resolve(*, n_files: int, n_channels: int, base: AnalysisConfig, channel_map: str | None = None,
             speaker: str | None = None, pitch_ranges: Iterable[str] = (),
-            file_label: str = "the file") -> tuple[Layout, AnalysisConfig]:
-    """Layout and configuration of one recording, by the rules above."""
+            file_label: str = "the file", channels_flag: str = "--channels",
+            pitch_flag: str = "--pitch-range") -> tuple[Layout, AnalysisConfig]:
+    """Layout and configuration of one recording, by the rules above (``channels_flag``, ``pitch_flag``: how
+    ``channel_map`` and ``pitch_ranges`` are named in an error)."""
     layout = default_layout(n_files=n_files, n_channels=n_channels, channel_map=channel_map, speaker=speaker,
-                            file_label=file_label)
-    return layout, with_pitch_ranges(base, pitch_ranges, layout.speakers)
+                            file_label=file_label, channels_flag=channels_flag)
+    return layout, with_pitch_ranges(base, pitch_ranges, layout.speakers, flag=pitch_flag)
 
 
 def load_baseline(path: str) -> Baseline:

@@ -573,13 +573,15 @@ def _hum_sections(audio) -> tuple[np.ndarray, tuple[float, ...]] | None:
 
 
 def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, layout: str,
-                      channels: str | None = None) -> bool:
+                      channels: str | None = None, flags: tuple[str, str] = ("--channels", "--layout")) -> bool:
     """Whether a recording goes through layout detection (``attribute_recording``): one file
     of one or two channels, unless a mono file names its one speaker (``--speaker``), and
     two files (one speaker each: checked that each carries its own voice). Raises
     InputError for a layout override that two files cannot take, that a file of more than
     two channels cannot take, or that ``channels`` (the ``--channels`` text: one speaker
-    per channel) contradicts; each was ignored without a word."""
+    per channel) contradicts; each was ignored without a word. ``flags``: how ``channels`` and ``layout``
+    are named in an error (``prosody batch``: a manifest's row and columns)."""
+    channels_flag, layout_flag = flags
     if layout not in LAYOUT_REQUESTS:
         raise InputError(f"layout {layout!r}: use auto, separate, shared or mono")
     if n_files == 2:
@@ -587,9 +589,9 @@ def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, lay
             raise InputError(f"--layout {layout} applies to one file; two files are one speaker each")
         return True
     if layout in ("shared", "mono") and channels:
-        raise InputError(f"--channels {channels} names one speaker per channel, and --layout {layout} says both "
-                         "voices are on every channel, told apart by voice: give one or the other (--layout "
-                         "separate with --channels forces the channel mapping)")
+        raise InputError(f"{channels_flag} {channels} names one speaker per channel, and {layout_flag} {layout} "
+                         "says both voices are on every channel, told apart by voice: give one or the other "
+                         f"({layout_flag} separate with {channels_flag} forces the channel mapping)")
     if layout in ("shared", "mono") and n_channels > 2:
         raise InputError(f"--layout {layout} reads a file of one or two channels; this one has {n_channels}: name "
                          "the speakers' channels with --channels therapist=N,client=M (one speaker per channel)")
@@ -631,6 +633,8 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
                     "each voice is taken for the other's leak where it is quieter, and speaking time, turns and "
                     "every measure built on them can be far too low",)
         rep = replace(rep, reason=f"as given by --layout separate; the audio looked {rep.layout}: {rep.reason}")
+    if two_files and layout == "auto" and {"silent_channel", "quiet_channel"} & set(rep.evidence):
+        warnings += _one_file_of_two_voices(paths, spk, offset_s, silent="silent_channel" in rep.evidence)
     if two_files and profile is not None and rep.layout == "separate":
         naming = name_channels(head, profile=profile)
         if naming.names[0] != "therapist" and not naming.assumption:  # the order given is the user's: said only
@@ -639,6 +643,33 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
                          f"the order given, therapist first; give them the other way round if {paths[1]} is the "
                          "therapist's",)
     return Attribution("separate", rep, spk, how, channel_picks=picks, warnings=warnings)
+
+
+def _one_file_of_two_voices(paths, speakers, offset_s: float, *, silent: bool) -> tuple[str, ...]:
+    """Two files, one of them silent (or much quieter on every voice) where it overlaps the other: the warning,
+    where the other file's own speech is two voices, or said unsure, that its speaker's figures (warmth
+    included) are both people's; else (). The files stay one speaker each in the order given (the user's
+    word, as a stereo file's ``--layout separate``); the loud one is diarized on its own as ``attribute`` does
+    a stereo file's loud channel (a stereo file so made is read as that one channel). Costs one diarization of
+    that file, only where the other is silent or that much quieter."""
+    from .engine.speakers import attribute
+
+    audio, _ = read_channels(paths, 2, offset_s=offset_s, compact=True)
+    att = attribute(audio, layout="auto")
+    del audio
+    d, k = att.diarization, att.live_channel
+    if d is None or k is None:  # one voice there (or the whole recording not so after all): as given
+        return ()
+    who, other = speakers[k], paths[1 - k]
+    quiet = "is silent" if silent else "is much quieter on every voice"
+    if d.unsure or d.n_voices != 2:
+        return (f"{paths[k]} (the {who}'s file) may carry two voices: who spoke when in it is unsure, and {other} "
+                f"{quiet}; read as given, one speaker per file, the {who}'s figures (warmth included) may be both "
+                f"people's (analysed alone, `prosody analyze {paths[k]}`, its speech is left unattributed; record "
+                "one file per person)",)
+    return (f"{paths[k]} (the {who}'s file) carries two voices, and {other} {quiet}; read as given, one speaker "
+            f"per file, the {who}'s figures (warmth included) are both people's: analysed alone (`prosody analyze "
+            f"{paths[k]}`) its two voices are told apart",)
 
 
 # ``--voices`` and a manifest's ``voices`` cell as typed (spaces and case aside) -> how many people speak

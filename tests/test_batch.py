@@ -559,7 +559,7 @@ def test_bad_layout_in_manifest_is_a_failure_of_that_file(archive, capsys, tmp_p
     rc, out, err = run_cli(["batch", m, "--store", tmp_path / "st", "--table", tmp_path / "t"], capsys)
     assert rc == 1
     assert "0 analysed, 0 skipped (already done), 3 failed" in out
-    assert "--channels applies to one stereo file" in out
+    assert f"{m} line 2: channels applies to one stereo file" in out  # the manifest's row and column (session 39)
     assert "unknown speaker 'nobody'" in out
     assert "channel '3' does not exist" in out
 

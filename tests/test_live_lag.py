@@ -96,3 +96,63 @@ def test_an_exchanges_pace_counts_time_from_the_window_start():
     assert rates(f0, f1) == pytest.approx((4.0, 4.0))
     # a segment with under 0.3 s inside the window has no pace (as one under 0.3 s long)
     assert rates(GRID.s_to_frames(54.8), f1)[0] is None
+
+
+def test_one_channel_windows_come_out_while_the_speaker_talks_on(monologue):
+    """One channel (no turn-taking: a one-voice live session): the speaker's open segment held every window
+    back until they paused for 0.6 s: the therapist's channel of the live-cue dialogue, 100 s of talk with
+    0.4 s pauses, gave windows up to 96.7 s late (median 9.2 s, 19 of 36 later than 3 s). Now each within
+    1.1 s of its end, the same windows and session measures whatever the block sizes (the first 110 s: the
+    monologue, open at the end of the recording's second part)."""
+    audio, _, stream = monologue
+    one = np.ascontiguousarray(audio[:, 0])
+    _, wins = stream(one, 1600, (T,))
+    lags = [t - w.end_s for w, t in wins]
+    assert len(wins) == 36 and max(lags) <= 1.5, max(lags)
+    part = one[:110 * 16000]
+    s, wins = stream(part, 0, (T,))
+    ref, doc = [w for w, _ in wins], s.to_json_dict()["measures"]
+    assert len(ref) >= 22
+    for block in (160, 1600, 32000):
+        s2, w2 = stream(part, block, (T,))
+        assert [w for w, _ in w2] == ref, block
+        assert s2.to_json_dict()["measures"] == doc, block
+
+
+def test_one_channel_pause_rate_counts_the_floor_up_to_the_window_end():
+    """One channel: a window's pauses per minute divided its own segments' pauses by the time from their first
+    start to their last end, past the window's end where a segment ran on (a figure a live window cannot know
+    before the segment ends). Talk 0-8 s and 8.5-40 s: in the window [0, 20 s) one pause over 20 s of floor,
+    3.0 a minute (it read 1.5: one over 40 s)."""
+    n = GRID.s_to_frames(20.0)
+    frames = {T: {"f0_hz": np.full(n, 150.0), "rms_db": np.full(n, -30.0), "is_speech": np.ones(n, bool),
+                  "hf500_db": np.zeros(n)}}
+    from prosody.measures.baseline import Baseline
+    from prosody.measures.voice import voice_measures
+    segs = [Segment(T, 0.0, 8.0), Segment(T, 8.5, 40.0)]
+    sl = Slice.cut(grid=GRID, speakers=(T,), frame0=0, frame1=n, frames=frames, segments=segs, transitions=[],
+                   turn_taking=False)
+    v = voice_measures(sl, T, Baseline("session", ()).of(T), MeasuresConfig(), None)
+    assert v["pause_rate_per_min"] == pytest.approx(3.0)
+    sl2 = Slice.cut(grid=GRID, speakers=(T,), frame0=0, frame1=n, frames=frames,
+                    segments=[segs[0], Segment(T, 8.5, 20.0)], transitions=[], turn_taking=False)
+    assert voice_measures(sl2, T, Baseline("session", ()).of(T), MeasuresConfig(), None) == v
+
+
+def test_one_channel_pause_rate_and_median_are_the_windows_own():
+    """One channel: a rolling window keeps its speaker's segments back to its look-back (2 minutes, for the floor
+    holder), and its pause rate and median counted the silences among all of them over the time from the
+    first: talk 10-20, 30-40, 50-60, 105-115 and 116-129 s, the window [100, 130 s) read 2.0 pauses a minute,
+    median 10 s (four silences over 119 s). Its own: one silence of 1 s over its 24 s of floor, 2.5 a minute."""
+    f0, f1 = GRID.s_to_frames(100.0), GRID.s_to_frames(130.0)
+    n = f1 - f0
+    frames = {T: {"f0_hz": np.full(n, 150.0), "rms_db": np.full(n, -30.0), "is_speech": np.ones(n, bool),
+                  "hf500_db": np.zeros(n)}}
+    from prosody.measures.baseline import Baseline
+    from prosody.measures.voice import voice_measures
+    segs = [Segment(T, 10.0, 20.0), Segment(T, 30.0, 40.0), Segment(T, 50.0, 60.0), Segment(T, 105.0, 115.0),
+            Segment(T, 116.0, 129.0)]
+    sl = Slice.cut(grid=GRID, speakers=(T,), frame0=f0, frame1=f1, frames=frames, segments=segs, transitions=[],
+                   turn_taking=False, look_s=10.0)
+    v = voice_measures(sl, T, Baseline("session", ()).of(T), MeasuresConfig(), None)
+    assert v["pause_rate_per_min"] == pytest.approx(2.5) and v["pause_median_s"] == pytest.approx(1.0)

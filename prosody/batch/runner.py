@@ -66,6 +66,9 @@ MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_r
                     "date", "session_number", "notes", "tags", "layout", "voices")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
 SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
+NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker this long is said (again if it recurs)
+NO_WORKERS_LIMIT_S = 600   # ... and after this long (--wait-for-workers) the batch stops, what finished kept
+WORKER_POLL_S = 2.0        # how often a Dask batch waiting on its files asks the scheduler how many workers it has
 LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
 ROW_SPEAKER_COLUMNS = SPEAKER_FIELDS  # the session summary's per-speaker fields
@@ -101,10 +104,17 @@ class Job:
     layout: str = "auto"           # as ``prosody analyze --layout``: auto, separate, shared or mono
     voice_profile: str | None = None  # ``--profile NAME``; None: the profile of the therapist when one is stored
     voices: int | None = None      # as ``prosody analyze --voices``: 1 or 2 people speak; None: found from the audio
+    cells: frozenset[str] = frozenset()  # the manifest columns whose cell gave this job a value (not empty)
 
     @property
     def label(self) -> str:
         return " + ".join(self.paths)
+
+    def named(self, column: str, option: str, *, row: bool = True) -> str:
+        """How a value of this job is named in an error: ``man.csv line 4: channels`` where its manifest
+        cell gave it (``channels`` without ``row``), else the command line's ``option`` (a manifest's empty
+        cell takes the option's value)."""
+        return (f"{self.origin}: {column}" if row else column) if column in self.cells else option
 
 
 def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=()), skip: Iterable = ()) -> list[Job]:
@@ -391,7 +401,8 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             meta=SessionMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
                          recorded_at=when, session_number=number, notes=cell.get("notes") or m.notes,
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
-            origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices))
+            origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices,
+            cells=frozenset(k for k, v in cell.items() if v)))
     return jobs
 
 
@@ -1050,7 +1061,9 @@ class Planned:
 class BatchEvent:
     """Progress, for the caller to show. ``kind``: ``checking`` (planning job
     ``index`` of ``total``), ``planned`` (``total`` jobs, ``todo`` to analyse,
-    ``todo_audio_s``), ``skipped``, ``done``, ``failed``."""
+    ``todo_audio_s``), ``skipped``, ``done``, ``failed``; on a Dask cluster
+    ``no_workers`` (it has had no worker for a while: ``reason`` says it) and
+    ``workers_back`` (it has some again, after ``no_workers``)."""
 
     kind: str
     label: str = ""
@@ -1166,8 +1179,18 @@ class _LocalBackend:
             manager.join(timeout=5.0)
 
 
+class _SchedulerLost(BatchError):
+    """The Dask client lost its scheduler (stopped, killed, the network gone): Dask cancels every task in
+    flight. ``run_batch`` says it in one line with what was saved."""
+
+
 class _DaskBackend:
+    """A connection to the Dask scheduler at ``address`` (``connect_scheduler``); BatchError in one line when
+    there is none to be had. ``close`` is safe to call twice."""
+
     def __init__(self, address: str):
+        self.address = address
+        self._closed = False
         try:
             import distributed
         except ImportError:
@@ -1180,6 +1203,12 @@ class _DaskBackend:
             self.client = distributed.Client(address, set_as_default=False, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
         except Exception as exc:  # noqa: BLE001 - a scheduler that answered the probe and then failed
             raise BatchError(_unreachable(address, "the client could not connect", exc)) from None
+        import logging
+        # the client's own log of a lost scheduler (its reconnection, then a traceback from closing while it
+        # reconnects) reached the terminal beside prosody's one line; restored on close
+        self._log = logging.getLogger("distributed.client")
+        self._log_level = self._log.level
+        self._log.setLevel(logging.CRITICAL)
         threads = sum(self.client.nthreads().values())
         self.window = 2 * max(threads, 1)
         self.name = f"Dask at {address} ({threads} worker thread{'s' if threads != 1 else ''})"
@@ -1194,11 +1223,18 @@ class _DaskBackend:
         return self.client.submit(analyze_task, task, pure=False)
 
     def wait(self, futures, timeout: float):
+        import asyncio
+        import concurrent.futures as cf
         with self.client.as_current():  # not the process-wide default client: this one
             try:
                 return self._distributed.wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
             except TimeoutError:
                 return set()
+            except (asyncio.CancelledError, cf.CancelledError):  # Dask's FuturesCancelledError among them
+                if self.client.status == "running":
+                    raise
+                raise _SchedulerLost(f"lost the connection to the Dask scheduler at {self.address} (it stopped, "
+                                     "or the network between failed): its tasks are gone") from None
 
     def is_crash(self, exc: BaseException) -> bool:
         return False  # Dask retries lost work itself and then raises KilledWorker for that task alone
@@ -1209,7 +1245,23 @@ class _DaskBackend:
     def run_alone(self, task: Task) -> TaskResult:
         return analyze_task(task)
 
+    def threads(self) -> int | None:
+        """The worker threads the cluster has now, as its scheduler says; None when it does not answer."""
+        try:
+            return int(self.client.scheduler_info(n_workers=0).get("total_threads", 0))
+        except Exception:  # noqa: BLE001 - a lost scheduler: its futures fail, said per file
+            return None
+
     def close(self, *, cancel: bool = False) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._close(cancel=cancel)
+        finally:
+            self._log.setLevel(self._log_level)
+
+    def _close(self, *, cancel: bool) -> None:
         if self._pause is not None:
             try:
                 from .dask_plugin import resume_profiler
@@ -1217,6 +1269,67 @@ class _DaskBackend:
             except Exception:  # a lost scheduler: nothing to restore there
                 pass
         self.client.close()
+
+
+class _WorkerWatch:
+    """Whether a Dask cluster still has workers while files wait on it. With every worker gone (stopped,
+    killed, scaled to zero) the client waited without a word for ever. A cluster may get workers again (a
+    restart, an autoscaler, a job queue), so it is said, not ended, at first: after ``NO_WORKERS_WARN_S``
+    without a worker (at half ``limit_s`` where that is shorter) a ``no_workers`` event, ``workers_back`` when
+    some return; after ``limit_s`` the batch stops (BatchError), every finished file saved. Asked every
+    ``WORKER_POLL_S``; an unanswered question (None) neither starts nor ends a spell without workers."""
+
+    def __init__(self, backend, address: str, *, limit_s: float):
+        self.backend, self.address, self.limit_s = backend, address, limit_s
+        self.asked = -float("inf")
+        self.since: float | None = None  # when the cluster was first seen without a worker, this spell
+        self.said = False
+
+    def check(self, emit, *, waiting: int, saved: int) -> None:
+        now = time.monotonic()
+        if now - self.asked < WORKER_POLL_S:
+            return
+        self.asked = now
+        threads = self.backend.threads()
+        if threads is None:
+            return
+        if threads > 0:
+            if self.said:
+                emit(BatchEvent("workers_back", reason=f"the Dask cluster at {self.address} has workers again "
+                                f"({threads} thread{'s' if threads != 1 else ''}); the batch goes on"))
+            self.since, self.said = None, False
+            return
+        if self.since is None:
+            self.since = now
+        gone = now - self.since
+        files = f"{waiting} recording{'s' if waiting != 1 else ''}"
+        if gone >= self.limit_s:
+            raise BatchError(
+                f"the Dask cluster at {self.address} has had no workers for {_span(gone)}: stopped; {saved} "
+                f"recording{'s' if saved != 1 else ''} finished and saved in the store, {files} not analysed; "
+                "start the cluster's workers and run the same command again to continue where it stopped "
+                "(--wait-for-workers sets how long to wait)")
+        if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said:
+            self.said = True
+            emit(BatchEvent("no_workers", reason=(
+                f"the Dask cluster at {self.address} has no workers (none for {_span(gone)}): {files} wait "
+                f"for one; the batch stops if none come within {_span(self.limit_s)} (finished files are kept), "
+                "Ctrl-C stops it now")))
+
+
+def _span(s: float) -> str:
+    """A wait, in words: '45 s', '10 min', '1 h 30 min'."""
+    s = int(round(s))
+    if s < 120:
+        return f"{s} s"
+    m = int(round(s / 60))
+    return f"{m} min" if m < 120 else f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
+
+
+def connect_scheduler(address: str) -> _DaskBackend:
+    """Connect to the Dask scheduler at ``address`` for ``run_batch(scheduler=...)``: done before the store
+    is opened, an unreachable scheduler leaves no store folder and no batch ledger behind (it left both)."""
+    return _DaskBackend(address)
 
 
 def _unreachable(address: str, what: str, why) -> str:
@@ -1338,7 +1451,8 @@ def check_n_jobs(n: int) -> None:
 
 
 def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, measures=None, profile=None, n_jobs: int | None = None,
-              scheduler: str | None = None, send_audio: bool = False, force: bool = False,
+              scheduler: str | _DaskBackend | None = None, send_audio: bool = False, force: bool = False,
+              wait_for_workers_s: float = NO_WORKERS_LIMIT_S,
               on_event: Callable[[BatchEvent], None] | None = None,
               stop: Callable[[], str | None] | None = None) -> BatchReport:
     """Analyse ``jobs`` into ``store`` (a ``prosody.store.Store``).
@@ -1348,9 +1462,11 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
     the rules ``prosody analyze`` uses. ``measures`` / ``profile``: the
     MeasuresConfig and personal Baseline for every file. ``n_jobs``: local
     worker processes (default: the number of cores); ``scheduler``: a Dask
-    scheduler address instead (workers read ``paths``, or receive the bytes
-    when ``send_audio``). ``force``: analyse again what is already done (the
-    stored session is replaced, keeping its ID). ``stop``: asked between
+    scheduler address, or a ``connect_scheduler`` connection (closed here),
+    instead (workers read ``paths``, or receive the bytes when ``send_audio``;
+    ``wait_for_workers_s``: how long the cluster may be without a worker
+    before the batch stops, ``_WorkerWatch``). ``force``: analyse again what
+    is already done (the stored session is replaced, keeping its ID). ``stop``: asked between
     steps (each file planned, every STOP_POLL_S while the workers run); when
     it returns a reason, the workers are terminated and BatchStopped is raised,
     with every finished analysis saved. A signal handler that only notes the
@@ -1366,15 +1482,17 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         if reason:
             raise BatchStopped(reason)
     t_start = time.perf_counter()
-    ledger = Ledger(store.path)
+    ledger = None
     backend = None
     completed = False
     try:
-        if scheduler is not None:
-            backend = _DaskBackend(scheduler)
+        if scheduler is not None:  # before the ledger: an unreachable scheduler leaves none made
+            backend = scheduler if isinstance(scheduler, _DaskBackend) else _DaskBackend(scheduler)
+            scheduler = backend.address
         else:
             n = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
             check_n_jobs(n)
+        ledger = Ledger(store.path)
         run_id = ledger.start_run("dask" if scheduler else "local", len(jobs))
         report = BatchReport(run_id=run_id, n_jobs=len(jobs))
         rows: dict[int, dict] = {}     # job index -> table row
@@ -1500,6 +1618,7 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
         # longest first: the last worker to finish is not left with a long file alone
         pending = deque(sorted(todo, key=lambda t: -t[1].duration_s))
         inflight: dict = {}
+        watch = _WorkerWatch(backend, scheduler, limit_s=wait_for_workers_s) if scheduler is not None else None
         while pending or inflight:
             while pending and len(inflight) < backend.window:
                 i, pj = pending.popleft()
@@ -1515,8 +1634,16 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
             if not inflight:
                 continue
             crashed = []
-            done = backend.wait(inflight, STOP_POLL_S)
+            try:
+                done = backend.wait(inflight, STOP_POLL_S)
+            except _SchedulerLost as exc:
+                n_saved, waiting = len(report.analysed), len(inflight) + len(pending)
+                raise BatchError(f"{exc}; {n_saved} recording{'s' if n_saved != 1 else ''} finished and saved in the "
+                                 f"store, {waiting} recording{'s' if waiting != 1 else ''} not analysed; run the same "
+                                 "command again once the scheduler runs to continue where it stopped") from None
             check_stop()
+            if watch is not None and not done:
+                watch.check(emit, waiting=len(inflight) + len(pending), saved=len(report.analysed))
             for fut in done:
                 i, pj = inflight.pop(fut)
                 try:
@@ -1549,7 +1676,8 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
     finally:
         if backend is not None:
             backend.close(cancel=not completed)
-        ledger.close()
+        if ledger is not None:
+            ledger.close()
 
 
 def _row_for(row: dict, job: Job, *, duplicate_of: str | None = None) -> dict:
@@ -1607,7 +1735,8 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     if job.offset_s and len(job.paths) != 2:
         raise InputError("offset_s needs two files (therapist, client)")
     from ..analysis import check_speaker_label
-    check_speaker_label(job.speaker, flag="speaker")  # `unattributed`, let through by read_manifest
+    # `unattributed`, let through by read_manifest (the command line's --speaker is refused before the batch)
+    check_speaker_label(job.speaker, flag=job.named("speaker", "--speaker"))
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     # a speaker (the one person of a mono file) where the files cannot take it fails the row, as analyze
     # refuses --speaker there (it was ignored without a word: a stereo file analysed as therapist + client)
@@ -1620,13 +1749,23 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     content = hashes[0] if len(hashes) == 1 else hashlib.sha256(":".join(hashes).encode()).hexdigest()
     layout, config = resolve_analysis(n_files=len(job.paths), n_channels=probe.files[0].channels, base=config,
                                       channel_map=job.channels, speaker=job.speaker,
-                                      pitch_ranges=job.pitch_range, file_label=job.paths[0])
+                                      pitch_ranges=job.pitch_range, file_label=job.paths[0],
+                                      channels_flag=job.named("channels", "--channels"),
+                                      pitch_flag=job.named("pitch_range", "--pitch-range"))
     source = FileSource(list(job.paths), layout, offset_s=job.offset_s)  # channel and offset checks
     from ..speaker_channels import check_voices_told, wants_attribution
     n_channels = probe.files[0].channels
     check_voices_told(job.voices, n_files=len(job.paths), speaker=job.speaker, layout=job.layout)
-    request = (job.layout if wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
-                                               layout=job.layout, channels=job.channels) else "separate")
+    try:
+        wanted = wants_attribution(n_files=len(job.paths), n_channels=n_channels, speaker=job.speaker,
+                                   layout=job.layout, channels=job.channels,
+                                   flags=(job.named("channels", "--channels", row=False),
+                                          job.named("layout", "--layout", row=False)))
+    except InputError as exc:  # the row named once, before the columns its cells gave
+        if {"channels", "layout"} & job.cells:
+            raise InputError(f"{job.origin}: {exc}") from None
+        raise
+    request = job.layout if wanted else "separate"
     if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
         raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
     vp = (voice_profile_of(job) if (voice_profile_of is not None and (request != "separate" or len(job.paths) == 2))
@@ -1687,13 +1826,19 @@ def _already_done(pj: Planned, *, store, ledger: Ledger) -> dict | None:
     if sid is None:
         return None
     prior = ledger.done_row(pj.content, pj.options)
-    if prior is not None and prior[0] == sid:
+    if prior is not None and prior[0] == sid and prior[1].get("speakers") == _stored_speakers(store, sid):
         return prior[1]
-    # saved, but the ledger never heard of it (killed in between) or it was moved: rebuild the row
+    # saved, but the ledger never heard of it (killed in between) or it was moved, or the store now reads its
+    # speakers otherwise (a session saved unsure before the forty-sixth round: store/unsure.py): rebuild the row
     row = session_row(store.get(sid).doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                       options=pj.options, meta=_stored_meta(store, sid))
     ledger.record_done(None, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths, row=row)
     return row
+
+
+def _stored_speakers(store, sid: int) -> str:
+    """The table's ``speakers`` cell of stored session ``sid``, from the store's listing (no document read)."""
+    return LIST_SEPARATOR.join(store.info(sid).speakers)
 
 
 def _stored_meta(store, sid: int) -> SessionMeta:

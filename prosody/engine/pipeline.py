@@ -316,7 +316,13 @@ class Pipeline:
             if final:
                 vq_chunks += ch.vq.flush()
         self.n_frames += n
-        if self._turns is not None:
+        if self._turns is None:
+            # one channel (no turn-taking): nothing is decided about a segment but by its frames, and no open
+            # segment may end as a sound (``_sound_frames`` 0): a window reads an open one up to its own end,
+            # as one decided early with turn-taking (it held every window back until the speaker paused)
+            opens = {ch.speaker: self.grid.frames_to_s(ch.segments.open_start) for ch in self._ch
+                     if ch.segments.open_start is not None and not final}
+        else:
             self._held += segments
             if final:
                 turns = self._turns.flush(self._held, frames=frames_out)
@@ -340,10 +346,7 @@ class Pipeline:
         sounds.sort(key=lambda s: (s.start_s, s.speaker))
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
         # a window also waits for the syllable nuclei of its frames (a peak is accepted at its dip, later)
-        # and, without a turn tracker, for the segments open in it (a segment is emitted when it ends)
         open_frames = [ch.nuclei.decided_until_frame for ch in self._ch]
-        if self._turns is None:
-            open_frames += [ch.segments.open_start for ch in self._ch if ch.segments.open_start is not None]
         decided = min(decided, self.grid.frames_to_s(min(open_frames)))
         # the speech segments open now (known to be speech: long enough not to be a sound), by their start:
         # a window may end inside one (its turn items decided early, TurnTracker._early) and reads it up to

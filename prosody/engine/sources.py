@@ -724,40 +724,42 @@ class Layout:
     picks: tuple[tuple[int, int], ...]
 
 
-def parse_channel_map(text: str, *, n_channels: int, holder: str = "the file") -> dict[str, int]:
-    """``"therapist=right,client=left"`` -> {"therapist": 1, "client": 0}."""
+def parse_channel_map(text: str, *, n_channels: int, holder: str = "the file",
+                      flag: str = "--channels") -> dict[str, int]:
+    """``"therapist=right,client=left"`` -> {"therapist": 1, "client": 0}. ``flag``: how the text is named in
+    an error (``prosody batch``: a manifest's row and column where the text is its ``channels`` cell)."""
     names = {"left": 0, "right": 1, "l": 0, "r": 1}
     out: dict[str, int] = {}
     for part in text.split(","):
         if "=" not in part:
-            raise InputError(f"--channels {text!r}: expected speaker=channel pairs, e.g. therapist=right,client=left")
+            raise InputError(f"{flag} {text!r}: expected speaker=channel pairs, e.g. therapist=right,client=left")
         spk, ch = (p.strip() for p in part.split("=", 1))
         if not spk:
-            raise InputError(f"--channels {text!r}: empty speaker name")
+            raise InputError(f"{flag} {text!r}: empty speaker name")
         problem = name_problem(spk)
         if problem is not None:  # the store's rule for speaker names, before any work
-            raise InputError(f"--channels {text!r}: speaker name {spk!r} {problem}")
+            raise InputError(f"{flag} {text!r}: speaker name {spk!r} {problem}")
         if spk == UNATTRIBUTED:
-            raise InputError(f"--channels {text!r}: prosody keeps the name {spk!r} for speech it cannot attribute to "
+            raise InputError(f"{flag} {text!r}: prosody keeps the name {spk!r} for speech it cannot attribute to "
                              "anyone; name the speaker otherwise")
         idx = names.get(ch.lower())
         if idx is None:
             if not (ch.isascii() and ch.isdigit()):  # 1-based numbers in digits 0-9: int() read '0_2' as 2, '١' as 1
-                raise InputError(f"--channels {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}")
+                raise InputError(f"{flag} {text!r}: channel {ch!r} is not left, right or a number 1..{n_channels}")
             idx = int(ch) - 1
         if not 0 <= idx < n_channels:
-            raise InputError(f"--channels {text!r}: channel {ch!r} does not exist; {holder} has {n_channels} "
+            raise InputError(f"{flag} {text!r}: channel {ch!r} does not exist; {holder} has {n_channels} "
                              "channel(s)")
         if spk in out:
-            raise InputError(f"--channels {text!r}: speaker {spk!r} named twice; give each channel its own speaker")
+            raise InputError(f"{flag} {text!r}: speaker {spk!r} named twice; give each channel its own speaker")
         out[spk] = idx
     if len(out) > 2:
-        raise InputError(f"--channels {text!r}: at most two speakers")
+        raise InputError(f"{flag} {text!r}: at most two speakers")
     if len(set(out.values())) != len(out):
-        raise InputError(f"--channels {text!r}: two speakers on the same channel")
+        raise InputError(f"{flag} {text!r}: two speakers on the same channel")
     clash = alike_names(out)
     if clash is not None:  # RTTM and the frame tables could not tell them apart
-        raise InputError(f"--channels {text!r}: speakers {clash[0]!r} and {clash[1]!r} differ only in spaces or "
+        raise InputError(f"{flag} {text!r}: speakers {clash[0]!r} and {clash[1]!r} differ only in spaces or "
                          "control characters; give them names that differ in letters")
     return out
 

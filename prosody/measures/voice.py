@@ -50,8 +50,10 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     nuc = sl.nuclei_of(speaker)
     holds = _clip(_holds(sl, speaker, first), a, e) if sl.turn_taking else None
     segs = [s for s in sl.segments if s.speaker == speaker]
-    if holds is None:
-        floor_s = (segs[-1].end_s - segs[0].start_s) if segs else 0.0
+    if holds is None:  # one channel: the floor inside the slice (a rolling window's segments reach back to its
+        # look-back, for the floor holder; one open past its end reads the same, live)
+        inside = [s for s in segs if s.end_s > a]
+        floor_s = (min(inside[-1].end_s, e) - max(inside[0].start_s, a)) if inside else 0.0
     else:
         floor_s = sum(y - x for x, y in holds)
     # Speech rate and articulation rate count the same nuclei (de Jong & Wempe 2009): the articulation
@@ -96,8 +98,8 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     if sl.turn_taking:
         out["pause_rate_per_min"] = len(ps) / (floor_s / 60.0) if floor_s >= 10.0 else None
         out["pause_median_s"] = float(median([p.end_s - p.start_s for p in ps])) if ps else None
-    else:  # one channel: silences between own segments
-        gaps = [y.start_s - x.end_s for x, y in zip(segs, segs[1:])]
+    else:  # one channel: silences between own segments, inside the slice's floor (not the look-back's)
+        gaps = [y.start_s - x.end_s for x, y in zip(segs, segs[1:]) if x.end_s > a]
         out["pause_rate_per_min"] = len(gaps) / (floor_s / 60.0) if floor_s >= 10.0 else None
         out["pause_median_s"] = float(median(gaps)) if gaps else None
     # arousal (Bone et al. 2014)

@@ -126,10 +126,11 @@ class SessionInfo:
 @dataclass(frozen=True)
 class StoredSession:
     info: SessionInfo
-    doc: dict                      # the prosody.session/* document, as saved
+    doc: dict                      # the prosody.session/* document, as saved (as read: store/unsure.py)
     bookmarks: tuple[Bookmark, ...]
     feedback: tuple[Feedback, ...]
     notes: tuple[Note, ...] = ()
+    saved_as: str | None = None    # the name its stored document gives the one voice ``doc`` reads as unattributed
 
 
 # -- location ----------------------------------------------------------------------------------------------------
@@ -332,7 +333,23 @@ CREATE TABLE voice_profiles (
         db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (layout, method, sid))
 
 
-MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4)
+def _migrate_4_to_5(db: sqlite3.Connection) -> None:
+    """Version 5 (session 39): a session saved unsure before the forty-sixth round (its one voice named the
+    therapist, with her warmth) has its derived rows (speakers and their roles, segments, measures, rolling
+    windows and phases, warmth score) made again as it is read now, its voice ``unattributed``
+    (``store/unsure.py``). Its stored document, tags, bookmarks, feedback and notes are not touched."""
+    from .unsure import as_unattributed
+    for sid, doc_text in db.execute("SELECT id, doc FROM sessions").fetchall():
+        doc = _backfill_doc(doc_text)
+        view = as_unattributed(doc) if doc is not None else None
+        if view is None:
+            continue
+        for table in ("speakers", "segments", "turns", "pauses", "transitions", "events", "measures", "rolling"):
+            db.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
+        _insert_derived(db, sid, view)
+
+
+MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4, _migrate_4_to_5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -451,6 +468,31 @@ def _insert_measures(db, sid: int, doc: dict) -> None:
                 db.execute("UPDATE speakers SET turns_per_min = ?, longest_monologue_s = ? "
                            "WHERE session_id = ? AND speaker = ?",
                            (_num(t.get("turns_per_min")), _num(t.get("longest_monologue_s")), sid, spk))
+
+
+def _insert_derived(db, sid: int, doc: dict) -> None:
+    """The rows derived from a session's document: speakers (with their roles), segments, turns, pauses,
+    transitions, events, measures and rolling windows, the warmth score, layout and attribution."""
+    roles = speaker_roles(doc["speaker_order"])
+    cols = ", ".join(SPEAKER_COLUMNS)
+    marks = ", ".join("?" * (4 + len(SPEAKER_COLUMNS)))
+    db.executemany(
+        f"INSERT INTO speakers (session_id, position, speaker, role, {cols}) VALUES ({marks})",
+        [(sid, i, spk, roles[spk], *(_num(doc["speakers"].get(spk, {}).get(c)) for c in SPEAKER_COLUMNS))
+         for i, spk in enumerate(doc["speaker_order"])])
+    for table in ("segments", "turns", "pauses"):
+        db.executemany(f"INSERT INTO {table} (session_id, speaker, start_s, end_s) VALUES (?,?,?,?)",
+                       [(sid, x["speaker"], x["start_s"], x["end_s"]) for x in doc.get(table) or []])
+    db.executemany(
+        "INSERT INTO transitions (session_id, from_speaker, to_speaker, from_end_s, to_start_s, offset_s, kind) "
+        "VALUES (?,?,?,?,?,?,?)",
+        [(sid, t["from_speaker"], t["to_speaker"], t["from_end_s"], t["to_start_s"], t["offset_s"], t["kind"])
+         for t in doc.get("transitions") or []])
+    db.executemany("INSERT INTO events (session_id, kind, speaker, start_s, end_s) VALUES (?,?,?,?,?)",
+                   [(sid, e["kind"], e["speaker"], e["start_s"], e["end_s"]) for e in doc.get("events") or []])
+    _insert_measures(db, sid, doc)
+    from ..session import attribution_of  # a lower floor, imported where used (start-up time)
+    db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (*attribution_of(doc), sid))
 
 
 # Characters no listing shows, so that two names differing by them alone look alike ('C7' and 'C7'
@@ -1057,7 +1099,8 @@ class Store:
                         other = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
                         raise _uid_taken(uid, other[0] if other else "?") from None
                     sid = cur.lastrowid
-                self._insert_children(db, sid, doc, meta, bookmarks, feedback)
+                from .unsure import as_unattributed  # the derived tables as the session is read (store/unsure.py)
+                self._insert_children(db, sid, as_unattributed(doc) or doc, meta, bookmarks, feedback)
                 db.executemany("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
                                "VALUES (?,?,?,?,?,?,?)",
                                [(sid, float(n.time_s), None if n.end_s is None else float(n.end_s), n.text,
@@ -1120,33 +1163,14 @@ class Store:
 
     @staticmethod
     def _insert_children(db, sid: int, doc: dict, meta: SessionMeta, bookmarks, feedback) -> None:
-        roles = speaker_roles(doc["speaker_order"])
         db.executemany("INSERT OR IGNORE INTO tags (session_id, tag) VALUES (?, ?)",
                        [(sid, t) for t in meta.tags])
-        cols = ", ".join(SPEAKER_COLUMNS)
-        marks = ", ".join("?" * (4 + len(SPEAKER_COLUMNS)))
-        db.executemany(
-            f"INSERT INTO speakers (session_id, position, speaker, role, {cols}) VALUES ({marks})",
-            [(sid, i, spk, roles[spk], *(_num(doc["speakers"].get(spk, {}).get(c)) for c in SPEAKER_COLUMNS))
-             for i, spk in enumerate(doc["speaker_order"])])
-        for table in ("segments", "turns", "pauses"):
-            db.executemany(f"INSERT INTO {table} (session_id, speaker, start_s, end_s) VALUES (?,?,?,?)",
-                           [(sid, x["speaker"], x["start_s"], x["end_s"]) for x in doc.get(table) or []])
-        db.executemany(
-            "INSERT INTO transitions (session_id, from_speaker, to_speaker, from_end_s, to_start_s, offset_s, kind) "
-            "VALUES (?,?,?,?,?,?,?)",
-            [(sid, t["from_speaker"], t["to_speaker"], t["from_end_s"], t["to_start_s"], t["offset_s"], t["kind"])
-             for t in doc.get("transitions") or []])
-        db.executemany("INSERT INTO events (session_id, kind, speaker, start_s, end_s) VALUES (?,?,?,?,?)",
-                       [(sid, e["kind"], e["speaker"], e["start_s"], e["end_s"]) for e in doc.get("events") or []])
         db.executemany("INSERT INTO bookmarks (session_id, time_s, note) VALUES (?,?,?)",
                        [(sid, b.time_s, b.note) for b in bookmarks])
         db.executemany("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) "
                        "VALUES (?,?,?,?,?)",
                        [(sid, f.kind, json.dumps(list(f.items)), f.total, f.given_at) for f in feedback])
-        _insert_measures(db, sid, doc)
-        from ..session import attribution_of  # a lower floor, imported where used (start-up time)
-        db.execute("UPDATE sessions SET layout = ?, attribution = ? WHERE id = ?", (*attribution_of(doc), sid))
+        _insert_derived(db, sid, doc)
 
     @sqlite_errors
     def add_feedback(self, ref, *, srs: tuple[int, ...] | None = None, rating: int | None = None,
@@ -1525,10 +1549,17 @@ FROM sessions s"""
         return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
 
     def _doc(self, sid: int, doc_text) -> dict:
+        """``_doc_read``'s document."""
+        return self._doc_read(sid, doc_text)[0]
+
+    def _doc_read(self, sid: int, doc_text) -> tuple[dict, str | None]:
         """Session ``sid``'s stored document ``doc_text``, parsed and checked against
         docs/session-schema.md as an import is (``formats.schema``), so that every view
         can read what it holds. A document saved by an older or another program, or
-        edited by hand in the database, raises SessionUnreadableError naming the session."""
+        edited by hand in the database, raises SessionUnreadableError naming the session.
+        One saved unsure before the forty-sixth round is read as its voice unattributed
+        (``store.unsure.as_unattributed``; the stored text is not changed): (document, the
+        name the stored one gives that voice), else (document, None)."""
         try:
             doc = json.loads(doc_text, parse_constant=_refuse_constant)
         except (TypeError, ValueError, RecursionError) as exc:
@@ -1536,7 +1567,8 @@ FROM sessions s"""
         else:
             try:
                 check_session_doc(doc, every_value=False)
-                return doc
+                from .unsure import as_unattributed, stored_unsure_name  # saved unsure before round 46: as now
+                return as_unattributed(doc) or doc, stored_unsure_name(doc)
             except InvalidSessionError as exc:
                 problem = str(exc)
         raise SessionUnreadableError(
@@ -1587,7 +1619,10 @@ FROM sessions s"""
                 return s, None
             path = self.frames_dir / name
             try:
-                return s, read_frames_npz(path, s.doc["speaker_order"])
+                if s.saved_as is None:
+                    return s, read_frames_npz(path, s.doc["speaker_order"])
+                from .unsure import frames_as_unattributed  # the file holds the voice under its saved name
+                return s, frames_as_unattributed(read_frames_npz(path, [s.saved_as]), s.saved_as)
             except StoreError:
                 if path.exists():  # there, and unreadable: said as it was
                     raise
@@ -1621,9 +1656,10 @@ FROM sessions s"""
         SessionUnreadableError naming the session). It reads nothing from the database: the store may be
         closed by then."""
         info, doc_text, bookmarks, feedback, notes = raw
-        return StoredSession(info=info, doc=self._doc(info.id, doc_text), bookmarks=bookmarks,
+        doc, saved_as = self._doc_read(info.id, doc_text)
+        return StoredSession(info=info, doc=doc, bookmarks=bookmarks,
                              feedback=tuple(Feedback(k, tuple(json.loads(items)), g) for k, items, g in feedback),
-                             notes=notes)
+                             notes=notes, saved_as=saved_as)
 
     @sqlite_errors
     def recording_fields(self, ids) -> list[dict]:
@@ -1655,7 +1691,10 @@ FROM sessions s"""
             order = None
         if not (isinstance(order, list) and order and all(isinstance(s, str) for s in order)):
             order = self._doc(sid, doc_text)["speaker_order"]  # raises, naming the session and the field
-        return read_frames_npz(path, order)
+        frames = read_frames_npz(path, order)
+        from .unsure import frames_as_unattributed, stored_unsure_name
+        saved_as = stored_unsure_name(json.loads(doc_text, parse_constant=_refuse_constant))
+        return frames if saved_as is None else frames_as_unattributed(frames, saved_as)
 
     def bundle(self, ref) -> ExportBundle:
         s, frames = self.read(ref)
