@@ -475,7 +475,7 @@ class BleedDetector:
 
 
 def room_tail(level_db: np.ndarray, after_db: np.ndarray) -> tuple[int, float] | None:
-    """A room's reverberant tail at the end of ``level_db`` (one stretch's last frames, dB; the
+    r"""A room's reverberant tail at the end of ``level_db`` (one stretch's last frames, dB; the
     levels of the frames after it: ``after_db``, one or more): (the index where the direct sound
     ended, the tail's fall in dB per frame), or None.
 
