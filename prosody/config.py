@@ -46,8 +46,8 @@ class VadConfig:
     pad_onset_s: float = 0.0
     pad_offset_s: float = 0.0
     # a room's reverberant tail at a stretch's end (SpeechSmoother, engine.vad.room_tail): the end moves back to
-    # the direct sound's end by at most this much (0 turns it off); adds to the latency where longer than the
-    # cross-talk rule's wait (0.4 s: none on two channels with cross-talk, +0.25 s on one or diarized channels)
+    # the direct sound's end by at most this much (0 turns it off). On two channels with a cross-talk stage
+    # (separate microphones) only; within the cross-talk rule's wait there (bleed_short_s): no added latency
     tail_trim_max_s: float = 0.4
     # cross-talk (prosody.engine.crosstalk): a raw speech frame is the other channel's leak
     # when less than bleed_min_own of its power lies bleed_margin_db above the leak
