@@ -18,7 +18,8 @@ start (``to_start_s`` found - planted); their difference is the FTO error. On ``
 also prints where each stage puts the ending turn's end on that speaker's channel: the level
 gate alone (a frame 9 dB over the channel's 10th-percentile level), the raw VAD (webrtcvad AND
 the gate, ``RawVad``), and the smoothed speech frames (``SpeechSmoother``: the session's
-``is_speech``). The truth is the dry turn's extent (the direct sound).
+``is_speech``), and the 10th / 90th percentiles of the end's error. The truth is the dry turn's extent
+(the direct sound). Findings and figures: docs/speakers.md, forty-eighth round.
 
     python benchmarks/room_timing.py [--quick] [--layouts separate,mono,shared]
 """
@@ -196,7 +197,8 @@ def main() -> int:
                 print(f"{kind:7} {layout:8} {'dry' if rt is None else rt:>4} {len(rows):4d} {nmiss:4d} "
                       f"{g('end'):+6.0f} {g('start'):+6.0f} {med([abs(r['fto']) for r in rows]):6.0f} "
                       f"{g('fto'):+6.0f} {g('gate'):+6.0f} {g('raw'):+6.0f} {g('smooth'):+6.0f} "
-                      f"{pct([r['end'] for r in rows], 10):+5.0f}/{pct([r['end'] for r in rows], 90):+5.0f}", flush=True)
+                      f"{pct([r['end'] for r in rows], 10):+5.0f}/{pct([r['end'] for r in rows], 90):+5.0f}",
+                      flush=True)
     return 0
 
 

@@ -619,7 +619,8 @@ class SpeechSmoother:
         """``end`` of a kept stretch, moved back to its direct sound's end where it ends in the
         session's room's tail (class doc); records this end for the session's room."""
         lo = max(start, end - self.n_trim, self._lev0)
-        tail = room_tail(self._lev[lo - self._lev0:end - self._lev0], self._lev[end - self._lev0:end - self._lev0 + _TAIL_AFTER])
+        e = end - self._lev0
+        tail = room_tail(self._lev[lo - self._lev0:e], self._lev[e:e + _TAIL_AFTER])
         self._tails.append(None if tail is None else tail[1])
         past = self._tails[-_TAIL_ENDS:]  # this end's with the last ones'
         rates = [r for r in past if r is not None]
