@@ -45,6 +45,10 @@ class VadConfig:
     min_duration_off_s: float = 0.60
     pad_onset_s: float = 0.0
     pad_offset_s: float = 0.0
+    # a room's reverberant tail at a stretch's end (SpeechSmoother, engine.vad.room_tail): the end moves back to
+    # the direct sound's end by at most this much (0 turns it off). On two channels with a cross-talk stage
+    # (separate microphones) only; within the cross-talk rule's wait there (bleed_short_s): no added latency
+    tail_trim_max_s: float = 0.4
     # cross-talk (prosody.engine.crosstalk): a raw speech frame is the other channel's leak
     # when less than bleed_min_own of its power lies bleed_margin_db above the leak
     # predicted through the path learnt from the session (delay 0..bleed_max_lag_s);
@@ -73,7 +77,7 @@ class VadConfig:
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),
                f"vad.aggressiveness={self.aggressiveness} must be 0, 1, 2 or 3")
-        for name in ("min_duration_on_s", "min_duration_off_s", "pad_onset_s", "pad_offset_s"):
+        for name in ("min_duration_on_s", "min_duration_off_s", "pad_onset_s", "pad_offset_s", "tail_trim_max_s"):
             v = getattr(self, name)
             _check(0.0 <= v <= 5.0, f"vad.{name}={v} must be within 0..5 s")
         _check(20.0 <= self.highpass_hz <= 1000.0,

@@ -139,7 +139,11 @@ class _Channel:
         self.speaker = speaker
         self.framer = Framer(grid=grid)
         self.raw_vad = RawVad(config.vad, grid=grid, noise_following=noise_following)
-        self.smoother = SpeechSmoother(config.vad, grid=grid, cross_talk=cross_talk)
+        # a room's tail is trimmed on the microphones' own channels (two, with a cross-talk stage; no added
+        # latency there), not on diarized ones: there an end the diarizer's mask made is no VAD's end in a
+        # tail (held's mono dialogues: ends 50-70 ms early already were cut 60-70 ms more; docs/speakers.md,
+        # forty-eighth round)
+        self.smoother = SpeechSmoother(config.vad, grid=grid, cross_talk=cross_talk, tail_trim=cross_talk)
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)
         self.nuclei = SyllableNuclei(config.rate, grid=grid)
@@ -149,6 +153,7 @@ class _Channel:
         self.clicks = ClickMarks(config.vad, grid=grid) if config.vad.click_attack_db > 0 else None
         self.wait_raw: list[np.ndarray] = []
         self.wait_blocked: list[np.ndarray] = []
+        self.wait_level: list[np.ndarray] = []
         self.wait_retract: list[tuple[int, np.ndarray]] = []
         self.fed = 0  # frames given to the smoother
         self.peak_power = 0.0  # the loudest frame's mean square so far, unclipped (0: no signal at all)
@@ -276,9 +281,10 @@ class Pipeline:
         frames ``ClickMarks`` has judged (the last ``look`` frames wait), with their cross-talk
         frames and retractions."""
         if ch.clicks is None:
-            return ch.smoother.push(sp, b, rt)
+            return ch.smoother.push(sp, b, rt, level=detail[0])
         click = ch.clicks.push(sp, *detail, final=final)  # raw, levels, attacks, high-frequency shares
         ch.wait_raw.append(sp)
+        ch.wait_level.append(detail[0])
         ch.wait_blocked.append(np.zeros(len(sp), bool) if b is None else b)
         ch.wait_retract += list(rt)
         raw, blocked = np.concatenate(ch.wait_raw), np.concatenate(ch.wait_blocked)
@@ -286,9 +292,10 @@ class Pipeline:
         end = ch.fed + n
         now = [(T, idx) for T, idx in ch.wait_retract if T <= end or final]
         ch.wait_retract = [(T, idx) for T, idx in ch.wait_retract if not (T <= end or final)]
-        out = ch.smoother.push(raw[:n], blocked[:n] if blocked[:n].any() else None, now, click)
+        level = np.concatenate(ch.wait_level)
+        out = ch.smoother.push(raw[:n], blocked[:n] if blocked[:n].any() else None, now, click, level=level[:n])
         ch.fed = end
-        ch.wait_raw, ch.wait_blocked = [raw[n:]], [blocked[n:]]
+        ch.wait_raw, ch.wait_blocked, ch.wait_level = [raw[n:]], [blocked[n:]], [level[n:]]
         return out
 
     def _emit(self, *, final: bool) -> Update:

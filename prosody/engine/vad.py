@@ -37,6 +37,27 @@ _WARM_FIRST = 10        # NoiseFloor's warm-up: frames before its first steady-n
 _WARM_EVERY = 10        # ... and between looks, until the first refresh
 _WARM_STEADY_DB = 6.0   # ... levels so far within this: steady noise, a floor taken
 _RETRO_STEADY_DB = 4.0  # ... within this: the speech the open gate passed before it is taken back
+# a room's reverberant tail at a stretch's end (``room_tail``, ``SpeechSmoother`` given levels): the level
+# falls on a line (dB per frame) within these rates (RT60 2 s .. 0.12 s), its frames within _TAIL_FIT_DB
+# (rms) of the line, falling at least _TAIL_DROP_DB over the tail; the direct sound ends after the last
+# frame _TAIL_KNEE_DB over the line fitted to the tail's later half (while one speaks, the direct path
+# stands over the reverberant level; DRR 6 dB: 6-8 dB)
+_TAIL_RATE_DB = (0.3, 5.0)
+_TAIL_FIT_DB = 2.5
+_TAIL_DROP_DB = 8.0
+_TAIL_KNEE_DB = 3.0
+_TAIL_MIN_FRAMES = 4
+_TAIL_AFTER = 3
+_TAIL_BELOW_DB = 6.0
+# the session's own room: the last _TAIL_ENDS stretch ends (this one's too); a tail is trimmed once _TAIL_SEEN of them
+# and _TAIL_SHARE of them end in a tail, and this one's rate lies within _TAIL_AGREE times their median rate
+_TAIL_ENDS = 12
+_TAIL_SEEN = 3
+_TAIL_SHARE = 0.5
+_TAIL_AGREE = 1.6
+# ... and by no more frames than the room's rate takes to fall this far: what the VAD hears of a tail (the raw
+# ends of espeak and AMI turns lay 9-18 dB of the room's fall after the direct sound's end at RT60 0.2-1.0 s)
+_TAIL_HEARD_DB = 12.0
 
 
 class NoiseFloor:
@@ -453,6 +474,49 @@ class BleedDetector:
         return [o | f | g for o, f, g in zip(out, first, onset)]
 
 
+def room_tail(level_db: np.ndarray, after_db: np.ndarray) -> tuple[int, float] | None:
+    r"""A room's reverberant tail at the end of ``level_db`` (one stretch's last frames, dB; the
+    levels of the frames after it: ``after_db``, one or more): (the index where the direct sound
+    ended, the tail's fall in dB per frame), or None.
+
+    The longest suffix whose levels lie on a falling line (``_TAIL_RATE_DB``, within
+    ``_TAIL_FIT_DB`` rms) and fall ``_TAIL_DROP_DB`` or more; a line fitted to its later half,
+    which the first ``_TAIL_AFTER`` frames after the end go on following (their median within
+    ``_TAIL_BELOW_DB`` under it: a tail fades on under the VAD's hearing, where a voice's own
+    falling end in a dry room stops at once, 20-30 dB down in one frame); the direct sound ends
+    after the last frame of the suffix ``_TAIL_KNEE_DB`` over that line::
+
+        level  ~~~~~~~~\__                     (speech, then the step where the direct path stops)
+                         ``--..__              (the tail: a straight fall, 60 dB per RT60)
+        end              ^ here, not where the VAD stops hearing the tail
+    """
+    n = len(level_db)
+    best = None
+    t_all = np.arange(n, dtype=np.float64)
+    for k in range(n - _TAIL_MIN_FRAMES, -1, -1):
+        y, t = level_db[k:], t_all[k:] - k
+        a, b = np.polyfit(t, y, 1)
+        res = float(np.sqrt(np.mean((y - (a * t + b)) ** 2)))
+        if res > _TAIL_FIT_DB:
+            if best is not None:
+                break
+            continue
+        if _TAIL_RATE_DB[0] <= -a <= _TAIL_RATE_DB[1]:
+            best = (k, float(-a))
+    if best is None or best[1] * (n - best[0]) < _TAIL_DROP_DB:
+        return None
+    k = best[0]
+    m = max(_TAIL_MIN_FRAMES + 1, (n - k) // 2)
+    a, b = np.polyfit(t_all[n - m:], level_db[n - m:], 1)
+    after = np.asarray(after_db[:_TAIL_AFTER], np.float64)
+    if not len(after) or np.median(after - (a * np.arange(n, n + len(after)) + b)) < -_TAIL_BELOW_DB:
+        return None
+    j = n - m - 1
+    while j >= k and level_db[j] <= a * j + b + _TAIL_KNEE_DB:
+        j -= 1
+    return j + 1, float(-a)
+
+
 class SpeechSmoother:
     """Raw frame decisions -> final speech frames, with a fixed latency.
 
@@ -475,9 +539,18 @@ class SpeechSmoother:
 
         raw      ___|____|______   (2 raw frames 0.11 s apart, the other voice speaking)
         kept     _______________   (not a 0.12 s backchannel)
+
+    With ``tail_trim`` (and ``push`` given the frames' levels), a kept stretch whose end is a
+    room's reverberant tail (``room_tail``) ends where the direct sound ended, at most
+    ``vad.tail_trim_max_s`` earlier: once the session's own stretch ends show a room (of the
+    last ``_TAIL_ENDS`` with this one, ``_TAIL_SEEN`` or more and ``_TAIL_SHARE`` of them ending in a
+    tail) and this tail falls at that room's rate (within ``_TAIL_AGREE`` times their median).
+    The tail is not speech: the end a listener hears and annotators mark is the direct sound's.
+    The trim adds its reach to ``latency_frames`` where the cross-talk rule's wait is shorter.
     """
 
-    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, cross_talk: bool = False):
+    def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, cross_talk: bool = False,
+                 tail_trim: bool = False):
         self.n_on = grid.s_to_frames(config.min_duration_on_s)
         self.n_off = max(1, grid.s_to_frames(config.min_duration_off_s))
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
@@ -486,9 +559,11 @@ class SpeechSmoother:
         self.n_on_xt = max(self.n_on, grid.s_to_frames(config.bleed_min_duration_on_s))
         self.n_short = grid.s_to_frames(config.bleed_short_s) if cross_talk else 0
         self.click_share = config.click_min_own_share
+        self.n_trim = grid.s_to_frames(config.tail_trim_max_s) if tail_trim else 0
         # a stretch still open this long after its start has reached either minimum (and is either longer
-        # than n_short or holds all its raw frames within it): no final frame changes
-        self.latency_frames = self.pad_on + max(self.n_on_xt, self.n_short) + self.n_off
+        # than n_short or holds all its raw frames within it): no final frame changes; a closed stretch's
+        # end moves back by at most n_trim frames, none of them final yet
+        self.latency_frames = self.pad_on + max(self.n_on_xt, self.n_short, self.n_trim) + self.n_off
         self.reset()
 
     def reset(self) -> None:
@@ -500,6 +575,9 @@ class SpeechSmoother:
         self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
         self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
         self._click_at: list[int] = []  # raw frames marked as clicks, from the open stretch's start on
+        self._lev = np.zeros(0)  # levels (dB) of frames _lev0.. (tail_trim: the open stretch's on)
+        self._lev0 = 0
+        self._tails: list[float | None] = []  # kept stretches' ends: the tail's rate (dB/frame) or None
 
     def _long_enough(self, start: int, end: int) -> bool:
         """A merged stretch needs ``min_duration_on_s``; one with cross-talk frames inside
@@ -533,7 +611,27 @@ class SpeechSmoother:
 
     def _close(self, start: int, end: int) -> None:
         if self._long_enough(start, end):
+            if self.n_trim and self._lev0 + len(self._lev) > end:
+                end = self._trimmed(start, end)
             self._kept.append((max(0, start - self.pad_on), end + self.pad_off))
+
+    def _trimmed(self, start: int, end: int) -> int:
+        """``end`` of a kept stretch, moved back to its direct sound's end where it ends in the
+        session's room's tail (class doc); records this end for the session's room."""
+        lo = max(start, end - self.n_trim, self._lev0)
+        e = end - self._lev0
+        tail = room_tail(self._lev[lo - self._lev0:e], self._lev[e:e + _TAIL_AFTER])
+        self._tails.append(None if tail is None else tail[1])
+        past = self._tails[-_TAIL_ENDS:]  # this end's with the last ones'
+        rates = [r for r in past if r is not None]
+        if tail is None or len(rates) < _TAIL_SEEN or len(rates) < _TAIL_SHARE * len(past):
+            return end
+        room = float(np.median(rates))
+        if not room / _TAIL_AGREE <= tail[1] <= room * _TAIL_AGREE:
+            return end
+        # at most _TAIL_HEARD_DB of the room's fall: a speaker's own falling last syllables lie on such a line too
+        back = min(end - (lo + tail[0]), int(_TAIL_HEARD_DB / room))
+        return max(end - back, start + self.n_on, self._out)
 
     def _decide(self, upto: int, *, final_end: int | None = None) -> np.ndarray:
         """Decisions for frames [self._out, upto)."""
@@ -553,7 +651,8 @@ class SpeechSmoother:
         return res
 
     def push(self, raw: np.ndarray, blocked: np.ndarray | None = None,
-             retract: list[tuple[int, np.ndarray]] = (), click: np.ndarray | None = None) -> np.ndarray:
+             retract: list[tuple[int, np.ndarray]] = (), click: np.ndarray | None = None,
+             level: np.ndarray | None = None) -> np.ndarray:
         """Raw (n,) bool -> final decisions for the frames that became final.
 
         ``click`` (n,) bool marks clicks (``ClickMarks``): those raw frames join no stretch, and a
@@ -568,6 +667,9 @@ class SpeechSmoother:
         since this speaker's last raw speech frame are the other speaker, not
         a pause in this one's speech, and no merge bridges them (fewer are
         pauses between this speaker's words heard over the other's voice).
+
+        ``level`` (n,) the frames' levels in dB (``RawVad.push_detail``'s): with ``tail_trim``,
+        a room's tail at a stretch's end is not speech (class doc).
         """
         if len(retract):
             out, base = [], self._n
@@ -576,13 +678,14 @@ class SpeechSmoother:
                 done = self._n - base
                 if k > done:
                     out.append(self._push(raw[done:k], None if blocked is None else blocked[done:k],
-                                          None if click is None else click[done:k]))
+                                          None if click is None else click[done:k],
+                                          None if level is None else level[done:k]))
                 self._retract(idx)
             done = self._n - base
             out.append(self._push(raw[done:], None if blocked is None else blocked[done:],
-                                  None if click is None else click[done:]))
+                                  None if click is None else click[done:], None if level is None else level[done:]))
             return np.concatenate(out)
-        return self._push(raw, blocked, click)
+        return self._push(raw, blocked, click, level)
 
     def _retract(self, idx: np.ndarray) -> None:
         """Drop the frames ``idx`` from the open stretch and rebuild it from its other raw frames."""
@@ -610,10 +713,15 @@ class SpeechSmoother:
         self._raw_at = [i for i in rest if i >= keep_from]
         self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
 
-    def _push(self, raw: np.ndarray, blocked: np.ndarray | None, click: np.ndarray | None = None) -> np.ndarray:
+    def _push(self, raw: np.ndarray, blocked: np.ndarray | None, click: np.ndarray | None = None,
+              level: np.ndarray | None = None) -> np.ndarray:
         n_off = self.n_off
         base = self._n
         self._n += len(raw)
+        if self.n_trim and level is not None:
+            if self._lev0 + len(self._lev) != base:  # a push without levels before: start afresh here
+                self._lev, self._lev0 = np.zeros(0), base
+            self._lev = np.concatenate([self._lev, np.asarray(level, np.float64)])
         if click is not None and click.any():
             self._click_at += (np.flatnonzero(raw & click) + base).tolist()
             raw = raw & ~click
@@ -658,6 +766,9 @@ class SpeechSmoother:
             self._click_at = self._click_at[bisect.bisect_left(self._click_at, keep_from):]
         if self._raw_at and self._raw_at[0] < keep_from:
             self._raw_at = self._raw_at[bisect.bisect_left(self._raw_at, keep_from):]
+        if keep_from > self._lev0 and len(self._lev):
+            cut = min(keep_from - self._lev0, len(self._lev))
+            self._lev, self._lev0 = self._lev[cut:], self._lev0 + cut
         return self._decide(max(self._out, self._n - self.latency_frames))
 
     def flush(self) -> np.ndarray:
