@@ -65,3 +65,48 @@ def test_a_stop_signal_after_analyze_said_its_line_leaves_the_exit_as_it_was(tmp
     assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr[-600:]
     assert json.loads((tmp_path / "a.json").read_text())["duration_s"] == pytest.approx(
         sf.info(str(wav)).duration, abs=0.011)
+
+
+def test_a_recording_whose_disk_was_full_from_the_start_is_not_said_to_hold_anything(tmp_path, monkeypatch, capsys):
+    """`live --record` onto a disk already full (a 200 KB tmpfs a live session had filled): not even the
+    WAV header reached the disk, and the run ended "the recording failed at 0.0 s (No space left on
+    device); rec.wav holds what was recorded before then", over an empty file (0 bytes, no sound file;
+    `import` of the session: "rec.wav is empty"). Now nothing is said to be kept, and the empty file the
+    recording made is removed; the session itself is saved whole. Planted: every write of the recording's
+    file fails with ENOSPC."""
+    import errno
+
+    import prosody.live.runner as runner_mod
+    from prosody_cli.main import main
+
+    class _FullRaw:
+        def __init__(self, raw):
+            self.raw = raw
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name):
+            return getattr(self.raw, name)
+
+    real = runner_mod._QuietFile.__init__
+    monkeypatch.setattr(runner_mod._QuietFile, "__init__", lambda self, raw: real(self, _FullRaw(raw)))
+    wav = FIXTURES / "mono_therapist.wav"
+    out, rec = tmp_path / "s.json", tmp_path / "rec.wav"
+    monkeypatch.chdir(tmp_path)
+    status = main(["live", "--input", str(wav), "--speed", "max", "--plain", "--output", str(out),
+                   "--record", str(rec)])
+    got = capsys.readouterr()
+    assert status == 1
+    assert "holds what was recorded" not in got.err
+    assert f"the recording failed at 0.0 s (No space left on device); nothing of it could be kept ({rec} removed)" \
+        in got.err
+    assert f"saved {out} (" in got.out
+    assert not rec.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.frames.npz", "s.json"]
+    doc = json.loads(out.read_text())
+    live = doc["live"]
+    assert live["recording_complete"] is False and live["recording_stopped_s"] == 0.0
+    assert doc["duration_s"] == pytest.approx(sf.info(str(wav)).duration, abs=0.011)
+    said = [w for w in doc["warnings"] if w.startswith("the recording stopped at")]
+    assert said and all("nothing of it could be kept" in w and "holds what was recorded" not in w for w in said), said

@@ -327,6 +327,7 @@ class LiveRunner:
         self._record_error = ""                   # the recording stopped early: the message shown
         self._record_stopped_at_s: float | None = None
         self._record_why = ""
+        self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._health: dict = {}
         self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
         self._traceback: str | None = None
@@ -513,21 +514,25 @@ class LiveRunner:
             if at < n <= at + block_samples:
                 at = n
         except Exception:
-            pass
+            n = 0  # not even its header reached the disk (full from the start): no sound file
+        if n > 0:
+            kept = f"{self.record_path} holds what was recorded before then"
+        else:  # it was said to hold the audio up to then, and was an empty file (hostile sweep 16)
+            gone = _remove_own_file(self.record_path, getattr(rec, "identity", None))
+            kept = f"nothing of it could be kept ({self.record_path} {'removed' if gone else 'is no sound file'})"
         at_s = self.grid.samples_to_s(at)
         with self._lock:
-            self._record_stopped_at_s, self._record_why = at_s, why
-            self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {self.record_path} "
-                                  "holds what was recorded before then; the analysis goes on")
+            self._record_stopped_at_s, self._record_why, self._record_kept = at_s, why, kept
+            self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {kept}; "
+                                  "the analysis goes on")
 
     def _record_summary(self) -> str | None:
         """The closing words on a recording that stopped early (None: it did not)."""
         with self._lock:
-            at_s, why = self._record_stopped_at_s, self._record_why
+            at_s, why, kept = self._record_stopped_at_s, self._record_why, self._record_kept
         if at_s is None:
             return None
-        return (f"the recording failed at {at_s:.1f} s ({why}); {self.record_path} holds what was recorded "
-                "before then (the analysis went on to the end)")
+        return f"the recording failed at {at_s:.1f} s ({why}); {kept} (the analysis went on to the end)"
 
     def _online_push(self, block: np.ndarray | None) -> None:
         """The channel mean into the online attribution (None: flush); its labels into the state."""
@@ -698,7 +703,7 @@ class LiveRunner:
             from ..session import silent_speaker_warnings
             doc["warnings"] += [w for w in silent_speaker_warnings(session) if w not in doc["warnings"]]
         with self._lock:
-            stopped_s, record_why = self._record_stopped_at_s, self._record_why
+            stopped_s, record_why, record_kept = self._record_stopped_at_s, self._record_why, self._record_kept
             paused = list(self.paused_intervals)
             if self._pause_start_s is not None:
                 paused.append((self._pause_start_s, self.grid.samples_to_s(self.n_samples)))
@@ -731,8 +736,8 @@ class LiveRunner:
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
         }
         if stopped_s is not None:
-            doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {self.record_path} "
-                                   "holds what was recorded before then; the analysis went on")
+            doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {record_kept}; "
+                                   "the analysis went on")
         online = self._online_record()
         if online is not None:
             doc["live"]["online_attribution"] = online
@@ -998,6 +1003,8 @@ class _Recording:
         fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
                      0o600)
         os.fchmod(fd, 0o600)
+        st = os.fstat(fd)
+        self.identity = (st.st_dev, st.st_ino)  # the file this recording made (``_remove_own_file``)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
         try:
             self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,
@@ -1031,6 +1038,18 @@ class _Recording:
             self._check(self._f.close)
         finally:
             self._fileobj.raw.close()
+
+
+def _remove_own_file(path: Path, identity: tuple[int, int] | None) -> bool:
+    """Remove ``path`` if it is still the file ``identity`` (st_dev, st_ino) names; whether it was removed."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        if identity is None or (st.st_dev, st.st_ino) != identity:
+            return False
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
 
 
 def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _Recording:
