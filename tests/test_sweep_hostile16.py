@@ -110,3 +110,50 @@ def test_a_recording_whose_disk_was_full_from_the_start_is_not_said_to_hold_anyt
     assert doc["duration_s"] == pytest.approx(sf.info(str(wav)).duration, abs=0.011)
     said = [w for w in doc["warnings"] if w.startswith("the recording stopped at")]
     assert said and all("nothing of it could be kept" in w and "holds what was recorded" not in w for w in said), said
+
+
+def test_a_source_that_goes_away_while_another_is_there_ends_the_capture(tmp_path):
+    """`live --device v1.monitor --record`, another sink's monitor on the server, v1's module unloaded 2 s into
+    the capture (a USB microphone unplugged): the sound server moved the stream to the other source and the
+    capture went on from it without a word (60 s more captured until stopped by hand). Now the source is
+    looked for every second: "device lost", exit 1, the session up to then saved, its recording as long."""
+    import subprocess as sp
+    import time
+
+    from tests.pulse import started_or_skip
+    from prosody.live.runner import load_live_session
+
+    pulse = started_or_skip()
+    try:
+        mon = pulse.null_sink("v1")
+        pulse.null_sink("other")
+        out, rec = tmp_path / "s.json", tmp_path / "rec.wav"
+        p = sp.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--device", mon, "--plain", "--interval-s",
+                      "0.25", "--output", str(out), "--record", str(rec)], env={**pulse.env, **_env()},
+                     stdout=sp.PIPE, stderr=sp.PIPE, text=True, cwd=tmp_path)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = p.stdout.readline()
+            assert line, p.stderr.read()
+            if line.startswith("[") and not line.startswith("[00:00]"):
+                break
+        pulse.play(FIXTURES / "dialogue.flac", "v1")
+        time.sleep(1.0)
+        pulse.unload("v1")
+        unloaded = time.monotonic()
+        try:
+            o, e = p.communicate(timeout=20)
+        except sp.TimeoutExpired:
+            p.terminate()
+            o, e = p.communicate(timeout=30)
+            pytest.fail(f"the capture went on {time.monotonic() - unloaded:.0f} s after its source went away: "
+                        f"{(o.strip().splitlines() or [''])[-1]}")
+        assert p.returncode == 1, e
+        assert f"device {mon} ({mon.removesuffix('.monitor')}" in e or f"device {mon}" in e, e
+        assert "went away" in e and f"saved in {out}" in e, e
+        doc, _ = load_live_session(out)
+        assert doc["live"]["stop_reason"] == "device lost"
+        assert doc["live"]["captured_s"] >= 2.0
+        assert sf.info(str(rec)).duration == pytest.approx(doc["live"]["captured_s"], abs=0.05)
+    finally:
+        pulse.stop()
