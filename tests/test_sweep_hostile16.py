@@ -157,3 +157,52 @@ def test_a_source_that_goes_away_while_another_is_there_ends_the_capture(tmp_pat
         assert sf.info(str(rec)).duration == pytest.approx(doc["live"]["captured_s"], abs=0.05)
     finally:
         pulse.stop()
+
+
+@pytest.mark.parametrize("how", ["folder removed", "file replaced"])
+def test_a_recording_whose_file_went_away_is_not_said_whole(tmp_path, monkeypatch, how):
+    """The folder holding `--output` and `--record` removed mid-session (real capture: 4.0 s analysed): the
+    session was saved in the rescue folder and said so, but the recording had gone on into a file no name
+    reached, and the session said it whole (`recording_complete` true, no word of the loss). Now the loss
+    is seen at the next autosave or at the end: the recording said failed, nothing of it kept. Planted on a
+    replay (the folder removed, or the file replaced by another, once the recording has begun)."""
+    import shutil
+    import time
+
+    from prosody.engine.sources import Layout
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the rescue folder
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    folder = tmp_path / "session"
+    folder.mkdir()
+    out, rec = folder / "s.json", folder / "rec.wav"
+    wav = FIXTURES / "dialogue.flac"
+    stereo = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+    r = LiveRunner(ReplaySource([str(wav)], stereo, speed=4.0), output_path=out, record_path=rec, autosave_s=0.5,
+                   duration_s=8.0)
+    r.start()
+    deadline = time.monotonic() + 30
+    while not (rec.exists() and rec.stat().st_size > 64000) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if how == "folder removed":
+        shutil.rmtree(folder)
+    else:
+        rec.unlink()
+        rec.write_bytes(b"someone else's file")
+    res = r.wait(60)
+    assert res is not None and res.doc is not None
+    assert res.record_error is not None and "nothing of it is kept" in res.record_error, res.record_error
+    assert str(rec) in res.record_error
+    live = res.doc["live"]
+    assert live["recording_complete"] is False
+    assert live["analysed_s"] == pytest.approx(8.0, abs=0.011)  # the analysis went on to the end
+    assert any("nothing of it is kept" in w for w in res.doc["warnings"])
+    if how == "file replaced":
+        assert rec.read_bytes() == b"someone else's file"
+        assert "is another file now" in res.record_error
+    else:
+        assert "is gone" in res.record_error
+        assert res.wanted_path == str(out)  # saved elsewhere, said
+        assert Path(res.output_path).parent == tmp_path / "data" / "prosody-rescue"

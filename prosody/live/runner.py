@@ -526,6 +526,21 @@ class LiveRunner:
             self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {kept}; "
                                   "the analysis goes on")
 
+    def _check_recording_there(self, identity) -> None:
+        """The recording, closed whole, is still the file it wrote (``identity``: st_dev, st_ino): its folder
+        removed or the file deleted or replaced during the session, the audio went into a file no name
+        reaches, and the session said the recording whole (``recording_complete`` true, no word of the loss;
+        hostile sweep 16). Said as a recording that failed, when the loss was seen, nothing of it kept."""
+        if identity is None or _same_file(self.record_path, identity):
+            return
+        what = "is another file now" if os.path.lexists(self.record_path) else "is gone"
+        at_s = self.grid.samples_to_s(self.n_samples)
+        with self._lock:
+            self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
+            self._record_kept = f"nothing of it is kept ({self.record_path} {what})"
+            self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
+                                  f"{self._record_kept}; the analysis goes on")
+
     def _record_summary(self) -> str | None:
         """The closing words on a recording that stopped early (None: it did not)."""
         with self._lock:
@@ -759,6 +774,14 @@ class LiveRunner:
                 self._recorder.flush()
             except Exception as exc:
                 self._recording_failed(exc)
+        rec = self._recorder
+        if rec is not None and not _same_file(self.record_path, getattr(rec, "identity", None)):
+            self._recorder = None  # its file is gone: said now, while live, not only at the end
+            try:
+                rec.close()
+            except Exception:
+                pass
+            self._check_recording_there(rec.identity)
         session = self._closing_open_segments(self.builder.build())
         end_s = session.duration_s
         doc = self._document(session, complete=False, reason=None, error=None)
@@ -856,11 +879,14 @@ class LiveRunner:
         if reason == "analysis error":
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
+            rec = self._recorder
             try:
-                self._recorder.close()
+                rec.close()
                 self._recorder = None
             except Exception as exc:
                 self._recording_failed(exc)
+            else:
+                self._check_recording_there(getattr(rec, "identity", None))
         doc = None
         saved_to = None
         try:
@@ -1038,6 +1064,17 @@ class _Recording:
             self._check(self._f.close)
         finally:
             self._fileobj.raw.close()
+
+
+def _same_file(path: Path, identity: tuple[int, int] | None) -> bool:
+    """Whether ``path`` is still the file ``identity`` (st_dev, st_ino) names (True when none is known)."""
+    if identity is None:
+        return True
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == identity
 
 
 def _remove_own_file(path: Path, identity: tuple[int, int] | None) -> bool:
