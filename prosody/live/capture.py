@@ -251,6 +251,8 @@ class LiveSource:
 class DeviceSource(LiveSource):
     """Capture from one (stereo or mono) or two devices; see ``CaptureLayout``."""
 
+    _watch: _SourceWatch | None = None  # the PulseAudio sources captured by name (none: no such source)
+
     def __init__(self, layout: CaptureLayout, *, rate_hz: int | None = None, correct_drift: bool = True):
         if layout.kind not in ("stereo", "mono", "two-device"):
             raise InputError(f"unknown capture layout {layout.kind!r}")
