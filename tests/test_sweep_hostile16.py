@@ -206,3 +206,43 @@ def test_a_recording_whose_file_went_away_is_not_said_whole(tmp_path, monkeypatc
         assert "is gone" in res.record_error
         assert res.wanted_path == str(out)  # saved elsewhere, said
         assert Path(res.output_path).parent == tmp_path / "data" / "prosody-rescue"
+
+
+def test_a_stop_before_the_first_block_leaves_no_empty_recording(tmp_path):
+    """A SIGTERM as two-device capture began (real capture, 2.5 s after the start under load): the session
+    was saved, 0.0 s, beside an empty `--record` file (a 44-byte WAV), and `import` of the session refused
+    it ("no audio in rec.wav"). Now the empty recording the session made is removed and the session names
+    none, which `import` takes. Planted: a device that has delivered nothing when the stop comes."""
+    import time
+
+    from prosody.live.capture import LiveSource
+    from prosody.live.runner import LiveRunner
+    from prosody_cli.main import main
+
+    class _Nothing(LiveSource):
+        speakers = ("therapist", "client")
+
+        def start(self):
+            pass
+
+        def read(self, timeout_s):
+            time.sleep(timeout_s)
+            return None
+
+        def stop(self):
+            pass
+
+        def health(self):
+            return {}
+
+    out, rec = tmp_path / "s.json", tmp_path / "rec.wav"
+    r = LiveRunner(_Nothing(), output_path=out, record_path=rec)
+    r.start()
+    r.stop("SIGTERM")
+    res = r.wait(30)
+    assert res is not None and res.doc is not None and res.error is None and res.record_error is None
+    assert res.doc["live"]["analysed_s"] == 0.0
+    assert not rec.exists()
+    assert res.doc["live"]["recording_file"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.frames.npz", "s.json"]
+    assert main(["import", str(out), "--store", str(tmp_path / "store")]) == 0

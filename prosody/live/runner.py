@@ -328,6 +328,7 @@ class LiveRunner:
         self._record_stopped_at_s: float | None = None
         self._record_why = ""
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
+        self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._health: dict = {}
         self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
         self._traceback: str | None = None
@@ -745,11 +746,14 @@ class LiveRunner:
             "analysed_s": round(session.duration_s, 4),
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
-            "recording_file": str(self.record_path) if self.record_path else None,
+            "recording_file": str(self.record_path) if self.record_path and not self._record_dropped else None,
             # false when the recording stopped before the capture did (at recording_stopped_s)
-            "recording_complete": None if self.record_path is None else stopped_s is None,
+            "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
         }
+        if self._record_dropped:
+            doc["warnings"].append(f"nothing was captured before the stop: the empty recording {self.record_path} "
+                                   "was removed")
         if stopped_s is not None:
             doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {record_kept}; "
                                    "the analysis went on")
@@ -887,7 +891,11 @@ class LiveRunner:
                 self._recording_failed(exc)
             else:
                 self._check_recording_there(getattr(rec, "identity", None))
-        doc = None
+                # stopped before the first block (a signal as capture began): the recording made is an empty
+                # sound file, which `import` of the session refused ("no audio in rec.wav"; hostile sweep 16)
+                if self.n_samples == 0 and self._record_stopped_at_s is None \
+                        and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
+                    self._record_dropped = True
         saved_to = None
         try:
             session = self.builder.build()
