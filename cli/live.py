@@ -298,7 +298,7 @@ def cmd_live(args, out, err) -> int:
         # the program's own handlers are not put back: one of them raised on a signal between here and the
         # exit, after the session was saved and said ("stopped by SIGTERM", exit 143, or Python's traceback
         # while atexit ran), and from the interpreter's shut-down the default action killed it (exit -15 for
-        # 0; 9 of 168 stepped runs, hostile sweep 16): the command is done, the stop signals are ignored
+        # 0; 6 of 168 stepped runs, hostile sweep 16): the command is done, the stop signals are ignored
         if not (program_handlers(old) and quiet_exit()):
             for s, h in old.items():
                 signal.signal(s, h)

@@ -104,7 +104,7 @@ def quiet_exit() -> bool:
 
     Python puts its handlers back to the default action as the interpreter shuts down (50-105 ms after
     ``main`` returns): a SIGTERM, SIGHUP or Ctrl-C then killed the process after the command's last line (a
-    live session saved and said: exit -15 for 0; sweep 15 left it, sweep 16 met it in 9 of 168 stepped runs
+    live session saved and said: exit -15 for 0; sweep 15 left it, sweep 16 met it in 6 of 168 stepped runs
     into ``live``), and one a little earlier, while ``atexit`` ran, printed Python's "Exception ignored in
     atexit callback" traceback. Where something could still hang (a pool's workers), they keep their handler,
     so that the exit stays stoppable (hostile sweep 16). For the main thread of the program itself."""

@@ -38,7 +38,7 @@ def test_a_stop_signal_after_live_said_saved_leaves_the_exit_as_it_was(tmp_path,
     """A signal in the shut-down, after `saved PATH`: the program's own handler was put back as live
     returned and raised in the interpreter's exit (Python's "Exception ignored in atexit callback"
     traceback; a little later, from the signal module's shut-down, the default action killed the process:
-    exit -15 for a session saved with 0, 9 of 168 stepped runs into `live --input`). Planted: the signal
+    exit -15 for a session saved with 0, 6 of 168 stepped runs into `live --input`). Planted: the signal
     sent to itself from an atexit callback, which then waits for it to land."""
     out = tmp_path / "s.json"
     wav = FIXTURES / "mono_therapist.wav"
