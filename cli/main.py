@@ -13,7 +13,7 @@ from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError
 
 from . import batch, live, review, sessions, voices
-from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, take_stop_signals, taken
+from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
 from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
                       measures_from_args, number, voices_told)
 
@@ -436,6 +436,9 @@ def main(argv=None) -> int:
             return 128 + exc.signum
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
+    finally:
+        if argv is None:  # the program itself: its line is said; a stop signal in the shut-down (hostile sweep 16)
+            quiet_exit()
 
 
 def _error(exc: Exception, out, err) -> int:

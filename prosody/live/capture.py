@@ -43,6 +43,7 @@ DEVICE_BLOCK_S = 0.02          # requested callback block length
 TWO_DEVICE_BLOCK_S = 0.005     # ... with two devices: a block's arrival places it to within one block (ClockFit)
 FIRST_BLOCK_TIMEOUT_S = 10.0   # the first callback of a PulseAudio stream can take 1-2 s
 MIN_REPLAY_SPEED = 0.01       # --speed: a replay at most 100 times slower than real time (a wait stays finite)
+SOURCE_WATCH_S = 1.0           # how often a PulseAudio source captured by name is looked for (``_SourceWatch``)
 STALL_TIMEOUT_S = 5.0          # no audio for this long after the first block: the device is lost
 READER_AWAY_S = 1.0            # the reader checks every 0.05 s: a longer gap is this process stopped (Ctrl-Z) or busy
 
@@ -168,6 +169,43 @@ class _DeviceStream:
                 pass
 
 
+class _SourceWatch:
+    """The PulseAudio sources captured by name, looked for every ``SOURCE_WATCH_S`` (``pactl list short
+    sources``, on a thread of its own). A source that went away (a USB microphone unplugged, its module
+    unloaded) does not end the stream: the sound server moves it to another source, and the capture went on
+    from that one without a word, the microphone's session continued with another device's sound until
+    stopped by hand (hostile sweep 16: a null sink's module unloaded, 60 s more captured from another
+    monitor). ``gone``: the first source found missing (None: all there, or the server not asked)."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.gone: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="prosody-source-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        import subprocess
+        while not self._stop.wait(SOURCE_WATCH_S):
+            try:
+                res = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True,
+                                     timeout=5)
+            except (OSError, subprocess.SubprocessError):
+                continue  # no answer: the stream itself says when the server is gone
+            if res.returncode != 0:
+                continue
+            there = {line.split("\t")[1] for line in res.stdout.splitlines() if line.count("\t") >= 1}
+            missing = [n for n in self.names if n not in there]
+            if there and missing:
+                self.gone = missing[0]
+                return
+
+
 _ENV_LOCK = threading.Lock()
 
 
@@ -213,6 +251,8 @@ class LiveSource:
 class DeviceSource(LiveSource):
     """Capture from one (stereo or mono) or two devices; see ``CaptureLayout``."""
 
+    _watch: _SourceWatch | None = None  # the PulseAudio sources captured by name (none: no such source)
+
     def __init__(self, layout: CaptureLayout, *, rate_hz: int | None = None, correct_drift: bool = True):
         if layout.kind not in ("stereo", "mono", "two-device"):
             raise InputError(f"unknown capture layout {layout.kind!r}")
@@ -231,6 +271,8 @@ class DeviceSource(LiveSource):
         self._clipped = [np.zeros(s.dev.channels, np.int64) for s in self.streams]
         self._clip_total = [0] * len(self.streams)
         self._clip_last_s: float | None = None  # when a block last clipped (the view's cue)
+        named = [s.dev.spec.pulse_source for s in self.streams if s.dev.spec.pulse_source]
+        self._watch = _SourceWatch(named) if named else None
 
     def start(self) -> None:
         self._started_s = time.monotonic()
@@ -243,8 +285,12 @@ class DeviceSource(LiveSource):
             for s in started:
                 s.stop()
             raise
+        if self._watch is not None:
+            self._watch.start()
 
     def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
         for s in self.streams:
             s.stop()
 
@@ -259,6 +305,11 @@ class DeviceSource(LiveSource):
             # buffered audio and all that followed unrecorded (hostile sweep 11)
             self._last_item_s = [None if t is None else t + away for t in self._last_item_s]
             self._started_s += away
+        gone = self._watch.gone if self._watch is not None else None
+        if gone is not None:
+            s = next(s for s in self.streams if s.dev.spec.pulse_source == gone)
+            raise DeviceLost(f"device {s.dev.spec.label} went away (the sound server moved its stream to another "
+                             "source, whose sound is not this session's)")
         for i, s in enumerate(self.streams):
             if s.finished.is_set() and not s.stopping and s.q.empty():
                 raise DeviceLost(f"device {s.dev.spec.label} stopped delivering audio (disconnected or its "

@@ -327,6 +327,8 @@ class LiveRunner:
         self._record_error = ""                   # the recording stopped early: the message shown
         self._record_stopped_at_s: float | None = None
         self._record_why = ""
+        self._record_kept = ""                    # the recording stopped early: what its file holds (said)
+        self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._health: dict = {}
         self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
         self._traceback: str | None = None
@@ -513,21 +515,40 @@ class LiveRunner:
             if at < n <= at + block_samples:
                 at = n
         except Exception:
-            pass
+            n = 0  # not even its header reached the disk (full from the start): no sound file
+        if n > 0:
+            kept = f"{self.record_path} holds what was recorded before then"
+        else:  # it was said to hold the audio up to then, and was an empty file (hostile sweep 16)
+            gone = _remove_own_file(self.record_path, getattr(rec, "identity", None))
+            kept = f"nothing of it could be kept ({self.record_path} {'removed' if gone else 'is no sound file'})"
         at_s = self.grid.samples_to_s(at)
         with self._lock:
-            self._record_stopped_at_s, self._record_why = at_s, why
-            self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {self.record_path} "
-                                  "holds what was recorded before then; the analysis goes on")
+            self._record_stopped_at_s, self._record_why, self._record_kept = at_s, why, kept
+            self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {kept}; "
+                                  "the analysis goes on")
+
+    def _check_recording_there(self, identity) -> None:
+        """The recording, closed whole, is still the file it wrote (``identity``: st_dev, st_ino): its folder
+        removed or the file deleted or replaced during the session, the audio went into a file no name
+        reaches, and the session said the recording whole (``recording_complete`` true, no word of the loss;
+        hostile sweep 16). Said as a recording that failed, when the loss was seen, nothing of it kept."""
+        if identity is None or _same_file(self.record_path, identity):
+            return
+        what = "is another file now" if os.path.lexists(self.record_path) else "is gone"
+        at_s = self.grid.samples_to_s(self.n_samples)
+        with self._lock:
+            self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
+            self._record_kept = f"nothing of it is kept ({self.record_path} {what})"
+            self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
+                                  f"{self._record_kept}; the analysis goes on")
 
     def _record_summary(self) -> str | None:
         """The closing words on a recording that stopped early (None: it did not)."""
         with self._lock:
-            at_s, why = self._record_stopped_at_s, self._record_why
+            at_s, why, kept = self._record_stopped_at_s, self._record_why, self._record_kept
         if at_s is None:
             return None
-        return (f"the recording failed at {at_s:.1f} s ({why}); {self.record_path} holds what was recorded "
-                "before then (the analysis went on to the end)")
+        return f"the recording failed at {at_s:.1f} s ({why}); {kept} (the analysis went on to the end)"
 
     def _online_push(self, block: np.ndarray | None) -> None:
         """The channel mean into the online attribution (None: flush); its labels into the state."""
@@ -698,7 +719,7 @@ class LiveRunner:
             from ..session import silent_speaker_warnings
             doc["warnings"] += [w for w in silent_speaker_warnings(session) if w not in doc["warnings"]]
         with self._lock:
-            stopped_s, record_why = self._record_stopped_at_s, self._record_why
+            stopped_s, record_why, record_kept = self._record_stopped_at_s, self._record_why, self._record_kept
             paused = list(self.paused_intervals)
             if self._pause_start_s is not None:
                 paused.append((self._pause_start_s, self.grid.samples_to_s(self.n_samples)))
@@ -725,14 +746,17 @@ class LiveRunner:
             "analysed_s": round(session.duration_s, 4),
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
-            "recording_file": str(self.record_path) if self.record_path else None,
+            "recording_file": str(self.record_path) if self.record_path and not self._record_dropped else None,
             # false when the recording stopped before the capture did (at recording_stopped_s)
-            "recording_complete": None if self.record_path is None else stopped_s is None,
+            "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
         }
+        if self._record_dropped:
+            doc["warnings"].append(f"nothing was captured before the stop: the empty recording {self.record_path} "
+                                   "was removed")
         if stopped_s is not None:
-            doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {self.record_path} "
-                                   "holds what was recorded before then; the analysis went on")
+            doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {record_kept}; "
+                                   "the analysis went on")
         online = self._online_record()
         if online is not None:
             doc["live"]["online_attribution"] = online
@@ -754,6 +778,14 @@ class LiveRunner:
                 self._recorder.flush()
             except Exception as exc:
                 self._recording_failed(exc)
+        rec = self._recorder
+        if rec is not None and not _same_file(self.record_path, getattr(rec, "identity", None)):
+            self._recorder = None  # its file is gone: said now, while live, not only at the end
+            try:
+                rec.close()
+            except Exception:
+                pass
+            self._check_recording_there(rec.identity)
         session = self._closing_open_segments(self.builder.build())
         end_s = session.duration_s
         doc = self._document(session, complete=False, reason=None, error=None)
@@ -851,12 +883,19 @@ class LiveRunner:
         if reason == "analysis error":
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
+            rec = self._recorder
             try:
-                self._recorder.close()
+                rec.close()
                 self._recorder = None
             except Exception as exc:
                 self._recording_failed(exc)
-        doc = None
+            else:
+                self._check_recording_there(getattr(rec, "identity", None))
+                # stopped before the first block (a signal as capture began): the recording made is an empty
+                # sound file, which `import` of the session refused ("no audio in rec.wav"; hostile sweep 16)
+                if self.n_samples == 0 and self._record_stopped_at_s is None \
+                        and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
+                    self._record_dropped = True
         saved_to = None
         try:
             session = self.builder.build()
@@ -998,6 +1037,8 @@ class _Recording:
         fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
                      0o600)
         os.fchmod(fd, 0o600)
+        st = os.fstat(fd)
+        self.identity = (st.st_dev, st.st_ino)  # the file this recording made (``_remove_own_file``)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
         try:
             self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,
@@ -1031,6 +1072,29 @@ class _Recording:
             self._check(self._f.close)
         finally:
             self._fileobj.raw.close()
+
+
+def _same_file(path: Path, identity: tuple[int, int] | None) -> bool:
+    """Whether ``path`` is still the file ``identity`` (st_dev, st_ino) names (True when none is known)."""
+    if identity is None:
+        return True
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == identity
+
+
+def _remove_own_file(path: Path, identity: tuple[int, int] | None) -> bool:
+    """Remove ``path`` if it is still the file ``identity`` (st_dev, st_ino) names; whether it was removed."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        if identity is None or (st.st_dev, st.st_ino) != identity:
+            return False
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
 
 
 def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _Recording:
