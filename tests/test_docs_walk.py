@@ -67,3 +67,98 @@ def test_every_key_of_the_session_json_is_in_the_schema_page(argv, tmp_path):
     named = {w for span in spans for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*(?:->[a-z]+)?", span)}
     missing = {where: sorted(keys - named) for where, keys in _keys_of(json.loads(Path(out).read_text())).items()}
     assert not {k: v for k, v in missing.items() if v}, missing
+
+
+# -- the command lines that need an audio device (session 39): a private PulseAudio server, skipped without one --
+
+def _doc_lines(*pages: str) -> list[tuple[str, str]]:
+    from tests.conftest import REPO
+    return [(page, line) for page in pages for line in (REPO / page).read_text().splitlines()]
+
+
+def test_the_table_device_live_lines_take_mono():
+    """README: `prosody live --device 2 --record rec.flac  # one table device`. Without --mono a table device
+    is read as two speakers' channels; each voice is on both, so the live view (a private PulseAudio null sink
+    playing the fixture dialogue mixed to both channels, session 39) said both "quiet" through 41 s of speech at
+    -23 to -48 dB and never showed a talk share. docs/live.md's layout table says `--mono` for a shared device."""
+    lines = [(p, x) for p, x in _doc_lines("README.md", "docs/live.md")
+             if x.startswith("prosody live") and "table device" in x]
+    assert lines
+    assert all(" --mono" in x for _, x in lines), lines
+
+
+def test_the_live_output_folder_line_makes_its_folder_first(tmp_path):
+    """docs/live.md's `prosody live --output ~/sessions/today.json --record ~/sessions/today.flac` was refused as
+    written on a machine without ~/sessions (one line, exit 2): the page makes the folder first."""
+    from tests.conftest import FIXTURES, run_cli
+    rc, _, err = run_cli("live", "--input", FIXTURES / "dialogue.flac", "--speed", "max", "--plain",
+                         "--output", tmp_path / "sessions" / "today.json", "--record", tmp_path / "sessions" / "today.flac")
+    assert rc == 2 and err.count("\n") == 1 and "does not exist" in err, err
+    assert not (tmp_path / "sessions").exists()
+    lines = [x for _, x in _doc_lines("docs/live.md")]
+    at = next(i for i, x in enumerate(lines) if x.startswith("prosody live --output ~/sessions/"))
+    assert any(x.startswith("mkdir -p ~/sessions") for x in lines[at - 3:at]), lines[at - 3:at + 1]
+
+
+@pytest.fixture
+def pulse():
+    from tests.pulse import started_or_skip
+    server = started_or_skip()
+    yield server
+    server.stop()
+
+
+def test_a_name_part_matching_two_monitors_is_one_line_naming_them(pulse, tmp_path):
+    """README: `prosody live --therapist-device mic --client-device "Monitor of"`: where the machine has two
+    outputs (two monitors) the name part matches both: one line naming each, exit 2, nothing written."""
+    import subprocess
+    import sys
+    pulse.null_sink("speakers")
+    pulse.null_sink("hdmi")
+    res = subprocess.run([sys.executable, "-m", "prosody_cli.main", "live", "--therapist-device", "speakers.monitor",
+                          "--client-device", "Monitor of"], env=pulse.env, capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "'Monitor of' matches 2 input devices" in res.stderr
+    assert "speakers.monitor = Monitor of speakers" in res.stderr and "hdmi.monitor = Monitor of hdmi" in res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_device_with_mono_and_record_shows_speech_and_is_attributed_on_save(pulse, tmp_path):
+    """README's table-device line as written (a source for `2`): the fixture dialogue's 5.6-29.5 s (both ends in
+    silence) mixed to both channels of a null sink. Live, the view shows the mix speaking; on save the recording
+    is attributed again (mono: two voices), the therapist's talk share near the planted one."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import FIXTURES
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    t0, t1 = 5.6, 29.5
+    mix = x[int(t0 * sr):int(t1 * sr)].mean(axis=1)
+    wav = tmp_path / "table.wav"
+    sf.write(wav, np.stack([mix, 0.8 * mix], axis=1), sr, subtype="PCM_16")
+    truth = json.loads((FIXTURES / "dialogue.truth.json").read_text())["segments"]
+    planted = {s: sum(min(b, t1) - max(a, t0) for a, b in v if b > t0 and a < t1) for s, v in truth.items()}
+    share = planted["therapist"] / sum(planted.values())
+    source = pulse.null_sink("table")
+    out = tmp_path / "s.json"
+    p = subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--device", source, "--mono",
+                          "--record", "rec.flac", "--output", str(out), "--plain", "--interval-s", "0.5"],
+                         env=pulse.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(2.0)
+    player = pulse.play(wav, "table")
+    assert player.wait(timeout=60) == 0
+    time.sleep(1.5)
+    p.terminate()
+    o, e = p.communicate(timeout=120)
+    assert p.returncode == 0, e
+    assert "now: therapist speaking" in o, o
+    doc = json.loads(out.read_text())
+    assert doc["live"].get("reattributed") is True and doc["attribution"]["layout"] == "mono", doc["attribution"]
+    assert list(doc["speakers"]) == ["therapist", "client"]
+    assert abs(doc["measures"]["timing"]["therapist"]["talk_share"] - share) < 0.08, (share, doc["measures"]["timing"])
