@@ -162,3 +162,34 @@ def test_a_table_device_with_mono_and_record_shows_speech_and_is_attributed_on_s
     assert doc["live"].get("reattributed") is True and doc["attribution"]["layout"] == "mono", doc["attribution"]
     assert list(doc["speakers"]) == ["therapist", "client"]
     assert abs(doc["measures"]["timing"]["therapist"]["talk_share"] - share) < 0.08, (share, doc["measures"]["timing"])
+
+
+@pytest.mark.parametrize("table", [True, False], ids=["both voices on both channels", "a channel each"])
+def test_a_stereo_replay_of_a_table_recording_says_why_nobody_speaks(table, tmp_path):
+    """`prosody live --input session.wav --speed max --plain` (docs/live.md) of the fixture dialogue mixed to both
+    channels (channel 2 2 dB quieter) saved 0 speech segments and said only "therapist never speaks: no speech
+    was found on the channel" and the same of the client, though each channel held all 40 s of speech: each
+    voice was taken for the other channel's leak. It now says the channels carry the same sound and names
+    `--mono`; the dialogue as recorded (a channel each) has no such warning."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import FIXTURES, run_cli
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    if table:
+        m = x.mean(axis=1)
+        x = np.stack([m, 10 ** (-2 / 20) * m], axis=1)
+    wav = tmp_path / "session.wav"
+    sf.write(wav, x, sr, subtype="PCM_16")
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--output", out)
+    assert rc == 0, err
+    doc = json.loads(out.read_text())
+    same = [w for w in doc["warnings"] if "carry the same sound" in w]
+    if table:
+        assert doc["segments"] == [] and same, doc["warnings"]
+        assert "(the client's 2 dB quieter)" in same[0] and "`--mono`" in same[0]
+    else:
+        assert len(doc["segments"]) == 19 and not same, doc["warnings"]
