@@ -243,6 +243,7 @@ DIGITAL_SILENCE_DB = -119.0   # rms_db clips exact zeros at -120 dBFS
 
 
 SAME_SOUND_MAX_SPREAD_DB = 1.0   # level difference's spread (sd) of two channels carrying one sound
+SAME_SOUND_MARK = "'s channels carry the same sound throughout"  # same_sound_warning's wording
 
 
 def same_sound_warning(session: Session) -> str | None:
@@ -261,7 +262,7 @@ def same_sound_warning(session: Session) -> str | None:
     if float(np.std(d)) > SAME_SOUND_MAX_SPREAD_DB:
         return None
     s1, s2 = session.speakers
-    return (f"the {s1}'s and the {s2}'s channels carry the same sound throughout (the {s2}'s {abs(np.median(d)):.0f} dB "
+    return (f"the {s1}'s and the {s2}{SAME_SOUND_MARK} (the {s2}'s {abs(np.median(d)):.0f} dB "
             f"{'quieter' if np.median(d) >= 0 else 'louder'}): both voices on each channel, as on a table device, are "
             "each taken for the other channel's leak; `--mono` reads such a device as one shared device "
             "(docs/live.md), `prosody analyze` attributes a recording of it")

@@ -193,3 +193,25 @@ def test_a_stereo_replay_of_a_table_recording_says_why_nobody_speaks(table, tmp_
         assert "(the client's 2 dB quieter)" in same[0] and "`--mono`" in same[0]
     else:
         assert len(doc["segments"]) == 19 and not same, doc["warnings"]
+
+
+def test_a_table_recording_attributed_again_on_save_drops_the_same_sound_warning(tmp_path):
+    """With --record the saved session is attributed again from the recording (shared: two voices): the warning
+    about the channels read as given is no longer true of it and is not kept (nor are the "never speaks")."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import FIXTURES, run_cli
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    m = x.mean(axis=1)
+    wav = tmp_path / "session.wav"
+    sf.write(wav, np.stack([m, 10 ** (-2 / 20) * m], axis=1), sr, subtype="PCM_16")
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--output", out,
+                         "--record", tmp_path / "rec.flac")
+    assert rc == 0, err
+    doc = json.loads(out.read_text())
+    assert doc["live"].get("reattributed") is True and len(doc["segments"]) > 10, doc["warnings"]
+    assert not [w for w in doc["warnings"] if "carry the same sound" in w or "never speaks" in w], doc["warnings"]
