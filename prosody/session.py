@@ -242,6 +242,32 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
 DIGITAL_SILENCE_DB = -119.0   # rms_db clips exact zeros at -120 dBFS
 
 
+SAME_SOUND_MAX_SPREAD_DB = 1.0   # level difference's spread (sd) of two channels carrying one sound
+SAME_SOUND_MARK = "'s channels carry the same sound throughout"  # same_sound_warning's wording
+
+
+def same_sound_warning(session: Session) -> str | None:
+    """The warning for a two-speaker session read channel by channel whose speakers never speak though their
+    channels carry the same sound (one level difference throughout, to within ``SAME_SOUND_MAX_SPREAD_DB``,
+    over the frames above -60 dBFS): both voices on each channel, as on a table device, each taken for the
+    other channel's leak (a live stereo device without ``--mono``: "never speaks" alone read as silence)."""
+    if len(session.speakers) != 2 or not silent_speaker_warnings(session):
+        return None
+    a, b = (np.asarray((session.frames.get(s) or {}).get("rms_db", ()), float) for s in session.speakers)
+    n = min(len(a), len(b))
+    loud = np.maximum(a[:n], b[:n]) > -60.0
+    if loud.sum() < 100:  # under 1 s of sound: nothing to tell
+        return None
+    d = a[:n][loud] - b[:n][loud]
+    if float(np.std(d)) > SAME_SOUND_MAX_SPREAD_DB:
+        return None
+    s1, s2 = session.speakers
+    return (f"the {s1}'s and the {s2}{SAME_SOUND_MARK} (the {s2}'s {abs(np.median(d)):.0f} dB "
+            f"{'quieter' if np.median(d) >= 0 else 'louder'}): both voices on each channel, as on a table device, are "
+            "each taken for the other channel's leak; `--mono` reads such a device as one shared device "
+            "(docs/live.md), `prosody analyze` attributes a recording of it")
+
+
 def _no_signal(where: str, peak_db: float | None, grid: Grid) -> str:
     """The words for a channel whose every frame is at rms_db's floor: digital silence only
     when nothing is left after DC removal (``peak_db`` -inf); a signal scaled far down (a float

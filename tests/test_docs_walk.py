@@ -67,3 +67,153 @@ def test_every_key_of_the_session_json_is_in_the_schema_page(argv, tmp_path):
     named = {w for span in spans for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*(?:->[a-z]+)?", span)}
     missing = {where: sorted(keys - named) for where, keys in _keys_of(json.loads(Path(out).read_text())).items()}
     assert not {k: v for k, v in missing.items() if v}, missing
+
+
+# -- the command lines that need an audio device (session 39): a private PulseAudio server, skipped without one --
+
+def _doc_lines(*pages: str) -> list[tuple[str, str]]:
+    from tests.conftest import REPO
+    return [(page, line) for page in pages for line in (REPO / page).read_text().splitlines()]
+
+
+def test_the_table_device_live_lines_take_mono():
+    """README: `prosody live --device 2 --record rec.flac  # one table device`. Without --mono a table device
+    is read as two speakers' channels; each voice is on both, so the live view (a private PulseAudio null sink
+    playing the fixture dialogue mixed to both channels, session 39) said both "quiet" through 41 s of speech at
+    -23 to -48 dB and never showed a talk share. docs/live.md's layout table says `--mono` for a shared device."""
+    lines = [(p, x) for p, x in _doc_lines("README.md", "docs/live.md")
+             if x.startswith("prosody live") and "table device" in x]
+    assert lines
+    assert all(" --mono" in x for _, x in lines), lines
+
+
+def test_the_live_output_folder_line_makes_its_folder_first(tmp_path):
+    """docs/live.md's `prosody live --output ~/sessions/today.json --record ~/sessions/today.flac` was refused as
+    written on a machine without ~/sessions (one line, exit 2): the page makes the folder first."""
+    from tests.conftest import FIXTURES, run_cli
+    rc, _, err = run_cli("live", "--input", FIXTURES / "dialogue.flac", "--speed", "max", "--plain",
+                         "--output", tmp_path / "sessions" / "today.json", "--record", tmp_path / "sessions" / "today.flac")
+    assert rc == 2 and err.count("\n") == 1 and "does not exist" in err, err
+    assert not (tmp_path / "sessions").exists()
+    lines = [x for _, x in _doc_lines("docs/live.md")]
+    at = next(i for i, x in enumerate(lines) if x.startswith("prosody live --output ~/sessions/"))
+    assert any(x.startswith("mkdir -p ~/sessions") for x in lines[at - 3:at]), lines[at - 3:at + 1]
+
+
+@pytest.fixture
+def pulse():
+    from tests.pulse import started_or_skip
+    server = started_or_skip()
+    yield server
+    server.stop()
+
+
+def test_a_name_part_matching_two_monitors_is_one_line_naming_them(pulse, tmp_path):
+    """README: `prosody live --therapist-device mic --client-device "Monitor of"`: where the machine has two
+    outputs (two monitors) the name part matches both: one line naming each, exit 2, nothing written."""
+    import subprocess
+    import sys
+    pulse.null_sink("speakers")
+    pulse.null_sink("hdmi")
+    res = subprocess.run([sys.executable, "-m", "prosody_cli.main", "live", "--therapist-device", "speakers.monitor",
+                          "--client-device", "Monitor of"], env=pulse.env, capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "'Monitor of' matches 2 input devices" in res.stderr
+    assert "speakers.monitor = Monitor of speakers" in res.stderr and "hdmi.monitor = Monitor of hdmi" in res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_device_with_mono_and_record_shows_speech_and_is_attributed_on_save(pulse, tmp_path):
+    """README's table-device line as written (a source for `2`): the fixture dialogue's 5.6-29.5 s (both ends in
+    silence) mixed to both channels of a null sink. Live, the view shows the mix speaking; on save the recording
+    is attributed again (mono: two voices), the therapist's talk share near the planted one."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import FIXTURES
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    t0, t1 = 5.6, 29.5
+    mix = x[int(t0 * sr):int(t1 * sr)].mean(axis=1)
+    wav = tmp_path / "table.wav"
+    sf.write(wav, np.stack([mix, 0.8 * mix], axis=1), sr, subtype="PCM_16")
+    truth = json.loads((FIXTURES / "dialogue.truth.json").read_text())["segments"]
+    planted = {s: sum(min(b, t1) - max(a, t0) for a, b in v if b > t0 and a < t1) for s, v in truth.items()}
+    share = planted["therapist"] / sum(planted.values())
+    source = pulse.null_sink("table")
+    out = tmp_path / "s.json"
+    p = subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--device", source, "--mono",
+                          "--record", "rec.flac", "--output", str(out), "--plain", "--interval-s", "0.5"],
+                         env=pulse.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(2.0)
+    player = pulse.play(wav, "table")
+    assert player.wait(timeout=60) == 0
+    time.sleep(1.5)
+    p.terminate()
+    o, e = p.communicate(timeout=120)
+    assert p.returncode == 0, e
+    assert "now: therapist speaking" in o, o
+    doc = json.loads(out.read_text())
+    assert doc["live"].get("reattributed") is True and doc["attribution"]["layout"] == "mono", doc["attribution"]
+    assert list(doc["speakers"]) == ["therapist", "client"]
+    timing = doc["measures"]["timing"]  # planted 13.1 s / 9.9 s (share 0.569); one run read 0.47 (diarized, 24 s)
+    assert abs(sum(timing[s]["speech_s"] for s in timing) - sum(planted.values())) < 2.5, (planted, timing)
+    assert abs(timing["therapist"]["talk_share"] - share) < 0.15, (share, timing)
+
+
+@pytest.mark.parametrize("table", [True, False], ids=["both voices on both channels", "a channel each"])
+def test_a_stereo_replay_of_a_table_recording_says_why_nobody_speaks(table, tmp_path):
+    """`prosody live --input session.wav --speed max --plain` (docs/live.md) of the fixture dialogue mixed to both
+    channels (channel 2 2 dB quieter) saved 0 speech segments and said only "therapist never speaks: no speech
+    was found on the channel" and the same of the client, though each channel held all 40 s of speech: each
+    voice was taken for the other channel's leak. It now says the channels carry the same sound and names
+    `--mono`; the dialogue as recorded (a channel each) has no such warning."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import FIXTURES, run_cli
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    if table:
+        m = x.mean(axis=1)
+        x = np.stack([m, 10 ** (-2 / 20) * m], axis=1)
+    wav = tmp_path / "session.wav"
+    sf.write(wav, x, sr, subtype="PCM_16")
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--output", out)
+    assert rc == 0, err
+    doc = json.loads(out.read_text())
+    same = [w for w in doc["warnings"] if "carry the same sound" in w]
+    if table:
+        assert doc["segments"] == [] and same, doc["warnings"]
+        assert "(the client's 2 dB quieter)" in same[0] and "`--mono`" in same[0]
+    else:
+        assert len(doc["segments"]) == 19 and not same, doc["warnings"]
+
+
+def test_a_table_recording_attributed_again_on_save_drops_the_same_sound_warning(tmp_path):
+    """With --record the saved session is attributed again from the recording (shared: two voices): the warning
+    about the channels read as given is no longer true of it and is not kept (nor are the "never speaks")."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import FIXTURES, run_cli
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    m = x.mean(axis=1)
+    wav = tmp_path / "session.wav"
+    sf.write(wav, np.stack([m, 10 ** (-2 / 20) * m], axis=1), sr, subtype="PCM_16")
+    out = tmp_path / "s.json"
+    rc, _, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--output", out,
+                         "--record", tmp_path / "rec.flac")
+    assert rc == 0, err
+    doc = json.loads(out.read_text())
+    assert doc["live"].get("reattributed") is True and len(doc["segments"]) > 10, doc["warnings"]
+    assert not [w for w in doc["warnings"] if "carry the same sound" in w or "never speaks" in w], doc["warnings"]

@@ -107,8 +107,9 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
                                 sources=list(doc.get("sources") or []), measures=measures, profile=baseline)
     new = session.to_json_dict()
     # the capture's warnings stay; "X never speaks" of the live channels is the new analysis's to say
-    from ..session import is_silent_speaker_warning
-    kept = [w for w in doc.get("warnings") or [] if not is_silent_speaker_warning(w, doc.get("speaker_order") or ())]
+    from ..session import SAME_SOUND_MARK, is_silent_speaker_warning
+    kept = [w for w in doc.get("warnings") or [] if not is_silent_speaker_warning(w, doc.get("speaker_order") or ())
+            and SAME_SOUND_MARK not in str(w)]  # the channels read as given: the new analysis's to say
     new["warnings"] = kept + new["warnings"]
     for key in ("bookmarks", "capture", "live"):
         if key in doc:

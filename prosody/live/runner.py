@@ -716,8 +716,11 @@ class LiveRunner:
         doc["warnings"] = list(dict.fromkeys(list(doc.get("warnings", [])) + self.extra_warnings +
                                              list(self._health.get("warnings", []))))  # a file's, said once
         if complete:  # a speaker silent so far in an autosave may yet speak; at the end, say so (as analyze)
-            from ..session import silent_speaker_warnings
+            from ..session import same_sound_warning, silent_speaker_warnings
             doc["warnings"] += [w for w in silent_speaker_warnings(session) if w not in doc["warnings"]]
+            same = same_sound_warning(session)
+            if same and same not in doc["warnings"]:
+                doc["warnings"].append(same)
         with self._lock:
             stopped_s, record_why, record_kept = self._record_stopped_at_s, self._record_why, self._record_kept
             paused = list(self.paused_intervals)
