@@ -148,6 +148,18 @@ def test_no_saved_line_when_nothing_was_saved(tmp_path, monkeypatch, short_wav):
     assert rc == 1 and "saved " not in so and "SAVE FAILED" in se and "No space left" in se
 
 
+def test_a_defect_in_the_final_save_ends_live_with_one_line_not_a_hang(tmp_path, monkeypatch, short_wav):
+    """The final save's own code raising (session 39: a name left unbound after a failed save) killed the
+    analysis thread before it said it was done, and `prosody live` waited for ever (the test above hung). The
+    waiter is now told: one line saying the save failed, exit 1, no "saved" claimed."""
+    def broken(self):
+        raise RuntimeError("planted defect")
+    monkeypatch.setattr(LiveRunner, "_record_summary", broken)
+    rc, so, se = _cli("live", "--input", short_wav, "--speed", "max", "--plain", "--output", tmp_path / "s.json")
+    assert rc == 1 and "saved " not in so and "saving failed: internal error (RuntimeError: planted defect)" in se, (so, se)
+    assert se.count("\n") == 1, se
+
+
 def test_live_fallback_folders_are_owner_only_whatever_the_umask(tmp_path, monkeypatch, short_wav):
     """A live save that falls back to $XDG_DATA_HOME/prosody-rescue creates that folder and
     every missing one above it 0700, under umask 000 too (as `analyze --save`'s rescue

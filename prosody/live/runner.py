@@ -455,7 +455,17 @@ class LiveRunner:
                 self._traceback = traceback.format_exc()
         with self._lock:  # the source's last word: a replayed file is found truncated only once read to its end
             self._health = self.source.health()
-        self._finish(error)
+        try:
+            self._finish(error)
+        except Exception as exc:  # a defect in the save's own code: the waiter is told, never left waiting for ever
+            # (a name left unbound there hung `prosody live` after a failed save; session 39). No save is claimed.
+            self._traceback = traceback.format_exc()
+            with self._lock:
+                self._status = "failed"
+            self.result = LiveResult(reason=self._reason or "analysis error", output_path=str(self.output_path),
+                                     error=(error + "; " if error else "") + f"saving failed: {error_text(exc)}",
+                                     doc=None)
+            self._done.set()
 
     def _handle(self, blk: CaptureBlock) -> bool:
         """One block from the source; True when ``duration_s`` is reached."""
@@ -899,6 +909,7 @@ class LiveRunner:
                 if self.n_samples == 0 and self._record_stopped_at_s is None \
                         and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
                     self._record_dropped = True
+        doc = None  # the document of a save that happened (a failed one reports none)
         saved_to = None
         try:
             session = self.builder.build()
