@@ -27,6 +27,17 @@ def _copies(tmp_path, n: int) -> list[Path]:
     return files
 
 
+def _after_the_first_session(store: Path, act) -> None:
+    """``act()`` in the background once ``store`` holds a session (or after 30 s)."""
+    def wait_then_act():
+        for _ in range(600):
+            if _sessions(store) >= 1:
+                break
+            time.sleep(0.05)
+        act()
+    _in_background(wait_then_act)
+
+
 def _sessions(store: Path) -> int:
     try:
         return count_rows(store / "sessions.db", "SELECT COUNT(*) FROM sessions")
@@ -55,14 +66,7 @@ def test_a_dask_cluster_whose_workers_are_all_gone_is_said_and_the_batch_stops_i
                                   protocol="tcp://") as cl:
         address = cl.scheduler_address
 
-        def workers_gone_after_the_first_file():
-            for _ in range(600):
-                if _sessions(store) >= 1:
-                    break
-                time.sleep(0.05)
-            cl.scale(0)
-
-        _in_background(workers_gone_after_the_first_file)
+        _after_the_first_session(store, lambda: cl.scale(0))  # every worker gone
         t0 = time.monotonic()
         rc, out, err = run_cli("batch", *files, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
                                "--no-progress", "--wait-for-workers", "4")
@@ -438,14 +442,8 @@ def test_a_dask_scheduler_lost_mid_batch_is_one_line_and_a_re_run_resumes(tmp_pa
                                   protocol="tcp://") as cl:
         address = cl.scheduler_address
 
-        def scheduler_gone_after_the_first_file():
-            for _ in range(600):
-                if _sessions(store) >= 1:
-                    break
-                time.sleep(0.05)
-            asyncio.run_coroutine_threadsafe(cl.scheduler.close(), cl.loop.asyncio_loop)
-
-        _in_background(scheduler_gone_after_the_first_file)
+        _after_the_first_session(store, lambda: asyncio.run_coroutine_threadsafe(cl.scheduler.close(),
+                                                                                 cl.loop.asyncio_loop))
         rc, out, err = run_cli("batch", *files, "--scheduler", address, "--store", store, "--table", tmp_path / "t",
                                "--no-progress")
     assert rc == 1, err

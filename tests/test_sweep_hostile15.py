@@ -16,18 +16,8 @@ SR = 16000
 def _framewise(segs, *, end_s: float) -> TurnOutput:
     """``segs`` pushed as a live pipeline does with 1-frame blocks: the watermark one frame on each
     time, closed segments when they end, open ones by their start."""
-    tr = TurnTracker((T, C), TurnConfig())
-    out, shown = [], set()
-    for k in range(1, int(round(end_s * 100)) + 1):
-        t = k / 100
-        new = [s for s in segs if s[2] <= t and s not in shown]
-        shown.update(new)
-        opens = {T: None, C: None}
-        for spk, a, b in segs:
-            if a < t < b:
-                opens[spk] = a
-        out.append(tr.push([Segment(*s) for s in new], open_start_s=opens, watermark_s=t))
-    return TurnOutput.concat(out) + tr.flush([Segment(*s) for s in segs if s not in shown])
+    from tests.test_turns import pushed
+    return pushed(segs, [k / 100 for k in range(1, int(round(end_s * 100)) + 1)])
 
 
 def test_two_segments_starting_on_the_same_frame_are_decided_in_the_offline_order():

@@ -18,20 +18,28 @@ def run(segs, *, stream=False, seed=0):
         return out
     rng = np.random.default_rng(seed)
     end = max(s[2] for s in segs) + 3.0
-    t, shown = 0.0, set()
-    from prosody.engine.turns import TurnOutput
-    out = TurnOutput()
+    t, times = 0.0, []
     while t < end:
         t = min(end, t + float(rng.uniform(0.01, 1.5)))
+        times.append(t)
+    return pushed(segs, times, tracker=tr)
+
+
+def pushed(segs, times, *, tracker=None):
+    """``segs`` (speaker, start_s, end_s) pushed as a live pipeline does: at each watermark of ``times``
+    (rising) the segments closed by then, the open ones by their start; the rest flushed at the end."""
+    from prosody.engine.turns import TurnOutput
+    tr = tracker or TurnTracker((T, C), TurnConfig())
+    out, shown = [], set()
+    for t in times:
         new = [s for s in segs if s[2] <= t and s not in shown]
         shown.update(new)
         opens = {T: None, C: None}
         for spk, a, b in segs:
             if a < t < b:
                 opens[spk] = a
-        out = out + tr.push([Segment(*s) for s in sorted(new, key=lambda s: s[1])], open_start_s=opens, watermark_s=t)
-    out = out + tr.flush([Segment(*s) for s in segs if s not in shown])
-    return out
+        out.append(tr.push([Segment(*s) for s in sorted(new, key=lambda s: s[1])], open_start_s=opens, watermark_s=t))
+    return TurnOutput.concat(out) + tr.flush([Segment(*s) for s in segs if s not in shown])
 
 
 def kinds(out):
