@@ -1,0 +1,49 @@
+"""Hostile sweep 17 (2026-12-05): the last session's new code (docs/store.md, "Hostile sweep 17"): the room tail
+trim, store schema 5, the Dask waits, hostile manifest cells, the one voice renamed. The probes ran outside the
+suite; here each defect found is planted once."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from prosody.config import AnalysisConfig
+from prosody.engine.vad import room_tail
+from prosody.session import analyze_blocks
+from tests.dialogue import build_dialogue, scenario_turns
+from tests.test_room_tail import own_rooms
+
+SPK = ("therapist", "client")
+
+
+def _runs(speech: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) frame runs of True in ``speech``."""
+    d = np.diff(np.concatenate([[0], speech.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def test_a_four_frame_trim_window_keeps_its_bound_and_says_nothing():
+    """`vad.tail_trim_max_s = 0.04` (4 frames, within the config's 0..5 s): the tail's later half was sliced as
+    ``[n - 5:]`` of a 4-frame window, which wrapped round to its last frame alone: numpy printed 'RankWarning:
+    Polyfit may be poorly conditioned' with the source line on `prosody analyze`'s stderr, and the direct
+    sound's end came out at index -1, before the window (a trim of 5 frames for a bound of 4)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = room_tail(np.array([-20.0, -23.0, -26.0, -29.0]), np.array([-32.0, -35.0, -38.0]))
+    assert got is not None and got[0] == 0 and abs(got[1] - 3.0) < 1e-6  # the whole window: 3 dB a frame
+    # through the pipeline: a room on the therapist's channel only (RT60 0.7 s), the client's dry
+    d = build_dialogue(scenario_turns(12, seed=1), noise_db=None, level_db=(-22.0, -22.0), seed=1)
+    room, dry = own_rooms(d.audio, 0.7, seed=1), own_rooms(d.audio, None, seed=1)
+    x = dry.copy()
+    x[:, 0] = room[:, 0]
+    vad = AnalysisConfig().vad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        four = analyze_blocks([x], SPK, AnalysisConfig(vad=replace(vad, tail_trim_max_s=0.04)))
+    off = analyze_blocks([x], SPK, AnalysisConfig(vad=replace(vad, tail_trim_max_s=0.0)))
+    for spk in SPK:
+        a, b = _runs(off.frames[spk]["is_speech"]), _runs(four.frames[spk]["is_speech"])
+        assert [s for s, _ in a] == [s for s, _ in b]  # starts never move
+        cut = [ea - eb for (_, ea), (_, eb) in zip(a, b)]
+        assert min(cut) >= 0 and max(cut) <= 4, cut
