@@ -47,3 +47,18 @@ def test_a_four_frame_trim_window_keeps_its_bound_and_says_nothing():
         assert [s for s, _ in a] == [s for s, _ in b]  # starts never move
         cut = [ea - eb for (_, ea), (_, eb) in zip(a, b)]
         assert min(cut) >= 0 and max(cut) <= 4, cut
+
+
+def test_wait_for_workers_beyond_a_week_is_refused_in_one_line(tmp_path):
+    """`--wait-for-workers 99999999999999999999999` was taken, and its wait said as 'the batch stops if none come
+    within 27777777777777779234 h 8 min'; the bound is a week (refused before any connection is tried)."""
+    from tests.conftest import one_line_error, run_cli
+    argv = ("batch", tmp_path / "none.wav", "--scheduler", "tcp://127.0.0.1:1", "--store", tmp_path / "st",
+            "--no-progress")
+    for value in ("604801", "99999999999999999999999"):
+        rc, out, err = run_cli(*argv, "--wait-for-workers", value)
+        one_line_error(rc, err)
+        assert err == f"prosody: error: --wait-for-workers {value}: give at most 604800 seconds (7 days)\n", err
+    rc, out, err = run_cli(*argv, "--wait-for-workers", "604800")  # a week is taken: the next check speaks
+    assert "wait-for-workers" not in err, err
+    assert not (tmp_path / "st").exists()

@@ -68,6 +68,8 @@ LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
 SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
 NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker this long is said (again if it recurs)
 NO_WORKERS_LIMIT_S = 600   # ... and after this long (--wait-for-workers) the batch stops, what finished kept
+NO_WORKERS_MAX_S = 7 * 86400  # ... which is at most a week (10**23 s was taken, and said as 'none come within
+                              # 27777777777777779234 h 8 min')
 WORKER_POLL_S = 2.0        # how often a Dask batch waiting on its files asks the scheduler how many workers it has
 LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
