@@ -66,7 +66,8 @@ def add_parser(sub) -> None:
                         "paths)")
     p.add_argument("--wait-for-workers", type=whole_number, default=None, metavar="S",
                    help="with --scheduler: how long to wait, in seconds, while the cluster has no worker before "
-                        "the batch stops, what finished kept (default 600, at most 604800: 7 days; it is said after 30 s)")
+                        "the batch stops, what finished kept (default 600, at most 604800: 7 days; it is said "
+                        "after 30 s)")
     p.add_argument("--force", action="store_true", help="analyse again files already done (replaces their sessions)")
     p.add_argument("--table", metavar="PATH", default=DEFAULT_TABLE,
                    help=f"per-session table: writes PATH.csv and PATH.parquet (default {DEFAULT_TABLE})")
