@@ -62,3 +62,31 @@ def test_wait_for_workers_beyond_a_week_is_refused_in_one_line(tmp_path):
     rc, out, err = run_cli(*argv, "--wait-for-workers", "604800")  # a week is taken: the next check speaks
     assert "wait-for-workers" not in err, err
     assert not (tmp_path / "st").exists()
+
+
+def test_a_huge_manifest_cell_is_said_by_its_length_not_echoed(tmp_path):
+    """A cell of 120,000 characters (under csv's 131,072 limit) in `offset_s`, `date`, `layout`, `voices`,
+    `session_number`, `speaker`, `channels`, `pitch_range`, `file` or `file2` was quoted whole in its one-line
+    error: a line of 120,000-240,000 characters (the metadata's checks already shortened theirs). Now the cell's
+    column and length are said, before any work."""
+    import csv
+    import shutil
+    from tests.conftest import one_line_error, run_cli
+    from prosody.batch.runner import MANIFEST_COLUMNS
+    from tests.test_left39 import MONO
+    shutil.copy(MONO, tmp_path / "a.wav")
+    for col in ("offset_s", "date", "layout", "voices", "session_number", "speaker", "channels", "pitch_range",
+                "file", "file2"):
+        row = {"file": "a.wav", col: "Z" * 120_000}
+        with open(tmp_path / "m.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)
+            w.writeheader()
+            w.writerow(row)
+        rc, out, err = run_cli("batch", tmp_path / "m.csv", "--store", tmp_path / "st", "--table", tmp_path / "t",
+                               "--no-progress", "--jobs", "1")
+        one_line_error(rc, err)
+        limit = "4,096" if col.startswith("file") else "256"
+        assert err == (f"prosody: error: {tmp_path / 'm.csv'} line 2: its {col} cell is 120,000 characters long (a "
+                       f"{col} cell holds at most {limit}): is a quote left open, or a cell under the wrong "
+                       "column?\n"), err[:300]
+        assert not (tmp_path / "st").exists()
