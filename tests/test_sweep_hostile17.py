@@ -90,3 +90,47 @@ def test_a_huge_manifest_cell_is_said_by_its_length_not_echoed(tmp_path):
                        f"{col} cell holds at most {limit}): is a quote left open, or a cell under the wrong "
                        "column?\n"), err[:300]
         assert not (tmp_path / "st").exists()
+
+
+def test_a_read_only_store_at_schema_4_without_old_unsure_sessions_is_read(tmp_path):
+    """Schema 5 changes no table, only the rows of sessions saved unsure before the forty-sixth round. A store
+    at schema 4 on a read-only medium (a backup mounted read-only, a full disk) was refused whole ('has schema
+    version 4 and is read-only, so it cannot be brought to version 5'), though the prosody before read it and,
+    holding no such session, it reads exactly as migrated. Now it is read (nothing written); one that holds
+    such a session is still refused in that one line (its listing and trend rows would be the old ones)."""
+    import json
+    import shutil
+    import sqlite3
+    from tests.conftest import one_line_error, run_cli
+    from tests.test_hardening import _remount_ro, _tmpfs, _tree_bytes
+    from tests.test_left39 import MONO
+    made = tmp_path / "made"
+    assert run_cli("analyze", MONO, "--voices", "1", "--save", "--store", made, "--therapist", "ann", "--quiet",
+                   "--no-progress")[0] == 0
+    db = sqlite3.connect(made / "sessions.db", isolation_level=None)
+    db.execute("PRAGMA user_version = 4")  # the tables of schema 4 are schema 5's
+    db.close()
+    old_unsure = tmp_path / "old_unsure"
+    shutil.copytree(made, old_unsure)
+    db = sqlite3.connect(old_unsure / "sessions.db", isolation_level=None)
+    doc = json.loads(db.execute("SELECT doc FROM sessions WHERE id = 1").fetchone()[0])
+    doc["attribution"]["diarization"].pop("voices_told")
+    doc["attribution"]["diarization"]["unsure"] = True  # as saved unsure before the forty-sixth round
+    db.execute("UPDATE sessions SET doc = ? WHERE id = 1", (json.dumps(doc),))
+    db.close()
+    with _tmpfs(tmp_path / "m", "8m") as m:
+        shutil.copytree(made, m / "st")
+        shutil.copytree(old_unsure, m / "old")
+        _remount_ro(m)
+        before = _tree_bytes(m)
+        rc, out, err = run_cli("sessions", "--store", m / "st")
+        assert rc == 0 and out.startswith("1 session") and "ann" in out, err
+        rc, out, err = run_cli("show", "1", "--store", m / "st")
+        assert rc == 0 and "therapist: ann" in out, err
+        rc, out, err = run_cli("export", "1", "--store", m / "st", "-o", tmp_path / "e.json")
+        assert rc == 0 and json.loads((tmp_path / "e.json").read_text())["speaker_order"] == ["therapist"], err
+        rc, out, err = run_cli("sessions", "--store", m / "old")
+        one_line_error(rc, err, code=1)
+        assert err == (f"prosody: error: the session store {m / 'old' / 'sessions.db'} has schema version 4 and is "
+                       "read-only, so it cannot be brought to version 5; copy it to a writable folder\n"), err
+        assert _tree_bytes(m) == before
