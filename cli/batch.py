@@ -13,8 +13,8 @@ import time
 
 from rich.console import Console
 
-from prosody.batch.runner import (MANIFEST_COLUMNS, BatchEvent, Job, SessionMeta, discover, parquet_available,
-                           run_batch, table_paths, write_table)
+from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent, Job, SessionMeta, discover,
+                                  parquet_available, run_batch, table_paths, write_table)
 from prosody.analysis import load_config
 from prosody.fileio import check_outputs
 from prosody.report.text import terminal_safe
@@ -66,7 +66,8 @@ def add_parser(sub) -> None:
                         "paths)")
     p.add_argument("--wait-for-workers", type=whole_number, default=None, metavar="S",
                    help="with --scheduler: how long to wait, in seconds, while the cluster has no worker before "
-                        "the batch stops, what finished kept (default 600; it is said after 30 s)")
+                        "the batch stops, what finished kept (default 600, at most 604800: 7 days; it is said "
+                        "after 30 s)")
     p.add_argument("--force", action="store_true", help="analyse again files already done (replaces their sessions)")
     p.add_argument("--table", metavar="PATH", default=DEFAULT_TABLE,
                    help=f"per-session table: writes PATH.csv and PATH.parquet (default {DEFAULT_TABLE})")
@@ -227,6 +228,9 @@ def cmd_batch(args, out, err) -> int:
         raise InputError("--wait-for-workers applies to --scheduler (local workers are started by prosody)")
     if args.wait_for_workers is not None and args.wait_for_workers < 1:
         raise InputError(f"--wait-for-workers {args.wait_for_workers}: give at least 1 second")
+    if args.wait_for_workers is not None and args.wait_for_workers > NO_WORKERS_MAX_S:
+        raise InputError(f"--wait-for-workers {args.wait_for_workers}: give at most {NO_WORKERS_MAX_S} seconds "
+                         f"({NO_WORKERS_MAX_S // 86400} days)")
     defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
                    layout=args.layout, voice_profile=args.profile, voices=args.voices,
                    meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",

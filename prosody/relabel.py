@@ -45,6 +45,31 @@ def _swap_keys(d: dict, pair) -> dict:
     return out
 
 
+def exchange_names(doc: dict, new: dict, pair, *, in_order: bool = False) -> None:
+    """In ``new`` (a deep copy of ``doc``), the two names of ``pair`` exchanged wherever ``doc`` names a speaker
+    outside its measures, naming and warnings: the speakers' figures, the timed lists (segments, turns, pauses,
+    events), the transitions, the attribution's channels and the audio's picks. A ``pair`` of a voice's name and
+    one the document does not hold renames that voice (``store.unsure``). ``in_order``: the timed lists sorted
+    again by (start, end, speaker), as an exchange of two voices' names reorders items of one extent."""
+    if isinstance(doc.get("speakers"), dict):
+        new["speakers"] = _swap_keys(doc["speakers"], pair)
+    for key in ("segments", "turns", "pauses", "events"):
+        if isinstance(doc.get(key), list):
+            items = [{**x, "speaker": _swap_name(x.get("speaker"), pair)} if isinstance(x, dict) else x
+                     for x in doc[key]]
+            new[key] = sorted(items, key=lambda x: (x["start_s"], x["end_s"], x["speaker"])) if in_order else items
+    if isinstance(doc.get("transitions"), list):
+        new["transitions"] = [{**t, "from_speaker": _swap_name(t.get("from_speaker"), pair),
+                               "to_speaker": _swap_name(t.get("to_speaker"), pair)} if isinstance(t, dict) else t
+                              for t in doc["transitions"]]
+    att = new.get("attribution")
+    if isinstance(att, dict) and isinstance(att.get("channels"), dict):
+        att["channels"] = _swap_keys(att["channels"], pair)
+    audio = new.get("audio")
+    if isinstance(audio, dict) and isinstance(audio.get("picks"), dict):
+        audio["picks"] = _swap_keys(audio["picks"], pair)
+
+
 def _swap_measure_tree(node, pair):
     """Speaker-keyed objects and speaker-valued fields exchanged; ``config`` kept (roles, not data)."""
     if isinstance(node, dict):
@@ -187,14 +212,7 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
                          "voices")
     pair = (order[0], order[1])
     new = copy.deepcopy(doc)
-    new["speakers"] = _swap_keys(doc.get("speakers") or {}, pair)
-    for key in ("segments", "turns", "pauses", "events"):
-        if isinstance(doc.get(key), list):
-            new[key] = sorted(({**x, "speaker": _swap_name(x["speaker"], pair)} for x in doc[key]),
-                              key=lambda x: (x["start_s"], x["end_s"], x["speaker"]))
-    if isinstance(doc.get("transitions"), list):
-        new["transitions"] = [{**t, "from_speaker": _swap_name(t["from_speaker"], pair),
-                               "to_speaker": _swap_name(t["to_speaker"], pair)} for t in doc["transitions"]]
+    exchange_names(doc, new, pair, in_order=True)
     att = new.get("attribution")
     if isinstance(att, dict):
         if isinstance(att.get("naming"), dict):
@@ -206,8 +224,6 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
             back = SWAP_NOTE in (doc.get("warnings") or [])
             nm["rule"] = f"{rule}; {SWAPPED_BACK if back else SWAPPED}".lstrip("; ")
             nm["assumption"], nm["confidence"] = False, 1.0
-        if isinstance(att.get("channels"), dict):
-            att["channels"] = _swap_keys(att["channels"], pair)
         att["relabelled"] = SWAP_NOTE not in (doc.get("warnings") or [])  # swapped back: the names as found
         att["warnings"] = [w for w in att.get("warnings") or [] if not str(w).startswith("assumption:")]
         dz = att.get("diarization")
@@ -218,9 +234,6 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
                 att["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w for w in att["warnings"]]
                 new["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w
                                    for w in new.get("warnings") or []]
-    audio = new.get("audio")
-    if isinstance(audio, dict) and isinstance(audio.get("picks"), dict):
-        audio["picks"] = _swap_keys(audio["picks"], pair)
     m = doc.get("measures")
     if isinstance(m, dict):
         m2 = _swap_measure_tree(m, pair)

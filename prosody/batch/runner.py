@@ -65,9 +65,15 @@ AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", "
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",
                     "date", "session_number", "notes", "tags", "layout", "voices")
 LIST_SEPARATOR = ";"       # inside one manifest cell: tags, pitch ranges
+# the longest cell of each column whose errors quote the cell (the metadata's checks shorten what they quote): a
+# path (PATH_MAX), else a few names and numbers; a 120,000-character cell was echoed whole in a one-line error
+MANIFEST_CELL_MAX = {"file": 4096, "file2": 4096, "channels": 256, "speaker": 256, "offset_s": 256,
+                     "pitch_range": 256, "date": 256, "session_number": 256, "layout": 256, "voices": 256}
 SCHEDULER_TIMEOUT_S = 20.0  # --scheduler: connecting and the Dask handshake, together, at most this long
 NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker this long is said (again if it recurs)
 NO_WORKERS_LIMIT_S = 600   # ... and after this long (--wait-for-workers) the batch stops, what finished kept
+NO_WORKERS_MAX_S = 7 * 86400  # ... which is at most a week (10**23 s was taken, and said as 'none come within
+                              # 27777777777777779234 h 8 min')
 WORKER_POLL_S = 2.0        # how often a Dask batch waiting on its files asks the scheduler how many workers it has
 LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
@@ -353,6 +359,11 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
             continue
         if not cell.get("file"):
             raise InputError(f"{where}: empty 'file'")
+        for k, v in cell.items():  # a cell no value of its column is that long: said by its length, not echoed
+            limit = MANIFEST_CELL_MAX.get(k)
+            if limit is not None and len(v) > limit:
+                raise InputError(f"{where}: its {k} cell is {len(v):,} characters long (a {k} cell holds at most "
+                                 f"{limit:,}): is a quote left open, or a cell under the wrong column?")
         for k in ("file", "file2"):
             if "\0" in cell.get(k, ""):  # no file name holds one: os calls raised ValueError (an internal error)
                 raise InputError(f"{where}: {k} {cell[k]!r} holds a NUL byte, which no file name can; remove it")

@@ -506,7 +506,10 @@ def room_tail(level_db: np.ndarray, after_db: np.ndarray) -> tuple[int, float] |
     if best is None or best[1] * (n - best[0]) < _TAIL_DROP_DB:
         return None
     k = best[0]
-    m = max(_TAIL_MIN_FRAMES + 1, (n - k) // 2)
+    # the later half, of _TAIL_MIN_FRAMES + 1 frames at least; never more than the window holds (a vad.tail_trim_max_s
+    # of 0.04 s gave 4 frames: the slice wrapped round to one frame, numpy's RankWarning on stderr, an end
+    # before the window)
+    m = min(n, max(_TAIL_MIN_FRAMES + 1, (n - k) // 2))
     a, b = np.polyfit(t_all[n - m:], level_db[n - m:], 1)
     after = np.asarray(after_db[:_TAIL_AFTER], np.float64)
     if not len(after) or np.median(after - (a * np.arange(n, n + len(after)) + b)) < -_TAIL_BELOW_DB:

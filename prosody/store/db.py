@@ -351,6 +351,24 @@ def _migrate_4_to_5(db: sqlite3.Connection) -> None:
 
 MIGRATIONS = (_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4, _migrate_4_to_5)
 SCHEMA_VERSION = len(MIGRATIONS)
+# the migrations from this version on change no table, only the rows of sessions saved unsure before the
+# forty-sixth round (the fifth): a read-only store at such a version that holds none reads as migrated
+# (move it up to SCHEMA_VERSION when a migration changes a table)
+ROWS_ONLY_FROM = 4
+
+
+def _reads_as_current(db: sqlite3.Connection, version: int) -> bool:
+    """Whether the store ``db`` at ``version`` reads exactly as the current schema without migrating (a
+    read-only one cannot be migrated): the migrations after ``version`` change rows only, and of no session
+    it holds (``_migrate_4_to_5``: none saved unsure before the forty-sixth round)."""
+    if not ROWS_ONLY_FROM <= version < SCHEMA_VERSION:
+        return False
+    from .unsure import stored_unsure_name
+    for (doc_text,) in db.execute("SELECT doc FROM sessions"):
+        doc = _backfill_doc(doc_text)
+        if doc is not None and stored_unsure_name(doc) is not None:
+            return False
+    return True
 
 
 # -- flattening ----------------------------------------------------------------------------------------------------
@@ -817,7 +835,7 @@ class Store:
             if not isinstance(last, sqlite3.OperationalError) and _has_sqlite_header(self.db_path):
                 raise damaged_error(self.db_path, last)
             raise StoreError(f"cannot read the session store {self.db_path} read-only ({last})")
-        if version != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION and not _reads_as_current(self.db, version):
             self.db.close()
             raise StoreError(f"the session store {self.db_path} has schema version {version} and is read-only, "
                              f"so it cannot be brought to version {SCHEMA_VERSION}; copy it to a writable folder")

@@ -43,20 +43,11 @@ def as_unattributed(doc: dict) -> dict | None:
         return None
     from ..measures.registry import disclaimer_for
     from ..measures.summary import no_therapist_warmth
-    from ..relabel import _swap_keys, _swap_measure_tree, _swap_name
+    from ..relabel import _swap_measure_tree, exchange_names
     pair = (name, UNATTRIBUTED)
     new = copy.deepcopy(doc)
     new["speaker_order"] = [UNATTRIBUTED]
-    if isinstance(doc.get("speakers"), dict):
-        new["speakers"] = _swap_keys(doc["speakers"], pair)
-    for key in ("segments", "turns", "pauses", "events"):
-        if isinstance(doc.get(key), list):
-            new[key] = [{**x, "speaker": _swap_name(x.get("speaker"), pair)} if isinstance(x, dict) else x
-                        for x in doc[key]]
-    if isinstance(doc.get("transitions"), list):
-        new["transitions"] = [{**t, "from_speaker": _swap_name(t.get("from_speaker"), pair),
-                               "to_speaker": _swap_name(t.get("to_speaker"), pair)} if isinstance(t, dict) else t
-                              for t in doc["transitions"]]
+    exchange_names(doc, new, pair)  # the one voice renamed: the speakers' figures, timed lists, channels, picks
     assumed = lambda w: str(w).startswith("assumption:")  # noqa: E731 - the naming's, which no longer holds
     att = new["attribution"]
     att["speakers"] = [UNATTRIBUTED]
@@ -67,13 +58,8 @@ def as_unattributed(doc: dict) -> dict | None:
         nm["names"] = [UNATTRIBUTED] + [n for n in names if n != name][:1]
         nm["rule"] = f"{UNSURE_NOTE}: the one voice kept is left {UNATTRIBUTED}, neither the therapist nor the client"
         nm["assumption"], nm["confidence"] = False, 0.0
-    if isinstance(att.get("channels"), dict):
-        att["channels"] = _swap_keys(att["channels"], pair)
     if isinstance(att.get("warnings"), list):
         att["warnings"] = [w for w in att["warnings"] if not assumed(w)]
-    audio = new.get("audio")
-    if isinstance(audio, dict) and isinstance(audio.get("picks"), dict):
-        audio["picks"] = _swap_keys(audio["picks"], pair)
     m = doc.get("measures")
     if isinstance(m, dict):
         m2 = _swap_measure_tree(m, pair)
