@@ -236,8 +236,8 @@ def cmd_analyze(args, out, err) -> int:
 
 
 def _safe(text) -> str:
-    from prosody.report.text import terminal_safe
-    return terminal_safe(text)
+    from prosody.report.text import message_safe
+    return message_safe(text)
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:

@@ -3,6 +3,7 @@ trim, store schema 5, the Dask waits, hostile manifest cells, the one voice rena
 suite; here each defect found is planted once."""
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 
@@ -163,3 +164,26 @@ def test_a_table_device_whose_capsules_differ_is_said_to_carry_one_sound():
         leak = gain * signal.lfilter(bl, al, later(th, 480)) + rng.standard_normal(len(th)) * 10 ** (-70 / 20)
         s = analyze_blocks([np.stack([th, leak], axis=1).astype(np.float32)], SPK)
         assert same_sound_warning(s) is None, gain
+
+
+def test_a_huge_option_typed_on_the_command_line_is_said_by_its_ends_and_length(tmp_path):
+    """Sweep 17's leftover: a 100,000-character `--channels`, `--profile`, `--cues`, `--voices` or unknown
+    argument was quoted whole in its one-line error (100-200 KB of x on the screen, what was wrong and what to do
+    scrolled away). A run of over 400 characters without a space is now shown by its ends and its length; the
+    message's own words stay whole."""
+    from tests.conftest import FIXTURES, one_line_error, run_cli
+    big = "x" * 100_000
+    wav = FIXTURES / "dialogue.flac"
+    cases = {("--channels", f"therapist={big}"): "is not left, right or a number 1..2",
+             ("--profile", big): "", ("--cues", big): "unknown cue", ("--voices", big): "",
+             ("--bogus", big): "unrecognized arguments"}
+    for (flag, value), words in cases.items():
+        rc, out, err = run_cli("analyze", wav, flag, value, "--store", tmp_path / "st")
+        one_line_error(rc, err)
+        assert rc == 2 and len(err) < 1200, (flag, len(err))
+        assert words in err and "characters]..." in err, (flag, err[:300])
+        sizes = [int(n.replace(",", "")) for n in re.findall(r"\.\.\.\[([0-9,]+) characters\]\.\.\.", err)]
+        assert sizes and all(100_000 <= n <= 100_020 for n in sizes), (flag, sizes)  # the run's own length, quoted
+    short = "therapist=leftt,client=right"  # an ordinary typing error is quoted whole, as before
+    rc, out, err = run_cli("analyze", wav, "--channels", short, "--store", tmp_path / "st")
+    assert f"'{short}'" in err and "characters]" not in err, err

@@ -30,6 +30,20 @@ def terminal_safe(text, *, newlines: bool = False) -> str:
     return (_CONTROL_KEEP_NL if newlines else _CONTROL).sub(_show, s)
 
 
+# a run of characters without a space longer than this, in a one-line message, is shown by its two ends and its
+# length: a 100,000-character --channels or --profile was quoted whole in its error (hostile sweep 17's leftover)
+LONG_RUN_CHARS, LONG_RUN_HEAD, LONG_RUN_TAIL = 400, 160, 60
+_LONG_RUN = re.compile(rf"\S{{{LONG_RUN_CHARS + 1},}}")
+
+
+def message_safe(text) -> str:
+    """A one-line message that quotes typed text (an error, a warning): ``terminal_safe``, and each run of more
+    than ``LONG_RUN_CHARS`` characters without a space shown by its ends and its length, so that the message's
+    own words (what was wrong, what to do) stay on the screen."""
+    return _LONG_RUN.sub(lambda m: f"{m.group(0)[:LONG_RUN_HEAD]}...[{len(m.group(0)):,} characters]..."
+                                   f"{m.group(0)[-LONG_RUN_TAIL:]}", terminal_safe(text))
+
+
 def html_safe(text, quote: bool = True) -> str:
     """Typed text for a page: control characters shown as \\xNN (as on the
     terminal), line feeds kept, then HTML-escaped."""
