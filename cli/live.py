@@ -316,7 +316,7 @@ def _reattribute(result, phase: dict, err, **options):
     interrupted. Returns (result, the signal that stopped it or None)."""
     import dataclasses
 
-    from prosody.live.reattribute import note_provisional, reattribute_document
+    from prosody.live.reattribute import STOPPED_EARLY, note_provisional, reattribute_document
     from prosody.live.runner import write_session
 
     path = result.output_path
@@ -349,7 +349,7 @@ def _reattribute(result, phase: dict, err, **options):
             err.write("prosody: warning: the session was not attributed again from its recording: "
                       f"{terminal_safe(error_text(failure))}\n")
         elif got is None and (result.doc.get("live") or {}).get("recording_complete") is False:
-            why = "the recording stopped early"
+            why = STOPPED_EARLY
     if why is not None:
         try:
             result = dataclasses.replace(result, doc=note_provisional(path, why))

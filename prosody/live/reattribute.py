@@ -38,11 +38,19 @@ def _arrays(doc: dict, frames: dict) -> bytes:
                                 for s in doc["speaker_order"]}, doc["speaker_order"])
 
 
+STOPPED_EARLY = "the recording stopped early"
+
+
 def provisional_note(why: str) -> str:
     """The warning of a one-device session recorded with --record whose whole-session
-    attribution did not happen (``why``: e.g. "re-attribution interrupted")."""
+    attribution did not happen (``why``: e.g. "re-attribution interrupted"). A recording that
+    stopped early holds only the session's start: `prosody analyze` on it is not offered as
+    the whole session's attribution (it would drop the rest)."""
+    what = ("the recording holds only the session's start, so no whole-session attribution can be made from it "
+            "(`prosody analyze` on it attributes that start alone)") if why == STOPPED_EARLY \
+        else "`prosody analyze` on the recording attributes the whole session"
     return (f"one device: attribution stayed provisional ({why}): speakers were taken from its channels as "
-            "given while live; `prosody analyze` on the recording attributes the whole session")
+            f"given while live; {what}")
 
 
 def note_provisional(json_path, why: str) -> dict:
