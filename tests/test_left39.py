@@ -493,3 +493,39 @@ def test_a_batch_re_run_tables_an_old_unsure_session_as_it_is_read(tmp_path, uns
     # before: speakers therapist, warmth 69.4, the therapist's columns filled
     assert row2["speakers"] == "unattributed" and row2["warmth_score"] == "", row2
     assert row2["therapist.speech_s"] == "" and row2["session_id"] == "1", row2
+
+
+def test_an_old_unsure_session_analysed_with_a_personal_baseline_drops_the_figures_against_it(tmp_path, unsure_wav):
+    """The last stop's leftover: an unsure session saved before the forty-sixth round with `--baseline` (the
+    therapist's personal profile) kept, once read as unattributed, its voice figures measured against the
+    therapist's profile (pitch -6.6 st under it, arousal) over speech that may be both people's. An analysis now
+    does not use the profile there (it compares the voice with its own session); the old document's frames are
+    not read, so those figures are left out, said in a warning; the figures of the voice's own (speech time, pitch
+    spread) stay, and a session analysed without a profile is read as before."""
+    import json
+    from prosody.store.unsure import PROFILE_NOTE, PROFILE_RELATIVE, as_unattributed
+    base = tmp_path / "base.json"
+    assert run_cli("analyze", MONO, "--save-baseline", base, "--quiet")[0] == 0
+    docs = {}
+    for told in ("profile", "none"):
+        extra = ("--baseline", base) if told == "profile" else ()
+        out = tmp_path / f"{told}.json"
+        assert run_cli("analyze", unsure_wav, "--voices", "1", *extra, "--json", out, "--quiet")[0] == 0
+        doc = json.loads(out.read_text())
+        doc["attribution"]["diarization"].update(unsure=True)  # as the old code saved it: its one voice named
+        assert doc["speaker_order"] == ["therapist"]
+        docs[told] = doc
+    old = docs["profile"]
+    assert old["measures"]["baseline"]["kind"] == "profile"
+    assert old["measures"]["voice"]["therapist"]["f0_median_rel_st"] is not None  # against the therapist's 115 Hz
+    read = as_unattributed(old)
+    v = read["measures"]["voice"]["unattributed"]
+    assert all(v[k] is None for k in PROFILE_RELATIVE if k in v) and v["arousal_parts"] == {}
+    assert v["speech_s"] == old["measures"]["voice"]["therapist"]["speech_s"] and v["f0_sd_st"] is not None
+    assert "unattributed" not in read["measures"]["baseline"]["speakers"]  # the profile is the therapist's
+    for ph in read["measures"]["phases"]:
+        assert ph["voice"]["unattributed"]["f0_median_rel_st"] is None
+    assert PROFILE_NOTE in read["warnings"]
+    plain = as_unattributed(docs["none"])  # a session baseline: the voice against itself, kept
+    assert plain["measures"]["voice"]["unattributed"]["f0_median_rel_st"] is not None
+    assert PROFILE_NOTE not in plain["warnings"]

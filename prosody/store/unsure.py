@@ -35,6 +35,37 @@ def read_note(name: str) -> str:
             "or cues; the stored session is unchanged, and analysing the recording again gives the same reading")
 
 
+# a voice's figures measured against a baseline (measures.voice): a personal baseline is one person's, so the
+# speech of an unsure session (maybe both people's) is not compared with it (an analysis now compares it with its
+# own session; an old document's figures against the therapist's profile are left out, as its frames are not read)
+PROFILE_RELATIVE = ("f0_median_rel_st", "pitch_raised_share", "level_rel_db", "level_raised_share",
+                    "articulation_rate_rel", "rushed_share", "arousal_z")
+PROFILE_NOTE = ("its voice figures measured against the therapist's personal baseline (--baseline) are left out: "
+                "the speech may be both people's; analysing the recording again compares it with its own session")
+
+
+def _against_profile(m: dict) -> bool:
+    """Whether the measures ``m`` were taken against a personal baseline (``--baseline``)."""
+    base = m.get("baseline")
+    return isinstance(base, dict) and base.get("kind") == "profile"
+
+
+def _without_profile_figures(block: dict) -> None:
+    """In one measures block (the session's, a phase's, a window's), the unattributed voice's figures measured
+    against the profile set to null, and the profile (the therapist's) no longer given as that voice's."""
+    voice = block.get("voice")
+    v = voice.get(UNATTRIBUTED) if isinstance(voice, dict) else None
+    if isinstance(v, dict):
+        for k in PROFILE_RELATIVE:
+            if k in v:
+                v[k] = None
+        if "arousal_parts" in v:
+            v["arousal_parts"] = {}
+    base = block.get("baseline")
+    if isinstance(base, dict) and isinstance(base.get("speakers"), dict):
+        base["speakers"] = {k: b for k, b in base["speakers"].items() if k != UNATTRIBUTED}
+
+
 def as_unattributed(doc: dict) -> dict | None:
     """``doc`` as a session analysed now reads (``stored_unsure_name``); None where it is not such a session.
     ``doc`` itself is not changed."""
@@ -67,13 +98,19 @@ def as_unattributed(doc: dict) -> dict | None:
         if "disclaimer" in m2:
             m2["disclaimer"] = disclaimer_for(speakers)
         blocks = [m2] + [b for k in ("phases", "rolling") for b in (m2.get(k) or []) if isinstance(b, dict)]
+        profiled = _against_profile(m2)
         for block in blocks:
             if "warmth" in block:
                 block["warmth"] = no_therapist_warmth(speakers)
             if "cues" in block:
                 block["cues"] = []  # addressed to the therapist (measures.summary)
+            if profiled:
+                _without_profile_figures(block)
         new["measures"] = m2
-    new["warnings"] = [w for w in doc.get("warnings") or [] if not assumed(w)] + [read_note(name)]
+    else:
+        profiled = False
+    new["warnings"] = [w for w in doc.get("warnings") or [] if not assumed(w)] + [read_note(name)] + \
+        ([PROFILE_NOTE] if profiled else [])
     return new
 
 
