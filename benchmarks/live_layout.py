@@ -52,15 +52,16 @@ from prosody.live.runner import LiveRunner, load_live_session  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 
 
-def replay(x: np.ndarray, folder: Path, name: str, voice_profile=None) -> tuple[dict, dict, float]:
-    """``prosody live --input`` of the stereo ``x`` at --speed max: (saved doc, frames, CPU s)."""
+def replay(x: np.ndarray, folder: Path, name: str, voice_profile=None, watch: bool = True) -> tuple[dict, dict, float]:
+    """``prosody live --input`` of the stereo ``x`` at --speed max: (saved doc, frames, CPU s).
+    ``watch`` False: as before the live layout checks (the channels read as given all session)."""
     wav = folder / f"{name}.wav"
     sf.write(wav, x.astype(np.float32), 16000, subtype="FLOAT")
     req = LiveRequest(input_files=(str(wav),), speed=None)
     src, sources, warnings = plan_capture(req)
     online, note = None, ""
     runner = LiveRunner(src, output_path=folder / f"{name}.json", sources=sources, warnings=warnings,
-                        layout_watch=layout_watch(req, src.speakers), voice_profile=voice_profile,
+                        layout_watch=layout_watch(req, src.speakers) if watch else None, voice_profile=voice_profile,
                         online_profile="therapist" if voice_profile is not None else "")
     t0 = time.process_time()
     runner.start()
@@ -182,6 +183,8 @@ def main() -> int:
     ap.add_argument("--fixture", type=int, default=6, help="fixture shared mixes")
     ap.add_argument("--splits", default="held,fresh", help="crosstalk.py splits for the separate material")
     ap.add_argument("--alone", type=int, default=20, help="one voice alone with its leak 3-10 dB under")
+    ap.add_argument("--before", action="store_true", help="each shared case also read as two channels all "
+                    "session (as before the live layout checks)")
     args = ap.parse_args()
     corpus = corpus_dir()
     folder = Path(tempfile.mkdtemp(prefix="live_layout_"))
@@ -207,12 +210,21 @@ def main() -> int:
         oa = doc["live"].get("online_attribution") or {}
         share = oa.get("talk_share_therapist")
         row = {"switched": lay["switched"], "at_s": lay["found_at_s"], "after": after, "speech_at": speech_at,
-               "share": share, "planted": planted_share(truth), "dur": doc["duration_s"]}
+               "share": share, "planted": planted_share(truth), "dur": doc["duration_s"],
+               "reanalysis_s": lay.get("reanalysis_s")}
+        if args.before:  # the channels read as given all session: speech shown, and the talk share by channel
+            bdoc, bframes, _ = replay(x, folder, name + "-before", None, watch=False)
+            _, row["before_shown"] = shown_shares({"live": {"layout": {"switched": False}}}, bframes, segs)
+            tm = bdoc["measures"]["timing"]
+            row["before_share"] = tm["therapist"].get("talk_share")
+            row["before_silent"] = sum(1 for w in bdoc["warnings"] if "never speaks" in w)
         add(kind, row)
         print(f"{kind:15} {name:28} {doc['duration_s']:5.0f} s  switched {str(lay['switched']):5} at "
               f"{lay['found_at_s'] if lay['found_at_s'] is not None else '-':>5} s (speech {speech_at}) "
               f"shown after {after if after is None else round(after, 3)}"
               + (f" share {share} planted {row['planted']:.3f}" if prof is not None else "")
+              + (f" | before: shown {row['before_shown']:.3f}, channel talk share {row['before_share']}"
+                 if args.before else "")
               + f" cpu {cpu:.1f} s", flush=True)
 
     sep = []
@@ -256,6 +268,16 @@ def main() -> int:
             if sh:
                 err = np.abs([a - b for a, b in sh])
                 line += f"; provisional talk share |error| median {np.median(err):.3f} (max {err.max():.3f}, n {len(sh)})"
+            ra = [r["reanalysis_s"] for r in sw if r.get("reanalysis_s") is not None]
+            if ra:
+                line += f"; the switch's re-analysis median {np.median(ra):.2f} s (max {max(ra):.2f}) wall"
+            if "before_shown" in rs[0]:
+                bs = np.array([r["before_shown"] for r in rs])
+                be = np.array([abs(r["before_share"] - r["planted"]) if r["before_share"] is not None else 1.0
+                               for r in rs])
+                line += (f"\n{'':18} before (channels as given all session): planted speech shown {bs.mean():.3f}, "
+                         f"channel talk share |error| median {np.median(be):.3f} (max {be.max():.3f}); "
+                         f"a speaker who never speaks in {sum(r['before_silent'] > 0 for r in rs)}/{n}")
         elif not kind.startswith("shared"):
             found = {k: sum(r["found"] == k for r in rs) for k in ("separate", "shared", None)}
             line += f" (found separate {found['separate']}, shared {found['shared']}, not yet {found[None]})"

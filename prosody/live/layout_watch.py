@@ -55,7 +55,8 @@ TABLE_MAX_LAG_MS = 2.0  # shared only where the channels' sound lines up within 
 LAG_MAX_S = 0.2         # the lag looked for up to this either way
 _LAG_CHUNK = 8192       # samples per cross-spectrum (0.51 s)
 AGREE = 2              # shared checks in a row that switch
-HOLD_S = 600.0         # the first channel is held this long for a switch (analysed again from the start)
+HOLD_S = 120.0         # the first channel is held this long for a switch (analysed again from the start: at most
+                       # some 14 s of analysis with the online attribution, well inside a device queue's 60 s)
 CONFIRM_S = 60.0       # after a switch, or once found separate: a check this often
 
 
@@ -135,6 +136,7 @@ class LayoutWatch:
         self.found_at_s: float | None = None         # the checkpoint that decided
         self.switched = False
         self.said = ""                               # the one line said live (a switch, or a contradiction)
+        self.reanalysis_s: float | None = None       # wall seconds the switch took (the held audio analysed again)
 
     # -- audio ---------------------------------------------------------------------------------
     def add(self, x: np.ndarray) -> None:
@@ -212,4 +214,5 @@ class LayoutWatch:
                 "check_every_s": CHECK_S, "window_s": WINDOW_S, "checks": len(self.checks),
                 "decided_by": None if found is None else found.to_dict(),
                 "evidence": None if found is None else found.evidence,
-                "confirmations": counts, "last_check": last}
+                "confirmations": counts, "last_check": last,
+                "reanalysis_s": None if self.reanalysis_s is None else round(self.reanalysis_s, 3)}

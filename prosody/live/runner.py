@@ -628,9 +628,8 @@ class LiveRunner:
             c = watch.check(end, shown_s)
             if watch.found != "shared" or watch.switched or watch.said:
                 continue
-            how = (f"both channels carry both voices ({c.reason}; {c.speech_s:.0f} s of speech in the last "
-                   f"{min(end / self.grid.sample_rate, 60.0):.0f} s, {c.shown_share or 0.0:.0%} of it shown as anyone's "
-                   "read a channel per speaker)")
+            how = (f"both channels carry both voices ({c.reason}; {c.speech_s:.0f} s of speech, the channels lined "
+                   f"up within {abs(c.evidence.get('phat_lag_ms', 0.0)):.1f} ms)")
             if watch.channels_given:
                 watch.said = (f"layout found live at {stopwatch_text(c.end_s)}: {how}; --channels says one speaker "
                               "per channel, so the channels stay as given and each voice is taken for the other's "
@@ -642,9 +641,8 @@ class LiveRunner:
                               "(with --record the saved session is attributed by voice)")
             else:
                 self._read_as_shared(c)
-            with self._lock:
+            with self._lock:  # shown on every redraw of the view, and once in the plain lines
                 self._layout_note = watch.said
-                self._say(watch.said)
 
     def _read_as_shared(self, check) -> None:
         """From now on the device is one shared device, as ``--mono`` reads it: its first channel,
@@ -676,8 +674,10 @@ class LiveRunner:
                       + ("; who speaks is named provisionally with the voice profile" if online is not None else
                          "; nobody is named live without a voice profile")
                       + "; --mono says so from the start")
+        t0 = time.monotonic()
         self._apply(self.pipeline.push(held[:, None]))
         self._online_push(held[:, None])
+        watch.reanalysis_s = time.monotonic() - t0
 
     def _apply(self, up: Update) -> None:
         """Add a pipeline update to the session and to the view's final state."""
