@@ -403,6 +403,10 @@ def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
             out.write(plain_line(state) + "\n")
             out.flush()
             next_t += interval_s
+    note = runner.snapshot().layout_note  # found after the last line (a short replay): said before the end's
+    if note and note != said:
+        out.write(terminal_safe(f"prosody: warning: {note}") + "\n")
+        out.flush()
 
 
 def _view_console(out):
