@@ -266,3 +266,20 @@ def test_a_table_device_captured_without_mono_switches_and_shows_speech(pulse, t
     assert lay["switched"] is True and doc["speaker_order"] == ["therapist"], lay
     # the sink started before the sound: the switch comes within 30 s of capture
     assert lay["found_at_s"] <= 32.0, lay
+
+
+def test_the_view_shows_the_layout_found_live(tmp_path):
+    """The terminal view says it on every redraw: the header's layout is `shared (found live)` and the line
+    found live stands under the meters, whose one channel is the mix."""
+    from rich.console import Console
+
+    from prosody_cli.liveview import live_view
+    r = LiveRunner(_ArraySource(_table(), [1600]), output_path=tmp_path / "s.json", layout_watch=LayoutWatch())
+    r.start()
+    r.wait(300)
+    con = Console(width=100, record=True, color_system=None)
+    con.print(live_view(r.snapshot()))
+    text = con.export_text()
+    assert "shared (found live)" in text.splitlines()[0], text
+    assert "layout found live at 00:20: both channels carry both voices" in text, text
+    assert "nobody is named live" in text
