@@ -56,13 +56,16 @@ def make_audio(path: Path, seconds: float) -> None:
     sf.write(path, np.tile(x, (int(np.ceil(n / len(x))), 1))[:n], sr, subtype="PCM_16")
 
 
-def run(source, seconds: float, warmup_s: float, out_dir: Path, *, render: bool = True, on_started=None) -> dict:
+def run(source, seconds: float, warmup_s: float, out_dir: Path, *, render: bool = True, on_started=None,
+        watch: bool = True) -> dict:
     from rich.console import Console
 
     sys.path.insert(0, str(REPO))
     from cli.liveview import live_view
 
-    runner = LiveRunner(source, output_path=out_dir / "bench.json", duration_s=seconds)
+    from prosody.live.layout_watch import LayoutWatch  # as `prosody live` watches one stereo device's layout
+    runner = LiveRunner(source, output_path=out_dir / "bench.json", duration_s=seconds,
+                        layout_watch=LayoutWatch() if watch else None)
     console = Console(file=open(os.devnull, "w"), width=80, height=24, force_terminal=True, color_system="truecolor")
     runner.start()
     if on_started is not None:
@@ -101,6 +104,8 @@ def main() -> None:
     ap.add_argument("--warmup-s", type=float, default=5.0)
     ap.add_argument("--pulse", action="store_true", help="capture through a private PulseAudio null sink")
     ap.add_argument("--no-view", action="store_true", help="do not render the view (analysis only)")
+    ap.add_argument("--no-watch", action="store_true", help="without the live layout checks (prosody.live.layout_watch; "
+                    "`prosody live` runs them on one stereo device)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -123,12 +128,13 @@ def main() -> None:
                         time.sleep(0.05)
                     player.append(ps.play(wav, "bench"))
 
-                r = run(src, args.seconds, args.warmup_s, tmp, render=not args.no_view, on_started=start_playback)
+                r = run(src, args.seconds, args.warmup_s, tmp, render=not args.no_view, on_started=start_playback,
+                        watch=not args.no_watch)
                 kind = f"PulseAudio null-sink monitor via sounddevice ({spec.label})"
         else:
             from prosody.live.capture import ReplaySource
             r = run(ReplaySource([str(wav)], STEREO, speed=1.0), args.seconds, args.warmup_s, tmp,
-                    render=not args.no_view)
+                    render=not args.no_view, watch=not args.no_watch)
             kind = "replay source in real time (20 ms blocks)"
     print(f"live, two channels, {kind}, view {'off' if args.no_view else 'rendered 5x/s at 80x24'}")
     print(f"  steady part: {r['steady_wall_s']:.1f} s wall, {r['analysed_s']:.1f} s analysed, stop: {r['stop']}")

@@ -221,12 +221,13 @@ def cmd_live(args, out, err) -> int:
     if one_device:
         from .voices import load_profile
         voice_profile = load_profile(args)
-    from prosody.live.layout import online_attribution
+    from prosody.live.layout import layout_watch, online_attribution
     online, online_note = online_attribution(request, source.speakers, voice_profile)
     runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
                         measures=measures, profile=profile, online=online, online_profile=args.profile or "",
-                        online_note=online_note)
+                        online_note=online_note, layout_watch=layout_watch(request, source.speakers),
+                        voice_profile=voice_profile)
     # no standard input at all (`<&-`: Python's sys.stdin is None) is no terminal to read keys from: the plain
     # view, as for a file (it was an internal error, nothing captured)
     plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty()
@@ -391,12 +392,21 @@ def _drop_output(out) -> None:
 def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
     from .liveview import plain_line
     next_t = time.monotonic() + interval_s
+    said = ""
     while not runner.done:
         runner.wait(min(0.1, max(0.0, next_t - time.monotonic())))
         if time.monotonic() >= next_t and not runner.done:
-            out.write(plain_line(runner.snapshot()) + "\n")
+            state = runner.snapshot()
+            if state.layout_note and state.layout_note != said:  # the layout found live: one line, once
+                said = state.layout_note
+                out.write(terminal_safe(f"prosody: warning: {said}") + "\n")
+            out.write(plain_line(state) + "\n")
             out.flush()
             next_t += interval_s
+    note = runner.snapshot().layout_note  # found after the last line (a short replay): said before the end's
+    if note and note != said:
+        out.write(terminal_safe(f"prosody: warning: {note}") + "\n")
+        out.flush()
 
 
 def _view_console(out):

@@ -78,6 +78,8 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             t.append(f"{n.level_db:5.0f} dB" if n.level_db > -119 else "   -∞ dB")
             t.append(f" {n.f0_hz:4.0f} Hz" if n.f0_hz else "       ", style=_style(state, i))
         out.append(t)
+    if state.layout_note:  # one stereo device: the layout found live, on every redraw
+        out.append(Text(terminal_safe(state.layout_note)[:width * 3], style="bold yellow"))
     # -- who is speaking: one mono/shared device (provisional online attribution) --
     if state.online is not None:
         out.extend(_online_lines(state, width))

@@ -171,8 +171,10 @@ def test_a_stereo_replay_of_a_table_recording_says_why_nobody_speaks(table, tmp_
     """`prosody live --input session.wav --speed max --plain` (docs/live.md) of the fixture dialogue mixed to both
     channels (channel 2 2 dB quieter) saved 0 speech segments and said only "therapist never speaks: no speech
     was found on the channel" and the same of the client, though each channel held all 40 s of speech: each
-    voice was taken for the other channel's leak. It now says the channels carry the same sound and names
-    `--mono`; the dialogue as recorded (a channel each) has no such warning."""
+    voice was taken for the other channel's leak (session 39 then said the channels carry the same sound and
+    named `--mono`). Now the layout is found live (prosody.live.layout_watch): from 20 s of audio the replay is
+    one shared device, read as `--mono` reads it (analysed again from the start), and said; the dialogue as
+    recorded (a channel each) is found separate and stays two speakers, 19 segments, no such warning."""
     import json
 
     import numpy as np
@@ -189,12 +191,15 @@ def test_a_stereo_replay_of_a_table_recording_says_why_nobody_speaks(table, tmp_
     rc, _, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--output", out)
     assert rc == 0, err
     doc = json.loads(out.read_text())
-    same = [w for w in doc["warnings"] if "carry the same sound" in w]
+    same = [w for w in doc["warnings"] if "carry the same sound" in w or "never speaks" in w]
+    found = [w for w in doc["warnings"] if w.startswith("layout found live at")]
+    lay = doc["live"]["layout"]
     if table:
-        assert doc["segments"] == [] and same, doc["warnings"]
-        assert "(the client's 2 dB quieter)" in same[0] and "`--mono`" in same[0]
+        assert lay["switched"] and lay["found_at_s"] == 20.0 and doc["speaker_order"] == ["therapist"], lay
+        assert len(doc["segments"]) >= 4 and not same and found and "as --mono reads it" in found[0]
     else:
-        assert len(doc["segments"]) == 19 and not same, doc["warnings"]
+        assert lay["found"] == "separate" and not lay["switched"]
+        assert len(doc["segments"]) == 19 and not same and not found, doc["warnings"]
 
 
 def test_a_table_recording_attributed_again_on_save_drops_the_same_sound_warning(tmp_path):

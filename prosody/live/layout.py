@@ -171,3 +171,14 @@ def online_attribution(req: LiveRequest, speakers: tuple[str, ...], profile):
         return None, NO_PROFILE_NOTE
     from ..engine.online_speakers import OnlineAttributor
     return OnlineAttributor(profile), ""
+
+
+def layout_watch(req: LiveRequest, speakers: tuple[str, ...]):
+    """A ``LayoutWatch`` (``prosody.live.layout_watch``) for one stereo input read as two speakers'
+    channels (one device without ``--mono``, or one stereo file replayed), else None: its layout is
+    found live, and a shared device is read from then on as ``--mono`` reads it. ``--channels``
+    given is the user's word: found shared, it is said, not switched."""
+    if not req.one_device or len(speakers) != 2:
+        return None
+    from .layout_watch import LayoutWatch
+    return LayoutWatch(channels_given=req.channels is not None)

@@ -55,6 +55,7 @@ from ..errors import InputError
 from ..engine.pipeline import Pipeline, Update
 from ..measures import Baseline, MeasuresConfig, RollingWindow
 from ..session import Session, SessionBuilder, new_pipeline
+from ..analysis import DEFAULT_SPEAKERS
 from ..timebase import GRID, stopwatch_text
 from ..engine.turns import overlapping_starts
 from ..types import FRAME_COLUMNS, Segment
@@ -69,6 +70,7 @@ FLOOR_WINDOW_S = 8.0           # provisional noise floor: 10th percentile of 100
 NOW_SPEECH_FRAMES = 5          # "speaking now": any raw speech frame in the latest 50 ms
 NOW_F0_FRAMES = 10             # "pitch now": the latest voiced provisional frame within 100 ms
 LAST_GAPS = 6
+DEFAULT_SPEAKER = DEFAULT_SPEAKERS[0]   # one shared device's one speaker, as --mono names it
 DELAY_HISTORY = 4000
 
 
@@ -156,6 +158,7 @@ class LiveState:
     online: "OnlineState | None" = None  # one mono/shared device with a voice profile: who speaks, provisional
     online_note: str = ""             # one device without a profile: why nobody is named live
     record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is
+    layout_note: str = ""             # one stereo device: the layout found live, said once (prosody.live.layout_watch)
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,10 @@ class LiveRunner:
     device with the voice profile ``online_profile``): who is speaking,
     provisional, in ``LiveState.online`` and ``live.online_attribution``;
     ``online_note``: shown instead when a one-device session names nobody live.
+    ``layout_watch``: a ``prosody.live.layout_watch.LayoutWatch`` for one stereo device read as two
+    speakers' channels: found shared live, the device is read from then on as ``--mono`` reads it
+    (analysed again from the start), with an ``OnlineAttributor`` of ``voice_profile`` (a
+    ``VoiceProfile``) where given, else the "nobody named live" note.
     """
 
     def __init__(self, source: LiveSource, *, output_path: str | os.PathLike, config: AnalysisConfig | None = None,
@@ -251,7 +258,8 @@ class LiveRunner:
                  record_path: str | os.PathLike | None = None, sources: list[str] | None = None,
                  measures: MeasuresConfig | None = None, profile: Baseline | None = None,
                  pipeline: Pipeline | None = None, warnings: list[str] | None = None,
-                 online=None, online_profile: str = "", online_note: str = ""):
+                 online=None, online_profile: str = "", online_note: str = "", layout_watch=None,
+                 voice_profile=None):
         if not 0 < autosave_s <= MAX_AUTOSAVE_S:
             raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
                              f"a power cut loses at most {MAX_AUTOSAVE_S:.0f} s")
@@ -274,6 +282,7 @@ class LiveRunner:
         self._claims_recording_new = self.record_path is not None and file_identity(self.record_path) is None
         self.autosave_s = autosave_s
         self.duration_s = duration_s
+        self._pipeline_options = dict(config=config, measures=measures, profile=profile)
         self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
         self.builder = SessionBuilder(self.pipeline, sources=list(sources or []), measures=measures, profile=profile)
         self.speakers = self.pipeline.speakers
@@ -289,25 +298,14 @@ class LiveRunner:
         self.result: LiveResult | None = None
         self.started_at = _dt.datetime.now().astimezone()
         # analysis-thread state (read by snapshot under the lock)
-        n = len(self.speakers)
         self.n_samples = 0
-        self.meter = LevelMeter(n)
+        self._reset_speakers()
         self._paused = False
         self._pause_start_s: float | None = None
         self.paused_intervals: list[tuple[float, float]] = []
         self.bookmarks: list[Bookmark] = []
         self._pending: list[np.ndarray] = []
         self._pending_n = 0
-        self._speech_frames = np.zeros(n, np.int64)
-        self._trail_n = int(round(TRAIL_S / self.grid.hop_s))
-        self._trail = {s: np.full(0, np.nan, np.float32) for s in self.speakers}
-        self._trail_speech = {s: np.zeros(0, bool) for s in self.speakers}
-        self._f0_median = {s: _F0Median(self.pipeline.config.pitch_for(s).fmin_hz,
-                                        self.pipeline.config.pitch_for(s).fmax_hz) for s in self.speakers}
-        self._nuclei: dict[str, deque] = {s: deque() for s in self.speakers}
-        self._gaps: deque = deque(maxlen=LAST_GAPS)
-        self._counts = {s: {"turns": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
-        self._rolling: RollingWindow | None = None
         self._saved_at_s: float | None = None
         self._save_error = ""
         self._saved_to: Path | None = None      # where the last save went (output_path or a fallback)
@@ -321,8 +319,6 @@ class LiveRunner:
         self._arrival_hist: deque = deque(maxlen=4000)  # the same, kept ~a minute for the rolling windows
         self.rolling_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self.now_delays_s: deque = deque(maxlen=DELAY_HISTORY)  # frame's sound arrived -> its provisional pitch shown
-        self._speaking_now = {s: False for s in self.speakers}
-        self._f0_now: dict[str, float | None] = {s: None for s in self.speakers}
         self._recorder = None
         self._record_error = ""                   # the recording stopped early: the message shown
         self._record_stopped_at_s: float | None = None
@@ -330,7 +326,6 @@ class LiveRunner:
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._health: dict = {}
-        self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
         self._traceback: str | None = None
         # provisional online attribution (one mono/shared device with a voice profile)
         self.online = online
@@ -342,6 +337,30 @@ class LiveRunner:
         self._online_changes = 0
         self._online_runs: list[list] = []                # [start_frame, end_frame, label] of speech runs
         self._online_decided = 0
+        # the layout found live (one stereo device read as two speakers' channels)
+        self.layout_watch = layout_watch
+        self.voice_profile = voice_profile
+        self._shown = np.zeros(0, bool)                   # any speaker's final speech per frame, channels as given
+        self._layout_note = ""                            # the one line said when the layout was found
+
+    def _reset_speakers(self) -> None:
+        """The per-speaker state of the view, for ``self.speakers`` (at the start, and when a
+        stereo device found shared is read as one shared device from then on)."""
+        n = len(self.speakers)
+        self.meter = LevelMeter(n)
+        self._speech_frames = np.zeros(n, np.int64)
+        self._trail_n = int(round(TRAIL_S / self.grid.hop_s))
+        self._trail = {s: np.full(0, np.nan, np.float32) for s in self.speakers}
+        self._trail_speech = {s: np.zeros(0, bool) for s in self.speakers}
+        self._f0_median = {s: _F0Median(self.pipeline.config.pitch_for(s).fmin_hz,
+                                        self.pipeline.config.pitch_for(s).fmax_hz) for s in self.speakers}
+        self._nuclei: dict[str, deque] = {s: deque() for s in self.speakers}
+        self._gaps: deque = deque(maxlen=LAST_GAPS)
+        self._counts = {s: {"turns": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
+        self._rolling: RollingWindow | None = None
+        self._speaking_now = {s: False for s in self.speakers}
+        self._f0_now: dict[str, float | None] = {s: None for s in self.speakers}
+        self._open_start: dict[str, int | None] = {s: None for s in self.speakers}  # frame index
 
     # -- control (any thread) ---------------------------------------------------------------
     def start(self) -> None:
@@ -490,13 +509,18 @@ class LiveRunner:
             if paused:
                 self.meter.silence()
             else:
-                self.meter.push(x)
+                self.meter.push(x[:, :len(self.speakers)] if self.layout_watch is not None else x)
             self.n_samples += len(x)
             self._health = self.source.health()
         now = time.monotonic()
         self.state_delays_s.append(now - blk.arrival_s)
         self._arrivals.append((self.n_samples, blk.arrival_s))
         self._arrival_hist.append((self.n_samples, blk.arrival_s))
+        watch = self.layout_watch
+        if watch is not None:
+            watch.add(x)
+            if watch.switched:
+                x = x[:, :1]  # one shared device: its first channel, as --mono reads it
         self._pending.append(x)
         self._pending_n += len(x)
         if self._pending_n >= PUSH_S * self.grid.sample_rate or stop:
@@ -504,6 +528,7 @@ class LiveRunner:
             self._pending, self._pending_n = [], 0
             self._apply(self.pipeline.push(block))
             self._online_push(block)
+            self._watch_layout()
         return stop
 
     def _recording_failed(self, exc: BaseException, *, block_samples: int = 0) -> None:
@@ -587,9 +612,85 @@ class LiveRunner:
             self._online_now = int(lab[-1])
             self._online_decided = out.start_frame + len(lab)
 
+    def _watch_layout(self, *, final: bool = False) -> None:
+        """The layout checks whose audio is in and whose frames the channels as given have decided
+        (``final``: all of them, at the end); a device found shared is read as one shared device from
+        then on (``_read_as_shared``), or, where the user named its channels or too much audio went by,
+        said. See ``prosody.live.layout_watch``."""
+        watch = self.layout_watch
+        if watch is None:
+            return
+        hop = self.grid.hop_length
+        decided = watch.n if final or watch.switched else self.pipeline.n_frames * hop
+        while (end := watch.due(decided)) is not None:
+            a = watch.window_start
+            shown_s = float(np.count_nonzero(self._shown[a // hop:end // hop])) * self.grid.hop_s
+            c = watch.check(end, shown_s)
+            if watch.found != "shared" or watch.switched or watch.said:
+                continue
+            how = (f"both channels carry both voices ({c.reason}; {c.speech_s:.0f} s of speech, the channels lined "
+                   f"up within {abs(c.evidence.get('phat_lag_ms', 0.0)):.1f} ms)")
+            if watch.channels_given:
+                watch.said = (f"layout found live at {stopwatch_text(c.end_s)}: {how}; --channels says one speaker "
+                              "per channel, so the channels stay as given and each voice is taken for the other's "
+                              "leak: for a table device or speakerphone take --mono (with --record the saved "
+                              "session is attributed by voice)")
+            elif watch.first_channel() is None:
+                watch.said = (f"layout found live at {stopwatch_text(c.end_s)}: {how}; too late to read it again "
+                              "from the start, so the channels stay as given: take --mono for such a device "
+                              "(with --record the saved session is attributed by voice)")
+            else:
+                self._read_as_shared(c)
+            with self._lock:  # shown on every redraw of the view, and once in the plain lines
+                self._layout_note = watch.said
+
+    def _read_as_shared(self, check) -> None:
+        """From now on the device is one shared device, as ``--mono`` reads it: its first channel,
+        one speaker, analysed again from the session's start (the held audio pushed at once); the
+        online attribution with the voice profile, or the note that nobody is named live."""
+        from .layout import NO_PROFILE_NOTE
+        watch = self.layout_watch
+        held = watch.first_channel()
+        watch.drop_held()
+        watch.switched = True
+        speakers = (DEFAULT_SPEAKER,)
+        opts = self._pipeline_options
+        pipeline = new_pipeline(speakers, opts["config"], measures=opts["measures"], profile=opts["profile"])
+        builder = SessionBuilder(pipeline, sources=list(self.builder.sources), measures=opts["measures"],
+                                 profile=opts["profile"])
+        online, note = None, NO_PROFILE_NOTE
+        if self.voice_profile is not None:
+            from ..engine.online_speakers import OnlineAttributor
+            online, note = OnlineAttributor(self.voice_profile), ""
+        with self._lock:
+            self.pipeline, self.builder, self.speakers = pipeline, builder, speakers
+            self._reset_speakers()
+            self.online, self.online_note = online, note
+            self._pending, self._pending_n = [], 0
+            self.meter.push(held[-self.meter.window:, None])
+        watch.said = (f"layout found live at {stopwatch_text(check.end_s)}: both channels carry both voices "
+                      f"({check.reason}): read from now as one shared device, as --mono reads it (its first "
+                      "channel, analysed again from the start)"
+                      + ("; who speaks is named provisionally with the voice profile" if online is not None else
+                         "; nobody is named live without a voice profile")
+                      + "; --mono says so from the start")
+        t0 = time.monotonic()
+        self._apply(self.pipeline.push(held[:, None]))
+        self._online_push(held[:, None])
+        watch.reanalysis_s = time.monotonic() - t0
+
     def _apply(self, up: Update) -> None:
         """Add a pipeline update to the session and to the view's final state."""
         self.builder.add(up)
+        watch = self.layout_watch
+        if watch is not None and not watch.switched:
+            for fb in up.frames:  # what the channels as given show as anyone's speech, for the layout's checks
+                end = fb.start_frame + len(fb.is_speech)
+                if len(self._shown) < end:  # grown by doubling: an hour is 360,000 frames
+                    grown = np.zeros(max(end, 2 * len(self._shown), 6000), bool)
+                    grown[:len(self._shown)] = self._shown
+                    self._shown = grown
+                self._shown[fb.start_frame:end] |= fb.is_speech
         now = time.monotonic()
         done_samples = self.pipeline.n_frames * self.grid.hop_length
         while self._arrivals and self._arrivals[0][0] <= done_samples:
@@ -682,7 +783,8 @@ class LiveRunner:
             health["now_delay_ms"] = _percentiles_ms(list(self.now_delays_s)[-500:])
             return LiveState(
                 speakers=self.speakers, turn_taking=self.pipeline.turn_taking,
-                source_kind=health.get("layout", ""),
+                source_kind=("shared (found live)" if self.layout_watch is not None and self.layout_watch.switched
+                             else health.get("layout", "")),
                 elapsed_s=self.grid.samples_to_s(self.n_samples),
                 final_s=self.grid.frames_to_s(self.pipeline.n_frames),
                 paused=self._paused, now=now, final=tuple(final),
@@ -692,7 +794,7 @@ class LiveRunner:
                 output_path=str(self._saved_to or self.output_path), status=status,
                 message=self._message if time.monotonic() < self._message_until else "", notes=notes,
                 save_error=self._save_error, online=self._online_state(), online_note=self.online_note,
-                record_error=self._record_error)
+                record_error=self._record_error, layout_note=self._layout_note)
 
     def _online_state(self) -> OnlineState | None:
         """The online attribution so far (caller holds the lock)."""
@@ -773,6 +875,10 @@ class LiveRunner:
         online = self._online_record()
         if online is not None:
             doc["live"]["online_attribution"] = online
+        if self.layout_watch is not None:
+            doc["live"]["layout"] = self.layout_watch.record()
+            if self.layout_watch.said and self.layout_watch.said not in doc["warnings"]:
+                doc["warnings"].append(self.layout_watch.said)
         return doc
 
     def _arrays(self, session: Session) -> bytes:
@@ -885,9 +991,15 @@ class LiveRunner:
                     self._apply(self.pipeline.push(block))
                     self._online_push(block)
             if reason != "analysis error":
+                self._watch_layout()
+                was = self.pipeline
                 self._apply(self.pipeline.flush())
-                flushed = True
                 self._online_push(None)
+                self._watch_layout(final=True)  # every checkpoint in the audio, whatever its blocks were
+                if self.pipeline is not was:  # found shared at the end: the shared reading is flushed too
+                    self._apply(self.pipeline.flush())
+                    self._online_push(None)
+                flushed = True
         except Exception as exc:  # analysis broke while finishing: save what is final
             complete = False
             error = error or error_text(exc)
