@@ -21,7 +21,10 @@ the gate, ``RawVad``), and the smoothed speech frames (``SpeechSmoother``: the s
 ``is_speech``), and the 10th / 90th percentiles of the end's error. The truth is the dry turn's extent
 (the direct sound). Findings and figures: docs/speakers.md, forty-eighth round.
 
-    python benchmarks/room_timing.py [--quick] [--layouts separate,mono,shared]
+    python benchmarks/room_timing.py [--quick] [--layouts separate,mono,shared] [--espeak-seeds 0,1,2] [--ami-seeds 0,1]
+
+Mono and shared recordings: the tail is cut on the mix before attribution (``speakers.room_tails``, forty-ninth
+round); ``Attribution.tail_trim_max_s = 0`` gives the channels as before it.
 """
 from __future__ import annotations
 
@@ -169,14 +172,17 @@ def main() -> int:
     ap.add_argument("--layouts", default="separate,mono,shared")
     ap.add_argument("--material", default="espeak,ami")
     ap.add_argument("--rt60", default="dry,0.2,0.4,0.7,1.0")
+    ap.add_argument("--espeak-seeds", default="0,1,2", help="other draws of the espeak dialogues (and their rooms)")
+    ap.add_argument("--ami-seeds", default="0,1", help="other draws of the AMI turns' placement (and their rooms)")
     a = ap.parse_args()
     layouts = a.layouts.split(",")
     rts = [None if r == "dry" else float(r) for r in a.rt60.split(",")]
     mats = []
+    es, ams = [int(v) for v in a.espeak_seeds.split(",")], [int(v) for v in a.ami_seeds.split(",")]
     if "espeak" in a.material:
-        mats += list(espeak_material((0,) if a.quick else (0, 1, 2)))
+        mats += list(espeak_material(es[:1] if a.quick else es))
     if "ami" in a.material:
-        mats += list(ami_material((0,) if a.quick else (0, 1), ("trn06",) if a.quick else ("trn06", "tst00")))
+        mats += list(ami_material(ams[:1] if a.quick else ams, ("trn06",) if a.quick else ("trn06", "tst00")))
     print("median error per speaker change, ms (found - planted): end of the ending turn, start of the next, "
           "|FTO error|; separate also: the end by the level gate, the raw VAD, the smoothed frames")
     print(f"{'material':7} {'layout':8} {'RT60':>4} {'n':>4} {'miss':>4} {'end':>6} {'start':>6} {'|FTO|':>6} "

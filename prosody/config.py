@@ -47,7 +47,9 @@ class VadConfig:
     pad_offset_s: float = 0.0
     # a room's reverberant tail at a stretch's end (SpeechSmoother, engine.vad.room_tail): the end moves back to
     # the direct sound's end by at most this much (0 turns it off). On two channels with a cross-talk stage
-    # (separate microphones) only; within the cross-talk rule's wait there (bleed_short_s): no added latency
+    # (separate microphones) only; within the cross-talk rule's wait there (bleed_short_s): no added latency.
+    # Mono and shared recordings: the tail is found on the mix before attribution (speakers.room_tails,
+    # bounded by Attribution.tail_trim_max_s, this default)
     tail_trim_max_s: float = 0.4
     # cross-talk (prosody.engine.crosstalk): a raw speech frame is the other channel's leak
     # when less than bleed_min_own of its power lies bleed_margin_db above the leak

@@ -1,6 +1,7 @@
 """A room's reverberant tail at a stretch's end is not speech (engine.vad.room_tail, SpeechSmoother's
-tail trim): turn ends in a room lie at the direct sound's end, dry material is untouched, and the
-result is the same for any block split."""
+tail trim on separate microphones; engine.vad.mix_tails on a diarized recording's mix): turn ends in a
+room lie at the direct sound's end, dry material is untouched, and the result is the same for any block
+split."""
 from dataclasses import replace
 
 import numpy as np
@@ -8,10 +9,11 @@ import pytest
 from scipy import signal
 
 from prosody.config import AnalysisConfig
-from prosody.engine.vad import room_tail
+from prosody.engine.speakers import attribute, room_tails
+from prosody.engine.vad import mix_tails, room_tail
 from prosody.session import analyze_blocks
 from tests.conftest import match_transitions
-from tests.dialogue import _room_response, build_dialogue, scenario_turns
+from tests.dialogue import _room_response, build_dialogue, mix_room, scenario_turns
 
 SPK = ("therapist", "client")
 
@@ -87,3 +89,88 @@ def test_room_tail_finds_the_step_and_refuses_a_dry_end():
     assert room_tail(np.concatenate([speech, tail]), np.full(5, -75.0)) is None
     # a flat vowel that stops: no falling line
     assert room_tail(-20 + rng.uniform(-2, 2, 40), np.full(5, -60.0)) is None
+
+
+# --- one signal, two voices (mono and shared recordings): the tail found on the mix before attribution
+# (engine.vad.mix_tails, speakers.room_tails; docs/speakers.md, forty-ninth round)
+
+def _stretches(shape: str, n_ends: int = 6, seed: int = 0):
+    """Levels (dB per frame) of ``n_ends`` stretches of speech, each 30 frames at -20 dB, ending as
+    ``shape`` says, then a pause at -60 dB: ``room`` (a 7 dB step, then a tail falling 1 dB a frame: RT60 0.6 s),
+    ``fade`` (a voice's own slow fade from its level, the same rate, no step), ``dry`` (straight to
+    the floor); the speech frames (the tail heard 10 dB into its fall, under the 12 dB the cut may reach
+    back) and the planted direct ends."""
+    rng = np.random.default_rng(seed)
+    lv, sp, ends = [], [], []
+    for _ in range(n_ends):
+        lv += list(-20 + rng.uniform(-1.5, 1.5, 30))
+        sp += [True] * 30
+        ends.append(len(lv))
+        if shape == "dry":
+            fall = []
+        else:
+            top = -27.0 if shape == "room" else -20.0
+            fall = list(np.arange(top, -60.0, -1.0) + rng.uniform(-0.5, 0.5, len(np.arange(top, -60.0, -1.0))))
+        lv += fall
+        sp += [v > -37.0 for v in fall]
+        lv += list(-60 + rng.uniform(-1, 1, 40))
+        sp += [False] * 40
+    return np.array(lv), np.array(sp), ends
+
+
+def test_mix_tails_are_cut_from_the_direct_sounds_end():
+    lv, sp, ends = _stretches("room")
+    owner = np.zeros(len(lv), np.int8)
+    got = mix_tails(lv, sp, owner, max_frames=40)
+    assert got is not None
+    x = np.concatenate([[False], got, [False]])
+    starts = np.flatnonzero(~x[:-1] & x[1:])
+    # most ends are found (room_tail's longest line can take a direct frame or two and miss the step), and
+    # each cut starts at a planted direct end, within a frame: no direct speech is cut
+    assert len(starts) >= 4
+    for s in starts:
+        assert min(abs(s - e) for e in ends) <= 1
+    # where the diarizer put the owner's edge does not move the cut before a pause
+    early = owner.copy()
+    early[ends[2] - 8:] = 1
+    assert np.array_equal(mix_tails(lv, sp, early, max_frames=40), got)
+
+
+def test_mix_tails_leave_a_voices_own_fade_and_a_dry_end():
+    for shape in ("fade", "dry"):
+        lv, sp, _ = _stretches(shape)
+        assert mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40) is None, shape
+
+
+def _mixed(rt60_s, layout="mono", seed=1):
+    d = build_dialogue(scenario_turns(12, seed=seed), noise_db=None, level_db=(-22.0, -22.0), seed=seed)
+    x, _ = mix_room(d, layout=layout, level_diff_db=(3.0, -3.0), rt60_s=rt60_s, drr_db=6.0, noise_db=-60.0,
+                    seed=seed)
+    return x, d.truth.to_json_dict(), attribute(x, layout=layout, profile=None)
+
+
+def _mixed_end_errors(att, x, truth):
+    doc = analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()
+    pairs, missed = match_transitions(doc["transitions"], truth["transitions"])
+    assert not missed
+    return np.array([p["from_end_s"] - t["from_end_s"] for t, p in pairs])
+
+
+def test_mono_turn_ends_in_a_room_are_the_direct_sounds():
+    # RT60 0.7 s, one microphone: the ends read 0.13 s late untrimmed (benchmarks/room_timing.py, mono);
+    # trimmed on the mix, 0.05 s
+    x, truth, att = _mixed(0.7)
+    untrimmed = _mixed_end_errors(replace(att, tail_trim_max_s=0.0), x, truth)
+    trimmed = _mixed_end_errors(att, x, truth)
+    assert np.median(untrimmed) > 0.1
+    assert np.median(trimmed) < 0.07
+    # the channels are the same made in any block length
+    whole = att.channels(x)
+    pieces = np.concatenate(list(att.voice_blocks(att.mix(x), block_samples=4001)))
+    np.testing.assert_array_equal(whole, pieces)
+
+
+def test_dry_mono_channels_are_untouched():
+    x, _, att = _mixed(None)
+    assert room_tails(att.mix(x), att.diarization) is None
+    np.testing.assert_array_equal(att.channels(x), replace(att, tail_trim_max_s=0.0).channels(x))

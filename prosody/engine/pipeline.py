@@ -142,7 +142,8 @@ class _Channel:
         # a room's tail is trimmed on the microphones' own channels (two, with a cross-talk stage; no added
         # latency there), not on diarized ones: there an end the diarizer's mask made is no VAD's end in a
         # tail (held's mono dialogues: ends 50-70 ms early already were cut 60-70 ms more; docs/speakers.md,
-        # forty-eighth round)
+        # forty-eighth round). Diarized channels come with the tail cut already, found on the mix before
+        # they were cut from it (speakers.room_tails; forty-ninth round)
         self.smoother = SpeechSmoother(config.vad, grid=grid, cross_talk=cross_talk, tail_trim=cross_talk)
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)

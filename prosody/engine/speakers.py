@@ -25,7 +25,12 @@ import numpy as np
 from .diarize import (DiarizeConfig, Diarization, _utterance_tiles, audio_2d, channel_mean, diarize,
                       frame_mean_square, speech_mask, split_unsure)
 from .views import ChannelMean, Pcm16, frame_rows
+from .compiled import sosfilt
+from .framing import rms_db
+from .iir import butter_highpass_sos
+from .vad import mix_tails
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
+from ..config import VadConfig
 from ..errors import InputError
 from ..timebase import GRID
 from ..types import UNATTRIBUTED
@@ -752,6 +757,38 @@ class _FillStream:
 _FILL_CHUNK = 16384  # samples filtered at once by floor_fill
 
 
+def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max_s) -> np.ndarray | None:
+    """(n_frames,) bool: the frames of the diarized mix ``mono`` that are a room's reverberant tail
+    after a voice's direct sound ended (``vad.mix_tails`` on the mix's levels as the VAD hears them),
+    or None where the session shows no room or ``max_s`` is 0.
+
+    The VAD of a voice's channel heard the tail as speech 9-18 dB into its fall: every turn end in a
+    room read late (+50-180 ms at RT60 0.2-1.0 s; docs/speakers.md, forty-eighth round). Found on the
+    mix, before the channels are cut: an end that the diarizer's mask put early is not cut again (the
+    trim on the channels themselves did; forty-ninth round)."""
+    n = d.n_frames
+    k = GRID.s_to_frames(max_s)
+    if n == 0 or k <= 0:
+        return None
+    return mix_tails(_vad_levels_db(mono, n), d.speech, d.owner, max_frames=k)
+
+
+def _vad_levels_db(mono, n: int, *, chunk: int = 6000) -> np.ndarray:
+    """(n,) levels (dBFS) of the first ``n`` 10 ms frames of ``mono`` high-passed as ``RawVad`` hears them
+    (``VadConfig.highpass_hz``, 4th order, causal), read ``chunk`` frames at a time."""
+    hop = GRID.hop_length
+    sos = butter_highpass_sos(4, VadConfig().highpass_hz, sample_rate=GRID.sample_rate)
+    zi = np.zeros((sos.shape[0], 2))
+    rows = frame_rows(mono, min(n, len(mono) // hop), hop)
+    out = []
+    for a in range(0, len(rows), chunk):
+        fr = np.asarray(rows[a:a + chunk], np.float32)
+        y, zi = sosfilt(sos, fr.reshape(-1), zi)
+        out.append(rms_db(y.reshape(fr.shape)))
+    lv = np.concatenate(out) if out else np.zeros(0, np.float32)
+    return np.concatenate([lv, np.full(n - len(lv), -120.0, np.float32)]) if len(lv) < n else lv
+
+
 def noise_shape(mono: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
     """Power spectrum of ``mono``'s pauses (the median over its 10 ms frames outside
     ``speech`` of each bin's power, Hann window), scaled to mean 1: (hop_length // 2 + 1,)
@@ -797,6 +834,10 @@ class Attribution:
     inverted: bool = False  # channel 2 taken in opposite polarity before the channels are mixed
     live_channel: int | None = None  # 0-based: the one channel diarized when the other is silent
     voices_told: int | None = None  # how many voices the user said speak (``--voices``), where diarized
+    # two voices: a room's tail after a voice's direct sound is cut from their channels, the end moved back by at
+    # most this (``room_tails``; 0 turns it off; ``VadConfig.tail_trim_max_s``'s default, which bounds the trim on
+    # separate microphones)
+    tail_trim_max_s: float = VadConfig().tail_trim_max_s
 
     @property
     def channels_swapped(self) -> bool:
@@ -867,6 +908,8 @@ class Attribution:
         owner = np.asarray(d.owner)
         gains = overlap_gains(owner, d.speech)  # per frame; samples past the last frame: the last owner, gain 1
         floor_db, floors = _fill_floors(mono, d.speech)  # once for both channels
+        # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
+        tails = room_tails(mono, d, max_s=self.tail_trim_max_s) if len(owner) and d.n_voices == 2 else None
         fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db, floors_db=floors) for j in range(len(order))]
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)
@@ -878,9 +921,11 @@ class Attribution:
                 own, g = np.zeros(b - a, np.int8), np.ones((b - a, 2), np.float32)
             out = np.empty((b - a, len(order)), np.float32)
             m = mono[a:b]
+            keep = None if tails is None else ~np.where(f < len(owner), tails[fi], False)
             for j, k in enumerate(order):
                 fill = fills[j].take(b - a)
-                out[:, j] = np.where(own != 1 - k, g[:, k] * m, fill) if d.n_voices == 2 or k == 0 else fill
+                heard = own != 1 - k if keep is None else (own != 1 - k) & keep
+                out[:, j] = np.where(heard, g[:, k] * m, fill) if d.n_voices == 2 or k == 0 else fill
             yield out
 
     def to_dict(self) -> dict:

@@ -474,7 +474,7 @@ class BleedDetector:
         return [o | f | g for o, f, g in zip(out, first, onset)]
 
 
-def room_tail(level_db: np.ndarray, after_db: np.ndarray) -> tuple[int, float] | None:
+def room_tail(level_db: np.ndarray, after_db: np.ndarray, *, step_db: float | None = None) -> tuple[int, float] | None:
     r"""A room's reverberant tail at the end of ``level_db`` (one stretch's last frames, dB; the
     levels of the frames after it: ``after_db``, one or more): (the index where the direct sound
     ended, the tail's fall in dB per frame), or None.
@@ -484,7 +484,11 @@ def room_tail(level_db: np.ndarray, after_db: np.ndarray) -> tuple[int, float] |
     which the first ``_TAIL_AFTER`` frames after the end go on following (their median within
     ``_TAIL_BELOW_DB`` under it: a tail fades on under the VAD's hearing, where a voice's own
     falling end in a dry room stops at once, 20-30 dB down in one frame); the direct sound ends
-    after the last frame of the suffix ``_TAIL_KNEE_DB`` over that line::
+    after the last frame of the suffix ``_TAIL_KNEE_DB`` over that line. With ``step_db``, that
+    frame (or, where none of the suffix stands over the line, the frame before the suffix) must
+    stand ``step_db`` or more over the line, else None: the direct sound that stops stands over
+    the reverberant level just before the tail (a step), where a voice's own slow fade into a
+    line has none (``mix_tails``)::
 
         level  ~~~~~~~~\__                     (speech, then the step where the direct path stops)
                          ``--..__              (the tail: a straight fall, 60 dB per RT60)
@@ -517,7 +521,92 @@ def room_tail(level_db: np.ndarray, after_db: np.ndarray) -> tuple[int, float] |
     j = n - m - 1
     while j >= k and level_db[j] <= a * j + b + _TAIL_KNEE_DB:
         j -= 1
+    if step_db is not None and (j < 0 or level_db[j] < a * j + b + step_db):
+        return None
     return j + 1, float(-a)
+
+
+def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, max_frames: int) -> np.ndarray | None:
+    r"""(n,) bool: the frames of one signal carrying two voices (a diarized mono or shared recording's
+    mix) that are a room's reverberant tail after a voice's direct sound ended, or None where the
+    session shows no room (no frame changed: dry recordings keep their channels bit for bit).
+
+    ``level_db``: the mix's frame levels as the VAD hears them (high-passed, dB); ``speech``: the
+    diarizer's speech frames; ``owner``: its owner per frame (0, 1, 2 both). Ends looked at, on the
+    mix alone (where the diarizer's mask put its edges does not move them):
+
+    * *before a pause*: the end of each run of speech (the mix's VAD stopped hearing the tail);
+    * *before the other voice*: where the owner changes from one voice to the other inside speech,
+      the quietest frame within ``_CHANGE_LOOK`` frames of the change, where the ending voice's
+      tail meets the next voice's onset.
+
+    ``room_tail`` on the last ``max_frames`` levels before each end, with a step (``step_db`` =
+    ``_MIX_TAIL_STEP_DB``): the frame before the tail stands over its line, as the direct sound
+    does when it stops. A voice's own slow fade lies on such a line too, with no step (espeak
+    variants fade 15-20 dB over 0.1-0.2 s; held's planted ends lie at the fade's end), and is
+    neither cut nor counted as the room's. The session shows a room when ``_TAIL_SEEN`` or more
+    and ``_TAIL_SHARE`` of its ends before a pause end in such a tail (the ends before the other
+    voice do not count: the onset after them always passes the look after); then each tail falling
+    within ``_TAIL_AGREE`` times those tails' median rate is the tail's frames, from the direct
+    sound's end by no more than the room's rate takes to fall ``_TAIL_HEARD_DB``, to the end looked
+    at (before a pause: to the pause's middle, the ending voice's half, which carried the tail's
+    rest on its channel: the VAD, given its fill first, heard that rest again)::
+
+        level   ~~~~~\__                __/~~~~   (voice 0, its tail, voice 1's onset)
+                        ``--..__      _/
+        owner   000000000000000000011111111111
+        tail         ^^^^^^^^^^^^^^^              (nobody's: each voice's channel carries the fill)
+    """
+    lv = np.asarray(level_db, np.float64)
+    sp = np.asarray(speech, bool)
+    own = np.asarray(owner)
+    n = min(len(lv), len(sp), len(own))
+    if n == 0 or max_frames < _TAIL_MIN_FRAMES:
+        return None
+    lv, sp, own = lv[:n], sp[:n], own[:n]
+    x = np.concatenate([[False], sp, [False]])
+    starts, ends = np.flatnonzero(~x[:-1] & x[1:]), np.flatnonzero(x[:-1] & ~x[1:])
+
+    def tail_at(q: int, lo: int):
+        if q - lo < _TAIL_MIN_FRAMES + 1 or q >= n:
+            return None
+        a = max(lo, q - max_frames)
+        got = room_tail(lv[a:q], lv[q:q + _TAIL_AFTER], step_db=_MIX_TAIL_STEP_DB)
+        return None if got is None else (a + got[0], got[1])
+
+    found, pause_rates = [], []  # (direct sound's end, rate, end looked at, last frame cut + 1)
+    for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+        if b >= n:
+            continue  # the recording's end: nothing after it to look at
+        t = tail_at(b, a)
+        pause_rates.append(None if t is None else t[1])
+        if t is not None:
+            nxt = int(starts[r + 1]) if r + 1 < len(starts) else n
+            found.append((*t, b, b + (nxt - b) // 2))
+    rates = [r for r in pause_rates if r is not None]
+    if len(rates) < _TAIL_SEEN or len(rates) < _TAIL_SHARE * len(pause_rates):
+        return None
+    ch = np.flatnonzero((own[1:] != own[:-1]) & (own[1:] < 2) & (own[:-1] < 2) & sp[1:] & sp[:-1]) + 1
+    for c in ch.tolist():
+        r = int(np.searchsorted(starts, c, side="right")) - 1
+        a, b = int(starts[r]), int(ends[r])
+        lo, hi = max(a + 1, c - _CHANGE_LOOK), min(b, c + _CHANGE_LOOK + 1)
+        q = lo + int(np.argmin(lv[lo:hi])) + 1  # the quietest frame is the tail's last
+        t = tail_at(q, a)
+        if t is not None:
+            found.append((*t, q, q))
+    room = float(np.median(rates))
+    out = np.zeros(n, bool)
+    for d, rate, q, stop in found:
+        if room / _TAIL_AGREE <= rate <= room * _TAIL_AGREE:
+            out[max(d, q - int(_TAIL_HEARD_DB / room)):stop] = True
+    return out if out.any() else None
+
+
+# ``mix_tails``: the frames either side of a voice change where its tail meets the next onset
+_CHANGE_LOOK = 15
+# ... and the frame before a tail stands at least this far over its line (the direct sound's step)
+_MIX_TAIL_STEP_DB = 0.0
 
 
 class SpeechSmoother:
