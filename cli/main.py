@@ -141,7 +141,8 @@ def cmd_analyze(args, out, err) -> int:
         from .speakers_cli import attribute_file
         from .voices import load_profile
         args.voice_profile = load_profile(args)  # two files: checked against their order, said only
-        attribution, voices = attribute_file(args, n_channels)
+        from prosody.analysis import load_config
+        attribution, voices = attribute_file(args, n_channels, vad=load_config(args.config).vad)
     from prosody.speaker_channels import analyze_recording, recording_plan
     # shared / mono: speaker channels cut by diarization; else the file's channels as --channels says
     layout = None if voices is not None else layout_from_args(args, len(args.files), n_channels)

@@ -692,7 +692,7 @@ def check_voices_told(voices: int | None, *, n_files: int, speaker: str | None, 
 
 
 def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channels: str | None = None,
-                        profile=None, offset_s: float = 0.0, voices: int | None = None):
+                        profile=None, offset_s: float = 0.0, voices: int | None = None, vad=None):
     """(Attribution or None, VoiceChannels or None) for one file, or two (one speaker each:
     checked, ``_separate_claim``); None channels = analyse the file's channels as separate
     speakers (the streaming path).
@@ -700,7 +700,8 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     ``channels``: the ``--channels`` text (speaker=channel); ``profile``: a
     ``VoiceProfile`` naming the therapist among diarized voices, or checking which
     separate channel is the therapist's (``engine.speakers.name_channels``); ``voices``:
-    ``--voices``, how many people speak where the file is diarized (None: from the audio)."""
+    ``--voices``, how many people speak where the file is diarized (None: from the audio); ``vad``: the
+    analysis' ``VadConfig`` (None: the defaults), whose room-tail trim the diarized voices' channels take."""
     from .engine.sources import parse_channel_map
     from .engine.speakers import ONE_TOLD_SEPARATE, attribute, detect_layout, separate_attribution
 
@@ -723,7 +724,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     if n_channels == 1 and layout == "shared":
         raise InputError(f"--layout shared needs two channels; {label} has one: use --layout mono")
     audio, warnings = read_channels(paths, n_channels, compact=True)  # 16-bit samples held as such (Pcm16)
-    att = attribute(audio, layout=layout, channels=picks_map, profile=profile, voices=voices)
+    att = attribute(audio, layout=layout, channels=picks_map, profile=profile, voices=voices).with_vad(vad)
     if att.diarization is None:  # the whole session says separate after all
         return att, None
     d = att.diarization

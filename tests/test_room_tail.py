@@ -174,3 +174,29 @@ def test_dry_mono_channels_are_untouched():
     x, _, att = _mixed(None)
     assert room_tails(att.mix(x), att.diarization) is None
     np.testing.assert_array_equal(att.channels(x), replace(att, tail_trim_max_s=0.0).channels(x))
+
+
+def test_the_users_trim_setting_reaches_a_diarized_recording(tmp_path):
+    """The forty-ninth round's trim on the mix took `Attribution.tail_trim_max_s`'s default whatever the user's
+    configuration said: `[vad] tail_trim_max_s = 0` (the trim off) still moved a mono recording's turn ends.
+    `prosody analyze --config` now gives it to the attribution (as batch and live's re-attribution do): off, the
+    ends are those of the untrimmed channels; default, the trimmed ones."""
+    import json
+
+    import soundfile as sf
+
+    from tests.conftest import run_cli
+    x, truth, att = _mixed(0.7)
+    wav = tmp_path / "room.wav"
+    sf.write(wav, x[:, 0], 16000, subtype="PCM_16")
+    (tmp_path / "off.toml").write_text("[vad]\ntail_trim_max_s = 0\n")
+    ends = {}
+    for name, extra in (("off", ("--config", tmp_path / "off.toml")), ("default", ())):
+        out = tmp_path / f"{name}.json"
+        rc, _, err = run_cli("analyze", wav, "--voices", "2", *extra, "--json", out, "--quiet")
+        assert rc == 0, err
+        doc = json.loads(out.read_text())
+        pairs, missed = match_transitions(doc["transitions"], truth["transitions"])
+        assert not missed
+        ends[name] = np.median([p["from_end_s"] - t["from_end_s"] for t, p in pairs])
+    assert ends["off"] > 0.1 and ends["default"] < 0.07, ends

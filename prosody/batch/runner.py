@@ -541,7 +541,8 @@ def analyze_task(task: Task) -> TaskResult:
             from ..speaker_channels import attribute_recording
             att, voices = attribute_recording(paths, n_channels=n_channels, layout=task.layout_request,
                                               channels=task.channel_map, profile=task.voice_profile,
-                                              offset_s=task.offset_s, voices=task.voices)
+                                              offset_s=task.offset_s, voices=task.voices,
+                                              vad=task.config.vad if task.config is not None else None)
         rec = recording_plan(paths, task.layout, voices=voices, attribution=att, offset_s=task.offset_s)
         session = analyze_recording(rec, task.config, attribution=att, sources=task.sources, measures=task.measures,
                                     profile=task.profile, said=unmap)

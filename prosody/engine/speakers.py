@@ -16,6 +16,8 @@ See docs/speakers.md for the API contract the commands build on.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -757,7 +759,8 @@ class _FillStream:
 _FILL_CHUNK = 16384  # samples filtered at once by floor_fill
 
 
-def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max_s) -> np.ndarray | None:
+def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max_s,
+               highpass_hz: float = VadConfig().highpass_hz) -> np.ndarray | None:
     """(n_frames,) bool: the frames of the diarized mix ``mono`` that are a room's reverberant tail
     after a voice's direct sound ended (``vad.mix_tails`` on the mix's levels as the VAD hears them),
     or None where the session shows no room or ``max_s`` is 0.
@@ -770,14 +773,14 @@ def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max
     k = GRID.s_to_frames(max_s)
     if n == 0 or k <= 0:
         return None
-    return mix_tails(_vad_levels_db(mono, n), d.speech, d.owner, max_frames=k)
+    return mix_tails(_vad_levels_db(mono, n, highpass_hz=highpass_hz), d.speech, d.owner, max_frames=k)
 
 
-def _vad_levels_db(mono, n: int, *, chunk: int = 6000) -> np.ndarray:
+def _vad_levels_db(mono, n: int, *, highpass_hz: float = VadConfig().highpass_hz, chunk: int = 6000) -> np.ndarray:
     """(n,) levels (dBFS) of the first ``n`` 10 ms frames of ``mono`` high-passed as ``RawVad`` hears them
-    (``VadConfig.highpass_hz``, 4th order, causal), read ``chunk`` frames at a time."""
+    (``highpass_hz``: ``VadConfig.highpass_hz``, 4th order, causal), read ``chunk`` frames at a time."""
     hop = GRID.hop_length
-    sos = butter_highpass_sos(4, VadConfig().highpass_hz, sample_rate=GRID.sample_rate)
+    sos = butter_highpass_sos(4, highpass_hz, sample_rate=GRID.sample_rate)
     zi = np.zeros((sos.shape[0], 2))
     rows = frame_rows(mono, min(n, len(mono) // hop), hop)
     out = []
@@ -835,9 +838,16 @@ class Attribution:
     live_channel: int | None = None  # 0-based: the one channel diarized when the other is silent
     voices_told: int | None = None  # how many voices the user said speak (``--voices``), where diarized
     # two voices: a room's tail after a voice's direct sound is cut from their channels, the end moved back by at
-    # most this (``room_tails``; 0 turns it off; ``VadConfig.tail_trim_max_s``'s default, which bounds the trim on
-    # separate microphones)
+    # most this (``room_tails``; 0 turns it off): the user's ``vad.tail_trim_max_s``, which bounds the trim on
+    # separate microphones too, and ``vad.highpass_hz``, as the VAD hears the levels (``with_vad``)
     tail_trim_max_s: float = VadConfig().tail_trim_max_s
+    tail_highpass_hz: float = VadConfig().highpass_hz
+
+    def with_vad(self, vad: VadConfig | None) -> "Attribution":
+        """This attribution with the room-tail trim of the user's VAD settings (None: the defaults)."""
+        if vad is None:
+            return self
+        return dataclasses.replace(self, tail_trim_max_s=vad.tail_trim_max_s, tail_highpass_hz=vad.highpass_hz)
 
     @property
     def channels_swapped(self) -> bool:
@@ -909,7 +919,8 @@ class Attribution:
         gains = overlap_gains(owner, d.speech)  # per frame; samples past the last frame: the last owner, gain 1
         floor_db, floors = _fill_floors(mono, d.speech)  # once for both channels
         # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
-        tails = room_tails(mono, d, max_s=self.tail_trim_max_s) if len(owner) and d.n_voices == 2 else None
+        tails = room_tails(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
+            if len(owner) and d.n_voices == 2 else None
         fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db, floors_db=floors) for j in range(len(order))]
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)

@@ -98,7 +98,8 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
     if n_channels > 2 or doc["duration_s"] <= 0:
         return None
     att, voices = attribute_recording([rec], n_channels=n_channels, layout="auto", profile=profile,
-                                      voices=voices_told)  # ``--voices``: how many people speak
+                                      voices=voices_told,  # ``--voices``: how many people speak
+                                      vad=config.vad if config is not None else None)
     if voices is None:  # separate channels: the live analysis stands
         if att is not None:
             doc["attribution"] = att.to_dict()
