@@ -15,9 +15,10 @@ from pathlib import Path
 from ..frames import frames_to_npz_bytes
 from ..types import FRAME_COLUMNS
 from ..speaker_channels import analyze_recording, attribute_recording, recording_plan
+from .layout_watch import AS_GIVEN
 from .runner import frames_path_for, load_live_session, write_session
 
-PROVISIONAL_NOTE = ("one device: speakers were taken from its channels as given while live (provisional); "
+PROVISIONAL_NOTE = (f"one device: {AS_GIVEN} while live (provisional); "
                     "record with --record so that the whole session is attributed again (layout, diarization, "
                     "voice profile) when it is saved")
 
@@ -26,7 +27,7 @@ def provisional_replay_note(files) -> str:
     """``PROVISIONAL_NOTE`` for a replay (``prosody live --input FILE`` without --record): the file replayed
     is itself the recording, so the note names the command that attributes it whole, not --record."""
     names = " ".join(str(f) for f in files)
-    return (f"one device (a replay of {names}): speakers were taken from its channels as given (provisional); "
+    return (f"one device (a replay of {names}): {AS_GIVEN} (provisional); "
             f"`prosody analyze {names}` attributes the whole recording (layout, diarization, voice profile), as "
             "--record would on save")
 

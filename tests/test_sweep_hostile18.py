@@ -1,0 +1,53 @@
+"""Hostile sweep 18 (2026-12-05): one stereo device's layout found live (prosody.live.layout_watch), attacked
+through `prosody live --input FILE` replays. Each test fails on the code before the sweep's fix
+(docs/store.md, "Hostile sweep 18")."""
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from prosody.live.layout_watch import AS_GIVEN, AS_SWITCHED
+from prosody.live.runner import load_live_session
+from tests.conftest import run_cli
+from tests.test_live_layout import RATE, _fixture, _table
+
+
+def _replay(tmp_path, x, name="in.wav"):
+    wav = tmp_path / name
+    sf.write(wav, x, RATE, subtype="FLOAT")
+    out = tmp_path / (name + ".json")
+    rc, o, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--output", out)
+    assert rc == 0, err
+    return load_live_session(out)[0], o
+
+
+def test_a_switched_replay_no_longer_says_its_speakers_were_its_channels_as_given(tmp_path):
+    """Planted: the table device (both voices on both mics). The session switched at 00:20 and is, from the
+    start, its first channel as one speaker; its saved warnings still said "speakers were taken from its
+    channels as given (provisional)", the opposite of what it is. A device found separate keeps that note."""
+    doc, _ = _replay(tmp_path, _table(), "table.wav")
+    assert doc["live"]["layout"]["switched"] and doc["speaker_order"] == ["therapist"]
+    assert not [w for w in doc["warnings"] if AS_GIVEN in w], doc["warnings"]
+    said = [w for w in doc["warnings"] if AS_SWITCHED in w]
+    assert len(said) == 1 and "prosody analyze" in said[0] and "table.wav" in said[0], doc["warnings"]
+    x, _ = _fixture()  # the fixture dialogue as recorded: a channel each
+    doc, _ = _replay(tmp_path, x.astype(np.float32), "separate.wav")
+    assert doc["live"]["layout"]["found"] == "separate" and not doc["live"]["layout"]["switched"]
+    assert [w for w in doc["warnings"] if AS_GIVEN in w] and not [w for w in doc["warnings"] if AS_SWITCHED in w]
+
+
+def test_checks_after_the_switch_that_find_the_channels_separate_are_said(tmp_path):
+    """Planted: 40 s of the table device, then 40 s of the dialogue a channel each (the device unplugged and two
+    headsets in). Switched at 00:20; the check over the minute to 01:20 finds the channels separate. It was
+    counted in live.layout.confirmations and said nowhere: the session kept saying both channels carry both
+    voices. Now one warning says how many later checks found them separate and from when."""
+    x, _ = _fixture()
+    doc, _ = _replay(tmp_path, np.r_[_table(), x.astype(np.float32)], "then_separate.wav")
+    lay = doc["live"]["layout"]
+    assert lay["switched"] and lay["found_at_s"] == 20.0 and lay["confirmations"]["separate"] == 1, lay
+    said = [w for w in doc["warnings"] if w.startswith("the layout checks after the switch found the channels "
+                                                        "separate 1 of 1 times (first over the minute to 01:20")]
+    assert len(said) == 1, doc["warnings"]
+    doc, _ = _replay(tmp_path, np.r_[_table(), _table(), _table()], "shared3x.wav")  # stays shared: nothing said
+    assert doc["live"]["layout"]["confirmations"] == {"shared": 1, "separate": 0, "unsure": 0}
+    assert not [w for w in doc["warnings"] if "after the switch found" in w], doc["warnings"]
