@@ -51,3 +51,28 @@ def test_checks_after_the_switch_that_find_the_channels_separate_are_said(tmp_pa
     doc, _ = _replay(tmp_path, np.r_[_table(), _table(), _table()], "shared3x.wav")  # stays shared: nothing said
     assert doc["live"]["layout"]["confirmations"] == {"shared": 1, "separate": 0, "unsure": 0}
     assert not [w for w in doc["warnings"] if "after the switch found" in w], doc["warnings"]
+
+
+def test_a_switched_session_whose_recording_reads_separate_is_analysed_a_channel_each(tmp_path):
+    """Planted: 40 s of the table device, then 40 s of the dialogue a channel each, with --record. Switched live at
+    00:20; the recording read whole is found separate (the dialogue's turns alternate between the channels), and
+    "separate: the live analysis stands" kept the live analysis, which after the switch is the first channel as one
+    speaker: a session of one speaker whose attribution said separate channels. Now it is the recording analysed
+    a channel each, exactly what `prosody analyze` of the recording gives, and said."""
+    import json
+    x, _ = _fixture()
+    wav, rec, out = tmp_path / "then_separate.wav", tmp_path / "rec.wav", tmp_path / "s.json"
+    sf.write(wav, np.r_[_table(), x.astype(np.float32)], RATE, subtype="FLOAT")
+    rc, _, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--output", out, "--record", rec)
+    assert rc == 0, err
+    doc, _ = load_live_session(out)
+    assert doc["live"]["layout"]["switched"] and doc["live"]["reattributed"] is True
+    assert doc["attribution"]["layout"] == "separate" and doc["speaker_order"] == ["therapist", "client"]
+    rc, _, err = run_cli("analyze", rec, "--json", tmp_path / "a.json")
+    assert rc == 0, err
+    whole = json.loads((tmp_path / "a.json").read_text())
+    assert doc["segments"] == whole["segments"] and doc["measures"] == whole["measures"]
+    assert len({s["speaker"] for s in doc["segments"]}) == 2
+    said = [w for w in doc["warnings"] if w.startswith("the recording read whole has separate channels")]
+    assert len(said) == 1 and said[0].endswith("not the one shared device read live from 00:20"), doc["warnings"]
+    assert not [w for w in doc["warnings"] if "after the switch found" in w], doc["warnings"]

@@ -61,6 +61,7 @@ CONFIRM_S = 60.0       # after a switch, or once found separate: a check this of
 # the provisional note of one device (prosody.live.reattribute) says how its speakers were taken; after a switch
 # that is no longer so, and the saved session says what it is instead (hostile sweep 18)
 AS_GIVEN = "speakers were taken from its channels as given"
+SEPARATE_AFTER = "the layout checks after the switch found the channels separate"
 AS_SWITCHED = ("it was read as one shared device once its layout was found live (its first channel from the start, "
                "one speaker: who speaks is not attributed in the saved session)")
 
@@ -220,7 +221,7 @@ class LayoutWatch:
         apart = [c for c in later if c.verdict == "separate"]
         if apart:
             first = apart[0]
-            out.append(f"the layout checks after the switch found the channels separate {len(apart)} of {len(later)} "
+            out.append(f"{SEPARATE_AFTER} {len(apart)} of {len(later)} "
                        f"times (first over the minute to {stopwatch_text(first.end_s)}: {first.reason}): the session stays the "
                        "first channel read as one shared device; where each channel is a person's, analyse the "
                        "recording whole (`prosody analyze`, or --record)")
