@@ -76,3 +76,47 @@ def test_a_switched_session_whose_recording_reads_separate_is_analysed_a_channel
     said = [w for w in doc["warnings"] if w.startswith("the recording read whole has separate channels")]
     assert len(said) == 1 and said[0].endswith("not the one shared device read live from 00:20"), doc["warnings"]
     assert not [w for w in doc["warnings"] if "after the switch found" in w], doc["warnings"]
+
+
+def test_a_pause_across_the_switch_and_a_bookmark_before_it_are_the_mono_readings(tmp_path):
+    """Held (no fix): a bookmark at 00:10, a pause from 00:15 to 00:30 (the switch at 00:20 inside it): the
+    switched session is, frame for frame, the one-channel session of the first channel with the same bookmark
+    and pause (the paused audio is zeros in both readings), and keeps both at their times."""
+    from prosody.live.layout_watch import LayoutWatch
+    from prosody.live.runner import LiveRunner
+    from tests.test_live_layout import _ArraySource
+
+    class Hooked(_ArraySource):
+        def __init__(self, x, mono):
+            super().__init__(x, [800])
+            self.runner = None
+            if mono:
+                self.speakers = ("therapist",)
+
+        def read(self, timeout_s):
+            blk = super().read(timeout_s)
+            at = self.pos / RATE
+            if blk is not None and abs(at - 10.0) < 0.01:
+                self.runner.bookmark("before")
+            if blk is not None and abs(at - 15.0) < 0.01:
+                self.runner.set_paused(True)
+            if blk is not None and abs(at - 30.0) < 0.01:
+                self.runner.set_paused(False)
+            return blk
+
+    x = _table()
+    got = {}
+    for name, audio, watch in (("stereo", x, LayoutWatch()), ("mono", x[:, :1], None)):
+        src = Hooked(audio, watch is None)
+        r = LiveRunner(src, output_path=tmp_path / f"{name}.json", layout_watch=watch)
+        src.runner = r
+        r.start()
+        assert r.wait(300).error is None
+        got[name] = load_live_session(tmp_path / f"{name}.json")
+    (da, fa), (db, fb) = got["stereo"], got["mono"]
+    assert da["live"]["layout"]["switched"] and da["live"]["layout"]["found_at_s"] == 20.0
+    assert da["bookmarks"] == db["bookmarks"] == [{"time_s": 9.95, "note": "before"}]  # said as the block before it is in
+    assert da["live"]["paused"] == db["live"]["paused"] == [{"start_s": 14.95, "end_s": 29.95}]
+    assert da["segments"] == db["segments"] and da["measures"] == db["measures"]
+    for k in fa["therapist"]:
+        np.testing.assert_array_equal(fa["therapist"][k], fb["therapist"][k])
