@@ -115,7 +115,8 @@ def test_a_pause_across_the_switch_and_a_bookmark_before_it_are_the_mono_reading
         got[name] = load_live_session(tmp_path / f"{name}.json")
     (da, fa), (db, fb) = got["stereo"], got["mono"]
     assert da["live"]["layout"]["switched"] and da["live"]["layout"]["found_at_s"] == 20.0
-    assert da["bookmarks"] == db["bookmarks"] == [{"time_s": 9.95, "note": "before"}]  # said as the block before it is in
+    # the bookmark and the pause take the time analysed when asked: the block before the one that reached 00:10
+    assert da["bookmarks"] == db["bookmarks"] == [{"time_s": 9.95, "note": "before"}]
     assert da["live"]["paused"] == db["live"]["paused"] == [{"start_s": 14.95, "end_s": 29.95}]
     assert da["segments"] == db["segments"] and da["measures"] == db["measures"]
     for k in fa["therapist"]:

@@ -221,10 +221,10 @@ class LayoutWatch:
         apart = [c for c in later if c.verdict == "separate"]
         if apart:
             first = apart[0]
-            out.append(f"{SEPARATE_AFTER} {len(apart)} of {len(later)} "
-                       f"times (first over the minute to {stopwatch_text(first.end_s)}: {first.reason}): the session stays the "
-                       "first channel read as one shared device; where each channel is a person's, analyse the "
-                       "recording whole (`prosody analyze`, or --record)")
+            out.append(f"{SEPARATE_AFTER} {len(apart)} of {len(later)} times (first over the minute to "
+                       f"{stopwatch_text(first.end_s)}: {first.reason}): the session stays the first channel read "
+                       "as one shared device; where each channel is a person's, analyse the recording whole "
+                       "(`prosody analyze`, or --record)")
         return out
 
     def record(self) -> dict:

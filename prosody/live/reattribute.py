@@ -134,9 +134,10 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
             and SAME_SOUND_MARK not in str(w)  # the channels read as given: the new analysis's to say
             and not (switched and str(w).startswith(SEPARATE_AFTER))]  # what the session no longer is
     if switched:
-        kept.append(f"the recording read whole has separate channels ({att.layout_report.reason if att is not None else 'a channel each'}"
-                    f"): the saved session is its channels a speaker each, as `prosody analyze` reads it, not the one "
-                    f"shared device read live from {_stopwatch(lay.get('found_at_s'))}")
+        why = att.layout_report.reason if att is not None else "a channel each"
+        kept.append(f"the recording read whole has separate channels ({why}): the saved session is its channels a "
+                    "speaker each, as `prosody analyze` reads it, not the one shared device read live from "
+                    f"{_stopwatch(lay.get('found_at_s'))}")
     new["warnings"] = kept + new["warnings"]
     for key in ("bookmarks", "capture", "live"):
         if key in doc:
