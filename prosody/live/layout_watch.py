@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..timebase import GRID
+from ..timebase import GRID, stopwatch_text
 
 CHECK_S = 5.0          # a check every this much audio until the layout is found
 WINDOW_S = 60.0        # each check looks at the last this much audio (speaker_channels.PROBE_S)
@@ -58,6 +58,12 @@ AGREE = 2              # shared checks in a row that switch
 HOLD_S = 120.0         # the first channel is held this long for a switch (analysed again from the start: at most
                        # some 14 s of analysis with the online attribution, well inside a device queue's 60 s)
 CONFIRM_S = 60.0       # after a switch, or once found separate: a check this often
+# the provisional note of one device (prosody.live.reattribute) says how its speakers were taken; after a switch
+# that is no longer so, and the saved session says what it is instead (hostile sweep 18)
+AS_GIVEN = "speakers were taken from its channels as given"
+SEPARATE_AFTER = "the layout checks after the switch found the channels separate"
+AS_SWITCHED = ("it was read as one shared device once its layout was found live (its first channel from the start, "
+               "one speaker: who speaks is not attributed in the saved session)")
 
 
 @dataclass
@@ -202,6 +208,24 @@ class LayoutWatch:
     @property
     def window_start(self) -> int:
         return max(0, self.next_end - int(WINDOW_S * self.sr))
+
+    def saved_warnings(self, warnings: list[str]) -> list[str]:
+        """The saved session's ``warnings`` as they stand after this watch: once switched, the
+        provisional note's "taken from its channels as given" says what the session is instead, and
+        checks after the switch that found the channels separate are said (the session stays one
+        shared device's first channel; nothing said that the evidence changed; hostile sweep 18)."""
+        if not self.switched:
+            return warnings
+        out = [w.replace(AS_GIVEN, AS_SWITCHED) for w in warnings]
+        later = [c for c in self.checks if self.found_at_s is not None and c.end_s > self.found_at_s]
+        apart = [c for c in later if c.verdict == "separate"]
+        if apart:
+            first = apart[0]
+            out.append(f"{SEPARATE_AFTER} {len(apart)} of {len(later)} times (first over the minute to "
+                       f"{stopwatch_text(first.end_s)}: {first.reason}): the session stays the first channel read "
+                       "as one shared device; where each channel is a person's, analyse the recording whole "
+                       "(`prosody analyze`, or --record)")
+        return out
 
     def record(self) -> dict:
         """``live.layout`` of the saved session."""

@@ -15,9 +15,11 @@ from pathlib import Path
 from ..frames import frames_to_npz_bytes
 from ..types import FRAME_COLUMNS
 from ..speaker_channels import analyze_recording, attribute_recording, recording_plan
+from ..timebase import stopwatch_text
+from .layout_watch import AS_GIVEN, SEPARATE_AFTER
 from .runner import frames_path_for, load_live_session, write_session
 
-PROVISIONAL_NOTE = ("one device: speakers were taken from its channels as given while live (provisional); "
+PROVISIONAL_NOTE = (f"one device: {AS_GIVEN} while live (provisional); "
                     "record with --record so that the whole session is attributed again (layout, diarization, "
                     "voice profile) when it is saved")
 
@@ -26,9 +28,13 @@ def provisional_replay_note(files) -> str:
     """``PROVISIONAL_NOTE`` for a replay (``prosody live --input FILE`` without --record): the file replayed
     is itself the recording, so the note names the command that attributes it whole, not --record."""
     names = " ".join(str(f) for f in files)
-    return (f"one device (a replay of {names}): speakers were taken from its channels as given (provisional); "
+    return (f"one device (a replay of {names}): {AS_GIVEN} (provisional); "
             f"`prosody analyze {names}` attributes the whole recording (layout, diarization, voice profile), as "
             "--record would on save")
+
+
+def _stopwatch(t_s) -> str:
+    return stopwatch_text(float(t_s)) if isinstance(t_s, (int, float)) else "the switch"
 
 
 def _arrays(doc: dict, frames: dict) -> bytes:
@@ -100,7 +106,9 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
     att, voices = attribute_recording([rec], n_channels=n_channels, layout="auto", profile=profile,
                                       voices=voices_told,  # ``--voices``: how many people speak
                                       vad=config.vad if config is not None else None)
-    if voices is None:  # separate channels: the live analysis stands
+    lay = live.get("layout") if isinstance(live.get("layout"), dict) else {}
+    switched = voices is None and lay.get("switched") is True
+    if voices is None and not switched:  # separate channels: the live analysis (the channels as given) stands
         if att is not None:
             doc["attribution"] = att.to_dict()
             if att.channels_swapped:  # it read channel 1 as the therapist: said, not redone
@@ -111,14 +119,26 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
                     f"took channel 1 as the {att.speakers[0]}: `prosody relabel` exchanges the two speakers of the "
                     "imported session"]
         return doc, _arrays(doc, frames)
+    layout = None
+    if switched:  # found shared live and read as one shared device, but the recording read whole has separate
+        # channels: the live analysis (its first channel, one speaker) does not stand; the recording is analysed
+        # as `prosody analyze` reads it, a channel each (hostile sweep 18: it kept one speaker and said "separate")
+        from ..analysis import default_layout
+        layout = default_layout(n_files=1, n_channels=n_channels, channel_map=None, speaker=None, file_label=str(rec))
     # as analyze assembles a session (speaker_channels.analyze_recording), from the whole recording
-    session = analyze_recording(recording_plan([rec], None, voices=voices), config, attribution=att,
+    session = analyze_recording(recording_plan([rec], layout, voices=voices, attribution=att), config, attribution=att,
                                 sources=list(doc.get("sources") or []), measures=measures, profile=baseline)
     new = session.to_json_dict()
     # the capture's warnings stay; "X never speaks" of the live channels is the new analysis's to say
     from ..session import SAME_SOUND_MARK, is_silent_speaker_warning
     kept = [w for w in doc.get("warnings") or [] if not is_silent_speaker_warning(w, doc.get("speaker_order") or ())
-            and SAME_SOUND_MARK not in str(w)]  # the channels read as given: the new analysis's to say
+            and SAME_SOUND_MARK not in str(w)  # the channels read as given: the new analysis's to say
+            and not (switched and str(w).startswith(SEPARATE_AFTER))]  # what the session no longer is
+    if switched:
+        why = att.layout_report.reason if att is not None else "a channel each"
+        kept.append(f"the recording read whole has separate channels ({why}): the saved session is its channels a "
+                    "speaker each, as `prosody analyze` reads it, not the one shared device read live from "
+                    f"{_stopwatch(lay.get('found_at_s'))}")
     new["warnings"] = kept + new["warnings"]
     for key in ("bookmarks", "capture", "live"):
         if key in doc:

@@ -877,6 +877,7 @@ class LiveRunner:
             doc["live"]["online_attribution"] = online
         if self.layout_watch is not None:
             doc["live"]["layout"] = self.layout_watch.record()
+            doc["warnings"] = self.layout_watch.saved_warnings(doc["warnings"])
             if self.layout_watch.said and self.layout_watch.said not in doc["warnings"]:
                 doc["warnings"].append(self.layout_watch.said)
         return doc
