@@ -10,7 +10,8 @@ Material (``--material``, comma-separated):
 * ``fixture``: fixtures/dialogue.flac as recorded (``fixture2``) and its channel mean (``fixture1``);
 * ``noise``: white noise, pink noise (two channels), the fixture's first channel with noise at -40 dBFS;
 * ``8k``: the fixture taken to 8 kHz and read back through ``sources.Resampler``;
-* ``espeak``: an espeak-ng overlap dialogue (two channels and its mean) and a 300 s session;
+* ``espeak``: an espeak-ng overlap dialogue (109 s, two channels and its mean) and a 316 s session
+  (``scenario_session(120, seed=3)``);
 * ``ami``: real AMI voices (``tests.dialogue.ami_dialogue``), two channels and their sum.
 
 Splits: ``tests.test_push_splits.push_sizes`` (pushes of 1-39 samples, 40-1599, 0.1-0.75 s,
