@@ -176,15 +176,18 @@ def test_separate_channels_with_heavy_cross_talk_are_not_switched(case, tmp_path
 
 
 def test_a_switched_session_does_not_depend_on_the_block_sizes(tmp_path):
-    """The same table audio in device blocks of 160, 1600, 1 and 1599, 400 and 800 samples (the runner
-    gathers them into pushes of 0.1 s, and the switch moves where the held audio's one push ends): the
-    saved sessions are bit-identical, and so is the switch (checked at fixed positions once the
-    channels decided them). Pushes of other sizes are left out: without any switch, the one-channel
-    pipeline's voiced_prob of this audio differs by 2e-7 at 2 frames for pushes of 7778/9320/1633
-    samples against pushes of 1600 (a rounding of the pitch tracker's, not of the switch)."""
+    """The same table audio in device blocks of 160, 1600, 1 and 1599, 400 and 800, 7778, 9320 and 1633
+    samples, and in random blocks (tiny, huge, no multiple of the hop; the runner gathers them into
+    pushes of at least 0.1 s, and the switch moves where the held audio's one push ends): the saved
+    sessions are bit-identical, and so is the switch (checked at fixed positions once the channels
+    decided them). Pushes of 7778/9320/1633 once moved the one-channel pipeline's voiced_prob of this
+    audio by 2e-7 at 2 frames, without any switch: the pitch tracker's rounding, now gone
+    (tests/test_push_splits.py)."""
+    from tests.test_push_splits import push_sizes
     x = _table()
     docs = []
-    for i, sizes in enumerate(([160], [1600], [1, 1599], [400, 800, 400])):
+    fixed = ([160], [1600], [1, 1599], [400, 800, 400], [7778], [9320], [1633])
+    for i, sizes in enumerate(fixed + tuple(push_sizes(len(x), seed) for seed in range(3))):
         doc, frames = _run(_ArraySource(x, sizes), tmp_path / f"s{i}.json")
         docs.append((doc, frames))
     (d0, f0) = docs[0]

@@ -509,7 +509,11 @@ class PitchTracker:
         nb = comp.shape[1]
         top_bin = _SHR_BAND * (nb - 1)
         bin_per_hz = self._nfft / self._fs_d
-        N = int(min(_SHR_HARMONICS, top_bin // (f_k_hz.min() * bin_per_hz) + 1))  # beyond: out of band
+        # the multiples examined: as many as fmin_hz has in band (+1), the same for every batch. Fewer,
+        # from the batch's lowest candidate, changed no term used (those beyond a row's band are not)
+        # but changed each row's sum's length, and numpy's pairwise sum rounds by length: the cost,
+        # and voiced_prob, then moved by an ulp with the push sizes (docs/architecture.md)
+        N = int(min(_SHR_HARMONICS, top_bin // (self.config.fmin_hz * bin_per_hz) + 1))  # beyond: out of band
         n = np.arange(1, N + 1)
         bins = f_k_hz[:, None] * n * bin_per_hz  # (p, N): the multiples of f_k
         inband = bins <= top_bin
