@@ -59,7 +59,6 @@ def replay(x: np.ndarray, folder: Path, name: str, voice_profile=None, watch: bo
     sf.write(wav, x.astype(np.float32), 16000, subtype="FLOAT")
     req = LiveRequest(input_files=(str(wav),), speed=None)
     src, sources, warnings = plan_capture(req)
-    online, note = None, ""
     runner = LiveRunner(src, output_path=folder / f"{name}.json", sources=sources, warnings=warnings,
                         layout_watch=layout_watch(req, src.speakers) if watch else None, voice_profile=voice_profile,
                         online_profile="therapist" if voice_profile is not None else "")
@@ -94,22 +93,8 @@ def planted_share(truth: dict) -> float:
 
 
 def shared_espeak(seed: int):
-    from online_attribution import enrolment
-    import dataclasses
-    from tests.dialogue import (build_dialogue, mix_room, scenario_mixed, scenario_overlap_events,
-                                scenario_turns)
-    from online_attribution import _voices
-    rng = np.random.default_rng([seed, 77])
-    kind = ("events", "turns", "mixed")[seed % 3]
-    if kind == "events":
-        utts = scenario_overlap_events(seed=seed, n_floors=4)
-    else:
-        v = _voices(rng)
-        utts = scenario_turns(10, seed=seed) if kind == "turns" else scenario_mixed(seed=seed)
-        utts = tuple(dataclasses.replace(u, voice=v[u.speaker][0], pitch=v[u.speaker][1], speed_wpm=None)
-                     for u in utts)
-    tv = next((u.voice, u.pitch, u.speed_wpm) for u in utts if u.speaker == "therapist")
-    d = build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0), seed=seed)
+    from online_attribution import enrolment, espeak_dialogue
+    kind, rng, d, tv = espeak_dialogue(seed)
     x, truth = room_mix(d, rng, seed)
     return f"espeak-{kind}-s{seed}", x, truth, build_profile(enrolment(tv, seed))
 

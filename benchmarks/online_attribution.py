@@ -70,8 +70,9 @@ def _voices(rng) -> dict:
             for s, i in zip((THERAPIST, CLIENT), k)}
 
 
-def case(seed: int):
-    """One dialogue: (name, mono mix (n,), truth dict, therapist voice (voice, pitch, speed))."""
+def espeak_dialogue(seed: int):
+    """The dry espeak dialogue of ``seed``: (kind, the seed's random stream as the dialogue left it, the
+    dialogue, the therapist's voice (voice, pitch, speed)); ``case`` and benchmarks/live_layout.py mix it."""
     rng = np.random.default_rng([seed, 77])
     kind = ("events", "turns", "mixed")[seed % 3]
     if kind == "events":
@@ -82,7 +83,12 @@ def case(seed: int):
         utts = tuple(dataclasses.replace(u, voice=v[u.speaker][0], pitch=v[u.speaker][1],
                                          speed_wpm=None) for u in utts)
     tv = next((u.voice, u.pitch, u.speed_wpm) for u in utts if u.speaker == THERAPIST)
-    d = build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0), seed=seed)
+    return kind, rng, build_dialogue(utts, noise_db=None, level_db=(-22.0, -22.0), seed=seed), tv
+
+
+def case(seed: int):
+    """One dialogue: (name, mono mix (n,), truth dict, therapist voice (voice, pitch, speed))."""
+    kind, rng, d, tv = espeak_dialogue(seed)
     layout = ("mono", "shared")[seed % 2]
     ld = tuple(float(rng.uniform(0, 6)) * float(rng.choice([-1, 1])) for _ in range(2))
     rt60 = None if rng.uniform() < 0.25 else float(rng.uniform(0.2, 0.5))

@@ -153,3 +153,13 @@ def planted_batch(base, short_wav):
     with Store(store) as st:
         f0 = st.get(1).doc["speakers"]["therapist"]["f0_median_hz"]
     return store, f0
+
+
+@pytest.fixture
+def pulse():
+    """A private PulseAudio server for one test (``tests.pulse``), stopped after it; the test is skipped
+    where none can be started."""
+    from tests.pulse import started_or_skip
+    server = started_or_skip()
+    yield server
+    server.stop()

@@ -100,14 +100,6 @@ def test_the_live_output_folder_line_makes_its_folder_first(tmp_path):
     assert any(x.startswith("mkdir -p ~/sessions") for x in lines[at - 3:at]), lines[at - 3:at + 1]
 
 
-@pytest.fixture
-def pulse():
-    from tests.pulse import started_or_skip
-    server = started_or_skip()
-    yield server
-    server.stop()
-
-
 def test_a_name_part_matching_two_monitors_is_one_line_naming_them(pulse, tmp_path):
     """README: `prosody live --therapist-device mic --client-device "Monitor of"`: where the machine has two
     outputs (two monitors) the name part matches both: one line naming each, exit 2, nothing written."""

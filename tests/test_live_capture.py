@@ -25,7 +25,7 @@ import soundfile as sf
 from scipy import signal
 
 from prosody.live.runner import load_live_session
-from tests.pulse import alignment_source, channel_lags_s, started_or_skip
+from tests.pulse import alignment_source, channel_lags_s
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
@@ -47,13 +47,6 @@ def excerpt(tmp_path_factory):
                if t["from_end_s"] >= T0_S and t["to_start_s"] <= T1_S]
     assert len(changes) == 4 and sum(map(len, segs.values())) == 5
     return path, x, segs, changes
-
-
-@pytest.fixture
-def pulse():
-    server = started_or_skip()
-    yield server
-    server.stop()
 
 
 def _start_live(pulse, args, tmp_path):

@@ -230,14 +230,6 @@ def test_only_one_stereo_input_read_as_two_channels_is_watched():
     assert layout_watch(LiveRequest(input_files=(str(FIXTURES / "mono_therapist.wav"),)), src.speakers) is None
 
 
-@pytest.fixture
-def pulse():
-    from tests.pulse import started_or_skip
-    server = started_or_skip()
-    yield server
-    server.stop()
-
-
 def test_a_table_device_captured_without_mono_switches_and_shows_speech(pulse, tmp_path):
     """Real capture: the table mix played into a PulseAudio null sink, captured as a stereo device
     without --mono. It used to show both people quiet all session; now the layout is found live,
