@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prosody.errors import InputError, error_text
-from prosody.report.text import terminal_safe
+from prosody.report.text import message_safe, terminal_safe
 
 from .options import channel_map, input_path, number, store_path, voices_told, whole_number
 from .sessions import check_file_name_text, store_folder
@@ -276,7 +276,7 @@ def cmd_live(args, out, err) -> int:
             _drop_output(out)
             out = err  # the closing `saved PATH` line goes where it can still be read
             err.write(f"prosody: error: the output of the live view was closed "
-                      f"({terminal_safe(view_lost.strerror or view_lost)}): capture stopped; the session is saved as on "
+                      f"({message_safe(view_lost.strerror or view_lost)}): capture stopped; the session is saved as on "
                       "any other stop (the line below says where)\n")
         phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
         result = _wait(runner)
@@ -290,7 +290,7 @@ def cmd_live(args, out, err) -> int:
         # a replayed file replaced, cut short or written to meanwhile (the saved session's warnings say it too)
         changes = source.input_changes() if hasattr(source, "input_changes") else []
         for kind, why in changes:
-            err.write(terminal_safe(f"prosody: {'warning' if kind == 'changed' else 'error'}: {why}; the session "
+            err.write(message_safe(f"prosody: {'warning' if kind == 'changed' else 'error'}: {why}; the session "
                                     "saved is of what was read: replay it again once nothing writes to it") + "\n")
         if status == EXIT_OK and any(kind != "changed" for kind, _ in changes):
             status = EXIT_ERROR
@@ -348,7 +348,7 @@ def _reattribute(result, phase: dict, err, **options):
         if failure is not None:
             why = "re-attribution failed"
             err.write("prosody: warning: the session was not attributed again from its recording: "
-                      f"{terminal_safe(error_text(failure))}\n")
+                      f"{message_safe(error_text(failure))}\n")
         elif got is None and (result.doc.get("live") or {}).get("recording_complete") is False:
             why = STOPPED_EARLY
     if why is not None:
@@ -356,7 +356,7 @@ def _reattribute(result, phase: dict, err, **options):
             result = dataclasses.replace(result, doc=note_provisional(path, why))
         except Exception as exc:  # noqa: BLE001  the saved session stays as it was
             err.write(f"prosody: warning: could not add to {terminal_safe(path)} that its attribution stayed "
-                      f"provisional: {terminal_safe(getattr(exc, 'strerror', None) or exc)}\n")
+                      f"provisional: {message_safe(getattr(exc, 'strerror', None) or exc)}\n")
     phase["now"] = "done"
     return result, phase["signal"]
 
@@ -547,15 +547,15 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
         except OSError as exc:  # the terminal closed under the plain view (SIGHUP), a reader gone after the view:
             # where the session is saved is said on stderr (a log), not lost with the line (hostile sweep 11)
             _drop_output(out)
-            err.write(f"prosody: error: cannot write to standard output ({terminal_safe(exc.strerror or exc)}); "
+            err.write(f"prosody: error: cannot write to standard output ({message_safe(exc.strerror or exc)}); "
                       f"{saved}")
             unsaid = True
     if result.record_error:
-        err.write(f"prosody: error: {terminal_safe(result.record_error)}\n")
+        err.write(f"prosody: error: {message_safe(result.record_error)}\n")
     if result.error:
         where = (f"; the session up to then is saved in {terminal_safe(result.output_path)}"
                  if result.doc is not None else "")
-        err.write(f"prosody: error: {terminal_safe(result.reason)}: {terminal_safe(result.error)}{where}\n")
+        err.write(f"prosody: error: {message_safe(result.reason)}: {message_safe(result.error)}{where}\n")
         return EXIT_ERROR
     if result.record_error or unsaid:
         return EXIT_ERROR

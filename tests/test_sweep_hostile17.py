@@ -187,3 +187,24 @@ def test_a_huge_option_typed_on_the_command_line_is_said_by_its_ends_and_length(
     short = "therapist=leftt,client=right"  # an ordinary typing error is quoted whole, as before
     rc, out, err = run_cli("analyze", wav, "--channels", short, "--store", tmp_path / "st")
     assert f"'{short}'" in err and "characters]" not in err, err
+
+
+def test_live_error_lines_show_a_long_run_by_its_ends_and_length():
+    """Sweep 17's leftover in `live`: its own error lines (a failed save, a --record stopped early, an analysis
+    error) wrote the failure's text whole (terminal_safe only); a 100,000-character run in it (an exception
+    quoting typed text) now reads by its ends and length, the line's own words kept, as every other command's."""
+    import io
+
+    from prosody.live.runner import LiveResult
+    from prosody_cli.live import _report
+
+    big = "q" * 100_000
+    err = io.StringIO()
+    status = _report(LiveResult(reason="analysis error", output_path="/nowhere/s.json", error=f"bad value {big}",
+                                doc=None, record_error=f"recording stopped: {big}"),
+                     io.StringIO(), err, plain=True, interrupted=False)
+    lines = err.getvalue().splitlines()
+    assert status != 0 and len(lines) == 2, lines
+    assert all(len(line) < 600 for line in lines), [len(line) for line in lines]
+    assert lines[0].startswith("prosody: error: recording stopped: qqq") and "[100,000 characters]" in lines[0]
+    assert lines[1].startswith("prosody: error: analysis error: bad value qqq") and "[100,000 characters]" in lines[1]
