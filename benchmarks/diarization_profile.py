@@ -29,7 +29,9 @@ Rules (``RULES``): both voices' centroids' distances to the profile within a bar
 further apart than a margin; or the smaller voice's 1.5 s windows scored against the profile, as many within
 the larger voice's windows' 90th percentile as a share asks. Printed per rule and set: one-voice recordings kept
 whole (own profile), one-voice recordings split in two that another voice's profile would merge (and name the
-therapist wrongly), two-voice recordings found two and lost (merged). No rule was kept (docs/speakers.md,
+therapist wrongly), two-voice recordings found two and lost (merged); and, per profile, how many one-voice
+recordings found one voice name it the therapist (``name_voices``' lone-voice limit: right with the voice's own
+profile, wrong with another's). No rule was kept (docs/speakers.md,
 fifty-first round): the one real voice split in two (AMI MEE009's last turn) lies further from his own profile
 (0.275-0.298) than another man does in his dialogues (0.21-0.27), and espeak's near-alike pairs lie as near one
 profile as one voice's pieces do.
@@ -323,8 +325,6 @@ def main() -> int:
                    "unsure": bool(d.unsure), "share": [float(v) for v in d.voice_share], "profiles": {}}
             wins = None
             for role, p in profiles.items():
-                if d.n_voices == 1 and role != "own":
-                    continue
                 if isinstance(p, tuple):  # espeak: (tag, voice), made here, in a room of its own draw
                     p = espeak_profile(p[1], seed=50000 + int(h[:4], 16) + (role == "own"))
                 if d.n_voices == 2 and wins is None:
@@ -354,6 +354,14 @@ def summary(rows) -> None:
         print(f"{g}: {n} recordings, {'one voice kept whole' if one else 'two voices found'} {found}/{n} "
               "without a profile")
         roles = sorted({k for r in rs for k in r["profiles"]})
+        if one:  # a lone voice found: named the therapist within name_voices' limit, else the client
+            lone = [r for r in rs if r["voices"] == 1 and not r["unsure"]]
+            cells = []
+            for role in roles:
+                sub = [r["profiles"][role] for r in lone if role in r["profiles"]]
+                named = sum(v["dist"][0] <= v["limit"] for v in sub)
+                cells.append(f"profile {role}: {named}/{len(sub)}" + (" (wrong)" if role != "own" else ""))
+            print("   lone voice named the therapist (within max(0.2, 3 x spread)): " + "; ".join(cells))
         for name, rule in RULES.items():
             cells = []
             for role in roles:
