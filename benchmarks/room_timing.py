@@ -24,7 +24,9 @@ the gate, ``RawVad``), and the smoothed speech frames (``SpeechSmoother``: the s
     python benchmarks/room_timing.py [--quick] [--layouts separate,mono,shared] [--espeak-seeds 0,1,2] [--ami-seeds 0,1]
 
 Mono and shared recordings: the tail is cut on the mix before attribution (``speakers.room_tails``, forty-ninth
-round); ``Attribution.tail_trim_max_s = 0`` gives the channels as before it.
+round; tails with no step too where their prediction residual is near Gaussian and under the voice's, fifty-second
+round: ``speakers._MIX_TAIL_KURTOSIS = False`` gives the forty-ninth round's cut); ``Attribution.tail_trim_max_s = 0``
+gives the channels as before either.
 """
 from __future__ import annotations
 

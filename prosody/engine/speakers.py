@@ -759,6 +759,10 @@ class _FillStream:
 _FILL_CHUNK = 16384  # samples filtered at once by floor_fill
 
 
+# ``room_tails``: tails with no step are cut too where their prediction residual shows no voice (fifty-second round)
+_MIX_TAIL_KURTOSIS = True
+
+
 def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max_s,
                highpass_hz: float = VadConfig().highpass_hz) -> np.ndarray | None:
     """(n_frames,) bool: the frames of the diarized mix ``mono`` that are a room's reverberant tail
@@ -773,7 +777,8 @@ def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max
     k = GRID.s_to_frames(max_s)
     if n == 0 or k <= 0:
         return None
-    return mix_tails(_vad_levels_db(mono, n, highpass_hz=highpass_hz), d.speech, d.owner, max_frames=k)
+    return mix_tails(_vad_levels_db(mono, n, highpass_hz=highpass_hz), d.speech, d.owner, max_frames=k,
+                     signal=mono if _MIX_TAIL_KURTOSIS else None)
 
 
 def _vad_levels_db(mono, n: int, *, highpass_hz: float = VadConfig().highpass_hz, chunk: int = 6000) -> np.ndarray:

@@ -58,6 +58,17 @@ _TAIL_AGREE = 1.6
 # ... and by no more frames than the room's rate takes to fall this far: what the VAD hears of a tail (the raw
 # ends of espeak and AMI turns lay 9-18 dB of the room's fall after the direct sound's end at RT60 0.2-1.0 s)
 _TAIL_HEARD_DB = 12.0
+# ``mix_tails`` given the signal: a session whose tails found with no step carry a near-Gaussian prediction residual
+# (``residual_kurtosis``: the median over their frames _KURT_OVER_DB or more over the mix's 10th percentile at most
+# _KURT_MAX) is a room's, and every such tail is cut; else only tails with a step. Residual: order _KURT_ORDER over
+# _KURT_WIN samples (30 ms)
+_KURT_ORDER = 16
+_KURT_WIN = 480
+_KURT_MAX = 3.2
+_KURT_OVER_DB = 10.0
+# ... and under the voice's own (its _KURT_VOICE frames before each tail's knee) by _KURT_UNDER_VOICE or more
+_KURT_VOICE = 15
+_KURT_UNDER_VOICE = 0.25
 
 
 class NoiseFloor:
@@ -526,7 +537,41 @@ def room_tail(level_db: np.ndarray, after_db: np.ndarray, *, step_db: float | No
     return j + 1, float(-a)
 
 
-def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, max_frames: int) -> np.ndarray | None:
+def residual_kurtosis(x: np.ndarray, frames, *, hop: int = GRID.hop_length, order: int = _KURT_ORDER,
+                      win: int = _KURT_WIN) -> np.ndarray:
+    """Kurtosis (E[e^4] / E[e^2]^2; 3 for Gaussian noise) of the linear-prediction residual of ``x`` in a ``win``-sample
+    window centred on each 10 ms frame of ``frames`` (order ``order``, autocorrelation method): nan where the window
+    runs off the signal or is silent.
+
+    A voice's direct sound is excited afresh every pitch period: its residual is peaky (kurtosis over 3). A room's
+    tail after the direct sound stopped is the sum of many delayed, differently weighted copies of what was said:
+    its residual is near Gaussian (kurtosis near 3). The measure dereverberation maximises (Gillespie, Malvar and
+    Florencio 2001; Yegnanarayana and Murthy 2000)."""
+    x = np.asarray(x, np.float64)
+    out = np.full(len(frames), np.nan)
+    w = np.hanning(win)
+    for i, t in enumerate(frames):
+        a = t * hop + hop // 2 - win // 2
+        if a - order < 0 or a + win > len(x):
+            continue
+        seg = x[a - order:a + win]
+        y = seg[order:] * w
+        r = np.correlate(y, y, "full")[win - 1:win + order]
+        if r[0] <= 0.0:
+            continue
+        r[0] *= 1.0001  # white-noise correction: a well-posed system on a pure tone
+        toe = r[np.abs(np.arange(order)[:, None] - np.arange(order)[None, :])]
+        c = np.linalg.solve(toe, r[1:order + 1])
+        e = np.convolve(seg, np.concatenate([[1.0], -c]), "valid")  # the residual of seg[order:]
+        e = e - e.mean()
+        v = float(np.mean(e * e))
+        if v > 0.0:
+            out[i] = float(np.mean(e ** 4)) / (v * v)
+    return out
+
+
+def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, max_frames: int,
+              signal: np.ndarray | None = None) -> np.ndarray | None:
     r"""(n,) bool: the frames of one signal carrying two voices (a diarized mono or shared recording's
     mix) that are a room's reverberant tail after a voice's direct sound ended, or None where the
     session shows no room (no frame changed: dry recordings keep their channels bit for bit).
@@ -550,7 +595,16 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     within ``_TAIL_AGREE`` times those tails' median rate is the tail's frames, from the direct
     sound's end by no more than the room's rate takes to fall ``_TAIL_HEARD_DB``, to the end looked
     at (before a pause: to the pause's middle, the ending voice's half, which carried the tail's
-    rest on its channel: the VAD, given its fill first, heard that rest again)::
+    rest on its channel: the VAD, given its fill first, heard that rest again).
+
+    Given the ``signal`` (the mix itself), tails with no step count too where they carry no voice: the
+    room is found from every tail (``room_tail`` with no step) when the median ``residual_kurtosis``
+    over those tails' frames (``_KURT_OVER_DB`` or more over the mix's 10th percentile) is at most
+    ``_KURT_MAX`` and ``_KURT_UNDER_VOICE`` or more under the median over the ``_KURT_VOICE`` frames
+    before each tail's knee, and then every such tail is cut. A room's tail is the sum of many delayed
+    copies of what was said (a near-Gaussian residual, kurtosis near 3); a voice's own slow fade is
+    still excited pulse by pulse, its residual as peaky as the voice before it. Elsewhere only tails
+    with a step are looked at, as above::
 
         level   ~~~~~\__                __/~~~~   (voice 0, its tail, voice 1's onset)
                         ``--..__      _/
@@ -567,32 +621,58 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     x = np.concatenate([[False], sp, [False]])
     starts, ends = np.flatnonzero(~x[:-1] & x[1:]), np.flatnonzero(x[:-1] & ~x[1:])
 
-    def tail_at(q: int, lo: int):
+    def tail_at(q: int, lo: int, step: float | None):
         if q - lo < _TAIL_MIN_FRAMES + 1 or q >= n:
             return None
         a = max(lo, q - max_frames)
-        got = room_tail(lv[a:q], lv[q:q + _TAIL_AFTER], step_db=_MIX_TAIL_STEP_DB)
+        got = room_tail(lv[a:q], lv[q:q + _TAIL_AFTER], step_db=step)
         return None if got is None else (a + got[0], got[1])
 
-    found, pause_rates = [], []  # (direct sound's end, rate, end looked at, last frame cut + 1)
-    for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
-        if b >= n:
-            continue  # the recording's end: nothing after it to look at
-        t = tail_at(b, a)
-        pause_rates.append(None if t is None else t[1])
-        if t is not None:
-            nxt = int(starts[r + 1]) if r + 1 < len(starts) else n
-            found.append((*t, b, b + (nxt - b) // 2))
-    rates = [r for r in pause_rates if r is not None]
-    if len(rates) < _TAIL_SEEN or len(rates) < _TAIL_SHARE * len(pause_rates):
-        return None
+    def ends_found(step: float | None):
+        found, pause_rates = [], []  # (direct sound's end, rate, end looked at, last frame cut + 1)
+        for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+            if b >= n:
+                continue  # the recording's end: nothing after it to look at
+            t = tail_at(b, a, step)
+            pause_rates.append(None if t is None else t[1])
+            if t is not None:
+                nxt = int(starts[r + 1]) if r + 1 < len(starts) else n
+                found.append((*t, b, b + (nxt - b) // 2))
+        rates = [r for r in pause_rates if r is not None]
+        if len(rates) < _TAIL_SEEN or len(rates) < _TAIL_SHARE * len(pause_rates):
+            return None
+        return found, rates
+
+    got = None
+    if signal is not None:  # every tail, where the tails' residual shows no voice
+        got = ends_found(None)
+        if got is not None:
+            room = float(np.median(got[1]))
+            heard = int(_TAIL_HEARD_DB / room)
+            floor = float(np.percentile(lv, 10))
+            ok = [(d, q) for d, rate, q, _ in got[0] if room / _TAIL_AGREE <= rate <= room * _TAIL_AGREE]
+            tail = residual_kurtosis(signal, [t for d, q in ok for t in range(max(d, q - heard), q)
+                                              if lv[t] >= floor + _KURT_OVER_DB])
+            voice = residual_kurtosis(signal, [t for d, q in ok for t in range(max(0, d - _KURT_VOICE), d)
+                                               if lv[t] >= floor + _KURT_OVER_DB])
+            tail, voice = tail[np.isfinite(tail)], voice[np.isfinite(voice)]
+            step = None
+            if not len(tail) or not len(voice) or float(np.median(tail)) > _KURT_MAX \
+                    or float(np.median(voice)) - float(np.median(tail)) < _KURT_UNDER_VOICE:
+                got = None
+    if got is None:
+        step = _MIX_TAIL_STEP_DB
+        got = ends_found(step)
+        if got is None:
+            return None
+    found, rates = got
     ch = np.flatnonzero((own[1:] != own[:-1]) & (own[1:] < 2) & (own[:-1] < 2) & sp[1:] & sp[:-1]) + 1
     for c in ch.tolist():
         r = int(np.searchsorted(starts, c, side="right")) - 1
         a, b = int(starts[r]), int(ends[r])
         lo, hi = max(a + 1, c - _CHANGE_LOOK), min(b, c + _CHANGE_LOOK + 1)
         q = lo + int(np.argmin(lv[lo:hi])) + 1  # the quietest frame is the tail's last
-        t = tail_at(q, a)
+        t = tail_at(q, a, step)
         if t is not None:
             found.append((*t, q, q))
     room = float(np.median(rates))
