@@ -1,0 +1,42 @@
+"""Hostile sweep 19 (2026-12-05): the supervisor's weeks -- `compare`, `trend`, `moments`, `play`, `note`,
+`feedback`, `report` over a trainee's sessions (docs/store.md, "Hostile sweep 19"). The probes ran outside the
+suite; here each defect found is planted once, and each test fails on the code before the sweep's fix."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+
+import numpy as np
+import soundfile as sf
+
+from tests.conftest import FIXTURES, REPO, one_line_error, run_cli
+
+DIALOGUE = FIXTURES / "dialogue.flac"
+
+
+def _saved(store, *extra) -> None:
+    rc, _, err = run_cli("analyze", DIALOGUE, "--save", "--store", store, "--quiet", "--no-progress", *extra)
+    assert rc == 0, err
+
+
+def _cells(out: str, label: str) -> list[str]:
+    """The cells of the terminal compare table's row ``label``."""
+    line = next(ln for ln in out.splitlines() if ln.startswith(label + " "))
+    return [c.strip() for c in line.split("│")[1:]]
+
+
+def test_compare_says_whose_sessions_it_sets_side_by_side(tmp_path):
+    """Planted: the fixture dialogue saved for therapist ann and for therapist bob, same client, same day. The
+    terminal `compare` had rows for the client and the speakers only: the two columns read as one therapist's two
+    sessions (the page has a therapist row). It now names each session's therapist and number."""
+    store = tmp_path / "st"
+    _saved(store, "--therapist", "ann", "--client", "c1", "--date", "2026-10-01T10:00")
+    _saved(store, "--therapist", "bob", "--client", "c1", "--date", "2026-10-01T11:00", "--session-number", "7")
+    rc, out, err = run_cli("compare", "1", "2", "--store", store)
+    assert rc == 0, err
+    assert _cells(out, "therapist") == ["ann", "bob"], out
+    assert _cells(out, "session no.") == ["1", "7"], out
+    assert _cells(out, "client") == ["c1", "c1"], out
