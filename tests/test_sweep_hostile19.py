@@ -40,3 +40,36 @@ def test_compare_says_whose_sessions_it_sets_side_by_side(tmp_path):
     assert _cells(out, "therapist") == ["ann", "bob"], out
     assert _cells(out, "session no.") == ["1", "7"], out
     assert _cells(out, "client") == ["c1", "c1"], out
+
+
+def test_notes_are_numbered_in_the_order_they_were_stored_when_the_clock_goes_back(tmp_path, monkeypatch):
+    """Notes follow the ranked moments "in the order they were written", read from the time each `note` took from
+    the clock, before its write. A note written after the clock was set back an hour (or after notes imported from
+    a machine whose clock ran ahead) took a place before the older notes: every note after it was renumbered (the
+    supervisor's "#2" became "#3"); two `note` at once were numbered by when each read the clock, not the order they
+    were stored (8 at once: 5 of 8 out of place). A new note now always follows the session's notes."""
+    import prosody.store.db as db
+    from prosody.moments import moments
+    from prosody.store.db import Store
+    store = tmp_path / "st"
+    _saved(store)
+    with Store(store) as st:
+        st.add_note(1, "first", time_s=20.0)
+        real = datetime
+
+        class SetBack(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return real.now(tz) - timedelta(hours=1)
+
+        monkeypatch.setattr(db, "datetime", SetBack)
+        st.add_note(1, "after the clock was set back", time_s=5.0)
+        monkeypatch.setattr(db, "datetime", real)
+        st.add_note(1, "imported", time_s=30.0)
+        ahead = (real.now() + timedelta(days=2)).astimezone().isoformat(timespec="seconds")  # with its zone
+        with st.db:
+            st.db.execute("UPDATE notes SET created_at = ? WHERE text = 'imported'", (ahead,))  # a clock ahead
+        st.add_note(1, "written here next", time_s=10.0)
+        stored = st.get(1)
+        texts = [m.what for m in moments(stored.doc, notes=stored.notes) if m.kind == "note"]
+    assert texts == ["first", "after the clock was set back", "imported", "written here next"], texts
