@@ -73,3 +73,30 @@ def test_notes_are_numbered_in_the_order_they_were_stored_when_the_clock_goes_ba
         stored = st.get(1)
         texts = [m.what for m in moments(stored.doc, notes=stored.notes) if m.kind == "note"]
     assert texts == ["first", "after the clock was set back", "imported", "written here next"], texts
+
+
+def test_trend_charts_say_the_year_when_the_sessions_span_years(tmp_path):
+    """Planted: sessions dated 1969-12-31, 2026-10-01, 2026-10-08 and 2027-06-01. The trend page's charts labelled
+    each point by month and day alone: "12-31" stood before "10-01" and "06-01" closed the line as if it came
+    next; ten years of sessions repeated "01-01". Where the sessions lie in more than one year the labels now carry
+    it, and the last one is not cut at the chart's edge ("2027-06-0")."""
+    import re
+    store = tmp_path / "st"
+    for day in ("1969-12-31", "2026-10-01", "2026-10-08", "2027-06-01"):
+        _saved(store, "--therapist", "ann", "--date", day + "T10:00")
+    page = tmp_path / "t.html"
+    rc, _, err = run_cli("trend", "--therapist", "ann", "--store", store, "-o", page)
+    assert rc == 0, err
+    html = page.read_text()
+    chart = html[html.index("<h3>Warmth"):]
+    chart = chart[:chart.index("</svg>")]
+    labels = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)">(\d{4}-\d\d-\d\d|\d\d-\d\d)</text>', chart)
+    assert [t for _, _, t in labels] == ["1969-12-31", "2026-10-01", "2026-10-08", "2027-06-01"], labels
+    x, anchor, _ = labels[-1]
+    assert anchor == "end", labels  # ends at its tick, inside the chart
+    one_year = tmp_path / "one"
+    for day in ("2026-10-01", "2026-10-08"):
+        _saved(one_year, "--therapist", "ann", "--date", day)
+    rc, _, err = run_cli("trend", "--therapist", "ann", "--store", one_year, "-o", tmp_path / "o.html")
+    assert rc == 0, err
+    assert ">10-01</text>" in (tmp_path / "o.html").read_text()  # within a year: month and day, as before

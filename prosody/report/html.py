@@ -652,6 +652,16 @@ def session_label(info: SessionInfo) -> str:
     return f"#{info.id} {when}"
 
 
+def _chart_labels(infos: list[SessionInfo]) -> dict[int, str]:
+    """The trend charts' x labels (1-based position -> text): each session's month and day (``10-01``), with the
+    year (``2026-10-01``) where the sessions shown lie in more than one year (a 1969 session read "12-31" before
+    one of "10-01" 2026, and ten years of sessions repeated "01-01"; hostile sweep 19); ``#ID`` when undated."""
+    days = [(i.meta.recorded_at or "")[:10] for i in infos]
+    years = {d[:4] for d in days if d}
+    cut = 0 if len(years) > 1 else 5
+    return {x: d[cut:] if d else f"#{i.id}" for x, (d, i) in enumerate(zip(days, infos), start=1)}
+
+
 UNATTRIBUTED_NOTE = (f"A session whose speakers read {UNATTRIBUTED!r}: who spoke when is unsure there, so it has no "
                      "therapist's or client's figures.")
 
@@ -705,9 +715,11 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                      + "</p>")]
     if len(infos) >= 2:
         xs = list(range(1, len(infos) + 1))
-        step = max(1, len(infos) // 10)
+        labels = _chart_labels(infos)
+        # at most 11 labels, or 8 where they carry the year (10 characters: more collided)
+        most = 8 if max(map(len, labels.values())) > 6 else 11
+        step = max(1, len(infos) // 10, -(-len(infos) // most))
         ticks = [x for x in xs if (x - 1) % step == 0]
-        labels = {x: session_label(i).split(" ")[-1][5:] or f"#{i.id}" for x, i in zip(xs, infos)}
         charts, empty = [], []
         for name, keys, y_range in TREND_PLOTS:
             keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
