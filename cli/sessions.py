@@ -96,7 +96,7 @@ def store_folder(args) -> Path:
     return Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
 
 
-def _guard(args, *outputs, docs=(), stdout_ok: bool = False) -> None:
+def _guard(args, *outputs, docs=(), stdout_ok: bool = False, page: bool = False) -> None:
     """The one output rule (``prosody.fileio.check_outputs``) with the store folder protected (its
     database, ledger and frames files), and the recordings the stored sessions ``docs`` name
     (``prosody.clips.recording_paths``) and the command's ``--config`` as inputs. ``-`` is refused
@@ -105,7 +105,7 @@ def _guard(args, *outputs, docs=(), stdout_ok: bool = False) -> None:
     from prosody.clips import recording_paths
     recordings = [p for doc in docs for p in recording_paths(doc)]
     read = [p for p in (getattr(args, "config", None),) if p]  # `report --config m.toml -o m.toml` replaced it
-    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok)
+    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok, page=page)
 
 
 def _meta_options(g) -> None:
@@ -523,11 +523,11 @@ def cmd_report(args, out, err) -> int:
     from prosody.report.review import moments_section
     from .review import moments_config, session_moments
     if args.output is not None:  # -o "" is refused, not taken for the default name
-        _guard(args, ("-o", args.output))
+        _guard(args, ("-o", args.output), page=True)
     with _open(args) as store:
         stored, frames = store.read(args.session)  # one state of it (a relabel meanwhile mixed two, sweep 12)
     path = args.output if args.output is not None else f"session-{stored.info.id}.html"
-    _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc])
+    _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc], page=True)
     ms = session_moments(stored, moments_config(args))
     clips = None
     if args.clips:
@@ -547,13 +547,13 @@ def cmd_report(args, out, err) -> int:
 
 def cmd_compare(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output))
+    _guard(args, ("-o", args.output), page=True)
     # one state of the store (a session deleted or relabelled between two reads mixed two, sweep 12); the
     # moments are found after it, from the documents read in it (the read stays short: `delete` waits for it)
     with _open(args) as store, store.snapshot():
         ids = list(dict.fromkeys(store.resolve(r) for r in args.sessions))  # `1 #1 last` name one session: one column
         if args.output:  # nor over a recording of the sessions compared
-            _guard(args, ("-o", args.output), docs=store.recording_fields(ids))
+            _guard(args, ("-o", args.output), docs=store.recording_fields(ids), page=True)
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
         raw = [store.get_raw(sid) for sid in ids]  # documents checked after the snapshot: it stays short
@@ -580,7 +580,7 @@ def _sessions_said(ids: list[int]) -> str:
 
 def cmd_trend(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output))
+    _guard(args, ("-o", args.output), page=True)
     with _open(args) as store, store.snapshot():  # one state of the store, as compare
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)
@@ -604,7 +604,7 @@ def cmd_trend(args, out, err) -> int:
             raise InputError(f"no sessions for therapist {args.therapist!r} with these filters; "
                              "`prosody sessions` lists them")
         if args.output:  # nor over a recording of the sessions shown
-            _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]))
+            _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]), page=True)
         metrics = store.metrics([i.id for i in infos])
         raw = [store.get_raw(i.id) for i in infos]  # documents checked after the snapshot: it stays short
     for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():

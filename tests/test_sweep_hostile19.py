@@ -100,3 +100,26 @@ def test_trend_charts_say_the_year_when_the_sessions_span_years(tmp_path):
     rc, _, err = run_cli("trend", "--therapist", "ann", "--store", one_year, "-o", tmp_path / "o.html")
     assert rc == 0, err
     assert ">10-01</text>" in (tmp_path / "o.html").read_text()  # within a year: month and day, as before
+
+
+def test_a_page_is_never_written_over_a_saved_session(tmp_path):
+    """`report 9 -o s1.json` (and `compare`, `trend`) replaced the exported session the store's session 9 was
+    imported from, and its frames file, with an HTML page: the export (notes, feedback) was lost. A live session's
+    file was refused already; any saved session (analysed with --json, exported) is now, in one line."""
+    store = tmp_path / "st"
+    _saved(store, "--therapist", "ann")
+    js, npz = tmp_path / "s1.json", tmp_path / "s1.frames.npz"
+    assert run_cli("export", "1", "--store", store, "-o", js)[0] == 0
+    before = js.read_bytes(), npz.read_bytes()
+    for argv in (("report", "1", "-o", js), ("report", "1", "-o", npz), ("compare", "1", "-o", js),
+                 ("trend", "--therapist", "ann", "-o", js)):
+        rc, out, err = run_cli(*argv, "--store", store)
+        one_line_error(rc, err)
+        assert "saved session" in err and "HTML page" in err, err
+    assert (js.read_bytes(), npz.read_bytes()) == before
+    rc, _, err = run_cli("export", "1", "--store", store, "-o", js)  # an export again over it: as before
+    assert rc == 0, err
+    rc, _, err = run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")
+    assert rc == 0, err
+    rc, _, err = run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")  # a page over a page: as before
+    assert rc == 0, err
