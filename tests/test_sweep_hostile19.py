@@ -123,3 +123,46 @@ def test_a_page_is_never_written_over_a_saved_session(tmp_path):
     assert rc == 0, err
     rc, _, err = run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")  # a page over a page: as before
     assert rc == 0, err
+
+
+def test_play_plays_every_sample_of_the_stretch(tmp_path, pulse):
+    """`play 1 1` into a PulseAudio null sink, its monitor recorded (a stream of zeros keeps the sink running).
+    Planted: the fixture dialogue's talk-over at 27.6 s, played 24.63-31.32 s (107,040 samples). Before, the first
+    1,478 samples (92 ms) and the last ~27 ms never came out (3 of 3 plays; what came out was bit-identical); the
+    stretch now goes out between 0.1 s of silence, and every sample comes out, in place."""
+    store = tmp_path / "st"
+    rec = tmp_path / "in.wav"
+    x, sr = sf.read(DIALOGUE, dtype="float32")
+    sf.write(rec, x, sr, subtype="FLOAT")  # played back as stored: compared sample for sample
+    rc, _, err = run_cli("analyze", rec, "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("moments", "1", "--json", "--store", store)
+    m = json.loads(out)[0]
+    assert m["kind"] == "interruption" and abs(m["start_s"] - 27.638) < 0.05, m  # the planted talk-over
+    a, b = int(round((m["start_s"] - 3.0) * sr)), int(round((max(m["end_s"], m["start_s"]) + 3.0) * sr))
+    pulse.null_sink("out", rate_hz=sr, channels=2)
+    raw = tmp_path / "out.raw"
+    zeros = subprocess.Popen(["pacat", "--playback", "-d", "out", "--format=float32le", f"--rate={sr}",
+                              "--channels=2"], stdin=open("/dev/zero", "rb"), env=pulse.env)
+    try:
+        time.sleep(0.5)
+        cap = subprocess.Popen(["parec", "-d", "out.monitor", f"--rate={sr}", "--channels=2", "--format=float32le",
+                                str(raw)], env=pulse.env)
+        time.sleep(0.5)
+        env = dict(pulse.env, PYTHONPATH=str(REPO))
+        res = subprocess.run([sys.executable, "-c", "import sys; from prosody_cli.main import main; sys.exit(main())",
+                              "play", "1", "1", "--store", str(store), "--device", "out"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        time.sleep(0.7)
+        cap.terminate()
+        cap.wait(timeout=10)
+    finally:
+        zeros.terminate()
+        zeros.wait(timeout=10)
+    assert res.returncode == 0, res.stderr
+    y = np.fromfile(raw, np.float32).reshape(-1, 2)
+    want = x[a:b]
+    sound = np.flatnonzero(np.abs(y).max(axis=1) > 0)
+    assert len(sound) and sound[-1] + 1 - sound[0] <= len(want), "more came out than the stretch"
+    whole = [k for k in np.flatnonzero((y == want[0]).all(axis=1)) if np.array_equal(y[k:k + len(want)], want)]
+    assert whole, f"the stretch did not come out whole: {sound[-1] + 1 - sound[0]} of {len(want)} samples sounded"
