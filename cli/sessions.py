@@ -471,6 +471,16 @@ def trend_view(infos, metrics, *, title: str):
     if unsure:  # a row of dashes says why
         t.caption += (f"; session{'s' * (len(unsure) > 1)} {', '.join(unsure)}: who spoke when is unsure, the speech "
                       f"left {UNATTRIBUTED}, so no figures of yours")
+    # rows of dashes say why, as the unsure ones do: a session of one voice (`--voices 1`, `--speaker`, one
+    # channel) or of no speech showed dashes, or a talk-over rate of 0.0, without a word (hostile sweep 19)
+    one = [str(i.id) for i in infos if len(i.speakers) == 1 and UNATTRIBUTED not in i.speakers]
+    if one:
+        t.caption += (f"; session{'s' * (len(one) > 1)} {', '.join(one)}: one voice, so no talk share, waits or "
+                      "talking over")
+    quiet = [str(i.id) for i in infos if len(i.speakers) != 1 and metrics[i.id].get("duration_s")
+             and not any(metrics[i.id].get(f"{s}.speech_s") for s in ("therapist", "client"))]
+    if quiet:
+        t.caption += f"; session{'s' * (len(quiet) > 1)} {', '.join(quiet)}: no speech found"
     t.caption_justify = "left"
     parts = [t]
     if any(metrics[i.id].get(k) is not None for i in infos for k, _ in VQ_TREND_COLUMNS):

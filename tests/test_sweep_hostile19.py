@@ -166,3 +166,26 @@ def test_play_plays_every_sample_of_the_stretch(tmp_path, pulse):
     assert len(sound) and sound[-1] + 1 - sound[0] <= len(want), "more came out than the stretch"
     whole = [k for k in np.flatnonzero((y == want[0]).all(axis=1)) if np.array_equal(y[k:k + len(want)], want)]
     assert whole, f"the stretch did not come out whole: {sound[-1] + 1 - sound[0]} of {len(want)} samples sounded"
+
+
+def test_trend_says_why_a_session_of_one_voice_or_of_no_speech_has_no_turn_figures(tmp_path):
+    """Planted: the fixture dialogue mixed to mono and saved with `--voices 1` (one voice, as told), and 30 s of
+    digital silence in stereo, beside the dialogue as recorded. `trend` showed the first with dashes for talk, waits
+    and talk-overs and the second with dashes and a talk-over rate of 0.0, and said why of neither (it says why of
+    an unsure session's dashes). The caption now names each."""
+    store = tmp_path / "st"
+    x, sr = sf.read(DIALOGUE, dtype="float32")
+    mono, silent = tmp_path / "mono.wav", tmp_path / "silent.wav"
+    sf.write(mono, x.mean(axis=1), sr)
+    sf.write(silent, np.zeros((30 * sr, 2), np.float32), sr)
+    _saved(store, "--therapist", "ann", "--date", "2026-10-01")
+    for path, extra, day in ((mono, ("--voices", "1"), "2026-10-08"), (silent, (), "2026-10-15")):
+        rc, _, err = run_cli("analyze", path, "--save", "--store", store, "--quiet", "--no-progress",
+                             "--therapist", "ann", "--date", day, *extra)
+        assert rc == 0, err
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", store)
+    assert rc == 0, err
+    said = " ".join(out.split())
+    assert "session 2: one voice, so no talk share, waits or talking over" in said, out
+    assert "session 3: no speech found" in said, out
+    assert "session 1:" not in said, out
