@@ -570,9 +570,13 @@ def cmd_compare(args, out, err) -> int:
         notes = {sid: store.notes(sid) for sid in ids}
     for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():
         metrics[sid].update(counts)
-    order = {sid: k for k, sid in enumerate(ids)}
-    infos.sort(key=lambda i: order[i.id])
-    title = "compare: sessions " + ", ".join(str(i) for i in ids)
+    # by date, as `trend` and `sessions` (undated last): given in another order, a week's change read backwards and
+    # the page's charts ran against time (the walk-through's "found, not fixed"; hostile sweep 19)
+    shown = [i.id for i in infos]
+    if shown != ids:
+        err.write(f"prosody: note: sessions shown by date, the earliest first ({', '.join(map(str, shown))}), not in "
+                  "the order given\n")
+    title = "compare: sessions " + ", ".join(str(i) for i in shown)
     _console(out).print(compare_view(infos, metrics, title=title, notes=notes))
     if args.output:
         _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes))

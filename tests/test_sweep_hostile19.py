@@ -189,3 +189,24 @@ def test_trend_says_why_a_session_of_one_voice_or_of_no_speech_has_no_turn_figur
     assert "session 2: one voice, so no talk share, waits or talking over" in said, out
     assert "session 3: no speech found" in said, out
     assert "session 1:" not in said, out
+
+
+def test_compare_shows_the_sessions_by_date_and_says_so_when_given_otherwise(tmp_path):
+    """Planted: three sessions dated 2027-06-01 (saved first), 1969-12-31 and 2026-10-01. `compare 1 2 3` showed
+    them in the order given, so the table and the page's charts ran 2027, 1969, 2026 (the walk-through's "found,
+    not fixed"); `trend` sorts by date. They are shown by date now, the earliest first, with a note when the
+    order given was another."""
+    store = tmp_path / "st"
+    for day in ("2027-06-01", "1969-12-31", "2026-10-01"):
+        _saved(store, "--therapist", "ann", "--date", day + "T10:00")
+    page = tmp_path / "c.html"
+    rc, out, err = run_cli("compare", "1", "2", "3", "--store", store, "-o", page)
+    assert rc == 0, err
+    head = next(ln for ln in out.splitlines() if ln.startswith("measure"))
+    assert [c.strip() for c in head.split("┃")[1:]] == ["#2 1969-12-31", "#3 2026-10-01", "#1 2027-06-01"], out
+    assert out.startswith("compare: sessions 2, 3, 1"), out
+    assert "sessions shown by date, the earliest first (2, 3, 1), not in the order given" in err, err
+    html = page.read_text()
+    assert html.index("#2 1969-12-31") < html.index("#3 2026-10-01") < html.index("#1 2027-06-01")
+    rc, out, err = run_cli("compare", "2", "3", "1", "--store", store)
+    assert rc == 0 and "order given" not in err, err
