@@ -311,6 +311,8 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
         for i, v in zip(infos, vals):
             cell = (p.format(v, duration_s=metrics[i.id].get("duration_s")) if p.unit else m.format(v))
             cell = cell.replace(" semitones", " st").replace(" syll./s", " syll./s")
+            if m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile"):
+                cell += f" {PROFILE_MARK}"
             if m.group == "attunement" and v is not None:
                 base = m.key.rsplit(".", 1)[0]
                 lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
@@ -329,6 +331,8 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
                "key; 2 are a clearly audible step); `prosody show ID` explains each measure")
     if any(UNATTRIBUTED in i.speakers for i in infos):
         caption += f"; {UNATTRIBUTED_NOTE}"  # the compare page's words
+    if any(metrics[i.id].get("warmth.profile") for i in infos):
+        caption += f"; {PROFILE_NOTE}"
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
 
 
@@ -427,6 +431,25 @@ def moment_counts(stored: dict, cfg=None, *, err=None) -> dict[int, dict[str, fl
     return out
 
 
+PROFILE_MARK = "†"  # as the page's (prosody.report.html.PROFILE_MARK)
+
+PROFILE_NOTE = (f"{PROFILE_MARK} warmth relative to a personal baseline profile (--baseline), not to the session's "
+                "own: set it beside sessions of the same profile only")
+
+
+def mark_profile_warmth(stored: dict, metrics: dict) -> None:
+    """``warmth.profile`` = 1.0 in ``metrics`` of each session of ``stored`` (``stored_sessions``) whose warmth is
+    relative to a personal baseline profile (``analyze --baseline``), not to the session's own: the same recording
+    scored 68 against itself and 62 against a profile, and `compare` put both in one row "Warmth (own baseline)"
+    (hostile sweep 19)."""
+    for sid, st in stored.items():
+        doc = getattr(st, "doc", None)
+        measures = doc.get("measures") if isinstance(doc, dict) else None
+        base = measures.get("baseline") if isinstance(measures, dict) else None
+        if isinstance(base, dict) and base.get("kind") == "profile" and sid in metrics:
+            metrics[sid]["warmth.profile"] = 1.0
+
+
 TREND_COLUMNS = (("therapist.talk_share", "talk"), ("therapist.gap_median_s", "wait"),
                  ("client.gap_median_s", "c.wait"), ("therapist.interruptions", "over"),
                  ("therapist.speech_rate_syl_s", "pace"), ("warmth.score", "warmth"), ("feedback.srs_total", "SRS"),
@@ -460,6 +483,8 @@ def trend_view(infos, metrics, *, title: str):
                 cells.append(METRICS_BY_KEY[k].format(m.get(k)) + ("" if m.get(k) is None else "%"))
             elif k.endswith("speech_rate_syl_s"):
                 cells.append(_v(m.get(k), ".1f"))
+            elif k == "warmth.score" and m.get(k) is not None and m.get("warmth.profile"):
+                cells.append(METRICS_BY_KEY[k].format(m.get(k)) + PROFILE_MARK)
             else:
                 cells.append(METRICS_BY_KEY[k].format(m.get(k)))
         who = _t(terminal_safe(i.meta.client or "") + ("" if i.meta.session_number is None else f" #{i.meta.session_number}"))
@@ -477,6 +502,8 @@ def trend_view(infos, metrics, *, title: str):
     if one:
         t.caption += (f"; session{'s' * (len(one) > 1)} {', '.join(one)}: one voice, so no talk share, waits or "
                       "talking over")
+    if any(metrics[i.id].get("warmth.profile") for i in infos):
+        t.caption += f"; {PROFILE_NOTE}"
     quiet = [str(i.id) for i in infos if len(i.speakers) != 1 and metrics[i.id].get("duration_s")
              and not any(metrics[i.id].get(f"{s}.speech_s") for s in ("therapist", "client"))]
     if quiet:
@@ -568,8 +595,10 @@ def cmd_compare(args, out, err) -> int:
         metrics = store.metrics(ids)
         raw = [store.get_raw(sid) for sid in ids]  # documents checked after the snapshot: it stays short
         notes = {sid: store.notes(sid) for sid in ids}
-    for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():
+    stored = stored_sessions(store, raw)
+    for sid, counts in moment_counts(stored, err=err).items():
         metrics[sid].update(counts)
+    mark_profile_warmth(stored, metrics)
     # by date, as `trend` and `sessions` (undated last): given in another order, a week's change read backwards and
     # the page's charts ran against time (the walk-through's "found, not fixed"; hostile sweep 19)
     shown = [i.id for i in infos]
@@ -621,8 +650,10 @@ def cmd_trend(args, out, err) -> int:
             _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]), page=True)
         metrics = store.metrics([i.id for i in infos])
         raw = [store.get_raw(i.id) for i in infos]  # documents checked after the snapshot: it stays short
-    for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():
+    stored = stored_sessions(store, raw)
+    for sid, counts in moment_counts(stored, err=err).items():
         metrics[sid].update(counts)
+    mark_profile_warmth(stored, metrics)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:

@@ -210,3 +210,29 @@ def test_compare_shows_the_sessions_by_date_and_says_so_when_given_otherwise(tmp
     assert html.index("#2 1969-12-31") < html.index("#3 2026-10-01") < html.index("#1 2027-06-01")
     rc, out, err = run_cli("compare", "2", "3", "1", "--store", store)
     assert rc == 0 and "order given" not in err, err
+
+
+def test_warmth_relative_to_a_baseline_profile_is_marked_apart_from_a_sessions_own(tmp_path):
+    """Planted: the fixture dialogue saved twice, once scored against its own baseline and once with `--baseline`
+    (a profile written from its mono mix). The same voice scored 68 and 62, and `compare` set both in one row
+    "Warmth (own baseline)", `trend` in one column, the page's chart on one line. The profile-relative score is
+    now marked (†) and said in the caption, and drawn as its own series."""
+    store, base = tmp_path / "st", tmp_path / "base.json"
+    x, sr = sf.read(DIALOGUE, dtype="float32")
+    mono = tmp_path / "mono.wav"
+    sf.write(mono, x.mean(axis=1), sr)
+    rc, _, err = run_cli("analyze", mono, "--quiet", "--no-progress", "--save-baseline", base)
+    assert rc == 0, err
+    _saved(store, "--therapist", "ann", "--date", "2026-10-01")
+    _saved(store, "--therapist", "ann", "--date", "2026-10-08", "--baseline", base)
+    rc, out, err = run_cli("compare", "1", "2", "--store", store, "-o", tmp_path / "c.html")
+    assert rc == 0, err
+    own, prof = _cells(out, "Warmth (own baseline)")
+    assert own.endswith("/ 100") and prof.endswith("/ 100 †") and own != prof.removesuffix(" †"), out
+    assert "† warmth relative to a personal baseline profile (--baseline)" in " ".join(out.split()), out
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", store, "-o", tmp_path / "t.html")
+    assert rc == 0, err
+    rows = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln[:3].strip() in ("1", "2") and "%" in ln}
+    assert rows["2"][-3].endswith("†") and not rows["1"][-3].endswith("†"), out  # warmth, SRS, rate
+    page = (tmp_path / "t.html").read_text()
+    assert "Warmth relative to a personal baseline profile" in page and "warmth († baseline profile)" in page
