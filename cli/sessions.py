@@ -868,11 +868,17 @@ def cmd_feedback(args, out, err) -> int:
     rating = None if args.rating is None else parse_rating(args.rating)
     with _signals_wait() as came:  # the change and its line (sweep 12)
         with _open(args) as store:
-            fb = store.add_feedback(args.session, srs=srs, rating=rating)
+            replaced: list = []
+            fb = store.add_feedback(args.session, srs=srs, rating=rating, replaced=replaced)
             sid = store.resolve(args.session)
-        what = (f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs"
-                else f"rating {fb.total}/5")
-        said = _confirm(out, err, f"session {sid}: client {what}\n")
+
+        def what(fb) -> str:
+            return (f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs"
+                    else f"rating {fb.total}/5")
+        # the one it replaced, said: a second --rating took the first's place without a word (hostile sweep 19)
+        was = "".join(f" (replacing the {what(r)} given {terminal_safe(r.given_at).replace('T', ' ')})"
+                      for r in replaced)
+        said = _confirm(out, err, f"session {sid}: client {what(fb)}{was}\n")
     if came:
         return _signalled(came, err, f"the feedback was recorded in session {sid} first")
     return EXIT_OK if said else EXIT_ERROR

@@ -236,3 +236,20 @@ def test_warmth_relative_to_a_baseline_profile_is_marked_apart_from_a_sessions_o
     assert rows["2"][-3].endswith("†") and not rows["1"][-3].endswith("†"), out  # warmth, SRS, rate
     page = (tmp_path / "t.html").read_text()
     assert "Warmth relative to a personal baseline profile" in page and "warmth († baseline profile)" in page
+
+
+def test_feedback_says_the_rating_it_replaces(tmp_path):
+    """A second `feedback --rating` (or `--srs`) of a session replaces the first, as documented, but said only
+    the new one: a rating typed on the wrong session, then again, lost the first without a word. The line now
+    names the one replaced; the first of a kind says nothing more."""
+    store = tmp_path / "st"
+    _saved(store)
+    rc, out, err = run_cli("feedback", "1", "--rating", "4", "--store", store)
+    assert rc == 0 and out == "session 1: client rating 4/5\n", (out, err)
+    rc, out, err = run_cli("feedback", "1", "--srs", "9,8,9,10", "--store", store)
+    assert rc == 0 and out == "session 1: client SRS 9/8/9/10 (total 36/40)\n", (out, err)
+    rc, out, err = run_cli("feedback", "1", "--rating", "2", "--store", store)
+    assert rc == 0 and out.startswith("session 1: client rating 2/5 (replacing the rating 4/5 given "), (out, err)
+    from prosody.store.db import Store
+    with Store(store) as st:
+        assert sorted((f.kind, f.total) for f in st.get(1).feedback) == [("rating", 2), ("srs", 36)]

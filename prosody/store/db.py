@@ -1205,8 +1205,9 @@ class Store:
 
     @sqlite_errors
     def add_feedback(self, ref, *, srs: tuple[int, ...] | None = None, rating: int | None = None,
-                     given_at: str | None = None) -> Feedback:
-        """Attach the client's feedback; a second one of the same kind replaces the first."""
+                     given_at: str | None = None, replaced: list | None = None) -> Feedback:
+        """Attach the client's feedback; a second one of the same kind replaces the first (appended to
+        ``replaced`` when given: read in the same transaction)."""
         if (srs is None) == (rating is None):
             raise InputError("give either --srs A,B,C,D (Session Rating Scale, 0-10 each) or --rating 1-5")
         if srs is not None:
@@ -1221,6 +1222,9 @@ class Store:
         sid = self.resolve(ref)
         with self._tx() as db:
             self._still_there(db, sid)
+            if replaced is not None:
+                replaced += [Feedback(fb.kind, tuple(json.loads(items)), g) for items, g in db.execute(
+                    "SELECT items, given_at FROM feedback WHERE session_id = ? AND kind = ?", (sid, fb.kind))]
             db.execute("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) VALUES (?,?,?,?,?)",
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
