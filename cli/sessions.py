@@ -487,7 +487,11 @@ def trend_view(infos, metrics, *, title: str):
                 cells.append(METRICS_BY_KEY[k].format(m.get(k)) + PROFILE_MARK)
             else:
                 cells.append(METRICS_BY_KEY[k].format(m.get(k)))
-        who = _t(terminal_safe(i.meta.client or "") + ("" if i.meta.session_number is None else f" #{i.meta.session_number}"))
+        # the column is 10 wide: a long pseudonym is cut, never its session number (" #2" was cut off; sweep 19)
+        name, num = terminal_safe(i.meta.client or ""), ("" if i.meta.session_number is None
+                                                          else f" #{i.meta.session_number}")
+        room = max(3, 10 - len(num))
+        who = _t((name if len(name) <= room else name[:room - 1] + "…") + num)
         t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], who, *cells)
     t.caption = ("client #N = session number; talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
                  "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "

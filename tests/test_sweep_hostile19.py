@@ -253,3 +253,15 @@ def test_feedback_says_the_rating_it_replaces(tmp_path):
     from prosody.store.db import Store
     with Store(store) as st:
         assert sorted((f.kind, f.total) for f in st.get(1).feedback) == [("rating", 2), ("srs", 36)]
+
+
+def test_trend_cuts_a_long_pseudonym_not_the_session_number(tmp_path):
+    """The trend's client column is 10 characters wide: a pseudonym of 8 or more ("client-abcdef") pushed
+    the session number out of it ("client-a…", no "#3"), so two sessions of the client read alike. The pseudonym is cut."""
+    store = tmp_path / "st"
+    for n, day in ((3, "2026-10-01"), (4, "2026-10-08")):
+        _saved(store, "--therapist", "ann", "--client", "client-abcdef", "--session-number", str(n), "--date", day)
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", store)
+    assert rc == 0, err
+    cells = [ln[16:28].strip() for ln in out.splitlines() if ln[:3].strip() in ("1", "2") and "%" in ln]
+    assert cells == ["client… #3", "client… #4"], out
