@@ -47,7 +47,7 @@ def test_notes_are_numbered_in_the_order_they_were_stored_when_the_clock_goes_ba
     the clock, before its write. A note written after the clock was set back an hour (or after notes imported from
     a machine whose clock ran ahead) took a place before the older notes: every note after it was renumbered (the
     supervisor's "#2" became "#3"); two `note` at once were numbered by when each read the clock, not the order they
-    were stored (8 at once: 5 of 8 out of place). A new note now always follows the session's notes."""
+    were stored (8 at once: 7 of 8 out of place). A new note now always follows the session's notes."""
     import prosody.store.db as db
     from prosody.moments import moments
     from prosody.store.db import Store
