@@ -740,9 +740,11 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                        colours[j % 4]) for j, k in enumerate(keys)]
             if keys == ["warmth.score"] and profile:  # two scales, two lines: never one line across both
                 _, own, c = series[0]
-                series = [("warmth (own baseline)", [None if i.id in profile else v for i, v in zip(infos, own)], c),
-                          (f"warmth ({PROFILE_MARK} baseline profile)",
-                           [v if i.id in profile else None for i, v in zip(infos, own)], colours[1])]
+                series = [(name, vals, colour) for name, vals, colour in (
+                    ("warmth (own baseline)", [None if i.id in profile else v for i, v in zip(infos, own)], c),
+                    (f"warmth ({PROFILE_MARK} baseline profile)",
+                     [v if i.id in profile else None for i, v in zip(infos, own)], colours[1]))
+                    if any(v is not None for v in vals)]  # a kind no session has: no empty legend entry
             charts.append(f"<h3>{escape(name)}</h3>")
             charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
                                 x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
