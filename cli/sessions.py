@@ -299,8 +299,8 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
     # therapist's (hostile sweep 19)
     rows: list[tuple[str, list]] = [("therapist", [_t(i.meta.therapist or "–") for i in infos]),
                                     ("client", [_t(i.meta.client or "–") for i in infos]),
-                                    ("session no.", ["–" if i.meta.session_number is None else str(i.meta.session_number)
-                                                     for i in infos]),
+                                    ("session no.", ["–" if i.meta.session_number is None
+                                                     else str(i.meta.session_number) for i in infos]),
                                     ("speakers", [_t(", ".join(i.speakers) or "–") for i in infos])]
     for m in COMPARE_METRICS:
         vals = [metrics[i.id].get(m.key) for i in infos]

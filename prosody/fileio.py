@@ -332,8 +332,8 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
     no output may be written into (the session store: its database, ledger and frames files are
     prosody's own, and a stored session's data would be replaced). Each output's folder must take
     a new file (tried for real, before any work). ``page``: the outputs are HTML pages, which never replace a
-    saved session (a session JSON, analysed, exported or live, or its frames file). Raises InputError with one line naming the
-    output, what is wrong and what to do instead."""
+    saved session (a session JSON, analysed, exported or live, or its frames file). Raises InputError with one
+    line naming the output, what is wrong and what to do instead."""
     from .errors import InputError
     guarded = [os.path.realpath(p) for p in protected if p]
     in_paths = {os.path.realpath(p) for p in inputs if p and p != "-"}

@@ -257,7 +257,8 @@ def test_feedback_says_the_rating_it_replaces(tmp_path):
 
 def test_trend_cuts_a_long_pseudonym_not_the_session_number(tmp_path):
     """The trend's client column is 10 characters wide: a pseudonym of 8 or more ("client-abcdef") pushed
-    the session number out of it ("client-a…", no "#3"), so two sessions of the client read alike. The pseudonym is cut."""
+    the session number out of it ("client-a…", no "#3"), so two sessions of the client read alike. The pseudonym
+    is cut."""
     store = tmp_path / "st"
     for n, day in ((3, "2026-10-01"), (4, "2026-10-08")):
         _saved(store, "--therapist", "ann", "--client", "client-abcdef", "--session-number", str(n), "--date", day)

@@ -697,7 +697,8 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                 lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
                 if lo is not None and hi is not None:
                     cls = " chance" if lo <= v <= hi else " beyond"
-            mark = PROFILE_MARK if m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile") else ""
+            profiled = m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile")
+            mark = PROFILE_MARK if profiled else ""
             cells.append(f'<td class="n{cls}">{escape(m.format(v))}{mark}</td>')
         unit = f" ({m.unit})" if m.unit else ""
         p = metric_plain(m.key)
