@@ -96,7 +96,7 @@ def store_folder(args) -> Path:
     return Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
 
 
-def _guard(args, *outputs, docs=(), stdout_ok: bool = False) -> None:
+def _guard(args, *outputs, docs=(), stdout_ok: bool = False, page: bool = False) -> None:
     """The one output rule (``prosody.fileio.check_outputs``) with the store folder protected (its
     database, ledger and frames files), and the recordings the stored sessions ``docs`` name
     (``prosody.clips.recording_paths``) and the command's ``--config`` as inputs. ``-`` is refused
@@ -105,7 +105,7 @@ def _guard(args, *outputs, docs=(), stdout_ok: bool = False) -> None:
     from prosody.clips import recording_paths
     recordings = [p for doc in docs for p in recording_paths(doc)]
     read = [p for p in (getattr(args, "config", None),) if p]  # `report --config m.toml -o m.toml` replaced it
-    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok)
+    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok, page=page)
 
 
 def _meta_options(g) -> None:
@@ -295,7 +295,12 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
     from prosody.moments import KINDS
     from prosody.report.html import COMPARE_METRICS, UNATTRIBUTED_NOTE, session_label
     from prosody.report.wording import metric_plain
-    rows: list[tuple[str, list]] = [("client", [_t(i.meta.client or "–") for i in infos]),
+    # who the therapist is, as the compare page says it: sessions of two therapists side by side read as one
+    # therapist's (hostile sweep 19)
+    rows: list[tuple[str, list]] = [("therapist", [_t(i.meta.therapist or "–") for i in infos]),
+                                    ("client", [_t(i.meta.client or "–") for i in infos]),
+                                    ("session no.", ["–" if i.meta.session_number is None
+                                                     else str(i.meta.session_number) for i in infos]),
                                     ("speakers", [_t(", ".join(i.speakers) or "–") for i in infos])]
     for m in COMPARE_METRICS:
         vals = [metrics[i.id].get(m.key) for i in infos]
@@ -306,6 +311,8 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
         for i, v in zip(infos, vals):
             cell = (p.format(v, duration_s=metrics[i.id].get("duration_s")) if p.unit else m.format(v))
             cell = cell.replace(" semitones", " st").replace(" syll./s", " syll./s")
+            if m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile"):
+                cell += f" {PROFILE_MARK}"
             if m.group == "attunement" and v is not None:
                 base = m.key.rsplit(".", 1)[0]
                 lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
@@ -324,6 +331,8 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
                "key; 2 are a clearly audible step); `prosody show ID` explains each measure")
     if any(UNATTRIBUTED in i.speakers for i in infos):
         caption += f"; {UNATTRIBUTED_NOTE}"  # the compare page's words
+    if any(metrics[i.id].get("warmth.profile") for i in infos):
+        caption += f"; {PROFILE_NOTE}"
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
 
 
@@ -422,6 +431,25 @@ def moment_counts(stored: dict, cfg=None, *, err=None) -> dict[int, dict[str, fl
     return out
 
 
+PROFILE_MARK = "†"  # as the page's (prosody.report.html.PROFILE_MARK)
+
+PROFILE_NOTE = (f"{PROFILE_MARK} warmth relative to a personal baseline profile (--baseline), not to the session's "
+                "own: set it beside sessions of the same profile only")
+
+
+def mark_profile_warmth(stored: dict, metrics: dict) -> None:
+    """``warmth.profile`` = 1.0 in ``metrics`` of each session of ``stored`` (``stored_sessions``) whose warmth is
+    relative to a personal baseline profile (``analyze --baseline``), not to the session's own: the same recording
+    scored 68 against itself and 62 against a profile, and `compare` put both in one row "Warmth (own baseline)"
+    (hostile sweep 19)."""
+    for sid, st in stored.items():
+        doc = getattr(st, "doc", None)
+        measures = doc.get("measures") if isinstance(doc, dict) else None
+        base = measures.get("baseline") if isinstance(measures, dict) else None
+        if isinstance(base, dict) and base.get("kind") == "profile" and sid in metrics:
+            metrics[sid]["warmth.profile"] = 1.0
+
+
 TREND_COLUMNS = (("therapist.talk_share", "talk"), ("therapist.gap_median_s", "wait"),
                  ("client.gap_median_s", "c.wait"), ("therapist.interruptions", "over"),
                  ("therapist.speech_rate_syl_s", "pace"), ("warmth.score", "warmth"), ("feedback.srs_total", "SRS"),
@@ -455,9 +483,15 @@ def trend_view(infos, metrics, *, title: str):
                 cells.append(METRICS_BY_KEY[k].format(m.get(k)) + ("" if m.get(k) is None else "%"))
             elif k.endswith("speech_rate_syl_s"):
                 cells.append(_v(m.get(k), ".1f"))
+            elif k == "warmth.score" and m.get(k) is not None and m.get("warmth.profile"):
+                cells.append(METRICS_BY_KEY[k].format(m.get(k)) + PROFILE_MARK)
             else:
                 cells.append(METRICS_BY_KEY[k].format(m.get(k)))
-        who = _t(terminal_safe(i.meta.client or "") + ("" if i.meta.session_number is None else f" #{i.meta.session_number}"))
+        # the column is 10 wide: a long pseudonym is cut, never its session number (" #2" was cut off; sweep 19)
+        name, num = terminal_safe(i.meta.client or ""), ("" if i.meta.session_number is None
+                                                          else f" #{i.meta.session_number}")
+        room = max(3, 10 - len(num))
+        who = _t((name if len(name) <= room else name[:room - 1] + "…") + num)
         t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], who, *cells)
     t.caption = ("client #N = session number; talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
                  "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "
@@ -466,6 +500,18 @@ def trend_view(infos, metrics, *, title: str):
     if unsure:  # a row of dashes says why
         t.caption += (f"; session{'s' * (len(unsure) > 1)} {', '.join(unsure)}: who spoke when is unsure, the speech "
                       f"left {UNATTRIBUTED}, so no figures of yours")
+    # rows of dashes say why, as the unsure ones do: a session of one voice (`--voices 1`, `--speaker`, one
+    # channel) or of no speech showed dashes, or a talk-over rate of 0.0, without a word (hostile sweep 19)
+    one = [str(i.id) for i in infos if len(i.speakers) == 1 and UNATTRIBUTED not in i.speakers]
+    if one:
+        t.caption += (f"; session{'s' * (len(one) > 1)} {', '.join(one)}: one voice, so no talk share, waits or "
+                      "talking over")
+    if any(metrics[i.id].get("warmth.profile") for i in infos):
+        t.caption += f"; {PROFILE_NOTE}"
+    quiet = [str(i.id) for i in infos if len(i.speakers) != 1 and metrics[i.id].get("duration_s")
+             and not any(metrics[i.id].get(f"{s}.speech_s") for s in ("therapist", "client"))]
+    if quiet:
+        t.caption += f"; session{'s' * (len(quiet) > 1)} {', '.join(quiet)}: no speech found"
     t.caption_justify = "left"
     parts = [t]
     if any(metrics[i.id].get(k) is not None for i in infos for k, _ in VQ_TREND_COLUMNS):
@@ -518,11 +564,11 @@ def cmd_report(args, out, err) -> int:
     from prosody.report.review import moments_section
     from .review import moments_config, session_moments
     if args.output is not None:  # -o "" is refused, not taken for the default name
-        _guard(args, ("-o", args.output))
+        _guard(args, ("-o", args.output), page=True)
     with _open(args) as store:
         stored, frames = store.read(args.session)  # one state of it (a relabel meanwhile mixed two, sweep 12)
     path = args.output if args.output is not None else f"session-{stored.info.id}.html"
-    _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc])
+    _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc], page=True)
     ms = session_moments(stored, moments_config(args))
     clips = None
     if args.clips:
@@ -542,22 +588,28 @@ def cmd_report(args, out, err) -> int:
 
 def cmd_compare(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output))
+    _guard(args, ("-o", args.output), page=True)
     # one state of the store (a session deleted or relabelled between two reads mixed two, sweep 12); the
     # moments are found after it, from the documents read in it (the read stays short: `delete` waits for it)
     with _open(args) as store, store.snapshot():
         ids = list(dict.fromkeys(store.resolve(r) for r in args.sessions))  # `1 #1 last` name one session: one column
         if args.output:  # nor over a recording of the sessions compared
-            _guard(args, ("-o", args.output), docs=store.recording_fields(ids))
+            _guard(args, ("-o", args.output), docs=store.recording_fields(ids), page=True)
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
         raw = [store.get_raw(sid) for sid in ids]  # documents checked after the snapshot: it stays short
         notes = {sid: store.notes(sid) for sid in ids}
-    for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():
+    stored = stored_sessions(store, raw)
+    for sid, counts in moment_counts(stored, err=err).items():
         metrics[sid].update(counts)
-    order = {sid: k for k, sid in enumerate(ids)}
-    infos.sort(key=lambda i: order[i.id])
-    title = "compare: sessions " + ", ".join(str(i) for i in ids)
+    mark_profile_warmth(stored, metrics)
+    # by date, as `trend` and `sessions` (undated last): given in another order, a week's change read backwards and
+    # the page's charts ran against time (the walk-through's "found, not fixed"; hostile sweep 19)
+    shown = [i.id for i in infos]
+    if shown != ids:
+        err.write(f"prosody: note: sessions shown by date, the earliest first ({', '.join(map(str, shown))}), not in "
+                  "the order given\n")
+    title = "compare: sessions " + ", ".join(str(i) for i in shown)
     _console(out).print(compare_view(infos, metrics, title=title, notes=notes))
     if args.output:
         _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes))
@@ -575,7 +627,7 @@ def _sessions_said(ids: list[int]) -> str:
 
 def cmd_trend(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output))
+    _guard(args, ("-o", args.output), page=True)
     with _open(args) as store, store.snapshot():  # one state of the store, as compare
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)
@@ -599,11 +651,13 @@ def cmd_trend(args, out, err) -> int:
             raise InputError(f"no sessions for therapist {args.therapist!r} with these filters; "
                              "`prosody sessions` lists them")
         if args.output:  # nor over a recording of the sessions shown
-            _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]))
+            _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]), page=True)
         metrics = store.metrics([i.id for i in infos])
         raw = [store.get_raw(i.id) for i in infos]  # documents checked after the snapshot: it stays short
-    for sid, counts in moment_counts(stored_sessions(store, raw), err=err).items():
+    stored = stored_sessions(store, raw)
+    for sid, counts in moment_counts(stored, err=err).items():
         metrics[sid].update(counts)
+    mark_profile_warmth(stored, metrics)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:
@@ -818,11 +872,17 @@ def cmd_feedback(args, out, err) -> int:
     rating = None if args.rating is None else parse_rating(args.rating)
     with _signals_wait() as came:  # the change and its line (sweep 12)
         with _open(args) as store:
-            fb = store.add_feedback(args.session, srs=srs, rating=rating)
+            replaced: list = []
+            fb = store.add_feedback(args.session, srs=srs, rating=rating, replaced=replaced)
             sid = store.resolve(args.session)
-        what = (f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs"
-                else f"rating {fb.total}/5")
-        said = _confirm(out, err, f"session {sid}: client {what}\n")
+
+        def what(fb) -> str:
+            return (f"SRS {'/'.join(map(str, fb.items))} (total {fb.total}/40)" if fb.kind == "srs"
+                    else f"rating {fb.total}/5")
+        # the one it replaced, said: a second --rating took the first's place without a word (hostile sweep 19)
+        was = "".join(f" (replacing the {what(r)} given {terminal_safe(r.given_at).replace('T', ' ')})"
+                      for r in replaced)
+        said = _confirm(out, err, f"session {sid}: client {what(fb)}{was}\n")
     if came:
         return _signalled(came, err, f"the feedback was recorded in session {sid} first")
     return EXIT_OK if said else EXIT_ERROR

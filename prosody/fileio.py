@@ -321,7 +321,7 @@ def _store_around(real: str) -> list[str]:
 
 
 def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True,
-                  protected=()) -> None:
+                  protected=(), page: bool = False) -> None:
     """Refuse, before any work, outputs that would destroy something.
 
     ``outputs``: (label, path) pairs, e.g. ("--json", "s.json"); a None path is
@@ -331,8 +331,9 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
     (audio suffix) may be replaced (None: the command has no such flag). ``protected``: folders
     no output may be written into (the session store: its database, ledger and frames files are
     prosody's own, and a stored session's data would be replaced). Each output's folder must take
-    a new file (tried for real, before any work). Raises InputError with one line naming the
-    output, what is wrong and what to do instead."""
+    a new file (tried for real, before any work). ``page``: the outputs are HTML pages, which never replace a
+    saved session (a session JSON, analysed, exported or live, or its frames file). Raises InputError with one
+    line naming the output, what is wrong and what to do instead."""
     from .errors import InputError
     guarded = [os.path.realpath(p) for p in protected if p]
     in_paths = {os.path.realpath(p) for p in inputs if p and p != "-"}
@@ -395,6 +396,10 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
             raise InputError(f"cannot write {where}: {live} and would be replaced, and what was captured may exist "
                              "nowhere else; choose a new name (or import it, `prosody import`, and remove the file "
                              "yourself)")
+        saved = _session_doc_at(path) if st is not None and page else None
+        if saved is not None:  # `report 9 -o s1.json` put a page where the export it was imported from was
+            raise InputError(f"cannot write {where}: {saved} and would be replaced by an HTML page; choose a new "
+                             "name (reports end in .html)")
 
 
 LIVE_DOC_MAX_BYTES = 256 << 20  # a live session document is a few MB an hour; a bigger file is not read to tell
@@ -412,6 +417,32 @@ def _live_session_at(path: str) -> str | None:
             return f"it is the frames file of the live session {doc_path}"
         return None
     return "it is a live session's saved file" if _live_doc(path) is not None else None
+
+
+def _session_doc_at(path: str) -> str | None:
+    """What ``path`` is when it is a saved session (a ``prosody.session`` JSON: analysed, exported or live) or
+    the frames file beside one; None otherwise."""
+    name = os.path.basename(path)
+    if name.endswith(".frames.npz"):
+        doc_path = os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
+        return f"it is the frames file of the saved session {doc_path}" if _session_doc(doc_path) else None
+    return "it is a saved session (prosody.session JSON)" if _session_doc(path) else None
+
+
+def _session_doc(path: str) -> bool:
+    """``path`` holds a session document (a JSON object whose ``schema`` starts ``prosody.session``)."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
+            return False
+        with open(path, "rb") as f:
+            if not f.read(4096).lstrip().startswith(b"{"):
+                return False
+            f.seek(0)
+            doc = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("prosody.session")
 
 
 def _live_doc(path: str) -> dict | None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 
 from .config import check_setting, unknown_keys
 from .errors import ConfigError, parse_problem
@@ -315,9 +316,20 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
     return out
 
 
+def written_at(text) -> datetime | None:
+    """A note's ``created_at`` (ISO text, with or without a fraction of a second or a zone) as a local time
+    without a zone; None when it cannot be read. Compared as times, not as text: a note imported with a zone
+    (``...T10:00:00+05:00``) sorted by its text among notes written here."""
+    try:
+        t = datetime.fromisoformat(str(text))
+        return t.astimezone().replace(tzinfo=None) if t.tzinfo is not None else t
+    except (ValueError, OverflowError, OSError):  # OverflowError, OSError: a zone's shift past year 1 or 9999
+        return None
+
+
 def _written_order(note) -> tuple:
-    """Notes in the order they were written (``created_at``; the same second: by time)."""
-    return (getattr(note, "created_at", "") or "", float(note.time_s))
+    """Notes in the order they were written (``created_at``; the same time, or none: by time on the session)."""
+    return (written_at(getattr(note, "created_at", "") or "") or datetime.min, float(note.time_s))
 
 
 def moments(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = None) -> list[Moment]:

@@ -652,6 +652,21 @@ def session_label(info: SessionInfo) -> str:
     return f"#{info.id} {when}"
 
 
+def _chart_labels(infos: list[SessionInfo]) -> dict[int, str]:
+    """The trend charts' x labels (1-based position -> text): each session's month and day (``10-01``), with the
+    year (``2026-10-01``) where the sessions shown lie in more than one year (a 1969 session read "12-31" before
+    one of "10-01" 2026, and ten years of sessions repeated "01-01"; hostile sweep 19); ``#ID`` when undated."""
+    days = [(i.meta.recorded_at or "")[:10] for i in infos]
+    years = {d[:4] for d in days if d}
+    cut = 0 if len(years) > 1 else 5
+    return {x: d[cut:] if d else f"#{i.id}" for x, (d, i) in enumerate(zip(days, infos), start=1)}
+
+
+PROFILE_MARK = "†"
+PROFILE_PAGE_NOTE = (f"{PROFILE_MARK} Warmth relative to a personal baseline profile (analyze --baseline), not to the "
+                     "session's own: set it beside sessions of the same profile only (the charts draw it apart).")
+
+
 UNATTRIBUTED_NOTE = (f"A session whose speakers read {UNATTRIBUTED!r}: who spoke when is unsure there, so it has no "
                      "therapist's or client's figures.")
 
@@ -662,6 +677,7 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
     for two or more sessions, a chart per ``TREND_PLOTS`` group over them in
     order; client feedback alongside."""
     present = [m for m in COMPARE_METRICS if any(metrics[i.id].get(m.key) is not None for i in infos)]
+    profile = [i.id for i in infos if metrics[i.id].get("warmth.profile")]  # `analyze --baseline`: another scale
     head = ("<tr><th>measure</th>" + "".join(f'<th class="n">{escape(session_label(i))}</th>' for i in infos)
             + "</tr>")
     meta_rows = [("therapist", [i.meta.therapist or "–" for i in infos]),
@@ -681,7 +697,9 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                 lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
                 if lo is not None and hi is not None:
                     cls = " chance" if lo <= v <= hi else " beyond"
-            cells.append(f'<td class="n{cls}">{escape(m.format(v))}</td>')
+            profiled = m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile")
+            mark = PROFILE_MARK if profiled else ""
+            cells.append(f'<td class="n{cls}">{escape(m.format(v))}{mark}</td>')
         unit = f" ({m.unit})" if m.unit else ""
         p = metric_plain(m.key)
         label = (_explained(p.label + unit, p.definition, p.direction, p.source) if p.label != m.key
@@ -702,12 +720,15 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                      '<p class="muted">Attunement in grey lies within its chance interval (shuffled partner turns); '
                      "bold lies beyond it. Higher synchrony is not better."
                      + (f" {escape(UNATTRIBUTED_NOTE)}" if any(UNATTRIBUTED in i.speakers for i in infos) else "")
+                     + (f" {escape(PROFILE_PAGE_NOTE)}" if profile else "")
                      + "</p>")]
     if len(infos) >= 2:
         xs = list(range(1, len(infos) + 1))
-        step = max(1, len(infos) // 10)
+        labels = _chart_labels(infos)
+        # at most 11 labels, or 8 where they carry the year (10 characters: more collided)
+        most = 8 if max(map(len, labels.values())) > 6 else 11
+        step = max(1, len(infos) // 10, -(-len(infos) // most))
         ticks = [x for x in xs if (x - 1) % step == 0]
-        labels = {x: session_label(i).split(" ")[-1][5:] or f"#{i.id}" for x, i in zip(xs, infos)}
         charts, empty = [], []
         for name, keys, y_range in TREND_PLOTS:
             keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
@@ -718,6 +739,13 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
             series = [(METRICS_BY_KEY[k].label, [None if metrics[i.id].get(k) is None
                                                  else metrics[i.id][k] * METRICS_BY_KEY[k].scale for i in infos],
                        colours[j % 4]) for j, k in enumerate(keys)]
+            if keys == ["warmth.score"] and profile:  # two scales, two lines: never one line across both
+                _, own, c = series[0]
+                series = [(name, vals, colour) for name, vals, colour in (
+                    ("warmth (own baseline)", [None if i.id in profile else v for i, v in zip(infos, own)], c),
+                    (f"warmth ({PROFILE_MARK} baseline profile)",
+                     [v if i.id in profile else None for i, v in zip(infos, own)], colours[1]))
+                    if any(v is not None for v in vals)]  # a kind no session has: no empty legend entry
             charts.append(f"<h3>{escape(name)}</h3>")
             charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
                                 x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,

@@ -71,7 +71,11 @@ class Frame:
             x = self.x(t)
             parts.append(f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{MARGIN_T}" y2="{_f(MARGIN_T + self.ph)}" '
                          'stroke="#e4e4e4"/>')
-            parts.append(f'<text x="{_f(x)}" y="{self.height - 8}" text-anchor="middle">{escape(x_fmt(t))}</text>')
+            text = x_fmt(t)
+            # a label wider than the margin beside it ends at its tick: a trend's last date, "2027-06-01", was cut
+            # to "2027-06-0" at the right edge (11 px sans-serif: about 6.2 px a character; hostile sweep 19)
+            anchor = "end" if len(text) * 3.1 > self.width - x else "middle"
+            parts.append(f'<text x="{_f(x)}" y="{self.height - 8}" text-anchor="{anchor}">{escape(text)}</text>')
         for t in y_ticks:
             y = self.y(t)
             parts.append(f'<line x1="{MARGIN_L}" x2="{_f(MARGIN_L + self.pw)}" y1="{_f(y)}" y2="{_f(y)}" '

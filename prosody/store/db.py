@@ -677,6 +677,19 @@ def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
 
+def _after(now: datetime, rows) -> str:
+    """``now`` (local, to the microsecond), or a microsecond after the latest of ``rows``' first column (notes'
+    ``created_at`` as stored, read as ``moments.written_at`` reads them; one that cannot be read is passed over)
+    when that is not before it: a time after every one given (``moments`` numbers notes in that order)."""
+    from ..moments import written_at
+    latest = now
+    for (text,) in rows:
+        t = written_at(text)
+        if t is not None and t >= latest:
+            latest = t + timedelta(microseconds=1) if t < datetime.max else t
+    return latest.isoformat(timespec="microseconds")
+
+
 # -- the store ----------------------------------------------------------------------------------------------------
 class Store:
     """A session store folder. ``Store(path)`` opens it (creating it and migrating
@@ -1192,8 +1205,9 @@ class Store:
 
     @sqlite_errors
     def add_feedback(self, ref, *, srs: tuple[int, ...] | None = None, rating: int | None = None,
-                     given_at: str | None = None) -> Feedback:
-        """Attach the client's feedback; a second one of the same kind replaces the first."""
+                     given_at: str | None = None, replaced: list | None = None) -> Feedback:
+        """Attach the client's feedback; a second one of the same kind replaces the first (appended to
+        ``replaced`` when given: read in the same transaction)."""
         if (srs is None) == (rating is None):
             raise InputError("give either --srs A,B,C,D (Session Rating Scale, 0-10 each) or --rating 1-5")
         if srs is not None:
@@ -1208,6 +1222,9 @@ class Store:
         sid = self.resolve(ref)
         with self._tx() as db:
             self._still_there(db, sid)
+            if replaced is not None:
+                replaced += [Feedback(fb.kind, tuple(json.loads(items)), g) for items, g in db.execute(
+                    "SELECT items, given_at FROM feedback WHERE session_id = ? AND kind = ?", (sid, fb.kind))]
             db.execute("INSERT OR REPLACE INTO feedback (session_id, kind, items, total, given_at) VALUES (?,?,?,?,?)",
                        (sid, fb.kind, json.dumps(list(fb.items)), fb.total, fb.given_at))
         return fb
@@ -1231,11 +1248,14 @@ class Store:
             raise InputError(f"note time {time_s} s is outside session {sid} (0 to {duration:.1f} s)")
         if end_s is not None and not (math.isfinite(end_s) and time_s <= end_s <= duration + 1.0):
             raise InputError(f"note end {end_s} s must lie between its start {time_s} s and the session's end")
-        # written when, to the microsecond: the moments list numbers notes in the order they were written
-        written = datetime.now().isoformat(timespec="microseconds")
-        note = Note(float(time_s), text, None if end_s is None else float(end_s), author, written, moment)
         with self._tx() as db:
             self._still_there(db, sid)
+            # written when, to the microsecond: the moments list numbers notes in the order they were written. Read
+            # in the write transaction (two `note` at once were numbered by the times they read the clock, not the
+            # order they were stored), and after every note of the session (a clock set back, or notes imported
+            # from a machine whose clock ran ahead, put a new note before older ones: renumbered; sweep 19)
+            written = _after(datetime.now(), db.execute("SELECT created_at FROM notes WHERE session_id = ?", (sid,)))
+            note = Note(float(time_s), text, None if end_s is None else float(end_s), author, written, moment)
             db.execute("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
                        "VALUES (?,?,?,?,?,?,?)",
                        (sid, note.time_s, note.end_s, note.text, note.author, note.created_at, note.moment))
