@@ -25,7 +25,7 @@ enrolment is: other sentences, or another stretch of the recording):
   with profiles from the other excerpt.
 
 Rules (``RULES``): both voices' centroids' distances to the profile within a bar (the lone-voice limit
-``max(0.2, 3 x spread)`` that ``name_voices`` uses, or fixed bars), optionally with their two distances no
+``max(0.2, 3 x spread)`` that ``name_voices`` used before the fifty-third round, or fixed bars), optionally with their two distances no
 further apart than a margin; or the smaller voice's 1.5 s windows scored against the profile, as many within
 the larger voice's windows' 90th percentile as a share asks. Printed per rule and set: one-voice recordings kept
 whole (own profile), one-voice recordings split in two that another voice's profile would merge (and name the
