@@ -25,15 +25,14 @@ enrolment is: other sentences, or another stretch of the recording):
   with profiles from the other excerpt.
 
 Rules (``RULES``): both voices' centroids' distances to the profile within a bar (the lone-voice limit
-``max(0.2, 3 x spread)`` that ``name_voices`` used before the fifty-third round, or fixed bars), optionally with their two distances no
-further apart than a margin; or the smaller voice's 1.5 s windows scored against the profile, as many within
-the larger voice's windows' 90th percentile as a share asks. Printed per rule and set: one-voice recordings kept
-whole (own profile), one-voice recordings split in two that another voice's profile would merge (and name the
+``max(0.2, 3 x spread)`` that ``name_voices`` used before the fifty-third round, or fixed bars), optionally with their two
+distances no further apart than a margin; or the smaller voice's 1.5 s windows scored against the profile, as many
+within the larger voice's windows' 90th percentile as a share asks. Printed per rule and set: one-voice recordings
+kept whole (own profile), one-voice recordings split in two that another voice's profile would merge (and name the
 therapist wrongly), two-voice recordings found two and lost (merged); and, per profile, how many one-voice
-recordings found one voice name it the therapist / leave it unnamed / name it the client, before (the old
-lone-voice limit, max(0.2, 3 x spread)) and after the fifty-third round (within
-``LONE_VOICE_THERAPIST_WITHIN``, beyond ``speakers.client_bar``; ``benchmarks/lone_voice.py`` measures it
-widely). No rule was kept (docs/speakers.md,
+recordings found one voice name it the therapist / leave it unnamed / name it the client, before (the old lone-voice
+limit, max(0.2, 3 x spread)) and after the fifty-third round (within ``LONE_VOICE_THERAPIST_WITHIN``, beyond
+``speakers.client_bar``; ``benchmarks/lone_voice.py`` measures it widely). No rule was kept (docs/speakers.md,
 fifty-first round): the one real voice split in two (AMI MEE009's last turn) lies further from his own profile
 (0.275-0.298) than another man does in his dialogues (0.21-0.27), and espeak's near-alike pairs lie as near one
 profile as one voice's pieces do.

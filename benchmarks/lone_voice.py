@@ -17,9 +17,9 @@ The lone recording (the test half's turns at -32..-20 dB, gaps of 0.3-1.0 s) is 
 voice's centroid scored against: its own profile (each half, each condition), every other voice's profile whose
 speaker is another person (same sex and cross sex; a transformed voice and its source are not counted as two
 people). Printed per rule (``RULES``: the old one limit, a near and a far bar; the kept one, within
-``LONE_VOICE_THERAPIST_WITHIN`` and beyond ``client_bar``): own voice named right / left unnamed / named wrong; another person's named
-the therapist / unnamed / the client. The espeak figures (own profile from another room; a near-alike voice) are
-those of ``diarization_profile.py`` (its ``--dump``), read with ``--espeak FILE``.
+``LONE_VOICE_THERAPIST_WITHIN`` and beyond ``client_bar``): own voice named right / left unnamed / named wrong;
+another person's named the therapist / unnamed / the client. The espeak figures (own profile from another room; a
+near-alike voice) are those of ``diarization_profile.py`` (its ``--dump``), read with ``--espeak FILE``.
 
 ``--two``: ``diarization_profile.py``'s AMI two-voice recordings (from its ``--cache``) scored against profiles of
 people not in them, against the enrolled person's own: how near the nearer voice lies.

@@ -371,16 +371,16 @@ MIN_PROFILE_SPEECH_S = 3.0
 # the other (0.25 on fixtures/dialogue.flac); one built from both voices 0.05 (that dialogue) or 0.00.
 PROFILE_MIN_MARGIN = 0.08
 # a lone voice (one diarized voice, or one channel speaking alone) and the profile: within
-# LONE_VOICE_THERAPIST_WITHIN (cosine distance) it is the enrolled person, beyond ``client_bar`` (the old limit,
-# max(LONE_VOICE_CLIENT_BEYOND, 3 x spread)) another person; between, prosody cannot tell and names it neither
-# (``lone_voice_naming``). It had been one limit, max(0.2, 3 x spread) (0.27-0.37 on AMI profiles): a client
-# alone was named the therapist by another person's profile (AMI, enrolled from the other half of a speaker's
-# speech: 61-71 % of same-sex and 43-52 % of cross-sex lone voices). Measured (benchmarks/lone_voice.py,
+# LONE_VOICE_THERAPIST_WITHIN (cosine distance) it is the enrolled person, beyond ``client_bar`` (the old limit with
+# its floor raised, max(LONE_VOICE_CLIENT_BEYOND, 3 x spread)) another person; between, prosody cannot tell and
+# names it neither (``lone_voice_naming``). It had been one limit, max(0.2, 3 x spread) (0.27-0.37 on AMI profiles):
+# a client alone was named the therapist by another person's profile (AMI, enrolled from the other half of a
+# speaker's speech: 61-71 % of same-sex and 43-52 % of cross-sex lone voices). Measured (benchmarks/lone_voice.py,
 # docs/speakers.md, fifty-third round), a voice to its own profile enrolled from other material: AMI 0.05-0.28
-# (clean 0.05-0.15; enrolled in a room 0.16-0.28, in noise 20 dB under the speech 0.13-0.25), espeak through
-# another room 0.02-0.28; another person: same sex 0.14-0.50 (tuning voices 0.19-0.40), cross sex 0.18-0.51.
-# Two voices of which neither lies within LONE_VOICE_THERAPIST_WITHIN: neither is said to be near the enrolled
-# voice (another person's profile: the nearer voice 0.19-0.35; the enrolled person dominant 0.07-0.13).
+# (clean 0.05-0.15; enrolled in a room 0.16-0.28, in noise 20 dB under the speech 0.13-0.25), espeak through another
+# room 0.02-0.28; another person: same sex 0.14-0.50 (tuning voices 0.19-0.40), cross sex 0.18-0.51. Two voices of
+# which neither lies within LONE_VOICE_THERAPIST_WITHIN: neither is said to be near the enrolled voice (another
+# person's profile: the nearer voice 0.19-0.35; the enrolled person dominant 0.07-0.13).
 LONE_VOICE_THERAPIST_WITHIN = 0.15
 LONE_VOICE_CLIENT_BEYOND = 0.25
 
@@ -479,7 +479,8 @@ def name_channels(audio: np.ndarray, *, profile: VoiceProfile | None = None,
     if enough.count(True) == 1:  # one person speaks (the other's channel silent): is that voice the enrolled one?
         ch = enough.index(True)
         d1 = profile.distance(profile_from_frames(x[:, ch], speech=owns[ch]).mean)
-        who, conf, rule = lone_voice_naming(d1, profile, names=names, what=f"channel {ch + 1}'s voice, the only one speaking,")
+        who, conf, rule = lone_voice_naming(d1, profile, names=names,
+                                            what=f"channel {ch + 1}'s voice, the only one speaking,")
         if who is None:  # neither near the profile nor clearly another's: the default order, said uncertain
             return Naming((t, c), 0.5, f"{CHANNEL_ORDER_RULE}; {rule}", True, (d1,))
         k = ch if who == 0 else 1 - ch
