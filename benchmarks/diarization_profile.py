@@ -25,13 +25,14 @@ enrolment is: other sentences, or another stretch of the recording):
   with profiles from the other excerpt.
 
 Rules (``RULES``): both voices' centroids' distances to the profile within a bar (the lone-voice limit
-``max(0.2, 3 x spread)`` that ``name_voices`` uses, or fixed bars), optionally with their two distances no
-further apart than a margin; or the smaller voice's 1.5 s windows scored against the profile, as many within
-the larger voice's windows' 90th percentile as a share asks. Printed per rule and set: one-voice recordings kept
-whole (own profile), one-voice recordings split in two that another voice's profile would merge (and name the
+``max(0.2, 3 x spread)`` that ``name_voices`` used before the fifty-third round, or fixed bars), optionally with their two
+distances no further apart than a margin; or the smaller voice's 1.5 s windows scored against the profile, as many
+within the larger voice's windows' 90th percentile as a share asks. Printed per rule and set: one-voice recordings
+kept whole (own profile), one-voice recordings split in two that another voice's profile would merge (and name the
 therapist wrongly), two-voice recordings found two and lost (merged); and, per profile, how many one-voice
-recordings found one voice name it the therapist (``name_voices``' lone-voice limit: right with the voice's own
-profile, wrong with another's). No rule was kept (docs/speakers.md,
+recordings found one voice name it the therapist / leave it unnamed / name it the client, before (the old lone-voice
+limit, max(0.2, 3 x spread)) and after the fifty-third round (within ``LONE_VOICE_THERAPIST_WITHIN``, beyond
+``speakers.client_bar``; ``benchmarks/lone_voice.py`` measures it widely). No rule was kept (docs/speakers.md,
 fifty-first round): the one real voice split in two (AMI MEE009's last turn) lies further from his own profile
 (0.275-0.298) than another man does in his dialogues (0.21-0.27), and espeak's near-alike pairs lie as near one
 profile as one voice's pieces do.
@@ -53,7 +54,7 @@ import soundfile as sf
 from _common import corpus_dir
 from diarization_single import SEED0, _pair, _room, _say, _voice, cached, single_cases, two_cases
 from prosody.engine.diarize import diarize
-from prosody.engine.speakers import build_profile
+from prosody.engine.speakers import LONE_VOICE_CLIENT_BEYOND, LONE_VOICE_THERAPIST_WITHIN, build_profile
 
 SR = 16000
 SETS = ("wide", "fresh6", "ami")
@@ -354,14 +355,19 @@ def summary(rows) -> None:
         print(f"{g}: {n} recordings, {'one voice kept whole' if one else 'two voices found'} {found}/{n} "
               "without a profile")
         roles = sorted({k for r in rs for k in r["profiles"]})
-        if one:  # a lone voice found: named the therapist within name_voices' limit, else the client
+        if one:  # a lone voice found: therapist / unnamed / client, before (the old limit) and after
             lone = [r for r in rs if r["voices"] == 1 and not r["unsure"]]
-            cells = []
-            for role in roles:
-                sub = [r["profiles"][role] for r in lone if role in r["profiles"]]
-                named = sum(v["dist"][0] <= v["limit"] for v in sub)
-                cells.append(f"profile {role}: {named}/{len(sub)}" + (" (wrong)" if role != "own" else ""))
-            print("   lone voice named the therapist (within max(0.2, 3 x spread)): " + "; ".join(cells))
+            near, floor = LONE_VOICE_THERAPIST_WITHIN, LONE_VOICE_CLIENT_BEYOND
+            for when, rule in (("before (within max(0.2, 3 x spread))",
+                                lambda v: "t" if v["dist"][0] <= v["limit"] else "c"),
+                               (f"after (within {near:.2f}, beyond max({floor:.2f}, 3 x spread))",
+                                lambda v: "t" if v["dist"][0] <= near else
+                                "c" if v["dist"][0] > max(floor, 3 * v["spread"]) else "u")):
+                cells = []
+                for role in roles:
+                    got = [rule(r["profiles"][role]) for r in lone if role in r["profiles"]]
+                    cells.append(f"profile {role}: " + "/".join(str(got.count(k)) for k in "tuc"))
+                print(f"   lone voice named therapist/unnamed/client, {when}: " + "; ".join(cells))
         for name, rule in RULES.items():
             cells = []
             for role in roles:
