@@ -51,8 +51,8 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
     if speaker not in order:
         raise InputError(f"--speaker {speaker}: {which} holds {', '.join(order)}")
     if speaker == UNATTRIBUTED or dz.get("unsure") is True:  # a session saved before the name, too
-        raise InputError(f"who spoke when is unsure in {which}: its speech may be both people's, and a profile "
-                         "built from it would lie between the two voices; enrol from a recording of the therapist "
+        raise InputError(f"who spoke when is unsure in {which}: its speech may be either person's or both "
+                         "people's, and a profile built from it may not be the therapist's alone; enrol from a recording of the therapist "
                          "alone")
     if frames is None:
         raise InputError(f"{which} was saved without per-frame features: enrol from a recording")

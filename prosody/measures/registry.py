@@ -13,7 +13,7 @@ DISCLAIMER = ("Descriptive measures of voice and timing relative to the therapis
 # personal baseline is not used on it), and they may be both people's
 UNATTRIBUTED_DISCLAIMER = ("Descriptive measures of voice and timing relative to this recording's own medians: "
                            f"who spoke when is unsure, so its speech is one voice, {UNATTRIBUTED}, that may be "
-                           "both people's; not a clinical judgement of empathy or of the therapy.")
+                           "either person's or both people's; not a clinical judgement of empathy or of the therapy.")
 
 
 def disclaimer_for(speakers) -> str:
@@ -107,8 +107,9 @@ def with_roles(speakers, cfg: MeasuresConfig) -> MeasuresConfig:
 def no_therapist_note(speakers) -> str:
     """Why a recording without a therapist has no warmth."""
     if UNATTRIBUTED in speakers:
-        return (f"who spoke when is unsure in this recording: its speech is left {UNATTRIBUTED} (it may be both "
-                "people's), and warmth is the therapist's measure, never computed on speech that may be another's")
+        return (f"who spoke when is unsure in this recording: its speech is left {UNATTRIBUTED} (it may be "
+                "either person's or both people's), and warmth is the therapist's measure, never computed on speech "
+                "that may be another's")
     return (f"no therapist in this recording (speakers: {', '.join(speakers) or 'none'}): "
             "warmth is the therapist's measure")
 
