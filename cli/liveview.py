@@ -448,3 +448,80 @@ def plain_line(state: LiveState) -> str:
         parts.append(f"bookmarks {len(state.bookmarks)}")
     # speaker labels, cue messages and errors quote typed text: one line, no escapes
     return terminal_safe(" | ".join(parts))
+
+
+class KeyInput:
+    """The view's keys from the terminal's bytes: ``feed(bytes)`` -> actions, ``("quit",)``, ``("bookmark",)``,
+    ``("note",)`` (a note begins: the caller takes its time), ``("save_note", text)``, ``("pause",)``; ``note``
+    is the note being typed (None: keys are keys).
+
+    A terminal's escape sequence is one key, not its letters: the down arrow (ESC [ B) made a bookmark, F1
+    (ESC O P) paused and F2 (ESC O Q) saved and quit, and an arrow inside a note ended it (its ESC) and made a
+    second bookmark (hostile sweep 20). A paste is text, not keys: inside the terminal's bracketed paste
+    (ESC [ 200~ ... ESC [ 201~) it goes into a note whole (line ends as spaces) and is ignored outside one; a
+    terminal without it sends a paste as a burst, so a line end followed by more in the same read continues the
+    note (a pasted "I felt\\rquiet" saved "I felt" and then quit, paused and bookmarked). Bytes are decoded
+    across reads (a character split between two reads was dropped)."""
+
+    def __init__(self) -> None:
+        import codecs
+        self.note: str | None = None
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="ignore").decode
+        self._seq: str | None = None   # None, "esc", "ss3" or "csi": inside an escape sequence
+        self._csi = ""
+        self._paste = False
+
+    def feed(self, data: bytes) -> list[tuple]:
+        text = self._decode(data)
+        out: list[tuple] = []
+        for i, ch in enumerate(text):
+            if self._seq == "esc":  # ESC [ (CSI), ESC O (SS3), else Alt+key: none of them a key of the view
+                self._seq, self._csi = {"[": "csi", "O": "ss3"}.get(ch), ""
+                continue
+            if self._seq == "ss3":
+                self._seq = None
+                continue
+            if self._seq == "csi":
+                if "\x40" <= ch <= "\x7e":  # the final byte
+                    self._seq = None
+                    self._paste = {"200~": True, "201~": False}.get(self._csi + ch, self._paste)
+                else:
+                    self._csi += ch
+                continue
+            if ch == "\x1b":
+                if i + 1 < len(text):  # a sequence (written at once by the terminal), or Alt+key
+                    self._seq = "esc"
+                elif self.note is not None:  # Esc alone: the bookmark keeps no note
+                    out.append(("save_note", ""))
+                    self.note = None
+                continue
+            if self._paste:
+                if self.note is not None:
+                    self._add(" " if ch in "\r\n\t" else ch)
+                continue
+            if self.note is not None:
+                if ch in "\r\n":
+                    if text[i + 1:].strip("\r\n"):  # more after it in the same read: a pasted line end
+                        self._add(" ")
+                    else:
+                        out.append(("save_note", self.note.strip()))
+                        self.note = None
+                elif ch in "\x7f\b":
+                    self.note = self.note[:-1]
+                else:
+                    self._add(ch)
+            elif ch in "qQ":
+                out.append(("quit",))
+            elif ch in "bB":
+                out.append(("bookmark",))
+            elif ch in "nN":
+                self.note = ""
+                out.append(("note",))
+            elif ch in "pP ":
+                out.append(("pause",))
+        return out
+
+    def _add(self, ch: str) -> None:
+        from prosody.formats.schema import MAX_TEXT_CHARS
+        if ch.isprintable() and len(self.note) <= MAX_TEXT_CHARS:  # one over: the runner says it cut the note
+            self.note += ch
