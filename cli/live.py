@@ -230,7 +230,7 @@ def cmd_live(args, out, err) -> int:
                         voice_profile=voice_profile)
     # no standard input at all (`<&-`: Python's sys.stdin is None) is no terminal to read keys from: the plain
     # view, as for a file (it was an internal error, nothing captured)
-    plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty()
+    plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty() or dumb_terminal()
     # capture: a signal stops the runner, which saves (a Ctrl-C: exit 130); one more after that
     # (capture stopped, saving) is kept in phase["signal"] and the re-attribution on save is not
     # started; re-attribution: a signal stops that step (_StepInterrupted), the saved session stays;
@@ -387,6 +387,13 @@ def _drop_output(out) -> None:
         pass
     finally:
         os.close(null)
+
+
+def dumb_terminal(environ=os.environ) -> bool:
+    """A terminal that cannot move its cursor (``TERM=dumb``, as rich reads it: ``dumb``, ``unknown``): the
+    plain lines. The full-screen view drew nothing on one for the whole session (rich draws no live display
+    there), and showed only the summary once it ended (hostile sweep 20)."""
+    return environ.get("TERM", "").strip().lower() in ("dumb", "unknown")
 
 
 def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:

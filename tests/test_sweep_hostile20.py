@@ -107,3 +107,158 @@ def test_a_long_silence_ends_a_monologue():
     assert _monologue_cue(talk, 95.0) == ["monologue 94 s"]
     # a 5 s silence with a client's "mm" in it is two silences over 3 s: the monologue starts after them
     assert _monologue_cue([(T, 0.5, 40.0), (C, 45.0, 45.5), (T, 50.0, 150.0)], 150.0) == ["monologue 100 s"]
+
+
+# -- 3. the view on small terminals ----------------------------------------------------------------------------
+
+def _render(state, width: int, height: int, **kw) -> list[str]:
+    import os
+
+    from rich.console import Console
+
+    from prosody_cli.liveview import live_view
+    con = Console(width=width, height=height, record=True, color_system=None, file=open(os.devnull, "w"))
+    con.print(live_view(state, **kw))
+    return con.export_text().rstrip("\n").split("\n")
+
+
+def test_a_small_terminal_keeps_the_cues_in_sight():
+    """On 40x10 the view laid itself out 40 wide and its lines wrapped: 30 rows, the screen showed the first
+    10 (header, meters, pitch) and never the cues; on 20 columns, 59 rows. Each line now is one row cut at
+    the width, and the lowest-ranked blocks go (pitch trace first): the cues and the header stay."""
+    from tests.test_live import _state
+    lines = _render(_state(), 80, 24)  # 80x24: everything, as before
+    assert len(lines) == 23 and max(map(len, lines)) <= 80 and "cues       monologue 95 s" in lines
+    assert any(x.startswith("─ pitch") for x in lines) and lines[-1].startswith("q save+quit")
+    for w, h in ((40, 10), (20, 5), (60, 12), (80, 3)):
+        lines = _render(_state(), w, h)
+        assert len(lines) <= h and max(map(len, lines)) <= w, (w, h, lines)  # before (40x10): 30 rows
+        assert lines[0].startswith("prosody live 12:34"), (w, h, lines)
+        assert any(x.startswith("cues       monolog") for x in lines), (w, h, lines)
+    lines = _render(_state(), 40, 10)
+    assert lines[-1].startswith("q save+quit") and not any(x.startswith("─ pitch") for x in lines), lines
+    assert _render(_state(), 80, 1) == ["cues       monologue 95 s"]
+    # a save failure is said whole on two rows, on a short terminal too
+    from dataclasses import replace
+    err = "SAVE FAILED: disk full writing /tmp/x.json; the session is kept in memory; retrying every 30 s"
+    lines = _render(replace(_state(), save_error=err), 60, 8)
+    assert err in "".join(lines) and len(lines) <= 8, lines
+
+
+# -- 4. the view's figures against the planted truth -----------------------------------------------------------
+
+def test_the_view_counts_tried_interruptions_as_the_cue_does(tmp_path):
+    """The overlaps cue counts interruptions and failed interruptions ("you talked over the client, or tried
+    to, 3 times"), and the view showed the interruptions only (three failed ones: "talked over 0"). The
+    fixture dialogue plants the client's one interruption and one failed interruption, the therapist's one
+    interruption and none failed; the view shows them, and the offline session of the same audio agrees."""
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+    from prosody.session import analyze_blocks
+    from tests.test_live import DIALOGUE, STEREO
+    truth = json.loads((DIALOGUE.parent / "dialogue.truth.json").read_text())
+    r = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=None), output_path=tmp_path / "s.json")
+    r.start()
+    assert r.wait(120) is not None
+    st = r.snapshot()
+    want = {(s, k): sum(1 for e in truth["events"] if e["speaker"] == s and e["kind"] == k)
+            for s in ("therapist", "client") for k in ("interruption", "failed_interruption", "backchannel")}
+    for f in st.final:
+        assert (f.interruptions, f.failed_interruptions, f.backchannels) == (
+            want[f.name, "interruption"], want[f.name, "failed_interruption"], want[f.name, "backchannel"]), f
+    text = "\n".join(_render(st, 80, 24))
+    assert "client     turns" in text and "talked over 1, tried 1 · mm-hm 2" in text, text  # before: no "tried"
+    import soundfile as sf
+    audio, _ = sf.read(DIALOGUE, dtype="float32")
+    doc = analyze_blocks([audio], ("therapist", "client")).to_json_dict()
+    for f in st.final:
+        sp = doc["speakers"][f.name]
+        assert (sp["interruptions"], sp["failed_interruptions"], sp["backchannels"]) == (
+            f.interruptions, f.failed_interruptions, f.backchannels)
+        assert abs(sp["talk_share"] - f.talk_share) < 0.005, (sp["talk_share"], f.talk_share)
+
+
+# -- 5. TERM=dumb --------------------------------------------------------------------------------------------
+
+def _live_on_a_terminal(env: dict, *argv) -> tuple[int, str]:
+    """``prosody live ARGV`` with stdin and stdout on a pseudo-terminal and ``env`` alone: (exit status, shown)."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    from tests.test_sweep_hostile10 import REPO
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-m", "prosody_cli.main", "live", *map(str, argv)],
+                  {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO), "COLUMNS": "100",
+                   "LINES": "30", "HOME": os.environ.get("HOME", "/tmp"), **env})
+    shown, t0 = b"", time.monotonic()
+    try:
+        while time.monotonic() - t0 < 60:
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+    finally:
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        os.close(fd)
+    return status, shown.decode("utf-8", "replace")
+
+
+def test_a_dumb_terminal_gets_the_plain_lines(tmp_path, short_wav):
+    """``TERM=dumb``: rich draws no live display there, and the full-screen view showed nothing for the whole
+    session (then only the summary at its end); it now gets the plain lines, as a pipe does."""
+    out = tmp_path / "dumb.json"
+    status, shown = _live_on_a_terminal({"TERM": "dumb"}, "--input", short_wav, "--speed", "2", "--output", out,
+                                        "--interval-s", "0.5")
+    lines = [x for x in shown.splitlines() if x.startswith("[00:0")]
+    assert status == 0 and len(lines) >= 4 and all("now: therapist" in x for x in lines), shown[-600:]  # before: 0
+    assert "\x1b[?1049h" not in shown and "\x1b[" not in "".join(lines)  # no screen, no escapes
+    assert json.loads(out.read_text())["duration_s"] == 8.0
+
+
+# -- 6. one channel of both people, nobody named ---------------------------------------------------------------
+
+def test_a_shared_channel_with_nobody_named_is_the_mix_and_gets_no_cue(tmp_path):
+    """A mono mix of the fixture dialogue (both voices) replayed without --profile or --speaker: the view said
+    "who is speaking is not named live" and, in the same screen, "therapist ● speaking" (the client
+    speaking too), the therapist's pitch and warmth, and cues addressed to the therapist, all of the mix. The
+    channel is now the mix, and no warmth or cue is said; with --speaker (the user says who it is) they are."""
+    from dataclasses import replace
+
+    import soundfile as sf
+
+    from prosody.live.layout import NO_PROFILE_NOTE
+    from prosody.measures import RollingWindow
+    from prosody_cli.liveview import plain_line
+    from tests.test_live import DIALOGUE, _state
+    rolling = RollingWindow(start_s=0.0, end_s=60.0, baseline="running", voice={}, timing=None,
+                            warmth={"score": 55.0, "components": []},
+                            cues=({"kind": "pace", "message": "pace 30% above your baseline", "value": 0.3},))
+    st = replace(_state(speakers=("therapist",), rolling=rolling), online_note=NO_PROFILE_NOTE)
+    text = "\n".join(_render(st, 80, 24))
+    assert "mix        ● speaking" in text and "therapist  ● speaking" not in text, text
+    assert "pace 30%" not in text and "55/100" not in text and "cues       – on one shared channel" in text
+    line = plain_line(st)
+    assert "now: mix speaking" in line and "pace 30%" not in line and "warmth 55" not in line, line
+    named = replace(st, online_note="")  # --speaker therapist: the user said who it is
+    text = "\n".join(_render(named, 80, 24))
+    assert "therapist  ● speaking" in text and "cues       pace 30% above your baseline" in text
+    # the command: a replayed mono mix, plain lines
+    audio, sr = sf.read(DIALOGUE, dtype="float32")
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, audio.mean(axis=1), sr)
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-m", "prosody_cli.main", "live", "--input", str(mix), "--speed", "max",
+                          "--plain", "--interval-s", "0.05", "--output", str(tmp_path / "m.json")],
+                         capture_output=True, text=True, timeout=120)
+    lines = [x for x in res.stdout.splitlines() if x.startswith("[")]
+    assert res.returncode == 0 and lines and all("now: mix " in x and "therapist" not in x.split("|")[2]
+                                                 for x in lines), res.stdout[-500:]
