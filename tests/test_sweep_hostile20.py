@@ -4,6 +4,14 @@
    down arrow, ESC [ B, made a bookmark; F1, ESC O P, paused; F2, ESC O Q, saved and quit), and a paste into a
    note ended the note at its first line end and ran the rest as keys ("line one\\rqpb" saved "line one", then
    quit, paused and bookmarked). ``cli.liveview.KeyInput`` reads sequences and pastes as such.
+2. The monologue cue counted a silence in the floor hold: 11 s of talk, 85 s of nobody, 4 s more read
+   "monologue 101 s"; a silence of ``cues.monologue_silence_s`` (3 s) ends a monologue.
+3. Small terminals: lines wrapped and the cues ran off the screen (40x10: 30 rows); lines are cut at the width
+   and the lowest-ranked blocks go, the cues and the header last.
+4. The view counted interruptions only, under a cue that counts failed ones too: ``talked over N, tried M``.
+5. ``TERM=dumb``: the full-screen view drew nothing; the plain lines.
+6. One shared channel with nobody named: the view said "therapist ● speaking" and gave warmth and cues of the
+   mix; the channel is the mix, and no warmth or cue is said live.
 """
 from __future__ import annotations
 
@@ -262,3 +270,20 @@ def test_a_shared_channel_with_nobody_named_is_the_mix_and_gets_no_cue(tmp_path)
     lines = [x for x in res.stdout.splitlines() if x.startswith("[")]
     assert res.returncode == 0 and lines and all("now: mix " in x and "therapist" not in x.split("|")[2]
                                                  for x in lines), res.stdout[-500:]
+
+
+def test_typed_labels_and_notes_with_escapes_markup_and_bidi_are_text():
+    """Held (no fix): a speaker label and a note being typed with ANSI, rich markup and bidi controls show as
+    text, in the view and the plain line; typed through the keys, the escape and the bidi control are not kept."""
+    from dataclasses import replace
+
+    from prosody_cli.liveview import plain_line
+    from tests.test_live import _state
+    acts, note = _feed(b"n", "[bold]hi[/bold] \u202eevil \x1b[31mred".encode())
+    assert note == "[bold]hi[/bold] evil red", note
+    st = _state(speakers=("[red]dr\x1b[2Jann\u202e", "client"))
+    st = replace(st, final=tuple(replace(f, name=n) for f, n in zip(st.final, st.speakers)))
+    lines = _render(st, 80, 24, note_input=note)
+    text = "\n".join(lines)
+    assert "\x1b" not in text and "\u202e" not in text and "[red]dr" in text and lines[-1].startswith("note: [bold]hi")
+    assert "\x1b" not in plain_line(st) and "\u202e" not in plain_line(st)
