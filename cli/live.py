@@ -230,7 +230,7 @@ def cmd_live(args, out, err) -> int:
                         voice_profile=voice_profile)
     # no standard input at all (`<&-`: Python's sys.stdin is None) is no terminal to read keys from: the plain
     # view, as for a file (it was an internal error, nothing captured)
-    plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty()
+    plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty() or dumb_terminal()
     # capture: a signal stops the runner, which saves (a Ctrl-C: exit 130); one more after that
     # (capture stopped, saving) is kept in phase["signal"] and the re-attribution on save is not
     # started; re-attribution: a signal stops that step (_StepInterrupted), the saved session stays;
@@ -389,6 +389,13 @@ def _drop_output(out) -> None:
         os.close(null)
 
 
+def dumb_terminal(environ=os.environ) -> bool:
+    """A terminal that cannot move its cursor (``TERM=dumb``, as rich reads it: ``dumb``, ``unknown``): the
+    plain lines. The full-screen view drew nothing on one for the whole session (rich draws no live display
+    there), and showed only the summary once it ended (hostile sweep 20)."""
+    return environ.get("TERM", "").strip().lower() in ("dumb", "unknown")
+
+
 def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
     from .liveview import plain_line
     next_t = time.monotonic() + interval_s
@@ -441,12 +448,12 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
 
     from rich.live import Live
 
-    from .liveview import live_view
+    from .liveview import KeyInput, live_view
 
     console = _view_console(out)
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
-    note: str | None = None
+    keys = KeyInput()  # the note being typed is keys.note
     note_time_s = 0.0
 
     def view_keys() -> None:
@@ -456,6 +463,16 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
         attrs = termios.tcgetattr(fd)
         attrs[6][termios.VQUIT] = _POSIX_VDISABLE
         termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        bracketed_paste(True)
+
+    def bracketed_paste(on: bool) -> None:
+        # the terminal marks a paste (ESC [ 200~ ... ESC [ 201~): a paste is a note's text, never keys (KeyInput)
+        if os.environ.get("TERM", "") not in ("", "dumb"):
+            try:
+                out.write("\x1b[?2004h" if on else "\x1b[?2004l")
+                out.flush()
+            except (OSError, ValueError):  # the terminal is gone: nothing to mark
+                pass
 
     live = None
 
@@ -468,6 +485,7 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
             if live is not None:
                 console.set_alt_screen(False)
                 console.show_cursor(True)
+            bracketed_paste(False)
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         except (OSError, termios.error):  # the terminal is gone: nothing to leave as found
             pass
@@ -493,33 +511,25 @@ def _tui_loop(runner: "LiveRunner", out) -> None:
             while not runner.done:
                 r, _, _ = select.select([fd], [], [], REFRESH_S)
                 if r:
-                    for ch in os.read(fd, 256).decode("utf-8", errors="ignore"):
-                        if note is not None:
-                            if ch in "\r\n":
-                                runner.bookmark(note.strip(), time_s=note_time_s)
-                                note = None
-                            elif ch == "\x1b":
-                                runner.bookmark("", time_s=note_time_s)
-                                note = None
-                            elif ch in "\x7f\b":
-                                note = note[:-1]
-                            elif ch.isprintable():
-                                note += ch
-                        elif ch in "qQ":
+                    for action in keys.feed(os.read(fd, 65536)):
+                        if action[0] == "save_note":
+                            runner.bookmark(action[1], time_s=note_time_s)
+                        elif action[0] == "quit":
                             runner.stop("quit")
-                        elif ch in "bB":
+                        elif action[0] == "bookmark":
                             runner.bookmark("")
-                        elif ch in "nN":
-                            note, note_time_s = "", runner.snapshot().elapsed_s
-                        elif ch in "pP ":
+                        elif action[0] == "note":
+                            note_time_s = runner.snapshot().elapsed_s
+                        elif action[0] == "pause":
                             runner.toggle_pause()
-                live.update(live_view(runner.snapshot(), note_input=note), refresh=True)
+                live.update(live_view(runner.snapshot(), note_input=keys.note), refresh=True)
             live.update(live_view(runner.snapshot(), keys=None), refresh=True)
             live = None  # leaving the screen (the with keeps its own reference): a Ctrl-Z from here on
             #              gives back the terminal's keys only, and does not enter the screen again on resume
     finally:
         signal.signal(signal.SIGTSTP, old_tstp)
         try:
+            bracketed_paste(False)
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         except termios.error as exc:  # the terminal is gone (closed: SIGHUP): nothing to give back; the
             # saved session is said on stderr, where it may still be read (a log); this was an internal error

@@ -43,7 +43,59 @@ class _LiveView:
         self.state, self.keys, self.note_input = state, keys, note_input
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Group(*_lines(self.state, max(40, options.max_width), self.keys, self.note_input))
+        width = max(1, options.max_width)
+        yield Group(*fit(_blocks(self.state, max(40, width), self.keys, self.note_input), width,
+                         options.height or options.max_height))
+
+
+# what a short terminal keeps longest (fit): the cues, then the header (time, PAUSED, SAVE FAILED) and the
+# errors, the keys line (or the note being typed), the turn-taking and warmth, capture health, the meters
+# "now", and the pitch trace first to go
+KEEP_CUES, KEEP_HEADER, KEEP_KEYS, KEEP_ROLLING, KEEP_TURNS, KEEP_HEALTH, KEEP_NOW, KEEP_PITCH = 8, 7, 6, 5, 4, 3, 2, 1
+
+
+def fit(blocks: list[tuple[int, list]], width: int, height: int | None) -> list:
+    """The lines of ``blocks`` ((rank, lines), in display order) for a terminal ``width`` x ``height``: each line
+    one row, cut at the width (a line wider than the terminal wrapped, and the view ran off the screen's
+    foot: on 40x10 the cues were never seen, hostile sweep 20); while the lines are more than the rows, the
+    lowest-ranked block goes (the later of two of one rank first), or its last lines where that is enough."""
+    blocks = [(rank, list(lines)) for rank, lines in blocks if lines]
+    if height is not None:
+        height = max(1, height)
+        while sum(len(x) for _, x in blocks) > height:
+            low = min(range(len(blocks)), key=lambda i: (blocks[i][0], -i))
+            over = sum(len(x) for _, x in blocks) - height
+            if over < len(blocks[low][1]):
+                blocks[low] = (blocks[low][0], blocks[low][1][:len(blocks[low][1]) - over])
+            else:
+                del blocks[low]
+    out = []
+    for _, lines in blocks:
+        for t in lines:
+            t = t.copy()
+            t.no_wrap = True
+            t.overflow = "ellipsis"
+            if len(t) > width:
+                t.truncate(width, overflow="ellipsis")
+            out.append(t)
+    return out
+
+
+def _lines(state: LiveState, width: int, keys: str | None, note_input: str | None) -> list:
+    """Every line of the view, unfitted."""
+    return [t for _, lines in _blocks(state, width, keys, note_input) for t in lines]
+
+
+def shared(state: LiveState) -> bool:
+    """One channel carrying both people (one device or file, nobody said who it is: ``--speaker`` not given):
+    its figures are the mix's, not the therapist's. The view said "therapist ● speaking" while the client spoke,
+    under "who is speaking is not named live", and the warmth and cues addressed to the therapist were the
+    mix's (a pace cue from the client's pace; hostile sweep 20): the channel is the mix, and no warmth or cue
+    is said live (the session attributed on save with --record has them)."""
+    return state.online is not None or bool(state.online_note)
+
+
+SHARED_NOTE = "– on one shared channel (nobody's own: --speaker NAME says who it is)"
 
 
 def _style(state: LiveState, i: int) -> str:
@@ -57,13 +109,16 @@ def _section(title: str, width: int) -> Text:
     return t
 
 
-def _lines(state: LiveState, width: int, keys: str | None, note_input: str | None) -> list:
-    out = [_header(state, width)]
+def _blocks(state: LiveState, width: int, keys: str | None, note_input: str | None) -> list[tuple[int, list]]:
+    """The view's lines in blocks, (rank, lines) in display order (``fit``)."""
+    blocks: list[tuple[int, list]] = [(KEEP_HEADER, [_header(state, width)])]
+    out: list = []
+    blocks.append((KEEP_NOW, out))
     # -- now (provisional) --
     out.append(_section("now · provisional, last 0.1 s", width))
     meter_w = max(10, width - LABEL_W - 29)
     for i, n in enumerate(state.now):
-        name = "mix" if state.online is not None else terminal_safe(n.name)  # one mix: who it is comes below
+        name = "mix" if shared(state) else terminal_safe(n.name)  # one mix: who it is comes below
         t = Text(f"{name[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
         if state.paused:
             t.append("paused", style="dim")
@@ -79,13 +134,17 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             t.append(f" {n.f0_hz:4.0f} Hz" if n.f0_hz else "       ", style=_style(state, i))
         out.append(t)
     if state.layout_note:  # one stereo device: the layout found live, on every redraw
-        out.append(Text(terminal_safe(state.layout_note)[:width * 3], style="bold yellow"))
+        blocks.append((KEEP_HEADER, _rows(state.layout_note, width, 3, "bold yellow")))
+    out = []
+    blocks.append((KEEP_TURNS, out))
     # -- who is speaking: one mono/shared device (provisional online attribution) --
     if state.online is not None:
         out.extend(_online_lines(state, width))
     elif state.online_note:
         out.append(Text(terminal_safe(state.online_note)[:width], style="dim"))
     # -- pitch trail (final) --
+    out = []
+    blocks.append((KEEP_PITCH, out))
     out.append(_section(f"pitch · last {TRACE_S:.0f} s, ±{TRACE_RANGE_ST:.0f} st around own median", width))
     trace_w = max(10, width - LABEL_W - 1)
     for i, f in enumerate(state.final):
@@ -93,7 +152,7 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
                            rows=TRACE_ROWS, n_frames=GRID.s_to_frames(TRACE_S))
         for r, row in enumerate(rows):
             if r == 0:
-                label = f"{terminal_safe(f.name)[:LABEL_W - 1]:<{LABEL_W}}"
+                label = f"{'mix' if shared(state) else terminal_safe(f.name)[:LABEL_W - 1]:<{LABEL_W}}"
             elif f.f0_ref_hz:
                 label = f"{f.f0_ref_hz:>4.0f} Hz".ljust(LABEL_W)
             else:
@@ -102,11 +161,13 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             t.append(row, style=_style(state, i))
             out.append(t)
     # -- turn-taking (final) --
+    out = []
+    blocks.append((KEEP_TURNS, out))
     if state.turn_taking:
         out.append(_section("turn-taking · final", width))
         out.extend(_turn_lines(state, width))
     else:
-        out.append(_section(f"{terminal_safe(state.speakers[0])} · final", width))
+        out.append(_section(f"{'mix' if shared(state) else terminal_safe(state.speakers[0])} · final", width))
         f = state.final[0]
         out.append(Text(f"speech {f.speech_s:.0f} s · rate " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "–")))
         for note in state.notes:
@@ -116,14 +177,20 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
     title = "warmth · attunement" + (f" ({att['n_exchanges']} exchange{'s' * (att['n_exchanges'] != 1)})" if att is not None else "") + " · cues"
     if state.rolling is not None:
         title += f" · {stopwatch_text(state.rolling.start_s)}–{stopwatch_text(state.rolling.end_s)}"
-    out.append(_section(title, width))
-    out.extend(_rolling_lines(state.rolling, width))
+    rolling = _rolling_lines(state.rolling, width, shared=shared(state))
+    n_cues = _N_CUE_LINES if state.rolling is not None else 0
+    blocks.append((KEEP_ROLLING, [_section(title, width), *rolling[:len(rolling) - n_cues]]))
+    blocks.append((KEEP_CUES, rolling[len(rolling) - n_cues:]))
     # -- footer --
-    out.append(_health_line(state, width))
+    blocks.append((KEEP_HEALTH, [_health_line(state, width)]))
+    out = []
+    blocks.append((KEEP_HEADER, out))
     if state.save_error:  # loud, on every redraw, until a save works again
-        out.append(Text(terminal_safe(state.save_error)[:width * 2], style="reverse bold red"))
+        out.extend(_rows(state.save_error, width, 2, "reverse bold red"))
     if state.record_error:  # the recording stopped for good: on every redraw
-        out.append(Text(terminal_safe(state.record_error)[:width * 2], style="reverse bold red"))
+        out.extend(_rows(state.record_error, width, 2, "reverse bold red"))
+    out = []
+    blocks.append((KEEP_KEYS, out))
     if note_input is not None:
         t = Text("note: ", style="bold")
         t.append(terminal_safe(note_input)[-(width - 30):])
@@ -134,7 +201,13 @@ def _lines(state: LiveState, width: int, keys: str | None, note_input: str | Non
             out.append(Text(terminal_safe(state.message)[:width], style="bold"))
         elif keys:
             out.append(Text(keys[:width], style="dim"))
-    return out
+    return blocks
+
+
+def _rows(text: str, width: int, rows: int, style: str) -> list:
+    """``text`` (typed or quoted: made terminal-safe) over at most ``rows`` lines of ``width``."""
+    text = terminal_safe(text)[:width * rows]
+    return [Text(text[i:i + width], style=style) for i in range(0, len(text), width)] or [Text("", style=style)]
 
 
 def _header(state: LiveState, width: int) -> Text:
@@ -193,8 +266,9 @@ def _turn_lines(state: LiveState, width: int) -> list:
     out.append(t)
     for i, f in enumerate(state.final):
         t = Text(f"{terminal_safe(f.name)[:LABEL_W - 1]:<{LABEL_W}}", style=_style(state, i))
-        t.append(f"turns {f.turns} · started in overlap {f.overlaps} · talked over {f.interruptions} · "
-                 f"mm-hm {f.backchannels} · " + (f"{f.rate_syl_s:.1f} syll./s" if f.rate_syl_s else "– syll./s"))
+        tried = f", tried {f.failed_interruptions}" if f.failed_interruptions is not None else ""
+        t.append(f"turns {f.turns} · overlap {f.overlaps} · talked over {f.interruptions}{tried} · "
+                 f"mm-hm {f.backchannels} · " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "– syl/s"))
         t.truncate(width)
         out.append(t)
     return out
@@ -283,12 +357,16 @@ def _chance_mark(d: dict) -> str:
     return "↑" if v > hi else "↓" if v < lo else "~"
 
 
-def _rolling_lines(rolling: RollingWindow | None, width: int) -> list:
+def _rolling_lines(rolling: RollingWindow | None, width: int, *, shared: bool = False) -> list:
     """The newest rolling window: warmth with its components, attunement
     (proximity, synchrony, convergence per feature, marked against chance),
-    cues. One speaker: no attunement."""
+    cues. One speaker: no attunement. ``shared``: one channel of both people
+    (``shared``): no warmth, no cue."""
     if rolling is None:
         return [Text("waiting for the first rolling window (every few seconds once speech is in)", style="dim")]
+    if shared:
+        return [Text("warmth".ljust(LABEL_W) + SHARED_NOTE, style="dim"),
+                Text("cues".ljust(LABEL_W) + SHARED_NOTE, style="dim")]
     out = []
     warmth = rolling.warmth
     if warmth is not None:
@@ -333,11 +411,14 @@ def _rolling_lines(rolling: RollingWindow | None, width: int) -> list:
             if kind == ATTUNE_KINDS[0] and len(line.plain) + len(legend) <= width:
                 line.append(legend, style="dim")
             out.append(line)
-    if rolling.cues:
-        out.extend(_wrap("cues", [_cue_text(c) for c in rolling.cues], width, 1, style="bold"))
+    if rolling.cues:  # _N_CUE_LINES
+        out.extend(_wrap("cues", [_cue_text(c) for c in rolling.cues], width, _N_CUE_LINES, style="bold"))
     else:
         out.append(Text("cues".ljust(LABEL_W) + "none", style="dim"))
     return out
+
+
+_N_CUE_LINES = 1  # the cues' lines, the last of _rolling_lines
 
 
 def _cue_text(c: dict) -> str:
@@ -404,7 +485,7 @@ def plain_line(state: LiveState) -> str:
     kind = {"two-device": "two devices"}.get(state.source_kind, state.source_kind)
     if kind:
         parts.append(kind)
-    now = ", ".join(f"{'mix' if state.online is not None else n.name} {'speaking' if n.speaking else 'quiet'} "
+    now = ", ".join(f"{'mix' if shared(state) else n.name} {'speaking' if n.speaking else 'quiet'} "
                     f"({n.level_db:.0f} dB"
                     + (f", {n.f0_hz:.0f} Hz)" if n.f0_hz else ")") for n in state.now)
     parts.append(f"now: {now}")
@@ -427,8 +508,10 @@ def plain_line(state: LiveState) -> str:
         parts.append(f"speech {state.final[0].speech_s:.0f} s (one channel: no turn-taking)")
     for f in state.final:
         if f.f0_ref_hz:
-            parts.append(f"{f.name} pitch {f.f0_ref_hz:.0f} Hz")
-    if state.rolling is not None:
+            parts.append(f"{'mix' if shared(state) else f.name} pitch {f.f0_ref_hz:.0f} Hz")
+    if state.rolling is not None and shared(state):
+        parts.append("warmth and cues: none on one shared channel")
+    elif state.rolling is not None:
         w = _num(state.rolling.warmth)
         if w is not None:
             parts.append(f"warmth {w:.0f}")
@@ -448,3 +531,80 @@ def plain_line(state: LiveState) -> str:
         parts.append(f"bookmarks {len(state.bookmarks)}")
     # speaker labels, cue messages and errors quote typed text: one line, no escapes
     return terminal_safe(" | ".join(parts))
+
+
+class KeyInput:
+    """The view's keys from the terminal's bytes: ``feed(bytes)`` -> actions, ``("quit",)``, ``("bookmark",)``,
+    ``("note",)`` (a note begins: the caller takes its time), ``("save_note", text)``, ``("pause",)``; ``note``
+    is the note being typed (None: keys are keys).
+
+    A terminal's escape sequence is one key, not its letters: the down arrow (ESC [ B) made a bookmark, F1
+    (ESC O P) paused and F2 (ESC O Q) saved and quit, and an arrow inside a note ended it (its ESC) and made a
+    second bookmark (hostile sweep 20). A paste is text, not keys: inside the terminal's bracketed paste
+    (ESC [ 200~ ... ESC [ 201~) it goes into a note whole (line ends as spaces) and is ignored outside one; a
+    terminal without it sends a paste as a burst, so a line end followed by more in the same read continues the
+    note (a pasted "I felt\\rquiet" saved "I felt" and then quit, paused and bookmarked). Bytes are decoded
+    across reads (a character split between two reads was dropped)."""
+
+    def __init__(self) -> None:
+        import codecs
+        self.note: str | None = None
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="ignore").decode
+        self._seq: str | None = None   # None, "esc", "ss3" or "csi": inside an escape sequence
+        self._csi = ""
+        self._paste = False
+
+    def feed(self, data: bytes) -> list[tuple]:
+        text = self._decode(data)
+        out: list[tuple] = []
+        for i, ch in enumerate(text):
+            if self._seq == "esc":  # ESC [ (CSI), ESC O (SS3), else Alt+key: none of them a key of the view
+                self._seq, self._csi = {"[": "csi", "O": "ss3"}.get(ch), ""
+                continue
+            if self._seq == "ss3":
+                self._seq = None
+                continue
+            if self._seq == "csi":
+                if "\x40" <= ch <= "\x7e":  # the final byte
+                    self._seq = None
+                    self._paste = {"200~": True, "201~": False}.get(self._csi + ch, self._paste)
+                else:
+                    self._csi += ch
+                continue
+            if ch == "\x1b":
+                if i + 1 < len(text):  # a sequence (written at once by the terminal), or Alt+key
+                    self._seq = "esc"
+                elif self.note is not None:  # Esc alone: the bookmark keeps no note
+                    out.append(("save_note", ""))
+                    self.note = None
+                continue
+            if self._paste:
+                if self.note is not None:
+                    self._add(" " if ch in "\r\n\t" else ch)
+                continue
+            if self.note is not None:
+                if ch in "\r\n":
+                    if text[i + 1:].strip("\r\n"):  # more after it in the same read: a pasted line end
+                        self._add(" ")
+                    else:
+                        out.append(("save_note", self.note.strip()))
+                        self.note = None
+                elif ch in "\x7f\b":
+                    self.note = self.note[:-1]
+                else:
+                    self._add(ch)
+            elif ch in "qQ":
+                out.append(("quit",))
+            elif ch in "bB":
+                out.append(("bookmark",))
+            elif ch in "nN":
+                self.note = ""
+                out.append(("note",))
+            elif ch in "pP ":
+                out.append(("pause",))
+        return out
+
+    def _add(self, ch: str) -> None:
+        from prosody.formats.schema import MAX_TEXT_CHARS
+        if ch.isprintable() and len(self.note) <= MAX_TEXT_CHARS:  # one over: the runner says it cut the note
+            self.note += ch

@@ -255,7 +255,7 @@ def test_a_table_device_captured_without_mono_switches_and_shows_speech(pulse, t
     assert p.returncode == 0, e
     assert o.count("prosody: warning: layout found live at") == 1, o
     after = o.split("prosody: warning: layout found live at", 1)[1]
-    assert "shared (found live)" in after and "now: therapist speaking" in after, after
+    assert "shared (found live)" in after and "now: mix speaking" in after, after  # the mix (sweep 20)
     doc = json.loads(out.read_text())
     lay = doc["live"]["layout"]
     assert lay["switched"] is True and doc["speaker_order"] == ["therapist"], lay

@@ -107,6 +107,10 @@ class SpeakerFinal:
     overlaps: int | None              # own segments starting while the other speaks (as offline)
     interruptions: int | None
     backchannels: int | None
+    # tried to talk over (failed interruptions): the overlaps cue counts them with the interruptions, and the
+    # view showed only the interruptions, "talked over 0" under "you talked over the client, or tried to,
+    # 3 times" (hostile sweep 20)
+    failed_interruptions: int | None = None
 
 
 @dataclass(frozen=True)
@@ -356,7 +360,8 @@ class LiveRunner:
                                         self.pipeline.config.pitch_for(s).fmax_hz) for s in self.speakers}
         self._nuclei: dict[str, deque] = {s: deque() for s in self.speakers}
         self._gaps: deque = deque(maxlen=LAST_GAPS)
-        self._counts = {s: {"turns": 0, "interruption": 0, "backchannel": 0} for s in self.speakers}
+        self._counts = {s: {"turns": 0, "interruption": 0, "failed_interruption": 0, "backchannel": 0}
+                        for s in self.speakers}
         self._rolling: RollingWindow | None = None
         self._speaking_now = {s: False for s in self.speakers}
         self._f0_now: dict[str, float | None] = {s: None for s in self.speakers}
@@ -771,7 +776,8 @@ class LiveRunner:
                     rate_syl_s=len(self._nuclei[s]) / speech_trail_s if speech_trail_s >= 2.0 else None,
                     turns=c["turns"] if two else None, overlaps=overlapping_starts(segs, s) if two else None,
                     interruptions=c["interruption"] if two else None,
-                    backchannels=c["backchannel"] if two else None))
+                    backchannels=c["backchannel"] if two else None,
+                    failed_interruptions=c["failed_interruption"] if two else None))
             now = tuple(SpeakerNow(s, float(self.meter.level_db[i]), float(self.meter.floor_db[i]),
                                    self._speaking_now[s] and not self._paused,
                                    None if self._paused else self._f0_now[s])

@@ -13,18 +13,33 @@ def _minutes(s: float) -> str:
     return f"{m} minute" if m == "1" else f"{m} minutes"
 
 
+def _since_silence(sl: Slice, start_s: float, silence_s: float) -> float:
+    """When the floor hold that began at ``start_s`` began again after its last silence of ``silence_s`` or
+    more in which nobody spoke (the speech of every speaker the slice holds; a silence before the first
+    segment it holds is not seen)."""
+    segs = sorted((s.start_s, s.end_s) for s in sl.segments if s.end_s > start_s and s.start_s < sl.end_s)
+    since, reach = start_s, None
+    for a, b in segs:
+        if reach is not None and a - max(reach, start_s) >= silence_s:
+            since = a
+        reach = b if reach is None else max(reach, b)
+    return since
+
+
 # cues
 def cues(sl: Slice, voice: dict, timing: dict | None, cfg: MeasuresConfig, first: Segment | None, *,
          therapist: str | None = None) -> list[dict]:
     """The cues addressed to the therapist (``therapist``, default
-    ``cfg.therapist``) whose ``voice`` and ``timing`` these are."""
+    ``cfg.therapist``) whose ``voice`` and ``timing`` these are. A monologue
+    is the floor held up to the window's end since its last silence of
+    ``cues.monologue_silence_s`` (nobody speaking)."""
     c = cfg.cues
     out = []
     th = therapist or cfg.therapist
     if timing is not None and c.monologue:
         holds = _holds(sl, th, first)
         if holds and holds[-1][1] >= sl.end_s - 1.0:  # holding the floor now
-            dur = sl.end_s - holds[-1][0]
+            dur = sl.end_s - _since_silence(sl, holds[-1][0], c.monologue_silence_s)
             if dur >= c.monologue_s:
                 out.append({"kind": "monologue", "message": f"monologue {dur:.0f} s", "value": _r(dur)})
     if timing is not None and c.overlaps:

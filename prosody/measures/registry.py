@@ -29,6 +29,10 @@ class CueConfig:
 
     monologue: bool = True
     monologue_s: float = 90.0
+    # a silence this long (nobody speaking) ends a monologue: the therapist who waited 85 s in silence and
+    # then spoke again was told "monologue 101 s" (hostile sweep 20); 3 s, the therapeutic silences of
+    # psychotherapy research (Levitt 2001: pauses of 3 s or more)
+    monologue_silence_s: float = 3.0
     overlaps: bool = True
     overlaps_count: int = 3
     overlaps_window_s: float = 120.0
