@@ -1,0 +1,36 @@
+"""Hostile sweep 21 (2026-12-05): the room tail's residual test (fifty-second round) and the lone voice's naming
+(fifty-third round) attacked as hostile input and a hostile user would (docs/store.md, "Hostile sweep 21")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prosody.engine import views
+from prosody.engine.vad import residual_kurtosis
+from prosody.engine.views import ChannelMean, Pcm16
+
+
+def _voiced(n: int, rng: np.random.Generator, f0_hz: float = 125.0) -> np.ndarray:
+    x = np.zeros(n)
+    x[::int(16000 / f0_hz)] = 1.0
+    return np.convolve(x, np.exp(-np.arange(60) / 8.0) * np.cos(np.arange(60) * 0.5))[:n] * 0.2 \
+        + 0.002 * rng.standard_normal(n)
+
+
+def test_residual_kurtosis_reads_a_held_mix_window_by_window(monkeypatch):
+    """``residual_kurtosis`` made the whole mix float64 at once (``np.asarray(x, np.float64)``): given a diarized
+    recording's mix read piece by piece (a ``ChannelMean`` over ``Pcm16`` samples), the copy the held samples exist
+    to avoid (a 2-hour mono file: 0.9 GB float64 on top of the 0.23 GB held), and under ``views._HOLD_MAX`` a
+    MemoryError. Each window is now read where it lies: the same figures, no whole copy."""
+    rng = np.random.default_rng(0)
+    n = 400_000
+    x = np.concatenate([_voiced(n // 2, rng), 0.05 * rng.standard_normal(n - n // 2)])
+    q = np.round(np.clip(x, -1, 1 - 2 ** -15) * 32768).astype(np.int16)
+    stereo = Pcm16(np.stack([q, q], axis=1))
+    frames = [100, 900, 1500, 2300]
+    want = residual_kurtosis(q.astype(np.float32) / np.float32(32768), frames)
+    monkeypatch.setattr(views, "_HOLD_MAX", 50_000)  # far below the recording: any whole copy raises
+    for held in (stereo[:, 0], ChannelMean(stereo)):
+        got = residual_kurtosis(held, frames)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert min(want[:2]) > 10 and all(2.5 < k < 4.0 for k in want[2:])  # the voice peaky, the noise Gaussian
