@@ -34,3 +34,21 @@ def test_residual_kurtosis_reads_a_held_mix_window_by_window(monkeypatch):
         got = residual_kurtosis(held, frames)
         np.testing.assert_allclose(got, want, rtol=1e-6)
     assert min(want[:2]) > 10 and all(2.5 < k < 4.0 for k in want[2:])  # the voice peaky, the noise Gaussian
+
+
+def test_a_profile_with_a_nan_zero_embedding_or_a_bad_spread_is_refused():
+    """A stored profile is read with ``VoiceProfile.from_dict``; a NaN in its embedding made every distance NaN, and
+    ``name_voices`` named two voices with confidence 1.0 and no "neither near" warning (``min(1.0, nan)`` is 1.0,
+    ``nan > 0.15`` False); a zero embedding put every voice 1.0 away (a lone voice named the client); a NaN or infinite
+    spread moved ``client_bar`` (NaN: 0.25, inf: no voice ever the client). Each is refused, as a malformed profile."""
+    import pytest
+
+    from prosody.engine.speakers import EMBEDDING_SIZE, VoiceProfile
+    from prosody.errors import InputError
+    good = {"name": "T", "model": "resemblyzer-ge2e-0.1.4", "spread": 0.08, "n_windows": 9, "speech_s": 8.0,
+            "mean": [1.0] + [0.0] * (EMBEDDING_SIZE - 1)}
+    assert VoiceProfile.from_dict(good).spread == 0.08
+    for bad in ({"mean": [float("nan")] + [0.0] * (EMBEDDING_SIZE - 1)}, {"mean": [0.0] * EMBEDDING_SIZE},
+                {"spread": float("nan")}, {"spread": float("inf")}, {"spread": -0.1}):
+        with pytest.raises(InputError, match="malformed"):
+            VoiceProfile.from_dict({**good, **bad})

@@ -362,6 +362,14 @@ class VoiceProfile:
             raise InputError(f"voice profile is malformed ({exc}); enrol the voice again") from None
         if mean.shape != (EMBEDDING_SIZE,):
             raise InputError(f"voice profile has a {mean.shape} embedding, expected ({EMBEDDING_SIZE},); enrol again")
+        # a NaN in the embedding made every distance NaN: two voices named with confidence 1.0 and no warning (the
+        # "neither near" test and the confidence's min both pass NaN); a zero embedding put every voice 1.0 away (a
+        # lone voice named the client); a NaN or infinite spread moved the client's bar (hostile sweep 21)
+        if not np.all(np.isfinite(mean)) or not float(np.linalg.norm(mean)) > 0.0:
+            raise InputError("voice profile is malformed (its embedding is zero or not finite); enrol the voice again")
+        if not (np.isfinite(prof.spread) and 0.0 <= prof.spread <= 2.0):
+            raise InputError(f"voice profile is malformed (spread {prof.spread} is not a cosine distance within "
+                             "0..2); enrol the voice again")
         return prof
 
 
