@@ -52,3 +52,29 @@ def test_a_profile_with_a_nan_zero_embedding_or_a_bad_spread_is_refused():
                 {"spread": float("nan")}, {"spread": float("inf")}, {"spread": -0.1}):
         with pytest.raises(InputError, match="malformed"):
             VoiceProfile.from_dict({**good, **bad})
+
+
+def test_relabel_of_a_lone_voice_the_profile_could_not_name_does_not_advise_splitting_it():
+    """A lone voice between the profile's bars is left ``unattributed`` (fifty-third round); ``prosody relabel`` on
+    such a session said "``prosody analyze FILE --voices 2`` splits the recording in two", the advice for an unsure
+    split, which here cuts one person's speech into two voices. It now says the profile could not tell whose voice
+    it is and asks for an enrolment in the session's room and device; an unsure split keeps its own advice."""
+    import pytest
+
+    from prosody.engine.speakers import VoiceProfile, lone_voice_naming
+    from prosody.errors import InputError
+    from prosody.relabel import relabel
+    prof = VoiceProfile(mean=np.eye(1, 256)[0].astype(np.float32), spread=0.08, n_windows=9, speech_s=8.0)
+    who, _, rule = lone_voice_naming(0.2, prof, names=("therapist", "client"), what="the one voice")
+    assert who is None
+    lone = {"speaker_order": ["unattributed"],
+            "attribution": {"layout": "mono", "naming": {"names": ["unattributed", "client"],
+                                                         "rule": f"{rule}; its speech is left unattributed"}}}
+    with pytest.raises(InputError) as got:
+        relabel(lone, None)
+    assert "--voices 2" not in str(got.value) and "could not tell whose voice" in str(got.value)
+    assert "enrol" in str(got.value)
+    split = {"speaker_order": ["unattributed"], "attribution": {"layout": "mono", "naming": {
+        "names": ["unattributed", "client"], "rule": "who spoke when is unsure: the one voice kept is left"}}}
+    with pytest.raises(InputError, match="--voices 2"):
+        relabel(split, None)

@@ -401,6 +401,9 @@ def client_bar(profile: "VoiceProfile") -> float:
     return max(LONE_VOICE_CLIENT_BEYOND, 3.0 * profile.spread)
 
 
+LONE_CANNOT_TELL = "prosody cannot tell whose voice it is"  # the rule's words for a lone voice between the bars
+
+
 def lone_voice_naming(distance: float, profile: "VoiceProfile", *, names: tuple[str, str],
                       what: str) -> tuple[int | None, float, str]:
     """A lone voice at cosine ``distance`` from the enrolled ``names[0]``'s ``profile``: (0 the enrolled person, 1
@@ -414,8 +417,7 @@ def lone_voice_naming(distance: float, profile: "VoiceProfile", *, names: tuple[
         return 1, float(min(1.0, 0.5 + (distance - far) / far)), \
             f"voice profile: {what} is {distance:.2f} from the enrolled {t} (beyond {far:.2f})"
     return None, 0.0, (f"voice profile: {what} is {distance:.2f} from the enrolled {t}, neither near it (within "
-                       f"{near:.2f}) nor clearly another voice (beyond {far:.2f}): prosody cannot tell whose voice "
-                       "it is")
+                       f"{near:.2f}) nor clearly another voice (beyond {far:.2f}): {LONE_CANNOT_TELL}")
 
 
 def neither_near_text(distances, t: str) -> str:
