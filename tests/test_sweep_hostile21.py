@@ -78,3 +78,28 @@ def test_relabel_of_a_lone_voice_the_profile_could_not_name_does_not_advise_spli
         "names": ["unattributed", "client"], "rule": "who spoke when is unsure: the one voice kept is left"}}}
     with pytest.raises(InputError, match="--voices 2"):
         relabel(split, None)
+
+
+def test_the_rule_writes_a_distance_by_a_bar_so_that_its_figures_agree_with_the_naming():
+    """At two decimals a distance just over a bar read as the bar: 0.1504 "is 0.15 from the enrolled therapist,
+    neither near it (within 0.15)", 0.2504 "is 0.25 ... (beyond 0.25)". The figures written now bear the naming out
+    (on the bars themselves: within 0.15 is the therapist, 0.25 is not beyond 0.25), and two voices' warning too."""
+    import re
+
+    from prosody.engine.speakers import VoiceProfile, lone_voice_naming, neither_near_text
+    prof = VoiceProfile(mean=np.eye(1, 256)[0].astype(np.float32), spread=0.08, n_windows=9, speech_s=8.0)
+    for d in (0.1504, 0.15, 0.1496, 0.2504, 0.25, 0.2496, 0.28, 0.06):
+        who, _, rule = lone_voice_naming(d, prof, names=("therapist", "client"), what="the one voice")
+        x = float(re.search(r"is ([0-9.]+) from", rule).group(1))
+        near = float(re.search(r"within ([0-9.]+)", rule).group(1)) if "within" in rule else None
+        far = float(re.search(r"beyond ([0-9.]+)", rule).group(1)) if "beyond" in rule else None
+        if who == 0:
+            assert x <= near, rule
+        elif who == 1:
+            assert x > far, rule
+        else:
+            assert near < x <= far, rule
+        assert abs(x - d) < 0.006, rule
+    text = neither_near_text((0.1504, 0.31), "therapist")
+    a, b, bar = (float(v) for v in re.search(r"distances ([0-9.]+) and ([0-9.]+); within ([0-9.]+)", text).groups())
+    assert min(a, b) > bar, text

@@ -404,26 +404,38 @@ def client_bar(profile: "VoiceProfile") -> float:
 LONE_CANNOT_TELL = "prosody cannot tell whose voice it is"  # the rule's words for a lone voice between the bars
 
 
+def distance_digits(ds, bars) -> int:
+    """Decimals that tell each distance of ``ds`` from each bar of ``bars`` it is not equal to: 2, or up to 6 where
+    one rounds onto a bar (0.1504 had read "0.15 from the enrolled therapist, neither near it (within 0.15)", 0.2504
+    "0.25 ... (beyond 0.25)"); the bars are written to as many."""
+    for k in range(2, 7):
+        if not any(d != b and round(d, k) == round(b, k) for d in ds for b in bars):
+            break
+    return k
+
+
 def lone_voice_naming(distance: float, profile: "VoiceProfile", *, names: tuple[str, str],
                       what: str) -> tuple[int | None, float, str]:
     """A lone voice at cosine ``distance`` from the enrolled ``names[0]``'s ``profile``: (0 the enrolled person, 1
     the other, None neither said; the confidence; the rule's words). ``what``: the voice, as the rule names it."""
     t, c = names
     near, far = LONE_VOICE_THERAPIST_WITHIN, client_bar(profile)
+    k = distance_digits([distance], [near, far])
     if distance <= near:
         return 0, float(min(1.0, 0.5 + (near - distance) / near)), \
-            f"voice profile: {what} is {distance:.2f} from the enrolled {t} (within {near:.2f})"
+            f"voice profile: {what} is {distance:.{k}f} from the enrolled {t} (within {near:.{k}f})"
     if distance > far:
         return 1, float(min(1.0, 0.5 + (distance - far) / far)), \
-            f"voice profile: {what} is {distance:.2f} from the enrolled {t} (beyond {far:.2f})"
-    return None, 0.0, (f"voice profile: {what} is {distance:.2f} from the enrolled {t}, neither near it (within "
-                       f"{near:.2f}) nor clearly another voice (beyond {far:.2f}): {LONE_CANNOT_TELL}")
+            f"voice profile: {what} is {distance:.{k}f} from the enrolled {t} (beyond {far:.{k}f})"
+    return None, 0.0, (f"voice profile: {what} is {distance:.{k}f} from the enrolled {t}, neither near it (within "
+                       f"{near:.{k}f}) nor clearly another voice (beyond {far:.{k}f}): {LONE_CANNOT_TELL}")
 
 
 def neither_near_text(distances, t: str) -> str:
     """The warning for two voices of which neither lies near the enrolled voice."""
-    return (f"neither voice lies near the enrolled {t} (cosine distances {distances[0]:.2f} and {distances[1]:.2f}; "
-            f"within {LONE_VOICE_THERAPIST_WITHIN:.2f} is near): the nearer one is named the {t}, but the profile "
+    k = distance_digits(distances[:2], [LONE_VOICE_THERAPIST_WITHIN])
+    return (f"neither voice lies near the enrolled {t} (cosine distances {distances[0]:.{k}f} and "
+            f"{distances[1]:.{k}f}; within {LONE_VOICE_THERAPIST_WITHIN:.{k}f} is near): the nearer one is named the {t}, but the profile "
             f"may be another person's, or the {t} speaks too little here to be known; which voice is the {t} is "
             "uncertain (`prosody relabel` exchanges the two voices of a saved session)")
 
