@@ -103,3 +103,16 @@ def test_the_rule_writes_a_distance_by_a_bar_so_that_its_figures_agree_with_the_
     text = neither_near_text((0.1504, 0.31), "therapist")
     a, b, bar = (float(v) for v in re.search(r"distances ([0-9.]+) and ([0-9.]+); within ([0-9.]+)", text).groups())
     assert min(a, b) > bar, text
+
+
+def test_a_recording_with_no_speech_is_not_said_to_assume_a_therapist():
+    """A tone or noise only (no speech found) warned "assumption: no speech (if that is the client: a voice profile,
+    `prosody enrol`, names the therapist)", with a profile given too: no voice was assumed to be anyone's. The
+    assumption is not said where there is no voice; the pipeline's "never speaks" warning says what is."""
+    from prosody.engine.speakers import VoiceProfile, attribute
+    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(16000 * 5) / 16000)).astype(np.float32)
+    prof = VoiceProfile(mean=np.eye(1, 256)[0].astype(np.float32), spread=0.08, n_windows=9, speech_s=8.0)
+    for p in (None, prof):
+        a = attribute(x, profile=p)
+        assert a.diarization is not None and a.diarization.n_voices == 0
+        assert not any(str(w).startswith("assumption") for w in a.warnings), a.warnings

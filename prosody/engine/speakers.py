@@ -1144,7 +1144,9 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         mix = x if used == "shared" else channel_mean(x)
         d = diarize(mix, sample_rate=sample_rate, config=config, n_voices=voices)
     naming = name_voices(d, profile=profile, names=names)
-    if naming.assumption:
+    # no speech: no voice is assumed to be anyone's ("assumption: no speech (if that is the client: ...)" read as
+    # nonsense, with a profile given too; the "never speaks" warning says it; hostile sweep 21)
+    if naming.assumption and d.n_voices > 0:
         # the way out, where the assumption is wrong (a client who spoke first: every figure is the other
         # person's; user walk-through, 2026-12-04)
         # one voice found: relabel has no second voice to exchange it with, and refuses
