@@ -435,8 +435,9 @@ def neither_near_text(distances, t: str) -> str:
     """The warning for two voices of which neither lies near the enrolled voice."""
     k = distance_digits(distances[:2], [LONE_VOICE_THERAPIST_WITHIN])
     return (f"neither voice lies near the enrolled {t} (cosine distances {distances[0]:.{k}f} and "
-            f"{distances[1]:.{k}f}; within {LONE_VOICE_THERAPIST_WITHIN:.{k}f} is near): the nearer one is named the {t}, but the profile "
-            f"may be another person's, or the {t} speaks too little here to be known; which voice is the {t} is "
+            f"{distances[1]:.{k}f}; within {LONE_VOICE_THERAPIST_WITHIN:.{k}f} is near): the nearer one is named the "
+            f"{t}, but the profile may be another person's, or the {t} speaks too little here to be known; which voice "
+            f"is the {t} is "
             "uncertain (`prosody relabel` exchanges the two voices of a saved session)")
 
 
