@@ -19,7 +19,7 @@ import copy
 import dataclasses
 from types import SimpleNamespace
 
-from .engine.speakers import MORE_VOICES_NOTE, more_voices_text
+from .engine.speakers import LONE_CANNOT_TELL, MORE_VOICES_NOTE, more_voices_text
 from .errors import InputError
 from .types import UNATTRIBUTED
 from .measures import CueConfig, MeasuresConfig, cues, first_holder, therapist_of, warmth
@@ -204,6 +204,15 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
     session that does not hold exactly two speakers."""
     order = list(doc.get("speaker_order") or ())
     if order == [UNATTRIBUTED]:
+        att = doc.get("attribution")
+        nm = att.get("naming") if isinstance(att, dict) else None
+        if isinstance(nm, dict) and LONE_CANNOT_TELL in str(nm.get("rule") or ""):
+            # one voice the profile could not name (fifty-third round): splitting it in two (--voices 2) was the
+            # advice given, which cuts one person's speech into two voices (hostile sweep 21)
+            raise InputError(f"this session's one voice was left {UNATTRIBUTED}: the voice profile could not tell "
+                             "whose voice it is, and with no second voice there is nothing to exchange; if it is "
+                             "the therapist's, enrol them again in the room and on the device of this session "
+                             "(`prosody enrol`) and analyse the recording again")
         raise InputError(f"who spoke when is unsure in this session: its speech is one voice left {UNATTRIBUTED}, "
                          "with no second to exchange it with; `prosody analyze FILE --voices 2` splits the recording "
                          "in two (said unsure)")

@@ -362,6 +362,14 @@ class VoiceProfile:
             raise InputError(f"voice profile is malformed ({exc}); enrol the voice again") from None
         if mean.shape != (EMBEDDING_SIZE,):
             raise InputError(f"voice profile has a {mean.shape} embedding, expected ({EMBEDDING_SIZE},); enrol again")
+        # a NaN in the embedding made every distance NaN: two voices named with confidence 1.0 and no warning (the
+        # "neither near" test and the confidence's min both pass NaN); a zero embedding put every voice 1.0 away (a
+        # lone voice named the client); a NaN or infinite spread moved the client's bar (hostile sweep 21)
+        if not np.all(np.isfinite(mean)) or not float(np.linalg.norm(mean)) > 0.0:
+            raise InputError("voice profile is malformed (its embedding is zero or not finite); enrol the voice again")
+        if not (np.isfinite(prof.spread) and 0.0 <= prof.spread <= 2.0):
+            raise InputError(f"voice profile is malformed (spread {prof.spread} is not a cosine distance within "
+                             "0..2); enrol the voice again")
         return prof
 
 
@@ -393,28 +401,43 @@ def client_bar(profile: "VoiceProfile") -> float:
     return max(LONE_VOICE_CLIENT_BEYOND, 3.0 * profile.spread)
 
 
+LONE_CANNOT_TELL = "prosody cannot tell whose voice it is"  # the rule's words for a lone voice between the bars
+
+
+def distance_digits(ds, bars) -> int:
+    """Decimals that tell each distance of ``ds`` from each bar of ``bars`` it is not equal to: 2, or up to 6 where
+    one rounds onto a bar (0.1504 had read "0.15 from the enrolled therapist, neither near it (within 0.15)", 0.2504
+    "0.25 ... (beyond 0.25)"); the bars are written to as many."""
+    for k in range(2, 7):
+        if not any(d != b and round(d, k) == round(b, k) for d in ds for b in bars):
+            break
+    return k
+
+
 def lone_voice_naming(distance: float, profile: "VoiceProfile", *, names: tuple[str, str],
                       what: str) -> tuple[int | None, float, str]:
     """A lone voice at cosine ``distance`` from the enrolled ``names[0]``'s ``profile``: (0 the enrolled person, 1
     the other, None neither said; the confidence; the rule's words). ``what``: the voice, as the rule names it."""
     t, c = names
     near, far = LONE_VOICE_THERAPIST_WITHIN, client_bar(profile)
+    k = distance_digits([distance], [near, far])
     if distance <= near:
         return 0, float(min(1.0, 0.5 + (near - distance) / near)), \
-            f"voice profile: {what} is {distance:.2f} from the enrolled {t} (within {near:.2f})"
+            f"voice profile: {what} is {distance:.{k}f} from the enrolled {t} (within {near:.{k}f})"
     if distance > far:
         return 1, float(min(1.0, 0.5 + (distance - far) / far)), \
-            f"voice profile: {what} is {distance:.2f} from the enrolled {t} (beyond {far:.2f})"
-    return None, 0.0, (f"voice profile: {what} is {distance:.2f} from the enrolled {t}, neither near it (within "
-                       f"{near:.2f}) nor clearly another voice (beyond {far:.2f}): prosody cannot tell whose voice "
-                       "it is")
+            f"voice profile: {what} is {distance:.{k}f} from the enrolled {t} (beyond {far:.{k}f})"
+    return None, 0.0, (f"voice profile: {what} is {distance:.{k}f} from the enrolled {t}, neither near it (within "
+                       f"{near:.{k}f}) nor clearly another voice (beyond {far:.{k}f}): {LONE_CANNOT_TELL}")
 
 
 def neither_near_text(distances, t: str) -> str:
     """The warning for two voices of which neither lies near the enrolled voice."""
-    return (f"neither voice lies near the enrolled {t} (cosine distances {distances[0]:.2f} and {distances[1]:.2f}; "
-            f"within {LONE_VOICE_THERAPIST_WITHIN:.2f} is near): the nearer one is named the {t}, but the profile "
-            f"may be another person's, or the {t} speaks too little here to be known; which voice is the {t} is "
+    k = distance_digits(distances[:2], [LONE_VOICE_THERAPIST_WITHIN])
+    return (f"neither voice lies near the enrolled {t} (cosine distances {distances[0]:.{k}f} and "
+            f"{distances[1]:.{k}f}; within {LONE_VOICE_THERAPIST_WITHIN:.{k}f} is near): the nearer one is named the "
+            f"{t}, but the profile may be another person's, or the {t} speaks too little here to be known; which voice "
+            f"is the {t} is "
             "uncertain (`prosody relabel` exchanges the two voices of a saved session)")
 
 
@@ -1122,7 +1145,9 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
         mix = x if used == "shared" else channel_mean(x)
         d = diarize(mix, sample_rate=sample_rate, config=config, n_voices=voices)
     naming = name_voices(d, profile=profile, names=names)
-    if naming.assumption:
+    # no speech: no voice is assumed to be anyone's ("assumption: no speech (if that is the client: ...)" read as
+    # nonsense, with a profile given too; the "never speaks" warning says it; hostile sweep 21)
+    if naming.assumption and d.n_voices > 0:
         # the way out, where the assumption is wrong (a client who spoke first: every figure is the other
         # person's; user walk-through, 2026-12-04)
         # one voice found: relabel has no second voice to exchange it with, and refuses
