@@ -155,3 +155,18 @@ def test_store_trend_and_report_show_planted_voice_quality(tmp_path, capsys):
     assert main(["trend", "--therapist", "t1", "--store", str(tmp_path / "st")]) == 0
     out = capsys.readouterr().out
     assert "HNR" in out and "jitter" in out and "1.23" in out and "17.5" in out and "14.2" in out
+
+
+def test_a_fraction_of_a_second_of_voicing_gives_no_voice_quality_figure():
+    """Hostile sweep 21's leftover: 0.1 s of a tone that passed speech detection gave "your voice quality"
+    (jitter 0.10 %, shimmer 20 %): ten period pairs and ten frames were enough for a figure. Now 100 pairs
+    and 100 voiced frames (1 s) are: 0.3 s of a planted voice gives none of the four figures, 1.5 s all four,
+    the planted jitter and shimmer within the tolerance of the longer test above."""
+    x, pj, ps, _ = synthetic_voice(f0_hz=150, jitter=0.01, shimmer=0.05, seed=7)
+    short = summarize_chunks(tracked(voiced(x, 0.3), 150))
+    assert short["n_periods"] >= 30 and short["n_voiced_frames"] >= 20, short  # data there, too little of it
+    assert [short[k] for k in ("jitter_local", "shimmer_local", "hnr_db", "cpps_db")] == [None] * 4, short
+    longer = summarize_chunks(tracked(voiced(x, 1.5), 150))
+    assert longer["jitter_local"] == pytest.approx(pj, abs=max(0.001, 0.15 * pj)), (longer, pj)
+    assert longer["shimmer_local"] == pytest.approx(ps, abs=max(0.005, 0.15 * ps)), (longer, ps)
+    assert longer["hnr_db"] is not None and longer["cpps_db"] is not None, longer

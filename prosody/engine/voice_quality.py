@@ -100,26 +100,35 @@ class VoiceQualityChunk:
     sum_cpp_db: float = 0.0
 
 
+# the least a voice-quality figure is given on: 100 glottal period pairs (0.5-1 s of voicing at 100-200 Hz) for
+# jitter and shimmer, 100 voiced frames (1 s) for HNR and CPPS. Ten of each (as before) gave "your voice quality"
+# (jitter 0.10 %, shimmer 20 %) from 0.1 s of a tone that passed speech detection (hostile sweep 21); cycle-to-cycle
+# measures over a few periods are noise, and voice-quality work reads them over seconds of phonation (Maryn et al.
+# 2010, the AVQI: about 3 s of running speech and a sustained vowel)
+MIN_PERIOD_PAIRS = 100
+MIN_VOICED_FRAMES = 100
+
 SUM_FIELDS = tuple(f.name for f in fields(VoiceQualityChunk) if f.name not in ("speaker", "start_s", "end_s"))
 
 
 def summarize_chunks(chunks) -> dict:
     """Means over chunks: ``jitter_local`` and ``shimmer_local`` (ratios, e.g.
     0.01 = 1 %), ``hnr_db``, ``cpps_db``, and the counts behind them; a figure
-    without enough data (fewer than 10 period pairs / 10 frames) is None."""
+    without enough data (fewer than ``MIN_PERIOD_PAIRS`` period pairs / ``MIN_VOICED_FRAMES`` voiced
+    frames) is None."""
     s = {k: 0 for k in SUM_FIELDS}
     for c in chunks:
         for k in SUM_FIELDS:
             s[k] += getattr(c, k)
     jit = (s["sum_period_diff_s"] / s["n_jitter_pairs"]) / (s["sum_period_s"] / s["n_periods"]) \
-        if s["n_jitter_pairs"] >= 10 and s["n_periods"] else None
+        if s["n_jitter_pairs"] >= MIN_PERIOD_PAIRS and s["n_periods"] else None
     shim = (s["sum_amplitude_diff"] / s["n_shimmer_pairs"]) / (s["sum_amplitude"] / s["n_amplitudes"]) \
-        if s["n_shimmer_pairs"] >= 10 and s["sum_amplitude"] > 0 else None
+        if s["n_shimmer_pairs"] >= MIN_PERIOD_PAIRS and s["sum_amplitude"] > 0 else None
     return {
         "jitter_local": None if jit is None else round(float(jit), 6),
         "shimmer_local": None if shim is None else round(float(shim), 6),
-        "hnr_db": round(s["sum_hnr_db"] / s["n_hnr_frames"], 3) if s["n_hnr_frames"] >= 10 else None,
-        "cpps_db": round(s["sum_cpp_db"] / s["n_cpp_frames"], 3) if s["n_cpp_frames"] >= 10 else None,
+        "hnr_db": round(s["sum_hnr_db"] / s["n_hnr_frames"], 3) if s["n_hnr_frames"] >= MIN_VOICED_FRAMES else None,
+        "cpps_db": round(s["sum_cpp_db"] / s["n_cpp_frames"], 3) if s["n_cpp_frames"] >= MIN_VOICED_FRAMES else None,
         "n_periods": int(s["n_periods"]),
         "n_voiced_frames": int(s["n_hnr_frames"]),
     }
