@@ -83,3 +83,27 @@ def test_answer_is_a_turn_with_its_start_and_a_backchannel_without():
     after = changes(_flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech}))
     assert before[0] == 0 and "backchannel" in before[1]
     assert after[0] == 2
+
+
+def test_short_answer_straight_into_the_other_voice_gets_both_over_its_end():
+    """The mirror: voice 0 speaks 0-299, a pause 300-349, answer A 350-419 voice 1 (0.7 s) straight into voice 0's
+    next turn 420-699: voice 0's first ``flip_overlap_s`` carry both. Not when voice 0's speech after it is a short
+    run straight back into voice 1 (B: 0.3 s of voice 0 inside voice 1's speech, a backchannel over it), nor with
+    ``flip_overlap_ends`` off."""
+    n = 1300
+    speech = np.ones(n, bool)
+    owner = np.zeros(n, np.int8)
+    speech[300:350] = False
+    owner[325:420] = 1
+    # B: voice 1 0.7 s after a pause (750-799), straight into 0.3 s of voice 0 (870-899), then voice 1 again
+    speech[750:800] = False
+    owner[775:870] = 1
+    owner[900:1100] = 1
+    speech[1100:1150] = False
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.all(d.owner[420:420 + e] == 2) and np.all(d.owner[420 + e:700] == 0)
+    assert np.all(d.owner[350:420] == 1)
+    assert np.all(d.owner[750:1300] == owner[750:1300])  # B left
+    off = _flip_overlap(_diarization(owner, speech), DiarizeConfig(flip_overlap_ends=False), GRID, {"speech": speech})
+    assert np.all(off.owner[420:700] == 0)

@@ -231,7 +231,9 @@ class DiarizeConfig:
     voice (``flip_overlap_min_run_s`` .. ``flip_overlap_max_run_s`` of speech) that starts at a flip
     straight out of the other voice's speech (no pause between) and ends in a pause carries the mixture
     ("both") over the other voice's last ``flip_overlap_s`` before it: a short answer started in
-    overlap, its overlapped start given to the outgoing voice (docs/speakers.md, fifty-fourth round).
+    overlap, its overlapped start given to the outgoing voice; with ``flip_overlap_ends``, the mirror
+    (such a run after a pause, straight into the other voice's speech: both over that voice's first
+    ``flip_overlap_s``) (docs/speakers.md, fifty-fourth round).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
@@ -350,6 +352,7 @@ class DiarizeConfig:
     flip_overlap_s: float = 0.15
     flip_overlap_max_run_s: float = 1.0
     flip_overlap_min_run_s: float = 0.5
+    flip_overlap_ends: bool = True
     unsure_below_db: float = 20.0
     unsure_max_gain: float = 0.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
@@ -1244,7 +1247,7 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
 
 
 def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
-    """A short answer's overlapped start, given back to it as both voices' (``flip_overlap_*``).
+    """A short answer's overlapped start and end given back to it as both voices' (``flip_overlap_*``).
 
     One owner per frame gives the frames where a short answer starts over the other voice's last
     words to the outgoing voice (the answer's own voice is the quieter part of the mixture there)::
@@ -1262,7 +1265,12 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     speech is shorter than twice ``flip_overlap_s``, nor a run under ``flip_overlap_min_run_s`` (0.5 s:
     a backchannel with or without 0.15 s more; the ones a first version took, 0.21-0.39 s, were the
     end of an utterance given to the other voice, the "both" frames only more wrong-person speech).
-    Two voices only; ``flip_overlap_s=0``: unchanged."""
+
+    ``flip_overlap_ends``: the mirror, an answer's overlapped end given to the incoming voice: a run
+    after a pause that ends straight into the other voice's speech (no pause) carries both over that
+    voice's first ``flip_overlap_s``, unless that speech is shorter than twice ``flip_overlap_s`` or
+    is a run under ``flip_overlap_max_run_s`` straight back into this voice (a backchannel over the
+    answer). Two voices only; ``flip_overlap_s=0``: unchanged."""
     if d.n_voices != 2 or cfg.flip_overlap_s <= 0 or "speech" not in memo:
         return d
     speech = memo["speech"]
@@ -1289,6 +1297,21 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
             if a - lo < 2 * e:
                 continue  # the outgoing voice's own speech before the flip is too short to end a turn
             out[a - e:a] = 2
+        if not cfg.flip_overlap_ends:
+            continue
+        for a, b in zip(starts, ends):  # the mirror: after a pause, straight into the other voice's speech
+            if b >= n or owner[b] != 1 - k or not (speech[b - 1] and speech[b]):
+                continue
+            if a > 0 and speech[a]:
+                continue  # no pause before it
+            if not min_n <= int(speech[a:b].sum()) <= max_n:
+                continue
+            hi = b
+            while hi < n and owner[hi] == 1 - k and speech[hi]:
+                hi += 1
+            if hi - b < 2 * e or (hi < n and owner[hi] == k and hi - b < max_n):
+                continue  # the other voice's speech too short, or a short run of it straight back into this voice
+            out[b:b + e] = 2
     if np.array_equal(out, owner):
         return d
     act = np.stack([speech & (out != 1), speech & (out != 0)], axis=1)
