@@ -71,6 +71,10 @@ tuning and used for no tuning, a held-out check to keep: AMI speakers' turns wit
 Praat's "Change gender" (pairs no split has), mono and shared; and the same pairs at a strong level difference,
 near and far in a reverberant room, with hum and fan noise, recorded at 8 kHz, and as a 32 kbit/s MP3.
 
+Fifty-fourth round: ``--dump`` rows carry each recording's planted and found changes of speaker
+(``trans_true`` / ``trans_found``: to speaker, from end, to start, kind), read by
+``benchmarks/diarization_changes.py`` (why a change count is off).
+
     python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|amireal|amireal2|amireal3|amireal4|amireal5|unseen|unseen_rooms|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
@@ -266,12 +270,19 @@ def score_session(session, doc, truth) -> dict:
     why = {"false": [false_cause(e, truth) for e in false_b], "missed": [miss_cause(e, doc) for e in missed_b]}
     return {"single_frames": int(single.sum()), "wrong": int(wrong), "missed": int(missed), "bc_why": why,
             "changes_true": len(truth["transitions"]), "changes_found": len(doc["transitions"] or []),
+            "trans_true": [_trans_row(t) for t in truth["transitions"]],
+            "trans_found": [_trans_row(t) for t in doc["transitions"] or []],
             "share_err": abs(h_share - t_share), "fto_err": fto,
             "bc_true": len(tb_), "bc_found": found_b, "bc_pred": len(pb), "bc_pred_ok": true_pos_p,
             "fi_true": len(tf), "fi_found": len(tf) - len(match_events(pf, tf)), "fi_pred": len(pf),
             "fi_pred_ok": len(pf) - len(match_events(tf, pf)),
             "bc_missed": [(e["speaker"], round(e["start_s"], 2), round(e["end_s"], 2)) for e in missed_b],
             "bc_false": [(e["speaker"], round(e["start_s"], 2), round(e["end_s"], 2)) for e in false_b]}
+
+
+def _trans_row(t: dict) -> tuple:
+    """A transition as (to speaker, from end s, to start s, kind) for ``--dump`` (where each change lies)."""
+    return (t["to_speaker"], round(float(t["from_end_s"]), 3), round(float(t["to_start_s"]), 3), t.get("kind"))
 
 
 NEAR_LIMIT_S = 0.2  # a planted turn shorter than the tracker's backchannel limit + this is "near the limit"

@@ -227,6 +227,13 @@ class DiarizeConfig:
     of that voice's own frames within ``quiet_run_context_s`` either side, goes to that voice, unless
     within ``quiet_run_pause_s`` of it (or inside it) the level falls for 80 ms to within
     ``quiet_run_pause_db`` of the recording's pause level (a pause the speech mask bridged).
+    ``flip_overlap_*``: last (``_flip_overlap``; ``flip_overlap_s=0`` turns it off): a short run of one
+    voice (``flip_overlap_min_run_s`` .. ``flip_overlap_max_run_s`` of speech) that starts at a flip
+    straight out of the other voice's speech (no pause between) and ends in a pause carries the mixture
+    ("both") over the other voice's last ``flip_overlap_s`` before it: a short answer started in
+    overlap, its overlapped start given to the outgoing voice; with ``flip_overlap_ends``, the mirror
+    (such a run after a pause, straight into the other voice's speech: both over that voice's first
+    ``flip_overlap_s``) (docs/speakers.md, fifty-fourth round).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
@@ -342,6 +349,10 @@ class DiarizeConfig:
     quiet_run_context_s: float = 1.0
     quiet_run_pause_db: float = 10.0
     quiet_run_pause_s: float = 0.2
+    flip_overlap_s: float = 0.15
+    flip_overlap_max_run_s: float = 1.0
+    flip_overlap_min_run_s: float = 0.5
+    flip_overlap_ends: bool = True
     unsure_below_db: float = 20.0
     unsure_max_gain: float = 0.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
@@ -390,6 +401,10 @@ class DiarizeConfig:
                               f"{self.run_look_max_s}, run_look_short_s={self.run_look_short_s}, run_look_bridge_s="
                               f"{self.run_look_bridge_s}: need cosine margins 0 <= margin <= short_margin (margin 0 "
                               "turns the run look off), 0 < min_s <= max_s, short_s >= 0 and a bridge >= 0 s")
+        if not (self.flip_overlap_s >= 0 and 0 <= self.flip_overlap_min_run_s <= self.flip_overlap_max_run_s):
+            raise ConfigError(f"flip_overlap_s={self.flip_overlap_s}, flip_overlap_min_run_s="
+                              f"{self.flip_overlap_min_run_s}, flip_overlap_max_run_s={self.flip_overlap_max_run_s}: "
+                              "need >= 0 s and 0 <= min_run_s <= max_run_s")
         if not (self.quiet_run_db >= 0 and self.quiet_run_max_s > 0 and self.quiet_run_context_s > 0
                 and self.quiet_run_pause_db >= 0 and self.quiet_run_pause_s >= 0):
             raise ConfigError(f"quiet_run_db={self.quiet_run_db}, quiet_run_max_s={self.quiet_run_max_s}, "
@@ -809,7 +824,7 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     def run() -> Diarization:
         enc = encoder or VoiceEncoder.load()
         d = _run_look(_diarize(x, cfg, n_voices, enc, grid, memo=memo), enc, cfg, grid, memo)
-        return _more_voices(_quiet_run_look(d, cfg, grid, memo), cfg, memo)
+        return _flip_overlap(_more_voices(_quiet_run_look(d, cfg, grid, memo), cfg, memo), cfg, grid, memo)
     if threadpool_limits is not None:
         with threadpool_limits(limits=1, user_api="blas"):
             d = run()
@@ -1229,6 +1244,79 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
     act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
     sh = act.sum(axis=0) / max(1, speech.sum())
     return replace(d, activity=act, owner=owner, voice_share=(float(sh[0]), float(sh[1])))
+
+
+def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
+    """A short answer's overlapped start and end given back to it as both voices' (``flip_overlap_*``).
+
+    One owner per frame gives the frames where a short answer starts over the other voice's last
+    words to the outgoing voice (the answer's own voice is the quieter part of the mixture there)::
+
+        owner   0000000000011111111......000000    a run of voice 1, <= flip_overlap_max_run_s of
+        speech  ###################      ######    speech, straight out of voice 0's speech (no
+        owner   00000000022111111111.....000000    pause), ending in a pause: voice 0's last
+                                                   flip_overlap_s carry both
+
+    Such a run is a turn, not a backchannel, only where its overlapped start counts: AMI answers of
+    0.87-1.12 s started 0.1-0.2 s in overlap were found 0.6-0.78 s long, under the turn tracker's
+    0.8 s backchannel limit, and two changes of speaker were lost with each (docs/speakers.md,
+    fifty-fourth round). A run inside the other voice's speech (a backchannel over it: that voice
+    goes on with no pause after it) or after a pause is not read, nor is a flip whose outgoing
+    speech is shorter than twice ``flip_overlap_s``, nor a run under ``flip_overlap_min_run_s`` (0.5 s:
+    a backchannel with or without 0.15 s more; the ones a first version took, 0.21-0.39 s, were the
+    end of an utterance given to the other voice, the "both" frames only more wrong-person speech).
+
+    ``flip_overlap_ends``: the mirror, an answer's overlapped end given to the incoming voice: a run
+    after a pause that ends straight into the other voice's speech (no pause) carries both over that
+    voice's first ``flip_overlap_s``, unless that speech is shorter than twice ``flip_overlap_s`` or
+    is a run under ``flip_overlap_max_run_s`` straight back into this voice (a backchannel over the
+    answer). Two voices only; ``flip_overlap_s=0``: unchanged."""
+    if d.n_voices != 2 or cfg.flip_overlap_s <= 0 or "speech" not in memo:
+        return d
+    speech = memo["speech"]
+    owner = d.owner
+    n = len(owner)
+    if len(speech) != n or n < 3:
+        return d
+    e, max_n = grid.s_to_frames(cfg.flip_overlap_s), grid.s_to_frames(cfg.flip_overlap_max_run_s)
+    min_n = grid.s_to_frames(cfg.flip_overlap_min_run_s)
+    out = owner.copy()
+    for k in (0, 1):
+        x = np.concatenate([[0], (owner == k).astype(np.int8), [0]])
+        starts, ends = np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)
+        for a, b in zip(starts, ends):
+            if a == 0 or owner[a - 1] != 1 - k or not (speech[a - 1] and speech[a]):
+                continue  # not a flip straight out of the other voice's speech
+            if b < n and speech[b - 1]:
+                continue  # no pause after it: the other voice (or both) goes straight on
+            if not min_n <= int(speech[a:b].sum()) <= max_n:
+                continue
+            lo = a
+            while lo > 0 and owner[lo - 1] == 1 - k and speech[lo - 1]:
+                lo -= 1
+            if a - lo < 2 * e:
+                continue  # the outgoing voice's own speech before the flip is too short to end a turn
+            out[a - e:a] = 2
+        if not cfg.flip_overlap_ends:
+            continue
+        for a, b in zip(starts, ends):  # the mirror: after a pause, straight into the other voice's speech
+            if b >= n or owner[b] != 1 - k or not (speech[b - 1] and speech[b]):
+                continue
+            if a > 0 and speech[a]:
+                continue  # no pause before it
+            if not min_n <= int(speech[a:b].sum()) <= max_n:
+                continue
+            hi = b
+            while hi < n and owner[hi] == 1 - k and speech[hi]:
+                hi += 1
+            if hi - b < 2 * e or (hi < n and owner[hi] == k and hi - b < max_n):
+                continue  # the other voice's speech too short, or a short run of it straight back into this voice
+            out[b:b + e] = 2
+    if np.array_equal(out, owner):
+        return d
+    act = np.stack([speech & (out != 1), speech & (out != 0)], axis=1)
+    sh = act.sum(axis=0) / max(1, speech.sum())
+    return replace(d, activity=act, owner=out, voice_share=(float(sh[0]), float(sh[1])))
 
 
 def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:

@@ -1,0 +1,109 @@
+"""diarize._flip_overlap: a short run of one voice straight out of the other voice's speech that ends in a
+pause (a short answer started in overlap) carries both voices over the other voice's last frames before
+it; a backchannel inside the other voice's speech, an answer after a pause and a long turn are left
+(planted labels), and the answer is then a turn, not a backchannel (the turn tracker on the channels)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prosody.engine.diarize import Diarization, DiarizeConfig, _flip_overlap
+from prosody.errors import ConfigError
+from prosody.timebase import GRID
+
+
+def _diarization(owner: np.ndarray, speech: np.ndarray) -> Diarization:
+    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
+    return Diarization(n_voices=2, activity=act, owner=owner.astype(np.int8), centroids=np.zeros((2, 256), np.float32),
+                       separation=0.3, voice_share=(0.5, 0.5))
+
+
+def _planted():
+    """10 ms frames. Voice 0 speaks 0-299; A 300-369 voice 1 straight after (0.7 s) then a pause 370-419
+    (owner split at its middle: 370-394 voice 1, 395-419 voice 0); voice 0 420-699 with B 500-539 voice 1
+    inside it (a backchannel over voice 0: voice 0 goes straight on); a pause 700-749; C 750-819 voice 1
+    after the pause, then a pause 820-869; voice 0 870-1099, D 1100-1239 voice 1 (1.4 s) straight
+    after, then a pause 1240-1299; voice 0 1300-1449, E 1450-1479 voice 1 (0.3 s: the end of voice 0's
+    utterance given to voice 1) straight after, then a pause 1480-1519."""
+    n = 1520
+    speech = np.ones(n, bool)
+    owner = np.zeros(n, np.int8)
+    for a, b in ((370, 420), (700, 750), (820, 870), (1240, 1300), (1480, 1520)):
+        speech[a:b] = False
+    for a, b in ((300, 395), (500, 540), (725, 845), (1100, 1270), (1450, 1520)):
+        owner[a:b] = 1
+    return owner, speech
+
+
+def test_short_answer_straight_after_the_other_voice_gets_both_over_its_start():
+    owner, speech = _planted()
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    assert np.all(d.owner[300 - e:300] == 2)  # A: voice 0's last 0.15 s carry both
+    assert np.all(d.owner[:300 - e] == 0) and np.all(d.owner[300:395] == 1)
+    assert np.all(d.owner[420:700] == owner[420:700])  # B: inside voice 0's speech, left
+    assert np.all(d.owner[700:870] == owner[700:870])  # C: after a pause, left
+    assert np.all(d.owner[870:1300] == owner[870:1300])  # D: 1.4 s, over flip_overlap_max_run_s, left
+    assert np.all(d.owner[1300:] == owner[1300:])  # E: 0.3 s, under flip_overlap_min_run_s, left
+    assert np.array_equal(d.activity, np.stack([speech & (d.owner != 1), speech & (d.owner != 0)], axis=1))
+    assert d.voice_share[1] == pytest.approx(d.activity[:, 1].sum() / speech.sum())
+
+
+def test_off_switch_and_config_check():
+    owner, speech = _planted()
+    d0 = _diarization(owner, speech)
+    assert _flip_overlap(d0, DiarizeConfig(flip_overlap_s=0.0), GRID, {"speech": speech}) is d0
+    with pytest.raises(ConfigError):
+        DiarizeConfig(flip_overlap_s=-0.1).validate()
+    with pytest.raises(ConfigError):
+        DiarizeConfig(flip_overlap_min_run_s=1.2, flip_overlap_max_run_s=1.0).validate()
+    e = _flip_overlap(d0, DiarizeConfig(flip_overlap_min_run_s=0.0), GRID, {"speech": speech})
+    assert np.all(e.owner[1450 - GRID.s_to_frames(0.15):1450] == 2)  # E taken without the lower limit
+
+
+def test_answer_is_a_turn_with_its_start_and_a_backchannel_without():
+    """The turn tracker on the channels of the planted labels: answer A (0.7 s of its own speech, 0.85 s
+    with its overlapped start) is a backchannel before and a turn after, so both changes of speaker
+    round it are counted."""
+    from prosody.engine.turns import TurnTracker
+    from prosody.types import Segment
+    owner, speech = _planted()
+    owner, speech = owner[:700], speech[:700]
+
+    def changes(d):
+        segs = []
+        for k, name in ((0, "therapist"), (1, "client")):
+            x = np.concatenate([[0], d.activity[:, k].astype(np.int8), [0]])
+            for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
+                segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
+        out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
+        return len(out.transitions), [e.kind for e in out.events]
+
+    before = changes(_diarization(owner, speech))
+    after = changes(_flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech}))
+    assert before[0] == 0 and "backchannel" in before[1]
+    assert after[0] == 2
+
+
+def test_short_answer_straight_into_the_other_voice_gets_both_over_its_end():
+    """The mirror: voice 0 speaks 0-299, a pause 300-349, answer A 350-419 voice 1 (0.7 s) straight into voice 0's
+    next turn 420-699: voice 0's first ``flip_overlap_s`` carry both. Not when voice 0's speech after it is a short
+    run straight back into voice 1 (B: 0.3 s of voice 0 inside voice 1's speech, a backchannel over it), nor with
+    ``flip_overlap_ends`` off."""
+    n = 1300
+    speech = np.ones(n, bool)
+    owner = np.zeros(n, np.int8)
+    speech[300:350] = False
+    owner[325:420] = 1
+    # B: voice 1 0.7 s after a pause (750-799), straight into 0.3 s of voice 0 (870-899), then voice 1 again
+    speech[750:800] = False
+    owner[775:870] = 1
+    owner[900:1100] = 1
+    speech[1100:1150] = False
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.all(d.owner[420:420 + e] == 2) and np.all(d.owner[420 + e:700] == 0)
+    assert np.all(d.owner[350:420] == 1)
+    assert np.all(d.owner[750:1300] == owner[750:1300])  # B left
+    off = _flip_overlap(_diarization(owner, speech), DiarizeConfig(flip_overlap_ends=False), GRID, {"speech": speech})
+    assert np.all(off.owner[420:700] == 0)
