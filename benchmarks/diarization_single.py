@@ -290,6 +290,19 @@ def one_voice_trial(cur: dict, *, name_width: int = 64, argv=None) -> int:
     return 0
 
 
+def _field_value(text: str) -> tuple[str, object]:
+    """``FIELD=VALUE`` of ``--config`` as a DiarizeConfig field and its value of the field's type (a bool read
+    from true/false/1/0/yes/no/on/off: ``bool("0")`` is True, so ``flip_overlap_ends=0`` turned it on)."""
+    key, _, value = text.partition("=")
+    default = getattr(DiarizeConfig(), key)
+    if isinstance(default, bool):
+        low = value.strip().lower()
+        if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise SystemExit(f"--config {key}={value}: a bool is true or false")
+        return key, low in ("1", "true", "yes", "on")
+    return key, type(default)(value)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", choices=tuple(VARIANTS) + ("none",), default="wide")
@@ -303,7 +316,7 @@ def main() -> int:
                     help="each recording through a telephone channel first (300-3400 Hz at 8 kHz, sox)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp()) if args.phone else None
-    cfg = DiarizeConfig(**{k: type(getattr(DiarizeConfig(), k))(v) for k, v in (c.split("=", 1) for c in args.config)})
+    cfg = DiarizeConfig(**dict(_field_value(c) for c in args.config))
     groups = []
     if args.set != "none":
         groups += [(f"{args.set}-one", single_cases(args.set)), (f"{args.set}-two", two_cases(args.set))]
