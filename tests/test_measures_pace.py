@@ -37,3 +37,26 @@ def test_a_steady_reader_has_a_steady_relative_pace(needs_espeak):
     to the speech before the window (30 s of it, from about 95 s), and no cue."""
     rows, _ = pace_windows(((160, 180),))
     assert all(rel is not None and abs(rel) < 0.1 and not c for end, rel, c in rows if end >= 10.0), rows
+
+
+def test_with_a_profile_the_rolling_stage_keeps_only_its_lookback(needs_espeak):
+    """With a saved profile (``--baseline``) the running baseline's marks never moved, and the stage kept every
+    frame, nucleus and segment of the session (300 s: all 30 000 frames); it keeps the lookback (120 s) as
+    without one. The windows are the same (20 minutes compared by hand, docs/live.md)."""
+    from benchmarks.pace_cue import blocks, read_aloud
+    from prosody.measures.baseline import Baseline
+    from prosody.session import new_pipeline
+    audio, _ = read_aloud(((160, 300),))
+    profile = Baseline.from_profile({"speakers": {"therapist": {"articulation_rate_syl_s": 4.6}}})
+    pipe = new_pipeline(("therapist",), None, profile=profile)
+    windows = []
+    for b in blocks(audio):
+        windows += pipe.push(b).rolling
+    windows += pipe.flush().rolling
+    stage = pipe._rolling
+    lookback = stage.grid.s_to_frames(stage.cfg.lookback_s) + stage.step_frames
+    assert len(stage._frames["therapist"]["is_speech"]) <= lookback < stage._n, (lookback, stage._n)
+    assert all(t >= stage.grid.frames_to_s(stage._n) - stage.cfg.lookback_s - 10.0 for _, t in stage._nuclei)
+    # the profile's rate is the baseline: a window's relative pace is its rate over 4.6 syl/s
+    w = windows[-2].voice["therapist"]
+    assert w["articulation_rate_rel"] == pytest.approx(w["articulation_rate_syl_s"] / 4.6 - 1.0, abs=2e-3)

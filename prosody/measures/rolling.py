@@ -186,8 +186,11 @@ class RollingMeasures:
         return RollingWindow.from_summary(w)
 
     def _prune(self) -> None:
-        # keep frames still needed by the next window and by the running baseline
-        keep_from = min(self._base_upto, self._rate_upto, max(0, self._next_end - self.keep_frames))
+        # keep frames still needed by the next window and by the running baseline (none with a profile: with
+        # one, the baseline's marks stayed at 0 and every frame, nucleus and segment was kept all session)
+        keep_from = max(0, self._next_end - self.keep_frames)
+        if self.profile is None:
+            keep_from = min(self._base_upto, self._rate_upto, keep_from)
         cut = keep_from - self._f0
         if cut > 0:
             for s in self.speakers:
