@@ -12,6 +12,9 @@ from .slice import Slice, enough_voiced
 from .summary import first_holder, summarize
 
 
+# the articulation rate's baseline is the speech before the window once there is this much of it; until then the
+# running one (the window in it): a few seconds are a sentence or two (steady 160 wpm espeak: -6 % at 20 s)
+RATE_BEFORE_MIN_SPEECH_S = 30.0
 ROLLING_N_PERMUTATIONS = 100  # permutations of a rolling window's chance intervals (the session's: cfg.n_permutations)
 
 
@@ -28,7 +31,10 @@ class RollingMeasures:
     is read as ending at ``t``: every measure of a window clips its segments to
     the window's end, so the window is the one it would be with the segment's
     end known. The baseline is the speaker's data so far (``running``) unless
-    a profile is given.
+    a profile is given; its articulation rate is that of the speech before the
+    window (``_rate_before``) once there is ``RATE_BEFORE_MIN_SPEECH_S`` of it:
+    with the window in it, a fast stretch raised its own baseline and hardly
+    stood out (planted 160 -> 260 wpm: the pace cue in 1 window of 61; docs/live.md).
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
@@ -61,6 +67,11 @@ class RollingMeasures:
         self._base_upto = 0
         self._base_nuclei = {s: 0 for s in self.speakers}
         self._base_speech = {s: 0 for s in self.speakers}
+        # the articulation rate's baseline: the speaker's speech before the window's start
+        self._rate_upto = 0
+        self._rate_nuclei = {s: 0 for s in self.speakers}
+        self._rate_speech = {s: 0 for s in self.speakers}
+        self._rate_voiced = {s: 0 for s in self.speakers}
 
     def push(self, frames, segments, turns, nuclei, *, decided_until_s: float, turn_taking: bool,
              final: bool = False, open_starts: dict[str, float] | None = None) -> list[RollingWindow]:
@@ -89,9 +100,34 @@ class RollingMeasures:
         self._prune()
         return out
 
-    def _update_baseline(self, upto: int) -> Baseline:
+    def _rate_before(self, upto: int) -> dict[str, float | None]:
+        """Each speaker's articulation rate (syl/s) over their speech before frame ``upto`` (a window's start),
+        None under ``RATE_BEFORE_MIN_SPEECH_S`` of speech or too little of it voiced (as ``speaker_baseline``)."""
+        lo, hi = self._rate_upto - self._f0, upto - self._f0
+        t_prev, t_now = self.grid.frames_to_s(self._rate_upto), self.grid.frames_to_s(upto)
+        if hi > lo:
+            for s in self.speakers:
+                fr = self._frames[s]
+                if not fr:
+                    continue
+                sp = fr["is_speech"][lo:hi]
+                self._rate_speech[s] += int(sp.sum())
+                self._rate_voiced[s] += int(np.isfinite(fr["f0_hz"][lo:hi][sp]).sum())
+            for s, t in self._nuclei:
+                if t_prev <= t < t_now:
+                    self._rate_nuclei[s] += 1
+            self._rate_upto = upto
+        out = {}
+        for s in self.speakers:
+            speech_s = self._rate_speech[s] * self.grid.hop_s
+            ok = speech_s >= RATE_BEFORE_MIN_SPEECH_S and enough_voiced(self._rate_voiced[s], self._rate_speech[s])
+            out[s] = self._rate_nuclei[s] / speech_s if ok else None
+        return out
+
+    def _update_baseline(self, upto: int, rate_from: int) -> Baseline:
         if self.profile is not None:
             return self.profile
+        rate = self._rate_before(rate_from)
         lo, hi = self._base_upto - self._f0, upto - self._f0
         for s in self.speakers:
             fr = self._frames[s]
@@ -123,13 +159,13 @@ class RollingMeasures:
                 f0_median_hz=None if f0_med is None else float(100.0 * 2 ** (f0_med / 12)),
                 f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
                 hf500_median_db=hf_med, hf500_spread_db=hf_sd,
-                articulation_rate_syl_s=(self._base_nuclei[s] / speech_s if speech_s >= 1.0 and voiced_ok
-                                         else None))))
+                articulation_rate_syl_s=rate[s] if rate[s] is not None else (
+                    self._base_nuclei[s] / speech_s if speech_s >= 1.0 and voiced_ok else None))))
         return Baseline("running", tuple(out))
 
     def _window(self, end_frame: int, turn_taking: bool) -> RollingWindow:
-        base = self._update_baseline(end_frame)
         start_frame = max(0, end_frame - self.grid.s_to_frames(self.cfg.window_s))
+        base = self._update_baseline(end_frame, start_frame)
         look_frame = max(0, end_frame - self.keep_frames)
         i0, i1 = start_frame - self._f0, end_frame - self._f0
         end_s = self.grid.frames_to_s(end_frame)
@@ -150,8 +186,11 @@ class RollingMeasures:
         return RollingWindow.from_summary(w)
 
     def _prune(self) -> None:
-        # keep frames still needed by the next window and by the running baseline
-        keep_from = min(self._base_upto, max(0, self._next_end - self.keep_frames))
+        # keep frames still needed by the next window and by the running baseline (none with a profile: with
+        # one, the baseline's marks stayed at 0 and every frame, nucleus and segment was kept all session)
+        keep_from = max(0, self._next_end - self.keep_frames)
+        if self.profile is None:
+            keep_from = min(self._base_upto, self._rate_upto, keep_from)
         cut = keep_from - self._f0
         if cut > 0:
             for s in self.speakers:
