@@ -244,7 +244,7 @@ def _labels_of(x: np.ndarray, profile) -> np.ndarray:
 
 @pytest.mark.parametrize("voice, other", [("en+Annie", "en+Linda"), ("en+Linda", "en+Annie")])
 def test_a_voice_alone_is_not_named_the_therapist_by_another_womans_profile(needs_espeak_module, voice, other):
-    """Planted: one espeak woman alone, the profile another woman's (0.28-0.31 from it): the clusterings split
+    """Planted: one espeak woman alone, the profile another woman's (0.27-0.31 from it): the clusterings split
     the one voice in two, and the nearer half had been named the therapist (7.3 / 8.5 s of 18 s); neither half
     lies within max_profile_distance, so no frame is the therapist's. With her own profile she is named."""
     x = _alone(voice, 2)
