@@ -137,6 +137,8 @@ def test_online_attribution_config_is_checked(planted):
         OnlineAttributionConfig(window_s=5.0, vad=VadConfig()).validate()
     with pytest.raises(ConfigError, match="min_profile_margin=-0.1"):
         OnlineAttributionConfig(min_profile_margin=-0.1).validate()
+    with pytest.raises(ConfigError, match="max_profile_distance=0"):
+        OnlineAttributionConfig(max_profile_distance=0.0).validate()
     with pytest.raises(InputError, match="voice profile"):
         OnlineAttributor(None)
     with pytest.raises(InputError, match="mono mix"):
@@ -211,3 +213,73 @@ def test_view_shows_provisional_attribution_or_says_why_not():
     assert "no voice profile: who is speaking is not named live" in text
     assert "who · provisional" not in text and "turn-taking · final" not in text
     assert "who: not named live (no voice profile)" in plain_line(st)
+
+
+def _alone(voice: str, seed: int) -> np.ndarray:
+    """One espeak voice alone: eight client sentences, -30..-21 dBFS, pauses 0.3-1.0 s, light noise."""
+    from tests.dialogue import CLIENT_SENTENCES, synthesize
+    rng = np.random.default_rng(seed)
+    parts = [np.zeros(4800, np.float32)]
+    for text in CLIENT_SENTENCES[:8]:
+        y = synthesize(text, voice=voice, pitch=50, speed_wpm=170)
+        parts += [y / max(float(np.sqrt(np.mean(y ** 2))), 1e-9) * 10 ** ((-24 + rng.uniform(-6, 3)) / 20),
+                  np.zeros(int(16000 * rng.uniform(0.3, 1.0)), np.float32)]
+    x = np.concatenate(parts).astype(np.float32)
+    return x + (rng.standard_normal(len(x)) * 10 ** (-60 / 20)).astype(np.float32)
+
+
+def _espeak_profile(voice: str) -> object:
+    """About 20 s of ``voice`` alone (other sentences than ``_alone``'s), enrolled."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from online_attribution import enrolment as voice_enrolment
+    return build_profile(voice_enrolment((voice, 50, 170), 1))
+
+
+def _labels_of(x: np.ndarray, profile) -> np.ndarray:
+    att = OnlineAttributor(profile)
+    return np.concatenate([att.push(x[a:a + 1600]).label for a in range(0, len(x), 1600)] + [att.flush().label])
+
+
+@pytest.mark.parametrize("voice, other", [("en+Annie", "en+Linda"), ("en+Linda", "en+Annie")])
+def test_a_voice_alone_is_not_named_the_therapist_by_another_womans_profile(needs_espeak_module, voice, other):
+    """Planted: one espeak woman alone, the profile another woman's (0.27-0.31 from it): the clusterings split
+    the one voice in two, and the nearer half had been named the therapist (7.3 / 8.5 s of 18 s); neither half
+    lies within max_profile_distance, so no frame is the therapist's. With her own profile she is named."""
+    x = _alone(voice, 2)
+    label = _labels_of(x, _espeak_profile(other))
+    assert np.sum(label == THERAPIST) == 0
+    assert np.sum(label == UNSURE) > 10 * 100   # her speech heard, named nobody
+    own = _labels_of(x, _espeak_profile(voice))
+    assert np.sum(own == THERAPIST) > 5 * 100
+
+
+@pytest.fixture(scope="module")
+def ami_halves():
+    """AMI speaker -> (profile from the first half of their turns, the second half alone), as
+    benchmarks/lone_voice.py builds them (tests/test_speakers_lone.py's material)."""
+    from tests.conftest import corpus_dir
+    if corpus_dir() is None:
+        pytest.skip("PROSODY_CORPUS is not set: the AMI recordings are not at hand")
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from lone_voice import _halves, _pieces, enrolment as ami_enrolment, lone
+    out = {}
+    for i, spk in enumerate(("FEE078", "FEE083", "MEE009")):
+        first, second = _halves(_pieces(spk, corpus_dir()))
+        out[spk] = build_profile(ami_enrolment(first, "clean", 100 + i)), lone(second, 200 + i)
+    return out
+
+
+@pytest.mark.parametrize("voice, other", [("FEE078", "FEE083"), ("MEE009", "FEE083")])
+def test_an_ami_voice_alone_is_not_named_the_therapist_by_another_persons_profile(ami_halves, voice, other):
+    """Hostile sweep 21's case: FEE078 alone, FEE083's profile (another woman), live: therapist 6.68 s had been
+    named (one voice split in two, the nearer half 0.33-0.35 from the profile); MEE009 alone with her profile,
+    0.21 s. Now no frame is the therapist's; with FEE078's own profile she still is."""
+    x = ami_halves[voice][1]
+    label = _labels_of(x, ami_halves[other][0])
+    assert np.sum(label == THERAPIST) == 0 and np.sum(label == UNSURE) > 5 * 100
+    if voice == "FEE078":
+        assert np.sum(_labels_of(x, ami_halves[voice][0]) == THERAPIST) > 3 * 100

@@ -18,9 +18,11 @@ Per frame of the mix (the channel mean), all on the one 10 ms grid::
                cluster whose centroid is nearer the profile is the therapist, the other the
                other voice; fewer than min_separation apart (cosine distance), or the two
                centroids' similarities to the profile less than min_profile_margin apart
-               (one voice split in two, or a voice too like the therapist's): this
-               clustering names nobody, and the voices of the last one that did stay
-               (none yet: nobody named)
+               (one voice split in two, or a voice too like the therapist's), or the
+               nearer centroid further than max_profile_distance (cosine) from the
+               profile (neither voice the enrolled therapist's: another person alone,
+               or two people neither of whom enrolled): this clustering names nobody,
+               and the voices of the last one that did stay (none yet: nobody named)
             -> score = similarity to the therapist's centroid - similarity to the other's
     each frame, latency_s after its end:
             mean score of the windows that hold it and were computed by then
@@ -81,8 +83,10 @@ class OnlineAttributionConfig:
     the frame's mean score at or above which it is the therapist's, at or
     below which it is the other person's (between: unsure). The voices:
     ``min_windows``, ``recluster_windows``, ``max_windows``,
-    ``min_separation``, ``min_profile_margin`` (module docstring). ``bridge_s``: a speech frame that no
-    window holds (a short pause inside a stretch of speech) takes the score of
+    ``min_separation``, ``min_profile_margin``, ``max_profile_distance`` (module docstring; the last
+    measured in docs/speakers.md, fifty-fifth round: the therapist's nearer centroid lay 0.04-0.24 from the
+    profile on the tune split, up to 0.27 on held; another person's 0.19-0.41 on AMI).
+    ``bridge_s``: a speech frame that no window holds (a short pause inside a stretch of speech) takes the score of
     the last scored frame of its stretch up to this long before. ``vad``: the speech mask.
     Defaults: calibrated in ``benchmarks/online_attribution.py`` (tune split)."""
 
@@ -97,6 +101,7 @@ class OnlineAttributionConfig:
     max_windows: int = 600
     min_separation: float = 0.08
     min_profile_margin: float = 0.04
+    max_profile_distance: float = 0.27
     bridge_s: float = 0.3
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
@@ -116,6 +121,8 @@ class OnlineAttributionConfig:
                               "min_windows <= max_windows, recluster_windows >= 1, 0 <= min_separation < 1")
         if not 0.0 <= self.min_profile_margin < 2.0:
             raise ConfigError(f"min_profile_margin={self.min_profile_margin}: need 0 <= min_profile_margin < 2")
+        if not 0.0 < self.max_profile_distance <= 2.0:
+            raise ConfigError(f"max_profile_distance={self.max_profile_distance}: need 0 < max_profile_distance <= 2")
         self.vad.validate()
         smoother = SpeechSmoother(self.vad, grid=grid).latency_frames
         if grid.s_to_frames(self.latency_s) < max(smoother, grid.s_to_frames(self.step_s)):
@@ -222,6 +229,8 @@ class OnlineAttributor:
         t = int(np.argmax(sim))
         if sim[t] - sim[1 - t] < self.config.min_profile_margin:
             return None   # both clusters as near the profile: one voice split in two, or a voice like the therapist's
+        if 1.0 - sim[t] > self.config.max_profile_distance:
+            return None   # neither cluster near the profile: not the enrolled therapist's voice
         return c[t], c[1 - t]
 
     @property
