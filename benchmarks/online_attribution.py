@@ -32,7 +32,7 @@ much digital silence put before them (where a dialogue starts on the 10 ms
 grid, and so where the stage's windows fall on it); per offset the figures,
 the worst dialogue's wrong share, and how many decided speech frames carry the
 same label as at the first offset (labels moved back by the offset). Split
-``live``: the planted dialogues of tests/test_live_capture.py (seed 6, four
+``live``: the planted dialogues of tests/test_live_capture.py (seed 6, eight
 exchanges) and tests/test_online_attribution.py (seed 3) with their enrolment.
 Split ``fresh`` (seeds 60-79): made for the eleventh round before its change.
 
@@ -153,7 +153,7 @@ def material(split: str, quick: bool):
     if split == "live":
         from tests.online_dialogue import enrolment as live_enrolment, mono_dialogue
         prof = build_profile(live_enrolment())
-        for seed, n_ex in ((6, 4), (3, 6)):
+        for seed, n_ex in ((6, 8), (3, 6)):
             x, truth = mono_dialogue(seed, n_exchanges=n_ex)
             yield f"live s{seed} x{n_ex} mono", x, truth, prof
         return

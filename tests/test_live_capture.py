@@ -330,7 +330,10 @@ def test_capture_mono_device_names_speakers_online(pulse, tmp_path):
 
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed: cannot synthesise the dialogue")
-    x, truth = mono_dialogue(6, n_exchanges=4)
+    # 20 s: long enough that the whole-recording diarization hears two voices (the first 10 s of it, four
+    # exchanges, are read as one voice at every start offset: its per-voice frame models have too little speech
+    # to beat one model on held-out frames; a lone voice 0.18 from the profile is then nobody's, fifty-third round)
+    x, truth = mono_dialogue(6, n_exchanges=8)
     path = tmp_path / "dialogue.wav"
     sf.write(path, x, 16000, subtype="PCM_16")
     store = tmp_path / "store"
@@ -388,12 +391,21 @@ def test_capture_mono_device_names_speakers_online(pulse, tmp_path):
     print(f"live labels equal to the stage run again on the recording: {same:.4f} of {int(decided.sum())} frames")
     assert same >= 0.99, same
     # against the truth: the stage's windows are counted on the speech, so where the dialogue starts on the grid
-    # does not move its labels (offline, on this dialogue: 0.737 right and none wrong at every start offset of
+    # does not move its labels (offline, on this dialogue: 0.914 right and none wrong at every start offset of
     # 0-0.5 s, sub-frame ones too: benchmarks/online_attribution.py --split live --offsets ...)
-    assert correct >= 0.6 and wrong <= 0.05, (correct, wrong, latency, lags.tolist())
-    # on save: the whole session attributed again from the recording (authoritative)
-    assert doc["live"]["reattributed"] is True and doc["speaker_order"][0] == "therapist"
+    assert correct >= 0.75 and wrong <= 0.05, (correct, wrong, latency, lags.tolist())
+    # on save: the whole session attributed again from the recording (authoritative), two voices, the
+    # profile's named the therapist, and the planted turns theirs
+    assert doc["live"]["reattributed"] is True and doc["speaker_order"][0] == "therapist", doc["warnings"]
     assert doc["live"]["online_attribution"] == oa
+    n_rec = int(len(raw) / 160)
+    saved = np.zeros(n_rec, "<U9")
+    for s in doc["segments"]:
+        saved[int(round(s["start_s"] / 0.01)):int(round(s["end_s"] / 0.01))] = s["speaker"]
+    th, cl = frame_truth(truth, n_rec, shift_s=float(np.median(lags)))
+    right = (np.sum(th & (saved == "therapist")) + np.sum(cl & (saved == "client"))) / (th.sum() + cl.sum())
+    print(f"saved session (re-attributed): {right:.3f} of single-speaker frames given to the right person")
+    assert right >= 0.9, right
 
 
 def test_ctrl_c_held_down_still_saves_and_says_so(pulse, excerpt, tmp_path):
