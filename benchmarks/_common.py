@@ -58,3 +58,22 @@ def timed(acc: dict, name: str, fn):
         finally:
             acc[name] = acc.get(name, 0.0) + time.process_time() - t
     return wrapper
+
+
+def at_db(y: np.ndarray, db: float) -> np.ndarray:
+    """``y`` scaled to an RMS of ``db`` dBFS (a silent ``y`` stays near silent)."""
+    return y / max(float(np.sqrt(np.mean(y ** 2))), 1e-6) * 10 ** (db / 20)
+
+
+def halves(pieces: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Pieces of one voice in time order cut at half their total length: (the first half's pieces, the second's)."""
+    total = sum(len(p) for p in pieces)
+    first, second, at = [], [], 0
+    for p in pieces:
+        cut = min(max(total // 2 - at, 0), len(p))
+        if cut > 0:
+            first.append(p[:cut])
+        if cut < len(p):
+            second.append(p[cut:])
+        at += len(p)
+    return first, second

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from _common import corpus_dir
+from _common import at_db, corpus_dir
 from diarization_single import cached, wrong_share
 from prosody.engine.diarize import diarize
 
@@ -52,9 +52,6 @@ def _pools(corpus: Path) -> dict[str, list[np.ndarray]]:
             pools.setdefault(spk, []).extend(x[int(a * sr):int(b * sr)] for a, b in st)
     return pools
 
-
-def _at(y: np.ndarray, db: float) -> np.ndarray:
-    return y / max(float(np.sqrt(np.mean(y ** 2))), 1e-6) * 10 ** (db / 20)
 
 
 def _noisy(y: np.ndarray, seed: int) -> np.ndarray:
@@ -81,7 +78,7 @@ def one_cases(pools):
                     y = change_gender(y, formant_ratio=fr, median_hz=med if med == med else 0.0, range_factor=rf,
                                       seed=seed * 10 + i)
                 gap = np.zeros(int(SR * rng.uniform(0.3, 1.0)), np.float32)
-                parts += [_at(y, -24 + float(rng.uniform(-8, 4))), gap]
+                parts += [at_db(y, -24 + float(rng.uniform(-8, 4))), gap]
             y = _noisy(np.concatenate(parts).astype(np.float32), seed)
             yield f"one {spk} {f'lively x{rf:.2f}' if rep == 0 else 'levels'} s{seed} {len(y) / SR:.0f}s", y, None
 
@@ -91,7 +88,7 @@ def _dialogue(rng, a_turns, answer, pos: int, seed: int):
     seq.insert(pos, (1, answer))
     parts, segs, at = [np.zeros(int(0.3 * SR), np.float32)], [[], []], int(0.3 * SR)  # at: samples
     for w, y in seq:
-        y = _at(y, -24 + float(rng.uniform(-3, 3)))
+        y = at_db(y, -24 + float(rng.uniform(-3, 3)))
         segs[w].append((at / SR, (at + len(y)) / SR))
         g = np.zeros(int(SR * rng.uniform(0.3, 0.9)), np.float32)
         parts += [y, g]

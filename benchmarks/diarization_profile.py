@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from _common import corpus_dir
+from _common import at_db, corpus_dir, halves
 from diarization_single import SEED0, _pair, _room, _say, _voice, cached, single_cases, two_cases
 from prosody.engine.diarize import diarize
 from prosody.engine.speakers import LONE_VOICE_CLIENT_BEYOND, LONE_VOICE_THERAPIST_WITHIN, build_profile
@@ -108,20 +108,6 @@ def _ami_turns(corpus: Path) -> dict[str, list[tuple[str, float, np.ndarray]]]:
     return out
 
 
-def _halves(turns):
-    """A speaker's turns in time order cut at half their length: (first half's pieces, second half's)."""
-    y = [t[2] for t in turns]
-    total = sum(len(p) for p in y)
-    first, second, at = [], [], 0
-    for p in y:
-        cut = min(max(total // 2 - at, 0), len(p))
-        if cut > 0:
-            first.append(p[:cut])
-        if cut < len(p):
-            second.append(p[cut:])
-        at += len(p)
-    return first, second
-
 
 def ami_units(turns):
     """(unit name, speaker, enrol pieces, test pieces)."""
@@ -130,13 +116,10 @@ def ami_units(turns):
     yield "MEE009 dev01->dev00", "MEE009", d1, d0
     yield "MEE009 dev00->dev01", "MEE009", d0, d1
     for spk in ("FEE078", "FEE083"):
-        a, b = _halves(turns[spk])
+        a, b = halves([t[2] for t in turns[spk]])
         yield f"{spk} 1st->2nd", spk, a, b
         yield f"{spk} 2nd->1st", spk, b, a
 
-
-def _at(y, db):
-    return y / max(float(np.sqrt(np.mean(y ** 2))), 1e-6) * 10 ** (db / 20)
 
 
 def _noisy(y, seed):
@@ -145,7 +128,7 @@ def _noisy(y, seed):
 
 def _piece_profile(pieces):
     y = np.concatenate([np.concatenate([p, np.zeros(int(0.4 * SR), np.float32)]) for p in pieces])
-    return build_profile(_noisy(_at(y, -24), 1))
+    return build_profile(_noisy(at_db(y, -24), 1))
 
 
 def ami_cases(corpus: Path, cache):
@@ -172,7 +155,7 @@ def ami_cases(corpus: Path, cache):
                         med = median_f0_hz(y)
                         y = change_gender(y, formant_ratio=fr, median_hz=med if med == med else 0.0, range_factor=rf,
                                           seed=seed * 10 + i)
-                    parts += [_at(y, -24 + float(rng.uniform(-8, 4))), np.zeros(int(SR * rng.uniform(0.3, 1.0)),
+                    parts += [at_db(y, -24 + float(rng.uniform(-8, 4))), np.zeros(int(SR * rng.uniform(0.3, 1.0)),
                                                                                   np.float32)]
                 y = _noisy(np.concatenate(parts).astype(np.float32), seed)
                 yield f"ami one {u} {'lively' if rep == 0 else 'levels'} s{seed}", y, None
@@ -197,7 +180,7 @@ def ami_cases(corpus: Path, cache):
                     seq.insert(pos, (1, ans[int(rng.integers(len(ans)))]))
                     parts, segs, at = [np.zeros(int(0.3 * SR), np.float32)], [[], []], int(0.3 * SR)
                     for w, y in seq:
-                        y = _at(y, -24 + float(rng.uniform(-3, 3)))
+                        y = at_db(y, -24 + float(rng.uniform(-3, 3)))
                         segs[w].append((at / SR, (at + len(y)) / SR))
                         g = np.zeros(int(SR * rng.uniform(0.3, 0.9)), np.float32)
                         parts += [y, g]

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from _common import corpus_dir
+from _common import at_db, corpus_dir, halves
 from prosody.engine.diarize import diarize
 from prosody.errors import InputError
 from prosody.engine.speakers import LONE_VOICE_CLIENT_BEYOND, LONE_VOICE_THERAPIST_WITHIN, build_profile
@@ -54,21 +54,6 @@ def source(v: str) -> str:
     return v.split()[0].split(">")[0]
 
 
-def _at(y, db):
-    return y / max(float(np.sqrt(np.mean(y ** 2))), 1e-6) * 10 ** (db / 20)
-
-
-def _halves(pieces):
-    total = sum(len(p) for p in pieces)
-    first, second, at = [], [], 0
-    for p in pieces:
-        cut = min(max(total // 2 - at, 0), len(p))
-        if cut > 0:
-            first.append(p[:cut])
-        if cut < len(p):
-            second.append(p[cut:])
-        at += len(p)
-    return first, second
 
 
 def _pieces(v: str, corpus: Path) -> list[np.ndarray]:
@@ -104,12 +89,12 @@ def _codec(y: np.ndarray, codec: str) -> np.ndarray:
 def enrolment(pieces, cond: str, seed: int) -> np.ndarray:
     """The enrolling half under ``cond`` (module docstring), float32 at 16 kHz."""
     y = np.concatenate([np.concatenate([p, np.zeros(int(0.4 * SR), np.float32)]) for p in pieces])
-    y = _at(y, -38 if cond == "quiet" else -24).astype(np.float64)
+    y = at_db(y, -38 if cond == "quiet" else -24).astype(np.float64)
     rng = np.random.default_rng(seed)
     if cond == "room":
         from tests.dialogue import _room_response
         h = _room_response(rng, rt60_s=0.6, sample_rate=SR, drr_db=3.0)
-        y = _at(signal.fftconvolve(y, h)[: len(y)], -24)
+        y = at_db(signal.fftconvolve(y, h)[: len(y)], -24)
     elif cond == "phone":
         from unseen_material import through_8k
         y = through_8k(y[:, None])[:, 0]
@@ -133,7 +118,7 @@ def lone(pieces, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     parts = [np.zeros(int(0.3 * SR), np.float32)]
     for j in rng.permutation(len(pieces)):
-        parts += [_at(pieces[j], -24 + float(rng.uniform(-8, 4))),
+        parts += [at_db(pieces[j], -24 + float(rng.uniform(-8, 4))),
                   np.zeros(int(SR * rng.uniform(0.3, 1.0)), np.float32)]
     y = np.concatenate(parts).astype(np.float32)
     return y + rng.standard_normal(len(y)).astype(np.float32) * 10 ** (-62 / 20)
@@ -145,16 +130,16 @@ def measure(corpus: Path, cache: str | None) -> list[dict]:
         return pickle.loads(key.read_bytes())
     tests, profiles = {}, {}
     for i, v in enumerate(TUNING + FRESH):
-        halves = _halves(_pieces(v, corpus))
+        own = halves(_pieces(v, corpus))
         for h in (0, 1):
-            x = lone(halves[1 - h], 9000 + 10 * i + h)
+            x = lone(own[1 - h], 9000 + 10 * i + h)
             d = diarize(x)
             tests[(v, 1 - h)] = {"voices": d.n_voices, "unsure": bool(d.unsure),
                                  "centroid": d.centroids[int(np.argmax(d.voice_share))] if d.n_voices else None,
-                                 "s": sum(len(p) for p in halves[1 - h]) / SR}
+                                 "s": sum(len(p) for p in own[1 - h]) / SR}
             for c, cond in enumerate(CONDITIONS):
                 try:
-                    profiles[(v, h, cond)] = build_profile(enrolment(halves[h], cond, 9500 + 100 * i + 10 * h + c))
+                    profiles[(v, h, cond)] = build_profile(enrolment(own[h], cond, 9500 + 100 * i + 10 * h + c))
                 except InputError as exc:  # enrol refuses it (too little speech heard): no profile to name with
                     print(f"  {v} half {h} {cond}: not enrolled ({exc})", file=sys.stderr, flush=True)
             print(f"  {v} half {h}: {tests[(v, 1 - h)]['s']:.1f} s lone, {d.n_voices} voice(s)", file=sys.stderr,

@@ -17,6 +17,35 @@ def corpus_dir() -> Path | None:
     return p if p.is_dir() else None
 
 
+def read_pty(fd: int, wait_s: float = 0.05) -> bytes | None:
+    """What a pseudo-terminal's ``fd`` has to read within ``wait_s`` (b"" if nothing yet); None once it is
+    closed (the program on it ended)."""
+    import select
+    if not select.select([fd], [], [], wait_s)[0]:
+        return b""
+    try:
+        return os.read(fd, 65536) or None
+    except OSError:
+        return None
+
+
+def ami_lone_voices(speakers=("FEE078", "FEE083", "MEE009")) -> dict:
+    """AMI speaker -> (voice profile from the first half of their turns, the second half alone as a
+    recording), as benchmarks/lone_voice.py builds them; skips the test when the corpus is absent."""
+    import sys
+    from prosody.engine.speakers import build_profile
+    if corpus_dir() is None:
+        pytest.skip("PROSODY_CORPUS is not set: the AMI recordings are not at hand")
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from _common import halves
+    from lone_voice import _pieces, enrolment, lone
+    out = {}
+    for i, spk in enumerate(speakers):
+        first, second = halves(_pieces(spk, corpus_dir()))
+        out[spk] = build_profile(enrolment(first, "clean", 100 + i)), lone(second, 200 + i)
+    return out
+
+
 @pytest.fixture
 def corpus() -> Path:
     p = corpus_dir()

@@ -259,18 +259,8 @@ def test_a_voice_alone_is_not_named_the_therapist_by_another_womans_profile(need
 def ami_halves():
     """AMI speaker -> (profile from the first half of their turns, the second half alone), as
     benchmarks/lone_voice.py builds them (tests/test_speakers_lone.py's material)."""
-    from tests.conftest import corpus_dir
-    if corpus_dir() is None:
-        pytest.skip("PROSODY_CORPUS is not set: the AMI recordings are not at hand")
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from lone_voice import _halves, _pieces, enrolment as ami_enrolment, lone
-    out = {}
-    for i, spk in enumerate(("FEE078", "FEE083", "MEE009")):
-        first, second = _halves(_pieces(spk, corpus_dir()))
-        out[spk] = build_profile(ami_enrolment(first, "clean", 100 + i)), lone(second, 200 + i)
-    return out
+    from tests.conftest import ami_lone_voices
+    return ami_lone_voices()
 
 
 @pytest.mark.parametrize("voice, other", [("FEE078", "FEE083"), ("MEE009", "FEE083")])

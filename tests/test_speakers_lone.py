@@ -20,18 +20,8 @@ SR = 16000
 @pytest.fixture(scope="module")
 def ami():
     """speaker -> (profile from the first half of their turns, the second half alone as a recording)."""
-    from tests.conftest import corpus_dir
-    if corpus_dir() is None:
-        pytest.skip("PROSODY_CORPUS is not set: the AMI recordings are not at hand")
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from lone_voice import _halves, _pieces, enrolment, lone
-    out = {}
-    for i, spk in enumerate(("FEE078", "FEE083", "MEE009")):
-        first, second = _halves(_pieces(spk, corpus_dir()))
-        out[spk] = build_profile(enrolment(first, "clean", 100 + i)), lone(second, 200 + i)
-    return out
+    from tests.conftest import ami_lone_voices
+    return ami_lone_voices()
 
 
 @pytest.mark.parametrize("voice, other", [("FEE078", "FEE083"), ("FEE083", "FEE078")])

@@ -30,7 +30,6 @@ import json
 import os
 import pty
 import re
-import select
 import signal
 import sys
 import time
@@ -40,7 +39,7 @@ import warnings
 import numpy as np
 import soundfile as sf
 
-from tests.conftest import run_cli
+from tests.conftest import read_pty, run_cli
 
 
 def _save(tmp_path, name: str, audio: np.ndarray) -> tuple[str, str]:
@@ -225,14 +224,10 @@ def _live_view_with_keys(out: Path, wav: Path, keys: bytes) -> tuple[int, str]:
                     break
                 if done:  # exited: what it showed is still read, to the terminal's end
                     status = os.waitstatus_to_exitcode(st)
-            if select.select([fd], [], [], 0.05)[0]:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                shown += chunk
+            chunk = read_pty(fd)
+            if chunk is None:
+                break
+            shown += chunk
             if not sent and b"capture" in shown:  # the view is up (its "capture ..." health line)
                 time.sleep(0.3)
                 os.write(fd, keys)

@@ -73,7 +73,7 @@ import termios
 import time
 from pathlib import Path
 
-from tests.conftest import count_rows, export_saved, one_line_error, run_cli
+from tests.conftest import count_rows, export_saved, one_line_error, read_pty, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,14 +125,10 @@ def _live_view_suspended(out: Path, wav: Path, after_fg: bytes) -> tuple[int, st
     shown, stage, t0 = b"", 0, time.monotonic()
     try:
         while time.monotonic() - t0 < 60:
-            if select.select([fd], [], [], 0.05)[0]:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                shown += chunk
+            chunk = read_pty(fd)
+            if chunk is None:
+                break
+            shown += chunk
             if stage == 0 and b"capture" in shown:  # the view is up (its "capture ..." health line)
                 time.sleep(0.3)
                 os.write(fd, b"\x1a")  # Ctrl-Z

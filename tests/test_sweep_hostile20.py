@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from cli.liveview import KeyInput
 from tests.test_sweep_hostile10 import _live_view_with_keys
@@ -192,7 +191,7 @@ def _live_on_a_terminal(env: dict, *argv) -> tuple[int, str]:
     """``prosody live ARGV`` with stdin and stdout on a pseudo-terminal and ``env`` alone: (exit status, shown)."""
     import os
     import pty
-    import select
+    from tests.conftest import read_pty
     import sys
     import time
 
@@ -205,14 +204,10 @@ def _live_on_a_terminal(env: dict, *argv) -> tuple[int, str]:
     shown, t0 = b"", time.monotonic()
     try:
         while time.monotonic() - t0 < 60:
-            if select.select([fd], [], [], 0.05)[0]:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                shown += chunk
+            chunk = read_pty(fd)
+            if chunk is None:
+                break
+            shown += chunk
     finally:
         status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         os.close(fd)
