@@ -1,0 +1,70 @@
+"""Hostile sweep 22 (2026-12-05): the therapist's three questions ("did I talk too much, did I rush in when she went
+quiet, was my voice steady?") asked of the files a practice really has: phone memos, low-bitrate MP3 and Opus, video
+files of teletherapy, call audio, a table recorder, quiet and clipped recordings (docs/store.md, "Hostile sweep 22")."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import soundfile as sf
+
+from tests.conftest import run_cli
+
+
+def _figures(path, tmp_path, *extra) -> dict:
+    out = tmp_path / f"{path.name}.json"
+    rc, _, err = run_cli("analyze", path, "--json", out, "--quiet", "--no-progress", *extra)
+    assert rc == 0, err
+    return json.loads(out.read_text())
+
+
+def test_pitch_of_a_mono_mix_leaves_out_the_frames_both_voices_speak(fixture_dialogue, tmp_path):
+    """"Was my voice steady?" on a phone memo (one microphone, both voices): the diarized voices' channels are the
+    one mixture, and in the frames both voices hold (backchannels, talk-overs, turns taken in overlap) the pitch
+    tracker follows the stronger voice: the client's 100 Hz read as the therapist's 178 Hz voice's pitch and back.
+    The fixture's mono mix read a pitch variation of 3.45 semitones for the therapist (1.45 on its separate
+    channels, the planted voice) and 3.91 for the client (1.88), ranges of 11-13 semitones: "more melodic" read
+    into two voices. The frames both voices' channels hold as speech carry no pitch now (1.46 / 2.31); the turn
+    figures are the same."""
+    audio, truth = fixture_dialogue
+    mono = tmp_path / "memo.wav"
+    sf.write(mono, audio.mean(axis=1), 16000, subtype="PCM_16")
+    sep = tmp_path / "sep.wav"
+    sf.write(sep, audio, 16000, subtype="PCM_16")
+    want = _figures(sep, tmp_path)["speakers"]
+    got = _figures(mono, tmp_path)
+    sp = got["speakers"]
+    assert got["attribution"]["layout"] == "mono"
+    for who in ("therapist", "client"):
+        assert abs(sp[who]["f0_sd_st"] - want[who]["f0_sd_st"]) < 0.5, (who, sp[who]["f0_sd_st"], want[who]["f0_sd_st"])
+        assert sp[who]["f0_range_st"] < want[who]["f0_range_st"] + 2.0, (who, sp[who]["f0_range_st"])
+    # the therapist's median pitch is the planted voice's, not pulled toward the client's
+    assert abs(12 * np.log2(sp["therapist"]["f0_median_hz"] / want["therapist"]["f0_median_hz"])) < 0.5
+    # the turn figures are untouched: the planted waits (0.404 s / 0.413 s) and one talk-over each
+    assert abs(sp["therapist"]["gap_median_s"] - 0.404) < 0.05 and abs(sp["client"]["gap_median_s"] - 0.413) < 0.05
+    assert sp["therapist"]["interruptions"] == 1 and sp["client"]["interruptions"] == 1
+
+
+def test_no_pitch_in_the_frames_of_one_signal_both_voices_hold(fixture_dialogue):
+    """The rule where it is made (``Pipeline._own_pitch``): two channels cut from one signal (``cross_talk=False``)
+    keep no pitch in the frames both hold as speech, and the frames either holds alone keep theirs; separate
+    channels (``cross_talk=True``: a microphone each) keep their pitch where both speak."""
+    from prosody.session import analyze_blocks
+    audio, _ = fixture_dialogue
+    sr = 16000
+    mix = audio[:12 * sr].mean(axis=1)
+    a, b = mix.copy(), mix.copy()
+    a[8 * sr:] = 0.0  # the one signal: A's channel 0-8 s, B's 4-12 s, both 4-8 s
+    b[:4 * sr] = 0.0
+    s = analyze_blocks([np.stack([a, b], axis=1)], ("therapist", "client"), cross_talk=False)
+    fa, fb = s.frames["therapist"], s.frames["client"]
+    both = fa["is_speech"] & fb["is_speech"]
+    alone = fa["is_speech"] & ~fb["is_speech"]
+    assert both.sum() > 100 and alone.sum() > 100
+    assert not np.isfinite(fa["f0_hz"][both]).any() and not np.isfinite(fb["f0_hz"][both]).any()
+    assert np.isfinite(fa["f0_hz"][alone]).mean() > 0.5
+    sep = analyze_blocks([audio], ("therapist", "client"))
+    both = sep.frames["therapist"]["is_speech"] & sep.frames["client"]["is_speech"]
+    assert both.sum() > 100 and np.isfinite(sep.frames["therapist"]["f0_hz"][both]).mean() > 0.5
+
