@@ -68,3 +68,49 @@ def test_no_pitch_in_the_frames_of_one_signal_both_voices_hold(fixture_dialogue)
     both = sep.frames["therapist"]["is_speech"] & sep.frames["client"]["is_speech"]
     assert both.sum() > 100 and np.isfinite(sep.frames["therapist"]["f0_hz"][both]).mean() > 0.5
 
+
+def _ftyp(brand: bytes) -> bytes:
+    return (24).to_bytes(4, "big") + b"ftyp" + brand + (512).to_bytes(4, "big") + b"isomiso2"
+
+
+def test_an_unfinished_phone_recording_is_said_as_such(tmp_path):
+    """A voice memo or Zoom recording whose app (or phone) stopped mid-recording holds its audio ('mdat') but not
+    the index written at the end ('moov'). It was refused as "not a readable audio file (Error opening ...: Format
+    not recognised.)", libsndfile's words, as if it were not audio at all; FFmpeg's "moov atom not found" goes to
+    its log only. The line now says what is missing and what helps."""
+    import pytest
+    pytest.importorskip("av")
+    rng = np.random.default_rng(0)
+    for brand, name in ((b"M4A ", "memo.m4a"), (b"qt  ", "session.mov"), (b"isom", "zoom")):
+        p = tmp_path / name
+        body = rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+        p.write_bytes(_ftyp(brand) + (8 + len(body)).to_bytes(4, "big") + b"mdat" + body)
+        rc, _, err = run_cli("analyze", p, "--quiet", "--no-progress")
+        assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "never finished" in err and "'moov'" in err and "Format not recognised" not in err, err
+        # an mdat left with size 0 (to the end of the file), as a recorder that never came back to it leaves it
+        p.write_bytes(_ftyp(brand) + (0).to_bytes(4, "big") + b"mdat" + body)
+        rc, _, err = run_cli("analyze", p, "--quiet", "--no-progress")
+        assert rc == 2 and "never finished" in err, err
+
+
+def test_without_ffmpeg_a_video_or_memo_is_named_by_its_content_with_the_install_hint(tmp_path, monkeypatch):
+    """Without FFmpeg's libraries (`av`), a file only FFmpeg decodes gets the install hint. It was given by the
+    file's suffix, from a list without .mov (a Mac's or iPhone's recording), .mkv, .m4v or .m4b: those, and a
+    memo saved without a suffix, were "not a readable audio file (... Format not recognised.)", no word of
+    FFmpeg. The file's first bytes name its container now."""
+    import sys
+    monkeypatch.setitem(sys.modules, "av", None)  # `import av` raises ImportError
+    cases = {"video.mov": _ftyp(b"qt  "), "video.m4v": _ftyp(b"M4V "), "book.m4b": _ftyp(b"M4B "),
+             "memo": _ftyp(b"M4A "), "call.mkv": bytes.fromhex("1a45dfa3") + b"\x00" * 60,
+             "meeting.webm": bytes.fromhex("1a45dfa3") + b"\x00" * 60}
+    for name, head in cases.items():
+        p = tmp_path / name
+        p.write_bytes(head + b"\x00" * 4000)
+        rc, _, err = run_cli("analyze", p, "--quiet", "--no-progress")
+        assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "needs FFmpeg" in err and "pip install av" in err, (name, err)
+    p = tmp_path / "notes.txt.wav"  # neither audio nor a container: no install hint
+    p.write_bytes(b"hello, not audio at all\n" * 100)
+    rc, _, err = run_cli("analyze", p, "--quiet", "--no-progress")
+    assert rc == 2 and "not a readable audio file" in err and "pip install" not in err, err
