@@ -114,3 +114,49 @@ def test_without_ffmpeg_a_video_or_memo_is_named_by_its_content_with_the_install
     p.write_bytes(b"hello, not audio at all\n" * 100)
     rc, _, err = run_cli("analyze", p, "--quiet", "--no-progress")
     assert rc == 2 and "not a readable audio file" in err and "pip install" not in err, err
+
+
+def test_a_quiet_clean_mono_recording_with_a_small_dc_offset_keeps_its_turns(needs_espeak, tmp_path):
+    """A 24-bit or float recorder in a quiet room: pauses under -90 dBFS, sitting at a DC of -6e-4 (-64 dBFS), under
+    the 1e-3 that ``remove_dc`` takes out (a loud voice's own mean of 1.2e-3 is taken out of a recording's digital
+    silence, and so put there, the same way). The voices' channels of the mix are filled, where a voice is silent,
+    with noise at the pauses' floor, which was measured with the DC in it (-64 dBFS, 30 dB over the silence the
+    pipeline hears through its DC blocker), and were cut from the mix with its DC (a step at every change of
+    owner): fill and steps were heard as speech. A planted dialogue's mono mix (therapist waits a median 0.62 s,
+    the client 0.23 s, one talk-over each) read -0.03 s / -0.25 s and 3 client talk-overs. The floor is measured,
+    and the voices cut, without the pauses' DC now."""
+    from tests.dialogue import build_dialogue, scenario_mixed
+    d = build_dialogue(scenario_mixed(seed=3), noise_db=None, seed=3)
+    want = {who: float(np.median([t.offset_s for t in d.truth.transitions if t.to_speaker == who]))
+            for who in ("therapist", "client")}
+    rng = np.random.default_rng(5)
+    mono = d.audio.sum(axis=1).astype(np.float64) * 0.7
+    mono = mono - mono.mean() + rng.standard_normal(len(mono)) * 10 ** (-95 / 20)
+    p = tmp_path / "quiet_room.wav"
+    sf.write(p, mono.astype(np.float32), 16000, subtype="FLOAT")
+    sp = _figures(p, tmp_path)["speakers"]
+    for who in ("therapist", "client"):
+        assert abs(sp[who]["gap_median_s"] - want[who]) < 0.06, (who, sp[who]["gap_median_s"], want[who])
+        assert sp[who]["interruptions"] == 1, (who, sp[who]["interruptions"])
+    planted = sum(b - a for a, b in d.truth.therapist_segments)
+    planted /= planted + sum(b - a for a, b in d.truth.client_segments)
+    assert abs(sp["therapist"]["talk_share"] - planted) < 0.03, (sp["therapist"]["talk_share"], planted)
+
+
+def test_the_fill_floor_leaves_the_pauses_dc_out():
+    """``pause_dc`` and the floor the fill is made at (``_fill_floors``): pauses of noise at -95 dBFS sitting at a
+    DC of 6e-4 give a floor of -90 dBFS (the floor's lower bound; -64 dBFS with the DC in), the DC itself found;
+    without a DC the floor and the fill are what they were (``pause_dc`` 0.0)."""
+    from prosody.engine.speakers import _fill_floors, pause_dc
+    rng = np.random.default_rng(0)
+    n = 16000 * 10
+    speech = np.zeros(n // 160, bool)
+    speech[200:600] = True
+    x = (rng.standard_normal(n) * 10 ** (-95 / 20)).astype(np.float32)
+    x[200 * 160:600 * 160] += (0.1 * np.sin(np.arange(400 * 160) * 0.2)).astype(np.float32)
+    assert pause_dc(x, speech) == 0.0
+    floor0, _ = _fill_floors(x, speech)
+    y = x + np.float32(6e-4)
+    assert abs(pause_dc(y, speech) - 6e-4) < 1e-5
+    floor1, _ = _fill_floors(y, speech)
+    assert floor0 == floor1 == -90.0
