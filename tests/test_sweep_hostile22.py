@@ -160,3 +160,40 @@ def test_the_fill_floor_leaves_the_pauses_dc_out():
     assert abs(pause_dc(y, speech) - 6e-4) < 1e-5
     floor1, _ = _fill_floors(y, speech)
     assert floor0 == floor1 == -90.0
+
+
+def test_speech_too_quiet_for_the_voice_activity_detection_is_said(fixture_dialogue, tmp_path):
+    """A recorder's gain set far too low (a 24-bit or float file with lots of headroom): the planted dialogue's
+    channels at -69 dBFS of typical speech lost speech to the voice activity detection (webrtcvad hears int16
+    samples of a few steps), at -74 dBFS half the therapist's and four fifths of the client's (talk share 0.81 for
+    0.62, the therapist's wait 1.39 s for 0.64, no talk-over found), and nothing said it. A voice whose speech
+    lies under -65 dBFS is now said, per channel of separate channels and once for a mix, with the gain that
+    brings it back (the same file raised so gives the planted figures: tested here on the mix)."""
+    audio, _ = fixture_dialogue
+    quiet = tmp_path / "low_gain.wav"
+    sf.write(quiet, audio * np.float32(10 ** (-45 / 20)), 16000, subtype="FLOAT")
+    got = _figures(quiet, tmp_path)
+    said = [w for w in got["warnings"] if "very quiet" in w]
+    assert len(said) == 2 and "channel 1 (therapist)" in said[0] and "channel 2 (client)" in said[1], said
+    assert all("-69 dBFS" in w and "about 39 dB" in w for w in said), said
+    live_out = tmp_path / "live.json"  # the same file replayed live: its saved session says it too
+    rc, _, err = run_cli("live", "--input", quiet, "--speed", "max", "--plain", "--output", live_out)
+    assert rc == 0, err
+    said = [w for w in json.loads(live_out.read_text())["warnings"] if "very quiet" in w]
+    assert len(said) == 2 and all("-69 dBFS" in w for w in said), said
+    fine = tmp_path / "fine.wav"
+    sf.write(fine, audio * np.float32(10 ** (-30 / 20)), 16000, subtype="FLOAT")
+    assert not [w for w in _figures(fine, tmp_path)["warnings"] if "very quiet" in w]
+    mono = tmp_path / "memo quiet.wav"
+    sf.write(mono, audio.mean(axis=1) * np.float32(10 ** (-42 / 20)), 16000, subtype="FLOAT")
+    rc, _, err = run_cli("analyze", mono, "--quiet", "--no-progress")
+    assert rc == 0 and err.count("very quiet") == 1, err
+    assert "the recording is very quiet" in err and f"ffmpeg -i '{mono}' -af volume=" in err, err
+    import re
+    gain_db = float(re.search(r"volume=(-?[0-9]+)dB", err).group(1))
+    louder = tmp_path / "louder.wav"
+    sf.write(louder, audio.mean(axis=1) * np.float32(10 ** ((gain_db - 42) / 20)), 16000, subtype="FLOAT")
+    got = _figures(louder, tmp_path)
+    assert not [w for w in got["warnings"] if "very quiet" in w]
+    sp = got["speakers"]
+    assert abs(sp["therapist"]["gap_median_s"] - 0.404) < 0.06 and abs(sp["client"]["gap_median_s"] - 0.413) < 0.06
