@@ -6,6 +6,7 @@ The session JSON schema (``prosody.session/2``) is documented in
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -240,6 +241,49 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
 
 
 DIGITAL_SILENCE_DB = -119.0   # rms_db clips exact zeros at -120 dBFS
+
+# Speech this quiet (the median level of a voice's speech frames, dBFS) is partly missed by the voice activity
+# detection: webrtcvad hears int16 samples of a few steps. The planted dialogue's separate channels (typical speech
+# -24 dBFS) lowered: -54, -59, -64 dBFS the planted figures (waits 0.64 / 0.22 s, speech 24.1 / 15.1 s); -69 dBFS
+# speech 23.1 / 13.3 s, the client's wait 0.07 s; -74 dBFS 11.9 / 2.9 s, talk share 0.81 for 0.62, the
+# therapist's wait 1.39 s, no talk-over found: all without a word before (hostile sweep 22).
+QUIET_SPEECH_DB = -65.0
+QUIET_SPEECH_TARGET_DB = -30.0  # the level the advice raises typical speech to (20 dB and more of headroom)
+
+
+def quiet_speech_warnings(session: Session, *, source: str | None = None) -> tuple[str, ...]:
+    """Warnings for speech so quiet (``QUIET_SPEECH_DB``) that the voice activity detection misses part of
+    it: per channel of separate channels, once for the voices of one mix (a shared or mono recording, whose
+    voices are one signal). ``source``: the file, named in the advice to raise its level."""
+    att = session.attribution or {}
+    separate = att.get("layout") == "separate" or (not att and len(session.speakers) == 2)
+    chans = att.get("channels") or {}
+    quiet = []
+    for spk in session.speakers:
+        fr = session.frames.get(spk) or {}
+        sp = np.asarray(fr.get("is_speech", ()), bool)
+        if sp.sum() < 100:  # under 1 s of speech: nothing to tell (silent speakers are said on their own)
+            continue
+        level = float(np.median(np.asarray(fr["rms_db"])[sp]))
+        if level < QUIET_SPEECH_DB:
+            quiet.append((spk, level))
+    if not quiet:
+        return ()
+    missed = (f"under about {QUIET_SPEECH_DB:.0f} dBFS the voice activity detection misses the quieter parts of "
+              "speech (soft onsets and endings, short answers), so talk shares, waits and talk-overs may be wrong")
+    if separate:
+        out = []
+        for spk, level in quiet:
+            where = f"channel {chans[spk]} ({spk})" if spk in chans else f"the {spk}'s channel"
+            out.append(f"{where} is very quiet (its speech typically {level:.0f} dBFS): {missed}; record it at a "
+                       f"higher input level, or raise that channel's level by about "
+                       f"{QUIET_SPEECH_TARGET_DB - level:.0f} dB before analysing it")
+        return tuple(out)
+    level = min(lv for _, lv in quiet)
+    gain = QUIET_SPEECH_TARGET_DB - level
+    how = (f" (e.g. `ffmpeg -i {shlex.quote(source)} -af volume={gain:.0f}dB louder.flac`)" if source else "")
+    return (f"the recording is very quiet (its speech typically {level:.0f} dBFS): {missed}; record at a higher "
+            f"input level, or raise the file's level by about {gain:.0f} dB before analysing it{how}",)
 
 
 # the level difference's spread (its median absolute deviation) over two channels carrying one sound: robust to the

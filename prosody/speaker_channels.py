@@ -782,7 +782,7 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     speaks (``session.silent_speaker_warnings``).
     ``said`` maps each warning's text (batch: its local copies' paths back to
     the files named)."""
-    from .session import analyze_blocks, silent_speaker_warnings
+    from .session import analyze_blocks, quiet_speech_warnings, silent_speaker_warnings
     said = said or (lambda text: text)
     unused = ()
     if profile is not None and profile.kind == "profile" and rec.speakers == (UNATTRIBUTED,):  # who spoke when is unsure: nobody's baseline
@@ -798,4 +798,6 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
         session = replace(session, attribution=attribution.to_dict(),
                           warnings=session.warnings + tuple(said(w) for w in attribution.warnings))
     return replace(session, warnings=session.warnings + config.unused_pitch_ranges(rec.speakers)
-                   + silent_speaker_warnings(session) + unused)
+                   + silent_speaker_warnings(session) + unused
+                   + tuple(said(w) for w in quiet_speech_warnings(session, source=str(sources[0]) if len(sources) == 1
+                                                                   else None)))

@@ -144,7 +144,8 @@ class FrameBlock:
     ``[start_frame, start_frame + n)``. Arrays have shape (n,).
 
     ``rms_db``: frame RMS in dBFS (float32, floor -120). ``f0_hz``: NaN when
-    unvoiced. ``voiced_prob`` in [0, 1]. ``is_speech``: final VAD decision.
+    unvoiced, and in the frames both of two voices cut from one mix hold as speech
+    (``Pipeline._own_pitch``). ``voiced_prob`` in [0, 1]. ``is_speech``: final VAD decision.
     ``hf500_db``: energy above / below 500 Hz in dB (spectral balance).
     """
 

@@ -194,6 +194,9 @@ class Pipeline:
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
                        if len(speakers) == 2 else None)
         self._rolling = rolling
+        # two voices cut from one signal (diarized shared / mono audio): a frame both voices' channels hold
+        # as speech carries the one mixture, whose pitch is nobody's own (``_own_pitch``)
+        self._one_signal = len(speakers) == 2 and not cross_talk
         # non-speech sounds leave the segments where turns are taken (two speakers): frames within
         # ``turns.sound_max_s`` of an open segment's start wait for its end before the turn tracker
         self._sound_frames = sound_max_frames(self.config.turns, grid=grid) if self._turns is not None else 0
@@ -352,6 +355,7 @@ class Pipeline:
                 turns = self._turns.push(now, open_start_s=opens, watermark_s=watermark, frames=frames_out)
         segments.sort(key=lambda s: (s.start_s, s.speaker))
         sounds.sort(key=lambda s: (s.start_s, s.speaker))
+        frames_out = self._own_pitch(frames_out)
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
         # a window also waits for the syllable nuclei of its frames (a peak is accepted at its dip, later)
         open_frames = [ch.nuclei.decided_until_frame for ch in self._ch]
@@ -365,6 +369,24 @@ class Pipeline:
             open_starts={spk: o for spk, o in opens.items() if o is not None})
         return Update(frames=tuple(frames_out), segments=tuple(segments), nuclei=tuple(nuclei), turns=turns,
                       rolling=tuple(rolling), voice_quality=tuple(vq_chunks), sounds=tuple(sounds))
+
+    def _own_pitch(self, frames: list[FrameBlock]) -> list[FrameBlock]:
+        """The frames as stored and measured: of two voices cut from one signal (``cross_talk=False``),
+        no pitch in a frame both voices' channels hold as speech. There each channel carries the one
+        mixture (``speakers.Attribution.channels``) and the tracker follows whichever voice is the
+        stronger: the holder's pitch in the listener's backchannel, the listener's in the holder's
+        turn (a 178 Hz voice read 94-144 Hz in the fixture-like dialogue's overlaps), and a voice's
+        pitch variation and range described the two voices (therapist 1.31 -> 3.01 semitones of
+        variation on the mono mix of a dialogue whose separate channels give 1.31; hostile sweep 22).
+        The turn tracker's cues (``overlap_cues``), the syllable nuclei and voice quality read the
+        frames as tracked, before this: their rules were tuned on them."""
+        if not self._one_signal or len(frames) != 2 or not len(frames[0]):
+            return frames
+        both = frames[0].is_speech & frames[1].is_speech
+        if not both.any():
+            return frames
+        return [dataclasses.replace(fb, f0_hz=np.where(both, np.float32(np.nan), fb.f0_hz).astype(np.float32))
+                for fb in frames]
 
     def _sort(self, segs: list[Segment], voiced: list[int], speech: list[Segment], sounds: list[Segment]) -> None:
         """Closed segments into speech and, with turn-taking, non-speech sounds (``is_sound``)."""

@@ -27,7 +27,8 @@ from ..typed_text import alike_names
 
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 768000
 MAX_CHANNELS = 64
-FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".caf", ".amr"}
+FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".caf", ".amr", ".mov", ".m4v", ".m4b",
+                   ".mkv", ".3g2", ".wmv", ".asf"}
 # libsndfile shortens a header's length to the data present and says so only in its
 # log ("data : 192000 (should be 96000)"); sizes from _UNKNOWN_LENGTH up are the
 # placeholders that streaming writers leave (ffmpeg to a pipe writes 0xFFFFFFFF)
@@ -112,9 +113,11 @@ class AudioFile:
         try:
             import av  # optional: FFmpeg's libraries
         except ImportError:
-            if self.path.suffix.lower() in FFMPEG_SUFFIXES:
+            kind = _ffmpeg_container(self.path)
+            if kind is not None or self.path.suffix.lower() in FFMPEG_SUFFIXES:
+                what = f"{kind}, which" if kind is not None else self.path.suffix
                 raise DecoderMissingError(
-                    f"cannot decode {self.path} ({self.path.suffix} needs FFmpeg): "
+                    f"cannot decode {self.path} ({what} needs FFmpeg): "
                     "install it with `pip install av` (or convert the file to WAV/FLAC)") from None
             raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
         try:
@@ -142,6 +145,13 @@ class AudioFile:
         except InputError:
             raise
         except Exception:  # av raises many error classes; all mean "not decodable"
+            if _mp4_unfinished(self.path):
+                raise InputError(
+                    f"cannot decode {self.path}: an MP4/M4A/MOV recording that was never finished (its index, the "
+                    "'moov' box written when a recording stops, is missing: the app or the phone stopped while "
+                    "recording); its audio cannot be placed in time without it: export the recording again from "
+                    "the device or app, or rebuild its index with a repair tool (e.g. untrunc, given a finished "
+                    "recording of the same app)") from None
             raise InputError(f"cannot decode {self.path}: not a readable audio file ({sndfile_error})") from None
         self._backend = "ffmpeg"
 
@@ -416,6 +426,64 @@ def _shell_word(path: Path) -> str:
     """``path`` as one word of a command line to copy (quoted when it must be)."""
     import shlex
     return shlex.quote(str(path))
+
+
+def _ffmpeg_container(path: Path) -> str | None:
+    """The container a file's first bytes name where only FFmpeg decodes it (libsndfile reads none of them),
+    whatever its suffix: a Zoom or phone recording is MP4/M4A/MOV, a browser's WebM or Matroska; None otherwise.
+    Before, a missing FFmpeg was named for some suffixes only (.mov, .mkv, .m4v, .m4b: "not a readable audio
+    file", no install hint; hostile sweep 22)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "an MP4/M4A/MOV file"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "a WebM/Matroska file"
+    if head[:16] == bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c"):
+        return "a Windows Media file"
+    if head[:5] == b"#!AMR":
+        return "an AMR file"
+    if head[:4] == b"caff":
+        return "a Core Audio file"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "an AAC stream"
+    return None
+
+
+MP4_SCAN_BOXES = 10_000  # top-level boxes walked before giving up (a real file has a handful)
+
+
+def _mp4_unfinished(path: Path) -> bool:
+    """True for an ISO media file (MP4, M4A, MOV, 3GP) whose top level holds its media data ('mdat') but no
+    index ('moov'): a recording stopped before the recorder wrote the index, as a phone that died or an app
+    killed mid-recording leaves it. FFmpeg says "moov atom not found" in its log only; its error is "invalid
+    data", and the line said libsndfile's "Format not recognised" (hostile sweep 22)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if f.read(8)[4:8] != b"ftyp":
+                return False
+            pos, seen = 0, set()
+            for _ in range(MP4_SCAN_BOXES):
+                if pos + 8 > size:
+                    break
+                f.seek(pos)
+                head = f.read(16)
+                n, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                seen.add(kind)
+                if n == 1 and len(head) == 16:  # a 64-bit size follows
+                    n = int.from_bytes(head[8:16], "big")
+                if n == 0:  # the box runs to the end of the file (an unfinished mdat is often left so)
+                    break
+                if n < 8:
+                    return False  # not a box: damage of another kind
+                pos += n
+    except OSError:
+        return False
+    return b"mdat" in seen and b"moov" not in seen
 
 
 def _flac_frame_bytes(path: Path) -> int:

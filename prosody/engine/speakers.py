@@ -701,7 +701,7 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     n = min(len(mono) // hop, len(speech))
     if n == 0:
         return -90.0
-    return _floor_of_levels(_frame_levels_db(mono, n), speech[:n])
+    return _floor_of_levels(_frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n])), speech[:n])
 
 
 def _floor_of_levels(lv: np.ndarray, speech: np.ndarray) -> float:
@@ -711,10 +711,41 @@ def _floor_of_levels(lv: np.ndarray, speech: np.ndarray) -> float:
     return float(np.clip(floor_db, -90.0, -40.0))
 
 
-def _frame_levels_db(mono, n: int) -> np.ndarray:
+def _frame_levels_db(mono, n: int, *, offset: float = 0.0) -> np.ndarray:
     """(n,) float64 levels (dBFS) of the first ``n`` 10 ms frames of ``mono`` (framing.rms_db rounds
-    to float32: the fill's level, and so its noise, would move)."""
-    return 10 * np.log10(frame_mean_square(frame_rows(mono, n, GRID.hop_length), np.float64) + 1e-20)
+    to float32: the fill's level, and so its noise, would move), ``offset`` (``pause_dc``) taken out."""
+    return 10 * np.log10(frame_mean_square(frame_rows(mono, n, GRID.hop_length), np.float64, offset=offset) + 1e-20)
+
+
+PAUSE_DC_MIN = 1e-5  # a DC in the pauses under -100 dBFS is left in (none of a recording's floors lie there)
+# nor one this far under the pauses' own noise: the fill's level within 1 dB of theirs (AMI's pauses: a DC 9-18 dB
+# under their noise, left in; the fill within 0.5 dB)
+PAUSE_DC_MIN_RE_NOISE_DB = -6.0
+_PAUSE_DC_FRAMES = 4000  # pause frames whose means give it (spread over the recording, as noise_shape's)
+
+
+def pause_dc(mono, speech: np.ndarray) -> float:
+    """The DC offset ``mono``'s pauses sit at (the median of the means of its 10 ms frames outside
+    ``speech``), or 0.0 under ``PAUSE_DC_MIN``, more than 6 dB under the pauses' own noise
+    (``PAUSE_DC_MIN_RE_NOISE_DB``) or with fewer than 20 pause frames. The fill stands in
+    for a voice's silence on a channel the pipeline hears through its DC blocker (``iir.DcBlocker``),
+    so its floor is the pauses' level without their DC: with it, a mix whose pauses sit at a DC of
+    6e-4 (-64 dBFS; ``speaker_channels.remove_dc`` leaves a mean under 1e-3 in, and takes a louder
+    voice's own mean of 1.2e-3 out of a recording's digital silence, putting it there) and whose
+    noise lies under -80 dBFS was filled at -64 dBFS, 16-30 dB over the silence the pipeline heard
+    on the same channel: 366 and 469 frames of fill heard as speech, the therapist's wait -0.03 s for
+    a planted +0.62, 3 client talk-overs for 1 (hostile sweep 22)."""
+    hop = GRID.hop_length
+    n = min(len(mono) // hop, len(speech))
+    quiet = np.flatnonzero(~np.asarray(speech[:n], bool))
+    if len(quiet) < 20:
+        return 0.0
+    rows = np.asarray(frame_rows(mono, n, hop)[quiet[:: max(1, len(quiet) // _PAUSE_DC_FRAMES)]], np.float64)
+    dc = float(np.median(rows.mean(axis=1)))
+    noise = float(np.median(rows.std(axis=1)))  # the pauses' level without their DC
+    if abs(dc) < PAUSE_DC_MIN or abs(dc) < noise * 10 ** (PAUSE_DC_MIN_RE_NOISE_DB / 20):
+        return 0.0  # nothing the fill's level or a step would show: the channels as they were, bit for bit
+    return dc
 
 
 LOCAL_FLOOR_SPAN_S = 5.0       # the pauses either side of a fill piece that give its local floor
@@ -736,7 +767,8 @@ def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray 
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
         return None
-    return _local_floors(_frame_levels_db(mono, n), speech[:n], floor_db, len(mono))
+    return _local_floors(_frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n])), speech[:n], floor_db,
+                         len(mono))
 
 
 def _fill_floors(mono, speech: np.ndarray) -> tuple[float, np.ndarray | None]:
@@ -744,7 +776,7 @@ def _fill_floors(mono, speech: np.ndarray) -> tuple[float, np.ndarray | None]:
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
         return -90.0, None
-    lv = _frame_levels_db(mono, n)
+    lv = _frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n]))
     floor_db = _floor_of_levels(lv, speech[:n])
     return floor_db, _local_floors(lv, speech[:n], floor_db, len(mono))
 
@@ -883,7 +915,7 @@ def noise_shape(mono: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
     quiet = np.flatnonzero(~speech[:n])
     if len(quiet) < 20:
         return None
-    frames = frame_rows(mono, n, hop)[quiet[:: max(1, len(quiet) // 4000)]].astype(np.float64)
+    frames = frame_rows(mono, n, hop)[quiet[:: max(1, len(quiet) // 4000)]].astype(np.float64) - pause_dc(mono, speech)
     p = np.median(np.abs(np.fft.rfft(frames * np.hanning(hop), axis=1)) ** 2, axis=0)
     if not np.all(np.isfinite(p)) or p.mean() <= 1e-20:
         return None
@@ -999,6 +1031,10 @@ class Attribution:
         owner = np.asarray(d.owner)
         gains = overlap_gains(owner, d.speech)  # per frame; samples past the last frame: the last owner, gain 1
         floor_db, floors = _fill_floors(mono, d.speech)  # once for both channels
+        # the voices are cut from the mix without the DC its pauses sit at (``pause_dc``): the fill between
+        # a voice's frames has none, and the mix's DC made a step at every frame a voice's channel changed
+        # from one to the other, heard through the pipeline's DC blocker as speech (a decaying transient)
+        dc = np.float32(pause_dc(mono, d.speech))
         # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
         tails = room_tails(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
             if len(owner) and d.n_voices == 2 else None
@@ -1012,7 +1048,7 @@ class Attribution:
             else:
                 own, g = np.zeros(b - a, np.int8), np.ones((b - a, 2), np.float32)
             out = np.empty((b - a, len(order)), np.float32)
-            m = mono[a:b]
+            m = mono[a:b] if dc == 0.0 else np.asarray(mono[a:b], np.float32) - dc
             keep = None if tails is None else ~np.where(f < len(owner), tails[fi], False)
             for j, k in enumerate(order):
                 fill = fills[j].take(b - a)

@@ -834,8 +834,9 @@ class LiveRunner:
         doc["warnings"] = list(dict.fromkeys(list(doc.get("warnings", [])) + self.extra_warnings +
                                              list(self._health.get("warnings", []))))  # a file's, said once
         if complete:  # a speaker silent so far in an autosave may yet speak; at the end, say so (as analyze)
-            from ..session import same_sound_warning, silent_speaker_warnings
-            doc["warnings"] += [w for w in silent_speaker_warnings(session) if w not in doc["warnings"]]
+            from ..session import quiet_speech_warnings, same_sound_warning, silent_speaker_warnings
+            doc["warnings"] += [w for w in silent_speaker_warnings(session) + quiet_speech_warnings(session)
+                                if w not in doc["warnings"]]
             same = same_sound_warning(session)
             if same and same not in doc["warnings"]:
                 doc["warnings"].append(same)
