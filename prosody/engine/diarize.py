@@ -252,7 +252,7 @@ class DiarizeConfig:
     apart and ``short_pitch_min_dprime`` times their robust spread (``_short_pitched_apart``): two 8-Gaussian
     models fitted on 2-4 s of each voice overfit; the held-out gain of two-voice dialogues of 8-25 s read
     as one voice was -6.0..-1.2 nats/frame, no higher than that of one voice's halves lying as far apart
-    (-3.8..+0.7). One voice's halves lay at most 1.3 spreads apart (AMI FEE083 9.6 st in median, its pitch
+    (-4.2..+0.7). One voice's halves lay at most 1.3 spreads apart (AMI FEE083 9.6 st in median, its pitch
     read an octave off here and there), the tune part's dialogues read as one 3.5 and more
     (docs/speakers.md, fifty-sixth round; ``short_pitch_apart_st=0`` turns it off).
     ``vad``: the speech mask."""
