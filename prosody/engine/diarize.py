@@ -245,6 +245,16 @@ class DiarizeConfig:
     cleaner speech the same figures are a real dominant speaker's and a short second one's (espeak
     dialogues of the benchmark splits, 21.8 dB and up, split right; docs/speakers.md, forty-first
     round). ``unsure_below_db=0`` turns it off.
+    ``short_pitch_apart_st`` / ``short_pitch_min_dprime`` / ``short_max_voice_s``: a first split whose voices
+    lie at least ``two_voice_min_distance`` apart but whose frame models' gain falls under
+    ``two_voice_gain_floor`` is two voices all the same where the smaller voice holds less than
+    ``short_max_voice_s`` of speech and the two voices' median pitches lie at least ``short_pitch_apart_st``
+    apart and ``short_pitch_min_dprime`` times their robust spread (``_short_pitched_apart``): two 8-Gaussian
+    models fitted on 2-4 s of each voice overfit; the held-out gain of two-voice dialogues of 8-25 s read
+    as one voice was -6.0..-1.2 nats/frame, no higher than that of one voice's halves lying as far apart
+    (-4.2..+0.7). One voice's halves lay at most 1.3 spreads apart (AMI FEE083 9.6 st in median, its pitch
+    read an octave off here and there), the tune part's dialogues read as one 3.5 and more
+    (docs/speakers.md, fifty-sixth round; ``short_pitch_apart_st=0`` turns it off).
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -355,6 +365,9 @@ class DiarizeConfig:
     flip_overlap_ends: bool = True
     unsure_below_db: float = 20.0
     unsure_max_gain: float = 0.0
+    short_pitch_apart_st: float = 5.0
+    short_pitch_min_dprime: float = 2.5
+    short_max_voice_s: float = 10.0
     vad: VadConfig = field(default_factory=lambda: VadConfig(min_duration_on_s=0.05, min_duration_off_s=0.2))
 
     def validate(self) -> "DiarizeConfig":
@@ -362,6 +375,11 @@ class DiarizeConfig:
             raise ConfigError(f"window_s={self.window_s} must be within 0.5..3 s")
         if not 0.05 <= self.hop_s <= self.window_s:
             raise ConfigError(f"hop_s={self.hop_s} must be within 0.05 s..window_s")
+        if not (self.short_pitch_apart_st >= 0.0 and self.short_pitch_min_dprime >= 0.0
+                and self.short_max_voice_s >= 0.0):
+            raise ConfigError(f"short_pitch_apart_st={self.short_pitch_apart_st}, short_pitch_min_dprime="
+                              f"{self.short_pitch_min_dprime} and short_max_voice_s={self.short_max_voice_s} "
+                              "must be >= 0")
         if not 0.0 <= self.two_voice_min_distance < 1.0:
             raise ConfigError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
         if not (self.pitch_look_min_sep_st >= 0 and 0.0 <= self.pitch_look_min_frac <= 1.0
@@ -1129,6 +1147,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     overlap = float(np.mean(owned == 2))  # share of the speech given to both voices
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
+    if not two and separation >= cfg.two_voice_min_distance and _short_pitched_apart(path3, f0_st, cfg, grid):
+        two = True  # a short recording: the frame models' gain is their overfitting; the voices' pitch tells
     suspect = False  # cut like one voice in pieces, but turning at pauses as two people do
     pieces = False
     # a first pass whose voices lie clearly apart and change mostly at its turns is no voice in pieces (a
@@ -2732,6 +2752,35 @@ def _two_modes(med: np.ndarray, *, min_gap: float, min_dprime: float, min_share:
     if np.bincount(lab, minlength=2).min() == 0:
         return None
     return lab
+
+
+def _short_pitched_apart(path: np.ndarray, f0_st: np.ndarray | None, cfg: DiarizeConfig,
+                         grid: Grid) -> bool:
+    """Whether a split of a short recording holds two voices by their pitch: the smaller voice holds
+    less than ``short_max_voice_s`` of speech (its frame models, fitted on half of it, overfit), the
+    two voices' median pitches (each over >= 50 voiced frames, overlap left out) lie at least
+    ``short_pitch_apart_st`` apart, and that far in units of their spread (``short_pitch_min_dprime``:
+    the medians' difference over the root mean square of the two voices' robust deviations, the
+    interquartile range / 1.349, each at least 0.3 st): one voice's halves whose pitch the tracker
+    reads an octave off here and there (AMI FEE083: medians 9.6 st apart, deviations 7-8 st) lie far
+    apart in median but not in spread. False where pitch is not measured or the test is off (0)."""
+    if cfg.short_pitch_apart_st <= 0 or f0_st is None:
+        return False
+    keep = path != 2
+    if min(np.sum(path[keep] == k) for k in (0, 1)) >= grid.s_to_frames(cfg.short_max_voice_s):
+        return False
+    f0, p = f0_st[keep], path[keep]
+    med, dev = [], []
+    for k in (0, 1):
+        v = f0[np.isfinite(f0) & (p == k)]
+        if len(v) < 50:
+            return False
+        q1, q2, q3 = np.percentile(v, [25, 50, 75])
+        med.append(float(q2))
+        dev.append(max(float(q3 - q1) / 1.349, 0.3))
+    apart = abs(med[1] - med[0])
+    return apart >= cfg.short_pitch_apart_st and apart >= cfg.short_pitch_min_dprime * math.sqrt(
+        (dev[0] ** 2 + dev[1] ** 2) / 2)
 
 
 def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> float:
