@@ -75,6 +75,12 @@ class VadConfig:
     click_max_s: float = 0.4
     click_spread_s: float = 0.06  # frames this close to a click's are the click's (its release, its resonances)
     click_min_own_share: float = 0.5
+    # a gain (dB) on what the speech detection hears, and only there: webrtcvad's int16 samples and the absolute
+    # bars (SPEECH_MIN_LEVEL_DB, the noise floor's digital silence; every other gate is relative to the channel's
+    # own floor). A recording whose speech
+    # lies far under ordinary levels is heard as if raised (engine.vad.hearing_gain_db); 0 for ordinary
+    # recordings, whose decisions are then bit for bit as before. The levels reported stay the file's own
+    hear_gain_db: float = 0.0
 
     def validate(self) -> None:
         _check(self.aggressiveness in (0, 1, 2, 3),
@@ -85,6 +91,7 @@ class VadConfig:
         _check(20.0 <= self.highpass_hz <= 1000.0,
                f"vad.highpass_hz={self.highpass_hz} must be within 20..1000 Hz")
         _check(0.0 <= self.gate_db <= 60.0, f"vad.gate_db={self.gate_db} must be within 0..60 dB")
+        _check(0.0 <= self.hear_gain_db <= 80.0, f"vad.hear_gain_db={self.hear_gain_db} must be within 0..80 dB")
         _check(0.0 <= self.gate_low_db <= 60.0, f"vad.gate_low_db={self.gate_low_db} must be within 0..60 dB")
         _check(0.0 <= self.gate_range_margin_db <= 80.0,
                f"vad.gate_range_margin_db={self.gate_range_margin_db} must be within 0..80 dB")

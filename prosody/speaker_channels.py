@@ -39,6 +39,7 @@ class VoiceChannels:
         self.speakers = speakers
         self.warnings = warnings
         self.picks = picks  # (file index, channel index) each voice was cut from
+        self.hear_gain_db = 0.0  # what the voices' speech detection hears them with (the mix's, ``hearing_gain_db``)
 
     @classmethod
     def of_signal(cls, signal, speakers, warnings, picks) -> "VoiceChannels":
@@ -724,7 +725,18 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     if n_channels == 1 and layout == "shared":
         raise InputError(f"--layout shared needs two channels; {label} has one: use --layout mono")
     audio, warnings = read_channels(paths, n_channels, compact=True)  # 16-bit samples held as such (Pcm16)
-    att = attribute(audio, layout=layout, channels=picks_map, profile=profile, voices=voices).with_vad(vad)
+    # a quiet recording: the diarizer's speech detection and the voices' hear the mix raised (``hearing_gain_db``)
+    from .engine.diarize import DiarizeConfig
+    from .engine.speakers import _vad_levels_db
+    from .engine.vad import hearing_gain_db
+    from .engine.views import ChannelMean
+    gain = hearing_gain_db(_vad_levels_db(ChannelMean(audio), len(audio) // GRID.hop_length))
+    dcfg = DiarizeConfig()
+    dcfg = replace(dcfg, vad=replace(dcfg.vad, hear_gain_db=gain)) if gain else None
+    att = attribute(audio, layout=layout, channels=picks_map, profile=profile, voices=voices,
+                    config=dcfg).with_vad(vad)
+    if gain:
+        att = replace(att, hear_gain_db=gain)
     if att.diarization is None:  # the whole session says separate after all
         return att, None
     d = att.diarization
@@ -736,10 +748,47 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     mono = att.mix(audio)  # of stereo: the channels' mean read block by block (engine.views.ChannelMean)
     del audio  # only the mix reads the recording from here on
     if d.n_voices == 2:
-        return att, VoiceChannels(lambda: att.voice_blocks(mono, block_samples=VoiceChannels.BLOCK_SAMPLES),
-                                  len(mono), att.speakers, warnings, picks)
-    name = att.naming.names[0] if att.naming is not None else "therapist"
-    return att, VoiceChannels.of_signal(mono, (name,), warnings, picks)
+        vc = VoiceChannels(lambda: att.voice_blocks(mono, block_samples=VoiceChannels.BLOCK_SAMPLES),
+                           len(mono), att.speakers, warnings, picks)
+    else:
+        name = att.naming.names[0] if att.naming is not None else "therapist"
+        vc = VoiceChannels.of_signal(mono, (name,), warnings, picks)
+    vc.hear_gain_db = gain
+    return att, vc
+
+
+def _levels_of_blocks(blocks, n_channels: int) -> list[np.ndarray]:
+    """Per channel, the 10 ms frames' levels (dBFS) of (n, n_channels) blocks high-passed as ``RawVad`` hears
+    them (``VadConfig.highpass_hz``, 4th order, causal, its state carried from block to block)."""
+    from .config import VadConfig
+    from .engine.compiled import sosfilt
+    from .engine.framing import rms_db
+    from .engine.iir import butter_highpass_sos
+    hop = GRID.hop_length
+    sos = butter_highpass_sos(4, VadConfig().highpass_hz, sample_rate=GRID.sample_rate)
+    zi = [np.zeros((sos.shape[0], 2)) for _ in range(n_channels)]
+    rest = [np.zeros(0, np.float32) for _ in range(n_channels)]
+    out: list[list[np.ndarray]] = [[] for _ in range(n_channels)]
+    for block in blocks:
+        block = np.asarray(block, np.float32).reshape(len(block), -1)
+        for c in range(n_channels):
+            x = np.concatenate([rest[c], block[:, c]])
+            k = len(x) // hop * hop
+            rest[c] = x[k:]
+            if k:
+                y, zi[c] = sosfilt(sos, x[:k].astype(np.float64), zi[c])
+                out[c].append(rms_db(y.reshape(-1, hop)))
+    return [np.concatenate(o) if o else np.zeros(0, np.float32) for o in out]
+
+
+def hearing_gains(source) -> tuple[float, ...]:
+    """Per speaker channel of a ``FileSource`` (read once more, from the start: the gain is the whole file's), the
+    gain its speech detection hears it with (``hearing_gain_db``); () where every channel's is 0."""
+    from .engine.sources import FileSource
+    from .engine.vad import hearing_gain_db
+    again = FileSource([f.path for f in source.files], source.layout, offset_s=source.offset_s)
+    gains = tuple(hearing_gain_db(lv) for lv in _levels_of_blocks(again, len(source.layout.picks)))
+    return gains if any(gains) else ()
 
 
 @dataclass(frozen=True)
@@ -756,6 +805,7 @@ class Recording:
     speakers: tuple[str, ...]
     picks: tuple[tuple[int, int], ...]
     cross_talk: bool
+    hear_gain_db: tuple[float, ...] = ()  # per speaker channel, what its speech detection hears it with (() : none)
 
 
 def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=None,
@@ -765,7 +815,8 @@ def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=N
     by ``layout`` (``engine.sources.Layout``), the other way round where a voice
     profile found the therapist on channel 2 (``Attribution.channels_swapped``)."""
     if voices is not None:
-        return Recording(voices, voices.speakers, voices.picks, cross_talk=False)
+        return Recording(voices, voices.speakers, voices.picks, cross_talk=False,
+                         hear_gain_db=(voices.hear_gain_db,) * len(voices.speakers) if voices.hear_gain_db else ())
     from .engine.sources import FileSource, Layout
     if attribution is not None and attribution.channels_swapped and len(layout.picks) == 2:
         layout = Layout(layout.speakers, layout.picks[::-1])
@@ -791,8 +842,10 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
         profile = None  # as said: kept, the session's baseline was the profile's and the voice's figures blank
     elif profile is not None:  # a personal baseline of none of these speakers would be silently unused
         profile.check_speakers(rec.speakers)
+    from .engine.sources import FileSource
+    gains = rec.hear_gain_db or (hearing_gains(rec.source) if isinstance(rec.source, FileSource) else ())
     session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,
-                             measures=measures, profile=profile, cross_talk=rec.cross_talk)
+                             measures=measures, profile=profile, cross_talk=rec.cross_talk, hear_gain_db=gains)
     session = replace(session, warnings=session.warnings + tuple(said(w) for w in rec.source.warnings))
     if attribution is not None:
         session = replace(session, attribution=attribution.to_dict(),
@@ -800,4 +853,5 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     return replace(session, warnings=session.warnings + config.unused_pitch_ranges(rec.speakers)
                    + silent_speaker_warnings(session) + unused
                    + tuple(said(w) for w in quiet_speech_warnings(session, source=str(sources[0]) if len(sources) == 1
-                                                                   else None)))
+                                                                   else None,
+                                                                   heard_raised_db=dict(zip(rec.speakers, gains)))))

@@ -135,10 +135,12 @@ class WindowStage(Protocol):
 
 class _Channel:
     def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid, cross_talk: bool = False,
-                 noise_following: bool = False):
+                 noise_following: bool = False, hear_gain_db: float = 0.0):
         self.speaker = speaker
         self.framer = Framer(grid=grid)
-        self.raw_vad = RawVad(config.vad, grid=grid, noise_following=noise_following)
+        # a quiet channel's speech detection hears it raised (``VadConfig.hear_gain_db``); its levels stay its own
+        vad = dataclasses.replace(config.vad, hear_gain_db=hear_gain_db) if hear_gain_db else config.vad
+        self.raw_vad = RawVad(vad, grid=grid, noise_following=noise_following)
         # a room's tail is trimmed on the microphones' own channels (two, with a cross-talk stage; no added
         # latency there), not on diarized ones: there an end the diarizer's mask made is no VAD's end in a
         # tail (held's mono dialogues: ends 50-70 ms early already were cut 60-70 ms more; docs/speakers.md,
@@ -176,19 +178,24 @@ class Pipeline:
     summaries come out in ``Update.rolling`` (``prosody.session.new_pipeline``
     attaches the rolling measures). ``cross_talk=False``: the channels carry no
     cross-talk to reject (speaker channels cut from one signal by diarization,
-    ``prosody.engine.speakers``).
+    ``prosody.engine.speakers``). ``hear_gain_db``: per channel, a gain on what its speech detection hears
+    (``VadConfig.hear_gain_db``; ``prosody.speaker_channels.hearing_gains``, ``engine.vad.hearing_gain_db``: quiet recordings), () for none.
     """
 
     def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID,
-                 rolling: WindowStage | None = None, cross_talk: bool = True):
+                 rolling: WindowStage | None = None, cross_talk: bool = True,
+                 hear_gain_db: tuple[float, ...] = ()):
         if not 1 <= len(speakers) <= 2 or len(set(speakers)) != len(speakers):
             raise InputError(f"speakers={speakers!r}: give one or two distinct speaker names")
         self.config = (config or AnalysisConfig()).validate()
         self.grid = grid
         self.speakers = tuple(speakers)
         xt = len(speakers) == 2 and cross_talk and self.config.vad.bleed_min_own > 0.0  # a cross-talk stage
-        self._ch = [_Channel(s, self.config, grid, cross_talk=xt, noise_following=len(self.speakers) == 1)
-                    for s in self.speakers]
+        gains = tuple(hear_gain_db) or (0.0,) * len(self.speakers)
+        if len(gains) != len(self.speakers):
+            raise InputError(f"hear_gain_db={hear_gain_db!r}: give one gain per speaker channel")
+        self._ch = [_Channel(s, self.config, grid, cross_talk=xt, noise_following=len(self.speakers) == 1,
+                             hear_gain_db=g) for s, g in zip(self.speakers, gains)]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 and cross_talk else None
         self._turns = (TurnTracker(self.speakers, self.config.turns,
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
@@ -211,6 +218,12 @@ class Pipeline:
     @property
     def turn_taking(self) -> bool:
         return self._turns is not None
+
+    @property
+    def one_signal(self) -> bool:
+        """Two voices cut from one signal (``cross_talk=False``): the frames both hold as speech carry the one
+        mixture (no pitch of their own: ``_own_pitch``; no level of their own: ``measures.slice.own_level_speech``)."""
+        return self._one_signal
 
     @property
     def peak_db(self) -> dict[str, float]:

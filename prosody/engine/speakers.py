@@ -30,7 +30,7 @@ from .views import ChannelMean, Pcm16, frame_rows
 from .compiled import sosfilt
 from .framing import rms_db
 from .iir import butter_highpass_sos
-from .vad import mix_tails
+from .vad import hearing_gain_db, mix_tails
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
 from ..config import VadConfig
 from ..errors import InputError
@@ -169,8 +169,14 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
         return LayoutReport("separate", 0.0, "too little audio to tell the layout; channels kept as they are", {}, dur)
     ch = x[: n * hop, :2]  # float32; the figures below in float64, a few thousand frames at a time
     # the channels' mean read a chunk at a time (an hour's would be 230 MB beside the recording)
-    speech = speech_mask(ChannelMean(ch, in_float64=True), DiarizeConfig().vad)
-    own = [speech_mask(ch[:, c], DiarizeConfig().vad) for c in (0, 1)]
+    # a quiet recording's speech is heard raised (``vad.hearing_gain_db``; 0 at ordinary levels): unraised, speech
+    # under about -70 dBFS was "too little speech to tell the layout", and a table recorder's voices were read as
+    # separate channels whose cross-talk took all of them (hostile sweep 22's leftovers)
+    vad = DiarizeConfig().vad
+    gain = hearing_gain_db(_vad_levels_db(ChannelMean(ch), n, highpass_hz=vad.highpass_hz))
+    vad = dataclasses.replace(vad, hear_gain_db=gain) if gain else vad
+    speech = speech_mask(ChannelMean(ch, in_float64=True), vad)
+    own = [speech_mask(ch[:, c], vad) for c in (0, 1)]
     for c in (0, 1):  # a voice on one channel only may vanish from the mean
         speech |= own[c]
     # levels without each channel's DC offset (a recorder's constant: 0.03 made the fixture's separate
@@ -704,11 +710,12 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     return _floor_of_levels(_frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n])), speech[:n])
 
 
-def _floor_of_levels(lv: np.ndarray, speech: np.ndarray) -> float:
-    """``noise_floor_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool."""
+def _floor_of_levels(lv: np.ndarray, speech: np.ndarray, *, hear_gain_db: float = 0.0) -> float:
+    """``noise_floor_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool (its bounds
+    ``hear_gain_db`` lower: a quiet recording's, ``Attribution.hear_gain_db``)."""
     quiet = lv[~speech]
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
-    return float(np.clip(floor_db, -90.0, -40.0))
+    return float(np.clip(floor_db, -90.0 - hear_gain_db, -40.0 - hear_gain_db))
 
 
 def _frame_levels_db(mono, n: int, *, offset: float = 0.0) -> np.ndarray:
@@ -771,17 +778,19 @@ def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray 
                          len(mono))
 
 
-def _fill_floors(mono, speech: np.ndarray) -> tuple[float, np.ndarray | None]:
-    """(``noise_floor_db``, ``local_floors_db``) of ``mono``, its frames' levels taken once."""
+def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0) -> tuple[float, np.ndarray | None]:
+    """(``noise_floor_db``, ``local_floors_db``) of ``mono``, its frames' levels taken once; a quiet
+    recording's (``Attribution.hear_gain_db``) bounded ``hear_gain_db`` lower, as its raised copy's are."""
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
-        return -90.0, None
+        return -90.0 - hear_gain_db, None
     lv = _frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n]))
-    floor_db = _floor_of_levels(lv, speech[:n])
-    return floor_db, _local_floors(lv, speech[:n], floor_db, len(mono))
+    floor_db = _floor_of_levels(lv, speech[:n], hear_gain_db=hear_gain_db)
+    return floor_db, _local_floors(lv, speech[:n], floor_db, len(mono), hear_gain_db=hear_gain_db)
 
 
-def _local_floors(lv: np.ndarray, speech: np.ndarray, floor_db: float, n_samples: int) -> np.ndarray | None:
+def _local_floors(lv: np.ndarray, speech: np.ndarray, floor_db: float, n_samples: int, *,
+                  hear_gain_db: float = 0.0) -> np.ndarray | None:
     """``local_floors_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool of a
     signal of ``n_samples``."""
     hop, n = GRID.hop_length, len(lv)
@@ -796,7 +805,7 @@ def _local_floors(lv: np.ndarray, speech: np.ndarray, floor_db: float, n_samples
         a, b = max(0, mid - span), min(n, mid + span)
         q = lv[a:b][quiet[a:b]]
         if len(q) >= need:
-            local = float(np.clip(np.median(q), -90.0, -40.0))
+            local = float(np.clip(np.median(q), -90.0 - hear_gain_db, -40.0 - hear_gain_db))
             if local < floor_db - LOCAL_FLOOR_MAX_DEV_DB:  # only quieter: a fill above its surroundings is heard
                 out[i] = local
     return None if np.all(out == floor_db) else out
@@ -955,6 +964,9 @@ class Attribution:
     # separate microphones too, and ``vad.highpass_hz``, as the VAD hears the levels (``with_vad``)
     tail_trim_max_s: float = VadConfig().tail_trim_max_s
     tail_highpass_hz: float = VadConfig().highpass_hz
+    # a quiet recording's voices are heard raised by this much (``VadConfig.hear_gain_db``,
+    # ``engine.vad.hearing_gain_db``): the fill's bounds lie as much lower (``_fill_floors``)
+    hear_gain_db: float = 0.0
 
     def with_vad(self, vad: VadConfig | None) -> "Attribution":
         """This attribution with the room-tail trim of the user's VAD settings (None: the defaults)."""
@@ -1030,7 +1042,7 @@ class Attribution:
         order = [self.naming.names.index(s) for s in self.speakers]
         owner = np.asarray(d.owner)
         gains = overlap_gains(owner, d.speech)  # per frame; samples past the last frame: the last owner, gain 1
-        floor_db, floors = _fill_floors(mono, d.speech)  # once for both channels
+        floor_db, floors = _fill_floors(mono, d.speech, hear_gain_db=self.hear_gain_db)  # once for both channels
         # the voices are cut from the mix without the DC its pauses sit at (``pause_dc``): the fill between
         # a voice's frames has none, and the mix's DC made a step at every frame a voice's channel changed
         # from one to the other, heard through the pipeline's DC blocker as speech (a decaying transient)

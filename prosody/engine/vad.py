@@ -30,6 +30,8 @@ from .. import quantile
 # webrtcvad, given frames of zeros, can still say speech (0.1 s phantoms in
 # long muted stretches). 16-bit audio's quietest non-zero frame is ~ -96 dBFS.
 SPEECH_MIN_LEVEL_DB = -90.0
+_DIGITAL_SILENCE_DB = -100.0  # NoiseFloor's default: levels under it are digital silence, not noise
+_ZEROS_DB = -119.0            # rms_db clips exact zeros at -120 dBFS
 _ATTACK_PER_FRAME = 5   # 2 ms blocks per 10 ms frame (attack_db)
 _ATTACK_BLOCKS = 10     # blocks before each that it is compared with (20 ms)
 _CLICK_HF_HZ = 1500.0   # hf_share: the power above this (push_detail)
@@ -71,6 +73,32 @@ _KURT_VOICE = 15
 _KURT_UNDER_VOICE = 0.25
 
 
+# A quiet recording's speech detection hears it raised (``VadConfig.hear_gain_db``): where the loudest 1 % of a
+# channel's 10 ms frames (high-passed as the detection hears them) lie under HEAR_QUIET_DB, the detection hears them
+# at HEAR_TARGET_DB. webrtcvad hears int16 samples and models speech at ordinary levels, and the noise floor took
+# frames under -100 dBFS for digital silence (the floor then came from speech, and the gate over it cut speech): the
+# planted dialogue's speech at -69 dBFS (typical) lost 2 of the client's 15 s, at -74 dBFS most of both voices', and
+# under -78 dBFS all of it (hostile sweep 22 and its leftovers, docs/store.md, benchmarks/quiet_speech.py).
+# Ordinary speech (typical -20 to -60 dBFS: its loudest 1 % about 12 dB over that) stands over the bar, and its
+# figures are bit for bit as before
+HEAR_QUIET_DB = -50.0
+HEAR_TARGET_DB = -20.0
+_HEAR_MIN_FRAMES = 100  # frames above digital silence a channel needs before its level says anything
+
+
+def hearing_gain_db(levels_db: np.ndarray) -> float:
+    """The gain (dB, whole) that a channel's speech detection hears it with (``VadConfig.hear_gain_db``), from
+    its 10 ms frames' levels high-passed as ``RawVad`` hears them: 0 where the loudest 1 % of its frames above
+    digital silence reach ``HEAR_QUIET_DB`` (every ordinary recording) or where fewer than 100 frames are above
+    it; else what raises them to ``HEAR_TARGET_DB``."""
+    lv = np.asarray(levels_db, np.float64)
+    lv = lv[lv > _ZEROS_DB]
+    if len(lv) < _HEAR_MIN_FRAMES:
+        return 0.0
+    top = float(np.percentile(lv, 99))
+    return float(round(HEAR_TARGET_DB - top)) if top < HEAR_QUIET_DB else 0.0
+
+
 class NoiseFloor:
     """Running noise floor of one channel: the ``percentile`` of frame levels
     (dBFS) over the last ``window_s``, refreshed every ``update_every`` frames
@@ -104,7 +132,8 @@ class NoiseFloor:
     the speech 88.4 -> 89.3 %; webrtcvad alone, no gate, keeps 92.2 %)."""
 
     def __init__(self, *, window_s: float, percentile: float, grid: Grid = GRID, update_every: int = 50,
-                 digital_silence_db: float = -100.0, warm_up: bool = False, scale_percentile: bool = True):
+                 digital_silence_db: float = _DIGITAL_SILENCE_DB, warm_up: bool = False,
+                 scale_percentile: bool = True):
         self.warm_up = warm_up
         self.scale_percentile = warm_up and scale_percentile
         self.window = max(1, grid.s_to_frames(window_s))
@@ -195,9 +224,14 @@ class RawVad:
                  scale_floor: bool = True):
         self.config = config
         self.grid = grid
+        # the absolute bars (digital silence, SPEECH_MIN_LEVEL_DB) on the level heard (``VadConfig.hear_gain_db``),
+        # never under rms_db's floor of exact zeros (-120 dBFS)
+        silence_db = max(_DIGITAL_SILENCE_DB - config.hear_gain_db, _ZEROS_DB)
+        self._min_level_db = max(SPEECH_MIN_LEVEL_DB - config.hear_gain_db, _ZEROS_DB)
         self.floor = NoiseFloor(window_s=config.floor_window_s, percentile=config.floor_percentile, grid=grid,
-                                warm_up=True, scale_percentile=scale_floor)
-        self.top = NoiseFloor(window_s=config.range_window_s, percentile=config.range_percentile, grid=grid) \
+                                warm_up=True, scale_percentile=scale_floor, digital_silence_db=silence_db)
+        self.top = NoiseFloor(window_s=config.range_window_s, percentile=config.range_percentile, grid=grid,
+                              digital_silence_db=silence_db) \
             if noise_following and config.gate_low_db < config.gate_db else None
         self._gate_low = min(config.gate_low_db, config.gate_db)
         self._hold = grid.s_to_frames(config.gate_hold_s)
@@ -271,14 +305,17 @@ class RawVad:
             if n0 + len(k) in self.floor.steady_looks:
                 self._since_strict = 10**9
             gate |= (level_db > floor_db + low_db) & (k - last <= self._hold)
-        gate &= level_db > SPEECH_MIN_LEVEL_DB  # digital silence and the high-pass tail: never speech
+        # digital silence and the high-pass tail: never speech (on the level heard: ``VadConfig.hear_gain_db``)
+        gate &= level_db > self._min_level_db
         hf_share = np.zeros(len(frames), np.float32) if detail else None
         if detail and self.config.click_attack_db > 0:
             at = np.flatnonzero(gate | (attack_db >= self.config.click_attack_db))
             if len(at):
                 p = np.abs(np.fft.rfft(frames[at] * self._hann, axis=1)) ** 2
                 hf_share[at] = p[:, self._hf_bins].sum(axis=1) / np.maximum(p.sum(axis=1), 1e-20)
-        pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
+        # webrtcvad hears int16 samples: speech of a few steps is missed (``VadConfig.hear_gain_db`` raises it)
+        heard_frames = frames * 10.0 ** (self.config.hear_gain_db / 20.0) if self.config.hear_gain_db else frames
+        pcm = (np.clip(heard_frames, -1.0, 1.0) * 32767.0).astype("<i2")
         out = np.zeros(len(frames), dtype=bool)
         is_speech = self._vad.is_speech
         rate = self.grid.sample_rate
@@ -289,7 +326,7 @@ class RawVad:
         # webrtcvad adapts to what it hears: it hears the first 0.5 s as before the warm-up
         if warming:
             heard = gate | ((np.arange(n0, n0 + len(frames)) < self.floor.update_every)
-                            & (level_db > SPEECH_MIN_LEVEL_DB))
+                            & (level_db > self._min_level_db))
         idx = np.flatnonzero(heard).tolist()
         out[idx] = [is_speech(raw[i * nb:(i + 1) * nb], rate) for i in idx]
         out &= gate

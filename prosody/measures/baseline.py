@@ -103,15 +103,17 @@ def _robust_sd(x: np.ndarray) -> float | None:
     return max(1.4826 * mad, 1e-3)
 
 
-def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int, *, grid: Grid = GRID) -> SpeakerBaseline:
-    """Baseline from per-frame arrays (speech frames only) on ``grid``."""
+def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int, *, grid: Grid = GRID,
+                     level_speech: np.ndarray | None = None) -> SpeakerBaseline:
+    """Baseline from per-frame arrays (speech frames only) on ``grid``; the level's from the speech frames
+    ``level_speech`` (None: all; ``measures.slice.own_level_speech``)."""
     sp = fr["is_speech"]
     f0 = fr["f0_hz"][sp]
     f0 = f0[np.isfinite(f0)]
-    lv = fr["rms_db"][sp]
+    lv = fr["rms_db"][sp if level_speech is None else level_speech]
     hf = fr["hf500_db"][sp]
-    speech_s = len(lv) * grid.hop_s
-    voiced_ok = enough_voiced(len(f0), len(lv))  # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
+    speech_s = len(hf) * grid.hop_s
+    voiced_ok = enough_voiced(len(f0), len(hf))  # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
     st = 12 * np.log2(f0 / np.median(f0)) if voiced_ok else np.zeros(0)
     return SpeakerBaseline(
         f0_median_hz=float(np.median(f0)) if voiced_ok else None,

@@ -8,7 +8,7 @@ from ..types import Event, Pause, Segment, Transition
 from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
 from .results import RollingWindow
-from .slice import Slice, enough_voiced
+from .slice import Slice, enough_voiced, own_level_speech
 from .summary import first_holder, summarize
 
 
@@ -38,8 +38,10 @@ class RollingMeasures:
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
-                 profile: Baseline | None = None, n_permutations: int = ROLLING_N_PERMUTATIONS):
+                 profile: Baseline | None = None, n_permutations: int = ROLLING_N_PERMUTATIONS,
+                 one_signal: bool = False):
         self.speakers = tuple(speakers)
+        self.one_signal = one_signal  # two voices cut from one signal: levels of their own only (slice.own_level_speech)
         self.cfg = cfg or MeasuresConfig()
         self.grid = grid
         self.profile = profile
@@ -137,7 +139,9 @@ class RollingMeasures:
             f0 = fr["f0_hz"][lo:hi][sp]
             f0 = f0[np.isfinite(f0)]
             h = self._hist[s]
-            for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][sp]),
+            own = own_level_speech({k: {"is_speech": v["is_speech"][lo:hi]} for k, v in self._frames.items() if v},
+                                   s, self.speakers, one_signal=self.one_signal)
+            for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][own]),
                               ("hf500_db", fr["hf500_db"][lo:hi][sp])):
                 h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
             self._base_speech[s] += int(sp.sum())
@@ -180,7 +184,7 @@ class RollingMeasures:
             frames={s: {k: v[i0:i1] for k, v in self._frames[s].items()} for s in self.speakers},
             segments=segments, transitions=self._transitions, events=self._events, pauses=self._pauses,
             nuclei=self._nuclei, turn_taking=turn_taking, look_s=self.grid.frames_to_s(look_frame),
-            ipu_cache=self._ipu_cache,
+            ipu_cache=self._ipu_cache, one_signal=self.one_signal,
         )
         w = summarize(sl, base, self.cfg, with_cues=True, n_permutations=self.n_permutations, first=self._first)
         return RollingWindow.from_summary(w)

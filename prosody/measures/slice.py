@@ -35,6 +35,8 @@ class Slice:
     ipu_cache: dict | None = field(default=None, repr=False, compare=False)
     # events starting in [look_s, end_s): what a cue that looks back further than the window reads
     events_look: tuple[Event, ...] = ()
+    # two voices cut from one signal (a diarized mono or shared recording): ``level_speech``
+    one_signal: bool = False
     _nuclei_by: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -44,7 +46,8 @@ class Slice:
     @classmethod
     def cut(cls, *, grid: Grid, speakers: tuple[str, ...], frame0: int, frame1: int,
             frames: dict[str, dict[str, np.ndarray]], segments, transitions, events=(), pauses=(), nuclei=(),
-            turn_taking: bool, look_s: float | None = None, ipu_cache: dict | None = None) -> "Slice":
+            turn_taking: bool, look_s: float | None = None, ipu_cache: dict | None = None,
+            one_signal: bool = False) -> "Slice":
         """The Slice of frames ``[frame0, frame1)`` (``frames`` already cut to them), keeping of
         the timed items, by the one rule of every slice (session, phase, rolling window,
         relabel): segments overlapping ``[look_s, end_s)`` (``look_s`` default ``start_s``: a
@@ -61,7 +64,11 @@ class Slice:
                    events_look=tuple(e for e in events if look <= e.start_s < b),
                    pauses=tuple(p for p in pauses if a <= p.end_s < b),
                    nuclei=tuple((x, t) for x, t in nuclei if a <= t < b),
-                   turn_taking=turn_taking, ipu_cache=ipu_cache)
+                   turn_taking=turn_taking, ipu_cache=ipu_cache, one_signal=one_signal)
+
+    def level_speech(self, speaker: str) -> np.ndarray:
+        """The speech frames whose level is ``speaker``'s own (``own_level_speech``)."""
+        return own_level_speech(self.frames, speaker, self.speakers, one_signal=self.one_signal)
 
     def nuclei_of(self, speaker: str) -> np.ndarray:
         """Sorted nucleus times (s) of ``speaker``."""
@@ -92,6 +99,25 @@ class Slice:
 # speech and keeps the figures of speech that is mostly unmeasurable out.
 MIN_VOICED_FRAMES = 10
 MIN_VOICED_SHARE = 0.25
+
+
+def own_level_speech(frames: dict, speaker: str, speakers, *, one_signal: bool) -> np.ndarray:
+    """``speaker``'s speech frames whose level (``rms_db``) is the voice's own: all of them, except, of two voices
+    cut from one signal (``one_signal``: a diarized mono or shared recording), the frames both voices' channels
+    hold as speech. There each channel carries the one mixture, turned down by the diarizer's overlap gains
+    (``engine.speakers.overlap_gains``: 6 dB where both own a frame, 10.5 dB on a listener's excursion), and the
+    level measures read the mixture and its gains as the voice's (hostile sweep 22's leftovers, docs/store.md).
+    As ``engine.pipeline.Pipeline._own_pitch`` leaves their pitch out; the VAD, the turns and the cues read
+    them as ever."""
+    sp = np.asarray(frames[speaker]["is_speech"], bool)
+    others = [s for s in speakers if s != speaker]
+    if not one_signal or len(others) != 1 or others[0] not in frames:
+        return sp
+    other = np.asarray(frames[others[0]]["is_speech"], bool)
+    n = min(len(sp), len(other))
+    out = sp.copy()
+    out[:n] &= ~other[:n]
+    return out
 
 
 def enough_voiced(n_voiced: int, n_speech: int) -> bool:
@@ -128,14 +154,18 @@ def _holds(sl: Slice, speaker: str, first: Segment | None) -> list[tuple[float, 
     return holds
 
 
-def _per_bin_sd(values: np.ndarray, mask: np.ndarray, bin_frames: int, min_count: int = 20) -> float | None:
+def _per_bin_sd(values: np.ndarray, mask: np.ndarray, bin_frames: int, min_count: int = 20,
+                of: np.ndarray | None = None) -> float | None:
     """SD across bins of ``bin_frames`` of the per-bin median of ``values[mask]``
-    (bins with fewer than ``min_count`` masked frames are skipped)."""
+    (bins with fewer than ``min_count`` masked frames are skipped; given ``of``, a wider mask that ``mask`` is
+    part of, so are bins where ``mask`` holds half of its frames or fewer: what is left of them is no bin's own)."""
     n = len(values) // bin_frames * bin_frames
     if n == 0:
         return None
     m = mask[:n].reshape(-1, bin_frames)
     keep = m.sum(axis=1) >= min_count
+    if of is not None:
+        keep &= 2 * m.sum(axis=1) > np.asarray(of[:n]).reshape(-1, bin_frames).sum(axis=1)
     if keep.sum() < 3:
         return None
     # per-bin median of the masked values: sort each bin with the unmasked values last (as inf), pick the middle

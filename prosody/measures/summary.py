@@ -7,7 +7,7 @@ from .baseline import Baseline, speaker_baseline
 from .cues import cues
 from .registry import DISCLAIMER, MeasuresConfig, disclaimer_for, no_therapist_note, therapist_of, with_roles
 from .results import Measures, RollingWindow
-from .slice import Slice, _r
+from .slice import Slice, _r, own_level_speech
 from .timing import silences, timing_measures
 from .voice import voice_measures
 from .warmth import warmth
@@ -128,7 +128,7 @@ def session_slice(session, t0_s: float | None = None, t1_s: float | None = None)
         frames={s: {k: v[f0:f1] for k, v in session.frames[s].items()} for s in session.speakers},
         segments=session.segments, transitions=session.turns.transitions if tt else (),
         events=session.turns.events if tt else (), pauses=session.turns.pauses if tt else (),
-        nuclei=session.nuclei, turn_taking=tt,
+        nuclei=session.nuclei, turn_taking=tt, one_signal=getattr(session, "one_signal", False),
     )
 
 
@@ -141,8 +141,10 @@ def voice_quality_measures(chunks, speakers, t0_s: float = 0.0, t1_s: float | No
 
 
 def session_baseline(session) -> Baseline:
+    one = getattr(session, "one_signal", False)
     return Baseline("session", tuple(
-        (s, speaker_baseline(session.frames[s], sum(1 for x, _ in session.nuclei if x == s), grid=session.grid))
+        (s, speaker_baseline(session.frames[s], sum(1 for x, _ in session.nuclei if x == s), grid=session.grid,
+                             level_speech=own_level_speech(session.frames, s, session.speakers, one_signal=one)))
         for s in session.speakers))
 
 

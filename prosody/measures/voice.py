@@ -39,12 +39,14 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
         f0_st_all = np.where(voiced, 12 * np.log2(np.where(voiced, f0, 1.0) / 100.0), 0.0)
     out["f0_instability_st"] = _per_bin_sd(f0_st_all, voiced, bin_frames) if pitch_ok else None
     lv = fr["rms_db"]
-    if sp.sum() >= 10 and b.level_median_db is not None:
-        out["level_rel_db"] = float(median(lv[sp]) - b.level_median_db)
-        out["level_raised_share"] = float(np.mean(lv[sp] > b.level_median_db + cfg.level_raised_db))
+    own = sl.level_speech(speaker)  # of two voices cut from one signal, not the frames both hold (the mixture's)
+    if own.sum() >= 10 and b.level_median_db is not None:
+        out["level_rel_db"] = float(median(lv[own]) - b.level_median_db)
+        out["level_raised_share"] = float(np.mean(lv[own] > b.level_median_db + cfg.level_raised_db))
     else:
         out["level_rel_db"] = out["level_raised_share"] = None
-    out["level_instability_db"] = _per_bin_sd(lv, sp, bin_frames)
+    # a bin where the two voices' frames outnumber the voice's own alone tells nothing of its own steadiness
+    out["level_instability_db"] = _per_bin_sd(lv, own, bin_frames, of=sp)
     # rate
     a, e = sl.start_s, sl.end_s
     nuc = sl.nuclei_of(speaker)
@@ -106,8 +108,8 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     parts = {}
     if pitch_ok and b.f0_median_hz and b.f0_spread_st:
         parts["pitch_z"] = float(median(12 * np.log2(vf / b.f0_median_hz)) / b.f0_spread_st)
-    if sp.sum() >= 10 and b.level_median_db is not None and b.level_spread_db:
-        parts["intensity_z"] = float((median(lv[sp]) - b.level_median_db) / b.level_spread_db)
+    if own.sum() >= 10 and b.level_median_db is not None and b.level_spread_db:
+        parts["intensity_z"] = float((median(lv[own]) - b.level_median_db) / b.level_spread_db)
     if sp.sum() >= 10 and b.hf500_median_db is not None and b.hf500_spread_db:
         parts["hf500_z"] = float((median(fr["hf500_db"][sp]) - b.hf500_median_db) / b.hf500_spread_db)
     out["arousal_z"] = float(np.mean(list(parts.values()))) if parts else None
