@@ -179,7 +179,7 @@ class Pipeline:
     attaches the rolling measures). ``cross_talk=False``: the channels carry no
     cross-talk to reject (speaker channels cut from one signal by diarization,
     ``prosody.engine.speakers``). ``hear_gain_db``: per channel, a gain on what its speech detection hears
-    (``VadConfig.hear_gain_db``; ``prosody.speaker_channels.hearing_gains``, ``engine.vad.hearing_gain_db``: quiet recordings), () for none.
+    (``VadConfig.hear_gain_db``; quiet recordings: ``prosody.speaker_channels.hearing_gains``), () for none.
     """
 
     def __init__(self, speakers: tuple[str, ...], config: AnalysisConfig | None = None, *, grid: Grid = GRID,

@@ -41,7 +41,7 @@ class RollingMeasures:
                  profile: Baseline | None = None, n_permutations: int = ROLLING_N_PERMUTATIONS,
                  one_signal: bool = False):
         self.speakers = tuple(speakers)
-        self.one_signal = one_signal  # two voices cut from one signal: levels of their own only (slice.own_level_speech)
+        self.one_signal = one_signal  # two voices cut from one signal: their own levels (slice.own_level_speech)
         self.cfg = cfg or MeasuresConfig()
         self.grid = grid
         self.profile = profile
