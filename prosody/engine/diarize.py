@@ -1451,15 +1451,15 @@ def _onset_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
         k = int(owner[on])
         if k == 2:
             continue
-        a = on
-        while a < n and speech[a] and owner[a] == k:  # the holder's frames from its onset
+        a, a_end = on, min(n, on + reach + 1)
+        while a < a_end and speech[a] and owner[a] == k:  # the holder's frames from its onset
             a += 1
-        if a >= n or not speech[a] or a - on > reach or a == on:
+        if a >= a_end or not speech[a] or a - on > reach:
             continue
-        b = a
-        while b < n and speech[b] and owner[b] != k:
+        b, b_end = a, min(n, a + max_n + 1)
+        while b < b_end and speech[b] and owner[b] != k:
             b += 1
-        if b >= n or not speech[b] or b - a > max_n:  # the holder on the run's other side, no pause
+        if b >= b_end or not speech[b] or owner[b] != k or b - a > max_n:  # the holder after it, no pause
             continue
         out[a:b] = k
     if np.array_equal(out, owner):
