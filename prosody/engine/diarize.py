@@ -1432,9 +1432,11 @@ def _onset_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
     voice's backchannel. The run (frames the holder does not own alone, at most
     ``onset_run_max_s``) is read only where the holder owns every frame from its onset to the run
     and the frame after it, and every frame from the onset to the run's end is speech. Traced
-    (docs/speakers.md, fifty-seventh round): 6 of the 31 false backchannels of tune, held,
+    (docs/speakers.md, fifty-seventh round): 6 of the 30 false backchannels of tune, held,
     fresh10 and fresh14 started 0.08-0.32 s after the holder's onset; none of their 144 true
-    ones under 0.35 s. Two voices only; ``onset_run_s=0``: unchanged."""
+    ones under 0.35 s (false ones fresh10 12 -> 10, fresh14 12 -> 9, held 4 -> 3, amireal 14 -> 4). Where
+    the diarizer gave a new turn's onset to the wrong voice, the look follows it (amireal dev01 s103).
+    Two voices only; ``onset_run_s=0``: unchanged."""
     if d.n_voices != 2 or cfg.onset_run_s <= 0 or "speech" not in memo:
         return d
     speech = memo["speech"]
