@@ -123,6 +123,13 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     return audio, src.warnings
 
 
+def _all_sixteen_bit(paths, n_channels: int) -> bool:
+    """Whether every file of ``paths`` holds 16-bit samples at 16 kHz (``_holds_its_samples``): what
+    ``read_channels(compact=True)`` holds exactly; any other is rounded to the 16-bit grid there."""
+    from .engine.sources import AudioFile
+    return all(_holds_its_samples(AudioFile(p), 1 if len(paths) == 2 else n_channels) for p in paths)
+
+
 def _holds_its_samples(f, n_channels: int) -> bool:
     """Whether the file ``f`` (an ``AudioFile``) holds 16-bit samples at 16 kHz that libsndfile reads
     (WAV, FLAC, AIFF...), ``n_channels`` of them or more: what ``_read_from_file`` reads from it."""
@@ -731,6 +738,15 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
     from .engine.vad import hearing_gain_db
     from .engine.views import ChannelMean
     gain = hearing_gain_db(_vad_levels_db(ChannelMean(audio), len(audio) // GRID.hop_length))
+    if gain and not _all_sixteen_bit(paths, n_channels):
+        # a quiet recording of more than 16 bits (24-bit, float, another rate, decoded) is heard at its own
+        # samples, not on the 16-bit grid: rounded to it, pauses under one step (-96 dBFS) became exact zeros
+        # dotted with single steps, and raised by the gain that was a floor of steps, not the room (the fixture
+        # dialogue as a float or 24-bit file whose loudest 1 % lies at -50.2 dBFS: the client's wait 0.245 s for
+        # a planted 0.413, right at -49.8 unraised and from the same file in 16 bits; hostile sweep 23)
+        del audio
+        audio, warnings = read_channels(paths, n_channels)  # float32 (twice the memory: quiet files only)
+        gain = hearing_gain_db(_vad_levels_db(ChannelMean(audio), len(audio) // GRID.hop_length))
     dcfg = DiarizeConfig()
     dcfg = replace(dcfg, vad=replace(dcfg.vad, hear_gain_db=gain)) if gain else None
     att = attribute(audio, layout=layout, channels=picks_map, profile=profile, voices=voices,

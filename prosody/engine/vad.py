@@ -83,6 +83,10 @@ _KURT_UNDER_VOICE = 0.25
 # figures are bit for bit as before
 HEAR_QUIET_DB = -50.0
 HEAR_TARGET_DB = -20.0
+# at most this (``VadConfig.hear_gain_db``'s bound): a channel whose loudest frames lie under -100 dBFS (a 220 Hz
+# tone at 3e-4 of full scale, high-passed) asked for 85 dB, and the file was refused with "vad.hear_gain_db=85.0
+# must be within 0..80 dB", a setting nobody gave (hostile sweep 23)
+HEAR_MAX_DB = 80.0
 _HEAR_MIN_FRAMES = 100  # frames above digital silence a channel needs before its level says anything
 
 
@@ -90,13 +94,13 @@ def hearing_gain_db(levels_db: np.ndarray) -> float:
     """The gain (dB, whole) that a channel's speech detection hears it with (``VadConfig.hear_gain_db``), from
     its 10 ms frames' levels high-passed as ``RawVad`` hears them: 0 where the loudest 1 % of its frames above
     digital silence reach ``HEAR_QUIET_DB`` (every ordinary recording) or where fewer than 100 frames are above
-    it; else what raises them to ``HEAR_TARGET_DB``."""
+    it; else what raises them to ``HEAR_TARGET_DB``, at most ``HEAR_MAX_DB``."""
     lv = np.asarray(levels_db, np.float64)
     lv = lv[lv > _ZEROS_DB]
     if len(lv) < _HEAR_MIN_FRAMES:
         return 0.0
     top = float(np.percentile(lv, 99))
-    return float(round(HEAR_TARGET_DB - top)) if top < HEAR_QUIET_DB else 0.0
+    return float(min(round(HEAR_TARGET_DB - top), HEAR_MAX_DB)) if top < HEAR_QUIET_DB else 0.0
 
 
 class NoiseFloor:
