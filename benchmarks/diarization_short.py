@@ -28,14 +28,12 @@ were all read right before the change, had been run).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from diarization_single import VARIANTS, BASES, _field_value, cached, single_cases, two_cases, wrong_share
+from diarization_single import VARIANTS, BASES, _field_value, cached, finish, single_cases, two_cases, wrong_share
 from prosody.engine.diarize import DiarizeConfig, diarize
 from tests.dialogue import CLIENT, THERAPIST, build_dialogue, mix_room, scenario_turns
 from tests.online_dialogue import mono_dialogue
@@ -188,11 +186,7 @@ def main() -> int:
     print(f"{'all':16} one voice split in two   {sum(r['voices'] == 2 for r in one):3d}/{len(one)}")
     print(f"{'all':16} two voices read as one   {len(two) - len(found):3d}/{len(two)}   wrong-voice where split "
           f"{100 * sum(r['wrong'] for r in found) / max(1, sum(r['single'] for r in found)):5.2f} %")
-    cpu = sum(r["cpu"] for r in rows) / max(1e-9, sum(r["audio_s"] for r in rows))
-    print(f"diarization CPU s per audio s over all: {cpu:.4f}")
-    if args.dump:
-        Path(args.dump).write_text(json.dumps(rows, indent=1))
-    return 0
+    return finish(rows, args.dump)
 
 
 if __name__ == "__main__":

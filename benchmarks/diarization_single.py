@@ -303,6 +303,16 @@ def _field_value(text: str) -> tuple[str, object]:
     return key, type(default)(value)
 
 
+def finish(rows: list[dict], dump: str | None) -> int:
+    """The closing line of a run over ``rows`` (the diarizer's CPU seconds per audio second), the rows written
+    as JSON to ``dump`` where given; 0 (the exit status)."""
+    cpu = sum(r["cpu"] for r in rows) / max(1e-9, sum(r["audio_s"] for r in rows))
+    print(f"diarization CPU s per audio s over all: {cpu:.4f}")
+    if dump:
+        Path(dump).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", choices=tuple(VARIANTS) + ("none",), default="wide")
@@ -358,11 +368,7 @@ def main() -> int:
             print(f"{gname:14} two voices found      {sum(r['voices'] == 2 for r in two)}/{len(two)}   "
                   f"wrong-voice speech {100 * w:.2f} %   said unsure {len(two) - len(rest)} (scored as one voice "
                   f"above), wrong-voice over the rest {100 * wr:.2f} %")
-    cpu = sum(r["cpu"] for r in rows) / max(1e-9, sum(r["audio_s"] for r in rows))
-    print(f"diarization CPU s per audio s over all: {cpu:.4f}")
-    if args.dump:
-        Path(args.dump).write_text(json.dumps(rows, indent=1))
-    return 0
+    return finish(rows, args.dump)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prosody.engine.diarize import Diarization, DiarizeConfig, _onset_run_look
+from prosody.engine.diarize import DiarizeConfig, _onset_run_look
 from prosody.errors import ConfigError
 from prosody.timebase import GRID
-
-
-def _diarization(owner: np.ndarray, speech: np.ndarray) -> Diarization:
-    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
-    return Diarization(n_voices=2, activity=act, owner=owner.astype(np.int8), centroids=np.zeros((2, 256), np.float32),
-                       separation=0.3, voice_share=(0.5, 0.5))
+from tests.test_diarize_quiet_run import _diarization
 
 
 def _planted():
@@ -70,13 +65,10 @@ def test_a_turn_start_read_as_both_is_no_backchannel(needs_espeak):
     (docs/speakers.md, fifty-seventh round). The turn tracker reads the run as the previous speaker's
     backchannel; after the look the run is the new speaker's, no backchannel is found there, and the
     three planted backchannels and the planted failed interruption are still found."""
-    from prosody.engine.speakers import Attribution, LayoutReport, Naming, NO_PROFILE_RULE
-    from prosody.session import analyze_blocks
     from tests.conftest import match_events
     from tests.dialogue import CLIENT, THERAPIST
-    from tests.test_diarize_quiet_run import _mixed_dialogue
+    from tests.test_diarize_quiet_run import _events, _mixed_dialogue
     x, truth, t, owner, speech, ms = _mixed_dialogue(0, 0.0)
-    n = len(owner)
     # the first turn after a pause of >= 0.3 s and a change of speaker, 1 s or more of one voice alone
     for tr in truth["transitions"]:
         on = int(round(tr["to_start_s"] / 0.01))
@@ -91,23 +83,17 @@ def test_a_turn_start_read_as_both_is_no_backchannel(needs_espeak):
     planted[a:b] = 2
     listener = (THERAPIST, CLIENT)[1 - k]
 
-    def events(o):
-        d = _diarization(o, speech)
-        att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
-                          diarization=d, naming=Naming((THERAPIST, CLIENT), 0.5, NO_PROFILE_RULE, True))
-        return analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()["events"]
-
     def at_plant(evs):
         return [e for e in evs if e["speaker"] == listener and e["end_s"] > a * 0.01 - 0.3 and e["start_s"] < b * 0.01 + 0.3]
 
     bcs = [e for e in truth["events"] if e["kind"] == "backchannel"]
     fis = [e for e in truth["events"] if e["kind"] == "failed_interruption"]
     assert len(bcs) == 3 and len(fis) == 1
-    before = events(planted)
+    before = _events(x, planted, speech)
     assert [e["kind"] for e in at_plant(before)] == ["backchannel"], before  # the planted error is real
     d = _onset_run_look(_diarization(planted, speech), DiarizeConfig(), GRID, {"speech": speech})
     assert np.array_equal(d.owner, owner)  # the run is the new speaker's again, nothing else moved
-    after = events(d.owner)
+    after = _events(x, d.owner, speech)
     assert at_plant(after) == []
     assert match_events([e for e in after if e["kind"] == "backchannel"], bcs) == []
     assert match_events([e for e in after if e["kind"] == "failed_interruption"], fis) == []

@@ -19,6 +19,18 @@ def _diarization(owner: np.ndarray, speech: np.ndarray) -> Diarization:
                        separation=0.3, voice_share=(0.5, 0.5))
 
 
+def _events(x: np.ndarray, owner: np.ndarray, speech: np.ndarray) -> list[dict]:
+    """The turn tracker's events of the mono mix ``x`` attributed by the frame owners ``owner`` (voice 0 the
+    therapist), as a saved session lists them."""
+    from prosody.engine.speakers import Attribution, LayoutReport, Naming, NO_PROFILE_RULE
+    from prosody.session import analyze_blocks
+    from tests.dialogue import CLIENT, THERAPIST
+    d = _diarization(owner, speech)
+    att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
+                      diarization=d, naming=Naming((THERAPIST, CLIENT), 0.5, NO_PROFILE_RULE, True))
+    return analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()["events"]
+
+
 def _planted():
     """Voice 0 speaks 600 frames at -25 dB (+-2 dB jitter) with one pause (300-329); planted runs:
     A 100-124 voice 1 at -33 dB (a quiet stretch of voice 0's speech given to voice 1, 8 dB under),
@@ -132,8 +144,6 @@ def test_a_quiet_stretch_of_the_holder_given_to_the_listener_is_no_backchannel(n
     fortieth round). The turn tracker reads that run as a backchannel nobody planted; after the look
     the stretch is the holder's again, no backchannel is found there, and the three planted
     backchannels and the planted failed interruption are still found."""
-    from prosody.engine.speakers import Attribution, LayoutReport, Naming, NO_PROFILE_RULE
-    from prosody.session import analyze_blocks
     from tests.conftest import match_events
     from tests.dialogue import CLIENT, THERAPIST
     x, truth, t, owner, speech, ms = _mixed_dialogue(0, 0.0)
@@ -156,12 +166,6 @@ def test_a_quiet_stretch_of_the_holder_given_to_the_listener_is_no_backchannel(n
     planted[a:a + w] = 1 - k  # the false run: the holder's quiet stretch given to the listener
     listener = (THERAPIST, CLIENT)[1 - k]
 
-    def events(o):
-        d = _diarization(o, speech)
-        att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
-                          diarization=d, naming=Naming((THERAPIST, CLIENT), 0.5, NO_PROFILE_RULE, True))
-        return analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()["events"]
-
     bcs = [e for e in truth["events"] if e["kind"] == "backchannel"]
     fis = [e for e in truth["events"] if e["kind"] == "failed_interruption"]
     ta, tb = a * 0.01, (a + w) * 0.01
@@ -169,12 +173,12 @@ def test_a_quiet_stretch_of_the_holder_given_to_the_listener_is_no_backchannel(n
     def at_plant(evs):
         return [e for e in evs if e["speaker"] == listener and e["end_s"] > ta - 0.3 and e["start_s"] < tb + 0.3]
 
-    before = events(planted)
+    before = _events(x, planted, speech)
     assert [e["kind"] for e in at_plant(before)] == ["backchannel"], before  # the planted error is real
     d = _quiet_run_look(_diarization(planted, speech), DiarizeConfig(), GRID, {"speech": speech, "level": ms})
     assert np.all(d.owner[a:a + w] == k)
     assert np.array_equal(np.delete(d.owner, np.s_[a:a + w]), np.delete(owner, np.s_[a:a + w]))
-    after = events(d.owner)
+    after = _events(x, d.owner, speech)
     assert at_plant(after) == []
     assert match_events([e for e in after if e["kind"] == "backchannel"], bcs) == []
     assert match_events([e for e in after if e["kind"] == "failed_interruption"], fis) == []

@@ -1301,13 +1301,11 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     voice's first ``flip_overlap_s``, unless that speech is shorter than twice ``flip_overlap_s`` or
     is a run under ``flip_overlap_max_run_s`` straight back into this voice (a backchannel over the
     answer). Two voices only; ``flip_overlap_s=0``: unchanged."""
-    if d.n_voices != 2 or cfg.flip_overlap_s <= 0 or "speech" not in memo:
+    speech = _two_voice_speech(d, memo) if cfg.flip_overlap_s > 0 else None
+    if speech is None:
         return d
-    speech = memo["speech"]
     owner = d.owner
     n = len(owner)
-    if len(speech) != n or n < 3:
-        return d
     e, max_n = grid.s_to_frames(cfg.flip_overlap_s), grid.s_to_frames(cfg.flip_overlap_max_run_s)
     min_n = grid.s_to_frames(cfg.flip_overlap_min_run_s)
     out = owner.copy()
@@ -1342,11 +1340,7 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
             if hi - b < 2 * e or (hi < n and owner[hi] == k and hi - b < max_n):
                 continue  # the other voice's speech too short, or a short run of it straight back into this voice
             out[b:b + e] = 2
-    if np.array_equal(out, owner):
-        return d
-    act = np.stack([speech & (out != 1), speech & (out != 0)], axis=1)
-    sh = act.sum(axis=0) / max(1, speech.sum())
-    return replace(d, activity=act, owner=out, voice_share=(float(sh[0]), float(sh[1])))
+    return _with_owner(d, speech, out)
 
 
 def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
@@ -1380,13 +1374,12 @@ def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
     went at 3 dB (``benchmarks/long_accuracy.py``); at 6 dB one. fresh9's backchannel precision
     0.73 -> 0.80, fresh14's 0.67 -> 0.71, fresh12's 0.80 -> 0.82. Two voices only;
     ``quiet_run_db=0``: unchanged."""
-    if d.n_voices != 2 or cfg.quiet_run_db <= 0 or "level" not in memo or "speech" not in memo:
+    speech = _two_voice_speech(d, memo) if cfg.quiet_run_db > 0 else None
+    ms = memo.get("level")
+    if speech is None or ms is None or len(ms) != len(speech):
         return d
-    speech, ms = memo["speech"], memo["level"]
     owner = d.owner
     n = len(owner)
-    if len(speech) != n or len(ms) != n or n < 3:
-        return d
     lv = 10 * np.log10(np.asarray(ms, np.float64) + 1e-12)
     max_n, ctx = grid.s_to_frames(cfg.quiet_run_max_s), grid.s_to_frames(cfg.quiet_run_context_s)
     # the pause level: the median of the frames outside speech (the quietest 5 % where there are few)
@@ -1410,7 +1403,23 @@ def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
                 continue
             if float(np.median(lv[a:b])) <= float(np.median(lv[own])) - cfg.quiet_run_db:
                 out[a:b] = k
-    if np.array_equal(out, owner):
+    return _with_owner(d, speech, out)
+
+
+def _two_voice_speech(d: Diarization, memo: dict) -> np.ndarray | None:
+    """The speech mask of ``memo`` for the looks that move frames between two voices
+    (``_flip_overlap``, ``_quiet_run_look``, ``_onset_run_look``), or None where there is nothing to
+    look at: not two voices, no mask, a mask of another length or under 3 frames."""
+    speech = memo.get("speech")
+    if d.n_voices != 2 or speech is None or len(speech) != len(d.owner) or len(d.owner) < 3:
+        return None
+    return speech
+
+
+def _with_owner(d: Diarization, speech: np.ndarray, out: np.ndarray) -> Diarization:
+    """``d`` with the frame owners ``out`` (0 / 1 / 2 both), its activity and voice shares made from them;
+    ``d`` itself where ``out`` changes nothing."""
+    if np.array_equal(out, d.owner):
         return d
     act = np.stack([speech & (out != 1), speech & (out != 0)], axis=1)
     sh = act.sum(axis=0) / max(1, speech.sum())
@@ -1437,13 +1446,11 @@ def _onset_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
     ones under 0.35 s (false ones fresh10 12 -> 10, fresh14 12 -> 9, held 4 -> 3, amireal 14 -> 4). Where
     the diarizer gave a new turn's onset to the wrong voice, the look follows it (amireal dev01 s103).
     Two voices only; ``onset_run_s=0``: unchanged."""
-    if d.n_voices != 2 or cfg.onset_run_s <= 0 or "speech" not in memo:
+    speech = _two_voice_speech(d, memo) if cfg.onset_run_s > 0 else None
+    if speech is None:
         return d
-    speech = memo["speech"]
     owner = d.owner
     n = len(owner)
-    if len(speech) != n or n < 3:
-        return d
     reach, max_n = grid.s_to_frames(cfg.onset_run_s), grid.s_to_frames(cfg.onset_run_max_s)
     out = owner.copy()
     onsets = np.flatnonzero(speech[1:] & ~speech[:-1]) + 1
@@ -1464,11 +1471,7 @@ def _onset_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
         if b >= b_end or not speech[b] or owner[b] != k or b - a > max_n:  # the holder after it, no pause
             continue
         out[a:b] = k
-    if np.array_equal(out, owner):
-        return d
-    act = np.stack([speech & (out != 1), speech & (out != 0)], axis=1)
-    sh = act.sum(axis=0) / max(1, speech.sum())
-    return replace(d, activity=act, owner=out, voice_share=(float(sh[0]), float(sh[1])))
+    return _with_owner(d, speech, out)
 
 
 def owner_with_pauses(owned: np.ndarray, speech: np.ndarray, idx: np.ndarray) -> np.ndarray:
