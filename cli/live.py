@@ -178,6 +178,17 @@ def build_source(args):
 
 
 def cmd_live(args, out, err) -> int:
+    """``prosody live``: the audio libraries' own lines (PortAudio / ALSA, from C) held back from opening the
+    devices to the end of capture (`cli.library_lines`), one note said instead after the session's lines."""
+    from .library_lines import LibraryLines
+    library = LibraryLines()
+    with library:
+        status = _live(args, out, err, library)
+    err.write(library.note())
+    return status
+
+
+def _live(args, out, err, library) -> int:
     from prosody.live.runner import LiveRunner
 
     from .options import config_from_args, measures_from_args
@@ -280,6 +291,7 @@ def cmd_live(args, out, err) -> int:
                       "any other stop (the line below says where)\n")
         phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
         result = _wait(runner)
+        library.stop()  # capture is over: what is said from here on is prosody's
         interrupted = phase["ctrl_c"]
         if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
             result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,

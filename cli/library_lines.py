@@ -1,0 +1,160 @@
+"""The audio libraries' own lines, held back from the terminal while ``live`` captures.
+
+PortAudio's ALSA host API and alsa-lib print their diagnostics from C straight to the process's standard error
+(file descriptor 2), past Python: when the sound server goes away mid-session PortAudio writes three to six
+lines such as::
+
+    Expression 'alsa_snd_pcm_poll_descriptors_revents( self->pcm, pfds, self->nfds, &revents )' failed in
+    'src/hostapi/alsa/pa_linux_alsa.c', line: 3665
+
+before prosody's one "device lost" line, and on many machines opening PortAudio lists every ALSA plugin it could
+not open ("ALSA lib pcm_dsnoop.c:...: unable to open slave") and JACK's "Cannot connect to server socket".
+They are not prosody's (they name C source lines, not what happened or what to do) and in the full-screen view
+they tear its rows. :class:`LibraryLines` points descriptor 2 at a pipe while capture runs; a thread passes
+every other line through unchanged, in order, and counts those it holds back; :meth:`LibraryLines.note` is the
+one line said instead. ``PROSODY_AUDIO_DIAGNOSTICS=1`` shows them as they come (nothing held back).
+
+Limits: POSIX only (elsewhere nothing is held back); a line is held back only when it starts with one of
+:data:`LIBRARY_PREFIXES` (an ``Expression '...`` line only when it also names ``failed in``); a line without its
+end is passed on as soon as it cannot be one of them; a fatal crash's dump (``faulthandler``) written while the
+pipe is in place may be lost with the process.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+SHOW_ENV = "PROSODY_AUDIO_DIAGNOSTICS"
+
+# the starts of the lines held back: PortAudio's ALSA host API (its PA_ENSURE / PaUtil_DebugPrint lines),
+# alsa-lib's error handler, JACK's client library (PortAudio probes a JACK server where it is built with it)
+LIBRARY_PREFIXES = (b"Expression '", b"ALSA lib ", b"Cannot connect to server socket",
+                    b"Cannot connect to server request channel", b"jack server is not running",
+                    b"JackShmReadWritePtr")
+
+_KEPT = 20  # the first lines held back are kept (`held_lines`), the rest only counted
+
+
+def library_line(line: bytes) -> bool:
+    """Whether one line (bytes, with or without its end) is an audio library's own diagnostic."""
+    if not line.startswith(LIBRARY_PREFIXES):
+        return False
+    return not line.startswith(b"Expression '") or b"' failed in '" in line
+
+
+def _may_become_library_line(part: bytes) -> bool:
+    """Whether a line's beginning (no end yet) could still turn out to be one held back."""
+    return any(p.startswith(part) or part.startswith(p) for p in LIBRARY_PREFIXES)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            n = os.write(fd, data)
+        except InterruptedError:
+            continue
+        except OSError:  # the terminal or pipe went away: nothing more can be shown there
+            return
+        data = data[n:]
+
+
+class LibraryLines:
+    """Holds back the audio libraries' own lines from descriptor ``fd`` between :meth:`start` and :meth:`stop`
+    (also a context manager). ``held`` counts the lines held back, ``held_lines`` keeps the first 20 (bytes).
+    Both methods may be called more than once; :meth:`stop` waits up to ``drain_s`` seconds for the lines
+    still in the pipe."""
+
+    def __init__(self, *, fd: int = 2, environ=os.environ, drain_s: float = 2.0):
+        self.fd = fd
+        self.drain_s = drain_s
+        self.held = 0
+        self.held_lines: list[bytes] = []
+        self._wanted = os.name == "posix" and not environ.get(SHOW_ENV, "").strip()
+        self._saved: int | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "LibraryLines":
+        if not self._wanted or self._saved is not None:
+            return self
+        _flush(sys.stderr)
+        try:
+            saved = os.dup(self.fd)
+        except OSError:  # no standard error at all (`2>&-`): nothing to show, nothing to hold back
+            return self
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, self.fd)
+        os.close(write_end)
+        self._saved = saved
+        self._thread = threading.Thread(target=self._pass_on, args=(read_end, saved), daemon=True,
+                                        name="prosody-library-lines")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._saved is None:
+            return
+        _flush(sys.stderr)
+        saved, thread = self._saved, self._thread
+        self._saved = self._thread = None
+        os.dup2(saved, self.fd)  # closes the pipe's write end at fd: the thread reads the rest, then its end
+        thread.join(self.drain_s)
+        if not thread.is_alive():  # else a child still holds the pipe: the thread may still write to `saved`
+            os.close(saved)
+
+    def __enter__(self) -> "LibraryLines":
+        return self.start()
+
+    def __exit__(self, *exc) -> bool:
+        self.stop()
+        return False
+
+    def note(self) -> str:
+        """One line saying what was held back ("" when nothing was)."""
+        if not self.held:
+            return ""
+        return (f"prosody: note: the audio library (PortAudio / ALSA) printed {self.held} line"
+                f"{'' if self.held == 1 else 's'} of its own while capturing, not shown (set {SHOW_ENV}=1 to see "
+                "them)\n")
+
+    def _pass_on(self, read_end: int, saved: int) -> None:
+        pending, passing = b"", False  # passing: the current line's start is already shown, so is its rest
+        try:
+            while True:
+                try:
+                    chunk = os.read(read_end, 65536)
+                except InterruptedError:
+                    continue
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    if passing:
+                        _write_all(saved, line + b"\n")
+                        passing = False
+                    else:
+                        self._one(line + b"\n", saved)
+                if pending and (passing or not _may_become_library_line(pending)):
+                    _write_all(saved, pending)  # a prompt or a line still being written: shown now
+                    pending, passing = b"", True
+            if pending and passing:
+                _write_all(saved, pending)
+            elif pending:
+                self._one(pending, saved)
+        finally:
+            os.close(read_end)
+
+    def _one(self, line: bytes, saved: int) -> None:
+        if library_line(line):
+            self.held += 1
+            if len(self.held_lines) < _KEPT:
+                self.held_lines.append(line)
+        else:
+            _write_all(saved, line)
+
+
+def _flush(stream) -> None:
+    try:
+        stream.flush()
+    except (AttributeError, OSError, ValueError):  # None (no stderr), closed, or a broken pipe
+        pass
