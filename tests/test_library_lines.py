@@ -13,7 +13,6 @@ import sys
 import textwrap
 import time
 
-import pytest
 
 from prosody.live.runner import load_live_session
 
