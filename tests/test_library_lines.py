@@ -13,7 +13,6 @@ import sys
 import textwrap
 import time
 
-
 from prosody.live.runner import load_live_session
 
 PROSODY = [sys.executable, "-m", "prosody_cli.main"]
