@@ -9,10 +9,13 @@ in turn, 0.5 s apart), at one rate for the first stretch and another after it. T
 * ``rate``: the same twelve sentences at 120..260 wpm in three voices: the true rate ratio (the sentences'
   duration at 160 wpm over theirs at the rate: the same syllables), Praat's syllable nuclei (parselmouth; de
   Jong & Wempe 2009: intensity peaks above the 0.99 quantile - 25 dB with a 2 dB dip to the next and a voiced
-  pitch) per second of the sentences, and the offline session's ``articulation_rate_syl_s``, each as a ratio
-  to its own 160 wpm figure.
+  pitch) per second of the sentences and their articulation rate (the nuclei over Praat's sounding time of the
+  same audio prosody reads, ``djw_phonation_s``), and the offline session's ``articulation_rate_syl_s``, each
+  also as a ratio to its own 160 wpm figure.
 
-    PYTHONPATH=. python benchmarks/pace_cue.py [cue|rate] [plan names...]
+* ``real``: AMI voices alone (``real_part``): de Jong & Wempe's articulation rate against prosody's.
+
+    PYTHONPATH=. python benchmarks/pace_cue.py [cue|rate|real] [plan names...]
 """
 from __future__ import annotations
 
@@ -87,6 +90,23 @@ def djw_nuclei(x: np.ndarray) -> int:
     return sum(1 for i in keep if pitch.get_value_at_time(t[i]) > 0)
 
 
+def djw_phonation_s(x: np.ndarray) -> float:
+    """de Jong & Wempe's phonation time of ``x`` (s): Praat's "To TextGrid (silences)" at their threshold
+    (the intensity's 0.99 quantile - 25 dB, given relative to its maximum), pauses >= 0.3 s, sounding >= 0.1 s."""
+    import parselmouth
+    from parselmouth.praat import call
+    snd = parselmouth.Sound(np.asarray(x, np.float64), SR)
+    it = snd.to_intensity(minimum_pitch=50)
+    v = it.values[0]
+    rel = -25.0 - (float(v.max()) - float(np.quantile(v, 0.99)))
+    tg = call(it, "To TextGrid (silences)", rel, 0.3, 0.1, "silent", "sounding")
+    total = 0.0
+    for i in range(1, int(call(tg, "Get number of intervals", 1)) + 1):
+        if call(tg, "Get label of interval", 1, i) == "sounding":
+            total += call(tg, "Get end time of interval", 1, i) - call(tg, "Get start time of interval", 1, i)
+    return total
+
+
 def cue_part(names) -> None:
     for name in names:
         rows, starts = pace_windows(PLANS[name])
@@ -107,18 +127,49 @@ def rate_part() -> None:
             dur = sum(len(p) for p in parts) / SR
             djw = sum(djw_nuclei(p) for p in parts) / dur
             audio = np.concatenate([q for p in parts for q in (p, gap)] * 4)  # 4 passes: enough speech
+            djw_art = djw_nuclei(audio) / djw_phonation_s(audio)
             doc = analyze_blocks(blocks(audio), ("therapist",)).to_json_dict()
-            rows[wpm] = (dur, djw, doc["measures"]["voice"]["therapist"]["articulation_rate_syl_s"])
-        d0, a0, b0 = rows[160]
-        print(f"{voice}: wpm | true ratio | de Jong & Wempe syl/s (ratio) | prosody syl/s (ratio)")
-        for wpm, (d, a, b) in rows.items():
-            print(f"  {wpm} | x{d0 / d:.3f} | {a:.2f} (x{a / a0:.3f}) | {b:.2f} (x{b / b0:.3f})", flush=True)
+            rows[wpm] = (dur, djw, djw_art, doc["measures"]["voice"]["therapist"]["articulation_rate_syl_s"])
+        d0, a0, c0, b0 = rows[160]
+        print(f"{voice}: wpm | true ratio | de Jong & Wempe syl/s of the sentences (ratio) | de Jong & Wempe "
+              "articulation rate, syl/s of phonation (ratio) | prosody articulation rate syl/s (ratio)")
+        for wpm, (d, a, c, b) in rows.items():
+            print(f"  {wpm} | x{d0 / d:.3f} | {a:.2f} (x{a / a0:.3f}) | {c:.2f} (x{c / c0:.3f}) | {b:.2f} "
+                  f"(x{b / b0:.3f})", flush=True)
+
+
+def real_part() -> None:
+    """Real voices: each AMI speaker of ``benchmarks/lone_voice.py`` (its tuning and fresh voices) alone, their
+    turns in a random order at levels -32..-20 dBFS with 0.3-1.0 s between them (``lone_voice.lone``): de Jong &
+    Wempe's articulation rate (Praat, the same audio) against prosody's, and against the speech time's rate
+    (nuclei / speech time: the articulation rate before its time was phonation)."""
+    import os
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from lone_voice import FRESH, TUNING, _pieces, lone
+    corpus = Path(os.environ.get("PROSODY_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    print("voice | audio s | de Jong & Wempe syl/s | prosody articulation rate (ratio) | nuclei / speech time (ratio)")
+    errs = {"phonation": [], "speech": []}
+    for i, v in enumerate(TUNING + FRESH):
+        y = lone(_pieces(v, corpus), 300 + i)
+        djw = djw_nuclei(y) / djw_phonation_s(y)
+        doc = analyze_blocks(blocks(y), ("therapist",)).to_json_dict()
+        d, m = doc["speakers"]["therapist"], doc["measures"]["voice"]["therapist"]
+        art, old = m["articulation_rate_syl_s"], d["n_syllables"] / m["speech_s"]
+        errs["phonation"].append(abs(art / djw - 1))
+        errs["speech"].append(abs(old / djw - 1))
+        print(f"  {v} | {len(y) / SR:.0f} | {djw:.2f} | {art:.2f} (x{art / djw:.3f}) | {old:.2f} (x{old / djw:.3f})",
+              flush=True)
+    for k, e in errs.items():
+        print(f"mean |ratio - 1| over {len(e)} voices, {k} time: {np.mean(e):.3f} (max {np.max(e):.3f})")
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["rate"]:
         rate_part()
+    elif args[:1] == ["real"]:
+        real_part()
     else:
         names = [a for a in args if a != "cue"] or list(PLANS)
         unknown = [n for n in names if n not in PLANS]

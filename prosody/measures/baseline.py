@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import InputError
 from ..timebase import GRID, Grid
 from ..types import name_problem
-from .slice import enough_voiced
+from .slice import enough_voiced, phonation
 
 
 # baselines
@@ -113,6 +113,8 @@ def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int, *, grid: Grid 
     lv = fr["rms_db"][sp if level_speech is None else level_speech]
     hf = fr["hf500_db"][sp]
     speech_s = len(hf) * grid.hop_s
+    # the articulation rate's time: phonation, as the voice measures' (slice.phonation)
+    phon_s = float(phonation(fr["rms_db"], sp, hop_s=grid.hop_s, q99_from=level_speech).sum()) * grid.hop_s
     voiced_ok = enough_voiced(len(f0), len(hf))  # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
     st = 12 * np.log2(f0 / np.median(f0)) if voiced_ok else np.zeros(0)
     return SpeakerBaseline(
@@ -122,5 +124,5 @@ def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int, *, grid: Grid 
         level_spread_db=_robust_sd(lv),
         hf500_median_db=float(np.median(hf)) if len(hf) >= 10 else None,
         hf500_spread_db=_robust_sd(hf),
-        articulation_rate_syl_s=n_syllables / speech_s if speech_s >= 1.0 and voiced_ok else None,
+        articulation_rate_syl_s=n_syllables / phon_s if speech_s >= 1.0 and phon_s >= 0.5 and voiced_ok else None,
     )

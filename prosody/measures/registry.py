@@ -167,8 +167,9 @@ MEASURES: tuple[MeasureDef, ...] = (
        "window / session", SRC_TAO22, "higher = less steady volume"),
     _d("voice.speech_rate_syl_s", "syl/s", "syllable nuclei / (time holding the floor, pauses included, + own speech outside it)", "window / session", SRC_DJW,
        "higher = faster"),
-    _d("voice.articulation_rate_syl_s", "syl/s", "syllable nuclei / speech time", "window / session", SRC_DJW,
-       "higher = faster"),
+    _d("voice.articulation_rate_syl_s", "syl/s", "syllable nuclei / phonation time (speech time less its pauses of "
+       ">= 0.3 s and its quiet edges, quiet = under the speech's 0.99 level quantile - 25 dB)", "window / session",
+       SRC_DJW, "higher = faster"),
     _d("voice.articulation_rate_rel", "ratio", "articulation rate / baseline articulation rate - 1", "window / session",
        SRC_SPOONER, "higher = faster than own baseline"),
     _d("voice.pause_rate_per_min", "1/min", "pauses inside own turns (each where it ends) per minute of floor time",
@@ -181,7 +182,8 @@ MEASURES: tuple[MeasureDef, ...] = (
        "window / session", SRC_XIAO14, "higher = more time with raised pitch"),
     _d("voice.level_raised_share", "share", "speech frames with level > baseline + 6 dB / speech frames",
        "window / session", SRC_XIAO14, "higher = more time louder than usual"),
-    _d("voice.rushed_share", "share", "speech time in segments whose articulation rate > 1.2 x baseline / speech time",
+    _d("voice.rushed_share", "share", "phonation time in segments whose articulation rate > 1.2 x baseline / "
+       "phonation time",
        "window / session", SRC_SPOONER, "higher = more rushed speech"),
     _d("timing.talk_share", "share", "own speech time / both speakers' speech time", "window / phase / session",
        "conversation analytics talk ratio", "higher = talks more"),

@@ -8,7 +8,7 @@ from ..types import Event, Pause, Segment, Transition
 from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
 from .results import RollingWindow
-from .slice import Slice, enough_voiced, own_level_speech
+from .slice import Slice, enough_voiced, own_level_speech, phonation
 from .summary import first_holder, summarize
 
 
@@ -69,10 +69,12 @@ class RollingMeasures:
         self._base_upto = 0
         self._base_nuclei = {s: 0 for s in self.speakers}
         self._base_speech = {s: 0 for s in self.speakers}
+        self._base_phon = {s: 0 for s in self.speakers}  # phonation frames (slice.phonation, per step's q99)
         # the articulation rate's baseline: the speaker's speech before the window's start
         self._rate_upto = 0
         self._rate_nuclei = {s: 0 for s in self.speakers}
         self._rate_speech = {s: 0 for s in self.speakers}
+        self._rate_phon = {s: 0 for s in self.speakers}
         self._rate_voiced = {s: 0 for s in self.speakers}
 
     def push(self, frames, segments, turns, nuclei, *, decided_until_s: float, turn_taking: bool,
@@ -114,6 +116,7 @@ class RollingMeasures:
                     continue
                 sp = fr["is_speech"][lo:hi]
                 self._rate_speech[s] += int(sp.sum())
+                self._rate_phon[s] += int(phonation(fr["rms_db"][lo:hi], sp, hop_s=self.grid.hop_s).sum())
                 self._rate_voiced[s] += int(np.isfinite(fr["f0_hz"][lo:hi][sp]).sum())
             for s, t in self._nuclei:
                 if t_prev <= t < t_now:
@@ -123,7 +126,8 @@ class RollingMeasures:
         for s in self.speakers:
             speech_s = self._rate_speech[s] * self.grid.hop_s
             ok = speech_s >= RATE_BEFORE_MIN_SPEECH_S and enough_voiced(self._rate_voiced[s], self._rate_speech[s])
-            out[s] = self._rate_nuclei[s] / speech_s if ok else None
+            phon_s = self._rate_phon[s] * self.grid.hop_s
+            out[s] = self._rate_nuclei[s] / phon_s if ok and phon_s else None
         return out
 
     def _update_baseline(self, upto: int, rate_from: int) -> Baseline:
@@ -145,6 +149,7 @@ class RollingMeasures:
                               ("hf500_db", fr["hf500_db"][lo:hi][sp])):
                 h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
             self._base_speech[s] += int(sp.sum())
+            self._base_phon[s] += int(phonation(fr["rms_db"][lo:hi], sp, hop_s=self.grid.hop_s, q99_from=own).sum())
         t_prev, t_now = self.grid.frames_to_s(self._base_upto), self.grid.frames_to_s(upto)
         for s, t in self._nuclei:
             if t_prev <= t < t_now:
@@ -164,7 +169,8 @@ class RollingMeasures:
                 f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
                 hf500_median_db=hf_med, hf500_spread_db=hf_sd,
                 articulation_rate_syl_s=rate[s] if rate[s] is not None else (
-                    self._base_nuclei[s] / speech_s if speech_s >= 1.0 and voiced_ok else None))))
+                    self._base_nuclei[s] / (self._base_phon[s] * self.grid.hop_s)
+                    if speech_s >= 1.0 and self._base_phon[s] * self.grid.hop_s >= 0.5 and voiced_ok else None))))
         return Baseline("running", tuple(out))
 
     def _window(self, end_frame: int, turn_taking: bool) -> RollingWindow:

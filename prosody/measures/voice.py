@@ -75,24 +75,31 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
         i1 = min(max(sl.grid.s_to_frames(y) - sl.frame0, 0), n_fr)
         span[i0:i1] = True
     span_s = float(span.sum()) * sl.grid.hop_s
-    rate_ok = speech_s >= 1.0 and pitch_ok
+    # the articulation rate's time is phonation (de Jong & Wempe): speech less its pauses of 0.3 s or more and
+    # its quiet edges, which the speech detector holds as speech (slice.phonation)
+    phon = sl.phonation_of(speaker)
+    phon_s = float(phon.sum()) * sl.grid.hop_s
+    rate_ok = speech_s >= 1.0 and phon_s >= 0.5 and pitch_ok
     out["speech_rate_syl_s"] = len(nuc) / span_s if rate_ok else None
-    out["articulation_rate_syl_s"] = len(nuc) / speech_s if rate_ok else None
+    out["articulation_rate_syl_s"] = len(nuc) / phon_s if rate_ok else None
     if out["articulation_rate_syl_s"] is not None and b.articulation_rate_syl_s:
         out["articulation_rate_rel"] = out["articulation_rate_syl_s"] / b.articulation_rate_syl_s - 1.0
     else:
         out["articulation_rate_rel"] = None
-    # rushed: speech time in segments articulated > rushed_ratio x baseline
+    # rushed: phonation time in segments articulated > rushed_ratio x baseline
     if b.articulation_rate_syl_s and rate_ok:
         rushed = 0.0
         for s in segs:
             x, y = max(s.start_s, a), min(s.end_s, e)
-            if y - x < 0.3:
+            i0 = min(max(sl.grid.s_to_frames(x) - sl.frame0, 0), n_fr)
+            i1 = min(max(sl.grid.s_to_frames(y) - sl.frame0, 0), n_fr)
+            seg_s = float(phon[i0:i1].sum()) * sl.grid.hop_s
+            if seg_s < 0.3:
                 continue
             n = sl.count_nuclei(speaker, x, y)
-            if n / (y - x) > cfg.rushed_ratio * b.articulation_rate_syl_s:
-                rushed += y - x
-        out["rushed_share"] = min(1.0, rushed / speech_s)
+            if n / seg_s > cfg.rushed_ratio * b.articulation_rate_syl_s:
+                rushed += seg_s
+        out["rushed_share"] = min(1.0, rushed / phon_s)
     else:
         out["rushed_share"] = None
     # pauses inside own turns
