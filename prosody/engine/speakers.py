@@ -715,7 +715,23 @@ def _floor_of_levels(lv: np.ndarray, speech: np.ndarray, *, hear_gain_db: float 
     ``hear_gain_db`` lower: a quiet recording's, ``Attribution.hear_gain_db``)."""
     quiet = lv[~speech]
     floor_db = float(np.median(quiet)) if len(quiet) >= 20 else float(np.percentile(lv, 5.0))
-    return float(np.clip(floor_db, -90.0 - hear_gain_db, -40.0 - hear_gain_db))
+    return _bounded_floor(floor_db, hear_gain_db)
+
+
+FILL_MIN_DB = -90.0       # a fill's level at least this (dBFS): pauses of digital silence get a floor to gate against
+REAL_FLOOR_MIN_DB = -105.0  # ... unless the pauses hold noise between this and it, which the fill then matches
+
+
+def _bounded_floor(floor_db: float, hear_gain_db: float = 0.0) -> float:
+    """A pause floor (dBFS) held to ``FILL_MIN_DB``..-40 dBFS (both ``hear_gain_db`` lower), but one of real noise
+    under ``FILL_MIN_DB``, down to ``REAL_FLOOR_MIN_DB`` (a 16-bit file's own rounding noise lies at -101 dBFS),
+    kept as measured: raised to -90 dBFS there, the fill stood 10 dB over the voice's own pauses on its channel,
+    over the speech detector's 9 dB gate, and was heard as speech in every gap (mono mixes over noise at -100
+    dBFS: the waits 0.01 s for 0.23 planted; docs/store.md, hostile sweep 22's leftovers, "Left")."""
+    lo, hi = FILL_MIN_DB - hear_gain_db, -40.0 - hear_gain_db
+    if REAL_FLOOR_MIN_DB - hear_gain_db <= floor_db < lo:
+        return float(floor_db)
+    return float(np.clip(floor_db, lo, hi))
 
 
 def _frame_levels_db(mono, n: int, *, offset: float = 0.0) -> np.ndarray:
@@ -805,7 +821,7 @@ def _local_floors(lv: np.ndarray, speech: np.ndarray, floor_db: float, n_samples
         a, b = max(0, mid - span), min(n, mid + span)
         q = lv[a:b][quiet[a:b]]
         if len(q) >= need:
-            local = float(np.clip(np.median(q), -90.0 - hear_gain_db, -40.0 - hear_gain_db))
+            local = _bounded_floor(float(np.median(q)), hear_gain_db)
             if local < floor_db - LOCAL_FLOOR_MAX_DEV_DB:  # only quieter: a fill above its surroundings is heard
                 out[i] = local
     return None if np.all(out == floor_db) else out
