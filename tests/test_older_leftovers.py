@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from prosody.measures import CueConfig, MeasuresConfig
@@ -224,3 +225,77 @@ def test_voices_1_on_two_voices_says_the_count_may_be_wrong(tmp_path):
         assert "session 1: told one voice (--voices 1), but the audio sounds like two people: the count told may be " \
                "wrong" in flat, flat
         assert "session 2: told one voice" not in flat and "sessions 1, 2: told" not in flat
+
+
+# -- 5. bidi overrides in the CSVs ------------------------------------------------------------------------------
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_bidi_overrides_in_the_batch_table_are_escapes_and_read_back(tmp_path, short_wav):
+    """A batch of the fixture's first 8 s under a file name with U+202E, a therapist ``ann<U+202E>evil``, tags
+    with an isolate and a formula: the table's CSV held the overrides raw (a spreadsheet showed the cells'
+    text reordered); now as the terminal's and JSON's escapes (``\\u202e``), the formula still guarded, and
+    ``read_table_csv`` gives back what was typed."""
+    from prosody.batch.runner import read_table_csv
+    from tests.conftest import run_cli
+    rec = tmp_path / "rec\u202ewav.8s.wav"
+    shutil.copy(short_wav, rec)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file,therapist,client,tags\n"
+                        f'"{rec}",ann\u202eevil,C\u20661,"in\u2067take;=cmd\u2069"\n', encoding="utf-8")
+    rc, out, err = run_cli("batch", manifest, "--store", tmp_path / "st", "--table", tmp_path / "t",
+                           "-j", "1", "--no-progress", "--no-parquet")
+    assert rc == 0, err
+    text = (tmp_path / "t.csv").read_bytes().decode("utf-8")
+    assert not any(c in text for c in BIDI)  # before: every one raw
+    assert ",ann\\u202eevil,C\\u20661," in text and ",'=cmd\\u2069;in\\u2067take," in text  # tags sorted
+    assert "rec\\u202ewav.8s.wav" in text
+    (row,) = read_table_csv(tmp_path / "t.csv")
+    assert (row["therapist"], row["client"], row["tags"]) == ("ann\u202eevil", "C\u20661", "=cmd\u2069;in\u2067take")
+    assert row["file"] == str(rec)
+
+
+def test_the_bidi_escape_is_undone_exactly():
+    import random
+    from prosody.typed_text import from_spreadsheet_cell, spreadsheet_cell
+    rnd = random.Random(5)
+    alphabet = "\\u202e6=;,'ab" + BIDI
+    for _ in range(20000):
+        s = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12)))
+        cell = spreadsheet_cell(s)
+        assert from_spreadsheet_cell(cell) == s and not any(c in cell for c in BIDI), (s, cell)
+    # typed escapes' text and backslashes before an override keep their meaning
+    assert spreadsheet_cell("\\u202e") == "\\\\u202e" and spreadsheet_cell("a\\\u202e") == "a\\\\\\u202e"
+    assert spreadsheet_cell("C:\\u202Ex\\y") == "C:\\u202Ex\\y"  # no escape of ours: left as typed
+
+
+# -- 6. one voice alone on separate channels, a profile that cannot name it ---------------------------------------
+
+def test_a_lone_channel_the_profile_cannot_name_is_nobodys(tmp_path):
+    """AMI FEE078 alone on channel 1 of a stereo file (channel 2 digital silence), FEE083 enrolled as the
+    therapist (0.28 from FEE078's voice: neither near nor clearly another's). A lone diarized voice is then left
+    ``unattributed`` (hostile sweep 21); the separate channels kept the default order, channel 1 the therapist's,
+    said uncertain, and every figure was the therapist's. Now the channel is read alone and its voice is
+    nobody's; with FEE078's own profile (from her other half) she is the therapist as before."""
+    import soundfile as sf
+    from prosody.store.db import Store
+    from prosody.types import UNATTRIBUTED
+    from tests.conftest import ami_lone_voices, run_cli
+    ami = ami_lone_voices(("FEE078", "FEE083"))
+    x = ami["FEE078"][1]
+    sf.write(tmp_path / "st.wav", np.stack([x, np.zeros_like(x)], axis=1), 16000, subtype="PCM_16")
+    store = tmp_path / "store"
+    for who in ("FEE083", "FEE078"):
+        with Store(store) as st:
+            st.save_profile("ann", ami[who][0].to_dict(), source=f"{who}, first half")
+        rc, out, err = run_cli("analyze", tmp_path / "st.wav", "--profile", "ann", "--store", store, "--quiet",
+                               "--no-progress", "--json", tmp_path / f"{who}.json")
+        assert rc == 0, err
+        doc = json.loads((tmp_path / f"{who}.json").read_text())
+        if who == "FEE083":  # before: ["therapist", "client"], "which channel is the therapist is uncertain"
+            assert doc["speaker_order"] == [UNATTRIBUTED], doc["speaker_order"]
+            assert "whose voice this is is unsure" in err and "uncertain" not in err, err
+            assert doc["attribution"]["layout_detection"]["evidence"]["live_channel"] == 1
+        else:
+            assert doc["speaker_order"] == ["therapist", "client"] and "unsure" not in err, err

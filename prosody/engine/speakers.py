@@ -1180,6 +1180,15 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
             used = "mono"
             if channels:
                 warnings.append(check_channels_claim(report))
+        elif profile is not None and not channels and name_voices(d, profile=profile, names=names).names[0] == \
+                UNATTRIBUTED:
+            # one voice alone, neither near the profile nor clearly another's: its speech is nobody's, as a lone
+            # diarized voice's is (hostile sweep 21); it was read in the default order, channel 1 the therapist,
+            # said uncertain (older leftovers, 2026-12-05). --channels names the channels: kept as given
+            report = replace(report, layout="mono", reason=f"{report.reason.split(': separate')[0]}, and channel "
+                             f"{live + 1} speaks alone, a voice the profile cannot name",
+                             evidence={**report.evidence, "live_channel": live + 1})
+            used = "mono"
         else:
             d, live = None, None
     lag_ms = report.evidence.get("copy_lag_ms")
