@@ -48,7 +48,8 @@ KIND_LABELS = {"interruption": "talked over the client", "monologue": "long mono
                "cue": "cue fired", "bookmark": "bookmark", "note": "supervisor note"}
 # a note's stored label ("talked over the client at 27.6 s", ``KIND_LABELS`` + the time) once `relabel` exchanged
 # the two voices: the moments of the therapist's that it named are the client's now (``swapped_label``)
-SWAPPED_LABELS = {"talked over the client": "the client talked over you", "long monologue": "the client's long monologue",
+SWAPPED_LABELS = {"talked over the client": "the client talked over you",
+                  "long monologue": "the client's long monologue",
                   "quick answers in a row": "the client's quick answers in a row"}
 _LABEL_KIND = {v: k for k, v in KIND_LABELS.items()}
 KIND_SHORT = {"interruption": "talk-over", "monologue": "monol.", "silence": "silence", "quick_answers": "quick",
