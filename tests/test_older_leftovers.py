@@ -79,6 +79,14 @@ def test_the_monologue_cue_sees_a_silence_older_than_its_lookback():
     assert late, said
     for e, v in late:  # before: e - segs[0][0], ~8 s too long in every one of them
         assert abs(v - (e - since)) <= 0.3, (e, v, e - since, e - segs[0][0])
+    # `relabel` recomputes the cues from the saved document: exchanged twice, the analysis's own again (with the
+    # windows' look-back alone it read the old, longer figures)
+    import copy
+
+    from prosody.relabel import relabel
+    doc = s.to_json_dict()
+    twice, _ = relabel(*relabel(copy.deepcopy(doc), None))
+    assert [w["cues"] for w in twice["measures"]["rolling"]] == [w["cues"] for w in doc["measures"]["rolling"]]
 
 
 # -- 2. a full disk ---------------------------------------------------------------------------------------------

@@ -46,8 +46,8 @@ import numpy as np
 from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import (check_writable_folder, file_identity, make_private_dirs, rescue_folders, sweep_staged,
-                      write_claimed, write_error_text, write_private, is_disk_full)
+from ..fileio import (check_writable_folder, file_identity, is_disk_full, make_private_dirs, rescue_folders,
+                      sweep_staged, write_claimed, write_error_text, write_private)
 from ..typed_text import json_text
 from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz

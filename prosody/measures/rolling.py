@@ -8,7 +8,7 @@ from ..types import Event, Pause, Segment, Transition
 from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
 from .results import RollingWindow
-from .slice import Slice, enough_voiced, own_level_speech
+from .slice import Slice, enough_voiced, hold_start_s, own_level_speech
 from .summary import first_holder, summarize
 
 
@@ -195,12 +195,7 @@ class RollingMeasures:
         holder's start), when the monologue cue is on: its segments are kept past the look-back, so that the
         cue sees a silence in a hold older than ``lookback_s`` (it read "monologue 200 s" for the 150 s since
         one)."""
-        if not self.cfg.cues.monologue:
-            return None
-        starts = [t.to_start_s for t in self._transitions if t.to_start_s < end_s]
-        if starts:
-            return max(starts)
-        return None if self._first is None else self._first.start_s
+        return hold_start_s(self._transitions, self._first, end_s) if self.cfg.cues.monologue else None
 
     def _prune(self) -> None:
         # keep frames still needed by the next window and by the running baseline (none with a profile: with

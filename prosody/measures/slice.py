@@ -157,6 +157,16 @@ def _holds(sl: Slice, speaker: str, first: Segment | None) -> list[tuple[float, 
     return holds
 
 
+def hold_start_s(transitions, first: Segment | None, end_s: float) -> float | None:
+    """Where the floor hold going on at ``end_s`` began: the start of the last transition before it (any
+    speaker's), else the session's first segment's (``first``; None without one). A rolling window keeps the
+    segments from there (``Slice.cut``'s ``segments_from_s``) for the monologue cue's silences."""
+    starts = [t.to_start_s for t in transitions if t.to_start_s < end_s]
+    if starts:
+        return max(starts)
+    return None if first is None else first.start_s
+
+
 def _hold_pieces(sl: Slice, hold: tuple[float, float], silence_s: float) -> list[tuple[float, float]]:
     """A floor hold ``(start_s, end_s)`` cut at each silence of ``silence_s`` or more in which nobody spoke (the
     speech of every speaker the slice holds): the pieces, each from the speech that began it (the hold's start
