@@ -16,7 +16,7 @@ from rich.console import Console
 from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent, Job, SessionMeta, discover,
                                   parquet_available, run_batch, table_paths, write_table)
 from prosody.analysis import load_config
-from prosody.fileio import check_outputs
+from prosody.fileio import check_outputs, write_error_text
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import Store
@@ -334,8 +334,9 @@ def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:
         files, note = [], f"prosody: warning: {terminal_safe(exc)}"
     except OSError as exc:  # a full disk: the sessions are in the store; the summary is still said
         files, unwritten = [], True
-        note = (f"prosody: error: cannot write {terminal_safe(exc.filename or args.table)}: "
-                f"{terminal_safe(exc.strerror or exc)}; the sessions are saved in the store: run the same "
+        where = exc.filename or args.table
+        note = (f"prosody: error: cannot write {terminal_safe(where)}: {terminal_safe(write_error_text(exc, where))}"
+                "; the sessions are saved in the store: run the same "
                 "command again to write the table")
     out.write(summary_text(report, table_files=files))
     if note:

@@ -553,8 +553,9 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
     from .view import summary_view
 
     if result.wanted_path:
-        err.write(f"prosody: error: could not write {terminal_safe(result.wanted_path)}; the session is saved in "
-                  f"{terminal_safe(result.output_path)} instead\n")
+        why = f": {message_safe(result.wanted_why)}" if result.wanted_why else ""
+        err.write(f"prosody: error: could not write {terminal_safe(result.wanted_path)}{why}; the session is saved "
+                  f"in {terminal_safe(result.output_path)} instead\n")
     unsaid = False
     if result.doc is not None:
         live = result.doc["live"]

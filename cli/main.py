@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 
 from prosody import __version__
-from prosody.errors import ConfigError, InputError, ProsodyError
+from prosody.errors import ConfigError, InputError, ProsodyError, error_text
+from prosody.fileio import is_disk_full, write_error_text
 
 from . import batch, live, review, sessions, voices
 from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
@@ -193,8 +194,10 @@ def cmd_analyze(args, out, err) -> int:
             else:
                 write_private(path, text)
         except OSError as exc:
-            where = f"{option} to {STDOUT_NAME}" if path == "-" else path
-            unwritten.append(f"cannot write {where}: {exc.strerror or exc}")
+            if path == "-":
+                unwritten.append(f"cannot write {option} to {STDOUT_NAME}: {exc.strerror or exc}")
+            else:  # a full disk said as one (was "No space left on device"); the file is left as it was
+                unwritten.append(f"cannot write {path}: {write_error_text(exc, path)}; it was not written")
     if args.json:
         emit("json", dumps(doc))
     if args.save_baseline and doc.get("measures"):
@@ -450,6 +453,9 @@ def _error(exc: Exception, out, err) -> int:
     if isinstance(exc, OSError):
         if exc.filename == STDOUT_NAME:
             err.write(f"prosody: error: cannot write to {STDOUT_NAME}: {_safe(exc.strerror or exc)}\n")
+            return EXIT_ERROR
+        if is_disk_full(exc) and exc.filename:  # was "cannot access PATH: No space left on device" (open's words)
+            err.write(f"prosody: error: {_safe(error_text(exc))}\n")
             return EXIT_ERROR
         where = f" {exc.filename}" if exc.filename else ""
         err.write(f"prosody: error: cannot access{_safe(where)}: {_safe(exc.strerror or exc)}\n")

@@ -333,6 +333,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
         caption += f"; {UNATTRIBUTED_NOTE}"  # the compare page's words
     if any(metrics[i.id].get("warmth.profile") for i in infos):
         caption += f"; {PROFILE_NOTE}"
+    caption += heard_two_caption(infos, metrics)
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
 
 
@@ -450,6 +451,27 @@ def mark_profile_warmth(stored: dict, metrics: dict) -> None:
             metrics[sid]["warmth.profile"] = 1.0
 
 
+def mark_heard_two(stored: dict, metrics: dict) -> None:
+    """``voices.heard_two`` = 1.0 in ``metrics`` of each session of ``stored`` told one voice (``--voices 1``) whose
+    audio alone gives two (``Diarization.heard_two``): the user's count may be wrong (older leftovers, 2026-12-05)."""
+    for sid, st in stored.items():
+        doc = getattr(st, "doc", None)
+        att = doc.get("attribution") if isinstance(doc, dict) else None
+        dia = att.get("diarization") if isinstance(att, dict) else None
+        if isinstance(dia, dict) and isinstance(dia.get("heard_two"), dict) and sid in metrics:
+            metrics[sid]["voices.heard_two"] = 1.0
+
+
+def heard_two_caption(infos, metrics) -> str:
+    """The caption's words on the sessions ``mark_heard_two`` marked ('' for none)."""
+    ids = [str(i.id) for i in infos if metrics[i.id].get("voices.heard_two")]
+    if not ids:
+        return ""
+    return (f"; session{'s' * (len(ids) > 1)} {', '.join(ids)}: told one voice (--voices 1), but the audio sounds "
+            "like two people: the count told may be wrong and the figures may mix both (analyse again without "
+            "--voices 1)")
+
+
 TREND_COLUMNS = (("therapist.talk_share", "talk"), ("therapist.gap_median_s", "wait"),
                  ("client.gap_median_s", "c.wait"), ("therapist.interruptions", "over"),
                  ("therapist.speech_rate_syl_s", "pace"), ("warmth.score", "warmth"), ("feedback.srs_total", "SRS"),
@@ -506,6 +528,7 @@ def trend_view(infos, metrics, *, title: str):
     if one:
         t.caption += (f"; session{'s' * (len(one) > 1)} {', '.join(one)}: one voice, so no talk share, waits or "
                       "talking over")
+    t.caption += heard_two_caption(infos, metrics)
     if any(metrics[i.id].get("warmth.profile") for i in infos):
         t.caption += f"; {PROFILE_NOTE}"
     quiet = [str(i.id) for i in infos if len(i.speakers) != 1 and metrics[i.id].get("duration_s")
@@ -603,6 +626,7 @@ def cmd_compare(args, out, err) -> int:
     for sid, counts in moment_counts(stored, err=err).items():
         metrics[sid].update(counts)
     mark_profile_warmth(stored, metrics)
+    mark_heard_two(stored, metrics)
     # by date, as `trend` and `sessions` (undated last): given in another order, a week's change read backwards and
     # the page's charts ran against time (the walk-through's "found, not fixed"; hostile sweep 19)
     shown = [i.id for i in infos]
@@ -658,6 +682,7 @@ def cmd_trend(args, out, err) -> int:
     for sid, counts in moment_counts(stored, err=err).items():
         metrics[sid].update(counts)
     mark_profile_warmth(stored, metrics)
+    mark_heard_two(stored, metrics)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:

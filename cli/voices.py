@@ -134,6 +134,7 @@ def _save_profile(store, args, prof, source: str, sid, out, err):
 
 
 def cmd_relabel(args, out, err) -> int:
+    from prosody.moments import swapped_label
     from prosody.relabel import relabel
     with _open(args) as store:
         stamp = store.stamp(args.session)  # another prosody's change meanwhile is not undone (sweep 12)
@@ -141,7 +142,7 @@ def cmd_relabel(args, out, err) -> int:
         doc, frames = relabel(stored.doc, frames)
         with _signals_wait() as came:  # the save and its line: after its commit, a signal said nothing of it
             store.save(doc, frames, meta=stored.info.meta, bookmarks=stored.bookmarks, session_id=stored.info.id,
-                       unchanged=stamp)
+                       unchanged=stamp, note_labels=swapped_label)  # "talked over the client" is the client's now
             a, b = doc["speaker_order"]
             said = _confirm(out, err, terminal_safe(f"session {stored.info.id}: the two voices exchanged ({a} and "
                                                     f"{b}); measures recomputed") + "\n")

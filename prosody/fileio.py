@@ -536,6 +536,15 @@ def is_disk_full(exc: BaseException) -> bool:
     return "disk is full" in str(exc) or "No space left" in str(exc)
 
 
+def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
+    """Why writing ``path`` failed, for a person: a full disk said as one, with the space left ('the disk
+    holding it is full, 0 bytes free'; the system's words were `No space left on device`), else the
+    system's reason."""
+    if is_disk_full(exc):
+        return f"the disk holding it is full, {free_space_text(path)}"
+    return getattr(exc, "strerror", None) or str(exc) or "operating system error"
+
+
 def low_space(path, min_bytes: int = 1 << 20) -> bool:
     """Less than ``min_bytes`` free where ``path`` is. SQLite reports a full disk
     on opening as a plain 'disk I/O error' (it cannot size its shared-memory

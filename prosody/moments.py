@@ -46,6 +46,12 @@ KINDS = ("interruption", "monologue", "silence", "quick_answers", "warmth_dip", 
 KIND_LABELS = {"interruption": "talked over the client", "monologue": "long monologue", "silence": "long silence",
                "quick_answers": "quick answers in a row", "warmth_dip": "warmth dipped", "warmth_rise": "warmth rose",
                "cue": "cue fired", "bookmark": "bookmark", "note": "supervisor note"}
+# a note's stored label ("talked over the client at 27.6 s", ``KIND_LABELS`` + the time) once `relabel` exchanged
+# the two voices: the moments of the therapist's that it named are the client's now (``swapped_label``)
+SWAPPED_LABELS = {"talked over the client": "the client talked over you",
+                  "long monologue": "the client's long monologue",
+                  "quick answers in a row": "the client's quick answers in a row"}
+_LABEL_KIND = {v: k for k, v in KIND_LABELS.items()}
 KIND_SHORT = {"interruption": "talk-over", "monologue": "monol.", "silence": "silence", "quick_answers": "quick",
               "warmth_dip": "w.dip", "warmth_rise": "w.rise", "cue": "cue", "bookmark": "bkmk", "note": "note"}
 # a moment's numbers (``Moment.numbers``, keyed as in ``moments --json``) in words: the views said "overlap_s
@@ -205,6 +211,28 @@ def _who(spk, th, cl) -> str:
     return "you" if spk == th else "the client" if spk == cl else str(spk)
 
 
+def swapped_label(label: str) -> str:
+    """A note's moment label with the two voices exchanged (``relabel``): "talked over the client at 27.6 s"
+    <-> "the client talked over you at 27.6 s"; a label naming nobody's moment (a silence, a bookmark) as it is.
+    Its own inverse: relabelled twice, the label is the one written."""
+    head, at, when = label.rpartition(" at ")
+    if not at:
+        return label
+    back = {v: k for k, v in SWAPPED_LABELS.items()}
+    new = SWAPPED_LABELS.get(head) or back.get(head)
+    return f"{new} at {when}" if new else label
+
+
+def label_kind(label: str) -> str | None:
+    """The kind of moment a note's stored label names ("talked over the client at 27.6 s": "interruption"), ""
+    for a moment that is the other voice's since a `relabel` (no moment of the list is it), None for a label
+    of no known form (a note written by an older prosody: any moment at its time)."""
+    head = label.rpartition(" at ")[0]
+    if head in _LABEL_KIND:
+        return _LABEL_KIND[head]
+    return "" if head in SWAPPED_LABELS.values() else None
+
+
 def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None = None) -> list[_Cand]:
     """Every candidate moment of a session, unranked. Silences and runs of quick
     answers are found by the session measures' own rules (``measures.timing``:
@@ -306,7 +334,10 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
         end = float(n.end_s) if n.end_s is not None else t
         cand = _Cand("note", t, end, f"{n.text} ({n.author})" if n.author else n.text, 1.0,
                      "a supervisor's note: 1.0", written=k)
-        host = next((c for c in out if n.moment and c.kind != "note"
+        # on the moment it was written on: its kind and time (was any moment starting within 0.05 s of it, a
+        # bookmark's note on a talk-over at the same time; 2026-12-05)
+        kind = label_kind(n.moment) if n.moment else ""
+        host = next((c for c in out if n.moment and c.kind != "note" and kind in (None, c.kind)
                      and abs(c.start_s - t) < 0.05), None)
         if host is not None:  # a note on a moment stays with it
             host.what += f" · note{' by ' + n.author if n.author else ''}: {n.text}"
@@ -377,4 +408,5 @@ def count_by_kind(ms) -> dict[str, int]:
     return out
 
 
-__all__ = ["KINDS", "KIND_LABELS", "Moment", "MomentsConfig", "candidates", "count_by_kind", "moments", "numbers_text"]
+__all__ = ["KINDS", "KIND_LABELS", "Moment", "MomentsConfig", "candidates", "count_by_kind", "label_kind", "moments",
+           "numbers_text", "swapped_label"]

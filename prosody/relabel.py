@@ -134,7 +134,7 @@ def _cues(m2: dict, doc: dict, therapist: str | None, mcfg: MeasuresConfig) -> N
     document ``doc``: the cues read the window's timed items (segments with the
     look-back, transitions) and the therapist's voice and timing figures, not the
     frames (``measures.cues``), so they are the analysis' own for these names."""
-    from .measures.slice import Slice
+    from .measures.slice import Slice, hold_start_s
     from .measures.registry import with_roles
     from .types import Event
     from .timebase import GRID
@@ -154,8 +154,12 @@ def _cues(m2: dict, doc: dict, therapist: str | None, mcfg: MeasuresConfig) -> N
             block["cues"] = []  # the client alone: the cues are addressed to the therapist (measures.summary)
             continue
         f0, f1 = GRID.s_to_frames(float(block["start_s"])), GRID.s_to_frames(float(block["end_s"]))
+        tt = bool(doc.get("turn_taking"))
         sl = Slice.cut(grid=GRID, speakers=order, frame0=f0, frame1=f1, frames={}, segments=segs, transitions=trs,
-                       events=evs, turn_taking=bool(doc.get("turn_taking")), look_s=GRID.frames_to_s(max(0, f1 - look)))
+                       events=evs, turn_taking=tt, look_s=GRID.frames_to_s(max(0, f1 - look)),
+                       # the floor hold's segments past the look-back, as the analysis's windows keep them
+                       segments_from_s=hold_start_s(trs, first, GRID.frames_to_s(f1))
+                       if tt and cfg.cues.monologue else None)
         block["cues"] = cues(sl, voice[therapist], timing[therapist] if isinstance(timing, dict) else None, cfg,
                              first, therapist=therapist)
 

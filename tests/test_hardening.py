@@ -145,7 +145,7 @@ def test_no_saved_line_when_nothing_was_saved(tmp_path, monkeypatch, short_wav):
     monkeypatch.setattr(live_runner, "write_session", nowhere)
     monkeypatch.setattr(live_runner, "rescue_folders", lambda: [tmp_path / "x"])
     rc, so, se = _cli("live", "--input", short_wav, "--speed", "max", "--plain", "--output", tmp_path / "s.json")
-    assert rc == 1 and "saved " not in so and "SAVE FAILED" in se and "No space left" in se
+    assert rc == 1 and "saved " not in so and "SAVE FAILED" in se and "the disk holding it is full" in se
 
 
 def test_a_defect_in_the_final_save_ends_live_with_one_line_not_a_hang(tmp_path, monkeypatch, short_wav):

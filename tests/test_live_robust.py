@@ -107,8 +107,8 @@ def test_full_disk_stops_the_recording_only(tmp_path, monkeypatch):
     assert live["recording_file"] == str(rec)
     assert live["recording_complete"] is False and live["recording_stopped_s"] == pytest.approx(3.0, abs=0.1)
     (w,) = [w for w in doc["warnings"] if "recording stopped" in w]
-    assert "No space left on device" in w and str(rec) in w
-    assert res.record_error.startswith("the recording failed at 3.0 s (No space left on device)")
+    assert "the disk holding it is full" in w and str(rec) in w  # was "No space left on device" (2026-12-05)
+    assert res.record_error.startswith("the recording failed at 3.0 s (the disk holding it is full, ")
     assert str(rec) in res.record_error
     # shown while live: the plain line and the full view
     assert seen, "the failure never reached the live state"

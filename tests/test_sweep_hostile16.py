@@ -99,8 +99,8 @@ def test_a_recording_whose_disk_was_full_from_the_start_is_not_said_to_hold_anyt
     got = capsys.readouterr()
     assert status == 1
     assert "holds what was recorded" not in got.err
-    assert f"the recording failed at 0.0 s (No space left on device); nothing of it could be kept ({rec} removed)" \
-        in got.err
+    assert "the recording failed at 0.0 s (the disk holding it is full, " in got.err  # was "No space left on device"
+    assert f"free); nothing of it could be kept ({rec} removed)" in got.err
     assert f"saved {out} (" in got.out
     assert not rec.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.frames.npz", "s.json"]

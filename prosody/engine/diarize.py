@@ -468,7 +468,9 @@ class Diarization:
     (``speech_high_band_db``; nan where not measured). ``unsure_share``: where a split in two was
     found but the evidence does not carry it (``split_unsure``), the share of the speech its second
     voice held; the result is then one voice (``unsure``: who spoke when cannot be told), its
-    ``separation``, ``separation_se`` and ``model_gain`` the withheld split's; else nan.
+    ``separation``, ``separation_se`` and ``model_gain`` the withheld split's; else nan. ``heard_two``:
+    where one voice was told (``n_voices=1``) and the audio alone gives two (as ``n_voices=None`` would,
+    a split not withheld as unsure), (their separation, the second voice's share of the speech); else None.
     """
 
     n_voices: int
@@ -487,6 +489,7 @@ class Diarization:
     told_seed: tuple[float, float] | None = None
     speech_high_band_db: float = float("nan")
     unsure_share: float = float("nan")
+    heard_two: tuple[float, float] | None = None
 
     @property
     def unsure(self) -> bool:
@@ -848,20 +851,30 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
         raise InputError(f"n_voices={n_voices} must be 1, 2 or None (decide from the audio)")
     memo: dict = {}
 
-    def run() -> Diarization:
+    def run(nv: int | None) -> Diarization:
         enc = encoder or VoiceEncoder.load()
-        d = _run_look(_diarize(x, cfg, n_voices, enc, grid, memo=memo), enc, cfg, grid, memo)
+        d = _run_look(_diarize(x, cfg, nv, enc, grid, memo=memo), enc, cfg, grid, memo)
         d = _onset_run_look(_quiet_run_look(d, cfg, grid, memo), cfg, grid, memo)
         return _flip_overlap(_more_voices(d, cfg, memo), cfg, grid, memo)
+
+    def both() -> tuple[Diarization, Diarization | None]:
+        # one voice told: the audio's own answer too (its windows and features shared), so that a count told
+        # wrong is said (a two-person mono mix told --voices 1 kept both as the therapist's without a word)
+        d = run(n_voices)
+        return d, (run(None) if n_voices == 1 and d.n_voices == 1 else None)
     if threadpool_limits is not None:
         with threadpool_limits(limits=1, user_api="blas"):
-            d = run()
+            d, found = both()
     else:
-        d = run()
+        d, found = both()
     mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
     d = replace(d, speech_over_noise_db=speech_over_noise_db(mono, memo["speech"], highpass_hz=cfg.vad.highpass_hz,
                                                              grid=grid),
                 speech_high_band_db=speech_high_band_db(mono, memo["speech"], grid=grid))
+    if found is not None and found.n_voices == 2:
+        found = replace(found, speech_over_noise_db=d.speech_over_noise_db)
+        if not split_unsure(found, cfg):  # two voices the audio alone gives, as an analysis without --voices would
+            d = replace(d, heard_two=(float(found.separation), float(min(found.voice_share))))
     return as_unsure(d) if n_voices is None and split_unsure(d, cfg) else d
 
 

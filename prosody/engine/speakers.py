@@ -1095,6 +1095,9 @@ class Attribution:
                                   "method": d.method}
             if self.voices_told is not None:
                 out["diarization"]["voices_told"] = self.voices_told
+            if d.heard_two is not None:  # one voice told, two in the audio: (separation, the second's share)
+                out["diarization"]["heard_two"] = {"separation": round(d.heard_two[0], 4),
+                                                   "second_share": round(d.heard_two[1], 3)}
             if d.told_seed is not None:  # the one utterance that seeded the second voice told (start_s, end_s)
                 out["diarization"]["told_seed_s"] = [round(t, 2) for t in d.told_seed]
             if d.unsure:  # a split in two withheld (diarize.split_unsure): the share its second voice held
@@ -1193,6 +1196,15 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
             used = "mono"
             if channels:
                 warnings.append(check_channels_claim(report))
+        elif profile is not None and not channels and name_voices(d, profile=profile, names=names).names[0] == \
+                UNATTRIBUTED:
+            # one voice alone, neither near the profile nor clearly another's: its speech is nobody's, as a lone
+            # diarized voice's is (hostile sweep 21); it was read in the default order, channel 1 the therapist,
+            # said uncertain (older leftovers, 2026-12-05). --channels names the channels: kept as given
+            report = replace(report, layout="mono", reason=f"{report.reason.split(': separate')[0]}, and channel "
+                             f"{live + 1} speaks alone, a voice the profile cannot name",
+                             evidence={**report.evidence, "live_channel": live + 1})
+            used = "mono"
         else:
             d, live = None, None
     lag_ms = report.evidence.get("copy_lag_ms")
@@ -1232,7 +1244,8 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
     noisy = d.speech_over_noise_db < NOISY_SPEECH_BELOW_DB
     narrow = d.speech_high_band_db < NARROW_BAND_BELOW_DB
     if d.n_voices == 1 and voices == 1:
-        warnings.append("one voice, as told by --voices 1: turn-taking measures need two voices")
+        warnings.append("one voice, as told by --voices 1: turn-taking measures need two voices"
+                        + ("" if d.heard_two is None else told_one_heard_two_text(*d.heard_two)))
     elif d.n_voices == 1 and voices == 2:
         why = ("its frame models hear one voice" if d.separation != d.separation else
                f"the best split lies {d.separation:.2f} apart, and its frame models hear one voice")
@@ -1279,6 +1292,13 @@ def attribute(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, layout:
                        + (f"; {UNSURE_NOTE}: the speech kept as one voice" if d.unsure else ""),
                        diarization=d, naming=naming, warnings=tuple(warnings), inverted=inverted, live_channel=live,
                        voices_told=voices)
+
+
+def told_one_heard_two_text(separation: float, second_share: float) -> str:
+    """What is added to the --voices 1 warning where the audio alone gives two voices (``Diarization.heard_two``)."""
+    return (f"; but the audio sounds like two people: analysed without --voices 1 it splits into two voices "
+            f"{separation:.2f} apart, the second holding {100 * second_share:.0f} % of the speech, so the count told "
+            "may be wrong, and every figure here may mix both people (analyse it again without --voices 1)")
 
 
 # speech less than this far over a recording's noise (``Diarization.speech_over_noise_db``): who spoke

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError, parse_problem
-from ..fileio import check_input_file, discard_staged, stage_private, sync_folder, write_private
+from ..fileio import check_input_file, discard_staged, is_disk_full, stage_private, sync_folder, write_private
 from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
@@ -190,8 +190,13 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
             return [path]
         frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
         frames_real = frames_path.resolve().parent / frames_path.name
-        staged = stage_private(frames_real, frames_to_npz_bytes(b.frames, b.doc["speaker_order"]),
-                               tmp_prefix=".tmp-", tmp_suffix=".npz")
+        try:
+            staged = stage_private(frames_real, frames_to_npz_bytes(b.frames, b.doc["speaker_order"]),
+                                   tmp_prefix=".tmp-", tmp_suffix=".npz")
+        except OSError as exc:  # said of the file asked for (was of the frames file beside it, never named)
+            if is_disk_full(exc):
+                raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+            raise
         try:
             write_private(path, json_text(export_dict(b, frames_file=frames_path.name), indent=2) + "\n")
             os.replace(staged, frames_real)

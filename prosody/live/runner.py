@@ -46,8 +46,8 @@ import numpy as np
 from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import (check_writable_folder, file_identity, make_private_dirs, rescue_folders, sweep_staged,
-                      write_claimed, write_private)
+from ..fileio import (check_writable_folder, file_identity, is_disk_full, make_private_dirs, rescue_folders,
+                      sweep_staged, write_claimed, write_error_text, write_private)
 from ..typed_text import json_text
 from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -172,6 +172,7 @@ class LiveResult:
     error: str | None
     doc: dict | None                  # the saved JSON document (None: nothing was saved)
     wanted_path: str | None = None    # where it was asked to go, when output_path is a fallback instead
+    wanted_why: str | None = None     # why it did not go there ("the disk holding it is full, 0 bytes free")
     record_error: str | None = None   # the --record file stopped early: when, why, where its audio up to then is
 
 
@@ -312,6 +313,7 @@ class LiveRunner:
         self._pending_n = 0
         self._saved_at_s: float | None = None
         self._save_error = ""
+        self._wanted_why: str | None = None  # why the last save went to a fallback folder
         self._saved_to: Path | None = None      # where the last save went (output_path or a fallback)
         self._last_save_wall = time.monotonic()
         self._status = "running"
@@ -544,7 +546,8 @@ class LiveRunner:
         of it may be in the file: the file's own length says how much)."""
         at = self.n_samples
         rec, self._recorder = self._recorder, None
-        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        why = (write_error_text(exc, self.record_path) if is_disk_full(exc)  # was "No space left on device"
+               else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
         try:
             rec.close()
         except Exception:
@@ -950,8 +953,9 @@ class LiveRunner:
         The failure is shown as a sticky message and in ``save_error``."""
         try:
             write_session(self.output_path, doc, arrays, claims=self._claims)
-        except OSError as exc:
-            first = f"cannot write {self.output_path} ({exc.strerror or exc})"
+        except OSError as exc:  # a full disk said as one (was "No space left on device")
+            why = write_error_text(exc, self.output_path)
+            first = f"cannot write {self.output_path}: {why}"
         else:
             with self._lock:
                 self._saved_to, self._save_error = self.output_path, ""
@@ -964,9 +968,10 @@ class LiveRunner:
                 doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
                 write_session(target, doc, arrays, claims=self._claims)
             except OSError as exc:
-                tried.append(f"{folder}: {exc.strerror or exc}")
+                tried.append(f"{folder}: {write_error_text(exc, folder)}")
                 continue
             with self._lock:
+                self._wanted_why = why
                 self._saved_to = target
                 self._save_error = f"SAVE FAILED: {first}; saving to {target} instead"
                 self._say(self._save_error, sticky=True)
@@ -1053,6 +1058,7 @@ class LiveRunner:
         moved = saved_to is not None and saved_to != self.output_path
         self.result = LiveResult(reason=reason, output_path=str(saved_to or self.output_path), error=error, doc=doc,
                                  wanted_path=str(self.output_path) if moved else None,
+                                 wanted_why=self._wanted_why if moved else None,
                                  record_error=self._record_summary())
         self._done.set()
 

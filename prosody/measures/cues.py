@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..types import Segment
 from .registry import MeasuresConfig
-from .slice import Slice, _holds, _r
+from .slice import Slice, _hold_pieces, _holds, _r
 from .timing import quick_answer_runs
 
 
@@ -15,15 +15,8 @@ def _minutes(s: float) -> str:
 
 def _since_silence(sl: Slice, start_s: float, silence_s: float) -> float:
     """When the floor hold that began at ``start_s`` began again after its last silence of ``silence_s`` or
-    more in which nobody spoke (the speech of every speaker the slice holds; a silence before the first
-    segment it holds is not seen)."""
-    segs = sorted((s.start_s, s.end_s) for s in sl.segments if s.end_s > start_s and s.start_s < sl.end_s)
-    since, reach = start_s, None
-    for a, b in segs:
-        if reach is not None and a - max(reach, start_s) >= silence_s:
-            since = a
-        reach = b if reach is None else max(reach, b)
-    return since
+    more in which nobody spoke (``_hold_pieces``: the start of its last piece up to the slice's end)."""
+    return _hold_pieces(sl, (start_s, sl.end_s), silence_s)[-1][0]
 
 
 # cues

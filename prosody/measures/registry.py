@@ -189,7 +189,8 @@ MEASURES: tuple[MeasureDef, ...] = (
        "conversation analytics talk ratio", "higher = talks more"),
     _d("timing.turns_per_min", "1/min", "turns started / minutes", "window / session", SRC_HE10,
        "higher = more turn exchanges"),
-    _d("timing.longest_monologue_s", "s", "longest own turn (clipped to the window)", "window / session",
+    _d("timing.longest_monologue_s", "s", "longest own turn (clipped to the window), a turn cut at each silence "
+       "of `cues.monologue_silence_s` or more in which nobody speaks", "window / session",
        "conversation analytics longest monologue", "higher = longer monologues"),
     _d("timing.gap_median_s", "s", "median floor transfer offset when this speaker takes the floor (raw)",
        "window / session", SRC_HE10, "higher = waits longer before answering; negative = starts in overlap"),

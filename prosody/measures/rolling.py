@@ -8,7 +8,7 @@ from ..types import Event, Pause, Segment, Transition
 from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
 from .results import RollingWindow
-from .slice import Slice, enough_voiced, own_level_speech, phonation
+from .slice import Slice, enough_voiced, hold_start_s, own_level_speech, phonation
 from .summary import first_holder, summarize
 
 
@@ -191,9 +191,17 @@ class RollingMeasures:
             segments=segments, transitions=self._transitions, events=self._events, pauses=self._pauses,
             nuclei=self._nuclei, turn_taking=turn_taking, look_s=self.grid.frames_to_s(look_frame),
             ipu_cache=self._ipu_cache, one_signal=self.one_signal,
+            segments_from_s=self._hold_start_s(end_s) if turn_taking else None,
         )
         w = summarize(sl, base, self.cfg, with_cues=True, n_permutations=self.n_permutations, first=self._first)
         return RollingWindow.from_summary(w)
+
+    def _hold_start_s(self, end_s: float) -> float | None:
+        """Where the floor hold going on at ``end_s`` began (the last transition before it, else the first
+        holder's start), when the monologue cue is on: its segments are kept past the look-back, so that the
+        cue sees a silence in a hold older than ``lookback_s`` (it read "monologue 200 s" for the 150 s since
+        one)."""
+        return hold_start_s(self._transitions, self._first, end_s) if self.cfg.cues.monologue else None
 
     def _prune(self) -> None:
         # keep frames still needed by the next window and by the running baseline (none with a profile: with
@@ -209,7 +217,9 @@ class RollingMeasures:
         start_next = self._next_end - self.grid.s_to_frames(self.cfg.window_s)
         self._ipu_cache = {k: v for k, v in self._ipu_cache.items() if k[1] >= start_next}
         t = self.grid.frames_to_s(keep_from) - 1.0
-        self._segments = [s for s in self._segments if s.end_s > t - self.cfg.lookback_s]
+        hold_s = self._hold_start_s(self.grid.frames_to_s(self._next_end))
+        seg_from = t - self.cfg.lookback_s if hold_s is None else min(t - self.cfg.lookback_s, hold_s)
+        self._segments = [s for s in self._segments if s.end_s > seg_from]
         self._nuclei = [x for x in self._nuclei if x[1] >= t]
         self._events = [e for e in self._events if e.end_s >= t]
         self._pauses = [p for p in self._pauses if p.end_s >= t]

@@ -47,17 +47,20 @@ class Slice:
     def cut(cls, *, grid: Grid, speakers: tuple[str, ...], frame0: int, frame1: int,
             frames: dict[str, dict[str, np.ndarray]], segments, transitions, events=(), pauses=(), nuclei=(),
             turn_taking: bool, look_s: float | None = None, ipu_cache: dict | None = None,
-            one_signal: bool = False) -> "Slice":
+            one_signal: bool = False, segments_from_s: float | None = None) -> "Slice":
         """The Slice of frames ``[frame0, frame1)`` (``frames`` already cut to them), keeping of
         the timed items, by the one rule of every slice (session, phase, rolling window,
         relabel): segments overlapping ``[look_s, end_s)`` (``look_s`` default ``start_s``: a
         rolling window looks back for the floor holder), transitions and events starting in
         ``[start_s, end_s)``, every transition started before ``end_s`` (``transitions_all``),
-        pauses ending in it (a pause is known only when its speaker resumes) and nuclei in it."""
+        pauses ending in it (a pause is known only when its speaker resumes) and nuclei in it.
+        ``segments_from_s`` (earlier than ``look_s``): segments from there too (a rolling window's
+        floor hold that began before its look-back, for the monologue cue's silences)."""
         a, b = grid.frames_to_s(frame0), grid.frames_to_s(frame1)
         look = a if look_s is None else look_s
+        seg_look = look if segments_from_s is None else min(look, segments_from_s)
         return cls(grid=grid, speakers=speakers, frame0=frame0, frame1=frame1, frames=frames,
-                   segments=tuple(x for x in segments if x.end_s > look and x.start_s < b),
+                   segments=tuple(x for x in segments if x.end_s > seg_look and x.start_s < b),
                    transitions=tuple(t for t in transitions if a <= t.to_start_s < b),
                    transitions_all=tuple(t for t in transitions if t.to_start_s < b),
                    events=tuple(e for e in events if a <= e.start_s < b),
@@ -195,6 +198,34 @@ def _holds(sl: Slice, speaker: str, first: Segment | None) -> list[tuple[float, 
             b = min(b, sl.end_s)
         holds.append((a, b))
     return holds
+
+
+def hold_start_s(transitions, first: Segment | None, end_s: float) -> float | None:
+    """Where the floor hold going on at ``end_s`` began: the start of the last transition before it (any
+    speaker's), else the session's first segment's (``first``; None without one). A rolling window keeps the
+    segments from there (``Slice.cut``'s ``segments_from_s``) for the monologue cue's silences."""
+    starts = [t.to_start_s for t in transitions if t.to_start_s < end_s]
+    if starts:
+        return max(starts)
+    return None if first is None else first.start_s
+
+
+def _hold_pieces(sl: Slice, hold: tuple[float, float], silence_s: float) -> list[tuple[float, float]]:
+    """A floor hold ``(start_s, end_s)`` cut at each silence of ``silence_s`` or more in which nobody spoke (the
+    speech of every speaker the slice holds): the pieces, each from the speech that began it (the hold's start
+    for the first) to the end of the speech before the next silence (the hold's end for the last). A monologue
+    is one piece: the live cue reads the last (``cues``), the session's ``longest_monologue_s`` the longest
+    (a silence before the first segment the slice holds is not seen)."""
+    a, b = hold
+    segs = sorted((s.start_s, s.end_s) for s in sl.segments if s.end_s > a and s.start_s < b)
+    pieces, since, reach = [], a, None
+    for x, y in segs:
+        if reach is not None and x - max(reach, a) >= silence_s:
+            pieces.append((since, max(reach, a)))
+            since = x
+        reach = y if reach is None else max(reach, y)
+    pieces.append((since, b))
+    return pieces
 
 
 def _per_bin_sd(values: np.ndarray, mask: np.ndarray, bin_frames: int, min_count: int = 20,

@@ -15,7 +15,7 @@ from ..engine.turns import overlapping_starts
 from ..quantile import median, percentile
 from ..types import Segment
 from .registry import MeasuresConfig
-from .slice import Slice, _clip, _holds, _r
+from .slice import Slice, _clip, _hold_pieces, _holds, _r
 
 
 def timing_measures(sl: Slice, speaker: str, cfg: MeasuresConfig, first: Segment | None) -> dict:
@@ -25,7 +25,8 @@ def timing_measures(sl: Slice, speaker: str, cfg: MeasuresConfig, first: Segment
     both = sum(s.duration_s for spk in sl.speakers for s in _segs_clipped(sl, spk))
     holds = _holds(sl, speaker, first)
     in_win = [h for h in holds if a <= h[0] < e]
-    clipped = _clip(holds, a, e)
+    # a monologue ends at a silence of cues.monologue_silence_s (nobody speaking), as the live cue's does
+    clipped = _clip([p for h in holds for p in _hold_pieces(sl, h, cfg.cues.monologue_silence_s)], a, e)
     answers = [t for t in sl.transitions if t.to_speaker == speaker]
     offs = np.array([t.offset_s for t in answers])
     out = {

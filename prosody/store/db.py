@@ -1029,7 +1029,8 @@ class Store:
     @sqlite_errors
     def save(self, doc: dict, frames: dict[str, dict[str, np.ndarray]] | None = None, *,
              meta: SessionMeta = SessionMeta(), bookmarks=(), feedback=(), uid: str | None = None,
-             session_id: int | None = None, notes=(), renumber: bool = False, unchanged: str | None = None) -> int:
+             session_id: int | None = None, notes=(), renumber: bool = False, unchanged: str | None = None,
+             note_labels=None) -> int:
         """Store one session; returns its ID. ``doc``: a ``prosody.session/*``
         document (a top-level ``bookmarks`` list is taken out of it and stored
         as bookmarks). ``frames``: ``frames[speaker][key]`` arrays of shape
@@ -1045,7 +1046,9 @@ class Store:
         imported file, not typed) replaced by the next one. ``unchanged``: with
         ``session_id``, the session's ``stamp`` when it was read; a session changed
         since (another prosody's edit, relabel or delete) is not replaced
-        (StoreError): the save would have undone that change without a word."""
+        (StoreError): the save would have undone that change without a word.
+        ``note_labels``: with ``session_id``, a function given each stored note's moment label that returns
+        it as it should now read (``relabel``: ``moments.swapped_label``), in the same transaction."""
         validate_doc(doc)
         check_uid(uid, where="session uid")
         meta = _normalised(meta)
@@ -1069,10 +1072,10 @@ class Store:
         self._check_same_folder()  # and again in the transaction, after the frames file is written
         with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
             return self._save_locked(doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
-                                     session_id, notes, renumber, unchanged)
+                                     session_id, notes, renumber, unchanged, note_labels)
 
     def _save_locked(self, doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
-                     session_id, notes, renumber, unchanged) -> int:
+                     session_id, notes, renumber, unchanged, note_labels=None) -> int:
         old_file = None
         try:  # from the frames file's writing on: an interruption (Ctrl-C, a signal raised) removes it, unless
             # the session that names it was committed (sweep 12: a Ctrl-C after the file's rename, during the
@@ -1109,6 +1112,11 @@ class Store:
                                (_now(), meta.recorded_at, meta.therapist, meta.client, meta.session_number,
                                 meta.notes or "", float(doc["duration_s"]), int(bool(doc.get("turn_taking"))),
                                 doc["schema"], doc_text, frames_name, sid))
+                    if note_labels is not None:  # the notes' moment labels read with the names as they are now
+                        db.executemany("UPDATE notes SET moment = ? WHERE id = ?", [
+                            (note_labels(m), i) for i, m in db.execute(
+                                "SELECT id, moment FROM notes WHERE session_id = ? AND moment != ''", (sid,)
+                            ).fetchall() if note_labels(m) != m])
                 else:
                     taken = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
                     if taken is not None:  # said before any clash of session numbers: it is the same session
