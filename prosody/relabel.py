@@ -48,7 +48,8 @@ def _swap_keys(d: dict, pair) -> dict:
 def exchange_names(doc: dict, new: dict, pair, *, in_order: bool = False) -> None:
     """In ``new`` (a deep copy of ``doc``), the two names of ``pair`` exchanged wherever ``doc`` names a speaker
     outside its measures, naming and warnings: the speakers' figures, the timed lists (segments, turns, pauses,
-    events), the transitions, the attribution's channels and the audio's picks. A ``pair`` of a voice's name and
+    events), the transitions, the attribution's channels, the audio's picks and the gains heard with
+    (``heard_raised_db`` and its note). A ``pair`` of a voice's name and
     one the document does not hold renames that voice (``store.unsure``). ``in_order``: the timed lists sorted
     again by (start, end, speaker), as an exchange of two voices' names reorders items of one extent."""
     if isinstance(doc.get("speakers"), dict):
@@ -68,6 +69,12 @@ def exchange_names(doc: dict, new: dict, pair, *, in_order: bool = False) -> Non
     audio = new.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("picks"), dict):
         audio["picks"] = _swap_keys(audio["picks"], pair)
+    if isinstance(doc.get("heard_raised_db"), dict):  # the gain each voice's speech detection heard it with
+        from .session import HEARD_RAISED_MARK, heard_raised_note
+        new["heard_raised_db"] = gains = _swap_keys(doc["heard_raised_db"], pair)
+        if isinstance(new.get("notes"), list) and gains:
+            new["notes"] = [heard_raised_note(gains, new.get("speaker_order") or ())
+                            if str(n).startswith(HEARD_RAISED_MARK) else n for n in new["notes"]]
 
 
 def _swap_measure_tree(node, pair):

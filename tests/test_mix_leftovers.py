@@ -60,3 +60,59 @@ def test_the_ipu_intensity_of_one_signal_leaves_out_the_frames_both_voices_hold(
         sl = Slice.cut(grid=GRID, speakers=("a", "b"), frame0=0, frame1=n, frames=frames, segments=(seg,),
                        transitions=(), turn_taking=True, one_signal=one)
         assert abs(_ipu_features(sl, seg, None)["intensity"] - want) < 1e-4, one
+
+
+def test_a_session_heard_raised_says_so_and_keeps_it(fixture_dialogue, tmp_path):
+    """A quiet recording's speech detection hears it raised (``engine.vad.hearing_gain_db``): that gain was in no
+    saved field (hostile sweep 23: the config said 0.0), so a session did not tell it was heard raised. Now the
+    document holds it per voice (``heard_raised_db``) and its notes say it ("speech heard at +N dB: the recording is
+    very quiet"), through the store, `show`, `report`, export, import and `relabel`; an ordinary recording's
+    document has neither."""
+    from prosody.engine.speakers import _vad_levels_db
+    from prosody.engine.vad import hearing_gain_db
+    from prosody.engine.views import ChannelMean
+    audio, _ = fixture_dialogue
+    mix = (audio.mean(axis=1) * np.float32(10 ** (-36 / 20))).astype(np.float32)
+    quiet = tmp_path / "quiet memo.wav"
+    sf.write(quiet, mix, 16000, subtype="FLOAT")
+    gain = hearing_gain_db(_vad_levels_db(ChannelMean(mix[:, None]), len(mix) // 160))
+    assert 20 <= gain <= 40
+    doc = _doc(quiet, tmp_path)
+    assert doc["heard_raised_db"] == {"therapist": gain, "client": gain}
+    said = [n for n in doc["notes"] if n.startswith(f"speech heard at +{gain:.0f} dB: the recording is very quiet")]
+    assert len(said) == 1, doc["notes"]
+    plain = tmp_path / "memo.wav"
+    sf.write(plain, audio.mean(axis=1), 16000, subtype="FLOAT")
+    ordinary = _doc(plain, tmp_path)
+    assert "heard_raised_db" not in ordinary and not any("heard at" in n for n in ordinary["notes"])
+
+    store = tmp_path / "store"
+    assert run_cli("analyze", quiet, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    rc, out, err = run_cli("show", "1", "--store", store)
+    assert rc == 0 and f"speech heard at +{gain:.0f} dB" in out, (out, err)
+    assert run_cli("report", "1", "--store", store, "-o", tmp_path / "r.html")[0] == 0
+    assert f"speech heard at +{gain:.0f} dB" in (tmp_path / "r.html").read_text()
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s.json")[0] == 0
+    assert json.loads((tmp_path / "s.json").read_text())["heard_raised_db"] == doc["heard_raised_db"]
+    rc, _, err = run_cli("import", tmp_path / "s.json", "--new-id", "--store", store)
+    assert rc == 0, err
+    rc, _, err = run_cli("relabel", "2", "--store", store)
+    assert rc == 0, err
+    assert run_cli("export", "2", "--store", store, "-o", tmp_path / "r.json")[0] == 0
+    back = json.loads((tmp_path / "r.json").read_text())
+    assert back["heard_raised_db"] == doc["heard_raised_db"] and said[0] in back["notes"]
+
+
+def test_an_imported_gain_out_of_bounds_is_refused(fixture_dialogue, tmp_path):
+    """The saved gain is checked on import as every figure is: a number of 0..80 dB per speaker of the session."""
+    audio, _ = fixture_dialogue
+    p = tmp_path / "memo.wav"
+    sf.write(p, audio[:12 * 16000].mean(axis=1) * np.float32(10 ** (-36 / 20)), 16000, subtype="FLOAT")
+    doc = _doc(p, tmp_path)
+    store = tmp_path / "store"
+    for bad, word in (({"therapist": 85.0}, "heard_raised_db.therapist"), ({"nobody": 3.0}, "heard_raised_db"),
+                      ("loud", "heard_raised_db")):
+        q = tmp_path / "bad.json"
+        q.write_text(json.dumps({**doc, "heard_raised_db": bad}))
+        rc, _, err = run_cli("import", q, "--store", store)
+        assert rc != 0 and word in err and "Traceback" not in err, err
