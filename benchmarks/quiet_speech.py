@@ -134,7 +134,8 @@ def main() -> None:
 
                     def f(v):
                         return "  -  " if v is None else f"{v:5.2f}"
-                    print(f"{seed:4d} {layout + ('' if half is None else f' q{half}'):8s} {level:5.0f} {noise:>5s} | {f(T.get('talk_share'))} "
+                    name = layout + ("" if half is None else f" q{half}")
+                    print(f"{seed:4d} {name:8s} {level:5.0f} {noise:>5s} | {f(T.get('talk_share'))} "
                           f"({truth['share']:.2f}) | "
                           f"{f(T.get('gap_median_s'))} / {f(C.get('gap_median_s'))} "
                           f"({truth['wait'][THERAPIST]:.2f} / {truth['wait'][CLIENT]:.2f}) | "
