@@ -175,8 +175,10 @@ def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig
     from .measures.attunement import arousal_coregulation
     from .measures.rolling import ROLLING_N_PERMUTATIONS
     from .measures.slice import Slice
+    from .session import one_signal_of
     from .timebase import GRID
     order = tuple(doc["speaker_order"])
+    one = one_signal_of(doc)  # the IPU intensity of one signal's two voices: their own frames (attunement)
     segs, trs = _timed(doc)
     n = min((len(v) for f in (frames or {}).values() for v in f.values()), default=0)
 
@@ -191,7 +193,8 @@ def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig
             return
         sl = Slice.cut(grid=GRID, speakers=order, frame0=f0, frame1=f1,
                        frames={s: {k: v[f0:f1] for k, v in frames[s].items()} for s in order},
-                       segments=segs, transitions=trs, turn_taking=bool(doc.get("turn_taking")), look_s=look_s)
+                       segments=segs, transitions=trs, turn_taking=bool(doc.get("turn_taking")), look_s=look_s,
+                       one_signal=one)
         att["arousal_coregulation"] = arousal_coregulation(sl, mcfg, n_permutations=n_perm)
 
     redo(m2, 0, n, 0.0, mcfg.n_permutations)

@@ -401,6 +401,15 @@ def dumps(d: dict) -> str:
     return json_text(d, indent=2) + "\n"
 
 
+def one_signal_of(doc: dict) -> bool:
+    """Whether a session document's two voices were cut from one signal (``Session.one_signal``, not stored): a
+    shared or mono recording diarized into two voices (its ``attribution`` with a ``diarization``). A measure
+    recomputed from a stored session's frames (``relabel``) reads them as the analysis did."""
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else None
+    return bool(att and att.get("layout") in ("shared", "mono") and isinstance(att.get("diarization"), dict)
+                and len(doc.get("speaker_order") or ()) == 2)
+
+
 def attribution_of(doc: dict) -> tuple[str, str]:
     """(layout, how speakers were attributed) of a session document: its
     ``attribution`` object (``prosody.engine.speakers.Attribution.to_dict``), else

@@ -116,3 +116,26 @@ def test_an_imported_gain_out_of_bounds_is_refused(fixture_dialogue, tmp_path):
         q.write_text(json.dumps({**doc, "heard_raised_db": bad}))
         rc, _, err = run_cli("import", q, "--store", store)
         assert rc != 0 and word in err and "Traceback" not in err, err
+
+
+def test_relabel_recomputes_the_coregulation_of_a_mix_as_the_analysis_read_it(fixture_dialogue, tmp_path):
+    """`relabel` recomputes the arousal co-regulation (from the IPUs' pitch and intensity) from the stored frames;
+    a stored session does not hold ``Session.one_signal``, so a mono memo's was recomputed over all its frames while
+    the analysis read each voice's own (test above): relabelled twice (the voices as found), the fixture's mix read
+    -0.13 for the 0.00 analysed. It reads the document's attribution now (``session.one_signal_of``): as analysed."""
+    audio, _ = fixture_dialogue
+    p = tmp_path / "memo.wav"
+    sf.write(p, audio.mean(axis=1), 16000, subtype="PCM_16")
+    store = tmp_path / "store"
+    assert run_cli("analyze", p, "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "a.json")[0] == 0
+    for _ in range(2):
+        rc, _, err = run_cli("relabel", "1", "--store", store)
+        assert rc == 0, err
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "b.json")[0] == 0
+    a, b = (json.loads((tmp_path / f"{x}.json").read_text())["measures"]["attunement"]["arousal_coregulation"]
+            for x in "ab")
+    assert a["n"] >= 5 and a["value"] is not None
+    assert a == b, (a, b)
+    from prosody.session import one_signal_of
+    assert one_signal_of(json.loads((tmp_path / "a.json").read_text()))
