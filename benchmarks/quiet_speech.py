@@ -11,6 +11,11 @@ truth, the typical speech level the session read, and whether the "very quiet" w
 
     PYTHONPATH=. python benchmarks/quiet_speech.py [--levels -40 -70 -80] [--seeds 3 4] [--layouts separate mono]
     PYTHONPATH=. python benchmarks/quiet_speech.py --steadiness [--seeds 3 4] [--repeat 10]
+    PYTHONPATH=. python benchmarks/quiet_speech.py --halves [--seeds 3 4 5] [--drop 45]
+
+``--halves``: the dialogue at -20 dBFS with one half (first or second, cut at the middle sample) ``--drop`` dB
+quieter (a recorder's gain turned down half way, two recordings joined), float WAV over ``--noises`` (hostile sweep
+23's leftover, docs/store.md "Hostile sweep 22's leftovers, second part").
 """
 from __future__ import annotations
 
@@ -92,10 +97,14 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/quiet_speech"))
     ap.add_argument("--steadiness", action="store_true", help="the volume steadiness of one mix's voices instead")
     ap.add_argument("--repeat", type=int, default=10, help="--steadiness: the mix repeated this many times too")
+    ap.add_argument("--halves", action="store_true", help="one half of the file --drop dB quieter instead")
+    ap.add_argument("--drop", type=float, default=45.0)
     a = ap.parse_args()
     a.cache.mkdir(parents=True, exist_ok=True)
     if a.steadiness:
         return steadiness(a.seeds, a.cache, a.repeat)
+    if a.halves:
+        a.levels = [-20.0]
     right: dict[tuple[str, str, float], list[bool]] = {}  # (layout, noise, level) -> every figure right, per seed
     print("seed layout   level noise | share (planted) | waits T / C (planted)       | talk-overs T / C (planted) "
           "| typical dBFS | warned")
@@ -107,11 +116,15 @@ def main() -> None:
                 dlg = build_dialogue(utts, level_db=(level, level), noise_db=None, seed=seed)
                 truth = planted(dlg.truth)
                 rng = np.random.default_rng(1000 + seed)
-                for layout in a.layouts:
+                for layout, half in ((lay, h) for lay in a.layouts for h in ((0, 1) if a.halves else (None,))):
                     x = layout_audio(np.asarray(dlg.audio), layout)
+                    if half is not None:  # one half (0: the first, 1: the second) --drop dB down
+                        mid = len(x) // 2
+                        x[(slice(0, mid) if half == 0 else slice(mid, None))] *= 10 ** (-a.drop / 20)
                     if nz is not None:
                         x = x + rng.standard_normal(x.shape) * 10 ** (nz / 20)
-                    p = a.cache / f"s{seed}_{layout}_{level:g}_{noise}.wav"
+                    tag = "" if half is None else f"_half{half}_{a.drop:g}"
+                    p = a.cache / f"s{seed}_{layout}_{level:g}_{noise}{tag}.wav"
                     sf.write(p, x.astype(np.float32), SR, subtype="FLOAT")
                     doc = analyse(p)
                     sp = doc["speakers"]
@@ -121,7 +134,8 @@ def main() -> None:
 
                     def f(v):
                         return "  -  " if v is None else f"{v:5.2f}"
-                    print(f"{seed:4d} {layout:8s} {level:5.0f} {noise:>5s} | {f(T.get('talk_share'))} "
+                    name = layout + ("" if half is None else f" q{half}")
+                    print(f"{seed:4d} {name:8s} {level:5.0f} {noise:>5s} | {f(T.get('talk_share'))} "
                           f"({truth['share']:.2f}) | "
                           f"{f(T.get('gap_median_s'))} / {f(C.get('gap_median_s'))} "
                           f"({truth['wait'][THERAPIST]:.2f} / {truth['wait'][CLIENT]:.2f}) | "
@@ -134,11 +148,11 @@ def main() -> None:
                                   for x, s in ((T, THERAPIST), (C, CLIENT)))
                           and (T.get("interruptions"), C.get("interruptions"))
                           == (truth["over"][THERAPIST], truth["over"][CLIENT]))
-                    right.setdefault((layout, noise, level), []).append(ok)
+                    right.setdefault((layout if half is None else f"{layout} q{half}", noise, level), []).append(ok)
     print(f"\nright (talk share within {SHARE_TOL}, both waits within {WAIT_TOL} s, talk-overs as planted), "
           "of the seeds:")
     print("layout   noise | " + " ".join(f"{lv:>6g}" for lv in a.levels))
-    for layout in a.layouts:
+    for layout in (a.layouts if not a.halves else [f"{x} q{h}" for x in a.layouts for h in (0, 1)]):
         for noise in a.noises:
             cells = [right.get((layout, noise, lv), []) for lv in a.levels]
             print(f"{layout:8s} {noise:>5s} | " + " ".join(f"{sum(c):>4d}/{len(c)}" for c in cells))

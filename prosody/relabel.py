@@ -48,7 +48,8 @@ def _swap_keys(d: dict, pair) -> dict:
 def exchange_names(doc: dict, new: dict, pair, *, in_order: bool = False) -> None:
     """In ``new`` (a deep copy of ``doc``), the two names of ``pair`` exchanged wherever ``doc`` names a speaker
     outside its measures, naming and warnings: the speakers' figures, the timed lists (segments, turns, pauses,
-    events), the transitions, the attribution's channels and the audio's picks. A ``pair`` of a voice's name and
+    events), the transitions, the attribution's channels, the audio's picks and the gains heard with
+    (``heard_raised_db`` and its note). A ``pair`` of a voice's name and
     one the document does not hold renames that voice (``store.unsure``). ``in_order``: the timed lists sorted
     again by (start, end, speaker), as an exchange of two voices' names reorders items of one extent."""
     if isinstance(doc.get("speakers"), dict):
@@ -68,6 +69,12 @@ def exchange_names(doc: dict, new: dict, pair, *, in_order: bool = False) -> Non
     audio = new.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("picks"), dict):
         audio["picks"] = _swap_keys(audio["picks"], pair)
+    if isinstance(doc.get("heard_raised_db"), dict):  # the gain each voice's speech detection heard it with
+        from .session import HEARD_RAISED_MARK, heard_raised_note
+        new["heard_raised_db"] = gains = _swap_keys(doc["heard_raised_db"], pair)
+        if isinstance(new.get("notes"), list) and gains:
+            new["notes"] = [heard_raised_note(gains, new.get("speaker_order") or ())
+                            if str(n).startswith(HEARD_RAISED_MARK) else n for n in new["notes"]]
 
 
 def _swap_measure_tree(node, pair):
@@ -172,8 +179,10 @@ def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig
     from .measures.attunement import arousal_coregulation
     from .measures.rolling import ROLLING_N_PERMUTATIONS
     from .measures.slice import Slice
+    from .session import one_signal_of
     from .timebase import GRID
     order = tuple(doc["speaker_order"])
+    one = one_signal_of(doc)  # the IPU intensity of one signal's two voices: their own frames (attunement)
     segs, trs = _timed(doc)
     n = min((len(v) for f in (frames or {}).values() for v in f.values()), default=0)
 
@@ -188,7 +197,8 @@ def _coregulation(m2: dict, doc: dict, frames: dict | None, mcfg: MeasuresConfig
             return
         sl = Slice.cut(grid=GRID, speakers=order, frame0=f0, frame1=f1,
                        frames={s: {k: v[f0:f1] for k, v in frames[s].items()} for s in order},
-                       segments=segs, transitions=trs, turn_taking=bool(doc.get("turn_taking")), look_s=look_s)
+                       segments=segs, transitions=trs, turn_taking=bool(doc.get("turn_taking")), look_s=look_s,
+                       one_signal=one)
         att["arousal_coregulation"] = arousal_coregulation(sl, mcfg, n_permutations=n_perm)
 
     redo(m2, 0, n, 0.0, mcfg.n_permutations)

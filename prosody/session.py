@@ -51,6 +51,10 @@ class Session:
     # two voices cut from one signal (Pipeline.one_signal): the level measures leave out the frames both hold
     # as speech (measures.slice.own_level_speech); known for a session just analysed, not stored
     one_signal: bool = False
+    # per speaker, the gain (dB) its speech detection heard it with where a quiet recording was heard raised
+    # (``engine.vad.hearing_gain_db``; {} for an ordinary recording): saved as the document's ``heard_raised_db``
+    # and said in its notes (``heard_raised_note``)
+    heard_raised_db: dict[str, float] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -124,6 +128,9 @@ class Session:
                              f"({100 * n_voiced / n_speech:.0f} % of the speech voiced, needs "
                              f"{100 * MIN_VOICED_SHARE:.0f} % and {MIN_VOICED_FRAMES} frames): whispering, "
                              f"or a voice outside the pitch search range (--pitch-range)")
+        raised = {k: float(v) for k, v in self.heard_raised_db.items() if v}
+        if raised:
+            notes.append(heard_raised_note(raised, self.speakers))
         seg = lambda x: {"speaker": x.speaker, "start_s": r(x.start_s), "end_s": r(x.end_s)}  # noqa: E731
         return {
             "schema": SCHEMA,
@@ -136,6 +143,7 @@ class Session:
             "notes": notes,
             "warnings": list(self.warnings),
             "config": self.config,
+            **({"heard_raised_db": raised} if raised else {}),
             "speakers": speakers,
             "segments": [seg(s) for s in self.segments],
             "turns": [seg(t) for t in self.turns.turns] if self.turn_taking else None,
@@ -353,6 +361,21 @@ def _no_signal(where: str, peak_db: float | None, grid: Grid) -> str:
             f"{peak_db:.0f} dBFS)")
 
 
+HEARD_RAISED_MARK = "speech heard at "  # how the note of a recording heard raised begins (``heard_raised_note``)
+
+
+def heard_raised_note(gains: dict[str, float], speakers) -> str:
+    """The note of a session whose speech detection heard a quiet recording raised (``heard_raised_db``: per
+    speaker, the gain in dB, those heard at 0 left out): one gain for every voice (a mix's, or channels alike)
+    is said once, else per voice in speaker order."""
+    speakers = tuple(speakers)
+    told = [(s, float(gains[s])) for s in speakers + tuple(k for k in gains if k not in speakers) if gains.get(s)]
+    same = len({g for _, g in told}) == 1 and len(told) == len(speakers)
+    where = f"+{told[0][1]:.0f} dB" if same else ", ".join(f"+{g:.0f} dB ({s})" for s, g in told)
+    return (f"{HEARD_RAISED_MARK}{where}: the recording is very quiet (its loudest speech under -50 dBFS), and the "
+            "speech detection heard it that much louder; the levels reported are the recording's own")
+
+
 ONE_SPEAKER_NOTE = ("one speaker: turn-taking needs two people's speech told apart (a channel each, or two voices "
                     "found in shared or mono audio), so turns, speaker changes and listening sounds are not reported")
 
@@ -376,6 +399,15 @@ def analyze_blocks(blocks, speakers: tuple[str, ...], config=None, *, sources: l
 
 def dumps(d: dict) -> str:
     return json_text(d, indent=2) + "\n"
+
+
+def one_signal_of(doc: dict) -> bool:
+    """Whether a session document's two voices were cut from one signal (``Session.one_signal``, not stored): a
+    shared or mono recording diarized into two voices (its ``attribution`` with a ``diarization``). A measure
+    recomputed from a stored session's frames (``relabel``) reads them as the analysis did."""
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else None
+    return bool(att and att.get("layout") in ("shared", "mono") and isinstance(att.get("diarization"), dict)
+                and len(doc.get("speaker_order") or ()) == 2)
 
 
 def attribution_of(doc: dict) -> tuple[str, str]:

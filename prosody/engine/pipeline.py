@@ -336,6 +336,10 @@ class Pipeline:
                 self._sort(ch.segments.flush(), ch.segments.voiced_frames, segments, sounds)
                 nuc += ch.nuclei.flush()
             nuclei += [(ch.speaker, float(self.grid.frame_centre_s(k))) for k in nuc]
+        own = self._own_pitch(frames_out)
+        # voice quality on each voice's own voiced frames: of one signal's two voices, not the frames both hold
+        # (the mixture's periods are nobody's; hostile sweep 22's leftovers, second part)
+        for ch, fb in zip(self._ch, own):
             vq_chunks += ch.vq.push_frames(fb.is_speech, fb.f0_hz)
             if final:
                 vq_chunks += ch.vq.flush()
@@ -368,7 +372,7 @@ class Pipeline:
                 turns = self._turns.push(now, open_start_s=opens, watermark_s=watermark, frames=frames_out)
         segments.sort(key=lambda s: (s.start_s, s.speaker))
         sounds.sort(key=lambda s: (s.start_s, s.speaker))
-        frames_out = self._own_pitch(frames_out)
+        frames_out = own
         decided = self._turns.decided_until_s if self._turns is not None else self.grid.frames_to_s(self.n_frames)
         # a window also waits for the syllable nuclei of its frames (a peak is accepted at its dip, later)
         open_frames = [ch.nuclei.decided_until_frame for ch in self._ch]
@@ -391,8 +395,10 @@ class Pipeline:
         turn (a 178 Hz voice read 94-144 Hz in the fixture-like dialogue's overlaps), and a voice's
         pitch variation and range described the two voices (therapist 1.31 -> 3.01 semitones of
         variation on the mono mix of a dialogue whose separate channels give 1.31; hostile sweep 22).
-        The turn tracker's cues (``overlap_cues``), the syllable nuclei and voice quality read the
-        frames as tracked, before this: their rules were tuned on them."""
+        The turn tracker's cues (``overlap_cues``) and the syllable nuclei read the frames as tracked,
+        before this: their rules were tuned on them. Voice quality reads these (its jitter, shimmer, HNR
+        and CPPS of the mixture described neither voice: docs/store.md, hostile sweep 22's leftovers,
+        second part)."""
         if not self._one_signal or len(frames) != 2 or not len(frames[0]):
             return frames
         both = frames[0].is_speech & frames[1].is_speech

@@ -178,6 +178,14 @@ def check_session_doc(doc, *, where: str = "session document", every_value: bool
             _fail(f"{where}: attribution.layout", att.get("layout"), "expected separate, shared or mono")
         if "attribution" in att and not isinstance(att["attribution"], str):
             _fail(f"{where}: attribution.attribution", att["attribution"], "expected text")
+    raised = doc.get("heard_raised_db")
+    if raised is not None:  # per speaker, the gain a quiet recording's speech detection heard it with (dB)
+        if not isinstance(raised, dict):
+            _fail(f"{where}: heard_raised_db", raised, "expected an object keyed by speaker name")
+        for name, g in raised.items():
+            if name not in speakers:
+                _fail(f"{where}: heard_raised_db", name, "a speaker not in speaker_order")
+            _number(g, f"{where}: heard_raised_db.{name}", lo=0.0, hi=80.0)
     for key in ("config", "measures", "live"):
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             _fail(f"{where}: {key}", doc[key], "expected an object")

@@ -11,7 +11,7 @@ from ..quantile import percentile
 from ..types import Segment
 from .baseline import SpeakerBaseline
 from .registry import MeasuresConfig
-from .slice import Slice, _r
+from .slice import Slice, _r, both_voices
 
 
 # attunement (Levitan & Hirschberg 2011)
@@ -32,6 +32,7 @@ def _ipu_features(sl: Slice, seg: Segment, base: SpeakerBaseline | None) -> dict
         f0 = fr["f0_hz"][i0:i1]
         f0 = f0[np.isfinite(f0)]
         lv = fr["rms_db"][i0:i1]
+        lv = lv[~both_voices(sl, seg.speaker, i0, i1)[:len(lv)]]  # one mix's two voices: their own frames
         pitch = float(np.mean(12 * np.log2(f0 / 100.0))) if len(f0) >= 5 else None
         intensity = float(np.mean(lv)) if len(lv) else None
         if whole:

@@ -166,6 +166,22 @@ def phonation(level_db: np.ndarray, speech: np.ndarray, *, hop_s: float, q99_fro
     return out
 
 
+def both_voices(sl: Slice, speaker: str, i0: int, i1: int) -> np.ndarray:
+    """Of the slice's frames ``[i0, i1)`` (indices into ``sl.frames``), those whose level is not ``speaker``'s
+    own: of two voices cut from one signal (``sl.one_signal``), the frames both voices' channels hold as speech
+    (``own_level_speech``); none otherwise. The attunement's IPU intensity reads the rest (hostile sweep 22's
+    leftovers, second part, docs/store.md)."""
+    fr = sl.frames[speaker]
+    n = max(0, min(i1, len(fr["is_speech"])) - i0)
+    others = [s for s in sl.speakers if s != speaker]
+    if not sl.one_signal or len(others) != 1 or others[0] not in sl.frames or n == 0:
+        return np.zeros(n, bool)
+    other = np.asarray(sl.frames[others[0]]["is_speech"][i0:i0 + n], bool)
+    out = np.zeros(n, bool)
+    out[:len(other)] = other
+    return out & np.asarray(fr["is_speech"][i0:i0 + n], bool)
+
+
 def enough_voiced(n_voiced: int, n_speech: int) -> bool:
     """Whether ``n_voiced`` voiced frames among ``n_speech`` speech frames are enough for pitch and pace
     figures (see ``MIN_VOICED_FRAMES``, ``MIN_VOICED_SHARE``)."""
