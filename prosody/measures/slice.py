@@ -152,12 +152,21 @@ def phonation(level_db: np.ndarray, speech: np.ndarray, *, hop_s: float, q99_fro
     A quiet stretch under 0.3 s at the stretch's first or last frame is kept (the speech may go on outside it).
     ``level_db`` (dB, -inf allowed), ``speech`` (bool) and ``q99_from`` are per frame, one shape."""
     speech = np.asarray(speech, bool)
-    out = speech.copy()
     ref = level_db[speech if q99_from is None else np.asarray(q99_from, bool)]
     ref = ref[np.isfinite(ref)]
     if not len(ref):
-        return out
-    quiet = speech & ~(level_db >= float(np.quantile(ref, 0.99)) - PHONATION_BELOW_Q99_DB)
+        return speech.copy()
+    return phonation_under(level_db, speech, hop_s=hop_s,
+                           quiet_below_db=float(np.quantile(ref, 0.99)) - PHONATION_BELOW_Q99_DB)
+
+
+def phonation_under(level_db: np.ndarray, speech: np.ndarray, *, hop_s: float, quiet_below_db: float) -> np.ndarray:
+    """``phonation`` with its quiet threshold given (dB): the speech frames less the stretches under
+    ``quiet_below_db`` of ``PHONATION_MIN_PAUSE_S`` or more and less such frames at a speech run's ends (the running
+    baseline's, ``rolling.RollingMeasures``, gives the q99 of the speech so far)."""
+    speech = np.asarray(speech, bool)
+    out = speech.copy()
+    quiet = speech & ~(level_db >= quiet_below_db)
     edges = np.flatnonzero(np.diff(np.concatenate(([False], quiet, [False])).astype(np.int8)))
     min_frames = PHONATION_MIN_PAUSE_S / hop_s - 1e-9
     for a, b in zip(edges[::2], edges[1::2]):
