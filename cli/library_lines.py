@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 SHOW_ENV = "PROSODY_AUDIO_DIAGNOSTICS"
 
@@ -62,8 +63,9 @@ def _write_all(fd: int, data: bytes) -> None:
 class LibraryLines:
     """Holds back the audio libraries' own lines from descriptor ``fd`` between :meth:`start` and :meth:`stop`
     (also a context manager). ``held`` counts the lines held back, ``held_lines`` keeps the first 20 (bytes).
-    Both methods may be called more than once; :meth:`stop` waits up to ``drain_s`` seconds for the lines
-    still in the pipe."""
+    Both methods may be called more than once; :meth:`stop` waits for the lines still in the pipe as long as they
+    are being passed on (a slow reader of standard error: `2>&1 | less`), and up to ``drain_s`` seconds for the
+    pipe's end while nothing comes (a child process started meanwhile holds it)."""
 
     def __init__(self, *, fd: int = 2, environ=os.environ, drain_s: float = 2.0):
         self.fd = fd
@@ -73,6 +75,8 @@ class LibraryLines:
         self._wanted = os.name == "posix" and not environ.get(SHOW_ENV, "").strip()
         self._saved: int | None = None
         self._thread: threading.Thread | None = None
+        self._writing = False  # the thread is passing lines on (it may wait there for a slow reader)
+        self._moved = 0.0      # time.monotonic() of the thread's last read or write
 
     def start(self) -> "LibraryLines":
         if not self._wanted or self._saved is not None:
@@ -98,7 +102,14 @@ class LibraryLines:
         saved, thread = self._saved, self._thread
         self._saved = self._thread = None
         os.dup2(saved, self.fd)  # closes the pipe's write end at fd: the thread reads the rest, then its end
-        thread.join(self.drain_s)
+        # the lines in the pipe are prosody's: waited for while they are passed on, however slow their reader
+        # (given up after 2 s, the thread died with the process at its exit: 775 of 2,000 lines lost to a reader
+        # 4 s late, hostile sweep 24); given up once nothing has come for drain_s (a child holds the pipe)
+        self._moved = time.monotonic()
+        while True:
+            thread.join(0.05)
+            if not thread.is_alive() or (not self._writing and time.monotonic() - self._moved >= self.drain_s):
+                break
         if not thread.is_alive():  # else a child still holds the pipe: the thread may still write to `saved`
             os.close(saved)
 
@@ -127,18 +138,19 @@ class LibraryLines:
                     continue
                 if not chunk:
                     break
+                self._moved = time.monotonic()
                 *lines, pending = (pending + chunk).split(b"\n")
                 for line in lines:
                     if passing:
-                        _write_all(saved, line + b"\n")
+                        self._write(saved, line + b"\n")
                         passing = False
                     else:
                         self._one(line + b"\n", saved)
                 if pending and (passing or not _may_become_library_line(pending)):
-                    _write_all(saved, pending)  # a prompt or a line still being written: shown now
+                    self._write(saved, pending)  # a prompt or a line still being written: shown now
                     pending, passing = b"", True
             if pending and passing:
-                _write_all(saved, pending)
+                self._write(saved, pending)
             elif pending:
                 self._one(pending, saved)
         finally:
@@ -150,7 +162,15 @@ class LibraryLines:
             if len(self.held_lines) < _KEPT:
                 self.held_lines.append(line)
         else:
-            _write_all(saved, line)
+            self._write(saved, line)
+
+    def _write(self, saved: int, data: bytes) -> None:
+        self._writing = True
+        try:
+            _write_all(saved, data)
+        finally:
+            self._writing = False
+            self._moved = time.monotonic()
 
 
 def _flush(stream) -> None:

@@ -76,3 +76,54 @@ def test_running_baseline_over_a_real_voice_matches_the_session(corpus):
     assert rolling[-1]["start_s"] == 0.0
     assert abs(rolling[-1]["voice"]["t"]["articulation_rate_rel"]) <= 0.03
     assert max(abs(w["voice"]["t"]["articulation_rate_rel"] or 0.0) for w in rolling) <= 0.1
+
+
+_SLOW_READER_SCRIPT = r"""
+import sys
+from cli.library_lines import LibraryLines
+lib = LibraryLines(drain_s=0.3)
+with lib:
+    for i in range(2000):  # 120 kB: more than the pipe to the reader holds
+        sys.stderr.write(f"prosody line {i:05d} " + "x" * 40 + "\n")
+    sys.stderr.flush()
+sys.stderr.write("END\n")
+"""
+
+
+def test_held_back_lines_reach_a_slow_reader_all_and_in_order(tmp_path):
+    """``live``'s own standard error read late (`2>&1 | less`, a slow log pipe): the lines written while capture ran
+    wait in the pipe to the thread that passes them on. ``stop`` gave up on them after ``drain_s`` (2 s) and the
+    thread died with the process: 775 of 2,000 lines were lost to a reader 4 s late (1,911 of 3,000), and the "END"
+    said after them came before the rest. Now it waits while they are passed on."""
+    import os
+    import subprocess
+    import sys
+    import time
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=repo)
+    env.pop("PROSODY_AUDIO_DIAGNOSTICS", None)
+    p = subprocess.Popen([sys.executable, "-c", _SLOW_READER_SCRIPT], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env, cwd=repo)
+    time.sleep(1.5)  # the reader comes late: the pipe to it stays full past drain_s
+    err = p.communicate(timeout=60)[1].decode().splitlines()
+    assert p.returncode == 0
+    assert err == [f"prosody line {i:05d} " + "x" * 40 for i in range(2000)] + ["END"]
+
+
+def test_a_child_holding_the_pipe_does_not_hold_the_stop(tmp_path):
+    """A child process started while capture ran inherits the pipe as its standard error; while it lives nothing
+    comes and the pipe's end never does: ``stop`` gives up after ``drain_s`` of nothing (as before)."""
+    import subprocess
+    import time
+
+    from cli.library_lines import LibraryLines
+    lib = LibraryLines(drain_s=0.3, environ={})
+    lib.start()
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        t = time.monotonic()
+        lib.stop()
+        assert time.monotonic() - t < 2.0
+    finally:
+        child.kill()
+        child.wait()
