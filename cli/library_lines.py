@@ -26,6 +26,8 @@ import sys
 import threading
 import time
 
+from prosody.fileio import _FD2_LOCK
+
 SHOW_ENV = "PROSODY_AUDIO_DIAGNOSTICS"
 
 # the starts of the lines held back: PortAudio's ALSA host API (its PA_ENSURE / PaUtil_DebugPrint lines),
@@ -82,17 +84,25 @@ class LibraryLines:
         if not self._wanted or self._saved is not None:
             return self
         _flush(sys.stderr)
-        try:
-            saved = os.dup(self.fd)
-        except OSError:  # no standard error at all (`2>&-`): nothing to show, nothing to hold back
-            return self
-        read_end, write_end = os.pipe()
-        os.dup2(write_end, self.fd)
-        os.close(write_end)
-        self._saved = saved
-        self._thread = threading.Thread(target=self._pass_on, args=(read_end, saved), daemon=True,
-                                        name="prosody-library-lines")
-        self._thread.start()
+        with _FD2_LOCK:  # not while a decoder call has descriptor 2 (fileio.c_stderr_captured)
+            try:
+                saved = os.dup(self.fd)
+            except OSError:  # no standard error at all (`2>&-`): nothing to show, nothing to hold back
+                return self
+            read_end, write_end = os.pipe()
+            thread = threading.Thread(target=self._pass_on, args=(read_end, saved), daemon=True,
+                                      name="prosody-library-lines")
+            os.dup2(write_end, self.fd)
+            os.close(write_end)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread to be had ("can't start new thread"): nothing held back, as before
+                # (descriptor 2 was left at the pipe nobody read: what was said after, the error too, was lost)
+                os.dup2(saved, self.fd)
+                os.close(saved)
+                os.close(read_end)
+                return self
+        self._saved, self._thread = saved, thread
         return self
 
     def stop(self) -> None:
@@ -101,7 +111,8 @@ class LibraryLines:
         _flush(sys.stderr)
         saved, thread = self._saved, self._thread
         self._saved = self._thread = None
-        os.dup2(saved, self.fd)  # closes the pipe's write end at fd: the thread reads the rest, then its end
+        with _FD2_LOCK:  # a decoder call that has descriptor 2 puts back what it found: the pipe, unless waited for
+            os.dup2(saved, self.fd)  # closes the pipe's write end at fd: the thread reads the rest, then its end
         # the lines in the pipe are prosody's: waited for while they are passed on, however slow their reader
         # (given up after 2 s, the thread died with the process at its exit: 775 of 2,000 lines lost to a reader
         # 4 s late, hostile sweep 24); given up once nothing has come for drain_s (a child holds the pipe)

@@ -127,3 +127,66 @@ def test_a_child_holding_the_pipe_does_not_hold_the_stop(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def _same_file(fd: int, st) -> bool:
+    import os
+    now = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
+
+
+def test_no_thread_to_be_had_leaves_standard_error_as_it_was(monkeypatch):
+    """``LibraryLines.start`` with no thread to be had (``RuntimeError: can't start new thread``): it raised with
+    descriptor 2 left at a pipe nobody read (what was said after, the error line too, was lost). Now nothing is
+    held back and descriptor 2 is as it was."""
+    import os
+    import threading
+
+    from cli.library_lines import LibraryLines
+    before = os.fstat(2)
+    keep = os.dup(2)
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    lib = LibraryLines(environ={})
+    try:
+        lib.start()
+        assert _same_file(2, before)
+        lib.stop()
+        assert _same_file(2, before)
+    finally:
+        os.dup2(keep, 2)
+        os.close(keep)
+
+
+def test_a_decoder_call_holding_standard_error_when_capture_stops():
+    """A replay's decoder call (``fileio.c_stderr_captured``, on the feeder thread) takes descriptor 2 to a file and
+    puts back what it found. Were it running when ``LibraryLines.stop`` put the terminal back, it put the pipe back
+    after it: descriptor 2 stayed at the pipe for the rest of the run. Now the two take turns (``_FD2_LOCK``)."""
+    import os
+    import threading
+    import time
+
+    from cli.library_lines import LibraryLines
+    from prosody.fileio import c_stderr_captured
+    before = os.fstat(2)
+    keep = os.dup(2)
+    lib = LibraryLines(drain_s=0.3, environ={})
+    inside = threading.Event()
+
+    def decoder_call():
+        with c_stderr_captured([]):
+            inside.set()
+            time.sleep(0.3)
+    try:
+        lib.start()
+        t = threading.Thread(target=decoder_call)
+        t.start()
+        assert inside.wait(5)
+        lib.stop()
+        t.join()
+        assert _same_file(2, before)
+    finally:
+        os.dup2(keep, 2)
+        os.close(keep)
