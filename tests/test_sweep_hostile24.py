@@ -190,3 +190,20 @@ def test_a_decoder_call_holding_standard_error_when_capture_stops():
     finally:
         os.dup2(keep, 2)
         os.close(keep)
+
+
+def test_a_silence_of_exactly_3_s_cuts_a_monologue_wherever_it_lies():
+    """A floor hold cut at each silence of ``cues.monologue_silence_s`` (3 s) or more (``slice._hold_pieces``; the
+    session's ``longest_monologue_s`` and the live monologue cue). Times are frame edges as floats: 300 frames of
+    silence from 1.02 s read 4.02 - 1.02 = 2.9999999999999996 s and did not cut (708 of 360,000 start frames)."""
+    from types import SimpleNamespace
+
+    from prosody.measures.slice import _hold_pieces
+    from prosody.timebase import GRID
+    from prosody.types import Segment
+    for k in (102, 100, 5000):  # 102: the float difference falls short; 100 and 5000 do not
+        a, b = GRID.frames_to_s(k), GRID.frames_to_s(k + 300)
+        sl = SimpleNamespace(segments=[Segment("t", 0.0, a), Segment("t", b, b + 5.0)])
+        assert _hold_pieces(sl, (0.0, b + 5.0), 3.0) == [(0.0, a), (b, b + 5.0)], k
+        sl = SimpleNamespace(segments=[Segment("t", 0.0, a), Segment("t", b - 0.01, b + 5.0)])  # 2.99 s: one piece
+        assert _hold_pieces(sl, (0.0, b + 5.0), 3.0) == [(0.0, b + 5.0)], k

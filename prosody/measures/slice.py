@@ -245,7 +245,9 @@ def _hold_pieces(sl: Slice, hold: tuple[float, float], silence_s: float) -> list
     segs = sorted((s.start_s, s.end_s) for s in sl.segments if s.end_s > a and s.start_s < b)
     pieces, since, reach = [], a, None
     for x, y in segs:
-        if reach is not None and x - max(reach, a) >= silence_s:
+        # 1e-6 s: times are frame edges as floats (a silence of 300 frames from 1.02 s read 2.9999999999999996 s
+        # and did not cut, at 708 of 360,000 start frames; hostile sweep 24)
+        if reach is not None and x - max(reach, a) >= silence_s - 1e-6:
             pieces.append((since, max(reach, a)))
             since = x
         reach = y if reach is None else max(reach, y)
