@@ -12,9 +12,10 @@ from .slice import Slice, enough_voiced, hold_start_s, own_level_speech, phonati
 from .summary import first_holder, summarize
 
 
-# the articulation rate's baseline is the speech before the window once there is this much of it; until then the
-# running one (the window in it): a few seconds are a sentence or two (steady 160 wpm espeak: -6 % at 20 s)
-RATE_BEFORE_MIN_SPEECH_S = 30.0
+# a rolling window's baseline (pitch, level, HF500, articulation rate) is the speech before the window once there
+# is this much of it; until then the running one (the window in it): a few seconds are a sentence or two (steady
+# 160 wpm espeak: the rate -6 % at 20 s)
+BEFORE_MIN_SPEECH_S = 30.0
 ROLLING_N_PERMUTATIONS = 100  # permutations of a rolling window's chance intervals (the session's: cfg.n_permutations)
 
 
@@ -30,11 +31,12 @@ class RollingMeasures:
     tracker decides an open segment early where it can, ``TurnTracker._early``)
     is read as ending at ``t``: every measure of a window clips its segments to
     the window's end, so the window is the one it would be with the segment's
-    end known. The baseline is the speaker's data so far (``running``) unless
-    a profile is given; its articulation rate is that of the speech before the
-    window (``_rate_before``) once there is ``RATE_BEFORE_MIN_SPEECH_S`` of it:
-    with the window in it, a fast stretch raised its own baseline and hardly
-    stood out (planted 160 -> 260 wpm: the pace cue in 1 window of 61; docs/live.md).
+    end known. The baseline is the speaker's speech before the window's start
+    (``_before``) once there is ``BEFORE_MIN_SPEECH_S`` of it, until then their
+    speech up to its end (``_running``), unless a profile is given: with the
+    window in it, a change raised its own baseline and was under-read (planted
+    160 -> 260 wpm: the pace cue in 1 window of 61; +6 dB read +4.4..+5.1 dB,
+    +3 st +2.1..+2.5 st; docs/live.md).
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
@@ -63,19 +65,9 @@ class RollingMeasures:
         self._open: dict[str, float] = {}   # speaker -> start (s) of their open speech segment
         self._first: Segment | None = None
         self._ipu_cache: dict = {}   # attunement's per-segment figures, shared by overlapping windows
-        # running baseline: histograms of all speech frames so far, per speaker
-        self._hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()}
-                      for s in self.speakers}
-        self._base_upto = 0
-        self._base_nuclei = {s: 0 for s in self.speakers}
-        self._base_speech = {s: 0 for s in self.speakers}
-        self._base_phon = {s: 0 for s in self.speakers}  # phonation frames (slice.phonation, per step's q99)
-        # the articulation rate's baseline: the speaker's speech before the window's start
-        self._rate_upto = 0
-        self._rate_nuclei = {s: 0 for s in self.speakers}
-        self._rate_speech = {s: 0 for s in self.speakers}
-        self._rate_phon = {s: 0 for s in self.speakers}
-        self._rate_voiced = {s: 0 for s in self.speakers}
+        # the running baseline: the speakers' speech up to the last window's end, and before its start
+        self._running = _Tally(self.speakers, self.grid, self.one_signal)
+        self._before = _Tally(self.speakers, self.grid, self.one_signal)
 
     def push(self, frames, segments, turns, nuclei, *, decided_until_s: float, turn_taking: bool,
              final: bool = False, open_starts: dict[str, float] | None = None) -> list[RollingWindow]:
@@ -104,73 +96,28 @@ class RollingMeasures:
         self._prune()
         return out
 
-    def _rate_before(self, upto: int) -> dict[str, float | None]:
-        """Each speaker's articulation rate (syl/s) over their speech before frame ``upto`` (a window's start),
-        None under ``RATE_BEFORE_MIN_SPEECH_S`` of speech or too little of it voiced (as ``speaker_baseline``)."""
-        lo, hi = self._rate_upto - self._f0, upto - self._f0
-        t_prev, t_now = self.grid.frames_to_s(self._rate_upto), self.grid.frames_to_s(upto)
-        if hi > lo:
-            for s in self.speakers:
-                fr = self._frames[s]
-                if not fr:
-                    continue
-                sp = fr["is_speech"][lo:hi]
-                self._rate_speech[s] += int(sp.sum())
-                self._rate_phon[s] += int(phonation(fr["rms_db"][lo:hi], sp, hop_s=self.grid.hop_s).sum())
-                self._rate_voiced[s] += int(np.isfinite(fr["f0_hz"][lo:hi][sp]).sum())
-            for s, t in self._nuclei:
-                if t_prev <= t < t_now:
-                    self._rate_nuclei[s] += 1
-            self._rate_upto = upto
-        out = {}
-        for s in self.speakers:
-            speech_s = self._rate_speech[s] * self.grid.hop_s
-            ok = speech_s >= RATE_BEFORE_MIN_SPEECH_S and enough_voiced(self._rate_voiced[s], self._rate_speech[s])
-            phon_s = self._rate_phon[s] * self.grid.hop_s
-            out[s] = self._rate_nuclei[s] / phon_s if ok and phon_s else None
-        return out
-
-    def _update_baseline(self, upto: int, rate_from: int) -> Baseline:
+    def _update_baseline(self, upto: int, before_from: int) -> Baseline:
+        """The running baseline at a window ending at frame ``upto`` and starting at ``before_from``: each
+        speaker's pitch, level, HF500 and articulation rate over their speech before the window's start once
+        there is ``BEFORE_MIN_SPEECH_S`` of it (each figure that speech has enough for), else over their speech
+        up to the window's end (the window in it)."""
         if self.profile is not None:
             return self.profile
-        rate = self._rate_before(rate_from)
-        lo, hi = self._base_upto - self._f0, upto - self._f0
-        for s in self.speakers:
-            fr = self._frames[s]
-            if not fr:
-                continue
-            sp = fr["is_speech"][lo:hi]
-            f0 = fr["f0_hz"][lo:hi][sp]
-            f0 = f0[np.isfinite(f0)]
-            h = self._hist[s]
-            own = own_level_speech({k: {"is_speech": v["is_speech"][lo:hi]} for k, v in self._frames.items() if v},
-                                   s, self.speakers, one_signal=self.one_signal)
-            for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][own]),
-                              ("hf500_db", fr["hf500_db"][lo:hi][sp])):
-                h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
-            self._base_speech[s] += int(sp.sum())
-            self._base_phon[s] += int(phonation(fr["rms_db"][lo:hi], sp, hop_s=self.grid.hop_s, q99_from=own).sum())
-        t_prev, t_now = self.grid.frames_to_s(self._base_upto), self.grid.frames_to_s(upto)
-        for s, t in self._nuclei:
-            if t_prev <= t < t_now:
-                self._base_nuclei[s] += 1
-        self._base_upto = upto
+        self._running.add(self, upto)
+        self._before.add(self, before_from)
         out = []
         for s in self.speakers:
-            h = self._hist[s]
-            # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
-            voiced_ok = enough_voiced(int(h["f0_st"].sum()), self._base_speech[s])
-            f0_med, f0_sd = _hist_median_sd(h["f0_st"], _BASE_BINS["f0_st"]) if voiced_ok else (None, None)
-            lv_med, lv_sd = _hist_median_sd(h["level_db"], _BASE_BINS["level_db"])
-            hf_med, hf_sd = _hist_median_sd(h["hf500_db"], _BASE_BINS["hf500_db"])
-            speech_s = self._base_speech[s] * self.grid.hop_s
-            out.append((s, SpeakerBaseline(
-                f0_median_hz=None if f0_med is None else float(100.0 * 2 ** (f0_med / 12)),
-                f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
-                hf500_median_db=hf_med, hf500_spread_db=hf_sd,
-                articulation_rate_syl_s=rate[s] if rate[s] is not None else (
-                    self._base_nuclei[s] / (self._base_phon[s] * self.grid.hop_s)
-                    if speech_s >= 1.0 and self._base_phon[s] * self.grid.hop_s >= 0.5 and voiced_ok else None))))
+            run = self._running.baseline(s)
+            if self._before.speech_s(s) < BEFORE_MIN_SPEECH_S:
+                out.append((s, run))
+                continue
+            bef = self._before.baseline(s)
+            pick = {}
+            for pair in (("f0_median_hz", "f0_spread_st"), ("level_median_db", "level_spread_db"),
+                         ("hf500_median_db", "hf500_spread_db"), ("articulation_rate_syl_s",)):
+                src = bef if getattr(bef, pair[0]) is not None else run
+                pick.update({k: getattr(src, k) for k in pair})
+            out.append((s, SpeakerBaseline(**pick)))
         return Baseline("running", tuple(out))
 
     def _window(self, end_frame: int, turn_taking: bool) -> RollingWindow:
@@ -208,7 +155,7 @@ class RollingMeasures:
         # one, the baseline's marks stayed at 0 and every frame, nucleus and segment was kept all session)
         keep_from = max(0, self._next_end - self.keep_frames)
         if self.profile is None:
-            keep_from = min(self._base_upto, self._rate_upto, keep_from)
+            keep_from = min(self._running.upto, self._before.upto, keep_from)
         cut = keep_from - self._f0
         if cut > 0:
             for s in self.speakers:
@@ -224,6 +171,67 @@ class RollingMeasures:
         self._events = [e for e in self._events if e.end_s >= t]
         self._pauses = [p for p in self._pauses if p.end_s >= t]
         # transitions are few (a few per minute): keep them all for floor holders and answer runs
+
+
+class _Tally:
+    """The speakers' speech up to a frame (``upto``, moved on by ``add``), as a baseline reads it: histograms of
+    each speaker's pitch (semitones re 100 Hz, voiced speech), level (own-level speech, ``own_level_speech``) and
+    HF500 (speech), and their speech frames, phonation frames (``phonation``, each added stretch's own quantile)
+    and nuclei. ``RollingMeasures`` keeps two: up to each window's end and up to its start."""
+
+    def __init__(self, speakers: tuple[str, ...], grid: Grid, one_signal: bool):
+        self.speakers, self.grid, self.one_signal = speakers, grid, one_signal
+        self.upto = 0
+        self.hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()} for s in speakers}
+        self.speech = {s: 0 for s in speakers}
+        self.phon = {s: 0 for s in speakers}
+        self.nuclei = {s: 0 for s in speakers}
+
+    def add(self, stage: "RollingMeasures", upto: int) -> None:
+        """Take in ``stage``'s frames and nuclei from ``self.upto`` to frame ``upto``."""
+        lo, hi = self.upto - stage._f0, upto - stage._f0
+        if hi <= lo:
+            return
+        frames = stage._frames
+        for s in self.speakers:
+            fr = frames[s]
+            if not fr:
+                continue
+            sp = fr["is_speech"][lo:hi]
+            f0 = fr["f0_hz"][lo:hi][sp]
+            f0 = f0[np.isfinite(f0)]
+            h = self.hist[s]
+            own = own_level_speech({k: {"is_speech": v["is_speech"][lo:hi]} for k, v in frames.items() if v},
+                                   s, self.speakers, one_signal=self.one_signal)
+            for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][own]),
+                              ("hf500_db", fr["hf500_db"][lo:hi][sp])):
+                h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
+            self.speech[s] += int(sp.sum())
+            self.phon[s] += int(phonation(fr["rms_db"][lo:hi], sp, hop_s=self.grid.hop_s, q99_from=own).sum())
+        t_prev, t_now = self.grid.frames_to_s(self.upto), self.grid.frames_to_s(upto)
+        for s, t in stage._nuclei:
+            if t_prev <= t < t_now:
+                self.nuclei[s] += 1
+        self.upto = upto
+
+    def speech_s(self, speaker: str) -> float:
+        return self.speech[speaker] * self.grid.hop_s
+
+    def baseline(self, speaker: str) -> SpeakerBaseline:
+        """``speaker``'s baseline from what is taken in (the rules of ``speaker_baseline``)."""
+        h = self.hist[speaker]
+        # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
+        voiced_ok = enough_voiced(int(h["f0_st"].sum()), self.speech[speaker])
+        f0_med, f0_sd = _hist_median_sd(h["f0_st"], _BASE_BINS["f0_st"]) if voiced_ok else (None, None)
+        lv_med, lv_sd = _hist_median_sd(h["level_db"], _BASE_BINS["level_db"])
+        hf_med, hf_sd = _hist_median_sd(h["hf500_db"], _BASE_BINS["hf500_db"])
+        phon_s = self.phon[speaker] * self.grid.hop_s
+        return SpeakerBaseline(
+            f0_median_hz=None if f0_med is None else float(100.0 * 2 ** (f0_med / 12)),
+            f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
+            hf500_median_db=hf_med, hf500_spread_db=hf_sd,
+            articulation_rate_syl_s=self.nuclei[speaker] / phon_s
+            if self.speech_s(speaker) >= 1.0 and phon_s >= 0.5 and voiced_ok else None)
 
 
 _BASE_BINS = {
