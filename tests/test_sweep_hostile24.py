@@ -35,7 +35,7 @@ def test_running_baseline_pauses_across_a_step_edge_are_not_phonation():
     (5 s). A 0.45 s pause cut in two by a step's edge was two quiet stretches under 0.3 s, each kept as
     phonation: the baseline read 64 / 17.8 s = 3.6 syl/s for the session's 4.0, and the last window, which spans
     the same speech, read articulation_rate_rel +0.11 for 0. Now a quiet stretch is judged whole
-    (RollingMeasures._phonation_step)."""
+    (rolling._Tally._phonation)."""
     s = analyze_blocks([_runs_around_step_edges()[:, None]], ("t",))
     assert len(s.nuclei) == 64
     session, rolling = _therapist_rates(s)

@@ -3,8 +3,9 @@
 Every measure is relative to the speaker's own baseline (median pitch and
 level, spread, articulation rate) so that microphones, gain and voice type do
 not masquerade as tone. A baseline is the whole session (session measures,
-phases), the session so far (rolling windows, ``running``), or a saved
-personal profile (``Baseline.from_profile``).
+phases), the session so far (rolling windows, ``running``: the speech before
+the window once there are 30 s of it), or a saved personal profile
+(``Baseline.from_profile``).
 
 The registry ``MEASURES`` holds each measure's definition, unit, window,
 source and direction; ``docs/measures.md`` is generated from it

@@ -13,9 +13,10 @@ from .slice import (PHONATION_BELOW_Q99_DB, PHONATION_MIN_PAUSE_S, Slice, enough
 from .summary import first_holder, summarize
 
 
-# the articulation rate's baseline is the speech before the window once there is this much of it; until then the
-# running one (the window in it): a few seconds are a sentence or two (steady 160 wpm espeak: -6 % at 20 s)
-RATE_BEFORE_MIN_SPEECH_S = 30.0
+# a rolling window's baseline (pitch, level, HF500, articulation rate) is the speech before the window once there
+# is this much of it; until then the running one (the window in it): a few seconds are a sentence or two (steady
+# 160 wpm espeak: the rate -6 % at 20 s)
+BEFORE_MIN_SPEECH_S = 30.0
 ROLLING_N_PERMUTATIONS = 100  # permutations of a rolling window's chance intervals (the session's: cfg.n_permutations)
 
 
@@ -31,11 +32,12 @@ class RollingMeasures:
     tracker decides an open segment early where it can, ``TurnTracker._early``)
     is read as ending at ``t``: every measure of a window clips its segments to
     the window's end, so the window is the one it would be with the segment's
-    end known. The baseline is the speaker's data so far (``running``) unless
-    a profile is given; its articulation rate is that of the speech before the
-    window (``_rate_before``) once there is ``RATE_BEFORE_MIN_SPEECH_S`` of it:
-    with the window in it, a fast stretch raised its own baseline and hardly
-    stood out (planted 160 -> 260 wpm: the pace cue in 1 window of 61; docs/live.md).
+    end known. The baseline is the speaker's speech before the window's start
+    (``_before``) once there is ``BEFORE_MIN_SPEECH_S`` of it, until then their
+    speech up to its end (``_running``), unless a profile is given: with the
+    window in it, a change raised its own baseline and was under-read (planted
+    160 -> 260 wpm: the pace cue in 1 window of 61; +6 dB read +4.4..+5.1 dB,
+    +3 st +2.1..+2.5 st; docs/live.md).
     """
 
     def __init__(self, speakers: tuple[str, ...], cfg: MeasuresConfig | None = None, *, grid: Grid = GRID,
@@ -64,22 +66,9 @@ class RollingMeasures:
         self._open: dict[str, float] = {}   # speaker -> start (s) of their open speech segment
         self._first: Segment | None = None
         self._ipu_cache: dict = {}   # attunement's per-segment figures, shared by overlapping windows
-        # running baseline: histograms of all speech frames so far, per speaker
-        self._hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()}
-                      for s in self.speakers}
-        self._base_upto = 0
-        self._base_nuclei = {s: 0 for s in self.speakers}
-        self._base_speech = {s: 0 for s in self.speakers}
-        self._base_phon = {s: 0 for s in self.speakers}  # phonation frames (slice.phonation; _phonation_step)
-        # each speaker's phonation frames decided so far (bool per frame from self._f0 up to self._phon_from)
-        self._phon_mask = {s: np.zeros(0, bool) for s in self.speakers}
-        self._phon_from = {s: 0 for s in self.speakers}
-        # the articulation rate's baseline: the speaker's speech before the window's start
-        self._rate_upto = 0
-        self._rate_nuclei = {s: 0 for s in self.speakers}
-        self._rate_speech = {s: 0 for s in self.speakers}
-        self._rate_phon = {s: 0 for s in self.speakers}
-        self._rate_voiced = {s: 0 for s in self.speakers}
+        # the running baseline: the speakers' speech up to the last window's end, and before its start
+        self._running = _Tally(self.speakers, self.grid, self.one_signal)
+        self._before = _Tally(self.speakers, self.grid, self.one_signal)
 
     def push(self, frames, segments, turns, nuclei, *, decided_until_s: float, turn_taking: bool,
              final: bool = False, open_starts: dict[str, float] | None = None) -> list[RollingWindow]:
@@ -108,104 +97,29 @@ class RollingMeasures:
         self._prune()
         return out
 
-    def _rate_before(self, upto: int) -> dict[str, float | None]:
-        """Each speaker's articulation rate (syl/s) over their speech before frame ``upto`` (a window's start),
-        None under ``RATE_BEFORE_MIN_SPEECH_S`` of speech or too little of it voiced (as ``speaker_baseline``)."""
-        lo, hi = self._rate_upto - self._f0, upto - self._f0
-        t_prev, t_now = self.grid.frames_to_s(self._rate_upto), self.grid.frames_to_s(upto)
-        if hi > lo:
-            for s in self.speakers:
-                fr = self._frames[s]
-                if not fr:
-                    continue
-                sp = fr["is_speech"][lo:hi]
-                self._rate_speech[s] += int(sp.sum())
-                self._rate_phon[s] += int(self._phon_mask[s][lo:hi].sum())  # decided by _update_baseline
-                self._rate_voiced[s] += int(np.isfinite(fr["f0_hz"][lo:hi][sp]).sum())
-            for s, t in self._nuclei:
-                if t_prev <= t < t_now:
-                    self._rate_nuclei[s] += 1
-            self._rate_upto = upto
-        out = {}
-        for s in self.speakers:
-            speech_s = self._rate_speech[s] * self.grid.hop_s
-            ok = speech_s >= RATE_BEFORE_MIN_SPEECH_S and enough_voiced(self._rate_voiced[s], self._rate_speech[s])
-            phon_s = self._rate_phon[s] * self.grid.hop_s
-            out[s] = self._rate_nuclei[s] / phon_s if ok and phon_s else None
-        return out
-
-    def _update_baseline(self, upto: int, rate_from: int) -> Baseline:
+    def _update_baseline(self, upto: int, before_from: int) -> Baseline:
+        """The running baseline at a window ending at frame ``upto`` and starting at ``before_from``: each
+        speaker's pitch, level, HF500 and articulation rate over their speech before the window's start once
+        there is ``BEFORE_MIN_SPEECH_S`` of it (each figure that speech has enough for), else over their speech
+        up to the window's end (the window in it)."""
         if self.profile is not None:
             return self.profile
-        lo, hi = self._base_upto - self._f0, upto - self._f0
-        for s in self.speakers:
-            fr = self._frames[s]
-            if not fr:
-                continue
-            sp = fr["is_speech"][lo:hi]
-            f0 = fr["f0_hz"][lo:hi][sp]
-            f0 = f0[np.isfinite(f0)]
-            h = self._hist[s]
-            own = own_level_speech({k: {"is_speech": v["is_speech"][lo:hi]} for k, v in self._frames.items() if v},
-                                   s, self.speakers, one_signal=self.one_signal)
-            for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][own]),
-                              ("hf500_db", fr["hf500_db"][lo:hi][sp])):
-                h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
-            self._base_speech[s] += int(sp.sum())
-            self._base_phon[s] += self._phonation_step(s, upto)
-        t_prev, t_now = self.grid.frames_to_s(self._base_upto), self.grid.frames_to_s(upto)
-        for s, t in self._nuclei:
-            if t_prev <= t < t_now:
-                self._base_nuclei[s] += 1
-        self._base_upto = upto
-        rate = self._rate_before(rate_from)  # after the step: its frames' phonation is decided
+        self._running.add(self, upto)
+        self._before.add(self, before_from)
         out = []
         for s in self.speakers:
-            h = self._hist[s]
-            # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
-            voiced_ok = enough_voiced(int(h["f0_st"].sum()), self._base_speech[s])
-            f0_med, f0_sd = _hist_median_sd(h["f0_st"], _BASE_BINS["f0_st"]) if voiced_ok else (None, None)
-            lv_med, lv_sd = _hist_median_sd(h["level_db"], _BASE_BINS["level_db"])
-            hf_med, hf_sd = _hist_median_sd(h["hf500_db"], _BASE_BINS["hf500_db"])
-            speech_s = self._base_speech[s] * self.grid.hop_s
-            out.append((s, SpeakerBaseline(
-                f0_median_hz=None if f0_med is None else float(100.0 * 2 ** (f0_med / 12)),
-                f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
-                hf500_median_db=hf_med, hf500_spread_db=hf_sd,
-                articulation_rate_syl_s=rate[s] if rate[s] is not None else (
-                    self._base_nuclei[s] / (self._base_phon[s] * self.grid.hop_s)
-                    if speech_s >= 1.0 and self._base_phon[s] * self.grid.hop_s >= 0.5 and voiced_ok else None))))
+            run = self._running.baseline(s)
+            if self._before.speech_s(s) < BEFORE_MIN_SPEECH_S:
+                out.append((s, run))
+                continue
+            bef = self._before.baseline(s)
+            pick = {}
+            for pair in (("f0_median_hz", "f0_spread_st"), ("level_median_db", "level_spread_db"),
+                         ("hf500_median_db", "hf500_spread_db"), ("articulation_rate_syl_s",)):
+                src = bef if getattr(bef, pair[0]) is not None else run
+                pick.update({k: getattr(src, k) for k in pair})
+            out.append((s, SpeakerBaseline(**pick)))
         return Baseline("running", tuple(out))
-
-    def _phonation_step(self, s: str, upto: int) -> int:
-        """``s``'s phonation frames (``slice.phonation``) from ``self._phon_from[s]`` to frame ``upto``, decided
-        as over the speech so far: quiet is under the 0.99 quantile of the voice's own-level speech so far (the
-        running level histogram) - 25 dB, and a quiet stretch that crosses a step's edge is judged whole (a pause
-        >= 0.3 s cut in two by the edge, or a quiet speech edge at it, was kept as phonation). Read step by step,
-        each with its own quantile, the running baseline's articulation rate lay up to 23 % under the session's
-        over the same speech and every window read faster than it (AMI tst00: +0.31; hostile sweep 24). Frames of
-        a quiet stretch still open at ``upto`` (under 0.3 s so far) wait for the next step. Returns the count."""
-        fr = self._frames[s]
-        ctx = int(np.ceil(PHONATION_MIN_PAUSE_S / self.grid.hop_s)) + 1  # frames before: where a quiet run began
-        a = self._phon_from[s]
-        b0 = max(self._f0, a - ctx)
-        i0, i1 = b0 - self._f0, upto - self._f0
-        lv, sp = fr["rms_db"][i0:i1], np.asarray(fr["is_speech"][i0:i1], bool)
-        q = _hist_quantile(self._hist[s]["level_db"], _BASE_BINS["level_db"], 0.99)
-        if q is None:
-            ph = sp.copy()
-            cut = len(sp)
-        else:
-            thr = q - PHONATION_BELOW_Q99_DB
-            ph = phonation_under(lv, sp, hop_s=self.grid.hop_s, quiet_below_db=thr)
-            quiet = sp & ~(lv >= thr)
-            k = len(quiet) - int(np.flatnonzero(~quiet)[-1]) - 1 if (~quiet).any() else len(quiet)
-            cut = len(sp) - k if 0 < k < PHONATION_MIN_PAUSE_S / self.grid.hop_s - 1e-9 else len(sp)
-        cut = max(cut, a - b0)
-        got = ph[a - b0:cut]
-        self._phon_mask[s] = np.concatenate([self._phon_mask[s], got])
-        self._phon_from[s] = b0 + cut
-        return int(got.sum())
 
     def _window(self, end_frame: int, turn_taking: bool) -> RollingWindow:
         start_frame = max(0, end_frame - self.grid.s_to_frames(self.cfg.window_s))
@@ -242,14 +156,11 @@ class RollingMeasures:
         # one, the baseline's marks stayed at 0 and every frame, nucleus and segment was kept all session)
         keep_from = max(0, self._next_end - self.keep_frames)
         if self.profile is None:
-            ctx = int(np.ceil(PHONATION_MIN_PAUSE_S / self.grid.hop_s)) + 1  # _phonation_step's look back
-            keep_from = max(0, min(self._base_upto, self._rate_upto, keep_from,
-                                   *(self._phon_from[s] - ctx for s in self.speakers if self._frames[s])))
+            keep_from = max(0, min(self._running.keep_from(self), self._before.keep_from(self), keep_from))
         cut = keep_from - self._f0
         if cut > 0:
             for s in self.speakers:
                 self._frames[s] = {k: v[cut:] for k, v in self._frames[s].items()}
-                self._phon_mask[s] = self._phon_mask[s][cut:]
             self._f0 = keep_from
         start_next = self._next_end - self.grid.s_to_frames(self.cfg.window_s)
         self._ipu_cache = {k: v for k, v in self._ipu_cache.items() if k[1] >= start_next}
@@ -263,11 +174,113 @@ class RollingMeasures:
         # transitions are few (a few per minute): keep them all for floor holders and answer runs
 
 
+class _Tally:
+    """The speakers' speech up to a frame (``upto``, moved on by ``add``), as a baseline reads it: histograms of
+    each speaker's pitch (semitones re 100 Hz, voiced speech), level (own-level speech, ``own_level_speech``) and
+    HF500 (speech), and their speech frames, phonation frames (``phonation``, as over the speech taken in so far:
+    ``_phonation``) and nuclei. ``RollingMeasures`` keeps two: up to each window's end and up to its start."""
+
+    def __init__(self, speakers: tuple[str, ...], grid: Grid, one_signal: bool):
+        self.speakers, self.grid, self.one_signal = speakers, grid, one_signal
+        self.upto = 0
+        self.hist = {s: {k: np.zeros(len(e) + 1, dtype=np.int64) for k, e in _BASE_BINS.items()} for s in speakers}
+        self.speech = {s: 0 for s in speakers}
+        self.phon = {s: 0 for s in speakers}
+        self.phon_from = {s: 0 for s in speakers}  # phonation decided up to this frame (a quiet stretch may wait)
+        self.nuclei = {s: 0 for s in speakers}
+
+    def add(self, stage: "RollingMeasures", upto: int) -> None:
+        """Take in ``stage``'s frames and nuclei from ``self.upto`` to frame ``upto``."""
+        lo, hi = self.upto - stage._f0, upto - stage._f0
+        if hi <= lo:
+            return
+        frames = stage._frames
+        for s in self.speakers:
+            fr = frames[s]
+            if not fr:
+                continue
+            sp = fr["is_speech"][lo:hi]
+            f0 = fr["f0_hz"][lo:hi][sp]
+            f0 = f0[np.isfinite(f0)]
+            h = self.hist[s]
+            own = own_level_speech({k: {"is_speech": v["is_speech"][lo:hi]} for k, v in frames.items() if v},
+                                   s, self.speakers, one_signal=self.one_signal)
+            for key, vals in (("f0_st", 12 * np.log2(f0 / 100.0)), ("level_db", fr["rms_db"][lo:hi][own]),
+                              ("hf500_db", fr["hf500_db"][lo:hi][sp])):
+                h[key] += np.bincount(np.searchsorted(_BASE_BINS[key], vals), minlength=len(h[key]))
+            self.speech[s] += int(sp.sum())
+            self.phon[s] += self._phonation(stage, s, upto)
+        t_prev, t_now = self.grid.frames_to_s(self.upto), self.grid.frames_to_s(upto)
+        for s, t in stage._nuclei:
+            if t_prev <= t < t_now:
+                self.nuclei[s] += 1
+        self.upto = upto
+
+    def _phonation(self, stage: "RollingMeasures", s: str, upto: int) -> int:
+        """``s``'s phonation frames (``slice.phonation``) from ``self.phon_from[s]`` to frame ``upto``, decided as
+        over the speech taken in so far: quiet is under the 0.99 quantile of the voice's own-level speech so far
+        (the level histogram) - 25 dB, and a quiet stretch across a step's edge is judged whole. Read step by step,
+        each step with its own quantile, a pause >= 0.3 s cut in two by the edge (or a quiet speech edge at it) was
+        kept as phonation, and a quieter step's quiet frames too: the baseline's articulation rate lay up to 23 %
+        under the session's over the same speech, and every window read faster than it (AMI tst00: +0.31 for 0;
+        hostile sweep 24). Each step is read with the 0.3 s before it; frames of a quiet stretch still open at
+        ``upto`` (under 0.3 s so far) wait for the next step. Returns the count."""
+        fr = stage._frames[s]
+        ctx = _phonation_context(self.grid)
+        a = self.phon_from[s]
+        b0 = max(stage._f0, a - ctx)
+        i0, i1 = b0 - stage._f0, upto - stage._f0
+        lv, sp = fr["rms_db"][i0:i1], np.asarray(fr["is_speech"][i0:i1], bool)
+        q = _hist_quantile(self.hist[s]["level_db"], _BASE_BINS["level_db"], 0.99)
+        cut = len(sp)
+        if q is None:
+            ph = sp.copy()
+        else:
+            thr = q - PHONATION_BELOW_Q99_DB
+            ph = phonation_under(lv, sp, hop_s=self.grid.hop_s, quiet_below_db=thr)
+            loud = ~(sp & ~(lv >= thr))
+            k = len(sp) - int(np.flatnonzero(loud)[-1]) - 1 if loud.any() else len(sp)  # the quiet run at the end
+            if 0 < k < PHONATION_MIN_PAUSE_S / self.grid.hop_s - 1e-9:
+                cut = len(sp) - k
+        cut = max(cut, a - b0)
+        self.phon_from[s] = b0 + cut
+        return int(ph[a - b0:cut].sum())
+
+    def keep_from(self, stage: "RollingMeasures") -> int:
+        """The first frame this tally still reads (``RollingMeasures._prune``)."""
+        ctx = _phonation_context(self.grid)
+        return min([self.upto] + [self.phon_from[s] - ctx for s in self.speakers if stage._frames[s]])
+
+    def speech_s(self, speaker: str) -> float:
+        return self.speech[speaker] * self.grid.hop_s
+
+    def baseline(self, speaker: str) -> SpeakerBaseline:
+        """``speaker``'s baseline from what is taken in (the rules of ``speaker_baseline``)."""
+        h = self.hist[speaker]
+        # pitch and nuclei need voiced speech (slice.MIN_VOICED_SHARE)
+        voiced_ok = enough_voiced(int(h["f0_st"].sum()), self.speech[speaker])
+        f0_med, f0_sd = _hist_median_sd(h["f0_st"], _BASE_BINS["f0_st"]) if voiced_ok else (None, None)
+        lv_med, lv_sd = _hist_median_sd(h["level_db"], _BASE_BINS["level_db"])
+        hf_med, hf_sd = _hist_median_sd(h["hf500_db"], _BASE_BINS["hf500_db"])
+        phon_s = self.phon[speaker] * self.grid.hop_s
+        return SpeakerBaseline(
+            f0_median_hz=None if f0_med is None else float(100.0 * 2 ** (f0_med / 12)),
+            f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
+            hf500_median_db=hf_med, hf500_spread_db=hf_sd,
+            articulation_rate_syl_s=self.nuclei[speaker] / phon_s
+            if self.speech_s(speaker) >= 1.0 and phon_s >= 0.5 and voiced_ok else None)
+
+
 _BASE_BINS = {
     "f0_st": np.arange(-40.0, 40.0, 0.05),      # semitones re 100 Hz
     "level_db": np.arange(-120.0, 10.0, 0.1),
     "hf500_db": np.arange(-60.0, 60.0, 0.1),
 }
+
+
+def _phonation_context(grid: Grid) -> int:
+    """Frames read before a step's first (``_Tally._phonation``): where a quiet stretch running into it began."""
+    return int(np.ceil(PHONATION_MIN_PAUSE_S / grid.hop_s)) + 1
 
 
 def _hist_quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float | None:
