@@ -8,7 +8,7 @@ from ..types import Event, Pause, Segment, Transition
 from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
 from .results import RollingWindow
-from .slice import Slice, enough_voiced, hold_start_s, own_level_speech, phonation
+from .slice import Slice, enough_voiced, hold_start_s, own_level_speech, phonation, rate_time_ok
 from .summary import first_holder, summarize
 
 
@@ -231,7 +231,7 @@ class _Tally:
             f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
             hf500_median_db=hf_med, hf500_spread_db=hf_sd,
             articulation_rate_syl_s=self.nuclei[speaker] / phon_s
-            if self.speech_s(speaker) >= 1.0 and phon_s >= 0.5 and voiced_ok else None)
+            if rate_time_ok(self.speech_s(speaker), phon_s) and voiced_ok else None)
 
 
 _BASE_BINS = {
