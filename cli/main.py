@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError, error_text
-from prosody.fileio import is_disk_full, write_error_text
+from prosody.fileio import is_disk_full, unwritten_text
 
 from . import batch, live, review, sessions, voices
 from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
@@ -197,7 +197,7 @@ def cmd_analyze(args, out, err) -> int:
             if path == "-":
                 unwritten.append(f"cannot write {option} to {STDOUT_NAME}: {exc.strerror or exc}")
             else:  # a full disk said as one (was "No space left on device"); the file is left as it was
-                unwritten.append(f"cannot write {path}: {write_error_text(exc, path)}; it was not written")
+                unwritten.append(unwritten_text(exc, path))
     if args.json:
         emit("json", dumps(doc))
     if args.save_baseline and doc.get("measures"):

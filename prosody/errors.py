@@ -80,9 +80,9 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, ProsodyError):
         return str(exc)
     if isinstance(exc, OSError):
-        from .fileio import is_disk_full, write_error_text
+        from .fileio import is_disk_full, unwritten_text
         if is_disk_full(exc) and exc.filename:  # said plainly, and that it was not written (every write is atomic)
-            return f"cannot write {exc.filename}: {write_error_text(exc, exc.filename)}; it was not written"
+            return unwritten_text(exc, exc.filename)
         why = exc.strerror or str(exc) or "operating system error"
         return f"cannot access {exc.filename}: {why}" if exc.filename else why
     return f"internal error ({type(exc).__name__}: {exc})"

@@ -545,6 +545,12 @@ def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
     return getattr(exc, "strerror", None) or str(exc) or "operating system error"
 
 
+def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
+    """"cannot write PATH: <why>; it was not written" (``write_error_text``): every write here is atomic, so a
+    failed one leaves the file as it was."""
+    return f"cannot write {path}: {write_error_text(exc, path)}; it was not written"
+
+
 def low_space(path, min_bytes: int = 1 << 20) -> bool:
     """Less than ``min_bytes`` free where ``path`` is. SQLite reports a full disk
     on opening as a plain 'disk I/O error' (it cannot size its shared-memory

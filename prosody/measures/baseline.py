@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import InputError
 from ..timebase import GRID, Grid
 from ..types import name_problem
-from .slice import enough_voiced, phonation
+from .slice import enough_voiced, phonation, rate_time_ok
 
 
 # baselines
@@ -124,5 +124,5 @@ def speaker_baseline(fr: dict[str, np.ndarray], n_syllables: int, *, grid: Grid 
         level_spread_db=_robust_sd(lv),
         hf500_median_db=float(np.median(hf)) if len(hf) >= 10 else None,
         hf500_spread_db=_robust_sd(hf),
-        articulation_rate_syl_s=n_syllables / phon_s if speech_s >= 1.0 and phon_s >= 0.5 and voiced_ok else None,
+        articulation_rate_syl_s=n_syllables / phon_s if rate_time_ok(speech_s, phon_s) and voiced_ok else None,
     )

@@ -9,7 +9,7 @@ from .baseline import Baseline, SpeakerBaseline
 from .registry import MeasuresConfig
 from .results import RollingWindow
 from .slice import (PHONATION_BELOW_Q99_DB, PHONATION_MIN_PAUSE_S, Slice, enough_voiced, hold_start_s,
-                    own_level_speech, phonation_under)
+                    own_level_speech, phonation_under, rate_time_ok)
 from .summary import first_holder, summarize
 
 
@@ -268,7 +268,7 @@ class _Tally:
             f0_spread_st=f0_sd, level_median_db=lv_med, level_spread_db=lv_sd,
             hf500_median_db=hf_med, hf500_spread_db=hf_sd,
             articulation_rate_syl_s=self.nuclei[speaker] / phon_s
-            if self.speech_s(speaker) >= 1.0 and phon_s >= 0.5 and voiced_ok else None)
+            if rate_time_ok(self.speech_s(speaker), phon_s) and voiced_ok else None)
 
 
 _BASE_BINS = {

@@ -132,6 +132,12 @@ def own_level_speech(frames: dict, speaker: str, speakers, *, one_signal: bool) 
 # minus 25 dB, as the nuclei's, ``RateConfig.silence_below_q99_db``) and shortest pause (0.3 s)
 PHONATION_BELOW_Q99_DB = 25.0
 PHONATION_MIN_PAUSE_S = 0.3
+MIN_PHONATION_S = 0.5  # an articulation rate needs this much phonation (and 1 s of speech)
+
+
+def rate_time_ok(speech_s: float, phonation_s: float) -> bool:
+    """Whether a voice's speech time and phonation time (s) carry an articulation rate (voiced enough aside)."""
+    return speech_s >= 1.0 and phonation_s >= MIN_PHONATION_S
 
 
 def phonation(level_db: np.ndarray, speech: np.ndarray, *, hop_s: float, q99_from: np.ndarray | None = None

@@ -8,7 +8,7 @@ from ..quantile import median, percentile
 from ..types import Segment
 from .baseline import SpeakerBaseline
 from .registry import MeasuresConfig
-from .slice import Slice, _clip, _holds, _per_bin_sd, _r, enough_voiced
+from .slice import Slice, _clip, _holds, _per_bin_sd, _r, enough_voiced, rate_time_ok
 
 
 def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: MeasuresConfig,
@@ -79,7 +79,7 @@ def voice_measures(sl: Slice, speaker: str, base: SpeakerBaseline | None, cfg: M
     # its quiet edges, which the speech detector holds as speech (slice.phonation)
     phon = sl.phonation_of(speaker)
     phon_s = float(phon.sum()) * sl.grid.hop_s
-    rate_ok = speech_s >= 1.0 and phon_s >= 0.5 and pitch_ok
+    rate_ok = rate_time_ok(speech_s, phon_s) and pitch_ok
     out["speech_rate_syl_s"] = len(nuc) / span_s if rate_ok else None
     out["articulation_rate_syl_s"] = len(nuc) / phon_s if rate_ok else None
     if out["articulation_rate_syl_s"] is not None and b.articulation_rate_syl_s:
