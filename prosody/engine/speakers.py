@@ -790,38 +790,56 @@ def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray 
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
         return None
-    return _local_floors(_frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n])), speech[:n], floor_db,
-                         len(mono))
+    lv = _frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n]))
+    return _local_floors(_stretch_medians(lv, speech[:n], len(mono)), floor_db)
 
 
 def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0) -> tuple[float, np.ndarray | None]:
     """(``noise_floor_db``, ``local_floors_db``) of ``mono``, its frames' levels taken once; a quiet
-    recording's (``Attribution.hear_gain_db``) bounded ``hear_gain_db`` lower, as its raised copy's are."""
+    recording's (``Attribution.hear_gain_db``) bounded ``hear_gain_db`` lower, as its raised copy's are. A
+    recording floor under ``FILL_MIN_DB`` kept as measured (``_bounded_floor``) is raised to it all the same where
+    a stretch's pauses lie over it (a floor stepping within the file: the median of the pauses, the quieter
+    stretch's, filled the noisier stretch 14 dB under its own pauses; hostile sweep 24): the quieter stretches
+    then get their own floors (``local_floors_db``), as before the band was kept."""
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
         return -90.0 - hear_gain_db, None
     lv = _frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n]))
     floor_db = _floor_of_levels(lv, speech[:n], hear_gain_db=hear_gain_db)
-    return floor_db, _local_floors(lv, speech[:n], floor_db, len(mono), hear_gain_db=hear_gain_db)
+    medians = _stretch_medians(lv, speech[:n], len(mono))
+    lo = FILL_MIN_DB - hear_gain_db
+    if floor_db < lo and any(m is not None and m >= lo for m in medians):
+        floor_db = lo
+    return floor_db, _local_floors(medians, floor_db, hear_gain_db=hear_gain_db)
 
 
-def _local_floors(lv: np.ndarray, speech: np.ndarray, floor_db: float, n_samples: int, *,
-                  hear_gain_db: float = 0.0) -> np.ndarray | None:
-    """``local_floors_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool of a
-    signal of ``n_samples``."""
+def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int) -> list[float | None]:
+    """Per fill piece (``_FILL_CHUNK`` samples) of a signal of ``n_samples``, the median level (dBFS) of the
+    pauses within ``LOCAL_FLOOR_SPAN_S`` of its middle, None where they are fewer than
+    ``LOCAL_FLOOR_MIN_PAUSE_S``; from the frames' levels ``lv`` (n,) and ``speech`` (n,) bool."""
     hop, n = GRID.hop_length, len(lv)
     pieces = -(-n_samples // _FILL_CHUNK)
-    if n == 0 or pieces == 0:
-        return None
+    if n == 0:
+        return []
     quiet = ~np.asarray(speech, bool)
     span, need = GRID.s_to_frames(LOCAL_FLOOR_SPAN_S), GRID.s_to_frames(LOCAL_FLOOR_MIN_PAUSE_S)
-    out = np.full(pieces, floor_db)
+    out: list[float | None] = []
     for i in range(pieces):
         mid = (i * _FILL_CHUNK + _FILL_CHUNK // 2) // hop
         a, b = max(0, mid - span), min(n, mid + span)
         q = lv[a:b][quiet[a:b]]
-        if len(q) >= need:
-            local = _bounded_floor(float(np.median(q)), hear_gain_db)
+        out.append(float(np.median(q)) if len(q) >= need else None)
+    return out
+
+
+def _local_floors(medians: list[float | None], floor_db: float, *, hear_gain_db: float = 0.0) -> np.ndarray | None:
+    """``local_floors_db`` from the fill pieces' pause medians (``_stretch_medians``)."""
+    if not medians:
+        return None
+    out = np.full(len(medians), floor_db)
+    for i, m in enumerate(medians):
+        if m is not None:
+            local = _bounded_floor(m, hear_gain_db)
             if local < floor_db - LOCAL_FLOOR_MAX_DEV_DB:  # only quieter: a fill above its surroundings is heard
                 out[i] = local
     return None if np.all(out == floor_db) else out
