@@ -113,8 +113,9 @@ def own_level_speech(frames: dict, speaker: str, speakers, *, one_signal: bool) 
     """``speaker``'s speech frames whose level (``rms_db``) is the voice's own: all of them, except, of two voices
     cut from one signal (``one_signal``: a diarized mono or shared recording), the frames both voices' channels
     hold as speech. There each channel carries the one mixture, turned down by the diarizer's overlap gains
-    (``engine.speakers.overlap_gains``: 6 dB where both own a frame, 10.5 dB on a listener's excursion), and the
-    level measures read the mixture and its gains as the voice's (hostile sweep 22's leftovers, docs/store.md).
+    (``engine.speakers.overlap_gains``: 6 dB where both own a frame, 10.5 dB or its measured share on a listener's
+    excursion), and the level measures read the mixture and its gains as the voice's (hostile sweep 22's
+    leftovers, docs/store.md).
     As ``engine.pipeline.Pipeline._own_pitch`` leaves their pitch out; the VAD, the turns and the cues read
     them as ever."""
     sp = np.asarray(frames[speaker]["is_speech"], bool)

@@ -1,0 +1,81 @@
+"""A listener's share of the mixture over an excursion inside the holder's speech, measured on a mono
+mix (``engine.speakers.listener_share``, ``overlap_gains`` given the mix's levels): planted levels, and
+planted failed interruptions of ``scenario_overlap_events`` (docs/speakers.md, fifty-ninth round)."""
+from __future__ import annotations
+
+import numpy as np
+
+from prosody.engine.diarize import Diarization
+from prosody.engine.speakers import (LISTENER_OVERLAP_GAIN, LISTENER_SHARE_MARGIN_DB, NO_PROFILE_RULE,
+                                     Attribution, LayoutReport, Naming, listener_share, overlap_gains)
+from prosody.session import analyze_blocks
+from tests.conftest import match_events
+from tests.dialogue import CLIENT, THERAPIST, build_dialogue, scenario_overlap_events
+
+
+def _excursion(level_db: float):
+    """Holder (voice 0) 1 s at -30 dBFS, both voices 0.5 s at ``level_db``, holder 1 s again."""
+    owner = np.array([0] * 100 + [2] * 50 + [0] * 100, np.int8)
+    levels = np.where(owner == 2, level_db, -30.0)
+    return owner, np.ones(len(owner), bool), levels
+
+
+def test_a_loud_listener_over_the_holder_gets_its_measured_share():
+    """The mixture 6 dB over the holder's own level around it: the listener holds 1 - 10^-0.6 = 75 % of
+    its energy, and its channel gets the root of that less the margin; a mixture 0.5 dB over the holder
+    (a soft "mm") keeps ``LISTENER_OVERLAP_GAIN``, as without the levels."""
+    owner, speech, levels = _excursion(-24.0)
+    share = listener_share(owner, speech, levels, 100, 150, 0)
+    assert abs(share - (1 - 10 ** -0.6)) < 1e-9
+    g = overlap_gains(owner, speech, levels)
+    want = (share * 10 ** (LISTENER_SHARE_MARGIN_DB / 10)) ** 0.5
+    assert np.allclose(g[100:150, 1], want) and want > LISTENER_OVERLAP_GAIN
+    assert np.all(g[:100] == 1.0) and np.all(g[150:] == 1.0)  # the holder alone keeps the recording's level
+    owner, speech, soft = _excursion(-29.5)
+    assert np.all(overlap_gains(owner, speech, soft)[100:150, 1] == LISTENER_OVERLAP_GAIN)
+    assert np.all(overlap_gains(owner, speech)[100:150, 1] == LISTENER_OVERLAP_GAIN)
+
+
+def test_no_holder_around_no_measured_share():
+    """Fewer than 0.2 s of the holder's own speech around the excursion: no share measured (0)."""
+    owner = np.array([0] * 10 + [2] * 50 + [0] * 5, np.int8)
+    levels = np.where(owner == 2, -20.0, -30.0)
+    assert listener_share(owner, np.ones(len(owner), bool), levels, 10, 60, 0) == 0.0
+
+
+def test_failed_interruptions_on_a_mono_mix_are_found(needs_espeak):
+    """``scenario_overlap_events`` seed 2 (tuning material of benchmarks/overlap_events.py) as the mono
+    mix of its two channels x 0.7, the diarizer's labels built from the planted segments (both voices
+    where both speak): every planted failed interruption (a real start at -1..+6 dB re the speaker's
+    own level inside the other's speech) is found as one and no backchannel is false. With the fixed
+    -10.5 dB listener gain 4 of 7 were, the other 3 read as backchannels (3 false)."""
+    seed = 2
+    rng = np.random.default_rng([seed, 7])
+    level = (float(rng.uniform(-36, -28)), float(rng.uniform(-36, -28)))
+    dlg = build_dialogue(scenario_overlap_events(seed=seed), seed=seed, level_db=level, noise_db=-70.0)
+    x = (dlg.audio.astype(np.float64).sum(axis=1) * 0.7).astype(np.float32)
+    truth = dlg.truth.to_json_dict()
+    n = len(x) // 160
+    t = (np.arange(n) + 0.5) * 0.01
+    on = {k: np.zeros(n, bool) for k in (0, 1)}
+    for k, spk in enumerate((THERAPIST, CLIENT)):
+        for a, b in truth["segments"][spk]:
+            on[k] |= (t >= a) & (t < b)
+    owner = np.where(on[0] & on[1], 2, np.where(on[1], 1, 0)).astype(np.int8)
+    speech = on[0] | on[1]
+    for i in range(1, n):  # pauses: the voice before them
+        if not speech[i]:
+            owner[i] = owner[i - 1]
+    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
+    d = Diarization(n_voices=2, activity=act, owner=owner, centroids=np.zeros((2, 256), np.float32),
+                    separation=0.3, voice_share=(0.5, 0.5))
+    att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
+                      diarization=d, naming=Naming((THERAPIST, CLIENT), 0.5, NO_PROFILE_RULE, True))
+    doc = analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()
+    fis = [e for e in truth["events"] if e["kind"] == "failed_interruption"]
+    bcs = [e for e in truth["events"] if e["kind"] == "backchannel"]
+    assert len(fis) == 7 and len(bcs) == 6
+    found_fi = [e for e in doc["events"] if e["kind"] == "failed_interruption"]
+    found_bc = [e for e in doc["events"] if e["kind"] == "backchannel"]
+    assert match_events(found_fi, fis) == [], doc["events"]
+    assert match_events(found_bc, bcs) == [] and match_events(bcs, found_bc) == [], doc["events"]
