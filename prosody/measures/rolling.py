@@ -283,14 +283,19 @@ def _phonation_context(grid: Grid) -> int:
     return int(np.ceil(PHONATION_MIN_PAUSE_S / grid.hop_s)) + 1
 
 
+def _hist_centres(edges: np.ndarray) -> np.ndarray:
+    """The centres of a histogram's bins over ``edges`` (bin k holds values in [edges[k-1], edges[k]))."""
+    step = edges[1] - edges[0]
+    return np.concatenate([[edges[0] - step / 2], edges + step / 2])
+
+
 def _hist_quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float | None:
     """The ``q`` quantile from a histogram over ``edges`` (bin k holds values in [edges[k-1], edges[k])): the
     centre of the bin it falls in; None when empty."""
     n = int(hist.sum())
     if not n:
         return None
-    step = edges[1] - edges[0]
-    centres = np.concatenate([[edges[0] - step / 2], edges + step / 2])
+    centres = _hist_centres(edges)
     return float(centres[min(int(np.searchsorted(np.cumsum(hist), q * n)), len(centres) - 1)])
 
 
@@ -300,11 +305,8 @@ def _hist_median_sd(hist: np.ndarray, edges: np.ndarray) -> tuple[float | None, 
     n = int(hist.sum())
     if n < 10:
         return None, None
-    step = edges[1] - edges[0]
-    centres = np.concatenate([[edges[0] - step / 2], edges + step / 2])
-    cdf = np.cumsum(hist)
-    med = float(centres[int(np.searchsorted(cdf, n / 2))])
-    dist = np.abs(centres - med)
+    med = _hist_quantile(hist, edges, 0.5)
+    dist = np.abs(_hist_centres(edges) - med)
     order = np.argsort(dist, kind="stable")
     cdf_d = np.cumsum(hist[order])
     mad = float(dist[order][int(np.searchsorted(cdf_d, n / 2))])
