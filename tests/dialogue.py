@@ -1630,6 +1630,18 @@ def mix_room(
                                            None if noise_db is None else float(noise_db), seed)
 
 
+def planted_frames(truth: dict, n_frames: int) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """A dialogue's planted voices on the 10 ms frame grid: ({0: therapist speaks, 1: client speaks}, each (n,)
+    bool by frame centre, and the owner per frame: 0 / 1, 2 where both speak) from ``truth`` (``to_json_dict``);
+    frames nobody speaks in are owner 0 (callers give pauses their own owner)."""
+    t = (np.arange(n_frames) + 0.5) * 0.01
+    on = {k: np.zeros(n_frames, bool) for k in (0, 1)}
+    for k, spk in enumerate((THERAPIST, CLIENT)):
+        for a, b in truth["segments"][spk]:
+            on[k] |= (t >= a) & (t < b)
+    return on, np.where(on[0] & on[1], 2, np.where(on[1], 1, 0)).astype(np.int8)
+
+
 def with_voices(utterances: Iterable[Utterance], voices: dict[str, str]) -> tuple[Utterance, ...]:
     """The scenario spoken by other espeak-ng voices (speaker -> voice, e.g. {"client": "en-us+m1"})."""
     from dataclasses import replace as _replace

@@ -16,7 +16,7 @@ from prosody.session import analyze_blocks
 from prosody.engine.speakers import (NO_PROFILE_RULE, VoiceProfile, attribute, build_profile, detect_layout, name_voices,
                               swap_names)
 from tests.dialogue import (CLIENT, THERAPIST, build_dialogue, mix_room, scenario_monologue, scenario_turns,
-                            with_voices)
+                            planted_frames, with_voices)
 
 HOP_S = 0.01
 
@@ -791,11 +791,7 @@ def test_full_level_backchannel_given_to_the_listener_alone_stays_a_backchannel(
     truth = dlg.truth.to_json_dict()
     n = len(x) // 160
     t = (np.arange(n) + 0.5) * 0.01
-    on = {k: np.zeros(n, bool) for k in (0, 1)}
-    for k, spk in enumerate((THERAPIST, CLIENT)):
-        for a, b in truth["segments"][spk]:
-            on[k] |= (t >= a) & (t < b)
-    owner = np.where(on[0] & on[1], 2, np.where(on[1], 1, 0)).astype(np.int8)
+    on, owner = planted_frames(truth, n)
     bcs = [e for e in truth["events"] if e["kind"] == "backchannel"]
     for e in bcs:  # the diarizer's labels in the misses: the backchannel's frames to the listener alone
         k = (THERAPIST, CLIENT).index(e["speaker"])

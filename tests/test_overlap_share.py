@@ -10,7 +10,7 @@ from prosody.engine.speakers import (LISTENER_OVERLAP_GAIN, LISTENER_SHARE_MARGI
                                      Attribution, LayoutReport, Naming, listener_share, overlap_gains)
 from prosody.session import analyze_blocks
 from tests.conftest import match_events
-from tests.dialogue import CLIENT, THERAPIST, build_dialogue, scenario_overlap_events
+from tests.dialogue import CLIENT, THERAPIST, build_dialogue, planted_frames, scenario_overlap_events
 
 
 def _excursion(level_db: float):
@@ -56,12 +56,7 @@ def test_failed_interruptions_on_a_mono_mix_are_found(needs_espeak):
     x = (dlg.audio.astype(np.float64).sum(axis=1) * 0.7).astype(np.float32)
     truth = dlg.truth.to_json_dict()
     n = len(x) // 160
-    t = (np.arange(n) + 0.5) * 0.01
-    on = {k: np.zeros(n, bool) for k in (0, 1)}
-    for k, spk in enumerate((THERAPIST, CLIENT)):
-        for a, b in truth["segments"][spk]:
-            on[k] |= (t >= a) & (t < b)
-    owner = np.where(on[0] & on[1], 2, np.where(on[1], 1, 0)).astype(np.int8)
+    on, owner = planted_frames(truth, n)
     speech = on[0] | on[1]
     for i in range(1, n):  # pauses: the voice before them
         if not speech[i]:

@@ -135,43 +135,45 @@ def _same_file(fd: int, st) -> bool:
     return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
 
 
-def test_no_thread_to_be_had_leaves_standard_error_as_it_was(monkeypatch):
-    """``LibraryLines.start`` with no thread to be had (``RuntimeError: can't start new thread``): it raised with
-    descriptor 2 left at a pipe nobody read (what was said after, the error line too, was lost). Now nothing is
-    held back and descriptor 2 is as it was."""
+@pytest.fixture
+def fd2_before():
+    """Descriptor 2's file before the test (its ``os.fstat``), put back after it whatever the test left there."""
     import os
-    import threading
-
-    from cli.library_lines import LibraryLines
-    before = os.fstat(2)
-    keep = os.dup(2)
-
-    def no_thread(self):
-        raise RuntimeError("can't start new thread")
-    monkeypatch.setattr(threading.Thread, "start", no_thread)
-    lib = LibraryLines(environ={})
+    before, keep = os.fstat(2), os.dup(2)
     try:
-        lib.start()
-        assert _same_file(2, before)
-        lib.stop()
-        assert _same_file(2, before)
+        yield before
     finally:
         os.dup2(keep, 2)
         os.close(keep)
 
 
-def test_a_decoder_call_holding_standard_error_when_capture_stops():
+def test_no_thread_to_be_had_leaves_standard_error_as_it_was(monkeypatch, fd2_before):
+    """``LibraryLines.start`` with no thread to be had (``RuntimeError: can't start new thread``): it raised with
+    descriptor 2 left at a pipe nobody read (what was said after, the error line too, was lost). Now nothing is
+    held back and descriptor 2 is as it was."""
+    import threading
+
+    from cli.library_lines import LibraryLines
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    lib = LibraryLines(environ={})
+    lib.start()
+    assert _same_file(2, fd2_before)
+    lib.stop()
+    assert _same_file(2, fd2_before)
+
+
+def test_a_decoder_call_holding_standard_error_when_capture_stops(fd2_before):
     """A replay's decoder call (``fileio.c_stderr_captured``, on the feeder thread) takes descriptor 2 to a file and
     puts back what it found. Were it running when ``LibraryLines.stop`` put the terminal back, it put the pipe back
     after it: descriptor 2 stayed at the pipe for the rest of the run. Now the two take turns (``_FD2_LOCK``)."""
-    import os
     import threading
     import time
 
     from cli.library_lines import LibraryLines
     from prosody.fileio import c_stderr_captured
-    before = os.fstat(2)
-    keep = os.dup(2)
     lib = LibraryLines(drain_s=0.3, environ={})
     inside = threading.Event()
 
@@ -179,17 +181,13 @@ def test_a_decoder_call_holding_standard_error_when_capture_stops():
         with c_stderr_captured([]):
             inside.set()
             time.sleep(0.3)
-    try:
-        lib.start()
-        t = threading.Thread(target=decoder_call)
-        t.start()
-        assert inside.wait(5)
-        lib.stop()
-        t.join()
-        assert _same_file(2, before)
-    finally:
-        os.dup2(keep, 2)
-        os.close(keep)
+    lib.start()
+    t = threading.Thread(target=decoder_call)
+    t.start()
+    assert inside.wait(5)
+    lib.stop()
+    t.join()
+    assert _same_file(2, fd2_before)
 
 
 def test_a_silence_of_exactly_3_s_cuts_a_monologue_wherever_it_lies():
