@@ -12,7 +12,8 @@ not open ("ALSA lib pcm_dsnoop.c:...: unable to open slave") and JACK's "Cannot 
 They are not prosody's (they name C source lines, not what happened or what to do) and in the full-screen view
 they tear its rows. :class:`LibraryLines` points descriptor 2 at a pipe while capture runs; a thread passes
 every other line through unchanged, in order, and counts those it holds back; :meth:`LibraryLines.note` is the
-one line said instead. ``PROSODY_AUDIO_DIAGNOSTICS=1`` shows them as they come (nothing held back).
+one line said instead. ``PROSODY_AUDIO_DIAGNOSTICS=1`` shows them as they come (nothing held back). ``play`` and
+``devices`` hold them back too (:func:`held_back`): killing the server under ``play`` put the same three lines out.
 
 Limits: POSIX only (elsewhere nothing is held back); a line is held back only when it starts with one of
 :data:`LIBRARY_PREFIXES` (an ``Expression '...`` line only when it also names ``failed in``); a line without its
@@ -21,6 +22,7 @@ pipe is in place may be lost with the process.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -131,12 +133,12 @@ class LibraryLines:
         self.stop()
         return False
 
-    def note(self) -> str:
-        """One line saying what was held back ("" when nothing was)."""
+    def note(self, doing: str = "capturing") -> str:
+        """One line saying what was held back while ``doing`` ("" when nothing was)."""
         if not self.held:
             return ""
         return (f"prosody: note: the audio library (PortAudio / ALSA) printed {self.held} line"
-                f"{'' if self.held == 1 else 's'} of its own while capturing, not shown (set {SHOW_ENV}=1 to see "
+                f"{'' if self.held == 1 else 's'} of its own while {doing}, not shown (set {SHOW_ENV}=1 to see "
                 "them)\n")
 
     def _pass_on(self, read_end: int, saved: int) -> None:
@@ -182,6 +184,19 @@ class LibraryLines:
         finally:
             self._writing = False
             self._moved = time.monotonic()
+
+
+@contextlib.contextmanager
+def held_back(args, *, doing: str):
+    """A command's audio-device work with the libraries' lines held back (yields the :class:`LibraryLines`); its
+    note is left in ``args.closing_note`` for ``main`` to say last, after the command's error line if it raised
+    (a device lost while playing: prosody's error, then the note)."""
+    library = LibraryLines()
+    try:
+        with library:
+            yield library
+    finally:
+        args.closing_note = library.note(doing)
 
 
 def _flush(stream) -> None:

@@ -95,6 +95,12 @@ KIND_LABEL = {"microphone": "microphone", "monitor": "monitor (call/output audio
 
 
 def cmd_devices(args, out, err) -> int:
+    from .library_lines import held_back
+    with held_back(args, doing="listing the devices"):
+        return _devices(out)
+
+
+def _devices(out) -> int:
     from prosody.live.devices import list_input_devices
     devs = list_input_devices()
     if not devs:
@@ -180,12 +186,9 @@ def build_source(args):
 def cmd_live(args, out, err) -> int:
     """``prosody live``: the audio libraries' own lines (PortAudio / ALSA, from C) held back from opening the
     devices to the end of capture (`cli.library_lines`), one note said instead after the session's lines."""
-    from .library_lines import LibraryLines
-    library = LibraryLines()
-    with library:
-        status = _live(args, out, err, library)
-    err.write(library.note())
-    return status
+    from .library_lines import held_back
+    with held_back(args, doing="capturing") as library:
+        return _live(args, out, err, library)
 
 
 def _live(args, out, err, library) -> int:

@@ -405,6 +405,7 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGINT, first_ctrl_c)  # the program itself; tests and libraries keep theirs
     if argv is None and threading.current_thread() is threading.main_thread():
         take_stop_signals()
+    args = None
     try:
         from . import release_held_signals
         release_held_signals()  # one that came while the modules were imported: raised here, in this try
@@ -441,8 +442,18 @@ def main(argv=None) -> int:
         err.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     finally:
+        _say_closing_note(args, err)  # the audio libraries' held lines (`cli.library_lines.held_back`), last
         if argv is None:  # the program itself: its line is said; a stop signal in the shut-down (hostile sweep 16)
             quiet_exit()
+
+
+def _say_closing_note(args, err) -> None:
+    note = getattr(args, "closing_note", "")
+    if note:
+        try:
+            err.write(note)
+        except (OSError, ValueError):  # standard error gone: the exit status still tells
+            pass
 
 
 def _error(exc: Exception, out, err) -> int:

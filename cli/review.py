@@ -140,8 +140,11 @@ def cmd_play(args, out, err) -> int:
         return 1
     a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
     x = to_playback(audio.cut(a, b))
-    play(x, audio.sample_rate, device=_device(args.device),  # said once the device took the stream
-         on_start=lambda: err.write(f"prosody: playing moment {m.rank} ({terminal_safe(m.what)}), {a:.1f}–{b:.1f} s\n"))
+    from .library_lines import held_back
+    with held_back(args, doing="playing"):
+        play(x, audio.sample_rate, device=_device(args.device), device_text=args.device,  # said once it took it
+             on_start=lambda: err.write(f"prosody: playing moment {m.rank} ({terminal_safe(m.what)}), "
+                                        f"{a:.1f}–{b:.1f} s\n"))
     return EXIT_OK
 
 

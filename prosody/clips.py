@@ -19,12 +19,13 @@ from __future__ import annotations
 import base64
 import io
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import DeviceLost, InputError
 from .fileio import file_sha256
 
 CONTEXT_S = 3.0          # played / embedded around a moment
@@ -203,27 +204,64 @@ def data_uri(data: bytes, fmt: str = "opus") -> str:
     return f"data:{CLIP_FORMATS[fmt][2]};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def play(x: np.ndarray, sample_rate: int, *, device=None, on_start=None) -> None:
+def play(x: np.ndarray, sample_rate: int, *, device=None, device_text: str | None = None, on_start=None) -> None:
     """Play (n, channels) float32 through sounddevice and wait until done.
     ``on_start()`` is called once the output device has accepted the stream's
     settings, just before playing (never when the device is refused). The samples go out between
     ``PLAY_PAD_S`` of silence either side: without it the stream's close lost the last 16-25 ms of the stretch,
-    and its start at times the first 60-70 ms (a PulseAudio null sink's monitor, 3 of 3 plays; hostile sweep 19)."""
+    and its start at times the first 60-70 ms (a PulseAudio null sink's monitor, 3 of 3 plays; hostile sweep 19).
+    ``device_text``: the device as the person gave it, for messages (``device`` may be PortAudio's ``pulse``
+    standing for a sound server's sink). Raises :class:`DeviceLost` when the output stops before the stretch was all handed to it (the sound server
+    killed, a headset unplugged: ``sounddevice.play`` returned as if done)."""
     try:
         import sounddevice as sd
     except (ImportError, OSError) as exc:
         raise InputError(f"cannot play audio: sounddevice/PortAudio is not available ({exc})") from None
+    shown = device if device_text is None or isinstance(device, int) else device_text  # a number unquoted
+    which = "the default output device" if shown is None else f"output device {shown!r}"
+    pad = np.zeros((int(round(PLAY_PAD_S * sample_rate)), x.shape[1]), np.float32)
+    feed = _Feed(np.concatenate([pad, np.asarray(x, np.float32), pad]), stop=sd.CallbackStop)
     try:
         sd.check_output_settings(device=device, channels=x.shape[1], samplerate=sample_rate, dtype="float32")
         if on_start is not None:
             on_start()
-        pad = np.zeros((int(round(PLAY_PAD_S * sample_rate)), x.shape[1]), np.float32)
-        sd.play(np.concatenate([pad, np.asarray(x, np.float32), pad]), sample_rate, device=device, blocking=True,
-                latency="high")  # no need to hurry: no gaps
+        with sd.OutputStream(samplerate=sample_rate, device=device, channels=x.shape[1], dtype="float32",
+                             latency="high", callback=feed, finished_callback=feed.finished.set):  # high: no gaps
+            feed.finished.wait()
     except (sd.PortAudioError, ValueError, OverflowError) as exc:  # OverflowError: a device number beyond a C int
-        which = "the default output device" if device is None else f"output device {device!r}"
+        if feed.position_samples:
+            raise DeviceLost(f"{which} was lost while playing ({exc}); "
+                             f"{_played_text(feed, pad, sample_rate)}") from None
         raise InputError(f"cannot play on {which}: {exc}; give a device number or name with --device "
                          "(`prosody devices` lists them)") from None
+    if feed.position_samples < len(feed.samples):
+        raise DeviceLost(f"{which} stopped while playing (the sound server or the device went away); "
+                         f"{_played_text(feed, pad, sample_rate)}")
+
+
+def _played_text(feed: "_Feed", pad: np.ndarray, sample_rate: int) -> str:
+    played_s = min(max(feed.position_samples - len(pad), 0), len(feed.samples) - 2 * len(pad)) / sample_rate
+    return f"{played_s:.1f} of {(len(feed.samples) - 2 * len(pad)) / sample_rate:.1f} s were handed to it"
+
+
+class _Feed:
+    """An output stream's callback handing out ``samples`` ((n, channels) float32) block by block; its
+    ``position_samples`` is how many were handed out, ``finished`` is set when the stream ends (done, aborted or
+    lost). ``stop`` is the exception class that ends the stream once all are out (``sounddevice.CallbackStop``)."""
+
+    def __init__(self, samples: np.ndarray, *, stop: type[Exception]):
+        self.samples = samples
+        self.position_samples = 0
+        self.finished = threading.Event()
+        self._stop = stop
+
+    def __call__(self, outdata, frames, time_info, status) -> None:
+        n = min(frames, len(self.samples) - self.position_samples)
+        outdata[:n] = self.samples[self.position_samples:self.position_samples + n]
+        outdata[n:] = 0.0
+        self.position_samples += n
+        if self.position_samples >= len(self.samples):
+            raise self._stop
 
 
 __all__ = ["Audio", "audio_record", "channel_used", "clip_span", "data_uri", "encode_clip", "live_audio_record",

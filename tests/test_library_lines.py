@@ -139,3 +139,41 @@ def test_the_sound_server_killed_under_live_shows_prosodys_lines_only(pulse, tmp
     assert len(lines) == 2 and lines[1].startswith("prosody: note: the audio library (PortAudio / ALSA) printed")
     doc, _ = load_live_session(out)
     assert doc["live"]["stop_reason"] == "device lost" and doc["live"]["captured_s"] > 1.0
+
+
+def test_the_sound_server_killed_under_play_is_said_and_its_lines_held_back(pulse, tmp_path):
+    """`prosody play` of a 20 s moment, the server told to exit once it plays: before, exit 0 with nothing said
+    but PortAudio's three "Expression ... failed in 'src/hostapi/alsa/...'" lines (sounddevice's blocking play
+    returned as if done). Now exit 1, prosody's line saying the device stopped and how much was handed to it,
+    then the one note; none of the C lines."""
+    import numpy as np
+    import soundfile as sf
+
+    from prosody.clips import audio_record
+    from prosody.formats.bundle import Bookmark
+    from prosody.store.db import Store
+    rate = 16000
+    x = (np.random.default_rng(3).standard_normal((rate * 40, 2)) * 0.05).astype(np.float32)
+    sf.write(tmp_path / "rec.wav", x, rate, subtype="FLOAT")
+    doc = {"schema": "prosody.session/2", "duration_s": 40.0, "speaker_order": ["therapist", "client"],
+           "speakers": {"therapist": {}, "client": {}}, "segments": [], "turn_taking": False,
+           "audio": audio_record([tmp_path / "rec.wav"], ("therapist", "client"), ((0, 0), (0, 1)))}
+    with Store(tmp_path / "st") as st:
+        st.save(doc, None, bookmarks=[Bookmark(20.0, "here")])
+    pulse.null_sink("out1")
+    p = subprocess.Popen(PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1",
+                                    "--context-s", "10"], env=pulse.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    first = p.stderr.readline()
+    assert first.startswith("prosody: playing moment 1"), first + p.stderr.read()
+    time.sleep(3.0)  # the stream opened and playing
+    pulse.pactl("exit", check=False)
+    o, e = p.communicate(timeout=60)
+    assert p.returncode == 1, first + e
+    assert "Expression '" not in e and "pa_linux_alsa" not in e, e
+    lines = e.splitlines()
+    assert lines[0].startswith("prosody: error: output device 'out1' stopped while playing"), e
+    played_s = float(lines[0].split("; ")[-1].split(" of ")[0])
+    assert 0.0 <= played_s < 20.0 and "of 20.0 s were handed to it" in lines[0], e
+    assert len(lines) == 2 and lines[1].startswith("prosody: note: the audio library (PortAudio / ALSA) printed")
+    assert "while playing" in lines[1]
