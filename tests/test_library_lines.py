@@ -146,20 +146,8 @@ def test_the_sound_server_killed_under_play_is_said_and_its_lines_held_back(puls
     but PortAudio's three "Expression ... failed in 'src/hostapi/alsa/...'" lines (sounddevice's blocking play
     returned as if done). Now exit 1, prosody's line saying the device stopped and how much was handed to it,
     then the one note; none of the C lines."""
-    import numpy as np
-    import soundfile as sf
-
-    from prosody.clips import audio_record
-    from prosody.formats.bundle import Bookmark
-    from prosody.store.db import Store
-    rate = 16000
-    x = (np.random.default_rng(3).standard_normal((rate * 40, 2)) * 0.05).astype(np.float32)
-    sf.write(tmp_path / "rec.wav", x, rate, subtype="FLOAT")
-    doc = {"schema": "prosody.session/2", "duration_s": 40.0, "speaker_order": ["therapist", "client"],
-           "speakers": {"therapist": {}, "client": {}}, "segments": [], "turn_taking": False,
-           "audio": audio_record([tmp_path / "rec.wav"], ("therapist", "client"), ((0, 0), (0, 1)))}
-    with Store(tmp_path / "st") as st:
-        st.save(doc, None, bookmarks=[Bookmark(20.0, "here")])
+    from tests.test_review import noise_session
+    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
     pulse.null_sink("out1")
     p = subprocess.Popen(PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1",
                                     "--context-s", "10"], env=pulse.env, stdout=subprocess.PIPE,

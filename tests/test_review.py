@@ -330,22 +330,27 @@ def _xcorr_lag(y: np.ndarray, ref: np.ndarray) -> int:
     return int(np.argmax(c)) - (len(ref) - 1)
 
 
+def noise_session(store: Path, wav: Path, *, seconds: int, bookmark_s: float, seed: int) -> np.ndarray:
+    """Session 1 of a new store: ``seconds`` of two channels of independent white noise at 16 kHz (broadband:
+    a sharp correlation peak) saved as float WAV ``wav``, a bookmark at ``bookmark_s``; returns the samples."""
+    rate = 16000
+    x = (np.random.default_rng(seed).standard_normal((rate * seconds, 2)) * 0.05).astype(np.float32)
+    sf.write(wav, x, rate, subtype="FLOAT")
+    doc = {"schema": "prosody.session/2", "duration_s": float(seconds), "speaker_order": ["therapist", "client"],
+           "speakers": {"therapist": {}, "client": {}}, "segments": [], "turn_taking": False,
+           "audio": audio_record([wav], ("therapist", "client"), ((0, 0), (0, 1)))}
+    with Store(store) as st:
+        st.save(doc, None, bookmarks=[Bookmark(bookmark_s, "here")])
+    return x
+
+
 def test_play_through_a_null_sink(tmp_path):
     from tests.pulse import started_or_skip, unavailable_reason
     why = unavailable_reason()
     if why:
         pytest.skip(why)
     rate = 16000
-    rng = np.random.default_rng(1)
-    x = np.zeros((rate * 12, 2), np.float32)
-    x[:, 0] = rng.standard_normal(len(x)) * 0.05      # broadband: a sharp correlation peak
-    x[:, 1] = rng.standard_normal(len(x)) * 0.05
-    sf.write(tmp_path / "rec.wav", x, rate, subtype="FLOAT")
-    doc = {"schema": "prosody.session/2", "duration_s": 12.0, "speaker_order": ["therapist", "client"],
-           "speakers": {"therapist": {}, "client": {}}, "segments": [], "turn_taking": False,
-           "audio": audio_record([tmp_path / "rec.wav"], ("therapist", "client"), ((0, 0), (0, 1)))}
-    with Store(tmp_path / "st") as st:
-        st.save(doc, None, bookmarks=[Bookmark(6.0, "here")])
+    x = noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=12, bookmark_s=6.0, seed=1)
     server = started_or_skip()
     try:
         mon = server.null_sink("review_out", rate_hz=rate, channels=2)
