@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
+import functools
 import os
 import signal
 import sys
@@ -103,13 +105,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_analyze(args, out, err) -> int:
-    from rich.console import Console
+    """``prosody analyze``: every argument and output checked before any audio is read, the recording's speakers
+    found (attributed where shared or mono), analysed, each output written (one that fails loses neither the
+    others, the save nor the summary), saved, and the summary shown."""
+    states, n_channels = _check_analyze_args(args)
+    rec, attribution = _recording(args, n_channels)
+    config = config_from_args(args, rec.speakers)
+    from .sessions import check_save_args, rescue_unsaved, save_analyzed
+    check_save_args(args)
+    session = _with_input_changes(_analyse(args, rec, config, attribution, err), args.files, states)
+    doc = session.to_json_dict()
+    if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
+        from prosody.clips import audio_record
+        doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
+    unwritten = _write_outputs(args, session, doc, out)
+    save_failure = None
+    try:
+        save_analyzed(args, session, out, err, doc=doc)
+    except (ProsodyError, OSError) as exc:  # the analysis is not lost: kept beside the store, summary shown
+        save_failure = rescue_unsaved(args, session, exc, doc=doc)
+    for w in session.warnings:
+        err.write(f"prosody: warning: {_safe(w)}\n")
+    if not args.quiet:
+        from rich.console import Console
 
-    from prosody.fileio import check_input_file, check_outputs, write_private
-    from prosody.session import dumps
+        from .view import summary_view
+        to_stdout = "-" in (args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf)
+        Console(file=err if to_stdout else out).print(summary_view(doc))
+    for failure in unwritten:
+        err.write(f"prosody: error: {_safe(failure)}\n")
+    if save_failure:
+        err.write(f"prosody: error: {save_failure}\n")
+    return EXIT_ERROR if unwritten or save_failure else EXIT_OK
+
+
+def _check_analyze_args(args) -> tuple[list, int]:
+    """``analyze``'s arguments and outputs checked before any audio is read: (each file's state, to tell a file
+    written to meanwhile; the first file's channel count)."""
+    from prosody.analysis import check_mono_speaker, check_speaker_label
     from prosody.engine.sources import FileSource, Layout
-
-    from .view import summary_view
+    from prosody.fileio import check_input_file, check_outputs, input_state
+    from prosody.speaker_channels import check_voices_told
 
     if len(args.files) > 2:
         raise InputError(f"{len(args.files)} files given: give one stereo/mono file or two (therapist, client)")
@@ -119,73 +155,86 @@ def cmd_analyze(args, out, err) -> int:
         check_input_file(f)
         if args.save or args.json:  # the session document names its recording
             sessions.check_file_name_text(f)
-    from prosody.analysis import PROFILE_SCHEMA, check_speaker_label
     check_speaker_label(args.speaker)  # --channels names: checked where the map is read, before any analysis
     # every output is checked before any work: not an input, not a link, not a device, not another output
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p],
                   protected=[sessions.store_folder(args)])
-    from prosody.fileio import input_change, input_state
     states = [input_state(f) for f in args.files]  # a file replaced or written to meanwhile is said (sweep 12)
-    src_probe = FileSource(args.files, Layout(("x",), ((0, 0),)))
-    n_channels = src_probe.files[0].channels
-    from prosody.analysis import check_mono_speaker
+    n_channels = FileSource(args.files, Layout(("x",), ((0, 0),))).files[0].channels
     check_mono_speaker(args.speaker, n_files=len(args.files), n_channels=n_channels, first_file=args.files[0])
-    attribution, voices = None, None
     if len(args.files) == 2:  # the arguments' own checks (--channels, ...) before any audio is read
         layout_from_args(args, 2, n_channels)
-    from prosody.speaker_channels import check_voices_told, wants_attribution
     check_voices_told(args.voices, n_files=len(args.files), speaker=args.speaker, layout=args.layout)
+    return states, n_channels
+
+
+def _recording(args, n_channels: int):
+    """(the recording's plan, its attribution or None): shared / mono recordings get speaker channels cut by
+    diarization (the voice profile naming the therapist); else the files' channels as --channels says."""
+    from prosody.speaker_channels import recording_plan, wants_attribution
+    attribution, voices = None, None
     if wants_attribution(n_files=len(args.files), n_channels=n_channels, speaker=args.speaker, layout=args.layout,
                          channels=args.channels):
+        from prosody.analysis import load_config
+
         from .speakers_cli import attribute_file
         from .voices import load_profile
         args.voice_profile = load_profile(args)  # two files: checked against their order, said only
-        from prosody.analysis import load_config
         attribution, voices = attribute_file(args, n_channels, vad=load_config(args.config).vad)
-    from prosody.speaker_channels import analyze_recording, recording_plan
-    # shared / mono: speaker channels cut by diarization; else the file's channels as --channels says
     layout = None if voices is not None else layout_from_args(args, len(args.files), n_channels)
     rec = recording_plan(args.files, layout, voices=voices, attribution=attribution, offset_s=args.offset_s)
-    config = config_from_args(args, rec.speakers)
-    from .sessions import check_save_args, rescue_unsaved, save_analyzed
-    check_save_args(args)
+    return rec, attribution
 
+
+def _analyse(args, rec, config, attribution, err):
+    """The recording analysed into a ``Session``, with a progress bar on a terminal for recordings over
+    ``PROGRESS_MIN_S``."""
+    from rich.console import Console
+
+    from prosody.speaker_channels import analyze_recording
     from prosody.timebase import GRID
     mcfg, profile = measures_from_args(args)
     err_console = Console(file=err, stderr=True)
     duration = rec.source.duration_s or 0.0
-    show_progress = (not args.no_progress and err_console.is_terminal and duration > PROGRESS_MIN_S)
-    sources = [str(p) for p in args.files]
-    if show_progress:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-        with Progress(TextColumn("analysing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                      TimeRemainingColumn(), console=err_console, transient=True) as prog:
-            task = prog.add_task("analyse", total=duration)
-            session = analyze_recording(rec, config, attribution=attribution, sources=sources, measures=mcfg,
-                                        profile=profile,
-                                        on_block=lambda n: prog.update(task, completed=GRID.samples_to_s(n)))
-    else:
-        session = analyze_recording(rec, config, attribution=attribution, sources=sources, measures=mcfg,
-                                    profile=profile)
+    run = functools.partial(analyze_recording, rec, config, attribution=attribution,
+                            sources=[str(p) for p in args.files], measures=mcfg, profile=profile)
+    if args.no_progress or not err_console.is_terminal or duration <= PROGRESS_MIN_S:
+        return run()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    with Progress(TextColumn("analysing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as prog:
+        task = prog.add_task("analyse", total=duration)
+        return run(on_block=lambda n: prog.update(task, completed=GRID.samples_to_s(n)))
 
-    changes = [c for c in (input_change(f, st) for f, st in zip(args.files, states)) if c is not None]
+
+def _with_input_changes(session, files, states):
+    """The session as analysed, or an error where an input was replaced or truncated while it was read (its
+    hash, size and date, what `play` and the saved session's date read, would be another's); a recorder
+    appending is said in a warning (what was read is analysed)."""
+    from prosody.fileio import input_change
+    changes = [c for c in (input_change(f, st) for f, st in zip(files, states)) if c is not None]
     replaced = [why for kind, why in changes if kind in ("replaced", "truncated")]
-    if replaced:  # its hash, size and date (what `play` and the saved session's date read) would be another's
+    if replaced:
         raise InputError(f"{replaced[0]}; nothing was written: analyse it again once nothing writes to it")
-    if changes:  # a recorder appending (only "changed" is left): what was read is analysed, and said as such
-        import dataclasses
-        session = dataclasses.replace(session, warnings=session.warnings + tuple(
-            f"{why}: the figures are of the {session.duration_s:.2f} s read; analyse it again once the recording "
-            "is finished" for _, why in changes))
-    doc = session.to_json_dict()
-    if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
-        from prosody.clips import audio_record
-        doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
-    unwritten = []  # an output that fails (a full disk) loses neither the others, the save nor the summary
+    if not changes:
+        return session
+    return dataclasses.replace(session, warnings=session.warnings + tuple(
+        f"{why}: the figures are of the {session.duration_s:.2f} s read; analyse it again once the recording "
+        "is finished" for _, why in changes))
 
-    def emit(name: str, text: str) -> None:  # args.NAME: "-" is stdout (at most one output: check_outputs)
+
+def _write_outputs(args, session, doc, out) -> list[str]:
+    """``--json``, ``--save-baseline``, ``--rttm``, ``--frames``, ``--textgrid``, ``--eaf`` written (owner-only;
+    "-" is standard output, at most one: ``check_outputs``); returns one line per output that could not be written
+    (a full disk there loses neither the save nor the other outputs, and leaves the file as it was)."""
+    from prosody.analysis import PROFILE_SCHEMA
+    from prosody.fileio import write_private
+    from prosody.session import dumps
+    unwritten = []
+
+    def emit(name: str, text: str) -> None:
         path, option = getattr(args, name), "--" + name.replace("_", "-")
         try:
             if path == "-":  # a full disk there lost the save and the other outputs until 2026-12-04
@@ -196,7 +245,7 @@ def cmd_analyze(args, out, err) -> int:
         except OSError as exc:
             if path == "-":
                 unwritten.append(f"cannot write {option} to {STDOUT_NAME}: {exc.strerror or exc}")
-            else:  # a full disk said as one (was "No space left on device"); the file is left as it was
+            else:  # a full disk said as one (was "No space left on device")
                 unwritten.append(unwritten_text(exc, path))
     if args.json:
         emit("json", dumps(doc))
@@ -212,31 +261,15 @@ def cmd_analyze(args, out, err) -> int:
                                   grid=session.grid))
     if args.textgrid or args.eaf:
         from prosody.formats.bundle import ExportBundle
-        from prosody.formats.export import review_points
-    if args.textgrid:
-        from prosody.formats.textgrid import session_textgrid
-        emit("textgrid", session_textgrid(doc, extra_points=review_points(ExportBundle(doc=doc))))
-    if args.eaf:
         from prosody.formats.eaf import session_eaf
-        emit("eaf", session_eaf(doc, extra_points=review_points(ExportBundle(doc=doc))))
-    save_failure = None
-    try:
-        save_analyzed(args, session, out, err, doc=doc)
-    except (ProsodyError, OSError) as exc:  # the analysis is not lost: kept beside the store, summary shown
-        save_failure = rescue_unsaved(args, session, exc, doc=doc)
-    for w in session.warnings:
-        err.write(f"prosody: warning: {_safe(w)}\n")
-    if not args.quiet:
-        to_stdout = "-" in (args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf)
-        console = Console(file=err if to_stdout else out)
-        console.print(summary_view(doc))
-    for failure in unwritten:
-        err.write(f"prosody: error: {_safe(failure)}\n")
-    if save_failure:
-        err.write(f"prosody: error: {save_failure}\n")
-    if unwritten or save_failure:
-        return EXIT_ERROR
-    return EXIT_OK
+        from prosody.formats.export import review_points
+        from prosody.formats.textgrid import session_textgrid
+        points = review_points(ExportBundle(doc=doc))
+        if args.textgrid:
+            emit("textgrid", session_textgrid(doc, extra_points=points))
+        if args.eaf:
+            emit("eaf", session_eaf(doc, extra_points=points))
+    return unwritten
 
 
 def _safe(text) -> str:
