@@ -217,48 +217,12 @@ def summary_text(report, *, table_files, table_note: str | None = None) -> str:
 
 def cmd_batch(args, out, err) -> int:
     from .options import measures_from_args
-    if args.jobs is not None:
-        from prosody.batch.runner import check_n_jobs
-        check_n_jobs(args.jobs)  # 1 to 4 x the cores: --jobs 1000 started 1,000 processes
-    if args.send_audio and not args.scheduler:
-        raise InputError("--send-audio applies to --scheduler (local workers read the files themselves)")
-    if args.scheduler and args.jobs is not None:
-        raise InputError("--jobs sets local worker processes; with --scheduler the cluster's workers do the work")
-    if args.wait_for_workers is not None and not args.scheduler:
-        raise InputError("--wait-for-workers applies to --scheduler (local workers are started by prosody)")
-    if args.wait_for_workers is not None and args.wait_for_workers < 1:
-        raise InputError(f"--wait-for-workers {args.wait_for_workers}: give at least 1 second")
-    if args.wait_for_workers is not None and args.wait_for_workers > NO_WORKERS_MAX_S:
-        raise InputError(f"--wait-for-workers {args.wait_for_workers}: give at most {NO_WORKERS_MAX_S} seconds "
-                         f"({NO_WORKERS_MAX_S // 86400} days)")
-    defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
-                   layout=args.layout, voice_profile=args.profile, voices=args.voices,
-                   meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
-                                tags=tuple(args.tag)))
-    from prosody.formats.schema import check_meta_fields
-    check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
-                      where="command line")
-    from prosody.analysis import check_speaker_label
-    check_speaker_label(args.speaker)
-    # its own table and store files are no inputs where a glob matches them (`batch '**'` run again)
-    from prosody.batch.runner import LEDGER_NAME
-    from prosody.store.db import DB_NAME, FRAMES_DIR
-    folder = store_folder(args)
-    store_files = [folder / FRAMES_DIR] + [folder / f"{name}{side}" for name in (DB_NAME, LEDGER_NAME)
-                                           for side in ("", "-wal", "-shm", "-journal")]
-    jobs = discover(args.inputs, defaults=defaults, skip=[*table_paths(args.table), *store_files])
-    for j in jobs:
-        for p in j.paths:
-            check_file_name_text(p)
+    _check_batch_options(args)
+    jobs = _batch_jobs(args)
     mcfg, profile = measures_from_args(args)
     config = load_config(args.config)  # a bad file is refused before the store is opened (and made)
     want_parquet = not args.no_parquet
-    # the table never replaces a manifest, a recording or a store file
-    manifests = [i for i in args.inputs if i.lower().endswith(".csv")] + \
-        sorted({j.origin.rsplit(" line ", 1)[0] for j in jobs if " line " in j.origin})
-    check_outputs([("--table", p) for p in table_paths(args.table)[:1 if args.no_parquet else 2]],
-                  inputs=manifests + [p for j in jobs for p in j.paths] + [p for p in (args.config, args.baseline) if p],
-                  stdout_ok=False, protected=[store_folder(args)])
+    _check_table_output(args, jobs)
     if args.scheduler:  # what leaves this machine is said before it leaves
         from prosody.batch.runner import unencrypted_cluster_note
         clear = unencrypted_cluster_note(args.scheduler, send_audio=args.send_audio)
@@ -291,14 +255,7 @@ def cmd_batch(args, out, err) -> int:
         progress.close()
         signum = stop.signum if stop.signum is not None else getattr(exc, "signum", signal.SIGINT)
         signum = signum if signum in _StopRequest.NAMES else signal.SIGINT
-        what = _StopRequest.NAMES[signum]
-        # a Dask cluster's workers are its own: prosody cancels its tasks there (closing its client), and a file
-        # being analysed on a worker runs to its end there, unused (a re-run analyses it again)
-        stopped = ("its tasks on the Dask cluster are cancelled (the cluster's workers keep running)"
-                   if args.scheduler else "the workers are stopped")
-        err.write(f"prosody: error: {what}; {progress.done} recording{'s' if progress.done != 1 else ''} "
-                  f"finished and saved in the store, {stopped}; run the same command again to "
-                  "continue where it stopped\n")
+        err.write(_stopped_line(_StopRequest.NAMES[signum], done=progress.done, cluster=bool(args.scheduler)))
         return 128 + signum  # 130 (Ctrl-C), 143 (SIGTERM: EXIT_TERMINATED), 129 (SIGHUP)
     finally:
         if cluster is not None:  # closed by run_batch; here where the store could not be opened
@@ -318,6 +275,68 @@ def cmd_batch(args, out, err) -> int:
         err.write(f"prosody: error: {stop.reason()}; the batch had finished first (the summary above)\n")
         return 128 + stop.signum
     return rc
+
+
+def _check_batch_options(args) -> None:
+    """The worker options checked together (each applies to local workers or to a cluster only)."""
+    if args.jobs is not None:
+        from prosody.batch.runner import check_n_jobs
+        check_n_jobs(args.jobs)  # 1 to 4 x the cores: --jobs 1000 started 1,000 processes
+    if args.send_audio and not args.scheduler:
+        raise InputError("--send-audio applies to --scheduler (local workers read the files themselves)")
+    if args.scheduler and args.jobs is not None:
+        raise InputError("--jobs sets local worker processes; with --scheduler the cluster's workers do the work")
+    if args.wait_for_workers is not None and not args.scheduler:
+        raise InputError("--wait-for-workers applies to --scheduler (local workers are started by prosody)")
+    if args.wait_for_workers is not None and args.wait_for_workers < 1:
+        raise InputError(f"--wait-for-workers {args.wait_for_workers}: give at least 1 second")
+    if args.wait_for_workers is not None and args.wait_for_workers > NO_WORKERS_MAX_S:
+        raise InputError(f"--wait-for-workers {args.wait_for_workers}: give at most {NO_WORKERS_MAX_S} seconds "
+                         f"({NO_WORKERS_MAX_S // 86400} days)")
+
+
+def _batch_jobs(args) -> list:
+    """The recordings named (files, folders, globs, manifests) as jobs, the command line's options their
+    defaults; what was typed checked; the batch's own table and store files never among them."""
+    defaults = Job(paths=(), channels=args.channels, speaker=args.speaker, pitch_range=tuple(args.pitch_range),
+                   layout=args.layout, voice_profile=args.profile, voices=args.voices,
+                   meta=SessionMeta(therapist=args.therapist, client=args.client, notes=args.notes or "",
+                                tags=tuple(args.tag)))
+    from prosody.formats.schema import check_meta_fields
+    check_meta_fields(therapist=args.therapist, client=args.client, notes=args.notes or "", tags=list(args.tag),
+                      where="command line")
+    from prosody.analysis import check_speaker_label
+    check_speaker_label(args.speaker)
+    # its own table and store files are no inputs where a glob matches them (`batch '**'` run again)
+    from prosody.batch.runner import LEDGER_NAME
+    from prosody.store.db import DB_NAME, FRAMES_DIR
+    folder = store_folder(args)
+    store_files = [folder / FRAMES_DIR] + [folder / f"{name}{side}" for name in (DB_NAME, LEDGER_NAME)
+                                           for side in ("", "-wal", "-shm", "-journal")]
+    jobs = discover(args.inputs, defaults=defaults, skip=[*table_paths(args.table), *store_files])
+    for j in jobs:
+        for p in j.paths:
+            check_file_name_text(p)
+    return jobs
+
+def _check_table_output(args, jobs: list) -> None:
+    """The table (CSV, and Parquet unless ``--no-parquet``) never replaces a manifest, a recording, the
+    configuration, the baseline or a store file."""
+    manifests = [i for i in args.inputs if i.lower().endswith(".csv")] + \
+        sorted({j.origin.rsplit(" line ", 1)[0] for j in jobs if " line " in j.origin})
+    check_outputs([("--table", p) for p in table_paths(args.table)[:1 if args.no_parquet else 2]],
+                  inputs=manifests + [p for j in jobs for p in j.paths] + [p for p in (args.config, args.baseline) if p],
+                  stdout_ok=False, protected=[store_folder(args)])
+
+
+def _stopped_line(what: str, *, done: int, cluster: bool) -> str:
+    """The one line of a batch stopped by ``what`` (a Ctrl-C, a signal) with ``done`` recordings saved. A Dask
+    cluster's workers are its own: prosody cancels its tasks there (closing its client), and a file being
+    analysed on a worker runs to its end there, unused (a re-run analyses it again)."""
+    stopped = ("its tasks on the Dask cluster are cancelled (the cluster's workers keep running)" if cluster
+               else "the workers are stopped")
+    return (f"prosody: error: {what}; {done} recording{'s' if done != 1 else ''} finished and saved in the store, "
+            f"{stopped}; run the same command again to continue where it stopped\n")
 
 
 def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:

@@ -1487,209 +1487,262 @@ def run_batch(jobs: list[Job], *, store, config: AnalysisConfig | None = None, m
 
     Never raises for a bad recording; returns a BatchReport listing each
     failure. Raises BatchError when the batch as a whole cannot run."""
-    emit = on_event or (lambda e: None)
+    run = _BatchRun(jobs, store=store, config=config or AnalysisConfig(), measures=measures, profile=profile,
+                    send_audio=send_audio, force=force, emit=on_event or (lambda e: None), stop=stop)
+    try:
+        run.open(scheduler, n_jobs)
+        run.plan()
+        if run.todo:
+            run.analyse(wait_for_workers_s)
+        return run.close()
+    finally:
+        run.release()
 
-    def check_stop() -> None:
-        reason = stop() if stop is not None else None
+
+class _BatchRun:
+    """One ``run_batch``: its ledger and run, its workers (``backend``), the report and its table rows (job index
+    -> row), and what planning found: the jobs to analyse (``todo``: (index, Planned)), and the duplicates
+    ((index, job, index of the first, its label): one session, a row for each file)."""
+
+    def __init__(self, jobs: list[Job], *, store, config: AnalysisConfig, measures, profile, send_audio: bool,
+                 force: bool, emit: Callable[[BatchEvent], None], stop: Callable[[], str | None] | None):
+        self.jobs, self.store, self.config, self.measures, self.profile = jobs, store, config, measures, profile
+        self.send_audio, self.force, self.emit, self.stop = send_audio, force, emit, stop
+        self.t_start = time.perf_counter()
+        self.ledger: Ledger | None = None
+        self.backend = None
+        self.scheduler: str | None = None
+        self.n_jobs = 0
+        self.completed = False
+        self.report: BatchReport | None = None
+        self.run_id = 0
+        self.rows: dict[int, dict] = {}
+        self.profiles: dict[str, object] = {}
+        self.todo: list[tuple[int, Planned]] = []
+        self.duplicates: list[tuple[int, Job, int, str]] = []
+
+    def open(self, scheduler, n_jobs: int | None) -> None:
+        """The workers' scheduler reached (before the ledger: an unreachable scheduler leaves none made), or the
+        local worker count checked; the ledger opened and the run started in it."""
+        if scheduler is not None:
+            self.backend = scheduler if isinstance(scheduler, _DaskBackend) else _DaskBackend(scheduler)
+            self.scheduler = self.backend.address
+        else:
+            self.n_jobs = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
+            check_n_jobs(self.n_jobs)
+        self.ledger = Ledger(self.store.path)
+        self.run_id = self.ledger.start_run("dask" if self.scheduler else "local", len(self.jobs))
+        self.report = BatchReport(run_id=self.run_id, n_jobs=len(self.jobs))
+
+    def release(self) -> None:
+        if self.backend is not None:
+            self.backend.close(cancel=not self.completed)
+        if self.ledger is not None:
+            self.ledger.close()
+
+    def check_stop(self) -> None:
+        reason = self.stop() if self.stop is not None else None
         if reason:
             raise BatchStopped(reason)
-    t_start = time.perf_counter()
-    ledger = None
-    backend = None
-    completed = False
-    try:
-        if scheduler is not None:  # before the ledger: an unreachable scheduler leaves none made
-            backend = scheduler if isinstance(scheduler, _DaskBackend) else _DaskBackend(scheduler)
-            scheduler = backend.address
-        else:
-            n = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
-            check_n_jobs(n)
-        ledger = Ledger(store.path)
-        run_id = ledger.start_run("dask" if scheduler else "local", len(jobs))
-        report = BatchReport(run_id=run_id, n_jobs=len(jobs))
-        rows: dict[int, dict] = {}     # job index -> table row
 
-        profiles: dict[str, object] = {}
+    def fail(self, job: Job, reason: str) -> None:
+        _fail(self.report, self.ledger, self.run_id, job, reason, self.emit)
 
-        def profile_of(job: Job):
-            """The voice profile naming this job's therapist (``--profile``, else the therapist's own)."""
-            name = job.voice_profile or job.meta.therapist
-            if not name:
-                return None
-            if name not in profiles:
-                from ..engine.speakers import VoiceProfile
-                d = store.profile(name)
-                if d is None and job.voice_profile:
-                    raise InputError(f"--profile {name}: no voice profile of that name in {store.path}; "
-                                     "`prosody enrol --list` lists them")
-                profiles[name] = VoiceProfile.from_dict(d) if d is not None else None
-            return profiles[name]
+    def profile_of(self, job: Job):
+        """The voice profile naming this job's therapist (``--profile``, else the therapist's own)."""
+        name = job.voice_profile or job.meta.therapist
+        if not name:
+            return None
+        if name not in self.profiles:
+            from ..engine.speakers import VoiceProfile
+            d = self.store.profile(name)
+            if d is None and job.voice_profile:
+                raise InputError(f"--profile {name}: no voice profile of that name in {self.store.path}; "
+                                 "`prosody enrol --list` lists them")
+            self.profiles[name] = VoiceProfile.from_dict(d) if d is not None else None
+        return self.profiles[name]
 
-        # plan: hash, probe, resolve, skip
-        todo: list[tuple[int, Planned]] = []
+    def plan(self) -> None:
+        """Each job hashed, probed and resolved; a duplicate, one already done (unless ``force``) or one whose
+        session number is taken is set aside; the local workers started at the first job to analyse (they
+        import while the rest is planned)."""
         seen: dict[tuple[str, str], tuple[int, str]] = {}   # (content, options) -> first job index, its label
         numbered: dict[tuple, str] = {}  # (therapist, client, session number) -> the job given it, as a place
-        duplicates: list[tuple[int, Job, int, str]] = []    # (index, job, index of the first, its label)
-        for i, job in enumerate(jobs):
-            check_stop()
-            emit(BatchEvent("checking", job.label, index=i, total=len(jobs)))
-            try:
-                pj = _plan(job, ledger=ledger, config=config or AnalysisConfig(), measures=measures, profile=profile,
-                           voice_profile_of=profile_of)
-            except LedgerError:  # the ledger, not this file: the batch stops
-                raise
-            except ProsodyError as exc:
-                _fail(report, ledger, run_id, job, _one_line(exc), emit)
-                continue
-            except OSError as exc:
-                where = exc.filename or job.label
-                _fail(report, ledger, run_id, job, f"cannot read {where}: {exc.strerror or exc}", emit)
-                continue
-            except Exception as exc:  # an unexpected failure probing one file must not stop the others
-                _fail(report, ledger, run_id, job, f"internal error ({type(exc).__name__}: {_one_line(exc)})", emit)
+        for i, job in enumerate(self.jobs):
+            self.check_stop()
+            self.emit(BatchEvent("checking", job.label, index=i, total=len(self.jobs)))
+            pj = self._planned(job)
+            if pj is None:
                 continue
             key = (pj.content, pj.options)
             if key in seen:  # the same audio and options under another name: one session, a row for each file
                 first, first_label = seen[key]
-                duplicates.append((i, job, first, first_label))
-                emit(BatchEvent("skipped", job.label, reason=f"same recording and options as {first_label}"))
+                self.duplicates.append((i, job, first, first_label))
+                self.emit(BatchEvent("skipped", job.label, reason=f"same recording and options as {first_label}"))
                 continue
             seen[key] = (i, job.label)
-            if not force:
-                prior = _already_done(pj, store=store, ledger=ledger)
-                if prior is not None:
-                    rows[i] = _row_for(prior, job)  # the row names this job's files, not those it was first done as
-                    report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
-                    ledger.forget_failures(job.paths)
-                    unapplied = _unapplied_meta(store, prior["session_id"], job.meta)
-                    if unapplied:  # said in the summary: the skip must not drop what was typed in silence
-                        report.meta_kept.append((job.label, prior["session_id"], tuple(unapplied)))
-                    emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
-                    continue
-            problem = _number_problem(job, pj, store, numbered)
-            if problem is not None:  # refused now, not found after the analysis
-                _fail(report, ledger, run_id, job, problem, emit)
+            if not self.force and self._skipped_as_done(i, job, pj):
                 continue
-            todo.append((i, pj))
-            if backend is None:  # start the workers now: they import while the rest is planned
-                backend = _LocalBackend(min(n, len(jobs) - i))
-                backend.warm()
-        emit(BatchEvent("planned", total=len(jobs), todo=len(todo),
-                        todo_audio_s=sum(pj.duration_s for _, pj in todo)))
-        if not todo:
-            _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit, store=store)
-            report.rows = [rows[i] for i in sorted(rows)]
-            ledger.finish_run(run_id, analysed=0, skipped=len(report.skipped) + len(report.duplicates),
-                              failed=len(report.failed))
-            report.backend = backend.name if backend else "none (nothing to analyse)"
-            report.wall_s = time.perf_counter() - t_start
-            completed = True
-            return report
+            problem = _number_problem(job, pj, self.store, numbered)
+            if problem is not None:  # refused now, not found after the analysis
+                self.fail(job, problem)
+                continue
+            self.todo.append((i, pj))
+            if self.backend is None:
+                self.backend = _LocalBackend(min(self.n_jobs, len(self.jobs) - i))
+                self.backend.warm()
+        self.emit(BatchEvent("planned", total=len(self.jobs), todo=len(self.todo),
+                             todo_audio_s=sum(pj.duration_s for _, pj in self.todo)))
 
-        report.backend = backend.name
+    def _planned(self, job: Job) -> Planned | None:
+        """The job planned, or None where it failed (said in the report); the ledger's own failure stops the
+        batch."""
+        try:
+            return _plan(job, ledger=self.ledger, config=self.config, measures=self.measures, profile=self.profile,
+                         voice_profile_of=self.profile_of)
+        except LedgerError:  # the ledger, not this file: the batch stops
+            raise
+        except ProsodyError as exc:
+            self.fail(job, _one_line(exc))
+        except OSError as exc:
+            self.fail(job, f"cannot read {exc.filename or job.label}: {exc.strerror or exc}")
+        except Exception as exc:  # an unexpected failure probing one file must not stop the others
+            self.fail(job, f"internal error ({type(exc).__name__}: {_one_line(exc)})")
+        return None
 
-        def finish(i: int, pj: Planned, res: TaskResult) -> None:
-            if not res.ok:
-                _fail(report, ledger, run_id, pj.job, res.reason, emit)
-                return
-            changed = [(p, c[0]) for p, st in zip(pj.job.paths, pj.states) if (c := input_change(p, st))]
-            if changed:  # the content hash (the ledger's "done", the session's recording) is no longer what was
-                # analysed: saved, a re-run analysed the new bytes into a second session (sweep 12)
-                path, kind = changed[0]
-                how = {"replaced": "replaced or removed", "truncated": "cut short"}.get(kind, "written to")
-                _fail(report, ledger, run_id, pj.job, f"{path} was {how} while it was being analysed (a recording "
-                      "still being made?); not saved: run the same command again once nothing writes to it", emit)
-                return
-            res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
-            meta, no_date = _meta_for(pj, res.doc)
-            sid = _existing_session(store, pj.uid)
-            if sid is not None:  # --force: what was typed since (prosody edit) stays unless this job gives new values
-                meta = _kept_meta(_stored_meta(store, sid), pj.job.meta, meta)
-            try:
-                sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid,
-                                 session_id=sid)
-            except StoreError as exc:  # the store cannot take it (full, damaged): the analysis is kept
-                raise StoreError(f"{exc}; {_kept_unsaved(pj, res, meta, store, saved=len(report.analysed))}"
-                                 ) from None
-            row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
-                              options=pj.options, meta=_stored_meta(store, sid))
-            ledger.record_done(run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
-                               row=row, result=res)
-            ledger.forget_failures(pj.job.paths)
-            rows[i] = row
-            dur = float(res.doc.get("duration_s") or 0.0)
-            report.analysed.append((pj.job.label, sid))
-            report.audio_s += dur
-            report.cpu_s += res.cpu_s
-            report.peak_rss_mb[res.worker] = max(report.peak_rss_mb.get(res.worker, 0.0), res.peak_rss_mb)
-            dateless = () if no_date is None or _stored_meta(store, sid).recorded_at != meta.recorded_at else (
-                f"{no_date} (`prosody edit {sid} --date YYYY-MM-DD[THH:MM]` sets it)",)
-            emit(BatchEvent("done", pj.job.label, duration_s=dur, session_id=sid,
-                            warnings=tuple(res.doc.get("warnings") or ()) + dateless))
+    def _skipped_as_done(self, i: int, job: Job, pj: Planned) -> bool:
+        """Whether the job was analysed before (its row taken from the store, the skip said)."""
+        prior = _already_done(pj, store=self.store, ledger=self.ledger)
+        if prior is None:
+            return False
+        self.rows[i] = _row_for(prior, job)  # the row names this job's files, not those it was first done as
+        self.report.skipped.append((job.label, f"already analysed: session {prior['session_id']}"))
+        self.ledger.forget_failures(job.paths)
+        unapplied = _unapplied_meta(self.store, prior["session_id"], job.meta)
+        if unapplied:  # said in the summary: the skip must not drop what was typed in silence
+            self.report.meta_kept.append((job.label, prior["session_id"], tuple(unapplied)))
+        self.emit(BatchEvent("skipped", job.label, session_id=prior["session_id"], reason="already analysed"))
+        return True
 
-        # longest first: the last worker to finish is not left with a long file alone
-        pending = deque(sorted(todo, key=lambda t: -t[1].duration_s))
+    def analyse(self, wait_for_workers_s: float) -> None:
+        """The jobs to analyse sent to the workers, longest first (the last worker to finish is not left with a
+        long file alone), at most the backend's window in flight; each result saved as it comes. A broken local
+        pool is restarted and the jobs it held run one by one (the culprit found)."""
+        backend = self.backend
+        pending = deque(sorted(self.todo, key=lambda t: -t[1].duration_s))
         inflight: dict = {}
-        watch = _WorkerWatch(backend, scheduler, limit_s=wait_for_workers_s) if scheduler is not None else None
+        watch = _WorkerWatch(backend, self.scheduler, limit_s=wait_for_workers_s) \
+            if self.scheduler is not None else None
         while pending or inflight:
             while pending and len(inflight) < backend.window:
                 i, pj = pending.popleft()
-                task = pj.task
-                if send_audio and scheduler is not None:  # read when sent: memory holds only the window
-                    try:
-                        task = dataclasses.replace(task, audio=tuple(Path(p).read_bytes() for p in pj.job.paths))
-                    except OSError as exc:
-                        _fail(report, ledger, run_id, pj.job,
-                              f"cannot read {exc.filename or pj.job.label}: {exc.strerror or exc}", emit)
-                        continue
-                inflight[backend.submit(task)] = (i, pj)
+                task = self._task(pj)
+                if task is not None:
+                    inflight[backend.submit(task)] = (i, pj)
             if not inflight:
                 continue
-            crashed = []
             try:
                 done = backend.wait(inflight, STOP_POLL_S)
             except _SchedulerLost as exc:
-                n_saved, waiting = len(report.analysed), len(inflight) + len(pending)
+                n_saved, waiting = len(self.report.analysed), len(inflight) + len(pending)
                 raise BatchError(f"{exc}; {n_saved} recording{'s' if n_saved != 1 else ''} finished and saved in the "
                                  f"store, {waiting} recording{'s' if waiting != 1 else ''} not analysed; run the same "
                                  "command again once the scheduler runs to continue where it stopped") from None
-            check_stop()
+            self.check_stop()
             if watch is not None and not done:
-                watch.check(emit, waiting=len(inflight) + len(pending), saved=len(report.analysed))
+                watch.check(self.emit, waiting=len(inflight) + len(pending), saved=len(self.report.analysed))
+            crashed = []
             for fut in done:
                 i, pj = inflight.pop(fut)
-                try:
-                    res = fut.result()
-                except Exception as exc:
-                    if backend.is_crash(exc):
-                        crashed.append((i, pj))
-                        continue
-                    # Dask's KilledWorker (a task key, a worker address, a web link) said as the local pool's crash
-                    res = TaskResult(ok=False, reason=(
-                        "the Dask worker process analysing it died, each time it was tried (a crash in a decoder, "
-                        "out of memory, or the worker stopped: the cluster's worker logs say which); a re-run "
-                        "tries it again" if type(exc).__name__ == "KilledWorker" else
-                        f"the worker could not analyse it ({type(exc).__name__}: {_one_line(exc)})"))
-                finish(i, pj, res)
+                res = self._result(fut)
+                if res is None:
+                    crashed.append((i, pj))
+                else:
+                    self.finish(i, pj, res)
             if crashed:
                 # the pool is broken: every task in flight failed with it; find the culprit(s) one by one
                 for fut in list(inflight):
                     crashed.append(inflight.pop(fut))
                 backend.restart()
                 for i, pj in crashed:
-                    finish(i, pj, backend.run_alone(pj.task))
-        _resolve_duplicates(duplicates, rows, report, ledger, run_id, emit, store=store)
-        report.rows = [rows[i] for i in sorted(rows)]
-        ledger.finish_run(run_id, analysed=len(report.analysed),
-                          skipped=len(report.skipped) + len(report.duplicates), failed=len(report.failed))
-        report.wall_s = time.perf_counter() - t_start
-        completed = True
+                    self.finish(i, pj, backend.run_alone(pj.task))
+
+    def _task(self, pj: Planned):
+        """The task to send: with the audio's bytes where ``send_audio`` on a cluster (read when sent: memory holds
+        only the window); None where they cannot be read (the job failed)."""
+        if not (self.send_audio and self.scheduler is not None):
+            return pj.task
+        try:
+            return dataclasses.replace(pj.task, audio=tuple(Path(p).read_bytes() for p in pj.job.paths))
+        except OSError as exc:
+            self.fail(pj.job, f"cannot read {exc.filename or pj.job.label}: {exc.strerror or exc}")
+            return None
+
+    def _result(self, fut) -> TaskResult | None:
+        """A finished task's result; None where the local pool crashed under it."""
+        try:
+            return fut.result()
+        except Exception as exc:
+            if self.backend.is_crash(exc):
+                return None
+            # Dask's KilledWorker (a task key, a worker address, a web link) said as the local pool's crash
+            return TaskResult(ok=False, reason=(
+                "the Dask worker process analysing it died, each time it was tried (a crash in a decoder, "
+                "out of memory, or the worker stopped: the cluster's worker logs say which); a re-run "
+                "tries it again" if type(exc).__name__ == "KilledWorker" else
+                f"the worker could not analyse it ({type(exc).__name__}: {_one_line(exc)})"))
+
+    def finish(self, i: int, pj: Planned, res: TaskResult) -> None:
+        """One result saved in the store and the ledger, its row and figures in the report (or its failure)."""
+        if not res.ok:
+            self.fail(pj.job, res.reason)
+            return
+        changed = [(p, c[0]) for p, st in zip(pj.job.paths, pj.states) if (c := input_change(p, st))]
+        if changed:  # the content hash (the ledger's "done", the session's recording) is no longer what was
+            # analysed: saved, a re-run analysed the new bytes into a second session (sweep 12)
+            path, kind = changed[0]
+            how = {"replaced": "replaced or removed", "truncated": "cut short"}.get(kind, "written to")
+            self.fail(pj.job, f"{path} was {how} while it was being analysed (a recording still being made?); "
+                      "not saved: run the same command again once nothing writes to it")
+            return
+        store, report = self.store, self.report
+        res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
+        meta, no_date = _meta_for(pj, res.doc)
+        sid = _existing_session(store, pj.uid)
+        if sid is not None:  # --force: what was typed since (prosody edit) stays unless this job gives new values
+            meta = _kept_meta(_stored_meta(store, sid), pj.job.meta, meta)
+        try:
+            sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid, session_id=sid)
+        except StoreError as exc:  # the store cannot take it (full, damaged): the analysis is kept
+            raise StoreError(f"{exc}; {_kept_unsaved(pj, res, meta, store, saved=len(report.analysed))}") from None
+        row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
+                          options=pj.options, meta=_stored_meta(store, sid))
+        self.ledger.record_done(self.run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
+                                row=row, result=res)
+        self.ledger.forget_failures(pj.job.paths)
+        self.rows[i] = row
+        dur = float(res.doc.get("duration_s") or 0.0)
+        report.analysed.append((pj.job.label, sid))
+        report.audio_s += dur
+        report.cpu_s += res.cpu_s
+        report.peak_rss_mb[res.worker] = max(report.peak_rss_mb.get(res.worker, 0.0), res.peak_rss_mb)
+        dateless = () if no_date is None or _stored_meta(store, sid).recorded_at != meta.recorded_at else (
+            f"{no_date} (`prosody edit {sid} --date YYYY-MM-DD[THH:MM]` sets it)",)
+        self.emit(BatchEvent("done", pj.job.label, duration_s=dur, session_id=sid,
+                             warnings=tuple(res.doc.get("warnings") or ()) + dateless))
+
+    def close(self) -> BatchReport:
+        """The duplicates given their first's session, the rows in job order, the run finished in the ledger."""
+        report = self.report
+        _resolve_duplicates(self.duplicates, self.rows, report, self.ledger, self.run_id, self.emit,
+                            store=self.store)
+        report.rows = [self.rows[i] for i in sorted(self.rows)]
+        self.ledger.finish_run(self.run_id, analysed=len(report.analysed),
+                               skipped=len(report.skipped) + len(report.duplicates), failed=len(report.failed))
+        report.backend = self.backend.name if self.backend else "none (nothing to analyse)"
+        report.wall_s = time.perf_counter() - self.t_start
+        self.completed = True
         return report
-    finally:
-        if backend is not None:
-            backend.close(cancel=not completed)
-        if ledger is not None:
-            ledger.close()
 
 
 def _row_for(row: dict, job: Job, *, duplicate_of: str | None = None) -> dict:
