@@ -239,46 +239,77 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
     ``silent_stretches``, ``quick_answer_runs``)."""
     cfg = cfg or MomentsConfig()
     th, cl = _roles(doc, cfg)
-    out: list[_Cand] = []
     segs = [s for s in doc.get("segments") or [] if isinstance(s, dict)]
-    tt = bool(doc.get("turn_taking"))
-    if tt:
-        for e in doc.get("events") or []:
-            if e.get("speaker") != th or e.get("kind") not in ("interruption", "failed_interruption"):
-                continue
-            a, b = float(e["start_s"]), float(e["end_s"])
-            ov = max((min(b, s["end_s"]) - a for s in segs
-                      if s["speaker"] == cl and s["start_s"] <= a < s["end_s"]), default=0.0)
-            failed = e["kind"] == "failed_interruption"
-            sal = (0.5 + 0.5 * min(1.0, ov / 2.0)) * (0.8 if failed else 1.0)
-            what = (f"You started speaking while the client was talking and {'they kept the floor' if failed else 'took the floor'}"
-                    f" ({ov:.1f} s of talking at once)")
-            out.append(_Cand("interruption", a, b, what, sal,
-                             "therapist interruption: 0.5 + 0.5 x min(1, overlap / 2 s)" + (" x 0.8 (failed)" if failed else ""),
-                             {"overlap_s": round(ov, 2), "failed": float(failed)}, th))
-        for t in doc.get("turns") or []:
-            dur = t["end_s"] - t["start_s"]
-            if t["speaker"] == th and dur >= cfg.monologue_min_s:
-                sal = min(1.0, dur / (3 * cfg.monologue_min_s))
-                out.append(_Cand("monologue", t["start_s"], t["end_s"],
-                                 f"You held the floor for {dur:.0f} s without the client taking a turn", sal,
-                                 f"therapist turn >= {cfg.monologue_min_s:g} s: min(1, length / "
-                                 f"{3 * cfg.monologue_min_s:g} s)", {"length_s": round(dur, 1)}, th))
-        answers = [t for t in sorted(doc.get("transitions") or [], key=lambda t: t["to_start_s"])
-                   if t["to_speaker"] == th]
-        for i, j in quick_answer_runs([t["offset_s"] for t in answers], under_s=cfg.quick_answer_s,
-                                      min_run=cfg.quick_run):
-            run = answers[i:j]
-            sal = min(1.0, len(run) / (2 * cfg.quick_run))
-            offs = [r["offset_s"] for r in run]
-            out.append(_Cand("quick_answers", run[0]["from_end_s"], run[-1]["to_start_s"] + 2.0,
-                             f"You answered within {cfg.quick_answer_s * 1000:.0f} ms of the client stopping, or "
-                             f"in overlap, {len(run)} times in a row",
-                             sal, f">= {cfg.quick_run} therapist answers in a row within "
-                             f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
-                             {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},
-                             th))
-    # silences: from the segments (all speakers), whoever broke them; from the start, with no end
+    out: list[_Cand] = []
+    if doc.get("turn_taking"):
+        out += _talk_overs(doc, segs, th, cl) + _monologues(doc, cfg, th) + _quick_answers(doc, cfg, th)
+    out += _silences(segs, cfg, th, cl)
+    m = doc.get("measures") if isinstance(doc.get("measures"), dict) else {}
+    wins = [w for w in (m.get("rolling") or []) if isinstance(w, dict)]
+    out += _warmth_turns(wins, cfg, th) + _cues(wins, th)
+    out += [_Cand("bookmark", float(b.time_s), float(b.time_s), f"Bookmark: {b.note}" if b.note else
+                  "Bookmark (no text)", 1.0, "set during the session: 1.0") for b in bookmarks]
+    _add_notes(out, notes)
+    return out
+
+
+def _talk_overs(doc: dict, segs: list[dict], th: str, cl: str) -> list[_Cand]:
+    """The therapist's interruptions and failed interruptions, by the overlap with the client's speech."""
+    out = []
+    for e in doc.get("events") or []:
+        if e.get("speaker") != th or e.get("kind") not in ("interruption", "failed_interruption"):
+            continue
+        a, b = float(e["start_s"]), float(e["end_s"])
+        ov = max((min(b, s["end_s"]) - a for s in segs
+                  if s["speaker"] == cl and s["start_s"] <= a < s["end_s"]), default=0.0)
+        failed = e["kind"] == "failed_interruption"
+        sal = (0.5 + 0.5 * min(1.0, ov / 2.0)) * (0.8 if failed else 1.0)
+        what = (f"You started speaking while the client was talking and {'they kept the floor' if failed else 'took the floor'}"
+                f" ({ov:.1f} s of talking at once)")
+        out.append(_Cand("interruption", a, b, what, sal,
+                         "therapist interruption: 0.5 + 0.5 x min(1, overlap / 2 s)" + (" x 0.8 (failed)" if failed else ""),
+                         {"overlap_s": round(ov, 2), "failed": float(failed)}, th))
+    return out
+
+
+def _monologues(doc: dict, cfg: MomentsConfig, th: str) -> list[_Cand]:
+    """The therapist's turns of ``cfg.monologue_min_s`` or longer."""
+    out = []
+    for t in doc.get("turns") or []:
+        dur = t["end_s"] - t["start_s"]
+        if t["speaker"] == th and dur >= cfg.monologue_min_s:
+            sal = min(1.0, dur / (3 * cfg.monologue_min_s))
+            out.append(_Cand("monologue", t["start_s"], t["end_s"],
+                             f"You held the floor for {dur:.0f} s without the client taking a turn", sal,
+                             f"therapist turn >= {cfg.monologue_min_s:g} s: min(1, length / "
+                             f"{3 * cfg.monologue_min_s:g} s)", {"length_s": round(dur, 1)}, th))
+    return out
+
+
+def _quick_answers(doc: dict, cfg: MomentsConfig, th: str) -> list[_Cand]:
+    """Runs of ``cfg.quick_run`` or more therapist answers within ``cfg.quick_answer_s`` of the client stopping."""
+    out = []
+    answers = [t for t in sorted(doc.get("transitions") or [], key=lambda t: t["to_start_s"])
+               if t["to_speaker"] == th]
+    for i, j in quick_answer_runs([t["offset_s"] for t in answers], under_s=cfg.quick_answer_s,
+                                  min_run=cfg.quick_run):
+        run = answers[i:j]
+        sal = min(1.0, len(run) / (2 * cfg.quick_run))
+        offs = [r["offset_s"] for r in run]
+        out.append(_Cand("quick_answers", run[0]["from_end_s"], run[-1]["to_start_s"] + 2.0,
+                         f"You answered within {cfg.quick_answer_s * 1000:.0f} ms of the client stopping, or "
+                         f"in overlap, {len(run)} times in a row",
+                         sal, f">= {cfg.quick_run} therapist answers in a row within "
+                         f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
+                         {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},
+                         th))
+    return out
+
+
+def _silences(segs: list[dict], cfg: MomentsConfig, th: str, cl: str) -> list[_Cand]:
+    """Silences of ``cfg.silence_min_s`` or longer, from the segments (all speakers), whoever broke them; from
+    the start, with no end."""
+    out = []
     for a, b, by in silent_stretches(((s["start_s"], s["end_s"], s["speaker"]) for s in segs), start_s=0.0,
                                      end_s=None, min_s=cfg.silence_min_s):
         gap = b - a
@@ -288,33 +319,44 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
                          f"nobody spoke for >= {cfg.silence_min_s:g} s: min(1, length / "
                          f"{3 * cfg.silence_min_s:g} s){' x 1.2 (the client broke it)' if by == cl else ''}",
                          {"length_s": round(gap, 1)}, by))
-    # rolling warmth and cues
-    m = doc.get("measures") if isinstance(doc.get("measures"), dict) else {}
-    wins = [w for w in (m.get("rolling") or []) if isinstance(w, dict)]
+    return out
+
+
+def _warmth_turns(wins: list[dict], cfg: MomentsConfig, th: str) -> list[_Cand]:
+    """Rolling windows whose warmth is a local low or high ``cfg.warmth_change`` points or more from the
+    session's median (of 3 windows or more)."""
+    out: list[_Cand] = []
     scored = [(w, (w.get("warmth") or {}).get("score")) for w in wins if isinstance(w.get("warmth"), dict)]
     scored = [(w, s) for w, s in scored if isinstance(s, (int, float)) and math.isfinite(s)]
-    if len(scored) >= 3:
-        vals = sorted(s for _, s in scored)
-        med = vals[len(vals) // 2]
-        for i, (w, s) in enumerate(scored):
-            prev = scored[i - 1][1] if i > 0 else None
-            nxt = scored[i + 1][1] if i + 1 < len(scored) else None
-            d = s - med
-            if abs(d) < cfg.warmth_change:
-                continue
-            lowest = (prev is None or s <= prev) and (nxt is None or s < nxt)
-            highest = (prev is None or s >= prev) and (nxt is None or s > nxt)
-            if (d < 0 and not lowest) or (d > 0 and not highest):
-                continue
-            kind = "warmth_dip" if d < 0 else "warmth_rise"
-            a, b = float(w.get("start_s") or 0.0), float(w.get("end_s") or 0.0)
-            out.append(_Cand(kind, a, b, f"Rolling warmth {'fell' if d < 0 else 'rose'} to {s:.0f} "
-                             f"({abs(d):.0f} points {'below' if d < 0 else 'above'} the session's median {med:.0f}) "
-                             f"over {clock_text(a)}–{clock_text(b)}",
-                             min(1.0, abs(d) / (2 * cfg.warmth_change)),
-                             f"a local {'low' if d < 0 else 'high'} of rolling warmth >= {cfg.warmth_change:g} points "
-                             f"from the median: min(1, difference / {2 * cfg.warmth_change:g})",
-                             {"warmth": round(s, 1), "median": round(med, 1)}, th))
+    if len(scored) < 3:
+        return out
+    vals = sorted(s for _, s in scored)
+    med = vals[len(vals) // 2]
+    for i, (w, s) in enumerate(scored):
+        prev = scored[i - 1][1] if i > 0 else None
+        nxt = scored[i + 1][1] if i + 1 < len(scored) else None
+        d = s - med
+        if abs(d) < cfg.warmth_change:
+            continue
+        lowest = (prev is None or s <= prev) and (nxt is None or s < nxt)
+        highest = (prev is None or s >= prev) and (nxt is None or s > nxt)
+        if (d < 0 and not lowest) or (d > 0 and not highest):
+            continue
+        kind = "warmth_dip" if d < 0 else "warmth_rise"
+        a, b = float(w.get("start_s") or 0.0), float(w.get("end_s") or 0.0)
+        out.append(_Cand(kind, a, b, f"Rolling warmth {'fell' if d < 0 else 'rose'} to {s:.0f} "
+                         f"({abs(d):.0f} points {'below' if d < 0 else 'above'} the session's median {med:.0f}) "
+                         f"over {clock_text(a)}–{clock_text(b)}",
+                         min(1.0, abs(d) / (2 * cfg.warmth_change)),
+                         f"a local {'low' if d < 0 else 'high'} of rolling warmth >= {cfg.warmth_change:g} points "
+                         f"from the median: min(1, difference / {2 * cfg.warmth_change:g})",
+                         {"warmth": round(s, 1), "median": round(med, 1)}, th))
+    return out
+
+
+def _cues(wins: list[dict], th: str) -> list[_Cand]:
+    """Each live cue at the first window of a run of windows that show it."""
+    out = []
     active: set[str] = set()
     for w in wins:
         kinds = {c.get("kind") for c in w.get("cues") or [] if isinstance(c, dict)}
@@ -325,17 +367,18 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
                                  "a live cue fired (first window of a run): 0.6",
                                  {"value": float(c["value"])} if isinstance(c.get("value"), (int, float)) else {}, th))
         active = kinds
-    for b in bookmarks:
-        t = float(b.time_s)
-        out.append(_Cand("bookmark", t, t, f"Bookmark: {b.note}" if b.note else "Bookmark (no text)", 1.0,
-                         "set during the session: 1.0"))
+    return out
+
+
+def _add_notes(out: list[_Cand], notes) -> None:
+    """A supervisor's notes, in the order written: each on the moment it was written on (its kind and time; was
+    any moment starting within 0.05 s of it, a bookmark's note on a talk-over at the same time; 2026-12-05),
+    else a moment of its own."""
     for k, n in enumerate(sorted(notes, key=_written_order)):
         t = float(n.time_s)
         end = float(n.end_s) if n.end_s is not None else t
         cand = _Cand("note", t, end, f"{n.text} ({n.author})" if n.author else n.text, 1.0,
                      "a supervisor's note: 1.0", written=k)
-        # on the moment it was written on: its kind and time (was any moment starting within 0.05 s of it, a
-        # bookmark's note on a talk-over at the same time; 2026-12-05)
         kind = label_kind(n.moment) if n.moment else ""
         host = next((c for c in out if n.moment and c.kind != "note" and kind in (None, c.kind)
                      and abs(c.start_s - t) < 0.05), None)
@@ -344,7 +387,6 @@ def candidates(doc: dict, *, bookmarks=(), notes=(), cfg: MomentsConfig | None =
             host.notes.append(cand)  # shown on its own when the ranking leaves the moment out
             continue
         out.append(cand)
-    return out
 
 
 def written_at(text) -> datetime | None:
