@@ -676,94 +676,21 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
     """Sessions side by side (columns) with every ``COMPARE_METRICS`` row and,
     for two or more sessions, a chart per ``TREND_PLOTS`` group over them in
     order; client feedback alongside."""
-    present = [m for m in COMPARE_METRICS if any(metrics[i.id].get(m.key) is not None for i in infos)]
     profile = [i.id for i in infos if metrics[i.id].get("warmth.profile")]  # `analyze --baseline`: another scale
-    head = ("<tr><th>measure</th>" + "".join(f'<th class="n">{escape(session_label(i))}</th>' for i in infos)
-            + "</tr>")
-    meta_rows = [("therapist", [i.meta.therapist or "–" for i in infos]),
-                 ("client", [i.meta.client or "–" for i in infos]),
-                 ("session no.", ["–" if i.meta.session_number is None else str(i.meta.session_number)
-                                  for i in infos]),
-                 ("speakers", [", ".join(i.speakers) or "–" for i in infos])]
-    rows = [f"<tr><td>{escape(k)}</td>" + "".join(f'<td class="n">{_typed(v)}</td>' for v in vals) + "</tr>"
-            for k, vals in meta_rows]
-    for m in present:
-        cells = []
-        for i in infos:
-            v = metrics[i.id].get(m.key)
-            cls = ""
-            if m.group == "attunement" and v is not None:
-                base = m.key.rsplit(".", 1)[0]
-                lo, hi = metrics[i.id].get(base + ".chance_low"), metrics[i.id].get(base + ".chance_high")
-                if lo is not None and hi is not None:
-                    cls = " chance" if lo <= v <= hi else " beyond"
-            profiled = m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile")
-            mark = PROFILE_MARK if profiled else ""
-            cells.append(f'<td class="n{cls}">{escape(m.format(v))}{mark}</td>')
-        unit = f" ({m.unit})" if m.unit else ""
-        p = metric_plain(m.key)
-        label = (_explained(p.label + unit, p.definition, p.direction, p.source) if p.label != m.key
-                 else escape(m.label + unit))
-        rows.append(f'<tr data-key="{escape(m.key)}"><td>{label}</td>{"".join(cells)}</tr>')
-    from ..moments import KIND_LABELS, KINDS
-    for kind in KINDS:  # moments to review per kind, when counted (prosody moments)
-        vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
-        if any(vals):
-            rows.append(f'<tr data-key="moments.{kind}"><td>moments: {escape(KIND_LABELS[kind])}</td>'
-                        + "".join(f'<td class="n">{"–" if v is None else int(v)}</td>' for v in vals) + "</tr>")
     body = [f"<h1>{escape(title)}</h1>",
             f'<p class="sub">{len(infos)} sessions · '
             f'{escape(", ".join(sorted({i.meta.therapist for i in infos if i.meta.therapist})) or "therapist not set")}'
             "</p>", f'<p class="disclaimer">{escape(DISCLAIMER)}</p>',
             _section("table", "Measures by session",
-                     f'<table class="compare">{head}{"".join(rows)}</table>'
+                     f'<table class="compare">{"".join(_compare_rows(infos, metrics))}</table>'
                      '<p class="muted">Attunement in grey lies within its chance interval (shuffled partner turns); '
                      "bold lies beyond it. Higher synchrony is not better."
                      + (f" {escape(UNATTRIBUTED_NOTE)}" if any(UNATTRIBUTED in i.speakers for i in infos) else "")
                      + (f" {escape(PROFILE_PAGE_NOTE)}" if profile else "")
                      + "</p>")]
     if len(infos) >= 2:
-        xs = list(range(1, len(infos) + 1))
-        labels = _chart_labels(infos)
-        # at most 11 labels, or 8 where they carry the year (10 characters: more collided)
-        most = 8 if max(map(len, labels.values())) > 6 else 11
-        step = max(1, len(infos) // 10, -(-len(infos) // most))
-        ticks = [x for x in xs if (x - 1) % step == 0]
-        charts, empty = [], []
-        for name, keys, y_range in TREND_PLOTS:
-            keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
-            if not keys:  # a chart left out was left out without a word (sessions of silence: all but one)
-                empty.append(name)
-                continue
-            colours = ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0"]
-            series = [(METRICS_BY_KEY[k].label, [None if metrics[i.id].get(k) is None
-                                                 else metrics[i.id][k] * METRICS_BY_KEY[k].scale for i in infos],
-                       colours[j % 4]) for j, k in enumerate(keys)]
-            if keys == ["warmth.score"] and profile:  # two scales, two lines: never one line across both
-                _, own, c = series[0]
-                series = [(name, vals, colour) for name, vals, colour in (
-                    ("warmth (own baseline)", [None if i.id in profile else v for i, v in zip(infos, own)], c),
-                    (f"warmth ({PROFILE_MARK} baseline profile)",
-                     [v if i.id in profile else None for i, v in zip(infos, own)], colours[1]))
-                    if any(v is not None for v in vals)]  # a kind no session has: no empty legend entry
-            charts.append(f"<h3>{escape(name)}</h3>")
-            charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
-                                x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
-                                y_range=y_range))
-        if empty:
-            charts.append(f'<p class="muted">No chart of {escape("; ".join(empty))}: none of these '
-                          f'{len(infos)} sessions holds {"that measure" if len(empty) == 1 else "those measures"}.</p>')
-        body.append(_section("trend", "Across sessions", "".join(charts)))
-    def sup(i) -> str:
-        return "<br>".join(f"{fmt_clock(n.time_s)} {escape(n.text)}" + (f" ({escape(n.author)})" if n.author else "")
-                           for n in (notes or {}).get(i.id, ()))
-    fb_rows = "".join(f"<tr><td>{escape(session_label(i))}</td><td class='n'>{'–' if i.srs_total is None else i.srs_total}"
-                      f"</td><td class='n'>{'–' if i.rating is None else i.rating}</td>"
-                      f"<td>{escape(i.meta.notes)}</td><td class='supervisor-notes'>{sup(i)}</td></tr>" for i in infos)
-    body.append(_section("feedback", "Client feedback and notes",
-                         '<table class="feedback"><tr><th>session</th><th class="n">SRS (0-40)</th>'
-                         f'<th class="n">rating (1-5)</th><th>notes</th><th>supervisor notes</th></tr>{fb_rows}'
-                         "</table>"))
+        body.append(_section("trend", "Across sessions", _compare_charts(infos, metrics, profile)))
+    body.append(_section("feedback", "Client feedback and notes", _feedback_table(infos, notes or {})))
     defs = "".join(f"<tr><td>{escape(n)}</td><td>{escape(d)}</td><td>{escape(s)}</td></tr>"
                    for n, d, s in MEASURE_DEFINITIONS)
     defs += "".join(f"<tr><td>{escape(label)}</td><td>{escape(d)}</td><td>{escape(src)}</td></tr>"
@@ -772,3 +699,94 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                          f'<table class="definitions"><tr><th>measure</th><th>definition</th><th>source</th></tr>'
                          f"{defs}</table>"))
     return _page(title, "".join(body), generated_at=generated_at)
+
+
+def _compare_rows(infos: list[SessionInfo], metrics: dict[int, dict]) -> list[str]:
+    """The comparison table's rows: its head, the sessions' details, each measure any session holds (attunement
+    marked within or beyond its chance interval, warmth on a baseline profile marked), the moments per kind."""
+    present = [m for m in COMPARE_METRICS if any(metrics[i.id].get(m.key) is not None for i in infos)]
+    head = ("<tr><th>measure</th>" + "".join(f'<th class="n">{escape(session_label(i))}</th>' for i in infos)
+            + "</tr>")
+    meta_rows = [("therapist", [i.meta.therapist or "–" for i in infos]),
+                 ("client", [i.meta.client or "–" for i in infos]),
+                 ("session no.", ["–" if i.meta.session_number is None else str(i.meta.session_number)
+                                  for i in infos]),
+                 ("speakers", [", ".join(i.speakers) or "–" for i in infos])]
+    rows = [head] + [f"<tr><td>{escape(k)}</td>" + "".join(f'<td class="n">{_typed(v)}</td>' for v in vals)
+                     + "</tr>" for k, vals in meta_rows]
+    for m in present:
+        cells = "".join(_compare_cell(m, metrics[i.id]) for i in infos)
+        unit = f" ({m.unit})" if m.unit else ""
+        p = metric_plain(m.key)
+        label = (_explained(p.label + unit, p.definition, p.direction, p.source) if p.label != m.key
+                 else escape(m.label + unit))
+        rows.append(f'<tr data-key="{escape(m.key)}"><td>{label}</td>{cells}</tr>')
+    from ..moments import KIND_LABELS, KINDS
+    for kind in KINDS:  # moments to review per kind, when counted (prosody moments)
+        vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
+        if any(vals):
+            rows.append(f'<tr data-key="moments.{kind}"><td>moments: {escape(KIND_LABELS[kind])}</td>'
+                        + "".join(f'<td class="n">{"–" if v is None else int(v)}</td>' for v in vals) + "</tr>")
+    return rows
+
+
+def _compare_cell(m, values: dict) -> str:
+    """One session's cell of measure ``m``: attunement in grey within its chance interval, bold beyond it; warmth
+    relative to a baseline profile marked."""
+    v = values.get(m.key)
+    cls = ""
+    if m.group == "attunement" and v is not None:
+        base = m.key.rsplit(".", 1)[0]
+        lo, hi = values.get(base + ".chance_low"), values.get(base + ".chance_high")
+        if lo is not None and hi is not None:
+            cls = " chance" if lo <= v <= hi else " beyond"
+    profiled = m.key == "warmth.score" and v is not None and values.get("warmth.profile")
+    return f'<td class="n{cls}">{escape(m.format(v))}{PROFILE_MARK if profiled else ""}</td>'
+
+
+def _compare_charts(infos: list[SessionInfo], metrics: dict[int, dict], profile: list[int]) -> str:
+    """A chart per ``TREND_PLOTS`` group over the sessions in order (warmth on a baseline profile drawn apart),
+    and a line naming the groups no session holds."""
+    xs = list(range(1, len(infos) + 1))
+    labels = _chart_labels(infos)
+    # at most 11 labels, or 8 where they carry the year (10 characters: more collided)
+    most = 8 if max(map(len, labels.values())) > 6 else 11
+    step = max(1, len(infos) // 10, -(-len(infos) // most))
+    ticks = [x for x in xs if (x - 1) % step == 0]
+    charts, empty = [], []
+    for name, keys, y_range in TREND_PLOTS:
+        keys = [k for k in keys if any(metrics[i.id].get(k) is not None for i in infos)]
+        if not keys:  # a chart left out was left out without a word (sessions of silence: all but one)
+            empty.append(name)
+            continue
+        colours = ["#1f6fb2", "#c0572b", "#4b8b3b", "#7a4fa0"]
+        series = [(METRICS_BY_KEY[k].label, [None if metrics[i.id].get(k) is None
+                                             else metrics[i.id][k] * METRICS_BY_KEY[k].scale for i in infos],
+                   colours[j % 4]) for j, k in enumerate(keys)]
+        if keys == ["warmth.score"] and profile:  # two scales, two lines: never one line across both
+            _, own, c = series[0]
+            series = [(name, vals, colour) for name, vals, colour in (
+                ("warmth (own baseline)", [None if i.id in profile else v for i, v in zip(infos, own)], c),
+                (f"warmth ({PROFILE_MARK} baseline profile)",
+                 [v if i.id in profile else None for i, v in zip(infos, own)], colours[1]))
+                if any(v is not None for v in vals)]  # a kind no session has: no empty legend entry
+        charts.append(f"<h3>{escape(name)}</h3>")
+        charts.append(lines(xs, series, label=f"{name} across sessions", y_label="", x_ticks=ticks,
+                            x_fmt=lambda x, labels=labels: labels.get(int(x), ""), height=160,
+                            y_range=y_range))
+    if empty:
+        charts.append(f'<p class="muted">No chart of {escape("; ".join(empty))}: none of these '
+                      f'{len(infos)} sessions holds {"that measure" if len(empty) == 1 else "those measures"}.</p>')
+    return "".join(charts)
+
+
+def _feedback_table(infos: list[SessionInfo], notes: dict) -> str:
+    """Each session's client feedback (SRS total, rating), its notes and the supervisor's notes."""
+    def sup(i) -> str:
+        return "<br>".join(f"{fmt_clock(n.time_s)} {escape(n.text)}" + (f" ({escape(n.author)})" if n.author else "")
+                           for n in notes.get(i.id, ()))
+    fb_rows = "".join(f"<tr><td>{escape(session_label(i))}</td><td class='n'>{'–' if i.srs_total is None else i.srs_total}"
+                      f"</td><td class='n'>{'–' if i.rating is None else i.rating}</td>"
+                      f"<td>{escape(i.meta.notes)}</td><td class='supervisor-notes'>{sup(i)}</td></tr>" for i in infos)
+    return ('<table class="feedback"><tr><th>session</th><th class="n">SRS (0-40)</th>'
+            f'<th class="n">rating (1-5)</th><th>notes</th><th>supervisor notes</th></tr>{fb_rows}</table>')
