@@ -191,21 +191,18 @@ def cmd_live(args, out, err) -> int:
         return _live(args, out, err, library)
 
 
-def _live(args, out, err, library) -> int:
-    from prosody.live.runner import LiveRunner
-
-    from .options import config_from_args, measures_from_args
-
-    request = live_request(args)
+def _check_live_args(args, request) -> Path:
+    """``live``'s arguments and outputs checked before any device is opened; returns the session's path
+    (``--output``, else ``prosody-live-DATE-TIME.json`` here)."""
+    from prosody.fileio import check_input_file, check_outputs
+    from prosody.live.runner import frames_path_for
+    from prosody.speaker_channels import check_voices_told
     request.check()
     if args.voices == 1 and not request.one_device:
         raise InputError("--voices 1 contradicts two devices, which carry one person each")
-    from prosody.speaker_channels import check_voices_told
     check_voices_told(args.voices, n_files=1, speaker=args.speaker, layout="auto")  # --voices 2 with --speaker
     if not 0.05 <= args.interval_s <= 3600:  # nan, inf and tiny values too (nan spun the view and could hang the stop)
         raise InputError(f"--interval-s {args.interval_s}: must be within 0.05..3600 seconds")
-    from prosody.fileio import check_input_file, check_outputs
-    from prosody.live.runner import frames_path_for
     for f in args.input or ():
         check_input_file(f)
         check_file_name_text(f)  # the live session JSON names its recording
@@ -217,7 +214,16 @@ def _live(args, out, err, library) -> int:
     check_outputs([("--output", output), ("--output (frames beside it)", frames_path_for(output)),
                    ("--record", args.record)],
                   inputs=inputs, overwrite=args.overwrite, stdout_ok=False, protected=[store_folder(args)])
-    from prosody.live.layout import plan_capture
+    return output
+
+
+def _live_runner(args, request, output: Path):
+    """The capture planned (devices or a replayed file) and its runner made, not started: (runner, source,
+    config, measures config, baseline profile, voice profile), with the session's warnings said up front."""
+    from prosody.live.layout import layout_watch, online_attribution, plan_capture
+    from prosody.live.runner import LiveRunner
+
+    from .options import config_from_args, measures_from_args
     source, sources, warnings = plan_capture(request)
     config = config_from_args(args, source.speakers)
     measures, profile = measures_from_args(args)
@@ -235,13 +241,20 @@ def _live(args, out, err, library) -> int:
     if one_device:
         from .voices import load_profile
         voice_profile = load_profile(args)
-    from prosody.live.layout import layout_watch, online_attribution
     online, online_note = online_attribution(request, source.speakers, voice_profile)
     runner = LiveRunner(source, output_path=output, config=config, autosave_s=args.autosave_s,
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
                         measures=measures, profile=profile, online=online, online_profile=args.profile or "",
                         online_note=online_note, layout_watch=layout_watch(request, source.speakers),
                         voice_profile=voice_profile)
+    return runner, source, config, measures, profile, voice_profile
+
+
+def _live(args, out, err, library) -> int:
+    request = live_request(args)
+    output = _check_live_args(args, request)
+    runner, source, config, measures, profile, voice_profile = _live_runner(args, request, output)
+    one_device = request.one_device
     # no standard input at all (`<&-`: Python's sys.stdin is None) is no terminal to read keys from: the plain
     # view, as for a file (it was an internal error, nothing captured)
     plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty() or dumb_terminal()

@@ -40,12 +40,39 @@ def load_profile(args):
 
 
 def cmd_enrol(args, out, err) -> int:
-    from prosody.engine.speakers import build_profile, check_one_voice, profile_from_frames
-    from prosody.enrol import recording_mix, session_voice
-    from prosody.fileio import check_input_file
+    _check_enrol_actions(args)
+    if args.list:
+        return _list_profiles(args, out)
+    if args.delete is not None:
+        return _delete_profile(args, out, err)
+    _check_enrol_args(args)
+    if args.file is not None:
+        prof = _profile_of_recording(args, err)
+        with _open(args, create=True) as store:
+            before, said, came = _save_profile(store, args, prof, f"recording {Path(args.file).name}", None, out, err)
+    else:
+        from prosody.engine.speakers import profile_from_frames
+        from prosody.enrol import session_voice
+        with _open(args) as store:
+            stored, frames = store.read(args.from_session)  # one state of it (sweep 12)
+            sid = stored.info.id
+            x, mask, speaker = session_voice(stored.doc, frames, speaker=args.speaker, session_id=sid)
+            prof = profile_from_frames(x, speech=mask, name=args.therapist)
+            before, said, came = _save_profile(store, args, prof, f"session {sid} ({speaker})", sid, out, err)
+    if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
+        err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
+                                "profile of two voices would name either one the therapist") + "\n")
+    if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
+        err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
+                                f"{before[0]} from {before[1]}") + "\n")
+    if came:
+        return _signalled(came, err, terminal_safe(f"the voice profile {args.therapist} was saved first"))
+    return EXIT_OK if said else EXIT_ERROR
 
-    # one action at a time: an option the chosen one does not use is refused, never dropped in silence
-    # (`enrol ME.wav --therapist T --list` listed the profiles and enrolled nobody, without a word)
+
+def _check_enrol_actions(args) -> None:
+    """One action at a time: an option the chosen one does not use is refused, never dropped in silence
+    (`enrol ME.wav --therapist T --list` listed the profiles and enrolled nobody, without a word)."""
     actions = [flag for flag, given in (("--list", args.list), ("--delete", args.delete is not None)) if given]
     enrolling = [flag for flag, value in (("FILE", args.file), ("--therapist", args.therapist),
                                           ("--from-session", args.from_session), ("--speaker", args.speaker),
@@ -58,23 +85,11 @@ def cmd_enrol(args, out, err) -> int:
     if args.speaker is not None and args.from_session is None:
         raise InputError("--speaker chooses a voice of a saved session (--from-session N); a recording (FILE) holds "
                          "the therapist alone")
-    if args.list:
-        with _open(args) as store:
-            rows = store.profiles()
-        for name, source, sid, created in rows:
-            # the fields are escaped, the tabs between them are the layout
-            out.write("\t".join(terminal_safe(x) for x in (name, source, created)) + "\n")
-        if not rows:
-            out.write("no voice profiles yet (`prosody enrol ME.wav --therapist NAME`)\n")
-        return EXIT_OK
-    if args.delete is not None:
-        with _signals_wait() as came:  # a biometric profile: its commit and the checkpoint that erases it
-            with _open(args) as store:
-                store.delete_profile(args.delete)
-        said = _confirm(out, err, terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
-        if came:  # said last: the delete was not cut short
-            return _signalled(came, err, "the voice profile was deleted completely first")
-        return EXIT_OK if said else EXIT_ERROR
+
+
+def _check_enrol_args(args) -> None:
+    """Enrolling: a name, one source (a recording of the therapist alone or a saved session), --voices 1 only for
+    a recording."""
     if not args.therapist:
         raise InputError("enrol needs --therapist NAME: the profile is kept under that name")
     if (args.file is None) == (args.from_session is None):
@@ -84,42 +99,50 @@ def cmd_enrol(args, out, err) -> int:
     if args.voices == 1 and args.file is None:
         raise InputError("--voices 1 applies to a recording (FILE): a saved session's speaker is read from its own "
                          "speech")
-    if args.file is not None:
-        from prosody.fileio import input_change, input_state
-        check_input_file(args.file)
-        state = input_state(args.file)  # a file replaced or written to meanwhile is said, as analyze says it
-        mix = recording_mix(args.file)
-        if args.voices is None:
-            check_one_voice(mix, label=args.file)
-        prof = build_profile(mix, name=args.therapist)
-        change = input_change(args.file, state, doing="read", made="what was read is")
-        if change is not None and change[0] != "changed":  # replaced, cut short: the voice is another's, or lost
-            raise InputError(change[1] + "; no voice profile was saved: "
-                             "enrol it again once nothing writes to it")
-        if change is not None:  # a recorder still appending: the profile is of what was read, said
-            err.write(terminal_safe(f"prosody: warning: {change[1]}: the "
-                                    f"profile is of the {prof.speech_s:.0f} s of speech read; enrol it again once the "
-                                    "recording is finished") + "\n")
-        source, sid = f"recording {Path(args.file).name}", None
-        with _open(args, create=True) as store:
-            before, said, came = _save_profile(store, args, prof, source, sid, out, err)
-    else:
+
+
+def _list_profiles(args, out) -> int:
+    with _open(args) as store:
+        rows = store.profiles()
+    for name, source, sid, created in rows:
+        # the fields are escaped, the tabs between them are the layout
+        out.write("\t".join(terminal_safe(x) for x in (name, source, created)) + "\n")
+    if not rows:
+        out.write("no voice profiles yet (`prosody enrol ME.wav --therapist NAME`)\n")
+    return EXIT_OK
+
+
+def _delete_profile(args, out, err) -> int:
+    with _signals_wait() as came:  # a biometric profile: its commit and the checkpoint that erases it
         with _open(args) as store:
-            stored, frames = store.read(args.from_session)  # one state of it (sweep 12)
-            sid = stored.info.id
-            x, mask, speaker = session_voice(stored.doc, frames, speaker=args.speaker, session_id=sid)
-            prof = profile_from_frames(x, speech=mask, name=args.therapist)
-            source = f"session {sid} ({speaker})"
-            before, said, came = _save_profile(store, args, prof, source, sid, out, err)
-    if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
-        err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
-                                "profile of two voices would name either one the therapist") + "\n")
-    if before is not None:  # one profile per name: the one it replaces is said, never lost unsaid
-        err.write(terminal_safe(f"prosody: note: this replaces the voice profile {args.therapist} built "
-                                f"{before[0]} from {before[1]}") + "\n")
-    if came:
-        return _signalled(came, err, terminal_safe(f"the voice profile {args.therapist} was saved first"))
+            store.delete_profile(args.delete)
+    said = _confirm(out, err, terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
+    if came:  # said last: the delete was not cut short
+        return _signalled(came, err, "the voice profile was deleted completely first")
     return EXIT_OK if said else EXIT_ERROR
+
+
+def _profile_of_recording(args, err):
+    """The profile of a recording of the therapist alone (checked for a second voice unless --voices 1); an error
+    where the file was replaced or cut short while it was read (the voice another's, or lost), a warning where a
+    recorder still appends (the profile is of what was read)."""
+    from prosody.engine.speakers import build_profile, check_one_voice
+    from prosody.enrol import recording_mix
+    from prosody.fileio import check_input_file, input_change, input_state
+    check_input_file(args.file)
+    state = input_state(args.file)  # a file replaced or written to meanwhile is said, as analyze says it
+    mix = recording_mix(args.file)
+    if args.voices is None:
+        check_one_voice(mix, label=args.file)
+    prof = build_profile(mix, name=args.therapist)
+    change = input_change(args.file, state, doing="read", made="what was read is")
+    if change is not None and change[0] != "changed":
+        raise InputError(change[1] + "; no voice profile was saved: enrol it again once nothing writes to it")
+    if change is not None:
+        err.write(terminal_safe(f"prosody: warning: {change[1]}: the "
+                                f"profile is of the {prof.speech_s:.0f} s of speech read; enrol it again once the "
+                                "recording is finished") + "\n")
+    return prof
 
 
 def _save_profile(store, args, prof, source: str, sid, out, err):
