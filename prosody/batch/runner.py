@@ -280,24 +280,8 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     (``intake;video``); ``layout`` (``auto``, ``separate``, ``shared`` or ``mono``,
     as ``prosody analyze --layout``); ``voices`` (``1``, ``2`` or ``auto``, as ``prosody
     analyze --voices``)."""
-    from ..formats.bundle import parse_number, parse_when, parse_whole
-    from ..speaker_channels import VOICES_TOLD
-    from ..analysis import check_speaker_label
-    from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
-    from ..fileio import small_file_problem
     path = Path(path)
-    # a FIFO named *.csv that a glob matched was read for ever (the batch hung before any work); a 160 MB
-    # manifest took 57 s and 2.1 GB of memory (13 x its size: a 2 GB CSV export matched by '**' would not fit)
-    problem = small_file_problem(path, max_bytes=MANIFEST_MAX_BYTES)
-    if problem is not None:
-        raise InputError(f"manifest {path} {problem}" + ("; split it into several manifests"
-                                                          if "bytes" in problem else ""))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read manifest {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"manifest {path} is not UTF-8 text") from None
+    text = _manifest_text(path)
     lines = io.StringIO(text).readlines()  # as csv reads them: reader.line_num counts these
     spans = _quoted_spans(text)  # quoted cells holding a line break: (line opened, line closed or None)
     unclosed = next((a for a, b in spans if b is None), None)
@@ -305,6 +289,43 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
         raise InputError(f"{path} line {unclosed}: a quoted cell is never closed (its opening \" takes in every "
                          "line after it); close it with another \", or remove it")
     reader = csv.DictReader(io.StringIO(text))
+    header = _manifest_header(path, reader, lines)
+    reader.fieldnames = header
+    jobs = []
+    end = reader.line_num  # the last line of the record before (at first: the header's)
+    for row in _csv_rows(path, reader):
+        # a record that holds a quoted line break spans several lines: name its first
+        start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
+        end = reader.line_num
+        where = f"{path} line {start}"
+        inside = [(a, b) for a, b in spans if start <= a < end]  # this record's quoted line breaks
+        _check_record(path, where, row, header, inside, lines)
+        cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if any(cell.values()):
+            jobs.append(_manifest_job(where, cell, defaults=defaults, base=path.parent))
+    return jobs
+
+
+def _manifest_text(path: Path) -> str:
+    """A manifest's text (UTF-8, a BOM dropped); one line where it is no small regular file or no UTF-8."""
+    from ..fileio import small_file_problem
+    # a FIFO named *.csv that a glob matched was read for ever (the batch hung before any work); a 160 MB
+    # manifest took 57 s and 2.1 GB of memory (13 x its size: a 2 GB CSV export matched by '**' would not fit)
+    problem = small_file_problem(path, max_bytes=MANIFEST_MAX_BYTES)
+    if problem is not None:
+        raise InputError(f"manifest {path} {problem}" + ("; split it into several manifests"
+                                                          if "bytes" in problem else ""))
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read manifest {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"manifest {path} is not UTF-8 text") from None
+
+
+def _manifest_header(path: Path, reader, lines: list[str]) -> list[str]:
+    """The header row's column names (stripped): a 'file' column, each column once and known; a batch table
+    (``--table``) or a file separated by semicolons or tabs said as such."""
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
@@ -328,93 +349,94 @@ def read_manifest(path: str | os.PathLike, *, defaults: Job = Job(paths=())) -> 
     if unknown:
         shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
         raise InputError(f"manifest {path}: unknown column(s) {shown}; known: {', '.join(MANIFEST_COLUMNS)}")
-    reader.fieldnames = header
-    base = path.parent
-    jobs = []
-    end = reader.line_num  # the last line of the record before (at first: the header's)
-    for row in _csv_rows(path, reader):
-        # a record that holds a quoted line break spans several lines: name its first
-        start = next((k for k in range(end, reader.line_num) if lines[k].strip("\r\n")), end) + 1
-        end = reader.line_num
-        where = f"{path} line {start}"
-        inside = [(a, b) for a, b in spans if start <= a < end]  # this record's quoted line breaks
-        for a, b in inside:  # a row taken into a quoted cell: its quote was meant to close on its own line
-            k = next((k for k in range(a + 1, b + 1) if _reads_as_row(lines[k - 1], len(header))), None)
-            if k is not None:
-                raise InputError(f"{path} line {a}: a quoted cell is never closed on its line: it takes in line "
-                                 f"{k} ({lines[k - 1].strip()[:40]!r}), which reads as a row of its own; close the "
-                                 "quote on its line, or remove it")
-        if None in row or any(v is None for v in row.values()):
-            n = len(header) + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k is not None)
-            if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
-                why = (f"the quoted cell opened on line {inside[0][0]} runs on to line {inside[0][1]}: is its closing "
-                       "quote missing?" if inside else
-                       "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"" if n > len(header) else
-                       # the comma hint was given for a short row too, which holds no comma to quote
-                       "give every column its cell, empty ones too (a.wav,,), so that no cell is read under "
-                       "another column")
-                raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); {why}")
-        cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
-        if not any(cell.values()):
-            continue
-        if not cell.get("file"):
-            raise InputError(f"{where}: empty 'file'")
-        for k, v in cell.items():  # a cell no value of its column is that long: said by its length, not echoed
-            limit = MANIFEST_CELL_MAX.get(k)
-            if limit is not None and len(v) > limit:
-                raise InputError(f"{where}: its {k} cell is {len(v):,} characters long (a {k} cell holds at most "
-                                 f"{limit:,}): is a quote left open, or a cell under the wrong column?")
-        for k in ("file", "file2"):
-            if "\0" in cell.get(k, ""):  # no file name holds one: os calls raised ValueError (an internal error)
-                raise InputError(f"{where}: {k} {cell[k]!r} holds a NUL byte, which no file name can; remove it")
-        paths = tuple(str(base / cell[k]) if not Path(cell[k]).is_absolute() else cell[k]
-                      for k in ("file", "file2") if cell.get(k))
-        d, m = defaults, defaults.meta
-        offset_s = parse_number(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
-        if offset_s is None:  # digits 0-9: float() read "1_0" as 10
-            raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds (e.g. 1.5 or -0.25)")
-        number = parse_whole(cell["session_number"]) if cell.get("session_number") else m.session_number
-        if cell.get("session_number") and number is None:  # digits 0-9 only: int() read "1_0" as 10
-            raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number")
-        if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
-            raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
-        speaker = cell.get("speaker") or d.speaker
-        try:  # a label the store would refuse is refused before any analysis; the name prosody keeps for an
-            # unsure voice fails only its file (_plan), as `channels` naming it does
-            if speaker != UNATTRIBUTED:
-                check_speaker_label(speaker, flag="speaker")
-        except InputError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        layout = (cell.get("layout") or d.layout).lower()  # as typed, spaces and case aside ("Shared ")
-        if layout not in ("auto", "separate", "shared", "mono"):
-            raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")
-        told = (cell.get("voices") or "").strip().lower()  # as typed, spaces and case aside ("Auto ")
-        if told and told not in VOICES_TOLD:
-            raise InputError(f"{where}: voices {cell['voices']!r}; use 1, 2 or auto")
-        voices = VOICES_TOLD[told] if told else d.voices
-        if not math.isfinite(offset_s):
-            raise InputError(f"{where}: offset_s {offset_s} is not a finite number of seconds")
-        try:
-            when = parse_when(cell["date"]) if cell.get("date") else m.recorded_at
-        except InputError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        split = lambda s: tuple(x.strip() for x in s.split(LIST_SEPARATOR) if x.strip())  # noqa: E731
-        try:  # what the store will refuse is refused here, with its line
-            check_meta_fields(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
-                              notes=cell.get("notes") or m.notes,
-                              tags=split(cell["tags"]) if cell.get("tags") else m.tags, where="metadata")
-        except ProsodyError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        jobs.append(Job(
-            paths=paths, channels=cell.get("channels") or d.channels, speaker=cell.get("speaker") or d.speaker,
-            offset_s=offset_s,
-            pitch_range=split(cell["pitch_range"]) if cell.get("pitch_range") else d.pitch_range,
-            meta=SessionMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
+    return header
+
+
+def _check_record(path: Path, where: str, row: dict, header: list[str], inside: list[tuple], lines: list[str]):
+    """A record's shape: no row taken into a quoted cell opened on a line of its own (``inside``: the record's
+    quoted line breaks), as many cells as the header has (an empty record aside)."""
+    for a, b in inside:  # a row taken into a quoted cell: its quote was meant to close on its own line
+        k = next((k for k in range(a + 1, b + 1) if _reads_as_row(lines[k - 1], len(header))), None)
+        if k is not None:
+            raise InputError(f"{path} line {a}: a quoted cell is never closed on its line: it takes in line "
+                             f"{k} ({lines[k - 1].strip()[:40]!r}), which reads as a row of its own; close the "
+                             "quote on its line, or remove it")
+    if None in row or any(v is None for v in row.values()):
+        n = len(header) + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k is not None)
+        if any((v or "").strip() for k, v in row.items() if k is not None) or row.get(None):
+            why = (f"the quoted cell opened on line {inside[0][0]} runs on to line {inside[0][1]}: is its closing "
+                   "quote missing?" if inside else
+                   "quote a cell that holds a comma, e.g. \"arrived late, seemed tired\"" if n > len(header) else
+                   # the comma hint was given for a short row too, which holds no comma to quote
+                   "give every column its cell, empty ones too (a.wav,,), so that no cell is read under "
+                   "another column")
+            raise InputError(f"{where}: {n} cells, the header has {len(header)} ({', '.join(header)}); {why}")
+
+
+def _manifest_job(where: str, cell: dict[str, str], *, defaults: Job, base: Path) -> Job:
+    """One manifest row's job (files relative to the manifest's folder ``base``; empty cells take ``defaults``),
+    every cell checked as the store and the analysis would check it, with its line (``where``)."""
+    from ..analysis import check_speaker_label
+    from ..formats.bundle import parse_number, parse_when, parse_whole
+    from ..formats.schema import MAX_SESSION_NUMBER, check_meta_fields
+    from ..speaker_channels import VOICES_TOLD
+    if not cell.get("file"):
+        raise InputError(f"{where}: empty 'file'")
+    for k, v in cell.items():  # a cell no value of its column is that long: said by its length, not echoed
+        limit = MANIFEST_CELL_MAX.get(k)
+        if limit is not None and len(v) > limit:
+            raise InputError(f"{where}: its {k} cell is {len(v):,} characters long (a {k} cell holds at most "
+                             f"{limit:,}): is a quote left open, or a cell under the wrong column?")
+    for k in ("file", "file2"):
+        if "\0" in cell.get(k, ""):  # no file name holds one: os calls raised ValueError (an internal error)
+            raise InputError(f"{where}: {k} {cell[k]!r} holds a NUL byte, which no file name can; remove it")
+    paths = tuple(str(base / cell[k]) if not Path(cell[k]).is_absolute() else cell[k]
+                  for k in ("file", "file2") if cell.get(k))
+    d, m = defaults, defaults.meta
+    offset_s = parse_number(cell["offset_s"]) if cell.get("offset_s") else d.offset_s
+    if offset_s is None:  # digits 0-9: float() read "1_0" as 10
+        raise InputError(f"{where}: offset_s {cell['offset_s']!r} is not a number of seconds (e.g. 1.5 or -0.25)")
+    number = parse_whole(cell["session_number"]) if cell.get("session_number") else m.session_number
+    if cell.get("session_number") and number is None:  # digits 0-9 only: int() read "1_0" as 10
+        raise InputError(f"{where}: session_number {cell['session_number']!r} is not a whole number")
+    if number is not None and not 0 <= number <= MAX_SESSION_NUMBER:
+        raise InputError(f"{where}: session_number {number} is outside 0..{MAX_SESSION_NUMBER:,}")
+    speaker = cell.get("speaker") or d.speaker
+    try:  # a label the store would refuse is refused before any analysis; the name prosody keeps for an
+        # unsure voice fails only its file (_plan), as `channels` naming it does
+        if speaker != UNATTRIBUTED:
+            check_speaker_label(speaker, flag="speaker")
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    layout = (cell.get("layout") or d.layout).lower()  # as typed, spaces and case aside ("Shared ")
+    if layout not in ("auto", "separate", "shared", "mono"):
+        raise InputError(f"{where}: layout {layout!r}; use auto, separate, shared or mono")
+    told = (cell.get("voices") or "").strip().lower()  # as typed, spaces and case aside ("Auto ")
+    if told and told not in VOICES_TOLD:
+        raise InputError(f"{where}: voices {cell['voices']!r}; use 1, 2 or auto")
+    voices = VOICES_TOLD[told] if told else d.voices
+    if not math.isfinite(offset_s):
+        raise InputError(f"{where}: offset_s {offset_s} is not a finite number of seconds")
+    try:
+        when = parse_when(cell["date"]) if cell.get("date") else m.recorded_at
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    split = lambda s: tuple(x.strip() for x in s.split(LIST_SEPARATOR) if x.strip())  # noqa: E731
+    try:  # what the store will refuse is refused here, with its line
+        check_meta_fields(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
+                          notes=cell.get("notes") or m.notes,
+                          tags=split(cell["tags"]) if cell.get("tags") else m.tags, where="metadata")
+    except ProsodyError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    return Job(
+        paths=paths, channels=cell.get("channels") or d.channels, speaker=cell.get("speaker") or d.speaker,
+        offset_s=offset_s,
+        pitch_range=split(cell["pitch_range"]) if cell.get("pitch_range") else d.pitch_range,
+        meta=SessionMeta(therapist=cell.get("therapist") or m.therapist, client=cell.get("client") or m.client,
                          recorded_at=when, session_number=number, notes=cell.get("notes") or m.notes,
                          tags=split(cell["tags"]) if cell.get("tags") else m.tags),
-            origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices,
-            cells=frozenset(k for k, v in cell.items() if v)))
-    return jobs
+        origin=where, layout=layout, voice_profile=d.voice_profile, voices=voices,
+        cells=frozenset(k for k, v in cell.items() if v))
 
 
 def _manifest_csv_error(path: Path, reader, exc: csv.Error) -> InputError:
