@@ -111,11 +111,41 @@ def _section(title: str, width: int) -> Text:
 
 def _blocks(state: LiveState, width: int, keys: str | None, note_input: str | None) -> list[tuple[int, list]]:
     """The view's lines in blocks, (rank, lines) in display order (``fit``)."""
-    blocks: list[tuple[int, list]] = [(KEEP_HEADER, [_header(state, width)])]
-    out: list = []
-    blocks.append((KEEP_NOW, out))
-    # -- now (provisional) --
-    out.append(_section("now · provisional, last 0.1 s", width))
+    blocks: list[tuple[int, list]] = [(KEEP_HEADER, [_header(state, width)]), (KEEP_NOW, _now_lines(state, width))]
+    if state.layout_note:  # one stereo device: the layout found live, on every redraw
+        blocks.append((KEEP_HEADER, _rows(state.layout_note, width, 3, "bold yellow")))
+    # -- who is speaking: one mono/shared device (provisional online attribution) --
+    if state.online is not None:
+        blocks.append((KEEP_TURNS, _online_lines(state, width)))
+    else:
+        blocks.append((KEEP_TURNS, [Text(terminal_safe(state.online_note)[:width], style="dim")]
+                       if state.online_note else []))
+    blocks.append((KEEP_PITCH, _pitch_lines(state, width)))
+    blocks.append((KEEP_TURNS, _final_lines(state, width)))
+    # -- rolling measures --
+    att = state.rolling.attunement if state.rolling is not None else None
+    title = "warmth · attunement" + (f" ({att['n_exchanges']} exchange{'s' * (att['n_exchanges'] != 1)})" if att is not None else "") + " · cues"
+    if state.rolling is not None:
+        title += f" · {stopwatch_text(state.rolling.start_s)}–{stopwatch_text(state.rolling.end_s)}"
+    rolling = _rolling_lines(state.rolling, width, shared=shared(state))
+    n_cues = _N_CUE_LINES if state.rolling is not None else 0
+    blocks.append((KEEP_ROLLING, [_section(title, width), *rolling[:len(rolling) - n_cues]]))
+    blocks.append((KEEP_CUES, rolling[len(rolling) - n_cues:]))
+    # -- footer --
+    blocks.append((KEEP_HEALTH, [_health_line(state, width)]))
+    alerts = []
+    if state.save_error:  # loud, on every redraw, until a save works again
+        alerts.extend(_rows(state.save_error, width, 2, "reverse bold red"))
+    if state.record_error:  # the recording stopped for good: on every redraw
+        alerts.extend(_rows(state.record_error, width, 2, "reverse bold red"))
+    blocks.append((KEEP_HEADER, alerts))
+    blocks.append((KEEP_KEYS, _keys_lines(state, width, keys, note_input)))
+    return blocks
+
+
+def _now_lines(state: LiveState, width: int) -> list:
+    """Now (provisional): per channel, speaking or quiet, a level meter, its level and pitch."""
+    out: list = [_section("now · provisional, last 0.1 s", width)]
     meter_w = max(10, width - LABEL_W - 29)
     for i, n in enumerate(state.now):
         name = "mix" if shared(state) else terminal_safe(n.name)  # one mix: who it is comes below
@@ -133,19 +163,12 @@ def _blocks(state: LiveState, width: int, keys: str | None, note_input: str | No
             t.append(f"{n.level_db:5.0f} dB" if n.level_db > -119 else "   -∞ dB")
             t.append(f" {n.f0_hz:4.0f} Hz" if n.f0_hz else "       ", style=_style(state, i))
         out.append(t)
-    if state.layout_note:  # one stereo device: the layout found live, on every redraw
-        blocks.append((KEEP_HEADER, _rows(state.layout_note, width, 3, "bold yellow")))
-    out = []
-    blocks.append((KEEP_TURNS, out))
-    # -- who is speaking: one mono/shared device (provisional online attribution) --
-    if state.online is not None:
-        out.extend(_online_lines(state, width))
-    elif state.online_note:
-        out.append(Text(terminal_safe(state.online_note)[:width], style="dim"))
-    # -- pitch trail (final) --
-    out = []
-    blocks.append((KEEP_PITCH, out))
-    out.append(_section(f"pitch · last {TRACE_S:.0f} s, ±{TRACE_RANGE_ST:.0f} st around own median", width))
+    return out
+
+
+def _pitch_lines(state: LiveState, width: int) -> list:
+    """The pitch trail (final): per speaker, the last ``TRACE_S`` around its own median."""
+    out: list = [_section(f"pitch · last {TRACE_S:.0f} s, ±{TRACE_RANGE_ST:.0f} st around own median", width)]
     trace_w = max(10, width - LABEL_W - 1)
     for i, f in enumerate(state.final):
         rows = pitch_trace(state.trail_f0_hz.get(f.name, np.zeros(0)), ref_hz=f.f0_ref_hz, width=trace_w,
@@ -160,48 +183,29 @@ def _blocks(state: LiveState, width: int, keys: str | None, note_input: str | No
             t = Text(label, style=_style(state, i) if r == 0 else "dim")
             t.append(row, style=_style(state, i))
             out.append(t)
-    # -- turn-taking (final) --
-    out = []
-    blocks.append((KEEP_TURNS, out))
+    return out
+
+
+def _final_lines(state: LiveState, width: int) -> list:
+    """Turn-taking (final) of two speakers, or one speaker's speech and rate with its notes."""
     if state.turn_taking:
-        out.append(_section("turn-taking · final", width))
-        out.extend(_turn_lines(state, width))
-    else:
-        out.append(_section(f"{'mix' if shared(state) else terminal_safe(state.speakers[0])} · final", width))
-        f = state.final[0]
-        out.append(Text(f"speech {f.speech_s:.0f} s · rate " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "–")))
-        for note in state.notes:
-            out.append(Text(terminal_safe(note), style="dim"))
-    # -- rolling measures --
-    att = state.rolling.attunement if state.rolling is not None else None
-    title = "warmth · attunement" + (f" ({att['n_exchanges']} exchange{'s' * (att['n_exchanges'] != 1)})" if att is not None else "") + " · cues"
-    if state.rolling is not None:
-        title += f" · {stopwatch_text(state.rolling.start_s)}–{stopwatch_text(state.rolling.end_s)}"
-    rolling = _rolling_lines(state.rolling, width, shared=shared(state))
-    n_cues = _N_CUE_LINES if state.rolling is not None else 0
-    blocks.append((KEEP_ROLLING, [_section(title, width), *rolling[:len(rolling) - n_cues]]))
-    blocks.append((KEEP_CUES, rolling[len(rolling) - n_cues:]))
-    # -- footer --
-    blocks.append((KEEP_HEALTH, [_health_line(state, width)]))
-    out = []
-    blocks.append((KEEP_HEADER, out))
-    if state.save_error:  # loud, on every redraw, until a save works again
-        out.extend(_rows(state.save_error, width, 2, "reverse bold red"))
-    if state.record_error:  # the recording stopped for good: on every redraw
-        out.extend(_rows(state.record_error, width, 2, "reverse bold red"))
-    out = []
-    blocks.append((KEEP_KEYS, out))
+        return [_section("turn-taking · final", width), *_turn_lines(state, width)]
+    f = state.final[0]
+    return [_section(f"{'mix' if shared(state) else terminal_safe(state.speakers[0])} · final", width),
+            Text(f"speech {f.speech_s:.0f} s · rate " + (f"{f.rate_syl_s:.1f} syl/s" if f.rate_syl_s else "–")),
+            *(Text(terminal_safe(note), style="dim") for note in state.notes)]
+
+
+def _keys_lines(state: LiveState, width: int, keys: str | None, note_input: str | None) -> list:
+    """The last line: the note being typed, else a fresh message (bookmark saved, paused, ...), else the keys."""
     if note_input is not None:
         t = Text("note: ", style="bold")
         t.append(terminal_safe(note_input)[-(width - 30):])
         t.append("▏  Enter save · Esc no note", style="dim")
-        out.append(t)
-    else:
-        if state.message:  # a fresh message (bookmark saved, paused, ...) stands in for the keys line
-            out.append(Text(terminal_safe(state.message)[:width], style="bold"))
-        elif keys:
-            out.append(Text(keys[:width], style="dim"))
-    return blocks
+        return [t]
+    if state.message:
+        return [Text(terminal_safe(state.message)[:width], style="bold")]
+    return [Text(keys[:width], style="dim")] if keys else []
 
 
 def _rows(text: str, width: int, rows: int, style: str) -> list:
