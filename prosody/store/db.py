@@ -1088,56 +1088,10 @@ class Store:
                     raise store_os_error(exc, self.frames_dir / frames_name, "write") from None
             with self._tx() as db:
                 if session_id is not None:
-                    row = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (session_id,)).fetchone()
-                    if row is None:
-                        raise SessionNotFoundError(f"no session {session_id} in {self.path} to replace"
-                                                   + (" (deleted while this command ran)" if unchanged else ""))
-                    if unchanged is not None and self._stamp(db, session_id) != unchanged:
-                        raise StoreError(f"session {session_id} in {self.path} was changed by another prosody "
-                                         "command while this one ran (an edit, a relabel); nothing was written, "
-                                         "so that change is kept: run the command again")
-                    old_file, uid = row
                     sid = session_id
-                    if db.execute("SELECT therapist IS ? AND client IS ? AND session_number IS ? FROM sessions "
-                                  "WHERE id = ?", (meta.therapist, meta.client, meta.session_number, sid)
-                                  ).fetchone()[0] != 1:  # a number it already holds is left alone
-                        _check_number_free(db, therapist=meta.therapist, client=meta.client,
-                                           number=meta.session_number, sid=sid)
-                    for table in ("tags", "speakers", "segments", "turns", "pauses", "transitions", "events",
-                                  "bookmarks", "measures", "rolling"):
-                        db.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
-                    db.execute("UPDATE sessions SET saved_at=?, recorded_at=?, therapist=?, client=?, "
-                               "session_number=?, notes=?, duration_s=?, turn_taking=?, schema=?, doc=?, "
-                               "frames_file=?, warmth_score=NULL WHERE id=?",
-                               (_now(), meta.recorded_at, meta.therapist, meta.client, meta.session_number,
-                                meta.notes or "", float(doc["duration_s"]), int(bool(doc.get("turn_taking"))),
-                                doc["schema"], doc_text, frames_name, sid))
-                    if note_labels is not None:  # the notes' moment labels read with the names as they are now
-                        db.executemany("UPDATE notes SET moment = ? WHERE id = ?", [
-                            (note_labels(m), i) for i, m in db.execute(
-                                "SELECT id, moment FROM notes WHERE session_id = ? AND moment != ''", (sid,)
-                            ).fetchall() if note_labels(m) != m])
+                    old_file = self._replace_row(db, sid, doc_text, doc, frames_name, meta, unchanged, note_labels)
                 else:
-                    taken = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
-                    if taken is not None:  # said before any clash of session numbers: it is the same session
-                        raise _uid_taken(uid, taken[0])
-                    number = meta.session_number
-                    if meta.client and (number is None or (renumber and _number_holder(
-                            db, therapist=meta.therapist, client=meta.client, number=number) is not None)):
-                        number = _next_number(db, therapist=meta.therapist, client=meta.client)
-                    _check_number_free(db, therapist=meta.therapist, client=meta.client, number=number)
-                    try:
-                        cur = db.execute(
-                            "INSERT INTO sessions (uid, saved_at, recorded_at, therapist, client, session_number, "
-                            "notes, duration_s, turn_taking, schema, doc, frames_file) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                            (uid, _now(), meta.recorded_at, meta.therapist, meta.client, number, meta.notes or "",
-                             float(doc["duration_s"]), int(bool(doc.get("turn_taking"))), doc["schema"], doc_text,
-                             frames_name))
-                    except sqlite3.IntegrityError:
-                        other = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
-                        raise _uid_taken(uid, other[0] if other else "?") from None
-                    sid = cur.lastrowid
+                    sid = self._insert_row(db, doc_text, doc, frames_name, meta, uid, renumber)
                 from .unsure import as_unattributed  # the derived tables as the session is read (store/unsure.py)
                 self._insert_children(db, sid, as_unattributed(doc) or doc, meta, bookmarks, feedback)
                 db.executemany("INSERT INTO notes (session_id, time_s, end_s, text, author, created_at, moment) "
@@ -1157,6 +1111,64 @@ class Store:
             except FileNotFoundError:
                 pass
         return sid
+
+    def _replace_row(self, db, sid: int, doc_text: str, doc: dict, frames_name, meta, unchanged,
+                     note_labels) -> str | None:
+        """Session ``sid``'s row rewritten in place (its number kept free of another's, its derived rows dropped,
+        its notes' moment labels read with the names as they are now); returns its old frames file's name. Refused
+        where the session is gone or was changed by another command since ``unchanged`` (its stamp)."""
+        row = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if row is None:
+            raise SessionNotFoundError(f"no session {sid} in {self.path} to replace"
+                                       + (" (deleted while this command ran)" if unchanged else ""))
+        if unchanged is not None and self._stamp(db, sid) != unchanged:
+            raise StoreError(f"session {sid} in {self.path} was changed by another prosody "
+                             "command while this one ran (an edit, a relabel); nothing was written, "
+                             "so that change is kept: run the command again")
+        if db.execute("SELECT therapist IS ? AND client IS ? AND session_number IS ? FROM sessions "
+                      "WHERE id = ?", (meta.therapist, meta.client, meta.session_number, sid)
+                      ).fetchone()[0] != 1:  # a number it already holds is left alone
+            _check_number_free(db, therapist=meta.therapist, client=meta.client,
+                               number=meta.session_number, sid=sid)
+        for table in ("tags", "speakers", "segments", "turns", "pauses", "transitions", "events",
+                      "bookmarks", "measures", "rolling"):
+            db.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
+        db.execute("UPDATE sessions SET saved_at=?, recorded_at=?, therapist=?, client=?, "
+                   "session_number=?, notes=?, duration_s=?, turn_taking=?, schema=?, doc=?, "
+                   "frames_file=?, warmth_score=NULL WHERE id=?",
+                   (_now(), meta.recorded_at, meta.therapist, meta.client, meta.session_number,
+                    meta.notes or "", float(doc["duration_s"]), int(bool(doc.get("turn_taking"))),
+                    doc["schema"], doc_text, frames_name, sid))
+        if note_labels is not None:  # the notes' moment labels read with the names as they are now
+            db.executemany("UPDATE notes SET moment = ? WHERE id = ?", [
+                (note_labels(m), i) for i, m in db.execute(
+                    "SELECT id, moment FROM notes WHERE session_id = ? AND moment != ''", (sid,)
+                ).fetchall() if note_labels(m) != m])
+        return row[0]
+
+    def _insert_row(self, db, doc_text: str, doc: dict, frames_name, meta, uid: str, renumber: bool) -> int:
+        """A new session's row (its number the next free one where none is given, or where ``renumber`` and it
+        is taken); returns its id. Refused where a session of the same ``uid`` is stored."""
+        taken = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
+        if taken is not None:  # said before any clash of session numbers: it is the same session
+            raise _uid_taken(uid, taken[0])
+        number = meta.session_number
+        if meta.client and (number is None or (renumber and _number_holder(
+                db, therapist=meta.therapist, client=meta.client, number=number) is not None)):
+            number = _next_number(db, therapist=meta.therapist, client=meta.client)
+        _check_number_free(db, therapist=meta.therapist, client=meta.client, number=number)
+        try:
+            cur = db.execute(
+                "INSERT INTO sessions (uid, saved_at, recorded_at, therapist, client, session_number, "
+                "notes, duration_s, turn_taking, schema, doc, frames_file) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (uid, _now(), meta.recorded_at, meta.therapist, meta.client, number, meta.notes or "",
+                 float(doc["duration_s"]), int(bool(doc.get("turn_taking"))), doc["schema"], doc_text,
+                 frames_name))
+        except sqlite3.IntegrityError:
+            other = db.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
+            raise _uid_taken(uid, other[0] if other else "?") from None
+        return cur.lastrowid
 
     def _still_there(self, db, sid: int, *, what: str = "nothing was written") -> None:
         """Raise SessionNotFoundError when session ``sid``, resolved before, is gone: another prosody's
