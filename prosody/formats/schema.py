@@ -147,20 +147,8 @@ def check_session_doc(doc, *, where: str = "session document", every_value: bool
         raise InvalidSessionError(f"{where}: expected a JSON object, not {type(doc).__name__}")
     if every_value:
         _walk(doc, where, 0)
-    schema = doc.get("schema")
-    if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
-        raise InvalidSessionError(f"not a prosody session ({where}: schema = {schema!r}; expected "
-                                  f"{' or '.join(SESSION_SCHEMAS)})")
-    if schema not in SESSION_SCHEMAS:
-        raise InvalidSessionError(f"{where}: schema = {schema!r} is newer than this prosody understands "
-                                  f"({', '.join(SESSION_SCHEMAS)}); upgrade prosody to import it")
-    order = doc.get("speaker_order")
-    if not isinstance(order, (list, tuple)) or not 1 <= len(order) <= MAX_SPEAKERS:
-        _fail(f"{where}: speaker_order", order, f"expected a list of 1-{MAX_SPEAKERS} speaker names")
-    for i, s in enumerate(order):
-        _name(s, f"{where}: speaker_order[{i}]", limit=SPEAKER_NAME_MAX_CHARS)
-    if len(set(order)) != len(order):
-        _fail(f"{where}: speaker_order", order, "names a speaker twice")
+    _check_schema_name(doc.get("schema"), where)
+    order = _check_speaker_order(doc.get("speaker_order"), where)
     speakers = set(order)
     _number(doc.get("duration_s"), f"{where}: duration_s", lo=0.0, hi=MAX_DURATION_S)
     duration_s = float(doc["duration_s"])
@@ -170,8 +158,42 @@ def check_session_doc(doc, *, where: str = "session document", every_value: bool
         _fail(f"{where}: turn_taking", doc["turn_taking"], "expected true or false")
     for key in ("sources", "notes", "warnings"):
         _text_list(doc.get(key), f"{where}: {key}")
+    _check_attribution(doc, speakers, where)
+    for key in ("config", "measures", "live"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            _fail(f"{where}: {key}", doc[key], "expected an object")
+    check_measures(doc.get("measures"), speakers=order, turn_taking=bool(doc.get("turn_taking")),
+                   where=f"{where}: measures")
+    _check_speaker_figures(doc.get("speakers"), speakers, duration_s, where, every_value=every_value)
+    _check_timeline(doc, speakers, duration_s, where)
+    check_bookmarks(doc.get("bookmarks"), duration_s, where=f"{where}: bookmarks")
+
+
+def _check_schema_name(schema, where: str) -> None:
+    if not isinstance(schema, str) or not schema.startswith("prosody.session/"):
+        raise InvalidSessionError(f"not a prosody session ({where}: schema = {schema!r}; expected "
+                                  f"{' or '.join(SESSION_SCHEMAS)})")
+    if schema not in SESSION_SCHEMAS:
+        raise InvalidSessionError(f"{where}: schema = {schema!r} is newer than this prosody understands "
+                                  f"({', '.join(SESSION_SCHEMAS)}); upgrade prosody to import it")
+
+
+def _check_speaker_order(order, where: str):
+    """``speaker_order``: 1 to ``MAX_SPEAKERS`` distinct names; returns it."""
+    if not isinstance(order, (list, tuple)) or not 1 <= len(order) <= MAX_SPEAKERS:
+        _fail(f"{where}: speaker_order", order, f"expected a list of 1-{MAX_SPEAKERS} speaker names")
+    for i, s in enumerate(order):
+        _name(s, f"{where}: speaker_order[{i}]", limit=SPEAKER_NAME_MAX_CHARS)
+    if len(set(order)) != len(order):
+        _fail(f"{where}: speaker_order", order, "names a speaker twice")
+    return order
+
+
+def _check_attribution(doc: dict, speakers: set, where: str) -> None:
+    """``attribution`` (issue 9: the layout found and how speakers were attributed, docs/speakers.md) and
+    ``heard_raised_db`` (per speaker, the gain a quiet recording's speech detection heard it with, dB)."""
     att = doc.get("attribution")
-    if att is not None:  # issue 9: the layout found and how speakers were attributed (docs/speakers.md)
+    if att is not None:
         if not isinstance(att, dict):
             _fail(f"{where}: attribution", att, "expected an object")
         if att.get("layout") not in ("separate", "shared", "mono"):
@@ -179,19 +201,19 @@ def check_session_doc(doc, *, where: str = "session document", every_value: bool
         if "attribution" in att and not isinstance(att["attribution"], str):
             _fail(f"{where}: attribution.attribution", att["attribution"], "expected text")
     raised = doc.get("heard_raised_db")
-    if raised is not None:  # per speaker, the gain a quiet recording's speech detection heard it with (dB)
+    if raised is not None:
         if not isinstance(raised, dict):
             _fail(f"{where}: heard_raised_db", raised, "expected an object keyed by speaker name")
         for name, g in raised.items():
             if name not in speakers:
                 _fail(f"{where}: heard_raised_db", name, "a speaker not in speaker_order")
             _number(g, f"{where}: heard_raised_db.{name}", lo=0.0, hi=80.0)
-    for key in ("config", "measures", "live"):
-        if doc.get(key) is not None and not isinstance(doc[key], dict):
-            _fail(f"{where}: {key}", doc[key], "expected an object")
-    check_measures(doc.get("measures"), speakers=order, turn_taking=bool(doc.get("turn_taking")),
-                   where=f"{where}: measures")
-    per = doc.get("speakers")
+
+
+def _check_speaker_figures(per, speakers: set, duration_s: float, where: str, *, every_value: bool) -> None:
+    """``speakers``: an object per speaker of ``speaker_order`` whose figures are numbers or null, within the bounds
+    no analysis passes (a time spoken beyond the session, a share beyond all) on import only (``every_value``: a
+    session stored before these bounds stays readable)."""
     if not isinstance(per, dict):
         _fail(f"{where}: speakers", per, "expected an object keyed by speaker name")
     for name, v in per.items():
@@ -200,14 +222,17 @@ def check_session_doc(doc, *, where: str = "session document", every_value: bool
         if not isinstance(v, dict):
             _fail(f"{where}: speakers.{name}", v, "expected an object")
         for k in SPEAKER_NUMBERS:
-            if k in v:  # the bounds no analysis passes: a time spoken beyond the session, a share beyond all
-                # imports only (every_value): a session stored before these bounds stays readable
+            if k in v:
                 lo, hi = _SPEAKER_NUMBER_RANGE.get(k, (None, None)) if every_value else (None, None)
                 _number(v[k], f"{where}: speakers.{name}.{k}", null=True, lo=lo,
                         hi=None if hi == "duration" else hi)
                 if hi == "duration" and v[k] is not None and v[k] > duration_s + TIME_SLACK_S:
                     _fail(f"{where}: speakers.{name}.{k}", v[k], f"more than the session lasts (duration_s "
                           f"{duration_s:g})")
+
+
+def _check_timeline(doc: dict, speakers: set, duration_s: float, where: str) -> None:
+    """Segments, turns, pauses, events and transitions: intervals of known speakers inside the session."""
     _intervals(doc.get("segments") or [], f"{where}: segments", speakers, duration_s)
     for key in ("turns", "pauses"):
         _intervals(doc.get(key), f"{where}: {key}", speakers, duration_s, null=True)
@@ -221,7 +246,6 @@ def check_session_doc(doc, *, where: str = "session document", every_value: bool
         _number(t.get("offset_s"), f"{where}: transitions[{i}].offset_s", lo=-duration_s - TIME_SLACK_S,
                 hi=duration_s + TIME_SLACK_S)
         _name(t.get("kind"), f"{where}: transitions[{i}].kind", limit=64)
-    check_bookmarks(doc.get("bookmarks"), duration_s, where=f"{where}: bookmarks")
 
 
 # -- measures: the shapes the views and the report read (docs/session-schema.md, "measures") --------------------
