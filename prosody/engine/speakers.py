@@ -16,6 +16,7 @@ See docs/speakers.md for the API contract the commands build on.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 
 import math
@@ -840,8 +841,9 @@ def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels:
     recording floor under ``FILL_MIN_DB`` kept as measured (``_bounded_floor``) is raised to it all the same where
     a stretch's pauses lie over it (a floor stepping within the file: the median of the pauses, the quieter
     stretch's, filled the noisier stretch 14 dB under its own pauses; hostile sweep 24): the quieter stretches
-    then get their own floors (``local_floors_db``), as before the band was kept. ``levels``: the frames' levels
-    (dBFS, None where there are none) too, third."""
+    then get their own floors (``local_floors_db``), as before the band was kept, and a long turn's pieces the
+    quieter of their neighbours' (``_nearest_medians``). ``levels``: the frames' levels (dBFS, None where there
+    are none) too, third."""
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
         return (-90.0 - hear_gain_db, None) + ((None,) if levels else ())
@@ -851,8 +853,25 @@ def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels:
     lo = FILL_MIN_DB - hear_gain_db
     if floor_db < lo and any(m is not None and m >= lo for m in medians):
         floor_db = lo
+        medians = _nearest_medians(medians)
     out = floor_db, _local_floors(medians, floor_db, hear_gain_db=hear_gain_db)
     return out + ((lv,) if levels else ())
+
+
+def _nearest_medians(medians: list[float | None]) -> list[float | None]:
+    """``medians`` (``_stretch_medians``) with each piece of too few pauses of its own (None: a long turn) given
+    the quieter of its nearest neighbours' that have some (a fill over its pauses is what is heard,
+    ``_local_floors``). Where a floor steps over ``FILL_MIN_DB`` and the recording's is raised to it
+    (``_fill_floors``), such a piece took the raised floor: a long turn over pauses at -100 dBFS, its fill 10 dB
+    over them, was heard as the other voice's speech (hostile sweep 25; benchmarks/noise_step.py --shapes: 16 ->
+    18 of 30 right; the nearer neighbour's alone as many on a probe, two others)."""
+    have = [i for i, m in enumerate(medians) if m is not None]
+    out = list(medians)
+    for i, m in enumerate(medians):
+        if m is None:
+            k = bisect.bisect(have, i)
+            out[i] = min(medians[j] for j in have[max(0, k - 1):k + 1])
+    return out
 
 
 def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int) -> list[float | None]:
