@@ -8,10 +8,13 @@
    `relabel`: those moments are the therapist's, on windows both voices share, so the note went onto the other
    voice's warmth dip (or cue) in the same window.
 3. ``rolling._hist_quantile`` at quantile 0 gave the underflow bin's centre whatever the histogram held.
+4. `relabel` of an imported session whose ``heard_raised_db`` is 0 wrote the note "speech heard at : ...".
+5. A file name's control characters (ESC, the 8-bit CSI, BEL) went raw into the batch table's CSV.
 """
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -162,3 +165,41 @@ def test_relabel_of_an_imported_gain_of_0_keeps_its_note_whole(tmp_path):
     assert run_cli("export", "1", "-o", out, "--store", store)[0] == 0
     notes = json.loads(out.read_text())["notes"]
     assert note in notes and not any(n.startswith("speech heard at :") for n in notes), notes
+
+
+# -- 5. control characters of a file name in the batch table's CSV ---------------------------------------------
+
+CONTROLS = "\x1b\x9b\x07\x08\x00\x7f\x0b"
+
+
+def test_control_characters_in_the_batch_table_are_escapes_and_read_back(tmp_path, short_wav):
+    """A batch of the fixture's first 8 s under a file name holding ESC [31m, the 8-bit CSI (U+009B) and BEL: the
+    table's CSV held them raw (printed by `cat`, the terminal ran them: red text, a bell); now written as the
+    escapes the terminal and JSON show (``\\u001b``), and ``read_table_csv`` gives back the name."""
+    from prosody.batch.runner import read_table_csv
+    from tests.conftest import run_cli
+    rec = tmp_path / "rec\x1b[31mred\x9b2J\x07.wav"
+    shutil.copy(short_wav, rec)
+    rc, _, err = run_cli("batch", tmp_path, "--store", tmp_path / "st", "--table", tmp_path / "t", "-j", "1",
+                         "--no-progress", "--no-parquet")
+    assert rc == 0, err
+    text = (tmp_path / "t.csv").read_bytes().decode("utf-8")
+    assert not any(c in text for c in "\x1b\x9b\x07"), repr(text)  # before: all three raw
+    assert "rec\\u001b[31mred\\u009b2J\\u0007.wav" in text
+    (row,) = read_table_csv(tmp_path / "t.csv")
+    assert row["file"] == str(rec)
+
+
+def test_the_control_character_escape_is_undone_exactly():
+    """20,000 random strings of backslashes, escapes' text, control characters, overrides, quotes and separators:
+    written without a control character but tab, LF and CR, read back exact; CR, LF and tab kept as they were."""
+    import random
+    from prosody.typed_text import from_spreadsheet_cell, spreadsheet_cell
+    rnd = random.Random(25)
+    alphabet = "\\u001b9=;,'\t\r\n" + CONTROLS + "\u202e"
+    for _ in range(20000):
+        s = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12)))
+        cell = spreadsheet_cell(s)
+        assert from_spreadsheet_cell(cell) == s and not any(c in cell for c in CONTROLS + "\u202e"), (s, cell)
+    assert spreadsheet_cell("a\tb\r\nc") == "a\tb\r\nc"
+    assert spreadsheet_cell("\x07=cmd") == "\\u0007=cmd"  # no formula either
