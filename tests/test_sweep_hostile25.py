@@ -203,3 +203,38 @@ def test_the_control_character_escape_is_undone_exactly():
         assert from_spreadsheet_cell(cell) == s and not any(c in cell for c in CONTROLS + "\u202e"), (s, cell)
     assert spreadsheet_cell("a\tb\r\nc") == "a\tb\r\nc"
     assert spreadsheet_cell("\x07=cmd") == "\\u0007=cmd"  # no formula either
+
+
+# -- 6. a disk quota used up, said as one ------------------------------------------------------------------------
+
+def test_a_used_up_quota_is_not_said_as_a_full_disk(tmp_path, short_wav, monkeypatch):
+    """`analyze --json` where the write meets EDQUOT (`Disk quota exceeded`: the user's quota, the disk may have
+    room): said "the disk holding it is full, 80.8 GB free" (both at once); now that the quota is used up, with
+    the disk's free space, the session saved first and the JSON not written. The store's own files the same
+    (``store.db.store_os_error``)."""
+    import errno
+
+    import prosody.fileio as fileio
+    from prosody.store.db import store_os_error
+    from tests.conftest import run_cli
+    out = tmp_path / "out.json"
+    write = fileio.write_private
+
+    def quota(path, *a, **k):
+        if str(path) == str(out):
+            raise OSError(errno.EDQUOT, "Disk quota exceeded", str(path))
+        return write(path, *a, **k)
+    monkeypatch.setattr(fileio, "write_private", quota)
+    rc, _, err = run_cli("analyze", short_wav, "--json", out, "--save", "--store", tmp_path / "st", "--quiet",
+                         "--no-progress")
+    assert rc != 0 and not out.exists()
+    assert f"cannot write {out}: your disk quota there is used up (the disk holding it has " in err, err
+    assert "is full" not in err and "saved as session 1" in err, err
+    frames = tmp_path / "st" / "frames" / "x.npz"
+    said = str(store_os_error(OSError(errno.EDQUOT, "Disk quota exceeded"), frames, "write"))
+    assert said.startswith(f"cannot write {frames}: your disk quota there is used up") and "is full" not in said
+    # a full disk keeps its words
+    assert fileio.unwritten_text(OSError(errno.ENOSPC, "No space left on device"), out).startswith(
+        f"cannot write {out}: the disk holding it is full, ")
+    assert str(store_os_error(OSError(errno.ENOSPC, "No space left on device"), frames, "write")).startswith(
+        f"the disk holding {frames} is full (")
