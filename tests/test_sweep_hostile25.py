@@ -63,15 +63,23 @@ def test_a_long_turn_keeps_the_measured_floor_where_another_stretch_is_noisier()
     floor_db, floors = _fill_floors(x, speech)
     assert floor_db == -90.0 and np.all(floors[(mids > 18) & (mids < 38)] == -90.0)
     assert np.all(np.abs(floors[(mids < 8) | (mids > 48)] + 100.0) < 0.5)
+    # a step up after a stretch of few pauses: the pieces before it keep their own pauses' floor (-100 dBFS), not
+    # the step's (-90 on the old code: its pauses within 5 s are mostly the noisy ones)
+    x, speech, mids = _steady_floor_with_a_noisy_tail()
+    speech[44 * 100:50 * 100] = True
+    speech[49 * 100:49 * 100 + 60] = False  # 0.6 s of pause at 49 s (no tone there), at -100 dBFS
+    floor_db, floors = _fill_floors(x, speech)
+    assert floor_db == -90.0
+    assert np.all(np.abs(floors[(mids > 48) & (mids < 50)] + 100.0) < 0.5), floors[(mids > 46) & (mids < 51)]
 
 
-@pytest.mark.parametrize("seed", [3])
+@pytest.mark.parametrize("seed", [3, 4])
 def test_a_mono_mix_with_a_noisy_end_keeps_its_talk_overs(seed, needs_espeak, tmp_path):
     """``scenario_mixed`` at -40 dBFS mixed to mono over white noise at -100 dBFS, its last 8 s at -85 dBFS
-    (benchmarks/noise_step.py's material): the talk-overs and waits as planted. On the old code the client's
-    talk-overs read 2 for 1: the fill of a long turn's pieces (10.2-16.4 s) at -90 dBFS over its pauses. (Seed 4 reads
-    one therapist talk-over too many, old code and new: the fill steps up where a piece's pauses within 5 s reach
-    the noisy end, 1.5 s before the noise does; docs/store.md, Left.)"""
+    (benchmarks/noise_step.py's material): the talk-overs and waits as planted. On the old code seed 3's client
+    talk-overs read 2 for 1: the fill of a long turn's pieces (10.2-16.4 s) at -90 dBFS over its pauses; seed 4's
+    therapist's 2 for 1 (one at 30.72 s): the fill stepped up 10 dB where a piece's pauses within 5 s reached the
+    noisy end, 1.5 s before the noise does (``NEAR_FLOOR_SPAN_S``)."""
     from tests.dialogue import CLIENT, THERAPIST, build_dialogue, scenario_mixed
     dlg = build_dialogue(scenario_mixed(seed=seed), level_db=(-40, -40), noise_db=None, seed=seed)
     audio = np.asarray(dlg.audio, np.float64)
