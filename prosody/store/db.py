@@ -607,7 +607,7 @@ def damaged_error(db_path, why) -> StoreDamagedError:
 def store_os_error(exc: OSError, path, doing: str) -> StoreError:
     """An OSError while writing the store as one line: a full disk reads as one, a used-up quota as one
     (``fileio.write_error_text``: "full, 12.0 GB free" said both; hostile sweep 25)."""
-    if is_disk_full(exc) and exc.errno == errno.EDQUOT:
+    if exc.errno == errno.EDQUOT:
         return StoreError(f"cannot {doing} {path}: {write_error_text(exc, path)}; the store is unchanged. Free some "
                           "space and try again")
     if is_disk_full(exc):
