@@ -539,7 +539,10 @@ def is_disk_full(exc: BaseException) -> bool:
 def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
     """Why writing ``path`` failed, for a person: a full disk said as one, with the space left ('the disk
     holding it is full, 0 bytes free'; the system's words were `No space left on device`), else the
-    system's reason."""
+    system's reason. A quota used up (EDQUOT, `Disk quota exceeded`) is said as one: the disk itself may have room,
+    and "the disk holding it is full, 12.0 GB free" said both (hostile sweep 25)."""
+    if isinstance(exc, OSError) and exc.errno == errno.EDQUOT:
+        return f"your disk quota there is used up (the disk holding it has {free_space_text(path)})"
     if is_disk_full(exc):
         return f"the disk holding it is full, {free_space_text(path)}"
     return getattr(exc, "strerror", None) or str(exc) or "operating system error"

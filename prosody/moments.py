@@ -47,10 +47,14 @@ KIND_LABELS = {"interruption": "talked over the client", "monologue": "long mono
                "quick_answers": "quick answers in a row", "warmth_dip": "warmth dipped", "warmth_rise": "warmth rose",
                "cue": "cue fired", "bookmark": "bookmark", "note": "supervisor note"}
 # a note's stored label ("talked over the client at 27.6 s", ``KIND_LABELS`` + the time) once `relabel` exchanged
-# the two voices: the moments of the therapist's that it named are the client's now (``swapped_label``)
+# the two voices: the moments of the therapist's that it named are the client's now (``swapped_label``); the
+# rolling warmth and the cues are the therapist's too, on windows both voices share (kept as they were, a note on
+# the one therapist's warmth dip went onto the other's in the same window; hostile sweep 25)
 SWAPPED_LABELS = {"talked over the client": "the client talked over you",
                   "long monologue": "the client's long monologue",
-                  "quick answers in a row": "the client's quick answers in a row"}
+                  "quick answers in a row": "the client's quick answers in a row",
+                  "warmth dipped": "the client's warmth dipped", "warmth rose": "the client's warmth rose",
+                  "cue fired": "cue fired for the client"}
 _LABEL_KIND = {v: k for k, v in KIND_LABELS.items()}
 KIND_SHORT = {"interruption": "talk-over", "monologue": "monol.", "silence": "silence", "quick_answers": "quick",
               "warmth_dip": "w.dip", "warmth_rise": "w.rise", "cue": "cue", "bookmark": "bkmk", "note": "note"}

@@ -72,7 +72,9 @@ def exchange_names(doc: dict, new: dict, pair, *, in_order: bool = False) -> Non
     if isinstance(doc.get("heard_raised_db"), dict):  # the gain each voice's speech detection heard it with
         from .session import HEARD_RAISED_MARK, heard_raised_note
         new["heard_raised_db"] = gains = _swap_keys(doc["heard_raised_db"], pair)
-        if isinstance(new.get("notes"), list) and gains:
+        # its note said again with the names exchanged, where a gain is told (an imported file's gains all 0
+        # made "speech heard at : ..."; hostile sweep 25)
+        if isinstance(new.get("notes"), list) and any(gains.values()):
             new["notes"] = [heard_raised_note(gains, new.get("speaker_order") or ())
                             if str(n).startswith(HEARD_RAISED_MARK) else n for n in new["notes"]]
 

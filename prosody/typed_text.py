@@ -114,15 +114,18 @@ _GUARD_AT = re.compile(f"{_CELL_START}'")
 
 # the bidi overrides and isolates (U+202A..U+202E, U+2066..U+2069) in a CSV cell: written as the escapes the terminal
 # and JSON written for a person show (``\u202e``), so that a spreadsheet does not show the cell's text reordered
-# (``ab<U+202E>cd`` read "abdc"; older leftovers, 2026-12-05). A run of backslashes before such an escape's text
-# (``\u202e`` typed) or before an override is doubled, so that reading back is exact
-_BIDI_OVERRIDE = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_BIDI_ESCAPE_TEXT = "u(?:202[a-e]|206[6-9])"
-_BACKSLASHES_BEFORE = re.compile(f"(\\\\+)(?={_BIDI_ESCAPE_TEXT}|[\u202a-\u202e\u2066-\u2069])")
-_BIDI_ESCAPED = re.compile(f"(\\\\+)({_BIDI_ESCAPE_TEXT})")
+# (``ab<U+202E>cd`` read "abdc"; older leftovers, 2026-12-05); so are the control characters but tab, LF and CR
+# (the CSV's quotes hold those): a file name's ESC or 8-bit CSI went raw into the batch table, run by a terminal
+# that printed it (`cat`; hostile sweep 25). A run of backslashes before such an escape's text (``\u202e`` typed)
+# or before such a character is doubled, so that reading back is exact
+_CSV_RAW = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CSV_RAW_CHAR = re.compile(f"[{_CSV_RAW}]")
+_CSV_ESCAPE_TEXT = "u(?:00(?:0[0-8bce-f]|1[0-9a-f]|7f|[89][0-9a-f])|202[a-e]|206[6-9])"
+_BACKSLASHES_BEFORE = re.compile(f"(\\\\+)(?={_CSV_ESCAPE_TEXT}|[{_CSV_RAW}])")
+_CSV_ESCAPED = re.compile(f"(\\\\+)({_CSV_ESCAPE_TEXT})")
 
 
-def _unescape_bidi(m: re.Match) -> str:
+def _unescape_csv(m: re.Match) -> str:
     n, code = len(m.group(1)), m.group(2)
     return "\\" * (n // 2) + (chr(int(code[1:], 16)) if n % 2 else code)
 
@@ -131,14 +134,15 @@ def spreadsheet_cell(text: str) -> str:
     """Typed text for a CSV cell: a ``'`` before its first character when that is ``= + - @`` (or their
     full-width forms), tab, CR or ``'`` (shown as text, never run as a formula), and the same after each ``CELL_BREAKS``
     character inside it (``therapist;=HYPERLINK(...)``, a list of speakers or tags, is two cells in a
-    spreadsheet that splits at ";", the second a formula); a bidi override or isolate as its escape
-    (``\\u202e``, with the backslashes before one, or before such an escape's text, doubled); anything else
-    unchanged. Only for text columns: numbers are written as numbers. ``from_spreadsheet_cell`` undoes it."""
+    spreadsheet that splits at ";", the second a formula); a bidi override or isolate, or a control character but
+    tab, LF and CR, as its escape (``\\u202e``, ``\\u001b``, with the backslashes before one, or before such an
+    escape's text, doubled); anything else unchanged. Only for text columns: numbers are written as numbers.
+    ``from_spreadsheet_cell`` undoes it."""
     text = _BACKSLASHES_BEFORE.sub(lambda m: m.group(1) * 2, text)
-    text = _BIDI_OVERRIDE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    text = _CSV_RAW_CHAR.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
     return _FORMULA_AT.sub("'", text)
 
 
 def from_spreadsheet_cell(text: str) -> str:
     """The typed text of a cell ``spreadsheet_cell`` wrote."""
-    return _BIDI_ESCAPED.sub(_unescape_bidi, _GUARD_AT.sub("", text))
+    return _CSV_ESCAPED.sub(_unescape_csv, _GUARD_AT.sub("", text))

@@ -16,6 +16,7 @@ See docs/speakers.md for the API contract the commands build on.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 
 import math
@@ -814,6 +815,11 @@ def pause_dc(mono, speech: np.ndarray) -> float:
 LOCAL_FLOOR_SPAN_S = 5.0       # the pauses either side of a fill piece that give its local floor
 LOCAL_FLOOR_MAX_DEV_DB = 6.0   # a local floor this far under the recording's is used instead of it
 LOCAL_FLOOR_MIN_PAUSE_S = 1.0  # pause frames needed for a local floor
+# where the recording's floor is raised to FILL_MIN_DB (``_fill_floors``), a piece's pauses this near it, if quieter
+# than those within LOCAL_FLOOR_SPAN_S: a floor stepping up was filled at the step's level up to 5 s before it
+# (hostile sweep 25: benchmarks/noise_step.py --shapes 18 -> 19 of 30, halves 25 of 30 row for row)
+NEAR_FLOOR_SPAN_S = 1.0
+NEAR_FLOOR_MIN_PAUSE_S = 0.3
 
 
 def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray | None:
@@ -840,8 +846,10 @@ def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels:
     recording floor under ``FILL_MIN_DB`` kept as measured (``_bounded_floor``) is raised to it all the same where
     a stretch's pauses lie over it (a floor stepping within the file: the median of the pauses, the quieter
     stretch's, filled the noisier stretch 14 dB under its own pauses; hostile sweep 24): the quieter stretches
-    then get their own floors (``local_floors_db``), as before the band was kept. ``levels``: the frames' levels
-    (dBFS, None where there are none) too, third."""
+    then get their own floors (``local_floors_db``), as before the band was kept, each from its pauses within
+    ``NEAR_FLOOR_SPAN_S`` where those are quieter (a piece before a step up took the step's floor), and a long
+    turn's pieces the quieter of their neighbours' (``_nearest_medians``). ``levels``: the frames' levels (dBFS,
+    None where there are none) too, third."""
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
         return (-90.0 - hear_gain_db, None) + ((None,) if levels else ())
@@ -851,20 +859,40 @@ def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels:
     lo = FILL_MIN_DB - hear_gain_db
     if floor_db < lo and any(m is not None and m >= lo for m in medians):
         floor_db = lo
+        near = _stretch_medians(lv, speech[:n], len(mono), span_s=NEAR_FLOOR_SPAN_S,
+                                min_pause_s=NEAR_FLOOR_MIN_PAUSE_S)
+        medians = _nearest_medians([c if m is None or (c is not None and c < m) else m for m, c in zip(medians, near)])
     out = floor_db, _local_floors(medians, floor_db, hear_gain_db=hear_gain_db)
     return out + ((lv,) if levels else ())
 
 
-def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int) -> list[float | None]:
+def _nearest_medians(medians: list[float | None]) -> list[float | None]:
+    """``medians`` (``_stretch_medians``) with each piece of too few pauses of its own (None: a long turn) given
+    the quieter of its nearest neighbours' that have some (a fill over its pauses is what is heard,
+    ``_local_floors``). Where a floor steps over ``FILL_MIN_DB`` and the recording's is raised to it
+    (``_fill_floors``), such a piece took the raised floor: a long turn over pauses at -100 dBFS, its fill 10 dB
+    over them, was heard as the other voice's speech (hostile sweep 25; benchmarks/noise_step.py --shapes: 16 ->
+    18 of 30 right, 19 with ``NEAR_FLOOR_SPAN_S``; the nearer neighbour's alone as many on a probe, two others)."""
+    have = [i for i, m in enumerate(medians) if m is not None]
+    out = list(medians)
+    for i, m in enumerate(medians):
+        if m is None:
+            k = bisect.bisect(have, i)
+            out[i] = min(medians[j] for j in have[max(0, k - 1):k + 1])
+    return out
+
+
+def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int, *, span_s: float = LOCAL_FLOOR_SPAN_S,
+                     min_pause_s: float = LOCAL_FLOOR_MIN_PAUSE_S) -> list[float | None]:
     """Per fill piece (``_FILL_CHUNK`` samples) of a signal of ``n_samples``, the median level (dBFS) of the
-    pauses within ``LOCAL_FLOOR_SPAN_S`` of its middle, None where they are fewer than
-    ``LOCAL_FLOOR_MIN_PAUSE_S``; from the frames' levels ``lv`` (n,) and ``speech`` (n,) bool."""
+    pauses within ``span_s`` of its middle, None where they are fewer than ``min_pause_s``; from the frames'
+    levels ``lv`` (n,) and ``speech`` (n,) bool."""
     hop, n = GRID.hop_length, len(lv)
     pieces = -(-n_samples // _FILL_CHUNK)
     if n == 0:
         return []
     quiet = ~np.asarray(speech, bool)
-    span, need = GRID.s_to_frames(LOCAL_FLOOR_SPAN_S), GRID.s_to_frames(LOCAL_FLOOR_MIN_PAUSE_S)
+    span, need = GRID.s_to_frames(span_s), GRID.s_to_frames(min_pause_s)
     out: list[float | None] = []
     for i in range(pieces):
         mid = (i * _FILL_CHUNK + _FILL_CHUNK // 2) // hop

@@ -291,12 +291,13 @@ def _hist_centres(edges: np.ndarray) -> np.ndarray:
 
 def _hist_quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float | None:
     """The ``q`` quantile from a histogram over ``edges`` (bin k holds values in [edges[k-1], edges[k])): the
-    centre of the bin it falls in; None when empty."""
+    centre of the bin it falls in (at ``q`` 0 the lowest bin that holds any: the first count's, as for any ``q``
+    under 1 / n; it was the underflow bin's, held or not, hostile sweep 25); None when empty."""
     n = int(hist.sum())
     if not n:
         return None
     centres = _hist_centres(edges)
-    return float(centres[min(int(np.searchsorted(np.cumsum(hist), q * n)), len(centres) - 1)])
+    return float(centres[min(int(np.searchsorted(np.cumsum(hist), max(q * n, 1))), len(centres) - 1)])
 
 
 def _hist_median_sd(hist: np.ndarray, edges: np.ndarray) -> tuple[float | None, float | None]:

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import (free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars,
-                      sqlite_errors, user_home, write_private)
+                      sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -605,7 +605,11 @@ def damaged_error(db_path, why) -> StoreDamagedError:
 
 
 def store_os_error(exc: OSError, path, doing: str) -> StoreError:
-    """An OSError while writing the store as one line: a full disk reads as one."""
+    """An OSError while writing the store as one line: a full disk reads as one, a used-up quota as one
+    (``fileio.write_error_text``: "full, 12.0 GB free" said both; hostile sweep 25)."""
+    if exc.errno == errno.EDQUOT:
+        return StoreError(f"cannot {doing} {path}: {write_error_text(exc, path)}; the store is unchanged. Free some "
+                          "space and try again")
     if is_disk_full(exc):
         return disk_full_error(path)
     return StoreError(f"cannot {doing} {path}: {exc.strerror or exc}")
