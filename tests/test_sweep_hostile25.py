@@ -246,3 +246,23 @@ def test_a_used_up_quota_is_not_said_as_a_full_disk(tmp_path, short_wav, monkeyp
         f"cannot write {out}: the disk holding it is full, ")
     assert str(store_os_error(OSError(errno.ENOSPC, "No space left on device"), frames, "write")).startswith(
         f"the disk holding {frames} is full (")
+
+
+# -- left by the sweep, mended after it: a non-finite number's line said as the session's other checks say theirs --
+
+def test_a_non_finite_number_in_an_imported_session_is_named_as_the_other_checks_name_theirs(tmp_path):
+    """JSON's NaN / Infinity at a session's own key read "session document.duration_s = nan" where every other
+    check says "session document: duration_s"; nested keys keep their dotted path."""
+    from prosody.errors import InvalidSessionError
+    from prosody.formats.schema import check_session_doc
+    base = {"schema": "prosody.session/2", "speaker_order": ["therapist"], "speakers": {"therapist": {}}}
+    for doc, want in (({**base, "duration_s": float("nan")}, "session document: duration_s = nan: "),
+                      ({**base, "duration_s": 1.0, "speakers": {"therapist": {"speech_s": float("inf")}}},
+                       "session document: speakers.therapist.speech_s = inf: ")):
+        with pytest.raises(InvalidSessionError) as exc:
+            check_session_doc(doc)
+        assert str(exc.value).startswith(want), exc.value
+    path = tmp_path / "nan.json"
+    path.write_text('{"schema": "prosody.session/2", "duration_s": NaN}')
+    rc, out, err = run_cli("import", path, "--store", tmp_path / "st")
+    assert rc == 2 and err == "prosody: error: session document: duration_s = nan: not a finite number\n", err

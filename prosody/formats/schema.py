@@ -52,8 +52,9 @@ def _fail(where: str, value, problem: str):
     raise InvalidSessionError(f"{where} = {shown}: {problem}")
 
 
-def _walk(node, where: str, depth: int) -> None:
-    """Depth, sizes, finiteness and JSON types of every value."""
+def _walk(node, where: str, depth: int, *, sep: str = ".") -> None:
+    """Depth, sizes, finiteness and JSON types of every value. ``sep`` joins ``where`` and a key of this level
+    (a session document's own keys are said as its other checks say them, "session document: duration_s")."""
     if depth > MAX_DEPTH:
         raise InvalidSessionError(f"{where}: nested deeper than {MAX_DEPTH} levels; not a prosody document")
     if isinstance(node, dict):
@@ -62,7 +63,7 @@ def _walk(node, where: str, depth: int) -> None:
         for k, v in node.items():
             if not isinstance(k, str):
                 _fail(where, k, "keys must be strings")
-            _walk(v, f"{where}.{k}", depth + 1)
+            _walk(v, f"{where}{sep}{k}", depth + 1)
     elif isinstance(node, (list, tuple)):  # a document not yet serialised may hold tuples
         if len(node) > MAX_LIST_ITEMS:
             _fail(where, f"<{len(node)} items>", f"more than {MAX_LIST_ITEMS} items")
@@ -146,7 +147,7 @@ def check_session_doc(doc, *, where: str = "session document", every_value: bool
     if not isinstance(doc, dict):
         raise InvalidSessionError(f"{where}: expected a JSON object, not {type(doc).__name__}")
     if every_value:
-        _walk(doc, where, 0)
+        _walk(doc, where, 0, sep=": ")
     _check_schema_name(doc.get("schema"), where)
     order = _check_speaker_order(doc.get("speaker_order"), where)
     speakers = set(order)
