@@ -370,7 +370,7 @@ def heard_raised_note(gains: dict[str, float], speakers) -> str:
     is said once, else per voice in speaker order."""
     speakers = tuple(speakers)
     told = [(s, float(gains[s])) for s in speakers + tuple(k for k in gains if k not in speakers) if gains.get(s)]
-    same = len({g for _, g in told}) == 1 and len(told) == len(speakers)
+    same = len({f"{g:.0f}" for _, g in told}) == 1 and len(told) == len(speakers)  # alike as said (79.6 and 80)
     where = f"+{told[0][1]:.0f} dB" if same else ", ".join(f"+{g:.0f} dB ({s})" for s, g in told)
     return (f"{HEARD_RAISED_MARK}{where}: the recording is very quiet (its loudest speech under -50 dBFS), and the "
             "speech detection heard it that much louder; the levels reported are the recording's own")

@@ -266,3 +266,12 @@ def test_a_non_finite_number_in_an_imported_session_is_named_as_the_other_checks
     path.write_text('{"schema": "prosody.session/2", "duration_s": NaN}')
     rc, out, err = run_cli("import", path, "--store", tmp_path / "st")
     assert rc == 2 and err == "prosody: error: session document: duration_s = nan: not a finite number\n", err
+
+
+def test_two_gains_said_alike_are_said_once():
+    """79.6 and 80 dB read "+80 dB (therapist), +80 dB (client)": the same words twice (sweep 25's leftover)."""
+    from prosody.session import HEARD_RAISED_MARK, heard_raised_note
+    note = heard_raised_note({"therapist": 79.6, "client": 80.0}, ("therapist", "client"))
+    assert note.startswith(f"{HEARD_RAISED_MARK}+80 dB: the recording is very quiet"), note
+    note = heard_raised_note({"therapist": 30.0, "client": 80.0}, ("therapist", "client"))
+    assert note.startswith(f"{HEARD_RAISED_MARK}+30 dB (therapist), +80 dB (client): "), note
