@@ -131,17 +131,22 @@ def run(seeds) -> tuple[dict, dict, list]:
     return total, timing, rows
 
 
+def heard_share(att, speaker: str, start_s: float, end_s: float) -> float:
+    """Share (0..1) of the frames ``start_s``..``end_s`` the diarizer of ``att`` gave ``speaker``, alone or with
+    the other voice."""
+    a, b = int(start_s * 100), int(np.ceil(end_s * 100))
+    own = np.asarray(att.diarization.owner[a:b])
+    k = att.naming.names.index(speaker)
+    return float(np.mean((own == k) | (own == 2))) if len(own) else 0.0
+
+
 def miss_class(e, s, att) -> tuple[str, float]:
     """Why a planted failed interruption ``e`` was not found as one on a diarized recording, and the share of
     its frames the diarizer gave its speaker (alone or with the holder): "not heard" (< 20 % of its frames),
     "heard, no segment" (no segment of the speaker overlaps it), "backchannel" / "interruption" (found as
     that), "start off" (found as a failed interruption starting >= 0.3 s away), "no event" (a segment, no
     event of the speaker there: a turn, or merged with the speaker's next speech)."""
-    d = att.diarization
-    a, b = int(e.start_s * 100), int(np.ceil(e.end_s * 100))
-    k = att.naming.names.index(e.speaker)
-    own = np.asarray(d.owner[a:b])
-    heard = float(np.mean((own == k) | (own == 2))) if len(own) else 0.0
+    heard = heard_share(att, e.speaker, e.start_s, e.end_s)
     if heard < 0.2:
         return "not heard", heard
     if not any(g.speaker == e.speaker and g.end_s > e.start_s and g.start_s < e.end_s for g in s.segments):

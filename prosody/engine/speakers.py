@@ -75,6 +75,12 @@ HOLDER_AROUND_S = 1.0
 OVERLAP_SHARE_MEASURED = True
 HOLDER_AROUND_MIN_FRAMES = 20
 LISTENER_SHARE_MARGIN_DB = -5.0
+# an excursion of LISTENER_SHARE_LONG_S or more is read at its measured share with no margin, as separate channels
+# read it: scenario_mixed's full-level tokens ("em em hmm", 3-4 nuclei) last up to 0.68 s, a failed interruption up
+# to 1.2 s, and the share of the 157 failed-interruption excursions of benchmarks/overlap_events.py's tuning seeds
+# is right to -4.3..+1.7 dB (5-95 %); docs/speakers.md, sixty-first round
+LISTENER_SHARE_LONG_S = 0.7
+LISTENER_SHARE_LONG_MARGIN_DB = 0.0
 
 
 def overlap_gains(owner: np.ndarray, speech: np.ndarray | None = None,
@@ -100,8 +106,10 @@ def overlap_gains(owner: np.ndarray, speech: np.ndarray | None = None,
         gain 1  ------3333333------   (x 0.1; - not owned)
 
     Given ``levels_db`` (the mix's frame levels, dBFS), the listener's gain on an excursion is raised
-    to its measured share of the mixture (``listener_share``, ``LISTENER_SHARE_MARGIN_DB`` down) where
-    that is more than ``LISTENER_OVERLAP_GAIN``.
+    to its measured share of the mixture (``listener_share``, ``LISTENER_SHARE_MARGIN_DB`` down; an
+    excursion of ``LISTENER_SHARE_LONG_S`` or more ``LISTENER_SHARE_LONG_MARGIN_DB`` down, 0 dB: no
+    backchannel token of the benchmarks lasts that long) where that is more than
+    ``LISTENER_OVERLAP_GAIN``.
     """
     owner = np.asarray(owner)
     g = np.ones((len(owner), 2), np.float32)
@@ -118,10 +126,12 @@ def overlap_gains(owner: np.ndarray, speech: np.ndarray | None = None,
         found += [(b - a, a, b, k) for a, b in zip(starts, ends)
                   if 0 < a and b < len(owner) and b - a <= max_n
                   and (both[a:b].any() or (sp is not None and b < len(sp) and sp[a - 1:b + 1].all()))]
+    long_n = GRID.s_to_frames(LISTENER_SHARE_LONG_S)
     for _, a, b, k in sorted(found, reverse=True):  # where two overlap, the shorter one decides
+        margin_db = LISTENER_SHARE_LONG_MARGIN_DB if b - a >= long_n else LISTENER_SHARE_MARGIN_DB
         g[a:b, 1 - k] = LISTENER_OVERLAP_GAIN if levels_db is None else \
             max(LISTENER_OVERLAP_GAIN, (listener_share(owner, sp, levels_db, a, b, k)
-                                        * 10.0 ** (LISTENER_SHARE_MARGIN_DB / 10.0)) ** 0.5)
+                                        * 10.0 ** (margin_db / 10.0)) ** 0.5)
         g[a:b, k] = np.where(both[a:b], HOLDER_OVERLAP_GAIN, 1.0)
     return g
 
