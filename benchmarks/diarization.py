@@ -95,6 +95,7 @@ from prosody.config import TurnConfig
 from prosody.engine.diarize import diarize
 from prosody.session import analyze_blocks
 from prosody.engine.speakers import attribute, swap_names
+from prosody.types import UNATTRIBUTED
 from tests.conftest import match_events, match_transitions
 from tests.dialogue import (CLIENT, THERAPIST, Utterance, build_dialogue, mix_room, scenario_mixed,
                             scenario_monologue, scenario_turns)
@@ -245,12 +246,22 @@ def collar_keep(n: int, segments_lists, collar_s: float = COLLAR_S) -> np.ndarra
     return keep
 
 
-def score_session(session, doc, truth) -> dict:
+def heard_by_role(session, n: int, *, unattributed_as: str = THERAPIST) -> tuple[np.ndarray, np.ndarray]:
+    """(therapist, client): (n,) bool, the frames each role's channel heard as speech. The one voice of a
+    split withheld as unsure (named ``unattributed``, forty-sixth round) is scored as ``unattributed_as``
+    (the one voice it is given as); a role without a channel heard nothing."""
+    frames = dict(session.frames)
+    if UNATTRIBUTED in frames and unattributed_as not in frames:
+        frames[unattributed_as] = frames[UNATTRIBUTED]
+    return tuple(np.asarray(frames[k]["is_speech"][:n], bool) if k in frames else np.zeros(n, bool)
+                 for k in (THERAPIST, CLIENT))
+
+
+def score_session(session, doc, truth, *, unattributed_as: str = THERAPIST) -> dict:
     n = session.n_frames
     ta, tb = truth["segments"][THERAPIST], truth["segments"][CLIENT]
     A, B = frame_mask(ta, n), frame_mask(tb, n)
-    ha = session.frames[THERAPIST]["is_speech"][:n]
-    hb = session.frames[CLIENT]["is_speech"][:n]
+    ha, hb = heard_by_role(session, n, unattributed_as=unattributed_as)
     single = (A ^ B) & collar_keep(n, [ta, tb])
     wrong = np.sum(single & ((A & hb) | (B & ha)))
     missed = np.sum(single & ((A & ~ha) | (B & ~hb)))
@@ -326,10 +337,13 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
     s = analyze_blocks([ch], att.speakers, cross_talk=att.diarization is None)
     doc = s.to_json_dict()
     r = score_session(s, doc, truth)
-    naming_ok = None
+    naming_ok, unattributed_as = None, THERAPIST
     if att.naming is not None:
         naming_ok = r["wrong"] < 0.5 * r["single_frames"]
-        if not naming_ok:  # the no-profile rule named the voices the wrong way round: score the
+        if not naming_ok and UNATTRIBUTED in att.speakers:  # an unsure split's one voice, scored as the client
+            unattributed_as = CLIENT
+            r = score_session(s, doc, truth, unattributed_as=CLIENT)
+        elif not naming_ok:  # the no-profile rule named the voices the wrong way round: score the
             att = replace(att, naming=swap_names(att.naming))  # attribution with the names swapped
             s = analyze_blocks([att.channels(audio)], att.speakers, cross_talk=False)
             doc = s.to_json_dict()
@@ -342,7 +356,8 @@ def run_case(audio: np.ndarray, truth: dict, *, layout: str = "auto", profile=No
              separation=float(d.separation) if d else float("nan"),
              model_gain=float(d.model_gain) if d else float("nan"),
              method=d.method if d else att.method, warnings=list(att.warnings),
-             unsure=bool(d is not None and d.unsure))  # a split in two withheld: the speech given as one voice
+             unsure=bool(d is not None and d.unsure),  # a split in two withheld: the speech given as one voice
+             unattributed_as=unattributed_as)
     return r, att
 
 

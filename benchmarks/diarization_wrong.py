@@ -7,6 +7,7 @@ rule named them the wrong way round), takes the frames it scores as wrong-person
 where they lie:
 
 * read as one: the recording was found to hold one voice (every frame of the voice not named is wrong);
+  "read as one (unsure)" where a split was found and withheld as unsure (``Diarization.unsure``);
 * voices mixed: two voices found, but over ``MIXED_SHARE`` of the recording's single-speaker speech
   is wrong (the clustering split the speech along something else than who speaks);
 * otherwise each run of wrong frames (contiguous, inside one planted utterance of its true speaker)
@@ -17,16 +18,28 @@ where they lie:
   alone; ``quiet`` where the run's mean level lies ``QUIET_DB`` or more under the utterance's
   median speech level.
 
-    python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs]
+With ``--snr DB`` (and ``--noise``) every recording gets the noise ``benchmarks/diarization_noise.py`` adds at
+that SNR (the same draws, in the same order), and each run is also placed by stage (``run_where``): outside
+the diarizer's own speech mask (the speech detector missed it and the pause split gave it away) or inside it
+(the voices' models and the clustering), and "under the noise" where the clean recording's level in the run
+lies under the noise's (the frames hold noise more than speech). Recordings read as one are told apart as
+the split withheld as unsure or one voice found. ``--told`` runs the recordings read as one or mixed again as
+``--voices 2`` does (is the split there and withheld, or not there at all?); ``--planted`` gives each
+recording's separation of its planted voices (GE2E, clean and as run: does the noise pull the voices
+together in the encoder's ear?).
 
-Figures sum to the benchmark's own wrong-person line for the split (the same cases, the same scoring).
+    python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs]
+    python benchmarks/diarization_wrong.py --split amireal --snr 20 [--noise pink] [--told] [--planted]
+
+Figures sum to the benchmark's own wrong-person line for the split (the same cases, the same scoring;
+with ``--snr``, ``diarization_noise.py``'s line at that SNR).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +50,7 @@ EDGE_S = 0.35  # a run starting (ending) within this of its utterance's start (e
 NEAR_S = 1.0  # the other voice's speech ending (starting) within this of the utterance: "after (before) the other"
 OVERLAP_NEAR_S = 0.5  # a run within this of an overlap inside its utterance: at the overlap's edge
 QUIET_DB = 10.0  # a run this far under its utterance's median speech level: quiet
+UNDER_NOISE_DB = 0.0  # a run whose clean level lies under the noise's level plus this: under the noise
 WHOLE_SHARE = 0.8  # a run holding this share of its utterance's scored frames: the whole utterance
 
 
@@ -50,6 +64,7 @@ class WrongRun:
     end: int
     both: bool
     kind: str
+    where: str = ""
 
 
 def run_class(a: int, b: int, seg: tuple[float, float], own: list, other: list, scored: int, level_db: np.ndarray,
@@ -114,6 +129,23 @@ def wrong_runs(segments: tuple[list, list], heard: tuple[np.ndarray, np.ndarray]
     return sorted(out, key=lambda r: r.start)
 
 
+def run_where(w: WrongRun, diarized_speech: np.ndarray, clean_db: np.ndarray, noise_db: np.ndarray) -> str:
+    """Where a wrong run stands by stage: "outside the mask" where most of its frames lie outside the
+    diarizer's own speech (``diarized_speech``, (n,) bool: the speech detector did not take them, and the
+    pause split gave them away), else "inside the mask"; ", under the noise" added where the clean
+    recording's mean power over the run (``clean_db``, dB per frame) lies under the noise's (``noise_db``)
+    plus ``UNDER_NOISE_DB``."""
+    inside = float(np.mean(diarized_speech[w.start:w.end])) >= 0.5
+    tag = "inside the mask" if inside else "outside the mask"
+    if _power_mean_db(clean_db[w.start:w.end]) < _power_mean_db(noise_db[w.start:w.end]) + UNDER_NOISE_DB:
+        tag += ", under the noise"
+    return tag
+
+
+def _power_mean_db(level_db: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(10 ** (np.asarray(level_db, np.float64) / 10))))
+
+
 def level_per_frame(x: np.ndarray, n: int, hop: int = 160) -> np.ndarray:
     """(n,) the mean power in dB of each 10 ms frame of ``x`` (channels averaged first); -120 past its end."""
     xm = np.asarray(x, np.float64)
@@ -124,36 +156,95 @@ def level_per_frame(x: np.ndarray, n: int, hop: int = 160) -> np.ndarray:
     return out
 
 
-def classify_case(x: np.ndarray, truth: dict) -> tuple[dict, list[WrongRun] | str]:
-    """The benchmark's figures for one recording and its wrong runs, or "read as one" / "voices mixed"."""
+def classify_case(x: np.ndarray, truth: dict, *, clean: np.ndarray | None = None
+                  ) -> tuple[dict, list[WrongRun] | str, object]:
+    """The benchmark's figures for one recording, its wrong runs or "read as one" / "read as one (unsure)"
+    / "voices mixed", and its attribution. ``clean``: the recording before noise was added (the runs are
+    then placed by stage, ``run_where``)."""
     import diarization as B
     r, att = B.run_case(x, truth)  # names already swapped where the no-profile rule failed
     s = B.analyze_blocks([att.channels(x)], att.speakers, cross_talk=att.diarization is None)
     n = s.n_frames
-    segs = (truth["segments"][B.THERAPIST], truth["segments"][B.CLIENT])
-    heard = (np.asarray(s.frames[B.THERAPIST]["is_speech"][:n], bool), np.asarray(s.frames[B.CLIENT]["is_speech"][:n], bool))
-    single = (frame_mask(segs[0], n) ^ frame_mask(segs[1], n)) & B.collar_keep(n, list(segs))
+    segs, single = scored_frames(truth, n)
+    heard = B.heard_by_role(s, n, unattributed_as=r["unattributed_as"])
     if r["voices"] == 1:
-        return r, "read as one"
+        return r, "read as one (unsure)" if r["unsure"] else "read as one", att
     if r["wrong"] > MIXED_SHARE * r["single_frames"]:
-        return r, "voices mixed"
-    return r, wrong_runs(segs, heard, single, level_per_frame(x, n))
+        return r, "voices mixed", att
+    runs = wrong_runs(segs, heard, single, level_per_frame(x, n))
+    if clean is not None and att.diarization is not None:
+        sp = np.zeros(n, bool)
+        d_speech = att.diarization.speech[:n]
+        sp[:len(d_speech)] = d_speech
+        clean_db = level_per_frame(clean, n)
+        noise_db = level_per_frame(np.asarray(x, np.float64) - np.asarray(clean, np.float64), n)
+        runs = [replace(w, where=run_where(w, sp, clean_db, noise_db)) for w in runs]
+    return r, runs, att
+
+
+def scored_frames(truth: dict, n: int) -> tuple[tuple[list, list], np.ndarray]:
+    """(the therapist's and the client's planted (start_s, end_s), the (n,) bool frames the benchmark scores:
+    one speaker planted, outside the 0.25 s collars)."""
+    import diarization as B
+    segs = (truth["segments"][B.THERAPIST], truth["segments"][B.CLIENT])
+    return segs, (frame_mask(segs[0], n) ^ frame_mask(segs[1], n)) & B.collar_keep(n, list(segs))
+
+
+def planted_separation(x: np.ndarray, truth: dict, enc) -> float:
+    """Cosine distance between the two planted voices' GE2E embeddings (``VoiceEncoder.embed`` of each
+    voice's single-speaker speech outside the collars, joined end to end): how far apart the encoder
+    hears the two people in this recording."""
+    from prosody.engine.diarize import channel_mean
+    m = np.asarray(channel_mean(x) if np.ndim(x) == 2 else x, np.float32)
+    n = len(m) // 160
+    segs, single = scored_frames(truth, n)
+    e = [enc.embed(m[:n * 160].reshape(n, 160)[single & frame_mask(sg, n)].ravel()) for sg in segs]
+    return float(1.0 - np.dot(e[0], e[1]))
+
+
+def told_wrong(x: np.ndarray, truth: dict) -> float:
+    """Wrong-person share (%) of one recording attributed as ``--voices 2`` does."""
+    import diarization as B
+    B.VOICES_TOLD = 2
+    try:
+        r, _ = B.run_case(x, truth)
+    finally:
+        B.VOICES_TOLD = None
+    return 100 * r["wrong"] / max(1, r["single_frames"])
+
+
+def noisy_cases(cases, snr_db: float | None, kind: str):
+    """(name, audio as run, clean audio or None, truth): ``diarization_noise.py``'s noise at ``snr_db``
+    (its generator and draws, one per recording in order), or the cases as they are."""
+    from diarization_noise import with_noise
+    rng = np.random.default_rng(int(round(snr_db * 10)) + 7) if snr_db is not None else None
+    for name, x, truth in cases:
+        yield (name, x, None, truth) if rng is None else (name, with_noise(x, snr_db, rng, kind), x, truth)
 
 
 def main() -> int:
     import diarization as B
+    from diarization_noise import NOISES
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=tuple(B.SEEDS), default="held")
     ap.add_argument("--cache", help="as diarization.py's --cache (the split's cases read from / written to DIR/SPLIT)")
     ap.add_argument("--only", help="only the two-voice recordings whose name contains this")
     ap.add_argument("--runs", action="store_true", help="print every wrong run")
+    ap.add_argument("--snr", type=float, help="add diarization_noise.py's noise at this SNR (dB) first")
+    ap.add_argument("--noise", choices=tuple(NOISES), default="pink")
+    ap.add_argument("--told", action="store_true", help="recordings read as one or mixed again as --voices 2")
+    ap.add_argument("--planted", action="store_true", help="each recording's planted voices' separation (GE2E)")
     args = ap.parse_args()
-    frames, runs, total, scored = Counter(), Counter(), 0, 0
-    for name, x, truth in B.cached(B.two_voice_cases(args.split, False),
-                                   None if args.cache is None else f"{args.cache}/{args.split}"):
+    enc = None
+    if args.planted:
+        from prosody.engine.embedding import VoiceEncoder
+        enc = VoiceEncoder.load()
+    frames, runs, stages, total, scored = Counter(), Counter(), Counter(), 0, 0
+    cases = B.cached(B.two_voice_cases(args.split, False), None if args.cache is None else f"{args.cache}/{args.split}")
+    for name, x, clean, truth in noisy_cases(cases, args.snr, args.noise):
         if args.only is not None and args.only not in name:
             continue
-        r, got = classify_case(x, truth)
+        r, got, att = classify_case(x, truth, clean=clean)
         total += r["wrong"]
         scored += r["single_frames"]
         if isinstance(got, str):
@@ -161,22 +252,49 @@ def main() -> int:
             runs[got] += 1
         else:
             for w in got:
-                k = f"{w.kind} [{'both' if w.both else 'other'}]"
-                frames[k] += w.end - w.start
-                runs[k] += 1
-        print(f"{name:60} voices {r['voices']}  wrong {r['wrong']:5d} of {r['single_frames']:5d} "
-              f"({100 * r['wrong'] / max(1, r['single_frames']):5.2f} %)" + (f"  {got}" if isinstance(got, str) else ""),
-              flush=True)
+                frames[f"{w.kind} [{'both' if w.both else 'other'}]"] += w.end - w.start
+                runs[f"{w.kind} [{'both' if w.both else 'other'}]"] += 1
+                stages[w.where or "-"] += w.end - w.start
+        print(case_line(name, r, got, att) + extra_figures(x, clean, truth, got, enc, args.told), flush=True)
         if args.runs and not isinstance(got, str):
             for w in got:
                 print(f"    {('therapist', 'client')[w.speaker]:9} {w.start / 100:7.2f}-{w.end / 100:7.2f} s "
-                      f"{'both' if w.both else 'other':5} {w.kind}")
-    print(f"\n== split {args.split}: wrong-person speech {total} of {scored} frames "
+                      f"{'both' if w.both else 'other':5} {w.kind}" + (f"; {w.where}" if w.where else ""))
+    noise = "" if args.snr is None else f", {args.noise} noise at {args.snr:g} dB"
+    print(f"\n== split {args.split}{noise}: wrong-person speech {total} of {scored} frames "
           f"({100 * total / max(1, scored):.2f} %), by class ==")
-    for k, v in frames.most_common():
-        print(f"  {k:42} {v:6d} frames  {100 * v / max(1, total):5.1f} % of it  {100 * v / max(1, scored):5.2f} points"
-              f"  ({runs[k]} {'recordings' if k in ('read as one', 'voices mixed') else 'runs'})")
+    print_counts(frames, runs, total, scored)
+    if args.snr is not None:
+        print("== the runs of recordings told apart, by stage ==")
+        print_counts(stages, None, total, scored)
     return 0
+
+
+def case_line(name: str, r: dict, got, att) -> str:
+    d = att.diarization
+    facts = "" if d is None else (f"  sep {d.separation:.3f} gain {d.model_gain:+.2f} speech/noise "
+                                  f"{d.speech_over_noise_db:5.1f} dB")
+    return (f"{name:44} voices {r['voices']}{'?' if r['unsure'] else ' '} wrong {r['wrong']:5d} of "
+            f"{r['single_frames']:5d} ({100 * r['wrong'] / max(1, r['single_frames']):5.2f} %){facts}"
+            + (f"  {got}" if isinstance(got, str) else ""))
+
+
+def extra_figures(x, clean, truth, got, enc, told: bool) -> str:
+    out = ""
+    if enc is not None:
+        out += f"  planted sep {planted_separation(x, truth, enc):.3f}"
+        if clean is not None:
+            out += f" (clean {planted_separation(clean, truth, enc):.3f})"
+    if told and isinstance(got, str):
+        out += f"  told two: wrong {told_wrong(x, truth):5.2f} %"
+    return out
+
+
+def print_counts(frames: Counter, runs: Counter | None, total: int, scored: int) -> None:
+    for k, v in frames.most_common():
+        n = "" if runs is None else f"  ({runs[k]} {'runs' if '[' in k else 'recordings'})"
+        print(f"  {k:42} {v:6d} frames  {100 * v / max(1, total):5.1f} % of it  "
+              f"{100 * v / max(1, scored):5.2f} points{n}")
 
 
 if __name__ == "__main__":

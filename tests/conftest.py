@@ -54,10 +54,15 @@ def corpus() -> Path:
     return p
 
 
-@pytest.fixture
-def needs_espeak():
+def skip_without_espeak() -> None:
+    """Skips the test (or a module fixture) where espeak-ng, which synthesises the dialogues, is missing."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+
+
+@pytest.fixture
+def needs_espeak():
+    skip_without_espeak()
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,56 @@ def test_planted_runs_found_and_classed():
 def test_right_attribution_has_no_runs():
     th, cl = _mask(THERAPIST), _mask(CLIENT)
     assert wrong_runs((THERAPIST, CLIENT), (th, cl), _single(), np.full(N, -20.0)) == []
+
+
+def test_runs_placed_by_stage_in_noise():
+    """Sixtieth round: a run mostly outside the diarizer's speech is the speech detector's; a run whose clean
+    level lies under the noise's is "under the noise"."""
+    from diarization_wrong import WrongRun, run_where
+    speech = np.zeros(N, bool)
+    speech[100:300] = True
+    clean = np.full(N, -30.0)
+    clean[500:540] = -60.0  # the speaker's quiet tail, 10 dB under the noise
+    noise = np.full(N, -50.0)
+    inside = WrongRun(0, 150, 190, False, "inside")
+    outside = WrongRun(0, 280, 340, False, "end (before other)")  # 20 of its 60 frames inside the mask
+    buried = WrongRun(1, 500, 540, True, "end (before pause)")
+    assert run_where(inside, speech, clean, noise) == "inside the mask"
+    assert run_where(outside, speech, clean, noise) == "outside the mask"
+    assert run_where(buried, speech, clean, noise) == "outside the mask, under the noise"
+
+
+def test_noisy_cases_draw_as_the_noise_benchmark():
+    """The trace adds exactly diarization_noise.py's noise: its generator per SNR, one draw per recording in order."""
+    from diarization_noise import with_noise
+    from diarization_wrong import noisy_cases
+    rng = np.random.default_rng(3)
+    cases = [(f"r{i}", (0.1 * rng.standard_normal((16000 * (2 + i), 2))).astype(np.float32), {"i": i})
+             for i in range(3)]
+    ref = np.random.default_rng(int(round(20.0 * 10)) + 7)  # as diarization_noise.main seeds it
+    for (name, x, clean, truth), (_, x0, t0) in zip(noisy_cases(cases, 20.0, "pink"), cases):
+        assert clean is x0 and truth is t0
+        assert np.array_equal(x, with_noise(x0, 20.0, ref, "pink"))
+    assert [c[2] for c in noisy_cases(cases, None, "pink")] == [None, None, None]
+
+
+class _Session:
+    def __init__(self, frames):
+        self.frames = {k: {"is_speech": v} for k, v in frames.items()}
+
+
+def test_an_unsure_recordings_one_voice_is_scored_as_the_voice_it_is_given_as():
+    """The forty-sixth round names an unsure split's one voice `unattributed`: the benchmark scored
+    session.frames["therapist"] and stopped with a KeyError on the first such recording (amireal pink 20 dB,
+    dev01 s102 mono). It is scored as the therapist, or as the client where that naming was wrong; a role with
+    no channel heard nothing."""
+    import diarization as B
+    heard = np.arange(10) % 2 == 0
+    s = _Session({"unattributed": heard})
+    th, cl = B.heard_by_role(s, 10)
+    assert np.array_equal(th, heard) and not cl.any()
+    th, cl = B.heard_by_role(s, 10, unattributed_as=B.CLIENT)
+    assert np.array_equal(cl, heard) and not th.any()
+    two = _Session({"therapist": heard, "client": ~heard})
+    th, cl = B.heard_by_role(two, 10, unattributed_as=B.CLIENT)
+    assert np.array_equal(th, heard) and np.array_equal(cl, ~heard)

@@ -6,7 +6,6 @@ thirty-fourth round."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from scipy.signal import butter, sosfilt
 from prosody.engine.diarize import diarize, speech_over_noise_db
 from prosody.engine.speakers import NOISY_SPEECH_BELOW_DB, attribute
 from prosody.engine.views import ChannelMean
+from tests.conftest import skip_without_espeak
 from tests.dialogue import build_dialogue, pink_noise, scenario_turns
 
 HOP = 160
@@ -46,8 +46,7 @@ def _white_at(clean: np.ndarray, level_db: float, snr_db: float, seed: int) -> n
 
 @pytest.fixture(scope="module")
 def mono_dialogue():
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed: cannot synthesise dialogues")
+    skip_without_espeak()
     d = build_dialogue(scenario_turns(8, seed=11), noise_db=None, level_db=(-24.0, -20.0), seed=11)
     clean = d.audio.mean(axis=1).astype(np.float32)
     segs = list(d.truth.therapist_segments) + list(d.truth.client_segments)

@@ -259,6 +259,11 @@ class DiarizeConfig:
     (-4.2..+0.7). One voice's halves lay at most 1.3 spreads apart (AMI FEE083 9.6 st in median, its pitch
     read an octave off here and there), the tune part's dialogues read as one 3.5 and more
     (docs/speakers.md, fifty-sixth round; ``short_pitch_apart_st=0`` turns it off).
+    ``follow_gate_above_db`` / ``follow_gate_below_db``: where the speech stands that far or more over the noise
+    but less than this (``speech_over_noise_db`` on the fixed gate's speech), the speech split is the
+    noise-following gate's (``_speech_in_noise``: the quieter voice of a pair in room noise kept; docs/speakers.md,
+    sixtieth round); under ``follow_gate_above_db`` the fixed gate's, on which the unsure test
+    (``unsure_below_db``) was tuned. ``follow_gate_below_db=0`` turns it off.
     ``vad``: the speech mask."""
 
     window_s: float = 1.5
@@ -278,6 +283,8 @@ class DiarizeConfig:
     overlap_train_frames: int = 4000
     min_voice_run_s: float = 0.25
     weak_below_db: float = 30.0
+    follow_gate_above_db: float = 20.0
+    follow_gate_below_db: float = 23.0
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     min_change_overlap_s: float = 0.05
@@ -394,6 +401,9 @@ class DiarizeConfig:
                               f"{self.pitch_look_min_frac}, pitch_look_min_frames={self.pitch_look_min_frames}: "
                               "need >= 0 st, a share within 0..1 and >= 0 frames (pitch_look_min_sep_st=0 turns "
                               "the pitch look off)")
+        if not self.follow_gate_below_db >= 0 or not self.follow_gate_above_db >= 0:
+            raise ConfigError(f"follow_gate_above_db={self.follow_gate_above_db}, follow_gate_below_db="
+                              f"{self.follow_gate_below_db}: need >= 0 dB (a below bar of 0 turns it off)")
         if not (self.pitch_tail_s >= 0 and self.pitch_context_s > 0):
             raise ConfigError(f"pitch_tail_s={self.pitch_tail_s}, pitch_context_s={self.pitch_context_s}: need >= 0 s "
                               "(pitch_tail_s=0 turns the stretch's word on run ends off) and > 0 s")
@@ -526,17 +536,20 @@ class Diarization:
 # --------------------------------------------------------------------------- features
 
 
-def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID) -> np.ndarray:
+def speech_mask(samples: np.ndarray, config: VadConfig, *, grid: Grid = GRID,
+                noise_following: bool = False) -> np.ndarray:
     """(n_samples // hop_length,) bool speech frames of one channel (RawVad + SpeechSmoother).
 
     The noise floor's warm-up without its scaled percentile (``RawVad(scale_floor=False)``):
     a steady noise at the start is no speech (3 s of loud hiss alone read as 0.5 s of speech,
     "one voice found"), while the floor of the first 8 s stays the 10th percentile, as the
     diarizer's restarts were tuned on (with the scaled percentile five of their planted cases
-    took other branches; without it the labels of amireal, tune and fresh14 are identical)."""
+    took other branches; without it the labels of amireal, tune and fresh14 are identical).
+    ``noise_following``: the gate comes down with the channel's range (``RawVad``'s)."""
     n = len(samples) // grid.hop_length
     frames = frame_rows(samples, n, grid.hop_length)
-    vad, sm = RawVad(config, grid=grid, scale_floor=False), SpeechSmoother(config, grid=grid)
+    vad = RawVad(config, grid=grid, scale_floor=False, noise_following=noise_following)
+    sm = SpeechSmoother(config, grid=grid)
     chunk = 6000  # frames: the stages stream, so memory stays bounded for long recordings
     out = [sm.push(vad.push(frames[a:a + chunk])) for a in range(0, n, chunk)]
     return np.concatenate(out + [sm.flush()])[:n]
@@ -849,7 +862,9 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
     x = audio_2d(audio)
     if n_voices not in (None, 1, 2):
         raise InputError(f"n_voices={n_voices} must be 1, 2 or None (decide from the audio)")
-    memo: dict = {}
+    mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
+    fixed, over_noise_db, speech = _speech_in_noise(mono, cfg, grid)
+    memo: dict = {"speech": speech}
 
     def run(nv: int | None) -> Diarization:
         enc = encoder or VoiceEncoder.load()
@@ -867,15 +882,28 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
             d, found = both()
     else:
         d, found = both()
-    mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
-    d = replace(d, speech_over_noise_db=speech_over_noise_db(mono, memo["speech"], highpass_hz=cfg.vad.highpass_hz,
-                                                             grid=grid),
-                speech_high_band_db=speech_high_band_db(mono, memo["speech"], grid=grid))
+    d = replace(d, speech_over_noise_db=over_noise_db, speech_high_band_db=speech_high_band_db(mono, fixed, grid=grid))
     if found is not None and found.n_voices == 2:
         found = replace(found, speech_over_noise_db=d.speech_over_noise_db)
         if not split_unsure(found, cfg):  # two voices the audio alone gives, as an analysis without --voices would
             d = replace(d, heard_two=(float(found.separation), float(min(found.voice_share))))
     return as_unsure(d) if n_voices is None and split_unsure(d, cfg) else d
+
+
+def _speech_in_noise(mono, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, float, np.ndarray]:
+    """(the fixed gate's speech mask, how far the speech stands over the noise on it (dB,
+    ``speech_over_noise_db``), the speech the diarizer splits): the noise-following gate's
+    (``RawVad(noise_following=True)``: the gate comes down with the recording's range, docs/speakers.md,
+    twentieth round) where the speech stands ``follow_gate_above_db`` or more but less than
+    ``follow_gate_below_db`` over the noise, else (or where that is not measured) the fixed gate's. In room
+    noise the fixed 9 dB gate keeps the louder voice and drops much of a voice 10-15 dB quieter: the split
+    then had too little of it and cut the louder voice's utterances in two instead (docs/speakers.md,
+    sixtieth round)."""
+    fixed = speech_mask(mono, cfg.vad, grid=grid)
+    over_noise_db = speech_over_noise_db(mono, fixed, highpass_hz=cfg.vad.highpass_hz, grid=grid)
+    if not cfg.follow_gate_above_db <= over_noise_db < cfg.follow_gate_below_db:
+        return fixed, over_noise_db, fixed
+    return fixed, over_noise_db, speech_mask(mono, cfg.vad, grid=grid, noise_following=True)
 
 
 def split_unsure(d: Diarization, cfg: DiarizeConfig) -> bool:
