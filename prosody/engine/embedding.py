@@ -172,7 +172,8 @@ class VoiceEncoder:
         input projection of a layer is one matrix product over (step, window) columns,
         ``_PROJ_CHUNK_COLS`` at a time (~4 MB of gates that stay in cache, where one product
         over a whole batch wrote ~80 MB and read it back: ~8 % of the encoder's time on
-        batches of 128 windows; the same values, bit for bit: BLAS sums each column alike),
+        batches of 128 windows; the same values to float32 rounding: bit for bit where BLAS sums each
+        column alike whatever the column count, not on every CPU),
         the recurrence one (1024, 256) x (256, n_windows) product per step (windows lying
         apart: the projection of their own frames only, not of the gaps between them,
         which on a long recording held hundreds of MB). The batch
