@@ -289,43 +289,54 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
                          f"({MAX_IMPORT_BYTES} at most)")
     mtime = path.stat().st_mtime
     if path.suffix.lower() == ".parquet":
-        pa = _pyarrow()
-        import pyarrow.parquet as pq
-        try:
-            table = pq.read_table(path)
-        except Exception as exc:  # pyarrow raises several types for damaged files
-            raise InvalidSessionError(f"cannot read {path} as Parquet: {exc}") from None
-        meta = (table.schema.metadata or {}).get(PARQUET_META_KEY)
-        if meta is None:
-            raise InvalidSessionError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
-                             "metadata)")
-        d = _json_loads(meta, path)
-        if not isinstance(d, dict):
-            raise InvalidSessionError(f"cannot import {path}: its {PARQUET_META_KEY.decode()} metadata is not "
-                                      "a prosody session object")
-        d = with_meta_overrides(d, meta_overrides, add_tags)
-        has_frames = d.pop("has_frames", True)
-        b = bundle_from_dict(d)
-        if has_frames:
-            if "speaker" not in table.column_names:  # table.column() raised KeyError: an internal error
-                raise InvalidSessionError(f"cannot import {path}: its frame table has no 'speaker' column "
-                                          f"(columns: {', '.join(table.column_names) or 'none'})")
-            b.frames = {}
-            speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
-            keys = [c for c in table.column_names if c not in ("time_s", "speaker")]
-            for spk in b.doc["speaker_order"]:
-                mask = speaker_col == spk
-                b.frames[spk] = {}
-                for k in keys:
-                    col = table.column(k).filter(pa.array(mask))
-                    if col.null_count < len(col) or len(col) == 0:
-                        b.frames[spk][k] = np.asarray(col.to_numpy(zero_copy_only=False))
-            try:  # the rules of an .npz beside a JSON export: a column of text, rows of one speaker only, ...
-                b.frames = checked_frames(b.frames, where=f"{path}'s frame columns")
-            except StoreError as exc:
-                raise InvalidSessionError(f"cannot import {exc}") from None
-            _check_frames_cover(b, where=f"{path}'s frame columns")
-        return b
+        return _read_parquet_export(path, meta_overrides, add_tags)
+    return _read_json_export(path, mtime, frames_path, meta_overrides, add_tags)
+
+
+def _read_parquet_export(path: Path, meta_overrides: dict | None, add_tags) -> ExportBundle:
+    """An exported Parquet: the session in its metadata, the frames in its rows (one speaker column)."""
+    pa = _pyarrow()
+    import pyarrow.parquet as pq
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise InvalidSessionError(f"cannot read {path} as Parquet: {exc}") from None
+    meta = (table.schema.metadata or {}).get(PARQUET_META_KEY)
+    if meta is None:
+        raise InvalidSessionError(f"{path} is a Parquet file but not a prosody export (no {PARQUET_META_KEY.decode()} "
+                         "metadata)")
+    d = _json_loads(meta, path)
+    if not isinstance(d, dict):
+        raise InvalidSessionError(f"cannot import {path}: its {PARQUET_META_KEY.decode()} metadata is not "
+                                  "a prosody session object")
+    d = with_meta_overrides(d, meta_overrides, add_tags)
+    has_frames = d.pop("has_frames", True)
+    b = bundle_from_dict(d)
+    if has_frames:
+        if "speaker" not in table.column_names:  # table.column() raised KeyError: an internal error
+            raise InvalidSessionError(f"cannot import {path}: its frame table has no 'speaker' column "
+                                      f"(columns: {', '.join(table.column_names) or 'none'})")
+        b.frames = {}
+        speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
+        keys = [c for c in table.column_names if c not in ("time_s", "speaker")]
+        for spk in b.doc["speaker_order"]:
+            mask = speaker_col == spk
+            b.frames[spk] = {}
+            for k in keys:
+                col = table.column(k).filter(pa.array(mask))
+                if col.null_count < len(col) or len(col) == 0:
+                    b.frames[spk][k] = np.asarray(col.to_numpy(zero_copy_only=False))
+        try:  # the rules of an .npz beside a JSON export: a column of text, rows of one speaker only, ...
+            b.frames = checked_frames(b.frames, where=f"{path}'s frame columns")
+        except StoreError as exc:
+            raise InvalidSessionError(f"cannot import {exc}") from None
+        _check_frames_cover(b, where=f"{path}'s frame columns")
+    return b
+
+
+def _read_json_export(path: Path, mtime: float, frames_path, meta_overrides: dict | None, add_tags) -> ExportBundle:
+    """An exported or analysed JSON, checked whole before any of it is used; dated from its live capture's start
+    or the file's time where it carries no date; its frames from ``frames_path`` or the file beside it."""
     try:
         d = _json_loads(path.read_text(encoding="utf-8"), path)
     except (UnicodeDecodeError, InvalidSessionError) as exc:
@@ -342,32 +353,9 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
     check_store_meta(d.get(EXPORT_KEY))
     check_session_doc({k: v for k, v in d.items() if k != EXPORT_KEY})
     live = d.get("live") if isinstance(d.get("live"), dict) else {}
-    default_when, no_date = started_from_mtime(mtime, float(d.get("duration_s") or 0), what=str(path))
-    if isinstance(live.get("started_at"), str):  # live capture: its start, as local time
-        try:
-            started = datetime.fromisoformat(live["started_at"])
-            started = started.astimezone().replace(tzinfo=None) if started.tzinfo else started
-        except (ValueError, OverflowError):
-            pass
-        else:  # a capture under a machine clock never set (1970) is dated as such a recording is: not at all
-            if started < EARLIEST_FILE_DATE:
-                default_when, no_date = None, (
-                    f"{path}'s live capture started at {started:%Y-%m-%d %H:%M} by the clock of the machine that "
-                    "ran it, before any digital recording: that clock was wrong or never set, so the session has "
-                    "no date")
-            else:
-                default_when, no_date = started.isoformat(timespec="seconds"), None
-    named = (d.get(EXPORT_KEY) or {}).get("frames_file") or live.get("frames_file")
-    if frames_path is None:
-        stem = path.name.removesuffix(path.suffix)
-        candidates = ([path.with_name(Path(named).name)] if isinstance(named, str) else []) + [
-            path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz"),
-            path.with_name(f"{path.name}.frames.npz")]
-        frames_path = next((c for c in candidates if c.exists()), None)
-        if frames_path is not None:  # a FIFO or a folder there is said, not taken for "no frames found"
-            check_input_file(frames_path, what=f"cannot import {path}'s frames file")
-    else:
-        check_input_file(frames_path, what="--frames")
+    default_when, no_date = _export_date(path, mtime, d, live)
+    frames_path = _frames_beside(path, frames_path, (d.get(EXPORT_KEY) or {}).get("frames_file")
+                                 or live.get("frames_file"))
     b = bundle_from_dict(d, default_recorded_at=default_when)
     if b.meta.recorded_at is None and default_when is None:  # the file's date (or the capture's) was taken: none
         b.no_date = no_date
@@ -375,6 +363,41 @@ def read_export(path: str | os.PathLike, *, frames_path: str | os.PathLike | Non
         b.frames = read_frames_npz(frames_path, b.doc["speaker_order"], importing=True)
         _check_frames_cover(b, where=f"frames file {frames_path}")
     return b
+
+
+def _export_date(path: Path, mtime: float, d: dict, live: dict) -> tuple[str | None, str | None]:
+    """(the date a JSON session without its own takes, why it has none): its live capture's start as local time
+    (none where the capturing machine's clock was never set: before any digital recording), else the file's."""
+    default_when, no_date = started_from_mtime(mtime, float(d.get("duration_s") or 0), what=str(path))
+    if not isinstance(live.get("started_at"), str):
+        return default_when, no_date
+    try:
+        started = datetime.fromisoformat(live["started_at"])
+        started = started.astimezone().replace(tzinfo=None) if started.tzinfo else started
+    except (ValueError, OverflowError):
+        return default_when, no_date
+    if started < EARLIEST_FILE_DATE:
+        return None, (f"{path}'s live capture started at {started:%Y-%m-%d %H:%M} by the clock of the machine that "
+                      "ran it, before any digital recording: that clock was wrong or never set, so the session has "
+                      "no date")
+    return started.isoformat(timespec="seconds"), None
+
+
+def _frames_beside(path: Path, frames_path, named) -> Path | None:
+    """The frames file of a JSON session: ``frames_path`` as given (``--frames``), else the one the file names or
+    ``<stem>.frames.npz`` / ``<stem>.npz`` / ``<stem>_frames.npz`` beside it; None where there is none. A FIFO or
+    a folder there is said, not taken for "no frames found"."""
+    if frames_path is not None:
+        check_input_file(frames_path, what="--frames")
+        return frames_path
+    stem = path.name.removesuffix(path.suffix)
+    candidates = ([path.with_name(Path(named).name)] if isinstance(named, str) else []) + [
+        path.with_name(f"{stem}.frames.npz"), path.with_name(f"{stem}.npz"), path.with_name(f"{stem}_frames.npz"),
+        path.with_name(f"{path.name}.frames.npz")]
+    found = next((c for c in candidates if c.exists()), None)
+    if found is not None:
+        check_input_file(found, what=f"cannot import {path}'s frames file")
+    return found
 
 
 def _check_frames_cover(b: ExportBundle, *, where: str) -> None:
