@@ -219,6 +219,26 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
     ``frames``: ``frames[speaker][key]`` arrays or None. Raises InputError for a
     session that does not hold exactly two speakers."""
     order = list(doc.get("speaker_order") or ())
+    _check_two_voices(doc, order)
+    pair = (order[0], order[1])
+    new = copy.deepcopy(doc)
+    exchange_names(doc, new, pair, in_order=True)
+    if isinstance(new.get("attribution"), dict):
+        _relabel_attribution(doc, new, pair)
+    new_frames = None if frames is None else {pair[0]: frames[pair[1]], pair[1]: frames[pair[0]]}
+    if isinstance(doc.get("measures"), dict):
+        new["measures"] = _relabelled_measures(doc, new, new_frames, order, pair)
+    warnings = [w for w in new.get("warnings") or [] if not str(w).startswith("assumption:")]
+    if SWAP_NOTE in warnings:  # relabelled twice: back to the original attribution
+        warnings.remove(SWAP_NOTE)
+    else:
+        warnings.append(SWAP_NOTE)
+    new["warnings"] = warnings
+    return new, new_frames
+
+
+def _check_two_voices(doc: dict, order: list) -> None:
+    """A session of two voices, or one line saying why there is nothing to exchange."""
     if order == [UNATTRIBUTED]:
         att = doc.get("attribution")
         nm = att.get("naming") if isinstance(att, dict) else None
@@ -235,63 +255,57 @@ def relabel(doc: dict, frames: dict | None) -> tuple[dict, dict | None]:
     if len(order) != 2:
         raise InputError(f"the session holds {len(order)} speaker(s) ({', '.join(order)}); relabel exchanges two "
                          "voices")
-    pair = (order[0], order[1])
-    new = copy.deepcopy(doc)
-    exchange_names(doc, new, pair, in_order=True)
-    att = new.get("attribution")
-    if isinstance(att, dict):
-        if isinstance(att.get("naming"), dict):
-            nm = att["naming"]
-            nm["names"] = [_swap_name(n, pair) for n in nm.get("names") or []]
-            rule = str(nm.get("rule") or "")  # relabelled twice: back to the voices as found, said once
-            for said in (SWAPPED, SWAPPED_BACK):
-                rule = rule.removesuffix(f"; {said}").removesuffix(said)
-            back = SWAP_NOTE in (doc.get("warnings") or [])
-            nm["rule"] = f"{rule}; {SWAPPED_BACK if back else SWAPPED}".lstrip("; ")
-            nm["assumption"], nm["confidence"] = False, 1.0
-        att["relabelled"] = SWAP_NOTE not in (doc.get("warnings") or [])  # swapped back: the names as found
-        att["warnings"] = [w for w in att.get("warnings") or [] if not str(w).startswith("assumption:")]
-        dz = att.get("diarization")
-        if isinstance(dz, dict) and isinstance(dz.get("mixed_voices"), list):
-            dz["mixed_voices"] = [_swap_name(n, pair) for n in dz["mixed_voices"]]
-            if isinstance(dz.get("voices_estimate"), int):  # the warning names the swapped voices
-                text = more_voices_text(dz["voices_estimate"], dz["mixed_voices"])
-                att["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w for w in att["warnings"]]
-                new["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w
-                                   for w in new.get("warnings") or []]
-    m = doc.get("measures")
-    if isinstance(m, dict):
-        m2 = _swap_measure_tree(m, pair)
-        cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
-        mcfg = _config(cfg)
-        th = therapist_of(order, mcfg)
-        whole = {"voice": m2.get("voice"), "timing": m2.get("timing"), "start_s": 0.0,
-                 "end_s": doc.get("duration_s")}
-        _rewarm(whole, th, mcfg.warmth_min_session_speech_s, mcfg)
-        if "warmth" in whole:
-            m2["warmth"] = whole["warmth"]
-        for block in m2.get("phases") or []:
-            _rewarm(block, th, mcfg.warmth_min_phase_speech_s, mcfg)
-            if m2.get("warmth", {}).get("not_enough") and isinstance(block.get("warmth"), dict) \
-                    and block["warmth"].get("score") is not None:
-                _no_warmth(block["warmth"], "session: " + m2["warmth"]["not_enough"])
-        trans = doc.get("transitions") or []
-        for block in m2.get("rolling") or []:
-            _rewarm(block, th, None, mcfg)
-            if th is not None and isinstance(block.get("warmth"), dict) and block.get("start_s") is not None:
-                a, b = float(block["start_s"]), float(block["end_s"])
-                window = SimpleNamespace(transitions=[t for t in trans if a <= t["to_start_s"] < b],
-                                         turn_taking=bool(doc.get("turn_taking")))
-                _gate_rolling_warmth(block["warmth"], block["voice"][th], window, mcfg)
-        _cues(m2, new, th, mcfg)
-        new_frames = None if frames is None else {pair[0]: frames[pair[1]], pair[1]: frames[pair[0]]}
-        _coregulation(m2, new, new_frames, mcfg)
-        new["measures"] = m2
-    warnings = [w for w in new.get("warnings") or [] if not str(w).startswith("assumption:")]
-    if SWAP_NOTE in warnings:  # relabelled twice: back to the original attribution
-        warnings.remove(SWAP_NOTE)
-    else:
-        warnings.append(SWAP_NOTE)
-    new["warnings"] = warnings
-    new_frames = None if frames is None else {pair[0]: frames[pair[1]], pair[1]: frames[pair[0]]}
-    return new, new_frames
+
+
+def _relabel_attribution(doc: dict, new: dict, pair: tuple[str, str]) -> None:
+    """The attribution record of ``new`` said relabelled (or back as found, relabelled twice): its naming's names
+    and rule, no assumption left, the mixed voices' warning naming the exchanged voices."""
+    att = new["attribution"]
+    if isinstance(att.get("naming"), dict):
+        nm = att["naming"]
+        nm["names"] = [_swap_name(n, pair) for n in nm.get("names") or []]
+        rule = str(nm.get("rule") or "")  # relabelled twice: back to the voices as found, said once
+        for said in (SWAPPED, SWAPPED_BACK):
+            rule = rule.removesuffix(f"; {said}").removesuffix(said)
+        back = SWAP_NOTE in (doc.get("warnings") or [])
+        nm["rule"] = f"{rule}; {SWAPPED_BACK if back else SWAPPED}".lstrip("; ")
+        nm["assumption"], nm["confidence"] = False, 1.0
+    att["relabelled"] = SWAP_NOTE not in (doc.get("warnings") or [])  # swapped back: the names as found
+    att["warnings"] = [w for w in att.get("warnings") or [] if not str(w).startswith("assumption:")]
+    dz = att.get("diarization")
+    if isinstance(dz, dict) and isinstance(dz.get("mixed_voices"), list):
+        dz["mixed_voices"] = [_swap_name(n, pair) for n in dz["mixed_voices"]]
+        if isinstance(dz.get("voices_estimate"), int):  # the warning names the swapped voices
+            text = more_voices_text(dz["voices_estimate"], dz["mixed_voices"])
+            att["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w for w in att["warnings"]]
+            new["warnings"] = [text if str(w).startswith(MORE_VOICES_NOTE) else w
+                               for w in new.get("warnings") or []]
+
+
+def _relabelled_measures(doc: dict, new: dict, new_frames, order: list, pair: tuple[str, str]) -> dict:
+    """The measures with the two voices exchanged: the therapist's warmth recomputed for the session, its phases
+    and its rolling windows (gated as analysed), the cues said again, the arousal co-regulation recomputed."""
+    m = doc["measures"]
+    m2 = _swap_measure_tree(m, pair)
+    mcfg = _config(m.get("config") if isinstance(m.get("config"), dict) else {})
+    th = therapist_of(order, mcfg)
+    whole = {"voice": m2.get("voice"), "timing": m2.get("timing"), "start_s": 0.0, "end_s": doc.get("duration_s")}
+    _rewarm(whole, th, mcfg.warmth_min_session_speech_s, mcfg)
+    if "warmth" in whole:
+        m2["warmth"] = whole["warmth"]
+    for block in m2.get("phases") or []:
+        _rewarm(block, th, mcfg.warmth_min_phase_speech_s, mcfg)
+        if m2.get("warmth", {}).get("not_enough") and isinstance(block.get("warmth"), dict) \
+                and block["warmth"].get("score") is not None:
+            _no_warmth(block["warmth"], "session: " + m2["warmth"]["not_enough"])
+    trans = doc.get("transitions") or []
+    for block in m2.get("rolling") or []:
+        _rewarm(block, th, None, mcfg)
+        if th is not None and isinstance(block.get("warmth"), dict) and block.get("start_s") is not None:
+            a, b = float(block["start_s"]), float(block["end_s"])
+            window = SimpleNamespace(transitions=[t for t in trans if a <= t["to_start_s"] < b],
+                                     turn_taking=bool(doc.get("turn_taking")))
+            _gate_rolling_warmth(block["warmth"], block["voice"][th], window, mcfg)
+    _cues(m2, new, th, mcfg)
+    _coregulation(m2, new, new_frames, mcfg)
+    return m2
