@@ -359,18 +359,7 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
             raise InputError(f"cannot write {where}: folder {parent} does not exist")
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            st = None
-        if st is not None:
-            if stat.S_ISLNK(st.st_mode):
-                raise InputError(f"cannot write {where}: it is a symbolic link (to {os.readlink(path)}); "
-                                 "prosody does not write through links: give the real path or a new name")
-            kind = _kind_of(st.st_mode)
-            if kind is not None:
-                raise InputError(f"cannot write {where}: it is {kind}, not a regular file"
-                                 + ("; use - for stdout" if stdout_ok else ""))
+        st = _regular_or_none(path, where, stdout_ok=stdout_ok)
         real = os.path.realpath(path)
         for folder in [*guarded, *_store_around(real)]:
             if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
@@ -387,19 +376,46 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
         seen[real] = label
         if ident is not None:
             seen_ids[ident] = label
-        if st is not None and not overwrite and os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES:
-            raise InputError(f"cannot write {where}: a recording of that name exists and would be replaced; "
-                             "choose a new name" + (", or add --overwrite to replace it" if overwrite is not None
-                                                    else ""))
-        live = _live_session_at(path) if st is not None else None
-        if live is not None:  # the only copy of a capture whose audio was not kept: --overwrite is for recordings
-            raise InputError(f"cannot write {where}: {live} and would be replaced, and what was captured may exist "
-                             "nowhere else; choose a new name (or import it, `prosody import`, and remove the file "
-                             "yourself)")
-        saved = _session_doc_at(path) if st is not None and page else None
-        if saved is not None:  # `report 9 -o s1.json` put a page where the export it was imported from was
-            raise InputError(f"cannot write {where}: {saved} and would be replaced by an HTML page; choose a new "
-                             "name (reports end in .html)")
+        if st is not None:
+            _refuse_replacing(path, where, overwrite=overwrite, page=page)
+
+
+def _regular_or_none(path: str, where: str, *, stdout_ok: bool):
+    """``os.lstat`` of an output's path (None where nothing is there); refused where it is a link (prosody does
+    not write through links) or no regular file (a FIFO, a device, a socket)."""
+    from .errors import InputError
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise InputError(f"cannot write {where}: it is a symbolic link (to {os.readlink(path)}); "
+                         "prosody does not write through links: give the real path or a new name")
+    kind = _kind_of(st.st_mode)
+    if kind is not None:
+        raise InputError(f"cannot write {where}: it is {kind}, not a regular file"
+                         + ("; use - for stdout" if stdout_ok else ""))
+    return st
+
+
+def _refuse_replacing(path: str, where: str, *, overwrite: bool | None, page: bool) -> None:
+    """An existing file an output would replace: refused where it is a recording (unless ``overwrite``), a live
+    session (the only copy of a capture whose audio was not kept: ``--overwrite`` is for recordings) or, for an
+    HTML page, a saved session (`report 9 -o s1.json` put a page where the export it was imported from was)."""
+    from .errors import InputError
+    if not overwrite and os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES:
+        raise InputError(f"cannot write {where}: a recording of that name exists and would be replaced; "
+                         "choose a new name" + (", or add --overwrite to replace it" if overwrite is not None
+                                                else ""))
+    live = _live_session_at(path)
+    if live is not None:
+        raise InputError(f"cannot write {where}: {live} and would be replaced, and what was captured may exist "
+                         "nowhere else; choose a new name (or import it, `prosody import`, and remove the file "
+                         "yourself)")
+    saved = _session_doc_at(path) if page else None
+    if saved is not None:
+        raise InputError(f"cannot write {where}: {saved} and would be replaced by an HTML page; choose a new "
+                         "name (reports end in .html)")
 
 
 LIVE_DOC_MAX_BYTES = 256 << 20  # a live session document is a few MB an hour; a bigger file is not read to tell
