@@ -1,0 +1,102 @@
+"""Hostile sweep 26 (docs/store.md "Hostile sweep 26"): each defect found, against planted truth.
+
+1. `prosody play` on a sound server that stops answering mid-play (frozen: SIGSTOP, as a hung server or a wedged
+   device driver is) waited for ever: the stream's end was waited for with no limit and the stream's close waited
+   on the server too, so even Ctrl-C hung with nothing said. Now a stream that asks for no samples for
+   ``clips.PLAY_STALL_S`` (5 s) is said as stopped (exit 1), and its close is waited for 2 s at most.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+from prosody import clips
+
+PROSODY = [sys.executable, "-m", "prosody_cli.main"]
+
+
+# -- 1. a sound server frozen mid-play ---------------------------------------------------------------------------
+
+def _play_then_freeze(pulse, tmp_path, *, ctrl_c_after_s=None):
+    """`prosody play` of a 20 s moment into a null sink, the server frozen (SIGSTOP) 2 s in, and Ctrl-C
+    ``ctrl_c_after_s`` later when given; returns (exit status or None when it still ran 30 s on, standard error,
+    seconds from the freeze to the exit). The server is let go again after."""
+    from tests.test_review import noise_session
+    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
+    pulse.null_sink("out1")
+    p = subprocess.Popen(PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1",
+                                    "--context-s", "10"], env=pulse.env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        first = p.stderr.readline()
+        assert first.startswith("prosody: playing moment 1"), first + p.stderr.read()
+        time.sleep(2.0)
+        os.kill(pulse.pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        if ctrl_c_after_s is not None:
+            time.sleep(ctrl_c_after_s)
+            p.send_signal(signal.SIGINT)
+        try:
+            _, e = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, e = p.communicate()
+            return None, e, time.monotonic() - frozen
+        return p.returncode, e, time.monotonic() - frozen
+    finally:
+        os.kill(pulse.pid, signal.SIGCONT)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_play_on_a_frozen_sound_server_is_said_as_stopped_not_waited_on_for_ever(pulse, tmp_path):
+    """Before: still playing 30 s after the freeze (for ever), nothing said. Now exit 1 about 5 s after it, one
+    line saying the device stopped answering and how much of the 20 s was handed to it."""
+    rc, e, took_s = _play_then_freeze(pulse, tmp_path)
+    assert rc == 1, f"exit {rc} after {took_s:.1f} s: {e!r}"
+    assert clips.PLAY_STALL_S <= took_s < clips.PLAY_STALL_S + clips.PLAY_CLOSE_WAIT_S + 5.0, took_s
+    lines = e.splitlines()
+    assert len(lines) == 1 and "Traceback" not in e, e
+    assert lines[0].startswith("prosody: error: output device 'out1' stopped answering while playing"), e
+    played_s = float(lines[0].split("; ")[-1].split(" of ")[0])
+    assert 0.0 <= played_s < 20.0 and lines[0].endswith("of 20.0 s were handed to it"), e
+
+
+def test_ctrl_c_on_a_frozen_sound_server_ends_play(pulse, tmp_path):
+    """Before: Ctrl-C 1 s after the freeze still hung (the stream's close waited on the server), nothing said.
+    Now exit 130 with prosody's "interrupted" line, within the close's 2 s wait and a margin."""
+    rc, e, took_s = _play_then_freeze(pulse, tmp_path, ctrl_c_after_s=1.0)
+    assert rc == 130, f"exit {rc} after {took_s:.1f} s: {e!r}"
+    assert took_s < 1.0 + clips.PLAY_CLOSE_WAIT_S + 5.0, took_s
+    assert e.splitlines() == ["prosody: error: interrupted"], e
+
+
+def _called_back(feed, *, calls: int, every_s: float) -> None:
+    """As a stream that calls ``feed`` back ``calls`` times, ``every_s`` apart (160 samples each), then never."""
+    def run():
+        for _ in range(calls):
+            time.sleep(every_s)
+            feed.position_samples += 160
+    threading.Thread(target=run, daemon=True).start()
+
+
+def test_the_wait_ends_on_a_stall_and_not_while_the_stream_is_fed():
+    """``_fed_to_the_end``: a feed called back every 0.1 s for 1.2 s, then never again, with a 0.5 s stall limit:
+    False, 0.5-0.75 s after the last call (0.25 s polls) (not at 0.5 s from the start: the calls kept it waiting); a feed whose
+    stream ends is True at once."""
+    feed = clips._Feed(np.zeros((16000, 1), np.float32), stop=RuntimeError)
+    _called_back(feed, calls=12, every_s=0.1)
+    t0 = time.monotonic()
+    assert clips._fed_to_the_end(feed, stall_s=0.5) is False
+    assert 1.2 + 0.5 <= time.monotonic() - t0 < 1.2 + 0.5 + 1.5
+    assert feed.position_samples == 12 * 160
+    done = clips._Feed(np.zeros((160, 1), np.float32), stop=RuntimeError)
+    done.finished.set()
+    assert clips._fed_to_the_end(done, stall_s=0.5) is True
