@@ -4,6 +4,8 @@
    device driver is) waited for ever: the stream's end was waited for with no limit and the stream's close waited
    on the server too, so even Ctrl-C hung with nothing said. Now a stream that asks for no samples for
    ``clips.PLAY_STALL_S`` (5 s) is said as stopped (exit 1), and its close is waited for 2 s at most.
+2. `prosody play` of a point moment (a bookmark) with ``--context-s 0`` said "playing moment 1 ..., 20.0–20.0 s"
+   and exited 0 having played 0.2 s of silence: a play that did not happen. Now refused with one line.
 """
 from __future__ import annotations
 
@@ -100,3 +102,21 @@ def test_the_wait_ends_on_a_stall_and_not_while_the_stream_is_fed():
     done = clips._Feed(np.zeros((160, 1), np.float32), stop=RuntimeError)
     done.finished.set()
     assert clips._fed_to_the_end(done, stall_s=0.5) is True
+
+
+# -- 2. a moment that leaves nothing to play ---------------------------------------------------------------------
+
+def test_a_point_moment_with_no_context_is_refused_not_said_as_played(pulse, tmp_path):
+    """A bookmark at 20 s played with --context-s 0: before, "prosody: playing moment 1 (Bookmark: here),
+    20.0–20.0 s", 0.2 s of silence played, exit 0. Now one line saying there is nothing to play and what to give,
+    exit 2, nothing said as playing; a context of 0.5 s still plays (exit 0, 19.5–20.5 s)."""
+    from tests.test_review import noise_session
+    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
+    pulse.null_sink("out1")
+    play = PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1", "--context-s"]
+    r = subprocess.run(play + ["0"], env=pulse.env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines() == ["prosody: error: moment 1 (Bookmark: here) leaves nothing to play: 20.0–20.0 s "
+                                     "of the 40.0 s recording; give --context-s over 0"], r.stderr
+    r = subprocess.run(play + ["0.5"], env=pulse.env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == "prosody: playing moment 1 (Bookmark: here), 19.5–20.5 s\n", r.stderr
