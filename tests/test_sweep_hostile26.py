@@ -6,6 +6,9 @@
    ``clips.PLAY_STALL_S`` (5 s) is said as stopped (exit 1), and its close is waited for 2 s at most.
 2. `prosody play` of a point moment (a bookmark) with ``--context-s 0`` said "playing moment 1 ..., 20.0–20.0 s"
    and exited 0 having played 0.2 s of silence: a play that did not happen. Now refused with one line.
+3. Standard error's reader gone (``2>&1 | head -1``): main's own error line failed with BrokenPipeError, which
+   left main, and every error's exit status was 1: a usage error's 2, Ctrl-C's 130 and SIGTERM's 143 too (under
+   `play`, once its "playing" line was read). Now the line is let go and the exit status tells.
 """
 from __future__ import annotations
 
@@ -120,3 +123,46 @@ def test_a_point_moment_with_no_context_is_refused_not_said_as_played(pulse, tmp
                                      "of the 40.0 s recording; give --context-s over 0"], r.stderr
     r = subprocess.run(play + ["0.5"], env=pulse.env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 0 and r.stderr == "prosody: playing moment 1 (Bookmark: here), 19.5–20.5 s\n", r.stderr
+
+
+# -- 3. standard error's reader gone ------------------------------------------------------------------------------
+
+def _reader_gone_pipe():
+    """A pipe's write end whose read end is closed already: every write to it is EPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end
+
+
+def test_the_exit_status_tells_when_standard_errors_reader_is_gone(tmp_path):
+    """A file that is not there (2), an unknown option (2): before, 1 and 1 with the reader gone; with a reader,
+    2 and 2 (unchanged)."""
+    for argv in (["analyze", str(tmp_path / "not-there.wav")], ["--bogus"]):
+        write_end = _reader_gone_pipe()
+        try:
+            r = subprocess.run(PROSODY + argv, stdout=subprocess.DEVNULL, stderr=write_end, timeout=60, cwd=tmp_path)
+        finally:
+            os.close(write_end)
+        assert r.returncode == 2, (argv, r.returncode)
+        r = subprocess.run(PROSODY + argv, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert r.returncode == 2 and r.stderr.startswith("prosody: error: "), r.stderr
+
+
+def test_ctrl_c_and_sigterm_under_play_exit_as_such_once_standard_errors_reader_is_gone(pulse, tmp_path):
+    """`play` with standard error on a pipe, its reader gone once it read "playing moment 1": Ctrl-C exits 130 and
+    SIGTERM 143 (before: 1 and 1)."""
+    from tests.test_review import noise_session
+    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
+    pulse.null_sink("out1")
+    for signum, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        read_end, write_end = os.pipe()
+        p = subprocess.Popen(PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1",
+                                        "--context-s", "10"], env=pulse.env, stdout=subprocess.DEVNULL,
+                             stderr=write_end, cwd=tmp_path)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            first = reader.readline()
+        assert first.startswith(b"prosody: playing moment 1"), first
+        time.sleep(1.0)
+        p.send_signal(signum)
+        assert p.wait(timeout=30) == status, (signum, p.returncode)
