@@ -28,15 +28,20 @@ PROSODY = [sys.executable, "-m", "prosody_cli.main"]
 
 # -- 1. a sound server frozen mid-play ---------------------------------------------------------------------------
 
+def _play_argv(pulse, tmp_path) -> list[str]:
+    """A stored session of 40 s of two-channel noise with a bookmark at 20 s (moment 1) and a null sink ``out1``:
+    the command line playing moment 1 on it (context to be given)."""
+    from tests.test_review import noise_session
+    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
+    pulse.null_sink("out1")
+    return PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1", "--context-s"]
+
+
 def _play_then_freeze(pulse, tmp_path, *, ctrl_c_after_s=None):
     """`prosody play` of a 20 s moment into a null sink, the server frozen (SIGSTOP) 2 s in, and Ctrl-C
     ``ctrl_c_after_s`` later when given; returns (exit status or None when it still ran 30 s on, standard error,
     seconds from the freeze to the exit). The server is let go again after."""
-    from tests.test_review import noise_session
-    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
-    pulse.null_sink("out1")
-    p = subprocess.Popen(PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1",
-                                    "--context-s", "10"], env=pulse.env, stdout=subprocess.DEVNULL,
+    p = subprocess.Popen(_play_argv(pulse, tmp_path) + ["10"], env=pulse.env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         first = p.stderr.readline()
@@ -94,8 +99,8 @@ def _called_back(feed, *, calls: int, every_s: float) -> None:
 
 def test_the_wait_ends_on_a_stall_and_not_while_the_stream_is_fed():
     """``_fed_to_the_end``: a feed called back every 0.1 s for 1.2 s, then never again, with a 0.5 s stall limit:
-    False, 0.5-0.75 s after the last call (0.25 s polls) (not at 0.5 s from the start: the calls kept it waiting); a feed whose
-    stream ends is True at once."""
+    False, 0.5-0.75 s after the last call (0.25 s polls; not 0.5 s after the start: the calls kept it waiting); a
+    feed whose stream ends is True at once."""
     feed = clips._Feed(np.zeros((16000, 1), np.float32), stop=RuntimeError)
     _called_back(feed, calls=12, every_s=0.1)
     t0 = time.monotonic()
@@ -113,10 +118,7 @@ def test_a_point_moment_with_no_context_is_refused_not_said_as_played(pulse, tmp
     """A bookmark at 20 s played with --context-s 0: before, "prosody: playing moment 1 (Bookmark: here),
     20.0–20.0 s", 0.2 s of silence played, exit 0. Now one line saying there is nothing to play and what to give,
     exit 2, nothing said as playing; a context of 0.5 s still plays (exit 0, 19.5–20.5 s)."""
-    from tests.test_review import noise_session
-    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
-    pulse.null_sink("out1")
-    play = PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1", "--context-s"]
+    play = _play_argv(pulse, tmp_path)
     r = subprocess.run(play + ["0"], env=pulse.env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert r.stderr.splitlines() == ["prosody: error: moment 1 (Bookmark: here) leaves nothing to play: 20.0–20.0 s "
@@ -151,14 +153,11 @@ def test_the_exit_status_tells_when_standard_errors_reader_is_gone(tmp_path):
 def test_ctrl_c_and_sigterm_under_play_exit_as_such_once_standard_errors_reader_is_gone(pulse, tmp_path):
     """`play` with standard error on a pipe, its reader gone once it read "playing moment 1": Ctrl-C exits 130 and
     SIGTERM 143 (before: 1 and 1)."""
-    from tests.test_review import noise_session
-    noise_session(tmp_path / "st", tmp_path / "rec.wav", seconds=40, bookmark_s=20.0, seed=3)
-    pulse.null_sink("out1")
+    play = _play_argv(pulse, tmp_path)
     for signum, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         read_end, write_end = os.pipe()
-        p = subprocess.Popen(PROSODY + ["play", "1", "1", "--store", str(tmp_path / "st"), "--device", "out1",
-                                        "--context-s", "10"], env=pulse.env, stdout=subprocess.DEVNULL,
-                             stderr=write_end, cwd=tmp_path)
+        p = subprocess.Popen(play + ["10"], env=pulse.env, stdout=subprocess.DEVNULL, stderr=write_end,
+                             cwd=tmp_path)
         os.close(write_end)
         with os.fdopen(read_end, "rb") as reader:
             first = reader.readline()
