@@ -439,6 +439,7 @@ def main(argv=None) -> int:
     if argv is None and threading.current_thread() is threading.main_thread():
         take_stop_signals()
     args = None
+    last = _LastLines(err)  # main's own last lines
     try:
         from . import release_held_signals
         release_held_signals()  # one that came while the modules were imported: raised here, in this try
@@ -452,16 +453,16 @@ def main(argv=None) -> int:
             return EXIT_USAGE
         return args.run(args, out, err)
     except _UsageError as exc:
-        err.write(f"prosody: error: {_safe(exc)}\n")
+        last.write(f"prosody: error: {_safe(exc)}\n")
         return EXIT_USAGE
     except Exception as exc:
         if taken() is None or argv is not None:
-            return _error(exc, out, err)
+            return _error(exc, out, last)
         # a stop signal was taken and what it raised came out as another error (a library's ``except`` that
         # names what the interrupted import had not bound): the stop is what happened (hostile sweep 15)
         sys.unraisablehook = _quiet_unraisable
         ignore_stop_signals()
-        err.write(f"prosody: error: {Stopped(taken()).line()}\n")
+        last.write(f"prosody: error: {Stopped(taken()).line()}\n")
         return 128 + taken()
     except KeyboardInterrupt as exc:
         if argv is None:  # the program itself: a second Ctrl-C while it exits gives no traceback from the exit
@@ -470,22 +471,36 @@ def main(argv=None) -> int:
             sys.unraisablehook = _quiet_unraisable
             ignore_stop_signals()  # nor a SIGTERM or SIGHUP after it: the shut-down's default action (sweep 15)
         if isinstance(exc, Stopped):  # SIGTERM, SIGHUP (or a signal held while a change ran: what was done)
-            err.write(f"prosody: error: {_safe(exc.line())}\n")
+            last.write(f"prosody: error: {_safe(exc.line())}\n")
             return 128 + exc.signum
-        err.write("prosody: error: interrupted\n")
+        last.write("prosody: error: interrupted\n")
         return EXIT_INTERRUPTED
     finally:
-        _say_closing_note(args, err)  # the audio libraries' held lines (`cli.library_lines.held_back`), last
+        _say_closing_note(args, last)  # the audio libraries' held lines (`cli.library_lines.held_back`), last
         if argv is None:  # the program itself: its line is said; a stop signal in the shut-down (hostile sweep 16)
             quiet_exit()
 
 
-def _say_closing_note(args, err) -> None:
+def _say_closing_note(args, last: "_LastLines") -> None:
     note = getattr(args, "closing_note", "")
     if note:
+        last.write(note)
+
+
+class _LastLines:
+    """``main``'s own last lines (the error, the closing note) on standard error ``stream``; where it is gone
+    (closed, its reader gone: ``2>&1 | head -1``) they are let go and the exit status still tells (it was 1 for
+    every error then, the interrupt's 130 and a usage error's 2 too: the write's BrokenPipeError left main;
+    hostile sweep 26)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> None:
         try:
-            err.write(note)
-        except (OSError, ValueError):  # standard error gone: the exit status still tells
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError, AttributeError):  # AttributeError: no standard error at all (None)
             pass
 
 

@@ -140,6 +140,10 @@ def cmd_play(args, out, err) -> int:
         return 1
     a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
     x = to_playback(audio.cut(a, b))
+    if not len(x):  # "playing" said, 0.2 s of silence played, exit 0 (hostile sweep 26)
+        raise InputError(f"moment {m.rank} ({m.what}) leaves nothing to play: {a:.1f}–{b:.1f} s of "
+                         f"the {float(stored.doc['duration_s']):.1f} s recording"
+                         f"{'; give --context-s over 0' if args.context_s == 0 else ''}")
     from .library_lines import held_back
     with held_back(args, doing="playing"):
         play(x, audio.sample_rate, device=_device(args.device), device_text=args.device,  # said once it took it

@@ -20,6 +20,7 @@ import base64
 import io
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from .fileio import file_sha256
 CONTEXT_S = 3.0          # played / embedded around a moment
 MAX_CLIP_S = 40.0        # a clip never runs longer (a long monologue plays its start)
 PLAY_PAD_S = 0.1         # silence played before and after a stretch (``play``): the output's start and close cut
+PLAY_STALL_S = 5.0       # the output asked for no samples this long mid-play: taken as gone (``play``)
+PLAY_CLOSE_WAIT_S = 2.0  # the output's close waited for this long at most (``play``)
 CLIP_FORMATS = {"opus": ("OGG", "OPUS", "audio/ogg"), "flac": ("FLAC", "PCM_16", "audio/flac")}
 
 
@@ -212,7 +215,8 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, device_text: str | Non
     and its start at times the first 60-70 ms (a PulseAudio null sink's monitor, 3 of 3 plays; hostile sweep 19).
     ``device_text``: the device as the person gave it, for messages (``device`` may be PortAudio's ``pulse``
     standing for a sound server's sink). Raises :class:`DeviceLost` when the output stops before the stretch was all handed to it (the sound server
-    killed, a headset unplugged: ``sounddevice.play`` returned as if done)."""
+    killed, a headset unplugged: ``sounddevice.play`` returned as if done), and when it asks for no samples for
+    ``PLAY_STALL_S`` (a frozen sound server: the wait and the stream's close were for ever, Ctrl-C too)."""
     try:
         import sounddevice as sd
     except (ImportError, OSError) as exc:
@@ -225,9 +229,16 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, device_text: str | Non
         sd.check_output_settings(device=device, channels=x.shape[1], samplerate=sample_rate, dtype="float32")
         if on_start is not None:
             on_start()
-        with sd.OutputStream(samplerate=sample_rate, device=device, channels=x.shape[1], dtype="float32",
-                             latency="high", callback=feed, finished_callback=feed.finished.set):  # high: no gaps
-            feed.finished.wait()
+        stream = sd.OutputStream(samplerate=sample_rate, device=device, channels=x.shape[1], dtype="float32",
+                                 latency="high", callback=feed, finished_callback=feed.finished.set)  # high: no gaps
+        try:
+            stream.start()
+            fed = _fed_to_the_end(feed, stall_s=PLAY_STALL_S)
+        finally:  # also on Ctrl-C or a stop signal, as the stream's `with` closed it
+            _close_within(stream, wait_s=PLAY_CLOSE_WAIT_S)
+        if not fed:
+            raise DeviceLost(f"{which} stopped answering while playing (it asked for nothing in "
+                             f"{PLAY_STALL_S:.0f} s); {_played_text(feed, pad, sample_rate)}")
     except (sd.PortAudioError, ValueError, OverflowError) as exc:  # OverflowError: a device number beyond a C int
         if feed.position_samples:
             raise DeviceLost(f"{which} was lost while playing ({exc}); "
@@ -237,6 +248,28 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, device_text: str | Non
     if feed.position_samples < len(feed.samples):
         raise DeviceLost(f"{which} stopped while playing (the sound server or the device went away); "
                          f"{_played_text(feed, pad, sample_rate)}")
+
+
+def _fed_to_the_end(feed: "_Feed", *, stall_s: float) -> bool:
+    """Waits for ``feed``'s stream to end; False when it asked for no samples for ``stall_s`` seconds first (a
+    sound server frozen mid-play: the wait was for ever, hostile sweep 26)."""
+    seen, moved = feed.position_samples, time.monotonic()
+    while not feed.finished.wait(0.25):
+        if feed.position_samples != seen:
+            seen, moved = feed.position_samples, time.monotonic()
+        elif time.monotonic() - moved > stall_s:
+            return False
+    return True
+
+
+def _close_within(stream, *, wait_s: float) -> None:
+    """Closes ``stream`` (its pending buffers dropped), waiting up to ``wait_s`` seconds: the close of a stream on
+    a device that stopped answering (a frozen sound server) waits on it for ever, Ctrl-C too (hostile sweep 26);
+    it is then left to a daemon thread."""
+    closing = threading.Thread(target=stream.close, kwargs={"ignore_errors": True}, daemon=True,
+                               name="prosody-play-close")
+    closing.start()
+    closing.join(wait_s)
 
 
 def _played_text(feed: "_Feed", pad: np.ndarray, sample_rate: int) -> str:
