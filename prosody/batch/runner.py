@@ -1328,10 +1328,7 @@ class _WorkerWatch:
         if threads is None:
             return
         if threads > 0:
-            if self.said:
-                emit(BatchEvent("workers_back", reason=f"the Dask cluster at {self.address} has workers again "
-                                f"({threads} thread{'s' if threads != 1 else ''}); the batch goes on"))
-            self.since, self.said = None, False
+            self._back(emit, threads)
             return
         if self.since is None:
             self.since = now
@@ -1349,6 +1346,21 @@ class _WorkerWatch:
                 f"the Dask cluster at {self.address} has no workers (none for {_span(gone)}): {files} wait "
                 f"for one; the batch stops if none come within {_span(self.limit_s)} (finished files are kept), "
                 "Ctrl-C stops it now")))
+
+
+    def results_came(self, emit) -> None:
+        """Files came back: the cluster has workers, whatever its scheduler answers now (a loaded scheduler left
+        the question unanswered until both files were done, and "workers again" was never said: CI, 2026-12-05)."""
+        threads = self.backend.threads() if self.said else None
+        self._back(emit, threads if threads else None)
+
+    def _back(self, emit, threads: int | None) -> None:
+        """A spell without workers over; said where it was said (``threads``: how many, where known)."""
+        if self.said:
+            count = "" if threads is None else f" ({threads} thread{'s' if threads != 1 else ''})"
+            emit(BatchEvent("workers_back", reason=f"the Dask cluster at {self.address} has workers again{count}; "
+                            "the batch goes on"))
+        self.since, self.said = None, False
 
 
 def _span(s: float) -> str:
@@ -1673,6 +1685,8 @@ class _BatchRun:
             self.check_stop()
             if watch is not None and not done:
                 watch.check(self.emit, waiting=len(inflight) + len(pending), saved=len(self.report.analysed))
+            elif watch is not None:
+                watch.results_came(self.emit)
             crashed = []
             for fut in done:
                 i, pj = inflight.pop(fut)
