@@ -1642,6 +1642,25 @@ def planted_frames(truth: dict, n_frames: int) -> tuple[dict[int, np.ndarray], n
     return on, np.where(on[0] & on[1], 2, np.where(on[1], 1, 0)).astype(np.int8)
 
 
+def analysed_as_planted(x: np.ndarray, on: dict[int, np.ndarray], owner: np.ndarray) -> dict:
+    """The session document of mono ``x`` analysed with a diarization that is the planted truth: ``on`` / ``owner``
+    as ``planted_frames`` gives them (``owner`` changed in place: each pause given to the voice before it), the
+    therapist voice 0; the attribution's own channels cut from ``x`` (``Attribution.channels``)."""
+    from prosody.engine.diarize import Diarization
+    from prosody.engine.speakers import NO_PROFILE_RULE, Attribution, LayoutReport, Naming
+    from prosody.session import analyze_blocks
+    speech = on[0] | on[1]
+    for i in range(1, len(owner)):  # pauses: the voice before them (the split at their middle does not matter)
+        if not speech[i]:
+            owner[i] = owner[i - 1]
+    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
+    d = Diarization(n_voices=2, activity=act, owner=owner, centroids=np.zeros((2, 256), np.float32),
+                    separation=0.3, voice_share=(0.5, 0.5))
+    att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
+                      diarization=d, naming=Naming((THERAPIST, CLIENT), 0.5, NO_PROFILE_RULE, True))
+    return analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()
+
+
 def with_voices(utterances: Iterable[Utterance], voices: dict[str, str]) -> tuple[Utterance, ...]:
     """The scenario spoken by other espeak-ng voices (speaker -> voice, e.g. {"client": "en-us+m1"})."""
     from dataclasses import replace as _replace

@@ -15,7 +15,7 @@ from prosody.errors import InputError
 from prosody.session import analyze_blocks
 from prosody.engine.speakers import (NO_PROFILE_RULE, VoiceProfile, attribute, build_profile, detect_layout, name_voices,
                               swap_names)
-from tests.dialogue import (CLIENT, THERAPIST, build_dialogue, mix_room, scenario_monologue, scenario_turns,
+from tests.dialogue import (CLIENT, THERAPIST, analysed_as_planted, build_dialogue, mix_room, scenario_monologue, scenario_turns,
                             planted_frames, with_voices)
 
 HOP_S = 0.01
@@ -778,7 +778,6 @@ def test_full_level_backchannel_given_to_the_listener_alone_stays_a_backchannel(
     louder than the listener's own speech and ``is_floor_bid`` called it a failed interruption (the
     fresh10 / fresh14 misses of benchmarks/diarization.py, docs/speakers.md thirty-ninth round). Now
     every planted backchannel is found as one, and the planted failed interruption stays one."""
-    from prosody.engine.speakers import Attribution, LayoutReport, Naming
     from tests.conftest import match_events
     from tests.dialogue import scenario_mixed
 
@@ -796,16 +795,7 @@ def test_full_level_backchannel_given_to_the_listener_alone_stays_a_backchannel(
     for e in bcs:  # the diarizer's labels in the misses: the backchannel's frames to the listener alone
         k = (THERAPIST, CLIENT).index(e["speaker"])
         owner[(t >= e["start_s"]) & (t < e["end_s"])] = k
-    speech = on[0] | on[1]
-    for i in range(1, n):  # pauses: the voice before them (the split at their middle does not matter here)
-        if not speech[i]:
-            owner[i] = owner[i - 1]
-    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
-    d = Diarization(n_voices=2, activity=act, owner=owner, centroids=np.zeros((2, 256), np.float32),
-                    separation=0.3, voice_share=(0.5, 0.5))
-    att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
-                      diarization=d, naming=Naming((THERAPIST, CLIENT), 0.5, NO_PROFILE_RULE, True))
-    doc = analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()
+    doc = analysed_as_planted(x, on, owner)
     assert len(bcs) == 3
     found = [e for e in doc["events"] if e["kind"] == "backchannel"]
     assert match_events(found, bcs) == [], (bcs, doc["events"])

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from prosody.engine.diarize import Diarization
 from prosody.engine.speakers import (LISTENER_OVERLAP_GAIN, LISTENER_SHARE_LONG_MARGIN_DB, LISTENER_SHARE_LONG_S,
-                                     LISTENER_SHARE_MARGIN_DB, NO_PROFILE_RULE, Attribution, LayoutReport, Naming,
-                                     listener_share, overlap_gains)
-from prosody.session import analyze_blocks
+                                     LISTENER_SHARE_MARGIN_DB, listener_share, overlap_gains)
 from tests.conftest import match_events
-from tests.dialogue import CLIENT, THERAPIST, build_dialogue, planted_frames, scenario_overlap_events
+from tests.dialogue import analysed_as_planted, build_dialogue, planted_frames, scenario_overlap_events
 
 
 def _excursion(level_db: float):
@@ -55,16 +52,7 @@ def _planted_mono(seed: int):
     truth = dlg.truth.to_json_dict()
     n = len(x) // 160
     on, owner = planted_frames(truth, n)
-    speech = on[0] | on[1]
-    for i in range(1, n):  # pauses: the voice before them
-        if not speech[i]:
-            owner[i] = owner[i - 1]
-    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
-    d = Diarization(n_voices=2, activity=act, owner=owner, centroids=np.zeros((2, 256), np.float32),
-                    separation=0.3, voice_share=(0.5, 0.5))
-    att = Attribution("mono", LayoutReport("mono", 1.0, "one channel"), (THERAPIST, CLIENT), d.method,
-                      diarization=d, naming=Naming((THERAPIST, CLIENT), 0.5, NO_PROFILE_RULE, True))
-    return truth, analyze_blocks([att.channels(x)], att.speakers, cross_talk=False).to_json_dict()
+    return truth, analysed_as_planted(x, on, owner)
 
 
 def _events_found(seed: int, n_fi: int, n_bc: int) -> None:
