@@ -961,15 +961,27 @@ def show_view_head(info) -> Text:
 
 
 def add_parser(sub) -> None:
-    def filters(p, *, therapist_required=False):
-        p.add_argument("--therapist", metavar="NAME", required=therapist_required, help="therapist name or ID")
-        p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym")
-        p.add_argument("--tag", metavar="TAG", help="only sessions with this tag")
-        p.add_argument("--since", metavar="DATE", help="on or after this date (YYYY-MM-DD[THH:MM])")
-        p.add_argument("--until", metavar="DATE", help="on or before this date")
+    """The store's commands: listing, pages, export / import, edit, delete and feedback."""
+    _add_listing(sub)
+    _add_pages(sub)
+    _add_export_import(sub)
+    _add_edit(sub)
+    _add_delete_feedback(sub)
 
+
+def _filter_options(p, *, therapist_required: bool = False) -> None:
+    """Which sessions: by therapist, client, tag and date."""
+    p.add_argument("--therapist", metavar="NAME", required=therapist_required, help="therapist name or ID")
+    p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym")
+    p.add_argument("--tag", metavar="TAG", help="only sessions with this tag")
+    p.add_argument("--since", metavar="DATE", help="on or after this date (YYYY-MM-DD[THH:MM])")
+    p.add_argument("--until", metavar="DATE", help="on or before this date")
+
+
+def _add_listing(sub) -> None:
+    """``sessions`` and ``show``."""
     p = sub.add_parser("sessions", help="list stored sessions")
-    filters(p)
+    _filter_options(p)
     _store_option(p)
     p.set_defaults(run=cmd_sessions)
 
@@ -978,6 +990,9 @@ def add_parser(sub) -> None:
     _store_option(p)
     p.set_defaults(run=cmd_show)
 
+
+def _add_pages(sub) -> None:
+    """``report``, ``compare`` and ``trend``: the terminal and HTML views of stored sessions."""
     p = sub.add_parser("report", help="a stored session as one self-contained HTML page")
     p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("-o", "--output", metavar="PATH", help="HTML file (default session-ID.html)")
@@ -996,13 +1011,16 @@ def add_parser(sub) -> None:
     p.set_defaults(run=cmd_compare)
 
     p = sub.add_parser("trend", help="a therapist's measures across sessions, with client feedback")
-    filters(p, therapist_required=True)
+    _filter_options(p, therapist_required=True)
     p.add_argument("--last", type=_count, metavar="N", help="only the last N dated sessions (1 or more; "
                    "sessions without a date are left out)")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
     _store_option(p)
     p.set_defaults(run=cmd_trend)
 
+
+def _add_export_import(sub) -> None:
+    """``export`` and ``import``."""
     p = sub.add_parser("export", help="write a stored session as json, csv (frames), parquet, rttm, textgrid (Praat) or eaf (ELAN)")
     p.add_argument("session", type=session_ref, metavar="SESSION")
     p.add_argument("--format", choices=EXPORT_FORMATS, default=None,
@@ -1027,6 +1045,9 @@ def add_parser(sub) -> None:
     _store_option(p)
     p.set_defaults(run=cmd_import)
 
+
+def _add_edit(sub) -> None:
+    """``edit``: a stored session's metadata corrected."""
     p = sub.add_parser("edit", help="correct a stored session's metadata",
                        description="Correct a stored session's metadata. (therapist, client, session number) "
                                    "names one session: a --session-number another session of the client has is "
@@ -1044,6 +1065,9 @@ def add_parser(sub) -> None:
     _store_option(p)
     p.set_defaults(run=cmd_edit)
 
+
+def _add_delete_feedback(sub) -> None:
+    """``delete`` and ``feedback``."""
     p = sub.add_parser("delete", help="remove a stored session and every file of it")
     p.add_argument("session", type=session_ref, metavar="SESSION")
     _store_option(p)
