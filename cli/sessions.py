@@ -488,8 +488,13 @@ def _per10(v, duration_s) -> str:
 def trend_view(infos, metrics, *, title: str):
     """Sessions as rows, in plain words, fitting 80 columns; moments per kind
     below when ``metrics`` carries ``moments.{kind}``."""
-    from prosody.moments import KIND_SHORT, KINDS
-    from prosody.report.html import METRICS_BY_KEY
+    parts = [_trend_table(infos, metrics, title=title)]
+    parts += _voice_quality_trend(infos, metrics) + _moments_trend(infos, metrics)
+    return parts[0] if len(parts) == 1 else Group(*parts)
+
+
+def _trend_table(infos, metrics, *, title: str) -> Table:
+    """One row per session: id, date, client and the TREND_COLUMNS, with the caption that says the dashes."""
     t = Table(title=_t(title), title_justify="left", box=None, pad_edge=False, padding=(0, 1), header_style="bold")
     for col, just in (("id", "right"), ("date", "left"), ("client", "left")):
         t.add_column(col, justify=just, no_wrap=True, overflow="ellipsis", max_width=10 if col == "client" else None)
@@ -497,65 +502,85 @@ def trend_view(infos, metrics, *, title: str):
         t.add_column(label, justify="right", no_wrap=True)
     for i in infos:
         m = metrics[i.id]
-        cells = []
-        for k, _ in TREND_COLUMNS:
-            if k == "therapist.interruptions":
-                cells.append(_per10(m.get(k), m.get("duration_s")))
-            elif k.endswith("talk_share"):
-                cells.append(METRICS_BY_KEY[k].format(m.get(k)) + ("" if m.get(k) is None else "%"))
-            elif k.endswith("speech_rate_syl_s"):
-                cells.append(_v(m.get(k), ".1f"))
-            elif k == "warmth.score" and m.get(k) is not None and m.get("warmth.profile"):
-                cells.append(METRICS_BY_KEY[k].format(m.get(k)) + PROFILE_MARK)
-            else:
-                cells.append(METRICS_BY_KEY[k].format(m.get(k)))
+        cells = [_trend_cell(k, m) for k, _ in TREND_COLUMNS]
         # the column is 10 wide: a long pseudonym is cut, never its session number (" #2" was cut off; sweep 19)
         name, num = terminal_safe(i.meta.client or ""), ("" if i.meta.session_number is None
                                                           else f" #{i.meta.session_number}")
         room = max(3, 10 - len(num))
         who = _t((name if len(name) <= room else name[:room - 1] + "…") + num)
         t.add_row(str(i.id), (i.meta.recorded_at or "")[:10], who, *cells)
-    t.caption = ("client #N = session number; talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
-                 "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "
-                 "SRS 0-40 and rate 1-5: the client's rating")
+    t.caption = _trend_caption(infos, metrics)
+    t.caption_justify = "left"
+    return t
+
+
+def _trend_cell(k: str, m: dict) -> str:
+    """One TREND_COLUMNS cell of a session's metrics ``m``."""
+    from prosody.report.html import METRICS_BY_KEY
+    if k == "therapist.interruptions":
+        return _per10(m.get(k), m.get("duration_s"))
+    if k.endswith("talk_share"):
+        return METRICS_BY_KEY[k].format(m.get(k)) + ("" if m.get(k) is None else "%")
+    if k.endswith("speech_rate_syl_s"):
+        return _v(m.get(k), ".1f")
+    if k == "warmth.score" and m.get(k) is not None and m.get("warmth.profile"):
+        return METRICS_BY_KEY[k].format(m.get(k)) + PROFILE_MARK
+    return METRICS_BY_KEY[k].format(m.get(k))
+
+
+def _trend_caption(infos, metrics) -> str:
+    """What the columns mean, and why a row shows dashes (unsure, one voice, no speech)."""
+    caption = ("client #N = session number; talk = your share of the talking; wait / c.wait = your / the client's typical wait before "
+               "answering (s); over = you talked over the client, per 10 min; pace = your syllables per second; "
+               "SRS 0-40 and rate 1-5: the client's rating")
     unsure = [str(i.id) for i in infos if UNATTRIBUTED in i.speakers]
     if unsure:  # a row of dashes says why
-        t.caption += (f"; session{'s' * (len(unsure) > 1)} {', '.join(unsure)}: who spoke when is unsure, the speech "
-                      f"left {UNATTRIBUTED}, so no figures of yours")
+        caption += (f"; session{'s' * (len(unsure) > 1)} {', '.join(unsure)}: who spoke when is unsure, the speech "
+                    f"left {UNATTRIBUTED}, so no figures of yours")
     # rows of dashes say why, as the unsure ones do: a session of one voice (`--voices 1`, `--speaker`, one
     # channel) or of no speech showed dashes, or a talk-over rate of 0.0, without a word (hostile sweep 19)
     one = [str(i.id) for i in infos if len(i.speakers) == 1 and UNATTRIBUTED not in i.speakers]
     if one:
-        t.caption += (f"; session{'s' * (len(one) > 1)} {', '.join(one)}: one voice, so no talk share, waits or "
-                      "talking over")
-    t.caption += heard_two_caption(infos, metrics)
+        caption += (f"; session{'s' * (len(one) > 1)} {', '.join(one)}: one voice, so no talk share, waits or "
+                    "talking over")
+    caption += heard_two_caption(infos, metrics)
     if any(metrics[i.id].get("warmth.profile") for i in infos):
-        t.caption += f"; {PROFILE_NOTE}"
+        caption += f"; {PROFILE_NOTE}"
     quiet = [str(i.id) for i in infos if len(i.speakers) != 1 and metrics[i.id].get("duration_s")
              and not any(metrics[i.id].get(f"{s}.speech_s") for s in ("therapist", "client"))]
     if quiet:
-        t.caption += f"; session{'s' * (len(quiet) > 1)} {', '.join(quiet)}: no speech found"
-    t.caption_justify = "left"
-    parts = [t]
-    if any(metrics[i.id].get(k) is not None for i in infos for k, _ in VQ_TREND_COLUMNS):
-        vt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
-        vt.add_column("id", justify="right")
-        for _, label in VQ_TREND_COLUMNS:
-            vt.add_column(label, justify="right", no_wrap=True)
-        for i in infos:
-            vt.add_row(str(i.id), *[METRICS_BY_KEY[k].format(metrics[i.id].get(k)) for k, _ in VQ_TREND_COLUMNS])
-        parts += [Text("your voice quality (jitter and shimmer: local, %; HNR and CPPS: dB; see `prosody show ID`)",
-                       style="italic"), vt]
+        caption += f"; session{'s' * (len(quiet) > 1)} {', '.join(quiet)}: no speech found"
+    return caption
+
+
+def _voice_quality_trend(infos, metrics) -> list:
+    """The therapist's voice quality per session, as a heading and a table; nothing where no session has it."""
+    from prosody.report.html import METRICS_BY_KEY
+    if not any(metrics[i.id].get(k) is not None for i in infos for k, _ in VQ_TREND_COLUMNS):
+        return []
+    vt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    vt.add_column("id", justify="right")
+    for _, label in VQ_TREND_COLUMNS:
+        vt.add_column(label, justify="right", no_wrap=True)
+    for i in infos:
+        vt.add_row(str(i.id), *[METRICS_BY_KEY[k].format(metrics[i.id].get(k)) for k, _ in VQ_TREND_COLUMNS])
+    return [Text("your voice quality (jitter and shimmer: local, %; HNR and CPPS: dB; see `prosody show ID`)",
+                 style="italic"), vt]
+
+
+def _moments_trend(infos, metrics) -> list:
+    """Moments to review per kind and session, as a heading and a table; nothing where no session has any."""
+    from prosody.moments import KIND_SHORT, KINDS
     kinds = [k for k in KINDS if any(metrics[i.id].get(f"moments.{k}") for i in infos)]
-    if kinds:
-        mt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
-        mt.add_column("id", justify="right")
-        for k in kinds:
-            mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
-        for i in infos:
-            mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
-        parts += [Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt]
-    return parts[0] if len(parts) == 1 else Group(*parts)
+    if not kinds:
+        return []
+    mt = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    mt.add_column("id", justify="right")
+    for k in kinds:
+        mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
+    for i in infos:
+        mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
+    return [Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt]
 
 
 # -- commands -------------------------------------------------------------------------------------------------------
