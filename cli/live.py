@@ -254,22 +254,72 @@ def _live(args, out, err, library) -> int:
     request = live_request(args)
     output = _check_live_args(args, request)
     runner, source, config, measures, profile, voice_profile = _live_runner(args, request, output)
-    one_device = request.one_device
     # no standard input at all (`<&-`: Python's sys.stdin is None) is no terminal to read keys from: the plain
     # view, as for a file (it was an internal error, nothing captured)
     plain = args.plain or not out.isatty() or sys.stdin is None or not sys.stdin.isatty() or dumb_terminal()
-    # capture: a signal stops the runner, which saves (a Ctrl-C: exit 130); one more after that
-    # (capture stopped, saving) is kept in phase["signal"] and the re-attribution on save is not
-    # started; re-attribution: a signal stops that step (_StepInterrupted), the saved session stays;
-    # writing: a signal waits
-    phase = {"now": "capture", "signal": None, "ctrl_c": False}
+    signals = _LiveSignals(runner)
+    signals.take()
+    try:
+        runner.start()
+        out, view_lost = _view_until_done(runner, out, err, plain=plain, interval_s=args.interval_s)
+        phase = signals.phase
+        phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
+        result = _wait(runner)
+        library.stop()  # capture is over: what is said from here on is prosody's
+        interrupted = phase["ctrl_c"]
+        if request.one_device and args.record and result.doc is not None and not result.error \
+                and not result.wanted_path:
+            result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,
+                                              baseline=profile, profile=voice_profile, voices_told=args.voices)
+            interrupted = interrupted or stopped_by == "Ctrl-C"
+        # still under the signal handlers: a Ctrl-C now must not hide the `saved PATH` line of a saved session
+        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted)
+        status = _said_input_changes(source, err, status)
+        return EXIT_ERROR if view_lost is not None and status == EXIT_OK else status
+    finally:
+        signals.give_back()
 
-    def stop(name: str) -> None:
-        if runner.stopping:
-            phase["signal"] = phase["signal"] or name
-        runner.stop(name)
 
-    def on_signal(signum, frame):
+class _LiveSignals:
+    """The stop signals during ``live``, by phase.
+
+    Capture: a signal stops the runner, which saves (a Ctrl-C: exit 130); one more after that (capture stopped,
+    saving) is kept in ``phase["signal"]`` and the re-attribution on save is not started; re-attribution: a
+    signal stops that step (_StepInterrupted), the saved session stays; writing: a signal waits.
+    """
+
+    def __init__(self, runner: "LiveRunner") -> None:
+        self.runner = runner
+        self.phase = {"now": "capture", "signal": None, "ctrl_c": False}
+        self.old: dict = {}
+
+    def take(self) -> None:
+        """The handlers set, SIGINT too, from before capture starts, whatever this process inherited."""
+        # a script's background job (`prosody live ... &`) starts with SIGINT ignored and main() leaves it so;
+        # taken over only on main's KeyboardInterrupt, every Ctrl-C was then ignored and capture ran on.
+        # SIGHUP not where it comes ignored: `nohup prosody live ...` (or `trap '' HUP`) asks the capture to
+        # outlive its terminal, and taking SIGHUP over stopped it when the terminal closed (hostile sweep 11:
+        # 3.2 s of 8 saved)
+        taken = [signal.SIGINT, signal.SIGTERM] + ([] if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+                                                   else [signal.SIGHUP])
+        self.old = {s: signal.signal(s, self._on_signal) for s in taken}
+
+    def give_back(self) -> None:
+        # the program's own handlers are not put back: one of them raised on a signal between here and the
+        # exit, after the session was saved and said ("stopped by SIGTERM", exit 143, or Python's traceback
+        # while atexit ran), and from the interpreter's shut-down the default action killed it (exit -15 for
+        # 0; 6 of 168 stepped runs, hostile sweep 16): the command is done, the stop signals are ignored
+        if not (program_handlers(self.old) and quiet_exit()):
+            for s, h in self.old.items():
+                signal.signal(s, h)
+
+    def _stop(self, name: str) -> None:
+        if self.runner.stopping:
+            self.phase["signal"] = self.phase["signal"] or name
+        self.runner.stop(name)
+
+    def _on_signal(self, signum, frame) -> None:
+        phase = self.phase
         name = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP", signal.SIGINT: "Ctrl-C"}.get(signum, "signal")
         if phase["now"] == "reattribute":
             phase["now"], phase["signal"] = "writing", name
@@ -279,58 +329,37 @@ def _live(args, out, err, library) -> int:
             return
         if phase["now"] == "capture" and signum == signal.SIGINT:
             phase["ctrl_c"] = True
-        stop(name)
+        self._stop(name)
 
-    # SIGINT too, from before capture starts, whatever this process inherited: a script's background
-    # job (`prosody live ... &`) starts with SIGINT ignored and main() leaves it so; taken over only
-    # on main's KeyboardInterrupt, every Ctrl-C was then ignored and capture ran on
-    # SIGHUP not where it comes ignored: `nohup prosody live ...` (or `trap '' HUP`) asks the capture to outlive its
-    # terminal, and taking SIGHUP over stopped it when the terminal closed (hostile sweep 11: 3.2 s of 8 saved)
-    taken = [signal.SIGINT, signal.SIGTERM] + ([] if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
-                                               else [signal.SIGHUP])
-    old = {s: signal.signal(s, on_signal) for s in taken}
+
+def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s: float):
+    """The plain or full-screen view until capture ends; returns (where the closing lines go, the view's
+    OSError or None)."""
     try:
-        runner.start()
-        view_lost = None
-        try:
-            if plain:
-                _plain_loop(runner, out, args.interval_s)
-            else:
-                _tui_loop(runner, out)
-        except OSError as exc:  # the view's stream went away (`| head` closed the pipe): stop and save, as on
-            view_lost = exc     # any stop; dying here lost the whole capture (no autosave before 30 s)
-            runner.stop(OUTPUT_CLOSED)
-            _drop_output(out)
-            out = err  # the closing `saved PATH` line goes where it can still be read
-            err.write(f"prosody: error: the output of the live view was closed "
-                      f"({message_safe(view_lost.strerror or view_lost)}): capture stopped; the session is saved as on "
-                      "any other stop (the line below says where)\n")
-        phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
-        result = _wait(runner)
-        library.stop()  # capture is over: what is said from here on is prosody's
-        interrupted = phase["ctrl_c"]
-        if one_device and args.record and result.doc is not None and not result.error and not result.wanted_path:
-            result, stopped_by = _reattribute(result, phase, err, config=config, measures=measures,
-                                              baseline=profile, profile=voice_profile, voices_told=args.voices)
-            interrupted = interrupted or stopped_by == "Ctrl-C"
-        # still under on_signal: a Ctrl-C now must not hide the `saved PATH` line of a saved session
-        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted)
-        # a replayed file replaced, cut short or written to meanwhile (the saved session's warnings say it too)
-        changes = source.input_changes() if hasattr(source, "input_changes") else []
-        for kind, why in changes:
-            err.write(message_safe(f"prosody: {'warning' if kind == 'changed' else 'error'}: {why}; the session "
-                                    "saved is of what was read: replay it again once nothing writes to it") + "\n")
-        if status == EXIT_OK and any(kind != "changed" for kind, _ in changes):
-            status = EXIT_ERROR
-        return EXIT_ERROR if view_lost is not None and status == EXIT_OK else status
-    finally:
-        # the program's own handlers are not put back: one of them raised on a signal between here and the
-        # exit, after the session was saved and said ("stopped by SIGTERM", exit 143, or Python's traceback
-        # while atexit ran), and from the interpreter's shut-down the default action killed it (exit -15 for
-        # 0; 6 of 168 stepped runs, hostile sweep 16): the command is done, the stop signals are ignored
-        if not (program_handlers(old) and quiet_exit()):
-            for s, h in old.items():
-                signal.signal(s, h)
+        if plain:
+            _plain_loop(runner, out, interval_s)
+        else:
+            _tui_loop(runner, out)
+    except OSError as exc:  # the view's stream went away (`| head` closed the pipe): stop and save, as on
+        runner.stop(OUTPUT_CLOSED)  # any stop; dying here lost the whole capture (no autosave before 30 s)
+        _drop_output(out)
+        err.write(f"prosody: error: the output of the live view was closed "
+                  f"({message_safe(exc.strerror or exc)}): capture stopped; the session is saved as on "
+                  "any other stop (the line below says where)\n")
+        return err, exc  # the closing `saved PATH` line goes where it can still be read
+    return out, None
+
+
+def _said_input_changes(source, err, status: int) -> int:
+    """A replayed file replaced, cut short or written to meanwhile, said (the saved session's warnings say it
+    too); an error status where it was more than changed."""
+    changes = source.input_changes() if hasattr(source, "input_changes") else []
+    for kind, why in changes:
+        err.write(message_safe(f"prosody: {'warning' if kind == 'changed' else 'error'}: {why}; the session "
+                                "saved is of what was read: replay it again once nothing writes to it") + "\n")
+    if status == EXIT_OK and any(kind != "changed" for kind, _ in changes):
+        return EXIT_ERROR
+    return status
 
 
 class _StepInterrupted(BaseException):
@@ -471,98 +500,120 @@ _POSIX_VDISABLE = b"\x00"  # a control character set to it is off (Linux, macOS:
 
 
 def _tui_loop(runner: "LiveRunner", out) -> None:
-    import termios
-    import tty
+    """The full-screen view until the runner is done: keys read in cbreak mode, the terminal left as found."""
+    _TerminalView(runner, out).run()
 
-    from rich.live import Live
 
-    from .liveview import KeyInput, live_view
+class _TerminalView:
+    """The terminal's keys taken for the live view and given back, across Ctrl-Z / ``fg`` too."""
 
-    console = _view_console(out)
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    keys = KeyInput()  # the note being typed is keys.note
-    note_time_s = 0.0
+    def __init__(self, runner: "LiveRunner", out) -> None:
+        import termios
 
-    def view_keys() -> None:
-        tty.setcbreak(fd)
+        from .liveview import KeyInput
+
+        self.runner, self.out = runner, out
+        self.console = _view_console(out)
+        self.fd = sys.stdin.fileno()
+        self.saved = termios.tcgetattr(self.fd)
+        self.keys = KeyInput()  # the note being typed is keys.note
+        self.note_time_s = 0.0
+        self.live = None  # the rich Live while the screen is shown
+
+    def run(self) -> None:
+        import termios
+
+        from rich.live import Live
+
+        from .liveview import live_view
+
+        old_tstp = signal.signal(signal.SIGTSTP, self._on_suspend)
+        try:
+            self._take_keys()
+            with Live(console=self.console, screen=True, auto_refresh=False, redirect_stdout=False,
+                      redirect_stderr=False) as live:
+                self.live = live
+                while not self.runner.done:
+                    r, _, _ = select.select([self.fd], [], [], REFRESH_S)
+                    if r:
+                        for action in self.keys.feed(os.read(self.fd, 65536)):
+                            self._act(action)
+                    live.update(live_view(self.runner.snapshot(), note_input=self.keys.note), refresh=True)
+                live.update(live_view(self.runner.snapshot(), keys=None), refresh=True)
+                self.live = None  # leaving the screen (the with keeps its own reference): a Ctrl-Z from here
+                #                   on gives back the terminal's keys only, and does not enter the screen again
+        finally:
+            signal.signal(signal.SIGTSTP, old_tstp)
+            try:
+                self._bracketed_paste(False)
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            except termios.error as exc:  # the terminal is gone (closed: SIGHUP): nothing to give back; the
+                # saved session is said on stderr, where it may still be read (a log); this was an internal error
+                if sys.exc_info()[0] is None:
+                    raise OSError(exc.args[0], f"the terminal is gone ({exc.args[-1]})") from None
+
+    def _act(self, action: tuple) -> None:
+        """One key's action on the runner."""
+        if action[0] == "save_note":
+            self.runner.bookmark(action[1], time_s=self.note_time_s)
+        elif action[0] == "quit":
+            self.runner.stop("quit")
+        elif action[0] == "bookmark":
+            self.runner.bookmark("")
+        elif action[0] == "note":
+            self.note_time_s = self.runner.snapshot().elapsed_s
+        elif action[0] == "pause":
+            self.runner.toggle_pause()
+
+    def _take_keys(self) -> None:
+        import termios
+        import tty
+
+        tty.setcbreak(self.fd)
         # Ctrl-\ (the terminal's SIGQUIT) killed the process unsaved, the whole capture lost: it is no key of
         # the view while it runs, a byte it ignores; Ctrl-C stops and saves
-        attrs = termios.tcgetattr(fd)
+        attrs = termios.tcgetattr(self.fd)
         attrs[6][termios.VQUIT] = _POSIX_VDISABLE
-        termios.tcsetattr(fd, termios.TCSANOW, attrs)
-        bracketed_paste(True)
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+        self._bracketed_paste(True)
 
-    def bracketed_paste(on: bool) -> None:
+    def _bracketed_paste(self, on: bool) -> None:
         # the terminal marks a paste (ESC [ 200~ ... ESC [ 201~): a paste is a note's text, never keys (KeyInput)
         if os.environ.get("TERM", "") not in ("", "dumb"):
             try:
-                out.write("\x1b[?2004h" if on else "\x1b[?2004l")
-                out.flush()
+                self.out.write("\x1b[?2004h" if on else "\x1b[?2004l")
+                self.out.flush()
             except (OSError, ValueError):  # the terminal is gone: nothing to mark
                 pass
 
-    live = None
-
-    def on_suspend(signum, frame) -> None:
+    def _on_suspend(self, signum, frame) -> None:
         # Ctrl-Z stays the shell's (job control), but the shell gives the terminal back as it keeps it, and
         # `fg` resumes a view whose keys then waited for Enter and whose Ctrl-\ killed the capture unsaved
         # (hostile sweep 11): the terminal is left as found, the process stops, and on resume the view takes
         # its keys again and redraws the whole screen
+        import termios
+
         try:
-            if live is not None:
-                console.set_alt_screen(False)
-                console.show_cursor(True)
-            bracketed_paste(False)
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            if self.live is not None:
+                self.console.set_alt_screen(False)
+                self.console.show_cursor(True)
+            self._bracketed_paste(False)
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
         except (OSError, termios.error):  # the terminal is gone: nothing to leave as found
             pass
         signal.signal(signal.SIGTSTP, signal.SIG_DFL)
         try:
             os.kill(os.getpid(), signal.SIGTSTP)  # stops here until `fg` (or `bg`)
         finally:
-            signal.signal(signal.SIGTSTP, on_suspend)
+            signal.signal(signal.SIGTSTP, self._on_suspend)
         try:
-            view_keys()
-            if live is not None:
-                console.set_alt_screen(True)
-                console.show_cursor(False)
-                live.refresh()
+            self._take_keys()
+            if self.live is not None:
+                self.console.set_alt_screen(True)
+                self.console.show_cursor(False)
+                self.live.refresh()
         except (OSError, termios.error):
             pass
-
-    old_tstp = signal.signal(signal.SIGTSTP, on_suspend)
-    try:
-        view_keys()
-        with Live(console=console, screen=True, auto_refresh=False, redirect_stdout=False,
-                  redirect_stderr=False) as live:
-            while not runner.done:
-                r, _, _ = select.select([fd], [], [], REFRESH_S)
-                if r:
-                    for action in keys.feed(os.read(fd, 65536)):
-                        if action[0] == "save_note":
-                            runner.bookmark(action[1], time_s=note_time_s)
-                        elif action[0] == "quit":
-                            runner.stop("quit")
-                        elif action[0] == "bookmark":
-                            runner.bookmark("")
-                        elif action[0] == "note":
-                            note_time_s = runner.snapshot().elapsed_s
-                        elif action[0] == "pause":
-                            runner.toggle_pause()
-                live.update(live_view(runner.snapshot(), note_input=keys.note), refresh=True)
-            live.update(live_view(runner.snapshot(), keys=None), refresh=True)
-            live = None  # leaving the screen (the with keeps its own reference): a Ctrl-Z from here on
-            #              gives back the terminal's keys only, and does not enter the screen again on resume
-    finally:
-        signal.signal(signal.SIGTSTP, old_tstp)
-        try:
-            bracketed_paste(False)
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-        except termios.error as exc:  # the terminal is gone (closed: SIGHUP): nothing to give back; the
-            # saved session is said on stderr, where it may still be read (a log); this was an internal error
-            if sys.exc_info()[0] is None:
-                raise OSError(exc.args[0], f"the terminal is gone ({exc.args[-1]})") from None
 
 
 def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:

@@ -32,7 +32,6 @@ import bisect
 import dataclasses
 import datetime as _dt
 import json
-import math
 import os
 import threading
 import time
@@ -239,6 +238,17 @@ def _percentiles_ms(values) -> dict:
             "n": int(len(v))}
 
 
+def _check_limits(autosave_s: float, duration_s: float | None) -> None:
+    """``--autosave-s`` in (0, MAX_AUTOSAVE_S] and ``--duration`` a positive number up to a week, else InputError."""
+    if not 0 < autosave_s <= MAX_AUTOSAVE_S:
+        raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
+                         f"a power cut loses at most {MAX_AUTOSAVE_S:.0f} s")
+    from ..formats.schema import MAX_DURATION_S  # what a session may last: 1e308 s overflowed the grid
+    if duration_s is not None and not 0 < duration_s <= MAX_DURATION_S:
+        raise InputError(f"--duration {duration_s:g}: must be a positive number of seconds up to "
+                         f"{MAX_DURATION_S:.0f} (a week; leave it out: no limit)")
+
+
 class LiveRunner:
     """Run a live source through the pipeline on an analysis thread.
 
@@ -265,14 +275,42 @@ class LiveRunner:
                  pipeline: Pipeline | None = None, warnings: list[str] | None = None,
                  online=None, online_profile: str = "", online_note: str = "", layout_watch=None,
                  voice_profile=None):
-        if not 0 < autosave_s <= MAX_AUTOSAVE_S:
-            raise InputError(f"--autosave-s {autosave_s}: must be in (0, {MAX_AUTOSAVE_S:.0f}] seconds so that "
-                             f"a power cut loses at most {MAX_AUTOSAVE_S:.0f} s")
-        from ..formats.schema import MAX_DURATION_S  # what a session may last: 1e308 s overflowed the grid
-        if duration_s is not None and not 0 < duration_s <= MAX_DURATION_S:
-            raise InputError(f"--duration {duration_s:g}: must be a positive number of seconds up to "
-                             f"{MAX_DURATION_S:.0f} (a week; leave it out: no limit)")
+        _check_limits(autosave_s, duration_s)
         self.source = source
+        self._take_paths(output_path, record_path)
+        self.autosave_s = autosave_s
+        self.duration_s = duration_s
+        self._pipeline_options = dict(config=config, measures=measures, profile=profile)
+        self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
+        self.builder = SessionBuilder(self.pipeline, sources=list(sources or []), measures=measures, profile=profile)
+        self.speakers = self.pipeline.speakers
+        self.grid = self.pipeline.grid
+        self.extra_warnings = list(warnings or [])
+        self._init_threads()
+        # analysis-thread state (read by snapshot under the lock)
+        self.n_samples = 0
+        self._reset_speakers()
+        self._paused = False
+        self._pause_start_s: float | None = None
+        self.paused_intervals: list[tuple[float, float]] = []
+        self.bookmarks: list[Bookmark] = []
+        self._pending: list[np.ndarray] = []
+        self._pending_n = 0
+        self._init_saves()
+        self._init_delays()
+        self._init_recording()
+        self._health: dict = {}
+        self._traceback: str | None = None
+        self._init_online(online, online_profile, online_note)
+        # the layout found live (one stereo device read as two speakers' channels)
+        self.layout_watch = layout_watch
+        self.voice_profile = voice_profile
+        self._shown = np.zeros(0, bool)                   # any speaker's final speech per frame, channels as given
+        self._layout_note = ""                            # the one line said when the layout was found
+
+    def _take_paths(self, output_path, record_path) -> None:
+        """The session's and the recording's paths, checked writable before capture starts, and what their
+        saves may replace."""
         self.output_path = Path(output_path)
         self.frames_path = frames_path_for(self.output_path)
         self.record_path = Path(record_path) if record_path else None
@@ -285,14 +323,9 @@ class LiveRunner:
         # then each file it wrote; another live session's save there is never replaced (two started alike)
         self._claims = {p: file_identity(p) for p in (self.output_path, self.frames_path)}
         self._claims_recording_new = self.record_path is not None and file_identity(self.record_path) is None
-        self.autosave_s = autosave_s
-        self.duration_s = duration_s
-        self._pipeline_options = dict(config=config, measures=measures, profile=profile)
-        self.pipeline = pipeline or new_pipeline(source.speakers, config, measures=measures, profile=profile)
-        self.builder = SessionBuilder(self.pipeline, sources=list(sources or []), measures=measures, profile=profile)
-        self.speakers = self.pipeline.speakers
-        self.grid = self.pipeline.grid
-        self.extra_warnings = list(warnings or [])
+
+    def _init_threads(self) -> None:
+        """The analysis thread, the writer, their locks and the stop flag."""
         self._lock = threading.Lock()
         self._stop_asked = False  # a plain flag, not a threading.Event: stop() runs in signal handlers
         self._done = threading.Event()
@@ -302,15 +335,9 @@ class LiveRunner:
         self._write_lock = threading.Lock()
         self.result: LiveResult | None = None
         self.started_at = _dt.datetime.now().astimezone()
-        # analysis-thread state (read by snapshot under the lock)
-        self.n_samples = 0
-        self._reset_speakers()
-        self._paused = False
-        self._pause_start_s: float | None = None
-        self.paused_intervals: list[tuple[float, float]] = []
-        self.bookmarks: list[Bookmark] = []
-        self._pending: list[np.ndarray] = []
-        self._pending_n = 0
+
+    def _init_saves(self) -> None:
+        """Where and when the last save went, and the view's status line."""
         self._saved_at_s: float | None = None
         self._save_error = ""
         self._wanted_why: str | None = None  # why the last save went to a fallback folder
@@ -319,21 +346,27 @@ class LiveRunner:
         self._status = "running"
         self._message = ""
         self._message_until = 0.0
+
+    def _init_delays(self) -> None:
+        """The measured delays from sound to state, kept for the view and the saved session."""
         self.state_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self.final_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self._arrivals: deque = deque()     # (sample index at block end, arrival time)
         self._arrival_hist: deque = deque(maxlen=4000)  # the same, kept ~a minute for the rolling windows
         self.rolling_delays_s: deque = deque(maxlen=DELAY_HISTORY)
         self.now_delays_s: deque = deque(maxlen=DELAY_HISTORY)  # frame's sound arrived -> its provisional pitch shown
+
+    def _init_recording(self) -> None:
+        """The raw recording's writer and what is said where it stops early."""
         self._recorder = None
         self._record_error = ""                   # the recording stopped early: the message shown
         self._record_stopped_at_s: float | None = None
         self._record_why = ""
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._record_dropped = False              # nothing was captured: the empty recording was removed
-        self._health: dict = {}
-        self._traceback: str | None = None
-        # provisional online attribution (one mono/shared device with a voice profile)
+
+    def _init_online(self, online, online_profile: str, online_note: str) -> None:
+        """Provisional online attribution (one mono / shared device with a voice profile)."""
         self.online = online
         self.online_profile = online_profile
         self.online_note = online_note
@@ -343,11 +376,6 @@ class LiveRunner:
         self._online_changes = 0
         self._online_runs: list[list] = []                # [start_frame, end_frame, label] of speech runs
         self._online_decided = 0
-        # the layout found live (one stereo device read as two speakers' channels)
-        self.layout_watch = layout_watch
-        self.voice_profile = voice_profile
-        self._shown = np.zeros(0, bool)                   # any speaker's final speech per frame, channels as given
-        self._layout_note = ""                            # the one line said when the layout was found
 
     def _reset_speakers(self) -> None:
         """The per-speaker state of the view, for ``self.speakers`` (at the start, and when a
