@@ -141,37 +141,54 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=()), skip: Iter
     ``prosody-batch.csv`` where it ran, and running the same command again (to go on) took that table for a
     manifest ("unknown column(s) session_id, ...") and its Parquet, and a store folder there its database,
     ledger and frames files, for recordings, until 2026-12-04."""
-    jobs: list[Job] = []
     inputs = list(inputs)
     skipped = {os.path.realpath(x) for x in skip}
-
-    def passed_over(path: str) -> bool:
-        real = os.path.realpath(path)
-        return real in skipped or any(real.startswith(d.rstrip(os.sep) + os.sep) for d in skipped)
+    jobs: list[Job] = []
     for inp in inputs:
-        p = Path(inp)
-        if glob.has_magic(inp):
-            hits = sorted(safe_glob(inp))
-            if not hits:
-                raise InputError(f"no files match {inp!r}")
-            for h in hits:
-                hp = Path(h)
-                if passed_over(h):
-                    continue
-                if hp.is_dir():
-                    jobs += [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(hp)]
-                elif hp.suffix.lower() == ".csv":
-                    jobs += read_manifest(hp, defaults=defaults)
-                else:
-                    jobs.append(dataclasses.replace(defaults, paths=(h,), origin=inp))
-        elif p.is_dir():
-            jobs += [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(p)]
-        elif p.suffix.lower() == ".csv" and p.is_file():
-            jobs += read_manifest(p, defaults=defaults)
-        elif p.exists():
-            jobs.append(dataclasses.replace(defaults, paths=(inp,), origin=inp))
+        jobs += _jobs_of_pattern(inp, defaults, skipped) if glob.has_magic(inp) else _jobs_of_path(inp, defaults)
+    unique = _each_once(jobs)
+    if not unique:
+        raise InputError(f"no audio files found in {', '.join(inputs)} (looked for "
+                         f"{', '.join(sorted(AUDIO_SUFFIXES))})")
+    return unique
+
+
+def _jobs_of_pattern(inp: str, defaults: Job, skipped: set[str]) -> list[Job]:
+    """The jobs of a glob pattern's matches (folders' audio, manifests, any other file), passing over ``skipped``
+    (real paths of files and folders); InputError where it matches nothing."""
+    hits = sorted(safe_glob(inp))
+    if not hits:
+        raise InputError(f"no files match {inp!r}")
+    jobs: list[Job] = []
+    for h in hits:
+        real = os.path.realpath(h)
+        if real in skipped or any(real.startswith(d.rstrip(os.sep) + os.sep) for d in skipped):
+            continue
+        hp = Path(h)
+        if hp.is_dir():
+            jobs += [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(hp)]
+        elif hp.suffix.lower() == ".csv":
+            jobs += read_manifest(hp, defaults=defaults)
         else:
-            raise InputError(f"no such file or folder: {inp}")
+            jobs.append(dataclasses.replace(defaults, paths=(h,), origin=inp))
+    return jobs
+
+
+def _jobs_of_path(inp: str, defaults: Job) -> list[Job]:
+    """The jobs of one named folder (its audio), manifest or file; InputError where it does not exist."""
+    p = Path(inp)
+    if p.is_dir():
+        return [dataclasses.replace(defaults, paths=(str(f),), origin=inp) for f in _audio_in(p)]
+    if p.suffix.lower() == ".csv" and p.is_file():
+        return read_manifest(p, defaults=defaults)
+    if p.exists():
+        return [dataclasses.replace(defaults, paths=(inp,), origin=inp)]
+    raise InputError(f"no such file or folder: {inp}")
+
+
+def _each_once(jobs: list[Job]) -> list[Job]:
+    """``jobs`` with the same file(s) under the same layout request taken once (the first); InputError where one
+    recording comes with two sets of metadata."""
     seen: dict[tuple, Job] = {}
     unique = []
     for j in jobs:  # the same file(s) with the same layout request, reached twice
@@ -187,9 +204,6 @@ def discover(inputs: Iterable[str], *, defaults: Job = Job(paths=()), skip: Iter
             raise InputError(f"{j.origin or j.label}: {j.label} is also listed at {first.origin or first.label} "
                              "with other metadata (therapist, client, session number, date, notes, tags or "
                              "profile); give each recording one row")
-    if not unique:
-        raise InputError(f"no audio files found in {', '.join(inputs)} (looked for "
-                         f"{', '.join(sorted(AUDIO_SUFFIXES))})")
     return unique
 
 
@@ -914,26 +928,7 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
         try:
             db.execute("PRAGMA secure_delete=ON")
             db.execute("BEGIN IMMEDIATE")  # first: what is read below cannot change before the commit
-            files: set[str] = set()
-            tabled = False
-            for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
-                                   "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
-                                   (session_id, uid, session_id)):
-                files.update(json.loads(f))
-                tabled = True
-            names = files | {os.path.realpath(f) for f in files}
-            # and every other path whose content was the same recording (a copy found as a duplicate of this
-            # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
-            # logged when that path held something else)
-            shas = {s for n in names for (s,) in db.execute("SELECT sha256 FROM hashes WHERE path = ?", (n,))}
-            names |= {p for s in shas for (p,) in db.execute("SELECT path FROM hashes WHERE sha256 = ?", (s,))}
-            names |= {os.path.realpath(n) for n in names}
-            db.execute("DELETE FROM done WHERE session_id = ? OR uid = ?", (session_id, uid))
-            db.execute("DELETE FROM analyses WHERE session_id = ?", (session_id,))
-            db.executemany("DELETE FROM hashes WHERE path = ?", [(n,) for n in names])
-            gone = [rowid for rowid, f in db.execute("SELECT rowid, files FROM failures")
-                    if names & set(json.loads(f)) or names & {os.path.realpath(x) for x in json.loads(f)}]
-            db.executemany("DELETE FROM failures WHERE rowid = ?", [(r,) for r in gone])
+            tabled = _erase_ledger_rows(db, session_id, uid)
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"session {session_id} was not deleted: "
                               f"{ledger_error(path, exc, doing='change')}") from None
@@ -951,6 +946,33 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
                               f"(`prosody delete {session_id}` erases them)") from None
     finally:
         db.close()
+
+
+def _erase_ledger_rows(db: sqlite3.Connection, session_id: int, uid: str | None) -> bool:
+    """The ledger's rows of a session deleted (in the caller's transaction): done, analyses, the hashes of its
+    files and of every path that held the same audio, the failures logged for those paths. Returns whether a
+    batch had analysed it."""
+    files: set[str] = set()
+    tabled = False
+    for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
+                           "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
+                           (session_id, uid, session_id)):
+        files.update(json.loads(f))
+        tabled = True
+    names = files | {os.path.realpath(f) for f in files}
+    # and every other path whose content was the same recording (a copy found as a duplicate of this
+    # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
+    # logged when that path held something else)
+    shas = {s for n in names for (s,) in db.execute("SELECT sha256 FROM hashes WHERE path = ?", (n,))}
+    names |= {p for s in shas for (p,) in db.execute("SELECT path FROM hashes WHERE sha256 = ?", (s,))}
+    names |= {os.path.realpath(n) for n in names}
+    db.execute("DELETE FROM done WHERE session_id = ? OR uid = ?", (session_id, uid))
+    db.execute("DELETE FROM analyses WHERE session_id = ?", (session_id,))
+    db.executemany("DELETE FROM hashes WHERE path = ?", [(n,) for n in names])
+    gone = [rowid for rowid, f in db.execute("SELECT rowid, files FROM failures")
+            if names & set(json.loads(f)) or names & {os.path.realpath(x) for x in json.loads(f)}]
+    db.executemany("DELETE FROM failures WHERE rowid = ?", [(r,) for r in gone])
+    return tabled
 
 
 def ledger_holds(store_path: str | os.PathLike, session_id: int) -> bool:
