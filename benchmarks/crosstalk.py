@@ -167,8 +167,15 @@ def make(seed: int, corpus):
     return d, quiet, cond, clean
 
 
-def score(d, quiet: int, config: AnalysisConfig, clean=None):
-    s = analyze_blocks([d.audio], SPK, config)
+def analysed(d, config: AnalysisConfig, clean=None):
+    """(session of the mix, session of the same mix without leak or None)."""
+    return (analyze_blocks([d.audio], SPK, config),
+            None if clean is None else analyze_blocks([clean.audio], SPK, config))
+
+
+def score(d, quiet: int, config: AnalysisConfig, clean=None, sessions=None):
+    """The dialogue's figures; ``sessions``: ``analysed(d, config, clean)`` when already run."""
+    s, cs = sessions or analysed(d, config, clean)
     doc = s.to_json_dict()
     truth = d.truth.to_json_dict()
     frames = s.frames
@@ -184,8 +191,7 @@ def score(d, quiet: int, config: AnalysisConfig, clean=None):
 
     cb_pred = cb_tp = 0
     cb = []
-    if clean is not None:
-        cs = analyze_blocks([clean.audio], SPK, config)
+    if cs is not None:
         ref = np.asarray(cs.frames[SPK[quiet]]["is_speech"], dtype=bool)
         pred = np.asarray(frames[SPK[quiet]]["is_speech"], dtype=bool)
         f1s.append(f1(pred[:len(ref)], ref[:len(pred)]))
@@ -196,7 +202,7 @@ def score(d, quiet: int, config: AnalysisConfig, clean=None):
         f1s.append(float("nan"))
     pb = [e for e in doc["events"] if e["kind"] == "backchannel"]
     tp_p = sum(1 for p in pb if any(hit(p, t) for t in tb))
-    false_bc = [(p, why_false(p, d, cb if clean is not None else None)) for p in pb if not any(hit(p, t) for t in tb)]
+    false_bc = [(p, why_false(p, d, cb if cs is not None else None)) for p in pb if not any(hit(p, t) for t in tb)]
     tp_r = sum(1 for t in tb if any(hit(p, t) for p in pb))
     pairs, missed = match_transitions(doc["transitions"], truth["transitions"])
     err = np.abs(offsets_error_s(pairs)) if pairs else np.zeros(0)
