@@ -76,6 +76,10 @@ PITCHES = (30, 40, 50, 60, 70)
 # AMI stretches cut to their speech, turns of at least 1.2 s of it (tests/dialogue.py ami_dialogue): an RTTM
 # extent of 1.0 s may hold 0.7 s of speech, which the truth would call a turn and the definitions a backchannel
 TRIM_DB = 30.0
+# ... and a turn's frames within 20 dB of its loudest span 1.2 s too (sixty-second round): trn06 FEE083 at 7.58 s,
+# 1.25 s by the 30 dB trim, spans 1.06 s at 20 dB, and the channel's noise leaves 0.77 s of it to be heard (its
+# edges are the recording's hiss): planted as a turn, heard as a backchannel on the mix without any leak
+AUDIBLE_DB = 20.0
 
 
 def draw_path(rng: np.random.Generator, varied: bool = False, fresh4: bool = False) -> LeakPath:
@@ -121,10 +125,10 @@ def make(seed: int, corpus):
     if real and seed in UNSEEN:
         from unseen_material import drawn_voice_fx
         fx = drawn_voice_fx(np.random.default_rng(47000 + seed), corpus)
-        dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB, voice_fx=fx)
+        dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB, audible_db=AUDIBLE_DB, voice_fx=fx)
         who = " " + "/".join(f"{spk}>{fr:.2f},{med:.0f}Hz,x{rf:.1f}" for (_, spk), (fr, med, rf) in fx.chosen.items())
     elif real:
-        dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB)
+        dry = ami_dialogue(corpus, seed=seed, trim_db=TRIM_DB, audible_db=AUDIBLE_DB)
     else:
         # two different espeak voices of the pool, each at its own pitch and speed
         pool, pitches = ((tuple(VOICE_POOL) + FRESH4_VOICES, tuple(sorted(set(PITCHES + FRESH4_PITCHES)))) if f5

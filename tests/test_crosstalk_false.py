@@ -64,15 +64,19 @@ def test_own_to_leak_reads_the_planted_ratio():
     assert own_to_leak_db(mix, no_leak, other, 0.2, 0.9, sr) > 40.0
 
 
-def test_ami_excerpt_planted_as_a_turn_is_heard_under_the_limit():
-    """The class "also without leak" is mostly one AMI stretch, trn06 FEE083 at 7.58 s: the 30 dB trim plants it
-    as a 1.25 s turn (fresh seed 1436, therapist 9.54-10.79 s), but its frames 10 dB or more over the channel's
-    noise last under the 0.8 s backchannel limit (its first 0.2 s and last 0.25 s lie at the noise)."""
+def test_ami_excerpt_planted_as_a_turn_is_heard_under_the_limit(monkeypatch):
+    """The class "also without leak" was mostly one AMI stretch, trn06 FEE083 at 7.58 s: the 30 dB trim alone (the
+    material before ``crosstalk.AUDIBLE_DB``) plants it as a 1.25 s turn (seed 1436, therapist 9.54-10.79 s), but
+    its frames 10 dB or more over the channel's noise last under the 0.8 s backchannel limit (its first 0.2 s and
+    last 0.25 s lie at the noise); with ``AUDIBLE_DB`` it is planted no more."""
     from _common import corpus_dir
     corpus = corpus_dir()
     if corpus is None:
         pytest.skip("PROSODY_CORPUS not set")
     import crosstalk as ct
+    d_now = ct.make(1436, corpus)[0]
+    assert not any(u.text.startswith("trn06:FEE083@7.5") for u in d_now.utterances)
+    monkeypatch.setattr(ct, "AUDIBLE_DB", None)
     d, quiet, _, clean = ct.make(1436, corpus)
     u = next(u for u in d.utterances if u.text.startswith("trn06:FEE083@7.5") and u.role == "turn")
     assert u.speaker == "therapist" and quiet == 0 and u.duration_s >= 1.2
