@@ -1434,7 +1434,7 @@ def add_crosstalk(
 
 
 def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tuple[float, float] = (-26.0, -26.0),
-                 min_pause_s: float = 0.3, trim_db: float | None = None,
+                 min_pause_s: float = 0.3, trim_db: float | None = None, audible_db: float | None = None,
                  voice_fx: Callable[[tuple[str, str], np.ndarray], np.ndarray] | None = None) -> Dialogue:
     """A two-channel dialogue of *real* voices: single-speaker stretches of two
     AMI speakers (``corpus/pyannote-audio/*.wav`` cut by the
@@ -1450,6 +1450,9 @@ def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tu
     backchannel, and would be scored as a false one. Such a stretch also holds
     no pause longer than ``AMI_MAX_PAUSE_S`` (as the espeak utterances, whose
     inner pauses a VAD bridges: a longer one makes two utterances of it).
+    ``audible_db`` (with ``trim_db``): a turn's frames within this of its loudest must span
+    ``BACKCHANNEL_MAX_S`` + 0.2 s (1.2 s) too (a 30 dB extent may hold the recording's own hiss at its edges,
+    which a channel's noise hides; the planted extent stays the ``trim_db`` one).
     Channels are dry (no noise); use ``add_crosstalk`` to mix. ``voice_fx``: each placed stretch
     passed through ``voice_fx((uri, speaker), samples)`` (which must keep its length), e.g. a voice
     transformed (benchmarks/unseen_material.py); the stretches and their timing are drawn as without it."""
@@ -1499,18 +1502,23 @@ def ami_dialogue(corpus: Path, *, seed: int = 0, n_turns: int = 14, level_db: tu
             if trim_db is None:
                 break
             s0, s1, pause_s = speech_extent(who[ch], s0, s0 + dur)
-            if s1 - s0 >= (BACKCHANNEL_MAX_S + 0.2 if lo_s >= 1.0 else 0.2) and pause_s <= AMI_MAX_PAUSE_S:
-                return s0, s1
+            need_s = BACKCHANNEL_MAX_S + 0.2 if lo_s >= 1.0 else 0.2
+            if s1 - s0 >= need_s and pause_s <= AMI_MAX_PAUSE_S:
+                if audible_db is None or lo_s < 1.0:
+                    return s0, s1
+                a0, a1, _ = speech_extent(who[ch], s0, s1, db=audible_db)
+                if a1 - a0 >= need_s:
+                    return s0, s1
         return s0, s0 + dur
 
-    def speech_extent(key, a, b):
-        """(a, b) cut to its first and last 10 ms frame within trim_db of its loudest one, and
+    def speech_extent(key, a, b, db=None):
+        """(a, b) cut to its first and last 10 ms frame within trim_db (or db) of its loudest one, and
         the longest run of frames below that inside (s)."""
         y = cut(key, a, b).astype(np.float64)
         hop = SAMPLE_RATE_HZ // 100
         n = len(y) // hop
         lv = 10.0 * np.log10(np.mean(y[:n * hop].reshape(n, hop) ** 2, axis=1) + 1e-20)
-        on = np.flatnonzero(lv >= lv.max() - trim_db)
+        on = np.flatnonzero(lv >= lv.max() - (trim_db if db is None else db))
         gap = int(np.max(np.diff(on))) - 1 if len(on) > 1 else 0
         return a + on[0] * hop / SAMPLE_RATE_HZ, a + (on[-1] + 1) * hop / SAMPLE_RATE_HZ, gap * hop / SAMPLE_RATE_HZ
 

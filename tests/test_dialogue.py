@@ -437,3 +437,28 @@ def test_ami_dialogue_voice_fx_changes_the_voices_not_the_timing(corpus):
         ch = SPEAKERS.index(u.speaker)
         a, b = plain.audio[u.start_sample:u.end_sample, ch], moved.audio[u.start_sample:u.end_sample, ch]
         np.testing.assert_allclose(b, a[::-1], atol=1e-6)
+
+
+def _loud_span_s(d, u, below_db: float) -> float:
+    """First to last 10 ms frame of a placed utterance within ``below_db`` of its loudest one (s)."""
+    y = d.audio[u.start_sample:u.end_sample, SPEAKERS.index(u.speaker)].astype(np.float64)
+    n = len(y) // 160
+    lv = 10 * np.log10(np.mean(y[:n * 160].reshape(n, 160) ** 2, axis=1) + 1e-20)
+    on = np.flatnonzero(lv >= lv.max() - below_db)
+    return (on[-1] - on[0] + 1) / 100
+
+
+def test_ami_dialogue_audible_db_plants_no_turn_audible_under_the_limit(corpus):
+    """``ami_dialogue(trim_db=30, audible_db=20)`` (benchmarks/crosstalk.py, sixty-second round): every planted turn's
+    frames within 20 dB of its loudest span ``BACKCHANNEL_MAX_S`` + 0.2 s (1.2 s) or more, as its 30 dB extent must.
+    With the 30 dB trim alone, seed 1436 plants AMI trn06 FEE083 at 7.58 s as a 1.25 s turn whose 20 dB span is
+    1.06 s: 0.2-0.3 s of the recording's hiss at its edges counted as speech (a channel's noise hides it)."""
+    from tests.dialogue import ami_dialogue
+
+    plain = ami_dialogue(corpus, seed=1436, trim_db=30.0)
+    short = [u for u in plain.utterances if u.role == "turn" and _loud_span_s(plain, u, 20.0) < 1.15]
+    assert any(u.text.startswith("trn06:FEE083@7.5") and u.duration_s > 1.2 for u in short)
+    for seed in (1436, 1505, 919):
+        d = ami_dialogue(corpus, seed=seed, trim_db=30.0, audible_db=20.0)
+        turns = [u for u in d.utterances if u.role == "turn"]
+        assert len(turns) == 14 and min(_loud_span_s(d, u, 20.0) for u in turns) >= 1.18  # a frame of grid
