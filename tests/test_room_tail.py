@@ -138,6 +138,32 @@ def test_mix_tails_are_cut_from_the_direct_sounds_end():
     assert np.array_equal(mix_tails(lv, sp, early, max_frames=40), got)
 
 
+def _one_more(lv, sp, rate_db: float, seed: int):
+    """``_stretches``' levels and speech with one more stretch appended whose room tail (after the same 7 dB step)
+    falls ``rate_db`` a frame, heard 10 dB into its fall: (levels, speech, its planted direct end)."""
+    rng = np.random.default_rng(seed)
+    fall = np.arange(-27.0, -60.0, -rate_db)
+    fall = fall + rng.uniform(-0.5, 0.5, len(fall))
+    end = len(lv) + 30
+    lv = np.concatenate([lv, -20 + rng.uniform(-1.5, 1.5, 30), fall, -60 + rng.uniform(-1, 1, 40)])
+    sp = np.concatenate([sp, np.ones(30, bool), fall > -37.0, np.zeros(40, bool)])
+    return lv, sp, end
+
+
+def test_mix_tails_cut_a_tail_falling_within_x2_5_of_the_rooms_rate():
+    # six tails at 1 dB a frame make the room; a seventh falls twice as fast (its later half bent: the mix's floor or
+    # the next onset meets it), an eighth four times as fast: the first is the room's (cut from its direct end, within
+    # a frame; before the sixty-second round, x1.6, it was left whole and its turn read late), the second is not
+    lv, sp, _ = _stretches("room")
+    lv, sp, end_x2 = _one_more(lv, sp, 2.0, seed=1)
+    lv, sp, end_x4 = _one_more(lv, sp, 4.0, seed=2)
+    got = mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40)
+    assert got is not None
+    cut_x2 = np.flatnonzero(got[end_x2 - 5:end_x2 + 20]) + end_x2 - 5
+    assert len(cut_x2) >= 4 and abs(int(cut_x2[0]) - end_x2) <= 1
+    assert not got[end_x4 - 5:end_x4 + 20].any()
+
+
 def test_mix_tails_leave_a_voices_own_fade_and_a_dry_end():
     for shape in ("fade", "dry"):
         lv, sp, _ = _stretches(shape)
