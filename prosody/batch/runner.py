@@ -1131,6 +1131,65 @@ class BatchReport:
 
 
 # -- running ------------------------------------------------------------------------------------------------------
+WORKER_GONE_UNHEARD_S = 2.0  # a local worker dead this long with its pool not broken: the pool's thread is stuck
+
+
+def _pool_parts(pool):
+    """A ``ProcessPoolExecutor``'s worker processes, its own thread and its result pipe's write end in this
+    process (the executor's private attributes, each taken where present: None or [] where not)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    return procs, manager, writer
+
+
+def _cut_loose(procs, writer) -> None:
+    """The pool's result pipe's write end here closed and its workers terminated (killed after 5 s).
+
+    A worker killed while it sends a result (megabytes of frames; SIGKILL, the OOM killer) leaves the pool's
+    thread waiting for the rest of the message on a pipe whose write end this process and the other workers
+    hold: it would wait for ever, no future would end, and the interpreter joins that thread at exit. With every
+    write end closed, the cut message reads as the pipe's end and the pool breaks as on any crash."""
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
+    for p in procs:
+        try:
+            p.terminate()
+        except Exception:
+            pass
+    for p in procs:
+        p.join(timeout=5.0)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=1.0)
+
+
+class _PoolWatch:
+    """Whether a local pool's worker died unheard: the pool's thread notices a dead worker at once (the pool
+    breaks, its futures fail) unless it is reading a result that worker was sending (hostile sweep 27: a batch
+    of 16 one-minute files, a worker SIGKILLed while it wrote its result, 4 of 4 runs still waiting 120 s on).
+    A worker found dead for ``WORKER_GONE_UNHEARD_S`` with the pool not broken: the pool is cut loose
+    (``_cut_loose``), and breaks."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.dead_since: float | None = None
+
+    def check(self) -> None:
+        procs, _, writer = _pool_parts(self.pool)
+        if getattr(self.pool, "_broken", False) or not any(p.exitcode is not None for p in procs):
+            self.dead_since = None
+            return
+        now = time.monotonic()
+        if self.dead_since is None:
+            self.dead_since = now
+        elif now - self.dead_since >= WORKER_GONE_UNHEARD_S:
+            _cut_loose(procs, writer)
+
+
 class _LocalBackend:
     def __init__(self, jobs: int):
         import concurrent.futures as cf
@@ -1142,14 +1201,24 @@ class _LocalBackend:
         # spawn: workers do not inherit this process's open databases, threads or locks
         self._ctx = mp.get_context("spawn")
         self.pool = self._new_pool(jobs)
+        self.pool_watch = _PoolWatch(self.pool)
 
     def _new_pool(self, jobs: int):
         with _spawned_ignoring_ctrl_c():  # its queues start multiprocessing's resource tracker
             return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
 
     def submit(self, task: Task):
-        with _spawned_ignoring_ctrl_c():  # a submit may start a worker
-            return self.pool.submit(analyze_task, task)
+        """The task's future; failed with ``BrokenProcessPool`` where the pool broke since it was last looked at
+        (a worker died while this process saved a result: the submit raised it, and the batch ended as an
+        internal error), so that the task runs alone with those in flight, as on any crash."""
+        from concurrent.futures.process import BrokenProcessPool
+        try:
+            with _spawned_ignoring_ctrl_c():  # a submit may start a worker
+                return self.pool.submit(analyze_task, task)
+        except BrokenProcessPool as exc:
+            future = self._cf.Future()
+            future.set_exception(exc)
+            return future
 
     def warm(self) -> None:
         """Start every worker and import the engine in it (about a second each)."""
@@ -1157,8 +1226,13 @@ class _LocalBackend:
             for _ in range(self.jobs):
                 self.pool.submit(_warm)
 
-    def wait(self, futures, timeout: float):
-        return self._cf.wait(futures, timeout=timeout, return_when=self._cf.FIRST_COMPLETED).done
+    def wait(self, futures, timeout: float, *, watch: _PoolWatch | None = None):
+        """The futures of ``futures`` done within ``timeout`` seconds (a set, maybe empty); where none is, the
+        pool (``watch``'s, by default the batch pool's) looked at for a worker that died unheard."""
+        done = self._cf.wait(futures, timeout=timeout, return_when=self._cf.FIRST_COMPLETED).done
+        if not done:
+            (watch or self.pool_watch).check()
+        return done
 
     def is_crash(self, exc: BaseException) -> bool:
         from concurrent.futures.process import BrokenProcessPool
@@ -1167,6 +1241,7 @@ class _LocalBackend:
     def restart(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = self._new_pool(self.jobs)
+        self.pool_watch = _PoolWatch(self.pool)
 
     def run_alone(self, task: Task) -> TaskResult:
         """Run one task in its own fresh process: which of the tasks in flight killed the pool?"""
@@ -1174,6 +1249,9 @@ class _LocalBackend:
             try:
                 with _spawned_ignoring_ctrl_c():
                     future = pool.submit(analyze_task, task)
+                watch = _PoolWatch(pool)
+                while not self.wait((future,), STOP_POLL_S, watch=watch):
+                    pass
                 return future.result()
             except self._cf.process.BrokenProcessPool:
                 return TaskResult(ok=False, reason="the analysing process died on it (a crash in a decoder, "
@@ -1183,31 +1261,11 @@ class _LocalBackend:
         if not cancel:
             self.pool.shutdown(wait=True)
             return
-        # stopped (Ctrl-C, SIGTERM): the workers are terminated, not left blocked on a queue
-        procs = list((getattr(self.pool, "_processes", None) or {}).values())
-        # shutdown() forgets the pool's thread and queues: they are taken first
-        manager = getattr(self.pool, "_executor_manager_thread", None)
-        writer = getattr(getattr(self.pool, "_result_queue", None), "_writer", None)
+        # stopped (Ctrl-C, SIGTERM): the workers are terminated, not left blocked on a queue (a worker
+        # terminated while it sends a result: a stopped batch that said so and never ended; _cut_loose)
+        procs, manager, writer = _pool_parts(self.pool)  # shutdown() forgets them: taken first
         self.pool.shutdown(wait=False, cancel_futures=True)
-        # A worker terminated while it sends a result (megabytes of frames) leaves the pool's thread
-        # waiting for the rest of the message on a pipe whose write end this process holds too: it
-        # would wait for ever, and the interpreter joins that thread at exit (a stopped batch that
-        # said so and never ended). With this end closed, the cut message reads as the pipe's end.
-        if writer is not None:
-            try:
-                writer.close()
-            except OSError:
-                pass
-        for p in procs:
-            try:
-                p.terminate()
-            except Exception:
-                pass
-        for p in procs:
-            p.join(timeout=5.0)
-            if p.is_alive():
-                p.kill()
-                p.join(timeout=1.0)
+        _cut_loose(procs, writer)
         # the pool's own thread sees its workers gone and ends; the interpreter joins it at exit
         if manager is not None:
             manager.join(timeout=5.0)
@@ -1474,9 +1532,16 @@ def _check_reachable(address: str) -> None:
     if protocol != "tcp":
         return
     host, _, port = loc.rpartition(":")
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        # "127.0.0.1" was said "(nothing listens there): invalid literal for int() with base 10: '127.0.0.1'",
+        # a port of 99999 "nothing listens there" (hostile sweep 27)
+        raise BatchError(f"--scheduler {address!r} is not a scheduler address: it needs a port (1-65535) "
+                         "after the host; e.g. tcp://10.0.0.5:8786") from None
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=5.0).close()
-    except (OSError, ValueError) as exc:
+    except socket.gaierror as exc:  # a host name nobody knows: nothing to listen
+        raise BatchError(_unreachable(address, "no host of that name is known here", exc)) from None
+    except OSError as exc:
         raise BatchError(_unreachable(address, "nothing listens there", exc)) from None
 
 
