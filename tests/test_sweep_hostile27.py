@@ -304,3 +304,50 @@ def test_a_scheduler_address_without_a_usable_port_is_said_as_such(tmp_path):
                            tmp_path / "st", "--table", tmp_path / "t", "--no-progress")
     assert rc == 1 and "(no host of that name is known here)" in err and "nothing listens" not in err, err
     assert err.count("\n") == 2 and "is not encrypted" in err.splitlines()[0], err  # the note, then the line
+
+
+# -- 5. batch --scheduler: a scheduler that stops answering (frozen) ------------------------------------------------
+
+def test_a_scheduler_that_does_not_answer_is_said_and_the_batch_stops_in_bounds():
+    """Before: the watch's question (``scheduler_info``) waited for ever on a SIGSTOPped scheduler and an
+    unanswered one was passed over in silence: a batch of 16 files on a cluster frozen 5 s in still ran, silent,
+    120 s on. Now an unanswered question is asked for ``SCHEDULER_ANSWER_S`` at most, a scheduler unanswering for
+    half ``--wait-for-workers`` is said, and at the limit the batch stops (every finished file kept); one that
+    answers again is said so."""
+    from prosody.batch import runner
+    from prosody.errors import BatchError
+
+    class Cluster:  # what _WorkerWatch asks of a Dask backend: its worker threads (None: no answer)
+        answer = None
+
+        def threads(self):
+            return self.answer
+    said = []
+    cluster = Cluster()
+    watch = runner._WorkerWatch(cluster, "tcp://h:1", limit_s=20.0)
+
+    def ask(after_s: float):
+        watch.asked -= runner.WORKER_POLL_S
+        if watch.unanswered_since is not None:
+            watch.unanswered_since -= after_s
+        watch.check(said.append, waiting=11, saved=5)
+    ask(0.0)
+    assert said == []
+    ask(10.0)  # unanswered for half the limit: said
+    assert [e.kind for e in said] == ["no_workers"]
+    assert said[0].reason.startswith("the Dask scheduler at tcp://h:1 has not answered for 10 s (frozen, or the "
+                                     "network between down?): 11 recordings wait; the batch stops if it does not "
+                                     "answer within 20 s"), said[0].reason
+    cluster.answer = 2  # it answers again
+    ask(0.0)
+    assert [e.kind for e in said] == ["no_workers", "workers_back"]
+    assert said[1].reason == "the Dask scheduler at tcp://h:1 answers again; the batch goes on"
+    cluster.answer = None
+    ask(0.0)
+    try:
+        ask(20.0)
+    except BatchError as exc:
+        assert str(exc).startswith("the Dask scheduler at tcp://h:1 has not answered for 20 s: stopped; 5 recordings "
+                                   "finished and saved in the store, 11 recordings not analysed"), exc
+    else:
+        raise AssertionError("a scheduler unanswering past the limit did not stop the batch")

@@ -74,6 +74,7 @@ NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker this long i
 NO_WORKERS_LIMIT_S = 600   # ... and after this long (--wait-for-workers) the batch stops, what finished kept
 NO_WORKERS_MAX_S = 7 * 86400  # ... which is at most a week (10**23 s was taken, and said as 'none come within
                               # 27777777777777779234 h 8 min')
+SCHEDULER_ANSWER_S = 2.0   # ... and waits this long for its answer
 WORKER_POLL_S = 2.0        # how often a Dask batch waiting on its files asks the scheduler how many workers it has
 LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
@@ -1338,10 +1339,13 @@ class _DaskBackend:
         return analyze_task(task)
 
     def threads(self) -> int | None:
-        """The worker threads the cluster has now, as its scheduler says; None when it does not answer."""
+        """The worker threads the cluster has now, as its scheduler says; None when it does not answer within
+        ``SCHEDULER_ANSWER_S`` (``scheduler_info`` waited for ever on a frozen scheduler, and the batch with it,
+        Ctrl-C too: hostile sweep 27)."""
         try:
-            return int(self.client.scheduler_info(n_workers=0).get("total_threads", 0))
-        except Exception:  # noqa: BLE001 - a lost scheduler: its futures fail, said per file
+            self.client.sync(self.client._update_scheduler_info, n_workers=0, callback_timeout=SCHEDULER_ANSWER_S)
+            return int(self.client._scheduler_identity.get("total_threads", 0))
+        except Exception:  # noqa: BLE001 - a lost or frozen scheduler: its futures fail, said per file
             return None
 
     def close(self, *, cancel: bool = False) -> None:
@@ -1354,13 +1358,18 @@ class _DaskBackend:
             self._log.setLevel(self._log_level)
 
     def _close(self, *, cancel: bool) -> None:
-        if self._pause is not None:
+        # a frozen scheduler (one that does not answer: threads() None) is asked nothing more, and the client's
+        # close is waited for SCHEDULER_ANSWER_S at most: both waited for ever on it (hostile sweep 27)
+        if self._pause is not None and self.threads() is not None:
             try:
                 from .dask_plugin import resume_profiler
                 resume_profiler(self.client, self._pause)
             except Exception:  # a lost scheduler: nothing to restore there
                 pass
-        self.client.close()
+        try:
+            self.client.close(timeout=SCHEDULER_ANSWER_S)
+        except Exception:  # noqa: BLE001 - a frozen scheduler's close timed out: the connection is left
+            pass
 
 
 class _WorkerWatch:
@@ -1376,6 +1385,8 @@ class _WorkerWatch:
         self.asked = -float("inf")
         self.since: float | None = None  # when the cluster was first seen without a worker, this spell
         self.said = False
+        self.unanswered_since: float | None = None  # when the scheduler first left the question unanswered
+        self.said_unanswered = False
 
     def check(self, emit, *, waiting: int, saved: int) -> None:
         now = time.monotonic()
@@ -1384,7 +1395,9 @@ class _WorkerWatch:
         self.asked = now
         threads = self.backend.threads()
         if threads is None:
+            self._unanswered(emit, now, waiting=waiting, saved=saved)
             return
+        self._answered(emit)
         if threads > 0:
             self._back(emit, threads)
             return
@@ -1394,8 +1407,8 @@ class _WorkerWatch:
         files = f"{waiting} recording{'s' if waiting != 1 else ''}"
         if gone >= self.limit_s:
             raise BatchError(
-                f"the Dask cluster at {self.address} has had no workers for {_span(gone)}: stopped; {saved} "
-                f"recording{'s' if saved != 1 else ''} finished and saved in the store, {files} not analysed; "
+                f"the Dask cluster at {self.address} has had no workers for {_span(gone)}: stopped; "
+                f"{_kept_and_left(saved, files)}; "
                 "start the cluster's workers and run the same command again to continue where it stopped "
                 "(--wait-for-workers sets how long to wait)")
         if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said:
@@ -1406,10 +1419,39 @@ class _WorkerWatch:
                 "Ctrl-C stops it now")))
 
 
+    def _unanswered(self, emit, now: float, *, waiting: int, saved: int) -> None:
+        """The scheduler left the question unanswered, nothing came back: a loaded scheduler answers later, a
+        frozen one (SIGSTOPped, hung) never did, and the batch waited on it for ever in silence (hostile sweep
+        27). Said after ``NO_WORKERS_WARN_S`` (half ``limit_s`` where shorter), stopped after ``limit_s``."""
+        if self.unanswered_since is None:
+            self.unanswered_since = now
+        gone = now - self.unanswered_since
+        files = f"{waiting} recording{'s' if waiting != 1 else ''}"
+        if gone >= self.limit_s:
+            raise BatchError(
+                f"the Dask scheduler at {self.address} has not answered for {_span(gone)}: stopped; "
+                f"{_kept_and_left(saved, files)}; "
+                "run the same command again once the scheduler answers to continue where it stopped "
+                "(--wait-for-workers sets how long to wait)")
+        if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said_unanswered:
+            self.said_unanswered = True
+            emit(BatchEvent("no_workers", reason=(
+                f"the Dask scheduler at {self.address} has not answered for {_span(gone)} (frozen, or the network "
+                f"between down?): {files} wait; the batch stops if it does not answer within "
+                f"{_span(self.limit_s)} (finished files are kept), Ctrl-C stops it now")))
+
+    def _answered(self, emit) -> None:
+        """The scheduler answers (or files came back): a spell without its answer over, said where it was said."""
+        if self.said_unanswered:
+            emit(BatchEvent("workers_back", reason=f"the Dask scheduler at {self.address} answers again; the batch "
+                            "goes on"))
+        self.unanswered_since, self.said_unanswered = None, False
+
     def results_came(self, emit) -> None:
         """Files came back: the cluster has workers, whatever its scheduler answers now (a loaded scheduler left
         the question unanswered until both files were done, and "workers again" was never said: CI, 2026-12-05)."""
         threads = self.backend.threads() if self.said else None
+        self._answered(emit)
         self._back(emit, threads if threads else None)
 
     def _back(self, emit, threads: int | None) -> None:
@@ -1419,6 +1461,11 @@ class _WorkerWatch:
             emit(BatchEvent("workers_back", reason=f"the Dask cluster at {self.address} has workers again{count}; "
                             "the batch goes on"))
         self.since, self.said = None, False
+
+
+def _kept_and_left(saved: int, files: str) -> str:
+    """What a stopped Dask batch kept and left, in words (``files``: the recordings left, counted)."""
+    return f"{saved} recording{'s' if saved != 1 else ''} finished and saved in the store, {files} not analysed"
 
 
 def _span(s: float) -> str:
