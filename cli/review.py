@@ -9,7 +9,7 @@ from rich.text import Text
 
 from prosody.report.text import terminal_safe
 
-from prosody.errors import ConfigError, InputError
+from prosody.errors import CaptureError, ConfigError, InputError
 from prosody.types import UNATTRIBUTED
 from .options import input_path, number, session_ref, whole_number
 from .sessions import _confirm
@@ -109,11 +109,17 @@ def _device(text):
         return int(text)
     import os
     import subprocess
+    from prosody.live.devices import SOUND_SERVER_WAIT_S
     try:
-        res = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True, timeout=5)
+        res = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True,
+                             timeout=SOUND_SERVER_WAIT_S)
         sinks = [line.split("\t")[1] for line in res.stdout.splitlines() if line.count("\t") >= 2]
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:
         sinks = []
+    except subprocess.TimeoutExpired:  # PortAudio's start would wait on it next (hostile sweep 27)
+        raise CaptureError(f"the sound server did not answer: `pactl list short sinks` had not ended in "
+                           f"{SOUND_SERVER_WAIT_S:.0f} s (a PulseAudio or PipeWire server that is frozen or hung; "
+                           "restart it); nothing was played") from None
     if text in sinks:
         os.environ["PULSE_SINK"] = text  # read by the pulse plugin when the stream opens
         return "pulse"

@@ -217,22 +217,27 @@ def play(x: np.ndarray, sample_rate: int, *, device=None, device_text: str | Non
     standing for a sound server's sink). Raises :class:`DeviceLost` when the output stops before the stretch was all handed to it (the sound server
     killed, a headset unplugged: ``sounddevice.play`` returned as if done), and when it asks for no samples for
     ``PLAY_STALL_S`` (a frozen sound server: the wait and the stream's close were for ever, Ctrl-C too)."""
-    try:
-        import sounddevice as sd
+    from .live.devices import SOUND_SERVER_WAIT_S, answered_within, import_sounddevice
+    try:  # within SOUND_SERVER_WAIT_S: PortAudio's start on a frozen sound server waited for ever, Ctrl-C too
+        sd = import_sounddevice()
     except (ImportError, OSError) as exc:
         raise InputError(f"cannot play audio: sounddevice/PortAudio is not available ({exc})") from None
     shown = device if device_text is None or isinstance(device, int) else device_text  # a number unquoted
     which = "the default output device" if shown is None else f"output device {shown!r}"
+    unanswered = (f"{which} did not answer: the sound server had not opened it in {SOUND_SERVER_WAIT_S:.0f} s (a "
+                  "PulseAudio or PipeWire server that is frozen or hung; restart it); nothing was played")
     pad = np.zeros((int(round(PLAY_PAD_S * sample_rate)), x.shape[1]), np.float32)
     feed = _Feed(np.concatenate([pad, np.asarray(x, np.float32), pad]), stop=sd.CallbackStop)
     try:
-        sd.check_output_settings(device=device, channels=x.shape[1], samplerate=sample_rate, dtype="float32")
+        answered_within(lambda: sd.check_output_settings(device=device, channels=x.shape[1], samplerate=sample_rate,
+                                                         dtype="float32"), wait_s=SOUND_SERVER_WAIT_S, what=unanswered)
         if on_start is not None:
             on_start()
-        stream = sd.OutputStream(samplerate=sample_rate, device=device, channels=x.shape[1], dtype="float32",
-                                 latency="high", callback=feed, finished_callback=feed.finished.set)  # high: no gaps
+        stream = answered_within(lambda: sd.OutputStream(
+            samplerate=sample_rate, device=device, channels=x.shape[1], dtype="float32", latency="high",  # no gaps
+            callback=feed, finished_callback=feed.finished.set), wait_s=SOUND_SERVER_WAIT_S, what=unanswered)
         try:
-            stream.start()
+            answered_within(stream.start, wait_s=SOUND_SERVER_WAIT_S, what=unanswered)
             fed = _fed_to_the_end(feed, stall_s=PLAY_STALL_S)
         finally:  # also on Ctrl-C or a stop signal, as the stream's `with` closed it
             _close_within(stream, wait_s=PLAY_CLOSE_WAIT_S)

@@ -74,6 +74,7 @@ NO_WORKERS_WARN_S = 30.0   # --scheduler: a cluster without a worker this long i
 NO_WORKERS_LIMIT_S = 600   # ... and after this long (--wait-for-workers) the batch stops, what finished kept
 NO_WORKERS_MAX_S = 7 * 86400  # ... which is at most a week (10**23 s was taken, and said as 'none come within
                               # 27777777777777779234 h 8 min')
+SCHEDULER_ANSWER_S = 2.0   # ... and waits this long for its answer
 WORKER_POLL_S = 2.0        # how often a Dask batch waiting on its files asks the scheduler how many workers it has
 LEDGER_BUSY_TIMEOUT_S = 10.0  # how long a ledger write waits for another prosody's (a batch's, a delete's)
 RACY_S = 2.0               # a file changed this recently is hashed every time (Ledger.cached_sha256)
@@ -1153,6 +1154,65 @@ class BatchReport:
 
 
 # -- running ------------------------------------------------------------------------------------------------------
+WORKER_GONE_UNHEARD_S = 2.0  # a local worker dead this long with its pool not broken: the pool's thread is stuck
+
+
+def _pool_parts(pool):
+    """A ``ProcessPoolExecutor``'s worker processes, its own thread and its result pipe's write end in this
+    process (the executor's private attributes, each taken where present: None or [] where not)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    return procs, manager, writer
+
+
+def _cut_loose(procs, writer) -> None:
+    """The pool's result pipe's write end here closed and its workers terminated (killed after 5 s).
+
+    A worker killed while it sends a result (megabytes of frames; SIGKILL, the OOM killer) leaves the pool's
+    thread waiting for the rest of the message on a pipe whose write end this process and the other workers
+    hold: it would wait for ever, no future would end, and the interpreter joins that thread at exit. With every
+    write end closed, the cut message reads as the pipe's end and the pool breaks as on any crash."""
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
+    for p in procs:
+        try:
+            p.terminate()
+        except Exception:
+            pass
+    for p in procs:
+        p.join(timeout=5.0)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=1.0)
+
+
+class _PoolWatch:
+    """Whether a local pool's worker died unheard: the pool's thread notices a dead worker at once (the pool
+    breaks, its futures fail) unless it is reading a result that worker was sending (hostile sweep 27: a batch
+    of 16 one-minute files, a worker SIGKILLed while it wrote its result, 4 of 4 runs still waiting 120 s on).
+    A worker found dead for ``WORKER_GONE_UNHEARD_S`` with the pool not broken: the pool is cut loose
+    (``_cut_loose``), and breaks."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.dead_since: float | None = None
+
+    def check(self) -> None:
+        procs, _, writer = _pool_parts(self.pool)
+        if getattr(self.pool, "_broken", False) or not any(p.exitcode is not None for p in procs):
+            self.dead_since = None
+            return
+        now = time.monotonic()
+        if self.dead_since is None:
+            self.dead_since = now
+        elif now - self.dead_since >= WORKER_GONE_UNHEARD_S:
+            _cut_loose(procs, writer)
+
+
 class _LocalBackend:
     def __init__(self, jobs: int):
         import concurrent.futures as cf
@@ -1164,14 +1224,24 @@ class _LocalBackend:
         # spawn: workers do not inherit this process's open databases, threads or locks
         self._ctx = mp.get_context("spawn")
         self.pool = self._new_pool(jobs)
+        self.pool_watch = _PoolWatch(self.pool)
 
     def _new_pool(self, jobs: int):
         with _spawned_ignoring_ctrl_c():  # its queues start multiprocessing's resource tracker
             return self._cf.ProcessPoolExecutor(max_workers=jobs, mp_context=self._ctx, initializer=_worker_init)
 
     def submit(self, task: Task):
-        with _spawned_ignoring_ctrl_c():  # a submit may start a worker
-            return self.pool.submit(analyze_task, task)
+        """The task's future; failed with ``BrokenProcessPool`` where the pool broke since it was last looked at
+        (a worker died while this process saved a result: the submit raised it, and the batch ended as an
+        internal error), so that the task runs alone with those in flight, as on any crash."""
+        from concurrent.futures.process import BrokenProcessPool
+        try:
+            with _spawned_ignoring_ctrl_c():  # a submit may start a worker
+                return self.pool.submit(analyze_task, task)
+        except BrokenProcessPool as exc:
+            future = self._cf.Future()
+            future.set_exception(exc)
+            return future
 
     def warm(self) -> None:
         """Start every worker and import the engine in it (about a second each)."""
@@ -1179,8 +1249,13 @@ class _LocalBackend:
             for _ in range(self.jobs):
                 self.pool.submit(_warm)
 
-    def wait(self, futures, timeout: float):
-        return self._cf.wait(futures, timeout=timeout, return_when=self._cf.FIRST_COMPLETED).done
+    def wait(self, futures, timeout: float, *, watch: _PoolWatch | None = None):
+        """The futures of ``futures`` done within ``timeout`` seconds (a set, maybe empty); where none is, the
+        pool (``watch``'s, by default the batch pool's) looked at for a worker that died unheard."""
+        done = self._cf.wait(futures, timeout=timeout, return_when=self._cf.FIRST_COMPLETED).done
+        if not done:
+            (watch or self.pool_watch).check()
+        return done
 
     def is_crash(self, exc: BaseException) -> bool:
         from concurrent.futures.process import BrokenProcessPool
@@ -1189,6 +1264,7 @@ class _LocalBackend:
     def restart(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = self._new_pool(self.jobs)
+        self.pool_watch = _PoolWatch(self.pool)
 
     def run_alone(self, task: Task) -> TaskResult:
         """Run one task in its own fresh process: which of the tasks in flight killed the pool?"""
@@ -1196,6 +1272,9 @@ class _LocalBackend:
             try:
                 with _spawned_ignoring_ctrl_c():
                     future = pool.submit(analyze_task, task)
+                watch = _PoolWatch(pool)
+                while not self.wait((future,), STOP_POLL_S, watch=watch):
+                    pass
                 return future.result()
             except self._cf.process.BrokenProcessPool:
                 return TaskResult(ok=False, reason="the analysing process died on it (a crash in a decoder, "
@@ -1205,31 +1284,11 @@ class _LocalBackend:
         if not cancel:
             self.pool.shutdown(wait=True)
             return
-        # stopped (Ctrl-C, SIGTERM): the workers are terminated, not left blocked on a queue
-        procs = list((getattr(self.pool, "_processes", None) or {}).values())
-        # shutdown() forgets the pool's thread and queues: they are taken first
-        manager = getattr(self.pool, "_executor_manager_thread", None)
-        writer = getattr(getattr(self.pool, "_result_queue", None), "_writer", None)
+        # stopped (Ctrl-C, SIGTERM): the workers are terminated, not left blocked on a queue (a worker
+        # terminated while it sends a result: a stopped batch that said so and never ended; _cut_loose)
+        procs, manager, writer = _pool_parts(self.pool)  # shutdown() forgets them: taken first
         self.pool.shutdown(wait=False, cancel_futures=True)
-        # A worker terminated while it sends a result (megabytes of frames) leaves the pool's thread
-        # waiting for the rest of the message on a pipe whose write end this process holds too: it
-        # would wait for ever, and the interpreter joins that thread at exit (a stopped batch that
-        # said so and never ended). With this end closed, the cut message reads as the pipe's end.
-        if writer is not None:
-            try:
-                writer.close()
-            except OSError:
-                pass
-        for p in procs:
-            try:
-                p.terminate()
-            except Exception:
-                pass
-        for p in procs:
-            p.join(timeout=5.0)
-            if p.is_alive():
-                p.kill()
-                p.join(timeout=1.0)
+        _cut_loose(procs, writer)
         # the pool's own thread sees its workers gone and ends; the interpreter joins it at exit
         if manager is not None:
             manager.join(timeout=5.0)
@@ -1302,10 +1361,13 @@ class _DaskBackend:
         return analyze_task(task)
 
     def threads(self) -> int | None:
-        """The worker threads the cluster has now, as its scheduler says; None when it does not answer."""
+        """The worker threads the cluster has now, as its scheduler says; None when it does not answer within
+        ``SCHEDULER_ANSWER_S`` (``scheduler_info`` waited for ever on a frozen scheduler, and the batch with it,
+        Ctrl-C too: hostile sweep 27)."""
         try:
-            return int(self.client.scheduler_info(n_workers=0).get("total_threads", 0))
-        except Exception:  # noqa: BLE001 - a lost scheduler: its futures fail, said per file
+            self.client.sync(self.client._update_scheduler_info, n_workers=0, callback_timeout=SCHEDULER_ANSWER_S)
+            return int(self.client._scheduler_identity.get("total_threads", 0))
+        except Exception:  # noqa: BLE001 - a lost or frozen scheduler: its futures fail, said per file
             return None
 
     def close(self, *, cancel: bool = False) -> None:
@@ -1318,13 +1380,18 @@ class _DaskBackend:
             self._log.setLevel(self._log_level)
 
     def _close(self, *, cancel: bool) -> None:
-        if self._pause is not None:
+        # a frozen scheduler (one that does not answer: threads() None) is asked nothing more, and the client's
+        # close is waited for SCHEDULER_ANSWER_S at most: both waited for ever on it (hostile sweep 27)
+        if self._pause is not None and self.threads() is not None:
             try:
                 from .dask_plugin import resume_profiler
                 resume_profiler(self.client, self._pause)
             except Exception:  # a lost scheduler: nothing to restore there
                 pass
-        self.client.close()
+        try:
+            self.client.close(timeout=SCHEDULER_ANSWER_S)
+        except Exception:  # noqa: BLE001 - a frozen scheduler's close timed out: the connection is left
+            pass
 
 
 class _WorkerWatch:
@@ -1340,6 +1407,8 @@ class _WorkerWatch:
         self.asked = -float("inf")
         self.since: float | None = None  # when the cluster was first seen without a worker, this spell
         self.said = False
+        self.unanswered_since: float | None = None  # when the scheduler first left the question unanswered
+        self.said_unanswered = False
 
     def check(self, emit, *, waiting: int, saved: int) -> None:
         now = time.monotonic()
@@ -1348,7 +1417,9 @@ class _WorkerWatch:
         self.asked = now
         threads = self.backend.threads()
         if threads is None:
+            self._unanswered(emit, now, waiting=waiting, saved=saved)
             return
+        self._answered(emit)
         if threads > 0:
             self._back(emit, threads)
             return
@@ -1358,8 +1429,8 @@ class _WorkerWatch:
         files = f"{waiting} recording{'s' if waiting != 1 else ''}"
         if gone >= self.limit_s:
             raise BatchError(
-                f"the Dask cluster at {self.address} has had no workers for {_span(gone)}: stopped; {saved} "
-                f"recording{'s' if saved != 1 else ''} finished and saved in the store, {files} not analysed; "
+                f"the Dask cluster at {self.address} has had no workers for {_span(gone)}: stopped; "
+                f"{_kept_and_left(saved, files)}; "
                 "start the cluster's workers and run the same command again to continue where it stopped "
                 "(--wait-for-workers sets how long to wait)")
         if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said:
@@ -1370,10 +1441,39 @@ class _WorkerWatch:
                 "Ctrl-C stops it now")))
 
 
+    def _unanswered(self, emit, now: float, *, waiting: int, saved: int) -> None:
+        """The scheduler left the question unanswered, nothing came back: a loaded scheduler answers later, a
+        frozen one (SIGSTOPped, hung) never did, and the batch waited on it for ever in silence (hostile sweep
+        27). Said after ``NO_WORKERS_WARN_S`` (half ``limit_s`` where shorter), stopped after ``limit_s``."""
+        if self.unanswered_since is None:
+            self.unanswered_since = now
+        gone = now - self.unanswered_since
+        files = f"{waiting} recording{'s' if waiting != 1 else ''}"
+        if gone >= self.limit_s:
+            raise BatchError(
+                f"the Dask scheduler at {self.address} has not answered for {_span(gone)}: stopped; "
+                f"{_kept_and_left(saved, files)}; "
+                "run the same command again once the scheduler answers to continue where it stopped "
+                "(--wait-for-workers sets how long to wait)")
+        if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said_unanswered:
+            self.said_unanswered = True
+            emit(BatchEvent("no_workers", reason=(
+                f"the Dask scheduler at {self.address} has not answered for {_span(gone)} (frozen, or the network "
+                f"between down?): {files} wait; the batch stops if it does not answer within "
+                f"{_span(self.limit_s)} (finished files are kept), Ctrl-C stops it now")))
+
+    def _answered(self, emit) -> None:
+        """The scheduler answers (or files came back): a spell without its answer over, said where it was said."""
+        if self.said_unanswered:
+            emit(BatchEvent("workers_back", reason=f"the Dask scheduler at {self.address} answers again; the batch "
+                            "goes on"))
+        self.unanswered_since, self.said_unanswered = None, False
+
     def results_came(self, emit) -> None:
         """Files came back: the cluster has workers, whatever its scheduler answers now (a loaded scheduler left
         the question unanswered until both files were done, and "workers again" was never said: CI, 2026-12-05)."""
         threads = self.backend.threads() if self.said else None
+        self._answered(emit)
         self._back(emit, threads if threads else None)
 
     def _back(self, emit, threads: int | None) -> None:
@@ -1383,6 +1483,11 @@ class _WorkerWatch:
             emit(BatchEvent("workers_back", reason=f"the Dask cluster at {self.address} has workers again{count}; "
                             "the batch goes on"))
         self.since, self.said = None, False
+
+
+def _kept_and_left(saved: int, files: str) -> str:
+    """What a stopped Dask batch kept and left, in words (``files``: the recordings left, counted)."""
+    return f"{saved} recording{'s' if saved != 1 else ''} finished and saved in the store, {files} not analysed"
 
 
 def _span(s: float) -> str:
@@ -1496,9 +1601,16 @@ def _check_reachable(address: str) -> None:
     if protocol != "tcp":
         return
     host, _, port = loc.rpartition(":")
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        # "127.0.0.1" was said "(nothing listens there): invalid literal for int() with base 10: '127.0.0.1'",
+        # a port of 99999 "nothing listens there" (hostile sweep 27)
+        raise BatchError(f"--scheduler {address!r} is not a scheduler address: it needs a port (1-65535) "
+                         "after the host; e.g. tcp://10.0.0.5:8786") from None
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=5.0).close()
-    except (OSError, ValueError) as exc:
+    except socket.gaierror as exc:  # a host name nobody knows: nothing to listen
+        raise BatchError(_unreachable(address, "no host of that name is known here", exc)) from None
+    except OSError as exc:
         raise BatchError(_unreachable(address, "nothing listens there", exc)) from None
 
 

@@ -2,14 +2,19 @@
 (microphone or monitor of what is played) and resolving what the user typed."""
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 
 from ..errors import CaptureError, DeviceChoiceError
 from ..timebase import GRID
+
+T = TypeVar("T")
 
 _MONITOR_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "blackhole", "soundflower",
                   "cable output", "vb-audio")
@@ -94,9 +99,44 @@ def _spec_rate(spec: str) -> float | None:
     return None
 
 
+SOUND_SERVER_WAIT_S = 5.0  # a call that asks the sound server (PortAudio's start, a stream's opening) waited this long
+
+
+def answered_within(call: Callable[[], T], *, wait_s: float, what: str) -> T:
+    """``call()``'s value (or its exception), run in a daemon thread and waited for ``wait_s`` seconds at most;
+    :class:`CaptureError` saying ``what`` where it had not ended by then. A call into a sound server that does not
+    answer (PulseAudio frozen: SIGSTOPped, hung) waits in C for ever, and Ctrl-C with it (hostile sweep 27:
+    `prosody play` still silent 30 s on); it is left to its thread, and Ctrl-C is heard while it is waited for."""
+    came: dict = {}
+
+    def run() -> None:
+        try:
+            came["value"] = call()
+        except BaseException as exc:  # noqa: BLE001  handed to the caller as it came
+            came["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True, name="prosody-sound-server")
+    thread.start()
+    thread.join(wait_s)
+    if thread.is_alive():
+        raise CaptureError(what)
+    if "error" in came:
+        raise came["error"]
+    return came["value"]
+
+
+def import_sounddevice(*, wait_s: float = SOUND_SERVER_WAIT_S):
+    """The ``sounddevice`` module, imported within ``wait_s`` seconds (its import starts PortAudio, which asks the
+    sound server for its devices); ImportError and OSError (PortAudio missing) as the import raises them,
+    :class:`CaptureError` where the sound server did not answer."""
+    return answered_within(lambda: importlib.import_module("sounddevice"), wait_s=wait_s, what=(
+        f"the sound server did not answer: PortAudio's start, which asks it for its devices, had not ended in "
+        f"{wait_s:.0f} s (a PulseAudio or PipeWire server that is frozen or hung; restart it); nothing was played or recorded"))
+
+
 def load_sounddevice():
     try:
-        import sounddevice as sd
+        sd = import_sounddevice()
     except OSError as exc:  # PortAudio library missing
         raise CaptureError(f"cannot use audio devices: PortAudio is not available ({exc}); "
                            "install it (Debian: apt install libportaudio2)") from None
