@@ -139,6 +139,29 @@ class PulseServer:
         return [l for l in self.pactl("list", "short", "source-outputs").stdout.splitlines() if l.strip()]
 
 
+def outcome(p: subprocess.Popen, t0: float, *, ctrl_c_after_s: float | None = None, timeout_s: float = 30.0):
+    """(exit status or None where it ran past ``timeout_s`` and was killed, its standard error, seconds since
+    ``t0``) of ``p``, sent a Ctrl-C ``ctrl_c_after_s`` from now where given."""
+    if ctrl_c_after_s is not None:
+        time.sleep(ctrl_c_after_s)
+        p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        return None, err, time.monotonic() - t0
+    return p.returncode, err, time.monotonic() - t0
+
+
+def thaw_and_end(server: "PulseServer", p: subprocess.Popen) -> None:
+    """The server let go again (SIGCONT after a test's SIGSTOP) and ``p`` killed where it still runs."""
+    os.kill(server.pid, signal.SIGCONT)
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

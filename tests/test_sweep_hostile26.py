@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from prosody import clips
+from tests.pulse import outcome as pulse_outcome, thaw_and_end
 
 PROSODY = [sys.executable, "-m", "prosody_cli.main"]
 
@@ -49,21 +50,9 @@ def _play_then_freeze(pulse, tmp_path, *, ctrl_c_after_s=None):
         time.sleep(2.0)
         os.kill(pulse.pid, signal.SIGSTOP)
         frozen = time.monotonic()
-        if ctrl_c_after_s is not None:
-            time.sleep(ctrl_c_after_s)
-            p.send_signal(signal.SIGINT)
-        try:
-            _, e = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            _, e = p.communicate()
-            return None, e, time.monotonic() - frozen
-        return p.returncode, e, time.monotonic() - frozen
+        return pulse_outcome(p, frozen, ctrl_c_after_s=ctrl_c_after_s)
     finally:
-        os.kill(pulse.pid, signal.SIGCONT)
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        thaw_and_end(pulse, p)
 
 
 def test_play_on_a_frozen_sound_server_is_said_as_stopped_not_waited_on_for_ever(pulse, tmp_path):

@@ -29,6 +29,7 @@ import soundfile as sf
 from prosody.batch import runner
 from prosody.config import AnalysisConfig
 from prosody.engine.sources import Layout
+from tests.pulse import outcome as pulse_outcome, thaw_and_end
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "fixtures" / "dialogue.flac"
@@ -220,21 +221,9 @@ def _play_on_a_frozen_server(pulse, tmp_path, device: str, *, ctrl_c_after_s=Non
     p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          cwd=tmp_path)
     try:
-        if ctrl_c_after_s is not None:
-            time.sleep(ctrl_c_after_s)
-            p.send_signal(signal.SIGINT)
-        try:
-            _, e = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            _, e = p.communicate()
-            return None, e, time.monotonic() - t0
-        return p.returncode, e, time.monotonic() - t0
+        return pulse_outcome(p, t0, ctrl_c_after_s=ctrl_c_after_s)
     finally:
-        os.kill(pulse.pid, signal.SIGCONT)
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        thaw_and_end(pulse, p)
 
 
 def test_play_on_a_sound_server_frozen_before_it_starts_ends_with_one_line(pulse, tmp_path):

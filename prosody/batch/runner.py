@@ -1394,6 +1394,18 @@ class _DaskBackend:
             pass
 
 
+# what a spell without workers / without the scheduler's answer is said in: (stopped, how to go on, warned),
+# formatted with the scheduler's address, the spell's length and the files waiting
+_NO_WORKERS_WORDS = ("the Dask cluster at {address} has had no workers for {gone}",
+                     "start the cluster's workers and run the same command again",
+                     "the Dask cluster at {address} has no workers (none for {gone}): {files} wait for one; the "
+                     "batch stops if none come within")
+_UNANSWERED_WORDS = ("the Dask scheduler at {address} has not answered for {gone}",
+                     "run the same command again once the scheduler answers",
+                     "the Dask scheduler at {address} has not answered for {gone} (frozen, or the network between "
+                     "down?): {files} wait; the batch stops if it does not answer within")
+
+
 class _WorkerWatch:
     """Whether a Dask cluster still has workers while files wait on it. With every worker gone (stopped,
     killed, scaled to zero) the client waited without a word for ever. A cluster may get workers again (a
@@ -1425,21 +1437,24 @@ class _WorkerWatch:
             return
         if self.since is None:
             self.since = now
-        gone = now - self.since
-        files = f"{waiting} recording{'s' if waiting != 1 else ''}"
-        if gone >= self.limit_s:
-            raise BatchError(
-                f"the Dask cluster at {self.address} has had no workers for {_span(gone)}: stopped; "
-                f"{_kept_and_left(saved, files)}; "
-                "start the cluster's workers and run the same command again to continue where it stopped "
-                "(--wait-for-workers sets how long to wait)")
-        if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said:
-            self.said = True
-            emit(BatchEvent("no_workers", reason=(
-                f"the Dask cluster at {self.address} has no workers (none for {_span(gone)}): {files} wait "
-                f"for one; the batch stops if none come within {_span(self.limit_s)} (finished files are kept), "
-                "Ctrl-C stops it now")))
+        self.said = self._warn_or_stop(emit, _NO_WORKERS_WORDS, now - self.since, self.said, waiting=waiting,
+                                       saved=saved)
 
+    def _warn_or_stop(self, emit, words: tuple[str, str, str], gone_s: float, said: bool, *, waiting: int,
+                      saved: int) -> bool:
+        """A spell of ``gone_s``, said in ``words`` (``_NO_WORKERS_WORDS`` or ``_UNANSWERED_WORDS``): from
+        ``limit_s`` on, BatchError; once from ``NO_WORKERS_WARN_S`` (half ``limit_s`` where that is shorter), the
+        ``no_workers`` event. Returns whether the spell is said."""
+        files = f"{waiting} recording{'s' if waiting != 1 else ''}"
+        stopped, go_on, warned = (w.format(address=self.address, gone=_span(gone_s), files=files) for w in words)
+        if gone_s >= self.limit_s:
+            raise BatchError(f"{stopped}: stopped; {_kept_and_left(saved, files)}; {go_on} to continue where it "
+                             "stopped (--wait-for-workers sets how long to wait)")
+        if gone_s >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not said:
+            emit(BatchEvent("no_workers", reason=f"{warned} {_span(self.limit_s)} (finished files are kept), "
+                                                 "Ctrl-C stops it now"))
+            return True
+        return said
 
     def _unanswered(self, emit, now: float, *, waiting: int, saved: int) -> None:
         """The scheduler left the question unanswered, nothing came back: a loaded scheduler answers later, a
@@ -1447,20 +1462,8 @@ class _WorkerWatch:
         27). Said after ``NO_WORKERS_WARN_S`` (half ``limit_s`` where shorter), stopped after ``limit_s``."""
         if self.unanswered_since is None:
             self.unanswered_since = now
-        gone = now - self.unanswered_since
-        files = f"{waiting} recording{'s' if waiting != 1 else ''}"
-        if gone >= self.limit_s:
-            raise BatchError(
-                f"the Dask scheduler at {self.address} has not answered for {_span(gone)}: stopped; "
-                f"{_kept_and_left(saved, files)}; "
-                "run the same command again once the scheduler answers to continue where it stopped "
-                "(--wait-for-workers sets how long to wait)")
-        if gone >= min(NO_WORKERS_WARN_S, self.limit_s / 2) and not self.said_unanswered:
-            self.said_unanswered = True
-            emit(BatchEvent("no_workers", reason=(
-                f"the Dask scheduler at {self.address} has not answered for {_span(gone)} (frozen, or the network "
-                f"between down?): {files} wait; the batch stops if it does not answer within "
-                f"{_span(self.limit_s)} (finished files are kept), Ctrl-C stops it now")))
+        self.said_unanswered = self._warn_or_stop(emit, _UNANSWERED_WORDS, now - self.unanswered_since,
+                                                  self.said_unanswered, waiting=waiting, saved=saved)
 
     def _answered(self, emit) -> None:
         """The scheduler answers (or files came back): a spell without its answer over, said where it was said."""
