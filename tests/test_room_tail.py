@@ -120,6 +120,19 @@ def _stretches(shape: str, n_ends: int = 6, seed: int = 0):
     return np.array(lv), np.array(sp), ends
 
 
+def test_room_tail_with_one_frame_of_slack_passes_over_one_frame_off_the_line():
+    # speech at -20 dB, a 7 dB step, a tail falling 1 dB a frame for 10 frames, its sixth frame 7 dB under the line
+    # (as a heard tail's level dips between reflections): the search that stops at the first suffix off the line
+    # keeps the four frames after the dip and puts the direct end 5 frames late; with one frame of slack
+    # (mix_tails', the sixty-third round) it goes on past the dip to the planted end
+    lv = np.concatenate([-20.0 + (-1.0) ** np.arange(30), np.arange(-27.0, -37.0, -1.0)])
+    lv[30 + 5] -= 7.0
+    after = np.array([-37.0, -38.0, -39.0])
+    assert room_tail(lv, after, step_db=0.0)[0] == 35
+    end, rate = room_tail(lv, after, step_db=0.0, slack=1)
+    assert end == 30 and 0.5 <= rate <= 1.5
+
+
 def test_mix_tails_are_cut_from_the_direct_sounds_end():
     lv, sp, ends = _stretches("room")
     owner = np.zeros(len(lv), np.int8)
@@ -138,15 +151,16 @@ def test_mix_tails_are_cut_from_the_direct_sounds_end():
     assert np.array_equal(mix_tails(lv, sp, early, max_frames=40), got)
 
 
-def _one_more(lv, sp, rate_db: float, seed: int):
+def _one_more(lv, sp, rate_db: float, seed: int, *, heard_db: float = 10.0, zigzag_db: float = 0.0):
     """``_stretches``' levels and speech with one more stretch appended whose room tail (after the same 7 dB step)
-    falls ``rate_db`` a frame, heard 10 dB into its fall: (levels, speech, its planted direct end)."""
+    falls ``rate_db`` a frame (each frame within 0.5 dB of its line, then ``zigzag_db`` over and under it by turns),
+    heard ``heard_db`` into its fall (the line's frames): (levels, speech, its planted direct end)."""
     rng = np.random.default_rng(seed)
-    fall = np.arange(-27.0, -60.0, -rate_db)
-    fall = fall + rng.uniform(-0.5, 0.5, len(fall))
+    line = np.arange(-27.0, -60.0, -rate_db)
+    fall = line + rng.uniform(-0.5, 0.5, len(line)) + zigzag_db * (-1.0) ** np.arange(len(line))
     end = len(lv) + 30
     lv = np.concatenate([lv, -20 + rng.uniform(-1.5, 1.5, 30), fall, -60 + rng.uniform(-1, 1, 40)])
-    sp = np.concatenate([sp, np.ones(30, bool), fall > -37.0, np.zeros(40, bool)])
+    sp = np.concatenate([sp, np.ones(30, bool), line > -27.0 - heard_db, np.zeros(40, bool)])
     return lv, sp, end
 
 
@@ -162,6 +176,24 @@ def test_mix_tails_cut_a_tail_falling_within_x2_5_of_the_rooms_rate():
     cut_x2 = np.flatnonzero(got[end_x2 - 5:end_x2 + 20]) + end_x2 - 5
     assert len(cut_x2) >= 4 and abs(int(cut_x2[0]) - end_x2) <= 1
     assert not got[end_x4 - 5:end_x4 + 20].any()
+
+
+def test_mix_tails_cut_a_straight_tail_heard_past_12_db_back_to_its_direct_end():
+    # six tails at 1 dB a frame make the room; a seventh, the same room's after the same 7 dB step, is heard 16 dB
+    # into its fall (AMI's tails are heard over 25-30 dB): on a straight line (its frames within 1.5 dB rms of it)
+    # the cut reaches back 18 dB of the room's fall, to its planted direct end within a frame (12 dB, before the
+    # sixty-third round: 4 frames late); an eighth heard as far but 2.1 dB over and under its line by turns (still a
+    # line to room_tail, within 2.5 dB rms; as a voice's own last syllable taken into the line bends it) is cut from
+    # 12 dB back, as before: 4 frames after its direct end
+    lv, sp, _ = _stretches("room")
+    lv, sp, end_straight = _one_more(lv, sp, 1.0, seed=1, heard_db=16.0)
+    lv, sp, end_rough = _one_more(lv, sp, 1.0, seed=2, heard_db=16.0, zigzag_db=2.1)
+    got = mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40)
+    assert got is not None
+    cut = np.flatnonzero(got[end_straight - 5:end_straight + 30]) + end_straight - 5
+    assert len(cut) >= 10 and abs(int(cut[0]) - end_straight) <= 1
+    cut = np.flatnonzero(got[end_rough - 5:end_rough + 30]) + end_rough - 5
+    assert len(cut) >= 10 and abs(int(cut[0]) - (end_rough + 4)) <= 1
 
 
 def test_mix_tails_leave_a_voices_own_fade_and_a_dry_end():
