@@ -46,7 +46,8 @@ from ..errors import DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import (check_writable_folder, file_identity, is_disk_full, make_private_dirs, rescue_folders,
-                      sweep_staged, write_claimed, write_error_text, write_private)
+                      sweep_staged, write_claimed, write_error_text, write_private, write_rescue,
+                      HASH_CHUNK_BYTES)
 from ..typed_text import json_text
 from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -598,18 +599,33 @@ class LiveRunner:
             self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {kept}; "
                                   "the analysis goes on")
 
-    def _check_recording_there(self, identity) -> None:
-        """The recording, closed whole, is still the file it wrote (``identity``: st_dev, st_ino): its folder
-        removed or the file deleted or replaced during the session, the audio went into a file no name
-        reaches, and the session said the recording whole (``recording_complete`` true, no word of the loss;
-        hostile sweep 16). Said as a recording that failed, when the loss was seen, nothing of it kept."""
-        if identity is None or _same_file(self.record_path, identity):
+    def _close_recording(self, rec: "_Recording") -> None:
+        """``rec``, still the file it made, closed at the end (a failure said as the recording's)."""
+        try:
+            rec.close()
+            self._recorder = None
+        except Exception as exc:
+            self._recording_failed(exc)
             return
+        # stopped before the first block (a signal as capture began): the recording made is an empty
+        # sound file, which `import` of the session refused ("no audio in rec.wav"; hostile sweep 16)
+        if self.n_samples == 0 and self._record_stopped_at_s is None \
+                and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
+            self._record_dropped = True
+
+    def _close_lost_recording(self, rec: "_Recording") -> None:
+        """``rec``'s file no name reaches any more (its folder removed or the file deleted or replaced during
+        the session): the audio went into a file no name reaches, and the session said the recording whole
+        (``recording_complete`` true, no word of the loss; hostile sweep 16). Closed, what it holds copied to a
+        rescue folder (it was dropped, though still readable through the open file: hostile sweep 28), and said
+        as a recording that failed when the loss was seen."""
         what = "is another file now" if os.path.lexists(self.record_path) else "is gone"
+        copy = rec.close_keeping_a_copy(self.record_path.name)
         at_s = self.grid.samples_to_s(self.n_samples)
         with self._lock:
             self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
-            self._record_kept = f"nothing of it is kept ({self.record_path} {what})"
+            self._record_kept = (f"what was recorded up to then is kept in {copy} ({self.record_path} {what})"
+                                 if copy is not None else f"nothing of it is kept ({self.record_path} {what})")
             self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
                                   f"{self._record_kept}; the analysis goes on")
 
@@ -939,11 +955,7 @@ class LiveRunner:
         rec = self._recorder
         if rec is not None and not _same_file(self.record_path, getattr(rec, "identity", None)):
             self._recorder = None  # its file is gone: said now, while live, not only at the end
-            try:
-                rec.close()
-            except Exception:
-                pass
-            self._check_recording_there(rec.identity)
+            self._close_lost_recording(rec)
         session = self._closing_open_segments(self.builder.build())
         end_s = session.duration_s
         doc = self._document(session, complete=False, reason=None, error=None)
@@ -1050,18 +1062,11 @@ class LiveRunner:
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
             rec = self._recorder
-            try:
-                rec.close()
-                self._recorder = None
-            except Exception as exc:
-                self._recording_failed(exc)
+            if not _same_file(self.record_path, getattr(rec, "identity", None)):
+                self._recorder = None  # a copy of what it holds kept before it is closed
+                self._close_lost_recording(rec)
             else:
-                self._check_recording_there(getattr(rec, "identity", None))
-                # stopped before the first block (a signal as capture began): the recording made is an empty
-                # sound file, which `import` of the session refused ("no audio in rec.wav"; hostile sweep 16)
-                if self.n_samples == 0 and self._record_stopped_at_s is None \
-                        and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
-                    self._record_dropped = True
+                self._close_recording(rec)
         doc = None  # the document of a save that happened (a failed one reports none)
         saved_to = None
         try:
@@ -1201,8 +1206,9 @@ class _Recording:
         there now is another program's, e.g. another live session recording under the same name)."""
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
-        # never through a symbolic link (the CLI refuses one earlier; this closes the race)
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
+        # never through a symbolic link (the CLI refuses one earlier; this closes the race); read too, for a copy
+        # of a recording whose name is lost (``close_keeping_a_copy``)
+        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
                      0o600)
         os.fchmod(fd, 0o600)
         st = os.fstat(fd)
@@ -1240,6 +1246,23 @@ class _Recording:
             self._check(self._f.close)
         finally:
             self._fileobj.raw.close()
+
+    def close_keeping_a_copy(self, name: str) -> Path | None:
+        """Closed, for a recording whose file no name reaches any more (its folder removed, the file deleted):
+        the audio is still in the open file, so its bytes (the header made whole by the close) are copied as
+        ``name`` into a rescue folder (``fileio.write_rescue``). Returns the copy, or None where none was made
+        (the close failed, or no rescue folder took it)."""
+        import shutil
+        raw = self._fileobj.raw
+        try:
+            self._check(self._f.close)
+            raw.seek(0)
+            kept, _ = write_rescue(name, lambda f: shutil.copyfileobj(raw, f, HASH_CHUNK_BYTES))
+            return kept
+        except Exception:
+            return None
+        finally:
+            raw.close()
 
 
 def _same_file(path: Path, identity: tuple[int, int] | None) -> bool:
