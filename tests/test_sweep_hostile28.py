@@ -92,3 +92,26 @@ def test_live_whose_recording_folder_is_removed_keeps_the_recording_in_the_rescu
         assert abs(len(y) / sr - doc["live"]["captured_s"]) <= 0.1, (len(y) / sr, doc["live"]["captured_s"])
         assert doc["live"]["captured_s"] >= 3.0 and np.sqrt(np.mean(y ** 2)) > 1e-3
         kept.unlink()
+
+
+def test_a_recording_made_by_another_session_after_the_check_is_not_taken_over(tmp_path):
+    """Two `live --record r.wav` started alike: both found no r.wav when their outputs were checked, the first
+    made it, and the second, set up after, took the file there as one it may replace: opened with O_TRUNC and
+    written by both (both sessions said the recording whole). Planted: the other session's file made between
+    the check and the runner's set-up. Now, without --overwrite, the recording is taken exclusively: one line
+    naming it, the other's bytes untouched, nothing captured."""
+    import pytest
+    from prosody.engine.sources import Layout
+    from prosody.errors import CaptureError
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+    rec = tmp_path / "r.wav"
+    rec.write_bytes(b"RIFF the other session's recording")
+    stereo = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+    source = ReplaySource([str(REPO / "fixtures" / "dialogue.flac")], stereo, speed=4.0)
+    r = LiveRunner(source, output_path=tmp_path / "s.json", record_path=rec, duration_s=2.0, record_overwrite=False)
+    with pytest.raises(CaptureError) as e:
+        r.start()
+    assert str(e.value).startswith(f"--record {rec}: another program made a file of that name meanwhile")
+    assert rec.read_bytes() == b"RIFF the other session's recording"
+    assert not (tmp_path / "s.json").exists()

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DeviceLost, error_text
+from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import (check_writable_folder, file_identity, is_disk_full, make_private_dirs, rescue_folders,
@@ -275,10 +275,10 @@ class LiveRunner:
                  measures: MeasuresConfig | None = None, profile: Baseline | None = None,
                  pipeline: Pipeline | None = None, warnings: list[str] | None = None,
                  online=None, online_profile: str = "", online_note: str = "", layout_watch=None,
-                 voice_profile=None):
+                 voice_profile=None, record_overwrite: bool = True):
         _check_limits(autosave_s, duration_s)
         self.source = source
-        self._take_paths(output_path, record_path)
+        self._take_paths(output_path, record_path, record_overwrite=record_overwrite)
         self.autosave_s = autosave_s
         self.duration_s = duration_s
         self._pipeline_options = dict(config=config, measures=measures, profile=profile)
@@ -309,9 +309,11 @@ class LiveRunner:
         self._shown = np.zeros(0, bool)                   # any speaker's final speech per frame, channels as given
         self._layout_note = ""                            # the one line said when the layout was found
 
-    def _take_paths(self, output_path, record_path) -> None:
+    def _take_paths(self, output_path, record_path, *, record_overwrite: bool) -> None:
         """The session's and the recording's paths, checked writable before capture starts, and what their
-        saves may replace."""
+        saves may replace. ``record_overwrite`` False (`live` without --overwrite): the recording is taken
+        exclusively even where a file has its name by now (another live session started alike made it after
+        this one's output check: it was opened, truncated and written by both; hostile sweep 28)."""
         self.output_path = Path(output_path)
         self.frames_path = frames_path_for(self.output_path)
         self.record_path = Path(record_path) if record_path else None
@@ -323,7 +325,8 @@ class LiveRunner:
         # what this session's saves may replace: the files there now (a file the output check let it replace),
         # then each file it wrote; another live session's save there is never replaced (two started alike)
         self._claims = {p: file_identity(p) for p in (self.output_path, self.frames_path)}
-        self._claims_recording_new = self.record_path is not None and file_identity(self.record_path) is None
+        self._claims_recording_new = self.record_path is not None and (not record_overwrite
+                                                                        or file_identity(self.record_path) is None)
 
     def _init_threads(self) -> None:
         """The analysis thread, the writer, their locks and the stop flag."""
@@ -1291,4 +1294,9 @@ def _remove_own_file(path: Path, identity: tuple[int, int] | None) -> bool:
 def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _Recording:
     if path.suffix.lower() not in (".wav", ".flac"):
         raise InputError(f"--record {path}: use a .wav or .flac file name")
-    return _Recording(path, channels, exclusive=exclusive)
+    try:
+        return _Recording(path, channels, exclusive=exclusive)
+    except FileExistsError:  # not the user's input: exit 1, as the OSError it was
+        raise CaptureError(f"--record {path}: another program made a file of that name meanwhile (another live "
+                         "session recording under the same name?); it was left as it is and nothing was "
+                         "recorded: take another name") from None
