@@ -86,7 +86,7 @@ def test_live_whose_recording_folder_is_removed_keeps_the_recording_in_the_rescu
         kept = rescue / "r.wav"
         assert rc == 1 and "Traceback" not in err and len(err.splitlines()) == 1, err
         assert f"what was recorded up to then is kept in {kept} ({case / 'rec' / 'r.wav'} is gone)" in err, err
-        assert doc["live"]["recording_complete"] is False
+        assert doc["live"]["recording_complete"] is False and doc["live"]["recording_file"] == str(kept)
         assert any(str(kept) in w for w in doc["warnings"]), doc["warnings"]
         y, sr = sf.read(kept, dtype="float32")
         assert abs(len(y) / sr - doc["live"]["captured_s"]) <= 0.1, (len(y) / sr, doc["live"]["captured_s"])

@@ -368,6 +368,7 @@ class LiveRunner:
         self._record_why = ""
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._record_dropped = False              # nothing was captured: the empty recording was removed
+        self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
 
     def _init_online(self, online, online_profile: str, online_note: str) -> None:
         """Provisional online attribution (one mono / shared device with a voice profile)."""
@@ -626,6 +627,7 @@ class LiveRunner:
         copy = rec.close_keeping_a_copy(self.record_path.name)
         at_s = self.grid.samples_to_s(self.n_samples)
         with self._lock:
+            self._record_copy = copy
             self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
             self._record_kept = (f"what was recorded up to then is kept in {copy} ({self.record_path} {what})"
                                  if copy is not None else f"nothing of it is kept ({self.record_path} {what})")
@@ -918,7 +920,8 @@ class LiveRunner:
             "analysed_s": round(session.duration_s, 4),
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
-            "recording_file": str(self.record_path) if self.record_path and not self._record_dropped else None,
+            "recording_file": (str(self._record_copy or self.record_path)  # the copy, where its name was lost
+                               if self.record_path and not self._record_dropped else None),
             # false when the recording stopped before the capture did (at recording_stopped_s)
             "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
