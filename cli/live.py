@@ -246,7 +246,7 @@ def _live_runner(args, request, output: Path):
                         duration_s=args.duration, record_path=args.record, sources=sources, warnings=warnings,
                         measures=measures, profile=profile, online=online, online_profile=args.profile or "",
                         online_note=online_note, layout_watch=layout_watch(request, source.speakers),
-                        voice_profile=voice_profile)
+                        voice_profile=voice_profile, record_overwrite=args.overwrite)
     return runner, source, config, measures, profile, voice_profile
 
 

@@ -387,7 +387,7 @@ def test_a_live_recording_never_truncates_one_another_session_started_meanwhile(
     rc, out, err = run_cli("live", "--input", short_wav, "--output", tmp_path / "s.json", "--record", rec,
                            "--plain", "--speed", "max", "--duration", "1")
     _one_line(rc, err)
-    assert "File exists" in err and str(rec) in err, err
+    assert "another program made a file of that name meanwhile" in err and str(rec) in err, err  # was "File exists"
     assert rec.read_bytes() == b"RIFF another session's audio"
     monkeypatch.setattr(runner_mod.LiveRunner, "start", real_start)  # a recording there before: --overwrite as ever
     rc, out, err = run_cli("live", "--input", short_wav, "--output", tmp_path / "t.json", "--record", rec,

@@ -42,11 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DeviceLost, error_text
+from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import (check_writable_folder, file_identity, is_disk_full, make_private_dirs, rescue_folders,
-                      sweep_staged, write_claimed, write_error_text, write_private)
+                      sweep_staged, write_claimed, write_error_text, write_private, write_rescue,
+                      HASH_CHUNK_BYTES)
 from ..typed_text import json_text
 from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -274,10 +275,10 @@ class LiveRunner:
                  measures: MeasuresConfig | None = None, profile: Baseline | None = None,
                  pipeline: Pipeline | None = None, warnings: list[str] | None = None,
                  online=None, online_profile: str = "", online_note: str = "", layout_watch=None,
-                 voice_profile=None):
+                 voice_profile=None, record_overwrite: bool = True):
         _check_limits(autosave_s, duration_s)
         self.source = source
-        self._take_paths(output_path, record_path)
+        self._take_paths(output_path, record_path, record_overwrite=record_overwrite)
         self.autosave_s = autosave_s
         self.duration_s = duration_s
         self._pipeline_options = dict(config=config, measures=measures, profile=profile)
@@ -308,9 +309,11 @@ class LiveRunner:
         self._shown = np.zeros(0, bool)                   # any speaker's final speech per frame, channels as given
         self._layout_note = ""                            # the one line said when the layout was found
 
-    def _take_paths(self, output_path, record_path) -> None:
+    def _take_paths(self, output_path, record_path, *, record_overwrite: bool) -> None:
         """The session's and the recording's paths, checked writable before capture starts, and what their
-        saves may replace."""
+        saves may replace. ``record_overwrite`` False (`live` without --overwrite): the recording is taken
+        exclusively even where a file has its name by now (another live session started alike made it after
+        this one's output check: it was opened, truncated and written by both; hostile sweep 28)."""
         self.output_path = Path(output_path)
         self.frames_path = frames_path_for(self.output_path)
         self.record_path = Path(record_path) if record_path else None
@@ -322,7 +325,8 @@ class LiveRunner:
         # what this session's saves may replace: the files there now (a file the output check let it replace),
         # then each file it wrote; another live session's save there is never replaced (two started alike)
         self._claims = {p: file_identity(p) for p in (self.output_path, self.frames_path)}
-        self._claims_recording_new = self.record_path is not None and file_identity(self.record_path) is None
+        self._claims_recording_new = self.record_path is not None and (not record_overwrite
+                                                                        or file_identity(self.record_path) is None)
 
     def _init_threads(self) -> None:
         """The analysis thread, the writer, their locks and the stop flag."""
@@ -364,6 +368,7 @@ class LiveRunner:
         self._record_why = ""
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._record_dropped = False              # nothing was captured: the empty recording was removed
+        self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
 
     def _init_online(self, online, online_profile: str, online_note: str) -> None:
         """Provisional online attribution (one mono / shared device with a voice profile)."""
@@ -598,18 +603,34 @@ class LiveRunner:
             self._record_error = (f"RECORDING FAILED at {stopwatch_text(at_s)} ({at_s:.1f} s): {why}; {kept}; "
                                   "the analysis goes on")
 
-    def _check_recording_there(self, identity) -> None:
-        """The recording, closed whole, is still the file it wrote (``identity``: st_dev, st_ino): its folder
-        removed or the file deleted or replaced during the session, the audio went into a file no name
-        reaches, and the session said the recording whole (``recording_complete`` true, no word of the loss;
-        hostile sweep 16). Said as a recording that failed, when the loss was seen, nothing of it kept."""
-        if identity is None or _same_file(self.record_path, identity):
+    def _close_recording(self, rec: "_Recording") -> None:
+        """``rec``, still the file it made, closed at the end (a failure said as the recording's)."""
+        try:
+            rec.close()
+            self._recorder = None
+        except Exception as exc:
+            self._recording_failed(exc)
             return
+        # stopped before the first block (a signal as capture began): the recording made is an empty
+        # sound file, which `import` of the session refused ("no audio in rec.wav"; hostile sweep 16)
+        if self.n_samples == 0 and self._record_stopped_at_s is None \
+                and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
+            self._record_dropped = True
+
+    def _close_lost_recording(self, rec: "_Recording") -> None:
+        """``rec``'s file no name reaches any more (its folder removed or the file deleted or replaced during
+        the session): the audio went into a file no name reaches, and the session said the recording whole
+        (``recording_complete`` true, no word of the loss; hostile sweep 16). Closed, what it holds copied to a
+        rescue folder (it was dropped, though still readable through the open file: hostile sweep 28), and said
+        as a recording that failed when the loss was seen."""
         what = "is another file now" if os.path.lexists(self.record_path) else "is gone"
+        copy = rec.close_keeping_a_copy(self.record_path.name)
         at_s = self.grid.samples_to_s(self.n_samples)
         with self._lock:
+            self._record_copy = copy
             self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
-            self._record_kept = f"nothing of it is kept ({self.record_path} {what})"
+            self._record_kept = (f"what was recorded up to then is kept in {copy} ({self.record_path} {what})"
+                                 if copy is not None else f"nothing of it is kept ({self.record_path} {what})")
             self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
                                   f"{self._record_kept}; the analysis goes on")
 
@@ -899,7 +920,8 @@ class LiveRunner:
             "analysed_s": round(session.duration_s, 4),
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
-            "recording_file": str(self.record_path) if self.record_path and not self._record_dropped else None,
+            "recording_file": (str(self._record_copy or self.record_path)  # the copy, where its name was lost
+                               if self.record_path and not self._record_dropped else None),
             # false when the recording stopped before the capture did (at recording_stopped_s)
             "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
@@ -939,11 +961,7 @@ class LiveRunner:
         rec = self._recorder
         if rec is not None and not _same_file(self.record_path, getattr(rec, "identity", None)):
             self._recorder = None  # its file is gone: said now, while live, not only at the end
-            try:
-                rec.close()
-            except Exception:
-                pass
-            self._check_recording_there(rec.identity)
+            self._close_lost_recording(rec)
         session = self._closing_open_segments(self.builder.build())
         end_s = session.duration_s
         doc = self._document(session, complete=False, reason=None, error=None)
@@ -1050,18 +1068,11 @@ class LiveRunner:
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
             rec = self._recorder
-            try:
-                rec.close()
-                self._recorder = None
-            except Exception as exc:
-                self._recording_failed(exc)
+            if not _same_file(self.record_path, getattr(rec, "identity", None)):
+                self._recorder = None  # a copy of what it holds kept before it is closed
+                self._close_lost_recording(rec)
             else:
-                self._check_recording_there(getattr(rec, "identity", None))
-                # stopped before the first block (a signal as capture began): the recording made is an empty
-                # sound file, which `import` of the session refused ("no audio in rec.wav"; hostile sweep 16)
-                if self.n_samples == 0 and self._record_stopped_at_s is None \
-                        and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
-                    self._record_dropped = True
+                self._close_recording(rec)
         doc = None  # the document of a save that happened (a failed one reports none)
         saved_to = None
         try:
@@ -1201,8 +1212,9 @@ class _Recording:
         there now is another program's, e.g. another live session recording under the same name)."""
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
-        # never through a symbolic link (the CLI refuses one earlier; this closes the race)
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
+        # never through a symbolic link (the CLI refuses one earlier; this closes the race); read too, for a copy
+        # of a recording whose name is lost (``close_keeping_a_copy``)
+        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
                      0o600)
         os.fchmod(fd, 0o600)
         st = os.fstat(fd)
@@ -1241,6 +1253,23 @@ class _Recording:
         finally:
             self._fileobj.raw.close()
 
+    def close_keeping_a_copy(self, name: str) -> Path | None:
+        """Closed, for a recording whose file no name reaches any more (its folder removed, the file deleted):
+        the audio is still in the open file, so its bytes (the header made whole by the close) are copied as
+        ``name`` into a rescue folder (``fileio.write_rescue``). Returns the copy, or None where none was made
+        (the close failed, or no rescue folder took it)."""
+        import shutil
+        raw = self._fileobj.raw
+        try:
+            self._check(self._f.close)
+            raw.seek(0)
+            kept, _ = write_rescue(name, lambda f: shutil.copyfileobj(raw, f, HASH_CHUNK_BYTES))
+            return kept
+        except Exception:
+            return None
+        finally:
+            raw.close()
+
 
 def _same_file(path: Path, identity: tuple[int, int] | None) -> bool:
     """Whether ``path`` is still the file ``identity`` (st_dev, st_ino) names (True when none is known)."""
@@ -1268,4 +1297,9 @@ def _remove_own_file(path: Path, identity: tuple[int, int] | None) -> bool:
 def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _Recording:
     if path.suffix.lower() not in (".wav", ".flac"):
         raise InputError(f"--record {path}: use a .wav or .flac file name")
-    return _Recording(path, channels, exclusive=exclusive)
+    try:
+        return _Recording(path, channels, exclusive=exclusive)
+    except FileExistsError:  # not the user's input: exit 1, as the OSError it was
+        raise CaptureError(f"--record {path}: another program made a file of that name meanwhile (another live "
+                         "session recording under the same name?); it was left as it is and nothing was "
+                         "recorded: take another name") from None
