@@ -440,3 +440,20 @@ def test_no_default_input_device_is_one_line_and_exit_1(tmp_path, monkeypatch, c
     assert rc == 1, err
     assert err.count("\n") == 1 and "no default input device" in err and "--device" in err, err
     assert not out.exists() and "saved" not in err
+
+
+def test_a_relative_recording_path_is_saved_as_the_file_it_names(tmp_path, monkeypatch):
+    """`live --record rec.wav` (a relative path) saved "rec.wav" as ``live.recording_file``, which `import`,
+    `play` and the re-attribution read against their own working folder: run from another folder, they found no
+    recording (hostile sweep 28's leftover). Saved as the absolute path of the file written."""
+    monkeypatch.chdir(tmp_path)
+    r = LiveRunner(ReplaySource([str(DIALOGUE)], STEREO, speed=None), output_path="s.json", record_path="rec.wav",
+                   duration_s=2.0)
+    r.start()
+    res = r.wait(120)
+    assert res is not None and res.error is None
+    doc, _ = load_live_session(tmp_path / "s.json")
+    saved = doc["live"]["recording_file"]
+    monkeypatch.chdir(tmp_path.parent)
+    assert os.path.isabs(saved) and os.path.samefile(saved, tmp_path / "rec.wav")
+    assert sf.info(saved).duration == pytest.approx(2.0, abs=0.05)

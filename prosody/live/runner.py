@@ -920,7 +920,9 @@ class LiveRunner:
             "analysed_s": round(session.duration_s, 4),
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
-            "recording_file": (str(self._record_copy or self.record_path)  # the copy, where its name was lost
+            # the copy, where its name was lost; absolute: a relative --record read later against another
+            # folder found no recording (an import or `play` run elsewhere; hostile sweep 28's leftover)
+            "recording_file": (os.path.abspath(self._record_copy or self.record_path)
                                if self.record_path and not self._record_dropped else None),
             # false when the recording stopped before the capture did (at recording_stopped_s)
             "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
