@@ -271,10 +271,11 @@ def _close_within(stream, *, wait_s: float) -> None:
     """Closes ``stream`` (its pending buffers dropped), waiting up to ``wait_s`` seconds: the close of a stream on
     a device that stopped answering (a frozen sound server) waits on it for ever, Ctrl-C too (hostile sweep 26);
     it is then left to a daemon thread."""
-    closing = threading.Thread(target=stream.close, kwargs={"ignore_errors": True}, daemon=True,
-                               name="prosody-play-close")
-    closing.start()
-    closing.join(wait_s)
+    from .live.devices import answered_within
+    try:
+        answered_within(lambda: stream.close(ignore_errors=True), wait_s=wait_s, what="the output's close")
+    except Exception:  # noqa: BLE001 - not closed in time (left to its thread) or its close failed: nothing more to do
+        pass
 
 
 def _played_text(feed: "_Feed", pad: np.ndarray, sample_rate: int) -> str:
