@@ -433,6 +433,47 @@ def test_a_voice_carried_across_a_pause_into_the_other_voices_turn_goes_to_that_
     assert np.array_equal(_edge_runs(owned, idx, 0), owned)
 
 
+def test_a_longer_tail_the_frame_models_hardly_place_goes_to_the_utterance_before_the_pause():
+    # compact speech frames (10 ms); pauses (jumps in the frame index) after frames 99, 199 and 299.
+    # Voice 1's 0.92 s answer (frames 100-191 planted) whose last 0.3 s the path gave to voice 0, who
+    # speaks after the pause: where the 3-state models favour voice 0 there by 1.5 nats/frame (a quiet
+    # tail they hardly place) the 0.3 s go back to the answer; where they favour it by 9 nats/frame (the
+    # next speaker truly starting straight out of the answer) they stay. A 0.3 s run at a turn's start
+    # (voice 0 carried across the pause into voice 1's turn) stays as before, whatever the models say;
+    # so does everything without the 3-state models or with the look off.
+    from prosody.engine.diarize import DiarizeConfig, _edge_runs
+    from prosody.timebase import GRID
+
+    cfg = DiarizeConfig()
+    max_n, tail_n = GRID.s_to_frames(cfg.edge_run_max_s), GRID.s_to_frames(cfg.edge_tail_max_s)
+    idx = np.arange(400)
+    for cut in (100, 200, 300):
+        idx[cut:] += 60
+    owned = np.zeros(400, np.int8)
+    owned[100:170] = 1                     # the answer: 0.7 s of voice 1, then 0.3 s given to voice 0, pause
+    owned[300:330] = 0                     # after the last pause: 0.3 s of voice 0 carried into voice 1's turn
+    owned[330:400] = 1
+    ll = np.zeros((400, 3))
+    ll[:, 1] = np.where(owned == 1, 0.0, -12.0)
+    ll[owned == 1, 0] = -12.0
+    ll[170:200, 1] = -1.5                  # the tail: voice 0's model only 1.5 nats/frame above voice 1's
+    ll[300:330, 1] = -1.5                  # the start run alike
+    kw = dict(ll=ll, tail_max_n=tail_n, tail_nats=cfg.edge_tail_nats)
+    got = _edge_runs(owned, idx, max_n, **kw)
+    want = owned.copy()
+    want[170:200] = 1
+    assert np.array_equal(got, want)
+    sure = ll.copy()
+    sure[170:200, 1] = -9.0                # the models clearly hear voice 0: the next speaker's own start
+    assert np.array_equal(_edge_runs(owned, idx, max_n, **{**kw, "ll": sure}), owned)
+    assert np.array_equal(_edge_runs(owned, idx, max_n), owned)
+    assert np.array_equal(_edge_runs(owned, idx, max_n, **{**kw, "ll": None}), owned)
+    assert np.array_equal(_edge_runs(owned, idx, max_n, **{**kw, "tail_max_n": 0}), owned)
+    longer = owned.copy()
+    longer[140:170] = 0                    # 0.6 s given to voice 0: beyond edge_tail_max_s, stays
+    assert np.array_equal(_edge_runs(longer, idx, max_n, **kw), longer)
+
+
 def test_a_both_voices_run_that_sounds_like_the_holder_goes_to_the_holder():
     # compact speech frames (10 ms), 3-state log-likelihoods (best state 0 per frame). Three 0.2 s
     # "both" runs inside voice 0's speech: the first scores voice 1's model 12 nats/frame below voice
