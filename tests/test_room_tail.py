@@ -338,6 +338,14 @@ def test_mix_tails_cut_a_tail_with_no_step_only_where_it_carries_no_voice():
                           step_only)
 
 
+def _assert_cut_from_each_knee(got: np.ndarray | None, ends: list[int]) -> None:
+    """``mix_tails``' cut (``got``) is one run per planted end, each starting at or after it (never in the voice)."""
+    assert got is not None
+    x = np.concatenate([[False], got, [False]])
+    starts = np.flatnonzero(~x[:-1] & x[1:])
+    assert len(starts) == len(ends) and all(e <= s for s, e in zip(starts, ends))
+
+
 def test_mix_tails_find_the_room_under_a_voice_read_near_gaussian():
     # a room's Gaussian tails with no step after a voice whose residual is itself near Gaussian (70 % of its
     # power noise, as AMI trn06's voices read in rooms of RT60 0.4-1.0 s: 3.1-3.2 before each knee, their tails
@@ -347,10 +355,7 @@ def test_mix_tails_find_the_room_under_a_voice_read_near_gaussian():
     lv, sp, ends = _stretches("fade", n_ends=8)
     owner = np.zeros(len(lv), np.int8)
     got = mix_tails(lv, sp, owner, max_frames=40, signal=_signal_for(lv, sp, ends, "room", noise_share=0.7))
-    assert got is not None
-    x = np.concatenate([[False], got, [False]])
-    starts = np.flatnonzero(~x[:-1] & x[1:])
-    assert len(starts) == len(ends) and all(e <= s for s, e in zip(starts, ends))
+    _assert_cut_from_each_knee(got, ends)
     assert mix_tails(lv, sp, owner, max_frames=40, signal=_signal_for(lv, sp, ends, "room", noise_share=0.85)) is None
 
 
@@ -368,9 +373,7 @@ def test_mix_tails_find_the_room_from_tails_at_0_4_of_the_ends_where_their_resid
     owner = np.zeros(len(lv), np.int8)
     got = mix_tails(lv, sp, owner, max_frames=40, signal=_signal_for(lv, sp, ends, "room"))
     assert got is not None and not got[n0:].any()
-    x = np.concatenate([[False], got, [False]])
-    starts = np.flatnonzero(~x[:-1] & x[1:])
-    assert len(starts) == len(ends) and all(e <= s for s, e in zip(starts, ends))
+    _assert_cut_from_each_knee(got, ends)
     lv, sp, ends, _ = session("fade", 8)
     owner = np.zeros(len(lv), np.int8)
     assert mix_tails(lv, sp, owner, max_frames=40, signal=_signal_for(lv, sp, ends, "room")) is None
