@@ -369,6 +369,7 @@ class LiveRunner:
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
+        self._record_moved = ""                   # its name lost at the end: whole in the copy (said, not failed)
 
     def _init_online(self, online, online_profile: str, online_note: str) -> None:
         """Provisional online attribution (one mono / shared device with a voice profile)."""
@@ -617,15 +618,24 @@ class LiveRunner:
                 and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
             self._record_dropped = True
 
-    def _close_lost_recording(self, rec: "_Recording") -> None:
+    def _close_lost_recording(self, rec: "_Recording", *, at_end: bool = False) -> None:
         """``rec``'s file no name reaches any more (its folder removed or the file deleted or replaced during
         the session): the audio went into a file no name reaches, and the session said the recording whole
         (``recording_complete`` true, no word of the loss; hostile sweep 16). Closed, what it holds copied to a
         rescue folder (it was dropped, though still readable through the open file: hostile sweep 28), and said
-        as a recording that failed when the loss was seen."""
+        as a recording that failed when the loss was seen; seen only at the end (``at_end``: nothing more is
+        captured) with every captured sample in the copy, said as whole, but elsewhere (it was said failed at
+        the end, ``recording_complete`` false: hostile sweep 29)."""
         what = "is another file now" if os.path.lexists(self.record_path) else "is gone"
         copy = rec.close_keeping_a_copy(self.record_path.name)
         at_s = self.grid.samples_to_s(self.n_samples)
+        if at_end and copy is not None and _frames_in(copy) == self.n_samples:
+            with self._lock:
+                self._record_copy = copy
+                self._record_moved = (f"the recording is whole ({at_s:.1f} s) but not where asked: its file was "
+                                      f"removed or replaced while it was recorded ({self.record_path} {what}); all "
+                                      f"of it is kept in {copy}")
+            return
         with self._lock:
             self._record_copy = copy
             self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
@@ -637,9 +647,9 @@ class LiveRunner:
     def _record_summary(self) -> str | None:
         """The closing words on a recording that stopped early (None: it did not)."""
         with self._lock:
-            at_s, why, kept = self._record_stopped_at_s, self._record_why, self._record_kept
+            at_s, why, kept, moved = self._record_stopped_at_s, self._record_why, self._record_kept, self._record_moved
         if at_s is None:
-            return None
+            return moved or None
         return f"the recording failed at {at_s:.1f} s ({why}); {kept} (the analysis went on to the end)"
 
     def _online_push(self, block: np.ndarray | None) -> None:
@@ -934,6 +944,8 @@ class LiveRunner:
         if stopped_s is not None:
             doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {record_kept}; "
                                    "the analysis went on")
+        if self._record_moved:
+            doc["warnings"].append(self._record_moved)
         online = self._online_record()
         if online is not None:
             doc["live"]["online_attribution"] = online
@@ -1072,7 +1084,7 @@ class LiveRunner:
             rec = self._recorder
             if not _same_file(self.record_path, getattr(rec, "identity", None)):
                 self._recorder = None  # a copy of what it holds kept before it is closed
-                self._close_lost_recording(rec)
+                self._close_lost_recording(rec, at_end=True)
             else:
                 self._close_recording(rec)
         doc = None  # the document of a save that happened (a failed one reports none)
@@ -1271,6 +1283,15 @@ class _Recording:
             return None
         finally:
             raw.close()
+
+
+def _frames_in(path: Path) -> int:
+    """Samples per channel in the sound file ``path`` (-1 where it cannot be read as one)."""
+    import soundfile as sf
+    try:
+        return sf.info(str(path)).frames
+    except Exception:
+        return -1
 
 
 def _same_file(path: Path, identity: tuple[int, int] | None) -> bool:

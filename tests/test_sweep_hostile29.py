@@ -1,0 +1,95 @@
+"""Hostile sweep 29 (docs/store.md "Hostile sweep 29"): each defect found, against planted truth.
+
+1. `live --record` whose recording's folder was removed only near the end (the loss seen at the end, not at an
+   autosave): every captured sample was copied into the rescue folder, yet the session said the recording
+   failed and `recording_complete` false (and `--mono`'s re-attribution passed the whole recording over). Now
+   the copy is checked to hold every captured sample, and then said whole, but not where asked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+PROSODY = [sys.executable, "-m", "prosody_cli.main"]
+
+
+def _assert_whole_in_the_copy(live: dict, warnings: list, said: str, kept: Path, gone: Path) -> None:
+    """The session and the closing line say the recording whole, in ``kept``, which holds every captured
+    sample (its length the session's ``captured_s`` to the sample), with sound in it."""
+    assert live["recording_complete"] is True and live["recording_stopped_s"] is None, live
+    assert live["recording_file"] == str(kept)
+    assert f"all of it is kept in {kept}" in said and f"({gone} is gone)" in said and "failed" not in said, said
+    assert any(f"all of it is kept in {kept}" in w for w in warnings), warnings
+    assert not any("the recording stopped at" in w for w in warnings), warnings
+    y, sr = sf.read(kept, dtype="float32")
+    assert len(y) == round(live["captured_s"] * sr), (len(y), live["captured_s"])
+    assert np.sqrt(np.mean(y ** 2)) > 1e-3
+
+
+def test_a_recording_lost_at_the_end_on_a_replay_is_said_whole_in_the_rescue_folder(tmp_path, monkeypatch):
+    """Planted on a replay (8 s of the fixture at 4x, no autosave before the end): the recording's folder removed
+    once 2 s of it are on disk; the audio went on into the open file to the end, and the end copied all 8 s into
+    the rescue folder. Before: `recording_complete` false, "the recording failed at 8.0 s", `recording_stopped_s`
+    8.0. Now: whole, `recording_stopped_s` null, the line says where all of it is."""
+    from prosody.engine.sources import Layout
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "rec").mkdir()
+    rec = tmp_path / "rec" / "r.wav"
+    stereo = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+    r = LiveRunner(ReplaySource([str(FIXTURES / "dialogue.flac")], stereo, speed=4.0), output_path=tmp_path / "s.json",
+                   record_path=rec, autosave_s=30.0, duration_s=8.0)
+    r.start()
+    deadline = time.monotonic() + 30
+    while not (rec.exists() and rec.stat().st_size > 128000) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    shutil.rmtree(tmp_path / "rec")
+    res = r.wait(60)
+    assert res is not None and res.doc is not None
+    live = res.doc["live"]
+    assert live["captured_s"] == pytest.approx(8.0, abs=0.011)
+    _assert_whole_in_the_copy(live, res.doc["warnings"], res.record_error or "",
+                              tmp_path / "data" / "prosody-rescue" / "r.wav", rec)
+
+
+def test_live_whose_recording_folder_is_removed_just_before_the_end_says_it_whole(pulse, tmp_path):
+    """Real capture (a private PulseAudio's null-sink monitor, the fixture playing), `--record rec/r.wav`, the
+    default 30 s autosave: `rec` removed 4 s in and Ctrl-C 0.5 s later, so the loss is seen at the end only.
+    Before: "the recording failed at 2.5 s (...); what was recorded up to then is kept in COPY", and the
+    session's `recording_complete` false, though COPY held every captured sample. Now one line saying it whole
+    and where, exit 1 (not where asked), and the session says it complete."""
+    mon = pulse.null_sink("s1")
+    (tmp_path / "rec").mkdir()
+    env = dict(pulse.env, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    p = subprocess.Popen(PROSODY + ["live", "--device", mon, "--record", str(tmp_path / "rec" / "r.wav"),
+                                    "--output", str(tmp_path / "s.json"), "--plain", "--interval-s", "0.25"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        pulse.play(FIXTURES / "dialogue.flac", "s1")
+        time.sleep(4.0)
+        shutil.rmtree(tmp_path / "rec")
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["live"]["captured_s"] >= 1.0
+    kept = Path(pulse.env["HOME"]) / ".local" / "share" / "prosody-rescue" / "r.wav"
+    _assert_whole_in_the_copy(doc["live"], doc["warnings"], err, kept, tmp_path / "rec" / "r.wav")
