@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -93,3 +94,51 @@ def test_live_whose_recording_folder_is_removed_just_before_the_end_says_it_whol
     assert doc["live"]["captured_s"] >= 1.0
     kept = Path(pulse.env["HOME"]) / ".local" / "share" / "prosody-rescue" / "r.wav"
     _assert_whole_in_the_copy(doc["live"], doc["warnings"], err, kept, tmp_path / "rec" / "r.wav")
+
+
+# -- 2. Ctrl-C while the files of a broken pool run alone --------------------------------------------------------
+
+def test_ctrl_c_while_the_files_of_a_broken_pool_run_alone_stops_at_once(tmp_path):
+    """Planted (tests/test_sweep_hostile27.py's hook): 6 recordings of 30 s, `--jobs 2`; a worker killed just before
+    the fifth submit (the first one or two results saved, four files in flight), the pool broken; Ctrl-C the moment the kill is
+    done (0.5 s on: a submit ignores Ctrl-C while it may start a worker). Before: the four files were each analysed alone to the end, one by one, and saved after the Ctrl-C (a
+    batch of four 5-minute files ended 10.5 s after its Ctrl-C; hour-long ones would take minutes). Now the lone
+    process is looked at every STOP_POLL_S and terminated: exit 130, "interrupted; N recordings finished and saved"
+    (the one or two saved before the kill), nothing saved after the Ctrl-C, no worker left, within a few seconds."""
+    from tests.test_sweep_hostile27 import HOOK, _recordings, _stored
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOOK)
+    tokens = tmp_path / "kills" / "tokens"
+    tokens.mkdir(parents=True)
+    (tokens / "before-submit-0").touch()
+    _recordings(tmp_path / "in", 6, length_s=30.0)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), str(REPO), os.environ.get("PYTHONPATH", "")]),
+               PROSODY_TEST_KILLS=str(tokens), PROSODY_TEST_BREAK_AT="5")
+    p = subprocess.Popen(PROSODY + ["batch", str(tmp_path / "in"), "--jobs", "2", "--store", str(tmp_path / "store"),
+                                    "--table", str(tmp_path / "t"), "--no-progress"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                         start_new_session=True)
+    killed = tmp_path / "kills" / "killed.txt"
+    try:
+        deadline = time.monotonic() + 90
+        while not killed.exists() and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert killed.exists(), "the planted kill did not happen"
+        time.sleep(0.5)  # the submit's hook ends (Ctrl-C is ignored while a worker may start), the lone runs begin
+        p.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        out, err = p.communicate(timeout=120)
+        took_s = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert p.returncode == 130, out + err
+    said = re.search(r"interrupted; (\d) recordings? finished and saved in the store", err)
+    assert said, err
+    n_saved = int(said.group(1))  # the results in before the kill: one, or two that came in the same look
+    assert n_saved <= 2 and err.count("] done ") == n_saved == len(_stored(tmp_path / "store")), err
+    assert took_s < 8.0, took_s
+    kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+    assert not kids, kids
