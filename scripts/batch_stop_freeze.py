@@ -2,6 +2,7 @@
 attacked while the workers run (--mode):
   stop    one worker SIGSTOPped --at s in, SIGCONT --hold s later (a worker only slow, not dead): was it cut loose, was
           a file analysed twice or lost?
+  stopsend the same, the first moment from --at on that a worker blocks writing its result (/proc/PID/wchan)
   killint one worker SIGKILLed --at s in (the pool breaks, the files in flight run alone), Ctrl-C (SIGINT to the batch)
           --hold s later: how long until it ends?
 One line per run: exit status, seconds, sessions in the store, the failures said, the lines after the attack.
@@ -41,6 +42,13 @@ def workers(pid):
     return sorted(out)
 
 
+def _wchan(p):
+    try:
+        return open(f"/proc/{p}/wchan").read()
+    except OSError:
+        return ""
+
+
 for r in range(a.runs):
     store = W / "store"; shutil.rmtree(store, ignore_errors=True)
     t0 = time.monotonic()
@@ -52,17 +60,19 @@ for r in range(a.runs):
         now = time.monotonic() - t0
         if hit is None and now >= a.at:
             ks = workers(proc.pid)
+            if a.mode == "stopsend":  # the moment a worker blocks writing its result to the pool's pipe
+                ks = [k for k in ks if _wchan(k).endswith("pipe_write")]
             if ks:
                 hit = ks[0]
-                os.kill(hit, signal.SIGSTOP if a.mode == "stop" else signal.SIGKILL)
+                os.kill(hit, signal.SIGKILL if a.mode == "killint" else signal.SIGSTOP)
                 t_hit = time.monotonic()
         elif hit is not None and t_sig is None and time.monotonic() - t_hit >= a.hold:
-            if a.mode == "stop":
+            if a.mode != "killint":
                 os.kill(hit, signal.SIGCONT)
             else:
                 os.kill(proc.pid, signal.SIGINT)
             t_sig = time.monotonic()
-        time.sleep(0.05)
+        time.sleep(0.0002 if a.mode == "stopsend" and hit is None else 0.05)
     hung = proc.poll() is None
     if hung:
         os.kill(proc.pid, signal.SIGABRT); time.sleep(1); os.killpg(proc.pid, signal.SIGKILL)
@@ -75,8 +85,9 @@ for r in range(a.runs):
     except sqlite3.Error as exc:
         n = f"? ({exc})"
     lines = [l for l in out.splitlines() if l.strip()]
-    print(f"run {r} {a.mode}: {'HUNG' if hung else 'rc=%s' % proc.returncode} {end - t0:.1f}s"
-          f" (signal->end {end - t_sig:.1f}s)" if t_sig else "", f"sessions={n} of {a.n}", flush=True)
+    after = f" (signal->end {end - t_sig:.1f}s)" if t_sig else " (no hit)"
+    print(f"run {r} {a.mode}: {'HUNG' if hung else 'rc=%s' % proc.returncode} {end - t0:.1f}s{after}",
+          f"sessions={n} of {a.n}", flush=True)
     for l in lines:
         if "fail" in l.lower() or "died" in l.lower() or "error" in l.lower() or "interrupt" in l.lower() or "stopp" in l.lower():
             print("   ", l[:300])
