@@ -142,3 +142,40 @@ def test_ctrl_c_while_the_files_of_a_broken_pool_run_alone_stops_at_once(tmp_pat
     assert took_s < 8.0, took_s
     kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
     assert not kids, kids
+
+
+# -- 3. a second live session with --overwrite onto a recording being made ----------------------------------------
+
+def test_overwrite_never_takes_a_recording_another_session_is_making(tmp_path):
+    """Planted: session A records 4 s of the fixture (a replay at 4x) into r.wav; once 1 s of it is on disk,
+    session B is set up with `--overwrite` onto r.wav (the file was there at its check, so --overwrite let it).
+    Before: B opened it with O_TRUNC and wrote into it from the start while A went on writing at its own
+    offset, and both sessions said the recording whole (real capture: A 6.04 s, B 3.34 s, one file). Now B
+    stops before capture with one line, and A's recording holds A's 4 s, sample for sample."""
+    from prosody.engine.sources import Layout
+    from prosody.errors import CaptureError
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+    rec = tmp_path / "r.wav"
+    stereo = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+
+    def runner(name: str, *, duration_s: float) -> LiveRunner:
+        return LiveRunner(ReplaySource([str(FIXTURES / "dialogue.flac")], stereo, speed=4.0),
+                          output_path=tmp_path / f"{name}.json", record_path=rec, duration_s=duration_s,
+                          record_overwrite=name == "b")
+
+    a = runner("a", duration_s=4.0)
+    a.start()
+    deadline = time.monotonic() + 30
+    while not (rec.exists() and rec.stat().st_size > 64000) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    b = runner("b", duration_s=2.0)
+    with pytest.raises(CaptureError) as e:
+        b.start()
+    assert str(e.value).startswith(f"--record {rec}: another live session is recording into that file now"), e.value
+    res = a.wait(60)
+    assert res is not None and res.doc is not None and res.doc["live"]["recording_complete"] is True
+    y, _ = sf.read(rec, dtype="float32")
+    x, _ = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    assert y.shape == (64000, 2) and np.max(np.abs(y - x[:64000])) <= 1.0 / 32768 + 1e-7
+    assert not (tmp_path / "b.json").exists()

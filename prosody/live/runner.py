@@ -1227,10 +1227,15 @@ class _Recording:
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
         # never through a symbolic link (the CLI refuses one earlier; this closes the race); read too, for a copy
-        # of a recording whose name is lost (``close_keeping_a_copy``)
-        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
-                     0o600)
-        os.fchmod(fd, 0o600)
+        # of a recording whose name is lost (``close_keeping_a_copy``); emptied only once it is this session's
+        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else 0) | os.O_NOFOLLOW, 0o600)
+        try:
+            _hold_alone(fd)
+            os.ftruncate(fd, 0)
+            os.fchmod(fd, 0o600)
+        except BaseException:
+            os.close(fd)
+            raise
         st = os.fstat(fd)
         self.identity = (st.st_dev, st.st_ino)  # the file this recording made (``_remove_own_file``)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
@@ -1285,6 +1290,20 @@ class _Recording:
             raw.close()
 
 
+def _hold_alone(fd: int) -> None:
+    """The recording's file ``fd`` locked for this session (``flock``, held till it is closed); BlockingIOError
+    where another session holds it (it records into it now: a second `live --record r.wav --overwrite` emptied
+    and wrote the file the first was recording, and both said it whole; hostile sweep 29). A file system
+    without flock: not locked."""
+    import errno
+    import fcntl
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if isinstance(exc, BlockingIOError) or exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+
+
 def _frames_in(path: Path) -> int:
     """Samples per channel in the sound file ``path`` (-1 where it cannot be read as one)."""
     import soundfile as sf
@@ -1326,3 +1345,7 @@ def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _R
         raise CaptureError(f"--record {path}: another program made a file of that name meanwhile (another live "
                          "session recording under the same name?); it was left as it is and nothing was "
                          "recorded: take another name") from None
+    except BlockingIOError:
+        raise CaptureError(f"--record {path}: another live session is recording into that file now (--overwrite "
+                           "replaces a finished recording, never one being made); it was left as it is and nothing "
+                           "was recorded: take another name") from None
