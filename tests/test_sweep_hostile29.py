@@ -179,3 +179,38 @@ def test_overwrite_never_takes_a_recording_another_session_is_making(tmp_path):
     x, _ = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
     assert y.shape == (64000, 2) and np.max(np.abs(y - x[:64000])) <= 1.0 / 32768 + 1e-7
     assert not (tmp_path / "b.json").exists()
+
+
+# -- 4. a live session's recording replaced before the session is imported ---------------------------------------
+
+def test_import_does_not_take_a_recording_replaced_since_the_live_session_saved_it(tmp_path, monkeypatch, capsys):
+    """Planted: `live --record r.wav` of 6 s of the fixture (session 1), then `live --record r.wav --overwrite` of
+    10 s of another stretch, channels exchanged (session 2), then both imported. Before: session 1 was imported
+    with r.wav fingerprinted as its audio, session 2's 10 s (its moments played the other session's voices, the
+    speakers exchanged). Now the saved session keeps the fingerprint of the file it left (`recording_sha256`),
+    and import takes the file only where it still is: session 1 without audio and a warning, session 2 with."""
+    from prosody.fileio import file_sha256
+    from prosody.store.db import Store
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    sf.write(tmp_path / "a.wav", x[:6 * sr], sr, subtype="PCM_16")
+    sf.write(tmp_path / "b.wav", x[10 * sr:20 * sr, ::-1], sr, subtype="PCM_16")
+    rec = tmp_path / "r.wav"
+    assert main(["live", "--input", "a.wav", "--speed", "max", "--plain", "--output", "s1.json", "--record",
+                 "r.wav"]) == 0
+    first = file_sha256(rec)
+    assert json.loads((tmp_path / "s1.json").read_text())["live"]["recording_sha256"] == first
+    assert main(["live", "--input", "b.wav", "--speed", "max", "--plain", "--output", "s2.json", "--record",
+                 "r.wav", "--overwrite"]) == 0
+    second = file_sha256(rec)
+    assert second != first and sf.info(str(rec)).duration == pytest.approx(10.0)
+    capsys.readouterr()
+    assert main(["import", "s1.json", "--store", "st"]) == 0
+    err = capsys.readouterr().err
+    assert f"the recording {rec} has changed since the live session saved it" in err, err
+    assert main(["import", "s2.json", "--store", "st"]) == 0
+    assert "has changed" not in capsys.readouterr().err
+    with Store(tmp_path / "st") as st:
+        assert "audio" not in st.get(1).doc
+        assert [f["sha256"] for f in st.get(2).doc["audio"]["files"]] == [second]

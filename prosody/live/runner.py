@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import (check_writable_folder, file_identity, is_disk_full, make_private_dirs, rescue_folders,
+from ..fileio import (check_writable_folder, file_identity, file_sha256, is_disk_full, make_private_dirs, rescue_folders,
                       sweep_staged, write_claimed, write_error_text, write_private, write_rescue,
                       HASH_CHUNK_BYTES)
 from ..typed_text import json_text
@@ -370,6 +370,7 @@ class LiveRunner:
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
         self._record_moved = ""                   # its name lost at the end: whole in the copy (said, not failed)
+        self._record_sha256: str | None = None    # the whole recording's fingerprint, taken once it is closed
 
     def _init_online(self, online, online_profile: str, online_note: str) -> None:
         """Provisional online attribution (one mono / shared device with a voice profile)."""
@@ -643,6 +644,15 @@ class LiveRunner:
                                  if copy is not None else f"nothing of it is kept ({self.record_path} {what})")
             self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
                                   f"{self._record_kept}; the analysis goes on")
+
+    def _fingerprint_recording(self) -> None:
+        """The closed recording's SHA-256, where it is whole (about a second for an hour's recording)."""
+        if self._record_stopped_at_s is not None or self._record_dropped:
+            return
+        try:
+            self._record_sha256 = file_sha256(self._record_copy or self.record_path)
+        except OSError:
+            pass  # unreadable now: imported as before, fingerprinted then
 
     def _record_summary(self) -> str | None:
         """The closing words on a recording that stopped early (None: it did not)."""
@@ -937,6 +947,10 @@ class LiveRunner:
             # false when the recording stopped before the capture did (at recording_stopped_s)
             "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
+            # the file as this session left it (null in an autosave, or where it is not whole): `import` takes
+            # the file there then only if it still is (a later --record --overwrite of the name made import
+            # fingerprint and play another session's audio as this one's; hostile sweep 29)
+            "recording_sha256": self._record_sha256,
         }
         if self._record_dropped:
             doc["warnings"].append(f"nothing was captured before the stop: the empty recording {self.record_path} "
@@ -1087,6 +1101,7 @@ class LiveRunner:
                 self._close_lost_recording(rec, at_end=True)
             else:
                 self._close_recording(rec)
+            self._fingerprint_recording()
         doc = None  # the document of a save that happened (a failed one reports none)
         saved_to = None
         try:
