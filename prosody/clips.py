@@ -283,11 +283,8 @@ def _close_within(stream, *, wait_s: float) -> None:
     """Closes ``stream`` (its pending buffers dropped), waiting up to ``wait_s`` seconds: the close of a stream on
     a device that stopped answering (a frozen sound server) waits on it for ever, Ctrl-C too (hostile sweep 26);
     it is then left to a daemon thread."""
-    from .live.devices import answered_within
-    try:
-        answered_within(lambda: stream.close(ignore_errors=True), wait_s=wait_s, what="the output's close")
-    except Exception:  # noqa: BLE001 - not closed in time (left to its thread) or its close failed: nothing more to do
-        pass
+    from .live.devices import let_go_within
+    let_go_within(lambda: stream.close(ignore_errors=True), wait_s=wait_s)
 
 
 def _played_text(feed: "_Feed", pad: np.ndarray, sample_rate: int) -> str:

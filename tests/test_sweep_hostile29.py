@@ -214,3 +214,42 @@ def test_import_does_not_take_a_recording_replaced_since_the_live_session_saved_
     with Store(tmp_path / "st") as st:
         assert "audio" not in st.get(1).doc
         assert [f["sha256"] for f in st.get(2).doc["audio"]["files"]] == [second]
+
+
+# -- 5. live on a sound server frozen mid-session ---------------------------------------------------------------
+
+def test_live_on_a_sound_server_frozen_mid_session_saves_and_ends(pulse, tmp_path):
+    """Real capture (a private PulseAudio's null-sink monitor, the fixture playing); 2 s after capture runs (its first
+    plain line), the server frozen (SIGSTOP) and Ctrl-C 1 s later, the server left frozen. Before: the stream's
+    abort waited on the server for ever: nothing saved, nothing said, still running 20 s on (and the exit's
+    PortAudio end waited too). Now the stream is let go after SOUND_SERVER_WAIT_S: saved (the `saved` line, the
+    JSON with what was captured), exit 130, 5.3 s after the Ctrl-C (measured), while the server is still frozen."""
+    from prosody.live.devices import SOUND_SERVER_WAIT_S
+    from tests.pulse import thaw_and_end
+    mon = pulse.null_sink("s1")
+    env = dict(pulse.env, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    p = subprocess.Popen(PROSODY + ["live", "--device", mon, "--output", str(tmp_path / "s.json"), "--plain",
+                                    "--interval-s", "0.25"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        pulse.play(FIXTURES / "dialogue.flac", "s1")
+        first = p.stdout.readline()
+        assert first.startswith("["), first + p.stderr.read()
+        time.sleep(2.0)
+        os.kill(pulse.pid, signal.SIGSTOP)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        try:
+            out, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            out, err = "", ""
+        took_s = time.monotonic() - t0
+        rc = p.poll()
+    finally:
+        thaw_and_end(pulse, p)
+    assert rc == 130, f"exit {rc} {took_s:.1f} s after Ctrl-C on a frozen server: {err!r}"
+    assert took_s < SOUND_SERVER_WAIT_S + 5.0, took_s
+    assert f"saved {tmp_path / 's.json'} (" in out and "Traceback" not in err, out[-500:] + err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["live"]["captured_s"] > 0 and doc["live"]["stop_reason"] == "Ctrl-C"
