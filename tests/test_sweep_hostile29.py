@@ -253,3 +253,20 @@ def test_live_on_a_sound_server_frozen_mid_session_saves_and_ends(pulse, tmp_pat
     assert f"saved {tmp_path / 's.json'} (" in out and "Traceback" not in err, out[-500:] + err
     doc = json.loads((tmp_path / "s.json").read_text())
     assert doc["live"]["captured_s"] > 0 and doc["live"]["stop_reason"] == "Ctrl-C"
+
+
+# -- 6. a manifest's file names with a line break or two spaces --------------------------------------------------
+
+def test_a_missing_file_is_named_as_the_manifest_names_it(tmp_path, monkeypatch, capsys):
+    """Planted: "a b.wav" is there; the manifest names "a  b.wav" (two spaces) and "a<line feed>b.wav" (a quoted
+    cell), neither there. Before: both said "no such file: a b.wav", the file that was there (the reason's
+    whitespace collapsed). Now each reason names its own file (the line feed shown as \\x0a on the terminal)."""
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a b.wav").write_bytes(b"")  # never read: the two rows name other files
+    (tmp_path / "m.csv").write_text('file\n"a  b.wav"\n"a\nb.wav"\n', encoding="utf-8")
+    assert main(["batch", "m.csv", "--store", "st", "--table", "t", "--no-progress", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "prosody: failed: a  b.wav: no such file: a  b.wav\n" in err, err
+    assert "prosody: failed: a\\x0ab.wav: no such file: a\\x0ab.wav\n" in err, err
+    assert "no such file: a b.wav" not in err, err

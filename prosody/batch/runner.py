@@ -586,7 +586,7 @@ def analyze_task(task: Task) -> TaskResult:
         # where each voice was read, for doc["audio"] (added by the client: the worker may hold a copy)
         res = TaskResult(ok=True, doc=session.to_json_dict(), frames=session.frames, picks=tuple(rec.picks))
     except ProsodyError as exc:
-        res = TaskResult(ok=False, reason=unmap(_one_line(exc)))
+        res = TaskResult(ok=False, reason=unmap(_own_line(exc)))
     except MemoryError:
         res = TaskResult(ok=False, reason="out of memory while analysing it")
     except Exception as exc:  # a bug or an unexpected decoder failure: report it, keep the batch going
@@ -652,6 +652,13 @@ STOP_POLL_S = 0.2   # how often a running batch looks whether it was asked to st
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
+
+
+def _own_line(exc: BaseException) -> str:
+    """A ProsodyError's line as it is: one line of prosody's own, in which a file name with a line break or two
+    spaces in a row stays that name (the outputs show its controls as \\xNN). ``_one_line`` made a manifest's
+    "a<line feed>b.wav" into "no such file: a b.wav", a file that was there (hostile sweep 29)."""
+    return str(exc) or type(exc).__name__
 
 
 def _unmap(text: str, local: list[str], original: tuple[str, ...]) -> str:
@@ -1791,7 +1798,7 @@ class _BatchRun:
         except LedgerError:  # the ledger, not this file: the batch stops
             raise
         except ProsodyError as exc:
-            self.fail(job, _one_line(exc))
+            self.fail(job, _own_line(exc))
         except OSError as exc:
             self.fail(job, f"cannot read {exc.filename or job.label}: {exc.strerror or exc}")
         except Exception as exc:  # an unexpected failure probing one file must not stop the others
