@@ -578,8 +578,9 @@ def _moments_trend(infos, metrics) -> list:
     mt.add_column("id", justify="right")
     for k in kinds:
         mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
-    for i in infos:
-        mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
+    for i in infos:  # a session whose document could not be read has no counts: blank, as said (was 0)
+        counts = [metrics[i.id].get(f"moments.{k}") for k in kinds]
+        mt.add_row(str(i.id), *["–" if v is None else str(int(v)) for v in counts])
     return [Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt]
 
 

@@ -270,3 +270,29 @@ def test_a_missing_file_is_named_as_the_manifest_names_it(tmp_path, monkeypatch,
     assert "prosody: failed: a  b.wav: no such file: a  b.wav\n" in err, err
     assert "prosody: failed: a\\x0ab.wav: no such file: a\\x0ab.wav\n" in err, err
     assert "no such file: a b.wav" not in err, err
+
+
+# -- 7. trend over a session another version of prosody saved ----------------------------------------------------
+
+def test_trend_leaves_the_moment_counts_of_an_unreadable_session_blank(tmp_path, capsys):
+    """Planted: two sessions of 40 s of the fixture, 5 s apart (one talk-over each), the second's stored document
+    marked as a newer prosody's (`prosody.session/3`). Before: the warning said "its moment counts are left
+    blank" and the table showed 0 for it, a count nobody made. Now "–" (as `compare` shows it)."""
+    import sqlite3
+    from prosody_cli.main import main
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    store = tmp_path / "st"
+    for k, day in enumerate(("01", "02")):
+        sf.write(tmp_path / f"s{k}.wav", x[5 * k * sr:(5 * k + 40) * sr], sr, subtype="PCM_16")
+        assert main(["analyze", str(tmp_path / f"s{k}.wav"), "--save", "--store", str(store), "--therapist", "T",
+                     "--date", f"2026-11-{day}"]) == 0
+    with sqlite3.connect(store / "sessions.db") as db:
+        db.execute("UPDATE sessions SET doc = json_set(doc, '$.schema', 'prosody.session/3'), "
+                   "schema = 'prosody.session/3' WHERE id = 2")
+    capsys.readouterr()
+    assert main(["trend", "--therapist", "T", "--store", str(store)]) == 0
+    out, err = capsys.readouterr()
+    assert "session 2" in err and "its moment counts are left blank" in err, err
+    table = out[out.index("moments to review, per kind"):].splitlines()
+    assert table[1].split() == ["id", "talk-over"], table
+    assert table[2].split() == ["1", "1"] and table[3].split() == ["2", "–"], table
