@@ -66,6 +66,14 @@ def test_a_recording_lost_at_the_end_on_a_replay_is_said_whole_in_the_rescue_fol
                               tmp_path / "data" / "prosody-rescue" / "r.wav", rec)
 
 
+def _live_on(pulse, tmp_path: Path, device: str, *args: str, stdout) -> subprocess.Popen:
+    """`prosody live --device DEVICE ARGS --output s.json --plain` on the private server, in ``tmp_path``."""
+    env = dict(pulse.env, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen(PROSODY + ["live", "--device", device, *args, "--output", str(tmp_path / "s.json"),
+                                       "--plain", "--interval-s", "0.25"],
+                            env=env, stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+
+
 def test_live_whose_recording_folder_is_removed_just_before_the_end_says_it_whole(pulse, tmp_path):
     """Real capture (a private PulseAudio's null-sink monitor, the fixture playing), `--record rec/r.wav`, the
     default 30 s autosave: `rec` removed 4 s in and Ctrl-C 0.5 s later, so the loss is seen at the end only.
@@ -74,10 +82,7 @@ def test_live_whose_recording_folder_is_removed_just_before_the_end_says_it_whol
     and where, exit 1 (not where asked), and the session says it complete."""
     mon = pulse.null_sink("s1")
     (tmp_path / "rec").mkdir()
-    env = dict(pulse.env, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    p = subprocess.Popen(PROSODY + ["live", "--device", mon, "--record", str(tmp_path / "rec" / "r.wav"),
-                                    "--output", str(tmp_path / "s.json"), "--plain", "--interval-s", "0.25"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    p = _live_on(pulse, tmp_path, mon, "--record", str(tmp_path / "rec" / "r.wav"), stdout=subprocess.DEVNULL)
     try:
         pulse.play(FIXTURES / "dialogue.flac", "s1")
         time.sleep(4.0)
@@ -227,10 +232,7 @@ def test_live_on_a_sound_server_frozen_mid_session_saves_and_ends(pulse, tmp_pat
     from prosody.live.devices import SOUND_SERVER_WAIT_S
     from tests.pulse import thaw_and_end
     mon = pulse.null_sink("s1")
-    env = dict(pulse.env, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    p = subprocess.Popen(PROSODY + ["live", "--device", mon, "--output", str(tmp_path / "s.json"), "--plain",
-                                    "--interval-s", "0.25"],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    p = _live_on(pulse, tmp_path, mon, stdout=subprocess.PIPE)
     try:
         pulse.play(FIXTURES / "dialogue.flac", "s1")
         first = p.stdout.readline()
