@@ -578,8 +578,9 @@ def _moments_trend(infos, metrics) -> list:
     mt.add_column("id", justify="right")
     for k in kinds:
         mt.add_column(KIND_SHORT[k], justify="right", no_wrap=True)
-    for i in infos:
-        mt.add_row(str(i.id), *[str(int(metrics[i.id].get(f"moments.{k}") or 0)) for k in kinds])
+    for i in infos:  # a session whose document could not be read has no counts: blank, as said (was 0)
+        counts = [metrics[i.id].get(f"moments.{k}") for k in kinds]
+        mt.add_row(str(i.id), *["–" if v is None else str(int(v)) for v in counts])
     return [Text("moments to review, per kind (`prosody moments ID` lists them)", style="italic"), mt]
 
 
@@ -775,9 +776,11 @@ def cmd_import(args, out, err) -> int:
     bundle = read_export(args.path, frames_path=args.frames, meta_overrides=overrides, add_tags=args.tag)
     if "audio" not in bundle.doc and isinstance(bundle.doc.get("live"), dict):
         from prosody.clips import live_audio_record  # a live --record file: hash it now, to play moments later
-        rec = live_audio_record(bundle.doc)
+        rec, changed = live_audio_record(bundle.doc)
         if rec is not None:
             bundle.doc = {**bundle.doc, "audio": rec}
+        if changed is not None:
+            err.write(f"prosody: warning: {terminal_safe(changed)}\n")
     with _signals_wait() as came:  # a signal between the commit and the rescue copy's removal left both
         with _open(args, create=True) as store:  # a number typed is refused when taken; the file's: the next
             sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)

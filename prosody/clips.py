@@ -74,13 +74,25 @@ def channel_used(doc: dict) -> int | None:
     return used - 1 if isinstance(used, int) and not isinstance(used, bool) and used >= 1 else None
 
 
-def live_audio_record(doc: dict) -> dict | None:
-    """For a live session recorded with ``--record``: its recording file (one
-    channel per speaker, in speaker order), hashed now; None without one."""
+def live_audio_record(doc: dict) -> tuple[dict | None, str | None]:
+    """For a live session recorded with ``--record``: (its recording file (one channel per speaker, in speaker
+    order), hashed now, or None without one; None, or the line why it is not taken). A file that is not the one
+    the session saved (its ``live.recording_sha256``: replaced since, e.g. by a later ``live --record`` of the
+    name with ``--overwrite``) is not taken: its moments would play another session's audio as this one's."""
     live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
     path = live.get("recording_file")
     if not isinstance(path, str) or not Path(path).is_file():
-        return None
+        return None, None
+    rec = _live_audio_record(doc, path)
+    saved = live.get("recording_sha256")
+    if isinstance(saved, str) and rec["files"][0]["sha256"] != saved:
+        return None, (f"the recording {path} has changed since the live session saved it (its SHA-256 differs: "
+                      "another recording under that name?): imported without its audio, so its moments cannot "
+                      "be played")
+    return rec, None
+
+
+def _live_audio_record(doc: dict, path: str) -> dict:
     from .engine.sources import AudioFile
     speakers = list(doc.get("speaker_order") or [])
     n_channels = AudioFile(path).channels  # voices attributed again from a mono recording share its one channel
@@ -271,11 +283,8 @@ def _close_within(stream, *, wait_s: float) -> None:
     """Closes ``stream`` (its pending buffers dropped), waiting up to ``wait_s`` seconds: the close of a stream on
     a device that stopped answering (a frozen sound server) waits on it for ever, Ctrl-C too (hostile sweep 26);
     it is then left to a daemon thread."""
-    from .live.devices import answered_within
-    try:
-        answered_within(lambda: stream.close(ignore_errors=True), wait_s=wait_s, what="the output's close")
-    except Exception:  # noqa: BLE001 - not closed in time (left to its thread) or its close failed: nothing more to do
-        pass
+    from .live.devices import let_go_within
+    let_go_within(lambda: stream.close(ignore_errors=True), wait_s=wait_s)
 
 
 def _played_text(feed: "_Feed", pad: np.ndarray, sample_rate: int) -> str:

@@ -727,7 +727,7 @@ def test_a_worker_crash_fails_only_the_file_that_caused_it(archive, tmp_path, mo
         def restart(self):
             pass
 
-        def run_alone(self, task):
+        def run_alone(self, task, *, stop=None):
             alone.append(Path(task.sources[0]).name)
             if task.sources[0].endswith("crash.wav"):
                 return pb.TaskResult(ok=False, reason="the analysing process died on it")

@@ -49,13 +49,16 @@ def test_a_recording_whose_name_is_gone_is_copied_whole_into_the_rescue_folder(t
 
 
 def _live_losing_its_recording_folder(pulse, tmp_path, *, make_it_a_file: bool):
-    """`prosody live --record rec/r.wav` on a null sink's monitor with the fixture playing; ``rec`` removed (and
-    a file put in its place where asked) 3 s in, Ctrl-C 3 s later. Returns (exit status, stderr, the session)."""
+    """`prosody live --record rec/r.wav` on a null sink's monitor with the fixture playing, an autosave each
+    second (the loss seen mid-session; seen at the end, the copy is whole: tests/test_sweep_hostile29.py); ``rec``
+    removed (and a file put in its place where asked) 3 s in, Ctrl-C 3 s later. Returns (exit status, stderr,
+    the session)."""
     mon = pulse.null_sink("s1") if "s1" not in pulse.modules else "s1.monitor"
     (tmp_path / "rec").mkdir()
     env = dict(pulse.env, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     p = subprocess.Popen(PROSODY + ["live", "--device", mon, "--record", str(tmp_path / "rec" / "r.wav"),
-                                    "--output", str(tmp_path / "s.json"), "--plain", "--interval-s", "0.25"],
+                                    "--output", str(tmp_path / "s.json"), "--plain", "--interval-s", "0.25",
+                                    "--autosave-s", "1"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         pulse.play(REPO / "fixtures" / "dialogue.flac", "s1")
@@ -75,9 +78,9 @@ def _live_losing_its_recording_folder(pulse, tmp_path, *, make_it_a_file: bool):
 
 def test_live_whose_recording_folder_is_removed_keeps_the_recording_in_the_rescue_folder(pulse, tmp_path):
     """Before: "nothing of it is kept (.../r.wav is gone)", exit 1, and no recording anywhere. Now the line names
-    the copy in the rescue folder (under the private server's $HOME), which holds the whole capture (its length
-    the session's `captured_s`, sound in it), exit 1, one line, no traceback; the same with the folder made a
-    file."""
+    the copy in the rescue folder (under the private server's $HOME), which holds the capture up to the autosave
+    that saw the loss (its length the session's `recording_stopped_s`, sound in it), exit 1, one line, no
+    traceback; the same with the folder made a file."""
     for make_it_a_file in (False, True):
         case = tmp_path / ("file" if make_it_a_file else "removed")
         case.mkdir()
@@ -89,8 +92,9 @@ def test_live_whose_recording_folder_is_removed_keeps_the_recording_in_the_rescu
         assert doc["live"]["recording_complete"] is False and doc["live"]["recording_file"] == str(kept)
         assert any(str(kept) in w for w in doc["warnings"]), doc["warnings"]
         y, sr = sf.read(kept, dtype="float32")
-        assert abs(len(y) / sr - doc["live"]["captured_s"]) <= 0.1, (len(y) / sr, doc["live"]["captured_s"])
-        assert doc["live"]["captured_s"] >= 3.0 and np.sqrt(np.mean(y ** 2)) > 1e-3
+        stopped_s = doc["live"]["recording_stopped_s"]
+        assert abs(len(y) / sr - stopped_s) <= 0.01, (len(y) / sr, stopped_s)
+        assert stopped_s < doc["live"]["captured_s"] - 1.0 and np.sqrt(np.mean(y ** 2)) > 1e-3
         kept.unlink()
 
 

@@ -31,7 +31,7 @@ from ..engine.sources import (CLIP_MIN_SAMPLES, CLIP_MIN_SHARE, FileSource, Layo
                               flat_at_full_scale)
 from ..timebase import GRID
 from .clock import Aligner
-from .devices import DeviceSpec, load_sounddevice
+from .devices import DeviceSpec, let_go_within, load_sounddevice
 
 ANALYSIS_RATE_HZ = GRID.sample_rate
 QUEUE_S = 10.0                 # audio the replay's queue (read ahead of the analysis) can hold
@@ -160,13 +160,13 @@ class _DeviceStream:
         self.latency_s = float(self.stream.latency)
 
     def stop(self) -> None:
+        """The stream aborted and closed (a lost device may refuse: nothing left to release), within
+        ``SOUND_SERVER_WAIT_S``: on a sound server frozen mid-session the abort waited for ever, and the session,
+        said lost, was never saved (hostile sweep 29)."""
         self.stopping = True
-        if self.stream is not None:
-            try:
-                self.stream.abort()
-                self.stream.close()
-            except Exception:  # a lost device may refuse; nothing left to release
-                pass
+        stream = self.stream
+        if stream is not None:
+            let_go_within(lambda: (stream.abort(), stream.close()))
 
 
 class _SourceWatch:

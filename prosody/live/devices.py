@@ -125,6 +125,25 @@ def answered_within(call: Callable[[], T], *, wait_s: float, what: str) -> T:
     return came["value"]
 
 
+def let_go_within(call: Callable[[], object], *, wait_s: float = SOUND_SERVER_WAIT_S) -> None:
+    """``call()`` (a stream's stop or close) waited for ``wait_s`` seconds at most, its failure passed over: on a
+    device that stopped answering (a frozen sound server) it waits for ever, Ctrl-C too, and is then left to its
+    daemon thread (`play`'s close: hostile sweep 26; `live`'s stop, which kept a session from being saved at
+    all: hostile sweep 29). Left to its thread, PortAudio's own end at the process's exit (``Pa_Terminate``,
+    which sounddevice runs from ``atexit``) is skipped: it waited on the same server for ever, after the session
+    was saved and said, and went on waiting once the server answered again."""
+    try:
+        answered_within(call, wait_s=wait_s, what="the stream's release")
+    except CaptureError:  # not done in time: left to its thread
+        import atexit
+        import sys
+        end = getattr(sys.modules.get("sounddevice"), "_exit_handler", None)
+        if end is not None:
+            atexit.unregister(end)
+    except Exception:  # noqa: BLE001 - it failed: nothing more to release here
+        pass
+
+
 def import_sounddevice(*, wait_s: float = SOUND_SERVER_WAIT_S):
     """The ``sounddevice`` module, imported within ``wait_s`` seconds (its import starts PortAudio, which asks the
     sound server for its devices); ImportError and OSError (PortAudio missing) as the import raises them,

@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import (check_writable_folder, file_identity, is_disk_full, make_private_dirs, rescue_folders,
+from ..fileio import (check_writable_folder, file_identity, file_sha256, is_disk_full, make_private_dirs, rescue_folders,
                       sweep_staged, write_claimed, write_error_text, write_private, write_rescue,
                       HASH_CHUNK_BYTES)
 from ..typed_text import json_text
@@ -369,6 +369,8 @@ class LiveRunner:
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
+        self._record_moved = ""                   # its name lost at the end: whole in the copy (said, not failed)
+        self._record_sha256: str | None = None    # the whole recording's fingerprint, taken once it is closed
 
     def _init_online(self, online, online_profile: str, online_note: str) -> None:
         """Provisional online attribution (one mono / shared device with a voice profile)."""
@@ -617,15 +619,24 @@ class LiveRunner:
                 and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
             self._record_dropped = True
 
-    def _close_lost_recording(self, rec: "_Recording") -> None:
+    def _close_lost_recording(self, rec: "_Recording", *, at_end: bool = False) -> None:
         """``rec``'s file no name reaches any more (its folder removed or the file deleted or replaced during
         the session): the audio went into a file no name reaches, and the session said the recording whole
         (``recording_complete`` true, no word of the loss; hostile sweep 16). Closed, what it holds copied to a
         rescue folder (it was dropped, though still readable through the open file: hostile sweep 28), and said
-        as a recording that failed when the loss was seen."""
+        as a recording that failed when the loss was seen; seen only at the end (``at_end``: nothing more is
+        captured) with every captured sample in the copy, said as whole, but elsewhere (it was said failed at
+        the end, ``recording_complete`` false: hostile sweep 29)."""
         what = "is another file now" if os.path.lexists(self.record_path) else "is gone"
         copy = rec.close_keeping_a_copy(self.record_path.name)
         at_s = self.grid.samples_to_s(self.n_samples)
+        if at_end and copy is not None and _frames_in(copy) == self.n_samples:
+            with self._lock:
+                self._record_copy = copy
+                self._record_moved = (f"the recording is whole ({at_s:.1f} s) but not where asked: its file was "
+                                      f"removed or replaced while it was recorded ({self.record_path} {what}); all "
+                                      f"of it is kept in {copy}")
+            return
         with self._lock:
             self._record_copy = copy
             self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
@@ -634,12 +645,21 @@ class LiveRunner:
             self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
                                   f"{self._record_kept}; the analysis goes on")
 
+    def _fingerprint_recording(self) -> None:
+        """The closed recording's SHA-256, where it is whole (about a second for an hour's recording)."""
+        if self._record_stopped_at_s is not None or self._record_dropped:
+            return
+        try:
+            self._record_sha256 = file_sha256(self._record_copy or self.record_path)
+        except OSError:
+            pass  # unreadable now: imported as before, fingerprinted then
+
     def _record_summary(self) -> str | None:
         """The closing words on a recording that stopped early (None: it did not)."""
         with self._lock:
-            at_s, why, kept = self._record_stopped_at_s, self._record_why, self._record_kept
+            at_s, why, kept, moved = self._record_stopped_at_s, self._record_why, self._record_kept, self._record_moved
         if at_s is None:
-            return None
+            return moved or None
         return f"the recording failed at {at_s:.1f} s ({why}); {kept} (the analysis went on to the end)"
 
     def _online_push(self, block: np.ndarray | None) -> None:
@@ -927,6 +947,10 @@ class LiveRunner:
             # false when the recording stopped before the capture did (at recording_stopped_s)
             "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
+            # the file as this session left it (null in an autosave, or where it is not whole): `import` takes
+            # the file there then only if it still is (a later --record --overwrite of the name made import
+            # fingerprint and play another session's audio as this one's; hostile sweep 29)
+            "recording_sha256": self._record_sha256,
         }
         if self._record_dropped:
             doc["warnings"].append(f"nothing was captured before the stop: the empty recording {self.record_path} "
@@ -934,6 +958,8 @@ class LiveRunner:
         if stopped_s is not None:
             doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {record_kept}; "
                                    "the analysis went on")
+        if self._record_moved:
+            doc["warnings"].append(self._record_moved)
         online = self._online_record()
         if online is not None:
             doc["live"]["online_attribution"] = online
@@ -1072,9 +1098,10 @@ class LiveRunner:
             rec = self._recorder
             if not _same_file(self.record_path, getattr(rec, "identity", None)):
                 self._recorder = None  # a copy of what it holds kept before it is closed
-                self._close_lost_recording(rec)
+                self._close_lost_recording(rec, at_end=True)
             else:
                 self._close_recording(rec)
+            self._fingerprint_recording()
         doc = None  # the document of a save that happened (a failed one reports none)
         saved_to = None
         try:
@@ -1215,10 +1242,15 @@ class _Recording:
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
         # never through a symbolic link (the CLI refuses one earlier; this closes the race); read too, for a copy
-        # of a recording whose name is lost (``close_keeping_a_copy``)
-        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | os.O_NOFOLLOW,
-                     0o600)
-        os.fchmod(fd, 0o600)
+        # of a recording whose name is lost (``close_keeping_a_copy``); emptied only once it is this session's
+        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else 0) | os.O_NOFOLLOW, 0o600)
+        try:
+            _hold_alone(fd)
+            os.ftruncate(fd, 0)
+            os.fchmod(fd, 0o600)
+        except BaseException:
+            os.close(fd)
+            raise
         st = os.fstat(fd)
         self.identity = (st.st_dev, st.st_ino)  # the file this recording made (``_remove_own_file``)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
@@ -1273,6 +1305,29 @@ class _Recording:
             raw.close()
 
 
+def _hold_alone(fd: int) -> None:
+    """The recording's file ``fd`` locked for this session (``flock``, held till it is closed); BlockingIOError
+    where another session holds it (it records into it now: a second `live --record r.wav --overwrite` emptied
+    and wrote the file the first was recording, and both said it whole; hostile sweep 29). A file system
+    without flock: not locked."""
+    import errno
+    import fcntl
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if isinstance(exc, BlockingIOError) or exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+
+
+def _frames_in(path: Path) -> int:
+    """Samples per channel in the sound file ``path`` (-1 where it cannot be read as one)."""
+    import soundfile as sf
+    try:
+        return sf.info(str(path)).frames
+    except Exception:
+        return -1
+
+
 def _same_file(path: Path, identity: tuple[int, int] | None) -> bool:
     """Whether ``path`` is still the file ``identity`` (st_dev, st_ino) names (True when none is known)."""
     if identity is None:
@@ -1305,3 +1360,7 @@ def _open_recording(path: Path, channels: int, *, exclusive: bool = False) -> _R
         raise CaptureError(f"--record {path}: another program made a file of that name meanwhile (another live "
                          "session recording under the same name?); it was left as it is and nothing was "
                          "recorded: take another name") from None
+    except BlockingIOError:
+        raise CaptureError(f"--record {path}: another live session is recording into that file now (--overwrite "
+                           "replaces a finished recording, never one being made); it was left as it is and nothing "
+                           "was recorded: take another name") from None
