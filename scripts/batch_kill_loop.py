@@ -6,6 +6,7 @@ python scripts/batch_kill_loop.py --runs 8 --mode pipe --len 60  (the material a
 import os, random, signal, subprocess, sys, time, shutil, argparse
 from pathlib import Path
 import numpy as np, soundfile as sf
+from batch_pool_procs import pool_workers, wchan
 ap = argparse.ArgumentParser(); ap.add_argument("--runs", type=int, default=10); ap.add_argument("--mode", default="random")
 ap.add_argument("--len", type=float, default=12.0)
 ap.add_argument("--tree", default=str(Path(__file__).resolve().parents[1]))
@@ -20,21 +21,6 @@ if not src.exists():
         y = np.concatenate([x, x, x])[s:s + n]
         sf.write(src / f"s{i:02d}.wav", y, sr, subtype="PCM_16")
 env = dict(os.environ, PYTHONPATH=a.tree, PYTHONFAULTHANDLER="1", PROSODY_DEBUG="1")
-def kids(pid):
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                st = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-                cmd = open(f"/proc/{p}/cmdline").read()
-            except OSError:
-                continue
-            if int(st[1]) == pid and "spawn_main" in cmd:
-                out.append(int(p))
-    return out
-def wchan(p):
-    try: return open(f"/proc/{p}/wchan").read()
-    except OSError: return ""
 for r in range(a.runs):
     store = W / "store"; shutil.rmtree(store, ignore_errors=True)
     t0 = time.monotonic()
@@ -45,7 +31,7 @@ for r in range(a.runs):
     while proc.poll() is None and time.monotonic() - t0 < 120:
         if killed is None:
             if time.monotonic() - tk > 0.5:
-                ks = kids(proc.pid); tk = time.monotonic()
+                ks = pool_workers(proc.pid, with_tracker=True); tk = time.monotonic()
             if a.mode == "random" and time.monotonic() - t0 >= when and ks:
                 killed = (random.choice(ks), "random"); os.kill(killed[0], signal.SIGKILL)
             elif a.mode == "pipe":

@@ -10,6 +10,7 @@ python scripts/batch_stop_freeze.py --mode stop --len 60 --n 8 --at 3 --hold 3""
 import argparse, os, shutil, signal, sqlite3, subprocess, sys, time
 from pathlib import Path
 import numpy as np, soundfile as sf
+from batch_pool_procs import pool_workers, wchan
 ap = argparse.ArgumentParser()
 ap.add_argument("--mode", default="stop"); ap.add_argument("--runs", type=int, default=1)
 ap.add_argument("--len", type=float, default=60.0); ap.add_argument("--n", type=int, default=8)
@@ -28,27 +29,6 @@ if not src.exists():
 env = dict(os.environ, PYTHONPATH=a.tree, PYTHONFAULTHANDLER="1")
 
 
-def workers(pid):
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                st = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-                cmd = open(f"/proc/{p}/cmdline").read()
-            except OSError:
-                continue
-            if int(st[1]) == pid and "spawn_main" in cmd and "resource_tracker" not in cmd:
-                out.append(int(p))
-    return sorted(out)
-
-
-def _wchan(p):
-    try:
-        return open(f"/proc/{p}/wchan").read()
-    except OSError:
-        return ""
-
-
 for r in range(a.runs):
     store = W / "store"; shutil.rmtree(store, ignore_errors=True)
     t0 = time.monotonic()
@@ -59,9 +39,9 @@ for r in range(a.runs):
     while proc.poll() is None and time.monotonic() - t0 < 300:
         now = time.monotonic() - t0
         if hit is None and now >= a.at:
-            ks = workers(proc.pid)
+            ks = pool_workers(proc.pid)
             if a.mode == "stopsend":  # the moment a worker blocks writing its result to the pool's pipe
-                ks = [k for k in ks if _wchan(k).endswith("pipe_write")]
+                ks = [k for k in ks if wchan(k).endswith("pipe_write")]
             if ks:
                 hit = ks[0]
                 os.kill(hit, signal.SIGKILL if a.mode == "killint" else signal.SIGSTOP)

@@ -162,6 +162,26 @@ def thaw_and_end(server: "PulseServer", p: subprocess.Popen) -> None:
         p.wait()
 
 
+def folder_lost_while_recording(pulse: "PulseServer", p: subprocess.Popen, sound: Path, sink: str, folder: Path, *,
+                                lost_after_s: float, ctrl_c_after_s: float, make_it_a_file: bool = False) -> str:
+    """``sound`` played into ``sink`` while ``p`` (a `live --record` into ``folder``) captures; ``folder`` removed
+    (``rm -rf``; a file put in its place where asked) ``lost_after_s`` in, Ctrl-C ``ctrl_c_after_s`` later. Returns
+    ``p``'s standard error once it has ended (killed where it is still running after an exception)."""
+    try:
+        pulse.play(sound, sink)
+        time.sleep(lost_after_s)
+        shutil.rmtree(folder)
+        if make_it_a_file:
+            folder.write_text("not a folder")
+        time.sleep(ctrl_c_after_s)
+        p.send_signal(signal.SIGINT)
+        return p.communicate(timeout=60)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from tests.pulse import folder_lost_while_recording
 
 REPO = Path(__file__).resolve().parent.parent
 PROSODY = [sys.executable, "-m", "prosody_cli.main"]
@@ -60,19 +60,8 @@ def _live_losing_its_recording_folder(pulse, tmp_path, *, make_it_a_file: bool):
                                     "--output", str(tmp_path / "s.json"), "--plain", "--interval-s", "0.25",
                                     "--autosave-s", "1"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    try:
-        pulse.play(REPO / "fixtures" / "dialogue.flac", "s1")
-        time.sleep(3.0)
-        shutil.rmtree(tmp_path / "rec")
-        if make_it_a_file:
-            (tmp_path / "rec").write_text("not a folder")
-        time.sleep(3.0)
-        p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    err = folder_lost_while_recording(pulse, p, REPO / "fixtures" / "dialogue.flac", "s1", tmp_path / "rec",
+                                      lost_after_s=3.0, ctrl_c_after_s=3.0, make_it_a_file=make_it_a_file)
     return p.returncode, err, json.loads((tmp_path / "s.json").read_text())
 
 

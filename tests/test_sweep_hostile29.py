@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.pulse import folder_lost_while_recording
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 PROSODY = [sys.executable, "-m", "prosody_cli.main"]
@@ -83,17 +85,8 @@ def test_live_whose_recording_folder_is_removed_just_before_the_end_says_it_whol
     mon = pulse.null_sink("s1")
     (tmp_path / "rec").mkdir()
     p = _live_on(pulse, tmp_path, mon, "--record", str(tmp_path / "rec" / "r.wav"), stdout=subprocess.DEVNULL)
-    try:
-        pulse.play(FIXTURES / "dialogue.flac", "s1")
-        time.sleep(4.0)
-        shutil.rmtree(tmp_path / "rec")
-        time.sleep(0.5)
-        p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    err = folder_lost_while_recording(pulse, p, FIXTURES / "dialogue.flac", "s1", tmp_path / "rec",
+                                      lost_after_s=4.0, ctrl_c_after_s=0.5)
     assert p.returncode == 1 and "Traceback" not in err and len(err.splitlines()) == 1, err
     doc = json.loads((tmp_path / "s.json").read_text())
     assert doc["live"]["captured_s"] >= 1.0
