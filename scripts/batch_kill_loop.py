@@ -5,21 +5,14 @@ limit around each run (a run still going then is dumped with faulthandler and ki
 python scripts/batch_kill_loop.py --runs 8 --mode pipe --len 60  (the material and stores under --work)."""
 import os, random, signal, subprocess, sys, time, shutil, argparse
 from pathlib import Path
-import numpy as np, soundfile as sf
-from batch_pool_procs import pool_workers, wchan
+from batch_pool_procs import fixture_cuts, pool_workers, wchan
 ap = argparse.ArgumentParser(); ap.add_argument("--runs", type=int, default=10); ap.add_argument("--mode", default="random")
 ap.add_argument("--len", type=float, default=12.0)
 ap.add_argument("--tree", default=str(Path(__file__).resolve().parents[1]))
 ap.add_argument("--work", default="/tmp/batch_kill_loop")
 a = ap.parse_args()
 W = Path(a.work) / f"w{int(a.len)}"; src = W / "in"
-if not src.exists():
-    src.mkdir(parents=True)
-    x, sr = sf.read(Path(a.tree) / "fixtures/dialogue.flac", dtype="float32")
-    for i in range(16):
-        s = int(2.3 * i * sr); n = int(a.len * sr)
-        y = np.concatenate([x, x, x])[s:s + n]
-        sf.write(src / f"s{i:02d}.wav", y, sr, subtype="PCM_16")
+fixture_cuts(a.tree, src, n=16, len_s=a.len)
 env = dict(os.environ, PYTHONPATH=a.tree, PYTHONFAULTHANDLER="1", PROSODY_DEBUG="1")
 for r in range(a.runs):
     store = W / "store"; shutil.rmtree(store, ignore_errors=True)

@@ -9,8 +9,7 @@ One line per run: exit status, seconds, sessions in the store, the failures said
 python scripts/batch_stop_freeze.py --mode stop --len 60 --n 8 --at 3 --hold 3"""
 import argparse, os, shutil, signal, sqlite3, subprocess, sys, time
 from pathlib import Path
-import numpy as np, soundfile as sf
-from batch_pool_procs import pool_workers, wchan
+from batch_pool_procs import fixture_cuts, pool_workers, wchan
 ap = argparse.ArgumentParser()
 ap.add_argument("--mode", default="stop"); ap.add_argument("--runs", type=int, default=1)
 ap.add_argument("--len", type=float, default=60.0); ap.add_argument("--n", type=int, default=8)
@@ -19,13 +18,7 @@ ap.add_argument("--tree", default=str(Path(__file__).resolve().parents[1]))
 ap.add_argument("--work", default="/tmp/batch_stop_freeze")
 a = ap.parse_args()
 W = Path(a.work) / f"w{int(a.len)}n{a.n}"; src = W / "in"
-if not src.exists():
-    src.mkdir(parents=True)
-    x, sr = sf.read(Path(a.tree) / "fixtures/dialogue.flac", dtype="float32")
-    reps = int(np.ceil((a.len + 2.3 * a.n) * sr / len(x))) + 1
-    big = np.concatenate([x] * reps)
-    for i in range(a.n):
-        s = int(2.3 * i * sr); sf.write(src / f"s{i:02d}.wav", big[s:s + int(a.len * sr)], sr, subtype="PCM_16")
+fixture_cuts(a.tree, src, n=a.n, len_s=a.len)
 env = dict(os.environ, PYTHONPATH=a.tree, PYTHONFAULTHANDLER="1")
 
 
