@@ -22,7 +22,7 @@ Each line also gives the found run's length, the share of it the diarizer gave b
 the holder's own frames within 1 s (dB, of the channels' mean) and the time since the speech mask's onset
 before it and to its next pause.
 
-    python benchmarks/backchannel_false.py --split fresh10 [--cache DIR]
+    python benchmarks/backchannel_false.py --split fresh10 [--cache DIR] [--condition call|service|phone]
     python benchmarks/backchannel_false.py --overlap-events mono|shared [--seeds 100-123]
 """
 from __future__ import annotations
@@ -131,10 +131,11 @@ def _as_events(rows) -> list:
     return [{"kind": "backchannel", "speaker": s, "start_s": a, "end_s": b} for s, a, b in rows]
 
 
-def split_cases(split: str, cache: str | None):
-    """(name, audio, truth, attribution, false, missed) of each two-voice recording of ``split``."""
-    for name, x, truth in bench.cached(bench.two_voice_cases(split, False),
-                                       None if cache is None else f"{cache}/{split}"):
+def split_cases(split: str, cache: str | None, condition: str | None = None):
+    """(name, audio, truth, attribution, false, missed) of each two-voice recording of ``split``; with
+    ``condition``, as ``diarization_calls.py`` codes them (``condition_cases``)."""
+    from diarization_wrong import split_cases as two_voice
+    for name, x, truth in two_voice(split, cache, condition):
         r, att = bench.run_case(x, truth)
         yield name, x, truth, att, _as_events(r["bc_false"]), list(zip(_as_events(r["bc_missed"]),
                                                                        r["bc_why"]["missed"]))
@@ -159,15 +160,20 @@ def main() -> int:
     ap.add_argument("--cache", help="diarization.py's --cache folder")
     ap.add_argument("--overlap-events", choices=("mono", "shared"), help="overlap_events.py's dialogues, this layout")
     ap.add_argument("--seeds", default="100-123", help="with --overlap-events: FIRST-LAST")
+    ap.add_argument("--condition", choices=("call", "service", "phone"),
+                    help="with --split: its dialogues as diarization_calls.py codes them, this condition")
     args = ap.parse_args()
     if (args.split is None) == (args.overlap_events is None):
         print("give one of --split S or --overlap-events mono|shared", file=sys.stderr)
+        return 2
+    if args.condition is not None and args.split is None:
+        print("--condition: give it with --split S", file=sys.stderr)
         return 2
     if args.split:
         if args.split not in bench.VOICE_PAIRS:
             print(f"--split {args.split!r}: not a split of benchmarks/diarization.py", file=sys.stderr)
             return 2
-        cases = split_cases(args.split, args.cache)
+        cases = split_cases(args.split, args.cache, args.condition)
     else:
         try:
             a, b = (int(v) for v in args.seeds.split("-"))

@@ -122,6 +122,15 @@ def cases(split: str, conds: tuple[str, ...], tmp: Path):
                 yield f"AMI {uri} s{seed} {c} mono", condition_mix(tracks, c, rng, seed, tmp), truth
 
 
+def condition_cases(split: str, cond: str):
+    """(name, audio, truth) of ``split``'s recordings in the one condition ``cond``, drawn as a run over all
+    conditions draws them (the draws of ``cases`` follow each other across conditions, so a run of one
+    condition alone would hear other mixes): the material ``diarization_calls.py --split S`` scores, for the
+    tracing tools' ``--condition`` (``diarization_wrong.py``, ``backchannel_false.py``)."""
+    with tempfile.TemporaryDirectory() as t:
+        yield from ((nm, x, tr) for nm, x, tr in cases(split, CONDITIONS, Path(t)) if nm.split()[-2] == cond)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=tuple(s for s in B.SEEDS if B.VOICE_PAIRS.get(s)), default="fresh13")

@@ -30,6 +30,10 @@ together in the encoder's ear?).
 
     python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs]
     python benchmarks/diarization_wrong.py --split amireal --snr 20 [--noise pink] [--told] [--planted]
+    python benchmarks/diarization_wrong.py --split held --condition service [--runs] [--told]
+
+With ``--condition call|service|phone`` the split's dialogues are those ``benchmarks/diarization_calls.py``
+codes (the same draws; its figures for that condition), each run placed inside or outside the speech mask.
 
 Figures sum to the benchmark's own wrong-person line for the split (the same cases, the same scoring;
 with ``--snr``, ``diarization_noise.py``'s line at that SNR).
@@ -234,17 +238,22 @@ def main() -> int:
     ap.add_argument("--noise", choices=tuple(NOISES), default="pink")
     ap.add_argument("--told", action="store_true", help="recordings read as one or mixed again as --voices 2")
     ap.add_argument("--planted", action="store_true", help="each recording's planted voices' separation (GE2E)")
+    ap.add_argument("--condition", choices=("call", "service", "phone"),
+                    help="the split's dialogues as diarization_calls.py codes them, this condition (runs placed by stage)")
     args = ap.parse_args()
+    if args.condition is not None and args.snr is not None:
+        print("error: give --condition or --snr, not both", file=sys.stderr)
+        return 2
     enc = None
     if args.planted:
         from prosody.engine.embedding import VoiceEncoder
         enc = VoiceEncoder.load()
     frames, runs, stages, total, scored = Counter(), Counter(), Counter(), 0, 0
-    cases = B.cached(B.two_voice_cases(args.split, False), None if args.cache is None else f"{args.cache}/{args.split}")
+    cases = split_cases(args.split, args.cache, args.condition)
     for name, x, clean, truth in noisy_cases(cases, args.snr, args.noise):
         if args.only is not None and args.only not in name:
             continue
-        r, got, att = classify_case(x, truth, clean=clean)
+        r, got, att = classify_case(x, truth, clean=x if args.condition else clean)
         total += r["wrong"]
         scored += r["single_frames"]
         if isinstance(got, str):
@@ -261,13 +270,26 @@ def main() -> int:
                 print(f"    {('therapist', 'client')[w.speaker]:9} {w.start / 100:7.2f}-{w.end / 100:7.2f} s "
                       f"{'both' if w.both else 'other':5} {w.kind}" + (f"; {w.where}" if w.where else ""))
     noise = "" if args.snr is None else f", {args.noise} noise at {args.snr:g} dB"
+    noise += "" if args.condition is None else f", {args.condition} condition"
     print(f"\n== split {args.split}{noise}: wrong-person speech {total} of {scored} frames "
           f"({100 * total / max(1, scored):.2f} %), by class ==")
     print_counts(frames, runs, total, scored)
-    if args.snr is not None:
+    if args.snr is not None or args.condition is not None:
         print("== the runs of recordings told apart, by stage ==")
         print_counts(stages, None, total, scored)
     return 0
+
+
+def split_cases(split: str, cache: str | None, condition: str | None):
+    """(name, audio, truth) of ``split``'s two-voice recordings: as ``diarization.py`` runs them (its cache), or
+    with ``condition`` as ``diarization_calls.py`` codes them (``condition_cases``; with ``clean`` set to the
+    coded audio itself, ``run_where`` places each run inside / outside the speech mask and never "under the
+    noise")."""
+    import diarization as B
+    if condition is not None:
+        from diarization_calls import condition_cases
+        return condition_cases(split, condition)
+    return B.cached(B.two_voice_cases(split, False), None if cache is None else f"{cache}/{split}")
 
 
 def case_line(name: str, r: dict, got, att) -> str:

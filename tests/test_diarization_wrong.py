@@ -116,3 +116,26 @@ def test_an_unsure_recordings_one_voice_is_scored_as_the_voice_it_is_given_as():
     two = _Session({"therapist": heard, "client": ~heard})
     th, cl = B.heard_by_role(two, 10, unattributed_as=B.CLIENT)
     assert np.array_equal(th, heard) and np.array_equal(cl, ~heard)
+
+
+def test_a_condition_is_traced_on_the_draws_of_a_run_over_every_condition(monkeypatch):
+    """``--condition phone`` traces the recordings ``diarization_calls.py`` scores: its draws follow each other
+    across the conditions (the call mix, the service mix, the phone mix of one dialogue, then the next), so the
+    trace draws every condition and keeps the one asked for (drawn alone, each recording would be another mix)."""
+    import diarization_calls as calls
+    from diarization_wrong import split_cases
+    asked = []
+
+    def fake_cases(split, conds, tmp):
+        asked.append((split, conds))
+        rng = np.random.default_rng(5)  # one shared generator, one draw per condition in order, as cases() has
+        for d in ("espeak a", "AMI b"):
+            for c in conds:
+                yield f"{d} {c} mono", np.full((4, 1), rng.uniform(), np.float32), {"d": d}
+    monkeypatch.setattr(calls, "cases", fake_cases)
+    got = list(split_cases("held", None, "phone"))
+    assert asked == [("held", calls.CONDITIONS)]
+    assert [n for n, _, _ in got] == ["espeak a phone mono", "AMI b phone mono"]
+    ref = np.random.default_rng(5).uniform(size=6)  # call, service, phone of a; then of b
+    assert [float(x[0, 0]) for _, x, _ in got] == [np.float32(ref[2]), np.float32(ref[5])]
+    assert [t["d"] for _, _, t in got] == ["espeak a", "AMI b"]
