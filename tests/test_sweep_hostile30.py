@@ -138,3 +138,29 @@ def test_live_whose_recording_folder_is_removed_records_the_rest_into_the_rescue
     assert f"({tmp_path / 'rec' / 'r.wav'} is gone at " in err and f"all of it is kept in {kept}" in err, err
     lost_s = float(re.search(r" is gone at ([0-9.]+) s\)", err).group(1))
     assert len(y) / sr > lost_s + 1.0 and np.sqrt(np.mean(y[round(lost_s * sr):] ** 2)) > 1e-3  # sound after it
+
+
+# -- 2. a symbolic-link loop named in a batch manifest ---------------------------------------------------------------
+
+def test_a_link_loop_or_a_dangling_link_is_said_as_one(tmp_path, monkeypatch, capsys):
+    """Planted: a.wav -> b.wav -> a.wav (a loop) and c.wav -> nothere.wav, named in a manifest, and a.wav named on
+    the command line of `batch` and `analyze`. Before: "no such file: a.wav" (true to the OS, loose in words:
+    there is a file of that name), "no such file or folder: a.wav", and `analyze` "cannot read a.wav (Too many
+    levels of symbolic links)". Now each says it is a link loop, or a link to a file that is not there; one
+    line, exit 2 where it is the only input; a file truly missing is still "no such file"."""
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    os.symlink("b.wav", "a.wav")
+    os.symlink("a.wav", "b.wav")
+    os.symlink("nothere.wav", "c.wav")
+    loop = "a.wav is a symbolic link loop (its links lead back to themselves, never to a file)"
+    dangling = "c.wav is a symbolic link to nothere.wav, which does not exist"
+    (tmp_path / "m.csv").write_text("file\na.wav\nc.wav\nd.wav\n", encoding="utf-8")
+    assert main(["batch", "m.csv", "--store", "st", "--table", "t", "--no-progress", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"prosody: failed: a.wav: {loop}\n" in err and f"prosody: failed: c.wav: {dangling}\n" in err, err
+    assert "prosody: failed: d.wav: no such file: d.wav\n" in err, err
+    for argv, said in ((["batch", "a.wav", "--store", "st", "--no-progress"], loop), (["analyze", "a.wav"], loop),
+                       (["analyze", "c.wav"], dangling)):
+        assert main(argv) == 2
+        assert capsys.readouterr().err == f"prosody: error: {said}\n"
