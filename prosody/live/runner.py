@@ -161,7 +161,8 @@ class LiveState:
     save_error: str = ""              # the last save did not reach output_path: why, and where it went instead
     online: "OnlineState | None" = None  # one mono/shared device with a voice profile: who speaks, provisional
     online_note: str = ""             # one device without a profile: why nobody is named live
-    record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is
+    record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is;
+    #                                   or moved into its rescue copy (its file lost; hostile sweep 30)
     layout_note: str = ""             # one stereo device: the layout found live, said once (prosody.live.layout_watch)
 
 
@@ -1331,7 +1332,9 @@ class _Recording:
 
     def _update_header(self) -> None:
         import soundfile as sf
-        sf._snd.sf_command(self._f._file, _SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
+        snd, ffi = getattr(sf, "_snd", None), getattr(sf, "_ffi", None)
+        if snd is not None and ffi is not None:  # soundfile's libsndfile binding (another version: at the close)
+            snd.sf_command(self._f._file, _SFC_UPDATE_HEADER_NOW, ffi.NULL, 0)
 
     def close(self) -> None:
         try:
