@@ -164,8 +164,8 @@ def test_a_recording_whose_file_went_away_is_not_said_whole(tmp_path, monkeypatc
     """The folder holding `--output` and `--record` removed mid-session (real capture: 4.0 s analysed): the
     session was saved in the rescue folder and said so, but the recording had gone on into a file no name
     reached, and the session said it whole (`recording_complete` true, no word of the loss). Now the loss
-    is seen at the next autosave or at the end: the recording said failed, nothing of it kept. Planted on a
-    replay (the folder removed, or the file replaced by another, once the recording has begun)."""
+    is seen at the next autosave or at the end and said (since hostile sweep 30: whole in the rescue copy, not
+    where asked). Planted on a replay (the folder removed, or the file replaced by another, once the recording has begun)."""
     import shutil
     import time
 
@@ -193,16 +193,17 @@ def test_a_recording_whose_file_went_away_is_not_said_whole(tmp_path, monkeypatc
         rec.write_bytes(b"someone else's file")
     res = r.wait(60)
     assert res is not None and res.doc is not None
-    # what it held up to the loss is kept in the rescue folder (hostile sweep 28: it was dropped)
+    # what it held up to the loss is kept in the rescue folder (hostile sweep 28: it was dropped), and the
+    # recording goes on there (hostile sweep 30: it stopped at the autosave that saw the loss)
     kept = tmp_path / "data" / "prosody-rescue" / "rec.wav"
-    assert res.record_error is not None and f"what was recorded up to then is kept in {kept}" in res.record_error, \
-        res.record_error
+    assert res.record_error is not None and "but not where asked" in res.record_error \
+        and res.record_error.endswith(f"all of it is kept in {kept}"), res.record_error
     assert str(rec) in res.record_error
     live = res.doc["live"]
-    assert live["recording_complete"] is False and live["recording_file"] == str(kept)  # what `import` takes
+    assert live["recording_complete"] is True and live["recording_file"] == str(kept)  # what `import` takes
     assert live["analysed_s"] == pytest.approx(8.0, abs=0.011)  # the analysis went on to the end
-    assert any(f"is kept in {kept}" in w for w in res.doc["warnings"])
-    assert 0.5 < sf.info(str(kept)).duration < 8.0  # up to the autosave that saw the loss
+    assert any(f"all of it is kept in {kept}" in w for w in res.doc["warnings"])
+    assert sf.info(str(kept)).frames == round(live["captured_s"] * 16000)  # all of it, the loss said
     if how == "file replaced":
         assert rec.read_bytes() == b"someone else's file"
         assert "is another file now" in res.record_error

@@ -53,7 +53,8 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import file_sha256, input_change, input_state, restrict_sqlite_sidecars, sqlite_errors
+from ..fileio import (file_sha256, input_change, input_state, missing_file_text, restrict_sqlite_sidecars,
+                      sqlite_errors)
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS, UNATTRIBUTED
@@ -184,7 +185,7 @@ def _jobs_of_path(inp: str, defaults: Job) -> list[Job]:
         return read_manifest(p, defaults=defaults)
     if p.exists():
         return [dataclasses.replace(defaults, paths=(inp,), origin=inp)]
-    raise InputError(f"no such file or folder: {inp}")
+    raise InputError(missing_file_text(inp, what="file or folder"))
 
 
 def _each_once(jobs: list[Job]) -> list[Job]:

@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from ..fileio import c_stderr_captured, check_input_file
+from ..fileio import c_stderr_captured, check_input_file, missing_file_text
 from ..errors import DecoderMissingError, InputError
 from ..timebase import GRID, clock_text
 from ..types import UNATTRIBUTED, name_problem
@@ -731,7 +731,7 @@ def _header_n_samples(info, n_samples: int) -> int:
 
 def _check_path(path: Path) -> None:
     if not path.exists():
-        raise InputError(f"no such file: {path}")
+        raise InputError(missing_file_text(path))
     if path.is_dir():
         raise InputError(f"{path} is a directory, not an audio file")
     check_input_file(path)  # a FIFO, pipe or device is named as such (its size says nothing)

@@ -161,7 +161,8 @@ class LiveState:
     save_error: str = ""              # the last save did not reach output_path: why, and where it went instead
     online: "OnlineState | None" = None  # one mono/shared device with a voice profile: who speaks, provisional
     online_note: str = ""             # one device without a profile: why nobody is named live
-    record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is
+    record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is;
+    #                                   or moved into its rescue copy (its file lost; hostile sweep 30)
     layout_note: str = ""             # one stereo device: the layout found live, said once (prosody.live.layout_watch)
 
 
@@ -370,6 +371,7 @@ class LiveRunner:
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
         self._record_moved = ""                   # its name lost at the end: whole in the copy (said, not failed)
+        self._record_losses: list[str] = []       # each loss of its name seen: "PATH is gone" (said at the end)
         self._record_sha256: str | None = None    # the whole recording's fingerprint, taken once it is closed
 
     def _init_online(self, online, online_profile: str, online_note: str) -> None:
@@ -573,6 +575,11 @@ class LiveRunner:
             self._watch_layout()
         return stop
 
+    @property
+    def _record_at(self) -> Path | None:
+        """Where the recording is written now: ``--record``'s file, or the rescue copy it went on in."""
+        return self._record_copy or self.record_path
+
     def _recording_failed(self, exc: BaseException, *, block_samples: int = 0) -> None:
         """A write to (or flush of) the ``--record`` file failed: close it, so
         that what it holds stays a readable file, and stop recording; capture
@@ -581,7 +588,8 @@ class LiveRunner:
         of it may be in the file: the file's own length says how much)."""
         at = self.n_samples
         rec, self._recorder = self._recorder, None
-        why = (write_error_text(exc, self.record_path) if is_disk_full(exc)  # was "No space left on device"
+        where = self._record_at
+        why = (write_error_text(exc, where) if is_disk_full(exc)  # was "No space left on device"
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
         try:
             rec.close()
@@ -589,16 +597,16 @@ class LiveRunner:
             pass  # it failed already; what reached the disk stays
         try:
             import soundfile as sf
-            n = sf.info(str(self.record_path)).frames  # a WAV's header; a FLAC cut short says "unknown" (huge)
+            n = sf.info(str(where)).frames  # a WAV's header; a FLAC cut short says "unknown" (huge)
             if at < n <= at + block_samples:
                 at = n
         except Exception:
             n = 0  # not even its header reached the disk (full from the start): no sound file
         if n > 0:
-            kept = f"{self.record_path} holds what was recorded before then"
+            kept = f"{where} holds what was recorded before then"
         else:  # it was said to hold the audio up to then, and was an empty file (hostile sweep 16)
-            gone = _remove_own_file(self.record_path, getattr(rec, "identity", None))
-            kept = f"nothing of it could be kept ({self.record_path} {'removed' if gone else 'is no sound file'})"
+            gone = _remove_own_file(where, getattr(rec, "identity", None))
+            kept = f"nothing of it could be kept ({where} {'removed' if gone else 'is no sound file'})"
         at_s = self.grid.samples_to_s(at)
         with self._lock:
             self._record_stopped_at_s, self._record_why, self._record_kept = at_s, why, kept
@@ -618,32 +626,58 @@ class LiveRunner:
         if self.n_samples == 0 and self._record_stopped_at_s is None \
                 and _remove_own_file(self.record_path, getattr(rec, "identity", None)):
             self._record_dropped = True
+        elif self._record_copy is not None and self._record_stopped_at_s is None \
+                and not self._say_whole_elsewhere(self._record_copy):  # it went on in the copy (hostile sweep 30)
+            at_s = self.grid.samples_to_s(max(_frames_in(self._record_copy), 0))
+            with self._lock:  # holds less than the capture: said as it is, never whole
+                self._record_stopped_at_s, self._record_why = at_s, _LOST_WHY
+                self._record_kept = (f"{self._record_copy} holds what was recorded up to then "
+                                     f"({', then '.join(self._record_losses)})")
 
     def _close_lost_recording(self, rec: "_Recording", *, at_end: bool = False) -> None:
         """``rec``'s file no name reaches any more (its folder removed or the file deleted or replaced during
         the session): the audio went into a file no name reaches, and the session said the recording whole
         (``recording_complete`` true, no word of the loss; hostile sweep 16). Closed, what it holds copied to a
-        rescue folder (it was dropped, though still readable through the open file: hostile sweep 28), and said
-        as a recording that failed when the loss was seen; seen only at the end (``at_end``: nothing more is
-        captured) with every captured sample in the copy, said as whole, but elsewhere (it was said failed at
-        the end, ``recording_complete`` false: hostile sweep 29)."""
-        what = "is another file now" if os.path.lexists(self.record_path) else "is gone"
+        rescue folder (it was dropped, though still readable through the open file: hostile sweep 28). Seen
+        at an autosave, the recording goes on in the copy (it stopped there, and the rest of the capture was
+        thrown away: hostile sweep 30), so that a second loss is met alike; seen at the end (``at_end``), or
+        where the copy cannot go on (a FLAC), the copy is checked: every captured sample in it, the recording
+        is whole, but elsewhere (it was said failed at the end: hostile sweep 29); else it failed when the
+        loss was seen."""
+        lost = self._record_at
+        what = "is another file now" if os.path.lexists(lost) else "is gone"
         copy = rec.close_keeping_a_copy(self.record_path.name)
         at_s = self.grid.samples_to_s(self.n_samples)
-        if at_end and copy is not None and _frames_in(copy) == self.n_samples:
-            with self._lock:
-                self._record_copy = copy
-                self._record_moved = (f"the recording is whole ({at_s:.1f} s) but not where asked: its file was "
-                                      f"removed or replaced while it was recorded ({self.record_path} {what}); all "
-                                      f"of it is kept in {copy}")
-            return
+        self._record_losses.append(f"{lost} {what}" + ("" if at_end else f" at {at_s:.1f} s"))
+        went_on = None if at_end or copy is None else _continued_recording(copy, len(self.speakers))
         with self._lock:
-            self._record_copy = copy
-            self._record_stopped_at_s, self._record_why = at_s, "its file was removed or replaced while it was recorded"
-            self._record_kept = (f"what was recorded up to then is kept in {copy} ({self.record_path} {what})"
-                                 if copy is not None else f"nothing of it is kept ({self.record_path} {what})")
+            self._record_copy = copy or self._record_copy
+        if isinstance(went_on, _Recording):
+            self._recorder = went_on
+            with self._lock:
+                self._record_error = (f"RECORDING MOVED at {stopwatch_text(at_s)} ({at_s:.1f} s): its file was "
+                                      f"removed or replaced while it was recorded ({lost} {what}); what was recorded "
+                                      f"up to then was copied to {copy}, and the recording goes on there")
+            return
+        if at_end and copy is not None and self._say_whole_elsewhere(copy):
+            return
+        why_not = f"; it could not go on there: {went_on}" if went_on else ""
+        with self._lock:
+            self._record_stopped_at_s, self._record_why = at_s, _LOST_WHY
+            self._record_kept = (f"what was recorded up to then is kept in {copy} ({lost} {what}{why_not})"
+                                 if copy is not None else f"nothing of it is kept ({lost} {what})")
             self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
                                   f"{self._record_kept}; the analysis goes on")
+
+    def _say_whole_elsewhere(self, copy: Path) -> bool:
+        """Where the closed ``copy`` holds every captured sample: said whole, but not where asked; whether it was."""
+        at_s = self.grid.samples_to_s(self.n_samples)
+        if _frames_in(copy) == self.n_samples:
+            with self._lock:
+                self._record_moved = (f"the recording is whole ({at_s:.1f} s) but not where asked: {_LOST_WHY} "
+                                      f"({', then '.join(self._record_losses)}); all of it is kept in {copy}")
+            return True
+        return False
 
     def _fingerprint_recording(self) -> None:
         """The closed recording's SHA-256, where it is whole (about a second for an hour's recording)."""
@@ -987,7 +1021,7 @@ class LiveRunner:
             except Exception as exc:
                 self._recording_failed(exc)
         rec = self._recorder
-        if rec is not None and not _same_file(self.record_path, getattr(rec, "identity", None)):
+        if rec is not None and not _same_file(self._record_at, getattr(rec, "identity", None)):
             self._recorder = None  # its file is gone: said now, while live, not only at the end
             self._close_lost_recording(rec)
         session = self._closing_open_segments(self.builder.build())
@@ -1096,7 +1130,7 @@ class LiveRunner:
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
             rec = self._recorder
-            if not _same_file(self.record_path, getattr(rec, "identity", None)):
+            if not _same_file(self._record_at, getattr(rec, "identity", None)):
                 self._recorder = None  # a copy of what it holds kept before it is closed
                 self._close_lost_recording(rec, at_end=True)
             else:
@@ -1229,6 +1263,10 @@ class _QuietFile:
             return -1
 
 
+_LOST_WHY = "its file was removed or replaced while it was recorded"
+_SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile's sf_command: write the header's length now (sndfile.h)
+
+
 class RecordingError(OSError):
     """A write to the ``--record`` file failed (its OSError's reason, when one was seen)."""
 
@@ -1236,17 +1274,21 @@ class RecordingError(OSError):
 class _Recording:
     """Raw audio, owner-only, written from the analysis thread (never the callback)."""
 
-    def __init__(self, path: Path, channels: int, *, exclusive: bool = False):
+    def __init__(self, path: Path, channels: int, *, exclusive: bool = False, append: bool = False):
         """``exclusive``: the file must not exist (nothing was there when the session was set up: a file
-        there now is another program's, e.g. another live session recording under the same name)."""
+        there now is another program's, e.g. another live session recording under the same name).
+        ``append``: ``path`` is a recording already (a WAV: libsndfile cannot add to a FLAC), written on at
+        its end (a recording whose name was lost goes on in its rescue copy; hostile sweep 30)."""
         import soundfile as sf
         fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
         # never through a symbolic link (the CLI refuses one earlier; this closes the race); read too, for a copy
         # of a recording whose name is lost (``close_keeping_a_copy``); emptied only once it is this session's
-        fd = os.open(str(path), os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else 0) | os.O_NOFOLLOW, 0o600)
+        flags = os.O_RDWR | os.O_NOFOLLOW | (0 if append else os.O_CREAT | (os.O_EXCL if exclusive else 0))
+        fd = os.open(str(path), flags, 0o600)
         try:
             _hold_alone(fd)
-            os.ftruncate(fd, 0)
+            if not append:
+                os.ftruncate(fd, 0)
             os.fchmod(fd, 0o600)
         except BaseException:
             os.close(fd)
@@ -1254,9 +1296,14 @@ class _Recording:
         st = os.fstat(fd)
         self.identity = (st.st_dev, st.st_ino)  # the file this recording made (``_remove_own_file``)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
+        self._appending = append
         try:
-            self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,
-                                   format=fmt, subtype="PCM_16")
+            if append:
+                self._f = sf.SoundFile(self._fileobj, mode="r+")
+                self._f.seek(0, sf.SEEK_END)
+            else:
+                self._f = sf.SoundFile(self._fileobj, mode="w", samplerate=GRID.sample_rate, channels=channels,
+                                       format=fmt, subtype="PCM_16")
         except BaseException:
             self._fileobj.raw.close()
             raise
@@ -1280,6 +1327,14 @@ class _Recording:
 
     def flush(self) -> None:
         self._check(self._f.flush)
+        if self._appending:  # libsndfile's read-write mode leaves the header's length as it was till the close
+            self._check(self._update_header)
+
+    def _update_header(self) -> None:
+        import soundfile as sf
+        snd, ffi = getattr(sf, "_snd", None), getattr(sf, "_ffi", None)
+        if snd is not None and ffi is not None:  # soundfile's libsndfile binding (another version: at the close)
+            snd.sf_command(self._f._file, _SFC_UPDATE_HEADER_NOW, ffi.NULL, 0)
 
     def close(self) -> None:
         try:
@@ -1317,6 +1372,16 @@ def _hold_alone(fd: int) -> None:
     except OSError as exc:
         if isinstance(exc, BlockingIOError) or exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
             raise
+
+
+def _continued_recording(copy: Path, channels: int) -> "_Recording | str":
+    """The rescue ``copy`` of a recording whose name was lost, opened to go on at its end; else why not."""
+    if copy.suffix.lower() == ".flac":
+        return "libsndfile cannot add to a FLAC file"
+    try:
+        return _Recording(copy, channels, append=True)
+    except Exception as exc:
+        return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def _frames_in(path: Path) -> int:
