@@ -1332,9 +1332,9 @@ class _Recording:
 
     def _update_header(self) -> None:
         import soundfile as sf
-        snd, ffi = getattr(sf, "_snd", None), getattr(sf, "_ffi", None)
-        if snd is not None and ffi is not None:  # soundfile's libsndfile binding (another version: at the close)
-            snd.sf_command(self._f._file, _SFC_UPDATE_HEADER_NOW, ffi.NULL, 0)
+        snd, ffi, handle = getattr(sf, "_snd", None), getattr(sf, "_ffi", None), getattr(self._f, "_file", None)
+        if snd is not None and ffi is not None and handle is not None:  # soundfile's libsndfile binding
+            snd.sf_command(handle, _SFC_UPDATE_HEADER_NOW, ffi.NULL, 0)  # (another version: at the close)
 
     def close(self) -> None:
         try:
