@@ -433,6 +433,49 @@ def test_a_voice_carried_across_a_pause_into_the_other_voices_turn_goes_to_that_
     assert np.array_equal(_edge_runs(owned, idx, 0), owned)
 
 
+def test_a_long_both_run_at_an_utterances_start_goes_to_the_voice_that_opens_it():
+    # compact speech frames (10 ms); pauses (jumps in the frame index) after frames 99, 299 and 499.
+    # Planted as AMI dev01 MEE012's answers after a gap: voice 0 speaks frames 100-211 alone (1.12 s),
+    # voice 1's turn follows straight on (212-299). The path kept the answer's first 0.22 s, gave the
+    # next 0.15 s to voice 1 and 0.6 s to "both": the 0.75 s go back to voice 0 (the answer, 0.97 s,
+    # heard as a turn again). After the second pause voice 1 opens with 0.2 s and 0.6 s of "both"
+    # follow with no other voice between (a planted backchannel early in the holder's utterance):
+    # stays. A planted overlap at a change (0.15 s of "both" between voice 0 and voice 1, 1 s into an
+    # utterance) stays, as does a 0.25 s "both" run (shorter than lead_both_min_s) after 0.2 s of
+    # voice 1 and 0.1 s of voice 0, and a 0.4 s one with that lead 0.6 s into an utterance.
+    from prosody.engine.diarize import DiarizeConfig, _lead_both
+    from prosody.timebase import GRID
+
+    cfg = DiarizeConfig()
+    min_n, lead_n = GRID.s_to_frames(cfg.lead_both_min_s), GRID.s_to_frames(cfg.lead_both_lead_max_s)
+    idx = np.arange(700)
+    for cut in (100, 300, 500):
+        idx[cut:] += 80
+    owned = np.zeros(700, np.int8)
+    owned[:100] = 1
+    owned[122:137] = 1                     # the answer's 0.15 s given to the next voice
+    owned[137:197] = 2                     # ... and 0.6 s to "both"
+    owned[197:300] = 1                     # the next turn (planted from frame 212)
+    owned[300:320] = 1                     # voice 1 opens after the pause
+    owned[320:380] = 2                     # 0.6 s "both": voice 0's backchannel
+    owned[380:400] = 1
+    owned[400:415] = 2                     # a planted 0.15 s overlap at a change, 1 s into the utterance
+    owned[415:500] = 0
+    owned[500:520] = 1                     # after the last pause: 0.25 s "both" after 0.3 s (too short) ...
+    owned[520:530] = 0
+    owned[530:555] = 2
+    owned[555:590] = 1
+    owned[590:600] = 0
+    owned[600:640] = 2                     # ... and 0.4 s of "both" after voice 1 then 0, 1 s in (too far in)
+    owned[640:] = 0
+    got = _lead_both(owned, idx, min_n, lead_n)
+    want = owned.copy()
+    want[122:197] = 0
+    assert np.array_equal(got, want)
+    assert np.array_equal(_lead_both(owned, idx, min_n, 36), owned)  # the answer's run starts 0.37 s in
+    assert np.array_equal(_lead_both(owned, idx, 0, lead_n), owned)
+
+
 def test_a_longer_tail_the_frame_models_hardly_place_goes_to_the_utterance_before_the_pause():
     # compact speech frames (10 ms); pauses (jumps in the frame index) after frames 99, 199 and 299.
     # Voice 1's 0.92 s answer (frames 100-191 planted) whose last 0.3 s the path gave to voice 0, who

@@ -183,6 +183,10 @@ class DiarizeConfig:
     ``pause_overlap_slack_s``: a "both voices" run that starts or ends with a pause (or within
     this of one, one voice between) and has one voice on its other side goes to that voice
     (``_pause_bound_overlap``; ``-1`` turns it off).
+    ``lead_both_min_s`` / ``lead_both_lead_max_s``: a "both voices" run of at least ``lead_both_min_s``
+    that starts within ``lead_both_lead_max_s`` of speech after a pause, one voice then the other
+    before it, goes with the other voice's run to the voice that opens the utterance (``_lead_both``;
+    ``lead_both_min_s=0`` turns it off).
     ``edge_run_max_s``: a run of one voice shorter than this between a pause and the other voice,
     the same voice speaking on the pause's far side, goes to the other voice (``_edge_runs``;
     ``0`` turns it off). ``edge_tail_max_s`` / ``edge_tail_nats``: such a run at an utterance's end
@@ -349,6 +353,8 @@ class DiarizeConfig:
     start_noise_z: float = 1.0  # 0: restarts compared by separation alone, as before the eleventh round
     start_gain_nats: float = 0.5
     pause_overlap_slack_s: float = 0.15
+    lead_both_min_s: float = 0.3
+    lead_both_lead_max_s: float = 0.45
     edge_run_max_s: float = 0.25
     edge_tail_max_s: float = 0.5
     edge_tail_nats: float = 5.0
@@ -459,6 +465,9 @@ class DiarizeConfig:
                               f"quiet_run_context_s={self.quiet_run_context_s}, quiet_run_pause_db="
                               f"{self.quiet_run_pause_db}, quiet_run_pause_s={self.quiet_run_pause_s}: need >= 0 dB "
                               "(quiet_run_db=0 turns the quiet run look off), > 0 s, >= 0 dB and >= 0 s")
+        if not (self.lead_both_min_s >= 0 and self.lead_both_lead_max_s >= 0):
+            raise ConfigError(f"lead_both_min_s={self.lead_both_min_s}, lead_both_lead_max_s="
+                              f"{self.lead_both_lead_max_s}: need >= 0 s (lead_both_min_s=0 turns the rule off)")
         if not (self.onset_run_s >= 0 and self.onset_run_max_s > 0):
             raise ConfigError(f"onset_run_s={self.onset_run_s}, onset_run_max_s={self.onset_run_max_s}: need >= 0 s "
                               "(0 turns the onset run look off) and > 0 s")
@@ -1193,6 +1202,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     owned = _dip_filled_look(owned, ll, weak, lv, cfg, grid)
     owned = _pitch_look(owned, f0_st, lv, cfg, grid)
     owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
+    owned = _lead_both(owned, idx, grid.s_to_frames(cfg.lead_both_min_s), grid.s_to_frames(cfg.lead_both_lead_max_s))
     owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s), ll=ll,
                        tail_max_n=grid.s_to_frames(cfg.edge_tail_max_s), tail_nats=cfg.edge_tail_nats)
     owned = _overlap_like_holder(owned, ll, cfg, grid.s_to_frames(cfg.overlap_holder_max_s))
@@ -1941,6 +1951,38 @@ def _pause_bound_overlap(owned: np.ndarray, idx: np.ndarray, slack: int) -> np.n
             out[a:b] = rn
         elif rp and not lp and ln is not None and ln != 2 and rv in (None, ln):
             out[a:b] = ln
+    return out
+
+
+def _lead_both(owned: np.ndarray, idx: np.ndarray, min_n: int, lead_n: int) -> np.ndarray:
+    """A "both voices" run of at least ``min_n`` frames of the speech-frame path ``owned`` (compact
+    index; a jump in ``idx`` is a pause) that starts within ``lead_n`` frames of an utterance's start,
+    one voice's run then the other's before it, goes with that other voice's run to the voice that
+    opens the utterance::
+
+        path    |pause|000011122222222222111111     an answer after a gap: its first 0.2 s its own,
+        out     |pause|000000000000000000111111     then the next turn's voice and "both"
+        path    |pause|0000222222222000000          stays: one voice only before the run (a
+                                                    backchannel early in the holder's utterance)
+
+    AMI dev01 MEE012's 1.12 s answers after a gap: the two-state path gave 0.12-0.17 s to the next
+    voice (the window votes join the answer to the next turn) and the three-state path 0.6-0.74 s
+    to "both", the answer heard 0.21 s alone and the change 0.78 s early. Traced on
+    ``benchmarks/diarization.py`` amireal, amireal5, held and fresh14
+    (``benchmarks/diarization_both_runs.py``; docs/speakers.md, sixty-seventh round): all 12 such runs
+    were one voice alone, the opening one; of the 7 with one voice only before them, 2 were planted
+    backchannels (held, fresh14: 0.37-0.6 s, 0.34-0.41 s in), so those are left. ``min_n <= 0``: unchanged."""
+    if min_n <= 0 or len(owned) == 0:
+        return owned
+    out = owned.copy()
+    brk, starts, ends = _runs_at_pauses(owned, idx)
+    for q in range(2, len(starts)):
+        a, b = starts[q], ends[q]
+        u = q - 2
+        k = int(owned[starts[u]])  # the voice that opens the utterance
+        lead = brk[starts[u]] and not brk[starts[u + 1]] and not brk[a] and a - starts[u] <= lead_n
+        if owned[a] == 2 and b - a >= min_n and lead and k != 2 and owned[starts[u + 1]] == 1 - k:
+            out[ends[u]:b] = k
     return out
 
 
