@@ -1967,7 +1967,7 @@ def _lead_both(owned: np.ndarray, idx: np.ndarray, min_n: int, lead_n: int) -> n
 
     AMI dev01 MEE012's 1.12 s answers after a gap: the two-state path gave 0.12-0.17 s to the next
     voice (the window votes join the answer to the next turn) and the three-state path 0.6-0.74 s
-    to "both", the answer heard 0.21 s alone and the change 0.78 s early. Traced on
+    to "both", the answer heard 0.21 s alone, the path's change 0.78 s early. Traced on
     ``benchmarks/diarization.py`` amireal, amireal5, held and fresh14
     (``benchmarks/diarization_both_runs.py``; docs/speakers.md, sixty-seventh round): all 12 such runs
     were one voice alone, the opening one; of the 7 with one voice only before them, 2 were planted
