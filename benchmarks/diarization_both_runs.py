@@ -15,7 +15,6 @@ better voice, the left and right neighbours' models over each other).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -89,16 +88,9 @@ def runs(name: str, x: np.ndarray, truth: dict) -> list[dict]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--split", required=True)
-    ap.add_argument("--cache", required=True, help="benchmarks/diarization.py's --cache DIR")
-    ap.add_argument("--only")
-    ap.add_argument("--dump")
-    args = ap.parse_args()
-    d = Path(args.cache) / args.split
-    if not (d / "index.json").exists():
-        print(f"no cached split in {d}: run benchmarks/diarization.py --split {args.split} --cache {args.cache} first",
-              file=sys.stderr)
+    args = gap.trace_parser().parse_args()
+    d = gap.cached_split(args)
+    if d is None:
         return 2
     allrows = []
     for name, x, truth in bench.cached(iter(()), str(d)):

@@ -195,14 +195,30 @@ def edges(name: str, x: np.ndarray, truth: dict, max_s: float) -> list[dict]:
     return out
 
 
-def main() -> int:
+def trace_parser() -> argparse.ArgumentParser:
+    """The options every trace over a cached split of benchmarks/diarization.py takes."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", required=True)
     ap.add_argument("--cache", required=True, help="benchmarks/diarization.py's --cache DIR")
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="only the recordings whose name holds this")
+    ap.add_argument("--dump", help="the rows as JSON into this file")
+    return ap
+
+
+def cached_split(args) -> Path | None:
+    """``args.split``'s folder in ``args.cache``; None, said, where diarization.py has not cached it."""
+    d = Path(args.cache) / args.split
+    if (d / "index.json").exists():
+        return d
+    print(f"no cached split in {d}: run benchmarks/diarization.py --split {args.split} --cache {args.cache} first",
+          file=sys.stderr)
+    return None
+
+
+def main() -> int:
+    ap = trace_parser()
     ap.add_argument("--outside", help="a diarization.py --dump of this split: only its recordings outside 15 %%")
     ap.add_argument("--max-s", type=float, default=1.2)
-    ap.add_argument("--dump")
     args = ap.parse_args()
     keep = None
     if args.outside:
@@ -212,10 +228,8 @@ def main() -> int:
             print(f"cannot read {args.outside}: {exc}", file=sys.stderr)
             return 2
         keep = {r["name"] for r in rows if abs(r["changes_found"] - r["changes_true"]) > 0.15 * max(1, r["changes_true"])}
-    d = Path(args.cache) / args.split
-    if not (d / "index.json").exists():
-        print(f"no cached split in {d}: run benchmarks/diarization.py --split {args.split} --cache {args.cache} first",
-              file=sys.stderr)
+    d = cached_split(args)
+    if d is None:
         return 2
     allrows, tally = [], Counter()
     for name, x, truth in bench.cached(iter(()), str(d)):
