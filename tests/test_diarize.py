@@ -406,6 +406,14 @@ def test_both_voices_starting_or_stopping_with_a_pause_go_to_the_one_voice_besid
     assert np.all(_pause_bound_overlap(owned2, idx, 10)[230:240] == 2)
 
 
+def _paused_index(n: int, cuts, gap: int) -> np.ndarray:
+    """The frame index of ``n`` compact speech frames with a pause of ``gap`` frames before each of ``cuts``."""
+    idx = np.arange(n)
+    for cut in cuts:
+        idx[cut:] += gap
+    return idx
+
+
 def test_a_voice_carried_across_a_pause_into_the_other_voices_turn_goes_to_that_turn():
     # compact speech frames (10 ms); pauses (jumps in the frame index) after frames 99, 199 and 299.
     # Voice 0 speaks, pause, 0.15 s more of voice 0, then voice 1's turn: those 0.15 s are voice 1's
@@ -421,9 +429,7 @@ def test_a_voice_carried_across_a_pause_into_the_other_voices_turn_goes_to_that_
     owned[300:320] = 1                     # 0000 | pause | 11 (20 frames) 0000: stays
     owned2 = owned.copy()
     owned2[100:130] = 0                    # 30 frames carried over: stays
-    idx = np.arange(400)
-    for cut in (100, 200, 300):
-        idx[cut:] += 40
+    idx = _paused_index(400, (100, 200, 300), 40)
     n = GRID.s_to_frames(DiarizeConfig().edge_run_max_s)
     want = owned.copy()
     want[100:115] = 1
@@ -448,9 +454,7 @@ def test_a_long_both_run_at_an_utterances_start_goes_to_the_voice_that_opens_it(
 
     cfg = DiarizeConfig()
     min_n, lead_n = GRID.s_to_frames(cfg.lead_both_min_s), GRID.s_to_frames(cfg.lead_both_lead_max_s)
-    idx = np.arange(700)
-    for cut in (100, 300, 500):
-        idx[cut:] += 80
+    idx = _paused_index(700, (100, 300, 500), 80)
     owned = np.zeros(700, np.int8)
     owned[:100] = 1
     owned[122:137] = 1                     # the answer's 0.15 s given to the next voice
@@ -489,9 +493,7 @@ def test_a_longer_tail_the_frame_models_hardly_place_goes_to_the_utterance_befor
 
     cfg = DiarizeConfig()
     max_n, tail_n = GRID.s_to_frames(cfg.edge_run_max_s), GRID.s_to_frames(cfg.edge_tail_max_s)
-    idx = np.arange(400)
-    for cut in (100, 200, 300):
-        idx[cut:] += 60
+    idx = _paused_index(400, (100, 200, 300), 60)
     owned = np.zeros(400, np.int8)
     owned[100:170] = 1                     # the answer: 0.7 s of voice 1, then 0.3 s given to voice 0, pause
     owned[300:330] = 0                     # after the last pause: 0.3 s of voice 0 carried into voice 1's turn
