@@ -12,6 +12,7 @@ Stages (each ``push`` -> per-frame arrays, ``flush``, ``reset``):
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 import numpy as np
 import webrtcvad
@@ -800,7 +801,7 @@ _MIX_STRETCH_REACH = 15
 
 
 def _stretch_tail(lv: np.ndarray, run_start: int, end: int, stop: int, room_db: float,
-                  tail_at) -> tuple[int, float, int, int] | None:
+                  tail_at: Callable[[int], tuple[int, float] | None]) -> tuple[int, float, int, int] | None:
     r"""``mix_tails``' tail (direct sound's end, rate dB/frame, end looked at, last frame cut + 1) for a run of speech
     ``run_start .. end - 1`` (frames) whose end before a pause shows none, or None: the nearest ``tail_at(q)``
     (``room_tail`` ending at frame ``q``) within ``_MIX_STRETCH_FRAMES`` before ``end`` where the frames ``q ..
