@@ -196,6 +196,55 @@ def test_mix_tails_cut_a_straight_tail_heard_past_12_db_back_to_its_direct_end()
     assert len(cut) >= 10 and abs(int(cut[0]) - (end_rough + 4)) <= 1
 
 
+def _level_stretch(lv, sp, seed: int, *, tail_frames: int, stretch_frames: int):
+    """Levels and speech (as ``_stretches``') with one more stretch appended whose room tail (after a 7 dB step,
+    4 dB a frame) falls ``tail_frames`` frames into a level stretch of ``stretch_frames`` frames at its last level
+    (1.5 dB over and under it by turns), heard as speech, then the pause at -60 dB: (levels, speech, its planted
+    direct end)."""
+    rng = np.random.default_rng(seed)
+    fall = -27.0 - 4.0 * np.arange(tail_frames) + rng.uniform(-0.5, 0.5, tail_frames)
+    zigzag = 1.5 * (-1.0) ** np.arange(stretch_frames)
+    level = -27.0 - 4.0 * tail_frames + zigzag + rng.uniform(-0.3, 0.3, stretch_frames)
+    end = len(lv) + 30
+    lv = np.concatenate([lv, -20 + rng.uniform(-1.5, 1.5, 30), fall, level, -60 + rng.uniform(-1, 1, 40)])
+    sp = np.concatenate([sp, np.ones(30 + tail_frames + stretch_frames, bool), np.zeros(40, bool)])
+    return lv, sp, end
+
+
+def test_mix_tails_cut_a_tail_that_ends_in_a_level_stretch_before_the_pause():
+    # six tails at 1 dB a frame make the room; a seventh falls steeply (12 dB in 3 frames) into 7 frames of a level
+    # stretch the speech runs on through, then straight to the floor (AMI tst00: the tail falls into a stretch within
+    # 3 dB, then the pause): at the pause no tail ends, so before the sixty-seventh round it was left whole and its
+    # turn's end read 10 frames late; now the tail ending 7 frames before the pause is cut, from its planted direct
+    # end within a frame, through the pause's first half
+    lv, sp, _ = _stretches("room")
+    lv, sp, end = _level_stretch(lv, sp, seed=1, tail_frames=3, stretch_frames=7)
+    got = mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40)
+    assert got is not None
+    cut = np.flatnonzero(got[end - 5:end + 41]) + end - 5
+    assert len(cut) >= 25 and abs(int(cut[0]) - end) <= 1
+
+
+def test_a_level_stretchs_tail_is_refused_where_the_pause_falls_at_the_rooms_rate_or_the_cut_reaches_far():
+    # speech at -20 dB, a 7 dB step and a room tail (direct end at frame 30, 1 dB a frame room) ending at frame 36,
+    # a level stretch at -45 dB to the pause at frame 42: cut from the direct end to the pause's middle. Refused:
+    # the same where the pause's frames fall 2 dB a frame (faster than the room, refused from 0.9 of its rate: the
+    # voice's own tail beginning at the pause, AMI trn06 s0's quiet last syllable), and where the stretch runs to
+    # frame 48 (the cut would begin 18 frames before the pause, over _MIX_STRETCH_REACH: AMI trn06 s2's short turn
+    # cut into a backchannel)
+    def tail_at(q):
+        return (30, 1.0) if q == 36 else None
+
+    def levels(end, pause_fall_db):
+        pause = np.maximum(-45.0 - pause_fall_db * np.arange(1, 31), -60.0) if pause_fall_db else np.full(30, -60.0)
+        return np.concatenate([np.full(30, -20.0), -27.0 - np.arange(6.0), np.full(end - 36, -45.0), pause])
+
+    assert VAD._stretch_tail(levels(42, 0.0), 0, 42, 52, 1.0, tail_at) == (30, 1.0, 36, 52)
+    assert VAD._stretch_tail(levels(42, 2.0), 0, 42, 52, 1.0, tail_at) is None
+    assert VAD._stretch_tail(levels(48, 0.0), 0, 48, 58, 1.0, tail_at) is None
+    assert VAD._MIX_STRETCH_REACH == 15
+
+
 def test_mix_tails_leave_a_voices_own_fade_and_a_dry_end():
     for shape in ("fade", "dry"):
         lv, sp, _ = _stretches(shape)

@@ -12,6 +12,7 @@ Stages (each ``push`` -> per-frame arrays, ``flush``, ``reset``):
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 import numpy as np
 import webrtcvad
@@ -652,7 +653,8 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     sound's end by no more than the room's rate takes to fall ``_TAIL_HEARD_DB`` (``_heard_db``: further
     where the tail lies on a straight line after a step), to the end looked
     at (before a pause: to the pause's middle, the ending voice's half, which carried the tail's
-    rest on its channel: the VAD, given its fill first, heard that rest again).
+    rest on its channel: the VAD, given its fill first, heard that rest again). Where no tail ends at a pause, one
+    ending in a level stretch up to ``_MIX_STRETCH_FRAMES`` before it is cut too (``_stretch_tail``).
 
     Given the ``signal`` (the mix itself), tails with no step count too where they carry no voice: the
     room is found from every tail (``room_tail`` with no step; ``_TAIL_SEEN`` or more and ``_MIX_TAIL_SHARE`` of
@@ -688,19 +690,22 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
 
     def ends_found(step: float | None):
         found, pause_rates = [], []  # (direct sound's end, rate, end looked at, last frame cut + 1)
+        bare = []  # the ends before a pause with no tail there: (run's first frame, end, last frame cut + 1)
         for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
             if b >= n:
                 continue  # the recording's end: nothing after it to look at
             t = tail_at(b, a, step)
             pause_rates.append(None if t is None else t[1])
+            nxt = int(starts[r + 1]) if r + 1 < len(starts) else n
             if t is not None:
-                nxt = int(starts[r + 1]) if r + 1 < len(starts) else n
                 found.append((*t, b, b + (nxt - b) // 2))
+            else:
+                bare.append((a, b, b + (nxt - b) // 2))
         rates = [r for r in pause_rates if r is not None]
         share = _TAIL_SHARE if step is not None else _MIX_TAIL_SHARE
         if len(rates) < _TAIL_SEEN or len(rates) < share * len(pause_rates):
             return None
-        return found, rates
+        return found, rates, bare
 
     got = None
     if signal is not None:  # every tail, where the tails' residual shows no voice
@@ -724,7 +729,12 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         got = ends_found(step)
         if got is None:
             return None
-    found, rates = got
+    found, rates, bare = got
+    room = float(np.median(rates))
+    for a, b, stop in bare:
+        t = _stretch_tail(lv, a, b, stop, room, lambda q: tail_at(q, a, step))
+        if t is not None:
+            found.append(t)
     ch = np.flatnonzero((own[1:] != own[:-1]) & (own[1:] < 2) & (own[:-1] < 2) & sp[1:] & sp[:-1]) + 1
     for c in ch.tolist():
         r = int(np.searchsorted(starts, c, side="right")) - 1
@@ -734,7 +744,6 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         t = tail_at(q, a, step)
         if t is not None:
             found.append((*t, q, q))
-    room = float(np.median(rates))
     out = np.zeros(n, bool)
     for d, rate, q, stop in found:
         if room / _MIX_TAIL_AGREE <= rate <= room * _MIX_TAIL_AGREE:
@@ -772,6 +781,53 @@ _MIX_STEP_STRAIGHT_DB = 2.0
 # ends left whole in a session with a room fell under 8 dB on the line, the search stopped at the first frame off it;
 # passed over without end, in the sixty-second round, the longest line took the voice in: AMI mono 1.0 s 127 -> 143 ms)
 _MIX_LINE_SLACK = 1
+
+
+# ``mix_tails``: where no tail ends at a pause, the nearest one ending up to this many frames before it (the sixty-sixth
+# and sixty-seventh rounds: of the 60 AMI ends before a pause left whole in rooms of RT60 0.4-1.0 s, 32 fell into a
+# level stretch the speech ran on through, a median 7.5 frames) ...
+_MIX_STRETCH_FRAMES = 12
+# ... with this many frames or more of it from the tail's end to the pause, none of them this far over the first ...
+_MIX_STRETCH_MIN = 3
+_MIX_STRETCH_RISE_DB = 3.0
+# ... where the pause's first _MIX_STRETCH_PAUSE frames fall slower than _MIX_STRETCH_PAUSE_SHARE of the room's rate (a
+# voice's own room tail begins where it stops: AMI trn06 s0's quiet last syllable, RT60 0.7 s, 2.1 times the room's
+# rate through the pause; 1.0 moved held, espeak mixed s11 shared 69 -> 91 ms at 0.91 of the room's rate) ...
+_MIX_STRETCH_PAUSE = 6
+_MIX_STRETCH_PAUSE_SHARE = 0.9
+# ... and the cut begins no more than this many frames before the pause (AMI trn06 s2, RT60 1.0 s: a short turn's tail
+# found 23 frames back, 115 ms before its planted end, cut the turn into a backchannel)
+_MIX_STRETCH_REACH = 15
+
+
+def _stretch_tail(lv: np.ndarray, run_start: int, end: int, stop: int, room_db: float,
+                  tail_at: Callable[[int], tuple[int, float] | None]) -> tuple[int, float, int, int] | None:
+    r"""``mix_tails``' tail (direct sound's end, rate dB/frame, end looked at, last frame cut + 1) for a run of speech
+    ``run_start .. end - 1`` (frames) whose end before a pause shows none, or None: the nearest ``tail_at(q)``
+    (``room_tail`` ending at frame ``q``) within ``_MIX_STRETCH_FRAMES`` before ``end`` where the frames ``q ..
+    end - 1`` are a level stretch (``_MIX_STRETCH_MIN`` or more, none ``_MIX_STRETCH_RISE_DB`` over the first), the
+    pause's first ``_MIX_STRETCH_PAUSE`` frames (both halves: ``end .. 2 * stop - end - 1``) fall slower than
+    ``_MIX_STRETCH_PAUSE_SHARE`` of ``room_db`` (the room's rate, dB per frame, > 0) and the cut reaches no more
+    than ``_MIX_STRETCH_REACH`` frames before ``end``.
+    The recording's own background, heard as speech after the tail fell into it (AMI tst00; docs/speakers.md,
+    sixty-sixth and sixty-seventh rounds)::
+
+        level   ~~~~~\__
+                        ``--.._______      (the stretch: the speech runs on)
+                                     \___  (the pause)
+        cut          ^^^^^^^^^^^^^^^^^^^^  (from the direct end to the pause's middle)
+    """
+    for q in range(end - 1, max(run_start + _TAIL_MIN_FRAMES, end - _MIX_STRETCH_FRAMES - 1), -1):
+        t = tail_at(q)
+        if t is None:
+            continue
+        m = min(_MIX_STRETCH_PAUSE, 2 * (stop - end), len(lv) - end)
+        if end - q < _MIX_STRETCH_MIN or lv[q:end].max() > lv[q] + _MIX_STRETCH_RISE_DB \
+                or (m >= 3 and -np.polyfit(np.arange(m), lv[end:end + m], 1)[0] >= _MIX_STRETCH_PAUSE_SHARE * room_db) \
+                or end - max(t[0], q - int(_heard_db(lv, t[0], q) / room_db)) > _MIX_STRETCH_REACH:
+            return None
+        return (*t, q, stop)
+    return None
 
 
 def _heard_db(level_db: np.ndarray, direct_end: int, end: int) -> float:
