@@ -199,7 +199,7 @@ def test_unreadable_inputs_are_one_error_line(tmp_path, cut):
     _one_line(*run_cli("analyze", tmp_path / "fifo.wav")[::2], "FIFO", "save the stream to a file first")
     os.symlink(tmp_path / "b.wav", tmp_path / "a.wav")
     os.symlink(tmp_path / "a.wav", tmp_path / "b.wav")
-    _one_line(*run_cli("analyze", tmp_path / "a.wav")[::2], "symbolic links")
+    _one_line(*run_cli("analyze", tmp_path / "a.wav")[::2], "symbolic link loop")
     sf.write(tmp_path / "six.wav", np.zeros((SR, 6)), SR)
     _one_line(*run_cli("analyze", tmp_path / "six.wav")[::2], "6 channels", "--channels therapist=N,client=M")
 
