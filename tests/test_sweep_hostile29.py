@@ -97,8 +97,8 @@ def test_live_whose_recording_folder_is_removed_just_before_the_end_says_it_whol
 # -- 2. Ctrl-C while the files of a broken pool run alone --------------------------------------------------------
 
 def test_ctrl_c_while_the_files_of_a_broken_pool_run_alone_stops_at_once(tmp_path):
-    """Planted (tests/test_sweep_hostile27.py's hook): 6 recordings of 30 s, `--jobs 2`; a worker killed just before
-    the fifth submit (the first one or two results saved, four files in flight), the pool broken; Ctrl-C the moment the kill is
+    """Planted (tests/test_sweep_hostile27.py's hook): 6 recordings of 90 s, `--jobs 2`; a worker killed just before
+    the fifth submit (the first one to three results saved, the rest in flight), the pool broken; Ctrl-C the moment the kill is
     done (0.5 s on: a submit ignores Ctrl-C while it may start a worker). Before: the four files were each analysed alone to the end, one by one, and saved after the Ctrl-C (a
     batch of four 5-minute files ended 10.5 s after its Ctrl-C; hour-long ones would take minutes). Now the lone
     process is looked at every STOP_POLL_S and terminated: exit 130, "interrupted; N recordings finished and saved"
@@ -110,7 +110,7 @@ def test_ctrl_c_while_the_files_of_a_broken_pool_run_alone_stops_at_once(tmp_pat
     tokens = tmp_path / "kills" / "tokens"
     tokens.mkdir(parents=True)
     (tokens / "before-submit-0").touch()
-    _recordings(tmp_path / "in", 6, length_s=30.0)
+    _recordings(tmp_path / "in", 6, length_s=90.0)  # a lone run takes about a second: none ends in the 0.5 s wait
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), str(REPO), os.environ.get("PYTHONPATH", "")]),
                PROSODY_TEST_KILLS=str(tokens), PROSODY_TEST_BREAK_AT="5")
     p = subprocess.Popen(PROSODY + ["batch", str(tmp_path / "in"), "--jobs", "2", "--store", str(tmp_path / "store"),
@@ -135,8 +135,9 @@ def test_ctrl_c_while_the_files_of_a_broken_pool_run_alone_stops_at_once(tmp_pat
     assert p.returncode == 130, out + err
     said = re.search(r"interrupted; (\d) recordings? finished and saved in the store", err)
     assert said, err
-    n_saved = int(said.group(1))  # the results in before the kill: one, or two that came in the same look
-    assert n_saved <= 2 and err.count("] done ") == n_saved == len(_stored(tmp_path / "store")), err
+    n_saved = int(said.group(1))  # the results in before the kill (one to three, as the machine's pace lets them)
+    # the old code analysed and saved every file in flight after the Ctrl-C: all six
+    assert n_saved <= 4 and err.count("] done ") == n_saved == len(_stored(tmp_path / "store")), err
     assert took_s < 8.0, took_s
     kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
     assert not kids, kids
