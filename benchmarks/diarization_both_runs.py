@@ -37,6 +37,23 @@ def _nearest(owned: np.ndarray, idx: np.ndarray, a: int, b: int, v: int) -> tupl
     return round(float(lo), 2), round(float(hi), 2)
 
 
+def planted_by_voice(owned: np.ndarray, idx: np.ndarray, truth: dict) -> tuple[dict, dict]:
+    """The planted speech frames of each diarized voice (0 / 1; every frame up to the last speech frame
+    ``idx[-1]``) and the role -> voice map, the one that agrees with the owners ``owned`` (compact) most."""
+    n = int(idx[-1]) + 1
+    full = np.full(n, -1, np.int64)
+    full[idx] = owned
+    vmap = gap._voice_of_role(full, truth, n)
+    return {vmap[role]: bench.frame_mask(segs, n) for role, segs in truth["segments"].items()}, vmap
+
+
+def both_spans(owned: np.ndarray) -> list[tuple[int, int]]:
+    """Each run [a, b) of "both" (2) in the compact owners ``owned``."""
+    cuts = np.flatnonzero(np.diff(owned) != 0) + 1
+    return [(int(a), int(b)) for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]]))
+            if owned[a] == 2]
+
+
 def runs(name: str, x: np.ndarray, truth: dict) -> list[dict]:
     with gap.Recorder() as rec:
         r, att = bench.run_case(x, truth)
@@ -46,17 +63,10 @@ def runs(name: str, x: np.ndarray, truth: dict) -> list[dict]:
         return []
     owned, ll = inner["_tail_refit"], inner["ll"]
     idx = np.flatnonzero(rec.speech)
-    n = int(idx[-1]) + 1
-    full = np.full(n, -1, np.int64)
-    full[idx] = owned
-    vmap = gap._voice_of_role(full, truth, n)
-    planted = {vmap[role]: bench.frame_mask(segs, n) for role, segs in truth["segments"].items()}
+    planted, _ = planted_by_voice(owned, idx, truth)
     brk = np.concatenate([[True], np.diff(idx) > 1, [True]])
-    cuts = np.flatnonzero(np.diff(owned) != 0) + 1
     out = []
-    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]])):
-        if owned[a] != 2:
-            continue
+    for a, b in both_spans(owned):
         fr = idx[a:b]
         p0, p1 = planted[0][fr], planted[1][fr]
         both = float(np.mean(p0 & p1))
