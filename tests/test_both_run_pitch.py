@@ -2,32 +2,23 @@
 2011: a female and a male speaker with laryngograph pitch; docs/speakers.md, sixty-eighth round)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from both_run_pitch import both_runs_inside, st, two_voice_frames, voice_pitch_st  # noqa: E402
+
+from tests.ptdb import ptdb_sentence  # noqa: E402
 
 SR = 16000
 
 
 def _speaker(name: str) -> tuple[np.ndarray, np.ndarray, float]:
     """16 kHz audio, the 10 ms frames the reference calls voiced, the reference's median f0 (st re 100 Hz)."""
-    base = Path(os.environ.get("PROSODY_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
-    wav, ref_path = base / "PTDB-TUG" / f"mic_{name}_sa1.wav", base / "PTDB-TUG" / f"ref_{name}_sa1.f0"
-    if not (wav.is_file() and ref_path.is_file()):
-        pytest.skip(f"PTDB-TUG files not found under {base}; set PROSODY_CORPUS to the corpus folder")
-    soundfile = pytest.importorskip("soundfile")
-    soxr = pytest.importorskip("soxr")
-    x, sr = soundfile.read(wav, dtype="float64")
-    y = soxr.resample(x, sr, SR, quality="HQ")
-    ref = np.loadtxt(ref_path, ndmin=2)[:, 0]
-    frames = np.rint((0.016 + 0.010 * np.arange(len(ref))) / 0.010 - 0.5).astype(int)  # row k: frame k + 1
+    y, ref, frames = ptdb_sentence(name)
     keep = (ref > 0) & (frames < len(y) // 160)
     return y, frames[keep], float(st(np.median(ref[ref > 0])))
 

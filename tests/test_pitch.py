@@ -1,9 +1,6 @@
 """PitchTracker: planted F0 on synthetic signals, streaming equivalence, limits, PTDB-TUG GPE."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.signal
@@ -12,6 +9,7 @@ from prosody.config import PitchConfig
 from prosody.errors import ConfigError, InputError
 from prosody.engine.pitch import PitchFrames, PitchTracker
 from prosody.timebase import GRID, Grid
+from tests.ptdb import ptdb_sentence
 
 SR = GRID.sample_rate
 HOP = GRID.hop_length
@@ -336,28 +334,13 @@ def test_bad_configs_raise_config_error():
 
 # ---- PTDB-TUG (Pirker et al. 2011): real speech against the laryngograph reference ----
 
-def _corpus() -> Path:
-    env = os.environ.get("PROSODY_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "corpus"
-
-
 @pytest.mark.parametrize("speaker", ["F01", "M01"])
 @pytest.mark.parametrize("condition", ["clean", "telephone"])
 def test_ptdb_tug_gross_pitch_error(speaker, condition):
-    base = _corpus() / "PTDB-TUG"
-    wav, ref_path = base / f"mic_{speaker}_sa1.wav", base / f"ref_{speaker}_sa1.f0"
-    if not (wav.is_file() and ref_path.is_file()):
-        pytest.skip(f"PTDB-TUG files not found under {base}; set PROSODY_CORPUS to the corpus folder")
-    soundfile = pytest.importorskip("soundfile")
-    soxr = pytest.importorskip("soxr")
-    x, sr = soundfile.read(wav, dtype="float64")
-    y = soxr.resample(x, sr, SR, quality="HQ")
+    y, ref, frames = ptdb_sentence(speaker)
     if condition == "telephone":
         y = band_limit(y)
     f0, _ = track(y)
-    ref = np.loadtxt(ref_path, ndmin=2)[:, 0]
-    # reference row k is centred at k * 10 ms + 16 ms: nearest grid frame k + 1
-    frames = np.rint((0.016 + 0.010 * np.arange(len(ref))) / GRID.hop_s - 0.5).astype(int)
     est = f0[frames]
     ref_v, est_v = ref > 0, np.isfinite(est)
     both = ref_v & est_v
