@@ -1381,7 +1381,7 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     0.87-1.12 s started 0.1-0.2 s in overlap were found 0.6-0.78 s long, under the turn tracker's
     0.8 s backchannel limit, and two changes of speaker were lost with each (docs/speakers.md,
     fifty-fourth round). A run inside the other voice's speech (a backchannel over it: that voice
-    goes on with no pause after it) or after a pause is not read, nor is a flip whose outgoing
+    goes on with no pause after it; but see ``flip_overlap_between``) or after a pause is not read, nor is a flip whose outgoing
     speech is shorter than twice ``flip_overlap_s``, nor a run under ``flip_overlap_min_run_s`` (0.5 s:
     a backchannel with or without 0.15 s more; the ones a first version took, 0.21-0.39 s, were the
     end of an utterance given to the other voice, the "both" frames only more wrong-person speech).
