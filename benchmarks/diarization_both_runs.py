@@ -15,9 +15,7 @@ better voice, the left and right neighbours' models over each other).
 """
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -98,20 +96,7 @@ def runs(name: str, x: np.ndarray, truth: dict) -> list[dict]:
 
 
 def main() -> int:
-    args = gap.trace_parser().parse_args()
-    d = gap.cached_split(args)
-    if d is None:
-        return 2
-    allrows = []
-    for name, x, truth in bench.cached(iter(()), str(d)):
-        if args.only and args.only not in name:
-            continue
-        for row in runs(name, x, truth):
-            allrows.append(row)
-            print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-    if args.dump:
-        Path(args.dump).write_text(json.dumps(allrows))
-    return 0
+    return gap.run_trace(runs)
 
 
 if __name__ == "__main__":

@@ -215,6 +215,27 @@ def cached_split(args) -> Path | None:
     return None
 
 
+def run_trace(rows_of, summary=None) -> int:
+    """The main of a trace over a cached split (``trace_parser``'s options): ``rows_of(name, x, truth)``'s rows
+    for each recording, printed as ``key=value`` lines and dumped as JSON; ``summary(split, rows)``: a last line."""
+    args = trace_parser().parse_args()
+    d = cached_split(args)
+    if d is None:
+        return 2
+    allrows = []
+    for name, x, truth in bench.cached(iter(()), str(d)):
+        if args.only and args.only not in name:
+            continue
+        for row in rows_of(name, x, truth):
+            allrows.append(row)
+            print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    if summary is not None:
+        print(summary(args.split, allrows))
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(allrows))
+    return 0
+
+
 def main() -> int:
     ap = trace_parser()
     ap.add_argument("--outside", help="a diarization.py --dump of this split: only its recordings outside 15 %%")

@@ -107,3 +107,51 @@ def test_short_answer_straight_into_the_other_voice_gets_both_over_its_end():
     assert np.all(d.owner[750:1300] == owner[750:1300])  # B left
     off = _flip_overlap(_diarization(owner, speech), DiarizeConfig(flip_overlap_ends=False), GRID, {"speech": speech})
     assert np.all(off.owner[420:700] == 0)
+
+
+def _between():
+    """10 ms frames. Voice 0 speaks 0-299; A 300-359 voice 1 (0.6 s) straight out of voice 0's speech and
+    straight back into it (voice 0 360-699: the outgoing voice back over a short answer's last words); a
+    pause 700-749; voice 0 750-999 with F 1000-1069 voice 1 (0.7 s) between it and G 1070-1099, 0.3 s of
+    voice 0 straight back into voice 1 1100-1299 (a backchannel over voice 1's speech); a pause
+    1300-1349; voice 0 1350-1799 with H 1500-1539 voice 1 (0.4 s, a backchannel over voice 0's speech)."""
+    n = 1800
+    speech = np.ones(n, bool)
+    owner = np.zeros(n, np.int8)
+    for a, b in ((700, 750), (1300, 1350)):
+        speech[a:b] = False
+    for a, b in ((300, 360), (1000, 1070), (1100, 1325), (1500, 1540)):
+        owner[a:b] = 1
+    return owner, speech
+
+
+def test_short_answer_overlapped_at_both_ends_gets_both_over_its_start_and_end():
+    """``flip_overlap_between`` (docs/speakers.md, sixty-eighth round): answer A between voice 0's speech on
+    both sides carries both over voice 0's last and first ``flip_overlap_s``; F (voice 0 after it a short run
+    straight back into voice 1) and H (under ``flip_overlap_min_run_s``) are left, and all of it with the
+    switch off. The turn tracker on the channels: A is a backchannel before (0.6 s) and a turn after (0.9 s
+    with both its overlapped ends): the two changes of speaker round it are counted."""
+    from prosody.engine.turns import TurnTracker
+    from prosody.types import Segment
+    owner, speech = _between()
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.all(d.owner[300 - e:300] == 2) and np.all(d.owner[360:360 + e] == 2)
+    assert np.all(d.owner[300:360] == 1) and np.all(d.owner[:300 - e] == 0) and np.all(d.owner[360 + e:700] == 0)
+    assert np.array_equal(d.owner[700:], owner[700:])  # F and H left
+    off = _flip_overlap(_diarization(owner, speech), DiarizeConfig(flip_overlap_between=False), GRID,
+                        {"speech": speech})
+    assert np.array_equal(off.owner, owner)
+
+    def changes(dd):
+        segs = []
+        for k, name in ((0, "therapist"), (1, "client")):
+            x = np.concatenate([[0], dd.activity[:700, k].astype(np.int8), [0]])
+            for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
+                segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
+        out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
+        return len(out.transitions), [ev.kind for ev in out.events]
+
+    before, after = changes(_diarization(owner, speech)), changes(d)
+    assert before == (0, ["backchannel"])
+    assert after[0] == 2

@@ -244,7 +244,9 @@ class DiarizeConfig:
     ("both") over the other voice's last ``flip_overlap_s`` before it: a short answer started in
     overlap, its overlapped start given to the outgoing voice; with ``flip_overlap_ends``, the mirror
     (such a run after a pause, straight into the other voice's speech: both over that voice's first
-    ``flip_overlap_s``) (docs/speakers.md, fifty-fourth round).
+    ``flip_overlap_s``) (docs/speakers.md, fifty-fourth round); with ``flip_overlap_between``, such a
+    run straight out of the other voice's speech and straight back into it (no pause on either side)
+    carries both over that voice's last and first ``flip_overlap_s`` (sixty-eighth round).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
@@ -391,6 +393,7 @@ class DiarizeConfig:
     flip_overlap_max_run_s: float = 1.0
     flip_overlap_min_run_s: float = 0.5
     flip_overlap_ends: bool = True
+    flip_overlap_between: bool = True
     unsure_below_db: float = 20.0
     unsure_max_gain: float = 0.0
     short_pitch_apart_st: float = 5.0
@@ -1346,6 +1349,23 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
     return replace(d, activity=act, owner=owner, voice_share=(float(sh[0]), float(sh[1])))
 
 
+def _reach(owner: np.ndarray, speech: np.ndarray, i: int, voice: int, step: int) -> int:
+    """How many frames from ``i`` (inclusive) in direction ``step`` (+1 / -1) ``voice`` owns alone
+    without a pause (every one a speech frame): 0 where frame ``i`` is not such a frame."""
+    j = i
+    while 0 <= j < len(owner) and owner[j] == voice and speech[j]:
+        j += step
+    return abs(j - i)
+
+
+def _goes_on(owner: np.ndarray, speech: np.ndarray, b: int, k: int, min_n: int, max_n: int) -> bool:
+    """Whether the other voice's speech straight after voice ``k``'s run ending at frame ``b`` is an
+    utterance of its own: ``min_n`` frames or more of it, and not a run under ``max_n`` straight back
+    into voice ``k`` (a backchannel over ``k``'s speech)."""
+    hi = b + _reach(owner, speech, b, 1 - k, 1)
+    return hi - b >= min_n and not (hi < len(owner) and owner[hi] == k and hi - b < max_n)
+
+
 def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
     """A short answer's overlapped start and end given back to it as both voices' (``flip_overlap_*``).
 
@@ -1361,7 +1381,7 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     0.87-1.12 s started 0.1-0.2 s in overlap were found 0.6-0.78 s long, under the turn tracker's
     0.8 s backchannel limit, and two changes of speaker were lost with each (docs/speakers.md,
     fifty-fourth round). A run inside the other voice's speech (a backchannel over it: that voice
-    goes on with no pause after it) or after a pause is not read, nor is a flip whose outgoing
+    goes on with no pause after it; but see ``flip_overlap_between``) or after a pause is not read, nor is a flip whose outgoing
     speech is shorter than twice ``flip_overlap_s``, nor a run under ``flip_overlap_min_run_s`` (0.5 s:
     a backchannel with or without 0.15 s more; the ones a first version took, 0.21-0.39 s, were the
     end of an utterance given to the other voice, the "both" frames only more wrong-person speech).
@@ -1370,7 +1390,16 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     after a pause that ends straight into the other voice's speech (no pause) carries both over that
     voice's first ``flip_overlap_s``, unless that speech is shorter than twice ``flip_overlap_s`` or
     is a run under ``flip_overlap_max_run_s`` straight back into this voice (a backchannel over the
-    answer). Two voices only; ``flip_overlap_s=0``: unchanged."""
+    answer). Two voices only; ``flip_overlap_s=0``: unchanged.
+
+    ``flip_overlap_between``: a run of that length straight out of the other voice's speech and
+    straight back into it (no pause on either side; that voice's speech after it an utterance by the
+    mirror's test) carries both over that voice's last ``flip_overlap_s`` before it and its first
+    ``flip_overlap_s`` after it: a short answer overlapped at both ends, the outgoing voice coming back
+    over its last words (AMI answers of 0.92-0.97 s overlapped by 0.1-0.2 s at both ends were found
+    0.56-0.60 s long, under the tracker's 0.8 s limit; docs/speakers.md, sixty-eighth round). A
+    backchannel over the other voice's speech is found as "both" or as a run under
+    ``flip_overlap_min_run_s`` (the espeak dialogues' planted ones: no recording's figures moved)."""
     speech = _two_voice_speech(d, memo) if cfg.flip_overlap_s > 0 else None
     if speech is None:
         return d
@@ -1385,16 +1414,16 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
         for a, b in zip(starts, ends):
             if a == 0 or owner[a - 1] != 1 - k or not (speech[a - 1] and speech[a]):
                 continue  # not a flip straight out of the other voice's speech
-            if b < n and speech[b - 1]:
+            between = b < n and bool(speech[b - 1])
+            if between and not (cfg.flip_overlap_between and _goes_on(owner, speech, b, k, 2 * e, max_n)):
                 continue  # no pause after it: the other voice (or both) goes straight on
             if not min_n <= int(speech[a:b].sum()) <= max_n:
                 continue
-            lo = a
-            while lo > 0 and owner[lo - 1] == 1 - k and speech[lo - 1]:
-                lo -= 1
-            if a - lo < 2 * e:
+            if _reach(owner, speech, a - 1, 1 - k, -1) < 2 * e:
                 continue  # the outgoing voice's own speech before the flip is too short to end a turn
             out[a - e:a] = 2
+            if between:  # straight back into the other voice: its first frames carry both too
+                out[b:b + e] = 2
         if not cfg.flip_overlap_ends:
             continue
         for a, b in zip(starts, ends):  # the mirror: after a pause, straight into the other voice's speech
@@ -1404,11 +1433,8 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
                 continue  # no pause before it
             if not min_n <= int(speech[a:b].sum()) <= max_n:
                 continue
-            hi = b
-            while hi < n and owner[hi] == 1 - k and speech[hi]:
-                hi += 1
-            if hi - b < 2 * e or (hi < n and owner[hi] == k and hi - b < max_n):
-                continue  # the other voice's speech too short, or a short run of it straight back into this voice
+            if not _goes_on(owner, speech, b, k, 2 * e, max_n):
+                continue
             out[b:b + e] = 2
     return _with_owner(d, speech, out)
 
