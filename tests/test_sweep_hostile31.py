@@ -1,0 +1,150 @@
+"""Hostile sweep 31 (docs/store.md "Hostile sweep 31"): each defect found, against planted truth.
+
+1. A `.flac` recording lost mid-session (its folder removed, seen at an autosave) stopped there (libsndfile cannot
+   add to a FLAC), the rest of the capture thrown away. Now it goes on in its own open file, copied on into the
+   rescue copy at each autosave and whole at the end.
+2. The rescue copy itself lost at the end, with no rescue folder to take another: the session's
+   `live.recording_file` named the gone copy (a later file of that name would be imported as this session's
+   audio). Now no file is named where nothing is kept.
+3. The rescue folder full while the recording went on in its copy: the line named the copy as holding the
+   recording, never why the recording was there at all (the loss of its file).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.test_hardening import _tmpfs
+from tests.test_sweep_hostile28 import _live_losing_its_recording_folder
+from tests.test_sweep_hostile30 import _assert_the_capture, _frames_in, _replay_runner, _wait_for
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def test_a_flac_recording_lost_at_an_autosave_goes_on_in_its_rescue_copy(tmp_path, monkeypatch):
+    """Planted on a replay (10 s at 2x, an autosave every 0.2 s): `rec` removed once 1 s of FLAC is on disk.
+    Before: "the recording failed at T s ...; it could not go on there: libsndfile cannot add to a FLAC file",
+    the copy ending at T (~2 s), 8 s captured and thrown away. Now the copy grows while live (copied on at each
+    autosave) and at the end holds all 10 s, sample for sample the fixture's (FLAC is lossless), said whole
+    but not where asked, its SHA-256 the session's."""
+    from prosody.fileio import file_sha256
+    r = _replay_runner(tmp_path, monkeypatch, "r.flac")
+    rec, kept = tmp_path / "rec" / "r.flac", tmp_path / "data" / "prosody-rescue" / "r.flac"
+    r.start()
+    _wait_for(lambda: _size(rec) > 20000)
+    shutil.rmtree(tmp_path / "rec")
+    _wait_for(lambda: _size(kept) > 0)
+    first = _size(kept)
+    _wait_for(lambda: _size(kept) > first + 20000)  # copied on while live, not only at the end
+    res = r.wait(60)
+    assert res is not None and res.doc is not None
+    live = res.doc["live"]
+    assert live["captured_s"] == pytest.approx(10.0, abs=0.011)
+    assert live["recording_file"] == str(kept)
+    _assert_the_capture(kept, live["captured_s"])
+    assert live["recording_complete"] is True and live["recording_stopped_s"] is None, live
+    assert live["recording_sha256"] == file_sha256(kept)
+    said = res.record_error or ""
+    assert said.startswith("the recording is whole (10.0 s) but not where asked") and f"({rec} is gone at " in said
+    assert said.endswith(f"all of it is kept in {kept}"), said
+    assert "could not go on" not in said
+    assert (kept.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_flac_recording_lost_twice_goes_on_in_a_second_copy(tmp_path, monkeypatch):
+    """The FLAC's rescue folder removed too, 1 s after the first loss: a new copy made (the folder made again),
+    holding the whole capture at the end, the line naming both losses, never the first copy as holding it."""
+    r = _replay_runner(tmp_path, monkeypatch, "r.flac")
+    rec, rescue = tmp_path / "rec" / "r.flac", tmp_path / "data" / "prosody-rescue"
+    r.start()
+    _wait_for(lambda: _size(rec) > 20000)
+    shutil.rmtree(tmp_path / "rec")
+    _wait_for(lambda: _size(rescue / "r.flac") > 0)
+    time.sleep(0.5)
+    shutil.rmtree(rescue)
+    res = r.wait(60)
+    live, kept = res.doc["live"], rescue / "r.flac"
+    _assert_the_capture(kept, live["captured_s"])
+    assert live["recording_complete"] is True and live["recording_file"] == str(kept)
+    said = res.record_error or ""
+    assert f"({rec} is gone at " in said and f", then {kept} is gone at " in said, said
+    assert said.endswith(f"all of it is kept in {kept}"), said
+
+
+@pytest.mark.parametrize("name", ["r.wav", "r.flac"])
+def test_a_rescue_copy_lost_at_the_end_with_nowhere_to_go_is_never_named(tmp_path, monkeypatch, name):
+    """Planted: one rescue folder only; the recording's folder removed (the recording goes on in its copy, seen
+    at the first autosave, 2 s in), then the rescue folder made a file before the next autosave, and the session
+    stopped. Before: "nothing of it is kept (COPY is gone)", yet `live.recording_file` named COPY, a gone file
+    (another session's later rescue copy of that name would have been imported, and played, as this one's
+    audio). Now `recording_file` is null, `recording_complete` false, and the line names both losses."""
+    import prosody.fileio as fileio
+    rescue = tmp_path / "data" / "prosody-rescue"
+    monkeypatch.setattr(fileio, "rescue_folders", lambda: [rescue])
+    r = _replay_runner(tmp_path, monkeypatch, name)
+    r.autosave_s = 2.0
+    rec = tmp_path / "rec" / name
+    r.start()
+    _wait_for(lambda: _size(rec) > 20000)
+    shutil.rmtree(tmp_path / "rec")
+    _wait_for(lambda: r.snapshot().record_error.startswith("RECORDING MOVED"))
+    shutil.rmtree(rescue)
+    rescue.write_text("not a folder")
+    r.stop()
+    res = r.wait(60)
+    live = res.doc["live"]
+    assert live["recording_file"] is None, live
+    assert live["recording_complete"] is False and live["recording_sha256"] is None
+    said = res.record_error or ""
+    assert f"nothing of it is kept ({rec} is gone at " in said and f", then {rescue / name} is gone)" in said, said
+
+
+def test_a_rescue_folder_full_while_the_recording_goes_on_there_says_why_it_was_there(tmp_path, monkeypatch):
+    """Planted: the rescue folder a 200 kB tmpfs; the recording's folder removed ~1 s in, so the recording goes
+    on in its copy there until the tmpfs is full (~3 s). The copy holds what its header says (to the sample),
+    `recording_stopped_s` where it ends; before, the line said "COPY holds what was recorded before then" with no
+    word of why the recording was in the rescue folder at all; now it names the loss."""
+    rescue = tmp_path / "data" / "prosody-rescue"
+    with _tmpfs(rescue, "200k"):
+        r = _replay_runner(tmp_path, monkeypatch)
+        rec = tmp_path / "rec" / "r.wav"
+        r.start()
+        _wait_for(lambda: _size(rec) > 32000)
+        shutil.rmtree(tmp_path / "rec")
+        res = r.wait(60)
+        live, kept = res.doc["live"], rescue / "r.wav"
+        assert live["recording_file"] == str(kept) and live["recording_complete"] is False
+        n = _frames_in(kept)
+        assert abs(n - live["recording_stopped_s"] * 16000) <= 8 and 1.0 < n / 16000 < 5.0, (n, live)  # to the ms
+        _assert_the_capture(kept, n / 16000)
+        said = res.record_error or ""
+        assert "the disk holding it is full" in said, said
+        assert f"{kept} holds what was recorded before then ({rec} is gone at " in said, said
+
+
+def test_live_whose_flac_recording_folder_is_removed_records_the_rest_into_the_rescue_copy(pulse, tmp_path):
+    """Real capture (a private PulseAudio's null-sink monitor, the fixture playing), `--record rec/r.flac`, an
+    autosave each second: `rec` removed 3 s in, Ctrl-C 3 s later. Before: the copy ended at the autosave that
+    saw the loss, the rest thrown away ("libsndfile cannot add to a FLAC file"). Now the copy's length is the
+    session's `captured_s` to the sample, sound after the loss, said whole but not where asked, exit 1."""
+    rc, err, doc = _live_losing_its_recording_folder(pulse, tmp_path, make_it_a_file=False, name="r.flac")
+    assert rc == 1 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    live = doc["live"]
+    kept = Path(pulse.env["HOME"]) / ".local" / "share" / "prosody-rescue" / "r.flac"
+    y, sr = sf.read(kept, dtype="float32")
+    assert len(y) == round(live["captured_s"] * sr), (len(y) / sr, live["captured_s"])
+    assert live["recording_complete"] is True and live["recording_file"] == str(kept)
+    assert f"({tmp_path / 'rec' / 'r.flac'} is gone at " in err and f"all of it is kept in {kept}" in err, err
+    lost_s = float(re.search(r" is gone at ([0-9.]+) s\)", err).group(1))
+    assert len(y) / sr > lost_s + 1.0 and np.sqrt(np.mean(y[round(lost_s * sr):] ** 2)) > 1e-3  # sound after it
