@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -148,3 +149,32 @@ def test_live_whose_flac_recording_folder_is_removed_records_the_rest_into_the_r
     assert f"({tmp_path / 'rec' / 'r.flac'} is gone at " in err and f"all of it is kept in {kept}" in err, err
     lost_s = float(re.search(r" is gone at ([0-9.]+) s\)", err).group(1))
     assert len(y) / sr > lost_s + 1.0 and np.sqrt(np.mean(y[round(lost_s * sr):] ** 2)) > 1e-3  # sound after it
+
+
+def test_import_does_not_take_a_recording_cut_short_and_replaced_since(tmp_path, monkeypatch, capsys):
+    """Planted: `live --record small/r.wav` of 6 s of the fixture, `small` a 100 kB tmpfs: the recording stops
+    when it is full (~1.5 s kept); then another 1 s recording written under its name; the session imported.
+    Before: a recording cut short carried no fingerprint (`recording_sha256` null: sweep 29 kept it for whole
+    ones only), and import took the other file as the session's audio (its moments would play another
+    recording). Now the file as the session left it is fingerprinted, and import says it changed."""
+    from prosody.fileio import file_sha256
+    from prosody.store.db import Store
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    x, sr = sf.read(Path(__file__).resolve().parent.parent / "fixtures" / "dialogue.flac", dtype="float32")
+    sf.write(tmp_path / "a.wav", x[:6 * sr], sr, subtype="PCM_16")
+    with _tmpfs(tmp_path / "small", "100k") as small:
+        rec = small / "r.wav"
+        assert main(["live", "--input", "a.wav", "--speed", "max", "--plain", "--output", "s1.json", "--record",
+                     str(rec)]) == 1
+        live = json.loads((tmp_path / "s1.json").read_text())["live"]
+        assert live["recording_complete"] is False and 0.5 < live["recording_stopped_s"] < 2.0, live
+        assert live["recording_sha256"] == file_sha256(rec)
+        rec.unlink()
+        sf.write(rec, x[20 * sr:21 * sr, ::-1], sr, subtype="PCM_16")
+        capsys.readouterr()
+        assert main(["import", "s1.json", "--store", "st"]) == 0
+        err = capsys.readouterr().err
+        assert f"the recording {rec} has changed since the live session saved it" in err, err
+    with Store(tmp_path / "st") as st:
+        assert "audio" not in st.get(1).doc

@@ -781,8 +781,10 @@ class LiveRunner:
         return False
 
     def _fingerprint_recording(self) -> None:
-        """The closed recording's SHA-256, where it is whole (about a second for an hour's recording)."""
-        if self._record_stopped_at_s is not None or self._record_dropped:
+        """The closed recording's SHA-256 (about a second for an hour's recording), whole or cut short: a
+        recording that stopped early was left unmarked, and `import` took whatever file had its name by then
+        as its audio (hostile sweep 31)."""
+        if self._record_dropped or self._record_none_kept:
             return
         try:
             self._record_sha256 = file_sha256(self._record_copy or self.record_path)
@@ -1083,7 +1085,7 @@ class LiveRunner:
             # false when the recording stopped before the capture did (at recording_stopped_s)
             "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
-            # the file as this session left it (null in an autosave, or where it is not whole): `import` takes
+            # the file as this session left it (null in an autosave, or where none is kept): `import` takes
             # the file there then only if it still is (a later --record --overwrite of the name made import
             # fingerprint and play another session's audio as this one's; hostile sweep 29)
             "recording_sha256": self._record_sha256,
@@ -1242,6 +1244,7 @@ class LiveRunner:
                 self._close_lost_recording(rec, at_end=True)
             else:
                 self._close_recording(rec)
+        if self.record_path is not None:  # one that stopped early too (closed then)
             self._fingerprint_recording()
         doc = None  # the document of a save that happened (a failed one reports none)
         saved_to = None
