@@ -596,7 +596,10 @@ class LiveRunner:
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
         mirror, self._record_mirror = self._record_mirror, None
         try:  # a FLAC going on in its own file: all it holds copied into its rescue copy first
-            rec.close(last=None if mirror is None else lambda: mirror.sync(whole=True))
+            if mirror is None:
+                rec.close()
+            else:
+                rec.close(last=lambda: mirror.sync(whole=True))
         except Exception:
             pass  # it failed already; what reached the disk stays
         finally:
