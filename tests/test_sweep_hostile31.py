@@ -178,3 +178,23 @@ def test_import_does_not_take_a_recording_cut_short_and_replaced_since(tmp_path,
         assert f"the recording {rec} has changed since the live session saved it" in err, err
     with Store(tmp_path / "st") as st:
         assert "audio" not in st.get(1).doc
+
+
+def test_a_damaged_float_sample_is_said_where_it_is(tmp_path, monkeypatch, capsys):
+    """Planted: 48 kHz float WAVs of 3 s, silent but for one NaN (or one sample of 1e15 times full scale) at
+    sample 100000 of channel 2 (2.083 s). Before: "contains NaN or infinite samples (before 144000 samples)",
+    the end of the block read, not where the damage is (a file damaged at 0.06 s was said "before 96000
+    samples": 6 s). Now `analyze` and `batch` name its first sample, its time and its channel; one line, exit 2."""
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    for name, bad, said in (("nan.wav", np.nan, "contains NaN or infinite samples"),
+                            ("big.wav", 1e15, "holds samples of 1e+15 times full scale")):
+        x = np.zeros((3 * 48000, 2), np.float32)
+        x[100000, 1] = bad
+        sf.write(tmp_path / name, x, 48000, subtype="FLOAT")
+        where = "(the first at 2.083 s: sample 100000, channel 2)"
+        assert main(["analyze", name, "--quiet", "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"prosody: error: {name} {said} {where}") and len(err.splitlines()) == 1, err
+        assert main(["batch", name, "--store", "st", "--no-progress", "--jobs", "1"]) == 1
+        assert f"prosody: failed: {name}: {name} {said} {where}" in capsys.readouterr().err
