@@ -50,9 +50,9 @@ def test_a_recording_whose_name_is_gone_is_copied_whole_into_the_rescue_folder(t
 
 
 def _live_losing_its_recording_folder(pulse, tmp_path, *, make_it_a_file: bool, name: str = "r.wav"):
-    """`prosody live --record rec/NAME` (r.wav unless told) on a null sink's monitor with the fixture playing, an autosave each
-    second (the loss seen mid-session; seen at the end, the copy is whole: tests/test_sweep_hostile29.py); ``rec``
-    removed (and a file put in its place where asked) 3 s in, Ctrl-C 3 s later. Returns (exit status, stderr,
+    """`prosody live --record rec/NAME` (r.wav unless told) on a null sink's monitor with the fixture playing, an
+    autosave each second (the loss seen mid-session; seen at the end, the copy is whole: tests/test_sweep_hostile29.py);
+    ``rec`` removed (and a file put in its place where asked) 3 s in, Ctrl-C 3 s later. Returns (exit status, stderr,
     the session)."""
     mon = pulse.null_sink("s1") if "s1" not in pulse.modules else "s1.monitor"
     (tmp_path / "rec").mkdir()

@@ -8,6 +8,8 @@
    audio). Now no file is named where nothing is kept.
 3. The rescue folder full while the recording went on in its copy: the line named the copy as holding the
    recording, never why the recording was there at all (the loss of its file).
+4. A recording cut short (its disk full) carried no fingerprint: import took a file written under its name since.
+5. A NaN, infinite or absurd float sample was said "before N samples", N the end of the block read.
 """
 from __future__ import annotations
 
@@ -198,3 +200,33 @@ def test_a_damaged_float_sample_is_said_where_it_is(tmp_path, monkeypatch, capsy
         assert err.startswith(f"prosody: error: {name} {said} {where}") and len(err.splitlines()) == 1, err
         assert main(["batch", name, "--store", "st", "--no-progress", "--jobs", "1"]) == 1
         assert f"prosody: failed: {name}: {name} {said} {where}" in capsys.readouterr().err
+
+
+def test_a_flac_copy_whose_disk_fills_is_written_whole_elsewhere_at_the_end(tmp_path, monkeypatch):
+    """Planted: the rescue folder a 200 kB tmpfs, `$HOME` a folder of the test's; a 10 s FLAC replay whose
+    recording's folder is removed ~1 s in. The copy in the tmpfs cannot be brought up to date once it is full:
+    said while live ("RECORDING COPY BEHIND"), and at the end all of the recording is written into `$HOME`
+    (the next rescue folder), the stale copy removed; whole, sample for sample the fixture's."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    rescue = tmp_path / "data" / "prosody-rescue"
+    with _tmpfs(rescue, "200k"):
+        r = _replay_runner(tmp_path, monkeypatch, "r.flac")
+        rec = tmp_path / "rec" / "r.flac"
+        r.start()
+        _wait_for(lambda: _size(rec) > 20000)
+        shutil.rmtree(tmp_path / "rec")
+        behind = []
+        while not r.done:
+            said = r.snapshot().record_error
+            if said.startswith("RECORDING COPY BEHIND"):
+                behind.append(said)
+            time.sleep(0.01)
+        res = r.wait(60)
+        live, kept = res.doc["live"], tmp_path / "home" / "r.flac"
+        assert behind and f"{rescue / 'r.flac'} could not be brought up to date (the disk holding it is full" \
+            in behind[0], behind[:1]
+        assert live["recording_file"] == str(kept) and live["recording_complete"] is True, live
+        _assert_the_capture(kept, live["captured_s"])
+        assert not (rescue / "r.flac").exists()
+        assert (res.record_error or "").endswith(f"all of it is kept in {kept}"), res.record_error

@@ -659,7 +659,7 @@ class LiveRunner:
         end: hostile sweep 29); else it failed when the loss was seen. No copy made: no file is named as the
         recording (the gone copy of an earlier loss was: hostile sweep 31)."""
         lost = self._record_at
-        what = "is another file now" if os.path.lexists(lost) else "is gone"
+        what = _loss_word(lost)
         at_s = self.grid.samples_to_s(self.n_samples)
         self._record_losses.append(f"{lost} {what}" + ("" if at_end else f" at {at_s:.1f} s"))
         if not at_end and rec.flac and self._mirrored(rec) is not None:
@@ -736,7 +736,7 @@ class LiveRunner:
         written). Said whole where the copy holds every captured sample; else failed where the copy ends."""
         mirror, self._record_mirror = self._record_mirror, None
         if not mirror.there():
-            self._record_losses.append(f"{mirror.path} {'is another file now' if os.path.lexists(mirror.path) else 'is gone'}")
+            self._record_losses.append(f"{mirror.path} {_loss_word(mirror.path)}")
         kept: list[Path | None] = [None]
         try:
             rec.close(last=lambda: kept.__setitem__(0, self._last_copy(rec, mirror)))
@@ -766,9 +766,7 @@ class LiveRunner:
                 return mirror.path
             except OSError:
                 pass
-        size = os.fstat(rec.fd).st_size
-        copy, _ = write_rescue(self.record_path.name,
-                               lambda f: _copy_range(rec.fd, 0, size, lambda b, _: f.write(b)))
+        copy, _ = _rescue_copy_of(rec.fd, self.record_path.name)
         if copy is not None and there:
             _remove_own_file(mirror.path, mirror.identity)
         return copy or (mirror.path if there else None)
@@ -1496,7 +1494,7 @@ class _Mirror:
         """The copy made (``fileio.write_rescue``) of what ``source_fd`` holds now; OSError where none was."""
         self._src = source_fd
         size = os.fstat(source_fd).st_size
-        path, tried = write_rescue(name, lambda f: _copy_range(source_fd, 0, size, lambda b, _: f.write(b)))
+        path, tried = _rescue_copy_of(source_fd, name)
         if path is None:
             raise OSError(f"no rescue folder took its copy ({'; '.join(tried)})")
         fd = os.open(str(path), os.O_WRONLY | os.O_NOFOLLOW)
@@ -1527,6 +1525,17 @@ class _Mirror:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def _loss_word(path: Path) -> str:
+    """How the recording's file ``path``, no longer the file written, was lost: replaced, or gone."""
+    return "is another file now" if os.path.lexists(path) else "is gone"
+
+
+def _rescue_copy_of(fd: int, name: str) -> tuple[Path | None, list[str]]:
+    """What the open file ``fd`` holds now, written as ``name`` into a rescue folder (``fileio.write_rescue``)."""
+    size = os.fstat(fd).st_size
+    return write_rescue(name, lambda f: _copy_range(fd, 0, size, lambda b, _: f.write(b)))
 
 
 def _copy_range(src_fd: int, start: int, end: int, write: Callable[[bytes, int], object]) -> None:
