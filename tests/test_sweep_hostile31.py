@@ -10,6 +10,7 @@
    recording, never why the recording was there at all (the loss of its file).
 4. A recording cut short (its disk full) carried no fingerprint: import took a file written under its name since.
 5. A NaN, infinite or absurd float sample was said "before N samples", N the end of the block read.
+6. An autosave imported while its session still ran: said ended ("stopped hard"), its growing recording taken.
 """
 from __future__ import annotations
 
@@ -230,3 +231,32 @@ def test_a_flac_copy_whose_disk_fills_is_written_whole_elsewhere_at_the_end(tmp_
         _assert_the_capture(kept, live["captured_s"])
         assert not (rescue / "r.flac").exists()
         assert (res.record_error or "").endswith(f"all of it is kept in {kept}"), res.record_error
+
+
+def test_importing_an_autosave_of_a_session_still_running_says_so(tmp_path, monkeypatch, capsys):
+    """Planted: a replay (10 s at 2x, `--record`, an autosave every 0.2 s) still running when its autosave is
+    imported. Before: the import took the recording being written as the session's audio (hashed part-way) and
+    said "the capture ended without its final save (the program was stopped hard or the machine went down)",
+    of a capture that was going on. Now the import sees the recording held by the live session: imported
+    without its audio, with a line that says the session is still recording; the autosave's sentence claims no
+    end; imported again once the session has ended, with its audio."""
+    from prosody.store.db import Store
+    from prosody_cli.main import main
+    r = _replay_runner(tmp_path, monkeypatch)
+    rec, out = tmp_path / "rec" / "r.wav", tmp_path / "s.json"
+    r.start()
+    _wait_for(lambda: out.exists() and json.loads(out.read_text())["live"]["analysed_s"] > 1.0)
+    assert not r.done
+    assert main(["import", str(out), "--store", str(tmp_path / "st")]) == 0
+    err = capsys.readouterr().err
+    assert f"prosody: warning: a live session is still recording into {rec}: this is an autosave of its first " in err
+    assert "written before the capture's final save (the capture was still going on then, or" in err, err
+    assert "the capture ended without" not in err
+    res = r.wait(60)
+    assert res is not None and res.doc is not None and r.done
+    assert main(["import", str(out), "--store", str(tmp_path / "st")]) == 0
+    err = capsys.readouterr().err
+    assert "still recording" not in err and "part-way" not in err, err
+    with Store(tmp_path / "st") as st:
+        assert "audio" not in st.get(1).doc
+        assert st.get(2).doc["audio"]["files"][0]["sha256"] == res.doc["live"]["recording_sha256"]
