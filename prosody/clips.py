@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DeviceLost, InputError
+from .fileio import being_recorded
 from .fileio import file_sha256
 
 CONTEXT_S = 3.0          # played / embedded around a moment
@@ -83,6 +84,12 @@ def live_audio_record(doc: dict) -> tuple[dict | None, str | None]:
     path = live.get("recording_file")
     if not isinstance(path, str) or not Path(path).is_file():
         return None, None
+    if live.get("complete") is False and being_recorded(path):  # an autosave of a session still running
+        held = live.get("analysed_s")
+        held = f"first {held:.1f} s" if isinstance(held, (int, float)) and np.isfinite(held) else "start"
+        return None, (f"a live session is still recording into {path}: this is an autosave of its {held}, "
+                      "imported without its audio (still being written); import the session again once it has "
+                      "ended (that import is a session of its own)")
     rec = _live_audio_record(doc, path)
     saved = live.get("recording_sha256")
     if isinstance(saved, str) and rec["files"][0]["sha256"] != saved:

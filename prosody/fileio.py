@@ -46,6 +46,25 @@ def file_identity(path: str | os.PathLike) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def being_recorded(path: str | os.PathLike) -> bool:
+    """Whether a live session is recording into ``path`` now: it holds the file (``flock``, from its start to
+    its end; ``prosody.live.runner``). False where it cannot be told (no such file, no flock there)."""
+    import fcntl
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # a lock taken here goes with it
+    return False
+
+
 def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
     """``write_private``, for a file that one writer keeps rewriting (a live session's saves):
     ``claims[path]`` is the identity (``file_identity``) of the file this writer may replace. When

@@ -142,11 +142,13 @@ def test_live_replay_of_nan_samples_says_why_without_a_class_name(tmp_path, monk
     rc, out, err = _cli("live", "--input", "nan.wav", "--plain", "--speed", "max", "--output", "x.json",
                         "--store", tmp_path / "st")
     assert rc == 1 and out.startswith("saved x.json (") and out.endswith("stopped: analysis error)\n"), (out, err)
-    assert err == ("prosody: error: analysis error: nan.wav contains NaN or infinite samples (before 1280 samples); "
-                   "repair or re-export the recording; the session up to then is saved in x.json\n"), err
+    assert err == ("prosody: error: analysis error: nan.wav contains NaN or infinite samples (the first at 0.062 s: "
+                   "sample 1000, channel 1); repair or re-export the recording; the session up to then is saved in "
+                   "x.json\n"), err
     import json
     assert json.loads((tmp_path / "x.json").read_text())["live"]["error"] == (
-        "nan.wav contains NaN or infinite samples (before 1280 samples); repair or re-export the recording")
+        "nan.wav contains NaN or infinite samples (the first at 0.062 s: sample 1000, channel 1); repair or re-export "
+        "the recording")
 
 
 def test_error_text_names_no_class_for_a_persons_error_and_an_os_error_names_its_file_once():

@@ -78,9 +78,9 @@ def test_float_samples_no_recorder_writes_are_one_line(tmp_path, stereo, scale):
     before = _sha(rec)
     rc, out, err = run_cli("analyze", rec, "--quiet", "--no-progress", "--save", "--store", tmp_path / "st")
     _one_line(rc, err)
-    assert re.fullmatch(rf"prosody: error: {re.escape(str(rec))} holds samples of \S+ times full scale \(before "
-                        r"\d+ samples\): no recorder writes these \(damaged data, or other numbers stored as float "
-                        r"samples\); repair or re-export the recording\n", err), err
+    assert re.fullmatch(rf"prosody: error: {re.escape(str(rec))} holds samples of \S+ times full scale \(the first "
+                        r"at [0-9.]+ s: sample \d+, channel [12]\): no recorder writes these \(damaged data, or other "
+                        r"numbers stored as float samples\); repair or re-export the recording\n", err), err
     rc, out, err = run_cli("enrol", rec, "--therapist", "ann", "--store", tmp_path / "st")
     _one_line(rc, err)
     assert "times full scale" in err

@@ -49,15 +49,15 @@ def test_a_recording_whose_name_is_gone_is_copied_whole_into_the_rescue_folder(t
     assert np.max(np.abs(y - x)) <= 1.0 / 32768 + 1e-7
 
 
-def _live_losing_its_recording_folder(pulse, tmp_path, *, make_it_a_file: bool):
-    """`prosody live --record rec/r.wav` on a null sink's monitor with the fixture playing, an autosave each
-    second (the loss seen mid-session; seen at the end, the copy is whole: tests/test_sweep_hostile29.py); ``rec``
-    removed (and a file put in its place where asked) 3 s in, Ctrl-C 3 s later. Returns (exit status, stderr,
+def _live_losing_its_recording_folder(pulse, tmp_path, *, make_it_a_file: bool, name: str = "r.wav"):
+    """`prosody live --record rec/NAME` (r.wav unless told) on a null sink's monitor with the fixture playing, an
+    autosave each second (the loss seen mid-session; seen at the end, the copy is whole: tests/test_sweep_hostile29.py);
+    ``rec`` removed (and a file put in its place where asked) 3 s in, Ctrl-C 3 s later. Returns (exit status, stderr,
     the session)."""
     mon = pulse.null_sink("s1") if "s1" not in pulse.modules else "s1.monitor"
     (tmp_path / "rec").mkdir()
     env = dict(pulse.env, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    p = subprocess.Popen(PROSODY + ["live", "--device", mon, "--record", str(tmp_path / "rec" / "r.wav"),
+    p = subprocess.Popen(PROSODY + ["live", "--device", mon, "--record", str(tmp_path / "rec" / name),
                                     "--output", str(tmp_path / "s.json"), "--plain", "--interval-s", "0.25",
                                     "--autosave-s", "1"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)

@@ -261,7 +261,7 @@ class AudioFile:
         except Exception as exc:  # av raises many error classes; all mean "not decodable"
             if end == 0:
                 raise InputError(f"cannot decode {self.path}: {exc}") from None
-        return _finite(out[:end], self.path, start + end)
+        return _finite(out[:end], self.path, start + end, sample_rate=self.sample_rate)
 
     def _blocks_sndfile(self, block_length: int) -> Iterator[np.ndarray]:
         got = 0
@@ -277,13 +277,13 @@ class AudioFile:
                     if len(x) == 0:
                         break
                     got += len(x)
-                    yield _finite(x, self.path, got)
+                    yield _finite(x, self.path, got, sample_rate=self.sample_rate)
         except sf.LibsndfileError as exc:
             error = exc
         if error is not None:  # the failed read lost what it decoded before the break: read that again, finely
             for x in self._read_until_break(got):
                 got += len(x)
-                yield _finite(x, self.path, got)
+                yield _finite(x, self.path, got, sample_rate=self.sample_rate)
         # what the decoder printed while decoding (MP3: libmpg123), less its remarks on the header when opening
         damage = [line for line in self._decoder_said[said_before:] if line not in self._decoder_said[:said_before]]
         said = ""
@@ -395,7 +395,7 @@ class AudioFile:
                             got += len(blk)
                             pending, pending_n = [], 0
                             if len(blk):
-                                yield _finite(blk, self.path, got)
+                                yield _finite(blk, self.path, got, sample_rate=self.sample_rate)
         except InputError:
             raise
         except Exception as exc:
@@ -406,7 +406,7 @@ class AudioFile:
             blk = _clip(np.concatenate(pending), got, limit)
             got += len(blk)
             if len(blk):
-                yield _finite(blk, self.path, got)
+                yield _finite(blk, self.path, got, sample_rate=self.sample_rate)
         if error is not None and got < getattr(self, "_flac_claimed", 0):  # a FLAC cut short: its header's length
             self.warnings.append(f"{self.path} is truncated: header says {self._flac_claimed / self.sample_rate:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part (decoder: "
@@ -754,15 +754,22 @@ def _check_header(f: AudioFile) -> None:
 MAX_SAMPLE_ABS = 1e12
 
 
-def _finite(x: np.ndarray, path: Path, got: int) -> np.ndarray:
+def _finite(x: np.ndarray, path: Path, got: int, *, sample_rate: int) -> np.ndarray:
+    """``x`` (n, channels), the block that ends ``got`` samples into ``path``, where every sample is a
+    recording's; else InputError naming the first sample that is not (it said "before {got} samples", the
+    end of the block: "before 96000 samples" of a file whose damage began at sample 1000; hostile sweep 31)."""
     peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # NaN if any sample is NaN
     if not peak <= MAX_SAMPLE_ABS:
-        if not np.isfinite(x).all():
-            raise InputError(f"{path} contains NaN or infinite samples (before {got} samples); "
-                             "repair or re-export the recording")
-        raise InputError(f"{path} holds samples of {peak:.3g} times full scale (before {got} samples): no "
-                         "recorder writes these (damaged data, or other numbers stored as float samples); "
-                         "repair or re-export the recording")
+        finite = np.isfinite(x).all()
+        bad = ~(np.abs(x) <= MAX_SAMPLE_ABS) if finite else ~np.isfinite(x)
+        row, channel = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        at = got - len(x) + int(row)
+        where = f"the first at {at / sample_rate:.3f} s: sample {at}, channel {int(channel) + 1}"
+        if not finite:
+            raise InputError(f"{path} contains NaN or infinite samples ({where}); repair or re-export the recording")
+        raise InputError(f"{path} holds samples of {peak:.3g} times full scale ({where}): no recorder writes "
+                         "these (damaged data, or other numbers stored as float samples); repair or re-export "
+                         "the recording")
     return x
 
 

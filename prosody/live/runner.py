@@ -37,6 +37,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -370,6 +371,8 @@ class LiveRunner:
         self._record_kept = ""                    # the recording stopped early: what its file holds (said)
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
+        self._record_mirror: _Mirror | None = None  # a FLAC's copy, kept in step with its nameless file
+        self._record_none_kept = False            # nothing of it is kept: no file is named as the recording
         self._record_moved = ""                   # its name lost at the end: whole in the copy (said, not failed)
         self._record_losses: list[str] = []       # each loss of its name seen: "PATH is gone" (said at the end)
         self._record_sha256: str | None = None    # the whole recording's fingerprint, taken once it is closed
@@ -591,10 +594,17 @@ class LiveRunner:
         where = self._record_at
         why = (write_error_text(exc, where) if is_disk_full(exc)  # was "No space left on device"
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
-        try:
-            rec.close()
+        mirror, self._record_mirror = self._record_mirror, None
+        try:  # a FLAC going on in its own file: all it holds copied into its rescue copy first
+            if mirror is None:
+                rec.close()
+            else:
+                rec.close(last=lambda: mirror.sync(whole=True))
         except Exception:
             pass  # it failed already; what reached the disk stays
+        finally:
+            if mirror is not None:
+                mirror.close()
         try:
             import soundfile as sf
             n = sf.info(str(where)).frames  # a WAV's header; a FLAC cut short says "unknown" (huge)
@@ -602,11 +612,13 @@ class LiveRunner:
                 at = n
         except Exception:
             n = 0  # not even its header reached the disk (full from the start): no sound file
+        losses = f" ({', then '.join(self._record_losses)})" if self._record_losses else ""  # why it is there
         if n > 0:
-            kept = f"{where} holds what was recorded before then"
+            kept = f"{where} holds what was recorded before then{losses}"
         else:  # it was said to hold the audio up to then, and was an empty file (hostile sweep 16)
             gone = _remove_own_file(where, getattr(rec, "identity", None))
             kept = f"nothing of it could be kept ({where} {'removed' if gone else 'is no sound file'})"
+            self._record_none_kept = True  # the file removed was still named as the recording (hostile sweep 31)
         at_s = self.grid.samples_to_s(at)
         with self._lock:
             self._record_stopped_at_s, self._record_why, self._record_kept = at_s, why, kept
@@ -640,34 +652,124 @@ class LiveRunner:
         (``recording_complete`` true, no word of the loss; hostile sweep 16). Closed, what it holds copied to a
         rescue folder (it was dropped, though still readable through the open file: hostile sweep 28). Seen
         at an autosave, the recording goes on in the copy (it stopped there, and the rest of the capture was
-        thrown away: hostile sweep 30), so that a second loss is met alike; seen at the end (``at_end``), or
-        where the copy cannot go on (a FLAC), the copy is checked: every captured sample in it, the recording
-        is whole, but elsewhere (it was said failed at the end: hostile sweep 29); else it failed when the
-        loss was seen."""
+        thrown away: hostile sweep 30), so that a second loss is met alike; a FLAC, which libsndfile cannot
+        add to, goes on in its own file, copied on into the copy at each autosave (``_Mirror``; it stopped at
+        the loss: hostile sweep 31). Seen at the end (``at_end``), or where the copy cannot go on, the copy is
+        checked: every captured sample in it, the recording is whole, but elsewhere (it was said failed at the
+        end: hostile sweep 29); else it failed when the loss was seen. No copy made: no file is named as the
+        recording (the gone copy of an earlier loss was: hostile sweep 31)."""
         lost = self._record_at
-        what = "is another file now" if os.path.lexists(lost) else "is gone"
-        copy = rec.close_keeping_a_copy(self.record_path.name)
+        what = _loss_word(lost)
         at_s = self.grid.samples_to_s(self.n_samples)
         self._record_losses.append(f"{lost} {what}" + ("" if at_end else f" at {at_s:.1f} s"))
+        if not at_end and rec.flac and self._mirrored(rec) is not None:
+            self._recorder = rec
+            self._say_moved(at_s, f"{lost} {what}", "and the recording goes on, copied there at each autosave")
+            return
+        copy = rec.close_keeping_a_copy(self.record_path.name)
         went_on = None if at_end or copy is None else _continued_recording(copy, len(self.speakers))
         with self._lock:
-            self._record_copy = copy or self._record_copy
+            self._record_copy, self._record_none_kept = copy, copy is None
         if isinstance(went_on, _Recording):
             self._recorder = went_on
-            with self._lock:
-                self._record_error = (f"RECORDING MOVED at {stopwatch_text(at_s)} ({at_s:.1f} s): its file was "
-                                      f"removed or replaced while it was recorded ({lost} {what}); what was recorded "
-                                      f"up to then was copied to {copy}, and the recording goes on there")
+            self._say_moved(at_s, f"{lost} {what}", "and the recording goes on there")
             return
         if at_end and copy is not None and self._say_whole_elsewhere(copy):
             return
         why_not = f"; it could not go on there: {went_on}" if went_on else ""
+        losses = ", then ".join(self._record_losses)  # every loss: a second one named the gone copy alone
+        self._say_lost(at_s, f"what was recorded up to then is kept in {copy} ({losses}{why_not})"
+                       if copy is not None else f"nothing of it is kept ({losses})")
+
+    def _say_moved(self, at_s: float, loss: str, going_on: str) -> None:
+        """While live: the recording's file lost at ``at_s`` (``loss``: "PATH is gone"), the copy ``going_on``."""
         with self._lock:
-            self._record_stopped_at_s, self._record_why = at_s, _LOST_WHY
-            self._record_kept = (f"what was recorded up to then is kept in {copy} ({lost} {what}{why_not})"
-                                 if copy is not None else f"nothing of it is kept ({lost} {what})")
-            self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {self._record_why}; "
-                                  f"{self._record_kept}; the analysis goes on")
+            self._record_error = (f"RECORDING MOVED at {stopwatch_text(at_s)} ({at_s:.1f} s): its file was "
+                                  f"removed or replaced while it was recorded ({loss}); what was recorded "
+                                  f"up to then was copied to {self._record_copy}, {going_on}")
+
+    def _say_lost(self, at_s: float, kept: str) -> None:
+        """The recording stopped at ``at_s`` by a loss of its file; ``kept``: what is kept of it, said."""
+        with self._lock:
+            self._record_stopped_at_s, self._record_why, self._record_kept = at_s, _LOST_WHY, kept
+            self._record_error = (f"RECORDING LOST at {stopwatch_text(at_s)} ({at_s:.1f} s): {_LOST_WHY}; "
+                                  f"{kept}; the analysis goes on")
+
+    def _mirrored(self, rec: "_Recording") -> "_Mirror | None":
+        """A new rescue copy of the FLAC ``rec``, kept in step with it from now (the previous one let go); None
+        where no rescue folder took one."""
+        old, self._record_mirror = self._record_mirror, None
+        if old is not None:
+            old.close()
+        try:
+            mirror = _Mirror(rec.fd, self.record_path.name)
+        except OSError:
+            return None
+        mirror.copied_s = self.grid.samples_to_s(self.n_samples)
+        with self._lock:
+            self._record_mirror, self._record_copy = mirror, mirror.path
+        return mirror
+
+    def _keep_mirror(self, rec: "_Recording") -> None:
+        """At an autosave: the FLAC copy brought up to date, or, where its name was lost too, made again."""
+        mirror = self._record_mirror
+        if not mirror.there():
+            self._recorder = None
+            self._close_lost_recording(rec)
+            return
+        at_s = self.grid.samples_to_s(self.n_samples)
+        try:
+            mirror.sync()
+        except OSError as exc:  # tried again at the next autosave, and whole at the end
+            with self._lock:
+                self._record_error = (f"RECORDING COPY BEHIND at {stopwatch_text(at_s)} ({at_s:.1f} s): "
+                                      f"{mirror.path} could not be brought up to date "
+                                      f"({write_error_text(exc, mirror.path)}); it is tried again at each autosave "
+                                      "and at the end, and holds the recording up to "
+                                      f"{mirror.copied_s:.1f} s till then")
+            return
+        mirror.copied_s = at_s
+
+    def _close_mirrored_recording(self, rec: "_Recording") -> None:
+        """At the end: the FLAC recording that went on in its own file closed, and all of it, its header made
+        whole, copied into its rescue copy (made again where that was lost too; elsewhere where it cannot be
+        written). Said whole where the copy holds every captured sample; else failed where the copy ends."""
+        mirror, self._record_mirror = self._record_mirror, None
+        if not mirror.there():
+            self._record_losses.append(f"{mirror.path} {_loss_word(mirror.path)}")
+        kept: list[Path | None] = [None]
+        try:
+            rec.close(last=lambda: kept.__setitem__(0, self._last_copy(rec, mirror)))
+        except Exception:
+            pass  # what reached its file is copied all the same; the copy's header says how much
+        finally:
+            mirror.close()
+        copy = kept[0]
+        with self._lock:
+            self._record_copy, self._record_none_kept = copy, copy is None
+        if copy is not None and self._say_whole_elsewhere(copy):
+            return
+        losses = ", then ".join(self._record_losses)
+        if copy is None:
+            self._say_lost(self.grid.samples_to_s(self.n_samples), f"nothing of it is kept ({losses})")
+        else:  # the copy could not be brought up to date: it holds what its last copy held
+            self._say_lost(mirror.copied_s, f"what was recorded up to then is kept in {copy} ({losses}; it could "
+                                            "not be brought up to date after that)")
+
+    def _last_copy(self, rec: "_Recording", mirror: "_Mirror") -> Path | None:
+        """All of the closed ``rec`` copied into ``mirror`` (where its name still reaches it), else into a rescue
+        folder as a new copy (the stale one then removed); the stale copy where neither could be written."""
+        there = mirror.there()
+        if there:
+            try:
+                mirror.sync(whole=True)
+                return mirror.path
+            except OSError:
+                pass
+        copy, _ = _rescue_copy_of(rec.fd, self.record_path.name)
+        if copy is not None and there:
+            _remove_own_file(mirror.path, mirror.identity)
+        return copy or (mirror.path if there else None)
 
     def _say_whole_elsewhere(self, copy: Path) -> bool:
         """Where the closed ``copy`` holds every captured sample: said whole, but not where asked; whether it was."""
@@ -680,8 +782,10 @@ class LiveRunner:
         return False
 
     def _fingerprint_recording(self) -> None:
-        """The closed recording's SHA-256, where it is whole (about a second for an hour's recording)."""
-        if self._record_stopped_at_s is not None or self._record_dropped:
+        """The closed recording's SHA-256 (about a second for an hour's recording), whole or cut short: a
+        recording that stopped early was left unmarked, and `import` took whatever file had its name by then
+        as its audio (hostile sweep 31)."""
+        if self._record_dropped or self._record_none_kept:
             return
         try:
             self._record_sha256 = file_sha256(self._record_copy or self.record_path)
@@ -977,11 +1081,12 @@ class LiveRunner:
             # the copy, where its name was lost; absolute: a relative --record read later against another
             # folder found no recording (an import or `play` run elsewhere; hostile sweep 28's leftover)
             "recording_file": (os.path.abspath(self._record_copy or self.record_path)
-                               if self.record_path and not self._record_dropped else None),
+                               if self.record_path and not (self._record_dropped or self._record_none_kept)
+                               else None),
             # false when the recording stopped before the capture did (at recording_stopped_s)
             "recording_complete": None if self.record_path is None or self._record_dropped else stopped_s is None,
             "recording_stopped_s": None if stopped_s is None else round(stopped_s, 3),
-            # the file as this session left it (null in an autosave, or where it is not whole): `import` takes
+            # the file as this session left it (null in an autosave, or where none is kept): `import` takes
             # the file there then only if it still is (a later --record --overwrite of the name made import
             # fingerprint and play another session's audio as this one's; hostile sweep 29)
             "recording_sha256": self._record_sha256,
@@ -1021,7 +1126,9 @@ class LiveRunner:
             except Exception as exc:
                 self._recording_failed(exc)
         rec = self._recorder
-        if rec is not None and not _same_file(self._record_at, getattr(rec, "identity", None)):
+        if rec is not None and self._record_mirror is not None:
+            self._keep_mirror(rec)
+        elif rec is not None and not _same_file(self._record_at, getattr(rec, "identity", None)):
             self._recorder = None  # its file is gone: said now, while live, not only at the end
             self._close_lost_recording(rec)
         session = self._closing_open_segments(self.builder.build())
@@ -1130,11 +1237,15 @@ class LiveRunner:
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
             rec = self._recorder
-            if not _same_file(self._record_at, getattr(rec, "identity", None)):
+            if self._record_mirror is not None:
+                self._recorder = None
+                self._close_mirrored_recording(rec)
+            elif not _same_file(self._record_at, getattr(rec, "identity", None)):
                 self._recorder = None  # a copy of what it holds kept before it is closed
                 self._close_lost_recording(rec, at_end=True)
             else:
                 self._close_recording(rec)
+        if self.record_path is not None:  # one that stopped early too (closed then)
             self._fingerprint_recording()
         doc = None  # the document of a save that happened (a failed one reports none)
         saved_to = None
@@ -1297,6 +1408,7 @@ class _Recording:
         self.identity = (st.st_dev, st.st_ino)  # the file this recording made (``_remove_own_file``)
         self._fileobj = _QuietFile(os.fdopen(fd, "w+b", buffering=0))
         self._appending = append
+        self.flac = fmt == "FLAC"
         try:
             if append:
                 self._f = sf.SoundFile(self._fileobj, mode="r+")
@@ -1336,11 +1448,22 @@ class _Recording:
         if snd is not None and ffi is not None and handle is not None:  # soundfile's libsndfile binding
             snd.sf_command(handle, _SFC_UPDATE_HEADER_NOW, ffi.NULL, 0)  # (another version: at the close)
 
-    def close(self) -> None:
+    @property
+    def fd(self) -> int:
+        """The open file's descriptor (read with ``os.pread``: libsndfile's position is left as it is)."""
+        return self._fileobj.raw.fileno()
+
+    def close(self, *, last: Callable[[], None] | None = None) -> None:
+        """libsndfile's close (the header made whole); ``last()``, where given, is called then, before the file
+        is let go, even where the close failed (a mirrored recording's last copy: ``_Mirror``)."""
         try:
             self._check(self._f.close)
         finally:
-            self._fileobj.raw.close()
+            try:
+                if last is not None:
+                    last()
+            finally:
+                self._fileobj.raw.close()
 
     def close_keeping_a_copy(self, name: str) -> Path | None:
         """Closed, for a recording whose file no name reaches any more (its folder removed, the file deleted):
@@ -1358,6 +1481,79 @@ class _Recording:
             return None
         finally:
             raw.close()
+
+
+class _Mirror:
+    """The rescue copy of a FLAC recording whose name was lost, kept in step with it. libsndfile cannot add to
+    a FLAC file, so the copy cannot be written on as a WAV's is (``_Recording(append=True)``): the recording goes
+    on in its own open file, which no name reaches, and what that file holds is copied on into the copy at each
+    autosave, and all of it once more at the close, its header made whole (it stopped at the loss, the rest of
+    the capture thrown away; hostile sweep 31). Owner-only, ``O_NOFOLLOW``, held with ``flock``."""
+
+    def __init__(self, source_fd: int, name: str):
+        """The copy made (``fileio.write_rescue``) of what ``source_fd`` holds now; OSError where none was."""
+        self._src = source_fd
+        size = os.fstat(source_fd).st_size
+        path, tried = _rescue_copy_of(source_fd, name)
+        if path is None:
+            raise OSError(f"no rescue folder took its copy ({'; '.join(tried)})")
+        fd = os.open(str(path), os.O_WRONLY | os.O_NOFOLLOW)
+        try:
+            _hold_alone(fd)
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.path, self.identity, self._fd, self.copied = path, (st.st_dev, st.st_ino), fd, size
+        self.copied_s = 0.0  # the capture's length at the last copy (set by the runner)
+
+    def there(self) -> bool:
+        """Whether the copy's name still reaches it (its folder may be removed too)."""
+        return _same_file(self.path, self.identity)
+
+    def sync(self, *, whole: bool = False) -> None:
+        """What the recording's file holds now, copied on into the copy from where the last copy ended
+        (``whole``: all of it again, once the close has written its header, and the copy cut to its length)."""
+        end, before = os.fstat(self._src).st_size, self.copied
+        write = lambda b, at: _pwrite_all(self._fd, b, at)  # noqa: E731
+        _copy_range(self._src, before, end, write)
+        if whole:  # the header last: a copy cut short never says it holds all of it
+            _copy_range(self._src, 0, min(before, end), write)
+            os.ftruncate(self._fd, end)
+        os.fsync(self._fd)
+        self.copied = end
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def _loss_word(path: Path) -> str:
+    """How the recording's file ``path``, no longer the file written, was lost: replaced, or gone."""
+    return "is another file now" if os.path.lexists(path) else "is gone"
+
+
+def _rescue_copy_of(fd: int, name: str) -> tuple[Path | None, list[str]]:
+    """What the open file ``fd`` holds now, written as ``name`` into a rescue folder (``fileio.write_rescue``)."""
+    size = os.fstat(fd).st_size
+    return write_rescue(name, lambda f: _copy_range(fd, 0, size, lambda b, _: f.write(b)))
+
+
+def _copy_range(src_fd: int, start: int, end: int, write: Callable[[bytes, int], object]) -> None:
+    """Bytes ``[start, end)`` of ``src_fd`` (read with ``os.pread``) given to ``write(chunk, offset)``."""
+    at = start
+    while at < end:
+        chunk = os.pread(src_fd, min(HASH_CHUNK_BYTES, end - at), at)
+        if not chunk:
+            break
+        write(chunk, at)
+        at += len(chunk)
+
+
+def _pwrite_all(fd: int, data: bytes, at: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, at)
+        view, at = view[n:], at + n
 
 
 def _hold_alone(fd: int) -> None:

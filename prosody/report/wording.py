@@ -60,9 +60,10 @@ def live_incomplete(live: dict) -> str:
     if _finite(analysed) and _finite(captured) and captured > analysed + 0.5:
         held += f" of the {fmt_duration(captured)} captured"
     if not reason and not error:
-        return ("this live session was saved part-way: it is an autosave, and the capture ended without its final "
-                f"save (the program was stopped hard or the machine went down); {held}, and anything captured "
-                "after that save is not in it")
+        return ("this live session was saved part-way: it is an autosave, written before the capture's final save "
+                "(the capture was still going on then, or it was stopped hard, or the machine went down: an "
+                "autosave cannot tell which); "
+                f"{held}, and anything captured after that save is not in it")
     why = f"the analysis failed ({error})" if error else f"it stopped ({reason})"
     return f"this live session was saved incomplete: {why}; {held}"
 
