@@ -246,17 +246,13 @@ def test_a_level_stretchs_tail_is_refused_where_the_pause_falls_at_the_rooms_rat
 
 
 def _dipped(lv, sp, seed: int, *, step_db: float):
-    """Levels and speech (as ``_stretches``') with one more stretch appended whose fall (after a ``step_db`` step,
-    1 dB a frame, each frame within 0.5 dB of its line) dips 7 dB under its line every third frame (a heard tail's
-    level between reflections, AMI tst00 at RT60 1.0 s: 6-8 dB single-frame dips), heard 12 dB into its fall, then the
-    pause at -60 dB: (levels, speech, its planted direct end)."""
-    rng = np.random.default_rng(seed)
-    line = np.arange(-20.0 - step_db, -60.0, -1.0)
-    fall = line + rng.uniform(-0.5, 0.5, len(line))
-    fall[2::3] -= 7.0
-    end = len(lv) + 30
-    lv = np.concatenate([lv, -20 + rng.uniform(-1.5, 1.5, 30), fall, -60 + rng.uniform(-1, 1, 40)])
-    sp = np.concatenate([sp, np.ones(30, bool), line > line[0] - 12.0, np.zeros(40, bool)])
+    """``_one_more``'s stretch (1 dB a frame, heard 12 dB into its fall) after a ``step_db`` step (not 7), its fall
+    dipping 7 dB under its line every third frame (a heard tail's level between reflections, AMI tst00 at RT60 1.0 s:
+    6-8 dB single-frame dips): (levels, speech, its planted direct end)."""
+    lv, sp, end = _one_more(lv, sp, 1.0, seed, heard_db=12.0)
+    fall = len(np.arange(-27.0, -60.0, -1.0))
+    lv[end:end + fall] += 7.0 - step_db
+    lv[end + 2:end + fall:3] -= 7.0
     return lv, sp, end
 
 
