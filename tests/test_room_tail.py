@@ -245,6 +245,42 @@ def test_a_level_stretchs_tail_is_refused_where_the_pause_falls_at_the_rooms_rat
     assert VAD._MIX_STRETCH_REACH == 15
 
 
+def _dipped(lv, sp, seed: int, *, step_db: float):
+    """``_one_more``'s stretch (1 dB a frame, heard 12 dB into its fall) after a ``step_db`` step (not 7), its fall
+    dipping 7 dB under its line every third frame (a heard tail's level between reflections, AMI tst00 at RT60 1.0 s:
+    6-8 dB single-frame dips): (levels, speech, its planted direct end)."""
+    lv, sp, end = _one_more(lv, sp, 1.0, seed, heard_db=12.0)
+    fall = len(np.arange(-27.0, -60.0, -1.0))
+    lv[end:end + fall] += 7.0 - step_db
+    lv[end + 2:end + fall:3] -= 7.0
+    return lv, sp, end
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mix_tails_cut_a_tail_whose_line_breaks_at_single_frame_dips_where_it_steps(seed):
+    # six tails at 1 dB a frame make the room; a seventh, the same room's after the same 7 dB step, dips 7 dB under
+    # its line every third frame: room_tail's line from the pause breaks at the dips (no 8 dB on it), so before the
+    # sixty-eighth round it was left whole and its turn's end read 12 frames late; on the levels' 3-frame running
+    # median the line holds and, with the direct sound's step over it, the tail is cut from its planted direct end
+    # (within a frame) through the pause's first half. The same fall with no step (a voice's own fade) is left whole
+    lv, sp, _ = _stretches("room")
+    lv, sp, end = _dipped(lv, sp, seed, step_db=7.0)
+    got = mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40)
+    assert got is not None
+    cut = np.flatnonzero(got[end - 5:end + 41]) + end - 5
+    assert len(cut) >= 25 and abs(int(cut[0]) - end) <= 1
+    lv, sp, _ = _stretches("room")
+    lv, sp, end = _dipped(lv, sp, seed, step_db=0.0)
+    got = mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40)
+    assert got is not None and not got[end - 5:end + 41].any()
+
+
+def test_running_median_keeps_a_step_and_takes_out_a_one_frame_dip():
+    x = np.array([-20.0, -20.0, -20.0, -27.0, -28.0, -36.0, -30.0, -31.0])
+    assert np.array_equal(VAD._running_median(x, 3), [-20.0, -20.0, -20.0, -27.0, -28.0, -30.0, -31.0, -31.0])
+    assert VAD._running_median(x, 1) is x
+
+
 def test_mix_tails_leave_a_voices_own_fade_and_a_dry_end():
     for shape in ("fade", "dry"):
         lv, sp, _ = _stretches(shape)
