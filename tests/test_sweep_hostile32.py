@@ -5,7 +5,8 @@
 2. `delete` of a session `live --record` recorded said nothing of the recording it keeps (the raw audio).
 3. `delete` while another program held a read open on the store (over SQLite's busy wait): the deleted rows
    stayed readable in sessions.db (the checkpoint could not run), and `delete` said "deleted session N" alone.
-4. A deleted session's frames file was only unlinked: its blocks kept the per-frame features on the disk.
+4. A deleted session's frames file was only unlinked: its blocks kept the per-frame features on the disk;
+   so was a rescue copy (`prosody-unsaved-*.json`) that `import` removes.
 """
 from __future__ import annotations
 
@@ -143,9 +144,22 @@ def test_a_deleted_sessions_frames_are_not_on_the_disk(tmp_path, short_wav):
 
 def test_erasing_leaves_a_hard_linked_name_whole(tmp_path):
     """A frames file someone hard-linked elsewhere (a backup): removed from the store, its other name kept."""
-    from prosody.store.db import _erase_file
+    from prosody.fileio import erase_file
     f, other = tmp_path / "a.npz", tmp_path / "b.npz"
     f.write_bytes(b"PK" + bytes(range(200)))
     os.link(f, other)
-    _erase_file(f)
+    erase_file(f)
     assert not f.exists() and other.read_bytes() == b"PK" + bytes(range(200))
+
+
+def test_import_overwrites_the_rescue_copy_it_removes(tmp_path, short_wav):
+    """A `prosody-unsaved-*.json` imported is removed (sweep 5) so that `delete` can erase every trace: held
+    open across the import, it read as before (only unlinked); now zeros, as long as it was."""
+    store, copy = tmp_path / "store", tmp_path / "prosody-unsaved-20261205-101010.json"
+    _saved(store, short_wav, "n")
+    _cli_ok("export", "1", "-o", copy, "--store", store)
+    size = copy.stat().st_size
+    with open(copy, "rb", buffering=0) as held:
+        _cli_ok("import", copy, "--store", tmp_path / "store2")
+        assert not copy.exists()
+        assert held.read() == bytes(size)

@@ -47,8 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars,
-                      sqlite_errors, user_home, write_error_text, write_private)
+from ..fileio import (erase_file, free_space_text, is_disk_full, low_space, make_private_dirs,
+                      restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -615,38 +615,6 @@ def store_os_error(exc: OSError, path, doing: str) -> StoreError:
     return StoreError(f"cannot {doing} {path}: {exc.strerror or exc}")
 
 
-ERASE_CHUNK_BYTES = 1 << 20  # zeros written at a time over a frames file being erased
-
-
-def _erase_file(path: Path) -> None:
-    """Overwrite a frames file with zeros (fsynced), then remove it. Unlinked alone, its blocks kept the
-    session's per-frame features on the disk, readable from the raw device (a file-recovery tool) until
-    reused, where ``secure_delete`` leaves no byte of the session's rows (hostile sweep 32: an 8 s session's
-    frames file found whole in an ext4 image after ``delete``). A link is removed as a link, and a file with
-    another name (a hard link someone made) only unlinked: its other name still holds it. A file system that
-    writes elsewhere (copy-on-write: btrfs, ZFS; an SSD's remapping) may keep the old blocks: full-disk
-    encryption covers that. Raises FileNotFoundError where the file is gone."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        raise
-    except OSError:  # a symbolic link (ELOOP), or not writable: removed as it is
-        fd = None
-    if fd is not None:
-        try:
-            st = os.fstat(fd)
-            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                zeros = bytes(min(st.st_size, ERASE_CHUNK_BYTES))
-                for at in range(0, st.st_size, ERASE_CHUNK_BYTES):
-                    os.pwrite(fd, zeros[: st.st_size - at], at)
-                os.fsync(fd)
-        except OSError:
-            pass  # overwriting failed (a copy-on-write disk full): removed all the same
-        finally:
-            os.close(fd)
-    path.unlink()
-
-
 def _fsync_folder(folder: Path) -> None:
     """Make a file just made in ``folder`` survive a power cut (where the file system can)."""
     try:
@@ -808,7 +776,7 @@ class Store:
                 if _FRAMES_NAME.fullmatch(name) and name not in referenced:
                     target = self.frames_dir / name
                     if stat.S_ISREG(target.lstat().st_mode):
-                        _erase_file(target)
+                        erase_file(target)
                         erased.append(name)
                 (self.frames_dir / mark).unlink()
             except FileNotFoundError:  # gone already (the file, or both: another prosody finished it)
@@ -1137,13 +1105,13 @@ class Store:
         except BaseException:
             if frames_name and not self._names_frames_file(frames_name):
                 try:
-                    _erase_file(self.frames_dir / frames_name)
+                    erase_file(self.frames_dir / frames_name)
                 except FileNotFoundError:
                     pass
             raise
         if old_file and old_file != frames_name:
             try:
-                _erase_file(self.frames_dir / old_file)
+                erase_file(self.frames_dir / old_file)
             except FileNotFoundError:
                 pass
         return sid
@@ -1425,7 +1393,7 @@ class Store:
             raise
         if frames_file:
             try:
-                _erase_file(self.frames_dir / frames_file)
+                erase_file(self.frames_dir / frames_file)
             except FileNotFoundError:
                 pass
             try:
@@ -1523,7 +1491,7 @@ class Store:
             try:
                 st = p.lstat()
                 if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
-                    _erase_file(p)
+                    erase_file(p)
                     removed.append(p.name)
                 elif stat.S_ISREG(st.st_mode) and st.st_mtime > now + 1.0:
                     future.append(p)  # dated after this clock: never old enough by age (the clock was set back)
@@ -1538,7 +1506,7 @@ class Store:
                         if p.name in referenced:
                             continue
                         try:
-                            _erase_file(p)
+                            erase_file(p)
                             removed.append(p.name)
                         except FileNotFoundError:
                             continue
