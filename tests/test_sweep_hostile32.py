@@ -118,10 +118,8 @@ def test_delete_overwrites_the_frames_file_it_removes(tmp_path, short_wav):
         assert held.read() == bytes(size)
 
 
-def test_a_deleted_sessions_frames_are_not_on_the_disk(tmp_path, short_wav):
-    """On an 8 MB ext4 image mounted as the store's disk: 64 bytes of the session's frames file were found in
-    the image after `delete` (its blocks freed, not cleared). Now none; the note text (SQLite's
-    `secure_delete`) was already not. Needs root and mkfs.ext4 (else skipped)."""
+def _ext4(tmp_path: Path):
+    """An 8 MB ext4 image mounted at tmp_path/mnt: (image, mount point); skips without mkfs.ext4 or root."""
     img, mnt = tmp_path / "disk.img", tmp_path / "mnt"
     mnt.mkdir()
     with open(img, "wb") as f:
@@ -130,6 +128,44 @@ def test_a_deleted_sessions_frames_are_not_on_the_disk(tmp_path, short_wav):
     if made.returncode != 0 or subprocess.run(["mount", "-o", "loop", str(img), str(mnt)],
                                               capture_output=True).returncode != 0:
         pytest.skip("cannot make and mount an ext4 image here (needs mkfs.ext4 and root)")
+    return img, mnt
+
+
+def test_a_batch_workers_copy_of_sent_audio_is_not_left_on_its_disk(tmp_path, short_wav, monkeypatch):
+    """`batch --send-audio`: the worker writes the recording's bytes into a temporary folder. With that on an
+    ext4 image (the copy written out, as during an analysis of minutes), 64 bytes of the recording's samples
+    were found in the image after the task (only unlinked); now none."""
+    import tempfile
+    from prosody.batch import runner
+    from prosody.batch.runner import Task, analyze_task
+    from prosody.config import AnalysisConfig
+    from prosody.engine.sources import Layout
+    img, mnt = _ext4(tmp_path)
+    data = short_wav.read_bytes()
+    needle = data[200_000:200_064]
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(mnt))
+        real = runner.FileSource
+
+        def written_back(*a, **k):  # as an analysis of minutes lets the kernel write the copy out
+            os.sync()
+            return real(*a, **k)
+        monkeypatch.setattr(runner, "FileSource", written_back)
+        task = Task(paths=("/nowhere/x.wav",), sources=("x.wav",), layout=Layout(("therapist", "client"),
+                    ((0, 0), (0, 1))), config=AnalysisConfig(), audio=(data,))
+        res = analyze_task(task)
+        assert res.ok, res.reason
+        assert list(mnt.iterdir()) == [mnt / "lost+found"]
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+    assert img.read_bytes().count(needle) == 0
+
+
+def test_a_deleted_sessions_frames_are_not_on_the_disk(tmp_path, short_wav):
+    """On an 8 MB ext4 image mounted as the store's disk: 64 bytes of the session's frames file were found in
+    the image after `delete` (its blocks freed, not cleared). Now none; the note text (SQLite's
+    `secure_delete`) was already not. Needs root and mkfs.ext4 (else skipped)."""
+    img, mnt = _ext4(tmp_path)
     try:
         _saved(mnt / "store", short_wav, "Note-Vxqzk")
         (frames,) = (mnt / "store" / "frames").glob("*.npz")

@@ -594,6 +594,7 @@ def analyze_task(task: Task) -> TaskResult:
         res = TaskResult(ok=False, reason=unmap(f"internal error ({type(exc).__name__}: {_one_line(exc)})"))
     finally:
         if tmp is not None:
+            _erase_sent_audio(paths if task.audio is not None else [])
             tmp.cleanup()
         release_free_memory()
     res.cpu_s = time.process_time() - c0
@@ -601,6 +602,18 @@ def analyze_task(task: Task) -> TaskResult:
     res.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     res.worker = f"{socket.gethostname()}:{os.getpid()}"
     return res
+
+
+def _erase_sent_audio(paths) -> None:
+    """The worker's copies of a recording sent with ``--send-audio``, overwritten with zeros before its
+    temporary folder goes (``fileio.erase_file``): removed alone, the raw therapy audio stayed readable on the
+    worker's disk (hostile sweep 32: an 8 MB ext4 image as its temporary folder held the recording's bytes)."""
+    from ..fileio import erase_file
+    for q in paths:
+        try:
+            erase_file(q)
+        except OSError:
+            pass  # not written (the task failed before), or gone: the folder's removal takes what is left
 
 
 def _warm() -> None:
