@@ -665,7 +665,7 @@ def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = Non
 HASH_CHUNK_BYTES = 1 << 20
 
 
-ERASE_CHUNK_BYTES = 1 << 20  # zeros written at a time over a frames file being erased
+ERASE_CHUNK_BYTES = 1 << 20  # zeros written at a time over a file being erased (erase_file)
 
 
 def erase_file(path: "str | os.PathLike") -> None:
