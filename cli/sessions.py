@@ -19,7 +19,7 @@ from prosody.fileio import check_outputs
 from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
-from prosody.store.db import OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
+from prosody.store.db import BUSY_TIMEOUT_S, OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
 from prosody.types import UNATTRIBUTED
 
 from .stopping import Stopped, program_handlers, stopping
@@ -865,10 +865,24 @@ def _signalled(came: list[int], err, done: str) -> int:
     return 128 + came[0]
 
 
+def _recordings_kept(audio) -> list[str]:
+    """The recordings of ``Store.audio_files`` that ``live --record`` made and that are still there, the
+    session's own (the same SHA-256: a file written under that name since is another's)."""
+    from prosody.fileio import file_sha256
+    kept = []
+    for path, sha, recorded in audio:
+        try:
+            if recorded and sha and file_sha256(path) == sha:
+                kept.append(path)
+        except OSError:  # gone, or unreadable: nothing to say of a file prosody cannot tell is the session's
+            pass
+    return kept
+
+
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
-    built, tabled, came, said = [], False, [], True
+    built, recorded, tabled, came, said = [], [], False, [], True
     with _open(args) as store:
         try:
             info = store.info(args.session)
@@ -899,17 +913,28 @@ def cmd_delete(args, out, err) -> int:
                             "erased now\n")
         else:
             built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
+            audio, unerased = store.audio_files(info.id), []
             if store.readonly:  # a read-only (or full) store says so itself
                 sid = store.delete(args.session)
             else:  # the ledger's change is committed after the store's, and not when the store's fails
                 with _signals_wait() as came:
-                    with forgetting_session(store.path, info.id, info.uid) as tabled:
-                        sid = store.delete(args.session)
+                    with forgetting_session(store.path, info.id, info.uid, audio) as tabled:
+                        sid = store.delete(args.session, unerased=unerased)
             said = _confirm(out, err, f"deleted session {sid}\n")
+            recorded = _recordings_kept(audio)
+            for path in unerased:  # the rows are gone from every query, their bytes not yet from the file
+                err.write(f"prosody: note: another program is reading the session store (a read open for over "
+                          f"{BUSY_TIMEOUT_S:g} s), so session {sid}'s deleted rows are still readable in "
+                          f"{terminal_safe(str(path))} until it ends; then the next prosody command on the store "
+                          "(`prosody sessions`) erases them\n")
     if tabled:  # a copy prosody wrote without being asked for this session alone: never left unsaid
         err.write(f"prosody: note: session {sid} was analysed by `prosody batch`, whose per-session table "
                   f"(--table, by default prosody-batch.csv and .parquet in the folder it ran in) still holds its row "
                   "(names, file, measures); delete that row or the table yourself\n")
+    for path in recorded:  # raw therapy audio prosody wrote itself: kept (the user asked for it), never unsaid
+        err.write(f"prosody: note: session {sid}'s recording {terminal_safe(path)} (made by `prosody live "
+                  "--record`) is kept: it holds the session's raw audio, as the live session's own file (--output, "
+                  "and its .frames.npz) holds its analysis wherever you kept it; remove them yourself\n")
     for name in built:  # the therapist's own voice, not the client's: kept, but never left unsaid
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")

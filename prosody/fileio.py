@@ -665,6 +665,38 @@ def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = Non
 HASH_CHUNK_BYTES = 1 << 20
 
 
+ERASE_CHUNK_BYTES = 1 << 20  # zeros written at a time over a file being erased (erase_file)
+
+
+def erase_file(path: "str | os.PathLike") -> None:
+    """Overwrite a file of a session (a store's frames file, a rescue copy) with zeros (fsynced), then remove
+    it. Unlinked alone, its blocks kept the session on the disk, readable from the raw device (a
+    file-recovery tool) until reused, where the store's ``secure_delete`` leaves no byte of its rows (hostile
+    sweep 32: an 8 s session's frames file found in an ext4 image after ``delete``). A link is removed as a
+    link, and a file with another name (a hard link someone made) only unlinked: its other name still holds
+    it. A file system that writes elsewhere (copy-on-write: btrfs, ZFS; an SSD's remapping) may keep the old
+    blocks: full-disk encryption covers that. Raises FileNotFoundError where the file is gone."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise
+    except OSError:  # a symbolic link (ELOOP), or not writable: removed as it is
+        fd = None
+    if fd is not None:
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                zeros = bytes(min(st.st_size, ERASE_CHUNK_BYTES))
+                for at in range(0, st.st_size, ERASE_CHUNK_BYTES):
+                    os.pwrite(fd, zeros[: st.st_size - at], at)
+                os.fsync(fd)
+        except OSError:
+            pass  # overwriting failed (a copy-on-write disk full): removed all the same
+        finally:
+            os.close(fd)
+    os.unlink(path)
+
+
 def file_sha256(path: "str | os.PathLike") -> str:
     """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks (recordings are large)."""
     import hashlib

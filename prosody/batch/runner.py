@@ -594,6 +594,7 @@ def analyze_task(task: Task) -> TaskResult:
         res = TaskResult(ok=False, reason=unmap(f"internal error ({type(exc).__name__}: {_one_line(exc)})"))
     finally:
         if tmp is not None:
+            _erase_sent_audio(paths if task.audio is not None else [])
             tmp.cleanup()
         release_free_memory()
     res.cpu_s = time.process_time() - c0
@@ -601,6 +602,18 @@ def analyze_task(task: Task) -> TaskResult:
     res.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     res.worker = f"{socket.gethostname()}:{os.getpid()}"
     return res
+
+
+def _erase_sent_audio(paths) -> None:
+    """The worker's copies of a recording sent with ``--send-audio``, overwritten with zeros before its
+    temporary folder goes (``fileio.erase_file``): removed alone, the raw therapy audio stayed readable on the
+    worker's disk (hostile sweep 32: an 8 MB ext4 image as its temporary folder held the recording's bytes)."""
+    from ..fileio import erase_file
+    for q in paths:
+        try:
+            erase_file(q)
+        except OSError:
+            pass  # not written (the task failed before), or gone: the folder's removal takes what is left
 
 
 def _warm() -> None:
@@ -905,7 +918,8 @@ def _now() -> str:
 
 
 @contextlib.contextmanager
-def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str | None):
+def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str | None,
+                       audio: Iterable[tuple] = ()):
     """Erase every trace of a deleted session from the batch ledger: its
     ``done`` and ``analyses`` rows, the cached hashes of its files and of any
     other path holding the same audio (a copy found as its duplicate), and any
@@ -922,6 +936,11 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
     that fails after the store's (a disk filled meanwhile, a kill between) leaves the
     rows, which ``prosody delete ID`` then erases (``uid`` None: by session ID alone).
 
+    ``audio``: (absolute path, SHA-256 or None, ...) of the recordings the session's stored document names
+    (``Store.audio_files``): a batch records its files as typed (``batch .`` run in the client's
+    folder: ``C7_s3.wav``), the hash cache by absolute path, so the cached path of a file typed
+    relative was kept when the delete ran in another folder (hostile sweep 32).
+
     Yields whether a batch had analysed it: its row is then in the per-session tables
     that batch wrote (``--table``), files this function does not know."""
     path = Path(store_path) / LEDGER_NAME
@@ -937,7 +956,7 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
         try:
             db.execute("PRAGMA secure_delete=ON")
             db.execute("BEGIN IMMEDIATE")  # first: what is read below cannot change before the commit
-            tabled = _erase_ledger_rows(db, session_id, uid)
+            tabled = _erase_ledger_rows(db, session_id, uid, audio)
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"session {session_id} was not deleted: "
                               f"{ledger_error(path, exc, doing='change')}") from None
@@ -957,22 +976,26 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
         db.close()
 
 
-def _erase_ledger_rows(db: sqlite3.Connection, session_id: int, uid: str | None) -> bool:
+def _erase_ledger_rows(db: sqlite3.Connection, session_id: int, uid: str | None,
+                       audio: Iterable[tuple] = ()) -> bool:
     """The ledger's rows of a session deleted (in the caller's transaction): done, analyses, the hashes of its
-    files and of every path that held the same audio, the failures logged for those paths. Returns whether a
-    batch had analysed it."""
-    files: set[str] = set()
+    files (``audio``: as the store names them, see ``forgetting_session``) and of every path that held the
+    same audio, the failures logged for those paths. Returns whether a batch had analysed it."""
+    audio = tuple(audio)
+    files: set[str] = {path for path, *_ in audio}
+    shas = {sha for _, sha, *_ in audio if sha}
     tabled = False
-    for (f,) in db.execute("SELECT files FROM done WHERE session_id = ? OR uid = ? "
-                           "UNION ALL SELECT files FROM analyses WHERE session_id = ?",
-                           (session_id, uid, session_id)):
+    for f, content in db.execute("SELECT files, content_sha256 FROM done WHERE session_id = ? OR uid = ? "
+                                 "UNION ALL SELECT files, content_sha256 FROM analyses WHERE session_id = ?",
+                                 (session_id, uid, session_id)):
         files.update(json.loads(f))
+        shas.add(content)  # a one-file job's content is its file's hash (any cwd finds it; two files' is neither's)
         tabled = True
     names = files | {os.path.realpath(f) for f in files}
     # and every other path whose content was the same recording (a copy found as a duplicate of this
     # session: its path is in no done or analyses row, but in the hash cache and perhaps in a failure
     # logged when that path held something else)
-    shas = {s for n in names for (s,) in db.execute("SELECT sha256 FROM hashes WHERE path = ?", (n,))}
+    shas |= {s for n in names for (s,) in db.execute("SELECT sha256 FROM hashes WHERE path = ?", (n,))}
     names |= {p for s in shas for (p,) in db.execute("SELECT path FROM hashes WHERE sha256 = ?", (s,))}
     names |= {os.path.realpath(n) for n in names}
     db.execute("DELETE FROM done WHERE session_id = ? OR uid = ?", (session_id, uid))

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError, parse_problem
-from ..fileio import check_input_file, discard_staged, is_disk_full, stage_private, sync_folder, write_private
+from ..fileio import (check_input_file, discard_staged, erase_file, is_disk_full, stage_private, sync_folder,
+                      write_private)
 from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
@@ -80,12 +81,13 @@ def keep_unsaved(doc: dict, frames, speakers, meta: SessionMeta, *, first: str |
 
 def remove_unsaved_copy(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     """Remove a ``keep_unsaved`` JSON and the frames file beside it (once the session
-    is in the store); returns (paths removed, 'path: reason' for each left)."""
+    is in the store), overwritten with zeros first (``fileio.erase_file``: a later ``delete``
+    leaves none of its bytes on the disk); returns (paths removed, 'path: reason' for each left)."""
     p = Path(path)
     removed, left = [], []
     for q in (p, p.with_name(p.stem + ".frames.npz")):
         try:
-            q.unlink()
+            erase_file(q)
             removed.append(str(q))
         except FileNotFoundError:
             pass

@@ -47,8 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (free_space_text, is_disk_full, low_space, make_private_dirs, restrict_sqlite_sidecars,
-                      sqlite_errors, user_home, write_error_text, write_private)
+from ..fileio import (erase_file, free_space_text, is_disk_full, low_space, make_private_dirs,
+                      restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -776,7 +776,7 @@ class Store:
                 if _FRAMES_NAME.fullmatch(name) and name not in referenced:
                     target = self.frames_dir / name
                     if stat.S_ISREG(target.lstat().st_mode):
-                        target.unlink()
+                        erase_file(target)
                         erased.append(name)
                 (self.frames_dir / mark).unlink()
             except FileNotFoundError:  # gone already (the file, or both: another prosody finished it)
@@ -1105,13 +1105,13 @@ class Store:
         except BaseException:
             if frames_name and not self._names_frames_file(frames_name):
                 try:
-                    (self.frames_dir / frames_name).unlink()
+                    erase_file(self.frames_dir / frames_name)
                 except FileNotFoundError:
                     pass
             raise
         if old_file and old_file != frames_name:
             try:
-                (self.frames_dir / old_file).unlink()
+                erase_file(self.frames_dir / old_file)
             except FileNotFoundError:
                 pass
         return sid
@@ -1363,10 +1363,13 @@ class Store:
             db.execute("INSERT INTO bookmarks (session_id, time_s, note) VALUES (?,?,?)", (sid, float(time_s), note))
 
     @sqlite_errors
-    def delete(self, ref) -> int:
+    def delete(self, ref, *, unerased: list | None = None) -> int:
         """Remove a session: its rows (zeroed on disk: ``secure_delete``), its
         frames file and any a killed save of it left (``gc``; older than a minute),
-        and the copy SQLite may still hold in the WAL."""
+        and the copy SQLite may still hold in the WAL. Where another connection's read
+        kept the zeroed pages from reaching the database file (``_checkpoint``, after
+        waiting ``BUSY_TIMEOUT_S``), the database's path is appended to ``unerased``:
+        the deleted rows' bytes are still in it until a later checkpoint."""
         sid = self.resolve(ref)
         mark = None
         try:
@@ -1390,7 +1393,7 @@ class Store:
             raise
         if frames_file:
             try:
-                (self.frames_dir / frames_file).unlink()
+                erase_file(self.frames_dir / frames_file)
             except FileNotFoundError:
                 pass
             try:
@@ -1402,17 +1405,21 @@ class Store:
             self.gc()
         except (OSError, StoreError):  # a folder replaced meanwhile: its files are not this store's
             pass  # the session is deleted; an unreadable frames folder is said by the next command that needs it
-        self._checkpoint()
+        if not self._checkpoint() and unerased is not None:
+            unerased.append(self.db_path)
         return sid
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self) -> bool:
         """Copy the WAL into the database and empty it, so that the zeroed pages of a
         deletion replace the old ones in the database file now, not at some later checkpoint
-        (while another process has the store open, closing this one does not checkpoint)."""
+        (while another process has the store open, closing this one does not checkpoint).
+        False where it could not (a read still under way in another connection after SQLite's
+        busy wait: its result says busy, no error is raised; the next checkpoint does it)."""
         try:
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         except sqlite3.OperationalError:
-            pass  # a reader holds the WAL; the next checkpoint overwrites it
+            return False
+        return not busy
 
     # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
     @sqlite_errors
@@ -1484,7 +1491,7 @@ class Store:
             try:
                 st = p.lstat()
                 if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
-                    p.unlink()
+                    erase_file(p)
                     removed.append(p.name)
                 elif stat.S_ISREG(st.st_mode) and st.st_mtime > now + 1.0:
                     future.append(p)  # dated after this clock: never old enough by age (the clock was set back)
@@ -1499,7 +1506,7 @@ class Store:
                         if p.name in referenced:
                             continue
                         try:
-                            p.unlink()
+                            erase_file(p)
                             removed.append(p.name)
                         except FileNotFoundError:
                             continue
@@ -1609,6 +1616,29 @@ FROM sessions s"""
     def info(self, ref) -> SessionInfo:
         sid = self.resolve(ref)
         return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
+
+    @sqlite_errors
+    def audio_files(self, ref) -> tuple[tuple[str, str | None, bool], ...]:
+        """(path, SHA-256 or None, whether prosody recorded it) of each recording session ``ref``'s stored
+        document names: its ``audio.files`` (absolute paths, as analysed) and a live session's
+        ``live.recording_file`` (the file ``live --record`` wrote, or its rescue copy: recorded), for
+        ``delete`` to find their traces. Read leniently (no schema check): a malformed document still
+        names what it can; () where it names none or is not JSON."""
+        sid = self.resolve(ref)
+        try:
+            doc = json.loads(self.db.execute("SELECT doc FROM sessions WHERE id = ?", (sid,)).fetchone()[0])
+        except (TypeError, ValueError):
+            return ()
+        if not isinstance(doc, dict):
+            return ()
+        audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
+        live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
+        named = {live.get("recording_file"): (live.get("recording_sha256"), True)}
+        for f in audio.get("files") or []:
+            if isinstance(f, dict):
+                named.setdefault(f.get("path"), (f.get("sha256"), False))
+        return tuple((path, sha if isinstance(sha, str) else None, recorded)
+                     for path, (sha, recorded) in named.items() if isinstance(path, str) and path)
 
     def _doc(self, sid: int, doc_text) -> dict:
         """``_doc_read``'s document."""
