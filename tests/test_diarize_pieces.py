@@ -210,23 +210,31 @@ def test_a_first_pass_clearly_apart_keeps_its_two_voices(corpus, split, name):
     import sys
     from pathlib import Path
 
-    from tests.test_diarize import CLIENT, THERAPIST, _collar, _mask
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from diarization import ami_cases
 
     x, truth = next((x, t) for nm, x, t in ami_cases(split, False) if nm == name)
+    voices, wrong = _voices_and_wrong(x, truth, (DiarizeConfig(pieces_keep_apart=1.0), DiarizeConfig()))
+    assert voices == [1, 2], voices
+    assert wrong[0] > 0.3 and wrong[1] < 0.03, wrong
+
+
+def _voices_and_wrong(x, truth, configs) -> tuple[list, list]:
+    """For each config: (voices found, the share of the single-speaker speech (0.25 s collars) given to the
+    wrong person under the better naming) of ``diarize(x)`` against ``truth`` (benchmarks/diarization.py's)."""
+    from tests.test_diarize import CLIENT, THERAPIST, _collar, _mask
+
     ta, tb = truth["segments"][THERAPIST], truth["segments"][CLIENT]
-    wrong, voices = {}, {}
-    for keep in (False, True):  # True: the default
-        d = diarize(x, config=DiarizeConfig() if keep else DiarizeConfig(pieces_keep_apart=1.0))
+    voices, wrong = [], []
+    for cfg in configs:
+        d = diarize(x, config=cfg)
         n = d.n_frames
         a, b = _mask(ta, n), _mask(tb, n)
         single = (a ^ b) & _collar([ta, tb], n)
         got = [np.sum(single & (a & (d.owner == k) | b & (d.owner == 1 - k))) for k in (0, 1)]
-        wrong[keep], voices[keep] = min(got) / single.sum(), d.n_voices
-    assert voices == {False: 1, True: 2}, voices
-    assert wrong[False] > 0.3 and wrong[True] < 0.03, wrong
+        voices.append(d.n_voices)
+        wrong.append(min(got) / single.sum())
+    return voices, wrong
 
 
 def test_a_first_pass_its_frame_models_call_one_voice_is_not_kept(needs_espeak):
@@ -258,3 +266,32 @@ def test_a_first_pass_its_frame_models_call_one_voice_is_not_kept(needs_espeak):
         wrong[floor], voices[floor] = min(got) / single.sum(), d.n_voices
     assert list(voices.values()) == [2, 1], voices
     assert list(wrong.values())[0] > 0.2 and list(wrong.values())[1] < 0.1, wrong
+
+
+def test_a_first_pass_just_under_the_old_bar_in_room_noise_keeps_its_two_voices(corpus):
+    """AMI dev00's two men (amireal, seed 104, shared: both microphones hear both) with pink noise 25 dB under
+    the speech, drawn as ``benchmarks/diarization_noise.py --split amireal --snr 25`` draws it (one generator,
+    every recording in order). Its first pass finds the turns and changes mostly at them, its frame models
+    hear two voices (+0.41 nats/frame), but its voices lie 0.2196 apart: under the old bar of 0.22, so the
+    pieces test called it one voice and no restart ran (the frame models' gain under 0.5): 45 % of the speech
+    to the wrong person, 1.5 of the split's 3.27 points at 25 dB. Kept from 0.21 apart (the real pairs'
+    first passes 0.211-0.266 apart, one voice's 0.052-0.173 or cut inside speech: docs/speakers.md,
+    thirty-second and sixty-eighth rounds), it is two voices, 1.1 % wrong."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diarization import two_voice_cases
+    from diarization_noise import with_noise
+
+    rng = np.random.default_rng(int(round(25.0 * 10)) + 7)  # diarization_noise.py's generator at 25 dB
+    y = truth = None
+    for nm, x, t in two_voice_cases("amireal", False):
+        noisy = with_noise(x, 25.0, rng)  # every recording draws, in order, as the benchmark's do
+        if nm == "AMI dev00 s104 shared":
+            y, truth = noisy, t
+            break
+    assert y is not None and y.ndim == 2
+    voices, wrong = _voices_and_wrong(y, truth, (DiarizeConfig(pieces_keep_apart=0.22), DiarizeConfig()))  # old, now
+    assert voices == [1, 2], voices
+    assert wrong[0] > 0.3 and wrong[1] < 0.03, wrong
