@@ -155,3 +155,44 @@ def test_short_answer_overlapped_at_both_ends_gets_both_over_its_start_and_end()
     before, after = changes(_diarization(owner, speech)), changes(d)
     assert before == (0, ["backchannel"])
     assert after[0] == 2
+
+
+def test_short_answer_the_other_voices_channel_would_bridge_gets_its_edges_alone():
+    """``flip_overlap_bridge_s`` (docs/speakers.md, sixty-ninth round): answer A, 0.55 s of voice 1 straight out
+    of voice 0's speech and straight back into it (AMI dev01 s140 mono's shape: 0.51 s found alone), under the
+    analysis VAD's 0.6 s merge. With both over its edges, voice 0's channel hears a 0.55 s pause and its VAD
+    bridges it: voice 0 talks through the answer, no change is counted. With the edges given to voice 1 alone,
+    voice 0's pause is 0.85 s and the two changes round A are counted. A 0.6 s answer keeps both over its edges
+    (test above), and ``flip_overlap_bridge_s=0`` keeps them for A too."""
+    from prosody.config import AnalysisConfig
+    from prosody.engine.turns import TurnTracker
+    from prosody.engine.vad import SpeechSmoother
+    from prosody.types import Segment
+    n = 700
+    speech = np.ones(n, bool)
+    owner = np.zeros(n, np.int8)
+    owner[300:355] = 1
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.all(d.owner[300 - e:355 + e] == 1)
+    assert np.all(d.owner[:300 - e] == 0) and np.all(d.owner[355 + e:] == 0)
+    both = _flip_overlap(_diarization(owner, speech), DiarizeConfig(flip_overlap_bridge_s=0.0), GRID,
+                         {"speech": speech})
+    assert np.all(both.owner[300 - e:300] == 2) and np.all(both.owner[355:355 + e] == 2)
+    with pytest.raises(ConfigError):
+        DiarizeConfig(flip_overlap_bridge_s=-0.1).validate()
+
+    def changes(dd):
+        """The turn tracker on each voice's channel as the analysis VAD's smoother hears it."""
+        segs = []
+        for k, name in ((0, "therapist"), (1, "client")):
+            sm = SpeechSmoother(AnalysisConfig().vad)
+            heard = np.concatenate([sm.push(dd.activity[:, k].copy()), sm.flush()])
+            x = np.concatenate([[0], heard.astype(np.int8), [0]])
+            for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
+                segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
+        out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
+        return len(out.transitions)
+
+    assert changes(both) == 0  # voice 0's channel bridges the 0.55 s pause: the answer is lost
+    assert changes(d) == 2

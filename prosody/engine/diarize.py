@@ -248,7 +248,9 @@ class DiarizeConfig:
     (such a run after a pause, straight into the other voice's speech: both over that voice's first
     ``flip_overlap_s``) (docs/speakers.md, fifty-fourth round); with ``flip_overlap_between``, such a
     run straight out of the other voice's speech and straight back into it (no pause on either side)
-    carries both over that voice's last and first ``flip_overlap_s`` (sixty-eighth round).
+    carries both over that voice's last and first ``flip_overlap_s`` (sixty-eighth round); where its own
+    speech is shorter than ``flip_overlap_bridge_s`` (the analysis VAD's ``min_duration_off_s``, 0.6 s),
+    those frames go to the run's voice alone (sixty-ninth round; 0 turns it off).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
@@ -396,6 +398,7 @@ class DiarizeConfig:
     flip_overlap_min_run_s: float = 0.5
     flip_overlap_ends: bool = True
     flip_overlap_between: bool = True
+    flip_overlap_bridge_s: float = 0.6
     unsure_below_db: float = 20.0
     unsure_max_gain: float = 0.0
     short_pitch_apart_st: float = 5.0
@@ -460,9 +463,11 @@ class DiarizeConfig:
                               f"{self.run_look_max_s}, run_look_short_s={self.run_look_short_s}, run_look_bridge_s="
                               f"{self.run_look_bridge_s}: need cosine margins 0 <= margin <= short_margin (margin 0 "
                               "turns the run look off), 0 < min_s <= max_s, short_s >= 0 and a bridge >= 0 s")
-        if not (self.flip_overlap_s >= 0 and 0 <= self.flip_overlap_min_run_s <= self.flip_overlap_max_run_s):
+        if not (self.flip_overlap_s >= 0 and 0 <= self.flip_overlap_min_run_s <= self.flip_overlap_max_run_s
+                and self.flip_overlap_bridge_s >= 0):
             raise ConfigError(f"flip_overlap_s={self.flip_overlap_s}, flip_overlap_min_run_s="
-                              f"{self.flip_overlap_min_run_s}, flip_overlap_max_run_s={self.flip_overlap_max_run_s}: "
+                              f"{self.flip_overlap_min_run_s}, flip_overlap_max_run_s={self.flip_overlap_max_run_s}, "
+                              f"flip_overlap_bridge_s={self.flip_overlap_bridge_s}: "
                               "need >= 0 s and 0 <= min_run_s <= max_run_s")
         if not (self.quiet_run_db >= 0 and self.quiet_run_max_s > 0 and self.quiet_run_context_s > 0
                 and self.quiet_run_pause_db >= 0 and self.quiet_run_pause_s >= 0):
@@ -1401,7 +1406,15 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     over its last words (AMI answers of 0.92-0.97 s overlapped by 0.1-0.2 s at both ends were found
     0.56-0.60 s long, under the tracker's 0.8 s limit; docs/speakers.md, sixty-eighth round). A
     backchannel over the other voice's speech is found as "both" or as a run under
-    ``flip_overlap_min_run_s`` (the espeak dialogues' planted ones: no recording's figures moved)."""
+    ``flip_overlap_min_run_s`` (the espeak dialogues' planted ones: no recording's figures moved).
+
+    ``flip_overlap_bridge_s``: the other voice's diarized channel hears "both" frames, so its pause over
+    such a run is the run's own speech alone; under the channel VAD's merge (``VadConfig.min_duration_off_s``,
+    0.6 s) that channel bridges it, the outgoing voice talks through the answer for the turn tracker and
+    its two changes are lost, however long the answer's channel hears it. There the edges go to the run's
+    voice alone: that voice's pause is then the run and both edges (0.8 s and more), and the answer's
+    channel hears the same frames (AMI dev01 s140 mono: an answer of 0.92 s, 0.17 / 0.14 s overlapped,
+    found 0.51 s alone; docs/speakers.md, sixty-ninth round)."""
     speech = _two_voice_speech(d, memo) if cfg.flip_overlap_s > 0 else None
     if speech is None:
         return d
@@ -1409,6 +1422,7 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     n = len(owner)
     e, max_n = grid.s_to_frames(cfg.flip_overlap_s), grid.s_to_frames(cfg.flip_overlap_max_run_s)
     min_n = grid.s_to_frames(cfg.flip_overlap_min_run_s)
+    bridge_n = grid.s_to_frames(cfg.flip_overlap_bridge_s)
     out = owner.copy()
     for k in (0, 1):
         x = np.concatenate([[0], (owner == k).astype(np.int8), [0]])
@@ -1423,9 +1437,12 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
                 continue
             if _reach(owner, speech, a - 1, 1 - k, -1) < 2 * e:
                 continue  # the outgoing voice's own speech before the flip is too short to end a turn
-            out[a - e:a] = 2
-            if between:  # straight back into the other voice: its first frames carry both too
-                out[b:b + e] = 2
+            edge = 2
+            if between and int(speech[a:b].sum()) < bridge_n:
+                edge = k  # the other voice's channel would bridge its pause over the run: the edges go to the run
+            out[a - e:a] = edge
+            if between:  # straight back into the other voice: its first frames carry the same
+                out[b:b + e] = edge
         if not cfg.flip_overlap_ends:
             continue
         for a, b in zip(starts, ends):  # the mirror: after a pause, straight into the other voice's speech
