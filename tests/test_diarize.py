@@ -480,6 +480,34 @@ def test_a_long_both_run_at_an_utterances_start_goes_to_the_voice_that_opens_it(
     assert np.array_equal(_lead_both(owned, idx, 0, lead_n), owned)
 
 
+def test_a_both_run_of_an_answers_start_that_reaches_the_pause_goes_to_the_answer():
+    # compact speech frames (10 ms); pauses (jumps in the frame index) after frames 99 and 211.
+    # Planted as AMI dev01 s101 mono's answer at 10.22 s: voice 1 speaks up to frame 99, a 1.12 s gap,
+    # voice 0's answer 100-211 alone (1.12 s), a 0.56 s gap, voice 1 again 212-399. The path kept the
+    # answer's first 0.22 s, gave the next 0.15 s to voice 1 and the rest, up to the pause, to "both":
+    # the 0.9 s go back to voice 0 (before the sixty-ninth round ``_pause_bound_overlap`` read the run
+    # first and gave it to voice 1, the voice beside it: the answer heard 0.22 s, a backchannel). A
+    # "both" run at an utterance's end with one voice before it (the holder's utterance end scored as a
+    # mixture) still goes to that voice, and with ``lead_both_min_s=0`` the answer's run does too.
+    import dataclasses
+    from prosody.engine.diarize import DiarizeConfig, _both_at_utterance_edges
+    from prosody.timebase import GRID
+
+    idx = _paused_index(500, (100, 212, 400), 56)
+    owned = np.ones(500, np.int8)
+    owned[100:122] = 0                     # the answer's first 0.22 s, its own
+    owned[137:212] = 2                     # 0.15 s to voice 1 (122-136), then "both" up to the pause
+    owned[400:460] = 0
+    owned[460:500] = 2                     # the holder's last 0.4 s after a pause scored as "both"
+    got = _both_at_utterance_edges(owned, idx, DiarizeConfig(), GRID)
+    want = owned.copy()
+    want[100:212] = 0
+    want[460:500] = 0
+    assert np.array_equal(got, want)
+    off = _both_at_utterance_edges(owned, idx, dataclasses.replace(DiarizeConfig(), lead_both_min_s=0.0), GRID)
+    assert np.all(off[122:212] == 1) and np.all(off[460:] == 0)
+
+
 def test_a_longer_tail_the_frame_models_hardly_place_goes_to_the_utterance_before_the_pause():
     # compact speech frames (10 ms); pauses (jumps in the frame index) after frames 99, 199 and 299.
     # Voice 1's 0.92 s answer (frames 100-191 planted) whose last 0.3 s the path gave to voice 0, who

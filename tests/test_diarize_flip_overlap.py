@@ -18,6 +18,26 @@ def _diarization(owner: np.ndarray, speech: np.ndarray) -> Diarization:
                        separation=0.3, voice_share=(0.5, 0.5))
 
 
+def _changes(activity: np.ndarray, *, smoothed: bool = False) -> tuple[int, list[str]]:
+    """The turn tracker on the two voices' channels of ``activity`` (n, 2): changes of speaker and event
+    kinds; ``smoothed``: each channel as the analysis VAD's smoother hears it (its 0.6 s merge)."""
+    from prosody.config import AnalysisConfig
+    from prosody.engine.turns import TurnTracker
+    from prosody.engine.vad import SpeechSmoother
+    from prosody.types import Segment
+    segs = []
+    for k, name in ((0, "therapist"), (1, "client")):
+        heard = activity[:, k]
+        if smoothed:
+            sm = SpeechSmoother(AnalysisConfig().vad)
+            heard = np.concatenate([sm.push(heard.copy()), sm.flush()])
+        x = np.concatenate([[0], heard.astype(np.int8), [0]])
+        for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
+            segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
+    out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
+    return len(out.transitions), [ev.kind for ev in out.events]
+
+
 def _planted():
     """10 ms frames. Voice 0 speaks 0-299; A 300-369 voice 1 straight after (0.7 s) then a pause 370-419
     (owner split at its middle: 370-394 voice 1, 395-419 voice 0); voice 0 420-699 with B 500-539 voice 1
@@ -65,22 +85,10 @@ def test_answer_is_a_turn_with_its_start_and_a_backchannel_without():
     """The turn tracker on the channels of the planted labels: answer A (0.7 s of its own speech, 0.85 s
     with its overlapped start) is a backchannel before and a turn after, so both changes of speaker
     round it are counted."""
-    from prosody.engine.turns import TurnTracker
-    from prosody.types import Segment
     owner, speech = _planted()
     owner, speech = owner[:700], speech[:700]
-
-    def changes(d):
-        segs = []
-        for k, name in ((0, "therapist"), (1, "client")):
-            x = np.concatenate([[0], d.activity[:, k].astype(np.int8), [0]])
-            for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
-                segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
-        out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
-        return len(out.transitions), [e.kind for e in out.events]
-
-    before = changes(_diarization(owner, speech))
-    after = changes(_flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech}))
+    before = _changes(_diarization(owner, speech).activity)
+    after = _changes(_flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech}).activity)
     assert before[0] == 0 and "backchannel" in before[1]
     assert after[0] == 2
 
@@ -131,8 +139,6 @@ def test_short_answer_overlapped_at_both_ends_gets_both_over_its_start_and_end()
     straight back into voice 1) and H (under ``flip_overlap_min_run_s``) are left, and all of it with the
     switch off. The turn tracker on the channels: A is a backchannel before (0.6 s) and a turn after (0.9 s
     with both its overlapped ends): the two changes of speaker round it are counted."""
-    from prosody.engine.turns import TurnTracker
-    from prosody.types import Segment
     owner, speech = _between()
     e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
     d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
@@ -143,16 +149,7 @@ def test_short_answer_overlapped_at_both_ends_gets_both_over_its_start_and_end()
                         {"speech": speech})
     assert np.array_equal(off.owner, owner)
 
-    def changes(dd):
-        segs = []
-        for k, name in ((0, "therapist"), (1, "client")):
-            x = np.concatenate([[0], dd.activity[:700, k].astype(np.int8), [0]])
-            for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
-                segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
-        out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
-        return len(out.transitions), [ev.kind for ev in out.events]
-
-    before, after = changes(_diarization(owner, speech)), changes(d)
+    before, after = _changes(_diarization(owner, speech).activity[:700]), _changes(d.activity[:700])
     assert before == (0, ["backchannel"])
     assert after[0] == 2
 
@@ -164,10 +161,6 @@ def test_short_answer_the_other_voices_channel_would_bridge_gets_its_edges_alone
     bridges it: voice 0 talks through the answer, no change is counted. With the edges given to voice 1 alone,
     voice 0's pause is 0.85 s and the two changes round A are counted. A 0.6 s answer keeps both over its edges
     (test above), and ``flip_overlap_bridge_s=0`` keeps them for A too."""
-    from prosody.config import AnalysisConfig
-    from prosody.engine.turns import TurnTracker
-    from prosody.engine.vad import SpeechSmoother
-    from prosody.types import Segment
     n = 700
     speech = np.ones(n, bool)
     owner = np.zeros(n, np.int8)
@@ -182,17 +175,5 @@ def test_short_answer_the_other_voices_channel_would_bridge_gets_its_edges_alone
     with pytest.raises(ConfigError):
         DiarizeConfig(flip_overlap_bridge_s=-0.1).validate()
 
-    def changes(dd):
-        """The turn tracker on each voice's channel as the analysis VAD's smoother hears it."""
-        segs = []
-        for k, name in ((0, "therapist"), (1, "client")):
-            sm = SpeechSmoother(AnalysisConfig().vad)
-            heard = np.concatenate([sm.push(dd.activity[:, k].copy()), sm.flush()])
-            x = np.concatenate([[0], heard.astype(np.int8), [0]])
-            for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
-                segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
-        out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
-        return len(out.transitions)
-
-    assert changes(both) == 0  # voice 0's channel bridges the 0.55 s pause: the answer is lost
-    assert changes(d) == 2
+    assert _changes(both.activity, smoothed=True)[0] == 0  # voice 0's channel bridges the 0.55 s pause: A is lost
+    assert _changes(d.activity, smoothed=True)[0] == 2

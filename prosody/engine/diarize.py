@@ -182,13 +182,13 @@ class DiarizeConfig:
     ``subcluster_margin`` further apart (``_subcluster_restart``; off by default, ``subclusters=4``
     turns it on: it fixed two mixed AMI trn06 mixes of the ami8 split but mixed a right one of
     held, and costs ~15 % more CPU on real voices).
-    ``pause_overlap_slack_s``: a "both voices" run that starts or ends with a pause (or within
-    this of one, one voice between) and has one voice on its other side goes to that voice
-    (``_pause_bound_overlap``; ``-1`` turns it off).
     ``lead_both_min_s`` / ``lead_both_lead_max_s``: a "both voices" run of at least ``lead_both_min_s``
     that starts within ``lead_both_lead_max_s`` of speech after a pause, one voice then the other
     before it, goes with the other voice's run to the voice that opens the utterance (``_lead_both``;
-    ``lead_both_min_s=0`` turns it off).
+    ``lead_both_min_s=0`` turns it off); read before ``pause_overlap_slack_s`` (sixty-ninth round).
+    ``pause_overlap_slack_s``: a "both voices" run that starts or ends with a pause (or within
+    this of one, one voice between) and has one voice on its other side goes to that voice
+    (``_pause_bound_overlap``; ``-1`` turns it off).
     ``edge_run_max_s``: a run of one voice shorter than this between a pause and the other voice,
     the same voice speaking on the pause's far side, goes to the other voice (``_edge_runs``;
     ``0`` turns it off). ``edge_tail_max_s`` / ``edge_tail_nats``: such a run at an utterance's end
@@ -1211,8 +1211,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     owned = _second_look(owned, ll, weak, cfg, grid)
     owned = _dip_filled_look(owned, ll, weak, lv, cfg, grid)
     owned = _pitch_look(owned, f0_st, lv, cfg, grid)
-    owned = _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
-    owned = _lead_both(owned, idx, grid.s_to_frames(cfg.lead_both_min_s), grid.s_to_frames(cfg.lead_both_lead_max_s))
+    owned = _both_at_utterance_edges(owned, idx, cfg, grid)
     owned = _edge_runs(owned, idx, grid.s_to_frames(cfg.edge_run_max_s), ll=ll,
                        tail_max_n=grid.s_to_frames(cfg.edge_tail_max_s), tail_nats=cfg.edge_tail_nats)
     owned = _overlap_like_holder(owned, ll, cfg, grid.s_to_frames(cfg.overlap_holder_max_s))
@@ -1997,6 +1996,22 @@ def _pause_bound_overlap(owned: np.ndarray, idx: np.ndarray, slack: int) -> np.n
         elif rp and not lp and ln is not None and ln != 2 and rv in (None, ln):
             out[a:b] = ln
     return out
+
+
+def _both_at_utterance_edges(owned: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig, grid: Grid) -> np.ndarray:
+    """"Both voices" runs at an utterance's start or end on the speech-frame path ``owned`` (compact
+    index; a jump in ``idx`` is a pause): ``_lead_both`` first, then ``_pause_bound_overlap``::
+
+        path    |pause|1111000222222222222|pause|    an answer after a gap: its first 0.22 s its own,
+        out     |pause|1111111111111111111|pause|    0.15 s the next voice's, then "both" to its end
+
+    In the other order a "both" run of the MEE012 shape that reaches the pause after it (the answer
+    followed by a gap, not straight by the next turn) went to the voice beside it, the next turn's:
+    AMI dev01 s101 mono's two 1.12 s answers were heard 0.22 s and not at all, backchannels, four
+    changes lost (docs/speakers.md, sixty-ninth round). A run ``_lead_both`` does not read (one voice
+    only before it, or too far into its utterance) is ``_pause_bound_overlap``'s as before."""
+    owned = _lead_both(owned, idx, grid.s_to_frames(cfg.lead_both_min_s), grid.s_to_frames(cfg.lead_both_lead_max_s))
+    return _pause_bound_overlap(owned, idx, grid.s_to_frames(cfg.pause_overlap_slack_s))
 
 
 def _lead_both(owned: np.ndarray, idx: np.ndarray, min_n: int, lead_n: int) -> np.ndarray:
