@@ -8,7 +8,7 @@ after a gap and lose 0.1-0.3 s at an edge. This script runs ``benchmarks/diariza
 (its ``--cache DIR``; each recording as ``run_case`` runs it), keeps the diarizer's frame owners after
 each step inside ``_diarize`` (of the pass whose result is returned: the two-state path of each
 resegmentation round, the three-state path with the overlap model, ``_drop_blips``, ``_second_look``,
-``_dip_filled_look``, ``_pitch_look``, ``_pause_bound_overlap``, ``_edge_runs``,
+``_dip_filled_look``, ``_pitch_look``, ``_lead_both``, ``_pause_bound_overlap``, ``_edge_runs``,
 ``_overlap_like_holder``, ``_tail_refit``) and after each look that follows it (``_run_look``,
 ``_quiet_run_look``, ``_onset_run_look``, ``_more_voices``, ``_flip_overlap``), and the analysis
 pipeline's per-channel speech (the VAD on each diarized channel). For every planted turn under
@@ -49,7 +49,7 @@ STEPS = ("_diarize", "_run_look", "_quiet_run_look", "_onset_run_look", "_more_v
 HOP_S = 0.01
 
 
-INNER = ("_viterbi2", "_viterbi", "_drop_blips", "_second_look", "_dip_filled_look", "_pitch_look",
+INNER = ("_viterbi2", "_viterbi", "_drop_blips", "_second_look", "_dip_filled_look", "_pitch_look", "_lead_both",
          "_pause_bound_overlap", "_edge_runs", "_overlap_like_holder", "_tail_refit")
 
 
