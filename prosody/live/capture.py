@@ -506,6 +506,12 @@ class ReplaySource(LiveSource):
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._feed, name="prosody-replay", daemon=True)
         self._seen_lost = 0
+        self._known = len(self.source.warnings)  # said before capture: in the session's warnings from its start
+
+    def found_while_read(self) -> list[str]:
+        """The file's warnings found only as it was read (a file cut short is found so once read to the break),
+        for the view to say when they come: they were in the saved session's warnings alone (hostile sweep 33)."""
+        return list(self.source.warnings[self._known:])
 
     @property
     def duration_s(self) -> float | None:

@@ -165,6 +165,7 @@ class LiveState:
     record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is;
     #                                   or moved into its rescue copy (its file lost; hostile sweep 30)
     layout_note: str = ""             # one stereo device: the layout found live, said once (prosody.live.layout_watch)
+    input_notes: tuple[str, ...] = ()  # a replayed file's warnings found while it was read (cut short), said once
 
 
 @dataclass(frozen=True)
@@ -1010,7 +1011,8 @@ class LiveRunner:
                 output_path=str(self._saved_to or self.output_path), status=status,
                 message=self._message if time.monotonic() < self._message_until else "", notes=notes,
                 save_error=self._save_error, online=self._online_state(), online_note=self.online_note,
-                record_error=self._record_error, layout_note=self._layout_note)
+                record_error=self._record_error, layout_note=self._layout_note,
+                input_notes=tuple(getattr(self.source, "found_while_read", list)()))
 
     def _online_state(self) -> OnlineState | None:
         """The online attribution so far (caller holds the lock)."""
