@@ -2,6 +2,12 @@
 
 1. `live --input` of a file cut short said so in the saved session's warnings alone: the person watching was
    never told. Now the plain lines (and the full-screen view) say it once, when it is found.
+2. An autosave imported, then the same live session's final save imported: two sessions of one recording,
+   counted twice by `trend`. Now each save carries the live session's id (`live.session_id`): a later save
+   replaces the stored one in place (its number, metadata, tags kept), the same or an earlier one is refused.
+3. The live session's own file (`--output` and its frames) was unknown to the store: `delete` could say it only
+   in general. Now the document carries it (`live.output_file`) and `delete` names it while it still holds that
+   live session (never a file written under its name since).
 """
 from __future__ import annotations
 
@@ -39,3 +45,79 @@ def test_a_replayed_file_cut_short_is_said_when_found(tmp_path, monkeypatch, cap
     assert main(["live", "--input", "whole.wav", "--speed", "max", "--plain", "--output", "w.json"]) == 0
     said = capsys.readouterr()
     assert "truncated" not in said.out + said.err
+
+
+def _autosave_then_final(tmp_path, monkeypatch):
+    """A replay (10 s at 2x, autosaves every 0.2 s) whose autosave is copied part-way: (copy, final, result)."""
+    import shutil
+
+    from tests.test_sweep_hostile30 import _replay_runner, _wait_for
+    r = _replay_runner(tmp_path, monkeypatch)
+    out = tmp_path / "s.json"
+    r.start()
+    _wait_for(lambda: out.exists() and json.loads(out.read_text())["live"]["analysed_s"] > 2.0)
+    shutil.copy(tmp_path / "s.frames.npz", tmp_path / "auto.frames.npz")  # the frames first, as saved
+    shutil.copy(out, tmp_path / "auto.json")
+    res = r.wait(60)
+    assert res is not None and res.doc is not None
+    auto = json.loads((tmp_path / "auto.json").read_text())["live"]
+    assert auto["complete"] is False and auto["session_id"] == res.doc["live"]["session_id"]
+    return tmp_path / "auto.json", out, res
+
+
+def test_an_autosave_and_the_final_save_imported_are_one_session(tmp_path, monkeypatch, capsys):
+    """Planted: an autosave of ~2-9 s of a 10 s live session imported (with --client and --tag), then its final
+    save. Before: sessions 1 and 2, both the client's, `trend` over both (one recording counted twice). Now the
+    final save replaces session 1 in place (10 s, the client and tag kept); importing it again, or the autosave
+    after it, is refused in one line, exit 2, the store unchanged."""
+    from prosody.store.db import Store
+    from prosody_cli.main import main
+    auto, final, res = _autosave_then_final(tmp_path, monkeypatch)
+    st = str(tmp_path / "st")
+    assert main(["import", str(auto), "--store", st, "--client", "Quixote", "--tag", "intake"]) == 0
+    capsys.readouterr()
+    assert main(["import", str(final), "--store", st]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"imported {final} as session 1, replacing the save of this live session it held "
+                           "(an autosave of its first "), said
+    assert "with this one (its final save, 10.0 s)" in said, said
+    with Store(tmp_path / "st") as store:
+        assert [i.id for i in store.list()] == [1]
+        s1 = store.get(1)
+        assert s1.info.meta.client == "Quixote" and s1.info.meta.tags == ("intake",)
+        assert s1.info.duration_s == pytest.approx(res.doc["duration_s"], abs=0.01)
+        assert s1.doc["live"]["complete"] is True
+    for again, which in ((final, "its final save, 10.0 s"), (auto, "an autosave of its first ")):
+        assert main(["import", str(again), "--store", st]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"prosody: error: {again} is a save of the live session already in the store as "
+                              "session 1 (its final save, 10.0 s; this file: " + which) and len(err.splitlines()) == 1
+    with Store(tmp_path / "st") as store:
+        assert [i.id for i in store.list()] == [1]
+    assert main(["import", str(auto), "--store", st, "--new-id"]) == 0  # asked for: a second session
+    with Store(tmp_path / "st") as store:
+        assert [i.id for i in store.list()] == [1, 2]
+
+
+def test_delete_names_the_live_sessions_own_file(tmp_path, monkeypatch, capsys):
+    """Planted: a live session saved as s.json (+ s.frames.npz), imported, deleted. Before: "the live session's
+    own file (--output ...) wherever you kept it", no path. Now both files are named (kept: the user asked for
+    them); a file written under that name since (another live session's) is not named, nor erased."""
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    _fixture_wav(tmp_path / "a.wav", 4.0)
+    for n in (1, 2):
+        assert main(["live", "--input", "a.wav", "--speed", "max", "--plain", "--output", f"s{n}.json"]) == 0
+    assert json.loads((tmp_path / "s1.json").read_text())["live"]["output_file"] == str(tmp_path / "s1.json")
+    for n in (1, 2):
+        assert main(["import", f"s{n}.json", "--store", "st"]) == 0
+    capsys.readouterr()
+    assert main(["delete", "1", "--store", "st"]) == 0
+    err = capsys.readouterr().err
+    assert (f"prosody: note: session 1's own files {tmp_path / 's1.json'} and {tmp_path / 's1.frames.npz'} "
+            "(written by `prosody live --output`) are kept") in err, err
+    (tmp_path / "s2.json").write_bytes((tmp_path / "s1.json").read_bytes())  # another session's file, that name
+    assert main(["delete", "2", "--store", "st"]) == 0
+    err = capsys.readouterr().err
+    assert "s2.json" not in err and "own file" not in err, err
+    assert (tmp_path / "s1.json").exists() and (tmp_path / "s2.frames.npz").exists()

@@ -33,6 +33,7 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import secrets
 import threading
 import time
 import traceback
@@ -342,6 +343,9 @@ class LiveRunner:
         self._write_lock = threading.Lock()
         self.result: LiveResult | None = None
         self.started_at = _dt.datetime.now().astimezone()
+        # the session's own id, in every save of it (autosaves and the final one): `import` knows a later save of
+        # a session it holds and replaces it, where it counted one recording twice (hostile sweep 33)
+        self.session_id = secrets.token_hex(8)
 
     def _init_saves(self) -> None:
         """Where and when the last save went, and the view's status line."""
@@ -1071,6 +1075,7 @@ class LiveRunner:
         doc["bookmarks"] = bookmarks
         doc["capture"] = capture
         doc["live"] = {
+            "session_id": self.session_id,
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "saved_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "complete": complete,
@@ -1080,6 +1085,9 @@ class LiveRunner:
             "analysed_s": round(session.duration_s, 4),
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
+            # where this save is written (absolute): the store learns of the live session's own file on import,
+            # and `delete` names it (hostile sweep 33); a fallback folder's file where the save went there
+            "output_file": os.path.abspath(self.output_path),
             # the copy, where its name was lost; absolute: a relative --record read later against another
             # folder found no recording (an import or `play` run elsewhere; hostile sweep 28's leftover)
             "recording_file": (os.path.abspath(self._record_copy or self.record_path)
@@ -1182,7 +1190,8 @@ class LiveRunner:
             target = self._rescue_target(folder)
             try:
                 make_private_dirs(folder)  # the folders above it too (mkdir(parents=True) gives them the umask's mode)
-                doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
+                doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name,
+                                       "output_file": os.path.abspath(target)}}
                 write_session(target, doc, arrays, claims=self._claims)
             except OSError as exc:
                 tried.append(f"{folder}: {write_error_text(exc, folder)}")
