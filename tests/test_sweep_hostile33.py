@@ -8,6 +8,9 @@
 3. The live session's own file (`--output` and its frames) was unknown to the store: `delete` could say it only
    in general. Now the document carries it (`live.output_file`) and `delete` names it while it still holds that
    live session (never a file written under its name since).
+4. A file prosody writes again by a rename (a live session's autosaves, `export -o` over an old export) left the
+   old file's blocks on the disk (freed, not cleared). Now the replaced file is zeroed once the new one is in
+   place, where no other name or open reader holds it.
 """
 from __future__ import annotations
 
@@ -121,3 +124,87 @@ def test_delete_names_the_live_sessions_own_file(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "s2.json" not in err and "own file" not in err, err
     assert (tmp_path / "s1.json").exists() and (tmp_path / "s2.frames.npz").exists()
+
+
+def test_export_over_an_old_export_leaves_none_of_it_on_the_disk(tmp_path, short_wav):
+    """On an 8 MB ext4 image: `export 1 -o x.json`, then `export 2 -o x.json` (session 1's note and frames in
+    the first). Before: the first export's note and frames bytes found in the image (the rename freed them
+    uncleared). Now none; the second export whole. Needs root and mkfs.ext4 (else skipped)."""
+    import subprocess
+
+    from tests.test_sweep_hostile32 import _cli_ok, _ext4, _saved
+    store, other = tmp_path / "store", tmp_path / "other.wav"
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    sf.write(other, x[20 * sr:28 * sr], sr, subtype="PCM_16")
+    _saved(store, short_wav, "Note-Kqxvw")
+    _saved(store, other, "Note-Zjqpb")
+    img, mnt = _ext4(tmp_path)
+    try:
+        out = mnt / "x.json"
+        _cli_ok("export", "1", "-o", out, "--store", store)
+        needle = (mnt / "x.frames.npz").read_bytes()[1000:1064]
+        _cli_ok("export", "2", "-o", out, "--store", store)
+        assert b"Note-Zjqpb" in out.read_bytes() and b"Note-Kqxvw" not in out.read_bytes()
+        assert (mnt / "x.frames.npz").read_bytes()[1000:1064] != needle
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+    disk = img.read_bytes()
+    assert b"Note-Kqxvw" not in disk
+    assert disk.count(needle) == 0
+
+
+def test_a_replaced_file_held_open_by_a_reader_is_not_zeroed(tmp_path):
+    """The old file open in a reader when it is replaced (an import reading a live session's autosave as the
+    next one comes): zeroing it would hand that reader zeros as the session's data. Left as it was (the write
+    lease is refused while another open file holds it); a file with a second name (a hard link, a backup) is
+    never zeroed. A guard of the new zeroing: it passed before too."""
+    import os
+
+    from prosody.fileio import write_private
+    f = tmp_path / "x.json"
+    write_private(f, b"old-" * 1000)
+    with open(f, "rb", buffering=0) as held:
+        write_private(f, b"new")
+        assert held.read() == b"old-" * 1000
+    write_private(f, b"old-" * 1000)
+    os.link(f, tmp_path / "backup.json")
+    write_private(f, b"new")
+    assert (tmp_path / "backup.json").read_bytes() == b"old-" * 1000 and f.read_bytes() == b"new"
+
+
+def test_a_live_sessions_autosaves_leave_none_of_them_on_the_disk(tmp_path, monkeypatch):
+    """On an 8 MB ext4 image: a live session (10 s replayed at 2x, an autosave every 0.2 s) saved there. Before:
+    each autosave replaced by the next left its blocks uncleared (earlier autosaves' `captured_s` lines found
+    in the image). Now only the final save's is there. Needs root and mkfs.ext4 (else skipped)."""
+    import re
+    import subprocess
+
+    from prosody.engine.sources import Layout
+    from prosody.live import runner as live_runner
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+    from tests.test_sweep_hostile32 import _ext4
+    img, mnt = _ext4(tmp_path)
+    try:
+        out = mnt / "s.json"
+        stereo = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+        r = LiveRunner(ReplaySource([str(FIXTURES / "dialogue.flac")], stereo, speed=2.0), output_path=out,
+                       autosave_s=0.2, duration_s=10.0)
+        seen = set()  # each save's `captured_s` line, as written (read from the file, a reader would hold it)
+        write = live_runner.write_session
+
+        def noting(path, doc, arrays, **kw):
+            seen.add(b'"captured_s": %s,' % json.dumps(doc["live"]["captured_s"]).encode())
+            return write(path, doc, arrays, **kw)
+        monkeypatch.setattr(live_runner, "write_session", noting)
+        r.start()
+        res = r.wait(60)
+        assert res is not None and res.doc is not None
+        final = re.search(rb'"captured_s": [0-9.]+,', out.read_bytes()).group(0)
+        earlier = seen - {final}
+        assert len(earlier) >= 5, seen
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+    disk = img.read_bytes()
+    assert [n for n in earlier if n in disk] == []
+    assert disk.count(final) == 1

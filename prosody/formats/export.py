@@ -12,8 +12,8 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError, parse_problem
-from ..fileio import (check_input_file, discard_staged, erase_file, is_disk_full, stage_private, sync_folder,
-                      write_private)
+from ..fileio import (check_input_file, discard_staged, erase_file, is_disk_full, replace_erasing, stage_private,
+                      sync_folder, write_private)
 from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
@@ -201,7 +201,7 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
             raise
         try:
             write_private(path, json_text(export_dict(b, frames_file=frames_path.name), indent=2) + "\n")
-            os.replace(staged, frames_real)
+            replace_erasing(staged, frames_real)  # the frames file written over zeroed (hostile sweep 33)
         except BaseException:
             discard_staged(staged)
             raise
