@@ -11,6 +11,9 @@
 4. A file prosody writes again by a rename (a live session's autosaves, `export -o` over an old export) left the
    old file's blocks on the disk (freed, not cleared). Now the replaced file is zeroed once the new one is in
    place, where no other name or open reader holds it.
+5. A `.flac` recording lost mid-session with no rescue folder to take a copy at the loss stopped there ("nothing
+   of it is kept"), though its open file held all of it and went on being writable. Now it goes on in that
+   file, a copy tried at each autosave and at the end.
 """
 from __future__ import annotations
 
@@ -208,3 +211,55 @@ def test_a_live_sessions_autosaves_leave_none_of_them_on_the_disk(tmp_path, monk
     disk = img.read_bytes()
     assert [n for n in earlier if n in disk] == []
     assert disk.count(final) == 1
+
+
+def _no_rescue_folder(tmp_path, monkeypatch) -> Path:
+    """Every rescue folder under a regular file, so none can be made (`$XDG_DATA_HOME`, `$HOME` and the
+    temporary folder alike: the last one as `rescue_folders` gives it, the decoder's own temporary files
+    untouched); returns the file."""
+    from prosody import fileio
+    wall = tmp_path / "wall"
+    wall.write_text("a file, not a folder")
+    monkeypatch.setattr(fileio, "rescue_folders", lambda: [wall / "data" / "prosody-rescue", wall / "home",
+                                                           wall / "tmp"])
+    return wall
+
+
+@pytest.mark.parametrize("later", [True, False], ids=["a-folder-later", "no-folder-ever"])
+def test_a_flac_lost_with_no_rescue_folder_goes_on_in_its_open_file(tmp_path, monkeypatch, later):
+    """Planted: a 10 s FLAC replay (2x, autosaves every 0.2 s) whose `rec` folder is removed ~1 s in, while no
+    rescue folder can be made. Before: "the recording failed at ~1 s ...; nothing of it is kept", the rest of
+    the capture thrown away. Now "RECORDING NOT COPIED" while live, and, a folder made writable 1 s later, the
+    copy made at the next autosave holds all 10 s at the end, sample for sample; with none ever, the end says
+    nothing is kept, at the end, and names no file."""
+    import shutil
+    import time
+
+    from tests.test_sweep_hostile30 import _assert_the_capture, _replay_runner, _wait_for
+    r = _replay_runner(tmp_path, monkeypatch, "r.flac")
+    _no_rescue_folder(tmp_path, monkeypatch)
+    rec = tmp_path / "rec" / "r.flac"
+    r.start()
+    _wait_for(lambda: rec.exists() and rec.stat().st_size > 20000)
+    shutil.rmtree(tmp_path / "rec")
+    _wait_for(lambda: r.snapshot().record_error.startswith("RECORDING NOT COPIED"))
+    said = r.snapshot().record_error
+    assert f"({rec} is gone at " in said and "it goes on in its open file" in said, said
+    if later:
+        time.sleep(1.0)
+        from prosody import fileio
+        monkeypatch.setattr(fileio, "rescue_folders", lambda: [tmp_path / "data" / "prosody-rescue"])
+        kept = tmp_path / "data" / "prosody-rescue" / "r.flac"
+        _wait_for(lambda: r.snapshot().record_error.startswith("RECORDING MOVED"))
+    res = r.wait(60)
+    assert res is not None and res.doc is not None
+    live = res.doc["live"]
+    assert live["captured_s"] == pytest.approx(10.0, abs=0.011)
+    if later:
+        assert live["recording_file"] == str(kept) and live["recording_complete"] is True, live
+        _assert_the_capture(kept, live["captured_s"])
+        assert (res.record_error or "").endswith(f"all of it is kept in {kept}"), res.record_error
+    else:
+        assert live["recording_file"] is None and live["recording_complete"] is False, live
+        assert "nothing of it is kept" in (res.record_error or "") and "then or since" in res.record_error
+        assert live["recording_stopped_s"] == pytest.approx(10.0, abs=0.011)

@@ -377,6 +377,7 @@ class LiveRunner:
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
         self._record_mirror: _Mirror | None = None  # a FLAC's copy, kept in step with its nameless file
+        self._record_unplaced: tuple[float, str] | None = None  # a FLAC's name lost, no copy made yet: (when, loss)
         self._record_none_kept = False            # nothing of it is kept: no file is named as the recording
         self._record_moved = ""                   # its name lost at the end: whole in the copy (said, not failed)
         self._record_losses: list[str] = []       # each loss of its name seen: "PATH is gone" (said at the end)
@@ -599,9 +600,22 @@ class LiveRunner:
         where = self._record_at
         why = (write_error_text(exc, where) if is_disk_full(exc)  # was "No space left on device"
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+        if self._record_unplaced is not None:  # its name lost, no copy made yet: one of what it holds, if one can
+            with self._lock:
+                self._record_unplaced = None
+            where = rec.close_keeping_a_copy(self.record_path.name)
+            with self._lock:
+                self._record_copy, self._record_none_kept = where, where is None
+            if where is None:
+                self._say_failed(at, why, f"nothing of it is kept ({', then '.join(self._record_losses)}; no rescue "
+                                          "folder could take a copy of it)")
+                return
+            rec = None
         mirror, self._record_mirror = self._record_mirror, None
         try:  # a FLAC going on in its own file: all it holds copied into its rescue copy first
-            if mirror is None:
+            if rec is None:
+                pass  # closed, copied
+            elif mirror is None:
                 rec.close()
             else:
                 rec.close(last=lambda: mirror.sync(whole=True))
@@ -624,6 +638,10 @@ class LiveRunner:
             gone = _remove_own_file(where, getattr(rec, "identity", None))
             kept = f"nothing of it could be kept ({where} {'removed' if gone else 'is no sound file'})"
             self._record_none_kept = True  # the file removed was still named as the recording (hostile sweep 31)
+        self._say_failed(at, why, kept)
+
+    def _say_failed(self, at: int, why: str, kept: str) -> None:
+        """The recording failed at sample ``at`` (``why``); ``kept``: what is kept of it, said."""
         at_s = self.grid.samples_to_s(at)
         with self._lock:
             self._record_stopped_at_s, self._record_why, self._record_kept = at_s, why, kept
@@ -667,9 +685,12 @@ class LiveRunner:
         what = _loss_word(lost)
         at_s = self.grid.samples_to_s(self.n_samples)
         self._record_losses.append(f"{lost} {what}" + ("" if at_end else f" at {at_s:.1f} s"))
-        if not at_end and rec.flac and self._mirrored(rec) is not None:
-            self._recorder = rec
-            self._say_moved(at_s, f"{lost} {what}", "and the recording goes on, copied there at each autosave")
+        if not at_end and rec.flac:
+            self._recorder = rec  # on in its own open file, copied where a rescue folder takes it (hostile sweep 33)
+            if self._mirrored(rec) is not None:
+                self._say_moved(at_s, f"{lost} {what}", "and the recording goes on, copied there at each autosave")
+            else:
+                self._say_unplaced(at_s, f"{lost} {what}")
             return
         copy = rec.close_keeping_a_copy(self.record_path.name)
         went_on = None if at_end or copy is None else _continued_recording(copy, len(self.speakers))
@@ -692,6 +713,44 @@ class LiveRunner:
             self._record_error = (f"RECORDING MOVED at {stopwatch_text(at_s)} ({at_s:.1f} s): its file was "
                                   f"removed or replaced while it was recorded ({loss}); what was recorded "
                                   f"up to then was copied to {self._record_copy}, {going_on}")
+
+    def _say_unplaced(self, at_s: float, loss: str) -> None:
+        """While live: the FLAC's name lost at ``at_s`` and no rescue folder took a copy of it. It stopped there,
+        the rest of the capture thrown away, and "nothing of it is kept" where its open file held all of it
+        (hostile sweep 33): it goes on in that file, a copy tried at each autosave and at the end."""
+        with self._lock:
+            self._record_unplaced, self._record_copy, self._record_none_kept = (at_s, loss), None, True
+            self._record_error = (f"RECORDING NOT COPIED at {stopwatch_text(at_s)} ({at_s:.1f} s): {_LOST_WHY} "
+                                  f"({', then '.join(self._record_losses)}), and no rescue folder could take a copy "
+                                  "of it; it goes on in its open file, which no name reaches, and a copy is tried "
+                                  "at each autosave and at the end (until one is made, a hard stop of prosody "
+                                  "loses it)")
+
+    def _place(self, rec: "_Recording") -> None:
+        """At an autosave: the FLAC whose name was lost with no copy made, copied now where a folder takes it."""
+        at_s, loss = self._record_unplaced
+        if self._mirrored(rec) is not None:
+            with self._lock:
+                self._record_unplaced, self._record_none_kept = None, False
+            self._say_moved(at_s, loss, "and the recording goes on, copied there at each autosave")
+
+    def _close_unplaced_recording(self, rec: "_Recording") -> None:
+        """At the end: the FLAC that went on in its own file with no copy made, closed, all of it copied into a
+        rescue folder where one takes it now; said whole there, else nothing kept."""
+        with self._lock:
+            self._record_unplaced = None
+        copy = rec.close_keeping_a_copy(self.record_path.name)
+        with self._lock:
+            self._record_copy, self._record_none_kept = copy, copy is None
+        if copy is not None and self._say_whole_elsewhere(copy):
+            return
+        losses = ", then ".join(self._record_losses)
+        if copy is None:
+            self._say_lost(self.grid.samples_to_s(self.n_samples), f"nothing of it is kept ({losses}; no rescue "
+                                                                  "folder could take a copy of it, then or since)")
+        else:  # the close failed part-way: the copy holds what its file held
+            at_s = self.grid.samples_to_s(max(_frames_in(copy), 0))
+            self._say_lost(at_s, f"what was recorded up to then is kept in {copy} ({losses})")
 
     def _say_lost(self, at_s: float, kept: str) -> None:
         """The recording stopped at ``at_s`` by a loss of its file; ``kept``: what is kept of it, said."""
@@ -1136,7 +1195,9 @@ class LiveRunner:
             except Exception as exc:
                 self._recording_failed(exc)
         rec = self._recorder
-        if rec is not None and self._record_mirror is not None:
+        if rec is not None and self._record_unplaced is not None:
+            self._place(rec)
+        elif rec is not None and self._record_mirror is not None:
             self._keep_mirror(rec)
         elif rec is not None and not _same_file(self._record_at, getattr(rec, "identity", None)):
             self._recorder = None  # its file is gone: said now, while live, not only at the end
@@ -1248,7 +1309,10 @@ class LiveRunner:
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
             rec = self._recorder
-            if self._record_mirror is not None:
+            if self._record_unplaced is not None:
+                self._recorder = None
+                self._close_unplaced_recording(rec)
+            elif self._record_mirror is not None:
                 self._recorder = None
                 self._close_mirrored_recording(rec)
             elif not _same_file(self._record_at, getattr(rec, "identity", None)):
