@@ -263,3 +263,33 @@ def test_a_flac_lost_with_no_rescue_folder_goes_on_in_its_open_file(tmp_path, mo
         assert live["recording_file"] is None and live["recording_complete"] is False, live
         assert "nothing of it is kept" in (res.record_error or "") and "then or since" in res.record_error
         assert live["recording_stopped_s"] == pytest.approx(10.0, abs=0.011)
+
+
+def test_a_flac_with_no_copy_whose_disk_fills_says_what_is_kept(tmp_path, monkeypatch):
+    """Planted: the FLAC's folder a 200 kB tmpfs; its file deleted ~1 s in with no rescue folder, so it goes on
+    in its open file; then that disk fills (~8 s). Said as the write failure it is: "RECORDING FAILED ...;
+    nothing of it is kept (... is gone at ...; no rescue folder could take a copy of it)", `recording_file`
+    null, never a gone file named as holding it. (Before: it stopped at the loss, ~1 s, nothing kept.)"""
+    from prosody.engine.sources import Layout
+    from prosody.live.capture import ReplaySource
+    from prosody.live.runner import LiveRunner
+    from tests.test_hardening import _tmpfs
+    from tests.test_sweep_hostile30 import _wait_for
+    _no_rescue_folder(tmp_path, monkeypatch)
+    with _tmpfs(tmp_path / "rec", "200k") as small:
+        rec = small / "r.flac"
+        stereo = Layout(("therapist", "client"), ((0, 0), (0, 1)))
+        r = LiveRunner(ReplaySource([str(FIXTURES / "dialogue.flac")], stereo, speed=2.0),
+                       output_path=tmp_path / "s.json", record_path=rec, autosave_s=0.2, duration_s=10.0)
+        r.start()
+        _wait_for(lambda: rec.exists() and rec.stat().st_size > 20000)
+        rec.unlink()
+        _wait_for(lambda: r.snapshot().record_error.startswith("RECORDING NOT COPIED"))
+        _wait_for(lambda: r.snapshot().record_error.startswith("RECORDING FAILED"))
+        said = r.snapshot().record_error
+        res = r.wait(60)
+    assert ": the disk holding it is full" in said and f"nothing of it is kept ({rec} is gone at " in said, said
+    assert said.endswith("no rescue folder could take a copy of it); the analysis goes on"), said
+    live = res.doc["live"]
+    assert live["recording_file"] is None and live["recording_complete"] is False
+    assert 1.0 < live["recording_stopped_s"] < 9.9, live

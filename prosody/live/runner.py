@@ -601,11 +601,7 @@ class LiveRunner:
         why = (write_error_text(exc, where) if is_disk_full(exc)  # was "No space left on device"
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
         if self._record_unplaced is not None:  # its name lost, no copy made yet: one of what it holds, if one can
-            with self._lock:
-                self._record_unplaced = None
-            where = rec.close_keeping_a_copy(self.record_path.name)
-            with self._lock:
-                self._record_copy, self._record_none_kept = where, where is None
+            where = self._closed_unplaced(rec)
             if where is None:
                 self._say_failed(at, why, f"nothing of it is kept ({', then '.join(self._record_losses)}; no rescue "
                                           "folder could take a copy of it)")
@@ -737,11 +733,7 @@ class LiveRunner:
     def _close_unplaced_recording(self, rec: "_Recording") -> None:
         """At the end: the FLAC that went on in its own file with no copy made, closed, all of it copied into a
         rescue folder where one takes it now; said whole there, else nothing kept."""
-        with self._lock:
-            self._record_unplaced = None
-        copy = rec.close_keeping_a_copy(self.record_path.name)
-        with self._lock:
-            self._record_copy, self._record_none_kept = copy, copy is None
+        copy = self._closed_unplaced(rec)
         if copy is not None and self._say_whole_elsewhere(copy):
             return
         losses = ", then ".join(self._record_losses)
@@ -751,6 +743,15 @@ class LiveRunner:
         else:  # the close failed part-way: the copy holds what its file held
             at_s = self.grid.samples_to_s(max(_frames_in(copy), 0))
             self._say_lost(at_s, f"what was recorded up to then is kept in {copy} ({losses})")
+
+    def _closed_unplaced(self, rec: "_Recording") -> Path | None:
+        """The FLAC with no copy yet closed, all it holds copied where a rescue folder takes it: the copy, or None."""
+        with self._lock:
+            self._record_unplaced = None
+        copy = rec.close_keeping_a_copy(self.record_path.name)
+        with self._lock:
+            self._record_copy, self._record_none_kept = copy, copy is None
+        return copy
 
     def _say_lost(self, at_s: float, kept: str) -> None:
         """The recording stopped at ``at_s`` by a loss of its file; ``kept``: what is kept of it, said."""
