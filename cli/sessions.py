@@ -790,7 +790,8 @@ def cmd_import(args, out, err) -> int:
             if replaced is None:
                 sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
             else:
-                sid = _replace_live_save(store, bundle, replaced[0], overrides, args.tag)
+                sid, swapped = _replace_live_save(store, bundle, replaced[0], overrides, args.tag)
+                replaced = (sid, replaced[1] + swapped)
             number = store.info(sid).meta.session_number
             said = _confirm(out, err, f"imported {terminal_safe(args.path)} as session {sid}"
                             f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}"
@@ -852,15 +853,21 @@ def _earlier_live_save(store, bundle, path) -> tuple[int, str] | None:
                  "its number, tags, notes and feedback are kept")
 
 
-def _replace_live_save(store, bundle, sid: int, overrides: dict, tags) -> int:
+def _replace_live_save(store, bundle, sid: int, overrides: dict, tags) -> tuple[int, str]:
     """Session ``sid`` (an earlier save of the live session ``bundle`` is a later save of) replaced by it in
     place: its ID, uid, number, metadata and tags kept (the command line's given over them), its supervisor
-    notes and feedback kept (``Store.save(session_id=...)``)."""
+    notes and feedback kept (``Store.save(session_id=...)``), and its two voices exchanged where `prosody
+    relabel` had exchanged the stored one's (the replacement undid it without a word). Returns (its ID, the
+    words on the exchange, or "")."""
+    from prosody.relabel import SWAP_NOTE, relabel
     stamp = store.stamp(sid)
     meta = store.info(sid).meta
     meta = dataclasses.replace(meta, **overrides, tags=tuple(dict.fromkeys(tuple(meta.tags) + tuple(tags))))
-    return store.save(bundle.doc, bundle.frames, meta=meta, bookmarks=bundle.bookmarks, session_id=sid,
-                      unchanged=stamp)
+    doc, frames, swapped = bundle.doc, bundle.frames, ""
+    if SWAP_NOTE in (store.get(sid).doc.get("warnings") or []) and SWAP_NOTE not in (doc.get("warnings") or []):
+        doc, frames = relabel(doc, frames)
+        swapped = "; its two voices exchanged, as `prosody relabel` had exchanged those of the save it replaces"
+    return store.save(doc, frames, meta=meta, bookmarks=bundle.bookmarks, session_id=sid, unchanged=stamp), swapped
 
 
 @contextlib.contextmanager

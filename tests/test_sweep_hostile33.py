@@ -293,3 +293,27 @@ def test_a_flac_with_no_copy_whose_disk_fills_says_what_is_kept(tmp_path, monkey
     live = res.doc["live"]
     assert live["recording_file"] is None and live["recording_complete"] is False
     assert 1.0 < live["recording_stopped_s"] < 9.9, live
+
+
+def test_a_later_save_replacing_a_relabelled_session_keeps_the_exchange(tmp_path, monkeypatch, capsys):
+    """Planted: an autosave imported, its two voices exchanged (`prosody relabel 1`), then the final save
+    imported (replacing it, as above). Without care the replacement put the voices back as captured, the
+    user's relabel undone without a word; now the final save is stored relabelled too (the therapist's speech
+    is the captured client's), and the line says so."""
+    from prosody.relabel import SWAP_NOTE
+    from prosody.store.db import Store
+    from prosody_cli.main import main
+    auto, final, res = _autosave_then_final(tmp_path, monkeypatch)
+    st = str(tmp_path / "st")
+    assert main(["import", str(auto), "--store", st]) == 0
+    assert main(["relabel", "1", "--store", st]) == 0
+    capsys.readouterr()
+    assert main(["import", str(final), "--store", st]) == 0
+    assert "its two voices exchanged, as `prosody relabel` had exchanged" in capsys.readouterr().out
+    with Store(tmp_path / "st") as store:
+        doc = store.get(1).doc
+    captured = res.doc["speakers"]
+    assert captured["therapist"]["speech_s"] != captured["client"]["speech_s"]
+    assert doc["speakers"]["therapist"]["speech_s"] == captured["client"]["speech_s"]
+    assert doc["speakers"]["client"]["speech_s"] == captured["therapist"]["speech_s"]
+    assert SWAP_NOTE in doc["warnings"]
