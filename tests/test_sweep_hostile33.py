@@ -51,6 +51,13 @@ def test_a_replayed_file_cut_short_is_said_when_found(tmp_path, monkeypatch, cap
     assert main(["live", "--input", "whole.wav", "--speed", "max", "--plain", "--output", "w.json"]) == 0
     said = capsys.readouterr()
     assert "truncated" not in said.out + said.err
+    x, sr = sf.read(tmp_path / "whole.wav", dtype="float32")  # a file that clips: its share changes as it is
+    sf.write(tmp_path / "clips.wav", np.clip(x * 30, -1, 1), sr, subtype="PCM_16")  # read, never a line a share
+    assert main(["live", "--input", "clips.wav", "--speed", "4", "--plain", "--output", "c.json",
+                 "--interval-s", "0.5"]) == 0
+    said = capsys.readouterr()
+    assert "prosody: warning" not in said.out + said.err, said
+    assert any(" clips: " in w for w in json.loads((tmp_path / "c.json").read_text())["warnings"])
 
 
 def _autosave_then_final(tmp_path, monkeypatch):
