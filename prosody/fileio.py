@@ -721,6 +721,24 @@ def rescue_folders() -> list[Path]:
         [Path(tempfile.gettempdir())]
 
 
+def rescue_folder_writable() -> bool:
+    """Whether a file can be made now in one of ``rescue_folders`` (made where missing; tried for real: a probe
+    file made and removed), before a recording is closed to be copied there (``prosody.live.runner``)."""
+    for folder in rescue_folders():
+        try:
+            make_private_dirs(folder)
+            fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
+        except OSError:
+            continue
+        os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return True
+    return False
+
+
 def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = None) -> tuple[Path | None, list[str]]:
     """Write ``data`` (owner-only, atomically) as ``name`` in the first folder
     that takes it: ``first`` (e.g. beside the store), then ``rescue_folders()``.

@@ -11,9 +11,9 @@
 4. A file prosody writes again by a rename (a live session's autosaves, `export -o` over an old export) left the
    old file's blocks on the disk (freed, not cleared). Now the replaced file is zeroed once the new one is in
    place, where no other name or open reader holds it.
-5. A `.flac` recording lost mid-session with no rescue folder to take a copy at the loss stopped there ("nothing
-   of it is kept"), though its open file held all of it and went on being writable. Now it goes on in that
-   file, a copy tried at each autosave and at the end.
+5. A `.flac` (or `.wav`) recording lost mid-session with no rescue folder to take a copy at the loss stopped
+   there ("nothing of it is kept"), though its open file held all of it and went on being writable. Now it goes
+   on in that file, a copy tried at each autosave and at the end.
 """
 from __future__ import annotations
 
@@ -232,10 +232,11 @@ def _no_rescue_folder(tmp_path, monkeypatch) -> Path:
     return wall
 
 
-@pytest.mark.parametrize("later", [True, False], ids=["a-folder-later", "no-folder-ever"])
-def test_a_flac_lost_with_no_rescue_folder_goes_on_in_its_open_file(tmp_path, monkeypatch, later):
-    """Planted: a 10 s FLAC replay (2x, autosaves every 0.2 s) whose `rec` folder is removed ~1 s in, while no
-    rescue folder can be made. Before: "the recording failed at ~1 s ...; nothing of it is kept", the rest of
+@pytest.mark.parametrize("name,later", [("r.flac", True), ("r.flac", False), ("r.wav", True), ("r.wav", False)],
+                         ids=["flac-a-folder-later", "flac-no-folder-ever", "wav-a-folder-later", "wav-no-folder-ever"])
+def test_a_recording_lost_with_no_rescue_folder_goes_on_in_its_open_file(tmp_path, monkeypatch, name, later):
+    """Planted: a 10 s FLAC (or WAV) replay (2x, autosaves every 0.2 s) whose `rec` folder is removed ~1 s in,
+    while no rescue folder can be made. Before: "the recording failed at ~1 s ...; nothing of it is kept", the rest of
     the capture thrown away. Now "RECORDING NOT COPIED" while live, and, a folder made writable 1 s later, the
     copy made at the next autosave holds all 10 s at the end, sample for sample; with none ever, the end says
     nothing is kept, at the end, and names no file."""
@@ -243,9 +244,9 @@ def test_a_flac_lost_with_no_rescue_folder_goes_on_in_its_open_file(tmp_path, mo
     import time
 
     from tests.test_sweep_hostile30 import _assert_the_capture, _replay_runner, _wait_for
-    r = _replay_runner(tmp_path, monkeypatch, "r.flac")
+    r = _replay_runner(tmp_path, monkeypatch, name)
     _no_rescue_folder(tmp_path, monkeypatch)
-    rec = tmp_path / "rec" / "r.flac"
+    rec = tmp_path / "rec" / name
     r.start()
     _wait_for(lambda: rec.exists() and rec.stat().st_size > 20000)
     shutil.rmtree(tmp_path / "rec")
@@ -256,7 +257,7 @@ def test_a_flac_lost_with_no_rescue_folder_goes_on_in_its_open_file(tmp_path, mo
         time.sleep(1.0)
         from prosody import fileio
         monkeypatch.setattr(fileio, "rescue_folders", lambda: [tmp_path / "data" / "prosody-rescue"])
-        kept = tmp_path / "data" / "prosody-rescue" / "r.flac"
+        kept = tmp_path / "data" / "prosody-rescue" / name
         _wait_for(lambda: r.snapshot().record_error.startswith("RECORDING MOVED"))
     res = r.wait(60)
     assert res is not None and res.doc is not None

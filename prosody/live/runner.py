@@ -48,8 +48,8 @@ from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import (check_writable_folder, file_identity, file_sha256, is_disk_full, make_private_dirs, rescue_folders,
-                      sweep_staged, write_claimed, write_error_text, write_private, write_rescue,
-                      HASH_CHUNK_BYTES)
+                      rescue_folder_writable, sweep_staged, write_claimed, write_error_text, write_private,
+                      write_rescue, HASH_CHUNK_BYTES)
 from ..typed_text import json_text
 from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -681,26 +681,34 @@ class LiveRunner:
         what = _loss_word(lost)
         at_s = self.grid.samples_to_s(self.n_samples)
         self._record_losses.append(f"{lost} {what}" + ("" if at_end else f" at {at_s:.1f} s"))
-        if not at_end and rec.flac:
-            self._recorder = rec  # on in its own open file, copied where a rescue folder takes it (hostile sweep 33)
-            if self._mirrored(rec) is not None:
+        if not at_end and (rec.flac or not rescue_folder_writable()):
+            # on in its own open file, copied where a rescue folder takes it: with none to take a copy now, it
+            # stopped here, "nothing of it is kept" (hostile sweep 33); a WAV is closed to be copied, so only then
+            self._recorder = rec
+            if rec.flac and self._mirrored(rec) is not None:
                 self._say_moved(at_s, f"{lost} {what}", "and the recording goes on, copied there at each autosave")
             else:
                 self._say_unplaced(at_s, f"{lost} {what}")
             return
+        self._copy_and_go_on(rec, at_s, f"{lost} {what}", at_end=at_end)
+
+    def _copy_and_go_on(self, rec: "_Recording", at_s: float, loss: str, *, at_end: bool = False) -> None:
+        """``rec``, whose name was lost at ``at_s`` (``loss``), closed and copied into a rescue folder; a WAV goes
+        on in the copy (not ``at_end``); else said kept there (whole: ``_say_whole_elsewhere``) or lost."""
         copy = rec.close_keeping_a_copy(self.record_path.name)
         went_on = None if at_end or copy is None else _continued_recording(copy, len(self.speakers))
         with self._lock:
             self._record_copy, self._record_none_kept = copy, copy is None
         if isinstance(went_on, _Recording):
             self._recorder = went_on
-            self._say_moved(at_s, f"{lost} {what}", "and the recording goes on there")
+            self._say_moved(at_s, loss, "and the recording goes on there")
             return
         if at_end and copy is not None and self._say_whole_elsewhere(copy):
             return
         why_not = f"; it could not go on there: {went_on}" if went_on else ""
         losses = ", then ".join(self._record_losses)  # every loss: a second one named the gone copy alone
-        self._say_lost(at_s, f"what was recorded up to then is kept in {copy} ({losses}{why_not})"
+        self._say_lost(self.grid.samples_to_s(self.n_samples),
+                       f"what was recorded up to then is kept in {copy} ({losses}{why_not})"
                        if copy is not None else f"nothing of it is kept ({losses})")
 
     def _say_moved(self, at_s: float, loss: str, going_on: str) -> None:
@@ -711,7 +719,7 @@ class LiveRunner:
                                   f"up to then was copied to {self._record_copy}, {going_on}")
 
     def _say_unplaced(self, at_s: float, loss: str) -> None:
-        """While live: the FLAC's name lost at ``at_s`` and no rescue folder took a copy of it. It stopped there,
+        """While live: the recording's name lost at ``at_s`` and no rescue folder took a copy of it. It stopped there,
         the rest of the capture thrown away, and "nothing of it is kept" where its open file held all of it
         (hostile sweep 33): it goes on in that file, a copy tried at each autosave and at the end."""
         with self._lock:
@@ -723,15 +731,21 @@ class LiveRunner:
                                   "loses it)")
 
     def _place(self, rec: "_Recording") -> None:
-        """At an autosave: the FLAC whose name was lost with no copy made, copied now where a folder takes it."""
+        """At an autosave: the recording whose name was lost with no copy made, copied now where a folder takes
+        it: a FLAC kept in step with it (``_Mirror``), a WAV closed and going on in the copy."""
         at_s, loss = self._record_unplaced
-        if self._mirrored(rec) is not None:
+        if rec.flac and self._mirrored(rec) is not None:
             with self._lock:
                 self._record_unplaced, self._record_none_kept = None, False
             self._say_moved(at_s, loss, "and the recording goes on, copied there at each autosave")
+        elif not rec.flac and rescue_folder_writable():
+            with self._lock:
+                self._record_unplaced = None
+            self._recorder = None
+            self._copy_and_go_on(rec, at_s, loss)
 
     def _close_unplaced_recording(self, rec: "_Recording") -> None:
-        """At the end: the FLAC that went on in its own file with no copy made, closed, all of it copied into a
+        """At the end: the recording that went on in its own file with no copy made, closed, all of it copied into a
         rescue folder where one takes it now; said whole there, else nothing kept."""
         copy = self._closed_unplaced(rec)
         if copy is not None and self._say_whole_elsewhere(copy):
@@ -745,7 +759,8 @@ class LiveRunner:
             self._say_lost(at_s, f"what was recorded up to then is kept in {copy} ({losses})")
 
     def _closed_unplaced(self, rec: "_Recording") -> Path | None:
-        """The FLAC with no copy yet closed, all it holds copied where a rescue folder takes it: the copy, or None."""
+        """The recording with no copy yet closed, all it holds copied where a rescue folder takes it: the copy, or
+        None."""
         with self._lock:
             self._record_unplaced = None
         copy = rec.close_keeping_a_copy(self.record_path.name)
