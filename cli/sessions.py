@@ -961,7 +961,7 @@ def _live_files_kept(live_out) -> list[str]:
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
-    built, recorded, tabled, came, said = [], [], False, [], True
+    built, recorded, live_files, tabled, came, said = [], [], [], False, [], True
     with _open(args) as store:
         try:
             info = store.info(args.session)
