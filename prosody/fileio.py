@@ -597,12 +597,17 @@ def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -
     real: permission bits say nothing to root, and a read-only mount says no
     whatever they are)."""
     from .errors import InputError
+    try:
+        _probe(folder)
+    except OSError as exc:
+        raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
+                         "choose another folder") from None
+
+
+def _probe(folder: str | os.PathLike) -> None:
+    """A file made in ``folder`` and removed; OSError where none can be made."""
     with _stops_held():  # a stop between the probe's making and its removal left it in the folder (sweep 15)
-        try:
-            fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
-        except OSError as exc:
-            raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
-                             "choose another folder") from None
+        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
         try:
             os.close(fd)
         finally:  # a stop taken by another thread's handler is raised here still: removed all the same
@@ -727,14 +732,9 @@ def rescue_folder_writable() -> bool:
     for folder in rescue_folders():
         try:
             make_private_dirs(folder)
-            fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
+            _probe(folder)
         except OSError:
             continue
-        os.close(fd)
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         return True
     return False
 
