@@ -849,7 +849,7 @@ def _earlier_live_save(store, bundle, path) -> tuple[int, str] | None:
         raise InputError(f"{path} is a save of the live session already in the store as session "
                          f"{sid} ({held(stored)}; this file: {held(live)}), so nothing was imported: one recording "
                          "is one session (`prosody import --new-id` keeps it as a second one)")
-    return sid, (f", replacing the save of this live session it held ({held(stored)}) with this one ({held(live)}); "
+    return sid, (f", replacing the store's earlier save of this live session ({held(stored)}) with this one ({held(live)}); "
                  "its number, tags, notes and feedback are kept")
 
 

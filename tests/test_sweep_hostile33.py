@@ -91,7 +91,7 @@ def test_an_autosave_and_the_final_save_imported_are_one_session(tmp_path, monke
     capsys.readouterr()
     assert main(["import", str(final), "--store", st]) == 0
     said = capsys.readouterr().out
-    assert said.startswith(f"imported {final} as session 1, replacing the save of this live session it held "
+    assert said.startswith(f"imported {final} as session 1, replacing the store's earlier save of this live session "
                            "(an autosave of its first "), said
     assert "with this one (its final save, 10.0 s)" in said, said
     with Store(tmp_path / "st") as store:
