@@ -325,3 +325,27 @@ def test_a_later_save_replacing_a_relabelled_session_keeps_the_exchange(tmp_path
     assert doc["speakers"]["therapist"]["speech_s"] == captured["client"]["speech_s"]
     assert doc["speakers"]["client"]["speech_s"] == captured["therapist"]["speech_s"]
     assert SWAP_NOTE in doc["warnings"]
+
+
+def test_an_export_killed_while_writing_its_frames_leaves_them_for_the_next_export_to_remove(tmp_path, short_wav):
+    """Planted: what `export 1 -o x.json` killed (SIGKILL) between staging its frames file and its rename left
+    beside it, an hour old (the frames staged: owner-only, the session's per-frame features). Before: staged as
+    `.tmp-RANDOM.npz`, which nothing ever removed (a trace `delete` cannot know of). Now staged under the
+    frames file's own name (`.x.frames.npz.RANDOM.tmp`), and the next export of that name removes it, as a
+    JSON's staged file already was; a younger one (an export in progress) is left alone."""
+    import os
+    import time
+
+    from prosody.fileio import stage_private
+    from tests.test_sweep_hostile32 import _cli_ok, _saved
+    store, out = tmp_path / "store", tmp_path / "x.json"
+    _saved(store, short_wav, "n")
+    _cli_ok("export", "1", "-o", out, "--store", store)
+    frames = (tmp_path / "x.frames.npz").read_bytes()
+    old = stage_private(tmp_path / "x.frames.npz", frames)  # the name a killed export's staging has now
+    young = stage_private(tmp_path / "x.frames.npz", frames)
+    hour_ago = time.time() - 3700
+    os.utime(old, (hour_ago, hour_ago))
+    _cli_ok("export", "1", "-o", out, "--store", store)
+    assert not old.exists() and young.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [young.name]
