@@ -456,21 +456,26 @@ def dumb_terminal(environ=os.environ) -> bool:
 def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
     from .liveview import plain_line
     next_t = time.monotonic() + interval_s
-    said = ""
+    said: set[str] = set()
     while not runner.done:
         runner.wait(min(0.1, max(0.0, next_t - time.monotonic())))
         if time.monotonic() >= next_t and not runner.done:
             state = runner.snapshot()
-            if state.layout_note and state.layout_note != said:  # the layout found live: one line, once
-                said = state.layout_note
-                out.write(terminal_safe(f"prosody: warning: {said}") + "\n")
+            _say_notes(state, out, said)
             out.write(plain_line(state) + "\n")
             out.flush()
             next_t += interval_s
-    note = runner.snapshot().layout_note  # found after the last line (a short replay): said before the end's
-    if note and note != said:
-        out.write(terminal_safe(f"prosody: warning: {note}") + "\n")
-        out.flush()
+    _say_notes(runner.snapshot(), out, said)  # found after the last line (a short replay): said before the end's
+    out.flush()
+
+
+def _say_notes(state, out, said: set[str]) -> None:
+    """The notes found live, each one line, once: the layout found (one stereo device), and a replayed file's
+    warnings found only as it was read (one cut short: said in the saved session alone before hostile sweep 33)."""
+    for note in ([state.layout_note] if state.layout_note else []) + list(state.input_notes):
+        if note not in said:
+            said.add(note)
+            out.write(terminal_safe(f"prosody: warning: {note}") + "\n")
 
 
 def _view_console(out):

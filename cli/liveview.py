@@ -114,6 +114,8 @@ def _blocks(state: LiveState, width: int, keys: str | None, note_input: str | No
     blocks: list[tuple[int, list]] = [(KEEP_HEADER, [_header(state, width)]), (KEEP_NOW, _now_lines(state, width))]
     if state.layout_note:  # one stereo device: the layout found live, on every redraw
         blocks.append((KEEP_HEADER, _rows(state.layout_note, width, 3, "bold yellow")))
+    for note in state.input_notes:  # a replayed file found cut short as it is read (hostile sweep 33)
+        blocks.append((KEEP_HEADER, _rows(note, width, 3, "bold yellow")))
     # -- who is speaking: one mono/shared device (provisional online attribution) --
     if state.online is not None:
         blocks.append((KEEP_TURNS, _online_lines(state, width)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import os
 import signal
 import threading
@@ -26,6 +28,7 @@ from .stopping import Stopped, program_handlers, stopping
 from .options import input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
+MAX_LIVE_FILE_BYTES = 256 << 20  # a live session's own JSON read to name it on delete (a day's is some MB)
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
 
 
@@ -783,10 +786,16 @@ def cmd_import(args, out, err) -> int:
             err.write(f"prosody: warning: {terminal_safe(changed)}\n")
     with _signals_wait() as came:  # a signal between the commit and the rescue copy's removal left both
         with _open(args, create=True) as store:  # a number typed is refused when taken; the file's: the next
-            sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
+            replaced = None if args.new_id else _earlier_live_save(store, bundle, args.path)
+            if replaced is None:
+                sid = store.import_bundle(bundle, new_id=args.new_id, renumber=args.session_number is None)
+            else:
+                sid, swapped = _replace_live_save(store, bundle, replaced[0], overrides, args.tag)
+                replaced = (sid, replaced[1] + swapped)
             number = store.info(sid).meta.session_number
             said = _confirm(out, err, f"imported {terminal_safe(args.path)} as session {sid}"
-                            f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}\n")
+                            f"{'' if bundle.frames is not None else ' (no per-frame features found beside it)'}"
+                            f"{'' if replaced is None else replaced[1]}\n")
         if bundle.no_date is not None:  # a live capture under a clock before 1980, a file dated year 10000
             err.write(f"prosody: warning: {terminal_safe(bundle.no_date)} (`prosody edit {sid} --date "
                       "YYYY-MM-DD[THH:MM]` sets it)\n")
@@ -810,6 +819,55 @@ def cmd_import(args, out, err) -> int:
     if came:  # said last: the import and the removal were not cut short
         return _signalled(came, err, f"the session was imported as session {sid} first")
     return EXIT_OK if said else EXIT_ERROR
+
+
+def _earlier_live_save(store, bundle, path) -> tuple[int, str] | None:
+    """Where the store holds a save of the same live session (its ``live.session_id``) as the file imported:
+    (its ID, the words saying what is replaced) when the file is a later save of it (an autosave imported,
+    then the final save: two sessions of one recording, counted twice in trends; hostile sweep 33); an
+    InputError where the file is that save again or an earlier one; None where none is stored (or it is an
+    export of that very session: the uid's own refusal says it)."""
+    from prosody.report.wording import fmt_duration
+    from prosody.store.db import live_session_id
+    live = bundle.doc.get("live") if isinstance(bundle.doc.get("live"), dict) else {}
+    own = live_session_id(live)
+    found = store.live_session(own) if own else None
+    if found is None or (bundle.uid is not None and found[1] == bundle.uid):
+        return None
+    sid, _, stored = found
+
+    def held(lv: dict) -> str:
+        final = bool(lv.get("complete") or lv.get("stop_reason"))
+        length = lv.get("captured_s" if final else "analysed_s")
+        length = fmt_duration(length) if isinstance(length, (int, float)) else "an unknown length"
+        return f"its final save, {length}" if final else f"an autosave of its first {length}"
+
+    later = (isinstance(live.get("captured_s"), (int, float)) and isinstance(stored.get("captured_s"), (int, float))
+             and live["captured_s"] > stored["captured_s"]) or (bool(live.get("stop_reason"))
+                                                                 and not stored.get("stop_reason"))
+    if not later:
+        raise InputError(f"{path} is a save of the live session already in the store as session "
+                         f"{sid} ({held(stored)}; this file: {held(live)}), so nothing was imported: one recording "
+                         "is one session (`prosody import --new-id` keeps it as a second one)")
+    return sid, (f", replacing the store's earlier save of this live session ({held(stored)}) with this one ({held(live)}); "
+                 "its number, tags, notes and feedback are kept")
+
+
+def _replace_live_save(store, bundle, sid: int, overrides: dict, tags) -> tuple[int, str]:
+    """Session ``sid`` (an earlier save of the live session ``bundle`` is a later save of) replaced by it in
+    place: its ID, uid, number, metadata and tags kept (the command line's given over them), its supervisor
+    notes and feedback kept (``Store.save(session_id=...)``), and its two voices exchanged where `prosody
+    relabel` had exchanged the stored one's (the replacement undid it without a word). Returns (its ID, the
+    words on the exchange, or "")."""
+    from prosody.relabel import SWAP_NOTE, relabel
+    stamp = store.stamp(sid)
+    meta = store.info(sid).meta
+    meta = dataclasses.replace(meta, **overrides, tags=tuple(dict.fromkeys(tuple(meta.tags) + tuple(tags))))
+    doc, frames, swapped = bundle.doc, bundle.frames, ""
+    if SWAP_NOTE in (store.get(sid).doc.get("warnings") or []) and SWAP_NOTE not in (doc.get("warnings") or []):
+        doc, frames = relabel(doc, frames)
+        swapped = "; its two voices exchanged, as `prosody relabel` had exchanged those of the save it replaces"
+    return store.save(doc, frames, meta=meta, bookmarks=bundle.bookmarks, session_id=sid, unchanged=stamp), swapped
 
 
 @contextlib.contextmanager
@@ -879,10 +937,31 @@ def _recordings_kept(audio) -> list[str]:
     return kept
 
 
+def _live_files_kept(live_out) -> list[str]:
+    """The live session's own file (``Store.live_output``: its JSON and the frames file it names) where it still
+    holds that live session (its ``live.session_id``: a file written under that name since is another's, and a
+    file prosody did not write is never named); [] otherwise."""
+    from prosody.store.db import live_session_id
+    if live_out is None:
+        return []
+    path, own = live_out
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read(MAX_LIVE_FILE_BYTES + 1)[:MAX_LIVE_FILE_BYTES])
+    except (OSError, ValueError, RecursionError):
+        return []
+    live = doc.get("live") if isinstance(doc, dict) else None
+    if not isinstance(live, dict) or live_session_id(live) != own:
+        return []
+    frames = live.get("frames_file")
+    beside = Path(path).with_name(frames) if isinstance(frames, str) and frames and "/" not in frames else None
+    return [path] + ([str(beside)] if beside is not None and beside.is_file() else [])
+
+
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
-    built, recorded, tabled, came, said = [], [], False, [], True
+    built, recorded, live_files, tabled, came, said = [], [], [], False, [], True
     with _open(args) as store:
         try:
             info = store.info(args.session)
@@ -913,7 +992,7 @@ def cmd_delete(args, out, err) -> int:
                             "erased now\n")
         else:
             built = [name for name, _, from_sid, _ in store.profiles() if from_sid == info.id]  # NULL once deleted
-            audio, unerased = store.audio_files(info.id), []
+            audio, unerased, live_out = store.audio_files(info.id), [], store.live_output(info.id)
             if store.readonly:  # a read-only (or full) store says so itself
                 sid = store.delete(args.session)
             else:  # the ledger's change is committed after the store's, and not when the store's fails
@@ -921,7 +1000,7 @@ def cmd_delete(args, out, err) -> int:
                     with forgetting_session(store.path, info.id, info.uid, audio) as tabled:
                         sid = store.delete(args.session, unerased=unerased)
             said = _confirm(out, err, f"deleted session {sid}\n")
-            recorded = _recordings_kept(audio)
+            recorded, live_files = _recordings_kept(audio), _live_files_kept(live_out)
             for path in unerased:  # the rows are gone from every query, their bytes not yet from the file
                 err.write(f"prosody: note: another program is reading the session store (a read open for over "
                           f"{BUSY_TIMEOUT_S:g} s), so session {sid}'s deleted rows are still readable in "
@@ -933,8 +1012,15 @@ def cmd_delete(args, out, err) -> int:
                   "(names, file, measures); delete that row or the table yourself\n")
     for path in recorded:  # raw therapy audio prosody wrote itself: kept (the user asked for it), never unsaid
         err.write(f"prosody: note: session {sid}'s recording {terminal_safe(path)} (made by `prosody live "
-                  "--record`) is kept: it holds the session's raw audio, as the live session's own file (--output, "
-                  "and its .frames.npz) holds its analysis wherever you kept it; remove them yourself\n")
+                  "--record`) is kept: it holds the session's raw audio"
+                  + ("; remove it yourself\n" if live_files else ", as the live session's own file (--output, and "
+                     "its .frames.npz) holds its analysis wherever you kept it; remove them yourself\n"))
+    if live_files:  # the analysis prosody wrote where the user asked: kept as the recording is, named (sweep 33)
+        err.write(f"prosody: note: session {sid}'s own file{'s' if len(live_files) > 1 else ''} "
+                  f"{' and '.join(terminal_safe(p) for p in live_files)} (written by `prosody live --output`) "
+                  f"{'are' if len(live_files) > 1 else 'is'} kept: {'they hold' if len(live_files) > 1 else 'it holds'}"
+                  " the session's analysis (pitch, level and speech, frame by frame); remove "
+                  f"{'them' if len(live_files) > 1 else 'it'} yourself\n")
     for name in built:  # the therapist's own voice, not the client's: kept, but never left unsaid
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")

@@ -89,7 +89,7 @@ def live_audio_record(doc: dict) -> tuple[dict | None, str | None]:
         held = f"first {held:.1f} s" if isinstance(held, (int, float)) and np.isfinite(held) else "start"
         return None, (f"a live session is still recording into {path}: this is an autosave of its {held}, "
                       "imported without its audio (still being written); import the session again once it has "
-                      "ended (that import is a session of its own)")
+                      "ended (that import replaces this one, with its audio)")
     rec = _live_audio_record(doc, path)
     saved = live.get("recording_sha256")
     if isinstance(saved, str) and rec["files"][0]["sha256"] != saved:

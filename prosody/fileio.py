@@ -22,17 +22,17 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     """Replace ``path`` atomically with a 0600 file holding ``data``: text
     (UTF-8), bytes, or a callable that writes into the binary file object.
     The file is fsynced before the rename and the folder after it, so a crash
-    leaves either the old file or the new one."""
+    leaves either the old file or the new one; the old one is then zeroed
+    (``replace_erasing``: its blocks were freed holding it; hostile sweep 33)."""
     path = Path(path)
     tmp = stage_private(path, data, tmp_prefix=tmp_prefix, tmp_suffix=tmp_suffix)
     try:
-        os.replace(tmp, path)
+        replace_erasing(tmp, path)
     except BaseException as exc:
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
-    sync_folder(path.parent)
     if tmp_prefix is None and tmp_suffix == ".tmp":  # a write of this name killed before (export -o, report -o)
         sweep_staged(path.parent, names=(path.name,))
 
@@ -83,10 +83,12 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
 
     taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
+    old = None
     try:
         st = os.stat(tmp)
         now = taken()
         if now is not None:
+            old = _replaced_file(path, now)
             os.replace(tmp, path)
         else:
             try:  # a hard link fails when the name is taken: no other writer is replaced
@@ -99,12 +101,91 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
             else:
                 discard_staged(tmp)
     except BaseException as exc:
+        _let_go(old)
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     sync_folder(path.parent)
     claims[path] = (st.st_dev, st.st_ino)
+    _erase_replaced(old)
+
+
+def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """``os.replace(tmp, path)`` and the folder fsynced, then the file it replaced zeroed (``_erase_replaced``):
+    the new file whole in its place before the old one is touched."""
+    old = _replaced_file(Path(path))
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _let_go(old)
+        raise
+    sync_folder(Path(path).parent)
+    _erase_replaced(old)
+
+
+def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int | None:
+    """The file a rename is about to replace at ``path``, held open (a descriptor) to be zeroed once the new one
+    is in place (``_erase_replaced``): a regular file of this user with no other name (``identity``, where
+    given: only that file). None where there is none, or it is not one to zero."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # none, a link, a file not writable: left to the rename alone
+        return None
+    try:
+        st = os.fstat(fd)
+        if (stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_nlink == 1
+                and (identity is None or (st.st_dev, st.st_ino) == identity)):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _let_go(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+def _erase_replaced(fd: int | None) -> None:
+    """The file a rename replaced (``_replaced_file``), zeroed and fsynced now that the new one is whole in its
+    place, then let go: freed by the rename alone, its blocks kept what it held (a live session's autosaves,
+    an export written over) on the disk till reused (hostile sweep 33). Only where no name reaches it any more
+    and no other program has it open (a reader mid-read would read zeros): Linux's write lease is granted only
+    then; elsewhere, or where it is refused, it is let go as it is. Best effort: the write stands either way."""
+    if fd is None:
+        return
+    try:
+        if os.fstat(fd).st_nlink == 0 and _alone(fd):
+            _zero(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _alone(fd: int) -> bool:
+    """Whether no other open file description holds the file ``fd`` (a write lease is granted only then)."""
+    import fcntl
+    lease = getattr(fcntl, "F_SETLEASE", None)
+    if lease is None:
+        return False
+    try:
+        fcntl.fcntl(fd, lease, fcntl.F_WRLCK)
+    except OSError:
+        return False
+    fcntl.fcntl(fd, lease, fcntl.F_UNLCK)  # no name reaches it: nobody can open it from here on
+    return True
+
+
+def _zero(fd: int) -> None:
+    """The open file ``fd`` overwritten with zeros over its length, fsynced."""
+    size = os.fstat(fd).st_size
+    zeros = bytes(min(size, ERASE_CHUNK_BYTES))
+    for at in range(0, size, ERASE_CHUNK_BYTES):
+        os.pwrite(fd, zeros[: size - at], at)
+    os.fsync(fd)
 
 
 def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
@@ -516,12 +597,17 @@ def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -
     real: permission bits say nothing to root, and a read-only mount says no
     whatever they are)."""
     from .errors import InputError
+    try:
+        _probe(folder)
+    except OSError as exc:
+        raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
+                         "choose another folder") from None
+
+
+def _probe(folder: str | os.PathLike) -> None:
+    """A file made in ``folder`` and removed; OSError where none can be made."""
     with _stops_held():  # a stop between the probe's making and its removal left it in the folder (sweep 15)
-        try:
-            fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
-        except OSError as exc:
-            raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
-                             "choose another folder") from None
+        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
         try:
             os.close(fd)
         finally:  # a stop taken by another thread's handler is raised here still: removed all the same
@@ -640,6 +726,19 @@ def rescue_folders() -> list[Path]:
         [Path(tempfile.gettempdir())]
 
 
+def rescue_folder_writable() -> bool:
+    """Whether a file can be made now in one of ``rescue_folders`` (made where missing; tried for real: a probe
+    file made and removed), before a recording is closed to be copied there (``prosody.live.runner``)."""
+    for folder in rescue_folders():
+        try:
+            make_private_dirs(folder)
+            _probe(folder)
+        except OSError:
+            continue
+        return True
+    return False
+
+
 def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = None) -> tuple[Path | None, list[str]]:
     """Write ``data`` (owner-only, atomically) as ``name`` in the first folder
     that takes it: ``first`` (e.g. beside the store), then ``rescue_folders()``.
@@ -686,10 +785,7 @@ def erase_file(path: "str | os.PathLike") -> None:
         try:
             st = os.fstat(fd)
             if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                zeros = bytes(min(st.st_size, ERASE_CHUNK_BYTES))
-                for at in range(0, st.st_size, ERASE_CHUNK_BYTES):
-                    os.pwrite(fd, zeros[: st.st_size - at], at)
-                os.fsync(fd)
+                _zero(fd)
         except OSError:
             pass  # overwriting failed (a copy-on-write disk full): removed all the same
         finally:

@@ -73,7 +73,8 @@ def test_delete_names_the_live_recording_it_keeps(tmp_path, short_wav):
         _cli_ok("import", out, "--store", store, "--therapist", "Th-Zqx", "--client", "Cl-Zqx", "--new-id")
     err = _cli_ok("delete", "1", "--store", store)
     assert f"prosody: note: session 1's recording {rec} (made by `prosody live --record`) is kept" in err, err
-    assert err.count("\n") == 1 and rec.exists()
+    assert err.count("\n") == 2 and rec.exists()  # and the live session's own files (hostile sweep 33)
+    assert f"session 1's own files {out} and {out.with_name('s.frames.npz')} (written by" in err, err
     rec.write_bytes(short_wav.read_bytes()[:-2])  # another file under its name: not the session's to name
     assert "recording" not in _cli_ok("delete", "2", "--store", store)
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError, parse_problem
-from ..fileio import (check_input_file, discard_staged, erase_file, is_disk_full, stage_private, sync_folder,
-                      write_private)
+from ..fileio import (check_input_file, discard_staged, erase_file, is_disk_full, replace_erasing, stage_private,
+                      sweep_staged, sync_folder, write_private)
 from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
@@ -193,19 +193,21 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
         frames_real = frames_path.resolve().parent / frames_path.name
         try:
-            staged = stage_private(frames_real, frames_to_npz_bytes(b.frames, b.doc["speaker_order"]),
-                                   tmp_prefix=".tmp-", tmp_suffix=".npz")
+            # staged as `.x.frames.npz.RANDOM.tmp`: one a kill left is removed by a later export of that name
+            # (`.tmp-RANDOM.npz`, as before, was left for good: the session's frames; hostile sweep 33)
+            staged = stage_private(frames_real, frames_to_npz_bytes(b.frames, b.doc["speaker_order"]))
         except OSError as exc:  # said of the file asked for (was of the frames file beside it, never named)
             if is_disk_full(exc):
                 raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
             raise
         try:
             write_private(path, json_text(export_dict(b, frames_file=frames_path.name), indent=2) + "\n")
-            os.replace(staged, frames_real)
+            replace_erasing(staged, frames_real)  # the frames file written over zeroed (hostile sweep 33)
         except BaseException:
             discard_staged(staged)
             raise
         sync_folder(frames_real.parent)
+        sweep_staged(frames_real.parent, names=(frames_real.name,))
         return [path, frames_path]
     write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points))
     return [path]

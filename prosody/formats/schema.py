@@ -396,11 +396,11 @@ _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 def check_recording_names(doc, *, where: str = "session document") -> None:
     """The file names a session document gives as text (``sources``, a live capture's
-    ``recording_file``) hold no NUL byte: no file name can, and the outputs' guard, which
+    ``recording_file`` and ``output_file``) hold no NUL byte: no file name can, and the outputs' guard, which
     keeps them from being overwritten, raised ValueError on one."""
     live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
     named = [(f"sources[{i}]", s) for i, s in enumerate(doc.get("sources") or [])]
-    named.append(("live.recording_file", live.get("recording_file")))
+    named += [("live.recording_file", live.get("recording_file")), ("live.output_file", live.get("output_file"))]
     for key, name in named:
         if isinstance(name, str) and "\0" in name:
             _fail(f"{where}: {key}", name, "holds a NUL byte, which no file name can")

@@ -506,6 +506,15 @@ class ReplaySource(LiveSource):
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._feed, name="prosody-replay", daemon=True)
         self._seen_lost = 0
+        # each file's own warnings known before capture (in the session's warnings from its start)
+        self._known = [len(f.warnings) for f in self.source.files]
+
+    def found_while_read(self) -> list[str]:
+        """Each file's own warnings found only as it was read (a file cut short is found so once read to the
+        break), for the view to say when they come: they were in the saved session's warnings alone (hostile
+        sweep 33). Not the figures of what was read so far (a channel that clips, its share changing at each
+        block: said once a line, they would fill the terminal)."""
+        return [w for f, known in zip(self.source.files, self._known) for w in f.warnings[known:]]
 
     @property
     def duration_s(self) -> float | None:

@@ -33,6 +33,7 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import secrets
 import threading
 import time
 import traceback
@@ -47,8 +48,8 @@ from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
 from ..fileio import (check_writable_folder, file_identity, file_sha256, is_disk_full, make_private_dirs, rescue_folders,
-                      sweep_staged, write_claimed, write_error_text, write_private, write_rescue,
-                      HASH_CHUNK_BYTES)
+                      rescue_folder_writable, sweep_staged, write_claimed, write_error_text, write_private,
+                      write_rescue, HASH_CHUNK_BYTES)
 from ..typed_text import json_text
 from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -165,6 +166,7 @@ class LiveState:
     record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is;
     #                                   or moved into its rescue copy (its file lost; hostile sweep 30)
     layout_note: str = ""             # one stereo device: the layout found live, said once (prosody.live.layout_watch)
+    input_notes: tuple[str, ...] = ()  # a replayed file's warnings found while it was read (cut short), said once
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,9 @@ class LiveRunner:
         self._write_lock = threading.Lock()
         self.result: LiveResult | None = None
         self.started_at = _dt.datetime.now().astimezone()
+        # the session's own id, in every save of it (autosaves and the final one): `import` knows a later save of
+        # a session it holds and replaces it, where it counted one recording twice (hostile sweep 33)
+        self.session_id = secrets.token_hex(8)
 
     def _init_saves(self) -> None:
         """Where and when the last save went, and the view's status line."""
@@ -372,6 +377,7 @@ class LiveRunner:
         self._record_dropped = False              # nothing was captured: the empty recording was removed
         self._record_copy: Path | None = None     # its name lost: the copy of it kept in a rescue folder
         self._record_mirror: _Mirror | None = None  # a FLAC's copy, kept in step with its nameless file
+        self._record_unplaced: tuple[float, str] | None = None  # a FLAC's name lost, no copy made yet: (when, loss)
         self._record_none_kept = False            # nothing of it is kept: no file is named as the recording
         self._record_moved = ""                   # its name lost at the end: whole in the copy (said, not failed)
         self._record_losses: list[str] = []       # each loss of its name seen: "PATH is gone" (said at the end)
@@ -594,9 +600,18 @@ class LiveRunner:
         where = self._record_at
         why = (write_error_text(exc, where) if is_disk_full(exc)  # was "No space left on device"
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+        if self._record_unplaced is not None:  # its name lost, no copy made yet: one of what it holds, if one can
+            where = self._closed_unplaced(rec)
+            if where is None:
+                self._say_failed(at, why, f"nothing of it is kept ({', then '.join(self._record_losses)}; no rescue "
+                                          "folder could take a copy of it)")
+                return
+            rec = None
         mirror, self._record_mirror = self._record_mirror, None
         try:  # a FLAC going on in its own file: all it holds copied into its rescue copy first
-            if mirror is None:
+            if rec is None:
+                pass  # closed, copied
+            elif mirror is None:
                 rec.close()
             else:
                 rec.close(last=lambda: mirror.sync(whole=True))
@@ -619,6 +634,10 @@ class LiveRunner:
             gone = _remove_own_file(where, getattr(rec, "identity", None))
             kept = f"nothing of it could be kept ({where} {'removed' if gone else 'is no sound file'})"
             self._record_none_kept = True  # the file removed was still named as the recording (hostile sweep 31)
+        self._say_failed(at, why, kept)
+
+    def _say_failed(self, at: int, why: str, kept: str) -> None:
+        """The recording failed at sample ``at`` (``why``); ``kept``: what is kept of it, said."""
         at_s = self.grid.samples_to_s(at)
         with self._lock:
             self._record_stopped_at_s, self._record_why, self._record_kept = at_s, why, kept
@@ -662,23 +681,34 @@ class LiveRunner:
         what = _loss_word(lost)
         at_s = self.grid.samples_to_s(self.n_samples)
         self._record_losses.append(f"{lost} {what}" + ("" if at_end else f" at {at_s:.1f} s"))
-        if not at_end and rec.flac and self._mirrored(rec) is not None:
+        if not at_end and (rec.flac or not rescue_folder_writable()):
+            # on in its own open file, copied where a rescue folder takes it: with none to take a copy now, it
+            # stopped here, "nothing of it is kept" (hostile sweep 33); a WAV is closed to be copied, so only then
             self._recorder = rec
-            self._say_moved(at_s, f"{lost} {what}", "and the recording goes on, copied there at each autosave")
+            if rec.flac and self._mirrored(rec) is not None:
+                self._say_moved(at_s, f"{lost} {what}", "and the recording goes on, copied there at each autosave")
+            else:
+                self._say_unplaced(at_s, f"{lost} {what}")
             return
+        self._copy_and_go_on(rec, at_s, f"{lost} {what}", at_end=at_end)
+
+    def _copy_and_go_on(self, rec: "_Recording", at_s: float, loss: str, *, at_end: bool = False) -> None:
+        """``rec``, whose name was lost at ``at_s`` (``loss``), closed and copied into a rescue folder; a WAV goes
+        on in the copy (not ``at_end``); else said kept there (whole: ``_say_whole_elsewhere``) or lost."""
         copy = rec.close_keeping_a_copy(self.record_path.name)
         went_on = None if at_end or copy is None else _continued_recording(copy, len(self.speakers))
         with self._lock:
             self._record_copy, self._record_none_kept = copy, copy is None
         if isinstance(went_on, _Recording):
             self._recorder = went_on
-            self._say_moved(at_s, f"{lost} {what}", "and the recording goes on there")
+            self._say_moved(at_s, loss, "and the recording goes on there")
             return
         if at_end and copy is not None and self._say_whole_elsewhere(copy):
             return
         why_not = f"; it could not go on there: {went_on}" if went_on else ""
         losses = ", then ".join(self._record_losses)  # every loss: a second one named the gone copy alone
-        self._say_lost(at_s, f"what was recorded up to then is kept in {copy} ({losses}{why_not})"
+        self._say_lost(self.grid.samples_to_s(self.n_samples),
+                       f"what was recorded up to then is kept in {copy} ({losses}{why_not})"
                        if copy is not None else f"nothing of it is kept ({losses})")
 
     def _say_moved(self, at_s: float, loss: str, going_on: str) -> None:
@@ -687,6 +717,56 @@ class LiveRunner:
             self._record_error = (f"RECORDING MOVED at {stopwatch_text(at_s)} ({at_s:.1f} s): its file was "
                                   f"removed or replaced while it was recorded ({loss}); what was recorded "
                                   f"up to then was copied to {self._record_copy}, {going_on}")
+
+    def _say_unplaced(self, at_s: float, loss: str) -> None:
+        """While live: the recording's name lost at ``at_s`` and no rescue folder took a copy of it. It stopped there,
+        the rest of the capture thrown away, and "nothing of it is kept" where its open file held all of it
+        (hostile sweep 33): it goes on in that file, a copy tried at each autosave and at the end."""
+        with self._lock:
+            self._record_unplaced, self._record_copy, self._record_none_kept = (at_s, loss), None, True
+            self._record_error = (f"RECORDING NOT COPIED at {stopwatch_text(at_s)} ({at_s:.1f} s): {_LOST_WHY} "
+                                  f"({', then '.join(self._record_losses)}), and no rescue folder could take a copy "
+                                  "of it; it goes on in its open file, which no name reaches, and a copy is tried "
+                                  "at each autosave and at the end (until one is made, a hard stop of prosody "
+                                  "loses it)")
+
+    def _place(self, rec: "_Recording") -> None:
+        """At an autosave: the recording whose name was lost with no copy made, copied now where a folder takes
+        it: a FLAC kept in step with it (``_Mirror``), a WAV closed and going on in the copy."""
+        at_s, loss = self._record_unplaced
+        if rec.flac and self._mirrored(rec) is not None:
+            with self._lock:
+                self._record_unplaced, self._record_none_kept = None, False
+            self._say_moved(at_s, loss, "and the recording goes on, copied there at each autosave")
+        elif not rec.flac and rescue_folder_writable():
+            with self._lock:
+                self._record_unplaced = None
+            self._recorder = None
+            self._copy_and_go_on(rec, at_s, loss)
+
+    def _close_unplaced_recording(self, rec: "_Recording") -> None:
+        """At the end: the recording that went on in its own file with no copy made, closed, all of it copied into a
+        rescue folder where one takes it now; said whole there, else nothing kept."""
+        copy = self._closed_unplaced(rec)
+        if copy is not None and self._say_whole_elsewhere(copy):
+            return
+        losses = ", then ".join(self._record_losses)
+        if copy is None:
+            self._say_lost(self.grid.samples_to_s(self.n_samples), f"nothing of it is kept ({losses}; no rescue "
+                                                                  "folder could take a copy of it, then or since)")
+        else:  # the close failed part-way: the copy holds what its file held
+            at_s = self.grid.samples_to_s(max(_frames_in(copy), 0))
+            self._say_lost(at_s, f"what was recorded up to then is kept in {copy} ({losses})")
+
+    def _closed_unplaced(self, rec: "_Recording") -> Path | None:
+        """The recording with no copy yet closed, all it holds copied where a rescue folder takes it: the copy, or
+        None."""
+        with self._lock:
+            self._record_unplaced = None
+        copy = rec.close_keeping_a_copy(self.record_path.name)
+        with self._lock:
+            self._record_copy, self._record_none_kept = copy, copy is None
+        return copy
 
     def _say_lost(self, at_s: float, kept: str) -> None:
         """The recording stopped at ``at_s`` by a loss of its file; ``kept``: what is kept of it, said."""
@@ -1010,7 +1090,8 @@ class LiveRunner:
                 output_path=str(self._saved_to or self.output_path), status=status,
                 message=self._message if time.monotonic() < self._message_until else "", notes=notes,
                 save_error=self._save_error, online=self._online_state(), online_note=self.online_note,
-                record_error=self._record_error, layout_note=self._layout_note)
+                record_error=self._record_error, layout_note=self._layout_note,
+                input_notes=tuple(getattr(self.source, "found_while_read", list)()))
 
     def _online_state(self) -> OnlineState | None:
         """The online attribution so far (caller holds the lock)."""
@@ -1069,6 +1150,7 @@ class LiveRunner:
         doc["bookmarks"] = bookmarks
         doc["capture"] = capture
         doc["live"] = {
+            "session_id": self.session_id,
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "saved_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "complete": complete,
@@ -1078,6 +1160,9 @@ class LiveRunner:
             "analysed_s": round(session.duration_s, 4),
             "paused": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in paused],
             "frames_file": self.frames_path.name,
+            # where this save is written (absolute): the store learns of the live session's own file on import,
+            # and `delete` names it (hostile sweep 33); a fallback folder's file where the save went there
+            "output_file": os.path.abspath(self.output_path),
             # the copy, where its name was lost; absolute: a relative --record read later against another
             # folder found no recording (an import or `play` run elsewhere; hostile sweep 28's leftover)
             "recording_file": (os.path.abspath(self._record_copy or self.record_path)
@@ -1126,7 +1211,9 @@ class LiveRunner:
             except Exception as exc:
                 self._recording_failed(exc)
         rec = self._recorder
-        if rec is not None and self._record_mirror is not None:
+        if rec is not None and self._record_unplaced is not None:
+            self._place(rec)
+        elif rec is not None and self._record_mirror is not None:
             self._keep_mirror(rec)
         elif rec is not None and not _same_file(self._record_at, getattr(rec, "identity", None)):
             self._recorder = None  # its file is gone: said now, while live, not only at the end
@@ -1180,7 +1267,8 @@ class LiveRunner:
             target = self._rescue_target(folder)
             try:
                 make_private_dirs(folder)  # the folders above it too (mkdir(parents=True) gives them the umask's mode)
-                doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name}}
+                doc = {**doc, "live": {**doc["live"], "frames_file": frames_path_for(target).name,
+                                       "output_file": os.path.abspath(target)}}
                 write_session(target, doc, arrays, claims=self._claims)
             except OSError as exc:
                 tried.append(f"{folder}: {write_error_text(exc, folder)}")
@@ -1237,7 +1325,10 @@ class LiveRunner:
             complete = False
         if self._recorder is not None:  # closed before the save, so that the JSON says whether it is whole
             rec = self._recorder
-            if self._record_mirror is not None:
+            if self._record_unplaced is not None:
+                self._recorder = None
+                self._close_unplaced_recording(rec)
+            elif self._record_mirror is not None:
                 self._recorder = None
                 self._close_mirrored_recording(rec)
             elif not _same_file(self._record_at, getattr(rec, "identity", None)):

@@ -1640,6 +1640,31 @@ FROM sessions s"""
         return tuple((path, sha if isinstance(sha, str) else None, recorded)
                      for path, (sha, recorded) in named.items() if isinstance(path, str) and path)
 
+    @sqlite_errors
+    def live_output(self, ref) -> tuple[str, str] | None:
+        """(the live session's own file, its ``live.session_id``) where session ``ref`` was imported from a
+        ``prosody live`` save that names them (its ``live.output_file``: hostile sweep 33), for ``delete`` to
+        name it; None otherwise. Read leniently, as ``audio_files``."""
+        live = _live_block(self.db.execute("SELECT doc FROM sessions WHERE id = ?",
+                                           (self.resolve(ref),)).fetchone()[0])
+        path, own = live.get("output_file"), live.get("session_id")
+        if isinstance(path, str) and path and "\0" not in path and live_session_id(live) is not None:
+            return path, own
+        return None
+
+    @sqlite_errors
+    def live_session(self, session_id: str) -> tuple[int, str, dict] | None:
+        """(ID, uid, its document's ``live`` block) of the stored session saved by the live session ``session_id``
+        (any of its saves: an autosave, the final one), None where none is. One live session imported twice
+        (an autosave, then its final save) counted one recording as two sessions (hostile sweep 33)."""
+        needle = json.dumps({"session_id": session_id}, ensure_ascii=False)[1:-1]  # as the stored text has it
+        for sid, uid, text in self.db.execute("SELECT id, uid, doc FROM sessions WHERE instr(doc, ?) > 0 "
+                                              "ORDER BY id", (needle,)):
+            live = _live_block(text)
+            if live_session_id(live) == session_id:
+                return sid, uid, live
+        return None
+
     def _doc(self, sid: int, doc_text) -> dict:
         """``_doc_read``'s document."""
         return self._doc_read(sid, doc_text)[0]
@@ -1854,3 +1879,23 @@ FROM sessions s"""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+
+
+_LIVE_ID_RE = re.compile(r"[0-9a-f]{16}")
+
+
+def live_session_id(live: dict) -> str | None:
+    """A live save's ``live.session_id`` (16 hex digits, ``prosody.live.runner``), None where it has none (saved
+    before hostile sweep 33) or another value."""
+    own = live.get("session_id") if isinstance(live, dict) else None
+    return own if isinstance(own, str) and _LIVE_ID_RE.fullmatch(own) else None
+
+
+def _live_block(doc_text) -> dict:
+    """A stored document's ``live`` block, read leniently ({} where there is none or it is not JSON)."""
+    try:
+        doc = json.loads(doc_text)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    live = doc.get("live") if isinstance(doc, dict) else None
+    return live if isinstance(live, dict) else {}
