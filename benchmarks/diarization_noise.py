@@ -18,7 +18,7 @@ long-term spectrum of many voices); ``--snr clean`` is the recording as it is.
 ``--phone``: each recording through a telephone channel (300-3400 Hz at 8 kHz) first, the noise after
 (a phone call recorded in a room), with how many recordings are said telephone-band.
 
-    python benchmarks/diarization_noise.py --split held [--snr 30,15,10] [--noise pink] [--phone] [--cache DIR] [--detail]
+    python benchmarks/diarization_noise.py --split held [--snr 30,15,10] [--noise pink] [--phone] [--noise-seed N] [--cache DIR] [--detail]
 """
 from __future__ import annotations
 
@@ -53,6 +53,14 @@ def speech_shaped(rng: np.random.Generator, n: int) -> np.ndarray:
 NOISES = {"pink": pink, "white": white, "speech": speech_shaped}
 
 
+def noise_rng(snr_db: float, noise_seed: int = 0) -> np.random.Generator:
+    """The generator of the noise added at ``snr_db`` (one draw per recording, in order): seed 0 the
+    benchmark's own draws (as every round before the sixty-ninth read), seeds 1.. other draws of the
+    same noise at the same SNR (how far a figure moves with the draw alone)."""
+    base = int(round(snr_db * 10)) + 7 if np.isfinite(snr_db) else 0
+    return np.random.default_rng(base if noise_seed == 0 else [noise_seed, base])
+
+
 def with_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, kind: str = "pink") -> np.ndarray:
     """``x`` ((n,) or (n, channels)) with ``kind`` noise (``NOISES``) ``snr_db`` below its active speech level."""
     x2 = (x if x.ndim == 2 else x[:, None]).astype(np.float64)
@@ -71,6 +79,8 @@ def main() -> int:
     ap.add_argument("--split", choices=tuple(SEEDS), default="held")
     ap.add_argument("--snr", default="30,15,10", help="comma list of SNRs in dB ('clean': as recorded)")
     ap.add_argument("--noise", choices=tuple(NOISES), default="pink")
+    ap.add_argument("--noise-seed", type=int, default=0,
+                    help="0: the benchmark's own noise draws; 1..: other draws of the same noise (noise_rng)")
     ap.add_argument("--cache", help="folder of diarization.py --cache (the synthesised cases)")
     ap.add_argument("--detail", action="store_true", help="one line per recording")
     ap.add_argument("--phone", action="store_true",
@@ -78,6 +88,8 @@ def main() -> int:
     ap.add_argument("--voices-told", type=int, choices=(2,),
                     help="attribute every recording as `prosody analyze --voices 2` does (two people speak)")
     args = ap.parse_args()
+    if args.noise_seed < 0:
+        ap.error(f"--noise-seed {args.noise_seed}: must be 0 or more")
     import diarization
     diarization.VOICES_TOLD = args.voices_told  # run_case reads it
 
@@ -89,7 +101,7 @@ def main() -> int:
           f"{args.noise} noise per channel ==")
     pooled = []
     for snr in (float("inf") if s == "clean" else float(s) for s in args.snr.split(",")):
-        rng = np.random.default_rng(int(round(snr * 10)) + 7 if np.isfinite(snr) else 0)
+        rng = noise_rng(snr, args.noise_seed)
         rows = []
         for name, x, truth in cases:
             r, att = run_case(with_noise(x, snr, rng, args.noise) if np.isfinite(snr) else x, truth)

@@ -29,7 +29,7 @@ recording's separation of its planted voices (GE2E, clean and as run: does the n
 together in the encoder's ear?).
 
     python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs]
-    python benchmarks/diarization_wrong.py --split amireal --snr 20 [--noise pink] [--told] [--planted]
+    python benchmarks/diarization_wrong.py --split amireal --snr 20 [--noise pink] [--noise-seed N] [--told] [--planted]
     python benchmarks/diarization_wrong.py --split held --condition service [--runs] [--told]
 
 With ``--condition call|service|phone`` the split's dialogues are those ``benchmarks/diarization_calls.py``
@@ -217,11 +217,11 @@ def told_wrong(x: np.ndarray, truth: dict) -> float:
     return 100 * r["wrong"] / max(1, r["single_frames"])
 
 
-def noisy_cases(cases, snr_db: float | None, kind: str):
+def noisy_cases(cases, snr_db: float | None, kind: str, noise_seed: int = 0):
     """(name, audio as run, clean audio or None, truth): ``diarization_noise.py``'s noise at ``snr_db``
-    (its generator and draws, one per recording in order), or the cases as they are."""
-    from diarization_noise import with_noise
-    rng = np.random.default_rng(int(round(snr_db * 10)) + 7) if snr_db is not None else None
+    (its generator and draws for ``noise_seed``, one per recording in order), or the cases as they are."""
+    from diarization_noise import noise_rng, with_noise
+    rng = noise_rng(snr_db, noise_seed) if snr_db is not None else None
     for name, x, truth in cases:
         yield (name, x, None, truth) if rng is None else (name, with_noise(x, snr_db, rng, kind), x, truth)
 
@@ -236,6 +236,7 @@ def main() -> int:
     ap.add_argument("--runs", action="store_true", help="print every wrong run")
     ap.add_argument("--snr", type=float, help="add diarization_noise.py's noise at this SNR (dB) first")
     ap.add_argument("--noise", choices=tuple(NOISES), default="pink")
+    ap.add_argument("--noise-seed", type=int, default=0, help="as diarization_noise.py's (0: its own draws)")
     ap.add_argument("--told", action="store_true", help="recordings read as one or mixed again as --voices 2")
     ap.add_argument("--planted", action="store_true", help="each recording's planted voices' separation (GE2E)")
     ap.add_argument("--condition", choices=("call", "service", "phone"),
@@ -244,13 +245,16 @@ def main() -> int:
     if args.condition is not None and args.snr is not None:
         print("error: give --condition or --snr, not both", file=sys.stderr)
         return 2
+    if args.noise_seed < 0:
+        print(f"error: --noise-seed {args.noise_seed}: must be 0 or more", file=sys.stderr)
+        return 2
     enc = None
     if args.planted:
         from prosody.engine.embedding import VoiceEncoder
         enc = VoiceEncoder.load()
     frames, runs, stages, total, scored = Counter(), Counter(), Counter(), 0, 0
     cases = split_cases(args.split, args.cache, args.condition)
-    for name, x, clean, truth in noisy_cases(cases, args.snr, args.noise):
+    for name, x, clean, truth in noisy_cases(cases, args.snr, args.noise, args.noise_seed):
         if args.only is not None and args.only not in name:
             continue
         r, got, att = classify_case(x, truth, clean=x if args.condition else clean)

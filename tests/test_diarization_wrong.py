@@ -96,6 +96,24 @@ def test_noisy_cases_draw_as_the_noise_benchmark():
     assert [c[2] for c in noisy_cases(cases, None, "pink")] == [None, None, None]
 
 
+def test_noise_seed_zero_is_the_benchmarks_own_draw_and_others_differ():
+    """``--noise-seed 0`` draws as every round before the sixty-ninth did (the generator seeded 10 * SNR + 7);
+    seeds 1.. are other draws of the same noise at the same SNR, each repeatable, none equal to another."""
+    from diarization_noise import noise_rng, with_noise
+    from diarization_wrong import noisy_cases
+    x = (0.1 * np.random.default_rng(5).standard_normal(16000 * 2)).astype(np.float32)
+    old = with_noise(x, 25.0, np.random.default_rng(int(round(25.0 * 10)) + 7))
+    assert np.array_equal(with_noise(x, 25.0, noise_rng(25.0)), old)
+    draws = [with_noise(x, 25.0, noise_rng(25.0, s)) for s in (1, 2)]
+    assert np.array_equal(draws[0], with_noise(x, 25.0, noise_rng(25.0, 1)))
+    assert not np.array_equal(draws[0], old) and not np.array_equal(draws[0], draws[1])
+    for d in [old] + draws:  # the same SNR whatever the draw: noise 25 dB under the (steady) signal
+        snr_db = 10 * np.log10(np.mean(x.astype(np.float64) ** 2) / np.mean((d - x).astype(np.float64) ** 2))
+        assert abs(snr_db - 25.0) < 0.5, snr_db
+    (_, y, _, _), = noisy_cases([("r", x, {})], 25.0, "pink", noise_seed=2)
+    assert np.array_equal(y, draws[1])
+
+
 class _Session:
     def __init__(self, frames):
         self.frames = {k: {"is_speech": v} for k, v in frames.items()}

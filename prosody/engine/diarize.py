@@ -153,7 +153,11 @@ class DiarizeConfig:
     below ``pieces_keep_min_gain`` nats/frame (one model for all the speech predicts held-out frames
     clearly better than one per voice: a first pass 0.22 apart that cut through a voice holding ~90 %
     read -1.07; the real pairs it keeps, -0.31 or more: docs/speakers.md, thirty-third round; ``-inf``
-    turns that bar off).
+    turns that bar off). ``pieces_keep_se_z``: the bar is read against the separation's own standard
+    error (``_separation_se``): a first pass under ``pieces_keep_apart`` by less than that many of its
+    standard errors is kept too (``_near_keep_bar``; room noise moves one pair's first pass 0.189-0.241
+    apart over noise draws, its error 0.015-0.03; one voice's first passes the pieces test fires on lie
+    0.05-0.17 apart: docs/speakers.md, sixty-ninth round; ``0``: the fixed bar, as before).
     ``utterance_restart_below`` / ``utterance_min_s`` / ``utterance_window_s``: where the voices
     found lie less than ``utterance_restart_below`` apart (``0`` turns it off), a restart from whole
     utterances (``_utterance_restart``): each utterance of at least ``utterance_min_s`` embedded on
@@ -348,6 +352,7 @@ class DiarizeConfig:
     pieces_keep_apart: float = 0.21
     pieces_keep_max_inside: float = 0.6
     pieces_keep_min_gain: float = -0.7
+    pieces_keep_se_z: float = 1.0
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
     second_look_min_s: float = 0.2
@@ -442,6 +447,8 @@ class DiarizeConfig:
                               "distance >= 0")
         if not 0.0 <= self.pieces_keep_max_inside <= 1.0:
             raise ConfigError(f"pieces_keep_max_inside={self.pieces_keep_max_inside} must be within 0..1")
+        if not self.pieces_keep_se_z >= 0:
+            raise ConfigError(f"pieces_keep_se_z={self.pieces_keep_se_z} must be >= 0 (0: the fixed keep bar)")
         if not 0.0 <= self.pieces_max_pause_share <= 1.0:
             raise ConfigError(f"pieces_max_pause_share={self.pieces_max_pause_share} must be within 0..1 "
                               "(1: the one-voice-in-pieces test ignores where the changes fall)")
@@ -1243,7 +1250,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # a first pass whose voices lie clearly apart and change mostly at its turns is no voice in pieces (a
     # real pair's first pass gives turn ends to the other voice; one voice's pieces lie nearer, cut inside
     # speech)
-    kept = (first_pass and separation >= cfg.pieces_keep_apart and gain >= cfg.pieces_keep_min_gain
+    kept = (first_pass and _near_keep_bar(separation, separation_se, cfg) and gain >= cfg.pieces_keep_min_gain
             and _turn_like(path3, idx, cfg))
     if two and seed is None and not (spatial or pitched or kept):
         if _one_voice_in_pieces(path3, idx, f0_st, separation, cfg):
@@ -1723,6 +1730,16 @@ def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | 
             return False
         med.append(float(np.median(v)))
     return abs(med[1] - med[0]) < cfg.pieces_max_pitch_st
+
+
+def _near_keep_bar(separation: float, separation_se: float, cfg: DiarizeConfig) -> bool:
+    """Whether a first pass's voices, ``separation`` apart (cosine distance) with standard error
+    ``separation_se`` (``_separation_se``; nan: not measured, read as 0), lie no more than
+    ``pieces_keep_se_z`` standard errors under ``pieces_keep_apart``: the bar read against the
+    separation's own noise (room noise pulls one pair's first pass 0.189-0.241 apart over noise
+    draws, standard errors 0.015-0.03: docs/speakers.md, sixty-ninth round)."""
+    se = separation_se if np.isfinite(separation_se) else 0.0
+    return separation + cfg.pieces_keep_se_z * se >= cfg.pieces_keep_apart
 
 
 def _turn_like(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> bool:
