@@ -268,6 +268,25 @@ def test_a_first_pass_its_frame_models_call_one_voice_is_not_kept(needs_espeak):
     assert list(wrong.values())[0] > 0.2 and list(wrong.values())[1] < 0.1, wrong
 
 
+def _amireal_in_noise(name: str, snr_db: float, noise_seed: int):
+    """The amireal recording ``name`` with pink noise ``snr_db`` under its speech, drawn as
+    ``benchmarks/diarization_noise.py --split amireal --snr SNR --noise-seed N`` draws it (one generator, every
+    recording in order): (audio, truth)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diarization import two_voice_cases
+    from diarization_noise import noise_rng, with_noise
+
+    rng = noise_rng(snr_db, noise_seed)
+    for nm, x, t in two_voice_cases("amireal", False):
+        noisy = with_noise(x, snr_db, rng)  # every recording draws, in order, as the benchmark's do
+        if nm == name:
+            return noisy, t
+    raise AssertionError(f"{name} is not in the amireal split")
+
+
 def test_a_first_pass_just_under_the_old_bar_in_room_noise_keeps_its_two_voices(corpus):
     """AMI dev00's two men (amireal, seed 104, shared: both microphones hear both) with pink noise 25 dB under
     the speech, drawn as ``benchmarks/diarization_noise.py --split amireal --snr 25`` draws it (one generator,
@@ -277,21 +296,8 @@ def test_a_first_pass_just_under_the_old_bar_in_room_noise_keeps_its_two_voices(
     to the wrong person, 1.5 of the split's 3.27 points at 25 dB. Kept from 0.21 apart (the real pairs'
     first passes 0.211-0.266 apart, one voice's 0.052-0.173 or cut inside speech: docs/speakers.md,
     thirty-second and sixty-eighth rounds), it is two voices, 1.1 % wrong."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from diarization import two_voice_cases
-    from diarization_noise import with_noise
-
-    rng = np.random.default_rng(int(round(25.0 * 10)) + 7)  # diarization_noise.py's generator at 25 dB
-    y = truth = None
-    for nm, x, t in two_voice_cases("amireal", False):
-        noisy = with_noise(x, 25.0, rng)  # every recording draws, in order, as the benchmark's do
-        if nm == "AMI dev00 s104 shared":
-            y, truth = noisy, t
-            break
-    assert y is not None and y.ndim == 2
+    y, truth = _amireal_in_noise("AMI dev00 s104 shared", 25.0, 0)
+    assert y.ndim == 2
     old = DiarizeConfig(pieces_keep_apart=0.22, pieces_keep_se_z=0.0)  # the fixed bar of before the sixty-ninth round
     voices, wrong = _voices_and_wrong(y, truth, (old, DiarizeConfig()))  # old, now
     assert voices == [1, 2], voices
@@ -307,21 +313,8 @@ def test_a_first_pass_under_the_keep_bar_by_less_than_its_own_error_keeps_its_tw
     0.5): 45 % of the speech to the wrong person. Read against its own error (``pieces_keep_se_z`` 1: within
     one standard error of 0.21) it is kept: two voices, under 3 % wrong (docs/speakers.md, sixty-ninth round).
     """
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from diarization import two_voice_cases
-    from diarization_noise import noise_rng, with_noise
-
-    rng = noise_rng(20.0, 1)  # diarization_noise.py's generator at 20 dB, noise draw 1
-    y = truth = None
-    for nm, x, t in two_voice_cases("amireal", False):
-        noisy = with_noise(x, 20.0, rng)  # every recording draws, in order, as the benchmark's do
-        if nm == "AMI dev00 s101 mono":
-            y, truth = noisy, t
-            break
-    assert y is not None and y.shape[1] == 1  # mono: one channel
+    y, truth = _amireal_in_noise("AMI dev00 s101 mono", 20.0, 1)
+    assert y.shape[1] == 1  # mono: one channel
     old, now = DiarizeConfig(pieces_keep_se_z=0.0), DiarizeConfig()
     voices, wrong = _voices_and_wrong(y, truth, (old, now))
     assert voices == [1, 2], voices
