@@ -180,12 +180,34 @@ def _alone(fd: int) -> bool:
 
 
 def _zero(fd: int) -> None:
-    """The open file ``fd`` overwritten with zeros over its length, fsynced."""
-    size = os.fstat(fd).st_size
-    zeros = bytes(min(size, ERASE_CHUNK_BYTES))
-    for at in range(0, size, ERASE_CHUNK_BYTES):
-        os.pwrite(fd, zeros[: size - at], at)
+    """The open file ``fd`` overwritten with zeros where it holds data (``_data_extents``), fsynced. Its holes
+    are left holes: zeroed over its whole length, a sparse file (`truncate -s 100G x.json`, then `export -o
+    x.json`) had every block of it written, minutes of writing and the disk filled for a file of some kB
+    (hostile sweep 34)."""
+    zeros = bytes(ERASE_CHUNK_BYTES)
+    for start, end in _data_extents(fd, os.fstat(fd).st_size):
+        for at in range(start, end, ERASE_CHUNK_BYTES):
+            os.pwrite(fd, zeros[: min(ERASE_CHUNK_BYTES, end - at)], at)
     os.fsync(fd)
+
+
+def _data_extents(fd: int, size: int):
+    """(start, end) byte ranges of the open file ``fd`` (``size`` bytes) that hold data, its holes left out
+    (``SEEK_DATA``/``SEEK_HOLE``); the whole file where the system or file system cannot tell."""
+    seek_data, seek_hole = getattr(os, "SEEK_DATA", None), getattr(os, "SEEK_HOLE", None)
+    at = 0
+    while at < size:
+        try:
+            start = os.lseek(fd, at, seek_data) if seek_data is not None else at
+            end = min(os.lseek(fd, start, seek_hole), size) if seek_hole is not None else size
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # no data from ``at`` on: the rest is a hole
+                return
+            start, end = at, size  # unsupported here: all of it
+        if end <= start:
+            return
+        yield start, end
+        at = end
 
 
 def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
@@ -542,11 +564,11 @@ def _live_session_at(path: str) -> str | None:
     name = os.path.basename(path)
     if name.endswith(".frames.npz"):
         doc_path = os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
-        doc = _live_doc(doc_path)
+        doc = live_doc(doc_path)
         if doc is not None and doc["live"].get("frames_file") == name:
             return f"it is the frames file of the live session {doc_path}"
         return None
-    return "it is a live session's saved file" if _live_doc(path) is not None else None
+    return "it is a live session's saved file" if live_doc(path) is not None else None
 
 
 def _session_doc_at(path: str) -> str | None:
@@ -575,17 +597,23 @@ def _session_doc(path: str) -> bool:
     return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("prosody.session")
 
 
-def _live_doc(path: str) -> dict | None:
-    """The document at ``path`` when it is a live capture's saved session JSON, else None."""
+def live_doc(path: str | os.PathLike) -> dict | None:
+    """The document at ``path`` when it is a live capture's saved session JSON, else None. Never waits: opened
+    without blocking and read only where that open file is a regular one (a FIFO put at a live session's name,
+    stat'ed as a regular file a moment before or not, held `prosody delete` for ever; hostile sweep 34)."""
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
-            return None
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
+                return None
             if not f.read(4096).lstrip().startswith(b"{"):  # not a JSON object: not read further
                 return None
             f.seek(0)
-            doc = json.loads(f.read())
+            doc = json.loads(f.read(LIVE_DOC_MAX_BYTES + 1))
     except (OSError, ValueError, RecursionError):
         return None
     ok = isinstance(doc, dict) and isinstance(doc.get("live"), dict) and "schema" in doc
@@ -794,10 +822,17 @@ def erase_file(path: "str | os.PathLike") -> None:
 
 
 def file_sha256(path: "str | os.PathLike") -> str:
-    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks (recordings are large)."""
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks (recordings are large). Raises OSError naming
+    ``path`` where it is no regular file: a FIFO put where a session's recording was waited for a writer for
+    ever, a device (``/dev/zero``) never ended (`prosody delete` hashes the recording it names to say it is
+    kept; hostile sweep 34). The open never waits (``O_NONBLOCK``)."""
     import hashlib
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"it is {_kind_of(mode) or 'a directory'}, not a regular file", str(path))
         while chunk := f.read(HASH_CHUNK_BYTES):
             h.update(chunk)
     return h.hexdigest()
