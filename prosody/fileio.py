@@ -563,12 +563,43 @@ def _live_session_at(path: str) -> str | None:
     / "it is the frames file of live session X"; None otherwise."""
     name = os.path.basename(path)
     if name.endswith(".frames.npz"):
-        doc_path = os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
+        doc_path = _live_doc_naming(os.path.dirname(path), name)
+        return None if doc_path is None else f"it is the frames file of the live session {doc_path}"
+    return "it is a live session's saved file" if live_doc(path) is not None else None
+
+
+def _live_doc_naming(folder: str, name: str) -> str | None:
+    """The live session JSON in ``folder`` whose ``live.frames_file`` is ``name`` (the one of its stem first),
+    None where none is. Not only the one of its stem: a live save renamed (`mv s.json keep.json`) still names
+    ``s.frames.npz``, and `export 1 -o s.json` wrote over that capture's frames, zeroed (hostile sweep 34)."""
+    same_stem = os.path.join(folder, name[:-len(".frames.npz")] + ".json")
+    try:
+        others = sorted(os.path.join(folder, e.name) for e in os.scandir(folder or ".")
+                        if e.name.endswith(".json") and e.is_file())
+    except OSError:
+        others = []
+    spelt = {json.dumps(name, ensure_ascii=ascii_only)[1:-1].encode("utf-8") for ascii_only in (True, False)}
+    for doc_path in [same_stem] + [p for p in others if p != same_stem]:
+        if doc_path != same_stem and not _file_mentions(doc_path, spelt):
+            continue
         doc = live_doc(doc_path)
         if doc is not None and doc["live"].get("frames_file") == name:
-            return f"it is the frames file of the live session {doc_path}"
-        return None
-    return "it is a live session's saved file" if live_doc(path) is not None else None
+            return doc_path
+    return None
+
+
+def _file_mentions(path: str, spelt: set[bytes]) -> bool:
+    """Whether the regular file ``path`` (no bigger than a live session's JSON) holds one of the byte strings
+    ``spelt`` (a name as a JSON file spells it, escaped or not)."""
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
+                return False
+            data = f.read(LIVE_DOC_MAX_BYTES + 1)
+    except OSError:  # gone meanwhile, unreadable: not one to tell
+        return False
+    return any(one in data for one in spelt)
 
 
 def _session_doc_at(path: str) -> str | None:

@@ -153,3 +153,28 @@ def test_zeroing_a_sparse_replaced_file_writes_its_data_alone(tmp_path, monkeypa
     fileio.replace_erasing(tmp_path / "new", tmp_path / "x.json")
     assert (tmp_path / "x.json").read_text() == '{"new": true}'
     assert 8192 <= sum(written) <= 1 << 20, sum(written)
+
+
+def test_export_does_not_write_over_the_frames_of_a_renamed_live_save(tmp_path, monkeypatch, capsys):
+    """Planted: a live save s.json (+ s.frames.npz) renamed keep.json (it still names s.frames.npz, its frames);
+    another session (12 s of another recording) exported as s.json. Before: exit 0, s.frames.npz replaced by the
+    other session's frames (the capture's zeroed), and keep.json imported with them. Now refused in one line, exit
+    2, the capture's frames byte for byte as saved; with keep.json gone the export is written."""
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    other = _live_save(tmp_path, "other", 8.0, 12.0)
+    assert main(["import", str(other), "--store", "st"]) == 0
+    (tmp_path / "live").mkdir()
+    s = _live_save(tmp_path / "live", "s", 0.0, 8.0)
+    s.rename(tmp_path / "live" / "keep.json")
+    frames = (tmp_path / "live" / "s.frames.npz").read_bytes()
+    capsys.readouterr()
+    assert main(["export", "1", "-o", "live/s.json", "--store", "st"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("prosody: error: cannot write -o (frames beside it) live/s.frames.npz: it is the frames file of "
+                   "the live session live/keep.json and would be replaced, and what was captured may exist nowhere "
+                   "else; choose a new name (or import it, `prosody import`, and remove the file yourself)\n"), err
+    assert (tmp_path / "live" / "s.frames.npz").read_bytes() == frames and not (tmp_path / "live" / "s.json").exists()
+    (tmp_path / "live" / "keep.json").unlink()
+    assert main(["export", "1", "-o", "live/s.json", "--store", "st"]) == 0
+    assert (tmp_path / "live" / "s.frames.npz").read_bytes() != frames
