@@ -178,3 +178,22 @@ def test_export_does_not_write_over_the_frames_of_a_renamed_live_save(tmp_path, 
     (tmp_path / "live" / "keep.json").unlink()
     assert main(["export", "1", "-o", "live/s.json", "--store", "st"]) == 0
     assert (tmp_path / "live" / "s.frames.npz").read_bytes() != frames
+
+
+def test_a_final_live_save_with_another_sessions_longer_frames_is_refused(tmp_path, monkeypatch, capsys):
+    """Planted: live save a.json (8 s) imported with --frames of another live session's 12 s (another
+    recording). Before: exit 0, the other frames cut to 8 s and stored as a.json's (their figures unchecked,
+    as an autosave's are). Now a final save's frames are checked as any session's: refused in one line, exit 2,
+    nothing stored; its own frames import."""
+    from prosody.store.db import Store
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    a, b = _live_save(tmp_path, "a", 0.0, 8.0), _live_save(tmp_path, "b", 8.0, 12.0)
+    capsys.readouterr()
+    assert main(["import", str(a), "--frames", str(tmp_path / "b.frames.npz"), "--store", "st"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prosody: error: cannot import: speakers.") and len(err.splitlines()) == 1, err
+    assert "the document's figures are not those of these frames" in err
+    with Store(tmp_path / "st") as store:
+        assert store.list() == []
+    assert main(["import", str(a), "--store", "st"]) == 0
