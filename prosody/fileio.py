@@ -591,15 +591,8 @@ def _live_doc_naming(folder: str, name: str) -> str | None:
 def _file_mentions(path: str, spelt: set[bytes]) -> bool:
     """Whether the regular file ``path`` (no bigger than a live session's JSON) holds one of the byte strings
     ``spelt`` (a name as a JSON file spells it, escaped or not)."""
-    try:
-        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
-                return False
-            data = f.read(LIVE_DOC_MAX_BYTES + 1)
-    except OSError:  # gone meanwhile, unreadable: not one to tell
-        return False
-    return any(one in data for one in spelt)
+    data = _regular_file_bytes(path)
+    return data is not None and any(one in data for one in spelt)
 
 
 def _session_doc_at(path: str) -> str | None:
@@ -614,41 +607,42 @@ def _session_doc_at(path: str) -> str | None:
 
 def _session_doc(path: str) -> bool:
     """``path`` holds a session document (a JSON object whose ``schema`` starts ``prosody.session``)."""
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
-            return False
-        with open(path, "rb") as f:
-            if not f.read(4096).lstrip().startswith(b"{"):
-                return False
-            f.seek(0)
-            doc = json.loads(f.read())
-    except (OSError, ValueError, RecursionError):
-        return False
+    doc = _json_object_at(path)
     return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("prosody.session")
 
 
 def live_doc(path: str | os.PathLike) -> dict | None:
-    """The document at ``path`` when it is a live capture's saved session JSON, else None. Never waits: opened
-    without blocking and read only where that open file is a regular one (a FIFO put at a live session's name,
-    stat'ed as a regular file a moment before or not, held `prosody delete` for ever; hostile sweep 34)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
+    """The document at ``path`` when it is a live capture's saved session JSON, else None."""
+    doc = _json_object_at(path)
+    ok = isinstance(doc, dict) and isinstance(doc.get("live"), dict) and "schema" in doc
+    return doc if ok else None
+
+
+def _json_object_at(path: str | os.PathLike):
+    """The JSON at ``path`` where it is a regular file of at most ``LIVE_DOC_MAX_BYTES`` starting with ``{``, else
+    None. Never waits: opened without blocking and read only where that open file is a regular one (a FIFO put
+    at a live session's name, stat'ed as a regular file a moment before or not, held `prosody delete` for ever;
+    hostile sweep 34)."""
+    head = _regular_file_bytes(path, 4096)
+    if head is None or not head.lstrip().startswith(b"{"):  # not a JSON object: not read further
         return None
     try:
-        with os.fdopen(fd, "rb") as f:
+        return json.loads(_regular_file_bytes(path) or b"")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _regular_file_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes | None:
+    """The bytes of the regular file ``path`` (its first ``limit``, where given), None where it is no regular
+    file, is bigger than ``LIVE_DOC_MAX_BYTES`` or cannot be read. The open never waits (``O_NONBLOCK``)."""
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
                 return None
-            if not f.read(4096).lstrip().startswith(b"{"):  # not a JSON object: not read further
-                return None
-            f.seek(0)
-            doc = json.loads(f.read(LIVE_DOC_MAX_BYTES + 1))
-    except (OSError, ValueError, RecursionError):
+            return f.read(LIVE_DOC_MAX_BYTES + 1 if limit is None else limit)
+    except OSError:  # gone meanwhile, unreadable: not one to tell
         return None
-    ok = isinstance(doc, dict) and isinstance(doc.get("live"), dict) and "schema" in doc
-    return doc if ok else None
 
 
 def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -> None:
