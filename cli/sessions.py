@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import os
 import signal
 import threading
@@ -28,7 +27,6 @@ from .stopping import Stopped, program_handlers, stopping
 from .options import input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
-MAX_LIVE_FILE_BYTES = 256 << 20  # a live session's own JSON read to name it on delete (a day's is some MB)
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
 
 
@@ -837,20 +835,38 @@ def _earlier_live_save(store, bundle, path) -> tuple[int, str] | None:
     sid, _, stored = found
 
     def held(lv: dict) -> str:
-        final = bool(lv.get("complete") or lv.get("stop_reason"))
+        final = _final_save(lv)
         length = lv.get("captured_s" if final else "analysed_s")
         length = fmt_duration(length) if isinstance(length, (int, float)) else "an unknown length"
         return f"its final save, {length}" if final else f"an autosave of its first {length}"
 
-    later = (isinstance(live.get("captured_s"), (int, float)) and isinstance(stored.get("captured_s"), (int, float))
-             and live["captured_s"] > stored["captured_s"]) or (bool(live.get("stop_reason"))
-                                                                 and not stored.get("stop_reason"))
-    if not later:
+    if live.get("started_at") != stored.get("started_at"):  # another recording that carries the id (an edited or
+        # forged file): it replaced that session, its client given over it (hostile sweep 34)
+        raise InputError(f"{path} carries the live session id of session {sid}, but it started at "
+                         f"{_said_start(live)} and that session at {_said_start(stored)}: it is not a save of that "
+                         "session, so nothing was imported (`prosody import --new-id` imports it as a session of "
+                         "its own)")
+    later = not _final_save(stored) and (
+        (isinstance(live.get("captured_s"), (int, float)) and isinstance(stored.get("captured_s"), (int, float))
+         and live["captured_s"] > stored["captured_s"]) or _final_save(live))
+    if not later:  # a final save is a live session's last: no save of it comes after (hostile sweep 34)
         raise InputError(f"{path} is a save of the live session already in the store as session "
                          f"{sid} ({held(stored)}; this file: {held(live)}), so nothing was imported: one recording "
                          "is one session (`prosody import --new-id` keeps it as a second one)")
     return sid, (f", replacing the store's earlier save of this live session ({held(stored)}) with this one ({held(live)}); "
                  "its number, tags, notes and feedback are kept")
+
+
+def _final_save(live: dict) -> bool:
+    """Whether a live save is its session's final one (written as it ended), not an autosave."""
+    return bool(live.get("complete") or live.get("stop_reason"))
+
+
+def _said_start(live: dict) -> str:
+    """A live save's ``started_at`` for an error line (``main`` says the line safely: typed into an edited file,
+    it is data)."""
+    when = live.get("started_at")
+    return when if isinstance(when, str) and when else "an unknown time"
 
 
 def _replace_live_save(store, bundle, sid: int, overrides: dict, tags) -> tuple[int, str]:
@@ -941,16 +957,12 @@ def _live_files_kept(live_out) -> list[str]:
     """The live session's own file (``Store.live_output``: its JSON and the frames file it names) where it still
     holds that live session (its ``live.session_id``: a file written under that name since is another's, and a
     file prosody did not write is never named); [] otherwise."""
+    from prosody.fileio import live_doc
     from prosody.store.db import live_session_id
     if live_out is None:
         return []
     path, own = live_out
-    try:
-        with open(path, "rb") as f:
-            doc = json.loads(f.read(MAX_LIVE_FILE_BYTES + 1)[:MAX_LIVE_FILE_BYTES])
-    except (OSError, ValueError, RecursionError):
-        return []
-    live = doc.get("live") if isinstance(doc, dict) else None
+    live = (live_doc(path) or {}).get("live")  # a FIFO put there is not waited on (hostile sweep 34)
     if not isinstance(live, dict) or live_session_id(live) != own:
         return []
     frames = live.get("frames_file")

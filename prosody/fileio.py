@@ -180,12 +180,34 @@ def _alone(fd: int) -> bool:
 
 
 def _zero(fd: int) -> None:
-    """The open file ``fd`` overwritten with zeros over its length, fsynced."""
-    size = os.fstat(fd).st_size
-    zeros = bytes(min(size, ERASE_CHUNK_BYTES))
-    for at in range(0, size, ERASE_CHUNK_BYTES):
-        os.pwrite(fd, zeros[: size - at], at)
+    """The open file ``fd`` overwritten with zeros where it holds data (``_data_extents``), fsynced. Its holes
+    are left holes: zeroed over its whole length, a sparse file (`truncate -s 100G x.json`, then `export -o
+    x.json`) had every block of it written, minutes of writing and the disk filled for a file of some kB
+    (hostile sweep 34)."""
+    zeros = bytes(ERASE_CHUNK_BYTES)
+    for start, end in _data_extents(fd, os.fstat(fd).st_size):
+        for at in range(start, end, ERASE_CHUNK_BYTES):
+            os.pwrite(fd, zeros[: min(ERASE_CHUNK_BYTES, end - at)], at)
     os.fsync(fd)
+
+
+def _data_extents(fd: int, size: int):
+    """(start, end) byte ranges of the open file ``fd`` (``size`` bytes) that hold data, its holes left out
+    (``SEEK_DATA``/``SEEK_HOLE``); the whole file where the system or file system cannot tell."""
+    seek_data, seek_hole = getattr(os, "SEEK_DATA", None), getattr(os, "SEEK_HOLE", None)
+    at = 0
+    while at < size:
+        try:
+            start = os.lseek(fd, at, seek_data) if seek_data is not None else at
+            end = min(os.lseek(fd, start, seek_hole), size) if seek_hole is not None else size
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # no data from ``at`` on: the rest is a hole
+                return
+            start, end = at, size  # unsupported here: all of it
+        if end <= start:
+            return
+        yield start, end
+        at = end
 
 
 def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
@@ -541,12 +563,36 @@ def _live_session_at(path: str) -> str | None:
     / "it is the frames file of live session X"; None otherwise."""
     name = os.path.basename(path)
     if name.endswith(".frames.npz"):
-        doc_path = os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
-        doc = _live_doc(doc_path)
+        doc_path = _live_doc_naming(os.path.dirname(path), name)
+        return None if doc_path is None else f"it is the frames file of the live session {doc_path}"
+    return "it is a live session's saved file" if live_doc(path) is not None else None
+
+
+def _live_doc_naming(folder: str, name: str) -> str | None:
+    """The live session JSON in ``folder`` whose ``live.frames_file`` is ``name`` (the one of its stem first),
+    None where none is. Not only the one of its stem: a live save renamed (`mv s.json keep.json`) still names
+    ``s.frames.npz``, and `export 1 -o s.json` wrote over that capture's frames, zeroed (hostile sweep 34)."""
+    same_stem = os.path.join(folder, name[:-len(".frames.npz")] + ".json")
+    try:
+        others = sorted(os.path.join(folder, e.name) for e in os.scandir(folder or ".")
+                        if e.name.endswith(".json") and e.is_file())
+    except OSError:
+        others = []
+    spelt = {json.dumps(name, ensure_ascii=ascii_only)[1:-1].encode("utf-8") for ascii_only in (True, False)}
+    for doc_path in [same_stem] + [p for p in others if p != same_stem]:
+        if doc_path != same_stem and not _file_mentions(doc_path, spelt):
+            continue
+        doc = live_doc(doc_path)
         if doc is not None and doc["live"].get("frames_file") == name:
-            return f"it is the frames file of the live session {doc_path}"
-        return None
-    return "it is a live session's saved file" if _live_doc(path) is not None else None
+            return doc_path
+    return None
+
+
+def _file_mentions(path: str, spelt: set[bytes]) -> bool:
+    """Whether the regular file ``path`` (no bigger than a live session's JSON) holds one of the byte strings
+    ``spelt`` (a name as a JSON file spells it, escaped or not)."""
+    data = _regular_file_bytes(path)
+    return data is not None and any(one in data for one in spelt)
 
 
 def _session_doc_at(path: str) -> str | None:
@@ -561,35 +607,42 @@ def _session_doc_at(path: str) -> str | None:
 
 def _session_doc(path: str) -> bool:
     """``path`` holds a session document (a JSON object whose ``schema`` starts ``prosody.session``)."""
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
-            return False
-        with open(path, "rb") as f:
-            if not f.read(4096).lstrip().startswith(b"{"):
-                return False
-            f.seek(0)
-            doc = json.loads(f.read())
-    except (OSError, ValueError, RecursionError):
-        return False
+    doc = _json_object_at(path)
     return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("prosody.session")
 
 
-def _live_doc(path: str) -> dict | None:
+def live_doc(path: str | os.PathLike) -> dict | None:
     """The document at ``path`` when it is a live capture's saved session JSON, else None."""
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
-            return None
-        with open(path, "rb") as f:
-            if not f.read(4096).lstrip().startswith(b"{"):  # not a JSON object: not read further
-                return None
-            f.seek(0)
-            doc = json.loads(f.read())
-    except (OSError, ValueError, RecursionError):
-        return None
+    doc = _json_object_at(path)
     ok = isinstance(doc, dict) and isinstance(doc.get("live"), dict) and "schema" in doc
     return doc if ok else None
+
+
+def _json_object_at(path: str | os.PathLike):
+    """The JSON at ``path`` where it is a regular file of at most ``LIVE_DOC_MAX_BYTES`` starting with ``{``, else
+    None. Never waits: opened without blocking and read only where that open file is a regular one (a FIFO put
+    at a live session's name, stat'ed as a regular file a moment before or not, held `prosody delete` for ever;
+    hostile sweep 34)."""
+    head = _regular_file_bytes(path, 4096)
+    if head is None or not head.lstrip().startswith(b"{"):  # not a JSON object: not read further
+        return None
+    try:
+        return json.loads(_regular_file_bytes(path) or b"")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _regular_file_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes | None:
+    """The bytes of the regular file ``path`` (its first ``limit``, where given), None where it is no regular
+    file, is bigger than ``LIVE_DOC_MAX_BYTES`` or cannot be read. The open never waits (``O_NONBLOCK``)."""
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or st.st_size > LIVE_DOC_MAX_BYTES:
+                return None
+            return f.read(LIVE_DOC_MAX_BYTES + 1 if limit is None else limit)
+    except OSError:  # gone meanwhile, unreadable: not one to tell
+        return None
 
 
 def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -> None:
@@ -794,10 +847,17 @@ def erase_file(path: "str | os.PathLike") -> None:
 
 
 def file_sha256(path: "str | os.PathLike") -> str:
-    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks (recordings are large)."""
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks (recordings are large). Raises OSError naming
+    ``path`` where it is no regular file: a FIFO put where a session's recording was waited for a writer for
+    ever, a device (``/dev/zero``) never ended (`prosody delete` hashes the recording it names to say it is
+    kept; hostile sweep 34). The open never waits (``O_NONBLOCK``)."""
     import hashlib
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"it is {_kind_of(mode) or 'a directory'}, not a regular file", str(path))
         while chunk := f.read(HASH_CHUNK_BYTES):
             h.update(chunk)
     return h.hexdigest()

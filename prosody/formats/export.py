@@ -428,8 +428,11 @@ def _check_frames_cover(b: ExportBundle, *, where: str) -> None:
         raise InvalidSessionError(f"cannot import: {where} holds {n} frames ({n * hop_s:.2f} s), the session "
                                   f"{b.doc.get('duration_s')} s ({n_want} frames); it belongs to another session "
                                   "or was cut short: give the session's own with --frames")
-    if not cut:  # a live autosave older than its frames: its figures are of the frames as they were then (the
-        #          later ones may have changed its last decisions), not checked
+    live = b.doc.get("live")
+    if not cut or (isinstance(live, dict) and live.get("complete") is True):
+        # a live autosave older than its frames: its figures are of the frames as they were then (the later ones
+        # may have changed its last decisions), not checked. A complete final save is written after its frames,
+        # of the same frames: longer ones were another session's, cut and imported unchecked (hostile sweep 34)
         _check_figures_of_frames(b, hop_s, where=where)
 
 
