@@ -1879,8 +1879,6 @@ FROM sessions s"""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-
-
 _LIVE_ID_RE = re.compile(r"[0-9a-f]{16}")
 
 
