@@ -49,16 +49,19 @@ def cmd_enrol(args, out, err) -> int:
     if args.file is not None:
         prof = _profile_of_recording(args, err)
         with _open(args, create=True) as store:
-            before, said, came = _save_profile(store, args, prof, f"recording {Path(args.file).name}", None, out, err)
+            before, said, came = _save_profile(store, args, prof, f"recording {Path(args.file).name}", (None, None),
+                                               out, err)
     else:
         from prosody.engine.speakers import profile_from_frames
         from prosody.enrol import session_voice
         with _open(args) as store:
+            voices = store.voices_stamp(args.from_session)  # a relabel meanwhile is not saved over (sweep 35)
             stored, frames = store.read(args.from_session)  # one state of it (sweep 12)
             sid = stored.info.id
             x, mask, speaker = session_voice(stored.doc, frames, speaker=args.speaker, session_id=sid)
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
-            before, said, came = _save_profile(store, args, prof, f"session {sid} ({speaker})", sid, out, err)
+            before, said, came = _save_profile(store, args, prof, f"session {sid} ({speaker})", (sid, voices),
+                                               out, err)
     if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
         err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
                                 "profile of two voices would name either one the therapist") + "\n")
@@ -145,11 +148,13 @@ def _profile_of_recording(args, err):
     return prof
 
 
-def _save_profile(store, args, prof, source: str, sid, out, err):
+def _save_profile(store, args, prof, source: str, session, out, err):
     """The profile saved and said, Ctrl-C / SIGTERM / SIGHUP held meanwhile (sweep 12): (the profile it
-    replaced or None, whether the line was written, the signals that came)."""
+    replaced or None, whether the line was written, the signals that came). ``session``: (id, voices stamp)
+    of the session it was built from, else (None, None)."""
+    sid, voices = session
     with _signals_wait() as came:
-        before = store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid)
+        before = store.save_profile(args.therapist, prof.to_dict(), source=source, session_id=sid, voices=voices)
         said = _confirm(out, err, terminal_safe(f"enrolled {args.therapist}: {prof.speech_s:.0f} s of speech from "
                                                 f"{source}, {prof.n_windows} windows (spread {prof.spread:.2f})")
                         + "\n")

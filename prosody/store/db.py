@@ -1189,6 +1189,17 @@ class Store:
         put back the metadata an `edit` had changed meanwhile."""
         return self._stamp(self.db, self.resolve(ref))
 
+    def voices_stamp(self, ref) -> str:
+        """A digest of what says whose voice is where in a stored session (its document and frames file),
+        given to ``save_profile`` as ``voices``: a profile built from a session that another prosody's
+        `relabel` changed meanwhile was saved as the therapist's, of the voice now the client's (sweep 35)."""
+        return self._voices_stamp(self.db, self.resolve(ref))
+
+    @staticmethod
+    def _voices_stamp(db, sid: int) -> str:
+        row = db.execute("SELECT doc, frames_file FROM sessions WHERE id = ?", (sid,)).fetchone()
+        return hashlib.sha256(repr(row).encode("utf-8", "surrogatepass")).hexdigest()
+
     @staticmethod
     def _stamp(db, sid: int) -> str:
         h = hashlib.sha256()
@@ -1423,10 +1434,12 @@ class Store:
 
     # -- voice profiles (issue 9): the therapist's voice, kept when sessions are deleted -------------------------
     @sqlite_errors
-    def save_profile(self, name: str, profile: dict, *, source: str,
-                     session_id: int | None = None) -> tuple[str, str] | None:
+    def save_profile(self, name: str, profile: dict, *, source: str, session_id: int | None = None,
+                     voices: str | None = None) -> tuple[str, str] | None:
         """Keep ``profile`` (``VoiceProfile.to_dict()``) under ``name``, replacing one of that name.
         ``session_id``: the stored session it was built from (set to NULL when that session is deleted).
+        ``voices``: that session's ``voices_stamp`` taken before it was read; refused where another
+        prosody's `relabel` (or a re-import) changed who spoke when meanwhile (hostile sweep 35).
         Returns (created_at, source) of the profile it replaced, read in the same transaction (read before
         it, another prosody's `enrol` of the same name meanwhile was replaced unsaid; sweep 12), else None."""
         name = nfc(str(name).strip())
@@ -1436,6 +1449,10 @@ class Store:
         with self._tx() as db:
             if session_id is not None:
                 self._still_there(db, session_id, what="the voice profile was not saved")
+            if voices is not None and self._voices_stamp(db, session_id) != voices:
+                raise StoreError(f"session {session_id} in {self.path} was changed by another prosody command "
+                                 "while this one ran (a relabel): the voice read may not be the one it names "
+                                 "now, so no voice profile was saved: run the command again")
             replaced = db.execute("SELECT created_at, source FROM voice_profiles WHERE name = ?", (name,)).fetchone()
             db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
                        "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))

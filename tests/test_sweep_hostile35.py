@@ -1,0 +1,77 @@
+"""Hostile sweep 35 (docs/store.md "Hostile sweep 35"): two prosody processes on one store, and the voice profile.
+
+1. `enrol --from-session N` while another prosody's `relabel N` ran saved the profile of the voice read as the
+   therapist's, which the relabel had just named the client's: the profile "session N (therapist)" was of the
+   client. Now the enrol is refused where the session's voices changed since it read them, nothing saved.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def store_of_one(tmp_path):
+    """The fixture dialogue (0.7 min, therapist left, client right) saved as session 1."""
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", Path(__file__).resolve().parent.parent / "fixtures" / "dialogue.flac", "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    return store
+
+
+def _profiles(store) -> list:
+    from prosody.store.db import Store
+    with Store(store) as s:
+        return s.profiles()
+
+
+def _therapist_speech_s(store) -> float:
+    rc, out, err = run_cli("export", "1", "--store", store, "-o", store.parent / "t.json")
+    assert rc == 0, err
+    return json.loads((store.parent / "t.json").read_text())["speakers"]["therapist"]["speech_s"]
+
+
+def test_an_enrol_from_a_session_relabelled_meanwhile_saves_no_profile_of_the_other_voice(store_of_one,
+                                                                                            monkeypatch):
+    """Before: exit 0, "enrolled Tess: ... from session 1 (therapist)", the profile of the voice the relabel
+    (committed between the enrol's read and its save) named the client's."""
+    import prosody.engine.speakers as speakers
+    from prosody_cli.main import main
+    therapist_before = _therapist_speech_s(store_of_one)
+    built = speakers.profile_from_frames
+
+    def relabel_meanwhile(*a, **k):
+        prof = built(*a, **k)
+        assert main(["relabel", "1", "--store", str(store_of_one)]) == 0  # another prosody, between read and save
+        return prof
+    monkeypatch.setattr(speakers, "profile_from_frames", relabel_meanwhile)
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "Tess", "--store", store_of_one)
+    assert rc != 0
+    assert "changed by another prosody command" in err and "no voice profile was saved" in err
+    assert "Traceback" not in err and "enrolled" not in out
+    assert _profiles(store_of_one) == []
+    assert _therapist_speech_s(store_of_one) != therapist_before  # the relabel stands
+    monkeypatch.setattr(speakers, "profile_from_frames", built)
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "Tess", "--store", store_of_one)
+    assert rc == 0, err  # run again, it enrols the voice the session names the therapist's now
+    assert [p[:2] for p in _profiles(store_of_one)] == [("Tess", "session 1 (therapist)")]
+
+
+def test_an_enrol_from_a_session_tagged_meanwhile_is_saved(store_of_one, monkeypatch):
+    """A note or tag meanwhile changes no voice: the enrol is not refused for it."""
+    import prosody.engine.speakers as speakers
+    from prosody_cli.main import main
+    built = speakers.profile_from_frames
+
+    def note_meanwhile(*a, **k):
+        prof = built(*a, **k)
+        assert main(["note", "1", "checked", "--at", "2", "--store", str(store_of_one)]) == 0
+        return prof
+    monkeypatch.setattr(speakers, "profile_from_frames", note_meanwhile)
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "Tess", "--store", store_of_one)
+    assert rc == 0, err
+    assert [p[:2] for p in _profiles(store_of_one)] == [("Tess", "session 1 (therapist)")]
