@@ -164,6 +164,7 @@ def cmd_note(args, out, err) -> int:
     if (args.at is None) == (args.moment is None):
         raise InputError("say where the note goes: --at 12:30 (a time) or --moment K (see `prosody moments`)")
     with _open(args) as store:
+        voices = store.voices_stamp(args.session)  # a moment's label made before a relabel meanwhile (sweep 35)
         stored = store.get(args.session)
         end_s, label = None, ""
         if args.moment is not None:
@@ -180,7 +181,7 @@ def cmd_note(args, out, err) -> int:
         from prosody.report.wording import fmt_clock
         with _signals_wait() as came:  # the note and its line (sweep 12)
             note = store.add_note(stored.info.id, args.text, time_s=time_s, end_s=end_s, author=args.author or "",
-                                  moment=label)
+                                  moment=label, voices=voices if label else None)
             said = _confirm(out, err, f"session {stored.info.id}: note at {fmt_clock(note.time_s)}"
                                       f"{' (' + terminal_safe(label) + ')' if label else ''}\n")
     if came:

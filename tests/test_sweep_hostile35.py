@@ -3,6 +3,9 @@
 1. `enrol --from-session N` while another prosody's `relabel N` ran saved the profile of the voice read as the
    therapist's, which the relabel had just named the client's: the profile "session N (therapist)" was of the
    client. Now the enrol is refused where the session's voices changed since it read them, nothing saved.
+2. `note N --moment K` while `relabel N` ran kept the moment's label of the voices before ("talked over the
+   client at 27.6 s", where the relabel says the client talked over the therapist; a note written before the
+   relabel has its label exchanged). Now that note is refused, nothing added; a note `--at` a time is not.
 """
 from __future__ import annotations
 
@@ -75,3 +78,36 @@ def test_an_enrol_from_a_session_tagged_meanwhile_is_saved(store_of_one, monkeyp
     rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "Tess", "--store", store_of_one)
     assert rc == 0, err
     assert [p[:2] for p in _profiles(store_of_one)] == [("Tess", "session 1 (therapist)")]
+
+
+def _notes(store) -> list:
+    from prosody.store.db import Store
+    with Store(store) as s:
+        return [(n.text, n.moment) for n in s.get(1).notes]
+
+
+def test_a_moment_note_made_while_a_relabel_ran_keeps_no_label_of_the_voices_before(store_of_one, monkeypatch):
+    """Before: exit 0, "session 1: note at 0:28 (talked over the client at 27.6 s)", kept so after the relabel
+    (committed between the moments' ranking and the note's save) though the relabel names it the client's."""
+    import prosody_cli.review as review
+    from prosody_cli.main import main
+    rc, out, err = run_cli("note", "1", "before", "--moment", "1", "--store", store_of_one)
+    assert rc == 0, err
+    label_before = _notes(store_of_one)[0][1]
+    assert label_before.startswith("talked over the client at ")
+    ranked = review.session_moments
+
+    def relabel_meanwhile(*a, **k):
+        ms = ranked(*a, **k)
+        assert main(["relabel", "1", "--store", str(store_of_one)]) == 0
+        return ms
+    monkeypatch.setattr(review, "session_moments", relabel_meanwhile)
+    rc, out, err = run_cli("note", "1", "racing", "--moment", "1", "--store", store_of_one)
+    assert rc != 0 and "changed by another prosody command" in err and "no note was added" in err
+    assert "Traceback" not in err and "note at" not in out
+    # the note written before is exchanged with the voices; none is left naming the voices before
+    assert _notes(store_of_one) == [("before",
+                                     label_before.replace("talked over the client", "the client talked over you"))]
+    monkeypatch.setattr(review, "session_moments", ranked)
+    rc, out, err = run_cli("note", "1", "at a time", "--at", "0:05", "--store", store_of_one)
+    assert rc == 0, err

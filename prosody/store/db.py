@@ -1195,6 +1195,13 @@ class Store:
         `relabel` changed meanwhile was saved as the therapist's, of the voice now the client's (sweep 35)."""
         return self._voices_stamp(self.db, self.resolve(ref))
 
+    def _check_voices(self, db, sid: int | None, voices: str | None, *, what: str) -> None:
+        """Raise StoreError where session ``sid``'s ``voices_stamp`` is no longer ``voices`` (None: unchecked)."""
+        if voices is not None and self._voices_stamp(db, sid) != voices:
+            raise StoreError(f"session {sid} in {self.path} was changed by another prosody command while this "
+                             f"one ran (a relabel): whose voice is where may not be as it was read, so {what}: "
+                             "run the command again")
+
     @staticmethod
     def _voices_stamp(db, sid: int) -> str:
         row = db.execute("SELECT doc, frames_file FROM sessions WHERE id = ?", (sid,)).fetchone()
@@ -1266,8 +1273,10 @@ class Store:
 
     @sqlite_errors
     def add_note(self, ref, text: str, *, time_s: float, end_s: float | None = None, author: str = "",
-                 moment: str = "") -> Note:
-        """Add a supervisor's note on ``time_s`` (to ``end_s``) of a session."""
+                 moment: str = "", voices: str | None = None) -> Note:
+        """Add a supervisor's note on ``time_s`` (to ``end_s``) of a session. ``voices``: the session's
+        ``voices_stamp`` taken before its ``moment`` label was made; refused where another prosody's `relabel`
+        changed the voices meanwhile (the label, of the voices before, was kept unswapped; sweep 35)."""
         sid = self.resolve(ref)
         if not isinstance(text, str) or not nfc(text):  # zero-width spaces or bidi marks alone are no text
             raise InputError("a note needs some text, e.g. prosody note 12 --at 12:30 \"client laughs here\"")
@@ -1285,6 +1294,7 @@ class Store:
             raise InputError(f"note end {end_s} s must lie between its start {time_s} s and the session's end")
         with self._tx() as db:
             self._still_there(db, sid)
+            self._check_voices(db, sid, voices, what="no note was added")
             # written when, to the microsecond: the moments list numbers notes in the order they were written. Read
             # in the write transaction (two `note` at once were numbered by the times they read the clock, not the
             # order they were stored), and after every note of the session (a clock set back, or notes imported
@@ -1449,10 +1459,7 @@ class Store:
         with self._tx() as db:
             if session_id is not None:
                 self._still_there(db, session_id, what="the voice profile was not saved")
-            if voices is not None and self._voices_stamp(db, session_id) != voices:
-                raise StoreError(f"session {session_id} in {self.path} was changed by another prosody command "
-                                 "while this one ran (a relabel): the voice read may not be the one it names "
-                                 "now, so no voice profile was saved: run the command again")
+            self._check_voices(db, session_id, voices, what="no voice profile was saved")
             replaced = db.execute("SELECT created_at, source FROM voice_profiles WHERE name = ?", (name,)).fetchone()
             db.execute("INSERT OR REPLACE INTO voice_profiles (name, profile, source, session_id, created_at) "
                        "VALUES (?,?,?,?,?)", (name, json.dumps(profile), source, session_id, _now()))
