@@ -71,3 +71,12 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
         if other != speaker:
             mask &= ~np.asarray(frames[other]["is_speech"], bool)  # never the overlap
     return x, mask, speaker
+
+
+def naming_assumed(doc: dict) -> str | None:
+    """The rule a saved session's speakers were named by, where that naming is an assumption (no voice
+    profile: the voice heard first taken for the therapist; ``attribution.naming.assumption``), else None. A
+    profile built from such a session is of a guessed voice (hostile sweep 35); a relabel confirms it."""
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
+    naming = att.get("naming") if isinstance(att.get("naming"), dict) else {}
+    return str(naming.get("rule") or "its speakers' names were assumed") if naming.get("assumption") is True else None

@@ -6,6 +6,9 @@
 2. `note N --moment K` while `relabel N` ran kept the moment's label of the voices before ("talked over the
    client at 27.6 s", where the relabel says the client talked over the therapist; a note written before the
    relabel has its label exchanged). Now that note is refused, nothing added; a note `--at` a time is not.
+3. `enrol --from-session N` of a session whose voices were named by an assumption (no voice profile: the voice
+   heard first taken for the therapist) said "enrolled ... from session N (therapist)", the guess unsaid: a
+   profile of the client's voice would then name the client the therapist in every later session. Now it is said.
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from tests.conftest import run_cli
 def store_of_one(tmp_path):
     """The fixture dialogue (0.7 min, therapist left, client right) saved as session 1."""
     store = tmp_path / "store"
-    rc, out, err = run_cli("analyze", Path(__file__).resolve().parent.parent / "fixtures" / "dialogue.flac", "--save", "--store", store, "--quiet", "--no-progress")
+    rc, out, err = run_cli("analyze", Path(__file__).resolve().parent.parent / "fixtures" / "dialogue.flac",
+                           "--save", "--store", store, "--quiet", "--no-progress")
     assert rc == 0, err
     return store
 
@@ -111,3 +115,26 @@ def test_a_moment_note_made_while_a_relabel_ran_keeps_no_label_of_the_voices_bef
     monkeypatch.setattr(review, "session_moments", ranked)
     rc, out, err = run_cli("note", "1", "at a time", "--at", "0:05", "--store", store_of_one)
     assert rc == 0, err
+
+
+def test_an_enrol_from_a_session_named_by_an_assumption_says_so(tmp_path):
+    """Before: exit 0, the enrolled line alone. The mono mix of the fixture dialogue, analysed with no profile:
+    its therapist is the voice heard first (``attribution.naming.assumption``); after `relabel` (the user's
+    word) it is no assumption and nothing is said."""
+    import numpy as np
+    import soundfile as sf
+    x, sr = sf.read(Path(__file__).resolve().parent.parent / "fixtures" / "dialogue.flac", dtype="float32")
+    sf.write(tmp_path / "mono.wav", x.mean(axis=1).astype(np.float32), sr, subtype="PCM_16")
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", tmp_path / "mono.wav", "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "Tess", "--store", store)
+    assert rc == 0, err
+    assert "enrolled Tess" in out
+    assert "in session 1 the speakers were named by an assumption (no voice profile: the voice heard first" in err
+    assert "`prosody relabel 1`" in err
+    assert run_cli("relabel", "1", "--store", store)[0] == 0
+    assert run_cli("relabel", "1", "--store", store)[0] == 0  # back as found, and now the user's word
+    rc, out, err = run_cli("enrol", "--from-session", "1", "--therapist", "Tess", "--store", store)
+    assert rc == 0, err
+    assert "assumption" not in err and "this replaces the voice profile Tess" in err
