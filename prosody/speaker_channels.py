@@ -699,6 +699,19 @@ def check_voices_told(voices: int | None, *, n_files: int, speaker: str | None, 
         raise InputError("--voices 2 contradicts --speaker, which says one person speaks on the file")
 
 
+def diarize_config(vad=None, *, hear_gain_db: float = 0.0):
+    """The ``DiarizeConfig`` a recording is diarized with under the analysis' ``VadConfig`` ``vad`` (None: the
+    defaults): the diarized voices' channels are heard by that VAD, so the short answers whose edges go to
+    their own voice (``DiarizeConfig.flip_overlap_bridge_s``) are those under its ``min_duration_off_s``, not
+    the default 0.6 s (a ``[vad]`` merge of 1.0 s bridged the holder's pause over a 0.8 s answer overlapped at
+    both ends: two changes lost); ``hear_gain_db``: a quiet recording's speech detection hears it raised."""
+    from .engine.diarize import DiarizeConfig
+    cfg = DiarizeConfig()
+    if vad is not None:
+        cfg = replace(cfg, flip_overlap_bridge_s=vad.min_duration_off_s)
+    return replace(cfg, vad=replace(cfg.vad, hear_gain_db=hear_gain_db)) if hear_gain_db else cfg
+
+
 def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channels: str | None = None,
                         profile=None, offset_s: float = 0.0, voices: int | None = None, vad=None):
     """(Attribution or None, VoiceChannels or None) for one file, or two (one speaker each:
@@ -733,7 +746,6 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
         raise InputError(f"--layout shared needs two channels; {label} has one: use --layout mono")
     audio, warnings = read_channels(paths, n_channels, compact=True)  # 16-bit samples held as such (Pcm16)
     # a quiet recording: the diarizer's speech detection and the voices' hear the mix raised (``hearing_gain_db``)
-    from .engine.diarize import DiarizeConfig
     from .engine.speakers import _vad_levels_db
     from .engine.vad import hearing_gain_db
     from .engine.views import ChannelMean
@@ -747,8 +759,7 @@ def attribute_recording(paths, *, n_channels: int, layout: str = "auto", channel
         del audio
         audio, warnings = read_channels(paths, n_channels)  # float32 (twice the memory: quiet files only)
         gain = hearing_gain_db(_vad_levels_db(ChannelMean(audio), len(audio) // GRID.hop_length))
-    dcfg = DiarizeConfig()
-    dcfg = replace(dcfg, vad=replace(dcfg.vad, hear_gain_db=gain)) if gain else None
+    dcfg = diarize_config(vad, hear_gain_db=gain)
     att = attribute(audio, layout=layout, channels=picks_map, profile=profile, voices=voices,
                     config=dcfg).with_vad(vad)
     if gain:

@@ -18,9 +18,10 @@ def _diarization(owner: np.ndarray, speech: np.ndarray) -> Diarization:
                        separation=0.3, voice_share=(0.5, 0.5))
 
 
-def _changes(activity: np.ndarray, *, smoothed: bool = False) -> tuple[int, list[str]]:
+def _changes(activity: np.ndarray, *, smoothed: bool = False, vad=None) -> tuple[int, list[str]]:
     """The turn tracker on the two voices' channels of ``activity`` (n, 2): changes of speaker and event
-    kinds; ``smoothed``: each channel as the analysis VAD's smoother hears it (its 0.6 s merge)."""
+    kinds; ``smoothed``: each channel as the analysis VAD's smoother hears it (its 0.6 s merge; ``vad``: that
+    of this ``VadConfig``)."""
     from prosody.config import AnalysisConfig
     from prosody.engine.turns import TurnTracker
     from prosody.engine.vad import SpeechSmoother
@@ -29,7 +30,7 @@ def _changes(activity: np.ndarray, *, smoothed: bool = False) -> tuple[int, list
     for k, name in ((0, "therapist"), (1, "client")):
         heard = activity[:, k]
         if smoothed:
-            sm = SpeechSmoother(AnalysisConfig().vad)
+            sm = SpeechSmoother(vad or AnalysisConfig().vad)
             heard = np.concatenate([sm.push(heard.copy()), sm.flush()])
         x = np.concatenate([[0], heard.astype(np.int8), [0]])
         for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
@@ -177,3 +178,29 @@ def test_short_answer_the_other_voices_channel_would_bridge_gets_its_edges_alone
 
     assert _changes(both.activity, smoothed=True)[0] == 0  # voice 0's channel bridges the 0.55 s pause: A is lost
     assert _changes(d.activity, smoothed=True)[0] == 2
+
+
+def test_the_bridge_follows_the_analysis_vads_merge():
+    """``speaker_channels.diarize_config``: a ``[vad]`` table whose ``min_duration_off_s`` is 1.0 s merges the
+    holder's 0.8 s pause over answer A (0.8 s of voice 1 straight out of voice 0's speech and straight back,
+    "both" over its edges): the two changes round A were lost under the default 0.6 s bridge; the diarize
+    config made for that VAD gives A's edges to voice 1 (a 1.1 s pause, not merged), and under the default
+    VAD the default config keeps "both" there (A is 0.8 s, over 0.6 s: nothing to bridge)."""
+    from prosody.config import VadConfig
+    from prosody.speaker_channels import diarize_config
+    n = 800
+    speech = np.ones(n, bool)
+    owner = np.zeros(n, np.int8)
+    owner[300:380] = 1
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    slow = VadConfig(min_duration_off_s=1.0)
+    told = _flip_overlap(_diarization(owner, speech), diarize_config(slow), GRID, {"speech": speech})
+    assert np.all(told.owner[300 - e:380 + e] == 1)
+    assert np.all(told.owner[:300 - e] == 0) and np.all(told.owner[380 + e:] == 0)
+    default = _flip_overlap(_diarization(owner, speech), diarize_config(), GRID, {"speech": speech})
+    assert np.all(default.owner[300 - e:300] == 2) and np.all(default.owner[380:380 + e] == 2)
+    assert diarize_config() == DiarizeConfig()
+
+    assert _changes(default.activity, smoothed=True, vad=slow)[0] == 0  # the holder's pause merged: A lost
+    assert _changes(told.activity, smoothed=True, vad=slow)[0] == 2
+    assert _changes(default.activity, smoothed=True)[0] == 2  # under the default merge A is heard

@@ -253,8 +253,9 @@ class DiarizeConfig:
     ``flip_overlap_s``) (docs/speakers.md, fifty-fourth round); with ``flip_overlap_between``, such a
     run straight out of the other voice's speech and straight back into it (no pause on either side)
     carries both over that voice's last and first ``flip_overlap_s`` (sixty-eighth round); where its own
-    speech is shorter than ``flip_overlap_bridge_s`` (the analysis VAD's ``min_duration_off_s``, 0.6 s),
-    those frames go to the run's voice alone (sixty-ninth round; 0 turns it off).
+    speech is shorter than ``flip_overlap_bridge_s`` (the analysis VAD's ``min_duration_off_s``, 0.6 s;
+    a recording's analysis sets it from its own ``[vad]``: ``speaker_channels.diarize_config``), those
+    frames go to the run's voice alone (sixty-ninth round; 0 turns it off).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
