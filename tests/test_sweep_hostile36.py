@@ -1,0 +1,94 @@
+"""Hostile sweep 36 (docs/store.md "Hostile sweep 36"): batch manifests, reports, readers, configs, odd audio.
+
+1. An exported Parquet whose rows were put in another order (reversed, or sorted by a column, as a pandas
+   ``sort_values`` written back with its metadata does) was imported with each frame's pitch and level at another
+   frame's time, nothing said: its ``time_s`` was not read. Its rows are now taken in time, and a table whose
+   times are not one per frame is refused.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import one_line_error, run_cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """The fixture dialogue (0.7 min) saved as session 1, and its export as Parquet and as frames CSV."""
+    pytest.importorskip("pyarrow")
+    d = tmp_path_factory.mktemp("saved")
+    store = d / "store"
+    rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--save", "--store", store, "--quiet",
+                           "--no-progress")
+    assert rc == 0, err
+    for suffix in ("parquet", "csv"):
+        rc, out, err = run_cli("export", "1", "--store", store, "-o", d / f"s1.{suffix}")
+        assert rc == 0, err
+    return d
+
+
+def _frames_csv(path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _rewritten(src, dst, reorder):
+    """The Parquet ``src`` with its rows in the order ``reorder(n)`` gives, its metadata kept."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    t = pq.read_table(src)
+    pq.write_table(t.take(pa.array(reorder(len(t)))).replace_schema_metadata(t.schema.metadata), dst)
+    return dst
+
+
+@pytest.mark.parametrize("how", ["reversed", "shuffled"])
+def test_a_parquet_export_with_its_rows_reordered_imports_its_frames_in_time(saved, tmp_path, how):
+    """Before: imported (exit 0) with the frames in the rows' order: the frames CSV exported again differed from
+    the original from its first row (therapist's level at 0.005 s -85.07 dB where it was -78.26 dB)."""
+    reorder = {"reversed": lambda n: np.arange(n)[::-1],
+               "shuffled": lambda n: np.random.default_rng(0).permutation(n)}[how]
+    src = _rewritten(saved / "s1.parquet", tmp_path / f"{how}.parquet", reorder)
+    store = tmp_path / "store"
+    rc, out, err = run_cli("import", src, "--store", store)
+    assert rc == 0, err
+    rc, out, err = run_cli("export", "1", "--store", store, "-o", tmp_path / "again.csv")
+    assert rc == 0, err
+    assert _frames_csv(tmp_path / "again.csv") == _frames_csv(saved / "s1.csv")
+
+
+def test_a_parquet_export_whose_times_are_not_one_per_frame_is_refused(saved, tmp_path):
+    """A row's time_s changed to another row's (as many rows as frames, two at one time): refused in one line,
+    nothing stored."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    t = pq.read_table(saved / "s1.parquet")
+    times = t.column("time_s").to_numpy().copy()
+    times[10] = times[11]
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(t.set_column(0, "time_s", pa.array(times)).replace_schema_metadata(t.schema.metadata), bad)
+    store = tmp_path / "store"
+    rc, out, err = run_cli("import", bad, "--store", store)
+    one_line_error(rc, err)
+    assert "therapist's rows are not one per frame" in err and "frame 11 is at 0.105 s" in err
+    assert not (store / "sessions.db").exists() or run_cli("sessions", "--store", store)[1].startswith("0 sessions")
+
+
+def test_a_parquet_export_as_written_imports_alike(saved, tmp_path):
+    """Guard: the export as written, and sorted by time (speakers interleaved), import the same frames."""
+    import pyarrow.parquet as pq
+    t = pq.read_table(saved / "s1.parquet")
+    by_time = _rewritten(saved / "s1.parquet", tmp_path / "by_time.parquet",
+                         lambda n: np.argsort(t.column("time_s").to_numpy(), kind="stable"))
+    for i, src in enumerate((saved / "s1.parquet", by_time), start=1):
+        store = tmp_path / f"store{i}"
+        rc, out, err = run_cli("import", src, "--store", store)
+        assert rc == 0, err
+        rc, out, err = run_cli("export", "1", "--store", store, "-o", tmp_path / f"again{i}.csv")
+        assert rc == 0, err
+        assert _frames_csv(tmp_path / f"again{i}.csv") == _frames_csv(saved / "s1.csv")
