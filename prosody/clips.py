@@ -36,6 +36,7 @@ PLAY_PAD_S = 0.1         # silence played before and after a stretch (``play``):
 PLAY_STALL_S = 5.0       # the output asked for no samples this long mid-play: taken as gone (``play``)
 PLAY_CLOSE_WAIT_S = 2.0  # the output's close waited for this long at most (``play``)
 CLIP_FORMATS = {"opus": ("OGG", "OPUS", "audio/ogg"), "flac": ("FLAC", "PCM_16", "audio/flac")}
+FLAC_MAX_RATE = 655_350  # FLAC's highest sample rate; a recording may have up to 768 kHz (engine.sources)
 
 
 
@@ -213,10 +214,14 @@ def encode_clip(x: np.ndarray, sample_rate: int, fmt: str = "opus") -> bytes:
         raise InputError(f"clip format {fmt!r}: choose one of {', '.join(CLIP_FORMATS)}")
     container, subtype, _ = CLIP_FORMATS[fmt]
     rate = sample_rate
-    if fmt == "opus" and rate not in (8000, 12000, 16000, 24000, 48000):
+    # Opus takes five rates; FLAC none above 655,350 Hz: a 705.6 or 768 kHz recording (analysed, as any of
+    # 4-768 kHz) stopped `report --clips --clips-format flac` with an internal error (hostile sweep 36)
+    to = (48000 if fmt == "opus" and rate not in (8000, 12000, 16000, 24000, 48000) else
+          192000 if fmt == "flac" and rate > FLAC_MAX_RATE else None)
+    if to is not None:
         import soxr
-        x = soxr.resample(x, rate, 48000).astype(np.float32)
-        rate = 48000
+        x = soxr.resample(x, rate, to).astype(np.float32)
+        rate = to
     buf = io.BytesIO()
     sf.write(buf, np.clip(x, -1.0, 1.0), rate, format=container, subtype=subtype)
     return buf.getvalue()

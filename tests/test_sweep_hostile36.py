@@ -92,3 +92,39 @@ def test_a_parquet_export_as_written_imports_alike(saved, tmp_path):
         rc, out, err = run_cli("export", "1", "--store", store, "-o", tmp_path / f"again{i}.csv")
         assert rc == 0, err
         assert _frames_csv(tmp_path / f"again{i}.csv") == _frames_csv(saved / "s1.csv")
+
+
+def _clip_uris(page: str, mime: str) -> list[bytes]:
+    import base64
+    import re
+    return [base64.b64decode(m) for m in re.findall(rf'data:{mime};base64,([A-Za-z0-9+/=]+)', page)]
+
+
+def test_report_clips_as_flac_of_a_recording_above_flacs_highest_rate(tmp_path):
+    """Before: `report --clips --clips-format flac` of a 705.6 kHz recording (analysed: any of 4-768 kHz is) was
+    `internal error (LibsndfileError: ... flac does not support this sample rate.)`, exit 1, no page. Now the clip
+    is FLAC at 192 kHz, the note's 440 Hz tone in it."""
+    import io
+
+    import soundfile as sf
+    rate = 705_600
+    t = np.arange(int(2.0 * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 440.0 * t)
+    wav = tmp_path / "hi.wav"
+    sf.write(wav, np.stack([tone, 0.5 * tone], axis=1), rate, subtype="PCM_16")
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", wav, "--save", "--store", store, "--quiet", "--no-progress", "--layout",
+                           "separate")
+    assert rc == 0, err
+    rc, out, err = run_cli("note", "1", "--at", "1", "listen here", "--store", store)
+    assert rc == 0, err
+    page = tmp_path / "r.html"
+    rc, out, err = run_cli("report", "1", "--clips", "--clips-format", "flac", "-o", page, "--store", store)
+    assert rc == 0, err
+    assert "internal error" not in err
+    clips = _clip_uris(page.read_text(), "audio/flac")
+    assert clips, "no FLAC clip in the page"
+    x, clip_rate = sf.read(io.BytesIO(clips[0]))
+    assert clip_rate == 192_000
+    spectrum = np.abs(np.fft.rfft(x[:, 0]))
+    assert abs(np.argmax(spectrum) * clip_rate / len(x) - 440.0) < 2.0
