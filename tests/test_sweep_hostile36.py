@@ -128,3 +128,22 @@ def test_report_clips_as_flac_of_a_recording_above_flacs_highest_rate(tmp_path):
     assert clip_rate == 192_000
     spectrum = np.abs(np.fft.rfft(x[:, 0]))
     assert abs(np.argmax(spectrum) * clip_rate / len(x) - 440.0) < 2.0
+
+
+@pytest.mark.parametrize("value", [{}, [1], ["therapist"]])
+def test_import_of_a_segment_whose_speaker_is_an_object_or_list(saved, tmp_path, value):
+    """Before: `import` of a session JSON whose segments[1].speaker is {} or a list was `internal error (TypeError:
+    unhashable type: 'dict')`, exit 1. Now one line naming the field, exit 2, nothing stored."""
+    import json
+    import shutil
+    store = tmp_path / "store"
+    rc, out, err = run_cli("export", "1", "--store", saved / "store", "-o", tmp_path / "s.json")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    doc["segments"][1]["speaker"] = value
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli("import", tmp_path / "s.json", "--store", store)
+    one_line_error(rc, err)
+    assert "segments[1].speaker" in err and "not one of speaker_order" in err
+    assert not (store / "sessions.db").exists() or run_cli("sessions", "--store", store)[1].startswith("0 sessions")
+    shutil.rmtree(tmp_path / "store", ignore_errors=True)
