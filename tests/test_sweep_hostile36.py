@@ -147,3 +147,43 @@ def test_import_of_a_segment_whose_speaker_is_an_object_or_list(saved, tmp_path,
     assert "segments[1].speaker" in err and "not one of speaker_order" in err
     assert not (store / "sessions.db").exists() or run_cli("sessions", "--store", store)[1].startswith("0 sessions")
     shutil.rmtree(tmp_path / "store", ignore_errors=True)
+
+
+def _two_files(tmp_path, second: str):
+    """The fixture dialogue as two per-speaker files: the therapist's (mono) and the client's, written as stereo
+    with the voice on its second channel (first silent: ``"right"``) or on both (``"both"``)."""
+    import soundfile as sf
+    x, rate = sf.read(FIXTURES / "dialogue.flac")
+    th, cl = tmp_path / "therapist.wav", tmp_path / "client.wav"
+    sf.write(th, x[:, 0], rate)
+    left = np.zeros_like(x[:, 1]) if second == "right" else x[:, 1]
+    sf.write(cl, np.stack([left, x[:, 1]], axis=1), rate)
+    return th, cl
+
+
+def test_two_files_the_second_in_stereo_with_its_voice_on_channel_2_is_said(tmp_path):
+    """Before: analysed with the client read from the silent first channel of client.wav, said only as "client never
+    speaks: channel 2 is digital silence" (the session's channel, not the file's), not that the file's channel 2
+    holds the voice. Now a warning names the file, the channel that holds sound and how to keep it; it is saved in
+    the session's warnings."""
+    import json
+    th, cl = _two_files(tmp_path, "right")
+    rc, out, err = run_cli("analyze", th, cl, "--json", tmp_path / "s.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    said = [w for w in err.splitlines() if "channel 2 holds sound" in w]
+    assert len(said) == 1, err
+    assert str(cl) in said[0] and "the client's, is digital silence throughout" in said[0]
+    assert "pan=mono|c0=c1" in said[0]
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert any("channel 2 holds sound" in w for w in doc["warnings"])
+    assert doc["speakers"]["client"]["speech_s"] == 0  # what was read: the silent channel
+
+
+def test_two_files_the_second_in_dual_mono_is_not_said(tmp_path):
+    """Guard: a per-speaker file in stereo with the voice on both channels is read as before, nothing said."""
+    import json
+    th, cl = _two_files(tmp_path, "both")
+    rc, out, err = run_cli("analyze", th, cl, "--json", tmp_path / "s.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    assert "holds sound" not in err and "never speaks" not in err
+    assert json.loads((tmp_path / "s.json").read_text())["speakers"]["client"]["speech_s"] > 5
