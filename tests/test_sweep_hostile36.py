@@ -187,3 +187,36 @@ def test_two_files_the_second_in_dual_mono_is_not_said(tmp_path):
     assert rc == 0, err
     assert "holds sound" not in err and "never speaks" not in err
     assert json.loads((tmp_path / "s.json").read_text())["speakers"]["client"]["speech_s"] > 5
+
+
+def test_clips_of_two_files_at_different_rates(tmp_path):
+    """Before: a session of two per-speaker files at other rates (the therapist's recorder at 44.1 kHz, the client's
+    at 16 kHz: analysed, each resampled) had no clip in `report --clips` ("the recordings have different sample
+    rates: clips are not cut from them") and `play` refused it, exit 2. Now each file is resampled to the higher
+    rate: the clip's two channels are the two voices at their times."""
+    import io
+
+    import soundfile as sf
+    import soxr
+    x, rate = sf.read(FIXTURES / "dialogue.flac")
+    th, cl = tmp_path / "therapist.wav", tmp_path / "client.wav"
+    sf.write(th, soxr.resample(x[:, 0], rate, 44_100), 44_100, subtype="FLOAT")
+    sf.write(cl, x[:, 1], rate, subtype="FLOAT")
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", th, cl, "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("note", "1", "--at", "10", "listen here", "--store", store)
+    assert rc == 0, err
+    page = tmp_path / "r.html"
+    rc, out, err = run_cli("report", "1", "--clips", "--clips-format", "flac", "-o", page, "--store", store)
+    assert rc == 0, err
+    assert "no clips" not in err
+    clips = _clip_uris(page.read_text(), "audio/flac")
+    assert clips, err
+    y, clip_rate = sf.read(io.BytesIO(clips[-1]))  # the note's clip: 7-13 s (3 s either side)
+    assert clip_rate == 44_100 and abs(len(y) - 6 * 44_100) <= 1
+    for ch in (0, 1):
+        want = soxr.resample(x[7 * rate:13 * rate, ch], rate, 44_100)
+        n = min(len(want), len(y))
+        r = np.corrcoef(want[:n], y[:n, ch])[0, 1]
+        assert r > 0.99, (ch, r)
