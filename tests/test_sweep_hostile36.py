@@ -220,3 +220,22 @@ def test_clips_of_two_files_at_different_rates(tmp_path):
         n = min(len(want), len(y))
         r = np.corrcoef(want[:n], y[:n, ch])[0, 1]
         assert r > 0.99, (ch, r)
+
+
+def test_a_manifest_made_on_windows_names_the_file_its_backslashes_meant(tmp_path):
+    """Before: each row `sub\\a.wav` of a manifest written on Windows failed as "no such file: .../sub\\a.wav" beside
+    sub/a.wav, the backslash unsaid (the same for `analyze 'sub\\a.wav'`). Now the line names the path with /."""
+    import shutil
+    (tmp_path / "sub").mkdir()
+    shutil.copy(FIXTURES / "mono_therapist.wav", tmp_path / "sub" / "a.wav")
+    (tmp_path / "m.csv").write_text("file\nsub\\a.wav\n")
+    rc, out, err = run_cli("batch", tmp_path / "m.csv", "--store", tmp_path / "store", "--table", tmp_path / "t",
+                           "--no-progress")
+    assert rc == 1
+    assert f"as on Windows; here they are separated by /: {tmp_path / 'sub' / 'a.wav'} exists" in err
+    rc, out, err = run_cli("analyze", str(tmp_path / "sub") + "\\a.wav")
+    one_line_error(rc, err)
+    assert "as on Windows" in err and f"{tmp_path / 'sub' / 'a.wav'} exists" in err
+    rc, out, err = run_cli("analyze", "C:\\rec\\a.wav")
+    one_line_error(rc, err)
+    assert "a Windows path, with a drive letter" in err
