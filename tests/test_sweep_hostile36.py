@@ -1,9 +1,17 @@
-"""Hostile sweep 36 (docs/store.md "Hostile sweep 36"): batch manifests, reports, readers, configs, odd audio.
+"""Hostile sweep 36 (docs/store.md "Hostile sweep 36"): batch manifests, reports and clips, readers, odd audio.
 
 1. An exported Parquet whose rows were put in another order (reversed, or sorted by a column, as a pandas
    ``sort_values`` written back with its metadata does) was imported with each frame's pitch and level at another
    frame's time, nothing said: its ``time_s`` was not read. Its rows are now taken in time, and a table whose
    times are not one per frame is refused.
+2. `report --clips --clips-format flac` of a recording above 655,350 Hz (FLAC's highest rate; 705.6 and 768 kHz
+   recordings are analysed) was an internal error: the clip is now FLAC at 192 kHz.
+3. `import` of a session JSON whose segment's speaker is an object or a list was an internal error (unhashable
+   type): one line now.
+4. Two per-speaker files, the second in stereo with its voice on channel 2 (first silent): read from the silent
+   channel, said only as "client never speaks: channel 2 is digital silence". Now said with the file's channel.
+5. Two files at other sample rates (two recorders): analysed, but neither clipped (`report --clips`) nor played.
+6. A manifest made on Windows (`sub\\a.wav`): every row "no such file", the backslash unsaid.
 """
 from __future__ import annotations
 

@@ -368,7 +368,7 @@ def _rows_in_time(table, mask: np.ndarray, spk: str, hop_s: float, n_want: int, 
         k = int(np.argmax(off))
         raise InvalidSessionError(
             f"cannot import {where}: {spk}'s rows are not one per frame: taken in time, its row {k + 1} has time_s "
-            f"{t[order][k]!r} where frame {k + 1} is at {grid[k]:.3f} s (a row repeated, left out or its time "
+            f"{float(t[order][k]):g} where frame {k + 1} is at {grid[k]:.3f} s (a row repeated, left out or its time "
             "changed); import the Parquet as `prosody export` wrote it")
     return order
 
