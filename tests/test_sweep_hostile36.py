@@ -108,31 +108,37 @@ def _clip_uris(page: str, mime: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(rf'data:{mime};base64,([A-Za-z0-9+/=]+)', page)]
 
 
+def _flac_clips_of(tmp_path, files, *, at_s: float, extra=()) -> tuple[list[tuple], str]:
+    """``files`` analysed and saved as session 1, a note at ``at_s``, its report with FLAC clips: (each clip decoded,
+    (samples, rate)), the report's stderr)."""
+    import io
+
+    import soundfile as sf
+    store = tmp_path / "store"
+    rc, out, err = run_cli("analyze", *files, "--save", "--store", store, "--quiet", "--no-progress", *extra)
+    assert rc == 0, err
+    rc, out, err = run_cli("note", "1", "--at", str(at_s), "listen here", "--store", store)
+    assert rc == 0, err
+    page = tmp_path / "r.html"
+    rc, out, err = run_cli("report", "1", "--clips", "--clips-format", "flac", "-o", page, "--store", store)
+    assert rc == 0, err
+    return [sf.read(io.BytesIO(c)) for c in _clip_uris(page.read_text(), "audio/flac")], err
+
+
 def test_report_clips_as_flac_of_a_recording_above_flacs_highest_rate(tmp_path):
     """Before: `report --clips --clips-format flac` of a 705.6 kHz recording (analysed: any of 4-768 kHz is) was
     `internal error (LibsndfileError: ... flac does not support this sample rate.)`, exit 1, no page. Now the clip
     is FLAC at 192 kHz, the note's 440 Hz tone in it."""
-    import io
-
     import soundfile as sf
     rate = 705_600
     t = np.arange(int(2.0 * rate)) / rate
     tone = 0.3 * np.sin(2 * np.pi * 440.0 * t)
     wav = tmp_path / "hi.wav"
     sf.write(wav, np.stack([tone, 0.5 * tone], axis=1), rate, subtype="PCM_16")
-    store = tmp_path / "store"
-    rc, out, err = run_cli("analyze", wav, "--save", "--store", store, "--quiet", "--no-progress", "--layout",
-                           "separate")
-    assert rc == 0, err
-    rc, out, err = run_cli("note", "1", "--at", "1", "listen here", "--store", store)
-    assert rc == 0, err
-    page = tmp_path / "r.html"
-    rc, out, err = run_cli("report", "1", "--clips", "--clips-format", "flac", "-o", page, "--store", store)
-    assert rc == 0, err
+    clips, err = _flac_clips_of(tmp_path, [wav], at_s=1, extra=("--layout", "separate"))
     assert "internal error" not in err
-    clips = _clip_uris(page.read_text(), "audio/flac")
     assert clips, "no FLAC clip in the page"
-    x, clip_rate = sf.read(io.BytesIO(clips[0]))
+    x, clip_rate = clips[0]
     assert clip_rate == 192_000
     spectrum = np.abs(np.fft.rfft(x[:, 0]))
     assert abs(np.argmax(spectrum) * clip_rate / len(x) - 440.0) < 2.0
@@ -202,26 +208,16 @@ def test_clips_of_two_files_at_different_rates(tmp_path):
     at 16 kHz: analysed, each resampled) had no clip in `report --clips` ("the recordings have different sample
     rates: clips are not cut from them") and `play` refused it, exit 2. Now each file is resampled to the higher
     rate: the clip's two channels are the two voices at their times."""
-    import io
-
     import soundfile as sf
     import soxr
     x, rate = sf.read(FIXTURES / "dialogue.flac")
     th, cl = tmp_path / "therapist.wav", tmp_path / "client.wav"
     sf.write(th, soxr.resample(x[:, 0], rate, 44_100), 44_100, subtype="FLOAT")
     sf.write(cl, x[:, 1], rate, subtype="FLOAT")
-    store = tmp_path / "store"
-    rc, out, err = run_cli("analyze", th, cl, "--save", "--store", store, "--quiet", "--no-progress")
-    assert rc == 0, err
-    rc, out, err = run_cli("note", "1", "--at", "10", "listen here", "--store", store)
-    assert rc == 0, err
-    page = tmp_path / "r.html"
-    rc, out, err = run_cli("report", "1", "--clips", "--clips-format", "flac", "-o", page, "--store", store)
-    assert rc == 0, err
+    clips, err = _flac_clips_of(tmp_path, [th, cl], at_s=10)
     assert "no clips" not in err
-    clips = _clip_uris(page.read_text(), "audio/flac")
     assert clips, err
-    y, clip_rate = sf.read(io.BytesIO(clips[-1]))  # the note's clip: 7-13 s (3 s either side)
+    y, clip_rate = clips[-1]  # the note's clip: 7-13 s (3 s either side)
     assert clip_rate == 44_100 and abs(len(y) - 6 * 44_100) <= 1
     for ch in (0, 1):
         want = soxr.resample(x[7 * rate:13 * rate, ch], rate, 44_100)
