@@ -12,7 +12,8 @@ The files are found by their stored path and accepted only when their
 SHA-256 still matches; otherwise ``locate`` says why in one line and nothing
 is played or embedded. Clips are cut at the file's own sample rate, channels
 in speaker order, so a clip of ``[a, b)`` holds exactly the samples
-``round(a * rate) .. round(b * rate)`` of the recording.
+``round(a * rate) .. round(b * rate)`` of the recording (two files at other
+rates: the higher, the other file resampled to it).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ PLAY_PAD_S = 0.1         # silence played before and after a stretch (``play``):
 PLAY_STALL_S = 5.0       # the output asked for no samples this long mid-play: taken as gone (``play``)
 PLAY_CLOSE_WAIT_S = 2.0  # the output's close waited for this long at most (``play``)
 CLIP_FORMATS = {"opus": ("OGG", "OPUS", "audio/ogg"), "flac": ("FLAC", "PCM_16", "audio/flac")}
+FLAC_MAX_RATE = 655_350  # FLAC's highest sample rate; a recording may have up to 768 kHz (engine.sources)
 
 
 
@@ -119,16 +121,22 @@ class Audio:
     picks: tuple[tuple[int, int], ...]
     offset_s: float
     sample_rate: int
+    rates: tuple[int, ...] = ()  # each file's own rate, where they differ (``sample_rate`` the highest)
 
     def cut(self, start_s: float, end_s: float) -> np.ndarray:
         """Samples ``[round(start_s*rate), round(end_s*rate))`` of the session's
         timeline, shape (n, n_speakers) float32, speaker order; zeros outside
-        the recording."""
+        the recording. A file at another rate than ``sample_rate`` (``rates``: two
+        recorders) is resampled to it."""
         from .engine.sources import AudioFile
         rate = self.sample_rate
         a, b = int(round(start_s * rate)), int(round(end_s * rate))
         out = np.zeros((max(0, b - a), len(self.speakers)), np.float32)
         for fi, path in enumerate(self.files):
+            rate_f = self.rates[fi] if fi < len(self.rates) else rate
+            if rate_f != rate:
+                self._cut_resampled(out, a, b, fi, path, rate_f)
+                continue
             shift = int(round(self.offset_s * rate)) if fi == 1 else 0
             fa, fb = a - shift, b - shift
             lo = max(0, fa)
@@ -139,6 +147,28 @@ class Audio:
                 if pf == fi:
                     out[lo - fa:lo - fa + len(x), k] = x[:, ci]
         return out
+
+    def _cut_resampled(self, out: np.ndarray, a: int, b: int, fi: int, path: str, rate_f: int) -> None:
+        """File ``fi``'s part of ``[a, b)`` (samples at ``sample_rate``), read at its own ``rate_f`` and resampled
+        into ``out``: two files of other rates (two recorders) were analysed, but neither played nor clipped ("the
+        recordings have different sample rates", hostile sweep 36)."""
+        import soxr
+        from .engine.sources import AudioFile
+        rate = self.sample_rate
+        shift_s = self.offset_s if fi == 1 else 0.0
+        fa, fb = int(round((a / rate - shift_s) * rate_f)), int(round((b / rate - shift_s) * rate_f))
+        lo = max(0, fa)
+        if fb <= lo:
+            return
+        x = AudioFile(path).read(lo, fb)
+        if not len(x):
+            return
+        y = soxr.resample(np.ascontiguousarray(x, np.float32), rate_f, rate)
+        at = max(0, int(round((lo / rate_f + shift_s) * rate)) - a)
+        n = max(0, min(len(y), len(out) - at))
+        for k, (pf, ci) in enumerate(self.picks):
+            if pf == fi:
+                out[at:at + n, k] = y[:n, ci]
 
 
 def locate(doc: dict) -> tuple[Audio | None, str]:
@@ -171,10 +201,10 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
         if not (0 <= fi < len(files) and 0 <= ci < channels[fi]):
             return None, (f"the session reads the {s} from channel {ci + 1} of recording {fi + 1}, which the "
                           "recording does not have: no audio to play")
-    if not rates or len(set(rates)) != 1:
-        return None, "the recordings have different sample rates: clips are not cut from them"
+    if not rates:
+        return None, "the session names no recording file: no audio to play"
     return Audio(tuple(str(f["path"]) for f in files), speakers, picks, float(rec.get("offset_s") or 0.0),
-                 rates[0]), ""
+                 max(rates), tuple(rates)), ""
 
 
 def _not_a_file(p: Path) -> str:
@@ -213,10 +243,14 @@ def encode_clip(x: np.ndarray, sample_rate: int, fmt: str = "opus") -> bytes:
         raise InputError(f"clip format {fmt!r}: choose one of {', '.join(CLIP_FORMATS)}")
     container, subtype, _ = CLIP_FORMATS[fmt]
     rate = sample_rate
-    if fmt == "opus" and rate not in (8000, 12000, 16000, 24000, 48000):
+    # Opus takes five rates; FLAC none above 655,350 Hz: a 705.6 or 768 kHz recording (analysed, as any of
+    # 4-768 kHz) stopped `report --clips --clips-format flac` with an internal error (hostile sweep 36)
+    to = (48000 if fmt == "opus" and rate not in (8000, 12000, 16000, 24000, 48000) else
+          192000 if fmt == "flac" and rate > FLAC_MAX_RATE else None)
+    if to is not None:
         import soxr
-        x = soxr.resample(x, rate, 48000).astype(np.float32)
-        rate = 48000
+        x = soxr.resample(x, rate, to).astype(np.float32)
+        rate = to
     buf = io.BytesIO()
     sf.write(buf, np.clip(x, -1.0, 1.0), rate, format=container, subtype=subtype)
     return buf.getvalue()

@@ -381,7 +381,21 @@ def missing_file_text(path: str | os.PathLike, *, what: str = "file") -> str:
             return f"{path} is a symbolic link loop (its links lead back to themselves, never to a file)"
         if os.path.islink(path):
             return f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
-    return f"no such {what}: {path}"
+    return f"no such {what}: {path}" + _windows_path_hint(str(path))
+
+
+def _windows_path_hint(path: str) -> str:
+    """Words for a missing path written as Windows writes one (a manifest made there lists ``sub\\a.wav``): where
+    the same path with ``/`` exists, it is named; a drive letter (``C:\\``) is said. Every row of such a manifest
+    was "no such file: sub\\a.wav" beside the file sub/a.wav, the backslash unsaid (hostile sweep 36)."""
+    if os.sep != "/" or "\\" not in path:
+        return ""
+    alt = path.replace("\\", "/")
+    if os.path.exists(alt):
+        return f" (its folders are separated by \\, as on Windows; here they are separated by /: {alt} exists)"
+    if re.match(r"[A-Za-z]:\\", path):
+        return " (a Windows path, with a drive letter: give the file's path on this machine, folders separated by /)"
+    return ""
 
 
 def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:

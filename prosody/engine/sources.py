@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -882,6 +883,8 @@ class FileSource:
         self.layout = layout
         self._clipped: dict[tuple[int, int], tuple[int, int]] = {}  # (file, channel): (clipped, samples) read
         self._peak: dict[tuple[int, int], float] = {}  # (file, channel): largest |sample| read (re full scale)
+        self._varies: dict[tuple[int, int], bool] = {}  # two files: (file, channel) of a file of several: not constant
+        self._first: dict[tuple[int, int], float] = {}  # ... and its first sample
         self.offset_s = offset_s
         self.block_s = block_s
         for fi, ci in layout.picks:
@@ -898,7 +901,31 @@ class FileSource:
     @property
     def warnings(self) -> list[str]:
         return ([w for f in self.files for w in f.warnings] + self._short_file_warnings() + self._clip_warnings()
-                + self._over_full_scale_warnings())
+                + self._over_full_scale_warnings() + self._unread_channel_warnings())
+
+    def _unread_channel_warnings(self) -> list[str]:
+        """Two files, one of several channels whose first (the one read: one speaker per file) is digital silence
+        throughout while another channel holds sound: that speaker's voice lies in the channel not read. A
+        per-speaker file recorded in stereo with its microphone on the second input (an audio interface's input
+        2) was analysed as that speaker never speaking, said only as "channel 2 is digital silence" (the session's
+        second speaker, not the file's channel), and no option reads another channel of two files (hostile
+        sweep 36)."""
+        out = []
+        for (fi, ci), varies in sorted(self._varies.items()):
+            if varies or (fi, ci) not in self.layout.picks:
+                continue
+            sounding = [cj + 1 for (fj, cj), v in sorted(self._varies.items()) if fj == fi and cj != ci and v]
+            if not sounding:
+                continue
+            f = self.files[fi]
+            who = next((s for s, pick in zip(self.layout.speakers, self.layout.picks) if pick == (fi, ci)), "")
+            k = sounding[0]
+            out.append(f"{f.path} has {f.channels} channels; with two files prosody reads the first of each, and "
+                       f"that one, the {who}'s, is digital silence throughout, while its channel {k} holds sound: "
+                       f"the {who} was analysed as silent; save channel {k} as a file of its own and analyse that "
+                       f"(e.g. ffmpeg -i {shlex.quote(str(f.path))} -af 'pan=mono|c0=c{k - 1}' "
+                       f"{shlex.quote(Path(f.path).stem + f'-channel{k}.wav')})")
+        return out
 
     def _over_full_scale_warnings(self) -> list[str]:
         """A picked channel (of a float file) whose samples exceed ``OVER_FULL_SCALE``: its levels in dBFS
@@ -968,6 +995,11 @@ class FileSource:
                 self._clipped[(fi, ci)] = (got[0] + flat_at_full_scale(x[:, ci]), got[1] + len(x))
                 if len(x):
                     self._peak[(fi, ci)] = max(self._peak.get((fi, ci), 0.0), float(np.abs(x[:, ci]).max()))
+            if len(self.files) == 2 and f.channels > 1 and len(x):  # which channels hold anything but one value
+                for cj in range(f.channels):
+                    first = self._first.setdefault((fi, cj), float(x[0, cj]))
+                    if not self._varies.get((fi, cj)):
+                        self._varies[(fi, cj)] = bool(np.any(x[:, cj] != first))
             y = rs.push(x[:, chans])
             if len(y):
                 yield y

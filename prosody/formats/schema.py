@@ -126,8 +126,8 @@ def _intervals(items, where: str, speakers: set, duration_s: float, *, keys=("st
         w = f"{where}[{i}]"
         if not isinstance(x, dict):
             _fail(w, x, "expected an object")
-        for sk in speaker_keys:
-            if x.get(sk) not in speakers:
+        for sk in speaker_keys:  # an object or list there was `unhashable type` (an internal error; sweep 36)
+            if not isinstance(x.get(sk), str) or x.get(sk) not in speakers:
                 _fail(f"{w}.{sk}", x.get(sk), "not one of speaker_order")
         for k in keys:
             _number(x.get(k), f"{w}.{k}", lo=0.0, hi=top)
