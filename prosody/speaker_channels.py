@@ -594,15 +594,15 @@ def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, lay
         raise InputError(f"layout {layout!r}: use auto, separate, shared or mono")
     if n_files == 2:
         if layout not in ("auto", "separate"):
-            raise InputError(f"--layout {layout} applies to one file; two files are one speaker each")
+            raise InputError(f"{layout_flag} {layout} applies to one file; two files are one speaker each")
         return True
     if layout in ("shared", "mono") and channels:
         raise InputError(f"{channels_flag} {channels} names one speaker per channel, and {layout_flag} {layout} "
                          "says both voices are on every channel, told apart by voice: give one or the other "
                          f"({layout_flag} separate with {channels_flag} forces the channel mapping)")
     if layout in ("shared", "mono") and n_channels > 2:
-        raise InputError(f"--layout {layout} reads a file of one or two channels; this one has {n_channels}: name "
-                         "the speakers' channels with --channels therapist=N,client=M (one speaker per channel)")
+        raise InputError(f"{layout_flag} {layout} reads a file of one or two channels; this one has {n_channels}: "
+                         f"name the speakers' channels with {channels_flag} therapist=N,client=M (one speaker per channel)")
     return n_files == 1 and n_channels <= 2 and not (n_channels == 1 and speaker)
 
 

@@ -332,11 +332,30 @@ def _manifest_text(path: Path) -> str:
         raise InputError(f"manifest {path} {problem}" + ("; split it into several manifests"
                                                           if "bytes" in problem else ""))
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
+        utf16 = _utf16_said(path) if "\0" in text else ""
+        if utf16:  # UTF-16 with no BOM decodes as UTF-8: its header was read as 'f\x00i\x00l\x00e\x00'
+            raise InputError(f"manifest {path} is not UTF-8 text{utf16}")
+        return text
     except OSError as exc:
         raise InputError(f"cannot read manifest {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise InputError(f"manifest {path} is not UTF-8 text") from None
+        raise InputError(f"manifest {path} is not UTF-8 text{_utf16_said(path)}") from None
+
+
+def _utf16_said(path: Path) -> str:
+    """Where a manifest that is not UTF-8 is UTF-16 (a spreadsheet's "Unicode Text", Windows' Notepad "Unicode"):
+    that said, with how to save it; else ''."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return ""
+    half = len(head) // 2
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (half and max(head[0::2].count(0), head[1::2].count(0)) > half * 0.4):
+        return (": it is UTF-16 (a spreadsheet's \"Unicode Text\"); save it as \"CSV UTF-8 (comma delimited)\", "
+                "or convert it: iconv -f UTF-16 -t UTF-8")
+    return ""
 
 
 def _manifest_header(path: Path, reader, lines: list[str]) -> list[str]:
@@ -352,8 +371,13 @@ def _manifest_header(path: Path, reader, lines: list[str]) -> list[str]:
         if sep is not None and len(header) == 1:
             raise InputError(f"manifest {path}: the header has no comma, its columns are separated by {sep}; "
                              "use commas (a spreadsheet's \"CSV (comma delimited)\")")
-        raise InputError(f"manifest {path}: no 'file' column in the header row; columns are "
-                         f"{', '.join(MANIFEST_COLUMNS)}")
+        # a header 'File,Notes' was said as no 'file' column without saying what the header held
+        found = ", ".join(repr(h) for h in header[:8]) + (f" and {len(header) - 8} more" if len(header) > 8 else "")
+        cased = [h for h in header if h.lower() in MANIFEST_COLUMNS and h not in MANIFEST_COLUMNS]
+        hint = (f"; column names are lower case: {', '.join(repr(h.lower()) for h in cased)}" if cased else
+                f"; columns are {', '.join(MANIFEST_COLUMNS)}")
+        raise InputError(f"manifest {path}: no 'file' column in the header row (it holds {found or 'nothing'})"
+                         + hint)
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:  # a row would keep only the last cell of the column
         raise InputError(f"manifest {path}: column {', '.join(repr(h) for h in twice)} appears more than once "

@@ -322,6 +322,7 @@ def _read_parquet_export(path: Path, meta_overrides: dict | None, add_tags) -> E
                                       f"(columns: {', '.join(table.column_names) or 'none'})")
         b.frames = {}
         speaker_col = np.asarray(table.column("speaker").to_numpy(zero_copy_only=False))
+        _check_speaker_column(table, speaker_col, b.doc["speaker_order"], where=path)
         keys = [c for c in table.column_names if c not in ("time_s", "speaker")]
         hop_s = float(b.doc.get("frame_hop_s") or GRID.hop_s)
         n_want = round(float(b.doc.get("duration_s") or 0.0) / hop_s)
@@ -339,6 +340,23 @@ def _read_parquet_export(path: Path, meta_overrides: dict | None, add_tags) -> E
             raise InvalidSessionError(f"cannot import {exc}") from None
         _check_frames_cover(b, where=f"{path}'s frame columns")
     return b
+
+
+def _check_speaker_column(table, speaker_col: np.ndarray, order, *, where: Path) -> None:
+    """A Parquet export's ``speaker`` column names the speakers of ``speaker_order``: one of numbers (0 and 1,
+    as a table written back by pandas with its speakers coded), or of names none of the session's, was refused
+    as "holds 0 frames ... give the session's own with --frames" (an option of JSON exports)."""
+    if len(speaker_col) == 0:
+        return
+    known = set(order)
+    stray = [v for v in dict.fromkeys(speaker_col.tolist()) if not (isinstance(v, str) and v in known)]
+    if not stray:
+        return
+    shown = ", ".join(repr(v)[:40] for v in stray[:4]) + (f" and {len(stray) - 4} more" if len(stray) > 4 else "")
+    kind = table.schema.field("speaker").type
+    raise InvalidSessionError(f"cannot import {where}: its speaker column ({kind}) holds {shown}, where each row "
+                              f"names one of the session's speakers ({', '.join(order)}); write the speakers' "
+                              "names back into it")
 
 
 def _rows_in_time(table, mask: np.ndarray, spk: str, hop_s: float, n_want: int, *, where: Path) -> np.ndarray:

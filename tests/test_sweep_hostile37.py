@@ -1,0 +1,93 @@
+"""Hostile sweep 37 (docs/store.md "Hostile sweep 37"): sweep 36's four message leftovers, the review commands.
+
+1. A manifest whose header says `File` (capitalised, as a spreadsheet writes it) was "no 'file' column" without
+   saying what the header held: now the header's names are said, and that names are lower case.
+2. A UTF-16 manifest (a spreadsheet's "Unicode Text") was "not UTF-8 text", UTF-16 unsaid; one with no BOM was
+   read as UTF-8 and said as a header without a 'file' column (its names 'f\\x00i\\x00l\\x00e\\x00').
+3. A Parquet export whose speaker column holds numbers (pandas' coded speakers written back) was refused as
+   "holds 0 frames ... give the session's own with --frames" (an option of JSON exports).
+4. A manifest row with two files and its `layout` cell `mono` was refused as "--layout mono applies to one file",
+   an option the command line never had.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import one_line_error, run_cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _batch(manifest: Path, tmp_path: Path):
+    return run_cli("batch", manifest, "--store", tmp_path / "st", "--no-progress", "--table", tmp_path / "t")
+
+
+# -- sweep 36's leftovers: manifests ---------------------------------------------------------------------------------
+
+def test_a_manifest_header_capitalised_is_said_with_what_it_holds(tmp_path):
+    """Before: "no 'file' column in the header row; columns are file, file2, ..." (the 'File' it found unsaid)."""
+    shutil.copy(FIXTURES / "mono_therapist.wav", tmp_path / "a.wav")
+    (tmp_path / "m.csv").write_text("File,Notes\na.wav,first\n")
+    rc, out, err = _batch(tmp_path / "m.csv", tmp_path)
+    one_line_error(rc, err)
+    assert err == (f"prosody: error: manifest {tmp_path / 'm.csv'}: no 'file' column in the header row (it holds "
+                   "'File', 'Notes'); column names are lower case: 'file', 'notes'\n")
+    assert not (tmp_path / "st").exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_utf16_manifest_is_said_utf16(tmp_path, encoding):
+    """Before: "is not UTF-8 text" (with a BOM) or "no 'file' column" (UTF-16LE with none: read as UTF-8, its
+    NUL bytes inside each name)."""
+    shutil.copy(FIXTURES / "mono_therapist.wav", tmp_path / "a.wav")
+    (tmp_path / "m.csv").write_bytes("file,notes\na.wav,first\n".encode(encoding))
+    rc, out, err = _batch(tmp_path / "m.csv", tmp_path)
+    one_line_error(rc, err)
+    assert err.startswith(f"prosody: error: manifest {tmp_path / 'm.csv'} is not UTF-8 text: it is UTF-16 "), err
+    assert "iconv -f UTF-16 -t UTF-8" in err
+    assert not (tmp_path / "st").exists()
+
+
+def test_a_manifest_layout_cell_is_named_as_the_cell(tmp_path):
+    """Before: "m.csv line 2: --layout mono applies to one file" where the row's layout cell said mono."""
+    for name in ("a.wav", "b.wav"):
+        shutil.copy(FIXTURES / "mono_therapist.wav", tmp_path / name)
+    (tmp_path / "m.csv").write_text("file,file2,layout\na.wav,b.wav,mono\n")
+    rc, out, err = _batch(tmp_path / "m.csv", tmp_path)
+    assert rc == 1, err
+    assert f"{tmp_path / 'm.csv'} line 2: layout mono applies to one file; two files are one speaker each" in err
+    assert "--layout" not in err
+
+
+# -- sweep 36's leftovers: a Parquet's speaker column ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def parquet_export(tmp_path_factory):
+    """The fixture dialogue (0.7 min) saved as session 1 and exported as Parquet."""
+    pytest.importorskip("pyarrow")
+    d = tmp_path_factory.mktemp("saved")
+    rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--save", "--store", d / "store", "--quiet",
+                           "--no-progress")
+    assert rc == 0, err
+    rc, out, err = run_cli("export", "1", "--store", d / "store", "-o", d / "s1.parquet")
+    assert rc == 0, err
+    return d / "s1.parquet"
+
+
+def test_a_parquet_whose_speaker_column_holds_numbers_is_said_so(parquet_export, tmp_path):
+    """Before: "cannot import: ...'s frame columns holds 0 frames (0.00 s), the session 40.22 s (4022 frames);
+    ... give the session's own with --frames"."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    t = pq.read_table(parquet_export)
+    coded = pc.if_else(pc.equal(t.column("speaker"), "therapist"), 0, 1)
+    pq.write_table(t.set_column(t.column_names.index("speaker"), "speaker", coded), tmp_path / "coded.parquet")
+    rc, out, err = run_cli("import", tmp_path / "coded.parquet", "--store", tmp_path / "st")
+    one_line_error(rc, err)
+    assert err == (f"prosody: error: cannot import {tmp_path / 'coded.parquet'}: its speaker column (int64) holds "
+                   "0, 1, where each row names one of the session's speakers (therapist, client); write the "
+                   "speakers' names back into it\n")
+    assert not (tmp_path / "st" / "frames").exists() or not any((tmp_path / "st" / "frames").iterdir())
