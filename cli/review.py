@@ -147,8 +147,10 @@ def cmd_play(args, out, err) -> int:
     a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
     x = to_playback(audio.cut(a, b))
     if not len(x):  # "playing" said, 0.2 s of silence played, exit 0 (hostile sweep 26)
-        raise InputError(f"moment {m.rank} ({m.what}) leaves nothing to play: {a:.1f}–{b:.1f} s of "
-                         f"the {float(stored.doc['duration_s']):.1f} s recording"
+        duration_s = float(stored.doc["duration_s"])
+        where = (f"it is at {m.start_s:.1f} s, at or after the end of the {duration_s:.1f} s recording"
+                 if m.start_s >= duration_s else f"{a:.1f}–{b:.1f} s of the {duration_s:.1f} s recording")  # was "41.0–40.2 s": a span backwards
+        raise InputError(f"moment {m.rank} ({m.what}) leaves nothing to play: {where}"
                          f"{'; give --context-s over 0' if args.context_s == 0 else ''}")
     from .library_lines import held_back
     with held_back(args, doing="playing"):
@@ -161,7 +163,9 @@ def cmd_play(args, out, err) -> int:
 def cmd_note(args, out, err) -> int:
     from prosody.moments import KIND_LABELS
     from .sessions import _open, _signalled, _signals_wait
-    if (args.at is None) == (args.moment is None):
+    if args.at is not None and args.moment is not None:  # was "say where the note goes", as if neither was given
+        raise InputError(f"--at {args.at} and --moment {args.moment} both say where the note goes: give one of them")
+    if args.at is None and args.moment is None:
         raise InputError("say where the note goes: --at 12:30 (a time) or --moment K (see `prosody moments`)")
     with _open(args) as store:
         voices = store.voices_stamp(args.session)  # a moment's label made before a relabel meanwhile (sweep 35)
@@ -171,7 +175,9 @@ def cmd_note(args, out, err) -> int:
             ms = session_moments(stored, moments_config(args))
             if not 1 <= args.moment <= len(ms):
                 raise InputError(f"--moment {args.moment}: session {stored.info.id} has {len(ms)} "
-                                 f"moment{'s' if len(ms) != 1 else ''}")
+                                 f"moment{'s' if len(ms) != 1 else ''}"
+                                 + (f"; choose 1..{len(ms)} (`prosody moments {stored.info.id}` lists them)"
+                                    if ms else ""))
             m = ms[args.moment - 1]
             time_s, end_s = m.start_s, (m.end_s if m.end_s > m.start_s else None)
             label = f"{KIND_LABELS.get(m.kind, m.kind)} at {m.start_s:.1f} s"

@@ -8,6 +8,10 @@
    "holds 0 frames ... give the session's own with --frames" (an option of JSON exports).
 4. A manifest row with two files and its `layout` cell `mono` was refused as "--layout mono applies to one file",
    an option the command line never had.
+5. `note --at 3 --moment 1` was refused as "say where the note goes: --at ... or --moment ...", as if neither had
+   been given; `note --moment 0` said "session 1 has 10 moments" without the ranks to choose from.
+6. `play` of a note past the recording's end (a note may lie up to 1 s after it) with `--context-s 0` said the
+   span backwards, "41.0–40.2 s of the 40.2 s recording".
 """
 from __future__ import annotations
 
@@ -65,16 +69,22 @@ def test_a_manifest_layout_cell_is_named_as_the_cell(tmp_path):
 # -- sweep 36's leftovers: a Parquet's speaker column ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def parquet_export(tmp_path_factory):
-    """The fixture dialogue (0.7 min) saved as session 1 and exported as Parquet."""
-    pytest.importorskip("pyarrow")
+def saved(tmp_path_factory):
+    """A store holding the fixture dialogue (0.7 min, 40.22 s) as session 1."""
     d = tmp_path_factory.mktemp("saved")
     rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--save", "--store", d / "store", "--quiet",
                            "--no-progress")
     assert rc == 0, err
-    rc, out, err = run_cli("export", "1", "--store", d / "store", "-o", d / "s1.parquet")
+    return d / "store"
+
+
+@pytest.fixture(scope="module")
+def parquet_export(saved):
+    """Session 1 exported as Parquet."""
+    pytest.importorskip("pyarrow")
+    rc, out, err = run_cli("export", "1", "--store", saved, "-o", saved.parent / "s1.parquet")
     assert rc == 0, err
-    return d / "s1.parquet"
+    return saved.parent / "s1.parquet"
 
 
 def test_a_parquet_whose_speaker_column_holds_numbers_is_said_so(parquet_export, tmp_path):
@@ -91,3 +101,38 @@ def test_a_parquet_whose_speaker_column_holds_numbers_is_said_so(parquet_export,
                    "0, 1, where each row names one of the session's speakers (therapist, client); write the "
                    "speakers' names back into it\n")
     assert not (tmp_path / "st" / "frames").exists() or not any((tmp_path / "st" / "frames").iterdir())
+
+
+# -- the review commands -----------------------------------------------------------------------------------------------
+
+def test_a_note_given_both_a_time_and_a_moment_says_both_were_given(saved):
+    """Before: "say where the note goes: --at 12:30 (a time) or --moment K" (the user had given both)."""
+    rc, out, err = run_cli("note", "1", "x", "--at", "3", "--moment", "1", "--store", saved)
+    one_line_error(rc, err)
+    assert err == "prosody: error: --at 3 and --moment 1 both say where the note goes: give one of them\n"
+
+
+def test_a_note_on_a_moment_out_of_range_says_the_ranks(saved):
+    """Before: "--moment 0: session 1 has N moments" (nothing to choose from said)."""
+    rc, out, err = run_cli("moments", "1", "--json", "--store", saved)
+    assert rc == 0, err
+    n = len(__import__("json").loads(out))
+    rc, out, err = run_cli("note", "1", "x", "--moment", "0", "--store", saved)
+    one_line_error(rc, err)
+    assert err == (f"prosody: error: --moment 0: session 1 has {n} moment{'s' if n != 1 else ''}; choose 1..{n} "
+                   "(`prosody moments 1` lists them)\n")
+
+
+def test_playing_a_note_after_the_end_says_where_it_is(saved, tmp_path):
+    """A note at 40.9 s of the 40.22 s session (allowed: up to 1 s after the end), played with no context.
+    Before: "leaves nothing to play: 40.9–40.2 s of the 40.2 s recording" (a span ending before it starts)."""
+    store = tmp_path / "store"
+    shutil.copytree(saved, store)
+    rc, out, err = run_cli("note", "1", "after the end", "--at", "40.9", "--store", store)
+    assert rc == 0, err
+    rc, out, err = run_cli("moments", "1", "--json", "--store", store)
+    rank = next(m["rank"] for m in __import__("json").loads(out) if m["what"] == "after the end")
+    rc, out, err = run_cli("play", "1", str(rank), "--context-s", "0", "--store", store)
+    one_line_error(rc, err)
+    assert err == (f"prosody: error: moment {rank} (after the end) leaves nothing to play: it is at 40.9 s, at or "
+                   "after the end of the 40.2 s recording; give --context-s over 0\n")
