@@ -181,6 +181,11 @@ def cmd_note(args, out, err) -> int:
             m = ms[args.moment - 1]
             time_s, end_s = m.start_s, (m.end_s if m.end_s > m.start_s else None)
             label = f"{KIND_LABELS.get(m.kind, m.kind)} at {m.start_s:.1f} s"
+            duration_s = float(stored.doc["duration_s"])
+            if time_s > duration_s:  # a live bookmark set on audio not analysed when the session stopped: the note
+                # was refused, "note time 100.0 s is outside session 1 (0 to 40.2 s)", for a moment the list offers
+                time_s, end_s = duration_s, None
+                label += f", after the {duration_s:.1f} s analysed: noted at its end"
         else:
             from prosody.formats.bundle import parse_clock
             time_s = parse_clock(args.at)

@@ -12,6 +12,8 @@
    been given; `note --moment 0` said "session 1 has 10 moments" without the ranks to choose from.
 6. `play` of a note past the recording's end (a note may lie up to 1 s after it) with `--context-s 0` said the
    span backwards, "41.0–40.2 s of the 40.2 s recording".
+7. `note --moment K` on a bookmark past the analysed end (a live bookmark set on audio not yet analysed when the
+   session stopped; the moments list offers it) was refused: "note time 100.0 s is outside session 1".
 """
 from __future__ import annotations
 
@@ -136,3 +138,26 @@ def test_playing_a_note_after_the_end_says_where_it_is(saved, tmp_path):
     one_line_error(rc, err)
     assert err == (f"prosody: error: moment {rank} (after the end) leaves nothing to play: it is at 40.9 s, at or "
                    "after the end of the 40.2 s recording; give --context-s over 0\n")
+
+
+def test_a_note_on_a_bookmark_after_the_analysed_end_is_kept(saved, tmp_path):
+    """A session whose live bookmark lies at 100 s, after the 40.22 s analysed (allowed: set on audio captured but
+    not analysed when the session stopped). Before: `note 1 --moment 1 seen` refused, "note time 100.0 s is
+    outside session 1 (0 to 40.2 s)", exit 2. Now the note is kept at the session's end, said so."""
+    import json
+    rc, out, err = run_cli("export", "1", "--store", saved, "-o", tmp_path / "s1.json")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "s1.json").read_text())
+    doc["bookmarks"] = [{"time_s": 100.0, "note": "client cried"}]
+    (tmp_path / "s1.json").write_text(json.dumps(doc))
+    store = tmp_path / "store"
+    rc, out, err = run_cli("import", tmp_path / "s1.json", "--store", store)
+    assert rc == 0, err
+    rc, out, err = run_cli("moments", "1", "--json", "--store", store)
+    rank = next(m["rank"] for m in json.loads(out) if m["kind"] == "bookmark")
+    rc, out, err = run_cli("note", "1", "seen", "--moment", str(rank), "--store", store)
+    assert (rc, err) == (0, ""), err
+    assert out == "session 1: note at 0:40 (bookmark at 100.0 s, after the 40.2 s analysed: noted at its end)\n"
+    rc, out, err = run_cli("moments", "1", "--json", "--store", store)
+    notes = [m for m in json.loads(out) if m["kind"] == "note"]
+    assert [(m["start_s"], m["what"]) for m in notes] == [(40.22, "seen")]
