@@ -14,6 +14,9 @@
    span backwards, "41.0–40.2 s of the 40.2 s recording".
 7. `note --moment K` on a bookmark past the analysed end (a live bookmark set on audio not yet analysed when the
    session stopped; the moments list offers it) was refused: "note time 100.0 s is outside session 1".
+8. `import` took a supervisor's note whose text is only a zero-width space and a bidi mark (listed as nothing),
+   which `prosody note` refuses ("a note needs some text"); the import checks notes "by the rules prosody note
+   applies".
 """
 from __future__ import annotations
 
@@ -161,3 +164,20 @@ def test_a_note_on_a_bookmark_after_the_analysed_end_is_kept(saved, tmp_path):
     rc, out, err = run_cli("moments", "1", "--json", "--store", store)
     notes = [m for m in json.loads(out) if m["kind"] == "note"]
     assert [(m["start_s"], m["what"]) for m in notes] == [(40.22, "seen")]
+
+
+def test_an_imported_note_of_invisible_characters_only_is_refused(saved, tmp_path):
+    """Before: imported (exit 0), the moments list showing a note of nothing."""
+    import json
+    rc, out, err = run_cli("export", "1", "--store", saved, "-o", tmp_path / "s1.json")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "s1.json").read_text())
+    doc["prosody_store"]["supervisor_notes"] = [{"time_s": 5.0, "end_s": None, "text": "\u200b\u200e", "author": "",
+                                                 "moment": "", "written_at": "2026-12-06T04:05:00"}]
+    (tmp_path / "s1.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli("import", tmp_path / "s1.json", "--store", tmp_path / "store")
+    one_line_error(rc, err)
+    assert err == ("prosody: error: prosody_store.supervisor_notes[0].text = '\\u200b\\u200e': empty but for "
+                   "characters no listing shows (zero-width spaces, bidi marks)\n")
+    rc, out, err = run_cli("show", "1", "--store", tmp_path / "store")
+    assert rc != 0 and ("no session store" in err or "no session '1'" in err), err
