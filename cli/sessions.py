@@ -1072,9 +1072,15 @@ def cmd_edit(args, out, err) -> int:
     for t in args.tag + args.untag:
         if not t.strip():
             raise InputError("--tag/--untag: a tag cannot be empty")
+    from prosody.store.db import nfc
+    both = [t for t in args.tag if nfc(t) in {nfc(u) for u in args.untag}]
+    if both:  # the tag was added, the --untag dropped without a word
+        raise InputError(f"--tag and --untag both name {both[0]!r}: give one or the other")
     with _signals_wait() as came:  # the change and what says it (sweep 12)
         with _open(args) as store:
-            before = store.info(args.session).meta.session_number
+            old = store.info(args.session).meta
+            before = old.session_number
+            absent = [u for u in dict.fromkeys(args.untag) if nfc(u) not in {nfc(t) for t in old.tags}]
             info = store.edit_meta(args.session, therapist=args.therapist, client=args.client,
                                    session_number=args.session_number,
                                    recorded_at=parse_when(args.date) if args.date is not None else None,
@@ -1086,6 +1092,9 @@ def cmd_edit(args, out, err) -> int:
         except OSError as exc:  # edited all the same: said, not left for 'cannot write to standard output' alone
             _unsaid(err, exc, f"session {info.id} edited\n")
             said = False
+    if absent:  # `--untag intkae` (a typo) was exit 0, the session shown, the tag it meant still there
+        err.write(terminal_safe(f"prosody: note: session {info.id} had no tag {', '.join(map(repr, absent))}; "
+                                f"its tags: {', '.join(info.meta.tags) or 'none'}") + "\n")
     if before is not None and info.meta.session_number != before and args.session_number is None:
         err.write(f"prosody: note: {_client_words(info.meta)} already has a session number {before}: session "
                   f"{info.id} is now number {info.meta.session_number} (--session-number N gives another)\n")

@@ -17,6 +17,8 @@
 8. `import` took a supervisor's note whose text is only a zero-width space and a bidi mark (listed as nothing),
    which `prosody note` refuses ("a note needs some text"); the import checks notes "by the rules prosody note
    applies".
+9. `edit --tag a --untag a` added the tag, the --untag dropped without a word; `edit --untag intkae` (a typo, or
+   a tag the session never had) was exit 0 with the session shown, nothing said.
 """
 from __future__ import annotations
 
@@ -181,3 +183,25 @@ def test_an_imported_note_of_invisible_characters_only_is_refused(saved, tmp_pat
                    "characters no listing shows (zero-width spaces, bidi marks)\n")
     rc, out, err = run_cli("show", "1", "--store", tmp_path / "store")
     assert rc != 0 and ("no session store" in err or "no session '1'" in err), err
+
+
+def test_edit_given_one_tag_to_add_and_remove_is_refused(saved, tmp_path):
+    """Before: exit 0, the tag added (the --untag dropped)."""
+    store = tmp_path / "store"
+    shutil.copytree(saved, store)
+    rc, out, err = run_cli("edit", "1", "--tag", "intake", "--untag", "intake", "--store", store)
+    one_line_error(rc, err)
+    assert err == "prosody: error: --tag and --untag both name 'intake': give one or the other\n"
+    rc, out, err = run_cli("show", "1", "--store", store)
+    assert "tags:" not in out
+
+
+def test_edit_untag_of_a_tag_the_session_lacks_is_said(saved, tmp_path):
+    """Before: exit 0, the session shown, no word that 'intkae' was no tag of it ('intake' kept)."""
+    store = tmp_path / "store"
+    shutil.copytree(saved, store)
+    rc, out, err = run_cli("edit", "1", "--tag", "intake", "--store", store)
+    assert rc == 0, err
+    rc, out, err = run_cli("edit", "1", "--untag", "intkae", "--store", store)
+    assert rc == 0 and "tags: intake" in out, (rc, out, err)
+    assert err == "prosody: note: session 1 had no tag 'intkae'; its tags: intake\n"
