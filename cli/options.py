@@ -73,6 +73,16 @@ def voices_told(text: str) -> int | None:
     return VOICES_TOLD[t]
 
 
+def filter_value(text: str) -> str:
+    """argparse type of a listing filter (``--therapist``, ``--client``, ``--tag`` of ``sessions``, ``trend``,
+    ``compare``...): a blank value is refused while parsing; it was read as a name no session has ("no
+    sessions ... with these filters"), as if the store held none (``--tag "$UNSET"``; hostile sweep 37)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is blank: names and tags are never blank; give one, or leave "
+                                         "this filter out")
+    return text
+
+
 def whole_number(text: str) -> int:
     """argparse type of a whole number (a count, a rank, a channel): digits 0-9 with an optional
     minus sign (``formats.bundle.parse_whole``); int() also read "1_0" as 10 and "١" as 1."""

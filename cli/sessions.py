@@ -24,7 +24,7 @@ from prosody.store.db import BUSY_TIMEOUT_S, OWN_ORPHAN_MIN_AGE_S, Store, defaul
 from prosody.types import UNATTRIBUTED
 
 from .stopping import Stopped, program_handlers, stopping
-from .options import input_path, session_ref, store_help, store_path, whole_number
+from .options import filter_value, input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -1131,9 +1131,10 @@ def add_parser(sub) -> None:
 
 def _filter_options(p, *, therapist_required: bool = False) -> None:
     """Which sessions: by therapist, client, tag and date."""
-    p.add_argument("--therapist", metavar="NAME", required=therapist_required, help="therapist name or ID")
-    p.add_argument("--client", metavar="PSEUDONYM", help="client pseudonym")
-    p.add_argument("--tag", metavar="TAG", help="only sessions with this tag")
+    p.add_argument("--therapist", metavar="NAME", required=therapist_required, type=filter_value,
+                   help="therapist name or ID")
+    p.add_argument("--client", metavar="PSEUDONYM", type=filter_value, help="client pseudonym")
+    p.add_argument("--tag", metavar="TAG", type=filter_value, help="only sessions with this tag")
     p.add_argument("--since", metavar="DATE", help="on or after this date (YYYY-MM-DD[THH:MM])")
     p.add_argument("--until", metavar="DATE", help="on or before this date")
 

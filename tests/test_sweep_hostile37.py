@@ -205,3 +205,16 @@ def test_edit_untag_of_a_tag_the_session_lacks_is_said(saved, tmp_path):
     rc, out, err = run_cli("edit", "1", "--untag", "intkae", "--store", store)
     assert rc == 0 and "tags: intake" in out, (rc, out, err)
     assert err == "prosody: note: session 1 had no tag 'intkae'; its tags: intake\n"
+
+
+# -- a blank listing filter ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [("sessions", "--tag", ""), ("sessions", "--client", "  "),
+                                  ("trend", "--therapist", "T", "--tag", ""), ("trend", "--therapist", " ")])
+def test_a_blank_filter_is_refused_not_read_as_a_name_no_session_has(tmp_path, argv):
+    """`trend --tag ''` (a shell variable unset) said "no sessions for therapist 'T' with these filters" as if the
+    store held none, and `sessions --tag ''` listed nothing with exit 0: no name or tag is ever blank, so the
+    filter is refused while parsing, the option named."""
+    rc, out, err = run_cli(*argv, "--store", tmp_path / "st")
+    one_line_error(rc, err)
+    assert "is blank" in err and argv[-2] in err, err
