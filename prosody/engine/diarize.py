@@ -161,7 +161,7 @@ class DiarizeConfig:
     ``pieces_keep_minority_gain``: a first pass so kept that found two voices is replaced by the minority
     retry's split (``_minority_retry``) only where that split's frame models hear the voices at least as well
     (held-out gain not under the first pass's; a voice too short to model, gain -inf, as before): in room noise
-    the retry's seed was a few short utterances of one man, set against both men's speech, its gain 0.13-0.54
+    the retry's seed was a few short utterances of one man, set against both men's speech, its gain 0.15-0.54
     under the first pass's (AMI dev01 in pink noise 20-25 dB: first passes 0.22-0.26 apart replaced by splits
     0.29-0.33 apart, a voice of 1.6-3 s, 40-49 % wrong), where the retry that finds espeak's short second voice
     beside a dominant one (held) reads +0.52 over the first pass, or -inf (docs/speakers.md, seventy-first
