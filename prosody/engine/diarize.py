@@ -158,6 +158,14 @@ class DiarizeConfig:
     standard errors is kept too (``_near_keep_bar``; room noise moves one pair's first pass 0.189-0.241
     apart over noise draws, its error 0.015-0.03; one voice's first passes the pieces test fires on lie
     0.05-0.17 apart: docs/speakers.md, sixty-ninth round; ``0``: the fixed bar, as before).
+    ``pieces_keep_minority_gain``: a first pass so kept that found two voices is replaced by the minority
+    retry's split (``_minority_retry``) only where that split's frame models hear the voices at least as well
+    (held-out gain not under the first pass's; a voice too short to model, gain -inf, as before): in room noise
+    the retry's seed was a few short utterances of one man, set against both men's speech, its gain 0.15-0.54
+    under the first pass's (AMI dev01 in pink noise 20-25 dB: first passes 0.22-0.26 apart replaced by splits
+    0.29-0.33 apart, a voice of 1.6-3 s, 40-49 % wrong), where the retry that finds espeak's short second voice
+    beside a dominant one (held) reads +0.52 over the first pass, or -inf (docs/speakers.md, seventy-first
+    round; ``False``: as before).
     ``utterance_restart_below`` / ``utterance_min_s`` / ``utterance_window_s``: where the voices
     found lie less than ``utterance_restart_below`` apart (``0`` turns it off), a restart from whole
     utterances (``_utterance_restart``): each utterance of at least ``utterance_min_s`` embedded on
@@ -363,6 +371,7 @@ class DiarizeConfig:
     pieces_keep_max_inside: float = 0.6
     pieces_keep_min_gain: float = -0.7
     pieces_keep_se_z: float = 1.0
+    pieces_keep_minority_gain: bool = True
     second_look_nats: float = 150.0
     second_look_mean_nats: float = 0.0
     second_look_min_s: float = 0.2
@@ -1276,6 +1285,9 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if seed is None:  # a suspect split: the retry runs whatever the frame models' gain (also where two are told)
         alt = _minority_retry(x, cfg, enc, grid, feats, idx, emb, melc, two, -np.inf if suspect else gain,
                               separation, memo=memo)
+        if (alt is not None and two and kept and cfg.pieces_keep_minority_gain
+                and np.isfinite(alt.model_gain) and alt.model_gain < gain):
+            alt = None  # a kept first pass the retry's frame models hear worse: a few odd utterances of one voice
         if alt is None and (suspect or not two):
             alt = _odd_utterance_retry(x, cfg, enc, grid, feats, idx, emb, melc, memo=memo)
             if alt is not None and two and not alt.separation > separation:
