@@ -662,7 +662,10 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     ending in a level stretch up to ``_MIX_STRETCH_FRAMES`` before it is cut too (``_stretch_tail``); where none
     does, the tail at the pause looked for again on the levels' running median over ``_MIX_MEDIAN_FRAMES`` frames
     (a heard tail's level dips between reflections, one frame at a time, and breaks the line) with the direct
-    sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line) is cut too.
+    sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line) is cut too; where none of these falls at the room's
+    rate, the tail looked for through the pause, the mask having ended inside it (``_pause_tail``), and cut through
+    the pause's frames the ending voice owns (the diarizer's split, not always the pause's middle: a frame of the tail
+    left to that voice's channel bridged its VAD's end over the cut).
 
     Given the ``signal`` (the mix itself), tails with no step count too where they carry no voice: the
     room is found from every tail (``room_tail`` with no step; ``_TAIL_SEEN`` or more and ``_MIX_TAIL_SHARE`` of
@@ -743,11 +746,29 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     found, rates, bare = got
     room = float(np.median(rates))
     smooth = _running_median(lv, _MIX_MEDIAN_FRAMES)
+    floor = float(np.percentile(lv, 10))
+
+    def agrees(t) -> bool:
+        return t is not None and room / _MIX_TAIL_AGREE <= t[1] <= room * _MIX_TAIL_AGREE
+
+    def pause_tail(a: int, b: int, stop: int):  # through the pause's frames the ending voice owns (its split)
+        t = _pause_tail(lv, a, b, stop, floor, max_frames=max_frames)
+        if not agrees(t):
+            return None
+        while stop < n and not sp[stop] and own[stop] == own[b - 1]:
+            stop += 1
+        return (*t[:3], stop)
+
+    for i, (d, rate, q, stop) in enumerate(found):  # a tail at a pause not falling at the room's rate
+        if not agrees((d, rate)):
+            found[i] = pause_tail(int(starts[np.searchsorted(ends, q)]), q, stop) or found[i]
     for a, b, stop in bare:
         t = _stretch_tail(lv, a, b, stop, room, lambda q: tail_at(q, a, step))
         if t is None and smooth is not lv:  # the line broken by one-frame dips: looked for on the running median
             t = tail_at(b, a, _MIX_STEP_STRAIGHT_DB, levels=smooth)
             t = None if t is None else (*t, b, stop)
+        if not agrees(t):
+            t = pause_tail(a, b, stop) or t
         if t is not None:
             found.append(t)
     ch = np.flatnonzero((own[1:] != own[:-1]) & (own[1:] < 2) & (own[:-1] < 2) & sp[1:] & sp[:-1]) + 1
@@ -819,6 +840,11 @@ _MIX_STRETCH_REACH = 15
 # 2-4 dB; the new cuts on AMI and espeak in rooms begin a median 10 ms after the planted end where one is near; with
 # no step two of them cut short turns 120-130 ms early, AMI trn06 s2's into a backchannel)
 _MIX_MEDIAN_FRAMES = 3
+# ``mix_tails``: where none of those finds a tail at a pause falling at the room's rate, the tail looked for again
+# through the pause, up to its first frame this near the mix's 10th percentile, with the direct sound's step
+# (``_pause_tail``; None: not at all; the seventy-first round: of AMI mono's 17 changes at RT60 1.0 s over 80 ms off
+# with no tail cut, first draw, 10 ended at a pause 0-32 frames after the planted end, the tail's rest in the pause)
+_MIX_PAUSE_FLOOR_DB: float | None = 6.0
 
 
 def _stretch_tail(lv: np.ndarray, run_start: int, end: int, stop: int, room_db: float,
@@ -849,6 +875,35 @@ def _stretch_tail(lv: np.ndarray, run_start: int, end: int, stop: int, room_db: 
             return None
         return (*t, q, stop)
     return None
+
+
+def _pause_tail(lv: np.ndarray, run_start: int, end: int, stop: int, floor_db: float, *,
+                max_frames: int) -> tuple[int, float, int, int] | None:
+    r"""``mix_tails``' tail (direct sound's end, rate dB/frame, end looked at, last frame cut + 1) for a run of speech
+    ``run_start .. end - 1`` (frames) whose end before a pause shows none at the room's rate, or None: ``room_tail``
+    over the run's last ``max_frames`` frames and the pause's first ones, up to the pause's first frame
+    ``_MIX_PAUSE_FLOOR_DB`` or less over ``floor_db`` (the mix's 10th percentile; else up to ``stop``, the pause's
+    middle), with the direct sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line). The end looked at is the run's
+    own (the cut reaches back from it as from any end before a pause). The diarizer's mask ended inside the tail
+    (AMI at RT60 1.0 s: 0-20 frames after the direct sound), too few of its frames before the pause to make a line,
+    or on a stretch of it that does not fall at the room's rate; the ending voice's channel carried the rest of the
+    tail through its half of the pause and its VAD heard it (docs/speakers.md, seventy-first round)::
+
+        level   ~~~~~\__
+                        ``--..__                 (the tail)
+        mask    ^^^^^^^^^^^^^^^^``--..__         (the rest of it, in the pause)
+        looked at                       ^        (the pause's first frame near the floor)
+        cut          ^^^^^^^^^^^^^^^^^^^^^^^^^   (from the direct end through the ending voice's half of the pause)
+    """
+    if _MIX_PAUSE_FLOOR_DB is None:
+        return None
+    near = np.flatnonzero(lv[end:stop] <= floor_db + _MIX_PAUSE_FLOOR_DB)
+    q = end + int(near[0]) if len(near) else stop
+    if not end < q < len(lv) or end - run_start < _TAIL_MIN_FRAMES + 1:  # a run as short as a flicker: as tail_at
+        return None
+    lo = max(run_start, end - max_frames)
+    t = room_tail(lv[lo:q], lv[q:q + _TAIL_AFTER], step_db=_MIX_STEP_STRAIGHT_DB, slack=_MIX_LINE_SLACK)
+    return None if t is None else (lo + t[0], t[1], end, stop)  # the cut's reach counted from the mask's end
 
 
 def _running_median(x: np.ndarray, width: int) -> np.ndarray:
