@@ -206,12 +206,14 @@ def test_the_bridge_follows_the_analysis_vads_merge():
     assert _changes(default.activity, smoothed=True)[0] == 2  # under the default merge A is heard
 
 
-def _token_after_a_bridged_pause(*, bridged: bool = True):
+def _token_after_a_bridged_pause(*, bridged: bool = True, pause_before: bool = False):
     """10 ms frames, shaped as benchmarks/overlap_events.py --layout mono held-out seed 116 at 14.2 s. Voice 0
     speaks 0-299 at -30 dB; a 0.17 s pause 300-316 at the recording's pause level (-60 dB) that the speech mask
     bridged (joined under 0.2 s), given to voice 1; voice 1's backchannel 317-356 (0.4 s) at -35 dB; a pause
     357-389 (the owner split at its middle); voice 0 again from 390. ``bridged=False``: 300-316 is speech at
-    -35 dB (voice 1 straight out of voice 0's last words, the flip's own case)."""
+    -35 dB (voice 1 straight out of voice 0's last words, the flip's own case); ``pause_before``: with that, a
+    bridged pause between two of voice 0's words 0.1 s before the flip (seed 119 at 55.5 s: a failed
+    interruption over the holder's next word)."""
     n = 700
     speech = np.ones(n, bool)
     speech[357:390] = False
@@ -222,6 +224,8 @@ def _token_after_a_bridged_pause(*, bridged: bool = True):
     level_db[357:390] = -60.0
     if bridged:
         level_db[300:317] = -60.0
+    if pause_before:
+        level_db[275:290] = -60.0
     return owner, speech, 10.0 ** (level_db / 10.0)
 
 
@@ -242,8 +246,9 @@ def test_run_after_a_pause_the_speech_mask_bridged_is_not_a_flip():
     where the speech mask bridged the pause before it, is a run of 0.57 s straight out of the holder's speech
     for the mask alone; the holder's last 0.15 s were given to both and the backchannel was found starting
     there, 0.32 s before it was planted (3.17 s), outside the benchmarks' 0.3 s: missed and false at once. The
-    level says there is a pause at the flip: left. Voice 1 straight out of voice 0's last words (no pause in
-    the level) is flipped as before, as it is with ``flip_overlap_pause_s=0`` or without the levels."""
+    level says the run opens with a pause: left. Voice 1 straight out of voice 0's last words (no pause in
+    the level) is flipped as before, also with a pause between voice 0's words just before the flip, as
+    it is with ``flip_overlap_pause_s=0`` or without the levels."""
     owner, speech, ms = _token_after_a_bridged_pause()
     e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
     d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech, "level": ms})
@@ -258,5 +263,8 @@ def test_run_after_a_pause_the_speech_mask_bridged_is_not_a_flip():
     owner, speech, ms = _token_after_a_bridged_pause(bridged=False)
     loud = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech, "level": ms})
     assert np.all(loud.owner[300 - e:300] == 2) and np.all(loud.owner[:300 - e] == 0)
+    owner, speech, ms = _token_after_a_bridged_pause(bridged=False, pause_before=True)
+    before = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech, "level": ms})
+    assert np.array_equal(before.owner, loud.owner)  # a pause inside voice 0's speech says nothing of the flip
     with pytest.raises(ConfigError):
         DiarizeConfig(flip_overlap_pause_s=-0.1).validate()

@@ -256,9 +256,9 @@ class DiarizeConfig:
     speech is shorter than ``flip_overlap_bridge_s`` (the analysis VAD's ``min_duration_off_s``, 0.6 s;
     a recording's analysis sets it from its own ``[vad]``: ``speaker_channels.diarize_config``), those
     frames go to the run's voice alone (sixty-ninth round; 0 turns it off); a flip with a pause the
-    speech mask bridged within ``flip_overlap_pause_s`` of it (``_bridged_pause``, ``quiet_run_pause_db``)
-    is not one straight out of (or into) the other voice's speech and is left (seventy-first round; 0
-    turns that test off).
+    speech mask bridged in the run's first (last) ``flip_overlap_pause_s`` (``_bridged_pause``,
+    ``quiet_run_pause_db``) is not one straight out of (into) the other voice's speech and is left
+    (seventy-first round; 0 turns that test off).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
@@ -1452,8 +1452,8 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     if pad > 0 and ms is not None and len(ms) == n:
         quiet = _bridged_pause(10 * np.log10(np.asarray(ms, np.float64) + 1e-12), speech, cfg)
 
-    def paused(j: int) -> bool:  # a pause the speech mask bridged within flip_overlap_pause_s of the flip at j
-        return quiet is not None and bool(quiet[max(0, j - pad):j + pad].any())
+    def paused(a: int, b: int) -> bool:  # a pause the speech mask bridged in the run's frames a..b next to a flip
+        return quiet is not None and bool(quiet[max(0, a):b].any())
     out = owner.copy()
     for k in (0, 1):
         x = np.concatenate([[0], (owner == k).astype(np.int8), [0]])
@@ -1471,9 +1471,9 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
             edge = 2
             if between and int(speech[a:b].sum()) < bridge_n:
                 edge = k  # the other voice's channel would bridge its pause over the run: the edges go to the run
-            if not paused(a):  # a pause bridged at the flip: the run starts after the other voice, not over it
+            if not paused(a, a + pad):  # the run opens with a bridged pause: it starts after the other voice
                 out[a - e:a] = edge
-            if between and not paused(b):  # straight back into the other voice: its first frames carry the same
+            if between and not paused(b - pad, b):  # straight back into the other voice: its first frames too
                 out[b:b + e] = edge
         if not cfg.flip_overlap_ends:
             continue
@@ -1484,7 +1484,7 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
                 continue  # no pause before it
             if not min_n <= int(speech[a:b].sum()) <= max_n:
                 continue
-            if not _goes_on(owner, speech, b, k, 2 * e, max_n) or paused(b):
+            if not _goes_on(owner, speech, b, k, 2 * e, max_n) or paused(b - pad, b):
                 continue
             out[b:b + e] = 2
     return _with_owner(d, speech, out)
