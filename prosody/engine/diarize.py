@@ -255,10 +255,7 @@ class DiarizeConfig:
     carries both over that voice's last and first ``flip_overlap_s`` (sixty-eighth round); where its own
     speech is shorter than ``flip_overlap_bridge_s`` (the analysis VAD's ``min_duration_off_s``, 0.6 s;
     a recording's analysis sets it from its own ``[vad]``: ``speaker_channels.diarize_config``), those
-    frames go to the run's voice alone (sixty-ninth round; 0 turns it off); a flip with a pause the
-    speech mask bridged in the run's first (last) ``flip_overlap_pause_s`` (``_bridged_pause``,
-    ``quiet_run_pause_db``) is not one straight out of (into) the other voice's speech and is left
-    (seventy-first round; 0 turns that test off).
+    frames go to the run's voice alone (sixty-ninth round; 0 turns it off).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
@@ -417,7 +414,6 @@ class DiarizeConfig:
     flip_overlap_ends: bool = True
     flip_overlap_between: bool = True
     flip_overlap_bridge_s: float = 0.6
-    flip_overlap_pause_s: float = 0.2
     unsure_below_db: float = 20.0
     unsure_max_gain: float = 0.0
     short_pitch_apart_st: float = 5.0
@@ -487,11 +483,11 @@ class DiarizeConfig:
                               f"{self.run_look_bridge_s}: need cosine margins 0 <= margin <= short_margin (margin 0 "
                               "turns the run look off), 0 < min_s <= max_s, short_s >= 0 and a bridge >= 0 s")
         if not (self.flip_overlap_s >= 0 and 0 <= self.flip_overlap_min_run_s <= self.flip_overlap_max_run_s
-                and self.flip_overlap_bridge_s >= 0 and self.flip_overlap_pause_s >= 0):
+                and self.flip_overlap_bridge_s >= 0):
             raise ConfigError(f"flip_overlap_s={self.flip_overlap_s}, flip_overlap_min_run_s="
                               f"{self.flip_overlap_min_run_s}, flip_overlap_max_run_s={self.flip_overlap_max_run_s}, "
-                              f"flip_overlap_bridge_s={self.flip_overlap_bridge_s}, flip_overlap_pause_s="
-                              f"{self.flip_overlap_pause_s}: need >= 0 s and 0 <= min_run_s <= max_run_s")
+                              f"flip_overlap_bridge_s={self.flip_overlap_bridge_s}: "
+                              "need >= 0 s and 0 <= min_run_s <= max_run_s")
         if not (self.quiet_run_db >= 0 and self.quiet_run_max_s > 0 and self.quiet_run_context_s > 0
                 and self.quiet_run_pause_db >= 0 and self.quiet_run_pause_s >= 0):
             raise ConfigError(f"quiet_run_db={self.quiet_run_db}, quiet_run_max_s={self.quiet_run_max_s}, "
@@ -1447,13 +1443,6 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     e, max_n = grid.s_to_frames(cfg.flip_overlap_s), grid.s_to_frames(cfg.flip_overlap_max_run_s)
     min_n = grid.s_to_frames(cfg.flip_overlap_min_run_s)
     bridge_n = grid.s_to_frames(cfg.flip_overlap_bridge_s)
-    pad, ms = grid.s_to_frames(cfg.flip_overlap_pause_s), memo.get("level")
-    quiet = None
-    if pad > 0 and ms is not None and len(ms) == n:
-        quiet = _bridged_pause(10 * np.log10(np.asarray(ms, np.float64) + 1e-12), speech, cfg)
-
-    def paused(a: int, b: int) -> bool:  # a pause the speech mask bridged in the run's frames a..b next to a flip
-        return quiet is not None and bool(quiet[max(0, a):b].any())
     out = owner.copy()
     for k in (0, 1):
         x = np.concatenate([[0], (owner == k).astype(np.int8), [0]])
@@ -1471,9 +1460,8 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
             edge = 2
             if between and int(speech[a:b].sum()) < bridge_n:
                 edge = k  # the other voice's channel would bridge its pause over the run: the edges go to the run
-            if not paused(a, a + pad):  # the run opens with a bridged pause: it starts after the other voice
-                out[a - e:a] = edge
-            if between and not paused(b - pad, b):  # straight back into the other voice: its first frames too
+            out[a - e:a] = edge
+            if between:  # straight back into the other voice: its first frames carry the same
                 out[b:b + e] = edge
         if not cfg.flip_overlap_ends:
             continue
@@ -1484,19 +1472,10 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
                 continue  # no pause before it
             if not min_n <= int(speech[a:b].sum()) <= max_n:
                 continue
-            if not _goes_on(owner, speech, b, k, 2 * e, max_n) or paused(b - pad, b):
+            if not _goes_on(owner, speech, b, k, 2 * e, max_n):
                 continue
             out[b:b + e] = 2
     return _with_owner(d, speech, out)
-
-
-def _bridged_pause(lv: np.ndarray, speech: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
-    """(n_frames,) bool: where the 80 ms mean of the frame levels ``lv`` (dB) lies within
-    ``quiet_run_pause_db`` of the recording's pause level (the median of its frames outside ``speech``,
-    the quietest 5 % where there are few): a pause, also where the speech mask bridged it (it joins
-    speech across pauses under 0.2 s)."""
-    pause_db = float(np.median(lv[~speech])) if (~speech).sum() >= 20 else float(np.percentile(lv, 5))
-    return np.convolve(lv, np.ones(8) / 8, mode="same") <= pause_db + cfg.quiet_run_pause_db
 
 
 def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
@@ -1538,7 +1517,10 @@ def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
     n = len(owner)
     lv = 10 * np.log10(np.asarray(ms, np.float64) + 1e-12)
     max_n, ctx = grid.s_to_frames(cfg.quiet_run_max_s), grid.s_to_frames(cfg.quiet_run_context_s)
-    near_pause = _bridged_pause(lv, speech, cfg)
+    # the pause level: the median of the frames outside speech (the quietest 5 % where there are few)
+    pause_db = float(np.median(lv[~speech])) if (~speech).sum() >= 20 else float(np.percentile(lv, 5))
+    sm = np.convolve(lv, np.ones(8) / 8, mode="same")  # 80 ms mean level
+    near_pause = sm <= pause_db + cfg.quiet_run_pause_db
     pad = grid.s_to_frames(cfg.quiet_run_pause_s)
     out = owner.copy()
     for k in (0, 1):
