@@ -24,7 +24,8 @@ Vocabulary (Heldner & Edlund 2010; Gravano & Hirschberg 2011):
   after which the holder keeps the floor, that starts inside the holder's
   speech and is a bid for the floor by its prosody, not a soft backchannel
   (``overlap_cues.is_floor_bid``: level at or above the listener's own
-  baseline, raised pitch, or, before a baseline exists, length and syllables)::
+  baseline, or raised pitch, on more than a token's syllables and length;
+  never before the listener has a baseline: timing alone, a backchannel)::
 
       holder    ======== pause ========|   |===================
       listener            |mm|           |ok|         |But I|
