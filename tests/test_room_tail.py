@@ -301,6 +301,22 @@ def test_mix_tails_cut_a_tail_the_mask_ended_inside_through_the_pause(seed):
     got = mix_tails(lv, sp, owner, max_frames=40)
     assert got is not None and not got[end - 5:].any()
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mix_tails_leave_a_fall_in_the_next_voices_first_frames_to_that_voice(seed):
+    # six tails at 1 dB a frame make the room; a seventh, the same room's after the same 7 dB step, is heard 3 dB into
+    # its fall, and the diarizer gives it to the other voice from 2 frames after its direct end through the pause (that
+    # voice's turn begun under the tail: AMI tst00 s5 mono at RT60 1.0 s, 9.744 s). The line through the pause takes
+    # in the ending voice's own speech and step: it is not that voice's tail, and the next voice's frames are not cut
+    # (before the seventy-second round they were, through its pause: 17 frames of its speech and 23 of its pause there)
+    lv, sp, _ = _stretches("room")
+    lv, sp, end = _one_more(lv, sp, 1.0, seed, heard_db=3.0)
+    owner = np.zeros(len(lv), np.int8)
+    owner[end + 2:] = 1
+    got = mix_tails(lv, sp, owner, max_frames=40)
+    assert got is not None and got[:end - 40].any()  # the room found, its six tails cut
+    assert not got[end + 2:].any()
+
+
 def test_running_median_keeps_a_step_and_takes_out_a_one_frame_dip():
     x = np.array([-20.0, -20.0, -20.0, -27.0, -28.0, -36.0, -30.0, -31.0])
     assert np.array_equal(VAD._running_median(x, 3), [-20.0, -20.0, -20.0, -27.0, -28.0, -30.0, -31.0, -31.0])

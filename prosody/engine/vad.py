@@ -752,6 +752,8 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         return t is not None and room / _MIX_TAIL_AGREE <= t[1] <= room * _MIX_TAIL_AGREE
 
     def pause_tail(a: int, b: int, stop: int):  # through the pause's frames the ending voice owns (its split)
+        if own[b - 1] < 2 and (own[max(a, b - max_frames):b] == 1 - own[b - 1]).any():
+            return None  # the other voice's frames in the line's window: its fall may be that voice's tail
         t = _pause_tail(lv, a, b, stop, floor, max_frames=max_frames)
         if not agrees(t):
             return None
