@@ -204,3 +204,62 @@ def test_the_bridge_follows_the_analysis_vads_merge():
     assert _changes(default.activity, smoothed=True, vad=slow)[0] == 0  # the holder's pause merged: A lost
     assert _changes(told.activity, smoothed=True, vad=slow)[0] == 2
     assert _changes(default.activity, smoothed=True)[0] == 2  # under the default merge A is heard
+
+
+def _after_a_bridged_pause(*, voice_n: int = 40, pause_n: int = 17, pause_at: int = 0):
+    """10 ms frames. Voice 0 speaks 0-299 at -30 dB; voice 1's run from 300: a pause of ``pause_n`` frames at
+    the recording's pause level (-60 dB) from ``pause_at`` frames into the run, which the speech mask bridged
+    (joined under 0.2 s), then ``voice_n`` frames of voice 1 at -35 dB; a pause of 33 frames (the owner split
+    at its middle); voice 0 again. Defaults: overlap_events --layout mono held-out seed 116 at 14.2 s (an
+    in-pause backchannel, a 0.17 s bridged pause then 0.4 s of voice); ``voice_n=70, pause_n=8, pause_at=2``:
+    AMI tst00 s102 mono at 3.7 s (a short answer, 0.08 s of quiet 20 ms into it, then 0.7 s of voice)."""
+    end = 300 + pause_at + pause_n + voice_n
+    n = end + 400
+    speech = np.ones(n, bool)
+    speech[end:end + 33] = False
+    owner = np.zeros(n, np.int8)
+    owner[300:end + 17] = 1
+    level_db = np.full(n, -30.0)
+    level_db[300:end] = -35.0
+    level_db[300 + pause_at:300 + pause_at + pause_n] = -60.0
+    level_db[end:end + 33] = -60.0
+    return owner, speech, 10.0 ** (level_db / 10.0)
+
+
+def _backchannel_starts(activity: np.ndarray) -> list[float]:
+    from prosody.engine.turns import TurnTracker
+    from prosody.types import Segment
+    segs = []
+    for k, name in ((0, "therapist"), (1, "client")):
+        x = np.concatenate([[0], activity[:, k].astype(np.int8), [0]])
+        for a, b in zip(np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)):
+            segs.append(Segment(speaker=name, start_s=a * 0.01, end_s=b * 0.01))
+    out = TurnTracker(("therapist", "client")).flush(sorted(segs, key=lambda s: s.start_s))
+    return [round(ev.start_s, 2) for ev in out.events if ev.kind == "backchannel"]
+
+
+def test_token_after_a_pause_the_speech_mask_bridged_is_not_a_flip_an_answer_is():
+    """``flip_overlap_pause_s`` (docs/speakers.md, seventy-first round, the pause check sparing AMI's answers):
+    an in-pause backchannel after a pause the speech mask bridged is a run of 0.57 s straight out of the
+    holder's speech for the mask alone; flipped, the holder's last 0.15 s went to both and the backchannel
+    was found starting 0.32 s before it was planted (3.17 s): missed and false at once. The level shows a
+    pause in the run's first 0.2 s and the run's own voice, its bridged pauses out, is under
+    ``flip_overlap_min_run_s``: left. An AMI answer with a short quiet stretch in its first 0.2 s holds 0.7 s
+    of voice: flipped, as on main (the test on the pause alone left it, and the answer was a backchannel)."""
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    owner, speech, ms = _after_a_bridged_pause()
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech, "level": ms})
+    assert np.array_equal(d.owner, owner)
+    assert _backchannel_starts(d.activity) == [3.0]  # within 0.3 s of the planted 3.17 s
+    off = _flip_overlap(_diarization(owner, speech), DiarizeConfig(flip_overlap_pause_s=0.0), GRID,
+                        {"speech": speech, "level": ms})
+    assert np.all(off.owner[300 - e:300] == 2)
+    assert _backchannel_starts(off.activity) == [2.85]
+    no_level = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.array_equal(no_level.owner, off.owner)
+    owner, speech, ms = _after_a_bridged_pause(voice_n=70, pause_n=8, pause_at=2)
+    answer = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech, "level": ms})
+    assert np.all(answer.owner[300 - e:300] == 2) and np.all(answer.owner[:300 - e] == 0)
+    assert _backchannel_starts(answer.activity) == []  # a turn: over the 0.8 s limit with its flipped start
+    with pytest.raises(ConfigError):
+        DiarizeConfig(flip_overlap_pause_s=-0.1).validate()

@@ -263,7 +263,13 @@ class DiarizeConfig:
     carries both over that voice's last and first ``flip_overlap_s`` (sixty-eighth round); where its own
     speech is shorter than ``flip_overlap_bridge_s`` (the analysis VAD's ``min_duration_off_s``, 0.6 s;
     a recording's analysis sets it from its own ``[vad]``: ``speaker_channels.diarize_config``), those
-    frames go to the run's voice alone (sixty-ninth round; 0 turns it off).
+    frames go to the run's voice alone (sixty-ninth round; 0 turns it off); a flip with a pause the
+    speech mask bridged in the run's first (last) ``flip_overlap_pause_s`` (``_bridged_pause``,
+    ``quiet_run_pause_db``) whose run holds under ``flip_overlap_min_run_s`` of its own voice once its
+    bridged pauses are taken out is a token after (before) a pause, not an answer straight out of (into)
+    the other voice's speech, and is left (an in-pause espeak backchannel: 0.30-0.49 s; AMI's short
+    answers with a quiet stretch there: 0.64-0.75 s; docs/speakers.md, seventy-first round, the follow-up;
+    0 turns that test off).
     ``unsure_below_db`` / ``unsure_max_gain``: a split in two found from the audio alone (not told)
     whose second voice holds too little speech of its own to measure how far apart the two lie
     (``separation_se`` not measured: under two of its own windows), whose frame models hear no second
@@ -423,6 +429,7 @@ class DiarizeConfig:
     flip_overlap_ends: bool = True
     flip_overlap_between: bool = True
     flip_overlap_bridge_s: float = 0.6
+    flip_overlap_pause_s: float = 0.2
     unsure_below_db: float = 20.0
     unsure_max_gain: float = 0.0
     short_pitch_apart_st: float = 5.0
@@ -492,11 +499,11 @@ class DiarizeConfig:
                               f"{self.run_look_bridge_s}: need cosine margins 0 <= margin <= short_margin (margin 0 "
                               "turns the run look off), 0 < min_s <= max_s, short_s >= 0 and a bridge >= 0 s")
         if not (self.flip_overlap_s >= 0 and 0 <= self.flip_overlap_min_run_s <= self.flip_overlap_max_run_s
-                and self.flip_overlap_bridge_s >= 0):
+                and self.flip_overlap_bridge_s >= 0 and self.flip_overlap_pause_s >= 0):
             raise ConfigError(f"flip_overlap_s={self.flip_overlap_s}, flip_overlap_min_run_s="
                               f"{self.flip_overlap_min_run_s}, flip_overlap_max_run_s={self.flip_overlap_max_run_s}, "
-                              f"flip_overlap_bridge_s={self.flip_overlap_bridge_s}: "
-                              "need >= 0 s and 0 <= min_run_s <= max_run_s")
+                              f"flip_overlap_bridge_s={self.flip_overlap_bridge_s}, flip_overlap_pause_s="
+                              f"{self.flip_overlap_pause_s}: need >= 0 s and 0 <= min_run_s <= max_run_s")
         if not (self.quiet_run_db >= 0 and self.quiet_run_max_s > 0 and self.quiet_run_context_s > 0
                 and self.quiet_run_pause_db >= 0 and self.quiet_run_pause_s >= 0):
             raise ConfigError(f"quiet_run_db={self.quiet_run_db}, quiet_run_max_s={self.quiet_run_max_s}, "
@@ -1446,7 +1453,15 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     its two changes are lost, however long the answer's channel hears it. There the edges go to the run's
     voice alone: that voice's pause is then the run and both edges (0.8 s and more), and the answer's
     channel hears the same frames (AMI dev01 s140 mono: an answer of 0.92 s, 0.17 / 0.14 s overlapped,
-    found 0.51 s alone; docs/speakers.md, sixty-ninth round)."""
+    found 0.51 s alone; docs/speakers.md, sixty-ninth round).
+
+    ``flip_overlap_pause_s``: a run whose first (last) ``flip_overlap_pause_s`` holds a pause the speech
+    mask bridged (``_bridged_pause``: the 80 ms level within ``quiet_run_pause_db`` of the recording's pause
+    level; ``memo["level"]``) and whose own voice, those pauses taken out, is under ``flip_overlap_min_run_s``
+    is a backchannel in the other voice's pause, not an answer over its last (first) words: that flip is
+    left (overlap_events' in-pause tokens, a bridged pause then 0.30-0.49 s of voice, were found 0.3 s early
+    or joined into a turn; AMI's short answers with a short quiet stretch there hold 0.64-0.75 s of voice and
+    are flipped as before; docs/speakers.md, seventy-first round, the follow-up)."""
     speech = _two_voice_speech(d, memo) if cfg.flip_overlap_s > 0 else None
     if speech is None:
         return d
@@ -1455,6 +1470,17 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
     e, max_n = grid.s_to_frames(cfg.flip_overlap_s), grid.s_to_frames(cfg.flip_overlap_max_run_s)
     min_n = grid.s_to_frames(cfg.flip_overlap_min_run_s)
     bridge_n = grid.s_to_frames(cfg.flip_overlap_bridge_s)
+    pad, ms = grid.s_to_frames(cfg.flip_overlap_pause_s), memo.get("level")
+    quiet = None
+    if pad > 0 and ms is not None and len(ms) == n:
+        quiet = _bridged_pause(10 * np.log10(np.asarray(ms, np.float64) + 1e-12), speech, cfg)
+
+    def paused(a: int, b: int) -> bool:  # a pause the speech mask bridged in the run's frames a..b next to a flip
+        return quiet is not None and bool(quiet[max(0, a):b].any())
+
+    def token(a: int, b: int) -> bool:  # the run's own voice, its bridged pauses out, under min_n: a token
+        return quiet is not None and int((speech[a:b] & ~quiet[a:b]).sum()) < min_n
+
     out = owner.copy()
     for k in (0, 1):
         x = np.concatenate([[0], (owner == k).astype(np.int8), [0]])
@@ -1472,8 +1498,9 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
             edge = 2
             if between and int(speech[a:b].sum()) < bridge_n:
                 edge = k  # the other voice's channel would bridge its pause over the run: the edges go to the run
-            out[a - e:a] = edge
-            if between:  # straight back into the other voice: its first frames carry the same
+            if not (paused(a, a + pad) and token(a, b)):  # a token after a bridged pause: not out of the other voice
+                out[a - e:a] = edge
+            if between and not (paused(b - pad, b) and token(a, b)):  # straight back into the other voice: the same
                 out[b:b + e] = edge
         if not cfg.flip_overlap_ends:
             continue
@@ -1484,10 +1511,19 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
                 continue  # no pause before it
             if not min_n <= int(speech[a:b].sum()) <= max_n:
                 continue
-            if not _goes_on(owner, speech, b, k, 2 * e, max_n):
+            if not _goes_on(owner, speech, b, k, 2 * e, max_n) or (paused(b - pad, b) and token(a, b)):
                 continue
             out[b:b + e] = 2
     return _with_owner(d, speech, out)
+
+
+def _bridged_pause(lv: np.ndarray, speech: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+    """(n_frames,) bool: where the 80 ms mean of the frame levels ``lv`` (dB) lies within
+    ``quiet_run_pause_db`` of the recording's pause level (the median of its frames outside ``speech``,
+    the quietest 5 % where there are few): a pause, also where the speech mask bridged it (it joins
+    speech across pauses under 0.2 s)."""
+    pause_db = float(np.median(lv[~speech])) if (~speech).sum() >= 20 else float(np.percentile(lv, 5))
+    return np.convolve(lv, np.ones(8) / 8, mode="same") <= pause_db + cfg.quiet_run_pause_db
 
 
 def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
@@ -1529,10 +1565,7 @@ def _quiet_run_look(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) 
     n = len(owner)
     lv = 10 * np.log10(np.asarray(ms, np.float64) + 1e-12)
     max_n, ctx = grid.s_to_frames(cfg.quiet_run_max_s), grid.s_to_frames(cfg.quiet_run_context_s)
-    # the pause level: the median of the frames outside speech (the quietest 5 % where there are few)
-    pause_db = float(np.median(lv[~speech])) if (~speech).sum() >= 20 else float(np.percentile(lv, 5))
-    sm = np.convolve(lv, np.ones(8) / 8, mode="same")  # 80 ms mean level
-    near_pause = sm <= pause_db + cfg.quiet_run_pause_db
+    near_pause = _bridged_pause(lv, speech, cfg)
     pad = grid.s_to_frames(cfg.quiet_run_pause_s)
     out = owner.copy()
     for k in (0, 1):
