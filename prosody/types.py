@@ -25,6 +25,12 @@ _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 _UNSEEN_IN_NAMES = re.compile(f"[{UNSEEN}{BIDI_MARKS}{OTHER_UNSEEN}]")
 
 
+def shown_text(text: str) -> str:
+    """``text`` as a listing shows it: without the characters no listing shows (``_UNSEEN_IN_NAMES``), stripped;
+    empty where nothing would be seen."""
+    return _UNSEEN_IN_NAMES.sub("", text).strip()
+
+
 def text_problem(text) -> str | None:
     """What makes ``text`` (a note, a name) unfit to keep, or None: bytes that are not UTF-8 text."""
     if isinstance(text, str) and _NOT_UTF8.search(text):
@@ -59,7 +65,7 @@ def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:
         return "expected text"
     if not text.strip():
         return "empty"
-    if not _UNSEEN_IN_NAMES.sub("", text).strip():  # stored without them, it would be empty: refused before any work
+    if not shown_text(text):  # stored without them, it would be empty: refused before any work
         return "empty but for characters no listing shows (zero-width spaces, bidi marks)"
     if len(text) > limit:
         return f"longer than {limit} characters"

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 
 from ..errors import InvalidSessionError
-from ..types import _UNSEEN_IN_NAMES, SPEAKER_NAME_MAX_CHARS, name_problem, text_problem
+from ..types import SPEAKER_NAME_MAX_CHARS, name_problem, shown_text, text_problem
 
 SESSION_SCHEMAS = ("prosody.session/1", "prosody.session/2")
 EXPORT_FORMATS_KNOWN = ("prosody.store-export/1",)
@@ -459,7 +459,7 @@ def check_supervisor_notes(notes, duration_s: float, *, where: str = "prosody_st
         text, author = n.get("text"), n.get("author")
         if not isinstance(text, str) or not text.strip():
             _fail(f"{w}.text", text, "expected the note's text")
-        if not _UNSEEN_IN_NAMES.sub("", text).strip():  # imported where `prosody note` refuses it: shown as nothing
+        if not shown_text(text):  # imported where `prosody note` refuses it: shown as nothing
             _fail(f"{w}.text", text, "empty but for characters no listing shows (zero-width spaces, bidi marks)")
         if author is not None and not isinstance(author, str):
             _fail(f"{w}.author", author, "expected a name or empty text")
