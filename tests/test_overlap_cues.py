@@ -52,6 +52,9 @@ def test_cues_measure_planted_level_pitch_and_syllables():
     (ListenerCues(4, BID_LEVEL_REL_DB - 1.0, 0.0), 0.7, False),  # soft
     (ListenerCues(4, BID_LEVEL_REL_DB - 1.0, 3.0), 0.7, True),   # soft-ish but pitch raised
     (ListenerCues(5, None, None), 0.9, False),                   # no baseline yet: timing alone
+    (ListenerCues(4, None, None, BID_LEVEL_REL_DB), 0.7, True),  # none of its own, in one signal: the holder's
+    (ListenerCues(4, None, None, BID_LEVEL_REL_DB - 1.0), 0.7, False),  # soft re the holder
+    (ListenerCues(2, None, None, BID_RAISED_DB + 5.0), 0.3, False),     # a token: the stand-in is not its own
 ])
 def test_floor_bid_rule(cues, duration_s, bid):
     assert is_floor_bid(cues, duration_s=duration_s) is bid
@@ -80,6 +83,23 @@ def test_tracker_tells_failed_interruption_from_backchannel_by_cues():
     # without frames, timing alone: all short ones are backchannels
     assert {k for k, _ in _tracker_events(spans, cues=False)} == {"backchannel"}
     assert MIN_BASELINE_FRAMES <= 300
+
+
+def test_before_its_own_baseline_a_bid_in_one_signal_is_told_by_the_holder_level():
+    # the therapist holds the floor 0-9 s at -30 dB; the client's first vocalisations, both inside it and
+    # 4 bumps, 0.7 s (under 1 s of the client's speech in all): a soft "mm hm mm hm" at -42 dB at 3 s, a
+    # start at -28 dB (the holder's level) at 5 s
+    n = 1000
+    fbs = [frames(T, [(0, 900, -30.0, 0)], n), frames(C, [(300, 370, -42.0, 4), (500, 570, -28.0, 4)], n)]
+    segs = [Segment(T, 0.0, 9.0), Segment(C, 3.0, 3.7), Segment(C, 5.0, 5.7)]
+
+    def events(one_signal):
+        tr = TurnTracker((T, C), cues=CueStore((T, C), one_signal=one_signal))
+        return [(e.kind, e.start_s) for e in tr.flush(segs, frames=fbs).events]
+
+    assert events(True) == [("backchannel", 3.0), ("failed_interruption", 5.0)]
+    # separate channels: the holder's level says nothing of the client's (independent gains), timing alone
+    assert events(False) == [("backchannel", 3.0), ("backchannel", 5.0)]
 
 
 @pytest.fixture(scope="module")

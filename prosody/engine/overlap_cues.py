@@ -67,11 +67,18 @@ class ListenerCues:
     the speaker's speech frames before it (None before ``MIN_BASELINE_FRAMES``
     of speech); ``f0_rel_st``: median F0 of its voiced frames minus the
     speaker's median F0 before it, in semitones (None when either has no
-    voiced frame)."""
+    voiced frame); ``holder_rel_db``: where ``level_rel_db`` is None and the
+    two voices are cut from one signal (a mono or shared recording: one
+    microphone, one gain), the same level minus the other voice's (the
+    holder's) speech level before it, the stand-in for the listener's own
+    until that exists (None before the holder has ``MIN_BASELINE_FRAMES`` of
+    speech, on separate channels, whose gains say nothing of each other, and
+    wherever ``level_rel_db`` is given)."""
 
     n_syllables: int
     level_rel_db: float | None
     f0_rel_st: float | None
+    holder_rel_db: float | None = None
 
 
 def _energy_db(power: float) -> float:
@@ -126,10 +133,13 @@ class CueStore:
 
     Holds each speaker's frames from the earliest segment still to be measured
     (``release(t_s)`` says which are no longer needed) and histograms of the
-    speaker's speech-frame levels and F0 before that point."""
+    speaker's speech-frame levels and F0 before that point. ``one_signal``: the
+    speakers' frames are two voices cut from one recording (``holder_rel_db``)."""
 
-    def __init__(self, speakers: tuple[str, ...], *, rate: RateConfig = RateConfig(), grid: Grid = GRID):
+    def __init__(self, speakers: tuple[str, ...], *, rate: RateConfig = RateConfig(), grid: Grid = GRID,
+                 one_signal: bool = False):
         self.speakers = tuple(speakers)
+        self.one_signal = one_signal  # the voices cut from one signal: their levels compare (``holder_rel_db``)
         self.rate = dataclasses.replace(rate, min_dip_db=max(rate.min_dip_db, CUE_MIN_DIP_DB))
         self.grid = grid
         self.reset()
@@ -169,14 +179,30 @@ class CueStore:
         nuc = SyllableNuclei(self.rate, grid=self.grid)
         n_syl = len(nuc.push(level, voiced, speech)) + len(nuc.flush())
         lv = (level[speech] if speech.any() else level).astype(np.float64)
-        level_rel = None
-        if st.n_speech >= MIN_BASELINE_FRAMES and len(lv):
-            level_rel = _energy_db(np.mean(10.0 ** (lv / 10.0))) - _energy_db(st.power_sum / st.n_speech)
+        level_db = _energy_db(np.mean(10.0 ** (lv / 10.0))) if len(lv) else None
+        level_rel = holder_rel = None
+        if st.n_speech >= MIN_BASELINE_FRAMES and level_db is not None:
+            level_rel = level_db - _energy_db(st.power_sum / st.n_speech)
+        elif self.one_signal and level_db is not None:
+            holder_db = self._level_before(next(s for s in self.speakers if s != seg.speaker), a)
+            holder_rel = None if holder_db is None else level_db - holder_db
         base_f0 = _hist_median(st.pitch_hist, PITCH_BINS_ST)
         f0_rel = None
         if base_f0 is not None and voiced.any():
             f0_rel = float(np.median(12.0 * np.log2(f0[voiced] / 100.0))) - base_f0
-        return ListenerCues(n_syl, level_rel, f0_rel)
+        return ListenerCues(n_syl, level_rel, f0_rel, holder_rel)
+
+    def _level_before(self, speaker: str, frame: int) -> float | None:
+        """Energy mean (dB) of ``speaker``'s speech frames before ``frame``; None before
+        ``MIN_BASELINE_FRAMES`` of them. Reads the held frames without folding them into the baseline
+        (that speaker's own segments may still be measured against what precedes them)."""
+        st = self._sp[speaker]
+        i, j = st.baseline_upto - st.base, max(min(frame, st.n) - st.base, 0)
+        sp = st.speech[i:j]
+        n = st.n_speech + int(sp.sum())
+        if n < MIN_BASELINE_FRAMES:
+            return None
+        return _energy_db((st.power_sum + float(np.sum(10.0 ** (st.level[i:j][sp].astype(np.float64) / 10.0)))) / n)
 
 
 def is_floor_bid(c: ListenerCues, *, duration_s: float) -> bool:
@@ -197,19 +223,27 @@ def is_floor_bid(c: ListenerCues, *, duration_s: float) -> bool:
       raised by ``BID_PITCH_REL_ST`` while it is not soft
       (``BID_PITCH_MIN_LEVEL_REL_DB``; raised pitch at interruption onsets:
       Gravano & Hirschberg 2012);
-    * never before the listener has ``MIN_BASELINE_FRAMES`` of speech (no
-      baseline to be loud against: timing alone, a backchannel).
+    * before the listener has ``MIN_BASELINE_FRAMES`` of speech (no
+      baseline of its own to be loud against): in one signal, the longer
+      ones measured against the holder's speech level (``holder_rel_db``)
+      as the last case does against the listener's own; a token, or with no
+      stand-in level (separate channels), timing alone: a backchannel. The
+      "however brief" case needs the listener's own level: a stand-in is off
+      by the two voices' level difference, more than ``BID_RAISED_DB``.
     """
-    if c.level_rel_db is None:
-        return False
-    if c.level_rel_db >= BID_RAISED_DB:
-        return True
     if c.n_syllables < BID_MIN_SYLLABLES or duration_s < BID_MIN_S:
-        return False  # a token: one or two syllables, brief
-    if c.level_rel_db >= BID_LEVEL_REL_DB:
+        return c.level_rel_db is not None and c.level_rel_db >= BID_RAISED_DB  # a token unless raised
+    if c.level_rel_db is None:
+        return c.holder_rel_db is not None and _not_soft(c.holder_rel_db, c.f0_rel_st)
+    return c.level_rel_db >= BID_RAISED_DB or _not_soft(c.level_rel_db, c.f0_rel_st)
+
+
+def _not_soft(level_rel_db: float, f0_rel_st: float | None) -> bool:
+    """A vocalisation longer than a token, at ``level_rel_db`` re the reference level: a bid when not soft
+    (``BID_LEVEL_REL_DB``), or pitch raised (``BID_PITCH_REL_ST``) while not quite soft."""
+    if level_rel_db >= BID_LEVEL_REL_DB:
         return True
-    return (c.f0_rel_st is not None and c.f0_rel_st >= BID_PITCH_REL_ST
-            and c.level_rel_db >= BID_PITCH_MIN_LEVEL_REL_DB)
+    return f0_rel_st is not None and f0_rel_st >= BID_PITCH_REL_ST and level_rel_db >= BID_PITCH_MIN_LEVEL_REL_DB
 
 
 def rule_markdown() -> list[str]:
@@ -229,7 +263,9 @@ def rule_markdown() -> list[str]:
         "through it | failed interruption | Gravano & Hirschberg 2011 (failed interruption: the overlapping "
         "speaker gives up) |",
         f"| starts inside the holder's speech before the speaker has {MIN_BASELINE_FRAMES / 100:.0f} s of speech "
-        "(no baseline to be loud against) | backchannel (timing alone) | |",
+        "(no baseline to be loud against) | backchannel (timing alone), except on a mono or shared recording "
+        "(both voices through one microphone and gain) where it is longer than a token (below) and, measured "
+        "against the holder's speech level in its place, not soft (the last two rows) | |",
         f"| starts inside the holder's speech, shorter, at least {BID_RAISED_DB:+.0f} dB louder than the speaker's "
         "own speech level so far (energy means of speech frames) | failed interruption | French & Local 1983 "
         "(turn-competitive incomings are loud and high); Gravano & Hirschberg 2012 (higher intensity at "

@@ -197,13 +197,14 @@ class Pipeline:
         self._ch = [_Channel(s, self.config, grid, cross_talk=xt, noise_following=len(self.speakers) == 1,
                              hear_gain_db=g) for s, g in zip(self.speakers, gains)]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 and cross_talk else None
-        self._turns = (TurnTracker(self.speakers, self.config.turns,
-                                   cues=CueStore(self.speakers, rate=self.config.rate, grid=grid))
-                       if len(speakers) == 2 else None)
-        self._rolling = rolling
         # two voices cut from one signal (diarized shared / mono audio): a frame both voices' channels hold
         # as speech carries the one mixture, whose pitch is nobody's own (``_own_pitch``)
         self._one_signal = len(speakers) == 2 and not cross_talk
+        self._turns = (TurnTracker(self.speakers, self.config.turns,
+                                   cues=CueStore(self.speakers, rate=self.config.rate, grid=grid,
+                                                 one_signal=self._one_signal))
+                       if len(speakers) == 2 else None)
+        self._rolling = rolling
         # non-speech sounds leave the segments where turns are taken (two speakers): frames within
         # ``turns.sound_max_s`` of an open segment's start wait for its end before the turn tracker
         self._sound_frames = sound_max_frames(self.config.turns, grid=grid) if self._turns is not None else 0
