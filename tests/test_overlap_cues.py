@@ -5,8 +5,8 @@ generated dialogue with planted backchannels and failed interruptions
 import numpy as np
 import pytest
 
-from prosody.engine.overlap_cues import (BID_LEVEL_REL_DB, BID_RAISED_DB, CueStore, ListenerCues, MIN_BASELINE_FRAMES,
-                                  is_floor_bid)
+from prosody.engine.overlap_cues import (BID_LEVEL_REL_DB, BID_RAISED_DB, BID_TOKEN_HOLDER_REL_DB, CueStore, ListenerCues,
+                                  MIN_BASELINE_FRAMES, is_floor_bid)
 from prosody.engine.turns import TurnOutput, TurnTracker
 from prosody.types import FrameBlock, Segment
 
@@ -55,6 +55,9 @@ def test_cues_measure_planted_level_pitch_and_syllables():
     (ListenerCues(4, None, None, BID_LEVEL_REL_DB), 0.7, True),  # none of its own, in one signal: the holder's
     (ListenerCues(4, None, None, BID_LEVEL_REL_DB - 1.0), 0.7, False),  # soft re the holder
     (ListenerCues(2, None, None, BID_RAISED_DB + 5.0), 0.3, False),     # a token: the stand-in is not its own
+    (ListenerCues(2, BID_LEVEL_REL_DB, None, BID_TOKEN_HOLDER_REL_DB), 0.3, True),  # a token loud over the holder
+    (ListenerCues(2, BID_LEVEL_REL_DB - 1.0, None, BID_TOKEN_HOLDER_REL_DB + 5.0), 0.3, False),  # soft re own
+    (ListenerCues(2, BID_LEVEL_REL_DB, None, BID_TOKEN_HOLDER_REL_DB - 1.0), 0.3, False),  # under the holder
 ])
 def test_floor_bid_rule(cues, duration_s, bid):
     assert is_floor_bid(cues, duration_s=duration_s) is bid
@@ -100,6 +103,23 @@ def test_before_its_own_baseline_a_bid_in_one_signal_is_told_by_the_holder_level
     assert events(True) == [("backchannel", 3.0), ("failed_interruption", 5.0)]
     # separate channels: the holder's level says nothing of the client's (independent gains), timing alone
     assert events(False) == [("backchannel", 3.0), ("backchannel", 5.0)]
+
+
+def test_in_one_signal_a_token_at_own_level_louder_than_the_holder_is_a_bid():
+    # the client speaks 0-3 s at -30 dB (its baseline); the therapist, quieter (-34 dB), holds the floor 4-13 s;
+    # inside it two 2-bump tokens of the client, 0.4 s: at its own level (-30 dB, over the holder's) at 6 s,
+    # soft (-40 dB) at 9 s
+    n = 1400
+    fbs = [frames(T, [(400, 1300, -34.0, 0)], n), frames(C, [(0, 300, -30.0, 0), (600, 640, -30.0, 2),
+                                                          (900, 940, -40.0, 2)], n)]
+    segs = [Segment(C, 0.0, 3.0), Segment(T, 4.0, 13.0), Segment(C, 6.0, 6.4), Segment(C, 9.0, 9.4)]
+
+    def events(one_signal):
+        tr = TurnTracker((T, C), cues=CueStore((T, C), one_signal=one_signal))
+        return [(e.kind, e.start_s) for e in tr.flush(segs, frames=fbs).events]
+
+    assert events(True) == [("failed_interruption", 6.0), ("backchannel", 9.0)]
+    assert events(False) == [("backchannel", 6.0), ("backchannel", 9.0)]  # separate channels: a token
 
 
 @pytest.fixture(scope="module")

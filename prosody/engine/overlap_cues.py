@@ -53,6 +53,11 @@ BID_PITCH_REL_ST = 2.0         # or pitch raised this much re own median F0 ...
 BID_PITCH_MIN_LEVEL_REL_DB = -5.0   # ... while not soft
 BID_MIN_SYLLABLES = 3          # and more than a backchannel token: at least this many syllable nuclei ...
 BID_MIN_S = 0.5                # ... and this long
+# in one signal (mono / shared), a token not soft re the listener's own level is a bid where it is also at least
+# the holder's speech level: louder over the holder than the holder's usual speech (a competitive incoming).
+# The listener's channel carries an excursion at its measured share 5 dB down (speakers.LISTENER_SHARE_MARGIN_DB),
+# so this is its share 5 dB over the holder's level; planted backchannels of the tuning seeds read up to -1.1 dB.
+BID_TOKEN_HOLDER_REL_DB = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,11 @@ class ListenerCues:
     the speaker's speech frames before it (None before ``MIN_BASELINE_FRAMES``
     of speech); ``f0_rel_st``: median F0 of its voiced frames minus the
     speaker's median F0 before it, in semitones (None when either has no
-    voiced frame); ``holder_rel_db``: where ``level_rel_db`` is None and the
-    two voices are cut from one signal (a mono or shared recording: one
-    microphone, one gain), the same level minus the other voice's (the
-    holder's) speech level before it, the stand-in for the listener's own
-    until that exists (None before the holder has ``MIN_BASELINE_FRAMES`` of
-    speech, on separate channels, whose gains say nothing of each other, and
-    wherever ``level_rel_db`` is given)."""
+    voiced frame); ``holder_rel_db``: where the two voices are cut from one
+    signal (a mono or shared recording: one microphone, one gain), the same
+    level minus the other voice's (the holder's) speech level before it (None
+    before the holder has ``MIN_BASELINE_FRAMES`` of speech, and on separate
+    channels, whose gains say nothing of each other)."""
 
     n_syllables: int
     level_rel_db: float | None
@@ -183,7 +186,7 @@ class CueStore:
         level_rel = holder_rel = None
         if st.n_speech >= MIN_BASELINE_FRAMES and level_db is not None:
             level_rel = level_db - _energy_db(st.power_sum / st.n_speech)
-        elif self.one_signal and level_db is not None:
+        if self.one_signal and level_db is not None:
             holder_db = self._level_before(next(s for s in self.speakers if s != seg.speaker), a)
             holder_rel = None if holder_db is None else level_db - holder_db
         base_f0 = _hist_median(st.pitch_hist, PITCH_BINS_ST)
@@ -217,7 +220,10 @@ def is_floor_bid(c: ListenerCues, *, duration_s: float) -> bool:
     * otherwise never when it is a token: fewer than ``BID_MIN_SYLLABLES``
       nuclei or shorter than ``BID_MIN_S`` (backchannel tokens are one or two
       syllables: "mm-hm", "yeah", "right", "okay"; Ward & Tsukahara 2000;
-      Gravano & Hirschberg 2011);
+      Gravano & Hirschberg 2011), except in one signal where it is not soft
+      (``BID_LEVEL_REL_DB``) and at least ``BID_TOKEN_HOLDER_REL_DB`` re the
+      holder's speech level (``holder_rel_db``): loud over the holder, not
+      the soft token a backchannel is (French & Local 1983);
     * a longer one: yes when its level is at least ``BID_LEVEL_REL_DB`` re
       the listener's own (a backchannel in overlap is soft), or its pitch is
       raised by ``BID_PITCH_REL_ST`` while it is not soft
@@ -232,7 +238,10 @@ def is_floor_bid(c: ListenerCues, *, duration_s: float) -> bool:
       by the two voices' level difference, more than ``BID_RAISED_DB``.
     """
     if c.n_syllables < BID_MIN_SYLLABLES or duration_s < BID_MIN_S:
-        return c.level_rel_db is not None and c.level_rel_db >= BID_RAISED_DB  # a token unless raised
+        if c.level_rel_db is None:
+            return False  # a token with no level of its own: timing alone
+        return c.level_rel_db >= BID_RAISED_DB or (c.level_rel_db >= BID_LEVEL_REL_DB and c.holder_rel_db is not None
+                                                   and c.holder_rel_db >= BID_TOKEN_HOLDER_REL_DB)
     if c.level_rel_db is None:
         return c.holder_rel_db is not None and _not_soft(c.holder_rel_db, c.f0_rel_st)
     return c.level_rel_db >= BID_RAISED_DB or _not_soft(c.level_rel_db, c.f0_rel_st)
@@ -270,6 +279,9 @@ def rule_markdown() -> list[str]:
         "own speech level so far (energy means of speech frames) | failed interruption | French & Local 1983 "
         "(turn-competitive incomings are loud and high); Gravano & Hirschberg 2012 (higher intensity at "
         "interruption onsets) |",
+        f"| otherwise, on a mono or shared recording, a token at least {BID_LEVEL_REL_DB:+.0f} dB re own level and "
+        f"at least {BID_TOKEN_HOLDER_REL_DB:+.0f} dB re the holder's speech level so far | failed interruption | "
+        "French & Local 1983 (turn-competitive incomings are loud) |",
         f"| otherwise a token: fewer than {BID_MIN_SYLLABLES} syllable nuclei or shorter than {BID_MIN_S} s | "
         "backchannel | Ward & Tsukahara 2000, Gravano & Hirschberg 2011 (backchannel tokens: mm-hm, yeah, right, "
         f"okay); de Jong & Wempe 2009 (nuclei, here with a {CUE_MIN_DIP_DB:.0f} dB dip) |",
