@@ -17,8 +17,8 @@ from prosody.fileio import is_disk_full, unwritten_text
 
 from . import batch, live, review, sessions, voices
 from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
-from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
-                      measures_from_args, number, voices_told)
+from .options import (add_measures_arguments, add_overwrite_option, channel_map, config_from_args, input_path,
+                      layout_from_args, measures_from_args, number, voices_told)
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--eaf", metavar="PATH", help="write speech, turns and events as an ELAN .eaf file; - for stdout")
     add_measures_arguments(a)
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
+    add_overwrite_option(a, what="--json, --rttm, --frames, --textgrid, --eaf or --save-baseline")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     sessions.add_save_options(a)  # --save, --store, metadata
@@ -160,7 +161,7 @@ def _check_analyze_args(args) -> tuple[list, int]:
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p],
-                  protected=[sessions.store_folder(args)])
+                  protected=[sessions.store_folder(args)], overwrite=args.overwrite)
     states = [input_state(f) for f in args.files]  # a file replaced or written to meanwhile is said (sweep 12)
     n_channels = FileSource(args.files, Layout(("x",), ((0, 0),))).files[0].channels
     check_mono_speaker(args.speaker, n_files=len(args.files), n_channels=n_channels, first_file=args.files[0])

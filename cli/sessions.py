@@ -24,7 +24,7 @@ from prosody.store.db import BUSY_TIMEOUT_S, OWN_ORPHAN_MIN_AGE_S, Store, defaul
 from prosody.types import UNATTRIBUTED
 
 from .stopping import Stopped, program_handlers, stopping
-from .options import filter_value, input_path, session_ref, store_help, store_path, whole_number
+from .options import add_overwrite_option, filter_value, input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -104,9 +104,11 @@ def _guard(args, *outputs, docs=(), stdout_ok: bool = False, page: bool = False)
     unless ``stdout_ok`` (export, which writes it to stdout itself): a page was written as a file
     named "-"."""
     from prosody.clips import recording_paths
+    from prosody.report.html import is_prosody_page
     recordings = [p for doc in docs for p in recording_paths(doc)]
     read = [p for p in (getattr(args, "config", None),) if p]  # `report --config m.toml -o m.toml` replaced it
-    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok, page=page)
+    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok, page=page,
+                  overwrite=args.overwrite, remade=is_prosody_page if page else None)
 
 
 def _meta_options(g) -> None:
@@ -1160,6 +1162,7 @@ def _add_pages(sub) -> None:
     p.add_argument("--clips", action="store_true",
                    help="embed short audio clips of the moments (the page then holds client audio)")
     p.add_argument("--clips-format", choices=("opus", "flac"), default="opus", help="clip encoding (default opus)")
+    add_overwrite_option(p, what="the page")
     from .review import _ranking_options
     _ranking_options(p)
     _store_option(p)
@@ -1168,6 +1171,7 @@ def _add_pages(sub) -> None:
     p = sub.add_parser("compare", help="stored sessions side by side")
     p.add_argument("sessions", nargs="+", type=session_ref, metavar="SESSION")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
+    add_overwrite_option(p, what="the page")
     _store_option(p)
     p.set_defaults(run=cmd_compare)
 
@@ -1176,6 +1180,7 @@ def _add_pages(sub) -> None:
     p.add_argument("--last", type=_count, metavar="N", help="only the last N dated sessions (1 or more; "
                    "sessions without a date are left out)")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
+    add_overwrite_option(p, what="the page")
     _store_option(p)
     p.set_defaults(run=cmd_trend)
 
@@ -1188,6 +1193,7 @@ def _add_export_import(sub) -> None:
                    help="default: the one -o's suffix names (.json .csv .parquet .rttm .textgrid .eaf), else json")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="file to write (default stdout); JSON writes its frames beside it (x.json: x.frames.npz)")
+    add_overwrite_option(p, what="-o (and a JSON's frames beside it)")
     _store_option(p)
     p.set_defaults(run=cmd_export)
 

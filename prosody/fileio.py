@@ -330,8 +330,9 @@ def restrict_sqlite_sidecars(db_path: str | os.PathLike) -> None:
 # -- guards: what a command may read and write ---------------------------------------------------------------------
 # One rule for every output of every command: never the same file as an input,
 # never through a symbolic link, never a device node, FIFO or socket, two outputs
-# never the same file, and an existing recording is not replaced without an
-# explicit --overwrite. Checked before any work starts.
+# never the same file, and an existing file is not replaced without an explicit
+# --overwrite, but for one this output makes again (a prosody page, a batch's
+# table: ``remade``). Checked before any work starts.
 
 RECORDING_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
                                 ".rf64", ".au", ".snd", ".m4a", ".mp4", ".aac", ".wma", ".webm", ".mkv", ".mov"})
@@ -470,15 +471,16 @@ def _store_around(real: str) -> list[str]:
     return []
 
 
-def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True,
-                  protected=(), page: bool = False) -> None:
+def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: bool = True,
+                  protected=(), page: bool = False, remade=None) -> None:
     """Refuse, before any work, outputs that would destroy something.
 
     ``outputs``: (label, path) pairs, e.g. ("--json", "s.json"); a None path is
     skipped, "-" is stdout (allowed when ``stdout_ok``). ``inputs``: paths read
     by the command (compared by resolved path and by (st_dev, st_ino), so a hard
-    link or another spelling is caught). ``overwrite``: an existing recording
-    (audio suffix) may be replaced (None: the command has no such flag). ``protected``: folders
+    link or another spelling is caught). ``overwrite`` (the command's --overwrite): an existing file may be
+    replaced; without it only one ``remade(path)`` is true of (the kind of file this output writes, made by
+    prosody before: a report page written again) may be. ``protected``: folders
     no output may be written into (the session store: its database, ledger and frames files are
     prosody's own, and a stored session's data would be replaced). Each output's folder must take
     a new file (tried for real, before any work). ``page``: the outputs are HTML pages, which never replace a
@@ -527,7 +529,7 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
         if ident is not None:
             seen_ids[ident] = label
         if st is not None:
-            _refuse_replacing(path, where, overwrite=overwrite, page=page)
+            _refuse_replacing(path, where, overwrite=overwrite, page=page, remade=remade)
 
 
 def _regular_or_none(path: str, where: str, *, stdout_ok: bool):
@@ -548,24 +550,39 @@ def _regular_or_none(path: str, where: str, *, stdout_ok: bool):
     return st
 
 
-def _refuse_replacing(path: str, where: str, *, overwrite: bool | None, page: bool) -> None:
-    """An existing file an output would replace: refused where it is a recording (unless ``overwrite``), a live
-    session (the only copy of a capture whose audio was not kept: ``--overwrite`` is for recordings) or, for an
-    HTML page, a saved session (`report 9 -o s1.json` put a page where the export it was imported from was)."""
+def _refuse_replacing(path: str, where: str, *, overwrite: bool, page: bool, remade) -> None:
+    """An existing file an output would replace: refused where it is a live session (the only copy of a capture
+    whose audio was not kept: ``--overwrite`` is for other files) or, for an HTML page, a saved session (`report 9
+    -o s1.json` put a page where the export it was imported from was); else refused unless ``overwrite`` or
+    ``remade(path)``. `export 2 -o s1.json` replaced session 1's export, and `-o notes.txt` a file of the user's,
+    without a word (hostile sweep 38)."""
     from .errors import InputError
-    if not overwrite and os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES:
-        raise InputError(f"cannot write {where}: a recording of that name exists and would be replaced; "
-                         "choose a new name" + (", or add --overwrite to replace it" if overwrite is not None
-                                                else ""))
     live = _live_session_at(path)
     if live is not None:
         raise InputError(f"cannot write {where}: {live} and would be replaced, and what was captured may exist "
                          "nowhere else; choose a new name (or import it, `prosody import`, and remove the file "
                          "yourself)")
-    saved = _session_doc_at(path) if page else None
-    if saved is not None:
+    saved = _session_doc_at(path)
+    if saved is not None and page:
         raise InputError(f"cannot write {where}: {saved} and would be replaced by an HTML page; choose a new "
                          "name (reports end in .html)")
+    if overwrite or (remade is not None and remade(path)):
+        return
+    recording = os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES
+    what = ("a recording of that name exists" if recording else saved if saved is not None
+            else "a file of that name exists")
+    raise InputError(f"cannot write {where}: {what} and would be replaced; choose a new name, or add --overwrite "
+                     "to replace it")
+
+
+def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:
+    """The first ``n_bytes`` of the regular file ``path`` (b"" where it cannot be read): what an output's
+    ``remade`` test looks at to tell a file prosody wrote."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(n_bytes)
+    except OSError:
+        return b""
 
 
 LIVE_DOC_MAX_BYTES = 256 << 20  # a live session document is a few MB an hour; a bigger file is not read to tell

@@ -867,6 +867,39 @@ def flat_at_full_scale(x: np.ndarray) -> int:
     return int(np.count_nonzero(in_run))
 
 
+VOICE_PROBE_BLOCK_S = 1.0  # ``voiced_channel`` reads this much at a time, stopping once channel 1 varies
+
+
+def voiced_channel(path) -> int:
+    """The channel (0-based) that carries the one speaker of a per-speaker file (one of two files): its first,
+    unless that one holds one value throughout (digital silence) while another holds sound: then the first that
+    does. A client's file recorded in stereo with the microphone on the interface's second input was analysed as
+    the client never speaking (hostile sweep 36 said so; sweep 38 reads channel 2). Reads the file until its
+    first channel varies: a block for most, the whole of a file whose first channel is silent."""
+    f = AudioFile(path)
+    if f.channels < 2:
+        return 0
+    first, sounding = None, None
+    for x in f.blocks(max(1, int(VOICE_PROBE_BLOCK_S * f.sample_rate))):
+        if not len(x):
+            continue
+        first = float(x[0, 0]) if first is None else first
+        if np.any(x[:, 0] != first):
+            return 0
+        if sounding is None:
+            varies = [c for c in range(1, f.channels) if np.any(x[:, c] != x[0, c])]
+            sounding = varies[0] if varies else None
+    return sounding or 0
+
+
+def with_voiced_channels(layout: Layout, paths) -> Layout:
+    """``layout`` of two per-speaker files read from the channel of each that carries its voice
+    (``voiced_channel``); one file's layout as it is."""
+    if len(paths) != 2:
+        return layout
+    return Layout(layout.speakers, tuple((fi, voiced_channel(paths[fi])) for fi, _ in layout.picks))
+
+
 class FileSource:
     """Read one stereo/mono file or two per-speaker files, resample each to
     16 kHz, and yield (n, n_speakers) float32 blocks.
@@ -901,7 +934,16 @@ class FileSource:
     @property
     def warnings(self) -> list[str]:
         return ([w for f in self.files for w in f.warnings] + self._short_file_warnings() + self._clip_warnings()
-                + self._over_full_scale_warnings() + self._unread_channel_warnings())
+                + self._over_full_scale_warnings() + self._unread_channel_warnings() + self._voiced_channel_notes())
+
+    def _voiced_channel_notes(self) -> list[str]:
+        """Two files, one read from a channel other than its first (``voiced_channel``: the first silent
+        throughout): said, with whose voice it was taken for."""
+        if len(self.files) != 2:
+            return []
+        return [f"{self.files[fi].path} has {self.files[fi].channels} channels and its first is digital silence "
+                f"throughout: its channel {ci + 1}, which holds sound, was read as the {who}'s"
+                for who, (fi, ci) in zip(self.layout.speakers, self.layout.picks) if ci > 0]
 
     def _unread_channel_warnings(self) -> list[str]:
         """Two files, one of several channels whose first (the one read: one speaker per file) is digital silence
