@@ -248,3 +248,43 @@ def test_two_files_the_second_with_its_voice_on_channel_2_reads_that_channel(tmp
     assert right["warnings"] == [f"{tmp_path / 'client-right.wav'} has 2 channels and its first is digital silence "
                                  "throughout: its channel 2, which holds sound, was read as the client's"]
     assert both["warnings"] == []
+
+
+# -- hunting: a session file cut short ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cut", [lambda n: 100, lambda n: n // 2, lambda n: n - 2], ids=["100", "half", "all-but-2"])
+def test_an_export_cut_short_is_said_cut_short(saved, tmp_path, cut):
+    """An export copied in part (its first 100 bytes, half, all but its last 2). Before: "not JSON (Expecting ','
+    delimiter: line 3995 column 1 (char 127360))" or "(Unterminated string starting at ...)", nothing saying the
+    file ends early."""
+    rc, out, err = run_cli("export", "1", "--store", saved, "-o", tmp_path / "s.json")
+    assert rc == 0, err
+    whole = (tmp_path / "s.json").read_bytes()
+    n = cut(len(whole))
+    (tmp_path / "s.json").write_bytes(whole[:n])
+    rc, out, err = run_cli("import", tmp_path / "s.json", "--store", tmp_path / "st")
+    one_line_error(rc, err)
+    assert err == (f"prosody: error: cannot import {tmp_path / 's.json'}: it is cut short: its JSON ends inside an "
+                   f"object, a list or a text after {n} bytes (a copy or save interrupted?); export the session "
+                   "again, or import the whole file\n")
+
+
+def test_a_json_that_is_wrong_not_short_is_still_said_not_json(tmp_path):
+    """Guard: a JSON closed but wrong (a comma missing) is "not JSON (...)" with the parser's words, as before."""
+    (tmp_path / "s.json").write_text('{"schema": "prosody.session/2" "duration_s": 1}')
+    rc, out, err = run_cli("import", tmp_path / "s.json", "--store", tmp_path / "st")
+    one_line_error(rc, err)
+    assert "not JSON (Expecting ',' delimiter" in err and "cut short" not in err
+
+
+def test_a_frames_file_cut_short_is_said_cut_short(saved, tmp_path):
+    """The frames file beside an export, cut to half. Before: "cannot read frames file ...: File is not a zip
+    file" (zipfile's words, of a file that is the start of one)."""
+    rc, out, err = run_cli("export", "1", "--store", saved, "-o", tmp_path / "s.json")
+    assert rc == 0, err
+    npz = tmp_path / "s.frames.npz"
+    npz.write_bytes(npz.read_bytes()[:npz.stat().st_size // 2])
+    rc, out, err = run_cli("import", tmp_path / "s.json", "--store", tmp_path / "st")
+    one_line_error(rc, err, code=1)
+    assert err == (f"prosody: error: cannot read frames file {npz}: it is cut short: a zip file's start without its "
+                   "end, where its directory lies (a copy or save interrupted?)\n")

@@ -560,11 +560,33 @@ def _not_importable(path: Path) -> str | None:
 
 
 def _json_loads(text, path) -> object:
-    """JSON -> value; a document nested too deep for the parser is refused in one line."""
+    """JSON -> value; a document nested too deep for the parser is refused in one line, and one that ends inside
+    an object, a list or a string as cut short (it was "not JSON (Expecting ',' delimiter: line 3995 column 1)":
+    an export copied in part, a save interrupted; hostile sweep 38)."""
     try:
         return json.loads(text)
     except ValueError as exc:  # JSONDecodeError, and a number of over 4300 digits (int conversion limit)
+        if isinstance(exc, json.JSONDecodeError) and _ends_inside(text):
+            raise InvalidSessionError(f"cannot import {path}: it is cut short: its JSON ends inside an object, a "
+                                      f"list or a text after {len(text.encode('utf-8'))} bytes (a copy or save "
+                                      "interrupted?); export the session again, or import the whole file") from None
         raise InvalidSessionError(f"cannot import {path}: not JSON ({parse_problem(exc)})") from None
     except RecursionError:
         raise InvalidSessionError(f"cannot import {path}: the JSON is nested too deep to be a prosody "
                                   "session") from None
+
+
+def _ends_inside(text: str) -> bool:
+    """``text`` (JSON that does not parse) opens an object or list it never closes, or ends inside a string:
+    the start of a document whose end is missing."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:  # a backslash escapes the character after it; an unescaped quote ends the string
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0
