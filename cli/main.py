@@ -110,6 +110,9 @@ def cmd_analyze(args, out, err) -> int:
     found (attributed where shared or mono), analysed, each output written (one that fails loses neither the
     others, the save nor the summary), saved, and the summary shown."""
     states, n_channels = _check_analyze_args(args)
+    from prosody.fileio import new_outputs
+    fresh = frozenset() if args.overwrite else new_outputs(
+        [args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf])
     rec, attribution = _recording(args, n_channels)
     config = config_from_args(args, rec.speakers)
     from .sessions import check_save_args, rescue_unsaved, save_analyzed
@@ -119,7 +122,7 @@ def cmd_analyze(args, out, err) -> int:
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
         from prosody.clips import audio_record
         doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
-    unwritten = _write_outputs(args, session, doc, out)
+    unwritten = _write_outputs(args, session, doc, out, fresh=fresh)
     save_failure = None
     try:
         save_analyzed(args, session, out, err, doc=doc)
@@ -226,10 +229,12 @@ def _with_input_changes(session, files, states):
         "is finished" for _, why in changes))
 
 
-def _write_outputs(args, session, doc, out) -> list[str]:
+def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset()) -> list[str]:
     """``--json``, ``--save-baseline``, ``--rttm``, ``--frames``, ``--textgrid``, ``--eaf`` written (owner-only;
     "-" is standard output, at most one: ``check_outputs``); returns one line per output that could not be written
-    (a full disk there loses neither the save nor the other outputs, and leaves the file as it was)."""
+    (a full disk there loses neither the save nor the other outputs, and leaves the file as it was). ``fresh``:
+    the paths where no file was when they were checked, written only as new files (one made there meanwhile
+    is not replaced)."""
     from prosody.analysis import PROFILE_SCHEMA
     from prosody.fileio import write_private
     from prosody.session import dumps
@@ -242,7 +247,7 @@ def _write_outputs(args, session, doc, out) -> list[str]:
                 getattr(out, "write_data", out.write)(text)
                 out.flush()
             else:
-                write_private(path, text)
+                write_private(path, text, new_only=str(Path(path)) in fresh)
         except OSError as exc:
             if path == "-":
                 unwritten.append(f"cannot write {option} to {STDOUT_NAME}: {exc.strerror or exc}")

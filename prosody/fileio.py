@@ -18,16 +18,17 @@ Data = Union[str, bytes, Callable]
 
 
 def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
-                  tmp_suffix: str = ".tmp") -> None:
+                  tmp_suffix: str = ".tmp", new_only: bool = False) -> None:
     """Replace ``path`` atomically with a 0600 file holding ``data``: text
     (UTF-8), bytes, or a callable that writes into the binary file object.
     The file is fsynced before the rename and the folder after it, so a crash
     leaves either the old file or the new one; the old one is then zeroed
-    (``replace_erasing``: its blocks were freed holding it; hostile sweep 33)."""
+    (``replace_erasing``: its blocks were freed holding it; hostile sweep 33). ``new_only``: put in place only
+    where no file is (``replace_erasing``)."""
     path = Path(path)
     tmp = stage_private(path, data, tmp_prefix=tmp_prefix, tmp_suffix=tmp_suffix)
     try:
-        replace_erasing(tmp, path)
+        replace_erasing(tmp, path, new_only=new_only)
     except BaseException as exc:
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
@@ -111,9 +112,15 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
     _erase_replaced(old)
 
 
-def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool = False) -> None:
     """``os.replace(tmp, path)`` and the folder fsynced, then the file it replaced zeroed (``_erase_replaced``):
-    the new file whole in its place before the old one is touched."""
+    the new file whole in its place before the old one is touched. ``new_only``: an output that was no file when
+    the command checked it (``check_outputs``), without --overwrite: put there by a hard link, which no file
+    made there meanwhile lets through (FileExistsError naming ``path``; a rename replaced it, unsaid: another
+    prosody's export of that name, or the user's file, written during an hour's analysis; hostile sweep 38)."""
+    if new_only and _link_new(tmp, path):
+        sync_folder(Path(path).parent)
+        return
     old = _replaced_file(Path(path))
     try:
         os.replace(tmp, path)
@@ -122,6 +129,23 @@ def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
         raise
     sync_folder(Path(path).parent)
     _erase_replaced(old)
+
+
+def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """``tmp`` given the name ``path`` where nothing has it, its own name then removed: True; False where the file
+    system makes no hard links (FAT, some network shares: the rename is left to do it). FileExistsError where a
+    file is there."""
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "a file of that name was made while this command ran (not replaced: "
+                              "choose a new name, or add --overwrite)", str(path)) from None
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            return False
+        raise
+    os.unlink(tmp)
+    return True
 
 
 def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int | None:
@@ -532,6 +556,12 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
             _refuse_replacing(path, where, overwrite=overwrite, page=page, remade=remade)
 
 
+def new_outputs(paths) -> frozenset[str]:
+    """Of the output ``paths`` (None and "-" left out), those where no file is now, each as ``str(Path(p))``:
+    written there only as new files (``write_private(new_only=True)``) unless --overwrite."""
+    return frozenset(str(Path(p)) for p in paths if p not in (None, "-") and not os.path.lexists(p))
+
+
 def _regular_or_none(path: str, where: str, *, stdout_ok: bool):
     """``os.lstat`` of an output's path (None where nothing is there); refused where it is a link (prosody does
     not write through links) or no regular file (a FIFO, a device, a socket)."""
@@ -634,6 +664,20 @@ def _session_doc_at(path: str) -> str | None:
         doc_path = os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
         return f"it is the frames file of the saved session {doc_path}" if _session_doc(doc_path) else None
     return "it is a saved session (prosody.session JSON)" if _session_doc(path) else None
+
+
+def export_of(uid: str | None):
+    """A ``remade`` test (``check_outputs``) for an export of the session ``uid``: true of a JSON export of that
+    same session, or the frames file beside one, which `export` writes again (re-exported after an edit or a
+    relabel); never where ``uid`` is None."""
+    def same(path: str) -> bool:
+        name = os.path.basename(path)
+        doc_path = (os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
+                    if name.endswith(".frames.npz") else path)
+        doc = _json_object_at(doc_path)
+        store = doc.get("prosody_store") if isinstance(doc, dict) else None
+        return uid is not None and isinstance(store, dict) and store.get("uid") == uid
+    return same
 
 
 def _session_doc(path: str) -> bool:

@@ -346,6 +346,6 @@ def test_an_export_killed_while_writing_its_frames_leaves_them_for_the_next_expo
     young = stage_private(tmp_path / "x.frames.npz", frames)
     hour_ago = time.time() - 3700
     os.utime(old, (hour_ago, hour_ago))
-    _cli_ok("export", "1", "-o", out, "--store", store, "--overwrite")  # its own earlier export (sweep 38)
+    _cli_ok("export", "1", "-o", out, "--store", store)
     assert not old.exists() and young.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [young.name]

@@ -37,7 +37,7 @@ def _profiles(store) -> list:
 
 
 def _therapist_speech_s(store) -> float:
-    rc, out, err = run_cli("export", "1", "--store", store, "-o", store.parent / "t.json", "--overwrite")
+    rc, out, err = run_cli("export", "1", "--store", store, "-o", store.parent / "t.json")
     assert rc == 0, err
     return json.loads((store.parent / "t.json").read_text())["speakers"]["therapist"]["speech_s"]
 

@@ -59,6 +59,17 @@ def test_an_export_onto_another_sessions_export_is_refused_without_overwrite(sav
     assert json.loads(x.read_text())["prosody_store"]["uid"] == uid != json.loads(before[0])["prosody_store"]["uid"]
 
 
+def test_a_sessions_own_export_is_written_again(saved, tmp_path):
+    """Guard: `export 1 -o x.json` again (after an edit, a relabel) replaces its own earlier export, no flag."""
+    x = tmp_path / "x.json"
+    for notes in ("first", "second"):
+        rc, out, err = run_cli("edit", "1", "--notes", notes, "--store", saved)
+        assert rc == 0, err
+        rc, out, err = run_cli("export", "1", "--store", saved, "-o", x)
+        assert rc == 0, err
+        assert json.loads(x.read_text())["prosody_store"]["notes"] == notes
+
+
 @pytest.mark.parametrize("argv", [("export", "1", "--format", "rttm"), ("report", "1"), ("compare", "1", "2"),
                                   ("trend", "--therapist", "x")])
 def test_an_output_onto_a_users_file_is_refused(saved, tmp_path, argv):
@@ -288,3 +299,41 @@ def test_a_frames_file_cut_short_is_said_cut_short(saved, tmp_path):
     one_line_error(rc, err, code=1)
     assert err == (f"prosody: error: cannot read frames file {npz}: it is cut short: a zip file's start without its "
                    "end, where its directory lies (a copy or save interrupted?)\n")
+
+
+# -- hunting: an output's file made while the command ran --------------------------------------------------------------
+
+def test_a_file_made_at_an_outputs_path_during_the_analysis_is_not_replaced(tmp_path, monkeypatch):
+    """`analyze --json s.json` checks s.json before the analysis (an hour's, for an hour's recording) and wrote it
+    after by a rename: a file put there meanwhile (another prosody's export of that name, the user's) was replaced
+    without a word. Now it is kept, said, and the session saved in the store all the same."""
+    import prosody.speaker_channels as sc
+    real = sc.analyze_recording
+
+    def meanwhile(*a, **k):
+        (tmp_path / "s.json").write_text("theirs\n")
+        return real(*a, **k)
+    monkeypatch.setattr(sc, "analyze_recording", meanwhile)
+    rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", tmp_path / "s.json", "--save",
+                           "--store", tmp_path / "st", "--quiet", "--no-progress")
+    assert rc == 1, err
+    assert (f"cannot write {tmp_path / 's.json'}: a file of that name was made while this command ran (not "
+            "replaced: choose a new name, or add --overwrite); it was not written") in err, err
+    assert (tmp_path / "s.json").read_text() == "theirs\n"
+    assert run_cli("sessions", "--store", tmp_path / "st")[1].count("0.1 min") == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".s.json")]  # nothing staged left
+
+
+def test_an_export_whose_file_appears_while_it_is_made_does_not_replace_it(saved, tmp_path, monkeypatch):
+    """The same for `export -o x.rttm`: a file made there after the check (here: while its text was made)."""
+    import prosody.formats.export as ex
+    real = ex.export_text
+
+    def meanwhile(*a, **k):
+        (tmp_path / "x.rttm").write_text("theirs\n")
+        return real(*a, **k)
+    monkeypatch.setattr(ex, "export_text", meanwhile)
+    rc, out, err = run_cli("export", "1", "--store", saved, "-o", tmp_path / "x.rttm")
+    one_line_error(rc, err, code=1)
+    assert "a file of that name was made while this command ran" in err, err
+    assert (tmp_path / "x.rttm").read_text() == "theirs\n"
