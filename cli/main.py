@@ -519,7 +519,8 @@ def _error(exc: Exception, out, err) -> int:
         if exc.filename == STDOUT_NAME:
             err.write(f"prosody: error: cannot write to {STDOUT_NAME}: {_safe(exc.strerror or exc)}\n")
             return EXIT_ERROR
-        if is_disk_full(exc) and exc.filename:  # was "cannot access PATH: No space left on device" (open's words)
+        # was "cannot access PATH: No space left on device" (open's words); an output's file made meanwhile too
+        if (is_disk_full(exc) or isinstance(exc, FileExistsError)) and exc.filename:
             err.write(f"prosody: error: {_safe(error_text(exc))}\n")
             return EXIT_ERROR
         where = f" {exc.filename}" if exc.filename else ""
