@@ -1418,7 +1418,8 @@ class Store:
                     mark.unlink()
                 except OSError:
                     pass
-            if isinstance(exc, StoreError) and (self.disk_full or low_space(self.path)):
+            # a read-only medium (a CD, squashfs: no free space reported) is said as read-only, by _tx
+            if isinstance(exc, StoreError) and (self.disk_full or not self.readonly and low_space(self.path)):
                 raise disk_full_error(self.db_path, needs=self._delete_room_text()) from None
             raise
         if frames_file:
