@@ -338,3 +338,17 @@ def test_an_export_whose_file_appears_while_it_is_made_does_not_replace_it(saved
     assert err == (f"prosody: error: cannot write {tmp_path / 'x.rttm'}: a file of that name was made while this "
                    "command ran (not replaced: choose a new name, or add --overwrite); it was not written\n")
     assert (tmp_path / "x.rttm").read_text() == "theirs\n"
+
+
+def test_a_batch_of_two_files_the_second_with_its_voice_on_channel_2_reads_that_channel(tmp_path):
+    """The same through `batch` (a manifest row of two files): the stored session's client speaks, its audio record
+    picks the file's channel 2."""
+    th, cl = _two_files(tmp_path, "right")
+    (tmp_path / "m.csv").write_text(f"file,file2\n{th.name},{cl.name}\n")
+    rc, out, err = run_cli("batch", tmp_path / "m.csv", "--store", tmp_path / "st", "--no-progress", "--table",
+                           tmp_path / "t", "--no-parquet")
+    assert rc == 0, err
+    rc, out, err = run_cli("export", "1", "--store", tmp_path / "st", "-o", tmp_path / "s.json")
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["audio"]["picks"]["client"] == [1, 1] and doc["speakers"]["client"]["speech_s"] > 5
+    assert any("its channel 2, which holds sound, was read as the client's" in w for w in doc["warnings"])
