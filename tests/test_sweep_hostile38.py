@@ -234,30 +234,36 @@ def test_a_bookmark_after_the_analysed_end_plays_the_recording_past_it(saved, tm
 
 def _two_files(tmp_path, second: str):
     """The fixture dialogue as two per-speaker files: the therapist's (mono) and the client's in stereo, its voice
-    on channel 2 only (``"right"``: channel 1 zeros) or on both (``"both"``)."""
+    on channel 2 only (``"right"``: channel 1 zeros; ``"dither"``: channel 1 a 16-bit recorder's dither, +-1 LSB,
+    seeded) or on both (``"both"``)."""
     import soundfile as sf
     x, rate = sf.read(FIXTURES / "dialogue.flac")
     th, cl = tmp_path / "therapist.wav", tmp_path / f"client-{second}.wav"
     sf.write(th, x[:, 0], rate)
-    sf.write(cl, np.stack([np.zeros_like(x[:, 1]) if second == "right" else x[:, 1], x[:, 1]], axis=1), rate)
+    first = {"right": np.zeros_like(x[:, 1]), "both": x[:, 1],
+             "dither": np.random.default_rng(38).integers(-1, 2, len(x)) / 32768.0}[second]
+    sf.write(cl, np.stack([first, x[:, 1]], axis=1), rate, subtype="PCM_16")
     return th, cl
 
 
-def test_two_files_the_second_with_its_voice_on_channel_2_reads_that_channel(tmp_path):
-    """Before: the client analysed as silent (speech 0 s), warned. Now the client's figures are those of the same
-    voice on both channels (read from channel 1), the audio record picks the file's channel 2, and it is said."""
+@pytest.mark.parametrize("first", ["right", "dither"])
+def test_two_files_the_second_with_its_voice_on_channel_2_reads_that_channel(tmp_path, first):
+    """Before: the client analysed as silent (speech 0 s), warned where channel 1 was digital silence, unsaid where
+    it held a recorder's dither. Now the client's figures are those of the same voice on both channels (read from
+    channel 1), the audio record picks the file's channel 2, and it is said."""
     docs = {}
-    for second in ("right", "both"):
+    for second in (first, "both"):
         th, cl = _two_files(tmp_path, second)
         rc, out, err = run_cli("analyze", th, cl, "--json", tmp_path / f"{second}.json", "--quiet", "--no-progress")
         assert rc == 0, err
         docs[second] = json.loads((tmp_path / f"{second}.json").read_text())
-    right, both = docs["right"], docs["both"]
+    right, both = docs[first], docs["both"]
     assert right["speakers"] == both["speakers"] and right["speakers"]["client"]["speech_s"] > 5
     assert right["audio"]["picks"] == {"therapist": [0, 0], "client": [1, 1]}
     assert both["audio"]["picks"] == {"therapist": [0, 0], "client": [1, 0]}
-    assert right["warnings"] == [f"{tmp_path / 'client-right.wav'} has 2 channels and its first is digital silence "
-                                 "throughout: its channel 2, which holds sound, was read as the client's"]
+    assert right["warnings"] == [f"{tmp_path / f'client-{first}.wav'} has 2 channels and its first holds nothing "
+                                 "above -60 dBFS throughout (silence, or an unused input's noise): its channel 2, "
+                                 "which holds sound, was read as the client's"]
     assert both["warnings"] == []
 
 
