@@ -619,8 +619,8 @@ def cmd_report(args, out, err) -> int:
     from prosody.report.html import session_report
     from prosody.report.review import moments_section
     from .review import moments_config, session_moments
-    if args.output is not None:  # -o "" is refused, not taken for the default name
-        _guard(args, ("-o", args.output), page=True)
+    if args.output is not None:  # -o "" is refused, not taken for the default name (a file there: decided below,
+        _guard(args, ("-o", args.output), page=True, overwrite=True)  # once the recording is known as an input)
     with _open(args) as store:
         stored, frames = store.read(args.session)  # one state of it (a relabel meanwhile mixed two, sweep 12)
     path = args.output if args.output is not None else f"session-{stored.info.id}.html"
@@ -646,7 +646,8 @@ def cmd_report(args, out, err) -> int:
 
 def cmd_compare(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output), page=True)
+    # a file there is decided below, once the recordings are known as inputs (said as one, not as a file there)
+    _guard(args, ("-o", args.output), page=True, overwrite=True)
     # one state of the store (a session deleted or relabelled between two reads mixed two, sweep 12); the
     # moments are found after it, from the documents read in it (the read stays short: `delete` waits for it)
     with _open(args) as store, store.snapshot():
@@ -687,7 +688,8 @@ def _sessions_said(ids: list[int]) -> str:
 
 def cmd_trend(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output), page=True)
+    # a file there is decided below, once the recordings are known as inputs (said as one, not as a file there)
+    _guard(args, ("-o", args.output), page=True, overwrite=True)
     with _open(args) as store, store.snapshot():  # one state of the store, as compare
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)

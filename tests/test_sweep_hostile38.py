@@ -30,11 +30,11 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """A store holding the fixture dialogue (40.22 s) as sessions 1 and 2."""
+    """A store holding the fixture dialogue (40.22 s) as sessions 1 and 2, therapist ann."""
     d = tmp_path_factory.mktemp("saved")
     for _ in range(2):
         rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--save", "--store", d / "store", "--quiet",
-                               "--no-progress")
+                               "--no-progress", "--therapist", "ann")
         assert rc == 0, err
     return d / "store"
 
@@ -71,7 +71,7 @@ def test_a_sessions_own_export_is_written_again(saved, tmp_path):
 
 
 @pytest.mark.parametrize("argv", [("export", "1", "--format", "rttm"), ("report", "1"), ("compare", "1", "2"),
-                                  ("trend", "--therapist", "x")])
+                                  ("trend", "--therapist", "ann")])
 def test_an_output_onto_a_users_file_is_refused(saved, tmp_path, argv):
     """Before: the user's notes.txt replaced by an RTTM or a page, exit 0."""
     notes = tmp_path / "notes.txt"
