@@ -14,14 +14,15 @@ import time
 from rich.console import Console
 
 from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent, Job, SessionMeta, discover,
-                                  parquet_available, run_batch, table_paths, write_table)
+                                  is_table_file, parquet_available, run_batch, table_paths, write_table)
 from prosody.analysis import load_config
 from prosody.fileio import check_outputs, write_error_text
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import Store
 
-from .options import add_measures_arguments, channel_map, input_path, store_help, store_path, voices_told, whole_number
+from .options import (add_measures_arguments, add_overwrite_option, channel_map, input_path, store_help, store_path,
+                      voices_told, whole_number)
 from .sessions import check_file_name_text, store_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
@@ -72,6 +73,7 @@ def add_parser(sub) -> None:
     p.add_argument("--table", metavar="PATH", default=DEFAULT_TABLE,
                    help=f"per-session table: writes PATH.csv and PATH.parquet (default {DEFAULT_TABLE})")
     p.add_argument("--no-parquet", action="store_true", help="write the table as CSV only")
+    add_overwrite_option(p, what="the table")
     p.add_argument("--no-progress", action="store_true", help="plain progress lines even on a terminal")
     p.add_argument("--store", metavar="PATH", default=None, type=store_path,
                    help=store_help())
@@ -326,7 +328,7 @@ def _check_table_output(args, jobs: list) -> None:
         sorted({j.origin.rsplit(" line ", 1)[0] for j in jobs if " line " in j.origin})
     check_outputs([("--table", p) for p in table_paths(args.table)[:1 if args.no_parquet else 2]],
                   inputs=manifests + [p for j in jobs for p in j.paths] + [p for p in (args.config, args.baseline) if p],
-                  stdout_ok=False, protected=[store_folder(args)])
+                  stdout_ok=False, protected=[store_folder(args)], overwrite=args.overwrite, remade=is_table_file)
 
 
 def _stopped_line(what: str, *, done: int, cluster: bool) -> str:

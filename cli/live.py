@@ -72,7 +72,8 @@ def add_parser(sub) -> None:
                                                     "per-frame arrays go beside it, x.json: x.frames.npz)")
     p.add_argument("--record", metavar="PATH", help="also keep the raw audio in this owner-only .wav/.flac file "
                                                     "(off by default: prosody does not store audio)")
-    p.add_argument("--overwrite", action="store_true", help="let --record replace an existing recording")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --record or --output replace an existing file (never a live session's file)")
     p.add_argument("--duration", type=number, metavar="S", help="stop by itself after S seconds")
     p.add_argument("--autosave-s", type=number, default=AUTOSAVE_S, metavar="S",
                    help=f"autosave interval (default and maximum {AUTOSAVE_S:.0f} s)")

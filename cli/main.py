@@ -17,8 +17,8 @@ from prosody.fileio import is_disk_full, unwritten_text
 
 from . import batch, live, review, sessions, voices
 from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
-from .options import (add_measures_arguments, channel_map, config_from_args, input_path, layout_from_args,
-                      measures_from_args, number, voices_told)
+from .options import (add_measures_arguments, add_overwrite_option, channel_map, config_from_args, input_path,
+                      layout_from_args, measures_from_args, number, voices_told)
 
 # The analysis libraries (numpy, scipy, soxr, webrtcvad) are imported inside the
 # commands that need them, so that store commands start quickly.
@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--eaf", metavar="PATH", help="write speech, turns and events as an ELAN .eaf file; - for stdout")
     add_measures_arguments(a)
     a.add_argument("--save-baseline", metavar="JSON", help="write this session's baseline as a profile")
+    add_overwrite_option(a, what="--json, --rttm, --frames, --textgrid, --eaf or --save-baseline")
     a.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     sessions.add_save_options(a)  # --save, --store, metadata
@@ -109,6 +110,9 @@ def cmd_analyze(args, out, err) -> int:
     found (attributed where shared or mono), analysed, each output written (one that fails loses neither the
     others, the save nor the summary), saved, and the summary shown."""
     states, n_channels = _check_analyze_args(args)
+    from prosody.fileio import new_outputs
+    fresh = frozenset() if args.overwrite else new_outputs(
+        [args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf])
     rec, attribution = _recording(args, n_channels)
     config = config_from_args(args, rec.speakers)
     from .sessions import check_save_args, rescue_unsaved, save_analyzed
@@ -118,7 +122,7 @@ def cmd_analyze(args, out, err) -> int:
     if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
         from prosody.clips import audio_record
         doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
-    unwritten = _write_outputs(args, session, doc, out)
+    unwritten = _write_outputs(args, session, doc, out, fresh=fresh)
     save_failure = None
     try:
         save_analyzed(args, session, out, err, doc=doc)
@@ -160,7 +164,7 @@ def _check_analyze_args(args) -> tuple[list, int]:
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p],
-                  protected=[sessions.store_folder(args)])
+                  protected=[sessions.store_folder(args)], overwrite=args.overwrite)
     states = [input_state(f) for f in args.files]  # a file replaced or written to meanwhile is said (sweep 12)
     n_channels = FileSource(args.files, Layout(("x",), ((0, 0),))).files[0].channels
     check_mono_speaker(args.speaker, n_files=len(args.files), n_channels=n_channels, first_file=args.files[0])
@@ -225,10 +229,12 @@ def _with_input_changes(session, files, states):
         "is finished" for _, why in changes))
 
 
-def _write_outputs(args, session, doc, out) -> list[str]:
+def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset()) -> list[str]:
     """``--json``, ``--save-baseline``, ``--rttm``, ``--frames``, ``--textgrid``, ``--eaf`` written (owner-only;
     "-" is standard output, at most one: ``check_outputs``); returns one line per output that could not be written
-    (a full disk there loses neither the save nor the other outputs, and leaves the file as it was)."""
+    (a full disk there loses neither the save nor the other outputs, and leaves the file as it was). ``fresh``:
+    the paths where no file was when they were checked, written only as new files (one made there meanwhile
+    is not replaced)."""
     from prosody.analysis import PROFILE_SCHEMA
     from prosody.fileio import write_private
     from prosody.session import dumps
@@ -241,7 +247,7 @@ def _write_outputs(args, session, doc, out) -> list[str]:
                 getattr(out, "write_data", out.write)(text)
                 out.flush()
             else:
-                write_private(path, text)
+                write_private(path, text, new_only=str(Path(path)) in fresh)
         except OSError as exc:
             if path == "-":
                 unwritten.append(f"cannot write {option} to {STDOUT_NAME}: {exc.strerror or exc}")
@@ -513,7 +519,8 @@ def _error(exc: Exception, out, err) -> int:
         if exc.filename == STDOUT_NAME:
             err.write(f"prosody: error: cannot write to {STDOUT_NAME}: {_safe(exc.strerror or exc)}\n")
             return EXIT_ERROR
-        if is_disk_full(exc) and exc.filename:  # was "cannot access PATH: No space left on device" (open's words)
+        # was "cannot access PATH: No space left on device" (open's words); an output's file made meanwhile too
+        if (is_disk_full(exc) or isinstance(exc, FileExistsError)) and exc.filename:
             err.write(f"prosody: error: {_safe(error_text(exc))}\n")
             return EXIT_ERROR
         where = f" {exc.filename}" if exc.filename else ""

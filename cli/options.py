@@ -103,6 +103,14 @@ def number(text: str) -> float:
     return x
 
 
+def add_overwrite_option(p, *, what: str = "an output") -> None:
+    """``--overwrite``: without it no output replaces an existing file (but for a page or table prosody made,
+    written again): one flag of one meaning for every command that writes files (``prosody.fileio.check_outputs``)."""
+    p.add_argument("--overwrite", action="store_true",
+                   help=f"let {what} replace an existing file (else refused; a prosody page or table is written "
+                        "again)")
+
+
 def add_measures_arguments(a) -> None:
     """Options of the measures layer, shared by ``analyze`` and ``live``."""
     a.add_argument("--network-delay-ms", type=number, default=0.0, metavar="MS",

@@ -144,10 +144,11 @@ def cmd_play(args, out, err) -> int:
     if audio is None:
         err.write(f"prosody: error: {terminal_safe(why)}\n")
         return 1
-    a, b = clip_span(m.start_s, m.end_s, duration_s=float(stored.doc["duration_s"]), context_s=args.context_s)
+    duration_s = float(stored.doc["duration_s"])
+    heard_s = _heard_s(m, duration_s, audio)
+    a, b = clip_span(m.start_s, m.end_s, duration_s=heard_s, context_s=args.context_s)
     x = to_playback(audio.cut(a, b))
     if not len(x):  # "playing" said, 0.2 s of silence played, exit 0 (hostile sweep 26)
-        duration_s = float(stored.doc["duration_s"])
         where = (f"it is at {m.start_s:.1f} s, at or after the end of the {duration_s:.1f} s recording"
                  if m.start_s >= duration_s else f"{a:.1f}–{b:.1f} s of the {duration_s:.1f} s recording")  # was "41.0–40.2 s": a span backwards
         raise InputError(f"moment {m.rank} ({m.what}) leaves nothing to play: {where}"
@@ -156,8 +157,26 @@ def cmd_play(args, out, err) -> int:
     with held_back(args, doing="playing"):
         play(x, audio.sample_rate, device=_device(args.device), device_text=args.device,  # said once it took it
              on_start=lambda: err.write(f"prosody: playing moment {m.rank} ({terminal_safe(m.what)}), "
-                                        f"{a:.1f}–{b:.1f} s\n"))
+                                        f"{a:.1f}–{b:.1f} s{_after_end_said(m, duration_s, heard_s, b)}\n"))
     return EXIT_OK
+
+
+def _heard_s(m, duration_s: float, audio) -> float:
+    """Where a moment's clip may end: the analysed end, or, for a moment after it (a live bookmark set on audio
+    not analysed when the session stopped), the recording's end where it runs on past it."""
+    return max(duration_s, audio.length_s()) if m.start_s > duration_s else duration_s
+
+
+def _after_end_said(m, duration_s: float, heard_s: float, b: float) -> str:
+    """The words added to "playing moment K" for a moment after the analysed end: played from the recording past
+    it, or only up to the recording's end (was played so, unsaid: hostile sweep 38); "" for any other."""
+    if m.start_s <= duration_s:
+        return ""
+    if m.start_s < heard_s:
+        return (f" (it is at {m.start_s:.1f} s, after the {duration_s:.1f} s analysed: played from the recording, "
+                f"which runs to {heard_s:.1f} s)")
+    return (f" (it is at {m.start_s:.1f} s, after the {heard_s:.1f} s recording's end: only up to that end, "
+            f"{b:.1f} s, is played)")
 
 
 def cmd_note(args, out, err) -> int:

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError, ProsodyError
-from prosody.fileio import check_outputs
+from prosody.fileio import check_outputs, export_of, new_outputs
 from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
@@ -24,7 +24,7 @@ from prosody.store.db import BUSY_TIMEOUT_S, OWN_ORPHAN_MIN_AGE_S, Store, defaul
 from prosody.types import UNATTRIBUTED
 
 from .stopping import Stopped, program_handlers, stopping
-from .options import filter_value, input_path, session_ref, store_help, store_path, whole_number
+from .options import add_overwrite_option, filter_value, input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
@@ -97,16 +97,21 @@ def store_folder(args) -> Path:
     return Path(args.store).expanduser() if getattr(args, "store", None) else default_store_path()
 
 
-def _guard(args, *outputs, docs=(), stdout_ok: bool = False, page: bool = False) -> None:
+def _guard(args, *outputs, docs=(), stdout_ok: bool = False, page: bool = False, remade=None,
+           overwrite: bool | None = None) -> None:
     """The one output rule (``prosody.fileio.check_outputs``) with the store folder protected (its
     database, ledger and frames files), and the recordings the stored sessions ``docs`` name
     (``prosody.clips.recording_paths``) and the command's ``--config`` as inputs. ``-`` is refused
     unless ``stdout_ok`` (export, which writes it to stdout itself): a page was written as a file
-    named "-"."""
+    named "-". ``remade``: which existing files the output may replace without --overwrite (a page: one prosody
+    wrote); ``overwrite``: True where that is decided by a later call (export, before the session is known)."""
     from prosody.clips import recording_paths
+    from prosody.report.html import is_prosody_page
     recordings = [p for doc in docs for p in recording_paths(doc)]
     read = [p for p in (getattr(args, "config", None),) if p]  # `report --config m.toml -o m.toml` replaced it
-    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok, page=page)
+    check_outputs(outputs, inputs=recordings + read, protected=[store_folder(args)], stdout_ok=stdout_ok, page=page,
+                  overwrite=args.overwrite if overwrite is None else overwrite,
+                  remade=remade or (is_prosody_page if page else None))
 
 
 def _meta_options(g) -> None:
@@ -586,12 +591,13 @@ def _moments_trend(infos, metrics) -> list:
 
 
 # -- commands -------------------------------------------------------------------------------------------------------
-def _write_html(path: str, html: str) -> None:
+def _write_html(path: str, html: str, *, fresh: frozenset = frozenset()) -> None:
+    """The page at ``path``; written only as a new file where it is in ``fresh`` (no file there when checked)."""
     from prosody.fileio import write_private
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputError(f"cannot write {path}: folder {parent} does not exist")
-    write_private(path, html)
+    write_private(path, html, new_only=str(Path(path)) in fresh)
 
 
 def cmd_sessions(args, out, err) -> int:
@@ -613,12 +619,13 @@ def cmd_report(args, out, err) -> int:
     from prosody.report.html import session_report
     from prosody.report.review import moments_section
     from .review import moments_config, session_moments
-    if args.output is not None:  # -o "" is refused, not taken for the default name
-        _guard(args, ("-o", args.output), page=True)
+    if args.output is not None:  # -o "" is refused, not taken for the default name (a file there: decided below,
+        _guard(args, ("-o", args.output), page=True, overwrite=True)  # once the recording is known as an input)
     with _open(args) as store:
         stored, frames = store.read(args.session)  # one state of it (a relabel meanwhile mixed two, sweep 12)
     path = args.output if args.output is not None else f"session-{stored.info.id}.html"
     _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc], page=True)
+    fresh = frozenset() if args.overwrite else new_outputs([path])
     ms = session_moments(stored, moments_config(args))
     clips = None
     if args.clips:
@@ -626,7 +633,8 @@ def cmd_report(args, out, err) -> int:
         clips, why = make_clips(stored.doc, ms, fmt=args.clips_format)
         if clips is None:
             err.write(f"prosody: no clips in the report: {terminal_safe(why)}\n")
-    _write_html(path, session_report(stored, frames, extra_sections=[moments_section(stored, ms, clips=clips)]))
+    _write_html(path, session_report(stored, frames, extra_sections=[moments_section(stored, ms, clips=clips)]),
+                fresh=fresh)
     if clips:
         err.write(f"prosody: warning: {terminal_safe(path)} now holds {len(clips)} clip{'s' if len(clips) != 1 else ''} "
                   "of the session's audio "
@@ -638,13 +646,15 @@ def cmd_report(args, out, err) -> int:
 
 def cmd_compare(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output), page=True)
+    # a file there is decided below, once the recordings are known as inputs (said as one, not as a file there)
+    _guard(args, ("-o", args.output), page=True, overwrite=True)
     # one state of the store (a session deleted or relabelled between two reads mixed two, sweep 12); the
     # moments are found after it, from the documents read in it (the read stays short: `delete` waits for it)
     with _open(args) as store, store.snapshot():
         ids = list(dict.fromkeys(store.resolve(r) for r in args.sessions))  # `1 #1 last` name one session: one column
         if args.output:  # nor over a recording of the sessions compared
             _guard(args, ("-o", args.output), docs=store.recording_fields(ids), page=True)
+        fresh = frozenset() if args.overwrite else new_outputs([args.output])
         infos = store.list(ids=ids)
         metrics = store.metrics(ids)
         raw = [store.get_raw(sid) for sid in ids]  # documents checked after the snapshot: it stays short
@@ -663,7 +673,7 @@ def cmd_compare(args, out, err) -> int:
     title = "compare: sessions " + ", ".join(str(i) for i in shown)
     _console(out).print(compare_view(infos, metrics, title=title, notes=notes))
     if args.output:
-        _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes))
+        _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes), fresh=fresh)
         err.write(f"prosody: comparison written to {terminal_safe(args.output)}\n")
     return EXIT_OK
 
@@ -678,7 +688,8 @@ def _sessions_said(ids: list[int]) -> str:
 
 def cmd_trend(args, out, err) -> int:
     from prosody.report.html import compare_report
-    _guard(args, ("-o", args.output), page=True)
+    # a file there is decided below, once the recordings are known as inputs (said as one, not as a file there)
+    _guard(args, ("-o", args.output), page=True, overwrite=True)
     with _open(args) as store, store.snapshot():  # one state of the store, as compare
         infos = store.list(therapist=args.therapist, client=args.client, tag=args.tag, since=args.since,
                            until=args.until)
@@ -703,6 +714,7 @@ def cmd_trend(args, out, err) -> int:
                              "`prosody sessions` lists them")
         if args.output:  # nor over a recording of the sessions shown
             _guard(args, ("-o", args.output), docs=store.recording_fields([i.id for i in infos]), page=True)
+        fresh = frozenset() if args.overwrite else new_outputs([args.output])
         metrics = store.metrics([i.id for i in infos])
         raw = [store.get_raw(i.id) for i in infos]  # documents checked after the snapshot: it stays short
     stored = stored_sessions(store, raw)
@@ -713,7 +725,7 @@ def cmd_trend(args, out, err) -> int:
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:
-        _write_html(args.output, compare_report(infos, metrics, title=title))
+        _write_html(args.output, compare_report(infos, metrics, title=title), fresh=fresh)
         err.write(f"prosody: trend written to {terminal_safe(args.output)}\n")
     return EXIT_OK
 
@@ -738,15 +750,18 @@ def cmd_export(args, out, err) -> int:
     args.format, mismatch = _export_format(args)
     frames_beside = None
     if args.output not in (None, "-"):
-        _guard(args, ("-o", args.output), stdout_ok=True)  # "", "." or "/" refused before a name is made from it
+        # "", "." or "/" refused before a name is made from it; whether an existing file may be replaced is
+        # decided once the session is known (its own earlier export is written again)
+        _guard(args, ("-o", args.output), stdout_ok=True, overwrite=True)
         frames_beside = (str(Path(args.output).with_name(Path(args.output).name.removesuffix(".json") + ".frames.npz"))
                          if args.format == "json" else None)
-        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), stdout_ok=True)
+        _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), stdout_ok=True, overwrite=True)
     with _open(args) as store:
         sid = store.resolve(args.session)
         bundle = store.bundle(sid)
     if args.output not in (None, "-"):  # nor over the session's own recording
         _guard(args, ("-o", args.output), ("-o (frames beside it)", frames_beside), docs=[bundle.doc],
+               remade=export_of(bundle.uid),
                stdout_ok=True)
     if mismatch is not None:
         raise InputError(mismatch)
@@ -759,8 +774,9 @@ def cmd_export(args, out, err) -> int:
             err.write("prosody: note: per-frame features are not in JSON on stdout; "
                       "-o PATH.json writes them beside it\n")
         return EXIT_OK
+    fresh = frozenset() if args.overwrite else new_outputs([args.output, frames_beside])
     with _signals_wait() as came:  # the JSON and its frames file, both or neither: a signal between them left
-        written = write_export(bundle, args.format, args.output, uri=uri)  # the JSON alone (sweep 12)
+        written = write_export(bundle, args.format, args.output, uri=uri, fresh=fresh)  # the JSON alone (sweep 12)
         err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}\n")
     if came:
         return _signalled(came, err, f"session {sid} was exported first")
@@ -1160,6 +1176,7 @@ def _add_pages(sub) -> None:
     p.add_argument("--clips", action="store_true",
                    help="embed short audio clips of the moments (the page then holds client audio)")
     p.add_argument("--clips-format", choices=("opus", "flac"), default="opus", help="clip encoding (default opus)")
+    add_overwrite_option(p, what="the page")
     from .review import _ranking_options
     _ranking_options(p)
     _store_option(p)
@@ -1168,6 +1185,7 @@ def _add_pages(sub) -> None:
     p = sub.add_parser("compare", help="stored sessions side by side")
     p.add_argument("sessions", nargs="+", type=session_ref, metavar="SESSION")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
+    add_overwrite_option(p, what="the page")
     _store_option(p)
     p.set_defaults(run=cmd_compare)
 
@@ -1176,6 +1194,7 @@ def _add_pages(sub) -> None:
     p.add_argument("--last", type=_count, metavar="N", help="only the last N dated sessions (1 or more; "
                    "sessions without a date are left out)")
     p.add_argument("-o", "--output", metavar="PATH", help="also write an HTML page")
+    add_overwrite_option(p, what="the page")
     _store_option(p)
     p.set_defaults(run=cmd_trend)
 
@@ -1188,6 +1207,7 @@ def _add_export_import(sub) -> None:
                    help="default: the one -o's suffix names (.json .csv .parquet .rttm .textgrid .eaf), else json")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="file to write (default stdout); JSON writes its frames beside it (x.json: x.frames.npz)")
+    add_overwrite_option(p, what="-o (and a JSON's frames beside it)")
     _store_option(p)
     p.set_defaults(run=cmd_export)
 

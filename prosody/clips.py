@@ -123,6 +123,18 @@ class Audio:
     sample_rate: int
     rates: tuple[int, ...] = ()  # each file's own rate, where they differ (``sample_rate`` the highest)
 
+    def length_s(self) -> float:
+        """How far the session's timeline runs in its recordings, in seconds: the longest file's end, the second
+        file's shifted by ``offset_s``; 0.0 where no file's length is known (a chained Ogg). A live recording
+        may run on past the audio analysed when the session stopped."""
+        from .engine.sources import AudioFile
+        ends = []
+        for fi, path in enumerate(self.files):
+            f = AudioFile(path)
+            if f.n_samples >= 0:
+                ends.append(f.n_samples / f.sample_rate + (self.offset_s if fi == 1 else 0.0))
+        return max(ends, default=0.0)
+
     def cut(self, start_s: float, end_s: float) -> np.ndarray:
         """Samples ``[round(start_s*rate), round(end_s*rate))`` of the session's
         timeline, shape (n, n_speakers) float32, speaker order; zeros outside

@@ -81,7 +81,9 @@ def error_text(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, OSError):
         from .fileio import is_disk_full, unwritten_text
-        if is_disk_full(exc) and exc.filename:  # said plainly, and that it was not written (every write is atomic)
+        # said plainly, and that it was not written (every write is atomic); a file made at an output's path
+        # while the command ran (``fileio.replace_erasing``'s new_only) too
+        if (is_disk_full(exc) or isinstance(exc, FileExistsError)) and exc.filename:
             return unwritten_text(exc, exc.filename)
         why = exc.strerror or str(exc) or "operating system error"
         return f"cannot access {exc.filename}: {why}" if exc.filename else why

@@ -18,16 +18,17 @@ Data = Union[str, bytes, Callable]
 
 
 def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
-                  tmp_suffix: str = ".tmp") -> None:
+                  tmp_suffix: str = ".tmp", new_only: bool = False) -> None:
     """Replace ``path`` atomically with a 0600 file holding ``data``: text
     (UTF-8), bytes, or a callable that writes into the binary file object.
     The file is fsynced before the rename and the folder after it, so a crash
     leaves either the old file or the new one; the old one is then zeroed
-    (``replace_erasing``: its blocks were freed holding it; hostile sweep 33)."""
+    (``replace_erasing``: its blocks were freed holding it; hostile sweep 33). ``new_only``: put in place only
+    where no file is (``replace_erasing``)."""
     path = Path(path)
     tmp = stage_private(path, data, tmp_prefix=tmp_prefix, tmp_suffix=tmp_suffix)
     try:
-        replace_erasing(tmp, path)
+        replace_erasing(tmp, path, new_only=new_only)
     except BaseException as exc:
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
@@ -111,9 +112,15 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
     _erase_replaced(old)
 
 
-def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool = False) -> None:
     """``os.replace(tmp, path)`` and the folder fsynced, then the file it replaced zeroed (``_erase_replaced``):
-    the new file whole in its place before the old one is touched."""
+    the new file whole in its place before the old one is touched. ``new_only``: an output that was no file when
+    the command checked it (``check_outputs``), without --overwrite: put there by a hard link, which no file
+    made there meanwhile lets through (FileExistsError naming ``path``; a rename replaced it, unsaid: another
+    prosody's export of that name, or the user's file, written during an hour's analysis; hostile sweep 38)."""
+    if new_only and _link_new(tmp, path):
+        sync_folder(Path(path).parent)
+        return
     old = _replaced_file(Path(path))
     try:
         os.replace(tmp, path)
@@ -122,6 +129,23 @@ def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
         raise
     sync_folder(Path(path).parent)
     _erase_replaced(old)
+
+
+def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """``tmp`` given the name ``path`` where nothing has it, its own name then removed: True; False where the file
+    system makes no hard links (FAT, some network shares: the rename is left to do it). FileExistsError where a
+    file is there."""
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "a file of that name was made while this command ran (not replaced: "
+                              "choose a new name, or add --overwrite)", str(path)) from None
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            return False
+        raise
+    os.unlink(tmp)
+    return True
 
 
 def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int | None:
@@ -330,8 +354,9 @@ def restrict_sqlite_sidecars(db_path: str | os.PathLike) -> None:
 # -- guards: what a command may read and write ---------------------------------------------------------------------
 # One rule for every output of every command: never the same file as an input,
 # never through a symbolic link, never a device node, FIFO or socket, two outputs
-# never the same file, and an existing recording is not replaced without an
-# explicit --overwrite. Checked before any work starts.
+# never the same file, and an existing file is not replaced without an explicit
+# --overwrite, but for one this output makes again (a prosody page, a batch's
+# table: ``remade``). Checked before any work starts.
 
 RECORDING_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
                                 ".rf64", ".au", ".snd", ".m4a", ".mp4", ".aac", ".wma", ".webm", ".mkv", ".mov"})
@@ -470,15 +495,16 @@ def _store_around(real: str) -> list[str]:
     return []
 
 
-def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_ok: bool = True,
-                  protected=(), page: bool = False) -> None:
+def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: bool = True,
+                  protected=(), page: bool = False, remade=None) -> None:
     """Refuse, before any work, outputs that would destroy something.
 
     ``outputs``: (label, path) pairs, e.g. ("--json", "s.json"); a None path is
     skipped, "-" is stdout (allowed when ``stdout_ok``). ``inputs``: paths read
     by the command (compared by resolved path and by (st_dev, st_ino), so a hard
-    link or another spelling is caught). ``overwrite``: an existing recording
-    (audio suffix) may be replaced (None: the command has no such flag). ``protected``: folders
+    link or another spelling is caught). ``overwrite`` (the command's --overwrite): an existing file may be
+    replaced; without it only one ``remade(path)`` is true of (the kind of file this output writes, made by
+    prosody before: a report page written again) may be. ``protected``: folders
     no output may be written into (the session store: its database, ledger and frames files are
     prosody's own, and a stored session's data would be replaced). Each output's folder must take
     a new file (tried for real, before any work). ``page``: the outputs are HTML pages, which never replace a
@@ -527,7 +553,13 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool | None = None, stdout_o
         if ident is not None:
             seen_ids[ident] = label
         if st is not None:
-            _refuse_replacing(path, where, overwrite=overwrite, page=page)
+            _refuse_replacing(path, where, overwrite=overwrite, page=page, remade=remade)
+
+
+def new_outputs(paths) -> frozenset[str]:
+    """Of the output ``paths`` (None and "-" left out), those where no file is now, each as ``str(Path(p))``:
+    written there only as new files (``write_private(new_only=True)``) unless --overwrite."""
+    return frozenset(str(Path(p)) for p in paths if p not in (None, "-") and not os.path.lexists(p))
 
 
 def _regular_or_none(path: str, where: str, *, stdout_ok: bool):
@@ -548,24 +580,39 @@ def _regular_or_none(path: str, where: str, *, stdout_ok: bool):
     return st
 
 
-def _refuse_replacing(path: str, where: str, *, overwrite: bool | None, page: bool) -> None:
-    """An existing file an output would replace: refused where it is a recording (unless ``overwrite``), a live
-    session (the only copy of a capture whose audio was not kept: ``--overwrite`` is for recordings) or, for an
-    HTML page, a saved session (`report 9 -o s1.json` put a page where the export it was imported from was)."""
+def _refuse_replacing(path: str, where: str, *, overwrite: bool, page: bool, remade) -> None:
+    """An existing file an output would replace: refused where it is a live session (the only copy of a capture
+    whose audio was not kept: ``--overwrite`` is for other files) or, for an HTML page, a saved session (`report 9
+    -o s1.json` put a page where the export it was imported from was); else refused unless ``overwrite`` or
+    ``remade(path)``. `export 2 -o s1.json` replaced session 1's export, and `-o notes.txt` a file of the user's,
+    without a word (hostile sweep 38)."""
     from .errors import InputError
-    if not overwrite and os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES:
-        raise InputError(f"cannot write {where}: a recording of that name exists and would be replaced; "
-                         "choose a new name" + (", or add --overwrite to replace it" if overwrite is not None
-                                                else ""))
     live = _live_session_at(path)
     if live is not None:
         raise InputError(f"cannot write {where}: {live} and would be replaced, and what was captured may exist "
                          "nowhere else; choose a new name (or import it, `prosody import`, and remove the file "
                          "yourself)")
-    saved = _session_doc_at(path) if page else None
-    if saved is not None:
+    saved = _session_doc_at(path)
+    if saved is not None and page:
         raise InputError(f"cannot write {where}: {saved} and would be replaced by an HTML page; choose a new "
                          "name (reports end in .html)")
+    if overwrite or (remade is not None and remade(path)):
+        return
+    recording = os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES
+    what = ("a recording of that name exists" if recording else saved if saved is not None
+            else "a file of that name exists")
+    raise InputError(f"cannot write {where}: {what} and would be replaced; choose a new name, or add --overwrite "
+                     "to replace it")
+
+
+def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:
+    """The first ``n_bytes`` of the regular file ``path`` (b"" where it cannot be read): what an output's
+    ``remade`` test looks at to tell a file prosody wrote."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(n_bytes)
+    except OSError:
+        return b""
 
 
 LIVE_DOC_MAX_BYTES = 256 << 20  # a live session document is a few MB an hour; a bigger file is not read to tell
@@ -617,6 +664,20 @@ def _session_doc_at(path: str) -> str | None:
         doc_path = os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
         return f"it is the frames file of the saved session {doc_path}" if _session_doc(doc_path) else None
     return "it is a saved session (prosody.session JSON)" if _session_doc(path) else None
+
+
+def export_of(uid: str | None):
+    """A ``remade`` test (``check_outputs``) for an export of the session ``uid``: true of a JSON export of that
+    same session, or the frames file beside one, which `export` writes again (re-exported after an edit or a
+    relabel); never where ``uid`` is None."""
+    def same(path: str) -> bool:
+        name = os.path.basename(path)
+        doc_path = (os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
+                    if name.endswith(".frames.npz") else path)
+        doc = _json_object_at(doc_path)
+        store = doc.get("prosody_store") if isinstance(doc, dict) else None
+        return uid is not None and isinstance(store, dict) and store.get("uid") == uid
+    return same
 
 
 def _session_doc(path: str) -> bool:

@@ -81,6 +81,9 @@ def read_frames_npz(path_or_file, speakers, *, importing: bool = False) -> dict[
         why = "not a frames file (.npz) prosody wrote; it was replaced or damaged" if (
             isinstance(exc, EOFError) or isinstance(exc, ValueError) and "pickle" in str(exc)) else (
             (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc))
+        if isinstance(exc, zipfile.BadZipFile) and _zip_start(path_or_file):  # was zipfile's "File is not a zip file"
+            why = ("it is cut short: a zip file's start without its end, where its directory lies (a copy or save "
+                   "interrupted?)")
         kind = _table_kind(path_or_file) if importing and why.startswith("not a frames file") else None
         if kind == "CSV":  # prosody's own frames table (analyze --frames, export --format csv), for reading
             why = ("a frames CSV (as `analyze --frames` and `export --format csv` write it), which is for reading, "
@@ -111,6 +114,23 @@ def read_frames_npz(path_or_file, speakers, *, importing: bool = False) -> dict[
                          f"(keys found: {', '.join(sorted(data)) or 'none'}; expected e.g. s0_f0_hz or "
                          f"{names[0] if names else 'therapist'}/f0_hz)")
     return checked_frames(frames, where=f"frames file {path_or_file}")
+
+
+ZIP_LOCAL_HEADER = b"PK\x03\x04"  # how a zip file, and so an .npz, begins
+
+
+def _zip_start(path_or_file) -> bool:
+    """``path_or_file`` begins as a zip file does (a path; a file object is read where it stands, put back)."""
+    try:
+        if hasattr(path_or_file, "read"):
+            start = path_or_file.tell()
+            head = path_or_file.read(len(ZIP_LOCAL_HEADER))
+            path_or_file.seek(start)
+            return head == ZIP_LOCAL_HEADER
+        with open(path_or_file, "rb") as f:
+            return f.read(len(ZIP_LOCAL_HEADER)) == ZIP_LOCAL_HEADER
+    except OSError:
+        return False
 
 
 def _check_npz_sizes(path_or_file) -> None:

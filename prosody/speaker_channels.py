@@ -844,9 +844,10 @@ def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=N
     if voices is not None:
         return Recording(voices, voices.speakers, voices.picks, cross_talk=False,
                          hear_gain_db=(voices.hear_gain_db,) * len(voices.speakers) if voices.hear_gain_db else ())
-    from .engine.sources import FileSource, Layout
+    from .engine.sources import FileSource, Layout, with_voiced_channels
     if attribution is not None and attribution.channels_swapped and len(layout.picks) == 2:
         layout = Layout(layout.speakers, layout.picks[::-1])
+    layout = with_voiced_channels(layout, paths)  # a stereo file's second channel, where its first is silent
     return Recording(FileSource(list(paths), layout, offset_s=offset_s), layout.speakers, layout.picks, cross_talk=True)
 
 

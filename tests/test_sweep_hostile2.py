@@ -174,9 +174,10 @@ def test_the_options_that_agree_still_run(tmp_path, files):
                            (["t.wav", "--speaker", "client"], ["client"]),
                            (["eight.wav", "--channels", "therapist=2,client=1"], ["therapist", "client"])):
         args = [files / a if a.endswith(".wav") else a for a in argv]
-        rc, out, err = run_cli("analyze", *args, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+        out_json = tmp_path / f"o{len(list(tmp_path.iterdir()))}.json"  # one each: none replaced (sweep 38)
+        rc, out, err = run_cli("analyze", *args, "--json", out_json, "--quiet", "--no-progress")
         assert rc == 0, (argv, err)
-        assert json.loads((tmp_path / "o.json").read_text())["speaker_order"] == speakers, argv
+        assert json.loads(out_json.read_text())["speaker_order"] == speakers, argv
 
 
 def test_a_manifest_row_whose_layout_contradicts_its_channels_fails_alone(tmp_path, files):

@@ -153,7 +153,7 @@ def test_export_over_an_old_export_leaves_none_of_it_on_the_disk(tmp_path, short
         out = mnt / "x.json"
         _cli_ok("export", "1", "-o", out, "--store", store)
         needle = (mnt / "x.frames.npz").read_bytes()[1000:1064]
-        _cli_ok("export", "2", "-o", out, "--store", store)
+        _cli_ok("export", "2", "-o", out, "--store", store, "--overwrite")  # refused without it since sweep 38
         assert b"Note-Zjqpb" in out.read_bytes() and b"Note-Kqxvw" not in out.read_bytes()
         assert (mnt / "x.frames.npz").read_bytes()[1000:1064] != needle
     finally:

@@ -336,9 +336,9 @@ def test_an_mp3_without_a_length_header_is_never_called_truncated_and_a_short_re
             while len(x := f.read(65536)):
                 n += len(x)
             read_s = n / f.samplerate
-        rc, _, err = run_cli("analyze", mp3, "--json", tmp_path / "o.json", "--quiet", "--no-progress")
+        rc, _, err = run_cli("analyze", mp3, "--json", tmp_path / f"{name}.json", "--quiet", "--no-progress")
         assert rc == 0, err
-        said[name] = (read_s, json.loads((tmp_path / "o.json").read_text())["warnings"])
+        said[name] = (read_s, json.loads((tmp_path / f"{name}.json").read_text())["warnings"])
     # the whole 40.2 s read: no word (before: "is truncated: header says 40.33 s" / "54.50 s, read 40.32 s")
     for name in ("cbr16.mp3", "vbr16.mp3"):
         read_s, warnings = said[name]

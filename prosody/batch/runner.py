@@ -1107,6 +1107,23 @@ def table_paths(stem: str | os.PathLike) -> tuple[Path, Path]:
     return p.with_name(p.name + ".csv"), p.with_name(p.name + ".parquet")
 
 
+def is_table_file(path) -> bool:
+    """``path`` holds a per-session table ``write_table`` wrote (the CSV by its header row, the Parquet by its
+    columns), which a batch may write again without --overwrite (each run writes its table anew)."""
+    from ..fileio import file_head
+    names = [c for c, _ in TABLE_COLUMNS]
+    if str(path).endswith(".csv"):
+        header = ",".join(names) + "\r\n"
+        return file_head(path, len(header)) == header.encode("ascii")
+    if not parquet_available():
+        return False
+    import pyarrow.parquet as pq
+    try:
+        return pq.read_schema(path).names == names
+    except (OSError, ValueError):  # not Parquet, or not readable: not a table prosody wrote
+        return False
+
+
 def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = True) -> list[Path]:
     """Write the per-session table as ``STEM.csv`` (floats written so that they
     read back exactly; empty cell = no value; text that a spreadsheet would run

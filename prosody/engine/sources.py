@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -867,6 +866,45 @@ def flat_at_full_scale(x: np.ndarray) -> int:
     return int(np.count_nonzero(in_run))
 
 
+VOICE_PROBE_BLOCK_S = 1.0  # ``voiced_channel`` reads this much at a time, stopping once channel 1 carries sound
+# Half the peak-to-peak excursion (dB re full scale) under which a channel carries no voice throughout: a 16-bit
+# recorder's dither (1 LSB, -90 dBFS) and an unused input's hiss (-80 to -70 dBFS) lie far under it, a voice at a
+# microphone peaks above -40 dBFS. Digital silence (one value, any DC offset) has none.
+NO_VOICE_DB = -60.0
+NO_VOICE_EXCURSION = 10 ** (NO_VOICE_DB / 20)
+
+
+def voiced_channel(path) -> int:
+    """The channel (0-based) that carries the one speaker of a per-speaker file (one of two files): its first,
+    unless that one stays within ``NO_VOICE_EXCURSION`` throughout (digital silence, or an unused input's noise)
+    while another goes beyond it: then the first that does. A client's file recorded in stereo with the microphone
+    on the interface's second input was analysed as the client never speaking (hostile sweep 36 warned of it where
+    the first channel was digital silence only; sweep 38 reads channel 2, and a first channel of dither too).
+    Reads the file until its first channel carries sound: a block for most, the whole of a file whose first is
+    silent."""
+    f = AudioFile(path)
+    if f.channels < 2:
+        return 0
+    low = np.full(f.channels, np.inf)
+    high = np.full(f.channels, -np.inf)
+    for x in f.blocks(max(1, int(VOICE_PROBE_BLOCK_S * f.sample_rate))):
+        if not len(x):
+            continue
+        low, high = np.minimum(low, x.min(axis=0)), np.maximum(high, x.max(axis=0))
+        if (high[0] - low[0]) / 2 >= NO_VOICE_EXCURSION:
+            return 0
+    sounding = [c for c in range(1, f.channels) if (high[c] - low[c]) / 2 >= NO_VOICE_EXCURSION]
+    return sounding[0] if sounding else 0
+
+
+def with_voiced_channels(layout: Layout, paths) -> Layout:
+    """``layout`` of two per-speaker files read from the channel of each that carries its voice
+    (``voiced_channel``); one file's layout as it is."""
+    if len(paths) != 2:
+        return layout
+    return Layout(layout.speakers, tuple((fi, voiced_channel(paths[fi])) for fi, _ in layout.picks))
+
+
 class FileSource:
     """Read one stereo/mono file or two per-speaker files, resample each to
     16 kHz, and yield (n, n_speakers) float32 blocks.
@@ -883,8 +921,6 @@ class FileSource:
         self.layout = layout
         self._clipped: dict[tuple[int, int], tuple[int, int]] = {}  # (file, channel): (clipped, samples) read
         self._peak: dict[tuple[int, int], float] = {}  # (file, channel): largest |sample| read (re full scale)
-        self._varies: dict[tuple[int, int], bool] = {}  # two files: (file, channel) of a file of several: not constant
-        self._first: dict[tuple[int, int], float] = {}  # ... and its first sample
         self.offset_s = offset_s
         self.block_s = block_s
         for fi, ci in layout.picks:
@@ -901,31 +937,18 @@ class FileSource:
     @property
     def warnings(self) -> list[str]:
         return ([w for f in self.files for w in f.warnings] + self._short_file_warnings() + self._clip_warnings()
-                + self._over_full_scale_warnings() + self._unread_channel_warnings())
+                + self._over_full_scale_warnings() + self._voiced_channel_notes())
 
-    def _unread_channel_warnings(self) -> list[str]:
-        """Two files, one of several channels whose first (the one read: one speaker per file) is digital silence
-        throughout while another channel holds sound: that speaker's voice lies in the channel not read. A
-        per-speaker file recorded in stereo with its microphone on the second input (an audio interface's input
-        2) was analysed as that speaker never speaking, said only as "channel 2 is digital silence" (the session's
-        second speaker, not the file's channel), and no option reads another channel of two files (hostile
-        sweep 36)."""
-        out = []
-        for (fi, ci), varies in sorted(self._varies.items()):
-            if varies or (fi, ci) not in self.layout.picks:
-                continue
-            sounding = [cj + 1 for (fj, cj), v in sorted(self._varies.items()) if fj == fi and cj != ci and v]
-            if not sounding:
-                continue
-            f = self.files[fi]
-            who = next((s for s, pick in zip(self.layout.speakers, self.layout.picks) if pick == (fi, ci)), "")
-            k = sounding[0]
-            out.append(f"{f.path} has {f.channels} channels; with two files prosody reads the first of each, and "
-                       f"that one, the {who}'s, is digital silence throughout, while its channel {k} holds sound: "
-                       f"the {who} was analysed as silent; save channel {k} as a file of its own and analyse that "
-                       f"(e.g. ffmpeg -i {shlex.quote(str(f.path))} -af 'pan=mono|c0=c{k - 1}' "
-                       f"{shlex.quote(Path(f.path).stem + f'-channel{k}.wav')})")
-        return out
+    def _voiced_channel_notes(self) -> list[str]:
+        """Two files, one read from a channel other than its first (``voiced_channel``: the first silent
+        throughout): said, with whose voice it was taken for. (Sweep 36's warning that such a channel was not
+        read went with it.)"""
+        if len(self.files) != 2:
+            return []
+        return [f"{self.files[fi].path} has {self.files[fi].channels} channels and its first holds nothing above "
+                f"{NO_VOICE_DB:.0f} dBFS throughout (silence, or an unused input's noise): its channel {ci + 1}, which holds sound, was "
+                f"read as the {who}'s"
+                for who, (fi, ci) in zip(self.layout.speakers, self.layout.picks) if ci > 0]
 
     def _over_full_scale_warnings(self) -> list[str]:
         """A picked channel (of a float file) whose samples exceed ``OVER_FULL_SCALE``: its levels in dBFS
@@ -995,11 +1018,6 @@ class FileSource:
                 self._clipped[(fi, ci)] = (got[0] + flat_at_full_scale(x[:, ci]), got[1] + len(x))
                 if len(x):
                     self._peak[(fi, ci)] = max(self._peak.get((fi, ci), 0.0), float(np.abs(x[:, ci]).max()))
-            if len(self.files) == 2 and f.channels > 1 and len(x):  # which channels hold anything but one value
-                for cj in range(f.channels):
-                    first = self._first.setdefault((fi, cj), float(x[0, cj]))
-                    if not self._varies.get((fi, cj)):
-                        self._varies[(fi, cj)] = bool(np.any(x[:, cj] != first))
             y = rs.push(x[:, chans])
             if len(y):
                 yield y

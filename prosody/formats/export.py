@@ -166,10 +166,11 @@ def _pyarrow():
 
 
 def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str = "session",
-                 extra_points=None) -> list[Path]:
+                 extra_points=None, fresh: frozenset = frozenset()) -> list[Path]:
     """Write ``b`` as ``fmt`` (json | csv | parquet | rttm) to ``path``, owner-only
     and atomically; returns the files written. JSON writes the frames beside it as
-    ``<stem>.frames.npz`` (when the session has frames)."""
+    ``<stem>.frames.npz`` (when the session has frames). ``fresh``: the paths (as given) where no file was when
+    they were checked, written only as new files (``fileio.write_private(new_only=True)``)."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"--format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
     path = Path(path)
@@ -184,11 +185,11 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         meta[PARQUET_META_KEY] = json.dumps({**export_dict(b), "has_frames": b.frames is not None},
                                             ensure_ascii=False).encode()
         table = table.replace_schema_metadata(meta)
-        write_private(path, lambda f: pq.write_table(table, f, compression="zstd"))
+        write_private(path, lambda f: pq.write_table(table, f, compression="zstd"), new_only=str(path) in fresh)
         return [path]
     if fmt == "json":  # the JSON and the frames it names: both written, or neither left (a full disk)
         if b.frames is None:
-            write_private(path, json_text(export_dict(b), indent=2) + "\n")
+            write_private(path, json_text(export_dict(b), indent=2) + "\n", new_only=str(path) in fresh)
             return [path]
         frames_path = path.with_name(path.name.removesuffix(".json") + ".frames.npz")
         frames_real = frames_path.resolve().parent / frames_path.name
@@ -201,15 +202,17 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
                 raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
             raise
         try:
-            write_private(path, json_text(export_dict(b, frames_file=frames_path.name), indent=2) + "\n")
-            replace_erasing(staged, frames_real)  # the frames file written over zeroed (hostile sweep 33)
+            write_private(path, json_text(export_dict(b, frames_file=frames_path.name), indent=2) + "\n",
+                          new_only=str(path) in fresh)
+            # the frames file written over zeroed (hostile sweep 33)
+            replace_erasing(staged, frames_real, new_only=str(frames_path) in fresh)
         except BaseException:
             discard_staged(staged)
             raise
         sync_folder(frames_real.parent)
         sweep_staged(frames_real.parent, names=(frames_real.name,))
         return [path, frames_path]
-    write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points))
+    write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points), new_only=str(path) in fresh)
     return [path]
 
 
@@ -560,11 +563,33 @@ def _not_importable(path: Path) -> str | None:
 
 
 def _json_loads(text, path) -> object:
-    """JSON -> value; a document nested too deep for the parser is refused in one line."""
+    """JSON -> value; a document nested too deep for the parser is refused in one line, and one that ends inside
+    an object, a list or a string as cut short (it was "not JSON (Expecting ',' delimiter: line 3995 column 1)":
+    an export copied in part, a save interrupted; hostile sweep 38)."""
     try:
         return json.loads(text)
     except ValueError as exc:  # JSONDecodeError, and a number of over 4300 digits (int conversion limit)
+        if isinstance(exc, json.JSONDecodeError) and _ends_inside(text):
+            raise InvalidSessionError(f"cannot import {path}: it is cut short: its JSON ends inside an object, a "
+                                      f"list or a text after {len(text.encode('utf-8'))} bytes (a copy or save "
+                                      "interrupted?); export the session again, or import the whole file") from None
         raise InvalidSessionError(f"cannot import {path}: not JSON ({parse_problem(exc)})") from None
     except RecursionError:
         raise InvalidSessionError(f"cannot import {path}: the JSON is nested too deep to be a prosody "
                                   "session") from None
+
+
+def _ends_inside(text: str) -> bool:
+    """``text`` (JSON that does not parse) opens an object or list it never closes, or ends inside a string:
+    the start of a document whose end is missing."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:  # a backslash escapes the character after it; an unescaped quote ends the string
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0

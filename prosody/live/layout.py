@@ -88,7 +88,7 @@ def plan_capture(req: LiveRequest):
 
     Devices are resolved (``prosody.live.devices.resolve_device``) but not
     opened; ``source.start()`` opens them."""
-    from ..engine.sources import FileSource, Layout, parse_channel_map
+    from ..engine.sources import FileSource, Layout, parse_channel_map, with_voiced_channels
     from .capture import CaptureLayout, DeviceInput, DeviceSource, ReplaySource
     from .devices import resolve_device
 
@@ -103,8 +103,9 @@ def plan_capture(req: LiveRequest):
         files = list(req.input_files)
         probe = FileSource(files, Layout(("x",), ((0, 0),)))
         check_mono_speaker(req.speaker, n_files=len(files), n_channels=probe.files[0].channels, first_file=files[0])
-        layout = default_layout(n_files=len(files), n_channels=probe.files[0].channels, channel_map=req.channels,
-                                speaker=req.speaker, file_label=str(files[0]))
+        layout = with_voiced_channels(default_layout(n_files=len(files), n_channels=probe.files[0].channels,
+                                                     channel_map=req.channels, speaker=req.speaker,
+                                                     file_label=str(files[0])), files)
         src = ReplaySource(files, layout, speed=req.speed, offset_s=req.offset_s)
         return src, [f"replay:{p}" for p in files], []
     if req.therapist_device or req.client_device:

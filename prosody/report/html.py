@@ -197,6 +197,17 @@ footer { margin-top: 32px; color: #777; font-size: 12px; }
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src data:"
 
 
+PAGE_HEAD_BYTES = 1024  # a page's <head> up to its generator line is some 400 bytes (the CSP the longest)
+
+
+def is_prosody_page(path) -> bool:
+    """``path`` holds an HTML page prosody wrote (a report, a comparison, a trend: ``_page``'s generator line in
+    its head), which a report, compare or trend page may replace without --overwrite (written again)."""
+    from ..fileio import file_head
+    head = file_head(path, PAGE_HEAD_BYTES)
+    return head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="prosody ' in head
+
+
 def _page(title: str, body: str, *, generated_at: str | None = None) -> str:
     when = generated_at or datetime.now().isoformat(timespec="seconds")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
