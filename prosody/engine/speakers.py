@@ -830,14 +830,6 @@ LOCAL_FLOOR_MIN_PAUSE_S = 1.0  # pause frames needed for a local floor
 # (hostile sweep 25: benchmarks/noise_step.py --shapes 18 -> 19 of 30, halves 25 of 30 row for row)
 NEAR_FLOOR_SPAN_S = 1.0
 NEAR_FLOOR_MIN_PAUSE_S = 0.3
-# a fill piece at most this over the quietest of the pieces within the VAD floor's window before it
-# (``VadConfig.floor_window_s``) where its pauses' quietest frames (``PAUSE_QUIET_PERCENTILE``) do not rise with
-# it: the channel's floor stays near that piece's fill through the window, and the fill's loudest 10 ms frames,
-# 3 dB over its level as the VAD hears it in pauses shaped by a room's tails, stay under the floor's 9 dB gate
-# (``VadConfig.gate_db``). A rise of 6.4 dB, from a lead-in's own floor to the recording's, passed five fill
-# frames as speech (AMI tst00 s5 at RT60 1.0 s: the therapist's turn read 1.15 s on; seventy-second round)
-FILL_RISE_MAX_DB = 3.0
-PAUSE_QUIET_PERCENTILE = 10.0  # the pauses' quietest level, as the VAD floor's (``VadConfig.floor_percentile``)
 
 
 def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray | None:
@@ -855,8 +847,7 @@ def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray 
     if n == 0:
         return None
     lv = _frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n]))
-    return _local_floors(_stretch_medians(lv, speech[:n], len(mono)), floor_db,
-                         quietest=_quietest(lv, speech[:n], len(mono)))
+    return _local_floors(_stretch_medians(lv, speech[:n], len(mono)), floor_db)
 
 
 def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels: bool = False) -> tuple:
@@ -881,18 +872,8 @@ def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels:
         near = _stretch_medians(lv, speech[:n], len(mono), span_s=NEAR_FLOOR_SPAN_S,
                                 min_pause_s=NEAR_FLOOR_MIN_PAUSE_S)
         medians = _nearest_medians([c if m is None or (c is not None and c < m) else m for m, c in zip(medians, near)])
-    out = floor_db, _local_floors(medians, floor_db, hear_gain_db=hear_gain_db,
-                                  quietest=_quietest(lv, speech[:n], len(mono)))
+    out = floor_db, _local_floors(medians, floor_db, hear_gain_db=hear_gain_db)
     return out + ((lv,) if levels else ())
-
-
-def _quietest(lv: np.ndarray, speech: np.ndarray, n_samples: int) -> list[float | None]:
-    """Per fill piece, its pauses' quietest level (dBFS): the ``PAUSE_QUIET_PERCENTILE``th percentile of those
-    from its middle to ``LOCAL_FLOOR_SPAN_S`` on (a step up in the noise shows there from the step on; None where
-    they are fewer than ``NEAR_FLOOR_MIN_PAUSE_S``); from the frames' levels ``lv`` (n,) and ``speech`` (n,)
-    bool."""
-    return _stretch_medians(lv, speech, n_samples, min_pause_s=NEAR_FLOOR_MIN_PAUSE_S,
-                            percentile=PAUSE_QUIET_PERCENTILE, ahead=True)
 
 
 def _nearest_medians(medians: list[float | None]) -> list[float | None]:
@@ -912,12 +893,10 @@ def _nearest_medians(medians: list[float | None]) -> list[float | None]:
 
 
 def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int, *, span_s: float = LOCAL_FLOOR_SPAN_S,
-                     min_pause_s: float = LOCAL_FLOOR_MIN_PAUSE_S,
-                     percentile: float | None = None, ahead: bool = False) -> list[float | None]:
+                     min_pause_s: float = LOCAL_FLOOR_MIN_PAUSE_S) -> list[float | None]:
     """Per fill piece (``_FILL_CHUNK`` samples) of a signal of ``n_samples``, the median level (dBFS) of the
-    pauses within ``span_s`` of its middle (``ahead``: from its middle to ``span_s`` after it; ``percentile``:
-    that percentile of them), None where they are fewer than ``min_pause_s``; from the frames' levels ``lv``
-    (n,) and ``speech`` (n,) bool."""
+    pauses within ``span_s`` of its middle, None where they are fewer than ``min_pause_s``; from the frames'
+    levels ``lv`` (n,) and ``speech`` (n,) bool."""
     hop, n = GRID.hop_length, len(lv)
     pieces = -(-n_samples // _FILL_CHUNK)
     if n == 0:
@@ -927,20 +906,14 @@ def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int, *, span
     out: list[float | None] = []
     for i in range(pieces):
         mid = (i * _FILL_CHUNK + _FILL_CHUNK // 2) // hop
-        a, b = mid if ahead else max(0, mid - span), min(n, mid + span)
+        a, b = max(0, mid - span), min(n, mid + span)
         q = lv[a:b][quiet[a:b]]
-        if len(q) < need:
-            out.append(None)
-        else:
-            out.append(float(np.median(q) if percentile is None else np.percentile(q, percentile)))
+        out.append(float(np.median(q)) if len(q) >= need else None)
     return out
 
 
-def _local_floors(medians: list[float | None], floor_db: float, *, hear_gain_db: float = 0.0,
-                  quietest: list[float | None]) -> np.ndarray | None:
-    """``local_floors_db`` from the fill pieces' pause medians (``_stretch_medians``), a rise held where the
-    pauses' ``quietest`` levels (their ``PAUSE_QUIET_PERCENTILE``th percentiles) do not rise with it
-    (``_rise_held``)."""
+def _local_floors(medians: list[float | None], floor_db: float, *, hear_gain_db: float = 0.0) -> np.ndarray | None:
+    """``local_floors_db`` from the fill pieces' pause medians (``_stretch_medians``)."""
     if not medians:
         return None
     out = np.full(len(medians), floor_db)
@@ -949,22 +922,7 @@ def _local_floors(medians: list[float | None], floor_db: float, *, hear_gain_db:
             local = _bounded_floor(m, hear_gain_db)
             if local < floor_db - LOCAL_FLOOR_MAX_DEV_DB:  # only quieter: a fill above its surroundings is heard
                 out[i] = local
-    return None if np.all(out == floor_db) else _rise_held(out, quietest)
-
-
-def _rise_held(floors_db: np.ndarray, quietest: list[float | None]) -> np.ndarray:
-    """``floors_db`` (per fill piece, dBFS) each held to ``FILL_RISE_MAX_DB`` over the quietest of the pieces
-    (as held) within the VAD floor's window before it, or over its pauses' ``quietest`` level (dBFS; None: too
-    few pauses to tell, not held) where that is louder. A fill stepping up stood over the floor its quieter
-    pieces gave its channel, and its loudest frames passed the gate as speech, where only the upper part of the
-    pauses' levels rose (a room's tails in them); where their quietest frames rise too the noise itself got
-    louder, and a fill held under it lets the pauses its channel keeps pass (hostile sweep 24)."""
-    window = -(-GRID.s_to_frames(VadConfig().floor_window_s) * GRID.hop_length // _FILL_CHUNK)
-    out = floors_db.copy()
-    for i in range(1, len(out)):
-        if quietest[i] is not None:
-            out[i] = min(out[i], max(out[max(0, i - window):i].min(), quietest[i]) + FILL_RISE_MAX_DB)
-    return out
+    return None if np.all(out == floor_db) else out
 
 
 def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0,
