@@ -539,3 +539,51 @@ def test_shared_turn_ends_in_a_room_with_no_step_are_the_direct_sounds(monkeypat
     steps_only = _mixed_end_errors(att, x, truth)
     assert np.median(untrimmed) > 0.1 and np.median(steps_only) > 0.1
     assert abs(np.median(trimmed)) < 0.05
+
+
+
+def _lead_in_then_turns(seed: int, *, tails: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(samples, speech) of 60 s: a 6 s lead-in of white noise at -60 dBFS, then 1 s of "speech" (noise at -14
+    dBFS) every 1.6 s; ``tails``: the pauses keep the lead-in's noise, each opening with its room's tail (RT60
+    0.8 s, from 6 dB under the speech: over the noise for 0.53 of their 0.6 s), else the pauses after the lead-in
+    hold noise 11 dB louder (a fan turned on) and no tail."""
+    rng = np.random.default_rng(seed)
+    sr, hop = 16000, 160
+    x = rng.standard_normal(60 * sr) * 10 ** (-60 / 20)
+    if not tails:
+        x[6 * sr:] *= 10 ** (11 / 20)
+    speech = np.zeros(60 * 100, bool)
+    t = np.arange(60 * hop) / sr
+    for a in range(600, len(speech) - 160, 160):
+        speech[a:a + 100] = True
+        x[a * hop:(a + 100) * hop] = rng.standard_normal(100 * hop) * 10 ** (-14 / 20)
+        if tails:
+            x[(a + 100) * hop:(a + 160) * hop] += rng.standard_normal(60 * hop) * 10 ** ((-20 - 60 * t / 0.8) / 20)
+    return x.astype(np.float32), speech
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_fill_rising_from_a_quiet_lead_in_over_a_rooms_tails_is_never_heard_as_speech(seed):
+    # planted: the lead-in's pieces take its own floor (``_fill_floors`` in a room), the rest the recording's, which the
+    # tails in the pauses raise 9-10 dB over their noise (AMI tst00 s5 at RT60 1.0 s: 6.4 dB). The fill rose that
+    # far over the floor the lead-in gave its channel and its loudest frames passed the VAD's gate (``gate_db`` over
+    # ``NoiseFloor``, as ``RawVad`` sets it); held to 3 dB over the quietest piece within the floor's window, or
+    # over the pauses' own quietest frames where louder, none passes, and it reaches the recording's floor within
+    # 30 s. Where the noise itself steps up (no tails), the fill follows it as with no room.
+    from prosody.config import VadConfig
+    from prosody.engine.speakers import _FILL_CHUNK, _fill_floors
+    vad, sr = VadConfig(), 16000
+    x, speech = _lead_in_then_turns(seed, tails=True)
+    floor_db, floors = _fill_floors(x, speech, room=True)  # the room found (``room_tails``)
+    assert floors is not None and floors[0] < floor_db - vad.gate_db  # the lead-in's own floor, a gate under
+    assert floors[int(30 * sr // _FILL_CHUNK)] == floor_db
+    fill = speakers._FillStream(x, speech, seed=0, floor_db=floor_db, floors_db=floors).take(len(x))
+    _, heard_db, _, _ = VAD.RawVad(vad).push_detail(fill.reshape(-1, 160).astype(np.float64))
+    gate_floor_db = VAD.NoiseFloor(window_s=vad.floor_window_s, percentile=vad.floor_percentile,
+                                   warm_up=True).push(heard_db)
+    known = np.isfinite(gate_floor_db)  # the floor's warm-up: the gate open before its first look
+    assert known.mean() > 0.9 and not np.any(heard_db[known] > gate_floor_db[known] + vad.gate_db)
+    x, speech = _lead_in_then_turns(seed, tails=False)
+    floor_db, floors = _fill_floors(x, speech, room=True)
+    _, unheld = _fill_floors(x, speech)
+    assert floors is not None and floors[0] < floor_db - vad.gate_db and np.array_equal(floors, unheld)

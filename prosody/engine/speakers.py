@@ -830,6 +830,16 @@ LOCAL_FLOOR_MIN_PAUSE_S = 1.0  # pause frames needed for a local floor
 # (hostile sweep 25: benchmarks/noise_step.py --shapes 18 -> 19 of 30, halves 25 of 30 row for row)
 NEAR_FLOOR_SPAN_S = 1.0
 NEAR_FLOOR_MIN_PAUSE_S = 0.3
+# in a room (``room_tails`` found one), a fill piece at most this over the quietest of the pieces within the VAD
+# floor's window before it (``VadConfig.floor_window_s``) where its pauses' quietest frames
+# (``PAUSE_QUIET_PERCENTILE``) do not rise with it: the channel's floor stays near that piece's fill through the
+# window, and the fill's loudest 10 ms frames, 3 dB over its level as the VAD hears it in pauses shaped by a
+# room's tails, stay under the floor's 9 dB gate (``VadConfig.gate_db``). A rise of 6.4 dB, from a lead-in's own
+# floor to the recording's, passed five fill frames as speech (AMI tst00 s5 at RT60 1.0 s: the therapist's turn
+# read 1.15 s on; seventy-second round). Not where no room is found: noise that steps up (benchmarks/noise_step.py
+# --shapes) held under its own pauses, 17 -> 15 of 30
+FILL_RISE_MAX_DB = 3.0
+PAUSE_QUIET_PERCENTILE = 10.0  # the pauses' quietest level, as the VAD floor's (``VadConfig.floor_percentile``)
 
 
 def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray | None:
@@ -850,7 +860,8 @@ def local_floors_db(mono, speech: np.ndarray, *, floor_db: float) -> np.ndarray 
     return _local_floors(_stretch_medians(lv, speech[:n], len(mono)), floor_db)
 
 
-def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels: bool = False) -> tuple:
+def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels: bool = False,
+                 room: bool = False) -> tuple:
     """(``noise_floor_db``, ``local_floors_db``) of ``mono``, its frames' levels taken once; a quiet
     recording's (``Attribution.hear_gain_db``) bounded ``hear_gain_db`` lower, as its raised copy's are. A
     recording floor under ``FILL_MIN_DB`` kept as measured (``_bounded_floor``) is raised to it all the same where
@@ -858,7 +869,8 @@ def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels:
     stretch's, filled the noisier stretch 14 dB under its own pauses; hostile sweep 24): the quieter stretches
     then get their own floors (``local_floors_db``), as before the band was kept, each from its pauses within
     ``NEAR_FLOOR_SPAN_S`` where those are quieter (a piece before a step up took the step's floor), and a long
-    turn's pieces the quieter of their neighbours' (``_nearest_medians``). ``levels``: the frames' levels (dBFS,
+    turn's pieces the quieter of their neighbours' (``_nearest_medians``). ``room``: the recording shows a room's
+    tails (``room_tails``), and the floors' rises are held (``_rise_held``). ``levels``: the frames' levels (dBFS,
     None where there are none) too, third."""
     n = min(len(mono) // GRID.hop_length, len(speech))
     if n == 0:
@@ -872,8 +884,18 @@ def _fill_floors(mono, speech: np.ndarray, *, hear_gain_db: float = 0.0, levels:
         near = _stretch_medians(lv, speech[:n], len(mono), span_s=NEAR_FLOOR_SPAN_S,
                                 min_pause_s=NEAR_FLOOR_MIN_PAUSE_S)
         medians = _nearest_medians([c if m is None or (c is not None and c < m) else m for m, c in zip(medians, near)])
-    out = floor_db, _local_floors(medians, floor_db, hear_gain_db=hear_gain_db)
+    out = floor_db, _local_floors(medians, floor_db, hear_gain_db=hear_gain_db,
+                                  quietest=_quietest(lv, speech[:n], len(mono)) if room else None)
     return out + ((lv,) if levels else ())
+
+
+def _quietest(lv: np.ndarray, speech: np.ndarray, n_samples: int) -> list[float | None]:
+    """Per fill piece, its pauses' quietest level (dBFS): the ``PAUSE_QUIET_PERCENTILE``th percentile of those
+    from its middle to ``LOCAL_FLOOR_SPAN_S`` on (a step up in the noise shows there from the step on; None where
+    they are fewer than ``NEAR_FLOOR_MIN_PAUSE_S``); from the frames' levels ``lv`` (n,) and ``speech`` (n,)
+    bool."""
+    return _stretch_medians(lv, speech, n_samples, min_pause_s=NEAR_FLOOR_MIN_PAUSE_S,
+                            percentile=PAUSE_QUIET_PERCENTILE, ahead=True)
 
 
 def _nearest_medians(medians: list[float | None]) -> list[float | None]:
@@ -893,10 +915,12 @@ def _nearest_medians(medians: list[float | None]) -> list[float | None]:
 
 
 def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int, *, span_s: float = LOCAL_FLOOR_SPAN_S,
-                     min_pause_s: float = LOCAL_FLOOR_MIN_PAUSE_S) -> list[float | None]:
+                     min_pause_s: float = LOCAL_FLOOR_MIN_PAUSE_S,
+                     percentile: float | None = None, ahead: bool = False) -> list[float | None]:
     """Per fill piece (``_FILL_CHUNK`` samples) of a signal of ``n_samples``, the median level (dBFS) of the
-    pauses within ``span_s`` of its middle, None where they are fewer than ``min_pause_s``; from the frames'
-    levels ``lv`` (n,) and ``speech`` (n,) bool."""
+    pauses within ``span_s`` of its middle (``ahead``: from its middle to ``span_s`` after it; ``percentile``:
+    that percentile of them), None where they are fewer than ``min_pause_s``; from the frames' levels ``lv``
+    (n,) and ``speech`` (n,) bool."""
     hop, n = GRID.hop_length, len(lv)
     pieces = -(-n_samples // _FILL_CHUNK)
     if n == 0:
@@ -906,14 +930,19 @@ def _stretch_medians(lv: np.ndarray, speech: np.ndarray, n_samples: int, *, span
     out: list[float | None] = []
     for i in range(pieces):
         mid = (i * _FILL_CHUNK + _FILL_CHUNK // 2) // hop
-        a, b = max(0, mid - span), min(n, mid + span)
+        a, b = mid if ahead else max(0, mid - span), min(n, mid + span)
         q = lv[a:b][quiet[a:b]]
-        out.append(float(np.median(q)) if len(q) >= need else None)
+        if len(q) < need:
+            out.append(None)
+        else:
+            out.append(float(np.median(q) if percentile is None else np.percentile(q, percentile)))
     return out
 
 
-def _local_floors(medians: list[float | None], floor_db: float, *, hear_gain_db: float = 0.0) -> np.ndarray | None:
-    """``local_floors_db`` from the fill pieces' pause medians (``_stretch_medians``)."""
+def _local_floors(medians: list[float | None], floor_db: float, *, hear_gain_db: float = 0.0,
+                  quietest: list[float | None] | None = None) -> np.ndarray | None:
+    """``local_floors_db`` from the fill pieces' pause medians (``_stretch_medians``); given the pauses'
+    ``quietest`` levels (``_quietest``), a rise held where they do not rise with it (``_rise_held``)."""
     if not medians:
         return None
     out = np.full(len(medians), floor_db)
@@ -922,7 +951,24 @@ def _local_floors(medians: list[float | None], floor_db: float, *, hear_gain_db:
             local = _bounded_floor(m, hear_gain_db)
             if local < floor_db - LOCAL_FLOOR_MAX_DEV_DB:  # only quieter: a fill above its surroundings is heard
                 out[i] = local
-    return None if np.all(out == floor_db) else out
+    if np.all(out == floor_db):
+        return None
+    return out if quietest is None else _rise_held(out, quietest)
+
+
+def _rise_held(floors_db: np.ndarray, quietest: list[float | None]) -> np.ndarray:
+    """``floors_db`` (per fill piece, dBFS) each held to ``FILL_RISE_MAX_DB`` over the quietest of the pieces
+    (as held) within the VAD floor's window before it, or over its pauses' ``quietest`` level (dBFS; None: too
+    few pauses to tell, not held) where that is louder. A fill stepping up stood over the floor its quieter
+    pieces gave its channel, and its loudest frames passed the gate as speech, where only the upper part of the
+    pauses' levels rose (a room's tails in them); where their quietest frames rise too the noise itself got
+    louder, and a fill held under it lets the pauses its channel keeps pass (hostile sweep 24)."""
+    window = -(-GRID.s_to_frames(VadConfig().floor_window_s) * GRID.hop_length // _FILL_CHUNK)
+    out = floors_db.copy()
+    for i in range(1, len(out)):
+        if quietest[i] is not None:
+            out[i] = min(out[i], max(out[max(0, i - window):i].min(), quietest[i]) + FILL_RISE_MAX_DB)
+    return out
 
 
 def floor_fill(mono: np.ndarray, speech: np.ndarray, *, seed: int = 0,
@@ -1159,16 +1205,17 @@ class Attribution:
         hop = d.grid.hop_length
         order = [self.naming.names.index(s) for s in self.speakers]
         owner = np.asarray(d.owner)
-        floor_db, floors, lv = _fill_floors(mono, d.speech, hear_gain_db=self.hear_gain_db, levels=True)
+        # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
+        tails = room_tails(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
+            if len(owner) and d.n_voices == 2 else None
+        floor_db, floors, lv = _fill_floors(mono, d.speech, hear_gain_db=self.hear_gain_db, levels=True,
+                                            room=tails is not None)
         # per frame; samples past the last frame: the last owner, gain 1
         gains = overlap_gains(owner, d.speech, lv if OVERLAP_SHARE_MEASURED else None)
         # the voices are cut from the mix without the DC its pauses sit at (``pause_dc``): the fill between
         # a voice's frames has none, and the mix's DC made a step at every frame a voice's channel changed
         # from one to the other, heard through the pipeline's DC blocker as speech (a decaying transient)
         dc = np.float32(pause_dc(mono, d.speech))
-        # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
-        tails = room_tails(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
-            if len(owner) and d.n_voices == 2 else None
         fills = [_FillStream(mono, d.speech, seed=j, floor_db=floor_db, floors_db=floors) for j in range(len(order))]
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)
