@@ -1,6 +1,7 @@
 """A first pass whose overlap model takes one voice for "both" keeps its two-voice path
-(``DiarizeConfig.overlap_max_share``; docs/speakers.md, seventieth round): AMI tst00's two women in pink
-room noise, scored against the AMI transcript."""
+(``DiarizeConfig.overlap_max_share``; docs/speakers.md, seventieth round), and a finer restart whose overlap
+model does is not kept (``DiarizeConfig.finer_max_overlap``; seventy-second round): AMI tst00's two women in
+pink room noise, scored against the AMI transcript."""
 from __future__ import annotations
 
 import numpy as np
