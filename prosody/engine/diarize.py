@@ -126,6 +126,11 @@ class DiarizeConfig:
     ``finer_min_change_s``: the restart is measured (and can be kept) only where its path
     gives a stretch at least this long to the other voice (``_relabels_a_stretch``; ``0``:
     always).
+    ``finer_max_overlap``: the finer restart is not kept where it gives more than this share of the
+    speech to both voices: its overlap model hears a voice, not overlap, as ``overlap_max_share``
+    reads a first pass (in noise it can take one voice for "both", and the voices' own windows,
+    purer for it, lie further apart: AMI tst00 at 25 dB, docs/speakers.md, seventy-second round;
+    ``1`` turns it off).
     ``separation_window_s``: window of the 1-vs-2 separation (``None``: ``window_s``);
     ``separation_max_windows``: at most this many of a voice's own windows, spread evenly,
     measure it (``_separation_tiles``; ``0``: all).
@@ -356,6 +361,7 @@ class DiarizeConfig:
     separation_window_s: float | None = None
     finer_window_s: float = 1.0
     finer_min_change_s: float = 0.3
+    finer_max_overlap: float = 0.2
     separation_max_windows: int = 64
     pieces_min_changes: int = 5
     pieces_max_run_s: float = 1.5
@@ -463,6 +469,8 @@ class DiarizeConfig:
             raise ConfigError(f"follow_gate_above_db={self.follow_gate_above_db}, follow_gate_below_db="
                               f"{self.follow_gate_below_db}, follow_gate_min_added={self.follow_gate_min_added}: need "
                               ">= 0 dB (a below bar of 0 turns it off) and a share within 0..1")
+        if not 0.0 < self.finer_max_overlap <= 1.0:
+            raise ConfigError(f"finer_max_overlap={self.finer_max_overlap} must be within (0, 1] (1 turns the bar off)")
         if not 0.0 < self.overlap_max_share <= 1.0:
             raise ConfigError(f"overlap_max_share={self.overlap_max_share} must be within (0, 1] (1 turns the bar off)")
         if not (self.pitch_tail_s >= 0 and self.pitch_context_s > 0):
@@ -2613,7 +2621,10 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     measured where its path (``path``: the first pass's, (m,) per speech frame) moves a
     stretch of ``finer_min_change_s`` to the other voice (``_relabels_a_stretch``). "Further
     apart": ``_further_apart`` (also nearer by less than the separation's noise, with frame
-    models clearly better than the first's held-out ``gain``). None: keep the first."""
+    models clearly better than the first's held-out ``gain``). Not kept where it gives more than
+    ``finer_max_overlap`` of the speech to both voices: its overlap model hears a voice, and the
+    voices' own windows, purer for it, lie further apart without the split being better (AMI tst00
+    s105 mono at 25 dB: "both" 0.279 of the speech, one woman's, 43 % wrong). None: keep the first."""
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
@@ -2621,6 +2632,8 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, gain, cfg):
         return None
+    if _overlap_share(alt) > cfg.finer_max_overlap:
+        return None  # further apart by giving a voice to both voices
     return alt
 
 
