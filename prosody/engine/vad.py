@@ -805,10 +805,11 @@ _MIX_TAIL_STEP_DB = 0.0
 # with a step too moved held's espeak mixes (median FTO error 39 -> 43 ms, 5 recordings worse by 20-60 ms)
 _MIX_TAIL_SHARE = 0.4
 # ... or this share where those tails' median fall is _KURT_SLOW_ROOM_DB a frame or slower (the seventy-fourth round:
-# on AMI tst00 and trn06 s3 in a room of RT60 1.0 s, 0.33 and 0.35 of the ends before a pause, their tails falling 0.56
-# and 0.72 dB a frame, their residual 0.24-0.25 under the voices' and under _KURT_MAX: at 0.6 dB a frame the 8 dB of
-# line room_tail asks for takes 13 frames, and the mask ended sooner, or the tail met its clip's own background first;
-# the dry sessions' tails, 0.15-0.33 of their ends, fall 3.3-4.3 dB a frame)
+# AMI tst00 and trn06 s3, shared, RT60 1.0 s: tails at 6 of 17-18 ends before a pause, 0.33-0.35, falling 0.56 / 0.72
+# dB a frame, their residual 2.99 / 2.95 against the voices' 3.22 / 3.20; at 0.6 dB a frame the 8 dB of line
+# room_tail asks for takes 13 frames, and the mask ended 4-5 dB into the fall, where the clip's own background held
+# the level, or the run ended in a quieter sound after a pause within the turn; the dry AMI sessions' tails fall
+# 3.3-4.3 dB a frame, the sixty-ninth round)
 _MIX_SLOW_SHARE = 0.3
 # ... and, once the session shows a room, each tail falling within this times the room's median rate is cut (x1.6,
 # _TAIL_AGREE, before the sixty-second round: on AMI turns in rooms of RT60 0.4-1.0 s, 30 of the 77 late ends left
