@@ -533,9 +533,10 @@ def test_mix_tails_find_the_room_from_tails_at_0_4_of_the_ends_where_their_resid
 def test_mix_tails_find_a_slow_room_from_tails_at_a_third_of_the_ends(seed):
     # five ends in a room's Gaussian tail with no step among ten dry ones: 5 of 15 ends before a pause, under 0.4
     # (AMI tst00 and trn06 s3 in a room of RT60 1.0 s showed 0.33-0.35: 8 dB of line takes 13 frames at 0.6 dB a
-    # frame, and the mask or the clip's own background came first; the seventy-fourth round). Falling 0.6 dB a frame
-    # (slower than _KURT_SLOW_ROOM_DB) the room is found and every tail cut, the dry ends not (nothing was cut
-    # before); falling 1 dB a frame, as fast as a voice's own end may, a third is no room. 5 of 18 (under 0.3): none
+    # frame, and the mask or the clip's own background came first; turn timing in a room, fifth pass). Falling 0.6
+    # dB a frame (slower than _KURT_SLOW_ROOM_DB) the room is found and every tail cut, the dry ends not (nothing was
+    # cut before); falling 1 dB a frame, as fast as a voice's own end may, a third is no room. 5 of 18 (under 0.3):
+    # none
     def session(n_dry: int, rate_db: float):
         lv0, sp0, e0 = _stretches("fade", n_ends=5, seed=seed, rate_db=rate_db)
         lv1, sp1, _ = _stretches("dry", n_ends=n_dry, seed=seed + 1)

@@ -804,11 +804,11 @@ _MIX_TAIL_STEP_DB = 0.0
 # it steps to the floor with under 8 dB of a line). Dry sessions, AMI and espeak: 0.33 at most. 0.4 for the tails
 # with a step too moved held's espeak mixes (median FTO error 39 -> 43 ms, 5 recordings worse by 20-60 ms)
 _MIX_TAIL_SHARE = 0.4
-# ... or this share where those tails' median fall is _KURT_SLOW_ROOM_DB a frame or slower (the seventy-fourth round:
-# AMI tst00 and trn06 s3, shared, RT60 1.0 s: tails at 6 of 17-18 ends before a pause, 0.33-0.35, falling 0.56 / 0.72
-# dB a frame, their residual 2.99 / 2.95 against the voices' 3.22 / 3.20; at 0.6 dB a frame the 8 dB of line
-# room_tail asks for takes 13 frames, and the mask ended 4-5 dB into the fall, where the clip's own background held
-# the level, or the run ended in a quieter sound after a pause within the turn; the dry AMI sessions' tails fall
+# ... or this share where those tails' median fall is _KURT_SLOW_ROOM_DB a frame or slower (turn timing in a room,
+# fifth pass: AMI tst00 and trn06 s3, shared, RT60 1.0 s: tails at 6 of 17-18 ends before a pause, 0.33-0.35, falling
+# 0.56 / 0.72 dB a frame, their residual 2.99 / 2.95 against the voices' 3.22 / 3.20; at 0.6 dB a frame the 8 dB of
+# line room_tail asks for takes 13 frames, and the mask ended 4-5 dB into the fall, where the clip's own background
+# held the level, or the run ended in a quieter sound after a pause within the turn; the dry AMI sessions' tails fall
 # 3.3-4.3 dB a frame, the sixty-ninth round)
 _MIX_SLOW_SHARE = 0.3
 # ... and, once the session shows a room, each tail falling within this times the room's median rate is cut (x1.6,
