@@ -670,8 +670,9 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
 
     Given the ``signal`` (the mix itself), tails with no step count too where they carry no voice: the
     room is found from every tail (``room_tail`` with no step; ``_TAIL_SEEN`` or more and ``_MIX_TAIL_SHARE`` of
-    the ends before a pause) when the median ``residual_kurtosis``
-    over those tails' frames (``_KURT_OVER_DB`` or more over the mix's 10th percentile) is at most
+    the ends before a pause, ``_MIX_SLOW_SHARE`` where those tails' median fall is ``_KURT_SLOW_ROOM_DB`` a frame or
+    slower: a slow tail shows 8 dB of its line only where the mask runs on long enough) when the median
+    ``residual_kurtosis`` over those tails' frames (``_KURT_OVER_DB`` or more over the mix's 10th percentile) is at most
     ``_KURT_MAX`` and ``_KURT_UNDER_VOICE`` or more under the median over the ``_KURT_VOICE`` frames
     before each tail's knee (where the tails' median fall is ``_KURT_SLOW_ROOM_DB`` a frame or slower, at most
     ``_KURT_MAX`` alone: no voice's own end in the rooms and dry recordings measured fades that slowly with a
@@ -702,7 +703,7 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         got = room_tail(levels[a:q], lv[q:q + _TAIL_AFTER], step_db=step, slack=_MIX_LINE_SLACK)
         return None if got is None else (a + got[0], got[1])
 
-    def ends_found(step: float | None):
+    def ends_found(step: float | None, share: float):
         found, pause_rates = [], []  # (direct sound's end, rate, end looked at, last frame cut + 1)
         bare = []  # the ends before a pause with no tail there: (run's first frame, end, last frame cut + 1)
         for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
@@ -716,14 +717,15 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
             else:
                 bare.append((a, b, b + (nxt - b) // 2))
         rates = [r for r in pause_rates if r is not None]
-        share = _TAIL_SHARE if step is not None else _MIX_TAIL_SHARE
         if len(rates) < _TAIL_SEEN or len(rates) < share * len(pause_rates):
             return None
-        return found, rates, bare
+        return found, rates, bare, len(rates) / len(pause_rates)
 
     got = None
     if signal is not None:  # every tail, where the tails' residual shows no voice
-        got = ends_found(None)
+        got = ends_found(None, _MIX_SLOW_SHARE)
+        if got is not None and got[3] < _MIX_TAIL_SHARE and float(np.median(got[1])) > _KURT_SLOW_ROOM_DB:
+            got = None  # a share only a slow room's tails are let off with
         if got is not None:
             room = float(np.median(got[1]))
             heard = int(_TAIL_HEARD_DB / room)
@@ -741,10 +743,10 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
                 got = None
     if got is None:
         step = _MIX_TAIL_STEP_DB
-        got = ends_found(step)
+        got = ends_found(step, _TAIL_SHARE)
         if got is None:
             return None
-    found, rates, bare = got
+    found, rates, bare, _ = got
     room = float(np.median(rates))
     smooth = _running_median(lv, _MIX_MEDIAN_FRAMES)
     floor = float(np.percentile(lv, 10))
@@ -802,6 +804,13 @@ _MIX_TAIL_STEP_DB = 0.0
 # it steps to the floor with under 8 dB of a line). Dry sessions, AMI and espeak: 0.33 at most. 0.4 for the tails
 # with a step too moved held's espeak mixes (median FTO error 39 -> 43 ms, 5 recordings worse by 20-60 ms)
 _MIX_TAIL_SHARE = 0.4
+# ... or this share where those tails' median fall is _KURT_SLOW_ROOM_DB a frame or slower (turn timing in a room,
+# fifth pass: AMI tst00 and trn06 s3, shared, RT60 1.0 s: tails at 6 of 17-18 ends before a pause, 0.33-0.35, falling
+# 0.56 / 0.72 dB a frame, their residual 2.99 / 2.95 against the voices' 3.22 / 3.20; at 0.6 dB a frame the 8 dB of
+# line room_tail asks for takes 13 frames, and the mask ended 4-5 dB into the fall, where the clip's own background
+# held the level, or the run ended in a quieter sound after a pause within the turn; the dry AMI sessions' tails fall
+# 3.3-4.3 dB a frame, the sixty-ninth round)
+_MIX_SLOW_SHARE = 0.3
 # ... and, once the session shows a room, each tail falling within this times the room's median rate is cut (x1.6,
 # _TAIL_AGREE, before the sixty-second round: on AMI turns in rooms of RT60 0.4-1.0 s, 30 of the 77 late ends left
 # whole in a session with a room were tails found whose later half fell outside x1.6 of the room's median rate, 13 of
