@@ -9,6 +9,8 @@
 3. `analyze --save` of one file twice stored it twice, unsaid (`batch` stores it once): now said.
 4. A JSON export's frames file made meanwhile after the JSON was placed: the JSON was left naming a frames file
    not its own. Now neither is left, said.
+Hunting: a config value of another TOML type (a date, `true`) was said in Python's words; a config file `analyze`
+refuses was read by `moments` and `report` (their [moments] table alone), exit 0.
 """
 from __future__ import annotations
 
@@ -129,3 +131,18 @@ def test_a_config_value_of_another_toml_type_is_shown_as_typed(tmp_path, typed, 
     rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--config", cfg, "--quiet", "--no-progress")
     one_line_error(rc, err)
     assert err == f"prosody: error: vad.gate_db = {shown}: expected a finite number\n"
+
+
+@pytest.mark.parametrize("command", [("moments", "1"), ("report", "1")])
+def test_a_config_the_analysis_refuses_is_refused_by_the_moments_commands_too(saved, tmp_path, command):
+    """Before: `moments 1 --config c.toml` (and `report`, `play`, `note --moment`) read its [moments] table alone,
+    exit 0 with `[pitch_by_speaker.client] fmin_hz = nan` or `[vad] gate_db = nan` in it, which `analyze` refuses:
+    docs/config.md promises a file accepted by one command is accepted by all. Now refused alike, one line."""
+    cfg, page = tmp_path / "c.toml", (("-o", tmp_path / "r.html") if command[0] == "report" else ())
+    for body, said in (("[pitch_by_speaker.client]\nfmin_hz = nan\n", "pitch_by_speaker.client.fmin_hz = nan"),
+                       ("[vad]\ngate_db = nan\n", "vad.gate_db = nan")):
+        cfg.write_text(body)
+        rc, out, err = run_cli(*command, "--store", saved, "--config", cfg, *page)
+        one_line_error(rc, err)
+        assert err == f"prosody: error: {said}: expected a finite number\n"
+        assert not (tmp_path / "r.html").exists()
