@@ -21,8 +21,10 @@ def moments_config(args):
     from prosody.moments import MomentsConfig
     cfg = MomentsConfig()
     if getattr(args, "config", None):
-        from prosody.config import read_toml_file
-        cfg = MomentsConfig.from_table(read_toml_file(args.config))
+        from prosody.config import AnalysisConfig, read_toml_file
+        table = read_toml_file(args.config)
+        AnalysisConfig.from_dict(table)  # every section checked, as analyze does: one file serves every command
+        cfg = MomentsConfig.from_table(table)
     over = {}
     from dataclasses import replace
     for flag, attr, key in (("--max", "max", "max_total"), ("--max-per-kind", "max_per_kind", "max_per_kind"),

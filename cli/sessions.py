@@ -204,6 +204,11 @@ def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | 
             sid = (store.save_session(session, meta=meta) if doc is None else
                    store.save(doc, session.frames, meta=meta))
             err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
+            twins = store.same_audio(sid)
+    if twins:
+        err.write(f"prosody: note: the same audio is stored as session{'s' if len(twins) > 1 else ''} "
+                  f"{', '.join(map(str, twins))} too, so it is now stored {len(twins) + 1} times (`batch` stores a "
+                  f"recording once); `prosody delete {sid}` removes this copy\n")
     if no_date is not None:
         err.write(f"prosody: warning: {terminal_safe(no_date)} (`prosody edit {sid} --date "
                   "YYYY-MM-DD[THH:MM]` sets it)\n")

@@ -5,6 +5,7 @@ Load/save as TOML (``AnalysisConfig.from_toml`` / ``to_toml``).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -357,9 +358,20 @@ def check_setting(value, *, kind: type, where: str):
     else:  # pragma: no cover - a setting of another type is a programming error
         raise TypeError(kind)
     if not ok:
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        shown = _as_typed(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise ConfigError(f"{where} = {shown}: expected {want}")
     return float(value) if kind is float else value
+
+
+def _as_typed(value) -> str:
+    """A TOML value spelt as the file spells it: `true`, `1979-05-27`, `07:32:00` (was Python's `True`,
+    `datetime.date(1979, 5, 27)`; hostile sweep 39); text, numbers and lists as Python writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.time)):  # a datetime is a date
+        return value.isoformat()
+    return repr(value)
 
 
 def unknown_keys(keys) -> str:

@@ -667,17 +667,34 @@ def _session_doc_at(path: str) -> str | None:
 
 
 def export_of(uid: str | None):
-    """A ``remade`` test (``check_outputs``) for an export of the session ``uid``: true of a JSON export of that
-    same session, or the frames file beside one, which `export` writes again (re-exported after an edit or a
-    relabel); never where ``uid`` is None."""
+    """A ``remade`` test (``check_outputs``) for an export of the session ``uid``: true of a JSON or Parquet export
+    of that same session (its ``prosody_store.uid``; a Parquet's in its file metadata), or the frames file beside a
+    JSON one, which `export` writes again (re-exported after an edit or a relabel); never where ``uid`` is None.
+    RTTM, CSV, TextGrid and EAF hold no uid (nothing in them tells one session's export from another's), so those
+    are never taken as written again (hostile sweep 39)."""
     def same(path: str) -> bool:
         name = os.path.basename(path)
         doc_path = (os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
                     if name.endswith(".frames.npz") else path)
-        doc = _json_object_at(doc_path)
+        doc = _parquet_export_at(doc_path) if file_head(doc_path, 4) == PARQUET_MAGIC else _json_object_at(doc_path)
         store = doc.get("prosody_store") if isinstance(doc, dict) else None
         return uid is not None and isinstance(store, dict) and store.get("uid") == uid
     return same
+
+
+PARQUET_MAGIC = b"PAR1"  # a Parquet file's first (and last) four bytes
+PARQUET_EXPORT_KEY = b"prosody.export"  # the file metadata key of the session JSON (``formats.export``)
+
+
+def _parquet_export_at(path: str):
+    """The session JSON a Parquet export at ``path`` holds in its file metadata (its footer alone is read), None
+    where it holds none, cannot be read, or pyarrow is not installed."""
+    try:
+        import pyarrow.parquet as pq
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta[PARQUET_EXPORT_KEY])
+    except Exception:  # pyarrow raises several types for a damaged file; a missing key, bad JSON: not an export
+        return None
 
 
 def _session_doc(path: str) -> bool:

@@ -60,7 +60,8 @@ class VoiceChannels:
 def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offset_s: float = 0.0,
                   compact: bool = False):
     """(n_samples, n_channels) float32 at 16 kHz of one file (the first ``limit_s``), and the source's warnings.
-    Two files: the first channel of each (``offset_s`` shifting the second, as ``FileSource``).
+    Two files: the channel of each that carries its voice (``voiced_channel``: its first, unless silent), ``offset_s``
+    shifting the second, as ``FileSource``.
 
     ``compact``: the recording comes back as a ``Pcm16``, int16 samples on a grid, in half the
     memory of float32 (an hour of stereo: 230 MB, not 461), or in none where the file holds exactly
@@ -72,20 +73,21 @@ def read_channels(paths, n_channels: int, *, limit_s: float | None = None, offse
     times coarser where its values go beyond full scale (``views.GRID_MAX_SHIFT``), in float32 as
     before beyond that. A recording with rumble, hum or a tone to take out is filtered on its grid
     (``_cleaned``)."""
-    from .engine.sources import FileSource, Layout
+    from .engine.sources import FileSource, Layout, with_voiced_channels
     from .engine.views import Pcm16, grid_scale
 
-    if len(paths) == 2:
-        names, picks = ("c0", "c1"), ((0, 0), (1, 0))
+    if len(paths) == 2:  # the channel of each that carries its voice, as the analysis reads (hostile sweep 39)
+        names = ("c0", "c1")
+        layout = with_voiced_channels(Layout(names, ((0, 0), (1, 0))), paths)
     else:
         names = tuple(f"c{i}" for i in range(n_channels))
-        picks = tuple((0, i) for i in range(n_channels))
-    src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)
+        layout = Layout(names, tuple((0, i) for i in range(n_channels)))
+    src = FileSource(list(paths), layout, offset_s=offset_s)
     if compact and len(paths) == 1 and limit_s is None and _holds_its_samples(src.files[0], len(names)):
         got = _read_from_file(paths[0], src, len(names))
         if got is not None:
             return got
-        src = FileSource(list(paths), Layout(names, picks), offset_s=offset_s)  # read through in part: again
+        src = FileSource(list(paths), layout, offset_s=offset_s)  # read through in part: again
     limit = None if limit_s is None else int(math.ceil(limit_s * GRID.sample_rate))
     # one array filled as read (grown where the header said less), not a list of blocks joined at the end:
     # an hour is held once, not twice

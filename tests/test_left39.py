@@ -258,7 +258,9 @@ def test_a_manifest_channels_error_names_its_column_and_row(tmp_path, short_wav)
 
 
 # -- 4. two files, the first carrying both voices -------------------------------------------------------------------
-from tests.test_sweep_hostile13 import unsure_wav  # noqa: E402,F401 - the module's fixture (AMI dev01 s104 in noise)
+from tests import test_sweep_hostile13  # noqa: E402
+
+unsure_wav = test_sweep_hostile13.unsure_wav  # the module's fixture (AMI dev01 s104 in noise)
 
 
 def _stereo_fixture():
@@ -269,7 +271,7 @@ def _stereo_fixture():
 
 def _analysed(tmp_path, *files) -> tuple[dict, str]:
     import json
-    js = tmp_path / "o.json"
+    js = tmp_path / ("-".join(Path(f).stem for f in files) + ".json")  # each its own: no output is replaced (sweep 38)
     rc, out, err = run_cli("analyze", *files, "--json", js, "--no-progress")
     assert rc == 0, err
     return json.loads(js.read_text()), err

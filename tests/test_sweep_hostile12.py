@@ -158,6 +158,8 @@ def test_a_signal_right_after_the_commit_is_said_after_the_save(store_of_one, sh
     assert rc == code, (rc, err)
     what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
     assert err.splitlines() == [f"prosody: saved as session 2 in {store_of_one}",
+                                "prosody: note: the same audio is stored as session 1 too, so it is now stored 2 "
+                                "times (`batch` stores a recording once); `prosody delete 2` removes this copy",
                                 f"prosody: error: {what}; the session was saved as session 2 first"], err
     named, files = _stored_frames(store_of_one)
     assert len(named) == 2 and files == named, (named, files)

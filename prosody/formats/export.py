@@ -12,8 +12,8 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..errors import InvalidSessionError, parse_problem
-from ..fileio import (check_input_file, discard_staged, erase_file, is_disk_full, replace_erasing, stage_private,
-                      sweep_staged, sync_folder, write_private)
+from ..fileio import (PARQUET_EXPORT_KEY, check_input_file, discard_staged, erase_file, is_disk_full, replace_erasing,
+                      stage_private, sweep_staged, sync_folder, write_private)
 from ..timebase import GRID
 from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
                       read_frames_npz)
@@ -28,7 +28,7 @@ MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
 
 EXPORT_FORMAT = "prosody.store-export/1"
 EXPORT_KEY = "prosody_store"          # top-level key of an exported JSON holding the store's metadata
-PARQUET_META_KEY = b"prosody.export"  # Parquet file metadata key holding the same JSON (frames are the rows)
+PARQUET_META_KEY = PARQUET_EXPORT_KEY  # Parquet file metadata key holding the same JSON (frames are the rows)
 EXPORT_FORMATS = ("json", "csv", "parquet", "rttm", "textgrid", "eaf")
 
 
@@ -204,16 +204,31 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         try:
             write_private(path, json_text(export_dict(b, frames_file=frames_path.name), indent=2) + "\n",
                           new_only=str(path) in fresh)
-            # the frames file written over zeroed (hostile sweep 33)
-            replace_erasing(staged, frames_real, new_only=str(frames_path) in fresh)
         except BaseException:
             discard_staged(staged)
             raise
+        _place_frames(staged, frames_real, path, new_only=str(frames_path) in fresh)
         sync_folder(frames_real.parent)
         sweep_staged(frames_real.parent, names=(frames_real.name,))
         return [path, frames_path]
     write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points), new_only=str(path) in fresh)
     return [path]
+
+
+def _place_frames(staged, frames_real: Path, json_path: Path, *, new_only: bool) -> None:
+    """The staged frames file put at ``frames_real`` beside the JSON export ``json_path`` just written, the file
+    it replaces zeroed (hostile sweep 33). Where a file was made there meanwhile (``new_only``: refused), the JSON,
+    which names it and not its own frames, is erased too: neither is left (hostile sweep 39); the error raised."""
+    try:
+        replace_erasing(staged, frames_real, new_only=new_only)
+    except FileExistsError as exc:
+        discard_staged(staged)
+        erase_file(json_path)
+        raise FileExistsError(exc.errno, f"{exc.strerror}; the export {json_path} was not kept either (it would "
+                              "name that file as its frames)", exc.filename) from None
+    except BaseException:
+        discard_staged(staged)
+        raise
 
 
 def review_points(b: ExportBundle) -> dict[str, list[tuple[float, str]]]:

@@ -1665,6 +1665,20 @@ FROM sessions s"""
         return self._info(self.db.execute(self._INFO_SQL + " WHERE s.id = ?", (sid,)).fetchone())
 
     @sqlite_errors
+    def same_audio(self, ref) -> list[int]:
+        """The other sessions analysed from the same audio as session ``ref`` (every file's ``audio.files``
+        sha256, in order, the same): `analyze --save` of one file twice stored it twice, unsaid, where `batch`
+        stores it once (hostile sweep 39). [] where ``ref`` names no hashed audio (a live or imported session)."""
+        hashes = [sha for _, sha, recorded in self.audio_files(ref) if not recorded]
+        if not hashes or None in hashes:
+            return []
+        sid = self.resolve(ref)
+        rows = self.db.execute("SELECT id FROM sessions WHERE id != ? AND instr(doc, ?) > 0 ORDER BY id",
+                               (sid, hashes[0])).fetchall()
+        return [other for (other,) in rows
+                if [sha for _, sha, recorded in self.audio_files(other) if not recorded] == hashes]
+
+    @sqlite_errors
     def audio_files(self, ref) -> tuple[tuple[str, str | None, bool], ...]:
         """(path, SHA-256 or None, whether prosody recorded it) of each recording session ``ref``'s stored
         document names: its ``audio.files`` (absolute paths, as analysed) and a live session's
