@@ -878,25 +878,6 @@ def _viterbi_py(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np
     return path
 
 
-def _model_rows(frame_lab: np.ndarray, conf: np.ndarray, min_n: int) -> list[np.ndarray] | None:
-    """The frames each voice's frame model is fitted on: its confident frames (``conf``, (m,) bool; the
-    windows whose vote is clear), or all of its frames where it has fewer than ``min_n`` confident ones
-    but at least ``min_n`` in all; None where a voice has fewer than ``min_n`` frames either way.
-
-    A voice heard only in short answers (0.9-1.1 s, each inside windows that also hold the other
-    voice) has few clear windows: AMI tst00 FEO070's seven answers, 680 frames labelled, 94 of them
-    confident, left the frame models unfitted and the path to the window votes alone, which gave five
-    of the seven answers to the holder (docs/speakers.md, seventy-second round, change counts)."""
-    rows = []
-    for k in (0, 1):
-        own = frame_lab == k
-        sure = own & conf
-        rows.append(sure if np.sum(sure) >= min_n else own)
-        if np.sum(rows[k]) < min_n:
-            return None
-    return rows
-
-
 def _viterbi2(score: np.ndarray, penalty: float, scale: np.ndarray) -> np.ndarray:
     """Best 0/1 path for per-frame scores ``score`` (log-likelihood ratio of voice 1
     over voice 0), a change into frame t costing ``penalty * scale[t]``. (n,) int8. The compiled
@@ -1227,9 +1208,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         if it == 0 and seed is not None:
             frame_lab, conf = seed, np.ones(m, bool)
         score = vote
-        rows = _model_rows(frame_lab, conf, 100 if seed is None else 40)
-        if rows is not None:
-            g = [_DiagGmm.of_rows(feats, rows[k], cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
+        if all(np.sum(conf & (frame_lab == k)) >= (100 if seed is None else 40) for k in (0, 1)):
+            g = [_DiagGmm.of_rows(feats, conf & (frame_lab == k), cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
             score = score + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
         else:
             g = None
