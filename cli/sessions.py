@@ -204,7 +204,10 @@ def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | 
             sid = (store.save_session(session, meta=meta) if doc is None else
                    store.save(doc, session.frames, meta=meta))
             err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
-            twins = store.same_audio(sid)
+            try:  # the note is a courtesy: a store that cannot answer after the commit leaves the save said
+                twins = store.same_audio(sid)
+            except ProsodyError:
+                twins = []
     if twins:
         err.write(f"prosody: note: the same audio is stored as session{'s' if len(twins) > 1 else ''} "
                   f"{', '.join(map(str, twins))} too, so it is now stored {len(twins) + 1} times (`batch` stores a "

@@ -97,6 +97,23 @@ def test_saving_the_same_audio_again_is_said(tmp_path):
                       "(`batch` stores a recording once); `prosody delete 3` removes this copy"], []]
 
 
+def test_a_store_that_cannot_look_for_the_same_audio_leaves_the_save_said(tmp_path, monkeypatch):
+    """The same-audio note is looked for after the commit: a store error there (a locked or damaged database
+    read) made a saved session read as a save that failed. Now the save is said, exit 0, and the session is
+    there."""
+    from prosody.errors import StoreError
+    from prosody.store.db import Store
+
+    def fails(self, ref):
+        raise StoreError("the session store cannot be read: database is locked")
+    monkeypatch.setattr(Store, "same_audio", fails)
+    rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", tmp_path / "st",
+                           "--quiet", "--no-progress")
+    assert rc == 0, err
+    assert "prosody: saved as session 1 in" in err and "error" not in err
+    rc, out, err = run_cli("sessions", "--store", tmp_path / "st")
+    assert rc == 0 and out.startswith("1 session\n"), (out, err)
+
 # -- 4. a JSON export's frames file made meanwhile ----------------------------------------------------------------------
 
 def test_a_frames_file_made_after_the_json_was_placed_leaves_neither(saved, tmp_path, monkeypatch):
