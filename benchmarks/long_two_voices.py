@@ -10,13 +10,16 @@ frames one voice owns in truth and in the result, under the better voice mapping
 share error (percentage points).
 
     python benchmarks/long_two_voices.py [--minutes 20] [--seeds 300,301,302] [--cache /tmp/long74/cache]
+    python benchmarks/long_two_voices.py --fixture-copies 1,15,90
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from diarization import cached
 from more_voices import SENTENCES, SR, TEST_VOICES, Synth, alternate, corpus_pool, finish, place, room, voice_spec
@@ -134,14 +137,29 @@ class Traced:
         return " ".join(f"{k} " + (" ".join(f"{v:+.2f}" for v in vs) or "-") for k, vs in self.seen.items())
 
 
+def repeated_fixture(copies: list[int], trace: Traced) -> None:
+    """The bundled two-voice fixture's channel mean, tiled: the repeated clip's held-out frames equal
+    training frames of another copy in ``_two_model_gain``."""
+    x, sr = sf.read(Path(__file__).resolve().parent.parent / "fixtures" / "dialogue.flac", dtype="float32")
+    x = x.mean(axis=1) if x.ndim == 2 else x
+    for n in copies:
+        d = dz.diarize(np.tile(x, n))
+        print(f"  fixtures/dialogue.flac x{n:<3} {len(x) * n / sr / 60:5.1f} min found {d.n_voices} "
+              f"more {d.more_voices} {trace.line()}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=20.0, help="espeak-ng dialogues' length")
     ap.add_argument("--seeds", default="300,301,302")
     ap.add_argument("--cache", default=None, help="keep the synthesised material here (outside the repo)")
+    ap.add_argument("--fixture-copies", default=None, help="instead: the fixture tiled, e.g. 1,15,90")
     args = ap.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
     trace = Traced()
+    if args.fixture_copies:
+        repeated_fixture([int(n) for n in args.fixture_copies.split(",")], trace)
+        return 0
+    seeds = [int(s) for s in args.seeds.split(",")]
     false = n = 0
     print(f"== long two-person / one-person sessions ({args.minutes:g} min espeak-ng; AMI as long as the stock) ==")
     for name, x, truth in cached(cases(args.minutes, seeds), args.cache):
