@@ -205,17 +205,23 @@ def ami_case(pool: dict, speakers: list[str], seed: int, *, shared: bool):
     stock = {k: [y[: 4 * SR] for y in pool[s]] * 2 for k, s in enumerate(speakers)}
     for k in stock:
         rng.shuffle(stock[k])
+    tracks, segs = place(alternate(stock, rng, max_turns=24), len(speakers), rng)
+    return finish(room(tracks, rng, shared=shared)), segs
+
+
+def alternate(stock: dict, rng: np.random.Generator, *, max_turns: int | None = None) -> list[tuple[int, np.ndarray]]:
+    """Turns (speaker, samples at one level) popped from ``stock`` (speaker -> stretches), never the
+    same speaker twice in a row (but a lone one), until none is left to take or ``max_turns``."""
     pieces, last = [], None
-    while True:
-        left = [k for k in stock if stock[k] and k != last]
-        if not left or len(pieces) >= 24:
+    while max_turns is None or len(pieces) < max_turns:
+        left = [k for k in stock if stock[k] and (k != last or len(stock) == 1)]
+        if not left:
             break
         k = int(rng.choice(left))
         y = stock[k].pop().astype(np.float64)
         pieces.append((k, y / max(np.sqrt(np.mean(y ** 2)), 1e-9) * 0.05))
         last = k
-    tracks, segs = place(pieces, len(speakers), rng)
-    return finish(room(tracks, rng, shared=shared)), segs
+    return pieces
 
 
 def cases(split: str):
@@ -240,12 +246,19 @@ def cases(split: str):
                    {"voices": n, "kind": kind, "segments": segs})
 
 
-def ami_cases(split: str):
+def corpus_pool(what: str) -> dict[str, list[np.ndarray]] | None:
+    """``ami_pool`` of the corpus, or None (saying ``what`` is skipped) where there is none."""
     corpus = corpus_dir()
     if corpus is None:
-        print("  (no corpus: AMI mixes skipped)", file=sys.stderr)
+        print(f"  (no corpus: {what} skipped)", file=sys.stderr)
+        return None
+    return ami_pool(corpus)
+
+
+def ami_cases(split: str):
+    pool = corpus_pool("AMI mixes")
+    if pool is None:
         return
-    pool = ami_pool(corpus)
     people = sorted(pool)
     for seed in AMI_SEEDS[split]:
         rng = np.random.default_rng(20_000 + seed)
