@@ -946,8 +946,8 @@ class FileSource:
         if len(self.files) != 2:
             return []
         return [f"{self.files[fi].path} has {self.files[fi].channels} channels and its first holds nothing above "
-                f"{NO_VOICE_DB:.0f} dBFS throughout (silence, or an unused input's noise): its channel {ci + 1}, which holds sound, was "
-                f"read as the {who}'s"
+                f"{NO_VOICE_DB:.0f} dBFS throughout (silence, or an unused input's noise): its channel {ci + 1}, "
+                f"which holds sound, was read as the {who}'s"
                 for who, (fi, ci) in zip(self.layout.speakers, self.layout.picks) if ci > 0]
 
     def _over_full_scale_warnings(self) -> list[str]:
