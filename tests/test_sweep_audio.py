@@ -35,7 +35,7 @@ def _one_line(rc, err, *words, code=2):
 
 
 def _analyse(tmp_path, *args) -> dict:
-    out = tmp_path / "out.json"
+    out = tmp_path / f"out{len(list(tmp_path.glob('out*.json')))}.json"  # one per analysis: none replaced (sweep 38)
     rc, _, err = run_cli("analyze", *args, "--json", out, "--quiet", "--no-progress")
     assert rc == 0, err
     return json.loads(out.read_text())

@@ -143,7 +143,7 @@ def test_an_export_with_room_for_its_frames_but_not_its_json_leaves_neither(tmp_
         assert sorted(before) == ["e.frames.npz", "e.json"]
         _fill(m, 32 << 10)
         for target in (m / "e.json", m / "old" / "e.json"):
-            rc, out, err = run_cli("export", "2", "--store", store, "-o", target)
+            rc, out, err = run_cli("export", "2", "--store", store, "-o", target, "--overwrite")  # over session 1's
             _one_line(rc, err)
             assert str(target) in err and "the disk holding it is full" in err, err  # was "No space left..."
         assert sorted(p.name for p in m.iterdir()) == ["filler", "old"]  # nothing half-written
