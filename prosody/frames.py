@@ -120,17 +120,18 @@ ZIP_LOCAL_HEADER = b"PK\x03\x04"  # how a zip file, and so an .npz, begins
 
 
 def _zip_start(path_or_file) -> bool:
-    """``path_or_file`` begins as a zip file does (a path; a file object is read where it stands, put back)."""
+    """``path_or_file`` begins as a zip file does (a path, read by ``fileio.file_head``; a file object is read where
+    it stands, put back)."""
+    if not hasattr(path_or_file, "read"):
+        from .fileio import file_head
+        return file_head(path_or_file, len(ZIP_LOCAL_HEADER)) == ZIP_LOCAL_HEADER
     try:
-        if hasattr(path_or_file, "read"):
-            start = path_or_file.tell()
-            head = path_or_file.read(len(ZIP_LOCAL_HEADER))
-            path_or_file.seek(start)
-            return head == ZIP_LOCAL_HEADER
-        with open(path_or_file, "rb") as f:
-            return f.read(len(ZIP_LOCAL_HEADER)) == ZIP_LOCAL_HEADER
+        start = path_or_file.tell()
+        head = path_or_file.read(len(ZIP_LOCAL_HEADER))
+        path_or_file.seek(start)
     except OSError:
         return False
+    return head == ZIP_LOCAL_HEADER
 
 
 def _check_npz_sizes(path_or_file) -> None:

@@ -95,7 +95,7 @@ _JSON_RAW_CONTROL = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069
 
 def json_text(obj, **kwargs) -> str:
     """``json.dumps(obj, ensure_ascii=False, **kwargs)`` with every control character that JSON
-    leaves raw written as its ``\\uXXXX`` escape: JSON printed on a terminal (``export`` without
+    leaves raw written as its ``\\u`` escape (four hex digits): JSON printed on a terminal (``export`` without
     ``-o``, ``analyze --json -``) cannot carry an 8-bit CSI or a bidi override from a file name, and
     reads back the same. Only strings can hold them, so the escape is always inside one."""
     import json

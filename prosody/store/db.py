@@ -1669,14 +1669,18 @@ FROM sessions s"""
         """The other sessions analysed from the same audio as session ``ref`` (every file's ``audio.files``
         sha256, in order, the same): `analyze --save` of one file twice stored it twice, unsaid, where `batch`
         stores it once (hostile sweep 39). [] where ``ref`` names no hashed audio (a live or imported session)."""
-        hashes = [sha for _, sha, recorded in self.audio_files(ref) if not recorded]
+        hashes = self._analysed_hashes(ref)
         if not hashes or None in hashes:
             return []
         sid = self.resolve(ref)
         rows = self.db.execute("SELECT id FROM sessions WHERE id != ? AND instr(doc, ?) > 0 ORDER BY id",
                                (sid, hashes[0])).fetchall()
-        return [other for (other,) in rows
-                if [sha for _, sha, recorded in self.audio_files(other) if not recorded] == hashes]
+        return [other for (other,) in rows if self._analysed_hashes(other) == hashes]
+
+    def _analysed_hashes(self, ref) -> list[str | None]:
+        """The SHA-256 of each file session ``ref`` was analysed from (``audio_files``), recordings prosody made
+        left out."""
+        return [sha for _, sha, recorded in self.audio_files(ref) if not recorded]
 
     @sqlite_errors
     def audio_files(self, ref) -> tuple[tuple[str, str | None, bool], ...]:
