@@ -398,7 +398,7 @@ def test_a_session_stored_unsure_before_the_46th_round_is_read_unattributed(tmp_
     assert count_rows(db, "SELECT COUNT(*) FROM speakers WHERE role = 'therapist'") == 1  # as the old code left it
     assert count_rows(db, "SELECT warmth_score FROM sessions") > 60.0
     with Store(store) as st:  # the migration to version 5
-        assert st.schema_version == SCHEMA_VERSION == 5
+        assert st.schema_version == SCHEMA_VERSION == 6  # 6 since hostile sweep 40 (audio_hashes)
         s, frames = st.read(1)
         m = st.metrics([1])[1]
         info = st.list()[0]
@@ -517,6 +517,7 @@ def test_a_batch_re_run_tables_an_old_unsure_session_as_it_is_read(tmp_path, uns
     doc["attribution"]["diarization"].pop("voices_told")
     doc["attribution"]["diarization"].update(unsure=True, unsure_split_share=0.103, separation=0.34)
     db.execute("UPDATE sessions SET doc = ? WHERE id = 1", (json.dumps(doc),))
+    db.execute("DROP TABLE audio_hashes")  # schema 6's (hostile sweep 40)
     db.execute("PRAGMA user_version = 4")
     db.close()
     rc, out, err = run_cli(*argv, "--table", tmp_path / "t2")

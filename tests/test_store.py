@@ -137,7 +137,7 @@ def test_migration_from_version_1(doc, tmp_path):
     db.execute("INSERT INTO bookmarks (session_id, time_s, note) VALUES (1, 3.5, 'old mark')")
     db.close()
     with Store(folder) as st:
-        assert st.schema_version == SCHEMA_VERSION == 5  # 5 since session 39 (store/unsure.py)
+        assert st.schema_version == SCHEMA_VERSION == 6  # 6 since hostile sweep 40 (audio_hashes)
         assert st.get("1").doc == doc and st.get("abcd").bookmarks == (Bookmark(3.5, "old mark"),)
         st.add_feedback(1, rating=5)  # a version-2 table
         st.add_note(1, "heard from an old store", time_s=2.0)  # a version-3 table

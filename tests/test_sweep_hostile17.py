@@ -109,6 +109,7 @@ def test_a_read_only_store_at_schema_4_without_old_unsure_sessions_is_read(tmp_p
     assert run_cli("analyze", MONO, "--voices", "1", "--save", "--store", made, "--therapist", "ann", "--quiet",
                    "--no-progress")[0] == 0
     db = sqlite3.connect(made / "sessions.db", isolation_level=None)
+    db.execute("DROP TABLE audio_hashes")  # schema 6's (hostile sweep 40)
     db.execute("PRAGMA user_version = 4")  # the tables of schema 4 are schema 5's
     db.close()
     old_unsure = tmp_path / "old_unsure"
@@ -133,7 +134,7 @@ def test_a_read_only_store_at_schema_4_without_old_unsure_sessions_is_read(tmp_p
         rc, out, err = run_cli("sessions", "--store", m / "old")
         one_line_error(rc, err, code=1)
         assert err == (f"prosody: error: the session store {m / 'old' / 'sessions.db'} has schema version 4 and is "
-                       "read-only, so it cannot be brought to version 5; copy it to a writable folder\n"), err
+                       "read-only, so it cannot be brought to version 6; copy it to a writable folder\n"), err  # 6: sweep 40
         assert _tree_bytes(m) == before
 
 

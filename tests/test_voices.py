@@ -36,7 +36,7 @@ def test_migration_3_to_4_backfills_layout_and_profiles_outlive_sessions(fixture
                "('abcd1234', '2024-01-01T00:00:00', ?, 1, ?, ?)", (doc["duration_s"], doc["schema"], json.dumps(doc)))
     db.close()
     with Store(folder) as st:
-        assert st.schema_version == SCHEMA_VERSION == 5  # 5 since session 39 (store/unsure.py)
+        assert st.schema_version == SCHEMA_VERSION == 6  # 6 since hostile sweep 40 (audio_hashes)
         assert st.attribution(1) == ("separate", "one speaker per channel or file, as given")
         shared = dict(doc, attribution={"layout": "shared", "attribution": "diarization: test"})
         sid = st.save(shared, None)
