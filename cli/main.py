@@ -119,7 +119,8 @@ def cmd_analyze(args, out, err) -> int:
     check_save_args(args)
     session = _with_input_changes(_analyse(args, rec, config, attribution, err), args.files, states)
     doc = session.to_json_dict()
-    if args.json or args.save:  # where the audio is, so that moments can be played later (issue 12)
+    if args.json or args.save or args.eaf:  # where the audio is, so that moments can be played later (issue 12);
+        # an EAF names the audio's hashes, so that it is written again (hostile sweep 40)
         from prosody.clips import audio_record
         doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
     unwritten = _write_outputs(args, session, doc, out, fresh=fresh)
@@ -148,7 +149,7 @@ def _check_analyze_args(args) -> tuple[list, int]:
     written to meanwhile; the first file's channel count)."""
     from prosody.analysis import check_mono_speaker, check_speaker_label
     from prosody.engine.sources import FileSource, Layout
-    from prosody.fileio import check_input_file, check_outputs, input_state
+    from prosody.fileio import analysis_of, check_input_file, check_outputs, input_state
     from prosody.speaker_channels import check_voices_told
 
     if len(args.files) > 2:
@@ -160,11 +161,13 @@ def _check_analyze_args(args) -> tuple[list, int]:
         if args.save or args.json:  # the session document names its recording
             sessions.check_file_name_text(f)
     check_speaker_label(args.speaker)  # --channels names: checked where the map is read, before any analysis
-    # every output is checked before any work: not an input, not a link, not a device, not another output
+    # every output is checked before any work: not an input, not a link, not a device, not another output; an
+    # earlier --json or --eaf of the same audio is written again (hostile sweep 40)
     check_outputs([("--json", args.json), ("--rttm", args.rttm), ("--frames", args.frames),
                    ("--save-baseline", args.save_baseline), ("--textgrid", args.textgrid), ("--eaf", args.eaf)],
                   inputs=list(args.files) + [p for p in (args.config, args.baseline) if p],
-                  protected=[sessions.store_folder(args)], overwrite=args.overwrite)
+                  protected=[sessions.store_folder(args)], overwrite=args.overwrite,
+                  remade=analysis_of(args.files, json_path=args.json, eaf_path=args.eaf))
     states = [input_state(f) for f in args.files]  # a file replaced or written to meanwhile is said (sweep 12)
     n_channels = FileSource(args.files, Layout(("x",), ((0, 0),))).files[0].channels
     check_mono_speaker(args.speaker, n_files=len(args.files), n_channels=n_channels, first_file=args.files[0])
@@ -248,6 +251,8 @@ def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset()) -
                 out.flush()
             else:
                 write_private(path, text, new_only=str(Path(path)) in fresh)
+        except FileExistsError:  # a file made at its path meanwhile: kept, and this output beside it
+            unwritten.append(_kept_beside_text(path, text))
         except OSError as exc:
             if path == "-":
                 unwritten.append(f"cannot write {option} to {STDOUT_NAME}: {exc.strerror or exc}")
@@ -276,6 +281,19 @@ def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset()) -
         if args.eaf:
             emit("eaf", session_eaf(doc, extra_points=points))
     return unwritten
+
+
+def _kept_beside_text(path: str, text: str) -> str:
+    """The line for an output whose path was taken by a file made while ``analyze`` ran (not replaced): what it
+    holds written beside it (``fileio.kept_beside``), so that an analysis without ``--save`` is not lost with it
+    (it was "...; it was not written": an hour's analysis gone; hostile sweep 40)."""
+    from prosody.fileio import kept_beside
+    try:
+        other = kept_beside(path, text)
+    except OSError as exc:
+        return unwritten_text(exc, path)
+    return (f"cannot write {path}: a file of that name was made while this command ran (not replaced); this "
+            f"output was written beside it, as {other}")
 
 
 def _safe(text) -> str:

@@ -121,14 +121,22 @@ def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only
     if new_only and _link_new(tmp, path):
         sync_folder(Path(path).parent)
         return
+    if new_only:  # no hard links here (vfat): the name taken by an exclusive create, then renamed over
+        _take_name(path)
     old = _replaced_file(Path(path))
     try:
         os.replace(tmp, path)
     except BaseException:
         _let_go(old)
+        if new_only:  # the empty file that took the name goes with the failed write
+            os.unlink(path)
         raise
     sync_folder(Path(path).parent)
     _erase_replaced(old)
+
+
+MADE_MEANWHILE = ("a file of that name was made while this command ran (not replaced: choose a new name, or add "
+                  "--overwrite)")
 
 
 def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
@@ -138,14 +146,23 @@ def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
     try:
         os.link(tmp, path, follow_symlinks=False)
     except FileExistsError:
-        raise FileExistsError(errno.EEXIST, "a file of that name was made while this command ran (not replaced: "
-                              "choose a new name, or add --overwrite)", str(path)) from None
+        raise FileExistsError(errno.EEXIST, MADE_MEANWHILE, str(path)) from None
     except OSError as exc:
         if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             return False
         raise
     os.unlink(tmp)
     return True
+
+
+def _take_name(path: str | os.PathLike) -> None:
+    """An empty file made at ``path`` where none is (``O_EXCL``), for a rename to replace: on a file system
+    without hard links (vfat: ``_link_new``) a file made there meanwhile was replaced by the rename, unsaid
+    (hostile sweep 40). FileExistsError naming ``path`` where one is."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, MADE_MEANWHILE, str(path)) from None
 
 
 def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int | None:
@@ -243,8 +260,9 @@ def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
     staged, and none is put in place unless all of them could be written. Raises OSError
     naming ``path`` (a full disk names no file), with nothing left behind."""
     path = Path(path)
+    prefix = tmp_prefix or f".{_staged_stem(path.parent, path.name, tmp_suffix)}."
     try:
-        fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=tmp_prefix or f".{path.name}.", suffix=tmp_suffix)
+        fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=prefix, suffix=tmp_suffix)
     except OSError as exc:  # its folder removed meanwhile, unwritable: said of the file asked for, not of a
         # temporary name never shown (`cannot access DIR/.r.html.naw7wq4b.tmp`, sweep 12)
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
@@ -266,6 +284,27 @@ def stage_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
 
 
 # the temporary names stage_private gives by default: .NAME.RANDOM.tmp, RANDOM being tempfile's 8 characters
+TEMP_RANDOM_CHARS = 8
+NAME_MAX_BYTES = 255  # a file name's most bytes (ext4, XFS, Btrfs, tmpfs, vfat's long names), where not told
+
+
+def name_max(folder: str | os.PathLike) -> int:
+    """The most bytes a file name may have in ``folder`` (``pathconf``; ``NAME_MAX_BYTES`` where not told)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return NAME_MAX_BYTES
+
+
+def _staged_stem(folder: str | os.PathLike, name: str, tmp_suffix: str) -> str:
+    """``name`` as the temporary ``.NAME.RANDOM.tmp`` of a write to it holds it: cut (bytes, from its end) so that
+    the temporary's name fits ``name_max``: an output of a 255-byte name (legal) failed after the work, "File
+    name too long", its temporary's name 270 bytes (an hour's analysis without --save lost; hostile sweep 40)."""
+    room = name_max(folder) - len(b"..") - TEMP_RANDOM_CHARS - len(os.fsencode(tmp_suffix))
+    encoded = os.fsencode(name)
+    return name if len(encoded) <= room else os.fsdecode(encoded[:max(room, 1)])
+
+
 STAGED_MIN_AGE_S = 3600.0  # a temporary younger than this may belong to a write in progress (another prosody's)
 
 
@@ -279,7 +318,7 @@ def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...] = (), n
     a link is not followed). Best effort: a folder that cannot be read is left as it is. Returns the
     names removed."""
     whole = [".+(?:" + "|".join(re.escape(s) for s in suffixes) + ")"] if suffixes else []
-    whole += [re.escape(n) for n in names]
+    whole += [re.escape(_staged_stem(folder, n, ".tmp")) for n in names]
     if not whole:
         return []
     name = re.compile(r"\.(?:" + "|".join(whole) + r")\.[a-z0-9_]{8}\.tmp")
@@ -535,6 +574,10 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
             raise InputError(f"cannot write {where}: folder {parent} does not exist")
+        n_bytes, most = len(os.fsencode(os.path.basename(path))), name_max(parent)
+        if n_bytes > most:  # was "cannot access PATH: File name too long", exit 1 (hostile sweep 40)
+            raise InputError(f"cannot write {where}: its name is {n_bytes} bytes long, more than the {most} a file "
+                             "name may have there; choose a shorter name")
         st = _regular_or_none(path, where, stdout_ok=stdout_ok)
         real = os.path.realpath(path)
         for folder in [*guarded, *_store_around(real)]:
@@ -667,19 +710,98 @@ def _session_doc_at(path: str) -> str | None:
 
 
 def export_of(uid: str | None):
-    """A ``remade`` test (``check_outputs``) for an export of the session ``uid``: true of a JSON or Parquet export
-    of that same session (its ``prosody_store.uid``; a Parquet's in its file metadata), or the frames file beside a
-    JSON one, which `export` writes again (re-exported after an edit or a relabel); never where ``uid`` is None.
-    RTTM, CSV, TextGrid and EAF hold no uid (nothing in them tells one session's export from another's), so those
-    are never taken as written again (hostile sweep 39)."""
+    """A ``remade`` test (``check_outputs``) for an export of the session ``uid``: true of a JSON, Parquet or EAF
+    export of that same session (its ``prosody_store.uid``; a Parquet's in its file metadata, an EAF's in its
+    header's ``prosody.session_uid`` property: hostile sweep 40), or the frames file beside a JSON one, which
+    `export` writes again (re-exported after an edit or a relabel); never where ``uid`` is None. RTTM, CSV and
+    TextGrid hold no uid (nothing in them tells one session's export from another's, and no place in them holds
+    one harmlessly: docs/store.md, hostile sweeps 39 and 40), so those are never taken as written again."""
     def same(path: str) -> bool:
         name = os.path.basename(path)
         doc_path = (os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
                     if name.endswith(".frames.npz") else path)
+        if uid is not None and eaf_marks(doc_path).get(EAF_UID_PROPERTY) == [uid]:
+            return True
         doc = _parquet_export_at(doc_path) if file_head(doc_path, 4) == PARQUET_MAGIC else _json_object_at(doc_path)
         store = doc.get("prosody_store") if isinstance(doc, dict) else None
         return uid is not None and isinstance(store, dict) and store.get("uid") == uid
     return same
+
+
+EAF_UID_PROPERTY = "prosody.session_uid"  # an EAF header's PROPERTY naming the stored session it exports
+EAF_AUDIO_PROPERTY = "prosody.audio_sha256"  # one per file the session was analysed from, in order
+EAF_HEAD_BYTES = 64 << 10  # an EAF's header, where these are, lies in its first lines
+_EAF_PROPERTY = re.compile(rb'<PROPERTY NAME="(prosody\.[a-z_0-9]+)">([0-9a-f]+)</PROPERTY>')
+
+
+def eaf_marks(path: str | os.PathLike) -> dict[str, list[str]]:
+    """The properties an EAF prosody wrote names itself by (``formats.eaf.session_eaf``), read from its head:
+    {property name: [values, in order]}; {} where ``path`` is no EAF or names none."""
+    head = file_head(path, EAF_HEAD_BYTES)
+    if b"<ANNOTATION_DOCUMENT" not in head:
+        return {}
+    header = head.split(b"</HEADER>", 1)[0]
+    marks: dict[str, list[str]] = {}
+    for name, value in _EAF_PROPERTY.findall(header):
+        marks.setdefault(name.decode(), []).append(value.decode())
+    return marks
+
+
+def analysis_of(inputs, *, json_path=None, eaf_path=None):
+    """A ``remade`` test (``check_outputs``) for ``analyze``'s ``--json`` and ``--eaf`` (at ``json_path``,
+    ``eaf_path``): true of an earlier ``analyze --json`` / ``--eaf`` of the same audio as the recordings
+    ``inputs`` (as many files, each of the same SHA-256 and size, in order: its ``audio.files``, an EAF's
+    ``prosody.audio_sha256`` properties; the same command run again, or the same recording under another name),
+    which it writes again; never of the analysis of other audio, an export of a stored session (what was exported
+    may be kept nowhere else) or a live save. The inputs are hashed only where the rest agrees (hostile sweep 40:
+    rerunning `analyze s.wav --json s.json` needed --overwrite)."""
+    def same(path: str) -> bool:
+        if path == str(json_path):
+            files = _analysis_files(path)
+        elif path == str(eaf_path):
+            marks = eaf_marks(path)
+            exported = EAF_UID_PROPERTY in marks
+            files = None if exported else [{"sha256": h} for h in marks.get(EAF_AUDIO_PROPERTY, [])]
+        else:
+            return False
+        if not files or len(files) != len(inputs):
+            return False
+        try:
+            return (all(f.get("bytes", os.stat(p).st_size) == os.stat(p).st_size for f, p in zip(files, inputs))
+                    and all(f.get("sha256") == file_sha256(p) for f, p in zip(files, inputs)))
+        except OSError:  # an input gone meanwhile: said when it is read
+            return False
+    return same
+
+
+def _analysis_files(path: str) -> list[dict] | None:
+    """The ``audio.files`` of the plain ``analyze --json`` document at ``path``; None where it is none (not a
+    session document, an export of a stored session, a live save) or names no files."""
+    doc = _json_object_at(path)
+    if not isinstance(doc, dict) or "prosody_store" in doc or "live" in doc or not _session_doc(path):
+        return None
+    audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
+    files = audio.get("files") if isinstance(audio.get("files"), list) else []
+    return files if files and all(isinstance(f, dict) for f in files) else None
+
+
+def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99) -> Path:
+    """``text`` written, owner-only, as a new file beside ``path``, named as it with ``.kept-N`` before its
+    suffix (``s.json`` -> ``s.kept-1.json``, the first ``N`` free): where an output's own path was taken by a
+    file made while the command ran (``replace_erasing``'s new_only), what it holds is not lost (an ``analyze``
+    without ``--save`` has no other copy; hostile sweep 40). Returns the path written; FileExistsError where
+    ``tries`` names are all taken, OSError where it cannot be written."""
+    path = Path(path)
+    for n in range(1, tries + 1):
+        other = path.with_name(f"{path.stem}.kept-{n}{path.suffix}")
+        if os.path.lexists(other):
+            continue
+        try:
+            write_private(other, text, new_only=True)
+        except FileExistsError:  # taken meanwhile too: the next name
+            continue
+        return other
+    raise FileExistsError(errno.EEXIST, f"{tries} names beside it are taken", str(path))
 
 
 PARQUET_MAGIC = b"PAR1"  # a Parquet file's first (and last) four bytes

@@ -324,7 +324,7 @@ def test_a_file_made_at_an_outputs_path_during_the_analysis_is_not_replaced(tmp_
                            "--store", tmp_path / "st", "--quiet", "--no-progress")
     assert rc == 1, err
     assert (f"cannot write {tmp_path / 's.json'}: a file of that name was made while this command ran (not "
-            "replaced: choose a new name, or add --overwrite); it was not written") in err, err
+            f"replaced); this output was written beside it, as {tmp_path / 's.kept-1.json'}") in err, err  # sweep 40
     assert (tmp_path / "s.json").read_text() == "theirs\n"
     assert run_cli("sessions", "--store", tmp_path / "st")[1].count("0.1 min") == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".s.json")]  # nothing staged left

@@ -14,6 +14,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Iterable, Mapping, Sequence
 
+from ..fileio import EAF_AUDIO_PROPERTY, EAF_UID_PROPERTY
 from .tiers import Tier, clean_label, session_tiers
 
 POINT_S = 0.1
@@ -25,11 +26,16 @@ def _ms(t_s: float) -> int:
     return int(round(t_s * 1000.0))
 
 
-def tiers_to_eaf(tiers: list[Tier], duration_s: float, *, date: str = "1970-01-01T00:00:00Z") -> str:
+def tiers_to_eaf(tiers: list[Tier], duration_s: float, *, date: str = "1970-01-01T00:00:00Z",
+                 properties: Sequence[tuple[str, str]] = ()) -> str:
+    """``properties``: (name, value) pairs of the header's ``PROPERTY`` elements (EAF 3.0 keeps any there, as
+    ELAN keeps its own ``URN``; pympi reads them into ``Eaf.properties``)."""
     root = ET.Element("ANNOTATION_DOCUMENT", {
         "AUTHOR": "prosody", "DATE": date, "FORMAT": "3.0", "VERSION": "3.0",
         "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "xsi:noNamespaceSchemaLocation": EAF_XSD})
-    ET.SubElement(root, "HEADER", {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"})
+    header = ET.SubElement(root, "HEADER", {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"})
+    for name, value in properties:
+        ET.SubElement(header, "PROPERTY", {"NAME": name}).text = value
     order = ET.SubElement(root, "TIME_ORDER")
     slots: list[int] = []
 
@@ -64,8 +70,20 @@ def tiers_to_eaf(tiers: list[Tier], duration_s: float, *, date: str = "1970-01-0
 
 
 def session_eaf(doc: dict, *, bookmarks: Sequence = (),
-                extra_points: Mapping[str, Iterable[tuple[float, str]]] | None = None) -> str:
+                extra_points: Mapping[str, Iterable[tuple[float, str]]] | None = None, uid: str | None = None) -> str:
     """A session document (and its bookmarks, and extra point tiers: name ->
-    [(time_s, label)]) as an ELAN EAF 3.0 document."""
+    [(time_s, label)]) as an ELAN EAF 3.0 document. Its header names whose it is, so that prosody writes it
+    again without --overwrite (``fileio.eaf_marks``; hostile sweep 40): the stored session's ``uid`` (an export)
+    and the SHA-256 of each file the session was analysed from (its ``audio.files``), as properties."""
     return tiers_to_eaf(session_tiers(doc, bookmarks=bookmarks, extra_points=extra_points),
-                        float(doc.get("duration_s") or 0.0))
+                        float(doc.get("duration_s") or 0.0), properties=_whose(doc, uid))
+
+
+def _whose(doc: dict, uid: str | None) -> list[tuple[str, str]]:
+    """The header properties that say whose an EAF is (``session_eaf``)."""
+    audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
+    hashes = [f.get("sha256") for f in audio.get("files") or [] if isinstance(f, dict)]
+    marks = [(EAF_UID_PROPERTY, uid)] if uid else []
+    if hashes and all(isinstance(h, str) for h in hashes):
+        marks += [(EAF_AUDIO_PROPERTY, h) for h in hashes]
+    return marks

@@ -258,7 +258,7 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
         return session_textgrid(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)
     if fmt == "eaf":
         from .eaf import session_eaf
-        return session_eaf(b.doc, bookmarks=b.bookmarks, extra_points=extra_points)
+        return session_eaf(b.doc, bookmarks=b.bookmarks, extra_points=extra_points, uid=b.uid)
     speakers = tuple(b.doc["speaker_order"])
     if fmt == "rttm":
         segments = tuple(Segment(x["speaker"], x["start_s"], x["end_s"]) for x in b.doc.get("segments") or [])
