@@ -787,13 +787,16 @@ def _analysis_files(path: str) -> list[dict] | None:
 
 def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99) -> Path:
     """``text`` written, owner-only, as a new file beside ``path``, named as it with ``.kept-N`` before its
-    suffix (``s.json`` -> ``s.kept-1.json``, the first ``N`` free): where an output's own path was taken by a
-    file made while the command ran (``replace_erasing``'s new_only), what it holds is not lost (an ``analyze``
-    without ``--save`` has no other copy; hostile sweep 40). Returns the path written; FileExistsError where
-    ``tries`` names are all taken, OSError where it cannot be written."""
+    suffix (``s.json`` -> ``s.kept-1.json``, the first ``N`` free; the stem cut where the name would pass
+    ``name_max``): where an output's own path was taken by a file made while the command ran
+    (``replace_erasing``'s new_only), what it holds is not lost (an ``analyze`` without ``--save`` has no other
+    copy; hostile sweep 40). Returns the path written; FileExistsError where ``tries`` names are all taken,
+    OSError where it cannot be written."""
     path = Path(path)
+    most = name_max(path.parent)
     for n in range(1, tries + 1):
-        other = path.with_name(f"{path.stem}.kept-{n}{path.suffix}")
+        mark = os.fsencode(f".kept-{n}{path.suffix}")  # a stem cut (bytes, from its end) so that the name fits
+        other = path.with_name(os.fsdecode(os.fsencode(path.stem)[:max(most - len(mark), 1)] + mark))
         if os.path.lexists(other):
             continue
         try:

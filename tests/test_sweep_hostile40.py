@@ -127,6 +127,22 @@ def test_an_analysis_whose_json_path_was_taken_meanwhile_is_kept_beside(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.kept-1.json", "s.kept-2.json"]
 
 
+def test_an_output_of_a_255_byte_name_taken_meanwhile_is_kept_under_a_name_that_fits(tmp_path, monkeypatch):
+    """The name beside a 255-byte one is cut to fit (its stem's end), not "File name too long" (lost again)."""
+    import prosody.speaker_channels as sc
+    real = sc.analyze_recording
+    s = tmp_path / ("a" * 250 + ".json")
+
+    def meanwhile(*a, **k):
+        s.write_text("theirs\n")
+        return real(*a, **k)
+    monkeypatch.setattr(sc, "analyze_recording", meanwhile)
+    rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", s, *QUIET)
+    kept = tmp_path / ("a" * 243 + ".kept-1.json")
+    assert rc == 1 and f"this output was written beside it, as {kept}\n" in err, err
+    assert json.loads(kept.read_text())["audio"]["files"][0]["sha256"] == _sha256(FIXTURES / "mono_therapist.wav")
+
+
 # -- 3. an EAF export names its session --------------------------------------------------------------------------------
 
 def test_an_eaf_export_of_the_same_session_is_written_again(saved, tmp_path):
