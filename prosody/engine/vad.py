@@ -784,7 +784,7 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         q = lo + int(np.argmin(lv[lo:hi])) + 1  # the quietest frame is the tail's last
         t = tail_at(q, a, step)
         if t is not None:
-            found.append((*t, q, q))
+            found.append((*t, _sunk(lv, t[0], q, floor), q))
     out = np.zeros(n, bool)
     for d, rate, q, stop in found:
         if room / _MIX_TAIL_AGREE <= rate <= room * _MIX_TAIL_AGREE:
@@ -792,8 +792,52 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     return out if out.any() else None
 
 
+def onsets_after_tails(level_db: np.ndarray, owner: np.ndarray, speech: np.ndarray,
+                       tails: np.ndarray | None) -> np.ndarray:
+    r"""(n,) ``owner`` (0, 1, 2 both; the diarizer's, per frame) with the frames between a tail ``mix_tails`` cut
+    before a voice change and the change given to the next voice where they begin with an onset: ``owner`` itself
+    where ``tails`` is None. ``level_db``: the mix's frame levels as the VAD hears them (``mix_tails``').
+
+    ``mix_tails`` ends such a tail at the quietest frame within ``_CHANGE_LOOK`` frames of the change; where one of
+    the ``_TAIL_AFTER`` frames after it stands ``_ONSET_STEP_DB`` or more over the tail's last (a direct sound
+    arriving: a tail does not rise again), the frames from it to the change are the next voice's onset, which the
+    diarizer's change, made on its own smoothed frames, gave to the ending voice. Its channel then carried
+    the onset, and the VAD's end, bridged over the cut, fell on the change (AMI tst00 s4 shared at RT60 0.7 s,
+    11.05 s: the therapist's first 13 frames at -18 to -37 dBFS given to the client after a pause the mask bridged,
+    the client's end read 511 ms late; docs/speakers.md, seventy-third round). Only within one run of speech, and
+    only a tail's last frame within ``_CHANGE_LOOK`` frames before the change::
+
+        level   ~~~~~\__                __/~~~~   (voice 0, its tail, voice 1's onset)
+                        ``--..__      _/
+        owner   000000000000000000000000001111
+        tail         ^^^^^^^^^^^^^^^
+        after   000000000000000000001111111111   (the onset the next voice's)
+    """
+    own = np.asarray(owner)
+    if tails is None:
+        return own
+    lv, sp = np.asarray(level_db, np.float64), np.asarray(speech, bool)
+    n = min(len(lv), len(own), len(sp), len(tails))
+    out = own.copy()
+    ch = np.flatnonzero((own[1:n] != own[:n - 1]) & (own[1:n] < 2) & (own[:n - 1] < 2) & sp[1:n] & sp[:n - 1]) + 1
+    for c in ch.tolist():
+        lo = max(1, c - _CHANGE_LOOK)
+        quiet = np.flatnonzero(~sp[lo:c])
+        lo += int(quiet[-1]) + 1 if len(quiet) else 0  # this run of speech's frames alone
+        cut = np.flatnonzero(tails[lo:c])
+        q = lo + int(cut[-1]) + 1 if len(cut) else c  # the onset's first frame
+        if q < c and (lv[q:min(c, q + _TAIL_AFTER)] >= lv[q - 1] + _ONSET_STEP_DB).any():
+            out[q:c] = own[c]
+    return out
+
+
 # ``mix_tails``: the frames either side of a voice change where its tail meets the next onset
 _CHANGE_LOOK = 15
+# ``onsets_after_tails``: the step over a tail's last frame that is the next voice's direct sound arriving (the
+# seventy-third round: AMI tst00 s4 shared at RT60 0.7 s, 11.42 s: 40 dB in one frame; where the ending voice's own
+# quiet speech went on after the tail, AMI trn06 s3 at 1.0 s, 3.62 s, and trn06 s4 at 0.7 s, 25.30 s, 2.5-3 dB: given
+# to the next voice, the first ending 280 ms early, the second lost); the 12 dB a room's heard fall is capped at too
+_ONSET_STEP_DB = _TAIL_HEARD_DB
 # ... and the frame before a tail stands at least this far over its line (the direct sound's step)
 _MIX_TAIL_STEP_DB = 0.0
 # ... and, given the signal, the session shows a room where this share of its ends before a pause (_TAIL_SEEN of them
@@ -916,6 +960,26 @@ def _pause_tail(lv: np.ndarray, run_start: int, end: int, stop: int, floor_db: f
     lo = max(run_start, end - max_frames)
     t = room_tail(lv[lo:q], lv[q:q + _TAIL_AFTER], step_db=_MIX_STEP_STRAIGHT_DB, slack=_MIX_LINE_SLACK)
     return None if t is None else (lo + t[0], t[1], end, stop)  # the cut's reach counted from the mask's end
+
+
+def _sunk(lv: np.ndarray, direct_end: int, end: int, floor_db: float) -> int:
+    r"""The frame where a tail ending at ``end`` before the other voice's onset sank into the noise: the first of
+    ``lv[direct_end:end]`` (dB) ``_MIX_PAUSE_FLOOR_DB`` or less over ``floor_db`` (the mix's 10th percentile), else
+    ``end``. ``mix_tails``' cut reaches back from it, as from the mask's end at a pause (where the mix's VAD stopped
+    hearing the tail): the quietest frame before the onset may lie long after the tail fell under the VAD's hearing,
+    and a reach counted from there cut only the floor (AMI tst00 s4 shared at RT60 0.7 s, 11.05 s: the cut took the
+    pause's last 17 frames at -53 to -62 dBFS and left its first 20, the tail at -34 to -51, to the ending voice;
+    docs/speakers.md, seventy-third round)::
+
+        level   ~~~~~\__                __/~~~~   (voice 0, its tail, voice 1's onset)
+                        ``--..______      _/
+        sunk                    ^               (the first frame near the floor)
+        cut          ^^^^^^^^^^^^^^^^^^^^        (reaching back from there, up to the quietest frame)
+    """
+    if _MIX_PAUSE_FLOOR_DB is None:
+        return end
+    near = np.flatnonzero(lv[direct_end:end] <= floor_db + _MIX_PAUSE_FLOOR_DB)
+    return direct_end + int(near[0]) if len(near) else end
 
 
 def _running_median(x: np.ndarray, width: int) -> np.ndarray:
