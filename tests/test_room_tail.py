@@ -357,8 +357,14 @@ def test_a_tail_before_a_late_voice_change_is_cut_where_heard_and_the_onset_is_t
     assert np.array_equal(onsets_after_tails(lv, owner, sp, None), owner)
     # the ending voice's own quiet speech going on after the tail, 3 dB over the floor (AMI trn06 s3 shared at
     # RT60 1.0 s, 3.62 s): no direct sound's step, and the diarizer's owner is left as it is
-    lv[onset:onset + 13] = -57.0
-    assert np.array_equal(onsets_after_tails(lv, owner, sp, got), owner)
+    quiet = lv.copy()
+    quiet[onset:onset + 13] = -57.0
+    assert np.array_equal(onsets_after_tails(quiet, owner, sp, got), owner)
+    # a tail taken where the voice's own quiet stretch lay, ending 25 dB over the floor before its next syllable
+    # (espeak s3 shared at RT60 0.7 s, 5.72 s): no pause bridged, and the owner is left as it is
+    loud = lv.copy()
+    loud[onset - 3:onset] = -35.0
+    assert np.array_equal(onsets_after_tails(loud, owner, sp, got), owner)
 
 
 def test_a_voice_change_after_a_pause_keeps_the_diarizers_owner():
