@@ -776,6 +776,7 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
             t = pause_tail(a, b, stop) or t
         if t is not None:
             found.append(t)
+    changes = []  # the tails before the other voice: (direct sound's end, rate, frame it sank at, quietest frame + 1)
     ch = np.flatnonzero((own[1:] != own[:-1]) & (own[1:] < 2) & (own[:-1] < 2) & sp[1:] & sp[:-1]) + 1
     for c in ch.tolist():
         r = int(np.searchsorted(starts, c, side="right")) - 1
@@ -784,11 +785,14 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         q = lo + int(np.argmin(lv[lo:hi])) + 1  # the quietest frame is the tail's last
         t = tail_at(q, a, step)
         if t is not None:
-            found.append((*t, _sunk(lv, t[0], q, floor), q))
+            changes.append((*t, _sunk(lv, t[0], q, floor), q))
     out = np.zeros(n, bool)
     for d, rate, q, stop in found:
-        if room / _MIX_TAIL_AGREE <= rate <= room * _MIX_TAIL_AGREE:
+        if agrees((d, rate)):
             out[max(d, q - int(_heard_db(lv, d, q) / room)):stop] = True
+    for d, rate, sunk, q in changes:  # the reach counted from where the tail sank; the line's own from d to q
+        if agrees((d, rate)):
+            out[max(d, sunk - int(_heard_db(lv, d, q) / room)):q] = True
     return out if out.any() else None
 
 
