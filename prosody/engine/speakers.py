@@ -31,7 +31,7 @@ from .views import ChannelMean, Pcm16, frame_rows
 from .compiled import sosfilt
 from .framing import rms_db
 from .iir import butter_highpass_sos
-from .vad import hearing_gain_db, mix_tails, onsets_after_tails
+from .vad import hearing_gain_db, mix_tails
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
 from ..config import VadConfig
 from ..errors import InputError
@@ -1050,19 +1050,12 @@ def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max
     room read late (+50-180 ms at RT60 0.2-1.0 s; docs/speakers.md, forty-eighth round). Found on the
     mix, before the channels are cut: an end that the diarizer's mask put early is not cut again (the
     trim on the channels themselves did; forty-ninth round)."""
-    return _room_tails_levels(mono, d, max_s=max_s, highpass_hz=highpass_hz)[0]
-
-
-def _room_tails_levels(mono, d: Diarization, *, max_s: float,
-                       highpass_hz: float) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """``room_tails`` and the mix's levels it read them from ((n_frames,) dBFS as the VAD hears them; None where
-    nothing was read)."""
     n = d.n_frames
     k = GRID.s_to_frames(max_s)
     if n == 0 or k <= 0:
-        return None, None
-    lv = _vad_levels_db(mono, n, highpass_hz=highpass_hz)
-    return mix_tails(lv, d.speech, d.owner, max_frames=k, signal=mono if _MIX_TAIL_KURTOSIS else None), lv
+        return None
+    return mix_tails(_vad_levels_db(mono, n, highpass_hz=highpass_hz), d.speech, d.owner, max_frames=k,
+                     signal=mono if _MIX_TAIL_KURTOSIS else None)
 
 
 def _vad_levels_db(mono, n: int, *, highpass_hz: float = VadConfig().highpass_hz, chunk: int = 6000) -> np.ndarray:
@@ -1213,12 +1206,10 @@ class Attribution:
         order = [self.naming.names.index(s) for s in self.speakers]
         owner = np.asarray(d.owner)
         # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
-        tails, tail_lv = _room_tails_levels(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
-            if len(owner) and d.n_voices == 2 else (None, None)
+        tails = room_tails(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
+            if len(owner) and d.n_voices == 2 else None
         floor_db, floors, lv = _fill_floors(mono, d.speech, hear_gain_db=self.hear_gain_db, levels=True,
                                             room=tails is not None)
-        # the next voice's onset after a tail cut before the change is that voice's (onsets_after_tails)
-        owner = onsets_after_tails(tail_lv, owner, d.speech, tails)
         # per frame; samples past the last frame: the last owner, gain 1
         gains = overlap_gains(owner, d.speech, lv if OVERLAP_SHARE_MEASURED else None)
         # the voices are cut from the mix without the DC its pauses sit at (``pause_dc``): the fill between
