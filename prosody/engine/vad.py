@@ -666,8 +666,9 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     the line) with the direct sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line) is cut too; where none of these
     falls at the room's rate, the tail looked for through the pause, the mask having ended inside it
     (``_pause_tail``), and cut through the pause's frames the ending voice owns (the diarizer's split, not always the
-    pause's middle: a frame of the tail left to that voice's channel bridged its VAD's end over the cut); not where the run's last ``max_frames`` frames
-    hold the other voice's (the fall there may be that voice's tail heard under the next one's first words).
+    pause's middle: a frame of the tail left to that voice's channel bridged its VAD's end over the cut); not where
+    the run's last ``max_frames`` frames hold the other voice's (the fall there may be that voice's tail heard under
+    the next one's first words).
 
     Given the ``signal`` (the mix itself), tails with no step count too where they carry no voice: the
     room is found from every tail (``room_tail`` with no step; ``_TAIL_SEEN`` or more and ``_MIX_TAIL_SHARE`` of
