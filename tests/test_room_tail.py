@@ -317,6 +317,42 @@ def test_mix_tails_leave_a_fall_in_the_next_voices_first_frames_to_that_voice(se
     assert not got[end + 2:].any()
 
 
+def _bridged(lv, sp, seed: int, *, late: int):
+    """``_stretches``' levels and speech with one more stretch of voice 0 appended whose room tail (the same 7 dB
+    step, 1 dB a frame) falls to the floor and, 3 frames later, voice 1's onset, all one run of speech (the mask
+    bridges the pause), the diarizer's change ``late`` frames after the onset: (levels, speech, owner, the planted
+    direct end, the onset)."""
+    rng = np.random.default_rng(seed)
+    line = np.arange(-27.0, -60.0, -1.0)
+    end = len(lv) + 30
+    onset = end + len(line) + 3
+    lv = np.concatenate([lv, -20 + rng.uniform(-1.5, 1.5, 30), line + rng.uniform(-0.5, 0.5, len(line)),
+                         -60 + rng.uniform(-1, 1, 3), -20 + rng.uniform(-1.5, 1.5, 30), -60 + rng.uniform(-1, 1, 40)])
+    sp = np.concatenate([sp, np.ones(onset + 30 - len(sp), bool), np.zeros(40, bool)])
+    owner = np.zeros(len(lv), np.int8)
+    owner[onset + late:onset + 30] = 1
+    return lv, sp, owner, end, onset
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_tail_before_a_late_voice_change_is_cut_back_from_where_it_sank(seed):
+    # six tails at 1 dB a frame make the room; a seventh, the same room's, falls to the floor inside a run of speech
+    # the diarizer's mask bridges over the pause, and its change to the next voice comes 13 frames after that voice's
+    # onset (AMI tst00 s4 shared at RT60 0.7 s, 11.05 s). The cut, ended at the quietest frame before the onset,
+    # reaches back from where the tail sank to within 6 dB of the floor (before the seventy-third round from the
+    # quietest frame: the floor's frames were cut, and the tail's first 15 dB, heard, left to the ending voice), and
+    # never into the onset
+    lv, sp, _ = _stretches("room")
+    lv, sp, owner, end, onset = _bridged(lv, sp, seed, late=13)
+    got = mix_tails(lv, sp, owner, max_frames=40)
+    assert got is not None and got[:end - 40].any()  # the room found, its six tails cut
+    # the planted tail's first frame within 6 dB of the floor (the mix's 10th percentile); a straight tail after a
+    # step: the cut's reach is 18 dB of the room's fall, 18 frames at 1 dB a frame
+    sunk = end + int(np.flatnonzero(lv[end:onset] <= np.percentile(lv, 10) + 6.0)[0])
+    cut = np.flatnonzero(got[end - 5:onset + 30]) + end - 5
+    assert abs(int(cut[0]) - (sunk - 18)) <= 1 and got[cut[0]:onset - 3].all() and not got[onset:].any()
+
+
 def test_running_median_keeps_a_step_and_takes_out_a_one_frame_dip():
     x = np.array([-20.0, -20.0, -20.0, -27.0, -28.0, -36.0, -30.0, -31.0])
     assert np.array_equal(VAD._running_median(x, 3), [-20.0, -20.0, -20.0, -27.0, -28.0, -30.0, -31.0, -31.0])

@@ -658,15 +658,17 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     sound's end by no more than the room's rate takes to fall ``_TAIL_HEARD_DB`` (``_heard_db``: further
     where the tail lies on a straight line after a step), to the end looked
     at (before a pause: to the pause's middle, the ending voice's half, which carried the tail's
-    rest on its channel: the VAD, given its fill first, heard that rest again). Where no tail ends at a pause, one
-    ending in a level stretch up to ``_MIX_STRETCH_FRAMES`` before it is cut too (``_stretch_tail``); where none
-    does, the tail at the pause looked for again on the levels' running median over ``_MIX_MEDIAN_FRAMES`` frames
-    (a heard tail's level dips between reflections, one frame at a time, and breaks the line) with the direct
-    sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line) is cut too; where none of these falls at the room's
-    rate, the tail looked for through the pause, the mask having ended inside it (``_pause_tail``), and cut through
-    the pause's frames the ending voice owns (the diarizer's split, not always the pause's middle: a frame of the tail
-    left to that voice's channel bridged its VAD's end over the cut); not where the run's last ``max_frames`` frames
-    hold the other voice's (the fall there may be that voice's tail heard under the next one's first words).
+    rest on its channel: the VAD, given its fill first, heard that rest again; before the other voice the reach
+    counted from where the tail sank into the noise, ``_sunk``, not from the quietest frame). Where no tail ends at
+    a pause, one ending in a level stretch up to ``_MIX_STRETCH_FRAMES`` before it is cut too (``_stretch_tail``);
+    where none does, the tail at the pause looked for again on the levels' running median over
+    ``_MIX_MEDIAN_FRAMES`` frames (a heard tail's level dips between reflections, one frame at a time, and breaks
+    the line) with the direct sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line) is cut too; where none of these
+    falls at the room's rate, the tail looked for through the pause, the mask having ended inside it
+    (``_pause_tail``), and cut through the pause's frames the ending voice owns (the diarizer's split, not always the
+    pause's middle: a frame of the tail left to that voice's channel bridged its VAD's end over the cut); not where
+    the run's last ``max_frames`` frames hold the other voice's (the fall there may be that voice's tail heard under
+    the next one's first words).
 
     Given the ``signal`` (the mix itself), tails with no step count too where they carry no voice: the
     room is found from every tail (``room_tail`` with no step; ``_TAIL_SEEN`` or more and ``_MIX_TAIL_SHARE`` of
@@ -776,6 +778,7 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
             t = pause_tail(a, b, stop) or t
         if t is not None:
             found.append(t)
+    changes = []  # the tails before the other voice: (direct sound's end, rate, frame it sank at, quietest frame + 1)
     ch = np.flatnonzero((own[1:] != own[:-1]) & (own[1:] < 2) & (own[:-1] < 2) & sp[1:] & sp[:-1]) + 1
     for c in ch.tolist():
         r = int(np.searchsorted(starts, c, side="right")) - 1
@@ -784,11 +787,14 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         q = lo + int(np.argmin(lv[lo:hi])) + 1  # the quietest frame is the tail's last
         t = tail_at(q, a, step)
         if t is not None:
-            found.append((*t, q, q))
+            changes.append((*t, _sunk(lv, t[0], q, floor), q))
     out = np.zeros(n, bool)
     for d, rate, q, stop in found:
-        if room / _MIX_TAIL_AGREE <= rate <= room * _MIX_TAIL_AGREE:
+        if agrees((d, rate)):
             out[max(d, q - int(_heard_db(lv, d, q) / room)):stop] = True
+    for d, rate, sunk, q in changes:  # the reach counted from where the tail sank; the line's own from d to q
+        if agrees((d, rate)):
+            out[max(d, sunk - int(_heard_db(lv, d, q) / room)):q] = True
     return out if out.any() else None
 
 
@@ -916,6 +922,26 @@ def _pause_tail(lv: np.ndarray, run_start: int, end: int, stop: int, floor_db: f
     lo = max(run_start, end - max_frames)
     t = room_tail(lv[lo:q], lv[q:q + _TAIL_AFTER], step_db=_MIX_STEP_STRAIGHT_DB, slack=_MIX_LINE_SLACK)
     return None if t is None else (lo + t[0], t[1], end, stop)  # the cut's reach counted from the mask's end
+
+
+def _sunk(lv: np.ndarray, direct_end: int, end: int, floor_db: float) -> int:
+    r"""The frame where a tail ending at ``end`` before the other voice's onset sank into the noise: the first of
+    ``lv[direct_end:end]`` (dB) ``_MIX_PAUSE_FLOOR_DB`` or less over ``floor_db`` (the mix's 10th percentile), else
+    ``end``. ``mix_tails``' cut reaches back from it, as from the mask's end at a pause (where the mix's VAD stopped
+    hearing the tail): the quietest frame before the onset may lie long after the tail fell under the VAD's hearing,
+    and a reach counted from there cut only the floor (AMI tst00 s4 shared at RT60 0.7 s, 11.05 s: the cut took the
+    pause's last 17 frames at -53 to -62 dBFS and left its first 20, the tail at -34 to -51, to the ending voice;
+    docs/speakers.md, seventy-third round)::
+
+        level   ~~~~~\__                __/~~~~   (voice 0, its tail, voice 1's onset)
+                        ``--..______      _/
+        sunk                    ^               (the first frame near the floor)
+        cut          ^^^^^^^^^^^^^^^^^^^^        (reaching back from there, up to the quietest frame)
+    """
+    if _MIX_PAUSE_FLOOR_DB is None:
+        return end
+    near = np.flatnonzero(lv[direct_end:end] <= floor_db + _MIX_PAUSE_FLOOR_DB)
+    return direct_end + int(near[0]) if len(near) else end
 
 
 def _running_median(x: np.ndarray, width: int) -> np.ndarray:
