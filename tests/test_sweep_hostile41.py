@@ -1,0 +1,157 @@
+"""Hostile sweep 41 (docs/store.md "Hostile sweep 41"): sweep 40's leftovers, then fresh hostile inputs.
+
+1. `analyze X --rttm F` (and `--frames`, `--textgrid`, `--save-baseline`) run again, and `export --format
+   csv|rttm|textgrid` run again, needed --overwrite: nothing in those formats may say whose they are. Each file
+   prosody writes now carries, outside its bytes (an extended attribute, `fileio.mark_output`), what it was
+   written from (the audio's SHA-256, or the exported session's uid) and the SHA-256 of what was written: a file
+   still holding exactly that is prosody's own untouched output, written again for the same audio or session;
+   another recording's or session's, or one changed since, is refused as before.
+2. `live`'s sweep of a killed save's temporaries (by suffix) did not find one whose name was cut to fit 255 bytes.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import one_line_error, run_cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+QUIET = ("--quiet", "--no-progress")
+SIDE_OUTPUTS = (("--rttm", "s.rttm"), ("--frames", "s.csv"), ("--textgrid", "s.TextGrid"),
+                ("--save-baseline", "b.json"))
+
+
+def _side_outputs(folder: Path) -> list[str]:
+    return [str(a) for opt, name in SIDE_OUTPUTS for a in (opt, folder / name)]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A store holding the fixture dialogue (session 1) and the mono fixture (session 2)."""
+    d = tmp_path_factory.mktemp("saved")
+    for f in ("dialogue.flac", "mono_therapist.wav"):
+        rc, out, err = run_cli("analyze", FIXTURES / f, "--save", "--store", d / "store", *QUIET)
+        assert rc == 0, err
+    return d / "store"
+
+
+# -- 1. analyze and export run again onto their own earlier outputs ---------------------------------------------------
+
+def test_analyze_side_outputs_run_again_on_the_same_audio_are_written_again(tmp_path):
+    """Before: the second run was "cannot write --rttm s.rttm: a file of that name exists and would be replaced;
+    ... add --overwrite", exit 2. Now the same command, and the same recording under another name, write each again
+    (the files hold the same analysis)."""
+    copy = tmp_path / "copy.flac"
+    shutil.copyfile(FIXTURES / "dialogue.flac", copy)
+    rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", *_side_outputs(tmp_path), *QUIET)
+    assert rc == 0, err
+    first = {name: (tmp_path / name).read_bytes() for _, name in SIDE_OUTPUTS}
+    for audio in (FIXTURES / "dialogue.flac", copy):
+        rc, out, err = run_cli("analyze", audio, *_side_outputs(tmp_path), *QUIET)
+        assert rc == 0 and err == "", err
+    again = {name: (tmp_path / name).read_bytes() for _, name in SIDE_OUTPUTS}
+    assert again["s.TextGrid"] == first["s.TextGrid"] and again["b.json"] == first["b.json"]
+    assert again["s.csv"] == first["s.csv"]
+    assert again["s.rttm"] == first["s.rttm"].replace(b" dialogue ", b" copy ")  # its file id: the recording's
+    assert sorted(os.listdir(tmp_path)) == sorted(["copy.flac", *(name for _, name in SIDE_OUTPUTS)])
+
+
+@pytest.mark.parametrize("option,name", SIDE_OUTPUTS)
+def test_another_recordings_or_a_changed_side_output_is_still_refused(tmp_path, option, name):
+    """Guard: another recording's analysis onto them is refused, the file unchanged; so is the same audio's onto
+    one changed since it was written (a line added by hand), and one copied (its record does not travel with a
+    plain copy)."""
+    out_path = tmp_path / name
+    assert run_cli("analyze", FIXTURES / "dialogue.flac", option, out_path, *QUIET)[0] == 0
+    before = out_path.read_bytes()
+    rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", option, out_path, *QUIET)
+    one_line_error(rc, err)
+    assert "a file of that name exists and would be replaced" in err and out_path.read_bytes() == before
+    with open(out_path, "ab") as f:
+        f.write(b"\n")
+    rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", option, out_path, *QUIET)
+    one_line_error(rc, err)
+    assert out_path.read_bytes() == before + b"\n"
+    plain = tmp_path / ("plain" + out_path.suffix)
+    shutil.copyfile(FIXTURES / "dialogue.flac", tmp_path / "d.flac")
+    assert run_cli("analyze", tmp_path / "d.flac", option, plain, *QUIET)[0] == 0
+    copied = tmp_path / ("copied" + out_path.suffix)
+    shutil.copyfile(plain, copied)
+    rc, out, err = run_cli("analyze", tmp_path / "d.flac", option, copied, *QUIET)
+    one_line_error(rc, err)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "rttm", "textgrid"])
+def test_an_export_of_the_same_session_is_written_again(saved, tmp_path, fmt):
+    """Before: `export 1 --format FMT -o x.FMT` twice was "a file of that name exists and would be replaced",
+    exit 2. Now written again; session 2's onto it is refused as before (sweep 39's guard), the file unchanged."""
+    x = tmp_path / f"x.{fmt}"
+    for _ in range(2):
+        rc, out, err = run_cli("export", "1", "--store", saved, "-o", x)
+        assert rc == 0 and err == f"prosody: exported session 1 to {x}\n", err
+    before = x.read_bytes()
+    rc, out, err = run_cli("export", "2", "--store", saved, "-o", x)
+    one_line_error(rc, err)
+    assert x.read_bytes() == before
+
+
+def test_a_textgrid_export_is_written_again_with_a_note_added_since(tmp_path):
+    """What a user reruns export for: the TextGrid of session 1 re-exported after a supervisor's note holds it."""
+    store = tmp_path / "store"
+    assert run_cli("analyze", FIXTURES / "dialogue.flac", "--save", "--store", store, *QUIET)[0] == 0
+    x = tmp_path / "x.TextGrid"
+    assert run_cli("export", "1", "--store", store, "-o", x)[0] == 0
+    assert "pause here" not in x.read_text()
+    rc, out, err = run_cli("note", "1", "pause here", "--at", "5", "--store", store)
+    assert rc == 0, err
+    rc, out, err = run_cli("export", "1", "--store", store, "-o", x)
+    assert rc == 0, err
+    assert "pause here" in x.read_text()
+
+
+def test_an_analysis_output_is_not_taken_for_an_export_nor_an_export_for_an_analysis(saved, tmp_path):
+    """Guard: the record names what the file was written from: an `analyze --rttm` of the very audio session 1
+    holds is not replaced by `export 1`, and an export of session 1 not by `analyze` of its audio."""
+    a, e = tmp_path / "a.rttm", tmp_path / "e.rttm"
+    assert run_cli("analyze", FIXTURES / "dialogue.flac", "--rttm", a, *QUIET)[0] == 0
+    assert run_cli("export", "1", "--store", saved, "-o", e)[0] == 0
+    rc, out, err = run_cli("export", "1", "--store", saved, "-o", a)
+    one_line_error(rc, err)
+    rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--rttm", e, *QUIET)
+    one_line_error(rc, err)
+
+
+def test_where_the_file_system_keeps_no_attributes_a_rerun_needs_overwrite_as_before(tmp_path, monkeypatch):
+    """Guard: vfat and some network shares keep no user attributes (ENOTSUP): the output is written all the same,
+    and written again only with --overwrite."""
+    def unsupported(*a, **k):
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+    monkeypatch.setattr(os, "setxattr", unsupported)
+    r = tmp_path / "s.rttm"
+    assert run_cli("analyze", FIXTURES / "mono_therapist.wav", "--rttm", r, *QUIET)[0] == 0
+    rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--rttm", r, *QUIET)
+    one_line_error(rc, err)
+    assert run_cli("analyze", FIXTURES / "mono_therapist.wav", "--rttm", r, "--overwrite", *QUIET)[0] == 0
+
+
+# -- 2. live's sweep of temporaries finds one whose name was cut ------------------------------------------------------
+
+def test_live_sweeps_a_killed_saves_temporary_whose_name_was_cut(tmp_path):
+    """Before: a live save of a 255-byte name killed mid-write left `.aaa...a.RANDOM.tmp` (its name cut to 255
+    bytes, the `.json` gone), which the next save's sweep by suffix never matched: the session's words kept for
+    good under a hidden name. Now it is removed; a file of that length not owner-only is not."""
+    from prosody.fileio import stage_private
+    from prosody.live.runner import write_session
+    killed = stage_private(tmp_path / ("a" * 250 + ".json"), '{"words": "secret"}')
+    assert len(os.fsencode(killed.name)) == 255 and ".json" not in killed.name
+    users = tmp_path / ("." + "b" * 241 + ".abcdefgh.tmp")
+    users.write_text("the user's")
+    os.chmod(users, 0o644)
+    for p in (killed, users):
+        os.utime(p, (0, 0))
+    write_session(tmp_path / "s.json", {"schema": "prosody.session/2"}, b"frames")
+    assert sorted(os.listdir(tmp_path)) == sorted(["s.json", "s.frames.npz", users.name])
