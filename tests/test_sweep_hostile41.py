@@ -7,10 +7,14 @@
    still holding exactly that is prosody's own untouched output, written again for the same audio or session;
    another recording's or session's, or one changed since, is refused as before.
 2. `live`'s sweep of a killed save's temporaries (by suffix) did not find one whose name was cut to fit 255 bytes.
+3. A client named ZWJ alone, a tag of ZWNJ, a therapist of a deprecated format character, a supervisor's note of one
+   bidi override or isolate were stored, listed as nothing: now refused as sweeps 6 and 37 refuse zero-width spaces
+   and bidi marks alone (`types.shows_nothing`: white space, format characters and controls only).
 """
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 from pathlib import Path
@@ -155,3 +159,40 @@ def test_live_sweeps_a_killed_saves_temporary_whose_name_was_cut(tmp_path):
         os.utime(p, (0, 0))
     write_session(tmp_path / "s.json", {"schema": "prosody.session/2"}, b"frames")
     assert sorted(os.listdir(tmp_path)) == sorted(["s.json", "s.frames.npz", users.name])
+
+
+# -- 3. a name or note of characters no listing shows -----------------------------------------------------------------
+
+@pytest.mark.parametrize("flag,value", [("--client", "\u200d"), ("--tag", "\u200c\u200d"), ("--therapist", "\u206b"),
+                                        ("--client", " \u2066\u2069 ")])
+def test_a_name_of_joiners_isolates_or_deprecated_format_characters_alone_is_refused(saved, flag, value):
+    """Before: `edit 1 --client $'\\u200d'` stored a client named ZWJ alone, listed as nothing (sweep 6 refused
+    zero-width spaces, bidi marks and tag characters alone, not the joiners, isolates, overrides or the deprecated
+    format characters). Now refused in one line, the stored name kept."""
+    rc, out, err = run_cli("edit", "1", "--store", saved, flag, value)
+    one_line_error(rc, err)
+    assert "empty but for characters no listing shows" in err
+    rc, out, err = run_cli("show", "1", "--store", saved)
+    assert rc == 0 and "\u200d" not in out and "\\u206b" not in out and "\\u2066" not in out, out
+
+
+@pytest.mark.parametrize("text", ["\u202e", "\u2066 \u2069", "\u206a", "\u200d"])
+def test_a_note_of_an_override_an_isolate_or_a_joiner_alone_is_refused(tmp_path, text):
+    """Before: `note 1 $'\\u202e' --at 4` was stored, a note of nothing (`note` refused a zero-width space or a
+    bidi mark alone); an export holding it was imported. Now both refuse it; a note with text and an override, and
+    a name joined by ZWJ (Devanagari), are kept (guards)."""
+    store = tmp_path / "store"
+    assert run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", store, *QUIET)[0] == 0
+    rc, out, err = run_cli("note", "1", text, "--at", "4", "--store", store)
+    one_line_error(rc, err)
+    assert "a note needs some text" in err
+    assert run_cli("note", "1", "\u202eok", "--at", "4", "--store", store)[0] == 0
+    assert run_cli("edit", "1", "--store", store, "--client", "\u0915\u094d\u200d\u0937")[0] == 0
+    x = tmp_path / "x.json"
+    assert run_cli("export", "1", "--store", store, "-o", x)[0] == 0
+    doc = json.loads(x.read_text())
+    doc["prosody_store"]["supervisor_notes"][0]["text"] = text
+    x.write_text(json.dumps(doc))
+    rc, out, err = run_cli("import", x, "--store", tmp_path / "other")
+    one_line_error(rc, err)
+    assert "supervisor_notes[0].text" in err and "empty but for characters no listing shows" in err
