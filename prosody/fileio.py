@@ -722,8 +722,8 @@ def export_of(uid: str | None):
     export of that same session (its ``prosody_store.uid``; a Parquet's in its file metadata, an EAF's in its
     header's ``prosody.session_uid`` property: hostile sweep 40), or the frames file beside a JSON one, which
     `export` writes again (re-exported after an edit or a relabel); never where ``uid`` is None. RTTM, CSV and
-    TextGrid hold no uid (nothing in them tells one session's export from another's, and no place in them holds
-    one harmlessly: docs/store.md, hostile sweeps 39 and 40), so those are never taken as written again."""
+    TextGrid hold no uid (no place in them holds one harmlessly: docs/store.md, hostile sweeps 39 and 40): one is
+    taken as written again by the record ``mark_output`` put on it, while it holds what was written (sweep 41)."""
     def same(path: str) -> bool:
         if uid is not None and own_output(path).get("session_uid") == uid:  # an RTTM, CSV, TextGrid (sweep 41)
             return True
