@@ -33,16 +33,6 @@ def _side_outputs(folder: Path) -> list[str]:
     return [str(a) for opt, name in SIDE_OUTPUTS for a in (opt, folder / name)]
 
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """A store holding the fixture dialogue (session 1) and the mono fixture (session 2)."""
-    d = tmp_path_factory.mktemp("saved")
-    for f in ("dialogue.flac", "mono_therapist.wav"):
-        rc, out, err = run_cli("analyze", FIXTURES / f, "--save", "--store", d / "store", *QUIET)
-        assert rc == 0, err
-    return d / "store"
-
-
 # -- 1. analyze and export run again onto their own earlier outputs ---------------------------------------------------
 
 def test_analyze_side_outputs_run_again_on_the_same_audio_are_written_again(tmp_path):
@@ -90,15 +80,15 @@ def test_another_recordings_or_a_changed_side_output_is_still_refused(tmp_path, 
 
 
 @pytest.mark.parametrize("fmt", ["csv", "rttm", "textgrid"])
-def test_an_export_of_the_same_session_is_written_again(saved, tmp_path, fmt):
+def test_an_export_of_the_same_session_is_written_again(two_sessions_store, tmp_path, fmt):
     """Before: `export 1 --format FMT -o x.FMT` twice was "a file of that name exists and would be replaced",
     exit 2. Now written again; session 2's onto it is refused as before (sweep 39's guard), the file unchanged."""
     x = tmp_path / f"x.{fmt}"
     for _ in range(2):
-        rc, out, err = run_cli("export", "1", "--store", saved, "-o", x)
+        rc, out, err = run_cli("export", "1", "--store", two_sessions_store, "-o", x)
         assert rc == 0 and err == f"prosody: exported session 1 to {x}\n", err
     before = x.read_bytes()
-    rc, out, err = run_cli("export", "2", "--store", saved, "-o", x)
+    rc, out, err = run_cli("export", "2", "--store", two_sessions_store, "-o", x)
     one_line_error(rc, err)
     assert x.read_bytes() == before
 
@@ -117,13 +107,13 @@ def test_a_textgrid_export_is_written_again_with_a_note_added_since(tmp_path):
     assert "pause here" in x.read_text()
 
 
-def test_an_analysis_output_is_not_taken_for_an_export_nor_an_export_for_an_analysis(saved, tmp_path):
+def test_an_analysis_output_is_not_taken_for_an_export_nor_an_export_for_an_analysis(two_sessions_store, tmp_path):
     """Guard: the record names what the file was written from: an `analyze --rttm` of the very audio session 1
     holds is not replaced by `export 1`, and an export of session 1 not by `analyze` of its audio."""
     a, e = tmp_path / "a.rttm", tmp_path / "e.rttm"
     assert run_cli("analyze", FIXTURES / "dialogue.flac", "--rttm", a, *QUIET)[0] == 0
-    assert run_cli("export", "1", "--store", saved, "-o", e)[0] == 0
-    rc, out, err = run_cli("export", "1", "--store", saved, "-o", a)
+    assert run_cli("export", "1", "--store", two_sessions_store, "-o", e)[0] == 0
+    rc, out, err = run_cli("export", "1", "--store", two_sessions_store, "-o", a)
     one_line_error(rc, err)
     rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--rttm", e, *QUIET)
     one_line_error(rc, err)
@@ -165,14 +155,14 @@ def test_live_sweeps_a_killed_saves_temporary_whose_name_was_cut(tmp_path):
 
 @pytest.mark.parametrize("flag,value", [("--client", "\u200d"), ("--tag", "\u200c\u200d"), ("--therapist", "\u206b"),
                                         ("--client", " \u2066\u2069 ")])
-def test_a_name_of_joiners_isolates_or_deprecated_format_characters_alone_is_refused(saved, flag, value):
+def test_a_name_of_joiners_isolates_or_deprecated_format_characters_alone_is_refused(two_sessions_store, flag, value):
     """Before: `edit 1 --client $'\\u200d'` stored a client named ZWJ alone, listed as nothing (sweep 6 refused
     zero-width spaces, bidi marks and tag characters alone, not the joiners, isolates, overrides or the deprecated
     format characters). Now refused in one line, the stored name kept."""
-    rc, out, err = run_cli("edit", "1", "--store", saved, flag, value)
+    rc, out, err = run_cli("edit", "1", "--store", two_sessions_store, flag, value)
     one_line_error(rc, err)
     assert "empty but for characters no listing shows" in err
-    rc, out, err = run_cli("show", "1", "--store", saved)
+    rc, out, err = run_cli("show", "1", "--store", two_sessions_store)
     assert rc == 0 and "\u200d" not in out and "\\u206b" not in out and "\\u2066" not in out, out
 
 
