@@ -119,11 +119,18 @@ def cmd_analyze(args, out, err) -> int:
     check_save_args(args)
     session = _with_input_changes(_analyse(args, rec, config, attribution, err), args.files, states)
     doc = session.to_json_dict()
-    if args.json or args.save or args.eaf:  # where the audio is, so that moments can be played later (issue 12);
-        # an EAF names the audio's hashes, so that it is written again (hostile sweep 40)
+    outputs = [args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf]
+    audio = None
+    if args.save or any(p not in (None, "-") for p in outputs):  # where the audio is, so that moments can be
+        # played later (issue 12); each output file names the audio's hashes, so that it is written again (sweeps
+        # 40, 41)
         from prosody.clips import audio_record
-        doc["audio"] = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
-    unwritten = _write_outputs(args, session, doc, out, fresh=fresh)
+        audio = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
+    if audio is not None and (args.json or args.save or args.eaf):
+        doc["audio"] = audio
+    whose = None if audio is None else {"audio": [{"sha256": f["sha256"], "bytes": f["bytes"]}
+                                                  for f in audio["files"]]}
+    unwritten = _write_outputs(args, session, doc, out, fresh=fresh, whose=whose)
     save_failure = None
     try:
         save_analyzed(args, session, out, err, doc=doc)
@@ -232,12 +239,12 @@ def _with_input_changes(session, files, states):
         "is finished" for _, why in changes))
 
 
-def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset()) -> list[str]:
+def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset(), whose: dict | None = None) -> list[str]:
     """``--json``, ``--save-baseline``, ``--rttm``, ``--frames``, ``--textgrid``, ``--eaf`` written (owner-only;
     "-" is standard output, at most one: ``check_outputs``); returns one line per output that could not be written
     (a full disk there loses neither the save nor the other outputs, and leaves the file as it was). ``fresh``:
     the paths where no file was when they were checked, written only as new files (one made there meanwhile
-    is not replaced)."""
+    is not replaced). ``whose``: the audio each file is marked as written from (``fileio.mark_output``)."""
     from prosody.analysis import PROFILE_SCHEMA
     from prosody.fileio import write_private
     from prosody.session import dumps
@@ -250,7 +257,7 @@ def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset()) -
                 getattr(out, "write_data", out.write)(text)
                 out.flush()
             else:
-                write_private(path, text, new_only=str(Path(path)) in fresh)
+                write_private(path, text, new_only=str(Path(path)) in fresh, whose=whose)
         except FileExistsError:  # a file made at its path meanwhile: kept, and this output beside it
             unwritten.append(_kept_beside_text(path, text))
         except OSError as exc:

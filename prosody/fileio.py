@@ -18,16 +18,19 @@ Data = Union[str, bytes, Callable]
 
 
 def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None = None,
-                  tmp_suffix: str = ".tmp", new_only: bool = False) -> None:
+                  tmp_suffix: str = ".tmp", new_only: bool = False, whose: dict | None = None) -> None:
     """Replace ``path`` atomically with a 0600 file holding ``data``: text
     (UTF-8), bytes, or a callable that writes into the binary file object.
     The file is fsynced before the rename and the folder after it, so a crash
     leaves either the old file or the new one; the old one is then zeroed
     (``replace_erasing``: its blocks were freed holding it; hostile sweep 33). ``new_only``: put in place only
-    where no file is (``replace_erasing``)."""
+    where no file is (``replace_erasing``). ``whose``: what the output was written from (``mark_output``), so
+    that prosody knows it for its own untouched output when asked to write it again."""
     path = Path(path)
     tmp = stage_private(path, data, tmp_prefix=tmp_prefix, tmp_suffix=tmp_suffix)
     try:
+        if whose is not None:
+            mark_output(tmp, whose)
         replace_erasing(tmp, path, new_only=new_only)
     except BaseException as exc:
         discard_staged(tmp)
@@ -314,14 +317,18 @@ def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...] = (), n
     own clean-up never ran): ``.NAME.RANDOM.tmp`` for NAME ending in one of ``suffixes`` or equal to one
     of ``names``, a regular
     file of this user, owner-only (0600, as ``stage_private`` makes them), with one link, not changed
-    for ``min_age_s``. Nothing else is touched (a user's file so named is not owner-only or not old,
-    a link is not followed). Best effort: a folder that cannot be read is left as it is. Returns the
-    names removed."""
+    for ``min_age_s``. With ``suffixes``, also one whose NAME was cut to fit the folder's ``name_max``
+    (``_staged_stem``): its suffix is cut off, but its name is exactly ``name_max`` bytes long, which no
+    temporary of an uncut name is (hostile sweep 41: `live`'s sweep by suffix left those for good). Nothing
+    else is touched (a user's file so named is not owner-only or not old, a link is not followed). Best effort:
+    a folder that cannot be read is left as it is. Returns the names removed."""
     whole = [".+(?:" + "|".join(re.escape(s) for s in suffixes) + ")"] if suffixes else []
     whole += [re.escape(_staged_stem(folder, n, ".tmp")) for n in names]
     if not whole:
         return []
     name = re.compile(r"\.(?:" + "|".join(whole) + r")\.[a-z0-9_]{8}\.tmp")
+    cut = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp") if suffixes else None
+    most = name_max(folder)
     cutoff = time.time() - min_age_s
     removed = []
     try:
@@ -329,7 +336,8 @@ def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...] = (), n
     except OSError:
         return removed
     for e in entries:
-        if not name.fullmatch(e.name):
+        if not (name.fullmatch(e.name) or cut is not None and len(os.fsencode(e.name)) == most
+                and cut.fullmatch(e.name)):
             continue
         try:
             st = e.stat(follow_symlinks=False)
@@ -714,9 +722,11 @@ def export_of(uid: str | None):
     export of that same session (its ``prosody_store.uid``; a Parquet's in its file metadata, an EAF's in its
     header's ``prosody.session_uid`` property: hostile sweep 40), or the frames file beside a JSON one, which
     `export` writes again (re-exported after an edit or a relabel); never where ``uid`` is None. RTTM, CSV and
-    TextGrid hold no uid (nothing in them tells one session's export from another's, and no place in them holds
-    one harmlessly: docs/store.md, hostile sweeps 39 and 40), so those are never taken as written again."""
+    TextGrid hold no uid (no place in them holds one harmlessly: docs/store.md, hostile sweeps 39 and 40): one is
+    taken as written again by the record ``mark_output`` put on it, while it holds what was written (sweep 41)."""
     def same(path: str) -> bool:
+        if uid is not None and own_output(path).get("session_uid") == uid:  # an RTTM, CSV, TextGrid (sweep 41)
+            return True
         name = os.path.basename(path)
         doc_path = (os.path.join(os.path.dirname(path), name[:-len(".frames.npz")] + ".json")
                     if name.endswith(".frames.npz") else path)
@@ -726,6 +736,40 @@ def export_of(uid: str | None):
         store = doc.get("prosody_store") if isinstance(doc, dict) else None
         return uid is not None and isinstance(store, dict) and store.get("uid") == uid
     return same
+
+
+OUTPUT_XATTR = "user.prosody.output"  # the extended attribute naming what prosody wrote a file from (mark_output)
+
+
+def mark_output(path: str | os.PathLike, whose: dict) -> None:
+    """Name on the file ``path`` (staged, not yet in place) what it was written from (``whose``: ``{"audio":
+    [{"sha256", "bytes"}, ...]}`` for an ``analyze`` output, ``{"session_uid": uid}`` for an export) and the
+    SHA-256 of its bytes, in the extended attribute ``OUTPUT_XATTR``: outside the file's bytes, so every reader of
+    an RTTM, a CSV or a TextGrid reads it as before (none of them has a place to say whose it is harmlessly:
+    hostile sweeps 39, 40). Where the file system keeps no user attributes (vfat, some network shares) or the
+    system has no ``setxattr``, the file is written unmarked and needs ``--overwrite`` to be written again."""
+    record = json.dumps({**whose, "sha256": file_sha256(path)}, sort_keys=True).encode()
+    try:
+        os.setxattr(path, OUTPUT_XATTR, record, follow_symlinks=False)
+    except (OSError, AttributeError):  # ENOTSUP, E2BIG; no os.setxattr (not Linux): unmarked, as before
+        pass
+
+
+def own_output(path: str | os.PathLike) -> dict:
+    """What the regular file ``path`` was written from (``mark_output``'s ``whose``) where prosody wrote it and
+    nobody changed it since (its bytes' SHA-256 still the one named); {} otherwise: a file of the user's, one
+    edited, another program's, or one whose attribute is not prosody's record. Such a file, written again for
+    the same audio or session, loses nothing: it holds only what prosody made, and makes again (hostile sweep
+    41: `analyze --rttm`, `--frames`, `--textgrid`, `--save-baseline` and `export --format csv|rttm|textgrid`
+    run again needed --overwrite)."""
+    try:
+        record = json.loads(os.getxattr(path, OUTPUT_XATTR, follow_symlinks=False))
+        if (not isinstance(record, dict) or not stat.S_ISREG(os.lstat(path).st_mode)
+                or record.get("sha256") != file_sha256(path)):
+            return {}
+    except (OSError, AttributeError, ValueError, RecursionError):  # no attribute, no xattrs here, not JSON
+        return {}
+    return record
 
 
 EAF_UID_PROPERTY = "prosody.session_uid"  # an EAF header's PROPERTY naming the stored session it exports
@@ -762,8 +806,8 @@ def analysis_of(inputs, *, json_path=None, eaf_path=None):
             marks = eaf_marks(path)
             exported = EAF_UID_PROPERTY in marks
             files = None if exported else [{"sha256": h} for h in marks.get(EAF_AUDIO_PROPERTY, [])]
-        else:
-            return False
+        else:  # --rttm, --frames, --textgrid, --save-baseline: by the record prosody put on it (sweep 41)
+            files = _listed_files(own_output(path).get("audio"))
         if not files or len(files) != len(inputs):
             return False
         try:
@@ -774,6 +818,11 @@ def analysis_of(inputs, *, json_path=None, eaf_path=None):
     return same
 
 
+def _listed_files(files) -> list[dict] | None:
+    """``files`` where it is a list of objects (an ``audio.files`` as prosody writes it), else None."""
+    return files if isinstance(files, list) and files and all(isinstance(f, dict) for f in files) else None
+
+
 def _analysis_files(path: str) -> list[dict] | None:
     """The ``audio.files`` of the plain ``analyze --json`` document at ``path``; None where it is none (not a
     session document, an export of a stored session, a live save) or names no files."""
@@ -781,8 +830,7 @@ def _analysis_files(path: str) -> list[dict] | None:
     if not isinstance(doc, dict) or "prosody_store" in doc or "live" in doc or not _session_doc(path):
         return None
     audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
-    files = audio.get("files") if isinstance(audio.get("files"), list) else []
-    return files if files and all(isinstance(f, dict) for f in files) else None
+    return _listed_files(audio.get("files"))
 
 
 def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99) -> Path:

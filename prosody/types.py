@@ -5,11 +5,11 @@ import dataclasses
 import os
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
-from .typed_text import BIDI_MARKS, OTHER_UNSEEN, UNSEEN
 
 SPEAKER_NAME_MAX_CHARS = 64
 # the one voice of a shared or mono recording whose split in two was withheld (who spoke when is unsure:
@@ -20,15 +20,19 @@ _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # lone surrogates: bytes that are not UTF-8, as Python decodes them from a command line or a file
 # name (surrogateescape); they cannot be stored, written as UTF-8 or shown as what was meant
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
-# what a name is stored without (``store.db.nfc``): the zero-width space, word joiner, byte-order mark, soft
-# hyphen, the bidi marks, the invisible operators, the Mongolian vowel separator and the tag characters
-_UNSEEN_IN_NAMES = re.compile(f"[{UNSEEN}{BIDI_MARKS}{OTHER_UNSEEN}]")
 
 
-def shown_text(text: str) -> str:
-    """``text`` as a listing shows it: without the characters no listing shows (``_UNSEEN_IN_NAMES``), stripped;
-    empty where nothing would be seen."""
-    return _UNSEEN_IN_NAMES.sub("", text).strip()
+# Unicode's format characters (ZWJ, ZWNJ, the bidi marks, embeddings, overrides and isolates, the deprecated format
+# characters, the invisible operators, the tag characters, soft hyphen, zero-width space) and controls: none draws
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether a listing of ``text`` would show nothing: it holds only white space, format characters and controls
+    (``INVISIBLE_CATEGORIES``). Not only the characters a name is stored without (``store.db.nfc``): a client
+    named ZWJ alone, a tag of ZWNJ, a note of one right-to-left override were kept, listed as nothing (hostile
+    sweep 41)."""
+    return all(c.isspace() or unicodedata.category(c) in INVISIBLE_CATEGORIES for c in text)
 
 
 def text_problem(text) -> str | None:
@@ -54,6 +58,9 @@ def _utf8_read_as_ascii(text: str) -> bool:
     return True
 
 
+NOTHING_SHOWN = "empty but for characters no listing shows (zero-width spaces, bidi marks)"
+
+
 def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:
     """What is wrong with ``text`` as a name (a speaker label, a therapist, a tag), or None.
 
@@ -65,8 +72,8 @@ def name_problem(text, *, limit: int = SPEAKER_NAME_MAX_CHARS) -> str | None:
         return "expected text"
     if not text.strip():
         return "empty"
-    if not shown_text(text):  # stored without them, it would be empty: refused before any work
-        return "empty but for characters no listing shows (zero-width spaces, bidi marks)"
+    if shows_nothing(text):  # nothing to see in a listing: refused before any work
+        return NOTHING_SHOWN
     if len(text) > limit:
         return f"longer than {limit} characters"
     if _CONTROL_CHARS.search(text):

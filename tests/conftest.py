@@ -197,3 +197,14 @@ def pulse():
     server = started_or_skip()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def two_sessions_store(tmp_path_factory):
+    """A store holding the fixture dialogue (session 1) and the mono fixture (session 2)."""
+    d = tmp_path_factory.mktemp("saved")
+    for f in ("dialogue.flac", "mono_therapist.wav"):
+        rc, out, err = run_cli("analyze", FIXTURES / f, "--save", "--store", d / "store", "--quiet",
+                               "--no-progress")
+        assert rc == 0, err
+    return d / "store"

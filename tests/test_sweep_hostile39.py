@@ -51,7 +51,8 @@ def test_a_sessions_own_parquet_export_is_written_again_and_anothers_refused(sav
 
 @pytest.mark.parametrize("fmt", ["rttm", "textgrid", "eaf", "csv"])
 def test_an_export_naming_no_session_is_not_taken_as_written_again(saved, tmp_path, fmt):
-    """Guard: session 2's RTTM (TextGrid, EAF, CSV) onto session 1's is refused: nothing in them tells whose."""
+    """Guard: session 2's RTTM (TextGrid, EAF, CSV) onto session 1's is refused (whose it is: its uid, sweeps 40
+    and 41)."""
     x = tmp_path / f"x.{fmt}"
     rc, out, err = run_cli("export", "1", "--store", saved, "-o", x)
     assert rc == 0, err

@@ -35,16 +35,6 @@ def _sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """A store holding the fixture dialogue (session 1) and the mono fixture (session 2)."""
-    d = tmp_path_factory.mktemp("saved")
-    for f in ("dialogue.flac", "mono_therapist.wav"):
-        rc, out, err = run_cli("analyze", FIXTURES / f, "--save", "--store", d / "store", *QUIET)
-        assert rc == 0, err
-    return d / "store"
-
-
 # -- 1. analyze run again onto its own earlier output ------------------------------------------------------------------
 
 def test_analyze_json_run_again_on_the_same_audio_is_written_again(tmp_path):
@@ -67,11 +57,11 @@ def test_analyze_json_run_again_on_the_same_audio_is_written_again(tmp_path):
         FIXTURES / "mono_therapist.wav"), err
 
 
-def test_an_export_of_the_same_audio_is_not_taken_for_an_earlier_analysis(saved, tmp_path):
+def test_an_export_of_the_same_audio_is_not_taken_for_an_earlier_analysis(two_sessions_store, tmp_path):
     """Guard: an export of a stored session (its notes, tags, bookmarks may be kept nowhere else) of the very audio
     analysed is still refused, and so is an analysis of two files onto one of the first file alone."""
     e = tmp_path / "e.json"
-    assert run_cli("export", "1", "--store", saved, "-o", e)[0] == 0
+    assert run_cli("export", "1", "--store", two_sessions_store, "-o", e)[0] == 0
     before = e.read_bytes()
     rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--json", e, *QUIET)
     one_line_error(rc, err)
@@ -145,19 +135,19 @@ def test_an_output_of_a_255_byte_name_taken_meanwhile_is_kept_under_a_name_that_
 
 # -- 3. an EAF export names its session --------------------------------------------------------------------------------
 
-def test_an_eaf_export_of_the_same_session_is_written_again(saved, tmp_path):
+def test_an_eaf_export_of_the_same_session_is_written_again(two_sessions_store, tmp_path):
     """Before: `export 1 --format eaf -o x.eaf` twice was "a file of that name exists", exit 2. Now its header names
     the session's uid, so it is written again; session 2's onto it is refused (guard: sweep 39's rule)."""
     pympi = pytest.importorskip("pympi")
     x = tmp_path / "x.eaf"
     for _ in range(2):
-        rc, out, err = run_cli("export", "1", "--store", saved, "-o", x)
+        rc, out, err = run_cli("export", "1", "--store", two_sessions_store, "-o", x)
         assert rc == 0, err
-    rc, out, err = run_cli("export", "1", "--store", saved, "--format", "json")
+    rc, out, err = run_cli("export", "1", "--store", two_sessions_store, "--format", "json")
     uid = json.loads(out)["prosody_store"]["uid"]
     assert ("prosody.session_uid", uid) in pympi.Elan.Eaf(str(x)).properties
     before = x.read_bytes()
-    rc, out, err = run_cli("export", "2", "--store", saved, "-o", x)
+    rc, out, err = run_cli("export", "2", "--store", two_sessions_store, "-o", x)
     one_line_error(rc, err)
     assert x.read_bytes() == before
     rc, out, err = run_cli("analyze", FIXTURES / "dialogue.flac", "--eaf", x, *QUIET)  # an export: not an analysis

@@ -211,7 +211,8 @@ def write_export(b: ExportBundle, fmt: str, path: str | os.PathLike, *, uri: str
         sync_folder(frames_real.parent)
         sweep_staged(frames_real.parent, names=(frames_real.name,))
         return [path, frames_path]
-    write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points), new_only=str(path) in fresh)
+    write_private(path, export_text(b, fmt, uri=uri, extra_points=extra_points), new_only=str(path) in fresh,
+                  whose=None if b.uid is None else {"session_uid": b.uid})  # written again (hostile sweep 41)
     return [path]
 
 

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 
 from ..errors import InvalidSessionError
-from ..types import SPEAKER_NAME_MAX_CHARS, name_problem, shown_text, text_problem
+from ..types import NOTHING_SHOWN, SPEAKER_NAME_MAX_CHARS, name_problem, shows_nothing, text_problem
 
 SESSION_SCHEMAS = ("prosody.session/1", "prosody.session/2")
 EXPORT_FORMATS_KNOWN = ("prosody.store-export/1",)
@@ -459,8 +459,8 @@ def check_supervisor_notes(notes, duration_s: float, *, where: str = "prosody_st
         text, author = n.get("text"), n.get("author")
         if not isinstance(text, str) or not text.strip():
             _fail(f"{w}.text", text, "expected the note's text")
-        if not shown_text(text):  # imported where `prosody note` refuses it: shown as nothing
-            _fail(f"{w}.text", text, "empty but for characters no listing shows (zero-width spaces, bidi marks)")
+        if shows_nothing(text):  # imported where `prosody note` refuses it: shown as nothing
+            _fail(f"{w}.text", text, NOTHING_SHOWN)
         if author is not None and not isinstance(author, str):
             _fail(f"{w}.author", author, "expected a name or empty text")
         check_note(text, author=author or "", where=w)

@@ -56,7 +56,7 @@ from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMet
                               validate_doc)
 from ..frames import frames_to_npz_bytes, read_frames_npz
 from ..typed_text import BIDI_MARKS, OTHER_UNSEEN, UNSEEN
-from ..types import SPEAKER_FIELDS, UNATTRIBUTED
+from ..types import SPEAKER_FIELDS, UNATTRIBUTED, shows_nothing
 
 DB_NAME = "sessions.db"
 FRAMES_DIR = "frames"
@@ -1348,7 +1348,7 @@ class Store:
         ``voices_stamp`` taken before its ``moment`` label was made; refused where another prosody's `relabel`
         changed the voices meanwhile (the label, of the voices before, was kept unswapped; sweep 35)."""
         sid = self.resolve(ref)
-        if not isinstance(text, str) or not nfc(text):  # zero-width spaces or bidi marks alone are no text
+        if not isinstance(text, str) or not nfc(text) or shows_nothing(text):  # no visible character: no text
             raise InputError("a note needs some text, e.g. prosody note 12 --at 12:30 \"client laughs here\"")
         try:  # the rules of every note and name the store keeps (control characters, length, UTF-8)
             check_note(text, author=author, where="note")
