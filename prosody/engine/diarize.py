@@ -2984,18 +2984,7 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
         return out
     for a in range(0, n, 64):  # 64 frames a pass: the FFTs' working set stays in the cache (2048 took 1.6 x the CPU)
         b = min(n, a + 64)
-        # the window centred on the frame, zeros beyond the signal (gathered: no padded copy of it)
-        first = frames[a:b] * hop - win // 2
-        inside = first.min() >= 0 and first.max() + win <= len(y)
-        if inside:  # whole rows (the same values as the gather below)
-            fr = windows_at(y, first, win)
-        else:
-            pos = first[:, None] + np.arange(win)
-            fr = y[np.clip(pos, 0, len(y) - 1)]
-        if gain is not None:
-            fr = fr * gain
-        if not inside:
-            fr = np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
+        fr = _windows_from(y, frames[a:b] * hop - win // 2, win, gain)  # the window centred on the frame
         fr = fr - fr.mean(axis=1, keepdims=True)
         ac = np.fft.irfft(np.abs(np.fft.rfft(fr * window, nfft, axis=1)) ** 2, nfft, axis=1)[:, :hi + 1]
         r = (ac / np.maximum(ac[:, :1], 1e-12) / wac)[:, lo:]
@@ -3004,6 +2993,22 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
         lag = lo + 1 + np.argmax(top, axis=1)  # the first local maximum near the best
         out[a:b] = np.where(peak > min_peak, 12.0 * np.log2(sr / lag / 100.0), np.nan)
     return out
+
+
+def _windows_from(y, first: np.ndarray, win: int, gain) -> np.ndarray:
+    """(len(first), ``win``) float32: ``y[first[i] + j] * gain`` (``gain`` None: 1), zeros beyond the
+    signal (``y``: 1-D float32 or a ``ChannelMean``). Rows all within the signal are read as whole
+    rows (``views.windows_at``: the same values), others gathered sample by sample, with no padded
+    copy of the signal."""
+    inside = first.min() >= 0 and first.max() + win <= len(y)
+    if inside:
+        fr = windows_at(y, first, win)
+    else:
+        pos = first[:, None] + np.arange(win)
+        fr = y[np.clip(pos, 0, len(y) - 1)]
+    if gain is not None:
+        fr = fr * gain
+    return fr if inside else np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
 
 
 def _ild_llr(ild_db: np.ndarray, is1: np.ndarray, use: np.ndarray) -> np.ndarray:
