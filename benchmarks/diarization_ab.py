@@ -3,16 +3,19 @@ at most 0.02 CPU s per audio s).
 
 Two source trees (``--before DIR``: a copy of the code before, e.g. ``git archive``; ``--after
 DIR``: this checkout) are run in turn, ``--rounds`` times each, ABAB..., each in a fresh process:
-the 10-minute mono probe of ``diarization.peak_memory_mb`` and the same 10 minutes as shared stereo
-(second channel 0.7 x, 1 ms late) attributed (``speakers.attribute``: layout detection +
-diarization), and an anchor timed in the same process beside them: the encoder's forward pass over
-a fixed 256 windows of 1.5 s (code neither tree changes; the least of six runs between the
-workloads), so that a figure divided by the anchor's moves with the code more than with what else
+the 10-minute mono probe of ``diarization.peak_memory_mb`` diarized and attributed, and the same
+10 minutes as shared stereo (second channel 0.7 x, 1 ms late) attributed (``speakers.attribute``:
+layout detection + diarization; ``--ten``: which of the three), and an anchor timed in the same
+process beside them: the encoder's forward pass over a fixed 256 windows of 1.5 s (code neither
+tree changes; the least of its runs, one before the workloads and one after each), so that a figure divided by the anchor's moves with the code more than with what else
 the machine runs. Process time (CPU s, all threads) per
-audio second (``--split``: also that split's recordings, attributed one after the other, pooled);
-the peak resident memory of the whole child over its baseline after loading.
+audio second (``--split``: also each named split's recordings, attributed one after the other,
+pooled per split); the peak resident memory of the whole child over its baseline after loading
+(after the 10 minutes' workloads, and at the end with a split's recordings held beside them).
+Printed per figure: the medians, and the paired ratio after / before of each round (its median
+and range: the steadier figure where the anchor moves with the machine's load).
 
-    python benchmarks/diarization_ab.py --before /tmp/NAME/base --after . [--rounds 3] [--split tune --cache DIR]
+    python benchmarks/diarization_ab.py --before /tmp/NAME/base --after . [--rounds 3] [--ten attribute_mono] [--split tune,held --cache DIR]
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+TEN_MINUTES = ("diarize_mono", "attribute_mono", "attribute_shared")  # the child's 10-minute workloads
 
 CHILD = r"""
 import json, resource, sys, time
@@ -45,33 +49,34 @@ out = {{"module": D.__file__}}
 def cpu(f):
     t = time.process_time(); f(); return time.process_time() - t
 anchor = lambda: enc.embed_windows(mel, starts=starts, n_frames=150)
-out["anchor"] = [cpu(anchor), cpu(anchor)]
-out["diarize_mono"] = cpu(lambda: D.diarize(ten)) / 600
-out["anchor"].append(cpu(anchor))
-out["attribute_mono"] = cpu(lambda: attribute(ten)) / 600
-out["anchor"].append(cpu(anchor))
-out["attribute_shared"] = cpu(lambda: attribute(shared)) / 600
-out["anchor"] += [cpu(anchor), cpu(anchor)]
-if {split!r}:  # the split's recordings (cached by diarization_same.py / diarization_cost.py), pooled
+work = {{"diarize_mono": lambda: D.diarize(ten), "attribute_mono": lambda: attribute(ten),
+        "attribute_shared": lambda: attribute(shared)}}
+out["anchor"] = [cpu(anchor)]
+for k in {workloads!r}:
+    out[k] = cpu(work[k]) / 600
+    out["anchor"].append(cpu(anchor))
+out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base  # the 10 minutes' workloads
+for split in {splits!r}:  # each split's recordings (cached by diarization_same.py / diarization_cost.py), pooled
     from diarization_cost import material
     from pathlib import Path
-    cases = list(material({split!r}, Path({cache!r})))
+    cases = list(material(split, Path({cache!r})))
     total = sum(cpu(lambda: attribute(x)) for _, x in cases)
-    out["attribute_split"] = total / sum(len(x) / 16000 for _, x in cases)
+    out["attribute_" + split] = total / sum(len(x) / 16000 for _, x in cases)
     out["anchor"].append(cpu(anchor))
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+    del cases
+out["peak_mb_splits"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base  # a split's material held too
 print(json.dumps(out))
 """
 
 
-def run(tree: Path, split: str, cache: Path | None) -> dict:
-    code = CHILD.format(tree=str(tree.resolve()), bench=str(REPO / "benchmarks"), split=split or "",
-                        cache=str(cache) if cache else "")
+def run(tree: Path, workloads: list[str], splits: list[str], cache: Path | None) -> dict:
+    code = CHILD.format(tree=str(tree.resolve()), bench=str(REPO / "benchmarks"), workloads=workloads,
+                        splits=splits, cache=str(cache) if cache else "")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     r = json.loads(out.strip().splitlines()[-1])
     if not r.pop("module").startswith(str(tree.resolve())):
         raise SystemExit(f"the child did not import prosody from {tree}")
-    r["anchor"] = min(r["anchor"])  # the least disturbed of six
+    r["anchor"] = min(r["anchor"])  # the least disturbed
     return r
 
 
@@ -80,27 +85,35 @@ def main() -> int:
     ap.add_argument("--before", type=Path, required=True)
     ap.add_argument("--after", type=Path, default=REPO)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--split", help="also a split's recordings, pooled (e.g. tune; needs --cache)")
+    ap.add_argument("--ten", default=",".join(TEN_MINUTES),
+                    help="the 10-minute workloads, comma-separated (default: all of " + ", ".join(TEN_MINUTES) + ")")
+    ap.add_argument("--split", help="also these splits' recordings, pooled per split (e.g. tune,held; needs --cache)")
     ap.add_argument("--cache", type=Path, help="the material cache of diarization_same.py / diarization_cost.py")
     args = ap.parse_args()
     rows = {"before": [], "after": []}
-    keys = ("diarize_mono", "attribute_mono", "attribute_shared") + (("attribute_split",) if args.split else ())
+    splits = args.split.split(",") if args.split else []
+    ten = [k for k in args.ten.split(",") if k]
+    if set(ten) - set(TEN_MINUTES):
+        raise SystemExit(f"--ten {args.ten}: the workloads are {', '.join(TEN_MINUTES)}")
+    keys = tuple(ten) + tuple(f"attribute_{s}" for s in splits)
     for i in range(args.rounds):
         for label, tree in (("before", args.before), ("after", args.after)):
-            r = run(tree, args.split, args.cache)
+            r = run(tree, ten, splits, args.cache)
             rows[label].append(r)
             print(f"round {i + 1} {label:6}  anchor {r['anchor']:.3f} CPU s  "
                   + "  ".join(f"{k} {r[k]:.4f} ({r[k] / r['anchor']:.4f} x anchor)" for k in keys)
-                  + f"  peak {r['peak_mb']:.0f} MB", flush=True)
+                  + f"  peak {r['peak_mb']:.0f} MB ({r['peak_mb_splits']:.0f} MB with a split held)", flush=True)
     print("\nmedians (CPU s per audio s; ratio to the anchor's CPU s)")
-    for k in keys + ("peak_mb",):
+    for k in keys + ("peak_mb", "peak_mb_splits"):
         b = [r[k] for r in rows["before"]]
         a = [r[k] for r in rows["after"]]
         line = f"  {k:18} before {np.median(b):.4f}  after {np.median(a):.4f}"
-        if k != "peak_mb":
+        if not k.startswith("peak_mb"):
             rb = np.median([r[k] / r["anchor"] for r in rows["before"]])
             ra = np.median([r[k] / r["anchor"] for r in rows["after"]])
             line += f"   x anchor: before {rb:.4f}  after {ra:.4f}  ({100 * (ra / rb - 1):+.1f} %)"
+            paired = np.array(a) / np.array(b)  # round by round: after / before
+            line += f"   after / before paired: median {np.median(paired):.3f} ({paired.min():.3f}-{paired.max():.3f})"
         print(line)
     return 0
 

@@ -375,3 +375,86 @@ def test_waveform_corr_runs_on_one_blas_thread_whatever_the_callers_limit():
     assert got[1] == pytest.approx(np.corrcoef(a.astype(np.float64), b.astype(np.float64))[0, 1], abs=1e-12)
     assert got[1] == pytest.approx(0.6, abs=0.005)
     assert float(got[1]).hex() == float(got[2]).hex()
+
+
+def _signals(rng, n: int):
+    """(name, signal) of every kind the diarizer reads frames of: mono float32, a stereo mean
+    (float32 and taken in float64), a one-channel mean, three channels, a Pcm16's mean."""
+    from prosody.engine.views import ChannelMean, Pcm16
+    st = (rng.standard_normal((n, 3)) * 0.2).astype(np.float32)
+    st[:50] = -0.0  # signed zeros at the start: (0 + a + b) / 2 as the gather takes it
+    q = (rng.standard_normal((n, 2)) * 3000).astype(np.int16)
+    return [("mono", st[:, 0].copy()), ("mean", ChannelMean(st[:, :2])),
+            ("mean float64", ChannelMean(st[:, :2], in_float64=True)), ("one channel", ChannelMean(st[:, :1])),
+            ("three channels", ChannelMean(st)), ("pcm16 mean", ChannelMean(Pcm16(q)))]
+
+
+def test_windows_at_is_the_sample_gather_bit_for_bit():
+    """Whole rows of a window view give what a sample-by-sample gather gives, to the bit, for every
+    kind of signal, rows at both ends, overlapping and repeated, more rows than one piece reads."""
+    from prosody.engine.views import _WINDOW_ROWS, windows_at
+    rng = np.random.default_rng(75)
+    n, width = 5000, 400
+    starts = np.concatenate([[0, 0, 1, 160, n - width - 1, n - width],
+                             rng.integers(0, n - width + 1, _WINDOW_ROWS + 100)])
+    for name, sig in _signals(rng, n):
+        want = sig[starts[:, None] + np.arange(width)]
+        got = windows_at(sig, starts, width)
+        assert got.dtype == want.dtype == np.float32 and got.shape == want.shape, name
+        assert got.tobytes() == want.tobytes(), name
+
+
+def _windows_gathered(y, first, win, gain):
+    """The pitch cue's frames as it read them before the seventy-third round: every window gathered
+    sample by sample, zeros beyond the signal (the reference)."""
+    pos = first[:, None] + np.arange(win)
+    fr = y[np.clip(pos, 0, len(y) - 1)] * gain
+    return np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
+
+
+def _band_powers_gathered(y, rows):
+    """``_band_powers`` as it read its frames before: one slice per frame, zero padded at the ends."""
+    from prosody.engine.embedding import periodic_hann
+    from prosody.engine.views import as_signal
+    x, hop, n_fft = as_signal(y), 160, 400
+    freq = np.fft.rfftfreq(n_fft, 1.0 / 16000)
+    high, voice = (freq >= 4300.0) & (freq <= 7800.0), (freq >= 300.0) & (freq <= 3400.0)
+    frames = np.zeros((len(rows), n_fft), np.float32)
+    for i, r in enumerate(rows):
+        lo, hi = int(r) * hop - n_fft // 2, int(r) * hop + n_fft // 2
+        seg = x[max(lo, 0):min(hi, len(x))]
+        frames[i, max(0, -lo):max(0, -lo) + len(seg)] = seg
+    frames *= periodic_hann()
+    from prosody.engine.compiled import rfft
+    spec = rfft(frames, axis=1)
+    power = np.square(spec.real) + np.square(spec.imag)
+    return (float(power[:, high].sum(axis=1, dtype=np.float64).mean()),
+            float(power[:, voice].sum(axis=1, dtype=np.float64).mean()))
+
+
+def test_pitch_and_band_frames_read_as_rows_give_the_gathered_values():
+    """The pitch cue and the high-band figure read their interior frames as whole rows
+    (``windows_at``) and those at the recording's ends as before: the same bits as the
+    sample-by-sample reads, with a voiced tone planted (a pitch found, not only nan)."""
+    from prosody.engine.diarize import GRID, _band_powers, _frame_f0_st, _windows_from
+    rng = np.random.default_rng(76)
+    n = 16000 * 3
+    tone = (1.0 * np.sin(2 * np.pi * 150.0 * np.arange(n) / 16000)).astype(np.float32)
+    n_frames = n // 160
+    frames = np.concatenate([[0, 1, 2, 3], np.sort(rng.choice(np.arange(4, n_frames - 3), 150, replace=False)),
+                             [n_frames - 3, n_frames - 2, n_frames - 1, n_frames]])
+    for name, sig in _signals(rng, n):
+        src = sig.source if hasattr(sig, "source") else None
+        if isinstance(src, np.ndarray):
+            src += tone[:, None]  # a 150 Hz voice under the noise
+        elif src is None:
+            sig += tone
+        for block in (frames[:64], frames[64:-4], frames[-40:]):  # the recording's start, inside, its end
+            first = block * 160 - 320
+            want = _windows_gathered(sig, first, 640, 1.37)
+            assert _windows_from(sig, first, 640, 1.37).tobytes() == want.tobytes(), name
+        if name == "mono":
+            f0 = _frame_f0_st(sig, frames, grid=GRID, gain=1.37)
+            assert np.nanmedian(f0) == pytest.approx(12 * np.log2(1.5), abs=0.3)  # 150 Hz re 100 Hz
+        for rows in (frames, frames[4:-4], frames[:3]):
+            assert _band_powers(sig, rows, GRID) == _band_powers_gathered(sig, rows), name

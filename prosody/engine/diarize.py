@@ -68,7 +68,7 @@ from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
 from ..types import Segment
 from .vad import RawVad, SpeechSmoother
-from .views import ChannelMean, Pcm16, as_signal, frame_rows
+from .views import ChannelMean, Pcm16, as_signal, frame_rows, windows_at
 
 try:  # single-threaded BLAS: the encoder's small products burn several times the CPU when threaded
     from threadpoolctl import threadpool_limits
@@ -1104,8 +1104,12 @@ def _band_powers(mono, rows: np.ndarray, grid: Grid) -> tuple[float, float]:
     voice = (freq >= VOICE_BAND_HZ[0]) & (freq <= VOICE_BAND_HZ[1])
     window = periodic_hann()
     frames = np.zeros((len(rows), n_fft), np.float32)
-    for i, r in enumerate(rows):
-        lo, hi = int(r) * hop - pad, int(r) * hop + pad
+    first = np.asarray(rows, np.int64) * hop - pad
+    inside = (first >= 0) & (first + n_fft <= len(x))
+    if inside.any():  # whole rows at once; the few at the recording's ends zero padded one by one
+        frames[inside] = windows_at(x, first[inside], n_fft)
+    for i in np.flatnonzero(~inside):
+        lo, hi = int(first[i]), int(first[i]) + n_fft
         seg = x[max(lo, 0):min(hi, len(x))]
         frames[i, max(0, -lo):max(0, -lo) + len(seg)] = seg
     frames *= window
@@ -2980,12 +2984,7 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
         return out
     for a in range(0, n, 64):  # 64 frames a pass: the FFTs' working set stays in the cache (2048 took 1.6 x the CPU)
         b = min(n, a + 64)
-        # the window centred on the frame, zeros beyond the signal (gathered: no padded copy of it)
-        pos = (frames[a:b] * hop)[:, None] + (np.arange(win) - win // 2)
-        fr = y[np.clip(pos, 0, len(y) - 1)]
-        if gain is not None:
-            fr = fr * gain
-        fr = np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
+        fr = _windows_from(y, frames[a:b] * hop - win // 2, win, gain)  # the window centred on the frame
         fr = fr - fr.mean(axis=1, keepdims=True)
         ac = np.fft.irfft(np.abs(np.fft.rfft(fr * window, nfft, axis=1)) ** 2, nfft, axis=1)[:, :hi + 1]
         r = (ac / np.maximum(ac[:, :1], 1e-12) / wac)[:, lo:]
@@ -2994,6 +2993,22 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
         lag = lo + 1 + np.argmax(top, axis=1)  # the first local maximum near the best
         out[a:b] = np.where(peak > min_peak, 12.0 * np.log2(sr / lag / 100.0), np.nan)
     return out
+
+
+def _windows_from(y, first: np.ndarray, win: int, gain) -> np.ndarray:
+    """(len(first), ``win``) float32: ``y[first[i] + j] * gain`` (``gain`` None: 1), zeros beyond the
+    signal (``y``: 1-D float32 or a ``ChannelMean``). Rows all within the signal are read as whole
+    rows (``views.windows_at``: the same values), others gathered sample by sample, with no padded
+    copy of the signal."""
+    inside = first.min() >= 0 and first.max() + win <= len(y)
+    if inside:
+        fr = windows_at(y, first, win)
+    else:
+        pos = first[:, None] + np.arange(win)
+        fr = y[np.clip(pos, 0, len(y) - 1)]
+    if gain is not None:
+        fr = fr * gain
+    return fr if inside else np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
 
 
 def _ild_llr(ild_db: np.ndarray, is1: np.ndarray, use: np.ndarray) -> np.ndarray:
