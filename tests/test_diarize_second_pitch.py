@@ -57,13 +57,50 @@ def test_both_gains_over_the_token_and_nowhere_else_in_the_holders_run():
     idx = np.arange(300)  # every frame speech
     f0 = _frame_f0_st(x, idx)
     path = (idx >= 200).astype(np.int64)  # the 2-state path: the holder, then the listener; the token unheard
-    boost = _second_pitch_boost(x, idx, f0, path, DiarizeConfig(), GRID)
+    boost = _second_pitch_boost(x, idx, f0, path, DiarizeConfig(), GRID, shared=True)
     assert boost is not None
     assert np.mean(boost[105:135] > 0) > 0.8  # the token's frames
     assert np.all(boost <= DiarizeConfig().second_pitch_nats * DiarizeConfig().second_pitch_max_z)  # capped
     assert not np.any(boost[np.r_[5:90, 150:195]] > 0)  # the holder's own speech: nothing for "both"
-    off = _second_pitch_boost(x, idx, f0, path, DiarizeConfig(second_pitch_nats=0.0), GRID)
+    off = _second_pitch_boost(x, idx, f0, path, DiarizeConfig(second_pitch_nats=0.0), GRID,
+                              shared=True)
     assert off is None
+
+
+def test_one_channel_is_left_alone():
+    # the same planted token, read as a mono mix: no "both" from the cue (it cost mono precision, bc75)
+    x = _mix(-12.0)
+    idx = np.arange(300)
+    f0 = _frame_f0_st(x, idx)
+    path = (idx >= 200).astype(np.int64)
+    assert _second_pitch_boost(x, idx, f0, path, DiarizeConfig(), GRID, shared=False) is None
+
+
+def test_the_cue_is_read_on_a_shared_recording_only(needs_espeak, monkeypatch):
+    # two espeak voices taking turns: diarized from two table microphones the cue adds "both" evidence;
+    # from their mono mix, and split from separate channels, it adds none
+    from prosody.engine import diarize as dz
+    from prosody.engine.speakers import attribute
+    from tests.dialogue import build_dialogue, mix_room, scenario_turns
+
+    calls = []
+
+    def spy(*args, **kwargs):
+        out = _second_pitch_boost(*args, **kwargs)
+        calls.append(None if out is None else int(np.sum(out > 0)))
+        return out
+    monkeypatch.setattr(dz, "_second_pitch_boost", spy)
+    d = build_dialogue(scenario_turns(8, seed=7), noise_db=None, level_db=(-22.0, -22.0), seed=7)
+    shared, _ = mix_room(d, layout="shared", level_diff_db=(4.0, -3.0), rt60_s=0.3, noise_db=-55.0, seed=2)
+    assert dz.diarize(shared).n_voices == 2
+    assert calls and max(c or 0 for c in calls) > 0
+    calls.clear()
+    mono, _ = mix_room(d, layout="mono", seed=2)
+    assert dz.diarize(mono).n_voices == 2
+    assert calls and all(c is None for c in calls)  # reached, and nothing added
+    calls.clear()
+    assert attribute(d.audio, layout="separate").layout == "separate"
+    assert not calls
 
 
 def test_one_register_is_left_alone():
@@ -72,7 +109,7 @@ def test_one_register_is_left_alone():
     f0 = _frame_f0_st(x, idx)
     path = (idx >= 200).astype(np.int64)
     cfg = DiarizeConfig(second_pitch_min_sep_st=10.0)  # 120 and 200 Hz lie 8.8 st apart
-    assert _second_pitch_boost(x, idx, f0, path, cfg, GRID) is None
+    assert _second_pitch_boost(x, idx, f0, path, cfg, GRID, shared=True) is None
 
 
 def test_config_rejects_a_negative_weight():

@@ -237,7 +237,8 @@ class DiarizeConfig:
     gives one voice gains ``second_pitch_nats`` per unit of z over ``second_pitch_z`` (at most
     ``second_pitch_max_z`` units) for "both" in the 3-state Viterbi, z being how far the frame's window, its
     own period cancelled, is periodic at the other voice's register beyond the holder's usual
-    (``_second_pitch_boost``; ``second_pitch_nats=0`` turns it off).
+    (``_second_pitch_boost``; a shared table recording's channels only, never a mono mix;
+    ``second_pitch_nats=0`` turns it off).
     ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
     apart than the best so far's by less than ``start_noise_z`` standard errors of the difference
     (``_separation_se``) is also kept where its frame models' held-out gain is at least
@@ -418,8 +419,8 @@ class DiarizeConfig:
     pitch_look_min_sep_st: float = 5.0
     pitch_look_min_frac: float = 0.35
     pitch_look_min_frames: int = 10
-    second_pitch_nats: float = 1.0
-    second_pitch_z: float = 3.0
+    second_pitch_nats: float = 2.0
+    second_pitch_z: float = 2.0
     second_pitch_max_z: float = 3.0
     second_pitch_min_sep_st: float = 3.0
     more_voices_min_s: float = 8.0
@@ -1257,7 +1258,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
             ll[:, 0] -= 0.5 * vote
             ll[:, 1] += 0.5 * vote
-            second = _second_pitch_boost(mono(), idx, f0_st, path, cfg, grid)
+            second = _second_pitch_boost(mono(), idx, f0_st, path, cfg, grid, shared=x.shape[1] >= 2)
             if second is not None:  # a soft token under the holder's speech: the frame models do not hear it
                 ll[:, 2] += second
             pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
@@ -3078,7 +3079,7 @@ def _cancelled_pitch(y, frames: np.ndarray, f0_st: np.ndarray, targets_st: np.nd
 
 
 def _second_pitch_boost(y, idx: np.ndarray, f0_st: np.ndarray | None, path: np.ndarray, cfg: "DiarizeConfig",
-                        grid: Grid) -> np.ndarray | None:
+                        grid: Grid, *, shared: bool) -> np.ndarray | None:
     """(m,) nats for "both" on the speech frames ``idx`` of ``y``: a second pitch track under the holder's.
     For each voice h of the 2-state ``path`` and the other voice's median pitch t (over its own frames),
     ``_cancelled_pitch`` at t less its best at t +- ``SECOND_PITCH_ASIDE_ST`` (what the residual holds at
@@ -3087,8 +3088,10 @@ def _second_pitch_boost(y, idx: np.ndarray, f0_st: np.ndarray | None, path: np.n
     (z - ``second_pitch_z``) clipped to 0..``second_pitch_max_z``. A soft "mm-hm" 9-15 dB under the holder
     barely moves the mel power the frame models read, yet its harmonics stand between the holder's.
     None where a voice has under 50 voiced frames, where the medians lie under ``second_pitch_min_sep_st``
-    apart (one register) or ``second_pitch_nats`` is 0."""
-    if f0_st is None or cfg.second_pitch_nats <= 0:
+    apart (one register) or ``second_pitch_nats`` is 0, and on one channel (``shared`` False: a mono mix, with
+    its bleed, noise and room; the cue there cost precision and an AMI mono recording's attribution,
+    docs/speakers.md, seventy-third round): only a table recording's channels (``shared``) are read."""
+    if f0_st is None or cfg.second_pitch_nats <= 0 or not shared:
         return None
     med = []
     for k in (0, 1):
