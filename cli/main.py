@@ -119,13 +119,7 @@ def cmd_analyze(args, out, err) -> int:
     check_save_args(args)
     session = _with_input_changes(_analyse(args, rec, config, attribution, err), args.files, states)
     doc = session.to_json_dict()
-    outputs = [args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf]
-    audio = None
-    if args.save or any(p not in (None, "-") for p in outputs):  # where the audio is, so that moments can be
-        # played later (issue 12); each output file names the audio's hashes, so that it is written again (sweeps
-        # 40, 41)
-        from prosody.clips import audio_record
-        audio = audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
+    audio = _audio_for_outputs(args, rec)
     if audio is not None and (args.json or args.save or args.eaf):
         doc["audio"] = audio
     whose = None if audio is None else {"audio": [{"sha256": f["sha256"], "bytes": f["bytes"]}
@@ -237,6 +231,18 @@ def _with_input_changes(session, files, states):
     return dataclasses.replace(session, warnings=session.warnings + tuple(
         f"{why}: the figures are of the {session.duration_s:.2f} s read; analyse it again once the recording "
         "is finished" for _, why in changes))
+
+
+def _audio_for_outputs(args, rec) -> dict | None:
+    """The audio record (``clips.audio_record``: each file's path, SHA-256 and size) where an output needs it, None
+    where none does (the files not hashed): the session document, ``--json`` (standard output too) or ``--save``
+    (where the audio is, so that moments can be played later: issue 12), an EAF's header, and each output file's
+    mark (``fileio.mark_output``), by which it is written again for the same audio (hostile sweeps 40, 41)."""
+    files = [args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf]
+    if not (args.json or args.save or any(p not in (None, "-") for p in files)):
+        return None
+    from prosody.clips import audio_record
+    return audio_record(args.files, rec.speakers, rec.picks, offset_s=args.offset_s)
 
 
 def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset(), whose: dict | None = None) -> list[str]:

@@ -202,3 +202,46 @@ def test_a_note_of_an_override_an_isolate_or_a_joiner_alone_is_refused(tmp_path,
     rc, out, err = run_cli("import", x, "--store", tmp_path / "other")
     one_line_error(rc, err)
     assert "supervisor_notes[0].text" in err and "empty but for characters no listing shows" in err
+
+
+# -- review of sweeps 40 and 41: two defects mended -------------------------------------------------------------------
+
+def test_analyze_json_to_standard_output_still_names_its_audio(tmp_path):
+    """Before (sweep 40's rule of which outputs are hashed): `analyze X --json -` wrote a document without its
+    `audio` record (where the audio is, so that moments can be played later: issue 12), which it held before. Now
+    it holds it again: the file's path, SHA-256 and size."""
+    import hashlib
+    rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", "-", *QUIET)
+    assert rc == 0, err
+    files = json.loads(out)["audio"]["files"]
+    wav = FIXTURES / "mono_therapist.wav"
+    assert [(f["path"], f["sha256"], f["bytes"]) for f in files] == [
+        (str(wav.resolve()), hashlib.sha256(wav.read_bytes()).hexdigest(), wav.stat().st_size)]
+
+
+def test_a_version_5_store_holding_a_damaged_document_is_migrated(tmp_path):
+    """Before: a schema-5 store one of whose stored documents names a recording's path as a list (or a live
+    recording as an object) failed to open, "TypeError: unhashable type" out of the schema-6 migration (its
+    documents read leniently, but their paths used as keys unchecked). Now such a path names nothing: the store
+    opens at version 6, the other session's hash filled, the damaged one's names no audio, and `delete` of it runs."""
+    import hashlib
+    import sqlite3
+    from prosody.store.db import SCHEMA_VERSION, Store
+    st = tmp_path / "st"
+    for f in ("dialogue.flac", "mono_therapist.wav"):
+        assert run_cli("analyze", FIXTURES / f, "--save", "--store", st, *QUIET)[0] == 0
+    db = sqlite3.connect(st / "sessions.db", isolation_level=None)
+    doc = json.loads(db.execute("SELECT doc FROM sessions WHERE id = 2").fetchone()[0])
+    doc["audio"]["files"][0]["path"] = ["not", "a", "path"]
+    doc["live"] = {"recording_file": {"not": "a path"}}
+    db.execute("UPDATE sessions SET doc = ? WHERE id = 2", (json.dumps(doc),))
+    db.execute("DROP TABLE audio_hashes")
+    db.execute("PRAGMA user_version = 5")
+    db.close()
+    with Store(st) as store:
+        assert store.schema_version == SCHEMA_VERSION == 6
+        rows = store.db.execute("SELECT session_id, sha256 FROM audio_hashes ORDER BY session_id").fetchall()
+        assert store.audio_files(2) == ()
+    assert rows == [(1, hashlib.sha256((FIXTURES / "dialogue.flac").read_bytes()).hexdigest())]
+    rc, out, err = run_cli("delete", "2", "--store", st)
+    assert rc == 0, err

@@ -294,12 +294,13 @@ def _named_audio(doc: dict | None) -> tuple[tuple[str, str | None, bool], ...]:
         return ()
     audio = doc.get("audio") if isinstance(doc.get("audio"), dict) else {}
     live = doc.get("live") if isinstance(doc.get("live"), dict) else {}
-    named = {live.get("recording_file"): (live.get("recording_sha256"), True)}
-    for f in audio.get("files") or []:
-        if isinstance(f, dict):
-            named.setdefault(f.get("path"), (f.get("sha256"), False))
-    return tuple((path, sha if isinstance(sha, str) else None, recorded)
-                 for path, (sha, recorded) in named.items() if isinstance(path, str) and path)
+    files = audio.get("files") if isinstance(audio.get("files"), list) else []
+    named = {}  # a path that is no text names nothing (a damaged document's list or object: no key either)
+    for path, sha, recorded in [(live.get("recording_file"), live.get("recording_sha256"), True),
+                                *((f.get("path"), f.get("sha256"), False) for f in files if isinstance(f, dict))]:
+        if isinstance(path, str) and path:
+            named.setdefault(path, (sha if isinstance(sha, str) else None, recorded))
+    return tuple((path, sha, recorded) for path, (sha, recorded) in named.items())
 
 
 def analysed_hashes(named) -> list[str | None]:
