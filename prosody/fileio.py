@@ -800,9 +800,9 @@ def analysis_of(inputs, *, json_path=None, eaf_path=None):
     may be kept nowhere else) or a live save. The inputs are hashed only where the rest agrees (hostile sweep 40:
     rerunning `analyze s.wav --json s.json` needed --overwrite)."""
     def same(path: str) -> bool:
-        if path == str(json_path):
+        if json_path is not None and path == str(json_path):  # not str(None): an output named "None"
             files = _analysis_files(path)
-        elif path == str(eaf_path):
+        elif eaf_path is not None and path == str(eaf_path):
             marks = eaf_marks(path)
             exported = EAF_UID_PROPERTY in marks
             files = None if exported else [{"sha256": h} for h in marks.get(EAF_AUDIO_PROPERTY, [])]

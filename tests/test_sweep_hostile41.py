@@ -245,3 +245,15 @@ def test_a_version_5_store_holding_a_damaged_document_is_migrated(tmp_path):
     assert rows == [(1, hashlib.sha256((FIXTURES / "dialogue.flac").read_bytes()).hexdigest())]
     rc, out, err = run_cli("delete", "2", "--store", st)
     assert rc == 0, err
+
+
+def test_a_side_output_named_none_is_written_again(tmp_path, monkeypatch):
+    """Before: `analyze X --rttm None` run again (no --json, no --eaf) was refused, "add --overwrite": the
+    written-again test took the name "None" for the --json it was not given (``str(None)``) and read the RTTM as a
+    session document. Now it is told by its record as any other RTTM."""
+    _keeps_attributes(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        rc, out, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--rttm", "None", *QUIET)
+        assert rc == 0, err
+    assert (tmp_path / "None").read_text().startswith("SPEAKER ")
