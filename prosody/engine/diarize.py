@@ -3000,15 +3000,14 @@ def _windows_from(y, first: np.ndarray, win: int, gain) -> np.ndarray:
     signal (``y``: 1-D float32 or a ``ChannelMean``). Rows all within the signal are read as whole
     rows (``views.windows_at``: the same values), others gathered sample by sample, with no padded
     copy of the signal."""
-    inside = first.min() >= 0 and first.max() + win <= len(y)
-    if inside:
+    if first.min() >= 0 and first.max() + win <= len(y):
         fr = windows_at(y, first, win)
-    else:
-        pos = first[:, None] + np.arange(win)
-        fr = y[np.clip(pos, 0, len(y) - 1)]
+        return fr if gain is None else fr * gain
+    pos = first[:, None] + np.arange(win)
+    fr = y[np.clip(pos, 0, len(y) - 1)]
     if gain is not None:
         fr = fr * gain
-    return fr if inside else np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
+    return np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
 
 
 def _ild_llr(ild_db: np.ndarray, is1: np.ndarray, use: np.ndarray) -> np.ndarray:
