@@ -7,15 +7,17 @@ the 10-minute mono probe of ``diarization.peak_memory_mb`` diarized and attribut
 10 minutes as shared stereo (second channel 0.7 x, 1 ms late) attributed (``speakers.attribute``:
 layout detection + diarization; ``--ten``: which of the three), and an anchor timed in the same
 process beside them: the encoder's forward pass over a fixed 256 windows of 1.5 s (code neither
-tree changes; the least of its runs, one before the workloads and one after each), so that a figure divided by the anchor's moves with the code more than with what else
-the machine runs. Process time (CPU s, all threads) per
-audio second (``--split``: also each named split's recordings, attributed one after the other,
-pooled per split); the peak resident memory of the whole child over its baseline after loading
-(after the 10 minutes' workloads, and at the end with a split's recordings held beside them).
+tree changes; the least of its runs, one before the workloads and one after each), so that a
+figure divided by the anchor's moves with the code more than with what else the machine runs.
+Process time (CPU s, all threads) per audio second (``--split``: also each named split's
+recordings, attributed one after the other, pooled per split); the peak resident memory of the
+whole child over its baseline after loading (after the 10 minutes' workloads, and at the end with
+a split's recordings held beside them).
 Printed per figure: the medians, and the paired ratio after / before of each round (its median
 and range: the steadier figure where the anchor moves with the machine's load).
 
-    python benchmarks/diarization_ab.py --before /tmp/NAME/base --after . [--rounds 3] [--ten attribute_mono] [--split tune,held --cache DIR]
+    python benchmarks/diarization_ab.py --before /tmp/NAME/base --after . [--rounds 3] \
+        [--ten attribute_mono] [--split tune,held --cache DIR]
 """
 from __future__ import annotations
 
