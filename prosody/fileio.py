@@ -315,9 +315,8 @@ def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...] = (), n
                  min_age_s: float = STAGED_MIN_AGE_S) -> list[str]:
     """Remove from ``folder`` the temporaries a killed ``write_private`` left (SIGKILL, a power cut: its
     own clean-up never ran): ``.NAME.RANDOM.tmp`` for NAME ending in one of ``suffixes`` or equal to one
-    of ``names``, a regular
-    file of this user, owner-only (0600, as ``stage_private`` makes them), with one link, not changed
-    for ``min_age_s``. With ``suffixes``, also one whose NAME was cut to fit the folder's ``name_max``
+    of ``names``, a regular file of this user, owner-only (0600, as ``stage_private`` makes them), with
+    one link, not changed for ``min_age_s``. With ``suffixes``, also one whose NAME was cut to fit the folder's ``name_max``
     (``_staged_stem``): its suffix is cut off, but its name is exactly ``name_max`` bytes long, which no
     temporary of an uncut name is (hostile sweep 41: `live`'s sweep by suffix left those for good). Nothing
     else is touched (a user's file so named is not owner-only or not old, a link is not followed). Best effort:
@@ -326,8 +325,9 @@ def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...] = (), n
     whole += [re.escape(_staged_stem(folder, n, ".tmp")) for n in names]
     if not whole:
         return []
-    name = re.compile(r"\.(?:" + "|".join(whole) + r")\.[a-z0-9_]{8}\.tmp")
-    cut = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp") if suffixes else None
+    tail = rf"\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp"  # tempfile's characters, then the default suffix
+    name = re.compile(r"\.(?:" + "|".join(whole) + ")" + tail)
+    cut = re.compile(r"\..+" + tail) if suffixes else None
     most = name_max(folder)
     cutoff = time.time() - min_age_s
     removed = []
