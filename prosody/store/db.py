@@ -771,7 +771,8 @@ class Store:
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, readonly: bool | None = None):
         """``readonly``: open without writing anything (None: when the folder
         cannot be written, e.g. a read-only file system or backup medium)."""
-        self.chosen = path is not None  # else the default store's folder (a --store or $PROSODY_STORE names one)
+        # False: the platform's default folder, neither a --store nor $PROSODY_STORE named one (store_os_error)
+        self.chosen = path is not None or bool(os.environ.get(ENV_VAR))
         self.path = Path(path).expanduser() if path is not None else default_store_path()
         self.db_path = self.path / DB_NAME
         self.frames_dir = self.path / FRAMES_DIR
@@ -786,7 +787,7 @@ class Store:
         try:
             self._prepare_folder(create)
         except OSError as exc:
-            raise store_os_error(exc, self.path, "open", chosen=self.chosen or bool(os.environ.get(ENV_VAR))) from None
+            raise store_os_error(exc, self.path, "open", chosen=self.chosen) from None
         try:
             self.db = sqlite3.connect(str(self.db_path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                       check_same_thread=False)
