@@ -10,7 +10,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Union
 
@@ -124,15 +124,14 @@ def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only
     if new_only and _link_new(tmp, path):
         sync_folder(Path(path).parent)
         return
-    if new_only:  # no hard links here (vfat): the name taken by an exclusive create, then renamed over
-        _take_name(path)
+    # no hard links here (vfat): the name taken by an exclusive create, then renamed over
+    taken = _take_name(path) if new_only else None
     old = _replaced_file(Path(path))
     try:
         os.replace(tmp, path)
     except BaseException:
         _let_go(old)
-        if new_only:  # the empty file that took the name goes with the failed write
-            os.unlink(path)
+        _give_up_name(path, taken)
         raise
     sync_folder(Path(path).parent)
     _erase_replaced(old)
@@ -158,14 +157,30 @@ def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
     return True
 
 
-def _take_name(path: str | os.PathLike) -> None:
+def _take_name(path: str | os.PathLike) -> tuple[int, int]:
     """An empty file made at ``path`` where none is (``O_EXCL``), for a rename to replace: on a file system
     without hard links (vfat: ``_link_new``) a file made there meanwhile was replaced by the rename, unsaid
-    (hostile sweep 40). FileExistsError naming ``path`` where one is."""
+    (hostile sweep 40). Returns its identity (device, inode); FileExistsError naming ``path`` where one is."""
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         raise FileExistsError(errno.EEXIST, MADE_MEANWHILE, str(path)) from None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return st.st_dev, st.st_ino
+
+
+def _give_up_name(path: str | os.PathLike, taken: tuple[int, int] | None) -> None:
+    """After a failed rename, the empty file ``_take_name`` made at ``path`` (identity ``taken``) removed where it
+    is still that file: one put there meanwhile is kept, and a name gone already raises nothing over the write's
+    own error (the review of sweep 40: ``os.unlink`` there hid it, or removed another's file)."""
+    if taken is None:
+        return
+    with suppress(OSError):
+        if file_identity(path) == taken:
+            os.unlink(path)
 
 
 def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int | None:
@@ -316,8 +331,8 @@ def sweep_staged(folder: str | os.PathLike, *, suffixes: tuple[str, ...] = (), n
     """Remove from ``folder`` the temporaries a killed ``write_private`` left (SIGKILL, a power cut: its
     own clean-up never ran): ``.NAME.RANDOM.tmp`` for NAME ending in one of ``suffixes`` or equal to one
     of ``names``, a regular file of this user, owner-only (0600, as ``stage_private`` makes them), with
-    one link, not changed for ``min_age_s``. With ``suffixes``, also one whose NAME was cut to fit the folder's ``name_max``
-    (``_staged_stem``): its suffix is cut off, but its name is exactly ``name_max`` bytes long, which no
+    one link, not changed for ``min_age_s``. With ``suffixes``, also one whose NAME was cut to fit the folder's
+    ``name_max`` (``_staged_stem``): its suffix is cut off, but its name is exactly ``name_max`` bytes long, which no
     temporary of an uncut name is (hostile sweep 41: `live`'s sweep by suffix left those for good). Nothing
     else is touched (a user's file so named is not owner-only or not old, a link is not followed). Best effort:
     a folder that cannot be read is left as it is. Returns the names removed."""

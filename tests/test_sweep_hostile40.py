@@ -250,6 +250,46 @@ def test_without_hard_links_a_file_made_meanwhile_is_not_replaced(tmp_path, monk
     assert sorted(os.listdir(tmp_path)) == ["x.rttm", "y.rttm"]
 
 
+def _failing_rename(monkeypatch, meanwhile=None):
+    """``os.replace`` made to fail (a full disk), after ``meanwhile`` runs on its destination; hard links made to
+    fail as vfat's do."""
+    def no_links(*a, **k):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    def full(src, dst, *a, **k):
+        if meanwhile is not None:
+            meanwhile(Path(dst))
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.setattr(os, "replace", full)
+
+
+def test_without_hard_links_a_failed_write_says_its_own_error_and_keeps_a_file_made_meanwhile(tmp_path, monkeypatch):
+    """The review of sweep 40: where the rename after the exclusive create failed, the empty file that took the name
+    was unlinked unconditionally: a file put there meanwhile (the placeholder replaced) was removed, and a name gone
+    already raised FileNotFoundError over the write's own error. Now the write's error is what is raised, the
+    placeholder goes, and another's file stays whole."""
+    from prosody.fileio import write_private
+    ours = tmp_path / "y.rttm"
+    _failing_rename(monkeypatch)
+    with pytest.raises(OSError) as exc:
+        write_private(ours, "ours\n", new_only=True)
+    assert exc.value.errno == errno.ENOSPC and os.listdir(tmp_path) == []
+
+    def theirs_meanwhile(dst: Path):
+        dst.unlink()
+        dst.write_text("theirs\n")
+    _failing_rename(monkeypatch, theirs_meanwhile)
+    with pytest.raises(OSError) as exc:
+        write_private(ours, "ours\n", new_only=True)
+    assert exc.value.errno == errno.ENOSPC and ours.read_text() == "theirs\n" and os.listdir(tmp_path) == ["y.rttm"]
+
+    _failing_rename(monkeypatch, lambda dst: dst.unlink())
+    with pytest.raises(OSError) as exc:
+        write_private(ours.with_name("z.rttm"), "ours\n", new_only=True)
+    assert exc.value.errno == errno.ENOSPC
+
+
 # -- 7. a read-only home, for a user whose file permissions count -----------------------------------------------------
 
 def test_a_read_only_home_says_how_to_choose_another_store(tmp_path):
