@@ -2,8 +2,8 @@
 
 1. `batch` of another manifest replaced the earlier batch's table at the same `--table` (by default
    `prosody-batch.csv`), even where it failed whole (a table of 0 sessions). A table is now replaced only by one that
-   lists each session it lists (the same batch run again, to go on or with files added); another batch's table is
-   kept and this batch's written beside it (`NAME.kept-1.csv`), a batch with no session to list writes none there.
+   lists, of each of its rows, the session or the recording (the same batch run again: to go on, with files added,
+   other options, a file changed); another batch's table is kept and this batch's written beside it (`NAME.kept-1.csv`), a batch with no session to list writes none there.
 2. `edit --notes` of a zero-width space alone cleared a session's notes, exit 0; of ZWJ or a bidi override alone it
    was kept, shown as nothing; a live save's bookmark note of such characters alone was imported so.
 3. An output kept beside (`s.kept-1.rttm`, sweep 40) bore no record of what it was written from: the same analysis
