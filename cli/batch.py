@@ -14,7 +14,8 @@ import time
 from rich.console import Console
 
 from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent, Job, SessionMeta, discover,
-                                  is_table_file, parquet_available, run_batch, table_paths, write_table)
+                                  is_table_file, parquet_available, run_batch, table_beside, table_paths,
+                                  tables_kept, write_table)
 from prosody.analysis import load_config
 from prosody.fileio import check_outputs, write_error_text
 from prosody.report.text import terminal_safe
@@ -341,6 +342,24 @@ def _stopped_line(what: str, *, done: int, cluster: bool) -> str:
             f"{stopped}; run the same command again to continue where it stopped\n")
 
 
+def _write_table_keeping(rows: list[dict], args, want_parquet: bool) -> tuple[list, str | None]:
+    """The table written at ``--table``, or beside it where the table there lists a session and recording this one
+    does not (another batch's, or this batch's before it failed whole: its table of 0 sessions replaced it; hostile
+    sweep 42), none where this one lists no session; the files written and the line saying what was kept (None where
+    nothing was). ``--overwrite`` replaces whatever is there."""
+    kept = [] if args.overwrite else tables_kept(args.table, rows, parquet=want_parquet)
+    if not kept:
+        return write_table(rows, args.table, parquet=want_parquet), None
+    there = terminal_safe(kept[0])
+    if not rows:
+        return [], (f"prosody: error: no table was written: it would list no session; {there} (a table of "
+                    "sessions this batch does not list) is kept as it was")
+    files = write_table(rows, table_beside(args.table, parquet=want_parquet), parquet=want_parquet, new_only=True)
+    return files, (f"prosody: error: cannot write --table {there}: the table there lists recordings this batch does "
+                   "not (another batch's table), or is no table prosody wrote, and was kept; this batch's table was "
+                   f"written beside it, as {terminal_safe(', '.join(str(p) for p in files))}")
+
+
 def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:
     """A finished batch's table and its summary; the exit status."""
     note = None
@@ -350,7 +369,8 @@ def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:
                 "(pip install 'prosody[parquet]'); the CSV has the same rows")
     unwritten = False
     try:
-        files = write_table(report.rows, args.table, parquet=want_parquet)
+        files, kept_note = _write_table_keeping(report.rows, args, want_parquet)
+        note, unwritten = "\n".join(n for n in (note, kept_note) if n) or None, kept_note is not None
     except BatchError as exc:  # pragma: no cover (checked above)
         files, note = [], f"prosody: warning: {terminal_safe(exc)}"
     except OSError as exc:  # a full disk: the sessions are in the store; the summary is still said

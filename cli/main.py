@@ -265,7 +265,7 @@ def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset(), w
             else:
                 write_private(path, text, new_only=str(Path(path)) in fresh, whose=whose)
         except FileExistsError:  # a file made at its path meanwhile: kept, and this output beside it
-            unwritten.append(_kept_beside_text(path, text))
+            unwritten.append(_kept_beside_text(path, text, whose))
         except OSError as exc:
             if path == "-":
                 unwritten.append(f"cannot write {option} to {STDOUT_NAME}: {exc.strerror or exc}")
@@ -296,13 +296,14 @@ def _write_outputs(args, session, doc, out, *, fresh: frozenset = frozenset(), w
     return unwritten
 
 
-def _kept_beside_text(path: str, text: str) -> str:
+def _kept_beside_text(path: str, text: str, whose: dict | None) -> str:
     """The line for an output whose path was taken by a file made while ``analyze`` ran (not replaced): what it
     holds written beside it (``fileio.kept_beside``), so that an analysis without ``--save`` is not lost with it
-    (it was "...; it was not written": an hour's analysis gone; hostile sweep 40)."""
+    (it was "...; it was not written": an hour's analysis gone; hostile sweep 40), marked as written from
+    ``whose`` as the output would have been (a rerun onto it needed --overwrite: hostile sweep 42)."""
     from prosody.fileio import kept_beside
     try:
-        other = kept_beside(path, text)
+        other = kept_beside(path, text, whose=whose)
     except OSError as exc:
         return unwritten_text(exc, path)
     return (f"cannot write {path}: a file of that name was made while this command ran (not replaced); this "

@@ -316,7 +316,7 @@ def read_toml_file(path, *, what: str = "config") -> dict:
     read, is not UTF-8 text or is not TOML."""
     from pathlib import Path
 
-    from .fileio import small_file_problem
+    from .fileio import not_utf8_said, small_file_problem
     problem = small_file_problem(path, max_bytes=CONFIG_MAX_BYTES)
     if problem is not None:
         raise ConfigError(f"{what} {path} {problem}")
@@ -324,10 +324,11 @@ def read_toml_file(path, *, what: str = "config") -> dict:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:  # a byte-order mark first (Windows Notepad's "UTF-8 with BOM") was "not valid TOML ... line 1, column 1"
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{what} {path} is not UTF-8 text: a config file is TOML (see docs/config.md)") from None
+    said = not_utf8_said(data)  # UTF-16, Latin-1: named, with how to convert it (hostile sweep 42)
+    if said:
+        raise ConfigError(f"{what} {path} is not UTF-8 text{said}")
+    # a byte-order mark first (Windows Notepad's "UTF-8 with BOM") was "not valid TOML ... line 1, column 1"
+    text = data.decode("utf-8-sig")
     try:
         return tomllib.loads(text)
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError, over 4300 digits, deep nesting

@@ -485,6 +485,31 @@ def _windows_path_hint(path: str) -> str:
     return ""
 
 
+UTF16_ZEROS_SHARE = 0.4  # UTF-16 text of Latin letters has a zero in every other byte; UTF-8 text has none
+
+
+def not_utf8_said(data: bytes, *, save_as: str = "UTF-8") -> str:
+    """Where the bytes ``data`` of a text file (a manifest, a config) are not UTF-8 (a BOM allowed), what they
+    are and how to convert them, as a clause to follow "... is not UTF-8 text"; '' where they are UTF-8. UTF-16 (a
+    BOM, or a zero in every other byte: a spreadsheet's "Unicode Text", Notepad's "Unicode") is named; any other,
+    the line of its first byte that UTF-8 cannot have, said as Windows-1252 or Latin-1, which an older
+    spreadsheet's "CSV" or editor saves (a Latin-1 manifest was "is not UTF-8 text" alone: hostile sweep 42).
+    ``save_as``: what to save it as instead."""
+    head = data[:4096]
+    half = len(head) // 2
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+            half and max(head[0::2].count(0), head[1::2].count(0)) > half * UTF16_ZEROS_SHARE):
+        return (f": it is UTF-16 (a spreadsheet's \"Unicode Text\", Notepad's \"Unicode\"); save it as {save_as}, "
+                "or convert it: iconv -f UTF-16 -t UTF-8")
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (f": its line {line} holds the byte 0x{data[exc.start]:02X}, which UTF-8 text has not there "
+                f"(Windows-1252 or Latin-1?); save it as {save_as}, or convert it: iconv -f WINDOWS-1252 -t UTF-8")
+    return ""
+
+
 def check_input_file(path: str | os.PathLike, *, what: str = "") -> None:
     """Raise InputError unless ``path`` is an existing regular file, naming
     what it is instead (missing, a directory, a pipe, a device). ``what``
@@ -848,13 +873,14 @@ def _analysis_files(path: str) -> list[dict] | None:
     return _listed_files(audio.get("files"))
 
 
-def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99) -> Path:
+def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99, whose: dict | None = None) -> Path:
     """``text`` written, owner-only, as a new file beside ``path``, named as it with ``.kept-N`` before its
     suffix (``s.json`` -> ``s.kept-1.json``, the first ``N`` free; the stem cut where the name would pass
     ``name_max``): where an output's own path was taken by a file made while the command ran
     (``replace_erasing``'s new_only), what it holds is not lost (an ``analyze`` without ``--save`` has no other
-    copy; hostile sweep 40). Returns the path written; FileExistsError where ``tries`` names are all taken,
-    OSError where it cannot be written."""
+    copy; hostile sweep 40). ``whose``: what it was written from (``mark_output``), so that the same analysis
+    run again onto it writes it again (hostile sweep 42). Returns the path written; FileExistsError where
+    ``tries`` names are all taken, OSError where it cannot be written."""
     path = Path(path)
     most = name_max(path.parent)
     for n in range(1, tries + 1):
@@ -863,7 +889,7 @@ def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99) -> Path:
         if os.path.lexists(other):
             continue
         try:
-            write_private(other, text, new_only=True)
+            write_private(other, text, new_only=True, whose=whose)
         except FileExistsError:  # taken meanwhile too: the next name
             continue
         return other

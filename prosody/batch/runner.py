@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import errno
 import fnmatch
 import glob
 import hashlib
@@ -53,8 +54,8 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import (file_sha256, input_change, input_state, missing_file_text, restrict_sqlite_sidecars,
-                      sqlite_errors)
+from ..fileio import (file_sha256, input_change, input_state, missing_file_text, name_max, not_utf8_said,
+                      restrict_sqlite_sidecars, sqlite_errors)
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS, UNATTRIBUTED
@@ -332,30 +333,16 @@ def _manifest_text(path: Path) -> str:
         raise InputError(f"manifest {path} {problem}" + ("; split it into several manifests"
                                                           if "bytes" in problem else ""))
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        utf16 = _utf16_said(path) if "\0" in text else ""
-        if utf16:  # UTF-16 with no BOM decodes as UTF-8: its header was read as 'f\x00i\x00l\x00e\x00'
-            raise InputError(f"manifest {path} is not UTF-8 text{utf16}")
-        return text
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read manifest {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"manifest {path} is not UTF-8 text{_utf16_said(path)}") from None
+    said = not_utf8_said(data, save_as=MANIFEST_SAVE_AS)
+    if said:  # UTF-16 with no BOM decodes as UTF-8 (its header read as 'f\x00i\x00l\x00e\x00'); Latin-1 did not
+        raise InputError(f"manifest {path} is not UTF-8 text{said}")
+    return data.decode("utf-8-sig")
 
 
-def _utf16_said(path: Path) -> str:
-    """Where a manifest that is not UTF-8 is UTF-16 (a spreadsheet's "Unicode Text", Windows' Notepad "Unicode"):
-    that said, with how to save it; else ''."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return ""
-    half = len(head) // 2
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (half and max(head[0::2].count(0), head[1::2].count(0)) > half * 0.4):
-        return (": it is UTF-16 (a spreadsheet's \"Unicode Text\"); save it as \"CSV UTF-8 (comma delimited)\", "
-                "or convert it: iconv -f UTF-16 -t UTF-8")
-    return ""
+MANIFEST_SAVE_AS = '"CSV UTF-8 (comma delimited)"'  # the spreadsheet's own name for a UTF-8 CSV
 
 
 def _manifest_header(path: Path, reader, lines: list[str]) -> list[str]:
@@ -1124,7 +1111,57 @@ def is_table_file(path) -> bool:
         return False
 
 
-def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = True) -> list[Path]:
+def _table_listing(path: str | os.PathLike) -> list[tuple] | None:
+    """What each row of the table ``write_table`` wrote at ``path`` lists (a CSV, or a Parquet where pyarrow is
+    installed): (its session's uid, (file, file2)); None where ``path`` holds no such table or cannot be read."""
+    try:
+        if not is_table_file(path):
+            return None
+        if str(path).endswith(".csv"):
+            rows = read_table_csv(path)
+        else:
+            import pyarrow.parquet as pq
+            rows = pq.read_table(path, columns=["uid", "file", "file2"]).to_pylist()
+        return [(r["uid"], (r["file"], r["file2"])) for r in rows]
+    except (OSError, ValueError, KeyError, csv.Error):  # cut short, not UTF-8, a row of the wrong shape
+        return None
+
+
+def tables_kept(stem: str | os.PathLike, rows: list[dict], *, parquet: bool = True) -> list[Path]:
+    """Of the files the table of ``rows`` would be written to at ``stem`` (``table_paths``), those it must not
+    replace: a table with a row of a session and recording it lists neither of (another batch's table, or this
+    batch's before it failed whole: hostile sweep 42), or no table ``write_table`` wrote (a file made there while
+    the batch ran). The same batch run again lists each recording again (to go on, with files added, with other
+    options or a file changed, whose sessions are new) or each session (the same files under other names)."""
+    uids, files = {r["uid"] for r in rows}, {(r["file"], r["file2"]) for r in rows}
+    kept = []
+    for path in table_paths(stem)[:2 if parquet else 1]:
+        listed = _table_listing(path) if os.path.lexists(path) else []
+        if listed is None or any(uid not in uids and pair not in files for uid, pair in listed):
+            kept.append(path)
+    return kept
+
+
+TABLE_BESIDE_TRIES = 99  # as fileio.kept_beside: NAME.kept-1 .. NAME.kept-99
+
+
+def table_beside(stem: str | os.PathLike, *, parquet: bool = True) -> Path:
+    """A stem beside ``stem`` whose table files are all free (``results`` -> ``results.kept-1``, the first ``N``
+    free, the name cut from its end where ``.kept-N.parquet`` would pass the folder's ``name_max``), for a table
+    ``tables_kept`` says may not replace the one at ``stem``. FileExistsError where all are taken."""
+    base = table_paths(stem)[0].with_suffix("")
+    most = name_max(base.parent)
+    for n in range(1, TABLE_BESIDE_TRIES + 1):
+        mark = os.fsencode(f".kept-{n}")
+        room = max(most - len(mark) - len(b".parquet"), 1)
+        other = base.with_name(os.fsdecode(os.fsencode(base.name)[:room] + mark))
+        if not any(os.path.lexists(p) for p in table_paths(other)[:2 if parquet else 1]):
+            return other
+    raise FileExistsError(errno.EEXIST, f"{TABLE_BESIDE_TRIES} names beside it are taken", str(base))
+
+
+def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = True,
+                new_only: bool = False) -> list[Path]:
     """Write the per-session table as ``STEM.csv`` (floats written so that they
     read back exactly; empty cell = no value; text that a spreadsheet would run
     as a formula, such as a therapist typed as ``=HYPERLINK(...)``, gets a
@@ -1144,7 +1181,7 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
         w.writerow(["" if r.get(c) is None else (repr(float(r[c])) if t == "float" else
                                                   int(r[c]) if t in ("int", "bool") else spreadsheet_cell(str(r[c])))
                     for c, t in TABLE_COLUMNS])
-    write_private(csv_path, buf.getvalue())
+    write_private(csv_path, buf.getvalue(), new_only=new_only)
     written = [csv_path]
     if parquet:
         if not parquet_available():
@@ -1156,7 +1193,7 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
         conv = {"int": int, "float": float, "str": str, "bool": bool}
         table = pa.table({c: pa.array([None if r.get(c) is None else conv[t](r[c]) for r in rows], types[t])
                           for c, t in TABLE_COLUMNS})
-        write_private(pq_path, lambda f: pq.write_table(table, f))
+        write_private(pq_path, lambda f: pq.write_table(table, f), new_only=new_only)
         written.append(pq_path)
     return written
 

@@ -368,6 +368,7 @@ def check_bookmarks(marks, duration_s: float, *, where: str = "bookmarks") -> No
             _fail(f"{where}[{i}].note", note, "expected text")
         if note:
             check_note_text(note, where=f"{where}[{i}].note")
+            _shows_something(note, f"{where}[{i}].note")
 
 
 def check_note_text(text, *, where: str = "note") -> None:
@@ -382,6 +383,15 @@ def check_note_text(text, *, where: str = "note") -> None:
     problem = text_problem(text)
     if problem is not None:
         _fail(where, text, problem)
+
+
+def _shows_something(text: str, where: str) -> None:
+    """A session's notes or a bookmark's note, which may be empty (none), refused where it is not empty but holds
+    only characters no listing shows: a zero-width space alone cleared a session's notes (`edit --notes`), ZWJ or
+    a right-to-left override alone was kept, shown as nothing (hostile sweep 42; names and supervisors' notes:
+    sweep 41). White space alone is no note, as before."""
+    if text.strip() and shows_nothing(text):
+        _fail(where, text, NOTHING_SHOWN)
 
 
 def check_note(text, *, author: str = "", where: str = "note") -> None:
@@ -497,6 +507,7 @@ def check_meta_fields(*, therapist=None, client=None, recorded_at=None, session_
         if not isinstance(notes, str):
             _fail(f"{where}: notes", notes, "expected text")
         check_note_text(notes, where=f"{where}: notes")
+        _shows_something(notes, f"{where}: notes")
     if not isinstance(tags, (list, tuple)) or len(tags) > MAX_TAGS:
         _fail(f"{where}: tags", tags, f"expected a list of at most {MAX_TAGS} tags")
     for i, t in enumerate(tags):

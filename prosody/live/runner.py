@@ -60,7 +60,7 @@ from ..session import Session, SessionBuilder, new_pipeline
 from ..analysis import DEFAULT_SPEAKERS
 from ..timebase import GRID, stopwatch_text
 from ..engine.turns import overlapping_starts
-from ..types import FRAME_COLUMNS, Segment
+from ..types import FRAME_COLUMNS, Segment, shows_nothing
 
 AUTOSAVE_S = 30.0
 MESSAGE_S = 4.0                # a message (bookmark saved, paused) shows this long
@@ -455,7 +455,8 @@ class LiveRunner:
         # a note longer than a session document holds (a paste into the view) was saved whole, and the
         # session's import refused it ("longer than 100000 characters"): it is kept to its first part, said
         cut = len(note) > MAX_TEXT_CHARS
-        note = note[:MAX_TEXT_CHARS]
+        # a note of characters no listing shows alone is no note: its save's import refused it (hostile sweep 42)
+        note = "" if shows_nothing(note) else note[:MAX_TEXT_CHARS]
         with self._lock:
             b = Bookmark(round(self.grid.samples_to_s(self.n_samples) if time_s is None else time_s, 3), note)
             self.bookmarks.append(b)

@@ -1401,7 +1401,7 @@ class Store:
         # as typed first: a name of zero-width or bidi marks alone is refused, not read as '' (which clears it)
         check_meta_fields(therapist=therapist.strip() if therapist and therapist.strip() else None,
                           client=client.strip() if client and client.strip() else None,
-                          tags=[t.strip() for t in add_tags], where="edit")
+                          notes=notes or "", tags=[t.strip() for t in add_tags], where="edit")
         therapist, client, notes = nfc(therapist), nfc(client), nfc(notes, note=True)
         add_tags, remove_tags = tuple(nfc(x) for x in add_tags), tuple(nfc(x) for x in remove_tags)
         check_meta_fields(therapist=therapist or None, client=client or None, recorded_at=recorded_at,
