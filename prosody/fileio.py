@@ -873,19 +873,28 @@ def _analysis_files(path: str) -> list[dict] | None:
     return _listed_files(audio.get("files"))
 
 
-def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99, whose: dict | None = None) -> Path:
+KEPT_BESIDE_TRIES = 99  # NAME.kept-1 .. NAME.kept-99
+
+
+def beside_names(stem: Path, suffix: str):
+    """The names a file kept beside another is given, in order: ``stem`` (a path without its suffix) with
+    ``.kept-N`` and ``suffix`` after it, N = 1 .. ``KEPT_BESIDE_TRIES``, the stem cut (bytes, from its end) where
+    the name would pass ``name_max`` (an output's, ``kept_beside``; a batch table's, ``batch.runner.table_beside``)."""
+    most = name_max(stem.parent)
+    for n in range(1, KEPT_BESIDE_TRIES + 1):
+        mark = os.fsencode(f".kept-{n}{suffix}")
+        yield stem.with_name(os.fsdecode(os.fsencode(stem.name)[:max(most - len(mark), 1)] + mark))
+
+
+def kept_beside(path: str | os.PathLike, text: str, *, whose: dict | None = None) -> Path:
     """``text`` written, owner-only, as a new file beside ``path``, named as it with ``.kept-N`` before its
-    suffix (``s.json`` -> ``s.kept-1.json``, the first ``N`` free; the stem cut where the name would pass
-    ``name_max``): where an output's own path was taken by a file made while the command ran
-    (``replace_erasing``'s new_only), what it holds is not lost (an ``analyze`` without ``--save`` has no other
-    copy; hostile sweep 40). ``whose``: what it was written from (``mark_output``), so that the same analysis
-    run again onto it writes it again (hostile sweep 42). Returns the path written; FileExistsError where
-    ``tries`` names are all taken, OSError where it cannot be written."""
+    suffix (``s.json`` -> ``s.kept-1.json``, the first ``N`` free: ``beside_names``): where an output's own path
+    was taken by a file made while the command ran (``replace_erasing``'s new_only), what it holds is not lost
+    (an ``analyze`` without ``--save`` has no other copy; hostile sweep 40). ``whose``: what it was written from
+    (``mark_output``), so that the same analysis run again onto it writes it again (hostile sweep 42). Returns
+    the path written; FileExistsError where every name is taken, OSError where it cannot be written."""
     path = Path(path)
-    most = name_max(path.parent)
-    for n in range(1, tries + 1):
-        mark = os.fsencode(f".kept-{n}{path.suffix}")  # a stem cut (bytes, from its end) so that the name fits
-        other = path.with_name(os.fsdecode(os.fsencode(path.stem)[:max(most - len(mark), 1)] + mark))
+    for other in beside_names(path.with_suffix(""), path.suffix):
         if os.path.lexists(other):
             continue
         try:
@@ -893,7 +902,7 @@ def kept_beside(path: str | os.PathLike, text: str, *, tries: int = 99, whose: d
         except FileExistsError:  # taken meanwhile too: the next name
             continue
         return other
-    raise FileExistsError(errno.EEXIST, f"{tries} names beside it are taken", str(path))
+    raise FileExistsError(errno.EEXIST, f"{KEPT_BESIDE_TRIES} names beside it are taken", str(path))
 
 
 PARQUET_MAGIC = b"PAR1"  # a Parquet file's first (and last) four bytes

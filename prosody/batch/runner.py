@@ -54,8 +54,8 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import (file_sha256, input_change, input_state, missing_file_text, name_max, not_utf8_said,
-                      restrict_sqlite_sidecars, sqlite_errors)
+from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_sha256, input_change, input_state, missing_file_text,
+                      not_utf8_said, restrict_sqlite_sidecars, sqlite_errors)
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS, UNATTRIBUTED
@@ -1142,22 +1142,16 @@ def tables_kept(stem: str | os.PathLike, rows: list[dict], *, parquet: bool = Tr
     return kept
 
 
-TABLE_BESIDE_TRIES = 99  # as fileio.kept_beside: NAME.kept-1 .. NAME.kept-99
-
-
 def table_beside(stem: str | os.PathLike, *, parquet: bool = True) -> Path:
     """A stem beside ``stem`` whose table files are all free (``results`` -> ``results.kept-1``, the first ``N``
-    free, the name cut from its end where ``.kept-N.parquet`` would pass the folder's ``name_max``), for a table
-    ``tables_kept`` says may not replace the one at ``stem``. FileExistsError where all are taken."""
+    free: ``fileio.beside_names``, room kept for ``.parquet``), for a table ``tables_kept`` says may not replace
+    the one at ``stem``. FileExistsError where all are taken."""
     base = table_paths(stem)[0].with_suffix("")
-    most = name_max(base.parent)
-    for n in range(1, TABLE_BESIDE_TRIES + 1):
-        mark = os.fsencode(f".kept-{n}")
-        room = max(most - len(mark) - len(b".parquet"), 1)
-        other = base.with_name(os.fsdecode(os.fsencode(base.name)[:room] + mark))
+    for name in beside_names(base, ".parquet"):
+        other = name.with_suffix("")
         if not any(os.path.lexists(p) for p in table_paths(other)[:2 if parquet else 1]):
             return other
-    raise FileExistsError(errno.EEXIST, f"{TABLE_BESIDE_TRIES} names beside it are taken", str(base))
+    raise FileExistsError(errno.EEXIST, f"{KEPT_BESIDE_TRIES} names beside it are taken", str(base))
 
 
 def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = True,
