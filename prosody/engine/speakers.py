@@ -31,7 +31,7 @@ from .views import ChannelMean, Pcm16, frame_rows
 from .compiled import sosfilt
 from .framing import rms_db
 from .iir import butter_highpass_sos
-from .vad import hearing_gain_db, mix_tails
+from .vad import hearing_gain_db, mix_tails, onsets_after_tails
 from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
 from ..config import VadConfig
 from ..errors import InputError
@@ -1050,12 +1050,71 @@ def room_tails(mono, d: Diarization, *, max_s: float = VadConfig().tail_trim_max
     room read late (+50-180 ms at RT60 0.2-1.0 s; docs/speakers.md, forty-eighth round). Found on the
     mix, before the channels are cut: an end that the diarizer's mask put early is not cut again (the
     trim on the channels themselves did; forty-ninth round)."""
+    return _room_tails_levels(mono, d, max_s=max_s, highpass_hz=highpass_hz)[0]
+
+
+def _room_tails_levels(mono, d: Diarization, *, max_s: float,
+                       highpass_hz: float) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``room_tails`` and the mix's levels it read them from ((n_frames,) dBFS as the VAD hears them; None where
+    nothing was read)."""
     n = d.n_frames
     k = GRID.s_to_frames(max_s)
     if n == 0 or k <= 0:
-        return None
-    return mix_tails(_vad_levels_db(mono, n, highpass_hz=highpass_hz), d.speech, d.owner, max_frames=k,
-                     signal=mono if _MIX_TAIL_KURTOSIS else None)
+        return None, None
+    lv = _vad_levels_db(mono, n, highpass_hz=highpass_hz)
+    return mix_tails(lv, d.speech, d.owner, max_frames=k, signal=mono if _MIX_TAIL_KURTOSIS else None), lv
+
+
+def _onsets_heard_apart(mono, d: Diarization, owner: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """(n,) ``moved`` (``onsets_after_tails``' owner) with each run it gave to the next voice kept only where the
+    speech from the run's first frame and the speech before it lie at least the diarizer's ``separation`` apart
+    (cosine distance; ``_ONSET_APART_S`` of speech frames each side, the same length, embedded as the diarizer
+    embeds a window): a change of voice as large as the one between its two voices. Elsewhere ``owner`` (the
+    diarizer's): the ending voice resuming after a pause the mask bridged, the diarizer's change there wrong
+    (unseen_rooms' mp3 FEO072>M/MEE009 s472 mono, 27.48 s: 0.29 apart for a separation of 0.33; AMI tst00 s4 shared
+    at RT60 0.7 s, 11.42 s, the next voice's: 0.49 for 0.37; docs/speakers.md, seventy-fourth round)::
+
+        speech   ~~~~~~~~~~~~~~~~~ ___ ~~~~~~~~~~~~~~~~~~~   (a tail cut, the onset, the change)
+        moved    000000000000000000000011111111111111111111
+        before   |=====1 s========|                          the speech frames before the run
+        onset                         |=====1 s=====|        from its first frame
+
+    Fewer than ``_ONSET_APART_MIN_S`` of speech either side, or no separation measured: ``owner`` there."""
+    own, out = np.asarray(owner), np.asarray(moved).copy()
+    runs = np.flatnonzero(out != own)
+    if len(runs) == 0:
+        return out
+    idx = np.flatnonzero(d.speech)
+    w, need = GRID.s_to_frames(_ONSET_APART_S), GRID.s_to_frames(_ONSET_APART_MIN_S)
+    for run in np.split(runs, np.flatnonzero(np.diff(runs) > 1) + 1):
+        i = int(np.searchsorted(idx, run[0]))
+        k = min(w, i, len(idx) - i)
+        if k < need or not _speech_apart(mono, idx[i - k:i + k]) >= d.separation:
+            out[run] = own[run]
+    return out
+
+
+def _speech_apart(mono, rows: np.ndarray) -> float:
+    """Cosine distance between the embeddings of the first and the second half of the speech frames ``rows``
+    ((2k,) ascending frame indices of ``mono``), the mel power read round them alone, at the gain that brings their
+    speech to -30 dBFS (as the diarizer hears it)."""
+    hop, k = GRID.hop_length, len(rows) // 2
+    a = max(0, int(rows[0]) - _MEL_REACH_FRAMES)
+    x = np.asarray(mono[a * hop:(int(rows[-1]) + 1 + _MEL_REACH_FRAMES) * hop], np.float32)
+    r = rows - a
+    rms = float(np.sqrt(np.mean(np.square(x[: (len(x) // hop) * hop].reshape(-1, hop)[r], dtype=np.float64))))
+    mel = mel_frames_at(x, r, gain=10 ** (-30 / 20) / max(rms, 1e-9))
+    e = VoiceEncoder.load().embed_windows(mel, starts=np.array([0, k]), n_frames=k).astype(np.float64)
+    e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    return 1.0 - float(e[0] @ e[1])
+
+
+# ``_onsets_heard_apart``: speech frames embedded either side of an onset: the diarizer's shorter window
+# (``DiarizeConfig.finer_window_s``), the least it tells a voice in; under half of it neither side is read
+_ONSET_APART_S = 1.0
+_ONSET_APART_MIN_S = 0.5
+# a mel frame's 25 ms window reaches this many 10 ms frames either side of its centre (``mel_frames``)
+_MEL_REACH_FRAMES = 2
 
 
 def _vad_levels_db(mono, n: int, *, highpass_hz: float = VadConfig().highpass_hz, chunk: int = 6000) -> np.ndarray:
@@ -1206,10 +1265,13 @@ class Attribution:
         order = [self.naming.names.index(s) for s in self.speakers]
         owner = np.asarray(d.owner)
         # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
-        tails = room_tails(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
-            if len(owner) and d.n_voices == 2 else None
+        tails, tail_lv = _room_tails_levels(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
+            if len(owner) and d.n_voices == 2 else (None, None)
         floor_db, floors, lv = _fill_floors(mono, d.speech, hear_gain_db=self.hear_gain_db, levels=True,
                                             room=tails is not None)
+        # the next voice's onset after a tail cut before the change is that voice's (onsets_after_tails)
+        # where its onset is heard apart from the speech before it (_onsets_heard_apart)
+        owner = _onsets_heard_apart(mono, d, owner, onsets_after_tails(tail_lv, owner, d.speech, tails))
         # per frame; samples past the last frame: the last owner, gain 1
         gains = overlap_gains(owner, d.speech, lv if OVERLAP_SHARE_MEASURED else None)
         # the voices are cut from the mix without the DC its pauses sit at (``pause_dc``): the fill between
