@@ -819,6 +819,10 @@ def onsets_after_tails(level_db: np.ndarray, owner: np.ndarray, speech: np.ndarr
         owner   000000000000000000000000001111
         tail         ^^^^^^^^^^^^^^^
         after   000000000000000000001111111111   (the onset the next voice's)
+
+    The level cannot tell the next voice from the ending one resuming where the diarizer's change was wrong: the
+    attribution keeps a run only where the speech either side of it is heard apart (``speakers._onsets_heard_apart``;
+    seventy-fourth round).
     """
     own = np.asarray(owner)
     if tails is None or _MIX_PAUSE_FLOOR_DB is None:
