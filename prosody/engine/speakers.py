@@ -1269,8 +1269,8 @@ class Attribution:
             if len(owner) and d.n_voices == 2 else (None, None)
         floor_db, floors, lv = _fill_floors(mono, d.speech, hear_gain_db=self.hear_gain_db, levels=True,
                                             room=tails is not None)
-        # the next voice's onset after a tail cut before the change is that voice's (onsets_after_tails)
-        # where its onset is heard apart from the speech before it (_onsets_heard_apart)
+        # the next voice's onset after a tail cut before the change is that voice's (onsets_after_tails), where
+        # it is heard apart from the speech before it (_onsets_heard_apart)
         owner = _onsets_heard_apart(mono, d, owner, onsets_after_tails(tail_lv, owner, d.speech, tails))
         # per frame; samples past the last frame: the last owner, gain 1
         gains = overlap_gains(owner, d.speech, lv if OVERLAP_SHARE_MEASURED else None)
