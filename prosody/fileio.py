@@ -87,7 +87,7 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
 
     taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
-    old = None
+    old = placeholder = None
     try:
         st = os.stat(tmp)
         now = taken()
@@ -96,16 +96,20 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
             os.replace(tmp, path)
         else:
             try:  # a hard link fails when the name is taken: no other writer is replaced
-                os.link(tmp, path)
+                os.link(tmp, path, follow_symlinks=False)
             except FileExistsError:
                 raise other from None
-            except OSError:  # a file system without hard links (FAT): the name taken by an exclusive create
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except OSError:  # a file system without hard links (FAT): the name taken as replace_erasing takes it
+                try:
+                    placeholder = _take_name(path)
+                except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
+                    raise other from None
                 os.replace(tmp, path)
             else:
                 discard_staged(tmp)
     except BaseException as exc:
         _let_go(old)
+        _give_up_name(path, placeholder)  # an empty file left at the name kept this session's later saves out
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
@@ -811,6 +815,20 @@ def own_output(path: str | os.PathLike) -> dict:
         return {}
     return record
 
+
+
+def marks_kept(path: str | os.PathLike) -> bool:
+    """Whether the file system holding the file ``path`` keeps the record ``mark_output`` puts on a file (user
+    extended attributes): False on vfat, some network shares, or a system without ``getxattr``, where no file
+    prosody writes there can be told for its own by its record (a batch table is then told by what it lists
+    alone: ``batch.runner.tables_kept``)."""
+    try:
+        os.getxattr(path, OUTPUT_XATTR, follow_symlinks=False)
+    except AttributeError:
+        return False
+    except OSError as exc:
+        return exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP)
+    return True
 
 EAF_UID_PROPERTY = "prosody.session_uid"  # an EAF header's PROPERTY naming the stored session it exports
 EAF_AUDIO_PROPERTY = "prosody.audio_sha256"  # one per file the session was analysed from, in order
