@@ -649,6 +649,7 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
             seen_ids[ident] = label
         if st is not None:
             _refuse_replacing(path, where, overwrite=overwrite, page=page, remade=remade)
+            _refuse_locked(path, where)
 
 
 def new_outputs(paths) -> frozenset[str]:
@@ -699,6 +700,39 @@ def _refuse_replacing(path: str, where: str, *, overwrite: bool, page: bool, rem
     raise InputError(f"cannot write {where}: {what} and would be replaced; choose a new name, or add --overwrite "
                      "to replace it")
 
+
+FS_IOC_GETFLAGS = 0x80086601  # Linux's inode flags (linux/fs.h, _IOR('f', 1, long)), as lsattr reads them
+LOCKED_FLAGS = ((0x10, "immutable", "i"), (0x20, "append-only", "a"))  # FS_IMMUTABLE_FL, FS_APPEND_FL
+
+
+def _refuse_locked(path: str, where: str) -> None:
+    """An existing file an output would replace, refused before any work where its inode is marked immutable or
+    append-only (``chattr +i``/``+a``, as a user protects a file): no rename replaces it, even as root, so an
+    hour's analysis ended "cannot write s.json: Operation not permitted; it was not written", its output lost
+    (hostile sweep 43). Where the flags cannot be read (another system, a file system without them): left to
+    the write."""
+    from .errors import InputError
+    flags = _inode_flags(path)
+    for bit, what, letter in LOCKED_FLAGS:
+        if flags & bit:
+            raise InputError(f"cannot write {where}: the file there is marked {what} (chattr +{letter}), so it "
+                             "cannot be replaced, even with --overwrite; choose a new name, or take the mark off "
+                             f"(chattr -{letter} {path}) to replace it")
+
+
+def _inode_flags(path: str) -> int:
+    """The inode flags of the regular file ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read."""
+    import fcntl
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return 0
+    try:
+        return int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
+    except OSError:  # ENOTTY: no such flags here
+        return 0
+    finally:
+        os.close(fd)
 
 def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:
     """The first ``n_bytes`` of the regular file ``path`` (b"" where it cannot be read): what an output's

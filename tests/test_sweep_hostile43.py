@@ -6,6 +6,8 @@
 2. ``fileio.write_claimed`` (a live session's saves) on a file system without hard links: a file or link put at
    the name meanwhile was said as "File exists" (not as another writer's), and a failed rename left the empty file
    that took the name, which kept this session's later saves out of it.
+3. An output onto a file marked immutable or append-only (``chattr +i``/``+a``) was found unwritable only after the
+   work ("Operation not permitted; it was not written"): an analysis without --save lost. Now refused before it.
 """
 from __future__ import annotations
 
@@ -144,3 +146,42 @@ def test_write_claimed_without_hard_links_leaves_no_empty_file_where_the_rename_
     monkeypatch.setattr(os, "replace", real_replace)
     write_claimed(save, "second", claims)
     assert save.read_text() == "second" and save.stat().st_mode & 0o777 == 0o600 and os.listdir(tmp_path) == ["s.json"]
+
+
+# -- 3. an output onto a file marked immutable or append-only ---------------------------------------------------------
+
+def _chattr(flag: str, path: Path) -> None:
+    """``chattr FLAG path``; the test skipped where it cannot be set here (not root, no chattr, a file system
+    without inode flags)."""
+    import subprocess
+    try:
+        done = subprocess.run(["chattr", flag, str(path)], capture_output=True, check=False)
+    except FileNotFoundError:
+        pytest.skip("no chattr here")
+    if done.returncode != 0:
+        pytest.skip(f"chattr {flag} refused here: {done.stderr.decode(errors='replace').strip()}")
+
+
+@pytest.mark.parametrize("flag, what", [("+i", "immutable"), ("+a", "append-only")])
+def test_an_output_onto_a_file_marked_immutable_is_refused_before_the_work(tmp_path, flag, what):
+    """Before: `analyze X --json s.json` run again onto its own output marked immutable (`chattr +i`, as a user
+    protects a file) analysed, then "cannot write s.json: Operation not permitted; it was not written", exit 1:
+    the analysis lost (without --save). Now refused in one line before any work, even with --overwrite; the
+    file untouched; with the mark taken off the same command writes it again."""
+    from tests.conftest import one_line_error
+    out = tmp_path / "s.json"
+    rec = FIXTURES / "mono_therapist.wav"
+    assert run_cli("analyze", rec, "--json", out, "--quiet", "--no-progress")[0] == 0
+    before = out.read_bytes()
+    _chattr(flag, out)
+    try:
+        for extra in ((), ("--overwrite",)):
+            rc, _, err = run_cli("analyze", rec, "--json", out, "--quiet", "--no-progress", *extra)
+            one_line_error(rc, err)
+            assert (f"cannot write --json {out}: the file there is marked {what} (chattr {flag}), so it cannot be "
+                    "replaced, even with --overwrite") in err, err
+            assert "warning" not in err  # nothing analysed: no analysis's warnings
+    finally:
+        _chattr("-" + flag[1], out)
+    assert out.read_bytes() == before
+    assert run_cli("analyze", rec, "--json", out, "--quiet", "--no-progress")[0] == 0
