@@ -18,25 +18,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-import soundfile as sf
 
 from tests.conftest import run_cli
+from tests.test_sweep_hostile42 import _manifest, _two_recordings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def _two_recordings(folder: Path) -> tuple[Path, Path]:
-    """Two short recordings of other audio (one voice each: the fixture, and the fixture at half its level)."""
-    a, b = folder / "a.wav", folder / "b.wav"
-    shutil.copyfile(FIXTURES / "mono_therapist.wav", a)
-    x, sr = sf.read(a)
-    sf.write(b, x * 0.5, sr)
-    return a, b
-
-
-def _manifest(path: Path, *files: Path) -> Path:
-    path.write_text("file\n" + "".join(f"{f}\n" for f in files))
-    return path
 
 
 # -- 1. a batch table edited by hand ----------------------------------------------------------------------------------
