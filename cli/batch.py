@@ -345,7 +345,7 @@ def _stopped_line(what: str, *, done: int, cluster: bool) -> str:
 def _write_table_keeping(rows: list[dict], args, want_parquet: bool) -> tuple[list, str | None]:
     """The table written at ``--table``, or beside it where the table there lists a session and recording this one
     does not (another batch's, or this batch's before it failed whole: its table of 0 sessions replaced it; hostile
-    sweep 42), none where this one lists no session; the files written and the line saying what was kept (None where
+    sweep 42) or is not as a batch wrote it (edited by hand: sweep 43), none where this one lists no session; the files written and the line saying what was kept (None where
     nothing was). ``--overwrite`` replaces whatever is there."""
     kept = [] if args.overwrite else tables_kept(args.table, rows, parquet=want_parquet)
     if not kept:
@@ -355,9 +355,10 @@ def _write_table_keeping(rows: list[dict], args, want_parquet: bool) -> tuple[li
         return [], (f"prosody: error: no table was written: it would list no session; {there} (a table of "
                     "sessions this batch does not list) is kept as it was")
     files = write_table(rows, table_beside(args.table, parquet=want_parquet), parquet=want_parquet, new_only=True)
+    written = terminal_safe(", ".join(str(p) for p in files))
     return files, (f"prosody: error: cannot write --table {there}: the table there lists recordings this batch does "
-                   "not (another batch's table), or is no table prosody wrote, and was kept; this batch's table was "
-                   f"written beside it, as {terminal_safe(', '.join(str(p) for p in files))}")
+                   "not (another batch's table), or is not as a batch wrote it (changed since, or no table prosody "
+                   f"wrote), and was kept; this batch's table was written beside it, as {written}")
 
 
 def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:

@@ -87,7 +87,7 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
 
     taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
-    old = None
+    old = placeholder = None
     try:
         st = os.stat(tmp)
         now = taken()
@@ -96,16 +96,20 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
             os.replace(tmp, path)
         else:
             try:  # a hard link fails when the name is taken: no other writer is replaced
-                os.link(tmp, path)
+                os.link(tmp, path, follow_symlinks=False)
             except FileExistsError:
                 raise other from None
-            except OSError:  # a file system without hard links (FAT): the name taken by an exclusive create
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except OSError:  # a file system without hard links (FAT): the name taken as replace_erasing takes it
+                try:
+                    placeholder = _take_name(path)
+                except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
+                    raise other from None
                 os.replace(tmp, path)
             else:
                 discard_staged(tmp)
     except BaseException as exc:
         _let_go(old)
+        _give_up_name(path, placeholder)  # an empty file left at the name kept this session's later saves out
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
@@ -645,6 +649,7 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
             seen_ids[ident] = label
         if st is not None:
             _refuse_replacing(path, where, overwrite=overwrite, page=page, remade=remade)
+            _refuse_locked(path, where)
 
 
 def new_outputs(paths) -> frozenset[str]:
@@ -695,6 +700,39 @@ def _refuse_replacing(path: str, where: str, *, overwrite: bool, page: bool, rem
     raise InputError(f"cannot write {where}: {what} and would be replaced; choose a new name, or add --overwrite "
                      "to replace it")
 
+
+FS_IOC_GETFLAGS = 0x80086601  # Linux's inode flags (linux/fs.h, _IOR('f', 1, long)), as lsattr reads them
+LOCKED_FLAGS = ((0x10, "immutable", "i"), (0x20, "append-only", "a"))  # FS_IMMUTABLE_FL, FS_APPEND_FL
+
+
+def _refuse_locked(path: str, where: str) -> None:
+    """An existing file an output would replace, refused before any work where its inode is marked immutable or
+    append-only (``chattr +i``/``+a``, as a user protects a file): no rename replaces it, even as root, so an
+    hour's analysis ended "cannot write s.json: Operation not permitted; it was not written", its output lost
+    (hostile sweep 43). Where the flags cannot be read (another system, a file system without them): left to
+    the write."""
+    from .errors import InputError
+    flags = _inode_flags(path)
+    for bit, what, letter in LOCKED_FLAGS:
+        if flags & bit:
+            raise InputError(f"cannot write {where}: the file there is marked {what} (chattr +{letter}), so it "
+                             "cannot be replaced, even with --overwrite; choose a new name, or take the mark off "
+                             f"(chattr -{letter} {path}) to replace it")
+
+
+def _inode_flags(path: str) -> int:
+    """The inode flags of the regular file ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read."""
+    import fcntl
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return 0
+    try:
+        return int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
+    except OSError:  # ENOTTY: no such flags here
+        return 0
+    finally:
+        os.close(fd)
 
 def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:
     """The first ``n_bytes`` of the regular file ``path`` (b"" where it cannot be read): what an output's
@@ -811,6 +849,20 @@ def own_output(path: str | os.PathLike) -> dict:
         return {}
     return record
 
+
+
+def marks_kept(path: str | os.PathLike) -> bool:
+    """Whether the file system holding the file ``path`` keeps the record ``mark_output`` puts on a file (user
+    extended attributes): False on vfat, some network shares, or a system without ``getxattr``, where no file
+    prosody writes there can be told for its own by its record (a batch table is then told by what it lists
+    alone: ``batch.runner.tables_kept``)."""
+    try:
+        os.getxattr(path, OUTPUT_XATTR, follow_symlinks=False)
+    except AttributeError:
+        return False
+    except OSError as exc:
+        return exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP)
+    return True
 
 EAF_UID_PROPERTY = "prosody.session_uid"  # an EAF header's PROPERTY naming the stored session it exports
 EAF_AUDIO_PROPERTY = "prosody.audio_sha256"  # one per file the session was analysed from, in order

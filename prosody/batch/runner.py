@@ -54,8 +54,8 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_sha256, input_change, input_state, missing_file_text,
-                      not_utf8_said, restrict_sqlite_sidecars, sqlite_errors)
+from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_sha256, input_change, input_state, marks_kept,
+                      missing_file_text, not_utf8_said, own_output, restrict_sqlite_sidecars, sqlite_errors)
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS, UNATTRIBUTED
@@ -92,6 +92,7 @@ TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2
                     else "float")
                    for role in ROLES for c in ROW_SPEAKER_COLUMNS + ROW_TIMING_COLUMNS),
                  ("warmth_score", "float"))
+TABLE_MARK = {"table": "batch"}  # a batch table's record on its files (fileio.mark_output): written by a batch
 
 
 
@@ -1130,16 +1131,27 @@ def _table_listing(path: str | os.PathLike) -> list[tuple] | None:
 def tables_kept(stem: str | os.PathLike, rows: list[dict], *, parquet: bool = True) -> list[Path]:
     """Of the files the table of ``rows`` would be written to at ``stem`` (``table_paths``), those it must not
     replace: a table with a row of a session and recording it lists neither of (another batch's table, or this
-    batch's before it failed whole: hostile sweep 42), or no table ``write_table`` wrote (a file made there while
-    the batch ran). The same batch run again lists each recording again (to go on, with files added, with other
-    options or a file changed, whose sessions are new) or each session (the same files under other names)."""
+    batch's before it failed whole: hostile sweep 42), or no table ``write_table`` wrote as it is now (a file made
+    there while the batch ran; a table edited by hand since: ``_untouched_table``, hostile sweep 43). The same
+    batch run again lists each recording again (to go on, with files added, with other options or a file changed,
+    whose sessions are new) or each session (the same files under other names)."""
     uids, files = {r["uid"] for r in rows}, {(r["file"], r["file2"]) for r in rows}
     kept = []
     for path in table_paths(stem)[:2 if parquet else 1]:
-        listed = _table_listing(path) if os.path.lexists(path) else []
+        if not os.path.lexists(path):
+            continue
+        listed = _table_listing(path) if _untouched_table(path) else None
         if listed is None or any(uid not in uids and pair not in files for uid, pair in listed):
             kept.append(path)
     return kept
+
+
+def _untouched_table(path: Path) -> bool:
+    """Whether the table at ``path`` holds exactly what a batch wrote there (its record, ``TABLE_MARK``, and the
+    SHA-256 of its bytes: ``fileio.own_output``): one edited by hand since, a copy, or one written before tables
+    were marked (2026-12-06) is the user's, kept (hostile sweep 43). Where the file system keeps no such record
+    (vfat), a table is told by what it lists alone, as before."""
+    return own_output(path).get("table") == TABLE_MARK["table"] or not marks_kept(path)
 
 
 def table_beside(stem: str | os.PathLike, *, parquet: bool = True) -> Path:
@@ -1175,7 +1187,7 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
         w.writerow(["" if r.get(c) is None else (repr(float(r[c])) if t == "float" else
                                                   int(r[c]) if t in ("int", "bool") else spreadsheet_cell(str(r[c])))
                     for c, t in TABLE_COLUMNS])
-    write_private(csv_path, buf.getvalue(), new_only=new_only)
+    write_private(csv_path, buf.getvalue(), new_only=new_only, whose=TABLE_MARK)
     written = [csv_path]
     if parquet:
         if not parquet_available():
@@ -1187,7 +1199,7 @@ def write_table(rows: list[dict], stem: str | os.PathLike, *, parquet: bool = Tr
         conv = {"int": int, "float": float, "str": str, "bool": bool}
         table = pa.table({c: pa.array([None if r.get(c) is None else conv[t](r[c]) for r in rows], types[t])
                           for c, t in TABLE_COLUMNS})
-        write_private(pq_path, lambda f: pq.write_table(table, f), new_only=new_only)
+        write_private(pq_path, lambda f: pq.write_table(table, f), new_only=new_only, whose=TABLE_MARK)
         written.append(pq_path)
     return written
 
