@@ -236,8 +236,9 @@ class DiarizeConfig:
     the two voices' median pitches lie ``second_pitch_min_sep_st`` or more apart, each frame the 2-state path
     gives one voice gains ``second_pitch_nats`` per unit of z over ``second_pitch_z`` (at most
     ``second_pitch_max_z`` units) for "both" in the 3-state Viterbi, z being how far the frame's window, its
-    own period cancelled, is periodic at the other voice's register beyond the holder's usual
-    (``_second_pitch_boost``; ``second_pitch_nats=0`` turns it off), and only on the frames where the frame
+    own period cancelled, is periodic at the other voice's register beyond the holder's own top 3 %
+    (``_second_pitch_boost``; a shared table recording's channels only, never a mono mix;
+    ``second_pitch_nats=0`` turns it off), and only on the frames where the frame
     models' "both" lies within ``second_pitch_tie_nats`` of the better single voice (``_near_tie``: a
     tie-breaker, not evidence where the models read one voice clearly).
     ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
@@ -1265,7 +1266,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
             ll[:, 0] -= 0.5 * vote
             ll[:, 1] += 0.5 * vote
-            second = _second_pitch_boost(mono(), idx, f0_st, path, cfg, grid)
+            second = _second_pitch_boost(mono(), idx, f0_st, path, cfg, grid, shared=x.shape[1] >= 2)
             if second is not None:  # a soft token under the holder's speech: the frame models do not hear it
                 ll[:, 2] += np.where(_near_tie(ll, weak, cfg.second_pitch_tie_nats), second, 0.0)
             pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
@@ -3043,7 +3044,7 @@ SECOND_PITCH_BAND_ST = 1.5  # a register: a median pitch +- this (a backchannel'
 SECOND_PITCH_ASIDE_ST = 5.0  # the reference registers either side of it: clear of its band, within a voice's range
 SECOND_PITCH_RUN_S = 0.15  # the running mean's span: the shortest backchannel token (0.11-0.66 s planted)
 SECOND_PITCH_TOP_PCT = 97.0  # the z's line: the holder's own frames' top 3 % (a real voice's tail lies far out)
-SECOND_PITCH_MIN_SPREAD = 0.01  # a floor on the holder's spread in ACF units (0.018-0.125 in the dialogues): a tone has none
+SECOND_PITCH_MIN_SPREAD = 0.01  # a floor on the holder's spread, ACF units (0.018-0.125 in the dialogues; a tone: 0)
 _LAG_SLACK = 2  # samples either side of the frame's own period tried in the cancellation (its rounding, its glide)
 
 
@@ -3104,12 +3105,14 @@ def _near_tie(ll: np.ndarray, weak: np.ndarray, tie_nats: float) -> np.ndarray:
 
 
 def _second_pitch_boost(y, idx: np.ndarray, f0_st: np.ndarray | None, path: np.ndarray, cfg: "DiarizeConfig",
-                        grid: Grid) -> np.ndarray | None:
+                        grid: Grid, *, shared: bool) -> np.ndarray | None:
     """(m,) nats for "both" on the speech frames ``idx`` of ``y``: each frame gains ``second_pitch_nats`` x
     (z - ``second_pitch_z``) clipped to 0..``second_pitch_max_z``, z the ``_second_pitch_z`` of the frame.
     A soft "mm-hm" 9-15 dB under the holder barely moves the mel power the frame models read, yet its
-    harmonics stand between the holder's. None where ``second_pitch_nats`` is 0 or ``_second_pitch_z`` is."""
-    if f0_st is None or cfg.second_pitch_nats <= 0:
+    harmonics stand between the holder's. None where ``second_pitch_nats`` is 0 or ``_second_pitch_z`` is,
+    and on one channel (``shared`` False: a mono mix; there the cue cost AMI trn06 s1 / s90 mono's
+    attribution, docs/speakers.md, seventy-fourth round): only a table recording's channels are read."""
+    if f0_st is None or cfg.second_pitch_nats <= 0 or not shared:
         return None
     z = _second_pitch_z(y, idx, f0_st, path, cfg, grid)
     if z is None:
@@ -3122,9 +3125,10 @@ def _second_pitch_z(y, idx: np.ndarray, f0_st: np.ndarray, path: np.ndarray, cfg
     """(m,) a second pitch track under the holder's, as a z on each speech frame of ``idx``: for each voice h
     of the 2-state ``path`` and the other voice's median pitch t (over its own frames), ``_cancelled_pitch``
     at t less its best at t +- ``SECOND_PITCH_ASIDE_ST`` (what the residual holds at any register: the
-    holder's glides, its breath) is averaged over ``SECOND_PITCH_RUN_S``, and made a z against h's own frames
-    (median, interquartile spread). None where a voice has under 50 voiced frames or the medians lie under
-    ``second_pitch_min_sep_st`` apart (one register)."""
+    holder's glides, its breath) is averaged over ``SECOND_PITCH_RUN_S``, made a z against h's own frames
+    (median, interquartile spread), and read re the z of h's own ``SECOND_PITCH_TOP_PCT`` th percentile (a
+    real voice's tail, its jitter and glides, lies further out than a synthetic one's). None where a voice has
+    under 50 voiced frames or the medians lie under ``second_pitch_min_sep_st`` apart (one register)."""
     med = []
     for k in (0, 1):
         v = f0_st[(path == k) & np.isfinite(f0_st)]
