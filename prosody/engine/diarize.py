@@ -232,15 +232,6 @@ class DiarizeConfig:
     pitch sits in the other voice's register (that share of its frames, that many frames) and whose
     level is not below the run's becomes "both" (``_pitch_look``; ``pitch_look_min_sep_st=0`` turns
     it off).
-    ``second_pitch_nats`` / ``second_pitch_z`` / ``second_pitch_max_z`` / ``second_pitch_min_sep_st``: where
-    the two voices' median pitches lie ``second_pitch_min_sep_st`` or more apart, each frame the 2-state path
-    gives one voice gains ``second_pitch_nats`` per unit of z over ``second_pitch_z`` (at most
-    ``second_pitch_max_z`` units) for "both" in the 3-state Viterbi, z being how far the frame's window, its
-    own period cancelled, is periodic at the other voice's register beyond the holder's own top 3 %
-    (``_second_pitch_boost``; a shared table recording's channels only, never a mono mix;
-    ``second_pitch_nats=0`` turns it off), and only on the frames where the frame
-    models' "both" lies within ``second_pitch_tie_nats`` of the better single voice (``_near_tie``: a
-    tie-breaker, not evidence where the models read one voice clearly).
     ``start_noise_z`` / ``start_gain_nats``: a restart (the finer one) whose voices lie less far
     apart than the best so far's by less than ``start_noise_z`` standard errors of the difference
     (``_separation_se``) is also kept where its frame models' held-out gain is at least
@@ -421,11 +412,6 @@ class DiarizeConfig:
     pitch_look_min_sep_st: float = 5.0
     pitch_look_min_frac: float = 0.35
     pitch_look_min_frames: int = 10
-    second_pitch_nats: float = 2.0
-    second_pitch_z: float = 0.0
-    second_pitch_max_z: float = 3.0
-    second_pitch_min_sep_st: float = 3.0
-    second_pitch_tie_nats: float = 2.0
     more_voices_min_s: float = 8.0
     more_voices_min_turns: int = 3
     more_voices_min_distance: float = 0.12
@@ -472,12 +458,6 @@ class DiarizeConfig:
                               "(edge_tail_max_s=0 turns the look at longer utterance tails off)")
         if not 0.0 <= self.two_voice_min_distance < 1.0:
             raise ConfigError(f"two_voice_min_distance={self.two_voice_min_distance} must be within [0, 1)")
-        if not (self.second_pitch_nats >= 0 and self.second_pitch_z >= 0 and self.second_pitch_max_z >= 0
-                and self.second_pitch_min_sep_st >= 0 and self.second_pitch_tie_nats >= 0):
-            raise ConfigError(f"second_pitch_nats={self.second_pitch_nats}, second_pitch_z={self.second_pitch_z}, "
-                              f"second_pitch_max_z={self.second_pitch_max_z}, second_pitch_min_sep_st="
-                              f"{self.second_pitch_min_sep_st}, second_pitch_tie_nats={self.second_pitch_tie_nats}: "
-                              "need >= 0 each (second_pitch_nats=0 turns the cue off)")
         if not (self.pitch_look_min_sep_st >= 0 and 0.0 <= self.pitch_look_min_frac <= 1.0
                 and self.pitch_look_min_frames >= 0):
             raise ConfigError(f"pitch_look_min_sep_st={self.pitch_look_min_sep_st}, pitch_look_min_frac="
@@ -1266,9 +1246,6 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             ll = np.maximum(ll - ll.max(axis=1, keepdims=True), -20.0)
             ll[:, 0] -= 0.5 * vote
             ll[:, 1] += 0.5 * vote
-            second = _second_pitch_boost(mono(), idx, f0_st, path, cfg, grid, shared=x.shape[1] >= 2)
-            if second is not None:  # a soft token under the holder's speech: the frame models do not hear it
-                ll[:, 2] += np.where(_near_tie(ll, weak, cfg.second_pitch_tie_nats), second, 0.0)
             pen = np.array([[0.0, cfg.switch_penalty, cfg.overlap_penalty],
                             [cfg.switch_penalty, 0.0, cfg.overlap_penalty],
                             [cfg.overlap_penalty, cfg.overlap_penalty, 0.0]])
@@ -2997,7 +2974,8 @@ def _frame_f0_st(y: np.ndarray, frames: np.ndarray, *, grid: Grid = GRID, fmin_h
     nfft = 2 * win
     lo, hi = int(sr / fmax_hz), int(sr / fmin_hz)
     window = np.hanning(win).astype(np.float32)
-    wac = _window_acf(window, nfft, hi)
+    wac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft)[:hi + 1]
+    wac = np.maximum(wac / wac[0], 1e-3)
     y = as_signal(y)
     frames = np.asarray(frames, np.int64)
     n = len(frames)
@@ -3030,128 +3008,6 @@ def _windows_from(y, first: np.ndarray, win: int, gain) -> np.ndarray:
     if gain is not None:
         fr = fr * gain
     return np.where((pos >= 0) & (pos < len(y)), fr, np.float32(0.0))
-
-
-def _window_acf(window: np.ndarray, nfft: int, hi: int) -> np.ndarray:
-    """(hi + 1,) the autocorrelation of ``window`` itself at lags 0..hi samples re lag 0, floored at 1e-3: a
-    windowed frame's normalised autocorrelation divided by it reads 1 at the period of a periodic signal
-    (Boersma 1993)."""
-    wac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft)[:hi + 1]
-    return np.maximum(wac / wac[0], 1e-3)
-
-
-SECOND_PITCH_BAND_ST = 1.5  # a register: a median pitch +- this (a backchannel's own rise or fall round it)
-SECOND_PITCH_ASIDE_ST = 5.0  # the reference registers either side of it: clear of its band, within a voice's range
-SECOND_PITCH_RUN_S = 0.15  # the running mean's span: the shortest backchannel token (0.11-0.66 s planted)
-SECOND_PITCH_TOP_PCT = 97.0  # the z's line: the holder's own frames' top 3 % (a real voice's tail lies far out)
-SECOND_PITCH_MIN_SPREAD = 0.01  # a floor on the holder's spread, ACF units (0.018-0.125 in the dialogues; a tone: 0)
-_LAG_SLACK = 2  # samples either side of the frame's own period tried in the cancellation (its rounding, its glide)
-
-
-def _cancelled_pitch(y, frames: np.ndarray, f0_st: np.ndarray, targets_st: np.ndarray, *,
-                     grid: Grid = GRID, fmin_hz: float = 60.0) -> np.ndarray:
-    """How periodic each frame of ``y`` (n_samples,) is at each register of ``targets_st`` (semitones re
-    100 Hz) once the frame's own period is cancelled: the time-domain cancellation model of de Cheveigné
-    (1993, JASA 93: 3271-3290): ``r(t) = y(t) - y(t - T)`` with ``T`` the period of ``f0_st`` (the
-    stronger voice's, as ``_frame_f0_st`` reads it; the lag within ``_LAG_SLACK`` samples that leaves
-    the least), whose 40 ms Hann window's normalised autocorrelation (as ``_frame_f0_st``'s) peaks near
-    1 at the period of a second, weaker harmonic voice and near 0 without one::
-
-        holder   ~~~~~~~~~~~~~~~~~~~~~~~~~~~    one periodic voice: cancelled
-        token           ^^^^^                   a second voice 12 dB under it
-        out      ......########.........       the residual periodic at the token's register
-
-    ``frames``: (n,) indices on the grid; ``targets_st``: (k,) registers, each read as its best lag within
-    ``SECOND_PITCH_BAND_ST``. (k, n) float32 within -1..1, nan where ``f0_st`` is nan (unvoiced)."""
-    sr, hop = grid.sample_rate, grid.hop_length
-    win = 4 * hop
-    hi = int(sr / fmin_hz)
-    y = as_signal(y)
-    frames = np.asarray(frames, np.int64)
-    out = np.full((len(targets_st), len(frames)), np.nan, np.float32)
-    window = np.hanning(win)
-    wac = _window_acf(window, 2 * win, hi)
-    lags = sr / (100.0 * 2.0 ** (np.asarray(targets_st, np.float64) / 12.0))
-    lo_lag = np.clip((lags * 2.0 ** (-SECOND_PITCH_BAND_ST / 12)).astype(np.int64), 1, hi)
-    hi_lag = np.clip(np.ceil(lags * 2.0 ** (SECOND_PITCH_BAND_ST / 12)).astype(np.int64), 1, hi)
-    voiced = np.flatnonzero(np.isfinite(f0_st))
-    for a in range(0, len(voiced), 64):  # 64 frames a pass, as _frame_f0_st
-        sel = voiced[a:a + 64]
-        period = np.round(sr / (100.0 * 2.0 ** (f0_st[sel].astype(np.float64) / 12.0))).astype(np.int64)
-        pos = (frames[sel] * hop)[:, None] + (np.arange(win) - win // 2)
-        cur = y[np.clip(pos, 0, len(y) - 1)].astype(np.float64)
-        least = res = None
-        for slack in range(-_LAG_SLACK, _LAG_SLACK + 1):
-            r = cur - y[np.clip(pos - (period + slack)[:, None], 0, len(y) - 1)]
-            e = np.sum(r * r, axis=1)
-            if least is None:
-                least, res = e, r
-            else:
-                better = e < least
-                least, res = np.where(better, e, least), np.where(better[:, None], r, res)
-        res = res - res.mean(axis=1, keepdims=True)
-        ac = np.fft.irfft(np.abs(np.fft.rfft(res * window, 2 * win, axis=1)) ** 2, 2 * win, axis=1)[:, :hi + 1]
-        ac = ac / np.maximum(ac[:, :1], 1e-20) / wac
-        for j in range(len(lags)):
-            out[j, sel] = ac[:, lo_lag[j]:hi_lag[j] + 1].max(axis=1)
-    return out
-
-
-def _near_tie(ll: np.ndarray, weak: np.ndarray, tie_nats: float) -> np.ndarray:
-    """(m,) bool: the frames where the 3-state frame models' "both" (``ll[:, 2]``, weighted by ``weak``)
-    lies within ``tie_nats`` of the better single voice: where the frame models are unsure, the only
-    frames a weak cue may tip (a holder's lone speech the models read clearly stays the holder's)."""
-    return (ll[:, 2] - ll[:, :2].max(axis=1)) * weak > -tie_nats
-
-
-def _second_pitch_boost(y, idx: np.ndarray, f0_st: np.ndarray | None, path: np.ndarray, cfg: "DiarizeConfig",
-                        grid: Grid, *, shared: bool) -> np.ndarray | None:
-    """(m,) nats for "both" on the speech frames ``idx`` of ``y``: each frame gains ``second_pitch_nats`` x
-    (z - ``second_pitch_z``) clipped to 0..``second_pitch_max_z``, z the ``_second_pitch_z`` of the frame.
-    A soft "mm-hm" 9-15 dB under the holder barely moves the mel power the frame models read, yet its
-    harmonics stand between the holder's. None where ``second_pitch_nats`` is 0 or ``_second_pitch_z`` is,
-    and on one channel (``shared`` False: a mono mix; there the cue cost AMI trn06 s1 / s90 mono's
-    attribution, docs/speakers.md, seventy-fourth round): only a table recording's channels are read."""
-    if f0_st is None or cfg.second_pitch_nats <= 0 or not shared:
-        return None
-    z = _second_pitch_z(y, idx, f0_st, path, cfg, grid)
-    if z is None:
-        return None
-    return cfg.second_pitch_nats * np.clip(z - cfg.second_pitch_z, 0.0, cfg.second_pitch_max_z)
-
-
-def _second_pitch_z(y, idx: np.ndarray, f0_st: np.ndarray, path: np.ndarray, cfg: "DiarizeConfig",
-                    grid: Grid) -> np.ndarray | None:
-    """(m,) a second pitch track under the holder's, as a z on each speech frame of ``idx``: for each voice h
-    of the 2-state ``path`` and the other voice's median pitch t (over its own frames), ``_cancelled_pitch``
-    at t less its best at t +- ``SECOND_PITCH_ASIDE_ST`` (what the residual holds at any register: the
-    holder's glides, its breath) is averaged over ``SECOND_PITCH_RUN_S``, made a z against h's own frames
-    (median, interquartile spread), and read re the z of h's own ``SECOND_PITCH_TOP_PCT`` th percentile (a
-    real voice's tail, its jitter and glides, lies further out than a synthetic one's). None where a voice has
-    under 50 voiced frames or the medians lie under ``second_pitch_min_sep_st`` apart (one register)."""
-    med = []
-    for k in (0, 1):
-        v = f0_st[(path == k) & np.isfinite(f0_st)]
-        if len(v) < 50:
-            return None
-        med.append(float(np.median(v)))
-    if abs(med[1] - med[0]) < cfg.second_pitch_min_sep_st:
-        return None
-    aside = SECOND_PITCH_ASIDE_ST
-    sal = _cancelled_pitch(y, idx, f0_st, np.array([med[1], med[1] - aside, med[1] + aside,
-                                                    med[0], med[0] - aside, med[0] + aside]), grid=grid)
-    run_n = grid.s_to_frames(SECOND_PITCH_RUN_S)
-    out = np.zeros(len(idx))
-    for h in (0, 1):
-        j = 3 * h  # the rows of the other voice's register
-        rel = sal[j] - np.maximum(sal[j + 1], sal[j + 2])
-        mine = path == h
-        rel = np.where(np.isfinite(rel), rel, np.nanmedian(rel[mine]))
-        mean = np.convolve(rel, np.ones(run_n) / run_n, mode="same")
-        q50, q75 = np.percentile(mean[mine], [50, 75])
-        z = (mean - q50) / max((q75 - q50) / 0.674, SECOND_PITCH_MIN_SPREAD)  # the IQR of a normal is 1.349 sd
-        out[mine] = z[mine] - np.percentile(z[mine], SECOND_PITCH_TOP_PCT)
-    return out
 
 
 def _ild_llr(ild_db: np.ndarray, is1: np.ndarray, use: np.ndarray) -> np.ndarray:
