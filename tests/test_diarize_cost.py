@@ -202,16 +202,10 @@ def test_short_answer_inside_a_long_turn_found_with_the_first_pass_windows_reuse
     """A monologue with one ~1 s answer of another voice inside it (shorter than a window):
     the separation's windows over the long turn are taken from the first pass (fewer encoder
     frames), and the answer is still found, the dominant voice kept whole."""
-    from dataclasses import replace
-
     from prosody.engine import diarize as D
-    from tests.dialogue import CLIENT, Utterance, build_dialogue, mix_room, scenario_monologue
+    from tests.dialogue import build_dialogue, mix_room, scenario_answer_in_monologue
 
-    mono = scenario_monologue(8, seed=7)
-    utts = list(mono[:4]) + [Utterance(speaker=CLIENT, text="It was a hard week.",
-                                       start_s=round(mono[4].start_s + 0.3, 3))]
-    utts += [replace(u, start_s=round(u.start_s + 2.6, 3)) for u in mono[4:]]
-    dlg = build_dialogue(tuple(utts), noise_db=None, level_db=(-22.0, -22.0), seed=7)
+    dlg = build_dialogue(scenario_answer_in_monologue(), noise_db=None, level_db=(-22.0, -22.0), seed=7)
     x, _ = mix_room(dlg, layout="mono", rt60_s=0.3, noise_db=-55.0, seed=7)
     reused = []
     plain = D._own_tiles
