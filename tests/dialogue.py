@@ -1112,15 +1112,6 @@ def scenario_monologue(n_utterances: int = 3, *, seed: int = 0, speaker: str = T
     return tuple(p.utterances)
 
 
-def scenario_answer_in_monologue(n_utterances: int = 8, *, seed: int = 7) -> tuple[Utterance, ...]:
-    """``scenario_monologue`` of the therapist with one ~1 s client answer ("It was a hard week.")
-    0.3 s after the fifth sentence starts, the sentences after it moved 2.6 s later: a short
-    second voice (shorter than an embedding window) beside a dominant one."""
-    mono = scenario_monologue(n_utterances, seed=seed)
-    answer = Utterance(speaker=CLIENT, text="It was a hard week.", start_s=round(mono[4].start_s + 0.3, 3))
-    return tuple(mono[:4]) + (answer,) + tuple(replace(u, start_s=round(u.start_s + 2.6, 3)) for u in mono[4:])
-
-
 def scenario_session(duration_s: float, *, seed: int = 0, voices: dict | None = None,
                      pitch_drift: dict | None = None, level_drift: dict | None = None,
                      one_voice: bool = False) -> tuple[Utterance, ...]:

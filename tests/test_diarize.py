@@ -299,9 +299,13 @@ def test_short_second_voice_beside_a_dominant_one(needs_espeak):
     """One voice holds ~93 % (a monologue), the other answers once (~1 s, shorter than an
     embedding window): the first pass finds one voice here; the retry from the most
     atypical utterance finds the answer and keeps the dominant voice whole."""
-    from tests.dialogue import scenario_answer_in_monologue
+    from tests.dialogue import Utterance
 
-    dlg = build_dialogue(scenario_answer_in_monologue(), noise_db=None, level_db=(-22.0, -22.0), seed=7)
+    mono = scenario_monologue(8, seed=7)
+    utts = list(mono[:4]) + [Utterance(speaker=CLIENT, text="It was a hard week.",
+                                       start_s=round(mono[4].start_s + 0.3, 3))]
+    utts += [replace(u, start_s=round(u.start_s + 2.6, 3)) for u in mono[4:]]
+    dlg = build_dialogue(tuple(utts), noise_db=None, level_db=(-22.0, -22.0), seed=7)
     x, _ = mix_room(dlg, layout="mono", rt60_s=0.3, noise_db=-55.0, seed=7)
     d = diarize(x[:, 0])
     assert d.n_voices == 2

@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 
-from prosody.engine.diarize import (DiarizeConfig, _own_tiles, _relabels_a_stretch, _separation_tiles, _utterance_tiles,
+from prosody.engine.diarize import (DiarizeConfig, _own_windows, _relabels_a_stretch, _separation_tiles, _utterance_tiles,
                                     _viterbi, _window_embeddings)
 from prosody.engine import embedding as E
 from prosody.engine.embedding import VoiceEncoder
@@ -156,70 +156,18 @@ def test_viterbi_finds_the_best_path(monkeypatch, compiled):
         assert abs(total(path) - best) < 1e-9
 
 
-def _answer_inside_a_long_turn():
-    """Planted compact speech frames: voice 0 speaks 10 s, voice 1 answers 0.75 s (shorter
-    than a 1.5 s window), voice 0 speaks 4.25 s more; the first pass's 150-frame windows every
-    50 frames, embedded."""
+def test_own_windows_reuse_first_pass_windows():
     enc = VoiceEncoder.load()
-    melc = np.random.default_rng(4).gamma(1.0, 0.05, (1500, 40)).astype(np.float32)
-    path = np.zeros(1500, np.int8)
-    path[1000:1075] = 1
-    starts = np.arange(0, 1500 - 150 + 1, 50)
-    return enc, melc, path, starts, enc.embed_windows(melc, starts=starts, n_frames=150)
-
-
-def test_own_tiles_take_the_first_pass_windows_lying_wholly_in_the_voice():
-    """The long turn's separation windows are the first pass's (one after another, none
-    overlapping); the frames they leave, joined end to end, are cut in tiles; the short answer
-    (shorter than a window) is no first-pass window and keeps its own tile."""
-    _, _, path, starts, _ = _answer_inside_a_long_turn()
-    tiles, src = _own_tiles(path == 0, 150, starts, 150, 0)
-    assert tiles[:, 0].tolist() == [0, 150, 300, 450, 600, 750, 900, 1100, 1250]
-    assert src.tolist() == [0, 3, 6, 9, 12, 15, -1, 22, 25]
-    np.testing.assert_array_equal(tiles[6], np.r_[900:1000, 1075:1100, 1400:1425])  # the rest, end to end
-    for t, i in zip(tiles, src):
-        assert np.all(path[t] == 0) and (i < 0 or t.tolist() == list(range(starts[i], starts[i] + 150)))
-    assert len(np.unique(tiles)) == tiles.size  # no frame in two windows
-    answer, none = _own_tiles(path == 1, 75, starts[:0], 150, 0)
-    assert answer.tolist() == [list(range(1000, 1075))] and none.tolist() == [-1]
-    capped, _ = _own_tiles(path == 0, 150, starts, 150, 3)
-    assert capped[:, 0].tolist() == [0, 600, 1250]  # spread evenly
-
-
-def test_voices_own_windows_take_the_first_pass_embeddings_and_embed_the_rest():
-    """The windows taken from the first pass are its embeddings bit for bit; the others (the
-    joined rest, the short answer) are the encoder's over their own frames."""
-    from prosody.engine.diarize import _voices_own_windows
-    enc, melc, path, starts, emb = _answer_inside_a_long_turn()
-    own = _voices_own_windows(enc, melc, path, DiarizeConfig(), GRID, 150, (starts, 150, emb))
-    np.testing.assert_array_equal(own[0][[0, 1, 2, 3, 4, 5, 7, 8]], emb[[0, 3, 6, 9, 12, 15, 22, 25]])
-    rest = np.r_[900:1000, 1075:1100, 1400:1425]
-    np.testing.assert_allclose(own[0][6], enc.embed_windows(melc[rest], starts=[0], n_frames=150)[0], atol=1e-6)
-    np.testing.assert_allclose(own[1], enc.embed_windows(melc, starts=[1000], n_frames=75), atol=1e-6)
-
-
-def test_short_answer_inside_a_long_turn_found_with_the_first_pass_windows_reused(needs_espeak, monkeypatch):
-    """A monologue with one ~1 s answer of another voice inside it (shorter than a window):
-    the separation's windows over the long turn are taken from the first pass (fewer encoder
-    frames), and the answer is still found, the dominant voice kept whole."""
-    from prosody.engine import diarize as D
-    from tests.dialogue import build_dialogue, mix_room, scenario_answer_in_monologue
-
-    dlg = build_dialogue(scenario_answer_in_monologue(), noise_db=None, level_db=(-22.0, -22.0), seed=7)
-    x, _ = mix_room(dlg, layout="mono", rt60_s=0.3, noise_db=-55.0, seed=7)
-    reused = []
-    plain = D._own_tiles
-    monkeypatch.setattr(D, "_own_tiles", lambda *a: (lambda r: reused.append(int(np.sum(r[1] >= 0))) or r)(plain(*a)))
-    d = D.diarize(x[:, 0])
-    assert sum(reused) > 0
-    n = d.n_frames
-    t = (np.arange(n) + 0.5) * 0.01
-    answer = np.zeros(n, bool)
-    for a, b in dlg.truth.client_segments:
-        answer |= (t >= a + 0.25) & (t < b - 0.25)
-    holder = int(np.argmax(d.activity[~answer].sum(axis=0)))
-    assert d.n_voices == 2 and answer.any()
-    assert np.mean(d.activity[answer, 1 - holder] & ~d.activity[answer, holder]) > 0.9
+    rng = np.random.default_rng(4)
+    melc = rng.gamma(1.0, 0.05, (300, 40)).astype(np.float32)
+    w = 30
+    starts = np.arange(0, 300 - w + 1, 10)
+    emb = enc.embed_windows(melc, starts=starts, n_frames=w)
+    sel = np.r_[0:90, 103:200]   # a voice's frames: the first 3 windows are first-pass windows
+    st = np.arange(0, len(sel) - w + 1, w)
+    got = _own_windows(enc, melc, sel, st, w, emb, starts, w)
+    np.testing.assert_array_equal(got[:3], emb[[0, 3, 6]])
+    np.testing.assert_allclose(got, enc.embed_windows(melc[sel], starts=st, n_frames=w), atol=1e-6)
 
 
 def test_prefix_embeddings_are_the_shorter_windows():
@@ -297,9 +245,9 @@ def test_voices_own_windows_empty_when_either_voice_is_too_short():
     emb = enc.embed_windows(melc, starts=starts, n_frames=w)
     short = GRID.s_to_frames(cfg.min_voice_s) - 1
     for path in (np.r_[np.zeros(400 - short), np.ones(short)], np.r_[np.ones(400 - short), np.zeros(short)]):
-        assert _voices_own_windows(enc, melc, path.astype(np.int8), cfg, GRID, w, (starts, w, emb)) == {}
+        assert _voices_own_windows(enc, melc, path.astype(np.int8), cfg, GRID, emb, starts, w) == {}
     both = np.r_[np.zeros(200), np.ones(200)].astype(np.int8)
-    got = _voices_own_windows(enc, melc, both, cfg, GRID, w, (starts, w, emb))
+    got = _voices_own_windows(enc, melc, both, cfg, GRID, emb, starts, w)
     assert sorted(got) == [0, 1] and all(len(v) >= 1 for v in got.values())
 
 

@@ -1151,7 +1151,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     melc = _memo(memo, "melc", lambda: mel_frames_at(mono(), idx, gain=gain))
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
-    memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices and the voices' own windows
+    memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
     # two candidate voices
     m = len(idx)
     single = _one_voice(n, speech, emb, float("nan"))
@@ -1274,7 +1274,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if unless_like is not None and not _relabels_a_stretch(unless_like, path3,
                                                            grid.s_to_frames(cfg.finer_min_change_s)):
         return single  # a restart that moves no stretch of speech: its separation is not measured (_finer_restart)
-    own = _voices_own_windows(enc, melc, path3, cfg, grid, w, memo["windows"])
+    own = _voices_own_windows(enc, melc, path3, cfg, grid, emb, starts, w)
     if not own:  # either voice holds less than min_voice_s
         return single
     cents = np.stack([own[k].mean(axis=0) / max(float(np.linalg.norm(own[k].mean(axis=0))), 1e-12)
@@ -1737,80 +1737,25 @@ def _window_starts(m: int, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, 
 
 
 def _voices_own_windows(enc: VoiceEncoder, melc: np.ndarray, path: np.ndarray, cfg: DiarizeConfig, grid: Grid,
-                        w: int, first: tuple[np.ndarray, int, np.ndarray]) -> dict:
+                        emb: np.ndarray, starts: np.ndarray, w: int) -> dict:
     """The 1-vs-2 separation's windows: per voice k of ``path`` ((m,) 0/1/2 per speech
-    frame), ``wk``-frame windows of its own frames (``separation_window_s``, else this pass's
-    ``w``; ``_own_tiles``: the first pass's windows lying wholly in the voice where they are
-    ``wk`` long, the rest of its frames joined end to end and cut in tiles), embedded;
-    {k: (n_k, 256) float32}, empty when a voice holds less than ``min_voice_s``. ``first``:
-    the first pass's window starts, length and embeddings over the same speech frames (a
-    restart's own windows are 1.0 s or a subset: the first pass's 1.5 s ones serve each pass).
-    The windows not taken from ``emb`` go to the encoder in one call per length (both voices'
-    together where they have one: a short recording's few windows a voice leave BLAS half
-    idle, ~25 % less CPU; the same values to float32 rounding)."""
-    starts, w1, emb = first
+    frame), its own frames joined end to end, cut by ``_separation_tiles``, embedded by
+    ``_own_windows``; {k: (n_k, 256) float32}, empty when a voice holds less than
+    ``min_voice_s``. Both voices' windows go to the encoder in one call where they have one
+    length (a short recording's few windows a voice leave BLAS half idle: ~25 % less CPU;
+    the same values to float32 rounding)."""
     parts = []
     for k in (0, 1):
-        n_k = int(np.count_nonzero(path == k))
-        if n_k < grid.s_to_frames(cfg.min_voice_s):
+        sel = np.flatnonzero(path == k)
+        if len(sel) < grid.s_to_frames(cfg.min_voice_s):
             return {}
-        wk = min(w if cfg.separation_window_s is None else grid.s_to_frames(cfg.separation_window_s), n_k)
-        parts.append(_own_tiles(path == k, wk, starts if wk == w1 else starts[:0], w1, cfg.separation_max_windows))
-    out = {k: np.empty((len(tiles), EMBEDDING_SIZE), np.float32) for k, (tiles, _) in enumerate(parts)}
-    for k, (_, src) in enumerate(parts):
-        out[k][src >= 0] = emb[src[src >= 0]]
-    for wk in sorted({tiles.shape[1] for tiles, _ in parts}):
-        todo = [(k, np.flatnonzero(src < 0)) for k, (tiles, src) in enumerate(parts) if tiles.shape[1] == wk]
-        rows = np.concatenate([parts[k][0][j] for k, j in todo]).ravel()
-        if len(rows) == 0:
-            continue
-        # only the windows' own frames gathered, end to end (not all of a voice's frames: on an
-        # hour, 40 MB for 64 windows' 1.5 MB)
-        e = enc.embed_windows(melc[rows], starts=np.arange(len(rows) // wk) * wk, n_frames=wk)
-        at = 0
-        for k, j in todo:
-            out[k][j] = e[at:at + len(j)]
-            at += len(j)
-    return out
-
-
-def _own_tiles(mine: np.ndarray, wk: int, starts: np.ndarray, w: int, max_windows: int
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """A voice's own windows for the 1-vs-2 separation, over ``mine`` ((m,) bool: the voice's
-    speech frames). The first pass's windows (``starts``, ``w`` frames; empty: none taken, as
-    where ``wk != w``) that lie wholly in the voice, each from the first one on that starts
-    after the last one taken ends; then the voice's other frames joined end to end and cut
-    in ``wk``-frame tiles, a partial last one left out (``_separation_tiles``); beyond
-    ``max_windows`` (``0``: no limit) that many, spread evenly in the order of their first
-    frames. Returns (tiles (n, wk) int64: each window's frames, ascending; src (n,) int64:
-    the first-pass window it is, else -1)::
-
-        voice        |aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|    |aaaaaaa|  |aaaaaaaaa|
-        first pass   |==1==|    |==4==|    |==7==|
-        tiles                                      |--t1 ...joined... -|  |-t2..
-
-    A long turn's windows are the first pass's, embedded already (an hour's recording of long
-    turns: most of the separation's encoder work); a window lying in one voice embeds the
-    same frames whichever way the voice's frames are cut."""
-    inside = np.zeros(len(starts), bool)
-    if len(starts):
-        run = np.concatenate([[0], np.cumsum(mine)])
-        inside = run[np.minimum(starts + w, len(mine))] - run[starts] == w
-    taken, end = [], -1
-    for i in np.flatnonzero(inside):
-        if starts[i] >= end:
-            taken.append(i)
-            end = starts[i] + w
-    covered = np.zeros(len(mine), bool)
-    for i in taken:
-        covered[starts[i]:starts[i] + w] = True
-    rest = np.flatnonzero(mine & ~covered)
-    cut = _separation_tiles(len(rest), wk, 0)
-    tiles = np.concatenate([starts[taken][:, None] + np.arange(wk), rest[cut[:, None] + np.arange(wk)]])
-    src = np.concatenate([np.asarray(taken, np.int64), np.full(len(cut), -1, np.int64)])
-    order = np.argsort(tiles[:, 0], kind="stable")
-    keep = order[_separation_tiles(len(order), 1, max_windows)]
-    return tiles[keep], src[keep]
+        wk = min(w if cfg.separation_window_s is None else grid.s_to_frames(cfg.separation_window_s), len(sel))
+        parts.append((sel, _separation_tiles(len(sel), wk, cfg.separation_max_windows), wk))
+    (s0, t0, w0), (s1, t1, w1) = parts
+    if w0 != w1:
+        return {k: _own_windows(enc, melc, sel, st, wk, emb, starts, w) for k, (sel, st, wk) in enumerate(parts)}
+    e = _own_windows(enc, melc, np.concatenate([s0, s1]), np.concatenate([t0, t1 + len(s0)]), w0, emb, starts, w)
+    return {0: e[:len(t0)], 1: e[len(t0):]}
 
 
 def _one_voice_in_pieces(path: np.ndarray, idx: np.ndarray, f0_st: np.ndarray | None, separation: float,
@@ -2312,6 +2257,29 @@ def _tail_refit(owned: np.ndarray, idx: np.ndarray, feats: np.ndarray, g: list |
         gk = _DiagGmm.of_rows(feats, rest, cfg.n_gauss, cfg.gmm_iterations)
         if float(np.mean(g[h].loglik(feats[a:b]) - gk.loglik(feats[a:b]))) >= cfg.tail_refit_nats:
             out[a:b] = h
+    return out
+
+
+def _own_windows(enc: VoiceEncoder, melc: np.ndarray, sel: np.ndarray, st: np.ndarray, wk: int,
+                 emb: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
+    """``enc.embed_windows(melc[sel], starts=st, n_frames=wk)``, taking from ``emb`` (the
+    embeddings of the ``w``-frame windows ``starts`` of ``melc``) every window that is one of
+    those (``wk == w`` consecutive speech frames from a window start: a voice's speech before
+    the other first speaks) instead of computing it again. (len(st), 256) float32."""
+    out = np.empty((len(st), emb.shape[1]), np.float32)
+    todo = np.ones(len(st), bool)
+    if wk == w and len(emb) == len(starts):
+        where = {int(p): i for i, p in enumerate(starts)}
+        for j, a in enumerate(st):
+            i = where.get(int(sel[a]))
+            if i is not None and int(sel[a + wk - 1]) - int(sel[a]) == wk - 1:
+                out[j], todo[j] = emb[i], False
+    if todo.any():
+        # only the windows' own frames gathered, end to end (not all of the voice's frames: on an
+        # hour, 40 MB for 64 windows' 1.5 MB); the same rows reach the encoder in the same order
+        go = st[todo]
+        rows = sel[(go[:, None] + np.arange(wk)).ravel()]
+        out[todo] = enc.embed_windows(melc[rows], starts=np.arange(len(go)) * wk, n_frames=wk)
     return out
 
 
