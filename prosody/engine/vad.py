@@ -665,8 +665,10 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     ``_MIX_MEDIAN_FRAMES`` frames (a heard tail's level dips between reflections, one frame at a time, and breaks
     the line) with the direct sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line) is cut too; where none of these
     falls at the room's rate, the tail looked for through the pause, the mask having ended inside it
-    (``_pause_tail``), and cut through the pause's frames the ending voice owns (the diarizer's split, not always the
-    pause's middle: a frame of the tail left to that voice's channel bridged its VAD's end over the cut); not where
+    (``_pause_tail``, with the direct sound's step; where the session's tails needed none, with none too, falling
+    within ``_TAIL_AGREE`` times the room's rate: its rate alone vouches for it), and cut through the
+    pause's frames the ending voice owns (the diarizer's split, not always the pause's middle: a frame of the tail
+    left to that voice's channel bridged its VAD's end over the cut); not where
     the run's last ``max_frames`` frames hold the other voice's (the fall there may be that voice's tail heard under
     the next one's first words).
 
@@ -759,7 +761,10 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     def pause_tail(a: int, b: int, stop: int):  # through the pause's frames the ending voice owns (its split)
         if own[b - 1] < 2 and (own[max(a, b - max_frames):b] == 1 - own[b - 1]).any():
             return None  # the other voice's frames in the line's window: its fall may be that voice's tail
-        t = _pause_tail(lv, a, b, stop, floor, max_frames=max_frames)
+        t = _pause_tail(lv, a, b, stop, floor, max_frames=max_frames, step_db=_MIX_STEP_STRAIGHT_DB)
+        if not agrees(t) and step is None:  # no step, where the session's tails needed none: its rate alone vouches
+            t = _pause_tail(lv, a, b, stop, floor, max_frames=max_frames, step_db=None)
+            t = t if t is not None and room / _TAIL_AGREE <= t[1] <= room * _TAIL_AGREE else None
         if not agrees(t):
             return None
         while stop < n and not sp[stop] and own[stop] == own[b - 1]:
@@ -948,17 +953,20 @@ def _stretch_tail(lv: np.ndarray, run_start: int, end: int, stop: int, room_db: 
     return None
 
 
-def _pause_tail(lv: np.ndarray, run_start: int, end: int, stop: int, floor_db: float, *,
-                max_frames: int) -> tuple[int, float, int, int] | None:
+def _pause_tail(lv: np.ndarray, run_start: int, end: int, stop: int, floor_db: float, *, max_frames: int,
+                step_db: float | None) -> tuple[int, float, int, int] | None:
     r"""``mix_tails``' tail (direct sound's end, rate dB/frame, end looked at, last frame cut + 1) for a run of speech
     ``run_start .. end - 1`` (frames) whose end before a pause shows none at the room's rate, or None: ``room_tail``
     over the run's last ``max_frames`` frames and the pause's first ones, up to the pause's first frame
     ``_MIX_PAUSE_FLOOR_DB`` or less over ``floor_db`` (the mix's 10th percentile; else up to ``stop``, the pause's
-    middle), with the direct sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line). The end looked at is the run's
-    own (the cut reaches back from it as from any end before a pause). The diarizer's mask ended inside the tail
-    (AMI at RT60 1.0 s: 0-20 frames after the direct sound), too few of its frames before the pause to make a line,
-    or on a stretch of it that does not fall at the room's rate; the ending voice's channel carried the rest of the
-    tail through its half of the pause and its VAD heard it (docs/speakers.md, seventy-first round)::
+    middle), with the direct sound's step ``step_db`` over the line (``_MIX_STEP_STRAIGHT_DB``; None: no step, where the
+    session's room was found from tails with no step, their residual vouching for them: there a tail whose first
+    frames hold level under its later half's line, after a one-frame dip, shows no step and was left whole, AMI tst00
+    s2 shared at RT60 0.7 s, 99-131 ms late; docs/speakers.md, seventy-fourth round, eighth pass). The end looked at is
+    the run's own (the cut reaches back from it as from any end before a pause). The diarizer's mask ended inside the
+    tail (AMI at RT60 1.0 s: 0-20 frames after the direct sound), too few of its frames before the pause to make a
+    line, or on a stretch of it that does not fall at the room's rate; the ending voice's channel carried the rest of
+    the tail through its half of the pause and its VAD heard it (docs/speakers.md, seventy-first round)::
 
         level   ~~~~~\__
                         ``--..__                 (the tail)
@@ -973,7 +981,7 @@ def _pause_tail(lv: np.ndarray, run_start: int, end: int, stop: int, floor_db: f
     if not end < q < len(lv) or end - run_start < _TAIL_MIN_FRAMES + 1:  # a run as short as a flicker: as tail_at
         return None
     lo = max(run_start, end - max_frames)
-    t = room_tail(lv[lo:q], lv[q:q + _TAIL_AFTER], step_db=_MIX_STEP_STRAIGHT_DB, slack=_MIX_LINE_SLACK)
+    t = room_tail(lv[lo:q], lv[q:q + _TAIL_AFTER], step_db=step_db, slack=_MIX_LINE_SLACK)
     return None if t is None else (lo + t[0], t[1], end, stop)  # the cut's reach counted from the mask's end
 
 
