@@ -156,7 +156,8 @@ def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             return False
-        raise
+        # said of the output, not of the staged file ``os.link`` names first (a full disk: sweep 12's rule)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     os.unlink(tmp)
     return True
 
