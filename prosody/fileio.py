@@ -87,7 +87,7 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
 
     taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
-    old = placeholder = None
+    old = None
     try:
         st = os.stat(tmp)
         now = taken()
@@ -95,21 +95,12 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
             old = _replaced_file(path, now)
             os.replace(tmp, path)
         else:
-            try:  # a hard link fails when the name is taken: no other writer is replaced
-                os.link(tmp, path, follow_symlinks=False)
-            except FileExistsError:
+            try:  # the name taken only where none has it (a hard link; without them, an exclusive create)
+                replace_erasing(tmp, path, new_only=True)
+            except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
                 raise other from None
-            except OSError:  # a file system without hard links (FAT): the name taken as replace_erasing takes it
-                try:
-                    placeholder = _take_name(path)
-                except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
-                    raise other from None
-                os.replace(tmp, path)
-            else:
-                discard_staged(tmp)
     except BaseException as exc:
         _let_go(old)
-        _give_up_name(path, placeholder)  # an empty file left at the name kept this session's later saves out
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
