@@ -726,6 +726,7 @@ def _inode_flags(path: str) -> int:
     finally:
         os.close(fd)
 
+
 def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:
     """The first ``n_bytes`` of the regular file ``path`` (b"" where it cannot be read): what an output's
     ``remade`` test looks at to tell a file prosody wrote."""
@@ -842,7 +843,6 @@ def own_output(path: str | os.PathLike) -> dict:
     return record
 
 
-
 def marks_kept(path: str | os.PathLike) -> bool:
     """Whether the file system holding the file ``path`` keeps the record ``mark_output`` puts on a file (user
     extended attributes): False on vfat, some network shares, or a system without ``getxattr``, where no file
@@ -855,6 +855,7 @@ def marks_kept(path: str | os.PathLike) -> bool:
     except OSError as exc:
         return exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP)
     return True
+
 
 EAF_UID_PROPERTY = "prosody.session_uid"  # an EAF header's PROPERTY naming the stored session it exports
 EAF_AUDIO_PROPERTY = "prosody.audio_sha256"  # one per file the session was analysed from, in order
