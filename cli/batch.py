@@ -345,8 +345,9 @@ def _stopped_line(what: str, *, done: int, cluster: bool) -> str:
 def _write_table_keeping(rows: list[dict], args, want_parquet: bool) -> tuple[list, str | None]:
     """The table written at ``--table``, or beside it where the table there lists a session and recording this one
     does not (another batch's, or this batch's before it failed whole: its table of 0 sessions replaced it; hostile
-    sweep 42) or is not as a batch wrote it (edited by hand: sweep 43), none where this one lists no session; the files written and the line saying what was kept (None where
-    nothing was). ``--overwrite`` replaces whatever is there."""
+    sweep 42) or is not as a batch wrote it (edited by hand: sweep 43), none where this one lists no session; the
+    files written and the line saying what was kept (None where nothing was). ``--overwrite`` replaces whatever is
+    there."""
     kept = [] if args.overwrite else tables_kept(args.table, rows, parquet=want_parquet)
     if not kept:
         return write_table(rows, args.table, parquet=want_parquet), None

@@ -87,7 +87,7 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
 
     taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
-    old = placeholder = None
+    old = None
     try:
         st = os.stat(tmp)
         now = taken()
@@ -95,21 +95,12 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
             old = _replaced_file(path, now)
             os.replace(tmp, path)
         else:
-            try:  # a hard link fails when the name is taken: no other writer is replaced
-                os.link(tmp, path, follow_symlinks=False)
-            except FileExistsError:
+            try:  # the name taken only where none has it (a hard link; without them, an exclusive create)
+                replace_erasing(tmp, path, new_only=True)
+            except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
                 raise other from None
-            except OSError:  # a file system without hard links (FAT): the name taken as replace_erasing takes it
-                try:
-                    placeholder = _take_name(path)
-                except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
-                    raise other from None
-                os.replace(tmp, path)
-            else:
-                discard_staged(tmp)
     except BaseException as exc:
         _let_go(old)
-        _give_up_name(path, placeholder)  # an empty file left at the name kept this session's later saves out
         discard_staged(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
@@ -156,7 +147,8 @@ def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             return False
-        raise
+        # said of the output, not of the staged file ``os.link`` names first (a full disk: sweep 12's rule)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     os.unlink(tmp)
     return True
 
@@ -734,6 +726,7 @@ def _inode_flags(path: str) -> int:
     finally:
         os.close(fd)
 
+
 def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:
     """The first ``n_bytes`` of the regular file ``path`` (b"" where it cannot be read): what an output's
     ``remade`` test looks at to tell a file prosody wrote."""
@@ -850,7 +843,6 @@ def own_output(path: str | os.PathLike) -> dict:
     return record
 
 
-
 def marks_kept(path: str | os.PathLike) -> bool:
     """Whether the file system holding the file ``path`` keeps the record ``mark_output`` puts on a file (user
     extended attributes): False on vfat, some network shares, or a system without ``getxattr``, where no file
@@ -863,6 +855,7 @@ def marks_kept(path: str | os.PathLike) -> bool:
     except OSError as exc:
         return exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP)
     return True
+
 
 EAF_UID_PROPERTY = "prosody.session_uid"  # an EAF header's PROPERTY naming the stored session it exports
 EAF_AUDIO_PROPERTY = "prosody.audio_sha256"  # one per file the session was analysed from, in order

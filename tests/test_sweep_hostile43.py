@@ -171,3 +171,21 @@ def test_an_output_onto_a_file_marked_immutable_is_refused_before_the_work(tmp_p
         _chattr("-" + flag[1], out)
     assert out.read_bytes() == before
     assert run_cli("analyze", rec, "--json", out, "--quiet", "--no-progress")[0] == 0
+
+
+def test_a_failed_hard_link_names_the_output_not_its_staged_file(tmp_path, monkeypatch):
+    """Review of sweep 43: where the hard link that puts a new output in place failed for another reason than the
+    file system making none (a full disk: a folder entry needs a block), the error named the staged temporary
+    (`.s.json.x1y2.tmp`, as ``os.link`` names its source), not the output asked for (sweep 12's rule). Now the
+    output's path, and nothing is left behind; a live session's first save alike."""
+    from prosody.fileio import write_claimed, write_private
+
+    def full(src, dst, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(src), None, str(dst))
+    monkeypatch.setattr(os, "link", full)
+    out = tmp_path / "s.json"
+    for write in (lambda: write_private(out, "x", new_only=True), lambda: write_claimed(out, "x", {})):
+        with pytest.raises(OSError) as exc:
+            write()
+        assert exc.value.errno == errno.ENOSPC and exc.value.filename == str(out), exc.value
+        assert os.listdir(tmp_path) == []

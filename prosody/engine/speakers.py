@@ -32,7 +32,7 @@ from .compiled import sosfilt
 from .framing import rms_db
 from .iir import butter_highpass_sos
 from .vad import hearing_gain_db, mix_tails, onsets_after_tails
-from .embedding import EMBEDDING_SIZE, VoiceEncoder, mel_frames, mel_frames_at
+from .embedding import EMBEDDING_SIZE, N_FFT, VoiceEncoder, mel_frames, mel_frames_at
 from ..config import VadConfig
 from ..errors import InputError
 from ..timebase import GRID
@@ -1113,8 +1113,8 @@ def _speech_apart(mono, rows: np.ndarray) -> float:
 # (``DiarizeConfig.finer_window_s``), the least it tells a voice in; under half of it neither side is read
 _ONSET_APART_S = 1.0
 _ONSET_APART_MIN_S = 0.5
-# a mel frame's 25 ms window reaches this many 10 ms frames either side of its centre (``mel_frames``)
-_MEL_REACH_FRAMES = 2
+# a mel frame's 25 ms window reaches this many 10 ms frames either side of its centre (``mel_frames``: 2)
+_MEL_REACH_FRAMES = math.ceil(N_FFT / 2 / GRID.hop_length)
 
 
 def _vad_levels_db(mono, n: int, *, highpass_hz: float = VadConfig().highpass_hz, chunk: int = 6000) -> np.ndarray:

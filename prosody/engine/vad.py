@@ -784,8 +784,7 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         if t is not None:
             found.append(t)
     changes = []  # the tails before the other voice: (direct sound's end, rate, frame it sank at, quietest frame + 1)
-    ch = np.flatnonzero((own[1:] != own[:-1]) & (own[1:] < 2) & (own[:-1] < 2) & sp[1:] & sp[:-1]) + 1
-    for c in ch.tolist():
+    for c in _voice_changes(own, sp).tolist():
         r = int(np.searchsorted(starts, c, side="right")) - 1
         a, b = int(starts[r]), int(ends[r])
         lo, hi = max(a + 1, c - _CHANGE_LOOK), min(b, c + _CHANGE_LOOK + 1)
@@ -836,8 +835,7 @@ def onsets_after_tails(level_db: np.ndarray, owner: np.ndarray, speech: np.ndarr
     n = min(len(lv), len(own), len(sp), len(tails))
     floor = float(np.percentile(lv[:n], 10))  # as mix_tails'
     out = own.copy()
-    ch = np.flatnonzero((own[1:n] != own[:n - 1]) & (own[1:n] < 2) & (own[:n - 1] < 2) & sp[1:n] & sp[:n - 1]) + 1
-    for c in ch.tolist():
+    for c in _voice_changes(own[:n], sp[:n]).tolist():
         lo = max(1, c - _CHANGE_LOOK)
         quiet = np.flatnonzero(~sp[lo:c])
         lo += int(quiet[-1]) + 1 if len(quiet) else 0  # this run of speech's frames alone
@@ -847,6 +845,14 @@ def onsets_after_tails(level_db: np.ndarray, owner: np.ndarray, speech: np.ndarr
                 and (lv[q:min(c, q + _TAIL_AFTER)] >= lv[q - 1] + _ONSET_STEP_DB).any():
             out[q:c] = own[c]
     return out
+
+
+def _voice_changes(owner: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """The frames (ascending indices) where ``owner`` ((n,): 0, 1, 2 both) changes from one voice to the other
+    inside ``speech`` ((n,) bool: the frame and the one before it speech): the voice changes ``mix_tails`` and
+    ``onsets_after_tails`` look at."""
+    return np.flatnonzero((owner[1:] != owner[:-1]) & (owner[1:] < 2) & (owner[:-1] < 2)
+                          & speech[1:] & speech[:-1]) + 1
 
 
 # ``mix_tails``: the frames either side of a voice change where its tail meets the next onset
