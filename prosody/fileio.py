@@ -736,12 +736,21 @@ def _refuse_others_in_sticky(path: str, where: str, st: os.stat_result) -> None:
         folder_st = os.stat(folder)
     except OSError:
         return
-    me = os.geteuid() if hasattr(os, "geteuid") else None
-    if me is None or not folder_st.st_mode & stat.S_ISVTX or me in (st.st_uid, folder_st.st_uid) or _may_own_any():
+    owner = others_owner(st)
+    if owner is None or not folder_st.st_mode & stat.S_ISVTX or others_owner(folder_st) is None:
         return
-    raise InputError(f"cannot write {where}: the file there is another user's ({_user_name(st.st_uid)}), in a "
+    raise InputError(f"cannot write {where}: the file there is another user's ({owner}), in a "
                      f"folder with the sticky bit ({folder}, as /tmp), where only its owner may replace it, so it "
                      "cannot be replaced, even with --overwrite; choose a new name, or another folder")
+
+
+def others_owner(st: os.stat_result) -> str | None:
+    """Whose a file or folder (its ``os.stat`` result ``st``) is, said ("root, uid 0"), where it is another user's
+    and this process may not act as its owner (``CAP_FOWNER``); None where it may (its own, root's, another
+    system)."""
+    if not hasattr(os, "geteuid") or st.st_uid == os.geteuid() or _may_own_any():
+        return None
+    return _user_name(st.st_uid)
 
 
 def _may_own_any() -> bool:

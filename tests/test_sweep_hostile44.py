@@ -5,6 +5,8 @@
    so only after the work: an analysis without --save lost. Now refused before it, for every command's outputs.
 2. A batch table whose rename failed was said by its temporary's name (``.t.csv.pwrykbac.tmp``), a name never
    shown: ``write_private`` now names the file asked for.
+3. A session store of another user's (made every user's to write) was "cannot open q: Operation not permitted";
+   now said whose it is, and that a store is its owner's alone.
 
 The commands of 1 run as the user ``nobody`` (``runuser``), which needs root; skipped where that cannot be done.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from prosody import fileio
+from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WORKTREE = Path(__file__).resolve().parent.parent
@@ -176,3 +179,23 @@ def test_a_failed_rename_is_said_of_the_file_asked_for_not_its_temporary(tmp_pat
     assert caught.value.filename == str(out)
     assert out.read_text() == "kept\n"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_a_store_of_another_users_is_refused_saying_whose(nobody, shared):
+    """Before: `analyze r.wav --save --store q`, q a store of root's made every user's to write (mode 777 and
+    666, as a shared folder), run as nobody: "cannot open q: Operation not permitted" (its mode, set owner-only, not
+    this user's to set), nothing said of why. Now refused in one line saying whose the store is, before any work;
+    the store as it was."""
+    store = shared / "q"
+    assert run_cli("analyze", shared / "r.wav", "--save", "--store", store, "--quiet", "--no-progress")[0] == 0
+    for p in (store, store / "frames"):
+        p.chmod(0o777)
+    for p in [store / "sessions.db", *(store / "frames").iterdir()]:
+        p.chmod(0o666)
+    before = (store / "sessions.db").read_bytes()
+    rc, err = nobody("analyze", "r.wav", "--save", "--store", "q", "--quiet", "--no-progress", cwd=shared)
+    assert rc == 1, (rc, err)
+    assert err == ("prosody: error: cannot open the session store q: it is another user's (root, uid 0), and a store "
+                   "is its owner's alone (owner-only); give --store a folder of your own\n"), err
+    assert (store / "sessions.db").read_bytes() == before
+    assert (store.stat().st_mode & 0o777, store.stat().st_uid) == (0o777, 0)
