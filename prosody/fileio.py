@@ -34,7 +34,7 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
         replace_erasing(tmp, path, new_only=new_only)
     except BaseException as exc:
         discard_staged(tmp)
-        if isinstance(exc, OSError) and exc.filename is None:
+        if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):  # a failed rename names the temporary
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     if tmp_prefix is None and tmp_suffix == ".tmp":  # a write of this name killed before (export -o, report -o)
@@ -639,9 +639,10 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
         seen[real] = label
         if ident is not None:
             seen_ids[ident] = label
-        if st is not None:
-            _refuse_replacing(path, where, overwrite=overwrite, page=page, remade=remade)
+        if st is not None:  # a file no write of this command can replace is said first: --overwrite cannot help
             _refuse_locked(path, where)
+            _refuse_others_in_sticky(path, where, st)
+            _refuse_replacing(path, where, overwrite=overwrite, page=page, remade=remade)
 
 
 def new_outputs(paths) -> frozenset[str]:
@@ -710,6 +711,60 @@ def _refuse_locked(path: str, where: str) -> None:
             raise InputError(f"cannot write {where}: the file there is marked {what} (chattr +{letter}), so it "
                              "cannot be replaced, even with --overwrite; choose a new name, or take the mark off "
                              f"(chattr -{letter} {path}) to replace it")
+
+
+CAP_FOWNER = 3  # linux/capability.h: the capability that lets a process (root) replace anyone's file in a sticky folder
+
+
+def _refuse_others_in_sticky(path: str, where: str, st: os.stat_result) -> None:
+    """An existing file an output would replace, refused before any work where it is another user's in a folder
+    with the sticky bit (``/tmp``, mode 1777) that is not this user's either: there only the file's or the folder's
+    owner may rename over it (the kernel's ``check_sticky``), so an hour's analysis ended "cannot write /tmp/s.json:
+    Operation not permitted; it was not written", its output lost without --save (hostile sweep 44). A process
+    holding ``CAP_FOWNER`` (root) may replace it: not refused."""
+    from .errors import InputError
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        folder_st = os.stat(folder)
+    except OSError:
+        return
+    owner = others_owner(st)
+    if owner is None or not folder_st.st_mode & stat.S_ISVTX or others_owner(folder_st) is None:
+        return
+    raise InputError(f"cannot write {where}: the file there is another user's ({owner}), in a "
+                     f"folder with the sticky bit ({folder}, as /tmp), where only its owner may replace it, so it "
+                     "cannot be replaced, even with --overwrite; choose a new name, or another folder")
+
+
+def others_owner(st: os.stat_result) -> str | None:
+    """Whose a file or folder (its ``os.stat`` result ``st``) is, said ("root, uid 0"), where it is another user's
+    and this process may not act as its owner (``CAP_FOWNER``); None where it may (its own, root's, another
+    system)."""
+    if not hasattr(os, "geteuid") or st.st_uid == os.geteuid() or _may_own_any():
+        return None
+    return _user_name(st.st_uid)
+
+
+def _may_own_any() -> bool:
+    """Whether this process holds ``CAP_FOWNER`` (its effective set, /proc/self/status); where that cannot be
+    read, whether it is root."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> CAP_FOWNER & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
+def _user_name(uid: int) -> str:
+    """The login name of ``uid`` and the number ("root, uid 0"), or the number alone where no name is known."""
+    import pwd
+    try:
+        return f"{pwd.getpwuid(uid).pw_name}, uid {uid}"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _inode_flags(path: str) -> int:

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (erase_file, free_space_text, is_disk_full, low_space, make_private_dirs,
+from ..fileio import (erase_file, free_space_text, is_disk_full, low_space, make_private_dirs, others_owner,
                       restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
@@ -950,6 +950,10 @@ class Store:
         if not p.exists():
             make_private_dirs(p)
         self._check_not_emptied()
+        owner = others_owner(p.stat())
+        if owner is not None:  # was "cannot open STORE: Operation not permitted" (its mode not ours to set: sweep 44)
+            raise StoreError(f"cannot open the session store {p}: it is another user's ({owner}), and a store is "
+                             "its owner's alone (owner-only); give --store a folder of your own")
         _set_mode(p, 0o700)
         self.frames_dir.mkdir(mode=0o700, exist_ok=True)
         try:  # set only when it differs: a frames folder alone on a read-only mount still reads
