@@ -1,0 +1,106 @@
+"""Hostile sweep 45 (docs/store.md "Hostile sweep 45"): sweep 44's leftover, then fresh hostile inputs.
+
+1. A batch whose table could not be written after its work said "run the same command again to write the table"
+   for every cause but a full disk too: a folder marked immutable, made unwritable or taken away during the batch,
+   a read-only file system, a name too long fail the same on a rerun. The line now says what mends each cause
+   (``fileio.table_remedy``), the sessions saved as they were.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from prosody.store.db import Store
+from tests.conftest import run_cli
+from tests.test_sweep_hostile42 import _two_recordings
+from tests.test_sweep_hostile43 import _chattr
+
+SAVED = "the sessions are saved in the store: run the same command again"
+NOT_AGAIN = ", to write the table (the saved recordings are not analysed again)"
+
+
+def _batch(tmp_path: Path, table: Path) -> tuple[int, str, str]:
+    a, b = _two_recordings(tmp_path)
+    return run_cli("batch", a, b, "--store", tmp_path / "st", "--table", table, "-j", "1", "--no-progress")
+
+
+def _saved(tmp_path: Path) -> list[int]:
+    with Store(tmp_path / "st") as st:
+        return sorted(i.id for i in st.list())
+
+
+def test_a_table_folder_marked_immutable_during_the_batch_says_to_take_the_mark_off(tmp_path, monkeypatch):
+    """Before: the table's folder marked immutable while the batch ran (`chattr +i`: the kernel refuses any new
+    name there, even to root) ended "cannot write d/t.csv: Operation not permitted; the sessions are saved in the
+    store: run the same command again to write the table", and the same command was refused again. Now the line
+    names the mark and what mends it; the sessions are saved; the command with --table in another folder writes
+    their table without analysing them again."""
+    import prosody_cli.batch as batch_cli
+    folder = tmp_path / "d"
+    folder.mkdir()
+    real = batch_cli.write_table
+
+    def marked_first(rows, path, **kw):
+        _chattr("+i", folder)  # as a user would during the batch: the folder's mark set before the table's write
+        return real(rows, path, **kw)
+
+    monkeypatch.setattr(batch_cli, "write_table", marked_first)
+    try:
+        rc, out, err = _batch(tmp_path, folder / "t")
+    finally:
+        _chattr("-i", folder)
+    assert rc == 1, err
+    assert "batch: 2 recordings: 2 analysed, 0 skipped (already done), 0 failed" in out
+    assert err.splitlines()[-1] == (
+        f"prosody: error: cannot write {folder / 't.csv'}: Operation not permitted; {SAVED} once {folder} is no "
+        f"longer marked immutable (chattr -i {folder}), or with --table in another folder{NOT_AGAIN}"), err
+    assert "Traceback" not in err and list(folder.iterdir()) == []
+    assert _saved(tmp_path) == [1, 2]
+    monkeypatch.setattr(batch_cli, "write_table", real)
+    other = tmp_path / "e"
+    other.mkdir()
+    rc, out, err = _batch(tmp_path, other / "t")
+    assert rc == 0 and "0 analysed, 2 skipped (already done)" in out, (out, err)
+    assert sorted(p.name for p in other.iterdir()) == ["t.csv", "t.parquet"]
+
+
+@pytest.mark.parametrize("code, remedy", [
+    (errno.EACCES, "with --table in a folder you can write"),
+    (errno.EROFS, "with --table on a file system that is not read-only"),
+    (errno.ENAMETOOLONG, "with a shorter --table name"),
+    (errno.ENOENT, "once the folder is made again, or with --table in another folder"),
+    (errno.EIO, "with --table in another folder"),
+])
+def test_a_table_unwritten_for_a_cause_no_rerun_mends_says_what_does(tmp_path, monkeypatch, code, remedy):
+    """Each cause the write met after the work (planted: the write raising it), said with what mends it rather than
+    "run the same command again" alone; exit 1, the sessions saved."""
+    import prosody_cli.batch as batch_cli
+    table = tmp_path / "t.csv"
+
+    def refused(rows, path, **kw):
+        raise OSError(code, os.strerror(code), str(table))
+
+    monkeypatch.setattr(batch_cli, "write_table", refused)
+    rc, out, err = _batch(tmp_path, tmp_path / "t")
+    assert rc == 1 and "2 analysed" in out, err
+    assert err.splitlines()[-1] == (f"prosody: error: cannot write {table}: {os.strerror(code)}; {SAVED} "
+                                    f"{remedy}{NOT_AGAIN}"), err
+    assert _saved(tmp_path) == [1, 2]
+
+
+def test_a_full_disk_still_says_to_run_the_same_command_again(tmp_path, monkeypatch):
+    """Guard: a full disk is mended by room, so the line stays "run the same command again to write the table"."""
+    import prosody_cli.batch as batch_cli
+    table = tmp_path / "t.csv"
+
+    def full(rows, path, **kw):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(table))
+
+    monkeypatch.setattr(batch_cli, "write_table", full)
+    rc, _, err = _batch(tmp_path, tmp_path / "t")
+    assert rc == 1
+    assert err.splitlines()[-1].endswith("; the sessions are saved in the store: run the same command again to "
+                                         "write the table"), err
