@@ -705,12 +705,20 @@ def _refuse_locked(path: str, where: str) -> None:
     (hostile sweep 43). Where the flags cannot be read (another system, a file system without them): left to
     the write."""
     from .errors import InputError
-    flags = _inode_flags(path)
-    for bit, what, letter in LOCKED_FLAGS:
-        if flags & bit:
-            raise InputError(f"cannot write {where}: the file there is marked {what} (chattr +{letter}), so it "
-                             "cannot be replaced, even with --overwrite; choose a new name, or take the mark off "
-                             f"(chattr -{letter} {path}) to replace it")
+    mark = locked_mark(path)
+    if mark is not None:
+        what, letter = mark
+        raise InputError(f"cannot write {where}: the file there is marked {what} (chattr +{letter}), so it "
+                         "cannot be replaced, even with --overwrite; choose a new name, or take the mark off "
+                         f"(chattr -{letter} {path}) to replace it")
+
+
+def locked_mark(path: str | os.PathLike) -> tuple[str, str] | None:
+    """("immutable", "i") or ("append-only", "a"): the mark (``chattr +i``/``+a``) on the inode of the file or
+    folder ``path`` that keeps it from being replaced or removed (a folder: its names), even by root; None where
+    there is none or the flags cannot be read."""
+    flags = _inode_flags(os.fspath(path))
+    return next(((what, letter) for bit, what, letter in LOCKED_FLAGS if flags & bit), None)
 
 
 CAP_FOWNER = 3  # linux/capability.h: the capability that lets a process (root) replace anyone's file in a sticky folder
@@ -1175,10 +1183,9 @@ def table_remedy(exc: OSError, path: str | os.PathLike) -> str | None:
         return None
     if exc.errno == errno.EPERM:
         for where in (os.fspath(path), os.path.dirname(os.path.abspath(path))):
-            flags = _inode_flags(where)
-            for bit, what, letter in LOCKED_FLAGS:
-                if flags & bit:
-                    return f"once {where} is no longer marked {what} (chattr -{letter} {where}), or {ELSEWHERE}"
+            mark = locked_mark(where)
+            if mark is not None:
+                return f"once {where} is no longer marked {mark[0]} (chattr -{mark[1]} {where}), or {ELSEWHERE}"
     return REMEDIES.get(exc.errno, ELSEWHERE)
 
 

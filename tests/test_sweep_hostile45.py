@@ -4,6 +4,9 @@
    for every cause but a full disk too: a folder marked immutable, made unwritable or taken away during the batch,
    a read-only file system, a name too long fail the same on a rerun. The line now says what mends each cause
    (``fileio.table_remedy``), the sessions saved as they were.
+2. ``delete`` of a session whose frames file was marked immutable (``chattr +i``) deleted its rows, then failed
+   "cannot access FRAMES: Operation not permitted", the frames file whole. Now refused before anything is deleted;
+   a frames file whose erasing fails after the commit (a mark set meanwhile) is said, and the next delete erases it.
 """
 from __future__ import annotations
 
@@ -104,3 +107,65 @@ def test_a_full_disk_still_says_to_run_the_same_command_again(tmp_path, monkeypa
     assert rc == 1
     assert err.splitlines()[-1].endswith("; the sessions are saved in the store: run the same command again to "
                                          "write the table"), err
+
+
+# -- 2. delete of a session whose frames file is marked immutable -----------------------------------------------------
+
+def _stored(tmp_path: Path) -> tuple[Path, Path]:
+    """A store of one analysed session, and its frames file."""
+    a, _ = _two_recordings(tmp_path)
+    assert run_cli("analyze", a, "--save", "--store", tmp_path / "st", "--quiet", "--no-progress")[0] == 0
+    (frames,) = (tmp_path / "st" / "frames").iterdir()
+    return tmp_path / "st", frames
+
+
+def test_delete_of_a_session_whose_frames_file_is_immutable_is_refused_before_anything_is_deleted(tmp_path):
+    """Before: `delete 1` committed the rows' removal, then "cannot access FRAMES: Operation not permitted", exit 1:
+    the session gone from every list, its frames file whole (every frame of it readable), nothing said of either.
+    Now refused in one line naming the mark, nothing deleted; with the mark off the same command deletes it all."""
+    store, frames = _stored(tmp_path)
+    before = frames.read_bytes()
+    _chattr("+i", frames)
+    try:
+        rc, out, err = run_cli("delete", "1", "--store", store)
+    finally:
+        _chattr("-i", frames)
+    assert rc == 1 and out == "", (out, err)
+    assert err == (f"prosody: error: cannot delete session 1: its frames file {frames} is marked immutable (chattr "
+                   f"+i), so its frames cannot be erased; nothing was deleted. Take the mark off (chattr -i {frames}) "
+                   "and delete it again\n"), err
+    assert _saved(tmp_path) == [1] and frames.read_bytes() == before
+    assert [p.name for p in frames.parent.iterdir()] == [frames.name]  # no marker of a delete left
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0 and out == "deleted session 1\n", (out, err)
+    assert _saved(tmp_path) == [] and list(frames.parent.iterdir()) == []
+
+
+def test_a_frames_file_that_cannot_be_erased_after_the_commit_is_said_and_erased_by_the_next_delete(tmp_path,
+                                                                                                    monkeypatch):
+    """A mark set between the check and the erasing (planted: set just before the erase): the rows are deleted,
+    and the line says so and that the frames file still holds the session's frames (it said "cannot access ...");
+    with the mark off, `delete 1` again erases it."""
+    import prosody.store.db as db
+    store, frames = _stored(tmp_path)
+    real = db.erase_file
+
+    def marked_first(path):
+        _chattr("+i", frames)
+        return real(path)
+
+    monkeypatch.setattr(db, "erase_file", marked_first)
+    try:
+        rc, out, err = run_cli("delete", "1", "--store", store)
+    finally:
+        _chattr("-i", frames)
+    monkeypatch.setattr(db, "erase_file", real)
+    assert rc == 1 and "deleted session" not in out, (out, err)
+    assert err == (f"prosody: error: session 1's rows are deleted from the store, but its frames file {frames} could "
+                   "not be erased (Operation not permitted): it still holds the session's frames; once that is "
+                   "mended, `prosody delete 1` again erases it and what else is left of the session\n"), err
+    assert frames.exists()  # whole; the next open of the store (its marker left) erases it
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert rc == 0 and "frames file that no session held" in out, (out, err)
+    assert _saved(tmp_path) == []
+    assert list(frames.parent.iterdir()) == []
