@@ -19,7 +19,7 @@ import pytest
 from prosody.store.db import Store
 from tests.conftest import run_cli
 from tests.test_sweep_hostile42 import _two_recordings
-from tests.test_sweep_hostile43 import _chattr
+from tests.test_sweep_hostile43 import FIXTURES, _chattr
 
 SAVED = "the sessions are saved in the store: run the same command again"
 NOT_AGAIN = ", to write the table (the saved recordings are not analysed again)"
@@ -111,9 +111,9 @@ def test_a_full_disk_still_says_to_run_the_same_command_again(tmp_path, monkeypa
 
 # -- 2. delete of a session whose frames file is marked immutable -----------------------------------------------------
 
-def _stored(tmp_path: Path) -> tuple[Path, Path]:
-    """A store of one analysed session, and its frames file."""
-    a, _ = _two_recordings(tmp_path)
+def _stored(tmp_path: Path, recording: Path | None = None) -> tuple[Path, Path]:
+    """A store of one analysed session (of ``recording``, else one voice alone), and its frames file."""
+    a = recording or _two_recordings(tmp_path)[0]
     assert run_cli("analyze", a, "--save", "--store", tmp_path / "st", "--quiet", "--no-progress")[0] == 0
     (frames,) = (tmp_path / "st" / "frames").iterdir()
     return tmp_path / "st", frames
@@ -169,3 +169,23 @@ def test_a_frames_file_that_cannot_be_erased_after_the_commit_is_said_and_erased
     assert rc == 0 and "frames file that no session held" in out, (out, err)
     assert _saved(tmp_path) == []
     assert list(frames.parent.iterdir()) == []
+
+
+# -- 3. relabel of a session in a store on a read-only mount -----------------------------------------------------------
+
+def test_relabel_in_a_store_on_a_read_only_mount_says_the_store_is_read_only(tmp_path):
+    """The whole store folder a read-only bind mount after a session was saved. Before: `relabel 1` recomputed the
+    measures, then "cannot write STORE/frames/UID.X.npz: Read-only file system" (a frames file's name the user never
+    gave). Now the store's one line, as edit, note and delete say it; reading commands work; nothing changed."""
+    from tests.test_sweep_hostile6 import _on_read_only_mount
+    store, _ = _stored(tmp_path, FIXTURES / "dialogue.flac")  # two voices
+    before = {p.name: p.read_bytes() for p in (store, store / "frames") for p in p.iterdir() if p.is_file()}
+    s = str(store)
+    results = _on_read_only_mount(store, [["relabel", "1", "--store", s], ["show", "1", "--store", s],
+                                          ["edit", "1", "--therapist", "Ann", "--store", s]])
+    said = (f"prosody: error: the session store {store} is read-only here (a read-only file system or folder); "
+            "copy it to a writable folder to change it\n")
+    assert results[0][0] == 1 and results[0][2] == said, results[0]
+    assert results[1][0] == 0 and "session 1" in results[1][1], results[1]
+    assert results[2][:1] == (1,) and results[2][2] == said, results[2]
+    assert {p.name: p.read_bytes() for p in (store, store / "frames") for p in p.iterdir() if p.is_file()} == before

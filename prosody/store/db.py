@@ -1064,13 +1064,19 @@ class Store:
                              f"({self.frames_readonly}); the store is unchanged. Make it writable, or copy the store "
                              "to a writable folder, to change it")
 
-    @contextmanager
-    def _tx(self, *, migrating: bool = False):
+    def _check_changeable(self) -> None:
+        """Refuse a change to a store opened full or read-only, in the one line of each: a save checks this before
+        it writes its frames file (a `relabel` on a read-only mount said "cannot write FRAMES: Read-only file
+        system", after its work: hostile sweep 45)."""
         if getattr(self, "disk_full", False):
             raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
             raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
                              "folder); copy it to a writable folder to change it")
+
+    @contextmanager
+    def _tx(self, *, migrating: bool = False):
+        self._check_changeable()
         if not migrating:  # the migrations change tables only, never the frames folder
             self._check_frames_writable()
             self._check_same_folder()
@@ -1147,6 +1153,7 @@ class Store:
             uid = row[0] if row is not None else None
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
+        self._check_changeable()
         self._check_frames_writable()
         self._check_same_folder()  # and again in the transaction, after the frames file is written
         with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
