@@ -17,7 +17,7 @@ from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent
                                   is_table_file, parquet_available, run_batch, table_beside, table_paths,
                                   tables_kept, write_table)
 from prosody.analysis import load_config
-from prosody.fileio import check_outputs, write_error_text
+from prosody.fileio import check_outputs, table_remedy, write_error_text
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import Store
@@ -362,6 +362,17 @@ def _write_table_keeping(rows: list[dict], args, want_parquet: bool) -> tuple[li
                    f"wrote), and was kept; this batch's table was written beside it, as {written}")
 
 
+def _table_unwritten_text(exc: OSError, where) -> str:
+    """The line saying that the table ``where`` was not written, and what writes it: the same command again once
+    there is room (a full disk), else that command with what mends the cause (``table_remedy``): a rerun alone
+    failed the same (hostile sweep 45). The saved recordings are found done, not analysed again."""
+    remedy = table_remedy(exc, where)
+    again = ("run the same command again to write the table" if remedy is None else
+             f"run the same command again {remedy}, to write the table (the saved recordings are not analysed again)")
+    return (f"prosody: error: cannot write {terminal_safe(where)}: {terminal_safe(write_error_text(exc, where))}; "
+            f"the sessions are saved in the store: {terminal_safe(again)}")
+
+
 def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:
     """A finished batch's table and its summary; the exit status."""
     note = None
@@ -375,12 +386,9 @@ def _table_and_summary(report, args, out, err, want_parquet: bool) -> int:
         note, unwritten = "\n".join(n for n in (note, kept_note) if n) or None, kept_note is not None
     except BatchError as exc:  # pragma: no cover (checked above)
         files, note = [], f"prosody: warning: {terminal_safe(exc)}"
-    except OSError as exc:  # a full disk: the sessions are in the store; the summary is still said
+    except OSError as exc:  # a full disk, a folder made unwritable meanwhile: the sessions are in the store
         files, unwritten = [], True
-        where = exc.filename or args.table
-        note = (f"prosody: error: cannot write {terminal_safe(where)}: {terminal_safe(write_error_text(exc, where))}"
-                "; the sessions are saved in the store: run the same "
-                "command again to write the table")
+        note = _table_unwritten_text(exc, exc.filename or args.table)
     out.write(summary_text(report, table_files=files))
     if note:
         err.write(note + "\n")

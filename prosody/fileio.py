@@ -705,12 +705,20 @@ def _refuse_locked(path: str, where: str) -> None:
     (hostile sweep 43). Where the flags cannot be read (another system, a file system without them): left to
     the write."""
     from .errors import InputError
-    flags = _inode_flags(path)
-    for bit, what, letter in LOCKED_FLAGS:
-        if flags & bit:
-            raise InputError(f"cannot write {where}: the file there is marked {what} (chattr +{letter}), so it "
-                             "cannot be replaced, even with --overwrite; choose a new name, or take the mark off "
-                             f"(chattr -{letter} {path}) to replace it")
+    mark = locked_mark(path)
+    if mark is not None:
+        what, letter = mark
+        raise InputError(f"cannot write {where}: the file there is marked {what} (chattr +{letter}), so it "
+                         "cannot be replaced, even with --overwrite; choose a new name, or take the mark off "
+                         f"(chattr -{letter} {path}) to replace it")
+
+
+def locked_mark(path: str | os.PathLike) -> tuple[str, str] | None:
+    """("immutable", "i") or ("append-only", "a"): the mark (``chattr +i``/``+a``) on the inode of the file or
+    folder ``path`` that keeps it from being replaced or removed (a folder: its names), even by root; None where
+    there is none or the flags cannot be read."""
+    flags = _inode_flags(os.fspath(path))
+    return next(((what, letter) for bit, what, letter in LOCKED_FLAGS if flags & bit), None)
 
 
 CAP_FOWNER = 3  # linux/capability.h: the capability that lets a process (root) replace anyone's file in a sticky folder
@@ -768,7 +776,7 @@ def _user_name(uid: int) -> str:
 
 
 def _inode_flags(path: str) -> int:
-    """The inode flags of the regular file ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read."""
+    """The inode flags of the file or folder ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read."""
     import fcntl
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -1155,6 +1163,30 @@ def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
     """"cannot write PATH: <why>; it was not written" (``write_error_text``): every write here is atomic, so a
     failed one leaves the file as it was."""
     return f"cannot write {path}: {write_error_text(exc, path)}; it was not written"
+
+
+ELSEWHERE = "with --table in another folder"  # what mends any cause: the saved sessions' table written there
+REMEDIES = {errno.EACCES: "with --table in a folder you can write",
+            errno.EROFS: "with --table on a file system that is not read-only",
+            errno.ENAMETOOLONG: "with a shorter --table name",
+            errno.ENOENT: f"once the folder is made again, or {ELSEWHERE}",
+            errno.ENOTDIR: f"once the folder is made again, or {ELSEWHERE}"}
+
+
+def table_remedy(exc: OSError, path: str | os.PathLike) -> str | None:
+    """When running a batch again writes the table ``path`` that ``exc`` kept unwritten: "with --table in a folder
+    you can write", "once the mark is off (chattr -i FOLDER), or with --table in another folder"; None where the
+    same command mends it once there is room (a full disk, a quota). The same command alone fails the same for a
+    cause no rerun mends (a folder marked immutable or made unwritable during the batch, a read-only file system:
+    hostile sweep 45)."""
+    if is_disk_full(exc):
+        return None
+    if exc.errno == errno.EPERM:
+        for where in (os.fspath(path), os.path.dirname(os.path.abspath(path))):
+            mark = locked_mark(where)
+            if mark is not None:
+                return f"once {where} is no longer marked {mark[0]} (chattr -{mark[1]} {where}), or {ELSEWHERE}"
+    return REMEDIES.get(exc.errno, ELSEWHERE)
 
 
 def low_space(path, min_bytes: int = 1 << 20) -> bool:

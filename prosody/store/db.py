@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (erase_file, free_space_text, is_disk_full, low_space, make_private_dirs, others_owner,
+from ..fileio import (erase_file, free_space_text, is_disk_full, locked_mark, low_space, make_private_dirs, others_owner,
                       restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
@@ -1064,13 +1064,19 @@ class Store:
                              f"({self.frames_readonly}); the store is unchanged. Make it writable, or copy the store "
                              "to a writable folder, to change it")
 
-    @contextmanager
-    def _tx(self, *, migrating: bool = False):
+    def _check_changeable(self) -> None:
+        """Refuse a change to a store opened full or read-only, in the one line of each: a save checks this before
+        it writes its frames file (a `relabel` on a read-only mount said "cannot write FRAMES: Read-only file
+        system", after its work: hostile sweep 45)."""
         if getattr(self, "disk_full", False):
             raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
             raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
                              "folder); copy it to a writable folder to change it")
+
+    @contextmanager
+    def _tx(self, *, migrating: bool = False):
+        self._check_changeable()
         if not migrating:  # the migrations change tables only, never the frames folder
             self._check_frames_writable()
             self._check_same_folder()
@@ -1147,6 +1153,7 @@ class Store:
             uid = row[0] if row is not None else None
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
+        self._check_changeable()
         self._check_frames_writable()
         self._check_same_folder()  # and again in the transaction, after the frames file is written
         with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
@@ -1466,12 +1473,15 @@ class Store:
         and the copy SQLite may still hold in the WAL. Where another connection's read
         kept the zeroed pages from reaching the database file (``_checkpoint``, after
         waiting ``BUSY_TIMEOUT_S``), the database's path is appended to ``unerased``:
-        the deleted rows' bytes are still in it until a later checkpoint."""
+        the deleted rows' bytes are still in it until a later checkpoint. A frames file marked so that it cannot
+        be erased is refused before anything is deleted (``_refuse_locked_frames``); one whose erasing fails after
+        the commit is said (a StoreError), never passed over (hostile sweep 45)."""
         sid = self.resolve(ref)
         mark = None
         try:
             with self._tx() as db:
                 frames_file, uid = db.execute("SELECT frames_file, uid FROM sessions WHERE id = ?", (sid,)).fetchone()
+                self._refuse_locked_frames(sid, frames_file)
                 if frames_file:  # said before the commit: a kill after it leaves the file named (_finish_deletes)
                     mark = self.frames_dir / f"{DELETING_PREFIX}{frames_file}"
                     try:
@@ -1491,15 +1501,7 @@ class Store:
             if isinstance(exc, StoreError) and (self.disk_full or not self.readonly and low_space(self.path)):
                 raise disk_full_error(self.db_path, needs=self._delete_room_text()) from None
             raise
-        if frames_file:
-            try:
-                erase_file(self.frames_dir / frames_file)
-            except FileNotFoundError:
-                pass
-            try:
-                mark.unlink()
-            except FileNotFoundError:
-                pass
+        kept = self._erase_deleted_frames(frames_file, mark)
         try:  # and the copies a killed save of it left (Store.gc), then any orphan older than an hour
             self.gc(uid=uid, min_age_s=OWN_ORPHAN_MIN_AGE_S)
             self.gc()
@@ -1507,7 +1509,44 @@ class Store:
             pass  # the session is deleted; an unreadable frames folder is said by the next command that needs it
         if not self._checkpoint() and unerased is not None:
             unerased.append(self.db_path)
+        if kept is not None:
+            raise StoreError(f"session {sid}'s rows are deleted from the store, but its frames file "
+                             f"{self.frames_dir / frames_file} could not be erased ({kept.strerror or kept}): it "
+                             f"still holds the session's frames; once that is mended, `prosody delete {sid}` again "
+                             "erases it and what else is left of the session")
         return sid
+
+    def _refuse_locked_frames(self, sid: int, frames_file: str | None) -> None:
+        """Refuse deleting session ``sid`` where its frames file, or the frames folder, is marked immutable or
+        append-only (``chattr``): no one, root included, may erase or remove it, and the delete committed the rows'
+        removal, then failed "cannot access ...: Operation not permitted", the frames file whole (hostile sweep
+        45)."""
+        if not frames_file:
+            return
+        for path, what in ((self.frames_dir / frames_file, "its frames file"),
+                           (self.frames_dir, "the store's frames folder")):
+            locked = locked_mark(path)
+            if locked is not None:
+                raise StoreError(f"cannot delete session {sid}: {what} {path} is marked {locked[0]} (chattr "
+                                 f"+{locked[1]}), so its frames cannot be erased; nothing was deleted. Take the mark "
+                                 f"off (chattr -{locked[1]} {path}) and delete it again")
+
+    def _erase_deleted_frames(self, frames_file: str | None, mark: Path | None) -> OSError | None:
+        """Erase a committed delete's frames file, then its marker; the error that kept the file (the marker then
+        kept too, so that the next open finishes it: ``_finish_deletes``), None where it is erased or was gone."""
+        if not frames_file:
+            return None
+        try:
+            erase_file(self.frames_dir / frames_file)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            return exc
+        try:
+            mark.unlink()
+        except FileNotFoundError:
+            pass
+        return None
 
     def _delete_room_text(self) -> str:
         """What a delete refused on a full disk needs: room for its journal, about the session's share of the
