@@ -64,7 +64,8 @@ def test_a_batch_of_another_manifest_keeps_the_earlier_table_and_writes_its_own_
     assert rc == 1
     beside = tmp_path / "prosody-batch.kept-1.csv"
     assert ("prosody: error: cannot write --table prosody-batch.csv: the table there lists recordings this batch "
-            "does not (another batch's table), or is not as a batch wrote it (changed since, or no table prosody wrote), "
+            "does not (another batch's table), or is not as a batch wrote it (changed since, or no table prosody "
+            "wrote), "
             "and was kept; this batch's table was written beside it, as prosody-batch.kept-1.csv, prosody-batch.kept-1.parquet\n") in err, err
     assert table.read_bytes() == first and (tmp_path / "prosody-batch.parquet").read_bytes() == first_pq
     ones, twos = _uids(table), _uids(beside)

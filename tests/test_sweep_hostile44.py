@@ -44,7 +44,8 @@ def _nobody_python() -> tuple[str, dict] | None:
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     for python in (sys.executable, f"/usr/bin/python{version}"):
         done = subprocess.run(["runuser", "-u", NOBODY, "--", "env", *[f"{k}={v}" for k, v in env.items()], python,
-                               "-c", "import numpy, soundfile, prosody_cli.main; import prosody; print(prosody.__file__)"],
+                               "-c", "import numpy, soundfile, prosody_cli.main; import prosody; "
+                               "print(prosody.__file__)"],
                               capture_output=True, text=True, check=False, timeout=NOBODY_RUN_S)
         if done.returncode == 0 and done.stdout.strip().startswith(str(WORKTREE)):
             return python, env

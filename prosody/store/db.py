@@ -47,8 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (erase_file, free_space_text, is_disk_full, locked_mark, low_space, make_private_dirs, others_owner,
-                      restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
+from ..fileio import (erase_file, free_space_text, is_disk_full, locked_mark, low_space, make_private_dirs,
+                      others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text,
+                      write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
