@@ -7,6 +7,7 @@ analyze`` uses (``prosody.analysis``), so a file gives the same session either w
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import signal
 import time
@@ -17,7 +18,7 @@ from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent
                                   is_table_file, parquet_available, run_batch, table_beside, table_paths,
                                   tables_kept, write_table)
 from prosody.analysis import load_config
-from prosody.fileio import check_outputs, table_remedy, write_error_text
+from prosody.fileio import check_outputs, is_disk_full, locked_mark, write_error_text
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import Store
@@ -362,11 +363,36 @@ def _write_table_keeping(rows: list[dict], args, want_parquet: bool) -> tuple[li
                    f"wrote), and was kept; this batch's table was written beside it, as {written}")
 
 
+TABLE_ELSEWHERE = "with --table in another folder"  # mends any cause: the saved sessions' table written there
+TABLE_REMEDIES = {errno.EACCES: "with --table in a folder you can write",
+                  errno.EROFS: "with --table on a file system that is not read-only",
+                  errno.ENAMETOOLONG: "with a shorter --table name",
+                  errno.ENOENT: f"once the folder is made again, or {TABLE_ELSEWHERE}",
+                  errno.ENOTDIR: f"once the folder is made again, or {TABLE_ELSEWHERE}"}
+
+
+def _table_remedy(exc: OSError, path: str | os.PathLike) -> str | None:
+    """When running a batch again writes the table ``path`` that ``exc`` kept unwritten: "with --table in a folder
+    you can write", "once the mark is off (chattr -i FOLDER), or with --table in another folder"; None where the
+    same command mends it once there is room (a full disk, a quota). The same command alone fails the same for a
+    cause no rerun mends (a folder marked immutable or made unwritable during the batch, a read-only file system:
+    hostile sweep 45)."""
+    if is_disk_full(exc):
+        return None
+    if exc.errno == errno.EPERM:
+        for where in (os.fspath(path), os.path.dirname(os.path.abspath(path))):
+            mark = locked_mark(where)
+            if mark is not None:
+                return (f"once {where} is no longer marked {mark[0]} (chattr -{mark[1]} {where}), "
+                        f"or {TABLE_ELSEWHERE}")
+    return TABLE_REMEDIES.get(exc.errno, TABLE_ELSEWHERE)
+
+
 def _table_unwritten_text(exc: OSError, where) -> str:
     """The line saying that the table ``where`` was not written, and what writes it: the same command again once
-    there is room (a full disk), else that command with what mends the cause (``table_remedy``): a rerun alone
+    there is room (a full disk), else that command with what mends the cause (``_table_remedy``): a rerun alone
     failed the same (hostile sweep 45). The saved recordings are found done, not analysed again."""
-    remedy = table_remedy(exc, where)
+    remedy = _table_remedy(exc, where)
     again = ("run the same command again to write the table" if remedy is None else
              f"run the same command again {remedy}, to write the table (the saved recordings are not analysed again)")
     return (f"prosody: error: cannot write {terminal_safe(where)}: {terminal_safe(write_error_text(exc, where))}; "

@@ -1165,30 +1165,6 @@ def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
     return f"cannot write {path}: {write_error_text(exc, path)}; it was not written"
 
 
-ELSEWHERE = "with --table in another folder"  # what mends any cause: the saved sessions' table written there
-REMEDIES = {errno.EACCES: "with --table in a folder you can write",
-            errno.EROFS: "with --table on a file system that is not read-only",
-            errno.ENAMETOOLONG: "with a shorter --table name",
-            errno.ENOENT: f"once the folder is made again, or {ELSEWHERE}",
-            errno.ENOTDIR: f"once the folder is made again, or {ELSEWHERE}"}
-
-
-def table_remedy(exc: OSError, path: str | os.PathLike) -> str | None:
-    """When running a batch again writes the table ``path`` that ``exc`` kept unwritten: "with --table in a folder
-    you can write", "once the mark is off (chattr -i FOLDER), or with --table in another folder"; None where the
-    same command mends it once there is room (a full disk, a quota). The same command alone fails the same for a
-    cause no rerun mends (a folder marked immutable or made unwritable during the batch, a read-only file system:
-    hostile sweep 45)."""
-    if is_disk_full(exc):
-        return None
-    if exc.errno == errno.EPERM:
-        for where in (os.fspath(path), os.path.dirname(os.path.abspath(path))):
-            mark = locked_mark(where)
-            if mark is not None:
-                return f"once {where} is no longer marked {mark[0]} (chattr -{mark[1]} {where}), or {ELSEWHERE}"
-    return REMEDIES.get(exc.errno, ELSEWHERE)
-
-
 def low_space(path, min_bytes: int = 1 << 20) -> bool:
     """Less than ``min_bytes`` free where ``path`` is. SQLite reports a full disk
     on opening as a plain 'disk I/O error' (it cannot size its shared-memory

@@ -3,7 +3,7 @@
 1. A batch whose table could not be written after its work said "run the same command again to write the table"
    for every cause but a full disk too: a folder marked immutable, made unwritable or taken away during the batch,
    a read-only file system, a name too long fail the same on a rerun. The line now says what mends each cause
-   (``fileio.table_remedy``), the sessions saved as they were.
+   (``cli.batch._table_remedy``), the sessions saved as they were.
 2. ``delete`` of a session whose frames file was marked immutable (``chattr +i``) deleted its rows, then failed
    "cannot access FRAMES: Operation not permitted", the frames file whole. Now refused before anything is deleted;
    a frames file whose erasing fails after the commit (a mark set meanwhile) is said, and the next delete erases it.
