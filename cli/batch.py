@@ -246,6 +246,7 @@ def cmd_batch(args, out, err) -> int:
             cluster = connect_scheduler(args.scheduler)
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
+            _check_store_writable(store)
             try:
                 report = run_batch(jobs, store=store, config=config, measures=mcfg, profile=profile,
                                    n_jobs=args.jobs, scheduler=cluster, send_audio=args.send_audio,
@@ -279,6 +280,17 @@ def cmd_batch(args, out, err) -> int:
         err.write(f"prosody: error: {stop.reason()}; the batch had finished first (the summary above)\n")
         return 128 + stop.signum
     return rc
+
+
+def _check_store_writable(store: Store) -> None:
+    """A store that cannot be written (a read-only mount or folder, its frames folder marked or read-only) refused
+    before any work, in the store's words (was "cannot access ro/batch.sqlite: Read-only file system": the
+    ledger's path, never given; hostile sweep 46). A store opened read-only because its disk is full is left to
+    the ledger, which says so."""
+    if store.readonly and not store.disk_full:
+        raise InputError(f"the session store {store.path} is read-only here (a read-only file system or folder); a "
+                         "batch saves each recording it analyses there: choose a writable store (--store)")
+    store.check_frames_writable()  # was found after the first analysis, kept in a rescue copy (sweep 46)
 
 
 def _check_batch_options(args) -> None:

@@ -154,6 +154,7 @@ def check_save_args(args) -> None:
         with _open(args, create=True) as store:
             if store.readonly:
                 raise InputError(f"--store {store.path} is read-only here; choose a writable store to --save")
+            store.check_frames_writable()  # was found after the analysis, which went to a rescue copy (sweep 46)
             store.check_intact()
             store.check_session_number(therapist=args.therapist, client=args.client, number=args.session_number)
 

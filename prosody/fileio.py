@@ -32,10 +32,8 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
         if whose is not None:
             mark_output(tmp, whose)
         replace_erasing(tmp, path, new_only=new_only)
-    except BaseException as exc:
+    except BaseException:
         discard_staged(tmp)
-        if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):  # a failed rename names the temporary
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     if tmp_prefix is None and tmp_suffix == ".tmp":  # a write of this name killed before (export -o, report -o)
         sweep_staged(path.parent, names=(path.name,))
@@ -87,41 +85,49 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
 
     taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
-    old = None
+    written = None
     try:
         st = os.stat(tmp)
+        written = (st.st_dev, st.st_ino)
         now = taken()
-        if now is not None:
-            old = _replaced_file(path, now)
-            os.replace(tmp, path)
-        else:
-            try:  # the name taken only where none has it (a hard link; without them, an exclusive create)
-                replace_erasing(tmp, path, new_only=True)
-            except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
-                raise other from None
-    except BaseException as exc:
-        _let_go(old)
+        try:  # a new name taken only where none has it (a hard link; without them, an exclusive create)
+            replace_erasing(tmp, path, new_only=now is None, replaced=now)
+        except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
+            raise other from None
+    except BaseException:
         discard_staged(tmp)
-        if isinstance(exc, OSError) and exc.filename is None:
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
-    sync_folder(path.parent)
-    claims[path] = (st.st_dev, st.st_ino)
-    _erase_replaced(old)
+    finally:  # in place even where a stop cut the old file's zeroing short: the next save may replace it
+        if written is not None and file_identity(path) == written:
+            claims[path] = written
 
 
-def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool = False) -> None:
-    """``os.replace(tmp, path)`` and the folder fsynced, then the file it replaced zeroed (``_erase_replaced``):
-    the new file whole in its place before the old one is touched. ``new_only``: an output that was no file when
-    the command checked it (``check_outputs``), without --overwrite: put there by a hard link, which no file
-    made there meanwhile lets through (FileExistsError naming ``path``; a rename replaced it, unsaid: another
-    prosody's export of that name, or the user's file, written during an hour's analysis; hostile sweep 38)."""
+def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool = False,
+                    replaced: tuple[int, int] | None = None) -> None:
+    """``os.replace(tmp, path)`` and the folder fsynced, then the file it replaced zeroed (``_erase_replaced``;
+    ``replaced``: only where it is the file of that identity): the new file whole in its place before the old one
+    is touched. ``new_only``: an output that was no file when the command checked it (``check_outputs``), without
+    --overwrite: put there by a hard link, which no file made there meanwhile lets through (FileExistsError naming
+    ``path``; a rename replaced it, unsaid: another prosody's export of that name, or the user's file, written
+    during an hour's analysis; hostile sweep 38). An OSError is said of ``path``: a failed rename or link names
+    its source, the staged temporary, a name never shown (hostile sweeps 43, 44, 46)."""
+    try:
+        _put_in_place(tmp, path, new_only=new_only, replaced=replaced)
+    except OSError as exc:
+        if exc.filename not in (None, os.fspath(tmp)):
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from exc
+
+
+def _put_in_place(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool,
+                  replaced: tuple[int, int] | None) -> None:
+    """``replace_erasing``'s work, its errors as the system gives them."""
     if new_only and _link_new(tmp, path):
         sync_folder(Path(path).parent)
         return
     # no hard links here (vfat): the name taken by an exclusive create, then renamed over
     taken = _take_name(path) if new_only else None
-    old = _replaced_file(Path(path))
+    old = _replaced_file(Path(path), replaced)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -147,8 +153,7 @@ def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             return False
-        # said of the output, not of the staged file ``os.link`` names first (a full disk: sweep 12's rule)
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     os.unlink(tmp)
     return True
 
@@ -690,8 +695,27 @@ def _refuse_replacing(path: str, where: str, *, overwrite: bool, page: bool, rem
     recording = os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES
     what = ("a recording of that name exists" if recording else saved if saved is not None
             else "a file of that name exists")
+    if what == "a file of that name exists" and getattr(remade, BY_MARK, False) and not marks_kept(path):
+        what += UNMARKED_HERE
     raise InputError(f"cannot write {where}: {what} and would be replaced; choose a new name, or add --overwrite "
                      "to replace it")
+
+
+# why an output's own file, written again, needs --overwrite on a file system without user attributes (vfat, some
+# network shares): the record ``mark_output`` puts on it is what tells it from the user's (hostile sweep 46);
+# said only for a ``remade`` test that reads that record (``_by_mark``), not one that tells a file by its content
+# (a page, a batch table)
+BY_MARK = "tells_by_mark"
+
+
+def _by_mark(remade):
+    """The ``remade`` test ``remade``, marked as one that tells some files by ``mark_output``'s record."""
+    setattr(remade, BY_MARK, True)
+    return remade
+
+
+UNMARKED_HERE = (" (this file system keeps no extended attributes, where prosody marks the files it writes, so an "
+                 "RTTM, CSV, TextGrid or baseline it wrote cannot be told from a file of yours there)")
 
 
 FS_IOC_GETFLAGS = 0x80086601  # Linux's inode flags (linux/fs.h, _IOR('f', 1, long)), as lsattr reads them
@@ -739,8 +763,10 @@ def _refuse_others_in_sticky(path: str, where: str, st: os.stat_result) -> None:
     owner = others_owner(st)
     if owner is None or not folder_st.st_mode & stat.S_ISVTX or others_owner(folder_st) is None:
         return
+    real = os.path.realpath(folder)  # the folder itself, where a link leads (sweep 45 named the link alone)
+    led = "" if real == folder else f"; {folder} leads there"
     raise InputError(f"cannot write {where}: the file there is another user's ({owner}), in a "
-                     f"folder with the sticky bit ({folder}, as /tmp), where only its owner may replace it, so it "
+                     f"folder with the sticky bit ({real}, as /tmp{led}), where only its owner may replace it, so it "
                      "cannot be replaced, even with --overwrite; choose a new name, or another folder")
 
 
@@ -869,7 +895,7 @@ def export_of(uid: str | None):
         doc = _parquet_export_at(doc_path) if file_head(doc_path, 4) == PARQUET_MAGIC else _json_object_at(doc_path)
         store = doc.get("prosody_store") if isinstance(doc, dict) else None
         return uid is not None and isinstance(store, dict) and store.get("uid") == uid
-    return same
+    return _by_mark(same)
 
 
 OUTPUT_XATTR = "user.prosody.output"  # the extended attribute naming what prosody wrote a file from (mark_output)
@@ -963,7 +989,7 @@ def analysis_of(inputs, *, json_path=None, eaf_path=None):
                     and all(f.get("sha256") == file_sha256(p) for f, p in zip(files, inputs)))
         except OSError:  # an input gone meanwhile: said when it is read
             return False
-    return same
+    return _by_mark(same)
 
 
 def _listed_files(files) -> list[dict] | None:
@@ -1075,18 +1101,31 @@ def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -
     from .errors import InputError
     try:
         _probe(folder)
+    except _NoModesError as exc:
+        raise InputError(f"cannot write {label}: the file system of folder {folder} cannot set a file's mode "
+                         f"(chmod: {exc.strerror or exc}), and prosody writes every file owner-only; choose "
+                         "another folder") from None
     except OSError as exc:
         raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
                          "choose another folder") from None
 
 
+class _NoModesError(OSError):
+    """A file made in a folder whose mode cannot be set (``chmod`` refused: a FUSE FAT driver, ENOSYS), as
+    ``stage_private`` sets every file's (owner-only): such a write failed only after the work (hostile sweep 46)."""
+
+
 def _probe(folder: str | os.PathLike) -> None:
-    """A file made in ``folder`` and removed; OSError where none can be made."""
+    """A file made in ``folder``, its mode set owner-only as every write here does, and removed; OSError where
+    none can be made, ``_NoModesError`` where its mode cannot be set."""
     with _stops_held():  # a stop between the probe's making and its removal left it in the folder (sweep 15)
         fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
         try:
-            os.close(fd)
+            os.fchmod(fd, 0o600)
+        except OSError as exc:
+            raise _NoModesError(exc.errno, exc.strerror) from exc
         finally:  # a stop taken by another thread's handler is raised here still: removed all the same
+            os.close(fd)
             os.unlink(tmp)
 
 

@@ -79,6 +79,10 @@ OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save wai
 # an empty file in the frames folder that names the frames file a delete is erasing: made in the delete's
 # transaction, before its commit, removed after the frames file; one a kill left is finished at the next open
 DELETING_PREFIX = ".deleting-"
+# what a mark on the frames folder keeps from being done there (``Store.check_frames_writable``): a save stages its
+# frames file under a temporary name and renames it, a delete removes one
+FRAMES_MARK_KEEPS = {"i": "no file there can be made, renamed or removed",
+                     "a": "no file there can be renamed or removed"}
 # A save holds a shared flock on the frames folder from writing its frames file to its commit; gc takes the
 # folder's exclusive flock, without waiting, before it erases a file dated after this machine's clock (a clock
 # set back since a killed save wrote it: by age alone it would never be old enough): holding it, no save is
@@ -1057,9 +1061,18 @@ class Store:
                               f"was deleted by another prosody: {exc}); nothing was written. Try again")
         return damaged_error(self.db_path, exc)
 
-    def _check_frames_writable(self) -> None:
+    def check_frames_writable(self) -> None:
         """Refuse a change while the frames folder cannot be written (a read-only mount of it
-        alone): a save could not write its frames file, a delete could not remove one."""
+        alone, a mark on it): a save could not write its frames file, a delete could not remove one. A mark
+        (``chattr +i``/``+a``, which even root's writes meet) is said as one, with how to take it off: it was
+        "cannot be written (Permission denied)", or, append-only, a save's "cannot write FRAMES: Operation not
+        permitted" after the work, its temporary left there for good (hostile sweep 46)."""
+        locked = locked_mark(self.frames_dir)
+        if locked is not None:
+            what, letter = locked
+            raise StoreError(f"the session store's frames folder {self.frames_dir} is marked {what} (chattr "
+                             f"+{letter}), so {FRAMES_MARK_KEEPS[letter]}; the store is unchanged. Take the mark off "
+                             f"(chattr -{letter} {self.frames_dir}) to change it")
         if getattr(self, "frames_readonly", None):
             raise StoreError(f"the session store's frames folder {self.frames_dir} cannot be written "
                              f"({self.frames_readonly}); the store is unchanged. Make it writable, or copy the store "
@@ -1079,7 +1092,7 @@ class Store:
     def _tx(self, *, migrating: bool = False):
         self._check_changeable()
         if not migrating:  # the migrations change tables only, never the frames folder
-            self._check_frames_writable()
+            self.check_frames_writable()
             self._check_same_folder()
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -1155,7 +1168,7 @@ class Store:
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
         self._check_changeable()
-        self._check_frames_writable()
+        self.check_frames_writable()
         self._check_same_folder()  # and again in the transaction, after the frames file is written
         with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
             return self._save_locked(doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
