@@ -1101,6 +1101,9 @@ def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -
     from .errors import InputError
     try:
         _probe(folder)
+    except _FolderMarked:
+        state, remedy = folder_mark_said(folder)
+        raise InputError(f"cannot write {label}: folder {folder} {state}; {remedy}, or choose another folder") from None
     except _NoModesError as exc:
         raise InputError(f"cannot write {label}: the file system of folder {folder} cannot set a file's mode "
                          f"(chmod: {exc.strerror or exc}), and prosody writes every file owner-only; choose "
@@ -1115,9 +1118,37 @@ class _NoModesError(OSError):
     ``stage_private`` sets every file's (owner-only): such a write failed only after the work (hostile sweep 46)."""
 
 
+class _FolderMarked(PermissionError):
+    """A folder marked immutable or append-only (``locked_mark``)."""
+
+
+# what a mark on a folder keeps from being done there: every write here stages its file under a temporary name and
+# renames it (or links it, then removes the temporary), and the probe (``_probe``) removes the file it made
+MARK_KEEPS = {"i": "no file there can be made, renamed or removed",
+              "a": "no file there can be renamed or removed"}
+
+
+def folder_mark_said(folder: str | os.PathLike) -> tuple[str, str] | None:
+    """Where the folder ``folder`` is marked immutable or append-only (``chattr +i``/``+a``, which even root's
+    writes meet), what that is and what mends it, for a line: ("is marked immutable (chattr +i), so no file there
+    can be made, renamed or removed", "take the mark off (chattr -i FOLDER)"); None where it is not marked. Such a
+    folder was said "not writable (Operation not permitted)" or "read-only here (a read-only file system or
+    folder)" (hostile sweep 46)."""
+    mark = locked_mark(folder)
+    if mark is None:
+        return None
+    what, letter = mark
+    return (f"is marked {what} (chattr +{letter}), so {MARK_KEEPS[letter]}",
+            f"take the mark off (chattr -{letter} {folder})")
+
+
 def _probe(folder: str | os.PathLike) -> None:
     """A file made in ``folder``, its mode set owner-only as every write here does, and removed; OSError where
-    none can be made, ``_NoModesError`` where its mode cannot be set."""
+    none can be made, ``_NoModesError`` where its mode cannot be set, ``_FolderMarked`` (no file made) where the
+    folder is marked immutable or append-only: there the probe's file could not be removed, one more left at each
+    try (hostile sweep 46)."""
+    if locked_mark(folder) is not None:
+        raise _FolderMarked(errno.EPERM, "the folder is marked (chattr)")
     with _stops_held():  # a stop between the probe's making and its removal left it in the folder (sweep 15)
         fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
         try:

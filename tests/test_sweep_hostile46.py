@@ -10,7 +10,10 @@
    `analyze --save` analysed, then "cannot write FRAMES: Operation not permitted", a temporary of the session's
    frames left there for good; both found after the work (`analyze --save`, `batch`). Now said as the mark,
    before any work.
-5. On a file system that keeps no extended attributes (vfat) an RTTM, CSV or TextGrid run again needs --overwrite
+5. An output into a folder marked append-only was "folder d is not writable (Operation not permitted)", and the
+   check's probe file stayed there (none may be removed there), one more at each try; a store folder marked
+   immutable was "read-only here (a read-only file system or folder)". Both now said as the mark.
+6. On a file system that keeps no extended attributes (vfat) an RTTM, CSV or TextGrid run again needs --overwrite
    (nothing tells prosody's own file from the user's there): the refusal now says why. Where the file system
    cannot set a file's mode at all (a FUSE FAT driver: ``chmod`` ENOSYS), every output failed after the work;
    now refused before it.
@@ -145,7 +148,7 @@ def test_a_marked_frames_folder_is_said_as_marked_before_any_work(tmp_path, flag
     frames = store / "frames"
     before = sorted(p.name for p in frames.iterdir())
     said = (f"prosody: error: the session store's frames folder {frames} is marked {what} (chattr {flag}), so "
-            f"{keeps}; the store is unchanged. Take the mark off (chattr -{flag[1]} {frames}) to change it\n")
+            f"{keeps}; the store is unchanged: take the mark off (chattr -{flag[1]} {frames}) to change it\n")
     _chattr(flag, frames)
     try:
         results = [run_cli("analyze", b, "--save", "--store", store, *QUIET),
@@ -163,7 +166,60 @@ def test_a_marked_frames_folder_is_said_as_marked_before_any_work(tmp_path, flag
         assert [s.id for s in st.list()] == [1]
 
 
-# -- 5. a file system without attributes, or without modes --------------------------------------------------------------
+# -- 5. an output's folder, or the store's, marked -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag, what, keeps", [("+i", "immutable", "no file there can be made, renamed or removed"),
+                                               ("+a", "append-only", "no file there can be renamed or removed")])
+def test_an_output_into_a_marked_folder_is_said_as_marked_and_leaves_nothing(tmp_path, flag, what, keeps):
+    """Before: `analyze r.wav --json d/s.json`, d marked append-only, "folder d is not writable (Operation not
+    permitted)", and the check's own probe file (`.prosody-probe-XXXX`), which no one may remove from such a
+    folder, left there, one more at each try (`export -o`, `batch --table` alike); marked immutable, the same
+    words. Now the mark and how to take it off, nothing made there."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    _chattr(flag, folder)
+    try:
+        rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", folder / "s.json", *QUIET)
+        listed = list(folder.iterdir())
+    finally:
+        _chattr("-" + flag[1], folder)
+    one_line_error(rc, err)
+    assert err == (f"prosody: error: cannot write --json {folder / 's.json'}: folder {folder} is marked {what} "
+                   f"(chattr {flag}), so {keeps}; take the mark off (chattr -{flag[1]} {folder}), or choose another "
+                   "folder\n"), err
+    assert listed == []
+
+
+def test_a_store_folder_marked_immutable_is_said_as_marked(tmp_path):
+    """Before: the store's folder marked immutable (no -wal file can be made: read-only to SQLite) was "the session
+    store st is read-only here (a read-only file system or folder); copy it to a writable folder" (`edit`,
+    `delete`), "--store st is read-only here" (`analyze --save`): a mark said as a mount. Now the mark and how to
+    take it off, before any work; reading still works."""
+    a, _ = _two_recordings(tmp_path)
+    store = tmp_path / "st"
+    assert run_cli("analyze", a, "--save", "--store", store, *QUIET)[0] == 0
+    marked = f"{store} is marked immutable (chattr +i), so no file there can be made, renamed or removed; "
+    _chattr("+i", store)
+    try:
+        save = run_cli("analyze", a, "--save", "--store", store, *QUIET)
+        edit = run_cli("edit", "1", "--notes", "x", "--store", store)
+        batch = run_cli("batch", a, "--store", store, "--no-progress", "--table", tmp_path / "t")
+        listed = run_cli("sessions", "--store", store)
+    finally:
+        _chattr("-i", store)
+    one_line_error(*save[::2])
+    assert save[2] == f"prosody: error: --store {marked}take the mark off (chattr -i {store}), or choose a writable " \
+                      "store to --save\n", save
+    one_line_error(*edit[::2], 1)
+    assert edit[2] == f"prosody: error: the session store {marked}take the mark off (chattr -i {store}) to change " \
+                      "it, or copy it to a writable folder\n", edit
+    one_line_error(*batch[::2])
+    assert batch[2] == f"prosody: error: the session store {marked}a batch saves each recording it analyses there: " \
+                       f"take the mark off (chattr -i {store}), or choose a writable store (--store)\n", batch
+    assert listed[0] == 0 and listed[1].startswith("1 session\n"), listed
+
+
+# -- 6. a file system without attributes, or without modes --------------------------------------------------------------
 
 def _no_attributes(monkeypatch) -> None:
     """As on vfat: user extended attributes unsupported (ENOTSUP)."""
@@ -229,8 +285,8 @@ def test_a_real_fat_file_system_by_fuse_when_at_hand(tmp_path):
         rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", mount / "s.json", *QUIET)
         listed = sorted(p.name for p in mount.iterdir())
     finally:
-        subprocess.run(["fusermount", "-u", str(mount)], capture_output=True)
-        subprocess.run(["umount", str(mount)], capture_output=True)
+        done = subprocess.run(["fusermount", "-u", str(mount)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     one_line_error(rc, err)
     assert "cannot set a file's mode (chmod: Function not implemented)" in err, err
     assert listed == []

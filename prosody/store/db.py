@@ -47,9 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (erase_file, free_space_text, is_disk_full, locked_mark, low_space, make_private_dirs,
-                      others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text,
-                      write_private)
+from ..fileio import (erase_file, folder_mark_said, free_space_text, is_disk_full, locked_mark, low_space,
+                      make_private_dirs, others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home,
+                      write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -79,10 +79,6 @@ OWN_ORPHAN_MIN_AGE_S = 60.0  # the same, for a deleted session's own (a save wai
 # an empty file in the frames folder that names the frames file a delete is erasing: made in the delete's
 # transaction, before its commit, removed after the frames file; one a kill left is finished at the next open
 DELETING_PREFIX = ".deleting-"
-# what a mark on the frames folder keeps from being done there (``Store.check_frames_writable``): a save stages its
-# frames file under a temporary name and renames it, a delete removes one
-FRAMES_MARK_KEEPS = {"i": "no file there can be made, renamed or removed",
-                     "a": "no file there can be renamed or removed"}
 # A save holds a shared flock on the frames folder from writing its frames file to its commit; gc takes the
 # folder's exclusive flock, without waiting, before it erases a file dated after this machine's clock (a clock
 # set back since a killed save wrote it: by age alone it would never be old enough): holding it, no save is
@@ -1067,12 +1063,11 @@ class Store:
         (``chattr +i``/``+a``, which even root's writes meet) is said as one, with how to take it off: it was
         "cannot be written (Permission denied)", or, append-only, a save's "cannot write FRAMES: Operation not
         permitted" after the work, its temporary left there for good (hostile sweep 46)."""
-        locked = locked_mark(self.frames_dir)
-        if locked is not None:
-            what, letter = locked
-            raise StoreError(f"the session store's frames folder {self.frames_dir} is marked {what} (chattr "
-                             f"+{letter}), so {FRAMES_MARK_KEEPS[letter]}; the store is unchanged. Take the mark off "
-                             f"(chattr -{letter} {self.frames_dir}) to change it")
+        marked = folder_mark_said(self.frames_dir)
+        if marked is not None:
+            state, remedy = marked
+            raise StoreError(f"the session store's frames folder {self.frames_dir} {state}; the store is unchanged: "
+                             f"{remedy} to change it")
         if getattr(self, "frames_readonly", None):
             raise StoreError(f"the session store's frames folder {self.frames_dir} cannot be written "
                              f"({self.frames_readonly}); the store is unchanged. Make it writable, or copy the store "
@@ -1085,6 +1080,10 @@ class Store:
         if getattr(self, "disk_full", False):
             raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
+            marked = folder_mark_said(self.path)
+            if marked is not None:
+                raise StoreError(f"the session store {self.path} {marked[0]}; {marked[1]} to change it, or copy it "
+                                 "to a writable folder")
             raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
                              "folder); copy it to a writable folder to change it")
 
