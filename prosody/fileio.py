@@ -633,7 +633,7 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
             if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
                 raise InputError(f"cannot write {where}: it lies in the session store {folder}, whose files only "
                                  "prosody writes (a stored session's data would be replaced); choose a path outside it")
-        check_writable_folder(parent, label=where)
+        check_writable_folder(parent, label=where, name=os.path.basename(path))
         ident = (st.st_dev, st.st_ino) if st is not None else None
         if real in in_paths or (ident is not None and ident in in_ids):
             raise InputError(f"cannot write {where}: it is an input of this command and would be overwritten; "
@@ -1094,13 +1094,13 @@ def _regular_file_bytes(path: str | os.PathLike, limit: int | None = None) -> by
         return None
 
 
-def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -> None:
+def check_writable_folder(folder: str | os.PathLike, *, label: str = "output", name: str | None = None) -> None:
     """Raise InputError unless a file can be created in ``folder`` (tried for
     real: permission bits say nothing to root, and a read-only mount says no
-    whatever they are)."""
+    whatever they are); ``name``: a file of that name (the output's: its temporary, named after it, is made)."""
     from .errors import InputError
     try:
-        _probe(folder)
+        _probe(folder, name=name)
     except _FolderMarked:
         state, remedy = folder_mark_said(folder)
         raise InputError(f"cannot write {label}: folder {folder} {state}; {remedy}, or choose another folder") from None
@@ -1109,8 +1109,29 @@ def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -
                          f"(chmod: {exc.strerror or exc}), and prosody writes every file owner-only; choose "
                          "another folder") from None
     except OSError as exc:
+        if name is not None and _takes_files(folder):
+            raise InputError(f"cannot write {label}: the file system of folder {folder} takes no file of that name "
+                             f"({exc.strerror or exc}); {NAMES_REFUSED}: choose another name") from None
         raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
                          "choose another folder") from None
+
+
+# what a file system that takes some files refuses of a name: a FAT or exFAT one (a memory card, a USB stick), an
+# SMB share of Windows (EINVAL, or EPERM through some drivers), found before the work (hostile sweep 46: `--json
+# "s 10:30.json"` there analysed, then "Operation not permitted; it was not written")
+NAMES_REFUSED = ('FAT and exFAT (memory cards, USB sticks) and Windows shares take none of \\ : * ? " < > | in a '
+                 "name (some no letters beyond ASCII either)")
+
+
+def _takes_files(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` takes a file of the probe's own plain name (``_probe``), whatever its mode."""
+    try:
+        _probe(folder)
+    except _NoModesError:  # made (and removed), its mode unset
+        return True
+    except OSError:
+        return False
+    return True
 
 
 class _NoModesError(OSError):
@@ -1142,15 +1163,17 @@ def folder_mark_said(folder: str | os.PathLike) -> tuple[str, str] | None:
             f"take the mark off (chattr -{letter} {folder})")
 
 
-def _probe(folder: str | os.PathLike) -> None:
+def _probe(folder: str | os.PathLike, *, name: str | None = None) -> None:
     """A file made in ``folder``, its mode set owner-only as every write here does, and removed; OSError where
     none can be made, ``_NoModesError`` where its mode cannot be set, ``_FolderMarked`` (no file made) where the
     folder is marked immutable or append-only: there the probe's file could not be removed, one more left at each
-    try (hostile sweep 46)."""
+    try (hostile sweep 46). ``name``: the file made is named as ``stage_private``'s temporary of a file of that name
+    (``.NAME.RANDOM.tmp``), so that a name the file system refuses is found; else ``.prosody-probe-RANDOM``."""
     if locked_mark(folder) is not None:
         raise _FolderMarked(errno.EPERM, "the folder is marked (chattr)")
+    prefix, suffix = (f".{_staged_stem(folder, name, '.tmp')}.", ".tmp") if name else (".prosody-probe-", "")
     with _stops_held():  # a stop between the probe's making and its removal left it in the folder (sweep 15)
-        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
+        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=prefix, suffix=suffix)
         try:
             os.fchmod(fd, 0o600)
         except OSError as exc:

@@ -16,7 +16,8 @@
 6. On a file system that keeps no extended attributes (vfat) an RTTM, CSV or TextGrid run again needs --overwrite
    (nothing tells prosody's own file from the user's there): the refusal now says why. Where the file system
    cannot set a file's mode at all (a FUSE FAT driver: ``chmod`` ENOSYS), every output failed after the work;
-   now refused before it.
+   now refused before it. An output's name that a FAT file system refuses (`s 10:30.json`) passed the folder's
+   check and failed after the work; the output's own name is now tried first.
 """
 from __future__ import annotations
 
@@ -268,9 +269,35 @@ def test_a_folder_whose_files_cannot_be_given_a_mode_is_refused_before_the_work(
     assert list(tmp_path.iterdir()) == []
 
 
+REFUSED_NAME = ("takes no file of that name ({why}); FAT and exFAT (memory cards, USB sticks) and Windows shares "
+                'take none of \\ : * ? " < > | in a name (some no letters beyond ASCII either): choose another name')
+
+
+def test_a_name_the_file_system_refuses_is_refused_before_the_work(tmp_path, monkeypatch):
+    """Before: on a FAT file system (a USB stick), `analyze r.wav --json "s 10:30.json"` (a time in the name, as
+    people write it) passed the folder's check (its probe file's name is plain), analysed, then "cannot write s
+    10:30.json: Invalid argument; it was not written", exit 1: the analysis lost. Now the output's own name is
+    tried before the work (its temporary's), and said as a name the file system refuses."""
+    real = os.open
+
+    def fat_open(path, flags, mode=0o777, *, dir_fd=None):
+        if ":" in os.path.basename(os.fsdecode(path)):  # as vfat refuses it (EINVAL)
+            raise OSError(errno.EINVAL, "Invalid argument", path)
+        return real(path, flags, mode, dir_fd=dir_fd)
+    monkeypatch.setattr(os, "open", fat_open)
+    out = tmp_path / "s 10:30.json"
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", out, *QUIET)
+    one_line_error(rc, err)
+    assert err == (f"prosody: error: cannot write --json {out}: the file system of folder {tmp_path} "
+                   + REFUSED_NAME.format(why="Invalid argument") + "\n"), err
+    assert list(tmp_path.iterdir()) == []
+    assert run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", tmp_path / "s 10h30.json", *QUIET)[0] == 0
+
+
 def test_a_real_fat_file_system_by_fuse_when_at_hand(tmp_path):
     """The same on a real FAT image mounted by fusefat, where mkfs.vfat and fusefat are installed and FUSE mounts
-    can be made (root): `analyze --json` there refused before any work, the folder as it was."""
+    can be made (root): `analyze --json` there refused before any work, for its modes, or first for a name FAT
+    refuses; the folder as it was."""
     import subprocess
     if not (shutil.which("mkfs.vfat") and shutil.which("fusefat") and os.path.exists("/dev/fuse")):
         pytest.skip("needs mkfs.vfat, fusefat and /dev/fuse")
@@ -283,10 +310,13 @@ def test_a_real_fat_file_system_by_fuse_when_at_hand(tmp_path):
         pytest.skip("fusefat could not mount here")
     try:
         rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", mount / "s.json", *QUIET)
+        named = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", mount / "s 10:30.json", *QUIET)
         listed = sorted(p.name for p in mount.iterdir())
     finally:
         done = subprocess.run(["fusermount", "-u", str(mount)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     one_line_error(rc, err)
     assert "cannot set a file's mode (chmod: Function not implemented)" in err, err
+    one_line_error(*named[::2])
+    assert REFUSED_NAME.format(why="Operation not permitted") in named[2], named  # fusefat's word for it
     assert listed == []
