@@ -1112,6 +1112,9 @@ def check_writable_folder(folder: str | os.PathLike, *, label: str = "output", n
         if name is not None and _takes_files(folder):
             raise InputError(f"cannot write {label}: the file system of folder {folder} takes no file of that name "
                              f"({exc.strerror or exc}); {NAMES_REFUSED}: choose another name") from None
+        if is_disk_full(exc):  # was "folder F is not writable (No space left on device)"
+            raise InputError(f"cannot write {label}: {write_error_text(exc, folder)}; make room there, or "
+                             "choose another folder") from None
         raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
                          "choose another folder") from None
 
@@ -1248,8 +1251,32 @@ def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.EDQUOT:
         return f"your disk quota there is used up (the disk holding it has {free_space_text(path)})"
     if is_disk_full(exc):
-        return f"the disk holding it is full, {free_space_text(path)}"
+        return no_inodes_text(path) or f"the disk holding it is full, {free_space_text(path)}"
     return getattr(exc, "strerror", None) or str(exc) or "operating system error"
+
+
+def no_inodes_text(path: str | os.PathLike, *, holding: str = "it") -> str | None:
+    """Where the file system holding ``path`` (or its nearest existing parent) has no inode left for another file
+    (ext4 made with few, filled with small files), that said of ``holding``, with the space it has: "the file
+    system holding it can hold no more files (all 32 of its inodes are used; 26.2 MB free)"; None otherwise, or
+    where it does not count them (btrfs: 0). ENOSPC there was "the disk holding it is full, 26.2 MB free", and the
+    store's SQLite "unable to open database file" (hostile sweep 46)."""
+    st = _statvfs_near(path)
+    if st is None or st.f_files == 0 or st.f_favail > 0:
+        return None
+    return (f"the file system holding {holding} can hold no more files (all {st.f_files} of its inodes are used; "
+            f"{free_space_text(path)})")
+
+
+def _statvfs_near(path: str | os.PathLike) -> os.statvfs_result | None:
+    """``os.statvfs`` of ``path`` or of its nearest existing parent; None where it cannot be read."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    try:
+        return os.statvfs(p)
+    except OSError:
+        return None
 
 
 def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
@@ -1259,14 +1286,14 @@ def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
 
 
 def low_space(path, min_bytes: int = 1 << 20) -> bool:
-    """Less than ``min_bytes`` free where ``path`` is. SQLite reports a full disk
-    on opening as a plain 'disk I/O error' (it cannot size its shared-memory
+    """Less than ``min_bytes`` free where ``path`` is, or no inode for a new file (``no_inodes_text``). SQLite
+    reports a full disk on opening as a plain 'disk I/O error' (it cannot size its shared-memory
     file), so a database that fails to open is called full only when this holds."""
     try:
         st = os.statvfs(path)
     except OSError:
         return False
-    return st.f_bavail * st.f_frsize < min_bytes
+    return st.f_bavail * st.f_frsize < min_bytes or no_inodes_text(path) is not None  # no file can be made either
 
 
 def user_home(environ=None) -> str:

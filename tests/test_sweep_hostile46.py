@@ -18,6 +18,9 @@
    cannot set a file's mode at all (a FUSE FAT driver: ``chmod`` ENOSYS), every output failed after the work;
    now refused before it. An output's name that a FAT file system refuses (`s 10:30.json`) passed the folder's
    check and failed after the work; the output's own name is now tried first.
+7. A file system with room but no inode left was "folder F is not writable (No space left on device)" before the
+   work, "the disk holding it is full, 26.2 MB free" after it, and its store unreadable ("cannot open the session
+   store (unable to open database file; 26.0 MB free)"); now said as no room for another file, the store read.
 """
 from __future__ import annotations
 
@@ -320,3 +323,74 @@ def test_a_real_fat_file_system_by_fuse_when_at_hand(tmp_path):
     one_line_error(*named[::2])
     assert REFUSED_NAME.format(why="Operation not permitted") in named[2], named  # fusefat's word for it
     assert listed == []
+
+
+# -- 7. a file system with room but no inode left --------------------------------------------------------------------
+
+@pytest.fixture
+def few_inodes(tmp_path):
+    """A 16 MB ext4 file system of 32 inodes, loop-mounted at ``tmp_path / "ino"`` (root, mkfs.ext4, a loop device;
+    skipped where not), with a store of one session saved in it; every inode then used by empty files."""
+    import subprocess
+    image, mount = tmp_path / "ino.img", tmp_path / "ino"
+    mount.mkdir()
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    if shutil.which("mkfs.ext4") is None or os.geteuid() != 0:
+        pytest.skip("needs root and mkfs.ext4")
+    subprocess.run(["mkfs.ext4", "-q", "-N", "32", str(image)], check=True, capture_output=True)
+    if subprocess.run(["mount", "-o", "loop", str(image), str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("cannot loop-mount here")
+    try:
+        assert run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", mount / "st", *QUIET)[0] == 0
+        n = 0
+        while True:
+            try:
+                (mount / f"f{n}").touch()
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                break
+            n += 1
+        assert os.statvfs(mount).f_favail == 0 and os.statvfs(mount).f_bavail > 0
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_no_inode_left_is_said_as_such_and_the_store_still_reads(few_inodes):
+    """Before: `analyze r.wav --json ino/s.json` there "folder ino is not writable (No space left on device)",
+    with megabytes free; the store in it "cannot open the session store ino/st/sessions.db (unable to open
+    database file; 13.0 MB free)" for every command, reading ones too. Now the line says no file can be made there
+    (its inodes all used), and `sessions` and `show` read the store (read-only, as on a full disk)."""
+    out = few_inodes / "s.json"
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", out, *QUIET)
+    one_line_error(rc, err)
+    assert err.startswith(f"prosody: error: cannot write --json {out}: the file system holding it can hold no more "
+                          "files (all 32 of its inodes are used; "), err
+    assert err.endswith(" MB free); make room there, or choose another folder\n"), err
+    store = few_inodes / "st"
+    rc, out, err = run_cli("sessions", "--store", store)
+    assert rc == 0 and out.startswith("1 session\n"), (out, err)
+    rc, out, err = run_cli("edit", "1", "--notes", "x", "--store", store)
+    one_line_error(rc, err, 1)
+    assert err.startswith(f"prosody: error: the file system holding {store / 'sessions.db'} can hold no more files "
+                          "(all 32 of its inodes are used; "), err
+    assert err.endswith("; the store is unchanged. Remove some files from that file system and try again\n"), err
+
+
+def test_an_output_unwritten_for_want_of_an_inode_says_so(tmp_path, monkeypatch):
+    """After the work: the one inode left taken meanwhile, the write's ENOSPC was "the disk holding it is full,
+    26.2 MB free". Now said as no room for another file (planted: the file system reports no inode free)."""
+    from collections import namedtuple
+    real = os.statvfs
+    fields = namedtuple("statvfs", "f_bsize f_frsize f_blocks f_bfree f_bavail f_files f_ffree f_favail f_flag "
+                                   "f_namemax")
+
+    def no_inodes(path):
+        st = real(path)
+        return fields(st.f_bsize, st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail, 32, 0, 0, st.f_flag,
+                      st.f_namemax)
+    monkeypatch.setattr(os, "statvfs", no_inodes)
+    said = fileio.unwritten_text(OSError(errno.ENOSPC, "No space left on device"), tmp_path / "s.rttm")
+    assert said.startswith(f"cannot write {tmp_path / 's.rttm'}: the file system holding it can hold no more "
+                           "files (all 32 of its inodes are used; "), said

@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import (erase_file, folder_mark_said, free_space_text, is_disk_full, locked_mark, low_space,
-                      make_private_dirs, others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home,
-                      write_error_text, write_private)
+                      make_private_dirs, no_inodes_text, others_owner, restrict_sqlite_sidecars, sqlite_errors,
+                      user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -655,6 +655,10 @@ def _has_wal_data(db_path) -> bool:
 
 def disk_full_error(path, *, needs: str = "") -> StoreError:
     """The full disk said in one line; ``needs``: how much room the change needs, where it is known."""
+    no_inodes = no_inodes_text(path, holding=str(path))
+    if no_inodes is not None:  # room, but no file can be made (its journal): files, not bytes, to free
+        return StoreError(f"{no_inodes}; the store is unchanged. Remove some files from that file system and try "
+                          "again")
     return StoreError(f"the disk holding {path} is full ({free_space_text(path)}); the store is unchanged. "
                       + (needs or "Free some space and try again"))
 
