@@ -293,7 +293,7 @@ def _check_store_writable(store: Store) -> None:
                                                                         "or folder)", "")
         raise InputError(f"the session store {store.path} {state}; a batch saves each recording it analyses there: "
                          f"{mend}choose a writable store (--store)")
-    store.check_frames_writable()  # was found after the first analysis, kept in a rescue copy (sweep 46)
+    store.check_writable()  # was found after the first analysis, kept in a rescue copy (sweep 46)
 
 
 def _check_batch_options(args) -> None:

@@ -157,7 +157,7 @@ def check_save_args(args) -> None:
                 raise InputError(f"--store {store.path} {marked[0]}; {marked[1]}, or choose a writable store to --save"
                                  if marked else f"--store {store.path} is read-only here; choose a writable store to "
                                  "--save")
-            store.check_frames_writable()  # was found after the analysis, which went to a rescue copy (sweep 46)
+            store.check_writable()  # was found after the analysis, which went to a rescue copy (sweep 46)
             store.check_intact()
             store.check_session_number(therapist=args.therapist, client=args.client, number=args.session_number)
 

@@ -12,7 +12,8 @@
    before any work.
 5. An output into a folder marked append-only was "folder d is not writable (Operation not permitted)", and the
    check's probe file stayed there (none may be removed there), one more at each try; a store folder marked
-   immutable was "read-only here (a read-only file system or folder)". Both now said as the mark.
+   immutable, or its database file marked, was "read-only here" (the database: after the work). Now said as the
+   mark, before any work.
 6. On a file system that keeps no extended attributes (vfat) an RTTM, CSV or TextGrid run again needs --overwrite
    (nothing tells prosody's own file from the user's there): the refusal now says why. Where the file system
    cannot set a file's mode at all (a FUSE FAT driver: ``chmod`` ENOSYS), every output failed after the work;
@@ -220,6 +221,33 @@ def test_a_store_folder_marked_immutable_is_said_as_marked(tmp_path):
     one_line_error(*batch[::2])
     assert batch[2] == f"prosody: error: the session store {marked}a batch saves each recording it analyses there: " \
                        f"take the mark off (chattr -i {store}), or choose a writable store (--store)\n", batch
+    assert listed[0] == 0 and listed[1].startswith("1 session\n"), listed
+
+
+@pytest.mark.parametrize("flag, what", [("+i", "immutable"), ("+a", "append-only")])
+def test_a_store_database_marked_is_said_as_marked_before_any_work(tmp_path, flag, what):
+    """Before: the store's sessions.db marked (`chattr +i`/`+a`): `analyze --save` analysed, then "the session could
+    not be saved in the store (the session store st is read-only here (attempt to write a readonly database); copy
+    it to a writable folder ...)", a rescue copy written; `batch` the same after its first recording; `edit` "read-
+    only here". Now the mark and how to take it off, before any work; reading works."""
+    a, _ = _two_recordings(tmp_path)
+    store = tmp_path / "st"
+    assert run_cli("analyze", a, "--save", "--store", store, *QUIET)[0] == 0
+    db = store / "sessions.db"
+    said = (f"prosody: error: the session store's database {db} is marked {what} (chattr {flag}), so no change can "
+            f"be written to it; the store is unchanged: take the mark off (chattr -{flag[1]} {db}) to change it\n")
+    _chattr(flag, db)
+    try:
+        results = [run_cli("analyze", a, "--save", "--store", store, *QUIET),
+                   run_cli("batch", a, "--store", store, "--force", "--table", tmp_path / "t", "--no-progress"),
+                   run_cli("edit", "1", "--notes", "x", "--store", store)]
+        listed = run_cli("sessions", "--store", store)
+    finally:
+        _chattr("-" + flag[1], db)
+    for rc, out, err in results:
+        one_line_error(rc, err, 1)
+        assert err == said, err
+    assert not list(tmp_path.glob("prosody-unsaved-*")) and not list(tmp_path.glob("t.*"))
     assert listed[0] == 0 and listed[1].startswith("1 session\n"), listed
 
 

@@ -1048,6 +1048,10 @@ class Store:
                 return StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is writing. "
                                   "Try again.")
             if "readonly" in text or "read-only" in text:
+                try:  # a database file marked (chattr) is said as such, with how to take the mark off
+                    self._check_database_unmarked()
+                except StoreError as marked:
+                    return marked
                 return StoreError(f"the session store {self.path} is read-only here ({exc}); copy it to a writable "
                                   "folder to change it")
             if "I/O error" in text:
@@ -1060,6 +1064,23 @@ class Store:
             return StoreError(f"the session store {self.path} changed while this command ran (what it refers to "
                               f"was deleted by another prosody: {exc}); nothing was written. Try again")
         return damaged_error(self.db_path, exc)
+
+    def check_writable(self) -> None:
+        """Refuse, before any work (``analyze --save``, ``batch``), a store no save can be written to: its database
+        file marked immutable or append-only (``chattr``: SQLite writes it in place, "attempt to write a readonly
+        database" after the analysis, which went to a rescue copy; hostile sweep 46), or its frames folder marked or
+        not writable (``check_frames_writable``)."""
+        self._check_database_unmarked()
+        self.check_frames_writable()
+
+    def _check_database_unmarked(self) -> None:
+        """Refuse a change while the database file is marked immutable or append-only, saying the mark."""
+        locked = locked_mark(self.db_path)
+        if locked is not None:
+            what, letter = locked
+            raise StoreError(f"the session store's database {self.db_path} is marked {what} (chattr +{letter}), so "
+                             f"no change can be written to it; the store is unchanged: take the mark off (chattr "
+                             f"-{letter} {self.db_path}) to change it")
 
     def check_frames_writable(self) -> None:
         """Refuse a change while the frames folder cannot be written (a read-only mount of it
