@@ -18,7 +18,7 @@ from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent
                                   is_table_file, parquet_available, run_batch, table_beside, table_paths,
                                   tables_kept, write_table)
 from prosody.analysis import load_config
-from prosody.fileio import check_outputs, is_disk_full, locked_mark, write_error_text
+from prosody.fileio import check_outputs, folder_mark_said, is_disk_full, locked_mark, write_error_text
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import Store
@@ -246,6 +246,7 @@ def cmd_batch(args, out, err) -> int:
             cluster = connect_scheduler(args.scheduler)
         with Store(args.store if args.store else None) as store:
             store.check_intact()  # a damaged database is found before the work, not after it
+            _check_store_writable(store)
             try:
                 report = run_batch(jobs, store=store, config=config, measures=mcfg, profile=profile,
                                    n_jobs=args.jobs, scheduler=cluster, send_audio=args.send_audio,
@@ -279,6 +280,20 @@ def cmd_batch(args, out, err) -> int:
         err.write(f"prosody: error: {stop.reason()}; the batch had finished first (the summary above)\n")
         return 128 + stop.signum
     return rc
+
+
+def _check_store_writable(store: Store) -> None:
+    """A store that cannot be written (a read-only mount or folder, its frames folder marked or read-only) refused
+    before any work, in the store's words (was "cannot access ro/batch.sqlite: Read-only file system": the
+    ledger's path, never given; hostile sweep 46). A store opened read-only because its disk is full is left to
+    the ledger, which says so."""
+    if store.readonly and not store.disk_full:
+        marked = folder_mark_said(store.path)
+        state, mend = (marked[0], f"{marked[1]}, or ") if marked else ("is read-only here (a read-only file system "
+                                                                        "or folder)", "")
+        raise InputError(f"the session store {store.path} {state}; a batch saves each recording it analyses there: "
+                         f"{mend}choose a writable store (--store)")
+    store.check_writable()  # was found after the first analysis, kept in a rescue copy (sweep 46)
 
 
 def _check_batch_options(args) -> None:

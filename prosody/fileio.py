@@ -32,10 +32,8 @@ def write_private(path: str | os.PathLike, data: Data, *, tmp_prefix: str | None
         if whose is not None:
             mark_output(tmp, whose)
         replace_erasing(tmp, path, new_only=new_only)
-    except BaseException as exc:
+    except BaseException:
         discard_staged(tmp)
-        if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):  # a failed rename names the temporary
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     if tmp_prefix is None and tmp_suffix == ".tmp":  # a write of this name killed before (export -o, report -o)
         sweep_staged(path.parent, names=(path.name,))
@@ -87,41 +85,49 @@ def write_claimed(path: str | os.PathLike, data: Data, claims: dict) -> None:
 
     taken()  # before writing the data (a session kept out of its name tries it at every save)
     tmp = stage_private(path, data)
-    old = None
+    written = None
     try:
         st = os.stat(tmp)
+        written = (st.st_dev, st.st_ino)
         now = taken()
-        if now is not None:
-            old = _replaced_file(path, now)
-            os.replace(tmp, path)
-        else:
-            try:  # the name taken only where none has it (a hard link; without them, an exclusive create)
-                replace_erasing(tmp, path, new_only=True)
-            except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
-                raise other from None
-    except BaseException as exc:
-        _let_go(old)
+        try:  # a new name taken only where none has it (a hard link; without them, an exclusive create)
+            replace_erasing(tmp, path, new_only=now is None, replaced=now)
+        except FileExistsError:  # a file or a link put there meanwhile: said as another writer's
+            raise other from None
+    except BaseException:
         discard_staged(tmp)
-        if isinstance(exc, OSError) and exc.filename is None:
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
-    sync_folder(path.parent)
-    claims[path] = (st.st_dev, st.st_ino)
-    _erase_replaced(old)
+    finally:  # in place even where a stop cut the old file's zeroing short: the next save may replace it
+        if written is not None and file_identity(path) == written:
+            claims[path] = written
 
 
-def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool = False) -> None:
-    """``os.replace(tmp, path)`` and the folder fsynced, then the file it replaced zeroed (``_erase_replaced``):
-    the new file whole in its place before the old one is touched. ``new_only``: an output that was no file when
-    the command checked it (``check_outputs``), without --overwrite: put there by a hard link, which no file
-    made there meanwhile lets through (FileExistsError naming ``path``; a rename replaced it, unsaid: another
-    prosody's export of that name, or the user's file, written during an hour's analysis; hostile sweep 38)."""
+def replace_erasing(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool = False,
+                    replaced: tuple[int, int] | None = None) -> None:
+    """``os.replace(tmp, path)`` and the folder fsynced, then the file it replaced zeroed (``_erase_replaced``;
+    ``replaced``: only where it is the file of that identity): the new file whole in its place before the old one
+    is touched. ``new_only``: an output that was no file when the command checked it (``check_outputs``), without
+    --overwrite: put there by a hard link, which no file made there meanwhile lets through (FileExistsError naming
+    ``path``; a rename replaced it, unsaid: another prosody's export of that name, or the user's file, written
+    during an hour's analysis; hostile sweep 38). An OSError is said of ``path``: a failed rename or link names
+    its source, the staged temporary, a name never shown (hostile sweeps 43, 44, 46)."""
+    try:
+        _put_in_place(tmp, path, new_only=new_only, replaced=replaced)
+    except OSError as exc:
+        if exc.filename not in (None, os.fspath(tmp)):
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from exc
+
+
+def _put_in_place(tmp: str | os.PathLike, path: str | os.PathLike, *, new_only: bool,
+                  replaced: tuple[int, int] | None) -> None:
+    """``replace_erasing``'s work, its errors as the system gives them."""
     if new_only and _link_new(tmp, path):
         sync_folder(Path(path).parent)
         return
     # no hard links here (vfat): the name taken by an exclusive create, then renamed over
     taken = _take_name(path) if new_only else None
-    old = _replaced_file(Path(path))
+    old = _replaced_file(Path(path), replaced)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -147,8 +153,7 @@ def _link_new(tmp: str | os.PathLike, path: str | os.PathLike) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             return False
-        # said of the output, not of the staged file ``os.link`` names first (a full disk: sweep 12's rule)
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     os.unlink(tmp)
     return True
 
@@ -628,7 +633,7 @@ def check_outputs(outputs, *, inputs=(), overwrite: bool = False, stdout_ok: boo
             if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
                 raise InputError(f"cannot write {where}: it lies in the session store {folder}, whose files only "
                                  "prosody writes (a stored session's data would be replaced); choose a path outside it")
-        check_writable_folder(parent, label=where)
+        check_writable_folder(parent, label=where, name=os.path.basename(path))
         ident = (st.st_dev, st.st_ino) if st is not None else None
         if real in in_paths or (ident is not None and ident in in_ids):
             raise InputError(f"cannot write {where}: it is an input of this command and would be overwritten; "
@@ -690,8 +695,27 @@ def _refuse_replacing(path: str, where: str, *, overwrite: bool, page: bool, rem
     recording = os.path.splitext(path)[1].lower() in RECORDING_SUFFIXES
     what = ("a recording of that name exists" if recording else saved if saved is not None
             else "a file of that name exists")
+    if what == "a file of that name exists" and getattr(remade, BY_MARK, False) and not marks_kept(path):
+        what += UNMARKED_HERE
     raise InputError(f"cannot write {where}: {what} and would be replaced; choose a new name, or add --overwrite "
                      "to replace it")
+
+
+# why an output's own file, written again, needs --overwrite on a file system without user attributes (vfat, some
+# network shares): the record ``mark_output`` puts on it is what tells it from the user's (hostile sweep 46);
+# said only for a ``remade`` test that reads that record (``_by_mark``), not one that tells a file by its content
+# (a page, a batch table)
+BY_MARK = "tells_by_mark"
+
+
+def _by_mark(remade):
+    """The ``remade`` test ``remade``, marked as one that tells some files by ``mark_output``'s record."""
+    setattr(remade, BY_MARK, True)
+    return remade
+
+
+UNMARKED_HERE = (" (this file system keeps no extended attributes, where prosody marks the files it writes, so an "
+                 "RTTM, CSV, TextGrid or baseline it wrote cannot be told from a file of yours there)")
 
 
 FS_IOC_GETFLAGS = 0x80086601  # Linux's inode flags (linux/fs.h, _IOR('f', 1, long)), as lsattr reads them
@@ -739,8 +763,10 @@ def _refuse_others_in_sticky(path: str, where: str, st: os.stat_result) -> None:
     owner = others_owner(st)
     if owner is None or not folder_st.st_mode & stat.S_ISVTX or others_owner(folder_st) is None:
         return
+    real = os.path.realpath(folder)  # the folder itself, where a link leads (sweep 45 named the link alone)
+    led = "" if real == folder else f"; {folder} leads there"
     raise InputError(f"cannot write {where}: the file there is another user's ({owner}), in a "
-                     f"folder with the sticky bit ({folder}, as /tmp), where only its owner may replace it, so it "
+                     f"folder with the sticky bit ({real}, as /tmp{led}), where only its owner may replace it, so it "
                      "cannot be replaced, even with --overwrite; choose a new name, or another folder")
 
 
@@ -869,7 +895,7 @@ def export_of(uid: str | None):
         doc = _parquet_export_at(doc_path) if file_head(doc_path, 4) == PARQUET_MAGIC else _json_object_at(doc_path)
         store = doc.get("prosody_store") if isinstance(doc, dict) else None
         return uid is not None and isinstance(store, dict) and store.get("uid") == uid
-    return same
+    return _by_mark(same)
 
 
 OUTPUT_XATTR = "user.prosody.output"  # the extended attribute naming what prosody wrote a file from (mark_output)
@@ -963,7 +989,7 @@ def analysis_of(inputs, *, json_path=None, eaf_path=None):
                     and all(f.get("sha256") == file_sha256(p) for f, p in zip(files, inputs)))
         except OSError:  # an input gone meanwhile: said when it is read
             return False
-    return same
+    return _by_mark(same)
 
 
 def _listed_files(files) -> list[dict] | None:
@@ -1068,25 +1094,95 @@ def _regular_file_bytes(path: str | os.PathLike, limit: int | None = None) -> by
         return None
 
 
-def check_writable_folder(folder: str | os.PathLike, *, label: str = "output") -> None:
+def check_writable_folder(folder: str | os.PathLike, *, label: str = "output", name: str | None = None) -> None:
     """Raise InputError unless a file can be created in ``folder`` (tried for
     real: permission bits say nothing to root, and a read-only mount says no
-    whatever they are)."""
+    whatever they are); ``name``: a file of that name (the output's: its temporary, named after it, is made)."""
     from .errors import InputError
     try:
-        _probe(folder)
+        _probe(folder, name=name)
+    except _FolderMarked:
+        state, remedy = folder_mark_said(folder)
+        raise InputError(f"cannot write {label}: folder {folder} {state}; {remedy}, or choose another folder") from None
+    except _NoModesError as exc:
+        raise InputError(f"cannot write {label}: the file system of folder {folder} cannot set a file's mode "
+                         f"(chmod: {exc.strerror or exc}), and prosody writes every file owner-only; choose "
+                         "another folder") from None
     except OSError as exc:
+        if name is not None and _takes_files(folder):
+            raise InputError(f"cannot write {label}: the file system of folder {folder} takes no file of that name "
+                             f"({exc.strerror or exc}); {NAMES_REFUSED}: choose another name") from None
+        if is_disk_full(exc):  # was "folder F is not writable (No space left on device)"
+            raise InputError(f"cannot write {label}: {write_error_text(exc, folder)}; make room there, or "
+                             "choose another folder") from None
         raise InputError(f"cannot write {label}: folder {folder} is not writable ({exc.strerror or exc}); "
                          "choose another folder") from None
 
 
-def _probe(folder: str | os.PathLike) -> None:
-    """A file made in ``folder`` and removed; OSError where none can be made."""
+# what a file system that takes some files refuses of a name: a FAT or exFAT one (a memory card, a USB stick), an
+# SMB share of Windows (EINVAL, or EPERM through some drivers), found before the work (hostile sweep 46: `--json
+# "s 10:30.json"` there analysed, then "Operation not permitted; it was not written")
+NAMES_REFUSED = ('FAT and exFAT (memory cards, USB sticks) and Windows shares take none of \\ : * ? " < > | in a '
+                 "name (some no letters beyond ASCII either)")
+
+
+def _takes_files(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` takes a file of the probe's own plain name (``_probe``), whatever its mode."""
+    try:
+        _probe(folder)
+    except _NoModesError:  # made (and removed), its mode unset
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class _NoModesError(OSError):
+    """A file made in a folder whose mode cannot be set (``chmod`` refused: a FUSE FAT driver, ENOSYS), as
+    ``stage_private`` sets every file's (owner-only): such a write failed only after the work (hostile sweep 46)."""
+
+
+class _FolderMarked(PermissionError):
+    """A folder marked immutable or append-only (``locked_mark``)."""
+
+
+# what a mark on a folder keeps from being done there: every write here stages its file under a temporary name and
+# renames it (or links it, then removes the temporary), and the probe (``_probe``) removes the file it made
+MARK_KEEPS = {"i": "no file there can be made, renamed or removed",
+              "a": "no file there can be renamed or removed"}
+
+
+def folder_mark_said(folder: str | os.PathLike) -> tuple[str, str] | None:
+    """Where the folder ``folder`` is marked immutable or append-only (``chattr +i``/``+a``, which even root's
+    writes meet), what that is and what mends it, for a line: ("is marked immutable (chattr +i), so no file there
+    can be made, renamed or removed", "take the mark off (chattr -i FOLDER)"); None where it is not marked. Such a
+    folder was said "not writable (Operation not permitted)" or "read-only here (a read-only file system or
+    folder)" (hostile sweep 46)."""
+    mark = locked_mark(folder)
+    if mark is None:
+        return None
+    what, letter = mark
+    return (f"is marked {what} (chattr +{letter}), so {MARK_KEEPS[letter]}",
+            f"take the mark off (chattr -{letter} {folder})")
+
+
+def _probe(folder: str | os.PathLike, *, name: str | None = None) -> None:
+    """A file made in ``folder``, its mode set owner-only as every write here does, and removed; OSError where
+    none can be made, ``_NoModesError`` where its mode cannot be set, ``_FolderMarked`` (no file made) where the
+    folder is marked immutable or append-only: there the probe's file could not be removed, one more left at each
+    try (hostile sweep 46). ``name``: the file made is named as ``stage_private``'s temporary of a file of that name
+    (``.NAME.RANDOM.tmp``), so that a name the file system refuses is found; else ``.prosody-probe-RANDOM``."""
+    if locked_mark(folder) is not None:
+        raise _FolderMarked(errno.EPERM, "the folder is marked (chattr)")
+    prefix, suffix = (f".{_staged_stem(folder, name, '.tmp')}.", ".tmp") if name else (".prosody-probe-", "")
     with _stops_held():  # a stop between the probe's making and its removal left it in the folder (sweep 15)
-        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".prosody-probe-")
+        fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=prefix, suffix=suffix)
         try:
-            os.close(fd)
+            os.fchmod(fd, 0o600)
+        except OSError as exc:
+            raise _NoModesError(exc.errno, exc.strerror) from exc
         finally:  # a stop taken by another thread's handler is raised here still: removed all the same
+            os.close(fd)
             os.unlink(tmp)
 
 
@@ -1155,8 +1251,32 @@ def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.EDQUOT:
         return f"your disk quota there is used up (the disk holding it has {free_space_text(path)})"
     if is_disk_full(exc):
-        return f"the disk holding it is full, {free_space_text(path)}"
+        return no_inodes_text(path) or f"the disk holding it is full, {free_space_text(path)}"
     return getattr(exc, "strerror", None) or str(exc) or "operating system error"
+
+
+def no_inodes_text(path: str | os.PathLike, *, holding: str = "it") -> str | None:
+    """Where the file system holding ``path`` (or its nearest existing parent) has no inode left for another file
+    (ext4 made with few, filled with small files), that said of ``holding``, with the space it has: "the file
+    system holding it can hold no more files (all 32 of its inodes are used; 26.2 MB free)"; None otherwise, or
+    where it does not count them (btrfs: 0). ENOSPC there was "the disk holding it is full, 26.2 MB free", and the
+    store's SQLite "unable to open database file" (hostile sweep 46)."""
+    st = _statvfs_near(path)
+    if st is None or st.f_files == 0 or st.f_favail > 0:
+        return None
+    return (f"the file system holding {holding} can hold no more files (all {st.f_files} of its inodes are used; "
+            f"{free_space_text(path)})")
+
+
+def _statvfs_near(path: str | os.PathLike) -> os.statvfs_result | None:
+    """``os.statvfs`` of ``path`` or of its nearest existing parent; None where it cannot be read."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    try:
+        return os.statvfs(p)
+    except OSError:
+        return None
 
 
 def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
@@ -1166,14 +1286,14 @@ def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
 
 
 def low_space(path, min_bytes: int = 1 << 20) -> bool:
-    """Less than ``min_bytes`` free where ``path`` is. SQLite reports a full disk
-    on opening as a plain 'disk I/O error' (it cannot size its shared-memory
+    """Less than ``min_bytes`` free where ``path`` is, or no inode for a new file (``no_inodes_text``). SQLite
+    reports a full disk on opening as a plain 'disk I/O error' (it cannot size its shared-memory
     file), so a database that fails to open is called full only when this holds."""
     try:
         st = os.statvfs(path)
     except OSError:
         return False
-    return st.f_bavail * st.f_frsize < min_bytes
+    return st.f_bavail * st.f_frsize < min_bytes or no_inodes_text(path) is not None  # no file can be made either
 
 
 def user_home(environ=None) -> str:

@@ -305,7 +305,7 @@ sys.argv[0] = "prosody"
 real = tempfile.mkstemp
 def mkstemp(*a, **k):
     out = real(*a, **k)
-    if k.get("prefix") == ".prosody-probe-":
+    if k.get("prefix") in (".prosody-probe-", ".o.json."):  # an output's probe is named as its temporary (sweep 46)
         os.kill(os.getpid(), signal.SIGTERM)
     return out
 tempfile.mkstemp = mkstemp

@@ -752,11 +752,13 @@ def ledger_error(path: Path, exc: sqlite3.DatabaseError, *, doing: str = "use", 
     """A SQLite error met on the ledger at ``path``, as one line saying what to do: a busy ledger
     (another prosody writing it: a batch on the same store, a delete) is waited for, not moved aside.
     ``full``: the disk is known to be full (SQLite may say only 'disk I/O error')."""
-    from ..fileio import free_space_text, is_disk_full, low_space
+    from ..fileio import free_space_text, is_disk_full, low_space, no_inodes_text
     text = str(exc)
     if full or is_disk_full(exc) or ("I/O error" in text and low_space(path.parent)):
-        return LedgerError(f"cannot {doing} the batch ledger {path}: the disk is full ({free_space_text(path)}); "
-                           "free some space and run the same command again")
+        no_inodes = no_inodes_text(path)
+        said = (f"{no_inodes}; remove some files there" if no_inodes
+                else f"the disk is full ({free_space_text(path)}); free some space")
+        return LedgerError(f"cannot {doing} the batch ledger {path}: {said} and run the same command again")
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return LedgerError(f"the batch ledger {path} is busy ({text}): another prosody is writing it (a batch on "
                            "the same store, or a delete); run the same command again when it has finished")

@@ -325,7 +325,7 @@ class LiveRunner:
             if p is not None:  # checked for real before capture starts: a session is not run into a wall
                 if not p.resolve().parent.is_dir():
                     raise InputError(f"cannot write {p}: folder {p.resolve().parent} does not exist")
-                check_writable_folder(p.resolve().parent, label=f"{flag} {p}")
+                check_writable_folder(p.resolve().parent, label=f"{flag} {p}", name=p.name)
         # what this session's saves may replace: the files there now (a file the output check let it replace),
         # then each file it wrote; another live session's save there is never replaced (two started alike)
         self._claims = {p: file_identity(p) for p in (self.output_path, self.frames_path)}

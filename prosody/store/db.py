@@ -47,9 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (erase_file, free_space_text, is_disk_full, locked_mark, low_space, make_private_dirs,
-                      others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text,
-                      write_private)
+from ..fileio import (erase_file, folder_mark_said, free_space_text, is_disk_full, locked_mark, low_space,
+                      make_private_dirs, no_inodes_text, others_owner, restrict_sqlite_sidecars, sqlite_errors,
+                      user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -655,6 +655,10 @@ def _has_wal_data(db_path) -> bool:
 
 def disk_full_error(path, *, needs: str = "") -> StoreError:
     """The full disk said in one line; ``needs``: how much room the change needs, where it is known."""
+    no_inodes = no_inodes_text(path, holding=str(path))
+    if no_inodes is not None:  # room, but no file can be made (its journal): files, not bytes, to free
+        return StoreError(f"{no_inodes}; the store is unchanged. Remove some files from that file system and try "
+                          "again")
     return StoreError(f"the disk holding {path} is full ({free_space_text(path)}); the store is unchanged. "
                       + (needs or "Free some space and try again"))
 
@@ -1044,6 +1048,10 @@ class Store:
                 return StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is writing. "
                                   "Try again.")
             if "readonly" in text or "read-only" in text:
+                try:  # a database file marked (chattr) is said as such, with how to take the mark off
+                    self._check_database_unmarked()
+                except StoreError as marked:
+                    return marked
                 return StoreError(f"the session store {self.path} is read-only here ({exc}); copy it to a writable "
                                   "folder to change it")
             if "I/O error" in text:
@@ -1057,9 +1065,34 @@ class Store:
                               f"was deleted by another prosody: {exc}); nothing was written. Try again")
         return damaged_error(self.db_path, exc)
 
-    def _check_frames_writable(self) -> None:
+    def check_writable(self) -> None:
+        """Refuse, before any work (``analyze --save``, ``batch``), a store no save can be written to: its database
+        file marked immutable or append-only (``chattr``: SQLite writes it in place, "attempt to write a readonly
+        database" after the analysis, which went to a rescue copy; hostile sweep 46), or its frames folder marked or
+        not writable (``check_frames_writable``)."""
+        self._check_database_unmarked()
+        self.check_frames_writable()
+
+    def _check_database_unmarked(self) -> None:
+        """Refuse a change while the database file is marked immutable or append-only, saying the mark."""
+        locked = locked_mark(self.db_path)
+        if locked is not None:
+            what, letter = locked
+            raise StoreError(f"the session store's database {self.db_path} is marked {what} (chattr +{letter}), so "
+                             f"no change can be written to it; the store is unchanged: take the mark off (chattr "
+                             f"-{letter} {self.db_path}) to change it")
+
+    def check_frames_writable(self) -> None:
         """Refuse a change while the frames folder cannot be written (a read-only mount of it
-        alone): a save could not write its frames file, a delete could not remove one."""
+        alone, a mark on it): a save could not write its frames file, a delete could not remove one. A mark
+        (``chattr +i``/``+a``, which even root's writes meet) is said as one, with how to take it off: it was
+        "cannot be written (Permission denied)", or, append-only, a save's "cannot write FRAMES: Operation not
+        permitted" after the work, its temporary left there for good (hostile sweep 46)."""
+        marked = folder_mark_said(self.frames_dir)
+        if marked is not None:
+            state, remedy = marked
+            raise StoreError(f"the session store's frames folder {self.frames_dir} {state}; the store is unchanged: "
+                             f"{remedy} to change it")
         if getattr(self, "frames_readonly", None):
             raise StoreError(f"the session store's frames folder {self.frames_dir} cannot be written "
                              f"({self.frames_readonly}); the store is unchanged. Make it writable, or copy the store "
@@ -1072,6 +1105,10 @@ class Store:
         if getattr(self, "disk_full", False):
             raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
+            marked = folder_mark_said(self.path)
+            if marked is not None:
+                raise StoreError(f"the session store {self.path} {marked[0]}; {marked[1]} to change it, or copy it "
+                                 "to a writable folder")
             raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
                              "folder); copy it to a writable folder to change it")
 
@@ -1079,7 +1116,7 @@ class Store:
     def _tx(self, *, migrating: bool = False):
         self._check_changeable()
         if not migrating:  # the migrations change tables only, never the frames folder
-            self._check_frames_writable()
+            self.check_frames_writable()
             self._check_same_folder()
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -1155,7 +1192,7 @@ class Store:
         uid = uid or secrets.token_hex(4)
         frames_name = f"{uid}.{secrets.token_hex(3)}.npz" if frames is not None else None
         self._check_changeable()
-        self._check_frames_writable()
+        self.check_frames_writable()
         self._check_same_folder()  # and again in the transaction, after the frames file is written
         with _frames_lock(self.frames_dir, exclusive=False):  # from the file to the commit: gc waits (see above)
             return self._save_locked(doc_text, doc, frames, frames_name, speakers, meta, bookmarks, feedback, uid,
