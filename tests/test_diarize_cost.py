@@ -47,8 +47,29 @@ def test_encoder_matches_a_plain_lstm_for_any_batch():
         got = enc.embed_windows(mel, starts=starts, n_frames=40, batch=batch)
         assert got.shape == (6, 256) and got.dtype == np.float32
         np.testing.assert_allclose(got, ref, atol=2e-5)
-    even = enc.embed_windows(mel, starts=np.arange(0, 300, 50), n_frames=40)  # the strided-view path
+    even = enc.embed_windows(mel, starts=np.arange(0, 300, 50), n_frames=40)
     np.testing.assert_allclose(even[[0, 1, 2, 5]], ref[[0, 2, 3, 5]], atol=2e-5)
+
+
+def test_overlapping_windows_give_what_the_same_frames_apart_give():
+    """A window's embedding is a function of its own frames: windows overlapping in one batch (the
+    first pass's 1.5 s every 0.5 s) give what the same frames give copied end to end, apart (the
+    voices' own windows), and as one window alone; each step's layer-0 input is the product of the
+    window's own mel row, made feature-major a chunk at a time (no per-frame projection shared by
+    overlapping windows and read transposed: docs/speakers.md, seventy-fifth round). To float32
+    rounding (BLAS may take another kernel for one column: the EPYC note above); bit for bit here."""
+    enc = VoiceEncoder.load()
+    rng = np.random.default_rng(21)
+    mel = rng.gamma(1.0, 0.05, (700, 40)).astype(np.float32)
+    starts = np.arange(0, 550, 50)  # 11 windows of 150 frames, each frame in up to three
+    overlapping = enc.embed_windows(mel, starts=starts, n_frames=150)
+    apart = enc.embed_windows(mel[(starts[:, None] + np.arange(150)).ravel()],
+                              starts=np.arange(len(starts)) * 150, n_frames=150)
+    np.testing.assert_allclose(overlapping, apart, rtol=0, atol=1e-6)
+    alone = np.stack([enc.embed_windows(mel, starts=[s], n_frames=150)[0] for s in starts[:3]])
+    np.testing.assert_allclose(overlapping[:3], alone, rtol=0, atol=2e-6)
+    ref = np.stack([_plain_lstm_embedding(enc.weights, mel[s:s + 150]) for s in starts[[0, 5, 10]]])
+    np.testing.assert_allclose(overlapping[[0, 5, 10]], ref, atol=2e-5)
 
 
 def test_windows_of_several_lengths_in_one_pass_match_a_plain_lstm():

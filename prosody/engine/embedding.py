@@ -174,9 +174,9 @@ class VoiceEncoder:
         over a whole batch wrote ~80 MB and read it back: ~8 % of the encoder's time on
         batches of 128 windows; the same values to float32 rounding: bit for bit where BLAS sums each
         column alike whatever the column count, not on every CPU),
-        the recurrence one (1024, 256) x (256, n_windows) product per step (windows lying
-        apart: the projection of their own frames only, not of the gaps between them,
-        which on a long recording held hundreds of MB). The batch
+        the recurrence one (1024, 256) x (256, n_windows) product per step (layer 0's of the
+        windows' own mel rows, overlapping or apart: never of the gaps between windows, which on a
+        long recording held hundreds of MB). The batch
         size changes the cost; a window's embedding changes at most in the last bits of
         float32 rounding (BLAS may sum a product of few columns in another order).
         """
@@ -250,18 +250,7 @@ class VoiceEncoder:
             nf = n_frames if ln is None else int(ln[0])  # the batch's longest window
             if ln is not None and ln[-1] == nf:
                 ln = None  # one length
-            lo, hi = int(st.min()), int(st.max()) + nf
-            # layer 0's input projection is shared by overlapping windows: once per frame
-            w_ih0, bias0, _ = self._lstm[0]
-            if hi - lo >= len(st) * nf:  # windows apart or end to end: no frame is shared by two
-                # the projection made a few steps at a time as the LSTM reaches them (``_forward``'s
-                # ``mel``), not for the whole batch at once (128 windows of 1.5 s: 75 MB)
-                e, e_tap = self._forward(None, st, nf, tap, ln, mel=mel)
-            else:
-                proj0 = mel[lo:hi] @ w_ih0.T
-                proj0 += bias0  # in place: one (frames, 1024) array written, not two
-                e, e_tap = self._forward(proj0, st - lo, nf, tap, ln)
-                del proj0  # before the next batch's is made
+            e, e_tap = self._forward(mel, st, nf, tap, ln)
             out.append(e)
             out_tap.append(e_tap)
         return (np.concatenate(out).astype(np.float32),
@@ -274,11 +263,10 @@ class VoiceEncoder:
         norm = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(norm, 1e-12)).astype(np.float32)
 
-    def _forward(self, proj0: np.ndarray | None, starts: np.ndarray, n_frames: int, tap: int = 0,
-                 lengths: np.ndarray | None = None, *, mel: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The LSTM stack over the windows ``proj0[s : s + n_frames]`` (``proj0``: layer 0's
-        input projection per frame, gates in ``_GATES`` order); (n_windows, 256). Feature-major
+    def _forward(self, mel: np.ndarray, starts: np.ndarray, n_frames: int, tap: int = 0,
+                 lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The LSTM stack over the windows ``mel[s : s + n_frames]`` (``mel``: (frames, 40) float32,
+        every window's rows within it); (n_windows, 256). Feature-major
         (a step's gates are (1024, n_windows): the weight matrix on the left runs faster in
         BLAS than on the right) in preallocated buffers. With ``tap`` > 0 also the embeddings
         of the windows' first ``tap`` frames (else None).
@@ -289,15 +277,17 @@ class VoiceEncoder:
         as it was, its last hidden state (written on to the next layer's input as well, where
         that layer reads it for no window).
 
-        ``mel`` (with ``proj0`` None): the mel frames themselves, window ``j`` from row
-        ``starts[j]``; layer 0's input projection is then made ``chunk`` steps of all windows
-        at a time, each frame's row as ``proj0`` would hold it (the same product of one mel row
-        and the weights; for windows that share no frame, the same work without the whole
-        batch's projection held)."""
+        Every layer's input projection is made ``chunk`` steps of all windows at a time, as one
+        product whose output is feature-major too: layer 0's of the windows' mel rows, layers 1-2's
+        of the layer below's outputs. A step's input is then a slice of rows of that output, added
+        to the step's gates. Layer 0's projection was once made per frame, (frames, 1024), shared by
+        overlapping windows, and a step's input read from it transposed; now overlapping windows
+        project a frame once each (~2 % more multiply-adds in their windows, no more CPU on held:
+        docs/speakers.md, seventy-fifth round) and a batch of 128 windows of 1.5 s no longer holds
+        26 MB of it. Each value is the same product of one mel row and the weights (bit for bit on
+        OpenBLAS here; ``tests/test_diarize_cost.py``)."""
         nw = len(starts)
         e_tap = None
-        step = int(starts[1] - starts[0]) if nw > 1 else 1
-        evenly = nw > 1 and step > 0 and bool(np.all(np.diff(starts) == step))  # proj0 rows as a strided view
         # windows going at each step (all, unless ``lengths`` differ)
         going = (np.full(n_frames, nw) if lengths is None
                  else np.count_nonzero(np.asarray(lengths)[None, :] > np.arange(n_frames)[:, None], axis=1))
@@ -309,7 +299,7 @@ class VoiceEncoder:
         # one layer's whole sequence after another): a layer's outputs over one chunk, the next one's
         # input (two buffers of one chunk, not of the whole windows: 128 windows of 1.5 s held 39 MB)
         seqs = (np.empty((256, chunk, nw), np.float32), np.empty((256, chunk, nw), np.float32))
-        gates_in = np.empty((1024, chunk * nw), np.float32) if len(self._lstm) > 1 else None
+        gates_in = np.empty((1024, chunk * nw), np.float32)  # a layer's input projection over one chunk
         # each layer's state from chunk to chunk: h, c, and the views of the windows still going
         state = [{"h": np.zeros((256, nw), np.float32), "c": np.zeros((256, nw), np.float32), "k": -1,
                   "whh_t": np.ascontiguousarray(whh.T) if nw == 1 else None} for _, _, whh in self._lstm]
@@ -334,23 +324,15 @@ class VoiceEncoder:
                             np.matmul(w_rows, hk, out=g_rows)
                     else:  # one window: the vector-matrix product, as it always was
                         np.matmul(h.T, whh_t, out=g.T)
-                    if layer > 0:
-                        if j == 0:  # the input projection of this chunk's steps, while it stays in cache
-                            cols = (t1 - t0) * nw
-                            np.matmul(w_ih, seq_in[:, :t1 - t0].reshape(256, cols), out=gates_in[:, :cols])
-                            gates_in[:, :cols] += bias[:, None]
-                        x_t = gates_in[:, j * nw:j * nw + k]
-                    elif proj0 is None:
-                        if j == 0:  # layer 0's input projection of this chunk's steps, step-major
-                            rows0 = (np.arange(t0, t1)[:, None] + starts[None, :]).ravel()
-                            gates0 = mel[rows0] @ w_ih.T
-                            gates0 += bias
-                        x_t = gates0[j * nw:j * nw + k].T
-                    elif evenly:
-                        x_t = proj0[starts[0] + t::step][:k].T
-                    else:
-                        x_t = proj0[starts[:k] + t].T
-                    np.add(x_t, gk, out=gk)
+                    if j == 0:  # the input projection of this chunk's steps, while it stays in cache
+                        cols = (t1 - t0) * nw
+                        if layer > 0:
+                            x_in = seq_in[:, :t1 - t0].reshape(256, cols)
+                        else:  # the windows' mel rows, step-major: (40, cols)
+                            x_in = mel[(np.arange(t0, t1)[:, None] + starts[None, :]).ravel()].T
+                        np.matmul(w_ih, x_in, out=gates_in[:, :cols])
+                        gates_in[:, :cols] += bias[:, None]
+                    np.add(gates_in[:, j * nw:j * nw + k], gk, out=gk)
                     np.tanh(gk, out=actk)                          # sigmoid gates' rows: tanh(x / 2)
                     sig *= 0.5
                     sig += 0.5                                     # sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)
