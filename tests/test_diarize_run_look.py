@@ -28,6 +28,21 @@ def _first_pass(x, cfg):
     return D._diarize(x[:, None] if x.ndim == 1 else x, cfg, None, enc, GRID, memo=memo), enc, memo
 
 
+def planted_error(d, speech, voice: int, min_run: int):
+    """``d`` with frames 30 .. 90 of the first run of ``voice`` of at least ``min_run`` speech frames
+    (pauses up to 0.3 s inside it) given to the other voice."""
+    idx = np.flatnonzero(speech)
+    owned = d.owner[idx]
+    cut = np.flatnonzero((owned[1:] != owned[:-1]) | (np.diff(idx) > 30)) + 1
+    runs = [(a, b) for a, b in zip(np.r_[0, cut], np.r_[cut, len(idx)]) if owned[a] == voice and b - a >= min_run]
+    assert runs
+    a, _ = runs[0]
+    bad_owned = owned.copy()
+    bad_owned[a + 30:a + 90] = 1 - voice
+    owner = D.owner_with_pauses(bad_owned, speech, idx)
+    return replace(d, owner=owner, activity=np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1))
+
+
 def _moved(d, owner, speech):
     """The speech frames whose voice ``owner`` gives otherwise than ``d``."""
     return np.flatnonzero(speech & (d.owner != owner))
@@ -46,18 +61,7 @@ def test_a_stretch_given_to_the_wrong_voice_is_given_back():
     assert d.n_voices == 2
     speech = memo["speech"]
     assert D._run_look(d, enc, cfg, GRID, memo) is d  # nothing to move in a correct diarization
-    # a run of voice 0 of at least 1.2 s of speech: its frames 0.3 .. 0.9 s in given to voice 1
-    idx = np.flatnonzero(speech)
-    owned = d.owner[idx]
-    cut = np.flatnonzero((owned[1:] != owned[:-1]) | (np.diff(idx) > 30)) + 1
-    runs = [(a, b) for a, b in zip(np.r_[0, cut], np.r_[cut, len(idx)]) if owned[a] == 0 and b - a >= 120]
-    assert runs
-    a, _ = runs[0]
-    bad_owned = owned.copy()
-    bad_owned[a + 30:a + 90] = 1
-    owner = D.owner_with_pauses(bad_owned, speech, idx)
-    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
-    bad = replace(d, owner=owner, activity=act)
+    bad = planted_error(d, speech, 0, 120)  # a run of voice 0 of at least 1.2 s: 0.3 .. 0.9 s in given to voice 1
     assert len(_moved(d, bad.owner, speech)) == 60
     fixed = D._run_look(bad, enc, cfg, GRID, memo)
     assert len(_moved(d, fixed.owner, speech)) == 0
