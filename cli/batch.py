@@ -18,7 +18,7 @@ from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent
                                   is_table_file, parquet_available, run_batch, table_beside, table_paths,
                                   tables_kept, write_table)
 from prosody.analysis import load_config
-from prosody.fileio import check_outputs, folder_mark_said, is_disk_full, locked_mark, write_error_text
+from prosody.fileio import check_outputs, is_disk_full, locked_mark, write_error_text
 from prosody.report.text import terminal_safe
 from prosody.errors import BatchError, InputError
 from prosody.store.db import Store
@@ -288,11 +288,9 @@ def _check_store_writable(store: Store) -> None:
     ledger's path, never given; hostile sweep 46). A store opened read-only because its disk is full is left to
     the ledger, which says so."""
     if store.readonly and not store.disk_full:
-        marked = folder_mark_said(store.path)
-        state, mend = (marked[0], f"{marked[1]}, or ") if marked else ("is read-only here (a read-only file system "
-                                                                        "or folder)", "")
+        state, mend = store.readonly_said()
         raise InputError(f"the session store {store.path} {state}; a batch saves each recording it analyses there: "
-                         f"{mend}choose a writable store (--store)")
+                         f"{mend + ', or ' if mend else ''}choose a writable store (--store)")
     store.check_writable()  # was found after the first analysis, kept in a rescue copy (sweep 46)
 
 

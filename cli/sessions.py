@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError, ProsodyError
-from prosody.fileio import check_outputs, export_of, folder_mark_said, new_outputs
+from prosody.fileio import check_outputs, export_of, new_outputs
 from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
@@ -153,10 +153,9 @@ def check_save_args(args) -> None:
     if args.save:  # the store must be usable before the analysis starts, not found broken after it
         with _open(args, create=True) as store:
             if store.readonly:
-                marked = folder_mark_said(store.path)
-                raise InputError(f"--store {store.path} {marked[0]}; {marked[1]}, or choose a writable store to --save"
-                                 if marked else f"--store {store.path} is read-only here; choose a writable store to "
-                                 "--save")
+                state, mend = store.readonly_said()
+                raise InputError(f"--store {store.path} {state}; {mend + ', or ' if mend else ''}choose a writable "
+                                 "store to --save")
             store.check_writable()  # was found after the analysis, which went to a rescue copy (sweep 46)
             store.check_intact()
             store.check_session_number(therapist=args.therapist, client=args.client, number=args.session_number)

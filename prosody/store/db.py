@@ -1105,12 +1105,16 @@ class Store:
         if getattr(self, "disk_full", False):
             raise disk_full_error(self.db_path)
         if getattr(self, "readonly", False):
-            marked = folder_mark_said(self.path)
-            if marked is not None:
-                raise StoreError(f"the session store {self.path} {marked[0]}; {marked[1]} to change it, or copy it "
-                                 "to a writable folder")
-            raise StoreError(f"the session store {self.path} is read-only here (a read-only file system or "
-                             "folder); copy it to a writable folder to change it")
+            state, mend = self.readonly_said()
+            raise StoreError(f"the session store {self.path} {state}; "
+                             + (f"{mend} to change it, or copy it to a writable folder" if mend
+                                else "copy it to a writable folder to change it"))
+
+    def readonly_said(self) -> tuple[str, str | None]:
+        """Why this store, opened read-only, takes no change, for a line: what it is ("is marked immutable (chattr
+        +i), so no file there can be made, renamed or removed", or "is read-only here (a read-only file system or
+        folder)") and what mends a mark ("take the mark off (chattr -i FOLDER)"; None for a read-only mount)."""
+        return folder_mark_said(self.path) or ("is read-only here (a read-only file system or folder)", None)
 
     @contextmanager
     def _tx(self, *, migrating: bool = False):
