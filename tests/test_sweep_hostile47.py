@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import subprocess
 
 import pytest
 
@@ -64,24 +62,6 @@ def test_a_replaced_file_is_zeroed_only_where_the_file_system_writes_by_inode(tm
     fileio.write_private(out, b"B" * 9927)
     assert len(calls) == zeroed
     assert out.read_bytes() == b"B" * 9927
-
-
-@pytest.fixture
-def fat_mount(tmp_path):
-    """A 16 MB FAT image mounted by fusefat at ``tmp_path / "vf"`` (skipped where mkfs.vfat, fusefat or /dev/fuse
-    is missing, or the mount fails); unmounted after."""
-    if not (shutil.which("mkfs.vfat") and shutil.which("fusefat") and os.path.exists("/dev/fuse")):
-        pytest.skip("needs mkfs.vfat, fusefat and /dev/fuse")
-    image, mount = tmp_path / "fat.img", tmp_path / "vf"
-    mount.mkdir()
-    with open(image, "wb") as f:
-        f.truncate(16 << 20)
-    subprocess.run(["mkfs.vfat", str(image)], check=True, capture_output=True)
-    if subprocess.run(["fusefat", "-o", "rw+", str(image), str(mount)], capture_output=True).returncode != 0:
-        pytest.skip("fusefat could not mount here")
-    yield mount
-    done = subprocess.run(["fusermount", "-u", str(mount)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
 
 
 def test_a_file_written_twice_on_a_path_based_fuse_driver_keeps_the_new_bytes(fat_mount, monkeypatch):
