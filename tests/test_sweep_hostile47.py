@@ -84,12 +84,14 @@ def test_a_file_written_twice_on_a_path_based_fuse_driver_keeps_the_new_bytes(fa
 
 # -- 2. a store where no file can be given a mode ----------------------------------------------------------------
 
+def _not_implemented(*args, **kwargs):
+    raise OSError(errno.ENOSYS, "Function not implemented")
+
+
 def _no_modes(monkeypatch) -> None:
     """chmod and fchmod refused as fusefat refuses them."""
-    def refused(*args, **kwargs):
-        raise OSError(errno.ENOSYS, "Function not implemented")
-    monkeypatch.setattr(os, "fchmod", refused)
-    monkeypatch.setattr(os, "chmod", refused)
+    for name in ("fchmod", "chmod"):
+        monkeypatch.setattr(os, name, _not_implemented)
 
 
 def test_a_new_store_where_files_take_no_mode_is_refused_and_nothing_made(tmp_path, monkeypatch):
