@@ -187,7 +187,8 @@ def _give_up_name(path: str | os.PathLike, taken: tuple[int, int] | None) -> Non
 def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int | None:
     """The file a rename is about to replace at ``path``, held open (a descriptor) to be zeroed once the new one
     is in place (``_erase_replaced``): a regular file of this user with no other name (``identity``, where
-    given: only that file). None where there is none, or it is not one to zero."""
+    given: only that file), on a file system that writes through a descriptor to its file (``_writes_by_inode``).
+    None where there is none, or it is not one to zero."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:  # none, a link, a file not writable: left to the rename alone
@@ -195,12 +196,47 @@ def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int |
     try:
         st = os.fstat(fd)
         if (stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_nlink == 1
-                and (identity is None or (st.st_dev, st.st_ino) == identity)):
+                and (identity is None or (st.st_dev, st.st_ino) == identity) and _writes_by_inode(fd)):
             return fd
     except OSError:
         pass
     os.close(fd)
     return None
+
+
+# statfs f_type (linux/magic.h) of the file systems known to write through an open descriptor to its own inode,
+# so that the file a rename replaced, held open, is that file still. A path-based FUSE driver (fusefat) writes by
+# the name the file was opened by: zeroing the replaced file there zeroed the new one (hostile sweep 47).
+WRITES_BY_INODE_FS_MAGIC = {
+    0xEF53: "ext2/ext3/ext4",
+    0x58465342: "XFS",
+    0x9123683E: "Btrfs",
+    0x01021994: "tmpfs",
+    0xF2F52010: "F2FS",
+    0x2FC12FC1: "ZFS",
+}
+STATFS_BUFFER_BYTES = 256  # larger than struct statfs on any Linux ABI (120 bytes on x86-64); f_type comes first
+
+
+def fs_magic(fd: int) -> int | None:
+    """``fstatfs(fd).f_type``, the kind of file system holding the open file ``fd`` (Linux: a magic number of
+    ``linux/magic.h``); None where it cannot be read (another system, no libc at hand)."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fstatfs = libc.fstatfs
+    except (OSError, AttributeError):
+        return None
+    buf = ctypes.create_string_buffer(STATFS_BUFFER_BYTES)
+    if fstatfs(fd, buf) != 0:
+        return None
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
+
+
+def _writes_by_inode(fd: int) -> bool:
+    """Whether the file system holding ``fd`` is one known to write through a descriptor to its file
+    (``WRITES_BY_INODE_FS_MAGIC``); elsewhere a replaced file is let go as it is, never zeroed."""
+    return fs_magic(fd) in WRITES_BY_INODE_FS_MAGIC
 
 
 def _let_go(fd: int | None) -> None:
@@ -745,6 +781,18 @@ def locked_mark(path: str | os.PathLike) -> tuple[str, str] | None:
     return next(((what, letter) for bit, what, letter in LOCKED_FLAGS if flags & bit), None)
 
 
+def file_mark_said(path: str | os.PathLike, label: str) -> str | None:
+    """Where the file ``path`` (a store's database, the batch ledger: SQLite files written in place) is marked
+    immutable or append-only, a line saying it and how to take it off ("LABEL PATH is marked immutable (chattr
+    +i), ..."); None where it is not marked (hostile sweeps 46, 47)."""
+    mark = locked_mark(path)
+    if mark is None:
+        return None
+    what, letter = mark
+    return (f"{label} {path} is marked {what} (chattr +{letter}), so no change can be written to it; the store is "
+            f"unchanged: take the mark off (chattr -{letter} {path}) to change it")
+
+
 CAP_FOWNER = 3  # linux/capability.h: the capability that lets a process (root) replace anyone's file in a sticky folder
 
 
@@ -1135,6 +1183,19 @@ def _takes_files(folder: str | os.PathLike) -> bool:
     except OSError:
         return False
     return True
+
+
+def modes_refused(folder: str | os.PathLike) -> str | None:
+    """Why a file made in ``folder`` cannot be given a mode (``chmod``'s error: "Function not implemented" on a
+    FUSE FAT driver), None where it can, or where no file can be made there at all (left to the write's own
+    error). The file made to find out is removed; nothing is made in a marked folder (``_probe``)."""
+    try:
+        _probe(folder)
+    except _NoModesError as exc:
+        return exc.strerror or str(exc)
+    except OSError:
+        return None
+    return None
 
 
 class _NoModesError(OSError):

@@ -208,3 +208,22 @@ def two_sessions_store(tmp_path_factory):
                                "--no-progress")
         assert rc == 0, err
     return d / "store"
+
+
+@pytest.fixture
+def fat_mount(tmp_path):
+    """A 16 MB FAT image mounted by fusefat at ``tmp_path / "vf"`` (skipped where mkfs.vfat, fusefat or /dev/fuse
+    is missing, or the mount fails); unmounted after."""
+    import subprocess
+    if not (shutil.which("mkfs.vfat") and shutil.which("fusefat") and os.path.exists("/dev/fuse")):
+        pytest.skip("needs mkfs.vfat, fusefat and /dev/fuse")
+    image, mount = tmp_path / "fat.img", tmp_path / "vf"
+    mount.mkdir()
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    subprocess.run(["mkfs.vfat", str(image)], check=True, capture_output=True)
+    if subprocess.run(["fusefat", "-o", "rw+", str(image), str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("fusefat could not mount here")
+    yield mount
+    done = subprocess.run(["fusermount", "-u", str(mount)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -325,27 +325,14 @@ def test_a_name_the_file_system_refuses_is_refused_before_the_work(tmp_path, mon
     assert run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", tmp_path / "s 10h30.json", *QUIET)[0] == 0
 
 
-def test_a_real_fat_file_system_by_fuse_when_at_hand(tmp_path):
-    """The same on a real FAT image mounted by fusefat, where mkfs.vfat and fusefat are installed and FUSE mounts
-    can be made (root): `analyze --json` there refused before any work, for its modes, or first for a name FAT
-    refuses; the folder as it was."""
-    import subprocess
-    if not (shutil.which("mkfs.vfat") and shutil.which("fusefat") and os.path.exists("/dev/fuse")):
-        pytest.skip("needs mkfs.vfat, fusefat and /dev/fuse")
-    image, mount = tmp_path / "fat.img", tmp_path / "vf"
-    mount.mkdir()
-    with open(image, "wb") as f:
-        f.truncate(16 << 20)
-    subprocess.run(["mkfs.vfat", str(image)], check=True, capture_output=True)
-    if subprocess.run(["fusefat", "-o", "rw+", str(image), str(mount)], capture_output=True).returncode != 0:
-        pytest.skip("fusefat could not mount here")
-    try:
-        rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", mount / "s.json", *QUIET)
-        named = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", mount / "s 10:30.json", *QUIET)
-        listed = sorted(p.name for p in mount.iterdir())
-    finally:
-        done = subprocess.run(["fusermount", "-u", str(mount)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+def test_a_real_fat_file_system_by_fuse_when_at_hand(fat_mount):
+    """The same on a real FAT image mounted by fusefat (``conftest.fat_mount``), where mkfs.vfat and fusefat are
+    installed and FUSE mounts can be made (root): `analyze --json` there refused before any work, for its modes,
+    or first for a name FAT refuses; the folder as it was."""
+    mount = fat_mount
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", mount / "s.json", *QUIET)
+    named = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--json", mount / "s 10:30.json", *QUIET)
+    listed = sorted(p.name for p in mount.iterdir())
     one_line_error(rc, err)
     assert "cannot set a file's mode (chmod: Function not implemented)" in err, err
     one_line_error(*named[::2])

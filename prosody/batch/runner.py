@@ -54,7 +54,7 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_sha256, input_change, input_state, marks_kept,
+from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_mark_said, file_sha256, input_change, input_state, marks_kept,
                       missing_file_text, not_utf8_said, own_output, restrict_sqlite_sidecars, sqlite_errors)
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
@@ -778,6 +778,9 @@ class Ledger:
         if self.path.is_symlink():  # its target's mode would be set, a missing one created (Store refuses it too)
             raise LedgerError(f"the batch ledger {self.path} is a symbolic link (to {os.readlink(self.path)}); "
                               "prosody does not follow links in its store: put the real file in its place")
+        marked = file_mark_said(self.path, "the batch ledger")
+        if marked is not None:  # was "cannot access ST/batch.sqlite: Operation not permitted" (its chmod; sweep 47)
+            raise LedgerError(marked)
         if not self.path.exists():
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
@@ -961,6 +964,9 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
     if not path.exists():
         yield False
         return
+    marked = file_mark_said(path, "the batch ledger")
+    if marked is not None:  # was "... is not readable (attempt to write a readonly database); move it aside"
+        raise LedgerError(f"session {session_id} was not deleted: {marked}")
     try:
         db = sqlite3.connect(str(path), timeout=LEDGER_BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:

@@ -47,9 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import (erase_file, folder_mark_said, free_space_text, is_disk_full, locked_mark, low_space,
-                      make_private_dirs, no_inodes_text, others_owner, restrict_sqlite_sidecars, sqlite_errors,
-                      user_home, write_error_text, write_private)
+from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, locked_mark,
+                      low_space, make_private_dirs, modes_refused, no_inodes_text, others_owner,
+                      restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -952,6 +952,8 @@ class Store:
             if not create:  # a command that only uses a store creates none (a mistyped --store)
                 raise StoreError(f"no session store at {p} (no {DB_NAME} there): check --store or ${ENV_VAR}; "
                                  "`prosody analyze --save` creates one")
+        if not self.db_path.exists():
+            self._check_modes()
         if not p.exists():
             make_private_dirs(p)
         self._check_not_emptied()
@@ -976,7 +978,27 @@ class Store:
             # gives -wal and -shm the database file's mode
             fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-        _set_mode(self.db_path, 0o600)
+        try:
+            _set_mode(self.db_path, 0o600)
+        except OSError as exc:
+            if exc.errno != errno.ENOSYS:
+                raise
+            raise StoreError(f"cannot open the session store {p}: its file system cannot set a file's mode (chmod: "
+                             f"{exc.strerror}), and a store is its owner's alone (owner-only); copy it to a folder "
+                             "on another file system") from None
+
+    def _check_modes(self) -> None:
+        """A new store refused, nothing made, where its folder's file system cannot set a file's mode (a FUSE FAT
+        driver: ``chmod`` ENOSYS): its database's ``chmod`` failed after its folders and file were made, "cannot
+        open STORE: Function not implemented", and they were left (hostile sweep 47)."""
+        folder = Path(os.path.abspath(self.path))
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        why = modes_refused(folder)
+        if why is not None:
+            raise StoreError(f"cannot make the session store {self.path}: the file system of folder {folder} cannot "
+                             f"set a file's mode (chmod: {why}), and a store is its owner's alone (owner-only); "
+                             "nothing was made: give --store a folder on another file system")
 
     def _session_traces(self) -> list[str]:
         """Files that only a store holding sessions has: frames files, the batch ledger,
@@ -1075,12 +1097,9 @@ class Store:
 
     def _check_database_unmarked(self) -> None:
         """Refuse a change while the database file is marked immutable or append-only, saying the mark."""
-        locked = locked_mark(self.db_path)
-        if locked is not None:
-            what, letter = locked
-            raise StoreError(f"the session store's database {self.db_path} is marked {what} (chattr +{letter}), so "
-                             f"no change can be written to it; the store is unchanged: take the mark off (chattr "
-                             f"-{letter} {self.db_path}) to change it")
+        marked = file_mark_said(self.db_path, "the session store's database")
+        if marked is not None:
+            raise StoreError(marked)
 
     def check_frames_writable(self) -> None:
         """Refuse a change while the frames folder cannot be written (a read-only mount of it
