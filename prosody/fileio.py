@@ -204,17 +204,11 @@ def _replaced_file(path: Path, identity: tuple[int, int] | None = None) -> int |
     return None
 
 
-# statfs f_type (linux/magic.h) of the file systems known to write through an open descriptor to its own inode,
-# so that the file a rename replaced, held open, is that file still. A path-based FUSE driver (fusefat) writes by
-# the name the file was opened by: zeroing the replaced file there zeroed the new one (hostile sweep 47).
-WRITES_BY_INODE_FS_MAGIC = {
-    0xEF53: "ext2/ext3/ext4",
-    0x58465342: "XFS",
-    0x9123683E: "Btrfs",
-    0x01021994: "tmpfs",
-    0xF2F52010: "F2FS",
-    0x2FC12FC1: "ZFS",
-}
+# statfs f_type (linux/magic.h) of FUSE, whose drivers may write through a descriptor by the name the file was opened
+# by, not to the inode it was opened on: zeroing a replaced file held open there (fusefat) zeroed the new file under
+# that name (hostile sweep 47). Every file system in the kernel (ext4, XFS, Btrfs, tmpfs, overlayfs, NFS, SMB, vfat,
+# exfat...) writes through the descriptor to its own file.
+FUSE_SUPER_MAGIC = 0x65735546
 STATFS_BUFFER_BYTES = 256  # larger than struct statfs on any Linux ABI (120 bytes on x86-64); f_type comes first
 
 
@@ -234,9 +228,10 @@ def fs_magic(fd: int) -> int | None:
 
 
 def _writes_by_inode(fd: int) -> bool:
-    """Whether the file system holding ``fd`` is one known to write through a descriptor to its file
-    (``WRITES_BY_INODE_FS_MAGIC``); elsewhere a replaced file is let go as it is, never zeroed."""
-    return fs_magic(fd) in WRITES_BY_INODE_FS_MAGIC
+    """Whether the file system holding ``fd`` writes through a descriptor to its own file: every one but FUSE
+    (``FUSE_SUPER_MAGIC``), where a replaced file is let go as it is, never zeroed; where the kind cannot be read
+    (not Linux), as the kernel's."""
+    return fs_magic(fd) != FUSE_SUPER_MAGIC
 
 
 def _let_go(fd: int | None) -> None:

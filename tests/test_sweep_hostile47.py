@@ -25,9 +25,11 @@ QUIET = ("--quiet", "--no-progress")
 FUSEBLK_MAGIC = 0x65735546  # statfs f_type of a FUSE block-device file system (fusefat), linux/magic.h
 PROC_MAGIC = 0x9FA0  # /proc's, linux/magic.h
 EXT4_MAGIC = 0xEF53
+OVERLAYFS_MAGIC = 0x794C7630  # a container's root (Docker), linux/magic.h
+NFS_MAGIC = 0x6969
 
 
-# -- 1. a replaced file zeroed only where the file system writes by inode ----------------------------------------
+# -- 1. a replaced file zeroed but on FUSE (whose drivers may write by path) -------------------------------------
 
 def _zeroings(monkeypatch) -> list[int]:
     """Each ``fileio._zero`` call recorded (and done)."""
@@ -50,11 +52,12 @@ def test_the_kind_of_file_system_is_read():
         os.close(fd)
 
 
-@pytest.mark.parametrize("magic, zeroed", [(FUSEBLK_MAGIC, 0), (EXT4_MAGIC, 1)])
+@pytest.mark.parametrize("magic, zeroed", [(FUSEBLK_MAGIC, 0), (EXT4_MAGIC, 1), (OVERLAYFS_MAGIC, 1), (NFS_MAGIC, 1),
+                                           (None, 1)])
 def test_a_replaced_file_is_zeroed_only_where_the_file_system_writes_by_inode(tmp_path, monkeypatch, magic, zeroed):
     """Before: the replaced file was zeroed on any file system; on fusefat (path-based) that zeroed the new file.
     Now, the file system planted as a FUSE one, the old file is let go unzeroed, the new one whole; planted as
-    ext4, zeroed as before."""
+    any file system of the kernel's (ext4, a container's overlayfs, NFS) or unread, zeroed as before."""
     monkeypatch.setattr(fileio, "fs_magic", lambda fd: magic)
     calls = _zeroings(monkeypatch)
     out = tmp_path / "z.bin"
