@@ -888,6 +888,16 @@ def _viterbi_py(score: np.ndarray, penalty: np.ndarray, scale: np.ndarray) -> np
     return path
 
 
+FRAME_MODEL_MIN_FRAMES = 100  # a voice's frames before its frame model is fitted (_diarize's rounds, _model_run_look)
+FRAME_MODEL_MIN_SEEDED = 40  # the same in a retry seeded from the most atypical utterances (_minority_seed)
+FRAME_LLR_CLIP = 20.0  # nats: one frame's say in the two frame models' ratio
+
+
+def _model_llr(g: list, feats: np.ndarray) -> np.ndarray:
+    """The frame models ``g`` (voice 0's, voice 1's) ratio per frame of ``feats``: voice 1 over voice 0, clipped."""
+    return np.clip(g[1].loglik(feats) - g[0].loglik(feats), -FRAME_LLR_CLIP, FRAME_LLR_CLIP)
+
+
 def _model_rows(frame_lab: np.ndarray, conf: np.ndarray, min_n: int,
                 bare_path: Callable[[], np.ndarray]) -> list[np.ndarray] | None:
     """The frames each voice's frame model is fitted on: its confident frames (``conf``, (m,) bool; the
@@ -1244,7 +1254,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if seed is not None:  # a retry from the most atypical utterances (_minority_seed)
         lab, pitched = _seed_windows(seed, starts, w), False
     win_lab, win_pure = lab, np.ones(len(lab), bool)
-    g = None
+    g = path = None  # each round's frame models and path; the first round labels its frames from the vote
     for it in range(cfg.resegment_iterations):
         cents = _centroids(emb, win_lab, win_pure)
         d = emb @ cents[1] - emb @ cents[0]
@@ -1255,7 +1265,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         if it == 0 and pitched:  # the first frame models from the pitch itself: 0.3 s runs of clear pitch
             pl = _pitch_llr(f0_st, _spread(win_lab.astype(float), starts, w, m) > 0.5, np.ones(m, bool), 0.0)
             run = np.convolve(pl, np.ones(31), mode="same")
-            if all(np.sum((np.abs(run) >= cfg.pitch_split_conf) & ((run > 0) == k)) >= 100 for k in (0, 1)):
+            if all(np.sum((np.abs(run) >= cfg.pitch_split_conf) & ((run > 0) == k)) >= FRAME_MODEL_MIN_FRAMES
+                   for k in (0, 1)):
                 frame_lab, conf = run > 0, np.abs(run) >= cfg.pitch_split_conf
         if it == 0 and seed is not None:
             frame_lab, conf = seed, np.ones(m, bool)
@@ -1264,11 +1275,11 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             cues.append(cfg.spatial_weight * _ild_llr(ild_s, frame_lab == 1, conf & loud))
         if f0_st is not None:
             cues.append(cfg.pitch_weight * _pitch_llr(f0_st, frame_lab == 1, conf, cfg.pitch_min_st, context=f0_ctx))
-        rows = _model_rows(frame_lab, conf, 100 if seed is None else 40,
+        rows = _model_rows(frame_lab, conf, FRAME_MODEL_MIN_FRAMES if seed is None else FRAME_MODEL_MIN_SEEDED,
                            lambda: _cued_path(vote, cues, weak, cfg.switch_penalty, scale))
         g = None if rows is None else [_DiagGmm.of_rows(feats, rows[k], cfg.n_gauss, cfg.gmm_iterations)
                                        for k in (0, 1)]
-        score = vote if g is None else vote + np.clip(g[1].loglik(feats) - g[0].loglik(feats), -20.0, 20.0)
+        score = vote if g is None else vote + _model_llr(g, feats)
         path = _cued_path(score, cues, weak, cfg.switch_penalty, scale)
         frac1 = _window_mean(path.astype(float), starts, w)
         win_lab = (frac1 > 0.5).astype(np.int64)
@@ -1472,10 +1483,6 @@ def _flipped(d: Diarization, owned: np.ndarray, flip: list, speech: np.ndarray, 
     return replace(d, activity=act, owner=owner, voice_share=(float(sh[0]), float(sh[1])))
 
 
-MODEL_LOOK_MIN_FRAMES = 100  # a voice's frames before its frame model is fitted (as a round of _diarize asks)
-FRAME_LLR_CLIP = 20.0  # nats: one frame's say in the frame models' ratio, as _diarize clips it
-
-
 def _model_run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
     """Stretches of one voice that the frame models give to the other voice, and whose own
     embedding lies nearer it, given to it: ``_run_look``'s mirror, led by the frame models.
@@ -1507,11 +1514,11 @@ def _model_run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid:
     if got is None:
         return d
     speech, idx, owned = got
-    if min(np.sum(owned == k) for k in (0, 1)) < MODEL_LOOK_MIN_FRAMES:
+    if min(np.sum(owned == k) for k in (0, 1)) < FRAME_MODEL_MIN_FRAMES:
         return d
     feats = _speech_features(memo, None, idx, cfg.n_mfcc, grid, stereo=False)[1]
     g = [_DiagGmm.of_rows(feats, owned == k, cfg.n_gauss, cfg.gmm_iterations) for k in (0, 1)]
-    llr = np.clip(g[1].loglik(feats) - g[0].loglik(feats), -FRAME_LLR_CLIP, FRAME_LLR_CLIP)
+    llr = _model_llr(g, feats)
     found = _model_stretches(owned, idx, llr, grid.s_to_frames(cfg.model_look_min_s),
                              grid.s_to_frames(cfg.model_look_max_s), grid.s_to_frames(cfg.run_look_bridge_s))
     if not found:
