@@ -1,6 +1,6 @@
 /* Compiled kernels of prosody's voice-quality analysis (engine/voice_quality.py), of the cross-talk
-   spectra (engine/crosstalk.py), the pitch tracker's anti-alias filter (engine/pitch.py) and the diarizer's
-   Viterbi paths (engine/diarize.py).
+   spectra (engine/crosstalk.py), the pitch tracker's anti-alias filter (engine/pitch.py), the diarizer's
+   Viterbi paths (engine/diarize.py) and the voice encoder's LSTM step (engine/embedding.py).
 
    An optional CPython extension: plain C, the Python C API and the buffer
    protocol (no numpy headers). Each function is a loop of
@@ -1282,6 +1282,50 @@ viterbi(PyObject *self, PyObject *args)
 
 /* -- module ------------------------------------------------------------------------------------------------- */
 
+/* -- the voice encoder's LSTM step (engine/embedding.py) ------------------------------------------------------ */
+
+/* lstm_cell(act, c, k): VoiceEncoder._forward's step after its tanh, on the first k columns. act (1024, n) float32:
+   tanh of the gates i, f, o (of x / 2) and g, rows in that order; c (256, n) float32 the cell state. Each sigmoid
+   is 0.5 + 0.5 * tanh(x / 2) (o written back into act's rows 512..767, for h = o * tanh(c) after numpy's tanh),
+   c = f * c + i * g: the numpy code's float32 operations in its order, each rounded (no fused multiply-adds:
+   setup.py), so the same bits. numpy's tanh stays in numpy (libm's tanhf is not its tanh to the bit). */
+static PyObject *
+lstm_cell(PyObject *self, PyObject *args)
+{
+    PyObject *oa, *oc;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOn", &oa, &oc, &k))
+        return NULL;
+    Py_buffer ba, bc;
+    if (get_buf(oc, &bc, "f", 1, 0, "c") < 0)
+        return NULL;
+    const Py_ssize_t n = N_ITEMS(bc) / 256;
+    if (get_buf(oa, &ba, "f", 1, 4 * 256 * n, "act") < 0) {
+        PyBuffer_Release(&bc);
+        return NULL;
+    }
+    if (N_ITEMS(bc) != 256 * n || k < 0 || k > n) {
+        PyErr_Format(PyExc_ValueError, "lstm_cell: c of %zd items (256 rows), k=%zd", N_ITEMS(bc), k);
+        PyBuffer_Release(&ba);
+        PyBuffer_Release(&bc);
+        return NULL;
+    }
+    float *act = ba.buf, *cell = bc.buf;
+    for (Py_ssize_t r = 0; r < 256; r++) {
+        const float *ti = act + r * n, *tf = act + (256 + r) * n, *tg = act + (768 + r) * n;
+        float *to = act + (512 + r) * n, *c = cell + r * n;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            const float i = ti[j] * 0.5f + 0.5f, f = tf[j] * 0.5f + 0.5f;
+            const float fc = f * c[j], ig = i * tg[j];
+            c[j] = fc + ig;
+            to[j] = to[j] * 0.5f + 0.5f;
+        }
+    }
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bc);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"square_cumsum", square_cumsum, METH_VARARGS,
      "square_cumsum(x, y, c2): y = x as float64, c2 = [0, cumsum(y * y)] (shapes (n,), (n + 1,))."},
@@ -1307,6 +1351,8 @@ static PyMethodDef methods[] = {
      "fir_decimate(seg, fir, q, out): the pitch tracker's anti-alias filter at every q-th sample (see source)."},
     {"viterbi2", viterbi2, METH_VARARGS, "viterbi2(half, pens, path): diarize._viterbi2's path (see source)."},
     {"viterbi", viterbi, METH_VARARGS, "viterbi(score, trans, scale, path): diarize._viterbi's path (see source)."},
+    {"lstm_cell", lstm_cell, METH_VARARGS,
+     "lstm_cell(act, c, k): the voice encoder's LSTM step between its tanh calls (see source)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1318,8 +1364,8 @@ static struct PyModuleDef module = {
 
 /* Raised whenever a function's arguments or results change, so that engine/ckernels.py turns down a module
    built from older source (an editable install not rebuilt) instead of calling it wrongly. A function added
-   is looked up by name where it is used (viterbi, viterbi2: engine/diarize.py), so a module built before it
-   still serves the others. */
+   is looked up by name where it is used (viterbi, viterbi2: engine/diarize.py; lstm_cell: engine/embedding.py),
+   so a module built before it still serves the others. */
 #define KERNELS_API 2
 
 PyMODINIT_FUNC

@@ -38,8 +38,8 @@ def test_the_extension_is_built_where_required():
     if os.environ.get("PROSODY_REQUIRE_KERNELS", "") not in ("", "0"):
         assert KERNELS is not None, "prosody._kernels is not built: pip install -e . needs a C compiler"
         # kernels added under the same API are looked up by name: a module built before them must not pass here
-        assert all(hasattr(KERNELS, f) for f in ("viterbi", "viterbi2")), \
-            "prosody._kernels was built before its Viterbi kernels: pip install -e . again"
+        assert all(hasattr(KERNELS, f) for f in ("viterbi", "viterbi2", "lstm_cell")), \
+            "prosody._kernels was built before its Viterbi and LSTM kernels: pip install -e . again"
 
 
 @pytest.fixture
@@ -315,3 +315,41 @@ def test_a_kernels_module_built_before_the_viterbi_kernels_serves_the_python_loo
     rng = np.random.default_rng(32)
     score, scale = rng.standard_normal(500), np.ones(500)
     assert np.array_equal(D._viterbi2(score, 3.0, scale), D._viterbi2_py(score, 3.0, scale))
+
+
+def test_lstm_cell_kernel_is_the_numpy_step_bit_for_bit(kernels):
+    """The voice encoder's step between its tanh calls (``lstm_cell``) against
+    ``embedding._cell_numpy``: the same cell state and output gate, bit for bit, on random
+    activations (with -1, 0, 1 and subnormals) and cell states of every scale, on the first
+    ``k`` of ``n`` columns; the other columns are left as they were."""
+    from prosody.engine import embedding as E
+    rng = np.random.default_rng(41)
+    for n, k in ((1, 1), (5, 5), (7, 3), (64, 64), (130, 77), (9, 0)):
+        act = np.tanh(rng.standard_normal((1024, n)) * 4).astype(np.float32)
+        act.flat[rng.integers(0, act.size, 20)] = rng.choice(np.float32([-1.0, 0.0, 1.0, 1e-40, -3e-39]), 20)
+        c = (rng.standard_normal((256, n)) * 10.0 ** rng.integers(-40, 30, (256, n))).astype(np.float32)
+        want_act, want_c = act.copy(), c.copy()
+        E._cell_numpy(want_act[:, :k], want_c[:, :k], np.empty((256, k), np.float32),
+                      want_act[:E._SIGMOID_ROWS, :k])
+        kernels.lstm_cell(act, c, k)
+        assert np.array_equal(c.view(np.int32), want_c.view(np.int32)), (n, k)
+        assert np.array_equal(act[512:768, :k].view(np.int32), want_act[512:768, :k].view(np.int32)), (n, k)
+        assert np.array_equal(act[:, k:], want_act[:, k:]), (n, k)
+
+
+def test_no_kernels_env_gives_the_same_embeddings_bit_for_bit():
+    """``PROSODY_NO_KERNELS=1``: the voice encoder's numpy step gives the embeddings the compiled
+    one does, bit for bit: windows of one length (64, 20 and 1 of them: one product, row
+    blocks, the vector-matrix product) and of several lengths (windows leaving mid-batch)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PROSODY_DEBUG", "PROSODY_NO_KERNELS")}
+    probe = ("import hashlib, numpy as np\n"
+             "from prosody.engine.embedding import VoiceEncoder\n"
+             "enc = VoiceEncoder.load()\n"
+             "mel = np.random.default_rng(42).gamma(1.0, 0.05, (700, 40)).astype(np.float32)\n"
+             "e = [enc.embed_windows(mel, starts=np.arange(0, 640, 10)[:n], n_frames=60) for n in (64, 20, 1)]\n"
+             "st = np.arange(0, 600, 12)\n"
+             "e.append(enc.embed_windows_of_lengths(mel, starts=st, lengths=100 - st % 70))\n"
+             "print(hashlib.sha256(b''.join(x.tobytes() for x in e)).hexdigest())\n")
+    digests = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                              env={**env, **extra}).stdout for extra in ({}, {"PROSODY_NO_KERNELS": "1"})]
+    assert digests[0] == digests[1] and len(digests[0].strip()) == 64

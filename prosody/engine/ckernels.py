@@ -7,9 +7,10 @@ They are the per-run loops of the voice-quality analysis
 (engine/voice_quality.py), where a run of ~0.3 s costs more in numpy calls
 than in arithmetic; the cross-talk stage's bin powers and decaying peak hold
 (engine/crosstalk.py, bit for bit); the pitch tracker's anti-alias filter
-(engine/pitch.py); and the diarizer's Viterbi paths (engine/diarize.py, bit
-for bit; looked up by name, so that a module built before them still serves
-the rest). The numpy code is the reference and the fallback; the two agree
+(engine/pitch.py); the diarizer's Viterbi paths (engine/diarize.py) and the
+voice encoder's LSTM step between its tanh calls (engine/embedding.py), bit
+for bit, looked up by name, so that a module built before them still serves
+the rest. The numpy code is the reference and the fallback; the two agree
 to rounding (tests/test_kernels_c.py).
 
 ``PROSODY_NO_KERNELS=1`` in the environment runs the numpy code even where

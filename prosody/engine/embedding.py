@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..timebase import GRID
+from .ckernels import KERNELS
 from .views import as_signal
 
 N_MELS = 40
@@ -114,6 +115,23 @@ _GATES.setflags(write=False)
 
 
 _SIGMOID_ROWS = 768  # the i, f, o gates' rows in ``_GATES`` order (tanh(g) follows)
+
+
+def _kernel(name: str):
+    """The compiled kernel ``name`` of ``prosody._kernels`` (engine/ckernels.py), or None where the
+    module is not built, is turned down, or was built before that kernel was added."""
+    return None if KERNELS is None else getattr(KERNELS, name, None)
+
+
+def _cell_numpy(act: np.ndarray, c: np.ndarray, tmp: np.ndarray, sig: np.ndarray) -> None:
+    """A step's sigmoids and cell state after its tanh, in place (the reference of ``_kernels.c``
+    ``lstm_cell``, which does the same float32 operations in this order): ``act`` (1024, k) the
+    tanh of gates i, f, o (of x / 2) and g, ``sig`` its first 768 rows, ``c`` (256, k)."""
+    sig *= 0.5
+    sig += 0.5                                   # sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)
+    np.multiply(act[256:512], c, out=c)          # f * c
+    np.multiply(act[:256], act[768:], out=tmp)   # + i * g
+    c += tmp
 
 
 def _recurrent_rows(n_windows: int) -> int:
@@ -288,6 +306,7 @@ class VoiceEncoder:
         OpenBLAS here; ``tests/test_diarize_cost.py``)."""
         nw = len(starts)
         e_tap = None
+        cell = _kernel("lstm_cell")
         # windows going at each step (all, unless ``lengths`` differ)
         going = (np.full(n_frames, nw) if lengths is None
                  else np.count_nonzero(np.asarray(lengths)[None, :] > np.arange(n_frames)[:, None], axis=1))
@@ -334,11 +353,10 @@ class VoiceEncoder:
                         gates_in[:, :cols] += bias[:, None]
                     np.add(gates_in[:, j * nw:j * nw + k], gk, out=gk)
                     np.tanh(gk, out=actk)                          # sigmoid gates' rows: tanh(x / 2)
-                    sig *= 0.5
-                    sig += 0.5                                     # sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)
-                    np.multiply(actk[256:512], ck, out=ck)         # f * c
-                    np.multiply(actk[:256], actk[768:], out=tmpk)  # + i * g
-                    ck += tmpk
+                    if cell is not None:  # ``_cell_numpy`` in one compiled pass, bit for bit
+                        cell(act, c, k)
+                    else:
+                        _cell_numpy(actk, ck, tmpk, sig)
                     np.tanh(ck, out=hk)
                     hk *= actk[512:768]                            # h = o * tanh(c)
                     if layer < 2:
