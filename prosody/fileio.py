@@ -1276,14 +1276,18 @@ def make_private_dirs(path: str | os.PathLike) -> None:
         os.chmod(p, 0o700)
 
 
-def free_space_text(path: str | os.PathLike) -> str:
-    """'12.0 kB free' on the file system holding ``path`` (or its nearest existing parent)."""
+def nearest_existing(path: str | os.PathLike) -> Path:
+    """``path`` made absolute, or its nearest parent that exists (the folder a new file or store would be in)."""
     p = Path(os.path.abspath(path))
     while not p.exists() and p.parent != p:
         p = p.parent
-    try:
-        st = os.statvfs(p)
-    except OSError:
+    return p
+
+
+def free_space_text(path: str | os.PathLike) -> str:
+    """'12.0 kB free' on the file system holding ``path`` (or its nearest existing parent)."""
+    st = _statvfs_near(path)
+    if st is None:
         return "free space unknown"
     free = st.f_bavail * st.f_frsize
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -1326,11 +1330,8 @@ def no_inodes_text(path: str | os.PathLike, *, holding: str = "it") -> str | Non
 
 def _statvfs_near(path: str | os.PathLike) -> os.statvfs_result | None:
     """``os.statvfs`` of ``path`` or of its nearest existing parent; None where it cannot be read."""
-    p = Path(os.path.abspath(path))
-    while not p.exists() and p.parent != p:
-        p = p.parent
     try:
-        return os.statvfs(p)
+        return os.statvfs(nearest_existing(path))
     except OSError:
         return None
 

@@ -43,7 +43,7 @@ QUIET = ("--quiet", "--no-progress")
 nobody, shared = sweep44.nobody, sweep44.shared  # the fixtures that run prosody as the user nobody
 
 
-# -- 1. a failed rename said of the output ----------------------------------------------------------------------------
+# -- 1. a failed rename said of the output -----------------------------------------------------------------------------
 
 def test_a_rename_refused_in_replace_erasing_names_the_output_not_its_temporary(tmp_path):
     """Before: the rename over a file marked immutable (an export's frames file, put in place by
@@ -120,7 +120,7 @@ def test_the_sticky_refusal_through_a_link_names_the_folder_it_leads_to(nobody, 
     assert f"sticky bit ({st}, as /tmp), where" in err, err  # no link: said as before
 
 
-# -- 3. batch on a read-only store --------------------------------------------------------------------------------------
+# -- 3. batch on a read-only store -------------------------------------------------------------------------------------
 
 def test_batch_on_a_read_only_store_says_the_store_is_read_only(tmp_path):
     """Before: `batch r.wav --store ro`, ro a read-only bind mount of a store, "cannot access ro/batch.sqlite:
@@ -171,7 +171,7 @@ def test_a_marked_frames_folder_is_said_as_marked_before_any_work(tmp_path, flag
         assert [s.id for s in st.list()] == [1]
 
 
-# -- 5. an output's folder, or the store's, marked -----------------------------------------------------------------------
+# -- 5. an output's folder, or the store's, marked ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("flag, what, keeps", [("+i", "immutable", "no file there can be made, renamed or removed"),
                                                ("+a", "append-only", "no file there can be renamed or removed")])
@@ -251,7 +251,7 @@ def test_a_store_database_marked_is_said_as_marked_before_any_work(tmp_path, fla
     assert listed[0] == 0 and listed[1].startswith("1 session\n"), listed
 
 
-# -- 6. a file system without attributes, or without modes --------------------------------------------------------------
+# -- 6. a file system without attributes, or without modes -------------------------------------------------------------
 
 def _no_attributes(monkeypatch) -> None:
     """As on vfat: user extended attributes unsupported (ENOTSUP)."""
@@ -340,7 +340,7 @@ def test_a_real_fat_file_system_by_fuse_when_at_hand(fat_mount):
     assert listed == []
 
 
-# -- 7. a file system with room but no inode left --------------------------------------------------------------------
+# -- 7. a file system with room but no inode left ----------------------------------------------------------------------
 
 @pytest.fixture
 def few_inodes(tmp_path):

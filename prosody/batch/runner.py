@@ -54,8 +54,9 @@ from .. import __version__
 from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
-from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_mark_said, file_sha256, input_change, input_state, marks_kept,
-                      missing_file_text, not_utf8_said, own_output, restrict_sqlite_sidecars, sqlite_errors)
+from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_mark_said, file_sha256, input_change, input_state,
+                      marks_kept, missing_file_text, not_utf8_said, own_output, restrict_sqlite_sidecars,
+                      sqlite_errors)
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS, UNATTRIBUTED

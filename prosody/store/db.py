@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, locked_mark,
-                      low_space, make_private_dirs, modes_refused, no_inodes_text, others_owner,
+                      low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text, others_owner,
                       restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
@@ -991,9 +991,7 @@ class Store:
         """A new store refused, nothing made, where its folder's file system cannot set a file's mode (a FUSE FAT
         driver: ``chmod`` ENOSYS): its database's ``chmod`` failed after its folders and file were made, "cannot
         open STORE: Function not implemented", and they were left (hostile sweep 47)."""
-        folder = Path(os.path.abspath(self.path))
-        while not folder.exists() and folder.parent != folder:
-            folder = folder.parent
+        folder = nearest_existing(self.path)
         why = modes_refused(folder)
         if why is not None:
             raise StoreError(f"cannot make the session store {self.path}: the file system of folder {folder} cannot "
