@@ -1,6 +1,7 @@
 /* Compiled kernels of prosody's voice-quality analysis (engine/voice_quality.py), of the cross-talk
    spectra (engine/crosstalk.py), the pitch tracker's anti-alias filter (engine/pitch.py), the diarizer's
-   Viterbi paths (engine/diarize.py) and the voice encoder's LSTM step (engine/embedding.py).
+   Viterbi paths (engine/diarize.py) and the voice encoder's LSTM step with numpy's float32 tanh
+   (engine/embedding.py).
 
    An optional CPython extension: plain C, the Python C API and the buffer
    protocol (no numpy headers). Each function is a loop of
@@ -16,6 +17,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1288,7 +1290,8 @@ viterbi(PyObject *self, PyObject *args)
    tanh of the gates i, f, o (of x / 2) and g, rows in that order; c (256, n) float32 the cell state. Each sigmoid
    is 0.5 + 0.5 * tanh(x / 2) (o written back into act's rows 512..767, for h = o * tanh(c) after numpy's tanh),
    c = f * c + i * g: the numpy code's float32 operations in its order, each rounded (no fused multiply-adds:
-   setup.py), so the same bits. numpy's tanh stays in numpy (libm's tanhf is not its tanh to the bit). */
+   setup.py), so the same bits. numpy's tanh stays in numpy (libm's tanhf is not its tanh to the bit): the
+   step where lstm_step (below) does not run. */
 static PyObject *
 lstm_cell(PyObject *self, PyObject *args)
 {
@@ -1326,6 +1329,214 @@ lstm_cell(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- numpy's float32 tanh, the voice encoder's whole LSTM step (engine/embedding.py) ---------------------------- */
+
+/* numpy 2.x's float32 tanh where its SIMD loop runs (numpy/_core/src/umath/loops_hyperbolic.dispatch.cpp.src,
+   simd_tanh_f32, converted from Intel SVML; x86-64 with AVX2 and FMA or AVX-512), written out for AVX-512 as
+   numpy's own X86_V4 code does it: |x| falls in one of 32 intervals by its exponent and first two mantissa
+   bits, y = |x| - b of that interval, a degree-6 polynomial in y by Horner's rule in fused multiply-adds, the
+   sign of x put back; 1 from |x| = 2**127 on and for infinities, numpy's NaN (0x7fc00000) for a NaN. Each lane
+   depends on its own value alone, so vector widths do not change it. Built for x86-64 with GCC or Clang and
+   offered (tanh_f32, lstm_step) only on a CPU with AVX-512; where numpy has no such loop (a CPU without fused
+   multiply-adds: numpy calls libm's tanhf, other bits) this is not numpy's tanh, and engine/embedding.py
+   checks it against np.tanh before using it. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define HAVE_TANH_AVX512 1
+#include <immintrin.h>
+
+static const union {
+    uint32_t bits[8][32];
+    float f[8][32];
+} TANH_LUT = {{  /* rows b, c0 .. c6 (one a line); numpy's lut32x8 */
+    {0x00000000, 0x3d700000, 0x3d900000, 0x3db00000, 0x3dd00000, 0x3df00000, 0x3e100000, 0x3e300000, 0x3e500000, 0x3e700000, 0x3e900000, 0x3eb00000, 0x3ed00000, 0x3ef00000, 0x3f100000, 0x3f300000, 0x3f500000, 0x3f700000, 0x3f900000, 0x3fb00000, 0x3fd00000, 0x3ff00000, 0x40100000, 0x40300000, 0x40500000, 0x40700000, 0x40900000, 0x40b00000, 0x40d00000, 0x40f00000, 0x41100000, 0x00000000},
+    {0x00000000, 0x3d6fb9c9, 0x3d8fc35f, 0x3daf9169, 0x3dcf49ab, 0x3deee849, 0x3e0f0ee8, 0x3e2e4984, 0x3e4d2f8e, 0x3e6bb32e, 0x3e8c51cd, 0x3ea96163, 0x3ec543f1, 0x3edfd735, 0x3f028438, 0x3f18abf0, 0x3f2bc480, 0x3f3bec1c, 0x3f4f2e5b, 0x3f613c53, 0x3f6ce37d, 0x3f743c4f, 0x3f7a5feb, 0x3f7dea85, 0x3f7f3b3d, 0x3f7fb78c, 0x3f7fefd4, 0x3f7ffdd0, 0x3f7fffb4, 0x3f7ffff6, 0x3f7fffff, 0x3f800000},
+    {0x3f800000, 0x3f7f1f84, 0x3f7ebd11, 0x3f7e1e5f, 0x3f7d609f, 0x3f7c842d, 0x3f7b00e5, 0x3f789580, 0x3f75b8ad, 0x3f726fd9, 0x3f6cc59b, 0x3f63fb92, 0x3f59ff97, 0x3f4f11d7, 0x3f3d7573, 0x3f24f360, 0x3f0cbfe7, 0x3eec1a69, 0x3eb0a801, 0x3e6753a2, 0x3e132f1a, 0x3db7e7d3, 0x3d320845, 0x3c84d3d4, 0x3bc477b7, 0x3b10d3da, 0x3a01601e, 0x388c1a3b, 0x3717b0da, 0x35a43bce, 0x338306c6, 0x00000000},
+    {0xb0343c7b, 0xbd6ee69d, 0xbd8f0da7, 0xbdae477d, 0xbdcd2a1f, 0xbdeba80d, 0xbe0c443b, 0xbe293cf3, 0xbe44f282, 0xbe5f3651, 0xbe81c7c0, 0xbe96d7ca, 0xbea7fb8e, 0xbeb50e9e, 0xbec12efe, 0xbec4be92, 0xbebce070, 0xbead510e, 0xbe8ef7d6, 0xbe4b8704, 0xbe083237, 0xbdaf7449, 0xbd2e1ec4, 0xbc83bf06, 0xbbc3e0b5, 0xbb10aadc, 0xba0157db, 0xb88c18f2, 0xb717b096, 0xb5a43bae, 0xb383012c, 0x00000000},
+    {0xbeaaaaa5, 0xbeab0612, 0xbea7f01f, 0xbea4e120, 0xbea387b7, 0xbea15962, 0xbe9d57f7, 0xbe976b5a, 0xbe90230d, 0xbe880dff, 0xbe7479b3, 0xbe4c3d88, 0xbe212482, 0xbdeb8cba, 0xbd5e78ad, 0x3c6b5e6e, 0x3d839143, 0x3dc21ee1, 0x3de347af, 0x3dcbec96, 0x3d99ef2d, 0x3d542ea1, 0x3cdde701, 0x3c2cca67, 0x3b81cb27, 0x3ac073a1, 0x39ac3032, 0x383a94d9, 0x36ca081d, 0x355abd4c, 0x332b3cb6, 0x00000000},
+    {0xb76dd6b9, 0xbe1c276d, 0x3c1dcf2f, 0x3dc1a78d, 0x3d96f985, 0x3da2b61b, 0x3dc13397, 0x3dd2f670, 0x3df48a0a, 0x3e06c5a8, 0x3e1a3aba, 0x3e27c405, 0x3e2e78d0, 0x3e2c3e44, 0x3e1d3097, 0x3df4a8f4, 0x3da38508, 0x3d31416a, 0x3b562657, 0xbcaeeac9, 0xbcce9419, 0xbcaaeac4, 0xbc49e7d0, 0xbba71ddd, 0xbb003b0e, 0xba3f9a05, 0xb92c08a7, 0xb7ba9232, 0xb64a0b0f, 0xb4dac169, 0xb2ab78ac, 0x00000000},
+    {0x3e0910e9, 0x43761143, 0x4165ecdc, 0xc190f756, 0xc08c097d, 0xc02ba813, 0xbf7f6bda, 0x3f2b1dc0, 0x3ece105d, 0x3f426a94, 0xbadb0dc4, 0x3da43b17, 0xbd51ab88, 0xbcaea23d, 0xbd3b6d8d, 0xbd6caaad, 0xbd795bed, 0xbd5fddda, 0xbd038f3b, 0xbc1cad63, 0x3abb4766, 0x3b95f10b, 0x3b825873, 0x3afaea66, 0x3a49f878, 0x39996bf3, 0x388f3e6c, 0x371bb0e3, 0x35a8a5e6, 0x34369b17, 0x322487b0, 0x00000000},
+    {0xbc0e2f66, 0x460bda12, 0x43d638ef, 0xc3e11c3e, 0xc2baa4e9, 0xc249da2d, 0xc1859b82, 0x40dd5b57, 0x40494640, 0x40c730a8, 0xbf0f160e, 0x3e30e76f, 0xbea81387, 0xbdb26a1c, 0xbd351e57, 0xbb4c01a0, 0x3c1d7bfb, 0x3c722cd1, 0x3c973f1c, 0x3c33a31b, 0x3b862ef4, 0x3a27b3d0, 0xba3b5907, 0xba0efc22, 0xb97f9f0f, 0xb8c8af50, 0xb7bdddfb, 0xb64f2950, 0xb4e085b1, 0xb3731dfa, 0xb15a1f04, 0x00000000},
+}};
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/* row ``row`` of TANH_LUT (b, c0 .. c6) at each lane's interval */
+AVX512 static inline __m512
+tanh_lut(int row, __m512i idx)
+{
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(TANH_LUT.f[row]), idx, _mm512_loadu_ps(TANH_LUT.f[row] + 16));
+}
+
+AVX512 static inline __m512
+tanh16(__m512 x)
+{
+    const __m512i u = _mm512_castps_si512(x);
+    const __m512i expo = _mm512_and_si512(u, _mm512_set1_epi32(0x7fe00000));  /* exponent, 2 mantissa bits */
+    __m512i shifted = _mm512_sub_epi32(expo, _mm512_set1_epi32(0x3d400000));  /* |x| = 0.046875: 0 */
+    shifted = _mm512_min_epi32(_mm512_max_epi32(shifted, _mm512_setzero_si512()), _mm512_set1_epi32(0x3e00000));
+    const __m512i idx = _mm512_srli_epi32(shifted, 21);                      /* interval 0 .. 31 */
+    const __m512 y = _mm512_sub_ps(_mm512_abs_ps(x), tanh_lut(0, idx));
+    __m512 r = _mm512_fmadd_ps(tanh_lut(7, idx), y, tanh_lut(6, idx));
+    for (int row = 5; row >= 1; row--)
+        r = _mm512_fmadd_ps(r, y, tanh_lut(row, idx));
+    const __mmask16 normal = _mm512_cmple_epi32_mask(expo, _mm512_set1_epi32(0x7f000000));
+    r = _mm512_mask_blend_ps(normal, _mm512_set1_ps(1.0f), r);               /* |x| >= 2**127, inf, NaN: 1 */
+    const __m512i sign = _mm512_and_si512(u, _mm512_set1_epi32((int)0x80000000u));
+    r = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign));  /* tanh(-x) = -tanh(x) */
+    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(nan, r, _mm512_castsi512_ps(_mm512_set1_epi32(0x7fc00000)));
+}
+
+/* the lanes of j0 .. j0 + 15 below k */
+static inline __mmask16
+lanes_below(Py_ssize_t j0, Py_ssize_t k)
+{
+    return k - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - j0)) - 1u);
+}
+
+AVX512 static void
+tanh_run(const float *x, float *out, Py_ssize_t n)
+{
+    for (Py_ssize_t j0 = 0; j0 < n; j0 += 16) {
+        const __mmask16 m = lanes_below(j0, n);
+        _mm512_mask_storeu_ps(out + j0, m, tanh16(_mm512_maskz_loadu_ps(m, x + j0)));
+    }
+}
+
+/* sigmoid(x) = 0.5 + 0.5 * tanh(x / 2) from t = tanh(x / 2): t * 0.5 + 0.5, two roundings (no fused
+   multiply-add: numpy's two passes) */
+AVX512 static inline __m512
+sigmoid_of_tanh(__m512 t)
+{
+    const __m512 half = _mm512_set1_ps(0.5f);
+    return _mm512_add_ps(_mm512_mul_ps(t, half), half);
+}
+
+/* The step on rows r = 0 .. 255 of each gate, columns 0 .. k-1, 16 at a time (see lstm_step). */
+AVX512 static void
+lstm_step_rows(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,
+               Py_ssize_t k)
+{
+    for (Py_ssize_t r = 0; r < 256; r++) {
+        const float *xi = gin + r * m, *xf = gin + (256 + r) * m, *xo = gin + (512 + r) * m;
+        const float *xg = gin + (768 + r) * m;
+        const float *gi = g + r * n, *gf = g + (256 + r) * n, *go = g + (512 + r) * n, *gg = g + (768 + r) * n;
+        float *c = cell + r * n, *h = hid + r * n;
+        for (Py_ssize_t j0 = 0; j0 < k; j0 += 16) {
+            const __mmask16 lanes = lanes_below(j0, k);
+#define GATE(x, gq) tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(lanes, (x) + j0),  \
+                                          _mm512_maskz_loadu_ps(lanes, (gq) + j0)))
+            const __m512 i = sigmoid_of_tanh(GATE(xi, gi)), f = sigmoid_of_tanh(GATE(xf, gf));
+            const __m512 o = sigmoid_of_tanh(GATE(xo, go)), tg = GATE(xg, gg);
+#undef GATE
+            const __m512 fc = _mm512_mul_ps(f, _mm512_maskz_loadu_ps(lanes, c + j0)), ig = _mm512_mul_ps(i, tg);
+            const __m512 cj = _mm512_add_ps(fc, ig);
+            _mm512_mask_storeu_ps(c + j0, lanes, cj);
+            _mm512_mask_storeu_ps(h + j0, lanes, _mm512_mul_ps(tanh16(cj), o));
+        }
+    }
+}
+
+/* The same step, 16 rows of one column at a time, for few columns (k < STEP_ROWS_BELOW): vectors along a
+   column are gathered and scattered, so a column of 256 rows takes 16 vectors, not 256 part-filled ones. */
+#define STEP_ROWS_BELOW 4
+
+AVX512 static void
+lstm_step_cols(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,
+               Py_ssize_t k)
+{
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i in_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)m));
+    const __m512i out_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)n));
+    for (Py_ssize_t j = 0; j < k; j++) {
+        for (Py_ssize_t r = 0; r < 256; r += 16) {
+#define GATE(q) tanh16(_mm512_add_ps(_mm512_i32gather_ps(in_rows, gin + (256 * (q) + r) * m + j, 4),  \
+                                     _mm512_i32gather_ps(out_rows, g + (256 * (q) + r) * n + j, 4)))
+            const __m512 i = sigmoid_of_tanh(GATE(0)), f = sigmoid_of_tanh(GATE(1));
+            const __m512 o = sigmoid_of_tanh(GATE(2)), tg = GATE(3);
+#undef GATE
+            float *c = cell + r * n + j, *h = hid + r * n + j;
+            const __m512 fc = _mm512_mul_ps(f, _mm512_i32gather_ps(out_rows, c, 4)), ig = _mm512_mul_ps(i, tg);
+            const __m512 cj = _mm512_add_ps(fc, ig);
+            _mm512_i32scatter_ps(c, out_rows, cj, 4);
+            _mm512_i32scatter_ps(h, out_rows, _mm512_mul_ps(tanh16(cj), o), 4);
+        }
+    }
+}
+
+/* tanh_f32(x, out): out = numpy's float32 tanh of x where its SIMD loop runs (tanh16), x and out float32 of one
+   length: engine/embedding.py's check against np.tanh, and the tests'. */
+static PyObject *
+tanh_f32(PyObject *self, PyObject *args)
+{
+    PyObject *ox, *oo;
+    if (!PyArg_ParseTuple(args, "OO", &ox, &oo))
+        return NULL;
+    Py_buffer bx, bo;
+    if (get_buf(ox, &bx, "f", 0, 0, "x") < 0)
+        return NULL;
+    if (get_buf(oo, &bo, "f", 1, N_ITEMS(bx), "out") < 0) {
+        PyBuffer_Release(&bx);
+        return NULL;
+    }
+    tanh_run(bx.buf, bo.buf, N_ITEMS(bx));
+    PyBuffer_Release(&bx);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
+/* lstm_step(gates_in, col0, g, c, h, k): VoiceEncoder._forward's step after its recurrent product, on the first k
+   of n columns. gates_in (1024, m) float32, the step's input projection in its columns col0 .. col0 + k - 1; g
+   (1024, n) the recurrent product, rows i, f, o (of x / 2) and g; c and h (256, n) the cell and hidden states,
+   updated. Per value, numpy's operations in its order (embedding._step_numpy), each rounded: the input added,
+   numpy's tanh (tanh16), the sigmoids 0.5 + 0.5 * tanh(x / 2), c = f * c + i * g, h = tanh(c) * o. The same bits
+   where tanh16 is np.tanh. g is left as it was. */
+static PyObject *
+lstm_step(PyObject *self, PyObject *args)
+{
+    PyObject *oi, *og, *oc, *oh;
+    Py_ssize_t col0, k;
+    if (!PyArg_ParseTuple(args, "OnOOOn", &oi, &col0, &og, &oc, &oh, &k))
+        return NULL;
+    Py_buffer bi, bg, bc, bh;
+    if (get_buf(oc, &bc, "f", 1, 0, "c") < 0)
+        return NULL;
+    const Py_ssize_t n = N_ITEMS(bc) / 256;
+    if (get_buf(oh, &bh, "f", 1, 256 * n, "h") < 0) {
+        PyBuffer_Release(&bc);
+        return NULL;
+    }
+    if (get_buf(og, &bg, "f", 0, 1024 * n, "g") < 0) {
+        PyBuffer_Release(&bc);
+        PyBuffer_Release(&bh);
+        return NULL;
+    }
+    if (get_buf(oi, &bi, "f", 0, 0, "gates_in") < 0) {
+        PyBuffer_Release(&bc);
+        PyBuffer_Release(&bh);
+        PyBuffer_Release(&bg);
+        return NULL;
+    }
+    const Py_ssize_t m = N_ITEMS(bi) / 1024;
+    if (N_ITEMS(bc) != 256 * n || N_ITEMS(bh) != 256 * n || N_ITEMS(bg) != 1024 * n || N_ITEMS(bi) != 1024 * m
+        || k < 0 || k > n || col0 < 0 || col0 + k > m) {
+        PyErr_Format(PyExc_ValueError, "lstm_step: gates_in of %zd items (1024 rows), col0=%zd, g of %zd, "
+                     "c of %zd, h of %zd (256 rows), k=%zd", N_ITEMS(bi), col0, N_ITEMS(bg), N_ITEMS(bc),
+                     N_ITEMS(bh), k);
+    } else {
+        (k < STEP_ROWS_BELOW ? lstm_step_cols : lstm_step_rows)((const float *)bi.buf + col0, m, bg.buf, bc.buf,
+                                                                 bh.buf, n, k);
+    }
+    PyBuffer_Release(&bi);
+    PyBuffer_Release(&bg);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bh);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+#endif  /* HAVE_TANH_AVX512 */
+
 static PyMethodDef methods[] = {
     {"square_cumsum", square_cumsum, METH_VARARGS,
      "square_cumsum(x, y, c2): y = x as float64, c2 = [0, cumsum(y * y)] (shapes (n,), (n + 1,))."},
@@ -1353,6 +1564,13 @@ static PyMethodDef methods[] = {
     {"viterbi", viterbi, METH_VARARGS, "viterbi(score, trans, scale, path): diarize._viterbi's path (see source)."},
     {"lstm_cell", lstm_cell, METH_VARARGS,
      "lstm_cell(act, c, k): the voice encoder's LSTM step between its tanh calls (see source)."},
+#ifdef HAVE_TANH_AVX512
+    {"tanh_f32", tanh_f32, METH_VARARGS,
+     "tanh_f32(x, out): out = numpy's float32 tanh of x where numpy's SIMD loop runs (see source)."},
+    {"lstm_step", lstm_step, METH_VARARGS,
+     "lstm_step(gates_in, col0, g, c, h, k): the voice encoder's LSTM step after its recurrent product "
+     "(see source)."},
+#endif
     {NULL, NULL, 0, NULL},
 };
 
@@ -1376,5 +1594,13 @@ PyInit__kernels(void)
         Py_DECREF(m);
         return NULL;
     }
+#ifdef HAVE_TANH_AVX512
+    /* numpy's tanh in AVX-512 runs only where the CPU has it: elsewhere the module offers neither */
+    if (m != NULL && !__builtin_cpu_supports("avx512f")
+        && (PyObject_DelAttrString(m, "tanh_f32") < 0 || PyObject_DelAttrString(m, "lstm_step") < 0)) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#endif
     return m;
 }

@@ -353,3 +353,98 @@ def test_no_kernels_env_gives_the_same_embeddings_bit_for_bit():
     digests = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                               env={**env, **extra}).stdout for extra in ({}, {"PROSODY_NO_KERNELS": "1"})]
     assert digests[0] == digests[1] and len(digests[0].strip()) == 64
+
+
+def _numpy_tanh_kernels(kernels):
+    """The kernels where their ``lstm_step`` runs (numpy's tanh to the bit on this machine), else skip."""
+    from prosody.engine import embedding as E
+    if E._numpy_tanh_step(kernels) is None:
+        pytest.skip("no compiled numpy tanh here (no AVX-512, or this numpy's tanh is another)")
+    return kernels
+
+
+def test_tanh_kernel_is_numpy_tanh_on_every_exponent_and_the_special_values(kernels):
+    """``tanh_f32`` against np.tanh, bit for bit: every 4099th float32 bit pattern (all exponents
+    and both signs: ~1M values; the whole 2**32 were checked once, docs/speakers.md seventy-sixth
+    round), values near each interval's edge, +-0, subnormals, the largest floats, +-inf and NaNs of
+    any payload (numpy's NaN 0x7fc00000 for each)."""
+    kernels = _numpy_tanh_kernels(kernels)
+    edges = np.arange(0x3D400000, 0x41200000, 0x00200000, dtype=np.int64)  # each interval's start
+    bits = np.r_[np.arange(0, 2 ** 32, 4099, dtype=np.int64), edges - 1, edges, edges + 1,
+                 0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x7F7FFFFF, 0xFF7FFFFF, 0x7F000000, 0x7EFFFFFF,
+                 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001, 0x7F800001, 0xFFFFFFFF].astype(np.uint32)
+    for x in (bits.view(np.float32), np.ascontiguousarray(bits.view(np.float32)[:37])):  # a ragged tail too
+        out = np.full_like(x, 7.0)
+        kernels.tanh_f32(x, out)
+        assert np.array_equal(out.view(np.uint32), np.tanh(x).view(np.uint32))
+    x = np.float32([0.0, -0.0, np.inf, -np.inf, np.nan])
+    out = np.empty_like(x)
+    kernels.tanh_f32(x, out)
+    assert out.view(np.uint32).tolist() == [0, 0x80000000, 0x3F800000, 0xBF800000, 0x7FC00000]
+
+
+def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels):
+    """The voice encoder's whole step after its recurrent product (``lstm_step``) against
+    ``embedding._step_numpy``: the same cell and hidden states, bit for bit, on the first ``k`` of
+    ``n`` columns from column ``col0`` of the input projection, on random gates of every scale with
+    +-0, subnormals, huge values, +-inf and NaN planted, and cell states with the same; the other
+    columns are left as they were, and so is the recurrent product."""
+    from functools import partial
+
+    from prosody.engine import embedding as E
+    kernels = _numpy_tanh_kernels(kernels)
+    rng = np.random.default_rng(43)
+    special = np.float32([0.0, -0.0, 1e-40, -3e-39, 3e38, -3e38, np.inf, -np.inf, np.nan, 1e-30, 20.0, -9.0])
+    for n, k, m, col0 in ((1, 1, 1, 0), (1, 1, 9, 4), (5, 5, 15, 10), (7, 3, 21, 7), (16, 16, 64, 32),
+                          (64, 64, 1024, 0), (130, 77, 1040, 900), (40, 17, 40, 0), (9, 0, 18, 9)):
+        gin = (rng.standard_normal((1024, m)) * 10.0 ** rng.integers(-3, 2, (1024, m))).astype(np.float32)
+        g = (rng.standard_normal((1024, n)) * 3).astype(np.float32)
+        c = (rng.standard_normal((256, n)) * 10.0 ** rng.integers(-40, 30, (256, n))).astype(np.float32)
+        for a in (gin, g, c):
+            a.flat[rng.integers(0, a.size, max(4, a.size // 50))] = rng.choice(special, max(4, a.size // 50))
+        h = rng.standard_normal((256, n)).astype(np.float32)
+        want_g, want_c, want_h = g.copy(), c.copy(), h.copy()
+        act = np.empty((1024, k), np.float32)
+        with np.errstate(all="ignore"):
+                E._step_numpy(gin[:, col0:col0 + k], want_g[:, :k], act, want_c[:, :k], want_h[:, :k],
+                          partial(E._cell_numpy, act, want_c[:, :k], np.empty((256, k), np.float32),
+                                  act[:E._SIGMOID_ROWS]))
+        g_before = g.copy()
+        with np.errstate(all="ignore"):  # the planted inf and NaN
+            kernels.lstm_step(gin, col0, g, c, h, k)
+        assert np.array_equal(c.view(np.uint32), want_c.view(np.uint32)), (n, k)
+        assert np.array_equal(h.view(np.uint32), want_h.view(np.uint32)), (n, k)
+        assert np.array_equal(g.view(np.uint32), g_before.view(np.uint32)), (n, k)
+    with pytest.raises(ValueError):
+        kernels.lstm_step(np.zeros((1024, 4), np.float32), 2, np.zeros((1024, 3), np.float32),
+                          np.zeros((256, 3), np.float32), np.zeros((256, 3), np.float32), 3)  # col0 + k > 4
+
+
+def test_a_tanh_kernel_other_than_numpys_leaves_the_step_to_numpy(monkeypatch):
+    """Where the kernels' tanh is not np.tanh to the bit on the probe values (numpy calling libm's
+    tanhf on a CPU without fused multiply-adds, or another numpy), ``lstm_step`` is not used, nor
+    where the module lacks it; the embeddings are the numpy step's either way."""
+    import types
+
+    from prosody.engine import embedding as E
+
+    def off_by_one_bit(x, out):
+        np.tanh(x, out=out)
+        out.view(np.uint32)[::1000] ^= 1
+
+    def kernels(tanh):
+        fake = types.ModuleType("prosody._kernels")
+        fake.lstm_step = lambda *a: pytest.fail("lstm_step used with a tanh other than numpy's")
+        fake.tanh_f32 = tanh
+        return fake
+
+    assert E._numpy_tanh_step(kernels(off_by_one_bit)) is None
+    same = kernels(lambda x, out: np.tanh(x, out=out))
+    assert E._numpy_tanh_step(same) is same.lstm_step
+    assert E._numpy_tanh_step(types.ModuleType("prosody._kernels")) is None
+    mel = np.random.default_rng(44).gamma(1.0, 0.05, (300, 40)).astype(np.float32)
+    embeddings = []
+    for module in (kernels(off_by_one_bit), None):
+        monkeypatch.setattr(E, "KERNELS", module)
+        embeddings.append(E.VoiceEncoder.load().embed_windows(mel, starts=np.arange(0, 200, 25), n_frames=60))
+    assert embeddings[0].tobytes() == embeddings[1].tobytes()

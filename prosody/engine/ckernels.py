@@ -8,9 +8,11 @@ They are the per-run loops of the voice-quality analysis
 than in arithmetic; the cross-talk stage's bin powers and decaying peak hold
 (engine/crosstalk.py, bit for bit); the pitch tracker's anti-alias filter
 (engine/pitch.py); the diarizer's Viterbi paths (engine/diarize.py) and the
-voice encoder's LSTM step between its tanh calls (engine/embedding.py), bit
-for bit, looked up by name, so that a module built before them still serves
-the rest. The numpy code is the reference and the fallback; the two agree
+voice encoder's LSTM step (engine/embedding.py: the whole step with numpy's
+own float32 tanh written out, where the CPU has AVX-512 and that tanh is
+np.tanh's to the bit, else the step between its tanh calls), bit for bit,
+looked up by name, so that a module built before them still serves the
+rest. The numpy code is the reference and the fallback; the two agree
 to rounding (tests/test_kernels_c.py).
 
 ``PROSODY_NO_KERNELS=1`` in the environment runs the numpy code even where

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -121,6 +121,41 @@ def _kernel(name: str):
     """The compiled kernel ``name`` of ``prosody._kernels`` (engine/ckernels.py), or None where the
     module is not built, is turned down, or was built before that kernel was added."""
     return None if KERNELS is None else getattr(KERNELS, name, None)
+
+
+# float32 bit patterns on which the compiled kernels' tanh must give np.tanh's bits before ``lstm_step``
+# is used: every 65 537th of the 2**32 (all exponents, both signs, NaNs), and the infinities
+_TANH_PROBE = np.r_[np.arange(0, 2 ** 32, 65537, dtype=np.uint64), 0x7F800000, 0xFF800000].astype(np.uint32)
+_TANH_PROBE.setflags(write=False)
+
+
+@lru_cache(maxsize=2)
+def _numpy_tanh_step(kernels):
+    """``kernels.lstm_step`` (the whole LSTM step in one compiled pass) where the kernels' tanh is
+    np.tanh's to the bit on ``_TANH_PROBE``, else None. The kernels write out numpy's own SIMD
+    tanh (AVX-512); where this numpy runs another (a CPU without fused multiply-adds calls libm's
+    ``tanhf``, or another numpy version), the step's tanh stays numpy's."""
+    step, tanh = getattr(kernels, "lstm_step", None), getattr(kernels, "tanh_f32", None)
+    if step is None or tanh is None:
+        return None
+    x = _TANH_PROBE.view(np.float32)
+    out = np.empty_like(x)
+    tanh(x, out)
+    return step if np.array_equal(out.view(np.uint32), np.tanh(x).view(np.uint32)) else None
+
+
+def _step_numpy(x_in: np.ndarray, gk: np.ndarray, actk: np.ndarray, ck: np.ndarray, hk: np.ndarray,
+                cell) -> None:
+    """A step after its recurrent product, in place (the reference of ``_kernels.c`` ``lstm_step``,
+    which does the same float32 operations in this order): ``gk`` (1024, k) the product, rows i, f,
+    o (of x / 2), g, plus ``x_in`` (1024, k) the step's input projection; ``actk`` their tanh; the
+    sigmoids and the cell state ``ck`` (``cell()``: ``_kernels.c`` ``lstm_cell`` on the full buffers,
+    else ``_cell_numpy``), ``hk = tanh(c) * o`` (256, k)."""
+    np.add(x_in, gk, out=gk)
+    np.tanh(gk, out=actk)                          # sigmoid gates' rows: tanh(x / 2)
+    cell()
+    np.tanh(ck, out=hk)
+    hk *= actk[512:768]                            # h = o * tanh(c)
 
 
 def _cell_numpy(act: np.ndarray, c: np.ndarray, tmp: np.ndarray, sig: np.ndarray) -> None:
@@ -306,6 +341,7 @@ class VoiceEncoder:
         OpenBLAS here; ``tests/test_diarize_cost.py``)."""
         nw = len(starts)
         e_tap = None
+        step = None if KERNELS is None else _numpy_tanh_step(KERNELS)
         cell = _kernel("lstm_cell")
         # windows going at each step (all, unless ``lengths`` differ)
         going = (np.full(n_frames, nw) if lengths is None
@@ -329,7 +365,7 @@ class VoiceEncoder:
                 st_l = state[layer]
                 h, c, whh_t, k = st_l["h"], st_l["c"], st_l["whh_t"], st_l["k"]
                 if k >= 0:
-                    gk, actk, tmpk, hk, ck, blocks, sig = st_l["views"]
+                    gk, actk, hk, ck, blocks, cell_k = st_l["views"]
                 for t in range(t0, t1):
                     j = t - t0
                     if going[t] != k:  # the first step, or windows finished: views of the first k columns
@@ -338,6 +374,8 @@ class VoiceEncoder:
                         rows = _recurrent_rows(k)
                         blocks = [(whh[a:a + rows], gk[a:a + rows]) for a in range(0, len(whh), rows)]
                         sig = actk[:_SIGMOID_ROWS]
+                        cell_k = (partial(cell, act, c, k) if cell is not None  # ``_cell_numpy``, bit for bit
+                                  else partial(_cell_numpy, actk, ck, tmpk, sig))
                     if whh_t is None:
                         for w_rows, g_rows in blocks:  # one block unless few windows (``_recurrent_rows``)
                             np.matmul(w_rows, hk, out=g_rows)
@@ -351,20 +389,16 @@ class VoiceEncoder:
                             x_in = mel[(np.arange(t0, t1)[:, None] + starts[None, :]).ravel()].T
                         np.matmul(w_ih, x_in, out=gates_in[:, :cols])
                         gates_in[:, :cols] += bias[:, None]
-                    np.add(gates_in[:, j * nw:j * nw + k], gk, out=gk)
-                    np.tanh(gk, out=actk)                          # sigmoid gates' rows: tanh(x / 2)
-                    if cell is not None:  # ``_cell_numpy`` in one compiled pass, bit for bit
-                        cell(act, c, k)
+                    if step is not None:  # ``_step_numpy`` in one compiled pass, bit for bit
+                        step(gates_in, j * nw, g, c, h, k)
                     else:
-                        _cell_numpy(actk, ck, tmpk, sig)
-                    np.tanh(ck, out=hk)
-                    hk *= actk[512:768]                            # h = o * tanh(c)
+                        _step_numpy(gates_in[:, j * nw:j * nw + k], gk, actk, ck, hk, cell_k)
                     if layer < 2:
                         seq[:, j] = h
                     elif t == tap - 1:
                         e_tap = self._head(h)
                 st_l["k"] = k
-                st_l["views"] = (gk, actk, tmpk, hk, ck, blocks, sig)
+                st_l["views"] = (gk, actk, hk, ck, blocks, cell_k)
         h = state[-1]["h"]
         return self._head(h), e_tap
 
