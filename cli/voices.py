@@ -193,8 +193,8 @@ def cmd_relabel(args, out, err) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("enrol", help="keep the therapist's voice profile (names the therapist in shared/mono audio)")
-    p.add_argument("file", nargs="?", metavar="FILE", type=input_path,
-                   help="a short recording of the therapist alone (>= 5 s speech)")
+    p.add_argument("file", nargs="?", metavar="FILE", type=input_path,  # speakers.MIN_PROFILE_SPEECH_S (was "5 s")
+                   help="a short recording of the therapist alone (>= 3 s speech)")
     p.add_argument("--therapist", metavar="NAME", help="the profile's name (as given to analyze --therapist)")
     p.add_argument("--from-session", type=session_ref, metavar="SESSION", help="build it from a saved session's audio instead")
     p.add_argument("--speaker", default=None, metavar="NAME",

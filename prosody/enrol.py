@@ -56,7 +56,7 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
                          "alone")
     if frames is None:
         raise InputError(f"{which} was saved without per-frame features: enrol from a recording")
-    audio, why = locate(doc)
+    audio, why = locate(doc, use="build the voice profile from")
     if audio is None:
         raise InputError(f"{which}: {why}")
     layout, _ = attribution_of(doc)
