@@ -146,7 +146,9 @@ def _profile_of_recording(args, err):
     from prosody.fileio import check_input_file, input_change, input_state
     check_input_file(args.file)
     state = input_state(args.file)  # a file replaced or written to meanwhile is said, as analyze says it
-    mix = recording_mix(args.file)
+    mix, said = recording_mix(args.file)
+    for warning in said:
+        err.write(terminal_safe(f"prosody: warning: {warning}") + "\n")
     if args.voices is None:
         check_one_voice(mix, label=args.file)
     prof = build_profile(mix, name=args.therapist)

@@ -216,3 +216,14 @@ def test_enrol_help_gives_the_speech_a_profile_needs(capsys):
         main(["enrol", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"(>= {MIN_PROFILE_SPEECH_S:.0f} s speech)" in text, text
+
+
+def test_enrol_from_a_recording_cut_short_says_so(tmp_path):
+    """Before: `enrol` of a FLAC cut to a third of its bytes "enrolled T: 4 s of speech from recording R" and
+    nothing more; `analyze` of it says it is truncated. Now `enrol` says it too, as `analyze` does."""
+    cut = tmp_path / "cut.flac"
+    data = (FIXTURES / "dialogue.flac").read_bytes()
+    cut.write_bytes(data[:len(data) // 3])
+    rc, out, err = run_cli("enrol", cut, "--therapist", "T", "--voices", "1", "--store", tmp_path / "st")
+    assert rc == 0 and out.startswith("enrolled T: "), (out, err)
+    assert err.startswith(f"prosody: warning: {cut} is truncated: header says 40.2"), err
