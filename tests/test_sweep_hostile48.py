@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+from contextlib import contextmanager
 import subprocess
 import sys
 
@@ -46,6 +47,25 @@ def _leave_companions(db) -> None:
 
 # -- 1. a marked -wal or -shm -------------------------------------------------------------------------------------
 
+@contextmanager
+def _marked_beside(db, side: str, flag: str):
+    """``db``'s ``-wal`` and ``-shm`` left in place, its ``-SIDE`` marked ``chattr FLAG`` while in the block."""
+    _leave_companions(db)
+    marked = f"{db}-{side}"
+    _chattr(flag, marked)
+    try:
+        yield marked
+    finally:
+        _chattr(flag.replace("+", "-"), marked)
+
+
+def _mark_said(label: str, db, side: str, flag: str, what: str) -> str:
+    """``fileio.file_mark_said``'s line for ``db``'s ``-SIDE`` marked ``chattr FLAG``."""
+    return (f"the {KIND[side]} of {label} {db}, {db}-{side}, is marked {what} (chattr {flag}), so no change can be "
+            f"written to {label}; the store is unchanged: take the mark off (chattr -{flag[1]} {db}-{side}) to "
+            "change it")
+
+
 @pytest.mark.parametrize("side", ["wal", "shm"])
 @pytest.mark.parametrize("flag, what", [("+i", "immutable"), ("+a", "append-only")])
 def test_a_marked_companion_of_the_batch_ledger_is_said_as_marked(tmp_path, monkeypatch, side, flag, what):
@@ -54,18 +74,11 @@ def test_a_marked_companion_of_the_batch_ledger_is_said_as_marked(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     store = _store_with_ledger(tmp_path)
     ledger = store / "batch.sqlite"
-    _leave_companions(ledger)
-    marked = f"{ledger}-{side}"
-    _chattr(flag, marked)
-    try:
+    with _marked_beside(ledger, side, flag):
         batch = run_cli("batch", RECORDING, "--store", store, "--table", tmp_path / "t2.csv", "--no-progress",
                         "--force")
         delete = run_cli("delete", "1", "--store", store)
-    finally:
-        _chattr(flag.replace("+", "-"), marked)
-    said = (f"the {KIND[side]} of the batch ledger {ledger}, {marked}, is marked {what} (chattr {flag}), so no "
-            f"change can be written to the batch ledger; the store is unchanged: take the mark off (chattr "
-            f"-{flag[1]} {marked}) to change it")
+    said = _mark_said("the batch ledger", ledger, side, flag, what)
     one_line_error(batch[0], batch[2], code=1)
     assert batch[2] == f"prosody: error: {said}\n", batch
     one_line_error(delete[0], delete[2], code=1)
@@ -82,21 +95,14 @@ def test_a_marked_companion_of_the_store_is_said_before_any_work(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     store = _store_with_ledger(tmp_path)
     db = store / "sessions.db"
-    _leave_companions(db)
-    marked = f"{db}-{side}"
-    _chattr(flag, marked)
-    try:
+    with _marked_beside(db, side, flag):
         runs = [run_cli("analyze", RECORDING, "--save", "--store", store, *QUIET),
                 run_cli("batch", RECORDING, "--store", store, "--table", tmp_path / "t2.csv", "--no-progress",
                         "--force"),
                 run_cli("delete", "1", "--store", store),
                 run_cli("edit", "1", "--notes", "x", "--store", store)]
         listed = run_cli("sessions", "--store", store)
-    finally:
-        _chattr(flag.replace("+", "-"), marked)
-    said = (f"the {KIND[side]} of the session store's database {db}, {marked}, is marked {what} (chattr {flag}), "
-            f"so no change can be written to the session store's database; the store is unchanged: take the mark "
-            f"off (chattr -{flag[1]} {marked}) to change it")
+    said = _mark_said("the session store's database", db, side, flag, what)
     for rc, _, err in runs:
         one_line_error(rc, err, code=1)
         assert err == f"prosody: error: {said}\n", err
