@@ -233,3 +233,41 @@ def test_enrol_from_a_recording_cut_short_says_so(tmp_path):
     rc, out, err = run_cli("enrol", cut, "--therapist", "T", "--voices", "1", "--store", tmp_path / "st")
     assert rc == 0 and out.startswith("enrolled T: "), (out, err)
     assert err.startswith(f"prosody: warning: {cut} is truncated: header says 40.2"), err
+
+
+# -- 5. standard error's reader gone after the save's line ------------------------------------------------------
+
+class _ReaderGoneAfterOneLine:
+    """Standard error read by `head -1`: its first line taken, every later write a broken pipe."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        if self.lines:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.lines.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if len(self.lines) > 1:
+            raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_save_whose_later_lines_meet_a_closed_reader_is_not_kept_again_unsaved(tmp_path, monkeypatch):
+    """Before: `analyze R --save 2>&1 | head -1` with R's audio stored already: "saved as session 2" read, the note
+    on the same audio met a broken pipe, taken for a failed save: exit 1 and a rescue copy
+    prosody-unsaved-*.json (and its frames) of the saved session written beside, which `delete 2` does not erase.
+    Now the line is let go: session 2 saved, no rescue copy."""
+    from prosody_cli.main import main
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "st"
+    assert run_cli("analyze", RECORDING, "--save", "--store", store, *QUIET)[0] == 0
+    gone = _ReaderGoneAfterOneLine()
+    monkeypatch.setattr(sys, "stderr", gone)
+    rc = main(["analyze", str(RECORDING), "--save", "--store", str(store), *QUIET])
+    monkeypatch.undo()
+    assert gone.lines == [f"prosody: saved as session 2 in {store}\n"], gone.lines
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("prosody-unsaved")] == []
+    assert rc == 1  # the warnings after it (one voice, an assumed therapist) could not be said
+    assert run_cli("sessions", "--store", store)[1].startswith("2 sessions\n")
