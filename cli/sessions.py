@@ -206,21 +206,32 @@ def save_analyzed(args, session, out, err, *, doc: dict | None = None) -> int | 
             meta = _meta_from_args(args, default_when=when)
             sid = (store.save_session(session, meta=meta) if doc is None else
                    store.save(doc, session.frames, meta=meta))
-            err.write(f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
+            _said_after_commit(err, f"prosody: saved as session {sid} in {terminal_safe(store.path)}\n")
             try:  # the note is a courtesy: a store that cannot answer after the commit leaves the save said
                 twins = store.same_audio(sid)
             except ProsodyError:
                 twins = []
     if twins:
-        err.write(f"prosody: note: the same audio is stored as session{'s' if len(twins) > 1 else ''} "
-                  f"{', '.join(map(str, twins))} too, so it is now stored {len(twins) + 1} times (`batch` stores a "
-                  f"recording once); `prosody delete {sid}` removes this copy\n")
+        _said_after_commit(err, f"prosody: note: the same audio is stored as session{'s' if len(twins) > 1 else ''} "
+                           f"{', '.join(map(str, twins))} too, so it is now stored {len(twins) + 1} times (`batch` "
+                           f"stores a recording once); `prosody delete {sid}` removes this copy\n")
     if no_date is not None:
-        err.write(f"prosody: warning: {terminal_safe(no_date)} (`prosody edit {sid} --date "
-                  "YYYY-MM-DD[THH:MM]` sets it)\n")
+        _said_after_commit(err, f"prosody: warning: {terminal_safe(no_date)} (`prosody edit {sid} --date "
+                           "YYYY-MM-DD[THH:MM]` sets it)\n")
     if came:  # stop now, as asked, saying what was done first
         raise Stopped(came[0], f"the session was saved as session {sid} first")
     return sid
+
+
+def _said_after_commit(err, line: str) -> None:
+    """A line of ``save_analyzed`` once its session is committed; where standard error is gone (its reader closed:
+    `analyze --save 2>&1 | head -1`) it is let go: its BrokenPipeError was taken for a failed save, and the saved
+    session was kept again in a rescue copy beside it, "unsaved", which its `delete` did not erase (hostile sweep
+    48). The exit status still tells (the command's next line fails the same way)."""
+    try:
+        err.write(line)
+    except OSError:
+        pass
 
 
 # -- views (pure) ---------------------------------------------------------------------------------------------------

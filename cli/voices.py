@@ -146,7 +146,9 @@ def _profile_of_recording(args, err):
     from prosody.fileio import check_input_file, input_change, input_state
     check_input_file(args.file)
     state = input_state(args.file)  # a file replaced or written to meanwhile is said, as analyze says it
-    mix = recording_mix(args.file)
+    mix, said = recording_mix(args.file)
+    for warning in said:
+        err.write(terminal_safe(f"prosody: warning: {warning}") + "\n")
     if args.voices is None:
         check_one_voice(mix, label=args.file)
     prof = build_profile(mix, name=args.therapist)
@@ -193,8 +195,8 @@ def cmd_relabel(args, out, err) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("enrol", help="keep the therapist's voice profile (names the therapist in shared/mono audio)")
-    p.add_argument("file", nargs="?", metavar="FILE", type=input_path,
-                   help="a short recording of the therapist alone (>= 5 s speech)")
+    p.add_argument("file", nargs="?", metavar="FILE", type=input_path,  # speakers.MIN_PROFILE_SPEECH_S (was "5 s")
+                   help="a short recording of the therapist alone (>= 3 s speech)")
     p.add_argument("--therapist", metavar="NAME", help="the profile's name (as given to analyze --therapist)")
     p.add_argument("--from-session", type=session_ref, metavar="SESSION", help="build it from a saved session's audio instead")
     p.add_argument("--speaker", default=None, metavar="NAME",

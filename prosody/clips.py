@@ -183,9 +183,10 @@ class Audio:
                 out[at:at + n, k] = y[:n, ci]
 
 
-def locate(doc: dict) -> tuple[Audio | None, str]:
+def locate(doc: dict, *, use: str = "play") -> tuple[Audio | None, str]:
     """The session's audio if every file is where it was and unchanged;
-    else (None, one plain line why). The files are opened with the reader the
+    else (None, one plain line why, ending "no audio to USE": `enrol --from-session` said "no audio to play"
+    and "not played", hostile sweep 48). The files are opened with the reader the
     analysis used (``engine.sources.AudioFile``), so every format it reads plays."""
     from .engine.sources import AudioFile
     rec = doc.get("audio") if isinstance(doc.get("audio"), dict) else None
@@ -196,9 +197,9 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
     for f in files:
         p = Path(str(f.get("path")))
         if not p.is_file():
-            return None, f"the recording {p} {_not_a_file(p)}: no audio to play"
+            return None, f"the recording {p} {_not_a_file(p)}: no audio to {use}"
         if f.get("sha256") and file_sha256(p) != f["sha256"]:
-            return None, f"the recording {p} has changed since the analysis (its SHA-256 differs): not played"
+            return None, f"the recording {p} has changed since the analysis (its SHA-256 differs): no audio to {use}"
     speakers = tuple(doc.get("speaker_order") or ())
     picks = tuple(tuple(rec.get("picks", {}).get(s, (0, i))) for i, s in enumerate(speakers))
     rates, channels = [], []
@@ -212,9 +213,9 @@ def locate(doc: dict) -> tuple[Audio | None, str]:
     for s, (fi, ci) in zip(speakers, picks):  # a session imported from elsewhere may name any channel
         if not (0 <= fi < len(files) and 0 <= ci < channels[fi]):
             return None, (f"the session reads the {s} from channel {ci + 1} of recording {fi + 1}, which the "
-                          "recording does not have: no audio to play")
+                          f"recording does not have: no audio to {use}")
     if not rates:
-        return None, "the session names no recording file: no audio to play"
+        return None, f"the session names no recording file: no audio to {use}"
     return Audio(tuple(str(f["path"]) for f in files), speakers, picks, float(rec.get("offset_s") or 0.0),
                  max(rates), tuple(rates)), ""
 

@@ -11,18 +11,21 @@ from .timebase import GRID
 from .types import UNATTRIBUTED
 
 
-def recording_mix(path: str, *, channel: int | None = None) -> np.ndarray:
-    """(n_samples,) float32 at 16 kHz: the mean of one file's channels (or its
-    0-based ``channel`` alone), read as the analysis reads it (``engine.sources.FileSource``)."""
+def recording_mix(path: str, *, channel: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """((n_samples,) float32 at 16 kHz: the mean of one file's channels (or its
+    0-based ``channel`` alone), read as the analysis reads it (``engine.sources.FileSource``);
+    what the reader found wrong with the file as `analyze` says it: cut short, damaged (`enrol`
+    built a profile of a truncated file unsaid: hostile sweep 48))."""
     from .engine.sources import FileSource, Layout
     probe = FileSource([path], Layout(("x",), ((0, 0),)))
     n = probe.files[0].channels
     src = FileSource([path], Layout(tuple(f"c{i}" for i in range(n)), tuple((0, i) for i in range(n))))
     blocks = list(src)
     x = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
+    said = [w for f in src.files for w in f.warnings]
     if channel is not None and 0 <= channel < n:
-        return x[:, channel].astype(np.float32)
-    return x.mean(axis=1).astype(np.float32)
+        return x[:, channel].astype(np.float32), said
+    return x.mean(axis=1).astype(np.float32), said
 
 
 def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
@@ -56,7 +59,7 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
                          "alone")
     if frames is None:
         raise InputError(f"{which} was saved without per-frame features: enrol from a recording")
-    audio, why = locate(doc)
+    audio, why = locate(doc, use="build the voice profile from")
     if audio is None:
         raise InputError(f"{which}: {why}")
     layout, _ = attribution_of(doc)
@@ -65,7 +68,7 @@ def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,
         if audio.sample_rate != GRID.sample_rate:
             x = soxr.resample(x, audio.sample_rate, GRID.sample_rate).astype(np.float32)
     else:  # shared / mono: the one mix (or the one live channel), at the frames diarization gave this voice
-        x = recording_mix(audio.files[0], channel=channel_used(doc))
+        x, _ = recording_mix(audio.files[0], channel=channel_used(doc))  # the analysed file, unchanged: said then
     mask = np.asarray(frames[speaker]["is_speech"], bool).copy()
     for other in order:
         if other != speaker:

@@ -776,16 +776,29 @@ def locked_mark(path: str | os.PathLike) -> tuple[str, str] | None:
     return next(((what, letter) for bit, what, letter in LOCKED_FLAGS if flags & bit), None)
 
 
+SQLITE_COMPANIONS = (("-wal", "write-ahead log"), ("-shm", "shared-memory index"), ("-journal", "rollback journal"))
+
+
 def file_mark_said(path: str | os.PathLike, label: str) -> str | None:
-    """Where the file ``path`` (a store's database, the batch ledger: SQLite files written in place) is marked
-    immutable or append-only, a line saying it and how to take it off ("LABEL PATH is marked immutable (chattr
-    +i), ..."); None where it is not marked (hostile sweeps 46, 47)."""
+    """Where the file ``path`` (a store's database, the batch ledger: SQLite files written in place) or one of the
+    files SQLite keeps beside it (``-wal``, ``-shm``, ``-journal``: every change goes through them) is marked
+    immutable or append-only, a line saying which and how to take the mark off ("LABEL PATH is marked immutable
+    (chattr +i), ..."); None where none is marked (hostile sweeps 46, 47; a marked ``-wal`` or ``-shm`` was "is
+    busy ...; another prosody is writing" or "is not readable ...; move it aside", after the work: sweep 48)."""
+    path = os.fspath(path)
     mark = locked_mark(path)
-    if mark is None:
-        return None
-    what, letter = mark
-    return (f"{label} {path} is marked {what} (chattr +{letter}), so no change can be written to it; the store is "
-            f"unchanged: take the mark off (chattr -{letter} {path}) to change it")
+    if mark is not None:
+        what, letter = mark
+        return (f"{label} {path} is marked {what} (chattr +{letter}), so no change can be written to it; the store "
+                f"is unchanged: take the mark off (chattr -{letter} {path}) to change it")
+    for suffix, kind in SQLITE_COMPANIONS:
+        mark = locked_mark(path + suffix)
+        if mark is not None:
+            what, letter = mark
+            return (f"the {kind} of {label} {path}, {path}{suffix}, is marked {what} (chattr +{letter}), so no "
+                    f"change can be written to {label}; the store is unchanged: take the mark off (chattr "
+                    f"-{letter} {path}{suffix}) to change it")
+    return None
 
 
 CAP_FOWNER = 3  # linux/capability.h: the capability that lets a process (root) replace anyone's file in a sticky folder

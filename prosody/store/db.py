@@ -962,6 +962,19 @@ class Store:
             raise StoreError(f"cannot open the session store {p}: it is another user's ({owner}), and a store is "
                              "its owner's alone (owner-only); give --store a folder of your own")
         _set_mode(p, 0o700)
+        if not self.db_path.exists():
+            # create the file ourselves so that it is 0600 from the start; SQLite
+            # gives -wal and -shm the database file's mode
+            fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        try:  # before frames/ is made: a store copied onto FUSE FAT got one before this refusal (sweep 48)
+            _set_mode(self.db_path, 0o600)
+        except OSError as exc:
+            if exc.errno != errno.ENOSYS:
+                raise
+            raise StoreError(f"cannot open the session store {p}: its file system cannot set a file's mode (chmod: "
+                             f"{exc.strerror}), and a store is its owner's alone (owner-only); copy it to a folder "
+                             "on another file system") from None
         self.frames_dir.mkdir(mode=0o700, exist_ok=True)
         try:  # set only when it differs: a frames folder alone on a read-only mount still reads
             _set_mode(self.frames_dir, 0o700)
@@ -973,19 +986,6 @@ class Store:
             if not os.access(self.frames_dir, os.W_OK):
                 self.frames_readonly = os.strerror(errno.EROFS if _on_read_only_fs(self.frames_dir)
                                                    else errno.EACCES)
-        if not self.db_path.exists():
-            # create the file ourselves so that it is 0600 from the start; SQLite
-            # gives -wal and -shm the database file's mode
-            fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        try:
-            _set_mode(self.db_path, 0o600)
-        except OSError as exc:
-            if exc.errno != errno.ENOSYS:
-                raise
-            raise StoreError(f"cannot open the session store {p}: its file system cannot set a file's mode (chmod: "
-                             f"{exc.strerror}), and a store is its owner's alone (owner-only); copy it to a folder "
-                             "on another file system") from None
 
     def _check_modes(self) -> None:
         """A new store refused, nothing made, where its folder's file system cannot set a file's mode (a FUSE FAT
@@ -1144,6 +1144,7 @@ class Store:
         except sqlite3.OperationalError as exc:
             if is_disk_full(exc):
                 raise disk_full_error(self.db_path) from None
+            self._check_database_unmarked()  # a marked -wal or -shm: "readonly", said as busy (sweep 48)
             raise StoreError(f"the session store {self.db_path} is busy ({exc}); another prosody is writing. "
                              "Try again.") from None
         try:
