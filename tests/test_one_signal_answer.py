@@ -3,9 +3,9 @@
 talking, not a pause in this voice's speech, so the speech detector's merge of pauses under
 ``vad.min_duration_off_s`` (0.6 s) does not bridge them (``pipeline._other_voice_alone``; issue 9,
 docs/speakers.md, seventy-sixth round). Bridged, a short answer spoken 0.5-0.6 s alone before the holder comes
-back in was read as the listener's failed interruption of a holder who talked through it, and the change to the answerer and back were both lost. Planted: the fixture
-dialogue's own voices placed as such an answer; real: AMI trn06 s90 shared as benchmarks/diarization.py
-places it (fresh14), its client's 0.87 s answer at 14.55 s."""
+back in was read as the listener's failed interruption of a holder who talked through it, and the change to
+the answerer and back were both lost. Planted: the fixture dialogue's own voices placed as such an answer; real:
+AMI trn06 s90 shared as benchmarks/diarization.py places it (fresh14), its client's 0.87 s answer at 14.55 s."""
 from __future__ import annotations
 
 import sys
