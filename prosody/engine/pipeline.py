@@ -135,7 +135,7 @@ class WindowStage(Protocol):
 
 class _Channel:
     def __init__(self, speaker: str, config: AnalysisConfig, grid: Grid, cross_talk: bool = False,
-                 noise_following: bool = False, hear_gain_db: float = 0.0):
+                 noise_following: bool = False, hear_gain_db: float = 0.0, one_signal: bool = False):
         self.speaker = speaker
         self.framer = Framer(grid=grid)
         # a quiet channel's speech detection hears it raised (``VadConfig.hear_gain_db``); its levels stay its own
@@ -146,7 +146,9 @@ class _Channel:
         # tail (held's mono dialogues: ends 50-70 ms early already were cut 60-70 ms more; docs/speakers.md,
         # forty-eighth round). Diarized channels come with the tail cut already, found on the mix before
         # they were cut from it (speakers.room_tails; forty-ninth round)
-        self.smoother = SpeechSmoother(config.vad, grid=grid, cross_talk=cross_talk, tail_trim=cross_talk)
+        sm_vad = dataclasses.replace(config.vad, bleed_min_block_s=ONE_SIGNAL_BLOCK_S) if one_signal else config.vad
+        self.smoother = SpeechSmoother(sm_vad, grid=grid, cross_talk=cross_talk, tail_trim=cross_talk,
+                                       block_only=one_signal)
         self.pitch = PitchTracker(config.pitch_for(speaker), grid=grid)
         self.segments = SegmentTracker(speaker, grid=grid)
         self.nuclei = SyllableNuclei(config.rate, grid=grid)
@@ -168,6 +170,23 @@ class _Channel:
         arr = np.concatenate(self.q[key]) if self.q[key] else np.zeros(0)
         self.q[key] = [arr[n:]] if len(arr) > n else []
         return arr[:n]
+
+
+# two voices cut from one signal: this long of the other voice alone since a voice's last speech ends that voice's
+# stretch (``_other_voice_alone``). Over the diarizer's overlap errors: inside a planted overlap it gives the
+# incoming voice 0.33-0.44 s alone where both speak (held's espeak failed interruptions and interruptions); a
+# short answer's own stretch alone before the holder comes back lies 0.53-0.59 s (AMI; seventy-sixth round)
+ONE_SIGNAL_BLOCK_S = 0.5
+
+
+def _other_voice_alone(raw: list[np.ndarray]) -> list[np.ndarray]:
+    """Two voices cut from one signal: per channel, the frames where the other voice's channel alone holds
+    raw speech (the diarizer gave them to the other voice, this channel carries the fill there). Passed to the
+    smoother as its cross-talk frames (``SpeechSmoother.push``'s ``blocked``): ``ONE_SIGNAL_BLOCK_S`` of them
+    since this voice's last speech are the other person talking, not a pause in this voice's speech, and no
+    merge under ``min_duration_off_s`` bridges them. Bridged, a listener's 0.5-0.6 s alone inside the
+    holder's turn made the holder talk through the listener's answer (docs/speakers.md, seventy-sixth round)."""
+    return [raw[1] & ~raw[0], raw[0] & ~raw[1]]
 
 
 class Pipeline:
@@ -194,12 +213,13 @@ class Pipeline:
         gains = tuple(hear_gain_db) or (0.0,) * len(self.speakers)
         if len(gains) != len(self.speakers):
             raise InputError(f"hear_gain_db={hear_gain_db!r}: give one gain per speaker channel")
+        one_signal = len(speakers) == 2 and not cross_talk
         self._ch = [_Channel(s, self.config, grid, cross_talk=xt, noise_following=len(self.speakers) == 1,
-                             hear_gain_db=g) for s, g in zip(self.speakers, gains)]
+                             hear_gain_db=g, one_signal=one_signal) for s, g in zip(self.speakers, gains)]
         self._bleed = BleedDetector(self.config.vad, grid=grid) if len(speakers) == 2 and cross_talk else None
         # two voices cut from one signal (diarized shared / mono audio): a frame both voices' channels hold
         # as speech carries the one mixture, whose pitch is nobody's own (``_own_pitch``)
-        self._one_signal = len(speakers) == 2 and not cross_talk
+        self._one_signal = one_signal
         self._turns = (TurnTracker(self.speakers, self.config.turns,
                                    cues=CueStore(self.speakers, rate=self.config.rate, grid=grid,
                                                  one_signal=self._one_signal))
@@ -281,10 +301,11 @@ class Pipeline:
         raw = [d[0] for d in detail]
         bleed = self._bleed.push(frames, levels, raw) if self._bleed is not None else [None] * len(raw)
         speech = [r if b is None else r & ~b for r, b in zip(raw, bleed)]
+        blocked = _other_voice_alone(raw) if self._one_signal else bleed
         retro = self._bleed.retro if self._bleed is not None else [()] * len(raw)
         # the raw VAD's own: open-gate frames of the first 0.1-0.5 s that a steady noise's floor refuses
         retro = [[*ch.raw_vad.take_retro(), *rt] for ch, rt in zip(self._ch, retro)]  # theirs first: frames < 0.5 s
-        for ch, f, lv, sp, b, rt, d in zip(self._ch, frames, levels, speech, bleed, retro, detail):
+        for ch, f, lv, sp, b, rt, d in zip(self._ch, frames, levels, speech, blocked, retro, detail):
             ch.q["rms_db"].append(lv)
             ch.q["hf500_db"].append(hf500_db(f, sample_rate=self.grid.sample_rate))
             ch.q["is_speech"].append(self._smooth(ch, sp, b, rt, d[1:], final=final))

@@ -1058,6 +1058,10 @@ class SpeechSmoother:
         raw      ___|____|______   (2 raw frames 0.11 s apart, the other voice speaking)
         kept     _______________   (not a 0.12 s backchannel)
 
+    With ``block_only`` (two voices cut from one signal: ``pipeline._other_voice_alone``), the blocked frames
+    only stop merges: a stretch with some inside is not tested as leak (a listener's token amid the holder's
+    speech is its own voice, heard at its share of the mixture, and keeps its ``min_duration_on_s``).
+
     With ``tail_trim`` (and ``push`` given the frames' levels), a kept stretch whose end is a
     room's reverberant tail (``room_tail``) ends where the direct sound ended, at most
     ``vad.tail_trim_max_s`` earlier: once the session's own stretch ends show a room (of the
@@ -1068,7 +1072,7 @@ class SpeechSmoother:
     """
 
     def __init__(self, config: VadConfig = VadConfig(), *, grid: Grid = GRID, cross_talk: bool = False,
-                 tail_trim: bool = False):
+                 tail_trim: bool = False, block_only: bool = False):
         self.n_on = grid.s_to_frames(config.min_duration_on_s)
         self.n_off = max(1, grid.s_to_frames(config.min_duration_off_s))
         self.pad_on = grid.s_to_frames(config.pad_onset_s)
@@ -1078,6 +1082,7 @@ class SpeechSmoother:
         self.n_short = grid.s_to_frames(config.bleed_short_s) if cross_talk else 0
         self.click_share = config.click_min_own_share
         self.n_trim = grid.s_to_frames(config.tail_trim_max_s) if tail_trim else 0
+        self.block_only = block_only  # blocked frames stop merges only: no residue test (class doc)
         # a stretch still open this long after its start has reached either minimum (and is either longer
         # than n_short or holds all its raw frames within it): no final frame changes; a closed stretch's
         # end moves back by at most n_trim frames, none of them final yet
@@ -1116,7 +1121,7 @@ class SpeechSmoother:
             # scattered frames: it needs min_duration_on_s of raw speech frames
             if bisect.bisect_left(self._raw_at, end) - bisect.bisect_left(self._raw_at, start) < self.n_on:
                 return False
-        if not self._blocked_at:
+        if not self._blocked_at or self.block_only:
             return True
         inside = bisect.bisect_left(self._blocked_at, end) - bisect.bisect_left(self._blocked_at, start)
         if not inside:
