@@ -1359,7 +1359,9 @@ static const union {
 }};
 
 /* The algorithm once, for both widths (tanh16 in AVX-512, tanh8 in AVX2 + FMA): written with the width's
-   operations W(...) and W_*, defined before each instantiation below and undefined after it. */
+   operations W(...) and W_*, defined before each width's DEFINE_WIDTH below (the first set undefined before the
+   second). W_LUTS(idx) does what a width needs before W_LUT(row, idx), row ``row`` of TANH_LUT at each lane's
+   interval, is read. */
 #define DEFINE_TANH(NAME, ATTR)                                                                                 \
     ATTR __attribute__((always_inline)) static inline W_F                                                     \
     NAME(W_F x)                                                                                                 \
