@@ -1332,16 +1332,16 @@ lstm_cell(PyObject *self, PyObject *args)
 /* -- numpy's float32 tanh, the voice encoder's whole LSTM step (engine/embedding.py) ---------------------------- */
 
 /* numpy 2.x's float32 tanh where its SIMD loop runs (numpy/_core/src/umath/loops_hyperbolic.dispatch.cpp.src,
-   simd_tanh_f32, converted from Intel SVML; x86-64 with AVX2 and FMA or AVX-512), written out for AVX-512 as
-   numpy's own X86_V4 code does it: |x| falls in one of 32 intervals by its exponent and first two mantissa
-   bits, y = |x| - b of that interval, a degree-6 polynomial in y by Horner's rule in fused multiply-adds, the
-   sign of x put back; 1 from |x| = 2**127 on and for infinities, numpy's NaN (0x7fc00000) for a NaN. Each lane
-   depends on its own value alone, so vector widths do not change it. Built for x86-64 with GCC or Clang and
-   offered (tanh_f32, lstm_step) only on a CPU with AVX-512; where numpy has no such loop (a CPU without fused
-   multiply-adds: numpy calls libm's tanhf, other bits) this is not numpy's tanh, and engine/embedding.py
-   checks it against np.tanh before using it. */
+   simd_tanh_f32, converted from Intel SVML; x86-64 with AVX2 and FMA or AVX-512), written out for AVX-512
+   (tanh16) and for AVX2 and FMA (tanh8): |x| falls in one of 32 intervals by its exponent and first two
+   mantissa bits, y = |x| - b of that interval, a degree-6 polynomial in y by Horner's rule in fused
+   multiply-adds, the sign of x put back; 1 from |x| = 2**127 on and for infinities, numpy's NaN (0x7fc00000)
+   for a NaN. Each lane depends on its own value alone, so vector widths do not change it. Built for x86-64
+   with GCC or Clang and offered (tanh_f32, lstm_step) in the widest of the two the CPU has (offer_tanh); where
+   numpy has no such loop (a CPU without fused multiply-adds: numpy calls libm's tanhf, other bits) this is not
+   numpy's tanh, and engine/embedding.py checks it against np.tanh before using it. */
 #if defined(__GNUC__) && defined(__x86_64__)
-#define HAVE_TANH_AVX512 1
+#define HAVE_TANH_SIMD 1
 #include <immintrin.h>
 
 static const union {
@@ -1358,116 +1358,253 @@ static const union {
     {0xbc0e2f66, 0x460bda12, 0x43d638ef, 0xc3e11c3e, 0xc2baa4e9, 0xc249da2d, 0xc1859b82, 0x40dd5b57, 0x40494640, 0x40c730a8, 0xbf0f160e, 0x3e30e76f, 0xbea81387, 0xbdb26a1c, 0xbd351e57, 0xbb4c01a0, 0x3c1d7bfb, 0x3c722cd1, 0x3c973f1c, 0x3c33a31b, 0x3b862ef4, 0x3a27b3d0, 0xba3b5907, 0xba0efc22, 0xb97f9f0f, 0xb8c8af50, 0xb7bdddfb, 0xb64f2950, 0xb4e085b1, 0xb3731dfa, 0xb15a1f04, 0x00000000},
 }};
 
-#define AVX512 __attribute__((target("avx512f")))
-
-/* row ``row`` of TANH_LUT (b, c0 .. c6) at each lane's interval */
-AVX512 static inline __m512
-tanh_lut(int row, __m512i idx)
-{
-    return _mm512_permutex2var_ps(_mm512_loadu_ps(TANH_LUT.f[row]), idx, _mm512_loadu_ps(TANH_LUT.f[row] + 16));
-}
-
-AVX512 static inline __m512
-tanh16(__m512 x)
-{
-    const __m512i u = _mm512_castps_si512(x);
-    const __m512i expo = _mm512_and_si512(u, _mm512_set1_epi32(0x7fe00000));  /* exponent, 2 mantissa bits */
-    __m512i shifted = _mm512_sub_epi32(expo, _mm512_set1_epi32(0x3d400000));  /* |x| = 0.046875: 0 */
-    shifted = _mm512_min_epi32(_mm512_max_epi32(shifted, _mm512_setzero_si512()), _mm512_set1_epi32(0x3e00000));
-    const __m512i idx = _mm512_srli_epi32(shifted, 21);                      /* interval 0 .. 31 */
-    const __m512 y = _mm512_sub_ps(_mm512_abs_ps(x), tanh_lut(0, idx));
-    __m512 r = _mm512_fmadd_ps(tanh_lut(7, idx), y, tanh_lut(6, idx));
-    for (int row = 5; row >= 1; row--)
-        r = _mm512_fmadd_ps(r, y, tanh_lut(row, idx));
-    const __mmask16 normal = _mm512_cmple_epi32_mask(expo, _mm512_set1_epi32(0x7f000000));
-    r = _mm512_mask_blend_ps(normal, _mm512_set1_ps(1.0f), r);               /* |x| >= 2**127, inf, NaN: 1 */
-    const __m512i sign = _mm512_and_si512(u, _mm512_set1_epi32((int)0x80000000u));
-    r = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign));  /* tanh(-x) = -tanh(x) */
-    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    return _mm512_mask_blend_ps(nan, r, _mm512_castsi512_ps(_mm512_set1_epi32(0x7fc00000)));
-}
-
-/* the lanes of j0 .. j0 + 15 below k */
-static inline __mmask16
-lanes_below(Py_ssize_t j0, Py_ssize_t k)
-{
-    return k - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - j0)) - 1u);
-}
-
-AVX512 static void
-tanh_run(const float *x, float *out, Py_ssize_t n)
-{
-    for (Py_ssize_t j0 = 0; j0 < n; j0 += 16) {
-        const __mmask16 m = lanes_below(j0, n);
-        _mm512_mask_storeu_ps(out + j0, m, tanh16(_mm512_maskz_loadu_ps(m, x + j0)));
+/* The algorithm once, for both widths (tanh16 in AVX-512, tanh8 in AVX2 + FMA): written with the width's
+   operations W(...) and W_*, defined before each width's DEFINE_WIDTH below (the first set undefined before the
+   second). W_LUTS(idx) does what a width needs before W_LUT(row, idx), row ``row`` of TANH_LUT at each lane's
+   interval, is read. */
+#define DEFINE_TANH(NAME, ATTR)                                                                                 \
+    ATTR __attribute__((always_inline)) static inline W_F                                                     \
+    NAME(W_F x)                                                                                                 \
+    {                                                                                                           \
+        const W_I u = W_BITS(x);                                                                                \
+        const W_I expo = W_AND(u, W(set1_epi32)(0x7fe00000));     /* exponent, 2 mantissa bits */             \
+        W_I shifted = W(sub_epi32)(expo, W(set1_epi32)(0x3d400000));  /* |x| = 0.046875: 0 */                 \
+        shifted = W(min_epi32)(W(max_epi32)(shifted, W(set1_epi32)(0)), W(set1_epi32)(0x3e00000));            \
+        const W_I idx = W(srli_epi32)(shifted, 21);                                 /* interval 0 .. 31 */     \
+        W_LUTS(idx);                                                       /* b, c0 .. c6 at idx */    \
+        const W_F y = W(sub_ps)(W_FLOAT(W_AND(u, W(set1_epi32)(0x7fffffff))), W_LUT(0, idx));   /* |x| - b */ \
+        W_F r = W(fmadd_ps)(W_LUT(7, idx), y, W_LUT(6, idx));                                                 \
+        for (int row = 5; row >= 1; row--)                                                                      \
+            r = W(fmadd_ps)(r, y, W_LUT(row, idx));                                                             \
+        r = W_IF_GT(expo, W(set1_epi32)(0x7f000000), W(set1_ps)(1.0f), r);  /* |x| >= 2**127, inf, NaN: 1 */   \
+        const W_I sign = W_AND(u, W(set1_epi32)((int)0x80000000u));                                             \
+        r = W_FLOAT(W_OR(W_BITS(r), sign));                                       /* tanh(-x) = -tanh(x) */    \
+        return W_IF_NAN(x, W_FLOAT(W(set1_epi32)(0x7fc00000)), r);                                              \
     }
-}
+
+/* out = TANH of x, n values, LANES at a time */
+#define DEFINE_TANH_RUN(NAME, TANH, LANES, ATTR)                                                                \
+    ATTR static void                                                                                            \
+    NAME(const float *x, float *out, Py_ssize_t n)                                                              \
+    {                                                                                                           \
+        for (Py_ssize_t j0 = 0; j0 < n; j0 += LANES) {                                                          \
+            const W_MASK m = W_LANES(j0, n);                                                                    \
+            W_STORE(out + j0, m, TANH(W_LOAD(m, x + j0)));                                                      \
+        }                                                                                                       \
+    }
 
 /* sigmoid(x) = 0.5 + 0.5 * tanh(x / 2) from t = tanh(x / 2): t * 0.5 + 0.5, two roundings (no fused
    multiply-add: numpy's two passes) */
-AVX512 static inline __m512
-sigmoid_of_tanh(__m512 t)
-{
-    const __m512 half = _mm512_set1_ps(0.5f);
-    return _mm512_add_ps(_mm512_mul_ps(t, half), half);
-}
+#define SIGMOID_OF_TANH(t) W(add_ps)(W(mul_ps)((t), W(set1_ps)(0.5f)), W(set1_ps)(0.5f))
 
-/* The step on rows r = 0 .. 255 of each gate, columns 0 .. k-1, 16 at a time (see lstm_step). */
-AVX512 static void
-lstm_step_rows(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,
-               Py_ssize_t k)
-{
-    for (Py_ssize_t r = 0; r < 256; r++) {
-        const float *xi = gin + r * m, *xf = gin + (256 + r) * m, *xo = gin + (512 + r) * m;
-        const float *xg = gin + (768 + r) * m;
-        const float *gi = g + r * n, *gf = g + (256 + r) * n, *go = g + (512 + r) * n, *gg = g + (768 + r) * n;
-        float *c = cell + r * n, *h = hid + r * n;
-        for (Py_ssize_t j0 = 0; j0 < k; j0 += 16) {
-            const __mmask16 lanes = lanes_below(j0, k);
-#define GATE(x, gq) tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(lanes, (x) + j0),  \
-                                          _mm512_maskz_loadu_ps(lanes, (gq) + j0)))
-            const __m512 i = sigmoid_of_tanh(GATE(xi, gi)), f = sigmoid_of_tanh(GATE(xf, gf));
-            const __m512 o = sigmoid_of_tanh(GATE(xo, go)), tg = GATE(xg, gg);
-#undef GATE
-            const __m512 fc = _mm512_mul_ps(f, _mm512_maskz_loadu_ps(lanes, c + j0)), ig = _mm512_mul_ps(i, tg);
-            const __m512 cj = _mm512_add_ps(fc, ig);
-            _mm512_mask_storeu_ps(c + j0, lanes, cj);
-            _mm512_mask_storeu_ps(h + j0, lanes, _mm512_mul_ps(tanh16(cj), o));
-        }
+/* The step on rows r = 0 .. 255 of each gate, columns 0 .. k-1, LANES at a time (see lstm_step). */
+#define DEFINE_STEP_ROWS(NAME, TANH, LANES, ATTR)                                                               \
+    ATTR static void                                                                                            \
+    NAME(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n, Py_ssize_t k)  \
+    {                                                                                                           \
+        for (Py_ssize_t r = 0; r < 256; r++) {                                                                  \
+            const float *xi = gin + r * m, *xf = gin + (256 + r) * m, *xo = gin + (512 + r) * m;                \
+            const float *xg = gin + (768 + r) * m;                                                              \
+            const float *gi = g + r * n, *gf = g + (256 + r) * n, *go = g + (512 + r) * n;                      \
+            const float *gg = g + (768 + r) * n;                                                                \
+            float *c = cell + r * n, *h = hid + r * n;                                                          \
+            for (Py_ssize_t j0 = 0; j0 < k; j0 += LANES) {                                                      \
+                const W_MASK lanes = W_LANES(j0, k);                                                            \
+                /* in an order that keeps few values live (16 vector registers in AVX2) */                    \
+                const W_F i = SIGMOID_OF_TANH(TANH(W(add_ps)(W_LOAD(lanes, xi + j0), W_LOAD(lanes, gi + j0))));  \
+                const W_F ig = W(mul_ps)(i, TANH(W(add_ps)(W_LOAD(lanes, xg + j0), W_LOAD(lanes, gg + j0))));   \
+                const W_F f = SIGMOID_OF_TANH(TANH(W(add_ps)(W_LOAD(lanes, xf + j0), W_LOAD(lanes, gf + j0))));  \
+                const W_F cj = W(add_ps)(W(mul_ps)(f, W_LOAD(lanes, c + j0)), ig);                              \
+                const W_F o = SIGMOID_OF_TANH(TANH(W(add_ps)(W_LOAD(lanes, xo + j0), W_LOAD(lanes, go + j0))));  \
+                W_STORE(c + j0, lanes, cj);                                                                     \
+                W_STORE(h + j0, lanes, W(mul_ps)(TANH(cj), o));                                                 \
+            }                                                                                                   \
+        }                                                                                                       \
     }
-}
 
-/* The same step, 16 rows of one column at a time, for few columns (k < STEP_ROWS_BELOW): vectors along a
-   column are gathered and scattered, so a column of 256 rows takes 16 vectors, not 256 part-filled ones. */
+/* The same step, LANES rows of one column at a time, for few columns (k < STEP_ROWS_BELOW): vectors along a
+   column are gathered and scattered, so a column of 256 rows takes 256 / LANES vectors, not 256 part-filled
+   ones (one window: 4.5 us a step against 11.8 in AVX-512, 3.4 against 12.9 in AVX2, its stores one by one). */
 #define STEP_ROWS_BELOW 4
+#define DEFINE_STEP_COLS(NAME, TANH, LANES, ATTR)                                                               \
+    ATTR static void                                                                                            \
+    NAME(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n, Py_ssize_t k)  \
+    {                                                                                                           \
+        const W_I in_rows = W(mullo_epi32)(W_LANE_INDEX, W(set1_epi32)((int)m));                               \
+        const W_I out_rows = W(mullo_epi32)(W_LANE_INDEX, W(set1_epi32)((int)n));                              \
+        for (Py_ssize_t j = 0; j < k; j++) {                                                                    \
+            for (Py_ssize_t r = 0; r < 256; r += LANES) {                                                       \
+                const float *x0 = gin + r * m + j, *g0 = g + r * n + j;                                         \
+                float *c = cell + r * n + j, *h = hid + r * n + j;                                              \
+                const W_F i = SIGMOID_OF_TANH(TANH(W(add_ps)(W_GATHER(x0, in_rows), W_GATHER(g0, out_rows))));   \
+                const W_F ig = W(mul_ps)(i, TANH(W(add_ps)(W_GATHER(x0 + 768 * m, in_rows),                    \
+                                                           W_GATHER(g0 + 768 * n, out_rows))));                 \
+                const W_F f = SIGMOID_OF_TANH(TANH(W(add_ps)(W_GATHER(x0 + 256 * m, in_rows),                  \
+                                                             W_GATHER(g0 + 256 * n, out_rows))));               \
+                const W_F cj = W(add_ps)(W(mul_ps)(f, W_GATHER(c, out_rows)), ig);                              \
+                const W_F o = SIGMOID_OF_TANH(TANH(W(add_ps)(W_GATHER(x0 + 512 * m, in_rows),                  \
+                                                             W_GATHER(g0 + 512 * n, out_rows))));               \
+                W_SCATTER(c, out_rows, cj, n);                                                                  \
+                W_SCATTER(h, out_rows, W(mul_ps)(TANH(cj), o), n);                                              \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
 
-AVX512 static void
-lstm_step_cols(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,
-               Py_ssize_t k)
+/* tanhN, tanh_runN (an array), lstm_stepN (the step: columns in rows, or rows gathered for few columns) */
+#define DEFINE_WIDTH(N, ATTR)                                                                                   \
+    DEFINE_TANH(tanh##N, ATTR)                                                                                  \
+    DEFINE_TANH_RUN(tanh_run##N, tanh##N, N, ATTR)                                                              \
+    DEFINE_STEP_ROWS(lstm_step_rows##N, tanh##N, N, ATTR)                                                       \
+    DEFINE_STEP_COLS(lstm_step_cols##N, tanh##N, N, ATTR)                                                       \
+    ATTR static void                                                                                            \
+    lstm_step##N(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,         \
+                 Py_ssize_t k)                                                                                  \
+    {                                                                                                           \
+        (k < STEP_ROWS_BELOW ? lstm_step_cols##N : lstm_step_rows##N)(gin, m, g, cell, hid, n, k);              \
+    }
+
+/* -- AVX-512: 16 lanes, the tables as two-register permutes (numpy's X86_V4 code) -- */
+#define AVX512 __attribute__((target("avx512f")))
+#define W(op) _mm512_##op
+#define W_F __m512
+#define W_I __m512i
+#define W_MASK __mmask16
+#define W_BITS(x) _mm512_castps_si512(x)
+#define W_FLOAT(u) _mm512_castsi512_ps(u)
+#define W_AND(a, b) _mm512_and_si512(a, b)
+#define W_OR(a, b) _mm512_or_si512(a, b)
+#define W_LUTS(idx)
+#define W_LUT(row, idx) _mm512_permutex2var_ps(_mm512_loadu_ps(TANH_LUT.f[row]), idx,                           \
+                                               _mm512_loadu_ps(TANH_LUT.f[row] + 16))
+#define W_IF_GT(a, b, yes, no) _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(a, b), no, yes)
+#define W_IF_NAN(x, yes, no) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), no, yes)
+#define W_LANES(j0, k) ((k) - (j0) >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << ((k) - (j0))) - 1u))
+#define W_LOAD(m, p) _mm512_maskz_loadu_ps(m, p)
+#define W_STORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define W_LANE_INDEX _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define W_GATHER(p, rows) _mm512_i32gather_ps(rows, p, 4)
+#define W_SCATTER(p, rows, v, stride) _mm512_i32scatter_ps(p, rows, v, 4)
+
+DEFINE_WIDTH(16, AVX512)
+
+#undef W
+#undef W_F
+#undef W_I
+#undef W_MASK
+#undef W_BITS
+#undef W_FLOAT
+#undef W_AND
+#undef W_OR
+#undef W_LUTS
+#undef W_LUT
+#undef W_IF_GT
+#undef W_IF_NAN
+#undef W_LANES
+#undef W_LOAD
+#undef W_STORE
+#undef W_LANE_INDEX
+#undef W_GATHER
+#undef W_SCATTER
+
+/* -- AVX2 + FMA: 8 lanes, lanes masked by vectors -- */
+#define AVX2_FMA __attribute__((target("avx2,fma")))
+
+/* TANH_LUT by interval, one row of b, c0 .. c6 a line (filled from TANH_LUT at import: transpose_tanh_lut) */
+static float TANH_BY_INTERVAL[32][8] __attribute__((aligned(32)));
+
+static void
+transpose_tanh_lut(void)
 {
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i in_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)m));
-    const __m512i out_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)n));
-    for (Py_ssize_t j = 0; j < k; j++) {
-        for (Py_ssize_t r = 0; r < 256; r += 16) {
-#define GATE(q) tanh16(_mm512_add_ps(_mm512_i32gather_ps(in_rows, gin + (256 * (q) + r) * m + j, 4),  \
-                                     _mm512_i32gather_ps(out_rows, g + (256 * (q) + r) * n + j, 4)))
-            const __m512 i = sigmoid_of_tanh(GATE(0)), f = sigmoid_of_tanh(GATE(1));
-            const __m512 o = sigmoid_of_tanh(GATE(2)), tg = GATE(3);
-#undef GATE
-            float *c = cell + r * n + j, *h = hid + r * n + j;
-            const __m512 fc = _mm512_mul_ps(f, _mm512_i32gather_ps(out_rows, c, 4)), ig = _mm512_mul_ps(i, tg);
-            const __m512 cj = _mm512_add_ps(fc, ig);
-            _mm512_i32scatter_ps(c, out_rows, cj, 4);
-            _mm512_i32scatter_ps(h, out_rows, _mm512_mul_ps(tanh16(cj), o), 4);
-        }
+    for (int i = 0; i < 32; i++)
+        for (int row = 0; row < 8; row++)
+            TANH_BY_INTERVAL[i][row] = TANH_LUT.f[row][i];
+}
+
+/* lut[row] = row ``row`` of TANH_LUT at each lane's interval idx (0 .. 31): each lane's line of
+   TANH_BY_INTERVAL loaded and the 8 x 8 block transposed (8 gathers ran a tanh 9x slower; a permute in each
+   quarter of a row, picked by blends, 3.5x slower than AVX-512). */
+AVX2_FMA static inline void
+luts8(__m256i idx, __m256 lut[8])
+{
+    const __m128i lo = _mm256_castsi256_si128(idx), hi = _mm256_extracti128_si256(idx, 1);
+    __m256 v[8], t[8], s[8];
+#define LINE(l, half) v[l] = _mm256_load_ps(TANH_BY_INTERVAL[_mm_extract_epi32(half, (l) & 3)])
+    LINE(0, lo); LINE(1, lo); LINE(2, lo); LINE(3, lo); LINE(4, hi); LINE(5, hi); LINE(6, hi); LINE(7, hi);
+#undef LINE
+    for (int l = 0; l < 8; l += 2) {
+        t[l] = _mm256_unpacklo_ps(v[l], v[l + 1]);
+        t[l + 1] = _mm256_unpackhi_ps(v[l], v[l + 1]);
+    }
+    for (int l = 0; l < 8; l += 4) {
+        s[l] = _mm256_shuffle_ps(t[l], t[l + 2], 0x44);
+        s[l + 1] = _mm256_shuffle_ps(t[l], t[l + 2], 0xee);
+        s[l + 2] = _mm256_shuffle_ps(t[l + 1], t[l + 3], 0x44);
+        s[l + 3] = _mm256_shuffle_ps(t[l + 1], t[l + 3], 0xee);
+    }
+    for (int row = 0; row < 4; row++) {
+        lut[row] = _mm256_permute2f128_ps(s[row], s[row + 4], 0x20);
+        lut[row + 4] = _mm256_permute2f128_ps(s[row], s[row + 4], 0x31);
     }
 }
 
-/* tanh_f32(x, out): out = numpy's float32 tanh of x where its SIMD loop runs (tanh16), x and out float32 of one
+/* p's lanes where m is set, 0 elsewhere; v into the lanes of p where m is set: plain loads and stores where all 8
+   are (masked ones are microcoded on some CPUs: AMD's ran the step 1.3x slower with them on every vector) */
+AVX2_FMA static inline __m256
+load8(__m256i m, const float *p)
+{
+    return _mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xff ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+AVX2_FMA static inline void
+store8(float *p, __m256i m, __m256 v)
+{
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xff)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, m, v);
+}
+
+/* p[0], p[stride], ... p[7 * stride] = v's lanes (AVX2 has no scatter) */
+AVX2_FMA static inline void
+scatter8(float *p, __m256 v, Py_ssize_t stride)
+{
+    float lane[8];
+    _mm256_storeu_ps(lane, v);
+    for (int l = 0; l < 8; l++)
+        p[l * stride] = lane[l];
+}
+
+#define W(op) _mm256_##op
+#define W_F __m256
+#define W_I __m256i
+#define W_MASK __m256i
+#define W_BITS(x) _mm256_castps_si256(x)
+#define W_FLOAT(u) _mm256_castsi256_ps(u)
+#define W_AND(a, b) _mm256_and_si256(a, b)
+#define W_OR(a, b) _mm256_or_si256(a, b)
+#define W_LUTS(idx) __m256 lut[8]; luts8(idx, lut)
+#define W_LUT(row, idx) lut[row]
+#define W_IF_GT(a, b, yes, no) _mm256_blendv_ps(no, yes, _mm256_castsi256_ps(_mm256_cmpgt_epi32(a, b)))
+#define W_IF_NAN(x, yes, no) _mm256_blendv_ps(no, yes, _mm256_cmp_ps(x, x, _CMP_UNORD_Q))
+#define W_LANES(j0, k) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)((k) - (j0) >= 8 ? 8 : (k) - (j0))),          \
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define W_LOAD(m, p) load8(m, p)
+#define W_STORE(p, m, v) store8(p, m, v)
+#define W_LANE_INDEX _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+#define W_GATHER(p, rows) _mm256_i32gather_ps(p, rows, 4)
+#define W_SCATTER(p, rows, v, stride) scatter8(p, v, stride)
+
+DEFINE_WIDTH(8, AVX2_FMA)  /* (its W macros stay defined: nothing below uses them) */
+
+
+typedef void (*tanh_run_fn)(const float *x, float *out, Py_ssize_t n);
+typedef void (*step_fn)(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,
+                        Py_ssize_t k);
+
+/* tanh_f32(x, out) with run: out = numpy's float32 tanh of x where its SIMD loop runs, x and out float32 of one
    length: engine/embedding.py's check against np.tanh, and the tests'. */
 static PyObject *
-tanh_f32(PyObject *self, PyObject *args)
+tanh_with(PyObject *args, tanh_run_fn run)
 {
     PyObject *ox, *oo;
     if (!PyArg_ParseTuple(args, "OO", &ox, &oo))
@@ -1479,7 +1616,7 @@ tanh_f32(PyObject *self, PyObject *args)
         PyBuffer_Release(&bx);
         return NULL;
     }
-    tanh_run(bx.buf, bo.buf, N_ITEMS(bx));
+    run(bx.buf, bo.buf, N_ITEMS(bx));
     PyBuffer_Release(&bx);
     PyBuffer_Release(&bo);
     Py_RETURN_NONE;
@@ -1489,10 +1626,10 @@ tanh_f32(PyObject *self, PyObject *args)
    of n columns. gates_in (1024, m) float32, the step's input projection in its columns col0 .. col0 + k - 1; g
    (1024, n) the recurrent product, rows i, f, o (of x / 2) and g; c and h (256, n) the cell and hidden states,
    updated. Per value, numpy's operations in its order (embedding._step_numpy), each rounded: the input added,
-   numpy's tanh (tanh16), the sigmoids 0.5 + 0.5 * tanh(x / 2), c = f * c + i * g, h = tanh(c) * o. The same bits
-   where tanh16 is np.tanh. g is left as it was. */
+   numpy's tanh (tanh16, tanh8), the sigmoids 0.5 + 0.5 * tanh(x / 2), c = f * c + i * g, h = tanh(c) * o. The
+   same bits where that tanh is np.tanh. g is left as it was. */
 static PyObject *
-lstm_step(PyObject *self, PyObject *args)
+step_with(PyObject *args, step_fn step)
 {
     PyObject *oi, *og, *oc, *oh;
     Py_ssize_t col0, k;
@@ -1524,8 +1661,7 @@ lstm_step(PyObject *self, PyObject *args)
                      "c of %zd, h of %zd (256 rows), k=%zd", N_ITEMS(bi), col0, N_ITEMS(bg), N_ITEMS(bc),
                      N_ITEMS(bh), k);
     } else {
-        (k < STEP_ROWS_BELOW ? lstm_step_cols : lstm_step_rows)((const float *)bi.buf + col0, m, bg.buf, bc.buf,
-                                                                 bh.buf, n, k);
+        step((const float *)bi.buf + col0, m, bg.buf, bc.buf, bh.buf, n, k);
     }
     PyBuffer_Release(&bi);
     PyBuffer_Release(&bg);
@@ -1535,7 +1671,15 @@ lstm_step(PyObject *self, PyObject *args)
         return NULL;
     Py_RETURN_NONE;
 }
-#endif  /* HAVE_TANH_AVX512 */
+
+/* the module's functions of each width: tanh_f32 and lstm_step (AVX-512), their _avx2 (AVX2 and FMA) */
+#define WIDTH_FUNCTION(NAME, WITH, FN)                                                                         \
+    static PyObject *NAME(PyObject *self, PyObject *args) { return WITH(args, FN); }
+WIDTH_FUNCTION(tanh_f32, tanh_with, tanh_run16)
+WIDTH_FUNCTION(tanh_f32_avx2, tanh_with, tanh_run8)
+WIDTH_FUNCTION(lstm_step, step_with, lstm_step16)
+WIDTH_FUNCTION(lstm_step_avx2, step_with, lstm_step8)
+#endif  /* HAVE_TANH_SIMD */
 
 static PyMethodDef methods[] = {
     {"square_cumsum", square_cumsum, METH_VARARGS,
@@ -1564,12 +1708,14 @@ static PyMethodDef methods[] = {
     {"viterbi", viterbi, METH_VARARGS, "viterbi(score, trans, scale, path): diarize._viterbi's path (see source)."},
     {"lstm_cell", lstm_cell, METH_VARARGS,
      "lstm_cell(act, c, k): the voice encoder's LSTM step between its tanh calls (see source)."},
-#ifdef HAVE_TANH_AVX512
+#ifdef HAVE_TANH_SIMD
     {"tanh_f32", tanh_f32, METH_VARARGS,
      "tanh_f32(x, out): out = numpy's float32 tanh of x where numpy's SIMD loop runs (see source)."},
     {"lstm_step", lstm_step, METH_VARARGS,
      "lstm_step(gates_in, col0, g, c, h, k): the voice encoder's LSTM step after its recurrent product "
      "(see source)."},
+    {"tanh_f32_avx2", tanh_f32_avx2, METH_VARARGS, "tanh_f32 in 8 lanes, AVX2 and FMA (see source)."},
+    {"lstm_step_avx2", lstm_step_avx2, METH_VARARGS, "lstm_step in 8 lanes, AVX2 and FMA (see source)."},
 #endif
     {NULL, NULL, 0, NULL},
 };
@@ -1586,6 +1732,35 @@ static struct PyModuleDef module = {
    so a module built before it still serves the others. */
 #define KERNELS_API 2
 
+#ifdef HAVE_TANH_SIMD
+/* numpy's tanh runs in the widest of AVX-512 and AVX2 + FMA the CPU has: tanh_f32 and lstm_step are that
+   width's (the 8-lane ones stay under their own names for the tests, where the CPU has AVX2 and FMA); without
+   either the module offers none of them. -1 with an exception set on failure. */
+static int
+offer_tanh(PyObject *m)
+{
+    static const char *names[] = {"tanh_f32", "lstm_step", "tanh_f32_avx2", "lstm_step_avx2"};
+    transpose_tanh_lut();
+    if (__builtin_cpu_supports("avx512f"))
+        return 0;
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+        for (int i = 0; i < 4; i++)
+            if (PyObject_DelAttrString(m, names[i]) < 0)
+                return -1;
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        PyObject *f = PyObject_GetAttrString(m, names[i + 2]);
+        if (f == NULL || PyObject_SetAttrString(m, names[i], f) < 0) {
+            Py_XDECREF(f);
+            return -1;
+        }
+        Py_DECREF(f);
+    }
+    return 0;
+}
+#endif
+
 PyMODINIT_FUNC
 PyInit__kernels(void)
 {
@@ -1594,10 +1769,8 @@ PyInit__kernels(void)
         Py_DECREF(m);
         return NULL;
     }
-#ifdef HAVE_TANH_AVX512
-    /* numpy's tanh in AVX-512 runs only where the CPU has it: elsewhere the module offers neither */
-    if (m != NULL && !__builtin_cpu_supports("avx512f")
-        && (PyObject_DelAttrString(m, "tanh_f32") < 0 || PyObject_DelAttrString(m, "lstm_step") < 0)) {
+#ifdef HAVE_TANH_SIMD
+    if (m != NULL && offer_tanh(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -355,20 +355,34 @@ def test_no_kernels_env_gives_the_same_embeddings_bit_for_bit():
     assert digests[0] == digests[1] and len(digests[0].strip()) == 64
 
 
-def _numpy_tanh_kernels(kernels):
-    """The kernels where their ``lstm_step`` runs (numpy's tanh to the bit on this machine), else skip."""
+# the kernels' widths: the CPU's widest (tanh_f32, lstm_step), and the 8 lanes of AVX2 and FMA, which run on
+# a CPU without AVX-512 and are tested here on one with it too
+WIDTHS = ("", "_avx2")
+
+
+def _numpy_tanh_kernels(kernels, width):
+    """``tanh_f32`` and ``lstm_step`` of the width where they run (numpy's tanh to the bit on this
+    machine) as a module of their own, else skip."""
+    import types
+
     from prosody.engine import embedding as E
-    if E._numpy_tanh_step(kernels) is None:
-        pytest.skip("no compiled numpy tanh here (no AVX-512, or this numpy's tanh is another)")
-    return kernels
+    tanh, step = getattr(kernels, "tanh_f32" + width, None), getattr(kernels, "lstm_step" + width, None)
+    if tanh is None or step is None:
+        pytest.skip(f"no compiled numpy tanh{width} here (no AVX-512 nor AVX2 and FMA)")
+    one = types.ModuleType("prosody._kernels")
+    one.tanh_f32, one.lstm_step = tanh, step
+    if E._numpy_tanh_step(one) is None:
+        pytest.skip("this numpy's tanh is another (libm's tanhf, or another numpy)")
+    return one
 
 
-def test_tanh_kernel_is_numpy_tanh_on_every_exponent_and_the_special_values(kernels):
-    """``tanh_f32`` against np.tanh, bit for bit: every 4099th float32 bit pattern (all exponents
-    and both signs: ~1M values; the whole 2**32 were checked once, docs/speakers.md seventy-sixth
-    round), values near each interval's edge, +-0, subnormals, the largest floats, +-inf and NaNs of
-    any payload (numpy's NaN 0x7fc00000 for each)."""
-    kernels = _numpy_tanh_kernels(kernels)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_tanh_kernel_is_numpy_tanh_on_every_exponent_and_the_special_values(kernels, width):
+    """``tanh_f32`` (and the 8 lanes' ``tanh_f32_avx2``) against np.tanh, bit for bit: every 4099th
+    float32 bit pattern (all exponents and both signs: ~1M values; the whole 2**32 were checked once
+    for each, docs/speakers.md seventy-sixth round), values near each interval's edge, +-0, subnormals,
+    the largest floats, +-inf and NaNs of any payload (numpy's NaN 0x7fc00000 for each)."""
+    kernels = _numpy_tanh_kernels(kernels, width)
     edges = np.arange(0x3D400000, 0x41200000, 0x00200000, dtype=np.int64)  # each interval's start
     bits = np.r_[np.arange(0, 2 ** 32, 4099, dtype=np.int64), edges - 1, edges, edges + 1,
                  0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x7F7FFFFF, 0xFF7FFFFF, 0x7F000000, 0x7EFFFFFF,
@@ -383,8 +397,10 @@ def test_tanh_kernel_is_numpy_tanh_on_every_exponent_and_the_special_values(kern
     assert out.view(np.uint32).tolist() == [0, 0x80000000, 0x3F800000, 0xBF800000, 0x7FC00000]
 
 
-def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels):
-    """The voice encoder's whole step after its recurrent product (``lstm_step``) against
+@pytest.mark.parametrize("width", WIDTHS)
+def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
+    """The voice encoder's whole step after its recurrent product (``lstm_step``, and the 8 lanes'
+    ``lstm_step_avx2``) against
     ``embedding._step_numpy``: the same cell and hidden states, bit for bit, on the first ``k`` of
     ``n`` columns from column ``col0`` of the input projection, on random gates of every scale with
     +-0, subnormals, huge values, +-inf and NaN planted, and cell states with the same; the other
@@ -392,7 +408,7 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels):
     from functools import partial
 
     from prosody.engine import embedding as E
-    kernels = _numpy_tanh_kernels(kernels)
+    kernels = _numpy_tanh_kernels(kernels, width)
     rng = np.random.default_rng(43)
     special = np.float32([0.0, -0.0, 1e-40, -3e-39, 3e38, -3e38, np.inf, -np.inf, np.nan, 1e-30, 20.0, -9.0])
     for n, k, m, col0 in ((1, 1, 1, 0), (1, 1, 9, 4), (5, 5, 15, 10), (7, 3, 21, 7), (16, 16, 64, 32),
@@ -448,3 +464,20 @@ def test_a_tanh_kernel_other_than_numpys_leaves_the_step_to_numpy(monkeypatch):
         monkeypatch.setattr(E, "KERNELS", module)
         embeddings.append(E.VoiceEncoder.load().embed_windows(mel, starts=np.arange(0, 200, 25), n_frames=60))
     assert embeddings[0].tobytes() == embeddings[1].tobytes()
+
+
+def test_the_avx2_step_gives_the_numpy_steps_embeddings_bit_for_bit(monkeypatch, kernels):
+    """The encoder with the 8 lanes of AVX2 and FMA as its ``lstm_step`` (what a CPU without AVX-512
+    runs) and with the numpy step: the same embeddings, bit for bit, for windows of one length and of
+    several (windows leaving mid-batch: the row loop's ragged tail, then the column loop below 4)."""
+    from prosody.engine import embedding as E
+    avx2 = _numpy_tanh_kernels(kernels, "_avx2")
+    mel = np.random.default_rng(45).gamma(1.0, 0.05, (700, 40)).astype(np.float32)
+    st = np.arange(0, 600, 12)
+    out = []
+    for module in (avx2, None):
+        monkeypatch.setattr(E, "KERNELS", module)
+        enc = E.VoiceEncoder.load()
+        out.append(enc.embed_windows(mel, starts=np.arange(0, 640, 10)[:21], n_frames=60).tobytes()
+                   + enc.embed_windows_of_lengths(mel, starts=st, lengths=100 - st % 70).tobytes())
+    assert out[0] == out[1]

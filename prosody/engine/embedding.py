@@ -133,7 +133,7 @@ _TANH_PROBE.setflags(write=False)
 def _numpy_tanh_step(kernels):
     """``kernels.lstm_step`` (the whole LSTM step in one compiled pass) where the kernels' tanh is
     np.tanh's to the bit on ``_TANH_PROBE``, else None. The kernels write out numpy's own SIMD
-    tanh (AVX-512); where this numpy runs another (a CPU without fused multiply-adds calls libm's
+    tanh (AVX-512, or AVX2 and FMA); where this numpy runs another (a CPU without fused multiply-adds calls libm's
     ``tanhf``, or another numpy version), the step's tanh stays numpy's."""
     step, tanh = getattr(kernels, "lstm_step", None), getattr(kernels, "tanh_f32", None)
     if step is None or tanh is None:
