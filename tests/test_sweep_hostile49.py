@@ -5,6 +5,8 @@
    the batch goes on: every recording saved, the ledger and the table complete, exit 1 (its lines were cut, as
    `analyze --save` says it since sweep 48).
 2. A CAF file cut short (its 'data' chunk's size says 7.5 s) was read short with no word. Now "is truncated".
+3. `trend -o PAGE | head` and `compare -o PAGE | head`: the table was printed first, and its reader gone ended the
+   command before the page was written. Now the page is written first.
 """
 from __future__ import annotations
 
@@ -95,3 +97,29 @@ def test_a_caf_cut_short_is_said_truncated(tmp_path):
                         "analysed the readable part"], warnings
     rc, _, err = run_cli("analyze", cut, "--json", tmp_path / "o.json", *QUIET)
     assert rc == 0 and f"prosody: warning: {cut} is truncated: its header says 7.50 s" in err, err
+
+
+# -- 3. trend -o and compare -o whose table's reader goes ----------------------------------------------------------
+
+def _reader_gone(argv: list, cwd: Path) -> int:
+    """``prosody ARGV | head -0``: standard output's reader closed before the command writes its first line."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "prosody_cli.main", *map(str, argv)], cwd=cwd, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.close()
+    return p.wait(timeout=120)
+
+
+@pytest.mark.parametrize("argv", [["trend", "--therapist", "A"], ["compare", "1", "2"]])
+def test_a_page_asked_for_is_written_when_the_tables_reader_goes(tmp_path, argv):
+    """Before: `trend --therapist A -o t.html | head -0` (or `compare 1 2 -o`) printed its table first, and the
+    broken pipe ended the command there: exit 1, no t.html. Now the page is written first: exit 1 (the table was
+    cut), the page there, as written with standard output read."""
+    store = tmp_path / "st"
+    for path in _recordings(tmp_path / "in", 2):
+        assert run_cli("analyze", path, "--save", "--store", store, "--therapist", "A", *QUIET)[0] == 0
+    page = tmp_path / "page.html"
+    assert _reader_gone([*argv, "--store", store, "-o", page], tmp_path) == 1
+    assert page.is_file() and "</html>" in page.read_text()
+    page.unlink()
+    assert run_cli(*argv, "--store", store, "-o", page)[0] == 0 and page.is_file()
