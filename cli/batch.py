@@ -120,6 +120,7 @@ class _Progress:
         self.total_audio_s = self.done_audio_s = 0.0
         self.prog = None
         self.task = None
+        self.lost: OSError | None = None  # the error that took standard error away (its reader gone)
 
     def _status(self) -> str:
         elapsed = time.perf_counter() - self.t0
@@ -129,6 +130,20 @@ class _Progress:
                 f"{rate:.0f}x real time" + (f", about {_fmt_s(left)} left" if left is not None else ""))
 
     def __call__(self, e: BatchEvent) -> None:
+        """One event said; once standard error is gone (``batch DIR 2>&1 | head -1``: its reader closed) the
+        events are let go and the batch goes on: the write's BrokenPipeError left run_batch, which stopped after
+        the first recording, unsaid, with no table and no summary (hostile sweep 49)."""
+        if self.lost is not None:
+            return
+        try:
+            self._say(e)
+        except OSError as exc:
+            self.lost = exc
+            self.close()
+            from .live import _drop_output
+            _drop_output(self.err)  # Python's flush at exit must not fail again on it
+
+    def _say(self, e: BatchEvent) -> None:
         # file names and reasons are shown as text (control characters escaped)
         e = dataclasses.replace(e, label=terminal_safe(e.label), reason=terminal_safe(e.reason),
                                 warnings=tuple(terminal_safe(w) for w in e.warnings))
@@ -182,8 +197,11 @@ class _Progress:
 
     def close(self) -> None:
         if self.prog is not None:
-            self.prog.stop()
-            self.prog = None
+            prog, self.prog = self.prog, None
+            try:
+                prog.stop()
+            except OSError:  # its last drawing on a terminal that went
+                pass
 
 
 def summary_text(report, *, table_files, table_note: str | None = None) -> str:
@@ -260,7 +278,10 @@ def cmd_batch(args, out, err) -> int:
         progress.close()
         signum = stop.signum if stop.signum is not None else getattr(exc, "signum", signal.SIGINT)
         signum = signum if signum in _StopRequest.NAMES else signal.SIGINT
-        err.write(_stopped_line(_StopRequest.NAMES[signum], done=progress.done, cluster=bool(args.scheduler)))
+        try:
+            err.write(_stopped_line(_StopRequest.NAMES[signum], done=progress.done, cluster=bool(args.scheduler)))
+        except OSError:  # standard error gone: the exit status still tells
+            pass
         return 128 + signum  # 130 (Ctrl-C), 143 (SIGTERM: EXIT_TERMINATED), 129 (SIGHUP)
     finally:
         if cluster is not None:  # closed by run_batch; here where the store could not be opened
@@ -279,7 +300,7 @@ def cmd_batch(args, out, err) -> int:
     if stop.signum is not None:
         err.write(f"prosody: error: {stop.reason()}; the batch had finished first (the summary above)\n")
         return 128 + stop.signum
-    return rc
+    return EXIT_FAILED if progress.lost is not None else rc  # its lines were cut: said as analyze --save says it
 
 
 def _check_store_writable(store: Store) -> None:

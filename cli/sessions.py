@@ -693,9 +693,10 @@ def cmd_compare(args, out, err) -> int:
         err.write(f"prosody: note: sessions shown by date, the earliest first ({', '.join(map(str, shown))}), not in "
                   "the order given\n")
     title = "compare: sessions " + ", ".join(str(i) for i in shown)
+    if args.output:  # the page before the table: a table's reader gone (`| head`) ended the command, unwritten
+        _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes), fresh=fresh)
     _console(out).print(compare_view(infos, metrics, title=title, notes=notes))
     if args.output:
-        _write_html(args.output, compare_report(infos, metrics, title=title, notes=notes), fresh=fresh)
         err.write(f"prosody: comparison written to {terminal_safe(args.output)}\n")
     return EXIT_OK
 
@@ -745,9 +746,10 @@ def cmd_trend(args, out, err) -> int:
     mark_profile_warmth(stored, metrics)
     mark_heard_two(stored, metrics)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
+    if args.output:  # the page before the table, as compare's (hostile sweep 49)
+        _write_html(args.output, compare_report(infos, metrics, title=title), fresh=fresh)
     _console(out).print(trend_view(infos, metrics, title=title))
     if args.output:
-        _write_html(args.output, compare_report(infos, metrics, title=title), fresh=fresh)
         err.write(f"prosody: trend written to {terminal_safe(args.output)}\n")
     return EXIT_OK
 

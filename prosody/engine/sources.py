@@ -35,6 +35,7 @@ FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".ca
 _SIZE_MISMATCH = re.compile(r"^\s*[A-Za-z][\w ]*?\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
 _UNKNOWN_LENGTH = 0x7FFFF000
 MATROSKA = "matroska,webm"  # FFmpeg's name of the Matroska/WebM demuxer
+CAF = "caf"  # FFmpeg's name of the Core Audio Format demuxer
 # a whole Matroska/WebM file decodes to its header's Duration within a codec's delay and last frame (ffmpeg's, at
 # 16 kHz: Vorbis 7.515 s given, 7.512 s decoded; at 8 kHz 0.021 s short; AAC 0.043 s long): a shortfall beyond this
 # is a file cut short
@@ -63,7 +64,7 @@ class AudioFile:
         self._format = None
         self.subtype = None  # libsndfile's name of the samples' encoding ("PCM_16", "FLOAT"...); None: FFmpeg decodes
         self._exact_length = False  # ffmpeg: the container's length is exact; drop decoder padding after it
-        self._container_claimed = 0  # samples a Matroska/WebM file's header gives (its stream gives none)
+        self._container_claimed = 0  # samples a Matroska/WebM or CAF file's header gives (FFmpeg's stream none)
         try:
             with c_stderr_captured(self._decoder_said):
                 info = sf.info(str(self.path))
@@ -144,6 +145,10 @@ class AudioFile:
                 if container.format.name == MATROSKA and self.n_samples < 0 and container.duration:
                     # the Segment's Duration, written when the recording was finished (none when it was streamed)
                     self._container_claimed = int(container.duration * self.sample_rate / av.time_base)
+                elif container.format.name == CAF and st.frames > 0:
+                    # the 'data' chunk's size or the packet table's count (none when it was streamed: size -1);
+                    # FFmpeg's own duration is the bytes there are, so a CAF cut short read short unsaid (sweep 49)
+                    self._container_claimed = int(st.frames)
                 if len(streams) > 1:  # e.g. a therapist's track and a client's track: only the first is decoded
                     self.warnings.append(
                         f"{self.path} holds {len(streams)} audio streams; only the first "
@@ -431,7 +436,7 @@ class AudioFile:
                                  "(every frame it holds); analysed the readable part")
         elif got < self._container_claimed - CONTAINER_SLACK_S * self.sample_rate:
             # a WebM/Matroska cut short (a copy stopped, a browser's upload cut): every block it holds decoded, no
-            # error, and 3.6 s of 7.5 s were analysed unsaid (hostile sweep 48)
+            # error, and 3.6 s of 7.5 s were analysed unsaid (hostile sweep 48); a CAF alike (sweep 49)
             claimed_s = self._container_claimed / self.sample_rate
             self.warnings.append(f"{self.path} is truncated: its header says {claimed_s:.2f} s, read "
                                  f"{got / self.sample_rate:.2f} s (every block it holds); analysed the readable part")
