@@ -1576,6 +1576,16 @@ def _goes_on(owner: np.ndarray, speech: np.ndarray, b: int, k: int, min_n: int, 
     return hi - b >= min_n and not (hi < len(owner) and owner[hi] == k and hi - b < max_n)
 
 
+def _found_both(owner: np.ndarray, speech: np.ndarray, i: int, step: int, max_n: int) -> int:
+    """The "both" frames from ``i`` (inclusive) in direction ``step`` that sit between a run ending (starting)
+    next to ``i`` and the other voice: part of a flip's overlap the frame models already found, so the flip
+    lies past them. 0 where there are none or more than ``max_n`` (a both-run of its own, no flip's edge)."""
+    if not 0 <= i < len(owner):
+        return 0
+    n = _reach(owner, speech, i, 2, step)
+    return n if n <= max_n else 0
+
+
 def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) -> Diarization:
     """A short answer's overlapped start and end given back to it as both voices' (``flip_overlap_*``).
 
@@ -1650,14 +1660,16 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
         x = np.concatenate([[0], (owner == k).astype(np.int8), [0]])
         starts, ends = np.flatnonzero(np.diff(x) > 0), np.flatnonzero(np.diff(x) < 0)
         for a, b in zip(starts, ends):
-            if a == 0 or owner[a - 1] != 1 - k or not (speech[a - 1] and speech[a]):
+            a0 = a - _found_both(owner, speech, a - 1, -1, e)  # the flip before the overlap already found
+            if a0 == 0 or owner[a0 - 1] != 1 - k or not (speech[a0 - 1] and speech[a0]):
                 continue  # not a flip straight out of the other voice's speech
+            b0 = b + _found_both(owner, speech, b, 1, e)
             between = b < n and bool(speech[b - 1])
-            if between and not (cfg.flip_overlap_between and _goes_on(owner, speech, b, k, 2 * e, max_n)):
+            if between and not (cfg.flip_overlap_between and _goes_on(owner, speech, b0, k, 2 * e, max_n)):
                 continue  # no pause after it: the other voice (or both) goes straight on
             if not min_n <= int(speech[a:b].sum()) <= max_n:
                 continue
-            if _reach(owner, speech, a - 1, 1 - k, -1) < 2 * e:
+            if _reach(owner, speech, a0 - 1, 1 - k, -1) < 2 * e:
                 continue  # the outgoing voice's own speech before the flip is too short to end a turn
             edge = 2
             if between and int(speech[a:b].sum()) < bridge_n:
@@ -1669,13 +1681,14 @@ def _flip_overlap(d: Diarization, cfg: DiarizeConfig, grid: Grid, memo: dict) ->
         if not cfg.flip_overlap_ends:
             continue
         for a, b in zip(starts, ends):  # the mirror: after a pause, straight into the other voice's speech
-            if b >= n or owner[b] != 1 - k or not (speech[b - 1] and speech[b]):
+            b0 = b + _found_both(owner, speech, b, 1, e)
+            if b0 >= n or owner[b0] != 1 - k or not (speech[b - 1] and speech[b0]):
                 continue
             if a > 0 and speech[a]:
                 continue  # no pause before it
             if not min_n <= int(speech[a:b].sum()) <= max_n:
                 continue
-            if not _goes_on(owner, speech, b, k, 2 * e, max_n) or (paused(b - pad, b) and token(a, b)):
+            if not _goes_on(owner, speech, b0, k, 2 * e, max_n) or (paused(b - pad, b) and token(a, b)):
                 continue
             out[b:b + e] = 2
     return _with_owner(d, speech, out)
