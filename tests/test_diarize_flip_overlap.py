@@ -263,3 +263,53 @@ def test_token_after_a_pause_the_speech_mask_bridged_is_not_a_flip_an_answer_is(
     assert _backchannel_starts(answer.activity) == []  # a turn: over the 0.8 s limit with its flipped start
     with pytest.raises(ConfigError):
         DiarizeConfig(flip_overlap_pause_s=-0.1).validate()
+
+
+def test_a_flip_past_the_both_frames_already_found_at_an_answers_end():
+    """docs/speakers.md, seventy-sixth round, fifth pass: the frame models already gave part of a short
+    answer's overlapped end to both voices, so the answer's run of its own voice ends in "both", not in the
+    other voice, and the mirror (``flip_overlap_ends``) did not read it. Now the flip lies past those frames
+    (at most ``flip_overlap_s`` of them): A, voice 1 after a pause (0.69 s), 0.08 s of both, then voice 0
+    (AMI trn06 s91 mono's 16.04 s answer, found 0.77 s): both over voice 0's first ``flip_overlap_s`` after
+    A's own run; a backchannel before (0.77 s), a turn after. A run of both longer than ``flip_overlap_s``
+    is no flip's edge, and a run straight out of the other voice with both found at its start (B, trn06 s1
+    mono's 25.19 s answer: ``flip_overlap_between``'s shape) is left (that try cost held's backchannel
+    precision: the overlapped end there is near silence, the answer stayed 0.80 s)."""
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    n = 1400
+    speech = np.ones(n, bool)
+    owner = np.zeros(n, np.int8)
+    speech[300:350] = False
+    owner[325:419] = 1  # A: voice 1 350-418 (after the pause split at its middle)
+    owner[419:427] = 2  # the 0.08 s of both found
+    owner[713:726] = 2  # B: 0.13 s of both straight out of voice 0
+    owner[726:791] = 1  # voice 1 0.65 s, straight back into voice 0 from 791
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.all(d.owner[419:419 + e] == 2) and np.all(d.owner[419 + e:700] == 0)
+    assert np.array_equal(d.owner[:419], owner[:419])
+    assert np.array_equal(d.owner[700:], owner[700:])  # B left
+    assert _changes(_diarization(owner, speech).activity[:700]) == (0, ["backchannel"])
+    assert _changes(d.activity[:700])[0] == 2
+
+    long_both = owner.copy()
+    long_both[419:419 + e + 1] = 2  # 0.16 s of both after A: a run of its own, not the flip's edge
+    kept = _flip_overlap(_diarization(long_both, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.array_equal(kept.owner, long_both)
+
+
+def test_an_ami_answer_with_part_of_its_overlapped_end_found_is_a_turn(corpus):
+    """fresh14 AMI trn06 s91 mono (benchmarks/diarization.py's placing): the client's 0.87 s answer at 16.04 s,
+    the therapist back over its last 0.18 s (16.73 s). The frame models give 0.08 s of that to both and the
+    rest to the therapist alone: the answer was found 0.77 s long, a backchannel, both changes round it lost
+    (13 planted / 11 found). Now both changes are found, 13 of 13."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diarization import ami_cases, run_case
+
+    x, truth = next((x, t) for nm, x, t in ami_cases("fresh14", False) if nm == "AMI trn06 s91 mono")
+    r, _ = run_case(x, truth)
+    found = [(to, start) for to, _, start, _ in r["trans_found"]]
+    assert any(s == "client" and abs(t - 16.04) < 0.3 for s, t in found), found
+    assert any(s == "therapist" and abs(t - 16.73) < 0.3 for s, t in found), found
+    assert r["changes_found"] == r["changes_true"] == 13
