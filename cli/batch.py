@@ -26,6 +26,7 @@ from prosody.store.db import Store
 from .options import (add_measures_arguments, add_overwrite_option, channel_map, input_path, store_help, store_path,
                       voices_told, whole_number)
 from .sessions import check_file_name_text, store_folder
+from .stopping import drop_output
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
 
@@ -140,8 +141,7 @@ class _Progress:
         except OSError as exc:
             self.lost = exc
             self.close()
-            from .live import _drop_output
-            _drop_output(self.err)  # Python's flush at exit must not fail again on it
+            drop_output(self.err)  # Python's flush at exit must not fail again on it
 
     def _say(self, e: BatchEvent) -> None:
         # file names and reasons are shown as text (control characters escaped)

@@ -18,7 +18,7 @@ from prosody.report.text import message_safe, terminal_safe
 
 from .options import channel_map, input_path, number, store_path, voices_told, whole_number
 from .sessions import check_file_name_text, store_folder
-from .stopping import program_handlers, quiet_exit
+from .stopping import drop_output, program_handlers, quiet_exit
 
 if TYPE_CHECKING:  # the capture and analysis stack is imported when a command runs
     from prosody.live.runner import LiveRunner
@@ -343,7 +343,7 @@ def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s:
             _tui_loop(runner, out)
     except OSError as exc:  # the view's stream went away (`| head` closed the pipe): stop and save, as on
         runner.stop(OUTPUT_CLOSED)  # any stop; dying here lost the whole capture (no autosave before 30 s)
-        _drop_output(out)
+        drop_output(out)
         err.write(f"prosody: error: the output of the live view was closed "
                   f"({message_safe(exc.strerror or exc)}): capture stopped; the session is saved as on "
                   "any other stop (the line below says where)\n")
@@ -428,23 +428,6 @@ def _wait(runner: "LiveRunner"):
 
 
 OUTPUT_CLOSED = "output closed"  # live.stop_reason when the view's output went away
-
-
-def _drop_output(out) -> None:
-    """After the view's stream broke (a closed pipe): its file descriptor goes to /dev/null, so that
-    Python's flush of what is still buffered for it, at exit, does not fail again ("Exception ignored
-    ... BrokenPipeError", exit status 120). Nothing is done for a stream without one (tests)."""
-    try:
-        fd = out.fileno()
-        null = os.open(os.devnull, os.O_WRONLY)
-    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both OSError and ValueError
-        return
-    try:
-        os.dup2(null, fd)
-    except OSError:
-        pass
-    finally:
-        os.close(null)
 
 
 def dumb_terminal(environ=os.environ) -> bool:
@@ -642,7 +625,7 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
             out.flush()
         except OSError as exc:  # the terminal closed under the plain view (SIGHUP), a reader gone after the view:
             # where the session is saved is said on stderr (a log), not lost with the line (hostile sweep 11)
-            _drop_output(out)
+            drop_output(out)
             err.write(f"prosody: error: cannot write to standard output ({message_safe(exc.strerror or exc)}); "
                       f"{saved}")
             unsaid = True

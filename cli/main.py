@@ -16,7 +16,7 @@ from prosody.errors import ConfigError, InputError, ProsodyError, error_text
 from prosody.fileio import is_disk_full, unwritten_text
 
 from . import batch, live, review, sessions, voices
-from .stopping import Stopped, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
+from .stopping import Stopped, drop_output, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
 from .options import (add_measures_arguments, add_overwrite_option, channel_map, config_from_args, input_path,
                       layout_from_args, measures_from_args, number, voices_told)
 
@@ -365,8 +365,7 @@ class _NamedStream:
         self._stream, self._name = stream, name
 
     def _failed(self, exc: OSError) -> OSError:
-        from .live import _drop_output
-        _drop_output(self._stream)
+        drop_output(self._stream)
         return OSError(exc.errno, exc.strerror or str(exc), self._name)
 
     def write(self, text):

@@ -5,9 +5,13 @@ frames file written before its commit, with the per-frame pitch and loudness of 
 saved; an output's temporary), and nothing said whether a save had happened. Now ``Stopped`` is raised,
 every clean-up runs (``except BaseException`` / ``finally``), and ``main`` says one line, exit 128 + the
 signal's number (143, 129). Where a change must not be cut short (a save and its line, a delete), the
-command holds the signals (``sessions._signals_wait``) and says the change first."""
+command holds the signals (``sessions._signals_wait``) and says the change first.
+
+At the end too: :func:`drop_output` points a stream whose reader went (a closed pipe) at /dev/null, so that
+Python's own flush at exit does not fail on it again."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -117,3 +121,21 @@ def quiet_exit() -> bool:
         return False
     ignore_stop_signals()
     return True
+
+
+def drop_output(out) -> None:
+    """After an output stream broke (a closed pipe: ``live``'s view, ``batch``'s progress, ``main``'s named
+    streams): its file descriptor goes to /dev/null, so that Python's flush of what is still buffered for it, at
+    exit, does not fail again ("Exception ignored ... BrokenPipeError", exit status 120). Nothing is done for a
+    stream without one (tests)."""
+    try:
+        fd = out.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both OSError and ValueError
+        return
+    try:
+        os.dup2(null, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
