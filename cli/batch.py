@@ -12,7 +12,6 @@ import os
 import signal
 import time
 
-from rich.console import Console
 
 from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent, Job, SessionMeta, discover,
                                   is_table_file, parquet_available, run_batch, table_beside, table_paths,
@@ -26,7 +25,7 @@ from prosody.store.db import Store
 from .options import (add_measures_arguments, add_overwrite_option, channel_map, input_path, store_help, store_path,
                       voices_told, whole_number)
 from .sessions import check_file_name_text, store_folder
-from .stopping import drop_output
+from .stopping import SaidConsole, drop_output
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 130, 143
 
@@ -114,7 +113,7 @@ class _Progress:
 
     def __init__(self, err, *, bar: bool):
         self.err = err
-        self.console = Console(file=err, stderr=True)
+        self.console = SaidConsole(file=err, stderr=True)
         self.bar = bar and self.console.is_terminal
         self.t0 = time.perf_counter()
         self.total = self.done = 0

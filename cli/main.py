@@ -16,7 +16,7 @@ from prosody.errors import ConfigError, InputError, ProsodyError, error_text
 from prosody.fileio import is_disk_full, unwritten_text
 
 from . import batch, live, review, sessions, voices
-from .stopping import Stopped, drop_output, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
+from .stopping import SaidConsole, Stopped, drop_output, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
 from .options import (add_measures_arguments, add_overwrite_option, channel_map, config_from_args, input_path,
                       layout_from_args, measures_from_args, number, voices_told)
 
@@ -132,17 +132,27 @@ def cmd_analyze(args, out, err) -> int:
         save_failure = rescue_unsaved(args, session, exc, doc=doc)
     for w in session.warnings:
         err.write(f"prosody: warning: {_safe(w)}\n")
+    # what failed is said before the summary: after it, a summary whose reader went lost them (sweep 49), and a user
+    # reading from the top saw "saved" and the summary, the failure under it (hostile sweep 50)
+    failures = [_safe(f) for f in unwritten] + ([save_failure] if save_failure else [])
+    for failure in failures:
+        err.write(f"prosody: error: {failure}\n")
     if not args.quiet:
-        from rich.console import Console
-
         from .view import summary_view
         to_stdout = "-" in (args.json, args.rttm, args.frames, args.save_baseline, args.textgrid, args.eaf)
-        Console(file=err if to_stdout else out).print(summary_view(doc))
-    for failure in unwritten:
-        err.write(f"prosody: error: {_safe(failure)}\n")
+        view = err if to_stdout else out
+        SaidConsole(file=view).print(summary_view(doc))
+        if failures and view.isatty():  # the summary on a screen, its top scrolled away: recalled in the last line
+            err.write(f"prosody: error: {_failures_recalled(unwritten, save_failure)}\n")
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def _failures_recalled(unwritten: list[str], save_failure: str | None) -> str:
+    """The last line of an ``analyze`` whose outputs or save failed, after its summary: what the lines above it say."""
+    parts = [f"{len(unwritten)} output{'s' if len(unwritten) != 1 else ''} not written"] if unwritten else []
     if save_failure:
-        err.write(f"prosody: error: {save_failure}\n")
-    return EXIT_ERROR if unwritten or save_failure else EXIT_OK
+        parts.append("the session not saved in the store")
+    return f"{' and '.join(parts)}: the summary above is the analysis, the lines before it say why"
 
 
 def _check_analyze_args(args) -> tuple[list, int]:
@@ -199,12 +209,10 @@ def _recording(args, n_channels: int):
 def _analyse(args, rec, config, attribution, err):
     """The recording analysed into a ``Session``, with a progress bar on a terminal for recordings over
     ``PROGRESS_MIN_S``."""
-    from rich.console import Console
-
     from prosody.speaker_channels import analyze_recording
     from prosody.timebase import GRID
     mcfg, profile = measures_from_args(args)
-    err_console = Console(file=err, stderr=True)
+    err_console = SaidConsole(file=err, stderr=True)
     duration = rec.source.duration_s or 0.0
     run = functools.partial(analyze_recording, rec, config, attribution=attribution,
                             sources=[str(p) for p in args.files], measures=mcfg, profile=profile)

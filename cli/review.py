@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.text import Text
 
 from prosody.report.text import terminal_safe
@@ -13,6 +13,7 @@ from prosody.errors import CaptureError, ConfigError, InputError
 from prosody.types import UNATTRIBUTED
 from .options import input_path, number, session_ref, whole_number
 from .sessions import _confirm
+from .stopping import SaidConsole
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -97,7 +98,7 @@ def cmd_moments(args, out, err) -> int:
         from prosody.typed_text import json_text
         getattr(out, "write_data", out.write)(json_text([m.to_dict() for m in ms], indent=2) + "\n")  # UTF-8
     else:
-        Console(file=out, width=None if out.isatty() else 80).print(moments_view(stored, ms))
+        SaidConsole(file=out, width=None if out.isatty() else 80).print(moments_view(stored, ms))
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ import signal
 import threading
 from pathlib import Path
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -23,15 +23,15 @@ from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, wri
 from prosody.store.db import BUSY_TIMEOUT_S, OWN_ORPHAN_MIN_AGE_S, Store, default_store_path
 from prosody.types import UNATTRIBUTED
 
-from .stopping import Stopped, program_handlers, stopping
+from .stopping import SaidConsole, Stopped, program_handlers, stopping
 from .options import add_overwrite_option, filter_value, input_path, session_ref, store_help, store_path, whole_number
 
 EXIT_OK, EXIT_ERROR = 0, 1
 TABLE_WIDTH = 160  # when not on a terminal: wide enough that the list of sessions is not cut
 
 
-def _console(out) -> Console:
-    return Console(file=out, width=None if getattr(out, "isatty", lambda: False)() else TABLE_WIDTH)
+def _console(out) -> SaidConsole:
+    return SaidConsole(file=out, width=None if getattr(out, "isatty", lambda: False)() else TABLE_WIDTH)
 
 
 # -- shared options -----------------------------------------------------------------------------------------------
@@ -633,7 +633,7 @@ def cmd_sessions(args, out, err) -> int:
 def cmd_show(args, out, err) -> int:
     with _open(args) as store:
         stored = store.get(args.session)
-    Console(file=out, width=None if getattr(out, "isatty", lambda: False)() else 80).print(show_view(stored))
+    SaidConsole(file=out, width=None if getattr(out, "isatty", lambda: False)() else 80).print(show_view(stored))
     return EXIT_OK
 
 
@@ -1126,7 +1126,7 @@ def cmd_edit(args, out, err) -> int:
                                    recorded_at=parse_when(args.date) if args.date is not None else None,
                                    notes=args.notes, add_tags=args.tag, remove_tags=args.untag)
         try:
-            Console(file=out).print(show_view_head(info))
+            SaidConsole(file=out).print(show_view_head(info))
             out.flush()
             said = True
         except OSError as exc:  # edited all the same: said, not left for 'cannot write to standard output' alone

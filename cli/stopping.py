@@ -16,6 +16,8 @@ import signal
 import sys
 import threading
 
+from rich.console import Console
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -139,3 +141,16 @@ def drop_output(out) -> None:
         pass
     finally:
         os.close(null)
+
+
+class SaidConsole(Console):
+    """rich's Console, whose stream's reader going (a closed pipe: ``sessions | head -1``) is the stream's error,
+    said by ``main`` as any failed write ("cannot write to standard output: Broken pipe", exit 1). rich's own
+    end put /dev/null on *standard output* whatever the console's stream and left with ``SystemExit(1)``,
+    nothing said: `sessions`, `show`, `moments` exited 1 unsaid where `export` said it, and a console on standard
+    error whose reader went threw away what was still to come on standard output (hostile sweep 50)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more is written to it
+        drop_output(self.file)  # Python's flush at exit must not fail again on it
+        raise sys.exc_info()[1]  # called while rich handles the stream's BrokenPipeError

@@ -146,9 +146,11 @@ class AudioFile:
                     # the Segment's Duration, written when the recording was finished (none when it was streamed)
                     self._container_claimed = int(container.duration * self.sample_rate / av.time_base)
                 elif container.format.name == CAF and st.frames > 0:
-                    # the 'data' chunk's size or the packet table's count (none when it was streamed: size -1);
-                    # FFmpeg's own duration is the bytes there are, so a CAF cut short read short unsaid (sweep 49)
-                    self._container_claimed = int(st.frames)
+                    # the 'data' chunk's size (none when it was streamed: size -1); FFmpeg's own duration is the
+                    # bytes there are, so a CAF cut short read short unsaid (sweep 49). With a packet table (ALAC,
+                    # AAC) FFmpeg's count adds the last packet's padding: an ALAC CAF of 7.50 s cut short was said
+                    # "its header says 7.68 s" and one 0.07 s short of 7.68 not at all: the table's valid frames
+                    self._container_claimed = _caf_valid_frames(self.path) or int(st.frames)
                 if len(streams) > 1:  # e.g. a therapist's track and a client's track: only the first is decoded
                     self.warnings.append(
                         f"{self.path} holds {len(streams)} audio streams; only the first "
@@ -421,8 +423,11 @@ class AudioFile:
             got += len(blk)
             if len(blk):
                 yield _finite(blk, self.path, got, sample_rate=self.sample_rate)
-        if error is not None and got < getattr(self, "_flac_claimed", 0):  # a FLAC cut short: its header's length
-            self.warnings.append(f"{self.path} is truncated: header says {self._flac_claimed / self.sample_rate:.2f} s, "
+        # a FLAC's length is exact; a container's within a codec's delay and last frame
+        claimed = getattr(self, "_flac_claimed", 0) or self._container_claimed
+        short = got < (claimed if getattr(self, "_flac_claimed", 0) else claimed - CONTAINER_SLACK_S * self.sample_rate)
+        if error is not None and short:  # a FLAC or a CAF cut short (an ALAC CAF's was "decoding stopped at 3.58 s")
+            self.warnings.append(f"{self.path} is truncated: header says {claimed / self.sample_rate:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part (decoder: "
                                  f"{getattr(error, 'strerror', None) or error})")
         elif error is not None:  # said once the samples decoded before the break are counted; FFmpeg's words, no code
@@ -470,6 +475,36 @@ def _ffmpeg_container(path: Path) -> str | None:
         return "a Core Audio file"
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
         return "an AAC stream"
+    return None
+
+
+CAF_SCAN_CHUNKS = 1_000  # chunks walked to find a CAF's packet table (a real file has a handful)
+
+
+def _caf_valid_frames(path: Path) -> int | None:
+    """The frames a CAF file's packet table ('pakt') says it holds (its mNumberValidFrames: the recording's
+    length, without the encoder's priming and its last packet's padding), None where it has no table before
+    the file ends (PCM, a table lost with a cut). Core Audio Format Specification: a chunk is its type (4 bytes)
+    and size (big-endian int64) then its data; 'pakt' data starts with mNumberPackets then mNumberValidFrames
+    (both int64)."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8)[:4] != b"caff":
+                return None
+            for _ in range(CAF_SCAN_CHUNKS):
+                head = f.read(12)
+                if len(head) < 12:
+                    return None
+                kind, size = head[:4], int.from_bytes(head[4:], "big", signed=True)
+                if kind == b"pakt":
+                    table = f.read(16)
+                    valid = int.from_bytes(table[8:16], "big", signed=True) if len(table) == 16 else 0
+                    return valid if valid > 0 else None
+                if size < 0:  # the 'data' chunk of a file written to a pipe runs to the end
+                    return None
+                f.seek(size, os.SEEK_CUR)
+    except OSError:
+        return None
     return None
 
 

@@ -40,10 +40,11 @@ import stat
 import sys
 import time
 import unicodedata
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -768,6 +769,47 @@ def _after(now: datetime, rows) -> str:
     return latest.isoformat(timespec="microseconds")
 
 
+def _missing_folders(path: Path) -> list[Path]:
+    """``path`` and the folders above it that do not exist (yet), the deepest first."""
+    missing, p = [], Path(os.path.abspath(path))
+    while not p.exists() and p.parent != p:
+        missing.append(p)
+        p = p.parent
+    return missing
+
+
+def _unmake_new_store(made: list[Path]) -> None:
+    """What opening a new store made, taken away after it failed: its database (with SQLite's files beside it)
+    while nothing is written in it, its frames folder and the folders made for it, where empty. A store made on a
+    full disk was said "the store is unchanged" and left a folder, an empty ``frames`` and a 0-byte
+    ``sessions.db`` (hostile sweep 50). A database another prosody has written meanwhile (its schema, in the
+    database or its write-ahead log) is kept, and the folders holding it."""
+    for db in (p for p in made if p.name == DB_NAME):
+        if not _holds_nothing(db):
+            return
+        for side in ("-wal", "-shm", "-journal", ""):
+            with suppress(OSError):
+                os.unlink(f"{db}{side}")
+    for folder in (p for p in made if p.name != DB_NAME):
+        with suppress(OSError):
+            folder.rmdir()  # only an empty one
+
+
+def _holds_nothing(db_path: Path) -> bool:
+    """Whether a database file holds no table and no schema version, its write-ahead log nothing (SQLite wrote
+    its header alone: the write-ahead mode set); False where it cannot be told."""
+    try:
+        if os.path.exists(f"{db_path}-wal") and os.stat(f"{db_path}-wal").st_size:
+            return False
+        if db_path.stat().st_size == 0:
+            return True
+        with closing(sqlite3.connect(f"file:{quote(str(db_path.resolve()))}?mode=ro", uri=True)) as db:
+            return (db.execute("PRAGMA user_version").fetchone()[0] == 0
+                    and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0)
+    except (OSError, sqlite3.Error):
+        return False
+
+
 # -- the store ----------------------------------------------------------------------------------------------------
 class Store:
     """A session store folder. ``Store(path)`` opens it (creating it and migrating
@@ -789,6 +831,17 @@ class Store:
         if readonly:
             self._open_read_only()
             return
+        made = [p for p in (self.db_path, self.frames_dir) if not p.exists()] + _missing_folders(self.path)
+        try:
+            self._open_writable(create)
+        except BaseException:  # a new store that could not be made leaves nothing behind (hostile sweep 50)
+            _unmake_new_store(made)
+            raise
+        restrict_sqlite_sidecars(self.db_path)
+        self._opened = self._folder_ident()
+        self.finished_deletes = self._finish_deletes()
+
+    def _open_writable(self, create: bool) -> None:
         try:
             self._prepare_folder(create)
         except OSError as exc:
@@ -820,9 +873,6 @@ class Store:
                                  "writing. Try again.") from None
             raise StoreError(f"the session store {self.db_path} is not a readable prosody database ({exc}); "
                              "move it aside or choose another with --store") from None
-        restrict_sqlite_sidecars(self.db_path)
-        self._opened = self._folder_ident()
-        self.finished_deletes = self._finish_deletes()
 
     def _finish_deletes(self) -> list[str]:
         """Finish the deletes a kill cut short after their commit: a ``DELETING_PREFIX`` marker names the
@@ -908,7 +958,6 @@ class Store:
             raise StoreError(f"no session store at {self.path} (and it cannot be created there: the folder is "
                              "read-only)")
         self._check_not_emptied()
-        from urllib.parse import quote
         uri = "file:" + quote(str(self.db_path.resolve()))
         last = None
         for params in ("?mode=ro", "?mode=ro&immutable=1")[:2 if immutable_ok else 1]:
@@ -952,6 +1001,12 @@ class Store:
             if not create:  # a command that only uses a store creates none (a mistyped --store)
                 raise StoreError(f"no session store at {p} (no {DB_NAME} there): check --store or ${ENV_VAR}; "
                                  "`prosody analyze --save` creates one")
+        elif not create and self.db_path.stat().st_size == 0:
+            self._check_not_emptied()  # beside frames of sessions: lost or truncated, said so
+            # was given the store's schema, frames folder and modes by `sessions`, a listing (hostile sweep 50)
+            raise StoreError(f"no session store at {p} (its {DB_NAME} is empty, 0 bytes, and no session's "
+                             "file is beside it); it was left as it is: check --store or "
+                             f"${ENV_VAR}; `prosody analyze --save` makes it a store")
         if not self.db_path.exists():
             self._check_modes()
         if not p.exists():
