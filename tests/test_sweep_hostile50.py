@@ -258,3 +258,22 @@ def test_a_full_disk_removes_no_store_it_did_not_make(tmp_path, monkeypatch):
     monkeypatch.setattr(db.Store, "_migrate", written_meanwhile)
     assert run_cli("analyze", RECORDING, "--save", "--store", other, *QUIET)[0] == 1
     assert (other / "sessions.db").read_bytes() == b"SQLite format 3\x00"
+
+
+# -- 6. delete of a session whose frames file was replaced by a folder --------------------------------------------
+
+def test_a_folder_at_a_frames_files_name_is_not_said_to_hold_the_session(tmp_path):
+    """Before: the frames file removed by hand and a folder made at its name, `delete 1` said "session 1's rows are
+    deleted from the store, but its frames file ... could not be erased (Is a directory): it still holds the
+    session's frames", exit 1, its delete marker left. Now "deleted session 1", exit 0; the folder, not
+    prosody's, left as it is."""
+    store = tmp_path / "st"
+    assert run_cli("analyze", RECORDING, "--save", "--store", store, *QUIET)[0] == 0
+    (frames,) = (store / "frames").iterdir()
+    frames.unlink()
+    frames.mkdir()
+    (frames / "theirs").write_text("x")
+    rc, out, err = run_cli("delete", "1", "--store", store)
+    assert (rc, out, err) == (0, "deleted session 1\n", "")
+    assert sorted(p.name for p in (store / "frames").iterdir()) == [frames.name]
+    assert (frames / "theirs").read_text() == "x"
