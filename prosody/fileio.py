@@ -465,6 +465,18 @@ def _kind_of(mode: int) -> str | None:
     return None
 
 
+def kind_taking(path: str | os.PathLike) -> str | None:
+    """What holds ``path`` where a regular file belongs (a store's database, the batch ledger): "a folder", "a FIFO
+    (named pipe)", ...; None where nothing, a regular file or a symbolic link (refused apart) is there."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else _kind_of(mode) or "no regular file"
+
+
 def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
     try:
         st = os.stat(path)

@@ -277,3 +277,38 @@ def test_a_folder_at_a_frames_files_name_is_not_said_to_hold_the_session(tmp_pat
     assert (rc, out, err) == (0, "deleted session 1\n", "")
     assert sorted(p.name for p in (store / "frames").iterdir()) == [frames.name]
     assert (frames / "theirs").read_text() == "x"
+
+
+# -- 7. a folder at the database's or the ledger's name ------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["sessions"], ["analyze", RECORDING, "--save", *QUIET]])
+def test_a_folder_at_the_databases_name_is_said_and_keeps_its_mode(tmp_path, argv):
+    """Before: `sessions --store st` where st/sessions.db is a folder (0755) set it to 0600 (a folder none but root
+    may enter) and said "cannot open the session store st/sessions.db: unable to open database file". Now the
+    folder is named as one, its mode kept, exit 1."""
+    store = tmp_path / "st"
+    (store / "sessions.db").mkdir(parents=True)
+    os.chmod(store / "sessions.db", 0o755)
+    rc, _, err = run_cli(*argv, "--store", store)
+    assert rc == 1 and err == (f"prosody: error: {store / 'sessions.db'} is a folder, not the session store's "
+                               "database file; the store is unchanged: move it aside, or give --store another "
+                               "folder\n"), err
+    assert (store / "sessions.db").stat().st_mode & 0o777 == 0o755
+    assert sorted(p.name for p in store.iterdir()) == ["sessions.db"]
+
+
+def test_a_folder_at_the_ledgers_name_is_said_by_batch_and_passed_by_delete(tmp_path):
+    """Before: st/batch.sqlite a folder (0755): `batch` set it to 0600 and said "the batch ledger ... is not readable
+    (unable to open database file)"; `delete 1` refused the same way ("session 1 was not deleted"). Now `batch`
+    names the folder, its mode kept; `delete` deletes (a folder holds no ledger rows)."""
+    store = tmp_path / "st"
+    assert run_cli("analyze", RECORDING, "--save", "--store", store, *QUIET)[0] == 0
+    ledger = store / "batch.sqlite"
+    ledger.mkdir()
+    os.chmod(ledger, 0o755)
+    rc, _, err = run_cli("batch", RECORDING, "--store", store, "--table", tmp_path / "tb", "--no-progress")
+    assert rc == 1 and err.endswith(f"prosody: error: the batch ledger {ledger} is a folder, not a file; the store is "
+                                    "unchanged: move it aside (finished files are found again from the store)\n"), err
+    assert ledger.stat().st_mode & 0o777 == 0o755
+    assert run_cli("delete", "1", "--store", store) == (0, "deleted session 1\n", "")
+    assert ledger.is_dir()

@@ -55,7 +55,7 @@ from ..analysis import check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
 from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_mark_said, file_sha256, input_change, input_state,
-                      marks_kept, missing_file_text, not_utf8_said, own_output, restrict_sqlite_sidecars,
+                      kind_taking, marks_kept, missing_file_text, not_utf8_said, own_output, restrict_sqlite_sidecars,
                       sqlite_errors)
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
@@ -779,6 +779,10 @@ class Ledger:
         if self.path.is_symlink():  # its target's mode would be set, a missing one created (Store refuses it too)
             raise LedgerError(f"the batch ledger {self.path} is a symbolic link (to {os.readlink(self.path)}); "
                               "prosody does not follow links in its store: put the real file in its place")
+        taken = kind_taking(self.path)
+        if taken is not None:  # a folder there was given the ledger's mode, 0600, then "is not readable" (sweep 50)
+            raise LedgerError(f"the batch ledger {self.path} is {taken}, not a file; the store is unchanged: move it "
+                              "aside (finished files are found again from the store)")
         marked = file_mark_said(self.path, "the batch ledger")
         if marked is not None:  # was "cannot access ST/batch.sqlite: Operation not permitted" (its chmod; sweep 47)
             raise LedgerError(marked)
@@ -962,7 +966,8 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
     Yields whether a batch had analysed it: its row is then in the per-session tables
     that batch wrote (``--table``), files this function does not know."""
     path = Path(store_path) / LEDGER_NAME
-    if not path.exists():
+    # a folder at its name holds no ledger: the delete was refused, "is not readable" (hostile sweep 50)
+    if not path.exists() or kind_taking(path) is not None:
         yield False
         return
     marked = file_mark_said(path, "the batch ledger")

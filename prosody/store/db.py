@@ -48,9 +48,9 @@ from urllib.parse import quote
 
 import numpy as np
 
-from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, locked_mark,
-                      low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text, others_owner,
-                      restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
+from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
+                      locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text,
+                      others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -993,6 +993,7 @@ class Store:
                 raise StoreError(f"{q} is a symbolic link (to {os.readlink(q)}); prosody makes no links in its "
                                  "store and does not follow them there: the store is unchanged. Put the real "
                                  "folder or file in its place")
+        self._check_database_regular()
         if not self.db_path.exists():
             if p.exists() and any(x for x in p.iterdir() if x.name != FRAMES_DIR):
                 raise StoreError(f"{p} is not empty and holds no {DB_NAME}: not a prosody store; "
@@ -1041,6 +1042,16 @@ class Store:
             if not os.access(self.frames_dir, os.W_OK):
                 self.frames_readonly = os.strerror(errno.EROFS if _on_read_only_fs(self.frames_dir)
                                                    else errno.EACCES)
+
+    def _check_database_regular(self) -> None:
+        """Refuse a store whose database's name is taken by a folder, a FIFO, a device or a socket, before anything
+        is changed: a folder there was given the database's mode, 0600 (a folder no one but root can enter any
+        more), then "cannot open the session store st/sessions.db: unable to open database file"; a FIFO was said
+        an empty database (hostile sweep 50)."""
+        what = kind_taking(self.db_path)
+        if what is not None:
+            raise StoreError(f"{self.db_path} is {what}, not the session store's database file; the store is "
+                             "unchanged: move it aside, or give --store another folder")
 
     def _check_modes(self) -> None:
         """A new store refused, nothing made, where its folder's file system cannot set a file's mode (a FUSE FAT
