@@ -412,8 +412,8 @@ def test_a_tail_before_a_late_voice_change_is_cut_where_heard_and_the_onset_is_t
 
 def _two_slopes(lv, sp, seed: int, *, quiet_frames: int = 0):
     """``_stretches``' levels and speech with one more stretch appended whose room tail (a 7 dB step) falls 2 dB a
-    frame for its first 10 frames (its early reflections; AMI tst00 s1 mono at RT60 1.0 s, 9.21 s: 1.1-1.7 dB a frame
-    for 10 frames in a room of 0.63), then at the room's 1 dB a frame, heard 14 frames on; after ``quiet_frames`` of
+    frame for its first 10 frames (its early reflections; AMI tst00 s1 mono at RT60 1.0 s, 9.21 s: 1.2 dB a frame
+    for 9 frames in a room of 0.63), then at the room's 1 dB a frame, heard 14 frames on; after ``quiet_frames`` of
     the voice's own quiet last syllable 8 dB under its speech, falling 0.3 dB a frame (espeak's, after a 7-9 dB step):
     (levels, speech, the planted direct end)."""
     rng = np.random.default_rng(seed)
