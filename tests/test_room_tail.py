@@ -391,11 +391,10 @@ def test_a_tail_before_a_late_voice_change_is_cut_where_heard_and_the_onset_is_t
     lv, sp, owner, end, onset = _bridged(lv, sp, seed, late=13)
     got = mix_tails(lv, sp, owner, max_frames=40)
     assert got is not None and got[:end - 40].any()  # the room found, its six tails cut
-    # the planted tail's first frame within 6 dB of the floor (the mix's 10th percentile); a straight tail after a
-    # step: the cut's reach is 18 dB of the room's fall, 18 frames at 1 dB a frame
-    sunk = end + int(np.flatnonzero(lv[end:onset] <= np.percentile(lv, 10) + 6.0)[0])
+    # the reach from where the tail sank (18 dB of the room's fall, 18 frames at 1 dB a frame) stops 15 dB into the
+    # tail; the cut goes on back to the direct sound's step (the seventy-seventh round), the planted direct end
     cut = np.flatnonzero(got[end - 5:onset + 30]) + end - 5
-    assert abs(int(cut[0]) - (sunk - 18)) <= 1 and got[cut[0]:onset - 3].all() and not got[onset:].any()
+    assert abs(int(cut[0]) - end) <= 1 and got[cut[0]:onset - 3].all() and not got[onset:].any()
     mended = onsets_after_tails(lv, owner, sp, got)  # the floor's 3 frames before it: the quietest ends the tail
     assert (mended[onset:onset + 30] == 1).all() and (mended[:onset - 3] == owner[:onset - 3]).all()
     assert np.array_equal(onsets_after_tails(lv, owner, sp, None), owner)
@@ -409,6 +408,44 @@ def test_a_tail_before_a_late_voice_change_is_cut_where_heard_and_the_onset_is_t
     loud = lv.copy()
     loud[onset - 3:onset] = -35.0
     assert np.array_equal(onsets_after_tails(loud, owner, sp, got), owner)
+
+
+def _two_slopes(lv, sp, seed: int, *, quiet_frames: int = 0):
+    """``_stretches``' levels and speech with one more stretch appended whose room tail (a 7 dB step) falls 2 dB a
+    frame for its first 10 frames (its early reflections; AMI tst00 s1 mono at RT60 1.0 s, 9.21 s: 1.2 dB a frame
+    for 9 frames in a room of 0.63), then at the room's 1 dB a frame, heard 14 frames on; after ``quiet_frames`` of
+    the voice's own quiet last syllable 8 dB under its speech, falling 0.3 dB a frame (espeak's, after a 7-9 dB step):
+    (levels, speech, the planted direct end)."""
+    rng = np.random.default_rng(seed)
+    quiet = -28.0 - 0.3 * np.arange(quiet_frames) + rng.uniform(-0.5, 0.5, quiet_frames)
+    top = (float(quiet[-1]) if quiet_frames else -20.0) - 7.0
+    fall = np.concatenate([top - 2.0 * np.arange(10), np.arange(top - 19.0, -60.0, -1.0)])
+    end = len(lv) + 30 + quiet_frames
+    lv = np.concatenate([lv, -20 + rng.uniform(-1.5, 1.5, 30), quiet, fall + rng.uniform(-0.5, 0.5, len(fall)),
+                         -60 + rng.uniform(-1, 1, 40)])
+    sp = np.concatenate([sp, np.ones(30 + quiet_frames, bool), np.arange(len(fall)) < 24, np.zeros(40, bool)])
+    return lv, sp, end
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mix_tails_cut_a_tail_falling_faster_at_first_from_the_direct_sounds_step(seed):
+    # six tails at 1 dB a frame make the room; a seventh, the same room's, falls twice as fast for its first 10
+    # frames: room_tail's knee lies where its later half's line begins, and the cut began 6-7 frames after the
+    # planted direct end (before the seventy-seventh round); the direct sound's last frame stands 6 dB or more over
+    # every level of its tail, which falls at the room's rate or faster: the cut begins at the planted end
+    lv, sp, _ = _stretches("room")
+    lv, sp, end = _two_slopes(lv, sp, seed)
+    got = mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40)
+    assert got is not None
+    cut = np.flatnonzero(got[end - 12:end + 40]) + end - 12
+    assert len(cut) >= 20 and abs(int(cut[0]) - end) <= 1 and got[cut[0]:end + 24].all()
+    # the voice's own quiet last syllable, 8 dB under its speech for 9 frames and falling 0.3 dB a frame (under 0.6
+    # of the room's rate), before the same tail: left to the voice, the cut begins at its planted end
+    lv, sp, _ = _stretches("room")
+    lv, sp, end = _two_slopes(lv, sp, seed, quiet_frames=9)
+    got = mix_tails(lv, sp, np.zeros(len(lv), np.int8), max_frames=40)
+    cut = np.flatnonzero(got[end - 20:end + 40]) + end - 20
+    assert len(cut) >= 20 and abs(int(cut[0]) - end) <= 1
 
 
 def test_a_voice_change_after_a_pause_keeps_the_diarizers_owner():

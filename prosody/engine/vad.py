@@ -659,8 +659,10 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
     where the tail lies on a straight line after a step), to the end looked
     at (before a pause: to the pause's middle, the ending voice's half, which carried the tail's
     rest on its channel: the VAD, given its fill first, heard that rest again; before the other voice the reach
-    counted from where the tail sank into the noise, ``_sunk``, not from the quietest frame). Where no tail ends at
-    a pause, one ending in a level stretch up to ``_MIX_STRETCH_FRAMES`` before it is cut too (``_stretch_tail``);
+    counted from where the tail sank into the noise, ``_sunk``, not from the quietest frame; either reach then
+    moved back to the direct sound's step where the levels after it fall as a tail does, ``_direct_step``). Where no
+    tail ends at a pause, one ending in a level stretch up to ``_MIX_STRETCH_FRAMES`` before it is cut too
+    (``_stretch_tail``);
     where none does, the tail at the pause looked for again on the levels' running median over
     ``_MIX_MEDIAN_FRAMES`` frames (a heard tail's level dips between reflections, one frame at a time, and breaks
     the line) with the direct sound's step (``_MIX_STEP_STRAIGHT_DB`` over the line) is cut too; where none of these
@@ -793,12 +795,16 @@ def mix_tails(level_db: np.ndarray, speech: np.ndarray, owner: np.ndarray, *, ma
         if t is not None:
             changes.append((*t, _sunk(lv, t[0], q, floor), q))
     out = np.zeros(n, bool)
+
+    def cut_from(c: int, rate: float) -> int:  # back to the direct sound's step, within this run of speech
+        return _direct_step(lv, c, int(starts[np.searchsorted(starts, c, side="right") - 1]), rate)
+
     for d, rate, q, stop in found:
         if agrees((d, rate)):
-            out[max(d, q - int(_heard_db(lv, d, q) / room)):stop] = True
+            out[cut_from(max(d, q - int(_heard_db(lv, d, q) / room)), rate):stop] = True
     for d, rate, sunk, q in changes:  # the reach counted from where the tail sank; the line's own from d to q
         if agrees((d, rate)):
-            out[max(d, sunk - int(_heard_db(lv, d, q) / room)):q] = True
+            out[cut_from(max(d, sunk - int(_heard_db(lv, d, q) / room)), rate):q] = True
     return out if out.any() else None
 
 
@@ -1019,6 +1025,50 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
         return x
     p = np.concatenate([np.repeat(x[:1], h), x, np.repeat(x[-1:], h)])
     return np.median(np.lib.stride_tricks.sliding_window_view(p, 2 * h + 1), axis=1)
+
+
+def _direct_step(level_db: np.ndarray, cut: int, run_start: int, rate_db: float) -> int:
+    r"""``mix_tails``' first frame cut, moved back from ``cut`` to the frame after the direct sound's last: the last
+    frame ``j`` (within ``_MIX_STEP_BACK`` frames before ``cut``, ``_TAIL_MIN_FRAMES`` or more into the run of speech
+    that began at ``run_start``) whose frame before stands ``_MIX_DIRECT_STEP_DB`` or more over every level from ``j``
+    to ``cut`` (frames; ``level_db`` dB), where those levels (3 or more) fall at ``_MIX_STEP_FALL_SHARE`` or more of
+    ``rate_db`` (the tail's own fall, ``room_tail``'s, dB per frame > 0): the direct sound stopped, and what follows
+    is its tail. Else,
+    or where that frame lies under ``_MIX_STEP_MIN_BACK`` frames before ``cut``, ``cut``. ``room_tail``'s knee lies
+    where its later half's line begins: a tail that falls faster at first (its early reflections) or bumps 3 dB over
+    that line was left to the voice (half of the ends cut too little on the three draws of room_timing: the cut at
+    the knee, a median 60 ms after the planted end), and the reach counted back from the end looked at stops 12-18 dB
+    into a tail heard over 30 (the other half: 50 ms after it; docs/speakers.md, seventy-seventh round)::
+
+        level   ~~~~~~~~|                   (the voice; its last frame stands 6 dB over all that follows)
+                         \__/\_``--..__      (its tail at the room's rate: a bump, a faster first fall)
+        knee                     ^          (room_tail's: the later half's line begins)
+        cut              ^^^^^^^^^^^^^^^^   (from the step)
+    """
+    for j in range(cut, max(run_start + _TAIL_MIN_FRAMES, cut - _MIX_STEP_BACK), -1):
+        after = level_db[j:cut + 1]
+        if level_db[j - 1] - after.max() >= _MIX_DIRECT_STEP_DB \
+                and (len(after) < 3 or -_line_db(after)[0] >= _MIX_STEP_FALL_SHARE * rate_db):
+            return j if cut - j >= _MIX_STEP_MIN_BACK else cut
+    return cut
+
+
+# ``_direct_step``: the direct sound's last frame stands this far over every level of its tail up to the cut (a
+# room's reverberant level lies 7 dB under the direct and reverberant sound together at a direct-to-reverberant ratio
+# of 6 dB; on the three draws of room_timing, main's cuts moved back, the end read 10 ms earlier a frame: 6 dB mends
+# 89 of 363 ends cut too little and makes 7 of 562 ends cut right early, 5 dB 108 and 15, 7 dB 68 and 6) ...
+_MIX_DIRECT_STEP_DB = 6.0
+# ... those levels falling at this share of the tail's own rate or more (espeak's quiet last syllable after a 7-9 dB
+# step falls at 0.0-0.3 of the room's: espeak s5 mono at RT60 0.4 s, 3.61 s; espeak s2 shared at 0.2 s, 7.18 s; against
+# the room's median rate, not the tail's, slower tails within x2.5 of it were left: AMI tst00 s1 mono at RT60 1.0 s,
+# 11.06 / 22.60 / 32.45 s, 0.29-0.31 dB a frame in a room of 0.63, and the row stayed at 81.7 ms) ...
+_MIX_STEP_FALL_SHARE = 0.6
+# ... within this many frames before the cut (the ends it mends: the step up to 27 frames back)
+_MIX_STEP_BACK = 30
+# ... and this many or more: a step 1-3 frames before the cut lies within room_tail's knee's own reach (moved there:
+# 24 more ends cut too little mended, but 12 ends cut early cut further and 4 cut right made early; AMI's 0.87 s
+# answers cut 2-3 frames deeper, under backchannel_max_s: on the first and third draws 9 planted changes lost, not 1)
+_MIX_STEP_MIN_BACK = 4
 
 
 def _heard_db(level_db: np.ndarray, direct_end: int, end: int) -> float:
