@@ -12,7 +12,6 @@ import os
 import signal
 import time
 
-
 from prosody.batch.runner import (MANIFEST_COLUMNS, NO_WORKERS_MAX_S, BatchEvent, Job, SessionMeta, discover,
                                   is_table_file, parquet_available, run_batch, table_beside, table_paths,
                                   tables_kept, write_table)

@@ -16,7 +16,8 @@ from prosody.errors import ConfigError, InputError, ProsodyError, error_text
 from prosody.fileio import is_disk_full, unwritten_text
 
 from . import batch, live, review, sessions, voices
-from .stopping import SaidConsole, Stopped, drop_output, first_ctrl_c, ignore_stop_signals, quiet_exit, take_stop_signals, taken
+from .stopping import (SaidConsole, Stopped, drop_output, first_ctrl_c, ignore_stop_signals, quiet_exit,
+                       take_stop_signals, taken)
 from .options import (add_measures_arguments, add_overwrite_option, channel_map, config_from_args, input_path,
                       layout_from_args, measures_from_args, number, voices_told)
 
