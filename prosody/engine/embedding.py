@@ -169,6 +169,16 @@ def _cell_numpy(act: np.ndarray, c: np.ndarray, tmp: np.ndarray, sig: np.ndarray
     c += tmp
 
 
+@lru_cache(maxsize=1)
+def _w256_probe_weights() -> tuple[np.ndarray, np.ndarray]:
+    """Random (1024, 256) weights of the scale of the encoder's and their ``pack_w256`` packing, made once for
+    every ``_w256_sums_as_blas`` check."""
+    w = (np.random.default_rng(48).standard_normal((1024, 256)) * 0.1).astype(np.float32)
+    wp = np.empty(w.size, np.float32)
+    _kernel("pack_w256")(w, wp)
+    return w, wp
+
+
 @lru_cache(maxsize=None)
 def _w256_sums_as_blas(k: int, rows: int) -> bool:
     """Whether ``_kernels.c`` ``w256_product`` gives np.matmul's bits on a step's recurrent product over ``k``
@@ -177,22 +187,18 @@ def _w256_sums_as_blas(k: int, rows: int) -> bool:
     its small-matrix kernel's tails of up to 8 columns (2-8 windows, and the last 1-8 of 17-24: rows taken in
     blocks) and in numpy's vector product of one column (gemv: its order changes with the column's stride);
     another BLAS or CPU may sum otherwise. Checked once per shape on random weights and states, the windows'
-    columns alone and as the first of wider arrays (as ``_forward``'s views are), a zero state among them: a
-    sum in another order gives other bits on most values."""
-    product, pack = _kernel("w256_product"), _kernel("pack_w256")
-    if product is None or pack is None or k < 2:
+    columns alone and as the first of a wider array (as ``_forward``'s views are), a zero state among them: a
+    sum in another order gives other bits on most values (2-128 windows: ~0.2 CPU s in all)."""
+    if _kernel("w256_product") is None or _kernel("pack_w256") is None or k < 2:
         return False
-    rng = np.random.default_rng(k)
-    w = (rng.standard_normal((1024, 256)) * 0.1).astype(np.float32)
-    wp = np.empty(w.size, np.float32)
-    pack(w, wp)
-    for width in (k, k + 1, k + 7):
-        wide = np.tanh(rng.standard_normal((256, width))).astype(np.float32)
-        wide[:, k // 2] = 0.0
+    w, wp = _w256_probe_weights()
+    wide = np.tanh(np.random.default_rng(k).standard_normal((256, k + 7))).astype(np.float32)
+    wide[:, k // 2] = 0.0
+    for x in (np.ascontiguousarray(wide[:, :k]), wide):
         out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
-        product(wp, wide, k, out)
+        _kernel("w256_product")(wp, x, k, out)
         for a in range(0, 1024, rows):
-            np.matmul(w[a:a + rows], wide[:, :k], out=ref[a:a + rows])
+            np.matmul(w[a:a + rows], x[:, :k], out=ref[a:a + rows])
         if not np.array_equal(ref.view(np.uint32), out.view(np.uint32)):
             return False
     return True
