@@ -1784,13 +1784,13 @@ w256_product(PyObject *self, PyObject *args)
     Py_buffer bw, bx, bo;
     if (get_buf(ow, &bw, "f", 0, (Py_ssize_t)W256_ROWS * W256_TERMS, "wp") < 0)
         return NULL;
-    if (get_buf(ox, &bx, "f", 0, 0, "x") < 0) {
-        PyBuffer_Release(&bw);
-        return NULL;
-    }
-    if (get_buf(oo, &bo, "f", 1, 0, "out") < 0) {
-        PyBuffer_Release(&bw);
+    int held = get_buf(ox, &bx, "f", 0, 0, "x") == 0;   /* x and out, or neither */
+    if (held && get_buf(oo, &bo, "f", 1, 0, "out") < 0) {
         PyBuffer_Release(&bx);
+        held = 0;
+    }
+    if (!held) {
+        PyBuffer_Release(&bw);
         return NULL;
     }
     const Py_ssize_t n = N_ITEMS(bx) / W256_TERMS, m = N_ITEMS(bo) / W256_ROWS, kp = (k + 15) / 16 * 16;
