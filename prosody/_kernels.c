@@ -1679,6 +1679,143 @@ WIDTH_FUNCTION(tanh_f32, tanh_with, tanh_run16)
 WIDTH_FUNCTION(tanh_f32_avx2, tanh_with, tanh_run8)
 WIDTH_FUNCTION(lstm_step, step_with, lstm_step16)
 WIDTH_FUNCTION(lstm_step_avx2, step_with, lstm_step8)
+
+/* -- the voice encoder's products with its (1024, 256) weights (engine/embedding.py) -------------------------- */
+
+/* out[:, :k] = W @ x[:, :k] for W (1024, 256) float32, x (256, n), out (1024, m): each value a chain of fused
+   multiply-adds over the 256 terms in order from +0, as OpenBLAS's sgemm kernels sum a product of this shape
+   on AVX-512 CPUs (not its small-matrix kernel's tails of up to 8 columns: engine/embedding.py checks the two
+   against each other for each shape before using this). W is packed once (pack_w256): tiles of W256_TILE rows,
+   per term the tile's weights side by side, so that a tile's broadcasts read one line after another; x's
+   columns are copied into 16-lane rows padded with zeros. A tile of 8 rows by 1-3 vectors of 16 columns keeps
+   8-24 sums in registers over the 256 terms (56-58 GFMA/s on the 16-column multiples here, against OpenBLAS's
+   44-52, which packs the 1 MB of weights again on each call). */
+#define W256_TILE 8
+#define W256_TERMS 256
+#define W256_ROWS 1024
+
+#define DEFINE_W256_TILE(V)                                                                                    \
+    AVX512 static inline void                                                                                   \
+    w256_tile##V(const float *wp, const float *xp, Py_ssize_t kp, float *out, Py_ssize_t m, Py_ssize_t c0,    \
+                 Py_ssize_t k)                                                                                  \
+    {                                                                                                           \
+        __m512 acc[W256_TILE][V];                                                                               \
+        for (int i = 0; i < W256_TILE; i++)                                                                     \
+            for (int v = 0; v < V; v++)                                                                         \
+                acc[i][v] = _mm512_setzero_ps();                                                                \
+        const float *xq = xp + c0;                                                                              \
+        for (int q = 0; q < W256_TERMS; q++, xq += kp, wp += W256_TILE) {                                       \
+            __m512 xv[V];                                                                                       \
+            for (int v = 0; v < V; v++)                                                                         \
+                xv[v] = _mm512_loadu_ps(xq + 16 * v);                                                           \
+            for (int i = 0; i < W256_TILE; i++) {                                                               \
+                const __m512 wv = _mm512_set1_ps(wp[i]);                                                        \
+                for (int v = 0; v < V; v++)                                                                     \
+                    acc[i][v] = _mm512_fmadd_ps(wv, xv[v], acc[i][v]);                                          \
+            }                                                                                                   \
+        }                                                                                                       \
+        for (int v = 0; v < V; v++) {                                                                           \
+            const Py_ssize_t left = k - c0 - 16 * v;                                                            \
+            for (int i = 0; i < W256_TILE; i++) {                                                               \
+                if (left >= 16)                                                                                 \
+                    _mm512_storeu_ps(out + i * m + c0 + 16 * v, acc[i][v]);                                     \
+                else                                                                                            \
+                    _mm512_mask_storeu_ps(out + i * m + c0 + 16 * v, (__mmask16)((1u << left) - 1u), acc[i][v]); \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+#pragma GCC push_options
+#pragma GCC optimize("unroll-loops")
+DEFINE_W256_TILE(3)
+DEFINE_W256_TILE(2)
+DEFINE_W256_TILE(1)
+#pragma GCC pop_options
+
+/* the product over xp (W256_TERMS, kp), kp a multiple of 16: 48 columns a pass, then the last 32 or 16 */
+AVX512 static void
+w256_run(const float *wp, const float *xp, Py_ssize_t kp, float *out, Py_ssize_t m, Py_ssize_t k)
+{
+    const Py_ssize_t tile = (Py_ssize_t)W256_TILE * W256_TERMS;
+    Py_ssize_t c0 = 0;
+    for (; kp - c0 >= 48; c0 += 48)
+        for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE; t++)
+            w256_tile3(wp + t * tile, xp, kp, out + t * W256_TILE * m, m, c0, k);
+    for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE && kp - c0 == 32; t++)
+        w256_tile2(wp + t * tile, xp, kp, out + t * W256_TILE * m, m, c0, k);
+    for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE && kp - c0 == 16; t++)
+        w256_tile1(wp + t * tile, xp, kp, out + t * W256_TILE * m, m, c0, k);
+}
+
+/* pack_w256(w, out): w (1024, 256) float32 in w256_product's layout, out of as many items. */
+static PyObject *
+pack_w256(PyObject *self, PyObject *args)
+{
+    PyObject *ow, *oo;
+    if (!PyArg_ParseTuple(args, "OO", &ow, &oo))
+        return NULL;
+    Py_buffer bw, bo;
+    const Py_ssize_t size = (Py_ssize_t)W256_ROWS * W256_TERMS;
+    if (get_buf(ow, &bw, "f", 0, size, "w") < 0)
+        return NULL;
+    if (get_buf(oo, &bo, "f", 1, size, "out") < 0) {
+        PyBuffer_Release(&bw);
+        return NULL;
+    }
+    const float *w = bw.buf;
+    float *out = bo.buf;
+    for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE; t++)
+        for (Py_ssize_t q = 0; q < W256_TERMS; q++)
+            for (Py_ssize_t i = 0; i < W256_TILE; i++)
+                *out++ = w[(t * W256_TILE + i) * W256_TERMS + q];
+    PyBuffer_Release(&bw);
+    PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
+/* w256_product(wp, x, k, out): out[:, :k] = W @ x[:, :k] (see above); wp from pack_w256, x (256, n) and out
+   (1024, m) float32, k <= n, m. The other columns of out are left as they were. */
+static PyObject *
+w256_product(PyObject *self, PyObject *args)
+{
+    PyObject *ow, *ox, *oo;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOnO", &ow, &ox, &k, &oo))
+        return NULL;
+    Py_buffer bw, bx, bo;
+    if (get_buf(ow, &bw, "f", 0, (Py_ssize_t)W256_ROWS * W256_TERMS, "wp") < 0)
+        return NULL;
+    int held = get_buf(ox, &bx, "f", 0, 0, "x") == 0;   /* x and out, or neither */
+    if (held && get_buf(oo, &bo, "f", 1, 0, "out") < 0) {
+        PyBuffer_Release(&bx);
+        held = 0;
+    }
+    if (!held) {
+        PyBuffer_Release(&bw);
+        return NULL;
+    }
+    const Py_ssize_t n = N_ITEMS(bx) / W256_TERMS, m = N_ITEMS(bo) / W256_ROWS, kp = (k + 15) / 16 * 16;
+    float *xp = NULL;
+    if (N_ITEMS(bx) != n * W256_TERMS || N_ITEMS(bo) != m * W256_ROWS || k < 1 || k > n || k > m)
+        PyErr_Format(PyExc_ValueError, "w256_product: x of %zd items (256 rows), out of %zd (1024 rows), k=%zd",
+                     N_ITEMS(bx), N_ITEMS(bo), k);
+    else if ((xp = malloc(sizeof(float) * W256_TERMS * kp)) == NULL)
+        PyErr_NoMemory();
+    else {
+        const float *x = bx.buf;
+        for (Py_ssize_t q = 0; q < W256_TERMS; q++) {
+            memcpy(xp + q * kp, x + q * n, sizeof(float) * k);
+            memset(xp + q * kp + k, 0, sizeof(float) * (kp - k));
+        }
+        w256_run(bw.buf, xp, kp, bo.buf, m, k);
+        free(xp);
+    }
+    PyBuffer_Release(&bw);
+    PyBuffer_Release(&bx);
+    PyBuffer_Release(&bo);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
 #endif  /* HAVE_TANH_SIMD */
 
 static PyMethodDef methods[] = {
@@ -1716,6 +1853,9 @@ static PyMethodDef methods[] = {
      "(see source)."},
     {"tanh_f32_avx2", tanh_f32_avx2, METH_VARARGS, "tanh_f32 in 8 lanes, AVX2 and FMA (see source)."},
     {"lstm_step_avx2", lstm_step_avx2, METH_VARARGS, "lstm_step in 8 lanes, AVX2 and FMA (see source)."},
+    {"pack_w256", pack_w256, METH_VARARGS, "pack_w256(w, out): a (1024, 256) weight matrix packed for w256_product."},
+    {"w256_product", w256_product, METH_VARARGS,
+     "w256_product(wp, x, k, out): out[:, :k] = W @ x[:, :k] in fused multiply-adds in order (see source)."},
 #endif
     {NULL, NULL, 0, NULL},
 };
@@ -1735,14 +1875,19 @@ static struct PyModuleDef module = {
 #ifdef HAVE_TANH_SIMD
 /* numpy's tanh runs in the widest of AVX-512 and AVX2 + FMA the CPU has: tanh_f32 and lstm_step are that
    width's (the 8-lane ones stay under their own names for the tests, where the CPU has AVX2 and FMA); without
-   either the module offers none of them. -1 with an exception set on failure. */
+   either the module offers none of them; pack_w256 and w256_product only with AVX-512. -1 with an exception
+   set on failure. */
 static int
 offer_tanh(PyObject *m)
 {
     static const char *names[] = {"tanh_f32", "lstm_step", "tanh_f32_avx2", "lstm_step_avx2"};
+    static const char *wide[] = {"pack_w256", "w256_product"};  /* AVX-512 alone */
     transpose_tanh_lut();
     if (__builtin_cpu_supports("avx512f"))
         return 0;
+    for (int i = 0; i < 2; i++)
+        if (PyObject_DelAttrString(m, wide[i]) < 0)
+            return -1;
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
         for (int i = 0; i < 4; i++)
             if (PyObject_DelAttrString(m, names[i]) < 0)

@@ -481,3 +481,72 @@ def test_the_avx2_step_gives_the_numpy_steps_embeddings_bit_for_bit(monkeypatch,
         out.append(enc.embed_windows(mel, starts=np.arange(0, 640, 10)[:21], n_frames=60).tobytes()
                    + enc.embed_windows_of_lengths(mel, starts=st, lengths=100 - st % 70).tobytes())
     assert out[0] == out[1]
+
+
+def _w256(kernels):
+    """``pack_w256`` and ``w256_product`` where the CPU has AVX-512, else skip."""
+    pack, product = getattr(kernels, "pack_w256", None), getattr(kernels, "w256_product", None)
+    if pack is None or product is None:
+        pytest.skip("no compiled (1024, 256) product here (a CPU without AVX-512)")
+    return pack, product
+
+
+def test_w256_product_gives_the_exact_products_of_small_integers(kernels):
+    """Weights and inputs of small integers: every partial sum is an integer under 2**24, exact in
+    float32 in any order, so the kernel's product must be the exact one (int64) in each of the
+    first ``k`` columns, for every ``k`` through the 48-, 32- and 16-column passes and their
+    ragged tails; ``x`` a wider array, ``out``'s other columns left as they were."""
+    pack, product = _w256(kernels)
+    rng = np.random.default_rng(46)
+    w = rng.integers(-3, 4, (1024, 256))
+    wp = np.empty(w.size, np.float32)
+    pack(w.astype(np.float32), wp)
+    for k in list(range(1, 50)) + [63, 64, 65, 95, 96, 97, 100, 128, 130]:
+        x = rng.integers(-3, 4, (256, k + 3))
+        out = np.full((1024, k + 5), np.nan, np.float32)
+        product(wp, x.astype(np.float32), k, out)
+        assert np.array_equal(out[:, :k], (w @ x[:, :k]).astype(np.float32)), k
+        assert np.isnan(out[:, k:]).all(), k
+
+
+def test_w256_product_refuses_shapes_it_cannot_hold(kernels):
+    pack, product = _w256(kernels)
+    wp = np.zeros(1024 * 256, np.float32)
+    for x, k, out in ((np.zeros((256, 4), np.float32), 5, np.zeros((1024, 8), np.float32)),
+                      (np.zeros((256, 4), np.float32), 4, np.zeros((1024, 3), np.float32)),
+                      (np.zeros((255, 4), np.float32), 4, np.zeros((1024, 4), np.float32)),
+                      (np.zeros((256, 4), np.float32), 0, np.zeros((1024, 4), np.float32))):
+        with pytest.raises(ValueError):
+            product(wp, x, k, out)
+
+
+def test_the_recurrent_product_kernel_gives_blas_bits_wherever_it_is_used(monkeypatch, kernels):
+    """``w256_product`` runs a step's recurrent product only for the shapes where the check at first use
+    (``_w256_sums_as_blas``) found BLAS's bits; there it gives them on other weights and states too, and the
+    encoder's embeddings with it are the BLAS products' bit for bit: 128, 40 and 12 windows (one product,
+    one with a ragged last pass, row blocks), and windows of several lengths (leaving mid-batch)."""
+    from prosody.engine import embedding as E
+    pack, product = _w256(kernels)
+    rng = np.random.default_rng(47)
+    used = [k for k in range(1, 129) if E._w256_sums_as_blas(k, E._recurrent_rows(k))]
+    for k in used[::3]:
+        w = (rng.standard_normal((1024, 256)) * 0.3).astype(np.float32)
+        wp = np.empty(w.size, np.float32)
+        pack(w, wp)
+        h = np.tanh(rng.standard_normal((256, k + 2 + k % 5))).astype(np.float32)
+        out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
+        product(wp, h, k, out)
+        rows = E._recurrent_rows(k)
+        for a in range(0, 1024, rows):
+            np.matmul(w[a:a + rows], h[:, :k], out=ref[a:a + rows])
+        assert out.tobytes() == ref.tobytes(), k
+    mel = rng.gamma(1.0, 0.05, (900, 40)).astype(np.float32)
+    st = np.arange(0, 600, 7)
+    embeddings = []
+    for sums_as_blas in (E._w256_sums_as_blas, lambda k, rows: False):
+        monkeypatch.setattr(E, "_w256_sums_as_blas", sums_as_blas)
+        enc = E.VoiceEncoder.load()
+        embeddings.append(b"".join(enc.embed_windows(mel, starts=np.arange(0, 768, 6)[:n], n_frames=40).tobytes()
+                                   for n in (128, 40, 12))
+                          + enc.embed_windows_of_lengths(mel, starts=st, lengths=90 - st % 60).tobytes())
+    assert embeddings[0] == embeddings[1]

@@ -10,7 +10,9 @@ than in arithmetic; the cross-talk stage's bin powers and decaying peak hold
 (engine/pitch.py); the diarizer's Viterbi paths (engine/diarize.py) and the
 voice encoder's LSTM step (engine/embedding.py: the whole step with numpy's
 own float32 tanh written out, where the CPU has AVX-512 and that tanh is
-np.tanh's to the bit, else the step between its tanh calls), bit for bit,
+np.tanh's to the bit, else the step between its tanh calls) and its
+recurrent product (AVX-512, for the window counts where it gives BLAS's
+bits: checked at first use), bit for bit,
 looked up by name, so that a module built before them still serves the
 rest. The numpy code is the reference and the fallback; the two agree
 to rounding (tests/test_kernels_c.py).

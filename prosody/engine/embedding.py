@@ -169,6 +169,41 @@ def _cell_numpy(act: np.ndarray, c: np.ndarray, tmp: np.ndarray, sig: np.ndarray
     c += tmp
 
 
+@lru_cache(maxsize=1)
+def _w256_probe_weights() -> tuple[np.ndarray, np.ndarray]:
+    """Random (1024, 256) weights of the scale of the encoder's and their ``pack_w256`` packing, made once for
+    every ``_w256_sums_as_blas`` check."""
+    w = (np.random.default_rng(48).standard_normal((1024, 256)) * 0.1).astype(np.float32)
+    wp = np.empty(w.size, np.float32)
+    _kernel("pack_w256")(w, wp)
+    return w, wp
+
+
+@lru_cache(maxsize=None)
+def _w256_sums_as_blas(k: int, rows: int) -> bool:
+    """Whether ``_kernels.c`` ``w256_product`` gives np.matmul's bits on a step's recurrent product over ``k``
+    windows, (1024, 256) @ (256, k), the weights taken ``rows`` rows at a time as ``_forward`` does. OpenBLAS
+    sums a product of this shape in fused multiply-adds in order on AVX-512 CPUs, as the kernel does, except in
+    its small-matrix kernel's tails of up to 8 columns (2-8 windows, and the last 1-8 of 17-24: rows taken in
+    blocks) and in numpy's vector product of one column (gemv: its order changes with the column's stride);
+    another BLAS or CPU may sum otherwise. Checked once per shape on random weights and states, the windows'
+    columns alone and as the first of a wider array (as ``_forward``'s views are), a zero state among them: a
+    sum in another order gives other bits on most values (2-128 windows: ~0.2 CPU s in all)."""
+    if _kernel("w256_product") is None or _kernel("pack_w256") is None or k < 2:
+        return False
+    w, wp = _w256_probe_weights()
+    wide = np.tanh(np.random.default_rng(k).standard_normal((256, k + 7))).astype(np.float32)
+    wide[:, k // 2] = 0.0
+    for x in (np.ascontiguousarray(wide[:, :k]), wide):
+        out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
+        _kernel("w256_product")(wp, x, k, out)
+        for a in range(0, 1024, rows):
+            np.matmul(w[a:a + rows], x[:, :k], out=ref[a:a + rows])
+        if not np.array_equal(ref.view(np.uint32), out.view(np.uint32)):
+            return False
+    return True
+
+
 def _recurrent_rows(n_windows: int) -> int:
     """Rows of the recurrent weights (1024, 256) per matrix product in a step over
     ``n_windows`` windows: all 1024, or, for 4..32 windows, the largest power of two with
@@ -215,6 +250,19 @@ class VoiceEncoder:
         for arr in (a for layer in layers for a in layer):
             arr.setflags(write=False)  # shared by every call, as the weights are
         return layers
+
+    @cached_property
+    def _packed_recurrent(self) -> tuple[np.ndarray, ...] | None:
+        """Per LSTM layer, its recurrent weights (``_lstm``'s third) packed for ``_kernels.c`` ``w256_product``
+        (1 MB each), or None where the kernel is not offered (a CPU without AVX-512, no kernels)."""
+        pack = _kernel("pack_w256")
+        if pack is None or _kernel("w256_product") is None:
+            return None
+        out = tuple(np.empty(whh.size, np.float32) for _, _, whh in self._lstm)
+        for packed, (_, _, whh) in zip(out, self._lstm):
+            pack(whh, packed)
+            packed.setflags(write=False)
+        return out
 
     def embed_windows(self, mel: np.ndarray, *, starts, n_frames: int, batch: int = 128) -> np.ndarray:
         """Embeddings of the windows ``mel[s : s + n_frames]`` for each ``s`` in ``starts``.
@@ -343,6 +391,7 @@ class VoiceEncoder:
         e_tap = None
         step = None if KERNELS is None else _numpy_tanh_step(KERNELS)
         cell = _kernel("lstm_cell")
+        product, packed = _kernel("w256_product"), self._packed_recurrent
         # windows going at each step (all, unless ``lengths`` differ)
         going = (np.full(n_frames, nw) if lengths is None
                  else np.count_nonzero(np.asarray(lengths)[None, :] > np.arange(n_frames)[:, None], axis=1))
@@ -365,7 +414,7 @@ class VoiceEncoder:
                 st_l = state[layer]
                 h, c, whh_t, k = st_l["h"], st_l["c"], st_l["whh_t"], st_l["k"]
                 if k >= 0:
-                    gk, actk, hk, ck, blocks, cell_k = st_l["views"]
+                    gk, actk, hk, ck, blocks, cell_k, exact = st_l["views"]
                 for t in range(t0, t1):
                     j = t - t0
                     if going[t] != k:  # the first step, or windows finished: views of the first k columns
@@ -373,10 +422,14 @@ class VoiceEncoder:
                         gk, actk, tmpk, hk, ck = g[:, :k], act[:, :k], tmp[:, :k], h[:, :k], c[:, :k]
                         rows = _recurrent_rows(k)
                         blocks = [(whh[a:a + rows], gk[a:a + rows]) for a in range(0, len(whh), rows)]
+                        # the product in one compiled pass where it gives BLAS's bits for this shape
+                        exact = packed is not None and whh_t is None and _w256_sums_as_blas(k, rows)
                         sig = actk[:_SIGMOID_ROWS]
                         cell_k = (partial(cell, act, c, k) if cell is not None  # ``_cell_numpy``, bit for bit
                                   else partial(_cell_numpy, actk, ck, tmpk, sig))
-                    if whh_t is None:
+                    if exact:  # the packed weights, read in place: BLAS packs them again on every call
+                        product(packed[layer], h, k, g)
+                    elif whh_t is None:
                         for w_rows, g_rows in blocks:  # one block unless few windows (``_recurrent_rows``)
                             np.matmul(w_rows, hk, out=g_rows)
                     else:  # one window: the vector-matrix product, as it always was
@@ -398,7 +451,7 @@ class VoiceEncoder:
                     elif t == tap - 1:
                         e_tap = self._head(h)
                 st_l["k"] = k
-                st_l["views"] = (gk, actk, hk, ck, blocks, cell_k)
+                st_l["views"] = (gk, actk, hk, ck, blocks, cell_k, exact)
         h = state[-1]["h"]
         return self._head(h), e_tap
 
