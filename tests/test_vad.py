@@ -10,8 +10,8 @@ from prosody.engine.vad import NoiseFloor, RawVad, SpeechSmoother
 CFG = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.3, pad_onset_s=0.0, pad_offset_s=0.0)
 
 
-def smooth(raw, cfg=CFG, chunks=None, blocked=None, cross_talk=False, block_only=False):
-    sm = SpeechSmoother(cfg, cross_talk=cross_talk, block_only=block_only)
+def smooth(raw, cfg=CFG, chunks=None, blocked=None, cross_talk=False):
+    sm = SpeechSmoother(cfg, cross_talk=cross_talk)
     out, i = [], 0
     for n in chunks or [len(raw)]:
         out.append(sm.push(raw[i:i + n], None if blocked is None else blocked[i:i + n]))
@@ -66,44 +66,6 @@ def test_smoother_blocked_frames_stop_merging():
     assert runs(smooth(raw, cfg, blocked=blocked)) == [(20, 100)]
 
 
-ONE_SIGNAL = VadConfig(min_duration_on_s=0.1, min_duration_off_s=0.6, pad_onset_s=0.0, pad_offset_s=0.0,
-                       bleed_min_block_s=0.5)
-
-
-def _answer_in_a_pause():
-    """This voice: speech, a 0.59 s pause (frames 60-119: under the 0.6 s merge), speech. The other voice's
-    answer alone in the pause, its raw speech broken by its own pauses: frames 61-75, 80-95, 100-116 (45
-    frames, 0.55 s from its first to its last)."""
-    raw = np.zeros(300, dtype=bool)
-    raw[20:60] = True
-    raw[119:160] = True
-    blocked = np.zeros(300, dtype=bool)
-    for a, b in ((61, 75), (80, 95), (100, 116)):
-        blocked[a:b] = True
-    return raw, blocked
-
-
-@pytest.mark.parametrize("chunks", [None, [70, 1, 29, 300], [61, 40, 15, 184], [5] * 60])
-def test_one_signal_blocked_frames_stop_a_merge_by_their_span(chunks):
-    """Two voices cut from one signal (``block_only``): the other voice's answer spans 0.55 s of this voice's
-    0.59 s pause, 0.45 s of it raw speech. Its span (>= ``bleed_min_block_s`` 0.5 s) ends this voice's stretch
-    before it: two stretches, for any block split. Counted frame by frame (the cross-talk rule) the 45 frames
-    fall short of 50 and the pause is bridged: one stretch through the other voice's answer."""
-    raw, blocked = _answer_in_a_pause()
-    assert runs(smooth(raw, ONE_SIGNAL, chunks, blocked, block_only=True)) == [(20, 60), (119, 160)]
-    assert runs(smooth(raw, ONE_SIGNAL, chunks, blocked)) == [(20, 160)]
-
-
-def test_one_signal_blocked_frames_spanning_under_the_block_are_bridged():
-    """The other voice alone over 0.45 s (frames 61-105) of this voice's 0.59 s pause: under 0.5 s from its
-    first frame to its last (the diarizer's error inside an overlap gives 0.33-0.44 s): bridged."""
-    raw, _ = _answer_in_a_pause()
-    blocked = np.zeros(300, dtype=bool)
-    blocked[61:75] = True
-    blocked[90:106] = True
-    assert runs(smooth(raw, ONE_SIGNAL, blocked=blocked, block_only=True)) == [(20, 160)]
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_smoother_chunk_invariant(seed):
     rng = np.random.default_rng(seed)
@@ -114,29 +76,6 @@ def test_smoother_chunk_invariant(seed):
     assert len(smooth(raw)) == 3000
     blocked = ~raw & (rng.random(3000) < 0.5)
     np.testing.assert_array_equal(smooth(raw, blocked=blocked), smooth(raw, chunks=chunks, blocked=blocked))
-    np.testing.assert_array_equal(smooth(raw, ONE_SIGNAL, blocked=blocked, block_only=True),
-                                  smooth(raw, ONE_SIGNAL, chunks=chunks, blocked=blocked, block_only=True))
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_one_signal_span_rule_is_chunk_invariant(seed):
-    """Bursts of this voice with pauses of 0.3-0.7 s, the other voice's raw speech scattered in them: the
-    stretches found by the span rule are the same for any block split (and some pauses are cut that the
-    frame count bridged, so the rule is at work)."""
-    rng = np.random.default_rng(seed)
-    raw = np.zeros(6200, dtype=bool)
-    blocked = np.zeros(6200, dtype=bool)
-    t = 10
-    while t < 5900:
-        on, off = int(rng.integers(20, 80)), int(rng.integers(30, 70))
-        raw[t:t + on] = True
-        blocked[t + on:t + on + off] = rng.random(off) < 0.7
-        t += on + off
-    raw, blocked = raw[:6000], blocked[:6000] & ~raw[:6000]
-    chunks = np.diff(np.unique(np.concatenate([[0, 6000], rng.integers(1, 6000, size=80)]))).tolist()
-    whole = smooth(raw, ONE_SIGNAL, blocked=blocked, block_only=True)
-    np.testing.assert_array_equal(whole, smooth(raw, ONE_SIGNAL, chunks=chunks, blocked=blocked, block_only=True))
-    assert len(runs(whole)) > len(runs(smooth(raw, ONE_SIGNAL, blocked=blocked)))
 
 
 def test_noise_floor_tracks_percentile_at_fixed_points():

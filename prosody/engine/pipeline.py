@@ -172,23 +172,20 @@ class _Channel:
         return arr[:n]
 
 
-# two voices cut from one signal: the other voice alone over this long (its first frame to its last, its own short
-# pauses in it) since a voice's last speech ends that voice's stretch (``_other_voice_alone``). Over the
-# diarizer's overlap errors: inside a planted overlap it gives the incoming voice 0.33-0.44 s alone where both
-# speak (held's espeak failed interruptions and interruptions); a short answer's own stretch alone before the
-# holder comes back lies 0.53-0.59 s (AMI; seventy-sixth round)
+# two voices cut from one signal: this long of the other voice alone since a voice's last speech ends that voice's
+# stretch (``_other_voice_alone``). Over the diarizer's overlap errors: inside a planted overlap it gives the
+# incoming voice 0.33-0.44 s alone where both speak (held's espeak failed interruptions and interruptions); a
+# short answer's own stretch alone before the holder comes back lies 0.53-0.59 s (AMI; seventy-sixth round)
 ONE_SIGNAL_BLOCK_S = 0.5
 
 
 def _other_voice_alone(raw: list[np.ndarray]) -> list[np.ndarray]:
     """Two voices cut from one signal: per channel, the frames where the other voice's channel alone holds
     raw speech (the diarizer gave them to the other voice, this channel carries the fill there). Passed to the
-    smoother as its cross-talk frames (``SpeechSmoother.push``'s ``blocked``, with ``block_only``): such frames
-    spanning ``ONE_SIGNAL_BLOCK_S`` since this voice's last speech are the other person talking, not a pause in
-    this voice's speech, and no merge under ``min_duration_off_s`` bridges them. Bridged, a listener's 0.5-0.6 s
-    alone inside the holder's turn made the holder talk through the listener's answer (docs/speakers.md,
-    seventy-sixth round); the span, not the count, because an answer's own pauses drop out of its raw speech
-    (seventy-seventh round)."""
+    smoother as its cross-talk frames (``SpeechSmoother.push``'s ``blocked``): ``ONE_SIGNAL_BLOCK_S`` of them
+    since this voice's last speech are the other person talking, not a pause in this voice's speech, and no
+    merge under ``min_duration_off_s`` bridges them. Bridged, a listener's 0.5-0.6 s alone inside the
+    holder's turn made the holder talk through the listener's answer (docs/speakers.md, seventy-sixth round)."""
     return [raw[1] & ~raw[0], raw[0] & ~raw[1]]
 
 

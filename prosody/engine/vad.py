@@ -1060,15 +1060,7 @@ class SpeechSmoother:
 
     With ``block_only`` (two voices cut from one signal: ``pipeline._other_voice_alone``), the blocked frames
     only stop merges: a stretch with some inside is not tested as leak (a listener's token amid the holder's
-    speech is its own voice, heard at its share of the mixture, and keeps its ``min_duration_on_s``). There
-    the merge stops where the blocked frames since this speaker's last raw speech frame *span* ``n_block``
-    frames, first to last, not where ``n_block`` of them have come: the other voice's own short pauses and
-    quiet sounds inside its answer, where its raw speech drops out, are still its answer, not this voice's
-    pause::
-
-        this     ||||______________________||||   (a gap of 0.59 s: merged under min_duration_off_s)
-        other    ____||||_|||___||||_||||||____   (its answer alone, 0.55 s from its first frame to its last)
-        stop         ^ span 0.5 s reached here  -> this voice's stretch ends before the answer
+    speech is its own voice, heard at its share of the mixture, and keeps its ``min_duration_on_s``).
 
     With ``tail_trim`` (and ``push`` given the frames' levels), a kept stretch whose end is a
     room's reverberant tail (``room_tail``) ends where the direct sound ended, at most
@@ -1103,7 +1095,6 @@ class SpeechSmoother:
         self._cand = None    # [start, end) of the open merged stretch (raw indices)
         self._kept: list[tuple[int, int]] = []  # padded kept stretches not yet fully emitted
         self._block_run = 0  # blocked frames since the last raw speech frame
-        self._block_first: int | None = None  # block_only: the first blocked frame since the last raw speech frame
         self._blocked_at: list[int] = []  # blocked frame indices from the open stretch's start on
         self._raw_at: list[int] = []  # raw speech frame indices of the open stretch (for retract)
         self._click_at: list[int] = []  # raw frames marked as clicks, from the open stretch's start on
@@ -1245,31 +1236,6 @@ class SpeechSmoother:
         self._raw_at = [i for i in rest if i >= keep_from]
         self._blocked_at = self._blocked_at[bisect.bisect_left(self._blocked_at, keep_from):]
 
-    def _block_runs(self, raw: np.ndarray, blocked: np.ndarray) -> np.ndarray:
-        """Indices into ``raw`` where ``n_block`` cross-talk frames have come since this speaker's last raw
-        speech frame (the count carried across pushes)."""
-        cb = np.cumsum(blocked.astype(np.int64)) + self._block_run
-        last_raw = np.maximum.accumulate(np.where(raw, np.arange(len(raw)), -1))
-        run = np.where(last_raw >= 0, cb - cb[np.maximum(last_raw, 0)], cb) * blocked
-        self._block_run = int(cb[-1] - (cb[last_raw[-1]] if last_raw[-1] >= 0 else 0))
-        return np.flatnonzero(run == self.n_block)
-
-    def _block_spans(self, raw: np.ndarray, blocked: np.ndarray, base: int) -> np.ndarray:
-        """``block_only``: indices into ``raw`` of blocked frames that lie ``n_block`` frames or more after the
-        first blocked frame since this speaker's last raw speech frame (class doc; the first carried across
-        pushes)."""
-        idx = np.arange(len(raw)) + base
-        at_blocked = idx[blocked]
-        last_raw = np.maximum.accumulate(np.where(raw, idx, -1))
-        k = np.searchsorted(at_blocked, last_raw, side="right")  # the first blocked frame after the last raw one
-        first = at_blocked[np.minimum(k, len(at_blocked) - 1)]  # a blocked frame has one at or before it
-        if self._block_first is not None:  # no raw speech yet in this push: the first came before it
-            first = np.where(last_raw < 0, self._block_first, first)
-        if last_raw[-1] >= 0 or self._block_first is None:
-            after = at_blocked[at_blocked > last_raw[-1]]
-            self._block_first = int(after[0]) if len(after) else None
-        return np.flatnonzero(blocked & (idx - first + 1 >= self.n_block))
-
     def _push(self, raw: np.ndarray, blocked: np.ndarray | None, click: np.ndarray | None = None,
               level: np.ndarray | None = None) -> np.ndarray:
         n_off = self.n_off
@@ -1287,9 +1253,13 @@ class SpeechSmoother:
             stops = ()
             if raw.any():
                 self._block_run = 0
-                self._block_first = None
         else:
-            at = self._block_spans(raw, blocked, base) if self.block_only else self._block_runs(raw, blocked)
+            # cross-talk frames since this speaker's last raw speech frame, carried across pushes
+            cb = np.cumsum(blocked.astype(np.int64)) + self._block_run
+            last_raw = np.maximum.accumulate(np.where(raw, np.arange(len(raw)), -1))
+            run = np.where(last_raw >= 0, cb - cb[np.maximum(last_raw, 0)], cb) * blocked
+            self._block_run = int(cb[-1] - (cb[last_raw[-1]] if last_raw[-1] >= 0 else 0))
+            at = np.flatnonzero(run == self.n_block)
             self._blocked_at += (np.flatnonzero(blocked) + base).tolist()
             events = sorted(set((np.flatnonzero(raw) + base).tolist()) | set((at + base).tolist()))
             stops = set((at + base).tolist())
