@@ -313,3 +313,50 @@ def test_an_ami_answer_with_part_of_its_overlapped_end_found_is_a_turn(corpus):
     assert any(s == "client" and abs(t - 16.04) < 0.3 for s, t in found), found
     assert any(s == "therapist" and abs(t - 16.73) < 0.3 for s, t in found), found
     assert r["changes_found"] == r["changes_true"] == 13
+
+
+def test_a_flip_into_a_short_answer_whose_overlapped_end_is_found_as_both():
+    """docs/speakers.md, seventy-seventh round: an answer straight out of the other voice's speech whose
+    overlapped end the frame models already gave to both voices (up to twice ``flip_overlap_s``) before
+    that voice goes on: ``flip_overlap_between``'s shape, its end found, its start not (AMI tst00 s140
+    shared's 14.20 s answer: 0.59 s of the client alone, then 0.19 s of both, found 0.73 s long, a
+    backchannel). Now its start is given back as ``flip_overlap_between`` gives it (the run's voice alone
+    over voice 0's last ``flip_overlap_s``: under ``flip_overlap_bridge_s``) and its found end is left; a
+    turn, both changes counted. Both over more than twice ``flip_overlap_s`` is no flip's edge: left."""
+    e = GRID.s_to_frames(DiarizeConfig().flip_overlap_s)
+    n = 1000
+    speech = np.ones(n, bool)
+    speech[800:850] = False
+    owner = np.zeros(n, np.int8)
+    owner[300:359] = 1  # the answer alone 0.59 s, straight out of voice 0
+    owner[359:378] = 2  # its end's 0.19 s found as both, then voice 0 goes on
+    d = _flip_overlap(_diarization(owner, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.all(d.owner[300 - e:300] == 1) and np.all(d.owner[:300 - e] == 0)
+    assert np.array_equal(d.owner[300:], owner[300:])
+    assert _changes(_diarization(owner, speech).activity[:800], smoothed=True) == (0, ["backchannel"])
+    assert _changes(d.activity[:800], smoothed=True)[0] == 2
+
+    long_both = owner.copy()
+    long_both[359:359 + 2 * e + 1] = 2
+    kept = _flip_overlap(_diarization(long_both, speech), DiarizeConfig(), GRID, {"speech": speech})
+    assert np.array_equal(kept.owner, long_both)
+
+
+def test_an_ami_answer_with_its_overlapped_end_found_and_its_start_not_is_a_turn(corpus):
+    """amireal5 AMI tst00 FEO072+FEO070 s140 shared (benchmarks/diarization.py's placing): the client's 0.97 s
+    answer at 14.20 s, overlapped 0.20 s at its start and 0.17 s at its end (the therapist back at 15.00 s).
+    The frame models give its start to the therapist, then 0.59 s to the client alone and 0.19 s to both: the
+    answer was found 0.73 s long, a backchannel, both changes round it lost (13 planted / 11 found). Now both
+    are found, 13 of 13."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diarization import ami_cases, run_case
+
+    x, truth = next((x, t) for nm, x, t in ami_cases("amireal5", False)
+                    if nm == "AMI tst00 FEO072+FEO070 s140 shared")
+    r, _ = run_case(x, truth)
+    found = [(to, start) for to, _, start, _ in r["trans_found"]]
+    assert any(s == "client" and abs(t - 14.20) < 0.3 for s, t in found), found
+    assert any(s == "therapist" and abs(t - 15.00) < 0.3 for s, t in found), found
+    assert r["changes_found"] == r["changes_true"] == 13
