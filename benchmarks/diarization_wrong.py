@@ -26,9 +26,12 @@ lies under the noise's (the frames hold noise more than speech). Recordings read
 the split withheld as unsure or one voice found. ``--told`` runs the recordings read as one or mixed again as
 ``--voices 2`` does (is the split there and withheld, or not there at all?); ``--planted`` gives each
 recording's separation of its planted voices (GE2E, clean and as run: does the noise pull the voices
-together in the encoder's ear?).
+together in the encoder's ear?). ``--figures`` gives, beside each recording, the diarizer's own 1-vs-2 figures (separation of each
+voice's own windows, its standard error, the frame models' held-out gain) of the planted split and of the split it
+found (``split_figures``: where the found split scores better than the planted one, no restart judged by them can
+mend it; seventy-eighth round).
 
-    python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs]
+    python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs] [--figures]
     python benchmarks/diarization_wrong.py --split amireal --snr 20 [--noise pink] [--noise-seed N] [--told] [--planted]
     python benchmarks/diarization_wrong.py --split held --condition service [--runs] [--told]
 
@@ -206,6 +209,47 @@ def planted_separation(x: np.ndarray, truth: dict, enc) -> float:
     return float(1.0 - np.dot(e[0], e[1]))
 
 
+def planted_path(segments: tuple[list, list], idx: np.ndarray, n: int) -> np.ndarray:
+    """(m,) int8 per diarizer speech frame (``idx``: their frame numbers on the 10 ms grid, of ``n``): 0 where
+    only the therapist is planted (``segments[0]``, (start_s, end_s)), 1 only the client (``segments[1]``), 2
+    where both or neither are (an overlap, a pause the speech mask took): the planted split as a diarizer path,
+    each voice's own frames those it alone holds."""
+    a, b = (frame_mask(s, n)[idx] for s in segments)
+    return np.where(a & ~b, 0, np.where(b & ~a, 1, 2)).astype(np.int8)
+
+
+def split_figures(x: np.ndarray, truth: dict, found_owner: np.ndarray | None, enc) -> str:
+    """The diarizer's own 1-vs-2 figures (``prosody.engine.diarize``: each voice's own windows' separation, its
+    standard error, the frame models' held-out gain in nats/frame) of the planted split (``planted_path``)
+    and of ``found_owner`` ((n,) 0/1/2 per frame, the split the attribution kept; None: one voice), on the
+    first pass's front end (speech mask, mel power, windows, features) of ``x``: does the diarizer's own
+    yardstick prefer the planted split to the one it found? (seventy-eighth round, docs/speakers.md)"""
+    import diarization as B
+    import prosody.engine.diarize as D
+    from prosody.timebase import GRID
+    cfg = D.DiarizeConfig()
+    x2 = D.audio_2d(x)
+    speech = D._speech_in_noise(x2[:, 0] if x2.shape[1] == 1 else D.ChannelMean(x2), cfg, GRID)[2]
+    memo = {"speech": speech}
+    D._diarize(x2, cfg, None, enc, GRID, memo=memo)  # fills memo: mel power, windows, features
+    idx = np.flatnonzero(speech)
+    starts, w, emb = memo["windows"]
+    feats = D._speech_features(memo, x2, idx, cfg.n_mfcc, GRID, stereo=x2.shape[1] >= 2)[1]
+    segs = (truth["segments"][B.THERAPIST], truth["segments"][B.CLIENT])
+    out = []
+    for label, path in (("planted", planted_path(segs, idx, len(x2) // GRID.hop_length)),
+                        ("found", None if found_owner is None else np.asarray(found_owner, np.int8)[idx])):
+        own = {} if path is None else D._voices_own_windows(enc, memo["melc"], path, cfg, GRID, emb, starts, w)
+        if not own:
+            out.append(f"{label} one voice")
+            continue
+        cents = np.stack([own[k].mean(axis=0) / np.linalg.norm(own[k].mean(axis=0)) for k in (0, 1)])
+        out.append(f"{label} sep {D._separation_of(cents.astype(np.float32)):.3f} "
+                   f"se {D._separation_se(own, cents.astype(np.float32)):.3f} "
+                   f"gain {D._two_model_gain(feats, path, cfg):+.2f}")
+    return "  " + " | ".join(out)
+
+
 def told_wrong(x: np.ndarray, truth: dict) -> float:
     """Wrong-person share (%) of one recording attributed as ``--voices 2`` does."""
     import diarization as B
@@ -239,6 +283,8 @@ def main() -> int:
     ap.add_argument("--noise-seed", type=int, default=0, help="as diarization_noise.py's (0: its own draws)")
     ap.add_argument("--told", action="store_true", help="recordings read as one or mixed again as --voices 2")
     ap.add_argument("--planted", action="store_true", help="each recording's planted voices' separation (GE2E)")
+    ap.add_argument("--figures", action="store_true",
+                    help="the diarizer's separation / its error / frame models' gain of the planted split and the found one")
     ap.add_argument("--condition", choices=("call", "service", "phone"),
                     help="the split's dialogues as diarization_calls.py codes them, this condition (runs placed by stage)")
     args = ap.parse_args()
@@ -249,7 +295,7 @@ def main() -> int:
         print(f"error: --noise-seed {args.noise_seed}: must be 0 or more", file=sys.stderr)
         return 2
     enc = None
-    if args.planted:
+    if args.planted or args.figures:
         from prosody.engine.embedding import VoiceEncoder
         enc = VoiceEncoder.load()
     frames, runs, stages, total, scored = Counter(), Counter(), Counter(), 0, 0
@@ -268,7 +314,8 @@ def main() -> int:
                 frames[f"{w.kind} [{'both' if w.both else 'other'}]"] += w.end - w.start
                 runs[f"{w.kind} [{'both' if w.both else 'other'}]"] += 1
                 stages[w.where or "-"] += w.end - w.start
-        print(case_line(name, r, got, att) + extra_figures(x, clean, truth, got, enc, args.told), flush=True)
+        print(case_line(name, r, got, att) + extra_figures(x, clean, truth, got, enc if args.planted else None, args.told)
+              + (split_figures(x, truth, found_owner(att), enc) if args.figures else ""), flush=True)
         if args.runs and not isinstance(got, str):
             for w in got:
                 print(f"    {('therapist', 'client')[w.speaker]:9} {w.start / 100:7.2f}-{w.end / 100:7.2f} s "
@@ -294,6 +341,12 @@ def split_cases(split: str, cache: str | None, condition: str | None):
         from diarization_calls import condition_cases
         return condition_cases(split, condition)
     return B.cached(B.two_voice_cases(split, False), None if cache is None else f"{cache}/{split}")
+
+
+def found_owner(att) -> np.ndarray | None:
+    """The attribution's split as (n,) 0/1/2 per frame, or None where it holds one voice (or none ran)."""
+    d = att.diarization
+    return None if d is None or d.n_voices != 2 else d.owner
 
 
 def case_line(name: str, r: dict, got, att) -> str:

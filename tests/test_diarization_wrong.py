@@ -157,3 +157,20 @@ def test_a_condition_is_traced_on_the_draws_of_a_run_over_every_condition(monkey
     ref = np.random.default_rng(5).uniform(size=6)  # call, service, phone of a; then of b
     assert [float(x[0, 0]) for _, x, _ in got] == [np.float32(ref[2]), np.float32(ref[5])]
     assert [t["d"] for _, _, t in got] == ["espeak a", "AMI b"]
+
+
+def test_planted_path_gives_each_voice_the_frames_it_alone_holds():
+    from diarization_wrong import planted_path
+    # speech frames (the diarizer's mask): 0.40-3.40 s and 9.00-11.90 s on the 10 ms grid
+    idx = np.concatenate([np.arange(40, 340), np.arange(900, 1190)])
+    path = planted_path((THERAPIST, CLIENT), idx, N)
+    at = dict(zip(idx.tolist(), path.tolist()))
+    assert at[45] == 2  # 0.45 s: before the therapist's 0.5 s start, neither planted
+    assert all(at[f] == 0 for f in range(50, 300))  # the therapist alone, 0.5-3.0 s
+    assert at[310] == 2  # 3.10 s: the pause between the two
+    assert all(at[f] == 1 for f in range(320, 340))  # the client alone from 3.2 s
+    assert all(at[f] == 1 for f in range(900, 990))  # the client's 9.0-9.9 answer
+    assert all(at[f] == 0 for f in range(1000, 1120))  # the therapist alone, 10.0-11.2 s
+    assert all(at[f] == 2 for f in range(1120, 1150))  # 11.2-11.5 s: both planted, an overlap
+    assert all(at[f] == 1 for f in range(1150, 1190))  # the client alone again to 11.9 s
+    assert len(path) == len(idx) and path.dtype == np.int8
