@@ -1,0 +1,154 @@
+"""Hostile sweep 51 (docs/store.md "Hostile sweep 51"): sweep 50's leftovers, then fresh hostile inputs.
+
+1. `prosody --help | true` (and `--version`, a command's `-h`, `prosody` alone) exited 0 unsaid: argparse lets
+   its own write's error go. Now "cannot write to standard output: Broken pipe", exit 1, as every listing.
+2. A refusal on a full disk left SQLite's `sessions.db-shm` (3 bytes) and an empty `-wal` beside an existing
+   store ("the store is unchanged"); a listing read on a full disk the same. Now what that open made goes.
+3. An ALAC CAF cut by less than half a second (after 29 of its 30 packets) was read short unsaid: its packet
+   table's count was given a container's slack. Now it is said.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.test_sweep_hostile43 import FIXTURES
+from tests.test_sweep_hostile48 import _read_all
+from tests.test_sweep_hostile50 import BROKEN_PIPE, _disk_full, _reader_gone, core_audio_alac  # noqa: F401
+
+QUIET = ("--quiet", "--no-progress")
+RECORDING = FIXTURES / "mono_therapist.wav"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- 1. help and version into a gone reader -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["analyze", "--help"], ["sessions", "-h"], []])
+def test_help_into_a_gone_reader_is_said(tmp_path, argv):
+    """Before: exit 0 (`prosody` alone: 2), nothing said, the help lost. Now the house rule's line, exit 1."""
+    assert _reader_gone(argv, tmp_path) == (1, BROKEN_PIPE)
+
+
+def test_help_to_a_reader_is_as_before(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "prosody_cli.main", "--version"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.startswith("prosody "), done.stderr) == (0, True, "")
+
+
+# -- 2. SQLite's files left beside a store after a full-disk refusal ----------------------------------------------
+
+def _sidecars(store: Path) -> list[str]:
+    return sorted(p.name for p in store.iterdir() if p.name.startswith("sessions.db-"))
+
+
+def _file_size_limited(limit_bytes: int):
+    """A child's ``preexec_fn``: no file it writes grows past ``limit_bytes`` (EFBIG, as a full disk fails a
+    write for any user; SIGXFSZ ignored so that the write fails rather than the process)."""
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    return limit
+
+
+def test_a_refused_open_leaves_no_sqlite_files(tmp_path):
+    """Before: after "the disk holding st/sessions.db is full ...; the store is unchanged" (a full 1 MiB tmpfs:
+    tried), `sessions.db-shm` and an empty `sessions.db-wal` were left beside it: SQLite deletes them at its last
+    close after a checkpoint, which the failing disk failed. Here SQLite's shared memory cannot grow past 4 KiB."""
+    store = tmp_path / "st"
+    assert run_cli("analyze", RECORDING, "--save", "--store", store, *QUIET)[0] == 0
+    assert _sidecars(store) == []
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "prosody_cli.main", "analyze", RECORDING, "--save", "--store",
+                           store, *QUIET], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                          preexec_fn=_file_size_limited(4096))
+    assert done.returncode == 1 and "cannot open the session store" in done.stderr, done.stderr
+    assert _sidecars(store) == []
+
+
+def test_sqlite_files_another_connection_holds_are_kept(tmp_path):
+    """Only what the failed open made, and only while no connection has it open: one that opened meanwhile
+    (here in this process, its lock on the shared memory met all the same) keeps them."""
+    from prosody.store.db import _sidecars as sidecars
+    from prosody.store.db import _unmake_sidecars
+    db_path = tmp_path / "sessions.db"
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x)")
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert os.path.getsize(f"{db_path}-wal") == 0 and os.path.exists(f"{db_path}-shm")
+    _unmake_sidecars(db_path, list(sidecars(db_path)))
+    assert _sidecars(tmp_path) == ["sessions.db-shm", "sessions.db-wal"]
+    other.close()
+
+
+def test_a_listing_on_a_full_disk_leaves_no_sqlite_files(tmp_path, monkeypatch):
+    """A listing on a full disk reads the store read-only (sweep 36): SQLite's files its connection made go as it
+    closes (before: left, as after a refusal)."""
+    store = tmp_path / "st"
+    assert run_cli("analyze", RECORDING, "--save", "--store", store, *QUIET)[0] == 0
+    _disk_full(monkeypatch)
+    rc, out, err = run_cli("sessions", "--store", store)
+    assert rc == 0 and out.startswith("1 session"), (out, err)
+    assert _sidecars(store) == []
+
+
+# -- 3. an ALAC CAF cut short by less than the slack --------------------------------------------------------------
+
+def test_an_alac_caf_cut_after_its_last_but_one_packet_is_said(tmp_path, core_audio_alac):
+    """Before: cut after 29 of its 30 packets, 7.42 s of 7.50 s read, nothing said (a container's 0.5 s slack,
+    for a codec's delay, given to the packet table's exact count). Now "is truncated: its header says 7.50 s"."""
+    whole, data, sizes = core_audio_alac
+    audio_at = data.index(b"data") + 12 + 4
+    cut = tmp_path / "c.caf"
+    cut.write_bytes(data[:audio_at + sum(sizes[:29])])
+    got_s, warnings = _read_all(cut)
+    assert got_s == pytest.approx(29 * 4096 / 16000, abs=0.001)
+    assert warnings == [f"{cut} is truncated: its header says 7.50 s, read {got_s:.2f} s (every block it holds); "
+                        "analysed the readable part"], warnings
+    cut.write_bytes(data[:audio_at + sum(sizes[:29]) + sizes[29] // 2])  # inside its last packet
+    got_s, warnings = _read_all(cut)
+    assert len(warnings) == 1 and warnings[0].startswith(f"{cut} is truncated: header says 7.50 s, read "), warnings
+
+
+# -- 4. batch's progress bar on a terminal whose reader goes ---------------------------------------------------
+
+def test_a_batch_whose_terminal_went_goes_on(tmp_path):
+    """Standard error a terminal (the bar drawn), its reader gone after the first bytes (the pty's master closed):
+    the batch goes on, every recording saved and in the table, the summary on standard output, exit 1 (its lines
+    were cut, sweep 49's rule). Held (sweep 50 mended it untried): 5 of 5 analysed, closed at 0.2, 3 and 8 kB."""
+    import pty
+    import select
+    import time
+
+    import numpy as np
+    import soundfile as sf
+    x, rate = sf.read(RECORDING)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):  # three recordings, none a duplicate of another
+        sf.write(folder / f"r{i}.wav", x * (0.5 + 0.1 * i), rate)
+    master, slave = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+    run = subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "batch", folder, "--store", tmp_path / "st",
+                            "--table", tmp_path / "t.csv", "--jobs", "1"], cwd=tmp_path, env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    drawn, until = b"", time.monotonic() + 120
+    while b"checking" not in drawn and time.monotonic() < until:
+        if select.select([master], [], [], 1)[0]:
+            drawn += os.read(master, 4096)
+    os.close(master)
+    out, _ = run.communicate(timeout=300)
+    assert b"checking" in drawn
+    assert run.returncode == 1 and out.startswith("batch: 3 recordings: 3 analysed"), out
+    assert len(list((tmp_path / "st" / "frames").iterdir())) == 3
+    assert len((tmp_path / "t.csv").read_text().splitlines()) == 4
