@@ -152,3 +152,43 @@ def test_a_batch_whose_terminal_went_goes_on(tmp_path):
     assert run.returncode == 1 and out.startswith("batch: 3 recordings: 3 analysed"), out
     assert len(list((tmp_path / "st" / "frames").iterdir())) == 3
     assert len((tmp_path / "t.csv").read_text().splitlines()) == 4
+
+
+# -- 5. a session whose frames file is lost: its analysis still taken out -----------------------------------------
+
+@pytest.fixture
+def cut_frames(tmp_path) -> Path:
+    """A store of one session whose frames file was cut to half its bytes."""
+    store = tmp_path / "st"
+    assert run_cli("analyze", RECORDING, "--save", "--store", store, *QUIET)[0] == 0
+    (frames,) = (store / "frames").iterdir()
+    frames.write_bytes(frames.read_bytes()[:frames.stat().st_size // 2])
+    return store
+
+
+def test_a_session_whose_frames_file_is_cut_is_exported_without_them(tmp_path, cut_frames):
+    """Before: "cannot read frames file ...: it is cut short ...", exit 1, nothing exported (a missing file: "its
+    frames file ... is missing"): the analysis, bookmarks, notes and feedback, whole in the database, could not
+    be taken out. Now the JSON is written, said without its frames and why, and imports as a session without."""
+    assert run_cli("edit", "1", "--store", cut_frames, "--notes", "kept")[0] == 0
+    rc, _, err = run_cli("export", "1", "--store", cut_frames, "-o", tmp_path / "x.json")
+    assert rc == 0 and "exported session 1 to" in err and "without per-frame features (cannot read frames file" in err
+    assert "it is cut short" in err and not (tmp_path / "x.frames.npz").exists()
+    rc, out, err = run_cli("import", tmp_path / "x.json", "--store", tmp_path / "other")
+    assert rc == 0 and "(no per-frame features found beside it)" in out + err, (out, err)
+    assert "notes: kept" in run_cli("show", "1", "--store", tmp_path / "other")[1]
+
+
+def test_a_session_whose_frames_file_is_missing_is_reported_without_traces(tmp_path, cut_frames):
+    """Before: `report` refused it whole; a CSV of its frames said "this session was saved without per-frame
+    features", which it was not. Now the page is written, its timelines saying the features are lost and why."""
+    (frames,) = (cut_frames / "frames").iterdir()
+    frames.unlink()
+    rc, _, err = run_cli("report", "1", "--store", cut_frames, "-o", tmp_path / "r.html")
+    assert rc == 0 and "is missing: the report has no pitch or level traces" in err, err
+    page = (tmp_path / "r.html").read_text()
+    assert "is missing: its per-frame features are lost" in page and "saved without per-frame" not in page
+    rc, _, err = run_cli("export", "1", "--store", cut_frames, "-o", tmp_path / "f.csv")
+    assert (rc, err) == (1, f"prosody: error: session 1: its frames file {frames} is missing\n")
+    rc, _, err = run_cli("export", "1", "--store", cut_frames, "--format", "rttm")
+    assert rc == 0 and err == ""  # RTTM never holds per-frame features: nothing to say

@@ -51,7 +51,7 @@ import numpy as np
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
                       locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text,
                       others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
-from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
+from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, until_end,
@@ -2088,7 +2088,7 @@ FROM sessions s"""
                 raise SessionNotFoundError(f"session {s.info.id} was deleted from {self.path} while this command "
                                            "read it")
             if now[0] == name:
-                raise StoreError(f"session {s.info.id}: its frames file {path} is missing")
+                raise FramesLostError(f"session {s.info.id}: its frames file {path} is missing")
         raise StoreError(f"session {s.info.id} in {self.path} kept changing while this command read it (another "
                          "prosody rewrote it each time); try again")
 
@@ -2153,10 +2153,23 @@ FROM sessions s"""
         saved_as = stored_unsure_name(json.loads(doc_text, parse_constant=_refuse_constant))
         return frames if saved_as is None else frames_as_unattributed(frames, saved_as)
 
+    def read_document_kept(self, ref) -> tuple[StoredSession, dict[str, dict[str, np.ndarray]] | None, str | None]:
+        """``read``, where the session's frames file is missing or unreadable: (the session, None, why its
+        frames are lost). `export` and `report` refused such a session whole, "its frames file ... is missing"
+        or "is cut short": its analysis, notes and feedback, whole in the database, could not be taken out
+        (hostile sweep 51). (session, frames, None) where they read."""
+        try:
+            s, frames = self.read(ref)
+        except FramesLostError as exc:
+            return self.get(ref), None, str(exc)
+        return s, frames, None
+
     def bundle(self, ref) -> ExportBundle:
-        s, frames = self.read(ref)
+        """The session as exported; without its frames, and why, where its frames file is lost
+        (``read_document_kept``)."""
+        s, frames, lost = self.read_document_kept(ref)
         return ExportBundle(doc=s.doc, meta=s.info.meta, bookmarks=s.bookmarks, feedback=s.feedback,
-                            frames=frames, uid=s.info.uid, notes=s.notes)
+                            frames=frames, uid=s.info.uid, notes=s.notes, frames_lost=lost)
 
     def import_bundle(self, b: ExportBundle, *, new_id: bool = False, renumber: bool = False) -> int:
         """``save`` an export; ``renumber``: its session number, when another session of
