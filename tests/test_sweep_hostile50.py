@@ -165,13 +165,16 @@ def _packet_sizes(pakt: bytes) -> list[int]:
 
 @pytest.fixture(scope="module")
 def core_audio_alac(tmp_path_factory) -> tuple[Path, bytes, list[int]]:
-    """A 7.50 s ALAC CAF laid out as Core Audio writes it, its packet table before its audio; (path, bytes,
-    each packet's size). FFmpeg writes the table last, where a cut loses it (the file then refused whole)."""
+    return write_core_audio_alac(tmp_path_factory.mktemp("caf"))
+
+
+def write_core_audio_alac(folder: Path) -> tuple[Path, bytes, list[int]]:
+    """A 7.50 s ALAC CAF laid out as Core Audio writes it, its packet table before its audio, in ``folder``; (path,
+    bytes, each packet's size). FFmpeg writes the table last, where a cut loses it (the file then refused whole)."""
     av = pytest.importorskip("av")
     rate, seconds = 16000, 7.5
     t = np.arange(int(seconds * rate)) / rate
     x = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)[None, :]
-    folder = tmp_path_factory.mktemp("caf")
     ffmpeg_made = folder / "f.caf"
     with av.open(str(ffmpeg_made), "w", format="caf") as container:
         stream = container.add_stream("alac", rate=rate, layout="mono")

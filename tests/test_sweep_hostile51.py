@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.test_sweep_hostile43 import FIXTURES
 from tests.test_sweep_hostile48 import _read_all
-from tests.test_sweep_hostile50 import BROKEN_PIPE, _disk_full, _reader_gone, core_audio_alac  # noqa: F401
+from tests.test_sweep_hostile50 import BROKEN_PIPE, _disk_full, _reader_gone, write_core_audio_alac
 
 QUIET = ("--quiet", "--no-progress")
 RECORDING = FIXTURES / "mono_therapist.wav"
@@ -103,10 +103,10 @@ def test_a_listing_on_a_full_disk_leaves_no_sqlite_files(tmp_path, monkeypatch):
 
 # -- 3. an ALAC CAF cut short by less than the slack --------------------------------------------------------------
 
-def test_an_alac_caf_cut_after_its_last_but_one_packet_is_said(tmp_path, core_audio_alac):
+def test_an_alac_caf_cut_after_its_last_but_one_packet_is_said(tmp_path):
     """Before: cut after 29 of its 30 packets, 7.42 s of 7.50 s read, nothing said (a container's 0.5 s slack,
     for a codec's delay, given to the packet table's exact count). Now "is truncated: its header says 7.50 s"."""
-    whole, data, sizes = core_audio_alac
+    _, data, sizes = write_core_audio_alac(tmp_path)
     audio_at = data.index(b"data") + 12 + 4
     cut = tmp_path / "c.caf"
     cut.write_bytes(data[:audio_at + sum(sizes[:29])])
@@ -129,7 +129,6 @@ def test_a_batch_whose_terminal_went_goes_on(tmp_path):
     import select
     import time
 
-    import numpy as np
     import soundfile as sf
     x, rate = sf.read(RECORDING)
     folder = tmp_path / "in"
