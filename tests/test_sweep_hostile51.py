@@ -191,3 +191,26 @@ def test_a_session_whose_frames_file_is_missing_is_reported_without_traces(tmp_p
     assert (rc, err) == (1, f"prosody: error: session 1: its frames file {frames} is missing\n")
     rc, _, err = run_cli("export", "1", "--store", cut_frames, "--format", "rttm")
     assert rc == 0 and err == ""  # RTTM never holds per-frame features: nothing to say
+
+
+# -- 6. two channels named of a file of more than two, both carrying both voices -----------------------------------
+
+def test_two_named_channels_of_one_mix_are_said(tmp_path):
+    """Before: a 3-channel file of one voice on every channel (and a 64-channel one alike), `--channels
+    therapist=1,client=3`: "therapist never speaks: no speech was found on the channel" and the client alike,
+    nothing saying why (each voice taken for the other's leak); a stereo file so was detected shared. Now the
+    warning names the two channels and why. Three channels of the fixture dialogue (therapist, client, their
+    mix), channels 1 and 2 named: no such warning."""
+    import numpy as np
+    import soundfile as sf
+    x, rate = sf.read(RECORDING, dtype="float32")
+    same = tmp_path / "same.wav"
+    sf.write(same, np.column_stack([x, x, x]) * 0.5, rate)
+    rc, _, err = run_cli("analyze", same, "--channels", "therapist=1,client=3", *QUIET)
+    assert rc == 0 and (f"prosody: warning: {same}: channel 1 (therapist) and channel 3 (client) are read as one "
+                        "speaker each, but both carry both voices (the two channels are identical") in err, err
+    d, rate = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    three = tmp_path / "three.wav"
+    sf.write(three, np.column_stack([d[:, 0], d[:, 1], d.mean(axis=1)]), rate)
+    rc, _, err = run_cli("analyze", three, "--channels", "therapist=1,client=2", *QUIET)
+    assert rc == 0 and "both carry both voices" not in err and "never speaks" not in err, err
