@@ -214,3 +214,19 @@ def test_two_named_channels_of_one_mix_are_said(tmp_path):
     sf.write(three, np.column_stack([d[:, 0], d[:, 1], d.mean(axis=1)]), rate)
     rc, _, err = run_cli("analyze", three, "--channels", "therapist=1,client=2", *QUIET)
     assert rc == 0 and "both carry both voices" not in err and "never speaks" not in err, err
+
+
+# -- 7. a WAV header of 0 Hz ---------------------------------------------------------------------------------------
+
+def test_a_wav_of_zero_hertz_is_said_as_such(tmp_path):
+    """Before: "not a readable audio file (Error opening ...: Internal error : SF_INFO struct incomplete.)", an
+    internal error to a reader. Now the header's fault in words, exit 2, one line."""
+    import struct
+    pcm = b"\\x00\\x01" * 16000
+    wav = tmp_path / "r0.wav"
+    wav.write_bytes(b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 0, 0,
+                                                                                            2, 16)
+                    + b"data" + struct.pack("<I", len(pcm)) + pcm)
+    rc, _, err = run_cli("analyze", wav, *QUIET)
+    assert (rc, err) == (2, f"prosody: error: cannot decode {wav}: not a readable audio file (its header gives a "
+                            "sample rate of 0 Hz: it is damaged)\n")

@@ -89,6 +89,7 @@ class AudioFile:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             if "does not exist or is not a regular file" in sndfile_error:  # libsndfile's word for "cannot parse"
                 sndfile_error = "too short or damaged to hold audio"
+            sndfile_error = _wav_rate_fault(self.path) or sndfile_error
             self._open_ffmpeg(sndfile_error)
         if self._backend == "sndfile" and self._format == "FLAC" and self.n_samples == -1:
             self._open_unsized_flac()
@@ -519,6 +520,7 @@ def _caf_valid_frames(path: Path) -> int | None:
     return None
 
 
+WAV_SCAN_CHUNKS = 64  # chunks walked for a WAV's 'fmt ' (it comes first, after a JUNK or bext chunk at most)
 MP4_SCAN_BOXES = 10_000  # top-level boxes walked before giving up (a real file has a handful)
 
 
@@ -732,6 +734,30 @@ def _wav_unheaded(path: Path) -> tuple[float, float] | None:
     if more_frames < UNHEADED_MIN_S * rate:
         return None
     return (data_end - data_at) // align / rate, more_frames / rate
+
+
+def _wav_rate_fault(path: Path) -> str | None:
+    """What a WAV header gives that no recording has, a sample rate of 0 Hz, in those words, or None: libsndfile
+    said "Internal error : SF_INFO struct incomplete" (an internal error of prosody's, to a reader; hostile sweep
+    51). Reads the 'fmt ' chunk of the first few (WAV_SCAN_CHUNKS)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            for _ in range(WAV_SCAN_CHUNKS):
+                ck = f.read(8)
+                if len(ck) < 8:
+                    return None
+                n = int.from_bytes(ck[4:8], "little")
+                if ck[:4] == b"fmt ":
+                    fmt = f.read(8)
+                    rate = int.from_bytes(fmt[4:8], "little") if len(fmt) == 8 else None
+                    return "its header gives a sample rate of 0 Hz: it is damaged" if rate == 0 else None
+                f.seek(n + (n & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
 
 
 def _second_wav_at(path: Path) -> int | None:
