@@ -21,8 +21,8 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.test_sweep_hostile43 import FIXTURES
-from tests.test_sweep_hostile48 import _read_all
-from tests.test_sweep_hostile50 import BROKEN_PIPE, _disk_full, _reader_gone, write_core_audio_alac
+from tests.test_sweep_hostile50 import (BROKEN_PIPE, _disk_full, _reader_gone, cut_after_packets,
+                                        write_core_audio_alac)
 
 QUIET = ("--quiet", "--no-progress")
 RECORDING = FIXTURES / "mono_therapist.wav"
@@ -107,15 +107,12 @@ def test_an_alac_caf_cut_after_its_last_but_one_packet_is_said(tmp_path):
     """Before: cut after 29 of its 30 packets, 7.42 s of 7.50 s read, nothing said (a container's 0.5 s slack,
     for a codec's delay, given to the packet table's exact count). Now "is truncated: its header says 7.50 s"."""
     _, data, sizes = write_core_audio_alac(tmp_path)
-    audio_at = data.index(b"data") + 12 + 4
     cut = tmp_path / "c.caf"
-    cut.write_bytes(data[:audio_at + sum(sizes[:29])])
-    got_s, warnings = _read_all(cut)
+    got_s, warnings = cut_after_packets(cut, data, sizes, 29)
     assert got_s == pytest.approx(29 * 4096 / 16000, abs=0.001)
     assert warnings == [f"{cut} is truncated: its header says 7.50 s, read {got_s:.2f} s (every block it holds); "
                         "analysed the readable part"], warnings
-    cut.write_bytes(data[:audio_at + sum(sizes[:29]) + sizes[29] // 2])  # inside its last packet
-    got_s, warnings = _read_all(cut)
+    got_s, warnings = cut_after_packets(cut, data, sizes, 29, part=sizes[29] // 2)  # inside its last packet
     assert len(warnings) == 1 and warnings[0].startswith(f"{cut} is truncated: header says 7.50 s, read "), warnings
 
 
