@@ -814,7 +814,7 @@ def cmd_export(args, out, err) -> int:
     return EXIT_OK
 
 
-FRAMES_FORMATS = ("json", "parquet")  # the export formats that carry a session's per-frame features (and CSV: only them)
+FRAMES_FORMATS = ("json", "parquet")  # the export formats that carry a session's per-frame features (CSV: only them)
 
 
 def _without_frames(bundle, fmt: str) -> str:

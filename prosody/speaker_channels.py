@@ -906,7 +906,8 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     gains = rec.hear_gain_db or (hearing_gains(rec.source) if isinstance(rec.source, FileSource) else ())
     session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,
                              measures=measures, profile=profile, cross_talk=rec.cross_talk, hear_gain_db=gains)
-    session = replace(session, warnings=session.warnings + tuple(said(w) for w in [*rec.source.warnings, *rec.warnings]),
+    said_first = [*rec.source.warnings, *rec.warnings]  # the files', then the channels named
+    session = replace(session, warnings=session.warnings + tuple(said(w) for w in said_first),
                       heard_raised_db={s: float(g) for s, g in zip(rec.speakers, gains) if g})
     if attribution is not None:
         session = replace(session, attribution=attribution.to_dict(),
