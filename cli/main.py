@@ -42,6 +42,20 @@ class _Parser(argparse.ArgumentParser):
         self._typed = list(sys.argv[1:] if args is None else args)  # a subcommand's parser gets its own
         return super().parse_known_args(args, namespace)
 
+    def _print_message(self, message, file=None):
+        """argparse's, whose failed write to standard output is raised, named (argparse let it go: `prosody --help
+        | true`, `--version`, a command's `-h` exited 0 unsaid), and said by ``main`` as any ("cannot write to
+        standard output: Broken pipe", exit 1; hostile sweep 51). Standard error's is let go, as ``_LastLines``
+        lets it go."""
+        if not message:
+            return
+        if file is None or file is sys.stdout:
+            file = _NamedStream(sys.stdout, STDOUT_NAME)
+        elif not isinstance(file, _NamedStream):
+            return _LastLines(file).write(message)
+        file.write(message)
+        file.flush()
+
     def error(self, message):
         flags = message.removeprefix("argument ").removesuffix(": expected one argument")
         if message.startswith("argument ") and message.endswith(": expected one argument"):  # only that error

@@ -644,7 +644,8 @@ def cmd_report(args, out, err) -> int:
     if args.output is not None:  # -o "" is refused, not taken for the default name (a file there: decided below,
         _guard(args, ("-o", args.output), page=True, overwrite=True)  # once the recording is known as an input)
     with _open(args) as store:
-        stored, frames = store.read(args.session)  # one state of it (a relabel meanwhile mixed two, sweep 12)
+        # one state of it (a relabel meanwhile mixed two, sweep 12); its frames file lost: the page without traces
+        stored, frames, lost = store.read_document_kept(args.session)
     path = args.output if args.output is not None else f"session-{stored.info.id}.html"
     _guard(args, ("-o" if args.output else "report", path), docs=[stored.doc], page=True)
     fresh = frozenset() if args.overwrite else new_outputs([path])
@@ -655,8 +656,10 @@ def cmd_report(args, out, err) -> int:
         clips, why = make_clips(stored.doc, ms, fmt=args.clips_format)
         if clips is None:
             err.write(f"prosody: no clips in the report: {terminal_safe(why)}\n")
-    _write_html(path, session_report(stored, frames, extra_sections=[moments_section(stored, ms, clips=clips)]),
-                fresh=fresh)
+    _write_html(path, session_report(stored, frames, extra_sections=[moments_section(stored, ms, clips=clips)],
+                                     frames_lost=lost), fresh=fresh)
+    if lost:
+        err.write(f"prosody: warning: {terminal_safe(lost)}: the report has no pitch or level traces\n")
     if clips:
         err.write(f"prosody: warning: {terminal_safe(path)} now holds {len(clips)} clip{'s' if len(clips) != 1 else ''} "
                   "of the session's audio "
@@ -794,17 +797,32 @@ def cmd_export(args, out, err) -> int:
         if args.format == "parquet":
             raise InputError("Parquet is binary: give -o PATH.parquet")
         getattr(out, "write_data", out.write)(export_text(bundle, args.format, uri=uri))  # UTF-8, whatever the locale
-        if args.format == "json" and bundle.frames is not None:
+        if args.format == "json" and bundle.frames_lost:  # not "-o PATH.json writes them beside it"
+            err.write(f"prosody: warning: {terminal_safe(bundle.frames_lost)}: session {sid} has no per-frame "
+                      "features to export\n")
+        elif args.format == "json" and bundle.frames is not None:
             err.write("prosody: note: per-frame features are not in JSON on stdout; "
                       "-o PATH.json writes them beside it\n")
         return EXIT_OK
     fresh = frozenset() if args.overwrite else new_outputs([args.output, frames_beside])
     with _signals_wait() as came:  # the JSON and its frames file, both or neither: a signal between them left
         written = write_export(bundle, args.format, args.output, uri=uri, fresh=fresh)  # the JSON alone (sweep 12)
-        err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}\n")
+        err.write(f"prosody: exported session {sid} to {terminal_safe(', '.join(str(p) for p in written))}"
+                  f"{_without_frames(bundle, args.format)}\n")
     if came:
         return _signalled(came, err, f"session {sid} was exported first")
     return EXIT_OK
+
+
+FRAMES_FORMATS = ("json", "parquet")  # the export formats that carry a session's per-frame features (CSV: only them)
+
+
+def _without_frames(bundle, fmt: str) -> str:
+    """What an export's line adds for a session whose frames file is lost: what it lacks, and why."""
+    if not bundle.frames_lost or fmt not in FRAMES_FORMATS:  # RTTM, TextGrid, EAF never hold them
+        return ""
+    return (f" without per-frame features ({terminal_safe(bundle.frames_lost)}; the analysis, bookmarks, notes "
+            "and feedback are whole)")
 
 
 def cmd_import(args, out, err) -> int:

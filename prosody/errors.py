@@ -53,6 +53,11 @@ class SessionUnreadableError(StoreError):
     edited by hand). The store and its other sessions are unaffected."""
 
 
+class FramesLostError(StoreError):
+    """A stored session's frames file is missing or cannot be read (cut short, replaced): its per-frame features
+    are lost, its document (the analysis, bookmarks, notes, feedback) reads all the same."""
+
+
 class SessionNumberTakenError(StoreError, InputError):
     """A session number given for a therapist's client is already another session's:
     (therapist, client, session number) names one session. Bad input (exit 2)."""

@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 
-from .errors import StoreError
+from .errors import FramesLostError, StoreError
 from .timebase import GRID
 from .types import FRAME_COLUMNS
 
@@ -92,7 +92,10 @@ def read_frames_npz(path_or_file, speakers, *, importing: bool = False) -> dict[
         elif kind == "Parquet":  # export --format parquet: the whole session, frames and all
             why = ("a Parquet file; an exported session's Parquet holds its frames itself: import it alone "
                    f"(`prosody import {path_or_file}`)")
-        raise StoreError(f"cannot read frames file {path_or_file}: {why}") from None
+        # damaged (cut short, replaced): its features are lost, a stored session's document still reads (its
+        # export and report go on without them); a file the system will not read now (an OSError) is said only
+        lost = FramesLostError if not isinstance(exc, OSError) else StoreError
+        raise lost(f"cannot read frames file {path_or_file}: {why}") from None
     names = [str(x) for x in data.pop("speakers")] if "speakers" in data else list(speakers)
     if list(speakers) and names != list(speakers):
         raise StoreError(f"frames file {path_or_file} holds speakers {names}, the session {list(speakers)}")

@@ -835,6 +835,7 @@ class Recording:
     picks: tuple[tuple[int, int], ...]
     cross_talk: bool
     hear_gain_db: tuple[float, ...] = ()  # per speaker channel, what its speech detection hears it with (() : none)
+    warnings: tuple[str, ...] = ()  # what the plan found of the channels named (``_named_channels_shared``)
 
 
 def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=None,
@@ -850,7 +851,36 @@ def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=N
     if attribution is not None and attribution.channels_swapped and len(layout.picks) == 2:
         layout = Layout(layout.speakers, layout.picks[::-1])
     layout = with_voiced_channels(layout, paths)  # a stereo file's second channel, where its first is silent
-    return Recording(FileSource(list(paths), layout, offset_s=offset_s), layout.speakers, layout.picks, cross_talk=True)
+    return Recording(FileSource(list(paths), layout, offset_s=offset_s), layout.speakers, layout.picks, cross_talk=True,
+                     warnings=_named_channels_shared(paths, layout))
+
+
+def _named_channels_shared(paths, layout) -> tuple[str, ...]:
+    """The warning for two channels of one file of more than two, named one speaker each (``--channels
+    therapist=1,client=3``), whose first ``PROBE_S`` seconds both carry both voices (``detect_layout``, as a
+    stereo file's are checked): the cross-talk rejection takes each voice for the other's leak where it is
+    quieter, and on channels alike everywhere both speakers came out with no speech at all, "therapist never
+    speaks: no speech was found on the channel" and the client alike, unexplained (a 3- or 64-channel file of one
+    mix on every channel; hostile sweep 51). Nothing for a stereo file (detected before: ``attribute_recording``)."""
+    from .engine.sources import FileSource
+    from .engine.speakers import detect_layout
+    if len(paths) != 1 or len(layout.picks) != 2:
+        return ()
+    source = FileSource(list(paths), layout)
+    if source.files[0].channels <= 2:
+        return ()
+    head, limit = [], int(PROBE_S * GRID.sample_rate)
+    for block in source:
+        head.append(block)
+        if sum(len(b) for b in head) >= limit:
+            break
+    rep = detect_layout(np.concatenate(head)[:limit]) if head else None
+    if rep is None or rep.layout != "shared":
+        return ()
+    named = " and ".join(f"channel {c + 1} ({s})" for s, (_, c) in zip(layout.speakers, layout.picks))
+    return (f"{paths[0]}: {named} are read as one speaker each, but both carry both voices ({rep.reason}): each "
+            "voice is taken for the other's leak where it is quieter, and speaking time, turns and every measure "
+            "built on them can be far too low; name the channels that each hold one speaker's own microphone",)
 
 
 def analyze_recording(rec: Recording, config, *, attribution, sources, measures=None, profile=None, on_block=None,
@@ -876,7 +906,8 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     gains = rec.hear_gain_db or (hearing_gains(rec.source) if isinstance(rec.source, FileSource) else ())
     session = analyze_blocks(rec.source, rec.speakers, config, sources=list(sources), on_block=on_block,
                              measures=measures, profile=profile, cross_talk=rec.cross_talk, hear_gain_db=gains)
-    session = replace(session, warnings=session.warnings + tuple(said(w) for w in rec.source.warnings),
+    said_first = [*rec.source.warnings, *rec.warnings]  # the files', then the channels named
+    session = replace(session, warnings=session.warnings + tuple(said(w) for w in said_first),
                       heard_raised_db={s: float(g) for s, g in zip(rec.speakers, gains) if g})
     if attribution is not None:
         session = replace(session, attribution=attribution.to_dict(),

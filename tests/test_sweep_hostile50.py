@@ -165,13 +165,16 @@ def _packet_sizes(pakt: bytes) -> list[int]:
 
 @pytest.fixture(scope="module")
 def core_audio_alac(tmp_path_factory) -> tuple[Path, bytes, list[int]]:
-    """A 7.50 s ALAC CAF laid out as Core Audio writes it, its packet table before its audio; (path, bytes,
-    each packet's size). FFmpeg writes the table last, where a cut loses it (the file then refused whole)."""
+    return write_core_audio_alac(tmp_path_factory.mktemp("caf"))
+
+
+def write_core_audio_alac(folder: Path) -> tuple[Path, bytes, list[int]]:
+    """A 7.50 s ALAC CAF laid out as Core Audio writes it, its packet table before its audio, in ``folder``; (path,
+    bytes, each packet's size). FFmpeg writes the table last, where a cut loses it (the file then refused whole)."""
     av = pytest.importorskip("av")
     rate, seconds = 16000, 7.5
     t = np.arange(int(seconds * rate)) / rate
     x = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)[None, :]
-    folder = tmp_path_factory.mktemp("caf")
     ffmpeg_made = folder / "f.caf"
     with av.open(str(ffmpeg_made), "w", format="caf") as container:
         stream = container.add_stream("alac", rate=rate, layout="mono")
@@ -191,6 +194,14 @@ def core_audio_alac(tmp_path_factory) -> tuple[Path, bytes, list[int]]:
     return whole, whole.read_bytes(), _packet_sizes(chunks[b"pakt"])
 
 
+def cut_after_packets(path: Path, data: bytes, sizes: list[int], n: int, *, part: int = 0) -> tuple[float, list]:
+    """``data`` (``write_core_audio_alac``'s) cut after its first ``n`` packets and ``part`` bytes of the next, into
+    ``path``; (seconds read, the warnings)."""
+    audio_at = data.index(b"data") + 12 + 4  # the chunk's head, then its edit count
+    path.write_bytes(data[:audio_at + sum(sizes[:n]) + part])
+    return _read_all(path)
+
+
 def test_an_alac_caf_cut_between_packets_is_said_against_its_own_length(tmp_path, core_audio_alac):
     """Before: the whole file read 7.50 s; cut after 15 of its 30 packets, "its header says 7.68 s, read 3.84 s"
     (7.68 s: FFmpeg's count, which holds the last packet's 2880 frames of padding). Now 7.50 s, the packet
@@ -198,10 +209,8 @@ def test_an_alac_caf_cut_between_packets_is_said_against_its_own_length(tmp_path
     whole, data, sizes = core_audio_alac
     got_s, warnings = _read_all(whole)
     assert got_s == pytest.approx(7.5, abs=0.001) and warnings == []
-    audio_at = data.index(b"data") + 12 + 4  # the chunk's head, then its edit count
     cut = tmp_path / "c.caf"
-    cut.write_bytes(data[:audio_at + sum(sizes[:15])])
-    got_s, warnings = _read_all(cut)
+    got_s, warnings = cut_after_packets(cut, data, sizes, 15)
     assert got_s == pytest.approx(15 * 4096 / 16000, abs=0.001)
     assert warnings == [f"{cut} is truncated: its header says 7.50 s, read 3.84 s (every block it holds); analysed "
                         "the readable part"], warnings

@@ -65,6 +65,7 @@ class AudioFile:
         self.subtype = None  # libsndfile's name of the samples' encoding ("PCM_16", "FLOAT"...); None: FFmpeg decodes
         self._exact_length = False  # ffmpeg: the container's length is exact; drop decoder padding after it
         self._container_claimed = 0  # samples a Matroska/WebM or CAF file's header gives (FFmpeg's stream none)
+        self._claimed_exactly = False  # that count is the recording's own (a CAF's packet table): no slack
         try:
             with c_stderr_captured(self._decoder_said):
                 info = sf.info(str(self.path))
@@ -88,6 +89,7 @@ class AudioFile:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             if "does not exist or is not a regular file" in sndfile_error:  # libsndfile's word for "cannot parse"
                 sndfile_error = "too short or damaged to hold audio"
+            sndfile_error = _wav_rate_fault(self.path) or sndfile_error
             self._open_ffmpeg(sndfile_error)
         if self._backend == "sndfile" and self._format == "FLAC" and self.n_samples == -1:
             self._open_unsized_flac()
@@ -150,7 +152,8 @@ class AudioFile:
                     # bytes there are, so a CAF cut short read short unsaid (sweep 49). With a packet table (ALAC,
                     # AAC) FFmpeg's count adds the last packet's padding: an ALAC CAF of 7.50 s cut short was said
                     # "its header says 7.68 s" and one 0.07 s short of 7.68 not at all: the table's valid frames
-                    self._container_claimed = _caf_valid_frames(self.path) or int(st.frames)
+                    valid = _caf_valid_frames(self.path)
+                    self._container_claimed, self._claimed_exactly = valid or int(st.frames), valid is not None
                 if len(streams) > 1:  # e.g. a therapist's track and a client's track: only the first is decoded
                     self.warnings.append(
                         f"{self.path} holds {len(streams)} audio streams; only the first "
@@ -425,7 +428,7 @@ class AudioFile:
                 yield _finite(blk, self.path, got, sample_rate=self.sample_rate)
         # a FLAC's length is exact; a container's within a codec's delay and last frame
         claimed = getattr(self, "_flac_claimed", 0) or self._container_claimed
-        short = got < (claimed if getattr(self, "_flac_claimed", 0) else claimed - CONTAINER_SLACK_S * self.sample_rate)
+        short = got < (claimed if getattr(self, "_flac_claimed", 0) else self._container_floor())
         if error is not None and short:  # a FLAC or a CAF cut short (an ALAC CAF's was "decoding stopped at 3.58 s")
             self.warnings.append(f"{self.path} is truncated: header says {claimed / self.sample_rate:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part (decoder: "
@@ -439,12 +442,21 @@ class AudioFile:
             self.warnings.append(f"{self.path} is truncated, or its header is wrong: header says "
                                  f"{self._flac_claimed / self.sample_rate:.2f} s, read {got / self.sample_rate:.2f} s "
                                  "(every frame it holds); analysed the readable part")
-        elif got < self._container_claimed - CONTAINER_SLACK_S * self.sample_rate:
+        elif got < self._container_floor():
             # a WebM/Matroska cut short (a copy stopped, a browser's upload cut): every block it holds decoded, no
             # error, and 3.6 s of 7.5 s were analysed unsaid (hostile sweep 48); a CAF alike (sweep 49)
             claimed_s = self._container_claimed / self.sample_rate
             self.warnings.append(f"{self.path} is truncated: its header says {claimed_s:.2f} s, read "
                                  f"{got / self.sample_rate:.2f} s (every block it holds); analysed the readable part")
+
+
+    def _container_floor(self) -> float:
+        """The fewest samples a whole file decodes to, by its container's claim: a packet table's valid frames
+        exactly (an ALAC CAF cut 0.07 s short, after 29 of its 30 packets, was read short unsaid: hostile sweep
+        51), a Matroska's Duration or a CAF's 'data' size less ``CONTAINER_SLACK_S`` (a codec's delay)."""
+        if self._claimed_exactly:
+            return self._container_claimed
+        return self._container_claimed - CONTAINER_SLACK_S * self.sample_rate
 
 
 def _shell_word(path: Path) -> str:
@@ -508,6 +520,7 @@ def _caf_valid_frames(path: Path) -> int | None:
     return None
 
 
+WAV_SCAN_CHUNKS = 64  # chunks walked for a WAV's 'fmt ' (it comes first, after a JUNK or bext chunk at most)
 MP4_SCAN_BOXES = 10_000  # top-level boxes walked before giving up (a real file has a handful)
 
 
@@ -721,6 +734,30 @@ def _wav_unheaded(path: Path) -> tuple[float, float] | None:
     if more_frames < UNHEADED_MIN_S * rate:
         return None
     return (data_end - data_at) // align / rate, more_frames / rate
+
+
+def _wav_rate_fault(path: Path) -> str | None:
+    """What a WAV header gives that no recording has, a sample rate of 0 Hz, in those words, or None: libsndfile
+    said "Internal error : SF_INFO struct incomplete" (an internal error of prosody's, to a reader; hostile sweep
+    51). Reads the 'fmt ' chunk of the first few (WAV_SCAN_CHUNKS)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            for _ in range(WAV_SCAN_CHUNKS):
+                ck = f.read(8)
+                if len(ck) < 8:
+                    return None
+                n = int.from_bytes(ck[4:8], "little")
+                if ck[:4] == b"fmt ":
+                    fmt = f.read(8)
+                    rate = int.from_bytes(fmt[4:8], "little") if len(fmt) == 8 else None
+                    return "its header gives a sample rate of 0 Hz: it is damaged" if rate == 0 else None
+                f.seek(n + (n & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
 
 
 def _second_wav_at(path: Path) -> int | None:

@@ -73,6 +73,8 @@ class ExportBundle:
     # why the session has no date when the file gave it none (a live capture under a clock before 1980, a file
     # dated year 10000): the importer says it, with the command that sets one
     no_date: str | None = None
+    # why ``frames`` is None for a stored session whose frames file is lost (missing, cut short): said by `export`
+    frames_lost: str | None = None
 
 
 def validate_doc(doc) -> None:

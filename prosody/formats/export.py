@@ -265,8 +265,9 @@ def export_text(b: ExportBundle, fmt: str, *, uri: str = "session", extra_points
         segments = tuple(Segment(x["speaker"], x["start_s"], x["end_s"]) for x in b.doc.get("segments") or [])
         return segments_rttm(segments, speakers=speakers, uri=uri)
     if fmt == "csv":
-        if b.frames is None:
-            raise StoreError("this session was saved without per-frame features: no CSV of frames to export")
+        if b.frames is None:  # its frames file lost: not "saved without" (hostile sweep 51)
+            raise StoreError(b.frames_lost or "this session was saved without per-frame features: no CSV of "
+                             "frames to export")
         # the one CSV writer is frames_csv (as analyze --frames); a key it reads that this
         # (older) session lacks is written empty (NaN)
         n = n_frames_of(b.frames)

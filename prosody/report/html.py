@@ -252,9 +252,10 @@ def _card(value: str, label: str) -> str:
 
 # -- one session --------------------------------------------------------------------------------------------------
 def session_report(stored: StoredSession, frames: dict | None, *, generated_at: str | None = None,
-                   extra_sections=None) -> str:
+                   extra_sections=None, frames_lost: str | None = None) -> str:
     """The HTML report of one stored session. ``frames``: ``Store.frames`` (None
-    when the session was saved without per-frame features). ``extra_sections``:
+    when the session was saved without per-frame features, or ``frames_lost`` says why they are lost: its
+    frames file missing or unreadable). ``extra_sections``:
     ``[(id, title, inner HTML)]`` after "At a glance"; default: the moments to
     review with the default ranking (``prosody.report.review``)."""
     doc, info = stored.doc, stored.info
@@ -272,7 +273,8 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     for sid_, title_, inner_ in extra_sections:
         parts.append(_section(sid_, title_, inner_))
     parts.append(_section("speakers", "Per speaker", _speaker_table(doc)))
-    parts.append(_section("timelines", "Pitch and level over the session", _timelines(doc, frames, stored)))
+    parts.append(_section("timelines", "Pitch and level over the session",
+                          _timelines(doc, frames, stored, frames_lost)))
     if doc.get("turn_taking"):
         parts.append(_section("turns", "Turns", _turn_chart(doc, stored)))
         parts.append(_section("gaps", "Gaps before answering", _gap_plots(doc)))
@@ -368,7 +370,10 @@ def _drawable(binned) -> bool:
     return int(np.isfinite(binned).sum()) >= 2
 
 
-def _timelines(doc, frames, stored: StoredSession) -> str:
+def _timelines(doc, frames, stored: StoredSession, frames_lost: str | None = None) -> str:
+    if frames_lost:  # not "saved without": it was saved with them (hostile sweep 51)
+        return (f'<p class="muted">{escape(frames_lost)}: its per-frame features are lost, so no pitch or level '
+                'traces.</p>')
     if not frames:
         return '<p class="muted">This session was saved without per-frame features: no pitch or level traces.</p>'
     duration = float(doc["duration_s"])

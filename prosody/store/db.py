@@ -51,7 +51,7 @@ import numpy as np
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
                       locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text,
                       others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
-from ..errors import (InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
+from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, until_end,
@@ -795,6 +795,54 @@ def _unmake_new_store(made: list[Path]) -> None:
             folder.rmdir()  # only an empty one
 
 
+def _sidecars(db_path: Path) -> tuple[Path, Path]:
+    """SQLite's write-ahead log and shared-memory file beside ``db_path``."""
+    return Path(f"{db_path}-wal"), Path(f"{db_path}-shm")
+
+
+# os_unix.c's "dead man switch": the byte of the -shm file every connection holds a read lock on while it has the
+# file open (UNIX_SHM_BASE 120 + SQLITE_SHM_NLOCK 8); a write lock on it is to be had only where none has
+SQLITE_SHM_DMS_BYTE = 128
+
+
+def _unmake_sidecars(db_path: Path, made: list[Path]) -> None:
+    """SQLite's ``-wal`` and ``-shm`` that a failed open of an existing store made, taken away: a refusal on a full
+    disk ("the store is unchanged") left a 3-byte ``sessions.db-shm`` and an empty ``-wal`` beside it (SQLite
+    deletes them as its last connection closes, after a checkpoint, which the full disk failed; hostile sweep
+    51). Only those this open made, the log only while empty, and only while no other connection has them open
+    (one opened meanwhile holds the shared memory's lock byte); else they are SQLite's, as before."""
+    wal, shm = _sidecars(db_path)
+    if db_path in made or shm not in made or wal not in made:  # a new database: ``_unmake_new_store``
+        return
+    try:
+        if wal.stat().st_size or not _shm_unused(shm):
+            return
+    except OSError:
+        return
+    for side in (wal, shm):
+        with suppress(OSError):
+            side.unlink()
+
+
+def _shm_unused(shm: Path) -> bool:
+    """Whether no connection has SQLite's shared-memory file ``shm`` open: an open file description's write
+    lock on its ``SQLITE_SHM_DMS_BYTE`` is had (it meets every other's read lock, this process's too). False
+    where it cannot be told (no such lock here)."""
+    import fcntl
+    import struct
+    ofd = getattr(fcntl, "F_OFD_SETLK", None)
+    if ofd is None:
+        return False
+    fd = os.open(shm, os.O_RDWR)
+    try:  # struct flock: l_type, l_whence, l_start, l_len, l_pid (Linux, 64-bit offsets)
+        fcntl.fcntl(fd, ofd, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, SQLITE_SHM_DMS_BYTE, 1, 0))
+        return True
+    except OSError:  # held (EAGAIN), or no such lock on this file system
+        return False
+    finally:
+        os.close(fd)
+
+
 def _holds_nothing(db_path: Path) -> bool:
     """Whether a database file holds no table and no schema version, its write-ahead log nothing (SQLite wrote
     its header alone: the write-ahead mode set); False where it cannot be told."""
@@ -831,9 +879,10 @@ class Store:
         if readonly:
             self._open_read_only()
             return
-        made = [p for p in (self.db_path, self.frames_dir) if not p.exists()] + _missing_folders(self.path)
+        made = [p for p in (self.db_path, self.frames_dir, *_sidecars(self.db_path)) if not p.exists()] \
+            + _missing_folders(self.path)
         try:
-            self._open_writable(create)
+            self._open_writable(create, made)
         except BaseException:  # a new store that could not be made leaves nothing behind (hostile sweep 50)
             _unmake_new_store(made)
             raise
@@ -841,7 +890,8 @@ class Store:
         self._opened = self._folder_ident()
         self.finished_deletes = self._finish_deletes()
 
-    def _open_writable(self, create: bool) -> None:
+    def _open_writable(self, create: bool, made: list[Path]) -> None:
+        """``made``: what this open is about to make (``_unmake_sidecars`` takes SQLite's away where it fails)."""
         try:
             self._prepare_folder(create)
         except OSError as exc:
@@ -859,9 +909,11 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self.db.close()
+            _unmake_sidecars(self.db_path, made)
             if is_disk_full(exc) or low_space(self.path):
                 if create or not self._read_when_full():
                     raise disk_full_error(self.db_path) from None
+                self._made = made  # taken away again as it closes
                 return
             if not isinstance(exc, sqlite3.OperationalError) and _has_sqlite_header(self.db_path):
                 raise damaged_error(self.db_path, exc) from None
@@ -1116,6 +1168,8 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        if self.disk_full:  # read on a full disk: what its read-only connection made (hostile sweep 51)
+            _unmake_sidecars(self.db_path, self._made)
 
     def __enter__(self):
         return self
@@ -2034,7 +2088,7 @@ FROM sessions s"""
                 raise SessionNotFoundError(f"session {s.info.id} was deleted from {self.path} while this command "
                                            "read it")
             if now[0] == name:
-                raise StoreError(f"session {s.info.id}: its frames file {path} is missing")
+                raise FramesLostError(f"session {s.info.id}: its frames file {path} is missing")
         raise StoreError(f"session {s.info.id} in {self.path} kept changing while this command read it (another "
                          "prosody rewrote it each time); try again")
 
@@ -2099,10 +2153,23 @@ FROM sessions s"""
         saved_as = stored_unsure_name(json.loads(doc_text, parse_constant=_refuse_constant))
         return frames if saved_as is None else frames_as_unattributed(frames, saved_as)
 
+    def read_document_kept(self, ref) -> tuple[StoredSession, dict[str, dict[str, np.ndarray]] | None, str | None]:
+        """``read``, where the session's frames file is missing or unreadable: (the session, None, why its
+        frames are lost). `export` and `report` refused such a session whole, "its frames file ... is missing"
+        or "is cut short": its analysis, notes and feedback, whole in the database, could not be taken out
+        (hostile sweep 51). (session, frames, None) where they read."""
+        try:
+            s, frames = self.read(ref)
+        except FramesLostError as exc:
+            return self.get(ref), None, str(exc)
+        return s, frames, None
+
     def bundle(self, ref) -> ExportBundle:
-        s, frames = self.read(ref)
+        """The session as exported; without its frames, and why, where its frames file is lost
+        (``read_document_kept``)."""
+        s, frames, lost = self.read_document_kept(ref)
         return ExportBundle(doc=s.doc, meta=s.info.meta, bookmarks=s.bookmarks, feedback=s.feedback,
-                            frames=frames, uid=s.info.uid, notes=s.notes)
+                            frames=frames, uid=s.info.uid, notes=s.notes, frames_lost=lost)
 
     def import_bundle(self, b: ExportBundle, *, new_id: bool = False, renumber: bool = False) -> int:
         """``save`` an export; ``renumber``: its session number, when another session of
