@@ -175,6 +175,20 @@ def test_a_session_whose_frames_file_is_cut_is_exported_without_them(tmp_path, c
     assert "notes: kept" in run_cli("show", "1", "--store", tmp_path / "other")[1]
 
 
+def test_an_export_without_frames_does_not_import_an_earlier_exports_frames(tmp_path, cut_frames):
+    """Exported whole first (x.json + x.frames.npz), then again over it once its frames file was cut: the new JSON
+    says it holds no frames (``frames_file`` null), so the old x.frames.npz left beside it is not joined to it on
+    import (before the review of sweep 51: imported with the earlier export's frames, stale after a relabel)."""
+    assert run_cli("analyze", RECORDING, "--save", "--store", tmp_path / "w", *QUIET)[0] == 0
+    (kept,) = (tmp_path / "w" / "frames").iterdir()
+    (tmp_path / "x.frames.npz").write_bytes(kept.read_bytes())  # an earlier export's frames, left beside
+    rc, _, err = run_cli("export", "1", "--store", cut_frames, "-o", tmp_path / "x.json", "--overwrite")
+    assert rc == 0 and "without per-frame features" in err, err
+    rc, out, err = run_cli("import", tmp_path / "x.json", "--store", tmp_path / "other")
+    assert rc == 0 and "(no per-frame features found beside it)" in out + err, (out, err)
+    assert list((tmp_path / "other" / "frames").iterdir()) == []
+
+
 def test_a_session_whose_frames_file_is_missing_is_reported_without_traces(tmp_path, cut_frames):
     """Before: `report` refused it whole; a CSV of its frames said "this session was saved without per-frame
     features", which it was not. Now the page is written, its timelines saying the features are lost and why."""

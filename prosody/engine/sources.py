@@ -66,6 +66,7 @@ class AudioFile:
         self._exact_length = False  # ffmpeg: the container's length is exact; drop decoder padding after it
         self._container_claimed = 0  # samples a Matroska/WebM or CAF file's header gives (FFmpeg's stream none)
         self._claimed_exactly = False  # that count is the recording's own (a CAF's packet table): no slack
+        self._flac_claimed = 0  # samples a FLAC's header gives where libsndfile cannot reach its end (FFmpeg decodes)
         try:
             with c_stderr_captured(self._decoder_said):
                 info = sf.info(str(self.path))
@@ -427,8 +428,8 @@ class AudioFile:
             if len(blk):
                 yield _finite(blk, self.path, got, sample_rate=self.sample_rate)
         # a FLAC's length is exact; a container's within a codec's delay and last frame
-        claimed = getattr(self, "_flac_claimed", 0) or self._container_claimed
-        short = got < (claimed if getattr(self, "_flac_claimed", 0) else self._container_floor())
+        claimed = self._flac_claimed or self._container_claimed
+        short = got < (claimed if self._flac_claimed else self._container_floor())
         if error is not None and short:  # a FLAC or a CAF cut short (an ALAC CAF's was "decoding stopped at 3.58 s")
             self.warnings.append(f"{self.path} is truncated: header says {claimed / self.sample_rate:.2f} s, "
                                  f"read {got / self.sample_rate:.2f} s; analysed the readable part (decoder: "
@@ -438,7 +439,7 @@ class AudioFile:
                                  f"({getattr(error, 'strerror', None) or error}); analysed the readable part")
         elif getattr(self, "_ffmpeg_format", None) == "wav" and self._joined_at("WAV") is not None:
             self.warnings.append(self._joined_words("WAV", got))
-        elif got < getattr(self, "_flac_claimed", 0):  # every frame it holds decoded, fewer than its header says
+        elif got < self._flac_claimed:  # every frame it holds decoded, fewer than its header says
             self.warnings.append(f"{self.path} is truncated, or its header is wrong: header says "
                                  f"{self._flac_claimed / self.sample_rate:.2f} s, read {got / self.sample_rate:.2f} s "
                                  "(every frame it holds); analysed the readable part")

@@ -46,7 +46,10 @@ def export_dict(b: ExportBundle, *, frames_file: str | None = None) -> dict:
                                       for f in b.feedback],
                          "supervisor_notes": [{"time_s": n.time_s, "end_s": n.end_s, "text": n.text, "author": n.author,
                                     "created_at": n.created_at, "moment": n.moment} for n in b.notes],
-                         "frames_file": frames_file}}
+                         "frames_file": frames_file,
+                         # its frames file was lost in the store: none to look for beside it on import (review of
+                         # hostile sweep 51: an earlier export's `x.frames.npz` left there was joined to it)
+                         **({"has_frames": False} if b.frames_lost else {})}}
 
 
 UNSAVED_PREFIX = "prosody-unsaved-"  # the name of a session kept after a failed save (``keep_unsaved``)
@@ -431,8 +434,9 @@ def _read_json_export(path: Path, mtime: float, frames_path, meta_overrides: dic
     check_session_doc({k: v for k, v in d.items() if k != EXPORT_KEY})
     live = d.get("live") if isinstance(d.get("live"), dict) else {}
     default_when, no_date = _export_date(path, mtime, d, live)
-    frames_path = _frames_beside(path, frames_path, (d.get(EXPORT_KEY) or {}).get("frames_file")
-                                 or live.get("frames_file"))
+    store_meta = d.get(EXPORT_KEY) or {}
+    if frames_path is not None or store_meta.get("has_frames") is not False:  # else exported without: `export_dict`
+        frames_path = _frames_beside(path, frames_path, store_meta.get("frames_file") or live.get("frames_file"))
     b = bundle_from_dict(d, default_recorded_at=default_when)
     if b.meta.recorded_at is None and default_when is None:  # the file's date (or the capture's) was taken: none
         b.no_date = no_date
