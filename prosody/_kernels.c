@@ -1772,21 +1772,29 @@ pack_w256(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* w256_product(wp, x, k, out): out[:, :k] = W @ x[:, :k] (see above); wp from pack_w256, x (256, n) and out
-   (1024, m) float32, k <= n, m. The other columns of out are left as they were. */
+/* w256_product(wp, x, k, out, xpad): out[:, :k] = W @ x[:, :k] (see above); wp from pack_w256, x (256, n) and out
+   (1024, m) float32, k <= n, m; xpad, the caller's working space for x's columns in 16-lane rows (at least 256 x
+   k rounded up to 16 items; one buffer for a whole pass of the encoder, where one was allocated and freed on every
+   call: no failure path in the step, no time measured either way). The other columns of out are left as they
+   were. */
 static PyObject *
 w256_product(PyObject *self, PyObject *args)
 {
-    PyObject *ow, *ox, *oo;
+    PyObject *ow, *ox, *oo, *op;
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOnO", &ow, &ox, &k, &oo))
+    if (!PyArg_ParseTuple(args, "OOnOO", &ow, &ox, &k, &oo, &op))
         return NULL;
-    Py_buffer bw, bx, bo;
+    Py_buffer bw, bx, bo, bp;
     if (get_buf(ow, &bw, "f", 0, (Py_ssize_t)W256_ROWS * W256_TERMS, "wp") < 0)
         return NULL;
-    int held = get_buf(ox, &bx, "f", 0, 0, "x") == 0;   /* x and out, or neither */
+    int held = get_buf(ox, &bx, "f", 0, 0, "x") == 0;   /* x, out and xpad, or none */
     if (held && get_buf(oo, &bo, "f", 1, 0, "out") < 0) {
         PyBuffer_Release(&bx);
+        held = 0;
+    }
+    if (held && get_buf(op, &bp, "f", 1, 0, "xpad") < 0) {
+        PyBuffer_Release(&bx);
+        PyBuffer_Release(&bo);
         held = 0;
     }
     if (!held) {
@@ -1794,24 +1802,23 @@ w256_product(PyObject *self, PyObject *args)
         return NULL;
     }
     const Py_ssize_t n = N_ITEMS(bx) / W256_TERMS, m = N_ITEMS(bo) / W256_ROWS, kp = (k + 15) / 16 * 16;
-    float *xp = NULL;
-    if (N_ITEMS(bx) != n * W256_TERMS || N_ITEMS(bo) != m * W256_ROWS || k < 1 || k > n || k > m)
-        PyErr_Format(PyExc_ValueError, "w256_product: x of %zd items (256 rows), out of %zd (1024 rows), k=%zd",
-                     N_ITEMS(bx), N_ITEMS(bo), k);
-    else if ((xp = malloc(sizeof(float) * W256_TERMS * kp)) == NULL)
-        PyErr_NoMemory();
+    if (N_ITEMS(bx) != n * W256_TERMS || N_ITEMS(bo) != m * W256_ROWS || k < 1 || k > n || k > m
+        || N_ITEMS(bp) < W256_TERMS * kp)
+        PyErr_Format(PyExc_ValueError, "w256_product: x of %zd items (256 rows), out of %zd (1024 rows), k=%zd, "
+                     "xpad of %zd (needs %zd)", N_ITEMS(bx), N_ITEMS(bo), k, N_ITEMS(bp), W256_TERMS * kp);
     else {
         const float *x = bx.buf;
+        float *xp = bp.buf;
         for (Py_ssize_t q = 0; q < W256_TERMS; q++) {
             memcpy(xp + q * kp, x + q * n, sizeof(float) * k);
             memset(xp + q * kp + k, 0, sizeof(float) * (kp - k));
         }
         w256_run(bw.buf, xp, kp, bo.buf, m, k);
-        free(xp);
     }
     PyBuffer_Release(&bw);
     PyBuffer_Release(&bx);
     PyBuffer_Release(&bo);
+    PyBuffer_Release(&bp);
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
@@ -1855,7 +1862,7 @@ static PyMethodDef methods[] = {
     {"lstm_step_avx2", lstm_step_avx2, METH_VARARGS, "lstm_step in 8 lanes, AVX2 and FMA (see source)."},
     {"pack_w256", pack_w256, METH_VARARGS, "pack_w256(w, out): a (1024, 256) weight matrix packed for w256_product."},
     {"w256_product", w256_product, METH_VARARGS,
-     "w256_product(wp, x, k, out): out[:, :k] = W @ x[:, :k] in fused multiply-adds in order (see source)."},
+     "w256_product(wp, x, k, out, xpad): out[:, :k] = W @ x[:, :k] in fused multiply-adds in order (see source)."},
 #endif
     {NULL, NULL, 0, NULL},
 };
@@ -1870,7 +1877,7 @@ static struct PyModuleDef module = {
    built from older source (an editable install not rebuilt) instead of calling it wrongly. A function added
    is looked up by name where it is used (viterbi, viterbi2: engine/diarize.py; lstm_cell: engine/embedding.py),
    so a module built before it still serves the others. */
-#define KERNELS_API 2
+#define KERNELS_API 3
 
 #ifdef HAVE_TANH_SIMD
 /* numpy's tanh runs in the widest of AVX-512 and AVX2 + FMA the CPU has: tanh_f32 and lstm_step are that

@@ -495,8 +495,10 @@ def test_w256_product_gives_the_exact_products_of_small_integers(kernels):
     """Weights and inputs of small integers: every partial sum is an integer under 2**24, exact in
     float32 in any order, so the kernel's product must be the exact one (int64) in each of the
     first ``k`` columns, for every ``k`` through the 48-, 32- and 16-column passes and their
-    ragged tails; ``x`` a wider array, ``out``'s other columns left as they were."""
+    ragged tails; ``x`` a wider array, ``out``'s other columns left as they were; one working space for
+    every call, of the widest's size."""
     pack, product = _w256(kernels)
+    xpad = np.full(256 * 144, np.nan, np.float32)
     rng = np.random.default_rng(46)
     w = rng.integers(-3, 4, (1024, 256))
     wp = np.empty(w.size, np.float32)
@@ -504,7 +506,7 @@ def test_w256_product_gives_the_exact_products_of_small_integers(kernels):
     for k in list(range(1, 50)) + [63, 64, 65, 95, 96, 97, 100, 128, 130]:
         x = rng.integers(-3, 4, (256, k + 3))
         out = np.full((1024, k + 5), np.nan, np.float32)
-        product(wp, x.astype(np.float32), k, out)
+        product(wp, x.astype(np.float32), k, out, xpad)
         assert np.array_equal(out[:, :k], (w @ x[:, :k]).astype(np.float32)), k
         assert np.isnan(out[:, k:]).all(), k
 
@@ -512,12 +514,14 @@ def test_w256_product_gives_the_exact_products_of_small_integers(kernels):
 def test_w256_product_refuses_shapes_it_cannot_hold(kernels):
     pack, product = _w256(kernels)
     wp = np.zeros(1024 * 256, np.float32)
-    for x, k, out in ((np.zeros((256, 4), np.float32), 5, np.zeros((1024, 8), np.float32)),
-                      (np.zeros((256, 4), np.float32), 4, np.zeros((1024, 3), np.float32)),
-                      (np.zeros((255, 4), np.float32), 4, np.zeros((1024, 4), np.float32)),
-                      (np.zeros((256, 4), np.float32), 0, np.zeros((1024, 4), np.float32))):
+    xpad = np.zeros(256 * 16, np.float32)
+    for x, k, out, pad in ((np.zeros((256, 4), np.float32), 5, np.zeros((1024, 8), np.float32), xpad),
+                           (np.zeros((256, 4), np.float32), 4, np.zeros((1024, 3), np.float32), xpad),
+                           (np.zeros((255, 4), np.float32), 4, np.zeros((1024, 4), np.float32), xpad),
+                           (np.zeros((256, 4), np.float32), 0, np.zeros((1024, 4), np.float32), xpad),
+                           (np.zeros((256, 20), np.float32), 17, np.zeros((1024, 20), np.float32), xpad)):
         with pytest.raises(ValueError):
-            product(wp, x, k, out)
+            product(wp, x, k, out, pad)
 
 
 def test_the_recurrent_product_kernel_gives_blas_bits_wherever_it_is_used(monkeypatch, kernels):
@@ -535,7 +539,7 @@ def test_the_recurrent_product_kernel_gives_blas_bits_wherever_it_is_used(monkey
         pack(w, wp)
         h = np.tanh(rng.standard_normal((256, k + 2 + k % 5))).astype(np.float32)
         out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
-        product(wp, h, k, out)
+        product(wp, h, k, out, E._w256_pad(k))
         rows = E._recurrent_rows(k)
         for a in range(0, 1024, rows):
             np.matmul(w[a:a + rows], h[:, :k], out=ref[a:a + rows])
