@@ -402,9 +402,10 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
     """The voice encoder's whole step after its recurrent product (``lstm_step``, and the 8 lanes'
     ``lstm_step_avx2``) against
     ``embedding._step_numpy``: the same cell and hidden states, bit for bit, on the first ``k`` of
-    ``n`` columns from column ``col0`` of the input projection, on random gates of every scale with
-    +-0, subnormals, huge values, +-inf and NaN planted, and cell states with the same; the other
-    columns are left as they were, and so is the recurrent product."""
+    ``n`` columns from column ``col0`` of the input projection (its bias added by the kernel as numpy adds
+    it first), on random gates and biases of every scale with +-0, subnormals, huge values, +-inf and NaN
+    planted, and cell states with the same; the other columns are left as they were, and so are the
+    recurrent product and the projection."""
     from functools import partial
 
     from prosody.engine import embedding as E
@@ -418,22 +419,27 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
         c = (rng.standard_normal((256, n)) * 10.0 ** rng.integers(-40, 30, (256, n))).astype(np.float32)
         for a in (gin, g, c):
             a.flat[rng.integers(0, a.size, max(4, a.size // 50))] = rng.choice(special, max(4, a.size // 50))
+        bias = (rng.standard_normal(1024) * 10.0 ** rng.integers(-3, 2, 1024)).astype(np.float32)
+        bias[rng.integers(0, 1024, 24)] = rng.choice(special, 24)
         h = rng.standard_normal((256, n)).astype(np.float32)
         want_g, want_c, want_h = g.copy(), c.copy(), h.copy()
         act = np.empty((1024, k), np.float32)
         with np.errstate(all="ignore"):
-                E._step_numpy(gin[:, col0:col0 + k], want_g[:, :k], act, want_c[:, :k], want_h[:, :k],
+            E._step_numpy(gin[:, col0:col0 + k] + bias[:, None], want_g[:, :k], act, want_c[:, :k], want_h[:, :k],
                           partial(E._cell_numpy, act, want_c[:, :k], np.empty((256, k), np.float32),
                                   act[:E._SIGMOID_ROWS]))
-        g_before = g.copy()
+        g_before, gin_before = g.copy(), gin.copy()
         with np.errstate(all="ignore"):  # the planted inf and NaN
-            kernels.lstm_step(gin, col0, g, c, h, k)
+            kernels.lstm_step(gin, col0, bias, g, c, h, k)
         assert np.array_equal(c.view(np.uint32), want_c.view(np.uint32)), (n, k)
         assert np.array_equal(h.view(np.uint32), want_h.view(np.uint32)), (n, k)
         assert np.array_equal(g.view(np.uint32), g_before.view(np.uint32)), (n, k)
-    with pytest.raises(ValueError):
-        kernels.lstm_step(np.zeros((1024, 4), np.float32), 2, np.zeros((1024, 3), np.float32),
-                          np.zeros((256, 3), np.float32), np.zeros((256, 3), np.float32), 3)  # col0 + k > 4
+        assert np.array_equal(gin.view(np.uint32), gin_before.view(np.uint32)), (n, k)
+    for gin, bias in ((np.zeros((1024, 4), np.float32), np.zeros(1024, np.float32)),   # col0 + k > 4
+                      (np.zeros((1024, 5), np.float32), np.zeros(1023, np.float32))):  # a bias too short
+        with pytest.raises(ValueError):
+            kernels.lstm_step(gin, 2, bias, np.zeros((1024, 3), np.float32), np.zeros((256, 3), np.float32),
+                              np.zeros((256, 3), np.float32), 3)
 
 
 def test_a_tanh_kernel_other_than_numpys_leaves_the_step_to_numpy(monkeypatch):

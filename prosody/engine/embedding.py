@@ -449,9 +449,10 @@ class VoiceEncoder:
                         else:  # the windows' mel rows, step-major: (40, cols)
                             x_in = mel[(np.arange(t0, t1)[:, None] + starts[None, :]).ravel()].T
                         np.matmul(w_ih, x_in, out=gates_in[:, :cols])
-                        gates_in[:, :cols] += bias[:, None]
-                    if step is not None:  # ``_step_numpy`` in one compiled pass, bit for bit
-                        step(gates_in, j * nw, g, c, h, k)
+                        if step is None:  # (``step`` adds it as it reads a value: one pass less over the chunk)
+                            gates_in[:, :cols] += bias[:, None]
+                    if step is not None:  # ``_step_numpy`` in one compiled pass, the bias's add first, bit for bit
+                        step(gates_in, j * nw, bias, g, c, h, k)
                     else:
                         _step_numpy(gates_in[:, j * nw:j * nw + k], gk, actk, ck, hk, cell_k)
                     if layer < 2:
