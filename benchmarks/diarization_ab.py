@@ -6,9 +6,11 @@ DIR``: this checkout) are run in turn, ``--rounds`` times each, ABAB..., each in
 the 10-minute mono probe of ``diarization.peak_memory_mb`` diarized and attributed, and the same
 10 minutes as shared stereo (second channel 0.7 x, 1 ms late) attributed (``speakers.attribute``:
 layout detection + diarization; ``--ten``: which of the three), and an anchor timed in the same
-process beside them: the encoder's forward pass over a fixed 256 windows of 1.5 s (code neither
-tree changes; the least of its runs, one before the workloads and one after each), so that a
-figure divided by the anchor's moves with the code more than with what else the machine runs.
+process beside them: the encoder's forward pass over a fixed 256 windows of 1.5 s under one BLAS
+thread, as ``diarize`` runs it (each tree's own encoder: where a change is the encoder's, the ratio
+to the anchor hides it, and the paired ratio is the figure; the least of its runs, one before the
+workloads and one after each), so that a figure divided by the anchor's moves with the code more
+than with what else the machine runs.
 Process time (CPU s, all threads) per audio second (``--split``: also each named split's
 recordings, attributed one after the other, pooled per split); the peak resident memory of the
 whole child over its baseline after loading (after the 10 minutes' workloads, and at the end with
@@ -35,6 +37,7 @@ TEN_MINUTES = ("diarize_mono", "attribute_mono", "attribute_shared")  # the chil
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np
+from threadpoolctl import threadpool_limits
 sys.path.insert(0, {tree!r}); sys.path.insert(0, {bench!r})
 from prosody.engine import diarize as D, embedding as E
 from prosody.engine.speakers import attribute
@@ -50,7 +53,9 @@ base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = {{"module": D.__file__}}
 def cpu(f):
     t = time.process_time(); f(); return time.process_time() - t
-anchor = lambda: enc.embed_windows(mel, starts=starts, n_frames=150)
+def anchor():  # under one BLAS thread, as diarize runs the encoder (OpenBLAS's default threads moved it 1.4-2.0 CPU s)
+    with threadpool_limits(limits=1, user_api="blas"):
+        enc.embed_windows(mel, starts=starts, n_frames=150)
 work = {{"diarize_mono": lambda: D.diarize(ten), "attribute_mono": lambda: attribute(ten),
         "attribute_shared": lambda: attribute(shared)}}
 out["anchor"] = [cpu(anchor)]

@@ -1397,25 +1397,33 @@ static const union {
    multiply-add: numpy's two passes) */
 #define SIGMOID_OF_TANH(t) W(add_ps)(W(mul_ps)((t), W(set1_ps)(0.5f)), W(set1_ps)(0.5f))
 
+/* a gate's value before its tanh: the input projection x, its bias b added, then the recurrent product g, two
+   roundings in numpy's order ((x + b) + g: _forward adds the bias to the whole projection where this step does
+   not run) */
+#define STEP_INPUT(x, b, g) W(add_ps)(W(add_ps)((x), (b)), (g))
+
 /* The step on rows r = 0 .. 255 of each gate, columns 0 .. k-1, LANES at a time (see lstm_step). */
 #define DEFINE_STEP_ROWS(NAME, TANH, LANES, ATTR)                                                               \
     ATTR static void                                                                                            \
-    NAME(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n, Py_ssize_t k)  \
+    NAME(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,          \
+         Py_ssize_t n, Py_ssize_t k)                                                                            \
     {                                                                                                           \
         for (Py_ssize_t r = 0; r < 256; r++) {                                                                  \
             const float *xi = gin + r * m, *xf = gin + (256 + r) * m, *xo = gin + (512 + r) * m;                \
             const float *xg = gin + (768 + r) * m;                                                              \
+            const W_F bi = W(set1_ps)(bias[r]), bf = W(set1_ps)(bias[256 + r]);                                 \
+            const W_F bo = W(set1_ps)(bias[512 + r]), bg = W(set1_ps)(bias[768 + r]);                           \
             const float *gi = g + r * n, *gf = g + (256 + r) * n, *go = g + (512 + r) * n;                      \
             const float *gg = g + (768 + r) * n;                                                                \
             float *c = cell + r * n, *h = hid + r * n;                                                          \
             for (Py_ssize_t j0 = 0; j0 < k; j0 += LANES) {                                                      \
                 const W_MASK lanes = W_LANES(j0, k);                                                            \
                 /* in an order that keeps few values live (16 vector registers in AVX2) */                    \
-                const W_F i = SIGMOID_OF_TANH(TANH(W(add_ps)(W_LOAD(lanes, xi + j0), W_LOAD(lanes, gi + j0))));  \
-                const W_F ig = W(mul_ps)(i, TANH(W(add_ps)(W_LOAD(lanes, xg + j0), W_LOAD(lanes, gg + j0))));   \
-                const W_F f = SIGMOID_OF_TANH(TANH(W(add_ps)(W_LOAD(lanes, xf + j0), W_LOAD(lanes, gf + j0))));  \
+                const W_F i = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_LOAD(lanes, xi + j0), bi, W_LOAD(lanes, gi + j0)))); \
+                const W_F ig = W(mul_ps)(i, TANH(STEP_INPUT(W_LOAD(lanes, xg + j0), bg, W_LOAD(lanes, gg + j0))));  \
+                const W_F f = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_LOAD(lanes, xf + j0), bf, W_LOAD(lanes, gf + j0)))); \
                 const W_F cj = W(add_ps)(W(mul_ps)(f, W_LOAD(lanes, c + j0)), ig);                              \
-                const W_F o = SIGMOID_OF_TANH(TANH(W(add_ps)(W_LOAD(lanes, xo + j0), W_LOAD(lanes, go + j0))));  \
+                const W_F o = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_LOAD(lanes, xo + j0), bo, W_LOAD(lanes, go + j0)))); \
                 W_STORE(c + j0, lanes, cj);                                                                     \
                 W_STORE(h + j0, lanes, W(mul_ps)(TANH(cj), o));                                                 \
             }                                                                                                   \
@@ -1428,7 +1436,8 @@ static const union {
 #define STEP_ROWS_BELOW 4
 #define DEFINE_STEP_COLS(NAME, TANH, LANES, ATTR)                                                               \
     ATTR static void                                                                                            \
-    NAME(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n, Py_ssize_t k)  \
+    NAME(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,          \
+         Py_ssize_t n, Py_ssize_t k)                                                                            \
     {                                                                                                           \
         const W_I in_rows = W(mullo_epi32)(W_LANE_INDEX, W(set1_epi32)((int)m));                               \
         const W_I out_rows = W(mullo_epi32)(W_LANE_INDEX, W(set1_epi32)((int)n));                              \
@@ -1436,14 +1445,16 @@ static const union {
             for (Py_ssize_t r = 0; r < 256; r += LANES) {                                                       \
                 const float *x0 = gin + r * m + j, *g0 = g + r * n + j;                                         \
                 float *c = cell + r * n + j, *h = hid + r * n + j;                                              \
-                const W_F i = SIGMOID_OF_TANH(TANH(W(add_ps)(W_GATHER(x0, in_rows), W_GATHER(g0, out_rows))));   \
-                const W_F ig = W(mul_ps)(i, TANH(W(add_ps)(W_GATHER(x0 + 768 * m, in_rows),                    \
-                                                           W_GATHER(g0 + 768 * n, out_rows))));                 \
-                const W_F f = SIGMOID_OF_TANH(TANH(W(add_ps)(W_GATHER(x0 + 256 * m, in_rows),                  \
-                                                             W_GATHER(g0 + 256 * n, out_rows))));               \
+                const float *b0 = bias + r;                                                                     \
+                const W_F i = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_GATHER(x0, in_rows), W(loadu_ps)(b0),          \
+                                                              W_GATHER(g0, out_rows))));                        \
+                const W_F ig = W(mul_ps)(i, TANH(STEP_INPUT(W_GATHER(x0 + 768 * m, in_rows), W(loadu_ps)(b0 + 768), \
+                                                            W_GATHER(g0 + 768 * n, out_rows))));                \
+                const W_F f = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_GATHER(x0 + 256 * m, in_rows), W(loadu_ps)(b0 + 256), \
+                                                              W_GATHER(g0 + 256 * n, out_rows))));              \
                 const W_F cj = W(add_ps)(W(mul_ps)(f, W_GATHER(c, out_rows)), ig);                              \
-                const W_F o = SIGMOID_OF_TANH(TANH(W(add_ps)(W_GATHER(x0 + 512 * m, in_rows),                  \
-                                                             W_GATHER(g0 + 512 * n, out_rows))));               \
+                const W_F o = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_GATHER(x0 + 512 * m, in_rows), W(loadu_ps)(b0 + 512), \
+                                                              W_GATHER(g0 + 512 * n, out_rows))));              \
                 W_SCATTER(c, out_rows, cj, n);                                                                  \
                 W_SCATTER(h, out_rows, W(mul_ps)(TANH(cj), o), n);                                              \
             }                                                                                                   \
@@ -1457,10 +1468,10 @@ static const union {
     DEFINE_STEP_ROWS(lstm_step_rows##N, tanh##N, N, ATTR)                                                       \
     DEFINE_STEP_COLS(lstm_step_cols##N, tanh##N, N, ATTR)                                                       \
     ATTR static void                                                                                            \
-    lstm_step##N(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,         \
-                 Py_ssize_t k)                                                                                  \
+    lstm_step##N(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,    \
+                 Py_ssize_t n, Py_ssize_t k)                                                                    \
     {                                                                                                           \
-        (k < STEP_ROWS_BELOW ? lstm_step_cols##N : lstm_step_rows##N)(gin, m, g, cell, hid, n, k);              \
+        (k < STEP_ROWS_BELOW ? lstm_step_cols##N : lstm_step_rows##N)(gin, m, bias, g, cell, hid, n, k);        \
     }
 
 /* -- AVX-512: 16 lanes, the tables as two-register permutes (numpy's X86_V4 code) -- */
@@ -1598,8 +1609,8 @@ DEFINE_WIDTH(8, AVX2_FMA)  /* (its W macros stay defined: nothing below uses the
 
 
 typedef void (*tanh_run_fn)(const float *x, float *out, Py_ssize_t n);
-typedef void (*step_fn)(const float *gin, Py_ssize_t m, const float *g, float *cell, float *hid, Py_ssize_t n,
-                        Py_ssize_t k);
+typedef void (*step_fn)(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,
+                        Py_ssize_t n, Py_ssize_t k);
 
 /* tanh_f32(x, out) with run: out = numpy's float32 tanh of x where its SIMD loop runs, x and out float32 of one
    length: engine/embedding.py's check against np.tanh, and the tests'. */
@@ -1622,20 +1633,21 @@ tanh_with(PyObject *args, tanh_run_fn run)
     Py_RETURN_NONE;
 }
 
-/* lstm_step(gates_in, col0, g, c, h, k): VoiceEncoder._forward's step after its recurrent product, on the first k
-   of n columns. gates_in (1024, m) float32, the step's input projection in its columns col0 .. col0 + k - 1; g
-   (1024, n) the recurrent product, rows i, f, o (of x / 2) and g; c and h (256, n) the cell and hidden states,
-   updated. Per value, numpy's operations in its order (embedding._step_numpy), each rounded: the input added,
-   numpy's tanh (tanh16, tanh8), the sigmoids 0.5 + 0.5 * tanh(x / 2), c = f * c + i * g, h = tanh(c) * o. The
-   same bits where that tanh is np.tanh. g is left as it was. */
+/* lstm_step(gates_in, col0, bias, g, c, h, k): VoiceEncoder._forward's step after its recurrent product, on the
+   first k of n columns. gates_in (1024, m) float32, the step's input projection in its columns col0 .. col0 + k -
+   1, without its bias; bias (1024,) float32; g (1024, n) the recurrent product, rows i, f, o (of x / 2) and g; c
+   and h (256, n) the cell and hidden states, updated. Per value, numpy's operations in its order
+   (embedding._step_numpy on the projection with its bias added), each rounded: the bias added to the input, the
+   input to g, numpy's tanh (tanh16, tanh8), the sigmoids 0.5 + 0.5 * tanh(x / 2), c = f * c + i * g, h = tanh(c)
+   * o. The same bits where that tanh is np.tanh. gates_in and g are left as they were. */
 static PyObject *
 step_with(PyObject *args, step_fn step)
 {
-    PyObject *oi, *og, *oc, *oh;
+    PyObject *oi, *ob, *og, *oc, *oh;
     Py_ssize_t col0, k;
-    if (!PyArg_ParseTuple(args, "OnOOOn", &oi, &col0, &og, &oc, &oh, &k))
+    if (!PyArg_ParseTuple(args, "OnOOOOn", &oi, &col0, &ob, &og, &oc, &oh, &k))
         return NULL;
-    Py_buffer bi, bg, bc, bh;
+    Py_buffer bi, bb, bg, bc, bh;
     if (get_buf(oc, &bc, "f", 1, 0, "c") < 0)
         return NULL;
     const Py_ssize_t n = N_ITEMS(bc) / 256;
@@ -1648,22 +1660,30 @@ step_with(PyObject *args, step_fn step)
         PyBuffer_Release(&bh);
         return NULL;
     }
-    if (get_buf(oi, &bi, "f", 0, 0, "gates_in") < 0) {
+    if (get_buf(ob, &bb, "f", 0, 1024, "bias") < 0) {
         PyBuffer_Release(&bc);
         PyBuffer_Release(&bh);
         PyBuffer_Release(&bg);
         return NULL;
     }
+    if (get_buf(oi, &bi, "f", 0, 0, "gates_in") < 0) {
+        PyBuffer_Release(&bc);
+        PyBuffer_Release(&bh);
+        PyBuffer_Release(&bg);
+        PyBuffer_Release(&bb);
+        return NULL;
+    }
     const Py_ssize_t m = N_ITEMS(bi) / 1024;
     if (N_ITEMS(bc) != 256 * n || N_ITEMS(bh) != 256 * n || N_ITEMS(bg) != 1024 * n || N_ITEMS(bi) != 1024 * m
-        || k < 0 || k > n || col0 < 0 || col0 + k > m) {
-        PyErr_Format(PyExc_ValueError, "lstm_step: gates_in of %zd items (1024 rows), col0=%zd, g of %zd, "
-                     "c of %zd, h of %zd (256 rows), k=%zd", N_ITEMS(bi), col0, N_ITEMS(bg), N_ITEMS(bc),
-                     N_ITEMS(bh), k);
+        || N_ITEMS(bb) != 1024 || k < 0 || k > n || col0 < 0 || col0 + k > m) {
+        PyErr_Format(PyExc_ValueError, "lstm_step: gates_in of %zd items (1024 rows), col0=%zd, bias of %zd "
+                     "(1024), g of %zd, c of %zd, h of %zd (256 rows), k=%zd", N_ITEMS(bi), col0, N_ITEMS(bb),
+                     N_ITEMS(bg), N_ITEMS(bc), N_ITEMS(bh), k);
     } else {
-        step((const float *)bi.buf + col0, m, bg.buf, bc.buf, bh.buf, n, k);
+        step((const float *)bi.buf + col0, m, bb.buf, bg.buf, bc.buf, bh.buf, n, k);
     }
     PyBuffer_Release(&bi);
+    PyBuffer_Release(&bb);
     PyBuffer_Release(&bg);
     PyBuffer_Release(&bc);
     PyBuffer_Release(&bh);
@@ -1772,21 +1792,29 @@ pack_w256(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* w256_product(wp, x, k, out): out[:, :k] = W @ x[:, :k] (see above); wp from pack_w256, x (256, n) and out
-   (1024, m) float32, k <= n, m. The other columns of out are left as they were. */
+/* w256_product(wp, x, k, out, xpad): out[:, :k] = W @ x[:, :k] (see above); wp from pack_w256, x (256, n) and out
+   (1024, m) float32, k <= n, m; xpad, the caller's working space for x's columns in 16-lane rows (at least 256 x
+   k rounded up to 16 items; one buffer for a whole pass of the encoder, where one was allocated and freed on every
+   call: no failure path in the step, no time measured either way). The other columns of out are left as they
+   were. */
 static PyObject *
 w256_product(PyObject *self, PyObject *args)
 {
-    PyObject *ow, *ox, *oo;
+    PyObject *ow, *ox, *oo, *op;
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOnO", &ow, &ox, &k, &oo))
+    if (!PyArg_ParseTuple(args, "OOnOO", &ow, &ox, &k, &oo, &op))
         return NULL;
-    Py_buffer bw, bx, bo;
+    Py_buffer bw, bx, bo, bp;
     if (get_buf(ow, &bw, "f", 0, (Py_ssize_t)W256_ROWS * W256_TERMS, "wp") < 0)
         return NULL;
-    int held = get_buf(ox, &bx, "f", 0, 0, "x") == 0;   /* x and out, or neither */
+    int held = get_buf(ox, &bx, "f", 0, 0, "x") == 0;   /* x, out and xpad, or none */
     if (held && get_buf(oo, &bo, "f", 1, 0, "out") < 0) {
         PyBuffer_Release(&bx);
+        held = 0;
+    }
+    if (held && get_buf(op, &bp, "f", 1, 0, "xpad") < 0) {
+        PyBuffer_Release(&bx);
+        PyBuffer_Release(&bo);
         held = 0;
     }
     if (!held) {
@@ -1794,24 +1822,23 @@ w256_product(PyObject *self, PyObject *args)
         return NULL;
     }
     const Py_ssize_t n = N_ITEMS(bx) / W256_TERMS, m = N_ITEMS(bo) / W256_ROWS, kp = (k + 15) / 16 * 16;
-    float *xp = NULL;
-    if (N_ITEMS(bx) != n * W256_TERMS || N_ITEMS(bo) != m * W256_ROWS || k < 1 || k > n || k > m)
-        PyErr_Format(PyExc_ValueError, "w256_product: x of %zd items (256 rows), out of %zd (1024 rows), k=%zd",
-                     N_ITEMS(bx), N_ITEMS(bo), k);
-    else if ((xp = malloc(sizeof(float) * W256_TERMS * kp)) == NULL)
-        PyErr_NoMemory();
+    if (N_ITEMS(bx) != n * W256_TERMS || N_ITEMS(bo) != m * W256_ROWS || k < 1 || k > n || k > m
+        || N_ITEMS(bp) < W256_TERMS * kp)
+        PyErr_Format(PyExc_ValueError, "w256_product: x of %zd items (256 rows), out of %zd (1024 rows), k=%zd, "
+                     "xpad of %zd (needs %zd)", N_ITEMS(bx), N_ITEMS(bo), k, N_ITEMS(bp), W256_TERMS * kp);
     else {
         const float *x = bx.buf;
+        float *xp = bp.buf;
         for (Py_ssize_t q = 0; q < W256_TERMS; q++) {
             memcpy(xp + q * kp, x + q * n, sizeof(float) * k);
             memset(xp + q * kp + k, 0, sizeof(float) * (kp - k));
         }
         w256_run(bw.buf, xp, kp, bo.buf, m, k);
-        free(xp);
     }
     PyBuffer_Release(&bw);
     PyBuffer_Release(&bx);
     PyBuffer_Release(&bo);
+    PyBuffer_Release(&bp);
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
@@ -1849,13 +1876,13 @@ static PyMethodDef methods[] = {
     {"tanh_f32", tanh_f32, METH_VARARGS,
      "tanh_f32(x, out): out = numpy's float32 tanh of x where numpy's SIMD loop runs (see source)."},
     {"lstm_step", lstm_step, METH_VARARGS,
-     "lstm_step(gates_in, col0, g, c, h, k): the voice encoder's LSTM step after its recurrent product "
+     "lstm_step(gates_in, col0, bias, g, c, h, k): the voice encoder's LSTM step after its recurrent product "
      "(see source)."},
     {"tanh_f32_avx2", tanh_f32_avx2, METH_VARARGS, "tanh_f32 in 8 lanes, AVX2 and FMA (see source)."},
     {"lstm_step_avx2", lstm_step_avx2, METH_VARARGS, "lstm_step in 8 lanes, AVX2 and FMA (see source)."},
     {"pack_w256", pack_w256, METH_VARARGS, "pack_w256(w, out): a (1024, 256) weight matrix packed for w256_product."},
     {"w256_product", w256_product, METH_VARARGS,
-     "w256_product(wp, x, k, out): out[:, :k] = W @ x[:, :k] in fused multiply-adds in order (see source)."},
+     "w256_product(wp, x, k, out, xpad): out[:, :k] = W @ x[:, :k] in fused multiply-adds in order (see source)."},
 #endif
     {NULL, NULL, 0, NULL},
 };
@@ -1870,7 +1897,7 @@ static struct PyModuleDef module = {
    built from older source (an editable install not rebuilt) instead of calling it wrongly. A function added
    is looked up by name where it is used (viterbi, viterbi2: engine/diarize.py; lstm_cell: engine/embedding.py),
    so a module built before it still serves the others. */
-#define KERNELS_API 2
+#define KERNELS_API 3
 
 #ifdef HAVE_TANH_SIMD
 /* numpy's tanh runs in the widest of AVX-512 and AVX2 + FMA the CPU has: tanh_f32 and lstm_step are that

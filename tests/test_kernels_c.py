@@ -402,9 +402,10 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
     """The voice encoder's whole step after its recurrent product (``lstm_step``, and the 8 lanes'
     ``lstm_step_avx2``) against
     ``embedding._step_numpy``: the same cell and hidden states, bit for bit, on the first ``k`` of
-    ``n`` columns from column ``col0`` of the input projection, on random gates of every scale with
-    +-0, subnormals, huge values, +-inf and NaN planted, and cell states with the same; the other
-    columns are left as they were, and so is the recurrent product."""
+    ``n`` columns from column ``col0`` of the input projection (its bias added by the kernel as numpy adds
+    it first), on random gates and biases of every scale with +-0, subnormals, huge values, +-inf and NaN
+    planted, and cell states with the same; the other columns are left as they were, and so are the
+    recurrent product and the projection."""
     from functools import partial
 
     from prosody.engine import embedding as E
@@ -418,22 +419,27 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
         c = (rng.standard_normal((256, n)) * 10.0 ** rng.integers(-40, 30, (256, n))).astype(np.float32)
         for a in (gin, g, c):
             a.flat[rng.integers(0, a.size, max(4, a.size // 50))] = rng.choice(special, max(4, a.size // 50))
+        bias = (rng.standard_normal(1024) * 10.0 ** rng.integers(-3, 2, 1024)).astype(np.float32)
+        bias[rng.integers(0, 1024, 24)] = rng.choice(special, 24)
         h = rng.standard_normal((256, n)).astype(np.float32)
         want_g, want_c, want_h = g.copy(), c.copy(), h.copy()
         act = np.empty((1024, k), np.float32)
         with np.errstate(all="ignore"):
-                E._step_numpy(gin[:, col0:col0 + k], want_g[:, :k], act, want_c[:, :k], want_h[:, :k],
+            E._step_numpy(gin[:, col0:col0 + k] + bias[:, None], want_g[:, :k], act, want_c[:, :k], want_h[:, :k],
                           partial(E._cell_numpy, act, want_c[:, :k], np.empty((256, k), np.float32),
                                   act[:E._SIGMOID_ROWS]))
-        g_before = g.copy()
+        g_before, gin_before = g.copy(), gin.copy()
         with np.errstate(all="ignore"):  # the planted inf and NaN
-            kernels.lstm_step(gin, col0, g, c, h, k)
+            kernels.lstm_step(gin, col0, bias, g, c, h, k)
         assert np.array_equal(c.view(np.uint32), want_c.view(np.uint32)), (n, k)
         assert np.array_equal(h.view(np.uint32), want_h.view(np.uint32)), (n, k)
         assert np.array_equal(g.view(np.uint32), g_before.view(np.uint32)), (n, k)
-    with pytest.raises(ValueError):
-        kernels.lstm_step(np.zeros((1024, 4), np.float32), 2, np.zeros((1024, 3), np.float32),
-                          np.zeros((256, 3), np.float32), np.zeros((256, 3), np.float32), 3)  # col0 + k > 4
+        assert np.array_equal(gin.view(np.uint32), gin_before.view(np.uint32)), (n, k)
+    for gin, bias in ((np.zeros((1024, 4), np.float32), np.zeros(1024, np.float32)),   # col0 + k > 4
+                      (np.zeros((1024, 5), np.float32), np.zeros(1023, np.float32))):  # a bias too short
+        with pytest.raises(ValueError):
+            kernels.lstm_step(gin, 2, bias, np.zeros((1024, 3), np.float32), np.zeros((256, 3), np.float32),
+                              np.zeros((256, 3), np.float32), 3)
 
 
 def test_a_tanh_kernel_other_than_numpys_leaves_the_step_to_numpy(monkeypatch):
@@ -495,8 +501,10 @@ def test_w256_product_gives_the_exact_products_of_small_integers(kernels):
     """Weights and inputs of small integers: every partial sum is an integer under 2**24, exact in
     float32 in any order, so the kernel's product must be the exact one (int64) in each of the
     first ``k`` columns, for every ``k`` through the 48-, 32- and 16-column passes and their
-    ragged tails; ``x`` a wider array, ``out``'s other columns left as they were."""
+    ragged tails; ``x`` a wider array, ``out``'s other columns left as they were; one working space for
+    every call, of the widest's size."""
     pack, product = _w256(kernels)
+    xpad = np.full(256 * 144, np.nan, np.float32)
     rng = np.random.default_rng(46)
     w = rng.integers(-3, 4, (1024, 256))
     wp = np.empty(w.size, np.float32)
@@ -504,7 +512,7 @@ def test_w256_product_gives_the_exact_products_of_small_integers(kernels):
     for k in list(range(1, 50)) + [63, 64, 65, 95, 96, 97, 100, 128, 130]:
         x = rng.integers(-3, 4, (256, k + 3))
         out = np.full((1024, k + 5), np.nan, np.float32)
-        product(wp, x.astype(np.float32), k, out)
+        product(wp, x.astype(np.float32), k, out, xpad)
         assert np.array_equal(out[:, :k], (w @ x[:, :k]).astype(np.float32)), k
         assert np.isnan(out[:, k:]).all(), k
 
@@ -512,12 +520,14 @@ def test_w256_product_gives_the_exact_products_of_small_integers(kernels):
 def test_w256_product_refuses_shapes_it_cannot_hold(kernels):
     pack, product = _w256(kernels)
     wp = np.zeros(1024 * 256, np.float32)
-    for x, k, out in ((np.zeros((256, 4), np.float32), 5, np.zeros((1024, 8), np.float32)),
-                      (np.zeros((256, 4), np.float32), 4, np.zeros((1024, 3), np.float32)),
-                      (np.zeros((255, 4), np.float32), 4, np.zeros((1024, 4), np.float32)),
-                      (np.zeros((256, 4), np.float32), 0, np.zeros((1024, 4), np.float32))):
+    xpad = np.zeros(256 * 16, np.float32)
+    for x, k, out, pad in ((np.zeros((256, 4), np.float32), 5, np.zeros((1024, 8), np.float32), xpad),
+                           (np.zeros((256, 4), np.float32), 4, np.zeros((1024, 3), np.float32), xpad),
+                           (np.zeros((255, 4), np.float32), 4, np.zeros((1024, 4), np.float32), xpad),
+                           (np.zeros((256, 4), np.float32), 0, np.zeros((1024, 4), np.float32), xpad),
+                           (np.zeros((256, 20), np.float32), 17, np.zeros((1024, 20), np.float32), xpad)):
         with pytest.raises(ValueError):
-            product(wp, x, k, out)
+            product(wp, x, k, out, pad)
 
 
 def test_the_recurrent_product_kernel_gives_blas_bits_wherever_it_is_used(monkeypatch, kernels):
@@ -535,7 +545,7 @@ def test_the_recurrent_product_kernel_gives_blas_bits_wherever_it_is_used(monkey
         pack(w, wp)
         h = np.tanh(rng.standard_normal((256, k + 2 + k % 5))).astype(np.float32)
         out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
-        product(wp, h, k, out)
+        product(wp, h, k, out, E._w256_pad(k))
         rows = E._recurrent_rows(k)
         for a in range(0, 1024, rows):
             np.matmul(w[a:a + rows], h[:, :k], out=ref[a:a + rows])

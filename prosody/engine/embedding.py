@@ -179,6 +179,12 @@ def _w256_probe_weights() -> tuple[np.ndarray, np.ndarray]:
     return w, wp
 
 
+def _w256_pad(n_columns: int) -> np.ndarray:
+    """Working space of ``_kernels.c`` ``w256_product`` for products over up to ``n_columns`` columns: their
+    256 rows copied into 16-lane rows."""
+    return np.empty(256 * (-(-n_columns // 16) * 16), np.float32)
+
+
 @lru_cache(maxsize=None)
 def _w256_sums_as_blas(k: int, rows: int) -> bool:
     """Whether ``_kernels.c`` ``w256_product`` gives np.matmul's bits on a step's recurrent product over ``k``
@@ -186,17 +192,18 @@ def _w256_sums_as_blas(k: int, rows: int) -> bool:
     sums a product of this shape in fused multiply-adds in order on AVX-512 CPUs, as the kernel does, except in
     its small-matrix kernel's tails of up to 8 columns (2-8 windows, and the last 1-8 of 17-24: rows taken in
     blocks) and in numpy's vector product of one column (gemv: its order changes with the column's stride);
-    another BLAS or CPU may sum otherwise. Checked once per shape on random weights and states, the windows'
-    columns alone and as the first of a wider array (as ``_forward``'s views are), a zero state among them: a
-    sum in another order gives other bits on most values (2-128 windows: ~0.2 CPU s in all)."""
+    another BLAS or CPU may sum otherwise. Checked once per shape on random weights and states, np.matmul on
+    the windows' columns alone and as the first of a wider array (as ``_forward``'s views are) against one
+    kernel product (it copies the columns it reads), a zero state among them: a sum in another order gives
+    other bits on most values (2-128 windows: ~0.2 CPU s in all)."""
     if _kernel("w256_product") is None or _kernel("pack_w256") is None or k < 2:
         return False
     w, wp = _w256_probe_weights()
     wide = np.tanh(np.random.default_rng(k).standard_normal((256, k + 7))).astype(np.float32)
     wide[:, k // 2] = 0.0
+    out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
+    _kernel("w256_product")(wp, wide, k, out, _w256_pad(k))
     for x in (np.ascontiguousarray(wide[:, :k]), wide):
-        out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
-        _kernel("w256_product")(wp, x, k, out)
         for a in range(0, 1024, rows):
             np.matmul(w[a:a + rows], x[:, :k], out=ref[a:a + rows])
         if not np.array_equal(ref.view(np.uint32), out.view(np.uint32)):
@@ -392,6 +399,7 @@ class VoiceEncoder:
         step = None if KERNELS is None else _numpy_tanh_step(KERNELS)
         cell = _kernel("lstm_cell")
         product, packed = _kernel("w256_product"), self._packed_recurrent
+        xpad = None if packed is None else _w256_pad(nw)  # ``product``'s working space, one for every step
         # windows going at each step (all, unless ``lengths`` differ)
         going = (np.full(n_frames, nw) if lengths is None
                  else np.count_nonzero(np.asarray(lengths)[None, :] > np.arange(n_frames)[:, None], axis=1))
@@ -428,7 +436,7 @@ class VoiceEncoder:
                         cell_k = (partial(cell, act, c, k) if cell is not None  # ``_cell_numpy``, bit for bit
                                   else partial(_cell_numpy, actk, ck, tmpk, sig))
                     if exact:  # the packed weights, read in place: BLAS packs them again on every call
-                        product(packed[layer], h, k, g)
+                        product(packed[layer], h, k, g, xpad)
                     elif whh_t is None:
                         for w_rows, g_rows in blocks:  # one block unless few windows (``_recurrent_rows``)
                             np.matmul(w_rows, hk, out=g_rows)
@@ -441,9 +449,10 @@ class VoiceEncoder:
                         else:  # the windows' mel rows, step-major: (40, cols)
                             x_in = mel[(np.arange(t0, t1)[:, None] + starts[None, :]).ravel()].T
                         np.matmul(w_ih, x_in, out=gates_in[:, :cols])
-                        gates_in[:, :cols] += bias[:, None]
-                    if step is not None:  # ``_step_numpy`` in one compiled pass, bit for bit
-                        step(gates_in, j * nw, g, c, h, k)
+                        if step is None:  # (``step`` adds it as it reads a value: one pass less over the chunk)
+                            gates_in[:, :cols] += bias[:, None]
+                    if step is not None:  # ``_step_numpy`` in one compiled pass, the bias's add first, bit for bit
+                        step(gates_in, j * nw, bias, g, c, h, k)
                     else:
                         _step_numpy(gates_in[:, j * nw:j * nw + k], gk, actk, ck, hk, cell_k)
                     if layer < 2:
