@@ -103,3 +103,45 @@ def test_short_turns_given_to_the_other_real_voice_are_given_back(corpus, name, 
 def test_run_look_settings_are_checked(kw):
     with pytest.raises(ConfigError, match="run_look"):
         D.DiarizeConfig(**kw).validate()
+
+
+def test_an_utterance_of_one_voice_and_both_between_pauses_is_read_whole():
+    """``_islands_with_both`` on a planted speech-frame path (compact index ``idx``; pauses over 30 frames cut):
+    an utterance of voice 0 with frames of both inside it, between pauses, is one stretch to read whole; one
+    with a frame of voice 1 alone, one without frames of both (``_run_look``'s own runs), one over the longest
+    run and one under the shortest are not; a pause of 0.2 s inside an utterance joins it."""
+    parts = [(0, [0] * 20 + [2] * 30 + [0] * 27),                 # read: voice 0, 0.77 s
+             (1, [1] * 40 + [2] * 10 + [0] * 5 + [1] * 20),        # voice 0 alone inside: not read
+             (1, [1] * 60),                                        # no both: _run_look's own run
+             (0, [0] * 60 + [2] * 30 + [0] * 20),                  # 1.1 s: over run_look_max_s
+             (0, [2] * 10 + [0] * 15),                             # 0.25 s: under run_look_min_s
+             (1, [1] * 30 + [2] * 10),                             # with the next, across a 0.2 s pause:
+             (1, [2] * 10 + [1] * 20)]                             #   read as one, voice 1, 0.7 s
+    pauses = [50, 50, 50, 50, 50, 50, 20]
+    owned, idx, t, starts = [], [], 0, []
+    for (_, lab), gap in zip(parts, pauses):
+        t += gap
+        starts.append(len(owned))
+        owned += lab
+        idx += list(range(t, t + len(lab)))
+        t += len(lab)
+    got = D._islands_with_both(np.array(owned, np.int8), np.array(idx), 30, 30, 100)
+    assert got == [(starts[0], starts[1], 0), (starts[5], len(owned), 1)]
+
+
+def test_an_answer_given_to_the_other_voice_and_to_both_between_pauses_is_given_back(corpus):
+    """amireal AMI dev01 s103 mono (benchmarks/diarization.py's placing): the therapist's 0.92 s answer at
+    15.87 s, between pauses of 0.5 s and more. The first pass's window vote gives it to the client (the
+    frame models favour the therapist by only +0.15 nats/frame) and the overlap model a 0.29 s stretch of
+    it to both: 0.21 s client, 0.29 s both, 0.27 s client, runs under ``run_look_min_s``, so the answer
+    was not embedded; whole, it lies +0.139 nearer the therapist. Read whole, it is the therapist's,
+    and both changes round it (15.87 s, and the client's at 17.95 s) are found: 13 of 13 (11 before)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diarization import ami_cases, run_case
+
+    x, truth = next((x, t) for nm, x, t in ami_cases("amireal", False) if nm == "AMI dev01 s103 mono")
+    r, att = run_case(x, truth)
+    found = [(to, start) for to, _, start, _ in r["trans_found"]]
+    assert any(s == THERAPIST and abs(t - 15.87) < 0.3 for s, t in found), found
+    assert any(s == CLIENT and abs(t - 17.95) < 0.3 for s, t in found), found
+    assert r["changes_found"] == r["changes_true"] == 13

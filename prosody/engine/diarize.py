@@ -245,7 +245,8 @@ class DiarizeConfig:
     nats/frame on held-out frames over one model for the voice, seems to hold two people.
     ``run_look_*``: the last look at the final labels (``_run_look``; ``run_look_margin=0`` turns it
     off): a run of one voice of ``run_look_min_s`` .. ``run_look_max_s`` of speech (pauses up to
-    ``run_look_bridge_s`` inside it), embedded alone, goes to the other voice where its cosine to the
+    ``run_look_bridge_s`` inside it; or an utterance between longer pauses of one voice's frames and
+    frames of both, read whole), embedded alone, goes to the other voice where its cosine to the
     other voice's centroid exceeds that to its own by more than ``run_look_margin``
     (``run_look_short_margin`` for a run under ``run_look_short_s``).
     ``model_look_*``: after it (``_model_run_look``; ``model_look_max_s=0`` turns it off): a run of one
@@ -1435,24 +1436,57 @@ def _run_look(d: Diarization, enc: VoiceEncoder, cfg: DiarizeConfig, grid: Grid,
     the shorter ones at most 0.056; of the runs given to the wrong person, 51 lie beyond these margins
     (docs/speakers.md, thirty-fifth round). Runs over ``run_look_max_s`` (1 s) are left: they are
     seldom wrong whole, and up to 2.5 s the runs hold 75-83 % of the speech (the look then cost 0.003
-    CPU s per audio second, against 0.0006 up to 1 s). One look, from the final labels; the centroids
-    are kept. Two voices only."""
+    CPU s per audio second, against 0.0006 up to 1 s). An utterance between pauses over
+    ``run_look_bridge_s`` that holds one voice's frames and frames of both, and no frame of the other
+    voice alone, is read whole as a run of that voice (``_islands_with_both``), and where it goes, that
+    voice's frames in it go (its frames of both are left; its runs are not read alone): its frames of
+    both would cut it into runs too short to embed (docs/speakers.md, seventy-eighth round). One look,
+    from the final labels; the centroids are kept. Two voices only."""
     got = _look_path(d, memo) if cfg.run_look_margin > 0 else None
     if got is None:
         return d
     speech, idx, owned = got
     melc = memo["melc"]
     lo, hi = grid.s_to_frames(cfg.run_look_min_s), grid.s_to_frames(cfg.run_look_max_s)
-    runs = [(int(a), int(b)) for a, b in _run_bounds(owned, idx, grid.s_to_frames(cfg.run_look_bridge_s))
-            if owned[a] != 2 and lo <= b - a <= hi]
+    bridge = grid.s_to_frames(cfg.run_look_bridge_s)
+    islands = _islands_with_both(owned, idx, bridge, lo, hi)
+    in_island = np.zeros(len(owned), bool)
+    for a, b, _ in islands:
+        in_island[a:b] = True
+    runs = [(int(a), int(b), int(owned[a])) for a, b in _run_bounds(owned, idx, bridge)
+            if owned[a] != 2 and lo <= b - a <= hi and not in_island[a]] + islands
     if not runs:
         return d
-    e = enc.embed_windows_of_lengths(melc, starts=[a for a, _ in runs], lengths=[b - a for a, b in runs])
+    e = enc.embed_windows_of_lengths(melc, starts=[a for a, _, _ in runs], lengths=[b - a for a, b, _ in runs])
     sims = e @ d.centroids.T  # (runs, 2)
     short = grid.s_to_frames(cfg.run_look_short_s)
-    flip = [(a, b) for (a, b), s in zip(runs, sims)
-            if s[1 - owned[a]] - s[owned[a]] > (cfg.run_look_margin if b - a >= short else cfg.run_look_short_margin)]
-    return _flipped(d, owned, flip, speech, idx)
+    flip = [(a, b, k) for (a, b, k), s in zip(runs, sims)
+            if s[1 - k] - s[k] > (cfg.run_look_margin if b - a >= short else cfg.run_look_short_margin)]
+    return _flipped(d, owned, [(a + i, a + j) for a, b, k in flip for i, j in _run_bounds(owned[a:b])
+                               if owned[a + i] == k], speech, idx)
+
+
+def _islands_with_both(owned: np.ndarray, idx: np.ndarray, bridge_n: int, lo_n: int,
+                       hi_n: int) -> list[tuple[int, int, int]]:
+    """(start, end, voice) of the stretches of ``lo_n`` .. ``hi_n`` speech frames of the speech-frame path
+    ``owned`` (compact index ``idx``; 2: both voices) between pauses over ``bridge_n`` frames that hold one
+    voice's frames and frames of both, and no frame of the other voice alone: an utterance nobody else is
+    heard alone in, which ``_run_look`` reads whole (its frames of both would cut it into runs too short
+    to embed)::
+
+        speech  ....||||||||||||||||||||||....   one utterance between pauses, 0.77 s
+        owner   ....0000000222222222000000....   voice 0 and both: read as one run of voice 0
+
+    AMI dev01 s103 mono's therapist answer (docs/speakers.md, seventy-eighth round): 0.21 s of the
+    client's voice, 0.29 s of both, 0.27 s of the client's voice, embedded whole +0.139 nearer the
+    therapist; the runs of 0.21 and 0.27 s lie under ``run_look_min_s``."""
+    cuts = np.flatnonzero(np.diff(idx) > bridge_n) + 1
+    out = []
+    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owned)]])):
+        has = [bool(np.any(owned[a:b] == v)) for v in (0, 1, 2)]
+        if lo_n <= b - a <= hi_n and has[2] and has[0] != has[1]:
+            out.append((int(a), int(b), 0 if has[0] else 1))
+    return out
 
 
 def _look_path(d: Diarization, memo: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
