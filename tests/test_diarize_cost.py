@@ -398,6 +398,35 @@ def test_waveform_corr_runs_on_one_blas_thread_whatever_the_callers_limit():
     assert float(got[1]).hex() == float(got[2]).hex()
 
 
+def test_encoder_runs_on_one_blas_thread_whatever_the_callers_limit(monkeypatch):
+    """A voice profile's windows and the check behind the packed recurrent product (``_w256_sums_as_blas``,
+    cached per shape) under the one BLAS thread ``diarize`` holds, whatever limit the caller holds: every
+    ``_forward`` runs at 1 thread under a caller's 2, and a profile made outside any limit is the one made under
+    one thread, to the bit (before, profiles ran at the default threads: fails on a machine of 2 or more cores)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from prosody.engine.speakers import profile_from_frames
+
+    seen, forward = [], VoiceEncoder._forward
+
+    def noted(self, *args, **kwargs):
+        seen.append(threadpoolctl.threadpool_info()[0]["num_threads"])
+        return forward(self, *args, **kwargs)
+    monkeypatch.setattr(VoiceEncoder, "_forward", noted)
+    rng = np.random.default_rng(83)
+    t = np.arange(16000 * 12) / 16000
+    x = (0.3 * np.sin(2 * np.pi * 140 * t * (1 + 0.1 * np.sin(2 * np.pi * 3 * t)))
+         + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+    speech = np.ones(len(x) // GRID.hop_length, bool)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        two = profile_from_frames(x, speech=speech)
+    assert seen and set(seen) == {1}
+    E._w256_sums_as_blas.cache_clear()  # the verdicts made again under the caller's one thread
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        one = profile_from_frames(x, speech=speech)
+    assert two.n_windows == one.n_windows == 15
+    assert np.array_equal(two.mean.view(np.uint32), one.mean.view(np.uint32))
+
+
 def _signals(rng, n: int):
     """(name, signal) of every kind the diarizer reads frames of: mono float32, a stereo mean
     (float32 and taken in float64), a one-channel mean, three channels, a Pcm16's mean."""

@@ -15,6 +15,7 @@ torch) and checked this forward pass against torch's. Nothing is downloaded.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property, lru_cache, partial
 from pathlib import Path
@@ -26,6 +27,11 @@ from ..errors import InputError
 from ..timebase import GRID
 from .ckernels import KERNELS
 from .views import as_signal
+
+try:  # the encoder on one BLAS thread, whoever calls it (``_one_blas_thread``)
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover
+    ThreadpoolController = None
 
 N_MELS = 40
 N_FFT = 400          # samples: 25 ms at 16 kHz
@@ -42,6 +48,24 @@ def _weights() -> Mapping[str, np.ndarray]:
     for w in weights.values():  # cached and shared: read-only
         w.setflags(write=False)
     return MappingProxyType(weights)
+
+
+@lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's view of the BLAS libraries loaded with numpy, found once (a search of the loaded
+    libraries, ~0.3 ms; each limit through it ~9 us), or None without threadpoolctl."""
+    return None if ThreadpoolController is None else ThreadpoolController()
+
+
+def _one_blas_thread():
+    """The encoder's products on one BLAS thread, as ``diarize`` holds them, for every caller (voice profiles,
+    speech-apart checks and relabelling called it under the default threads): the ``_w256_sums_as_blas``
+    verdicts are made and used under one thread setting, and a profile's windows give the bits ``diarize``
+    gives them. OpenBLAS may take another path for a product with more threads (its direct sgemm on
+    AVX-512 only with one thread or under 2 x 350 x 512 multiply-adds); two threads also spend 1.2-3.5x the CPU
+    of one on these small products (docs/speakers.md, seventy-eighth round, cost83)."""
+    c = _blas_controller()
+    return nullcontext() if c is None else c.limit(limits=1, user_api="blas")
 
 
 def mel_frames(samples: np.ndarray, *, sample_rate: int = GRID.sample_rate, gain=None) -> np.ndarray:
@@ -352,15 +376,16 @@ class VoiceEncoder:
         if need > len(mel):
             mel = np.concatenate([mel, np.zeros((need - len(mel), mel.shape[1]), np.float32)])
         out, out_tap = [], []
-        for a in range(0, len(starts), batch):
-            st = starts[a:a + batch]
-            ln = None if lengths is None else lengths[a:a + batch]
-            nf = n_frames if ln is None else int(ln[0])  # the batch's longest window
-            if ln is not None and ln[-1] == nf:
-                ln = None  # one length
-            e, e_tap = self._forward(mel, st, nf, tap, ln)
-            out.append(e)
-            out_tap.append(e_tap)
+        with _one_blas_thread():
+            for a in range(0, len(starts), batch):
+                st = starts[a:a + batch]
+                ln = None if lengths is None else lengths[a:a + batch]
+                nf = n_frames if ln is None else int(ln[0])  # the batch's longest window
+                if ln is not None and ln[-1] == nf:
+                    ln = None  # one length
+                e, e_tap = self._forward(mel, st, nf, tap, ln)
+                out.append(e)
+                out_tap.append(e_tap)
         return (np.concatenate(out).astype(np.float32),
                 np.concatenate(out_tap).astype(np.float32) if tap else np.zeros((0, EMBEDDING_SIZE), np.float32))
 
