@@ -1406,7 +1406,7 @@ static const union {
 #define DEFINE_STEP_ROWS(NAME, TANH, LANES, ATTR)                                                               \
     ATTR static void                                                                                            \
     NAME(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,          \
-         Py_ssize_t n, Py_ssize_t k)                                                                            \
+         Py_ssize_t n, Py_ssize_t k, float *seq, Py_ssize_t ms)                                                 \
     {                                                                                                           \
         for (Py_ssize_t r = 0; r < 256; r++) {                                                                  \
             const float *xi = gin + r * m, *xf = gin + (256 + r) * m, *xo = gin + (512 + r) * m;                \
@@ -1415,7 +1415,7 @@ static const union {
             const W_F bo = W(set1_ps)(bias[512 + r]), bg = W(set1_ps)(bias[768 + r]);                           \
             const float *gi = g + r * n, *gf = g + (256 + r) * n, *go = g + (512 + r) * n;                      \
             const float *gg = g + (768 + r) * n;                                                                \
-            float *c = cell + r * n, *h = hid + r * n;                                                          \
+            float *c = cell + r * n, *h = hid + r * n, *s = seq != NULL ? seq + r * ms : NULL;                  \
             for (Py_ssize_t j0 = 0; j0 < k; j0 += LANES) {                                                      \
                 const W_MASK lanes = W_LANES(j0, k);                                                            \
                 /* in an order that keeps few values live (16 vector registers in AVX2) */                    \
@@ -1424,8 +1424,11 @@ static const union {
                 const W_F f = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_LOAD(lanes, xf + j0), bf, W_LOAD(lanes, gf + j0)))); \
                 const W_F cj = W(add_ps)(W(mul_ps)(f, W_LOAD(lanes, c + j0)), ig);                              \
                 const W_F o = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_LOAD(lanes, xo + j0), bo, W_LOAD(lanes, go + j0)))); \
+                const W_F hj = W(mul_ps)(TANH(cj), o);                                                          \
                 W_STORE(c + j0, lanes, cj);                                                                     \
-                W_STORE(h + j0, lanes, W(mul_ps)(TANH(cj), o));                                                 \
+                W_STORE(h + j0, lanes, hj);                                                                     \
+                if (seq != NULL)                                                                                \
+                    W_STORE(s + j0, lanes, hj);                                                                 \
             }                                                                                                   \
         }                                                                                                       \
     }
@@ -1437,10 +1440,12 @@ static const union {
 #define DEFINE_STEP_COLS(NAME, TANH, LANES, ATTR)                                                               \
     ATTR static void                                                                                            \
     NAME(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,          \
-         Py_ssize_t n, Py_ssize_t k)                                                                            \
+         Py_ssize_t n, Py_ssize_t k, float *seq, Py_ssize_t ms)                                                 \
     {                                                                                                           \
         const W_I in_rows = W(mullo_epi32)(W_LANE_INDEX, W(set1_epi32)((int)m));                               \
         const W_I out_rows = W(mullo_epi32)(W_LANE_INDEX, W(set1_epi32)((int)n));                              \
+        const W_I seq_rows = W(mullo_epi32)(W_LANE_INDEX, W(set1_epi32)((int)ms));                             \
+        (void)seq_rows;  /* AVX2's scatter takes the stride */                                                  \
         for (Py_ssize_t j = 0; j < k; j++) {                                                                    \
             for (Py_ssize_t r = 0; r < 256; r += LANES) {                                                       \
                 const float *x0 = gin + r * m + j, *g0 = g + r * n + j;                                         \
@@ -1455,8 +1460,11 @@ static const union {
                 const W_F cj = W(add_ps)(W(mul_ps)(f, W_GATHER(c, out_rows)), ig);                              \
                 const W_F o = SIGMOID_OF_TANH(TANH(STEP_INPUT(W_GATHER(x0 + 512 * m, in_rows), W(loadu_ps)(b0 + 512), \
                                                               W_GATHER(g0 + 512 * n, out_rows))));              \
+                const W_F hj = W(mul_ps)(TANH(cj), o);                                                          \
                 W_SCATTER(c, out_rows, cj, n);                                                                  \
-                W_SCATTER(h, out_rows, W(mul_ps)(TANH(cj), o), n);                                              \
+                W_SCATTER(h, out_rows, hj, n);                                                                  \
+                if (seq != NULL)                                                                                \
+                    W_SCATTER(seq + r * ms + j, seq_rows, hj, ms);                                              \
             }                                                                                                   \
         }                                                                                                       \
     }
@@ -1469,9 +1477,9 @@ static const union {
     DEFINE_STEP_COLS(lstm_step_cols##N, tanh##N, N, ATTR)                                                       \
     ATTR static void                                                                                            \
     lstm_step##N(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,    \
-                 Py_ssize_t n, Py_ssize_t k)                                                                    \
+                 Py_ssize_t n, Py_ssize_t k, float *seq, Py_ssize_t ms)                                         \
     {                                                                                                           \
-        (k < STEP_ROWS_BELOW ? lstm_step_cols##N : lstm_step_rows##N)(gin, m, bias, g, cell, hid, n, k);        \
+        (k < STEP_ROWS_BELOW ? lstm_step_cols##N : lstm_step_rows##N)(gin, m, bias, g, cell, hid, n, k, seq, ms); \
     }
 
 /* -- AVX-512: 16 lanes, the tables as two-register permutes (numpy's X86_V4 code) -- */
@@ -1610,7 +1618,7 @@ DEFINE_WIDTH(8, AVX2_FMA)  /* (its W macros stay defined: nothing below uses the
 
 typedef void (*tanh_run_fn)(const float *x, float *out, Py_ssize_t n);
 typedef void (*step_fn)(const float *gin, Py_ssize_t m, const float *bias, const float *g, float *cell, float *hid,
-                        Py_ssize_t n, Py_ssize_t k);
+                        Py_ssize_t n, Py_ssize_t k, float *seq, Py_ssize_t ms);
 
 /* tanh_f32(x, out) with run: out = numpy's float32 tanh of x where its SIMD loop runs, x and out float32 of one
    length: engine/embedding.py's check against np.tanh, and the tests'. */
@@ -1633,37 +1641,47 @@ tanh_with(PyObject *args, tanh_run_fn run)
     Py_RETURN_NONE;
 }
 
-/* lstm_step(gates_in, col0, bias, g, c, h, k): VoiceEncoder._forward's step after its recurrent product, on the
+/* lstm_step(gates_in, col0, bias, g, c, h, k[, seq, seq0]): VoiceEncoder._forward's step after its recurrent product, on the
    first k of n columns. gates_in (1024, m) float32, the step's input projection in its columns col0 .. col0 + k -
    1, without its bias; bias (1024,) float32; g (1024, n) the recurrent product, rows i, f, o (of x / 2) and g; c
    and h (256, n) the cell and hidden states, updated. Per value, numpy's operations in its order
    (embedding._step_numpy on the projection with its bias added), each rounded: the bias added to the input, the
    input to g, numpy's tanh (tanh16, tanh8), the sigmoids 0.5 + 0.5 * tanh(x / 2), c = f * c + i * g, h = tanh(c)
-   * o. The same bits where that tanh is np.tanh. gates_in and g are left as they were. */
+   * o. The same bits where that tanh is np.tanh. gates_in and g are left as they were. seq (256, ms) float32, if
+   given: h's k new columns written again into its columns seq0 .. seq0 + k - 1 (the layer's output sequence, where
+   the next layer reads them: one pass less than copying h). */
 static PyObject *
 step_with(PyObject *args, step_fn step)
 {
-    PyObject *oi, *ob, *og, *oc, *oh;
-    Py_ssize_t col0, k;
-    if (!PyArg_ParseTuple(args, "OnOOOOn", &oi, &col0, &ob, &og, &oc, &oh, &k))
+    PyObject *oi, *ob, *og, *oc, *oh, *os = Py_None;
+    Py_ssize_t col0, k, seq0 = 0;
+    if (!PyArg_ParseTuple(args, "OnOOOOn|On", &oi, &col0, &ob, &og, &oc, &oh, &k, &os, &seq0))
         return NULL;
-    Py_buffer bi, bb, bg, bc, bh;
-    if (get_buf(oc, &bc, "f", 1, 0, "c") < 0)
+    Py_buffer bi, bb, bg, bc, bh, bs = {0};
+    if (os != Py_None && get_buf(os, &bs, "f", 1, 0, "seq") < 0)
         return NULL;
+    const Py_ssize_t ms = bs.buf != NULL ? N_ITEMS(bs) / 256 : 0;
+    if (get_buf(oc, &bc, "f", 1, 0, "c") < 0) {
+        PyBuffer_Release(&bs);
+        return NULL;
+    }
     const Py_ssize_t n = N_ITEMS(bc) / 256;
     if (get_buf(oh, &bh, "f", 1, 256 * n, "h") < 0) {
         PyBuffer_Release(&bc);
+        PyBuffer_Release(&bs);
         return NULL;
     }
     if (get_buf(og, &bg, "f", 0, 1024 * n, "g") < 0) {
         PyBuffer_Release(&bc);
         PyBuffer_Release(&bh);
+        PyBuffer_Release(&bs);
         return NULL;
     }
     if (get_buf(ob, &bb, "f", 0, 1024, "bias") < 0) {
         PyBuffer_Release(&bc);
         PyBuffer_Release(&bh);
         PyBuffer_Release(&bg);
+        PyBuffer_Release(&bs);
         return NULL;
     }
     if (get_buf(oi, &bi, "f", 0, 0, "gates_in") < 0) {
@@ -1671,22 +1689,27 @@ step_with(PyObject *args, step_fn step)
         PyBuffer_Release(&bh);
         PyBuffer_Release(&bg);
         PyBuffer_Release(&bb);
+        PyBuffer_Release(&bs);
         return NULL;
     }
     const Py_ssize_t m = N_ITEMS(bi) / 1024;
     if (N_ITEMS(bc) != 256 * n || N_ITEMS(bh) != 256 * n || N_ITEMS(bg) != 1024 * n || N_ITEMS(bi) != 1024 * m
-        || N_ITEMS(bb) != 1024 || k < 0 || k > n || col0 < 0 || col0 + k > m) {
+        || N_ITEMS(bb) != 1024 || k < 0 || k > n || col0 < 0 || col0 + k > m
+        || (bs.buf != NULL && (N_ITEMS(bs) != 256 * ms || seq0 < 0 || seq0 + k > ms))) {
         PyErr_Format(PyExc_ValueError, "lstm_step: gates_in of %zd items (1024 rows), col0=%zd, bias of %zd "
-                     "(1024), g of %zd, c of %zd, h of %zd (256 rows), k=%zd", N_ITEMS(bi), col0, N_ITEMS(bb),
-                     N_ITEMS(bg), N_ITEMS(bc), N_ITEMS(bh), k);
+                     "(1024), g of %zd, c of %zd, h of %zd (256 rows), k=%zd, seq of %zd (256 rows), seq0=%zd",
+                     N_ITEMS(bi), col0, N_ITEMS(bb), N_ITEMS(bg), N_ITEMS(bc), N_ITEMS(bh), k,
+                     bs.buf != NULL ? N_ITEMS(bs) : 0, seq0);
     } else {
-        step((const float *)bi.buf + col0, m, bb.buf, bg.buf, bc.buf, bh.buf, n, k);
+        step((const float *)bi.buf + col0, m, bb.buf, bg.buf, bc.buf, bh.buf, n, k,
+             bs.buf != NULL ? (float *)bs.buf + seq0 : NULL, ms);
     }
     PyBuffer_Release(&bi);
     PyBuffer_Release(&bb);
     PyBuffer_Release(&bg);
     PyBuffer_Release(&bc);
     PyBuffer_Release(&bh);
+    PyBuffer_Release(&bs);
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
@@ -1897,7 +1920,7 @@ static struct PyModuleDef module = {
    built from older source (an editable install not rebuilt) instead of calling it wrongly. A function added
    is looked up by name where it is used (viterbi, viterbi2: engine/diarize.py; lstm_cell: engine/embedding.py),
    so a module built before it still serves the others. */
-#define KERNELS_API 3
+#define KERNELS_API 4
 
 #ifdef HAVE_TANH_SIMD
 /* numpy's tanh runs in the widest of AVX-512 and AVX2 + FMA the CPU has: tanh_f32 and lstm_step are that

@@ -405,7 +405,9 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
     ``n`` columns from column ``col0`` of the input projection (its bias added by the kernel as numpy adds
     it first), on random gates and biases of every scale with +-0, subnormals, huge values, +-inf and NaN
     planted, and cell states with the same; the other columns are left as they were, and so are the
-    recurrent product and the projection."""
+    recurrent product and the projection. Given a sequence buffer ``seq`` (256, ms), the step writes the same
+    hidden states into its columns ``seq0 .. seq0 + k - 1`` too (the layer's output, as ``_forward`` passes it),
+    every other value of it left as it was."""
     from functools import partial
 
     from prosody.engine import embedding as E
@@ -429,10 +431,19 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
                           partial(E._cell_numpy, act, want_c[:, :k], np.empty((256, k), np.float32),
                                   act[:E._SIGMOID_ROWS]))
         g_before, gin_before = g.copy(), gin.copy()
+        ms = m + 3
+        seq0 = ms - k - (col0 % 3)
+        seq = rng.standard_normal((256, ms)).astype(np.float32)
+        want_seq = seq.copy()
+        want_seq[:, seq0:seq0 + k] = want_h[:, :k]
+        c2, h2 = c.copy(), h.copy()
         with np.errstate(all="ignore"):  # the planted inf and NaN
             kernels.lstm_step(gin, col0, bias, g, c, h, k)
-        assert np.array_equal(c.view(np.uint32), want_c.view(np.uint32)), (n, k)
-        assert np.array_equal(h.view(np.uint32), want_h.view(np.uint32)), (n, k)
+            kernels.lstm_step(gin, col0, bias, g, c2, h2, k, seq, seq0)
+        for got_c, got_h in ((c, h), (c2, h2)):
+            assert np.array_equal(got_c.view(np.uint32), want_c.view(np.uint32)), (n, k)
+            assert np.array_equal(got_h.view(np.uint32), want_h.view(np.uint32)), (n, k)
+        assert np.array_equal(seq.view(np.uint32), want_seq.view(np.uint32)), (n, k)
         assert np.array_equal(g.view(np.uint32), g_before.view(np.uint32)), (n, k)
         assert np.array_equal(gin.view(np.uint32), gin_before.view(np.uint32)), (n, k)
     for gin, bias in ((np.zeros((1024, 4), np.float32), np.zeros(1024, np.float32)),   # col0 + k > 4
@@ -440,6 +451,11 @@ def test_lstm_step_kernel_is_the_numpy_step_bit_for_bit(kernels, width):
         with pytest.raises(ValueError):
             kernels.lstm_step(gin, 2, bias, np.zeros((1024, 3), np.float32), np.zeros((256, 3), np.float32),
                               np.zeros((256, 3), np.float32), 3)
+    for seq, seq0 in ((np.zeros((256, 4), np.float32), 2), (np.zeros(256 * 4 + 1, np.float32), 0)):  # past its end
+        with pytest.raises(ValueError):
+            kernels.lstm_step(np.zeros((1024, 3), np.float32), 0, np.zeros(1024, np.float32),
+                              np.zeros((1024, 3), np.float32), np.zeros((256, 3), np.float32),
+                              np.zeros((256, 3), np.float32), 3, seq, seq0)
 
 
 def test_a_tanh_kernel_other_than_numpys_leaves_the_step_to_numpy(monkeypatch):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 
 
-API = 3   # the argument conventions this code calls the kernels with (KERNELS_API in _kernels.c)
+API = 4   # the argument conventions this code calls the kernels with (KERNELS_API in _kernels.c)
 
 
 def load():

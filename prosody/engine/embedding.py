@@ -435,7 +435,9 @@ class VoiceEncoder:
         # the layers run ``chunk`` steps each in turn, layer by layer (each step the same products as
         # one layer's whole sequence after another): a layer's outputs over one chunk, the next one's
         # input (two buffers of one chunk, not of the whole windows: 128 windows of 1.5 s held 39 MB)
-        seqs = (np.empty((256, chunk, nw), np.float32), np.empty((256, chunk, nw), np.float32))
+        # (zeroed: where windows have finished, the step writes only the columns still going; the next layer reads
+        # the others for no window)
+        seqs = (np.zeros((256, chunk, nw), np.float32), np.zeros((256, chunk, nw), np.float32))
         gates_in = np.empty((1024, chunk * nw), np.float32)  # a layer's input projection over one chunk
         # each layer's state from chunk to chunk: h, c, and the views of the windows still going
         state = [{"h": np.zeros((256, nw), np.float32), "c": np.zeros((256, nw), np.float32), "k": -1,
@@ -476,13 +478,15 @@ class VoiceEncoder:
                         np.matmul(w_ih, x_in, out=gates_in[:, :cols])
                         if step is None:  # (``step`` adds it as it reads a value: one pass less over the chunk)
                             gates_in[:, :cols] += bias[:, None]
-                    if step is not None:  # ``_step_numpy`` in one compiled pass, the bias's add first, bit for bit
-                        step(gates_in, j * nw, bias, g, c, h, k)
-                    else:
+                    if step is None:
                         _step_numpy(gates_in[:, j * nw:j * nw + k], gk, actk, ck, hk, cell_k)
-                    if layer < 2:
-                        seq[:, j] = h
-                    elif t == tap - 1:
+                        if layer < 2:
+                            seq[:, j] = h
+                    elif layer < 2:  # ``_step_numpy`` in one compiled pass, the bias's add first, bit for bit,
+                        step(gates_in, j * nw, bias, g, c, h, k, seq, j * nw)  # h written into seq[:, j] as well
+                    else:
+                        step(gates_in, j * nw, bias, g, c, h, k)
+                    if layer == 2 and t == tap - 1:
                         e_tap = self._head(h)
                 st_l["k"] = k
                 st_l["views"] = (gk, actk, hk, ck, blocks, cell_k, exact)
