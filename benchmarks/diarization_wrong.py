@@ -26,10 +26,10 @@ lies under the noise's (the frames hold noise more than speech). Recordings read
 the split withheld as unsure or one voice found. ``--told`` runs the recordings read as one or mixed again as
 ``--voices 2`` does (is the split there and withheld, or not there at all?); ``--planted`` gives each
 recording's separation of its planted voices (GE2E, clean and as run: does the noise pull the voices
-together in the encoder's ear?). ``--figures`` gives, beside each recording, the diarizer's own 1-vs-2 figures (separation of each
-voice's own windows, its standard error, the frame models' held-out gain) of the planted split and of the split it
-found (``split_figures``: where the found split scores better than the planted one, no restart judged by them can
-mend it; seventy-eighth round).
+together in the encoder's ear?). ``--figures`` gives, beside each recording, the diarizer's own 1-vs-2
+figures (separation of each voice's own windows, its standard error, the frame models' held-out gain) of the
+planted split and of the split it found (``split_figures``: where the found split scores better than the planted
+one, no restart judged by them can mend it; seventy-eighth round).
 
     python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs] [--figures]
     python benchmarks/diarization_wrong.py --split amireal --snr 20 [--noise pink] [--noise-seed N] [--told] [--planted]
@@ -284,7 +284,8 @@ def main() -> int:
     ap.add_argument("--told", action="store_true", help="recordings read as one or mixed again as --voices 2")
     ap.add_argument("--planted", action="store_true", help="each recording's planted voices' separation (GE2E)")
     ap.add_argument("--figures", action="store_true",
-                    help="the diarizer's separation / its error / frame models' gain of the planted split and the found one")
+                    help="the diarizer's separation / its error / frame models' gain of the planted split and "
+                    "the found one")
     ap.add_argument("--condition", choices=("call", "service", "phone"),
                     help="the split's dialogues as diarization_calls.py codes them, this condition (runs placed by stage)")
     args = ap.parse_args()
@@ -314,7 +315,8 @@ def main() -> int:
                 frames[f"{w.kind} [{'both' if w.both else 'other'}]"] += w.end - w.start
                 runs[f"{w.kind} [{'both' if w.both else 'other'}]"] += 1
                 stages[w.where or "-"] += w.end - w.start
-        print(case_line(name, r, got, att) + extra_figures(x, clean, truth, got, enc if args.planted else None, args.told)
+        print(case_line(name, r, got, att)
+              + extra_figures(x, clean, truth, got, enc if args.planted else None, args.told)
               + (split_figures(x, truth, found_owner(att), enc) if args.figures else ""), flush=True)
         if args.runs and not isinstance(got, str):
             for w in got:

@@ -60,9 +60,10 @@ def _blas_controller():
 def _one_blas_thread():
     """The encoder's products on one BLAS thread, as ``diarize`` holds them, for every caller (voice profiles
     called it under the default threads): the ``_w256_sums_as_blas`` verdicts are made and used under one thread
-    setting, and a profile's windows give the bits ``diarize`` gives them. OpenBLAS may take another path for a product with more threads (its direct sgemm on
-    AVX-512 only with one thread or under 2 x 350 x 512 multiply-adds); two threads also spend 1.2-3.5x the CPU
-    of one on these small products (docs/speakers.md, seventy-eighth round, cost83)."""
+    setting, and a profile's windows give the bits ``diarize`` gives them. OpenBLAS may take another path for a
+    product with more threads (its direct sgemm on AVX-512 only with one thread or under 2 x 350 x 512
+    multiply-adds); two threads also spend 1.2-3.5x the CPU of one on these small products (docs/speakers.md,
+    seventy-eighth round, cost83)."""
     c = _blas_controller()
     return nullcontext() if c is None else c.limit(limits=1, user_api="blas")
 
