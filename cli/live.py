@@ -199,9 +199,11 @@ def _check_live_args(args, request) -> Path:
     from prosody.live.runner import frames_path_for
     from prosody.speaker_channels import check_voices_told
     request.check()
-    if args.voices == 1 and not request.one_device:
+    if args.voices == 1 and (request.therapist_device or request.client_device):
         raise InputError("--voices 1 contradicts two devices, which carry one person each")
-    check_voices_told(args.voices, n_files=1, speaker=args.speaker, layout="auto")  # --voices 2 with --speaker
+    # two files (one person each), --voices 2 with --speaker; --voices 1 with --speaker agrees with it (it was
+    # refused as "two devices": hostile sweep 52)
+    check_voices_told(args.voices, n_files=len(request.input_files) or 1, speaker=args.speaker, layout="auto")
     if not 0.05 <= args.interval_s <= 3600:  # nan, inf and tiny values too (nan spun the view and could hang the stop)
         raise InputError(f"--interval-s {args.interval_s}: must be within 0.05..3600 seconds")
     for f in args.input or ():
@@ -262,7 +264,8 @@ def _live(args, out, err, library) -> int:
     signals.take()
     try:
         runner.start()
-        out, view_lost = _view_until_done(runner, out, err, plain=plain, interval_s=args.interval_s)
+        said: set[str] = set()  # the notes the plain lines said as found, not said again at the end
+        out, view_lost = _view_until_done(runner, out, err, plain=plain, interval_s=args.interval_s, said=said)
         phase = signals.phase
         phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
         result = _wait(runner)
@@ -274,7 +277,8 @@ def _live(args, out, err, library) -> int:
                                               baseline=profile, profile=voice_profile, voices_told=args.voices)
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under the signal handlers: a Ctrl-C now must not hide the `saved PATH` line of a saved session
-        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted)
+        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted,
+                         said=said)
         status = _said_input_changes(source, err, status)
         return EXIT_ERROR if view_lost is not None and status == EXIT_OK else status
     finally:
@@ -333,12 +337,12 @@ class _LiveSignals:
         self._stop(name)
 
 
-def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s: float):
+def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s: float, said: set[str]):
     """The plain or full-screen view until capture ends; returns (where the closing lines go, the view's
-    OSError or None)."""
+    OSError or None). ``said`` gathers the notes the plain lines said."""
     try:
         if plain:
-            _plain_loop(runner, out, interval_s)
+            _plain_loop(runner, out, interval_s, said)
         else:
             _tui_loop(runner, out)
     except OSError as exc:  # the view's stream went away (`| head` closed the pipe): stop and save, as on
@@ -437,10 +441,9 @@ def dumb_terminal(environ=os.environ) -> bool:
     return environ.get("TERM", "").strip().lower() in ("dumb", "unknown")
 
 
-def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
+def _plain_loop(runner: "LiveRunner", out, interval_s: float, said: set[str]) -> None:
     from .liveview import plain_line
     next_t = time.monotonic() + interval_s
-    said: set[str] = set()
     while not runner.done:
         runner.wait(min(0.1, max(0.0, next_t - time.monotonic())))
         if time.monotonic() >= next_t and not runner.done:
@@ -605,7 +608,17 @@ class _TerminalView:
             pass
 
 
-def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
+def _said_session_warnings(doc: dict, err, said: set[str]) -> None:
+    """The saved session's warnings, each one line on stderr, but those the plain lines said as found: without
+    the full-screen view's summary (the plain lines, a log) none was said, "--voices 1 is not used", "client
+    never speaks" or a baseline of other speakers kept in the JSON alone (hostile sweep 52)."""
+    from prosody.report.wording import session_warnings
+    for w in session_warnings(doc):
+        if w not in said:
+            err.write(terminal_safe(f"prosody: warning: {w}") + "\n")
+
+
+def _report(result, out, err, *, plain: bool, interrupted: bool, said: set[str]) -> int:
     from .view import summary_view
 
     if result.wanted_path:
@@ -618,6 +631,8 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
         saved = (f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
                  f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
                  f"stopped: {result.reason})\n")
+        if plain:
+            _said_session_warnings(result.doc, err, said)
         try:
             if not plain:
                 _view_console(out).print(summary_view(result.doc))
