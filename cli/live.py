@@ -264,8 +264,7 @@ def _live(args, out, err, library) -> int:
     signals.take()
     try:
         runner.start()
-        said: set[str] = set()  # the notes the plain lines said as found, not said again at the end
-        out, view_lost = _view_until_done(runner, out, err, plain=plain, interval_s=args.interval_s, said=said)
+        out, view_lost = _view_until_done(runner, out, err, plain=plain, interval_s=args.interval_s)
         phase = signals.phase
         phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
         result = _wait(runner)
@@ -277,8 +276,7 @@ def _live(args, out, err, library) -> int:
                                               baseline=profile, profile=voice_profile, voices_told=args.voices)
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under the signal handlers: a Ctrl-C now must not hide the `saved PATH` line of a saved session
-        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted,
-                         said=said)
+        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted)
         status = _said_input_changes(source, err, status)
         return EXIT_ERROR if view_lost is not None and status == EXIT_OK else status
     finally:
@@ -337,12 +335,12 @@ class _LiveSignals:
         self._stop(name)
 
 
-def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s: float, said: set[str]):
+def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s: float):
     """The plain or full-screen view until capture ends; returns (where the closing lines go, the view's
-    OSError or None). ``said`` gathers the notes the plain lines said."""
+    OSError or None)."""
     try:
         if plain:
-            _plain_loop(runner, out, interval_s, said)
+            _plain_loop(runner, out, interval_s)
         else:
             _tui_loop(runner, out)
     except OSError as exc:  # the view's stream went away (`| head` closed the pipe): stop and save, as on
@@ -441,9 +439,10 @@ def dumb_terminal(environ=os.environ) -> bool:
     return environ.get("TERM", "").strip().lower() in ("dumb", "unknown")
 
 
-def _plain_loop(runner: "LiveRunner", out, interval_s: float, said: set[str]) -> None:
+def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
     from .liveview import plain_line
     next_t = time.monotonic() + interval_s
+    said: set[str] = set()
     while not runner.done:
         runner.wait(min(0.1, max(0.0, next_t - time.monotonic())))
         if time.monotonic() >= next_t and not runner.done:
@@ -608,17 +607,7 @@ class _TerminalView:
             pass
 
 
-def _said_session_warnings(doc: dict, err, said: set[str]) -> None:
-    """The saved session's warnings, each one line on stderr, but those the plain lines said as found: without
-    the full-screen view's summary (the plain lines, a log) none was said, "--voices 1 is not used", "client
-    never speaks" or a baseline of other speakers kept in the JSON alone (hostile sweep 52)."""
-    from prosody.report.wording import session_warnings
-    for w in session_warnings(doc):
-        if w not in said:
-            err.write(terminal_safe(f"prosody: warning: {w}") + "\n")
-
-
-def _report(result, out, err, *, plain: bool, interrupted: bool, said: set[str]) -> int:
+def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
     from .view import summary_view
 
     if result.wanted_path:
@@ -631,8 +620,6 @@ def _report(result, out, err, *, plain: bool, interrupted: bool, said: set[str])
         saved = (f"saved {terminal_safe(result.output_path)} ({live['analysed_s']:.1f} s analysed, "
                  f"{len(result.doc['segments'])} speech segments, {len(result.doc['bookmarks'])} bookmarks; "
                  f"stopped: {result.reason})\n")
-        if plain:
-            _said_session_warnings(result.doc, err, said)
         try:
             if not plain:
                 _view_console(out).print(summary_view(result.doc))
