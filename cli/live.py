@@ -199,9 +199,11 @@ def _check_live_args(args, request) -> Path:
     from prosody.live.runner import frames_path_for
     from prosody.speaker_channels import check_voices_told
     request.check()
-    if args.voices == 1 and not request.one_device:
+    if args.voices == 1 and (request.therapist_device or request.client_device):
         raise InputError("--voices 1 contradicts two devices, which carry one person each")
-    check_voices_told(args.voices, n_files=1, speaker=args.speaker, layout="auto")  # --voices 2 with --speaker
+    # two files (one person each), --voices 2 with --speaker; --voices 1 with --speaker agrees with it (it was
+    # refused as "two devices": hostile sweep 52)
+    check_voices_told(args.voices, n_files=len(request.input_files) or 1, speaker=args.speaker, layout="auto")
     if not 0.05 <= args.interval_s <= 3600:  # nan, inf and tiny values too (nan spun the view and could hang the stop)
         raise InputError(f"--interval-s {args.interval_s}: must be within 0.05..3600 seconds")
     for f in args.input or ():

@@ -2150,8 +2150,12 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
             raise InputError(f"{job.origin}: {exc}") from None
         raise
     request = job.layout if wanted else "separate"
-    if len(job.paths) == 1 and n_channels == 1 and job.layout == "separate" and not job.speaker:
-        raise InputError(f"layout separate needs two channels; {job.paths[0]} has one: use layout mono")
+    if len(job.paths) == 1 and n_channels == 1 and job.layout in ("separate", "shared") and not job.speaker:
+        # named as given, the manifest's row or the option (the row's layout was unplaced, and shared was
+        # said as "--layout" from a worker: hostile sweep 52)
+        mono = "layout mono" if "layout" in job.cells else "--layout mono"
+        raise InputError(f"{job.named('layout', '--layout')} {job.layout} needs two channels; {job.paths[0]} "
+                         f"has one: use {mono}")
     vp = (voice_profile_of(job) if (voice_profile_of is not None and (request != "separate" or len(job.paths) == 2))
           else None)  # two files: one speaker each in their order, which a profile only checks
     task = Task(paths=tuple(os.path.abspath(p) for p in job.paths), sources=tuple(job.paths), layout=layout,
