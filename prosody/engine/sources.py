@@ -12,6 +12,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Iterator
 
@@ -450,7 +451,6 @@ class AudioFile:
             self.warnings.append(f"{self.path} is truncated: its header says {claimed_s:.2f} s, read "
                                  f"{got / self.sample_rate:.2f} s (every block it holds); analysed the readable part")
 
-
     def _container_floor(self) -> float:
         """The fewest samples a whole file decodes to, by its container's claim: a packet table's valid frames
         exactly (an ALAC CAF cut 0.07 s short, after 29 of its 30 packets, was read short unsaid: hostile sweep
@@ -688,6 +688,19 @@ def _second_stream_at(path: Path, fmt: str) -> int | None:
 UNHEADED_MIN_S = 0.01  # samples after a WAV's data chunk said from one frame (10 ms) on: less may be padding
 
 
+def _riff_chunks(f, size: int):
+    """(offset, ID, size) of each chunk of a RIFF file open as ``f`` (``size`` bytes) from the first after its
+    12-byte header, ``f`` left just after the chunk's 8-byte header as each is given (its body is read from
+    there); each chunk's odd size padded, as RIFF pads it."""
+    at = 12
+    while at + 8 <= size:
+        f.seek(at)
+        ck = f.read(8)
+        n = int.from_bytes(ck[4:8], "little")
+        yield at, ck[:4], n
+        at += 8 + n + (n & 1)
+
+
 def _wav_unheaded(path: Path) -> tuple[float, float] | None:
     """(seconds its data chunk gives, seconds of samples after it) for a WAV whose data chunk's size stops
     short of the samples the file holds, else None. A recorder still writing (or stopped before it finished)
@@ -703,11 +716,8 @@ def _wav_unheaded(path: Path) -> tuple[float, float] | None:
             head = f.read(12)
             if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE" or head[:4] == b"RIFX":
                 return None
-            at, rate, align, data_end = 12, 0, 0, None
-            while at + 8 <= size:  # the chunks up to the data chunk
-                f.seek(at)
-                ck = f.read(8)
-                cid, n = ck[:4], int.from_bytes(ck[4:8], "little")
+            rate, align, data_end = 0, 0, None
+            for at, cid, n in _riff_chunks(f, size):  # the chunks up to the data chunk
                 if cid == b"fmt ":
                     fmt = f.read(16)
                     if len(fmt) == 16:
@@ -717,7 +727,6 @@ def _wav_unheaded(path: Path) -> tuple[float, float] | None:
                         return None
                     data_at, data_end = at + 8, at + 8 + n
                     break
-                at += 8 + n + (n & 1)
             if data_end is None or rate <= 0 or align <= 0:
                 return None
             at = data_end + ((data_end - data_at) & 1)
@@ -746,16 +755,11 @@ def _wav_rate_fault(path: Path) -> str | None:
             head = f.read(12)
             if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
                 return None
-            for _ in range(WAV_SCAN_CHUNKS):
-                ck = f.read(8)
-                if len(ck) < 8:
-                    return None
-                n = int.from_bytes(ck[4:8], "little")
-                if ck[:4] == b"fmt ":
+            for _, cid, _ in islice(_riff_chunks(f, os.fstat(f.fileno()).st_size), WAV_SCAN_CHUNKS):
+                if cid == b"fmt ":
                     fmt = f.read(8)
                     rate = int.from_bytes(fmt[4:8], "little") if len(fmt) == 8 else None
                     return "its header gives a sample rate of 0 Hz: it is damaged" if rate == 0 else None
-                f.seek(n + (n & 1), os.SEEK_CUR)
     except OSError:
         return None
     return None
