@@ -3,16 +3,25 @@
 1. A plain `live` run (`--plain`, a log, a pipe) said none of the saved session's warnings ("therapist never
    speaks", "--voices 1 is not used") where `analyze` says them: they were in the JSON alone. Now each is said
    on standard error after `saved`, in analyze's words, once.
+2. A store written past this process's file-size limit (`ulimit -f`, RLIMIT_FSIZE) was said "disk I/O error"
+   (a failing disk), and a new store that failed so was left behind (its database, SQLite's files, `frames`).
+   Now the limit is said, with what to do, and the new store is taken away.
 """
 from __future__ import annotations
 
 import json
+import os
+import resource
+import subprocess
+import sys
 
 import numpy as np
 import soundfile as sf
 
 from tests.conftest import run_cli
 from tests.test_sweep_hostile43 import FIXTURES
+
+REPO = FIXTURES.parent
 
 RATE_HZ = 16000
 SILENCE_S = 3.0
@@ -57,3 +66,56 @@ def test_a_note_the_plain_lines_said_as_found_is_not_said_again(tmp_path, monkey
     assert err == ("prosody: warning: one device (a replay of cut.flac): speakers were taken from its channels as "
                    "given (provisional); `prosody analyze cut.flac` attributes the whole recording (layout, "
                    "diarization, voice profile), as --record would on save\n"), err
+
+
+# -- 2. a file-size limit on the store's disk ---------------------------------------------------------------------
+
+def _limited(limit_bytes: int, *argv, cwd) -> subprocess.CompletedProcess:
+    """``prosody ARGV`` with its file-size limit (``ulimit -f``) at ``limit_bytes``."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    return subprocess.run([sys.executable, "-m", "prosody_cli.main", *map(str, argv)], capture_output=True,
+                          text=True, timeout=300, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          preexec_fn=limit)
+
+
+def _limit_said(limit_bytes: int) -> str:
+    return (f"File too large: this process may write no file beyond {limit_bytes:,} bytes (its file-size limit, "
+            "`ulimit -f`); raise the limit (`ulimit -f unlimited`) and try again")
+
+
+def test_a_file_size_limit_on_opening_a_new_store_is_said_and_leaves_nothing(tmp_path):
+    """4 KiB: SQLite's shared-memory file (32 KiB) cannot be sized. Before: "cannot open the session store
+    st/sessions.db (disk I/O error; 57.8 GB free)", st/ left with sessions.db, its -shm and -wal, frames/."""
+    r = _limited(4096, "analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", "st", "--quiet",
+                 cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr == f"prosody: error: cannot open the session store st/sessions.db: " \
+                                             f"{_limit_said(4096)}\n", r.stderr
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_file_size_limit_on_making_a_stores_schema_is_said_and_leaves_nothing(tmp_path):
+    """40 KiB: the schema's commit fails. Before: "the change could not be committed (disk I/O error)", st/ left
+    with an empty sessions.db and frames/."""
+    r = _limited(40 * 1024, "analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", "st", "--quiet",
+                 cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr == ("prosody: error: the session store st/sessions.db: the change could "
+                                              f"not be committed: {_limit_said(40 * 1024)}\n"), r.stderr
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_file_size_limit_on_a_save_says_it_and_keeps_the_analysis(tmp_path):
+    """A store of one session (its database beyond the limit): the save's commit fails, the analysis is kept
+    in a rescue copy, and the line says the limit, not "disk I/O error"."""
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", tmp_path / "st", "--quiet")
+    assert rc == 0, err
+    limit = 64 * 1024
+    r = _limited(limit, "analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", "st", "--quiet",
+                 cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    failed = r.stderr.splitlines()[-1]
+    assert failed.startswith("prosody: error: the session could not be saved in the store (the session store "
+                             f"st/sessions.db: the change could not be committed: {_limit_said(limit)}); it is "
+                             "kept in prosody-unsaved-"), r.stderr
+    rescued = [p for p in tmp_path.iterdir() if p.name.startswith("prosody-unsaved-") and p.suffix == ".json"]
+    assert len(rescued) == 1 and json.loads(rescued[0].read_text())["duration_s"] == 7.5
