@@ -119,3 +119,24 @@ def test_a_file_size_limit_on_a_save_says_it_and_keeps_the_analysis(tmp_path):
                              "kept in prosody-unsaved-"), r.stderr
     rescued = [p for p in tmp_path.iterdir() if p.name.startswith("prosody-unsaved-") and p.suffix == ".json"]
     assert len(rescued) == 1 and json.loads(rescued[0].read_text())["duration_s"] == 7.5
+
+
+# -- 3. two named channels of one mix -----------------------------------------------------------------------------
+
+def test_two_named_channels_of_one_mix_are_not_said_to_hold_no_speech(tmp_path):
+    """A 3-channel file of the fixture dialogue's mix on every channel, channels 1 and 3 named: sweep 51's warning
+    that both carry both voices, then "therapist never speaks: no speech was found on the channel" (and the client
+    alike) of channels full of speech. Now what happened to it is said."""
+    audio, rate_hz = sf.read(FIXTURES / "dialogue.flac", dtype="float32", frames=12 * RATE_HZ)
+    mix = audio.mean(axis=1)
+    sf.write(tmp_path / "same.wav", np.stack([mix, mix, mix], axis=1), rate_hz, subtype="PCM_16")
+    rc, _, err = run_cli("analyze", tmp_path / "same.wav", "--channels", "therapist=1,client=3", "--json",
+                         tmp_path / "s.json", "--quiet")
+    assert rc == 0, err
+    warned = json.loads((tmp_path / "s.json").read_text())["warnings"]
+    assert [w for w in warned if " never speaks: " in w] == [
+        f"{spk} never speaks: the speech on the channel was all taken for the {other}'s leak (the two channels "
+        f"named carry both voices, as said above), so the {spk}'s figures describe no behaviour, and figures toward "
+        f"the {spk} (answering, talking over) have no data"
+        for spk, other in (("therapist", "client"), ("client", "therapist"))], warned
+    assert not any("no speech was found" in w for w in warned) and "both carry both voices" in warned[0], warned
