@@ -140,3 +140,29 @@ def test_two_named_channels_of_one_mix_are_not_said_to_hold_no_speech(tmp_path):
         f"the {spk} (answering, talking over) have no data"
         for spk, other in (("therapist", "client"), ("client", "therapist"))], warned
     assert not any("no speech was found" in w for w in warned) and "both carry both voices" in warned[0], warned
+
+
+# -- 4. compare and trend across layouts --------------------------------------------------------------------------
+
+def test_compare_and_trend_say_sessions_of_different_layouts(tmp_path):
+    """The fixture dialogue's first 12 s saved twice as it is (two channels, one speaker each) and once as its
+    mix (one channel): the therapist's loudness -24 dBFS beside -30 dBFS of the same voice, side by side with no
+    word. Now the table's caption and the page say the layouts differ, and which session is which."""
+    audio, rate_hz = sf.read(FIXTURES / "dialogue.flac", dtype="float32", frames=12 * RATE_HZ)
+    sf.write(tmp_path / "own.wav", audio, rate_hz, subtype="PCM_16")
+    sf.write(tmp_path / "mix.wav", audio.mean(axis=1), rate_hz, subtype="PCM_16")
+    store = tmp_path / "st"
+    for name in ("own.wav", "own.wav", "mix.wav"):
+        rc, _, err = run_cli("analyze", tmp_path / name, "--save", "--store", store, "--therapist", "bob", "--quiet")
+        assert rc == 0, err
+    said = ("recorded in different layouts (sessions 1, 2: a channel or file per speaker; session 3: one channel): "
+            "who spoke when is read from each speaker's own channel in one and told apart within a mix in another, "
+            "and a level is of a speaker's own microphone or of the mix, so talk share, waits and loudness are not "
+            "like for like across them")
+    for argv in (("compare", "1", "2", "3"), ("trend", "--therapist", "bob")):
+        rc, out, err = run_cli(*argv, "--store", store, "-o", tmp_path / "page.html", "--overwrite")
+        assert rc == 0, err
+        assert said in " ".join(out.split()), out  # the caption, folded to the console's width
+        assert said[0].upper() + said[1:].replace("'", "&#x27;") + "." in (tmp_path / "page.html").read_text()
+    rc, out, err = run_cli("compare", "1", "2", "--store", store)
+    assert rc == 0 and "different layouts" not in out, out  # two sessions of one layout: nothing to say
