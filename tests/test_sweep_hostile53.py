@@ -54,6 +54,23 @@ def test_a_plain_live_run_says_the_saved_sessions_warnings(tmp_path, monkeypatch
     assert sorted(said) == sorted(json.loads((tmp_path / "s.json").read_text())["warnings"])
 
 
+def test_a_recording_stopped_early_is_said_once(tmp_path):
+    """`--record` past a 150 KiB file-size limit (4.8 s of 16 kHz 16-bit audio): its error line says it; the saved
+    session's own warning of it ("the recording stopped at 4.8 s ...") is not said again beside it."""
+    wav = FIXTURES / "mono_therapist.wav"
+    r = _limited(150 * 1024, "live", "--input", wav, "--speed", "max", "--plain", "--output", "s.json",
+                 "--record", "rec.wav", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == (
+        "prosody: warning: one device: attribution stayed provisional (the recording stopped early): speakers were "
+        "taken from its channels as given while live; the recording holds only the session's start, so no "
+        "whole-session attribution can be made from it (`prosody analyze` on it attributes that start alone)\n"
+        "prosody: error: the recording failed at 4.8 s (File too large); rec.wav holds what was recorded before "
+        "then (the analysis went on to the end)\n"), r.stderr
+    assert any(w.startswith("the recording stopped at 4.8 s (File too large)")
+               for w in json.loads((tmp_path / "s.json").read_text())["warnings"])
+
+
 def test_a_note_the_plain_lines_said_as_found_is_not_said_again(tmp_path, monkeypatch):
     """A replayed FLAC cut short is said by the plain lines as it is found (hostile sweep 33); the saved session
     holds the same warning, which is not said a second time at the end."""
