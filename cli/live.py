@@ -622,11 +622,13 @@ def _said_session_warnings(result, err, said: set[str]) -> None:
     none of them, "therapist never speaks" or "--voices 1 is not used" kept in the JSON alone, where the
     full-screen view's summary shows them (hostile sweep 53). A session whose analysis failed is not said
     "saved incomplete: the analysis failed (...)": the error line after these says it, and where it is saved; nor a
-    recording stopped early, which its own error line says."""
+    recording stopped early or moved, which its own error line says."""
     from prosody.live.runner import RECORDING_STOPPED_MARK
     from prosody.report.wording import live_incomplete, session_warnings
     if result.error:
         said = said | {live_incomplete(result.doc["live"])}
+    if result.record_error:  # its line says it: the session's warning is the same words (a recording moved) or
+        said = said | {result.record_error}  # its own of the stop (RECORDING_STOPPED_MARK)
     for w in session_warnings(result.doc):
         if w not in said and not (result.record_error and w.startswith(RECORDING_STOPPED_MARK)):
             err.write(f"prosody: warning: {message_safe(w)}\n")
