@@ -264,7 +264,8 @@ def _live(args, out, err, library) -> int:
     signals.take()
     try:
         runner.start()
-        out, view_lost = _view_until_done(runner, out, err, plain=plain, interval_s=args.interval_s)
+        said: set[str] = set()  # the notes the plain lines said as they were found, not said again at the end
+        out, view_lost = _view_until_done(runner, out, err, plain=plain, interval_s=args.interval_s, said=said)
         phase = signals.phase
         phase["now"] = "saving"  # the runner saves; a Ctrl-C now leaves the exit status as it is
         result = _wait(runner)
@@ -276,8 +277,11 @@ def _live(args, out, err, library) -> int:
                                               baseline=profile, profile=voice_profile, voices_told=args.voices)
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under the signal handlers: a Ctrl-C now must not hide the `saved PATH` line of a saved session
-        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted)
-        status = _said_input_changes(source, err, status)
+        changes = source.input_changes() if hasattr(source, "input_changes") else []
+        said.update(w for w in (result.doc or {}).get("warnings") or () if _of_a_change(w, changes))
+        status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted,
+                         said=said)
+        status = _said_input_changes(changes, err, status)
         return EXIT_ERROR if view_lost is not None and status == EXIT_OK else status
     finally:
         signals.give_back()
@@ -335,12 +339,12 @@ class _LiveSignals:
         self._stop(name)
 
 
-def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s: float):
+def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s: float, said: set[str]):
     """The plain or full-screen view until capture ends; returns (where the closing lines go, the view's
-    OSError or None)."""
+    OSError or None). ``said`` gathers the notes the plain lines said."""
     try:
         if plain:
-            _plain_loop(runner, out, interval_s)
+            _plain_loop(runner, out, interval_s, said)
         else:
             _tui_loop(runner, out)
     except OSError as exc:  # the view's stream went away (`| head` closed the pipe): stop and save, as on
@@ -353,10 +357,10 @@ def _view_until_done(runner: "LiveRunner", out, err, *, plain: bool, interval_s:
     return out, None
 
 
-def _said_input_changes(source, err, status: int) -> int:
-    """A replayed file replaced, cut short or written to meanwhile, said (the saved session's warnings say it
-    too); an error status where it was more than changed."""
-    changes = source.input_changes() if hasattr(source, "input_changes") else []
+def _said_input_changes(changes: list[tuple[str, str]], err, status: int) -> int:
+    """A replayed file replaced, cut short or written to meanwhile (``changes``: the source's (kind, why)), said
+    (the saved session's warnings say it too, and are not said again: ``_of_a_change``); an error status where it
+    was more than changed."""
     for kind, why in changes:
         err.write(message_safe(f"prosody: {'warning' if kind == 'changed' else 'error'}: {why}; the session "
                                 "saved is of what was read: replay it again once nothing writes to it") + "\n")
@@ -439,10 +443,15 @@ def dumb_terminal(environ=os.environ) -> bool:
     return environ.get("TERM", "").strip().lower() in ("dumb", "unknown")
 
 
-def _plain_loop(runner: "LiveRunner", out, interval_s: float) -> None:
+def _of_a_change(warning: str, changes: list[tuple[str, str]]) -> bool:
+    """Whether a saved session's warning is a replayed file's change, which ``_said_input_changes`` says in its
+    own line (the source's health adds its advice to the same ``why``)."""
+    return any(warning.startswith(why) for _, why in changes)
+
+
+def _plain_loop(runner: "LiveRunner", out, interval_s: float, said: set[str]) -> None:
     from .liveview import plain_line
     next_t = time.monotonic() + interval_s
-    said: set[str] = set()
     while not runner.done:
         runner.wait(min(0.1, max(0.0, next_t - time.monotonic())))
         if time.monotonic() >= next_t and not runner.done:
@@ -607,7 +616,27 @@ class _TerminalView:
             pass
 
 
-def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
+def _said_session_warnings(result, err, said: set[str]) -> None:
+    """The saved session's warnings, each one line on stderr as ``analyze`` says them, but those said already
+    (``said``: the plain lines' notes, a replayed file's change): a plain run (``--plain``, a log, a pipe) said
+    none of them, "therapist never speaks" or "--voices 1 is not used" kept in the JSON alone, where the
+    full-screen view's summary shows them (hostile sweep 53). A session whose analysis failed is not said
+    "saved incomplete: the analysis failed (...)": the error line after these says it, and where it is saved; nor a
+    recording stopped early or moved, which its own error line says."""
+    from prosody.live.runner import RECORDING_STOPPED_MARK
+    from prosody.report.wording import live_incomplete, session_warnings
+    if result.error:
+        said = said | {live_incomplete(result.doc["live"])}
+    if result.record_error:  # its line says it: the session's warning is the same words (a recording moved) or
+        said = said | {result.record_error}  # its own of the stop (RECORDING_STOPPED_MARK)
+    for w in session_warnings(result.doc):
+        if w not in said and not (result.record_error and w.startswith(RECORDING_STOPPED_MARK)):
+            err.write(f"prosody: warning: {message_safe(w)}\n")
+
+
+def _report(result, out, err, *, plain: bool, interrupted: bool, said: set[str]) -> int:
+    """The closing lines: the saved session (its summary on the full-screen view's terminal, ``saved PATH``),
+    its warnings where no summary shows them (``plain``), then what failed; returns the exit status."""
     from .view import summary_view
 
     if result.wanted_path:
@@ -631,6 +660,8 @@ def _report(result, out, err, *, plain: bool, interrupted: bool) -> int:
             err.write(f"prosody: error: cannot write to standard output ({message_safe(exc.strerror or exc)}); "
                       f"{saved}")
             unsaid = True
+        if plain or unsaid:  # after `saved`, before what failed: as analyze orders them
+            _said_session_warnings(result, err, said)
     if result.record_error:
         err.write(f"prosody: error: {message_safe(result.record_error)}\n")
     if result.error:

@@ -361,7 +361,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
         caption += f"; {UNATTRIBUTED_NOTE}"  # the compare page's words
     if any(metrics[i.id].get("warmth.profile") for i in infos):
         caption += f"; {PROFILE_NOTE}"
-    caption += heard_two_caption(infos, metrics)
+    caption += heard_two_caption(infos, metrics) + layouts_caption(infos, metrics)
     return CompareTables(title, [_t(session_label(i)) for i in infos], rows, caption)
 
 
@@ -490,6 +490,24 @@ def mark_heard_two(stored: dict, metrics: dict) -> None:
             metrics[sid]["voices.heard_two"] = 1.0
 
 
+def mark_layouts(stored: dict, metrics: dict) -> None:
+    """``layout.<layout>`` = 1.0 in ``metrics`` of each session of ``stored`` (``session.attribution_of``), which
+    ``wording.layouts_note`` reads."""
+    from prosody.report.wording import LAYOUT_MARK
+    from prosody.session import attribution_of
+    for sid, st in stored.items():
+        doc = getattr(st, "doc", None)
+        if isinstance(doc, dict) and sid in metrics:
+            metrics[sid][LAYOUT_MARK + attribution_of(doc)[0]] = 1.0
+
+
+def layouts_caption(infos, metrics) -> str:
+    """The caption's words on sessions of different layouts ('' where alike)."""
+    from prosody.report.wording import layouts_note
+    note = layouts_note([i.id for i in infos], metrics)
+    return f"; {note}" if note else ""
+
+
 def heard_two_caption(infos, metrics) -> str:
     """The caption's words on the sessions ``mark_heard_two`` marked ('' for none)."""
     ids = [str(i.id) for i in infos if metrics[i.id].get("voices.heard_two")]
@@ -571,7 +589,7 @@ def _trend_caption(infos, metrics) -> str:
     if one:
         caption += (f"; session{'s' * (len(one) > 1)} {', '.join(one)}: one voice, so no talk share, waits or "
                     "talking over")
-    caption += heard_two_caption(infos, metrics)
+    caption += heard_two_caption(infos, metrics) + layouts_caption(infos, metrics)
     if any(metrics[i.id].get("warmth.profile") for i in infos):
         caption += f"; {PROFILE_NOTE}"
     quiet = [str(i.id) for i in infos if len(i.speakers) != 1 and metrics[i.id].get("duration_s")
@@ -689,6 +707,7 @@ def cmd_compare(args, out, err) -> int:
         metrics[sid].update(counts)
     mark_profile_warmth(stored, metrics)
     mark_heard_two(stored, metrics)
+    mark_layouts(stored, metrics)
     # by date, as `trend` and `sessions` (undated last): given in another order, a week's change read backwards and
     # the page's charts ran against time (the walk-through's "found, not fixed"; hostile sweep 19)
     shown = [i.id for i in infos]
@@ -748,6 +767,7 @@ def cmd_trend(args, out, err) -> int:
         metrics[sid].update(counts)
     mark_profile_warmth(stored, metrics)
     mark_heard_two(stored, metrics)
+    mark_layouts(stored, metrics)
     title = f"trend: {args.therapist}" + (f" with {args.client}" if args.client else "")
     if args.output:  # the page before the table, as compare's (hostile sweep 49)
         _write_html(args.output, compare_report(infos, metrics, title=title), fresh=fresh)

@@ -1328,6 +1328,43 @@ def is_disk_full(exc: BaseException) -> bool:
     return "disk is full" in str(exc) or "No space left" in str(exc)
 
 
+# SQLite's largest write: a page of up to 64 KiB (the shared-memory file grows by 32 KiB); a write past this
+# process's file-size limit starts within this of it
+SQLITE_LARGEST_WRITE_BYTES = 65536
+
+
+def file_size_limit() -> int | None:
+    """This process's file-size limit in bytes (``RLIMIT_FSIZE``, `ulimit -f`), None where there is none."""
+    try:
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if limit == resource.RLIM_INFINITY else limit
+
+
+def file_size_limit_text(limit: int) -> str:
+    """The file-size limit as the cause of a failed write, and what to do."""
+    return (f"File too large: this process may write no file beyond {limit:,} bytes (its file-size limit, "
+            "`ulimit -f`); raise the limit (`ulimit -f unlimited`) and try again")
+
+
+def past_size_limit(paths) -> str | None:
+    """``file_size_limit_text`` where one of ``paths`` (a database and SQLite's files beside it) has grown to
+    within one SQLite write of this process's file-size limit, else None: SQLite says a write past the limit
+    (``EFBIG``, `File too large`) as a plain "disk I/O error", which read as a failing disk (hostile sweep 53)."""
+    limit = file_size_limit()
+    if limit is None:
+        return None
+    for path in paths:
+        try:
+            if os.stat(path).st_size + SQLITE_LARGEST_WRITE_BYTES > limit:
+                return file_size_limit_text(limit)
+        except OSError:
+            continue
+    return None
+
+
 def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
     """Why writing ``path`` failed, for a person: a full disk said as one, with the space left ('the disk
     holding it is full, 0 bytes free'; the system's words were `No space left on device`), else the
@@ -1337,6 +1374,8 @@ def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
         return f"your disk quota there is used up (the disk holding it has {free_space_text(path)})"
     if is_disk_full(exc):
         return no_inodes_text(path) or f"the disk holding it is full, {free_space_text(path)}"
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG and (limit := file_size_limit()) is not None:
+        return file_size_limit_text(limit)
     return getattr(exc, "strerror", None) or str(exc) or "operating system error"
 
 

@@ -229,7 +229,7 @@ def is_silent_speaker_warning(text: str, speakers) -> bool:
     return any(str(text).startswith(f"{spk}{SILENT_SPEAKER_MARK}") for spk in speakers)
 
 
-def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
+def silent_speaker_warnings(session: Session, *, channels_alike: bool = False) -> tuple[str, ...]:
     """Warnings for the speakers of a session who never speak: their channel
     (``attribution["channels"]``, 1-based, where known) carries no signal
     throughout (every frame at ``framing.rms_db``'s floor: zeros, or a constant that
@@ -237,7 +237,10 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
     Their share of 0 % and their "0 listening sounds" are then no behaviour of
     theirs, and the other's figures toward them have no data. A one-speaker
     session with no speech says so too (a muted or far-too-quiet recording read
-    "time speaking 0.0 s" with no word of why)."""
+    "time speaking 0.0 s" with no word of why).
+    ``channels_alike``: the two channels read carry both voices (``speaker_channels._named_channels_shared``
+    warned): a channel of sound whose speech is all gone was taken for the other's leak, not found empty ("no
+    speech was found on the channel" was said of channels full of it; hostile sweep 53)."""
     chans = (session.attribution or {}).get("channels") or {}
     out = []
     for spk in session.speakers:
@@ -247,11 +250,19 @@ def silent_speaker_warnings(session: Session) -> tuple[str, ...]:
         where = f"channel {chans[spk]}" if spk in chans else ("the channel" if len(session.speakers) > 1
                                                                else "the recording")
         what = (_no_signal(where, session.peak_db.get(spk), session.grid) if float(np.max(fr["rms_db"])) <= DIGITAL_SILENCE_DB
+                else _taken_for_leak(where, spk, session.speakers) if channels_alike
                 else f"no speech was found on {where}")
         toward = (f", and figures toward the {spk} (answering, talking over) have no data"
                   if len(session.speakers) > 1 else "")
         out.append(f"{spk}{SILENT_SPEAKER_MARK}{what}, so the {spk}'s figures describe no behaviour{toward}")
     return tuple(out)
+
+
+def _taken_for_leak(where: str, speaker: str, speakers) -> str:
+    """The words for a channel of speech all taken for the other speaker's leak (both channels carry both voices)."""
+    other = next(s for s in speakers if s != speaker)
+    return (f"the speech on {where} was all taken for the {other}'s leak (the two channels named carry both voices, "
+            "as said above)")
 
 
 DIGITAL_SILENCE_DB = -119.0   # rms_db clips exact zeros at -120 dBFS

@@ -837,6 +837,11 @@ class Recording:
     hear_gain_db: tuple[float, ...] = ()  # per speaker channel, what its speech detection hears it with (() : none)
     warnings: tuple[str, ...] = ()  # what the plan found of the channels named (``_named_channels_shared``)
 
+    @property
+    def channels_alike(self) -> bool:
+        """Whether the two channels named both carry both voices (``_named_channels_shared`` warned)."""
+        return bool(self.warnings)
+
 
 def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=None,
                    offset_s: float = 0.0) -> Recording:
@@ -913,7 +918,7 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
         session = replace(session, attribution=attribution.to_dict(),
                           warnings=session.warnings + tuple(said(w) for w in attribution.warnings))
     return replace(session, warnings=session.warnings + config.unused_pitch_ranges(rec.speakers)
-                   + silent_speaker_warnings(session) + unused
+                   + silent_speaker_warnings(session, channels_alike=rec.channels_alike) + unused
                    + tuple(said(w) for w in quiet_speech_warnings(session, source=str(sources[0]) if len(sources) == 1
                                                                    else None,
                                                                    heard_raised_db=dict(zip(rec.speakers, gains)))))

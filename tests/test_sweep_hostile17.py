@@ -203,7 +203,7 @@ def test_live_error_lines_show_a_long_run_by_its_ends_and_length():
     err = io.StringIO()
     status = _report(LiveResult(reason="analysis error", output_path="/nowhere/s.json", error=f"bad value {big}",
                                 doc=None, record_error=f"recording stopped: {big}"),
-                     io.StringIO(), err, plain=True, interrupted=False)
+                     io.StringIO(), err, plain=True, interrupted=False, said=set())
     lines = err.getvalue().splitlines()
     assert status != 0 and len(lines) == 2, lines
     assert all(len(line) < 600 for line in lines), [len(line) for line in lines]

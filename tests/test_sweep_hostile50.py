@@ -115,6 +115,12 @@ def _small_files() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
 
 
+# the system's "File too large" and the limit that made it, what to do (hostile sweep 53)
+UNWRITTEN = ("prosody: error: cannot write big.json: File too large: this process may write no file beyond 4,096 "
+             "bytes (its file-size limit, `ulimit -f`); raise the limit (`ulimit -f unlimited`) and try again; it "
+             "was not written\n")
+
+
 def test_an_unwritten_output_is_said_before_the_summary(tmp_path):
     """Before: the summary (standard output), then "cannot write big.json ..." under it. Now the line comes first
     (both streams read together, as on a terminal); exit 1."""
@@ -122,7 +128,7 @@ def test_an_unwritten_output_is_said_before_the_summary(tmp_path):
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     said = done.stdout
     assert done.returncode == 1 and not (tmp_path / "big.json").exists()
-    failed = said.index("prosody: error: cannot write big.json: File too large; it was not written\n")
+    failed = said.index(UNWRITTEN)
     assert failed < said.index(f"prosody · 7.5 s · {RECORDING}"), said
 
 
@@ -131,7 +137,7 @@ def test_an_unwritten_output_is_said_when_the_summarys_reader_went(tmp_path):
     ended the command before its lines). Now both said, exit 1."""
     rc, err = _reader_gone(["analyze", RECORDING, "--json", "big.json", "--no-progress"], tmp_path,
                            preexec_fn=_small_files)
-    assert rc == 1 and "prosody: error: cannot write big.json: File too large; it was not written\n" in err, err
+    assert rc == 1 and UNWRITTEN in err, err
     assert err.endswith(BROKEN_PIPE), err
 
 

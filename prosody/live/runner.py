@@ -169,6 +169,11 @@ class LiveState:
     input_notes: tuple[str, ...] = ()  # a replayed file's warnings found while it was read (cut short), said once
 
 
+# the saved session's warning of a recording stopped early ("the recording stopped at 4.8 s (...): ..."), which a
+# plain run leaves to its error line (``LiveResult.record_error``: hostile sweep 53)
+RECORDING_STOPPED_MARK = "the recording stopped at "
+
+
 @dataclass(frozen=True)
 class LiveResult:
     reason: str                       # quit | duration | end of input | SIGTERM | Ctrl-C | device lost | analysis error
@@ -1181,7 +1186,7 @@ class LiveRunner:
             doc["warnings"].append(f"nothing was captured before the stop: the empty recording {self.record_path} "
                                    "was removed")
         if stopped_s is not None:
-            doc["warnings"].append(f"the recording stopped at {stopped_s:.1f} s ({record_why}): {record_kept}; "
+            doc["warnings"].append(f"{RECORDING_STOPPED_MARK}{stopped_s:.1f} s ({record_why}): {record_kept}; "
                                    "the analysis went on")
         if self._record_moved:
             doc["warnings"].append(self._record_moved)

@@ -26,7 +26,8 @@ from .plots import (colour_of, fmt_clock, bin_series, histogram, lanes, lines, t
 from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
 from .review import notes_html
-from .wording import feature_word, measure_plain, metric_plain, session_warnings, speaker_plain, warmth_plain
+from .wording import (feature_word, layouts_note, measure_plain, metric_plain, session_warnings, speaker_plain,
+                      warmth_plain)
 
 
 
@@ -687,6 +688,12 @@ UNATTRIBUTED_NOTE = (f"A session whose speakers read {UNATTRIBUTED!r}: who spoke
                      "therapist's or client's figures.")
 
 
+def _layouts_sentence(infos, metrics) -> str:
+    """``layouts_note`` as a sentence of the page ('' where the sessions' layouts are alike)."""
+    note = layouts_note([i.id for i in infos], metrics)
+    return f" {escape(note[0].upper() + note[1:])}." if note else ""
+
+
 def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title: str,
                    generated_at: str | None = None, notes: dict | None = None) -> str:
     """Sessions side by side (columns) with every ``COMPARE_METRICS`` row and,
@@ -703,6 +710,7 @@ def compare_report(infos: list[SessionInfo], metrics: dict[int, dict], *, title:
                      "bold lies beyond it. Higher synchrony is not better."
                      + (f" {escape(UNATTRIBUTED_NOTE)}" if any(UNATTRIBUTED in i.speakers for i in infos) else "")
                      + (f" {escape(PROFILE_PAGE_NOTE)}" if profile else "")
+                     + _layouts_sentence(infos, metrics)
                      + "</p>")]
     if len(infos) >= 2:
         body.append(_section("trend", "Across sessions", _compare_charts(infos, metrics, profile)))

@@ -40,6 +40,31 @@ def fmt_duration(v_s) -> str:
     return f"{'-' if v_s < 0 else ''}{m} min {s:02d} s"
 
 
+# How a session's speakers were read, by its layout (``session.attribution_of``), for a comparison across layouts
+LAYOUT_WORDS = {"separate": "a channel or file per speaker", "shared": "both voices on each of two channels",
+                "mono": "one channel"}
+LAYOUT_MARK = "layout."  # ``metrics[id]["layout.<layout>"] = 1.0``: the session's layout (``mark_layouts``)
+
+
+def layouts_note(ids, metrics) -> str:
+    """The words for sessions side by side that were recorded in different layouts ('' where all are alike):
+    a speaker's own channel against voices told apart in one mix, and a level of one's own microphone against
+    the mix's (the same voice -24 dBFS on its channel, -30 in the mix of the fixture dialogue), shown together
+    with no word (hostile sweep 53). ``metrics``: ``store.metrics`` with each session's ``LAYOUT_MARK`` key."""
+    by_layout: dict[str, list[str]] = {}
+    for sid in ids:
+        layout = next((k.removeprefix(LAYOUT_MARK) for k in metrics[sid] if k.startswith(LAYOUT_MARK)), None)
+        if layout is not None:
+            by_layout.setdefault(layout, []).append(str(sid))
+    if len(by_layout) < 2:
+        return ""
+    each = "; ".join(f"session{'s' * (len(sids) > 1)} {', '.join(sids)}: {LAYOUT_WORDS.get(layout, layout)}"
+                     for layout, sids in by_layout.items())
+    return (f"recorded in different layouts ({each}): who spoke when is read from each speaker's own channel in "
+            "one and told apart within a mix in another, and a level is of a speaker's own microphone or of the "
+            "mix, so talk share, waits and loudness are not like for like across them")
+
+
 def session_warnings(doc: dict) -> list[str]:
     """A session document's warnings as every view shows them: its own, and
     one more where it is a live capture saved before its end (``live.complete``

@@ -50,7 +50,7 @@ import numpy as np
 
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
                       locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text,
-                      others_owner, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
+                      others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -843,13 +843,30 @@ def _shm_unused(shm: Path) -> bool:
         os.close(fd)
 
 
+# SQLite's file header: the page size (2 bytes, big-endian; 1 for 65536) and the user version (4 bytes)
+_HEADER_PAGE_SIZE, _HEADER_USER_VERSION, _HEADER_BYTES = slice(16, 18), slice(60, 64), 100
+
+
+def _one_unversioned_page(db_path: Path) -> bool:
+    """Whether a database file is its first page alone (``sqlite_master`` there, so no table: each has a root page
+    of its own) with user version 0, read from its header without SQLite: a process at its file-size limit could
+    not open it to tell, and a new store it failed to make was left behind (hostile sweep 53)."""
+    with open(db_path, "rb") as f:
+        head = f.read(_HEADER_BYTES)
+    if len(head) < _HEADER_BYTES or not head.startswith(b"SQLite format 3\x00"):
+        return False
+    page_size = int.from_bytes(head[_HEADER_PAGE_SIZE], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    return os.path.getsize(db_path) <= page_size and int.from_bytes(head[_HEADER_USER_VERSION], "big") == 0
+
+
 def _holds_nothing(db_path: Path) -> bool:
     """Whether a database file holds no table and no schema version, its write-ahead log nothing (SQLite wrote
     its header alone: the write-ahead mode set); False where it cannot be told."""
     try:
         if os.path.exists(f"{db_path}-wal") and os.stat(f"{db_path}-wal").st_size:
             return False
-        if db_path.stat().st_size == 0:
+        if db_path.stat().st_size == 0 or _one_unversioned_page(db_path):
             return True
         with closing(sqlite3.connect(f"file:{quote(str(db_path.resolve()))}?mode=ro", uri=True)) as db:
             return (db.execute("PRAGMA user_version").fetchone()[0] == 0
@@ -884,6 +901,8 @@ class Store:
         try:
             self._open_writable(create, made)
         except BaseException:  # a new store that could not be made leaves nothing behind (hostile sweep 50)
+            if getattr(self, "db", None) is not None:  # its schema's commit failed (a file-size limit): closed
+                self.db.close()  # first, SQLite's log of the failed transaction is taken away (hostile sweep 53)
             _unmake_new_store(made)
             raise
         restrict_sqlite_sidecars(self.db_path)
@@ -917,6 +936,8 @@ class Store:
                 return
             if not isinstance(exc, sqlite3.OperationalError) and _has_sqlite_header(self.db_path):
                 raise damaged_error(self.db_path, exc) from None
+            if (limit := past_size_limit(self._files())) is not None:
+                raise StoreError(f"cannot open the session store {self.db_path}: {limit}") from None
             if isinstance(exc, sqlite3.OperationalError) and _looks_like_sqlite(self.db_path):
                 raise StoreError(f"cannot open the session store {self.db_path} ({exc}; "
                                  f"{free_space_text(self.db_path)})") from None
@@ -1177,6 +1198,10 @@ class Store:
     def __exit__(self, *exc):
         self.close()
 
+    def _files(self) -> tuple[Path, Path, Path]:
+        """The database and SQLite's files beside it."""
+        return (self.db_path, *_sidecars(self.db_path))
+
     def sqlite_error(self, exc: sqlite3.DatabaseError) -> StoreError:
         """A SQLite error met while using the store, as one line: a full disk, a busy
         or read-only store, a failing disk, else a damaged database."""
@@ -1197,6 +1222,8 @@ class Store:
             if "I/O error" in text:
                 if low_space(self.path):
                     return disk_full_error(self.db_path)
+                if (limit := past_size_limit(self._files())) is not None:
+                    return StoreError(f"cannot write the session store {self.db_path}: {limit}")
                 return StoreError(f"cannot read or write the session store {self.db_path} ({exc}): the disk may be "
                                   "failing or gone; check it, then try again")
         if isinstance(exc, sqlite3.IntegrityError) and "FOREIGN KEY" in text:
@@ -1287,7 +1314,9 @@ class Store:
                     pass
                 if is_disk_full(exc):
                     raise disk_full_error(self.db_path) from None
-                raise StoreError(f"the session store {self.db_path}: the change could not be committed ({exc})"
+                limit = past_size_limit(self._files())
+                why = f": {limit}" if limit else f" ({exc})"
+                raise StoreError(f"the session store {self.db_path}: the change could not be committed{why}"
                                  ) from None
 
     # -- writing -------------------------------------------------------------------------------------------------
