@@ -29,9 +29,11 @@ recording's separation of its planted voices (GE2E, clean and as run: does the n
 together in the encoder's ear?). ``--figures`` gives, beside each recording, the diarizer's own 1-vs-2
 figures (separation of each voice's own windows, its standard error, the frame models' held-out gain) of the
 planted split and of the split it found (``split_figures``: where the found split scores better than the planted
-one, no restart judged by them can mend it; seventy-eighth round).
+one, no restart judged by them can mend it; seventy-eighth round). ``--level`` gives, per recording, how each
+planted voice's first-pass window embeddings follow the window's level (``within_voice_level``) and how far the
+encoder itself moves them along that direction per dB of gain (``level_figures``; seventy-ninth round).
 
-    python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs] [--figures]
+    python benchmarks/diarization_wrong.py --split NAME [--cache DIR] [--only TEXT] [--runs] [--figures] [--level]
     python benchmarks/diarization_wrong.py --split amireal --snr 20 [--noise pink] [--noise-seed N] [--told] [--planted]
     python benchmarks/diarization_wrong.py --split held --condition service [--runs] [--told]
 
@@ -218,6 +220,98 @@ def planted_path(segments: tuple[list, list], idx: np.ndarray, n: int) -> np.nda
     return np.where(a & ~b, 0, np.where(b & ~a, 1, 2)).astype(np.int8)
 
 
+def first_pass_front_end(x: np.ndarray, enc) -> tuple[np.ndarray, dict, np.ndarray]:
+    """The diarizer's first pass on ``x`` with its front end kept: (the audio as (n_samples, channels), the
+    memo (speech mask, the speech frames' mel power ``"melc"``, the first pass's ``"windows"`` (starts, length,
+    embeddings), features), the speech frames' numbers on the 10 ms grid)."""
+    import prosody.engine.diarize as D
+    from prosody.timebase import GRID
+    cfg = D.DiarizeConfig()
+    x2 = D.audio_2d(x)
+    speech = D._speech_in_noise(x2[:, 0] if x2.shape[1] == 1 else D.ChannelMean(x2), cfg, GRID)[2]
+    memo = {"speech": speech}
+    D._diarize(x2, cfg, None, enc, GRID, memo=memo)  # fills memo: mel power, windows, features
+    return x2, memo, np.flatnonzero(speech)
+
+
+@dataclass(frozen=True)
+class VoiceLevel:
+    """How the embeddings of one recording's windows follow their level inside each planted voice
+    (``within_voice_level``): per voice, |correlation| of the windows' projection on their first principal
+    direction with their level; the share of the voices' spread (summed squared distance to their own mean) a
+    line in the window's level explains; that line's direction (unit, (d,)) and slope (embedding units per dB)."""
+
+    pc1_level_corr: tuple[float, ...]
+    level_share: float
+    direction: np.ndarray
+    per_db: float
+
+
+VOICE_LEVEL_MIN_WINDOWS = 6  # a voice with fewer of its own windows gives no correlation worth reading
+
+
+def within_voice_level(emb: np.ndarray, level_db: np.ndarray, voice: np.ndarray) -> VoiceLevel | None:
+    """``emb`` (n, d) window embeddings, ``level_db`` (n,) each window's level, ``voice`` (n,) 0 / 1 the planted
+    voice a window holds (-1: neither alone): within each voice (its windows less their mean), the first
+    principal direction's |correlation| with level, and the least-squares line of the embeddings in level
+    pooled over the voices (seventy-ninth round, docs/speakers.md). None where no voice has
+    ``VOICE_LEVEL_MIN_WINDOWS`` windows or the level does not vary."""
+    spread, levels, corr = [], [], []
+    for k in (0, 1):
+        sel = np.asarray(voice) == k
+        if sel.sum() < VOICE_LEVEL_MIN_WINDOWS:
+            continue
+        ek = emb[sel] - emb[sel].mean(axis=0)
+        lk = level_db[sel] - level_db[sel].mean()
+        pc1 = np.linalg.svd(ek, full_matrices=False)[2][0]
+        corr.append(abs(float(np.corrcoef(ek @ pc1, lk)[0, 1])))
+        spread.append(ek)
+        levels.append(lk)
+    if not spread:
+        return None
+    r, lv = np.concatenate(spread), np.concatenate(levels)
+    if lv @ lv <= 0:
+        return None
+    slope = r.T @ lv / (lv @ lv)  # embedding change per dB
+    per_db = float(np.linalg.norm(slope))
+    return VoiceLevel(tuple(corr), float((lv @ lv) * per_db ** 2 / np.sum(r ** 2)), slope / max(per_db, 1e-12),
+                      per_db)
+
+
+GAIN_STEP_DB = 1.0  # the encoder's response to gain: the same windows' mel power at +- this
+
+
+def level_figures(x: np.ndarray, truth: dict, enc) -> str:
+    """``within_voice_level`` of the first pass's windows (each voice's: windows holding at least 90 % of
+    their planted single-speaker frames of it; level: the mean power of the window's speech frames as the
+    encoder hears them), and how far the encoder itself moves those windows along that level direction per
+    dB of gain (the same windows' mel power at +-``GAIN_STEP_DB``): does the voice's spread follow level
+    because the encoder hears gain, or because what is said quietly differs? (seventy-ninth round)"""
+    import diarization as B
+    from prosody.timebase import GRID
+    x2, memo, idx = first_pass_front_end(x, enc)
+    starts, w, emb = memo["windows"]
+    melc = memo["melc"]
+    segs = (truth["segments"][B.THERAPIST], truth["segments"][B.CLIENT])
+    path = planted_path(segs, idx, len(x2) // GRID.hop_length)
+    rows = starts[:, None] + np.arange(w)
+    share = np.stack([np.mean(path[rows] == k, axis=1) for k in (0, 1)], axis=1)
+    voice = np.where(share.max(axis=1) >= 0.9, np.argmax(share, axis=1), -1)
+    level_db = 10 * np.log10(melc[rows].sum(axis=2).mean(axis=1) + 1e-12)
+    lv = within_voice_level(emb, level_db, voice)
+    if lv is None:
+        return "  level: too few windows of one voice"
+    own = np.flatnonzero(voice >= 0)
+    mel = melc[rows[own].ravel()]
+    up, down = (enc.embed_windows(mel * 10 ** (s * GAIN_STEP_DB / 10), starts=np.arange(len(own)) * w, n_frames=w)
+                for s in (1, -1))
+    move = (up - down) / (2 * GAIN_STEP_DB)  # per window, embedding change per dB of gain
+    along = float(np.mean(move @ lv.direction))
+    return (f"  level: PC1 |r| {'/'.join(f'{c:.2f}' for c in lv.pc1_level_corr)} share {lv.level_share:.2f} "
+            f"{lv.per_db:.3f}/dB; gain {float(np.mean(np.linalg.norm(move, axis=1))):.3f}/dB, along it "
+            f"{along:+.3f}/dB ({100 * along / lv.per_db:+.0f} %)")
+
+
 def split_figures(x: np.ndarray, truth: dict, found_owner: np.ndarray | None, enc) -> str:
     """The diarizer's own 1-vs-2 figures (``prosody.engine.diarize``: each voice's own windows' separation, its
     standard error, the frame models' held-out gain in nats/frame) of the planted split (``planted_path``)
@@ -228,11 +322,7 @@ def split_figures(x: np.ndarray, truth: dict, found_owner: np.ndarray | None, en
     import prosody.engine.diarize as D
     from prosody.timebase import GRID
     cfg = D.DiarizeConfig()
-    x2 = D.audio_2d(x)
-    speech = D._speech_in_noise(x2[:, 0] if x2.shape[1] == 1 else D.ChannelMean(x2), cfg, GRID)[2]
-    memo = {"speech": speech}
-    D._diarize(x2, cfg, None, enc, GRID, memo=memo)  # fills memo: mel power, windows, features
-    idx = np.flatnonzero(speech)
+    x2, memo, idx = first_pass_front_end(x, enc)
     starts, w, emb = memo["windows"]
     feats = D._speech_features(memo, x2, idx, cfg.n_mfcc, GRID, stereo=x2.shape[1] >= 2)[1]
     segs = (truth["segments"][B.THERAPIST], truth["segments"][B.CLIENT])
@@ -286,6 +376,9 @@ def main() -> int:
     ap.add_argument("--figures", action="store_true",
                     help="the diarizer's separation / its error / frame models' gain of the planted split and "
                     "the found one")
+    ap.add_argument("--level", action="store_true",
+                    help="how each planted voice's window embeddings follow the window's level, and the encoder's "
+                    "own move along it per dB of gain")
     ap.add_argument("--condition", choices=("call", "service", "phone"),
                     help="the split's dialogues as diarization_calls.py codes them, this condition (runs placed by stage)")
     args = ap.parse_args()
@@ -296,7 +389,7 @@ def main() -> int:
         print(f"error: --noise-seed {args.noise_seed}: must be 0 or more", file=sys.stderr)
         return 2
     enc = None
-    if args.planted or args.figures:
+    if args.planted or args.figures or args.level:
         from prosody.engine.embedding import VoiceEncoder
         enc = VoiceEncoder.load()
     frames, runs, stages, total, scored = Counter(), Counter(), Counter(), 0, 0
@@ -317,7 +410,8 @@ def main() -> int:
                 stages[w.where or "-"] += w.end - w.start
         print(case_line(name, r, got, att)
               + extra_figures(x, clean, truth, got, enc if args.planted else None, args.told)
-              + (split_figures(x, truth, found_owner(att), enc) if args.figures else ""), flush=True)
+              + (split_figures(x, truth, found_owner(att), enc) if args.figures else "")
+              + (level_figures(x, truth, enc) if args.level else ""), flush=True)
         if args.runs and not isinstance(got, str):
             for w in got:
                 print(f"    {('therapist', 'client')[w.speaker]:9} {w.start / 100:7.2f}-{w.end / 100:7.2f} s "

@@ -174,3 +174,29 @@ def test_planted_path_gives_each_voice_the_frames_it_alone_holds():
     assert all(at[f] == 2 for f in range(1120, 1150))  # 11.2-11.5 s: both planted, an overlap
     assert all(at[f] == 1 for f in range(1150, 1190))  # the client alone again to 11.9 s
     assert len(path) == len(idx) and path.dtype == np.int8
+
+
+def test_within_voice_level_finds_the_planted_level_direction():
+    """Two voices' window embeddings, each its own centre plus a planted direction times the window's level
+    (0.05 per dB) plus small noise; windows of neither voice alone (-1) left out, however they lie."""
+    from diarization_wrong import within_voice_level
+    rng = np.random.default_rng(7)
+    d = 64
+    along = rng.standard_normal(d)
+    along /= np.linalg.norm(along)
+    centres = rng.standard_normal((2, d))
+    voice = np.repeat([0, 1, -1], [30, 20, 10])
+    level_db = rng.uniform(-28.0, -20.0, len(voice))
+    emb = centres[np.maximum(voice, 0)] + 0.01 * rng.standard_normal((len(voice), d))
+    emb += np.outer(0.05 * (level_db - level_db.mean()), along)
+    emb[voice == -1] = 10 * rng.standard_normal((10, d))  # mixed windows: nothing to do with either voice's line
+    got = within_voice_level(emb, level_db, voice)
+    assert abs(float(got.direction @ along)) > 0.99
+    assert abs(got.per_db - 0.05) < 0.005
+    assert min(got.pc1_level_corr) > 0.95
+    assert 0.6 < got.level_share < 0.75  # (0.05 x 2.3 dB)^2 = 0.013 of 0.013 + 64 x 0.01^2
+    # the same voices with level drawn apart from the embeddings: level explains next to none of the spread
+    flat = within_voice_level(emb, rng.permutation(level_db), voice)
+    assert flat.level_share < 0.2
+    # a voice with too few windows of its own gives none
+    assert within_voice_level(emb[:5], level_db[:5], voice[:5]) is None
