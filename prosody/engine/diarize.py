@@ -722,10 +722,11 @@ class _DiagGmm:
         x2_64 = 2.0 * x64
         for _ in range(iterations):
             if np.result_type(x, self.mu, self.var) == x.dtype:  # float32 parameters: float32 products
-                ll = self._comp_ll(x, xx)
+                r = self._comp_ll(x, xx)
             else:
-                ll = self._comp_ll(x64, xx64, x2_64)
-            r = np.exp(ll - _row_max(ll)[:, None])
+                r = self._comp_ll(x64, xx64, x2_64)
+            r -= _row_max(r)[:, None]  # the responsibilities in place of the log-likelihoods
+            np.exp(r, out=r)
             r /= _row_sum(r)[:, None]
             nk = r.sum(axis=0) + 1e-6
             self.mu = (r.T @ x64) / nk[:, None]
@@ -733,13 +734,18 @@ class _DiagGmm:
             self.logw = np.log(nk / nk.sum())
 
     def _comp_ll(self, x: np.ndarray, xx: np.ndarray | None = None, x2: np.ndarray | None = None) -> np.ndarray:
-        """Per frame and component, the log of its weighted density; ``xx``: ``x * x``, ``x2``: ``2.0 * x``
-        where known."""
+        """Per frame and component, the log of its weighted density, a new array; ``xx``: ``x * x``, ``x2``:
+        ``2.0 * x`` where known. ``logw - 0.5 * ((xx @ prec.T - x2 @ (mu * prec).T + c) + log_det)``, the same
+        operations in place (one (n, k) array, not six)."""
         prec = 1.0 / self.var
         xx = x * x if xx is None else xx
         x2 = 2.0 * x if x2 is None else x2
-        quad = xx @ prec.T - x2 @ (self.mu * prec).T + np.sum(self.mu ** 2 * prec, axis=1)
-        return self.logw - 0.5 * (quad + np.sum(np.log(2 * np.pi * self.var), axis=1))
+        q = xx @ prec.T
+        q -= x2 @ (self.mu * prec).T
+        q += np.sum(self.mu ** 2 * prec, axis=1)
+        q += np.sum(np.log(2 * np.pi * self.var), axis=1)
+        q *= 0.5
+        return np.subtract(self.logw, q, out=q if q.dtype == np.result_type(self.logw, q) else None)
 
     def loglik(self, x: np.ndarray) -> np.ndarray:
         """(n,) log density of each row of ``x``, ``_LL_ROWS`` rows at a time (each row's value
