@@ -3213,9 +3213,9 @@ def _linear_ac_fft_length(win: int, max_lag: int) -> int:
     """The FFT length for the autocorrelation of ``win`` samples at lags 0..``max_lag``: the least power of two
     of at least ``win + max_lag``, so that no lag read wraps round (a circular lag L adds the products of samples
     ``nfft - L`` apart, none within the window there). 1024 for the pitch's 640-sample window to lag 266, where
-    ``2 * win`` (1280) was taken before: the pitch 8-18 % less CPU (numpy's float32 FFTs), the same values but in
-    2 of 474 228 frames (rounding), every attribution of ``benchmarks/diarization_same.py``'s 153 recordings the
-    same (docs/speakers.md, seventy-ninth round, cost84)."""
+    ``2 * win`` (1280) was taken before: the pitch 14-16 % less CPU on held (numpy's float32 FFTs), the same
+    values but in 2 of 474 228 frames (rounding), every attribution of ``benchmarks/diarization_same.py``'s 153
+    recordings the same (docs/speakers.md, seventy-ninth round, cost84)."""
     return 1 << (win + max_lag - 1).bit_length()
 
 
