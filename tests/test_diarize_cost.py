@@ -508,3 +508,23 @@ def test_pitch_and_band_frames_read_as_rows_give_the_gathered_values():
             assert np.nanmedian(f0) == pytest.approx(12 * np.log2(1.5), abs=0.3)  # 150 Hz re 100 Hz
         for rows in (frames, frames[4:-4], frames[:3]):
             assert _band_powers(sig, rows, GRID) == _band_powers_gathered(sig, rows), name
+
+
+def test_pitch_autocorrelation_fft_is_the_shortest_that_does_not_wrap():
+    """``_frame_f0_st``'s FFT length (``_linear_ac_fft_length``): 1024 for its 640-sample window to lag 266 (not
+    1280). The circular autocorrelation of a planted window at that length is the linear one (np.correlate) at
+    every lag read, where half the length wraps round; tones planted at the search range's ends, 61 and 390 Hz,
+    read as such (semitones re 100 Hz, within 0.3)."""
+    from prosody.engine.diarize import _frame_f0_st, _linear_ac_fft_length
+    assert _linear_ac_fft_length(640, 266) == 1024
+    assert [_linear_ac_fft_length(w, lag) for w, lag in ((512, 512), (513, 511), (512, 513), (1, 0))] == \
+        [1024, 1024, 2048, 1]
+    x = np.random.default_rng(84).standard_normal(640)
+    linear = np.correlate(x, x, "full")[639:639 + 267]
+    for nfft, wraps in ((1024, False), (512, True)):
+        circular = np.fft.irfft(np.abs(np.fft.rfft(x, nfft)) ** 2, nfft)[:267]
+        assert np.allclose(circular, linear, atol=1e-9) != wraps
+    t = np.arange(16000) / 16000
+    for f0 in (61.0, 390.0):
+        y = sum(a * np.sin(2 * np.pi * k * f0 * t) for k, a in ((1, 1.0), (2, 0.5), (3, 0.3))).astype(np.float32)
+        assert np.all(np.abs(_frame_f0_st(y, np.arange(10, 90)) - 12 * np.log2(f0 / 100)) < 0.3), f0
