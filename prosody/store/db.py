@@ -50,7 +50,8 @@ import numpy as np
 
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
                       locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text,
-                      others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors, user_home, write_error_text, write_private)
+                      others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors, user_home,
+                      write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
