@@ -89,7 +89,11 @@ class DiarizeConfig:
     it kept the single voice that reaches 0.30 on the dev split whole but lost two
     fresh2 voice pairs the encoder hardly tells apart), or
     when the distance is reached and that gain is at least
-    ``two_voice_gain_floor``. ``min_voice_s``: least speech the second voice
+    ``two_voice_gain_floor``. ``gain_phase_margin``: nats/frame; where that gain lies within this of
+    ``two_voice_min_gain``, it is averaged over the phases ``GAIN_PHASES_FRAMES`` of its held-out blocks
+    (``_steady_gain``): one phase's gain moved by 0.15-0.60 nats/frame with the phase alone on alike voices
+    (docs/speakers.md, wp85), more than its distance to the bar; farther away one phase is enough and costs
+    nothing more (``0`` turns it off). ``min_voice_s``: least speech the second voice
     must hold. ``switch_penalty``: Viterbi cost of a voice change,
     in units of the per-frame log-likelihood ratio. ``pitch_weight`` / ``pitch_min_st``: the frame
     pitch's log-likelihood ratio (``_pitch_llr``) joins the resegmentation's score at this weight where
@@ -327,6 +331,7 @@ class DiarizeConfig:
     two_voice_min_distance: float = 0.20
     two_voice_min_gain: float = 0.1
     two_voice_gain_floor: float = -1.2
+    gain_phase_margin: float = 0.3
     min_voice_s: float = 0.5
     n_mfcc: int = 20
     n_gauss: int = 8
@@ -1346,7 +1351,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
                       for k in (0, 1)]).astype(np.float32)
     separation = _separation_of(cents)
     separation_se = _separation_se(own, cents)
-    gain = _two_model_gain(feats, path3, cfg)
+    gain = _steady_gain(feats, path3, cfg, cfg.two_voice_min_gain)
     overlap = float(np.mean(owned == 2))  # share of the speech given to both voices
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
@@ -3357,12 +3362,18 @@ def _short_pitched_apart(path: np.ndarray, f0_st: np.ndarray | None, cfg: Diariz
         (dev[0] ** 2 + dev[1] ** 2) / 2)
 
 
-def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> float:
+GAIN_BLOCK_FRAMES = 50  # the held-out blocks of _two_model_gain: 0.5 s
+# the phases (frames) _steady_gain averages the held-out gain over: five, 0.1 s apart, spread over one block;
+# one phase's gain of the same split moved from -0.229 to -0.267..+0.255 nats/frame with these (wp85)
+GAIN_PHASES_FRAMES = (0, 10, 20, 30, 40)
+
+
+def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig, *, phase: int = 0) -> float:
     """Mean per-frame log-likelihood gain of one GMM per voice over one GMM for all
-    speech, each scored on held-out frames (every other 0.5 s block), in nats/frame;
-    -inf when a voice has too few frames to model."""
+    speech, each scored on held-out frames (every other 0.5 s block, the blocks moved
+    ``phase`` frames earlier), in nats/frame; -inf when a voice has too few frames to model."""
     m = len(feats)
-    block = (np.arange(m) // 50) % 2 == 0
+    block = ((np.arange(m) + phase) // GAIN_BLOCK_FRAMES) % 2 == 0
     gains = []
     # the models fitted on the rows they use, the frames scored where they lie: an hour's speech makes
     # no copies of half its features (24 MB each)
@@ -3382,6 +3393,19 @@ def _two_model_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig) -> 
         sel = pt != 2
         gains.append(float(np.mean(ll2[sel] - ll1[sel])))
     return float(np.mean(gains))
+
+
+def _steady_gain(feats: np.ndarray, path: np.ndarray, cfg: DiarizeConfig, bar: float) -> float:
+    """``_two_model_gain`` of ``path`` (nats/frame), averaged over the held-out blocks' phases
+    ``GAIN_PHASES_FRAMES`` (those a voice can be modelled in) where the first phase's lies within
+    ``cfg.gain_phase_margin`` of ``bar``, the bar it is read against: there one phase's gain is as
+    likely noise as the voices (it moves by up to 0.6 nats/frame with the phase alone on alike
+    voices). Costs four more gains (24 GMM fits) only there."""
+    gain = _two_model_gain(feats, path, cfg)
+    if not abs(gain - bar) < cfg.gain_phase_margin:
+        return gain
+    gains = [gain] + [_two_model_gain(feats, path, cfg, phase=p) for p in GAIN_PHASES_FRAMES[1:]]
+    return float(np.mean([g for g in gains if np.isfinite(g)]))
 
 
 def _voice_turns(own: np.ndarray, idx: np.ndarray, emb: np.ndarray, starts: np.ndarray, w: int,
