@@ -330,9 +330,24 @@ def copy_lag(a: np.ndarray, b: np.ndarray, *, sample_rate: int = GRID.sample_rat
     if not (abs(norm[i]) >= IDENTICAL_MIN_CORR and ex[i] > 0 and ey[i] > 0):
         return None
     lag = int(ks[i])
-    m = min(len(a), len(b)) - abs(lag)  # the whole overlap at that lag
-    whole = waveform_corr(a[max(-lag, 0):][:m], b[max(lag, 0):][:m])
+    m = min(len(a), len(b)) - abs(lag)  # the whole overlap at that lag, read a chunk at a time
+    whole = waveform_corr(_Span(a, max(-lag, 0), m), _Span(b, max(lag, 0), m))
     return lag if abs(whole) >= IDENTICAL_MIN_CORR else None
+
+
+class _Span:
+    """Samples [start, start + n) of a signal (an array, or a ``ChannelMean`` read where sliced), for
+    ``waveform_corr`` and ``_mean``: sliced, it reads only the slice (an hour's channel is not copied whole)."""
+
+    def __init__(self, x, start: int, n: int):
+        self.x, self.start, self.n = x, start, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        a, b, _ = key.indices(self.n)
+        return np.asarray(self.x[self.start + a:self.start + b])
 
 
 _CHUNK_SAMPLES = 1 << 20  # samples converted to float64 at once
