@@ -295,12 +295,19 @@ COPY_PROBE_S = 10.0      # over at most the first this many seconds (0.03 CPU s;
 def copy_lag(a: np.ndarray, b: np.ndarray, *, sample_rate: int = GRID.sample_rate) -> int | None:
     """Samples ``b`` runs behind ``a`` (negative: ahead) where it is ``a``'s copy, late (the
     normalised cross-correlation over their overlap reaches ``IDENTICAL_MIN_CORR`` at some lag
-    of 1 sample to ``COPY_MAX_LAG_S``, on the first ``COPY_PROBE_S``), else None. Lag 0 is
-    the identical-channels test (``detect_layout``)::
+    of 1 sample to ``COPY_MAX_LAG_S``, on the first ``COPY_PROBE_S``, and at that lag over all
+    of ``a`` and ``b`` too), else None. Lag 0 is the identical-channels test (``detect_layout``)::
 
         a   |== mix ===========|
         b      |== mix ===========|     b = g * a delayed by `lag`: returns lag > 0
-    """
+
+    A copy is the whole mix stored twice, so its lag holds to the end. One person speaking alone
+    in a dry room reaches two microphones as a late copy of themself (a lag of the path's
+    difference, under a few ms) until the other person speaks from elsewhere: a shared recording
+    whose first 10 s of speech held one voice was read as one copy (fresh2 dominant s55 shared:
+    its two microphones' level differences two modes 5.7 dB apart), the second microphone dropped
+    and the voices diarized on one channel, 31 % of its speech given to the wrong person
+    (docs/speakers.md, eightieth round, wp87)."""
     n = min(len(a), len(b), int(COPY_PROBE_S * sample_rate))
     max_lag = min(int(COPY_MAX_LAG_S * sample_rate), n // 4)
     if max_lag < 1:
@@ -320,7 +327,27 @@ def copy_lag(a: np.ndarray, b: np.ndarray, *, sample_rate: int = GRID.sample_rat
     norm = r[ks] / np.sqrt(np.maximum(ex * ey, 1e-30))
     norm[ks == 0] = 0.0
     i = int(np.argmax(np.abs(norm)))
-    return int(ks[i]) if abs(norm[i]) >= IDENTICAL_MIN_CORR and ex[i] > 0 and ey[i] > 0 else None
+    if not (abs(norm[i]) >= IDENTICAL_MIN_CORR and ex[i] > 0 and ey[i] > 0):
+        return None
+    lag = int(ks[i])
+    m = min(len(a), len(b)) - abs(lag)  # the whole overlap at that lag, read a chunk at a time
+    whole = waveform_corr(_Span(a, max(-lag, 0), m), _Span(b, max(lag, 0), m))
+    return lag if abs(whole) >= IDENTICAL_MIN_CORR else None
+
+
+class _Span:
+    """Samples [start, start + n) of a signal (an array, or a ``ChannelMean`` read where sliced), for
+    ``waveform_corr`` and ``_mean``: sliced, it reads only the slice (an hour's channel is not copied whole)."""
+
+    def __init__(self, x, start: int, n: int):
+        self.x, self.start, self.n = x, start, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        a, b, _ = key.indices(self.n)
+        return np.asarray(self.x[self.start + a:self.start + b])
 
 
 _CHUNK_SAMPLES = 1 << 20  # samples converted to float64 at once
