@@ -13,7 +13,7 @@ from pathlib import Path
 
 from prosody import __version__
 from prosody.errors import ConfigError, InputError, ProsodyError, error_text
-from prosody.fileio import is_disk_full, unwritten_text
+from prosody.fileio import said_unwritten, unwritten_text
 
 from . import batch, live, review, sessions, voices
 from .stopping import (SaidConsole, Stopped, drop_output, first_ctrl_c, ignore_stop_signals, quiet_exit,
@@ -573,8 +573,9 @@ def _error(exc: Exception, out, err) -> int:
         if exc.filename == STDOUT_NAME:
             err.write(f"prosody: error: cannot write to {STDOUT_NAME}: {_safe(exc.strerror or exc)}\n")
             return EXIT_ERROR
-        # was "cannot access PATH: No space left on device" (open's words); an output's file made meanwhile too
-        if (is_disk_full(exc) or isinstance(exc, FileExistsError)) and exc.filename:
+        # was "cannot access PATH: No space left on device" (open's words); a file-size limit, an output's file
+        # made meanwhile too
+        if said_unwritten(exc):
             err.write(f"prosody: error: {_safe(error_text(exc))}\n")
             return EXIT_ERROR
         where = f" {exc.filename}" if exc.filename else ""

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError, ProsodyError
-from prosody.fileio import check_outputs, export_of, new_outputs
+from prosody.fileio import check_outputs, export_of, file_size_limit, file_size_limit_text, new_outputs
 from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
@@ -175,6 +175,10 @@ def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None
     path, note = keep_unsaved(doc if doc is not None else session.to_json_dict(), session.frames, session.speakers,
                               meta, first=store.parent)
     if path is None:
+        limit = file_size_limit()
+        said = file_size_limit_text(limit) if limit is not None else None
+        if said and said in why:  # the file-size limit said once, and no other disk advised (hostile sweep 54)
+            return f"the session could not be saved ({why}) nor kept anywhere ({note.replace(said, 'the same limit')})"
         return (f"the session could not be saved ({why}) nor kept anywhere ({note}); "
                 "run again with --json PATH on another disk")
     return (f"the session could not be saved in the store ({why}); it is kept in {path}{note}: "

@@ -146,12 +146,13 @@ def _profile_of_recording(args, err):
     from prosody.fileio import check_input_file, input_change, input_state
     check_input_file(args.file)
     state = input_state(args.file)  # a file replaced or written to meanwhile is said, as analyze says it
-    mix, said = recording_mix(args.file)
+    audio, said = recording_mix(args.file, whole=True)
     for warning in said:
         err.write(terminal_safe(f"prosody: warning: {warning}") + "\n")
     if args.voices is None:
-        check_one_voice(mix, label=args.file)
-    prof = build_profile(mix, name=args.therapist)
+        check_one_voice(audio, label=args.file)  # its channels too: one voice each is two people
+    prof = build_profile(audio.mean(axis=1), name=args.therapist)
+    del audio
     change = input_change(args.file, state, doing="read", made="what was read is")
     if change is not None and change[0] != "changed":
         raise InputError(change[1] + "; no voice profile was saved: enrol it again once nothing writes to it")

@@ -11,9 +11,10 @@ from .timebase import GRID
 from .types import UNATTRIBUTED
 
 
-def recording_mix(path: str, *, channel: int | None = None) -> tuple[np.ndarray, list[str]]:
+def recording_mix(path: str, *, channel: int | None = None, whole: bool = False) -> tuple[np.ndarray, list[str]]:
     """((n_samples,) float32 at 16 kHz: the mean of one file's channels (or its
-    0-based ``channel`` alone), read as the analysis reads it (``engine.sources.FileSource``);
+    0-based ``channel`` alone; ``whole``: every channel, (n_samples, n_channels)), read as the analysis reads it
+    (``engine.sources.FileSource``);
     what the reader found wrong with the file as `analyze` says it: cut short, damaged (`enrol`
     built a profile of a truncated file unsaid: hostile sweep 48))."""
     from .engine.sources import FileSource, Layout
@@ -23,6 +24,8 @@ def recording_mix(path: str, *, channel: int | None = None) -> tuple[np.ndarray,
     blocks = list(src)
     x = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
     said = [w for f in src.files for w in f.warnings]
+    if whole:
+        return x.astype(np.float32), said
     if channel is not None and 0 <= channel < n:
         return x[:, channel].astype(np.float32), said
     return x.mean(axis=1).astype(np.float32), said

@@ -85,10 +85,10 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, ProsodyError):
         return str(exc)
     if isinstance(exc, OSError):
-        from .fileio import is_disk_full, unwritten_text
-        # said plainly, and that it was not written (every write is atomic); a file made at an output's path
-        # while the command ran (``fileio.replace_erasing``'s new_only) too
-        if (is_disk_full(exc) or isinstance(exc, FileExistsError)) and exc.filename:
+        from .fileio import said_unwritten, unwritten_text
+        # said plainly, and that it was not written (every write is atomic); a file-size limit and a file made at
+        # an output's path while the command ran (``fileio.replace_erasing``'s new_only) too
+        if said_unwritten(exc):
             return unwritten_text(exc, exc.filename)
         why = exc.strerror or str(exc) or "operating system error"
         return f"cannot access {exc.filename}: {why}" if exc.filename else why

@@ -1400,6 +1400,14 @@ def _statvfs_near(path: str | os.PathLike) -> os.statvfs_result | None:
         return None
 
 
+def said_unwritten(exc: BaseException) -> bool:
+    """Whether the OSError ``exc`` of an output is said by ``unwritten_text``: a full disk, a file-size limit (was
+    "cannot access PATH: File too large", the limit unnamed; hostile sweep 54), a file made at the output's path
+    meanwhile (``replace_erasing``'s new_only)."""
+    return isinstance(exc, OSError) and bool(exc.filename) and (
+        is_disk_full(exc) or exc.errno == errno.EFBIG or isinstance(exc, FileExistsError))
+
+
 def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
     """"cannot write PATH: <why>; it was not written" (``write_error_text``): every write here is atomic, so a
     failed one leaves the file as it was."""
@@ -1474,6 +1482,9 @@ def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = Non
                     continue
             raise FileExistsError(errno.EEXIST, "both names taken", str(folder / name))
         except OSError as exc:
+            if exc.errno == errno.EFBIG:  # this process's file-size limit: every folder refuses it alike
+                tried.append(f"{folder}: {write_error_text(exc, folder)}; no other folder was tried")
+                break
             tried.append(f"{folder}: {exc.strerror or exc}")
     return None, tried
 

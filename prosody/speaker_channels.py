@@ -645,6 +645,8 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
         rep = replace(rep, reason=f"as given by --layout separate; the audio looked {rep.layout}: {rep.reason}")
     if two_files and layout == "auto" and {"silent_channel", "quiet_channel"} & set(rep.evidence):
         warnings += _one_file_of_two_voices(paths, spk, offset_s, silent="silent_channel" in rep.evidence)
+    if two_files:
+        warnings += files_of_own_voices(paths, spk)
     if two_files and profile is not None and rep.layout == "separate":
         naming = name_channels(head, profile=profile)
         if naming.names[0] != "therapist" and not naming.assumption:  # the order given is the user's: said only
@@ -652,7 +654,30 @@ def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None
             warnings += (f"the voice profile finds the therapist in the second file ({rule}): the files are read in "
                          f"the order given, therapist first; give them the other way round if {paths[1]} is the "
                          "therapist's",)
-    return Attribution("separate", rep, spk, how, channel_picks=picks, warnings=warnings)
+    return Attribution("separate", rep, spk, how, channel_picks=picks, warnings=warnings,
+                       channels_alike=rep.layout != "separate")
+
+
+def files_of_own_voices(paths, speakers) -> tuple[str, ...]:
+    """Of two per-speaker files, the warning for each whose channels carry a voice each (``detect_layout`` over
+    its first ``PROBE_S`` seconds: speech alternating between them, a dialogue recorded a channel each): one
+    speaker's file is read from one channel (``voiced_channel``), and the other voice on it was dropped unsaid;
+    the dialogue given as the client's file beside the therapist's was read from its channel 1, the therapist's
+    own voice, and said "therapist never speaks: no speech was found on channel 1" (hostile sweep 54)."""
+    from .engine.sources import AudioFile, voiced_channel
+    from .engine.speakers import OWN_VOICES_REASON, detect_layout
+    out = []
+    for path, who in zip(paths, speakers):
+        if AudioFile(path).channels < 2:
+            continue
+        head, _ = read_channels([path], 2, limit_s=PROBE_S)
+        rep = detect_layout(head)
+        if rep.reason.startswith(OWN_VOICES_REASON):
+            out.append(f"{path} (the {who}'s file) carries a voice on each of its first two channels ({rep.reason}): "
+                       f"one speaker's file is read from one channel, so its channel {voiced_channel(path) + 1} "
+                       f"alone is taken for the {who} and the other voice on it is not analysed; if it holds the "
+                       f"whole session, analyse it alone (`prosody analyze {path}`)")
+    return tuple(out)
 
 
 def _one_file_of_two_voices(paths, speakers, offset_s: float, *, silent: bool) -> tuple[str, ...]:
@@ -836,11 +861,10 @@ class Recording:
     cross_talk: bool
     hear_gain_db: tuple[float, ...] = ()  # per speaker channel, what its speech detection hears it with (() : none)
     warnings: tuple[str, ...] = ()  # what the plan found of the channels named (``_named_channels_shared``)
-
-    @property
-    def channels_alike(self) -> bool:
-        """Whether the two channels named both carry both voices (``_named_channels_shared`` warned)."""
-        return bool(self.warnings)
+    # the two channels read one speaker each both carry both voices: the plan's warning of channels named
+    # (``_named_channels_shared``) or ``--layout separate`` over a mix (``Attribution.channels_alike``), set by
+    # those alone, not by any warning of the plan's (hostile sweep 54)
+    channels_alike: bool = False
 
 
 def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=None,
@@ -856,8 +880,10 @@ def recording_plan(paths, layout, *, voices: VoiceChannels | None, attribution=N
     if attribution is not None and attribution.channels_swapped and len(layout.picks) == 2:
         layout = Layout(layout.speakers, layout.picks[::-1])
     layout = with_voiced_channels(layout, paths)  # a stereo file's second channel, where its first is silent
+    shared = _named_channels_shared(paths, layout)
     return Recording(FileSource(list(paths), layout, offset_s=offset_s), layout.speakers, layout.picks, cross_talk=True,
-                     warnings=_named_channels_shared(paths, layout))
+                     warnings=shared,
+                     channels_alike=bool(shared) or bool(attribution is not None and attribution.channels_alike))
 
 
 def _named_channels_shared(paths, layout) -> tuple[str, ...]:

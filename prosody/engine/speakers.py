@@ -53,6 +53,7 @@ NO_PROFILE_RULE = ("no voice profile: the voice heard first (the first to speak 
 SEPARATE_MIN_MODE_DISTANCE_DB = 12.0   # distance between the two level-difference modes of separate channels
 SEPARATE_MIN_ABS_ILD_DB = 15.0         # one channel this much quieter on (almost) all speech: separate
 IDENTICAL_MIN_CORR = 0.995             # waveform correlation of identical channels
+OWN_VOICES_REASON = "each channel carries its own voice"  # detect_layout's reason where speech alternates
 INVERTED_MAX_CORR = -0.5               # at most this: channel 2 in opposite polarity (two microphones' waveforms
                                        # correlate near 0 at lag 0 otherwise; a mix stored inverted reads -1)
 OVERLAP_SHARE_GAIN = 0.5  # amplitude of each voice's share of an overlapped frame (tuned on the tune split)
@@ -276,7 +277,7 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     if both_modes and hi - lo >= SEPARATE_MIN_MODE_DISTANCE_DB:
         conf = float(min(1.0, (hi - lo - SEPARATE_MIN_MODE_DISTANCE_DB) / 10.0 + 0.5))
         apart = f"{hi - lo:.0f} dB" if hi - lo <= 60 else "more than 60 dB"  # beyond: digital silence on one
-        return LayoutReport("separate", conf, f"each channel carries its own voice: speech alternates between "
+        return LayoutReport("separate", conf, f"{OWN_VOICES_REASON}: speech alternates between "
                             f"channel levels {apart} apart", ev, dur)
     if abs(med) >= SEPARATE_MIN_ABS_ILD_DB and np.mean(np.sign(v) == np.sign(med)) >= 0.95:
         quiet = 2 if med > 0 else 1
@@ -611,15 +612,23 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
     could name either voice the therapist later. Two tests, the diarizer's first (two voices
     found), then, where it finds one, ``odd_piece``: a short second voice (a 1-2 s answer in
     an 8 s recording) holds too little speech for the diarizer's test and is found by its own
-    embedding lying ``ENROL_PIECE_APART`` or more from the rest of the speech."""
-    x = audio_2d(samples).mean(axis=1)
-    d = diarize(x, config=DiarizeConfig(unsure_below_db=0.0))  # a split said unsure is still a second voice here
+    embedding lying ``ENROL_PIECE_APART`` or more from the rest of the speech.
+    ``samples`` of two channels or more whose first two each carry their own voice (``detect_layout``: speech
+    alternating between them) hold two people whatever the mix sounds like: a 12 s dialogue of a channel each at
+    8 kHz was enrolled as one voice, the diarizer finding one in its narrow-band mix (hostile sweep 54)."""
+    x = audio_2d(samples)
+    mix = x.mean(axis=1)
+    d = diarize(mix, config=DiarizeConfig(unsure_below_db=0.0))  # a split said unsure is still a second voice here
+    how = ("a voice profile is built from the therapist alone; give a recording of the therapist alone, or enrol "
+           "from a saved session's therapist (--from-session N); if it is the therapist alone, say so with "
+           "--voices 1")
     if d.n_voices == 2:
         a, b = sorted((float(v) * d.grid.hop_s for v in d.activity.sum(axis=0)), reverse=True)
-        raise InputError(f"two voices found in {label} ({a:.0f} s and {b:.0f} s of speech): a voice profile is "
-                         "built from the therapist alone; give a recording of the therapist alone, or enrol "
-                         "from a saved session's therapist (--from-session N); if it is the therapist alone, "
-                         "say so with --voices 1")
+        raise InputError(f"two voices found in {label} ({a:.0f} s and {b:.0f} s of speech): {how}")
+    rep = detect_layout(x[:, :2]) if x.shape[1] >= 2 else None
+    if rep is not None and rep.reason.startswith(OWN_VOICES_REASON):
+        raise InputError(f"two voices found in {label}, one on each channel ({rep.reason}): {how}")
+    x = mix
     odd = odd_piece(x)
     if odd is not None and odd[0] >= ENROL_PIECE_APART:
         dist, start_s, end_s = odd
@@ -1213,6 +1222,9 @@ class Attribution:
     # a quiet recording's voices are heard raised by this much (``VadConfig.hear_gain_db``,
     # ``engine.vad.hearing_gain_db``): the fill's bounds lie as much lower (``_fill_floors``)
     hear_gain_db: float = 0.0
+    # separate channels as the user insisted (``--layout separate``) over a recording found shared: both carry
+    # both voices, each taken for the other's leak (``session.silent_speaker_warnings(channels_alike=)``)
+    channels_alike: bool = False
 
     def with_vad(self, vad: VadConfig | None) -> "Attribution":
         """This attribution with the room-tail trim of the user's VAD settings (None: the defaults)."""

@@ -107,7 +107,11 @@ def plan_capture(req: LiveRequest):
                                                      channel_map=req.channels, speaker=req.speaker,
                                                      file_label=str(files[0])), files)
         src = ReplaySource(files, layout, speed=req.speed, offset_s=req.offset_s)
-        return src, [f"replay:{p}" for p in files], []
+        # one of two files that is a dialogue of a channel each: read from one channel, as analyze says it
+        # (``files_of_own_voices``; hostile sweep 54)
+        from ..speaker_channels import files_of_own_voices
+        said = list(files_of_own_voices(files, layout.speakers)) if len(files) == 2 else []
+        return src, [f"replay:{p}" for p in files], said
     if req.therapist_device or req.client_device:
         if not (req.therapist_device and req.client_device):
             raise InputError("two-device layout: give both --therapist-device and --client-device")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as _dt
+import errno
 import json
 import os
 import secrets
@@ -604,7 +605,10 @@ class LiveRunner:
         at = self.n_samples
         rec, self._recorder = self._recorder, None
         where = self._record_at
-        why = (write_error_text(exc, where) if is_disk_full(exc)  # was "No space left on device"
+        # a full disk (was "No space left on device") and a file-size limit (was "File too large", the limit
+        # unnamed; hostile sweep 54) said as the store says them
+        limited = isinstance(exc, OSError) and exc.errno == errno.EFBIG
+        why = (write_error_text(exc, where) if is_disk_full(exc) or limited
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
         if self._record_unplaced is not None:  # its name lost, no copy made yet: one of what it holds, if one can
             where = self._closed_unplaced(rec)
@@ -1132,11 +1136,12 @@ class LiveRunner:
                                              list(self._health.get("warnings", []))))  # a file's, said once
         if complete:  # a speaker silent so far in an autosave may yet speak; at the end, say so (as analyze)
             from ..session import quiet_speech_warnings, same_sound_warning, silent_speaker_warnings
-            doc["warnings"] += [w for w in silent_speaker_warnings(session) + quiet_speech_warnings(session)
-                                if w not in doc["warnings"]]
+            # two devices of one sound: said first, then each speaker's speech as taken for the other's leak, as
+            # analyze says channels named over a mix ("no speech was found" was said of them; hostile sweep 54)
             same = same_sound_warning(session)
-            if same and same not in doc["warnings"]:
-                doc["warnings"].append(same)
+            alike = silent_speaker_warnings(session, channels_alike=bool(same))
+            doc["warnings"] += [w for w in (same,) * bool(same) + alike + quiet_speech_warnings(session)
+                                if w not in doc["warnings"]]
         with self._lock:
             stopped_s, record_why, record_kept = self._record_stopped_at_s, self._record_why, self._record_kept
             paused = list(self.paused_intervals)
@@ -1264,12 +1269,13 @@ class LiveRunner:
         except OSError as exc:  # a full disk said as one (was "No space left on device")
             why = write_error_text(exc, self.output_path)
             first = f"cannot write {self.output_path}: {why}"
+            limited = exc.errno == errno.EFBIG  # this process's file-size limit: no folder takes the same files
         else:
             with self._lock:
                 self._saved_to, self._save_error = self.output_path, ""
             return self.output_path
         tried = []
-        for folder in rescue_folders():
+        for folder in () if limited else rescue_folders():
             target = self._rescue_target(folder)
             try:
                 make_private_dirs(folder)  # the folders above it too (mkdir(parents=True) gives them the umask's mode)
@@ -1286,7 +1292,9 @@ class LiveRunner:
                 self._say(self._save_error, sticky=True)
             return target
         with self._lock:
-            self._save_error = f"SAVE FAILED: {first}, and in no fallback folder ({'; '.join(tried)})"
+            # the limit once, not again for each fallback folder (hostile sweep 54)
+            self._save_error = (f"SAVE FAILED: {first}; no fallback folder was tried (the limit holds for every file)"
+                                if limited else f"SAVE FAILED: {first}, and in no fallback folder ({'; '.join(tried)})")
             self._say(self._save_error, sticky=True)
         raise OSError(self._save_error)
 

@@ -688,7 +688,8 @@ def store_os_error(exc: OSError, path, doing: str, *, chosen: bool = True) -> St
         return disk_full_error(path)
     where = "" if chosen or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) else (
         f" (the default store's folder; give --store or ${ENV_VAR} a folder you can write)")
-    return StoreError(f"cannot {doing} {path}: {exc.strerror or exc}{where}")
+    # a file-size limit named (was "File too large" alone; hostile sweep 54); else the system's reason
+    return StoreError(f"cannot {doing} {path}: {write_error_text(exc, path)}{where}")
 
 
 def _fsync_folder(folder: Path) -> None:
