@@ -16,17 +16,13 @@
 from __future__ import annotations
 
 import json
-import os
-import resource
-import subprocess
-import sys
 
 import numpy as np
 import soundfile as sf
 
 from tests.conftest import FIXTURES, run_cli
+from tests.test_sweep_hostile53 import _limit_said, _limited
 
-REPO = FIXTURES.parent
 RATE_HZ = 16000
 HEAD_S = 12
 
@@ -35,20 +31,6 @@ def _dialogue(seconds: int = HEAD_S) -> np.ndarray:
     """The fixture dialogue's first ``seconds``: (n, 2), the therapist on channel 1, the client on channel 2."""
     audio, _ = sf.read(FIXTURES / "dialogue.flac", dtype="float32", frames=seconds * RATE_HZ)
     return audio
-
-
-def _limited(limit_bytes: int, *argv, cwd) -> subprocess.CompletedProcess:
-    """``prosody ARGV`` with its file-size limit (``ulimit -f``) at ``limit_bytes``."""
-    def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
-    return subprocess.run([sys.executable, "-m", "prosody_cli.main", *map(str, argv)], capture_output=True,
-                          text=True, timeout=300, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
-                          preexec_fn=limit)
-
-
-def _limit_said(limit_bytes: int) -> str:
-    return (f"File too large: this process may write no file beyond {limit_bytes:,} bytes (its file-size limit, "
-            "`ulimit -f`); raise the limit (`ulimit -f unlimited`) and try again")
 
 
 def _taken_for_leak(where: str) -> list[str]:
