@@ -1343,6 +1343,11 @@ def file_size_limit() -> int | None:
     return None if limit == resource.RLIM_INFINITY else limit
 
 
+def is_past_size_limit(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write refused by this process's file-size limit (``EFBIG``, `File too large`)."""
+    return isinstance(exc, OSError) and exc.errno == errno.EFBIG
+
+
 def file_size_limit_text(limit: int) -> str:
     """The file-size limit as the cause of a failed write, and what to do."""
     return (f"File too large: this process may write no file beyond {limit:,} bytes (its file-size limit, "
@@ -1374,7 +1379,7 @@ def write_error_text(exc: BaseException, path: str | os.PathLike) -> str:
         return f"your disk quota there is used up (the disk holding it has {free_space_text(path)})"
     if is_disk_full(exc):
         return no_inodes_text(path) or f"the disk holding it is full, {free_space_text(path)}"
-    if isinstance(exc, OSError) and exc.errno == errno.EFBIG and (limit := file_size_limit()) is not None:
+    if is_past_size_limit(exc) and (limit := file_size_limit()) is not None:
         return file_size_limit_text(limit)
     return getattr(exc, "strerror", None) or str(exc) or "operating system error"
 
@@ -1405,7 +1410,7 @@ def said_unwritten(exc: BaseException) -> bool:
     "cannot access PATH: File too large", the limit unnamed; hostile sweep 54), a file made at the output's path
     meanwhile (``replace_erasing``'s new_only)."""
     return isinstance(exc, OSError) and bool(exc.filename) and (
-        is_disk_full(exc) or exc.errno == errno.EFBIG or isinstance(exc, FileExistsError))
+        is_disk_full(exc) or is_past_size_limit(exc) or isinstance(exc, FileExistsError))
 
 
 def unwritten_text(exc: BaseException, path: str | os.PathLike) -> str:
@@ -1482,7 +1487,7 @@ def write_rescue(name: str, data: Data, *, first: str | os.PathLike | None = Non
                     continue
             raise FileExistsError(errno.EEXIST, "both names taken", str(folder / name))
         except OSError as exc:
-            if exc.errno == errno.EFBIG:  # this process's file-size limit: every folder refuses it alike
+            if is_past_size_limit(exc):  # this process's file-size limit: every folder refuses it alike
                 tried.append(f"{folder}: {write_error_text(exc, folder)}; no other folder was tried")
                 break
             tried.append(f"{folder}: {exc.strerror or exc}")

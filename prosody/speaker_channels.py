@@ -665,14 +665,14 @@ def files_of_own_voices(paths, speakers) -> tuple[str, ...]:
     the dialogue given as the client's file beside the therapist's was read from its channel 1, the therapist's
     own voice, and said "therapist never speaks: no speech was found on channel 1" (hostile sweep 54)."""
     from .engine.sources import AudioFile, voiced_channel
-    from .engine.speakers import OWN_VOICES_REASON, detect_layout
+    from .engine.speakers import carries_own_voices, detect_layout
     out = []
     for path, who in zip(paths, speakers):
         if AudioFile(path).channels < 2:
             continue
         head, _ = read_channels([path], 2, limit_s=PROBE_S)
         rep = detect_layout(head)
-        if rep.reason.startswith(OWN_VOICES_REASON):
+        if carries_own_voices(rep):
             out.append(f"{path} (the {who}'s file) carries a voice on each of its first two channels ({rep.reason}): "
                        f"one speaker's file is read from one channel, so its channel {voiced_channel(path) + 1} "
                        f"alone is taken for the {who} and the other voice on it is not analysed; if it holds the "

@@ -289,6 +289,11 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
                         f"{max(abs(lo), abs(hi)):.0f} dB)", ev, dur)
 
 
+def carries_own_voices(rep: LayoutReport) -> bool:
+    """Whether ``detect_layout`` found each channel carrying its own voice (speech alternating between them)."""
+    return rep.layout == "separate" and rep.reason.startswith(OWN_VOICES_REASON)
+
+
 COPY_MAX_LAG_S = 1.0     # copy_lag looks this far either way
 COPY_PROBE_S = 10.0      # over at most the first this many seconds (0.03 CPU s; 60 s took 0.25 s)
 
@@ -332,23 +337,15 @@ def copy_lag(a: np.ndarray, b: np.ndarray, *, sample_rate: int = GRID.sample_rat
         return None
     lag = int(ks[i])
     m = min(len(a), len(b)) - abs(lag)  # the whole overlap at that lag, read a chunk at a time
-    whole = waveform_corr(_Span(a, max(-lag, 0), m), _Span(b, max(lag, 0), m))
+    whole = waveform_corr(_part(a, max(-lag, 0), m), _part(b, max(lag, 0), m))
     return lag if abs(whole) >= IDENTICAL_MIN_CORR else None
 
 
-class _Span:
-    """Samples [start, start + n) of a signal (an array, or a ``ChannelMean`` read where sliced), for
-    ``waveform_corr`` and ``_mean``: sliced, it reads only the slice (an hour's channel is not copied whole)."""
-
-    def __init__(self, x, start: int, n: int):
-        self.x, self.start, self.n = x, start, n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, key: slice) -> np.ndarray:
-        a, b, _ = key.indices(self.n)
-        return np.asarray(self.x[self.start + a:self.start + b])
+def _part(x, start: int, n: int):
+    """``x[start:start + n]`` not yet read: a view of an array, or of a 16-bit recording's channel (a ``ChannelMean``
+    of its ``Pcm16`` column, whose row slice is a view too), for ``waveform_corr`` and ``_mean`` to read a chunk
+    at a time (an hour's channel is not copied whole)."""
+    return ChannelMean(x.source[start:start + n]) if isinstance(x, ChannelMean) else x[start:start + n]
 
 
 _CHUNK_SAMPLES = 1 << 20  # samples converted to float64 at once
@@ -626,7 +623,7 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
         a, b = sorted((float(v) * d.grid.hop_s for v in d.activity.sum(axis=0)), reverse=True)
         raise InputError(f"two voices found in {label} ({a:.0f} s and {b:.0f} s of speech): {how}")
     rep = detect_layout(x[:, :2]) if x.shape[1] >= 2 else None
-    if rep is not None and rep.reason.startswith(OWN_VOICES_REASON):
+    if rep is not None and carries_own_voices(rep):
         raise InputError(f"two voices found in {label}, one on each channel ({rep.reason}): {how}")
     x = mix
     odd = odd_piece(x)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as _dt
-import errno
 import json
 import os
 import secrets
@@ -48,9 +47,9 @@ import numpy as np
 from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
 from ..config import AnalysisConfig
-from ..fileio import (check_writable_folder, file_identity, file_sha256, is_disk_full, make_private_dirs, rescue_folders,
-                      rescue_folder_writable, sweep_staged, write_claimed, write_error_text, write_private,
-                      write_rescue, HASH_CHUNK_BYTES)
+from ..fileio import (check_writable_folder, file_identity, file_sha256, is_disk_full, is_past_size_limit,
+                      make_private_dirs, rescue_folders, rescue_folder_writable, sweep_staged, write_claimed,
+                      write_error_text, write_private, write_rescue, HASH_CHUNK_BYTES)
 from ..typed_text import json_text
 from ..formats.schema import MAX_TEXT_CHARS
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -607,8 +606,7 @@ class LiveRunner:
         where = self._record_at
         # a full disk (was "No space left on device") and a file-size limit (was "File too large", the limit
         # unnamed; hostile sweep 54) said as the store says them
-        limited = isinstance(exc, OSError) and exc.errno == errno.EFBIG
-        why = (write_error_text(exc, where) if is_disk_full(exc) or limited
+        why = (write_error_text(exc, where) if is_disk_full(exc) or is_past_size_limit(exc)
                else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
         if self._record_unplaced is not None:  # its name lost, no copy made yet: one of what it holds, if one can
             where = self._closed_unplaced(rec)
@@ -1269,7 +1267,7 @@ class LiveRunner:
         except OSError as exc:  # a full disk said as one (was "No space left on device")
             why = write_error_text(exc, self.output_path)
             first = f"cannot write {self.output_path}: {why}"
-            limited = exc.errno == errno.EFBIG  # this process's file-size limit: no folder takes the same files
+            limited = is_past_size_limit(exc)  # this process's file-size limit: no folder takes the same files
         else:
             with self._lock:
                 self._saved_to, self._save_error = self.output_path, ""
