@@ -1727,8 +1727,8 @@ WIDTH_FUNCTION(lstm_step_avx2, step_with, lstm_step8)
 
 /* out[:, :k] = W @ x[:, :k] for W (1024, 256) float32, x (256, n), out (1024, m): each value a chain of fused
    multiply-adds over the 256 terms in order from +0, as OpenBLAS's sgemm kernels sum a product of this shape
-   on AVX-512 CPUs (not its small-matrix kernel's tails of up to 8 columns: engine/embedding.py checks the two
-   against each other for each shape before using this). W is packed once (pack_w256): tiles of W256_TILE rows,
+   on AVX-512 CPUs (not its small-matrix kernel's tails of up to 8 columns: w256_product_small below;
+   engine/embedding.py checks each against np.matmul for each shape before using it). W is packed once (pack_w256): tiles of W256_TILE rows,
    per term the tile's weights side by side, so that a tile's broadcasts read one line after another; x's
    columns are copied into 16-lane rows padded with zeros. A tile of 8 rows by 1-3 vectors of 16 columns keeps
    8-24 sums in registers over the 256 terms (56-58 GFMA/s on the 16-column multiples here, against OpenBLAS's
@@ -1737,24 +1737,33 @@ WIDTH_FUNCTION(lstm_step_avx2, step_with, lstm_step8)
 #define W256_TERMS 256
 #define W256_ROWS 1024
 
-#define DEFINE_W256_TILE(V)                                                                                    \
-    AVX512 static inline void                                                                                   \
-    w256_tile##V(const float *wp, const float *xp, Py_ssize_t kp, float *out, Py_ssize_t m, Py_ssize_t c0,    \
-                 Py_ssize_t k)                                                                                  \
+/* A tile of 8 rows by V vectors of 16 columns from column c0, and with H = 1 one of 8 columns more (256-bit FMAs,
+   half the work of a 16-column vector on CPUs that split those in two, for a last 1-8 columns; the same chain of
+   fused multiply-adds per value). */
+#define DEFINE_W256_TILE(V, H)                                                                                 \
+    W256_TARGET static inline void                                                                              \
+    w256_tile##V##_##H(const float *wp, const float *xp, Py_ssize_t kp, float *out, Py_ssize_t m, Py_ssize_t c0, \
+                       Py_ssize_t k)                                                                            \
     {                                                                                                           \
-        __m512 acc[W256_TILE][V];                                                                               \
-        for (int i = 0; i < W256_TILE; i++)                                                                     \
+        __m512 acc[W256_TILE][V > 0 ? V : 1];                                                                   \
+        __m256 hacc[W256_TILE];                                                                                 \
+        for (int i = 0; i < W256_TILE; i++) {                                                                   \
             for (int v = 0; v < V; v++)                                                                         \
                 acc[i][v] = _mm512_setzero_ps();                                                                \
+            hacc[i] = _mm256_setzero_ps();                                                                      \
+        }                                                                                                       \
         const float *xq = xp + c0;                                                                              \
         for (int q = 0; q < W256_TERMS; q++, xq += kp, wp += W256_TILE) {                                       \
-            __m512 xv[V];                                                                                       \
+            __m512 xv[V > 0 ? V : 1];                                                                           \
             for (int v = 0; v < V; v++)                                                                         \
                 xv[v] = _mm512_loadu_ps(xq + 16 * v);                                                           \
+            const __m256 xh = H ? _mm256_loadu_ps(xq + 16 * V) : _mm256_setzero_ps();                          \
             for (int i = 0; i < W256_TILE; i++) {                                                               \
                 const __m512 wv = _mm512_set1_ps(wp[i]);                                                        \
                 for (int v = 0; v < V; v++)                                                                     \
                     acc[i][v] = _mm512_fmadd_ps(wv, xv[v], acc[i][v]);                                          \
+                if (H)                                                                                          \
+                    hacc[i] = _mm256_fmadd_ps(_mm256_set1_ps(wp[i]), xh, hacc[i]);                              \
             }                                                                                                   \
         }                                                                                                       \
         for (int v = 0; v < V; v++) {                                                                           \
@@ -1766,27 +1775,48 @@ WIDTH_FUNCTION(lstm_step_avx2, step_with, lstm_step8)
                     _mm512_mask_storeu_ps(out + i * m + c0 + 16 * v, (__mmask16)((1u << left) - 1u), acc[i][v]); \
             }                                                                                                   \
         }                                                                                                       \
+        if (H) {                                                                                                \
+            const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k - c0 - 16 * V)),                \
+                                                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));                \
+            for (int i = 0; i < W256_TILE; i++)                                                                 \
+                _mm256_maskstore_ps(out + i * m + c0 + 16 * V, lanes, hacc[i]);                                 \
+        }                                                                                                       \
     }
+#define W256_TARGET __attribute__((target("avx512f,fma")))
 #pragma GCC push_options
 #pragma GCC optimize("unroll-loops")
-DEFINE_W256_TILE(3)
-DEFINE_W256_TILE(2)
-DEFINE_W256_TILE(1)
+DEFINE_W256_TILE(3, 0)
+DEFINE_W256_TILE(2, 0)
+DEFINE_W256_TILE(1, 0)
+DEFINE_W256_TILE(2, 1)
+DEFINE_W256_TILE(1, 1)
+DEFINE_W256_TILE(0, 1)
 #pragma GCC pop_options
 
-/* the product over xp (W256_TERMS, kp), kp a multiple of 16: 48 columns a pass, then the last 32 or 16 */
-AVX512 static void
+/* the product over xp (W256_TERMS, kp), kp a multiple of 16: 48 columns a pass, then the last 32 or 16, the
+   last 1-8 columns of k in a 256-bit vector of their own (kp then one 16 more than those passes cover) */
+W256_TARGET static void
 w256_run(const float *wp, const float *xp, Py_ssize_t kp, float *out, Py_ssize_t m, Py_ssize_t k)
 {
     const Py_ssize_t tile = (Py_ssize_t)W256_TILE * W256_TERMS;
+    const int half = k % 16 >= 1 && k % 16 <= 8 && k + 16 > kp;
+    const Py_ssize_t whole = half ? kp - 16 : kp;
     Py_ssize_t c0 = 0;
-    for (; kp - c0 >= 48; c0 += 48)
+    for (; whole - c0 >= 48; c0 += 48)
         for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE; t++)
-            w256_tile3(wp + t * tile, xp, kp, out + t * W256_TILE * m, m, c0, k);
-    for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE && kp - c0 == 32; t++)
-        w256_tile2(wp + t * tile, xp, kp, out + t * W256_TILE * m, m, c0, k);
-    for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE && kp - c0 == 16; t++)
-        w256_tile1(wp + t * tile, xp, kp, out + t * W256_TILE * m, m, c0, k);
+            w256_tile3_0(wp + t * tile, xp, kp, out + t * W256_TILE * m, m, c0, k);
+    for (Py_ssize_t t = 0; t < W256_ROWS / W256_TILE; t++) {
+        const float *wt = wp + t * tile;
+        float *ot = out + t * W256_TILE * m;
+        switch ((whole - c0) / 16 * 2 + half) {
+        case 4: w256_tile2_0(wt, xp, kp, ot, m, c0, k); break;
+        case 5: w256_tile2_1(wt, xp, kp, ot, m, c0, k); break;
+        case 2: w256_tile1_0(wt, xp, kp, ot, m, c0, k); break;
+        case 3: w256_tile1_1(wt, xp, kp, ot, m, c0, k); break;
+        case 1: w256_tile0_1(wt, xp, kp, ot, m, c0, k); break;
+        default: return;
+        }
+    }
 }
 
 /* pack_w256(w, out): w (1024, 256) float32 in w256_product's layout, out of as many items. */
@@ -1815,27 +1845,105 @@ pack_w256(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* w256_product(wp, x, k, out, xpad): out[:, :k] = W @ x[:, :k] (see above); wp from pack_w256, x (256, n) and out
-   (1024, m) float32, k <= n, m; xpad, the caller's working space for x's columns in 16-lane rows (at least 256 x
-   k rounded up to 16 items; one buffer for a whole pass of the encoder, where one was allocated and freed on every
-   call: no failure path in the step, no time measured either way). The other columns of out are left as they
-   were. */
-static PyObject *
-w256_product(PyObject *self, PyObject *args)
+/* The product over few columns as OpenBLAS's small-matrix sgemm kernel for AVX-512 sums it (the kernel its
+   interface takes for products of at most ~2**20 multiply-adds, as a step's recurrent product over 2-32 windows
+   in engine/embedding.py's row blocks): columns in 16s, and a last 9-15, in fused multiply-adds in order as
+   above, but a last 1-8 columns each as dot products: per value 16 partial sums, term q in lane q % 16 in fused
+   multiply-adds in order from +0, then the 16 added in a tree of neighbours: lanes 2i and 2i + 1, then those
+   sums' neighbours, and so on (as that kernel's four-column reduction and the _mm512_reduce_add_ps of the
+   build numpy carries both sum; not GCC's _mm512_reduce_add_ps, which adds lanes 8 apart first). Addition of two
+   floats is commutative to the bit, so only the tree's shape matters. engine/embedding.py checks this against
+   np.matmul for each shape before using it. */
+AVX512 static inline __m128
+w256_quad_sum(__m512 a, __m512 b, __m512 c, __m512 d)
 {
-    PyObject *ow, *ox, *oo, *op;
-    Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOnOO", &ow, &ox, &k, &oo, &op))
+    const __m512 ab0 = _mm512_unpacklo_ps(a, b), ab1 = _mm512_unpackhi_ps(a, b);  /* [a0 b0 a1 b1] [a2 b2 a3 b3] */
+    const __m512 cd0 = _mm512_unpacklo_ps(c, d), cd1 = _mm512_unpackhi_ps(c, d);  /* per group of 4 lanes */
+    const __m512 s01 = _mm512_add_ps(_mm512_shuffle_ps(ab0, cd0, _MM_SHUFFLE(1, 0, 1, 0)),   /* lane 0 + 1 */
+                                     _mm512_shuffle_ps(ab0, cd0, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 s23 = _mm512_add_ps(_mm512_shuffle_ps(ab1, cd1, _MM_SHUFFLE(1, 0, 1, 0)),   /* lane 2 + 3 */
+                                     _mm512_shuffle_ps(ab1, cd1, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 g = _mm512_add_ps(s01, s23);                                      /* each group's sum */
+    return _mm_add_ps(_mm_add_ps(_mm512_extractf32x4_ps(g, 0), _mm512_extractf32x4_ps(g, 1)),
+                      _mm_add_ps(_mm512_extractf32x4_ps(g, 2), _mm512_extractf32x4_ps(g, 3)));
+}
+
+/* V (1, 2 or 4) tail columns from column c, xt their terms as rows (V x 256), w the weights unpacked (1024 x
+   256); 4 rows of w at a time, the 16 lanes of 4 columns' sums reduced together. */
+#define DEFINE_W256_DOTS(V)                                                                                    \
+    AVX512 static inline void                                                                                   \
+    w256_dots##V(const float *w, const float *xt, float *out, Py_ssize_t m, Py_ssize_t c)                      \
+    {                                                                                                           \
+        for (Py_ssize_t r = 0; r < W256_ROWS; r += 4) {                                                         \
+            __m512 acc[4][V];                                                                                   \
+            for (int i = 0; i < 4; i++)                                                                         \
+                for (int v = 0; v < V; v++)                                                                     \
+                    acc[i][v] = _mm512_setzero_ps();                                                            \
+            for (int q = 0; q < W256_TERMS; q += 16) {                                                          \
+                __m512 xv[V];                                                                                   \
+                for (int v = 0; v < V; v++)                                                                     \
+                    xv[v] = _mm512_loadu_ps(xt + v * W256_TERMS + q);                                           \
+                for (int i = 0; i < 4; i++) {                                                                   \
+                    const __m512 wv = _mm512_loadu_ps(w + (r + i) * W256_TERMS + q);                            \
+                    for (int v = 0; v < V; v++)                                                                 \
+                        acc[i][v] = _mm512_fmadd_ps(wv, xv[v], acc[i][v]);                                      \
+                }                                                                                               \
+            }                                                                                                   \
+            for (int i = 0; i < 4; i++) {                                                                       \
+                float sums[4];                                                                                  \
+                _mm_storeu_ps(sums, w256_quad_sum(acc[i][0], acc[i][1 % V], acc[i][2 % V], acc[i][3 % V]));     \
+                memcpy(out + (r + i) * m + c, sums, sizeof(float) * V);                                         \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+#pragma GCC push_options
+#pragma GCC optimize("unroll-loops")
+DEFINE_W256_DOTS(4)
+DEFINE_W256_DOTS(2)
+DEFINE_W256_DOTS(1)
+#pragma GCC pop_options
+
+/* the last k - c0 (1-8) columns of x (256, n) as dot products (see above), xt working space of 8 x 256 */
+AVX512 static void
+w256_dot_tail(const float *w, const float *x, Py_ssize_t n, Py_ssize_t c0, Py_ssize_t k, float *xt, float *out,
+              Py_ssize_t m)
+{
+    for (Py_ssize_t q = 0; q < W256_TERMS; q++)
+        for (Py_ssize_t v = c0; v < k; v++)
+            xt[(v - c0) * W256_TERMS + q] = x[q * n + v];
+    Py_ssize_t c = c0;
+    for (; c + 4 <= k; c += 4)
+        w256_dots4(w, xt + (c - c0) * W256_TERMS, out, m, c);
+    for (; c + 2 <= k; c += 2)
+        w256_dots2(w, xt + (c - c0) * W256_TERMS, out, m, c);
+    for (; c < k; c++)
+        w256_dots1(w, xt + (c - c0) * W256_TERMS, out, m, c);
+}
+
+/* w256_product(wp, x, k, out, xpad) and w256_product_small(wp, w, x, k, out, xpad): out[:, :k] = W @ x[:, :k]
+   (see above); wp from pack_w256, w (small: the weights unpacked, 1024 x 256), x (256, n) and out (1024, m)
+   float32, k <= n, m; xpad, the caller's working space for x's columns in 16-lane rows (at least 256 x k rounded
+   up to 16 items; one buffer for a whole pass of the encoder, where one was allocated and freed on every call: no
+   failure path in the step, no time measured either way). The other columns of out are left as they were. */
+static PyObject *
+w256_with(PyObject *ow, PyObject *ou, PyObject *ox, Py_ssize_t k, PyObject *oo, PyObject *op)
+{
+    Py_buffer bw, bu = {0}, bx, bo, bp;
+    const Py_ssize_t wsize = (Py_ssize_t)W256_ROWS * W256_TERMS;
+    if (get_buf(ow, &bw, "f", 0, wsize, "wp") < 0)
         return NULL;
-    Py_buffer bw, bx, bo, bp;
-    if (get_buf(ow, &bw, "f", 0, (Py_ssize_t)W256_ROWS * W256_TERMS, "wp") < 0)
-        return NULL;
-    int held = get_buf(ox, &bx, "f", 0, 0, "x") == 0;   /* x, out and xpad, or none */
+    int held = ou == NULL || get_buf(ou, &bu, "f", 0, wsize, "w") == 0;   /* w, x, out and xpad, or none */
+    if (held && get_buf(ox, &bx, "f", 0, 0, "x") < 0) {
+        PyBuffer_Release(&bu);
+        held = 0;
+    }
     if (held && get_buf(oo, &bo, "f", 1, 0, "out") < 0) {
+        PyBuffer_Release(&bu);
         PyBuffer_Release(&bx);
         held = 0;
     }
     if (held && get_buf(op, &bp, "f", 1, 0, "xpad") < 0) {
+        PyBuffer_Release(&bu);
         PyBuffer_Release(&bx);
         PyBuffer_Release(&bo);
         held = 0;
@@ -1852,19 +1960,46 @@ w256_product(PyObject *self, PyObject *args)
     else {
         const float *x = bx.buf;
         float *xp = bp.buf;
-        for (Py_ssize_t q = 0; q < W256_TERMS; q++) {
-            memcpy(xp + q * kp, x + q * n, sizeof(float) * k);
-            memset(xp + q * kp + k, 0, sizeof(float) * (kp - k));
+        /* the small kernel's dot products: a last 1-8 columns (their rows in xpad past the 16-lane columns) */
+        const Py_ssize_t whole = ou != NULL && k % 16 >= 1 && k % 16 <= 8 ? k / 16 * 16 : kp;
+        for (Py_ssize_t q = 0; q < W256_TERMS && whole > 0; q++) {
+            memcpy(xp + q * whole, x + q * n, sizeof(float) * (k < whole ? k : whole));
+            if (k < whole)
+                memset(xp + q * whole + k, 0, sizeof(float) * (whole - k));
         }
-        w256_run(bw.buf, xp, kp, bo.buf, m, k);
+        if (whole > 0)
+            w256_run(bw.buf, xp, whole, bo.buf, m, k < whole ? k : whole);
+        if (whole < k)
+            w256_dot_tail(bu.buf, x, n, whole, k, xp + W256_TERMS * whole, bo.buf, m);
     }
     PyBuffer_Release(&bw);
+    PyBuffer_Release(&bu);
     PyBuffer_Release(&bx);
     PyBuffer_Release(&bo);
     PyBuffer_Release(&bp);
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
+}
+
+static PyObject *
+w256_product(PyObject *self, PyObject *args)
+{
+    PyObject *ow, *ox, *oo, *op;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOnOO", &ow, &ox, &k, &oo, &op))
+        return NULL;
+    return w256_with(ow, NULL, ox, k, oo, op);
+}
+
+static PyObject *
+w256_product_small(PyObject *self, PyObject *args)
+{
+    PyObject *ow, *ou, *ox, *oo, *op;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOOnOO", &ow, &ou, &ox, &k, &oo, &op))
+        return NULL;
+    return w256_with(ow, ou, ox, k, oo, op);
 }
 #endif  /* HAVE_TANH_SIMD */
 
@@ -1906,6 +2041,9 @@ static PyMethodDef methods[] = {
     {"pack_w256", pack_w256, METH_VARARGS, "pack_w256(w, out): a (1024, 256) weight matrix packed for w256_product."},
     {"w256_product", w256_product, METH_VARARGS,
      "w256_product(wp, x, k, out, xpad): out[:, :k] = W @ x[:, :k] in fused multiply-adds in order (see source)."},
+    {"w256_product_small", w256_product_small, METH_VARARGS,
+     "w256_product_small(wp, w, x, k, out, xpad): w256_product, a last 1-8 columns summed as OpenBLAS's "
+     "small-matrix kernel sums them (see source)."},
 #endif
     {NULL, NULL, 0, NULL},
 };
@@ -1925,17 +2063,17 @@ static struct PyModuleDef module = {
 #ifdef HAVE_TANH_SIMD
 /* numpy's tanh runs in the widest of AVX-512 and AVX2 + FMA the CPU has: tanh_f32 and lstm_step are that
    width's (the 8-lane ones stay under their own names for the tests, where the CPU has AVX2 and FMA); without
-   either the module offers none of them; pack_w256 and w256_product only with AVX-512. -1 with an exception
+   either the module offers none of them; pack_w256 and the w256 products only with AVX-512. -1 with an exception
    set on failure. */
 static int
 offer_tanh(PyObject *m)
 {
     static const char *names[] = {"tanh_f32", "lstm_step", "tanh_f32_avx2", "lstm_step_avx2"};
-    static const char *wide[] = {"pack_w256", "w256_product"};  /* AVX-512 alone */
+    static const char *wide[] = {"pack_w256", "w256_product", "w256_product_small"};  /* AVX-512 alone */
     transpose_tanh_lut();
     if (__builtin_cpu_supports("avx512f"))
         return 0;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (PyObject_DelAttrString(m, wide[i]) < 0)
             return -1;
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {

@@ -576,3 +576,74 @@ def test_the_recurrent_product_kernel_gives_blas_bits_wherever_it_is_used(monkey
                                    for n in (128, 40, 12))
                           + enc.embed_windows_of_lengths(mel, starts=st, lengths=90 - st % 60).tobytes())
     assert embeddings[0] == embeddings[1]
+
+
+def _short_mantissas(rng, shape):
+    """float32 values of at most 8 significant bits over a wide range of exponents: the product of two is exact
+    in float32, so a chain of fused multiply-adds gives what float32 adds of the products give in the same order,
+    and a sum in another order gives other bits on most values."""
+    return (rng.integers(-255, 256, shape) * np.exp2(rng.integers(-12, 12, shape))).astype(np.float32)
+
+
+def _fma_chains(w: np.ndarray, x: np.ndarray, lanes: int) -> np.ndarray:
+    """(rows, lanes, columns): per value of ``w @ x`` the float32 sums of its exact products, term ``q`` into
+    chain ``q % lanes``, each in order from zero (one chain with ``lanes`` 1)."""
+    out = np.zeros((w.shape[0], lanes, x.shape[1]), np.float32)
+    for q in range(w.shape[1]):
+        out[:, q % lanes] += w[:, q:q + 1] * x[q]
+    return out
+
+
+def test_w256_products_sum_in_the_order_of_their_numpy_reference(kernels):
+    """The reference written out in numpy, on values whose products are exact (``_short_mantissas``):
+    ``w256_product`` sums each value's 256 terms in order from zero, whatever the column count (48-, 32- and
+    16-column passes, a last 1-8 columns in a 256-bit vector of their own); ``w256_product_small`` sums a last 1-8
+    columns past a multiple of 16 as 16 chains, term q in chain q % 16, the chains then added in a tree of
+    neighbours ((0 + 1) + (2 + 3)) + ..., the other columns as ``w256_product``; the columns past k untouched."""
+    pack, product = _w256(kernels)
+    small = getattr(kernels, "w256_product_small")
+    rng = np.random.default_rng(89)
+    w = _short_mantissas(rng, (1024, 256))
+    wp = np.empty(w.size, np.float32)
+    pack(w, wp)
+    for k in (2, 3, 5, 8, 9, 16, 17, 19, 20, 23, 24, 25, 33, 40, 41, 53, 70, 72, 96):
+        x = _short_mantissas(rng, (256, k + 3))
+        in_order = _fma_chains(w, x[:, :k], 1)[:, 0]
+        tree = _fma_chains(w, x[:, :k], 16)
+        while tree.shape[1] > 1:
+            tree = tree[:, 0::2] + tree[:, 1::2]
+        tail = k % 16 if 1 <= k % 16 <= 8 else 0
+        want_small = np.concatenate([in_order[:, :k - tail], tree[:, 0, k - tail:]], axis=1)
+        assert not np.array_equal(in_order, want_small) or tail == 0, k  # the two orders differ on these values
+        for fn, args, want in ((product, (wp,), in_order), (small, (wp, w), want_small)):
+            out = np.full((1024, k + 2), np.nan, np.float32)
+            fn(*args, x, k, out, np.empty(256 * (-(-k // 16) * 16), np.float32))
+            assert out[:, :k].tobytes() == want.tobytes(), (fn.__name__, k)
+            assert np.isnan(out[:, k:]).all(), k
+
+
+def test_w256_product_small_gives_blas_bits_where_the_encoder_uses_it(kernels):
+    """``w256_product_small`` runs a step's recurrent product where ``w256_product`` does not give BLAS's bits
+    and the check at first use (``_w256_small_sums_as_blas``) found that it does: on this machine's OpenBLAS the
+    2-8 and 17-24 windows of its small-matrix kernel; there on other weights and states too, row blocks as
+    ``_forward`` takes them; and it refuses unpacked weights of the wrong size."""
+    from prosody.engine import embedding as E
+    pack, _ = _w256(kernels)
+    small = getattr(kernels, "w256_product_small")
+    rng = np.random.default_rng(90)
+    used = [k for k in range(1, 129) if not E._w256_sums_as_blas(k, E._recurrent_rows(k))
+            and E._w256_small_sums_as_blas(k, E._recurrent_rows(k))]
+    w = (rng.standard_normal((1024, 256)) * 0.3).astype(np.float32)
+    wp = np.empty(w.size, np.float32)
+    pack(w, wp)
+    with E._one_blas_thread():
+        for k in used:
+            h = np.tanh(rng.standard_normal((256, k + 3))).astype(np.float32)
+            out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
+            small(wp, w, h, k, out, E._w256_pad(k))
+            rows = E._recurrent_rows(k)
+            for a in range(0, 1024, rows):
+                np.matmul(w[a:a + rows], h[:, :k], out=ref[a:a + rows])
+            assert out.tobytes() == ref.tobytes(), k
+    with pytest.raises(ValueError):
+        small(wp, w[:512], np.zeros((256, 4), np.float32), 4, np.zeros((1024, 4), np.float32), E._w256_pad(4))

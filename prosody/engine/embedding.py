@@ -215,18 +215,32 @@ def _w256_sums_as_blas(k: int, rows: int) -> bool:
     windows, (1024, 256) @ (256, k), the weights taken ``rows`` rows at a time as ``_forward`` does. OpenBLAS
     sums a product of this shape in fused multiply-adds in order on AVX-512 CPUs, as the kernel does, except in
     its small-matrix kernel's tails of up to 8 columns (2-8 windows, and the last 1-8 of 17-24: rows taken in
-    blocks) and in numpy's vector product of one column (gemv: its order changes with the column's stride);
-    another BLAS or CPU may sum otherwise. Checked once per shape on random weights and states, np.matmul on
-    the windows' columns alone and as the first of a wider array (as ``_forward``'s views are) against one
-    kernel product (it copies the columns it reads), a zero state among them: a sum in another order gives
-    other bits on most values (2-128 windows: ~0.2 CPU s in all)."""
-    if _kernel("w256_product") is None or _kernel("pack_w256") is None or k < 2:
+    blocks; ``_w256_small_sums_as_blas``) and in numpy's vector product of one column (gemv: its order changes
+    with the column's stride); another BLAS or CPU may sum otherwise. Checked once per shape on random weights
+    and states, np.matmul on the windows' columns alone and as the first of a wider array (as ``_forward``'s
+    views are) against one kernel product (it copies the columns it reads), a zero state among them: a sum in
+    another order gives other bits on most values (2-128 windows: ~0.2 CPU s in all)."""
+    return _w256_checked("w256_product", k, rows)
+
+
+@lru_cache(maxsize=None)
+def _w256_small_sums_as_blas(k: int, rows: int) -> bool:
+    """``_w256_sums_as_blas`` for ``_kernels.c`` ``w256_product_small``: the last 1-8 columns past a multiple
+    of 16 summed as OpenBLAS's small-matrix kernel sums them (dot products of 16 lanes, added in a tree of
+    neighbours), the shapes where ``w256_product`` does not give BLAS's bits (2-8 and 17-24 windows here)."""
+    return _w256_checked("w256_product_small", k, rows)
+
+
+def _w256_checked(name: str, k: int, rows: int) -> bool:
+    """The check of ``_w256_sums_as_blas`` for the kernel ``name`` (``w256_product`` or
+    ``w256_product_small``, which also reads the weights unpacked)."""
+    if _kernel(name) is None or _kernel("pack_w256") is None or k < 2:
         return False
     w, wp = _w256_probe_weights()
     wide = np.tanh(np.random.default_rng(k).standard_normal((256, k + 7))).astype(np.float32)
     wide[:, k // 2] = 0.0
     out, ref = np.empty((1024, k), np.float32), np.empty((1024, k), np.float32)
-    _kernel("w256_product")(wp, wide, k, out, _w256_pad(k))
+    _kernel(name)(wp, *((w,) if name == "w256_product_small" else ()), wide, k, out, _w256_pad(k))
     for x in (np.ascontiguousarray(wide[:, :k]), wide):
         for a in range(0, 1024, rows):
             np.matmul(w[a:a + rows], x[:, :k], out=ref[a:a + rows])
@@ -250,6 +264,19 @@ def _recurrent_rows(n_windows: int) -> int:
     while rows * n_windows >= 4096:
         rows //= 2
     return rows
+
+
+def _recurrent_kernel(packed: tuple[np.ndarray, ...] | None, layer: int, whh: np.ndarray, k: int, rows: int):
+    """A step's recurrent product over ``k`` windows in one compiled pass, called ``(h, k, out, xpad)``, where one
+    gives BLAS's bits for that shape (``_w256_sums_as_blas``, ``_w256_small_sums_as_blas``), else None: ``packed``
+    the encoder's ``_packed_recurrent`` (None without the kernels), ``whh`` layer ``layer``'s weights unpacked."""
+    if packed is None:
+        return None
+    if _w256_sums_as_blas(k, rows):
+        return partial(_kernel("w256_product"), packed[layer])
+    if _w256_small_sums_as_blas(k, rows):
+        return partial(_kernel("w256_product_small"), packed[layer], whh)
+    return None
 
 
 @dataclass(frozen=True)
@@ -423,7 +450,7 @@ class VoiceEncoder:
         e_tap = None
         step = None if KERNELS is None else _numpy_tanh_step(KERNELS)
         cell = _kernel("lstm_cell")
-        product, packed = _kernel("w256_product"), self._packed_recurrent
+        packed = self._packed_recurrent
         xpad = None if packed is None else _w256_pad(nw)  # ``product``'s working space, one for every step
         # windows going at each step (all, unless ``lengths`` differ)
         going = (np.full(n_frames, nw) if lengths is None
@@ -449,7 +476,7 @@ class VoiceEncoder:
                 st_l = state[layer]
                 h, c, whh_t, k = st_l["h"], st_l["c"], st_l["whh_t"], st_l["k"]
                 if k >= 0:
-                    gk, actk, hk, ck, blocks, cell_k, exact = st_l["views"]
+                    gk, actk, hk, ck, blocks, cell_k, kernel = st_l["views"]
                 for t in range(t0, t1):
                     j = t - t0
                     if going[t] != k:  # the first step, or windows finished: views of the first k columns
@@ -458,12 +485,12 @@ class VoiceEncoder:
                         rows = _recurrent_rows(k)
                         blocks = [(whh[a:a + rows], gk[a:a + rows]) for a in range(0, len(whh), rows)]
                         # the product in one compiled pass where it gives BLAS's bits for this shape
-                        exact = packed is not None and whh_t is None and _w256_sums_as_blas(k, rows)
+                        kernel = None if whh_t is not None else _recurrent_kernel(packed, layer, whh, k, rows)
                         sig = actk[:_SIGMOID_ROWS]
                         cell_k = (partial(cell, act, c, k) if cell is not None  # ``_cell_numpy``, bit for bit
                                   else partial(_cell_numpy, actk, ck, tmpk, sig))
-                    if exact:  # the packed weights, read in place: BLAS packs them again on every call
-                        product(packed[layer], h, k, g, xpad)
+                    if kernel is not None:  # the packed weights, read in place: BLAS packs them again on every call
+                        kernel(h, k, g, xpad)
                     elif whh_t is None:
                         for w_rows, g_rows in blocks:  # one block unless few windows (``_recurrent_rows``)
                             np.matmul(w_rows, hk, out=g_rows)
@@ -489,7 +516,7 @@ class VoiceEncoder:
                     if layer == 2 and t == tap - 1:
                         e_tap = self._head(h)
                 st_l["k"] = k
-                st_l["views"] = (gk, actk, hk, ck, blocks, cell_k, exact)
+                st_l["views"] = (gk, actk, hk, ck, blocks, cell_k, kernel)
         h = state[-1]["h"]
         return self._head(h), e_tap
 
