@@ -1726,13 +1726,13 @@ WIDTH_FUNCTION(lstm_step_avx2, step_with, lstm_step8)
 /* -- the voice encoder's products with its (1024, 256) weights (engine/embedding.py) -------------------------- */
 
 /* out[:, :k] = W @ x[:, :k] for W (1024, 256) float32, x (256, n), out (1024, m): each value a chain of fused
-   multiply-adds over the 256 terms in order from +0, as OpenBLAS's sgemm kernels sum a product of this shape
-   on AVX-512 CPUs (not its small-matrix kernel's tails of up to 8 columns: w256_product_small below;
-   engine/embedding.py checks each against np.matmul for each shape before using it). W is packed once (pack_w256): tiles of W256_TILE rows,
-   per term the tile's weights side by side, so that a tile's broadcasts read one line after another; x's
-   columns are copied into 16-lane rows padded with zeros. A tile of 8 rows by 1-3 vectors of 16 columns keeps
-   8-24 sums in registers over the 256 terms (56-58 GFMA/s on the 16-column multiples here, against OpenBLAS's
-   44-52, which packs the 1 MB of weights again on each call). */
+   multiply-adds over the 256 terms in order from +0, as OpenBLAS's sgemm kernels sum a product of this shape on
+   AVX-512 CPUs (not its small-matrix kernel's tails of up to 8 columns: w256_product_small below;
+   engine/embedding.py checks each against np.matmul for each shape before using it). W is packed once (pack_w256):
+   tiles of W256_TILE rows, per term the tile's weights side by side, so that a tile's broadcasts read one line
+   after another; x's columns are copied into 16-lane rows padded with zeros. A tile of 8 rows by 1-3 vectors of 16
+   columns keeps 8-24 sums in registers over the 256 terms (56-58 GFMA/s on the 16-column multiples here, against
+   OpenBLAS's 44-52, which packs the 1 MB of weights again on each call). */
 #define W256_TILE 8
 #define W256_TERMS 256
 #define W256_ROWS 1024
