@@ -6,7 +6,9 @@ figures are read on) is measured for how it lies over the recording's utterances
 (``split_structure``): a dialogue of two alike voices should give a split that follows utterances (each
 utterance mostly one voice, changes at pauses, the voices alternating across pauses, both spread over the
 whole recording); one voice's best split cuts inside utterances (head against tail, a level direction) or
-groups by time. Positives: two-voice recordings read as one; negatives: one-voice recordings read as one.
+groups by time. Positives: two-voice recordings read as one; negatives: one-voice recordings read as one. Also read:
+the finer restart's split (``fine``: ``_finer_restart`` called on every such recording, whatever the first pass found)
+and, on two-voice recordings, the planted split (``planted``: what a right split reads).
 
 Recordings come from caches of ``benchmarks/diarization.py`` / ``diarization_single.py`` (``--cache DIR``,
 read only: a folder holding ``index.json``, ``<sha1>.npy``, ``<sha1>.json``) or are made (``--make SET``, written
@@ -15,7 +17,7 @@ to ``--out DIR/SET``):
 * ``single-SPLIT``: ``diarization.py``'s one-voice recordings of SPLIT (its espeak voices' monologues, its AMI
   speakers);
 * ``fresh6-one`` / ``fresh6-two``: ``diarization_single.py --set fresh6``'s one-voice / hard two-voice recordings
-  (voices used nowhere else);
+  (voices used nowhere else); ``fresh6-one@SEED``: the same drawn from other seeds (``SEED``, ``SEED + 500``, ...);
 * ``alike-one``: monologues of the alike pairs' own voices (fresh2's paul / robert, fresh14's Mr / Tweaky and
   others), seeds 890-...;
 * ``pairs-SPLIT[:VOICE]``: ``diarization.py``'s espeak dialogues of SPLIT on fresh seeds (``FRESH_SEEDS``), with
@@ -168,13 +170,31 @@ class Capture:
             return wrapped
         D._diarize = first("memo", self.orig["_diarize"], lambda a, k, out: k.get("memo"))
         D.kmeans2 = first("km", self.orig["kmeans2"], lambda a, k, out: np.asarray(out).copy())
-        D._voices_own_windows = first("p3", self.orig["_voices_own_windows"], lambda a, k, out: np.asarray(a[2]).copy())
+        def every_path(*a, **k):  # every split whose separation is measured, in call order
+            self.state.setdefault("paths", []).append(np.asarray(a[2]).copy())
+            return self.orig["_voices_own_windows"](*a, **k)
+        D._voices_own_windows = every_path
         D._separation_of = first("sep", self.orig["_separation_of"], lambda a, k, out: float(out))
 
     def run(self, x: np.ndarray):
         self.state = {}
         d = self.D.diarize(x)
+        paths = self.state.get("paths", [])
+        if paths:
+            self.state["p3"] = paths[0]
         return d, self.state
+
+    def finer_split(self, x: np.ndarray) -> np.ndarray | None:
+        """The finer restart's split (``_finer_restart``: the whole first pass again on 1.0 s windows) of the
+        recording ``run`` read last, made whatever the first pass found (the engine runs it only where the
+        pieces test fires or two voices were found) and whatever its separation: its path, or None."""
+        from prosody.engine.embedding import VoiceEncoder
+        from prosody.timebase import GRID
+        n0 = len(self.state.setdefault("paths", []))
+        self.D._finer_restart(self.D.audio_2d(x), self.D.DiarizeConfig(), VoiceEncoder.load(), GRID, -np.inf,
+                              memo=self.state["memo"])
+        paths = self.state["paths"]
+        return paths[n0] if len(paths) > n0 else None
 
 
 def split_of_windows(lab: np.ndarray, starts: np.ndarray, w: int, m: int) -> np.ndarray:
@@ -221,13 +241,17 @@ def measure(cap: Capture, name: str, x: np.ndarray, tr, group: str) -> dict:
     starts, w, emb = memo["windows"]
     n = len(speech)
     row["sep"] = st.get("sep", float("nan"))
-    for key, p in (("p3", st.get("p3")), ("km", None if "km" not in st else split_of_windows(st["km"], starts, w,
-                                                                                            len(idx)))):
+    km = None if "km" not in st else split_of_windows(st["km"], starts, w, len(idx))
+    planted = None
+    if segs is not None:  # the planted split itself: what the structure of a right split reads
+        a, b = (frame_mask(sg, n)[idx] for sg in segs)
+        planted = np.where(a & ~b, 0, np.where(b & ~a, 1, 2)).astype(np.int8)
+    for key, p in (("p3", st.get("p3")), ("km", km), ("fine", cap.finer_split(x)), ("planted", planted)):
         if p is None or len(p) != len(idx):
             continue
         row[key] = split_structure(p, idx, lv)
         if row[key]:
-            lab = (st["km"] if key == "km" else
+            lab = (st["km"] if key == "km" else  # the fine split's windows read on the first pass's windows
                    (window_share(p == 1, starts, w) > 0.5).astype(np.int64))
             if 0 < lab.sum() < len(lab):
                 row[key].update(utterance_eta(emb, lab, starts, w, idx))
@@ -251,9 +275,12 @@ def made(kind: str):
     import diarization as B
     if kind.startswith("single-"):
         yield from ((nm, x, None) for nm, x in B.single_voice_cases(kind[7:], False))
-    elif kind in ("fresh6-one", "fresh6-two"):
-        from diarization_single import single_cases, two_cases
-        yield from (single_cases if kind == "fresh6-one" else two_cases)("fresh6")
+    elif kind.partition("@")[0] in ("fresh6-one", "fresh6-two"):
+        import diarization_single as S
+        kind, _, seed0 = kind.partition("@")
+        if seed0:
+            S.SEED0["fresh6"] = int(seed0)
+        yield from (S.single_cases if kind == "fresh6-one" else S.two_cases)("fresh6")
     elif kind == "alike-one":
         from tests.dialogue import THERAPIST, build_dialogue, mix_room, scenario_monologue
         for i, v in enumerate(ALIKE_VOICES):
@@ -317,6 +344,8 @@ def combined(pick: list[dict], rest: list[dict], key: str = "p3", top: int = 6) 
     def mat(rows, truth):
         return np.array([[r[key][c] * SIGNS[c] for c in CUES] for r in rows if r["truth"] == truth]).reshape(-1, len(CUES))
     pn, pp, rn, rp = mat(pick, 1), mat(pick, 2), mat(rest, 1), mat(rest, 2)
+    if min(len(pn), len(pp)) == 0:
+        return
     mu, sd = pn.mean(axis=0), np.maximum(pn.std(axis=0), 1e-9)
     out = []
     for k in (1, 2, 3):
@@ -333,6 +362,12 @@ def combined(pick: list[dict], rest: list[dict], key: str = "p3", top: int = 6) 
               f"{t[3]}/{len(rp)}, negatives {t[4]}/{len(rn)}; AUC {t[5]:.3f}, past every negative {t[6]}")
 
 
+def _read(r: dict, key: str) -> dict:
+    """A row's figures of split ``key``; "planted": a two-voice recording's planted split, a one-voice recording's
+    first pass (what a right split of a pair reads against what one voice's split reads)."""
+    return r.get("p3" if key == "planted" and r["truth"] == 1 else key) or {}
+
+
 def table(rows: list[dict], pick: str | None, agree: float = 0.0) -> None:
     rows = [r for r in rows if r["voices"] == 1 and "p3" in r and r["p3"]
             and (r["truth"] == 1 or r["p3"].get("truth_agree", 0.0) >= agree)]
@@ -340,8 +375,8 @@ def table(rows: list[dict], pick: str | None, agree: float = 0.0) -> None:
     rows = [r for r in rows if not (r["name"].startswith("AMI one voice") and (r["name"] in seen or seen.add(r["name"])))]
     print(f"read as one with a first-pass split: {len(rows)} "
           f"(two voices {sum(r['truth'] == 2 for r in rows)}, one voice {sum(r['truth'] == 1 for r in rows)})")
-    for key in ("p3", "km"):
-        rs = [r for r in rows if key in r and r[key]]
+    for key in ("p3", "km", "fine", "planted"):
+        rs = [dict(r, **{key: _read(r, key)}) for r in rows if _read(r, key)]
         sets = [("all", rs)]
         if pick:
             sets = [("pick", [r for r in rs if pick in r["group"]]), ("rest", [r for r in rs if pick not in r["group"]])]
@@ -361,8 +396,8 @@ def table(rows: list[dict], pick: str | None, agree: float = 0.0) -> None:
                            f"{len(neg):4d}")
                 med = f"{np.median(pos) if len(pos) else np.nan:.3f} / {np.median(neg) if len(neg) else np.nan:.3f}"
             print(f"{cue + ('+' if sign > 0 else '-'):10} " + " ".join(out) + "   " + med)
-    if pick:
-        combined(*(r for _, r in sets))
+        if pick and key in ("p3", "fine"):
+            combined(*(r for _, r in sets), key=key)
 
 
 def main() -> int:
