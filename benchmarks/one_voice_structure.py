@@ -342,7 +342,8 @@ def combined(pick: list[dict], rest: list[dict], key: str = "p3", top: int = 6) 
     from itertools import combinations
 
     def mat(rows, truth):
-        return np.array([[r[key][c] * SIGNS[c] for c in CUES] for r in rows if r["truth"] == truth]).reshape(-1, len(CUES))
+        m = [[r[key][c] * SIGNS[c] for c in CUES] for r in rows if r["truth"] == truth]
+        return np.array(m).reshape(-1, len(CUES))
     pn, pp, rn, rp = mat(pick, 1), mat(pick, 2), mat(rest, 1), mat(rest, 2)
     if min(len(pn), len(pp)) == 0:
         return
@@ -354,7 +355,8 @@ def combined(pick: list[dict], rest: list[dict], key: str = "p3", top: int = 6) 
             f = (lambda m: ((m[:, c] - mu[c]) / sd[c]).sum(axis=1))
             bar = float(f(pn).max())
             out.append((found_at_zero(f(pp), f(pn), 1.0), auc(f(pp), f(pn)), "+".join(CUES[i] for i in c),
-                        int(np.sum(f(rp) > bar)), int(np.sum(f(rn) > bar)), auc(f(rp), f(rn)), found_at_zero(f(rp), f(rn), 1.0)))
+                        int(np.sum(f(rp) > bar)), int(np.sum(f(rn) > bar)), auc(f(rp), f(rn)),
+                        found_at_zero(f(rp), f(rn), 1.0)))
     out.sort(key=lambda t: (-t[0], -t[1]))
     print(f"\ncue sums ({key}), picked on {len(pp)} positives / {len(pn)} negatives, read on {len(rp)} / {len(rn)}:")
     for t in out[:top]:
@@ -372,14 +374,16 @@ def table(rows: list[dict], pick: str | None, agree: float = 0.0) -> None:
     rows = [r for r in rows if r["voices"] == 1 and "p3" in r and r["p3"]
             and (r["truth"] == 1 or r["p3"].get("truth_agree", 0.0) >= agree)]
     seen: set = set()  # diarization.py's AMI single voices are the same audio in every split: counted once
-    rows = [r for r in rows if not (r["name"].startswith("AMI one voice") and (r["name"] in seen or seen.add(r["name"])))]
+    rows = [r for r in rows
+            if not (r["name"].startswith("AMI one voice") and (r["name"] in seen or seen.add(r["name"])))]
     print(f"read as one with a first-pass split: {len(rows)} "
           f"(two voices {sum(r['truth'] == 2 for r in rows)}, one voice {sum(r['truth'] == 1 for r in rows)})")
     for key in ("p3", "km", "fine", "planted"):
         rs = [dict(r, **{key: _read(r, key)}) for r in rows if _read(r, key)]
         sets = [("all", rs)]
         if pick:
-            sets = [("pick", [r for r in rs if pick in r["group"]]), ("rest", [r for r in rs if pick not in r["group"]])]
+            sets = [("pick", [r for r in rs if pick in r["group"]]),
+                    ("rest", [r for r in rs if pick not in r["group"]])]
         print(f"\nsplit {key}")
         print(f"{'cue':10} " + " ".join(f"{s + ' AUC':>9} {s + ' @0neg':>11} {'pos':>4} {'neg':>4}" for s, _ in sets)
               + "   pos median / neg median")
