@@ -149,8 +149,9 @@ def _profile_of_recording(args, err):
     audio, said = recording_mix(args.file, whole=True)
     for warning in said:
         err.write(terminal_safe(f"prosody: warning: {warning}") + "\n")
-    if args.voices is None:
-        check_one_voice(audio, label=args.file)  # its channels too: one voice each is two people
+    if args.voices is None:  # its channels too: one voice each is two people
+        for warning in check_one_voice(audio, label=args.file):
+            err.write(terminal_safe(f"prosody: warning: {warning}") + "\n")
     prof = build_profile(audio.mean(axis=1), name=args.therapist)
     del audio
     change = input_change(args.file, state, doing="read", made="what was read is")
