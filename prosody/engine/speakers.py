@@ -603,7 +603,8 @@ def name_channels(audio: np.ndarray, *, profile: VoiceProfile | None = None,
                   f"closer to the enrolled {t}", False, tuple(dist))
 
 
-def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> tuple[str, ...]:
+def check_one_voice(samples: np.ndarray, *, label: str = "the recording", mix: np.ndarray | None = None
+                    ) -> tuple[str, ...]:
     """Raise InputError where ``samples`` (a recording meant to hold one person alone, for
     ``prosody enrol``) holds two voices: a profile built from both would lie between them and
     could name either voice the therapist later. Two tests, the diarizer's first (two voices
@@ -617,7 +618,7 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> tup
     neither test tells a second voice surely (that dialogue's 12 s mixed to one channel: one voice, its odd piece
     0.26 apart; hostile sweep 55), is said so."""
     x = audio_2d(samples)
-    mix = x.mean(axis=1)
+    mix = x.mean(axis=1) if mix is None else mix  # ``mix``: of every channel, where ``samples`` holds the first two
     d = diarize(mix, config=DiarizeConfig(unsure_below_db=0.0))  # a split said unsure is still a second voice here
     how = ("a voice profile is built from the therapist alone; give a recording of the therapist alone, or enrol "
            "from a saved session's therapist (--from-session N); if it is the therapist alone, say so with "
