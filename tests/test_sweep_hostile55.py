@@ -173,3 +173,43 @@ def test_enrol_reads_a_many_channel_file_without_holding_its_channels(tmp_path):
     assert peak < held / 2, (peak, held)
     one, _ = recording_mix(str(tmp_path / "m16.wav"), channel=1)
     np.testing.assert_array_equal(one, first[:, 1])
+
+
+# -- 5. a Matroska file of two tracks of other lengths --------------------------------------------------------------
+
+def _write_two_tracks(path, seconds: tuple[float, float], rate: int = 16000) -> None:
+    """Two tones (220 and 330 Hz) of ``seconds`` each, as two FLAC tracks of one finished Matroska file."""
+    av = pytest.importorskip("av")
+    tones = [(0.3 * np.sin(2 * np.pi * f * np.arange(int(s * rate)) / rate)).astype(np.float32)[None, :]
+             for f, s in zip((220, 330), seconds)]
+    with av.open(str(path), "w", format="matroska") as container:
+        streams = [container.add_stream("flac", rate=rate, layout="mono") for _ in tones]
+        for i in range(0, max(x.shape[1] for x in tones), 960):  # interleaved as a recorder writes them
+            for stream, x in zip(streams, tones):
+                if i < x.shape[1]:
+                    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, i:i + 960]), format="flt",
+                                                       layout="mono")
+                    frame.rate, frame.pts = rate, i
+                    for packet in stream.encode(frame):
+                        container.mux(packet)
+        for stream in streams:
+            for packet in stream.encode(None):
+                container.mux(packet)
+
+
+def test_a_matroska_track_shorter_than_the_file_is_not_said_truncated(tmp_path):
+    """A 4 s first track beside a 12 s second: "is truncated: its header says 12.00 s, read 4.00 s" before (the
+    Segment's Duration is the longest track's). Now only the note that the first track alone is analysed; the
+    file cut to a quarter of its bytes is said truncated against the first track's own 4.00 s."""
+    from tests.test_sweep_hostile48 import _read_all
+    whole = tmp_path / "two.mka"
+    _write_two_tracks(whole, (4.0, 12.0))
+    got_s, warnings = _read_all(whole)
+    assert abs(got_s - 4.0) < 0.05, got_s
+    assert len(warnings) == 1 and warnings[0].startswith(f"{whole} holds 2 audio streams; only the first"), warnings
+    cut = tmp_path / "cut.mka"
+    data = whole.read_bytes()
+    cut.write_bytes(data[:len(data) // 4])
+    got_s, warnings = _read_all(cut)
+    assert got_s < 3.5 and warnings[1:] == [f"{cut} is truncated: its header says 4.00 s, read {got_s:.2f} s (every "
+                                            "block it holds); analysed the readable part"], warnings
