@@ -213,3 +213,36 @@ def test_a_matroska_track_shorter_than_the_file_is_not_said_truncated(tmp_path):
     got_s, warnings = _read_all(cut)
     assert got_s < 3.5 and warnings[1:] == [f"{cut} is truncated: its header says 4.00 s, read {got_s:.2f} s (every "
                                             "block it holds); analysed the readable part"], warnings
+
+
+# -- 6. --channels naming a one-channel file's speaker ---------------------------------------------------------------
+
+def _one_channel_said(name: str, hint: str, flag: str = "--channels") -> str:
+    return (f"{flag} {name} names the speaker of each channel, and the file has one: name its one speaker with "
+            f"{hint}, or give neither (its voices are then told apart by diarization)")
+
+
+def test_channels_on_a_one_channel_file_is_said_with_its_fix(one_file):
+    """`analyze th.wav --channels client=1`: "the audio looks mono ...; speakers are attributed by voice instead
+    (use --layout separate to force the channel mapping)" before, the therapist's figures given, and the advice
+    went round (--layout separate: "needs two channels ... use --layout mono"; --layout mono with --channels:
+    "give one or the other (--layout separate with --channels forces the channel mapping)")."""
+    for channels, hint in (("client=1", "--speaker client"), ("Dr Ann=left", "--speaker 'Dr Ann'")):
+        rc, out, err = run_cli("analyze", "th.wav", "--channels", channels, "--json", "s.json", "--quiet")
+        assert (rc, out, err) == (2, "", f"prosody: error: {_one_channel_said(channels, hint)}\n")
+    rc, _, err = run_cli("analyze", "th.wav", "--speaker", "client", "--json", "s.json", "--quiet")
+    import json
+    assert rc == 0 and json.loads((one_file / "s.json").read_text())["speaker_order"] == ["client"], err
+
+
+def test_channels_on_a_one_channel_file_in_batch_and_live(one_file):
+    """A manifest row, and `live --input` (which took the name while live, then dropped it for "therapist" on save
+    with --record)."""
+    (one_file / "m.csv").write_text("file,channels\nth.wav,client=1\n")
+    rc, out, _ = run_cli("batch", "m.csv", "--store", "st")
+    said = _one_channel_said("client=1", "the speaker column (client)", flag="channels")
+    assert rc == 1 and f"  th.wav: m.csv line 2: {said}\n" in out, out
+    rc, out, err = run_cli("live", "--input", "th.wav", "--channels", "client=1", "--plain", "--speed", "max",
+                           "--output", "l.json", "--record", "l.wav")
+    assert (rc, out, err) == (2, "", f"prosody: error: {_one_channel_said('client=1', '--speaker client')}\n")
+    assert not (one_file / "l.json").exists() and not (one_file / "l.wav").exists()
