@@ -689,7 +689,8 @@ def store_os_error(exc: OSError, path, doing: str, *, chosen: bool = True) -> St
     where = "" if chosen or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) else (
         f" (the default store's folder; give --store or ${ENV_VAR} a folder you can write)")
     # a file-size limit named (was "File too large" alone; hostile sweep 54); else the system's reason
-    return (SizeLimitError if is_past_size_limit(exc) else StoreError)(f"cannot {doing} {path}: {write_error_text(exc, path)}{where}")
+    kind = SizeLimitError if is_past_size_limit(exc) else StoreError
+    return kind(f"cannot {doing} {path}: {write_error_text(exc, path)}{where}")
 
 
 def _fsync_folder(folder: Path) -> None:
