@@ -195,6 +195,7 @@ def cmd_live(args, out, err) -> int:
 def _check_live_args(args, request) -> Path:
     """``live``'s arguments and outputs checked before any device is opened; returns the session's path
     (``--output``, else ``prosody-live-DATE-TIME.json`` here)."""
+    from prosody.analysis import check_files_differ
     from prosody.fileio import check_input_file, check_outputs
     from prosody.live.runner import frames_path_for
     from prosody.speaker_channels import check_voices_told
@@ -209,6 +210,7 @@ def _check_live_args(args, request) -> Path:
     for f in args.input or ():
         check_input_file(f)
         check_file_name_text(f)  # the live session JSON names its recording
+    check_files_differ(args.input or ())  # as analyze: the same file twice is one person's twice
     inputs = list(args.input or ()) + [p for p in (args.config, args.baseline) if p]
     if args.output is not None:  # "", "." refused (the one output rule) before a frames name is made from it
         check_outputs([("--output", args.output)], inputs=inputs, overwrite=args.overwrite, stdout_ok=False,

@@ -173,7 +173,7 @@ def _failures_recalled(unwritten: list[str], save_failure: str | None) -> str:
 def _check_analyze_args(args) -> tuple[list, int]:
     """``analyze``'s arguments and outputs checked before any audio is read: (each file's state, to tell a file
     written to meanwhile; the first file's channel count)."""
-    from prosody.analysis import check_mono_speaker, check_speaker_label
+    from prosody.analysis import check_files_differ, check_mono_speaker, check_speaker_label
     from prosody.engine.sources import FileSource, Layout
     from prosody.fileio import analysis_of, check_input_file, check_outputs, input_state
     from prosody.speaker_channels import check_voices_told
@@ -186,6 +186,7 @@ def _check_analyze_args(args) -> tuple[list, int]:
         check_input_file(f)
         if args.save or args.json:  # the session document names its recording
             sessions.check_file_name_text(f)
+    check_files_differ(args.files)
     check_speaker_label(args.speaker)  # --channels names: checked where the map is read, before any analysis
     # every output is checked before any work: not an input, not a link, not a device, not another output; an
     # earlier --json or --eaf of the same audio is written again (hostile sweep 40)

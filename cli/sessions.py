@@ -16,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from prosody.errors import InputError, ProsodyError
-from prosody.fileio import check_outputs, export_of, file_size_limit, file_size_limit_text, new_outputs
+from prosody.fileio import (check_outputs, export_of, file_size_limit, file_size_limit_text, is_past_size_limit,
+                            new_outputs)
 from prosody.report.text import terminal_safe
 from prosody.formats.bundle import SessionMeta, parse_rating, parse_srs, parse_when
 from prosody.formats.export import EXPORT_FORMATS, export_text, read_export, write_export
@@ -176,8 +177,9 @@ def rescue_unsaved(args, session, exc: BaseException, *, doc: dict | None = None
                               meta, first=store.parent)
     if path is None:
         limit = file_size_limit()
-        said = file_size_limit_text(limit) if limit is not None else None
-        if said and said in why:  # the file-size limit said once, and no other disk advised (hostile sweep 54)
+        if is_past_size_limit(exc) and limit is not None:  # the limit said once, and no other disk advised
+            # (hostile sweep 54; told by the error, not by matching its words: hostile sweep 55)
+            said = file_size_limit_text(limit)
             return f"the session could not be saved ({why}) nor kept anywhere ({note.replace(said, 'the same limit')})"
         return (f"the session could not be saved ({why}) nor kept anywhere ({note}); "
                 "run again with --json PATH on another disk")

@@ -142,17 +142,19 @@ def _profile_of_recording(args, err):
     where the file was replaced or cut short while it was read (the voice another's, or lost), a warning where a
     recorder still appends (the profile is of what was read)."""
     from prosody.engine.speakers import build_profile, check_one_voice
-    from prosody.enrol import recording_mix
+    from prosody.enrol import recording_channels
     from prosody.fileio import check_input_file, input_change, input_state
     check_input_file(args.file)
     state = input_state(args.file)  # a file replaced or written to meanwhile is said, as analyze says it
-    audio, said = recording_mix(args.file, whole=True)
+    mix, pair, said = recording_channels(args.file)
     for warning in said:
         err.write(terminal_safe(f"prosody: warning: {warning}") + "\n")
-    if args.voices is None:
-        check_one_voice(audio, label=args.file)  # its channels too: one voice each is two people
-    prof = build_profile(audio.mean(axis=1), name=args.therapist)
-    del audio
+    if args.voices is None:  # its first two channels too: one voice each is two people
+        for warning in check_one_voice(pair, mix=mix, label=args.file):
+            err.write(terminal_safe(f"prosody: warning: {warning}") + "\n")
+    del pair
+    prof = build_profile(mix, name=args.therapist)
+    del mix
     change = input_change(args.file, state, doing="read", made="what was read is")
     if change is not None and change[0] != "changed":
         raise InputError(change[1] + "; no voice profile was saved: enrol it again once nothing writes to it")

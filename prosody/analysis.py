@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Iterable
@@ -84,6 +85,25 @@ def check_mono_speaker(speaker: str | None, *, n_files: int, n_channels: int, fi
         raise InputError(f"{flag} {speaker} names the one speaker of a mono file; {first_file} has "
                          f"{n_channels} channels: say whose each is with {channels} (e.g. {channels} "
                          f"{speaker}=left for that speaker alone on the left channel)")
+
+
+def check_files_differ(paths) -> None:
+    """Raise InputError where two files (one speaker each: the therapist's, then the client's) are one file: the
+    same name twice, a link to the other or a hard link. ``analyze X X`` was refused only after reading it, as two
+    files of one mix, with ``--layout separate`` offered (which analysed one voice as both people), and ``live
+    --input X X`` replayed it with a warning at the end (hostile sweep 55)."""
+    if len(paths) != 2:
+        return
+    try:
+        same = os.path.samefile(paths[0], paths[1])
+    except OSError:  # a missing or unreadable file is said by its own check
+        return
+    if same:
+        a, b = paths
+        what = f"{a} is given twice" if os.fspath(a) == os.fspath(b) else f"{a} and {b} are one file"
+        raise InputError(f"{what}: two files are one speaker each, the therapist's then the client's; give each "
+                         "person's own recording, or the one file alone (its voices are then told apart by "
+                         "diarization)")
 
 
 def load_config(path: str | None) -> AnalysisConfig:

@@ -11,24 +11,39 @@ from .timebase import GRID
 from .types import UNATTRIBUTED
 
 
-def recording_mix(path: str, *, channel: int | None = None, whole: bool = False) -> tuple[np.ndarray, list[str]]:
+def recording_mix(path: str, *, channel: int | None = None) -> tuple[np.ndarray, list[str]]:
     """((n_samples,) float32 at 16 kHz: the mean of one file's channels (or its
-    0-based ``channel`` alone; ``whole``: every channel, (n_samples, n_channels)), read as the analysis reads it
+    0-based ``channel`` alone: the first or second), read as the analysis reads it
     (``engine.sources.FileSource``);
     what the reader found wrong with the file as `analyze` says it: cut short, damaged (`enrol`
     built a profile of a truncated file unsaid: hostile sweep 48))."""
+    mix, pair, said = recording_channels(path)
+    if channel is not None and 0 <= channel < pair.shape[1]:  # a shared or mono session's file: one or two channels
+        return pair[:, channel].copy(), said
+    return mix, said
+
+
+def recording_channels(path: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(the mean of one file's channels, (n_samples,); its first two channels (one for a mono file),
+    (n_samples, 1 or 2); what the reader found wrong with it), float32 at 16 kHz, as ``recording_mix`` reads
+    it. Each block is reduced to those three columns as read: every channel of the file was held, twice (its
+    blocks, then joined), so `enrol` of an 8-channel 10-minute file peaked at 950 MB, and one of an hour of
+    64 channels could not be held at all (hostile sweep 55)."""
     from .engine.sources import FileSource, Layout
     probe = FileSource([path], Layout(("x",), ((0, 0),)))
     n = probe.files[0].channels
     src = FileSource([path], Layout(tuple(f"c{i}" for i in range(n)), tuple((0, i) for i in range(n))))
-    blocks = list(src)
-    x = np.concatenate(blocks) if blocks else np.zeros((0, n), np.float32)
+    size = int((src.duration_s or 0.0) * GRID.sample_rate) + GRID.sample_rate  # grown where the header said less
+    mix, pair, got = np.empty(size, np.float32), np.empty((size, min(n, 2)), np.float32), 0
+    for b in src:
+        if got + len(b) > len(mix):
+            size = max(2 * len(mix), got + len(b))
+            mix, pair = np.resize(mix, size), np.resize(pair, (size, pair.shape[1]))
+        mix[got:got + len(b)] = b.mean(axis=1)
+        pair[got:got + len(b)] = b[:, :2]
+        got += len(b)
     said = [w for f in src.files for w in f.warnings]
-    if whole:
-        return x.astype(np.float32), said
-    if channel is not None and 0 <= channel < n:
-        return x[:, channel].astype(np.float32), said
-    return x.mean(axis=1).astype(np.float32), said
+    return mix[:got], pair[:got], said  # views: at most the header's second more held
 
 
 def session_voice(doc: dict, frames: dict | None, *, speaker: str | None = None,

@@ -21,6 +21,12 @@ class StoreError(ProsodyError):
     """The session store cannot be opened, read or written."""
 
 
+class SizeLimitError(StoreError):
+    """The store could not be written past this process's file-size limit (``ulimit -f``; ``EFBIG``, which SQLite
+    says as a plain I/O error): the message names the limit. Told by ``fileio.is_past_size_limit`` as its
+    OSError is, where no errno is carried (hostile sweep 55: the rescue matched the message's text)."""
+
+
 class StoreDamagedError(StoreError):
     """The store's database is damaged (a corrupted page, a truncated file): it names the
     database and the way out (``sqlite3 sessions.db .recover``, a backup)."""

@@ -1344,8 +1344,10 @@ def file_size_limit() -> int | None:
 
 
 def is_past_size_limit(exc: BaseException) -> bool:
-    """Whether ``exc`` is a write refused by this process's file-size limit (``EFBIG``, `File too large`)."""
-    return isinstance(exc, OSError) and exc.errno == errno.EFBIG
+    """Whether ``exc`` is a write refused by this process's file-size limit (``EFBIG``, `File too large`): the
+    system's error, or the store's error said of it (``SizeLimitError``)."""
+    from .errors import SizeLimitError
+    return isinstance(exc, SizeLimitError) or (isinstance(exc, OSError) and exc.errno == errno.EFBIG)
 
 
 def file_size_limit_text(limit: int) -> str:

@@ -10,6 +10,7 @@ One implementation, so that batch gives exactly what analyze gives for the same 
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -602,10 +603,31 @@ def wants_attribution(*, n_files: int, n_channels: int, speaker: str | None, lay
         raise InputError(f"{channels_flag} {channels} names one speaker per channel, and {layout_flag} {layout} "
                          "says both voices are on every channel, told apart by voice: give one or the other "
                          f"({layout_flag} separate with {channels_flag} forces the channel mapping)")
+    if n_files == 1 and n_channels == 1 and channels and not speaker and layout == "auto":
+        check_one_channel_named(channels, channels_flag)
     if layout in ("shared", "mono") and n_channels > 2:
         raise InputError(f"{layout_flag} {layout} reads a file of one or two channels; this one has {n_channels}: "
                          f"name the speakers' channels with {channels_flag} therapist=N,client=M (one speaker per channel)")
     return n_files == 1 and n_channels <= 2 and not (n_channels == 1 and speaker)
+
+
+def check_one_channel_named(channels: str, flag: str = "--channels") -> None:
+    """Raise InputError for ``--channels`` naming the speaker of a one-channel file's channel: it was let go with
+    "the audio looks mono ...; speakers are attributed by voice instead (use --layout separate to force the
+    channel mapping)", the speaker named taken for the therapist, and ``--layout separate`` then refused ("needs
+    two channels ... use --layout mono"), and ``--layout mono`` with ``--channels`` too; ``live --input`` took the
+    name while live and dropped it on save with ``--record`` (hostile sweep 55).
+    A mono file's one speaker is named with ``--speaker``. A map that names no channel of it is left to its own
+    error where the map is read."""
+    from .engine.sources import parse_channel_map
+    try:
+        names = list(parse_channel_map(channels, n_channels=1, flag=flag))
+    except InputError:
+        return
+    name = names[0] if len(names) == 1 else "NAME"
+    hint = f"--speaker {shlex.quote(name)}" if flag.startswith("--") else f"the speaker column ({name})"
+    raise InputError(f"{flag} {channels} names the speaker of each channel, and the file has one: name its one "
+                     f"speaker with {hint}, or give neither (its voices are then told apart by diarization)")
 
 
 def _separate_claim(paths, layout: str, offset_s: float, *, channels: str | None = None, profile=None):

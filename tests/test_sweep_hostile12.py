@@ -841,9 +841,10 @@ def therapist_wavs(tmp_path, fixture_dialogue):
 def test_an_enrol_recording_replaced_while_it_is_read_saves_no_profile(tmp_path, therapist_wavs, monkeypatch):
     """Another voice's file renamed over the recording while enrol read it. Before: the profile of the file it
     read saved as `recording ther.wav`, which now holds another voice. Now one line, no profile."""
+    # enrol reads through recording_channels (hostile sweep 55; it was recording_mix)
     import prosody.enrol as en
     ther, client = therapist_wavs
-    _read_then(monkeypatch, en, "recording_mix", lambda: os.replace(client, ther))
+    _read_then(monkeypatch, en, "recording_channels", lambda: os.replace(client, ther))
     store = tmp_path / "store"
     rc, out, err = run_cli("enrol", ther, "--therapist", "Ann", "--store", store)
     assert rc == 2 and err == (f"prosody: error: {ther} was replaced while it was being read (another file renamed "
@@ -862,7 +863,7 @@ def test_an_enrol_recording_appended_to_while_it_is_read_is_said(tmp_path, thera
     def append():
         with open(ther, "ab") as f:
             f.write(b"\x00" * 64000)
-    _read_then(monkeypatch, en, "recording_mix", append)
+    _read_then(monkeypatch, en, "recording_channels", append)
     store = tmp_path / "store"
     rc, out, err = run_cli("enrol", ther, "--therapist", "Ann", "--store", store)
     assert rc == 0, err

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .. import __version__
-from ..analysis import check_mono_speaker, resolve as resolve_analysis
+from ..analysis import check_files_differ, check_mono_speaker, resolve as resolve_analysis
 from ..config import AnalysisConfig
 from ..errors import BatchError, InputError, ProsodyError, StoreError
 from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_mark_said, file_sha256, input_change, input_state,
@@ -2121,6 +2121,7 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     from ..analysis import check_speaker_label
     # `unattributed`, let through by read_manifest (the command line's --speaker is refused before the batch)
     check_speaker_label(job.speaker, flag=job.named("speaker", "--speaker"))
+    check_files_differ(job.paths)
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     # a speaker (the one person of a mono file) where the files cannot take it fails the row, as analyze
     # refuses --speaker there (it was ignored without a word: a stereo file analysed as therapist + client)

@@ -147,8 +147,15 @@ class AudioFile:
                 # codec frame of encoder padding after it. Other containers only estimate it.
                 self._exact_length = container.format.name.startswith("mov") and self.n_samples > 0
                 if container.format.name == MATROSKA and self.n_samples < 0 and container.duration:
-                    # the Segment's Duration, written when the recording was finished (none when it was streamed)
-                    self._container_claimed = int(container.duration * self.sample_rate / av.time_base)
+                    # the Segment's Duration, written when the recording was finished (none when it was streamed):
+                    # the longest track's, so of a file of more tracks the first audio track's own DURATION tag
+                    # (FFmpeg's muxer writes one per track), else no claim (a 12 s therapist's track beside a
+                    # 40 s client's was said "truncated: its header says 40.28 s, read 12.10 s": hostile sweep 55)
+                    if len(container.streams) == 1:
+                        self._container_claimed = int(container.duration * self.sample_rate / av.time_base)
+                    else:
+                        self._container_claimed = int((_track_duration_s(st.metadata.get("DURATION")) or 0.0)
+                                                      * self.sample_rate)
                 elif container.format.name == CAF and st.frames > 0:
                     # the 'data' chunk's size (none when it was streamed: size -1); FFmpeg's own duration is the
                     # bytes there are, so a CAF cut short read short unsaid (sweep 49). With a packet table (ALAC,
@@ -492,6 +499,12 @@ def _ffmpeg_container(path: Path) -> str | None:
 
 
 CAF_SCAN_CHUNKS = 1_000  # chunks walked to find a CAF's packet table (a real file has a handful)
+
+
+def _track_duration_s(tag) -> float | None:
+    """A Matroska track's DURATION tag ("00:00:12.064000000", as FFmpeg's muxer writes it) in seconds, or None."""
+    m = re.fullmatch(r"(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)", tag.strip()) if isinstance(tag, str) else None
+    return None if m is None else int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
 
 
 def _caf_valid_frames(path: Path) -> int | None:

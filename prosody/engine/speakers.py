@@ -603,7 +603,8 @@ def name_channels(audio: np.ndarray, *, profile: VoiceProfile | None = None,
                   f"closer to the enrolled {t}", False, tuple(dist))
 
 
-def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> None:
+def check_one_voice(samples: np.ndarray, *, label: str = "the recording", mix: np.ndarray | None = None
+                    ) -> tuple[str, ...]:
     """Raise InputError where ``samples`` (a recording meant to hold one person alone, for
     ``prosody enrol``) holds two voices: a profile built from both would lie between them and
     could name either voice the therapist later. Two tests, the diarizer's first (two voices
@@ -612,9 +613,12 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
     embedding lying ``ENROL_PIECE_APART`` or more from the rest of the speech.
     ``samples`` of two channels or more whose first two each carry their own voice (``detect_layout``: speech
     alternating between them) hold two people whatever the mix sounds like: a 12 s dialogue of a channel each at
-    8 kHz was enrolled as one voice, the diarizer finding one in its narrow-band mix (hostile sweep 54)."""
+    8 kHz was enrolled as one voice, the diarizer finding one in its narrow-band mix (hostile sweep 54).
+    Returns the warnings of a recording let through: a telephone-band one (``NARROW_BAND_BELOW_DB``), where
+    neither test tells a second voice surely (that dialogue's 12 s mixed to one channel: one voice, its odd piece
+    0.26 apart; hostile sweep 55), is said so."""
     x = audio_2d(samples)
-    mix = x.mean(axis=1)
+    mix = x.mean(axis=1) if mix is None else mix  # ``mix``: of every channel, where ``samples`` holds the first two
     d = diarize(mix, config=DiarizeConfig(unsure_below_db=0.0))  # a split said unsure is still a second voice here
     how = ("a voice profile is built from the therapist alone; give a recording of the therapist alone, or enrol "
            "from a saved session's therapist (--from-session N); if it is the therapist alone, say so with "
@@ -635,6 +639,12 @@ def check_one_voice(samples: np.ndarray, *, label: str = "the recording") -> Non
                          "therapist alone; give a recording of the therapist alone, or enrol from a saved "
                          "session's therapist (--from-session N); if it is the therapist alone, say so with "
                          "--voices 1")
+    if not d.speech_high_band_db < NARROW_BAND_BELOW_DB:
+        return ()
+    return (f"{label} is a telephone-band recording: almost nothing of its speech lies above 4 kHz (a phone line or "
+            "an 8 kHz file), where voices differ most, so a second voice in it is found less surely (a few seconds "
+            "of another person's speech can pass for the therapist's); make sure it holds the therapist alone, "
+            "or enrol from a recording at its full band",)
 
 
 # enrolment's test for a short second voice (odd_piece; docs/speakers.md, "Enrolment: a short second voice")

@@ -103,6 +103,9 @@ def plan_capture(req: LiveRequest):
         files = list(req.input_files)
         probe = FileSource(files, Layout(("x",), ((0, 0),)))
         check_mono_speaker(req.speaker, n_files=len(files), n_channels=probe.files[0].channels, first_file=files[0])
+        if len(files) == 1 and probe.files[0].channels == 1 and req.channels and not req.speaker:  # as analyze
+            from ..speaker_channels import check_one_channel_named
+            check_one_channel_named(req.channels)
         layout = with_voiced_channels(default_layout(n_files=len(files), n_channels=probe.files[0].channels,
                                                      channel_map=req.channels, speaker=req.speaker,
                                                      file_label=str(files[0])), files)

@@ -49,11 +49,11 @@ from urllib.parse import quote
 import numpy as np
 
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
-                      locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing, no_inodes_text,
-                      others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors, user_home,
-                      write_error_text, write_private)
+                      is_past_size_limit, locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing,
+                      no_inodes_text, others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors,
+                      user_home, write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
-                      SessionUnreadableError, StoreDamagedError, StoreError)
+                      SessionUnreadableError, SizeLimitError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, until_end,
                               validate_doc)
@@ -689,7 +689,8 @@ def store_os_error(exc: OSError, path, doing: str, *, chosen: bool = True) -> St
     where = "" if chosen or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) else (
         f" (the default store's folder; give --store or ${ENV_VAR} a folder you can write)")
     # a file-size limit named (was "File too large" alone; hostile sweep 54); else the system's reason
-    return StoreError(f"cannot {doing} {path}: {write_error_text(exc, path)}{where}")
+    kind = SizeLimitError if is_past_size_limit(exc) else StoreError
+    return kind(f"cannot {doing} {path}: {write_error_text(exc, path)}{where}")
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -939,7 +940,7 @@ class Store:
             if not isinstance(exc, sqlite3.OperationalError) and _has_sqlite_header(self.db_path):
                 raise damaged_error(self.db_path, exc) from None
             if (limit := past_size_limit(self._files())) is not None:
-                raise StoreError(f"cannot open the session store {self.db_path}: {limit}") from None
+                raise SizeLimitError(f"cannot open the session store {self.db_path}: {limit}") from None
             if isinstance(exc, sqlite3.OperationalError) and _looks_like_sqlite(self.db_path):
                 raise StoreError(f"cannot open the session store {self.db_path} ({exc}; "
                                  f"{free_space_text(self.db_path)})") from None
@@ -1225,7 +1226,7 @@ class Store:
                 if low_space(self.path):
                     return disk_full_error(self.db_path)
                 if (limit := past_size_limit(self._files())) is not None:
-                    return StoreError(f"cannot write the session store {self.db_path}: {limit}")
+                    return SizeLimitError(f"cannot write the session store {self.db_path}: {limit}")
                 return StoreError(f"cannot read or write the session store {self.db_path} ({exc}): the disk may be "
                                   "failing or gone; check it, then try again")
         if isinstance(exc, sqlite3.IntegrityError) and "FOREIGN KEY" in text:
@@ -1316,9 +1317,10 @@ class Store:
                     pass
                 if is_disk_full(exc):
                     raise disk_full_error(self.db_path) from None
-                limit = past_size_limit(self._files())
-                why = f": {limit}" if limit else f" ({exc})"
-                raise StoreError(f"the session store {self.db_path}: the change could not be committed{why}"
+                if (limit := past_size_limit(self._files())) is not None:
+                    raise SizeLimitError(f"the session store {self.db_path}: the change could not be committed: "
+                                         f"{limit}") from None
+                raise StoreError(f"the session store {self.db_path}: the change could not be committed ({exc})"
                                  ) from None
 
     # -- writing -------------------------------------------------------------------------------------------------
