@@ -28,7 +28,6 @@ are said telephone-band (``speakers.NARROW_BAND_BELOW_DB``).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -43,7 +42,7 @@ from _common import corpus_dir, frame_mask
 from diarization_calls import narrowband_channels
 from prosody.engine.diarize import DiarizeConfig, diarize
 from prosody.engine.speakers import NARROW_BAND_BELOW_DB
-from tests.dialogue import (BACKCHANNELS, CLIENT_SENTENCES, THERAPIST_LONG_SENTENCES, THERAPIST_SENTENCES, mix_room,
+from tests.dialogue import (CLIENT_SENTENCES, THERAPIST_LONG_SENTENCES, THERAPIST_SENTENCES, mix_room,
                             synthesize)
 
 BASES = ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
@@ -221,26 +220,9 @@ def bench_cases(split: str):
 
 
 def cached(name: str, gen, cache_dir):
-    if cache_dir is None:
-        yield from gen
-        return
-    d = Path(cache_dir) / name
-    d.mkdir(parents=True, exist_ok=True)
-    index = d / "index.json"
-    if index.exists():
-        for nm in json.loads(index.read_text()):
-            h = hashlib.sha1(nm.encode()).hexdigest()[:16]
-            tr = json.loads((d / f"{h}.json").read_text())
-            yield nm, np.load(d / f"{h}.npy"), tr
-        return
-    names = []
-    for nm, x, tr in gen:
-        h = hashlib.sha1(nm.encode()).hexdigest()[:16]
-        np.save(d / f"{h}.npy", x)
-        (d / f"{h}.json").write_text(json.dumps(tr))
-        names.append(nm)
-        yield nm, x, tr
-    index.write_text(json.dumps(names))
+    """``gen`` read from / written to ``cache_dir``'s folder ``name`` (``diarization.cached``)."""
+    import diarization as B
+    yield from B.cached(gen, None if cache_dir is None else Path(cache_dir) / name)
 
 
 def wrong_share(d, segs) -> tuple[int, int]:

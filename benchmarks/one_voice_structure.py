@@ -36,7 +36,6 @@ direction is the one the ``--pick`` rows give, read on the rest).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -263,11 +262,16 @@ def measure(cap: Capture, name: str, x: np.ndarray, tr, group: str) -> dict:
 
 
 def read_cache(folder: str):
-    """(name, audio, truth) of a cache folder, read only."""
-    d = Path(folder)
-    for nm in json.loads((d / "index.json").read_text()):
-        h = hashlib.sha1(nm.encode()).hexdigest()[:16]
-        yield nm, np.load(d / f"{h}.npy"), json.loads((d / f"{h}.json").read_text())
+    """(name, audio, truth) of a cache folder, read only (``diarization.cached`` reads a folder with an index)."""
+    if not (Path(folder) / "index.json").exists():
+        raise SystemExit(f"{folder}: not a cache (no index.json)")
+    yield from cached((), folder)
+
+
+def cached(gen, folder):
+    """``gen`` read from / written to ``folder`` (``diarization.cached``: a folder with an index is read)."""
+    import diarization as B
+    yield from B.cached(gen, folder)
 
 
 def made(kind: str):
@@ -303,18 +307,6 @@ def made(kind: str):
         yield from U.unseen_cases("unseen_rooms", False)
     else:
         raise SystemExit(f"--make {kind}: unknown set")
-
-
-def write_cached(gen, folder: Path):
-    folder.mkdir(parents=True, exist_ok=True)
-    names = []
-    for nm, x, tr in gen:
-        h = hashlib.sha1(nm.encode()).hexdigest()[:16]
-        np.save(folder / f"{h}.npy", x)
-        (folder / f"{h}.json").write_text(json.dumps(tr))
-        names.append(nm)
-        yield nm, x, tr
-    (folder / "index.json").write_text(json.dumps(names))
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -426,8 +418,7 @@ def main() -> int:
         if args.out is None:
             raise SystemExit("--make needs --out")
         folder = Path(args.out) / kind
-        sources.append((kind, read_cache(folder) if (folder / "index.json").exists() else
-                        write_cached(made(kind), folder)))
+        sources.append((kind, cached(made(kind), folder)))
     cap = Capture()
     rows = []
     for group, gen in sources:
