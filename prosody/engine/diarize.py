@@ -314,13 +314,6 @@ class DiarizeConfig:
     noise-following gate's speech is taken only where it adds that share or more to the fixed gate's (a quieter
     voice lost to the fixed gate: 4-17 % on amireal at 20 dB); one voice alone in noise gained 0.6 % (10 frames of
     its own edges) and its borderline split tipped into two voices (hostile sweep 26).
-    ``decide_floor_below_db``: where the speech stands less than this over the noise (``speech_over_noise_db``, as
-    the gates read it), the frame models' held-out gain that decides between splits (one voice or two, and which
-    restart is kept: ``_steady_gain``, ``_further_apart``) is read on the speech frames' mel power less the noise
-    floor of the recording's own pauses (``_decision_features``); every other stage (speech mask, embeddings, the
-    frames' labels) reads the mel power as heard. In pink noise 20 dB under the speech, AMI tst00's quieter woman
-    stands a few dB over the noise and the gain as heard preferred the split that cut the other woman's repeated
-    clip in two (docs/speakers.md, eightieth and eighty-first rounds; ``0`` turns it off).
     ``overlap_max_share``: where the first pass's three-state path (the overlap model's) gives "both" to more
     than this share of the speech, the overlap model is taken to hear one voice, not overlap, and the first pass
     keeps its two-state path (no "both"; the looks that read the three models' likelihoods skip it). In pink
@@ -353,7 +346,6 @@ class DiarizeConfig:
     follow_gate_above_db: float = 20.0
     follow_gate_below_db: float = 23.0
     follow_gate_min_added: float = 0.02
-    decide_floor_below_db: float = 28.0
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     min_change_overlap_s: float = 0.05
@@ -490,8 +482,6 @@ class DiarizeConfig:
             raise ConfigError(f"follow_gate_above_db={self.follow_gate_above_db}, follow_gate_below_db="
                               f"{self.follow_gate_below_db}, follow_gate_min_added={self.follow_gate_min_added}: need "
                               ">= 0 dB (a below bar of 0 turns it off) and a share within 0..1")
-        if not self.decide_floor_below_db >= 0:
-            raise ConfigError(f"decide_floor_below_db={self.decide_floor_below_db}: need >= 0 dB (0 turns it off)")
         if not 0.0 < self.finer_max_overlap <= 1.0:
             raise ConfigError(f"finer_max_overlap={self.finer_max_overlap} must be within (0, 1] (1 turns the bar off)")
         if not 0.0 < self.overlap_max_share <= 1.0:
@@ -1019,7 +1009,7 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
         raise InputError(f"n_voices={n_voices} must be 1, 2 or None (decide from the audio)")
     mono = x[:, 0] if x.shape[1] == 1 else ChannelMean(x)  # as _diarize reads it
     fixed, over_noise_db, speech = _speech_in_noise(mono, cfg, grid)
-    memo: dict = {"speech": speech, "over_noise_db": over_noise_db}
+    memo: dict = {"speech": speech}
 
     def run(nv: int | None) -> Diarization:
         enc = encoder or VoiceEncoder.load()
@@ -1354,16 +1344,14 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     if unless_like is not None and not _relabels_a_stretch(unless_like, path3,
                                                            grid.s_to_frames(cfg.finer_min_change_s)):
         return single  # a restart that moves no stretch of speech: its separation is not measured (_finer_restart)
-    dmel = _decision_mel(memo, mono, memo["gain"], cfg, grid)  # the pauses' noise floor taken off, in noise
-    heard = dmel is melc
-    own = _voices_own_windows(enc, dmel if DECIDE_SEP else melc, path3, cfg, grid, emb if (heard or not DECIDE_SEP) else emb[:0], starts, w)
+    own = _voices_own_windows(enc, melc, path3, cfg, grid, emb, starts, w)
     if not own:  # either voice holds less than min_voice_s
         return single
     cents = np.stack([own[k].mean(axis=0) / max(float(np.linalg.norm(own[k].mean(axis=0))), 1e-12)
                       for k in (0, 1)]).astype(np.float32)
     separation = _separation_of(cents)
     separation_se = _separation_se(own, cents)
-    gain = _steady_gain(_decision_features(memo, feats, chp, cfg.n_mfcc) if DECIDE_GAIN else feats, path3, cfg, cfg.two_voice_min_gain)
+    gain = _steady_gain(feats, path3, cfg, cfg.two_voice_min_gain)
     overlap = float(np.mean(owned == 2))  # share of the speech given to both voices
     two = spatial or pitched or gain >= cfg.two_voice_min_gain or (separation >= cfg.two_voice_min_distance
                                                         and gain >= cfg.two_voice_gain_floor)
@@ -2605,63 +2593,6 @@ def _speech_features(memo: dict, x: np.ndarray | None, idx: np.ndarray, n_mfcc: 
 
 
 _FEATURE_ROWS = 32768  # frames whose features _speech_features computes at once
-import os as _os  # SCREENING ONLY
-DECIDE_SEP = "sep" in _os.environ.get("NS89", "sep,gain")
-DECIDE_GAIN = "gain" in _os.environ.get("NS89", "sep,gain")
-NOISE_FLOOR_MAX_ROWS = 3000  # pause frames the noise floor is measured on at most (evenly spaced)
-NOISE_FLOOR_MIN_PAUSE_S = 1.0  # pauses the noise floor is measured on at least
-NOISE_FLOOR_KEEP = 0.1  # the floor's share a band's power is never taken under (power subtraction's spectral floor)
-
-
-def _decision_mel(memo: dict, mono, level_gain: float, cfg: DiarizeConfig, grid: Grid) -> np.ndarray:
-    """The speech frames' mel power that the choice between splits reads (``memo["melc"]``, (m, N_MELS)): as heard
-    where it stands ``decide_floor_below_db`` or more over the noise floor of the recording's pauses
-    (``_pause_floor``) or where that is not measured; else less that floor (``_less_noise_floor``). Once per
-    recording."""
-    if "decision_mel" not in memo:
-        memo["decision_mel"] = memo["melc"]
-        if cfg.decide_floor_below_db > 0:
-            floor, over_db = _pause_floor(memo, mono, level_gain, grid)
-            if over_db < cfg.decide_floor_below_db:
-                memo["decision_mel"] = _less_noise_floor(memo["melc"].copy(), floor)
-    return memo["decision_mel"]
-
-
-def _decision_features(memo: dict, feats: np.ndarray, chp: np.ndarray | None, n_mfcc: int) -> np.ndarray:
-    """The frame features of ``_decision_mel`` (``feats``, ``_speech_features``', where that is the mel power as
-    heard), normalised over the speech; ``chp``: the stereo channel power the level difference is read from."""
-    if memo["decision_mel"] is memo["melc"]:
-        return feats
-    if "decision_features" not in memo:
-        f = _frame_features(memo["decision_mel"], chp, n_mfcc)
-        mu = f.mean(axis=0)
-        memo["decision_features"] = (f - mu) / (_column_std(f, mu) + 1e-6)
-    return memo["decision_features"]
-
-
-def _pause_floor(memo: dict, mono, level_gain: float, grid: Grid) -> tuple[np.ndarray | None, float]:
-    """(the noise floor of the recording's pauses: the median mel power per band of at most
-    ``NOISE_FLOOR_MAX_ROWS`` frames outside ``memo["speech"]``, evenly spaced, of ``mono()`` scaled by ``level_gain``
-    as ``memo["melc"]`` is; how far the speech frames' mean mel power, summed over the bands, stands over it, dB).
-    (None, nan) with under ``NOISE_FLOOR_MIN_PAUSE_S`` of pauses. Recordings as made read 29-49 dB (espeak
-    dialogues 29-40, AMI 43-49), AMI in pink noise 30 / 25 / 20 dB under its speech 32-36 / 27-32 / 22-27 dB."""
-    pause = np.flatnonzero(~np.asarray(memo["speech"], bool))
-    if len(pause) < grid.s_to_frames(NOISE_FLOOR_MIN_PAUSE_S):
-        return None, float("nan")
-    if len(pause) > NOISE_FLOOR_MAX_ROWS:
-        pause = pause[np.linspace(0, len(pause) - 1, NOISE_FLOOR_MAX_ROWS).astype(np.int64)]
-    floor = np.median(mel_frames_at(mono(), pause, gain=level_gain), axis=0)
-    speech = np.mean(memo["melc"].sum(axis=1), dtype=np.float64)
-    return floor, float(10 * np.log10(speech / max(float(floor.sum()), 1e-30)))
-
-
-def _less_noise_floor(mel: np.ndarray, floor: np.ndarray) -> np.ndarray:
-    """``mel`` (m, N_MELS) less ``floor`` ((N_MELS,)) per band, never under ``NOISE_FLOOR_KEEP`` x ``floor``
-    (power subtraction with a spectral floor), in place."""
-    f = floor.astype(mel.dtype)
-    mel -= f
-    np.maximum(mel, NOISE_FLOOR_KEEP * f, out=mel)
-    return mel
 
 
 def _column_std(x: np.ndarray, mean: np.ndarray) -> np.ndarray:
