@@ -91,8 +91,9 @@ def test_the_live_output_folder_line_makes_its_folder_first(tmp_path):
     """docs/live.md's `prosody live --output ~/sessions/today.json --record ~/sessions/today.flac` was refused as
     written on a machine without ~/sessions (one line, exit 2): the page makes the folder first."""
     from tests.conftest import FIXTURES, run_cli
+    folder = tmp_path / "sessions"
     rc, _, err = run_cli("live", "--input", FIXTURES / "dialogue.flac", "--speed", "max", "--plain",
-                         "--output", tmp_path / "sessions" / "today.json", "--record", tmp_path / "sessions" / "today.flac")
+                         "--output", folder / "today.json", "--record", folder / "today.flac")
     assert rc == 2 and err.count("\n") == 1 and "does not exist" in err, err
     assert not (tmp_path / "sessions").exists()
     lines = [x for _, x in _doc_lines("docs/live.md")]
@@ -214,3 +215,67 @@ def test_a_table_recording_attributed_again_on_save_drops_the_same_sound_warning
     doc = json.loads(out.read_text())
     assert doc["live"].get("reattributed") is True and len(doc["segments"]) > 10, doc["warnings"]
     assert not [w for w in doc["warnings"] if "carry the same sound" in w or "never speaks" in w], doc["warnings"]
+
+
+def test_a_session_is_named_by_the_uid_show_prints_of_8_or_16_hex_digits(short_wav, tmp_path):
+    """docs/store.md: commands accept a session's uid or a unique prefix of 4+ characters. The page said the uid
+    has 8 characters; a session `prosody batch` saved has 16 (from its content and options hashes). Both kinds, as
+    `show` prints them, name their session whole and by a 6-character prefix."""
+    import re
+    import shutil
+
+    from tests.conftest import REPO, run_cli
+    store = tmp_path / "store"
+    rc, _, err = run_cli("analyze", short_wav, "--save", "--store", store, "--quiet", "--no-progress")
+    assert rc == 0, err
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(short_wav, folder / "b.wav")
+    rc, _, err = run_cli("batch", folder, "--store", store, "--table", tmp_path / "t", "--no-progress",
+                         "--jobs", "1", "--no-parquet")
+    assert rc == 0, err
+    uids = {}
+    for sid in ("1", "2"):
+        rc, out, err = run_cli("show", sid, "--store", store)
+        assert rc == 0, err
+        uids[sid] = re.match(rf"session {sid} \(([0-9a-f]+)\)", out).group(1)
+    assert [len(uids["1"]), len(uids["2"])] == [8, 16], uids  # analyze --save, batch
+    for sid, uid in uids.items():
+        for name in (uid, uid[:6]):
+            rc, out, err = run_cli("show", name, "--store", store)
+            assert rc == 0 and out.startswith(f"session {sid} ({uid})"), (name, err)
+    page = " ".join((REPO / "docs" / "store.md").read_text().split())
+    assert "8 hex digits, 16 for a session `prosody batch` saved" in page and "8-character uid" not in page
+
+
+def test_the_one_microphone_mono_line_shows_the_mix_and_saves_the_therapist(pulse, tmp_path):
+    """docs/live.md: `prosody live --device 3 --mono  # one microphone: ...` said "therapist only"; as written (a
+    null sink's source for `3`, the mono fixture of one voice played into it) the view names nobody live, it
+    shows the mix speaking, and the saved session's one speaker is the therapist, with no turn-taking: the line's
+    comment says so, and names --speaker."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import FIXTURES, REPO
+    lines = (REPO / "docs" / "live.md").read_text().splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith("prosody live --device 3 --mono "))
+    said = " ".join(x.split("#", 1)[1].strip() for x in lines[at:at + 2])
+    assert "no turn-taking" in said and "the mix" in said and "saved as the therapist" in said, said
+    assert "--speaker NAME" in said and "therapist only" not in said, said
+    source = pulse.null_sink("mic")
+    out = tmp_path / "s.json"
+    p = subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--device", source, "--mono",
+                          "--output", str(out), "--plain", "--interval-s", "0.5"],
+                         env=pulse.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(2.0)
+    assert pulse.play(FIXTURES / "mono_therapist.wav", "mic").wait(timeout=60) == 0
+    time.sleep(1.5)
+    p.terminate()
+    o, e = p.communicate(timeout=120)
+    assert p.returncode == 0, e
+    assert "| mono |" in o and "now: mix speaking" in o and "one channel: no turn-taking" in o, o
+    doc = json.loads(out.read_text())
+    assert doc["speaker_order"] == ["therapist"] and not doc["turns"], (doc["speaker_order"], doc["turns"])
+    assert doc["measures"]["timing"] in ({}, None) or "client" not in doc["measures"]["timing"]
