@@ -279,3 +279,44 @@ def test_the_one_microphone_mono_line_shows_the_mix_and_saves_the_therapist(puls
     doc = json.loads(out.read_text())
     assert doc["speaker_order"] == ["therapist"] and not doc["turns"], (doc["speaker_order"], doc["turns"])
     assert doc["measures"]["timing"] in ({}, None) or "client" not in doc["measures"]["timing"]
+
+
+def test_the_batch_pages_first_lines_run_in_one_folder_keep_the_first_table(short_wav, tmp_path):
+    """docs/batch.md's first lines as written, in one folder: `prosody batch archive/` then `prosody batch
+    'archive/2024/**/*.wav' more/intake.flac` both write `prosody-batch`. The second's table lists recordings the
+    first's does not: the first is kept, the second written beside it as prosody-batch.kept-1.csv, one error line,
+    exit 1 though every file was analysed. The page said exit 1 only "when any failed"; it now says this case."""
+    import os
+
+    from prosody.batch.runner import read_table_csv
+    from tests.conftest import REPO, run_cli
+    lines = [x.split("#")[0].split() for x in (REPO / "docs" / "batch.md").read_text().splitlines()[3:5]]
+    assert lines == [["prosody", "batch", "archive/"],
+                     ["prosody", "batch", "'archive/2024/**/*.wav'", "more/intake.flac"]], lines
+    (tmp_path / "archive" / "2024" / "a").mkdir(parents=True)
+    (tmp_path / "more").mkdir()
+    data = short_wav.read_bytes()
+    for k, name in enumerate(["archive/s1.wav", "archive/2024/a/s2.wav", "more/intake.flac"]):
+        other = bytearray(data)  # three recordings: the audio with its last sample's low bit changed or not
+        other[-2] ^= k  # (a WAV named .flac: a file named on the command line is decoded whatever its suffix)
+        (tmp_path / name).write_bytes(bytes(other))
+    store = ("--store", tmp_path / "store", "--no-progress", "--jobs", "1", "--no-parquet")
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert run_cli("batch", "archive/", *store)[0] == 0
+        first = (tmp_path / "prosody-batch.csv").read_bytes()
+        rc, out, err = run_cli("batch", "archive/2024/**/*.wav", "more/intake.flac", *store)
+    finally:
+        os.chdir(here)
+    assert rc == 1 and "0 failed" in out, (out, err)
+    assert err.count("prosody: error: cannot write --table prosody-batch.csv") == 1, err
+    assert "written beside it, as prosody-batch.kept-1.csv" in err, err
+    assert (tmp_path / "prosody-batch.csv").read_bytes() == first
+    assert sorted(r["file"] for r in read_table_csv(tmp_path / "prosody-batch.csv")) == [
+        "archive/2024/a/s2.wav", "archive/s1.wav"]
+    assert [r["file"] for r in read_table_csv(tmp_path / "prosody-batch.kept-1.csv")] == [
+        "archive/2024/a/s2.wav", "more/intake.flac"]
+    page = " ".join((REPO / "docs" / "batch.md").read_text().split())
+    assert "1 when any failed (or the table was written beside another, above)" in page
+    assert "written beside it as `PATH.kept-1.csv`" in page and "the exit status is 1 though every file" in page
