@@ -320,3 +320,5 @@ def test_the_batch_pages_first_lines_run_in_one_folder_keep_the_first_table(shor
     page = " ".join((REPO / "docs" / "batch.md").read_text().split())
     assert "1 when any failed (or the table was written beside another, above)" in page
     assert "written beside it as `PATH.kept-1.csv`" in page and "the exit status is 1 though every file" in page
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert "the exit status is 1 if any failed (and where the table was written beside another batch's" in readme
