@@ -322,3 +322,22 @@ def test_the_batch_pages_first_lines_run_in_one_folder_keep_the_first_table(shor
     assert "written beside it as `PATH.kept-1.csv`" in page and "the exit status is 1 though every file" in page
     readme = " ".join((REPO / "README.md").read_text().split())
     assert "the exit status is 1 if any failed (and where the table was written beside another batch's" in readme
+
+
+def test_the_readme_replay_line_run_in_the_repository_leaves_no_untracked_file(tmp_path, monkeypatch):
+    """README: `prosody live --input fixtures/dialogue.flac --speed 1`, run where the README is (the repository),
+    saved ./prosody-live-<time>.json and its frames there, which `git status` then showed as new files (walked
+    in a fresh clone). The names it writes (here at --speed max) are ignored by the repository's .gitignore, as
+    `prosody batch`'s default table is."""
+    import fnmatch
+
+    from tests.conftest import FIXTURES, REPO, run_cli
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = run_cli("live", "--input", FIXTURES / "dialogue.flac", "--speed", "max", "--plain")
+    assert rc == 0, err
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert len(written) == 2 and written[0].startswith("prosody-live-"), written
+    rules = [x[1:] for x in (REPO / ".gitignore").read_text().splitlines() if x.startswith("/")]
+    assert all(any(fnmatch.fnmatchcase(name, r) for r in rules) for name in written), (written, rules)
+    assert any(x.startswith("prosody live --input fixtures/dialogue.flac") for x in (REPO / "README.md").read_text()
+               .splitlines())
