@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(espeak-ng sox libsndfile1 ffmpeg libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins
               faketime        # a machine clock set back: tests/test_sweep_hostile9.py
+              fusefat dosfstools e2fsprogs openssl  # FAT sticks (conftest.py fat_mount), an ext4 image, TLS
               chromium tmux   # tmux: the live view end to end (tests/test_live_capture.py); chromium: HTML reports checked in a real headless browser (tests/test_report.py)
               gcc libc6-dev python3-dev)  # the compiled kernels (prosody/_kernels.c, built by pip install -e .)
 missing=()

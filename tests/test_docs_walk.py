@@ -341,3 +341,27 @@ def test_the_readme_replay_line_run_in_the_repository_leaves_no_untracked_file(t
     assert all(any(fnmatch.fnmatchcase(name, r) for r in rules) for name in written), (written, rules)
     assert any(x.startswith("prosody live --input fixtures/dialogue.flac") for x in (REPO / "README.md").read_text()
                .splitlines())
+
+
+# the system tools the tests look for (shutil.which) and the Debian package that installs each; util-linux is
+# Essential (on every Debian system), and `prosody` is this project's own console script
+_TOOL_PACKAGES = {"espeak-ng": "espeak-ng", "ffmpeg": "ffmpeg", "faketime": "faketime", "tmux": "tmux",
+                  "fusefat": "fusefat", "mkfs.vfat": "dosfstools", "mkfs.ext4": "e2fsprogs", "openssl": "openssl",
+                  "unshare": None, "setpriv": None, "runuser": None, "prosody": None}
+
+
+def test_the_readme_test_line_installs_every_tool_a_test_looks_for():
+    """README's second line, `bash scripts/test.sh`, "installs what the tests need" (Debian packages, then the
+    suite). Walked in a fresh clone: the FAT-stick tests (conftest.py's fat_mount: fusefat, mkfs.vfat) skipped
+    on a Debian without fusefat and dosfstools, which the script did not install. Every tool a test looks for
+    is now a package of its list (or of Essential util-linux)."""
+    import re
+
+    from tests.conftest import REPO
+    tools = {m for f in (REPO / "tests").glob("*.py") for m in re.findall(r'which\("([^"]+)"\)', f.read_text())}
+    assert {"fusefat", "mkfs.vfat", "espeak-ng"} <= tools
+    assert not tools - set(_TOOL_PACKAGES), tools - set(_TOOL_PACKAGES)  # a new tool: name its package above
+    script = re.sub(r"#[^\n]*", "", (REPO / "scripts" / "test.sh").read_text())  # its comments hold ( )
+    packages = set(re.search(r"APT_PACKAGES=\(([^)]*)\)", script).group(1).split())
+    assert {"espeak-ng", "python3-dev"} <= packages, packages  # the whole list, first to last
+    assert {_TOOL_PACKAGES[t] for t in tools} - {None} <= packages, packages
