@@ -1826,13 +1826,18 @@ class Store:
             "SELECT name, source, session_id, created_at FROM voice_profiles ORDER BY name")]
 
     @sqlite_errors
-    def delete_profile(self, name: str) -> None:
+    def delete_profile(self, name: str, *, unerased: list | None = None) -> None:
+        """Remove the voice profile ``name``, its row zeroed in the database file now, as ``delete`` erases a
+        session; ``unerased`` as there: the database's path appended where another connection's read kept the
+        zeroed page from it (`enrol --delete` said "deleted" with the profile's bytes still in the file, unsaid:
+        hostile sweep 56)."""
         with self._tx() as db:
             cur = db.execute("DELETE FROM voice_profiles WHERE name = ?", (nfc(str(name).strip()),))
             if cur.rowcount == 0:
                 raise SessionNotFoundError(f"no voice profile named {name!r} in {self.path}; "
                                            "`prosody enrol --list` lists them")
-        self._checkpoint()  # a voice profile is biometric: erased from the file now, as a session is
+        if not self._checkpoint() and unerased is not None:  # a voice profile is biometric
+            unerased.append(self.db_path)
 
     @sqlite_errors
     def attribution(self, ref) -> tuple[str | None, str | None]:
