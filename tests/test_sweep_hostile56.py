@@ -4,7 +4,8 @@
    voice profile NAME" while the profile's row was still in `sessions.db`'s bytes, unsaid (`delete` of a session
    says so since sweep 32). Now said alike; the next command erases it.
 2. `import` of a Parquet file of 973 kB declaring 30 M rows of one value took 4.8 GB and 14 s before it was
-   refused; its footer is now checked first, as an .npz's zip directory is.
+   refused, one of 218 kB of 40 rows of lists 9.8 GB and 34 s; its footer is now checked first, as an .npz's zip
+   directory is.
 """
 from __future__ import annotations
 
@@ -107,6 +108,19 @@ def test_import_refuses_a_parquet_of_columns_beyond_a_sessions_frames(tmp_path, 
     rc, out, err = run_cli("import", bomb, "--store", tmp_path / "store")
     assert (rc, out) == (2, ""), err
     assert "its frame table declares 1,000,000 rows of 92 columns (720 MB unpacked)" in err, err
+
+
+def test_import_refuses_a_parquet_column_of_lists(tmp_path, parquet_export):
+    """A column of lists: its rows do not bound its values (a 218 kB file of 40 rows, each a list of 10 M zeros,
+    took 9.8 GB and 34 s to be refused as "not a column of numbers"). Refused from the footer."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = pa.table({"time_s": [0.0], "speaker": ["therapist"], "is_speech": [[0.0, 0.0, 0.0]]})
+    pq.write_table(table.replace_schema_metadata(pq.read_schema(parquet_export).metadata), tmp_path / "l.parquet")
+    rc, out, err = run_cli("import", tmp_path / "l.parquet", "--store", tmp_path / "store")
+    assert (rc, out) == (2, ""), err
+    assert err == (f"prosody: error: cannot import {tmp_path / 'l.parquet'}: its column is_speech holds lists, where "
+                   "a frame table holds a number a row; not read: it is no export prosody wrote\n")
 
 
 def test_a_parquet_export_still_imports(tmp_path, parquet_export):

@@ -370,13 +370,19 @@ def _check_parquet_sizes(path: Path) -> None:
     """Refuse a Parquet file whose footer declares more than a session's frames hold, before any row is read: the
     rule of an .npz (``frames._check_npz_sizes``) for a table of one row per speaker and frame. At most two
     speakers' frames of a day (``MAX_COLUMN_FRAMES`` each), the frame columns at most ``MAX_NPZ_BYTES`` as float64,
-    the pages at most that unpacked. A column of one value repeated is encoded in a few bytes a million rows: a
-    973 kB file of 30 M rows took 4.8 GB and 14 s to be refused as "arrays differ in length" (hostile sweep 56)."""
+    the pages at most that unpacked, no column of lists. A column of one value repeated is encoded in a few bytes a
+    million rows: a 973 kB file of 30 M rows took 4.8 GB and 14 s to be refused as "arrays differ in length" (hostile
+    sweep 56)."""
     import pyarrow.parquet as pq
     try:
         md = pq.ParquetFile(path).metadata
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise InvalidSessionError(f"cannot read {path} as Parquet: {exc}") from None
+    nested = [md.schema.column(i).path.split(".")[0] for i in range(md.num_columns)
+              if md.schema.column(i).max_repetition_level]
+    if nested:  # its rows do not bound its values: a 218 kB file of 40 rows held 400 M values (9.8 GB read)
+        raise InvalidSessionError(f"cannot import {path}: its column {nested[0]} holds lists, where a frame table "
+                                  "holds a number a row; not read: it is no export prosody wrote")
     # the frame columns (less time_s and speaker) as float64, or the pages unpacked where more
     unpacked = max(md.num_rows * max(md.num_columns - 2, 1) * 8,
                    sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups)))
