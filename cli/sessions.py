@@ -1100,7 +1100,7 @@ def cmd_delete(args, out, err) -> int:
                 sid = store.delete(args.session)
             else:  # the ledger's change is committed after the store's, and not when the store's fails
                 with _signals_wait() as came:
-                    with forgetting_session(store.path, info.id, info.uid, audio) as tabled:
+                    with forgetting_session(store.path, info.id, info.uid, audio, unerased=unerased) as tabled:
                         sid = store.delete(args.session, unerased=unerased)
             said = _confirm(out, err, f"deleted session {sid}\n")
             recorded, live_files = _recordings_kept(audio), _live_files_kept(live_out)

@@ -6,6 +6,9 @@
 2. `import` of a Parquet file of 973 kB declaring 30 M rows of one value took 4.8 GB and 14 s before it was
    refused, one of 218 kB of 40 rows of lists 9.8 GB and 34 s; its footer is now checked first, as an .npz's zip
    directory is.
+3. `delete` of a session a batch analysed, with another program's read open on the batch ledger past its busy
+   wait: "deleted session 1" alone, the recording's path (a client's name) still in batch.sqlite's bytes, and no
+   later command on the store erased it. Now said as for sessions.db, and the next open of the store erases it.
 """
 from __future__ import annotations
 
@@ -58,6 +61,37 @@ def test_enrol_delete_with_no_reader_says_nothing_more(tmp_path):
     rc, out, err = run_cli("enrol", "--delete", "Prof-Qzxv", "--store", store)
     assert (rc, out, err) == (0, "deleted the voice profile Prof-Qzxv\n", "")
     assert b"Prof-Qzxv" not in (store / "sessions.db").read_bytes()
+
+
+def test_delete_says_a_reader_kept_the_ledgers_rows_and_the_next_command_erases_them(tmp_path, short_wav,
+                                                                                     monkeypatch):
+    """A batch of one file in a folder named for the client; a reader holds batch.sqlite. Before: the path's bytes
+    stayed in batch.sqlite after `delete` and after `sessions`, unsaid."""
+    import prosody.batch.runner as runner
+    monkeypatch.setattr(runner, "LEDGER_BUSY_TIMEOUT_S", 0.2)
+    folder = tmp_path / "Realname-Qzxw"
+    folder.mkdir()
+    (folder / "s.wav").write_bytes(short_wav.read_bytes())
+    store = tmp_path / "store"
+    _cli_ok("batch", folder, "--store", store, "--table", tmp_path / "t.csv", "--no-progress")
+    ledger = store / "batch.sqlite"
+    assert b"Realname-Qzxw" in ledger.read_bytes()
+    reader = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM hashes").fetchone()
+        rc, out, err = run_cli("delete", "1", "--store", store)
+        assert rc == 0 and out == "deleted session 1\n", err
+        assert (f"so session 1's deleted rows are still readable in {ledger} until it ends; then the next prosody "
+                "command on the store (`prosody sessions`) erases them\n") in err, err
+        assert b"Realname-Qzxw" in ledger.read_bytes()  # what the note says, as it is
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+    _cli_ok("sessions", "--store", store)
+    for f in store.rglob("*"):
+        if f.is_file():
+            assert b"Realname-Qzxw" not in f.read_bytes(), f
 
 
 # -- 2. a Parquet file declaring more rows than a session holds ---------------------------------------------------
