@@ -962,9 +962,9 @@ class Store:
                 return
         except OSError:
             return
-        try:  # the last connection to close also checkpoints and removes the log
+        try:  # passive: never in a batch's way; the last connection to close also removes the log
             with closing(sqlite3.connect(str(ledger), timeout=0, isolation_level=None)) as db:
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error:
             pass
 
