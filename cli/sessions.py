@@ -1054,6 +1054,15 @@ def _live_files_kept(live_out) -> list[str]:
     return [path] + ([str(beside)] if beside is not None and beside.is_file() else [])
 
 
+def say_unerased(err, unerased, what: str) -> None:
+    """What a delete left readable in the database file (``Store.delete``'s ``unerased``): gone from every query,
+    the bytes not yet from the file. ``what``: "session 3's deleted rows are"."""
+    for path in unerased:
+        err.write(f"prosody: note: another program is reading the session store (a read open for over "
+                  f"{BUSY_TIMEOUT_S:g} s), so {terminal_safe(what)} still readable in {terminal_safe(str(path))} "
+                  "until it ends; then the next prosody command on the store (`prosody sessions`) erases them\n")
+
+
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
@@ -1093,15 +1102,11 @@ def cmd_delete(args, out, err) -> int:
                 sid = store.delete(args.session)
             else:  # the ledger's change is committed after the store's, and not when the store's fails
                 with _signals_wait() as came:
-                    with forgetting_session(store.path, info.id, info.uid, audio) as tabled:
+                    with forgetting_session(store.path, info.id, info.uid, audio, unerased=unerased) as tabled:
                         sid = store.delete(args.session, unerased=unerased)
             said = _confirm(out, err, f"deleted session {sid}\n")
             recorded, live_files = _recordings_kept(audio), _live_files_kept(live_out)
-            for path in unerased:  # the rows are gone from every query, their bytes not yet from the file
-                err.write(f"prosody: note: another program is reading the session store (a read open for over "
-                          f"{BUSY_TIMEOUT_S:g} s), so session {sid}'s deleted rows are still readable in "
-                          f"{terminal_safe(str(path))} until it ends; then the next prosody command on the store "
-                          "(`prosody sessions`) erases them\n")
+            say_unerased(err, unerased, f"session {sid}'s deleted rows are")
     if tabled:  # a copy prosody wrote without being asked for this session alone: never left unsaid
         err.write(f"prosody: note: session {sid} was analysed by `prosody batch`, whose per-session table "
                   f"(--table, by default prosody-batch.csv and .parquet in the folder it ran in) still holds its row "

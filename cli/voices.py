@@ -7,7 +7,7 @@ from pathlib import Path
 from prosody.errors import InputError
 from prosody.report.text import terminal_safe
 
-from .sessions import _confirm, _open, _signalled, _signals_wait, _store_option
+from .sessions import _confirm, _open, _signalled, _signals_wait, _store_option, say_unerased
 from .options import input_path, session_ref, voices_told
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -128,10 +128,12 @@ def _list_profiles(args, out) -> int:
 
 
 def _delete_profile(args, out, err) -> int:
+    unerased = []
     with _signals_wait() as came:  # a biometric profile: its commit and the checkpoint that erases it
         with _open(args) as store:
-            store.delete_profile(args.delete)
+            store.delete_profile(args.delete, unerased=unerased)
     said = _confirm(out, err, terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
+    say_unerased(err, unerased, f"the voice profile {args.delete}'s deleted bytes are")
     if came:  # said last: the delete was not cut short
         return _signalled(came, err, "the voice profile was deleted completely first")
     return EXIT_OK if said else EXIT_ERROR

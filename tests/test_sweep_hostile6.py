@@ -479,7 +479,7 @@ from prosody.store import db as store_db
 real = store_db.Store._checkpoint
 def checkpoint(self):
     os.kill(os.getpid(), signal.SIGTERM)  # the profile's row deleted and committed; its old pages in the file
-    real(self)
+    return real(self)  # its answer (busy or not) is said by the caller (sweep 56)
 store_db.Store._checkpoint = checkpoint
 from prosody_cli.main import main
 sys.exit(main())

@@ -941,7 +941,7 @@ def _now() -> str:
 
 @contextlib.contextmanager
 def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str | None,
-                       audio: Iterable[tuple] = ()):
+                       audio: Iterable[tuple] = (), *, unerased: list | None = None):
     """Erase every trace of a deleted session from the batch ledger: its
     ``done`` and ``analyses`` rows, the cached hashes of its files and of any
     other path holding the same audio (a copy found as its duplicate), and any
@@ -962,6 +962,11 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
     (``Store.audio_files``): a batch records its files as typed (``batch .`` run in the client's
     folder: ``C7_s3.wav``), the hash cache by absolute path, so the cached path of a file typed
     relative was kept when the delete ran in another folder (hostile sweep 32).
+
+    ``unerased``: the ledger's path is appended where another connection's read kept the zeroed pages from the
+    file (its checkpoint busy: "deleted session 1" was said with the session's file paths, a client's name, still
+    in batch.sqlite; hostile sweep 56), as ``Store.delete`` does for the database; the next open of the store
+    checkpoints it (``Store._settle_ledger_log``).
 
     Yields whether a batch had analysed it: its row is then in the per-session tables
     that batch wrote (``--table``), files this function does not know."""
@@ -993,11 +998,13 @@ def forgetting_session(store_path: str | os.PathLike, session_id: int, uid: str 
             raise
         try:
             db.execute("COMMIT")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"session {session_id} was deleted from the store, but its rows in the batch ledger "
                               f"(file paths) are still there: {ledger_error(path, exc, doing='change')} "
                               f"(`prosody delete {session_id}` erases them)") from None
+        if busy and unerased is not None:
+            unerased.append(path)
     finally:
         db.close()
 

@@ -15,8 +15,8 @@ from ..errors import InvalidSessionError, parse_problem
 from ..fileio import (PARQUET_EXPORT_KEY, check_input_file, discard_staged, erase_file, is_disk_full, replace_erasing,
                       stage_private, sweep_staged, sync_folder, write_private)
 from ..timebase import GRID
-from ..frames import (FRAME_DTYPES, FRAME_KEYS, checked_frames, frame_keys, frames_to_npz_bytes, n_frames_of,
-                      read_frames_npz)
+from ..frames import (FRAME_DTYPES, FRAME_KEYS, MAX_COLUMN_FRAMES, MAX_FRAMES_SESSION_S, MAX_NPZ_BYTES, checked_frames,
+                      frame_keys, frames_to_npz_bytes, n_frames_of, read_frames_npz)
 from ..typed_text import alike_names, json_text
 from ..types import UNATTRIBUTED
 from .bundle import (EARLIEST_FILE_DATE, Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when,
@@ -324,6 +324,7 @@ def _read_parquet_export(path: Path, meta_overrides: dict | None, add_tags) -> E
     """An exported Parquet: the session in its metadata, the frames in its rows (one speaker column)."""
     pa = _pyarrow()
     import pyarrow.parquet as pq
+    _check_parquet_sizes(path)
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for damaged files
@@ -363,6 +364,35 @@ def _read_parquet_export(path: Path, meta_overrides: dict | None, add_tags) -> E
             raise InvalidSessionError(f"cannot import {exc}") from None
         _check_frames_cover(b, where=f"{path}'s frame columns")
     return b
+
+
+def _check_parquet_sizes(path: Path) -> None:
+    """Refuse a Parquet file whose footer declares more than a session's frames hold, before any row is read: the
+    rule of an .npz (``frames._check_npz_sizes``) for a table of one row per speaker and frame. At most two
+    speakers' frames of a day (``MAX_COLUMN_FRAMES`` each), the frame columns at most ``MAX_NPZ_BYTES`` as float64,
+    the pages at most that unpacked, no column of lists. A column of one value repeated is encoded in a few bytes a
+    million rows: a 973 kB file of 30 M rows took 4.8 GB and 14 s to be refused as "arrays differ in length" (hostile
+    sweep 56)."""
+    import pyarrow.parquet as pq
+    try:
+        md = pq.ParquetFile(path).metadata
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise InvalidSessionError(f"cannot read {path} as Parquet: {exc}") from None
+    nested = [md.schema.column(i).path.split(".")[0] for i in range(md.num_columns)
+              if md.schema.column(i).max_repetition_level]
+    if nested:  # its rows do not bound its values: a 218 kB file of 40 rows held 400 M values (9.8 GB read)
+        raise InvalidSessionError(f"cannot import {path}: its column {nested[0]} holds lists, where a frame table "
+                                  "holds a number a row; not read: it is no export prosody wrote")
+    # the frame columns (less time_s and speaker) as float64, or the pages unpacked where more
+    unpacked = max(md.num_rows * max(md.num_columns - 2, 1) * 8,
+                   sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups)))
+    if md.num_rows > 2 * MAX_COLUMN_FRAMES or unpacked > MAX_NPZ_BYTES:
+        hours = f"{MAX_FRAMES_SESSION_S / 3600:.0f} hours"
+        raise InvalidSessionError(
+            f"cannot import {path}: its frame table declares {md.num_rows:,} rows of {md.num_columns} columns "
+            f"({unpacked / 1e6:,.0f} MB unpacked), more than a session's frames hold (at most "
+            f"{2 * MAX_COLUMN_FRAMES:,} rows and {MAX_NPZ_BYTES / 1e6:,.0f} MB: two speakers' frames of {hours}); "
+            "not read: it is no export prosody wrote")
 
 
 def _check_speaker_column(table, speaker_col: np.ndarray, order, *, where: Path) -> None:

@@ -63,6 +63,7 @@ from ..types import SPEAKER_FIELDS, UNATTRIBUTED, shows_nothing
 
 DB_NAME = "sessions.db"
 FRAMES_DIR = "frames"
+LEDGER_FILE = "batch.sqlite"  # the batch ledger beside the database (``batch.runner.LEDGER_NAME``)
 ENV_VAR = "PROSODY_STORE"
 SPEAKER_COLUMNS = SPEAKER_FIELDS  # per-speaker columns of the speakers table: the session summary's fields
 # the speakers table as schema version 1 created it (a shipped migration never changes)
@@ -911,6 +912,7 @@ class Store:
         restrict_sqlite_sidecars(self.db_path)
         self._opened = self._folder_ident()
         self.finished_deletes = self._finish_deletes()
+        self._settle_ledger_log()
 
     def _open_writable(self, create: bool, made: list[Path]) -> None:
         """``made``: what this open is about to make (``_unmake_sidecars`` takes SQLite's away where it fails)."""
@@ -949,6 +951,23 @@ class Store:
                                  "writing. Try again.") from None
             raise StoreError(f"the session store {self.db_path} is not a readable prosody database ({exc}); "
                              "move it aside or choose another with --store") from None
+
+    def _settle_ledger_log(self) -> None:
+        """Copy the batch ledger's write-ahead log into it where it holds something: a delete's checkpoint kept
+        from it by another program's read (``batch.runner.forgetting_session``'s ``unerased``) left the
+        deleted session's file paths in batch.sqlite's bytes, and `delete` said the next command erases them
+        (hostile sweep 56). Without waiting: a batch writing it meanwhile leaves it to the batch."""
+        ledger = self.path / LEDGER_FILE
+        try:
+            if not (stat.S_ISREG(ledger.lstat().st_mode) and (self.path / f"{LEDGER_FILE}-wal").lstat().st_size):
+                return
+        except OSError:
+            return
+        try:  # passive: never in a batch's way; the last connection to close also removes the log
+            with closing(sqlite3.connect(str(ledger), timeout=0, isolation_level=None)) as db:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass
 
     def _finish_deletes(self) -> list[str]:
         """Finish the deletes a kill cut short after their commit: a ``DELETING_PREFIX`` marker names the
@@ -1063,7 +1082,7 @@ class Store:
         p = self.path
         if p.exists() and not p.is_dir():
             raise StoreError(f"store {p} is a file; --store takes a folder")
-        for q in (self.frames_dir, *(p / f"{db}{side}" for db in (DB_NAME, "batch.sqlite")
+        for q in (self.frames_dir, *(p / f"{db}{side}" for db in (DB_NAME, LEDGER_FILE)
                                      for side in ("", "-wal", "-shm"))):
             if q.is_symlink():  # its mode would be set on the link's target (a folder or file of anyone's)
                 raise StoreError(f"{q} is a symbolic link (to {os.readlink(q)}); prosody makes no links in its "
@@ -1828,13 +1847,18 @@ class Store:
             "SELECT name, source, session_id, created_at FROM voice_profiles ORDER BY name")]
 
     @sqlite_errors
-    def delete_profile(self, name: str) -> None:
+    def delete_profile(self, name: str, *, unerased: list | None = None) -> None:
+        """Remove the voice profile ``name``, its row zeroed in the database file now, as ``delete`` erases a
+        session; ``unerased`` as there: the database's path appended where another connection's read kept the
+        zeroed page from it (`enrol --delete` said "deleted" with the profile's bytes still in the file, unsaid:
+        hostile sweep 56)."""
         with self._tx() as db:
             cur = db.execute("DELETE FROM voice_profiles WHERE name = ?", (nfc(str(name).strip()),))
             if cur.rowcount == 0:
                 raise SessionNotFoundError(f"no voice profile named {name!r} in {self.path}; "
                                            "`prosody enrol --list` lists them")
-        self._checkpoint()  # a voice profile is biometric: erased from the file now, as a session is
+        if not self._checkpoint() and unerased is not None:  # a voice profile is biometric
+            unerased.append(self.db_path)
 
     @sqlite_errors
     def attribution(self, ref) -> tuple[str | None, str | None]:
