@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,27 @@ def _cli_ok(*argv) -> str:
     return out
 
 
+@contextmanager
+def _reading(db: Path, table: str):
+    """Another program's read of ``db`` held open (its snapshot taken from ``table``) while the block runs."""
+    reader = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute(f"SELECT count(*) FROM {table}").fetchone()
+        yield
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+
+
+def _no_trace_after_sessions(store: Path, text: bytes) -> None:
+    """After the next command on the store (`prosody sessions`), no file of it holds ``text``."""
+    _cli_ok("sessions", "--store", store)
+    for f in store.rglob("*"):
+        if f.is_file():
+            assert text not in f.read_bytes(), f
+
+
 # -- 1. a voice profile deleted under another program's read -------------------------------------------------------
 
 def test_enrol_delete_says_a_reader_kept_the_profile_in_the_database_file(tmp_path, monkeypatch):
@@ -35,10 +57,7 @@ def test_enrol_delete_says_a_reader_kept_the_profile_in_the_database_file(tmp_pa
     monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.2)
     store = tmp_path / "store"
     _cli_ok("enrol", FIXTURES / "mono_therapist.wav", "--therapist", "Prof-Qzxv", "--store", store)
-    reader = sqlite3.connect(f"file:{store / 'sessions.db'}?mode=ro", uri=True, isolation_level=None)
-    try:
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM voice_profiles").fetchone()
+    with _reading(store / "sessions.db", "voice_profiles"):
         rc, out, err = run_cli("enrol", "--delete", "Prof-Qzxv", "--store", store)
         assert rc == 0 and out == "deleted the voice profile Prof-Qzxv\n", err
         # the wait said is the store's BUSY_TIMEOUT_S as the CLI imported it (5 s unless imported after the patch)
@@ -47,13 +66,7 @@ def test_enrol_delete_says_a_reader_kept_the_profile_in_the_database_file(tmp_pa
                             f"{store / 'sessions.db'} until it ends; then the next prosody command on the store "
                             "(`prosody sessions`) erases them\n"), err
         assert b"Prof-Qzxv" in (store / "sessions.db").read_bytes()  # what the note says, as it is
-        reader.execute("COMMIT")
-    finally:
-        reader.close()
-    _cli_ok("sessions", "--store", store)
-    for f in store.rglob("*"):
-        if f.is_file():
-            assert b"Prof-Qzxv" not in f.read_bytes(), f
+    _no_trace_after_sessions(store, b"Prof-Qzxv")
 
 
 def test_enrol_delete_with_no_reader_says_nothing_more(tmp_path):
@@ -77,22 +90,13 @@ def test_delete_says_a_reader_kept_the_ledgers_rows_and_the_next_command_erases_
     _cli_ok("batch", folder, "--store", store, "--table", tmp_path / "t.csv", "--no-progress")
     ledger = store / "batch.sqlite"
     assert b"Realname-Qzxw" in ledger.read_bytes()
-    reader = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, isolation_level=None)
-    try:
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM hashes").fetchone()
+    with _reading(ledger, "hashes"):
         rc, out, err = run_cli("delete", "1", "--store", store)
         assert rc == 0 and out == "deleted session 1\n", err
         assert (f"so session 1's deleted rows are still readable in {ledger} until it ends; then the next prosody "
                 "command on the store (`prosody sessions`) erases them\n") in err, err
         assert b"Realname-Qzxw" in ledger.read_bytes()  # what the note says, as it is
-        reader.execute("COMMIT")
-    finally:
-        reader.close()
-    _cli_ok("sessions", "--store", store)
-    for f in store.rglob("*"):
-        if f.is_file():
-            assert b"Realname-Qzxw" not in f.read_bytes(), f
+    _no_trace_after_sessions(store, b"Realname-Qzxw")
 
 
 # -- 2. a Parquet file declaring more rows than a session holds ---------------------------------------------------
