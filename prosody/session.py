@@ -334,17 +334,25 @@ def quiet_speech_warnings(session: Session, *, source: str | None = None,
 # onsets and offsets, where a path difference of a millisecond or one capsule's own response moves a 10 ms frame's
 # level (its sd, used before, was 1.6-2.5 dB there, against a median deviation of 0.25 dB: not said)
 SAME_SOUND_MAX_SPREAD_DB = 1.0
+# and only where that sound varies (its louder channel's level, 10th to 90th percentile, over the frames above
+# -60 dBFS): two steady noises, each its own (a fan, a hum, a mic's hiss at -45 dBFS), keep one level difference too,
+# and were said to carry the same sound (hostile sweep 57: white noise 1.2 dB, a hum 0.0; speech 20 dB and more)
+SAME_SOUND_MIN_RANGE_DB = 6.0
 SAME_SOUND_MARK = "'s channels carry the same sound throughout"  # same_sound_warning's wording
 
 
 def same_sound_db(a, b, *, min_s: float = 1.0, hop_s: float = 0.01) -> float | None:
     """The level difference (dB, channel ``a`` less ``b``: the median) of two channels' frame levels (``rms_db``)
     that carry the same sound: one level difference throughout, its median deviation within
-    ``SAME_SOUND_MAX_SPREAD_DB``, over the frames above -60 dBFS, of which at least ``min_s`` seconds; else None."""
+    ``SAME_SOUND_MAX_SPREAD_DB``, over the frames above -60 dBFS, of which at least ``min_s`` seconds, whose level
+    varies by ``SAME_SOUND_MIN_RANGE_DB`` at least; else None."""
     n = min(len(a), len(b))
     a, b = np.asarray(a[:n], float), np.asarray(b[:n], float)
-    loud = np.maximum(a, b) > -60.0
+    louder = np.maximum(a, b)
+    loud = louder > -60.0
     if loud.sum() * hop_s < min_s - 1e-9:  # under min_s of sound: nothing to tell
+        return None
+    if np.subtract(*np.percentile(louder[loud], [90, 10])) < SAME_SOUND_MIN_RANGE_DB:  # a steady noise: no evidence
         return None
     d = a[loud] - b[loud]
     if float(np.median(np.abs(d - np.median(d)))) > SAME_SOUND_MAX_SPREAD_DB:

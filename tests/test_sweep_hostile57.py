@@ -24,9 +24,9 @@ RATE_HZ = 16000
 
 # said live, once, of the dialogue's mix given as both people's (the second input 2 dB quieter)
 LIVE_SAID = ("layout found live at 00:15: the therapist's and the client's channels carry the same sound so far (the "
-             "client's 2 dB quieter): each voice is taken for the other channel's leak, so nobody's speech is shown; "
-             "two inputs that both carry both people are one shared input: stop, and take one of them alone as one "
-             "shared device (`--device NAME --mono`; a replay: one --input file)")
+             "client's 2 dB quieter): each voice is taken for the other channel's leak and not shown; two inputs "
+             "that both carry both people are one shared input: stop, and take one of them alone as one shared "
+             "device (`--device NAME --mono`; a replay: one --input file)")
 # the saved session's warning, as before this sweep
 SAVED_SAID = ("the therapist's and the client's channels carry the same sound throughout (the client's 2 dB quieter): "
               "both voices on each channel, as on a table device, are each taken for the other channel's leak; "
@@ -86,10 +86,44 @@ def test_two_inputs_of_one_mix_are_said_while_capture_goes_on(tmp_path):
 def test_two_inputs_of_their_own_voices_are_not_said(tmp_path):
     """The dialogue as recorded (a channel each): speech on both channels, nothing said, live or saved."""
     r, src = _run_to(_dialogue(), 25.0, tmp_path / "s.json")
-    assert src.seen == "" and r.snapshot().layout_note == "" and r.same_sound.spoke
+    assert src.seen == "" and r.snapshot().layout_note == "" and r.same_sound.spoke == {"therapist", "client"}
     doc = json.loads((tmp_path / "s.json").read_text())
     assert not [w for w in doc["warnings"] if "same sound" in w or "never speaks" in w], doc["warnings"]
     assert len(doc["segments"]) == 19
+
+
+def test_two_inputs_of_one_mix_each_with_its_own_hiss_are_said_while_live(tmp_path):
+    """Two devices of one mix, each with its own noise at -50 dBFS: the therapist's channel shows 0.3 s of speech,
+    the client's none. The saved session says the same sound (one speaker never speaks); live waited for both
+    channels to show none before this sweep's last change, and said nothing. Now said, at 00:10 (every frame above
+    -60 dBFS: 10 s of sound by then)."""
+    rng = np.random.default_rng(0)
+    x = _one_mix()
+    x = x + (rng.standard_normal(x.shape) * 10 ** (-50 / 20)).astype(np.float32)
+    r, src = _run_to(x, 25.0, tmp_path / "s.json")
+    assert src.seen == LIVE_SAID.replace("at 00:15", "at 00:10"), src.seen
+    assert r.same_sound.spoke == {"therapist"}
+    warned = json.loads((tmp_path / "s.json").read_text())["warnings"]
+    assert warned[0] == SAVED_SAID and len(warned) == 2 and warned[1].startswith("client never speaks: "), warned
+
+
+def test_two_steady_noises_are_not_one_sound(tmp_path):
+    """Before anyone speaks, two devices hear each its own steady noise (white noise at -45 and -50 dBFS, a mic's
+    hiss or a fan; or a 50 Hz hum, 3 dB apart): one level difference throughout. Before: said live at 00:10 (this
+    sweep's first rule) and, in the saved session, "the therapist's and the client's channels carry the same sound
+    throughout ... taken for the other channel's leak". Now their level's range (1.2 dB, 0.0 dB; speech 20 dB and
+    more) is no evidence of one sound: not said; the saved session says no speech was found on each channel."""
+    rng = np.random.default_rng(0)
+    n = 30 * RATE_HZ
+    hum = np.sin(2 * np.pi * 50 * np.arange(n) / RATE_HZ)
+    for name, x in (("white", rng.standard_normal((n, 2)) * 10 ** (np.array([-45, -50]) / 20)),
+                    ("hum", np.stack([hum * 0.014, np.roll(hum, 50) * 0.01], axis=1))):
+        r, src = _run_to(x.astype(np.float32), 25.0, tmp_path / f"{name}.json")
+        assert src.seen == "" and r.same_sound.said == "" and not r.same_sound.spoke, name
+        warned = json.loads((tmp_path / f"{name}.json").read_text())["warnings"]
+        assert not [w for w in warned if "same sound" in w], (name, warned)
+        assert [w.split(",")[0] for w in warned] == [f"{s} never speaks: no speech was found on the channel"
+                                                     for s in ("therapist", "client")], (name, warned)
 
 
 def test_live_replay_of_two_files_of_one_mix_says_it_once_in_the_plain_lines(tmp_path, monkeypatch):
