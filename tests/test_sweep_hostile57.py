@@ -160,6 +160,7 @@ def test_two_captured_devices_of_one_mix_are_said_while_the_sound_still_plays(pu
     the saved session says the same sound at its end, as before."""
     import subprocess
     import sys
+    import threading
     import time
     from pathlib import Path
     sf.write(tmp_path / "mix.wav", _one_mix()[:30 * RATE_HZ, 0], RATE_HZ, subtype="PCM_16")
@@ -169,6 +170,8 @@ def test_two_captured_devices_of_one_mix_are_said_while_the_sound_still_plays(pu
     p = subprocess.Popen([sys.executable, "-m", "prosody_cli.main", "live", "--therapist-device", m1,
                           "--client-device", m2, "--output", "s.json", "--plain", "--interval-s", "0.5"],
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    stopper = threading.Timer(90.0, p.terminate)  # nothing said: the capture is stopped, the lines end
+    stopper.start()
     time.sleep(2.0)
     player = pulse.play(tmp_path / "mix.wav", "both")
     for line in p.stdout:
@@ -177,6 +180,7 @@ def test_two_captured_devices_of_one_mix_are_said_while_the_sound_still_plays(pu
     else:
         raise AssertionError(f"nothing said live: {p.stderr.read()}")
     playing = player.poll() is None  # read before waiting: the sound still playing when the line came
+    stopper.cancel()
     assert "the therapist's and the client's channels carry the same sound so far (the client's 0 dB " in line, line
     assert line.endswith(LIVE_SAID.split("quieter):")[1] + "\n"), line
     assert playing, line
