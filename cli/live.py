@@ -280,6 +280,7 @@ def _live(args, out, err, library) -> int:
             interrupted = interrupted or stopped_by == "Ctrl-C"
         # still under the signal handlers: a Ctrl-C now must not hide the `saved PATH` line of a saved session
         changes = source.input_changes() if hasattr(source, "input_changes") else []
+        said.update(_said_live_same_sound(runner, result.doc, said))
         said.update(w for w in (result.doc or {}).get("warnings") or () if _of_a_change(w, changes))
         status = _report(result, out, err, plain=plain or view_lost is not None, interrupted=interrupted,
                          said=said)
@@ -466,9 +467,20 @@ def _plain_loop(runner: "LiveRunner", out, interval_s: float, said: set[str]) ->
     out.flush()
 
 
+def _said_live_same_sound(runner: "LiveRunner", doc: dict | None, said: set[str]) -> list[str]:
+    """The saved same-sound warning of two inputs of one sound where the plain lines said it live (its figure
+    may differ by the end; ``SameSoundWatch``): said once, not again among the saved session's warnings."""
+    from prosody.session import SAME_SOUND_MARK
+    watch = runner.same_sound
+    if watch is None or not watch.said or watch.said not in said:
+        return []
+    return [w for w in (doc or {}).get("warnings") or () if SAME_SOUND_MARK in w]
+
+
 def _say_notes(state, out, said: set[str]) -> None:
-    """The notes found live, each one line, once: the layout found (one stereo device), and a replayed file's
-    warnings found only as it was read (one cut short: said in the saved session alone before hostile sweep 33)."""
+    """The notes found live, each one line, once: the layout found (one stereo device; two inputs of one sound),
+    and a replayed file's warnings found only as it was read (one cut short: said in the saved session alone before
+    hostile sweep 33)."""
     for note in ([state.layout_note] if state.layout_note else []) + list(state.input_notes):
         if note not in said:
             said.add(note)

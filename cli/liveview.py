@@ -112,7 +112,7 @@ def _section(title: str, width: int) -> Text:
 def _blocks(state: LiveState, width: int, keys: str | None, note_input: str | None) -> list[tuple[int, list]]:
     """The view's lines in blocks, (rank, lines) in display order (``fit``)."""
     blocks: list[tuple[int, list]] = [(KEEP_HEADER, [_header(state, width)]), (KEEP_NOW, _now_lines(state, width))]
-    if state.layout_note:  # one stereo device: the layout found live, on every redraw
+    if state.layout_note:  # the layout found live (one stereo device; two inputs of one sound), on every redraw
         blocks.append((KEEP_HEADER, _rows(state.layout_note, width, 3, "bold yellow")))
     for note in state.input_notes:  # a replayed file found cut short as it is read (hostile sweep 33)
         blocks.append((KEEP_HEADER, _rows(note, width, 3, "bold yellow")))

@@ -700,7 +700,8 @@ def cmd_compare(args, out, err) -> int:
     # one state of the store (a session deleted or relabelled between two reads mixed two, sweep 12); the
     # moments are found after it, from the documents read in it (the read stays short: `delete` waits for it)
     with _open(args) as store, store.snapshot():
-        ids = list(dict.fromkeys(store.resolve(r) for r in args.sessions))  # `1 #1 last` name one session: one column
+        given = [(r, store.resolve(r)) for r in args.sessions]
+        ids = list(dict.fromkeys(sid for _, sid in given))  # `1 #1 last` name one session: one column, said below
         if args.output:  # nor over a recording of the sessions compared
             _guard(args, ("-o", args.output), docs=store.recording_fields(ids), page=True)
         fresh = frozenset() if args.overwrite else new_outputs([args.output])
@@ -716,6 +717,9 @@ def cmd_compare(args, out, err) -> int:
     mark_layouts(stored, metrics)
     # by date, as `trend` and `sessions` (undated last): given in another order, a week's change read backwards and
     # the page's charts ran against time (the walk-through's "found, not fixed"; hostile sweep 19)
+    twice = _named_twice(given)
+    if twice:
+        err.write(f"prosody: note: {twice}\n")
     shown = [i.id for i in infos]
     if shown != ids:
         err.write(f"prosody: note: sessions shown by date, the earliest first ({', '.join(map(str, shown))}), not in "
@@ -727,6 +731,22 @@ def cmd_compare(args, out, err) -> int:
     if args.output:
         err.write(f"prosody: comparison written to {terminal_safe(args.output)}\n")
     return EXIT_OK
+
+
+def _named_twice(given: list[tuple[str, int]]) -> str:
+    """The note of ``compare``'s sessions named more than once (``given``: (reference as typed, session ID)), each
+    shown once; "" where none is: `compare 1 1` showed one column, unsaid (hostile sweep 57)."""
+    refs: dict[int, list[str]] = {}
+    for ref, sid in given:
+        refs.setdefault(sid, []).append(ref)
+    many = [(sid, r) for sid, r in refs.items() if len(r) > 1]
+    if not many:
+        return ""
+    told = [(sid, f"{'twice' if len(r) == 2 else f'{len(r)} times'} ({', '.join(r)})") for sid, r in many]
+    said = f"session {told[0][0]} is given {told[0][1]}" + "".join(f" and session {i} {t}" for i, t in told[1:])
+    shown = ("one session, shown once, so nothing is compared" if len(refs) == 1
+             else "each shown once" if len(many) > 1 else "shown once")
+    return terminal_safe(f"{said}: {shown}")
 
 
 def _sessions_said(ids: list[int]) -> str:

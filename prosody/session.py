@@ -334,27 +334,50 @@ def quiet_speech_warnings(session: Session, *, source: str | None = None,
 # onsets and offsets, where a path difference of a millisecond or one capsule's own response moves a 10 ms frame's
 # level (its sd, used before, was 1.6-2.5 dB there, against a median deviation of 0.25 dB: not said)
 SAME_SOUND_MAX_SPREAD_DB = 1.0
+# and only where that sound varies (its louder channel's level, 10th to 90th percentile, over the frames above
+# -60 dBFS): two steady noises, each its own (a fan, a hum, a mic's hiss at -45 dBFS), keep one level difference too,
+# and were said to carry the same sound (hostile sweep 57: white noise 1.2 dB, a hum 0.0; speech 20 dB and more)
+SAME_SOUND_MIN_RANGE_DB = 6.0
 SAME_SOUND_MARK = "'s channels carry the same sound throughout"  # same_sound_warning's wording
+
+
+def same_sound_db(a, b, *, min_s: float = 1.0, hop_s: float = 0.01) -> float | None:
+    """The level difference (dB, channel ``a`` less ``b``: the median) of two channels' frame levels (``rms_db``)
+    that carry the same sound: one level difference throughout, its median deviation within
+    ``SAME_SOUND_MAX_SPREAD_DB``, over the frames above -60 dBFS, of which at least ``min_s`` seconds, whose level
+    varies by ``SAME_SOUND_MIN_RANGE_DB`` at least; else None."""
+    n = min(len(a), len(b))
+    a, b = np.asarray(a[:n], float), np.asarray(b[:n], float)
+    louder = np.maximum(a, b)
+    loud = louder > -60.0
+    if loud.sum() * hop_s < min_s - 1e-9:  # under min_s of sound: nothing to tell
+        return None
+    if np.subtract(*np.percentile(louder[loud], [90, 10])) < SAME_SOUND_MIN_RANGE_DB:  # a steady noise: no evidence
+        return None
+    d = a[loud] - b[loud]
+    if float(np.median(np.abs(d - np.median(d)))) > SAME_SOUND_MAX_SPREAD_DB:
+        return None
+    return float(np.median(d))
+
+
+def same_sound_words(s1: str, s2: str, diff_db: float, *, span: str = "throughout") -> str:
+    """How two speakers' channels of one sound are said (``same_sound_db``'s ``diff_db``; ``span``: over what)."""
+    return (f"the {s1}'s and the {s2}'s channels carry the same sound {span} (the {s2}'s {abs(diff_db):.0f} dB "
+            f"{'quieter' if diff_db >= 0 else 'louder'})")
 
 
 def same_sound_warning(session: Session) -> str | None:
     """The warning for a two-speaker session read channel by channel whose speakers never speak though their
-    channels carry the same sound (one level difference throughout, its median deviation within
-    ``SAME_SOUND_MAX_SPREAD_DB``, over the frames above -60 dBFS): both voices on each channel, as on a table device, each taken for the
-    other channel's leak (a live stereo device without ``--mono``: "never speaks" alone read as silence)."""
+    channels carry the same sound (``same_sound_db``): both voices on each channel, as on a table device, each
+    taken for the other channel's leak (a live stereo device without ``--mono``: "never speaks" alone read as
+    silence)."""
     if len(session.speakers) != 2 or not silent_speaker_warnings(session):
         return None
-    a, b = (np.asarray((session.frames.get(s) or {}).get("rms_db", ()), float) for s in session.speakers)
-    n = min(len(a), len(b))
-    loud = np.maximum(a[:n], b[:n]) > -60.0
-    if loud.sum() < 100:  # under 1 s of sound: nothing to tell
+    a, b = ((session.frames.get(s) or {}).get("rms_db", ()) for s in session.speakers)
+    diff = same_sound_db(a, b, hop_s=session.grid.hop_s)
+    if diff is None:
         return None
-    d = a[:n][loud] - b[:n][loud]
-    if float(np.median(np.abs(d - np.median(d)))) > SAME_SOUND_MAX_SPREAD_DB:
-        return None
-    s1, s2 = session.speakers
-    return (f"the {s1}'s and the {s2}{SAME_SOUND_MARK} (the {s2}'s {abs(np.median(d)):.0f} dB "
-            f"{'quieter' if np.median(d) >= 0 else 'louder'}): both voices on each channel, as on a table device, are "
+    return (same_sound_words(*session.speakers, diff) + ": both voices on each channel, as on a table device, are "
             "each taken for the other channel's leak; `--mono` reads such a device as one shared device "
             "(docs/live.md), `prosody analyze` attributes a recording of it")
 

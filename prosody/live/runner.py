@@ -165,7 +165,8 @@ class LiveState:
     online_note: str = ""             # one device without a profile: why nobody is named live
     record_error: str = ""            # --record stopped early (disk full, ...): when, why, where the partial file is;
     #                                   or moved into its rescue copy (its file lost; hostile sweep 30)
-    layout_note: str = ""             # one stereo device: the layout found live, said once (prosody.live.layout_watch)
+    layout_note: str = ""             # the layout found live, said once (prosody.live.layout_watch): one stereo
+    #                                   device's, or two inputs found to carry one sound (SameSoundWatch)
     input_notes: tuple[str, ...] = ()  # a replayed file's warnings found while it was read (cut short), said once
 
 
@@ -317,6 +318,10 @@ class LiveRunner:
         self.voice_profile = voice_profile
         self._shown = np.zeros(0, bool)                   # any speaker's final speech per frame, channels as given
         self._layout_note = ""                            # the one line said when the layout was found
+        # two inputs of a person each (two devices, two replayed files) that carry one sound: said live, once
+        from .layout_watch import SameSoundWatch
+        self.same_sound = (SameSoundWatch(self.speakers, hop_s=self.grid.hop_s)
+                           if layout_watch is None and len(self.speakers) == 2 else None)
 
     def _take_paths(self, output_path, record_path, *, record_overwrite: bool) -> None:
         """The session's and the recording's paths, checked writable before capture starts, and what their
@@ -588,6 +593,7 @@ class LiveRunner:
             self._apply(self.pipeline.push(block))
             self._online_push(block)
             self._watch_layout()
+            self._watch_same_sound()
         return stop
 
     @property
@@ -947,6 +953,13 @@ class LiveRunner:
             with self._lock:  # shown on every redraw of the view, and once in the plain lines
                 self._layout_note = watch.said
 
+    def _watch_same_sound(self) -> None:
+        """Two inputs found to carry one sound (``SameSoundWatch``): said once, live, as the layout found is."""
+        said = self.same_sound.check() if self.same_sound is not None else ""
+        if said:
+            with self._lock:
+                self._layout_note = said
+
     def _read_as_shared(self, check) -> None:
         """From now on the device is one shared device, as ``--mono`` reads it: its first channel,
         one speaker, analysed again from the session's start (the held audio pushed at once); the
@@ -985,6 +998,9 @@ class LiveRunner:
     def _apply(self, up: Update) -> None:
         """Add a pipeline update to the session and to the view's final state."""
         self.builder.add(up)
+        if self.same_sound is not None:
+            for fb in up.frames:
+                self.same_sound.add(fb)
         watch = self.layout_watch
         if watch is not None and not watch.switched:
             for fb in up.frames:  # what the channels as given show as anyone's speech, for the layout's checks
