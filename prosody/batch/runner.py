@@ -60,9 +60,10 @@ from ..fileio import (KEPT_BESIDE_TRIES, beside_names, file_mark_said, file_sha2
 from ..engine.sources import FFMPEG_SUFFIXES, FileSource, Layout
 from ..formats.bundle import SessionMeta
 from ..types import SPEAKER_FIELDS, UNATTRIBUTED
+from ..store.db import LEDGER_FILE
 from ..typed_text import from_spreadsheet_cell, spreadsheet_cell
 
-LEDGER_NAME = "batch.sqlite"
+LEDGER_NAME = LEDGER_FILE  # the ledger beside the store's database: one name, the store's
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64",
                             ".rf64", ".au", ".snd"} | FFMPEG_SUFFIXES)
 MANIFEST_COLUMNS = ("file", "file2", "channels", "speaker", "offset_s", "pitch_range", "therapist", "client",

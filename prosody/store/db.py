@@ -63,7 +63,7 @@ from ..types import SPEAKER_FIELDS, UNATTRIBUTED, shows_nothing
 
 DB_NAME = "sessions.db"
 FRAMES_DIR = "frames"
-LEDGER_FILE = "batch.sqlite"  # the batch ledger beside the database (``batch.runner.LEDGER_NAME``)
+LEDGER_FILE = "batch.sqlite"  # the batch ledger beside the database (``batch.runner`` names it so)
 ENV_VAR = "PROSODY_STORE"
 SPEAKER_COLUMNS = SPEAKER_FIELDS  # per-speaker columns of the speakers table: the session summary's fields
 # the speakers table as schema version 1 created it (a shipped migration never changes)
@@ -1167,7 +1167,7 @@ class Store:
         except OSError:
             found = []
         found = [f"{len(found)} frames file{'s' if len(found) != 1 else ''} in {self.frames_dir}"] if found else []
-        if (self.path / "batch.sqlite").exists():
+        if (self.path / LEDGER_FILE).exists():
             found.append("the batch ledger batch.sqlite")
         if _has_wal_data(self.db_path):
             found.append(f"its write-ahead log {DB_NAME}-wal")
