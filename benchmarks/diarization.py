@@ -63,7 +63,9 @@ round"; ``--rttm-edges`` gives the old truth). The summary adds the change-count
 
 Later splits (comments at ``VOICE_PAIRS``): fresh9 and fresh10 held back, fresh11 / fresh12 checks of the
 pitch look; sixteenth round: fresh13 (held back until its first run, pairs 1.1-4.0 st apart in pitch), then
-fresh14 (its variants re-paired, 0.1-3.2 st) as the check of the change fresh13 led to (docs/speakers.md).
+fresh14 (its variants re-paired, 0.1-3.2 st) as the check of the change fresh13 led to (docs/speakers.md);
+eighty-second round: fresh15 (held back: voices in no other list, pairs 1.2-9.5 st apart, one woman / woman and
+one man / man pair 1.2 st apart; docs/speakers.md, "Eighty-second round ... fresh15").
 ``benchmarks/diarization_calls.py`` scores a split's dialogues as call-quality mono (Opus, phone band).
 
 Forty-seventh round: ``unseen`` and ``unseen_rooms`` (``benchmarks/unseen_material.py``) were made after all
@@ -75,7 +77,7 @@ Fifty-fourth round: ``--dump`` rows carry each recording's planted and found cha
 (``trans_true`` / ``trans_found``: to speaker, from end, to start, kind), read by
 ``benchmarks/diarization_changes.py`` (why a change count is off).
 
-    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|ami8|amireal|amireal2|amireal3|amireal4|amireal5|unseen|unseen_rooms|both] [--quick] [--voices]
+    python benchmarks/diarization.py [--split tune|dev|held|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7c|fresh8|fresh9|fresh10|fresh11|fresh12|fresh13|fresh14|fresh15|ami8|amireal|amireal2|amireal3|amireal4|amireal5|unseen|unseen_rooms|both] [--quick] [--voices]
         [--no-memory] [--no-confusion] [--cache DIR] [--detail] [--only TEXT] [--dump FILE] [--rttm-edges]
 """
 from __future__ import annotations
@@ -170,6 +172,16 @@ VOICE_PAIRS = {  # (therapist, client)
     # change it led to (the one-voice-in-pieces test), as that change's check
     "fresh14": [("en-gb-x-gbclan+Mr", "en-us+Tweaky"), ("en-us-nyc+RicishayMax3", "en-029+croak p50"),
                 ("en-gb-scotland+AnxiousAndy", "en-gb-x-rp+RicishayMax2"), ("en-029+Storm s165", "en-us+grandpa p45 s185")],
+    # fresh15: held back (session 60, gen90): voice strings in no list of benchmarks/ or tests/, pairs never made
+    # (voice_contrast: F/F 1.25 st / 7.25 dB, M/M 1.22 st / 5.35 dB, F lowered / M raised 3.75 st / 6.79 dB,
+    # M/F 9.48 st / 6.46 dB); seeds 170-175, AMI seeds 150/151; made and run once on main (83b46a7) before any
+    # change (the F/F pair's timing skips 4 of its 6 dialogues): wrong-person 0.40 %, two found 45/46, one kept
+    # 10/10, backchannels 0.78 (29/37) / 0.60 (29/48), FTO 26 ms, change counts >= 7 worst 15.4 % (43/46 within
+    # 15 %), talk share worst 0.078 / median 0.005; its voices alone (diarization_single.py --voices-of) 43/48
+    # whole; calls: call 3.59 %, service 3.09 %, phone 4.69 %; pink noise 30 / 25 / 20 dB 1.01 / 2.20 / 1.17 %
+    "fresh15": [("en-gb-x-gbcwmd+belinda", "en-us-nyc+Alicia"), ("en-us-nyc+sandro", "en-gb-x-gbcwmd+michel"),
+                ("en-gb-x-rp+aunty p38", "en-us-nyc+gustave p62 s185"),
+                ("en-gb-x-gbclan+boris s165", "en-029+shelby s185")],
     # ami8: real voices only (eighth round, diar8a): new turn placements of all four AMI dialogue files,
     # the material the clustering restart for AMI trn06 was tried on (held, fresh6, fresh7c kept for checking)
     "ami8": [],
@@ -208,6 +220,7 @@ SEEDS = {"tune": [0, 1, 2, 3], "held": [10, 11, 12, 13, 14, 15], "dev": [20, 21,
          "fresh12": [140, 141, 142, 143, 144, 145],
          "fresh13": [150, 151, 152, 153, 154, 155],
          "fresh14": [160, 161, 162, 163, 164, 165],
+         "fresh15": [170, 171, 172, 173, 174, 175],
          "ami8": [], "amireal": [], "amireal2": [], "amireal3": [], "amireal4": [], "amireal5": [],
          "unseen": [], "unseen_rooms": []}  # unseen*: seeds in unseen_material.SEEDS
 AMI_SAME_SEX = ["dev00", "dev01", "tst00:FEO072+FEO070"]  # "uri:A+B": that pair (ami_entry)
@@ -216,19 +229,22 @@ AMI_DIALOGUE_FILES = {"tune": ["trn04", "trn05"], "held": ["trn06", "tst00"], "d
                       "fresh5": ["trn06", "tst00"], "fresh6": ["trn06", "tst00"], "fresh7c": ["trn06", "tst00"],
                       "fresh8": ["trn06", "tst00"], "fresh9": ["trn06", "tst00"],
                       "fresh10": ["trn06", "tst00"], "fresh11": ["trn06", "tst00"],
-                      "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"],
+                      "fresh12": ["trn06", "tst00"], "fresh13": ["trn06", "tst00"], "fresh14": ["trn06", "tst00"],
+                      "fresh15": ["trn06", "tst00"], "ami8": ["trn04", "trn05", "trn06", "tst00"],
                       "amireal": AMI_SAME_SEX, "amireal2": AMI_SAME_SEX, "amireal3": AMI_SAME_SEX,
                       "amireal4": AMI_SAME_SEX + ["trn04:MEE075+MEE076"],
                       "amireal5": AMI_SAME_SEX + ["trn04:MEE075+MEE076"],
                       "unseen": [], "unseen_rooms": []}  # unseen*: unseen_material.PAIRS
 AMI_SEEDS = {"tune": (0, 1), "held": (0, 1), "dev": (), "fresh": (2, 3), "fresh2": (4, 5), "fresh3": (6, 7), "fresh4": (8, 9),
              "fresh5": (10, 11), "fresh6": (12, 13), "fresh7c": (14, 15), "fresh8": (30, 31), "fresh9": (40, 41), "fresh10": (50, 51), "fresh11": (60, 61), "fresh12": (70, 71), "fresh13": (80, 81), "fresh14": (90, 91),
+             "fresh15": (150, 151),
              "ami8": (20, 21, 22, 23, 24, 25), "amireal": (100, 101, 102, 103, 104, 105),
              "amireal2": (110, 111, 112, 113, 114, 115), "amireal3": (120, 121, 122, 123, 124, 125),
              "amireal4": (130, 131, 132, 133, 134, 135), "amireal5": (140, 141, 142, 143, 144, 145),
              "unseen": (), "unseen_rooms": ()}  # fresh: the held files' speakers, new turns
 SPLIT_RNG = {"tune": 0, "held": 1, "dev": 2, "fresh": 3, "fresh2": 4, "fresh3": 5, "fresh4": 6, "fresh5": 7, "fresh6": 8,
-             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17, "amireal": 18, "amireal2": 19, "amireal3": 20, "amireal4": 21, "amireal5": 22, "unseen": 23, "unseen_rooms": 24}  # room-mix draws differ per split
+             "fresh7c": 9, "ami8": 10, "fresh8": 11, "fresh9": 12, "fresh10": 13, "fresh11": 14, "fresh12": 15, "fresh13": 16, "fresh14": 17, "amireal": 18, "amireal2": 19, "amireal3": 20, "amireal4": 21, "amireal5": 22, "unseen": 23, "unseen_rooms": 24,
+             "fresh15": 25}  # room-mix draws differ per split
 COLLAR_S = 0.25
 CHANGES_MIN_N = 7  # fewest planted changes where one change off stays within the 15 % target (1/7 = 14 %)
 HOP_S = 0.01
