@@ -22,7 +22,11 @@ tune/held/dev voices), ``fresh6`` (voices and seeds used nowhere else; run once,
 ``--phone``: every recording through a telephone channel first (300-3400 Hz at 8 kHz), with how many
 are said telephone-band (``speakers.NARROW_BAND_BELOW_DB``).
 
-    python benchmarks/diarization_single.py [--set wide|fresh6] [--splits tune,held,fresh5] [--phone]
+``--voices-of fresh15``: each espeak-ng voice of that diarization.py split alone, as the split specifies it
+(``OWN_PER_VOICE`` monologues each; gen90, for a held-back split's own voices).
+
+    python benchmarks/diarization_single.py [--set wide|fresh6] [--splits tune,held,fresh5] [--voices-of fresh15]
+        [--phone]
         [--cache DIR] [--dump FILE] [--only TEXT] [--config FIELD=VALUE ...]
 """
 from __future__ import annotations
@@ -101,23 +105,30 @@ def _room(tracks: np.ndarray, rng, *, seed: int) -> tuple[np.ndarray, str]:
     return (x[:, 0] if layout == "mono" else x), how
 
 
+def _monologue(voice, rng, i: int, seed: int) -> tuple[str, np.ndarray]:
+    """One voice alone, 10-60 s of sentences with pauses (``i`` picks the pause range), in a drawn room:
+    (what it is, audio)."""
+    dur = float(rng.uniform(10, 60))
+    gap_hi = (0.3, 0.8, 1.2)[i % 3]  # near-continuous speech, short pauses, monologue pauses
+    parts, t = [], 0.0
+    while t < dur:
+        y = _say(str(rng.choice(SENTENCES)), voice)
+        g = np.zeros(int(16000 * rng.uniform(0.05, gap_hi)), np.float32)
+        parts += [y, g]
+        t += (len(y) + len(g)) / 16000
+    y = np.concatenate([np.zeros(8000, np.float32)] + parts)
+    x, how = _room(np.stack([y, np.zeros_like(y)], axis=1), rng, seed=seed)
+    return f"{dur:.0f}s gap<{gap_hi} {how}", x
+
+
 def single_cases(split: str):
     """(name, audio, None): one voice alone."""
     for i in range(N_SINGLE[split]):
         seed = SEED0[split] + i
         rng = np.random.default_rng(seed)
         voice = _voice(rng, split)
-        dur = float(rng.uniform(10, 60))
-        gap_hi = (0.3, 0.8, 1.2)[i % 3]  # near-continuous speech, short pauses, monologue pauses
-        parts, t = [], 0.0
-        while t < dur:
-            y = _say(str(rng.choice(SENTENCES)), voice)
-            g = np.zeros(int(16000 * rng.uniform(0.05, gap_hi)), np.float32)
-            parts += [y, g]
-            t += (len(y) + len(g)) / 16000
-        y = np.concatenate([np.zeros(8000, np.float32)] + parts)
-        x, how = _room(np.stack([y, np.zeros_like(y)], axis=1), rng, seed=seed)
-        yield f"one {voice[0]} p{voice[1]} s{voice[2]} {dur:.0f}s gap<{gap_hi} {how}", x, None
+        how, x = _monologue(voice, rng, i, seed)
+        yield f"one {voice[0]} p{voice[1]} s{voice[2]} {how}", x, None
     corpus = corpus_dir()
     if corpus is None:
         print("  (no corpus: AMI single voices skipped)", file=sys.stderr)
@@ -207,6 +218,21 @@ def two_cases(split: str, only: frozenset[int] | None = None):
         tracks[:, 1] *= 10 ** (float(rng.uniform(-3, 3)) / 20)
         x, how = _room(tracks, rng, seed=seed)
         yield f"two {kind} {va[0]} p{va[1]}/{vb[0]} p{vb[1]} {n / 16000:.0f}s {how}", x, segs
+
+
+OWN_PER_VOICE = 6  # --voices-of: monologues of each voice
+
+
+def own_voice_cases(split: str):
+    """(name, audio, None): each espeak-ng voice of ``benchmarks/diarization.py``'s ``split`` alone, exactly as
+    that split specifies it (pitch base, speed), in ``OWN_PER_VOICE`` monologues made as ``single_cases``'
+    (seeds 5000 + 10 * the voice's place + k; gen90: one voice kept whole for a held-back split's voices)."""
+    import diarization as B
+    for j, spec in enumerate(v for pair in B.VOICE_PAIRS[split] for v in pair):
+        for k in range(OWN_PER_VOICE):
+            seed = 5000 + 10 * j + k
+            how, x = _monologue(B.voice_spec(spec), np.random.default_rng(seed), k, seed)
+            yield f"one {spec} r{k} {how}", x, None
 
 
 def bench_cases(split: str):
@@ -299,6 +325,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", choices=tuple(VARIANTS) + ("none",), default="wide")
     ap.add_argument("--splits", default="", help="also diarization.py's splits, comma-separated (e.g. tune,held)")
+    ap.add_argument("--voices-of", default="",
+                    help="also each espeak-ng voice of these diarization.py splits alone (comma-separated)")
     ap.add_argument("--cache", help="folder (outside the repo) to keep the generated cases in between runs")
     ap.add_argument("--dump", help="write per-recording results as JSON to this file")
     ap.add_argument("--only", help="run only the recordings whose name contains this")
@@ -313,6 +341,7 @@ def main() -> int:
     if args.set != "none":
         groups += [(f"{args.set}-one", single_cases(args.set)), (f"{args.set}-two", two_cases(args.set))]
     groups += [(f"bench-{s}", bench_cases(s)) for s in args.splits.split(",") if s]
+    groups += [(f"voices-{s}", own_voice_cases(s)) for s in args.voices_of.split(",") if s]
     rows = []
     for gname, gen in groups:
         for nm, x, segs in cached(gname, gen, args.cache):
