@@ -340,11 +340,9 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
         vals = [metrics[i.id].get(m.key) for i in infos]
         if all(v is None for v in vals):
             continue
-        p = metric_plain(m.key)
         cells = []
         for i, v in zip(infos, vals):
-            cell = (p.format(v, duration_s=metrics[i.id].get("duration_s")) if p.unit else m.format(v))
-            cell = cell.replace(" semitones", " st").replace(" syll./s", " syll./s")
+            cell = m.text(metrics[i.id]).replace(" semitones", " st")
             if m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile"):
                 cell += f" {PROFILE_MARK}"
             if m.group == "attunement" and v is not None:
@@ -353,7 +351,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
                 if lo is not None and hi is not None and not lo <= v <= hi:
                     cell += "*"
             cells.append(cell)
-        rows.append((p.label if p.unit else m.label + (f" ({m.unit})" if m.unit else ""), cells))
+        rows.append((m.row_label, cells))
     for kind in KINDS:
         vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
         if any(vals):

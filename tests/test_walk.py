@@ -580,3 +580,34 @@ def test_every_view_gives_the_planted_figures_for_the_same_speaker_and_follows_r
     for cmd in (("show", "1"), ("compare", "1"), ("moments", "1"), ("report", "1", "-o", str(tmp_path / "x.html"))):
         rc, _, err = run_cli(*cmd, "--store", str(store))
         assert rc != 0 and "no session '1'" in err, (cmd, err)
+
+
+def test_compare_page_and_terminal_give_each_figure_in_one_unit_and_rounding(fixture_store, tmp_path):
+    """`compare` on the terminal and its page (`-o`, in Chromium) gave one figure in two roundings and units:
+    pitch variation 1.4 st / 1.35, loudness -24 dBFS / -24.2, pace 5.4 syll./s / 5.41 (syl/s), a talk-over
+    1 (13.1/10 min) / 1. Every row now reads the same (the terminal says "st" for room, the page
+    "semitones"); the planted talk share and waits on both."""
+    import re
+
+    from tests.conftest import run_cli
+    truth = _planted_fixture()
+    rc, out, err = run_cli("compare", "1", "--store", str(fixture_store), "-o", str(tmp_path / "c.html"))
+    assert rc == 0, err
+    page = _browser_text(tmp_path / "c.html", tmp_path)
+    page = page[page.index("Measures by session"):page.index("Client feedback and notes")]
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == 2 and cells[0] and cells[1]:
+            rows[cells[0]] = cells[1]
+    assert len(rows) >= 25, rows
+    for label, cell in rows.items():
+        if label in ("therapist", "client", "session no.", "speakers", "Supervisor notes"):
+            continue
+        got = re.search(re.escape(label) + r"\s*\t?\s*\n?\t?([^\t\n]+)", page)
+        assert got, label
+        assert got.group(1).strip() == cell.replace(" st", " semitones").removesuffix("*"), (label, got.group(1))
+    assert float(rows["Therapist: share of the talking"].removesuffix(" %")) / 100 == pytest.approx(
+        truth["share"][T], abs=0.01)
+    for who, s in (("Therapist", T), ("Client", C)):
+        assert abs(float(rows[f"{who}: wait before answering"].removesuffix(" s")) - truth["wait"][s]) <= 0.05

@@ -123,6 +123,22 @@ class Metric:
             return "–"
         return f"{v * self.scale:{self.fmt}}"
 
+    def text(self, values: dict) -> str:
+        """The cell of one session (``values``: its ``Store.metrics``) as `compare` and `trend` show it, on the
+        terminal and on the page alike: in the unit and rounding of the summary and `show` where the measure has
+        plain words (``metric_plain``), else ``format``. The page had its own rounding and unit beside the
+        terminal's (walk58: pitch variation "1.35" against "1.4 st", loudness "-24.2" against "-24 dBFS",
+        pace "5.41 (syl/s)" against "5.4 syll./s", an interruption "1" against "1 (13.1/10 min)")."""
+        p = metric_plain(self.key)
+        v = values.get(self.key)
+        return p.format(v, duration_s=values.get("duration_s")) if p.unit else self.format(v)
+
+    @property
+    def row_label(self) -> str:
+        """The row's name: the plain words with the unit in the cells, else the label with its unit."""
+        p = metric_plain(self.key)
+        return p.label if p.unit else self.label + (f" ({self.unit})" if self.unit else "")
+
 
 COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("duration_s", "duration", "min", ".1f", 1 / 60, "session"),
@@ -770,16 +786,15 @@ def _compare_rows(infos: list[SessionInfo], metrics: dict[int, dict]) -> list[st
                      + "</tr>" for k, vals in meta_rows]
     for m in present:
         cells = "".join(_compare_cell(m, metrics[i.id]) for i in infos)
-        unit = f" ({m.unit})" if m.unit else ""
         p = metric_plain(m.key)
-        label = (_explained(p.label + unit, p.definition, p.direction, p.source) if p.label != m.key
-                 else escape(m.label + unit))
+        label = (_explained(m.row_label, p.definition, p.direction, p.source) if p.label != m.key
+                 else escape(m.row_label))
         rows.append(f'<tr data-key="{escape(m.key)}"><td>{label}</td>{cells}</tr>')
-    from ..moments import KIND_LABELS, KINDS
+    from ..moments import KINDS
     for kind in KINDS:  # moments to review per kind, when counted (prosody moments)
         vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
         if any(vals):
-            rows.append(f'<tr data-key="moments.{kind}"><td>moments: {escape(KIND_LABELS[kind])}</td>'
+            rows.append(f'<tr data-key="moments.{kind}"><td>{escape(metric_plain(f"moments.{kind}").label)}</td>'
                         + "".join(f'<td class="n">{"–" if v is None else int(v)}</td>' for v in vals) + "</tr>")
     return rows
 
@@ -795,7 +810,7 @@ def _compare_cell(m, values: dict) -> str:
         if lo is not None and hi is not None:
             cls = " chance" if lo <= v <= hi else " beyond"
     profiled = m.key == "warmth.score" and v is not None and values.get("warmth.profile")
-    return f'<td class="n{cls}">{escape(m.format(v))}{PROFILE_MARK if profiled else ""}</td>'
+    return f'<td class="n{cls}">{escape(m.text(values))}{PROFILE_MARK if profiled else ""}</td>'
 
 
 def _compare_charts(infos: list[SessionInfo], metrics: dict[int, dict], profile: list[int]) -> str:
