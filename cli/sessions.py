@@ -600,7 +600,19 @@ def _trend_caption(infos, metrics) -> str:
              and not any(metrics[i.id].get(f"{s}.speech_s") for s in ("therapist", "client"))]
     if quiet:
         caption += f"; session{'s' * (len(quiet) > 1)} {', '.join(quiet)}: no speech found"
-    return caption
+    return caption + _call_delay_caption(infos, metrics)
+
+
+def _call_delay_caption(infos, metrics) -> str:
+    """A video call's (``--network-delay-ms``) c.wait is the client's wait as measured, the call's round trip in
+    it; `show` and the report also give it less the delay, which trend did not say (walk58)."""
+    said = []
+    for i in infos:
+        m = metrics[i.id]
+        if m.get("network_delay_ms") and m.get("timing.client.gap_median_corrected_s") is not None:
+            said.append(f"session {i.id}: a call ({m['network_delay_ms']:g} ms each way), the client's wait "
+                        f"{m['timing.client.gap_median_corrected_s']:+.2f} s less its delay")
+    return "".join(f"; {x}" for x in said) + ("; c.wait is as measured, with the call's delay in it" if said else "")
 
 
 def _voice_quality_trend(infos, metrics) -> list:

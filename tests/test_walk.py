@@ -611,3 +611,24 @@ def test_compare_page_and_terminal_give_each_figure_in_one_unit_and_rounding(fix
         truth["share"][T], abs=0.01)
     for who, s in (("Therapist", T), ("Client", C)):
         assert abs(float(rows[f"{who}: wait before answering"].removesuffix(" s")) - truth["wait"][s]) <= 0.05
+
+
+def test_compare_and_trend_give_a_calls_wait_less_its_delay(delay_store, tmp_path):
+    """`show` and the report give a video call's client wait as measured and less the call's delay; `compare`
+    (terminal and page) and `trend` gave the raw one only, the delay unsaid (planted 0.41 s, 0.21 s less the
+    2 x 100 ms round trip)."""
+    from tests.conftest import run_cli
+    truth = _planted_fixture(delay_s=0.1)
+    rc, shown, err = run_cli("show", "1", "--store", str(delay_store))
+    assert rc == 0, err
+    less = _row(shown, "Wait, minus the call delay")[1]
+    assert abs(float(less.removesuffix(" s")) - truth["wait_less_delay"]) <= 0.05
+    rc, out, err = run_cli("compare", "1", "--store", str(delay_store), "-o", str(tmp_path / "c.html"))
+    assert rc == 0, err
+    assert f"Client: wait, minus the call delay │ {less}" in " ".join(out.split())
+    assert _row(_browser_text(tmp_path / "c.html", tmp_path), "Client: wait, minus the call delay") == [less]
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", str(delay_store))
+    assert rc == 0, err
+    said = " ".join(out.split())
+    assert f"session 1: a call (100 ms each way), the client's wait {less} less its delay" in said
+    assert "c.wait is as measured, with the call's delay in it" in said

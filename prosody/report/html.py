@@ -147,6 +147,8 @@ COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("timing.therapist.longest_monologue_s", "therapist longest monologue", "s", ".1f"),
     Metric("therapist.gap_median_s", "median gap before therapist answers", "s", "+.2f"),
     Metric("client.gap_median_s", "median gap before client answers", "s", "+.2f"),
+    # a video call's (--network-delay-ms): `show` and the report give both; compare and trend gave the raw one only
+    Metric("timing.client.gap_median_corrected_s", "client's wait less the call delay", "s", "+.2f"),
     Metric("therapist.overlaps", "therapist overlapping starts", "", ".0f"),
     Metric("therapist.interruptions", "therapist interruptions", "", ".0f"),
     Metric("client.interruptions", "client interruptions", "", ".0f"),
