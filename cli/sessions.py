@@ -340,11 +340,9 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
         vals = [metrics[i.id].get(m.key) for i in infos]
         if all(v is None for v in vals):
             continue
-        p = metric_plain(m.key)
         cells = []
         for i, v in zip(infos, vals):
-            cell = (p.format(v, duration_s=metrics[i.id].get("duration_s")) if p.unit else m.format(v))
-            cell = cell.replace(" semitones", " st").replace(" syll./s", " syll./s")
+            cell = m.text(metrics[i.id]).replace(" semitones", " st")
             if m.key == "warmth.score" and v is not None and metrics[i.id].get("warmth.profile"):
                 cell += f" {PROFILE_MARK}"
             if m.group == "attunement" and v is not None:
@@ -353,7 +351,7 @@ def compare_view(infos, metrics, *, title: str = "compare", notes=None) -> "Comp
                 if lo is not None and hi is not None and not lo <= v <= hi:
                     cell += "*"
             cells.append(cell)
-        rows.append((p.label if p.unit else m.label + (f" ({m.unit})" if m.unit else ""), cells))
+        rows.append((m.row_label, cells))
     for kind in KINDS:
         vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
         if any(vals):
@@ -602,7 +600,19 @@ def _trend_caption(infos, metrics) -> str:
              and not any(metrics[i.id].get(f"{s}.speech_s") for s in ("therapist", "client"))]
     if quiet:
         caption += f"; session{'s' * (len(quiet) > 1)} {', '.join(quiet)}: no speech found"
-    return caption
+    return caption + _call_delay_caption(infos, metrics)
+
+
+def _call_delay_caption(infos, metrics) -> str:
+    """A video call's (``--network-delay-ms``) c.wait is the client's wait as measured, the call's round trip in
+    it; `show` and the report also give it less the delay, which trend did not say (walk58)."""
+    said = []
+    for i in infos:
+        m = metrics[i.id]
+        if m.get("network_delay_ms") and m.get("timing.client.gap_median_corrected_s") is not None:
+            said.append(f"session {i.id}: a call ({m['network_delay_ms']:g} ms each way), the client's wait "
+                        f"{m['timing.client.gap_median_corrected_s']:+.2f} s less its delay")
+    return "".join(f"; {x}" for x in said) + ("; c.wait is as measured, with the call's delay in it" if said else "")
 
 
 def _voice_quality_trend(infos, metrics) -> list:

@@ -13,7 +13,7 @@ from rich.text import Text
 from prosody.report.text import terminal_safe
 
 from prosody.report.wording import (SEMITONE_NOTE, feature_word, fmt_value, measure_plain, session_warnings,
-                                    speaker_plain, warmth_plain)
+                                    speaker_plain, timing_keys, warmth_plain)
 
 WIDTH = 80
 LABEL_MAX = 36
@@ -24,7 +24,6 @@ SPEAKER_KEYS = ("talk_share", "speech_s", "n_turns", "gap_median_s", "overlaps",
                 "speech_rate_syl_s", "articulation_rate_syl_s")
 TURN_KEYS = {"talk_share", "n_turns", "gap_median_s", "overlaps", "interruptions", "failed_interruptions",
              "backchannels"}
-TIMING_KEYS = ("turns_per_min", "longest_monologue_s", "quick_answer_share", "silences_broken")
 
 
 
@@ -142,11 +141,8 @@ def measures_views(m: dict, speakers: list[str], turn_taking: bool, *, duration_
     """Warmth, timing extras and attunement as renderables."""
     out = warmth_lines(m.get("warmth") or {}, (m.get("baseline") or {}).get("kind", "default"), explain=explain)
     if turn_taking and m.get("timing"):
-        keys = list(TIMING_KEYS)
-        if m.get("network_delay_ms"):
-            keys.insert(2, "gap_median_corrected_s")
         rows = []
-        for key in keys:
+        for key in timing_keys(m):
             p = measure_plain(f"timing.{key}")
             rows.append((p.label, [p.format((m["timing"].get(s) or {}).get(key), duration_s=duration_s)
                                    for s in speakers],

@@ -468,13 +468,15 @@ def test_wording_covers_the_registry_and_the_session_keys():
 
 def test_report_explains_each_measure_in_one_click(fixture_dialogue, tmp_path):
     from prosody.report.html import SPEAKER_DEFINITIONS, session_report
+    from prosody.report.wording import timing_keys
     audio, _ = fixture_dialogue
     s = analyze_blocks([audio], ("therapist", "client"))
     with Store(tmp_path / "st") as st:
         sid = st.save_session(s)
         html = session_report(st.get(sid), None)
     speakers = html[html.index('<section id="speakers">'):html.index('<section id="timelines">')]
-    assert speakers.count('<details class="why">') == len(SPEAKER_DEFINITIONS)
+    # each per-speaker measure and each timing row of the terminal summary (walk58: the report had none of those)
+    assert speakers.count('<details class="why">') == len(SPEAKER_DEFINITIONS) + len(timing_keys(None))
     assert "<summary>Wait before answering</summary>" in speakers and "Heldner &amp; Edlund 2010" in speakers
     warmth = html[html.index('<section id="warmth">'):html.index('<section id="attunement">')]
     assert "<summary>Pitch raised above your baseline:" in warmth and "Xiao et al. 2014" in warmth

@@ -424,3 +424,211 @@ def test_the_one_voice_assumption_does_not_offer_relabel(monkeypatch):
     x = (np.random.default_rng(0).standard_normal(1000 * 160) * 0.01).astype(np.float32)
     said = [w for w in speakers.attribute(x).warnings if w.startswith("assumption:")]
     assert len(said) == 1 and "prosody enrol" in said[0] and "relabel" not in said[0], said
+
+
+# -- walk58 (2026-12-07): one computation, many views, against the planted truth ----------------------------------
+
+def _planted_fixture(delay_s: float = 0.0) -> dict:
+    """The bundled dialogue's planted figures: talk shares, each speaker's median wait before answering (the
+    client's less the call's round trip ``2 x delay_s``) and the share of answers within 0.2 s."""
+    import json
+    from statistics import median
+
+    from tests.conftest import FIXTURES
+    t = json.loads((FIXTURES / "dialogue.truth.json").read_text())
+    speech = {s: sum(b - a for a, b in t["segments"][s]) for s in (T, C)}
+    offs = {s: [x["offset_s"] for x in t["transitions"] if x["to_speaker"] == s] for s in (T, C)}
+    return {"share": {s: speech[s] / sum(speech.values()) for s in (T, C)},
+            "wait": {s: median(offs[s]) for s in (T, C)},
+            "wait_less_delay": median(offs[C]) - 2 * delay_s,
+            "quick": {s: sum(o < 0.2 for o in offs[s]) / len(offs[s]) for s in (T, C)}}
+
+
+def _browser_text(page, tmp_path) -> str:
+    """A page as a person reads it: headless Chromium's innerText (the report tests' browser), no console
+    message, error or request."""
+    import os
+
+    from tests.test_report import CHROMIUM, _cdp_render
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not found")
+    r = _cdp_render(page.resolve(), tmp_path / (page.stem + ".png"), extra_js="document.body.innerText")
+    assert r["requests"] == [] and r["console"] == [] and r["exceptions"] == [] and r["log_errors"] == [], r
+    return r["facts"]["extra"]
+
+
+def _row(text: str, label: str) -> list[str]:
+    """The cells after ``label`` on its row: a terminal row (cells two spaces apart) or a browser's table row
+    (the label, then the cells tab-separated on the next line)."""
+    import re
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == label and i + 1 < len(lines):  # the browser: a <details> label, cells below
+            return [c.strip() for c in lines[i + 1].split("\t") if c.strip()]
+        if line.startswith(label + " ") or line.startswith(label + "\t"):
+            return [c.strip() for c in re.split(r"\t| {2,}", line[len(label):]) if c.strip()]
+    raise AssertionError(f"no row {label!r} in:\n{text}")
+
+
+@pytest.fixture(scope="module")
+def delay_store(tmp_path_factory):
+    """The bundled dialogue as a video call (`--network-delay-ms 100`), saved (session 1)."""
+    from tests.conftest import FIXTURES, run_cli
+    store = tmp_path_factory.mktemp("walk58") / "st"
+    rc, _, err = run_cli("analyze", str(FIXTURES / "dialogue.flac"), "--network-delay-ms", "100", "--save",
+                         "--store", str(store), "--therapist", "ann", "--client", "C7", "--quiet", "--no-progress")
+    assert rc == 0, err
+    return store
+
+
+def test_the_report_shows_the_timing_rows_and_the_wait_less_the_call_delay_as_show_does(delay_store, tmp_path):
+    """`show` (and the terminal summary) gave turns per minute, the longest stretch holding the floor, the
+    client's wait less the call's delay, answers within 0.2 s and silences broken; the report gave none of
+    them, so a video call's page said the client waited +0.40 s where `show` said +0.20 s without the
+    call's delay (planted 0.41 s, 0.21 s less the 2 x 100 ms round trip)."""
+    from tests.conftest import run_cli
+    truth = _planted_fixture(delay_s=0.1)
+    rc, shown, err = run_cli("show", "1", "--store", str(delay_store))
+    assert rc == 0, err
+    rc, _, err = run_cli("report", "1", "--store", str(delay_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    page = _browser_text(tmp_path / "r.html", tmp_path)
+    for label in ("Turns per minute", "Longest stretch holding the floor", "Wait, minus the call delay",
+                  "Answers within 0.2 s", "Silences (2 s or more) broken", "Wait before answering"):
+        assert _row(page, label) == _row(shown, label), label
+    wait_less = _row(page, "Wait, minus the call delay")
+    assert wait_less[0] == "–" and abs(float(wait_less[1].removesuffix(" s")) - truth["wait_less_delay"]) <= 0.05
+    quick = [float(v.removesuffix(" %")) / 100 for v in _row(page, "Answers within 0.2 s")]
+    assert quick == pytest.approx([round(truth["quick"][s], 2) for s in (T, C)], abs=0.006)
+    assert "A call delay of 100 ms (one way) was given" in page
+
+
+def test_report_and_compare_definitions_are_the_registrys(fixture_store, tmp_path):
+    """The report's and the compare / trend pages' definitions were their own words beside the registry's
+    (docs/measures.md) and had drifted: "articulation rate: syllable nuclei / speech time" for a figure over
+    phonation time (speech time less its pauses and quiet edges), the longest monologue without the silence
+    that ends it, proximity and convergence described as other computations, a backchannel as any listener
+    segment under 0.8 s. Each now reads the registry's formula."""
+    from prosody.measures import MEASURES
+    from tests.conftest import run_cli
+    formula = {d.name: d.formula for d in MEASURES}
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    rc, _, err = run_cli("compare", "1", "--store", str(fixture_store), "-o", str(tmp_path / "c.html"))
+    assert rc == 0, err
+    for name in ("r", "c"):
+        defs = _text((tmp_path / f"{name}.html").read_text()).split("Definitions and sources")[-1]
+        for measure in ("voice.articulation_rate_syl_s", "timing.longest_monologue_s", "timing.turns_per_min",
+                        "attunement.proximity", "attunement.synchrony", "attunement.convergence"):
+            assert formula[measure] in defs, (name, measure)
+        assert "syllable nuclei / speech time" not in defs and "difference of absolute differences" not in defs
+    defs = _text((tmp_path / "r.html").read_text()).split("Definitions and sources")[-1]
+    assert formula["timing.backchannels"] in defs and "listener segment < 0.8 s" not in defs
+
+
+def test_every_view_gives_the_planted_figures_for_the_same_speaker_and_follows_relabel_and_delete(
+        fixture_store, tmp_path):
+    """One figure, many views: talk share and waits in `show`, the JSON export, `compare`, `trend` and the
+    report (in Chromium) are the planted ones (to 0.01 and 0.05 s), in the same rounding, for the same
+    speaker; after `relabel` every view has the two exchanged, and after `delete` none has the session."""
+    import json
+    import shutil
+
+    from tests.conftest import run_cli
+    truth = _planted_fixture()
+    store = tmp_path / "st"
+    shutil.copytree(fixture_store, store)
+
+    def views(swapped: bool):
+        th, cl = (C, T) if swapped else (T, C)
+        rc, shown, err = run_cli("show", "1", "--store", str(store))
+        assert rc == 0, err
+        rc, out, err = run_cli("export", "1", "--store", str(store), "--format", "json", "-o",
+                               str(tmp_path / f"e{swapped}.json"))
+        assert rc == 0, err
+        doc = json.loads((tmp_path / f"e{swapped}.json").read_text())
+        rc, compared, err = run_cli("compare", "1", "--store", str(store))
+        assert rc == 0, err
+        rc, trend, err = run_cli("trend", "--therapist", "ann", "--store", str(store))
+        assert rc == 0, err
+        rc, _, err = run_cli("report", "1", "--store", str(store), "-o", str(tmp_path / f"r{swapped}.html"))
+        assert rc == 0, err
+        page = _browser_text(tmp_path / f"r{swapped}.html", tmp_path)
+        share = doc["speakers"][T]["talk_share"]
+        assert share == pytest.approx(truth["share"][th], abs=0.01)
+        for s, planted in ((T, th), (C, cl)):
+            assert doc["speakers"][s]["gap_median_s"] == pytest.approx(truth["wait"][planted], abs=0.05)
+        pct, waits = f"{share * 100:.0f} %", [f"{doc['speakers'][s]['gap_median_s']:+.2f} s" for s in (T, C)]
+        assert _row(shown, "Share of the talking")[0] == _row(page, "Share of the talking")[0] == pct
+        assert _row(shown, "Wait before answering") == _row(page, "Wait before answering") == waits
+        assert " ".join(compared.split()).count(f"Therapist: share of the talking │ {pct}") == 1
+        assert f"Therapist: wait before answering │ {waits[0]}" in " ".join(compared.split())
+        assert f"Client: wait before answering │ {waits[1]}" in " ".join(compared.split())
+        row = next(line.split() for line in trend.splitlines() if line.split()[:1] == ["1"])
+        assert row[4:7] == [f"{share * 100:.0f}%", waits[0].removesuffix(" s"), waits[1].removesuffix(" s")]
+        assert "therapist: share of the talking" in page and pct in page.split("therapist: share of the talking")[0]
+
+    views(swapped=False)
+    rc, _, err = run_cli("relabel", "1", "--store", str(store))
+    assert rc == 0, err
+    views(swapped=True)
+    rc, _, err = run_cli("delete", "1", "--store", str(store))
+    assert rc == 0, err
+    rc, listed, _ = run_cli("sessions", "--store", str(store))
+    rc_trend, trend, _ = run_cli("trend", "--therapist", "ann", "--store", str(store))
+    assert " 1 " not in listed and "C7" not in listed and "C7" not in trend
+    for cmd in (("show", "1"), ("compare", "1"), ("moments", "1"), ("report", "1", "-o", str(tmp_path / "x.html"))):
+        rc, _, err = run_cli(*cmd, "--store", str(store))
+        assert rc != 0 and "no session '1'" in err, (cmd, err)
+
+
+def test_compare_page_and_terminal_give_each_figure_in_one_unit_and_rounding(fixture_store, tmp_path):
+    """`compare` on the terminal and its page (`-o`, in Chromium) gave one figure in two roundings and units:
+    pitch variation 1.4 st / 1.35, loudness -24 dBFS / -24.2, pace 5.4 syll./s / 5.41 (syl/s), a talk-over
+    1 (13.1/10 min) / 1. Every row now reads the same (the terminal says "st" for room, the page
+    "semitones"); the planted talk share and waits on both."""
+    import re
+
+    from tests.conftest import run_cli
+    truth = _planted_fixture()
+    rc, out, err = run_cli("compare", "1", "--store", str(fixture_store), "-o", str(tmp_path / "c.html"))
+    assert rc == 0, err
+    page = _browser_text(tmp_path / "c.html", tmp_path)
+    page = page[page.index("Measures by session"):page.index("Client feedback and notes")]
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == 2 and cells[0] and cells[1]:
+            rows[cells[0]] = cells[1]
+    assert len(rows) >= 25, rows
+    for label, cell in rows.items():
+        if label in ("therapist", "client", "session no.", "speakers", "Supervisor notes"):
+            continue
+        got = re.search(re.escape(label) + r"\s*\t?\s*\n?\t?([^\t\n]+)", page)
+        assert got, label
+        assert got.group(1).strip() == cell.replace(" st", " semitones").removesuffix("*"), (label, got.group(1))
+    assert float(rows["Therapist: share of the talking"].removesuffix(" %")) / 100 == pytest.approx(
+        truth["share"][T], abs=0.01)
+    for who, s in (("Therapist", T), ("Client", C)):
+        assert abs(float(rows[f"{who}: wait before answering"].removesuffix(" s")) - truth["wait"][s]) <= 0.05
+
+
+def test_compare_and_trend_give_a_calls_wait_less_its_delay(delay_store, tmp_path):
+    """`show` and the report give a video call's client wait as measured and less the call's delay; `compare`
+    (terminal and page) and `trend` gave the raw one only, the delay unsaid (planted 0.41 s, 0.21 s less the
+    2 x 100 ms round trip)."""
+    from tests.conftest import run_cli
+    truth = _planted_fixture(delay_s=0.1)
+    rc, shown, err = run_cli("show", "1", "--store", str(delay_store))
+    assert rc == 0, err
+    less = _row(shown, "Wait, minus the call delay")[1]
+    assert abs(float(less.removesuffix(" s")) - truth["wait_less_delay"]) <= 0.05
+    rc, out, err = run_cli("compare", "1", "--store", str(delay_store), "-o", str(tmp_path / "c.html"))
+    assert rc == 0, err
+    assert f"Client: wait, minus the call delay │ {less}" in " ".join(out.split())
+    assert _row(_browser_text(tmp_path / "c.html", tmp_path), "Client: wait, minus the call delay") == [less]
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", str(delay_store))
+    assert rc == 0, err
+    said = " ".join(out.split())
+    assert f"session 1: a call (100 ms each way), the client's wait {less} less its delay" in said
+    assert "c.wait is as measured, with the call's delay in it" in said

@@ -27,7 +27,7 @@ from ..formats.bundle import SRS_ITEMS
 from ..store.db import SessionInfo, StoredSession, speaker_roles
 from .review import notes_html
 from .wording import (feature_word, layouts_note, measure_plain, metric_plain, session_warnings, speaker_plain,
-                      warmth_plain)
+                      timing_keys, warmth_plain)
 
 
 
@@ -48,6 +48,16 @@ def _disclaimer(measures, speakers) -> str:
 
 _TURNS = TurnConfig()  # the documented defaults (the report reads stored figures, not a session's config)
 
+
+def _formula(measure_id: str) -> str:
+    """A measure's definition as the registry (docs/measures.md) says it: the report and the compare / trend
+    pages kept their own words beside it, which drifted (walk58: "articulation rate = syllable nuclei / speech
+    time" where the figure is over phonation time; "longest monologue: longest turn held without the other
+    speaker taking the floor" where a silence of 3 s or more also ends it; proximity and convergence described
+    as another computation than the one made)."""
+    from ..measures import MEASURES
+    return next(d.formula for d in MEASURES if d.name == measure_id)
+
 # Per-speaker keys of the session document: label, unit, definition, source.
 # Mirrors docs/session-schema.md (tests/test_report.py checks the keys match).
 SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
@@ -65,7 +75,7 @@ SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     "n_syllables": ("syllables", "count", "syllable nuclei", "de Jong & Wempe 2009"),
     "speech_rate_syl_s": ("speech rate", "syl/s", "syllable nuclei / (time holding the floor (turns, pauses included) + own speech outside it)",
                           "de Jong & Wempe 2009"),
-    "articulation_rate_syl_s": ("articulation rate", "syl/s", "syllable nuclei / speech time",
+    "articulation_rate_syl_s": ("articulation rate", "syl/s", _formula("voice.articulation_rate_syl_s"),
                                 "de Jong & Wempe 2009"),
     "gap_median_s": ("median gap before answering", "s",
                      "median floor transfer offset when this speaker takes the floor (negative: starts in overlap)",
@@ -75,24 +85,22 @@ SPEAKER_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
                       "started while the holder speaks, the holder stops during it, overlap >= "
                       f"{_TURNS.interruption_min_overlap_s:g} s",
                       "Heldner & Edlund 2010; prosody/engine/turns.py"),
-    "failed_interruptions": ("failed interruptions", "count",
-                             "a longer listener segment started in overlap that the holder talks through",
+    "failed_interruptions": ("failed interruptions", "count", _formula("timing.failed_interruptions"),
                              "Gravano & Hirschberg 2011, 2012; prosody/engine/turns.py"),
-    "backchannels": ("backchannels", "count",
-                     f"listener segment < {_TURNS.backchannel_max_s:g} s after which the holder keeps the floor",
+    "backchannels": ("backchannels", "count", _formula("timing.backchannels"),
                      "Ward & Tsukahara 2000; prosody/engine/turns.py"),
 }
 MEASURE_DEFINITIONS: list[tuple[str, str, str]] = [
     ("warmth score", "0-100 composite of the therapist's vocal and timing cues whose direction research supports, "
      "each relative to the therapist's own baseline; components and their sources below",
      "see each component"),
-    ("proximity", "partner turns at an exchange more alike than non-adjacent turns (difference of absolute "
-     "differences); within the shuffled-partner chance interval reads as chance", "Levitan & Hirschberg 2011"),
-    ("synchrony", "correlation of the partners' values across exchanges; higher is not better",
+    ("proximity", _formula("attunement.proximity") + "; within the chance interval reads as chance",
+     "Levitan & Hirschberg 2011"),
+    ("synchrony", _formula("attunement.synchrony") + "; higher is not better",
      "Levitan & Hirschberg 2011; Reich et al. 2014"),
-    ("convergence", "change of the partners' difference over the session", "Levitan & Hirschberg 2011"),
-    ("turns per minute", "turns started by the speaker per minute of session", ""),
-    ("longest monologue", "longest turn held without the other speaker taking the floor", ""),
+    ("convergence", _formula("attunement.convergence"), "Levitan & Hirschberg 2011"),
+    ("turns per minute", _formula("timing.turns_per_min"), ""),
+    ("longest monologue", _formula("timing.longest_monologue_s"), ""),
     ("Session Rating Scale", "the client's rating of relationship, goals and topics, approach, overall (0-10 each, "
      "total 0-40)", "Duncan et al. 2003"),
 ]
@@ -115,6 +123,22 @@ class Metric:
             return "–"
         return f"{v * self.scale:{self.fmt}}"
 
+    def text(self, values: dict) -> str:
+        """The cell of one session (``values``: its ``Store.metrics``) as `compare` and `trend` show it, on the
+        terminal and on the page alike: in the unit and rounding of the summary and `show` where the measure has
+        plain words (``metric_plain``), else ``format``. The page had its own rounding and unit beside the
+        terminal's (walk58: pitch variation "1.35" against "1.4 st", loudness "-24.2" against "-24 dBFS",
+        pace "5.41 (syl/s)" against "5.4 syll./s", an interruption "1" against "1 (13.1/10 min)")."""
+        p = metric_plain(self.key)
+        v = values.get(self.key)
+        return p.format(v, duration_s=values.get("duration_s")) if p.unit else self.format(v)
+
+    @property
+    def row_label(self) -> str:
+        """The row's name: the plain words with the unit in the cells, else the label with its unit."""
+        p = metric_plain(self.key)
+        return p.label if p.unit else self.label + (f" ({self.unit})" if self.unit else "")
+
 
 COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("duration_s", "duration", "min", ".1f", 1 / 60, "session"),
@@ -123,6 +147,8 @@ COMPARE_METRICS: tuple[Metric, ...] = (
     Metric("timing.therapist.longest_monologue_s", "therapist longest monologue", "s", ".1f"),
     Metric("therapist.gap_median_s", "median gap before therapist answers", "s", "+.2f"),
     Metric("client.gap_median_s", "median gap before client answers", "s", "+.2f"),
+    # a video call's (--network-delay-ms): `show` and the report give both; compare and trend gave the raw one only
+    Metric("timing.client.gap_median_corrected_s", "client's wait less the call delay", "s", "+.2f"),
     Metric("therapist.overlaps", "therapist overlapping starts", "", ".0f"),
     Metric("therapist.interruptions", "therapist interruptions", "", ".0f"),
     Metric("client.interruptions", "client interruptions", "", ".0f"),
@@ -273,7 +299,7 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
         extra_sections = [moments_section(stored, moments(doc, bookmarks=stored.bookmarks, notes=stored.notes))]
     for sid_, title_, inner_ in extra_sections:
         parts.append(_section(sid_, title_, inner_))
-    parts.append(_section("speakers", "Per speaker", _speaker_table(doc)))
+    parts.append(_section("speakers", "Per speaker", _speaker_table(doc) + _timing_table(doc, measures)))
     parts.append(_section("timelines", "Pitch and level over the session",
                           _timelines(doc, frames, stored, frames_lost)))
     if doc.get("turn_taking"):
@@ -348,6 +374,28 @@ def _speaker_table(doc) -> str:
     return (f"<table>{head}{''.join(rows)}</table><p class=\"muted\">Counts are per 10 minutes of the session. "
             "A semitone is one piano key; 2 semitones is a clearly audible step. Click a measure for what it is, "
             "which way is which, and its source.</p>")
+
+
+def _timing_table(doc, measures) -> str:
+    """The session's timing rows as the terminal summary and `show` have them (``timing_keys``): turns per
+    minute, the longest stretch holding the floor, the client's wait less a call's delay, quick answers and
+    silences broken. The report showed none of them: a video call's client waited "+0.79 s" on the page and
+    "+0.59 s" less the call's delay in `show`, the page not saying that a delay was set (walk58)."""
+    timing = (measures or {}).get("timing")
+    if not doc.get("turn_taking") or not isinstance(timing, dict):
+        return ""
+    speakers = doc["speaker_order"]
+    head = "<tr><th>timing</th>" + "".join(f'<th class="n">{_typed(s)}</th>' for s in speakers) + "</tr>"
+    rows = []
+    for key in timing_keys(measures):
+        p = measure_plain(f"timing.{key}")
+        vals = [p.format((timing.get(s) or {}).get(key), duration_s=doc.get("duration_s")) for s in speakers]
+        cells = "".join(f'<td class="n">{escape(v)}</td>' for v in vals)
+        rows.append(f"<tr><td>{_explained(p.label, p.definition, p.direction, p.source)}</td>{cells}</tr>")
+    delay = measures.get("network_delay_ms")
+    note = (f'<p class="muted">A call delay of {delay:g} ms (one way) was given: the client\'s wait is shown as '
+            "measured and with the round trip taken out.</p>" if delay else "")
+    return f"<table>{head}{''.join(rows)}</table>{note}"
 
 
 def _typed(text) -> str:
@@ -740,16 +788,15 @@ def _compare_rows(infos: list[SessionInfo], metrics: dict[int, dict]) -> list[st
                      + "</tr>" for k, vals in meta_rows]
     for m in present:
         cells = "".join(_compare_cell(m, metrics[i.id]) for i in infos)
-        unit = f" ({m.unit})" if m.unit else ""
         p = metric_plain(m.key)
-        label = (_explained(p.label + unit, p.definition, p.direction, p.source) if p.label != m.key
-                 else escape(m.label + unit))
+        label = (_explained(m.row_label, p.definition, p.direction, p.source) if p.label != m.key
+                 else escape(m.row_label))
         rows.append(f'<tr data-key="{escape(m.key)}"><td>{label}</td>{cells}</tr>')
-    from ..moments import KIND_LABELS, KINDS
+    from ..moments import KINDS
     for kind in KINDS:  # moments to review per kind, when counted (prosody moments)
         vals = [metrics[i.id].get(f"moments.{kind}") for i in infos]
         if any(vals):
-            rows.append(f'<tr data-key="moments.{kind}"><td>moments: {escape(KIND_LABELS[kind])}</td>'
+            rows.append(f'<tr data-key="moments.{kind}"><td>{escape(metric_plain(f"moments.{kind}").label)}</td>'
                         + "".join(f'<td class="n">{"–" if v is None else int(v)}</td>' for v in vals) + "</tr>")
     return rows
 
@@ -765,7 +812,7 @@ def _compare_cell(m, values: dict) -> str:
         if lo is not None and hi is not None:
             cls = " chance" if lo <= v <= hi else " beyond"
     profiled = m.key == "warmth.score" and v is not None and values.get("warmth.profile")
-    return f'<td class="n{cls}">{escape(m.format(v))}{PROFILE_MARK if profiled else ""}</td>'
+    return f'<td class="n{cls}">{escape(m.text(values))}{PROFILE_MARK if profiled else ""}</td>'
 
 
 def _compare_charts(infos: list[SessionInfo], metrics: dict[int, dict], profile: list[int]) -> str:

@@ -93,6 +93,17 @@ def live_incomplete(live: dict) -> str:
     return f"this live session was saved incomplete: {why}; {held}"
 
 
+def timing_keys(measures: dict | None) -> list[str]:
+    """The session timing rows (``measures.timing.SPEAKER.KEY``) that the terminal summary, `show` and the
+    report show, in their order: the client's wait with the call's delay taken out where a delay was given
+    (docs/measures.md: "both raw and corrected figures are shown"; the report showed neither the timing
+    rows nor the corrected wait, walk58)."""
+    keys = ["turns_per_min", "longest_monologue_s", "quick_answer_share", "silences_broken"]
+    if (measures or {}).get("network_delay_ms"):
+        keys.insert(2, "gap_median_corrected_s")
+    return keys
+
+
 def fmt_value(v, unit: str, *, duration_s: float | None = None) -> str:
     """A value in the unit a person uses. ``unit`` is the registry's unit
     (``share``, ``count``, ``s``, ``st``, ``dB``, ``Hz``, ``dBFS``, ``syl/s``,
