@@ -3052,10 +3052,11 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
     ``separation_se``, ``gain``, ``overlap``; ``path``: the first pass's path, (m,) 0/1/2 per speech frame), or
     where the first pass changes voice inside speech (``_inside_share`` ``line_inside_from`` or more of its
     changes) and this split, passing ``_start_holds``, at pauses (``line_inside_to`` or less): an utterance
-    seldom holds two people, and a split of one voice's head against its tail with the other voice (FEO072>M beside MEE009 through
-    an MP3 coder) lies further apart and has frame models that explain its frames better than the right one
-    (docs/speakers.md, eighty-second round). Not tried where the voices lie ``line_restart_below`` apart or more,
-    nor where its start is the first pass's (``lab``) for 95 % of the windows. None: keep the best so far."""
+    seldom holds two people, and a split of one voice's head against its tail with the other voice (FEO072>M
+    beside MEE009 through an MP3 coder) lies further apart and has frame models that explain its frames better
+    than the right one (docs/speakers.md, eighty-second round). Not tried where the voices lie
+    ``line_restart_below`` apart or more, nor where its start is the first pass's (``lab``) for 95 % of the
+    windows. None: keep the best so far."""
     if not separation < cfg.line_restart_below:
         return None
     starts, w = _window_starts(len(idx), cfg, grid)
