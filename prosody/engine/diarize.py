@@ -197,6 +197,13 @@ class DiarizeConfig:
     ``utterance_max_more_overlap``: a restart from utterances that gives more than this share of
     the speech more to both voices than the best so far is not kept (its voices' own windows,
     purer for it, lie further apart without the split being better).
+    ``line_restart_below`` / ``line_max_pause_s``: where the voices found lie less than
+    ``line_restart_below`` apart (``0`` turns it off), one more start for the choice between starts
+    (``_line_restart``): k-means on the window embeddings with the recording's own level line projected
+    out, that line fitted on the steps between neighbouring windows inside one utterance (no pause over
+    ``line_max_pause_s`` in the two windows' frames); kept on the utterance restart's test (``_start_beats``)
+    or, ``line_inside_from`` / ``line_inside_to``, where at least that share of the first pass's changes of
+    voice fall inside speech and at most this share of its own (above 1: off; eighty-second round).
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``subcluster*``: where the two voices found lie less than ``subcluster_below`` apart, restarts
@@ -389,6 +396,10 @@ class DiarizeConfig:
     utterance_decisive_count: int = 3
     utterance_decisive_voice_s: float = 2.0
     utterance_max_more_overlap: float = 0.05
+    line_restart_below: float = 0.4
+    line_max_pause_s: float = 0.25
+    line_inside_from: float = 0.3
+    line_inside_to: float = 0.1
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     pieces_keep_apart: float = 0.21
     pieces_keep_max_inside: float = 0.6
@@ -1412,10 +1423,16 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             return regrouped
         best = (separation, separation_se, gain, overlap) if fine is None else (
             fine.separation, fine.separation_se, fine.model_gain, _overlap_share(fine))
+        line = None
         if not (spatial or pitched):
+            line = _line_restart(x, cfg, enc, grid, idx, melc, emb, lab, memo, path3, *best)
+            if line is not None:
+                best = (line.separation, line.separation_se, line.model_gain, _overlap_share(line))
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best)
             if by_utt is not None:
                 return by_utt
+        if line is not None:
+            return line
         if fine is not None:
             return fine
     owner = owner_with_pauses(owned, speech, idx)
@@ -2851,7 +2868,8 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     if cfg.finer_window_s <= 0 or cfg.finer_window_s >= cfg.window_s:
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
-                   minority_min_z=0.0, odd_min_z=0.0, subclusters=0, utterance_restart_below=0.0)
+                   minority_min_z=0.0, odd_min_z=0.0, subclusters=0, utterance_restart_below=0.0,
+                   line_restart_below=0.0)
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, gain, cfg):
         return None
@@ -2940,9 +2958,7 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         fl[a:b] = k
     has = np.flatnonzero(np.isfinite(fl))  # frames of shorter utterances: the nearest labelled frame's
     fl = fl[has[np.clip(np.searchsorted(has, np.arange(m)), 0, len(has) - 1)]]
-    base = replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0,
-                   utterance_restart_below=0.0, pieces_restart=False,
-                   separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
+    base = _restart_cfg(cfg)
     if decisive:  # two voices by their utterances: the path is not asked whether it is one voice in pieces
         base = replace(base, pieces_min_changes=0)
     best = None
@@ -2956,22 +2972,112 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
             continue
         alt = _diarize(x, ucfg, None, enc, grid, memo=memo, start_lab=lab, unless_like=path,
                        pre_emb=emb if ws == cfg.window_s else None)
-        if (alt.n_voices != 2 or not np.isfinite(alt.separation_se) or not np.isfinite(alt.model_gain)
-                or not (decisive or alt.model_gain >= cfg.two_voice_min_gain)
-                or not _further_apart(alt, separation, separation_se, gain, cfg)):
-            continue  # a voice in fewer than two windows of its own, or frame models that hear one voice
-        if _overlap_share(alt) > overlap + cfg.utterance_max_more_overlap:
-            continue  # further apart by giving speech to both voices: each voice's own windows the purer
-        if clear:  # beyond the separation's noise, or within it with frame models clearly better
-            noise = cfg.start_noise_z * float(np.hypot(alt.separation_se, separation_se))
-            beyond = alt.separation - separation > (noise if np.isfinite(noise) else 0.03)
-            models = bool(np.isfinite(gain) and alt.model_gain >= gain + cfg.start_gain_nats)
-            if not (beyond or models):
-                continue
+        if not _start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive):
+            continue
         best, separation, separation_se, gain = alt, alt.separation, alt.separation_se, alt.model_gain
         overlap = _overlap_share(alt)
     return best
 
+
+def _restart_cfg(cfg: DiarizeConfig) -> DiarizeConfig:
+    """The settings of a restart from a start of its own (``_utterance_restart``, ``_line_restart``): no
+    retry or restart inside it, its separation read on at most 32 windows a voice."""
+    return replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0,
+                   utterance_restart_below=0.0, line_restart_below=0.0, pieces_restart=False,
+                   separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
+
+
+def _start_holds(alt: Diarization, overlap: float, cfg: DiarizeConfig, *, decisive: bool = False) -> bool:
+    """Whether a restart's split ``alt`` may replace the best so far at all (``overlap``: the best's share of
+    the speech given to both voices): two voices each in two or more windows of its own, frame models that hear
+    two (``two_voice_min_gain``; not asked where ``decisive``), no more than ``utterance_max_more_overlap`` more
+    of the speech given to both voices (each voice's own windows purer for it)."""
+    return bool(alt.n_voices == 2 and np.isfinite(alt.separation_se) and np.isfinite(alt.model_gain)
+                and (decisive or alt.model_gain >= cfg.two_voice_min_gain)
+                and _overlap_share(alt) <= overlap + cfg.utterance_max_more_overlap)
+
+
+def _start_beats(alt: Diarization, separation: float, separation_se: float, gain: float, overlap: float,
+                 cfg: DiarizeConfig, *, clear: bool = True, decisive: bool = False) -> bool:
+    """Whether a restart's split ``alt`` replaces the best so far (two voices ``separation`` apart, standard
+    error ``separation_se``, frame models' held-out ``gain``, ``overlap`` of the speech given to both voices):
+    ``_start_holds``, ``_further_apart``, and, where ``clear``, further apart by more than the separation's
+    noise or within it with frame models ``start_gain_nats`` better."""
+    if not (_start_holds(alt, overlap, cfg, decisive=decisive)
+            and _further_apart(alt, separation, separation_se, gain, cfg)):
+        return False
+    if not clear:
+        return True
+    noise = cfg.start_noise_z * float(np.hypot(alt.separation_se, separation_se))
+    beyond = alt.separation - separation > (noise if np.isfinite(noise) else 0.03)
+    return bool(beyond or (np.isfinite(gain) and alt.model_gain >= gain + cfg.start_gain_nats))
+
+
+def _inside_share(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> float:
+    """The share of ``path``'s changes of voice ((m,) 0/1/2 per speech frame ``idx``; "both" runs left out)
+    that fall inside speech next to a short run (``_voice_changes``); 0 where it has none."""
+    keep = path != 2
+    inside, _, changes = _voice_changes(path[keep], idx[keep], cfg)
+    return inside / max(changes, 1)
+
+
+def utterance_line(emb: np.ndarray, level_db: np.ndarray, pairs: np.ndarray) -> np.ndarray | None:
+    """The recording's own level line: the least-squares direction of the embedding steps between
+    neighbouring windows ``j``, ``j + 1`` (``pairs``: (n - 1,) bool, the pairs inside one utterance) in their
+    level steps (``level_db``: (n,) each window's level); unit (d,), or None where fewer than two pairs or no
+    level step. Inside one utterance the voice is one, so what moves with level there is the voice's own
+    spread (docs/speakers.md, seventy-ninth round: FEO072>M's head against its tail)::
+
+        windows   |--a--|--b--|     |--c--|--d--|       a-b, c-d: one utterance each; b-c: over a pause
+        steps        e_b - e_a         e_d - e_c        against  l_b - l_a, l_d - l_c
+    """
+    if pairs.sum() < 2:
+        return None
+    de = (emb[1:] - emb[:-1])[pairs].astype(np.float64)
+    dl = np.diff(np.asarray(level_db, np.float64))[pairs]
+    if dl @ dl <= 0:
+        return None
+    slope = de.T @ dl
+    norm = float(np.linalg.norm(slope))
+    return None if norm <= 0 else slope / norm
+
+
+def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
+                  melc: np.ndarray, emb: np.ndarray, lab: np.ndarray, memo: dict, path: np.ndarray,
+                  separation: float, separation_se: float, gain: float, overlap: float) -> Diarization | None:
+    """A restart from k-means on the first pass's window embeddings ``emb`` with the recording's own level line
+    (``utterance_line``: neighbouring windows inside one utterance, no pause over ``line_max_pause_s`` in their
+    frames) projected out; the resegmentation from that start reads the embeddings as they are. One more start
+    for the choice between starts, kept where ``_start_beats`` prefers it to the best so far (``separation``,
+    ``separation_se``, ``gain``, ``overlap``; ``path``: the first pass's path, (m,) 0/1/2 per speech frame), or
+    where the first pass changes voice inside speech (``_inside_share`` ``line_inside_from`` or more of its
+    changes) and this split, passing ``_start_holds``, at pauses (``line_inside_to`` or less): an utterance
+    seldom holds two people, and a split of one voice's head against its tail with the other voice (FEO072>M
+    beside MEE009 through an MP3 coder) lies further apart and has frame models that explain its frames better
+    than the right one (docs/speakers.md, eighty-second round). Not tried where the voices lie
+    ``line_restart_below`` apart or more, nor where its start is the first pass's (``lab``) for 95 % of the
+    windows. None: keep the best so far."""
+    if not separation < cfg.line_restart_below:
+        return None
+    starts, w = _window_starts(len(idx), cfg, grid)
+    level_db = 10 * np.log10(_window_mean(_row_sum(melc).astype(np.float64), starts, w) + 1e-12)
+    big = np.concatenate([[0], np.cumsum(np.diff(idx) > grid.s_to_frames(cfg.line_max_pause_s))])
+    pairs = big[starts[1:] + w - 1] == big[starts[:-1]]  # no long pause from the first window's start to the last's end
+    u = utterance_line(emb, level_db, pairs)
+    if u is None:
+        return None
+    e = emb - np.outer(emb @ u, u)
+    e = (e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)).astype(emb.dtype)
+    start = kmeans2(e, n_init=cfg.n_init)
+    if np.bincount(start, minlength=2).min() == 0 or max(np.mean(start == lab), np.mean(start != lab)) >= 0.95:
+        return None
+    alt = _diarize(x, _restart_cfg(cfg), None, enc, grid, memo=memo, start_lab=start, unless_like=path, pre_emb=emb)
+    if _start_beats(alt, separation, separation_se, gain, overlap, cfg):
+        return alt
+    at_pauses = (cfg.line_inside_from <= 1.0 and _start_holds(alt, overlap, cfg)
+                 and _inside_share(path, idx, cfg) >= cfg.line_inside_from
+                 and _inside_share(alt.owner[idx], idx, cfg) <= cfg.line_inside_to)
+    return alt if at_pauses else None
 
 def _overlap_share(d: Diarization) -> float:
     """Share of ``d``'s speech frames given to both voices."""
