@@ -287,7 +287,8 @@ def show_view(stored):
                           "not a clinical judgement)"))
     if measures and isinstance(measures.get("attunement"), dict):
         from prosody.report.wording import feature_word, measure_plain
-        beyond = [f"{measure_plain(f'attunement.{kind}').label.lower()}: {feature_word(feat)} {v.get('value'):+.2f}"
+        beyond = [f"{measure_plain(f'attunement.{kind}').label.lower()}: {feature_word(feat)} "
+                  f"{measure_plain(f'attunement.{kind}').format(v.get('value'))}"
                   for kind in ("proximity", "synchrony", "convergence")
                   for feat, v in (measures["attunement"].get(kind) or {}).items()
                   if isinstance(v, dict) and v.get("value") is not None and v.get("chance_low") is not None
