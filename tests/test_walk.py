@@ -746,9 +746,43 @@ def test_batch_table_gives_a_calls_wait_less_its_delay(tmp_path):
     rc, shown, err = run_cli("show", "1", "--store", str(store))
     assert rc == 0, err
     assert _row(shown, "Wait, minus the call delay")[1] == f"{row['client.gap_median_corrected_s']:+.2f} s"
+    # the ledger's row of a batch before the two columns (the session skipped as done): rebuilt, not left empty
+    import json
+    import sqlite3
+    db = sqlite3.connect(store / "batch.sqlite")
+    (old,) = db.execute("SELECT row FROM done").fetchone()
+    db.execute("UPDATE done SET row=?", (json.dumps({k: v for k, v in json.loads(old).items()
+                                                     if k not in ("network_delay_ms",
+                                                                  "client.gap_median_corrected_s")}),))
+    db.commit()
+    db.close()
+    rc, _, err = run_cli("batch", str(tmp_path / "d.flac"), "--network-delay-ms", "100", "--store", str(store),
+                         "--table", str(table), "--no-parquet")
+    assert rc == 0, err
+    assert read_table_csv(tmp_path / "t.csv") == [row]
     # no delay: both empty
     rc, _, err = run_cli("batch", str(tmp_path / "d.flac"), "--store", str(tmp_path / "st2"), "--table",
                          str(tmp_path / "u"), "--no-parquet")
     assert rc == 0, err
     (row,) = read_table_csv(tmp_path / "u.csv")
     assert row["network_delay_ms"] is None and row["client.gap_median_corrected_s"] is None
+
+
+def test_trend_sends_voice_quality_to_the_view_that_has_it(fixture_store, tmp_path):
+    """`trend`'s voice-quality table said "see `prosody show ID`"; `show` has no voice quality (the report has,
+    per phase): the pointer names the report, whose table gives the figures `trend` gives."""
+    from tests.conftest import run_cli
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", str(fixture_store))
+    assert rc == 0, err
+    said = " ".join(out.split())
+    assert "`prosody report ID` gives them per phase" in said and "see `prosody show ID`" not in said
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["id", "jitter"])
+    jitter = lines[head + 1].split()[1]  # session 1's
+    rc, shown, err = run_cli("show", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    assert "jitter" not in shown.lower()
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    html = (tmp_path / "r.html").read_text()
+    assert f"{jitter} %" in _text(html[html.index('<table class="voice-quality">'):])
