@@ -287,7 +287,8 @@ def show_view(stored):
                           "not a clinical judgement)"))
     if measures and isinstance(measures.get("attunement"), dict):
         from prosody.report.wording import feature_word, measure_plain
-        beyond = [f"{measure_plain(f'attunement.{kind}').label.lower()}: {feature_word(feat)} {v.get('value'):+.2f}"
+        beyond = [f"{measure_plain(f'attunement.{kind}').label.lower()}: {feature_word(feat)} "
+                  f"{measure_plain(f'attunement.{kind}').format(v.get('value'))}"
                   for kind in ("proximity", "synchrony", "convergence")
                   for feat, v in (measures["attunement"].get(kind) or {}).items()
                   if isinstance(v, dict) and v.get("value") is not None and v.get("chance_low") is not None
@@ -626,8 +627,9 @@ def _voice_quality_trend(infos, metrics) -> list:
         vt.add_column(label, justify="right", no_wrap=True)
     for i in infos:
         vt.add_row(str(i.id), *[METRICS_BY_KEY[k].format(metrics[i.id].get(k)) for k, _ in VQ_TREND_COLUMNS])
-    return [Text("your voice quality (jitter and shimmer: local, %; HNR and CPPS: dB; see `prosody show ID`)",
-                 style="italic"), vt]
+    # `show` has no voice quality: the report has it, per phase too (walk59)
+    return [Text("your voice quality (jitter and shimmer: local, %; HNR and CPPS: dB; `prosody report ID` gives "
+                 "them per phase)", style="italic"), vt]
 
 
 def _moments_trend(infos, metrics) -> list:

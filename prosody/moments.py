@@ -268,11 +268,12 @@ def _talk_overs(doc: dict, segs: list[dict], th: str, cl: str) -> list[_Cand]:
                   if s["speaker"] == cl and s["start_s"] <= a < s["end_s"]), default=0.0)
         failed = e["kind"] == "failed_interruption"
         sal = (0.5 + 0.5 * min(1.0, ov / 2.0)) * (0.8 if failed else 1.0)
+        said = round(ov, 2)  # one rounding for the headline and the numbers (walk59: "0.6 s" beside "0.56 s")
         what = (f"You started speaking while the client was talking and {'they kept the floor' if failed else 'took the floor'}"
-                f" ({ov:.1f} s of talking at once)")
+                f" ({said:g} s of talking at once)")
         out.append(_Cand("interruption", a, b, what, sal,
                          "therapist interruption: 0.5 + 0.5 x min(1, overlap / 2 s)" + (" x 0.8 (failed)" if failed else ""),
-                         {"overlap_s": round(ov, 2), "failed": float(failed)}, th))
+                         {"overlap_s": said, "failed": float(failed)}, th))
     return out
 
 
@@ -283,10 +284,11 @@ def _monologues(doc: dict, cfg: MomentsConfig, th: str) -> list[_Cand]:
         dur = t["end_s"] - t["start_s"]
         if t["speaker"] == th and dur >= cfg.monologue_min_s:
             sal = min(1.0, dur / (3 * cfg.monologue_min_s))
+            said = float(round(dur))
             out.append(_Cand("monologue", t["start_s"], t["end_s"],
-                             f"You held the floor for {dur:.0f} s without the client taking a turn", sal,
+                             f"You held the floor for {said:g} s without the client taking a turn", sal,
                              f"therapist turn >= {cfg.monologue_min_s:g} s: min(1, length / "
-                             f"{3 * cfg.monologue_min_s:g} s)", {"length_s": round(dur, 1)}, th))
+                             f"{3 * cfg.monologue_min_s:g} s)", {"length_s": said}, th))
     return out
 
 
@@ -305,7 +307,7 @@ def _quick_answers(doc: dict, cfg: MomentsConfig, th: str) -> list[_Cand]:
                          f"in overlap, {len(run)} times in a row",
                          sal, f">= {cfg.quick_run} therapist answers in a row within "
                          f"{cfg.quick_answer_s * 1000:.0f} ms: min(1, run / {2 * cfg.quick_run})",
-                         {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 3)},
+                         {"answers": float(len(run)), "median_offset_s": round(sorted(offs)[len(offs) // 2], 2)},
                          th))
     return out
 
@@ -318,11 +320,12 @@ def _silences(segs: list[dict], cfg: MomentsConfig, th: str, cl: str) -> list[_C
                                      end_s=None, min_s=cfg.silence_min_s):
         gap = b - a
         sal = min(1.0, gap / (3 * cfg.silence_min_s) * (1.2 if by == cl else 1.0))
+        said = float(round(gap))
         out.append(_Cand("silence", a, b,
-                         f"{gap:.0f} s of silence, broken by {_who(by, th, cl)}", sal,
+                         f"{said:g} s of silence, broken by {_who(by, th, cl)}", sal,
                          f"nobody spoke for >= {cfg.silence_min_s:g} s: min(1, length / "
                          f"{3 * cfg.silence_min_s:g} s){' x 1.2 (the client broke it)' if by == cl else ''}",
-                         {"length_s": round(gap, 1)}, by))
+                         {"length_s": said}, by))
     return out
 
 
@@ -348,13 +351,14 @@ def _warmth_turns(wins: list[dict], cfg: MomentsConfig, th: str) -> list[_Cand]:
             continue
         kind = "warmth_dip" if d < 0 else "warmth_rise"
         a, b = float(w.get("start_s") or 0.0), float(w.get("end_s") or 0.0)
-        out.append(_Cand(kind, a, b, f"Rolling warmth {'fell' if d < 0 else 'rose'} to {s:.0f} "
-                         f"({abs(d):.0f} points {'below' if d < 0 else 'above'} the session's median {med:.0f}) "
+        rs, rm = float(round(s)), float(round(med))  # warmth is said in whole points, headline and numbers alike
+        out.append(_Cand(kind, a, b, f"Rolling warmth {'fell' if d < 0 else 'rose'} to {rs:g} "
+                         f"({abs(rs - rm):g} points {'below' if d < 0 else 'above'} the session's median {rm:g}) "
                          f"over {clock_text(a)}–{clock_text(b)}",
                          min(1.0, abs(d) / (2 * cfg.warmth_change)),
                          f"a local {'low' if d < 0 else 'high'} of rolling warmth >= {cfg.warmth_change:g} points "
                          f"from the median: min(1, difference / {2 * cfg.warmth_change:g})",
-                         {"warmth": round(s, 1), "median": round(med, 1)}, th))
+                         {"warmth": rs, "median": rm}, th))
     return out
 
 

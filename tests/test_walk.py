@@ -632,3 +632,157 @@ def test_compare_and_trend_give_a_calls_wait_less_its_delay(delay_store, tmp_pat
     said = " ".join(out.split())
     assert f"session 1: a call (100 ms each way), the client's wait {less} less its delay" in said
     assert "c.wait is as measured, with the call's delay in it" in said
+
+
+# -- walk59 (2026-12-07): walk58's leftovers, one figure in one rounding ------------------------------------------
+
+def test_a_moments_headline_and_its_numbers_say_one_figure():
+    """A moment said "0.6 s of talking at once" with "talking at once 0.56 s" in its reason, "You held the floor
+    for 62 s" with "length 62.4 s", "8 s of silence" with "length 7.6 s", warmth "fell to 42" with "warmth 42.4".
+    Planted: the client talks 10-19.96 s, the therapist starts at 19.4 s (0.56 s of talking at once) and holds the
+    floor 62.4 s; 7.6 s of silence; rolling warmth 60.2, 42.4, 60.6, 59.8 (median 59.8, 17.4 below)."""
+    from prosody.moments import candidates, numbers_text
+    doc = {"speaker_order": [T, C], "turn_taking": True,
+           "segments": [{"speaker": C, "start_s": 10.0, "end_s": 19.96}, {"speaker": T, "start_s": 19.4, "end_s": 81.8},
+                        {"speaker": C, "start_s": 89.4, "end_s": 95.0}],
+           "turns": [{"speaker": T, "start_s": 19.4, "end_s": 81.8}],
+           "events": [{"kind": "interruption", "speaker": T, "start_s": 19.4, "end_s": 81.8}],
+           "measures": {"rolling": [{"start_s": 10.0 * i, "end_s": 10.0 * i + 60.0, "warmth": {"score": s}}
+                                    for i, s in enumerate((60.2, 42.4, 60.6, 59.8))]}}
+    got = {c.kind: (c.what, numbers_text(tuple(c.numbers.items()))) for c in candidates(doc)}
+    assert got["interruption"] == ("You started speaking while the client was talking and took the floor "
+                                   "(0.56 s of talking at once)", "talking at once 0.56 s, took the floor")
+    assert got["monologue"] == ("You held the floor for 62 s without the client taking a turn", "length 62 s")
+    assert got["silence"] == ("8 s of silence, broken by the client", "length 8 s")
+    assert got["warmth_dip"][0].startswith("Rolling warmth fell to 42 (18 points below the session's median 60)")
+    assert got["warmth_dip"][1] == "warmth 42, the session's median 60"
+
+
+def test_the_planted_talk_over_is_one_figure_in_moments_json_terminal_and_report(fixture_store, tmp_path):
+    """The bundled dialogue's planted talk-over (27.64 s, 0.67 s of talking at once): `moments --json`, `moments`
+    and the report's moment give its headline and its reason with the same figure."""
+    import json
+
+    from tests.conftest import run_cli
+    rc, out, err = run_cli("moments", "1", "--json", "--store", str(fixture_store))
+    assert rc == 0, err
+    (m,) = json.loads(out)
+    ov = f"{m['numbers']['overlap_s']:g}"
+    assert abs(m["numbers"]["overlap_s"] - 0.67) <= 0.05 and f"({ov} s of talking at once)" in m["what"]
+    rc, out, err = run_cli("moments", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    said = " ".join(out.split())
+    assert f"({ov} s of talking at once)" in said and f"talking at once {ov} s" in said
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    page = _text((tmp_path / "r.html").read_text())
+    assert f"({ov} s of talking at once)" in page and f"talking at once {ov} s" in page
+    assert " s of talking at once" not in page.replace(f"({ov} s of talking at once)", "")
+
+
+def test_the_reports_attunement_table_rounds_as_show_and_compare(fixture_store, tmp_path):
+    """The report's attunement table gave three decimals (-0.534) where `show` and `compare` give two (-0.53):
+    every cell of it, value and chance interval, in the rounding of ``Metric.text``. Planted fixture: the one
+    figure beyond chance, convergence of loudness, -0.53 in all three."""
+    import json
+    import re
+
+    from prosody.report.html import COMPARE_METRICS
+    from tests.conftest import run_cli
+    rc, _, err = run_cli("export", "1", "--store", str(fixture_store), "--format", "json", "-o",
+                         str(tmp_path / "s.json"))
+    assert rc == 0, err
+    att = json.loads((tmp_path / "s.json").read_text())["measures"]["attunement"]
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    html = (tmp_path / "r.html").read_text()
+    table = _text(html[html.index('<table class="attunement">'):html.index("</table>", html.index(
+        '<table class="attunement">'))])
+    assert not re.search(r"[+-]\d\.\d{3}", table), table
+    metric = {m.key: m for m in COMPARE_METRICS}
+    for kind in ("proximity", "synchrony", "convergence"):
+        for feat, v in att[kind].items():
+            key = f"attunement.{kind}.{feat}.value"
+            cell = metric[key].text({key: v["value"]})
+            assert cell in table, (kind, feat, cell)
+    conv = metric["attunement.convergence.intensity.value"].text({"attunement.convergence.intensity.value":
+                                                                   att["convergence"]["intensity"]["value"]})
+    assert conv == "-0.53"
+    rc, out, err = run_cli("show", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    assert f"becoming alike (convergence): loudness {conv}" in " ".join(out.split())
+    rc, out, err = run_cli("compare", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    assert f"Becoming alike: loudness │ {conv}" in " ".join(out.split())
+    assert f"Becoming alike (convergence) loudness {conv} " in table
+
+
+def test_batch_table_gives_a_calls_wait_less_its_delay(tmp_path):
+    """`batch`'s table gave a video call's client wait as measured only (planted 0.41 s; `show`, the report and
+    `compare` say 0.21 s less the 2 x 100 ms round trip). Two columns at its end now, `network_delay_ms` and
+    `client.gap_median_corrected_s`, empty without a delay; every earlier column keeps its place, and a table
+    written before them is still the batch's own (written again in place, not kept beside)."""
+    import shutil
+
+    from prosody.batch.runner import TABLE_COLUMNS, TABLE_MARK, _TABLE_NAMES_BEFORE_DELAY, read_table_csv
+    from prosody.fileio import write_private
+    from tests.conftest import FIXTURES, run_cli
+    truth = _planted_fixture(delay_s=0.1)
+    names = [c for c, _ in TABLE_COLUMNS]
+    assert names[:len(_TABLE_NAMES_BEFORE_DELAY)] == list(_TABLE_NAMES_BEFORE_DELAY)
+    assert names[len(_TABLE_NAMES_BEFORE_DELAY):] == ["network_delay_ms", "client.gap_median_corrected_s"]
+    shutil.copy(FIXTURES / "dialogue.flac", tmp_path / "d.flac")
+    store, table = tmp_path / "st", tmp_path / "t"
+    # a table as a batch wrote it before the two columns: the batch writes its own anew, in place
+    write_private(tmp_path / "t.csv", ",".join(_TABLE_NAMES_BEFORE_DELAY) + "\r\n", whose=TABLE_MARK)
+    rc, _, err = run_cli("batch", str(tmp_path / "d.flac"), "--network-delay-ms", "100", "--store", str(store),
+                         "--table", str(table), "--no-parquet", "--therapist", "ann", "--client", "C7")
+    assert rc == 0, err
+    assert not list(tmp_path.glob("t.kept-*"))
+    (row,) = read_table_csv(tmp_path / "t.csv")
+    assert row["network_delay_ms"] == 100.0
+    assert abs(row["client.gap_median_corrected_s"] - truth["wait_less_delay"]) <= 0.05
+    assert row["client.gap_median_corrected_s"] == pytest.approx(row["client.gap_median_s"] - 0.2, abs=1e-6)
+    rc, shown, err = run_cli("show", "1", "--store", str(store))
+    assert rc == 0, err
+    assert _row(shown, "Wait, minus the call delay")[1] == f"{row['client.gap_median_corrected_s']:+.2f} s"
+    # the ledger's row of a batch before the two columns (the session skipped as done): rebuilt, not left empty
+    import json
+    import sqlite3
+    db = sqlite3.connect(store / "batch.sqlite")
+    (old,) = db.execute("SELECT row FROM done").fetchone()
+    db.execute("UPDATE done SET row=?", (json.dumps({k: v for k, v in json.loads(old).items()
+                                                     if k not in ("network_delay_ms",
+                                                                  "client.gap_median_corrected_s")}),))
+    db.commit()
+    db.close()
+    rc, _, err = run_cli("batch", str(tmp_path / "d.flac"), "--network-delay-ms", "100", "--store", str(store),
+                         "--table", str(table), "--no-parquet")
+    assert rc == 0, err
+    assert read_table_csv(tmp_path / "t.csv") == [row]
+    # no delay: both empty
+    rc, _, err = run_cli("batch", str(tmp_path / "d.flac"), "--store", str(tmp_path / "st2"), "--table",
+                         str(tmp_path / "u"), "--no-parquet")
+    assert rc == 0, err
+    (row,) = read_table_csv(tmp_path / "u.csv")
+    assert row["network_delay_ms"] is None and row["client.gap_median_corrected_s"] is None
+
+
+def test_trend_sends_voice_quality_to_the_view_that_has_it(fixture_store, tmp_path):
+    """`trend`'s voice-quality table said "see `prosody show ID`"; `show` has no voice quality (the report has,
+    per phase): the pointer names the report, whose table gives the figures `trend` gives."""
+    from tests.conftest import run_cli
+    rc, out, err = run_cli("trend", "--therapist", "ann", "--store", str(fixture_store))
+    assert rc == 0, err
+    said = " ".join(out.split())
+    assert "`prosody report ID` gives them per phase" in said and "see `prosody show ID`" not in said
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["id", "jitter"])
+    jitter = lines[head + 1].split()[1]  # session 1's
+    rc, shown, err = run_cli("show", "1", "--store", str(fixture_store))
+    assert rc == 0, err
+    assert "jitter" not in shown.lower()
+    rc, _, err = run_cli("report", "1", "--store", str(fixture_store), "-o", str(tmp_path / "r.html"))
+    assert rc == 0, err
+    html = (tmp_path / "r.html").read_text()
+    assert f"{jitter} %" in _text(html[html.index('<table class="voice-quality">'):])

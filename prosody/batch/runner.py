@@ -93,7 +93,13 @@ TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2
                                                                         "failed_interruptions", "backchannels")
                     else "float")
                    for role in ROLES for c in ROW_SPEAKER_COLUMNS + ROW_TIMING_COLUMNS),
-                 ("warmth_score", "float"))
+                 ("warmth_score", "float"),
+                 # a video call's (--network-delay-ms): the delay given and the client's wait less the round trip,
+                 # as `show`, the report and `compare` give it; empty where no delay was given. Last, so that every
+                 # earlier column keeps its place (walk59)
+                 ("network_delay_ms", "float"), ("client.gap_median_corrected_s", "float"))
+# the header of a table written before the call-delay columns: still the batch's own, written again in place
+_TABLE_NAMES_BEFORE_DELAY = tuple(c for c, _ in TABLE_COLUMNS[:-2])
 TABLE_MARK = {"table": "batch"}  # a batch table's record on its files (fileio.mark_output): written by a batch
 
 
@@ -1090,6 +1096,9 @@ def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...],
             row[f"{role}.{c}"] = tim.get(c)
     warmth = measures.get("warmth")
     row["warmth_score"] = warmth.get("score") if isinstance(warmth, dict) else None
+    row["network_delay_ms"] = measures.get("network_delay_ms") or None
+    client = timing.get(by_role.get("client")) if isinstance(timing.get(by_role.get("client")), dict) else {}
+    row["client.gap_median_corrected_s"] = client.get("gap_median_corrected_s") if row["network_delay_ms"] else None
     return row
 
 
@@ -1121,15 +1130,14 @@ def is_table_file(path) -> bool:
     """``path`` holds a per-session table ``write_table`` wrote (the CSV by its header row, the Parquet by its
     columns), which a batch may write again without --overwrite (each run writes its table anew)."""
     from ..fileio import file_head
-    names = [c for c, _ in TABLE_COLUMNS]
+    headers = ([c for c, _ in TABLE_COLUMNS], list(_TABLE_NAMES_BEFORE_DELAY))
     if str(path).endswith(".csv"):
-        header = ",".join(names) + "\r\n"
-        return file_head(path, len(header)) == header.encode("ascii")
+        return any(file_head(path, len(h)) == h.encode("ascii") for h in (",".join(n) + "\r\n" for n in headers))
     if not parquet_available():
         return False
     import pyarrow.parquet as pq
     try:
-        return pq.read_schema(path).names == names
+        return pq.read_schema(path).names in headers
     except (OSError, ValueError):  # not Parquet, or not readable: not a table prosody wrote
         return False
 
@@ -2223,7 +2231,8 @@ def _already_done(pj: Planned, *, store, ledger: Ledger) -> dict | None:
     if sid is None:
         return None
     prior = ledger.done_row(pj.content, pj.options)
-    if prior is not None and prior[0] == sid and prior[1].get("speakers") == _stored_speakers(store, sid):
+    if (prior is not None and prior[0] == sid and prior[1].get("speakers") == _stored_speakers(store, sid)
+            and all(c in prior[1] for c, _ in TABLE_COLUMNS)):  # a row recorded before a column was added: anew
         return prior[1]
     # saved, but the ledger never heard of it (killed in between) or it was moved, or the store now reads its
     # speakers otherwise (a session saved unsure before the forty-sixth round: store/unsure.py): rebuild the row

@@ -554,6 +554,12 @@ def _warmth(measures) -> str:
     return "".join(out)
 
 
+def _att(kind: str, v) -> str:
+    """An attunement figure in the rounding of `show`, `compare` and `trend` (``Metric.text``: the registry's unit);
+    the table had three decimals where they have two (walk59)."""
+    return measure_plain(f"attunement.{kind}").format(v)
+
+
 def _attunement(measures) -> str:
     if not measures or not isinstance(measures.get("attunement"), dict):
         return '<p class="muted">No attunement measures in this session.</p>'
@@ -568,15 +574,15 @@ def _attunement(measures) -> str:
             reading = v.get("reading") or ("within chance" if within else "beyond chance" if val is not None else "")
             rows.append(f'<tr class="{"chance" if within else "beyond"}"><td>{escape(measure_plain(f"attunement.{kind}").label)}</td>'
                         f'<td>{escape(feature_word(feat))}</td>'
-                        f'<td class="n">{escape(_fmt(val, "+.3f"))}</td>'
-                        f'<td class="n">{escape(_fmt(lo, "+.3f"))} … {escape(_fmt(hi, "+.3f"))}</td>'
+                        f'<td class="n">{escape(_att(kind, val))}</td>'
+                        f'<td class="n">{escape(_att(kind, lo))} … {escape(_att(kind, hi))}</td>'
                         f'<td>{escape(reading)}</td></tr>')
     extra = a.get("arousal_coregulation")
     if isinstance(extra, dict):
         rows.append(f'<tr><td>{escape(measure_plain("attunement.arousal_coregulation").label)}</td><td>arousal</td>'
-                    f'<td class="n">{escape(_fmt(extra.get("value"), "+.3f"))}</td>'
-                    f'<td class="n">{escape(_fmt(extra.get("chance_low"), "+.3f"))} … '
-                    f'{escape(_fmt(extra.get("chance_high"), "+.3f"))}</td>'
+                    f'<td class="n">{escape(_att("arousal_coregulation", extra.get("value")))}</td>'
+                    f'<td class="n">{escape(_att("arousal_coregulation", extra.get("chance_low")))} … '
+                    f'{escape(_att("arousal_coregulation", extra.get("chance_high")))}</td>'
                     f'<td>{escape(extra.get("reading") or "")}</td></tr>')
     out = [f'<p>{escape(str(a.get("n_exchanges", "?")))} exchanges. {escape(a.get("note") or "")}</p>',
            '<table class="attunement"><tr><th>measure</th><th>feature</th><th class="n">value</th>'
