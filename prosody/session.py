@@ -229,7 +229,8 @@ def is_silent_speaker_warning(text: str, speakers) -> bool:
     return any(str(text).startswith(f"{spk}{SILENT_SPEAKER_MARK}") for spk in speakers)
 
 
-def silent_speaker_warnings(session: Session, *, channels_alike: bool = False) -> tuple[str, ...]:
+def silent_speaker_warnings(session: Session, *, channels_alike: bool = False,
+                            channels: dict[str, int] | None = None) -> tuple[str, ...]:
     """Warnings for the speakers of a session who never speak: their channel
     (``attribution["channels"]``, 1-based, where known) carries no signal
     throughout (every frame at ``framing.rms_db``'s floor: zeros, or a constant that
@@ -240,8 +241,10 @@ def silent_speaker_warnings(session: Session, *, channels_alike: bool = False) -
     "time speaking 0.0 s" with no word of why).
     ``channels_alike``: the two channels read carry both voices (``speaker_channels._named_channels_shared``
     warned): a channel of sound whose speech is all gone was taken for the other's leak, not found empty ("no
-    speech was found on the channel" was said of channels full of it; hostile sweep 53)."""
-    chans = (session.attribution or {}).get("channels") or {}
+    speech was found on the channel" was said of channels full of it; hostile sweep 53). ``channels``: each
+    speaker's channel (1-based) where no attribution names them (a file of more than two channels read by
+    ``--channels``: "the channel" was said of its channel 3; hostile sweep 58)."""
+    chans = (session.attribution or {}).get("channels") or channels or {}
     out = []
     for spk in session.speakers:
         fr = session.frames.get(spk) or {}

@@ -10,6 +10,10 @@
    the page now names its session, and `delete` run there says it is kept (never removed: the user's copy).
 4. `batch --scheduler` at a server that is not Dask (an SSH server's banner) ended "MemoryError: Unable to allocate
    2.82 EiB for an array ...": now one line that says something answers there, but not as a Dask scheduler.
+5. A silent channel named with `--channels` on a file of more than two channels was said "the channel" (no
+   attribution names such a file's channels): now by its number, as a stereo file's is.
+6. A channel of one constant value (a DC offset) was said by the layout "digital silence throughout (every sample
+   zero)": now "(every sample zero, or one constant value)", as the session's own warning says it.
 """
 from __future__ import annotations
 
@@ -60,6 +64,17 @@ def test_one_mix_whose_channels_both_show_speech_is_said_live_and_saved(tmp_path
         f"(the therapist's {shown['therapist']:.1f} s and the client's {shown['client']:.1f} s) is what slipped "
         "through, not who spoke: its turns, talk shares and talk-overs describe no one; `--mono` reads such a device "
         "as one shared device (docs/live.md), `prosody analyze` attributes a recording of it"], doc["warnings"]
+
+
+def test_two_inputs_of_their_own_voices_stop_being_watched(tmp_path):
+    """The dialogue as recorded (a channel each): the watch, which now goes on after both channels have shown
+    speech, stops once each has shown 10 s of its own and the rule has not held (each later check reads the whole
+    session so far); nothing said."""
+    from tests.test_sweep_hostile57 import _dialogue
+    r, src = _run_to(_dialogue(), 25.0, tmp_path / "s.json")
+    watch = r.same_sound
+    assert watch.settled and not watch.said and src.seen == ""
+    assert watch._levels == {"therapist": [], "client": []} and watch._speech == {"therapist": [], "client": []}
 
 
 def test_own_voices_speech_is_no_one_sound():
@@ -147,3 +162,45 @@ def test_scheduler_at_an_ssh_server_is_one_plain_line(tmp_path):
                                "is not the Dask protocol): something answers there, but not as a Dask scheduler; "
                                "check the address and port\n"), err
     assert not (tmp_path / "st").exists()
+
+
+# -- 5. a channel named on a file of more than two, and a constant channel ---------------------------------------------
+
+def _dialogue_with(tmp_path, name: str, *extra: float) -> str:
+    """The fixture dialogue (a channel each) with a channel of each constant value in ``extra`` after it (a
+    recorder's unused input at its DC offset)."""
+    import soundfile as sf
+    audio, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    cols = [audio[:, 0], audio[:, 1]] + [np.full(len(audio), v, np.float32) for v in extra]
+    path = tmp_path / name
+    sf.write(path, np.stack(cols, axis=1), sr)
+    return str(path)
+
+
+def test_a_silent_channel_named_on_a_file_of_four_is_said_by_its_number(tmp_path):
+    """Planted: four channels, the fourth one constant value (-0.2), named the client's with `--channels`. Before:
+    "client never speaks: the channel is digital silence ...", where a stereo file's is "channel 2 is ...": no
+    attribution names the channels of such a file. Now "channel 3"."""
+    path = _dialogue_with(tmp_path, "four.wav", 0.0, -0.2)
+    rc, _, err = run_cli("analyze", path, "--channels", "therapist=1,client=4", "--json", tmp_path / "s.json",
+                         "--quiet")
+    assert rc == 0, err
+    warned = json.loads((tmp_path / "s.json").read_text())["warnings"]
+    assert warned == ["client never speaks: channel 4 is digital silence throughout (every sample zero, or one "
+                      "constant value), so the client's figures describe no behaviour, and figures toward the "
+                      "client (answering, talking over) have no data"], warned
+
+
+def test_a_constant_channel_is_not_said_to_be_zeros(tmp_path):
+    """Planted: the therapist's channel beside a channel of one constant value (0.3: a DC offset, no sound).
+    Before: the layout "channel 2 is digital silence throughout (every sample zero)", untrue of the file (the
+    session's own warning said "every sample zero, or one constant value"). Now the layout says it alike."""
+    import soundfile as sf
+    audio, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    path = tmp_path / "dc.wav"
+    sf.write(path, np.stack([audio[:, 0], np.full(len(audio), 0.3, np.float32)], axis=1), sr)
+    rc, _, err = run_cli("analyze", path, "--json", tmp_path / "s.json", "--quiet")
+    assert rc == 0, err
+    reason = json.loads((tmp_path / "s.json").read_text())["attribution"]["layout_detection"]["reason"]
+    assert reason == ("channel 2 is digital silence throughout (every sample zero, or one constant value): "
+                      "separate channels with one voice speaking"), reason

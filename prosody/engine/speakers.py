@@ -261,10 +261,10 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     # tens of dB up), which is no alternation; say what it is
     where = "throughout" if whole else f"throughout the {dur:.0f} s looked at"
     for c in (0, 1):
-        if not _any_nonzero(ch[:, c]):
+        if not _any_nonzero(ch[:, c]):  # a file's constant is read as zeros (its DC taken away when read)
             ev["silent_channel"] = c + 1
             return LayoutReport("separate", 0.6, f"channel {c + 1} is digital silence {where} (every sample "
-                                "zero): separate channels with one voice speaking", ev, dur)
+                                "zero, or one constant value): separate channels with one voice speaking", ev, dur)
         loud = float(np.median(ild[speech])) * (1 if c == 1 else -1)   # dB the other channel is louder
         # no speech of its own at any level: hiss, or mains hum as loud as quiet speech, whose level
         # difference to the speech beside it has two "modes" (loud and quiet words) that are no alternation

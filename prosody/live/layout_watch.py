@@ -261,11 +261,13 @@ class SameSoundWatch:
         self.next_n = self.step                      # the next checkpoint (frames)
         self.spoke: set[str] = set()                 # speakers whose channel showed speech
         self.said = ""
+        self.settled = False                         # both channels showed their own speech: nothing to say
 
     @property
     def done(self) -> bool:
-        """Said (nothing more to say)."""
-        return bool(self.said)
+        """Said, or settled: the rule failed where both channels had shown ``MIN_SPEECH_S`` of speech each (their
+        own voices; each later check costs more, some 28 ms an hour in, and would find the same)."""
+        return bool(self.said) or self.settled
 
     def add(self, fb) -> None:
         """A ``FrameBlock`` of final frames."""
@@ -300,4 +302,7 @@ class SameSoundWatch:
                              "both carry both people are one shared input: stop, and take one of them alone as one "
                              "shared device (`--device NAME --mono`; a replay: one --input file)")
                 return self.said
+            if all(float(sp.sum()) * self.hop_s >= MIN_SPEECH_S for sp in speech):
+                self.settled = True
+                self._levels, self._speech = ({s: [] for s in self.speakers} for _ in range(2))  # never read again
         return ""
