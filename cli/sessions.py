@@ -1086,6 +1086,19 @@ def _live_files_kept(live_out) -> list[str]:
     return [path] + ([str(beside)] if beside is not None and beside.is_file() else [])
 
 
+def _report_kept(sid: int, uid: str) -> tuple[str, bool | None] | None:
+    """The page ``prosody report`` writes by default (``session-ID.html`` where it ran) found in this folder, where
+    it is this session's (``is_report_of``: True) or a prosody report that names no session (None: one written
+    before pages named theirs): (its name, which). A page the user named (``-o``) is theirs, not looked for; none
+    is removed: a report is the user's copy (docs/store.md, *Delete erases every trace*)."""
+    from prosody.report.html import is_report_of
+    path = f"session-{sid}.html"
+    if not os.path.isfile(path):  # a FIFO or a folder of that name is not read
+        return None
+    whose = is_report_of(path, uid)
+    return None if whose is False else (path, whose)
+
+
 def say_unerased(err, unerased, what: str) -> None:
     """What a delete left readable in the database file (``Store.delete``'s ``unerased``): gone from every query,
     the bytes not yet from the file. ``what``: "session 3's deleted rows are"."""
@@ -1098,7 +1111,7 @@ def say_unerased(err, unerased, what: str) -> None:
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
-    built, recorded, live_files, tabled, came, said = [], [], [], False, [], True
+    built, recorded, live_files, tabled, came, said, report = [], [], [], False, [], True, None
     with _open(args) as store:
         try:
             info = store.info(args.session)
@@ -1138,6 +1151,7 @@ def cmd_delete(args, out, err) -> int:
                         sid = store.delete(args.session, unerased=unerased)
             said = _confirm(out, err, f"deleted session {sid}\n")
             recorded, live_files = _recordings_kept(audio), _live_files_kept(live_out)
+            report = _report_kept(sid, info.uid)
             say_unerased(err, unerased, f"session {sid}'s deleted rows are")
     if tabled:  # a copy prosody wrote without being asked for this session alone: never left unsaid
         err.write(f"prosody: note: session {sid} was analysed by `prosody batch`, whose per-session table "
@@ -1154,6 +1168,14 @@ def cmd_delete(args, out, err) -> int:
                   f"{'are' if len(live_files) > 1 else 'is'} kept: {'they hold' if len(live_files) > 1 else 'it holds'}"
                   " the session's analysis (pitch, level and speech, frame by frame); remove "
                   f"{'them' if len(live_files) > 1 else 'it'} yourself\n")
+    if report is not None:  # a copy prosody wrote by its own name where delete runs: said, kept (hostile sweep 58)
+        path, own = report
+        holds = "the session's names and figures (with --clips its audio too)"
+        err.write(f"prosody: note: session {sid}'s report {path} (written by `prosody report` by its default name) "
+                  f"is kept here: it holds {holds}; remove it yourself\n" if own else
+                  f"prosody: note: {path} here is a report by session {sid}'s default name, written before a page "
+                  f"named its session (it may be another store's session {sid}); if it is this session's, it holds "
+                  f"{holds}: remove it yourself\n")
     for name in built:  # the therapist's own voice, not the client's: kept, but never left unsaid
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")

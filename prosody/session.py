@@ -229,7 +229,8 @@ def is_silent_speaker_warning(text: str, speakers) -> bool:
     return any(str(text).startswith(f"{spk}{SILENT_SPEAKER_MARK}") for spk in speakers)
 
 
-def silent_speaker_warnings(session: Session, *, channels_alike: bool = False) -> tuple[str, ...]:
+def silent_speaker_warnings(session: Session, *, channels_alike: bool = False,
+                            channels: dict[str, int] | None = None) -> tuple[str, ...]:
     """Warnings for the speakers of a session who never speak: their channel
     (``attribution["channels"]``, 1-based, where known) carries no signal
     throughout (every frame at ``framing.rms_db``'s floor: zeros, or a constant that
@@ -240,8 +241,10 @@ def silent_speaker_warnings(session: Session, *, channels_alike: bool = False) -
     "time speaking 0.0 s" with no word of why).
     ``channels_alike``: the two channels read carry both voices (``speaker_channels._named_channels_shared``
     warned): a channel of sound whose speech is all gone was taken for the other's leak, not found empty ("no
-    speech was found on the channel" was said of channels full of it; hostile sweep 53)."""
-    chans = (session.attribution or {}).get("channels") or {}
+    speech was found on the channel" was said of channels full of it; hostile sweep 53). ``channels``: each
+    speaker's channel (1-based) where no attribution names them (a file of more than two channels read by
+    ``--channels``: "the channel" was said of its channel 3; hostile sweep 58)."""
+    chans = (session.attribution or {}).get("channels") or channels or {}
     out = []
     for spk in session.speakers:
         fr = session.frames.get(spk) or {}
@@ -341,11 +344,21 @@ SAME_SOUND_MIN_RANGE_DB = 6.0
 SAME_SOUND_MARK = "'s channels carry the same sound throughout"  # same_sound_warning's wording
 
 
-def same_sound_db(a, b, *, min_s: float = 1.0, hop_s: float = 0.01) -> float | None:
+# a one-mix session's channels may each show some speech (the cross-talk rejection lets a frame through where one
+# input's own noise or a path a millisecond longer tips it): the speech each shows keeps the whole's level difference,
+# where a channel of its own voice is 10 dB and more louder while it speaks (hostile sweep 58: the mix 1 dB quieter
+# and 1 ms later on one input, -50 dBFS hiss on each, showed 0.3 s and 9.4 s of speech, their level difference 0.9
+# dB as the whole's 0.8; a channel each of the fixture dialogue: -21 dB and +16 dB)
+SAME_SOUND_OWN_SPEECH_DB = 3.0
+
+
+def same_sound_db(a, b, *, min_s: float = 1.0, hop_s: float = 0.01, speech=None) -> float | None:
     """The level difference (dB, channel ``a`` less ``b``: the median) of two channels' frame levels (``rms_db``)
     that carry the same sound: one level difference throughout, its median deviation within
     ``SAME_SOUND_MAX_SPREAD_DB``, over the frames above -60 dBFS, of which at least ``min_s`` seconds, whose level
-    varies by ``SAME_SOUND_MIN_RANGE_DB`` at least; else None."""
+    varies by ``SAME_SOUND_MIN_RANGE_DB`` at least; else None. ``speech``: the two channels' ``is_speech``, where
+    either may show some: the frames each shows as speech keep that difference (``SAME_SOUND_OWN_SPEECH_DB``), as
+    no channel of its own voice does."""
     n = min(len(a), len(b))
     a, b = np.asarray(a[:n], float), np.asarray(b[:n], float)
     louder = np.maximum(a, b)
@@ -355,31 +368,46 @@ def same_sound_db(a, b, *, min_s: float = 1.0, hop_s: float = 0.01) -> float | N
     if np.subtract(*np.percentile(louder[loud], [90, 10])) < SAME_SOUND_MIN_RANGE_DB:  # a steady noise: no evidence
         return None
     d = a[loud] - b[loud]
-    if float(np.median(np.abs(d - np.median(d)))) > SAME_SOUND_MAX_SPREAD_DB:
+    diff = float(np.median(d))
+    if float(np.median(np.abs(d - diff))) > SAME_SOUND_MAX_SPREAD_DB:
         return None
-    return float(np.median(d))
+    for sp in speech or ():
+        own = np.asarray(sp[:n], bool)[loud]
+        if own.any() and abs(float(np.median(d[own])) - diff) > SAME_SOUND_OWN_SPEECH_DB:
+            return None
+    return diff
 
 
 def same_sound_words(s1: str, s2: str, diff_db: float, *, span: str = "throughout") -> str:
     """How two speakers' channels of one sound are said (``same_sound_db``'s ``diff_db``; ``span``: over what)."""
-    return (f"the {s1}'s and the {s2}'s channels carry the same sound {span} (the {s2}'s {abs(diff_db):.0f} dB "
-            f"{'quieter' if diff_db >= 0 else 'louder'})")
+    from .engine.speakers import level_words
+    whose = f"the {s2}'s"
+    return (f"the {s1}'s and {whose} channels carry the same sound {span} "
+            f"({level_words(diff_db, whose, same='both at one level')})")
 
 
 def same_sound_warning(session: Session) -> str | None:
-    """The warning for a two-speaker session read channel by channel whose speakers never speak though their
-    channels carry the same sound (``same_sound_db``): both voices on each channel, as on a table device, each
-    taken for the other channel's leak (a live stereo device without ``--mono``: "never speaks" alone read as
-    silence)."""
-    if len(session.speakers) != 2 or not silent_speaker_warnings(session):
+    """The warning for a two-speaker session read channel by channel whose channels carry the same sound
+    (``same_sound_db``): both voices on each channel, as on a table device, each taken for the other channel's leak
+    (a live stereo device without ``--mono``: "never speaks" alone read as silence). Where neither channel is
+    without speech, the speech shown is said to be no one's own (hostile sweep 58: said of none before)."""
+    if len(session.speakers) != 2:
         return None
-    a, b = ((session.frames.get(s) or {}).get("rms_db", ()) for s in session.speakers)
-    diff = same_sound_db(a, b, hop_s=session.grid.hop_s)
+    frames = [session.frames.get(s) or {} for s in session.speakers]
+    speech = [np.asarray(f.get("is_speech", ()), bool) for f in frames]
+    diff = same_sound_db(*(f.get("rms_db", ()) for f in frames), hop_s=session.grid.hop_s, speech=speech)
     if diff is None:
         return None
+    how = ("`--mono` reads such a device as one shared device (docs/live.md), `prosody analyze` attributes a "
+           "recording of it")
+    if silent_speaker_warnings(session):
+        return (same_sound_words(*session.speakers, diff) + ": both voices on each channel, as on a table device, "
+                "are each taken for the other channel's leak; " + how)
+    shown = " and ".join(f"the {s}'s {float(sp.sum()) * session.grid.hop_s:.1f} s"
+                         for s, sp in zip(session.speakers, speech))
     return (same_sound_words(*session.speakers, diff) + ": both voices on each channel, as on a table device, are "
-            "each taken for the other channel's leak; `--mono` reads such a device as one shared device "
-            "(docs/live.md), `prosody analyze` attributes a recording of it")
+            f"taken for the other channel's leak, and the speech shown ({shown}) is what slipped through, not who "
+            "spoke: its turns, talk shares and talk-overs describe no one; " + how)
 
 
 def _no_signal(where: str, peak_db: float | None, grid: Grid) -> str:

@@ -965,8 +965,11 @@ def analyze_recording(rec: Recording, config, *, attribution, sources, measures=
     if attribution is not None:
         session = replace(session, attribution=attribution.to_dict(),
                           warnings=session.warnings + tuple(said(w) for w in attribution.warnings))
+    # the channels named of one file (``--channels`` on a file of more than two: no attribution names them)
+    named = ({s: c + 1 for s, (_, c) in zip(rec.speakers, rec.picks)}
+             if rec.cross_talk and len(sources) == 1 and len(rec.speakers) > 1 else None)
     return replace(session, warnings=session.warnings + config.unused_pitch_ranges(rec.speakers)
-                   + silent_speaker_warnings(session, channels_alike=rec.channels_alike) + unused
+                   + silent_speaker_warnings(session, channels_alike=rec.channels_alike, channels=named) + unused
                    + tuple(said(w) for w in quiet_speech_warnings(session, source=str(sources[0]) if len(sources) == 1
                                                                    else None,
                                                                    heard_raised_db=dict(zip(rec.speakers, gains)))))

@@ -261,16 +261,16 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
     # tens of dB up), which is no alternation; say what it is
     where = "throughout" if whole else f"throughout the {dur:.0f} s looked at"
     for c in (0, 1):
-        if not _any_nonzero(ch[:, c]):
+        if not _any_nonzero(ch[:, c]):  # a file's constant is read as zeros (its DC taken away when read)
             ev["silent_channel"] = c + 1
             return LayoutReport("separate", 0.6, f"channel {c + 1} is digital silence {where} (every sample "
-                                "zero): separate channels with one voice speaking", ev, dur)
+                                "zero, or one constant value): separate channels with one voice speaking", ev, dur)
         loud = float(np.median(ild[speech])) * (1 if c == 1 else -1)   # dB the other channel is louder
         # no speech of its own at any level: hiss, or mains hum as loud as quiet speech, whose level
         # difference to the speech beside it has two "modes" (loud and quiet words) that are no alternation
         if not own[c].any() and own[1 - c].any():
             ev["silent_channel"] = c + 1
-            level = f"{loud:.0f} dB quieter" if loud >= 0 else f"{-loud:.0f} dB louder"
+            level = level_words(loud)
             return LayoutReport("separate", 0.6, f"channel {c + 1} has no speech of its own and is {level} "
                                 f"{where}: separate channels with one voice speaking", ev, dur)
     both_modes = min(share_lo, 1 - share_lo) >= 0.05
@@ -286,7 +286,15 @@ def detect_layout(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, pro
                             "separate channels with one voice speaking", ev, dur)
     conf = float(min(1.0, 0.5 + (SEPARATE_MIN_MODE_DISTANCE_DB - (hi - lo)) / 12.0))
     return LayoutReport("shared", conf, f"both voices reach both channels (channel level difference within "
-                        f"{max(abs(lo), abs(hi)):.0f} dB)", ev, dur)
+                        f"{max(1.0, abs(lo), abs(hi)):.0f} dB)", ev, dur)
+
+
+def level_words(diff_db: float, whose: str = "", *, same: str = "at the other's level") -> str:
+    """``whose`` (a channel, "the client's") ``diff_db`` dB quieter (louder where negative), or ``same`` where that
+    rounds to 0 dB: "0 dB quieter" was said of two channels at one level (hostile sweep 58)."""
+    if round(abs(diff_db)) == 0:
+        return same
+    return f"{whose} {abs(diff_db):.0f} dB {'quieter' if diff_db > 0 else 'louder'}".lstrip()
 
 
 def carries_own_voices(rep: LayoutReport) -> bool:

@@ -245,25 +245,29 @@ class LayoutWatch:
 class SameSoundWatch:
     """Two inputs read as a person's each (two devices, or two replayed files) that carry one sound: each voice
     is taken for the other channel's leak and not shown. The saved session says so (``session.same_sound_warning``);
-    this says it while live, once, as soon as the final frames tell: every ``CHECK_S`` of them, where a channel has
-    shown no speech so far and ``MIN_SPEECH_S`` of sound above -60 dBFS carry one level difference
-    (``session.same_sound_db``, the saved warning's rule). Said only, never switched: which input is the shared one
-    is the user's to choose (hostile sweep 57)."""
+    this says it while live, once, as soon as the final frames tell: every ``CHECK_S`` of them, where
+    ``MIN_SPEECH_S`` of sound above -60 dBFS carry one level difference, the speech either channel shows so far
+    too (``session.same_sound_db``, the saved warning's rule). Said only, never switched: which input is the shared
+    one is the user's to choose (hostile sweep 57; sweep 58: also where both channels show some speech, which they
+    had to lack before)."""
 
     def __init__(self, speakers: tuple[str, str], *, hop_s: float = GRID.hop_s):
         self.speakers = tuple(speakers)
         self.hop_s = hop_s
         self._levels: dict[str, list[np.ndarray]] = {s: [] for s in self.speakers}
+        self._speech: dict[str, list[np.ndarray]] = {s: [] for s in self.speakers}
         self._n = dict.fromkeys(self.speakers, 0)
         self.step = int(round(CHECK_S / hop_s))
         self.next_n = self.step                      # the next checkpoint (frames)
         self.spoke: set[str] = set()                 # speakers whose channel showed speech
         self.said = ""
+        self.settled = False                         # both channels showed their own speech: nothing to say
 
     @property
     def done(self) -> bool:
-        """Said, or both channels showed speech (their own voices: nothing to say)."""
-        return bool(self.said) or len(self.spoke) == len(self.speakers)
+        """Said, or settled: the rule failed where both channels had shown ``MIN_SPEECH_S`` of speech each (their
+        own voices; each later check costs more, some 28 ms an hour in, and would find the same)."""
+        return bool(self.said) or self.settled
 
     def add(self, fb) -> None:
         """A ``FrameBlock`` of final frames."""
@@ -271,10 +275,8 @@ class SameSoundWatch:
             return
         if fb.is_speech.any():
             self.spoke.add(fb.speaker)
-            if self.done:
-                self._levels = {s: [] for s in self.speakers}  # never looked at again
-                return
         self._levels[fb.speaker].append(np.asarray(fb.rms_db, np.float32))
+        self._speech[fb.speaker].append(np.asarray(fb.is_speech, bool))
         self._n[fb.speaker] += len(fb.rms_db)
 
     def check(self) -> str:
@@ -284,15 +286,23 @@ class SameSoundWatch:
         n = min(self._n.values())
         while not self.done and n >= self.next_n:
             end, self.next_n = self.next_n, self.next_n + self.step
-            for s in self.speakers:  # joined once: an hour's levels are not joined again from pieces
-                self._levels[s] = [np.concatenate(self._levels[s])]
+            for kept in (self._levels, self._speech):  # joined once: an hour's frames are not joined again
+                for s in self.speakers:
+                    kept[s] = [np.concatenate(kept[s])]
             a, b = (self._levels[s][0][:end] for s in self.speakers)
-            diff = same_sound_db(a, b, min_s=MIN_SPEECH_S, hop_s=self.hop_s)
+            speech = [self._speech[s][0][:end] for s in self.speakers]
+            diff = same_sound_db(a, b, min_s=MIN_SPEECH_S, hop_s=self.hop_s, speech=speech)
             if diff is not None:
+                shown = ("each voice is taken for the other channel's leak and not shown"
+                         if not all(sp.any() for sp in speech) else
+                         "each voice is taken for the other channel's leak, and the speech shown is what slipped "
+                         "through, not who spoke")
                 self.said = (f"layout found live at {stopwatch_text(end * self.hop_s)}: "
-                             f"{same_sound_words(*self.speakers, diff, span='so far')}: each voice is taken for the "
-                             "other channel's leak and not shown; two inputs that both carry both people are one "
-                             "shared input: stop, and take one of them alone as one shared device (`--device NAME "
-                             "--mono`; a replay: one --input file)")
+                             f"{same_sound_words(*self.speakers, diff, span='so far')}: {shown}; two inputs that "
+                             "both carry both people are one shared input: stop, and take one of them alone as one "
+                             "shared device (`--device NAME --mono`; a replay: one --input file)")
                 return self.said
+            if all(float(sp.sum()) * self.hop_s >= MIN_SPEECH_S for sp in speech):
+                self.settled = True
+                self._levels, self._speech = ({s: [] for s in self.speakers} for _ in range(2))  # never read again
         return ""

@@ -235,12 +235,28 @@ def is_prosody_page(path) -> bool:
     return head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="prosody ' in head
 
 
-def _page(title: str, body: str, *, generated_at: str | None = None) -> str:
+SESSION_META = '<meta name="prosody-session" content="{}">'  # a session report's own session (its uid)
+
+
+def is_report_of(path, uid: str) -> bool | None:
+    """Whether ``path`` is the report page of the session ``uid`` (``SESSION_META`` in its head): None where it is
+    a prosody page that names no session (a report written before 2026-12-07, a comparison, a trend)."""
+    from ..fileio import file_head
+    if not is_prosody_page(path):
+        return False
+    head = file_head(path, PAGE_HEAD_BYTES)
+    if b'<meta name="prosody-session" ' not in head:
+        return None
+    return SESSION_META.format(escape(uid)).encode() in head
+
+
+def _page(title: str, body: str, *, generated_at: str | None = None, session_uid: str | None = None) -> str:
     when = generated_at or datetime.now().isoformat(timespec="seconds")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="prosody {escape(__version__)}">'
+            + (SESSION_META.format(escape(session_uid)) if session_uid else "") +
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}"
             f'<footer>prosody {escape(__version__)} · generated {escape(when)} on this device · '
             f"no data left it to make this page</footer></body></html>\n")
@@ -316,7 +332,7 @@ def session_report(stored: StoredSession, frames: dict | None, *, generated_at: 
     parts.append(_section("bookmarks", "Bookmarks and notes", _bookmarks(stored, doc) + notes_html(stored.notes)))
     parts.append(_section("feedback", "Client feedback", _feedback(stored)))
     parts.append(_section("definitions", "Definitions and sources", _definitions(measures)))
-    return _page(title, "".join(parts), generated_at=generated_at)
+    return _page(title, "".join(parts), generated_at=generated_at, session_uid=info.uid)
 
 
 def attribution_line(doc) -> str:
