@@ -8,6 +8,7 @@
    2^64 - 1 (which no reader reads) was refused with libsndfile's "Unspecified internal error"; said damaged now.
 3. An Ogg of two audio streams side by side (a track each, as ffmpeg muxes two): libsndfile decodes the first
    alone, and a dialogue was analysed as one voice unsaid; said now, as for an MP4 or WebM of two tracks.
+4. An MP3 that is its ID3 tag alone was "too short or damaged to hold audio"; said as a tag alone now.
 """
 from __future__ import annotations
 
@@ -163,3 +164,25 @@ def test_an_ogg_of_two_audio_streams_is_said(tmp_path, monkeypatch):
                             "-t", "3", "-map", "0", "-map", "1", "-c:v", "libtheora", "-c:a", "libvorbis", "av.ogv"])
     if video.returncode == 0:  # a video stream beside one audio stream: one audio stream, nothing to say
         assert AudioFile("av.ogv").warnings == []
+
+
+# -- 4. an MP3 that is its tag alone --------------------------------------------------------------------------------
+
+def _id3_tag(title: bytes) -> bytes:
+    """An ID3v2.3 tag of one title frame (TIT2, Latin-1)."""
+    frame = b"TIT2" + (len(title) + 1).to_bytes(4, "big") + b"\x00\x00" + b"\x00" + title
+    return b"ID3\x03\x00\x00" + len(frame).to_bytes(4, "big") + frame  # a size under 128: syncsafe as it is
+
+
+@pytest.mark.parametrize("padding", [0, 100])
+def test_an_mp3_of_its_tag_alone_is_said(tmp_path, monkeypatch, padding):
+    """An export stopped after its tag: before, "not a readable audio file (too short or damaged to hold audio)"."""
+    monkeypatch.chdir(tmp_path)
+    Path("t.mp3").write_bytes(_id3_tag(b"session 4") + bytes(padding))
+    rc, out, err = run_cli("analyze", "t.mp3", "--json", "s.json", "--quiet")
+    assert (rc, out, err) == (2, "", "prosody: error: cannot decode t.mp3: not a readable audio file (it is an ID3 "
+                                     "tag alone (30 bytes of a title, an artist or a picture), with no audio after "
+                                     "it)\n")
+    Path("t.mp3").write_bytes(_id3_tag(b"session 4") + bytes(200 + padding))  # more than a tag's padding after it
+    rc, out, err = run_cli("analyze", "t.mp3", "--json", "s.json", "--quiet")
+    assert rc == 2 and "ID3" not in err

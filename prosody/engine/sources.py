@@ -98,7 +98,7 @@ class AudioFile:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             if "does not exist or is not a regular file" in sndfile_error:  # libsndfile's word for "cannot parse"
                 sndfile_error = "too short or damaged to hold audio"
-            sndfile_error = _wav_rate_fault(self.path) or sndfile_error
+            sndfile_error = _wav_rate_fault(self.path) or _id3_alone(self.path) or sndfile_error
             self._open_ffmpeg(sndfile_error)
         if self._backend == "sndfile" and self._format == "FLAC" and self.n_samples == -1:
             self._open_unsized_flac()
@@ -838,6 +838,28 @@ def _wav_rate_fault(path: Path) -> str | None:
     except OSError:
         return None
     return None
+
+
+ID3_SLACK_BYTES = 128  # bytes after an ID3v2 tag that hold no MP3 frame (padding; an ID3v1 tag is 128)
+
+
+def _id3_alone(path: Path) -> str | None:
+    """Words for an MP3 file that holds an ID3v2 tag (title, artist, cover) and no audio after it (an export or a
+    download stopped after its tag was written), or None: libsndfile said "too short or damaged to hold audio"
+    (hostile sweep 59). The tag's size is its header's 4 syncsafe bytes (7 bits each), plus a 10-byte footer
+    where its flags give one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(10)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return None
+    tag = 10 + sum(b << (7 * (3 - i)) for i, b in enumerate(head[6:10])) + (10 if head[5] & 0x10 else 0)
+    if size - tag > ID3_SLACK_BYTES:
+        return None
+    return f"it is an ID3 tag alone ({tag:,} bytes of a title, an artist or a picture), with no audio after it"
 
 
 def _second_wav_at(path: Path) -> int | None:
