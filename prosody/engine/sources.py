@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import struct
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -35,6 +36,8 @@ FFMPEG_SUFFIXES = {".m4a", ".mp4", ".aac", ".wma", ".webm", ".mka", ".3gp", ".ca
 # placeholders that streaming writers leave (ffmpeg to a pipe writes 0xFFFFFFFF)
 _SIZE_MISMATCH = re.compile(r"^\s*[A-Za-z][\w ]*?\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
 _UNKNOWN_LENGTH = 0x7FFFF000
+_RF64_UNKNOWN_LENGTH = 1 << 48  # an RF64's placeholder sizes (2^48 bytes is 66 days of 64 channels at 192 kHz)
+_RF64_DATA_SIZE = re.compile(r"^\s*Data size\s*:\s*(\d+)", re.M)  # an RF64's 'ds64' size in libsndfile's log
 MATROSKA = "matroska,webm"  # FFmpeg's name of the Matroska/WebM demuxer
 CAF = "caf"  # FFmpeg's name of the Core Audio Format demuxer
 # a whole Matroska/WebM file decodes to its header's Duration within a codec's delay and last frame (ffmpeg's, at
@@ -83,6 +86,10 @@ class AudioFile:
                     f"{self.path} is a chained Ogg file (recordings joined end to end); only its first part "
                     "was read, as libsndfile reads one: to analyse all of it, convert it first, e.g. `ffmpeg -i "
                     f"{_shell_word(self.path)} -c:a flac whole.flac`")
+            if self._format == "OGG" and (n_streams := _ogg_audio_streams(self.path)) > 1:
+                # streams side by side (a track each, as ffmpeg muxes two): libsndfile decodes the first alone,
+                # and a two-person Ogg was analysed as one voice unsaid (hostile sweep 59)
+                self.warnings.append(self._streams_words(n_streams))
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             try:  # a file this user may not read is said as such (libsndfile: 'System error', as if damaged)
                 open(self.path, "rb").close()
@@ -91,7 +98,7 @@ class AudioFile:
             sndfile_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             if "does not exist or is not a regular file" in sndfile_error:  # libsndfile's word for "cannot parse"
                 sndfile_error = "too short or damaged to hold audio"
-            sndfile_error = _wav_rate_fault(self.path) or sndfile_error
+            sndfile_error = _wav_rate_fault(self.path) or _id3_alone(self.path) or sndfile_error
             self._open_ffmpeg(sndfile_error)
         if self._backend == "sndfile" and self._format == "FLAC" and self.n_samples == -1:
             self._open_unsized_flac()
@@ -103,12 +110,14 @@ class AudioFile:
         elif self._backend == "sndfile" and self._format == "MP3" and all(self._mp3_guess()):
             self._open_through_ffmpeg()  # a VBR MP3 without a length header: libsndfile stops at its guess
         _check_header(self)
-        unheaded = (_wav_unheaded(self.path) if self._backend == "sndfile" and self._format in ("WAV", "WAVEX")
+        unheaded = (_wav_unheaded(self.path) if self._backend == "sndfile" and self._format in UNHEADED_FORMATS
                     else None)
         if unheaded is not None:  # samples after the data its header gives: a recording still being written
             heard_s, more_s = unheaded
-            fix = (f"analyse it once the recording is finished; if it is, rewrite its header first, e.g. `ffmpeg "
-                   f"-ignore_length 1 -i {_shell_word(self.path)} -c:a flac whole.flac`")
+            fix = ("analyse it once the recording is finished; if it is, " + (
+                "export it again from the app that recorded it (no converter reads past a CAF's 'data' size)"
+                if self._format == "CAF" else f"rewrite its header first, e.g. `ffmpeg -ignore_length 1 -i "
+                f"{_shell_word(self.path)} -c:a flac whole.flac`"))
             if self.n_samples == 0:  # it said "no audio in" a file holding all of it
                 raise InputError(f"{self.path}'s header says it holds no audio (0 bytes), but {more_s:.2f} s of "
                                  "samples follow it: a recording still being written, or one whose recorder stopped "
@@ -119,6 +128,14 @@ class AudioFile:
                                  f"were analysed; {fix}")
         if self._backend == "sndfile" and self.n_samples == 0 and self._header_n_samples == 0:
             raise InputError(f"no audio in {self.path}")
+
+    def _streams_words(self, n_streams: int) -> str:
+        """The warning for a file of ``n_streams`` audio streams of which only the first is read."""
+        return (f"{self.path} holds {n_streams} audio streams; only the first "
+                f"({self.channels} channel{'s' if self.channels != 1 else ''}) was analysed: to analyse "
+                f"the others, extract each track (`ffmpeg -i {_shell_word(self.path)} -map 0:a:1 -c:a "
+                "flac track2.flac` for the second; 0:a:0 is the first) and give two tracks as two files, "
+                "the therapist's first")
 
     def _open_ffmpeg(self, sndfile_error: str) -> None:
         try:
@@ -164,12 +181,7 @@ class AudioFile:
                     valid = _caf_valid_frames(self.path)
                     self._container_claimed, self._claimed_exactly = valid or int(st.frames), valid is not None
                 if len(streams) > 1:  # e.g. a therapist's track and a client's track: only the first is decoded
-                    self.warnings.append(
-                        f"{self.path} holds {len(streams)} audio streams; only the first "
-                        f"({self.channels} channel{'s' if self.channels != 1 else ''}) was analysed: to analyse "
-                        f"the others, extract each track (`ffmpeg -i {_shell_word(self.path)} -map 0:a:1 -c:a "
-                        "flac track2.flac` for the second; 0:a:0 is the first) and give two tracks as two files, "
-                        "the therapist's first")
+                    self.warnings.append(self._streams_words(len(streams)))
         except InputError:
             raise
         except Exception:  # av raises many error classes; all mean "not decodable"
@@ -698,6 +710,7 @@ def _second_stream_at(path: Path, fmt: str) -> int | None:
         return None
 
 
+UNHEADED_FORMATS = ("WAV", "WAVEX", "RF64", "CAF")  # libsndfile's formats whose data size _wav_unheaded checks
 UNHEADED_MIN_S = 0.01  # samples after a WAV's data chunk said from one frame (10 ms) on: less may be padding
 
 
@@ -714,43 +727,87 @@ def _riff_chunks(f, size: int):
         at += 8 + n + (n & 1)
 
 
+def _riff_data(f, size: int, head: bytes) -> tuple[float, int, int, int] | None:
+    """(sample rate, bytes a frame, offset of the samples, offset where its data chunk ends) of a WAV, or of an
+    RF64/BW64 (its data chunk's size 0xFFFFFFFF: the 64-bit size of its 'ds64' chunk is the size), open as ``f``
+    just after its 12-byte header ``head``; None where the size is unknown (0xFFFFFFFF: read to the end)."""
+    rate, align, size64 = 0, 0, None
+    for at, cid, n in _riff_chunks(f, size):  # the chunks up to the data chunk
+        if cid == b"fmt ":
+            fmt = f.read(16)
+            if len(fmt) == 16:
+                rate, align = int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[12:14], "little")
+        elif cid == b"ds64" and head[:4] != b"RIFF":
+            body = f.read(16)
+            size64 = int.from_bytes(body[8:16], "little") if len(body) == 16 else None
+        elif cid == b"data":
+            if n == 0xFFFFFFFF and size64 is not None:
+                n = size64
+            return None if n == 0xFFFFFFFF else (rate, align, at + 8, at + 8 + n)
+    return None
+
+
+def _caf_data(f) -> tuple[float, int, int, int] | None:
+    """As ``_riff_data``, of a CAF of linear PCM (a frame a packet) open as ``f`` just after its 8-byte header;
+    None where its 'data' chunk's size is -1 (written to a pipe: it runs to the end) or it is no such file."""
+    rate, align = 0.0, 0
+    for _ in range(CAF_SCAN_CHUNKS):
+        at, head = f.tell(), f.read(12)
+        if len(head) < 12:
+            return None
+        kind, n = head[:4], int.from_bytes(head[4:], "big", signed=True)
+        if kind == b"desc":
+            desc = f.read(32)  # mSampleRate (float64), mFormatID, mFormatFlags, mBytesPerPacket, mFramesPerPacket..
+            if len(desc) == 32 and desc[8:12] == b"lpcm" and int.from_bytes(desc[20:24], "big") == 1:
+                rate, align = struct.unpack(">d", desc[:8])[0], int.from_bytes(desc[16:20], "big")
+        elif kind == b"data":  # its first 4 bytes are an edit count
+            return None if n < 4 else (rate, align, at + 16, at + 12 + n)
+        if n < 0:
+            return None
+        f.seek(at + 12 + n)
+    return None
+
+
+def _chunks_end(f, at: int, size: int, *, caf: bool) -> int:
+    """Offset of the first bytes from ``at`` on that are no chunk (a RIFF's: an ID of printable characters, a
+    32-bit size, odd sizes padded; a CAF's: a 64-bit size), each within the file: ``size`` where all are."""
+    head_len = 12 if caf else 8
+    while at + head_len <= size:
+        f.seek(at)
+        ck = f.read(head_len)
+        n = int.from_bytes(ck[4:], "big", signed=True) if caf else int.from_bytes(ck[4:8], "little")
+        if not all(32 <= c <= 126 for c in ck[:4]) or n < 0 or at + head_len + n > size:
+            return at
+        at += head_len + n + (0 if caf else n & 1)
+    return size
+
+
 def _wav_unheaded(path: Path) -> tuple[float, float] | None:
-    """(seconds its data chunk gives, seconds of samples after it) for a WAV whose data chunk's size stops
-    short of the samples the file holds, else None. A recorder still writing (or stopped before it finished)
-    leaves its header as it wrote it first (0 bytes; or the length at its last update) and appends samples:
-    libsndfile reads what the header gives and no further (0 bytes: "no audio"), without a word (sweep 12).
-    After the data chunk, chunks that fit the file (LIST, id3, cue: an ID of printable characters, a size
-    within the file; a second RIFF, ``cat a.wav b.wav``, is one) are walked over; what is left from the
-    first bytes that are no chunk to the end is samples. A size of 0xFFFFFFFF or beyond the file (read to the
-    end) is no such case. Reads the chunk headers only."""
+    """(seconds its data chunk gives, seconds of samples after it) for a WAV, RF64/BW64 or CAF of PCM whose data
+    chunk's size stops short of the samples the file holds, else None. A recorder still writing (or stopped
+    before it finished) leaves its header as it wrote it first (0 bytes; or the length at its last update) and
+    appends samples: libsndfile reads what the header gives and no further (0 bytes: "no audio"), without a word
+    (sweep 12; an RF64's 'ds64' size or a CAF's 'data' size alike until hostile sweep 59). After the data chunk,
+    chunks that fit the file (LIST, id3, cue: an ID of printable characters, a size within the file; a second
+    RIFF, ``cat a.wav b.wav``, is one) are walked over; what is left from the first bytes that are no chunk to
+    the end is samples. A size of 0xFFFFFFFF (a CAF's -1) or beyond the file (read to the end) is no such case.
+    Reads the chunk headers only."""
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(12)
-            if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE" or head[:4] == b"RIFX":
+            if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+                found, caf = _riff_data(f, size, head), False
+            elif head[:4] == b"caff":
+                f.seek(8)
+                found, caf = _caf_data(f), True
+            else:
                 return None
-            rate, align, data_end = 0, 0, None
-            for at, cid, n in _riff_chunks(f, size):  # the chunks up to the data chunk
-                if cid == b"fmt ":
-                    fmt = f.read(16)
-                    if len(fmt) == 16:
-                        rate, align = int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[12:14], "little")
-                elif cid == b"data":
-                    if n == 0xFFFFFFFF or at + 8 + n > size:
-                        return None
-                    data_at, data_end = at + 8, at + 8 + n
-                    break
-            if data_end is None or rate <= 0 or align <= 0:
+            if found is None or found[3] > size or found[0] <= 0 or found[1] <= 0:
                 return None
-            at = data_end + ((data_end - data_at) & 1)
-            while at + 8 <= size:  # chunks after it, while they are chunks
-                f.seek(at)
-                ck = f.read(8)
-                n = int.from_bytes(ck[4:8], "little")
-                if not all(32 <= c <= 126 for c in ck[:4]) or at + 8 + n > size:
-                    break
-                at += 8 + n + (n & 1)
-            more = max(0, size - at) if at < size else 0
+            rate, align, data_at, data_end = found
+            at = data_end if caf else data_end + ((data_end - data_at) & 1)
+            more = size - _chunks_end(f, at, size, caf=caf) if at < size else 0
     except OSError:
         return None
     more_frames = more // align
@@ -762,20 +819,47 @@ def _wav_unheaded(path: Path) -> tuple[float, float] | None:
 def _wav_rate_fault(path: Path) -> str | None:
     """What a WAV header gives that no recording has, a sample rate of 0 Hz, in those words, or None: libsndfile
     said "Internal error : SF_INFO struct incomplete" (an internal error of prosody's, to a reader; hostile sweep
-    51). Reads the 'fmt ' chunk of the first few (WAV_SCAN_CHUNKS)."""
+    51); or an RF64's 'ds64' size past 2^63 bytes, negative to FFmpeg (libsndfile: "Unspecified internal error";
+    hostile sweep 59). Reads the 'ds64' and 'fmt ' chunks of the first few (WAV_SCAN_CHUNKS)."""
     try:
         with open(path, "rb") as f:
             head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
                 return None
             for _, cid, _ in islice(_riff_chunks(f, os.fstat(f.fileno()).st_size), WAV_SCAN_CHUNKS):
-                if cid == b"fmt ":
+                if cid == b"ds64" and head[:4] != b"RIFF":
+                    sizes = f.read(24)  # the RIFF's size, the data's, the sample count: 64 bits each
+                    if any(sizes[at + 7] & 0x80 for at in range(0, len(sizes) - 7, 8)):
+                        return "its header's 64-bit sizes ('ds64') are past any file (negative): it is damaged"
+                elif cid == b"fmt ":
                     fmt = f.read(8)
                     rate = int.from_bytes(fmt[4:8], "little") if len(fmt) == 8 else None
                     return "its header gives a sample rate of 0 Hz: it is damaged" if rate == 0 else None
     except OSError:
         return None
     return None
+
+
+ID3_SLACK_BYTES = 128  # bytes after an ID3v2 tag that hold no MP3 frame (padding; an ID3v1 tag is 128)
+
+
+def _id3_alone(path: Path) -> str | None:
+    """Words for an MP3 file that holds an ID3v2 tag (title, artist, cover) and no audio after it (an export or a
+    download stopped after its tag was written), or None: libsndfile said "too short or damaged to hold audio"
+    (hostile sweep 59). The tag's size is its header's 4 syncsafe bytes (7 bits each), plus a 10-byte footer
+    where its flags give one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(10)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return None
+    tag = 10 + sum(b << (7 * (3 - i)) for i, b in enumerate(head[6:10])) + (10 if head[5] & 0x10 else 0)
+    if size - tag > ID3_SLACK_BYTES:
+        return None
+    return f"it is an ID3 tag alone ({tag:,} bytes of a title, an artist or a picture), with no audio after it"
 
 
 def _second_wav_at(path: Path) -> int | None:
@@ -797,30 +881,60 @@ def _second_wav_at(path: Path) -> int | None:
     return None
 
 
+def _ogg_pages(f):
+    """The header type flag of each page of an Ogg file open as ``f``, from its start, ``f`` left at the page's
+    body as each is given; walks the page headers only (27 bytes and a segment table a page)."""
+    at = 0
+    while True:
+        f.seek(at)
+        head = f.read(27)
+        if len(head) < 27 or head[:4] != b"OggS":
+            return
+        table = f.read(head[26])
+        if len(table) < head[26]:
+            return
+        at += 27 + head[26] + sum(table)
+        yield head[5]
+
+
 def _ogg_links(path: Path, *, enough: int = 2) -> int:
     """How many links a chained Ogg file holds (streams one after another, each opened by
-    beginning-of-stream pages, header type flag 0x02), counted up to ``enough``; walks the
-    page headers only (27 bytes and a segment table a page). libsndfile decodes the first
+    beginning-of-stream pages, header type flag 0x02), counted up to ``enough``. libsndfile decodes the first
     link alone and reports its length (or none) as the file's: ``cat a.ogg b.ogg``, or a
     recorder that appends a new stream after a pause."""
     links, previous_bos = 0, False
     try:
         with open(path, "rb") as f:
-            while links < enough:
-                head = f.read(27)
-                if len(head) < 27 or head[:4] != b"OggS":
-                    break
-                bos = bool(head[5] & 0x02)
+            for flags in _ogg_pages(f):
+                bos = bool(flags & 0x02)
                 if bos and not previous_bos:  # the BOS pages of multiplexed streams come together at a link's start
                     links += 1
+                    if links >= enough:
+                        break
                 previous_bos = bos
-                table = f.read(head[26])
-                if len(table) < head[26]:
-                    break
-                f.seek(sum(table), os.SEEK_CUR)
     except OSError:
         pass
     return links
+
+
+# the first bytes of an audio codec's first packet in Ogg (Vorbis, Opus, FLAC, Speex); a video stream's (Theora) or
+# a skeleton's differ
+_OGG_AUDIO_HEADS = (b"\x01vorbis", b"OpusHead", b"\x7fFLAC", b"Speex   ")
+
+
+def _ogg_audio_streams(path: Path) -> int:
+    """How many audio streams an Ogg file's first link holds side by side (multiplexed: their beginning-of-stream
+    pages come first, one a stream): ffmpeg muxes a track each so, and libsndfile decodes the first alone."""
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            for flags in _ogg_pages(f):
+                if not flags & 0x02:
+                    break
+                n += f.read(8).startswith(_OGG_AUDIO_HEADS)
+    except OSError:
+        pass
+    return n
 
 
 def _clip(x: np.ndarray, got: int, limit: int | None) -> np.ndarray:
@@ -836,6 +950,12 @@ def _header_n_samples(info, n_samples: int) -> int:
         return n_samples
     missing_bytes = [int(claimed) - int(present) for claimed, present in _SIZE_MISMATCH.findall(info.extra_info)
                      if int(present) < int(claimed) < _UNKNOWN_LENGTH]
+    if info.format == "RF64" and (m := _RF64_DATA_SIZE.search(info.extra_info)):
+        # an RF64's 'ds64' data size past the file (one cut short) is read to the end unsaid in libsndfile's log
+        # (no "should be"): 36 s missing of 48 s were not said (hostile sweep 59)
+        present = max(n_samples, 0) * width * info.channels
+        if present < int(m[1]) < _RF64_UNKNOWN_LENGTH:
+            missing_bytes.append(int(m[1]) - present)
     return n_samples + max(missing_bytes, default=0) // (width * info.channels)
 
 
