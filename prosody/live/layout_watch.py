@@ -249,7 +249,7 @@ class SameSoundWatch:
     ``MIN_SPEECH_S`` of sound above -60 dBFS carry one level difference, the speech either channel shows so far
     too (``session.same_sound_db``, the saved warning's rule). Said only, never switched: which input is the shared
     one is the user's to choose (hostile sweep 57; sweep 58: also where both channels show some speech, which they
-    had to lack before)."""
+    had to lack before; sweep 60: also two inputs up to 60 ms apart)."""
 
     def __init__(self, speakers: tuple[str, str], *, hop_s: float = GRID.hop_s):
         self.speakers = tuple(speakers)
