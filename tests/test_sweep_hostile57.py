@@ -182,7 +182,10 @@ def test_two_captured_devices_of_one_mix_are_said_while_the_sound_still_plays(pu
     playing = player.poll() is None  # read before waiting: the sound still playing when the line came
     stopper.cancel()
     assert "the therapist's and the client's channels carry the same sound so far (both at one level)" in line, line
-    assert line.endswith(LIVE_SAID.split("quieter):")[1] + "\n"), line
+    # a real capture may let some speech through on both channels: then the line says so (sweep 58's words)
+    tail = LIVE_SAID.split("quieter):")[1]
+    slipped = tail.replace("leak and not shown", "leak, and the speech shown is what slipped through, not who spoke")
+    assert line.endswith((tail + "\n", slipped + "\n")), line
     assert playing, line
     assert player.wait(timeout=60) == 0
     p.terminate()
