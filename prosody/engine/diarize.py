@@ -3079,6 +3079,7 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
                  and _inside_share(alt.owner[idx], idx, cfg) <= cfg.line_inside_to)
     return alt if at_pauses else None
 
+
 def _overlap_share(d: Diarization) -> float:
     """Share of ``d``'s speech frames given to both voices."""
     return float(d.activity.all(axis=1).sum() / max(1, int(d.speech.sum())))
