@@ -251,7 +251,8 @@ class DiarizeConfig:
     alone).
     ``more_voices_*``: the check for more than two voices after the diarization (``_more_voices``;
     ``more_voices_min_s=0`` turns it off): a voice whose turns fall into two groups, each of at
-    least ``more_voices_min_turns`` distinct turns and ``more_voices_min_s`` of their speech, whose embeddings lie
+    least ``more_voices_min_turns`` turns and ``more_voices_min_s`` of speech (or as many distinct
+    turns and ``more_voices_distinct_min_s`` of their speech; 0: not asked), whose embeddings lie
     ``more_voices_min_distance`` apart and whose frame models gain ``more_voices_min_gain``
     nats/frame on held-out frames over one model for the voice, seems to hold two people; a turn
     within ``more_voices_repeat_distance`` (cosine) of a longer one of the voice counts as the same
@@ -436,10 +437,11 @@ class DiarizeConfig:
     pitch_look_min_sep_st: float = 5.0
     pitch_look_min_frac: float = 0.35
     pitch_look_min_frames: int = 10
-    more_voices_min_s: float = 4.0
+    more_voices_min_s: float = 8.0
     more_voices_min_turns: int = 3
     more_voices_min_distance: float = 0.12
     more_voices_min_gain: float = 0.7
+    more_voices_distinct_min_s: float = 4.0
     more_voices_repeat_distance: float = 0.05
     run_look_margin: float = 0.05
     run_look_short_s: float = 0.45
@@ -504,12 +506,13 @@ class DiarizeConfig:
             raise ConfigError(f"pitch_tail_s={self.pitch_tail_s}, pitch_context_s={self.pitch_context_s}: need >= 0 s "
                               "(pitch_tail_s=0 turns the stretch's word on run ends off) and > 0 s")
         if (self.more_voices_min_s < 0 or self.more_voices_min_turns < 1 or self.more_voices_min_distance < 0
-                or not self.more_voices_repeat_distance >= 0):
+                or not (self.more_voices_distinct_min_s >= 0 and self.more_voices_repeat_distance >= 0)):
             raise ConfigError(f"more_voices_min_s={self.more_voices_min_s}, more_voices_min_turns="
                               f"{self.more_voices_min_turns}, more_voices_min_distance="
-                              f"{self.more_voices_min_distance}, more_voices_repeat_distance="
-                              f"{self.more_voices_repeat_distance}: need >= 0 s (0 turns "
-                              "the more-than-two-voices check off), >= 1 turn and cosine distances >= 0")
+                              f"{self.more_voices_min_distance}, more_voices_distinct_min_s="
+                              f"{self.more_voices_distinct_min_s}, more_voices_repeat_distance="
+                              f"{self.more_voices_repeat_distance}: need >= 0 s (more_voices_min_s=0 turns the "
+                              "more-than-two-voices check off), >= 1 turn and cosine distances >= 0")
         if not 0.0 <= self.pieces_keep_max_inside <= 1.0:
             raise ConfigError(f"pieces_keep_max_inside={self.pieces_keep_max_inside} must be within 0..1")
         if not self.pieces_keep_se_z >= 0:
@@ -3577,21 +3580,21 @@ def _more_voices(d: Diarization, cfg: DiarizeConfig, memo: dict) -> Diarization:
 
     Per voice: its turns (``_voice_turns``, >= 1 s each, embedded from the first pass's windows in ``memo``, no new
     encoder run) cut into two groups by cosine 2-means; the voice is mixed when each group holds at least
-    ``more_voices_min_turns`` distinct turns (``_distinct_turns``: a repeat of the same audio counts once) and
-    ``more_voices_min_s`` of their speech, the groups' duration-weighted centroids lie at least
-    ``more_voices_min_distance`` apart and one frame model per group (MFCC GMMs as the resegmentation's) predicts
-    held-out frames of the voice at least ``more_voices_min_gain`` nats/frame better than one model for the voice
-    (``_two_model_gain``). The embeddings alone do not tell: one voice's turns, cut in two, lie 0.05-0.28 apart on
-    1.5 s windows (AMI voices the most), as far as two people's; one voice's groups lose on held-out frames
-    (-0.3..-2 nats/frame on the espeak-ng two-voice dialogues), two people's mostly gain (benchmarks/more_voices.py;
-    docs/speakers.md, "More than two voices"). 0.7 nats/frame (not 0.4): two real AMI people over 1.5 min (each
-    stretch used at most twice) gained up to 0.53 on groups of >= 8 s, so 0.4 warned on one. 45 s two-voice mixes
-    placing the same few AMI stretches again and again gained 1-3 nats/frame on one person (held-out frames copying
-    training frames) on groups of 4-7 s: 8 s of all turns kept them out but left most three-voice recordings under a
-    minute unsaid; 4 s of distinct turns keeps them out too (their groups hold 1-2 distinct turns) and says more
-    (docs/speakers.md, "Eighty-third round"). ``more_voices``: 2 + the number of mixed voices (an estimate: a mixed
-    voice may hold more than two people). Costs two k-means of a few turns, their pairwise cosines and up to 12 GMM
-    fits on the voices' frames."""
+    ``more_voices_min_turns`` turns and ``more_voices_min_s`` of speech, or at least as many distinct turns
+    (``_distinct_turns``: a repeat of the same audio counts once) and ``more_voices_distinct_min_s`` of their speech,
+    the groups' duration-weighted centroids lie at least ``more_voices_min_distance`` apart and one frame model per
+    group (MFCC GMMs as the resegmentation's) predicts held-out frames of the voice at least ``more_voices_min_gain``
+    nats/frame better than one model for the voice (``_two_model_gain``). The embeddings alone do not tell: one
+    voice's turns, cut in two, lie 0.05-0.28 apart on 1.5 s windows (AMI voices the most), as far as two people's;
+    one voice's groups lose on held-out frames (-0.3..-2 nats/frame on the espeak-ng two-voice dialogues), two
+    people's mostly gain (benchmarks/more_voices.py; docs/speakers.md, "More than two voices"). 0.7 nats/frame (not
+    0.4): two real AMI people over 1.5 min (each stretch used at most twice) gained up to 0.53 on groups of >= 8 s,
+    so 0.4 warned on one. 8 s: 45 s two-voice mixes placing the same few AMI stretches again and again gained 1-3
+    nats/frame on one person (held-out frames copying training frames) on groups of 4-7 s. Counted in distinct turns
+    those groups hold 1-2, so 4 s of distinct turns is asked as well: it says three people in recordings under a
+    minute that 8 s left unsaid, and no one- or two-voice recording more (docs/speakers.md, "Eighty-third round").
+    ``more_voices``: 2 + the number of mixed voices (an estimate: a mixed voice may hold more than two people).
+    Costs two k-means of a few turns, their pairwise cosines and up to 12 GMM fits on the voices' frames."""
     if d.n_voices != 2 or cfg.more_voices_min_s <= 0:
         return d
     got = _turns_of(d, memo)
@@ -3599,19 +3602,21 @@ def _more_voices(d: Diarization, cfg: DiarizeConfig, memo: dict) -> Diarization:
         return d
     turns, idx = got
     min_frames = d.grid.s_to_frames(cfg.more_voices_min_s)
+    distinct_frames = d.grid.s_to_frames(cfg.more_voices_distinct_min_s)
     feats = None
     mixed = []
     for v in (0, 1):
         mine = [t for t in turns if t[0] == v]
-        own = _distinct_turns(mine, cfg.more_voices_repeat_distance)
-        if own.sum() < 2 * cfg.more_voices_min_turns:
+        if len(mine) < 2 * cfg.more_voices_min_turns:
             mixed.append(False)
             continue
         e = np.stack([t[3] for t in mine])
         n = np.array([t[2] - t[1] for t in mine], np.float64)
         lab = kmeans_cos(e, 2, n_init=6)
-        size = [float(n[own & (lab == k)].sum()) for k in (0, 1)]
-        if min(np.bincount(lab[own], minlength=2)) < cfg.more_voices_min_turns or min(size) < min_frames:
+        own = _distinct_turns(mine, cfg.more_voices_repeat_distance)
+        if not (_groups_hold(lab, n, np.ones(len(mine), bool), cfg.more_voices_min_turns, min_frames)
+                or cfg.more_voices_distinct_min_s > 0
+                and _groups_hold(lab, n, own, cfg.more_voices_min_turns, distinct_frames)):
             mixed.append(False)
             continue
         c = np.stack([(e[lab == k] * n[lab == k, None]).sum(axis=0) for k in (0, 1)])
@@ -3627,6 +3632,13 @@ def _more_voices(d: Diarization, cfg: DiarizeConfig, memo: dict) -> Diarization:
     if not any(mixed):
         return d
     return replace(d, more_voices=2 + sum(mixed), mixed=(mixed[0], mixed[1]))
+
+
+def _groups_hold(lab: np.ndarray, n: np.ndarray, use: np.ndarray, min_turns: int, min_frames: int) -> bool:
+    """Whether both groups of ``lab`` (0/1 per turn) hold at least ``min_turns`` of the turns in
+    ``use`` and ``min_frames`` of their frames (``n``: each turn's frames)."""
+    return (min(np.bincount(lab[use], minlength=2)) >= min_turns
+            and min(float(n[use & (lab == k)].sum()) for k in (0, 1)) >= min_frames)
 
 
 def _distinct_turns(turns: list, min_distance: float) -> np.ndarray:
