@@ -406,7 +406,7 @@ class DiarizeConfig:
     line_max_pause_s: float = 0.25
     line_inside_from: float = 0.3
     line_inside_to: float = 0.1
-    unmix_from: float = 0.4
+    unmix_from: float = 0.5
     unmix_to: float = 0.2
     mixed_utterance_s: float = 1.0
     mixed_utterance_minority: float = 0.2
