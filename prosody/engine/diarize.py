@@ -204,6 +204,12 @@ class DiarizeConfig:
     ``line_max_pause_s`` in the two windows' frames); kept on the utterance restart's test (``_start_beats``)
     or, ``line_inside_from`` / ``line_inside_to``, where at least that share of the first pass's changes of
     voice fall inside speech and at most this share of its own (above 1: off; eighty-second round).
+    ``unmix_from`` / ``unmix_to`` / ``mixed_utterance_s`` / ``mixed_utterance_minority``: the choice between
+    starts reads how many utterances (speech between pauses, ``mixed_utterance_s`` or longer) each split gives
+    to both voices, the lesser voice holding ``mixed_utterance_minority`` or more of the utterance's frames
+    (``_mixed_utterances``): a restart's split that holds (``_start_holds``) replaces a best so far with
+    ``unmix_from`` or more of its utterances mixed where it mixes ``unmix_to`` or less, and is not kept on its
+    separation where it mixes so and the best so far does not (``_unmixes``; above 1: off; eighty-third round).
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``subcluster*``: where the two voices found lie less than ``subcluster_below`` apart, restarts
@@ -403,6 +409,10 @@ class DiarizeConfig:
     line_max_pause_s: float = 0.25
     line_inside_from: float = 0.3
     line_inside_to: float = 0.1
+    unmix_from: float = 0.5
+    unmix_to: float = 0.2
+    mixed_utterance_s: float = 1.0
+    mixed_utterance_minority: float = 0.2
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     pieces_keep_apart: float = 0.21
     pieces_keep_max_inside: float = 0.6
@@ -530,6 +540,12 @@ class DiarizeConfig:
                               f"{self.utterance_decisive_voice_s}, utterance_max_more_overlap="
                               f"{self.utterance_max_more_overlap}: need a cosine distance within 0..2 (0 turns "
                               "the rule off), >= 1 utterance, >= 0 s and a share >= 0")
+        if not (0 <= self.unmix_to <= self.unmix_from and self.mixed_utterance_s > 0
+                and 0 < self.mixed_utterance_minority <= 0.5):
+            raise ConfigError(f"unmix_from={self.unmix_from}, unmix_to={self.unmix_to}, mixed_utterance_s="
+                              f"{self.mixed_utterance_s}, mixed_utterance_minority={self.mixed_utterance_minority}: "
+                              "need 0 <= unmix_to <= unmix_from (unmix_from above 1 turns the rule off), > 0 s and "
+                              "a share within 0..0.5")
         if not (self.model_look_max_s == 0 or 0 < self.model_look_min_s <= self.model_look_max_s):
             raise ConfigError(f"model_look_min_s={self.model_look_min_s}, model_look_max_s={self.model_look_max_s}: "
                               "need 0 < model_look_min_s <= model_look_max_s (model_look_max_s=0 turns the look off)")
@@ -1431,12 +1447,14 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
             return regrouped
         best = (separation, separation_se, gain, overlap) if fine is None else (
             fine.separation, fine.separation_se, fine.model_gain, _overlap_share(fine))
+        best_path = owned if fine is None else fine.owner[idx]
         line = None
         if not (spatial or pitched):
-            line = _line_restart(x, cfg, enc, grid, idx, melc, emb, lab, memo, path3, *best)
+            line = _line_restart(x, cfg, enc, grid, idx, melc, emb, lab, memo, path3, *best, best_path=best_path)
             if line is not None:
                 best = (line.separation, line.separation_se, line.model_gain, _overlap_share(line))
-            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best)
+                best_path = line.owner[idx]
+            by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best, best_path=best_path)
             if by_utt is not None:
                 return by_utt
         if line is not None:
@@ -2869,7 +2887,8 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     measured where its path (``path``: the first pass's, (m,) per speech frame) moves a
     stretch of ``finer_min_change_s`` to the other voice (``_relabels_a_stretch``). "Further
     apart": ``_further_apart`` (also nearer by less than the separation's noise, with frame
-    models clearly better than the first's held-out ``gain``). Not kept where it gives more than
+    models clearly better than the first's held-out ``gain``), unless it gives utterances to both voices where the
+    first pass does not (``_unmixes``). Not kept where it gives more than
     ``finer_max_overlap`` of the speech to both voices: its overlap model hears a voice, and the
     voices' own windows, purer for it, lie further apart without the split being better (AMI tst00
     s105 mono at 25 dB: "both" 0.279 of the speech, one woman's, 43 % wrong). None: keep the first."""
@@ -2881,14 +2900,19 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, gain, cfg):
         return None
+    if path is not None and memo is not None:
+        idx = np.flatnonzero(memo["speech"])
+        if _unmixes(path, alt.owner[idx], idx, cfg, grid):
+            return None  # further apart by giving whole utterances to both voices where the first pass does not
     if _overlap_share(alt) > cfg.finer_max_overlap:
         return None  # further apart by giving a voice to both voices
     return alt
 
 
 def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
-                       melc: np.ndarray, emb: np.ndarray, memo: dict, path: np.ndarray, separation: float, separation_se: float, gain: float,
-                       overlap: float = 0.0, clear: bool = True) -> Diarization | None:
+                       melc: np.ndarray, emb: np.ndarray, memo: dict, path: np.ndarray, separation: float,
+                       separation_se: float, gain: float, overlap: float = 0.0, clear: bool = True,
+                       best_path: np.ndarray | None = None) -> Diarization | None:
     """A restart from whole utterances, or None (keep the best so far: two voices ``separation``
     apart, standard error ``separation_se``, frame models' held-out ``gain``, ``overlap`` of its
     speech given to both voices; ``path``: its path, (m,) per speech frame; ``emb``: the
@@ -2927,7 +2951,9 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
     three or more lay at most 0.20 apart over 94 one-voice recordings). Several channels'
     utterances are embedded from the channels' mean mel power (``_mel_of_channels``), not that of
     their mean signal. A start that gives more than ``utterance_max_more_overlap`` more of the
-    speech to both voices than the best so far is not kept. Cost: the
+    speech to both voices than the best so far is not kept. ``best_path``: the best so far's owner, (m,) per speech
+    frame: a start that holds is kept where it mends that split's utterances given to both voices and not kept
+    on its separation where it mixes them so itself (``_unmixes``). Cost: the
     utterances' tiles (a third of the first pass's encoder time, less on long recordings) and two
     resegmentations whose separation reads at most 32 windows a voice (as many as a 45 s
     recording gives)."""
@@ -2980,10 +3006,12 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
             continue
         alt = _diarize(x, ucfg, None, enc, grid, memo=memo, start_lab=lab, unless_like=path,
                        pre_emb=emb if ws == cfg.window_s else None)
-        if not _start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive):
+        if not _start_chosen(alt, best_path, idx, separation, separation_se, gain, overlap, cfg, grid,
+                             clear=clear, decisive=decisive):
             continue
         best, separation, separation_se, gain = alt, alt.separation, alt.separation_se, alt.model_gain
         overlap = _overlap_share(alt)
+        best_path = None if best_path is None else alt.owner[idx]
     return best
 
 
@@ -3021,6 +3049,56 @@ def _start_beats(alt: Diarization, separation: float, separation_se: float, gain
     return bool(beyond or (np.isfinite(gain) and alt.model_gain >= gain + cfg.start_gain_nats))
 
 
+def _start_chosen(alt: Diarization, best_path: np.ndarray | None, idx: np.ndarray, separation: float,
+                  separation_se: float, gain: float, overlap: float, cfg: DiarizeConfig, grid: Grid, *,
+                  clear: bool = True, decisive: bool = False) -> bool:
+    """Whether a restart's split ``alt`` replaces the best so far (its figures as ``_start_beats`` reads them;
+    ``best_path``: its owner, (m,) per speech frame ``idx``, None: ``_start_beats`` alone): ``_start_beats``
+    unless ``alt`` gives utterances to both voices where the best does not, or ``_start_holds`` where it mends
+    the best's so (``_unmixes``)."""
+    if best_path is None or alt.n_voices != 2:
+        return _start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive)
+    alt_path = alt.owner[idx]
+    if _unmixes(alt_path, best_path, idx, cfg, grid):
+        return _start_holds(alt, overlap, cfg, decisive=decisive)
+    return (_start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive)
+            and not _unmixes(best_path, alt_path, idx, cfg, grid))
+
+
+def _mixed_utterances(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig, grid: Grid) -> float:
+    """The share of the utterances (speech between pauses, ``mixed_utterance_s`` or longer; frames given to
+    both voices left out) whose lesser voice holds ``mixed_utterance_minority`` or more of their frames along
+    ``path`` ((m,) 0/1/2 per speech frame ``idx``); nan where fewer than four such utterances. A split of one
+    voice's head against its tail, the tail with the other voice (FEO072>M beside MEE009 at 8 kHz,
+    docs/speakers.md, eighty-third round), cuts half the utterances; the planted turns a fifth at most::
+
+        utterances  [ A A A A ]  [ B B B ]  [ A A A A ]  [ B B ]
+        right        0 0 0 0      1 1 1      0 0 0 0      1 1     none mixed
+        mixed        1 1 0 0      0 0 0      1 1 0 0      0 0     the A utterances mixed
+    """
+    ua, ub = _utterances(idx)
+    long = (ub - ua) >= grid.s_to_frames(cfg.mixed_utterance_s)
+    if long.sum() < 4:
+        return float("nan")
+    label = np.repeat(np.arange(int(long.sum())), (ub - ua)[long])
+    frames = np.concatenate([np.arange(a, b) for a, b in zip(ua[long], ub[long])])
+    p = path[frames]
+    one = np.bincount(label, weights=(p == 1), minlength=int(long.sum()))
+    both = np.bincount(label, weights=(p != 2), minlength=int(long.sum()))
+    lesser = np.minimum(one, both - one)
+    return float(np.mean((both > 0) & (lesser >= cfg.mixed_utterance_minority * both)))
+
+
+def _unmixes(path: np.ndarray, other: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig, grid: Grid) -> bool:
+    """Whether ``path`` gives ``unmix_to`` or less of the utterances to both voices where ``other`` gives
+    ``unmix_from`` or more (``_mixed_utterances``; both (m,) 0/1/2 per speech frame ``idx``): an utterance seldom
+    holds two people."""
+    if cfg.unmix_from > 1.0:
+        return False
+    return bool(_mixed_utterances(other, idx, cfg, grid) >= cfg.unmix_from
+                and _mixed_utterances(path, idx, cfg, grid) <= cfg.unmix_to)
+
+
 def _inside_share(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> float:
     """The share of ``path``'s changes of voice ((m,) 0/1/2 per speech frame ``idx``; "both" runs left out)
     that fall inside speech next to a short run (``_voice_changes``); 0 where it has none."""
@@ -3052,7 +3130,8 @@ def utterance_line(emb: np.ndarray, level_db: np.ndarray, pairs: np.ndarray) -> 
 
 def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
                   melc: np.ndarray, emb: np.ndarray, lab: np.ndarray, memo: dict, path: np.ndarray,
-                  separation: float, separation_se: float, gain: float, overlap: float) -> Diarization | None:
+                  separation: float, separation_se: float, gain: float, overlap: float, *,
+                  best_path: np.ndarray | None = None) -> Diarization | None:
     """A restart from k-means on the first pass's window embeddings ``emb`` with the recording's own level line
     (``utterance_line``: neighbouring windows inside one utterance, no pause over ``line_max_pause_s`` in their
     frames) projected out; the resegmentation from that start reads the embeddings as they are. One more start
@@ -3064,7 +3143,8 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
     beside MEE009 through an MP3 coder) lies further apart and has frame models that explain its frames better
     than the right one (docs/speakers.md, eighty-second round). Not tried where the voices lie
     ``line_restart_below`` apart or more, nor where its start is the first pass's (``lab``) for 95 % of the
-    windows. None: keep the best so far."""
+    windows; ``best_path``: the best so far's owner, (m,) per speech frame, for ``_start_chosen``. None: keep the
+    best so far."""
     if not separation < cfg.line_restart_below:
         return None
     starts, w = _window_starts(len(idx), cfg, grid)
@@ -3080,7 +3160,7 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
     if np.bincount(start, minlength=2).min() == 0 or max(np.mean(start == lab), np.mean(start != lab)) >= 0.95:
         return None
     alt = _diarize(x, _restart_cfg(cfg), None, enc, grid, memo=memo, start_lab=start, unless_like=path, pre_emb=emb)
-    if _start_beats(alt, separation, separation_se, gain, overlap, cfg):
+    if _start_chosen(alt, best_path, idx, separation, separation_se, gain, overlap, cfg, grid):
         return alt
     at_pauses = (cfg.line_inside_from <= 1.0 and _start_holds(alt, overlap, cfg)
                  and _inside_share(path, idx, cfg) >= cfg.line_inside_from
