@@ -22,7 +22,7 @@ def _need_espeak():
 def client_first(tmp_path_factory):
     """A mixed dialogue (``scenario_mixed(seed=3)``, mixed to one channel) whose first voice is the client's: our
     therapist is the dialogue's second speaker, so the rule "the voice heard first is the therapist" names the
-    wrong voice; and a recording of the therapist's voice alone (four sentences) to enrol. Planted: the
+    wrong voice; the same dialogue on a channel each; and a recording of the therapist's voice alone (four sentences) to enrol. Planted: the
     therapist's talk share and median wait before answering."""
     _need_espeak()
     import soundfile as sf
@@ -32,6 +32,8 @@ def client_first(tmp_path_factory):
     d = build_dialogue(scenario_mixed(seed=3), noise_db=None, seed=3)
     x, _ = mix_room(d, layout="mono", seed=3)
     sf.write(folder / "mono.wav", x, d.sample_rate, subtype="PCM_16")
+    sf.write(folder / "sep.wav", build_dialogue(scenario_mixed(seed=3), seed=3).audio, d.sample_rate,
+             subtype="PCM_16")  # the same dialogue on a channel each (the dialogue's first speaker on the left)
     alone = build_dialogue(scenario_monologue(4, seed=2, speaker=CLIENT), noise_db=None, seed=2)
     sf.write(folder / "alone.wav", alone.audio[:, 1], alone.sample_rate, subtype="PCM_16")
     speech = {s: sum(b - a for a, b in d.truth.segments(s)) for s in (THERAPIST, CLIENT)}
@@ -89,3 +91,38 @@ def test_a_profile_names_the_therapist_and_relabel_gives_the_same_figures(client
     a, b = (np.load(tmp_path / f"e{i}.frames.npz") for i in (1, 2))
     for k in a.files:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_batch_says_the_manifests_layout_and_its_table_follows_relabel_and_edit(client_first, tmp_path):
+    """Flow 3: `batch` with a manifest giving per-file layouts. A layout that contradicts the audio is warned as
+    `analyze` warns, naming the manifest's cell the user wrote (it said "--layout shared overrides ...", an
+    option never typed). The table is the stored sessions': after `relabel` (and `edit`) a batch run again
+    skips the file as done and gave the row recorded before, the exchanged voices' figures (therapist talk
+    share 0.38 in the table, 62 % in `show`, `export`, `compare`); it now gives the session as stored."""
+    from prosody.batch.runner import read_table_csv
+    from tests.conftest import run_cli
+    folder, store, table = client_first["folder"], tmp_path / "st", tmp_path / "t"
+    man = tmp_path / "m.csv"
+    man.write_text(f"file,client,layout\n{folder / 'mono.wav'},B1,mono\n{folder / 'sep.wav'},B2,shared\n")
+    args = ("batch", man, "--store", store, "--table", table, "--no-parquet", "--therapist", "bob", "--jobs", "1")
+    rc, _, err = run_cli(*args)
+    assert rc == 0, err
+    said = f"{man} line 3: layout shared overrides the detected layout (separate: "
+    assert said in err and "--layout shared" not in err, err
+    rc, _, err = run_cli("export", "2", "--store", store, "-o", tmp_path / "b2.json")
+    assert rc == 0, err
+    assert any(w.startswith(said) for w in json.loads((tmp_path / "b2.json").read_text())["warnings"])
+    rc, _, err = run_cli("relabel", "1", "--store", store)
+    assert rc == 0, err
+    rc, _, err = run_cli("edit", "1", "--client", "Z9", "--store", store)
+    assert rc == 0, err
+    rc, out, err = run_cli(*args)  # skipped as done: the table from the stored sessions
+    assert rc == 0 and "2 skipped" in out, err
+    rc, _, err = run_cli("export", "1", "--store", store, "-o", tmp_path / "b1.json")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "b1.json").read_text())
+    row = next(r for r in read_table_csv(tmp_path / "t.csv") if r["session_id"] == 1)
+    assert row["client"] == "Z9"
+    assert row["therapist.talk_share"] == doc["speakers"][T]["talk_share"]
+    assert row["therapist.talk_share"] == pytest.approx(client_first["share"], abs=0.01)
+    assert row["warmth_score"] == doc["measures"]["warmth"]["score"]
