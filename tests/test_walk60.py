@@ -22,7 +22,7 @@ def _need_espeak():
 def client_first(tmp_path_factory):
     """A mixed dialogue (``scenario_mixed(seed=3)``, mixed to one channel) whose first voice is the client's: our
     therapist is the dialogue's second speaker, so the rule "the voice heard first is the therapist" names the
-    wrong voice; the same dialogue on a channel each; and a recording of the therapist's voice alone (four sentences) to enrol. Planted: the
+    wrong voice; the same dialogue on a channel each and on a shared table recorder; and a recording of the therapist's voice alone (four sentences) to enrol. Planted: the
     therapist's talk share and median wait before answering."""
     _need_espeak()
     import soundfile as sf
@@ -34,6 +34,8 @@ def client_first(tmp_path_factory):
     sf.write(folder / "mono.wav", x, d.sample_rate, subtype="PCM_16")
     sf.write(folder / "sep.wav", build_dialogue(scenario_mixed(seed=3), seed=3).audio, d.sample_rate,
              subtype="PCM_16")  # the same dialogue on a channel each (the dialogue's first speaker on the left)
+    shared, _ = mix_room(d, layout="shared", seed=3)
+    sf.write(folder / "shared.wav", shared, d.sample_rate, subtype="PCM_16")
     alone = build_dialogue(scenario_monologue(4, seed=2, speaker=CLIENT), noise_db=None, seed=2)
     sf.write(folder / "alone.wav", alone.audio[:, 1], alone.sample_rate, subtype="PCM_16")
     speech = {s: sum(b - a for a, b in d.truth.segments(s)) for s in (THERAPIST, CLIENT)}
@@ -126,3 +128,25 @@ def test_batch_says_the_manifests_layout_and_its_table_follows_relabel_and_edit(
     assert row["therapist.talk_share"] == doc["speakers"][T]["talk_share"]
     assert row["therapist.talk_share"] == pytest.approx(client_first["share"], abs=0.01)
     assert row["warmth_score"] == doc["measures"]["warmth"]["score"]
+
+
+def test_a_live_session_found_shared_says_its_saved_figures_are_the_whole_recordings(client_first, tmp_path):
+    """Flow 2: `prosody live --input` of a shared table recording, recorded (`--record`): the layout is found
+    live (read from then as one shared device, its first channel, "analysed again from the start") and on save
+    the whole recording is attributed again, as `analyze` reads it: every figure is analyze's. The saved session
+    kept the live words alone, which describe the live view, not its figures; it now says what they are."""
+    from prosody.live.layout_watch import FOUND_LIVE
+    from prosody.live.reattribute import SAVED_BY_VOICE
+    from tests.conftest import run_cli
+    wav = client_first["folder"] / "shared.wav"
+    rc, _, err = run_cli("live", "--input", wav, "--speed", "max", "--plain", "--record", tmp_path / "rec.wav",
+                         "--output", tmp_path / "live.json")
+    assert rc == 0, err
+    rc, _, err = run_cli("analyze", wav, "--json", tmp_path / "a.json", "--quiet", "--no-progress")
+    assert rc == 0, err
+    saved, analysed = (json.loads((tmp_path / f).read_text()) for f in ("live.json", "a.json"))
+    found = [w for w in saved["warnings"] if w.startswith(FOUND_LIVE)]
+    assert len(found) == 1 and "as --mono reads it" in found[0] and found[0].endswith(SAVED_BY_VOICE), found
+    assert saved["live"]["reattributed"] is True
+    for key in ("attribution", "speakers", "segments", "transitions", "events", "measures"):
+        assert saved[key] == analysed[key], key
