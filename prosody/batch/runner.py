@@ -2044,6 +2044,7 @@ class _BatchRun:
             return
         store, report = self.store, self.report
         res.doc["audio"] = _audio_record(pj, res)  # as `prosody analyze --save`: moments can be played
+        _warnings_as_given(res.doc, pj.job)
         meta, no_date = _meta_for(pj, res.doc)
         sid = _existing_session(store, pj.uid)
         if sid is not None:  # --force: what was typed since (prosody edit) stays unless this job gives new values
@@ -2055,7 +2056,7 @@ class _BatchRun:
         row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                           options=pj.options, meta=_stored_meta(store, sid))
         self.ledger.record_done(self.run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
-                                row=row, result=res)
+                                row=_stamped(row, store, sid), result=res)
         self.ledger.forget_failures(pj.job.paths)
         self.rows[i] = row
         dur = float(res.doc.get("duration_s") or 0.0)
@@ -2186,6 +2187,26 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
                    duration_s=float(source.duration_s or 0.0), audio_files=audio_files, states=states)
 
 
+# the options the engine's warnings open with, and the manifest column that gives each per file
+_WARNING_OPTIONS = (("--layout", "layout"), ("--voices", "voices"), ("--channels", "channels"))
+
+
+def _warnings_as_given(doc: dict, job: Job) -> None:
+    """The analysis' warnings (``doc["warnings"]`` and the attribution's) naming what the user gave: a warning
+    that opens with an option (``--layout shared overrides the detected layout ...``, as `prosody analyze`
+    says it) names the manifest's cell where the row gave the value (``man.csv line 3: layout shared
+    overrides ...``), as the batch's errors do (``Job.named``); it named an option the user never typed
+    (walk60)."""
+    def given(w):
+        for option, column in _WARNING_OPTIONS:
+            if isinstance(w, str) and w.startswith(option + " ") and column in job.cells:
+                return job.named(column, option) + w[len(option):]
+        return w
+    for holder in (doc, doc.get("attribution")):
+        if isinstance(holder, dict) and isinstance(holder.get("warnings"), list):
+            holder["warnings"] = [given(w) for w in holder["warnings"]]
+
+
 def _audio_record(pj: Planned, res: TaskResult) -> dict:
     """``doc["audio"]`` as ``prosody analyze --save`` writes it (``prosody.clips.audio_record``):
     the files on this machine (their resolved paths, not a worker's copy), the
@@ -2234,14 +2255,28 @@ def _already_done(pj: Planned, *, store, ledger: Ledger) -> dict | None:
         return None
     prior = ledger.done_row(pj.content, pj.options)
     if (prior is not None and prior[0] == sid and prior[1].get("speakers") == _stored_speakers(store, sid)
+            and prior[1].get(_STORED_STAMP) == store.stamp(sid)
             and all(c in prior[1] for c, _ in TABLE_COLUMNS)):  # a row recorded before a column was added: anew
-        return prior[1]
+        return {c: v for c, v in prior[1].items() if c != _STORED_STAMP}
     # saved, but the ledger never heard of it (killed in between) or it was moved, or the store now reads its
-    # speakers otherwise (a session saved unsure before the forty-sixth round: store/unsure.py): rebuild the row
+    # speakers otherwise (a session saved unsure before the forty-sixth round: store/unsure.py), or the session
+    # changed since its row was recorded (`relabel`, `edit`): rebuild the row
     row = session_row(store.get(sid).doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                       options=pj.options, meta=_stored_meta(store, sid))
-    ledger.record_done(None, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths, row=row)
+    ledger.record_done(None, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
+                       row=_stamped(row, store, sid))
     return row
+
+
+# a ledger row's record of the stored session it was made from (``Store.stamp``: its document, metadata, tags);
+# a session changed since (a `relabel` exchanged its voices, an `edit` its client) gives its row anew: the table
+# of a batch run again gave the figures of before the relabel, where every other view gave those after (walk60)
+_STORED_STAMP = "stored_stamp"
+
+
+def _stamped(row: dict, store, sid: int) -> dict:
+    """``row`` as the ledger keeps it: with the stamp of stored session ``sid`` (not a table column)."""
+    return {**row, _STORED_STAMP: store.stamp(sid)}
 
 
 def _stored_speakers(store, sid: int) -> str:

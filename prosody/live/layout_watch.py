@@ -62,6 +62,7 @@ CONFIRM_S = 60.0       # after a switch, or once found separate: a check this of
 # that is no longer so, and the saved session says what it is instead (hostile sweep 18)
 AS_GIVEN = "speakers were taken from its channels as given"
 SEPARATE_AFTER = "the layout checks after the switch found the channels separate"
+FOUND_LIVE = "layout found live at "  # how the live layout check's words open (runner.LiveSession)
 AS_SWITCHED = ("it was read as one shared device once its layout was found live (its first channel from the start, "
                "one speaker: who speaks is not attributed in the saved session)")
 

@@ -16,7 +16,7 @@ from ..frames import frames_to_npz_bytes
 from ..types import FRAME_COLUMNS
 from ..speaker_channels import analyze_recording, attribute_recording, recording_plan
 from ..timebase import stopwatch_text
-from .layout_watch import AS_GIVEN, SEPARATE_AFTER
+from .layout_watch import AS_GIVEN, FOUND_LIVE, SEPARATE_AFTER
 from .runner import frames_path_for, load_live_session, write_session
 
 PROVISIONAL_NOTE = (f"one device: {AS_GIVEN} while live (provisional); "
@@ -45,6 +45,11 @@ def _arrays(doc: dict, frames: dict) -> bytes:
 
 
 STOPPED_EARLY = "the recording stopped early"
+# the live layout check's words ("read from now as one shared device, as --mono reads it (its first channel ...);
+# who speaks is named provisionally") told what the live view did; saved, they stood over figures of the whole
+# recording attributed again, both channels, which they did not describe (walk60)
+SAVED_BY_VOICE = ("saved, the whole recording was attributed again by voice, as `prosody analyze` reads it: the "
+                  "session's figures are that attribution's, not the live view's")
 
 
 def provisional_note(why: str) -> str:
@@ -139,6 +144,8 @@ def reattribute_document(json_path, *, config=None, measures=None, baseline=None
         kept.append(f"the recording read whole has separate channels ({why}): the saved session is its channels a "
                     "speaker each, as `prosody analyze` reads it, not the one shared device read live from "
                     f"{_stopwatch(lay.get('found_at_s'))}")
+    if voices is not None and lay.get("switched") is True:  # found shared live and read whole by voice as well
+        kept = [f"{w}; {SAVED_BY_VOICE}" if str(w).startswith(FOUND_LIVE) else w for w in kept]
     new["warnings"] = kept + new["warnings"]
     for key in ("bookmarks", "capture", "live"):
         if key in doc:

@@ -46,6 +46,7 @@ import numpy as np
 
 from ..errors import CaptureError, DeviceLost, error_text
 from .capture import CaptureBlock, LiveSource
+from .layout_watch import FOUND_LIVE
 from ..config import AnalysisConfig
 from ..fileio import (check_writable_folder, file_identity, file_sha256, is_disk_full, is_past_size_limit,
                       make_private_dirs, rescue_folders, rescue_folder_writable, sweep_staged, write_claimed,
@@ -940,12 +941,12 @@ class LiveRunner:
             how = (f"both channels carry both voices ({c.reason}; {c.speech_s:.0f} s of speech, the channels lined "
                    f"up within {abs(c.evidence.get('phat_lag_ms', 0.0)):.1f} ms)")
             if watch.channels_given:
-                watch.said = (f"layout found live at {stopwatch_text(c.end_s)}: {how}; --channels says one speaker "
+                watch.said = (f"{FOUND_LIVE}{stopwatch_text(c.end_s)}: {how}; --channels says one speaker "
                               "per channel, so the channels stay as given and each voice is taken for the other's "
                               "leak: for a table device or speakerphone take --mono (with --record the saved "
                               "session is attributed by voice)")
             elif watch.first_channel() is None:
-                watch.said = (f"layout found live at {stopwatch_text(c.end_s)}: {how}; too late to read it again "
+                watch.said = (f"{FOUND_LIVE}{stopwatch_text(c.end_s)}: {how}; too late to read it again "
                               "from the start, so the channels stay as given: take --mono for such a device "
                               "(with --record the saved session is attributed by voice)")
             else:
@@ -984,7 +985,7 @@ class LiveRunner:
             self.online, self.online_note = online, note
             self._pending, self._pending_n = [], 0
             self.meter.push(held[-self.meter.window:, None])
-        watch.said = (f"layout found live at {stopwatch_text(check.end_s)}: both channels carry both voices "
+        watch.said = (f"{FOUND_LIVE}{stopwatch_text(check.end_s)}: both channels carry both voices "
                       f"({check.reason}): read from now as one shared device, as --mono reads it (its first "
                       "channel, analysed again from the start)"
                       + ("; who speaks is named provisionally with the voice profile" if online is not None else
