@@ -1153,7 +1153,8 @@ class LiveRunner:
             # two devices of one sound: said first, then each speaker's speech as taken for the other's leak, as
             # analyze says channels named over a mix ("no speech was found" was said of them; hostile sweep 54)
             same = same_sound_warning(session)
-            alike = silent_speaker_warnings(session, channels_alike=bool(same))
+            chans = self.source.channel_numbers() if len(session.speakers) == 2 else None  # not once read mono
+            alike = silent_speaker_warnings(session, channels_alike=bool(same), channels=chans)  # as analyze says
             doc["warnings"] += [w for w in (same,) * bool(same) + alike + quiet_speech_warnings(session)
                                 if w not in doc["warnings"]]
         with self._lock:
