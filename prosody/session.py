@@ -285,17 +285,20 @@ QUIET_SPEECH_HEARD_RAISED_DB = -85.0
 
 
 def quiet_speech_warnings(session: Session, *, source: str | None = None,
-                          heard_raised_db: dict[str, float] | None = None) -> tuple[str, ...]:
+                          heard_raised_db: dict[str, float] | None = None,
+                          channels: dict[str, int] | None = None) -> tuple[str, ...]:
     """Warnings for speech so quiet (``QUIET_SPEECH_DB``) that the voice activity detection misses part of
     it: per channel of separate channels, once for the voices of one mix (a shared or mono recording, whose
     voices are one signal). ``source``: the file, named in the advice to raise its level. ``heard_raised_db``:
     per speaker, the gain its speech detection heard it with (a file's analysis: ``VadConfig.hear_gain_db``);
     a voice heard raised is said only under ``QUIET_SPEECH_HEARD_RAISED_DB``, where raising it more helps no
-    more, and the advice is to record louder."""
+    more, and the advice is to record louder. ``channels``: each speaker's channel (1-based) where no attribution
+    names them (a live session: "the client's channel" was said where `analyze` says "channel 2 (client)";
+    hostile sweep 61)."""
     raised = {s: g for s, g in (heard_raised_db or {}).items() if g}
     att = session.attribution or {}
     separate = att.get("layout") == "separate" or (not att and len(session.speakers) == 2)
-    chans = att.get("channels") or {}
+    chans = att.get("channels") or channels or {}
     quiet = []
     for spk in session.speakers:
         fr = session.frames.get(spk) or {}

@@ -91,3 +91,17 @@ def test_live_names_a_silent_channel_by_its_number(tmp_path):
     sf.write(tmp_path / "zero.wav", audio[:, 0] * 0, sr)
     warned = _live(tmp_path, tmp_path / "th.wav", tmp_path / "zero.wav")
     assert _silent("channel 2") in warned and not [w for w in warned if "the channel" in w], warned
+
+
+def test_live_names_a_quiet_channel_by_its_number(tmp_path):
+    """Planted: the fixture dialogue, the client's channel 45 dB down (its speech typically -69 dBFS; a live
+    session hears it as it is). Before: "the client's channel is very quiet ..."; `analyze` names "channel 2
+    (client)" wherever it says a quiet channel. Now live alike, and "raise that channel's level" names no other."""
+    audio, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    audio[:, 1] *= 10 ** (-45 / 20)
+    sf.write(tmp_path / "quiet.wav", audio, sr)
+    warned = _live(tmp_path, tmp_path / "quiet.wav")
+    quiet = [w for w in warned if "very quiet" in w]
+    assert len(quiet) == 1 and quiet[0].startswith(
+        "channel 2 (client) is very quiet (its speech typically -69 dBFS): under about -65 dBFS the voice activity "
+        "detection misses"), warned

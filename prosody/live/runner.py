@@ -1155,8 +1155,8 @@ class LiveRunner:
             same = same_sound_warning(session)
             chans = self.source.channel_numbers() if len(session.speakers) == 2 else None  # not once read mono
             alike = silent_speaker_warnings(session, channels_alike=bool(same), channels=chans)  # as analyze says
-            doc["warnings"] += [w for w in (same,) * bool(same) + alike + quiet_speech_warnings(session)
-                                if w not in doc["warnings"]]
+            quiet = quiet_speech_warnings(session, channels=chans)
+            doc["warnings"] += [w for w in (same,) * bool(same) + alike + quiet if w not in doc["warnings"]]
         with self._lock:
             stopped_s, record_why, record_kept = self._record_stopped_at_s, self._record_why, self._record_kept
             paused = list(self.paused_intervals)
