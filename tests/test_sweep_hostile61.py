@@ -105,3 +105,21 @@ def test_live_names_a_quiet_channel_by_its_number(tmp_path):
     assert len(quiet) == 1 and quiet[0].startswith(
         "channel 2 (client) is very quiet (its speech typically -69 dBFS): under about -65 dBFS the voice activity "
         "detection misses"), warned
+
+
+def test_live_names_the_one_channel_read_of_a_stereo_file(tmp_path):
+    """Planted: the dialogue with channel 2 all zeros, read `--channels client=right` (that speaker alone). Before:
+    "client never speaks: the recording is digital silence throughout", untrue of a file whose channel 1 holds 40
+    s of speech (`analyze` of the same: "channel 2"). Now "channel 2"; a mono file of zeros is still "the
+    recording"."""
+    audio, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    audio[:, 1] = 0.0
+    sf.write(tmp_path / "in.wav", audio, sr)
+    one = ("client never speaks: channel 2 is digital silence throughout (every sample zero, or one constant "
+           "value), so the client's figures describe no behaviour")
+    assert one in _live(tmp_path, tmp_path / "in.wav", "--channels", "client=right")
+    for p in tmp_path.glob("s.*"):
+        p.unlink()
+    sf.write(tmp_path / "zero.wav", audio[:, 1], sr)
+    assert one.replace("client", "therapist").replace("channel 2", "the recording") in _live(
+        tmp_path, tmp_path / "zero.wav")

@@ -439,9 +439,10 @@ class DeviceSource(LiveSource):
                 self._check_alive()
 
     def channel_numbers(self) -> dict[str, int]:
-        """One stereo device: the channel each speaker is read from (``--channels``)."""
+        """One device of two channels or more: the channel each speaker is read from (``--channels``; ``--mono``:
+        its first)."""
         dev = self.layout.devices
-        if self.layout.kind != "stereo" or len(dev) != 1:
+        if len(dev) != 1 or dev[0].channels < 2:
             return {}
         return {s: p + 1 for s, p in zip(self.speakers, dev[0].pick) if p is not None}
 
@@ -606,8 +607,11 @@ class ReplaySource(LiveSource):
         return CaptureBlock(np.ascontiguousarray(np.concatenate(parts), dtype=np.float32), arrival)
 
     def channel_numbers(self) -> dict[str, int]:
-        """One file: the channel each speaker is read from; two: which file (as ``prosody analyze`` of the two
-        names them, channel 1 and 2)."""
+        """One file of two channels or more: the channel each speaker is read from (``--channels``; one speaker
+        too: "the recording" was said of a silent channel 2 read alone); two: which file (as ``prosody analyze``
+        of the two names them, channel 1 and 2); a mono file: none (its one channel is the recording)."""
+        if len(self.paths) == 1 and self.source.files[0].channels < 2:
+            return {}
         picks = self.source.layout.picks
         return {s: (f if len(self.paths) > 1 else c) + 1 for s, (f, c) in zip(self.speakers, picks)}
 
