@@ -285,17 +285,20 @@ QUIET_SPEECH_HEARD_RAISED_DB = -85.0
 
 
 def quiet_speech_warnings(session: Session, *, source: str | None = None,
-                          heard_raised_db: dict[str, float] | None = None) -> tuple[str, ...]:
+                          heard_raised_db: dict[str, float] | None = None,
+                          channels: dict[str, int] | None = None) -> tuple[str, ...]:
     """Warnings for speech so quiet (``QUIET_SPEECH_DB``) that the voice activity detection misses part of
     it: per channel of separate channels, once for the voices of one mix (a shared or mono recording, whose
     voices are one signal). ``source``: the file, named in the advice to raise its level. ``heard_raised_db``:
     per speaker, the gain its speech detection heard it with (a file's analysis: ``VadConfig.hear_gain_db``);
     a voice heard raised is said only under ``QUIET_SPEECH_HEARD_RAISED_DB``, where raising it more helps no
-    more, and the advice is to record louder."""
+    more, and the advice is to record louder. ``channels``: each speaker's channel (1-based) where no attribution
+    names them (a live session: "the client's channel" was said where `analyze` says "channel 2 (client)";
+    hostile sweep 61)."""
     raised = {s: g for s, g in (heard_raised_db or {}).items() if g}
     att = session.attribution or {}
     separate = att.get("layout") == "separate" or (not att and len(session.speakers) == 2)
-    chans = att.get("channels") or {}
+    chans = att.get("channels") or channels or {}
     quiet = []
     for spk in session.speakers:
         fr = session.frames.get(spk) or {}
@@ -389,6 +392,12 @@ def _level_spread(a, pb, ka, floor_b, lag):
     return float(np.percentile(np.abs(d - np.median(d)), SAME_SOUND_SPREAD_PCT)), d, keep, sl
 
 
+def same_sound_lag_span(hop_s: float) -> int:
+    """The frames the delay between two channels of one sound is looked for on (``same_sound_read``): once both
+    reach past them, the delay found is found again at every later read."""
+    return int(round(SAME_SOUND_MAX_LAG_S / hop_s)) + int(round(SAME_SOUND_LAG_SPAN_S / hop_s))
+
+
 def same_sound_db(a, b, *, min_s: float = 1.0, hop_s: float = 0.01, speech=None) -> float | None:
     """The level difference (dB, channel ``a`` less ``b``: the median) of two channels' frame levels (``rms_db``)
     that carry the same sound: one level difference throughout, within ``SAME_SOUND_MAX_SPREAD_DB`` (its
@@ -399,35 +408,45 @@ def same_sound_db(a, b, *, min_s: float = 1.0, hop_s: float = 0.01, speech=None)
     None. ``speech``: the two channels' ``is_speech``, where either may show some: the frames each shows as speech
     keep that difference (``SAME_SOUND_OWN_SPEECH_DB``), as no channel of its own voice does. One rule for the saved
     session and the live watch."""
+    return same_sound_read(a, b, min_s=min_s, hop_s=hop_s, speech=speech)[0]
+
+
+def same_sound_read(a, b, *, min_s: float = 1.0, hop_s: float = 0.01, speech=None,
+                    lag: float | None = None) -> tuple[float | None, float | None]:
+    """``same_sound_db``'s (level difference or None; the delay it read ``b`` at, in frames, or None where it
+    looked for none). ``lag``: that delay, kept from an earlier read of the same channels past the first
+    ``SAME_SOUND_LAG_SPAN_S`` (where it is looked for), not looked for again (the live watch: 24 level spreads
+    over the first minute at every check, 5-8 ms an hour in; hostile sweep 61)."""
     n = min(len(a), len(b))
     a, b = np.asarray(a[:n], float), np.asarray(b[:n], float)
     louder = np.maximum(a, b)
     loud = louder > -60.0
     if loud.sum() * hop_s < min_s - 1e-9:  # under min_s of sound: nothing to tell
-        return None
+        return None, None
     if np.subtract(*np.percentile(louder[loud], [90, 10])) < SAME_SOUND_MIN_RANGE_DB:  # a steady noise: no evidence
-        return None
+        return None, None
     ka = loud & (a > np.percentile(a, 5) + SAME_SOUND_OVER_FLOOR_DB)
     floor_b, pb = float(np.percentile(b, 5)), 10.0 ** (b / 10.0)
-    most = int(round(SAME_SOUND_MAX_LAG_S / hop_s))
-    span = min(n, most + int(round(SAME_SOUND_LAG_SPAN_S / hop_s)))
+    if lag is None:
+        most = int(round(SAME_SOUND_MAX_LAG_S / hop_s))
+        span = min(n, same_sound_lag_span(hop_s))
 
-    def head(lag: float) -> float:  # the spread over the first SAME_SOUND_LAG_SPAN_S
-        return _level_spread(a[:span], pb[:span], ka[:span], floor_b, lag)[0]
+        def head(lag: float) -> float:  # the spread over the first SAME_SOUND_LAG_SPAN_S
+            return _level_spread(a[:span], pb[:span], ka[:span], floor_b, lag)[0]
 
-    whole = min(range(-most, most + 1), key=head)
-    lag = min((whole + t / 10.0 for t in range(-5, 6)), key=head)
+        whole = min(range(-most, most + 1), key=head)
+        lag = min((whole + t / 10.0 for t in range(-5, 6)), key=head)
     spread, d, keep, sl = _level_spread(a, pb, ka, floor_b, lag)
     if len(d) * hop_s < 1.0 or spread > SAME_SOUND_MAX_SPREAD_DB:
-        return None
+        return None, lag
     diff = float(np.median(d))
     if abs(lag) * hop_s >= SAME_SOUND_LATE_S - 1e-9 and abs(diff) > SAME_SOUND_LATE_MAX_DIFF_DB:
-        return None
+        return None, lag
     for sp, at in zip(speech or (), (0, int(round(lag)))):  # b's frames where it is read (always there)
         own = np.asarray(sp[:n], bool)[sl.start + at:sl.stop + at][keep]
         if own.any() and abs(float(np.median(d[own])) - diff) > SAME_SOUND_OWN_SPEECH_DB:
-            return None
-    return diff
+            return None, lag
+    return diff, lag
 
 
 def same_sound_words(s1: str, s2: str, diff_db: float, *, span: str = "throughout") -> str:

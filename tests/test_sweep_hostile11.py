@@ -262,8 +262,8 @@ def test_the_terminal_closed_under_the_plain_view_says_where_it_saved_in_the_log
                          "recording (layout, diarization, voice profile), as --record would on save"), said
     assert warned == [f"prosody: warning: {w}" for w in doc["warnings"]], said
     assert doc["duration_s"] > 2.9 or warned[1:] == [
-        "prosody: warning: client never speaks: no speech was found on the channel, so the client's figures describe "
-        "no behaviour, and figures toward the client (answering, talking over) have no data"], said
+        "prosody: warning: client never speaks: no speech was found on channel 2, so the client's figures describe "
+        "no behaviour, and figures toward the client (answering, talking over) have no data"], said  # sweep 61
     assert doc["live"]["stop_reason"] == "SIGHUP"
 
 

@@ -247,6 +247,11 @@ class LiveSource:
     def stop(self) -> None: ...
     def health(self) -> dict: ...
 
+    def channel_numbers(self) -> dict[str, int]:
+        """Each speaker's channel (1-based) as a file's analysis names it, where one is ("channel 2" of a stereo
+        input, of the second of two files); none here (two devices: each is its speaker's own input)."""
+        return {}
+
 
 class DeviceSource(LiveSource):
     """Capture from one (stereo or mono) or two devices; see ``CaptureLayout``."""
@@ -433,6 +438,14 @@ class DeviceSource(LiveSource):
                 time.sleep(min(0.005, max(0.0, deadline - time.monotonic())))
                 self._check_alive()
 
+    def channel_numbers(self) -> dict[str, int]:
+        """One device of two channels or more: the channel each speaker is read from (``--channels``; ``--mono``:
+        its first)."""
+        dev = self.layout.devices
+        if len(dev) != 1 or dev[0].channels < 2:
+            return {}
+        return {s: p + 1 for s, p in zip(self.speakers, dev[0].pick) if p is not None}
+
     def health(self) -> dict:
         c = [s.counters for s in self.streams]
         h = {
@@ -592,6 +605,15 @@ class ReplaySource(LiveSource):
             parts.append(x)
             arrival = arr
         return CaptureBlock(np.ascontiguousarray(np.concatenate(parts), dtype=np.float32), arrival)
+
+    def channel_numbers(self) -> dict[str, int]:
+        """One file of two channels or more: the channel each speaker is read from (``--channels``; one speaker
+        too: "the recording" was said of a silent channel 2 read alone); two: which file (as ``prosody analyze``
+        of the two names them, channel 1 and 2); a mono file: none (its one channel is the recording)."""
+        if len(self.paths) == 1 and self.source.files[0].channels < 2:
+            return {}
+        picks = self.source.layout.picks
+        return {s: (f if len(self.paths) > 1 else c) + 1 for s, (f, c) in zip(self.speakers, picks)}
 
     def input_changes(self) -> list[tuple[str, str]]:
         """(kind, why) of each file changed since it was opened (``fileio.input_change``), once the

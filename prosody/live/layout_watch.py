@@ -263,6 +263,7 @@ class SameSoundWatch:
         self.spoke: set[str] = set()                 # speakers whose channel showed speech
         self.said = ""
         self.settled = False                         # both channels showed their own speech: nothing to say
+        self.lag: float | None = None                # the delay between the two, kept once past its first minute
 
     @property
     def done(self) -> bool:
@@ -283,7 +284,7 @@ class SameSoundWatch:
     def check(self) -> str:
         """The line to say, found at this call ("" where not, or said already). Each checkpoint is a fixed frame
         position, checked once both channels' final frames reach it: what is said does not depend on the blocks."""
-        from ..session import same_sound_db, same_sound_words
+        from ..session import same_sound_lag_span, same_sound_read, same_sound_words
         n = min(self._n.values())
         while not self.done and n >= self.next_n:
             end, self.next_n = self.next_n, self.next_n + self.step
@@ -292,7 +293,9 @@ class SameSoundWatch:
                     kept[s] = [np.concatenate(kept[s])]
             a, b = (self._levels[s][0][:end] for s in self.speakers)
             speech = [self._speech[s][0][:end] for s in self.speakers]
-            diff = same_sound_db(a, b, min_s=MIN_SPEECH_S, hop_s=self.hop_s, speech=speech)
+            diff, lag = same_sound_read(a, b, min_s=MIN_SPEECH_S, hop_s=self.hop_s, speech=speech, lag=self.lag)
+            if end >= same_sound_lag_span(self.hop_s):  # looked for on the first minute only: found again each time
+                self.lag = lag if self.lag is None else self.lag
             if diff is not None:
                 shown = ("each voice is taken for the other channel's leak and not shown"
                          if not all(sp.any() for sp in speech) else

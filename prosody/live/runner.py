@@ -1154,9 +1154,11 @@ class LiveRunner:
             # two devices of one sound: said first, then each speaker's speech as taken for the other's leak, as
             # analyze says channels named over a mix ("no speech was found" was said of them; hostile sweep 54)
             same = same_sound_warning(session)
-            alike = silent_speaker_warnings(session, channels_alike=bool(same))
-            doc["warnings"] += [w for w in (same,) * bool(same) + alike + quiet_speech_warnings(session)
-                                if w not in doc["warnings"]]
+            chans = (self.source.channel_numbers() if tuple(session.speakers) == tuple(self.source.speakers)
+                     else None)  # not once found shared and read as one (its speakers are not the source's)
+            alike = silent_speaker_warnings(session, channels_alike=bool(same), channels=chans)  # as analyze says
+            quiet = quiet_speech_warnings(session, channels=chans)
+            doc["warnings"] += [w for w in (same,) * bool(same) + alike + quiet if w not in doc["warnings"]]
         with self._lock:
             stopped_s, record_why, record_kept = self._record_stopped_at_s, self._record_why, self._record_kept
             paused = list(self.paused_intervals)
