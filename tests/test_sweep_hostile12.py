@@ -628,6 +628,12 @@ def test_a_report_of_a_session_deleted_while_it_is_read_says_so(store_of_one, tm
     assert not (tmp_path / "r.html").exists()
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C's default, as a shell gives a program run from a terminal: a test run started in the background
+    of a non-interactive shell inherits SIGINT ignored, and a program started so rightly never hears it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 HALF_MADE_THEN_SIGNAL = r"""
 import os, signal, sys
 import prosody.formats.export as ex
@@ -654,7 +660,7 @@ def test_an_interruption_says_one_line_without_the_half_made_objects_tracebacks(
     (tmp_path / "s.json").write_text("{}")
     r = subprocess.run([sys.executable, "-c", HALF_MADE_THEN_SIGNAL, "import", str(tmp_path / "s.json"), "--store",
                         str(tmp_path / "store")], capture_output=True, text=True, cwd=REPO, timeout=120,
-                       env={**os.environ, "H12_SIGNAL": how, "PYTHONPATH": str(REPO)})
+                       env={**os.environ, "H12_SIGNAL": how, "PYTHONPATH": str(REPO)}, preexec_fn=_as_from_a_terminal)
     what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
     assert r.returncode == code and r.stderr == f"prosody: error: {what}\n", (r.returncode, r.stderr)
 
@@ -686,7 +692,8 @@ def test_a_signal_while_the_program_starts_is_one_line(tmp_path, how, code):
     script.write_text(PROSODY_SCRIPT)
     r = subprocess.run([sys.executable, str(script), "sessions", "--store", str(tmp_path / "st")], capture_output=True,
                        text=True, cwd=tmp_path, timeout=120, env={**os.environ, "H12_SIGNAL": how,
-                                                                   "PYTHONPATH": str(REPO)})
+                                                                   "PYTHONPATH": str(REPO)},
+                       preexec_fn=_as_from_a_terminal)
     what = "interrupted" if how == "SIGINT" else f"stopped by {how}"
     assert r.returncode == code and r.stderr == f"prosody: error: {what}\n", (r.returncode, r.stderr)
     assert not (tmp_path / "st").exists()
