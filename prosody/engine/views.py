@@ -276,6 +276,26 @@ def frame_rows(signal, n: int, hop: int):
     return signal[: n * hop].reshape(n, hop)
 
 
+def still_rows(rows: np.ndarray) -> np.ndarray:
+    """(k,) bool: which rows of ``rows`` (k, hop) are digital silence, one value throughout (exact zeros, or one
+    DC value: a capture's lead-in before the playback starts)."""
+    return rows.max(axis=1) == rows.min(axis=1)
+
+
+def digital_silence(signal, n: int, hop: int) -> np.ndarray:
+    """(n,) bool ``still_rows`` of the first ``n`` frames of ``signal`` (an array or a ``ChannelMean``), read
+    ``_STILL_ROWS`` frames at a time."""
+    frames = frame_rows(signal, n, hop)
+    out = np.empty(n, bool)
+    for a in range(0, n, _STILL_ROWS):
+        rows = np.asarray(frames[a:a + _STILL_ROWS])
+        out[a:a + len(rows)] = still_rows(rows)
+    return out
+
+
+_STILL_ROWS = 8192  # frames read at once by digital_silence
+
+
 def as_signal(samples):
     """``samples`` as float32 (n_samples,), or a ``ChannelMean`` as it is (read piece by piece;
     a ``Pcm16``'s column is one)."""
