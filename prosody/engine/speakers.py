@@ -27,7 +27,7 @@ import numpy as np
 
 from .diarize import (DiarizeConfig, Diarization, _utterance_tiles, audio_2d, channel_mean, diarize,
                       frame_mean_square, speech_mask, split_unsure)
-from .views import ChannelMean, Pcm16, digital_silence, frame_rows
+from .views import ChannelMean, Pcm16, frame_rows, silent_ends
 from .compiled import sosfilt
 from .framing import rms_db
 from .iir import butter_highpass_sos
@@ -813,17 +813,18 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
 
 
 def sounding(mono, speech: np.ndarray) -> np.ndarray:
-    """``speech`` with the frames of digital silence in ``mono`` (``digital_silence``) taken as not pauses: the
+    """``speech`` with the digital silence ``mono`` starts and ends with (``silent_ends``) taken as not pauses: the
     mask that a recording's pause statistics (its noise floor, the fill's level, shape and DC) are read outside
-    of. Zeros are no floor: a live capture's 1.4 s of them before the playback put the fill's local floor at
-    -120 dBFS there, and the fill stepping up to the room's level after it was heard as the other voice's speech
-    (ds92: a planted 0.28 s "mm-hm" read 1.87 s). ``speech`` itself (the same object) where there are none."""
+    of. A capture's zeros are no floor: its 1.4 s of them before the playback put the fill's local floor 30 dB under
+    the room's there, and the fill stepping up to the room's level after them was heard as the other voice's
+    speech (ds92: a planted 0.41 s "mm-hm" read 1.52 s). ``speech`` itself (the same object) where there are none."""
     n = min(len(mono) // GRID.hop_length, len(speech))
-    still = digital_silence(mono, n, GRID.hop_length)
-    if not still.any():
+    lead, tail = silent_ends(mono, n, GRID.hop_length)
+    if lead == tail == 0:
         return speech
     out = np.array(speech, bool)
-    out[:n] |= still
+    out[:lead] = True
+    out[n - tail:n] = True
     return out
 
 
