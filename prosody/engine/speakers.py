@@ -1337,8 +1337,8 @@ class Attribution:
         # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
         tails, tail_lv = _room_tails_levels(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
             if len(owner) and d.n_voices == 2 else (None, None)
-        # the pauses the fill is measured on: not frames of digital silence (a capture's zeros before and after
-        # the playback are no noise floor; ``sounding``)
+        # the pauses the fill is measured on: not the digital silence the mix starts and ends with (a capture's
+        # zeros before and after the playback are no noise floor; ``sounding``)
         pauses_of = sounding(mono, d.speech)
         floor_db, floors, lv = _fill_floors(mono, pauses_of, hear_gain_db=self.hear_gain_db, levels=True,
                                             room=tails is not None)
