@@ -116,3 +116,19 @@ def test_a_captures_digital_silence_only_shifts_the_figures(mono_dialogue, lead,
     mm = [(s, e) for s, e in segs1[names[1]] if s < b and e > a]
     assert len(mm) == 1 and mm[0][1] - mm[0][0] < 0.6 and abs(mm[0][0] - a) < 0.25, (mm, (a, b))
     assert abs(segs1[names[0]][0][0] - segs0[names[0]][0][0]) < 0.05, (segs0[names[0]][:1], segs1[names[0]][:1])
+
+
+def test_only_the_silence_a_recording_starts_and_ends_with_is_counted():
+    """``silent_ends``: the frames of one value (zeros, or one DC value) before the first sound and after the last,
+    planted; zeros between sounds (a clean mix's pauses) are not counted, nor is anything in a recording without
+    them; a mean of two channels (``ChannelMean``) reads as its array does."""
+    from prosody.engine.views import ChannelMean, silent_ends
+    rng = np.random.default_rng(2)
+    x = np.concatenate([np.zeros(1600), rng.standard_normal(3200), np.zeros(800), rng.standard_normal(160),
+                        np.full(480, 0.25), rng.standard_normal(100)]).astype(np.float32)
+    assert silent_ends(x, len(x) // 160, 160) == (10, 3)  # the last 100 samples are no whole frame
+    assert silent_ends(x[1600:4800], 20, 160) == (0, 0)
+    assert silent_ends(np.zeros(1600, np.float32), 10, 160) == (10, 0)
+    long = np.concatenate([np.zeros(160 * 9000), rng.standard_normal(160 * 20000), np.zeros(160 * 8500)])
+    two = np.stack([long, long], axis=1).astype(np.float32)
+    assert silent_ends(ChannelMean(two), len(long) // 160, 160) == (9000, 8500)
