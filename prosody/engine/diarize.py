@@ -69,7 +69,7 @@ from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
 from ..types import Segment
 from .vad import RawVad, SpeechSmoother
-from .views import ChannelMean, Pcm16, as_signal, frame_rows, windows_at
+from .views import ChannelMean, Pcm16, as_signal, frame_rows, silent_ends, windows_at
 
 try:  # single-threaded BLAS: the encoder's small products burn several times the CPU when threaded
     from threadpoolctl import threadpool_limits
@@ -1137,14 +1137,20 @@ def speech_over_noise_db(mono, speech: np.ndarray, *, highpass_hz: float, grid: 
     sos = butter_highpass_sos(4, highpass_hz, sample_rate=grid.sample_rate)
     zi = np.zeros((sos.shape[0], 2))
     power = np.empty(n, np.float64)
+    pause = ~sp  # ... but not the digital silence it starts or ends with (a capture's zeros): no noise (ds92)
+    lead, tail = silent_ends(mono, n, grid.hop_length)
+    pause[:lead] = False
+    pause[n - tail:] = False
     for a in range(0, n, _ROWS):  # filtered piece by piece, its state carried: an hour is never held filtered
         r = np.asarray(rows[a:a + _ROWS], np.float64)
         y, zi = sosfilt(sos, r.ravel(), zi)
         power[a:a + len(r)] = np.mean(np.square(y.reshape(r.shape)), axis=1)
+    if pause.sum() < need:
+        return float("nan")
     lv = 10 * np.log10(power + 1e-20)
     s = lv[sp]
     s = s[s > np.percentile(s, 99) - 30]
-    return float(10 * np.log10(np.mean(10 ** (s / 10))) - np.median(lv[~sp]))
+    return float(10 * np.log10(np.mean(10 ** (s / 10))) - np.median(lv[pause]))
 
 
 HIGH_BAND_HZ = (4300.0, 7800.0)  # above a telephone channel's 3.4-4 kHz edge, below 16 kHz audio's 8 kHz

@@ -27,7 +27,7 @@ import numpy as np
 
 from .diarize import (DiarizeConfig, Diarization, _utterance_tiles, audio_2d, channel_mean, diarize,
                       frame_mean_square, speech_mask, split_unsure)
-from .views import ChannelMean, Pcm16, frame_rows
+from .views import ChannelMean, Pcm16, frame_rows, silent_ends
 from .compiled import sosfilt
 from .framing import rms_db
 from .iir import butter_highpass_sos
@@ -812,6 +812,22 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     return _floor_of_levels(_frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n])), speech[:n])
 
 
+def sounding(mono, speech: np.ndarray) -> np.ndarray:
+    """``speech`` with the digital silence ``mono`` starts and ends with (``silent_ends``) taken as not pauses: the
+    mask that a recording's pause statistics (its noise floor, the fill's level, shape and DC) are read outside
+    of. A capture's zeros are no floor: its 1.4 s of them before the playback put the fill's local floor 30 dB under
+    the room's there, and the fill stepping up to the room's level after them was heard as the other voice's
+    speech (ds92: a planted 0.41 s "mm-hm" read 1.52 s). ``speech`` itself (the same object) where there are none."""
+    n = min(len(mono) // GRID.hop_length, len(speech))
+    lead, tail = silent_ends(mono, n, GRID.hop_length)
+    if lead == tail == 0:
+        return speech
+    out = np.array(speech, bool)
+    out[:lead] = True
+    out[n - tail:n] = True
+    return out
+
+
 def _floor_of_levels(lv: np.ndarray, speech: np.ndarray, *, hear_gain_db: float = 0.0) -> float:
     """``noise_floor_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool (its bounds
     ``hear_gain_db`` lower: a quiet recording's, ``Attribution.hear_gain_db``)."""
@@ -1321,7 +1337,10 @@ class Attribution:
         # a room's tail after a voice's direct sound (room_tails): nobody's speech, the fill on both voices' channels
         tails, tail_lv = _room_tails_levels(mono, d, max_s=self.tail_trim_max_s, highpass_hz=self.tail_highpass_hz) \
             if len(owner) and d.n_voices == 2 else (None, None)
-        floor_db, floors, lv = _fill_floors(mono, d.speech, hear_gain_db=self.hear_gain_db, levels=True,
+        # the pauses the fill is measured on: not the digital silence the mix starts and ends with (a capture's
+        # zeros before and after the playback are no noise floor; ``sounding``)
+        pauses_of = sounding(mono, d.speech)
+        floor_db, floors, lv = _fill_floors(mono, pauses_of, hear_gain_db=self.hear_gain_db, levels=True,
                                             room=tails is not None)
         # the next voice's onset after a tail cut before the change is that voice's (onsets_after_tails), where
         # it is heard apart from the speech before it (_onsets_heard_apart)
@@ -1331,14 +1350,14 @@ class Attribution:
         # the voices are cut from the mix without the DC its pauses sit at (``pause_dc``): the fill between
         # a voice's frames has none, and the mix's DC made a step at every frame a voice's channel changed
         # from one to the other, heard through the pipeline's DC blocker as speech (a decaying transient)
-        dc = np.float32(pause_dc(mono, d.speech))
+        dc = np.float32(pause_dc(mono, pauses_of))
         # each voice's fill seeded by the voice (0: the voice heard first, as the rule without a profile names the
         # therapist), not by the name it is given: a voice's channel is the same whichever voice is the therapist,
         # so a session named by a voice profile and the same audio named by the rule and then relabelled hold the
         # same frames and figures (walk60: 179.56 / 179.60 Hz, synchrony -0.15 / -0.16); named by the rule, the
         # seeds are those of the names (the therapist's 0), as before
         first = _heard_first(d) if d.n_voices == 2 else 0
-        fills = [_FillStream(mono, d.speech, seed=int(k != first), floor_db=floor_db, floors_db=floors)
+        fills = [_FillStream(mono, pauses_of, seed=int(k != first), floor_db=floor_db, floors_db=floors)
                  for k in order]
         for a in range(0, len(mono), block_samples):
             b = min(len(mono), a + block_samples)

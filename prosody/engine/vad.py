@@ -111,13 +111,23 @@ def hearing_gain_db(levels_db: np.ndarray) -> float:
     return float(min(round(HEAR_TARGET_DB - top), HEAR_MAX_DB)) if top < HEAR_QUIET_DB else 0.0
 
 
+def _leading_silence(level_db: np.ndarray, silence_db: float) -> int:
+    """How many of the first levels (dBFS) lie at or under ``silence_db`` (digital silence)."""
+    over = np.flatnonzero(level_db > silence_db)
+    return int(over[0]) if len(over) else len(level_db)
+
+
 class NoiseFloor:
     """Running noise floor of one channel: the ``percentile`` of frame levels
     (dBFS) over the last ``window_s``, refreshed every ``update_every`` frames
     at fixed frame indices (so any block split gives the same answer).
     Digital silence (below ``digital_silence_db``: padding, muted stretches)
     is not noise and is left out. Before the first refresh, or while only
-    digital silence was seen, the floor is -inf (gate open).
+    digital silence was seen, the floor is -inf (gate open). With ``warm_up``, a
+    lead-in of digital silence does not count: the warm-up below starts at the
+    first frame above it (``warm_end``; a live capture's 1.4 s of zeros before
+    the playback had used the warm-up up, and the room noise after them passed
+    the open gate as 0.5 s of speech: ds92).
 
     ``warm_up`` (the speech gate's floor; not for a high percentile): the first
     ``window_s`` know fewer frames, and a recording may start mid-word, so:
@@ -158,6 +168,7 @@ class NoiseFloor:
         self._hist = np.zeros(0, dtype=np.float32)  # last `window` frame levels
         self._n = 0
         self._floor = -np.inf
+        self._lead = 0  # warm_up: the frames of digital silence before the first frame above it
         self.steady_looks: list[int] = []  # the first refresh's frame, where the warm-up heard only steady noise
         self.steady_floors: list[tuple[int, float]] = []  # (frame, floor) of each look that found a steady noise
         self._all_steady = True
@@ -167,16 +178,31 @@ class NoiseFloor:
         """Frames pushed so far: the index of the next pushed frame."""
         return self._n
 
+    @property
+    def warm_end(self) -> int:
+        """The frame of the first refresh: ``update_every`` frames after the lead-in of digital silence (``warm_up``:
+        a capture's zeros before the playback start no warm-up; as far as known so far)."""
+        return self._lead + self.update_every
+
     def push(self, level_db: np.ndarray) -> np.ndarray:
         """Floor (dBFS) that applies to each frame, shape like ``level_db``."""
         out = np.empty(len(level_db), dtype=np.float32)
         pos = 0
         while pos < len(level_db):
-            # frames up to the next refresh point use the current floor
-            next_update = (self._n // self.update_every + 1) * self.update_every
-            early = self.warm_up and self._n < self.update_every
+            if self.warm_up and self._n == self._lead:  # only digital silence so far: the warm-up waits for sound
+                k = _leading_silence(level_db[pos:], self.digital_silence_db)
+                out[pos:pos + k] = self._floor
+                self._n += k
+                self._lead += k
+                pos += k
+                if pos == len(level_db):
+                    break
+            # frames up to the next refresh point use the current floor (the warm-up's counted from the lead-in's end)
+            m = self._n - self._lead
+            next_update = self._lead + (m // self.update_every + 1) * self.update_every
+            early = self.warm_up and m < self.update_every
             if early:  # the steady-noise looks before the first refresh
-                next_update = min(next_update, max(_WARM_FIRST, (self._n // _WARM_EVERY + 1) * _WARM_EVERY))
+                next_update = min(next_update, self._lead + max(_WARM_FIRST, (m // _WARM_EVERY + 1) * _WARM_EVERY))
             take = min(len(level_db) - pos, next_update - self._n)
             out[pos:pos + take] = self._floor
             self._hist = np.concatenate([self._hist, level_db[pos:pos + take]])[-self.window:]
@@ -185,7 +211,7 @@ class NoiseFloor:
             if self._n != next_update:
                 continue
             live = self._hist[self._hist > self.digital_silence_db]
-            if early and self._n < self.update_every:
+            if early and self._n < self.warm_end:
                 spread = float(live.max() - live.min()) if len(live) >= _WARM_FIRST else np.inf
                 steady = spread < _WARM_STEADY_DB
                 self._floor = float(quantile.percentile(live, self.percentile)) if steady else -np.inf
@@ -193,7 +219,7 @@ class NoiseFloor:
                 if spread < _RETRO_STEADY_DB:
                     self.steady_floors.append((self._n, self._floor))
                 continue
-            if self.warm_up and self._n == self.update_every and self._all_steady:
+            if self.warm_up and self._n == self.warm_end and self._all_steady:
                 self.steady_looks.append(self._n)  # the first refresh: every look before it found a steady noise
             pc = self.percentile * min(1.0, len(self._hist) / self.window) if self.scale_percentile else \
                 self.percentile
@@ -334,10 +360,10 @@ class RawVad:
         # one bytes object, sliced per frame (cheaper than a row's tobytes per frame)
         raw, nb = pcm.tobytes(), pcm.shape[1] * 2
         heard = gate
-        warming = n0 < self.floor.update_every  # this push reaches into the floor's warm-up
+        warming = n0 < self.floor.warm_end  # this push reaches into the floor's warm-up
         # webrtcvad adapts to what it hears: it hears the first 0.5 s as before the warm-up
         if warming:
-            heard = gate | ((np.arange(n0, n0 + len(frames)) < self.floor.update_every)
+            heard = gate | ((np.arange(n0, n0 + len(frames)) < self.floor.warm_end)
                             & (level_db > self._min_level_db))
         idx = np.flatnonzero(heard).tolist()
         out[idx] = [is_speech(raw[i * nb:(i + 1) * nb], rate) for i in idx]
@@ -358,7 +384,7 @@ class RawVad:
             if gone:
                 self.retro.append((T, np.asarray(gone, dtype=np.int64)))
             self._open = [(i, lv) for i, lv in self._open if i >= T]
-        if n0 + len(out) >= self.floor.update_every:
+        if n0 + len(out) >= self.floor.warm_end:
             self._open = []  # the first refresh: what the open gate passed since its last look stands
 
     def take_retro(self) -> list[tuple[int, np.ndarray]]:

@@ -276,6 +276,37 @@ def frame_rows(signal, n: int, hop: int):
     return signal[: n * hop].reshape(n, hop)
 
 
+def still_rows(rows: np.ndarray) -> np.ndarray:
+    """(k,) bool: which rows of ``rows`` (k, hop) are digital silence, one value throughout (exact zeros, or one
+    DC value: a capture's lead-in before the playback starts)."""
+    return rows.max(axis=1) == rows.min(axis=1)
+
+
+def silent_ends(signal, n: int, hop: int) -> tuple[int, int]:
+    """(how many of the first ``n`` frames of ``signal`` (an array or a ``ChannelMean``) are digital silence
+    (``still_rows``) from the start on, how many up to the end): a capture's zeros before the playback starts and
+    after it ends, read from each end ``_STILL_ROWS`` frames at a time (digital silence inside the recording, a
+    clean mix's pauses, is not counted)."""
+    frames = frame_rows(signal, n, hop)
+    lead = 0
+    while lead < n:
+        still = still_rows(np.asarray(frames[lead:lead + _STILL_ROWS]))
+        lead += int(np.argmin(still)) if not still.all() else len(still)
+        if not still.all():
+            break
+    tail = 0
+    while tail < n - lead:
+        b = n - tail
+        still = still_rows(np.asarray(frames[max(lead, b - _STILL_ROWS):b]))[::-1]
+        tail += int(np.argmin(still)) if not still.all() else len(still)
+        if not still.all():
+            break
+    return lead, tail
+
+
+_STILL_ROWS = 8192  # frames read at once by silent_ends
+
+
 def as_signal(samples):
     """``samples`` as float32 (n_samples,), or a ``ChannelMean`` as it is (read piece by piece;
     a ``Pcm16``'s column is one)."""
