@@ -22,8 +22,9 @@ def _need_espeak():
 def client_first(tmp_path_factory):
     """A mixed dialogue (``scenario_mixed(seed=3)``, mixed to one channel) whose first voice is the client's: our
     therapist is the dialogue's second speaker, so the rule "the voice heard first is the therapist" names the
-    wrong voice; the same dialogue on a channel each and on a shared table recorder; and a recording of the therapist's voice alone (four sentences) to enrol. Planted: the
-    therapist's talk share and median wait before answering."""
+    wrong voice; the same dialogue on a channel each and on a shared table recorder; and a recording of the
+    therapist's voice alone (four sentences) to enrol. Planted: the therapist's talk share and median wait before
+    answering."""
     _need_espeak()
     import soundfile as sf
 
