@@ -69,7 +69,7 @@ from ..errors import ConfigError, InputError
 from ..timebase import GRID, Grid
 from ..types import Segment
 from .vad import RawVad, SpeechSmoother
-from .views import ChannelMean, Pcm16, as_signal, frame_rows, silent_ends, windows_at
+from .views import ChannelMean, Pcm16, as_signal, frame_rows, sounding, windows_at
 
 try:  # single-threaded BLAS: the encoder's small products burn several times the CPU when threaded
     from threadpoolctl import threadpool_limits
@@ -1131,22 +1131,18 @@ def speech_over_noise_db(mono, speech: np.ndarray, *, highpass_hz: float, grid: 
     n = min(len(mono) // grid.hop_length, len(speech))
     sp = np.asarray(speech[:n], bool)
     need = grid.s_to_frames(1.0)
-    if sp.sum() < need or (~sp).sum() < need:
+    # the pauses, but not the digital silence the recording starts or ends with (a capture's zeros): no noise (ds92)
+    pause = ~sounding(mono, sp, grid.hop_length)
+    if sp.sum() < need or pause.sum() < need:
         return float("nan")
     rows = frame_rows(mono, n, grid.hop_length)
     sos = butter_highpass_sos(4, highpass_hz, sample_rate=grid.sample_rate)
     zi = np.zeros((sos.shape[0], 2))
     power = np.empty(n, np.float64)
-    pause = ~sp  # ... but not the digital silence it starts or ends with (a capture's zeros): no noise (ds92)
-    lead, tail = silent_ends(mono, n, grid.hop_length)
-    pause[:lead] = False
-    pause[n - tail:] = False
     for a in range(0, n, _ROWS):  # filtered piece by piece, its state carried: an hour is never held filtered
         r = np.asarray(rows[a:a + _ROWS], np.float64)
         y, zi = sosfilt(sos, r.ravel(), zi)
         power[a:a + len(r)] = np.mean(np.square(y.reshape(r.shape)), axis=1)
-    if pause.sum() < need:
-        return float("nan")
     lv = 10 * np.log10(power + 1e-20)
     s = lv[sp]
     s = s[s > np.percentile(s, 99) - 30]
@@ -3062,13 +3058,13 @@ def _start_chosen(alt: Diarization, best_path: np.ndarray | None, idx: np.ndarra
     ``best_path``: its owner, (m,) per speech frame ``idx``, None: ``_start_beats`` alone): ``_start_beats``
     unless ``alt`` gives utterances to both voices where the best does not, or ``_start_holds`` where it mends
     the best's so (``_unmixes``)."""
-    if best_path is None or alt.n_voices != 2:
+    if best_path is None or alt.n_voices != 2 or cfg.unmix_from > 1.0:
         return _start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive)
-    alt_path = alt.owner[idx]
-    if _unmixes(alt_path, best_path, idx, cfg, grid):
+    alt_mixed, best_mixed = (_mixed_utterances(p, idx, cfg, grid) for p in (alt.owner[idx], best_path))
+    if _unmixed(alt_mixed, best_mixed, cfg):
         return _start_holds(alt, overlap, cfg, decisive=decisive)
     return (_start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive)
-            and not _unmixes(best_path, alt_path, idx, cfg, grid))
+            and not _unmixed(best_mixed, alt_mixed, cfg))
 
 
 def _mixed_utterances(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig, grid: Grid) -> float:
@@ -3099,10 +3095,13 @@ def _unmixes(path: np.ndarray, other: np.ndarray, idx: np.ndarray, cfg: DiarizeC
     """Whether ``path`` gives ``unmix_to`` or less of the utterances to both voices where ``other`` gives
     ``unmix_from`` or more (``_mixed_utterances``; both (m,) 0/1/2 per speech frame ``idx``): an utterance seldom
     holds two people."""
-    if cfg.unmix_from > 1.0:
-        return False
-    return bool(_mixed_utterances(other, idx, cfg, grid) >= cfg.unmix_from
-                and _mixed_utterances(path, idx, cfg, grid) <= cfg.unmix_to)
+    return cfg.unmix_from <= 1.0 and _unmixed(_mixed_utterances(path, idx, cfg, grid),
+                                              _mixed_utterances(other, idx, cfg, grid), cfg)
+
+
+def _unmixed(mixed: float, other_mixed: float, cfg: DiarizeConfig) -> bool:
+    """``_unmixes`` on the two splits' ``_mixed_utterances`` shares (nan: not read; never unmixed)."""
+    return cfg.unmix_from <= 1.0 and other_mixed >= cfg.unmix_from and mixed <= cfg.unmix_to
 
 
 def _inside_share(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig) -> float:

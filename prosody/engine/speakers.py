@@ -27,7 +27,7 @@ import numpy as np
 
 from .diarize import (DiarizeConfig, Diarization, _utterance_tiles, audio_2d, channel_mean, diarize,
                       frame_mean_square, speech_mask, split_unsure)
-from .views import ChannelMean, Pcm16, frame_rows, silent_ends
+from .views import ChannelMean, Pcm16, frame_rows, sounding
 from .compiled import sosfilt
 from .framing import rms_db
 from .iir import butter_highpass_sos
@@ -812,22 +812,6 @@ def noise_floor_db(mono: np.ndarray, speech: np.ndarray) -> float:
     return _floor_of_levels(_frame_levels_db(mono, n, offset=pause_dc(mono, speech[:n])), speech[:n])
 
 
-def sounding(mono, speech: np.ndarray) -> np.ndarray:
-    """``speech`` with the digital silence ``mono`` starts and ends with (``silent_ends``) taken as not pauses: the
-    mask that a recording's pause statistics (its noise floor, the fill's level, shape and DC) are read outside
-    of. A capture's zeros are no floor: its 1.4 s of them before the playback put the fill's local floor 30 dB under
-    the room's there, and the fill stepping up to the room's level after them was heard as the other voice's
-    speech (ds92: a planted 0.41 s "mm-hm" read 1.52 s). ``speech`` itself (the same object) where there are none."""
-    n = min(len(mono) // GRID.hop_length, len(speech))
-    lead, tail = silent_ends(mono, n, GRID.hop_length)
-    if lead == tail == 0:
-        return speech
-    out = np.array(speech, bool)
-    out[:lead] = True
-    out[n - tail:n] = True
-    return out
-
-
 def _floor_of_levels(lv: np.ndarray, speech: np.ndarray, *, hear_gain_db: float = 0.0) -> float:
     """``noise_floor_db`` from the frames' levels ``lv`` (n,) dBFS and ``speech`` (n,) bool (its bounds
     ``hear_gain_db`` lower: a quiet recording's, ``Attribution.hear_gain_db``)."""
@@ -1339,7 +1323,7 @@ class Attribution:
             if len(owner) and d.n_voices == 2 else (None, None)
         # the pauses the fill is measured on: not the digital silence the mix starts and ends with (a capture's
         # zeros before and after the playback are no noise floor; ``sounding``)
-        pauses_of = sounding(mono, d.speech)
+        pauses_of = sounding(mono, d.speech, GRID.hop_length)
         floor_db, floors, lv = _fill_floors(mono, pauses_of, hear_gain_db=self.hear_gain_db, levels=True,
                                             room=tails is not None)
         # the next voice's onset after a tail cut before the change is that voice's (onsets_after_tails), where

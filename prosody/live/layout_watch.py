@@ -294,8 +294,8 @@ class SameSoundWatch:
             a, b = (self._levels[s][0][:end] for s in self.speakers)
             speech = [self._speech[s][0][:end] for s in self.speakers]
             diff, lag = same_sound_read(a, b, min_s=MIN_SPEECH_S, hop_s=self.hop_s, speech=speech, lag=self.lag)
-            if end >= same_sound_lag_span(self.hop_s):  # looked for on the first minute only: found again each time
-                self.lag = lag if self.lag is None else self.lag
+            if self.lag is None and end >= same_sound_lag_span(self.hop_s):  # looked for on the first minute only
+                self.lag = lag
             if diff is not None:
                 shown = ("each voice is taken for the other channel's leak and not shown"
                          if not all(sp.any() for sp in speech) else
