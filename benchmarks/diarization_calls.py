@@ -18,7 +18,11 @@ coded and mixed to mono) and scored with the same figures and targets:
 Needs espeak-ng, sox and opus-tools (``opusenc`` / ``opusdec``); AMI dialogues need
 ``../shared/corpus`` (skipped with a message when absent). Usage::
 
-    python benchmarks/diarization_calls.py [--split fresh13] [--conditions call,service,phone] [--detail]
+    python benchmarks/diarization_calls.py [--split fresh13] [--conditions call,service,phone] [--detail] [--cache DIR]
+
+Every condition is coded in every run (the draws follow each other across conditions), ``--conditions`` scoring
+some; ``--cache DIR`` keeps the coded recordings in ``DIR/<split>-calls`` and reads them back after (the
+tracing tools' ``--condition`` read the same folder with ``--cache DIR``).
 """
 from __future__ import annotations
 
@@ -122,13 +126,20 @@ def cases(split: str, conds: tuple[str, ...], tmp: Path):
                 yield f"AMI {uri} s{seed} {c} mono", condition_mix(tracks, c, rng, seed, tmp), truth
 
 
-def condition_cases(split: str, cond: str):
-    """(name, audio, truth) of ``split``'s recordings in the one condition ``cond``, drawn as a run over all
-    conditions draws them (the draws of ``cases`` follow each other across conditions, so a run of one
-    condition alone would hear other mixes): the material ``diarization_calls.py --split S`` scores, for the
-    tracing tools' ``--condition`` (``diarization_wrong.py``, ``backchannel_false.py``)."""
+def all_cases(split: str, cache: str | None = None):
+    """(name, audio, truth) of ``split``'s recordings in every condition, drawn in one run (the draws of ``cases``
+    follow each other across conditions, so a run of one condition alone would hear other mixes); with ``cache``
+    (a folder outside the repo) built once and read back from ``cache/<split>-calls`` after (``diarization.cached``:
+    the codecs and synthesis are the slow part of a run)."""
     with tempfile.TemporaryDirectory() as t:
-        yield from ((nm, x, tr) for nm, x, tr in cases(split, CONDITIONS, Path(t)) if nm.split()[-2] == cond)
+        yield from B.cached(cases(split, CONDITIONS, Path(t)), None if cache is None else f"{cache}/{split}-calls")
+
+
+def condition_cases(split: str, cond: str, cache: str | None = None):
+    """(name, audio, truth) of ``split``'s recordings in the one condition ``cond``, drawn as a run over all
+    conditions draws them (``all_cases``): the material ``diarization_calls.py --split S`` scores, for the
+    tracing tools' ``--condition`` (``diarization_wrong.py``, ``backchannel_false.py``)."""
+    yield from ((nm, x, tr) for nm, x, tr in all_cases(split, cache) if nm.split()[-2] == cond)
 
 
 def main() -> int:
@@ -136,6 +147,8 @@ def main() -> int:
     ap.add_argument("--split", choices=tuple(s for s in B.SEEDS if B.VOICE_PAIRS.get(s)), default="fresh13")
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--detail", action="store_true", help="print each recording's missed and false backchannels")
+    ap.add_argument("--cache", help="folder (outside the repo) to keep the coded recordings in between runs "
+                    "(every condition's, whichever --conditions)")
     args = ap.parse_args()
     conds = tuple(c for c in args.conditions.split(",") if c)
     bad = [c for c in conds if c not in CONDITIONS]
@@ -147,10 +160,9 @@ def main() -> int:
         print(f"error: needs {', '.join(missing)} (apt-get install espeak-ng sox opus-tools)", file=sys.stderr)
         return 2
     rows = {c: [] for c in conds}
-    with tempfile.TemporaryDirectory() as t:
-        tmp = Path(t)
-        print(f"== split {args.split}, call-quality mono ==")
-        for name, x, truth in cases(args.split, conds, tmp):
+    print(f"== split {args.split}, call-quality mono ==")
+    for name, x, truth in all_cases(args.split, args.cache):
+        if name.split()[-2] in conds:
             r, _att = B.run_case(x, truth)
             r["name"] = name
             rows[name.split()[-2]].append(r)

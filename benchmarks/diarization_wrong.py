@@ -429,13 +429,14 @@ def main() -> int:
 
 def split_cases(split: str, cache: str | None, condition: str | None):
     """(name, audio, truth) of ``split``'s two-voice recordings: as ``diarization.py`` runs them (its cache), or
-    with ``condition`` as ``diarization_calls.py`` codes them (``condition_cases``; with ``clean`` set to the
+    with ``condition`` as ``diarization_calls.py`` codes them (``condition_cases``, from its ``--cache`` folder
+    ``cache/<split>-calls`` where given; with ``clean`` set to the
     coded audio itself, ``run_where`` places each run inside / outside the speech mask and never "under the
     noise")."""
     import diarization as B
     if condition is not None:
         from diarization_calls import condition_cases
-        return condition_cases(split, condition)
+        return condition_cases(split, condition, cache)
     return B.cached(B.two_voice_cases(split, False), None if cache is None else f"{cache}/{split}")
 
 

@@ -159,6 +159,31 @@ def test_a_condition_is_traced_on_the_draws_of_a_run_over_every_condition(monkey
     assert [t["d"] for _, _, t in got] == ["espeak a", "AMI b"]
 
 
+def test_a_condition_is_read_back_from_the_calls_cache(monkeypatch, tmp_path):
+    """``diarization_calls.py --cache DIR`` keeps every condition's coded recordings (``DIR/<split>-calls``) and a
+    later run, or a trace's ``--condition`` with the same folder, reads them back without coding again: the same
+    names, audio and truth, in order."""
+    import diarization_calls as calls
+    from diarization_wrong import split_cases
+    built = []
+
+    def fake_cases(split, conds, tmp):
+        built.append(split)
+        rng = np.random.default_rng(7)
+        for d in ("espeak a", "AMI b"):
+            for c in conds:
+                yield f"{d} {c} mono", rng.uniform(size=(4, 1)).astype(np.float32), {"d": d}
+    monkeypatch.setattr(calls, "cases", fake_cases)
+    first = list(calls.all_cases("held", str(tmp_path)))
+    again = list(calls.all_cases("held", str(tmp_path)))
+    traced = list(split_cases("held", str(tmp_path), "service"))
+    assert built == ["held"] and (tmp_path / "held-calls" / "index.json").exists()
+    assert [n for n, _, _ in again] == [n for n, _, _ in first] and len(first) == 2 * len(calls.CONDITIONS)
+    assert all(np.array_equal(a, b) and s == t for (_, a, s), (_, b, t) in zip(first, again))
+    assert [n for n, _, _ in traced] == ["espeak a service mono", "AMI b service mono"]
+    assert np.array_equal(traced[1][1], first[4][1]) and traced[1][2] == {"d": "AMI b"}
+
+
 def test_planted_path_gives_each_voice_the_frames_it_alone_holds():
     from diarization_wrong import planted_path
     # speech frames (the diarizer's mask): 0.40-3.40 s and 9.00-11.90 s on the 10 ms grid
