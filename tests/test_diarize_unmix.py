@@ -67,35 +67,6 @@ def test_a_start_that_cuts_no_utterance_replaces_a_mixed_split_further_apart():
                              GRID)
 
 
-def _some_cut(path: np.ndarray, utterances: tuple[int, ...]) -> np.ndarray:
-    """``path`` with the second half of each of voice 0's ``utterances`` (their numbers, 0..11) given to voice 1:
-    those utterances cut, the rest whole."""
-    out = path.copy()
-    for k in utterances:
-        out[200 * k + 100:200 * (k + 1)] = 1
-    return out
-
-
-def test_a_start_further_apart_that_cuts_fewer_utterances_is_kept_without_the_gain():
-    """AMI trn06 through a call's codec (eighty-fourth round): the best so far cuts three of the twelve
-    utterances (0.25), the utterance restart's split one (0.083) or none, lying further apart by less than the
-    separation's noise, its frame models' held-out gain under the two-voice bar: kept."""
-    best = _some_cut(PLANTED, (0, 4, 8)).astype(np.int8)
-    assert _mixed_utterances(best, IDX, CFG, GRID) == 0.25
-    for alt_path in (PLANTED, _some_cut(PLANTED, (0,))):
-        alt = _split(alt_path, 0.292, -0.28)
-        assert _start_chosen(alt, best, IDX, 0.260, 0.040, 0.35, 0.0, CFG, GRID)
-        assert not _start_chosen(alt, best, IDX, 0.260, 0.040, 0.35, 0.0, DiarizeConfig(fewer_mixed_by=0.0), GRID)
-        assert not _start_chosen(alt, None, IDX, 0.260, 0.040, 0.35, 0.0, CFG, GRID)  # separation alone: within noise
-    # nearer than the best so far, or cutting as many: not kept so
-    assert not _start_chosen(_split(PLANTED, 0.25, -0.28), best, IDX, 0.260, 0.040, 0.35, 0.0, CFG, GRID)
-    same = _split(_some_cut(PLANTED, (2, 6, 10)), 0.292, -0.28)
-    assert not _start_chosen(same, best, IDX, 0.260, 0.040, 0.35, 0.0, CFG, GRID)
-    # two cut against three (0.167 against 0.25): under one tenth fewer, not kept so
-    assert not _start_chosen(_split(_some_cut(PLANTED, (0, 4)), 0.292, -0.28), best, IDX, 0.260, 0.040, 0.35, 0.0,
-                             CFG, GRID)
-
-
 def _wrong_share(owner: np.ndarray, truth: dict) -> float:
     """The planted single-speaker frames given to the other voice (names matched as best they can be), no
     collars."""

@@ -210,9 +210,6 @@ class DiarizeConfig:
     (``_mixed_utterances``): a restart's split that holds (``_start_holds``) replaces a best so far with
     ``unmix_from`` or more of its utterances mixed where it mixes ``unmix_to`` or less, and is not kept on its
     separation where it mixes so and the best so far does not (``_unmixes``; above 1: off; eighty-third round).
-    ``fewer_mixed_by``: a restart's split lying further apart than the best so far (within the separation's
-    noise) and mixing at least this share fewer of the utterances is kept without the frame models' word
-    (``_fewer_mixed``; 0 turns it off; eighty-fourth round: AMI trn06 through a call's codec).
     ``second_look_*``: a short stretch of the other voice inside one voice's run that the
     Viterbi smoothed away becomes "both" (``_second_look``; ``second_look_nats=0`` turns it off).
     ``subcluster*``: where the two voices found lie less than ``subcluster_below`` apart, restarts
@@ -416,7 +413,6 @@ class DiarizeConfig:
     unmix_to: float = 0.2
     mixed_utterance_s: float = 1.0
     mixed_utterance_minority: float = 0.2
-    fewer_mixed_by: float = 0.1
     pieces_restart: bool = True  # False: one voice in pieces is final, as before the seventeenth round
     pieces_keep_apart: float = 0.21
     pieces_keep_max_inside: float = 0.6
@@ -545,11 +541,11 @@ class DiarizeConfig:
                               f"{self.utterance_max_more_overlap}: need a cosine distance within 0..2 (0 turns "
                               "the rule off), >= 1 utterance, >= 0 s and a share >= 0")
         if not (0 <= self.unmix_to <= self.unmix_from and self.mixed_utterance_s > 0
-                and 0 < self.mixed_utterance_minority <= 0.5 and 0 <= self.fewer_mixed_by <= 1):
+                and 0 < self.mixed_utterance_minority <= 0.5):
             raise ConfigError(f"unmix_from={self.unmix_from}, unmix_to={self.unmix_to}, mixed_utterance_s="
                               f"{self.mixed_utterance_s}, mixed_utterance_minority={self.mixed_utterance_minority}: "
-                              f"fewer_mixed_by={self.fewer_mixed_by}: need 0 <= unmix_to <= unmix_from (unmix_from "
-                              "above 1 turns the rule off), > 0 s, a share within 0..0.5 and one within 0..1")
+                              "need 0 <= unmix_to <= unmix_from (unmix_from above 1 turns the rule off), > 0 s and "
+                              "a share within 0..0.5")
         if not (self.model_look_max_s == 0 or 0 < self.model_look_min_s <= self.model_look_max_s):
             raise ConfigError(f"model_look_min_s={self.model_look_min_s}, model_look_max_s={self.model_look_max_s}: "
                               "need 0 < model_look_min_s <= model_look_max_s (model_look_max_s=0 turns the look off)")
@@ -3061,30 +3057,14 @@ def _start_chosen(alt: Diarization, best_path: np.ndarray | None, idx: np.ndarra
     """Whether a restart's split ``alt`` replaces the best so far (its figures as ``_start_beats`` reads them;
     ``best_path``: its owner, (m,) per speech frame ``idx``, None: ``_start_beats`` alone): ``_start_beats``
     unless ``alt`` gives utterances to both voices where the best does not, or ``_start_holds`` where it mends
-    the best's so (``_unmixes``), or where it lies further apart and cuts fewer of them (``_fewer_mixed``; the
-    frame models' gain not asked)."""
+    the best's so (``_unmixes``)."""
     if best_path is None or alt.n_voices != 2 or cfg.unmix_from > 1.0:
         return _start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive)
     alt_mixed, best_mixed = (_mixed_utterances(p, idx, cfg, grid) for p in (alt.owner[idx], best_path))
     if _unmixed(alt_mixed, best_mixed, cfg):
         return _start_holds(alt, overlap, cfg, decisive=decisive)
-    if _fewer_mixed(alt, alt_mixed, best_mixed, separation, cfg):
-        return _start_holds(alt, overlap, cfg, decisive=True)
     return (_start_beats(alt, separation, separation_se, gain, overlap, cfg, clear=clear, decisive=decisive)
             and not _unmixed(best_mixed, alt_mixed, cfg))
-
-
-def _fewer_mixed(alt: Diarization, alt_mixed: float, best_mixed: float, separation: float,
-                 cfg: DiarizeConfig) -> bool:
-    """Whether a restart's split ``alt`` lies further apart than the best so far (``separation``, by any amount)
-    and gives ``fewer_mixed_by`` or more fewer of the utterances to both voices (``_mixed_utterances`` shares
-    ``alt_mixed``, ``best_mixed``; nan: not read, never fewer): kept then without the frame models' gain. AMI
-    trn06 through a call's codec (docs/speakers.md, eighty-fourth round): the utterance restart's split is
-    0.93-0.98 right and lies further apart than the best so far by less than the separation's noise, its
-    frame models' held-out gain under the two-voice bar (-0.28 against +0.35, -0.46 against -0.07 nats/frame),
-    and it cuts 0.11-0.18 of the utterances where the best so far cuts 0.22-0.36."""
-    return bool(cfg.fewer_mixed_by > 0 and alt.separation > separation
-                and alt_mixed <= best_mixed - cfg.fewer_mixed_by)
 
 
 def _mixed_utterances(path: np.ndarray, idx: np.ndarray, cfg: DiarizeConfig, grid: Grid) -> float:
