@@ -1456,8 +1456,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         best_path = owned if fine is None else fine.owner[idx]
         line = None
         if not (spatial or pitched):
-            line = _line_restart(x, cfg, enc, grid, idx, melc, emb, lab, memo, path3, *best, best_path=best_path,
-                                 first_best=fine is None)
+            line = _line_restart(x, cfg, enc, grid, idx, melc, emb, lab, memo, path3, *best, best_path=best_path)
             if line is not None:
                 best = (line.separation, line.separation_se, line.model_gain, _overlap_share(line))
                 best_path = line.owner[idx]
@@ -3155,7 +3154,7 @@ def utterance_line(emb: np.ndarray, level_db: np.ndarray, pairs: np.ndarray) -> 
 def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
                   melc: np.ndarray, emb: np.ndarray, lab: np.ndarray, memo: dict, path: np.ndarray,
                   separation: float, separation_se: float, gain: float, overlap: float, *,
-                  best_path: np.ndarray | None = None, first_best: bool = True) -> Diarization | None:
+                  best_path: np.ndarray | None = None) -> Diarization | None:
     """A restart from k-means on the first pass's window embeddings ``emb`` with the recording's own level line
     (``utterance_line``: neighbouring windows inside one utterance, no pause over ``line_max_pause_s`` in their
     frames) projected out; the resegmentation from that start reads the embeddings as they are. One more start
@@ -3167,12 +3166,8 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
     beside MEE009 through an MP3 coder) lies further apart and has frame models that explain its frames better
     than the right one (docs/speakers.md, eighty-second round). Not tried where the voices lie
     ``line_restart_below`` apart or more, nor where its start is the first pass's (``lab``) for 95 % of the
-    windows; ``best_path``: the best so far's owner, (m,) per speech frame, for ``_start_chosen``;
-    ``first_best``: whether the best so far is the first pass's split (``path``'s): where a restart (the finer one)
-    has replaced it, the first pass's changes inside speech say nothing of the best's, and the line start is kept
-    by ``_start_chosen`` alone (FEE083>M / MEE009 s477 MP3: the finer start right, 144 wrong frames, replaced by a
-    line start 0.122 apart with a gain of 0.11, then by an utterance start giving whole utterances to the other
-    voice, 1057; docs/speakers.md, eighty-fourth round). None: keep the best so far."""
+    windows; ``best_path``: the best so far's owner, (m,) per speech frame, for ``_start_chosen``. None: keep the
+    best so far."""
     if not separation < cfg.line_restart_below:
         return None
     starts, w = _window_starts(len(idx), cfg, grid)
@@ -3190,7 +3185,7 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
     alt = _diarize(x, _restart_cfg(cfg), None, enc, grid, memo=memo, start_lab=start, unless_like=path, pre_emb=emb)
     if _start_chosen(alt, best_path, idx, separation, separation_se, gain, overlap, cfg, grid):
         return alt
-    at_pauses = (first_best and cfg.line_inside_from <= 1.0 and _start_holds(alt, overlap, cfg)
+    at_pauses = (cfg.line_inside_from <= 1.0 and _start_holds(alt, overlap, cfg)
                  and _inside_share(path, idx, cfg) >= cfg.line_inside_from
                  and _inside_share(alt.owner[idx], idx, cfg) <= cfg.line_inside_to)
     return alt if at_pauses else None
