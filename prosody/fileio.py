@@ -870,18 +870,65 @@ def _user_name(uid: int) -> str:
 
 
 def _inode_flags(path: str) -> int:
-    """The inode flags of the file or folder ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read."""
-    import fcntl
+    """The inode flags of the file or folder ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read.
+
+    Read without closing a descriptor of the file: closing any descriptor of a file drops every POSIX lock this
+    process holds on it, SQLite's too. Asked of a store's ``-shm`` while the store was open (``Store.check_writable``,
+    before each `analyze --save` and `batch`), the open and close dropped SQLite's lock that says the store is in
+    use: another prosody closing meanwhile took itself for the last, copied the log into the database and removed
+    it, and the save that followed went into the removed log, lost though said saved (hostile sweep 62). The
+    kernel says the two flags read here by name (``statx``); where it cannot (a file system that does not say
+    them: FUSE), the descriptor the ioctl reads stays open for the rest of the process (``_FLAG_FDS``)."""
+    told = _statx_locked_flags(path)
+    if told is not None:
+        return told
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        st = os.lstat(path)
     except OSError:
         return 0
+    fd = _FLAG_FDS.get((st.st_dev, st.st_ino)) if stat.S_ISREG(st.st_mode) else None
+    if fd is None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return 0
+        if stat.S_ISREG(st.st_mode):
+            _FLAG_FDS[st.st_dev, st.st_ino] = fd
+    import fcntl
     try:
         return int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
     except OSError:  # ENOTTY: no such flags here
         return 0
     finally:
-        os.close(fd)
+        if not stat.S_ISREG(st.st_mode):  # a folder's: no lock of SQLite's on it
+            os.close(fd)
+
+
+# the descriptors ``_inode_flags`` read a file's flags through where ``statx`` does not say them, by (device, inode):
+# never closed, as a close would drop this process's locks on the file (SQLite's on its database and log)
+_FLAG_FDS: dict[tuple[int, int], int] = {}
+_STATX_LOCKED = 0x30  # STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND: the bits of FS_IMMUTABLE_FL and FS_APPEND_FL
+_STATX_ATTRIBUTES, _STATX_ATTRIBUTES_MASK = slice(8, 16), slice(56, 64)  # struct statx's stx_attributes, its mask
+
+
+def _statx_locked_flags(path: str) -> int | None:
+    """The immutable and append-only flags of ``path`` as ``statx(2)`` says them (its ``stx_attributes``), without
+    opening it; None where it cannot say them (no statx, a file system whose ``stx_attributes_mask`` lacks them);
+    0 where there is no such file."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        statx = libc.statx
+    except (OSError, AttributeError):
+        return None
+    buf = ctypes.create_string_buffer(256)
+    at_fdcwd, at_symlink_nofollow = -100, 0x100
+    if statx(at_fdcwd, os.fsencode(path), at_symlink_nofollow, 0, buf) != 0:
+        return 0 if ctypes.get_errno() in (errno.ENOENT, errno.ENOTDIR) else None
+    raw = buf.raw
+    if int.from_bytes(raw[_STATX_ATTRIBUTES_MASK], sys.byteorder) & _STATX_LOCKED != _STATX_LOCKED:
+        return None
+    return int.from_bytes(raw[_STATX_ATTRIBUTES], sys.byteorder) & _STATX_LOCKED
 
 
 def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:

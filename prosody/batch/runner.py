@@ -97,9 +97,14 @@ TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2
                  # a video call's (--network-delay-ms): the delay given and the client's wait less the round trip,
                  # as `show`, the report and `compare` give it; empty where no delay was given. Last, so that every
                  # earlier column keeps its place (walk59)
-                 ("network_delay_ms", "float"), ("client.gap_median_corrected_s", "float"))
-# the header of a table written before the call-delay columns: still the batch's own, written again in place
-_TABLE_NAMES_BEFORE_DELAY = tuple(c for c, _ in TABLE_COLUMNS[:-2])
+                 ("network_delay_ms", "float"), ("client.gap_median_corrected_s", "float"),
+                 # the layout found and how the speakers were named ("mono, rule": ``session.layout_named``), as
+                 # `show` and the JSON say it (hostile sweep 62); last, as the delay's columns
+                 ("layout", "str"))
+# the headers of tables written before the call-delay columns and before the layout's: still the batch's own,
+# written again in place
+_TABLE_NAMES_BEFORE_LAYOUT = tuple(c for c, _ in TABLE_COLUMNS[:-1])
+_TABLE_NAMES_BEFORE_DELAY = tuple(c for c, _ in TABLE_COLUMNS[:-3])
 TABLE_MARK = {"table": "batch"}  # a batch table's record on its files (fileio.mark_output): written by a batch
 
 
@@ -1075,6 +1080,7 @@ def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...],
     duration, metadata, then per role (therapist, client) the speaker summary of
     ``doc["speakers"]`` and ``doc["measures"]["timing"]``, and the warmth score.
     Values are those of the document, unchanged (``prosody analyze --json``)."""
+    from ..session import layout_named
     from ..store.db import speaker_roles
     row = {"session_id": session_id, "uid": uid, "file": files[0], "file2": files[1] if len(files) > 1 else None,
            "duplicate_of": None,
@@ -1099,6 +1105,7 @@ def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...],
     row["network_delay_ms"] = measures.get("network_delay_ms") or None
     client = timing.get(by_role.get("client")) if isinstance(timing.get(by_role.get("client")), dict) else {}
     row["client.gap_median_corrected_s"] = client.get("gap_median_corrected_s") if row["network_delay_ms"] else None
+    row["layout"] = layout_named(doc)
     return row
 
 
@@ -1130,7 +1137,7 @@ def is_table_file(path) -> bool:
     """``path`` holds a per-session table ``write_table`` wrote (the CSV by its header row, the Parquet by its
     columns), which a batch may write again without --overwrite (each run writes its table anew)."""
     from ..fileio import file_head
-    headers = ([c for c, _ in TABLE_COLUMNS], list(_TABLE_NAMES_BEFORE_DELAY))
+    headers = ([c for c, _ in TABLE_COLUMNS], list(_TABLE_NAMES_BEFORE_LAYOUT), list(_TABLE_NAMES_BEFORE_DELAY))
     if str(path).endswith(".csv"):
         return any(file_head(path, len(h)) == h.encode("ascii") for h in (",".join(n) + "\r\n" for n in headers))
     if not parquet_available():

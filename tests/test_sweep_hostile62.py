@@ -1,0 +1,130 @@
+"""Hostile sweep 62 (docs/store.md "Hostile sweep 62").
+
+1. A save lost though said saved: ``Store.check_writable`` (before each `analyze --save` and `batch`) read the
+   inode flags of the store's database, ``-wal`` and ``-shm`` by opening and closing them while the store was open;
+   the close dropped this process's POSIX locks on them, SQLite's among them. Another prosody closing meanwhile took
+   itself for the last, copied the log into the database and removed it: the save that followed went into the
+   removed log ("saved as session 16", no session 16 for any other process), and a store written by several at
+   once was found damaged ("wrong # of entries in index"). The flags are read by ``statx`` now, no file opened.
+2. `batch`'s table said nothing of each file's layout and how its speakers were named (`show` and the JSON say it):
+   a ``layout`` column, last, e.g. "mono, rule".
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import soundfile as sf
+
+from prosody.store.db import Store
+from tests.conftest import FIXTURES, REPO, run_cli
+from tests.test_sweep_hostile43 import _chattr
+
+# -- 1. a save after the store's marks were read, with another prosody closing meanwhile ---------------------------
+
+_OTHER = ("import sys\nfrom prosody.store.db import Store\n"
+          "with Store(sys.argv[1], create=False) as st:\n    print(len(st.db.execute('SELECT id FROM sessions').fetchall()))")
+
+
+def _other_prosody(store) -> int:
+    """Another process's look at the store (as `sessions` or `show` opens and closes it): how many sessions it
+    reads."""
+    done = subprocess.run([sys.executable, "-c", _OTHER, str(store)], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("statx", [True, False], ids=["statx", "ioctl"])
+def test_a_save_after_the_mark_check_is_not_lost(tmp_path, analysed, monkeypatch, statx):
+    """Planted: a store of one session, open; its marks read (``check_writable``, as `analyze --save` and `batch`
+    do before their work); another process opens, reads and closes the store; this one saves a second session.
+    Before: the other process, holding the only lock SQLite saw, removed the write-ahead log as it closed, and the
+    second save went into the removed file: every other process read 1 session, and the store lost it. Now 2, and
+    the log is where SQLite left it. Also where the flags are read by the ioctl (a file system ``statx`` does not
+    say them for: its descriptor kept open)."""
+    if not statx:
+        import prosody.fileio as fileio
+        monkeypatch.setattr(fileio, "_statx_locked_flags", lambda path: None)
+    store = tmp_path / "st"
+    with Store(store) as st:
+        st.save(analysed.to_json_dict(), analysed.frames)
+        st.check_writable()
+        assert _other_prosody(store) == 1
+        assert os.path.exists(f"{store}/sessions.db-wal")  # this process's connection still counted: the log kept
+        sid = st.save(analysed.to_json_dict(), analysed.frames)
+    assert sid == 2 and _other_prosody(store) == 2
+    with Store(store, create=False) as st:
+        assert st.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.parametrize("statx", [True, False], ids=["statx", "ioctl"])
+def test_the_marks_are_still_told(tmp_path, monkeypatch, statx):
+    """The flags read without opening the file say what the ioctl said: a file marked append-only and one marked
+    immutable (chattr; skipped where it cannot be set), a plain file and no file."""
+    import prosody.fileio as fileio
+    if not statx:
+        monkeypatch.setattr(fileio, "_statx_locked_flags", lambda path: None)
+    a, i, plain = (tmp_path / n for n in ("a", "i", "plain"))
+    for p in (a, i, plain):
+        p.write_bytes(b"x")
+    _chattr("+a", a)
+    try:
+        _chattr("+i", i)
+        try:
+            assert [fileio.locked_mark(p) for p in (a, i, plain, tmp_path / "none")] == [
+                ("append-only", "a"), ("immutable", "i"), None, None]
+        finally:
+            _chattr("-i", i)
+    finally:
+        _chattr("-a", a)
+
+
+# -- 2. batch's table says each file's layout and how its speakers were named ---------------------------------------
+
+def test_batch_table_says_the_layout_and_naming(tmp_path):
+    """Planted: the fixture dialogue's first 8 s, stereo (a voice a channel: "separate", named by the default
+    channel order, a rule), the same mixed to one channel ("mono", the voice heard first: a rule), the fixture's
+    lone therapist file ("mono, rule"); then with ``--channels`` ("separate, given"), and the stereo session
+    relabelled ("separate, relabelled"). `show` says the same layout."""
+    from prosody.batch.runner import read_table_csv
+    audio, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(folder / "a.wav", audio[:8 * sr], sr, subtype="PCM_16")
+    sf.write(folder / "b.wav", audio[:8 * sr].mean(axis=1), sr, subtype="PCM_16")
+    (folder / "c.wav").write_bytes((FIXTURES / "mono_therapist.wav").read_bytes())
+    store, table = tmp_path / "st", tmp_path / "t"
+
+    def layouts(*argv, inputs=folder) -> dict:
+        rc, _, err = run_cli("batch", inputs, "--store", store, "--table", table, "--no-progress", "--jobs", "1",
+                             *argv)
+        assert rc == 0, err
+        rows = read_table_csv(f"{table}.csv")
+        import pyarrow.parquet as pq
+        assert pq.read_table(f"{table}.parquet").column("layout").to_pylist() == [r["layout"] for r in rows]
+        return {os.path.basename(r["file"]): r["layout"] for r in rows}
+
+    assert layouts() == {"a.wav": "separate, rule", "b.wav": "mono, rule", "c.wav": "mono, rule"}
+    rc, shown, _ = run_cli("show", "2", "--store", store)
+    assert rc == 0 and "layout: mono (one channel)" in shown
+    assert run_cli("relabel", "1", "--store", store)[0] == 0
+    assert layouts()["a.wav"] == "separate, relabelled"
+    table = tmp_path / "t2"  # one file: another batch's table
+    assert layouts("--channels", "therapist=left,client=right", inputs=folder / "a.wav") == {"a.wav": "separate, given"}
+
+
+def test_layout_named_by_a_profile_and_unattributed():
+    """The cell of a session named by a voice profile ("shared, profile") and of one whose speech was left
+    unattributed ("mono, unattributed"), from their documents' attribution as the engine writes it; an older
+    document without one, by its speaker order ("mono, given")."""
+    from prosody.session import layout_named
+    profile = {"layout": "shared", "naming": {"names": ["therapist", "client"], "assumption": False,
+                                              "rule": "voice profile: voice 1 is 0.31 closer to the enrolled therapist",
+                                              "profile_distances": [0.2, 0.51]}}
+    unsure = {"layout": "mono", "naming": {"names": ["unattributed", "client"], "assumption": False,
+                                           "rule": "who spoke when is unsure", "profile_distances": []}}
+    assert layout_named({"attribution": profile}) == "shared, profile"
+    assert layout_named({"attribution": unsure}) == "mono, unattributed"
+    assert layout_named({"speaker_order": ["therapist"]}) == "mono, given"
