@@ -128,3 +128,60 @@ def test_layout_named_by_a_profile_and_unattributed():
     assert layout_named({"attribution": profile}) == "shared, profile"
     assert layout_named({"attribution": unsure}) == "mono, unattributed"
     assert layout_named({"speaker_order": ["therapist"]}) == "mono, given"
+
+
+# -- 3. a folder batch cannot read -----------------------------------------------------------------------------------
+
+_NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
+
+
+def _as_reader_without_override(tmp_path, *argv) -> tuple[int, str]:
+    """``prosody ARGV`` in ``tmp_path`` as a process that permissions bind: root without the capabilities that
+    pass over them (setpriv), another user as it is; skipped where a file of mode 000 is still read."""
+    import shutil
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x")
+    probe.chmod(0)
+    prefix = _NO_DAC if os.geteuid() == 0 and shutil.which("setpriv") else []
+    if subprocess.run([*prefix, "cat", str(probe)], capture_output=True).returncode == 0:
+        pytest.skip("permissions are passed over here (root, and setpriv cannot drop that)")
+    done = subprocess.run([*prefix, sys.executable, "-m", "prosody_cli.main", *map(str, argv)], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return done.returncode, done.stderr
+
+
+def test_batch_says_a_folder_it_cannot_read(tmp_path, short_wav):
+    """Planted: in/a.wav readable, in/b.wav of mode 000, in/sub (mode 000) holding c.wav. Before: b.wav failed
+    in its line, and in/sub was passed over unsaid (os.walk's errors dropped): "2 recordings", c.wav never
+    analysed; `batch in/sub` said "no audio files found in in/sub"; `batch 'in/**/*.wav'` passed over it too. Now
+    a line for each (the rest analysed, exit status 1 as for any failed file), and a pattern that matches nothing
+    in a folder it cannot read says so."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a.wav", "b.wav", "sub/c.wav"):
+        (folder / name).write_bytes(short_wav.read_bytes())
+    (folder / "b.wav").chmod(0)
+    (folder / "sub").chmod(0)
+    said_b = "prosody: failed: in/b.wav: cannot read in/b.wav (Permission denied)"
+    said_sub = ("prosody: failed: in/sub: cannot read the folder in/sub (Permission denied): the recordings in it, "
+                "if any, were not analysed")
+    try:
+        for k, inputs in enumerate(("in", "in/**/*.wav")):
+            rc, err = _as_reader_without_override(tmp_path, "batch", inputs, "--store", "st", "--table", f"t{k}",
+                                                  "--no-progress", "--jobs", "1", "--no-parquet")
+            lines = err.splitlines()
+            assert rc == 1 and said_b in lines and said_sub in lines, err
+            assert [r["file"] for r in _rows(tmp_path / f"t{k}.csv")] == ["in/a.wav"]
+        rc, err = _as_reader_without_override(tmp_path, "batch", "in/sub", "--store", "st", "--table", "t2",
+                                              "--no-progress", "--no-parquet")
+        assert rc == 1 and said_sub in err.splitlines(), err
+        rc, err = _as_reader_without_override(tmp_path, "batch", "in/sub/*.wav", "--store", "st", "--table", "t3")
+        assert (rc, err) == (2, "prosody: error: no files match 'in/sub/*.wav': cannot read the folder in/sub "
+                                "(Permission denied)\n")
+    finally:
+        (folder / "sub").chmod(0o755)
+
+
+def _rows(path) -> list[dict]:
+    from prosody.batch.runner import read_table_csv
+    return read_table_csv(path)

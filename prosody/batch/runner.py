@@ -175,7 +175,11 @@ def _jobs_of_pattern(inp: str, defaults: Job, skipped: set[str]) -> list[Job]:
     (real paths of files and folders); InputError where it matches nothing."""
     hits = sorted(safe_glob(inp))
     if not hits:
-        raise InputError(f"no files match {inp!r}")
+        fixed = os.path.dirname(inp)  # the folder the pattern looks in, up to its first wildcard
+        while glob.has_magic(fixed):
+            fixed = os.path.dirname(fixed)
+        unread = unread_folder_text(fixed) if fixed and os.path.isdir(fixed) else None
+        raise InputError(f"no files match {inp!r}" + (f": {unread.split(':')[0]}" if unread else ""))
     jobs: list[Job] = []
     for h in hits:
         real = os.path.realpath(h)
@@ -246,7 +250,9 @@ def safe_glob(pattern: str) -> list[str]:
     def entries(folder: str) -> list[str]:
         try:
             return sorted(os.listdir(folder or os.curdir))
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR) and folder != os.curdir:
+                found.append(folder)  # a folder that cannot be read: a job that fails saying so (``_audio_in``)
             return []
 
     def walk(base: str, i: int) -> None:
@@ -288,12 +294,26 @@ def safe_glob(pattern: str) -> list[str]:
 
 
 def _audio_in(folder: Path) -> list[Path]:
+    """The audio files in ``folder`` and the folders under it, and each folder there that cannot be read (no
+    permission): a job of its own, which fails saying so (``_plan``). ``os.walk`` passed over such a folder, and the
+    recordings in it were never analysed, unsaid (hostile sweep 62)."""
     out = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: out.append(Path(exc.filename))):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         out += [Path(root) / f for f in sorted(files)
                 if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_SUFFIXES]
     return out
+
+
+def unread_folder_text(folder: str) -> str | None:
+    """Why the folder ``folder`` cannot be listed ("cannot read the folder in/sub (Permission denied): ..."), for the
+    line of a batch's job that names it (``_audio_in``, ``safe_glob``); None where it can be."""
+    try:
+        os.listdir(folder)
+    except OSError as exc:
+        return (f"cannot read the folder {folder} ({exc.strerror or exc}): the recordings in it, if any, were not "
+                "analysed")
+    return None
 
 
 MANIFEST_MAX_BYTES = 64 << 20  # a row per recording, about 200 bytes: 300,000 recordings
@@ -2147,6 +2167,9 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     from ..analysis import check_speaker_label
     # `unattributed`, let through by read_manifest (the command line's --speaker is refused before the batch)
     check_speaker_label(job.speaker, flag=job.named("speaker", "--speaker"))
+    for p in job.paths:  # a folder passed over unread (``_audio_in``), said as one
+        if os.path.isdir(p):
+            raise InputError(unread_folder_text(p) or f"{p} is a folder, not a recording")
     check_files_differ(job.paths)
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     # a speaker (the one person of a mono file) where the files cannot take it fails the row, as analyze
