@@ -185,3 +185,35 @@ def test_batch_says_a_folder_it_cannot_read(tmp_path, short_wav):
 def _rows(path) -> list[dict]:
     from prosody.batch.runner import read_table_csv
     return read_table_csv(path)
+
+
+# -- 4. a batch whose store stays busy ------------------------------------------------------------------------------
+
+def test_a_busy_store_stops_the_batch_in_one_line(tmp_path, short_wav, monkeypatch):
+    """Planted: another program holds the store's write lock past the wait (``BUSY_TIMEOUT_S``, made short here)
+    while a batch saves. Before: "... another prosody is writing. Try again.; the analysis of ... is kept in ...",
+    its own ".;" and two ways to go on. Now one: the analysis kept, then "run the same command again to
+    continue", which saves it once the lock is gone."""
+    import sqlite3
+
+    import prosody.store.db as db
+    store = tmp_path / "st"
+    with Store(store):
+        pass
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.2)
+    other = sqlite3.connect(store / "sessions.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        rc, _, err = run_cli("batch", short_wav, "--store", store, "--table", tmp_path / "t", "--no-progress",
+                             "--no-parquet")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    (kept,) = tmp_path.glob("prosody-unsaved-*.json")
+    assert rc == 1 and err.splitlines()[-1] == (
+        f"prosody: error: the session store {store}/sessions.db is busy (database is locked); another prosody is "
+        f"writing; the analysis of {short_wav} is kept in {kept} (`prosody import` adds it later); the batch "
+        "stopped after saving 0 recordings: run the same command again to continue"), err
+    rc, _, err = run_cli("batch", short_wav, "--store", store, "--table", tmp_path / "t", "--no-progress",
+                         "--no-parquet")
+    assert rc == 0 and [r["session_id"] for r in _rows(tmp_path / "t.csv")] == [1], err

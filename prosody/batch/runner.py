@@ -2079,7 +2079,8 @@ class _BatchRun:
         try:
             sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid, session_id=sid)
         except StoreError as exc:  # the store cannot take it (full, damaged): the analysis is kept
-            raise StoreError(f"{exc}; {_kept_unsaved(pj, res, meta, store, saved=len(report.analysed))}") from None
+            said = str(exc).removesuffix(" Try again.").removesuffix(".")  # "Try again.; ...": the line says how
+            raise StoreError(f"{said}; {_kept_unsaved(pj, res, meta, store, saved=len(report.analysed))}") from None
         row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                           options=pj.options, meta=_stored_meta(store, sid))
         self.ledger.record_done(self.run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
