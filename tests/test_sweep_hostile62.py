@@ -217,3 +217,43 @@ def test_a_busy_store_stops_the_batch_in_one_line(tmp_path, short_wav, monkeypat
     rc, _, err = run_cli("batch", short_wav, "--store", store, "--table", tmp_path / "t", "--no-progress",
                          "--no-parquet")
     assert rc == 0 and [r["session_id"] for r in _rows(tmp_path / "t.csv")] == [1], err
+
+
+# -- 5. a delete stopped by SIGTERM while another program's read keeps its rows -------------------------------------
+
+def test_a_signalled_delete_claims_no_erasure_it_did_not_make(tmp_path, analysed, monkeypatch):
+    """Planted: another connection reading the store past the checkpoint's wait (``BUSY_TIMEOUT_S``, made short), and
+    SIGTERM while `delete` changes the store. Before: "note: ... session 1's deleted rows are still readable in
+    ...", then "stopped by SIGTERM; session 1 was deleted completely first". Now "session 1 was deleted first";
+    "completely" where the checkpoint erased them (the read gone)."""
+    import signal
+    import sqlite3
+
+    import prosody.store.db as db
+    store = tmp_path / "st"
+    with Store(store) as st:
+        for _ in range(2):
+            st.save(analysed.to_json_dict(), analysed.frames)
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.2)
+    delete = Store.delete
+
+    def signalled(self, *a, **k):
+        os.kill(os.getpid(), signal.SIGTERM)  # held by delete's wait, taken after it
+        return delete(self, *a, **k)
+
+    monkeypatch.setattr(Store, "delete", signalled)
+    reader = sqlite3.connect(store / "sessions.db", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM sessions").fetchone()
+    try:
+        rc, out, err = run_cli("delete", "1", "--store", store)
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    lines = err.splitlines()
+    assert (rc, out) == (143, "deleted session 1\n"), err
+    assert "session 1's deleted rows are still readable" in lines[0]
+    assert lines[-1] == "prosody: error: stopped by SIGTERM; session 1 was deleted first", err
+    rc, out, err = run_cli("delete", "2", "--store", store)
+    assert (rc, out, err.splitlines()[-1]) == (
+        143, "deleted session 2\n", "prosody: error: stopped by SIGTERM; session 2 was deleted completely first")
