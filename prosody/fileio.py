@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -911,15 +912,23 @@ _STATX_LOCKED = 0x30  # STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND: the bits of FS
 _STATX_ATTRIBUTES, _STATX_ATTRIBUTES_MASK = slice(8, 16), slice(56, 64)  # struct statx's stx_attributes, its mask
 
 
+@functools.lru_cache(maxsize=None)
+def _statx():
+    """The C library's ``statx``; None where there is none (glibc before 2.28, another system)."""
+    import ctypes
+    try:
+        return ctypes.CDLL(None, use_errno=True).statx
+    except (OSError, AttributeError):
+        return None
+
+
 def _statx_locked_flags(path: str) -> int | None:
     """The immutable and append-only flags of ``path`` as ``statx(2)`` says them (its ``stx_attributes``), without
     opening it; None where it cannot say them (no statx, a file system whose ``stx_attributes_mask`` lacks them);
     0 where there is no such file."""
     import ctypes
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        statx = libc.statx
-    except (OSError, AttributeError):
+    statx = _statx()
+    if statx is None:
         return None
     buf = ctypes.create_string_buffer(256)
     at_fdcwd, at_symlink_nofollow = -100, 0x100
