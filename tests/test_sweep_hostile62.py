@@ -106,7 +106,12 @@ def test_batch_table_says_the_layout_and_naming(tmp_path):
         assert pq.read_table(f"{table}.parquet").column("layout").to_pylist() == [r["layout"] for r in rows]
         return {os.path.basename(r["file"]): r["layout"] for r in rows}
 
+    from prosody.batch.runner import _TABLE_NAMES_BEFORE_LAYOUT, TABLE_MARK
+    from prosody.fileio import write_private
+    # a table as a batch wrote it before the column: still the batch's own, written again in place
+    write_private(tmp_path / "t.csv", ",".join(_TABLE_NAMES_BEFORE_LAYOUT) + "\r\n", whose=TABLE_MARK)
     assert layouts() == {"a.wav": "separate, rule", "b.wav": "mono, rule", "c.wav": "mono, rule"}
+    assert not list(tmp_path.glob("t.kept-*"))
     rc, shown, _ = run_cli("show", "2", "--store", store)
     assert rc == 0 and "layout: mono (one channel)" in shown
     assert run_cli("relabel", "1", "--store", store)[0] == 0
