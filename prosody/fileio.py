@@ -871,7 +871,8 @@ def _user_name(uid: int) -> str:
 
 
 def _inode_flags(path: str) -> int:
-    """The inode flags of the file or folder ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read.
+    """The inode flags of the file or folder ``path`` (``FS_IOC_GETFLAGS``; where ``statx`` says them, its
+    immutable and append-only bits alone, all ``locked_mark`` reads); 0 where they cannot be read.
 
     Read without closing a descriptor of the file: closing any descriptor of a file drops every POSIX lock this
     process holds on it, SQLite's too. Asked of a store's ``-shm`` while the store was open (``Store.check_writable``,
