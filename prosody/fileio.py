@@ -880,7 +880,8 @@ def _inode_flags(path: str) -> int:
     use: another prosody closing meanwhile took itself for the last, copied the log into the database and removed
     it, and the save that followed went into the removed log, lost though said saved (hostile sweep 62). The
     kernel says the two flags read here by name (``statx``); where it cannot (a file system that does not say
-    them: FUSE), the descriptor the ioctl reads stays open for the rest of the process (``_FLAG_FDS``)."""
+    them: FUSE), the descriptor the ioctl reads stays open for the rest of the process where the process has the
+    file open otherwise (``_FLAG_FDS``)."""
     told = _statx_locked_flags(path)
     if told is not None:
         return told
@@ -888,26 +889,46 @@ def _inode_flags(path: str) -> int:
         st = os.lstat(path)
     except OSError:
         return 0
-    fd = _FLAG_FDS.get((st.st_dev, st.st_ino)) if stat.S_ISREG(st.st_mode) else None
+    key = (st.st_dev, st.st_ino)
+    keep = stat.S_ISREG(st.st_mode) and (key in _FLAG_FDS or _open_here(key))
+    fd = _FLAG_FDS.get(key)
     if fd is None:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return 0
-        if stat.S_ISREG(st.st_mode):
-            _FLAG_FDS[st.st_dev, st.st_ino] = fd
+        if keep:
+            _FLAG_FDS[key] = fd
     import fcntl
     try:
         return int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
     except OSError:  # ENOTTY: no such flags here
         return 0
     finally:
-        if not stat.S_ISREG(st.st_mode):  # a folder's: no lock of SQLite's on it
+        if not keep:  # a folder, or a file this process holds no lock on
             os.close(fd)
 
 
-# the descriptors ``_inode_flags`` read a file's flags through where ``statx`` does not say them, by (device, inode):
-# never closed, as a close would drop this process's locks on the file (SQLite's on its database and log)
+def _open_here(key: tuple[int, int]) -> bool:
+    """Whether this process has the file of (device, inode) ``key`` open (``/proc/self/fd``); True where it cannot be
+    told."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return True
+    for name in names:
+        try:
+            st = os.stat(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == key:
+            return True
+    return False
+
+
+# the descriptors ``_inode_flags`` read a file's flags through where ``statx`` does not say them and this process has
+# the file open otherwise, by (device, inode): never closed, as a close would drop this process's locks on the file
+# (SQLite's on its database and log)
 _FLAG_FDS: dict[tuple[int, int], int] = {}
 _STATX_LOCKED = 0x30  # STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND: the bits of FS_IMMUTABLE_FL and FS_APPEND_FL
 _STATX_ATTRIBUTES, _STATX_ATTRIBUTES_MASK = slice(8, 16), slice(56, 64)  # struct statx's stx_attributes, its mask

@@ -62,7 +62,8 @@ def test_a_save_after_the_mark_check_is_not_lost(tmp_path, analysed, monkeypatch
 @pytest.mark.parametrize("statx", [True, False], ids=["statx", "ioctl"])
 def test_the_marks_are_still_told(tmp_path, monkeypatch, statx):
     """The flags read without opening the file say what the ioctl said: a file marked append-only and one marked
-    immutable (chattr; skipped where it cannot be set), a plain file and no file."""
+    immutable (chattr; skipped where it cannot be set), a plain file and no file. Through the ioctl, a descriptor is
+    kept open only of a file the process has open otherwise."""
     import prosody.fileio as fileio
     if not statx:
         monkeypatch.setattr(fileio, "_statx_locked_flags", lambda path: None)
@@ -75,6 +76,8 @@ def test_the_marks_are_still_told(tmp_path, monkeypatch, statx):
         try:
             assert [fileio.locked_mark(p) for p in (a, i, plain, tmp_path / "none")] == [
                 ("append-only", "a"), ("immutable", "i"), None, None]
+            st = plain.stat()  # a file this process holds no lock on: its descriptor closed again
+            assert (st.st_dev, st.st_ino) not in fileio._FLAG_FDS
         finally:
             _chattr("-i", i)
     finally:
