@@ -25,7 +25,8 @@ from tests.test_sweep_hostile43 import _chattr
 # -- 1. a save after the store's marks were read, with another prosody closing meanwhile ---------------------------
 
 _OTHER = ("import sys\nfrom prosody.store.db import Store\n"
-          "with Store(sys.argv[1], create=False) as st:\n    print(len(st.db.execute('SELECT id FROM sessions').fetchall()))")
+          "with Store(sys.argv[1], create=False) as st:\n"
+          "    print(len(st.db.execute('SELECT id FROM sessions').fetchall()))")
 
 
 def _other_prosody(store) -> int:
