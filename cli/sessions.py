@@ -1111,7 +1111,7 @@ def say_unerased(err, unerased, what: str) -> None:
 def cmd_delete(args, out, err) -> int:
     from prosody.batch.runner import forgetting_session, ledger_holds
     from prosody.errors import SessionNotFoundError
-    built, recorded, live_files, tabled, came, said, report = [], [], [], False, [], True, None
+    built, recorded, live_files, tabled, came, said, report, unerased = [], [], [], False, [], True, None, []
     with _open(args) as store:
         try:
             info = store.info(args.session)
@@ -1180,7 +1180,8 @@ def cmd_delete(args, out, err) -> int:
         err.write(f"prosody: note: the voice profile {terminal_safe(name)} was built from session {sid}; it holds "
                   f"the therapist's voice only and is kept (prosody enrol --delete NAME removes it)\n")
     if came:  # said last, after what was done: the delete was not cut short
-        return _signalled(came, err, f"session {sid} was deleted completely first")
+        # "completely" where nothing is left: its rows kept readable by another program's read were just said
+        return _signalled(came, err, f"session {sid} was deleted {'first' if unerased else 'completely first'}")
     return EXIT_OK if said else EXIT_ERROR
 
 

@@ -135,7 +135,7 @@ def _delete_profile(args, out, err) -> int:
     said = _confirm(out, err, terminal_safe(f"deleted the voice profile {args.delete}") + "\n")
     say_unerased(err, unerased, f"the voice profile {args.delete}'s deleted bytes are")
     if came:  # said last: the delete was not cut short
-        return _signalled(came, err, "the voice profile was deleted completely first")
+        return _signalled(came, err, f"the voice profile was deleted {'first' if unerased else 'completely first'}")
     return EXIT_OK if said else EXIT_ERROR
 
 

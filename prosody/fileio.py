@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -870,18 +871,95 @@ def _user_name(uid: int) -> str:
 
 
 def _inode_flags(path: str) -> int:
-    """The inode flags of the file or folder ``path`` (``FS_IOC_GETFLAGS``); 0 where they cannot be read."""
-    import fcntl
+    """The inode flags of the file or folder ``path`` (``FS_IOC_GETFLAGS``; where ``statx`` says them, its
+    immutable and append-only bits alone, all ``locked_mark`` reads); 0 where they cannot be read.
+
+    Read without closing a descriptor of the file: closing any descriptor of a file drops every POSIX lock this
+    process holds on it, SQLite's too. Asked of a store's ``-shm`` while the store was open (``Store.check_writable``,
+    before each `analyze --save` and `batch`), the open and close dropped SQLite's lock that says the store is in
+    use: another prosody closing meanwhile took itself for the last, copied the log into the database and removed
+    it, and the save that followed went into the removed log, lost though said saved (hostile sweep 62). The
+    kernel says the two flags read here by name (``statx``); where it cannot (a file system that does not say
+    them: FUSE), the descriptor the ioctl reads stays open for the rest of the process where the process has the
+    file open otherwise (``_FLAG_FDS``)."""
+    told = _statx_locked_flags(path)
+    if told is not None:
+        return told
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        st = os.lstat(path)
     except OSError:
         return 0
+    key = (st.st_dev, st.st_ino)
+    keep = stat.S_ISREG(st.st_mode) and (key in _FLAG_FDS or _open_here(key))
+    fd = _FLAG_FDS.get(key)
+    if fd is None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return 0
+        if keep:
+            _FLAG_FDS[key] = fd
+    import fcntl
     try:
         return int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
     except OSError:  # ENOTTY: no such flags here
         return 0
     finally:
-        os.close(fd)
+        if not keep:  # a folder, or a file this process holds no lock on
+            os.close(fd)
+
+
+def _open_here(key: tuple[int, int]) -> bool:
+    """Whether this process has the file of (device, inode) ``key`` open (``/proc/self/fd``); True where it cannot be
+    told."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return True
+    for name in names:
+        try:
+            st = os.stat(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == key:
+            return True
+    return False
+
+
+# the descriptors ``_inode_flags`` read a file's flags through where ``statx`` does not say them and this process has
+# the file open otherwise, by (device, inode): never closed, as a close would drop this process's locks on the file
+# (SQLite's on its database and log)
+_FLAG_FDS: dict[tuple[int, int], int] = {}
+_STATX_LOCKED = 0x30  # STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND: the bits of FS_IMMUTABLE_FL and FS_APPEND_FL
+_STATX_ATTRIBUTES, _STATX_ATTRIBUTES_MASK = slice(8, 16), slice(56, 64)  # struct statx's stx_attributes, its mask
+
+
+@functools.lru_cache(maxsize=None)
+def _statx():
+    """The C library's ``statx``; None where there is none (glibc before 2.28, another system)."""
+    import ctypes
+    try:
+        return ctypes.CDLL(None, use_errno=True).statx
+    except (OSError, AttributeError):
+        return None
+
+
+def _statx_locked_flags(path: str) -> int | None:
+    """The immutable and append-only flags of ``path`` as ``statx(2)`` says them (its ``stx_attributes``), without
+    opening it; None where it cannot say them (no statx, a file system whose ``stx_attributes_mask`` lacks them);
+    0 where there is no such file."""
+    import ctypes
+    statx = _statx()
+    if statx is None:
+        return None
+    buf = ctypes.create_string_buffer(256)
+    at_fdcwd, at_symlink_nofollow = -100, 0x100
+    if statx(at_fdcwd, os.fsencode(path), at_symlink_nofollow, 0, buf) != 0:
+        return 0 if ctypes.get_errno() in (errno.ENOENT, errno.ENOTDIR) else None
+    raw = buf.raw
+    if int.from_bytes(raw[_STATX_ATTRIBUTES_MASK], sys.byteorder) & _STATX_LOCKED != _STATX_LOCKED:
+        return None
+    return int.from_bytes(raw[_STATX_ATTRIBUTES], sys.byteorder) & _STATX_LOCKED
 
 
 def file_head(path: str | os.PathLike, n_bytes: int) -> bytes:

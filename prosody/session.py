@@ -553,3 +553,26 @@ def attribution_of(doc: dict) -> tuple[str, str]:
     if len(doc.get("speaker_order") or ()) == 1:
         return "mono", "one speaker given (no diarization)"
     return "separate", "one speaker per channel or file, as given"
+
+
+def layout_named(doc: dict) -> str:
+    """The layout of a session document and how its speakers were named, in two words for a table's cell (`batch`'s
+    ``layout`` column; ``show`` and the JSON say it whole): "mono, rule" (no voice profile: the voice heard first
+    taken for the therapist; separate channels in their default order), "mono, profile" (a voice profile decided),
+    "separate, given" (``--channels``, two files, ``--speaker``), "shared, relabelled" (`prosody relabel` set
+    them), "mono, unattributed" (the speech left neither's)."""
+    from .types import UNATTRIBUTED
+    layout, _ = attribution_of(doc)
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
+    naming = att.get("naming") if isinstance(att.get("naming"), dict) else None
+    if "relabelled" in att:  # exchanged by the user (or back again): named by hand, whatever the rule was
+        how = "relabelled"
+    elif naming is None:
+        how = "given"
+    elif UNATTRIBUTED in (naming.get("names") or ()):
+        how = UNATTRIBUTED
+    elif naming.get("assumption") is not True and naming.get("profile_distances"):
+        how = "profile"
+    else:
+        how = "rule"
+    return f"{layout}, {how}"

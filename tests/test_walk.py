@@ -730,7 +730,7 @@ def test_batch_table_gives_a_calls_wait_less_its_delay(tmp_path):
     truth = _planted_fixture(delay_s=0.1)
     names = [c for c, _ in TABLE_COLUMNS]
     assert names[:len(_TABLE_NAMES_BEFORE_DELAY)] == list(_TABLE_NAMES_BEFORE_DELAY)
-    assert names[len(_TABLE_NAMES_BEFORE_DELAY):] == ["network_delay_ms", "client.gap_median_corrected_s"]
+    assert names[len(_TABLE_NAMES_BEFORE_DELAY):] == ["network_delay_ms", "client.gap_median_corrected_s", "layout"]
     shutil.copy(FIXTURES / "dialogue.flac", tmp_path / "d.flac")
     store, table = tmp_path / "st", tmp_path / "t"
     # a table as a batch wrote it before the two columns: the batch writes its own anew, in place

@@ -97,9 +97,14 @@ TABLE_COLUMNS = (("session_id", "int"), ("uid", "str"), ("file", "str"), ("file2
                  # a video call's (--network-delay-ms): the delay given and the client's wait less the round trip,
                  # as `show`, the report and `compare` give it; empty where no delay was given. Last, so that every
                  # earlier column keeps its place (walk59)
-                 ("network_delay_ms", "float"), ("client.gap_median_corrected_s", "float"))
-# the header of a table written before the call-delay columns: still the batch's own, written again in place
-_TABLE_NAMES_BEFORE_DELAY = tuple(c for c, _ in TABLE_COLUMNS[:-2])
+                 ("network_delay_ms", "float"), ("client.gap_median_corrected_s", "float"),
+                 # the layout found and how the speakers were named ("mono, rule": ``session.layout_named``), as
+                 # `show` and the JSON say it (hostile sweep 62); last, as the delay's columns
+                 ("layout", "str"))
+# the headers of tables written before the call-delay columns and before the layout's: still the batch's own,
+# written again in place
+_TABLE_NAMES_BEFORE_LAYOUT = tuple(c for c, _ in TABLE_COLUMNS[:-1])
+_TABLE_NAMES_BEFORE_DELAY = tuple(c for c, _ in TABLE_COLUMNS[:-3])
 TABLE_MARK = {"table": "batch"}  # a batch table's record on its files (fileio.mark_output): written by a batch
 
 
@@ -170,7 +175,11 @@ def _jobs_of_pattern(inp: str, defaults: Job, skipped: set[str]) -> list[Job]:
     (real paths of files and folders); InputError where it matches nothing."""
     hits = sorted(safe_glob(inp))
     if not hits:
-        raise InputError(f"no files match {inp!r}")
+        fixed = os.path.dirname(inp)  # the folder the pattern looks in, up to its first wildcard
+        while glob.has_magic(fixed):
+            fixed = os.path.dirname(fixed)
+        unread = unread_folder_text(fixed) if fixed and os.path.isdir(fixed) else None
+        raise InputError(f"no files match {inp!r}" + (f": {unread.split(':')[0]}" if unread else ""))
     jobs: list[Job] = []
     for h in hits:
         real = os.path.realpath(h)
@@ -241,7 +250,9 @@ def safe_glob(pattern: str) -> list[str]:
     def entries(folder: str) -> list[str]:
         try:
             return sorted(os.listdir(folder or os.curdir))
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR) and folder != os.curdir:
+                found.append(folder)  # a folder that cannot be read: a job that fails saying so (``_audio_in``)
             return []
 
     def walk(base: str, i: int) -> None:
@@ -283,12 +294,26 @@ def safe_glob(pattern: str) -> list[str]:
 
 
 def _audio_in(folder: Path) -> list[Path]:
+    """The audio files in ``folder`` and the folders under it, and each folder there that cannot be read (no
+    permission): a job of its own, which fails saying so (``_plan``). ``os.walk`` passed over such a folder, and the
+    recordings in it were never analysed, unsaid (hostile sweep 62)."""
     out = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: out.append(Path(exc.filename))):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         out += [Path(root) / f for f in sorted(files)
                 if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_SUFFIXES]
     return out
+
+
+def unread_folder_text(folder: str) -> str | None:
+    """Why the folder ``folder`` cannot be listed ("cannot read the folder in/sub (Permission denied): ..."), for the
+    line of a batch's job that names it (``_audio_in``, ``safe_glob``); None where it can be."""
+    try:
+        os.listdir(folder)
+    except OSError as exc:
+        return (f"cannot read the folder {folder} ({exc.strerror or exc}): the recordings in it, if any, were not "
+                "analysed")
+    return None
 
 
 MANIFEST_MAX_BYTES = 64 << 20  # a row per recording, about 200 bytes: 300,000 recordings
@@ -1075,6 +1100,7 @@ def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...],
     duration, metadata, then per role (therapist, client) the speaker summary of
     ``doc["speakers"]`` and ``doc["measures"]["timing"]``, and the warmth score.
     Values are those of the document, unchanged (``prosody analyze --json``)."""
+    from ..session import layout_named
     from ..store.db import speaker_roles
     row = {"session_id": session_id, "uid": uid, "file": files[0], "file2": files[1] if len(files) > 1 else None,
            "duplicate_of": None,
@@ -1099,6 +1125,7 @@ def session_row(doc: dict, *, session_id: int, uid: str, files: tuple[str, ...],
     row["network_delay_ms"] = measures.get("network_delay_ms") or None
     client = timing.get(by_role.get("client")) if isinstance(timing.get(by_role.get("client")), dict) else {}
     row["client.gap_median_corrected_s"] = client.get("gap_median_corrected_s") if row["network_delay_ms"] else None
+    row["layout"] = layout_named(doc)
     return row
 
 
@@ -1130,7 +1157,7 @@ def is_table_file(path) -> bool:
     """``path`` holds a per-session table ``write_table`` wrote (the CSV by its header row, the Parquet by its
     columns), which a batch may write again without --overwrite (each run writes its table anew)."""
     from ..fileio import file_head
-    headers = ([c for c, _ in TABLE_COLUMNS], list(_TABLE_NAMES_BEFORE_DELAY))
+    headers = ([c for c, _ in TABLE_COLUMNS], list(_TABLE_NAMES_BEFORE_LAYOUT), list(_TABLE_NAMES_BEFORE_DELAY))
     if str(path).endswith(".csv"):
         return any(file_head(path, len(h)) == h.encode("ascii") for h in (",".join(n) + "\r\n" for n in headers))
     if not parquet_available():
@@ -2052,7 +2079,8 @@ class _BatchRun:
         try:
             sid = store.save(res.doc, res.frames, meta=meta, uid=pj.uid, session_id=sid)
         except StoreError as exc:  # the store cannot take it (full, damaged): the analysis is kept
-            raise StoreError(f"{exc}; {_kept_unsaved(pj, res, meta, store, saved=len(report.analysed))}") from None
+            said = str(exc).removesuffix(" Try again.").removesuffix(".")  # "Try again.; ...": the line says how
+            raise StoreError(f"{said}; {_kept_unsaved(pj, res, meta, store, saved=len(report.analysed))}") from None
         row = session_row(res.doc, session_id=sid, uid=pj.uid, files=pj.job.paths, content=pj.content,
                           options=pj.options, meta=_stored_meta(store, sid))
         self.ledger.record_done(self.run_id, pj.content, pj.options, uid=pj.uid, session_id=sid, files=pj.job.paths,
@@ -2140,6 +2168,9 @@ def _plan(job: Job, *, ledger: Ledger, config: AnalysisConfig, measures, profile
     from ..analysis import check_speaker_label
     # `unattributed`, let through by read_manifest (the command line's --speaker is refused before the batch)
     check_speaker_label(job.speaker, flag=job.named("speaker", "--speaker"))
+    for p in job.paths:  # a folder passed over unread (``_audio_in``), said as one
+        if os.path.isdir(p):
+            raise InputError(unread_folder_text(p) or f"{p} is a folder, not a recording")
     check_files_differ(job.paths)
     probe = FileSource(list(job.paths), Layout(("x",), ((0, 0),)))
     # a speaker (the one person of a mono file) where the files cannot take it fails the row, as analyze
