@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from prosody.engine.diarize import DiarizeConfig, Diarization, _further_apart, _gain_better, _start_beats, diarize
+from tests.test_diarize_unmix import _wrong_share  # the planted frames given to the other voice
 
 CFG = DiarizeConfig()
 OFF = DiarizeConfig(start_deaf_gain_nats=0.5)  # as start_gain_nats: the rule off
@@ -38,19 +39,6 @@ def test_a_deaf_best_is_replaced_by_a_start_that_hears_two_within_the_noise():
     assert not _gain_better(float("nan"), 0.07, CFG) and not _gain_better(0.35, float("nan"), CFG)
     # beyond the noise nearer: not kept, whatever the gain
     assert not _further_apart(_start(0.10, 0.01, 0.6), 0.204, 0.02, 0.07, CFG)
-
-
-def _wrong_share(owner: np.ndarray, truth: dict) -> float:
-    """The planted single-speaker frames given to the other voice (names matched as best they can be), no
-    collars."""
-    held = np.zeros((len(owner), 2), bool)
-    for k, who in enumerate(("therapist", "client")):
-        for a, b in truth["segments"][who]:
-            held[round(a * 100):round(b * 100), k] = True
-    single = held.sum(axis=1) == 1
-    planted = np.argmax(held, axis=1)[single]
-    found = owner[single]
-    return min(float(np.mean((found != 2) & (found != p))) for p in (planted, 1 - planted))
 
 
 def _pair_recording(corpus: Path, monkeypatch, condition: str, seed: int):
