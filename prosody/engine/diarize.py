@@ -332,6 +332,21 @@ class DiarizeConfig:
     noise-following gate's speech is taken only where it adds that share or more to the fixed gate's (a quieter
     voice lost to the fixed gate: 4-17 % on amireal at 20 dB); one voice alone in noise gained 0.6 % (10 frames of
     its own edges) and its borderline split tipped into two voices (hostile sweep 26).
+    ``noise_floor_subtract`` / ``noise_floor_keep``: the speech frames' mel power that the encoder and the frame
+    models read is taken less this many times the noise floor measured in the recording's own pauses (the median
+    mel power per band of the frames outside the speech mask, ``_speech_mel``), and never under
+    ``noise_floor_keep`` times that floor (``_less_noise_floor``), where the pauses hold ``noise_floor_min_pause_s``
+    or more and the speech frames' mean mel power stands under ``noise_floor_below_db`` over that floor (summed
+    over the bands; amireal as recorded 43-49 dB, in pink noise 30 / 25 / 20 dB under its speech 32-36 / 27-32 /
+    22-27 dB; the espeak dialogues of held 29-40 dB, fresh14 27-, unseen_rooms' hum 16-18 dB: taken off a floor
+    that far under, the quietest frames' spectra moved, and with them clean splits: amireal 0.46 -> 2.00 %, held
+    0.32 -> 0.67 % at a 40 dB bar), and where that floor is broadband: its spectral flatness over the bands (their
+    geometric mean over their mean, ``_floor_flatness``) ``noise_floor_min_flatness`` or more (pink noise 0.30-0.45,
+    white 0.9 and up; a room's mains hum and low fan 0.01, unseen_rooms' hum recordings, whose turn timing it moved;
+    a reverberant room's pauses 0.10-0.18). In pink noise 20 dB under the speech, AMI tst00's quieter woman stands a
+    few dB over the noise: her frames' spectra are mostly the noise's, and the split cut the other woman's repeated
+    clip (loud head, quiet tail) in two instead (docs/speakers.md, eightieth and eighty-fourth rounds; ``0`` turns
+    it off).
     ``overlap_max_share``: where the first pass's three-state path (the overlap model's) gives "both" to more
     than this share of the speech, the overlap model is taken to hear one voice, not overlap, and the first pass
     keeps its two-state path (no "both"; the looks that read the three models' likelihoods skip it). In pink
@@ -364,6 +379,11 @@ class DiarizeConfig:
     follow_gate_above_db: float = 20.0
     follow_gate_below_db: float = 23.0
     follow_gate_min_added: float = 0.02
+    noise_floor_subtract: float = 1.0
+    noise_floor_keep: float = 0.1
+    noise_floor_min_pause_s: float = 1.0
+    noise_floor_below_db: float = 28.0
+    noise_floor_min_flatness: float = 0.25
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     min_change_overlap_s: float = 0.05
@@ -511,6 +531,13 @@ class DiarizeConfig:
             raise ConfigError(f"follow_gate_above_db={self.follow_gate_above_db}, follow_gate_below_db="
                               f"{self.follow_gate_below_db}, follow_gate_min_added={self.follow_gate_min_added}: need "
                               ">= 0 dB (a below bar of 0 turns it off) and a share within 0..1")
+        if not (self.noise_floor_subtract >= 0 and self.noise_floor_keep >= 0 and self.noise_floor_min_pause_s >= 0
+                and self.noise_floor_below_db >= 0 and 0 <= self.noise_floor_min_flatness <= 1):
+            raise ConfigError(f"noise_floor_subtract={self.noise_floor_subtract}, noise_floor_keep="
+                              f"{self.noise_floor_keep}, noise_floor_min_pause_s={self.noise_floor_min_pause_s}, "
+                              f"noise_floor_below_db={self.noise_floor_below_db}, noise_floor_min_flatness="
+                              f"{self.noise_floor_min_flatness}: need >= 0, the flatness within 0..1 "
+                              "(noise_floor_subtract=0 turns the noise floor's subtraction off)")
         if not 0.0 < self.finer_max_overlap <= 1.0:
             raise ConfigError(f"finer_max_overlap={self.finer_max_overlap} must be within (0, 1] (1 turns the bar off)")
         if not 0.0 < self.overlap_max_share <= 1.0:
@@ -1259,7 +1286,8 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     idx = np.flatnonzero(speech)
     # the speech frames' mel power, once for every restart (the whole recording's is not kept:
     # only its speech frames are read)
-    melc = _memo(memo, "melc", lambda: mel_frames_at(mono(), idx, gain=gain))
+    melc = _memo(memo, "melc", lambda: _speech_mel(lambda rows: mel_frames_at(mono(), rows, gain=gain), speech, n,
+                                                   cfg, grid))
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
     memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
@@ -1992,6 +2020,52 @@ def _rows_mean_square(frames: np.ndarray, rows: np.ndarray) -> float:
     total = math.fsum(float(np.sum(np.square(frames[rows[a:a + _ROWS]], dtype=np.float64)))
                       for a in range(0, len(rows), _ROWS))
     return total / (len(rows) * frames.shape[1])
+
+
+NOISE_FLOOR_MAX_ROWS = 3000  # pause frames the noise floor is measured on at most (evenly spaced)
+
+
+def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Grid) -> np.ndarray:
+    """The speech frames' mel power (``mel_at(rows)``: (len(rows), N_MELS) of the frames ``rows``, ascending) less
+    the noise floor of the recording's own pauses (``_less_noise_floor``): the median mel power per band over the
+    frames outside ``speech`` (of ``n``; at most ``NOISE_FLOOR_MAX_ROWS``, evenly spaced), read in the same pass as
+    the speech frames' (``mel_at`` makes the whole recording's mel power a chunk at a time). As heard where the
+    pauses hold under ``noise_floor_min_pause_s``, where the speech stands ``noise_floor_below_db`` or more over
+    that floor, where that floor is not broadband (``_floor_flatness`` under ``noise_floor_min_flatness``: a hum),
+    or where the subtraction is off."""
+    sp = np.asarray(speech[:n], bool)
+    idx = np.flatnonzero(sp)
+    pause = np.flatnonzero(~sp)
+    if not cfg.noise_floor_subtract > 0 or len(pause) < max(1, grid.s_to_frames(cfg.noise_floor_min_pause_s)):
+        return mel_at(idx)
+    if len(pause) > NOISE_FLOOR_MAX_ROWS:
+        pause = pause[np.linspace(0, len(pause) - 1, NOISE_FLOOR_MAX_ROWS).astype(np.int64)]
+    rows = np.union1d(idx, pause)
+    mel = mel_at(rows)
+    said = sp[rows]
+    floor = np.median(mel[~said], axis=0)
+    speech_mel = mel[said]
+    over_db = 10 * np.log10(np.mean(speech_mel.sum(axis=1), dtype=np.float64) / max(float(floor.sum()), 1e-30))
+    if over_db < cfg.noise_floor_below_db and _floor_flatness(floor) >= cfg.noise_floor_min_flatness:
+        return _less_noise_floor(speech_mel, floor, cfg)
+    return speech_mel
+
+
+def _floor_flatness(floor: np.ndarray) -> float:
+    """The spectral flatness of a noise floor's mel power ``floor`` ((N_MELS,)): the bands' geometric mean over
+    their mean, 1 for noise of one level in every band, near 0 for power held in a few bands (a room's mains hum
+    and low fan noise)."""
+    f = np.maximum(np.asarray(floor, np.float64), 1e-30)
+    return float(np.exp(np.mean(np.log(f))) / np.mean(f))
+
+
+def _less_noise_floor(mel: np.ndarray, floor: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+    """``mel`` (m, N_MELS) less ``noise_floor_subtract`` x ``floor`` ((N_MELS,)) per band, never under
+    ``noise_floor_keep`` x ``floor`` (power subtraction with a spectral floor), in place."""
+    f = floor.astype(mel.dtype)
+    mel -= cfg.noise_floor_subtract * f
+    np.maximum(mel, cfg.noise_floor_keep * f, out=mel)
+    return mel
 
 
 def _window_starts(m: int, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, int]:
@@ -2979,7 +3053,8 @@ def _utterance_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, gri
         tb = np.minimum(ta + wt, ub)
     if x.shape[1] > 1:  # several microphones: their mean mel power, not the mel power of their mean
         n, hop = len(x) // grid.hop_length, grid.hop_length
-        melc = _memo(memo, "melc_of_channels", lambda: _mel_of_channels(x, memo["speech"], n, hop, idx))
+        melc = _memo(memo, "melc_of_channels", lambda: _speech_mel(
+            lambda rows: _mel_of_channels(x, memo["speech"], n, hop, rows), memo["speech"], n, cfg, grid))
     tiles = _utterance_tiles(enc, melc, ta, tb)
     e = np.stack([tiles[int(a)].mean(axis=0) for a in ta])
     e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
