@@ -178,8 +178,8 @@ def _jobs_of_pattern(inp: str, defaults: Job, skipped: set[str]) -> list[Job]:
         fixed = os.path.dirname(inp)  # the folder the pattern looks in, up to its first wildcard
         while glob.has_magic(fixed):
             fixed = os.path.dirname(fixed)
-        unread = unread_folder_text(fixed) if fixed and os.path.isdir(fixed) else None
-        raise InputError(f"no files match {inp!r}" + (f": {unread.split(':')[0]}" if unread else ""))
+        unread = _unread_folder_why(fixed) if fixed and os.path.isdir(fixed) else None
+        raise InputError(f"no files match {inp!r}" + (f": {unread}" if unread else ""))
     jobs: list[Job] = []
     for h in hits:
         real = os.path.realpath(h)
@@ -308,11 +308,17 @@ def _audio_in(folder: Path) -> list[Path]:
 def unread_folder_text(folder: str) -> str | None:
     """Why the folder ``folder`` cannot be listed ("cannot read the folder in/sub (Permission denied): ..."), for the
     line of a batch's job that names it (``_audio_in``, ``safe_glob``); None where it can be."""
+    why = _unread_folder_why(folder)
+    return None if why is None else f"{why}: the recordings in it, if any, were not analysed"
+
+
+def _unread_folder_why(folder: str) -> str | None:
+    """"cannot read the folder in/sub (Permission denied)" where ``folder`` cannot be listed, else None (a folder's
+    name may hold a colon: the words are made, not cut from a longer line)."""
     try:
         os.listdir(folder)
     except OSError as exc:
-        return (f"cannot read the folder {folder} ({exc.strerror or exc}): the recordings in it, if any, were not "
-                "analysed")
+        return f"cannot read the folder {folder} ({exc.strerror or exc})"
     return None
 
 
