@@ -384,6 +384,8 @@ class DiarizeConfig:
     noise_floor_min_pause_s: float = 1.0
     noise_floor_below_db: float = 28.0
     noise_floor_min_flatness: float = 0.25
+    noise_floor_features: bool = True
+    noise_floor_start: bool = False
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     min_change_overlap_s: float = 0.05
@@ -1287,7 +1289,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # the speech frames' mel power, once for every restart (the whole recording's is not kept:
     # only its speech frames are read)
     melc = _memo(memo, "melc", lambda: _speech_mel(lambda rows: mel_frames_at(mono(), rows, gain=gain), speech, n,
-                                                   cfg, grid))
+                                                   cfg, grid, other=memo))
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
     memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
@@ -1482,15 +1484,21 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         best = (separation, separation_se, gain, overlap) if fine is None else (
             fine.separation, fine.separation_se, fine.model_gain, _overlap_share(fine))
         best_path = owned if fine is None else fine.owner[idx]
-        line = None
+        line = floor = None
         if not (spatial or pitched):
             line = _line_restart(x, cfg, enc, grid, idx, melc, emb, lab, memo, path3, *best, best_path=best_path)
             if line is not None:
                 best = (line.separation, line.separation_se, line.model_gain, _overlap_share(line))
                 best_path = line.owner[idx]
+            floor = _floor_restart(x, cfg, enc, grid, idx, emb, lab, memo, path3, *best, best_path=best_path)
+            if floor is not None:
+                best = (floor.separation, floor.separation_se, floor.model_gain, _overlap_share(floor))
+                best_path = floor.owner[idx]
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best, best_path=best_path)
             if by_utt is not None:
                 return by_utt
+        if floor is not None:
+            return floor
         if line is not None:
             return line
         if fine is not None:
@@ -2025,7 +2033,8 @@ def _rows_mean_square(frames: np.ndarray, rows: np.ndarray) -> float:
 NOISE_FLOOR_MAX_ROWS = 3000  # pause frames the noise floor is measured on at most (evenly spaced)
 
 
-def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Grid) -> np.ndarray:
+def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Grid,
+                other: dict | None = None) -> np.ndarray:
     """The speech frames' mel power (``mel_at(rows)``: (len(rows), N_MELS) of the frames ``rows``, ascending) less
     the noise floor of the recording's own pauses (``_less_noise_floor``): the median mel power per band over the
     frames outside ``speech`` (of ``n``; at most ``NOISE_FLOOR_MAX_ROWS``, evenly spaced), read in the same pass as
@@ -2046,9 +2055,13 @@ def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Gr
     floor = np.median(mel[~said], axis=0)
     speech_mel = mel[said]
     over_db = 10 * np.log10(np.mean(speech_mel.sum(axis=1), dtype=np.float64) / max(float(floor.sum()), 1e-30))
-    if over_db < cfg.noise_floor_below_db and _floor_flatness(floor) >= cfg.noise_floor_min_flatness:
-        return _less_noise_floor(speech_mel, floor, cfg)
-    return speech_mel
+    if not (over_db < cfg.noise_floor_below_db and _floor_flatness(floor) >= cfg.noise_floor_min_flatness):
+        return speech_mel
+    heard = speech_mel.copy() if cfg.noise_floor_start or not cfg.noise_floor_features else None
+    less = _less_noise_floor(speech_mel, floor, cfg)
+    if cfg.noise_floor_start and other is not None:  # the spectra the features are not made of: one more start
+        other["melc_other"] = heard if cfg.noise_floor_features else less
+    return less if cfg.noise_floor_features else heard
 
 
 def _floor_flatness(floor: np.ndarray) -> float:
@@ -2976,7 +2989,7 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
                    minority_min_z=0.0, odd_min_z=0.0, subclusters=0, utterance_restart_below=0.0,
-                   line_restart_below=0.0)
+                   line_restart_below=0.0, noise_floor_start=False)
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, gain, cfg):
         return None
@@ -3101,7 +3114,7 @@ def _restart_cfg(cfg: DiarizeConfig) -> DiarizeConfig:
     retry or restart inside it, its separation read on at most 32 windows a voice."""
     return replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0,
                    utterance_restart_below=0.0, line_restart_below=0.0, pieces_restart=False,
-                   separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
+                   noise_floor_start=False, separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
 
 
 def _start_holds(alt: Diarization, overlap: float, cfg: DiarizeConfig, *, decisive: bool = False) -> bool:
@@ -3264,6 +3277,28 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
                  and _inside_share(path, idx, cfg) >= cfg.line_inside_from
                  and _inside_share(alt.owner[idx], idx, cfg) <= cfg.line_inside_to)
     return alt if at_pauses else None
+
+
+def _floor_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
+                   emb: np.ndarray, lab: np.ndarray, memo: dict, path: np.ndarray, separation: float,
+                   separation_se: float, gain: float, overlap: float, *,
+                   best_path: np.ndarray | None = None) -> Diarization | None:
+    """A restart from k-means on windows embedded from the speech's other spectra (``memo["melc_other"]``, kept by
+    ``_speech_mel`` where the pauses' noise floor is taken off and ``noise_floor_start`` is on: the mel power as
+    heard where the features are made without the floor, without it where they are made as heard); the
+    resegmentation from that start reads the features and the first pass's embeddings ``emb`` as they are, and
+    the split is kept where ``_start_chosen`` prefers it to the best so far (``separation``, ``separation_se``,
+    ``gain``, ``overlap``, ``best_path``; ``path``: the first pass's path). Not tried where its start is the
+    first pass's (``lab``) for 95 % of the windows. None: keep the best so far."""
+    other = memo.get("melc_other")
+    if other is None or not cfg.noise_floor_start:
+        return None
+    starts, w = _window_starts(len(idx), cfg, grid)
+    start = kmeans2(enc.embed_windows(other, starts=starts, n_frames=w), n_init=cfg.n_init)
+    if np.bincount(start, minlength=2).min() == 0 or max(np.mean(start == lab), np.mean(start != lab)) >= 0.95:
+        return None
+    alt = _diarize(x, _restart_cfg(cfg), None, enc, grid, memo=memo, start_lab=start, unless_like=path, pre_emb=emb)
+    return alt if _start_chosen(alt, best_path, idx, separation, separation_se, gain, overlap, cfg, grid) else None
 
 
 def _overlap_share(d: Diarization) -> float:
