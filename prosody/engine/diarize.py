@@ -346,7 +346,9 @@ class DiarizeConfig:
     a reverberant room's pauses 0.10-0.18). In pink noise 20 dB under the speech, AMI tst00's quieter woman stands a
     few dB over the noise: her frames' spectra are mostly the noise's, and the split cut the other woman's repeated
     clip (loud head, quiet tail) in two instead (docs/speakers.md, eightieth and eighty-fourth rounds; ``0`` turns
-    it off).
+    it off). ``noise_floor_pass``: where the floor was taken off and two voices were found, the whole diarization
+    again on the mel power as heard, its split kept where it mends the first's utterances given to both voices
+    (``_heard_pass``; docs/speakers.md, eighty-fifth round).
     ``overlap_max_share``: where the first pass's three-state path (the overlap model's) gives "both" to more
     than this share of the speech, the overlap model is taken to hear one voice, not overlap, and the first pass
     keeps its two-state path (no "both"; the looks that read the three models' likelihoods skip it). In pink
@@ -384,8 +386,7 @@ class DiarizeConfig:
     noise_floor_min_pause_s: float = 1.0
     noise_floor_below_db: float = 28.0
     noise_floor_min_flatness: float = 0.25
-    noise_floor_features: bool = True
-    noise_floor_start: bool = False
+    noise_floor_pass: bool = True
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     min_change_overlap_s: float = 0.05
@@ -1081,10 +1082,10 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
 
     def run(nv: int | None) -> Diarization:
         enc = encoder or VoiceEncoder.load()
-        d = _model_run_look(_run_look(_diarize(x, cfg, nv, enc, grid, memo=memo), enc, cfg, grid, memo),
-                            enc, cfg, grid, memo)
-        d = _onset_run_look(_quiet_run_look(d, cfg, grid, memo), cfg, grid, memo)
-        return _flip_overlap(_more_voices(d, cfg, memo), cfg, grid, memo)
+        d, m = _heard_pass(_diarize(x, cfg, nv, enc, grid, memo=memo), x, cfg, nv, enc, grid, memo)
+        d = _model_run_look(_run_look(d, enc, cfg, grid, m), enc, cfg, grid, m)
+        d = _onset_run_look(_quiet_run_look(d, cfg, grid, m), cfg, grid, m)
+        return _flip_overlap(_more_voices(d, cfg, m), cfg, grid, m)
 
     def both() -> tuple[Diarization, Diarization | None]:
         # one voice told: the audio's own answer too (its windows and features shared), so that a count told
@@ -1102,6 +1103,38 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
         if not split_unsure(found, cfg):  # two voices the audio alone gives, as an analysis without --voices would
             d = replace(d, heard_two=(float(found.separation), float(min(found.voice_share))))
     return as_unsure(d) if n_voices is None and split_unsure(d, cfg) else d
+
+
+def _heard_pass(d: Diarization, x: np.ndarray, cfg: DiarizeConfig, nv: int | None, enc: VoiceEncoder, grid: Grid,
+                memo: dict) -> tuple[Diarization, dict]:
+    """Where the pauses' noise floor was taken off the speech's mel power (``_speech_mel``) and the diarization ``d``
+    found two voices: the whole diarization again on the mel power as heard (``memo["melc_heard"]``; its own
+    windows, restarts and frame models), its split kept where it mends ``d``'s utterances given to both voices
+    (``_unmixes``) and holds (``_start_holds``); (the split, the memo the looks after ``_diarize`` then read).
+    Only the utterances cut are read across the two passes: the separations and the frame models' gains are
+    each read on its own spectra (the heard pass's gain stood up to 1.03 nats/frame over the floor-less pass's),
+    and choosing on them (``_start_chosen``) made 9 of 16 moved rows worse.
+
+    On AMI tst00 in pink noise at 20 dB every start made on the floor-less spectra cuts FEO072's 3.18 s clips
+    on some recordings, and the k-means starts of windows embedded from the spectra as heard are the same
+    starts (95 % of the windows or more); the whole pass on the heard spectra, its restarts resegmenting on
+    them, parts them otherwise (draw 1 s104 mono: 0.51 of the planted frames right, every clip cut, against
+    0.81 right, 0.14 of the clips cut; docs/speakers.md, eighty-fifth round). Cost: a second diarization of the
+    recordings under the floor's gate (room noise) whose split cuts ``unmix_from`` or more of its utterances
+    (nothing else can be mended), none elsewhere."""
+    heard = memo.get("melc_heard")
+    if heard is None or not cfg.noise_floor_pass or d.n_voices != 2 or cfg.unmix_from > 1.0:
+        return d, memo
+    idx = np.flatnonzero(memo["speech"])
+    if not _mixed_utterances(d.owner[idx], idx, cfg, grid) >= cfg.unmix_from:
+        return d, memo  # nothing the heard pass could mend: not run
+    memo2 = {k: memo[k] for k in ("speech", "gain", "level", "f0_st") if k in memo}
+    memo2["melc"] = heard
+    alt = _diarize(x, cfg, nv, enc, grid, memo=memo2)
+    if alt.n_voices == 2 and _unmixes(alt.owner[idx], d.owner[idx], idx, cfg, grid) \
+            and _start_holds(alt, _overlap_share(d), cfg):
+        return alt, memo2
+    return d, memo
 
 
 def _speech_in_noise(mono, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, float, np.ndarray]:
@@ -1289,7 +1322,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # the speech frames' mel power, once for every restart (the whole recording's is not kept:
     # only its speech frames are read)
     melc = _memo(memo, "melc", lambda: _speech_mel(lambda rows: mel_frames_at(mono(), rows, gain=gain), speech, n,
-                                                   cfg, grid, other=memo))
+                                                   cfg, grid, heard=memo))
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
     memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
@@ -1484,21 +1517,15 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
         best = (separation, separation_se, gain, overlap) if fine is None else (
             fine.separation, fine.separation_se, fine.model_gain, _overlap_share(fine))
         best_path = owned if fine is None else fine.owner[idx]
-        line = floor = None
+        line = None
         if not (spatial or pitched):
             line = _line_restart(x, cfg, enc, grid, idx, melc, emb, lab, memo, path3, *best, best_path=best_path)
             if line is not None:
                 best = (line.separation, line.separation_se, line.model_gain, _overlap_share(line))
                 best_path = line.owner[idx]
-            floor = _floor_restart(x, cfg, enc, grid, idx, emb, lab, memo, path3, *best, best_path=best_path)
-            if floor is not None:
-                best = (floor.separation, floor.separation_se, floor.model_gain, _overlap_share(floor))
-                best_path = floor.owner[idx]
             by_utt = _utterance_restart(x, cfg, enc, grid, idx, melc, emb, memo, path3, *best, best_path=best_path)
             if by_utt is not None:
                 return by_utt
-        if floor is not None:
-            return floor
         if line is not None:
             return line
         if fine is not None:
@@ -2034,14 +2061,15 @@ NOISE_FLOOR_MAX_ROWS = 3000  # pause frames the noise floor is measured on at mo
 
 
 def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Grid,
-                other: dict | None = None) -> np.ndarray:
+                heard: dict | None = None) -> np.ndarray:
     """The speech frames' mel power (``mel_at(rows)``: (len(rows), N_MELS) of the frames ``rows``, ascending) less
     the noise floor of the recording's own pauses (``_less_noise_floor``): the median mel power per band over the
     frames outside ``speech`` (of ``n``; at most ``NOISE_FLOOR_MAX_ROWS``, evenly spaced), read in the same pass as
     the speech frames' (``mel_at`` makes the whole recording's mel power a chunk at a time). As heard where the
     pauses hold under ``noise_floor_min_pause_s``, where the speech stands ``noise_floor_below_db`` or more over
     that floor, where that floor is not broadband (``_floor_flatness`` under ``noise_floor_min_flatness``: a hum),
-    or where the subtraction is off."""
+    or where the subtraction is off. Where the floor is taken off and ``noise_floor_pass`` is on, the speech
+    frames' mel power as heard is kept in ``heard["melc_heard"]`` (``_heard_pass``)."""
     sp = np.asarray(speech[:n], bool)
     idx = np.flatnonzero(sp)
     pause = np.flatnonzero(~sp)
@@ -2057,11 +2085,9 @@ def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Gr
     over_db = 10 * np.log10(np.mean(speech_mel.sum(axis=1), dtype=np.float64) / max(float(floor.sum()), 1e-30))
     if not (over_db < cfg.noise_floor_below_db and _floor_flatness(floor) >= cfg.noise_floor_min_flatness):
         return speech_mel
-    heard = speech_mel.copy() if cfg.noise_floor_start or not cfg.noise_floor_features else None
-    less = _less_noise_floor(speech_mel, floor, cfg)
-    if cfg.noise_floor_start and other is not None:  # the spectra the features are not made of: one more start
-        other["melc_other"] = heard if cfg.noise_floor_features else less
-    return less if cfg.noise_floor_features else heard
+    if cfg.noise_floor_pass and heard is not None:  # the spectra as heard, for the second pass
+        heard["melc_heard"] = speech_mel.copy()
+    return _less_noise_floor(speech_mel, floor, cfg)
 
 
 def _floor_flatness(floor: np.ndarray) -> float:
@@ -2989,7 +3015,7 @@ def _finer_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: G
         return None
     fcfg = replace(cfg, window_s=cfg.finer_window_s, separation_window_s=cfg.window_s, finer_window_s=0.0,
                    minority_min_z=0.0, odd_min_z=0.0, subclusters=0, utterance_restart_below=0.0,
-                   line_restart_below=0.0, noise_floor_start=False)
+                   line_restart_below=0.0)
     alt = _diarize(x, fcfg, None, enc, grid, memo=memo, unless_like=path if cfg.finer_min_change_s > 0 else None)
     if alt.n_voices != 2 or not _further_apart(alt, separation, separation_se, gain, cfg):
         return None
@@ -3114,7 +3140,7 @@ def _restart_cfg(cfg: DiarizeConfig) -> DiarizeConfig:
     retry or restart inside it, its separation read on at most 32 windows a voice."""
     return replace(cfg, finer_window_s=0.0, minority_min_z=0.0, odd_min_z=0.0, subclusters=0,
                    utterance_restart_below=0.0, line_restart_below=0.0, pieces_restart=False,
-                   noise_floor_start=False, separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
+                   separation_max_windows=min(cfg.separation_max_windows, 32) or 32)
 
 
 def _start_holds(alt: Diarization, overlap: float, cfg: DiarizeConfig, *, decisive: bool = False) -> bool:
@@ -3277,28 +3303,6 @@ def _line_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Gr
                  and _inside_share(path, idx, cfg) >= cfg.line_inside_from
                  and _inside_share(alt.owner[idx], idx, cfg) <= cfg.line_inside_to)
     return alt if at_pauses else None
-
-
-def _floor_restart(x: np.ndarray, cfg: DiarizeConfig, enc: VoiceEncoder, grid: Grid, idx: np.ndarray,
-                   emb: np.ndarray, lab: np.ndarray, memo: dict, path: np.ndarray, separation: float,
-                   separation_se: float, gain: float, overlap: float, *,
-                   best_path: np.ndarray | None = None) -> Diarization | None:
-    """A restart from k-means on windows embedded from the speech's other spectra (``memo["melc_other"]``, kept by
-    ``_speech_mel`` where the pauses' noise floor is taken off and ``noise_floor_start`` is on: the mel power as
-    heard where the features are made without the floor, without it where they are made as heard); the
-    resegmentation from that start reads the features and the first pass's embeddings ``emb`` as they are, and
-    the split is kept where ``_start_chosen`` prefers it to the best so far (``separation``, ``separation_se``,
-    ``gain``, ``overlap``, ``best_path``; ``path``: the first pass's path). Not tried where its start is the
-    first pass's (``lab``) for 95 % of the windows. None: keep the best so far."""
-    other = memo.get("melc_other")
-    if other is None or not cfg.noise_floor_start:
-        return None
-    starts, w = _window_starts(len(idx), cfg, grid)
-    start = kmeans2(enc.embed_windows(other, starts=starts, n_frames=w), n_init=cfg.n_init)
-    if np.bincount(start, minlength=2).min() == 0 or max(np.mean(start == lab), np.mean(start != lab)) >= 0.95:
-        return None
-    alt = _diarize(x, _restart_cfg(cfg), None, enc, grid, memo=memo, start_lab=start, unless_like=path, pre_emb=emb)
-    return alt if _start_chosen(alt, best_path, idx, separation, separation_se, gain, overlap, cfg, grid) else None
 
 
 def _overlap_share(d: Diarization) -> float:
