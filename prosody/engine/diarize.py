@@ -352,7 +352,9 @@ class DiarizeConfig:
     a reverberant room's pauses 0.10-0.18). In pink noise 20 dB under the speech, AMI tst00's quieter woman stands a
     few dB over the noise: her frames' spectra are mostly the noise's, and the split cut the other woman's repeated
     clip (loud head, quiet tail) in two instead (docs/speakers.md, eightieth and eighty-fourth rounds; ``0`` turns
-    it off).
+    it off). ``noise_floor_pass``: where the floor was taken off and two voices were found, the whole diarization
+    again on the mel power as heard, its split kept where it mends the first's utterances given to both voices
+    (``_heard_pass``; docs/speakers.md, eighty-fifth round).
     ``overlap_max_share``: where the first pass's three-state path (the overlap model's) gives "both" to more
     than this share of the speech, the overlap model is taken to hear one voice, not overlap, and the first pass
     keeps its two-state path (no "both"; the looks that read the three models' likelihoods skip it). In pink
@@ -390,6 +392,7 @@ class DiarizeConfig:
     noise_floor_min_pause_s: float = 1.0
     noise_floor_below_db: float = 28.0
     noise_floor_min_flatness: float = 0.25
+    noise_floor_pass: bool = True
     pause_switch_scale: float = 0.5
     min_overlap_run_s: float = 0.12
     min_change_overlap_s: float = 0.05
@@ -1089,10 +1092,10 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
 
     def run(nv: int | None) -> Diarization:
         enc = encoder or VoiceEncoder.load()
-        d = _model_run_look(_run_look(_diarize(x, cfg, nv, enc, grid, memo=memo), enc, cfg, grid, memo),
-                            enc, cfg, grid, memo)
-        d = _onset_run_look(_quiet_run_look(d, cfg, grid, memo), cfg, grid, memo)
-        return _flip_overlap(_more_voices(d, cfg, memo), cfg, grid, memo)
+        d, m = _heard_pass(_diarize(x, cfg, nv, enc, grid, memo=memo), x, cfg, nv, enc, grid, memo)
+        d = _model_run_look(_run_look(d, enc, cfg, grid, m), enc, cfg, grid, m)
+        d = _onset_run_look(_quiet_run_look(d, cfg, grid, m), cfg, grid, m)
+        return _flip_overlap(_more_voices(d, cfg, m), cfg, grid, m)
 
     def both() -> tuple[Diarization, Diarization | None]:
         # one voice told: the audio's own answer too (its windows and features shared), so that a count told
@@ -1110,6 +1113,38 @@ def diarize(audio: np.ndarray, *, sample_rate: int = GRID.sample_rate, config: D
         if not split_unsure(found, cfg):  # two voices the audio alone gives, as an analysis without --voices would
             d = replace(d, heard_two=(float(found.separation), float(min(found.voice_share))))
     return as_unsure(d) if n_voices is None and split_unsure(d, cfg) else d
+
+
+def _heard_pass(d: Diarization, x: np.ndarray, cfg: DiarizeConfig, nv: int | None, enc: VoiceEncoder, grid: Grid,
+                memo: dict) -> tuple[Diarization, dict]:
+    """Where the pauses' noise floor was taken off the speech's mel power (``_speech_mel``) and the diarization ``d``
+    found two voices: the whole diarization again on the mel power as heard (``memo["melc_heard"]``; its own
+    windows, restarts and frame models), its split kept where it mends ``d``'s utterances given to both voices
+    (``_unmixes``) and holds (``_start_holds``); (the split, the memo the looks after ``_diarize`` then read).
+    Only the utterances cut are read across the two passes: the separations and the frame models' gains are
+    each read on its own spectra (the heard pass's gain stood up to 1.03 nats/frame over the floor-less pass's),
+    and choosing on them (``_start_chosen``) made 9 of 16 moved rows worse.
+
+    On AMI tst00 in pink noise at 20 dB every start made on the floor-less spectra cuts FEO072's 3.18 s clips
+    on some recordings, and the k-means starts of windows embedded from the spectra as heard are the same
+    starts (95 % of the windows or more); the whole pass on the heard spectra, its restarts resegmenting on
+    them, parts them otherwise (draw 1 s104 mono: 0.51 of the planted frames right, every clip cut, against
+    0.81 right, 0.14 of the clips cut; docs/speakers.md, eighty-fifth round). Cost: a second diarization of the
+    recordings under the floor's gate (room noise) whose split cuts ``unmix_from`` or more of its utterances
+    (nothing else can be mended), none elsewhere."""
+    heard = memo.get("melc_heard")
+    if heard is None or not cfg.noise_floor_pass or d.n_voices != 2 or cfg.unmix_from > 1.0:
+        return d, memo
+    idx = np.flatnonzero(memo["speech"])
+    if not _mixed_utterances(d.owner[idx], idx, cfg, grid) >= cfg.unmix_from:
+        return d, memo  # nothing the heard pass could mend: not run
+    memo2 = {k: memo[k] for k in ("speech", "gain", "level", "f0_st") if k in memo}
+    memo2["melc"] = heard
+    alt = _diarize(x, cfg, nv, enc, grid, memo=memo2)
+    if alt.n_voices == 2 and _unmixes(alt.owner[idx], d.owner[idx], idx, cfg, grid) \
+            and _start_holds(alt, _overlap_share(d), cfg):
+        return alt, memo2
+    return d, memo
 
 
 def _speech_in_noise(mono, cfg: DiarizeConfig, grid: Grid) -> tuple[np.ndarray, float, np.ndarray]:
@@ -1297,7 +1332,7 @@ def _diarize(x: np.ndarray, cfg: DiarizeConfig, force: int | None, enc: VoiceEnc
     # the speech frames' mel power, once for every restart (the whole recording's is not kept:
     # only its speech frames are read)
     melc = _memo(memo, "melc", lambda: _speech_mel(lambda rows: mel_frames_at(mono(), rows, gain=gain), speech, n,
-                                                   cfg, grid))
+                                                   cfg, grid, heard=memo))
     starts, w = _window_starts(len(idx), cfg, grid)
     emb = _window_embeddings(enc, melc, starts, w, cfg, grid, memo) if pre_emb is None else pre_emb
     memo.setdefault("windows", (starts, w, emb))  # the first pass's, for _more_voices
@@ -2035,14 +2070,16 @@ def _rows_mean_square(frames: np.ndarray, rows: np.ndarray) -> float:
 NOISE_FLOOR_MAX_ROWS = 3000  # pause frames the noise floor is measured on at most (evenly spaced)
 
 
-def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Grid) -> np.ndarray:
+def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Grid,
+                heard: dict | None = None) -> np.ndarray:
     """The speech frames' mel power (``mel_at(rows)``: (len(rows), N_MELS) of the frames ``rows``, ascending) less
     the noise floor of the recording's own pauses (``_less_noise_floor``): the median mel power per band over the
     frames outside ``speech`` (of ``n``; at most ``NOISE_FLOOR_MAX_ROWS``, evenly spaced), read in the same pass as
     the speech frames' (``mel_at`` makes the whole recording's mel power a chunk at a time). As heard where the
     pauses hold under ``noise_floor_min_pause_s``, where the speech stands ``noise_floor_below_db`` or more over
     that floor, where that floor is not broadband (``_floor_flatness`` under ``noise_floor_min_flatness``: a hum),
-    or where the subtraction is off."""
+    or where the subtraction is off. Where the floor is taken off and ``noise_floor_pass`` is on, the speech
+    frames' mel power as heard is kept in ``heard["melc_heard"]`` (``_heard_pass``)."""
     sp = np.asarray(speech[:n], bool)
     idx = np.flatnonzero(sp)
     pause = np.flatnonzero(~sp)
@@ -2056,9 +2093,11 @@ def _speech_mel(mel_at, speech: np.ndarray, n: int, cfg: DiarizeConfig, grid: Gr
     floor = np.median(mel[~said], axis=0)
     speech_mel = mel[said]
     over_db = 10 * np.log10(np.mean(speech_mel.sum(axis=1), dtype=np.float64) / max(float(floor.sum()), 1e-30))
-    if over_db < cfg.noise_floor_below_db and _floor_flatness(floor) >= cfg.noise_floor_min_flatness:
-        return _less_noise_floor(speech_mel, floor, cfg)
-    return speech_mel
+    if not (over_db < cfg.noise_floor_below_db and _floor_flatness(floor) >= cfg.noise_floor_min_flatness):
+        return speech_mel
+    if cfg.noise_floor_pass and heard is not None:  # the spectra as heard, for the second pass
+        heard["melc_heard"] = speech_mel.copy()
+    return _less_noise_floor(speech_mel, floor, cfg)
 
 
 def _floor_flatness(floor: np.ndarray) -> float:
