@@ -890,7 +890,7 @@ def _inode_flags(path: str) -> int:
     except OSError:
         return 0
     key = (st.st_dev, st.st_ino)
-    keep = stat.S_ISREG(st.st_mode) and (key in _FLAG_FDS or _open_here(key))
+    keep = stat.S_ISREG(st.st_mode) and (key in _FLAG_FDS or open_here(key))
     fd = _FLAG_FDS.get(key)
     if fd is None:
         try:
@@ -909,7 +909,7 @@ def _inode_flags(path: str) -> int:
             os.close(fd)
 
 
-def _open_here(key: tuple[int, int]) -> bool:
+def open_here(key: tuple[int, int]) -> bool:
     """Whether this process has the file of (device, inode) ``key`` open (``/proc/self/fd``); True where it cannot be
     told."""
     try:

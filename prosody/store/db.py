@@ -50,7 +50,7 @@ import numpy as np
 
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
                       is_past_size_limit, locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing,
-                      no_inodes_text, others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors,
+                      no_inodes_text, open_here, others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors,
                       user_home, write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, SizeLimitError, StoreDamagedError, StoreError)
@@ -818,32 +818,59 @@ def _unmake_sidecars(db_path: Path, made: list[Path]) -> None:
     wal, shm = _sidecars(db_path)
     if db_path in made or shm not in made or wal not in made:  # a new database: ``_unmake_new_store``
         return
-    try:
-        if wal.stat().st_size or not _shm_unused(shm):
+    with _shm_unused(shm) as unused:
+        try:
+            if not unused or wal.stat().st_size:
+                return
+        except OSError:
             return
-    except OSError:
-        return
-    for side in (wal, shm):
-        with suppress(OSError):
-            side.unlink()
+        for side in (wal, shm):  # while the lock byte is held: no connection can begin meanwhile
+            with suppress(OSError):
+                side.unlink()
 
 
-def _shm_unused(shm: Path) -> bool:
-    """Whether no connection has SQLite's shared-memory file ``shm`` open: an open file description's write
-    lock on its ``SQLITE_SHM_DMS_BYTE`` is had (it meets every other's read lock, this process's too). False
-    where it cannot be told (no such lock here)."""
+# the descriptors of a ``-shm`` file ``_shm_unused`` found in use, by (device, inode): never closed, as a close would
+# drop every POSIX lock this process holds on the file (SQLite's on its lock byte, taken meanwhile by another thread)
+_SHM_FDS: dict[tuple[int, int], int] = {}
+
+
+@contextmanager
+def _shm_unused(shm: Path):
+    """Whether no connection has SQLite's shared-memory file ``shm`` open, held while the block runs: an open file
+    description's write lock on its ``SQLITE_SHM_DMS_BYTE`` is had (it meets every other's read lock, this
+    process's too, and no connection begins while it is held). False where it cannot be told (no such lock here).
+
+    No descriptor of the file is closed while this process may hold a lock on it: closing any descriptor of a file
+    drops every POSIX lock the process holds on it, and the open and close that asked it dropped the lock byte of
+    a connection this process had open (the "dead man switch": another process's connection then takes itself for
+    the first and starts the shared memory afresh under the one in use; hostile sweep 63). Where this process has
+    the file open otherwise (``/proc/self/fd``) it is in use here, and the file is not opened; a descriptor whose
+    lock was refused is kept open (one a file), as one this process has taken meanwhile may hold it."""
     import fcntl
     import struct
     ofd = getattr(fcntl, "F_OFD_SETLK", None)
-    if ofd is None:
-        return False
-    fd = os.open(shm, os.O_RDWR)
+    try:
+        st = os.stat(shm)
+    except OSError:
+        st = None
+    key = None if st is None else (st.st_dev, st.st_ino)
+    if ofd is None or key is None or key in _SHM_FDS or open_here(key):
+        yield False
+        return
+    try:
+        fd = os.open(shm, os.O_RDWR | os.O_NOFOLLOW)
+    except OSError:
+        yield False
+        return
     try:  # struct flock: l_type, l_whence, l_start, l_len, l_pid (Linux, 64-bit offsets)
         fcntl.fcntl(fd, ofd, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, SQLITE_SHM_DMS_BYTE, 1, 0))
-        return True
     except OSError:  # held (EAGAIN), or no such lock on this file system
-        return False
-    finally:
+        _SHM_FDS[key] = fd
+        yield False
+        return
+    try:
+        yield True
+    finally:  # nothing here holds a lock on it: none could be had while ours was held
         os.close(fd)
 
 
@@ -1960,7 +1987,8 @@ FROM sessions s"""
              since: str | None = None, until: str | None = None, ids=None) -> list[SessionInfo]:
         """Sessions matching every filter given, oldest first (by ``recorded_at``,
         then ID); those saved without a date after every dated one, in the order
-        saved (``trend --last N`` leaves them out: not known to be among the latest). ``since`` / ``until``: dates or date-times, inclusive."""
+        saved (``trend --last N`` leaves them out: not known to be among the latest). ``since`` / ``until``: dates
+        or date-times, inclusive."""
         where, args = [], []
         therapist, client, tag = nfc(therapist), nfc(client), nfc(tag)
         if therapist is not None:

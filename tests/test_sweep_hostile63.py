@@ -1,0 +1,157 @@
+"""Hostile sweep 63 (docs/store.md "Hostile sweep 63").
+
+1. A failed open of an existing store asked whether SQLite's ``-shm`` was in use by opening it and closing it
+   (``_shm_unused``): the close dropped every POSIX lock this process held on the file, the lock byte of a
+   connection it had open among them. Another process's connection then took itself for the first and could start
+   the shared memory afresh under the one in use. The file is not opened where this process has it open, and no
+   descriptor is closed while a lock of this process may be on it.
+2. A shared recording (both voices on both channels) was played left and right exchanged after `relabel`
+   (`play`, the report's clips): its channels followed the names. It is played as recorded now; a recording of a
+   channel each still follows the person.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import FIXTURES, run_cli
+
+QUIET = ("--quiet", "--no-progress")
+
+# -- 1. whether SQLite's shared memory is in use, asked without dropping this process's lock ----------------------
+
+_DMS_FREE = ("import fcntl, os, struct, sys\n"
+             "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n"
+             "    fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack('hhqqi4x', fcntl.F_WRLCK, 0, 128, 1, 0))\n"
+             "    print('free')\n"
+             "except OSError:\n"
+             "    print('held')\n")
+
+
+def _dead_man_switch(shm) -> str:
+    """Whether another process could take the write lock on the shared memory's "dead man switch" byte (SQLite's
+    test of being its first user): "free" or "held"."""
+    return subprocess.run([sys.executable, "-c", _DMS_FREE, str(shm)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="open file description locks: Linux")
+def test_asking_whether_the_shared_memory_is_in_use_keeps_this_process_lock(tmp_path):
+    """Planted: a connection of this process open on a store in write-ahead mode (its lock on the shared memory's
+    byte 128 held); a failed open's clean-up asks whether its ``-wal`` and ``-shm`` may go. Before: asked by an
+    open and a close of the ``-shm``, which dropped the connection's lock: another process found the byte "free"
+    (and would have started the shared memory afresh under the connection using it). Now "held", both files kept,
+    and the connection's write read by another process."""
+    from prosody.store.db import _sidecars, _unmake_sidecars
+    db_path = tmp_path / "sessions.db"
+    mine = sqlite3.connect(db_path, isolation_level=None)
+    mine.execute("PRAGMA journal_mode=WAL")
+    mine.execute("CREATE TABLE t (x)")
+    mine.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert _dead_man_switch(f"{db_path}-shm") == "held"
+    _unmake_sidecars(db_path, list(_sidecars(db_path)))
+    assert _dead_man_switch(f"{db_path}-shm") == "held"
+    assert sorted(os.listdir(tmp_path)) == ["sessions.db", "sessions.db-shm", "sessions.db-wal"]
+    mine.execute("INSERT INTO t VALUES (7)")
+    other = subprocess.run([sys.executable, "-c", "import sqlite3, sys; "
+                            "print(sqlite3.connect(sys.argv[1]).execute('SELECT x FROM t').fetchall())",
+                            str(db_path)], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == "[(7,)]"
+    mine.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="open file description locks: Linux")
+def test_sqlite_files_no_connection_holds_still_go(tmp_path):
+    """What sweep 51 mended stays: a ``-wal`` (empty) and ``-shm`` no connection has open are taken away."""
+    from prosody.store.db import _sidecars, _unmake_sidecars
+    db_path = tmp_path / "sessions.db"
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+    for side in _sidecars(db_path):
+        side.write_bytes(b"")
+    _unmake_sidecars(db_path, list(_sidecars(db_path)))
+    assert sorted(os.listdir(tmp_path)) == ["sessions.db"]
+
+
+# -- 2. a shared recording played as recorded, after `relabel` too ------------------------------------------------
+
+def _recordings(tmp_path) -> dict:
+    """The fixture dialogue's first 32 s (its talk-over at 27.6 s a moment) three ways: a channel each ("separate"), both voices on both channels at
+    1.7 dB apart ("shared"), and the two mixed into one channel ("mono")."""
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    x = x[:32 * sr]
+    made = {"separate": x, "shared": x @ np.array([[0.55, 0.45], [0.45, 0.55]], np.float32),
+            "mono": x.mean(axis=1)}
+    for name, y in made.items():
+        sf.write(tmp_path / f"{name}.wav", y, sr, subtype="FLOAT")  # played back as stored: compared exactly
+    return {name: tmp_path / f"{name}.wav" for name in made}
+
+
+def _played(store, sid, monkeypatch) -> tuple[np.ndarray, float]:
+    """What `play SID 1` hands the output (the samples, stereo) and where its stretch starts, in seconds."""
+    import prosody.clips as clips
+    got = []
+    monkeypatch.setattr(clips, "play", lambda x, sr, **kw: (got.append(x), kw["on_start"]()))
+    rc, _, err = run_cli("play", sid, "1", "--store", store)
+    assert rc == 0 and len(got) == 1, err
+    return got[0], float(re.search(r"(\d+\.\d)–\d+\.\d s", err).group(1))
+
+
+def _as_recorded(x: np.ndarray, recording: np.ndarray, start_s: float, sr: int) -> bool:
+    """Whether ``x`` is the recording's samples from within 0.05 s of ``start_s`` (the line says it to 0.1 s), in
+    its channels' order."""
+    rec = recording if recording.ndim == 2 else np.repeat(recording[:, None], 2, axis=1)
+    for i in range(max(0, int((start_s - 0.05) * sr)), int((start_s + 0.05) * sr) + 1):
+        if np.array_equal(x[:64], rec[i:i + 64]) and np.array_equal(x, rec[i:i + len(x)]):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("layout, follows", [("shared", False), ("separate", True), ("mono", False)])
+def test_play_of_a_relabelled_session_follows_the_person_only_on_a_channel_each(tmp_path, monkeypatch, layout,
+                                                                                 follows):
+    """Planted: the dialogue shared, separate and mono, each saved (`--layout` as made), played (moment 1), relabelled
+    and played again. Before: the shared one came out left and right exchanged after `relabel` (its channels
+    followed the names, though both carry both voices). Now a shared or mono recording plays as recorded before and
+    after; one of a channel each plays the person now named therapist on the left (its channels exchanged)."""
+    files = _recordings(tmp_path)
+    store = tmp_path / "st"
+    rc, _, err = run_cli("analyze", files[layout], "--layout", layout, "--save", "--store", store, *QUIET)
+    assert rc == 0, err
+    doc = json.loads(run_cli("export", "1", "--store", store)[1])
+    assert doc["attribution"]["layout"] == layout
+    recording, sr = sf.read(files[layout], dtype="float32")
+    x, start_s = _played(store, 1, monkeypatch)
+    assert _as_recorded(x, recording, start_s, sr)
+    rc, _, err = run_cli("relabel", "1", "--store", store)
+    assert rc == 0, err
+    x, start_s = _played(store, 1, monkeypatch)
+    if follows:
+        assert _as_recorded(x[:, ::-1], recording, start_s, sr)
+    else:
+        assert _as_recorded(x, recording, start_s, sr)
+
+
+def test_the_report_clips_of_a_relabelled_shared_session_are_as_recorded(tmp_path):
+    """The report's clips are cut alike (``Audio.listen``): a shared session's, after `relabel`, its channels in
+    the recording's order."""
+    from prosody.clips import locate
+    files = _recordings(tmp_path)
+    store = tmp_path / "st"
+    assert run_cli("analyze", files["shared"], "--layout", "shared", "--save", "--store", store, *QUIET)[0] == 0
+    assert run_cli("relabel", "1", "--store", store)[0] == 0
+    doc = json.loads(run_cli("export", "1", "--store", store)[1])
+    assert doc["audio"]["picks"] == {"therapist": [0, 1], "client": [0, 0]}  # the names exchanged
+    audio, why = locate(doc)
+    recording, sr = sf.read(files["shared"], dtype="float32")
+    assert np.array_equal(audio.listen(2.0, 3.0), recording[2 * sr:3 * sr]), why
