@@ -155,3 +155,39 @@ def test_the_report_clips_of_a_relabelled_shared_session_are_as_recorded(tmp_pat
     audio, why = locate(doc)
     recording, sr = sf.read(files["shared"], dtype="float32")
     assert np.array_equal(audio.listen(2.0, 3.0), recording[2 * sr:3 * sr]), why
+
+
+# -- 3. `enrol` from a session of one voice named by the rule ------------------------------------------------------
+
+def test_enrol_from_a_one_voice_session_names_a_way_out_that_exists(tmp_path):
+    """Planted: the fixture's lone therapist saved (one voice, named by the rule: no voice profile), then
+    `enrol --from-session 1 --therapist bob`. Before: "if that voice is the client's, `prosody relabel 1` exchanges
+    them and enrol builds the profile again", and `relabel 1` refuses a session of one voice. Now it names the
+    profile's removal and an enrolment from the therapist alone, and the command it names works."""
+    store = tmp_path / "st"
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", store, *QUIET)
+    assert rc == 0 and "one voice found" in err, err
+    rc, _, err = run_cli("relabel", "1", "--store", store)
+    assert rc == 2 and "relabel exchanges two voices" in err, err
+    rc, _, err = run_cli("enrol", "--from-session", "1", "--therapist", "bob", "--store", store)
+    assert rc == 0, err
+    note = [line for line in err.splitlines() if "named by an assumption" in line]
+    assert len(note) == 1 and "relabel" not in note[0], err
+    assert note[0].endswith("if that voice is the client's, the profile bob is the client's: `prosody enrol "
+                            "--delete bob` removes it, and a recording of the therapist alone enrols it (`prosody "
+                            "enrol FILE --therapist bob`)"), note
+    rc, _, err = run_cli("enrol", "--delete", "bob", "--store", store)
+    assert rc == 0, err
+    assert run_cli("enrol", "--list", "--store", store)[1].startswith("no voice profiles")
+
+
+def test_enrol_from_a_two_voice_session_named_by_the_rule_still_names_relabel(tmp_path):
+    """The two-voice case keeps its way out (sweep 35): `relabel` exchanges them."""
+    store = tmp_path / "st"
+    x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
+    sf.write(tmp_path / "mix.wav", x[:16 * sr].mean(axis=1), sr)
+    assert run_cli("analyze", tmp_path / "mix.wav", "--save", "--store", store, *QUIET)[0] == 0
+    rc, _, err = run_cli("enrol", "--from-session", "1", "--therapist", "bob", "--store", store)
+    assert rc == 0, err
+    assert "if that voice is the client's, `prosody relabel 1` exchanges them and enrol builds the profile again" \
+        in err, err
