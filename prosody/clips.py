@@ -130,8 +130,11 @@ class Audio:
         every channel as recorded, its first channel left, whoever is named which. Its speakers' channels followed
         the names, and a shared recording played left and right exchanged after `relabel` (hostile sweep 63)."""
         x = self.cut(start_s, end_s)
-        if self.as_recorded:
-            x = x[:, sorted(range(len(self.picks)), key=lambda k: self.picks[k])]
+        if self.as_recorded:  # each channel read once, in the recording's order
+            firsts = {}
+            for k, pick in enumerate(self.picks):
+                firsts.setdefault(tuple(pick), k)
+            x = x[:, [firsts[p] for p in sorted(firsts)]]
         return to_playback(x)
 
     def length_s(self) -> float:

@@ -157,6 +157,28 @@ def test_the_report_clips_of_a_relabelled_shared_session_are_as_recorded(tmp_pat
     assert np.array_equal(audio.listen(2.0, 3.0), recording[2 * sr:3 * sr]), why
 
 
+
+@pytest.mark.parametrize("picks, as_recorded, left, right", [
+    (((0, 1), (0, 0)), True, 0, 1),                # shared, relabelled: as recorded
+    (((0, 1), (0, 0), (0, 1)), True, 0, 1),        # a third name on a channel already read: each channel once
+    (((0, 1), (0, 1)), True, 1, 1),                # one channel diarized (the other silent): it, on both sides
+    (((0, 1), (0, 0)), False, 1, 0),               # a channel each, relabelled: the person followed
+])
+def test_listen_gives_each_recorded_channel_once_in_order(tmp_path, picks, as_recorded, left, right):
+    """Planted: a stereo file of a 220 Hz tone left and a 330 Hz tone right, read through ``Audio.listen`` with
+    the picks of each case: which recorded channel comes out on each side."""
+    from prosody.clips import Audio
+    sr = 16000
+    t = np.arange(sr, dtype=np.float32) / sr
+    tones = np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)], axis=1).astype(np.float32) * 0.5
+    sf.write(tmp_path / "tones.wav", tones, sr, subtype="FLOAT")
+    names = ("therapist", "client", "unattributed")[:len(picks)]
+    audio = Audio((str(tmp_path / "tones.wav"),), names, picks, 0.0, sr, as_recorded=as_recorded)
+    x = audio.listen(0.25, 0.5)
+    assert x.shape == (sr // 4, 2)
+    assert np.array_equal(x[:, 0], tones[sr // 4:sr // 2, left])
+    assert np.array_equal(x[:, 1], tones[sr // 4:sr // 2, right])
+
 # -- 3. `enrol` from a session of one voice named by the rule ------------------------------------------------------
 
 def test_enrol_from_a_one_voice_session_names_a_way_out_that_exists(tmp_path):
