@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, REPO, run_cli
 
 QUIET = ("--quiet", "--no-progress")
 
@@ -83,11 +83,48 @@ def test_sqlite_files_no_connection_holds_still_go(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["sessions.db"]
 
 
+
+_COUNT = ("import sys\nfrom prosody.store.db import Store\n"
+          "with Store(sys.argv[1], create=False) as st:\n"
+          "    print(len(st.db.execute('SELECT id FROM sessions').fetchall()))")
+
+
+def _sessions_another_process_reads(store) -> int:
+    """Another process's look at the store (as `sessions` opens and closes it): how many sessions it reads."""
+    done = subprocess.run([sys.executable, "-c", _COUNT, str(store)], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("failure", ["locked", "damaged"])
+def test_a_failed_second_open_in_one_process_keeps_the_first_ones_save(tmp_path, analysed, monkeypatch, failure):
+    """Planted: a store open in this process (one session saved); a second ``Store`` of it in the same process
+    fails as it opens (its schema check raising what a busy or a damaged database raises); another process reads
+    the store; the first saves a second session. Before: the failed open read the database's first bytes to say
+    why (``_looks_like_sqlite``, ``_has_sqlite_header``) by an open and a close, which dropped the first store's
+    lock on the database: the other process, closing, took itself for the last, copied the log in and removed it,
+    and the second save went into the removed log (1 session read, said saved). Now 2."""
+    from prosody.store.db import Store, StoreError
+    store = tmp_path / "st"
+    error = sqlite3.OperationalError("database is locked") if failure == "locked" else sqlite3.DatabaseError(
+        "database disk image is malformed")
+    with Store(store) as first:
+        first.save(analysed.to_json_dict(), analysed.frames)
+        with monkeypatch.context() as m:
+            m.setattr(Store, "_migrate", lambda self: (_ for _ in ()).throw(error))
+            with pytest.raises(StoreError):
+                Store(store)
+        assert _sessions_another_process_reads(store) == 1
+        assert os.path.exists(f"{store}/sessions.db-wal")  # the first store's connection still counted
+        sid = first.save(analysed.to_json_dict(), analysed.frames)
+    assert sid == 2 and _sessions_another_process_reads(store) == 2
+
 # -- 2. a shared recording played as recorded, after `relabel` too ------------------------------------------------
 
 def _recordings(tmp_path) -> dict:
-    """The fixture dialogue's first 32 s (its talk-over at 27.6 s a moment) three ways: a channel each ("separate"), both voices on both channels at
-    1.7 dB apart ("shared"), and the two mixed into one channel ("mono")."""
+    """The fixture dialogue's first 32 s (its talk-over at 27.6 s a moment) three ways: a channel each
+    ("separate"), both voices on both channels at 1.7 dB apart ("shared"), and the two mixed into one channel
+    ("mono")."""
     x, sr = sf.read(FIXTURES / "dialogue.flac", dtype="float32")
     x = x[:32 * sr]
     made = {"separate": x, "shared": x @ np.array([[0.55, 0.45], [0.45, 0.55]], np.float32),

@@ -50,8 +50,8 @@ import numpy as np
 
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
                       is_past_size_limit, locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing,
-                      no_inodes_text, open_here, others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors,
-                      user_home, write_error_text, write_private)
+                      no_inodes_text, open_here, others_owner, past_size_limit, read_head, restrict_sqlite_sidecars,
+                      sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, SizeLimitError, StoreDamagedError, StoreError)
 from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
@@ -632,19 +632,18 @@ def _set_mode(path: Path, mode: int) -> None:
 
 
 def _looks_like_sqlite(path) -> bool:
+    """The file is empty or starts as a SQLite database does (read keeping this process's locks on it: a failed
+    open read it while another connection of this process had it open; hostile sweep 63)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(16)
+        return read_head(path, 16) in (b"", b"SQLite format 3\x00")
     except OSError:
         return False
-    return head in (b"", b"SQLite format 3\x00")
 
 
 def _has_sqlite_header(path) -> bool:
     """The file starts as a SQLite database does (so an error reading it means damage)."""
     try:
-        with open(path, "rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
+        return read_head(path, 16) == b"SQLite format 3\x00"
     except OSError:
         return False
 
@@ -882,8 +881,7 @@ def _one_unversioned_page(db_path: Path) -> bool:
     """Whether a database file is its first page alone (``sqlite_master`` there, so no table: each has a root page
     of its own) with user version 0, read from its header without SQLite: a process at its file-size limit could
     not open it to tell, and a new store it failed to make was left behind (hostile sweep 53)."""
-    with open(db_path, "rb") as f:
-        head = f.read(_HEADER_BYTES)
+    head = read_head(db_path, _HEADER_BYTES)
     if len(head) < _HEADER_BYTES or not head.startswith(b"SQLite format 3\x00"):
         return False
     page_size = int.from_bytes(head[_HEADER_PAGE_SIZE], "big")
