@@ -250,3 +250,41 @@ def test_enrol_from_a_two_voice_session_named_by_the_rule_still_names_relabel(tm
     assert rc == 0, err
     assert "if that voice is the client's, `prosody relabel 1` exchanges them and enrol builds the profile again" \
         in err, err
+
+
+# -- 4. `edit --tag` past the tags a session may hold ---------------------------------------------------------------
+
+def _tags(prefix: str, n: int) -> list[str]:
+    return [a for i in range(n) for a in ("--tag", f"{prefix}{i:02d}")]
+
+
+def test_edit_cannot_take_a_session_past_the_tags_an_import_takes(tmp_path):
+    """Planted: a session saved with 60 tags, then `edit 1` with 60 more. Before: saved with 120 tags, and its
+    export refused by `import` ("prosody_store: tags = ['a00', ...: expected a list of at most 100 tags"): a
+    backup that could not be restored. Now refused in one line, nothing changed; the 60 with 20 taken off (100)
+    are taken, and the export imports."""
+    store = tmp_path / "st"
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", store, *QUIET,
+                         *_tags("a", 60))
+    assert rc == 0, err
+    rc, out, err = run_cli("edit", "1", *_tags("b", 60), "--store", store)
+    assert (rc, out) == (2, ""), (rc, out, err)
+    assert err == ("prosody: error: session 1 would hold 120 tags, more than the 100 a session may hold (an export "
+                   "of it could not be imported); nothing was changed: --untag some first\n")
+    assert len(json.loads(run_cli("export", "1", "--store", store)[1])["prosody_store"]["tags"]) == 60
+    untag = [a for i in range(20) for a in ("--untag", f"a{i:02d}")]
+    assert run_cli("edit", "1", *_tags("b", 60), *untag, "--store", store)[0] == 0
+    rc, _, err = run_cli("export", "1", "--store", store, "-o", tmp_path / "s1.json")
+    assert rc == 0, err
+    rc, _, err = run_cli("import", tmp_path / "s1.json", "--new-id", "--store", store)
+    assert rc == 0, err
+    assert len(json.loads(run_cli("export", "2", "--store", store)[1])["prosody_store"]["tags"]) == 100
+
+
+def test_too_many_tags_given_are_counted_not_listed(tmp_path):
+    """3,000 `--tag` were refused as "tags = ['t0000', 't0001', ...: expected a list of at most 100 tags" (the list
+    in Python's words); now counted."""
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", tmp_path / "st", *QUIET,
+                         *_tags("t", 101))
+    assert rc == 2 and err == "prosody: error: command line: 101 tags, more than the 100 a session may hold\n", err
+    assert not (tmp_path / "st").exists()

@@ -54,7 +54,7 @@ from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_t
                       sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, SizeLimitError, StoreDamagedError, StoreError)
-from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
+from ..formats.schema import MAX_TAGS, check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, until_end,
                               validate_doc)
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -1705,6 +1705,10 @@ class Store:
             db.executemany("DELETE FROM tags WHERE session_id = ? AND tag = ?", [(sid, t) for t in remove_tags])
             db.executemany("INSERT OR IGNORE INTO tags (session_id, tag) VALUES (?, ?)",
                            [(sid, t) for t in add_tags])
+            held = db.execute("SELECT count(*) FROM tags WHERE session_id = ?", (sid,)).fetchone()[0]
+            if held > MAX_TAGS:  # its export was refused by import (hostile sweep 63)
+                raise InputError(f"session {sid} would hold {held} tags, more than the {MAX_TAGS} a session may hold "
+                                 "(an export of it could not be imported); nothing was changed: --untag some first")
         return self.info(sid)
 
     @sqlite_errors
