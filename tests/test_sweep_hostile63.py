@@ -288,3 +288,30 @@ def test_too_many_tags_given_are_counted_not_listed(tmp_path):
                          *_tags("t", 101))
     assert rc == 2 and err == "prosody: error: command line: 101 tags, more than the 100 a session may hold\n", err
     assert not (tmp_path / "st").exists()
+
+
+# -- 5. a session numbered after one numbered 1,000,000 -------------------------------------------------------------
+
+def test_a_session_after_the_highest_number_takes_the_lowest_free_and_its_export_imports(tmp_path):
+    """Planted: client C's session saved as number 1,000,000 (by hand), then two more of C saved unnumbered.
+    Before: numbered 1,000,001 and 1,000,002, past what a session may hold, and their export refused by `import`
+    ("prosody_store: session_number = 1000001: outside 0..1e+06"). Now 1 and 2, and the export imports; a number
+    past the top in a document is said in its digits."""
+    store = tmp_path / "st"
+    meta = ("--therapist", "ann", "--client", "C")
+    for extra in (("--session-number", "1000000"), (), ()):
+        rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", store, *QUIET,
+                             *meta, *extra)
+        assert rc == 0, err
+    numbers = [json.loads(run_cli("export", str(sid), "--store", store)[1])["prosody_store"]["session_number"]
+               for sid in (1, 2, 3)]
+    assert numbers == [1000000, 1, 2]
+    rc, _, err = run_cli("export", "3", "--store", store, "-o", tmp_path / "s3.json")
+    assert rc == 0, err
+    rc, _, err = run_cli("import", tmp_path / "s3.json", "--store", tmp_path / "other")
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "s3.json").read_text())
+    doc["prosody_store"]["session_number"] = 1000001
+    (tmp_path / "s3.json").write_text(json.dumps(doc))
+    rc, _, err = run_cli("import", tmp_path / "s3.json", "--store", tmp_path / "third")
+    assert rc != 0 and err.endswith("prosody_store: session_number = 1000001: outside 0..1000000\n"), err

@@ -96,8 +96,13 @@ def _number(v, where: str, *, lo: float | None = None, hi: float | None = None, 
     if not math.isfinite(v):
         _fail(where, v, "not a finite number")
     if lo is not None and v < lo or hi is not None and v > hi:
-        _fail(where, v, f"outside {lo:g}..{hi:g}" if lo is not None and hi is not None
-              else f"below {lo:g}" if lo is not None else f"above {hi:g}")
+        _fail(where, v, f"outside {_bound(lo)}..{_bound(hi)}" if lo is not None and hi is not None
+              else f"below {_bound(lo)}" if lo is not None else f"above {_bound(hi)}")
+
+
+def _bound(x: float) -> str:
+    """A limit as a person writes it: a whole one in its digits ("1000000", was "1e+06": hostile sweep 63)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def _name(v, where: str, *, null: bool = False, limit: int = MAX_NAME_CHARS) -> None:

@@ -54,7 +54,7 @@ from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_t
                       sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, SizeLimitError, StoreDamagedError, StoreError)
-from ..formats.schema import MAX_TAGS, check_meta_fields, check_note, check_session_doc, check_uid
+from ..formats.schema import MAX_SESSION_NUMBER, MAX_TAGS, check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, until_end,
                               validate_doc)
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -730,9 +730,15 @@ def _number_holder(db, *, therapist, client, number, sid: int | None = None) -> 
 
 
 def _next_number(db, *, therapist, client, sid: int | None = None) -> int:
-    """One more than the highest session number of ``therapist``'s ``client`` (``sid`` aside)."""
-    return db.execute("SELECT COALESCE(MAX(session_number), 0) + 1 FROM sessions WHERE client = ? "
-                      "AND therapist IS ? AND id IS NOT ?", (client, therapist, sid)).fetchone()[0]
+    """One more than the highest session number of ``therapist``'s ``client`` (``sid`` aside); where that would pass
+    ``MAX_SESSION_NUMBER`` (a session numbered 1,000,000 by hand), the lowest number free: 1,000,001 was saved, and
+    the session's export refused by `import` ("outside 0..1e+06"; hostile sweep 63)."""
+    whose = "FROM sessions WHERE client = ? AND therapist IS ? AND id IS NOT ?"
+    top = db.execute(f"SELECT COALESCE(MAX(session_number), 0) + 1 {whose}", (client, therapist, sid)).fetchone()[0]
+    if top <= MAX_SESSION_NUMBER:
+        return top
+    taken = {n for (n,) in db.execute(f"SELECT session_number {whose}", (client, therapist, sid))}
+    return min(set(range(1, len(taken) + 2)) - taken)
 
 
 def _check_number_free(db, *, therapist, client, number, sid: int | None = None,
@@ -746,7 +752,7 @@ def _check_number_free(db, *, therapist, client, number, sid: int | None = None,
     who = f"client {client!r}" + (f" of therapist {therapist!r}" if therapist else "")
     raise SessionNumberTakenError(
         f"session number {number} is taken: {who} has it as session {holder}; give another with "
-        f"{how} (after the highest: {after}), or renumber session {holder} first "
+        f"{how} (the next free: {after}), or renumber session {holder} first "
         f"(`prosody edit {holder} --session-number N`)")
 
 
