@@ -295,8 +295,8 @@ def test_too_many_tags_given_are_counted_not_listed(tmp_path):
 def test_a_session_after_the_highest_number_takes_the_lowest_free_and_its_export_imports(tmp_path):
     """Planted: client C's session saved as number 1,000,000 (by hand), then two more of C saved unnumbered.
     Before: numbered 1,000,001 and 1,000,002, past what a session may hold, and their export refused by `import`
-    ("prosody_store: session_number = 1000001: outside 0..1e+06"). Now 1 and 2, and the export imports; a number
-    past the top in a document is said in its digits."""
+    ("prosody_store: session_number = 1000001: outside 0..1e+06"). Now 1 and 2, the lowest free said as such where
+    a number typed is taken, and the export imports; a number past the top in a document is said in its digits."""
     store = tmp_path / "st"
     meta = ("--therapist", "ann", "--client", "C")
     for extra in (("--session-number", "1000000"), (), ()):
@@ -306,6 +306,9 @@ def test_a_session_after_the_highest_number_takes_the_lowest_free_and_its_export
     numbers = [json.loads(run_cli("export", str(sid), "--store", store)[1])["prosody_store"]["session_number"]
                for sid in (1, 2, 3)]
     assert numbers == [1000000, 1, 2]
+    rc, _, err = run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", store, *QUIET, *meta,
+                         "--session-number", "1")
+    assert rc == 2 and "has it as session 2; give another with --session-number (the lowest free: 3), or " in err, err
     rc, _, err = run_cli("export", "3", "--store", store, "-o", tmp_path / "s3.json")
     assert rc == 0, err
     rc, _, err = run_cli("import", tmp_path / "s3.json", "--store", tmp_path / "other")

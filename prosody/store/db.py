@@ -729,15 +729,22 @@ def _number_holder(db, *, therapist, client, number, sid: int | None = None) -> 
     return None if row is None else row[0]
 
 
+_WHOSE = "FROM sessions WHERE client = ? AND therapist IS ? AND id IS NOT ?"
+
+
+def _highest_number(db, *, therapist, client, sid: int | None = None) -> int:
+    """The highest session number of ``therapist``'s ``client`` (``sid`` aside), 0 where none."""
+    return db.execute(f"SELECT COALESCE(MAX(session_number), 0) {_WHOSE}", (client, therapist, sid)).fetchone()[0]
+
+
 def _next_number(db, *, therapist, client, sid: int | None = None) -> int:
     """One more than the highest session number of ``therapist``'s ``client`` (``sid`` aside); where that would pass
     ``MAX_SESSION_NUMBER`` (a session numbered 1,000,000 by hand), the lowest number free: 1,000,001 was saved, and
     the session's export refused by `import` ("outside 0..1e+06"; hostile sweep 63)."""
-    whose = "FROM sessions WHERE client = ? AND therapist IS ? AND id IS NOT ?"
-    top = db.execute(f"SELECT COALESCE(MAX(session_number), 0) + 1 {whose}", (client, therapist, sid)).fetchone()[0]
+    top = _highest_number(db, therapist=therapist, client=client, sid=sid) + 1
     if top <= MAX_SESSION_NUMBER:
         return top
-    taken = {n for (n,) in db.execute(f"SELECT session_number {whose}", (client, therapist, sid))}
+    taken = {n for (n,) in db.execute(f"SELECT session_number {_WHOSE}", (client, therapist, sid))}
     return min(set(range(1, len(taken) + 2)) - taken)
 
 
@@ -749,10 +756,12 @@ def _check_number_free(db, *, therapist, client, number, sid: int | None = None,
     if holder is None:
         return
     after = _next_number(db, therapist=therapist, client=client, sid=sid)
+    free = ("after the highest" if after == _highest_number(db, therapist=therapist, client=client, sid=sid) + 1
+            else "the lowest free")
     who = f"client {client!r}" + (f" of therapist {therapist!r}" if therapist else "")
     raise SessionNumberTakenError(
         f"session number {number} is taken: {who} has it as session {holder}; give another with "
-        f"{how} (the next free: {after}), or renumber session {holder} first "
+        f"{how} ({free}: {after}), or renumber session {holder} first "
         f"(`prosody edit {holder} --session-number N`)")
 
 
