@@ -290,6 +290,22 @@ def test_too_many_tags_given_are_counted_not_listed(tmp_path):
     assert not (tmp_path / "st").exists()
 
 
+
+def test_import_with_a_tag_past_the_limit_blames_the_tag_given(tmp_path):
+    """Planted: an export of a session of 100 tags, imported with `--tag extra`. Before: "prosody_store: tags =
+    [...]: expected a list of at most 100 tags", the file blamed for the tag given. Now the `--tag` is; one the file
+    already has, given again, counts once and imports."""
+    store = tmp_path / "st"
+    assert run_cli("analyze", FIXTURES / "mono_therapist.wav", "--save", "--store", store, *QUIET,
+                   *_tags("a", 100))[0] == 0
+    assert run_cli("export", "1", "--store", store, "-o", tmp_path / "s1.json")[0] == 0
+    rc, _, err = run_cli("import", tmp_path / "s1.json", "--store", tmp_path / "b", "--tag", "extra")
+    assert rc == 2 and err == ("prosody: error: --tag: the file's 100 tags and the 1 given make 101, more than the "
+                               "100 a session may hold\n"), err
+    rc, _, err = run_cli("import", tmp_path / "s1.json", "--store", tmp_path / "b", "--tag", "a07")
+    assert rc == 0, err
+    assert len(json.loads(run_cli("export", "1", "--store", tmp_path / "b")[1])["prosody_store"]["tags"]) == 100
+
 # -- 5. a session numbered after one numbered 1,000,000 -------------------------------------------------------------
 
 def test_a_session_after_the_highest_number_takes_the_lowest_free_and_its_export_imports(tmp_path):
