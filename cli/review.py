@@ -130,7 +130,7 @@ def _device(text):
 
 
 def cmd_play(args, out, err) -> int:
-    from prosody.clips import clip_span, locate, play, to_playback
+    from prosody.clips import clip_span, locate, play
     from .sessions import _open
     cfg = moments_config(args)
     with _open(args) as store:
@@ -150,7 +150,7 @@ def cmd_play(args, out, err) -> int:
     duration_s = float(stored.doc["duration_s"])
     heard_s = _heard_s(m, duration_s, audio)
     a, b = clip_span(m.start_s, m.end_s, duration_s=heard_s, context_s=args.context_s)
-    x = to_playback(audio.cut(a, b))
+    x = audio.listen(a, b)
     if not len(x):  # "playing" said, 0.2 s of silence played, exit 0 (hostile sweep 26)
         where = (f"it is at {m.start_s:.1f} s, at or after the end of the {duration_s:.1f} s recording"
                  if m.start_s >= duration_s else f"{a:.1f}–{b:.1f} s of the {duration_s:.1f} s recording")  # was "41.0–40.2 s": a span backwards

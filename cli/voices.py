@@ -62,7 +62,7 @@ def cmd_enrol(args, out, err) -> int:
             prof = profile_from_frames(x, speech=mask, name=args.therapist)
             before, said, came = _save_profile(store, args, prof, f"session {sid} ({speaker})", (sid, voices),
                                                out, err)
-        _say_naming_assumed(stored.doc, sid, err)
+        _say_naming_assumed(stored.doc, sid, args.therapist, err)
     if args.voices == 1:  # the user's word, not the diarizer's: said, as what it leaves unchecked
         err.write(terminal_safe(f"prosody: note: {args.file} was not checked for a second voice (--voices 1): a "
                                 "profile of two voices would name either one the therapist") + "\n")
@@ -74,15 +74,24 @@ def cmd_enrol(args, out, err) -> int:
     return EXIT_OK if said else EXIT_ERROR
 
 
-def _say_naming_assumed(doc: dict, sid: int, err) -> None:
+def _say_naming_assumed(doc: dict, sid: int, name: str, err) -> None:
     """A profile from a session whose voices were named by an assumption is said to be of that guess (sweep 35:
-    "enrolled ... from session 3 (therapist)", the therapist there the voice heard first, unsaid)."""
+    "enrolled ... from session 3 (therapist)", the therapist there the voice heard first, unsaid), with how to mend
+    it: `relabel` where the session holds two voices; where it holds one (which `relabel` refuses: it was told
+    and refused, hostile sweep 63), the profile taken away and one enrolled from the therapist alone."""
     from prosody.enrol import naming_assumed
     rule = naming_assumed(doc)
-    if rule is not None:
-        err.write(terminal_safe(f"prosody: note: in session {sid} the speakers were named by an assumption ({rule}):"
-                                f" if that voice is the client's, `prosody relabel {sid}` exchanges them and "
-                                "enrol builds the profile again") + "\n")
+    if rule is None:
+        return
+    if len(doc.get("speaker_order") or ()) == 2:
+        mend = f"`prosody relabel {sid}` exchanges them and enrol builds the profile again"
+    else:
+        import shlex
+        word = shlex.quote(name)
+        mend = (f"the profile {name} is the client's: `prosody enrol --delete {word}` removes it, and a recording "
+                f"of the therapist alone enrols it (`prosody enrol FILE --therapist {word}`)")
+    err.write(terminal_safe(f"prosody: note: in session {sid} the speakers were named by an assumption ({rule}): "
+                            f"if that voice is the client's, {mend}") + "\n")
 
 
 def _check_enrol_actions(args) -> None:

@@ -122,6 +122,20 @@ class Audio:
     offset_s: float
     sample_rate: int
     rates: tuple[int, ...] = ()  # each file's own rate, where they differ (``sample_rate`` the highest)
+    as_recorded: bool = False  # both voices on every channel (a shared or mono layout): listened to as recorded
+
+    def listen(self, start_s: float, end_s: float) -> np.ndarray:
+        """``cut`` as stereo for listening (``play``, the report's clips): therapist left, client right where each
+        voice has a channel of its own (after ``relabel`` too: the voice followed); a recording of both voices on
+        every channel as recorded, its first channel left, whoever is named which. Its speakers' channels followed
+        the names, and a shared recording played left and right exchanged after `relabel` (hostile sweep 63)."""
+        x = self.cut(start_s, end_s)
+        if self.as_recorded:  # each channel read once, in the recording's order
+            firsts = {}
+            for k, pick in enumerate(self.picks):
+                firsts.setdefault(tuple(pick), k)
+            x = x[:, [firsts[p] for p in sorted(firsts)]]
+        return to_playback(x)
 
     def length_s(self) -> float:
         """How far the session's timeline runs in its recordings, in seconds: the longest file's end, the second
@@ -216,8 +230,9 @@ def locate(doc: dict, *, use: str = "play") -> tuple[Audio | None, str]:
                           f"recording does not have: no audio to {use}")
     if not rates:
         return None, f"the session names no recording file: no audio to {use}"
+    att = doc.get("attribution") if isinstance(doc.get("attribution"), dict) else {}
     return Audio(tuple(str(f["path"]) for f in files), speakers, picks, float(rec.get("offset_s") or 0.0),
-                 max(rates), tuple(rates)), ""
+                 max(rates), tuple(rates), as_recorded=att.get("layout") in ("shared", "mono")), ""
 
 
 def _not_a_file(p: Path) -> str:

@@ -881,35 +881,51 @@ def _inode_flags(path: str) -> int:
     it, and the save that followed went into the removed log, lost though said saved (hostile sweep 62). The
     kernel says the two flags read here by name (``statx``); where it cannot (a file system that does not say
     them: FUSE), the descriptor the ioctl reads stays open for the rest of the process where the process has the
-    file open otherwise (``_FLAG_FDS``)."""
+    file open otherwise (``descriptor_keeping_locks``)."""
     told = _statx_locked_flags(path)
     if told is not None:
         return told
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return 0
-    key = (st.st_dev, st.st_ino)
-    keep = stat.S_ISREG(st.st_mode) and (key in _FLAG_FDS or _open_here(key))
-    fd = _FLAG_FDS.get(key)
-    if fd is None:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            return 0
-        if keep:
-            _FLAG_FDS[key] = fd
     import fcntl
     try:
-        return int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
-    except OSError:  # ENOTTY: no such flags here
+        with descriptor_keeping_locks(path, follow=False) as fd:
+            return int.from_bytes(fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)
+    except OSError:  # no such file; ENOTTY: no such flags here
         return 0
+
+
+@contextmanager
+def descriptor_keeping_locks(path, *, follow: bool = True):
+    """A read-only descriptor of ``path`` (OSError where it cannot be opened), closed after the block only where
+    that drops no lock: closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+    on its database, log and shared memory among them (hostile sweeps 62 and 63). Where this process has the file
+    open otherwise (``/proc/self/fd``: a connection's), the descriptor stays open for the rest of the process, one
+    a file (``_KEPT_FDS``), and is the one read next time. ``follow``: False, a link is not followed."""
+    st = os.stat(path) if follow else os.lstat(path)
+    key = (st.st_dev, st.st_ino)
+    fd = _KEPT_FDS.get(key)
+    if fd is not None:
+        yield fd
+        return
+    keep = stat.S_ISREG(st.st_mode) and open_here(key)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
+    if keep:
+        _KEPT_FDS[key] = fd
+    try:
+        yield fd
     finally:
         if not keep:  # a folder, or a file this process holds no lock on
             os.close(fd)
 
 
-def _open_here(key: tuple[int, int]) -> bool:
+def read_head(path, n_bytes: int) -> bytes:
+    """The first ``n_bytes`` of ``path`` (fewer where it is shorter; OSError where it cannot be read), read through
+    ``descriptor_keeping_locks``: a store's database read so while a connection of this process had it open lost
+    that connection's lock, and a save after it (hostile sweep 63)."""
+    with descriptor_keeping_locks(path) as fd:
+        return os.pread(fd, n_bytes, 0)
+
+
+def open_here(key: tuple[int, int]) -> bool:
     """Whether this process has the file of (device, inode) ``key`` open (``/proc/self/fd``); True where it cannot be
     told."""
     try:
@@ -926,10 +942,9 @@ def _open_here(key: tuple[int, int]) -> bool:
     return False
 
 
-# the descriptors ``_inode_flags`` read a file's flags through where ``statx`` does not say them and this process has
-# the file open otherwise, by (device, inode): never closed, as a close would drop this process's locks on the file
-# (SQLite's on its database and log)
-_FLAG_FDS: dict[tuple[int, int], int] = {}
+# the descriptors ``descriptor_keeping_locks`` gave of a file this process has open otherwise, by (device, inode):
+# never closed, as a close would drop this process's locks on the file (SQLite's on its database and log)
+_KEPT_FDS: dict[tuple[int, int], int] = {}
 _STATX_LOCKED = 0x30  # STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND: the bits of FS_IMMUTABLE_FL and FS_APPEND_FL
 _STATX_ATTRIBUTES, _STATX_ATTRIBUTES_MASK = slice(8, 16), slice(56, 64)  # struct statx's stx_attributes, its mask
 

@@ -78,7 +78,7 @@ def test_the_marks_are_still_told(tmp_path, monkeypatch, statx):
             assert [fileio.locked_mark(p) for p in (a, i, plain, tmp_path / "none")] == [
                 ("append-only", "a"), ("immutable", "i"), None, None]
             st = plain.stat()  # a file this process holds no lock on: its descriptor closed again
-            assert (st.st_dev, st.st_ino) not in fileio._FLAG_FDS
+            assert (st.st_dev, st.st_ino) not in fileio._KEPT_FDS
         finally:
             _chattr("-i", i)
     finally:

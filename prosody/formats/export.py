@@ -21,8 +21,8 @@ from ..typed_text import alike_names, json_text
 from ..types import UNATTRIBUTED
 from .bundle import (EARLIEST_FILE_DATE, Bookmark, ExportBundle, Feedback, Note, SessionMeta, parse_when,
                      started_from_mtime, validate_doc)
-from .schema import (check_audio_record, check_bookmarks, check_recording_names, check_session_doc, check_store_meta,
-                     check_supervisor_notes)
+from .schema import (MAX_TAGS, check_audio_record, check_bookmarks, check_recording_names, check_session_doc,
+                     check_store_meta, check_supervisor_notes)
 
 MAX_IMPORT_BYTES = 1 << 30  # a session JSON of hours is tens of MB
 
@@ -298,7 +298,12 @@ def with_meta_overrides(d: dict, overrides: dict | None, add_tags=()) -> dict:
     st = {**(st or {}), **(overrides or {})}
     if add_tags:
         tags = st.get("tags") or []
-        st["tags"] = (list(tags) + list(add_tags)) if isinstance(tags, list) else tags
+        if isinstance(tags, list):
+            both = list(dict.fromkeys([*tags, *add_tags]))  # a tag the file has, given again, once
+            if len(both) > MAX_TAGS >= len(tags):  # the file's are within; was said "prosody_store: 101 tags"
+                raise InvalidSessionError(f"--tag: the file's {len(tags)} tags and the {len(both) - len(tags)} "
+                                          f"given make {len(both)}, more than the {MAX_TAGS} a session may hold")
+            st["tags"] = both
     return {**d, EXPORT_KEY: st}
 
 

@@ -96,8 +96,13 @@ def _number(v, where: str, *, lo: float | None = None, hi: float | None = None, 
     if not math.isfinite(v):
         _fail(where, v, "not a finite number")
     if lo is not None and v < lo or hi is not None and v > hi:
-        _fail(where, v, f"outside {lo:g}..{hi:g}" if lo is not None and hi is not None
-              else f"below {lo:g}" if lo is not None else f"above {hi:g}")
+        _fail(where, v, f"outside {_bound(lo)}..{_bound(hi)}" if lo is not None and hi is not None
+              else f"below {_bound(lo)}" if lo is not None else f"above {_bound(hi)}")
+
+
+def _bound(x: float) -> str:
+    """A limit as a person writes it: a whole one in its digits ("1000000", was "1e+06": hostile sweep 63)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def _name(v, where: str, *, null: bool = False, limit: int = MAX_NAME_CHARS) -> None:
@@ -508,8 +513,10 @@ def check_meta_fields(*, therapist=None, client=None, recorded_at=None, session_
             _fail(f"{where}: notes", notes, "expected text")
         check_note_text(notes, where=f"{where}: notes")
         _shows_something(notes, f"{where}: notes")
-    if not isinstance(tags, (list, tuple)) or len(tags) > MAX_TAGS:
+    if not isinstance(tags, (list, tuple)):
         _fail(f"{where}: tags", tags, f"expected a list of at most {MAX_TAGS} tags")
+    if len(tags) > MAX_TAGS:  # counted, not shown in Python's words (hostile sweep 63)
+        raise InvalidSessionError(f"{where}: {len(tags)} tags, more than the {MAX_TAGS} a session may hold")
     for i, t in enumerate(tags):
         _name(t, f"{where}: tags[{i}]")
 

@@ -21,14 +21,14 @@ CLIP_WARNING = ("This page holds audio clips of the session: the client's voice.
 def make_clips(doc: dict, ms: list[Moment], *, fmt: str = "opus", context_s: float = 3.0):
     """``{rank: (data URI, start_s, end_s)}`` of each moment's clip, or (None, why)
     when the session's audio is not at hand (moved, changed, never referenced)."""
-    from ..clips import clip_span, data_uri, encode_clip, locate, to_playback
+    from ..clips import clip_span, data_uri, encode_clip, locate
     audio, why = locate(doc)
     if audio is None:
         return None, why
     out = {}
     for m in ms:
         a, b = clip_span(m.start_s, m.end_s, duration_s=float(doc["duration_s"]), context_s=context_s)
-        x = to_playback(audio.cut(a, b))
+        x = audio.listen(a, b)
         out[m.rank] = (data_uri(encode_clip(x, audio.sample_rate, fmt), fmt), a, b)
     return out, ""
 

@@ -50,11 +50,11 @@ import numpy as np
 
 from ..fileio import (erase_file, file_mark_said, folder_mark_said, free_space_text, is_disk_full, kind_taking,
                       is_past_size_limit, locked_mark, low_space, make_private_dirs, modes_refused, nearest_existing,
-                      no_inodes_text, others_owner, past_size_limit, restrict_sqlite_sidecars, sqlite_errors,
-                      user_home, write_error_text, write_private)
+                      no_inodes_text, open_here, others_owner, past_size_limit, read_head, restrict_sqlite_sidecars,
+                      sqlite_errors, user_home, write_error_text, write_private)
 from ..errors import (FramesLostError, InputError, InvalidSessionError, SessionNotFoundError, SessionNumberTakenError,
                       SessionUnreadableError, SizeLimitError, StoreDamagedError, StoreError)
-from ..formats.schema import check_meta_fields, check_note, check_session_doc, check_uid
+from ..formats.schema import MAX_SESSION_NUMBER, MAX_TAGS, check_meta_fields, check_note, check_session_doc, check_uid
 from ..formats.bundle import (Bookmark, ExportBundle, Feedback, Note, SessionMeta, iso_date, parse_when, until_end,
                               validate_doc)
 from ..frames import frames_to_npz_bytes, read_frames_npz
@@ -632,19 +632,18 @@ def _set_mode(path: Path, mode: int) -> None:
 
 
 def _looks_like_sqlite(path) -> bool:
+    """The file is empty or starts as a SQLite database does (read keeping this process's locks on it: a failed
+    open read it while another connection of this process had it open; hostile sweep 63)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(16)
+        return read_head(path, 16) in (b"", b"SQLite format 3\x00")
     except OSError:
         return False
-    return head in (b"", b"SQLite format 3\x00")
 
 
 def _has_sqlite_header(path) -> bool:
     """The file starts as a SQLite database does (so an error reading it means damage)."""
     try:
-        with open(path, "rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
+        return read_head(path, 16) == b"SQLite format 3\x00"
     except OSError:
         return False
 
@@ -730,10 +729,23 @@ def _number_holder(db, *, therapist, client, number, sid: int | None = None) -> 
     return None if row is None else row[0]
 
 
+_WHOSE = "FROM sessions WHERE client = ? AND therapist IS ? AND id IS NOT ?"
+
+
+def _highest_number(db, *, therapist, client, sid: int | None = None) -> int:
+    """The highest session number of ``therapist``'s ``client`` (``sid`` aside), 0 where none."""
+    return db.execute(f"SELECT COALESCE(MAX(session_number), 0) {_WHOSE}", (client, therapist, sid)).fetchone()[0]
+
+
 def _next_number(db, *, therapist, client, sid: int | None = None) -> int:
-    """One more than the highest session number of ``therapist``'s ``client`` (``sid`` aside)."""
-    return db.execute("SELECT COALESCE(MAX(session_number), 0) + 1 FROM sessions WHERE client = ? "
-                      "AND therapist IS ? AND id IS NOT ?", (client, therapist, sid)).fetchone()[0]
+    """One more than the highest session number of ``therapist``'s ``client`` (``sid`` aside); where that would pass
+    ``MAX_SESSION_NUMBER`` (a session numbered 1,000,000 by hand), the lowest number free: 1,000,001 was saved, and
+    the session's export refused by `import` ("outside 0..1e+06"; hostile sweep 63)."""
+    top = _highest_number(db, therapist=therapist, client=client, sid=sid) + 1
+    if top <= MAX_SESSION_NUMBER:
+        return top
+    taken = {n for (n,) in db.execute(f"SELECT session_number {_WHOSE}", (client, therapist, sid))}
+    return min(set(range(1, len(taken) + 2)) - taken)
 
 
 def _check_number_free(db, *, therapist, client, number, sid: int | None = None,
@@ -744,10 +756,12 @@ def _check_number_free(db, *, therapist, client, number, sid: int | None = None,
     if holder is None:
         return
     after = _next_number(db, therapist=therapist, client=client, sid=sid)
+    free = ("after the highest" if after == _highest_number(db, therapist=therapist, client=client, sid=sid) + 1
+            else "the lowest free")
     who = f"client {client!r}" + (f" of therapist {therapist!r}" if therapist else "")
     raise SessionNumberTakenError(
         f"session number {number} is taken: {who} has it as session {holder}; give another with "
-        f"{how} (after the highest: {after}), or renumber session {holder} first "
+        f"{how} ({free}: {after}), or renumber session {holder} first "
         f"(`prosody edit {holder} --session-number N`)")
 
 
@@ -818,32 +832,59 @@ def _unmake_sidecars(db_path: Path, made: list[Path]) -> None:
     wal, shm = _sidecars(db_path)
     if db_path in made or shm not in made or wal not in made:  # a new database: ``_unmake_new_store``
         return
-    try:
-        if wal.stat().st_size or not _shm_unused(shm):
+    with _shm_unused(shm) as unused:
+        try:
+            if not unused or wal.stat().st_size:
+                return
+        except OSError:
             return
-    except OSError:
-        return
-    for side in (wal, shm):
-        with suppress(OSError):
-            side.unlink()
+        for side in (wal, shm):  # while the lock byte is held: no connection can begin meanwhile
+            with suppress(OSError):
+                side.unlink()
 
 
-def _shm_unused(shm: Path) -> bool:
-    """Whether no connection has SQLite's shared-memory file ``shm`` open: an open file description's write
-    lock on its ``SQLITE_SHM_DMS_BYTE`` is had (it meets every other's read lock, this process's too). False
-    where it cannot be told (no such lock here)."""
+# the descriptors of a ``-shm`` file ``_shm_unused`` found in use, by (device, inode): never closed, as a close would
+# drop every POSIX lock this process holds on the file (SQLite's on its lock byte, taken meanwhile by another thread)
+_SHM_FDS: dict[tuple[int, int], int] = {}
+
+
+@contextmanager
+def _shm_unused(shm: Path):
+    """Whether no connection has SQLite's shared-memory file ``shm`` open, held while the block runs: an open file
+    description's write lock on its ``SQLITE_SHM_DMS_BYTE`` is had (it meets every other's read lock, this
+    process's too, and no connection begins while it is held). False where it cannot be told (no such lock here).
+
+    No descriptor of the file is closed while this process may hold a lock on it: closing any descriptor of a file
+    drops every POSIX lock the process holds on it, and the open and close that asked it dropped the lock byte of
+    a connection this process had open (the "dead man switch": another process's connection then takes itself for
+    the first and starts the shared memory afresh under the one in use; hostile sweep 63). Where this process has
+    the file open otherwise (``/proc/self/fd``) it is in use here, and the file is not opened; a descriptor whose
+    lock was refused is kept open (one a file), as one this process has taken meanwhile may hold it."""
     import fcntl
     import struct
     ofd = getattr(fcntl, "F_OFD_SETLK", None)
-    if ofd is None:
-        return False
-    fd = os.open(shm, os.O_RDWR)
+    try:
+        st = os.stat(shm)
+    except OSError:
+        st = None
+    key = None if st is None else (st.st_dev, st.st_ino)
+    if ofd is None or key is None or key in _SHM_FDS or open_here(key):
+        yield False
+        return
+    try:
+        fd = os.open(shm, os.O_RDWR | os.O_NOFOLLOW)
+    except OSError:
+        yield False
+        return
     try:  # struct flock: l_type, l_whence, l_start, l_len, l_pid (Linux, 64-bit offsets)
         fcntl.fcntl(fd, ofd, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, SQLITE_SHM_DMS_BYTE, 1, 0))
-        return True
     except OSError:  # held (EAGAIN), or no such lock on this file system
-        return False
-    finally:
+        _SHM_FDS[key] = fd
+        yield False
+        return
+    try:
+        yield True
+    finally:  # nothing here holds a lock on it: none could be had while ours was held
         os.close(fd)
 
 
@@ -855,8 +896,7 @@ def _one_unversioned_page(db_path: Path) -> bool:
     """Whether a database file is its first page alone (``sqlite_master`` there, so no table: each has a root page
     of its own) with user version 0, read from its header without SQLite: a process at its file-size limit could
     not open it to tell, and a new store it failed to make was left behind (hostile sweep 53)."""
-    with open(db_path, "rb") as f:
-        head = f.read(_HEADER_BYTES)
+    head = read_head(db_path, _HEADER_BYTES)
     if len(head) < _HEADER_BYTES or not head.startswith(b"SQLite format 3\x00"):
         return False
     page_size = int.from_bytes(head[_HEADER_PAGE_SIZE], "big")
@@ -1680,6 +1720,10 @@ class Store:
             db.executemany("DELETE FROM tags WHERE session_id = ? AND tag = ?", [(sid, t) for t in remove_tags])
             db.executemany("INSERT OR IGNORE INTO tags (session_id, tag) VALUES (?, ?)",
                            [(sid, t) for t in add_tags])
+            held = db.execute("SELECT count(*) FROM tags WHERE session_id = ?", (sid,)).fetchone()[0]
+            if held > MAX_TAGS:  # its export was refused by import (hostile sweep 63)
+                raise InputError(f"session {sid} would hold {held} tags, more than the {MAX_TAGS} a session may hold "
+                                 "(an export of it could not be imported); nothing was changed: --untag some first")
         return self.info(sid)
 
     @sqlite_errors
@@ -1960,7 +2004,8 @@ FROM sessions s"""
              since: str | None = None, until: str | None = None, ids=None) -> list[SessionInfo]:
         """Sessions matching every filter given, oldest first (by ``recorded_at``,
         then ID); those saved without a date after every dated one, in the order
-        saved (``trend --last N`` leaves them out: not known to be among the latest). ``since`` / ``until``: dates or date-times, inclusive."""
+        saved (``trend --last N`` leaves them out: not known to be among the latest). ``since`` / ``until``: dates
+        or date-times, inclusive."""
         where, args = [], []
         therapist, client, tag = nfc(therapist), nfc(client), nfc(tag)
         if therapist is not None:
