@@ -10,13 +10,20 @@ import numpy as np
 from prosody.engine.diarize import (DiarizeConfig, Diarization, _clipped_gain, _mixed_utterances, _start_chosen,
                                     _two_model_gain)
 from prosody.timebase import GRID
+from tests.test_diarize_unmix import IDX, PLANTED
+from tests.test_diarize_unmix import _split as _unmix_split  # the planted frames as a two-voice split
 
 CFG = DiarizeConfig()
-# speech frames: 12 utterances of 200 frames (2 s) with 40-frame pauses, the voices taking turns
-IDX = np.concatenate([np.arange(200) + 240 * k for k in range(12)])
-PLANTED = np.repeat(np.arange(12) % 2, 200).astype(np.int8)
+# speech frames (test_diarize_unmix's): 12 utterances of 200 frames (2 s) with 40-frame pauses, the voices taking
+# turns (IDX, PLANTED)
 # whole utterances grouped by something else than who speaks: cuts none, half of each voice on each side
 OTHER = np.repeat(np.array([0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 0]), 200).astype(np.int8)
+
+
+def _split(path: np.ndarray, separation: float, gain: float) -> Diarization:
+    """The planted frames split along ``path`` (test_diarize_unmix's helper: the same frames), at this file's
+    separation standard error."""
+    return _unmix_split(path, separation, gain, se=0.036)
 
 
 def _coded(seed: int) -> np.ndarray:
@@ -36,17 +43,6 @@ def _voice_heads_cut(utterances: tuple[int, ...]) -> np.ndarray:
     for k in utterances:
         out[200 * k:200 * k + 100] = 1
     return out
-
-
-def _split(path: np.ndarray, separation: float, gain: float) -> Diarization:
-    n = int(IDX[-1]) + 1
-    owner = np.zeros(n, np.int8)
-    owner[IDX] = path
-    speech = np.zeros(n, bool)
-    speech[IDX] = True
-    act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
-    return Diarization(n_voices=2, activity=act, owner=owner, centroids=np.zeros((2, 256), np.float32),
-                       separation=separation, voice_share=(0.5, 0.5), separation_se=0.036, model_gain=gain)
 
 
 def test_the_clipped_gain_hears_the_planted_voices_through_odd_frames():

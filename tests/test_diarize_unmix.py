@@ -42,7 +42,8 @@ def test_mixed_utterances_read_the_planted_turns_as_whole():
     assert not _unmixes(PLANTED, mixed, IDX, DiarizeConfig(unmix_from=2.0), GRID)
 
 
-def _split(path: np.ndarray, separation: float, gain: float) -> Diarization:
+def _split(path: np.ndarray, separation: float, gain: float, se: float = 0.02) -> Diarization:
+    """A two-voice split of the planted speech frames along ``path``, with the figures the choice reads."""
     n = int(IDX[-1]) + 1
     owner = np.zeros(n, np.int8)
     owner[IDX] = path
@@ -50,7 +51,7 @@ def _split(path: np.ndarray, separation: float, gain: float) -> Diarization:
     speech[IDX] = True
     act = np.stack([speech & (owner != 1), speech & (owner != 0)], axis=1)
     return Diarization(n_voices=2, activity=act, owner=owner, centroids=np.zeros((2, 256), np.float32),
-                       separation=separation, voice_share=(0.5, 0.5), separation_se=0.02, model_gain=gain)
+                       separation=separation, voice_share=(0.5, 0.5), separation_se=se, model_gain=gain)
 
 
 def test_a_start_that_cuts_no_utterance_replaces_a_mixed_split_further_apart():
